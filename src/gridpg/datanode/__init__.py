@@ -1,0 +1,1 @@
+"""datanode layer; see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""gtm layer; see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""pgwire layer; see docs/architecture.md."""

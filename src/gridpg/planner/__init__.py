@@ -1,0 +1,1 @@
+"""planner layer; see docs/architecture.md."""

@@ -1,0 +1,1 @@
+"""sql layer; see docs/architecture.md."""
