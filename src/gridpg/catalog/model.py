@@ -1,0 +1,281 @@
+"""The metadata model: nodes, datanode groups, node groups, colocations, tables, shards.
+
+Owns the frozen values that describe where data lives, the `CatalogSnapshot` a coordinator
+plans against (one epoch, indexed for fast lookups), and the pure placement rules
+(round-robin shard placement, choosing a colocation). Must not do I/O: no asyncio, no
+sockets, no SQL text; reading and writing the catalog is `store.py`'s job.
+
+Two kinds of "group", kept apart on purpose:
+
+- a **datanode group** (`DatanodeGroup`) is one primary PostgreSQL plus its streaming
+  standbys; shards are placed on datanode groups, never on hosts. This is what a
+  Postgres-XL user calls a datanode (`TO NODE (dn1, dn2)` names datanode groups).
+- a **node group** (`NodeGroup`) is Postgres-XL's named set used by `TO GROUP g`
+  (`CREATE NODE GROUP g WITH (dn1, dn2)`): a user-level alias for datanode groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+NodeKind = Literal["datanode", "coordinator", "catalog"]
+NodeRole = Literal["primary", "secondary"]
+DistMethod = Literal["hash", "modulo", "roundrobin", "replication"]
+
+NODE_KINDS: tuple[str, ...] = ("datanode", "coordinator", "catalog")
+NODE_ROLES: tuple[str, ...] = ("primary", "secondary")
+DIST_METHODS: tuple[str, ...] = ("hash", "modulo", "roundrobin", "replication")
+
+
+class CatalogError(Exception):
+    """A catalog lookup or rule failed; `sqlstate` is what a client would see."""
+
+    def __init__(self, message: str, sqlstate: str = "XX000") -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@dataclass(frozen=True)
+class Node:
+    """One PostgreSQL server (or coordinator) known to the cluster."""
+
+    name: str
+    kind: NodeKind
+    host: str
+    port: int
+    group: str | None  # the datanode group of a datanode; None for other kinds
+    role: NodeRole = "primary"
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class DatanodeGroup:
+    """A primary and its standbys; the unit shards are placed on. Names are node names."""
+
+    name: str
+    primary: str | None  # None while a group has no primary (e.g. mid-failover)
+    secondaries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeGroup:
+    """A Postgres-XL user node group (`TO GROUP g`): an ordered list of datanode groups."""
+
+    name: str
+    datanode_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Colocation:
+    """Tables sharing shard count and distribution-column type place shard r together.
+
+    `dist_type` is the canonical PostgreSQL type name of the distribution column
+    (as `format_type` prints it, e.g. `integer`, `text`).
+    """
+
+    id: int
+    shard_count: int
+    dist_type: str
+
+
+@dataclass(frozen=True)
+class DistTable:
+    """A distributed table; `groups` are the datanode groups it lives on, in order."""
+
+    schema: str
+    name: str
+    method: DistMethod
+    column: str | None
+    column_type: str | None
+    colocation_id: int | None
+    shard_count: int | None
+    groups: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.schema, self.name)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `remainder` of a hash table (the partition `REMAINDER r`), and its group."""
+
+    schema: str
+    table: str
+    remainder: int
+    group: str
+    size_bytes: int | None = None  # last measured size; None when never measured
+
+
+@dataclass(frozen=True)
+class ColocationChoice:
+    """The colocation a new table joins; `is_new` says whether it must be inserted."""
+
+    colocation: Colocation
+    is_new: bool
+
+
+def place_shards(shard_count: int, groups: Sequence[str]) -> dict[int, str]:
+    """Round-robin placement: remainder r goes to groups[r % len(groups)]."""
+    if shard_count < 1:
+        raise CatalogError(f"shard count must be at least 1, not {shard_count}", "22023")
+    if not groups:
+        raise CatalogError("cannot place shards on an empty list of groups", "22023")
+    return {r: groups[r % len(groups)] for r in range(shard_count)}
+
+
+def find_or_create_colocation(
+    colocations: Iterable[Colocation],
+    shard_count: int,
+    dist_type: str,
+    *,
+    taken_ids: Iterable[int] = (),
+) -> ColocationChoice:
+    """The colocation with this shard count and type, or a new one with the next free id.
+
+    `taken_ids` are ids in use beyond `colocations` (when the caller has filtered the
+    candidates), so a new id never collides.
+    """
+    existing = list(colocations)
+    for colocation in sorted(existing, key=lambda c: c.id):
+        if colocation.shard_count == shard_count and colocation.dist_type == dist_type:
+            return ColocationChoice(colocation, is_new=False)
+    next_id = max([c.id for c in existing] + list(taken_ids), default=0) + 1
+    return ColocationChoice(Colocation(next_id, shard_count, dist_type), is_new=True)
+
+
+def build_datanode_groups(names: Iterable[str], nodes: Iterable[Node]) -> list[DatanodeGroup]:
+    """Datanode groups from the group names and the datanodes that belong to them."""
+    members: dict[str, list[Node]] = {name: [] for name in names}
+    for node in nodes:
+        if node.kind == "datanode" and node.group is not None:
+            members.setdefault(node.group, []).append(node)
+    return [_group_from_members(name, members[name]) for name in sorted(members)]
+
+
+def _group_from_members(name: str, nodes: list[Node]) -> DatanodeGroup:
+    primaries = [n.name for n in nodes if n.role == "primary"]
+    secondaries = tuple(sorted(n.name for n in nodes if n.role == "secondary"))
+    return DatanodeGroup(name, primaries[0] if primaries else None, secondaries)
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """All metadata at one epoch, indexed once; the planner's view of the cluster."""
+
+    epoch: int
+    nodes: tuple[Node, ...] = ()
+    datanode_group_list: tuple[DatanodeGroup, ...] = ()
+    node_groups: tuple[NodeGroup, ...] = ()
+    colocations: tuple[Colocation, ...] = ()
+    tables: tuple[DistTable, ...] = ()
+    shards: tuple[Shard, ...] = ()
+    _index: _SnapshotIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", _SnapshotIndex.build(self))
+
+    def table(self, schema: str, name: str) -> DistTable | None:
+        return self._index.tables.get((schema, name))
+
+    def node(self, name: str) -> Node | None:
+        return self._index.nodes.get(name)
+
+    def node_group(self, name: str) -> NodeGroup | None:
+        return self._index.node_groups.get(name)
+
+    def colocation(self, colocation_id: int) -> Colocation | None:
+        return self._index.colocations.get(colocation_id)
+
+    def shards_of(self, schema: str, table: str) -> list[Shard]:
+        """The shards of a table ordered by remainder; empty for non-hash tables."""
+        return list(self._index.shards.get((schema, table), {}).values())
+
+    def shard_group(self, schema: str, table: str, remainder: int) -> str:
+        """The datanode group holding shard `remainder` of a table."""
+        shard = self._index.shards.get((schema, table), {}).get(remainder)
+        if shard is None:
+            raise CatalogError(f"no shard {remainder} of table {schema}.{table}", "42704")
+        return shard.group
+
+    def primary_of(self, group: str) -> Node:
+        """The primary node of a datanode group."""
+        found = self._index.groups.get(group)
+        if found is None:
+            raise CatalogError(f"datanode group {group} does not exist", "42704")
+        if found.primary is None or found.primary not in self._index.nodes:
+            raise CatalogError(f"datanode group {group} has no primary", "57P03")
+        return self._index.nodes[found.primary]
+
+    def datanode_groups(self) -> list[DatanodeGroup]:
+        return sorted(self.datanode_group_list, key=lambda g: g.name)
+
+    def tables_in_colocation(self, colocation_id: int) -> list[DistTable]:
+        return [t for t in self.tables if t.colocation_id == colocation_id]
+
+    def colocated(self, t1: DistTable, t2: DistTable) -> bool:
+        """Whether equal distribution values of t1 and t2 always live in the same group."""
+        return is_colocated(t1, t2)
+
+    def colocation_for(
+        self, shard_count: int, dist_type: str, groups: Sequence[str]
+    ) -> ColocationChoice:
+        """The colocation a new hash table on `groups` joins (members must share groups)."""
+        wanted = frozenset(groups)
+        candidates = [c for c in self.colocations if self._has_groups(c.id, wanted)]
+        taken = [c.id for c in self.colocations]
+        return find_or_create_colocation(candidates, shard_count, dist_type, taken_ids=taken)
+
+    def placement_of_colocation(self, colocation_id: int) -> dict[int, str] | None:
+        """Where shard r of the colocation lives (from a member table), or None if empty."""
+        members = self.tables_in_colocation(colocation_id)
+        if not members:
+            return None
+        return {s.remainder: s.group for s in self.shards_of(*members[0].key)}
+
+    def _has_groups(self, colocation_id: int, wanted: frozenset[str]) -> bool:
+        members = self.tables_in_colocation(colocation_id)
+        return all(frozenset(t.groups) == wanted for t in members)
+
+
+def is_colocated(t1: DistTable, t2: DistTable) -> bool:
+    """Colocation rule per method: see the comments on each branch."""
+    if t1.key == t2.key:
+        return True
+    if t1.method != t2.method:
+        return False
+    if t1.method == "hash":  # same colocation group: shard r of both in one group
+        return t1.colocation_id is not None and t1.colocation_id == t2.colocation_id
+    if t1.method == "modulo":  # value % n picks groups[i]: same type and ordered groups
+        return t1.column_type == t2.column_type and t1.groups == t2.groups
+    if t1.method == "replication":  # full copies on the same groups
+        return frozenset(t1.groups) == frozenset(t2.groups)
+    return False  # roundrobin: rows land anywhere
+
+
+@dataclass(frozen=True)
+class _SnapshotIndex:
+    """Dictionaries built once per snapshot; private to `CatalogSnapshot`."""
+
+    nodes: Mapping[str, Node]
+    groups: Mapping[str, DatanodeGroup]
+    node_groups: Mapping[str, NodeGroup]
+    colocations: Mapping[int, Colocation]
+    tables: Mapping[tuple[str, str], DistTable]
+    shards: Mapping[tuple[str, str], Mapping[int, Shard]]
+
+    @staticmethod
+    def build(snapshot: CatalogSnapshot) -> _SnapshotIndex:
+        shards: dict[tuple[str, str], dict[int, Shard]] = {}
+        for shard in sorted(snapshot.shards, key=lambda s: s.remainder):
+            shards.setdefault((shard.schema, shard.table), {})[shard.remainder] = shard
+        return _SnapshotIndex(
+            nodes={n.name: n for n in snapshot.nodes},
+            groups={g.name: g for g in snapshot.datanode_group_list},
+            node_groups={g.name: g for g in snapshot.node_groups},
+            colocations={c.id: c for c in snapshot.colocations},
+            tables={t.key: t for t in snapshot.tables},
+            shards=shards,
+        )

@@ -1,0 +1,350 @@
+"""Reading and writing the `gridpg` metadata schema on a catalog server.
+
+Owns the SQL that touches the catalog: installing and upgrading the schema
+(`ensure_schema`), loading a `CatalogSnapshot` in one statement, and building the SQL
+text of every metadata change (`sql_*`), which the coordinator runs inside its own
+distributed transaction on every catalog server. Talks to a server only through the
+`QueryRunner` protocol, so it depends on no driver. Must not decide *what* to change
+(that is `commands/`) nor cache snapshots or epochs (that is the coordinator's cache).
+
+Every user-supplied name reaches SQL through `quote_literal` or `quote_ident`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from typing import Any, Protocol
+
+from gridpg.catalog.model import (
+    CatalogError,
+    CatalogSnapshot,
+    Colocation,
+    DistTable,
+    Node,
+    NodeGroup,
+    Shard,
+    build_datanode_groups,
+)
+from gridpg.catalog.versions import (
+    CATALOG_VERSION,
+    NOT_INSTALLED,
+    Script,
+    build_version_graph,
+    find_chain,
+)
+
+_LOCK_KEY = "gridpg.catalog.schema"
+
+
+class QueryRunner(Protocol):
+    """One session on a catalog server, speaking the simple-query protocol."""
+
+    async def query(self, sql: str) -> list[tuple[str | None, ...]]:
+        """Run `sql` (maybe several statements); the text rows of the last statement."""
+        ...
+
+
+# --- quoting -----------------------------------------------------------------------------
+
+
+def quote_ident(name: str) -> str:
+    """`name` as a double-quoted identifier; exact for any case, quote or character."""
+    _ensure_no_nul(name)
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str | int | bool | None) -> str:
+    """`value` as an SQL literal; strings work whatever standard_conforming_strings says."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    _ensure_no_nul(value)
+    quoted = value.replace("'", "''")
+    if "\\" in quoted:  # E'' strings read backslashes the same under either setting
+        return "E'" + quoted.replace("\\", "\\\\") + "'"
+    return "'" + quoted + "'"
+
+
+def quote_text_array(values: Sequence[str]) -> str:
+    """A `text[]` literal holding `values` in order."""
+    if not values:
+        return "'{}'::text[]"
+    return "ARRAY[" + ", ".join(quote_literal(v) for v in values) + "]::text[]"
+
+
+def _ensure_no_nul(text: str) -> None:
+    if "\x00" in text:
+        raise CatalogError("a name or value cannot contain the NUL character", "22021")
+
+
+# --- schema versions ---------------------------------------------------------------------
+
+
+def packaged_script_names() -> list[str]:
+    """The names of the schema scripts shipped in `gridpg/catalog/sql/`."""
+    folder = resources.files("gridpg.catalog").joinpath("sql")
+    return sorted(entry.name for entry in folder.iterdir() if entry.name.endswith(".sql"))
+
+
+def read_script(name: str) -> str:
+    return resources.files("gridpg.catalog").joinpath("sql", name).read_text("utf-8")
+
+
+def build_chain_sql(chain: Iterable[Script]) -> str:
+    """The scripts of a chain, each followed by the write of the version it produced."""
+    parts: list[str] = []
+    for script in chain:
+        parts.append(f"-- {script.name}\n{read_script(script.name)}")
+        parts.append(_sql_record_version(script))
+    return "\n".join(parts)
+
+
+def _sql_record_version(script: Script) -> str:
+    if script.is_install:
+        return f"INSERT INTO gridpg.catalog_version (version) VALUES ({script.target});"
+    return f"UPDATE gridpg.catalog_version SET version = {script.target};"
+
+
+async def installed_version(runner: QueryRunner) -> int | None:
+    """The installed catalog schema version, or None when the schema is absent."""
+    rows = await runner.query("SELECT to_regclass('gridpg.catalog_version') IS NOT NULL")
+    if rows[0][0] != "t":
+        return None
+    rows = await runner.query("SELECT version FROM gridpg.catalog_version")
+    if len(rows) != 1 or rows[0][0] is None:
+        raise CatalogError("gridpg.catalog_version must hold exactly one row", "XX001")
+    return int(rows[0][0])
+
+
+async def ensure_schema(runner: QueryRunner, target: int = CATALOG_VERSION) -> int:
+    """Install or upgrade the schema to `target` in one transaction; returns `target`.
+
+    Takes a transaction-level advisory lock first, so two sessions never race to apply
+    the same scripts; the version is read under that lock.
+    """
+    await runner.query("BEGIN")
+    try:
+        await runner.query(f"SELECT pg_advisory_xact_lock(hashtext({quote_literal(_LOCK_KEY)}))")
+        installed = await installed_version(runner)
+        graph = build_version_graph(packaged_script_names())
+        chain = find_chain(graph, NOT_INSTALLED if installed is None else installed, target)
+        if chain:
+            await runner.query(build_chain_sql(chain))
+        await runner.query("COMMIT")
+    except BaseException:
+        await _rollback_quietly(runner)
+        raise
+    return target
+
+
+async def _rollback_quietly(runner: QueryRunner) -> None:
+    """ROLLBACK, keeping the original error if the session is already gone."""
+    with contextlib.suppress(Exception):
+        await runner.query("ROLLBACK")
+
+
+# --- loading -----------------------------------------------------------------------------
+
+# One statement, hence one MVCC snapshot; JSON keeps arrays and odd names exact.
+_LOAD_SQL = """
+SELECT json_build_object(
+  'nodes', (SELECT coalesce(json_agg(json_build_array(
+              name, kind, host, port, datanode_group, role, active) ORDER BY name), '[]')
+            FROM gridpg.node),
+  'datanode_groups', (SELECT coalesce(json_agg(name ORDER BY name), '[]')
+            FROM gridpg.datanode_group),
+  'node_groups', (SELECT coalesce(json_agg(json_build_array(
+              name, datanode_groups) ORDER BY name), '[]')
+            FROM gridpg.node_group),
+  'colocations', (SELECT coalesce(json_agg(json_build_array(
+              id, shard_count, dist_type) ORDER BY id), '[]')
+            FROM gridpg.colocation),
+  'tables', (SELECT coalesce(json_agg(json_build_array(
+              schema_name, table_name, method, dist_column, column_type, colocation_id,
+              shard_count, groups) ORDER BY schema_name, table_name), '[]')
+            FROM gridpg.dist_table),
+  'shards', (SELECT coalesce(json_agg(json_build_array(
+              schema_name, table_name, remainder, datanode_group, size_bytes)
+              ORDER BY schema_name, table_name, remainder), '[]')
+            FROM gridpg.shard)
+)::text
+"""
+
+
+async def load_snapshot(runner: QueryRunner, epoch: int) -> CatalogSnapshot:
+    """All metadata of the catalog server, as the snapshot of `epoch`."""
+    rows = await runner.query(_LOAD_SQL)
+    if not rows or rows[0][0] is None:
+        raise CatalogError("the catalog load query returned nothing", "XX000")
+    return build_snapshot(epoch, json.loads(rows[0][0]))
+
+
+def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
+    """A snapshot from the document `_LOAD_SQL` returns."""
+    nodes = tuple(Node(n, k, h, int(p), g, r, bool(a)) for n, k, h, p, g, r, a in doc["nodes"])
+    return CatalogSnapshot(
+        epoch=epoch,
+        nodes=nodes,
+        datanode_group_list=tuple(build_datanode_groups(doc["datanode_groups"], nodes)),
+        node_groups=tuple(NodeGroup(n, tuple(g)) for n, g in doc["node_groups"]),
+        colocations=tuple(Colocation(i, c, t) for i, c, t in doc["colocations"]),
+        tables=tuple(_table_from_row(row) for row in doc["tables"]),
+        shards=tuple(Shard(s, t, r, g, b) for s, t, r, g, b in doc["shards"]),
+    )
+
+
+def _table_from_row(row: list[Any]) -> DistTable:
+    schema, name, method, column, column_type, colocation_id, shard_count, groups = row
+    return DistTable(
+        schema, name, method, column, column_type, colocation_id, shard_count, tuple(groups)
+    )
+
+
+# --- SQL for metadata changes --------------------------------------------------------------
+
+
+def sql_insert_datanode_group(name: str) -> str:
+    """Create a datanode group (no-op if it exists)."""
+    return (
+        f"INSERT INTO gridpg.datanode_group (name) VALUES ({quote_literal(name)}) "
+        "ON CONFLICT DO NOTHING;"
+    )
+
+
+def sql_delete_datanode_group(name: str) -> str:
+    """Drop a datanode group; fails while nodes or shards still reference it."""
+    return f"DELETE FROM gridpg.datanode_group WHERE name = {quote_literal(name)};"
+
+
+def sql_insert_node(node: Node) -> str:
+    """Add a node; a datanode's group is created with it when it does not exist yet."""
+    values = ", ".join(
+        quote_literal(v)
+        for v in (node.name, node.kind, node.host, node.port, node.group, node.role, node.active)
+    )
+    insert = (
+        "INSERT INTO gridpg.node (name, kind, host, port, datanode_group, role, active) "
+        f"VALUES ({values});"
+    )
+    if node.group is None:
+        return insert
+    return sql_insert_datanode_group(node.group) + "\n" + insert
+
+
+def sql_update_node(
+    name: str,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+) -> str:
+    """Change some attributes of a node; the ones left None are kept."""
+    changes = {"host": host, "port": port, "role": role, "active": active}
+    assignments = [f"{col} = {quote_literal(v)}" for col, v in changes.items() if v is not None]
+    if not assignments:
+        raise CatalogError(f"nothing to change on node {name}", "22023")
+    return f"UPDATE gridpg.node SET {', '.join(assignments)} WHERE name = {quote_literal(name)};"
+
+
+def sql_promote_node(name: str) -> str:
+    """Make a secondary the primary of its group, demoting the old primary first."""
+    node = quote_literal(name)
+    return (
+        "UPDATE gridpg.node SET role = 'secondary' WHERE role = 'primary' AND name <> "
+        f"{node} AND datanode_group = (SELECT datanode_group FROM gridpg.node "
+        f"WHERE name = {node});\n"
+        f"UPDATE gridpg.node SET role = 'primary' WHERE name = {node};"
+    )
+
+
+def sql_delete_node(name: str) -> str:
+    return f"DELETE FROM gridpg.node WHERE name = {quote_literal(name)};"
+
+
+def sql_insert_node_group(group: NodeGroup) -> str:
+    return (
+        "INSERT INTO gridpg.node_group (name, datanode_groups) VALUES "
+        f"({quote_literal(group.name)}, {quote_text_array(group.datanode_groups)});"
+    )
+
+
+def sql_delete_node_group(name: str) -> str:
+    return f"DELETE FROM gridpg.node_group WHERE name = {quote_literal(name)};"
+
+
+def sql_insert_colocation(colocation: Colocation) -> str:
+    values = ", ".join(
+        quote_literal(v) for v in (colocation.id, colocation.shard_count, colocation.dist_type)
+    )
+    return f"INSERT INTO gridpg.colocation (id, shard_count, dist_type) VALUES ({values});"
+
+
+def sql_delete_colocation(colocation_id: int) -> str:
+    return f"DELETE FROM gridpg.colocation WHERE id = {quote_literal(colocation_id)};"
+
+
+def sql_insert_dist_table(table: DistTable) -> str:
+    scalars = (
+        table.schema,
+        table.name,
+        table.method,
+        table.column,
+        table.column_type,
+        table.colocation_id,
+        table.shard_count,
+    )
+    values = ", ".join(quote_literal(v) for v in scalars)
+    return (
+        "INSERT INTO gridpg.dist_table (schema_name, table_name, method, dist_column, "
+        "column_type, colocation_id, shard_count, groups) "
+        f"VALUES ({values}, {quote_text_array(table.groups)});"
+    )
+
+
+def sql_delete_dist_table(schema: str, name: str) -> str:
+    """Forget a distributed table; its shards go with it (ON DELETE CASCADE)."""
+    return f"DELETE FROM gridpg.dist_table WHERE {_table_match(schema, name)};"
+
+
+def sql_rename_table(schema: str, name: str, new_schema: str, new_name: str) -> str:
+    """ALTER TABLE ... RENAME / SET SCHEMA; shards follow (ON UPDATE CASCADE)."""
+    return (
+        f"UPDATE gridpg.dist_table SET schema_name = {quote_literal(new_schema)}, "
+        f"table_name = {quote_literal(new_name)} WHERE {_table_match(schema, name)};"
+    )
+
+
+def sql_insert_shards(shards: Iterable[Shard]) -> str:
+    """Insert shards in one statement."""
+    rows = [
+        "(" + ", ".join(quote_literal(v) for v in _shard_values(shard)) + ")" for shard in shards
+    ]
+    if not rows:
+        raise CatalogError("no shards to insert", "22023")
+    return (
+        "INSERT INTO gridpg.shard (schema_name, table_name, remainder, datanode_group, "
+        "size_bytes) VALUES\n  " + ",\n  ".join(rows) + ";"
+    )
+
+
+def _shard_values(shard: Shard) -> tuple[str | int | None, ...]:
+    return (shard.schema, shard.table, shard.remainder, shard.group, shard.size_bytes)
+
+
+def sql_move_shard(schema: str, table: str, remainder: int, group: str) -> str:
+    """Record that shard `remainder` of a table now lives on `group`."""
+    return (
+        f"UPDATE gridpg.shard SET datanode_group = {quote_literal(group)} "
+        f"WHERE {_table_match(schema, table)} AND remainder = {quote_literal(remainder)};"
+    )
+
+
+def _table_match(schema: str, name: str) -> str:
+    return f"schema_name = {quote_literal(schema)} AND table_name = {quote_literal(name)}"
