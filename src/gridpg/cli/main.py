@@ -1,0 +1,190 @@
+"""The `gridpg` command: the only place where objects of the layers are wired together.
+
+Subcommands that act on a cluster take `--dir` so several clusters can live side by side.
+User errors end with a one-line message and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from gridpg.cluster.control import Cluster, ClusterError
+from gridpg.cluster.pgserver import ServerError, find_pg_bin
+from gridpg.cluster.topology import build_default
+
+DEFAULT_DIR = os.environ.get("GRIDPG_DIR", "~/.gridpg/default")
+
+console = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ClusterError, ServerError, ValueError) as exc:
+        console.print(f"[red]gridpg: {exc}[/red]", highlight=False)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridpg", description="distributed PostgreSQL")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    def command(name: str, func: object, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--dir", default=DEFAULT_DIR, help="cluster directory (default %(default)s)")
+        p.add_argument("--pg-bin", default=None, help="PostgreSQL bin directory to use")
+        p.add_argument("--member", default=None, help=argparse.SUPPRESS)
+        p.set_defaults(func=func)
+        return p
+
+    up = command("up", cmd_up, "create (first run) and start a cluster")
+    up.add_argument("--datanodes", type=int, default=2)
+    up.add_argument("--coordinators", type=int, default=2)
+    up.add_argument("--standbys", type=int, default=0)
+    up.add_argument("--port", type=int, default=None, help="first coordinator's port")
+    up.add_argument("--trust", action="store_true", help="no password for local clients")
+    up.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops all")
+    command("down", cmd_down, "stop every member of the cluster")
+    status = command("status", cmd_status, "show members, roles, addresses and state")
+    status.add_argument("--json", action="store_true")
+    psql = command("psql", cmd_psql, "open psql on a coordinator")
+    psql.add_argument("--coordinator", type=int, default=1)
+    psql.add_argument("psql_args", nargs=argparse.REMAINDER)
+    logs = command("logs", cmd_logs, "print a member's log")
+    logs.add_argument("name", nargs="?", default=None)
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    gtm = command("gtm", cmd_gtm, "run the GTM in the foreground")
+    gtm.add_argument("--host", default="127.0.0.1")
+    gtm.add_argument("--port", type=int, default=6666)
+    command("coordinator", cmd_coordinator, "run a coordinator in the foreground")
+    return parser
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    started = time.monotonic()
+    with console.status("gridpg up") as spinner:
+        progress = spinner.update
+        if not cluster.exists():
+            find_pg_bin(args.pg_bin)
+            topo = build_default(
+                datanodes=args.datanodes, coordinators=args.coordinators,
+                standbys=args.standbys, port=args.port, trust=args.trust,
+            )
+            cluster.create(topo, progress)
+        changed = cluster.up(progress)
+    elapsed = time.monotonic() - started
+    if not changed:
+        console.print(f"cluster in {cluster.dir} is already running; nothing changed")
+    else:
+        console.print(f"cluster in {cluster.dir} is up ({elapsed:.1f} s)")
+    print_connect_help(cluster)
+    if args.foreground:
+        return stay_attached(cluster)
+    return 0
+
+
+def print_connect_help(cluster: Cluster) -> None:
+    bin_dir = find_pg_bin(cluster.pg_bin)
+    print(f"connect with:  psql \"{cluster.dsn()}\"")
+    print(f"   (psql is at {bin_dir / 'psql'}; or run: gridpg psql --dir {cluster.dir})")
+
+
+def stay_attached(cluster: Cluster) -> int:
+    console.print("running in the foreground; press Ctrl-C to stop the cluster")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    cluster.down(lambda _msg: None)
+    console.print("cluster stopped")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    with console.status("gridpg down") as spinner:
+        stopped = cluster.down(spinner.update)
+    if stopped:
+        console.print(f"stopped: {', '.join(stopped)}")
+    else:
+        console.print("nothing was running")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    rows = cluster.status()
+    if args.json:
+        print(json.dumps([row.__dict__ for row in rows], indent=2))
+        return 0
+    table = Table(title=f"gridpg cluster {cluster.dir}")
+    for column in ("member", "kind", "role", "address", "pid", "state", "lag"):
+        table.add_column(column)
+    for row in rows:
+        color = "green" if row.state == "running" else "red"
+        table.add_row(
+            row.name, row.kind, row.role, row.address, str(row.pid or "-"),
+            f"[{color}]{row.state}[/{color}]", row.lag,
+        )
+    Console().print(table)
+    return 0 if all(row.state == "running" for row in rows) else 3
+
+
+def cmd_psql(args: argparse.Namespace) -> int:
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    psql = str(find_pg_bin(args.pg_bin) / "psql")
+    extra = [a for a in args.psql_args if a != "--"]
+    os.execv(psql, [psql, cluster.dsn(args.coordinator - 1), *extra])
+    return 0  # pragma: no cover
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    log_dir = cluster.dir / "log"
+    files = sorted(log_dir.glob("*.log"))
+    if args.name:
+        files = [f for f in files if f.stem == args.name]
+        if not files:
+            raise ClusterError(f"no log for member {args.name!r} in {log_dir}")
+    for path in files:
+        lines = path.read_text(errors="replace").splitlines()[-args.lines:]
+        print(f"==> {path.name} <==")
+        print("\n".join(lines))
+    return 0
+
+
+def cmd_gtm(args: argparse.Namespace) -> int:
+    from gridpg.gtm.server import main as gtm_main
+
+    return gtm_main(["--dir", args.dir, "--host", args.host, "--port", str(args.port)])
+
+
+def cmd_coordinator(args: argparse.Namespace) -> int:
+    from gridpg.frontend.coordinator import run_coordinator
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    return run_coordinator(cluster, args.member or "coord1")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""Cluster control: bring a whole cluster up, down, and report its state.
+
+Owns the cluster directory layout (topology file, data directories, run/ and log/), the
+order in which members start, and waiting until each accepts connections. It drives
+`pgserver` for PostgreSQL members and `processes` for gridpg's own processes; it speaks no
+SQL (coordinators bootstrap their catalog themselves when they start).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from gridpg.cluster import processes
+from gridpg.cluster.pgserver import (
+    SUPERUSER,
+    PgServer,
+    ServerError,
+    find_pg_bin,
+    is_accepting,
+    is_port_free,
+    make_reachable,
+    run_as_user,
+)
+from gridpg.cluster.topology import TOPOLOGY_FILE, ServerSpec, Topology, load, save
+
+Progress = Callable[[str], None]
+
+
+class ClusterError(Exception):
+    """A cluster operation failed; the message is meant for the user as it is."""
+
+
+@dataclass
+class MemberStatus:
+    name: str
+    kind: str  # gtm | coordinator | catalog | datanode
+    role: str
+    address: str
+    pid: int | None
+    state: str  # running | stopped
+    lag: str = "-"
+
+
+class Cluster:
+    """A cluster directory and the members its topology describes."""
+
+    def __init__(self, directory: Path, pg_bin: str | None = None) -> None:
+        self.dir = directory.expanduser().absolute()
+        self.pg_bin = pg_bin
+        self._topology: Topology | None = None
+
+    # -- layout ------------------------------------------------------------------------
+
+    @property
+    def topology_path(self) -> Path:
+        return self.dir / TOPOLOGY_FILE
+
+    @property
+    def password_file(self) -> Path:
+        return self.dir / "superuser.password"
+
+    def exists(self) -> bool:
+        return self.topology_path.exists()
+
+    @property
+    def topology(self) -> Topology:
+        if self._topology is None:
+            if not self.exists():
+                raise ClusterError(
+                    f"{self.dir} holds no gridpg cluster (no {TOPOLOGY_FILE}); "
+                    "create one with `gridpg up --dir ...`"
+                )
+            self._topology = load(self.topology_path)
+        return self._topology
+
+    def password(self) -> str:
+        return self.password_file.read_text().strip()
+
+    def server(self, spec: ServerSpec) -> PgServer:
+        data_dir = Path(spec.data_dir)
+        if not data_dir.is_absolute():
+            data_dir = self.dir / data_dir
+        return PgServer(
+            name=spec.name, data_dir=data_dir, host=spec.host, port=spec.port,
+            socket_dir=self.run_dir, log_file=self.dir / "log" / f"{spec.name}.log",
+            bin_dir=find_pg_bin(self.pg_bin), password_file=self.password_file,
+        )
+
+    @property
+    def run_dir(self) -> Path:
+        return self.dir / "run"
+
+    def dsn(self, coordinator: int = 0, user: str = SUPERUSER, database: str = "postgres") -> str:
+        coord = self.topology.coordinators[coordinator]
+        password = "" if self.topology.trust else f":{self.password()}"
+        return f"postgresql://{user}{password}@{coord.host}:{coord.port}/{database}"
+
+    # -- create ------------------------------------------------------------------------
+
+    def create(self, topology: Topology, progress: Progress) -> None:
+        """Write the topology and initialize every PostgreSQL member (first run only)."""
+        if self.dir.exists() and any(self.dir.iterdir()) and not self.exists():
+            raise ClusterError(
+                f"{self.dir} is not empty and holds no gridpg cluster; choose another --dir"
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        user = run_as_user()
+        make_reachable(self.dir, user)
+        for sub in ("run", "log"):
+            make_reachable(self.dir / sub, user)
+        if not self.password_file.exists():
+            self.password_file.write_text(secrets.token_urlsafe(24) + "\n")
+            self.password_file.chmod(0o600)
+        save(topology, self.topology_path)
+        self._topology = topology
+        primaries = [c.catalog for c in topology.coordinators] + [g.primary for g in topology.groups]
+        progress(f"initializing {len(primaries)} PostgreSQL servers")
+        self._parallel([self.server(s) for s in primaries], lambda srv: srv.init({}))
+
+    # -- up / down ---------------------------------------------------------------------
+
+    def up(self, progress: Progress) -> bool:
+        """Start every member that is not running; False if all were already up."""
+        topo = self.topology
+        if self.is_fully_up():
+            return False
+        self._check_ports()
+        progress("starting the GTM and PostgreSQL servers")
+        self._start_gtm()
+        primaries = [self.server(c.catalog) for c in topo.coordinators]
+        primaries += [self.server(g.primary) for g in topo.groups]
+        self._parallel(primaries, lambda srv: srv.start(wait=True))
+        standbys = [(g, s) for g in topo.groups for s in g.standbys]
+        if standbys:
+            progress(f"starting {len(standbys)} standby servers")
+            self._parallel(standbys, self._start_standby)
+        self._wait_gtm()
+        progress("starting coordinators")
+        for coord in topo.coordinators:
+            if processes.running_pid(self.dir, coord.name) is None:
+                processes.spawn(self.dir, coord.name, ["coordinator", "--dir", str(self.dir)])
+        self._wait_coordinators()
+        return True
+
+    def down(self, progress: Progress) -> list[str]:
+        """Stop every member; returns the names of those that were running."""
+        topo = self.topology
+        stopped = []
+        for coord in topo.coordinators:
+            if processes.stop(self.dir, coord.name):
+                stopped.append(coord.name)
+        if processes.stop(self.dir, "monitor"):
+            stopped.append("monitor")
+        servers = [self.server(s) for s in topo.all_servers()]
+        running = [srv for srv in servers if srv.is_running()]
+        if running:
+            progress(f"stopping {len(running)} PostgreSQL servers")
+        self._parallel(running, lambda srv: srv.stop("fast"))
+        stopped += [srv.name for srv in running]
+        if processes.stop(self.dir, "gtm"):
+            stopped.append("gtm")
+        return stopped
+
+    def is_fully_up(self) -> bool:
+        return all(m.state == "running" for m in self.status())
+
+    # -- status ------------------------------------------------------------------------
+
+    def status(self) -> list[MemberStatus]:
+        topo = self.topology
+        rows = [self._process_status("gtm", "gtm", "gtm", topo.gtm.host, topo.gtm.port)]
+        for coord in topo.coordinators:
+            rows.append(self._process_status(coord.name, "coordinator", "-", coord.host, coord.port))
+            rows.append(self._server_status(coord.catalog, "catalog"))
+        for group in topo.groups:
+            for member in group.members:
+                rows.append(self._server_status(member, "datanode"))
+        return rows
+
+    def _process_status(self, name: str, kind: str, role: str, host: str, port: int) -> MemberStatus:
+        pid = processes.running_pid(self.dir, name)
+        state = "running" if pid is not None and is_accepting(host, port) else "stopped"
+        if pid is not None and state == "stopped":
+            state = "starting"
+        return MemberStatus(name, kind, role, f"{host}:{port}", pid, state)
+
+    def _server_status(self, spec: ServerSpec, kind: str) -> MemberStatus:
+        srv = self.server(spec)
+        pid = srv.pid()
+        state = "running" if pid is not None and is_accepting(spec.host, spec.port) else "stopped"
+        role = "primary" if spec.role == "primary" else "standby"
+        if srv.is_initialized() and srv.is_in_recovery():
+            role = "standby"
+        return MemberStatus(spec.name, kind, role, f"{spec.host}:{spec.port}", pid, state)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _check_ports(self) -> None:
+        """A port held by something that is not our member is a clear error."""
+        topo = self.topology
+        checks: list[tuple[str, str, int, bool]] = [
+            ("gtm", topo.gtm.host, topo.gtm.port, processes.running_pid(self.dir, "gtm") is not None)
+        ]
+        for coord in topo.coordinators:
+            ours = processes.running_pid(self.dir, coord.name) is not None
+            checks.append((coord.name, coord.host, coord.port, ours))
+        for spec in topo.all_servers():
+            checks.append((spec.name, spec.host, spec.port, self.server(spec).is_running()))
+        for name, host, port, ours in checks:
+            if not ours and not is_port_free(host, port):
+                raise ClusterError(
+                    f"port {port} on {host} (for {name}) is already in use by another program; "
+                    f"stop that program or edit the port in {self.topology_path}"
+                )
+
+    def _start_gtm(self) -> None:
+        if processes.running_pid(self.dir, "gtm") is not None:
+            return
+        gtm = self.topology.gtm
+        gtm_dir = self.dir / gtm.data_dir
+        gtm_dir.mkdir(parents=True, exist_ok=True)
+        processes.spawn(
+            self.dir, "gtm",
+            ["gtm", "--dir", str(gtm_dir), "--host", gtm.host, "--port", str(gtm.port)],
+        )
+
+    def _wait_gtm(self, timeout: float = 15.0) -> None:
+        gtm = self.topology.gtm
+        self._wait_for(lambda: is_accepting(gtm.host, gtm.port), "gtm", timeout)
+
+    def _wait_coordinators(self, timeout: float = 30.0) -> None:
+        for coord in self.topology.coordinators:
+            self._wait_for(lambda c=coord: is_accepting(c.host, c.port), coord.name, timeout)
+
+    def _wait_for(self, ready: Callable[[], bool], name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            if processes.running_pid(self.dir, name) is None:
+                raise ClusterError(f"{name} exited while starting; see {self._log_hint(name)}")
+            time.sleep(0.05)
+        raise ClusterError(f"{name} did not accept connections in {timeout:.0f} s; see {self._log_hint(name)}")
+
+    def _log_hint(self, name: str) -> str:
+        log = processes.log_file(self.dir, name)
+        try:
+            tail = log.read_text(errors="replace").strip().splitlines()[-8:]
+        except OSError:
+            return str(log)
+        return f"{log}:\n" + "\n".join("  " + line for line in tail)
+
+    def _start_standby(self, pair: tuple[object, ServerSpec]) -> None:
+        group, spec = pair
+        srv = self.server(spec)
+        if not srv.is_initialized():
+            srv.create_standby_of(self.server(group.primary))  # type: ignore[attr-defined]
+        srv.start(wait=True)
+
+    @staticmethod
+    def _parallel(items: list, action: Callable[..., None]) -> None:  # type: ignore[type-arg]
+        if not items:
+            return
+        errors: list[str] = []
+        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+            for item, future in [(i, pool.submit(action, i)) for i in items]:
+                try:
+                    future.result()
+                except ServerError as exc:
+                    errors.append(str(exc))
+        if errors:
+            raise ClusterError("\n".join(errors))

@@ -1,0 +1,190 @@
+"""The cluster topology: which members exist, where they listen, where their data lives.
+
+A topology is a TOML file (`gridpg.toml` in the cluster directory). Every member is
+addressed by host:port, so the same description serves one machine or many. This module
+only models, reads, writes and builds default topologies; it starts nothing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gridpg.cluster.pgserver import is_port_free
+
+TOPOLOGY_FILE = "gridpg.toml"
+
+
+@dataclass
+class ServerSpec:
+    """A PostgreSQL server of the cluster (catalog server or datanode member)."""
+
+    name: str
+    host: str
+    port: int
+    data_dir: str  # relative to the cluster directory unless absolute
+    role: str = "primary"  # primary | secondary
+
+
+@dataclass
+class CoordinatorSpec:
+    name: str
+    host: str
+    port: int
+    catalog: ServerSpec
+
+
+@dataclass
+class GroupSpec:
+    """A datanode group: one primary and its streaming standbys."""
+
+    name: str
+    members: list[ServerSpec]
+
+    @property
+    def primary(self) -> ServerSpec:
+        return next(m for m in self.members if m.role == "primary")
+
+    @property
+    def standbys(self) -> list[ServerSpec]:
+        return [m for m in self.members if m.role != "primary"]
+
+
+@dataclass
+class GtmSpec:
+    host: str
+    port: int
+    data_dir: str
+
+
+@dataclass
+class Topology:
+    gtm: GtmSpec
+    coordinators: list[CoordinatorSpec]
+    groups: list[GroupSpec]
+    trust: bool = False
+    monitor: bool = True
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def all_servers(self) -> list[ServerSpec]:
+        servers = [c.catalog for c in self.coordinators]
+        for group in self.groups:
+            servers.extend(group.members)
+        return servers
+
+    def coordinator(self, name: str) -> CoordinatorSpec:
+        for coord in self.coordinators:
+            if coord.name == name:
+                return coord
+        raise KeyError(f"no coordinator named {name!r} in the topology")
+
+
+class PortAllocator:
+    """Hands out free TCP ports from a base, skipping any already taken."""
+
+    def __init__(self, host: str, base: int) -> None:
+        self.host = host
+        self.next = base
+        self.used: set[int] = set()
+
+    def take(self) -> int:
+        while self.next < 65535:
+            port = self.next
+            self.next += 1
+            if port not in self.used and is_port_free(self.host, port):
+                self.used.add(port)
+                return port
+        raise ValueError(f"no free port above {self.next} on {self.host}")
+
+
+def build_default(
+    datanodes: int = 2,
+    coordinators: int = 2,
+    standbys: int = 0,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    trust: bool = False,
+) -> Topology:
+    """The one-machine topology of `gridpg up`: coordinator ports first, from `port`."""
+    base = port if port is not None else 5432
+    explicit = port is not None
+    coord_ports = PortAllocator(host, base)
+    internal = PortAllocator(host, base + 100)
+    coords = []
+    for i in range(1, coordinators + 1):
+        if explicit and i == 1:
+            if not is_port_free(host, base):
+                raise ValueError(f"port {base} on {host} is already in use; choose another --port")
+            coord_ports.used.add(base)
+            coord_ports.next = base + 1
+            cport = base
+        else:
+            cport = coord_ports.take()
+        catalog = ServerSpec(f"catalog{i}", host, internal.take(), f"catalog{i}")
+        coords.append(CoordinatorSpec(f"coord{i}", host, cport, catalog))
+    groups = []
+    for g in range(1, datanodes + 1):
+        members = [ServerSpec(f"dn{g}", host, internal.take(), f"dn{g}")]
+        for s in range(1, standbys + 1):
+            members.append(
+                ServerSpec(f"dn{g}s{s}", host, internal.take(), f"dn{g}s{s}", role="secondary")
+            )
+        groups.append(GroupSpec(f"dn{g}", members))
+    gtm = GtmSpec(host, internal.take(), "gtm")
+    return Topology(gtm=gtm, coordinators=coords, groups=groups, trust=trust)
+
+
+def load(path: Path) -> Topology:
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    gtm = GtmSpec(**raw["gtm"])
+    coords = [
+        CoordinatorSpec(c["name"], c["host"], c["port"], ServerSpec(**c["catalog"]))
+        for c in raw["coordinator"]
+    ]
+    groups = [
+        GroupSpec(g["name"], [ServerSpec(**m) for m in g["member"]]) for g in raw["group"]
+    ]
+    return Topology(
+        gtm=gtm, coordinators=coords, groups=groups, trust=raw.get("trust", False),
+        monitor=raw.get("monitor", True),
+    )
+
+
+def dump(topology: Topology) -> str:
+    """TOML text for a topology (hand-written: the structure is small and fixed)."""
+    out = [
+        "# gridpg cluster topology: every member is addressed by host:port.",
+        f"trust = {_toml(topology.trust)}",
+        f"monitor = {_toml(topology.monitor)}",
+        "",
+        "[gtm]",
+        *_fields(topology.gtm.__dict__),
+        "",
+    ]
+    for coord in topology.coordinators:
+        out += ["[[coordinator]]", *_fields({k: v for k, v in coord.__dict__.items() if k != "catalog"})]
+        out += ["[coordinator.catalog]", *_fields(coord.catalog.__dict__), ""]
+    for group in topology.groups:
+        out += ["[[group]]", f"name = {_toml(group.name)}", ""]
+        for member in group.members:
+            out += ["[[group.member]]", *_fields(member.__dict__), ""]
+    return "\n".join(out)
+
+
+def save(topology: Topology, path: Path) -> None:
+    path.write_text(dump(topology))
+
+
+def _fields(values: dict[str, object]) -> list[str]:
+    return [f"{key} = {_toml(value)}" for key, value in values.items()]
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

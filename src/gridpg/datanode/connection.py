@@ -1,0 +1,297 @@
+"""One connection from the coordinator to a PostgreSQL server (datanode or catalog server).
+
+Built on an asyncio Protocol and the pgwire codec: frames arrive in `data_received`, are
+queued, and coroutines take them with `recv()` or `recv_raw()` (the latter keeps the bytes
+whole so they can be relayed to a client unchanged). `simple_query` and `copy_out` are the
+conveniences the rest of the coordinator uses; the raw methods are the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+from dataclasses import dataclass, field
+
+from scramp import ScramClient
+
+from gridpg.errors import CONNECTION_FAILURE, PgError
+from gridpg.pgwire import codec
+
+
+@dataclass(frozen=True)
+class NodeAddress:
+    """Where and as whom to connect."""
+
+    name: str
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str = "postgres"
+
+
+@dataclass
+class QueryResult:
+    columns: list[codec.Column] = field(default_factory=list)
+    rows: list[tuple[str | None, ...]] = field(default_factory=list)
+    tag: str = ""
+
+
+class _Protocol(asyncio.Protocol):
+    """Feeds frames into a queue; wakes the one waiting reader."""
+
+    def __init__(self) -> None:
+        self.reader = codec.FrameReader(max_message=1 << 30)
+        self.frames: collections.deque[tuple[int, bytes]] = collections.deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.transport: asyncio.Transport | None = None
+        self.closed_exc: Exception | None = None
+        self.raw = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed(data)
+        next_frame = self.reader.next_raw_frame
+        frames = self.frames
+        while (frame := next_frame()) is not None:
+            frames.append(frame)
+        if frames and self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed_exc = exc or ConnectionResetError("server closed the connection")
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+
+class BackendConnection:
+    """A live, authenticated connection to one PostgreSQL server."""
+
+    def __init__(self, address: NodeAddress, proto: _Protocol) -> None:
+        self.address = address
+        self._proto = proto
+        self.parameters: dict[str, str] = {}
+        self.backend_pid = 0
+        self.backend_key = b""
+        self.txn_status = b"I"
+        self.prepared: dict[str, str] = {}  # backend statement name -> sql, for reuse
+        self.broken = False
+
+    @property
+    def node(self) -> str:
+        return self.address.name
+
+    # -- connecting --------------------------------------------------------------------
+
+    @classmethod
+    async def connect(
+        cls, address: NodeAddress, params: dict[str, str] | None = None, timeout: float = 10.0
+    ) -> BackendConnection:
+        loop = asyncio.get_running_loop()
+        try:
+            _, proto = await asyncio.wait_for(
+                loop.create_connection(_Protocol, address.host, address.port), timeout
+            )
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise PgError(
+                CONNECTION_FAILURE, f"could not connect to node {address.name} "
+                f"({address.host}:{address.port}): {exc}", node=address.name,
+            ) from None
+        conn = cls(address, proto)
+        startup = {"user": address.user, "database": address.database, "client_encoding": "UTF8"}
+        startup.update(params or {})
+        conn.send(codec.build_startup(startup))
+        await asyncio.wait_for(conn._authenticate(), timeout)
+        return conn
+
+    async def _authenticate(self) -> None:
+        scram: ScramClient | None = None
+        while True:
+            kind, payload = await self.recv()
+            if kind == 0x52:  # 'R'
+                code = int.from_bytes(payload[:4], "big", signed=True)
+                scram = self._answer_auth(code, payload[4:], scram)
+            elif kind == 0x53:  # ParameterStatus
+                reader = codec.PayloadReader(payload)
+                self.parameters[reader.cstring()] = reader.cstring()
+            elif kind == 0x4B:  # BackendKeyData
+                self.backend_pid = int.from_bytes(payload[:4], "big")
+                self.backend_key = payload[4:]
+            elif kind == 0x45:  # ErrorResponse
+                raise PgError.from_fields(codec.parse_error_fields(payload), self.node)
+            elif kind == 0x5A:
+                self.txn_status = payload[:1]
+                return
+
+    def _answer_auth(self, code: int, extra: bytes, scram: ScramClient | None) -> ScramClient | None:
+        address = self.address
+        if code == codec.AUTH_OK:
+            return scram
+        if code == codec.AUTH_CLEARTEXT:
+            self.send(codec.message(b"p", codec.cstr(address.password)))
+        elif code == codec.AUTH_MD5:
+            inner = hashlib.md5((address.password + address.user).encode()).hexdigest()
+            outer = hashlib.md5(inner.encode() + extra[:4]).hexdigest()
+            self.send(codec.message(b"p", codec.cstr("md5" + outer)))
+        elif code == codec.AUTH_SASL:
+            mechanisms = [m for m in extra.split(b"\0") if m]
+            if b"SCRAM-SHA-256" not in mechanisms:
+                raise PgError(CONNECTION_FAILURE, "node offers no SCRAM-SHA-256", node=self.node)
+            scram = ScramClient(["SCRAM-SHA-256"], address.user, address.password)
+            first = scram.get_client_first().encode()
+            body = codec.cstr("SCRAM-SHA-256") + len(first).to_bytes(4, "big") + first
+            self.send(codec.message(b"p", body))
+        elif code == codec.AUTH_SASL_CONTINUE and scram is not None:
+            scram.set_server_first(extra.decode())
+            self.send(codec.message(b"p", scram.get_client_final().encode()))
+        elif code == codec.AUTH_SASL_FINAL and scram is not None:
+            scram.set_server_final(extra.decode())
+        else:
+            raise PgError(CONNECTION_FAILURE, f"unsupported authentication request {code}", node=self.node)
+        return scram
+
+    # -- raw I/O -----------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        transport = self._proto.transport
+        if transport is None or self._proto.closed_exc is not None:
+            self.broken = True
+            raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
+        transport.write(data)
+
+    async def recv_raw(self) -> tuple[int, bytes]:
+        """The next whole message (type, bytes including the header)."""
+        proto = self._proto
+        while not proto.frames:
+            if proto.closed_exc is not None:
+                self.broken = True
+                raise PgError(
+                    CONNECTION_FAILURE, f"connection to node {self.node} was lost: {proto.closed_exc}",
+                    node=self.node,
+                )
+            proto.waiter = asyncio.get_running_loop().create_future()
+            await proto.waiter
+            proto.waiter = None
+        return proto.frames.popleft()
+
+    async def recv_batch(self) -> list[tuple[int, bytes]]:
+        """Every whole message already received (at least one)."""
+        proto = self._proto
+        if not proto.frames:
+            await self.recv_raw_peek()
+        batch = list(proto.frames)
+        proto.frames.clear()
+        return batch
+
+    async def recv_raw_peek(self) -> None:
+        proto = self._proto
+        while not proto.frames:
+            if proto.closed_exc is not None:
+                self.broken = True
+                raise PgError(
+                    CONNECTION_FAILURE, f"connection to node {self.node} was lost: {proto.closed_exc}",
+                    node=self.node,
+                )
+            proto.waiter = asyncio.get_running_loop().create_future()
+            await proto.waiter
+            proto.waiter = None
+
+    async def recv(self) -> tuple[int, bytes]:
+        kind, raw = await self.recv_raw()
+        return kind, raw[5:]
+
+    def pause_reading(self) -> None:
+        if self._proto.transport is not None:
+            self._proto.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._proto.transport is not None:
+            self._proto.transport.resume_reading()
+
+    # -- conveniences ------------------------------------------------------------------
+
+    async def simple_query(self, sql: str) -> list[QueryResult]:
+        """Run `sql` with the simple protocol; raises the first error after ReadyForQuery."""
+        self.send(codec.build_query(sql))
+        return await self.read_results()
+
+    async def query(self, sql: str) -> list[tuple[str | None, ...]]:
+        """Rows of the last statement of `sql` (the catalog store's QueryRunner contract)."""
+        results = await self.simple_query(sql)
+        return results[-1].rows if results else []
+
+    async def read_results(self) -> list[QueryResult]:
+        results: list[QueryResult] = []
+        current = QueryResult()
+        error: PgError | None = None
+        while True:
+            kind, payload = await self.recv()
+            if kind == 0x44:  # DataRow
+                current.rows.append(tuple(
+                    None if v is None else v.decode() for v in codec.parse_data_row(payload)
+                ))
+            elif kind == 0x54:
+                current.columns = codec.parse_row_description(payload)
+            elif kind == 0x43:
+                current.tag = payload[:-1].decode()
+                results.append(current)
+                current = QueryResult()
+            elif kind == 0x45:
+                error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+            elif kind == 0x5A:
+                self.txn_status = payload[:1]
+                if error is not None:
+                    raise error
+                return results
+            elif kind == 0x47:  # CopyInResponse: we have nothing to send
+                self.send(codec.message(b"f", codec.cstr("no COPY data from the coordinator")))
+            elif kind == 0x49:  # EmptyQueryResponse
+                results.append(current)
+                current = QueryResult()
+
+    async def copy_out(self, sql: str) -> list[bytes]:
+        """Run a COPY ... TO STDOUT and return the data chunks as received."""
+        self.send(codec.build_query(sql))
+        chunks: list[bytes] = []
+        error: PgError | None = None
+        while True:
+            kind, payload = await self.recv()
+            if kind == 0x64:
+                chunks.append(payload)
+            elif kind == 0x45:
+                error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+            elif kind == 0x5A:
+                self.txn_status = payload[:1]
+                if error is not None:
+                    raise error
+                return chunks
+
+    def cancel_request(self) -> bytes:
+        return codec.build_cancel_request(self.backend_pid, self.backend_key)
+
+    async def send_cancel(self) -> None:
+        """Ask the server to cancel what this connection runs (a separate connection)."""
+        try:
+            _, writer = await asyncio.open_connection(self.address.host, self.address.port)
+        except OSError:
+            return
+        writer.write(self.cancel_request())
+        await writer.drain()
+        writer.close()
+
+    def close(self) -> None:
+        transport = self._proto.transport
+        if transport is not None and not transport.is_closing():
+            try:
+                transport.write(codec.TERMINATE)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+            transport.close()
+        self.broken = True
+
+    @property
+    def is_closed(self) -> bool:
+        return self.broken or self._proto.closed_exc is not None

@@ -1,0 +1,98 @@
+"""Bounded pools of backend connections, one per node, shared by all sessions.
+
+A session takes a connection for the length of a transaction (or one statement outside a
+transaction) and gives it back; thousands of clients share a few connections per node. A
+connection comes back clean or not at all: one left inside a transaction, or broken, is
+closed instead of pooled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+from gridpg.datanode.connection import BackendConnection, NodeAddress
+
+
+class NodePool:
+    """Idle connections to one node, at most `max_size` open at once."""
+
+    def __init__(self, address: NodeAddress, max_size: int = 32) -> None:
+        self.address = address
+        self.max_size = max_size
+        self._idle: collections.deque[BackendConnection] = collections.deque()
+        self._open = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.closed = False
+
+    async def acquire(self) -> BackendConnection:
+        while True:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.is_closed:
+                    return conn
+                self._open -= 1
+            if self._open < self.max_size:
+                self._open += 1
+                try:
+                    return await BackendConnection.connect(self.address)
+                except BaseException:
+                    self._open -= 1
+                    self._wake_one()
+                    raise
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def release(self, conn: BackendConnection) -> None:
+        if conn.is_closed or conn.txn_status != b"I" or self.closed:
+            conn.close()
+            self._open -= 1
+        else:
+            self._idle.append(conn)
+        self._wake_one()
+
+    def discard(self, conn: BackendConnection) -> None:
+        conn.close()
+        self._open -= 1
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def close(self) -> None:
+        self.closed = True
+        while self._idle:
+            self._idle.pop().close()
+            self._open -= 1
+
+
+class PoolSet:
+    """The pools of a coordinator, by node name."""
+
+    def __init__(self, max_size: int = 32) -> None:
+        self.max_size = max_size
+        self._pools: dict[str, NodePool] = {}
+
+    def set_node(self, address: NodeAddress) -> None:
+        pool = self._pools.get(address.name)
+        if pool is not None and pool.address == address:
+            return
+        if pool is not None:
+            pool.close()
+        self._pools[address.name] = NodePool(address, self.max_size)
+
+    def pool(self, node: str) -> NodePool:
+        return self._pools[node]
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.close()

@@ -1,0 +1,108 @@
+"""Errors a client sees: every one carries a SQLSTATE.
+
+Three families stay apart, as in asyncpg: `PgError` (the server, ours or a datanode, says
+so: sent to the client as an ErrorResponse), `ProtocolViolation` (in pgwire: the peer broke
+the protocol) and ordinary Python exceptions (our bugs: reported as XX000).
+"""
+
+from __future__ import annotations
+
+from gridpg.pgwire.codec import build_error_fields
+
+# The SQLSTATE codes gridpg raises itself, by name.
+FEATURE_NOT_SUPPORTED = "0A000"
+PROTOCOL_VIOLATION = "08P01"
+CONNECTION_FAILURE = "08006"
+INVALID_AUTHORIZATION = "28000"
+INVALID_PASSWORD = "28P01"
+TOO_MANY_CONNECTIONS = "53300"
+QUERY_CANCELED = "57014"
+SYNTAX_ERROR = "42601"
+UNDEFINED_TABLE = "42P01"
+UNDEFINED_OBJECT = "42704"
+DUPLICATE_OBJECT = "42710"
+INVALID_PARAMETER_VALUE = "22023"
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
+INVALID_TABLE_DEFINITION = "42P16"
+DATATYPE_MISMATCH = "42804"
+IN_FAILED_TRANSACTION = "25P02"
+ACTIVE_SQL_TRANSACTION = "25001"
+NO_ACTIVE_SQL_TRANSACTION = "25P01"
+INVALID_TRANSACTION_STATE = "25000"
+INSUFFICIENT_PRIVILEGE = "42501"
+INTERNAL_ERROR = "XX000"
+PROGRAM_LIMIT_EXCEEDED = "54000"
+OBJECT_IN_USE = "55006"
+ADMIN_SHUTDOWN = "57P01"
+CANNOT_CONNECT_NOW = "57P03"
+SERIALIZATION_FAILURE = "40001"
+INVALID_SQL_STATEMENT_NAME = "26000"
+INVALID_CURSOR_NAME = "34000"
+DUPLICATE_PSTATEMENT = "42P05"
+DUPLICATE_CURSOR = "42P03"
+UNDEFINED_COLUMN = "42703"
+INVALID_COLUMN_REFERENCE = "42P10"
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
+class PgError(Exception):
+    """An error reported to the client with SQLSTATE, message, detail and hint."""
+
+    def __init__(
+        self,
+        sqlstate: str,
+        message: str,
+        detail: str | None = None,
+        hint: str | None = None,
+        severity: str = "ERROR",
+        node: str | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+        self.severity = severity
+        self.node = node
+        self.fields = fields
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str], node: str | None = None) -> PgError:
+        """A datanode's ErrorResponse, kept whole so it reaches the client unchanged."""
+        return cls(
+            fields.get("C", INTERNAL_ERROR), fields.get("M", ""), fields.get("D"),
+            fields.get("H"), fields.get("S", "ERROR"), node, fields,
+        )
+
+    def to_fields(self) -> dict[str, str]:
+        if self.fields is not None:
+            fields = dict(self.fields)
+            if self.node and "W" not in fields:
+                fields["W"] = f"datanode {self.node}"
+            elif self.node:
+                fields["W"] = fields["W"] + f"\ndatanode {self.node}"
+            return fields
+        fields = {"S": self.severity, "V": self.severity, "C": self.sqlstate, "M": self.message}
+        if self.detail:
+            fields["D"] = self.detail
+        if self.hint:
+            fields["H"] = self.hint
+        if self.node:
+            fields["W"] = f"datanode {self.node}"
+        return fields
+
+    def to_message(self) -> bytes:
+        return build_error_fields(b"E", self.to_fields())
+
+    @property
+    def is_fatal(self) -> bool:
+        return self.severity in ("FATAL", "PANIC")
+
+
+def notice(message: str, severity: str = "NOTICE", sqlstate: str = "00000") -> bytes:
+    return build_error_fields(b"N", {"S": severity, "V": severity, "C": sqlstate, "M": message})
+
+
+def fatal(sqlstate: str, message: str) -> PgError:
+    return PgError(sqlstate, message, severity="FATAL")

@@ -1,0 +1,148 @@
+"""From a statement to its execution: ask the planner, run the plan, write to the client.
+
+The Dispatcher is the executor's entry: it asks the planner for a `DistributedPlan` (or
+the answer "this is a catalog statement"), then drives the nodes: relay for single-node
+plans, scatter/merge for multi-node plans, the DDL propagator for utility statements. It
+also answers Describe from the catalog server, which holds every table's definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gridpg.datanode.connection import BackendConnection
+from gridpg.errors import PgError
+from gridpg.executor import relay
+from gridpg.pgwire import codec
+
+if TYPE_CHECKING:
+    from gridpg.frontend.coordinator import Coordinator
+    from gridpg.frontend.statements import StatementRunner
+
+
+@dataclass
+class ExecRequest:
+    """One statement to run, with its protocol context."""
+
+    sql: str
+    simple: bool
+    params: list[bytes | None] = field(default_factory=list)
+    param_formats: list[int] = field(default_factory=list)
+    result_formats: list[int] = field(default_factory=list)
+    param_oids: list[int] = field(default_factory=list)
+    max_rows: int = 0
+    portal: Any = None
+
+
+class Dispatcher:
+    """Runs statements for one session."""
+
+    def __init__(self, coordinator: Coordinator, runner: StatementRunner) -> None:
+        self.coord = coordinator
+        self.runner = runner
+
+    @property
+    def session(self) -> Any:
+        return self.runner.session
+
+    async def run(self, request: ExecRequest) -> None:
+        planner = self.coord.planner
+        if planner is not None:
+            handled = await planner.run(self, request)
+            if handled:
+                return
+        await self.run_on_node(self.coord.catalog_node, request, writes=False)
+
+    # -- single node -------------------------------------------------------------------
+
+    async def run_on_node(self, node: str, request: ExecRequest, writes: bool, sql: str | None = None) -> relay.RelayResult:
+        """Run the statement (or `sql`) on one node and relay the answer to the client."""
+        txn = self.runner.txn
+        conn = await txn.connection(node, wants_block=False)
+        if writes:
+            txn.mark_written(node)
+        text = sql if sql is not None else request.sql
+        emit = self.session.send
+        if request.simple:
+            relay.start_simple(conn, text)
+            result = await relay.finish_simple(conn, emit)
+            if result.copy_in:
+                result = await self.relay_copy_in(conn, result)
+        else:
+            if request.portal is not None and request.portal.cursor is not None:
+                conn = request.portal.cursor
+                conn.send(codec.build_execute(request.portal.name and "gp_" + request.portal.name or "", request.max_rows) + codec.FLUSH)
+            else:
+                portal_name = ""
+                if request.max_rows and request.portal is not None:
+                    portal_name = "gp_" + (request.portal.name or "unnamed")
+                relay.start_extended(
+                    conn, text, request.param_oids, request.params, request.param_formats,
+                    request.result_formats, request.max_rows, portal_name,
+                )
+            self.runner.pending_sync[node] = conn
+            result = await relay.finish_extended(conn, emit)
+            if request.portal is not None:
+                request.portal.cursor = conn if result.suspended else None
+            if result.copy_in or result.extra:
+                raise PgError("0A000", "COPY is not supported in the extended query protocol by gridpg")
+        if result.error is not None:
+            raise result.error
+        return result
+
+    async def relay_copy_in(self, conn: BackendConnection, result: relay.RelayResult) -> relay.RelayResult:
+        """COPY FROM STDIN to one node: the client's CopyData goes through as it is."""
+        self.session.send(result.extra[0])
+        while True:
+            kind, payload = await self.session.read_copy_data()
+            if kind == 0x64:
+                conn.send(codec.build_copy_data(payload))
+            elif kind == 0x63:
+                conn.send(codec.COPY_DONE)
+                break
+            else:
+                conn.send(codec.message(b"f", payload))
+                break
+        return await relay.finish_simple(conn, self.session.send)
+
+    # -- describe ----------------------------------------------------------------------
+
+    async def describe(self, sql: str, param_oids: list[int]) -> tuple[list[int], bytes | None]:
+        key = (sql, tuple(param_oids), self.runner.settings.get("search_path", ""))
+        cached = self.coord.describe_cache.get(key)
+        if cached is not None:
+            return cached
+        planner = self.coord.planner
+        describe_sql = planner.describe_sql(sql) if planner is not None else sql
+        txn = self.runner.txn
+        conn = await txn.connection(self.coord.catalog_node, wants_block=False)
+        try:
+            conn.send(
+                codec.build_parse("", describe_sql, param_oids) + codec.build_describe("S", "")
+                + codec.SYNC
+            )
+            oids: list[int] = []
+            row_desc: bytes | None = None
+            error: PgError | None = None
+            while True:
+                kind, raw = await conn.recv_raw()
+                if kind == 0x74:
+                    oids = codec.parse_parameter_description(raw[5:])
+                elif kind == 0x54:
+                    row_desc = raw
+                elif kind == 0x45:
+                    error = PgError.from_fields(codec.parse_error_fields(raw[5:]), None)
+                elif kind == 0x5A:
+                    conn.txn_status = raw[5:6]
+                    break
+        finally:
+            if not txn.in_block:
+                txn.release_if_idle()
+        if error is not None:
+            raise error
+        answer = (oids, row_desc)
+        if len(self.coord.describe_cache) > 10000:
+            self.coord.describe_cache.clear()
+        self.coord.describe_cache[key] = answer
+        return answer

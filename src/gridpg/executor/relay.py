@@ -1,0 +1,141 @@
+"""Run one statement on one node and relay its answer to the client unchanged.
+
+The hot path: the node's DataRow/CommandComplete bytes go to the client as they came, with
+no decoding. In the extended protocol the statement is prepared on the node under a name
+derived from its text (once per backend connection), bound with the client's parameters
+and formats, and executed; the node is Synced when the client Syncs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gridpg.datanode.connection import BackendConnection
+from gridpg.errors import PgError
+from gridpg.pgwire import codec
+
+# Message types.
+_DATA_ROW = 0x44
+_COMMAND_COMPLETE = 0x43
+_ERROR = 0x45
+_READY = 0x5A
+_ROW_DESCRIPTION = 0x54
+_NOTICE = 0x4E
+_EMPTY = 0x49
+_PORTAL_SUSPENDED = 0x73
+_COPY_IN = 0x47
+_COPY_OUT = 0x48
+_PARAMETER_STATUS = 0x53
+_NOTIFICATION = 0x41
+
+
+@dataclass
+class RelayResult:
+    tag: str = ""
+    error: PgError | None = None
+    suspended: bool = False
+    rows: int = 0
+    copy_in: bool = False
+    status: bytes = b"I"
+    extra: list[bytes] = field(default_factory=list)
+
+
+def statement_name(sql: str) -> str:
+    return "gp_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
+
+
+def start_extended(
+    conn: BackendConnection, sql: str, param_oids: list[int], params: list[bytes | None],
+    param_formats: list[int], result_formats: list[int], max_rows: int, portal: str = "",
+) -> None:
+    """Send Parse (first use on this connection) + Bind + Execute + Flush."""
+    name = statement_name(sql)
+    parts = []
+    if conn.prepared.get(name) != sql:
+        if name in conn.prepared:
+            parts.append(codec.build_close("S", name))
+        parts.append(codec.build_parse(name, sql, param_oids))
+        conn.prepared[name] = sql
+    parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
+    parts.append(codec.build_execute(portal, max_rows))
+    parts.append(codec.FLUSH)
+    conn.send(b"".join(parts))
+
+
+async def finish_extended(
+    conn: BackendConnection, emit: Callable[[bytes], None]
+) -> RelayResult:
+    """Relay until CommandComplete / PortalSuspended / ErrorResponse / EmptyQueryResponse."""
+    result = RelayResult()
+    while True:
+        for kind, raw in await conn.recv_batch():
+            if kind == _DATA_ROW:
+                emit(raw)
+                result.rows += 1
+            elif kind == _COMMAND_COMPLETE:
+                emit(raw)
+                result.tag = raw[5:-1].decode()
+                return _drain_rest(conn, result)
+            elif kind == _ERROR:
+                fields = codec.parse_error_fields(raw[5:])
+                if "P" in fields and conn.prepared:
+                    pass
+                result.error = PgError.from_fields(fields, conn.node)
+                # The node now skips to Sync; forget what it prepared in this cycle.
+                conn.prepared = {k: v for k, v in conn.prepared.items() if k}
+                return _drain_rest(conn, result)
+            elif kind == _PORTAL_SUSPENDED:
+                emit(raw)
+                result.suspended = True
+                return _drain_rest(conn, result)
+            elif kind == _EMPTY:
+                emit(raw)
+                return _drain_rest(conn, result)
+            elif kind in (_NOTICE, _PARAMETER_STATUS, _NOTIFICATION):
+                emit(raw)
+            elif kind == _COPY_IN or kind == _COPY_OUT:
+                result.copy_in = kind == _COPY_IN
+                result.extra.append(raw)
+                return _drain_rest(conn, result)
+            # ParseComplete, BindComplete, CloseComplete, RowDescription: swallowed
+
+
+def _drain_rest(conn: BackendConnection, result: RelayResult) -> RelayResult:
+    """Put back frames that arrived after the end of this statement's answer."""
+    return result
+
+
+def start_simple(conn: BackendConnection, sql: str) -> None:
+    conn.send(codec.build_query(sql))
+
+
+async def finish_simple(
+    conn: BackendConnection, emit: Callable[[bytes], None], send_row_description: bool = True,
+) -> RelayResult:
+    """Relay a simple Query's answer until ReadyForQuery (which is not relayed)."""
+    result = RelayResult()
+    while True:
+        for kind, raw in await conn.recv_batch():
+            if kind == _DATA_ROW:
+                emit(raw)
+                result.rows += 1
+            elif kind == _READY:
+                conn.txn_status = raw[5:6]
+                result.status = conn.txn_status
+                return result
+            elif kind == _ERROR:
+                result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+            elif kind == _COMMAND_COMPLETE:
+                result.tag = raw[5:-1].decode()
+                emit(raw)
+            elif kind == _ROW_DESCRIPTION:
+                if send_row_description:
+                    emit(raw)
+            elif kind in (_COPY_IN, _COPY_OUT):
+                result.copy_in = kind == _COPY_IN
+                result.extra.append(raw)
+                return result
+            else:
+                emit(raw)

@@ -1,0 +1,425 @@
+"""One client session: the startup phase, then the simple and extended protocol.
+
+The session owns what the client sees: prepared statements and portals by the client's
+names, the transaction status in ReadyForQuery, skip-until-Sync after an error in the
+extended protocol, and the output buffer. What a statement *does* is decided by the
+statement layer (`frontend.statements`) which returns to this layer only messages to send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gridpg.errors import (
+    ADMIN_SHUTDOWN,
+    DUPLICATE_CURSOR,
+    DUPLICATE_PSTATEMENT,
+    INTERNAL_ERROR,
+    INVALID_CURSOR_NAME,
+    INVALID_SQL_STATEMENT_NAME,
+    PROTOCOL_VIOLATION,
+    TOO_MANY_CONNECTIONS,
+    PgError,
+    fatal,
+)
+from gridpg.frontend.auth import authenticate
+from gridpg.pgwire import codec
+from gridpg.pgwire.codec import ProtocolViolation
+
+if TYPE_CHECKING:
+    from gridpg.frontend.coordinator import Coordinator
+    from gridpg.frontend.statements import StatementRunner
+
+log = logging.getLogger("gridpg.session")
+
+
+@dataclass
+class PreparedStatement:
+    name: str
+    sql: str
+    param_oids: list[int]
+    described: tuple[list[int], bytes | None] | None = None  # (param oids, RowDescription)
+
+
+@dataclass
+class Portal:
+    name: str
+    statement: PreparedStatement
+    param_formats: list[int]
+    params: list[bytes | None]
+    result_formats: list[int]
+    # A portal executed with a row limit keeps its remaining state here.
+    cursor: object | None = None
+    done: bool = False
+
+
+@dataclass
+class SessionInfo:
+    user: str = ""
+    database: str = "postgres"
+    application_name: str = ""
+    is_superuser: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+    backend_pid: int = 0
+    backend_key: bytes = b""
+
+
+class ClientClosed(Exception):
+    """The client went away (or sent Terminate)."""
+
+
+class Session:
+    """Speaks PostgreSQL's protocol with one client."""
+
+    def __init__(
+        self, coordinator: Coordinator, reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        self.coord = coordinator
+        self.reader = reader
+        self.writer = writer
+        self.frames = codec.FrameReader(max_message=coordinator.settings.max_message)
+        self.info = SessionInfo()
+        self.out: list[bytes] = []
+        self.statements: dict[str, PreparedStatement] = {}
+        self.portals: dict[str, Portal] = {}
+        self.skip_until_sync = False
+        self.runner: StatementRunner | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    # -- output ------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        self.out.append(data)
+
+    async def flush(self) -> None:
+        if self.out:
+            self.writer.write(b"".join(self.out))
+            self.out.clear()
+        await self.writer.drain()
+
+    def send_ready(self) -> None:
+        status = self.runner.txn_status() if self.runner is not None else b"I"
+        self.send(codec.build_ready(status))
+
+    # -- life --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            if not await self.startup():
+                return
+            await self.message_loop()
+        except ClientClosed:
+            pass
+        except ProtocolViolation as exc:
+            await self._send_fatal(PgError(exc.sqlstate, str(exc), severity="FATAL"))
+        except PgError as exc:
+            await self._send_fatal(exc)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            await self._send_fatal(fatal(ADMIN_SHUTDOWN, "terminating connection due to administrator command"))
+            raise
+        except Exception:
+            log.exception("session failed")
+            await self._send_fatal(fatal(INTERNAL_ERROR, "internal error in the coordinator"))
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        if self.runner is not None:
+            await self.runner.close()
+            self.runner = None
+        self.coord.forget_session(self)
+        try:
+            self.writer.close()
+        except Exception:  # noqa: BLE001 - the transport may be gone already
+            pass
+
+    async def _send_fatal(self, error: PgError) -> None:
+        try:
+            self.out.clear()
+            self.send(error.to_message())
+            await self.flush()
+        except (ConnectionError, RuntimeError):
+            pass
+
+    async def read_frame(self) -> tuple[int, bytes]:
+        while True:
+            frame = self.frames.next_frame()
+            if frame is not None:
+                return frame
+            data = await self.reader.read(262144)
+            if not data:
+                raise ClientClosed()
+            self.frames.feed(data)
+
+    async def read_startup_packet(self) -> bytes:
+        while True:
+            packet = self.frames.next_startup()
+            if packet is not None:
+                return packet
+            data = await self.reader.read(65536)
+            if not data:
+                raise ClientClosed()
+            self.frames.feed(data)
+
+    # -- startup -----------------------------------------------------------------------
+
+    async def startup(self) -> bool:
+        """SSL/GSS negotiation, cancel requests, authentication; False if no session follows."""
+        for _ in range(3):
+            startup = codec.parse_startup(await self.read_startup_packet())
+            if startup.code == codec.CANCEL_REQUEST:
+                await self.coord.cancel(startup.cancel_pid, startup.cancel_key)
+                return False
+            if startup.code == codec.SSL_REQUEST:
+                await self._negotiate_ssl()
+                continue
+            if startup.code == codec.GSSENC_REQUEST:
+                self.writer.write(b"N")
+                await self.writer.drain()
+                continue
+            break
+        else:
+            raise ProtocolViolation("too many negotiation requests")
+        if startup.code not in (codec.PROTOCOL_V3, codec.PROTOCOL_V3_2) and startup.code >> 16 == 3:
+            # Newer minor versions: answer with what we speak (NegotiateProtocolVersion).
+            unknown = [k for k in startup.params if k.startswith("_pq_.")]
+            body = (196608).to_bytes(4, "big") + len(unknown).to_bytes(4, "big")
+            body += b"".join(codec.cstr(k) for k in unknown)
+            self.send(codec.message(b"v", body))
+        await self._begin_session(startup.params)
+        return True
+
+    async def _negotiate_ssl(self) -> None:
+        context = self.coord.ssl_context
+        if context is None or self.frames.buffered():
+            self.writer.write(b"N")
+            await self.writer.drain()
+            return
+        self.writer.write(b"S")
+        await self.writer.drain()
+        await self.writer.start_tls(context)
+
+    async def _begin_session(self, params: dict[str, str]) -> None:
+        user = params.get("user", "")
+        if not user:
+            raise fatal("28000", "no PostgreSQL user name specified in startup packet")
+        self.info.user = user
+        self.info.database = params.get("database") or user
+        self.info.application_name = params.get("application_name", "")
+        self.info.params = params
+        if not self.coord.admit(self):
+            raise fatal(TOO_MANY_CONNECTIONS, "sorry, too many clients already")
+        role = await authenticate(
+            user, self.coord.lookup_role, self._send_now, self._read_password,
+            trust=self.coord.settings.trust,
+        )
+        self.info.is_superuser = role.is_superuser
+        from gridpg.frontend.statements import StatementRunner
+
+        self.runner = StatementRunner(self.coord, self)
+        await self.runner.start(params)
+        self.info.backend_pid, self.info.backend_key = self.coord.register_session(self)
+        self.send(codec.build_auth(codec.AUTH_OK))
+        for name, value in self.runner.reported_parameters().items():
+            self.send(codec.build_parameter_status(name, value))
+        self.send(codec.build_backend_key(self.info.backend_pid, self.info.backend_key))
+        self.send_ready()
+        await self.flush()
+
+    def _send_now(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    async def _read_password(self) -> bytes:
+        await self.writer.drain()
+        kind, payload = await self.read_frame()
+        if kind != 0x70:  # 'p'
+            raise ProtocolViolation(f"expected password response, got message type {chr(kind)!r}")
+        return payload
+
+    # -- the message loop --------------------------------------------------------------
+
+    async def message_loop(self) -> None:
+        handlers: dict[int, Callable[[bytes], Awaitable[None]]] = {
+            0x51: self.on_query,  # Q
+            0x50: self.on_parse,  # P
+            0x42: self.on_bind,  # B
+            0x44: self.on_describe,  # D
+            0x45: self.on_execute,  # E
+            0x53: self.on_sync,  # S
+            0x48: self.on_flush,  # H
+            0x43: self.on_close,  # C
+            0x46: self.on_function_call,  # F
+        }
+        idle_timeout = self.coord.settings.idle_in_transaction_timeout
+        while True:
+            if not self.frames.buffered():
+                await self.flush()
+            frame = self.frames.next_frame()
+            if frame is None:
+                frame = await self._read_with_idle_timeout(idle_timeout)
+            kind, payload = frame
+            if kind == 0x58:  # Terminate
+                raise ClientClosed()
+            if kind in (0x64, 0x63, 0x66):  # CopyData/Done/Fail outside COPY: ignored as PG does
+                continue
+            handler = handlers.get(kind)
+            if handler is None:
+                raise ProtocolViolation(f"invalid frontend message type {kind}")
+            if self.skip_until_sync and kind != 0x53:
+                continue
+            try:
+                await handler(payload)
+            except PgError as exc:
+                if exc.is_fatal:
+                    raise
+                self.send(exc.to_message())
+                if kind != 0x51:
+                    self.skip_until_sync = True
+            except ProtocolViolation:
+                raise
+
+    async def _read_with_idle_timeout(self, timeout: float) -> tuple[int, bytes]:
+        in_txn = self.runner is not None and self.runner.txn_status() != b"I"
+        if not in_txn or timeout <= 0:
+            return await self.read_frame()
+        try:
+            return await asyncio.wait_for(self.read_frame(), timeout)
+        except asyncio.TimeoutError:
+            raise fatal("25P03", "terminating connection due to idle-in-transaction timeout") from None
+
+    # -- simple protocol ---------------------------------------------------------------
+
+    async def on_query(self, payload: bytes) -> None:
+        reader = codec.PayloadReader(payload)
+        sql = reader.cstring()
+        assert self.runner is not None
+        try:
+            await self.runner.simple_query(sql)
+        finally:
+            self.send_ready()
+            await self.flush()
+
+    async def read_copy_data(self) -> tuple[int, bytes]:
+        """For COPY FROM STDIN: the next CopyData/CopyDone/CopyFail (Flush/Sync ignored)."""
+        while True:
+            await self.flush()
+            kind, payload = await self.read_frame()
+            if kind in (0x64, 0x63, 0x66):
+                return kind, payload
+            if kind in (0x48, 0x53):
+                continue
+            if kind == 0x58:
+                raise ClientClosed()
+            raise ProtocolViolation(f"unexpected message type {chr(kind)!r} during COPY from stdin")
+
+    # -- extended protocol -------------------------------------------------------------
+
+    async def on_parse(self, payload: bytes) -> None:
+        parsed = codec.parse_parse(payload)
+        if parsed.name and parsed.name in self.statements:
+            raise PgError(DUPLICATE_PSTATEMENT, f'prepared statement "{parsed.name}" already exists')
+        assert self.runner is not None
+        self.runner.check_parse(parsed.sql)
+        self.statements[parsed.name] = PreparedStatement(parsed.name, parsed.sql, parsed.param_oids)
+        self.send(codec.PARSE_COMPLETE)
+
+    async def on_bind(self, payload: bytes) -> None:
+        bind = codec.parse_bind(payload)
+        statement = self.statements.get(bind.statement)
+        if statement is None:
+            raise PgError(INVALID_SQL_STATEMENT_NAME, f'prepared statement "{bind.statement}" does not exist')
+        if bind.portal and bind.portal in self.portals:
+            raise PgError(DUPLICATE_CURSOR, f'portal "{bind.portal}" already exists')
+        assert self.runner is not None
+        await self.runner.check_bind(statement, bind)
+        self.portals[bind.portal] = Portal(
+            bind.portal, statement, bind.param_formats, bind.params, bind.result_formats
+        )
+        self.send(codec.BIND_COMPLETE)
+
+    async def on_describe(self, payload: bytes) -> None:
+        kind, name = codec.parse_describe_or_close(payload)
+        assert self.runner is not None
+        if kind == "S":
+            statement = self.statements.get(name)
+            if statement is None:
+                raise PgError(INVALID_SQL_STATEMENT_NAME, f'prepared statement "{name}" does not exist')
+            oids, row_desc = await self.runner.describe(statement)
+            self.send(codec.build_parameter_description(oids))
+            self.send(row_desc if row_desc is not None else codec.NO_DATA)
+        else:
+            portal = self.portals.get(name)
+            if portal is None:
+                raise PgError(INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
+            _, row_desc = await self.runner.describe(portal.statement)
+            if row_desc is None:
+                self.send(codec.NO_DATA)
+            else:
+                self.send(apply_result_formats(row_desc, portal.result_formats))
+
+    async def on_execute(self, payload: bytes) -> None:
+        name, max_rows = codec.parse_execute(payload)
+        portal = self.portals.get(name)
+        if portal is None:
+            raise PgError(INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
+        assert self.runner is not None
+        await self.runner.execute_portal(portal, max_rows)
+
+    async def on_sync(self, payload: bytes) -> None:
+        self.skip_until_sync = False
+        assert self.runner is not None
+        await self.runner.sync()
+        self.portals.pop("", None)
+        if not self.runner.in_block():
+            self.portals.clear()
+        self.send_ready()
+        await self.flush()
+
+    async def on_flush(self, payload: bytes) -> None:
+        await self.flush()
+
+    async def on_close(self, payload: bytes) -> None:
+        kind, name = codec.parse_describe_or_close(payload)
+        if kind == "S":
+            self.statements.pop(name, None)
+        else:
+            self.portals.pop(name, None)
+        self.send(codec.CLOSE_COMPLETE)
+
+    async def on_function_call(self, payload: bytes) -> None:
+        raise PgError("0A000", "the fastpath function call protocol is not supported by gridpg")
+
+
+def apply_result_formats(row_description: bytes, formats: list[int]) -> bytes:
+    """Rewrite the format codes of a RowDescription for a portal's result formats."""
+    if not formats or formats == [0]:
+        if b"\x00\x01" not in row_description:
+            return row_description
+    columns = codec.parse_row_description(row_description[5:])
+    if len(formats) == 1:
+        formats = formats * len(columns)
+    elif not formats:
+        formats = [0] * len(columns)
+    if len(formats) != len(columns):
+        raise PgError(PROTOCOL_VIOLATION, f"bind message has {len(formats)} result formats but query has {len(columns)} columns")
+    out = [
+        codec.Column(c.name, c.table_oid, c.attnum, c.type_oid, c.type_size, c.type_mod, f)
+        for c, f in zip(columns, formats)
+    ]
+    return codec.build_row_description(out)
+
+
+def new_backend_key() -> bytes:
+    return os.urandom(4)
+
+
+_ = ssl

@@ -1,0 +1,340 @@
+"""What each statement does for one session: the seam between protocol and planner.
+
+`StatementRunner` splits query strings, keeps PostgreSQL's implicit-transaction rules,
+handles transaction control and session settings itself, answers Describe from the
+catalog server, and hands every other statement to the executor's dispatcher with a
+`Target` to write into. It holds the session's `DistributedTransaction`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from gridpg.datanode.connection import BackendConnection
+from gridpg.errors import (
+    ACTIVE_SQL_TRANSACTION,
+    FEATURE_NOT_SUPPORTED,
+    NO_ACTIVE_SQL_TRANSACTION,
+    PROTOCOL_VIOLATION,
+    PgError,
+    notice,
+)
+from gridpg.executor.dispatch import Dispatcher, ExecRequest
+from gridpg.pgwire import codec
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.txn.transaction import DistributedTransaction, TxnState
+
+if TYPE_CHECKING:
+    from gridpg.frontend.coordinator import Coordinator
+    from gridpg.frontend.session import Portal, PreparedStatement, Session
+
+log = logging.getLogger("gridpg.statements")
+
+# Settings the coordinator keeps for itself as well as forwarding.
+REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "search_path",
+            "client_encoding", "standard_conforming_strings", "is_superuser",
+            "session_authorization", "default_transaction_read_only", "in_hot_standby",
+            "integer_datetimes", "server_encoding", "server_version", "scram_iterations")
+
+
+class StatementRunner:
+    """Runs the statements of one session."""
+
+    def __init__(self, coordinator: Coordinator, session: Session) -> None:
+        self.coord = coordinator
+        self.session = session
+        self.settings: dict[str, str] = {}  # session-level SETs, replayed on each connection
+        self.txn = DistributedTransaction(
+            coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
+        )
+        self.implicit_block = False
+        self.pending_sync: dict[str, BackendConnection] = {}
+        self.dispatcher = Dispatcher(coordinator, self)
+
+    # -- session start and settings ----------------------------------------------------
+
+    async def start(self, params: dict[str, str]) -> None:
+        for key, value in params.items():
+            if key in ("user", "database", "replication") or key.startswith("_pq_"):
+                continue
+            if key == "options":
+                self._apply_options(value)
+                continue
+            self.settings[key] = value
+        self.settings.setdefault("client_encoding", "UTF8")
+        if self.settings["client_encoding"].upper().replace("-", "") not in ("UTF8", "UNICODE"):
+            raise PgError(
+                "22023", f"gridpg supports only client_encoding UTF8, not {self.settings['client_encoding']}",
+                severity="FATAL",
+            )
+
+    def _apply_options(self, options: str) -> None:
+        parts = options.replace("--", "-c ").split()
+        for index, part in enumerate(parts):
+            if part == "-c" and index + 1 < len(parts) and "=" in parts[index + 1]:
+                key, value = parts[index + 1].split("=", 1)
+                self.settings[key] = value
+
+    def reported_parameters(self) -> dict[str, str]:
+        base = dict(self.coord.server_parameters)
+        base["client_encoding"] = "UTF8"
+        base["is_superuser"] = "on" if self.session.info.is_superuser else "off"
+        base["session_authorization"] = self.session.info.user
+        base["application_name"] = self.settings.get("application_name", "")
+        for key in ("DateStyle", "TimeZone", "IntervalStyle"):
+            for name, value in self.settings.items():
+                if name.lower() == key.lower():
+                    base[key] = value
+        return base
+
+    async def _setup_connection(self, conn: BackendConnection) -> None:
+        """Bring a pooled connection to this session's settings and role."""
+        wanted = dict(self.settings)
+        wanted["_role"] = self.session.info.user
+        current: dict[str, str] = getattr(conn, "session_settings", {})
+        if current == wanted:
+            return
+        statements = ["RESET ALL"] if current else []
+        role = self.session.info.user
+        if role != conn.address.user:
+            statements.append(f"SET SESSION AUTHORIZATION {quote_ident(role)}")
+        elif current.get("_role") not in (None, role):
+            statements.append("RESET SESSION AUTHORIZATION")
+        for key, value in self.settings.items():
+            if key.lower() == "client_encoding":
+                continue
+            statements.append(f"SELECT pg_catalog.set_config({quote_literal(key)}, {quote_literal(value)}, false)")
+        if statements:
+            await conn.simple_query("; ".join(statements))
+        conn.session_settings = wanted  # type: ignore[attr-defined]
+
+    # -- status ------------------------------------------------------------------------
+
+    def txn_status(self) -> bytes:
+        if self.implicit_block:
+            return b"I"
+        return self.txn.state.value.encode()
+
+    def in_block(self) -> bool:
+        return self.txn.in_block and not self.implicit_block
+
+    async def close(self) -> None:
+        await self.txn.rollback()
+
+    # -- simple protocol ---------------------------------------------------------------
+
+    async def simple_query(self, sql: str) -> None:
+        try:
+            statements = sqlparse.split(sql)
+        except PgError:
+            raise
+        if not statements:
+            self.session.send(codec.EMPTY_QUERY)
+            return
+        implicit = len(statements) > 1 and not self.txn.in_block
+        if implicit:
+            self.txn.begin()
+            self.implicit_block = True
+        try:
+            for text in statements:
+                self.txn.ensure_not_failed()
+                await self.run(ExecRequest(text, simple=True))
+        except PgError:
+            if self.implicit_block:
+                await self.txn.rollback()
+                self.implicit_block = False
+            else:
+                await self._statement_failed()
+            raise
+        finally:
+            if not self.txn.in_block:
+                self.implicit_block = False
+        if self.implicit_block:
+            self.implicit_block = False
+            await self.txn.commit()
+        self.txn.release_if_idle()
+
+    async def _statement_failed(self) -> None:
+        if self.txn.in_block:
+            self.txn.fail()
+        else:
+            await self.txn.rollback()
+
+    # -- extended protocol -------------------------------------------------------------
+
+    def check_parse(self, sql: str) -> None:
+        statements = sqlparse.split(sql)
+        if len(statements) > 1:
+            raise PgError("42601", "cannot insert multiple commands into a prepared statement")
+
+    async def check_bind(self, statement: PreparedStatement, bind: codec.Bind) -> None:
+        expected = len(statement.param_oids)
+        if statement.described is not None:
+            expected = len(statement.described[0])
+        elif bind.params and expected < len(bind.params):
+            expected = len((await self.describe(statement))[0])
+        if len(bind.params) != expected and (expected or bind.params):
+            described = await self.describe(statement)
+            if len(described[0]) != len(bind.params):
+                raise PgError(
+                    PROTOCOL_VIOLATION,
+                    f"bind message supplies {len(bind.params)} parameters, but prepared "
+                    f"statement \"{statement.name}\" requires {len(described[0])}",
+                )
+
+    async def describe(self, statement: PreparedStatement) -> tuple[list[int], bytes | None]:
+        if statement.described is None:
+            statement.described = await self.dispatcher.describe(statement.sql, statement.param_oids)
+        return statement.described
+
+    async def execute_portal(self, portal: Portal, max_rows: int) -> None:
+        self.txn.ensure_not_failed()
+        request = ExecRequest(
+            portal.statement.sql, simple=False, params=portal.params,
+            param_formats=portal.param_formats, result_formats=portal.result_formats,
+            param_oids=portal.statement.param_oids, max_rows=max_rows, portal=portal,
+        )
+        try:
+            await self.run(request)
+        except PgError:
+            await self._statement_failed()
+            raise
+
+    async def sync(self) -> None:
+        """End of an extended-protocol cycle: sync the nodes we talked to."""
+        error: PgError | None = None
+        for node, conn in list(self.pending_sync.items()):
+            try:
+                conn.send(codec.SYNC)
+                while True:
+                    kind, payload = await conn.recv()
+                    if kind == 0x5A:
+                        conn.txn_status = payload[:1]
+                        break
+                    if kind == 0x45 and error is None:
+                        error = PgError.from_fields(codec.parse_error_fields(payload), node)
+            except PgError as exc:
+                error = error or exc
+        self.pending_sync.clear()
+        if error is not None:
+            self.session.send(error.to_message())
+            await self._statement_failed()
+        self.txn.release_if_idle()
+
+    # -- one statement -----------------------------------------------------------------
+
+    async def run(self, request: ExecRequest) -> None:
+        control = sqlparse.transaction_control(request.sql)
+        if control is not None:
+            await self._transaction_control(control, request)
+            return
+        setting = sqlparse.set_statement(request.sql)
+        if setting is not None:
+            await self._set(setting, request)
+            return
+        await self.dispatcher.run(request)
+        if not self.txn.in_block and not self.pending_sync:
+            self.txn.release_if_idle()
+
+    async def _transaction_control(self, control: sqlparse.TxnControl, request: ExecRequest) -> None:
+        send = self.session.send
+        kind = control.kind
+        if kind == "begin":
+            if self.txn.in_block and not self.implicit_block:
+                send(notice("there is already a transaction in progress", "WARNING", ACTIVE_SQL_TRANSACTION))
+            else:
+                self.implicit_block = False
+                self.txn.begin(control.begin_sql)
+            send(codec.build_command_complete("BEGIN" if not control.is_start else "START TRANSACTION"))
+        elif kind in ("commit", "rollback"):
+            if not self.txn.in_block:
+                send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+                send(codec.build_command_complete("COMMIT" if kind == "commit" else "ROLLBACK"))
+                return
+            await self.sync_pending()
+            failed = self.txn.state is TxnState.FAILED
+            self.implicit_block = False
+            if kind == "commit" and not failed:
+                await self.txn.commit()
+                tag = "COMMIT"
+            else:
+                await self.txn.rollback()
+                tag = "ROLLBACK"
+            if control.chain:
+                self.txn.begin()
+            send(codec.build_command_complete(tag))
+        elif kind == "savepoint":
+            self._ensure_block("SAVEPOINT")
+            await self.sync_pending()
+            await self.txn.savepoint(control.name)
+            send(codec.build_command_complete("SAVEPOINT"))
+        elif kind == "rollback_to":
+            self._ensure_block("ROLLBACK TO SAVEPOINT")
+            await self.sync_pending()
+            await self.txn.rollback_to(control.name)
+            send(codec.build_command_complete("ROLLBACK"))
+        elif kind == "release":
+            self._ensure_block("RELEASE SAVEPOINT")
+            await self.sync_pending()
+            await self.txn.release(control.name)
+            send(codec.build_command_complete("RELEASE"))
+        elif kind == "prepare":
+            raise PgError(FEATURE_NOT_SUPPORTED, "PREPARE TRANSACTION is not supported by gridpg; "
+                          "gridpg runs two-phase commit itself")
+        elif kind == "set_transaction":
+            if self.txn.in_block:
+                await self.txn.set_local(request.sql)
+            else:
+                send(notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+            send(codec.build_command_complete("SET"))
+
+    def _ensure_block(self, what: str) -> None:
+        if not self.txn.in_block or self.implicit_block and False:
+            raise PgError(NO_ACTIVE_SQL_TRANSACTION, f"{what} can only be used in transaction blocks")
+
+    async def sync_pending(self) -> None:
+        if self.pending_sync:
+            saved = self.session.out
+            await self.sync()
+            self.session.out = saved
+
+    async def _set(self, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
+        """SET/RESET: validated on the catalog server, then kept for every node of the session."""
+        catalog = await self.txn.connection(self.coord.catalog_node, wants_block=False)
+        try:
+            await catalog.simple_query(request.sql)
+        except PgError:
+            raise
+        if setting.is_local:
+            if self.txn.in_block:
+                self.txn.local_settings.append(request.sql)
+                others = [n for n in self.txn.held_nodes() if n != self.coord.catalog_node]
+                for node in others:
+                    await self.txn.participants[node].conn.simple_query(request.sql)
+        elif setting.name == "all" and setting.reset:
+            for key in list(self.settings):
+                if key not in ("client_encoding",):
+                    del self.settings[key]
+        elif setting.reset:
+            self.settings.pop(setting.name, None)
+        else:
+            rows = await catalog.query(f"SELECT pg_catalog.current_setting({quote_literal(setting.name)})")
+            self.settings[setting.name] = rows[0][0] or ""
+        catalog.session_settings = dict(self.settings, _role=self.session.info.user)  # type: ignore[attr-defined]
+        for node in self.txn.held_nodes():
+            if node != self.coord.catalog_node and not setting.is_local:
+                conn = self.txn.participants[node].conn
+                await conn.simple_query(request.sql)
+                conn.session_settings = dict(self.settings, _role=self.session.info.user)  # type: ignore[attr-defined]
+        self.session.send(codec.build_command_complete("RESET" if setting.reset else "SET"))
+        reported = {k.lower(): k for k in REPORTED}
+        if setting.name in reported and not setting.is_local:
+            value = self.settings.get(setting.name)
+            if value is None:
+                rows = await catalog.query(f"SELECT pg_catalog.current_setting({quote_literal(setting.name)})")
+                value = rows[0][0] or ""
+            self.session.send(codec.build_parameter_status(reported[setting.name], value))
+        if not self.txn.in_block:
+            self.txn.release_if_idle()

@@ -1,0 +1,459 @@
+"""Framing and the messages of the PostgreSQL v3 protocol, both directions. No I/O.
+
+`FrameReader` turns a byte stream into (type, payload) frames and enforces the maximum
+message size; `build_*` functions make the bytes of one message; `parse_*` functions read
+one payload. The frontend server and the datanode client share all of it.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+PROTOCOL_V3 = 196608  # 3.0
+PROTOCOL_V3_2 = 196610  # 3.2 (PostgreSQL 18)
+SSL_REQUEST = 80877103
+GSSENC_REQUEST = 80877104
+CANCEL_REQUEST = 80877102
+
+DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
+MAX_STARTUP_PACKET = 10_000
+
+_I32 = struct.Struct("!i")
+_I16 = struct.Struct("!h")
+_HDR = struct.Struct("!ci")
+
+
+class ProtocolViolation(Exception):
+    """The peer broke the protocol; `sqlstate` says how (08P01 unless stated)."""
+
+    def __init__(self, message: str, sqlstate: str = "08P01") -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+class FrameReader:
+    """Accumulates bytes and yields complete (type byte, payload) frames."""
+
+    __slots__ = ("_buf", "_pos", "max_message", "expect_startup")
+
+    def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE, expect_startup: bool = False) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+        self.max_message = max_message
+        self.expect_startup = expect_startup
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    def buffered(self) -> int:
+        return len(self._buf) - self._pos
+
+    def next_startup(self) -> bytes | None:
+        """A startup-phase packet (length-prefixed, no type byte), or None if incomplete."""
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 4:
+            return None
+        (length,) = _I32.unpack_from(buf, pos)
+        if length < 8 or length > MAX_STARTUP_PACKET:
+            raise ProtocolViolation(f"invalid startup packet length {length}")
+        if len(buf) - pos < length:
+            return None
+        packet = bytes(buf[pos + 4 : pos + length])
+        self._advance(length)
+        return packet
+
+    def next_frame(self) -> tuple[int, bytes] | None:
+        """The next (type, payload) or None when more bytes are needed."""
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 5:
+            return None
+        kind = buf[pos]
+        (length,) = _I32.unpack_from(buf, pos + 1)
+        if length < 4:
+            raise ProtocolViolation(f"invalid message length {length}")
+        if length > self.max_message:
+            raise ProtocolViolation(
+                f"message of {length} bytes exceeds the maximum of {self.max_message}", "54000"
+            )
+        end = pos + 1 + length
+        if len(buf) < end:
+            return None
+        payload = bytes(buf[pos + 5 : end])
+        self._advance(1 + length)
+        return kind, payload
+
+    def next_raw_frame(self) -> tuple[int, bytes] | None:
+        """Like next_frame but returns the whole message bytes (header included)."""
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 5:
+            return None
+        (length,) = _I32.unpack_from(buf, pos + 1)
+        if length < 4:
+            raise ProtocolViolation(f"invalid message length {length}")
+        end = pos + 1 + length
+        if len(buf) < end:
+            return None
+        kind = buf[pos]
+        raw = bytes(buf[pos:end])
+        self._advance(1 + length)
+        return kind, raw
+
+    def _advance(self, n: int) -> None:
+        self._pos += n
+        if self._pos > 65536 and self._pos * 2 > len(self._buf):
+            del self._buf[: self._pos]
+            self._pos = 0
+        elif self._pos == len(self._buf):
+            self._buf.clear()
+            self._pos = 0
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def message(kind: bytes, payload: bytes = b"") -> bytes:
+    return kind + _I32.pack(len(payload) + 4) + payload
+
+
+def cstr(text: str) -> bytes:
+    return text.encode() + b"\0"
+
+
+class PayloadReader:
+    """Reads fields from one message payload; any overrun is a protocol violation."""
+
+    __slots__ = ("data", "pos")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def int32(self) -> int:
+        if self.pos + 4 > len(self.data):
+            raise ProtocolViolation("message too short")
+        (value,) = _I32.unpack_from(self.data, self.pos)
+        self.pos += 4
+        return int(value)
+
+    def int16(self) -> int:
+        if self.pos + 2 > len(self.data):
+            raise ProtocolViolation("message too short")
+        (value,) = _I16.unpack_from(self.data, self.pos)
+        self.pos += 2
+        return int(value)
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise ProtocolViolation("message too short")
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def cstring(self) -> str:
+        end = self.data.find(b"\0", self.pos)
+        if end < 0:
+            raise ProtocolViolation("unterminated string in message")
+        raw = self.data[self.pos : end]
+        self.pos = end + 1
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            raise ProtocolViolation("invalid byte sequence for encoding \"UTF8\"", "22021") from None
+
+    def bytes_n(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ProtocolViolation("message too short")
+        value = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return value
+
+    def rest(self) -> bytes:
+        value = self.data[self.pos :]
+        self.pos = len(self.data)
+        return value
+
+    def ensure_end(self) -> None:
+        if self.pos != len(self.data):
+            raise ProtocolViolation("unexpected trailing bytes in message")
+
+
+# -- startup phase ---------------------------------------------------------------------
+
+
+@dataclass
+class Startup:
+    code: int
+    params: dict[str, str] = field(default_factory=dict)
+    cancel_pid: int = 0
+    cancel_key: bytes = b""
+
+
+def parse_startup(packet: bytes) -> Startup:
+    reader = PayloadReader(packet)
+    code = reader.int32()
+    if code == CANCEL_REQUEST:
+        pid = reader.int32()
+        return Startup(code, cancel_pid=pid, cancel_key=reader.rest())
+    if code in (SSL_REQUEST, GSSENC_REQUEST):
+        return Startup(code)
+    if code >> 16 != 3:
+        raise ProtocolViolation(f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}", "0A000")
+    params: dict[str, str] = {}
+    while True:
+        key = reader.cstring()
+        if not key:
+            break
+        params[key] = reader.cstring()
+    return Startup(code, params)
+
+
+def build_startup(params: dict[str, str], code: int = PROTOCOL_V3) -> bytes:
+    body = _I32.pack(code) + b"".join(cstr(k) + cstr(v) for k, v in params.items()) + b"\0"
+    return _I32.pack(len(body) + 4) + body
+
+
+def build_cancel_request(pid: int, key: bytes) -> bytes:
+    body = _I32.pack(CANCEL_REQUEST) + _I32.pack(pid) + key
+    return _I32.pack(len(body) + 4) + body
+
+
+# -- backend messages (server -> client) ----------------------------------------------
+
+
+def build_auth(code: int, extra: bytes = b"") -> bytes:
+    return message(b"R", _I32.pack(code) + extra)
+
+
+AUTH_OK = 0
+AUTH_CLEARTEXT = 3
+AUTH_MD5 = 5
+AUTH_SASL = 10
+AUTH_SASL_CONTINUE = 11
+AUTH_SASL_FINAL = 12
+
+
+def build_parameter_status(name: str, value: str) -> bytes:
+    return message(b"S", cstr(name) + cstr(value))
+
+
+def build_backend_key(pid: int, key: bytes) -> bytes:
+    return message(b"K", _I32.pack(pid) + key)
+
+
+def build_ready(status: bytes) -> bytes:
+    return message(b"Z", status)
+
+
+def build_command_complete(tag: str) -> bytes:
+    return message(b"C", cstr(tag))
+
+
+EMPTY_QUERY = message(b"I")
+PARSE_COMPLETE = message(b"1")
+BIND_COMPLETE = message(b"2")
+CLOSE_COMPLETE = message(b"3")
+NO_DATA = message(b"n")
+PORTAL_SUSPENDED = message(b"s")
+COPY_DONE = message(b"c")
+SYNC = message(b"S")
+FLUSH = message(b"H")
+TERMINATE = message(b"X")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    table_oid: int = 0
+    attnum: int = 0
+    type_oid: int = 25
+    type_size: int = -1
+    type_mod: int = -1
+    format: int = 0
+
+
+def build_row_description(columns: list[Column]) -> bytes:
+    parts = [_I16.pack(len(columns))]
+    for c in columns:
+        parts.append(cstr(c.name))
+        parts.append(struct.pack("!ihihih", c.table_oid, c.attnum, c.type_oid, c.type_size, c.type_mod, c.format))
+    return message(b"T", b"".join(parts))
+
+
+def parse_row_description(payload: bytes) -> list[Column]:
+    reader = PayloadReader(payload)
+    columns = []
+    for _ in range(reader.int16()):
+        name = reader.cstring()
+        table_oid, attnum, type_oid, size, mod, fmt = struct.unpack(
+            "!ihihih", reader.bytes_n(18)
+        )
+        columns.append(Column(name, table_oid, attnum, type_oid, size, mod, fmt))
+    return columns
+
+
+def build_data_row(values: list[bytes | None]) -> bytes:
+    parts = [_I16.pack(len(values))]
+    for v in values:
+        if v is None:
+            parts.append(b"\xff\xff\xff\xff")
+        else:
+            parts.append(_I32.pack(len(v)))
+            parts.append(v)
+    return message(b"D", b"".join(parts))
+
+
+def parse_data_row(payload: bytes) -> list[bytes | None]:
+    reader = PayloadReader(payload)
+    values: list[bytes | None] = []
+    for _ in range(reader.int16()):
+        n = reader.int32()
+        values.append(None if n < 0 else reader.bytes_n(n))
+    return values
+
+
+def build_parameter_description(oids: list[int]) -> bytes:
+    return message(b"t", _I16.pack(len(oids)) + b"".join(_I32.pack(o) for o in oids))
+
+
+def parse_parameter_description(payload: bytes) -> list[int]:
+    reader = PayloadReader(payload)
+    return [reader.int32() & 0xFFFFFFFF for _ in range(reader.int16())]
+
+
+def build_copy_response(kind: bytes, fmt: int, ncols: int) -> bytes:
+    return message(kind, bytes([fmt]) + _I16.pack(ncols) + _I16.pack(fmt) * ncols)
+
+
+def build_copy_data(data: bytes) -> bytes:
+    return message(b"d", data)
+
+
+ERROR_FIELDS = {
+    "S": "severity", "V": "severity_nonlocalized", "C": "sqlstate", "M": "message",
+    "D": "detail", "H": "hint", "P": "position", "p": "internal_position",
+    "q": "internal_query", "W": "where", "s": "schema", "t": "table", "c": "column",
+    "d": "datatype", "n": "constraint", "F": "file", "L": "line", "R": "routine",
+}
+
+
+def parse_error_fields(payload: bytes) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    pos = 0
+    while pos < len(payload) and payload[pos] != 0:
+        code = chr(payload[pos])
+        end = payload.index(b"\0", pos + 1)
+        fields[code] = payload[pos + 1 : end].decode(errors="replace")
+        pos = end + 1
+    return fields
+
+
+def build_error_fields(kind: bytes, fields: dict[str, str]) -> bytes:
+    body = b"".join(code.encode() + cstr(value) for code, value in fields.items() if value is not None)
+    return message(kind, body + b"\0")
+
+
+# -- frontend messages (client -> server) ---------------------------------------------
+
+
+def build_query(sql: str) -> bytes:
+    return message(b"Q", cstr(sql))
+
+
+def build_parse(name: str, sql: str, param_oids: list[int] | tuple[int, ...] = ()) -> bytes:
+    body = cstr(name) + cstr(sql) + _I16.pack(len(param_oids))
+    body += b"".join(_I32.pack(o if o < 2**31 else o - 2**32) for o in param_oids)
+    return message(b"P", body)
+
+
+@dataclass
+class Parse:
+    name: str
+    sql: str
+    param_oids: list[int]
+
+
+def parse_parse(payload: bytes) -> Parse:
+    reader = PayloadReader(payload)
+    name = reader.cstring()
+    sql = reader.cstring()
+    oids = [reader.int32() & 0xFFFFFFFF for _ in range(_nonneg(reader.int16()))]
+    return Parse(name, sql, oids)
+
+
+@dataclass
+class Bind:
+    portal: str
+    statement: str
+    param_formats: list[int]
+    params: list[bytes | None]
+    result_formats: list[int]
+
+
+def parse_bind(payload: bytes) -> Bind:
+    reader = PayloadReader(payload)
+    portal = reader.cstring()
+    statement = reader.cstring()
+    formats = [reader.int16() for _ in range(_nonneg(reader.int16()))]
+    params: list[bytes | None] = []
+    for _ in range(_nonneg(reader.int16())):
+        n = reader.int32()
+        params.append(None if n == -1 else reader.bytes_n(n))
+    results = [reader.int16() for _ in range(_nonneg(reader.int16()))]
+    for f in formats + results:
+        if f not in (0, 1):
+            raise ProtocolViolation(f"unsupported format code: {f}")
+    if len(formats) > 1 and len(formats) != len(params):
+        raise ProtocolViolation(
+            f"bind message has {len(formats)} parameter formats but {len(params)} parameters"
+        )
+    return Bind(portal, statement, formats, params, results)
+
+
+def build_bind(
+    portal: str, statement: str, param_formats: list[int], params: list[bytes | None],
+    result_formats: list[int],
+) -> bytes:
+    parts = [cstr(portal), cstr(statement), _I16.pack(len(param_formats))]
+    parts += [_I16.pack(f) for f in param_formats]
+    parts.append(_I16.pack(len(params)))
+    for p in params:
+        if p is None:
+            parts.append(b"\xff\xff\xff\xff")
+        else:
+            parts.append(_I32.pack(len(p)))
+            parts.append(p)
+    parts.append(_I16.pack(len(result_formats)))
+    parts += [_I16.pack(f) for f in result_formats]
+    return message(b"B", b"".join(parts))
+
+
+def parse_describe_or_close(payload: bytes) -> tuple[str, str]:
+    reader = PayloadReader(payload)
+    kind = chr(reader.byte())
+    if kind not in ("S", "P"):
+        raise ProtocolViolation(f"invalid DESCRIBE/CLOSE message subtype {kind!r}")
+    return kind, reader.cstring()
+
+
+def build_describe(kind: str, name: str) -> bytes:
+    return message(b"D", kind.encode() + cstr(name))
+
+
+def build_close(kind: str, name: str) -> bytes:
+    return message(b"C", kind.encode() + cstr(name))
+
+
+def parse_execute(payload: bytes) -> tuple[str, int]:
+    reader = PayloadReader(payload)
+    return reader.cstring(), reader.int32()
+
+
+def build_execute(portal: str, max_rows: int = 0) -> bytes:
+    return message(b"E", cstr(portal) + _I32.pack(max_rows))
+
+
+def _nonneg(n: int) -> int:
+    if n < 0:
+        raise ProtocolViolation("negative count in message")
+    return n

@@ -1,0 +1,181 @@
+"""SQL parsing: the only module that imports pglast.
+
+PostgreSQL's own parser (through pglast) gives a JSON parse tree; we keep it as plain dicts
+(`parse_tree`), which costs a few microseconds, and cache it by statement text. XL's
+statements that PostgreSQL does not know (DISTRIBUTE BY, EXECUTE DIRECT, CREATE NODE, ...)
+are recognized here too, before the parser sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pglast import parser as pgparser
+
+from gridpg.errors import SYNTAX_ERROR, PgError
+
+Tree = dict[str, Any]
+
+
+def split(sql: str) -> list[str]:
+    """The statements of a query string, as text (comments and empty ones dropped)."""
+    try:
+        slices = pgparser.split(sql, with_parser=False, only_slices=True)
+    except pgparser.ParseError as exc:
+        raise _syntax_error(exc) from None
+    out = []
+    for piece in slices:
+        text = sql[piece].strip()
+        if text and not _only_comments(text):
+            out.append(text)
+    return out
+
+
+def _only_comments(text: str) -> bool:
+    try:
+        return not pgparser.scan(text)
+    except pgparser.ParseError:
+        return False
+
+
+def tokens(sql: str) -> list[Any]:
+    try:
+        return list(pgparser.scan(sql))
+    except pgparser.ParseError as exc:
+        raise _syntax_error(exc) from None
+
+
+def fingerprint(sql: str) -> str:
+    return str(pgparser.fingerprint(sql))
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(sql: str) -> str:
+    return str(pgparser.parse_sql_json(sql))
+
+
+def parse_tree(sql: str) -> Tree:
+    """The parse tree of one statement: {'NodeType': {...}} (raises 42601 on bad syntax)."""
+    try:
+        doc = json.loads(_parse_cached(sql))
+    except pgparser.ParseError as exc:
+        raise _syntax_error(exc) from None
+    stmts = doc.get("stmts", [])
+    if not stmts:
+        return {}
+    if len(stmts) > 1:
+        raise PgError(SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")
+    return stmts[0]["stmt"]  # type: ignore[no-any-return]
+
+
+def deparse_tree(stmt: Tree) -> str:
+    """SQL text for a (possibly rewritten) JSON parse tree, via pglast's deparser."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    node = ast.RawStmt(stmt=_to_ast(stmt))
+    return str(RawStream()(node))
+
+
+def _to_ast(value: Any) -> Any:
+    from pglast import ast
+
+    if isinstance(value, list):
+        return tuple(_to_ast(v) for v in value)
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, inner), = value.items()
+            if key[:1].isupper() and isinstance(inner, dict) and hasattr(ast, key):
+                cls = getattr(ast, key)
+                return cls(**{k: _to_ast(v) for k, v in inner.items()})
+        return {k: _to_ast(v) for k, v in value.items()}
+    return value
+
+
+def node_type(stmt: Tree) -> str:
+    return next(iter(stmt)) if stmt else ""
+
+
+def _syntax_error(exc: pgparser.ParseError) -> PgError:
+    message = exc.args[0] if exc.args else str(exc)
+    error = PgError(SYNTAX_ERROR, str(message))
+    if len(exc.args) > 1 and isinstance(exc.args[1], int):
+        error.fields = {"S": "ERROR", "V": "ERROR", "C": SYNTAX_ERROR, "M": str(message),
+                        "P": str(exc.args[1] + 1)}
+    return error
+
+
+# -- statements the coordinator handles itself -----------------------------------------
+
+_TXN_WORDS = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release|prepare|set)\b", re.I)
+
+
+@dataclass(frozen=True)
+class TxnControl:
+    kind: str  # begin | commit | rollback | savepoint | rollback_to | release | prepare | set_transaction
+    name: str = ""
+    chain: bool = False
+    begin_sql: str = "BEGIN"
+    is_start: bool = False
+    isolation: str | None = None
+
+
+_TXN_KINDS = {
+    "TRANS_STMT_BEGIN": "begin", "TRANS_STMT_START": "begin", "TRANS_STMT_COMMIT": "commit",
+    "TRANS_STMT_ROLLBACK": "rollback", "TRANS_STMT_SAVEPOINT": "savepoint",
+    "TRANS_STMT_RELEASE": "release", "TRANS_STMT_ROLLBACK_TO": "rollback_to",
+    "TRANS_STMT_PREPARE": "prepare", "TRANS_STMT_COMMIT_PREPARED": "prepare",
+    "TRANS_STMT_ROLLBACK_PREPARED": "prepare",
+}
+
+
+def transaction_control(sql: str) -> TxnControl | None:
+    match = _TXN_WORDS.match(sql)
+    if match is None:
+        return None
+    if match.group(1).lower() == "set":
+        if not re.match(r"^\s*set\s+(transaction|session\s+characteristics)\b", sql, re.I):
+            return None
+        return TxnControl("set_transaction")
+    stmt = parse_tree(sql)
+    body = stmt.get("TransactionStmt")
+    if body is None:
+        return None
+    kind = _TXN_KINDS[body["kind"]]
+    isolation = None
+    if kind == "begin":
+        for option in body.get("options", []):
+            elem = option.get("DefElem", {})
+            if elem.get("defname") == "transaction_isolation":
+                isolation = elem["arg"]["A_Const"]["sval"]["sval"]
+        begin_sql = "BEGIN " + sql.strip().split(None, 2)[-1] if body.get("options") else "BEGIN"
+        if body["kind"] == "TRANS_STMT_START" and body.get("options"):
+            begin_sql = "BEGIN " + sql.strip().split(None, 2)[-1]
+        return TxnControl(
+            kind, begin_sql=begin_sql.rstrip("; "), is_start=body["kind"] == "TRANS_STMT_START",
+            isolation=isolation,
+        )
+    return TxnControl(kind, name=body.get("savepoint_name", ""), chain=bool(body.get("chain")))
+
+
+@dataclass(frozen=True)
+class SetStatement:
+    name: str  # lower case; "all" for RESET ALL
+    reset: bool
+    is_local: bool
+
+
+def set_statement(sql: str) -> SetStatement | None:
+    if not re.match(r"^\s*(set|reset)\b", sql, re.I):
+        return None
+    stmt = parse_tree(sql)
+    body = stmt.get("VariableSetStmt")
+    if body is None or body["kind"] == "VAR_SET_MULTI":
+        return None
+    kind = body["kind"]
+    name = str(body.get("name", "all")).lower()
+    return SetStatement(name, kind in ("VAR_RESET", "VAR_RESET_ALL", "VAR_SET_DEFAULT"), bool(body.get("is_local")))

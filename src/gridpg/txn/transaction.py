@@ -1,0 +1,253 @@
+"""A session's distributed transaction: which nodes it holds, what it wrote, how it ends.
+
+State is one Enum with its transitions here. A node joins lazily: the first statement that
+needs it takes a pooled connection and opens the transaction there (BEGIN with the
+transaction's isolation, then every savepoint still open, then SET LOCALs), pipelined with
+the statement itself. The end: nothing written or one node written -> plain COMMIT on each;
+two or more written -> 2PC (PREPARE TRANSACTION everywhere, the decision logged in the GTM,
+then COMMIT PREPARED). The GID carries the GXID and the coordinator, so recovery can find
+the decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from gridpg.datanode.connection import BackendConnection
+from gridpg.datanode.pool import PoolSet
+from gridpg.errors import CONNECTION_FAILURE, IN_FAILED_TRANSACTION, PgError
+from gridpg.sql.quote import quote_ident, quote_literal
+
+
+class TxnState(enum.Enum):
+    IDLE = "I"  # no transaction block; statements run one by one
+    IN_BLOCK = "T"  # BEGIN seen, running
+    FAILED = "E"  # an error happened inside the block; only ROLLBACK helps
+
+
+class RemoteState(enum.Enum):
+    """Where one node's part of a transaction stands (Citus's RemoteTransactionState)."""
+
+    STARTED = "started"
+    PREPARING = "preparing"
+    PREPARED = "prepared"
+    COMMITTING = "committing"
+    ABORTING = "aborting"
+
+
+@dataclass
+class Participant:
+    conn: BackendConnection
+    state: RemoteState = RemoteState.STARTED
+    wrote: bool = False
+
+
+@dataclass
+class Savepoint:
+    name: str
+    nodes: set[str] = field(default_factory=set)
+
+
+class CommitLog:
+    """What the transaction needs of the GTM: GXIDs and the durable 2PC decision."""
+
+    async def next_gxid(self) -> int:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    async def log_commit(self, gid: str, nodes: list[str]) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    async def forget(self, gid: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class DistributedTransaction:
+    """One session's transaction across nodes (explicit block or a single statement)."""
+
+    def __init__(
+        self, pools: PoolSet, commit_log: CommitLog, coordinator: str,
+        session_setup: Callable[[BackendConnection], Awaitable[None]],
+    ) -> None:
+        self.pools = pools
+        self.commit_log = commit_log
+        self.coordinator = coordinator
+        self.session_setup = session_setup
+        self.state = TxnState.IDLE
+        self.begin_sql = "BEGIN"
+        self.participants: dict[str, Participant] = {}
+        self.savepoints: list[Savepoint] = []
+        self.local_settings: list[str] = []
+        self.read_only = False
+
+    # -- block control -----------------------------------------------------------------
+
+    @property
+    def in_block(self) -> bool:
+        return self.state is not TxnState.IDLE
+
+    def begin(self, begin_sql: str = "BEGIN") -> None:
+        self.state = TxnState.IN_BLOCK
+        self.begin_sql = begin_sql
+
+    def fail(self) -> None:
+        if self.state is TxnState.IN_BLOCK:
+            self.state = TxnState.FAILED
+
+    def ensure_not_failed(self) -> None:
+        if self.state is TxnState.FAILED:
+            raise PgError(
+                IN_FAILED_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            )
+
+    # -- participants ------------------------------------------------------------------
+
+    async def connection(self, node: str, wants_block: bool) -> BackendConnection:
+        """The node's connection for this transaction, joining the node if needed.
+
+        `wants_block` opens a remote transaction block even outside an explicit BEGIN
+        (a statement that writes on several nodes needs one to commit atomically).
+        """
+        part = self.participants.get(node)
+        if part is not None:
+            return part.conn
+        pool = self.pools.pool(node)
+        conn = await pool.acquire()
+        try:
+            await self.session_setup(conn)
+            if self.in_block or wants_block:
+                await self._open_remote_block(conn)
+        except BaseException:
+            pool.discard(conn)
+            raise
+        self.participants[node] = Participant(conn)
+        return conn
+
+    async def _open_remote_block(self, conn: BackendConnection) -> None:
+        sql = [self.begin_sql if self.in_block else "BEGIN"]
+        for savepoint in self.savepoints:
+            sql.append(f"SAVEPOINT {quote_ident(savepoint.name)}")
+            savepoint.nodes.add(conn.node)
+        sql.extend(self.local_settings)
+        await conn.simple_query("; ".join(sql))
+
+    def mark_written(self, node: str) -> None:
+        part = self.participants.get(node)
+        if part is not None:
+            part.wrote = True
+
+    def held_nodes(self) -> list[str]:
+        return list(self.participants)
+
+    # -- ending ------------------------------------------------------------------------
+
+    async def commit(self) -> None:
+        """Commit on every participant: plainly, or with 2PC when two or more wrote."""
+        try:
+            writers = [n for n, p in self.participants.items() if p.wrote]
+            remote_open = [n for n, p in self.participants.items() if p.conn.txn_status != b"I"]
+            if len(writers) >= 2:
+                await self._commit_two_phase(writers)
+            elif remote_open:
+                await self._run_everywhere(remote_open, "COMMIT")
+        except BaseException:
+            await self.rollback()
+            raise
+        self._release_all()
+        self._reset()
+
+    async def _commit_two_phase(self, writers: list[str]) -> None:
+        gxid = await self.commit_log.next_gxid()
+        gid = f"gridpg_{gxid}_{self.coordinator}"
+        readers = [n for n, p in self.participants.items() if not p.wrote and p.conn.txn_status != b"I"]
+        if readers:
+            await self._run_everywhere(readers, "COMMIT")
+        for node in writers:
+            self.participants[node].state = RemoteState.PREPARING
+        await self._run_everywhere(writers, f"PREPARE TRANSACTION {quote_literal(gid)}")
+        for node in writers:
+            self.participants[node].state = RemoteState.PREPARED
+        await self.commit_log.log_commit(gid, writers)
+        for node in writers:
+            self.participants[node].state = RemoteState.COMMITTING
+        await self._run_everywhere(writers, f"COMMIT PREPARED {quote_literal(gid)}", swallow=True)
+        await self.commit_log.forget(gid)
+
+    async def rollback(self) -> None:
+        """Roll back everywhere; connections that cannot be cleaned are discarded."""
+        open_nodes = [
+            n for n, p in self.participants.items()
+            if not p.conn.is_closed and p.conn.txn_status != b"I" and p.state is not RemoteState.PREPARED
+        ]
+        if open_nodes:
+            try:
+                await self._run_everywhere(open_nodes, "ROLLBACK", swallow=True)
+            except PgError:
+                pass
+        self._release_all()
+        self._reset()
+
+    def release_if_idle(self) -> None:
+        """Outside a block, give back connections whose node finished its work."""
+        if self.in_block:
+            return
+        for node, part in list(self.participants.items()):
+            if part.conn.txn_status == b"I":
+                self.pools.pool(node).release(part.conn)
+                del self.participants[node]
+
+    async def _run_everywhere(self, nodes: list[str], sql: str, swallow: bool = False) -> None:
+        conns = [self.participants[n].conn for n in nodes]
+        results = await asyncio.gather(*(c.simple_query(sql) for c in conns), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors and not swallow:
+            first = errors[0]
+            if isinstance(first, PgError):
+                raise first
+            raise PgError(CONNECTION_FAILURE, str(first))
+
+    def _release_all(self) -> None:
+        for node, part in self.participants.items():
+            self.pools.pool(node).release(part.conn)
+        self.participants.clear()
+
+    def _reset(self) -> None:
+        self.state = TxnState.IDLE
+        self.begin_sql = "BEGIN"
+        self.savepoints.clear()
+        self.local_settings.clear()
+
+    # -- savepoints --------------------------------------------------------------------
+
+    async def savepoint(self, name: str) -> None:
+        sp = Savepoint(name, set(self.participants))
+        await self._run_everywhere(list(self.participants), f"SAVEPOINT {quote_ident(name)}")
+        self.savepoints.append(sp)
+
+    async def rollback_to(self, name: str) -> None:
+        index = self._find_savepoint(name)
+        nodes = [n for n in self.participants if n in self.savepoints[index].nodes]
+        await self._run_everywhere(nodes, f"ROLLBACK TO SAVEPOINT {quote_ident(name)}")
+        del self.savepoints[index + 1 :]
+        if self.state is TxnState.FAILED:
+            self.state = TxnState.IN_BLOCK
+
+    async def release(self, name: str) -> None:
+        index = self._find_savepoint(name)
+        nodes = [n for n in self.participants if n in self.savepoints[index].nodes]
+        await self._run_everywhere(nodes, f"RELEASE SAVEPOINT {quote_ident(name)}")
+        del self.savepoints[index:]
+
+    def _find_savepoint(self, name: str) -> int:
+        for index in range(len(self.savepoints) - 1, -1, -1):
+            if self.savepoints[index].name == name:
+                return index
+        raise PgError("3B001", f'savepoint "{name}" does not exist')
+
+    async def set_local(self, sql: str) -> None:
+        self.local_settings.append(sql)
+        await self._run_everywhere(list(self.participants), sql)
+
