@@ -1,0 +1,267 @@
+"""Durable GTM state in SQLite, and the arithmetic of global sequences.
+
+Owns the file ``DIR/gtm.db`` (WAL mode, ``synchronous=FULL``) and an exclusive lock on
+``DIR/gtm.lock`` so that two GTMs can never hand out numbers from the same directory.
+Writes open a transaction that stays open until ``commit()``: the server batches the
+writes of many requests into one commit (group commit) and replies only after it.
+
+What is stored: high-water marks (GXIDs, timestamps), the metadata epoch, sequences and
+the 2PC commit decision log. Everything here is synchronous and never touches asyncio;
+the sequence rules (``SequenceDef``, ``next_range``) are pure functions of their inputs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gridpg.gtm.protocol import (
+    DUPLICATE_TABLE,
+    INVALID_PARAMETER_VALUE,
+    NUMERIC_VALUE_OUT_OF_RANGE,
+    SEQUENCE_GENERATOR_LIMIT_EXCEEDED,
+    GtmError,
+)
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+SCHEMA_VERSION = 1
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS sequence (
+        name TEXT PRIMARY KEY, last_value INTEGER NOT NULL, is_called INTEGER NOT NULL,
+        start INTEGER NOT NULL, increment INTEGER NOT NULL, minvalue INTEGER NOT NULL,
+        maxvalue INTEGER NOT NULL, cycle INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS commit_decision (
+        gid TEXT PRIMARY KEY, nodes TEXT NOT NULL, ts INTEGER NOT NULL)""",
+)
+
+
+class StorageLocked(RuntimeError):
+    """Another process already serves this GTM directory."""
+
+
+@dataclass(slots=True)
+class SequenceDef:
+    """One global sequence: its definition and its current position (PostgreSQL rules)."""
+
+    name: str
+    last_value: int
+    is_called: bool
+    start: int
+    increment: int
+    minvalue: int
+    maxvalue: int
+    cycle: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A durable 2PC commit decision: the GID, the nodes it prepared on, when it was logged."""
+
+    gid: str
+    nodes: list[str]
+    ts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gid": self.gid, "nodes": list(self.nodes), "ts": self.ts}
+
+
+def build_sequence(
+    name: str,
+    start: int | None,
+    increment: int,
+    minvalue: int | None,
+    maxvalue: int | None,
+    cycle: bool,
+) -> SequenceDef:
+    """Create a sequence with PostgreSQL's defaults and checks (``CREATE SEQUENCE``)."""
+    if increment == 0:
+        raise GtmError(INVALID_PARAMETER_VALUE, "INCREMENT must not be zero")
+    ascending = increment > 0
+    low = minvalue if minvalue is not None else (1 if ascending else INT64_MIN)
+    high = maxvalue if maxvalue is not None else (INT64_MAX if ascending else -1)
+    for label, value in (("INCREMENT", increment), ("MINVALUE", low), ("MAXVALUE", high)):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise GtmError(NUMERIC_VALUE_OUT_OF_RANGE, f"{label} {value} is out of range")
+    if low >= high:
+        raise GtmError(
+            INVALID_PARAMETER_VALUE, f"MINVALUE ({low}) must be less than MAXVALUE ({high})"
+        )
+    first = start if start is not None else (low if ascending else high)
+    if not low <= first <= high:
+        raise GtmError(
+            INVALID_PARAMETER_VALUE, f"START value ({first}) must lie within [{low}, {high}]"
+        )
+    return SequenceDef(name, first, False, first, increment, low, high, cycle)
+
+
+def next_range(seq: SequenceDef, count: int) -> tuple[int, int]:
+    """Return ``(first, last)`` of up to ``count`` values and advance ``seq`` past them.
+
+    Like PostgreSQL's cached ``nextval``: the range stops early at the bound; only when
+    not even one value is left does it wrap (``cycle``) or raise 2200H.
+    """
+    first = seq.last_value + seq.increment if seq.is_called else seq.last_value
+    if not seq.minvalue <= first <= seq.maxvalue:
+        first = _wrap_or_raise(seq)
+    if seq.increment > 0:
+        room = (seq.maxvalue - first) // seq.increment + 1
+    else:
+        room = (first - seq.minvalue) // -seq.increment + 1
+    last = first + (min(count, room) - 1) * seq.increment
+    seq.last_value, seq.is_called = last, True
+    return first, last
+
+
+def set_value(seq: SequenceDef, value: int, is_called: bool) -> None:
+    """Apply ``setval(seq, value, is_called)``."""
+    if not seq.minvalue <= value <= seq.maxvalue:
+        raise GtmError(
+            NUMERIC_VALUE_OUT_OF_RANGE,
+            f'setval: value {value} is out of bounds for sequence "{seq.name}" '
+            f"({seq.minvalue}..{seq.maxvalue})",
+        )
+    seq.last_value, seq.is_called = value, is_called
+
+
+def _wrap_or_raise(seq: SequenceDef) -> int:
+    ascending = seq.increment > 0
+    if seq.cycle:
+        return seq.minvalue if ascending else seq.maxvalue
+    bound, word = (seq.maxvalue, "maximum") if ascending else (seq.minvalue, "minimum")
+    raise GtmError(
+        SEQUENCE_GENERATOR_LIMIT_EXCEEDED,
+        f'nextval: reached {word} value of sequence "{seq.name}" ({bound})',
+    )
+
+
+class Storage:
+    """The GTM's SQLite database. Writes accumulate in one open transaction until commit."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = _lock_directory(data_dir / "gtm.lock")
+        self._db = sqlite3.connect(data_dir / "gtm.db", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._in_txn = False
+        self._create_schema()
+
+    # -- transaction control ------------------------------------------------------------
+
+    @property
+    def has_pending_writes(self) -> bool:
+        return self._in_txn
+
+    def commit(self) -> None:
+        """Make every write since the last commit durable (fsync of the WAL)."""
+        if self._in_txn:
+            self._db.execute("COMMIT")
+            self._in_txn = False
+
+    def close(self) -> None:
+        """Close the database without committing pending writes, then drop the lock."""
+        try:
+            self._db.close()
+        finally:
+            os.close(self._lock_fd)
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load_meta(self, key: str, default: int) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else int(row[0])
+
+    def load_sequences(self) -> dict[str, SequenceDef]:
+        rows = self._db.execute(
+            "SELECT name, last_value, is_called, start, increment, minvalue, maxvalue, cycle"
+            " FROM sequence"
+        ).fetchall()
+        return {
+            r[0]: SequenceDef(r[0], r[1], bool(r[2]), r[3], r[4], r[5], r[6], bool(r[7]))
+            for r in rows
+        }
+
+    def load_decisions(self) -> dict[str, Decision]:
+        rows = self._db.execute("SELECT gid, nodes, ts FROM commit_decision").fetchall()
+        return {r[0]: Decision(r[0], json.loads(r[1]), r[2]) for r in rows}
+
+    # -- writing (each joins the open transaction) ------------------------------------------
+
+    def save_meta(self, key: str, value: int) -> None:
+        self._write(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def save_sequence(self, seq: SequenceDef) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO sequence"
+            " (name, last_value, is_called, start, increment, minvalue, maxvalue, cycle)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq.name,
+                seq.last_value,
+                int(seq.is_called),
+                seq.start,
+                seq.increment,
+                seq.minvalue,
+                seq.maxvalue,
+                int(seq.cycle),
+            ),
+        )
+
+    def delete_sequence(self, name: str) -> None:
+        self._write("DELETE FROM sequence WHERE name = ?", (name,))
+
+    def rename_sequence(self, name: str, new_name: str) -> None:
+        try:
+            self._write("UPDATE sequence SET name = ? WHERE name = ?", (new_name, name))
+        except sqlite3.IntegrityError:
+            raise GtmError(DUPLICATE_TABLE, f'relation "{new_name}" already exists') from None
+
+    def save_decision(self, decision: Decision) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO commit_decision (gid, nodes, ts) VALUES (?, ?, ?)",
+            (decision.gid, json.dumps(decision.nodes), decision.ts),
+        )
+
+    def delete_decision(self, gid: str) -> None:
+        self._write("DELETE FROM commit_decision WHERE gid = ?", (gid,))
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        if not self._in_txn:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_txn = True
+        self._db.execute(sql, params)
+
+    def _create_schema(self) -> None:
+        for statement in _SCHEMA:
+            self._db.execute(statement)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (SCHEMA_VERSION,),
+        )
+
+
+def _lock_directory(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StorageLocked(f"{path.parent} is in use by another GTM") from None
+    return fd
