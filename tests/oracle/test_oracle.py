@@ -1,0 +1,34 @@
+"""Oracle tests: every corpus file must give the same results on gridpg as on plain
+PostgreSQL (see runner.py for the corpus format and the comparison rules).
+
+    GRIDPG_ORACLE_SELF=1 pytest tests/oracle -q     # PostgreSQL vs PostgreSQL
+    pytest tests/oracle -q                          # PostgreSQL vs gridpg
+    GRIDPG_ORACLE_KEEP=1 ...                        # keep the oracle_* schemas
+
+One test per corpus file; all mismatches of a file are reported in one assertion.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .runner import corpus_files, run_file
+
+FILES = corpus_files()
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_oracle(path, oracle_pair, oracle_self_mode):
+    reference_dsn, subject_dsn = oracle_pair
+    report = run_file(
+        path,
+        reference_dsn,
+        subject_dsn,
+        self_mode=oracle_self_mode,
+        keep_schema=os.environ.get("GRIDPG_ORACLE_KEEP", "") not in ("", "0"),
+    )
+    assert report.executed > 0
+    if report.mismatches:
+        pytest.fail(report.format(), pytrace=False)
