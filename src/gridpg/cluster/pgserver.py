@@ -298,9 +298,14 @@ class PgServer:
     def _run(self, program: str, *args: str, user: str | None, env: dict[str, str] | None = None) -> None:
         full_env = dict(os.environ, LC_ALL="C.UTF-8", **(env or {}))
         full_env.pop("PGDATA", None)
+        identity: dict[str, object] = {}
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            # Drop root's groups too: a root-group directory would deny us by its group bits.
+            identity = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
         result = subprocess.run(
-            [str(self.bin_dir / program), *args], user=user, capture_output=True, text=True,
-            env=full_env, cwd="/", stdin=subprocess.DEVNULL,
+            [str(self.bin_dir / program), *args], capture_output=True, text=True,
+            env=full_env, cwd="/", stdin=subprocess.DEVNULL, **identity,  # type: ignore[call-overload]
         )
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip()

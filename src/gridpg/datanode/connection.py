@@ -116,7 +116,8 @@ class BackendConnection:
                 scram = self._answer_auth(code, payload[4:], scram)
             elif kind == 0x53:  # ParameterStatus
                 reader = codec.PayloadReader(payload)
-                self.parameters[reader.cstring()] = reader.cstring()
+                name = reader.cstring()
+                self.parameters[name] = reader.cstring()
             elif kind == 0x4B:  # BackendKeyData
                 self.backend_pid = int.from_bytes(payload[:4], "big")
                 self.backend_key = payload[4:]

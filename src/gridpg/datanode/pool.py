@@ -96,3 +96,10 @@ class PoolSet:
     def close(self) -> None:
         for pool in self._pools.values():
             pool.close()
+
+    def close_idle(self) -> None:
+        """CLEAN CONNECTION: close every idle pooled connection (they reopen on demand)."""
+        for pool in self._pools.values():
+            while pool._idle:
+                pool._idle.pop().close()
+                pool._open -= 1

@@ -91,6 +91,21 @@ class Dispatcher:
             raise result.error
         return result
 
+    async def run_on_node_synced(self, node: str, request: ExecRequest, sql: str) -> None:
+        """Extended-protocol run that Syncs the node at once (multi-step plans)."""
+        conn = await self.runner.txn.connection(node, wants_block=False)
+        relay.start_extended(conn, sql, request.param_oids, request.params, request.param_formats,
+                             request.result_formats, 0)
+        conn.send(codec.SYNC)
+        result = await relay.finish_extended(conn, self.session.send)
+        while True:
+            kind, raw = await conn.recv_raw()
+            if kind == 0x5A:
+                conn.txn_status = raw[5:6]
+                break
+        if result.error is not None:
+            raise result.error
+
     async def relay_copy_in(self, conn: BackendConnection, result: relay.RelayResult) -> relay.RelayResult:
         """COPY FROM STDIN to one node: the client's CopyData goes through as it is."""
         self.session.send(result.extra[0])

@@ -77,34 +77,27 @@ async def finish_extended(
             elif kind == _COMMAND_COMPLETE:
                 emit(raw)
                 result.tag = raw[5:-1].decode()
-                return _drain_rest(conn, result)
+                return result
             elif kind == _ERROR:
                 fields = codec.parse_error_fields(raw[5:])
-                if "P" in fields and conn.prepared:
-                    pass
                 result.error = PgError.from_fields(fields, conn.node)
-                # The node now skips to Sync; forget what it prepared in this cycle.
-                conn.prepared = {k: v for k, v in conn.prepared.items() if k}
-                return _drain_rest(conn, result)
+                # The node skips to Sync: a Parse sent in this cycle may not have happened.
+                conn.prepared.clear()
+                return result
             elif kind == _PORTAL_SUSPENDED:
                 emit(raw)
                 result.suspended = True
-                return _drain_rest(conn, result)
+                return result
             elif kind == _EMPTY:
                 emit(raw)
-                return _drain_rest(conn, result)
+                return result
             elif kind in (_NOTICE, _PARAMETER_STATUS, _NOTIFICATION):
                 emit(raw)
             elif kind == _COPY_IN or kind == _COPY_OUT:
                 result.copy_in = kind == _COPY_IN
                 result.extra.append(raw)
-                return _drain_rest(conn, result)
+                return result
             # ParseComplete, BindComplete, CloseComplete, RowDescription: swallowed
-
-
-def _drain_rest(conn: BackendConnection, result: RelayResult) -> RelayResult:
-    """Put back frames that arrived after the end of this statement's answer."""
-    return result
 
 
 def start_simple(conn: BackendConnection, sql: str) -> None:
@@ -133,8 +126,8 @@ async def finish_simple(
             elif kind == _ROW_DESCRIPTION:
                 if send_row_description:
                     emit(raw)
-            elif kind in (_COPY_IN, _COPY_OUT):
-                result.copy_in = kind == _COPY_IN
+            elif kind == _COPY_IN:
+                result.copy_in = True
                 result.extra.append(raw)
                 return result
             else:

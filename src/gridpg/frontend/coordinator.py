@@ -80,6 +80,10 @@ class Coordinator:
         self.snapshot: CatalogSnapshot | None = None
         self.planner: Planner | None = None
         self._next_pid = 1
+        self._epoch_check: asyncio.Future[None] | None = None
+        self._columns: dict[Any, Any] = {}
+        self._sequences: dict[str, list[int]] = {}
+        self._type_names: dict[int, str] = {}
 
     # -- startup -----------------------------------------------------------------------
 
@@ -93,8 +97,17 @@ class Coordinator:
             if missing:
                 await conn.simple_query("\n".join(store.sql_insert_node(n) for n in missing))
             self.server_parameters = _reported(conn.parameters)
+            await conn.simple_query(GRIDPG_FUNCTIONS)
         finally:
             conn.close()
+        for name in self.datanode_addresses:
+            dn = await BackendConnection.connect(self.datanode_addresses[name])
+            try:
+                await dn.simple_query("CREATE SCHEMA IF NOT EXISTS gridpg_shards")
+            except Exception:  # noqa: BLE001 - a concurrent coordinator may create it
+                pass
+            finally:
+                dn.close()
         await self.reload_catalog()
 
     async def reload_catalog(self) -> None:
@@ -105,8 +118,108 @@ class Coordinator:
         finally:
             self.pools.pool(self.catalog_node).release(conn)
         self.describe_cache.clear()
+        self._columns.clear()
         if self.planner is not None:
             self.planner.invalidate()
+
+    async def metadata_changed(self) -> None:
+        """After committed DDL: bump the epoch so every coordinator reloads, then reload."""
+        await self.gtm.epoch_bump()
+        await self.reload_catalog()
+
+    async def ensure_fresh_catalog(self) -> None:
+        """At a transaction start: reload when another coordinator changed the metadata.
+
+        Concurrent sessions share one GTM round trip (single flight).
+        """
+        if self._epoch_check is None:
+            self._epoch_check = asyncio.ensure_future(self._check_epoch())
+        check = self._epoch_check
+        try:
+            await asyncio.shield(check)
+        finally:
+            if self._epoch_check is check and check.done():
+                self._epoch_check = None
+
+    async def _check_epoch(self) -> None:
+        epoch = await self.gtm.epoch_get()
+        if self.snapshot is None or epoch != self.snapshot.epoch:
+            await self.reload_catalog()
+
+    # -- table shapes, types and sequences -----------------------------------------------
+
+    async def table_columns(self, runner: Any, table: Any) -> list[Any]:
+        """Columns of a distributed table (name, default, serial sequence), cached per epoch."""
+        from gridpg.executor.dml import TableColumn
+        from gridpg.sql.quote import quote_literal, quote_qualified
+
+        epoch = runner.snapshot().epoch
+        key = (table.schema, table.name, epoch, runner.private_snapshot is not None)
+        cached = self._columns.get(key)
+        if cached is not None:
+            return cached
+        qualified = quote_qualified(table.schema, table.name)
+        conn = await runner.txn.connection(self.catalog_node, wants_block=False)
+        rows = await conn.query(
+            "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
+            f"pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, a.attname), a.attidentity, "
+            "a.atttypid FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
+            "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+        )
+        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0)) for r in rows]
+        if runner.private_snapshot is None:
+            self._columns[key] = columns
+        return columns
+
+    async def sequence_values(self, sequence: str, count: int) -> list[int]:
+        """`count` values of a cluster-wide sequence from the GTM (ranges cached here)."""
+        from gridpg.gtm.protocol import GtmError
+
+        cache = self._sequences.setdefault(sequence, [])
+        while len(cache) < count:
+            want = max(count - len(cache), 50)
+            try:
+                got = await self.gtm.seq_next(sequence, want)
+            except GtmError as exc:
+                if exc.code != "42P01":
+                    raise
+                await self.gtm.seq_create(sequence, start=await self._sequence_start(sequence),
+                                          if_not_exists=True)
+                continue
+            cache.extend(got.values())
+        out = cache[:count]
+        del cache[:count]
+        return out
+
+    async def _sequence_start(self, sequence: str) -> int:
+        from gridpg.sql.quote import quote_literal
+
+        conn = await self.pools.pool(self.catalog_node).acquire()
+        try:
+            rows = await conn.query(
+                "SELECT s.seqstart FROM pg_catalog.pg_sequence s WHERE s.seqrelid = "
+                f"pg_catalog.to_regclass({quote_literal(sequence)})"
+            )
+        finally:
+            self.pools.pool(self.catalog_node).release(conn)
+        return int(rows[0][0]) if rows and rows[0][0] else 1
+
+    async def type_names(self, oids: list[int]) -> list[str]:
+        missing = [o for o in oids if o and o not in self._type_names]
+        if missing:
+            conn = await self.pools.pool(self.catalog_node).acquire()
+            try:
+                rows = await conn.query(
+                    "SELECT oid, pg_catalog.format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY('{"
+                    + ",".join(str(o) for o in missing) + "}'::oid[])"
+                )
+            finally:
+                self.pools.pool(self.catalog_node).release(conn)
+            for oid, name in rows:
+                self._type_names[int(oid or 0)] = name or ""
+        return [self._type_names.get(o, "") for o in oids]
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -154,6 +267,12 @@ class Coordinator:
 
     def close(self) -> None:
         self.pools.close()
+
+
+GRIDPG_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION gridpg.version() RETURNS text LANGUAGE sql STABLE
+  AS $$ SELECT 'gridpg 0.1.0 on ' || pg_catalog.version() $$;
+"""
 
 
 def _reported(params: dict[str, str]) -> dict[str, str]:

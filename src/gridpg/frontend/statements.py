@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from gridpg.catalog import store
+from gridpg.catalog.model import CatalogSnapshot
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
@@ -52,6 +54,34 @@ class StatementRunner:
         self.implicit_block = False
         self.pending_sync: dict[str, BackendConnection] = {}
         self.dispatcher = Dispatcher(coordinator, self)
+        self.ddl_in_block = False
+        self.private_snapshot: CatalogSnapshot | None = None
+
+    # -- metadata ----------------------------------------------------------------------
+
+    def snapshot(self) -> CatalogSnapshot:
+        """The catalog this session plans with: its own uncommitted DDL included."""
+        if self.private_snapshot is not None:
+            return self.private_snapshot
+        assert self.coord.snapshot is not None
+        return self.coord.snapshot
+
+    async def load_private_snapshot(self) -> None:
+        conn = await self.txn.connection(self.coord.catalog_node, wants_block=True)
+        epoch = self.coord.snapshot.epoch if self.coord.snapshot else 0
+        self.private_snapshot = await store.load_snapshot(conn, epoch)
+
+    async def end_transaction(self, commit: bool) -> None:
+        """COMMIT or ROLLBACK of the session's block, with the metadata bookkeeping."""
+        ddl = self.ddl_in_block
+        self.ddl_in_block = False
+        self.private_snapshot = None
+        if commit:
+            await self.txn.commit()
+            if ddl:
+                await self.coord.metadata_changed()
+        else:
+            await self.txn.rollback()
 
     # -- session start and settings ----------------------------------------------------
 
@@ -121,7 +151,7 @@ class StatementRunner:
         return self.txn.in_block and not self.implicit_block
 
     async def close(self) -> None:
-        await self.txn.rollback()
+        await self.end_transaction(commit=False)
 
     # -- simple protocol ---------------------------------------------------------------
 
@@ -143,8 +173,8 @@ class StatementRunner:
                 await self.run(ExecRequest(text, simple=True))
         except PgError:
             if self.implicit_block:
-                await self.txn.rollback()
                 self.implicit_block = False
+                await self.end_transaction(commit=False)
             else:
                 await self._statement_failed()
             raise
@@ -153,14 +183,14 @@ class StatementRunner:
                 self.implicit_block = False
         if self.implicit_block:
             self.implicit_block = False
-            await self.txn.commit()
+            await self.end_transaction(commit=True)
         self.txn.release_if_idle()
 
     async def _statement_failed(self) -> None:
         if self.txn.in_block:
             self.txn.fail()
         else:
-            await self.txn.rollback()
+            await self.end_transaction(commit=False)
 
     # -- extended protocol -------------------------------------------------------------
 
@@ -234,6 +264,8 @@ class StatementRunner:
         if setting is not None:
             await self._set(setting, request)
             return
+        if not self.txn.in_block and not self.txn.participants:
+            await self.coord.ensure_fresh_catalog()
         await self.dispatcher.run(request)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
@@ -257,10 +289,10 @@ class StatementRunner:
             failed = self.txn.state is TxnState.FAILED
             self.implicit_block = False
             if kind == "commit" and not failed:
-                await self.txn.commit()
+                await self.end_transaction(commit=True)
                 tag = "COMMIT"
             else:
-                await self.txn.rollback()
+                await self.end_transaction(commit=False)
                 tag = "ROLLBACK"
             if control.chain:
                 self.txn.begin()

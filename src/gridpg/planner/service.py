@@ -1,18 +1,59 @@
-"""The planner service: from a statement and the catalog snapshot to a plan, and its caches.
+"""The planner service: statement in, `DistributedPlan` out, strategies in a declared order.
 
-Placeholder seam while the strategies are built: every statement goes to the catalog server.
+For a query over distributed tables the strategies are tried in this order; the first
+that applies wins, and the reasons of those that did not are kept for EXPLAIN VERBOSE:
+
+  1. router      every distributed table pinned to one node by `col = value`
+                 (or only reference tables): the whole statement goes to that node
+  2. pushdown    tables colocated and joined on their distribution column (or reference
+                 tables), nothing to combine: the same statement on each node, concatenated
+  3. two-phase   aggregates: partial aggregates on the nodes, combined on the catalog server
+  4. coordinator-finish   anything else: the distributed tables are gathered into catalog
+                 temp tables and the statement runs there (always correct, slower)
+
+Statements that touch no distributed table go to the catalog server as they are; DDL goes
+to `commands.ddl`; INSERT, COPY, UPDATE and DELETE to the DML paths of the executor.
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, INSUFFICIENT_PRIVILEGE, UNDEFINED_OBJECT, PgError
+from gridpg.planner import analyze
+from gridpg.planner.hashing import shard_for_text
+from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, NotApplicable
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.xl import extract_distribution, parse_xl_command
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.frontend.coordinator import Coordinator
 
+CATALOG_ONLY = {
+    "VariableShowStmt", "PrepareStmt", "ExecuteStmt", "DeallocateStmt", "ListenStmt",
+    "NotifyStmt", "UnlistenStmt", "DiscardStmt", "DeclareCursorStmt", "FetchStmt",
+    "ClosePortalStmt", "CheckPointStmt", "DoStmt", "CallStmt", "LoadStmt",
+    "ConstraintsSetStmt", "LockStmt", "VariableSetStmt",
+}
+QUERY_KINDS = {"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"}
+_temp_ids = itertools.count(1)
+
+
+@dataclass
+class Resolved:
+    """A table reference and, when distributed, its metadata."""
+
+    ref: analyze.RelRef
+    table: DistTable | None
+
 
 class Planner:
+    """Plans and starts the execution of statements for all sessions of a coordinator."""
+
     def __init__(self, coordinator: Coordinator) -> None:
         self.coord = coordinator
         self.cache: dict[Any, Any] = {}
@@ -21,7 +62,550 @@ class Planner:
         self.cache.clear()
 
     def describe_sql(self, sql: str) -> str:
-        return sql
+        clean, _ = extract_distribution(sql)
+        return _rewrite_version(clean)
+
+    # -- entry -------------------------------------------------------------------------
 
     async def run(self, dispatcher: Dispatcher, request: ExecRequest) -> bool:
-        return False
+        """Run the statement if it needs distributed handling; False sends it to the catalog."""
+        from gridpg.executor import multi
+
+        sql = request.sql
+        xl = parse_xl_command(sql)
+        if xl is not None:
+            await multi.run_xl_command(dispatcher, request, xl)
+            return True
+        clean, spec = extract_distribution(sql)
+        tree = sqlparse.parse_tree(clean)
+        kind = sqlparse.node_type(tree)
+        if kind in QUERY_KINDS:
+            return await self._run_query(dispatcher, request, tree, kind)
+        if kind in CATALOG_ONLY or not kind:
+            return False
+        return await self._run_utility(dispatcher, request, clean, tree, kind, spec)
+
+    # -- utility -----------------------------------------------------------------------
+
+    async def _run_utility(self, dispatcher: Dispatcher, request: ExecRequest, clean: str,
+                           tree: dict[str, Any], kind: str, spec: Any) -> bool:
+        from gridpg.commands.ddl import DdlRunner
+        from gridpg.executor import multi
+
+        ddl = DdlRunner(dispatcher)
+        if kind == "CreateStmt":
+            await ddl.create_table(clean, tree, spec)
+            return True
+        if kind == "ExplainStmt":
+            return await multi.explain(dispatcher, request, tree)
+        if kind == "CopyStmt":
+            return await multi.copy(dispatcher, request, tree)
+        if kind == "CreateTableAsStmt":
+            return await multi.create_table_as(dispatcher, request, tree, spec)
+        snapshot = dispatcher.runner.snapshot()
+        search_path = _search_path(dispatcher)
+        tables = [t for t in (self.resolve(snapshot, r, search_path) for r in analyze.relations(tree)) if t]
+        groups = sorted({g for t in tables for g in t.groups}) if tables else ddl.all_groups()
+        after = _metadata_after(kind, tree, tables, snapshot, search_path)
+        await ddl.propagate(request, kind, groups, after)
+        return True
+
+    # -- queries -----------------------------------------------------------------------
+
+    async def _run_query(self, dispatcher: Dispatcher, request: ExecRequest,
+                         tree: dict[str, Any], kind: str) -> bool:
+        from gridpg.executor import multi
+
+        snapshot = dispatcher.runner.snapshot()
+        search_path = _search_path(dispatcher)
+        refs = analyze.relations(tree)
+        resolved = [Resolved(r, self.resolve(snapshot, r, search_path)) for r in refs]
+        dist = [r for r in resolved if r.table is not None]
+        if not dist:
+            if analyze.has_node(tree, "FuncCall") and "version" in request.sql.lower():
+                rewritten = _rewrite_version(request.sql)
+                if rewritten != request.sql:
+                    await dispatcher.run_on_node(self.coord.catalog_node, request, writes=False, sql=rewritten)
+                    return True
+            return False
+        if kind == "InsertStmt":
+            await multi.insert(dispatcher, request, tree, resolved)
+            return True
+        plan = self.plan_query(dispatcher, request, tree, kind, resolved)
+        await multi.execute_plan(dispatcher, request, plan)
+        return True
+
+    def plan_query(self, dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
+                   kind: str, resolved: list[Resolved]) -> DistributedPlan:
+        reasons: list[NotApplicable] = []
+        writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
+        body = tree[kind]
+        router = self._router(dispatcher, request, body, resolved, writes)
+        if isinstance(router, DistributedPlan):
+            return router
+        reasons.append(router)
+        if kind in ("UpdateStmt", "DeleteStmt"):
+            return self._multi_node_write(request, body, resolved, reasons)
+        if kind != "SelectStmt":
+            raise PgError(FEATURE_NOT_SUPPORTED, f"{kind[:-4].upper()} over several nodes is not supported by gridpg yet")
+        pushable = self._pushable_from(body, resolved)
+        if isinstance(pushable, NotApplicable):
+            reasons.append(pushable)
+        else:
+            plain = _needs_combine(body)
+            if plain is None:
+                return DistributedPlan("pushdown", tuple(Fragment(g, request.sql) for g in pushable),
+                                       writes, reasons=tuple(reasons))
+            reasons.append(NotApplicable("pushdown", plain))
+            two = self._two_phase(request.sql, pushable)
+            if isinstance(two, DistributedPlan):
+                return DistributedPlan(two.strategy, two.fragments, False, two.final_sql,
+                                       partial_temp=two.partial_temp, reasons=tuple(reasons))
+            reasons.append(two)
+        if writes:
+            raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported")
+        return self._coordinator_finish(request.sql, resolved, tuple(reasons))
+
+    # -- strategy 1: router ------------------------------------------------------------
+
+    def _router(self, dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                resolved: list[Resolved], writes: bool) -> DistributedPlan | NotApplicable:
+        tables = [r.table for r in resolved if r.table is not None]
+        if all(t.method == "replication" for t in tables):
+            common = set(tables[0].groups).intersection(*[set(t.groups) for t in tables[1:]])
+            if not common:
+                return NotApplicable("router", "reference tables live on different node sets")
+            if writes:
+                if len(tables) == 1 and len(tables[0].groups) == 1:
+                    group = tables[0].groups[0]
+                    return DistributedPlan("router", (Fragment(group, request.sql),), True)
+                return NotApplicable("router", "a write to a reference table goes to every node")
+            return DistributedPlan("router", (Fragment(sorted(common)[0], request.sql),), False)
+        top_level = _top_level_relation_count(body)
+        if top_level != len(resolved):
+            return NotApplicable("router", "distributed tables appear in subqueries or CTEs")
+        where = body.get("whereClause")
+        groups: set[str] = set()
+        for r in resolved:
+            table = r.table
+            if table is None or table.method == "replication":
+                continue
+            group_set = self._pinned_groups(dispatcher, request, where, r, table, len(resolved))
+            if group_set is None:
+                return NotApplicable("router", f'"{table.name}" is not pinned by its distribution column')
+            groups |= group_set
+        for r in resolved:
+            if r.table is not None and r.table.method == "replication" and not groups <= set(r.table.groups):
+                return NotApplicable("router", "a reference table is not on the pinned node")
+        if len(groups) != 1:
+            if groups and not writes and len(groups) < len(self.coord.datanode_addresses) and \
+                    _needs_combine(body) is None and self._pushable_from(body, resolved) is not None:
+                pass
+            return NotApplicable("router", f"the pinned rows are on {len(groups)} nodes")
+        group = groups.pop()
+        return DistributedPlan("router", (Fragment(group, request.sql),), writes)
+
+    def _pinned_groups(self, dispatcher: Dispatcher, request: ExecRequest, where: Any,
+                       r: Resolved, table: DistTable, nrels: int) -> set[str] | None:
+        if table.method not in ("hash", "modulo") or table.column is None:
+            return None
+        names = {r.ref.alias or r.ref.name}
+        column = table.column
+
+        def matches(col: tuple[str, ...]) -> str | None:
+            if col[-1] != column:
+                return None
+            if len(col) == 1:
+                return column if nrels == 1 or True else None
+            if col[-2] in names:
+                return column
+            return None
+
+        pins = analyze.pinning_values(where, matches)
+        values = pins.get(column)
+        if not values:
+            return None
+        groups = set()
+        for value in values:
+            text = _value_text(value, request)
+            if text is _UNKNOWN:
+                return None
+            group = self.group_for_value(table, text)  # type: ignore[arg-type]
+            if group is None:
+                return None
+            groups.add(group)
+        return groups
+
+    def group_for_value(self, table: DistTable, text: str | None) -> str | None:
+        """The datanode group holding rows whose distribution column has this text value."""
+        if table.method == "hash":
+            try:
+                remainder = shard_for_text(table.column_type or "", text, table.shard_count or 1)
+            except (ValueError, TypeError, OverflowError):
+                return None
+            snapshot = self.coord.snapshot
+            assert snapshot is not None
+            try:
+                return snapshot.shard_group(table.schema, table.name, remainder)
+            except Exception:  # noqa: BLE001 - metadata of a table created in this transaction
+                return None
+        if table.method == "modulo":
+            if text is None:
+                return table.groups[0]
+            try:
+                value = int(text)
+            except ValueError:
+                return None
+            return table.groups[value % len(table.groups)]
+        return None
+
+    # -- strategy 2: pushdown ----------------------------------------------------------
+
+    def _pushable_from(self, body: dict[str, Any], resolved: list[Resolved]) -> list[str] | NotApplicable:
+        """The groups to run on when every node can answer for its own rows."""
+        if body.get("op", "SETOP_NONE") != "SETOP_NONE":
+            return NotApplicable("pushdown", "set operations need rows from every node")
+        if body.get("withClause"):
+            return NotApplicable("pushdown", "CTEs are finished on the coordinator")
+        if _top_level_relation_count(body) != len(resolved):
+            return NotApplicable("pushdown", "distributed tables appear in subqueries")
+        distributed = [r for r in resolved if r.table is not None and r.table.method != "replication"]
+        if not distributed:
+            return NotApplicable("pushdown", "only reference tables")
+        if _has_outer_join_with_reference_nullable(body, resolved):
+            return NotApplicable("pushdown", "an outer join whose nullable side is a reference table")
+        first = distributed[0].table
+        assert first is not None
+        if len(distributed) > 1:
+            if any(r.table is not None and r.table.method in ("roundrobin",) for r in distributed):
+                return NotApplicable("pushdown", "ROUNDROBIN tables cannot be joined node-locally")
+            if not self._joined_on_distribution_columns(body, distributed):
+                return NotApplicable("pushdown", "the tables are not joined on their distribution columns")
+        groups = sorted(set(first.groups))
+        for r in resolved:
+            if r.table is not None and r.table.method == "replication" and not set(groups) <= set(r.table.groups):
+                return NotApplicable("pushdown", "a reference table is missing on some nodes")
+        return groups
+
+    def _joined_on_distribution_columns(self, body: dict[str, Any], distributed: list[Resolved]) -> bool:
+        snapshot = self.coord.snapshot
+        assert snapshot is not None
+        tables = [r.table for r in distributed if r.table is not None]
+        first = tables[0]
+        for t in tables[1:]:
+            if not snapshot.colocated(first, t):
+                return False
+        names = {}
+        for r in distributed:
+            assert r.table is not None
+            names[r.ref.alias or r.ref.name] = r.table.column
+        linked = {next(iter(names))}
+        pairs = analyze.equi_join_pairs(body)
+        changed = True
+        while changed:
+            changed = False
+            for left, right in pairs:
+                if len(left) < 2 or len(right) < 2:
+                    continue
+                lt, lc = left[-2], left[-1]
+                rt, rc = right[-2], right[-1]
+                if names.get(lt) == lc and names.get(rt) == rc:
+                    if lt in linked and rt not in linked:
+                        linked.add(rt)
+                        changed = True
+                    elif rt in linked and lt not in linked:
+                        linked.add(lt)
+                        changed = True
+        return linked == set(names)
+
+    # -- strategy 3: two-phase aggregation ---------------------------------------------
+
+    def _two_phase(self, sql: str, groups: list[str]) -> DistributedPlan | NotApplicable:
+        try:
+            from gridpg.planner import twophase
+        except ImportError:
+            return NotApplicable("two-phase", "two-phase aggregation is not available")
+        temp = f"pg_temp.gp_agg_{next(_temp_ids)}"
+        try:
+            result = twophase.build_two_phase(sql, temp)
+        except Exception as exc:  # noqa: BLE001 - a rewriter failure falls back safely
+            return NotApplicable("two-phase", f"rewriter failed: {exc}")
+        if isinstance(result, twophase.NotApplicable):
+            return NotApplicable("two-phase", result.reason)
+        return DistributedPlan(
+            "two-phase", tuple(Fragment(g, result.partial_sql) for g in groups), False,
+            result.final_sql, partial_temp=temp,
+        )
+
+    # -- strategy 4: coordinator finish ------------------------------------------------
+
+    def _coordinator_finish(self, sql: str, resolved: list[Resolved],
+                            reasons: tuple[NotApplicable, ...]) -> DistributedPlan:
+        temps: dict[tuple[str, str], GatherTable] = {}
+        replacements: list[tuple[int, int, str]] = []
+        tokens = sqlparse.tokens(sql)
+        for r in resolved:
+            if r.table is None:
+                continue
+            key = (r.table.schema, r.table.name)
+            if key not in temps:
+                temp = f"gp_gather_{next(_temp_ids)}"
+                groups = r.table.groups[:1] if r.table.method == "replication" else r.table.groups
+                temps[key] = GatherTable(r.table.schema, r.table.name, temp, tuple(groups))
+            start, end = _relation_span(sql, tokens, r.ref)
+            alias = "" if r.ref.alias else f" AS {_quote(r.ref.name)}"
+            replacements.append((start, end, f"pg_temp.{temps[key].temp}{alias}"))
+        final = _splice(sql, replacements)
+        return DistributedPlan("coordinator-finish", (), False, final, tuple(temps.values()),
+                               reasons=reasons)
+
+    # -- multi-node writes -------------------------------------------------------------
+
+    def _multi_node_write(self, request: ExecRequest, body: dict[str, Any], resolved: list[Resolved],
+                          reasons: list[NotApplicable]) -> DistributedPlan:
+        target = resolved[0].table
+        assert target is not None
+        others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"]
+        if others and not self._joined_on_distribution_columns(body, [resolved[0], *others]):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          "UPDATE/DELETE joining distributed tables that are not colocated on their "
+                          "distribution column is not supported by gridpg yet")
+        if _top_level_relation_count(body) + 1 < len(resolved) + 1 and analyze.has_node(body.get("whereClause"), "SubLink"):
+            if any(r.table is not None and r.table.method != "replication" for r in resolved[1:]):
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              "UPDATE/DELETE with subqueries over distributed tables is not supported by gridpg yet")
+        if target.column and _updates_column(body, target.column):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'updating the distribution column "{target.column}" over several nodes is '
+                          "not supported by gridpg yet")
+        return DistributedPlan("pushdown", tuple(Fragment(g, request.sql) for g in target.groups),
+                               True, reasons=tuple(reasons))
+
+    # -- names -------------------------------------------------------------------------
+
+    def resolve(self, snapshot: CatalogSnapshot, ref: analyze.RelRef, search_path: list[str]) -> DistTable | None:
+        if ref.schema:
+            return snapshot.table(ref.schema, ref.name)
+        for schema in search_path:
+            table = snapshot.table(schema, ref.name)
+            if table is not None:
+                return table
+        return None
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+_UNKNOWN = object()
+
+
+def _value_text(value: analyze.Value, request: ExecRequest) -> str | None | object:
+    if not value.param:
+        return value.text
+    index = value.param - 1
+    if index >= len(request.params):
+        return _UNKNOWN
+    raw = request.params[index]
+    if raw is None:
+        return None
+    fmt = request.param_formats[index] if len(request.param_formats) > 1 else (
+        request.param_formats[0] if request.param_formats else 0)
+    if fmt == 0:
+        return raw.decode()
+    from gridpg.executor.binary import decode_binary_param
+
+    oid = request.param_oids[index] if index < len(request.param_oids) else 0
+    decoded = decode_binary_param(oid, raw)
+    return _UNKNOWN if decoded is None else decoded
+
+
+def _search_path(dispatcher: Dispatcher) -> list[str]:
+    raw = None
+    for key, value in dispatcher.runner.settings.items():
+        if key.lower() == "search_path":
+            raw = value
+    if raw is None:
+        raw = '"$user", public'
+    out = []
+    for part in raw.split(","):
+        name = part.strip()
+        if name.startswith('"') and name.endswith('"'):
+            name = name[1:-1].replace('""', '"')
+        else:
+            name = name.lower()
+        if name == "$user":
+            name = dispatcher.session.info.user
+        if name:
+            out.append(name)
+    return out
+
+
+def _top_level_relation_count(body: dict[str, Any]) -> int:
+    count = 0
+    stack: list[Any] = list(body.get("fromClause", []))
+    if "relation" in body:
+        count += 1
+        stack.extend(body.get("usingClause", []) or [])
+        stack.extend(body.get("fromClause", []) or [])
+        stack = list(dict.fromkeys(id(x) for x in stack)) and stack
+    while stack:
+        node = stack.pop()
+        if "RangeVar" in node:
+            count += 1
+        elif "JoinExpr" in node:
+            stack.append(node["JoinExpr"]["larg"])
+            stack.append(node["JoinExpr"]["rarg"])
+    if "relation" in body and body.get("fromClause") and body.get("usingClause"):
+        count -= 0
+    return count
+
+
+def _needs_combine(body: dict[str, Any]) -> str | None:
+    """Why concatenating node results would be wrong, or None."""
+    if body.get("groupClause") or analyze.has_node(body.get("targetList"), "FuncCall") and _has_aggregate(body):
+        return "aggregates or GROUP BY combine rows across nodes"
+    if body.get("havingClause"):
+        return "HAVING combines rows across nodes"
+    if body.get("sortClause"):
+        return "ORDER BY needs a merge"
+    if body.get("limitCount") or body.get("limitOffset"):
+        return "LIMIT/OFFSET apply to the whole result"
+    if body.get("distinctClause") is not None:
+        return "DISTINCT applies to the whole result"
+    if analyze.has_node(body.get("targetList"), "WindowDef") or body.get("windowClause"):
+        return "window functions see the whole result"
+    if analyze.has_node(body.get("targetList"), "SubLink") or analyze.has_node(body.get("whereClause"), "SubLink"):
+        return "subqueries"
+    if analyze.has_node(body.get("targetList"), "SetToDefault") or any(
+        "nextval" in str(x) for x in [body.get("targetList")]
+    ):
+        return "volatile functions"
+    return None
+
+
+_AGGREGATES = {
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "stddev", "stddev_samp",
+    "stddev_pop", "variance", "var_samp", "var_pop", "string_agg", "array_agg", "json_agg",
+    "jsonb_agg", "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc",
+    "mode", "bit_and", "bit_or", "bit_xor", "corr", "covar_pop", "covar_samp", "regr_count",
+    "xmlagg", "any_value", "range_agg", "range_intersect_agg", "rank", "dense_rank",
+}
+
+
+def _has_aggregate(body: dict[str, Any]) -> bool:
+    for node in analyze._walk([body.get("targetList"), body.get("havingClause"), body.get("sortClause")]):
+        if isinstance(node, dict) and "FuncCall" in node:
+            names = [n["String"]["sval"] for n in node["FuncCall"]["funcname"] if "String" in n]
+            if names and names[-1].lower() in _AGGREGATES and "over" not in node["FuncCall"]:
+                return True
+    return False
+
+
+def _has_outer_join_with_reference_nullable(body: dict[str, Any], resolved: list[Resolved]) -> bool:
+    replicated = {r.ref.location for r in resolved if r.table is not None and r.table.method == "replication"}
+    local = {r.ref.location for r in resolved if r.table is None}
+    unsafe = replicated | local
+    for node in analyze._walk(body.get("fromClause", [])):
+        if not isinstance(node, dict) or "JoinExpr" not in node:
+            continue
+        join = node["JoinExpr"]
+        kind = join["jointype"]
+        left = {n["RangeVar"]["location"] for n in analyze._walk(join["larg"]) if isinstance(n, dict) and "RangeVar" in n}
+        right = {n["RangeVar"]["location"] for n in analyze._walk(join["rarg"]) if isinstance(n, dict) and "RangeVar" in n}
+        # The preserved side must not be only-replicated when the other side is distributed.
+        if kind == "JOIN_LEFT" and left and left <= unsafe and not right <= unsafe:
+            return True
+        if kind == "JOIN_RIGHT" and right and right <= unsafe and not left <= unsafe:
+            return True
+        if kind == "JOIN_FULL" and (left <= unsafe) != (right <= unsafe):
+            return True
+    return bool(local)
+
+
+def _updates_column(body: dict[str, Any], column: str) -> bool:
+    for target in body.get("targetList", []):
+        res = target.get("ResTarget", {})
+        if res.get("name") == column:
+            return True
+        val = res.get("val", {})
+        if "MultiAssignRef" in val and res.get("name") == column:
+            return True
+    return False
+
+
+def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
+                    snapshot: CatalogSnapshot, search_path: list[str]) -> list[str]:
+    """Metadata statements that follow a DDL statement (drop, rename)."""
+    from gridpg.catalog import store
+
+    body = tree[kind]
+    if kind == "DropStmt" and body.get("removeType") == "OBJECT_TABLE":
+        return [store.sql_delete_dist_table(t.schema, t.name) for t in tables]
+    if kind == "DropStmt" and body.get("removeType") == "OBJECT_SCHEMA":
+        names = set()
+        for obj in body.get("objects", []):
+            if "String" in obj:
+                names.add(obj["String"]["sval"])
+        return [store.sql_delete_dist_table(t.schema, t.name) for t in snapshot.tables if t.schema in names]
+    if kind == "RenameStmt" and body.get("renameType") == "OBJECT_TABLE" and tables:
+        t = tables[0]
+        return [store.sql_rename_table(t.schema, t.name, t.schema, body["newname"])]
+    if kind == "RenameStmt" and body.get("renameType") == "OBJECT_SCHEMA":
+        old, new = body.get("subname"), body.get("newname")
+        return [store.sql_rename_table(t.schema, t.name, new, t.name) for t in snapshot.tables if t.schema == old]
+    if kind == "AlterObjectSchemaStmt" and body.get("objectType") == "OBJECT_TABLE" and tables:
+        t = tables[0]
+        return [store.sql_rename_table(t.schema, t.name, body["newschema"], t.name)]
+    return []
+
+
+def _relation_span(sql: str, tokens: list[Any], ref: analyze.RelRef) -> tuple[int, int]:
+    """Start and end offsets of a table reference's name (schema-qualified) in the text."""
+    start = ref.location
+    for i, tok in enumerate(tokens):
+        if tok.start == start:
+            end_index = i
+            if ref.schema:
+                end_index = i + 2
+            return start, tokens[end_index].end + 1
+    raise PgError(UNDEFINED_OBJECT, f'could not locate "{ref.name}" in the statement')
+
+
+def _splice(sql: str, replacements: list[tuple[int, int, str]]) -> str:
+    out = []
+    pos = 0
+    for start, end, text in sorted(replacements):
+        out.append(sql[pos:start])
+        out.append(text)
+        pos = end
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+def _quote(name: str) -> str:
+    from gridpg.sql.quote import quote_ident
+
+    return quote_ident(name)
+
+
+def _rewrite_version(sql: str) -> str:
+    """`version()` names gridpg: calls to it are pointed at gridpg.version()."""
+    if "version" not in sql.lower():
+        return sql
+    try:
+        toks = sqlparse.tokens(sql)
+    except PgError:
+        return sql
+    replacements = []
+    for i, tok in enumerate(toks[:-1]):
+        word = sql[tok.start : tok.end + 1]
+        if word.lower() == "version" and sql[toks[i + 1].start : toks[i + 1].end + 1] == "(":
+            prev = sql[toks[i - 1].start : toks[i - 1].end + 1] if i else ""
+            if prev == ".":
+                if i >= 2 and sql[toks[i - 2].start : toks[i - 2].end + 1].lower() == "pg_catalog":
+                    replacements.append((toks[i - 2].start, tok.end + 1, "gridpg.version"))
+                continue
+            replacements.append((tok.start, tok.end + 1, "gridpg.version"))
+    return _splice(sql, replacements)
+
+
+_ = INSUFFICIENT_PRIVILEGE

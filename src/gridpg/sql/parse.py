@@ -72,30 +72,6 @@ def parse_tree(sql: str) -> Tree:
     return stmts[0]["stmt"]  # type: ignore[no-any-return]
 
 
-def deparse_tree(stmt: Tree) -> str:
-    """SQL text for a (possibly rewritten) JSON parse tree, via pglast's deparser."""
-    from pglast import ast
-    from pglast.stream import RawStream
-
-    node = ast.RawStmt(stmt=_to_ast(stmt))
-    return str(RawStream()(node))
-
-
-def _to_ast(value: Any) -> Any:
-    from pglast import ast
-
-    if isinstance(value, list):
-        return tuple(_to_ast(v) for v in value)
-    if isinstance(value, dict):
-        if len(value) == 1:
-            (key, inner), = value.items()
-            if key[:1].isupper() and isinstance(inner, dict) and hasattr(ast, key):
-                cls = getattr(ast, key)
-                return cls(**{k: _to_ast(v) for k, v in inner.items()})
-        return {k: _to_ast(v) for k, v in value.items()}
-    return value
-
-
 def node_type(stmt: Tree) -> str:
     return next(iter(stmt)) if stmt else ""
 

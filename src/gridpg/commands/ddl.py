@@ -1,0 +1,415 @@
+"""DDL propagation: every catalog server and every datanode in one distributed transaction.
+
+CREATE TABLE decides the distribution (the DISTRIBUTE BY clause, or XL's default rules),
+creates the table on every catalog server as written, on the datanodes as a hash-
+partitioned parent with its shards (HASH) or as a plain table (the other methods), and
+writes the metadata on every catalog server. Any other DDL runs as written on every
+catalog server and on the datanode groups of the tables it names (all groups when it
+names none). All of it commits with 2PC, so a failure anywhere leaves no trace anywhere;
+then the metadata epoch is bumped in the GTM so every coordinator reloads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pglast import ast, parse_sql
+from pglast.stream import RawStream
+
+from gridpg.catalog import store
+from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards
+from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
+from gridpg.planner.hashing import canonical_type_name, is_hashable_type
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
+from gridpg.sql.xl import DistributionSpec
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+DEFAULT_SHARD_COUNT = 32
+SHARD_SCHEMA = "gridpg_shards"
+
+# Statements that cannot run inside a transaction block: run node by node.
+NON_TRANSACTIONAL = {"VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "ReindexStmt"}
+
+
+@dataclass
+class Column:
+    name: str
+    type_name: str  # typname of the base type, e.g. int4, text
+    formatted: str  # format_type(), e.g. integer, character varying(10)
+    default: str | None
+
+
+class DdlRunner:
+    """Runs DDL for one session through its distributed transaction."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.runner = dispatcher.runner
+        self.coord = dispatcher.coord
+
+    @property
+    def snapshot(self) -> CatalogSnapshot:
+        return self.runner.snapshot()
+
+    def catalog_nodes(self) -> list[str]:
+        return [self.coord.catalog_node] + [a.name for a in self.coord.other_catalogs]
+
+    def all_groups(self) -> list[str]:
+        return sorted(self.coord.datanode_addresses)
+
+    async def conn(self, node: str) -> BackendConnection:
+        txn = self.runner.txn
+        conn = await txn.connection(node, wants_block=True)
+        txn.mark_written(node)
+        return conn
+
+    # -- generic propagation -----------------------------------------------------------
+
+    async def propagate(self, request: ExecRequest, kind: str, groups: list[str],
+                        after: list[str] | None = None) -> None:
+        """Run the statement on every catalog server and on `groups`; then `after` SQL on catalogs."""
+        if kind in NON_TRANSACTIONAL:
+            await self._run_non_transactional(request, groups)
+            return
+        tag = ""
+        for node in self.catalog_nodes():
+            conn = await self.conn(node)
+            results = await conn.simple_query(request.sql)
+            if node == self.coord.catalog_node:
+                tag = results[-1].tag if results else ""
+                self._relay_notices(conn)
+        for group in groups:
+            conn = await self.conn(group)
+            await conn.simple_query(request.sql)
+        if after:
+            for node in self.catalog_nodes():
+                conn = await self.conn(node)
+                await conn.simple_query("\n".join(after))
+        await self.finish(tag)
+
+    def _relay_notices(self, conn: BackendConnection) -> None:
+        pass
+
+    async def _run_non_transactional(self, request: ExecRequest, groups: list[str]) -> None:
+        if self.runner.txn.in_block:
+            word = request.sql.split(None, 1)[0].upper()
+            raise PgError("25001", f"{word} cannot run inside a transaction block")
+        tag = ""
+        for node in [self.coord.catalog_node, *groups]:
+            pool = self.coord.pools.pool(node)
+            conn = await pool.acquire()
+            try:
+                await self.runner._setup_connection(conn)
+                results = await conn.simple_query(request.sql)
+                if node == self.coord.catalog_node and results:
+                    tag = results[-1].tag
+            finally:
+                pool.release(conn)
+        from gridpg.pgwire import codec
+
+        self.dispatcher.session.send(codec.build_command_complete(tag))
+
+    async def finish(self, tag: str) -> None:
+        """Commit now outside a block (2PC everywhere), and tell the cluster the catalog moved."""
+        from gridpg.pgwire import codec
+
+        txn = self.runner.txn
+        if not txn.in_block:
+            await txn.commit()
+            await self.coord.metadata_changed()
+        else:
+            self.runner.ddl_in_block = True
+            await self.runner.load_private_snapshot()
+        self.dispatcher.session.send(codec.build_command_complete(tag))
+
+    # -- CREATE TABLE ------------------------------------------------------------------
+
+    async def create_table(self, sql: str, tree: dict[str, Any], spec: DistributionSpec | None,
+                           shard_count: int | None = None, colocate_with: str | None = None) -> None:
+        body = tree["CreateStmt"]
+        relation = body["relation"]
+        if relation.get("relpersistence") == "t":
+            await self._catalog_only(sql)
+            return
+        if body.get("partspec") or body.get("partbound"):
+            raise PgError(FEATURE_NOT_SUPPORTED, "partitioned tables cannot be distributed by gridpg yet",
+                          hint="create a plain table; gridpg partitions HASH tables into shards itself")
+        own = await self.conn(self.coord.catalog_node)
+        if body.get("if_not_exists") and await self._exists(own, relation):
+            from gridpg.errors import notice
+            from gridpg.pgwire import codec
+
+            self.dispatcher.session.send(notice(
+                f'relation "{relation["relname"]}" already exists, skipping', sqlstate="42P07"))
+            self.dispatcher.session.send(codec.build_command_complete("CREATE TABLE"))
+            return
+        await own.simple_query(sql)
+        for node in self.catalog_nodes()[1:]:
+            await (await self.conn(node)).simple_query(sql)
+        schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
+        table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)
+        await self._create_on_datanodes(sql, table, columns)
+        await self._write_metadata(table)
+        await self.finish("CREATE TABLE")
+
+    async def _catalog_only(self, sql: str) -> None:
+        conn = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
+        results = await conn.simple_query(sql)
+        from gridpg.pgwire import codec
+
+        self.dispatcher.session.send(codec.build_command_complete(results[-1].tag if results else ""))
+
+    async def _exists(self, conn: BackendConnection, relation: dict[str, Any]) -> bool:
+        qualified = quote_qualified(relation.get("schemaname"), relation["relname"])
+        rows = await conn.query(f"SELECT pg_catalog.to_regclass({quote_literal(qualified)}) IS NOT NULL")
+        return bool(rows) and rows[0][0] == "t"
+
+    async def _inspect(self, conn: BackendConnection, relation: dict[str, Any]) -> tuple[
+        str, str, list[Column], list[list[str]], list[tuple[list[str], str, str, list[str]]]
+    ]:
+        qualified = quote_qualified(relation.get("schemaname"), relation["relname"])
+        regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
+        rows = await conn.query(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            f"ON n.oid = c.relnamespace WHERE c.oid = {regclass}"
+        )
+        schema, name = rows[0][0] or "", rows[0][1] or ""
+        col_rows = await conn.query(
+            "SELECT a.attname, bt.typname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+            "pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attribute a "
+            "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+            "JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+            "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            f"WHERE a.attrelid = {regclass} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+        )
+        columns = [Column(r[0] or "", r[1] or "", r[2] or "", r[3]) for r in col_rows]
+        con_rows = await conn.query(
+            "SELECT c.contype, (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) FROM "
+            "pg_catalog.unnest(c.conkey) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
+            "ON a.attrelid = c.conrelid AND a.attnum = k.attnum)::text, "
+            "fn.nspname, fc.relname, (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) FROM "
+            "pg_catalog.unnest(c.confkey) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
+            "ON a.attrelid = c.confrelid AND a.attnum = k.attnum)::text "
+            "FROM pg_catalog.pg_constraint c LEFT JOIN pg_catalog.pg_class fc ON fc.oid = c.confrelid "
+            "LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace "
+            f"WHERE c.conrelid = {regclass} AND c.contype IN ('p', 'u', 'f') ORDER BY c.contype, c.oid"
+        )
+        keys: list[list[str]] = []
+        fks: list[tuple[list[str], str, str, list[str]]] = []
+        for contype, cols, fschema, ftable, fcols in con_rows:
+            names = _pg_array(cols)
+            if contype == "p":
+                keys.insert(0, names)
+            elif contype == "u":
+                keys.append(names)
+            elif contype == "f" and fschema and ftable:
+                fks.append((names, fschema, ftable, _pg_array(fcols)))
+        return schema, name, columns, keys, fks
+
+    def _decide(
+        self, schema: str, name: str, columns: list[Column], keys: list[list[str]],
+        fks: list[tuple[list[str], str, str, list[str]]], spec: DistributionSpec | None,
+        shard_count: int | None, colocate_with: str | None,
+    ) -> DistTable:
+        by_name = {c.name: c for c in columns}
+        groups = self._target_groups(spec)
+        method, column = self._method_and_column(columns, keys, fks, spec, by_name)
+        if method in ("hash", "modulo"):
+            assert column is not None
+            col = by_name.get(column)
+            if col is None:
+                raise PgError("42703", f'column "{column}" named in DISTRIBUTE BY does not exist')
+            ctype = canonical_type_name(col.type_name)
+            if not is_hashable_type(ctype):
+                raise PgError(
+                    INVALID_TABLE_DEFINITION,
+                    f'column "{column}" of type {col.formatted} cannot be a distribution column',
+                    hint="distribute by a column of an integer, text, numeric, date/time, uuid, "
+                    "bool or bytea type, or use ROUNDROBIN or REPLICATION",
+                )
+            if method == "modulo" and ctype not in ("int2", "int4", "int8"):
+                raise PgError(INVALID_TABLE_DEFINITION, "DISTRIBUTE BY MODULO needs an integer column")
+            if method == "modulo":
+                for key in keys:
+                    if column not in key:
+                        raise PgError(
+                            INVALID_TABLE_DEFINITION,
+                            "a unique constraint of a MODULO table must contain its distribution "
+                            f'column "{column}"',
+                        )
+            if method == "hash":
+                return self._hash_table(schema, name, column, ctype, groups, shard_count, colocate_with)
+            return DistTable(schema, name, "modulo", column, ctype, None, None, tuple(groups))
+        return DistTable(schema, name, method, None, None, None, None, tuple(groups))
+
+    def _method_and_column(
+        self, columns: list[Column], keys: list[list[str]],
+        fks: list[tuple[list[str], str, str, list[str]]], spec: DistributionSpec | None,
+        by_name: dict[str, Column],
+    ) -> tuple[str, str | None]:
+        if spec is not None and spec.method:
+            return spec.method, spec.column
+        hashable = {c.name for c in columns if is_hashable_type(canonical_type_name(c.type_name))}
+        for child_cols, fschema, ftable, parent_cols in fks:
+            parent = self.snapshot.table(fschema, ftable)
+            if parent is None:
+                continue
+            if parent.method == "replication":
+                continue
+            if parent.column in parent_cols:
+                return parent.method, child_cols[parent_cols.index(parent.column)]
+        if keys:
+            for col in keys[0]:
+                if col in hashable:
+                    return "hash", col
+            common = set(keys[0]).intersection(*[set(k) for k in keys[1:]]) & hashable
+            for col in keys[0]:
+                if col in common:
+                    return "hash", col
+        for col in columns:
+            if col.name in hashable:
+                return "hash", col.name
+        return "roundrobin", None
+
+    def _target_groups(self, spec: DistributionSpec | None) -> list[str]:
+        all_groups = self.all_groups()
+        if spec is None:
+            return all_groups
+        if spec.nodes:
+            unknown = [n for n in spec.nodes if n not in all_groups]
+            if unknown:
+                raise PgError(UNDEFINED_OBJECT, f'datanode "{unknown[0]}" does not exist')
+            return [g for g in all_groups if g in spec.nodes]
+        if spec.group:
+            group = next((g for g in self.snapshot.node_groups if g.name == spec.group), None)
+            if group is None:
+                raise PgError(UNDEFINED_OBJECT, f'node group "{spec.group}" does not exist')
+            return [g for g in all_groups if g in group.datanode_groups]
+        return all_groups
+
+    def _hash_table(self, schema: str, name: str, column: str, ctype: str, groups: list[str],
+                    shard_count: int | None, colocate_with: str | None) -> DistTable:
+        snapshot = self.snapshot
+        if colocate_with and colocate_with not in ("default", "none"):
+            other_schema, _, other_name = colocate_with.rpartition(".")
+            other = snapshot.table(other_schema or schema, other_name)
+            if other is None or other.method != "hash" or other.colocation_id is None:
+                raise PgError(UNDEFINED_OBJECT, f'cannot colocate with "{colocate_with}": not a hash-distributed table')
+            if canonical_type_name(other.column_type or "") != ctype:
+                raise PgError(INVALID_TABLE_DEFINITION, f'cannot colocate with "{colocate_with}": '
+                              "its distribution column has another type")
+            return DistTable(schema, name, "hash", column, ctype, other.colocation_id,
+                             other.shard_count, other.groups)
+        count = shard_count or DEFAULT_SHARD_COUNT
+        if count < 1 or count > 4096:
+            raise PgError("22023", "shard_count must be between 1 and 4096")
+        choice = snapshot.colocation_for(count, ctype, tuple(groups))
+        if colocate_with == "none" and not choice.is_new:
+            new_id = max((c.id for c in snapshot.colocations), default=0) + 1
+            choice = type(choice)(Colocation(new_id, count, ctype), True)
+        if choice.is_new:
+            self._new_colocation = choice.colocation
+        return DistTable(schema, name, "hash", column, ctype, choice.colocation.id, count, tuple(groups))
+
+    async def _create_on_datanodes(self, sql: str, table: DistTable, columns: list[Column]) -> None:
+        statements = datanode_create_statements(sql, table, self._placement(table))
+        for group, group_sql in statements.items():
+            conn = await self.conn(group)
+            await conn.simple_query(group_sql)
+
+    def _placement(self, table: DistTable) -> dict[int, str]:
+        if table.method != "hash" or table.shard_count is None:
+            return {}
+        existing = self.snapshot.placement_of_colocation(table.colocation_id) if table.colocation_id else {}
+        if existing:
+            return dict(existing)
+        return place_shards(table.shard_count, list(table.groups))
+
+    async def _write_metadata(self, table: DistTable) -> None:
+        statements = []
+        colocation = getattr(self, "_new_colocation", None)
+        if colocation is not None and table.method == "hash":
+            statements.append(store.sql_insert_colocation(colocation))
+        statements.append(store.sql_insert_dist_table(table))
+        if table.method == "hash":
+            shards = [Shard(table.schema, table.name, r, g) for r, g in sorted(self._placement(table).items())]
+            statements.append(store.sql_insert_shards(shards))
+        sql = "\n".join(statements)
+        for node in self.catalog_nodes():
+            await (await self.conn(node)).simple_query(sql)
+
+
+def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, str]) -> dict[str, str]:
+    """The CREATE TABLE text for each datanode group of the table."""
+    stmt = parse_sql(sql)[0].stmt
+    stmt.relation.schemaname = table.schema
+    stmt.relation.relname = table.name
+    qualified = quote_qualified(table.schema, table.name)
+    if table.method != "hash":
+        text = RawStream()(stmt)
+        if table.method == "modulo":
+            n = len(table.groups)
+            col = quote_ident(table.column or "")
+            return {
+                group: f"{text};\nALTER TABLE {qualified} ADD CONSTRAINT gridpg_modulo_placement "
+                f"CHECK ((({col} % {n}) + {n}) % {n} = {index})"
+                for index, group in enumerate(table.groups)
+            }
+        return {group: text for group in table.groups}
+    options = stmt.options
+    stmt.options = None
+    stmt.partspec = ast.PartitionSpec(
+        strategy="h", partParams=(ast.PartitionElem(name=table.column),)
+    )
+    parent = RawStream()(stmt)
+    with_options = ""
+    if options:
+        with_options = " WITH (" + ", ".join(RawStream()(o) for o in options) + ")"
+    out: dict[str, list[str]] = {group: [parent] for group in table.groups}
+    for remainder, group in sorted(placement.items()):
+        shard = quote_qualified(SHARD_SCHEMA, shard_table_name(table.schema, table.name, remainder))
+        out[group].append(
+            f"CREATE TABLE {shard} PARTITION OF {qualified} FOR VALUES WITH "
+            f"(MODULUS {table.shard_count}, REMAINDER {remainder}){with_options}"
+        )
+    return {group: ";\n".join(parts) for group, parts in out.items()}
+
+
+def shard_table_name(schema: str, table: str, remainder: int) -> str:
+    name = f"{schema}.{table}_{remainder}"
+    if len(name.encode()) <= 63:
+        return name
+    digest = hashlib.blake2b(f"{schema}.{table}".encode(), digest_size=6).hexdigest()
+    return f"{table.encode()[:40].decode(errors='ignore')}_{digest}_{remainder}"
+
+
+def _pg_array(text: str | None) -> list[str]:
+    if not text or text == "NULL":
+        return []
+    inner = text[1:-1]
+    out, current, quoted, i = [], "", False, 0
+    while i < len(inner):
+        ch = inner[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+                current += inner[i]
+            elif ch == '"':
+                quoted = False
+            else:
+                current += ch
+        elif ch == '"':
+            quoted = True
+        elif ch == ",":
+            out.append(current)
+            current = ""
+        else:
+            current += ch
+        i += 1
+    out.append(current)
+    return out

@@ -1,0 +1,763 @@
+"""INSERT and COPY into distributed tables: rows routed to their nodes in bulk.
+
+INSERT ... VALUES splits its rows by node (token spans of the original text, so nothing
+is re-deparsed), fills serial/identity columns from GTM sequences first, and sends one
+INSERT per node. INSERT ... SELECT and COPY FROM STDIN stream rows as COPY text (or CSV,
+or binary) and route each record by its distribution column. Several nodes written means
+a remote transaction block on each and 2PC at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from pglast import parse_sql
+from pglast.stream import RawStream
+
+from gridpg.catalog.model import DistTable
+from gridpg.datanode.connection import BackendConnection
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.pgwire import codec
+from gridpg.planner import analyze
+from gridpg.planner.plan import DistributedPlan, Fragment
+from gridpg.sql.parse import tokens
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.planner.service import Resolved
+
+_roundrobin = itertools.count()
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    name: str
+    default: str | None
+    sequence: str | None  # qualified serial/identity sequence, filled from the GTM
+    identity: str  # '' | 'a' (ALWAYS) | 'd' (BY DEFAULT)
+    type_oid: int
+
+
+# -- INSERT ----------------------------------------------------------------------------
+
+
+async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
+                 resolved: list[Resolved]) -> None:
+    body = tree["InsertStmt"]
+    target = resolved[0].table
+    assert target is not None
+    select = (body.get("selectStmt") or {}).get("SelectStmt")
+    sources = [r for r in resolved[1:] if r.table is not None]
+    if select is None or not select.get("valuesLists") or sources:
+        await insert_select(dispatcher, request, body, target)
+        return
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    shape = _values_shape(request.sql, body, columns)
+    fill = [c for c in columns if c.sequence and c.name not in shape.cols]
+    rows = await _route_rows(dispatcher, request, target, shape, columns, fill)
+    groups = sorted({g for g, _ in rows})
+    if len(groups) == 1 and not fill and not shape.changed and target.method != "replication":
+        await dispatcher.run_on_node(groups[0], request, writes=True)
+        return
+    fragments = _insert_fragments(request.sql, body, target, shape, fill, rows)
+    if target.method == "replication":
+        text = fragments[0].sql
+        fragments = [Fragment(g, text) for g in target.groups]
+    oids = request.param_oids
+    if not request.simple and request.params:
+        oids, _ = await dispatcher.describe(request.sql, request.param_oids)
+    plan = DistributedPlan("pushdown", tuple(fragments), True)
+    from gridpg.executor.multi import scatter
+
+    await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
+                  relay_groups=None if target.method != "replication" else {fragments[0].group})
+
+
+@dataclass
+class _ValuesShape:
+    cols: list[str]
+    rows: list[list[tuple[int, int]]]  # per row, per item: (start, end) text span
+    values_start: int
+    values_end: int
+    changed: bool = False
+
+
+def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) -> _ValuesShape:
+    cols = [c["ResTarget"]["name"] for c in body.get("cols", [])] or [c.name for c in columns]
+    toks = tokens(sql)
+    words = [sql[t.start : t.end + 1] for t in toks]
+    start_index = next(i for i, w in enumerate(words) if w.lower() == "values")
+    rows: list[list[tuple[int, int]]] = []
+    depth = 0
+    i = start_index + 1
+    current: list[tuple[int, int]] = []
+    item_start = -1
+    end = len(sql)
+    while i < len(toks):
+        w = words[i]
+        if w == "(":
+            depth += 1
+            if depth == 1:
+                current = []
+                item_start = toks[i + 1].start if i + 1 < len(toks) else toks[i].end + 1
+            i += 1
+            continue
+        if w == ")":
+            depth -= 1
+            if depth == 0:
+                current.append((item_start, toks[i].start))
+                rows.append(current)
+                if i + 1 >= len(toks) or words[i + 1] != ",":
+                    end = toks[i].end + 1
+                    break
+            i += 1
+            continue
+        if w == "," and depth == 1:
+            current.append((item_start, toks[i].start))
+            item_start = toks[i + 1].start
+        i += 1
+    if len(cols) < max((len(r) for r in rows), default=0):
+        raise PgError("42601", "INSERT has more expressions than target columns")
+    return _ValuesShape(cols[: max(len(r) for r in rows)], rows, toks[start_index].start, end)
+
+
+async def _route_rows(dispatcher: Dispatcher, request: ExecRequest, target: DistTable,
+                      shape: _ValuesShape, columns: list[TableColumn],
+                      fill: list[TableColumn]) -> list[tuple[str, list[str]]]:
+    """Per row: (group, item texts incl. filled values)."""
+    by_name = {c.name: c for c in columns}
+    out = []
+    fill_values = {c.name: await dispatcher.coord.sequence_values(c.sequence or "", len(shape.rows)) for c in fill}
+    for index, spans in enumerate(shape.rows):
+        items = [request.sql[s:e].strip() for s, e in spans]
+        for col_index, text in enumerate(items):
+            col = by_name.get(shape.cols[col_index])
+            if text.upper() == "DEFAULT" and col is not None and col.sequence:
+                items[col_index] = str((await dispatcher.coord.sequence_values(col.sequence, 1))[0])
+                shape.changed = True
+        for col in fill:
+            items.append(str(fill_values[col.name][index]))
+        group = await _group_of_row(dispatcher, request, target, shape.cols + [c.name for c in fill], items)
+        out.append((group, items))
+    return out
+
+
+async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: DistTable,
+                        names: list[str], items: list[str]) -> str:
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    if target.method == "replication":
+        return target.groups[0]
+    if target.method == "roundrobin":
+        return target.groups[next(_roundrobin) % len(target.groups)]
+    position = names.index(target.column) if target.column in names else -1
+    text: str | None
+    if position < 0 or position >= len(items):
+        text = None
+    else:
+        text = await _evaluate_item(dispatcher, request, items[position])
+    group = planner.group_for_value(target, text)
+    if group is None:
+        raise PgError("22023", f"cannot route the value {text!r} of distribution column \"{target.column}\"")
+    return group
+
+
+async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str) -> str | None:
+    """The text value of one VALUES item: constants and parameters directly, else the catalog."""
+    from gridpg.planner.service import _UNKNOWN, _value_text
+
+    try:
+        tree = parse_json_expr(item)
+    except PgError:
+        tree = None
+    if tree is not None:
+        value = analyze.value_of(tree)
+        if value is not None and value.cast is None:
+            text = _value_text(value, request)
+            if text is not _UNKNOWN:
+                return text  # type: ignore[return-value]
+    from gridpg.executor.multi import inline_params
+
+    expr = await inline_params(dispatcher, request, item)
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    rows = await conn.query(f"SELECT ({expr})::text")
+    return rows[0][0] if rows else None
+
+
+def parse_json_expr(item: str) -> dict[str, Any] | None:
+    from gridpg.sql.parse import parse_tree
+
+    tree = parse_tree(f"SELECT {item}")
+    targets = tree.get("SelectStmt", {}).get("targetList", [])
+    if len(targets) != 1:
+        return None
+    return targets[0]["ResTarget"]["val"]  # type: ignore[no-any-return]
+
+
+def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: _ValuesShape,
+                      fill: list[TableColumn], rows: list[tuple[str, list[str]]]) -> list[Fragment]:
+    relation = quote_qualified(target.schema, target.name)
+    alias = body["relation"].get("alias")
+    if alias:
+        relation += f" AS {quote_ident(alias['aliasname'])}"
+    cols = shape.cols + [c.name for c in fill]
+    overriding = ""
+    if body.get("override") == "OVERRIDING_SYSTEM_VALUE" or any(c.identity == "a" for c in fill):
+        overriding = " OVERRIDING SYSTEM VALUE"
+    elif body.get("override") == "OVERRIDING_USER_VALUE":
+        overriding = " OVERRIDING USER VALUE"
+    head = f"INSERT INTO {relation} ({', '.join(quote_ident(c) for c in cols)}){overriding} VALUES "
+    tail = sql[shape.values_end :]
+    by_group: dict[str, list[str]] = {}
+    for group, items in rows:
+        by_group.setdefault(group, []).append("(" + ", ".join(items) + ")")
+    return [Fragment(g, head + ", ".join(values) + tail) for g, values in by_group.items()]
+
+
+# -- INSERT ... SELECT -----------------------------------------------------------------
+
+
+async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                        target: DistTable) -> None:
+    if body.get("returningClause") or body.get("returningList"):
+        raise PgError(FEATURE_NOT_SUPPORTED, "INSERT ... SELECT ... RETURNING into a distributed table is not supported by gridpg yet")
+    if body.get("onConflictClause"):
+        raise PgError(FEATURE_NOT_SUPPORTED, "INSERT ... SELECT ... ON CONFLICT into a distributed table is not supported by gridpg yet")
+    stmt = parse_sql(request.sql)[0].stmt
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
+    if stmt.selectStmt is None:  # DEFAULT VALUES
+        raise PgError(FEATURE_NOT_SUPPORTED, "INSERT ... DEFAULT VALUES into a distributed table is not supported by gridpg yet")
+    select_sql = RawStream()(stmt.selectStmt)
+    from gridpg.executor.multi import inline_params
+
+    select_sql = await inline_params(dispatcher, request, select_sql)
+    chunks = await query_as_copy(dispatcher, select_sql)
+    fill = [c for c in columns if c.sequence and c.name not in cols]
+    all_cols = cols + [c.name for c in fill]
+    copy_sql = f"COPY {quote_qualified(target.schema, target.name)} ({', '.join(quote_ident(c) for c in all_cols)}) FROM STDIN"
+    router = CopyRouter(dispatcher, target, all_cols, "text", "\t", None)
+    count = await _copy_routed(dispatcher, target, copy_sql, router, chunks_source(chunks, fill, dispatcher))
+    dispatcher.session.send(codec.build_command_complete(f"INSERT 0 {count}"))
+
+
+async def chunks_source(chunks: list[bytes], fill: list[TableColumn], dispatcher: Dispatcher):  # type: ignore[no-untyped-def]
+    if not fill:
+        for chunk in chunks:
+            yield chunk
+        return
+    data = b"".join(chunks)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    values = [await dispatcher.coord.sequence_values(c.sequence or "", len(lines)) for c in fill]
+    out = []
+    for i, line in enumerate(lines):
+        extra = b"\t".join(str(v[i]).encode() for v in values)
+        out.append(line + b"\t" + extra + b"\n")
+    yield b"".join(out)
+
+
+async def query_as_copy(dispatcher: Dispatcher, sql: str) -> list[bytes]:
+    """The rows of a SELECT (anything the planner can run) as COPY text chunks."""
+    from gridpg.executor.multi import copy_query_to_catalog_final
+    return await copy_query_to_catalog_final(dispatcher, sql)
+
+
+# -- COPY ------------------------------------------------------------------------------
+
+
+async def copy(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
+    body = tree["CopyStmt"]
+    if body.get("filename") is not None or body.get("is_program"):
+        raise PgError("42501", "COPY to or from a file on the server is not supported by gridpg; use COPY ... FROM STDIN / TO STDOUT (psql \\copy)")
+    if body.get("relation") is None:
+        return await copy_query_out(dispatcher, request, body)
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    from gridpg.planner.service import _search_path
+
+    ref = analyze.relations({"r": {"RangeVar": body["relation"]}})[0]
+    table = planner.resolve(dispatcher.runner.snapshot(), ref, _search_path(dispatcher))
+    if table is None:
+        return False
+    if not request.simple:
+        raise PgError(FEATURE_NOT_SUPPORTED, "COPY in the extended query protocol is not supported by gridpg")
+    options = _copy_options(body)
+    if body.get("is_from"):
+        await copy_from_stdin(dispatcher, request, body, table, options)
+    else:
+        await copy_table_out(dispatcher, request, body, table, options)
+    return True
+
+
+def _copy_options(body: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for option in body.get("options", []) or []:
+        elem = option["DefElem"]
+        arg = elem.get("arg")
+        value: Any = True
+        if arg is not None:
+            value = analyze.value_of(arg)
+            if value is not None:
+                value = value.text
+            elif "String" in arg:
+                value = arg["String"]["sval"]
+            elif "List" in arg:
+                value = [i.get("String", {}).get("sval") for i in arg["List"]["items"]]
+        out[elem["defname"].lower()] = value
+    return out
+
+
+def _node_copy_sql(sql: str, drop: tuple[str, ...] = ("freeze", "header")) -> str:
+    stmt = parse_sql(sql)[0].stmt
+    if stmt.options:
+        kept = tuple(o for o in stmt.options if o.defname.lower() not in drop)
+        stmt.options = kept or None
+    return str(RawStream()(stmt))
+
+
+async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                          table: DistTable, options: dict[str, Any]) -> None:
+    fmt = str(options.get("format", "text")).lower()
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
+    cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] or [c.name for c in columns]
+    delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
+    router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
+    header = options.get("header") not in (None, False, "false", "off", "0")
+    dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(cols)))
+    node_sql = _node_copy_sql(request.sql)
+    count = await _copy_routed(dispatcher, table, node_sql, router, _client_chunks(dispatcher, header and fmt != "binary"))
+    dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
+
+
+async def _client_chunks(dispatcher: Dispatcher, skip_header: bool):  # type: ignore[no-untyped-def]
+    skipping = skip_header
+    while True:
+        kind, payload = await dispatcher.session.read_copy_data()
+        if kind == 0x64:
+            if skipping:
+                cut = payload.find(b"\n")
+                if cut < 0:
+                    continue
+                payload = payload[cut + 1 :]
+                skipping = False
+            yield payload
+        elif kind == 0x63:
+            return
+        else:
+            message = codec.PayloadReader(payload).cstring()
+            raise PgError("57014", f"COPY from stdin failed: {message}")
+
+
+async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
+                       router: CopyRouter, source: Any) -> int:
+    """Stream records from `source` to the table's nodes by their distribution column."""
+    txn = dispatcher.runner.txn
+    groups = list(table.groups)
+    block = len(groups) > 1
+    conns: dict[str, BackendConnection] = {}
+    for group in groups:
+        conn = await txn.connection(group, wants_block=block)
+        txn.mark_written(group)
+        conn.send(codec.build_query(node_sql))
+        conns[group] = conn
+    for conn in conns.values():
+        await _await_copy_in(conn)
+    error: PgError | None = None
+    try:
+        async for chunk in source:
+            if error is not None:
+                continue
+            for group, data in router.route(chunk).items():
+                conns[group].send(codec.build_copy_data(data))
+            error = _pending_error(conns.values())
+        if error is None:
+            for group, data in router.finish().items():
+                conns[group].send(codec.build_copy_data(data))
+    except PgError as exc:
+        error = exc
+    if error is not None:
+        for conn in conns.values():
+            conn.send(codec.message(b"f", codec.cstr("aborted by the coordinator")))
+    else:
+        for conn in conns.values():
+            conn.send(codec.COPY_DONE)
+    total = 0
+    for conn in conns.values():
+        try:
+            results = await conn.read_results()
+            if results and results[-1].tag.startswith("COPY"):
+                total += int(results[-1].tag.split()[-1])
+        except PgError as exc:
+            error = error or exc
+    if error is not None:
+        if not txn.in_block:
+            await dispatcher.runner.end_transaction(commit=False)
+        raise error
+    if block and not txn.in_block:
+        await txn.commit()
+    return total
+
+
+async def _await_copy_in(conn: BackendConnection) -> None:
+    while True:
+        kind, payload = await conn.recv()
+        if kind == 0x47:
+            return
+        if kind == 0x45:
+            error = PgError.from_fields(codec.parse_error_fields(payload), conn.node)
+            while (await conn.recv())[0] != 0x5A:
+                pass
+            raise error
+
+
+def _pending_error(conns: Any) -> PgError | None:
+    for conn in conns:
+        frames = conn._proto.frames
+        for kind, raw in frames:
+            if kind == 0x45:
+                return PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+    return None
+
+
+class CopyRouter:
+    """Splits COPY data into records and groups them by node."""
+
+    def __init__(self, dispatcher: Dispatcher, table: DistTable, cols: list[str], fmt: str,
+                 delimiter: str, columns: list[TableColumn] | None) -> None:
+        planner = dispatcher.coord.planner
+        assert planner is not None
+        self.planner = planner
+        self.table = table
+        self.fmt = fmt
+        self.delimiter = delimiter.encode()
+        self.position = cols.index(table.column) if table.column in cols else -1
+        self.pending = b""
+        self.groups = list(table.groups)
+        self.rr = 0
+        self.cache: dict[bytes, str] = {}
+        self.binary_header_seen = False
+        self.type_oid = 0
+        if columns is not None and table.column:
+            self.type_oid = next((c.type_oid for c in columns if c.name == table.column), 0)
+
+    def route(self, chunk: bytes) -> dict[str, bytes]:
+        if self.table.method == "replication":
+            return {g: chunk for g in self.groups}
+        if self.fmt == "binary":
+            return self._route_binary(chunk)
+        data = self.pending + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self.pending = data
+            return {}
+        self.pending = data[cut + 1 :]
+        return self._route_lines(data[: cut + 1].split(b"\n")[:-1])
+
+    def finish(self) -> dict[str, bytes]:
+        if self.fmt == "binary":
+            if not self.binary_header_seen:
+                return {}
+            return {g: b"\xff\xff" for g in self.groups}
+        if self.pending.strip() and self.table.method != "replication":
+            lines = [self.pending]
+            self.pending = b""
+            return self._route_lines(lines)
+        return {}
+
+    def _route_lines(self, lines: list[bytes]) -> dict[str, list[bytes]]:  # type: ignore[override]
+        out: dict[str, list[bytes]] = {}
+        record: list[bytes] = []
+        quotes = 0
+        for line in lines:
+            if line == b"\\.":
+                break
+            if self.fmt == "csv":
+                record.append(line)
+                quotes += line.count(b'"')
+                if quotes % 2:
+                    continue
+                full = b"\n".join(record)
+                record, quotes = [], 0
+            else:
+                full = line
+            group = self._group_of(full)
+            out.setdefault(group, []).append(full)
+        if record:
+            self.pending = b"\n".join(record) + b"\n" + self.pending
+        return {g: b"\n".join(rows) + b"\n" for g, rows in out.items()}  # type: ignore[misc]
+
+    def _group_of(self, record: bytes) -> str:
+        if self.table.method == "roundrobin" or self.position < 0:
+            if self.table.method in ("hash", "modulo"):
+                return self._group_for_text(None)
+            self.rr += 1
+            return self.groups[self.rr % len(self.groups)]
+        if self.fmt == "csv":
+            fields = next(csv.reader([record.decode()], delimiter=self.delimiter.decode()))
+            value: str | None = fields[self.position] if self.position < len(fields) else None
+            if value == "":
+                value = None
+            return self._group_for_text(value)
+        fields_b = record.split(self.delimiter)
+        raw = fields_b[self.position] if self.position < len(fields_b) else b"\\N"
+        cached = self.cache.get(raw)
+        if cached is not None:
+            return cached
+        text = None if raw == b"\\N" else _unescape_copy_text(raw)
+        group = self._group_for_text(text)
+        if len(self.cache) < 100000:
+            self.cache[raw] = group
+        return group
+
+    def _group_for_text(self, text: str | None) -> str:
+        group = self.planner.group_for_value(self.table, text)
+        if group is None:
+            raise PgError("22P02", f'cannot route value {text!r} of distribution column "{self.table.column}"')
+        return group
+
+    def _route_binary(self, chunk: bytes) -> dict[str, bytes]:
+        from gridpg.executor.binary import decode_binary_param
+
+        data = self.pending + chunk
+        out: dict[str, list[bytes]] = {}
+        pos = 0
+        if not self.binary_header_seen:
+            if len(data) < 19:
+                self.pending = data
+                return {}
+            ext = int.from_bytes(data[15:19], "big")
+            header = data[: 19 + ext]
+            pos = 19 + ext
+            self.binary_header_seen = True
+            for g in self.groups:
+                out.setdefault(g, []).append(header)
+        while pos + 2 <= len(data):
+            nfields = int.from_bytes(data[pos : pos + 2], "big", signed=True)
+            if nfields == -1:
+                pos = len(data)
+                break
+            p = pos + 2
+            value_raw: bytes | None = None
+            complete = True
+            for i in range(nfields):
+                if p + 4 > len(data):
+                    complete = False
+                    break
+                n = int.from_bytes(data[p : p + 4], "big", signed=True)
+                p += 4
+                if n >= 0:
+                    if p + n > len(data):
+                        complete = False
+                        break
+                    if i == self.position:
+                        value_raw = data[p : p + n]
+                    p += n
+            if not complete:
+                break
+            if self.table.method in ("hash", "modulo"):
+                text = None if value_raw is None else decode_binary_param(self.type_oid, value_raw)
+                group = self._group_for_text(text)
+            else:
+                self.rr += 1
+                group = self.groups[self.rr % len(self.groups)]
+            out.setdefault(group, []).append(data[pos:p])
+            pos = p
+        self.pending = data[pos:]
+        return {g: b"".join(parts) for g, parts in out.items()}
+
+
+def _unescape_copy_text(raw: bytes) -> str:
+    text = raw.decode()
+    if "\\" not in text:
+        return text
+    out = []
+    i = 0
+    escapes = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in escapes:
+                out.append(escapes[nxt])
+                i += 2
+                continue
+            out.append(nxt)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                         table: DistTable, options: dict[str, Any]) -> None:
+    fmt = str(options.get("format", "text")).lower()
+    cols = [c["String"]["sval"] for c in body.get("attlist", []) or []]
+    col_sql = ", ".join(quote_ident(c) for c in cols) if cols else "*"
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
+    ncols = len(cols) or len(columns)
+    stmt = parse_sql(request.sql)[0].stmt
+    groups = table.groups[:1] if table.method == "replication" else table.groups
+    dispatcher.session.send(codec.build_copy_response(b"H", 1 if fmt == "binary" else 0, ncols))
+    total = 0
+    for index, group in enumerate(groups):
+        node_stmt = parse_sql(request.sql)[0].stmt
+        node_stmt.query = parse_sql(f"SELECT {col_sql} FROM {quote_qualified(table.schema, table.name)}")[0].stmt
+        node_stmt.relation = None
+        node_stmt.attlist = None
+        if index > 0 and node_stmt.options:
+            node_stmt.options = tuple(o for o in node_stmt.options if o.defname.lower() != "header") or None
+        conn = await dispatcher.runner.txn.connection(group, wants_block=False)
+        total += await _relay_copy_out(dispatcher, conn, str(RawStream()(node_stmt)),
+                                       skip_binary_header=index > 0 and fmt == "binary",
+                                       skip_binary_trailer=index < len(groups) - 1 and fmt == "binary")
+    del stmt
+    dispatcher.session.send(codec.COPY_DONE)
+    dispatcher.session.send(codec.build_command_complete(f"COPY {total}"))
+
+
+async def _relay_copy_out(dispatcher: Dispatcher, conn: BackendConnection, sql: str,
+                          skip_binary_header: bool = False, skip_binary_trailer: bool = False) -> int:
+    conn.send(codec.build_query(sql))
+    error: PgError | None = None
+    count = 0
+    first = True
+    pending_tail: bytes | None = None
+    while True:
+        for kind, raw in await conn.recv_batch():
+            if kind == 0x64:
+                data = raw[5:]
+                if first and skip_binary_header:
+                    ext = int.from_bytes(data[15:19], "big")
+                    data = data[19 + ext :]
+                first = False
+                if skip_binary_trailer:
+                    if pending_tail is not None:
+                        dispatcher.session.send(codec.build_copy_data(pending_tail))
+                    pending_tail = data
+                    continue
+                if data:
+                    dispatcher.session.send(codec.build_copy_data(data))
+            elif kind == 0x43:
+                tag = raw[5:-1].decode()
+                count = int(tag.split()[-1]) if tag.split()[-1].isdigit() else 0
+            elif kind == 0x45:
+                error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+            elif kind == 0x5A:
+                conn.txn_status = raw[5:6]
+                if pending_tail is not None and pending_tail.endswith(b"\xff\xff"):
+                    pending_tail = pending_tail[:-2]
+                    if pending_tail:
+                        dispatcher.session.send(codec.build_copy_data(pending_tail))
+                if error is not None:
+                    raise error
+                return count
+
+
+async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> bool:
+    """COPY (query) TO STDOUT: the query is planned; its final step runs the COPY."""
+    from gridpg.executor.multi import prepare_query_on_catalog
+
+    stmt = parse_sql(request.sql)[0].stmt
+    prepared = await prepare_query_on_catalog(dispatcher, str(RawStream()(stmt.query)))
+    if prepared is None:
+        return False
+    final_sql, temps = prepared
+    stmt.query = parse_sql(final_sql)[0].stmt
+    from gridpg.executor.multi import _drop_temp
+
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    try:
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False,
+                                     sql=str(RawStream()(stmt)))
+    finally:
+        await _drop_temp(catalog, temps)
+    return True
+
+
+# -- CREATE TABLE AS -------------------------------------------------------------------
+
+
+async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
+                          spec: Any) -> bool:
+    body = tree["CreateTableAsStmt"]
+    if body.get("objtype") != "OBJECT_TABLE":
+        return False
+    into = body["into"]
+    if into["rel"].get("relpersistence") == "t":
+        return False
+    stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
+    query_sql = str(RawStream()(stmt.query))
+    with_data = not into.get("skipData")
+    # Create the table from the query's shape, empty, then distribute and fill it.
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    columns = await _query_columns(catalog, query_sql, into)
+    rel = into["rel"]
+    name = quote_qualified(rel.get("schemaname"), rel["relname"])
+    create_sql = f"CREATE TABLE {name} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})"
+    from gridpg.commands.ddl import DdlRunner
+    from gridpg.sql.parse import parse_tree
+
+    runner = DdlRunner(dispatcher)
+    saved = dispatcher.session.out[:]
+    await runner.create_table(create_sql, parse_tree(create_sql), spec)
+    dispatcher.session.out[:] = saved
+    count = 0
+    if with_data:
+        planner = dispatcher.coord.planner
+        assert planner is not None
+        table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
+        if table is None:
+            raise PgError("XX000", "the new table has no metadata")
+        chunks = await query_as_copy(dispatcher, query_sql)
+        cols = [n for n, _ in columns]
+        copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
+        router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
+        count = await _copy_routed(dispatcher, table, copy_sql, router, chunks_source(chunks, [], dispatcher))
+    dispatcher.session.send(codec.build_command_complete(f"SELECT {count}"))
+    return True
+
+
+def _strip(sql: str) -> str:
+    from gridpg.sql.xl import extract_distribution
+
+    return extract_distribution(sql)[0]
+
+
+async def _query_columns(conn: BackendConnection, query_sql: str, into: dict[str, Any]) -> list[tuple[str, str]]:
+    conn.send(codec.build_parse("", query_sql) + codec.build_describe("S", "") + codec.SYNC)
+    row_desc: list[codec.Column] = []
+    error = None
+    while True:
+        kind, payload = await conn.recv()
+        if kind == 0x54:
+            row_desc = codec.parse_row_description(payload)
+        elif kind == 0x45:
+            error = PgError.from_fields(codec.parse_error_fields(payload))
+        elif kind == 0x5A:
+            break
+    if error is not None:
+        raise error
+    names = [c["String"]["sval"] for c in into.get("colNames", []) or []]
+    types = []
+    for column in row_desc:
+        rows = await conn.query(f"SELECT pg_catalog.format_type({column.type_oid}, {column.type_mod})")
+        types.append(rows[0][0] or "text")
+    out = []
+    for index, column in enumerate(row_desc):
+        out.append((names[index] if index < len(names) else column.name, types[index]))
+    return out
+
+
+async def _resolved_name(conn: BackendConnection, qualified: str) -> tuple[str, str]:
+    rows = await conn.query(
+        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
+        f"n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass({quote_literal(qualified)})"
+    )
+    return rows[0][0] or "", rows[0][1] or ""

@@ -1,0 +1,436 @@
+"""Executing distributed plans: scatter/concat, two-phase combine, coordinator finish.
+
+Rows move as raw bytes: DataRow messages are relayed to the client unchanged, and rows
+that must be combined travel as COPY text from the datanodes' connections of the session's
+own transaction into temp tables on the catalog server (so a transaction reads its own
+writes). Writes that touch two or more nodes run in remote transaction blocks and commit
+with 2PC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from gridpg.datanode.connection import BackendConnection
+from gridpg.errors import FEATURE_NOT_SUPPORTED, INSUFFICIENT_PRIVILEGE, UNDEFINED_OBJECT, PgError
+from gridpg.executor import relay
+from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
+from gridpg.pgwire import codec
+from gridpg.planner.plan import DistributedPlan
+from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.sql.xl import XlCommand
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+
+async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
+    if plan.strategy == "router":
+        fragment = plan.fragments[0]
+        await dispatcher.run_on_node(fragment.group, request, writes=plan.writes, sql=fragment.sql)
+        return
+    if plan.strategy == "pushdown":
+        await scatter(dispatcher, request, plan)
+        return
+    if plan.strategy == "two-phase":
+        await two_phase(dispatcher, request, plan)
+        return
+    await coordinator_finish(dispatcher, request, plan)
+
+
+# -- pushdown: the same statement on every node, results concatenated -----------------
+
+
+async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
+                  relay_groups: set[str] | None = None) -> None:
+    """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count."""
+    txn = dispatcher.runner.txn
+    groups = list(plan.groups)
+    block = plan.writes and len(groups) > 1
+    conns = [await txn.connection(g, wants_block=block) for g in groups]
+    if plan.writes:
+        for g in groups:
+            txn.mark_written(g)
+    sql_by_group = {f.group: f.sql for f in plan.fragments}
+    params = request.params
+    for group, conn in zip(groups, conns):
+        sql = sql_by_group[group]
+        if request.simple:
+            relay.start_simple(conn, sql)
+        else:
+            relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
+                                 request.result_formats, 0)
+    out = _RowSink(dispatcher, request)
+    quiet = _RowSink(dispatcher, request)
+    quiet.emit_row = lambda raw: None  # type: ignore[method-assign]
+    quiet.described = True
+    total = 0
+    tag_word = ""
+    error: PgError | None = None
+    for group, conn in zip(groups, conns):
+        sink = out if relay_groups is None or group in relay_groups else quiet
+        try:
+            tag, rows = await _collect(conn, request.simple, sink)
+        except PgError as exc:
+            error = error or exc
+            continue
+        word, _, count = tag.rpartition(" ")
+        if word.startswith("INSERT"):
+            word = "INSERT 0"
+        tag_word = word or tag
+        if sink is out:
+            total += int(count) if count.isdigit() else 0
+    if error is not None:
+        if not txn.in_block:
+            await dispatcher.runner.end_transaction(commit=False)
+        raise error
+    out.finish(f"{tag_word} {total}".strip())
+    if block and not txn.in_block:
+        await txn.commit()
+
+
+class _RowSink:
+    """Writes DataRows to the client; sends RowDescription first in the simple protocol."""
+
+    def __init__(self, dispatcher: Dispatcher, request: ExecRequest) -> None:
+        self.dispatcher = dispatcher
+        self.request = request
+        self.described = not request.simple
+        self.rows: list[bytes] = []
+        self.row_description: bytes | None = None
+
+    def emit_description(self, raw: bytes) -> None:
+        if not self.described:
+            self.described = True
+            self.dispatcher.session.send(raw)
+
+    async def describe_now(self) -> None:
+        _, row_desc = await self.dispatcher.describe(self.request.sql, self.request.param_oids)
+        self.described = True
+        if row_desc is not None:
+            self.dispatcher.session.send(row_desc)
+
+    def emit_row(self, raw: bytes) -> None:
+        self.dispatcher.session.send(raw)
+
+    def finish(self, tag: str) -> None:
+        max_rows = self.request.max_rows
+        self.dispatcher.session.send(codec.build_command_complete(tag))
+        del max_rows
+
+
+async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tuple[str, int]:
+    """Relay one node's rows; return its CommandComplete tag. Raises the node's error."""
+    tag = ""
+    rows = 0
+    error: PgError | None = None
+    while True:
+        for kind, raw in await conn.recv_batch():
+            if kind == 0x44:
+                out.emit_row(raw)
+                rows += 1
+            elif kind == 0x54:
+                out.emit_description(raw)
+            elif kind == 0x43:
+                tag = raw[5:-1].decode()
+                if not simple:
+                    return tag, rows
+            elif kind == 0x45:
+                error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                if not simple:
+                    raise error
+            elif kind == 0x5A:
+                conn.txn_status = raw[5:6]
+                if error is not None:
+                    raise error
+                return tag, rows
+            elif kind == 0x49 and not simple:
+                return tag, rows
+
+
+# -- moving rows into catalog temp tables ----------------------------------------------
+
+
+async def copy_rows_to_catalog(
+    dispatcher: Dispatcher, sources: list[tuple[str, str]], catalog: BackendConnection, temp: str,
+) -> None:
+    """COPY (sql) TO STDOUT on each (group, sql) into `temp` on the catalog server."""
+    txn = dispatcher.runner.txn
+    conns = [await txn.connection(g, wants_block=False) for g, _ in sources]
+    for conn, (_, sql) in zip(conns, sources):
+        conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
+    catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
+    await _expect_copy_in(catalog)
+    error: PgError | None = None
+    for conn in conns:
+        while True:
+            done = False
+            for kind, raw in await conn.recv_batch():
+                if kind == 0x64:
+                    catalog.send(raw)
+                elif kind == 0x45:
+                    error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                elif kind == 0x5A:
+                    conn.txn_status = raw[5:6]
+                    done = True
+            if done:
+                break
+    if error is not None:
+        catalog.send(codec.message(b"f", codec.cstr("aborted by the coordinator")))
+        try:
+            await catalog.read_results()
+        except PgError:
+            pass
+        raise error
+    catalog.send(codec.COPY_DONE)
+    await catalog.read_results()
+
+
+async def _expect_copy_in(conn: BackendConnection) -> None:
+    while True:
+        kind, payload = await conn.recv()
+        if kind == 0x47:
+            return
+        if kind == 0x45:
+            error = PgError.from_fields(codec.parse_error_fields(payload), conn.node)
+            while (await conn.recv())[0] != 0x5A:
+                pass
+            raise error
+
+
+async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> str:
+    """Replace $n by typed literals (multi-step plans cannot bind parameters)."""
+    if request.simple or not request.params or "$" not in sql:
+        return sql
+    from gridpg.sql.parse import tokens
+
+    oids, _ = await dispatcher.describe(request.sql, request.param_oids)
+    type_names = await dispatcher.coord.type_names(oids)
+    replacements = []
+    for tok in tokens(sql):
+        if tok.name == "PARAM":
+            index = int(sql[tok.start + 1 : tok.end + 1]) - 1
+            from gridpg.planner.service import _value_text
+            from gridpg.planner.analyze import Value
+
+            text = _value_text(Value(param=index + 1), request)
+            if not isinstance(text, (str, type(None))):
+                raise PgError(FEATURE_NOT_SUPPORTED, "binary parameter of this type in a multi-node statement")
+            literal = quote_literal(text)
+            if index < len(type_names) and type_names[index]:
+                literal = f"CAST({literal} AS {type_names[index]})"
+            replacements.append((tok.start, tok.end + 1, literal))
+    from gridpg.planner.service import _splice
+
+    return _splice(sql, replacements)
+
+
+# -- two-phase aggregation -------------------------------------------------------------
+
+
+async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
+    txn = dispatcher.runner.txn
+    catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    temp = plan.partial_temp or "pg_temp.gp_agg"
+    partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
+    final = plan.final_sql or ""
+    await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+    try:
+        await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
+        await _run_final(dispatcher, request, final)
+    finally:
+        await _drop_temp(catalog, [temp])
+
+
+async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: str) -> None:
+    """The last step on the catalog server, relayed; its extended cycle is closed at once."""
+    from dataclasses import replace
+
+    if request.simple:
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=final_sql)
+        return
+    final_request = replace(request, params=[], param_formats=[], param_oids=[], max_rows=0, portal=None)
+    await dispatcher.run_on_node_synced(dispatcher.coord.catalog_node, final_request, final_sql)
+
+
+async def _drop_temp(catalog: BackendConnection, temps: list[str]) -> None:
+    if catalog.is_closed:
+        return
+    try:
+        if catalog.txn_status == b"E":
+            return  # the block is aborted; the temp tables go with its rollback or connection
+        await catalog.simple_query("; ".join(f"DROP TABLE IF EXISTS {t}" for t in temps))
+    except PgError:
+        pass
+
+
+# -- coordinator finish ----------------------------------------------------------------
+
+
+async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
+    txn = dispatcher.runner.txn
+    catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    temps = []
+    try:
+        for table in plan.gather:
+            qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+            temp = f"pg_temp.{table.temp}"
+            temps.append(temp)
+            await catalog.simple_query(f"CREATE TEMP TABLE {table.temp} (LIKE {qualified})")
+            sources = [(g, f"SELECT * FROM {qualified}") for g in table.groups]
+            await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
+        final = plan.final_sql or ""
+        if not request.simple and request.params:
+            final = await inline_params(dispatcher, request, final)
+        await _run_final(dispatcher, request, final)
+    finally:
+        await _drop_temp(catalog, temps)
+
+
+async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str) -> tuple[str, list[str]] | None:
+    """Gather the distributed tables of a query into catalog temp tables; (final SQL, temps).
+
+    None when the query touches no distributed table.
+    """
+    from gridpg.planner import analyze
+    from gridpg.planner.service import Resolved, _search_path
+    from gridpg.sql.parse import parse_tree
+
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    tree = parse_tree(sql)
+    refs = analyze.relations(tree)
+    resolved = [Resolved(r, planner.resolve(dispatcher.runner.snapshot(), r, _search_path(dispatcher))) for r in refs]
+    if not any(r.table is not None for r in resolved):
+        return None
+    plan = planner._coordinator_finish(sql, resolved, ())
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    temps = []
+    for table in plan.gather:
+        qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+        temps.append(f"pg_temp.{table.temp}")
+        await catalog.simple_query(f"CREATE TEMP TABLE {table.temp} (LIKE {qualified})")
+        await copy_rows_to_catalog(dispatcher, [(g, f"SELECT * FROM {qualified}") for g in table.groups],
+                                   catalog, f"pg_temp.{table.temp}")
+    return plan.final_sql or "", temps
+
+
+async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[bytes]:
+    """Run a SELECT through the coordinator and return its rows as COPY text chunks."""
+    prepared = await prepare_query_on_catalog(dispatcher, sql)
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    final, temps = prepared if prepared is not None else (sql, [])
+    try:
+        return await catalog.copy_out(f"COPY ({final}) TO STDOUT")
+    finally:
+        await _drop_temp(catalog, temps)
+
+
+# -- EXPLAIN ---------------------------------------------------------------------------
+
+
+async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
+    from gridpg.planner.service import Resolved, _search_path
+    from gridpg.planner import analyze
+    from gridpg.sql import parse as sqlparse
+
+    body = tree["ExplainStmt"]
+    inner_tree = body["query"]
+    kind = sqlparse.node_type(inner_tree)
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    snapshot = dispatcher.runner.snapshot()
+    refs = analyze.relations(inner_tree)
+    resolved = [Resolved(r, planner.resolve(snapshot, r, _search_path(dispatcher))) for r in refs]
+    if not any(r.table is not None for r in resolved):
+        return False
+    options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
+    inner_sql = _inner_statement_text(request.sql)
+    from dataclasses import replace
+
+    inner_request = replace(request, sql=inner_sql)
+    if kind == "InsertStmt":
+        lines = ["Distributed plan: insert routed by the distribution column"]
+        plan = None
+    else:
+        plan = planner.plan_query(dispatcher, inner_request, inner_tree, kind, resolved)
+        lines = plan.describe()
+        if "verbose" in options:
+            for reason in plan.reasons:
+                lines.append(f"  Not {reason.strategy}: {reason.reason}")
+    prefix = request.sql[: len(request.sql) - len(inner_sql)]
+    if plan is not None and plan.fragments and "analyze" not in options:
+        fragment = plan.fragments[0]
+        conn = await dispatcher.runner.txn.connection(fragment.group, wants_block=False)
+        sql = await inline_params(dispatcher, request, prefix + fragment.sql)
+        results = await conn.simple_query(sql)
+        lines.append(f"  Plan on {fragment.group}:")
+        lines += ["    " + (row[0] or "") for row in results[-1].rows]
+    elif plan is not None and plan.fragments:
+        for fragment in plan.fragments:
+            conn = await dispatcher.runner.txn.connection(fragment.group, wants_block=plan.writes)
+            if plan.writes:
+                dispatcher.runner.txn.mark_written(fragment.group)
+            results = await conn.simple_query(await inline_params(dispatcher, request, prefix + fragment.sql))
+            lines.append(f"  Plan on {fragment.group}:")
+            lines += ["    " + (row[0] or "") for row in results[-1].rows]
+    send = dispatcher.session.send
+    if request.simple:
+        send(codec.build_row_description([codec.Column("QUERY PLAN", type_oid=25)]))
+    for line in lines:
+        send(codec.build_data_row([line.encode()]))
+    send(codec.build_command_complete("EXPLAIN"))
+    return True
+
+
+def _inner_statement_text(sql: str) -> str:
+    from gridpg.sql.parse import tokens
+
+    toks = tokens(sql)
+    depth = 0
+    index = 1
+    if index < len(toks) and sql[toks[index].start] == "(":
+        for i in range(index, len(toks)):
+            ch = sql[toks[i].start : toks[i].end + 1]
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if depth == 0:
+                    index = i + 1
+                    break
+    else:
+        while index < len(toks) and sql[toks[index].start : toks[index].end + 1].lower() in (
+            "analyze", "analyse", "verbose"
+        ):
+            index += 1
+    return sql[toks[index].start :]
+
+
+# -- XL cluster commands ---------------------------------------------------------------
+
+
+async def run_xl_command(dispatcher: Dispatcher, request: ExecRequest, command: XlCommand) -> None:
+    if command.kind == "execute_direct":
+        if not dispatcher.session.info.is_superuser:
+            raise PgError(INSUFFICIENT_PRIVILEGE, "must be superuser to use EXECUTE DIRECT")
+        if len(command.nodes) != 1:
+            raise PgError(FEATURE_NOT_SUPPORTED, "EXECUTE DIRECT takes exactly one node")
+        node = command.nodes[0]
+        coord = dispatcher.coord
+        known = set(coord.datanode_addresses) | {coord.catalog_node}
+        if node not in known:
+            raise PgError(UNDEFINED_OBJECT, f'node "{node}" does not exist')
+        from dataclasses import replace
+
+        await dispatcher.run_on_node(node, replace(request, sql=command.sql), writes=True, sql=command.sql)
+        return
+    if command.kind == "clean_connection":
+        dispatcher.coord.pools.close_idle()
+        dispatcher.session.send(codec.build_command_complete("CLEAN CONNECTION"))
+        return
+    raise PgError(FEATURE_NOT_SUPPORTED, f"{command.kind.replace('_', ' ').upper()} is not supported by gridpg yet")
+
+
+_ = asyncio

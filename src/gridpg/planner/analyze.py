@@ -1,0 +1,209 @@
+"""Reading what a statement touches and how it is pinned, from its JSON parse tree. Pure.
+
+`relations` lists every table reference (not CTE names) with its text location;
+`pinning_values` finds, for a given column set, the top-level `col = value` and
+`col IN (values)` conditions of a WHERE clause, where a value is a constant or a parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Tree = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RelRef:
+    schema: str | None
+    name: str
+    location: int
+    alias: str | None
+
+
+@dataclass(frozen=True)
+class Value:
+    """A constant (text form, None for NULL) or a parameter number."""
+
+    text: str | None = None
+    param: int = 0  # $n, 0 when a constant
+    cast: str | None = None
+
+
+def relations(tree: Any) -> list[RelRef]:
+    """All RangeVars of the statement, excluding references to its CTEs."""
+    cte_names: set[str] = set()
+    for node in _walk(tree):
+        if isinstance(node, dict) and "CommonTableExpr" in node:
+            cte_names.add(node["CommonTableExpr"]["ctename"])
+    out = []
+    wrapped: set[int] = set()
+    for node in _walk(tree):
+        if not isinstance(node, dict):
+            continue
+        rv = node.get("RangeVar")
+        if rv is not None:
+            wrapped.add(id(rv))
+        elif "relname" in node and "relpersistence" in node and id(node) not in wrapped:
+            rv = node  # InsertStmt/UpdateStmt.relation is a bare RangeVar body
+        if rv is None:
+            continue
+        schema = rv.get("schemaname")
+        if schema is None and rv["relname"] in cte_names:
+            continue
+        alias = rv.get("alias", {}).get("aliasname") if rv.get("alias") else None
+        out.append(RelRef(schema, rv["relname"], rv.get("location", -1), alias))
+    out.sort(key=lambda r: r.location)
+    target = _dml_target(tree)
+    if target is not None:
+        out.sort(key=lambda r: r.location != target)
+    return out
+
+
+def _dml_target(tree: Any) -> int | None:
+    """The text location of an INSERT/UPDATE/DELETE/MERGE target relation."""
+    if not isinstance(tree, dict):
+        return None
+    for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+        body = tree.get(kind)
+        if body is not None:
+            return int(body["relation"].get("location", -1))
+    return None
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        yield item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def has_node(tree: Any, *kinds: str) -> bool:
+    for node in _walk(tree):
+        if isinstance(node, dict):
+            for kind in kinds:
+                if kind in node:
+                    return True
+    return False
+
+
+def conjuncts(where: Tree | None) -> list[Tree]:
+    if not where:
+        return []
+    boolexpr = where.get("BoolExpr")
+    if boolexpr is not None and boolexpr["boolop"] == "AND_EXPR":
+        out: list[Tree] = []
+        for arg in boolexpr["args"]:
+            out.extend(conjuncts(arg))
+        return out
+    return [where]
+
+
+def column_ref(node: Tree) -> tuple[str, ...] | None:
+    ref = node.get("ColumnRef")
+    if ref is None:
+        return None
+    fields = []
+    for f in ref["fields"]:
+        if "String" not in f:
+            return None
+        fields.append(f["String"]["sval"])
+    return tuple(fields)
+
+
+def value_of(node: Tree) -> Value | None:
+    """A constant or parameter, possibly under one cast; None for anything else."""
+    cast = None
+    if "TypeCast" in node:
+        tc = node["TypeCast"]
+        names = [n["String"]["sval"] for n in tc["typeName"]["names"] if "String" in n]
+        if tc["typeName"].get("arrayBounds"):
+            return None
+        cast = names[-1] if names else None
+        node = tc["arg"]
+    if "ParamRef" in node:
+        return Value(param=node["ParamRef"]["number"], cast=cast)
+    const = node.get("A_Const")
+    if const is None:
+        return None
+    if const.get("isnull"):
+        return Value(None, cast=cast)
+    for key in ("ival", "fval", "sval", "boolval", "bsval"):
+        if key in const:
+            inner = const[key]
+            raw = inner.get(key, 0 if key == "ival" else False if key == "boolval" else "")
+            if key == "boolval":
+                return Value("true" if raw else "false", cast=cast)
+            return Value(str(raw), cast=cast)
+    return None
+
+
+def pinning_values(
+    where: Tree | None, matches: Any
+) -> dict[Any, list[Value]]:
+    """{key: values} for top-level `col = v` / `col IN (v, ...)`, where matches(colref) -> key."""
+    found: dict[Any, list[Value]] = {}
+    for cond in conjuncts(where):
+        expr = cond.get("A_Expr")
+        if expr is None:
+            continue
+        name = [n["String"]["sval"] for n in expr.get("name", []) if "String" in n]
+        if name != ["="]:
+            continue
+        if expr["kind"] == "AEXPR_OP":
+            pair = _col_value(expr.get("lexpr"), expr.get("rexpr")) or _col_value(
+                expr.get("rexpr"), expr.get("lexpr")
+            )
+            if pair is None:
+                continue
+            key = matches(pair[0])
+            if key is not None and key not in found:
+                found[key] = [pair[1]]
+        elif expr["kind"] == "AEXPR_IN":
+            col = column_ref(expr.get("lexpr") or {})
+            items = (expr.get("rexpr") or {}).get("List", {}).get("items", [])
+            values = [value_of(i) for i in items]
+            if col is None or not values or any(v is None for v in values):
+                continue
+            key = matches(col)
+            if key is not None and key not in found:
+                found[key] = [v for v in values if v is not None]
+    return found
+
+
+def _col_value(left: Tree | None, right: Tree | None) -> tuple[tuple[str, ...], Value] | None:
+    if not left or not right:
+        return None
+    col = column_ref(left)
+    if col is None:
+        return None
+    value = value_of(right)
+    if value is None:
+        return None
+    return col, value
+
+
+def equi_join_pairs(tree: Tree) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """`a.x = b.y` column pairs from WHERE conjuncts and JOIN ... ON conditions."""
+    pairs = []
+    sources = conjuncts(tree.get("whereClause"))
+    for node in _walk(tree.get("fromClause", [])):
+        if isinstance(node, dict) and "JoinExpr" in node:
+            sources.extend(conjuncts(node["JoinExpr"].get("quals")))
+    for cond in sources:
+        expr = cond.get("A_Expr")
+        if expr is None or expr["kind"] != "AEXPR_OP":
+            continue
+        name = [n["String"]["sval"] for n in expr.get("name", []) if "String" in n]
+        if name != ["="]:
+            continue
+        left = column_ref(expr.get("lexpr") or {})
+        right = column_ref(expr.get("rexpr") or {})
+        if left and right:
+            pairs.append((left, right))
+    return pairs

@@ -1,0 +1,687 @@
+"""Two-phase aggregation: split one aggregate SELECT into a partial and a final query.
+
+Owns the rewrite of strategy 3 of the planner (DESIGN.md section 4). The *partial* query
+runs unchanged on every datanode, over that node's part of each table; its rows are
+loaded into one temporary table on the catalog server, which creates that table itself
+(`CREATE TEMP TABLE <tmp> AS <partial> WITH NO DATA`, so column types are exact). The
+*final* query reads only that temporary table: it combines the partial aggregates and
+applies HAVING, ORDER BY, LIMIT/OFFSET, DISTINCT and every expression over aggregates.
+
+Two shapes of partial query are produced:
+
+* combine: the partial groups by the GROUP BY expressions (plus the arguments of any
+  DISTINCT aggregate) and computes decomposable partial aggregates (count, sum, min, max,
+  bool_and/or, sum+count for avg, count/sum/sum-of-squares for the variance family);
+* raw: when string_agg or array_agg appear, the partial ships one row per input row
+  (group keys and aggregate arguments) and the final query runs the original aggregates.
+
+The result is only SQL text, made by pglast's deparser; a statement this module cannot
+split exactly returns `NotApplicable` with a reason (the caller then uses a slower,
+always-correct strategy). Pure: no I/O, no catalog access, no server round trips. It
+must not guess: whatever cannot be proven equivalent without the catalog is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast import ast, parse_sql
+from pglast.enums import A_Expr_Kind, SetOperation, SubLinkType
+from pglast.parser import ParseError
+from pglast.stream import RawStream
+
+
+@dataclass(frozen=True)
+class TwoPhasePlan:
+    partial_sql: str  # runs unchanged on every datanode
+    final_sql: str  # runs on the catalog server, reading FROM the temp table
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    reason: str  # human-readable, shown by EXPLAIN VERBOSE
+
+
+def build_two_phase(sql: str, temp_table: str) -> TwoPhasePlan | NotApplicable:
+    """Split `sql` (one SELECT) into a partial and a final query, or say why not.
+
+    `temp_table` is an already-quoted name such as `pg_temp.gp_agg_1`; the final query
+    reads from it. Raises ValueError only for a malformed `temp_table` (a caller bug).
+    """
+    temp = _parse_temp_table(temp_table)
+    try:
+        stmt = _parse_select(sql)
+        _ensure_splittable(stmt)
+        return _Splitter(stmt, temp).build()
+    except _Refusal as refusal:
+        return NotApplicable(refusal.reason)
+
+
+# -- what is supported -----------------------------------------------------------------
+
+COMBINED = frozenset({
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every",
+    "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
+})
+SHIPPED = frozenset({"string_agg", "array_agg"})  # need their input rows in the final step
+SUPPORTED = COMBINED | SHIPPED
+
+# Built-in aggregates we do not split; a call with aggregate syntax (*, DISTINCT, ORDER BY,
+# FILTER, WITHIN GROUP) and any other name is refused too.
+_UNSUPPORTED = frozenset({
+    "percentile_cont", "percentile_disc", "mode", "rank", "dense_rank", "percent_rank",
+    "cume_dist", "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg",
+    "json_agg_strict", "jsonb_agg_strict", "json_object_agg_strict",
+    "jsonb_object_agg_strict", "json_object_agg_unique", "jsonb_object_agg_unique",
+    "json_object_agg_unique_strict", "jsonb_object_agg_unique_strict", "xmlagg",
+    "bit_and", "bit_or", "bit_xor", "corr", "covar_pop", "covar_samp", "regr_avgx",
+    "regr_avgy", "regr_count", "regr_intercept", "regr_r2", "regr_slope", "regr_sxx",
+    "regr_sxy", "regr_syy", "any_value", "range_agg", "range_intersect_agg",
+})
+
+# Plain functions allowed in the final query around aggregates and group keys. Anything
+# else might be a user-defined aggregate, which would then run over partial rows.
+SCALAR_FUNCTIONS = frozenset({
+    "abs", "round", "trunc", "ceil", "ceiling", "floor", "sqrt", "cbrt", "power", "pow",
+    "exp", "ln", "log", "log10", "mod", "sign", "div", "scale", "width_bucket",
+    "numeric", "float8", "float4", "int4", "int8", "int2", "text", "date",
+    "lower", "upper", "length", "char_length", "character_length", "octet_length",
+    "concat", "concat_ws", "substr", "substring", "left", "right", "lpad", "rpad",
+    "btrim", "ltrim", "rtrim", "replace", "format", "to_char", "to_number", "to_date",
+    "to_timestamp", "md5", "initcap", "reverse", "repeat", "strpos", "position",
+    "split_part", "starts_with", "date_trunc", "date_part", "extract", "age",
+    "make_date", "timezone", "array_length", "cardinality", "array_to_string",
+    "num_nonnulls", "num_nulls", "justify_days", "justify_hours", "justify_interval",
+    "isfinite",
+})
+
+_VARIANCE_SAMPLE = frozenset({"stddev", "stddev_samp", "variance", "var_samp"})
+_STDDEV = frozenset({"stddev", "stddev_samp", "stddev_pop"})
+_VARIANCE_FAMILY = frozenset({"stddev", "stddev_samp", "stddev_pop", "variance",
+                              "var_samp", "var_pop"})
+
+
+class _Refusal(Exception):
+    """Raised deep inside the tree walk; turned into NotApplicable at the entry point."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# -- parsing and the shape checks --------------------------------------------------------
+
+def _parse_temp_table(temp_table: str) -> ast.RangeVar:
+    try:
+        stmts = parse_sql(f"SELECT FROM {temp_table}")  # already quoted by the caller
+    except ParseError as exc:
+        raise ValueError(f"bad temp table name {temp_table!r}: {exc}") from None
+    from_clause = stmts[0].stmt.fromClause if len(stmts) == 1 else None
+    if not from_clause or len(from_clause) != 1 or not isinstance(from_clause[0], ast.RangeVar):
+        raise ValueError(f"bad temp table name {temp_table!r}")
+    rel = from_clause[0]
+    if rel.alias is not None or rel.catalogname:
+        raise ValueError(f"bad temp table name {temp_table!r}")
+    return rel
+
+
+def _parse_select(sql: str) -> ast.SelectStmt:
+    try:
+        stmts = parse_sql(sql)
+    except ParseError as exc:
+        raise _Refusal(f"syntax error: {exc}") from None
+    if len(stmts) != 1 or not isinstance(stmts[0].stmt, ast.SelectStmt):
+        raise _Refusal("not a single SELECT statement")
+    return stmts[0].stmt
+
+
+def _ensure_splittable(stmt: ast.SelectStmt) -> None:
+    if stmt.op != SetOperation.SETOP_NONE:
+        raise _Refusal("set operations (UNION/INTERSECT/EXCEPT) are not split")
+    if stmt.valuesLists:
+        raise _Refusal("VALUES lists are not split")
+    if stmt.withClause is not None:
+        raise _Refusal("WITH (common table expressions) is not split")
+    if stmt.intoClause is not None:
+        raise _Refusal("SELECT INTO is not split")
+    if stmt.lockingClause:
+        raise _Refusal("FOR UPDATE/SHARE is not split")
+    if stmt.windowClause or any(_is_window_call(n) for n in _walk(stmt)):
+        raise _Refusal("window functions are not split")
+    if any(isinstance(n, ast.GroupingSet) for n in _walk(stmt.groupClause)) or stmt.groupDistinct:
+        raise _Refusal("GROUPING SETS, ROLLUP and CUBE are not split")
+    if any(isinstance(n, ast.GroupingFunc) for n in _walk(stmt)):
+        raise _Refusal("GROUPING() is not split")
+    _ensure_from_is_row_local(stmt)
+    _ensure_no_misplaced_aggregates(stmt)
+    if not stmt.groupClause and not any(_is_aggregate(n) for n in _walk(_final_parts(stmt))):
+        raise _Refusal("no aggregates and no GROUP BY: nothing to combine")
+
+
+def _ensure_from_is_row_local(stmt: ast.SelectStmt) -> None:
+    """Each datanode must see only its own rows: no rows produced on every node."""
+    if not stmt.fromClause:
+        raise _Refusal("no FROM clause: nothing distributed to aggregate")
+    for node in _walk(stmt.fromClause, into_subqueries=False):
+        if isinstance(node, ast.RangeFunction | ast.RangeTableFunc | ast.JsonTable):
+            raise _Refusal("a function in FROM would produce its rows on every datanode")
+        if isinstance(node, ast.RangeSubselect):
+            _ensure_subquery_is_row_local(node.subquery)
+
+
+def _ensure_subquery_is_row_local(sub: ast.Node) -> None:
+    if not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
+        raise _Refusal("a set operation in FROM is not split")
+    if sub.valuesLists:
+        raise _Refusal("VALUES in FROM would produce its rows on every datanode")
+    crosses_rows = (sub.groupClause or sub.distinctClause or sub.havingClause
+                    or sub.limitCount or sub.limitOffset or sub.withClause)
+    if crosses_rows or any(_is_aggregate(n) for n in _walk(sub)):
+        raise _Refusal("a subquery in FROM groups, aggregates or limits rows per datanode")
+    _ensure_from_is_row_local(sub)
+
+
+def _ensure_no_misplaced_aggregates(stmt: ast.SelectStmt) -> None:
+    for name, part in (("WHERE", stmt.whereClause), ("FROM", stmt.fromClause),
+                       ("GROUP BY", stmt.groupClause), ("LIMIT/OFFSET",
+                       (stmt.limitCount, stmt.limitOffset))):
+        if any(_is_aggregate(n) for n in _walk(part)):
+            raise _Refusal(f"aggregate in {name}")
+    for node in _walk(stmt):
+        if isinstance(node, ast.SubLink) and any(_is_aggregate(n) for n in _walk(node.subselect)):
+            raise _Refusal("a subquery contains aggregates")
+
+
+def _final_parts(stmt: ast.SelectStmt) -> tuple[Any, ...]:
+    return (stmt.targetList, stmt.havingClause, stmt.sortClause, stmt.distinctClause)
+
+
+# -- tree helpers ------------------------------------------------------------------------
+
+def _walk(value: Any, into_subqueries: bool = True) -> Iterator[ast.Node]:
+    """Every node under `value` (a node, a tuple of nodes, or None), depth first."""
+    if isinstance(value, tuple | list):
+        for item in value:
+            yield from _walk(item, into_subqueries)
+    elif isinstance(value, ast.Node):
+        yield value
+        if not into_subqueries and isinstance(value, ast.RangeSubselect | ast.SubLink):
+            return
+        for attr in value:
+            yield from _walk(getattr(value, attr), into_subqueries)
+
+
+def _map_children(node: ast.Node, fn: Callable[[Any], Any]) -> ast.Node:
+    """A shallow copy of `node` whose child nodes are replaced by `fn(child)`."""
+    out = copy.copy(node)
+    for attr in node:
+        value = getattr(node, attr)
+        if isinstance(value, ast.Node):
+            setattr(out, attr, fn(value))
+        elif isinstance(value, tuple | list):
+            setattr(out, attr, tuple(fn(v) if isinstance(v, ast.Node) else v for v in value))
+    return out
+
+
+def _func_name(call: ast.FuncCall) -> tuple[str | None, str]:
+    names = [n.sval for n in call.funcname]
+    return (names[-2] if len(names) > 1 else None), names[-1]
+
+
+def _is_window_call(node: ast.Node) -> bool:
+    return isinstance(node, ast.FuncCall) and node.over is not None
+
+
+def _is_aggregate(node: ast.Node) -> bool:
+    if isinstance(node, ast.JsonObjectAgg | ast.JsonArrayAgg):
+        return True
+    return isinstance(node, ast.FuncCall) and _aggregate_name(node) is not None
+
+
+def _aggregate_name(call: ast.FuncCall) -> str | None:
+    """The supported aggregate `call` is, None for a plain function; refuses the rest."""
+    schema, name = _func_name(call)
+    agg_syntax = bool(call.agg_star or call.agg_distinct or call.agg_order
+                      or call.agg_filter is not None or call.agg_within_group)
+    if call.over is not None:
+        return None
+    if schema not in (None, "pg_catalog") or (name not in SUPPORTED | _UNSUPPORTED):
+        if agg_syntax:
+            raise _Refusal(f"aggregate {name} is not supported")
+        return None
+    if name in _UNSUPPORTED:
+        raise _Refusal(f"aggregate {name} is not supported")
+    if call.agg_within_group or call.func_variadic:
+        raise _Refusal(f"{name}: WITHIN GROUP / VARIADIC is not supported")
+    return name
+
+
+def _column(name: str) -> ast.ColumnRef:
+    return ast.ColumnRef(fields=(ast.String(name),))
+
+
+def _bare_name(node: ast.Node) -> str | None:
+    if isinstance(node, ast.ColumnRef) and len(node.fields) == 1:
+        field_ = node.fields[0]
+        return field_.sval if isinstance(field_, ast.String) else None
+    return None
+
+
+def _position(node: ast.Node) -> int | None:
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
+        return int(node.val.ival)
+    return None
+
+
+def _is_constant(node: ast.Node) -> bool:
+    if isinstance(node, ast.TypeCast):
+        return _is_constant(node.arg)
+    return isinstance(node, ast.A_Const)
+
+
+# -- templates: fixed SQL parsed once, placeholders replaced by AST nodes ---------------
+
+def _template(expr_sql: str) -> ast.Node:
+    return parse_sql(f"SELECT {expr_sql}")[0].stmt.targetList[0].val
+
+
+def _fill(template: ast.Node, **columns: ast.Node) -> ast.Node:
+    def replace(node: ast.Node) -> ast.Node:
+        name = _bare_name(node)
+        if name is not None and name.startswith("__"):
+            return copy.deepcopy(columns[name[2:]])
+        return _map_children(node, replace)
+
+    return replace(template)
+
+
+_T_COUNT = _template("coalesce(sum(__p), 0)::bigint")
+_T_AVG = _template("sum(__s) / nullif(sum(__c), 0)")
+_T_PART_SUM_NUMERIC = _template("sum(__x::numeric)")
+_T_PART_SUM_SQUARES = _template("sum(__x::numeric * __x::numeric)")
+_T_PART_COUNT = _template("count(__x)")
+_T_PART_SUM = _template("sum(__x)")
+_VAR_NUM = "(sum(__n) * sum(__q) - sum(__s) * sum(__s))"
+_T_VARIANCE = {
+    (sample, stddev): _template(
+        f"coalesce(min(__t), CASE WHEN sum(__n) <= {1 if sample else 0} THEN NULL"
+        f" WHEN {_VAR_NUM} <= 0 THEN 0 ELSE "
+        + (f"round(sqrt({_VAR_NUM} / {'(sum(__n) * (sum(__n) - 1))' if sample else '(sum(__n) * sum(__n))'}), "
+           f"scale({_VAR_NUM} / {'(sum(__n) * (sum(__n) - 1))' if sample else '(sum(__n) * sum(__n))'}))"
+           if stddev else
+           f"{_VAR_NUM} / {'(sum(__n) * (sum(__n) - 1))' if sample else '(sum(__n) * sum(__n))'}")
+        + " END)")
+    for sample in (True, False) for stddev in (True, False)
+}
+_FALSE = _template("false")
+
+
+# -- the splitter ------------------------------------------------------------------------
+
+@dataclass
+class _PartialColumn:
+    name: str
+    expr: ast.Node
+    grouped: bool
+    key: ast.Node | None = None  # normalized expression, for reuse
+
+
+@dataclass
+class _Splitter:
+    stmt: ast.SelectStmt
+    temp: ast.RangeVar
+    columns: list[_PartialColumn] = field(default_factory=list)
+    combined: list[tuple[ast.Node, ast.Node]] = field(default_factory=list)
+    row_casts: list[tuple[ast.RowExpr, str]] = field(default_factory=list)
+    raw: bool = False
+    output_names: list[str] = field(default_factory=list)
+
+    def build(self) -> TwoPhasePlan:
+        stmt = self.stmt
+        self.raw = any(isinstance(n, ast.FuncCall) and _aggregate_name(n) in SHIPPED
+                       for n in _walk(_final_parts(stmt)))
+        self.output_names = [_output_name(t) for t in stmt.targetList]
+        group_columns = [self._group_key(e) for e in self._group_exprs()]
+        targets = tuple(ast.ResTarget(name=name, val=self._final(t.val))
+                        for name, t in zip(self.output_names, stmt.targetList, strict=True))
+        final = ast.SelectStmt(
+            targetList=targets,
+            fromClause=(copy.deepcopy(self.temp),),
+            whereClause=None,
+            groupClause=tuple(_column(c) for c in dict.fromkeys(group_columns)) or None,
+            havingClause=self._final(stmt.havingClause) if stmt.havingClause else None,
+            sortClause=tuple(self._final_sort(s) for s in stmt.sortClause or ()) or None,
+            distinctClause=self._final_distinct(stmt.distinctClause),
+            limitCount=_ensure_constant_limit(stmt.limitCount),
+            limitOffset=_ensure_constant_limit(stmt.limitOffset),
+            limitOption=stmt.limitOption,
+            op=SetOperation.SETOP_NONE,
+        )
+        self._fill_row_casts()
+        return TwoPhasePlan(_deparse(self._partial_stmt()), _deparse(final))
+
+    # -- the partial query --
+
+    def _partial_stmt(self) -> ast.SelectStmt:
+        grouped = [i + 1 for i, c in enumerate(self.columns) if c.grouped]
+        return ast.SelectStmt(
+            targetList=tuple(ast.ResTarget(name=c.name, val=c.expr) for c in self.columns),
+            fromClause=self.stmt.fromClause,
+            whereClause=self.stmt.whereClause,
+            groupClause=tuple(_integer(i) for i in grouped) if grouped and not self.raw else None,
+            op=SetOperation.SETOP_NONE,
+        )
+
+    def _add_column(self, prefix: str, expr: ast.Node, grouped: bool,
+                    key: ast.Node | None = None) -> str:
+        if key is not None:
+            for column in self.columns:
+                if column.key is not None and column.key == key and column.grouped == grouped:
+                    return column.name
+        name = f"{prefix}{len(self.columns) + 1}"
+        self.columns.append(_PartialColumn(name, expr, grouped, key))
+        return name
+
+    # -- GROUP BY --
+
+    def _group_exprs(self) -> list[ast.Node]:
+        exprs = []
+        for item in self.stmt.groupClause or ():
+            position = _position(item)
+            if position is not None:
+                exprs.append(self._target_at(position))
+                continue
+            name = _bare_name(item)
+            if name is not None:
+                self._ensure_not_output_alias(name, item)
+            exprs.append(item)
+        for expr in exprs:
+            if any(isinstance(n, ast.SubLink) for n in _walk(expr)):
+                raise _Refusal("a subquery in GROUP BY is not split")
+        return exprs
+
+    def _target_at(self, position: int) -> ast.Node:
+        targets = self.stmt.targetList
+        if not 1 <= position <= len(targets):
+            raise _Refusal(f"GROUP BY position {position} is not in the select list")
+        expr = targets[position - 1].val
+        if any(_is_aggregate(n) for n in _walk(expr)):
+            raise _Refusal("GROUP BY position refers to an aggregate")
+        return expr
+
+    def _ensure_not_output_alias(self, name: str, item: ast.Node) -> None:
+        """`GROUP BY x` means an input column x if one exists, else the output column x;
+        without the catalog we cannot tell which, unless both are the same expression."""
+        for out_name, target in zip(self.output_names, self.stmt.targetList, strict=True):
+            if out_name == name and self._normalize(target.val) != self._normalize(item):
+                raise _Refusal(f"GROUP BY {name} may name an input or an output column")
+
+    def _group_key(self, expr: ast.Node) -> str:
+        return self._add_column("g", expr, grouped=True, key=self._normalize(expr))
+
+    def _group_column(self, node: ast.Node) -> str | None:
+        key = self._normalize(node)
+        for column in self.columns:
+            if column.name.startswith("g") and column.key == key:
+                return column.name
+        return None
+
+    def _normalize(self, node: ast.Node) -> ast.Node:
+        """Column references compared the way PostgreSQL resolves them: with a single
+        table in FROM, `t.a` and `a` are the same column."""
+        if not self._single_relation():
+            return node
+
+        def strip(n: ast.Node) -> ast.Node:
+            if isinstance(n, ast.ColumnRef) and len(n.fields) > 1:
+                return ast.ColumnRef(fields=(n.fields[-1],))
+            if isinstance(n, ast.SubLink):
+                return n
+            return _map_children(n, strip)
+
+        return strip(node)
+
+    def _single_relation(self) -> bool:
+        from_clause = self.stmt.fromClause
+        return len(from_clause) == 1 and isinstance(from_clause[0], ast.RangeVar)
+
+    # -- the final query --
+
+    def _final(self, node: ast.Node) -> ast.Node:
+        column = self._group_column(node)
+        if column is not None:
+            return _column(column)
+        if isinstance(node, ast.FuncCall):
+            name = _aggregate_name(node)
+            if name is not None:
+                return self._combined(node, name)
+            _ensure_scalar_function(node)
+        if isinstance(node, ast.ColumnRef):
+            raise _Refusal(f"column {_deparse(node)} is used outside an aggregate but is not"
+                           " a GROUP BY expression")
+        if isinstance(node, ast.SubLink):
+            raise _Refusal("a subquery outside the aggregates cannot run on the catalog server")
+        if isinstance(node, ast.ParamRef):
+            raise _Refusal("a parameter outside the aggregates is not split")
+        if isinstance(node, ast.SQLValueFunction):
+            raise _Refusal("a session/time value outside the aggregates is not split")
+        return _map_children(node, self._final)
+
+    def _final_sort(self, sort: ast.SortBy) -> ast.SortBy:
+        out = copy.copy(sort)
+        out.node = self._final_output_ref(sort.node)
+        return out
+
+    def _final_output_ref(self, node: ast.Node) -> ast.Node:
+        """ORDER BY / DISTINCT ON: a bare name of an output column or a position is kept
+        (the final query has the same output columns); anything else is rewritten."""
+        if _position(node) is not None or _bare_name(node) in self.output_names:
+            return node
+        return self._final(node)
+
+    def _final_distinct(self, distinct: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+        if not distinct or all(item is None for item in distinct):
+            return distinct
+        return tuple(self._final_output_ref(item) for item in distinct)
+
+    # -- aggregates --
+
+    def _combined(self, call: ast.FuncCall, name: str) -> ast.Node:
+        key = self._normalize(call)
+        for seen, final in self.combined:
+            if seen == key:
+                return final  # shared, not copied: row casts are filled in place later
+        if any(_is_aggregate(n) for n in _walk((call.args, call.agg_order, call.agg_filter))):
+            raise _Refusal("nested aggregate calls")
+        _ensure_arity(call, name)
+        if self.raw or call.agg_distinct:
+            final = self._shipped(call)
+        elif name == "count":
+            final = _fill(_T_COUNT, p=self._partial(call))
+        elif name == "sum":
+            final = self._cast_like_partial(self._partial(call))
+        elif name == "avg":
+            final = _fill(_T_AVG, s=self._partial_of(_T_PART_SUM, call),
+                          c=self._partial_of(_T_PART_COUNT, call))
+        elif name in _VARIANCE_FAMILY:
+            final = self._variance(call, name)
+        else:
+            combine = {"every": "bool_and"}.get(name, name)
+            final = ast.FuncCall(funcname=(ast.String(combine),), args=(self._partial(call),),
+                                 funcformat=call.funcformat)
+        self.combined.append((key, final))
+        return final
+
+    def _partial(self, call: ast.FuncCall) -> ast.ColumnRef:
+        return _column(self._add_column("p", call, grouped=False, key=self._normalize(call)))
+
+    def _partial_of(self, template: ast.Node, call: ast.FuncCall,
+                    agg_filter: ast.Node | None = None) -> ast.ColumnRef:
+        """A partial aggregate made from `template` over the argument of `call`."""
+        partial = _fill(template, x=call.args[0])
+        assert isinstance(partial, ast.FuncCall)
+        partial.agg_filter = agg_filter if agg_filter is not None else call.agg_filter
+        return self._partial(partial)
+
+    def _cast_like_partial(self, column: ast.ColumnRef) -> ast.Node:
+        """`sum(p)` typed like p: summing bigint partials of sum(int4) gives numeric, but
+        PostgreSQL's sum(int4) is bigint. Casting a ROW to the temp table's row type and
+        taking the field converts to the column's exact type, whatever it is."""
+        name = column.fields[0].sval
+        row = ast.RowExpr(args=(), row_format="COERCE_EXPLICIT_CALL")
+        self.row_casts.append((row, name))
+        type_name = ast.TypeName(names=tuple(ast.String(part) for part in (
+            self.temp.schemaname, self.temp.relname) if part))
+        sum_call = ast.FuncCall(funcname=(ast.String("sum"),), args=(column,),
+                                funcformat="COERCE_EXPLICIT_CALL")
+        row.args = (sum_call,)  # placeholder; the full row is filled in at the end
+        return ast.A_Indirection(arg=ast.TypeCast(arg=row, typeName=type_name),
+                                 indirection=(ast.String(name),))
+
+    def _fill_row_casts(self) -> None:
+        for row, name in self.row_casts:
+            (sum_call,) = row.args
+            row.args = tuple(sum_call if c.name == name else ast.A_Const(isnull=True)
+                             for c in self.columns)
+
+    def _variance(self, call: ast.FuncCall, name: str) -> ast.Node:
+        """count, sum(x::numeric) and sum(x::numeric * x::numeric) per node, then
+        PostgreSQL's own formula in numeric (numeric_stddev_internal); the result is
+        typed like the original aggregate via a typed NULL of its result type."""
+        typed_null = copy.deepcopy(call)
+        typed_null.agg_filter = copy.deepcopy(_FALSE)
+        columns = {
+            "n": self._partial_of(_T_PART_COUNT, call),
+            "s": self._partial_of(_T_PART_SUM_NUMERIC, call),
+            "q": self._partial_of(_T_PART_SUM_SQUARES, call),
+            "t": self._partial(typed_null),
+        }
+        template = _T_VARIANCE[(name in _VARIANCE_SAMPLE, name in _STDDEV)]
+        return _fill(template, **columns)
+
+    def _shipped(self, call: ast.FuncCall) -> ast.FuncCall:
+        """The aggregate itself, run in the final step over shipped argument values."""
+        out = copy.copy(call)
+        out.args = tuple(self._value(a) for a in call.args or ()) or None
+        if call.agg_order:
+            out.agg_order = tuple(_with_node(s, self._value(s.node)) for s in call.agg_order)
+        if call.agg_filter is not None:
+            out.agg_filter = self._value(call.agg_filter)
+        return out
+
+    def _value(self, expr: ast.Node) -> ast.Node:
+        if _is_constant(expr):
+            return copy.deepcopy(expr)
+        return _column(self._add_column("v", expr, grouped=True, key=self._normalize(expr)))
+
+
+# -- small helpers -----------------------------------------------------------------------
+
+def _ensure_arity(call: ast.FuncCall, name: str) -> None:
+    nargs = len(call.args or ())
+    expected = {"string_agg": 2, "count": 0 if call.agg_star else 1}.get(name, 1)
+    if nargs != expected:
+        raise _Refusal(f"{name} with {nargs} arguments is not split")
+
+
+def _ensure_scalar_function(call: ast.FuncCall) -> None:
+    schema, name = _func_name(call)
+    if schema not in (None, "pg_catalog") or name not in SCALAR_FUNCTIONS:
+        raise _Refusal(f"function {name} over aggregates or group keys is not known to be"
+                       " a plain function")
+
+
+def _ensure_constant_limit(node: ast.Node | None) -> ast.Node | None:
+    if node is None:
+        return None
+    if any(isinstance(n, ast.ColumnRef | ast.SubLink | ast.ParamRef) for n in _walk(node)):
+        raise _Refusal("LIMIT/OFFSET must be constants to be split")
+    return node
+
+
+def _with_node(sort: ast.SortBy, node: ast.Node) -> ast.SortBy:
+    out = copy.copy(sort)
+    out.node = node
+    return out
+
+
+def _integer(value: int) -> ast.A_Const:
+    return ast.A_Const(isnull=False, val=ast.Integer(value))
+
+
+def _deparse(node: ast.Node) -> str:
+    return str(RawStream()(node))
+
+
+# -- output column names (PostgreSQL's FigureColname, on the raw parse tree) -------------
+
+def _output_name(target: ast.ResTarget) -> str:
+    if isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1], ast.A_Star):
+        raise _Refusal("* in the select list of an aggregate query is not split")
+    if target.name:
+        return str(target.name)
+    name, _strength = _figure_name(target.val)
+    return name or "?column?"
+
+
+_SIMPLE_NAMES: dict[type, str] = {
+    ast.GroupingFunc: "grouping", ast.A_ArrayExpr: "array", ast.RowExpr: "row",
+    ast.CoalesceExpr: "coalesce", ast.XmlSerialize: "xmlserialize",
+    ast.JsonParseExpr: "json", ast.JsonScalarExpr: "json_scalar",
+    ast.JsonSerializeExpr: "json_serialize", ast.JsonObjectConstructor: "json_object",
+    ast.JsonArrayConstructor: "json_array", ast.JsonArrayQueryConstructor: "json_array",
+    ast.JsonObjectAgg: "json_objectagg", ast.JsonArrayAgg: "json_arrayagg",
+    ast.MergeSupportFunc: "merge_action",
+}
+
+
+def _figure_name(node: ast.Node | None) -> tuple[str | None, int]:
+    """(name, strength) as parse_target.c's FigureColnameInternal computes them."""
+    if node is None:
+        return None, 0
+    if type(node) in _SIMPLE_NAMES:
+        return _SIMPLE_NAMES[type(node)], 2
+    if isinstance(node, ast.ColumnRef):
+        names = [f.sval for f in node.fields if isinstance(f, ast.String)]
+        return (names[-1], 2) if names else (None, 0)
+    if isinstance(node, ast.A_Indirection):
+        names = [f.sval for f in node.indirection if isinstance(f, ast.String)]
+        return (names[-1], 2) if names else _figure_name(node.arg)
+    if isinstance(node, ast.FuncCall):
+        return node.funcname[-1].sval, 2
+    if isinstance(node, ast.A_Expr):
+        return ("nullif", 2) if node.kind == A_Expr_Kind.AEXPR_NULLIF else (None, 0)
+    if isinstance(node, ast.TypeCast):
+        name, strength = _figure_name(node.arg)
+        if strength <= 1 and node.typeName is not None:
+            return node.typeName.names[-1].sval, 1
+        return name, strength
+    if isinstance(node, ast.CollateClause):
+        return _figure_name(node.arg)
+    if isinstance(node, ast.CaseExpr):
+        name, strength = _figure_name(node.defresult)
+        return ("case", 1) if strength <= 1 else (name, strength)
+    return _figure_special_name(node)
+
+
+def _figure_special_name(node: ast.Node) -> tuple[str | None, int]:
+    if isinstance(node, ast.MinMaxExpr):
+        return ("greatest" if node.op.name == "IS_GREATEST" else "least"), 2
+    if isinstance(node, ast.SQLValueFunction):
+        return node.op.name.removeprefix("SVFOP_").removesuffix("_N").lower(), 2
+    if isinstance(node, ast.SubLink):
+        kind = node.subLinkType
+        if kind == SubLinkType.EXISTS_SUBLINK:
+            return "exists", 2
+        if kind == SubLinkType.ARRAY_SUBLINK:
+            return "array", 2
+        return None, 0
+    if isinstance(node, ast.XmlExpr):
+        op = node.op.name
+        return (None, 0) if op == "IS_DOCUMENT" else (op.removeprefix("IS_").lower(), 2)
+    if isinstance(node, ast.JsonFuncExpr):
+        return node.op.name.removesuffix("_OP").lower(), 2
+    return None, 0

@@ -1,0 +1,100 @@
+"""Shared fixtures: one gridpg cluster and one plain PostgreSQL per test session.
+
+Both are started with the product's own cluster code and stopped at the end. Tests that
+need isolation take the `schema` fixture: a fresh schema and a connection whose
+search_path points at it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gridpg.cluster.control import Cluster
+from gridpg.cluster.pgserver import SUPERUSER, PgServer, find_pg_bin
+from gridpg.cluster.topology import PortAllocator, build_default
+
+
+def _free_base(start: int) -> int:
+    return PortAllocator("127.0.0.1", start + (os.getpid() % 50) * 20).take()
+
+
+@pytest.fixture(scope="session")
+def gridpg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    directory = tmp_path_factory.mktemp("gridpg") / "cluster"
+    cluster = Cluster(directory)
+    topology = build_default(datanodes=2, coordinators=2, port=_free_base(21000))
+    cluster.create(topology, lambda _m: None)
+    try:
+        cluster.up(lambda _m: None)
+        yield cluster
+    finally:
+        cluster.down(lambda _m: None)
+
+
+@pytest.fixture(scope="session")
+def plain_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """DSN of one plain PostgreSQL server, the oracle's reference."""
+    directory = tmp_path_factory.mktemp("plainpg")
+    from gridpg.cluster.pgserver import make_reachable, run_as_user
+
+    make_reachable(directory, run_as_user())
+    password_file = directory / "password"
+    password = secrets.token_urlsafe(16)
+    password_file.write_text(password + "\n")
+    port = _free_base(23000)
+    server = PgServer(
+        name="plain", data_dir=directory / "data", host="127.0.0.1", port=port,
+        socket_dir=directory / "run", log_file=directory / "log" / "plain.log",
+        bin_dir=find_pg_bin(), password_file=password_file,
+    )
+    server.init({"fsync": "off"})
+    server.start()
+    try:
+        yield f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres"
+    finally:
+        server.stop("immediate")
+
+
+@pytest.fixture()
+def coordinator_dsn(gridpg_cluster: Cluster) -> str:
+    return gridpg_cluster.dsn(0)
+
+
+@pytest.fixture()
+def schema(request: pytest.FixtureRequest, gridpg_cluster: Cluster) -> Iterator[str]:
+    """A fresh schema for one test, dropped afterwards."""
+    import psycopg
+
+    name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "").replace("-", "_")[:40]
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    yield name
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def datanode_dsns(cluster: Cluster) -> dict[str, str]:
+    """Direct DSNs of the datanode group primaries, for checking placement."""
+    password = cluster.password()
+    return {
+        g.name: f"postgresql://{SUPERUSER}:{password}@{g.primary.host}:{g.primary.port}/postgres"
+        for g in cluster.topology.groups
+    }
+
+
+def catalog_dsns(cluster: Cluster) -> dict[str, str]:
+    password = cluster.password()
+    return {
+        c.catalog.name: f"postgresql://{SUPERUSER}:{password}@{c.catalog.host}:{c.catalog.port}/postgres"
+        for c in cluster.topology.coordinators
+    }
+
+
+_ = Path
