@@ -188,7 +188,7 @@ def _ensure_no_misplaced_aggregates(stmt: ast.SelectStmt) -> None:
     for name, part in (("WHERE", stmt.whereClause), ("FROM", stmt.fromClause),
                        ("GROUP BY", stmt.groupClause), ("LIMIT/OFFSET",
                        (stmt.limitCount, stmt.limitOffset))):
-        if any(_is_aggregate(n) for n in _walk(part)):
+        if any(_is_aggregate(n) for n in _walk(part, into_subqueries=False)):
             raise _Refusal(f"aggregate in {name}")
     for node in _walk(stmt):
         if isinstance(node, ast.SubLink) and any(_is_aggregate(n) for n in _walk(node.subselect)):
@@ -305,14 +305,22 @@ _T_PART_SUM_SQUARES = _template("sum(__x::numeric * __x::numeric)")
 _T_PART_COUNT = _template("count(__x)")
 _T_PART_SUM = _template("sum(__x)")
 _VAR_NUM = "(sum(__n) * sum(__q) - sum(__s) * sum(__s))"
+# PostgreSQL takes the square root at the variance's own scale; numeric's sqrt() picks
+# its scale itself, so take it 20 digits finer and round back (double rounding then
+# differs only if those 20 digits are exactly 50000000000000000000).
+_SQRT = "round(sqrt(round({q}, scale({q}) + 20)), scale({q}))"
+
+
+def _var_quotient(sample: bool) -> str:
+    denominator = "(sum(__n) * (sum(__n) - 1))" if sample else "(sum(__n) * sum(__n))"
+    return f"({_VAR_NUM} / {denominator})"
+
+
 _T_VARIANCE = {
     (sample, stddev): _template(
         f"coalesce(min(__t), CASE WHEN sum(__n) <= {1 if sample else 0} THEN NULL"
         f" WHEN {_VAR_NUM} <= 0 THEN 0 ELSE "
-        + (f"round(sqrt({_VAR_NUM} / {'(sum(__n) * (sum(__n) - 1))' if sample else '(sum(__n) * sum(__n))'}), "
-           f"scale({_VAR_NUM} / {'(sum(__n) * (sum(__n) - 1))' if sample else '(sum(__n) * sum(__n))'}))"
-           if stddev else
-           f"{_VAR_NUM} / {'(sum(__n) * (sum(__n) - 1))' if sample else '(sum(__n) * sum(__n))'}")
+        + (_SQRT.format(q=_var_quotient(sample)) if stddev else _var_quotient(sample))
         + " END)")
     for sample in (True, False) for stddev in (True, False)
 }
@@ -381,6 +389,8 @@ class _Splitter:
             for column in self.columns:
                 if column.key is not None and column.key == key and column.grouped == grouped:
                     return column.name
+        if isinstance(expr, ast.RowExpr):
+            raise _Refusal("a row-valued expression cannot be a column of the temp table")
         name = f"{prefix}{len(self.columns) + 1}"
         self.columns.append(_PartialColumn(name, expr, grouped, key))
         return name
@@ -413,10 +423,15 @@ class _Splitter:
         return expr
 
     def _ensure_not_output_alias(self, name: str, item: ast.Node) -> None:
-        """`GROUP BY x` means an input column x if one exists, else the output column x;
-        without the catalog we cannot tell which, unless both are the same expression."""
+        """`GROUP BY x` means an input column x if one exists, else the output column x.
+        Without the catalog we know an input column x exists only when the output
+        column's own expression reads a column x (as in `x::text`)."""
         for out_name, target in zip(self.output_names, self.stmt.targetList, strict=True):
-            if out_name == name and self._normalize(target.val) != self._normalize(item):
+            if out_name != name or self._normalize(target.val) == self._normalize(item):
+                continue
+            if not any(isinstance(n, ast.ColumnRef) and isinstance(n.fields[-1], ast.String)
+                       and n.fields[-1].sval == name
+                       for n in _walk(target.val, into_subqueries=False)):
                 raise _Refusal(f"GROUP BY {name} may name an input or an output column")
 
     def _group_key(self, expr: ast.Node) -> str:
