@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,8 @@ from gridpg.cluster.topology import build_default
 
 DEFAULT_DIR = os.environ.get("GRIDPG_DIR", "~/.gridpg/default")
 
-console = Console(stderr=True)
+# soft_wrap: a message must not be broken at the terminal width (ports, paths, log lines).
+console = Console(stderr=True, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,6 +82,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_up(args: argparse.Namespace) -> int:
     cluster = Cluster(Path(args.dir), args.pg_bin)
+    if not args.foreground:
+        bring_up(cluster, args)
+        return 0
+    # Ctrl-C (or SIGTERM) at any moment from here on stops the whole cluster.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        bring_up(cluster, args)
+        console.print("running in the foreground; press Ctrl-C to stop the cluster")
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut `down` short
+        try:
+            if cluster.exists():
+                cluster.down(lambda _msg: None)
+                console.print("cluster stopped")
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    return 0
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def bring_up(cluster: Cluster, args: argparse.Namespace) -> None:
     started = time.monotonic()
     with console.status("gridpg up") as spinner:
         progress = spinner.update
@@ -97,27 +128,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     else:
         console.print(f"cluster in {cluster.dir} is up ({elapsed:.1f} s)")
     print_connect_help(cluster)
-    if args.foreground:
-        return stay_attached(cluster)
-    return 0
 
 
 def print_connect_help(cluster: Cluster) -> None:
     bin_dir = find_pg_bin(cluster.pg_bin)
     print(f"connect with:  psql \"{cluster.dsn()}\"")
-    print(f"   (psql is at {bin_dir / 'psql'}; or run: gridpg psql --dir {cluster.dir})")
-
-
-def stay_attached(cluster: Cluster) -> int:
-    console.print("running in the foreground; press Ctrl-C to stop the cluster")
-    try:
-        while True:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    cluster.down(lambda _msg: None)
-    console.print("cluster stopped")
-    return 0
+    print(f"   (psql is at {bin_dir / 'psql'}; or run: gridpg psql --dir {cluster.dir})", flush=True)
 
 
 def cmd_down(args: argparse.Namespace) -> int:

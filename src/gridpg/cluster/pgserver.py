@@ -119,7 +119,7 @@ class PgServer:
             pid = int(first)
         except (OSError, ValueError):
             return None
-        if not _process_alive(pid):
+        if not _process_alive(pid) or not _is_postmaster_of(pid, self.data_dir):
             return None
         return pid
 
@@ -197,6 +197,7 @@ class PgServer:
         if self.is_running():
             return
         self._remove_stale_pid()
+        self._clear_after_crash()
         if not is_port_free(self.host, self.port):
             raise ServerError(
                 f"{self.name}: port {self.port} on {self.host} is already in use by another "
@@ -288,6 +289,25 @@ class PgServer:
         if pid_file.exists() and self.pid() is None:
             pid_file.unlink()
 
+    def _clear_after_crash(self, timeout: float = 15.0) -> None:
+        """After a postmaster was killed, let what is left of it go before starting again.
+
+        Its children exit on their own once they notice, but until then they hold its
+        shared memory; and its socket lock file names a pid that stays a zombie until
+        whoever inherited it reaps it, which PostgreSQL takes for a live postmaster.
+        """
+        deadline = time.monotonic() + timeout
+        while _processes_in(self.data_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lock = self.socket_dir / f".s.PGSQL.{self.port}.lock"
+        try:
+            pid = int(lock.read_text().split("\n", 1)[0].strip())
+        except (OSError, ValueError):
+            return
+        if not _process_alive(pid) or not _is_postmaster_of(pid, self.data_dir):
+            lock.unlink(missing_ok=True)
+            (self.socket_dir / f".s.PGSQL.{self.port}").unlink(missing_ok=True)
+
     def _log_tail(self, lines: int = 15) -> str:
         try:
             text = self.log_file.read_text(errors="replace").splitlines()[-lines:]
@@ -324,6 +344,48 @@ def _process_alive(pid: int) -> bool:
     except OSError:
         return True
     return status != "Z"
+
+
+def _is_postmaster_of(pid: int, data_dir: Path) -> bool:
+    """Whether live process `pid` is a postgres serving `data_dir` (pids get reused)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # cannot tell (no /proc, or not allowed): trust the pid file
+    if not cmdline or not cmdline[0]:
+        return True
+    if not Path(os.fsdecode(cmdline[0])).name.startswith("postgres"):
+        return False
+    # pg_ctl starts the postmaster as `postgres -D <data_dir>`; its title may differ.
+    args = [os.fsdecode(a) for a in cmdline[1:] if a]
+    if "-D" in args[:-1]:
+        named = Path(args[args.index("-D") + 1])
+        try:
+            return named.resolve() == data_dir.resolve()
+        except OSError:
+            return True
+    return True
+
+
+def _processes_in(data_dir: Path) -> list[int]:
+    """Pids of live processes whose working directory is `data_dir` (a server's children)."""
+    try:
+        target = data_dir.resolve()
+    except OSError:
+        return []
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(entry / "cwd")) != target:
+                continue
+            program = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            continue
+        if Path(os.fsdecode(program)).name.startswith("postgres"):
+            found.append(int(entry.name))
+    return found
 
 
 def _write_owned(path: Path, text: str, like: Path) -> None:

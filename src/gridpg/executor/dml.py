@@ -52,6 +52,9 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     assert target is not None
     select = (body.get("selectStmt") or {}).get("SelectStmt")
     sources = [r for r in resolved[1:] if r.table is not None]
+    if body.get("selectStmt") is None:
+        await insert_default_values(dispatcher, request, body, target)
+        return
     if select is None or not select.get("valuesLists") or sources:
         await insert_select(dispatcher, request, body, target)
         return
@@ -75,6 +78,34 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
 
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups=None if target.method != "replication" else {fragments[0].group})
+
+
+async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                                target: DistTable) -> None:
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    fill = [c for c in columns if c.sequence]
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    values = {c.name: str((await dispatcher.coord.sequence_values(c.sequence or "", 1))[0]) for c in fill}
+    if target.method == "replication":
+        groups = list(target.groups)
+    elif target.method == "roundrobin":
+        groups = [target.groups[next(_roundrobin) % len(target.groups)]]
+    else:
+        group = planner.group_for_value(target, values.get(target.column or ""), dispatcher.runner.snapshot())
+        groups = [group] if group else []
+    relation = quote_qualified(target.schema, target.name)
+    if fill:
+        overriding = " OVERRIDING SYSTEM VALUE" if any(c.identity == "a" for c in fill) else ""
+        sql = (f"INSERT INTO {relation} ({', '.join(quote_ident(c.name) for c in fill)}){overriding} "
+               f"VALUES ({', '.join(values[c.name] for c in fill)})")
+    else:
+        sql = f"INSERT INTO {relation} DEFAULT VALUES"
+    tail = request.sql[request.sql.lower().rfind("default values") + len("default values"):]
+    plan = DistributedPlan("pushdown", tuple(Fragment(g, sql + tail) for g in groups), True)
+    from gridpg.executor.multi import scatter
+
+    await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None)
 
 
 @dataclass
@@ -160,7 +191,18 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
         text = None
     else:
         text = await _evaluate_item(dispatcher, request, items[position])
-    group = planner.group_for_value(target, text)
+    group = planner.group_for_value(target, text, dispatcher.runner.snapshot())
+    if group is None and position >= 0:
+        # Let PostgreSQL say what the value is (or why it is not one): cast it as the column.
+        columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+        oid = next((c.type_oid for c in columns if c.name == target.column), 0)
+        type_name = (await dispatcher.coord.type_names([oid]))[0] or "text"
+        from gridpg.executor.multi import inline_params
+
+        expr = await inline_params(dispatcher, request, items[position])
+        conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        rows = await conn.query(f"SELECT CAST(({expr}) AS {type_name})::text")
+        group = planner.group_for_value(target, rows[0][0] if rows else None, dispatcher.runner.snapshot())
     if group is None:
         raise PgError("22023", f"cannot route the value {text!r} of distribution column \"{target.column}\"")
     return group
@@ -223,26 +265,111 @@ def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: 
 
 async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                         target: DistTable) -> None:
-    if body.get("returningClause") or body.get("returningList"):
-        raise PgError(FEATURE_NOT_SUPPORTED, "INSERT ... SELECT ... RETURNING into a distributed table is not supported by gridpg yet")
-    if body.get("onConflictClause"):
-        raise PgError(FEATURE_NOT_SUPPORTED, "INSERT ... SELECT ... ON CONFLICT into a distributed table is not supported by gridpg yet")
+    """INSERT ... SELECT: the SELECT's rows are routed into a staging temp table on each node,
+    then each node runs the INSERT from its staging table (ON CONFLICT and RETURNING included)."""
     stmt = parse_sql(request.sql)[0].stmt
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
-    if stmt.selectStmt is None:  # DEFAULT VALUES
-        raise PgError(FEATURE_NOT_SUPPORTED, "INSERT ... DEFAULT VALUES into a distributed table is not supported by gridpg yet")
-    select_sql = RawStream()(stmt.selectStmt)
+    select_sql = str(RawStream()(stmt.selectStmt))
     from gridpg.executor.multi import inline_params
 
     select_sql = await inline_params(dispatcher, request, select_sql)
     chunks = await query_as_copy(dispatcher, select_sql)
+    if not stmt.cols:
+        width = _copy_width(chunks)
+        cols = cols[: width] if width else cols
     fill = [c for c in columns if c.sequence and c.name not in cols]
     all_cols = cols + [c.name for c in fill]
-    copy_sql = f"COPY {quote_qualified(target.schema, target.name)} ({', '.join(quote_ident(c) for c in all_cols)}) FROM STDIN"
-    router = CopyRouter(dispatcher, target, all_cols, "text", "\t", None)
-    count = await _copy_routed(dispatcher, target, copy_sql, router, chunks_source(chunks, fill, dispatcher))
-    dispatcher.session.send(codec.build_command_complete(f"INSERT 0 {count}"))
+    quoted = ", ".join(quote_ident(c) for c in all_cols)
+    qualified = quote_qualified(target.schema, target.name)
+    from gridpg.planner.service import SCRATCH_SCHEMA
+
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    stage = f"{SCRATCH_SCHEMA}.{planner.scratch_name('stage')}"
+    txn = dispatcher.runner.txn
+    implicit = not txn.in_block
+    if implicit:  # the staging tables live and die inside one transaction
+        txn.begin()
+        dispatcher.runner.implicit_block = True
+    try:
+        await _insert_via_stage(dispatcher, request, body, target, stmt, chunks, fill, all_cols,
+                                quoted, qualified, stage, columns)
+    except BaseException:
+        if implicit:
+            dispatcher.runner.implicit_block = False
+            await dispatcher.runner.end_transaction(commit=False)
+        raise
+    if implicit:
+        dispatcher.runner.implicit_block = False
+        await dispatcher.runner.end_transaction(commit=True)
+
+
+async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                            target: DistTable, stmt: Any, chunks: list[bytes], fill: list[TableColumn],
+                            all_cols: list[str], quoted: str, qualified: str, stage: str,
+                            columns: list[TableColumn]) -> None:
+    from gridpg.executor.multi import scatter
+
+    txn = dispatcher.runner.txn
+    for group in target.groups:
+        conn = await txn.connection(group, wants_block=True)
+        txn.mark_written(group)
+        await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} AS SELECT {quoted} FROM {qualified} WITH NO DATA")
+    router = CopyRouter(dispatcher, target, all_cols, "text", "\t", columns)
+    await _copy_routed(dispatcher, target, f"COPY {stage} FROM STDIN", router,
+                       chunks_source(chunks, fill, dispatcher), commit=False)
+    relation = qualified
+    if stmt.relation.alias is not None:
+        relation += f" AS {quote_ident(stmt.relation.alias.aliasname)}"
+    overriding = ""
+    if body.get("override") == "OVERRIDING_SYSTEM_VALUE" or any(c.identity == "a" for c in fill):
+        overriding = " OVERRIDING SYSTEM VALUE"
+    elif body.get("override") == "OVERRIDING_USER_VALUE":
+        overriding = " OVERRIDING USER VALUE"
+    tail = _insert_tail(request.sql, body)
+    node_sql = f"INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
+    plan = DistributedPlan("pushdown", tuple(Fragment(g, node_sql) for g in target.groups), True)
+    relay = {target.groups[0]} if target.method == "replication" else None
+    await scatter(dispatcher, replace(request, params=[], param_formats=[], param_oids=[]), plan, relay,
+                  commit=False)
+    for group in target.groups:
+        await txn.participants[group].conn.simple_query(f"DROP TABLE {stage}")
+
+
+def _copy_width(chunks: list[bytes]) -> int:
+    for chunk in chunks:
+        line = chunk.split(b"\n", 1)[0]
+        if line:
+            return line.count(b"\t") + 1
+    return 0
+
+
+def _insert_tail(sql: str, body: dict[str, Any]) -> str:
+    """The ON CONFLICT / RETURNING part of an INSERT, as written."""
+    starts = []
+    conflict = body.get("onConflictClause")
+    if conflict:
+        starts.append(conflict["location"])
+    returning = body.get("returningClause") or {}
+    exprs = returning.get("exprs") or body.get("returningList") or []
+    if exprs:
+        first = min(_first_location(e) for e in exprs)
+        toks = tokens(sql)
+        keyword = [t.start for t in toks if t.start < first and sql[t.start : t.end + 1].lower() == "returning"]
+        if keyword:
+            starts.append(keyword[-1])
+    if not starts:
+        return ""
+    return sql[min(starts):].rstrip().rstrip(";")
+
+
+def _first_location(node: Any) -> int:
+    best = 1 << 30
+    for item in analyze._walk(node):
+        if isinstance(item, dict) and isinstance(item.get("location"), int) and item["location"] >= 0:
+            best = min(best, item["location"])
+    return best
 
 
 async def chunks_source(chunks: list[bytes], fill: list[TableColumn], dispatcher: Dispatcher):  # type: ignore[no-untyped-def]
@@ -355,7 +482,7 @@ async def _client_chunks(dispatcher: Dispatcher, skip_header: bool):  # type: ig
 
 
 async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
-                       router: CopyRouter, source: Any) -> int:
+                       router: CopyRouter, source: Any, commit: bool = True) -> int:
     """Stream records from `source` to the table's nodes by their distribution column."""
     txn = dispatcher.runner.txn
     groups = list(table.groups)
@@ -399,7 +526,7 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
         if not txn.in_block:
             await dispatcher.runner.end_transaction(commit=False)
         raise error
-    if block and not txn.in_block:
+    if commit and block and not txn.in_block:
         await txn.commit()
     return total
 
@@ -433,6 +560,7 @@ class CopyRouter:
         planner = dispatcher.coord.planner
         assert planner is not None
         self.planner = planner
+        self.snapshot = dispatcher.runner.snapshot()
         self.table = table
         self.fmt = fmt
         self.delimiter = delimiter.encode()
@@ -516,7 +644,7 @@ class CopyRouter:
         return group
 
     def _group_for_text(self, text: str | None) -> str:
-        group = self.planner.group_for_value(self.table, text)
+        group = self.planner.group_for_value(self.table, text, self.snapshot)
         if group is None:
             raise PgError("22P02", f'cannot route value {text!r} of distribution column "{self.table.column}"')
         return group

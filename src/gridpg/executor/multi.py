@@ -31,10 +31,17 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
         await dispatcher.run_on_node(fragment.group, request, writes=plan.writes, sql=fragment.sql)
         return
     if plan.strategy == "pushdown":
-        await scatter(dispatcher, request, plan)
+        relay_groups = {plan.fragments[0].group} if plan.replicated else None
+        await scatter(dispatcher, request, plan, relay_groups)
         return
     if plan.strategy == "two-phase":
         await two_phase(dispatcher, request, plan)
+        return
+    if plan.strategy == "move-rows":
+        await move_rows(dispatcher, request, plan)
+        return
+    if plan.strategy == "broadcast":
+        await broadcast_write(dispatcher, request, plan)
         return
     await coordinator_finish(dispatcher, request, plan)
 
@@ -43,7 +50,7 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
 
 
 async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
-                  relay_groups: set[str] | None = None) -> None:
+                  relay_groups: set[str] | None = None, commit: bool = True) -> None:
     """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count."""
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
@@ -86,7 +93,7 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
             await dispatcher.runner.end_transaction(commit=False)
         raise error
     out.finish(f"{tag_word} {total}".strip())
-    if block and not txn.in_block:
+    if commit and block and not txn.in_block:
         await txn.commit()
 
 
@@ -263,6 +270,103 @@ async def _drop_temp(catalog: BackendConnection, temps: list[str]) -> None:
         await catalog.simple_query("; ".join(f"DROP TABLE IF EXISTS {t}" for t in temps))
     except PgError:
         pass
+
+
+# -- broadcast -------------------------------------------------------------------------
+
+
+async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
+    """Copy the tables a write reads to every node of its target, then run it there."""
+    from gridpg.planner.service import SCRATCH_SCHEMA
+
+    txn = dispatcher.runner.txn
+    groups = list(plan.groups)
+    block = len(groups) > 1
+    scratch = [f"{SCRATCH_SCHEMA}.{t.temp}" for t in plan.gather]
+    implicit = not txn.in_block
+    if implicit:  # scratch tables are created and dropped inside one transaction
+        txn.begin()
+        dispatcher.runner.implicit_block = True
+    try:
+        for group in groups:
+            dest = await txn.connection(group, wants_block=True)
+            txn.mark_written(group)
+            for table, name in zip(plan.gather, scratch):
+                qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+                await dest.simple_query(f"CREATE UNLOGGED TABLE {name} (LIKE {qualified})")
+                remote = [g for g in table.groups if g != group]
+                if group in table.groups:
+                    await dest.simple_query(f"INSERT INTO {name} SELECT * FROM {qualified}")
+                if remote:
+                    await copy_rows_to_catalog(
+                        dispatcher, [(g, f"SELECT * FROM {qualified}") for g in remote], dest, name)
+        relay_groups = {groups[0]} if plan.replicated else None
+        await scatter(dispatcher, request, plan, relay_groups, commit=False)
+        for group in groups:
+            await txn.participants[group].conn.simple_query(
+                "; ".join(f"DROP TABLE {name}" for name in scratch))
+    except BaseException:
+        if implicit:
+            dispatcher.runner.implicit_block = False
+            await dispatcher.runner.end_transaction(commit=False)
+        raise
+    if implicit:
+        dispatcher.runner.implicit_block = False
+        await dispatcher.runner.end_transaction(commit=True)
+    del block
+
+
+# -- rows that change node ------------------------------------------------------------
+
+
+async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
+    """UPDATE of the distribution column: DELETE ... RETURNING on the nodes, UPDATE in a
+    catalog temp table (so SET and RETURNING keep PostgreSQL's semantics), re-insert routed."""
+    from gridpg.executor.dml import CopyRouter, _copy_routed
+
+    txn = dispatcher.runner.txn
+    table_ref = plan.gather[0]
+    snapshot = dispatcher.runner.snapshot()
+    table = snapshot.table(table_ref.schema, table_ref.name)
+    assert table is not None
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    temp = f"pg_temp.{table_ref.temp}"
+    await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified})")
+    implicit = not txn.in_block
+    if implicit:
+        txn.begin()
+        dispatcher.runner.implicit_block = True
+    try:
+        conns = [await txn.connection(f.group, wants_block=True) for f in plan.fragments]
+        for f in plan.fragments:
+            txn.mark_written(f.group)
+        await copy_rows_to_catalog(
+            dispatcher, [(f.group, await inline_params(dispatcher, request, f.sql)) for f in plan.fragments],
+            catalog, temp)
+        del conns
+        final = await inline_params(dispatcher, request, plan.final_sql or "")
+        await _run_final(dispatcher, request, final)
+        columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
+        names = [c.name for c in columns]
+        chunks = await catalog.copy_out(f"COPY {temp} TO STDOUT")
+        copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
+        router = CopyRouter(dispatcher, table, names, "text", "\t", columns)
+
+        async def source():  # type: ignore[no-untyped-def]
+            for chunk in chunks:
+                yield chunk
+
+        await _copy_routed(dispatcher, table, copy_sql, router, source())
+        await _drop_temp(catalog, [temp])
+        if implicit:
+            dispatcher.runner.implicit_block = False
+            await dispatcher.runner.end_transaction(commit=True)
+    except BaseException:
+        if implicit:
+            dispatcher.runner.implicit_block = False
+            await dispatcher.runner.end_transaction(commit=False)
+        raise
 
 
 # -- coordinator finish ----------------------------------------------------------------

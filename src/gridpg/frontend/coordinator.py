@@ -119,6 +119,7 @@ class Coordinator:
             self.pools.pool(self.catalog_node).release(conn)
         self.describe_cache.clear()
         self._columns.clear()
+        self._sequences.clear()
         if self.planner is not None:
             self.planner.invalidate()
 
@@ -192,6 +193,10 @@ class Coordinator:
         out = cache[:count]
         del cache[:count]
         return out
+
+    def forget_sequences(self, names: list[str]) -> None:
+        for name in names:
+            self._sequences.pop(name, None)
 
     async def _sequence_start(self, sequence: str) -> int:
         from gridpg.sql.quote import quote_literal

@@ -215,6 +215,7 @@ class Session:
         self.info.user = user
         self.info.database = params.get("database") or user
         self.info.application_name = params.get("application_name", "")
+        params = normalize_startup_params(params)
         self.info.params = params
         if not self.coord.admit(self):
             raise fatal(TOO_MANY_CONNECTIONS, "sorry, too many clients already")
@@ -304,9 +305,12 @@ class Session:
         assert self.runner is not None
         try:
             await self.runner.simple_query(sql)
-        finally:
-            self.send_ready()
-            await self.flush()
+        except PgError as exc:
+            if exc.is_fatal:
+                raise
+            self.send(exc.to_message())
+        self.send_ready()
+        await self.flush()
 
     async def read_copy_data(self) -> tuple[int, bytes]:
         """For COPY FROM STDIN: the next CopyData/CopyDone/CopyFail (Flush/Sync ignored)."""
@@ -423,3 +427,18 @@ def new_backend_key() -> bytes:
 
 
 _ = ssl
+
+
+def normalize_startup_params(params: dict[str, str]) -> dict[str, str]:
+    """Startup parameters as PostgreSQL reads them.
+
+    PostgreSQL compares encoding names ignoring case and every non-alphanumeric character
+    (`clean_encoding_name`), so asyncpg's `'utf-8'` (quotes included) means UTF8.
+    """
+    out = dict(params)
+    for key, value in params.items():
+        if key.lower() == "client_encoding":
+            cleaned = "".join(ch for ch in value.lower() if ch.isalnum())
+            if cleaned in ("utf8", "unicode"):
+                out[key] = "UTF8"
+    return out

@@ -169,7 +169,6 @@ class StatementRunner:
             self.implicit_block = True
         try:
             for text in statements:
-                self.txn.ensure_not_failed()
                 await self.run(ExecRequest(text, simple=True))
         except PgError:
             if self.implicit_block:
@@ -220,7 +219,6 @@ class StatementRunner:
         return statement.described
 
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
-        self.txn.ensure_not_failed()
         request = ExecRequest(
             portal.statement.sql, simple=False, params=portal.params,
             param_formats=portal.param_formats, result_formats=portal.result_formats,
@@ -257,6 +255,8 @@ class StatementRunner:
 
     async def run(self, request: ExecRequest) -> None:
         control = sqlparse.transaction_control(request.sql)
+        if control is None or control.kind not in ("commit", "rollback", "rollback_to"):
+            self.txn.ensure_not_failed()
         if control is not None:
             await self._transaction_control(control, request)
             return

@@ -42,6 +42,7 @@ class DistributedPlan:
     final_sql: str | None = None  # catalog-side SQL for two-phase / coordinator finish
     gather: tuple[GatherTable, ...] = ()
     partial_temp: str | None = None
+    replicated: bool = False  # a write to every copy: the client sees one copy's answer
     reasons: tuple[NotApplicable, ...] = field(default=(), compare=False)
 
     @property

@@ -41,6 +41,7 @@ CATALOG_ONLY = {
 }
 QUERY_KINDS = {"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"}
 _temp_ids = itertools.count(1)
+SCRATCH_SCHEMA = "gridpg_shards"
 
 
 @dataclass
@@ -107,8 +108,31 @@ class Planner:
         tables = [t for t in (self.resolve(snapshot, r, search_path) for r in analyze.relations(tree)) if t]
         groups = sorted({g for t in tables for g in t.groups}) if tables else ddl.all_groups()
         after = _metadata_after(kind, tree, tables, snapshot, search_path)
+        sequences = await self._sequences_to_reset(dispatcher, kind, tree, tables)
         await ddl.propagate(request, kind, groups, after)
+        for name, start in sequences.items():
+            if start is None:
+                await self.coord.gtm.seq_drop(name, if_exists=True)
+            else:
+                await self.coord.gtm.seq_setval(name, start, is_called=False)
+        if sequences:
+            self.coord.forget_sequences(list(sequences))
         return True
+
+    async def _sequences_to_reset(self, dispatcher: Dispatcher, kind: str, tree: dict[str, Any],
+                                  tables: list[DistTable]) -> dict[str, int | None]:
+        """GTM sequences a DROP TABLE drops (None) or TRUNCATE ... RESTART IDENTITY restarts."""
+        body = tree[kind]
+        dropping = kind == "DropStmt" and body.get("removeType") == "OBJECT_TABLE"
+        restarting = kind == "TruncateStmt" and body.get("restart_seqs")
+        if not (dropping or restarting):
+            return {}
+        out: dict[str, int | None] = {}
+        for table in tables:
+            for column in await self.coord.table_columns(dispatcher.runner, table):
+                if column.sequence:
+                    out[column.sequence] = None if dropping else await self.coord._sequence_start(column.sequence)
+        return out
 
     # -- queries -----------------------------------------------------------------------
 
@@ -140,6 +164,10 @@ class Planner:
         reasons: list[NotApplicable] = []
         writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
         body = tree[kind]
+        target = resolved[0].table
+        if kind == "UpdateStmt" and target is not None and target.column and \
+                target.method in ("hash", "modulo") and _updates_column(body, target.column):
+            return self._move_rows(request, body, resolved)
         router = self._router(dispatcher, request, body, resolved, writes)
         if isinstance(router, DistributedPlan):
             return router
@@ -230,20 +258,21 @@ class Planner:
             text = _value_text(value, request)
             if text is _UNKNOWN:
                 return None
-            group = self.group_for_value(table, text)  # type: ignore[arg-type]
+            group = self.group_for_value(table, text, dispatcher.runner.snapshot())  # type: ignore[arg-type]
             if group is None:
                 return None
             groups.add(group)
         return groups
 
-    def group_for_value(self, table: DistTable, text: str | None) -> str | None:
+    def group_for_value(self, table: DistTable, text: str | None,
+                        snapshot: CatalogSnapshot | None = None) -> str | None:
         """The datanode group holding rows whose distribution column has this text value."""
         if table.method == "hash":
             try:
                 remainder = shard_for_text(table.column_type or "", text, table.shard_count or 1)
             except (ValueError, TypeError, OverflowError):
                 return None
-            snapshot = self.coord.snapshot
+            snapshot = snapshot or self.coord.snapshot
             assert snapshot is not None
             try:
                 return snapshot.shard_group(table.schema, table.name, remainder)
@@ -363,23 +392,66 @@ class Planner:
 
     def _multi_node_write(self, request: ExecRequest, body: dict[str, Any], resolved: list[Resolved],
                           reasons: list[NotApplicable]) -> DistributedPlan:
+        """UPDATE/DELETE on every node of the target; other distributed tables it reads are
+        joined node-locally when colocated, else broadcast to the target's nodes first."""
         target = resolved[0].table
         assert target is not None
         others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"]
-        if others and not self._joined_on_distribution_columns(body, [resolved[0], *others]):
-            raise PgError(FEATURE_NOT_SUPPORTED,
-                          "UPDATE/DELETE joining distributed tables that are not colocated on their "
-                          "distribution column is not supported by gridpg yet")
-        if _top_level_relation_count(body) + 1 < len(resolved) + 1 and analyze.has_node(body.get("whereClause"), "SubLink"):
-            if any(r.table is not None and r.table.method != "replication" for r in resolved[1:]):
-                raise PgError(FEATURE_NOT_SUPPORTED,
-                              "UPDATE/DELETE with subqueries over distributed tables is not supported by gridpg yet")
-        if target.column and _updates_column(body, target.column):
-            raise PgError(FEATURE_NOT_SUPPORTED,
-                          f'updating the distribution column "{target.column}" over several nodes is '
-                          "not supported by gridpg yet")
-        return DistributedPlan("pushdown", tuple(Fragment(g, request.sql) for g in target.groups),
-                               True, reasons=tuple(reasons))
+        local = not others or (
+            _top_level_relation_count(body) == len(resolved)
+            and self._joined_on_distribution_columns(body, [resolved[0], *others])
+        )
+        replicated = target.method == "replication"
+        if local and not (replicated and others):
+            return DistributedPlan("pushdown", tuple(Fragment(g, request.sql) for g in target.groups),
+                                   True, reasons=tuple(reasons), replicated=replicated)
+        reasons.append(NotApplicable("pushdown", "reads distributed tables that are not colocated with the target"))
+        temps: dict[tuple[str, str], GatherTable] = {}
+        replacements = []
+        tokens = sqlparse.tokens(request.sql)
+        for r in others:
+            assert r.table is not None
+            key = (r.table.schema, r.table.name)
+            if key not in temps:
+                temps[key] = GatherTable(r.table.schema, r.table.name, self.scratch_name("bcast"), r.table.groups)
+            start, end = _relation_span(request.sql, tokens, r.ref)
+            alias = "" if r.ref.alias else f" AS {_quote(r.ref.name)}"
+            replacements.append((start, end, f"{SCRATCH_SCHEMA}.{temps[key].temp}{alias}"))
+        sql = _splice(request.sql, replacements)
+        return DistributedPlan("broadcast", tuple(Fragment(g, sql) for g in target.groups), True,
+                               gather=tuple(temps.values()), reasons=tuple(reasons), replicated=replicated)
+
+    def scratch_name(self, kind: str) -> str:
+        """A datanode scratch table name unique in the cluster (temp tables forbid 2PC)."""
+        return f"gp_{kind}_{self.coord.name}_{next(_temp_ids)}"
+
+    def _move_rows(self, request: ExecRequest, body: dict[str, Any],
+                   resolved: list[Resolved]) -> DistributedPlan:
+        """UPDATE of the distribution column: delete on the nodes, update, re-insert routed."""
+        target = resolved[0].table
+        assert target is not None
+        if body.get("fromClause") or any(r.table is not None for r in resolved[1:]):
+            raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with FROM or "
+                          "subqueries over distributed tables is not supported by gridpg yet")
+        sql = request.sql
+        toks = sqlparse.tokens(sql)
+        ref = resolved[0].ref
+        start, end = _relation_span(sql, toks, ref)
+        where_at, returning_at = _top_level_keywords(sql, toks, ("where", "returning"))
+        where_text = sql[where_at:returning_at if returning_at >= 0 else len(sql)] if where_at >= 0 else ""
+        alias = ref.alias or ref.name
+        relation = sql[start:end] + (f" AS {_quote(ref.alias)}" if ref.alias else "")
+        delete = f"DELETE FROM {relation} {where_text} RETURNING {_quote(alias)}.*"
+        temp = f"gp_move_{next(_temp_ids)}"
+        set_end = where_at if where_at >= 0 else (returning_at if returning_at >= 0 else len(sql))
+        after_relation = sql[end:set_end]
+        if ref.alias:  # drop "AS alias" that followed the name: re-added below
+            after_relation = after_relation[after_relation.lower().find("set"):]
+        returning = sql[returning_at:] if returning_at >= 0 else ""
+        final = f"UPDATE pg_temp.{temp} AS {_quote(alias)} {after_relation.strip()} {returning}"
+        fragments = tuple(Fragment(g, delete) for g in target.groups)
+        return DistributedPlan("move-rows", fragments, True, final,
+                               (GatherTable(target.schema, target.name, temp, target.groups),))
 
     # -- names -------------------------------------------------------------------------
 
@@ -471,7 +543,10 @@ def _needs_combine(body: dict[str, Any]) -> str | None:
         return "LIMIT/OFFSET apply to the whole result"
     if body.get("distinctClause") is not None:
         return "DISTINCT applies to the whole result"
-    if analyze.has_node(body.get("targetList"), "WindowDef") or body.get("windowClause"):
+    if body.get("windowClause") or any(
+        isinstance(n, dict) and "FuncCall" in n and "over" in n["FuncCall"]
+        for n in analyze._walk([body.get("targetList"), body.get("sortClause")])
+    ):
         return "window functions see the whole result"
     if analyze.has_node(body.get("targetList"), "SubLink") or analyze.has_node(body.get("whereClause"), "SubLink"):
         return "subqueries"
@@ -568,6 +643,21 @@ def _relation_span(sql: str, tokens: list[Any], ref: analyze.RelRef) -> tuple[in
                 end_index = i + 2
             return start, tokens[end_index].end + 1
     raise PgError(UNDEFINED_OBJECT, f'could not locate "{ref.name}" in the statement')
+
+
+def _top_level_keywords(sql: str, tokens: list[Any], words: tuple[str, ...]) -> list[int]:
+    """Offsets of the first top-level (not parenthesized) occurrence of each keyword, or -1."""
+    found = {w: -1 for w in words}
+    depth = 0
+    for tok in tokens:
+        text = sql[tok.start : tok.end + 1]
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and text.lower() in found and found[text.lower()] < 0:
+            found[text.lower()] = tok.start
+    return [found[w] for w in words]
 
 
 def _splice(sql: str, replacements: list[tuple[int, int, str]]) -> str:

@@ -124,15 +124,22 @@ def transaction_control(sql: str) -> TxnControl | None:
     kind = _TXN_KINDS[body["kind"]]
     isolation = None
     if kind == "begin":
+        modes = []
         for option in body.get("options", []):
             elem = option.get("DefElem", {})
+            const = elem.get("arg", {}).get("A_Const", {})
             if elem.get("defname") == "transaction_isolation":
-                isolation = elem["arg"]["A_Const"]["sval"]["sval"]
-        begin_sql = "BEGIN " + sql.strip().split(None, 2)[-1] if body.get("options") else "BEGIN"
-        if body["kind"] == "TRANS_STMT_START" and body.get("options"):
-            begin_sql = "BEGIN " + sql.strip().split(None, 2)[-1]
+                isolation = const["sval"]["sval"]
+                modes.append(f"ISOLATION LEVEL {isolation.upper()}")
+            elif elem.get("defname") == "transaction_read_only":
+                on = const.get("ival", {}).get("ival", 0) or const.get("boolval", {}).get("boolval")
+                modes.append("READ ONLY" if on else "READ WRITE")
+            elif elem.get("defname") == "transaction_deferrable":
+                on = const.get("ival", {}).get("ival", 0) or const.get("boolval", {}).get("boolval")
+                modes.append("DEFERRABLE" if on else "NOT DEFERRABLE")
+        begin_sql = "BEGIN " + ", ".join(modes) if modes else "BEGIN"
         return TxnControl(
-            kind, begin_sql=begin_sql.rstrip("; "), is_start=body["kind"] == "TRANS_STMT_START",
+            kind, begin_sql=begin_sql, is_start=body["kind"] == "TRANS_STMT_START",
             isolation=isolation,
         )
     return TxnControl(kind, name=body.get("savepoint_name", ""), chain=bool(body.get("chain")))
