@@ -155,6 +155,10 @@ class Planner:
         if kind == "InsertStmt":
             await multi.insert(dispatcher, request, tree, resolved)
             return True
+        if kind == "MergeStmt":
+            group = await self._merge_group(dispatcher, request, tree["MergeStmt"], resolved)
+            await dispatcher.run_on_node(group, request, writes=True)
+            return True
         plan = self.plan_query(dispatcher, request, tree, kind, resolved)
         await multi.execute_plan(dispatcher, request, plan)
         return True
@@ -420,6 +424,49 @@ class Planner:
         sql = _splice(request.sql, replacements)
         return DistributedPlan("broadcast", tuple(Fragment(g, sql) for g in target.groups), True,
                                gather=tuple(temps.values()), reasons=tuple(reasons), replicated=replicated)
+
+    async def _merge_group(self, dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                           resolved: list[Resolved]) -> str:
+        """MERGE runs where its rows stay on one node: a source of constants joined on the
+        target's distribution column, all of whose values live on the same node."""
+        target = resolved[0].table
+        assert target is not None
+        unsupported = PgError(FEATURE_NOT_SUPPORTED, "MERGE into a distributed table is supported by "
+                              "gridpg only when its source is a subquery of constants joined on the "
+                              "distribution column and its rows live on one node")
+        if target.method == "replication" and len(target.groups) == 1:
+            return target.groups[0]
+        source = body.get("sourceRelation", {}).get("RangeSubselect")
+        if target.method not in ("hash", "modulo") or source is None or len(resolved) > 1:
+            raise unsupported
+        alias = source.get("alias", {}).get("aliasname")
+        target_names = {resolved[0].ref.alias or resolved[0].ref.name}
+        source_col = None
+        for left, right in analyze.equi_join_pairs({"whereClause": body.get("joinCondition")}):
+            for a, b in ((left, right), (right, left)):
+                if len(a) == 2 and a[0] in target_names and a[1] == target.column and len(b) == 2 and b[0] == alias:
+                    source_col = b[1]
+        if source_col is None:
+            raise unsupported
+        from gridpg.executor.multi import inline_params
+        from gridpg.sql.quote import quote_ident
+
+        toks = sqlparse.tokens(request.sql)
+        using_at = _top_level_keywords(request.sql, toks, ("using",))[0]
+        on_at = _top_level_keywords(request.sql, toks, ("on",))[0]
+        source_text = request.sql[using_at + len("using"):on_at]
+        source_text = await inline_params(dispatcher, request, source_text)
+        conn = await dispatcher.runner.txn.connection(self.coord.catalog_node, wants_block=False)
+        alias_q = quote_ident(alias or "s")
+        rows = await conn.query(
+            f"SELECT DISTINCT ({alias_q}.{quote_ident(source_col)})::text FROM {source_text.strip()}"
+            if alias else f"SELECT 1 WHERE false")
+        groups = {self.group_for_value(target, r[0], dispatcher.runner.snapshot()) for r in rows}
+        if len(groups) == 1 and None not in groups:
+            return groups.pop()  # type: ignore[return-value]
+        if not groups:
+            return target.groups[0]
+        raise unsupported
 
     def scratch_name(self, kind: str) -> str:
         """A datanode scratch table name unique in the cluster (temp tables forbid 2PC)."""

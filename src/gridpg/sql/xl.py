@@ -33,6 +33,10 @@ def extract_distribution(sql: str) -> tuple[str, DistributionSpec | None]:
     if not re.search(r"\bdistribut|\bto\s+(node|group)\b", sql, re.I):
         return sql, None
     toks = tokens(sql)
+    if not _is_create_table(sql, toks):
+        # Only CREATE TABLE takes these clauses: `GRANT ... TO GROUP g`, `RENAME TO node`
+        # or a column named "distributed" elsewhere are plain PostgreSQL.
+        return sql, None
     depth = 0
     cut: list[tuple[int, int]] = []
     spec: dict[str, object] = {}
@@ -69,6 +73,22 @@ def extract_distribution(sql: str) -> tuple[str, DistributionSpec | None]:
         nodes=tuple(spec.get("nodes", ())),  # type: ignore[arg-type]
         group=spec.get("group"),  # type: ignore[arg-type]
     )
+
+
+_TABLE_PREFIX = frozenset(("global", "local", "temp", "temporary", "unlogged"))
+
+
+def _is_create_table(sql: str, toks: list) -> bool:  # type: ignore[type-arg]
+    """CREATE [GLOBAL|LOCAL] [TEMP|TEMPORARY|UNLOGGED] TABLE ... (AS ... too)."""
+    words = [_word(sql, t).lower() for t in toks[:4]]
+    if not words or words[0] != "create":
+        return False
+    for word in words[1:]:
+        if word == "table":
+            return True
+        if word not in _TABLE_PREFIX:
+            return False
+    return False
 
 
 def _word(sql: str, tok: object) -> str:
@@ -135,6 +155,10 @@ def _read_to(sql: str, toks: list, i: int, spec: dict, cut: list) -> int:  # typ
         if _word(sql, toks[j]) != ",":
             names.append(_ident(sql, toks[j]))
         j += 1
+    if j >= len(toks):
+        raise PgError(SYNTAX_ERROR, "syntax error at end of input in TO NODE clause")
+    if not names:
+        raise PgError(SYNTAX_ERROR, "TO NODE needs a list of nodes in parentheses")
     spec["nodes"] = names
     cut.append((start, toks[j].end + 1))
     return j + 1
@@ -162,11 +186,11 @@ _SIMPLE = {
 def parse_xl_command(sql: str) -> XlCommand | None:
     lowered = " ".join(sql.lower().rstrip("; \n\t").split())
     for prefix, kind in _SIMPLE.items():
-        if lowered.startswith(prefix):
+        if lowered == prefix or lowered.startswith(prefix + " "):
             return XlCommand(kind)
     match = _EXECUTE_DIRECT.match(sql)
     if match:
-        nodes = tuple(n.strip().strip('"') for n in match.group(1).split(",") if n.strip())
+        nodes = tuple(_name(n.strip()) for n in match.group(1).split(",") if n.strip())
         return XlCommand("execute_direct", nodes=nodes, sql=match.group(2).replace("''", "'"))
     if lowered.startswith("create barrier"):
         name = sql.strip().rstrip(";").split(None, 2)[2].strip().strip("'\"") if len(sql.split()) > 2 else ""
@@ -174,14 +198,21 @@ def parse_xl_command(sql: str) -> XlCommand | None:
     match = _NODE_CMD.match(sql)
     if match:
         verb, group, name, rest = match.groups()
-        name = name[1:-1].replace('""', '"') if name.startswith('"') else name.lower()
+        name = _name(name)
         kind = f"{verb.lower()}_node" + ("_group" if group else "")
         if group:
             members = re.findall(r"(\"(?:[^\"]|\"\")+\"|\w+)", re.sub(r"(?i)^\s*with\s*", "", rest))
-            return XlCommand(kind, name=name, nodes=tuple(m.strip('"').lower() for m in members))
+            return XlCommand(kind, name=name, nodes=tuple(_name(m) for m in members))
         options = dict(
             (k.lower(), v.strip().strip("'"))
             for k, v in re.findall(r"(\w+)\s*=\s*('(?:[^']|'')*'|[\w.]+)", rest)
         )
         return XlCommand(kind, name=name, options=options)
     return None
+
+
+def _name(text: str) -> str:
+    """An identifier as PostgreSQL reads it: quoted keeps its case, unquoted folds to lower."""
+    if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
+        return text[1:-1].replace('""', '"')
+    return text.lower()
