@@ -85,8 +85,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not args.foreground:
         bring_up(cluster, args)
         return 0
-    # Ctrl-C (or SIGTERM) at any moment from here on stops the whole cluster.
+    # Ctrl-C (or SIGTERM) at any moment from here on stops the whole cluster, even when
+    # SIGINT came in ignored (a shell starts background jobs so).
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         bring_up(cluster, args)
         console.print("running in the foreground; press Ctrl-C to stop the cluster")

@@ -186,5 +186,9 @@ def _toml(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    # A TOML basic string: quote, backslash and control characters escaped.
+    text = "".join(
+        f"\\u{ord(ch):04x}" if ch < " " or ch == "\x7f" else "\\" + ch if ch in '"\\' else ch
+        for ch in str(value)
+    )
     return f'"{text}"'

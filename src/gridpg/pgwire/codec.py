@@ -91,6 +91,10 @@ class FrameReader:
         (length,) = _I32.unpack_from(buf, pos + 1)
         if length < 4:
             raise ProtocolViolation(f"invalid message length {length}")
+        if length > self.max_message:
+            raise ProtocolViolation(
+                f"message of {length} bytes exceeds the maximum of {self.max_message}", "54000"
+            )
         end = pos + 1 + length
         if len(buf) < end:
             return None
@@ -313,7 +317,7 @@ def parse_data_row(payload: bytes) -> list[bytes | None]:
 
 
 def build_parameter_description(oids: list[int]) -> bytes:
-    return message(b"t", _I16.pack(len(oids)) + b"".join(_I32.pack(o) for o in oids))
+    return message(b"t", _I16.pack(len(oids)) + b"".join(_I32.pack(_oid32(o)) for o in oids))
 
 
 def parse_parameter_description(payload: bytes) -> list[int]:
@@ -342,7 +346,9 @@ def parse_error_fields(payload: bytes) -> dict[str, str]:
     pos = 0
     while pos < len(payload) and payload[pos] != 0:
         code = chr(payload[pos])
-        end = payload.index(b"\0", pos + 1)
+        end = payload.find(b"\0", pos + 1)
+        if end < 0:
+            raise ProtocolViolation("unterminated field in error message")
         fields[code] = payload[pos + 1 : end].decode(errors="replace")
         pos = end + 1
     return fields
@@ -362,7 +368,7 @@ def build_query(sql: str) -> bytes:
 
 def build_parse(name: str, sql: str, param_oids: list[int] | tuple[int, ...] = ()) -> bytes:
     body = cstr(name) + cstr(sql) + _I16.pack(len(param_oids))
-    body += b"".join(_I32.pack(o if o < 2**31 else o - 2**32) for o in param_oids)
+    body += b"".join(_I32.pack(_oid32(o)) for o in param_oids)
     return message(b"P", body)
 
 
@@ -451,6 +457,11 @@ def parse_execute(payload: bytes) -> tuple[str, int]:
 
 def build_execute(portal: str, max_rows: int = 0) -> bytes:
     return message(b"E", cstr(portal) + _I32.pack(max_rows))
+
+
+def _oid32(oid: int) -> int:
+    """An unsigned OID as the signed int32 that carries the same four bytes."""
+    return oid if oid < 2**31 else oid - 2**32
 
 
 def _nonneg(n: int) -> int:

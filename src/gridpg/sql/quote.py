@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_SAFE_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+_SAFE_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")  # as quote_ident(): `$` is quoted too
 
 # Keywords that must be quoted even when lowercase (reserved or type-like in PostgreSQL).
 _RESERVED = frozenset(
@@ -26,7 +26,7 @@ _RESERVED = frozenset(
     setof smallint substring time timestamp treat trim values varchar xmlattributes xmlconcat
     xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize
     xmltable json_array json_arrayagg json_exists json_object json_objectagg json_query
-    json_scalar json_serialize json_table json_value merge_action""".split()
+    json json_scalar json_serialize json_table json_value merge_action""".split()
 )
 
 
