@@ -187,6 +187,10 @@ class BackendConnection:
         proto.frames.clear()
         return batch
 
+    def unread(self, frames: list[tuple[int, bytes]]) -> None:
+        """Put back frames taken by recv_batch that belong to a later reader."""
+        self._proto.frames.extendleft(reversed(frames))
+
     async def recv_raw_peek(self) -> None:
         proto = self._proto
         while not proto.frames:

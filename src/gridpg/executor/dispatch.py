@@ -77,10 +77,15 @@ class Dispatcher:
                 portal_name = ""
                 if request.max_rows and request.portal is not None:
                     portal_name = "gp_" + (request.portal.name or "unnamed")
+                # The client's Sync already waits in our buffer: send the node's with this.
+                sync_now = (not request.max_rows and node not in self.runner.pending_sync
+                            and self.session.frames.peek_type() == 0x53)
                 relay.start_extended(
                     conn, text, request.param_oids, request.params, request.param_formats,
-                    request.result_formats, request.max_rows, portal_name,
+                    request.result_formats, request.max_rows, portal_name, sync=sync_now,
                 )
+                if sync_now:
+                    self.runner.presynced.add(node)
             self.runner.pending_sync[node] = conn
             result = await relay.finish_extended(conn, emit)
             if request.portal is not None:

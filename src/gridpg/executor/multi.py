@@ -133,7 +133,8 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tupl
     rows = 0
     error: PgError | None = None
     while True:
-        for kind, raw in await conn.recv_batch():
+        batch = await conn.recv_batch()
+        for index, (kind, raw) in enumerate(batch):
             if kind == 0x44:
                 out.emit_row(raw)
                 rows += 1
@@ -142,10 +143,12 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tupl
             elif kind == 0x43:
                 tag = raw[5:-1].decode()
                 if not simple:
+                    conn.unread(batch[index + 1 :])
                     return tag, rows
             elif kind == 0x45:
                 error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
                 if not simple:
+                    conn.unread(batch[index + 1 :])
                     raise error
             elif kind == 0x5A:
                 conn.txn_status = raw[5:6]
@@ -153,6 +156,7 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tupl
                     raise error
                 return tag, rows
             elif kind == 0x49 and not simple:
+                conn.unread(batch[index + 1 :])
                 return tag, rows
 
 

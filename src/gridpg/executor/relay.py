@@ -49,8 +49,9 @@ def statement_name(sql: str) -> str:
 def start_extended(
     conn: BackendConnection, sql: str, param_oids: list[int], params: list[bytes | None],
     param_formats: list[int], result_formats: list[int], max_rows: int, portal: str = "",
+    sync: bool = False,
 ) -> None:
-    """Send Parse (first use on this connection) + Bind + Execute + Flush."""
+    """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync)."""
     name = statement_name(sql)
     parts = []
     if conn.prepared.get(name) != sql:
@@ -60,44 +61,46 @@ def start_extended(
         conn.prepared[name] = sql
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
     parts.append(codec.build_execute(portal, max_rows))
-    parts.append(codec.FLUSH)
+    parts.append(codec.SYNC if sync else codec.FLUSH)
     conn.send(b"".join(parts))
 
 
 async def finish_extended(
     conn: BackendConnection, emit: Callable[[bytes], None]
 ) -> RelayResult:
-    """Relay until CommandComplete / PortalSuspended / ErrorResponse / EmptyQueryResponse."""
+    """Relay until CommandComplete / PortalSuspended / ErrorResponse / EmptyQueryResponse.
+
+    Frames after that one (a ReadyForQuery when the Sync went with the Execute) are put
+    back for the reader that expects them.
+    """
     result = RelayResult()
     while True:
-        for kind, raw in await conn.recv_batch():
+        batch = await conn.recv_batch()
+        for index, (kind, raw) in enumerate(batch):
             if kind == _DATA_ROW:
                 emit(raw)
                 result.rows += 1
-            elif kind == _COMMAND_COMPLETE:
+                continue
+            if kind in (_NOTICE, _PARAMETER_STATUS, _NOTIFICATION):
+                emit(raw)
+                continue
+            if kind == _COMMAND_COMPLETE:
                 emit(raw)
                 result.tag = raw[5:-1].decode()
-                return result
             elif kind == _ERROR:
-                fields = codec.parse_error_fields(raw[5:])
-                result.error = PgError.from_fields(fields, conn.node)
+                result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
                 # The node skips to Sync: a Parse sent in this cycle may not have happened.
                 conn.prepared.clear()
-                return result
-            elif kind == _PORTAL_SUSPENDED:
+            elif kind in (_PORTAL_SUSPENDED, _EMPTY):
                 emit(raw)
-                result.suspended = True
-                return result
-            elif kind == _EMPTY:
-                emit(raw)
-                return result
-            elif kind in (_NOTICE, _PARAMETER_STATUS, _NOTIFICATION):
-                emit(raw)
-            elif kind == _COPY_IN or kind == _COPY_OUT:
+                result.suspended = kind == _PORTAL_SUSPENDED
+            elif kind in (_COPY_IN, _COPY_OUT):
                 result.copy_in = kind == _COPY_IN
                 result.extra.append(raw)
-                return result
-            # ParseComplete, BindComplete, CloseComplete, RowDescription: swallowed
+            else:
+                continue  # ParseComplete, BindComplete, CloseComplete, RowDescription
+            conn.unread(batch[index + 1 :])
+            return result
 
 
 def start_simple(conn: BackendConnection, sql: str) -> None:

@@ -20,6 +20,8 @@ from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Node
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.datanode.pool import PoolSet
+from gridpg.errors import PgError
+from gridpg.sql.quote import quote_literal
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.session import Session
 from gridpg.gtm.client import GtmClient
@@ -81,6 +83,8 @@ class Coordinator:
         self.planner: Planner | None = None
         self._next_pid = 1
         self._epoch_check: asyncio.Future[None] | None = None
+        self._last_epoch_check = 0.0
+        self._listen_task: asyncio.Future[None] | None = None
         self._columns: dict[Any, Any] = {}
         self._sequences: dict[str, list[int]] = {}
         self._type_names: dict[int, str] = {}
@@ -115,6 +119,11 @@ class Coordinator:
         conn = await self.pools.pool(self.catalog_node).acquire()
         try:
             self.snapshot = await store.load_snapshot(conn, epoch)
+            await conn.simple_query(
+                "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
+                f"({quote_literal(self.name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
+                "epoch = EXCLUDED.epoch, updated = now()"
+            )
         finally:
             self.pools.pool(self.catalog_node).release(conn)
         self.describe_cache.clear()
@@ -124,15 +133,49 @@ class Coordinator:
             self.planner.invalidate()
 
     async def metadata_changed(self) -> None:
-        """After committed DDL: bump the epoch so every coordinator reloads, then reload."""
-        await self.gtm.epoch_bump()
+        """After committed DDL: bump the epoch, reload, tell every coordinator and wait until
+        each has reloaded (so the client's next statement anywhere sees the change)."""
+        epoch = await self.gtm.epoch_bump()
         await self.reload_catalog()
+        for address in [self.catalog_address, *self.other_catalogs]:
+            pool = self.pools.pool(address.name)
+            conn = await pool.acquire()
+            try:
+                await conn.simple_query(f"NOTIFY {EPOCH_CHANNEL}, '{epoch}'")
+            except PgError:
+                log.warning("could not notify catalog server %s of epoch %d", address.name, epoch)
+            finally:
+                pool.release(conn)
+        await self._wait_for_coordinators(epoch)
+
+    async def _wait_for_coordinators(self, epoch: int, timeout: float = 3.0) -> None:
+        """Wait until the other coordinators report `epoch` loaded (bounded: one may be down)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        for address in self.other_catalogs:
+            pool = self.pools.pool(address.name)
+            while asyncio.get_running_loop().time() < deadline:
+                conn = await pool.acquire()
+                try:
+                    rows = await conn.query("SELECT coalesce(max(epoch), 0) FROM gridpg.coordinator_state")
+                except PgError:
+                    rows = [("0",)]
+                finally:
+                    pool.release(conn)
+                if int(rows[0][0] or 0) >= epoch:
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
 
     async def ensure_fresh_catalog(self) -> None:
-        """At a transaction start: reload when another coordinator changed the metadata.
+        """At a transaction start: a safety net behind LISTEN/NOTIFY invalidation.
 
-        Concurrent sessions share one GTM round trip (single flight).
+        Notifications normally trigger reloads; at most once a second a transaction start
+        also asks the GTM (concurrent sessions share one round trip).
         """
+        loop = asyncio.get_running_loop()
+        if self._epoch_check is None and loop.time() - self._last_epoch_check < 1.0:
+            return
         if self._epoch_check is None:
             self._epoch_check = asyncio.ensure_future(self._check_epoch())
         check = self._epoch_check
@@ -144,8 +187,29 @@ class Coordinator:
 
     async def _check_epoch(self) -> None:
         epoch = await self.gtm.epoch_get()
+        self._last_epoch_check = asyncio.get_running_loop().time()
         if self.snapshot is None or epoch != self.snapshot.epoch:
             await self.reload_catalog()
+
+    async def start_listener(self) -> None:
+        self._listen_task = asyncio.ensure_future(self._listen_loop())
+
+    async def _listen_loop(self) -> None:
+        """Reload the catalog when another coordinator announces a new metadata epoch."""
+        while True:
+            try:
+                conn = await BackendConnection.connect(self.catalog_address)
+                await conn.simple_query(f"LISTEN {EPOCH_CHANNEL}")
+                await self._check_epoch()
+                while True:
+                    kind, _ = await conn.recv()
+                    if kind == 0x41:  # NotificationResponse
+                        await self._check_epoch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - reconnect and carry on
+                log.warning("catalog listener lost; reconnecting", exc_info=True)
+                await asyncio.sleep(0.5)
 
     # -- table shapes, types and sequences -----------------------------------------------
 
@@ -274,7 +338,11 @@ class Coordinator:
         self.pools.close()
 
 
+EPOCH_CHANNEL = "gridpg_catalog"
+
 GRIDPG_FUNCTIONS = """
+CREATE TABLE IF NOT EXISTS gridpg.coordinator_state (
+  name text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now());
 CREATE OR REPLACE FUNCTION gridpg.version() RETURNS text LANGUAGE sql STABLE
   AS $$ SELECT 'gridpg 0.1.0 on ' || pg_catalog.version() $$;
 """
@@ -344,6 +412,7 @@ async def _serve(cluster: Cluster, name: str) -> int:
 
     coordinator.planner = Planner(coordinator)
     await coordinator.start(nodes)
+    await coordinator.start_listener()
     server = await asyncio.start_server(coordinator.handle_client, host, port, backlog=1024)
     log.info("coordinator %s listening on %s:%d", name, host, port)
     stop = asyncio.Event()

@@ -53,6 +53,7 @@ class StatementRunner:
         )
         self.implicit_block = False
         self.pending_sync: dict[str, BackendConnection] = {}
+        self.presynced: set[str] = set()  # nodes already sent their Sync with the Execute
         self.dispatcher = Dispatcher(coordinator, self)
         self.ddl_in_block = False
         self.private_snapshot: CatalogSnapshot | None = None
@@ -235,7 +236,8 @@ class StatementRunner:
         error: PgError | None = None
         for node, conn in list(self.pending_sync.items()):
             try:
-                conn.send(codec.SYNC)
+                if node not in self.presynced:
+                    conn.send(codec.SYNC)
                 while True:
                     kind, payload = await conn.recv()
                     if kind == 0x5A:
@@ -246,6 +248,7 @@ class StatementRunner:
             except PgError as exc:
                 error = error or exc
         self.pending_sync.clear()
+        self.presynced.clear()
         if error is not None:
             self.session.send(error.to_message())
             await self._statement_failed()

@@ -63,6 +63,12 @@ class FrameReader:
         self._advance(length)
         return packet
 
+    def peek_type(self) -> int | None:
+        """The type byte of the next buffered message, if any."""
+        if self._pos < len(self._buf):
+            return self._buf[self._pos]
+        return None
+
     def next_frame(self) -> tuple[int, bytes] | None:
         """The next (type, payload) or None when more bytes are needed."""
         buf, pos = self._buf, self._pos

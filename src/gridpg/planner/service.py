@@ -18,7 +18,7 @@ to `commands.ddl`; INSERT, COPY, UPDATE and DELETE to the DML paths of the execu
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -44,12 +44,36 @@ _temp_ids = itertools.count(1)
 SCRATCH_SCHEMA = "gridpg_shards"
 
 
+@dataclass(frozen=True)
+class RouterSpec:
+    """The static part of the router: which values pin which tables."""
+
+    pins: tuple[tuple[DistTable, tuple[analyze.Value, ...]], ...]
+    fixed_group: str | None
+    writes: bool
+    references: tuple[DistTable, ...]
+
+
 @dataclass
 class Resolved:
     """A table reference and, when distributed, its metadata."""
 
     ref: analyze.RelRef
     table: DistTable | None
+
+
+@dataclass
+class Analysis:
+    """A statement read once: its route and, for queries, tree, kind and tables."""
+
+    route: str  # catalog | xl | version | query | utility
+    clean: str = ""
+    spec: Any = None
+    tree: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""
+    resolved: list[Resolved] = field(default_factory=list)
+    router: RouterSpec | NotApplicable | None = None
+    xl: Any = None
 
 
 class Planner:
@@ -72,19 +96,64 @@ class Planner:
         """Run the statement if it needs distributed handling; False sends it to the catalog."""
         from gridpg.executor import multi
 
-        sql = request.sql
+        analysis = self._analysis(dispatcher, request.sql)
+        if analysis.route == "catalog":
+            return False
+        if analysis.route == "xl":
+            await multi.run_xl_command(dispatcher, request, analysis.xl)
+            return True
+        if analysis.route == "version":
+            await dispatcher.run_on_node(self.coord.catalog_node, request, writes=False,
+                                         sql=_rewrite_version(request.sql))
+            return True
+        if analysis.route == "query":
+            return await self._run_query(dispatcher, request, analysis)
+        return await self._run_utility(dispatcher, request, analysis.clean, analysis.tree,
+                                       analysis.kind, analysis.spec)
+
+    def _analysis(self, dispatcher: Dispatcher, sql: str) -> Analysis:
+        """What a statement is and which tables it touches, cached per text and catalog epoch."""
+        runner = dispatcher.runner
+        search_path = _search_path(dispatcher)
+        key = None
+        if runner.private_snapshot is None:
+            key = (sql, tuple(search_path))
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+        analysis = self._analyze(sql, runner.snapshot(), search_path)
+        if key is not None:
+            if len(self.cache) > 20000:
+                self.cache.clear()
+            self.cache[key] = analysis
+        return analysis
+
+    def _analyze(self, sql: str, snapshot: CatalogSnapshot, search_path: list[str]) -> Analysis:
         xl = parse_xl_command(sql)
         if xl is not None:
-            await multi.run_xl_command(dispatcher, request, xl)
-            return True
+            return Analysis("xl", xl=xl)
         clean, spec = extract_distribution(sql)
         tree = sqlparse.parse_tree(clean)
         kind = sqlparse.node_type(tree)
         if kind in QUERY_KINDS:
-            return await self._run_query(dispatcher, request, tree, kind)
+            refs = analyze.relations(tree)
+            resolved = [Resolved(r, self.resolve(snapshot, r, search_path)) for r in refs]
+            if not any(r.table is not None for r in resolved):
+                if analyze.has_node(tree, "FuncCall") and _rewrite_version(sql) != sql:
+                    return Analysis("version")
+                return Analysis("catalog")
+            body = tree[kind]
+            writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
+            router = None
+            target = resolved[0].table if kind in ("UpdateStmt", "DeleteStmt") else None
+            moves = target is not None and target.column is not None and kind == "UpdateStmt" \
+                and _updates_column(body, target.column)
+            if kind not in ("InsertStmt", "MergeStmt") and not moves:
+                router = self._router_static(body, resolved, writes)
+            return Analysis("query", clean, spec, tree, kind, resolved, router)
         if kind in CATALOG_ONLY or not kind:
-            return False
-        return await self._run_utility(dispatcher, request, clean, tree, kind, spec)
+            return Analysis("catalog")
+        return Analysis("utility", clean, spec, tree, kind)
 
     # -- utility -----------------------------------------------------------------------
 
@@ -136,22 +205,10 @@ class Planner:
 
     # -- queries -----------------------------------------------------------------------
 
-    async def _run_query(self, dispatcher: Dispatcher, request: ExecRequest,
-                         tree: dict[str, Any], kind: str) -> bool:
+    async def _run_query(self, dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) -> bool:
         from gridpg.executor import multi
 
-        snapshot = dispatcher.runner.snapshot()
-        search_path = _search_path(dispatcher)
-        refs = analyze.relations(tree)
-        resolved = [Resolved(r, self.resolve(snapshot, r, search_path)) for r in refs]
-        dist = [r for r in resolved if r.table is not None]
-        if not dist:
-            if analyze.has_node(tree, "FuncCall") and "version" in request.sql.lower():
-                rewritten = _rewrite_version(request.sql)
-                if rewritten != request.sql:
-                    await dispatcher.run_on_node(self.coord.catalog_node, request, writes=False, sql=rewritten)
-                    return True
-            return False
+        tree, kind, resolved = analysis.tree, analysis.kind, analysis.resolved
         if kind == "InsertStmt":
             await multi.insert(dispatcher, request, tree, resolved)
             return True
@@ -159,6 +216,11 @@ class Planner:
             group = await self._merge_group(dispatcher, request, tree["MergeStmt"], resolved)
             await dispatcher.run_on_node(group, request, writes=True)
             return True
+        if isinstance(analysis.router, RouterSpec):
+            plan = self._router_bind(dispatcher, request, analysis.router)
+            if isinstance(plan, DistributedPlan):
+                await dispatcher.run_on_node(plan.fragments[0].group, request, writes=plan.writes)
+                return True
         plan = self.plan_query(dispatcher, request, tree, kind, resolved)
         await multi.execute_plan(dispatcher, request, plan)
         return True
@@ -202,6 +264,14 @@ class Planner:
 
     def _router(self, dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                 resolved: list[Resolved], writes: bool) -> DistributedPlan | NotApplicable:
+        spec = self._router_static(body, resolved, writes)
+        if isinstance(spec, NotApplicable):
+            return spec
+        return self._router_bind(dispatcher, request, spec)
+
+    def _router_static(self, body: dict[str, Any], resolved: list[Resolved],
+                       writes: bool) -> RouterSpec | NotApplicable:
+        """What pins the statement to one node, read once from the parse tree."""
         tables = [r.table for r in resolved if r.table is not None]
         if all(t.method == "replication" for t in tables):
             common = set(tables[0].groups).intersection(*[set(t.groups) for t in tables[1:]])
@@ -209,36 +279,25 @@ class Planner:
                 return NotApplicable("router", "reference tables live on different node sets")
             if writes:
                 if len(tables) == 1 and len(tables[0].groups) == 1:
-                    group = tables[0].groups[0]
-                    return DistributedPlan("router", (Fragment(group, request.sql),), True)
+                    return RouterSpec((), tables[0].groups[0], True, ())
                 return NotApplicable("router", "a write to a reference table goes to every node")
-            return DistributedPlan("router", (Fragment(sorted(common)[0], request.sql),), False)
-        top_level = _top_level_relation_count(body)
-        if top_level != len(resolved):
+            return RouterSpec((), sorted(common)[0], False, ())
+        if _top_level_relation_count(body) != len(resolved):
             return NotApplicable("router", "distributed tables appear in subqueries or CTEs")
         where = body.get("whereClause")
-        groups: set[str] = set()
+        pins = []
         for r in resolved:
             table = r.table
             if table is None or table.method == "replication":
                 continue
-            group_set = self._pinned_groups(dispatcher, request, where, r, table, len(resolved))
-            if group_set is None:
+            values = self._pin_values(where, r, table)
+            if values is None:
                 return NotApplicable("router", f'"{table.name}" is not pinned by its distribution column')
-            groups |= group_set
-        for r in resolved:
-            if r.table is not None and r.table.method == "replication" and not groups <= set(r.table.groups):
-                return NotApplicable("router", "a reference table is not on the pinned node")
-        if len(groups) != 1:
-            if groups and not writes and len(groups) < len(self.coord.datanode_addresses) and \
-                    _needs_combine(body) is None and self._pushable_from(body, resolved) is not None:
-                pass
-            return NotApplicable("router", f"the pinned rows are on {len(groups)} nodes")
-        group = groups.pop()
-        return DistributedPlan("router", (Fragment(group, request.sql),), writes)
+            pins.append((table, tuple(values)))
+        references = tuple(r.table for r in resolved if r.table is not None and r.table.method == "replication")
+        return RouterSpec(tuple(pins), None, writes, references)
 
-    def _pinned_groups(self, dispatcher: Dispatcher, request: ExecRequest, where: Any,
-                       r: Resolved, table: DistTable, nrels: int) -> set[str] | None:
+    def _pin_values(self, where: Any, r: Resolved, table: DistTable) -> list[analyze.Value] | None:
         if table.method not in ("hash", "modulo") or table.column is None:
             return None
         names = {r.ref.alias or r.ref.name}
@@ -247,26 +306,34 @@ class Planner:
         def matches(col: tuple[str, ...]) -> str | None:
             if col[-1] != column:
                 return None
-            if len(col) == 1:
-                return column if nrels == 1 or True else None
-            if col[-2] in names:
+            if len(col) == 1 or col[-2] in names:
                 return column
             return None
 
-        pins = analyze.pinning_values(where, matches)
-        values = pins.get(column)
-        if not values:
-            return None
-        groups = set()
-        for value in values:
-            text = _value_text(value, request)
-            if text is _UNKNOWN:
-                return None
-            group = self.group_for_value(table, text, dispatcher.runner.snapshot())  # type: ignore[arg-type]
-            if group is None:
-                return None
-            groups.add(group)
-        return groups
+        return analyze.pinning_values(where, matches).get(column) or None
+
+    def _router_bind(self, dispatcher: Dispatcher, request: ExecRequest,
+                     spec: RouterSpec) -> DistributedPlan | NotApplicable:
+        """The node for these parameter values, or why there is not exactly one."""
+        if spec.fixed_group is not None:
+            return DistributedPlan("router", (Fragment(spec.fixed_group, request.sql),), spec.writes)
+        snapshot = dispatcher.runner.snapshot()
+        groups: set[str] = set()
+        for table, values in spec.pins:
+            for value in values:
+                text = _value_text(value, request)
+                if text is _UNKNOWN:
+                    return NotApplicable("router", "a parameter value cannot be routed")
+                group = self.group_for_value(table, text, snapshot)  # type: ignore[arg-type]
+                if group is None:
+                    return NotApplicable("router", "a value cannot be routed")
+                groups.add(group)
+        for table in spec.references:
+            if not groups <= set(table.groups):
+                return NotApplicable("router", "a reference table is not on the pinned node")
+        if len(groups) != 1:
+            return NotApplicable("router", f"the pinned rows are on {len(groups)} nodes")
+        return DistributedPlan("router", (Fragment(groups.pop(), request.sql),), spec.writes)
 
     def group_for_value(self, table: DistTable, text: str | None,
                         snapshot: CatalogSnapshot | None = None) -> str | None:
