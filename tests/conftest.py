@@ -70,7 +70,9 @@ def schema(request: pytest.FixtureRequest, gridpg_cluster: Cluster) -> Iterator[
     """A fresh schema for one test, dropped afterwards."""
     import psycopg
 
-    name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "").replace("-", "_")[:40]
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower(), flags=re.ASCII)[:40]
     dsn = gridpg_cluster.dsn(0)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
@@ -98,3 +100,15 @@ def catalog_dsns(cluster: Cluster) -> dict[str, str]:
 
 
 _ = Path
+
+
+@pytest.fixture(scope="session")
+def datanodes(gridpg_cluster: Cluster) -> dict[str, str]:
+    """{group name: direct DSN of its primary}."""
+    return datanode_dsns(gridpg_cluster)
+
+
+@pytest.fixture(scope="session")
+def catalogs(gridpg_cluster: Cluster) -> dict[str, str]:
+    """{catalog server name: direct DSN}."""
+    return catalog_dsns(gridpg_cluster)

@@ -134,6 +134,16 @@ class Session:
 
     async def close(self) -> None:
         if self.runner is not None:
+            if self.runner.pending_sync:
+                # The client left inside an extended-protocol cycle (Execute without Sync):
+                # end the nodes' cycles before their connections go back to the pool, or
+                # the next user of the connection reads this cycle's leftovers.
+                self.out.clear()
+                try:
+                    await asyncio.wait_for(self.runner.sync(), 10)
+                except Exception:  # noqa: BLE001 - best effort; rollback follows
+                    log.warning("could not sync backend connections of a closed session", exc_info=True)
+                self.out.clear()
             await self.runner.close()
             self.runner = None
         self.coord.forget_session(self)

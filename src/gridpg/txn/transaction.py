@@ -167,20 +167,41 @@ class DistributedTransaction:
             await self._run_everywhere(readers, "COMMIT")
         for node in writers:
             self.participants[node].state = RemoteState.PREPARING
-        await self._run_everywhere(writers, f"PREPARE TRANSACTION {quote_literal(gid)}")
-        for node in writers:
-            self.participants[node].state = RemoteState.PREPARED
+        prepare = f"PREPARE TRANSACTION {quote_literal(gid)}"
+        conns = [self.participants[n].conn for n in writers]
+        results = await asyncio.gather(*(c.simple_query(prepare) for c in conns), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        for node, result in zip(writers, results):
+            if not isinstance(result, BaseException):
+                self.participants[node].state = RemoteState.PREPARED
+        if failed:
+            # No decision was logged: every node that prepared rolls back.
+            prepared = [n for n in writers if self.participants[n].state is RemoteState.PREPARED]
+            await self._run_everywhere(prepared, f"ROLLBACK PREPARED {quote_literal(gid)}", swallow=True)
+            for node in prepared:
+                self.participants[node].state = RemoteState.ABORTING
+            first = failed[0]
+            raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
         await self.commit_log.log_commit(gid, writers)
         for node in writers:
             self.participants[node].state = RemoteState.COMMITTING
         await self._run_everywhere(writers, f"COMMIT PREPARED {quote_literal(gid)}", swallow=True)
-        await self.commit_log.forget(gid)
+        # Forgetting the decision needs no wait: recovery treats a decision whose prepared
+        # transactions are gone as done.
+        asyncio.ensure_future(self._forget(gid))
+
+    async def _forget(self, gid: str) -> None:
+        try:
+            await self.commit_log.forget(gid)
+        except Exception:  # noqa: BLE001 - recovery cleans up decisions left behind
+            pass
 
     async def rollback(self) -> None:
         """Roll back everywhere; connections that cannot be cleaned are discarded."""
         open_nodes = [
             n for n, p in self.participants.items()
-            if not p.conn.is_closed and p.conn.txn_status != b"I" and p.state is not RemoteState.PREPARED
+            if not p.conn.is_closed and p.conn.txn_status != b"I"
+            and p.state not in (RemoteState.PREPARED, RemoteState.ABORTING)
         ]
         if open_nodes:
             try:
