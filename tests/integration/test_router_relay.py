@@ -1,73 +1,72 @@
 """The router path relays the datanode's DataRow bytes without decoding them.
 
-A coordinator runs in this process (on its own port, against the session cluster) so the
-codec's row decoder can be counted while a routed SELECT returns many rows.
+A coordinator process whose row decoder counts its calls (counting_coordinator.py) runs
+against the session cluster while a routed SELECT returns many rows.
 """
 
 from __future__ import annotations
 
-import asyncio
+import os
+import signal
 import socket
-import threading
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
-from gridpg.frontend.coordinator import build_coordinator
-from gridpg.pgwire import codec
-from gridpg.planner.service import Planner
+from gridpg.cluster.pgserver import is_accepting
 
 
 @pytest.fixture(scope="module")
-def local_coordinator(gridpg_cluster: Cluster) -> Iterator[str]:
+def counting(gridpg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, "Counter"]]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    stop = asyncio.Event()
-
-    async def serve() -> None:
-        coordinator, _, _, nodes = build_coordinator(gridpg_cluster, "coord1")
-        coordinator.planner = Planner(coordinator)
-        await coordinator.start(nodes)
-        server = await asyncio.start_server(coordinator.handle_client, "127.0.0.1", port)
-        ready.set()
-        async with server:
-            await stop.wait()
-        coordinator.close()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    assert ready.wait(20)
-    password = gridpg_cluster.password()
-    yield f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
+    count_file = tmp_path_factory.mktemp("count") / "calls"
+    script = Path(__file__).with_name("counting_coordinator.py")
+    proc = subprocess.Popen([sys.executable, str(script), str(gridpg_cluster.dir), str(port), str(count_file)])
+    try:
+        deadline = time.monotonic() + 30
+        while not is_accepting("127.0.0.1", port) and time.monotonic() < deadline:
+            assert proc.poll() is None, "counting coordinator exited"
+            time.sleep(0.05)
+        dsn = f"postgresql://postgres:{gridpg_cluster.password()}@127.0.0.1:{port}/postgres"
+        yield dsn, Counter(proc.pid, count_file)
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
-def test_routed_select_does_no_per_row_decoding(
-    local_coordinator: str, schema: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with psycopg.connect(local_coordinator, autocommit=True) as conn:
+class Counter:
+    def __init__(self, pid: int, path: Path) -> None:
+        self.pid = pid
+        self.path = path
+
+    def read(self) -> int:
+        self.path.unlink(missing_ok=True)
+        os.kill(self.pid, signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        while not self.path.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return int(self.path.read_text())
+
+
+def test_routed_select_does_no_per_row_decoding(counting: tuple[str, Counter], schema: str) -> None:
+    dsn, counter = counting
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {schema}.r (k int, i int, pad text) DISTRIBUTE BY HASH (k)")
         conn.execute(f"INSERT INTO {schema}.r SELECT 7, g, repeat('x', 20) FROM generate_series(1, 500) g")
-        calls = {"rows": 0}
-        original = codec.parse_data_row
-
-        def counting(payload: bytes) -> list[bytes | None]:
-            calls["rows"] += 1
-            return original(payload)
-
-        monkeypatch.setattr(codec, "parse_data_row", counting)
-        for prepared in (False, True):
+        before = counter.read()
+        for prepared in (False, True, True):
             rows = conn.execute(f"SELECT * FROM {schema}.r WHERE k = %s", (7,), prepare=prepared).fetchall()
             assert len(rows) == 500
-        assert calls["rows"] == 0
+        assert counter.read() == before
         plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN SELECT * FROM {schema}.r WHERE k = 7"))
         assert "router" in plan
-        # The counter works: a path that does decode (the coordinator's own catalog reads) counts.
-        conn.execute(f"CREATE TABLE {schema}.other (a int) DISTRIBUTE BY HASH (a)")
-        assert calls["rows"] > 0
+        # The counter works: a path that decodes rows (EXPLAIN reads the node's plan) counts.
+        assert counter.read() > before
