@@ -82,6 +82,7 @@ def machine_info() -> dict[str, str]:
     dirty = out("git", "-C", str(REPO), "status", "--porcelain", "--", "src")
     return {
         "load_start": loadavg(),
+        "started": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
         "nproc": nproc,
         "ram": ram,
         "cpu": cpu,
@@ -104,7 +105,7 @@ def machine_markdown(info: dict[str, str] | None = None) -> str:
     return (
         f"- machine: nproc={info['nproc']}, RAM {info['ram']}, CPU `{info['cpu']}`, "
         f"kernel {info['kernel']}, Python {info['python']}\n"
-        f"- load average (1/5/15 min) at start: {info['load_start']}; at end: {loadavg()} "
+        f"- run started {info['started']}; load average (1/5/15 min) at start: {info['load_start']}; at end: {loadavg()} "
         "(the machine is shared: a load above nproc means other work competed for the CPUs)\n"
         f"- gridpg commit: {info['commit']}\n"
     )

@@ -71,11 +71,44 @@ def run_pgbench(
         out, _ = proc.communicate(timeout=timeout)
         rc: int | None = proc.returncode
     except subprocess.TimeoutExpired:
+        if target.name == "gridpg":
+            snapshot = cluster_activity(env)
+            log("pgbench hung; cluster activity:\n" + snapshot)
+        else:
+            snapshot = ""
         proc.kill()  # our own child, by handle
         out, _ = proc.communicate()
         out += f"\n[bench] pgbench did not finish within {timeout:.0f} s and was killed\n"
+        if snapshot:
+            out += "[bench] activity on the cluster's servers before the kill:\n" + snapshot + "\n"
         rc = None
     return rc, out, time.monotonic() - t0
+
+
+def cluster_activity(env: Env) -> str:
+    """Non-idle sessions, ungranted locks and prepared transactions on every server."""
+    import psycopg
+
+    queries = {
+        "activity": "SELECT pid, state, wait_event_type || ':' || coalesce(wait_event, ''), "
+        "left(regexp_replace(query, '\\s+', ' ', 'g'), 160) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND state <> 'idle'",
+        "waiting lock": "SELECT pid, locktype, relation::regclass::text, mode FROM pg_locks "
+        "WHERE NOT granted",
+        "prepared": "SELECT gid, prepared FROM pg_prepared_xacts",
+    }
+    lines = []
+    password = env.cluster.password()
+    for spec in env.cluster.topology.all_servers():
+        dsn = f"postgresql://postgres:{password}@{spec.host}:{spec.port}/postgres"
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+                for label, q in queries.items():
+                    for row in conn.execute(q):
+                        lines.append(f"{spec.name} {label}: {row}")
+        except Exception as exc:  # noqa: BLE001
+            lines.append(f"{spec.name}: {type(exc).__name__}: {exc}")
+    return "\n".join(lines) or "(nothing active)"
 
 
 def shown_command(target: Target, args: list[str]) -> str:
@@ -180,6 +213,9 @@ def main() -> int:
         help="comma list of protocol modes among prepared,simple,extended",
     )
     ap.add_argument("--scripts", default="select,tpcb", help="comma list among select,tpcb")
+    ap.add_argument(
+        "--init-timeout", type=int, default=240, help="seconds before pgbench -i counts as hung"
+    )
     ap.add_argument("--json", action="store_true", help="print results as JSON on stdout")
     ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
@@ -205,7 +241,9 @@ def main() -> int:
             targets = [env.target("plain"), env.target("gridpg")]
             init_ok = {}
             for target in targets:
-                run = bench_run(env, target, "init", "-", ["-i", "-s", str(args.scale)], 600)
+                run = bench_run(
+                    env, target, "init", "-", ["-i", "-s", str(args.scale)], args.init_timeout
+                )
                 if run.ok:
                     n = count_accounts(target)
                     if n != 100000 * args.scale:
