@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     gtm.add_argument("--host", default="127.0.0.1")
     gtm.add_argument("--port", type=int, default=6666)
     command("coordinator", cmd_coordinator, "run a coordinator in the foreground")
+    node = command("node", cmd_node, "add or remove a datanode (an existing PostgreSQL server)")
+    node.add_argument("action", choices=["add", "remove"])
+    node.add_argument("address", help="HOST:PORT to add, or the node name to remove")
+    node.add_argument("--name", default=None, help="node name (default: dn<N>)")
     return parser
 
 
@@ -195,6 +199,43 @@ def cmd_gtm(args: argparse.Namespace) -> int:
     from gridpg.gtm.server import main as gtm_main
 
     return gtm_main(["--dir", args.dir, "--host", args.host, "--port", str(args.port)])
+
+
+def cmd_node(args: argparse.Namespace) -> int:
+    """`gridpg node add HOST:PORT`: CREATE NODE through coordinator 1."""
+    import asyncio
+
+    from gridpg.cluster.pgserver import SUPERUSER
+    from gridpg.datanode.connection import BackendConnection, NodeAddress
+    from gridpg.errors import PgError
+    from gridpg.sql.quote import quote_ident, quote_literal
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    coord = cluster.topology.coordinators[0]
+    if args.action == "add":
+        host, _, port = args.address.rpartition(":")
+        if not host or not port.isdigit():
+            raise ClusterError(f"expected HOST:PORT, got {args.address!r}")
+        name = args.name or f"dn{len(cluster.topology.groups) + 1}"
+        sql = (f"CREATE NODE {quote_ident(name)} WITH (TYPE = 'datanode', HOST = {quote_literal(host)}, "
+               f"PORT = {int(port)})")
+    else:
+        sql = f"DROP NODE {quote_ident(args.address)}"
+
+    async def run() -> None:
+        address = NodeAddress(coord.name, coord.host, coord.port, SUPERUSER, cluster.password())
+        conn = await BackendConnection.connect(address)
+        try:
+            await conn.simple_query(sql)
+        finally:
+            conn.close()
+
+    try:
+        asyncio.run(run())
+    except PgError as exc:
+        raise ClusterError(f"{exc.message} (SQLSTATE {exc.sqlstate})") from None
+    console.print(f"{sql}: done")
+    return 0
 
 
 def cmd_coordinator(args: argparse.Namespace) -> int:

@@ -534,6 +534,11 @@ async def run_xl_command(dispatcher: Dispatcher, request: ExecRequest, command: 
 
         await dispatcher.run_on_node(node, replace(request, sql=command.sql), writes=True, sql=command.sql)
         return
+    if command.kind in ("create_node", "alter_node", "drop_node", "create_node_group", "drop_node_group"):
+        from gridpg.commands.nodes import run_node_command
+
+        await run_node_command(dispatcher, command)
+        return
     if command.kind == "clean_connection":
         dispatcher.coord.pools.close_idle()
         dispatcher.session.send(codec.build_command_complete("CLEAN CONNECTION"))

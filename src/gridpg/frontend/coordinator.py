@@ -119,6 +119,7 @@ class Coordinator:
         conn = await self.pools.pool(self.catalog_node).acquire()
         try:
             self.snapshot = await store.load_snapshot(conn, epoch)
+            self._follow_datanodes(self.snapshot)
             await conn.simple_query(
                 "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
                 f"({quote_literal(self.name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
@@ -131,6 +132,24 @@ class Coordinator:
         self._sequences.clear()
         if self.planner is not None:
             self.planner.invalidate()
+
+    def _follow_datanodes(self, snapshot: CatalogSnapshot) -> None:
+        """Datanode groups and their primaries come from the catalog (CREATE NODE, failover)."""
+        base = self.catalog_address
+        addresses = {}
+        for group in snapshot.datanode_groups():
+            if group.primary is None:
+                continue
+            node = snapshot.node(group.primary)
+            if node is None or not node.active:
+                continue
+            addresses[group.name] = NodeAddress(group.name, node.host, node.port, base.user,
+                                                base.password, base.database)
+        if not addresses:
+            return
+        for address in addresses.values():
+            self.pools.set_node(address)
+        self.datanode_addresses = addresses
 
     async def metadata_changed(self) -> None:
         """After committed DDL: bump the epoch, reload, tell every coordinator and wait until
