@@ -71,8 +71,10 @@ class DdlRunner:
     # -- generic propagation -----------------------------------------------------------
 
     async def propagate(self, request: ExecRequest, kind: str, groups: list[str],
-                        after: list[str] | None = None) -> None:
-        """Run the statement on every catalog server and on `groups`; then `after` SQL on catalogs."""
+                        after: list[str] | None = None,
+                        group_sql: dict[str, str] | None = None) -> None:
+        """Run the statement on every catalog server and on `groups` (or each group's own
+        text from `group_sql`); then the `after` SQL on the catalog servers."""
         if kind in NON_TRANSACTIONAL:
             await self._run_non_transactional(request, groups)
             return
@@ -85,7 +87,7 @@ class DdlRunner:
                 self._relay_notices(conn)
         for group in groups:
             conn = await self.conn(group)
-            await conn.simple_query(request.sql)
+            await conn.simple_query(group_sql.get(group, request.sql) if group_sql else request.sql)
         if after:
             for node in self.catalog_nodes():
                 conn = await self.conn(node)

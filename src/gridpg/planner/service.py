@@ -174,11 +174,13 @@ class Planner:
             return await multi.create_table_as(dispatcher, request, tree, spec)
         snapshot = dispatcher.runner.snapshot()
         search_path = _search_path(dispatcher)
-        tables = [t for t in (self.resolve(snapshot, r, search_path) for r in analyze.relations(tree)) if t]
+        refs = analyze.relations(tree) + _dropped_tables(tree, kind)
+        tables = list({(t.schema, t.name): t for t in (self.resolve(snapshot, r, search_path) for r in refs) if t}.values())
         groups = sorted({g for t in tables for g in t.groups}) if tables else ddl.all_groups()
         after = _metadata_after(kind, tree, tables, snapshot, search_path)
         sequences = await self._sequences_to_reset(dispatcher, kind, tree, tables)
-        await ddl.propagate(request, kind, groups, after)
+        group_sql = _drop_tables_per_group(tree, kind, tables, groups)
+        await ddl.propagate(request, kind, groups, after, group_sql)
         for name, start in sequences.items():
             if start is None:
                 await self.coord.gtm.seq_drop(name, if_exists=True)
@@ -745,6 +747,38 @@ def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
         t = tables[0]
         return [store.sql_rename_table(t.schema, t.name, body["newschema"], t.name)]
     return []
+
+
+def _dropped_tables(tree: dict[str, Any], kind: str) -> list[analyze.RelRef]:
+    """The tables a DROP TABLE names (its objects are name lists, not RangeVars)."""
+    body = tree[kind]
+    if kind != "DropStmt" or body.get("removeType") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+        return []
+    out = []
+    for obj in body.get("objects", []):
+        names = [i["String"]["sval"] for i in obj.get("List", {}).get("items", []) if "String" in i]
+        if names:
+            out.append(analyze.RelRef(names[-2] if len(names) > 1 else None, names[-1], -1, None))
+    return out
+
+
+def _drop_tables_per_group(tree: dict[str, Any], kind: str, tables: list[DistTable],
+                           groups: list[str]) -> dict[str, str] | None:
+    """DROP TABLE of tables on different node sets: each node drops the ones it holds."""
+    body = tree[kind]
+    if kind != "DropStmt" or body.get("removeType") != "OBJECT_TABLE" or len(tables) < 2:
+        return None
+    if all(set(t.groups) == set(groups) for t in tables):
+        return None
+    from gridpg.sql.quote import quote_qualified
+
+    suffix = " CASCADE" if body.get("behavior") == "DROP_CASCADE" else ""
+    exists = " IF EXISTS" if body.get("missing_ok") else ""
+    out = {}
+    for group in groups:
+        names = [quote_qualified(t.schema, t.name) for t in tables if group in t.groups]
+        out[group] = f"DROP TABLE{exists} {', '.join(names)}{suffix}"
+    return out
 
 
 def _relation_span(sql: str, tokens: list[Any], ref: analyze.RelRef) -> tuple[int, int]:
