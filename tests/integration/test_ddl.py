@@ -167,3 +167,25 @@ def test_default_distribution_follows_xl_rules(gridpg_cluster: Cluster, schema: 
     assert rows["child"] == ("hash", "pid")
     assert rows["nokey"] == ("hash", "t")
     assert rows["nothing"] == ("roundrobin", None)
+
+
+def test_create_distributed_table_moves_rows(gridpg_cluster: Cluster, schema: str,
+                                             datanodes: dict[str, str]) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE events (id int NOT NULL, kind text DEFAULT 'k', n int, "
+                     "CHECK (n >= 0)) DISTRIBUTE BY ROUNDROBIN")
+        conn.execute("CREATE INDEX ON events (kind)")
+        conn.execute("INSERT INTO events SELECT g, 'k' || (g % 3), g FROM generate_series(1, 100) g")
+        conn.execute("SELECT create_distributed_table(%s, %s)", (f"{schema}.events", "id"))
+        row = conn.execute("SELECT method, dist_column FROM gridpg.dist_table WHERE schema_name = %s "
+                           "AND table_name = 'events'", (schema,)).fetchone()
+        assert row == ("hash", "id")
+        assert conn.execute("SELECT count(*), sum(n) FROM events").fetchone() == (100, 5050)
+        assert conn.execute("SELECT n FROM events WHERE id = 42").fetchone() == (42,)
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("INSERT INTO events VALUES (500, 'x', -1)")
+        conn.execute("SELECT create_reference_table('events')")
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 100
+    for dsn in datanodes.values():
+        assert _count(dsn, f"SELECT count(*) FROM {schema}.events") == 100

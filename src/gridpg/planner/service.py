@@ -88,6 +88,15 @@ class Planner:
 
     def describe_sql(self, sql: str) -> str:
         clean, _ = extract_distribution(sql)
+        if "_table" in clean:
+            from gridpg.commands import redistribute
+
+            try:
+                call = redistribute.function_call(sqlparse.parse_tree(clean))
+            except PgError:
+                call = None
+            if call is not None:
+                return redistribute.describe_stand_in(call[0], clean)
         return _rewrite_version(clean)
 
     # -- entry -------------------------------------------------------------------------
@@ -108,6 +117,11 @@ class Planner:
             return True
         if analysis.route == "query":
             return await self._run_query(dispatcher, request, analysis)
+        if analysis.route == "function":
+            from gridpg.commands import redistribute
+
+            await redistribute.run(dispatcher, request, *analysis.xl)
+            return True
         return await self._run_utility(dispatcher, request, analysis.clean, analysis.tree,
                                        analysis.kind, analysis.spec)
 
@@ -135,6 +149,12 @@ class Planner:
         clean, spec = extract_distribution(sql)
         tree = sqlparse.parse_tree(clean)
         kind = sqlparse.node_type(tree)
+        if kind == "SelectStmt":
+            from gridpg.commands import redistribute
+
+            call = redistribute.function_call(tree)
+            if call is not None:
+                return Analysis("function", clean, spec, tree, kind, xl=call)
         if kind in QUERY_KINDS:
             refs = analyze.relations(tree)
             resolved = [Resolved(r, self.resolve(snapshot, r, search_path)) for r in refs]
