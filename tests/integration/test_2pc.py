@@ -100,3 +100,17 @@ def test_savepoint_reaches_nodes_joined_later(gridpg_cluster: Cluster, schema: s
         conn.execute("COMMIT")
         rows = sorted(r[0] for r in conn.execute("SELECT id FROM s"))
     assert rows == [1, 1000]
+
+
+def test_serializable_is_refused_across_nodes(gridpg_cluster: Cluster, schema: str) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE z (id int PRIMARY KEY) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO z SELECT generate_series(1, 20)")
+        conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        assert conn.execute("SELECT id FROM z WHERE id = 3").fetchone() == (3,)
+        conn.execute("COMMIT")
+        conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("SELECT count(*) FROM z")
+        conn.execute("ROLLBACK")

@@ -178,9 +178,41 @@ class Cluster:
             rows.append(self._process_status(coord.name, "coordinator", "-", coord.host, coord.port))
             rows.append(self._server_status(coord.catalog, "catalog"))
         for group in topo.groups:
+            lags = self._replication_lag(group) if group.standbys else {}
             for member in group.members:
-                rows.append(self._server_status(member, "datanode"))
+                row = self._server_status(member, "datanode")
+                if member.role != "primary":
+                    row.lag = lags.get(member.name, "-" if row.state != "running" else "not streaming")
+                rows.append(row)
         return rows
+
+    def _replication_lag(self, group: object) -> dict[str, str]:
+        """Standby name -> replay lag in bytes, read from the primary's pg_stat_replication."""
+        import asyncio
+
+        from gridpg.datanode.connection import BackendConnection, NodeAddress
+        from gridpg.errors import PgError
+
+        primary = group.primary  # type: ignore[attr-defined]
+        if not is_accepting(primary.host, primary.port):
+            return {}
+
+        async def query() -> list[tuple[str | None, ...]]:
+            address = NodeAddress(primary.name, primary.host, primary.port, SUPERUSER, self.password())
+            conn = await BackendConnection.connect(address, timeout=3)
+            try:
+                return await conn.query(
+                    "SELECT application_name, pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), "
+                    "replay_lsn)::bigint FROM pg_catalog.pg_stat_replication"
+                )
+            finally:
+                conn.close()
+
+        try:
+            rows = asyncio.run(query())
+        except (PgError, OSError):
+            return {}
+        return {str(name): f"{lag or 0} B" for name, lag in rows}
 
     def _process_status(self, name: str, kind: str, role: str, host: str, port: int) -> MemberStatus:
         pid = processes.running_pid(self.dir, name)

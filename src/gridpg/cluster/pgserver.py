@@ -239,6 +239,7 @@ class PgServer:
         if self.is_initialized():
             return
         make_reachable(self.data_dir, user)
+        self.data_dir.chmod(0o700)  # PostgreSQL refuses a data directory others can read
         self._prepare_runtime_dirs(user)
         env = {"PGPASSFILE": str(self._pgpass_for(primary, user))}
         self._run(
@@ -246,7 +247,13 @@ class PgServer:
             str(primary.port), "-U", SUPERUSER, "-X", "stream", "-R", "-c", "fast",
             user=user, env=env,
         )
-        self.configure({"primary_conninfo": f"'{self._conninfo(primary)}'"})
+        # pg_basebackup -R wrote its own primary_conninfo into postgresql.auto.conf, which
+        # would win over ours: ours names the standby (application_name) for lag reports.
+        auto = self.data_dir / "postgresql.auto.conf"
+        kept = [line for line in auto.read_text().splitlines() if not line.startswith("primary_conninfo")]
+        kept.append(f"primary_conninfo = '{self._conninfo(primary)}'")
+        _write_owned(auto, "\n".join(kept) + "\n", like=self.data_dir)
+        self.configure({})
 
     def promote(self, timeout: float = 30.0) -> None:
         self._run(

@@ -414,6 +414,16 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     return coordinator, spec.host, spec.port, nodes
 
 
+def _ssl_context(directory: Any) -> ssl.SSLContext | None:
+    """TLS for clients when the cluster directory holds server.crt and server.key."""
+    cert, key = directory / "server.crt", directory / "server.key"
+    if not (cert.exists() and key.exists()):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+    return context
+
+
 def run_coordinator(cluster: Cluster, name: str) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -427,6 +437,7 @@ def run_coordinator(cluster: Cluster, name: str) -> int:
 
 async def _serve(cluster: Cluster, name: str) -> int:
     coordinator, host, port, nodes = build_coordinator(cluster, name)
+    coordinator.ssl_context = _ssl_context(cluster.dir)
     from gridpg.planner.service import Planner
 
     coordinator.planner = Planner(coordinator)

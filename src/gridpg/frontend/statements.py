@@ -51,6 +51,7 @@ class StatementRunner:
         self.txn = DistributedTransaction(
             coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
         )
+        self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
         self.implicit_block = False
         self.pending_sync: dict[str, BackendConnection] = {}
         self.presynced: set[str] = set()  # nodes already sent their Sync with the Execute

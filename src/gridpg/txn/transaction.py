@@ -81,6 +81,11 @@ class DistributedTransaction:
         self.savepoints: list[Savepoint] = []
         self.local_settings: list[str] = []
         self.read_only = False
+        self.local_nodes: set[str] = set()  # catalog servers: not datanodes for the rules above
+
+    @property
+    def serializable(self) -> bool:
+        return self.in_block and "SERIALIZABLE" in self.begin_sql.upper()
 
     # -- block control -----------------------------------------------------------------
 
@@ -114,6 +119,13 @@ class DistributedTransaction:
         part = self.participants.get(node)
         if part is not None:
             return part.conn
+        if self.serializable and node not in self.local_nodes and any(
+            n not in self.local_nodes for n in self.participants
+        ):
+            raise PgError(
+                "0A000", "a SERIALIZABLE transaction may touch only one datanode in gridpg",
+                hint="use REPEATABLE READ, or keep the transaction on one distribution value",
+            )
         pool = self.pools.pool(node)
         conn = await pool.acquire()
         try:

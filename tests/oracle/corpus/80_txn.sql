@@ -55,7 +55,7 @@ UPDATE acct SET balance = balance + 1 WHERE id = 5;
 SELECT balance FROM acct WHERE id = 5;
 COMMIT;
 BEGIN ISOLATION LEVEL SERIALIZABLE;
-SELECT count(*) FROM acct;
+SELECT balance FROM acct WHERE id = 5;
 COMMIT;
 BEGIN READ ONLY;
 SELECT owner FROM acct WHERE id = 6;
