@@ -79,6 +79,9 @@ class BackendConnection:
         self.txn_status = b"I"
         self.prepared: dict[str, str] = {}  # backend statement name -> sql, for reuse
         self.broken = False
+        # Answers of statements sent without waiting (a pipelined BEGIN) still to swallow.
+        self.skip_results = 0
+        self.skipped_error: PgError | None = None
 
     @property
     def node(self) -> str:
@@ -163,9 +166,26 @@ class BackendConnection:
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
         transport.write(data)
 
+    def send_ahead(self, sql: str) -> None:
+        """Send a simple query whose answer nobody reads (it is swallowed by the readers)."""
+        self.send(codec.build_query(sql))
+        self.skip_results += 1
+
+    def _swallow_skipped(self) -> None:
+        frames = self._proto.frames
+        while self.skip_results and frames:
+            kind, raw = frames.popleft()
+            if kind == 0x45 and self.skipped_error is None:
+                self.skipped_error = PgError.from_fields(codec.parse_error_fields(raw[5:]), self.node)
+            elif kind == 0x5A:
+                self.txn_status = raw[5:6]
+                self.skip_results -= 1
+
     async def recv_raw(self) -> tuple[int, bytes]:
         """The next whole message (type, bytes including the header)."""
         proto = self._proto
+        if self.skip_results:
+            await self._drain_skipped()
         while not proto.frames:
             if proto.closed_exc is not None:
                 self.broken = True
@@ -178,9 +198,20 @@ class BackendConnection:
             proto.waiter = None
         return proto.frames.popleft()
 
+    async def _drain_skipped(self) -> None:
+        while self.skip_results:
+            self._swallow_skipped()
+            if self.skip_results:
+                await self.recv_raw_peek()
+        if self.skipped_error is not None:
+            error, self.skipped_error = self.skipped_error, None
+            raise error
+
     async def recv_batch(self) -> list[tuple[int, bytes]]:
         """Every whole message already received (at least one)."""
         proto = self._proto
+        if self.skip_results:
+            await self._drain_skipped()
         if not proto.frames:
             await self.recv_raw_peek()
         batch = list(proto.frames)

@@ -44,11 +44,23 @@ class CoordinatorSettings:
 
 
 class GtmCommitLog(CommitLog):
+    """GXIDs come from the GTM in ranges (unique cluster-wide; one round trip per range)."""
+
+    RANGE = 256
+
     def __init__(self, gtm: GtmClient) -> None:
         self.gtm = gtm
+        self._next = 0
+        self._end = 0
 
     async def next_gxid(self) -> int:
-        return await self.gtm.next_gxid()
+        if self._next >= self._end:
+            first = await self.gtm.next_gxid(self.RANGE)
+            if self._next >= self._end:
+                self._next, self._end = first, first + self.RANGE
+        gxid = self._next
+        self._next += 1
+        return gxid
 
     async def log_commit(self, gid: str, nodes: list[str]) -> None:
         await self.gtm.txn_log_commit(gid, nodes)
