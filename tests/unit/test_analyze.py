@@ -60,8 +60,6 @@ def test_recursive_cte_name_is_excluded() -> None:
     assert names(sql) == []
 
 
-@pytest.mark.xfail(strict=True, reason="CTE names are excluded statement-wide, not by scope: a "
-                   "non-recursive CTE body that reads the table of the same name loses it")
 def test_cte_body_reading_the_table_it_shadows() -> None:
     assert names("WITH t AS (SELECT * FROM t WHERE a > 0) SELECT * FROM t") == [(None, "t")]
 

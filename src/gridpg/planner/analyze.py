@@ -32,33 +32,54 @@ class Value:
 
 
 def relations(tree: Any) -> list[RelRef]:
-    """All RangeVars of the statement, excluding references to its CTEs."""
-    cte_names: set[str] = set()
-    for node in _walk(tree):
-        if isinstance(node, dict) and "CommonTableExpr" in node:
-            cte_names.add(node["CommonTableExpr"]["ctename"])
-    out = []
-    wrapped: set[int] = set()
-    for node in _walk(tree):
-        if not isinstance(node, dict):
-            continue
-        rv = node.get("RangeVar")
-        if rv is not None:
-            wrapped.add(id(rv))
-        elif "relname" in node and "relpersistence" in node and id(node) not in wrapped:
-            rv = node  # InsertStmt/UpdateStmt.relation is a bare RangeVar body
-        if rv is None:
-            continue
-        schema = rv.get("schemaname")
-        if schema is None and rv["relname"] in cte_names:
-            continue
-        alias = rv.get("alias", {}).get("aliasname") if rv.get("alias") else None
-        out.append(RelRef(schema, rv["relname"], rv.get("location", -1), alias))
+    """All RangeVars of the statement, excluding references to CTEs where those are in scope.
+
+    A WITH clause's names are visible to the statement's body and to later CTEs (and, with
+    RECURSIVE, to every CTE of the clause); a CTE body may read a table of its own name.
+    """
+    out: list[RelRef] = []
+    _collect(tree, frozenset(), out)
     out.sort(key=lambda r: r.location)
     target = _dml_target(tree)
     if target is not None:
         out.sort(key=lambda r: r.location != target)
     return out
+
+
+def _collect(node: Any, hidden: frozenset[str], out: list[RelRef]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _collect(item, hidden, out)
+        return
+    if not isinstance(node, dict):
+        return
+    if "RangeVar" in node:
+        _add_range_var(node["RangeVar"], hidden, out)
+        return
+    if "relname" in node and "relpersistence" in node:
+        _add_range_var(node, hidden, out)  # InsertStmt/UpdateStmt.relation: a bare RangeVar
+        return
+    with_clause = node.get("withClause")
+    if isinstance(with_clause, dict) and "ctes" in with_clause:
+        ctes = [c["CommonTableExpr"] for c in with_clause["ctes"] if "CommonTableExpr" in c]
+        names = [c["ctename"] for c in ctes]
+        recursive = bool(with_clause.get("recursive"))
+        for index, cte in enumerate(ctes):
+            visible = set(names) if recursive else set(names[:index])
+            _collect(cte.get("ctequery"), hidden | visible, out)
+        rest = {k: v for k, v in node.items() if k != "withClause"}
+        _collect(list(rest.values()), hidden | set(names), out)
+        return
+    for value in node.values():
+        _collect(value, hidden, out)
+
+
+def _add_range_var(rv: dict[str, Any], hidden: frozenset[str], out: list[RelRef]) -> None:
+    schema = rv.get("schemaname")
+    if schema is None and rv["relname"] in hidden:
+        return
+    alias = rv.get("alias", {}).get("aliasname") if rv.get("alias") else None
+    out.append(RelRef(schema, rv["relname"], rv.get("location", -1), alias))
 
 
 def _dml_target(tree: Any) -> int | None:
