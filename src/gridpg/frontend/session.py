@@ -323,10 +323,23 @@ class Session:
         await self.flush()
 
     async def read_copy_data(self) -> tuple[int, bytes]:
-        """For COPY FROM STDIN: the next CopyData/CopyDone/CopyFail (Flush/Sync ignored)."""
-        while True:
+        """For COPY FROM STDIN: the next CopyData/CopyDone/CopyFail (Flush/Sync ignored).
+
+        Consecutive CopyData messages already received come back joined as one (clients
+        such as pgbench send a message per row).
+        """
+        if self.out:
             await self.flush()
+        while True:
             kind, payload = await self.read_frame()
+            if kind == 0x64:
+                parts = [payload]
+                while self.frames.peek_type() == 0x64:
+                    frame = self.frames.next_frame()
+                    if frame is None:
+                        break
+                    parts.append(frame[1])
+                return kind, b"".join(parts) if len(parts) > 1 else payload
             if kind in (0x64, 0x63, 0x66):
                 return kind, payload
             if kind in (0x48, 0x53):
