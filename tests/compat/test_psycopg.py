@@ -79,11 +79,6 @@ def test_types_round_trip_text_and_binary(sdsn: str) -> None:
         assert conn.execute("SELECT %s::int IS NULL", (None,)).fetchone() == (True,)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "executor/relay.py start_extended caches the datanode prepared statement by SQL text "
-    "only (statement_name(sql)), not by the client's parameter type OIDs: the same INSERT "
-    "first sent with an int2 parameter and then with an int8 one is bound against the "
-    "old int2 statement -> 22P03/08P01 from the datanode"))
 def test_same_sql_different_param_types(poison_dsn: str) -> None:
     with psycopg.connect(poison_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE pt (id int PRIMARY KEY, i8 bigint, f float8) DISTRIBUTE BY HASH(id)")
@@ -245,10 +240,6 @@ def test_errors_carry_sqlstate(sdsn: str) -> None:
         assert conn.execute("SELECT count(*) FROM e").fetchone() == (1,)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sql/parse.py split() uses pglast split(with_parser=False), which silently drops "
-    "statements the scanner cannot classify: 'SELEC 1' becomes an EmptyQueryResponse and "
-    "'SELECT 1; SELEC 2' runs only SELECT 1, instead of 42601"))
 def test_syntax_error_sqlstate(sdsn: str) -> None:
     with psycopg.connect(sdsn, autocommit=True) as conn:
         for sql in ("SELEC 1", "SELECT FROM WHERE", "SELECT 1; SELEC 2", "CREATE TABLE (id int)"):
@@ -338,11 +329,6 @@ def test_async_connection(sdsn: str) -> None:
     asyncio.run(main())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "executor/relay.py finish_extended clears conn.prepared on any datanode error, but "
-    "statements parsed in earlier cycles still exist on the datanode: the next Parse of "
-    "the same SQL fails with 42P05 'prepared statement \"gp_...\" already exists' "
-    "(or the pooled connection is left mid-cycle)"))
 def test_error_inside_pipeline(poison_dsn: str) -> None:
     with psycopg.connect(poison_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE pe (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH(id)")
@@ -356,10 +342,6 @@ def test_error_inside_pipeline(poison_dsn: str) -> None:
         assert conn.execute("SELECT count(*) FROM pe").fetchone() == (2,)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "several extended-protocol statements to datanodes before one Sync (psycopg pipeline) "
-    "leave the pooled datanode connection mid-cycle: a later simple query on it fails with "
-    "XX000 'StartTransactionCommand: unexpected state STARTED' (datanode dn1)"))
 def test_pipeline_one_sync(poison_dsn: str) -> None:
     with psycopg.connect(poison_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE p (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH(id)")

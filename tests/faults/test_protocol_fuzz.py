@@ -327,11 +327,6 @@ def test_authentication(gridpg_cluster: Cluster) -> None:
         assert conn.execute("SELECT current_user").fetchone() == ("fuzz_login",)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "frontend/coordinator.py lookup_role runs the pg_authid query on a pooled catalog "
-    "connection that may still carry SET SESSION AUTHORIZATION of the last session's role: "
-    "after a non-superuser session ends, the next login on that coordinator fails with "
-    "42501 'permission denied for table pg_authid'"))
 def test_login_after_non_superuser_session(gridpg_cluster: Cluster) -> None:
     other = gridpg_cluster.topology.coordinators[1]
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
@@ -372,11 +367,6 @@ def test_specific_sqlstates(gridpg_cluster: Cluster) -> None:
     assert _run_case(host, port, i32(1 << 30) + i32(codec.PROTOCOL_V3), None)[0] == "08P01"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "passes on its own; after tests/compat ran on the same coordinator, pooled catalog "
-    "connections hold leftovers: superuser logins fail (XX000, IndexError in "
-    "auth.role_from_row) and a client's 'SELECT 1' received a pg_authid row (role name and "
-    "SCRAM verifier) of the coordinator's role lookup. Not strict: depends on test order"))
 def test_fuzz_messages(gridpg_cluster: Cluster) -> None:
     coord = gridpg_cluster.topology.coordinators[0]
     host, port = coord.host, coord.port
@@ -440,16 +430,6 @@ def test_fuzz_messages(gridpg_cluster: Cluster) -> None:
     assert elapsed < 70
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "well-behaved sessions next to the fuzzing are disturbed: the extended-protocol one "
-    "(psycopg with parameters)"
-    "gets 42P05 'prepared statement \"gp_...\" already exists' from catalog1: "
-    "executor/relay.py finish_extended clears conn.prepared of the pooled backend connection "
-    "on any error, though statements parsed in earlier cycles still exist there; the "
-    "simple-protocol one sometimes gets an empty answer (psycopg 'got no result from the "
-    "query'), and after the psycopg compat tests some fuzz cases get no answer at all "
-    "(a session waiting on a broken pooled backend connection); after them even superuser "
-    "logins fail (role lookup reads leftovers: IndexError in auth.role_from_row, XX000)"))
 def test_fuzz_left_extended_session_undisturbed() -> None:
     assert not EXTENDED_FAILURES, EXTENDED_FAILURES
 

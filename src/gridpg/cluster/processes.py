@@ -70,6 +70,14 @@ def stop(cluster_dir: Path, name: str, timeout: float = 10.0) -> bool:
     return True
 
 
+def _parent_of(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+        return int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
 def _signal(pid: int, sig: int) -> None:
     try:
         os.kill(pid, sig)
@@ -96,6 +104,8 @@ def _alive(pid: int) -> bool:
 def _is_our_process(pid: int, name: str) -> bool:
     if not _alive(pid):
         return False
+    if _parent_of(pid) == os.getpid():
+        return True  # our child, possibly not yet exec'd into `python -m gridpg ...`
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:

@@ -108,7 +108,7 @@ async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec:
     # 1. the rows, into a temp table on a catalog connection outside the 2PC transaction
     #    (PostgreSQL refuses PREPARE TRANSACTION after touching temp tables)
     pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
-    staging = await pool.acquire()
+    staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
                     shard_count, colocate, create_sql, extra_sql)

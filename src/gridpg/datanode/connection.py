@@ -48,6 +48,7 @@ class _Protocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed_exc: Exception | None = None
         self.raw = False
+        self.awaiting_ready = 0  # ReadyForQuery messages owed by the server
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -57,6 +58,8 @@ class _Protocol(asyncio.Protocol):
         next_frame = self.reader.next_raw_frame
         frames = self.frames
         while (frame := next_frame()) is not None:
+            if frame[0] == 0x5A:
+                self.awaiting_ready -= 1
             frames.append(frame)
         if frames and self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
@@ -65,6 +68,22 @@ class _Protocol(asyncio.Protocol):
         self.closed_exc = exc or ConnectionResetError("server closed the connection")
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
+
+
+def _ready_owed(data: bytes) -> int:
+    """How many ReadyForQuery answers these frontend messages will cause (Query, Sync)."""
+    if len(data) == 5 and data[0] == 0x53:
+        return 1
+    owed = 0
+    pos = 0
+    end = len(data)
+    while pos + 5 <= end:
+        kind = data[pos]
+        length = int.from_bytes(data[pos + 1 : pos + 5], "big")
+        if kind in (0x51, 0x53):  # Query, Sync
+            owed += 1
+        pos += 1 + length
+    return owed
 
 
 class BackendConnection:
@@ -82,6 +101,8 @@ class BackendConnection:
         # Answers of statements sent without waiting (a pipelined BEGIN) still to swallow.
         self.skip_results = 0
         self.skipped_error: PgError | None = None
+        self.in_cycle = False  # extended-protocol messages sent, Sync not yet
+        self.uncertain: set[str] = set()  # statement names that may or may not exist (after an error)
 
     @property
     def node(self) -> str:
@@ -108,6 +129,7 @@ class BackendConnection:
         startup.update(params or {})
         conn.send(codec.build_startup(startup))
         await asyncio.wait_for(conn._authenticate(), timeout)
+        proto.awaiting_ready = 0  # the startup packet is not a message; its ReadyForQuery is read
         return conn
 
     async def _authenticate(self) -> None:
@@ -164,9 +186,17 @@ class BackendConnection:
         if transport is None or self._proto.closed_exc is not None:
             self.broken = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
+        self._proto.awaiting_ready += _ready_owed(data)
         transport.write(data)
 
-    def send_ahead(self, sql: str) -> None:
+    @property
+    def is_clean(self) -> bool:
+        """Nothing owed and nothing unread: safe to hand to another session."""
+        proto = self._proto
+        return (proto.awaiting_ready <= 0 and not proto.frames and not self.skip_results
+                and not self.in_cycle and not self.is_closed)
+
+    def send_ahead(self, sql: str) -> None:  # only on a fresh connection: never in a cycle
         """Send a simple query whose answer nobody reads (it is swallowed by the readers)."""
         self.send(codec.build_query(sql))
         self.skip_results += 1
@@ -249,8 +279,30 @@ class BackendConnection:
 
     # -- conveniences ------------------------------------------------------------------
 
+    async def settle(self) -> None:
+        """Close an open extended-protocol cycle (Sync) before simple-protocol use.
+
+        A node's answers in the cycle were relayed already; what remains is its ReadyForQuery
+        (or the error that made it skip to Sync, raised here).
+        """
+        if not self.in_cycle:
+            return
+        self.in_cycle = False
+        self.send(codec.SYNC)
+        error: PgError | None = None
+        while True:
+            kind, payload = await self.recv()
+            if kind == 0x45 and error is None:
+                error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+            elif kind == 0x5A:
+                self.txn_status = payload[:1]
+                break
+        if error is not None:
+            raise error
+
     async def simple_query(self, sql: str) -> list[QueryResult]:
         """Run `sql` with the simple protocol; raises the first error after ReadyForQuery."""
+        await self.settle()
         self.send(codec.build_query(sql))
         return await self.read_results()
 
@@ -290,6 +342,7 @@ class BackendConnection:
 
     async def copy_out(self, sql: str) -> list[bytes]:
         """Run a COPY ... TO STDOUT and return the data chunks as received."""
+        await self.settle()
         self.send(codec.build_query(sql))
         chunks: list[bytes] = []
         error: PgError | None = None

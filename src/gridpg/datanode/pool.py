@@ -49,7 +49,8 @@ class NodePool:
                     self._waiters.remove(waiter)
 
     def release(self, conn: BackendConnection) -> None:
-        if conn.is_closed or conn.txn_status != b"I" or self.closed:
+        """Back to the pool only when clean: idle, nothing owed or unread (else closed)."""
+        if conn.txn_status != b"I" or self.closed or not conn.is_clean:
             conn.close()
             self._open -= 1
         else:

@@ -33,6 +33,7 @@ class ExecRequest:
     param_oids: list[int] = field(default_factory=list)
     max_rows: int = 0
     portal: Any = None
+    decode_oids: list[int] = field(default_factory=list)  # parameter types for decoding values
 
 
 class Dispatcher:
@@ -65,6 +66,7 @@ class Dispatcher:
         text = sql if sql is not None else request.sql
         emit = self.session.send
         if request.simple:
+            await conn.settle()
             relay.start_simple(conn, text)
             result = await relay.finish_simple(conn, emit)
             if result.copy_in:
@@ -99,9 +101,11 @@ class Dispatcher:
     async def run_on_node_synced(self, node: str, request: ExecRequest, sql: str) -> None:
         """Extended-protocol run that Syncs the node at once (multi-step plans)."""
         conn = await self.runner.txn.connection(node, wants_block=False)
+        await conn.settle()
         relay.start_extended(conn, sql, request.param_oids, request.params, request.param_formats,
                              request.result_formats, 0)
         conn.send(codec.SYNC)
+        conn.in_cycle = False
         result = await relay.finish_extended(conn, self.session.send)
         while True:
             kind, raw = await conn.recv_raw()
@@ -138,6 +142,7 @@ class Dispatcher:
         txn = self.runner.txn
         conn = await txn.connection(self.coord.catalog_node, wants_block=False)
         try:
+            await conn.settle()
             conn.send(
                 codec.build_parse("", describe_sql, param_oids) + codec.build_describe("S", "")
                 + codec.SYNC

@@ -491,6 +491,7 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
     for group in groups:
         conn = await txn.connection(group, wants_block=block)
         txn.mark_written(group)
+        await conn.settle()
         conn.send(codec.build_query(node_sql))
         conns[group] = conn
     for conn in conns.values():
@@ -752,6 +753,7 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
 
 async def _relay_copy_out(dispatcher: Dispatcher, conn: BackendConnection, sql: str,
                           skip_binary_header: bool = False, skip_binary_trailer: bool = False) -> int:
+    await conn.settle()
     conn.send(codec.build_query(sql))
     error: PgError | None = None
     count = 0

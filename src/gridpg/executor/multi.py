@@ -64,6 +64,7 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     for group, conn in zip(groups, conns):
         sql = sql_by_group[group]
         if request.simple:
+            await conn.settle()
             relay.start_simple(conn, sql)
         else:
             relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
@@ -169,6 +170,8 @@ async def copy_rows_to_catalog(
     """COPY (sql) TO STDOUT on each (group, sql) into `temp` on the catalog server."""
     txn = dispatcher.runner.txn
     conns = [await txn.connection(g, wants_block=False) for g, _ in sources]
+    for conn in [*conns, catalog]:
+        await conn.settle()
     for conn, (_, sql) in zip(conns, sources):
         conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
     catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
@@ -214,27 +217,62 @@ async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     """Replace $n by typed literals (multi-step plans cannot bind parameters)."""
     if request.simple or not request.params or "$" not in sql:
         return sql
+    from gridpg.planner.service import _splice
     from gridpg.sql.parse import tokens
 
     oids, _ = await dispatcher.describe(request.sql, request.param_oids)
     type_names = await dispatcher.coord.type_names(oids)
+    texts = await params_as_text(dispatcher, request, oids)
     replacements = []
     for tok in tokens(sql):
         if tok.name == "PARAM":
             index = int(sql[tok.start + 1 : tok.end + 1]) - 1
-            from gridpg.planner.service import _value_text
-            from gridpg.planner.analyze import Value
-
-            text = _value_text(Value(param=index + 1), request)
-            if not isinstance(text, (str, type(None))):
-                raise PgError(FEATURE_NOT_SUPPORTED, "binary parameter of this type in a multi-node statement")
-            literal = quote_literal(text)
+            if index >= len(texts):
+                continue
+            literal = quote_literal(texts[index])
             if index < len(type_names) and type_names[index]:
                 literal = f"CAST({literal} AS {type_names[index]})"
             replacements.append((tok.start, tok.end + 1, literal))
-    from gridpg.planner.service import _splice
-
     return _splice(sql, replacements)
+
+
+async def params_as_text(dispatcher: Dispatcher, request: ExecRequest, oids: list[int]) -> list[str | None]:
+    """Every bound parameter in PostgreSQL's text form; binary ones the catalog server
+    converts (one round trip), so every type works exactly as PostgreSQL reads it."""
+    formats = request.param_formats
+    count = len(request.params)
+    fmt = [formats[i] if len(formats) > 1 else (formats[0] if formats else 0) for i in range(count)]
+    out: list[str | None] = [
+        None if p is None else (p.decode() if f == 0 else None) for p, f in zip(request.params, fmt)
+    ]
+    binary = [i for i in range(count) if fmt[i] == 1 and request.params[i] is not None]
+    if not binary:
+        return out
+    select = "SELECT " + ", ".join(f"${n + 1}::text" for n in range(len(binary)))
+    types = [oids[i] if i < len(oids) else 0 for i in binary]
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    conn.send(
+        codec.build_parse("", select, types)
+        + codec.build_bind("", "", [1], [request.params[i] for i in binary], [0])
+        + codec.build_execute("") + codec.SYNC
+    )
+    row: list[bytes | None] = []
+    error: PgError | None = None
+    while True:
+        kind, payload = await conn.recv()
+        if kind == 0x44:
+            row = codec.parse_data_row(payload)
+        elif kind == 0x45:
+            error = PgError.from_fields(codec.parse_error_fields(payload))
+        elif kind == 0x5A:
+            conn.txn_status = payload[:1]
+            break
+    if error is not None:
+        raise error
+    for i, value in zip(binary, row):
+        out[i] = None if value is None else value.decode()
+    return out
 
 
 # -- two-phase aggregation -------------------------------------------------------------

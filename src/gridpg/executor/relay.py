@@ -42,8 +42,10 @@ class RelayResult:
     extra: list[bytes] = field(default_factory=list)
 
 
-def statement_name(sql: str) -> str:
-    return "gp_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
+def statement_name(sql: str, param_oids: list[int] | tuple[int, ...] = ()) -> str:
+    """The node-side name of a prepared statement: its text and declared parameter types."""
+    key = sql.encode() + b"\0" + ",".join(map(str, param_oids)).encode()
+    return "gp_" + hashlib.blake2b(key, digest_size=10).hexdigest()
 
 
 def start_extended(
@@ -52,16 +54,19 @@ def start_extended(
     sync: bool = False,
 ) -> None:
     """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync)."""
-    name = statement_name(sql)
+    name = statement_name(sql, param_oids)
     parts = []
     if conn.prepared.get(name) != sql:
-        if name in conn.prepared:
+        if name in conn.prepared or name in conn.uncertain:
             parts.append(codec.build_close("S", name))
+            conn.uncertain.discard(name)
         parts.append(codec.build_parse(name, sql, param_oids))
         conn.prepared[name] = sql
+        conn.last_parsed = name  # type: ignore[attr-defined]
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
     parts.append(codec.build_execute(portal, max_rows))
     parts.append(codec.SYNC if sync else codec.FLUSH)
+    conn.in_cycle = not sync
     conn.send(b"".join(parts))
 
 
@@ -89,8 +94,11 @@ async def finish_extended(
                 result.tag = raw[5:-1].decode()
             elif kind == _ERROR:
                 result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
-                # The node skips to Sync: a Parse sent in this cycle may not have happened.
-                conn.prepared.clear()
+                # The node skips to Sync: the Parse of this cycle may or may not have happened.
+                last = getattr(conn, "last_parsed", None)
+                if last is not None:
+                    conn.prepared.pop(last, None)
+                    conn.uncertain.add(last)
             elif kind in (_PORTAL_SUSPENDED, _EMPTY):
                 emit(raw)
                 result.suspended = kind == _PORTAL_SUSPENDED

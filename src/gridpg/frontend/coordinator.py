@@ -98,6 +98,7 @@ class Coordinator:
         self._last_epoch_check = 0.0
         self._listen_task: asyncio.Future[None] | None = None
         self._columns: dict[Any, Any] = {}
+        self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
         self._sequences: dict[str, list[int]] = {}
         self._type_names: dict[int, str] = {}
 
@@ -128,10 +129,11 @@ class Coordinator:
 
     async def reload_catalog(self) -> None:
         epoch = await self.gtm.epoch_get()
-        conn = await self.pools.pool(self.catalog_node).acquire()
+        conn = await self.internal_acquire(self.catalog_node)
         try:
             self.snapshot = await store.load_snapshot(conn, epoch)
             self._follow_datanodes(self.snapshot)
+            self.views = await _load_views(conn)
             await conn.simple_query(
                 "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
                 f"({quote_literal(self.name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
@@ -144,6 +146,19 @@ class Coordinator:
         self._sequences.clear()
         if self.planner is not None:
             self.planner.invalidate()
+
+    async def internal_acquire(self, node: str) -> BackendConnection:
+        """A pooled connection for the coordinator's own queries: as the cluster superuser,
+        with default settings (a session may have left its role and SETs on it)."""
+        conn = await self.pools.pool(node).acquire()
+        if getattr(conn, "session_settings", None):
+            try:
+                await conn.simple_query("RESET SESSION AUTHORIZATION; RESET ALL")
+            except BaseException:
+                self.pools.pool(node).discard(conn)
+                raise
+            conn.session_settings = {}  # type: ignore[attr-defined]
+        return conn
 
     def _follow_datanodes(self, snapshot: CatalogSnapshot) -> None:
         """Datanode groups and their primaries come from the catalog (CREATE NODE, failover)."""
@@ -170,7 +185,7 @@ class Coordinator:
         await self.reload_catalog()
         for address in [self.catalog_address, *self.other_catalogs]:
             pool = self.pools.pool(address.name)
-            conn = await pool.acquire()
+            conn = await self.internal_acquire(address.name)
             try:
                 await conn.simple_query(f"NOTIFY {EPOCH_CHANNEL}, '{epoch}'")
             except PgError:
@@ -185,7 +200,7 @@ class Coordinator:
         for address in self.other_catalogs:
             pool = self.pools.pool(address.name)
             while asyncio.get_running_loop().time() < deadline:
-                conn = await pool.acquire()
+                conn = await self.internal_acquire(address.name)
                 try:
                     rows = await conn.query("SELECT coalesce(max(epoch), 0) FROM gridpg.coordinator_state")
                 except PgError:
@@ -296,7 +311,7 @@ class Coordinator:
     async def _sequence_start(self, sequence: str) -> int:
         from gridpg.sql.quote import quote_literal
 
-        conn = await self.pools.pool(self.catalog_node).acquire()
+        conn = await self.internal_acquire(self.catalog_node)
         try:
             rows = await conn.query(
                 "SELECT s.seqstart FROM pg_catalog.pg_sequence s WHERE s.seqrelid = "
@@ -309,7 +324,7 @@ class Coordinator:
     async def type_names(self, oids: list[int]) -> list[str]:
         missing = [o for o in oids if o and o not in self._type_names]
         if missing:
-            conn = await self.pools.pool(self.catalog_node).acquire()
+            conn = await self.internal_acquire(self.catalog_node)
             try:
                 rows = await conn.query(
                     "SELECT oid, pg_catalog.format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY('{"
@@ -346,7 +361,7 @@ class Coordinator:
 
     async def lookup_role(self, user: str) -> RoleInfo | None:
         pool = self.pools.pool(self.catalog_node)
-        conn = await pool.acquire()
+        conn = await self.internal_acquire(self.catalog_node)
         try:
             rows = await conn.query(role_lookup_sql(user))
         finally:
@@ -367,6 +382,20 @@ class Coordinator:
 
     def close(self) -> None:
         self.pools.close()
+
+
+async def _load_views(conn: BackendConnection) -> dict[tuple[str, str], str]:
+    """Definitions of user views, every name schema-qualified (so the planner can inline
+    a view over distributed tables whatever the session's search_path)."""
+    results = await conn.simple_query(
+        "BEGIN; SELECT pg_catalog.set_config('search_path', 'pg_catalog', true); "
+        "SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg') "
+        "AND n.nspname NOT LIKE 'pg\\_%'; COMMIT"
+    )
+    rows = results[2].rows if len(results) > 2 else []
+    return {(r[0] or "", r[1] or ""): (r[2] or "").strip().rstrip(";") for r in rows}
 
 
 EPOCH_CHANNEL = "gridpg_catalog"

@@ -103,11 +103,23 @@ class StatementRunner:
             )
 
     def _apply_options(self, options: str) -> None:
-        parts = options.replace("--", "-c ").split()
-        for index, part in enumerate(parts):
-            if part == "-c" and index + 1 < len(parts) and "=" in parts[index + 1]:
-                key, value = parts[index + 1].split("=", 1)
-                self.settings[key] = value
+        """`-c name=value`, `-cname=value` and `--name=value`, as PostgreSQL reads options."""
+        parts = options.split()
+        index = 0
+        while index < len(parts):
+            part = parts[index]
+            item = None
+            if part == "-c" and index + 1 < len(parts):
+                item = parts[index + 1]
+                index += 1
+            elif part.startswith("-c"):
+                item = part[2:]
+            elif part.startswith("--"):
+                item = part[2:]
+            if item and "=" in item:
+                key, value = item.split("=", 1)
+                self.settings[key.replace("-", "_")] = value
+            index += 1
 
     def reported_parameters(self) -> dict[str, str]:
         base = dict(self.coord.server_parameters)
@@ -221,15 +233,26 @@ class StatementRunner:
         return statement.described
 
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
+        statement = portal.statement
+        decode_oids = statement.param_oids
+        if 1 in portal.param_formats and (len(decode_oids) < len(portal.params) or 0 in decode_oids):
+            # Binary values of undeclared types (asyncpg): read them by the described types.
+            decode_oids = (await self.describe(statement))[0]
+        elif statement.described is not None:
+            decode_oids = statement.described[0]
         request = ExecRequest(
-            portal.statement.sql, simple=False, params=portal.params,
+            statement.sql, simple=False, params=portal.params,
             param_formats=portal.param_formats, result_formats=portal.result_formats,
-            param_oids=portal.statement.param_oids, max_rows=max_rows, portal=portal,
+            param_oids=statement.param_oids, max_rows=max_rows, portal=portal,
+            decode_oids=decode_oids,
         )
         try:
             await self.run(request)
         except PgError:
-            await self._statement_failed()
+            # Outside a block the nodes roll back their implicit transaction at Sync, and
+            # sync() gives their connections back then; inside one, the block is failed.
+            if self.txn.in_block:
+                self.txn.fail()
             raise
 
     async def sync(self) -> None:
@@ -239,6 +262,7 @@ class StatementRunner:
             try:
                 if node not in self.presynced:
                     conn.send(codec.SYNC)
+                conn.in_cycle = False
                 while True:
                     kind, payload = await conn.recv()
                     if kind == 0x5A:

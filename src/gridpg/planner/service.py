@@ -74,6 +74,7 @@ class Analysis:
     resolved: list[Resolved] = field(default_factory=list)
     router: RouterSpec | NotApplicable | None = None
     xl: Any = None
+    sql: str | None = None  # the text to run when it differs from the client's (views inlined)
 
 
 class Planner:
@@ -108,6 +109,10 @@ class Planner:
         analysis = self._analysis(dispatcher, request.sql)
         if analysis.route == "catalog":
             return False
+        if analysis.sql is not None:
+            from dataclasses import replace
+
+            request = replace(request, sql=analysis.sql)
         if analysis.route == "xl":
             await multi.run_xl_command(dispatcher, request, analysis.xl)
             return True
@@ -156,6 +161,11 @@ class Planner:
             if call is not None:
                 return Analysis("function", clean, spec, tree, kind, xl=call)
         if kind in QUERY_KINDS:
+            inlined = self._inline_views(sql, tree, kind, snapshot, search_path)
+            if inlined is not None:
+                analysis = self._analyze(inlined, snapshot, search_path)
+                analysis.sql = analysis.sql or inlined
+                return analysis
             refs = analyze.relations(tree)
             resolved = [Resolved(r, self.resolve(snapshot, r, search_path)) for r in refs]
             if not any(r.table is not None for r in resolved):
@@ -557,6 +567,55 @@ class Planner:
             return target.groups[0]
         raise unsupported
 
+    def _inline_views(self, sql: str, tree: dict[str, Any], kind: str, snapshot: CatalogSnapshot,
+                      search_path: list[str]) -> str | None:
+        """The statement with views over distributed tables replaced by their definitions
+        (the catalog server holds those tables empty, so it cannot answer for a view)."""
+        views = self.coord.views
+        if not views:
+            return None
+        target = analyze._dml_target(tree)
+        replacements = []
+        tokens = None
+        for ref in analyze.relations(tree):
+            if ref.location == target or self.resolve(snapshot, ref, search_path) is not None:
+                continue
+            definition = self._view_definition(ref, search_path)
+            if definition is None or not self._reads_distributed(definition, snapshot, 0):
+                continue
+            tokens = tokens or sqlparse.tokens(sql)
+            start, end = _relation_span(sql, tokens, ref)
+            alias = "" if ref.alias else f" AS {_quote(ref.name)}"
+            replacements.append((start, end, f"({definition}){alias}"))
+        return _splice(sql, replacements) if replacements else None
+
+    def _view_definition(self, ref: analyze.RelRef, search_path: list[str]) -> str | None:
+        views = self.coord.views
+        if ref.schema:
+            return views.get((ref.schema, ref.name))
+        snapshot = self.coord.snapshot
+        for schema in search_path:
+            if snapshot is not None and snapshot.table(schema, ref.name) is not None:
+                return None
+            if (schema, ref.name) in views:
+                return views[(schema, ref.name)]
+        return None
+
+    def _reads_distributed(self, definition: str, snapshot: CatalogSnapshot, depth: int) -> bool:
+        if depth > 16:
+            return False
+        try:
+            refs = analyze.relations(sqlparse.parse_tree(definition))
+        except PgError:
+            return False
+        for ref in refs:
+            if self.resolve(snapshot, ref, ["public"]) is not None:
+                return True
+            inner = self.coord.views.get((ref.schema or "public", ref.name))
+            if inner is not None and self._reads_distributed(inner, snapshot, depth + 1):
+                return True
+        return False
+
     def scratch_name(self, kind: str) -> str:
         """A datanode scratch table name unique in the cluster (temp tables forbid 2PC)."""
         return f"gp_{kind}_{self.coord.name}_{next(_temp_ids)}"
@@ -621,7 +680,8 @@ def _value_text(value: analyze.Value, request: ExecRequest) -> str | None | obje
         return raw.decode()
     from gridpg.executor.binary import decode_binary_param
 
-    oid = request.param_oids[index] if index < len(request.param_oids) else 0
+    oids = request.decode_oids or request.param_oids
+    oid = oids[index] if index < len(oids) else 0
     decoded = decode_binary_param(oid, raw)
     return _UNKNOWN if decoded is None else decoded
 

@@ -22,17 +22,53 @@ Tree = dict[str, Any]
 
 
 def split(sql: str) -> list[str]:
-    """The statements of a query string, as text (comments and empty ones dropped)."""
+    """The statements of a query string, as text (comments and empty ones dropped).
+
+    As in PostgreSQL, a syntax error anywhere fails the whole string before anything runs;
+    XL statements, which PostgreSQL's parser does not know, are split by the scanner.
+    """
     try:
-        slices = pgparser.split(sql, with_parser=False, only_slices=True)
-    except pgparser.ParseError as exc:
-        raise _syntax_error(exc) from None
+        slices = pgparser.split(sql, with_parser=True, only_slices=True)
+    except pgparser.ParseError:
+        slices = _scanner_slices(sql)
+        for piece in slices:
+            _ensure_parses(sql[piece].strip())
     out = []
     for piece in slices:
         text = sql[piece].strip()
         if text and not _only_comments(text):
             out.append(text)
     return out
+
+
+def _scanner_slices(sql: str) -> list[slice]:
+    """Statement boundaries at top-level semicolons, by PostgreSQL's scanner."""
+    try:
+        toks = pgparser.scan(sql)
+    except pgparser.ParseError as exc:
+        raise _syntax_error(exc) from None
+    out = []
+    start = 0
+    for tok in toks:
+        if tok.name == "ASCII_59":
+            out.append(slice(start, tok.start))
+            start = tok.end + 1
+    out.append(slice(start, len(sql)))
+    return out
+
+
+def _ensure_parses(text: str) -> None:
+    if not text or _only_comments(text):
+        return
+    from gridpg.sql.xl import extract_distribution, parse_xl_command
+
+    if parse_xl_command(text) is not None:
+        return
+    clean, _ = extract_distribution(text)
+    try:
+        pgparser.parse_sql_json(clean)
+    except pgparser.ParseError as exc:
+        raise _syntax_error(exc) from None
 
 
 def _only_comments(text: str) -> bool:

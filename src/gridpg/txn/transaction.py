@@ -230,7 +230,7 @@ class DistributedTransaction:
         if self.in_block:
             return
         for node, part in list(self.participants.items()):
-            if part.conn.txn_status == b"I":
+            if part.conn.txn_status == b"I" and part.conn.is_clean:
                 self.pools.pool(node).release(part.conn)
                 del self.participants[node]
 
