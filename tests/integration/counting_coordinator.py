@@ -1,7 +1,8 @@
 """A coordinator process whose row decoder counts its calls (for test_router_relay).
 
-Usage: python counting_coordinator.py CLUSTER_DIR PORT COUNT_FILE. On SIGUSR1 it writes the
-number of parse_data_row calls so far to COUNT_FILE.
+Usage: python counting_coordinator.py CLUSTER_DIR PORT COUNT_FILE [CERT_DIR]. On SIGUSR1 it
+writes the number of parse_data_row calls so far to COUNT_FILE. With CERT_DIR (holding
+server.crt and server.key) it offers TLS, as a coordinator of a cluster configured for it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ def _counting(payload: bytes) -> list[bytes | None]:
 codec.parse_data_row = _counting  # type: ignore[assignment]
 
 
-async def main(directory: str, port: int, count_file: str) -> None:
+async def main(directory: str, port: int, count_file: str, cert_dir: str | None) -> None:
     coordinator, _, _, nodes = build_coordinator(Cluster(Path(directory)), "coord1")
+    if cert_dir:
+        from gridpg.frontend.coordinator import _ssl_context
+
+        coordinator.ssl_context = _ssl_context(Path(cert_dir))
     coordinator.planner = Planner(coordinator)
     await coordinator.start(nodes)
     loop = asyncio.get_running_loop()
@@ -43,4 +48,4 @@ async def main(directory: str, port: int, count_file: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None))
