@@ -27,6 +27,13 @@ def split(sql: str) -> list[str]:
     As in PostgreSQL, a syntax error anywhere fails the whole string before anything runs;
     XL statements, which PostgreSQL's parser does not know, are split by the scanner.
     """
+    body = sql.strip()
+    if ";" not in body.rstrip("; \t\r\n"):
+        # One statement (the common case): no split needed; its parse reports any error.
+        body = body.rstrip("; \t\r\n")
+        if not body or ((body.startswith("--") or body.startswith("/*")) and _only_comments(body)):
+            return []
+        return [body]
     try:
         slices = pgparser.split(sql, with_parser=True, only_slices=True)
     except pgparser.ParseError:
@@ -73,7 +80,7 @@ def _ensure_parses(text: str) -> None:
 
 def _only_comments(text: str) -> bool:
     try:
-        return not pgparser.scan(text)
+        return all(t.name in ("SQL_COMMENT", "C_COMMENT") for t in pgparser.scan(text))
     except pgparser.ParseError:
         return False
 
