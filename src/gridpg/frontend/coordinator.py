@@ -25,6 +25,7 @@ from gridpg.sql.quote import quote_literal
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.session import Session
 from gridpg.gtm.client import GtmClient
+from gridpg.pgwire import codec
 from gridpg.txn.transaction import CommitLog
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ class Coordinator:
         self.snapshot: CatalogSnapshot | None = None
         self.planner: Planner | None = None
         self._next_pid = 1
+        self.worker = 0  # index of this worker process of the coordinator
+        self.cancel_socket_dir: Any = None  # where sibling workers take forwarded cancels
         self._epoch_check: asyncio.Future[None] | None = None
         self._last_epoch_check = 0.0
         self._listen_task: asyncio.Future[None] | None = None
@@ -104,19 +107,31 @@ class Coordinator:
 
     # -- startup -----------------------------------------------------------------------
 
-    async def start(self, nodes: list[Node]) -> None:
-        """Bootstrap the catalog (schema and nodes), then load the metadata."""
+    async def start(self, nodes: list[Node], bootstrap: bool = True) -> None:
+        """Bootstrap the catalog (schema and nodes) unless a parent did, then load metadata."""
         conn = await BackendConnection.connect(self.catalog_address)
         try:
-            await store.ensure_schema(conn)
-            existing = {row[0] for row in await conn.query("SELECT name FROM gridpg.node")}
-            missing = [n for n in nodes if n.name not in existing]
-            if missing:
-                await conn.simple_query("\n".join(store.sql_insert_node(n) for n in missing))
             self.server_parameters = _reported(conn.parameters)
-            await conn.simple_query(GRIDPG_FUNCTIONS)
+            if bootstrap:
+                await self._bootstrap_catalog(conn, nodes)
         finally:
             conn.close()
+        if bootstrap:
+            await self._bootstrap_datanodes()
+        await self.reload_catalog()
+
+    async def _bootstrap_catalog(self, conn: BackendConnection, nodes: list[Node]) -> None:
+        await store.ensure_schema(conn)
+        existing = {row[0] for row in await conn.query("SELECT name FROM gridpg.node")}
+        missing = [n for n in nodes if n.name not in existing]
+        if missing:
+            await conn.simple_query("\n".join(store.sql_insert_node(n) for n in missing))
+        await conn.simple_query(GRIDPG_FUNCTIONS)
+        # Worker rows of an earlier run: workers report their epoch afresh when they start.
+        await conn.simple_query(
+            f"DELETE FROM gridpg.coordinator_state WHERE name LIKE {quote_literal(self.name + '#%')}")
+
+    async def _bootstrap_datanodes(self) -> None:
         for name in self.datanode_addresses:
             dn = await BackendConnection.connect(self.datanode_addresses[name])
             try:
@@ -125,7 +140,6 @@ class Coordinator:
                 pass
             finally:
                 dn.close()
-        await self.reload_catalog()
 
     async def reload_catalog(self) -> None:
         epoch = await self.gtm.epoch_get()
@@ -136,7 +150,7 @@ class Coordinator:
             self.views = await _load_views(conn)
             await conn.simple_query(
                 "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
-                f"({quote_literal(self.name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
+                f"({quote_literal(self.state_name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
                 "epoch = EXCLUDED.epoch, updated = now()"
             )
         finally:
@@ -146,6 +160,10 @@ class Coordinator:
         self._sequences.clear()
         if self.planner is not None:
             self.planner.invalidate()
+
+    @property
+    def state_name(self) -> str:
+        return self.name if self.worker == 0 else f"{self.name}#{self.worker}"
 
     async def internal_acquire(self, node: str) -> BackendConnection:
         """A pooled connection for the coordinator's own queries: as the cluster superuser,
@@ -159,6 +177,20 @@ class Coordinator:
                 raise
             conn.session_settings = {}  # type: ignore[attr-defined]
         return conn
+
+    async def forget_state(self) -> None:
+        """A worker that stops takes its epoch row away (DDL does not wait for it)."""
+        if self.worker == 0:
+            return
+        try:
+            conn = await self.internal_acquire(self.catalog_node)
+            try:
+                await conn.simple_query(
+                    f"DELETE FROM gridpg.coordinator_state WHERE name = {quote_literal(self.state_name)}")
+            finally:
+                self.pools.pool(self.catalog_node).release(conn)
+        except (PgError, OSError):
+            pass
 
     def _follow_datanodes(self, snapshot: CatalogSnapshot) -> None:
         """Datanode groups and their primaries come from the catalog (CREATE NODE, failover)."""
@@ -197,12 +229,13 @@ class Coordinator:
     async def _wait_for_coordinators(self, epoch: int, timeout: float = 3.0) -> None:
         """Wait until the other coordinators report `epoch` loaded (bounded: one may be down)."""
         deadline = asyncio.get_running_loop().time() + timeout
-        for address in self.other_catalogs:
+        others = f"WHERE name <> {quote_literal(self.state_name)}"
+        for address in [self.catalog_address, *self.other_catalogs]:
             pool = self.pools.pool(address.name)
             while asyncio.get_running_loop().time() < deadline:
                 conn = await self.internal_acquire(address.name)
                 try:
-                    rows = await conn.query("SELECT coalesce(max(epoch), 0) FROM gridpg.coordinator_state")
+                    rows = await conn.query(f"SELECT coalesce(min(epoch), {int(epoch)}) FROM gridpg.coordinator_state {others}")
                 except PgError:
                     rows = [("0",)]
                 finally:
@@ -342,7 +375,8 @@ class Coordinator:
         return len(self.sessions) < self.settings.max_connections
 
     def register_session(self, session: Session) -> tuple[int, bytes]:
-        pid = (os.getpid() % 1000) * 100000 + self._next_pid
+        # The worker index rides in the high bits: a cancel landing on a sibling is forwarded.
+        pid = (self.worker << 24) | (self._next_pid & 0xFFFFFF)
         self._next_pid += 1
         key = os.urandom(4)
         self.sessions[pid] = session
@@ -353,11 +387,45 @@ class Coordinator:
 
     async def cancel(self, pid: int, key: bytes) -> None:
         """A CancelRequest: cancel what the session runs on every node it holds."""
+        worker = pid >> 24
+        if worker != self.worker and self.cancel_socket_dir is not None:
+            await self._forward_cancel(worker, pid, key)
+            return
         session = self.sessions.get(pid)
         if session is None or session.info.backend_key != key or session.runner is None:
             return
         for part in list(session.runner.txn.participants.values()):
             await part.conn.send_cancel()
+
+    def cancel_socket(self, worker: int) -> str:
+        return str(self.cancel_socket_dir / f"{self.name}.w{worker}.cancel")
+
+    async def _forward_cancel(self, worker: int, pid: int, key: bytes) -> None:
+        try:
+            _, writer = await asyncio.open_unix_connection(self.cancel_socket(worker))
+        except OSError:
+            return
+        writer.write(codec.build_cancel_request(pid, key))
+        await writer.drain()
+        writer.close()
+
+    async def serve_forwarded_cancels(self) -> asyncio.AbstractServer:
+        """Sibling workers hand this worker the cancel requests of its sessions."""
+        path = self.cancel_socket(self.worker)
+        if os.path.exists(path):
+            os.unlink(path)
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                packet = await asyncio.wait_for(reader.readexactly(16), 5)
+                startup = codec.parse_startup(packet[4:])
+                await self.cancel(startup.cancel_pid, startup.cancel_key)
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, codec.ProtocolViolation):
+                pass
+            finally:
+                writer.close()
+
+        return await asyncio.start_unix_server(handle, path)
 
     async def lookup_role(self, user: str) -> RoleInfo | None:
         pool = self.pools.pool(self.catalog_node)
@@ -465,7 +533,16 @@ def _ssl_context(directory: Any) -> ssl.SSLContext | None:
     return context
 
 
-def run_coordinator(cluster: Cluster, name: str) -> int:
+def default_workers() -> int:
+    """Worker processes per coordinator: $GRIDPG_COORDINATOR_WORKERS, else up to 2 by CPUs."""
+    configured = os.environ.get("GRIDPG_COORDINATOR_WORKERS")
+    if configured and configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> int:
+    """Bootstrap once, then serve with `workers` processes sharing the port (SO_REUSEPORT)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         import uvloop
@@ -473,24 +550,97 @@ def run_coordinator(cluster: Cluster, name: str) -> int:
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(_serve(cluster, name))
+    workers = workers or default_workers()
+    asyncio.run(_bootstrap(cluster, name))
+    children = []
+    for index in range(1, workers):
+        pid = os.fork()
+        if pid == 0:
+            _die_with_parent()
+            code = 1
+            try:
+                code = asyncio.run(_serve(cluster, name, index, workers))
+            finally:
+                os._exit(code)
+        children.append(pid)
+    try:
+        return asyncio.run(_serve(cluster, name, 0, workers))
+    finally:
+        _stop_children(children)
 
 
-async def _serve(cluster: Cluster, name: str) -> int:
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGTERM when the coordinator's main process dies."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop_children(children: list[int]) -> None:
+    import time
+
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    for pid in children:
+        while time.monotonic() < deadline:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+async def _bootstrap(cluster: Cluster, name: str) -> None:
+    coordinator, _, _, nodes = build_coordinator(cluster, name)
+    conn = await BackendConnection.connect(coordinator.catalog_address)
+    try:
+        await coordinator._bootstrap_catalog(conn, nodes)
+    finally:
+        conn.close()
+    await coordinator._bootstrap_datanodes()
+    coordinator.close()
+
+
+async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1) -> int:
     coordinator, host, port, nodes = build_coordinator(cluster, name)
+    coordinator.worker = worker
     coordinator.ssl_context = _ssl_context(cluster.dir)
     from gridpg.planner.service import Planner
 
     coordinator.planner = Planner(coordinator)
-    await coordinator.start(nodes)
+    await coordinator.start(nodes, bootstrap=False)
     await coordinator.start_listener()
-    server = await asyncio.start_server(coordinator.handle_client, host, port, backlog=1024)
-    log.info("coordinator %s listening on %s:%d", name, host, port)
+    cancels = None
+    if workers > 1:
+        coordinator.cancel_socket_dir = cluster.run_dir
+        cancels = await coordinator.serve_forwarded_cancels()
+    server = await asyncio.start_server(coordinator.handle_client, host, port, backlog=1024,
+                                        reuse_port=workers > 1)
+    log.info("coordinator %s worker %d listening on %s:%d", name, worker, host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+    if cancels is not None:
+        cancels.close()
+    await coordinator.forget_state()
     coordinator.close()
     return 0
