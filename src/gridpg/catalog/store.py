@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any, Protocol
 
+from gridpg.sql.quote import quote_literal as _quote_literal
 from gridpg.catalog.model import (
     CatalogError,
     CatalogSnapshot,
@@ -57,18 +58,10 @@ def quote_ident(name: str) -> str:
 
 
 def quote_literal(value: str | int | bool | None) -> str:
-    """`value` as an SQL literal; strings work whatever standard_conforming_strings says."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    _ensure_no_nul(value)
-    quoted = value.replace("'", "''")
-    if "\\" in quoted:  # E'' strings read backslashes the same under either setting
-        return "E'" + quoted.replace("\\", "\\\\") + "'"
-    return "'" + quoted + "'"
+    """`value` as an SQL literal (the project's one quoting rule, in gridpg.sql.quote)."""
+    if isinstance(value, str):
+        _ensure_no_nul(value)
+    return _quote_literal(value)
 
 
 def quote_text_array(values: Sequence[str]) -> str:

@@ -216,16 +216,8 @@ class BackendConnection:
         proto = self._proto
         if self.skip_results:
             await self._drain_skipped()
-        while not proto.frames:
-            if proto.closed_exc is not None:
-                self.broken = True
-                raise PgError(
-                    CONNECTION_FAILURE, f"connection to node {self.node} was lost: {proto.closed_exc}",
-                    node=self.node,
-                )
-            proto.waiter = asyncio.get_running_loop().create_future()
-            await proto.waiter
-            proto.waiter = None
+        if not proto.frames:
+            await self.recv_raw_peek()
         return proto.frames.popleft()
 
     async def _drain_skipped(self) -> None:
@@ -253,6 +245,7 @@ class BackendConnection:
         self._proto.frames.extendleft(reversed(frames))
 
     async def recv_raw_peek(self) -> None:
+        """Wait until at least one message is buffered (raises if the connection is lost)."""
         proto = self._proto
         while not proto.frames:
             if proto.closed_exc is not None:
@@ -339,6 +332,18 @@ class BackendConnection:
             elif kind == 0x49:  # EmptyQueryResponse
                 results.append(current)
                 current = QueryResult()
+
+    async def expect_copy_in(self) -> None:
+        """After sending COPY ... FROM STDIN: wait for CopyInResponse, or raise the error."""
+        while True:
+            kind, payload = await self.recv()
+            if kind == 0x47:
+                return
+            if kind == 0x45:
+                error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+                while (await self.recv())[0] != 0x5A:
+                    pass
+                raise error
 
     async def copy_out(self, sql: str) -> list[bytes]:
         """Run a COPY ... TO STDOUT and return the data chunks as received."""

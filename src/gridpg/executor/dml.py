@@ -495,7 +495,7 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
         conn.send(codec.build_query(node_sql))
         conns[group] = conn
     for conn in conns.values():
-        await _await_copy_in(conn)
+        await conn.expect_copy_in()
     error: PgError | None = None
     try:
         async for chunk in source:
@@ -530,18 +530,6 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
     if commit and block and not txn.in_block:
         await txn.commit()
     return total
-
-
-async def _await_copy_in(conn: BackendConnection) -> None:
-    while True:
-        kind, payload = await conn.recv()
-        if kind == 0x47:
-            return
-        if kind == 0x45:
-            error = PgError.from_fields(codec.parse_error_fields(payload), conn.node)
-            while (await conn.recv())[0] != 0x5A:
-                pass
-            raise error
 
 
 def _pending_error(conns: Any) -> PgError | None:

@@ -175,7 +175,7 @@ async def copy_rows_to_catalog(
     for conn, (_, sql) in zip(conns, sources):
         conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
     catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
-    await _expect_copy_in(catalog)
+    await catalog.expect_copy_in()
     error: PgError | None = None
     for conn in conns:
         while True:
@@ -199,18 +199,6 @@ async def copy_rows_to_catalog(
         raise error
     catalog.send(codec.COPY_DONE)
     await catalog.read_results()
-
-
-async def _expect_copy_in(conn: BackendConnection) -> None:
-    while True:
-        kind, payload = await conn.recv()
-        if kind == 0x47:
-            return
-        if kind == 0x45:
-            error = PgError.from_fields(codec.parse_error_fields(payload), conn.node)
-            while (await conn.recv())[0] != 0x5A:
-                pass
-            raise error
 
 
 async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> str:
