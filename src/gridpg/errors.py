@@ -7,6 +7,8 @@ the protocol) and ordinary Python exceptions (our bugs: reported as XX000).
 
 from __future__ import annotations
 
+import re
+
 from gridpg.pgwire.codec import build_error_fields
 
 # The SQLSTATE codes gridpg raises itself, by name.
@@ -69,7 +71,10 @@ class PgError(Exception):
 
     @classmethod
     def from_fields(cls, fields: dict[str, str], node: str | None = None) -> PgError:
-        """A datanode's ErrorResponse, kept whole so it reaches the client unchanged."""
+        """A datanode's ErrorResponse, kept whole so it reaches the client unchanged (but for
+        shard names, which become the user's table and constraint names)."""
+        if fields.get("s") == SHARD_SCHEMA and "t" in fields:
+            fields = _unshard(fields)
         return cls(
             fields.get("C", INTERNAL_ERROR), fields.get("M", ""), fields.get("D"),
             fields.get("H"), fields.get("S", "ERROR"), node, fields,
@@ -98,6 +103,26 @@ class PgError(Exception):
     @property
     def is_fatal(self) -> bool:
         return self.severity in ("FATAL", "PANIC")
+
+
+SHARD_SCHEMA = "gridpg_shards"
+_SHARD_NAME = re.compile(r"^(?P<schema>.+)\.(?P<table>.+)_(?P<remainder>\d+)$")
+
+
+def _unshard(fields: dict[str, str]) -> dict[str, str]:
+    """Shard `gridpg_shards."s.t_7"` (and its `s.t_7_pkey` index) read as `s.t` (`t_pkey`)."""
+    match = _SHARD_NAME.match(fields["t"])
+    if match is None:
+        return fields
+    shard = fields["t"]
+    table = match["table"]
+    out = dict(fields)
+    out["s"] = match["schema"]
+    out["t"] = table
+    for key in ("M", "D", "n", "W"):
+        if key in out:
+            out[key] = out[key].replace(f'"{shard}', f'"{table}').replace(shard, table)
+    return out
 
 
 def notice(message: str, severity: str = "NOTICE", sqlstate: str = "00000") -> bytes:

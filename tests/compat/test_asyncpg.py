@@ -375,10 +375,6 @@ def test_cursor_fetch_n_routed_and_replicated(sdsn: str) -> None:
     run(sdsn, body)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Execute with a row limit on a portal over a multi-datanode (HASH, not routed) query "
-    "ignores max_rows: asyncpg cursor.fetch(5) gets all 11 remaining rows at once and no "
-    "PortalSuspended; the next fetch(3) gets [] (plain PostgreSQL: 5 rows, then 3)"))
 def test_cursor_fetch_n_multi_node(poison_dsn: str) -> None:
     async def body(conn: asyncpg.Connection) -> None:
         await conn.execute("CREATE TABLE ap_curm (id int PRIMARY KEY) DISTRIBUTE BY HASH(id)")
@@ -392,12 +388,6 @@ def test_cursor_fetch_n_multi_node(poison_dsn: str) -> None:
     run(poison_dsn, body)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "error fields name the datanode shard, not the table: a duplicate key on a HASH table "
-    "'ap_fld' reports constraint_name 'ap_fld_<n>_pkey' qualified with the schema "
-    "(e.g. 'px_.ap_fld_24_pkey'), table_name '<schema>.ap_fld_<n>', schema_name "
-    "'gridpg_shards' and the message names the shard's constraint (PostgreSQL: "
-    "constraint 'ap_fld_pkey', table 'ap_fld', schema = the table's schema)"))
 def test_error_fields_name_the_table(sdsn: str, schema: str) -> None:
     async def body(conn: asyncpg.Connection) -> None:
         await conn.execute("CREATE TABLE ap_fld (id int PRIMARY KEY, v int NOT NULL) DISTRIBUTE BY HASH(id)")

@@ -219,11 +219,6 @@ def _url(gridpg_cluster: Cluster, coordinator: int) -> str:
     return f"jdbc:postgresql://127.0.0.1:{port}/postgres"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pgjdbc executeBatch (several Bind/Execute of one prepared INSERT into a HASH table "
-    "before a single Sync) fails on the second entry with 42P03 'cursor \"gp_unnamed\" "
-    "already exists' (CONTEXT: datanode dn1): BatchUpdateException 'Batch entry 2 ... was "
-    "aborted'"))
 def test_pgjdbc_execute_batch(jdbc_jar: Path, gridpg_cluster: Cluster, poison_dsn: str, tmp_path: Path) -> None:
     schema = poison_dsn.rsplit("search_path%3D", 1)[1]
     lines = run_program(jdbc_jar, tmp_path, [_url(gridpg_cluster, 1), "postgres", gridpg_cluster.password(),
@@ -248,12 +243,6 @@ def test_pgjdbc_autocommit(jdbc_jar: Path, gridpg_cluster: Cluster, schema: str,
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "with autoCommit off pgjdbc sends BEGIN and the next statement before one Sync "
-    "(Parse/Bind/Execute x2): the second extended-protocol statement on a datanode in the "
-    "transaction fails with 42P03 'cursor \"gp_unnamed\" already exists' (CONTEXT: "
-    "datanode dn1), e.g. the second 'UPDATE jt SET tx = ? WHERE id = ?' after "
-    "setAutoCommit(false); so transactions, savepoints and setFetchSize do not work"))
 def test_pgjdbc_program(jdbc_jar: Path, gridpg_cluster: Cluster, poison_dsn: str, tmp_path: Path) -> None:
     """Transactions, savepoints, errors, setFetchSize (all rows inserted one by one)."""
     schema = poison_dsn.rsplit("search_path%3D", 1)[1]

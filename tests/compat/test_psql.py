@@ -130,10 +130,6 @@ def test_copy_from_and_to_file(psql_bin: Path, env: dict[str, str], tables: None
     assert "COPY 2" in out and " 2\n" in out, out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "COPY FROM STDIN into a REPLICATION table reports the row count summed over the "
-    "datanodes: 2 rows into a table replicated on 2 datanodes give the command tag "
-    "'COPY 4' (PostgreSQL: 'COPY 2'); count(*) is 2"))
 def test_copy_into_replicated_table_count(psql_bin: Path, env: dict[str, str], tables: None) -> None:
     out = psql(psql_bin, env, stdin="\\copy ref from stdin\nA\tAlpha\nB\t\\N\n\\.\nSELECT count(*) FROM ref;\n")
     assert " 2\n" in out, out

@@ -24,7 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -247,33 +247,21 @@ def _orders_for_existing_customers(engine: Engine, schema: str, customer_by: str
         Base.metadata.drop_all(engine)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "default distribution (no DISTRIBUTE BY) of a table with PRIMARY KEY (id) and a FOREIGN "
-    "KEY (customer_id) picks customer_id as the hash column, so its own primary key is "
-    "rejected: CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int REFERENCES "
-    "customer(id), ...) fails with 0A000 'unique constraint on partitioned table must include "
-    "all partitioning columns' (datanode dn1); an ordinary ORM create_all cannot run"))
-def test_default_distribution_with_pk_and_fk(engine: Engine, schema: str) -> None:
-    _orders_for_existing_customers(engine, schema, None, None)
+def test_foreign_key_that_cannot_hold_is_refused(engine: Engine, schema: str) -> None:
+    """A foreign key is checked by each datanode alone (as in Postgres-XL and Citus): between
+    hash tables it must join their distribution columns. Otherwise CREATE TABLE refuses it
+    with a hint, instead of accepting rows it cannot check (or refusing valid ones)."""
+    for customer_by, order_by in ((None, None), ("HASH (id)", "HASH (id)")):
+        Base, _customer, _order = make_models(schema, customer_by, order_by)
+        try:
+            with pytest.raises(DBAPIError) as info:
+                Base.metadata.create_all(engine)
+            assert info.value.orig.sqlstate == "0A000"
+            assert "foreign key" in str(info.value.orig)
+        finally:
+            Base.metadata.drop_all(engine)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a FOREIGN KEY between two tables hash-distributed on different columns (orders by id, "
-    "customer by id, orders.customer_id -> customer.id) is accepted by CREATE TABLE but "
-    "checked only against the customer rows on the order's own datanode: inserting an "
-    "order for an existing customer fails with 23503 'insert or update on table "
-    "\"<schema>.orders_<n>\" violates foreign key constraint' (Postgres-XL refuses such a "
-    "foreign key at CREATE time; PostgreSQL accepts the rows)"))
-def test_foreign_key_between_hash_tables(engine: Engine, schema: str) -> None:
-    _orders_for_existing_customers(engine, schema, "HASH (id)", "HASH (id)")
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "a multi-datanode SELECT with ORDER BY or GROUP BY that uses a schema-qualified column "
-    "reference (schema.table.column, as SQLAlchemy emits for MetaData(schema=...)) fails with 42P01 "
-    "'invalid reference to FROM-clause entry for table \"orders\"' (CONTEXT: datanode "
-    "catalog1), e.g. SELECT s.orders.id FROM s.orders ORDER BY s.orders.id on a HASH table; "
-    "without ORDER BY, or with 'orders.id', or routed to one shard, it works"))
 def test_orm_order_by_on_hash_table(engine: Engine, schema: str) -> None:
     Base, Customer, Order = make_models(schema)
     Base.metadata.create_all(engine)
@@ -293,11 +281,6 @@ def test_orm_order_by_on_hash_table(engine: Engine, schema: str) -> None:
         Base.metadata.drop_all(engine)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "after the ROLLBACK of a transaction that wrote to a REPLICATION table, the next "
-    "execution of a catalog query that the client had prepared on the server (psycopg "
-    "prepare_threshold, used by SQLAlchemy; e.g. the has_table query of drop_all) fails with "
-    "26000 'prepared statement \"gp_<hash>\" does not exist' (CONTEXT: datanode catalog1)"))
 def test_prepared_statement_after_rollback(gridpg_cluster: Cluster, poison_dsn: str) -> None:
     schema = poison_dsn.rsplit("search_path%3D", 1)[1]
     url = gridpg_cluster.dsn(1).replace("postgresql://", "postgresql+psycopg://", 1)

@@ -155,6 +155,7 @@ class DdlRunner:
             await (await self.conn(node)).simple_query(sql)
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
         table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)
+        self._ensure_foreign_keys_hold(table, fk_parents)
         await self._create_on_datanodes(sql, table, columns)
         await self._write_metadata(table)
         await self.finish("CREATE TABLE")
@@ -249,6 +250,38 @@ class DdlRunner:
             return DistTable(schema, name, "modulo", column, ctype, None, None, tuple(groups))
         return DistTable(schema, name, method, None, None, None, None, tuple(groups))
 
+    def _ensure_foreign_keys_hold(self, table: DistTable,
+                                  fks: list[tuple[list[str], str, str, list[str]]]) -> None:
+        """A foreign key is checked by each datanode alone, so the referenced row must be on
+        the same node: the parent is a reference table on every node of the child, or both
+        are colocated and the key maps distribution column to distribution column."""
+        for child_cols, fschema, ftable, parent_cols in fks:
+            parent = self.snapshot.table(fschema, ftable)
+            if parent is None:
+                if table.method != "replication":
+                    continue
+                raise PgError(FEATURE_NOT_SUPPORTED, f'a reference table cannot refer to "{ftable}", '
+                              "which is not distributed")
+            if parent.method == "replication":
+                if set(table.groups) <= set(parent.groups):
+                    continue
+                raise PgError(FEATURE_NOT_SUPPORTED, f'reference table "{ftable}" is not on every node '
+                              f'of "{table.name}"')
+            same_column = (
+                table.column in child_cols and parent.column in parent_cols
+                and child_cols.index(table.column) == parent_cols.index(parent.column)
+            )
+            colocated = table.method == parent.method == "hash" and table.colocation_id == parent.colocation_id
+            colocated = colocated or (table.method == parent.method == "modulo" and table.groups == parent.groups)
+            if not (same_column and colocated):
+                raise PgError(
+                    FEATURE_NOT_SUPPORTED,
+                    f'cannot create a foreign key from "{table.name}" to "{ftable}": rows it refers to '
+                    "could live on another node",
+                    hint="distribute both tables by the referencing/referenced columns (colocated), "
+                    "or make the referenced table a REPLICATION table",
+                )
+
     def _method_and_column(
         self, columns: list[Column], keys: list[list[str]],
         fks: list[tuple[list[str], str, str, list[str]]], spec: DistributionSpec | None,
@@ -264,7 +297,10 @@ class DdlRunner:
             if parent.method == "replication":
                 continue
             if parent.column in parent_cols:
-                return parent.method, child_cols[parent_cols.index(parent.column)]
+                candidate = child_cols[parent_cols.index(parent.column)]
+                # Only when the table's own unique keys can hold with it (XL: else fall through).
+                if all(candidate in key for key in keys):
+                    return parent.method, candidate
         if keys:
             for col in keys[0]:
                 if col in hashable:

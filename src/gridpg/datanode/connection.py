@@ -103,6 +103,14 @@ class BackendConnection:
         self.skipped_error: PgError | None = None
         self.in_cycle = False  # extended-protocol messages sent, Sync not yet
         self.uncertain: set[str] = set()  # statement names that may or may not exist (after an error)
+        self.cycle_parsed: set[str] = set()  # names parsed since the last Sync
+
+    def note_cycle_error(self) -> None:
+        """An error in an extended cycle: its Parses may have been skipped by the node."""
+        for name in self.cycle_parsed:
+            self.prepared.pop(name, None)
+            self.uncertain.add(name)
+        self.cycle_parsed.clear()
 
     @property
     def node(self) -> str:
@@ -287,8 +295,10 @@ class BackendConnection:
             kind, payload = await self.recv()
             if kind == 0x45 and error is None:
                 error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+                self.note_cycle_error()
             elif kind == 0x5A:
                 self.txn_status = payload[:1]
+                self.cycle_parsed.clear()
                 break
         if error is not None:
             raise error

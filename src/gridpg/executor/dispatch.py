@@ -98,7 +98,8 @@ class Dispatcher:
             raise result.error
         return result
 
-    async def run_on_node_synced(self, node: str, request: ExecRequest, sql: str) -> None:
+    async def run_on_node_synced(self, node: str, request: ExecRequest, sql: str,
+                                 emit: Any = None) -> None:
         """Extended-protocol run that Syncs the node at once (multi-step plans)."""
         conn = await self.runner.txn.connection(node, wants_block=False)
         await conn.settle()
@@ -106,7 +107,7 @@ class Dispatcher:
                              request.result_formats, 0)
         conn.send(codec.SYNC)
         conn.in_cycle = False
-        result = await relay.finish_extended(conn, self.session.send)
+        result = await relay.finish_extended(conn, emit or self.session.send)
         while True:
             kind, raw = await conn.recv_raw()
             if kind == 0x5A:

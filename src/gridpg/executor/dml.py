@@ -516,10 +516,11 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
         for conn in conns.values():
             conn.send(codec.COPY_DONE)
     total = 0
-    for conn in conns.values():
+    counted = list(conns)[:1] if table.method == "replication" else list(conns)  # one copy's count
+    for group, conn in conns.items():
         try:
             results = await conn.read_results()
-            if results and results[-1].tag.startswith("COPY"):
+            if group in counted and results and results[-1].tag.startswith("COPY"):
                 total += int(results[-1].tag.split()[-1])
         except PgError as exc:
             error = error or exc

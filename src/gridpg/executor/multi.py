@@ -70,6 +70,8 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
             relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
                                  request.result_formats, 0)
     out = _RowSink(dispatcher, request)
+    if not request.simple and request.max_rows and request.portal is not None:
+        out.buffer = []  # Execute with a row limit: rows are handed out by BufferedRows
     quiet = _RowSink(dispatcher, request)
     quiet.emit_row = lambda raw: None  # type: ignore[method-assign]
     quiet.described = True
@@ -119,13 +121,40 @@ class _RowSink:
         if row_desc is not None:
             self.dispatcher.session.send(row_desc)
 
+    buffer: list[bytes] | None = None
+
     def emit_row(self, raw: bytes) -> None:
-        self.dispatcher.session.send(raw)
+        if self.buffer is not None:
+            self.buffer.append(raw)
+        else:
+            self.dispatcher.session.send(raw)
 
     def finish(self, tag: str) -> None:
-        max_rows = self.request.max_rows
-        self.dispatcher.session.send(codec.build_command_complete(tag))
-        del max_rows
+        if self.buffer is None:
+            self.dispatcher.session.send(codec.build_command_complete(tag))
+            return
+        cursor = BufferedRows(self.buffer, tag)
+        self.request.portal.cursor = cursor
+        cursor.serve(self.dispatcher.session.send, self.request.max_rows)
+
+
+class BufferedRows:
+    """A multi-node portal's rows, handed out `max_rows` at a time (PortalSuspended between)."""
+
+    def __init__(self, rows: list[bytes], tag: str) -> None:
+        self.rows = rows
+        self.tag = tag
+        self.position = 0
+
+    def serve(self, send: Any, max_rows: int) -> None:
+        end = len(self.rows) if max_rows <= 0 else min(len(self.rows), self.position + max_rows)
+        for raw in self.rows[self.position : end]:
+            send(raw)
+        self.position = end
+        if self.position < len(self.rows):
+            send(codec.PORTAL_SUSPENDED)
+        else:
+            send(codec.build_command_complete(self.tag))
 
 
 async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tuple[str, int]:
@@ -149,6 +178,7 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tupl
             elif kind == 0x45:
                 error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
                 if not simple:
+                    conn.note_cycle_error()
                     conn.unread(batch[index + 1 :])
                     raise error
             elif kind == 0x5A:
@@ -288,7 +318,25 @@ async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: st
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=final_sql)
         return
     final_request = replace(request, params=[], param_formats=[], param_oids=[], max_rows=0, portal=None)
-    await dispatcher.run_on_node_synced(dispatcher.coord.catalog_node, final_request, final_sql)
+    if not (request.max_rows and request.portal is not None):
+        await dispatcher.run_on_node_synced(dispatcher.coord.catalog_node, final_request, final_sql)
+        return
+    # Execute with a row limit: the rows wait in the portal, handed out max_rows at a time.
+    rows: list[bytes] = []
+    tag = [""]
+
+    def collect(raw: bytes) -> None:
+        if raw[0] == 0x44:
+            rows.append(raw)
+        elif raw[0] == 0x43:
+            tag[0] = raw[5:-1].decode()
+        else:
+            dispatcher.session.send(raw)
+
+    await dispatcher.run_on_node_synced(dispatcher.coord.catalog_node, final_request, final_sql, collect)
+    cursor = BufferedRows(rows, tag[0])
+    request.portal.cursor = cursor
+    cursor.serve(dispatcher.session.send, request.max_rows)
 
 
 async def _drop_temp(catalog: BackendConnection, temps: list[str]) -> None:

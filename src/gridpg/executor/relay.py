@@ -62,7 +62,9 @@ def start_extended(
             conn.uncertain.discard(name)
         parts.append(codec.build_parse(name, sql, param_oids))
         conn.prepared[name] = sql
-        conn.last_parsed = name  # type: ignore[attr-defined]
+        conn.cycle_parsed.add(name)
+    if portal:  # a named node portal may remain from an earlier Execute of this transaction
+        parts.append(codec.build_close("P", portal))
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
     parts.append(codec.build_execute(portal, max_rows))
     parts.append(codec.SYNC if sync else codec.FLUSH)
@@ -94,11 +96,11 @@ async def finish_extended(
                 result.tag = raw[5:-1].decode()
             elif kind == _ERROR:
                 result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
-                # The node skips to Sync: the Parse of this cycle may or may not have happened.
-                last = getattr(conn, "last_parsed", None)
-                if last is not None:
-                    conn.prepared.pop(last, None)
-                    conn.uncertain.add(last)
+                # The node skips to Sync: the Parses of this cycle may or may not have happened.
+                conn.note_cycle_error()
+                if result.error.sqlstate == "26000":  # a statement we thought prepared is gone
+                    conn.uncertain.update(conn.prepared)
+                    conn.prepared.clear()
             elif kind in (_PORTAL_SUSPENDED, _EMPTY):
                 emit(raw)
                 result.suspended = kind == _PORTAL_SUSPENDED

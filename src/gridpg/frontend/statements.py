@@ -233,6 +233,11 @@ class StatementRunner:
         return statement.described
 
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
+        from gridpg.executor.multi import BufferedRows
+
+        if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
+            portal.cursor.serve(self.session.send, max_rows)
+            return
         statement = portal.statement
         decode_oids = statement.param_oids
         if 1 in portal.param_formats and (len(decode_oids) < len(portal.params) or 0 in decode_oids):
@@ -267,9 +272,11 @@ class StatementRunner:
                     kind, payload = await conn.recv()
                     if kind == 0x5A:
                         conn.txn_status = payload[:1]
+                        conn.cycle_parsed.clear()
                         break
                     if kind == 0x45 and error is None:
                         error = PgError.from_fields(codec.parse_error_fields(payload), node)
+                        conn.note_cycle_error()
             except PgError as exc:
                 error = error or exc
         self.pending_sync.clear()
@@ -291,6 +298,8 @@ class StatementRunner:
         setting = sqlparse.set_statement(request.sql)
         if setting is not None:
             await self._set(setting, request)
+            return
+        if await self._session_reset(request):
             return
         if not self.txn.in_block and not self.txn.participants:
             await self.coord.ensure_fresh_catalog()
@@ -359,6 +368,33 @@ class StatementRunner:
             saved = self.session.out
             await self.sync()
             self.session.out = saved
+
+    async def _session_reset(self, request: ExecRequest) -> bool:
+        """DEALLOCATE ALL / DISCARD ALL concern the client's session, which the coordinator
+        keeps: forwarded, they would drop the coordinator's own statements on a pooled
+        connection other sessions share."""
+        words = request.sql.split()
+        lowered = [w.lower().rstrip(";") for w in words[:3]]
+        if lowered[:1] == ["deallocate"] and lowered[-1:] == ["all"]:
+            self.session.statements.clear()
+            self.session.send(codec.build_command_complete("DEALLOCATE ALL"))
+            return True
+        if lowered[:2] == ["discard", "all"]:
+            if self.txn.in_block:
+                raise PgError("25001", "DISCARD ALL cannot run inside a transaction block")
+            self.session.statements.clear()
+            self.session.portals.clear()
+            for key in [k for k in self.settings if k.lower() != "client_encoding"]:
+                del self.settings[key]
+            self.session.send(codec.build_command_complete("DISCARD ALL"))
+            return True
+        if lowered[:1] == ["deallocate"] and len(words) >= 2:
+            name = words[-1].rstrip(";").strip('"')
+            if name in self.session.statements:
+                del self.session.statements[name]
+                self.session.send(codec.build_command_complete("DEALLOCATE"))
+                return True
+        return False
 
     async def _set(self, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
         """SET/RESET: validated on the catalog server, then kept for every node of the session."""

@@ -487,6 +487,7 @@ class Planner:
             start, end = _relation_span(sql, tokens, r.ref)
             alias = "" if r.ref.alias else f" AS {_quote(r.ref.name)}"
             replacements.append((start, end, f"pg_temp.{temps[key].temp}{alias}"))
+        replacements += _schema_qualified_columns(sql, tokens, set(temps))
         final = _splice(sql, replacements)
         return DistributedPlan("coordinator-finish", (), False, final, tuple(temps.values()),
                                reasons=reasons)
@@ -871,6 +872,31 @@ def _relation_span(sql: str, tokens: list[Any], ref: analyze.RelRef) -> tuple[in
                 end_index = i + 2
             return start, tokens[end_index].end + 1
     raise PgError(UNDEFINED_OBJECT, f'could not locate "{ref.name}" in the statement')
+
+
+def _schema_qualified_columns(sql: str, tokens: list[Any],
+                              tables: set[tuple[str, str]]) -> list[tuple[int, int, str]]:
+    """`schema.table.column` references to gathered tables lose the schema (the temp table
+    keeps the table's name as its alias)."""
+    if not tables:
+        return []
+    out = []
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return []
+    starts = {tok.start: i for i, tok in enumerate(tokens)}
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict) or "ColumnRef" not in node:
+            continue
+        names = [f.get("String", {}).get("sval") for f in node["ColumnRef"]["fields"]]
+        if len(names) != 3 or (names[0], names[1]) not in tables:
+            continue
+        index = starts.get(node["ColumnRef"]["location"])
+        if index is None or index + 2 >= len(tokens):
+            continue
+        out.append((tokens[index].start, tokens[index + 2].start, ""))  # drop "schema."
+    return out
 
 
 def _top_level_keywords(sql: str, tokens: list[Any], words: tuple[str, ...]) -> list[int]:
