@@ -81,6 +81,7 @@ class DdlRunner:
         tag = ""
         for node in self.catalog_nodes():
             conn = await self.conn(node)
+            conn.notices.clear()
             results = await conn.simple_query(request.sql)
             if node == self.coord.catalog_node:
                 tag = results[-1].tag if results else ""
@@ -95,7 +96,10 @@ class DdlRunner:
         await self.finish(tag)
 
     def _relay_notices(self, conn: BackendConnection) -> None:
-        pass
+        """The coordinator's own catalog server speaks for the cluster (once, not per node)."""
+        for notice in conn.notices:
+            self.dispatcher.session.send(notice)
+        conn.notices.clear()
 
     async def _run_non_transactional(self, request: ExecRequest, groups: list[str]) -> None:
         if self.runner.txn.in_block:

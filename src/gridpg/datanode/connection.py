@@ -104,6 +104,7 @@ class BackendConnection:
         self.in_cycle = False  # extended-protocol messages sent, Sync not yet
         self.uncertain: set[str] = set()  # statement names that may or may not exist (after an error)
         self.cycle_parsed: set[str] = set()  # names parsed since the last Sync
+        self.notices: list[bytes] = []  # NoticeResponses seen by read_results, not yet relayed
 
     def note_cycle_error(self) -> None:
         """An error in an extended cycle: its Parses may have been skipped by the node."""
@@ -342,6 +343,8 @@ class BackendConnection:
             elif kind == 0x49:  # EmptyQueryResponse
                 results.append(current)
                 current = QueryResult()
+            elif kind == 0x4E:  # NoticeResponse: kept for whoever relays it
+                self.notices.append(codec.message(b"N", payload))
 
     async def expect_copy_in(self) -> None:
         """After sending COPY ... FROM STDIN: wait for CopyInResponse, or raise the error."""

@@ -95,6 +95,7 @@ class Coordinator:
         self.snapshot: CatalogSnapshot | None = None
         self.planner: Planner | None = None
         self._next_pid = 1
+        self.open_connections = 0  # client connections of this worker, authenticated or not
         self.worker = 0  # index of this worker process of the coordinator
         self.cancel_socket_dir: Any = None  # where sibling workers take forwarded cancels
         self._epoch_check: asyncio.Future[None] | None = None
@@ -372,7 +373,7 @@ class Coordinator:
     # -- sessions ----------------------------------------------------------------------
 
     def admit(self, session: Session) -> bool:
-        return len(self.sessions) < self.settings.max_connections
+        return self.open_connections <= self.settings.max_connections
 
     def register_session(self, session: Session) -> tuple[int, bytes]:
         # The worker index rides in the high bits: a cancel landing on a sibling is forwarded.
@@ -446,7 +447,11 @@ class Coordinator:
             except OSError:
                 pass
         session = Session(self, reader, writer)
-        await session.run()
+        self.open_connections += 1
+        try:
+            await session.run()
+        finally:
+            self.open_connections -= 1
 
     def close(self) -> None:
         self.pools.close()
@@ -509,10 +514,11 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     ]
     others = [address(c.catalog) for c in topo.coordinators if c.name != name]
     gtm = GtmClient(topo.gtm.host, topo.gtm.port)
-    coordinator = Coordinator(
-        name, address(spec.catalog), datanodes, others, gtm,
-        CoordinatorSettings(trust=topo.trust),
-    )
+    settings = CoordinatorSettings(trust=topo.trust)
+    limit = os.environ.get("GRIDPG_MAX_CONNECTIONS", "")
+    if limit.isdigit():
+        settings.max_connections = int(limit)
+    coordinator = Coordinator(name, address(spec.catalog), datanodes, others, gtm, settings)
     nodes: list[Node] = []
     for coord in topo.coordinators:
         nodes.append(Node(coord.name, "coordinator", coord.host, coord.port, None))

@@ -266,10 +266,12 @@ class Planner:
         if kind == "UpdateStmt" and target is not None and target.column and \
                 target.method in ("hash", "modulo") and _updates_column(body, target.column):
             return self._move_rows(request, body, resolved)
-        router = self._router(dispatcher, request, body, resolved, writes)
+        spec = self._router_static(body, resolved, writes)
+        router = spec if isinstance(spec, NotApplicable) else self._router_bind(dispatcher, request, spec)
         if isinstance(router, DistributedPlan):
             return router
         reasons.append(router)
+        pinned = self._pinned_set(dispatcher, request, spec) if isinstance(spec, RouterSpec) else None
         if kind in ("UpdateStmt", "DeleteStmt"):
             return self._multi_node_write(request, body, resolved, reasons)
         if kind != "SelectStmt":
@@ -278,6 +280,8 @@ class Planner:
         if isinstance(pushable, NotApplicable):
             reasons.append(pushable)
         else:
+            if pinned:  # IN (...) over a few shards: only their nodes
+                pushable = [g for g in pushable if g in pinned]
             plain = _needs_combine(body)
             if plain is None:
                 return DistributedPlan("pushdown", tuple(Fragment(g, request.sql) for g in pushable),
@@ -366,6 +370,21 @@ class Planner:
         if len(groups) != 1:
             return NotApplicable("router", f"the pinned rows are on {len(groups)} nodes")
         return DistributedPlan("router", (Fragment(groups.pop(), request.sql),), spec.writes)
+
+    def _pinned_set(self, dispatcher: Dispatcher, request: ExecRequest, spec: RouterSpec) -> set[str] | None:
+        """The nodes holding the rows the WHERE clause pins (several), or None if unknown."""
+        if spec.fixed_group is not None or not spec.pins:
+            return None
+        snapshot = dispatcher.runner.snapshot()
+        groups: set[str] = set()
+        for table, values in spec.pins:
+            for value in values:
+                text = _value_text(value, request)
+                group = None if text is _UNKNOWN else self.group_for_value(table, text, snapshot)  # type: ignore[arg-type]
+                if group is None:
+                    return None
+                groups.add(group)
+        return groups
 
     def group_for_value(self, table: DistTable, text: str | None,
                         snapshot: CatalogSnapshot | None = None) -> str | None:
