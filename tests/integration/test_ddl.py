@@ -189,3 +189,20 @@ def test_create_distributed_table_moves_rows(gridpg_cluster: Cluster, schema: st
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 100
     for dsn in datanodes.values():
         assert _count(dsn, f"SELECT count(*) FROM {schema}.events") == 100
+
+
+def test_create_table_as_and_like(gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str]) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE src (id int PRIMARY KEY, v text DEFAULT 'd') DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO src SELECT g, 'v' || g FROM generate_series(1, 50) g")
+        conn.execute("CREATE TABLE copy1 AS SELECT id, v FROM src WHERE id <= 30")
+        assert conn.execute("SELECT count(*), sum(id) FROM copy1").fetchone() == (30, 465)
+        conn.execute("CREATE TABLE shape (LIKE src INCLUDING DEFAULTS) DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO shape (id) VALUES (1)")
+        assert conn.execute("SELECT v FROM shape").fetchone() == ("d",)
+        methods = dict(conn.execute("SELECT table_name, method FROM gridpg.dist_table WHERE schema_name = %s",
+                                    (schema,)).fetchall())
+        assert methods["copy1"] == "hash" and methods["shape"] == "replication"
+    total = sum(_count(dsn, f"SELECT count(*) FROM {schema}.copy1") for dsn in datanodes.values())
+    assert total == 30

@@ -814,33 +814,51 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
     stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
     query_sql = str(RawStream()(stmt.query))
     with_data = not into.get("skipData")
-    # Create the table from the query's shape, empty, then distribute and fill it.
-    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    # Create the table from the query's shape, then distribute and fill it: one transaction.
+    runner = dispatcher.runner
+    txn = runner.txn
+    implicit = not txn.in_block
+    if implicit:
+        txn.begin()
+        runner.implicit_block = True
+    try:
+        count = await _create_and_fill(dispatcher, into, query_sql, with_data, spec)
+    except BaseException:
+        if implicit:
+            runner.implicit_block = False
+            await runner.end_transaction(commit=False)
+        raise
+    if implicit:
+        runner.implicit_block = False
+        await runner.end_transaction(commit=True)
+    dispatcher.session.send(codec.build_command_complete(f"SELECT {count}"))
+    return True
+
+
+async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_sql: str,
+                           with_data: bool, spec: Any) -> int:
+    from gridpg.commands.ddl import DdlRunner
+    from gridpg.sql.parse import parse_tree
+
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
     columns = await _query_columns(catalog, query_sql, into)
     rel = into["rel"]
     name = quote_qualified(rel.get("schemaname"), rel["relname"])
     create_sql = f"CREATE TABLE {name} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})"
-    from gridpg.commands.ddl import DdlRunner
-    from gridpg.sql.parse import parse_tree
-
-    runner = DdlRunner(dispatcher)
     saved = dispatcher.session.out[:]
-    await runner.create_table(create_sql, parse_tree(create_sql), spec)
+    await DdlRunner(dispatcher).create_table(create_sql, parse_tree(create_sql), spec)
     dispatcher.session.out[:] = saved
-    count = 0
-    if with_data:
-        planner = dispatcher.coord.planner
-        assert planner is not None
-        table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
-        if table is None:
-            raise PgError("XX000", "the new table has no metadata")
-        chunks = await query_as_copy(dispatcher, query_sql)
-        cols = [n for n, _ in columns]
-        copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
-        router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
-        count = await _copy_routed(dispatcher, table, copy_sql, router, chunks_source(chunks, [], dispatcher))
-    dispatcher.session.send(codec.build_command_complete(f"SELECT {count}"))
-    return True
+    if not with_data:
+        return 0
+    table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
+    if table is None:
+        raise PgError("XX000", "the new table has no metadata")
+    chunks = await query_as_copy(dispatcher, query_sql)
+    cols = [n for n, _ in columns]
+    copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
+    router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
+    return await _copy_routed(dispatcher, table, copy_sql, router, chunks_source(chunks, [], dispatcher),
+                              commit=False)
 
 
 def _strip(sql: str) -> str:

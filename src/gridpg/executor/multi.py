@@ -470,7 +470,8 @@ async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan:
         await _drop_temp(catalog, temps)
 
 
-async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str) -> tuple[str, list[str]] | None:
+async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
+                                   catalog: BackendConnection | None = None) -> tuple[str, list[str]] | None:
     """Gather the distributed tables of a query into catalog temp tables; (final SQL, temps).
 
     None when the query touches no distributed table.
@@ -487,7 +488,8 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str) -> tuple[st
     if not any(r.table is not None for r in resolved):
         return None
     plan = planner._coordinator_finish(sql, resolved, ())
-    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    if catalog is None:
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temps = []
     for table in plan.gather:
         qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
@@ -500,13 +502,20 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str) -> tuple[st
 
 async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[bytes]:
     """Run a SELECT through the coordinator and return its rows as COPY text chunks."""
-    prepared = await prepare_query_on_catalog(dispatcher, sql)
-    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    final, temps = prepared if prepared is not None else (sql, [])
+    # A connection of its own for the temp tables: the transaction's catalog connection may
+    # be a 2PC participant (CREATE TABLE AS), and PREPARE refuses temp objects.
+    coord = dispatcher.coord
+    staging = await coord.internal_acquire(coord.catalog_node)
     try:
-        return await catalog.copy_out(f"COPY ({final}) TO STDOUT")
+        await dispatcher.runner._setup_connection(staging)
+        prepared = await prepare_query_on_catalog(dispatcher, sql, staging)
+        final, temps = prepared if prepared is not None else (sql, [])
+        try:
+            return await staging.copy_out(f"COPY ({final}) TO STDOUT")
+        finally:
+            await _drop_temp(staging, temps)
     finally:
-        await _drop_temp(catalog, temps)
+        coord.pools.pool(coord.catalog_node).release(staging)
 
 
 # -- EXPLAIN ---------------------------------------------------------------------------
