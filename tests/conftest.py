@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -99,7 +98,6 @@ def catalog_dsns(cluster: Cluster) -> dict[str, str]:
     }
 
 
-_ = Path
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any, Protocol
 
-from gridpg.sql.quote import quote_literal as _quote_literal
 from gridpg.catalog.model import (
     CatalogError,
     CatalogSnapshot,
@@ -36,6 +35,7 @@ from gridpg.catalog.versions import (
     build_version_graph,
     find_chain,
 )
+from gridpg.sql.quote import quote_literal as _quote_literal
 
 _LOCK_KEY = "gridpg.catalog.schema"
 

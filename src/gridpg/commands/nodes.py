@@ -21,7 +21,6 @@ from gridpg.errors import (
     UNDEFINED_OBJECT,
     PgError,
 )
-from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_ident
 from gridpg.sql.xl import XlCommand
 
@@ -137,4 +136,3 @@ async def _drop_node_group(dispatcher: Dispatcher, command: XlCommand) -> str:
     return "DROP NODE GROUP"
 
 
-_ = codec

@@ -41,7 +41,6 @@ def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
 async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: list[Any]) -> None:
     from gridpg.commands.ddl import DdlRunner
     from gridpg.planner.analyze import value_of
-
     from gridpg.planner.service import _UNKNOWN, _value_text
 
     def text_of(node: Any) -> str | None:

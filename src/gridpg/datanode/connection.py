@@ -128,7 +128,7 @@ class BackendConnection:
             _, proto = await asyncio.wait_for(
                 loop.create_connection(_Protocol, address.host, address.port), timeout
             )
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise PgError(
                 CONNECTION_FAILURE, f"could not connect to node {address.name} "
                 f"({address.host}:{address.port}): {exc}", node=address.name,

@@ -9,7 +9,6 @@ with 2PC.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -522,8 +521,8 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
 
 
 async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
-    from gridpg.planner.service import Resolved, _search_path
     from gridpg.planner import analyze
+    from gridpg.planner.service import Resolved, _search_path
     from gridpg.sql import parse as sqlparse
 
     body = tree["ExplainStmt"]
@@ -629,4 +628,3 @@ async def run_xl_command(dispatcher: Dispatcher, request: ExecRequest, command: 
     raise PgError(FEATURE_NOT_SUPPORTED, f"{command.kind.replace('_', ' ').upper()} is not supported by gridpg yet")
 
 
-_ = asyncio

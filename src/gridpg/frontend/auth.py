@@ -14,8 +14,7 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-
-from gridpg.errors import INVALID_AUTHORIZATION, INVALID_PASSWORD, PgError, fatal
+from gridpg.errors import INVALID_AUTHORIZATION, INVALID_PASSWORD, fatal
 from gridpg.pgwire import codec
 from gridpg.pgwire.scram import ScramFailure, ScramServer
 
@@ -127,4 +126,3 @@ def role_from_row(row: tuple[str | None, ...] | None) -> RoleInfo | None:
     return RoleInfo(str(row[0]), row[1] == "t", row[2] == "t", row[3])
 
 
-_ = PgError  # re-exported for callers that match on it

@@ -21,11 +21,11 @@ from gridpg.catalog.model import CatalogSnapshot, Node
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
-from gridpg.sql.quote import quote_literal
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.session import Session
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
+from gridpg.sql.quote import quote_literal
 from gridpg.txn.transaction import CommitLog
 
 if TYPE_CHECKING:
@@ -287,7 +287,7 @@ class Coordinator:
                         await self._check_epoch()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - reconnect and carry on
+            except Exception:
                 log.warning("catalog listener lost; reconnecting", exc_info=True)
                 await asyncio.sleep(0.5)
 
@@ -421,7 +421,7 @@ class Coordinator:
                 packet = await asyncio.wait_for(reader.readexactly(16), 5)
                 startup = codec.parse_startup(packet[4:])
                 await self.cancel(startup.cancel_pid, startup.cancel_key)
-            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, codec.ProtocolViolation):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, codec.ProtocolViolation):
                 pass
             finally:
                 writer.close()

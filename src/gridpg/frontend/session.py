@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -141,7 +140,7 @@ class Session:
                 self.out.clear()
                 try:
                     await asyncio.wait_for(self.runner.sync(), 10)
-                except Exception:  # noqa: BLE001 - best effort; rollback follows
+                except Exception:
                     log.warning("could not sync backend connections of a closed session", exc_info=True)
                 self.out.clear()
             await self.runner.close()
@@ -304,7 +303,7 @@ class Session:
             return await self.read_frame()
         try:
             return await asyncio.wait_for(self.read_frame(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise fatal("25P03", "terminating connection due to idle-in-transaction timeout") from None
 
     # -- simple protocol ---------------------------------------------------------------
@@ -449,7 +448,6 @@ def new_backend_key() -> bytes:
     return os.urandom(4)
 
 
-_ = ssl
 
 
 def normalize_startup_params(params: dict[str, str]) -> dict[str, str]:

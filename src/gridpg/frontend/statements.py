@@ -112,9 +112,7 @@ class StatementRunner:
             if part == "-c" and index + 1 < len(parts):
                 item = parts[index + 1]
                 index += 1
-            elif part.startswith("-c"):
-                item = part[2:]
-            elif part.startswith("--"):
+            elif part.startswith("-c") or part.startswith("--"):
                 item = part[2:]
             if item and "=" in item:
                 key, value = item.split("=", 1)
@@ -360,7 +358,7 @@ class StatementRunner:
             send(codec.build_command_complete("SET"))
 
     def _ensure_block(self, what: str) -> None:
-        if not self.txn.in_block or self.implicit_block and False:
+        if not self.txn.in_block:
             raise PgError(NO_ACTIVE_SQL_TRANSACTION, f"{what} can only be used in transaction blocks")
 
     async def sync_pending(self) -> None:

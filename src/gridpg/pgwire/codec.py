@@ -35,7 +35,7 @@ class ProtocolViolation(Exception):
 class FrameReader:
     """Accumulates bytes and yields complete (type byte, payload) frames."""
 
-    __slots__ = ("_buf", "_pos", "max_message", "expect_startup")
+    __slots__ = ("_buf", "_pos", "expect_startup", "max_message")
 
     def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE, expect_startup: bool = False) -> None:
         self._buf = bytearray()

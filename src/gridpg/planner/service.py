@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
-from gridpg.errors import FEATURE_NOT_SUPPORTED, INSUFFICIENT_PRIVILEGE, UNDEFINED_OBJECT, PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, UNDEFINED_OBJECT, PgError
 from gridpg.planner import analyze
 from gridpg.planner.hashing import shard_for_text
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, NotApplicable
@@ -579,7 +579,7 @@ class Planner:
         alias_q = quote_ident(alias or "s")
         rows = await conn.query(
             f"SELECT DISTINCT ({alias_q}.{quote_ident(source_col)})::text FROM {source_text.strip()}"
-            if alias else f"SELECT 1 WHERE false")
+            if alias else "SELECT 1 WHERE false")
         groups = {self.group_for_value(target, r[0], dispatcher.runner.snapshot()) for r in rows}
         if len(groups) == 1 and None not in groups:
             return groups.pop()  # type: ignore[return-value]
@@ -971,4 +971,3 @@ def _rewrite_version(sql: str) -> str:
     return _splice(sql, replacements)
 
 
-_ = INSUFFICIENT_PRIVILEGE

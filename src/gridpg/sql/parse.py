@@ -130,7 +130,7 @@ def _syntax_error(exc: pgparser.ParseError) -> PgError:
 
 # -- statements the coordinator handles itself -----------------------------------------
 
-_TXN_WORDS = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release|prepare|set)\b", re.I)
+_TXN_WORDS = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release|prepare|set)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def transaction_control(sql: str) -> TxnControl | None:
     if match is None:
         return None
     if match.group(1).lower() == "set":
-        if not re.match(r"^\s*set\s+(transaction|session\s+characteristics)\b", sql, re.I):
+        if not re.match(r"^\s*set\s+(transaction|session\s+characteristics)\b", sql, re.IGNORECASE):
             return None
         return TxnControl("set_transaction")
     stmt = parse_tree(sql)
@@ -196,7 +196,7 @@ class SetStatement:
 
 
 def set_statement(sql: str) -> SetStatement | None:
-    if not re.match(r"^\s*(set|reset)\b", sql, re.I):
+    if not re.match(r"^\s*(set|reset)\b", sql, re.IGNORECASE):
         return None
     stmt = parse_tree(sql)
     body = stmt.get("VariableSetStmt")

@@ -30,7 +30,7 @@ _METHODS = {"hash": "hash", "modulo": "modulo", "roundrobin": "roundrobin",
 
 def extract_distribution(sql: str) -> tuple[str, DistributionSpec | None]:
     """(sql without the clauses, the distribution asked for or None)."""
-    if not re.search(r"\bdistribut|\bto\s+(node|group)\b", sql, re.I):
+    if not re.search(r"\bdistribut|\bto\s+(node|group)\b", sql, re.IGNORECASE):
         return sql, None
     toks = tokens(sql)
     if not _is_create_table(sql, toks):
@@ -176,8 +176,8 @@ class XlCommand:
     sql: str = ""
 
 
-_EXECUTE_DIRECT = re.compile(r"^\s*execute\s+direct\s+on\s*\(([^)]*)\)\s*'((?:[^']|'')*)'\s*;?\s*$", re.I | re.S)
-_NODE_CMD = re.compile(r"^\s*(create|alter|drop)\s+node\s+(group\s+)?(\"(?:[^\"]|\"\")+\"|\w+)\s*(.*?)\s*;?\s*$", re.I | re.S)
+_EXECUTE_DIRECT = re.compile(r"^\s*execute\s+direct\s+on\s*\(([^)]*)\)\s*'((?:[^']|'')*)'\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+_NODE_CMD = re.compile(r"^\s*(create|alter|drop)\s+node\s+(group\s+)?(\"(?:[^\"]|\"\")+\"|\w+)\s*(.*?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
 _SIMPLE = {
     "pause cluster": "pause", "unpause cluster": "unpause", "clean connection": "clean_connection",
 }
