@@ -95,3 +95,20 @@ def test_views_over_distributed_tables(gridpg_cluster: Cluster, schema: str) -> 
         rows = dict(other.execute("SELECT region, total FROM by_region"))
         assert sum(rows.values()) == sum(range(46, 91))
         assert other.execute(f"SELECT count(*) FROM {schema}.big_sales b JOIN sales s USING (id)").fetchone()[0] == 45
+
+
+def test_sequences_are_cluster_wide(gridpg_cluster: Cluster, schema: str) -> None:
+    """nextval() through either coordinator never hands out a value twice."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
+        one.execute(f"CREATE SEQUENCE {schema}.ids START 100")
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            one.execute(f"SELECT currval('{schema}.ids')")
+        seen = []
+        for _ in range(30):
+            seen.append(one.execute(f"SELECT nextval('{schema}.ids')").fetchone()[0])
+            seen.append(two.execute("SELECT nextval(%s) AS id", (f"{schema}.ids",)).fetchone()[0])
+        assert len(set(seen)) == len(seen) and min(seen) >= 100
+        assert one.execute(f"SELECT currval('{schema}.ids')").fetchone()[0] == seen[-2]
+        one.execute(f"SELECT setval('{schema}.ids', 5000)")
+        assert two.execute(f"SELECT nextval('{schema}.ids')").fetchone()[0] == 5001

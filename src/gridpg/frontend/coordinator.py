@@ -338,6 +338,10 @@ class Coordinator:
         del cache[:count]
         return out
 
+    async def ensure_sequence(self, sequence: str) -> None:
+        """The GTM sequence behind a catalog sequence, created at its START when missing."""
+        await self.gtm.seq_create(sequence, start=await self._sequence_start(sequence), if_not_exists=True)
+
     def forget_sequences(self, names: list[str]) -> None:
         for name in names:
             self._sequences.pop(name, None)

@@ -58,6 +58,7 @@ class StatementRunner:
         self.dispatcher = Dispatcher(coordinator, self)
         self.ddl_in_block = False
         self.private_snapshot: CatalogSnapshot | None = None
+        self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
 
     # -- metadata ----------------------------------------------------------------------
 

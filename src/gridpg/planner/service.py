@@ -127,6 +127,11 @@ class Planner:
 
             await redistribute.run(dispatcher, request, *analysis.xl)
             return True
+        if analysis.route == "sequence":
+            from gridpg.commands import sequences
+
+            await sequences.run(dispatcher, request, *analysis.xl)
+            return True
         return await self._run_utility(dispatcher, request, analysis.clean, analysis.tree,
                                        analysis.kind, analysis.spec)
 
@@ -155,11 +160,14 @@ class Planner:
         tree = sqlparse.parse_tree(clean)
         kind = sqlparse.node_type(tree)
         if kind == "SelectStmt":
-            from gridpg.commands import redistribute
+            from gridpg.commands import redistribute, sequences
 
             call = redistribute.function_call(tree)
             if call is not None:
                 return Analysis("function", clean, spec, tree, kind, xl=call)
+            seq = sequences.sequence_call(tree)
+            if seq is not None:
+                return Analysis("sequence", clean, spec, tree, kind, xl=seq)
         if kind in QUERY_KINDS:
             inlined = self._inline_views(sql, tree, kind, snapshot, search_path)
             if inlined is not None:
