@@ -33,7 +33,7 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
         return
-    if plan.strategy == "two-phase":
+    if plan.strategy in ("two-phase", "merge"):
         await two_phase(dispatcher, request, plan)
         return
     if plan.strategy == "move-rows":

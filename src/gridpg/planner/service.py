@@ -295,6 +295,11 @@ class Planner:
                 return DistributedPlan("pushdown", tuple(Fragment(g, request.sql) for g in pushable),
                                        writes, reasons=tuple(reasons))
             reasons.append(NotApplicable("pushdown", plain))
+            merge = self._sorted_merge(request.sql, body, resolved, pushable)
+            if isinstance(merge, DistributedPlan):
+                return DistributedPlan(merge.strategy, merge.fragments, False, merge.final_sql,
+                                       partial_temp=merge.partial_temp, reasons=tuple(reasons))
+            reasons.append(merge)
             two = self._two_phase(request.sql, pushable)
             if isinstance(two, DistributedPlan):
                 return DistributedPlan(two.strategy, two.fragments, False, two.final_sql,
@@ -476,6 +481,39 @@ class Planner:
                         linked.add(lt)
                         changed = True
         return linked == set(names)
+
+    # -- strategy 2b: sorted merge ------------------------------------------------------
+
+    def _sorted_merge(self, sql: str, body: dict[str, Any], resolved: list[Resolved],
+                      groups: list[str]) -> DistributedPlan | NotApplicable:
+        """ORDER BY / LIMIT / DISTINCT without aggregates: each node sorts and returns its
+        first limit+offset rows; the catalog server merges them and applies the rest."""
+        why = _merge_blocker(body, len(resolved))
+        if why:
+            return NotApplicable("merge", why)
+        from pglast import ast, parse_sql
+        from pglast.stream import RawStream
+
+        stmt = parse_sql(sql)[0].stmt
+        count, offset = _constant(body.get("limitCount")), _constant(body.get("limitOffset"))
+        if (body.get("limitCount") and count is None) or (body.get("limitOffset") and offset is None):
+            return NotApplicable("merge", "LIMIT/OFFSET are not constants")
+        if count is not None:
+            stmt.limitCount = ast.A_Const(val=ast.Integer(count + (offset or 0)))
+        stmt.limitOffset = None
+        partial = str(RawStream()(stmt))
+        temp = f"pg_temp.gp_merge_{next(_temp_ids)}"
+        relation = resolved[0].ref
+        alias = _quote(relation.alias or relation.name) if len(resolved) == 1 else "m"
+        final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}* FROM {temp} AS {alias}"
+        if body.get("sortClause"):
+            final += " ORDER BY " + _sort_text(sql, body)
+        if count is not None:
+            final += f" LIMIT {count}"
+        if offset:
+            final += f" OFFSET {offset}"
+        return DistributedPlan("merge", tuple(Fragment(g, partial) for g in groups), False, final,
+                               partial_temp=temp)
 
     # -- strategy 3: two-phase aggregation ---------------------------------------------
 
@@ -924,6 +962,81 @@ def _schema_qualified_columns(sql: str, tokens: list[Any],
             continue
         out.append((tokens[index].start, tokens[index + 2].start, ""))  # drop "schema."
     return out
+
+
+def _merge_blocker(body: dict[str, Any], relations: int) -> str | None:
+    """Why the sorted merge cannot run this SELECT (or None)."""
+    if body.get("groupClause") or body.get("havingClause") or _has_aggregate(body):
+        return "aggregates are combined by two-phase aggregation"
+    if body.get("windowClause") or any(
+        isinstance(n, dict) and "FuncCall" in n and "over" in n["FuncCall"] for n in analyze._walk(body)
+    ):
+        return "window functions see the whole result"
+    distinct = body.get("distinctClause")
+    if distinct:  # DISTINCT ON (a list with expressions)
+        if any(item for item in distinct):
+            return "DISTINCT ON is finished on the coordinator"
+    if body.get("lockingClause") or body.get("intoClause") or analyze.has_node(body, "SubLink"):
+        return "subqueries or locking"
+    targets = body.get("targetList", [])
+    names = []
+    star = False
+    for target in targets:
+        res = target["ResTarget"]
+        val = res.get("val", {})
+        if "ColumnRef" in val and any("A_Star" in f for f in val["ColumnRef"]["fields"]):
+            star = True
+            continue
+        name = res.get("name") or (analyze.column_ref(val) or ("?column?",))[-1]
+        names.append(name)
+    if star and (relations != 1 or targets and len(targets) > 1):
+        return "* over several tables may repeat column names"
+    if len(set(names)) != len(names) or "?column?" in names:
+        return "output columns need distinct names"
+    if not star:
+        for item in body.get("sortClause", []):
+            node = item["SortBy"]["node"]
+            if "A_Const" in node:
+                continue
+            refs = [analyze.column_ref(n) for n in analyze._walk(node) if isinstance(n, dict) and "ColumnRef" in n]
+            if any(ref is None or ref[-1] not in names for ref in refs) or not refs:
+                return "ORDER BY uses columns that are not in the output"
+    return None
+
+
+def _constant(node: dict[str, Any] | None) -> int | None:
+    if not node:
+        return None
+    value = analyze.value_of(node)
+    if value is None or value.param or value.text is None:
+        return None
+    try:
+        return int(value.text)
+    except ValueError:
+        return None
+
+
+def _sort_text(sql: str, body: dict[str, Any]) -> str:
+    """The ORDER BY list as written, column references reduced to the bare column name
+    (the merged rows come from one temp table holding the output columns)."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    def bare(node: Any) -> None:
+        if isinstance(node, ast.ColumnRef) and len(node.fields) > 1:
+            node.fields = node.fields[-1:]
+            return
+        if isinstance(node, ast.Node):
+            for attr in node:
+                bare(getattr(node, attr))
+        elif isinstance(node, tuple):
+            for item in node:
+                bare(item)
+
+    stmt = parse_sql(sql)[0].stmt
+    for item in stmt.sortClause:
+        bare(item)
+    return ", ".join(str(RawStream()(item)) for item in stmt.sortClause)
 
 
 def _top_level_keywords(sql: str, tokens: list[Any], words: tuple[str, ...]) -> list[int]:
