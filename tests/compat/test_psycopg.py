@@ -351,3 +351,18 @@ def test_pipeline_one_sync(poison_dsn: str) -> None:
             count = conn.execute("SELECT count(*) FROM p")
         assert count.fetchone() == (20,)
         conn.execute("DROP TABLE p")
+
+
+def test_simple_protocol_literals_route_correctly(gridpg_cluster, schema) -> None:  # type: ignore[no-untyped-def]
+    """Client-side binding (psycopg.ClientCursor: the simple protocol with literals): the
+    cached literal-free analysis must route each value to its own node."""
+    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE lit (k text PRIMARY KEY, n int) DISTRIBUTE BY HASH (k)")
+        for i in range(40):
+            conn.execute("INSERT INTO lit VALUES (%s, %s)", (f"key'{i}", i))
+        for i in range(40):
+            assert conn.execute("SELECT n FROM lit WHERE k = %s", (f"key'{i}",)).fetchone() == (i,)
+        assert conn.execute("SELECT count(*) FROM lit WHERE k IN (%s, %s)", ("key'1", "key'2")).fetchone() == (2,)
+        conn.execute("UPDATE lit SET n = n + 100 WHERE k = %s", ("key'5",))
+        assert conn.execute("SELECT n FROM lit WHERE k = %s", ("key'5",)).fetchone() == (105,)

@@ -18,6 +18,7 @@ to `commands.ddl`; INSERT, COPY, UPDATE and DELETE to the DML paths of the execu
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,7 @@ class Analysis:
     router: RouterSpec | NotApplicable | None = None
     xl: Any = None
     sql: str | None = None  # the text to run when it differs from the client's (views inlined)
+    literals: list[str | None] | None = None  # values of $n in a normalized form
 
 
 class Planner:
@@ -106,9 +108,13 @@ class Planner:
         """Run the statement if it needs distributed handling; False sends it to the catalog."""
         from gridpg.executor import multi
 
-        analysis = self._analysis(dispatcher, request.sql)
+        analysis = self._analysis(dispatcher, request.sql, request.simple)
         if analysis.route == "catalog":
             return False
+        if analysis.literals is not None:
+            if await self._run_routed_by_literals(dispatcher, request, analysis):
+                return True
+            analysis = self._analyze(request.sql, dispatcher.runner.snapshot(), _search_path(dispatcher))
         if analysis.sql is not None:
             from dataclasses import replace
 
@@ -135,8 +141,9 @@ class Planner:
         return await self._run_utility(dispatcher, request, analysis.clean, analysis.tree,
                                        analysis.kind, analysis.spec)
 
-    def _analysis(self, dispatcher: Dispatcher, sql: str) -> Analysis:
-        """What a statement is and which tables it touches, cached per text and catalog epoch."""
+    def _analysis(self, dispatcher: Dispatcher, sql: str, simple: bool = False) -> Analysis:
+        """What a statement is and which tables it touches, cached per text and catalog epoch
+        (and, for statements with literals, per literal-free form: see _normalized)."""
         runner = dispatcher.runner
         search_path = _search_path(dispatcher)
         key = None
@@ -145,12 +152,45 @@ class Planner:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached  # type: ignore[no-any-return]
+            if simple:
+                normalized = self._normalized(sql, runner.snapshot(), search_path)
+                if normalized is not None:
+                    return normalized
         analysis = self._analyze(sql, runner.snapshot(), search_path)
         if key is not None:
             if len(self.cache) > 20000:
                 self.cache.clear()
             self.cache[key] = analysis
         return analysis
+
+    def _normalized(self, sql: str, snapshot: CatalogSnapshot, search_path: list[str]) -> Analysis | None:
+        """The analysis of the statement with its literals as parameters, when that answers
+        (catalog statements, and router pins read from the literals). Literals change every
+        time a client inlines its values (the simple protocol): this spares the parse."""
+        form = normalize_literals(sql)
+        if form is None:
+            return None
+        text, literals = form
+        key = ("normalized", text, tuple(search_path))
+        analysis = self.cache.get(key, False)
+        if analysis is False:
+            try:
+                analysis = self._analyze(text, snapshot, search_path)
+            except PgError:
+                analysis = None
+            if analysis is not None and not (
+                analysis.route == "catalog"
+                or (analysis.route == "query" and isinstance(analysis.router, RouterSpec))
+            ):
+                analysis = None
+            self.cache[key] = analysis
+        if analysis is None:
+            return None
+        if analysis.route == "catalog":
+            return analysis
+        from dataclasses import replace
+
+        return replace(analysis, literals=literals)
 
     def _analyze(self, sql: str, snapshot: CatalogSnapshot, search_path: list[str]) -> Analysis:
         xl = parse_xl_command(sql)
@@ -244,6 +284,19 @@ class Planner:
         return out
 
     # -- queries -----------------------------------------------------------------------
+
+    async def _run_routed_by_literals(self, dispatcher: Dispatcher, request: ExecRequest,
+                                      analysis: Analysis) -> bool:
+        from dataclasses import replace
+
+        assert isinstance(analysis.router, RouterSpec) and analysis.literals is not None
+        values = [None if v is None else v.encode() for v in analysis.literals]
+        pseudo = replace(request, params=values, param_formats=[0], decode_oids=[])
+        plan = self._router_bind(dispatcher, pseudo, analysis.router)
+        if not isinstance(plan, DistributedPlan):
+            return False
+        await dispatcher.run_on_node(plan.fragments[0].group, request, writes=plan.writes)
+        return True
 
     async def _run_query(self, dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) -> bool:
         from gridpg.executor import multi
@@ -1037,6 +1090,33 @@ def _sort_text(sql: str, body: dict[str, Any]) -> str:
     for item in stmt.sortClause:
         bare(item)
     return ", ".join(str(RawStream()(item)) for item in stmt.sortClause)
+
+
+_LITERALS = re.compile(r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def normalize_literals(sql: str) -> tuple[str, list[str | None]] | None:
+    """`sql` with plain string and number literals replaced by $1, $2, ... and their values;
+    None when the text holds anything this cannot read safely (parameters, comments,
+    backslashes, prefixed strings such as E'' or B'')."""
+    if "$" in sql or "--" in sql or "/*" in sql or "\\" in sql:
+        return None
+    values: list[str | None] = []
+    out = []
+    pos = 0
+    for match in _LITERALS.finditer(sql):
+        text = match.group()
+        start = match.start()
+        if text.startswith("'") and start and (sql[start - 1].isalnum() or sql[start - 1] in "_&"):
+            return None
+        out.append(sql[pos:start])
+        values.append(text[1:-1].replace("''", "'") if text.startswith("'") else text)
+        out.append(f"${len(values)}")
+        pos = match.end()
+    if not values:
+        return None
+    out.append(sql[pos:])
+    return "".join(out), values
 
 
 def _top_level_keywords(sql: str, tokens: list[Any], words: tuple[str, ...]) -> list[int]:
