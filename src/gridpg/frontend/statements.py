@@ -169,10 +169,7 @@ class StatementRunner:
     # -- simple protocol ---------------------------------------------------------------
 
     async def simple_query(self, sql: str) -> None:
-        try:
-            statements = sqlparse.split(sql)
-        except PgError:
-            raise
+        statements = sqlparse.split(sql)
         if not statements:
             self.session.send(codec.EMPTY_QUERY)
             return
@@ -212,19 +209,17 @@ class StatementRunner:
             raise PgError("42601", "cannot insert multiple commands into a prepared statement")
 
     async def check_bind(self, statement: PreparedStatement, bind: codec.Bind) -> None:
-        expected = len(statement.param_oids)
-        if statement.described is not None:
-            expected = len(statement.described[0])
-        elif bind.params and expected < len(bind.params):
-            expected = len((await self.describe(statement))[0])
-        if len(bind.params) != expected and (expected or bind.params):
-            described = await self.describe(statement)
-            if len(described[0]) != len(bind.params):
-                raise PgError(
-                    PROTOCOL_VIOLATION,
-                    f"bind message supplies {len(bind.params)} parameters, but prepared "
-                    f"statement \"{statement.name}\" requires {len(described[0])}",
-                )
+        """PostgreSQL's parameter-count check. Without a description, a Bind that supplies
+        as many values as the Parse declared types is left to the node that runs it."""
+        if statement.described is None and len(bind.params) == len(statement.param_oids):
+            return
+        required = len((await self.describe(statement))[0])
+        if required != len(bind.params):
+            raise PgError(
+                PROTOCOL_VIOLATION,
+                f"bind message supplies {len(bind.params)} parameters, but prepared "
+                f'statement "{statement.name}" requires {required}',
+            )
 
     async def describe(self, statement: PreparedStatement) -> tuple[list[int], bytes | None]:
         if statement.described is None:
@@ -398,10 +393,7 @@ class StatementRunner:
     async def _set(self, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
         """SET/RESET: validated on the catalog server, then kept for every node of the session."""
         catalog = await self.txn.connection(self.coord.catalog_node, wants_block=False)
-        try:
-            await catalog.simple_query(request.sql)
-        except PgError:
-            raise
+        await catalog.simple_query(request.sql)
         if setting.is_local:
             if self.txn.in_block:
                 self.txn.local_settings.append(request.sql)
