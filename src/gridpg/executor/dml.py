@@ -287,22 +287,9 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     planner = dispatcher.coord.planner
     assert planner is not None
     stage = f"{SCRATCH_SCHEMA}.{planner.scratch_name('stage')}"
-    txn = dispatcher.runner.txn
-    implicit = not txn.in_block
-    if implicit:  # the staging tables live and die inside one transaction
-        txn.begin()
-        dispatcher.runner.implicit_block = True
-    try:
+    async with dispatcher.runner.statement_transaction():  # staging tables live and die in it
         await _insert_via_stage(dispatcher, request, body, target, stmt, chunks, fill, all_cols,
                                 quoted, qualified, stage, columns)
-    except BaseException:
-        if implicit:
-            dispatcher.runner.implicit_block = False
-            await dispatcher.runner.end_transaction(commit=False)
-        raise
-    if implicit:
-        dispatcher.runner.implicit_block = False
-        await dispatcher.runner.end_transaction(commit=True)
 
 
 async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
@@ -815,22 +802,8 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
     query_sql = str(RawStream()(stmt.query))
     with_data = not into.get("skipData")
     # Create the table from the query's shape, then distribute and fill it: one transaction.
-    runner = dispatcher.runner
-    txn = runner.txn
-    implicit = not txn.in_block
-    if implicit:
-        txn.begin()
-        runner.implicit_block = True
-    try:
+    async with dispatcher.runner.statement_transaction():
         count = await _create_and_fill(dispatcher, into, query_sql, with_data, spec)
-    except BaseException:
-        if implicit:
-            runner.implicit_block = False
-            await runner.end_transaction(commit=False)
-        raise
-    if implicit:
-        runner.implicit_block = False
-        await runner.end_transaction(commit=True)
     dispatcher.session.send(codec.build_command_complete(f"SELECT {count}"))
     return True
 

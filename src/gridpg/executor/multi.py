@@ -358,13 +358,8 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
 
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
-    block = len(groups) > 1
     scratch = [f"{SCRATCH_SCHEMA}.{t.temp}" for t in plan.gather]
-    implicit = not txn.in_block
-    if implicit:  # scratch tables are created and dropped inside one transaction
-        txn.begin()
-        dispatcher.runner.implicit_block = True
-    try:
+    async with dispatcher.runner.statement_transaction():  # scratch tables live and die in it
         for group in groups:
             dest = await txn.connection(group, wants_block=True)
             txn.mark_written(group)
@@ -382,15 +377,6 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
         for group in groups:
             await txn.participants[group].conn.simple_query(
                 "; ".join(f"DROP TABLE {name}" for name in scratch))
-    except BaseException:
-        if implicit:
-            dispatcher.runner.implicit_block = False
-            await dispatcher.runner.end_transaction(commit=False)
-        raise
-    if implicit:
-        dispatcher.runner.implicit_block = False
-        await dispatcher.runner.end_transaction(commit=True)
-    del block
 
 
 # -- rows that change node ------------------------------------------------------------
@@ -410,18 +396,13 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temp = f"pg_temp.{table_ref.temp}"
     await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified})")
-    implicit = not txn.in_block
-    if implicit:
-        txn.begin()
-        dispatcher.runner.implicit_block = True
-    try:
-        conns = [await txn.connection(f.group, wants_block=True) for f in plan.fragments]
+    async with dispatcher.runner.statement_transaction():
         for f in plan.fragments:
+            await txn.connection(f.group, wants_block=True)
             txn.mark_written(f.group)
         await copy_rows_to_catalog(
             dispatcher, [(f.group, await inline_params(dispatcher, request, f.sql)) for f in plan.fragments],
             catalog, temp)
-        del conns
         final = await inline_params(dispatcher, request, plan.final_sql or "")
         await _run_final(dispatcher, request, final)
         columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
@@ -434,16 +415,8 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
             for chunk in chunks:
                 yield chunk
 
-        await _copy_routed(dispatcher, table, copy_sql, router, source())
+        await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
         await _drop_temp(catalog, [temp])
-        if implicit:
-            dispatcher.runner.implicit_block = False
-            await dispatcher.runner.end_transaction(commit=True)
-    except BaseException:
-        if implicit:
-            dispatcher.runner.implicit_block = False
-            await dispatcher.runner.end_transaction(commit=False)
-        raise
 
 
 # -- coordinator finish ----------------------------------------------------------------

@@ -8,7 +8,9 @@ catalog server, and hands every other statement to the executor's dispatcher wit
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from gridpg.catalog import store
@@ -73,6 +75,25 @@ class StatementRunner:
         conn = await self.txn.connection(self.coord.catalog_node, wants_block=True)
         epoch = self.coord.snapshot.epoch if self.coord.snapshot else 0
         self.private_snapshot = await store.load_snapshot(conn, epoch)
+
+    @contextlib.asynccontextmanager
+    async def statement_transaction(self) -> AsyncIterator[None]:
+        """One statement's work in a remote transaction block on every node it touches:
+        inside the client's block as part of it, else committed (2PC when needed) at the end
+        and rolled back on any error."""
+        if self.txn.in_block:
+            yield
+            return
+        self.txn.begin()
+        self.implicit_block = True
+        try:
+            yield
+        except BaseException:
+            self.implicit_block = False
+            await self.end_transaction(commit=False)
+            raise
+        self.implicit_block = False
+        await self.end_transaction(commit=True)
 
     async def end_transaction(self, commit: bool) -> None:
         """COMMIT or ROLLBACK of the session's block, with the metadata bookkeeping."""
