@@ -160,10 +160,16 @@ class Cluster:
         running = [srv for srv in servers if srv.is_running()]
         if running:
             progress(f"stopping {len(running)} PostgreSQL servers")
-        self._parallel(running, lambda srv: srv.stop("fast"))
-        stopped += [srv.name for srv in running]
+        failure: ClusterError | None = None
+        try:
+            self._parallel(running, lambda srv: srv.stop("fast"))
+        except ClusterError as exc:  # stop the rest all the same, then say what failed
+            failure = exc
+        stopped += [srv.name for srv in running if not srv.is_running()]
         if processes.stop(self.dir, "gtm"):
             stopped.append("gtm")
+        if failure is not None:
+            raise failure
         return stopped
 
     def is_fully_up(self) -> bool:

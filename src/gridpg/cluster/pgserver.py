@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
+import signal
 import socket
 import subprocess
 import time
@@ -235,13 +236,28 @@ class PgServer:
             raise ServerError(f"{exc}\n{self._log_tail()}") from None
 
     def stop(self, mode: str = "fast", timeout: float = 60.0) -> None:
+        """pg_ctl stop; if that fails, immediate mode; if that fails, SIGQUIT to the postmaster."""
         if not self.is_running():
             self._remove_stale_pid()
             return
-        self._run(
-            "pg_ctl", "-D", str(self.data_dir), "-s", "-m", mode, "-w", "-t", str(int(timeout)),
-            "stop", user=run_as_user(),
-        )
+        for attempt in dict.fromkeys((mode, "immediate")):
+            try:
+                self._run(
+                    "pg_ctl", "-D", str(self.data_dir), "-s", "-m", attempt, "-w", "-t",
+                    str(int(timeout)), "stop", user=run_as_user(),
+                )
+                return
+            except ServerError:
+                if not self.is_running():
+                    return
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGQUIT)  # PostgreSQL's immediate shutdown
+            deadline = time.monotonic() + 15
+            while self.pid() is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+        if self.is_running():
+            raise ServerError(f"{self.name}: could not stop the server (pid {pid})")
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
