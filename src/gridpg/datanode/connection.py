@@ -249,6 +249,19 @@ class BackendConnection:
         proto.frames.clear()
         return batch
 
+    async def wait_started(self) -> None:
+        """Wait until the statement sent last has started on the node (its snapshot is taken):
+        an answer other than ParseComplete/CloseComplete/notices has arrived (not consumed)."""
+        if self.skip_results:
+            await self._drain_skipped()
+        proto = self._proto
+        while not any(kind not in (0x31, 0x33, 0x4E, 0x53) for kind, _ in proto.frames):
+            if proto.closed_exc is not None:
+                return
+            proto.waiter = asyncio.get_running_loop().create_future()
+            await proto.waiter
+            proto.waiter = None
+
     def unread(self, frames: list[tuple[int, bytes]]) -> None:
         """Put back frames taken by recv_batch that belong to a later reader."""
         self._proto.frames.extendleft(reversed(frames))

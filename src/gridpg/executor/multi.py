@@ -19,6 +19,7 @@ from gridpg.pgwire import codec
 from gridpg.planner.plan import DistributedPlan
 from gridpg.sql.quote import quote_ident, quote_literal
 from gridpg.sql.xl import XlCommand
+from gridpg.txn.fence import release_when_started, snapshot_fence
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -60,6 +61,10 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
             txn.mark_written(g)
     sql_by_group = {f.group: f.sql for f in plan.fragments}
     params = request.params
+    token = None
+    fenced = not plan.writes and len(groups) > 1
+    if fenced:
+        token = await snapshot_fence(dispatcher.coord.gtm)
     for group, conn in zip(groups, conns):
         sql = sql_by_group[group]
         if request.simple:
@@ -68,6 +73,8 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         else:
             relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
                                  request.result_formats, 0)
+    if fenced:
+        await release_when_started(dispatcher.coord.gtm, token, [c.wait_started for c in conns])
     out = _RowSink(dispatcher, request)
     if not request.simple and request.max_rows and request.portal is not None:
         out.buffer = []  # Execute with a row limit: rows are handed out by BufferedRows
@@ -201,8 +208,12 @@ async def copy_rows_to_catalog(
     conns = [await txn.connection(g, wants_block=False) for g, _ in sources]
     for conn in [*conns, catalog]:
         await conn.settle()
+    fenced = len(conns) > 1 and not sources[0][1].lstrip().upper().startswith("DELETE")
+    token = await snapshot_fence(dispatcher.coord.gtm) if fenced else None
     for conn, (_, sql) in zip(conns, sources):
         conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
+    if fenced:
+        await release_when_started(dispatcher.coord.gtm, token, [c.wait_started for c in conns])
     catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
     await catalog.expect_copy_in()
     error: PgError | None = None

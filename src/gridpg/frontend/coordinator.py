@@ -69,6 +69,11 @@ class GtmCommitLog(CommitLog):
     async def forget(self, gid: str) -> None:
         await self.gtm.txn_forget(gid)
 
+    async def commit_fenced(self, body: Any) -> None:
+        from gridpg.txn.fence import with_commit_fence
+
+        await with_commit_fence(self.gtm, body)
+
 
 class Coordinator:
     """Shared state of one coordinator process."""

@@ -63,6 +63,10 @@ class CommitLog:
     async def forget(self, gid: str) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    async def commit_fenced(self, body: Callable[[], Awaitable[None]]) -> None:
+        """Run the COMMIT PREPARED round; the GTM-backed log holds the commit fence."""
+        await body()
+
 
 class DistributedTransaction:
     """One session's transaction across nodes (explicit block or a single statement)."""
@@ -199,7 +203,9 @@ class DistributedTransaction:
         await self.commit_log.log_commit(gid, writers)
         for node in writers:
             self.participants[node].state = RemoteState.COMMITTING
-        await self._run_everywhere(writers, f"COMMIT PREPARED {quote_literal(gid)}", swallow=True)
+        await self.commit_log.commit_fenced(
+            lambda: self._run_everywhere(writers, f"COMMIT PREPARED {quote_literal(gid)}", swallow=True)
+        )
         # Forgetting the decision needs no wait: recovery treats a decision whose prepared
         # transactions are gone as done.
         asyncio.ensure_future(self._forget(gid))
