@@ -629,6 +629,13 @@ async def _bootstrap(cluster: Cluster, name: str) -> None:
     finally:
         conn.close()
     await coordinator._bootstrap_datanodes()
+    from gridpg.txn.recovery import recover_in_doubt
+
+    participants = [*coordinator.datanode_addresses.values(), coordinator.catalog_address,
+                    *coordinator.other_catalogs]
+    outcome = await recover_in_doubt(name, coordinator.gtm, participants)
+    if any(outcome.values()):
+        log.info("in-doubt transactions of %s resolved: %s", name, outcome)
     coordinator.close()
 
 
