@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pglast
-import pytest
 
 from gridpg.planner.analyze import (
     RelRef,
