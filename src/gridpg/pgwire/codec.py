@@ -71,26 +71,26 @@ class FrameReader:
 
     def next_frame(self) -> tuple[int, bytes] | None:
         """The next (type, payload) or None when more bytes are needed."""
-        buf, pos = self._buf, self._pos
-        if len(buf) - pos < 5:
+        end = self._frame_end()
+        if end is None:
             return None
-        kind = buf[pos]
-        (length,) = _I32.unpack_from(buf, pos + 1)
-        if length < 4:
-            raise ProtocolViolation(f"invalid message length {length}")
-        if length > self.max_message:
-            raise ProtocolViolation(
-                f"message of {length} bytes exceeds the maximum of {self.max_message}", "54000"
-            )
-        end = pos + 1 + length
-        if len(buf) < end:
-            return None
-        payload = bytes(buf[pos + 5 : end])
-        self._advance(1 + length)
+        pos = self._pos
+        kind, payload = self._buf[pos], bytes(self._buf[pos + 5 : end])
+        self._advance(end - pos)
         return kind, payload
 
     def next_raw_frame(self) -> tuple[int, bytes] | None:
         """Like next_frame but returns the whole message bytes (header included)."""
+        end = self._frame_end()
+        if end is None:
+            return None
+        pos = self._pos
+        kind, raw = self._buf[pos], bytes(self._buf[pos:end])
+        self._advance(end - pos)
+        return kind, raw
+
+    def _frame_end(self) -> int | None:
+        """Where the buffered message ends, None if incomplete; its length is checked."""
         buf, pos = self._buf, self._pos
         if len(buf) - pos < 5:
             return None
@@ -102,12 +102,7 @@ class FrameReader:
                 f"message of {length} bytes exceeds the maximum of {self.max_message}", "54000"
             )
         end = pos + 1 + length
-        if len(buf) < end:
-            return None
-        kind = buf[pos]
-        raw = bytes(buf[pos:end])
-        self._advance(1 + length)
-        return kind, raw
+        return end if len(buf) >= end else None
 
     def _advance(self, n: int) -> None:
         self._pos += n

@@ -328,11 +328,11 @@ class Planner:
                 target.method in ("hash", "modulo") and _updates_column(body, target.column):
             return self._move_rows(request, body, resolved)
         spec = self._router_static(body, resolved, writes)
-        router = spec if isinstance(spec, NotApplicable) else self._router_bind(dispatcher, request, spec)
+        pinned = self._pinned_set(dispatcher, request, spec) if isinstance(spec, RouterSpec) else None
+        router = spec if isinstance(spec, NotApplicable) else self._router_decide(request, spec, pinned)
         if isinstance(router, DistributedPlan):
             return router
         reasons.append(router)
-        pinned = self._pinned_set(dispatcher, request, spec) if isinstance(spec, RouterSpec) else None
         if kind in ("UpdateStmt", "DeleteStmt"):
             return self._multi_node_write(request, body, resolved, reasons)
         if kind != "SelectStmt":
@@ -417,28 +417,24 @@ class Planner:
     def _router_bind(self, dispatcher: Dispatcher, request: ExecRequest,
                      spec: RouterSpec) -> DistributedPlan | NotApplicable:
         """The node for these parameter values, or why there is not exactly one."""
+        return self._router_decide(request, spec, self._pinned_set(dispatcher, request, spec))
+
+    def _router_decide(self, request: ExecRequest, spec: RouterSpec,
+                       groups: set[str] | None) -> DistributedPlan | NotApplicable:
+        """The router's answer given the nodes the pinned values live on."""
         if spec.fixed_group is not None:
             return DistributedPlan("router", (Fragment(spec.fixed_group, request.sql),), spec.writes)
-        snapshot = dispatcher.runner.snapshot()
-        groups: set[str] = set()
-        for table, values in spec.pins:
-            for value in values:
-                text = _value_text(value, request)
-                if text is _UNKNOWN:
-                    return NotApplicable("router", "a parameter value cannot be routed")
-                group = self.group_for_value(table, text, snapshot)  # type: ignore[arg-type]
-                if group is None:
-                    return NotApplicable("router", "a value cannot be routed")
-                groups.add(group)
+        if groups is None:
+            return NotApplicable("router", "a pinned value cannot be routed")
         for table in spec.references:
             if not groups <= set(table.groups):
                 return NotApplicable("router", "a reference table is not on the pinned node")
         if len(groups) != 1:
             return NotApplicable("router", f"the pinned rows are on {len(groups)} nodes")
-        return DistributedPlan("router", (Fragment(groups.pop(), request.sql),), spec.writes)
+        return DistributedPlan("router", (Fragment(next(iter(groups)), request.sql),), spec.writes)
 
     def _pinned_set(self, dispatcher: Dispatcher, request: ExecRequest, spec: RouterSpec) -> set[str] | None:
-        """The nodes holding the rows the WHERE clause pins (several), or None if unknown."""
+        """The nodes holding the rows the WHERE clause pins, or None if a value cannot be routed."""
         if spec.fixed_group is not None or not spec.pins:
             return None
         snapshot = dispatcher.runner.snapshot()
