@@ -707,7 +707,6 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
     col_sql = ", ".join(quote_ident(c) for c in cols) if cols else "*"
     columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
     ncols = len(cols) or len(columns)
-    stmt = parse_sql(request.sql)[0].stmt
     groups = table.groups[:1] if table.method == "replication" else table.groups
     dispatcher.session.send(codec.build_copy_response(b"H", 1 if fmt == "binary" else 0, ncols))
     total = 0
@@ -722,7 +721,6 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
         total += await _relay_copy_out(dispatcher, conn, str(RawStream()(node_stmt)),
                                        skip_binary_header=index > 0 and fmt == "binary",
                                        skip_binary_trailer=index < len(groups) - 1 and fmt == "binary")
-    del stmt
     dispatcher.session.send(codec.COPY_DONE)
     dispatcher.session.send(codec.build_command_complete(f"COPY {total}"))
 

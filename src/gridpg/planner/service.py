@@ -823,13 +823,10 @@ def _search_path(dispatcher: Dispatcher) -> list[str]:
 
 
 def _top_level_relation_count(body: dict[str, Any]) -> int:
-    count = 0
-    stack: list[Any] = list(body.get("fromClause", []))
-    if "relation" in body:
-        count += 1
-        stack.extend(body.get("usingClause", []) or [])
-        stack.extend(body.get("fromClause", []) or [])
-        stack = list(dict.fromkeys(id(x) for x in stack)) and stack
+    """Tables of the statement's own FROM (and a DML target with its FROM/USING), not of
+    subqueries: equal to the number of table references when nothing is nested."""
+    count = 1 if "relation" in body else 0
+    stack: list[Any] = [*(body.get("fromClause") or []), *(body.get("usingClause") or [])]
     while stack:
         node = stack.pop()
         if "RangeVar" in node:
@@ -837,8 +834,6 @@ def _top_level_relation_count(body: dict[str, Any]) -> int:
         elif "JoinExpr" in node:
             stack.append(node["JoinExpr"]["larg"])
             stack.append(node["JoinExpr"]["rarg"])
-    if "relation" in body and body.get("fromClause") and body.get("usingClause"):
-        count -= 0
     return count
 
 
