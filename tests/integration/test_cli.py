@@ -76,6 +76,12 @@ def show(result: subprocess.CompletedProcess[str]) -> str:
     return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
 
 
+def parse_dsn_all(stdout: str) -> str:
+    match = re.search(r'any coordinator:\s+psql "([^"]+)"', stdout)
+    assert match, f"no multi-host DSN printed:\n{stdout}"
+    return match.group(1)
+
+
 def parse_dsn(stdout: str) -> str:
     match = re.search(r'psql "([^"]+)"', stdout)
     assert match, f"no DSN printed:\n{stdout}"
@@ -249,6 +255,8 @@ def test_up_prints_a_dsn_the_coordinator_answers(running: Box) -> None:
     answer = psql_select_1(running.dsn)
     assert answer.returncode == 0, answer.stderr
     assert answer.stdout.strip() == "1"
+    hosts = parse_dsn_all(running.first_up.stdout).split("@", 1)[1].split("/", 1)[0]  # type: ignore[attr-defined]
+    assert len(hosts.split(",")) == 2 and hosts.startswith(f"127.0.0.1:{running.port},"), hosts
 
 
 def test_status_shows_every_member_running(running: Box) -> None:
@@ -339,6 +347,10 @@ def test_killed_members_show_stopped_and_up_restarts_them(with_t: Box) -> None:
     os.kill(pids["dn1"], signal.SIGKILL)
     os.kill(pids["coord1"], signal.SIGKILL)
     wait_for(lambda: not alive(pids["dn1"]) and not alive(pids["coord1"]), 10, "kill -9")
+    # the one connection string naming every coordinator still reaches the cluster
+    any_coordinator = parse_dsn_all(running.first_up.stdout)  # type: ignore[attr-defined]
+    answer = psql_select_1(any_coordinator)
+    assert answer.returncode == 0 and answer.stdout.strip() == "1", answer.stderr
 
     states = running.states()
     assert states["dn1"] == "stopped" and states["coord1"] == "stopped", states

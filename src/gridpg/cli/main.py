@@ -139,6 +139,8 @@ def bring_up(cluster: Cluster, args: argparse.Namespace) -> None:
 def print_connect_help(cluster: Cluster) -> None:
     bin_dir = find_pg_bin(cluster.pg_bin)
     print(f"connect with:  psql \"{cluster.dsn()}\"")
+    if len(cluster.topology.coordinators) > 1:
+        print(f"any coordinator:  psql \"{cluster.dsn_all()}\"")
     print(f"   (psql is at {bin_dir / 'psql'}; or run: gridpg psql --dir {cluster.dir})", flush=True)
 
 

@@ -100,6 +100,13 @@ class Cluster:
         password = "" if self.topology.trust else f":{self.password()}"
         return f"postgresql://{user}{password}@{coord.host}:{coord.port}/{database}"
 
+    def dsn_all(self, user: str = SUPERUSER, database: str = "postgres") -> str:
+        """One libpq URI naming every coordinator: clients try them in order (and, with
+        `load_balance_hosts=random`, spread over them)."""
+        password = "" if self.topology.trust else f":{self.password()}"
+        hosts = ",".join(f"{c.host}:{c.port}" for c in self.topology.coordinators)
+        return f"postgresql://{user}{password}@{hosts}/{database}"
+
     # -- create ------------------------------------------------------------------------
 
     def create(self, topology: Topology, progress: Progress) -> None:
