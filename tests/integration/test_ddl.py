@@ -206,3 +206,21 @@ def test_create_table_as_and_like(gridpg_cluster: Cluster, schema: str, datanode
         assert methods["copy1"] == "hash" and methods["shape"] == "replication"
     total = sum(_count(dsn, f"SELECT count(*) FROM {schema}.copy1") for dsn in datanodes.values())
     assert total == 30
+
+
+def test_ddl_after_create_distributed_table_in_the_same_session(
+        gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str]) -> None:
+    """The session's private catalog view of create_distributed_table ends with it: a table
+    created afterwards in the same session is planned as distributed (its rows once went,
+    silently, to the catalog server's empty copy) and its DDL reaches only its nodes."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path = {schema}")
+        conn.execute("CREATE TABLE few (k bigint, v text)")
+        conn.execute("SELECT create_distributed_table('few', 'k', shard_count => 8)")
+        conn.execute("CREATE TABLE two (k int, v text) DISTRIBUTE BY HASH (k) TO NODE (dn2)")
+        conn.execute("ALTER TABLE two OWNER TO CURRENT_USER")  # went to dn1 too: "does not exist"
+        conn.execute("INSERT INTO two SELECT g, 'a' FROM generate_series(1, 10) g")
+    with psycopg.connect(gridpg_cluster.dsn(1)) as other:
+        assert other.execute(f"SELECT count(*) FROM {schema}.two").fetchone() == (10,)
+    with psycopg.connect(datanodes["dn2"]) as dn2:
+        assert dn2.execute(f"SELECT count(*) FROM {schema}.two").fetchone() == (10,)

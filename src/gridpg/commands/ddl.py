@@ -126,6 +126,9 @@ class DdlRunner:
 
         txn = self.runner.txn
         if not txn.in_block:
+            # the session's private view (loaded while this statement ran) dies with it;
+            # kept, it would hide every later DDL from this session's planning
+            self.runner.private_snapshot = None
             await txn.commit()
             await self.coord.metadata_changed()
         else:
