@@ -105,6 +105,9 @@ class Coordinator:
         self.cancel_socket_dir: Any = None  # where sibling workers take forwarded cancels
         self._epoch_check: asyncio.Future[None] | None = None
         self._last_epoch_check = 0.0
+        # One reload at a time: a listener's reload that read the catalog before a DDL
+        # committed must not finish after the DDL's own reload and put the older view back.
+        self._reload_lock = asyncio.Lock()
         self._listen_task: asyncio.Future[None] | None = None
         self._columns: dict[Any, Any] = {}
         self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
@@ -148,6 +151,10 @@ class Coordinator:
                 dn.close()
 
     async def reload_catalog(self) -> None:
+        async with self._reload_lock:
+            await self._reload_catalog()
+
+    async def _reload_catalog(self) -> None:
         epoch = await self.gtm.epoch_get()
         conn = await self.internal_acquire(self.catalog_node)
         try:
