@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("action", choices=["add", "remove"])
     node.add_argument("address", help="HOST:PORT to add, or the node name to remove")
     node.add_argument("--name", default=None, help="node name (default: dn<N>)")
+    dump = command("dump", cmd_dump, "pg_dump through a coordinator, each table's distribution kept")
+    dump.add_argument("-f", "--file", default=None, help="write the script here (default: stdout)")
+    dump.add_argument("--plain", action="store_true",
+                      help="no DISTRIBUTE BY clauses: a script for plain PostgreSQL")
+    dump.add_argument("pg_dump_args", nargs=argparse.REMAINDER, help="more pg_dump options, after --")
+    restore = command("restore", cmd_restore, "run a dump script through a coordinator (psql)")
+    restore.add_argument("file", help="a script written by gridpg dump (or pg_dump)")
     return parser
 
 
@@ -194,6 +201,26 @@ def cmd_logs(args: argparse.Namespace) -> int:
         lines = path.read_text(errors="replace").splitlines()[-args.lines:]
         print(f"==> {path.name} <==")
         print("\n".join(lines))
+    return 0
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    from gridpg.cluster import dump
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    out = Path(args.file) if args.file else None
+    extra = [a for a in args.pg_dump_args if a != "--"]
+    script = dump.dump(cluster, out, args.plain, extra)
+    if out is None:
+        sys.stdout.write(script)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from gridpg.cluster import dump
+
+    dump.restore(Cluster(Path(args.dir), args.pg_bin), Path(args.file))
+    console.print(f"restored {args.file}")
     return 0
 
 
