@@ -7,9 +7,13 @@ search_path points at it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,23 +26,39 @@ def _free_base(start: int) -> int:
     return PortAllocator("127.0.0.1", start + (os.getpid() % 50) * 20).take()
 
 
-@pytest.fixture(scope="session")
-def gridpg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    directory = tmp_path_factory.mktemp("gridpg") / "cluster"
-    cluster = Cluster(directory)
-    topology = build_default(datanodes=2, coordinators=2, port=_free_base(21000))
-    cluster.create(topology, lambda _m: None)
+@contextlib.contextmanager
+def server_dir(prefix: str) -> Iterator[Path]:
+    """A directory for servers that run as another user, outside pytest's basetemp: every
+    new pytest session chmods `pytest-of-<user>` back to 0700, which would cut the servers
+    of a concurrently running session off their own data."""
+    path = Path(tempfile.mkdtemp(prefix=f"gridpg-{prefix}-"))
     try:
-        cluster.up(lambda _m: None)
-        yield cluster
+        yield path
     finally:
-        cluster.down(lambda _m: None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def plain_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def gridpg_cluster() -> Iterator[Cluster]:
+    with server_dir("cluster") as base:
+        cluster = Cluster(base / "cluster")
+        topology = build_default(datanodes=2, coordinators=2, port=_free_base(21000))
+        cluster.create(topology, lambda _m: None)
+        try:
+            cluster.up(lambda _m: None)
+            yield cluster
+        finally:
+            cluster.down(lambda _m: None)
+
+
+@pytest.fixture(scope="session")
+def plain_pg() -> Iterator[str]:
     """DSN of one plain PostgreSQL server, the oracle's reference."""
-    directory = tmp_path_factory.mktemp("plainpg")
+    with server_dir("plainpg") as directory:
+        yield from _plain_pg(directory)
+
+
+def _plain_pg(directory: Path) -> Iterator[str]:
     from gridpg.cluster.pgserver import make_reachable, run_as_user
 
     make_reachable(directory, run_as_user())
@@ -67,9 +87,9 @@ def coordinator_dsn(gridpg_cluster: Cluster) -> str:
 @pytest.fixture()
 def schema(request: pytest.FixtureRequest, gridpg_cluster: Cluster) -> Iterator[str]:
     """A fresh schema for one test, dropped afterwards."""
-    import psycopg
-
     import re
+
+    import psycopg
 
     name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower(), flags=re.ASCII)[:40]
     dsn = gridpg_cluster.dsn(0)
