@@ -17,9 +17,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gridpg.datanode.connection import BackendConnection
-from gridpg.datanode.pool import PoolSet
-from gridpg.errors import CONNECTION_FAILURE, IN_FAILED_TRANSACTION, PgError
+from gridpg.datanode.pool import NodePool, PoolSet
+from gridpg.errors import CANNOT_CONNECT_NOW, CONNECTION_FAILURE, IN_FAILED_TRANSACTION, PgError
 from gridpg.sql.quote import quote_ident, quote_literal
+
+# How long a node that refuses connections is retried before a statement fails: covers a
+# primary's restart and a failover (planned: about a second; after a crash: a few seconds).
+CONNECT_RETRY_SECONDS = 10.0
 
 
 class TxnState(enum.Enum):
@@ -130,8 +134,7 @@ class DistributedTransaction:
                 "0A000", "a SERIALIZABLE transaction may touch only one datanode in gridpg",
                 hint="use REPEATABLE READ, or keep the transaction on one distribution value",
             )
-        pool = self.pools.pool(node)
-        conn = await pool.acquire()
+        pool, conn = await self._acquire(node)
         try:
             await self.session_setup(conn)
             if self.in_block or wants_block:
@@ -141,6 +144,22 @@ class DistributedTransaction:
             raise
         self.participants[node] = Participant(conn)
         return conn
+
+    async def _acquire(self, node: str) -> tuple[NodePool, BackendConnection]:
+        """A connection to the node's current primary. Nothing has been sent to the node
+        yet, so a refused connection (a primary stopping, or a failover switching the
+        group's address) is retried for a bounded time, each time with the pool of the
+        address the catalog names then."""
+        deadline = asyncio.get_running_loop().time() + CONNECT_RETRY_SECONDS
+        while True:
+            pool = self.pools.pool(node)
+            try:
+                return pool, await pool.acquire()
+            except PgError as exc:
+                if exc.sqlstate not in (CONNECTION_FAILURE, CANNOT_CONNECT_NOW) or \
+                        asyncio.get_running_loop().time() >= deadline:
+                    raise
+            await asyncio.sleep(0.1)
 
     async def _open_remote_block(self, conn: BackendConnection) -> None:
         sql = [self.begin_sql if self.in_block else "BEGIN"]
