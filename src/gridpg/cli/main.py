@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("action", choices=["add", "remove"])
     node.add_argument("address", help="HOST:PORT to add, or the node name to remove")
     node.add_argument("--name", default=None, help="node name (default: dn<N>)")
+    failover = command("failover", cmd_failover, "make a standby the primary of a datanode group")
+    failover.add_argument("group", help="datanode group, e.g. dn1")
+    failover.add_argument("--to", default=None, help="the standby to promote (default: most advanced)")
+    failover.add_argument("--force", action="store_true", help="the primary is down: fail over anyway")
     dump = command("dump", cmd_dump, "pg_dump through a coordinator, each table's distribution kept")
     dump.add_argument("-f", "--file", default=None, help="write the script here (default: stdout)")
     dump.add_argument("--plain", action="store_true",
@@ -201,6 +205,21 @@ def cmd_logs(args: argparse.Namespace) -> int:
         lines = path.read_text(errors="replace").splitlines()[-args.lines:]
         print(f"==> {path.name} <==")
         print("\n".join(lines))
+    return 0
+
+
+def cmd_failover(args: argparse.Namespace) -> int:
+    from gridpg.cluster.failover import FailoverError, failover
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    started = time.monotonic()
+    try:
+        with console.status(f"gridpg failover {args.group}") as spinner:
+            result = failover(cluster, args.group, args.to, args.force, spinner.update)
+    except FailoverError as exc:
+        raise ClusterError(str(exc)) from None
+    console.print(f"{result.group}: {result.new_primary} is the primary "
+                  f"({time.monotonic() - started:.1f} s); {result.old_primary} {result.rejoined}")
     return 0
 
 

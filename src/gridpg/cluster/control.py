@@ -146,6 +146,7 @@ class Cluster:
         if standbys:
             progress(f"starting {len(standbys)} standby servers")
             self._parallel(standbys, self._start_standby)
+            self._make_synchronous()
         self._wait_gtm()
         progress("starting coordinators")
         for coord in topo.coordinators:
@@ -306,6 +307,14 @@ class Cluster:
         if not srv.is_initialized():
             srv.create_standby_of(self.server(group.primary))  # type: ignore[attr-defined]
         srv.start(wait=True)
+
+    def _make_synchronous(self) -> None:
+        """Each group's primary waits for one of its standbys at commit (see failover)."""
+        from gridpg.cluster.failover import set_synchronous
+
+        for group in self.topology.groups:
+            if group.standbys:
+                set_synchronous(group.primary, [s.name for s in group.standbys], self.password())
 
     @staticmethod
     def _parallel(items: list, action: Callable[..., None]) -> None:  # type: ignore[type-arg]

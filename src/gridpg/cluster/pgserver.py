@@ -299,6 +299,37 @@ class PgServer:
             user=run_as_user(),
         )
 
+    def follow(self, primary: PgServer) -> None:
+        """Make this (stopped) server a standby of `primary`: standby.signal and its
+        primary_conninfo; the latest timeline is followed (PostgreSQL's default)."""
+        user = run_as_user()
+        auto = self.data_dir / "postgresql.auto.conf"
+        kept = [line for line in auto.read_text().splitlines() if not line.startswith("primary_conninfo")]
+        kept.append(f"primary_conninfo = '{self._conninfo(primary)}'")
+        _write_owned(auto, "\n".join(kept) + "\n", like=self.data_dir)
+        _write_owned(self.data_dir / "standby.signal", "", like=self.data_dir)
+        self._pgpass_for(primary, user)
+
+    def rewind_from(self, primary: PgServer) -> None:
+        """pg_rewind this stopped former primary onto `primary`'s timeline (wal_log_hints is
+        on for every server), then follow it. Raises ServerError when rewinding fails."""
+        user = run_as_user()
+        env = {"PGPASSFILE": str(self._pgpass_for(primary, user))}
+        source = f"host={primary.host} port={primary.port} user={SUPERUSER} dbname=postgres"
+        self._run("pg_rewind", "--target-pgdata", str(self.data_dir), "--source-server", source,
+                  user=user, env=env)
+        self.configure({})  # pg_rewind copied the source's configuration (its port, its name)
+        self.follow(primary)
+
+    def rebuild_from(self, primary: PgServer) -> None:
+        """A fresh base backup of `primary` in place of this stopped server's data."""
+        import shutil
+
+        if self.is_running():
+            raise ServerError(f"{self.name}: still running; stop it before rebuilding it")
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.create_standby_of(primary)
+
     # -- helpers -----------------------------------------------------------------------
 
     def _conninfo(self, primary: PgServer) -> str:

@@ -91,11 +91,21 @@ async def _alter_node(dispatcher: Dispatcher, command: XlCommand) -> str:
     snapshot = dispatcher.runner.snapshot()
     if snapshot.node(command.name) is None:
         raise PgError(UNDEFINED_OBJECT, f'node "{command.name}" does not exist')
-    port = command.options.get("port")
-    sql = store.sql_update_node(
-        command.name, host=command.options.get("host"), port=int(port) if port else None,
-    )
-    await _catalog_sql(dispatcher, sql)
+    options = dict(command.options)
+    statements = []
+    if options.pop("primary", "false").lower() in ("true", "on", "1", "yes"):
+        # XL's switch of a group's primary (failover): every catalog server in one transaction
+        statements.append(store.sql_promote_node(command.name))
+    port = options.pop("port", None)
+    host = options.pop("host", None)
+    if host is not None or port is not None:
+        statements.append(store.sql_update_node(command.name, host=host, port=int(port) if port else None))
+    if options:
+        raise PgError(INVALID_PARAMETER_VALUE, f"ALTER NODE does not take {', '.join(sorted(options))}",
+                      hint="options: HOST, PORT, PRIMARY")
+    if not statements:
+        raise PgError(INVALID_PARAMETER_VALUE, "ALTER NODE needs HOST, PORT or PRIMARY")
+    await _catalog_sql(dispatcher, "\n".join(statements))
     return "ALTER NODE"
 
 
