@@ -1,5 +1,6 @@
 """Datanode failover (`gridpg failover`): a planned switchover and the failover of a primary
-killed with SIGKILL, each while a client keeps writing through the other coordinator.
+killed with SIGKILL, each while a client keeps writing through the other coordinator; a
+read-only coordinator (coord3) reads from the standbys throughout and refuses writes.
 
 Invariants: every acknowledged write is there afterwards (commits wait for a standby:
 synchronous replication), writes resume within seconds, both coordinators follow the new
@@ -31,7 +32,8 @@ def ha_cluster() -> Iterator[Cluster]:
     with server_dir("ha") as directory:
         cluster = Cluster(directory / "cluster")
         base = PortAllocator("127.0.0.1", 26000 + (os.getpid() % 50) * 20).take()
-        cluster.create(build_default(datanodes=2, coordinators=2, standbys=1, port=base), lambda _m: None)
+        topology = build_default(datanodes=2, coordinators=2, standbys=1, port=base, read_only_coordinators=1)
+        cluster.create(topology, lambda _m: None)
         try:
             cluster.up(lambda _m: None)
             with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
@@ -119,6 +121,43 @@ def run_with_writer(cluster: Cluster, start: int, action: object) -> tuple[Write
     return writer, moment
 
 
+READ_ONLY = 2  # coord3
+
+
+def read_total(cluster: Cluster, coordinator: int = READ_ONLY) -> int:
+    with psycopg.connect(cluster.dsn(coordinator), connect_timeout=5) as conn:
+        return int(conn.execute("SELECT count(*) FROM acc").fetchone()[0])
+
+
+def test_read_only_coordinator(ha_cluster: Cluster) -> None:
+    with psycopg.connect(ha_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("INSERT INTO acc SELECT g, 1 FROM generate_series(-100, -1) g")
+    deadline = time.monotonic() + 10  # standbys apply asynchronously after the commit
+    while read_total(ha_cluster) < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read_total(ha_cluster) == read_total(ha_cluster, 0)
+    with psycopg.connect(ha_cluster.dsn(READ_ONLY), autocommit=True) as conn:
+        assert conn.info.parameter_status("default_transaction_read_only") == "on"
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+        for node in ("dn1", "dn2"):  # its datanode connections are the standbys'
+            row = conn.execute(f"EXECUTE DIRECT ON ({node}) 'SELECT pg_is_in_recovery()'").fetchone()
+            assert row == (True,), node
+        for write in ("INSERT INTO acc VALUES (-1000, 1)", "UPDATE acc SET bal = 2 WHERE id = -1",
+                      "CREATE TABLE nope (a int)", "SET default_transaction_read_only = off",
+                      "BEGIN READ WRITE", "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE"):
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                conn.execute(write)
+        conn.execute("RESET ALL")
+        assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+    # drivers' read/write routing: libpq skips the read-only coordinator
+    ports = [c.port for c in ha_cluster.topology.coordinators]
+    dsn = ha_cluster.dsn(READ_ONLY).replace(f":{ports[2]}/", f":{ports[2]},127.0.0.1:{ports[0]}/")
+    with psycopg.connect(dsn + "?target_session_attrs=read-write") as conn:
+        assert conn.info.port == ports[0]
+    with psycopg.connect(ha_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("DELETE FROM acc WHERE id < 0")
+
+
 def test_planned_switchover(ha_cluster: Cluster) -> None:
     def switch() -> None:
         result = failover(ha_cluster, "dn1")
@@ -127,6 +166,7 @@ def test_planned_switchover(ha_cluster: Cluster) -> None:
 
     writer, _ = run_with_writer(ha_cluster, 1, switch)
     check_after(ha_cluster, writer)
+    assert read_total(ha_cluster) >= 0  # the read-only coordinator follows the new roles
     assert roles(ha_cluster)["dn1s1"] == "primary/running"
     # new statements wait for the group's new address (connections are retried); only a
     # statement in flight on the old primary as it shuts down can fail
@@ -142,6 +182,7 @@ def test_kill_9_of_a_primary_then_forced_failover(ha_cluster: Cluster) -> None:
     def kill_and_fail_over() -> None:
         os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
+        assert read_total(ha_cluster) > 0  # reads from the standbys go on during the outage
         refused = failover(ha_cluster, "dn1")
         assert refused.returncode == 1 and "--force" in refused.stderr, refused.stderr
         result = failover(ha_cluster, "dn1", "--force")

@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--datanodes", type=int, default=2)
     up.add_argument("--coordinators", type=int, default=2)
     up.add_argument("--standbys", type=int, default=0)
+    up.add_argument("--read-only-coordinators", type=int, default=0,
+                    help="coordinators that serve reads from the standbys and refuse writes")
     up.add_argument("--port", type=int, default=None, help="first coordinator's port")
     up.add_argument("--trust", action="store_true", help="no password for local clients")
     up.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops all")
@@ -136,6 +138,7 @@ def bring_up(cluster: Cluster, args: argparse.Namespace) -> None:
             topo = build_default(
                 datanodes=args.datanodes, coordinators=args.coordinators,
                 standbys=args.standbys, port=args.port, trust=args.trust,
+                read_only_coordinators=args.read_only_coordinators,
             )
             cluster.create(topo, progress)
         changed = cluster.up(progress)
@@ -150,8 +153,11 @@ def bring_up(cluster: Cluster, args: argparse.Namespace) -> None:
 def print_connect_help(cluster: Cluster) -> None:
     bin_dir = find_pg_bin(cluster.pg_bin)
     print(f"connect with:  psql \"{cluster.dsn()}\"")
-    if len(cluster.topology.coordinators) > 1:
+    coords = cluster.topology.coordinators
+    if sum(not c.read_only for c in coords) > 1:
         print(f"any coordinator:  psql \"{cluster.dsn_all()}\"")
+    if any(c.read_only for c in coords):
+        print(f"read-only coordinators (reads from standbys):  psql \"{cluster.dsn_all(read_only=True)}\"")
     print(f"   (psql is at {bin_dir / 'psql'}; or run: gridpg psql --dir {cluster.dir})", flush=True)
 
 

@@ -100,11 +100,12 @@ class Cluster:
         password = "" if self.topology.trust else f":{self.password()}"
         return f"postgresql://{user}{password}@{coord.host}:{coord.port}/{database}"
 
-    def dsn_all(self, user: str = SUPERUSER, database: str = "postgres") -> str:
-        """One libpq URI naming every coordinator: clients try them in order (and, with
-        `load_balance_hosts=random`, spread over them)."""
+    def dsn_all(self, user: str = SUPERUSER, database: str = "postgres", read_only: bool = False) -> str:
+        """One libpq URI naming every read-write (or every read-only) coordinator: clients
+        try them in order (and, with `load_balance_hosts=random`, spread over them)."""
         password = "" if self.topology.trust else f":{self.password()}"
-        hosts = ",".join(f"{c.host}:{c.port}" for c in self.topology.coordinators)
+        hosts = ",".join(f"{c.host}:{c.port}" for c in self.topology.coordinators
+                         if c.read_only == read_only)
         return f"postgresql://{user}{password}@{hosts}/{database}"
 
     # -- create ------------------------------------------------------------------------
@@ -189,7 +190,7 @@ class Cluster:
         topo = self.topology
         rows = [self._process_status("gtm", "gtm", "gtm", topo.gtm.host, topo.gtm.port)]
         for coord in topo.coordinators:
-            rows.append(self._process_status(coord.name, "coordinator", "-", coord.host, coord.port))
+            rows.append(self._process_status(coord.name, "coordinator", coord.role, coord.host, coord.port))
             rows.append(self._server_status(coord.catalog, "catalog"))
         for group in topo.groups:
             lags = self._replication_lag(group) if group.standbys else {}

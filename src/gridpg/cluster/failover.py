@@ -84,13 +84,18 @@ def failover(cluster: object, group_name: str, target: str | None = None, force:
         raise FailoverError(f"failover of {group_name} stopped before promotion: {exc}") from None
     _wait_writable(chosen, password)
     progress("switching the metadata on every catalog server")
-    _switch_metadata(cluster, chosen.name, password)
+    # the old primary is inactive until it has rejoined: read-only coordinators, which read
+    # from standbys, must not pick it meanwhile
+    _alter_node(cluster, chosen.name, "PRIMARY = true, ACTIVE = true", password)
+    _alter_node(cluster, old.name, "ACTIVE = false", password)
     _record_roles(cluster, group, chosen)
     for other in standbys:
         if other.name != chosen.name:
             _refollow(cluster.server(other), new_server)
     progress(f"{old.name} rejoins as a standby")
     rejoined = _rejoin(old_server, new_server)
+    if rejoined != "left stopped":
+        _alter_node(cluster, old.name, "ACTIVE = true", password)
     followers = [s.name for s in group.standbys if cluster.server(s).is_running()]
     set_synchronous(chosen, followers, password)
     return FailoverResult(group_name, old.name, chosen.name, rejoined)
@@ -185,19 +190,21 @@ def _wait_writable(spec: ServerSpec, password: str, timeout: float = 30.0) -> No
     raise FailoverError(f"{spec.name} was promoted but does not accept writes after {timeout:.0f} s")
 
 
-def _switch_metadata(cluster: object, new_primary: str, password: str) -> None:
-    """ALTER NODE ... WITH (PRIMARY) through the first coordinator that answers."""
+def _alter_node(cluster: object, node: str, options: str, password: str) -> None:
+    """`ALTER NODE node WITH (options)` through the first coordinator that answers: every
+    catalog server in one transaction, then every coordinator reloads."""
     errors = []
+    statement = f"ALTER NODE {quote_ident(node)} WITH ({options})"
     for coord in cluster.topology.coordinators:  # type: ignore[attr-defined]
+        if coord.read_only:
+            continue
         try:
-            _query(ServerSpec(coord.name, coord.host, coord.port, ""), password,
-                   f"ALTER NODE {quote_ident(new_primary)} WITH (PRIMARY = true)", timeout=10)
+            _query(ServerSpec(coord.name, coord.host, coord.port, ""), password, statement, timeout=10)
             return
         except (PgError, OSError) as exc:
             errors.append(f"{coord.name}: {exc}")
-    raise FailoverError(f"{new_primary} is promoted but no coordinator took the metadata change "
-                        f"({'; '.join(errors)}); run `ALTER NODE {new_primary} WITH (PRIMARY = true)` "
-                        "through a coordinator")
+    raise FailoverError(f"no coordinator took the metadata change ({'; '.join(errors)}); "
+                        f"run `{statement}` through a coordinator")
 
 
 def _record_roles(cluster: object, group: GroupSpec, new_primary: ServerSpec) -> None:

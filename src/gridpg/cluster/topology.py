@@ -33,6 +33,11 @@ class CoordinatorSpec:
     host: str
     port: int
     catalog: ServerSpec
+    role: str = "read-write"  # read-write | read-only (reads from the groups' standbys)
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == "read-only"
 
 
 @dataclass
@@ -105,14 +110,16 @@ def build_default(
     port: int | None = None,
     host: str = "127.0.0.1",
     trust: bool = False,
+    read_only_coordinators: int = 0,
 ) -> Topology:
-    """The one-machine topology of `gridpg up`: coordinator ports first, from `port`."""
+    """The one-machine topology of `gridpg up`: coordinator ports first, from `port`;
+    read-only coordinators are numbered after the others."""
     base = port if port is not None else 5432
     explicit = port is not None
     coord_ports = PortAllocator(host, base)
     internal = PortAllocator(host, base + 100)
     coords = []
-    for i in range(1, coordinators + 1):
+    for i in range(1, coordinators + read_only_coordinators + 1):
         if explicit and i == 1:
             if not is_port_free(host, base):
                 raise ValueError(f"port {base} on {host} is already in use; choose another --port")
@@ -122,7 +129,8 @@ def build_default(
         else:
             cport = coord_ports.take()
         catalog = ServerSpec(f"catalog{i}", host, internal.take(), f"catalog{i}")
-        coords.append(CoordinatorSpec(f"coord{i}", host, cport, catalog))
+        role = "read-only" if i > coordinators else "read-write"
+        coords.append(CoordinatorSpec(f"coord{i}", host, cport, catalog, role))
     groups = []
     for g in range(1, datanodes + 1):
         members = [ServerSpec(f"dn{g}", host, internal.take(), f"dn{g}")]
@@ -140,7 +148,8 @@ def load(path: Path) -> Topology:
         raw = tomllib.load(fh)
     gtm = GtmSpec(**raw["gtm"])
     coords = [
-        CoordinatorSpec(c["name"], c["host"], c["port"], ServerSpec(**c["catalog"]))
+        CoordinatorSpec(c["name"], c["host"], c["port"], ServerSpec(**c["catalog"]),
+                        c.get("role", "read-write"))
         for c in raw["coordinator"]
     ]
     groups = [

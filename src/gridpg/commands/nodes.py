@@ -98,13 +98,17 @@ async def _alter_node(dispatcher: Dispatcher, command: XlCommand) -> str:
         statements.append(store.sql_promote_node(command.name))
     port = options.pop("port", None)
     host = options.pop("host", None)
-    if host is not None or port is not None:
-        statements.append(store.sql_update_node(command.name, host=host, port=int(port) if port else None))
+    active = options.pop("active", None)
+    if host is not None or port is not None or active is not None:
+        statements.append(store.sql_update_node(
+            command.name, host=host, port=int(port) if port else None,
+            active=None if active is None else active.lower() in ("true", "on", "1", "yes"),
+        ))
     if options:
         raise PgError(INVALID_PARAMETER_VALUE, f"ALTER NODE does not take {', '.join(sorted(options))}",
-                      hint="options: HOST, PORT, PRIMARY")
+                      hint="options: HOST, PORT, PRIMARY, ACTIVE")
     if not statements:
-        raise PgError(INVALID_PARAMETER_VALUE, "ALTER NODE needs HOST, PORT or PRIMARY")
+        raise PgError(INVALID_PARAMETER_VALUE, "ALTER NODE needs HOST, PORT, PRIMARY or ACTIVE")
     await _catalog_sql(dispatcher, "\n".join(statements))
     return "ALTER NODE"
 

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import ssl
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +85,8 @@ class Coordinator:
     ) -> None:
         self.name = name
         self.settings = settings
+        # A read-only coordinator reads each group from a standby and refuses writes.
+        self.read_only = False
         self.catalog_node = catalog.name
         self.catalog_address = catalog
         self.other_catalogs = other_catalogs
@@ -210,10 +213,8 @@ class Coordinator:
         base = self.catalog_address
         addresses = {}
         for group in snapshot.datanode_groups():
-            if group.primary is None:
-                continue
-            node = snapshot.node(group.primary)
-            if node is None or not node.active:
+            node = self._serving_node(snapshot, group)
+            if node is None:
                 continue
             addresses[group.name] = NodeAddress(group.name, node.host, node.port, base.user,
                                                 base.password, base.database)
@@ -222,6 +223,20 @@ class Coordinator:
         for address in addresses.values():
             self.pools.set_node(address)
         self.datanode_addresses = addresses
+
+    def _serving_node(self, snapshot: CatalogSnapshot, group: Any) -> Any:
+        """The member that serves the group here: its primary, or on a read-only
+        coordinator one of its active standbys (spread by coordinator), else the primary."""
+        candidates = [group.primary] if group.primary else []
+        if self.read_only:
+            standbys = [n for n in group.secondaries if (m := snapshot.node(n)) is not None and m.active]
+            if standbys:
+                candidates = [standbys[zlib.crc32(self.name.encode()) % len(standbys)]]
+        for name in candidates:
+            node = snapshot.node(name)
+            if node is not None and node.active:
+                return node
+        return None
 
     async def metadata_changed(self) -> None:
         """After committed DDL: bump the epoch, reload, tell every coordinator and wait until
@@ -535,6 +550,7 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     if limit.isdigit():
         settings.max_connections = int(limit)
     coordinator = Coordinator(name, address(spec.catalog), datanodes, others, gtm, settings)
+    coordinator.read_only = spec.read_only
     nodes: list[Node] = []
     for coord in topo.coordinators:
         nodes.append(Node(coord.name, "coordinator", coord.host, coord.port, None))

@@ -25,6 +25,7 @@ from gridpg.errors import (
     notice,
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
+from gridpg.frontend import readonly
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
@@ -147,6 +148,9 @@ class StatementRunner:
         base["is_superuser"] = "on" if self.session.info.is_superuser else "off"
         base["session_authorization"] = self.session.info.user
         base["application_name"] = self.settings.get("application_name", "")
+        if self.coord.read_only:  # what drivers' read/write routing looks at
+            base["default_transaction_read_only"] = "on"
+            base["in_hot_standby"] = "on"
         for key in ("DateStyle", "TimeZone", "IntervalStyle"):
             for name, value in self.settings.items():
                 if name.lower() == key.lower():
@@ -304,6 +308,8 @@ class StatementRunner:
     # -- one statement -----------------------------------------------------------------
 
     async def run(self, request: ExecRequest) -> None:
+        if self.coord.read_only and await self._read_only_answer(request):
+            return
         control = sqlparse.transaction_control(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to"):
             self.txn.ensure_not_failed()
@@ -321,6 +327,19 @@ class StatementRunner:
         await self.dispatcher.run(request)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
+
+    async def _read_only_answer(self, request: ExecRequest) -> bool:
+        """On a read-only coordinator: refuse writes (25006); SHOW transaction_read_only
+        answers `on` (the catalog server, a primary, would say off)."""
+        readonly.ensure_read_only(request.sql)
+        name = readonly.shows_read_only(request.sql)
+        if name is None:
+            return False
+        if request.simple:
+            self.session.send(codec.build_row_description([codec.Column(name)]))
+        self.session.send(codec.build_data_row([b"on"]))
+        self.session.send(codec.build_command_complete("SHOW"))
+        return True
 
     async def _transaction_control(self, control: sqlparse.TxnControl, request: ExecRequest) -> None:
         send = self.session.send
