@@ -15,7 +15,7 @@ from pathlib import Path
 from gridpg.cluster.control import Cluster
 from gridpg.frontend.coordinator import build_coordinator
 from gridpg.pgwire import codec
-from gridpg.planner.service import Planner
+from gridpg.planner.core import Planner
 
 calls = 0
 _original = codec.parse_data_row
@@ -36,7 +36,7 @@ async def main(directory: str, port: int, count_file: str, cert_dir: str | None)
         from gridpg.frontend.coordinator import _ssl_context
 
         coordinator.ssl_context = _ssl_context(Path(cert_dir))
-    coordinator.planner = Planner(coordinator)
+    coordinator.planner = Planner()
     await coordinator.start(nodes)
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGUSR1, lambda: Path(count_file).write_text(str(calls)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridpg.planner.service import normalize_literals
+from gridpg.planner.text import normalize_literals
 
 
 def test_literals_become_parameters() -> None:

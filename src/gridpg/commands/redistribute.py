@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.catalog import store
 from gridpg.errors import INVALID_PARAMETER_VALUE, UNDEFINED_TABLE, PgError
 from gridpg.pgwire import codec
+from gridpg.planner.calls import DISTRIBUTION_FUNCTIONS, describe_stand_in, function_call  # noqa: F401
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import DistributionSpec
 
@@ -21,32 +22,18 @@ if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
-FUNCTIONS = ("create_distributed_table", "create_reference_table")
-
-
-def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
-    """(name, argument nodes) when the statement is `SELECT create_..._table(...)`."""
-    body = tree.get("SelectStmt")
-    if body is None or body.get("fromClause") or len(body.get("targetList", [])) != 1:
-        return None
-    call = body["targetList"][0]["ResTarget"].get("val", {}).get("FuncCall")
-    if call is None:
-        return None
-    names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
-    if names[-1] not in FUNCTIONS:
-        return None
-    return names[-1], call.get("args", [])
+FUNCTIONS = DISTRIBUTION_FUNCTIONS
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: list[Any]) -> None:
     from gridpg.commands.ddl import DdlRunner
     from gridpg.planner.analyze import value_of
-    from gridpg.planner.service import _UNKNOWN, _value_text
+    from gridpg.planner.context import UNKNOWN, value_text
 
     def text_of(node: Any) -> str | None:
         value = value_of(node)
-        text = _value_text(value, request) if value is not None else _UNKNOWN
-        if text is _UNKNOWN:
+        text = value_text(value, request.bound()) if value is not None else UNKNOWN
+        if text is UNKNOWN:
             raise PgError(INVALID_PARAMETER_VALUE, f"{name}() takes constant or parameter arguments")
         return text  # type: ignore[return-value]
 
@@ -79,15 +66,6 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: lis
         session.send(codec.build_row_description([codec.Column(name, type_oid=2278)]))
     session.send(codec.build_data_row([b""]))
     await ddl.finish("SELECT 1")
-
-
-def describe_stand_in(name: str, sql: str) -> str:
-    """What Describe answers for these calls (the functions exist only in the coordinator)."""
-    from gridpg.sql.parse import tokens
-
-    params = sorted({sql[t.start : t.end + 1] for t in tokens(sql) if t.name == "PARAM"})
-    source = ", ".join(f"{p}::text" for p in params) or "1"
-    return f"SELECT CAST(NULL AS void) AS {quote_ident(name)} FROM (SELECT {source}) s"
 
 
 async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,

@@ -13,42 +13,25 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import PgError
 from gridpg.pgwire import codec
+from gridpg.planner.calls import SEQUENCE_FUNCTIONS, sequence_call  # noqa: F401 - the entry
 from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
-FUNCTIONS = ("nextval", "currval", "setval")
-
-
-def sequence_call(tree: dict[str, Any]) -> tuple[str, str, list[Any]] | None:
-    """(function, output column name, arguments) for `SELECT nextval(...) [AS x]`."""
-    body = tree.get("SelectStmt")
-    if body is None or len(body.get("targetList", [])) != 1:
-        return None
-    if any(body.get(k) for k in ("fromClause", "whereClause", "groupClause", "havingClause",
-                                 "sortClause", "limitCount", "withClause", "valuesLists")):
-        return None
-    target = body["targetList"][0]["ResTarget"]
-    call = target.get("val", {}).get("FuncCall")
-    if call is None or call.get("over") or call.get("agg_distinct"):
-        return None
-    names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
-    if names[-1] not in FUNCTIONS or (len(names) == 2 and names[0] != "pg_catalog"):
-        return None
-    return names[-1], target.get("name") or names[-1], call.get("args", [])
+FUNCTIONS = SEQUENCE_FUNCTIONS
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, function: str, column: str,
               args: list[Any]) -> None:
     from gridpg.planner.analyze import value_of
-    from gridpg.planner.service import _UNKNOWN, _value_text
+    from gridpg.planner.context import UNKNOWN, value_text
 
     texts = []
     for arg in args:
         value = value_of(arg)
-        text = _value_text(value, request) if value is not None else _UNKNOWN
-        if text is _UNKNOWN:
+        text = value_text(value, request.bound()) if value is not None else UNKNOWN
+        if text is UNKNOWN:
             raise PgError("0A000", f"{function}() through gridpg takes constant or parameter arguments")
         texts.append(text)
     if not texts or texts[0] is None:

@@ -1,9 +1,9 @@
 """From a statement to its execution: ask the planner, run the plan, write to the client.
 
-The Dispatcher is the executor's entry: it asks the planner for a `DistributedPlan` (or
-the answer "this is a catalog statement"), then drives the nodes: relay for single-node
-plans, scatter/merge for multi-node plans, the DDL propagator for utility statements. It
-also answers Describe from the catalog server, which holds every table's definition.
+The Dispatcher is the executor's entry: `run` hands the statement to executor/run.py,
+which asks the pure planner for a `Plan` and runs it: relay for single-node plans,
+scatter/merge for multi-node plans, the DDL propagator for utility statements. It also
+answers Describe from the catalog server, which holds every table's definition.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
 from gridpg.executor import relay
+from gridpg.executor.run import run_statement
 from gridpg.pgwire import codec
+from gridpg.planner import text as planner_text
+from gridpg.planner.context import BoundParams
 
 if TYPE_CHECKING:
     from gridpg.frontend.coordinator import Coordinator
@@ -35,6 +38,11 @@ class ExecRequest:
     portal: Any = None
     decode_oids: list[int] = field(default_factory=list)  # parameter types for decoding values
 
+    def bound(self) -> BoundParams:
+        """The parameter values as the planner reads them."""
+        return BoundParams(tuple(self.params), tuple(self.param_formats),
+                           tuple(self.decode_oids or self.param_oids))
+
 
 class Dispatcher:
     """Runs statements for one session."""
@@ -48,12 +56,10 @@ class Dispatcher:
         return self.runner.session
 
     async def run(self, request: ExecRequest) -> None:
-        planner = self.coord.planner
-        if planner is not None:
-            handled = await planner.run(self, request)
-            if handled:
-                return
-        await self.run_on_node(self.coord.catalog_node, request, writes=False)
+        if self.coord.planner is None:
+            await self.run_on_node(self.coord.catalog_node, request, writes=False)
+            return
+        await run_statement(self, request)
 
     # -- single node -------------------------------------------------------------------
 
@@ -138,8 +144,7 @@ class Dispatcher:
         cached = self.coord.describe_cache.get(key)
         if cached is not None:
             return cached
-        planner = self.coord.planner
-        describe_sql = planner.describe_sql(sql) if planner is not None else sql
+        describe_sql = planner_text.describe_sql(sql) if self.coord.planner is not None else sql
         txn = self.runner.txn
         conn = await txn.connection(self.coord.catalog_node, wants_block=False)
         try:

@@ -22,13 +22,13 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
-from gridpg.planner.plan import DistributedPlan, Fragment
+from gridpg.planner.plan import Fragment, PushdownPlan
 from gridpg.sql.parse import tokens
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
-    from gridpg.planner.service import Resolved
+    from gridpg.planner.pushdown import Resolved
 
 _roundrobin = itertools.count()
 
@@ -73,7 +73,7 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     oids = request.param_oids
     if not request.simple and request.params:
         oids, _ = await dispatcher.describe(request.sql, request.param_oids)
-    plan = DistributedPlan("pushdown", tuple(fragments), True)
+    plan = PushdownPlan(tuple(fragments), True)
     from gridpg.executor.multi import scatter
 
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
@@ -102,7 +102,7 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
     else:
         sql = f"INSERT INTO {relation} DEFAULT VALUES"
     tail = request.sql[request.sql.lower().rfind("default values") + len("default values"):]
-    plan = DistributedPlan("pushdown", tuple(Fragment(g, sql + tail) for g in groups), True)
+    plan = PushdownPlan(tuple(Fragment(g, sql + tail) for g in groups), True)
     from gridpg.executor.multi import scatter
 
     await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None)
@@ -210,7 +210,7 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
 
 async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str) -> str | None:
     """The text value of one VALUES item: constants and parameters directly, else the catalog."""
-    from gridpg.planner.service import _UNKNOWN, _value_text
+    from gridpg.planner.context import UNKNOWN, value_text
 
     try:
         tree = parse_json_expr(item)
@@ -219,8 +219,8 @@ async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str
     if tree is not None:
         value = analyze.value_of(tree)
         if value is not None and value.cast is None:
-            text = _value_text(value, request)
-            if text is not _UNKNOWN:
+            text = value_text(value, request.bound())
+            if text is not UNKNOWN:
                 return text  # type: ignore[return-value]
     from gridpg.executor.multi import inline_params
 
@@ -282,11 +282,10 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     all_cols = cols + [c.name for c in fill]
     quoted = ", ".join(quote_ident(c) for c in all_cols)
     qualified = quote_qualified(target.schema, target.name)
-    from gridpg.planner.service import SCRATCH_SCHEMA
+    from gridpg.executor.run import scratch_name
+    from gridpg.planner.plan import SCRATCH_SCHEMA
 
-    planner = dispatcher.coord.planner
-    assert planner is not None
-    stage = f"{SCRATCH_SCHEMA}.{planner.scratch_name('stage')}"
+    stage = f"{SCRATCH_SCHEMA}.{scratch_name(dispatcher, 'stage')}"
     async with dispatcher.runner.statement_transaction():  # staging tables live and die in it
         await _insert_via_stage(dispatcher, request, body, target, stmt, chunks, fill, all_cols,
                                 quoted, qualified, stage, columns)
@@ -316,7 +315,7 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
         overriding = " OVERRIDING USER VALUE"
     tail = _insert_tail(request.sql, body)
     node_sql = f"INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
-    plan = DistributedPlan("pushdown", tuple(Fragment(g, node_sql) for g in target.groups), True)
+    plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
     await scatter(dispatcher, replace(request, params=[], param_formats=[], param_oids=[]), plan, relay,
                   commit=False)
@@ -393,10 +392,10 @@ async def copy(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any
         return await copy_query_out(dispatcher, request, body)
     planner = dispatcher.coord.planner
     assert planner is not None
-    from gridpg.planner.service import _search_path
+    from gridpg.executor.run import search_path
 
     ref = analyze.relations({"r": {"RangeVar": body["relation"]}})[0]
-    table = planner.resolve(dispatcher.runner.snapshot(), ref, _search_path(dispatcher))
+    table = planner.resolve(dispatcher.runner.snapshot(), ref, search_path(dispatcher))
     if table is None:
         return False
     if not request.simple:
@@ -627,7 +626,7 @@ class CopyRouter:
         return group
 
     def _route_binary(self, chunk: bytes) -> dict[str, bytes]:
-        from gridpg.executor.binary import decode_binary_param
+        from gridpg.pgwire.binary import decode_binary_param
 
         data = self.pending + chunk
         out: dict[str, list[bytes]] = {}

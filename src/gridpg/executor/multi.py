@@ -12,11 +12,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
-from gridpg.errors import FEATURE_NOT_SUPPORTED, INSUFFICIENT_PRIVILEGE, UNDEFINED_OBJECT, PgError
+from gridpg.errors import (
+    FEATURE_NOT_SUPPORTED,
+    INSUFFICIENT_PRIVILEGE,
+    INTERNAL_ERROR,
+    UNDEFINED_OBJECT,
+    PgError,
+)
 from gridpg.executor import relay
 from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
 from gridpg.pgwire import codec
-from gridpg.planner.plan import DistributedPlan
+from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, Strategy
+from gridpg.planner.text import splice
 from gridpg.sql.quote import quote_ident, quote_literal
 from gridpg.sql.xl import XlCommand
 from gridpg.txn.fence import release_when_started, snapshot_fence
@@ -26,24 +33,25 @@ if TYPE_CHECKING:
 
 
 async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
-    if plan.strategy == "router":
+    """Run a multi-node plan (its scratch names already bound); an unknown strategy is an
+    error."""
+    strategy = plan.strategy
+    if strategy is Strategy.ROUTER:
         fragment = plan.fragments[0]
         await dispatcher.run_on_node(fragment.group, request, writes=plan.writes, sql=fragment.sql)
-        return
-    if plan.strategy == "pushdown":
+    elif strategy is Strategy.PUSHDOWN:
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
-        return
-    if plan.strategy in ("two-phase", "merge"):
+    elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
         await two_phase(dispatcher, request, plan)
-        return
-    if plan.strategy == "move-rows":
+    elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
-        return
-    if plan.strategy == "broadcast":
+    elif strategy is Strategy.BROADCAST:
         await broadcast_write(dispatcher, request, plan)
-        return
-    await coordinator_finish(dispatcher, request, plan)
+    elif strategy is Strategy.COORDINATOR_FINISH:
+        await coordinator_finish(dispatcher, request, plan)
+    else:
+        raise PgError(INTERNAL_ERROR, f"gridpg cannot execute a {strategy} plan over several nodes")
 
 
 # -- pushdown: the same statement on every node, results concatenated -----------------
@@ -245,7 +253,6 @@ async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     """Replace $n by typed literals (multi-step plans cannot bind parameters)."""
     if request.simple or not request.params or "$" not in sql:
         return sql
-    from gridpg.planner.service import _splice
     from gridpg.sql.parse import tokens
 
     oids, _ = await dispatcher.describe(request.sql, request.param_oids)
@@ -261,7 +268,7 @@ async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
             if index < len(type_names) and type_names[index]:
                 literal = f"CAST({literal} AS {type_names[index]})"
             replacements.append((tok.start, tok.end + 1, literal))
-    return _splice(sql, replacements)
+    return splice(sql, replacements)
 
 
 async def params_as_text(dispatcher: Dispatcher, request: ExecRequest, oids: list[int]) -> list[str | None]:
@@ -365,8 +372,6 @@ async def _drop_temp(catalog: BackendConnection, temps: list[str]) -> None:
 
 async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     """Copy the tables a write reads to every node of its target, then run it there."""
-    from gridpg.planner.service import SCRATCH_SCHEMA
-
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     scratch = [f"{SCRATCH_SCHEMA}.{t.temp}" for t in plan.gather]
@@ -459,18 +464,19 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
 
     None when the query touches no distributed table.
     """
+    from gridpg.executor.run import bind, catalog_view, search_path
     from gridpg.planner import analyze
-    from gridpg.planner.service import Resolved, _search_path
+    from gridpg.planner.finish import coordinator_finish
+    from gridpg.planner.pushdown import Resolved
     from gridpg.sql.parse import parse_tree
 
-    planner = dispatcher.coord.planner
-    assert planner is not None
     tree = parse_tree(sql)
     refs = analyze.relations(tree)
-    resolved = [Resolved(r, planner.resolve(dispatcher.runner.snapshot(), r, _search_path(dispatcher))) for r in refs]
+    catalog_facts, path = catalog_view(dispatcher), search_path(dispatcher)
+    resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
     if not any(r.table is not None for r in resolved):
         return None
-    plan = planner._coordinator_finish(sql, resolved, ())
+    plan = bind(dispatcher, coordinator_finish(sql, resolved, ()))
     if catalog is None:
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temps = []
@@ -505,18 +511,18 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
 
 
 async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
+    from gridpg.executor.run import catalog_view, search_path
     from gridpg.planner import analyze
-    from gridpg.planner.service import Resolved, _search_path
+    from gridpg.planner.pushdown import Resolved
+    from gridpg.planner.query import plan_query
     from gridpg.sql import parse as sqlparse
 
     body = tree["ExplainStmt"]
     inner_tree = body["query"]
     kind = sqlparse.node_type(inner_tree)
-    planner = dispatcher.coord.planner
-    assert planner is not None
-    snapshot = dispatcher.runner.snapshot()
+    catalog_facts, path = catalog_view(dispatcher), search_path(dispatcher)
     refs = analyze.relations(inner_tree)
-    resolved = [Resolved(r, planner.resolve(snapshot, r, _search_path(dispatcher))) for r in refs]
+    resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
     if not any(r.table is not None for r in resolved):
         return False
     options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
@@ -528,11 +534,11 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
         lines = ["Distributed plan: insert routed by the distribution column"]
         plan = None
     else:
-        plan = planner.plan_query(dispatcher, inner_request, inner_tree, kind, resolved)
+        plan = plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
+                          inner_request.bound())
         lines = plan.describe()
         if "verbose" in options:
-            for reason in plan.reasons:
-                lines.append(f"  Not {reason.strategy}: {reason.reason}")
+            lines += plan.describe_reasons()
     prefix = request.sql[: len(request.sql) - len(inner_sql)]
     if plan is not None and plan.fragments and "analyze" not in options:
         fragment = plan.fragments[0]

@@ -31,7 +31,7 @@ from gridpg.txn.transaction import CommitLog
 
 if TYPE_CHECKING:
     from gridpg.cluster.control import Cluster
-    from gridpg.planner.service import Planner
+    from gridpg.planner.core import Planner
 
 log = logging.getLogger("gridpg.coordinator")
 
@@ -666,9 +666,9 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
     coordinator, host, port, nodes = build_coordinator(cluster, name)
     coordinator.worker = worker
     coordinator.ssl_context = _ssl_context(cluster.dir)
-    from gridpg.planner.service import Planner
+    from gridpg.planner.core import Planner
 
-    coordinator.planner = Planner(coordinator)
+    coordinator.planner = Planner()
     await coordinator.start(nodes, bootstrap=False)
     await coordinator.start_listener()
     cancels = None

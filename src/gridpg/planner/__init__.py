@@ -1,1 +1,4 @@
-"""planner layer; see docs/architecture.md."""
+"""planner layer: statement in, plan out; pure (see docs/architecture.md).
+
+`Planner().plan(sql, CatalogView, SessionView, BoundParams) -> Plan`.
+"""

@@ -1,18 +1,64 @@
 """The plans the planner hands the executor: frozen values that print themselves.
 
-A `DistributedPlan` says which strategy applies, which nodes run what SQL, and what the
-coordinator does with the results. `NotApplicable` is the value a strategy returns when it
-does not apply, with its reason (shown by EXPLAIN VERBOSE).
+Every statement kind the executor runs has a plan type; its `strategy` (an Enum) names
+it. The query strategies are tried in the order `QUERY_STRATEGIES` declares
+(planner/query.py); one that does not apply answers `NotApplicable` with its reason (shown
+by EXPLAIN VERBOSE). Plans never hold the names of scratch tables: they hold placeholders
+(`Scratch`), and the executor binds fresh names with `bind_scratch` at each execution, so a
+plan can be kept and run again.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+from gridpg.catalog.model import DistTable
+
+SCRATCH_SCHEMA = "gridpg_shards"  # where scratch tables on datanodes live
+
+
+class Strategy(Enum):
+    """What the executor does with a plan."""
+
+    # statements that are not queries over distributed tables
+    CATALOG = "catalog"  # pass-through to the coordinator's catalog server
+    UTILITY = "utility"  # DDL propagated to the catalog servers and datanodes
+    CREATE_TABLE = "create-table"
+    EXPLAIN = "explain"
+    COPY = "copy"
+    CREATE_TABLE_AS = "create-table-as"
+    XL_COMMAND = "xl-command"
+    FUNCTION_CALL = "function-call"  # create_distributed_table() and friends
+    SEQUENCE_CALL = "sequence-call"  # nextval()/currval()/setval() through the GTM
+    INSERT = "insert"
+    MERGE_STATEMENT = "merge-statement"
+    # queries, in the order they are tried (QUERY_STRATEGIES)
+    ROUTER = "router"
+    PUSHDOWN = "pushdown"
+    MERGE = "merge"
+    TWO_PHASE = "two-phase"
+    COORDINATOR_FINISH = "coordinator-finish"
+    # multi-node writes
+    BROADCAST = "broadcast"
+    MOVE_ROWS = "move-rows"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+QUERY_STRATEGIES = (Strategy.ROUTER, Strategy.PUSHDOWN, Strategy.MERGE, Strategy.TWO_PHASE,
+                    Strategy.COORDINATOR_FINISH)
 
 
 @dataclass(frozen=True)
 class NotApplicable:
-    strategy: str
+    """Why a strategy does not apply (a value: EXPLAIN VERBOSE prints it)."""
+
+    strategy: Strategy
     reason: str
 
 
@@ -26,7 +72,7 @@ class Fragment:
 
 @dataclass(frozen=True)
 class GatherTable:
-    """A distributed table a coordinator-finish plan copies into a catalog temp table."""
+    """A distributed table a plan copies into a scratch table (`temp`: a placeholder)."""
 
     schema: str
     name: str
@@ -35,26 +81,220 @@ class GatherTable:
 
 
 @dataclass(frozen=True)
-class DistributedPlan:
-    strategy: str  # catalog | router | pushdown | two-phase | coordinator-finish
+class Scratch:
+    """A scratch-table placeholder in a plan's text; `shared` when it lives on datanodes
+    (its name must then be unique in the cluster, not only in one session)."""
+
+    placeholder: str
+    kind: str
+    shared: bool = False
+
+
+class ScratchNames:
+    """Hands out placeholders that do not occur in the statement's text."""
+
+    def __init__(self, sql: str) -> None:
+        self.text = sql.lower()
+        self.made: list[Scratch] = []
+
+    def new(self, kind: str, shared: bool = False) -> str:
+        taken = {s.placeholder for s in self.made}
+        n = 1 + sum(1 for s in self.made if s.kind == kind)
+        name = f"gp_{kind}_s{n}"
+        while name in self.text or name in taken:
+            n += 1
+            name = f"gp_{kind}_s{n}"
+        self.made.append(Scratch(name, kind, shared))
+        return name
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Base of every plan."""
+
+    strategy: ClassVar[Strategy]
+
+    def describe(self) -> list[str]:
+        """Human-readable lines for EXPLAIN."""
+        return [f"Distributed plan: {self.strategy}"]
+
+
+# -- statements that are not multi-node queries ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogPlan(Plan):
+    """Runs on the coordinator's catalog server (`sql` when the text changes)."""
+
+    strategy: ClassVar[Strategy] = Strategy.CATALOG
+    sql: str | None = None
+
+    def describe(self) -> list[str]:
+        lines = ["Distributed plan: catalog"]
+        if self.sql is not None:
+            lines.append(f"  SQL on the catalog server: {self.sql}")
+        return lines
+
+
+@dataclass(frozen=True)
+class UtilityPlan(Plan):
+    """DDL run atomically on the catalog servers and the datanodes of `groups` (None: all
+    datanodes), followed by metadata statements; GTM sequences of the tables dropped
+    (`sequences` = "drop") or restarted ("restart") afterwards."""
+
+    strategy: ClassVar[Strategy] = Strategy.UTILITY
+    kind: str
+    tree: dict[str, Any] = field(compare=False, repr=False)
+    tables: tuple[DistTable, ...] = ()
+    groups: tuple[str, ...] | None = None
+    after: tuple[str, ...] = ()
+    group_sql: Mapping[str, str] | None = None
+    sequences: str | None = None
+
+    def describe(self) -> list[str]:
+        lines = [f"Distributed plan: utility {self.kind}"]
+        lines.append(f"  Nodes: {', '.join(self.groups) if self.groups is not None else 'all datanodes'}")
+        for sql in self.after:
+            lines.append(f"  Metadata: {sql}")
+        for group, sql in sorted((self.group_sql or {}).items()):
+            lines.append(f"  On {group}: {sql}")
+        if self.sequences:
+            lines.append(f"  GTM sequences: {self.sequences}")
+        return lines
+
+
+@dataclass(frozen=True)
+class StatementPlan(Plan):
+    """A statement the executor handles as a whole with its own module (CREATE TABLE,
+    EXPLAIN, COPY, CREATE TABLE AS): the parse tree and the distribution clause."""
+
+    strategy: ClassVar[Strategy] = Strategy.UTILITY
+    clean: str = ""
+    tree: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    spec: Any = None
+
+
+@dataclass(frozen=True)
+class CreateTablePlan(StatementPlan):
+    strategy: ClassVar[Strategy] = Strategy.CREATE_TABLE
+
+
+@dataclass(frozen=True)
+class ExplainPlan(StatementPlan):
+    strategy: ClassVar[Strategy] = Strategy.EXPLAIN
+
+
+@dataclass(frozen=True)
+class CopyPlan(StatementPlan):
+    """COPY: FROM STDIN split by node, TO STDOUT concatenated (executor/dml.py)."""
+
+    strategy: ClassVar[Strategy] = Strategy.COPY
+
+
+@dataclass(frozen=True)
+class CreateTableAsPlan(StatementPlan):
+    strategy: ClassVar[Strategy] = Strategy.CREATE_TABLE_AS
+
+
+@dataclass(frozen=True)
+class XlCommandPlan(Plan):
+    """EXECUTE DIRECT, CREATE/ALTER/DROP NODE [GROUP], CLEAN CONNECTION."""
+
+    strategy: ClassVar[Strategy] = Strategy.XL_COMMAND
+    command: Any = None
+
+    def describe(self) -> list[str]:
+        return [f"Distributed plan: xl-command {getattr(self.command, 'kind', '?')}"]
+
+
+@dataclass(frozen=True)
+class FunctionCallPlan(Plan):
+    """`SELECT create_distributed_table(...)` and friends (commands/redistribute.py)."""
+
+    strategy: ClassVar[Strategy] = Strategy.FUNCTION_CALL
+    name: str = ""
+    args: tuple[Any, ...] = field(default=(), compare=False)
+
+    def describe(self) -> list[str]:
+        return [f"Distributed plan: function-call {self.name}()"]
+
+
+@dataclass(frozen=True)
+class SequenceCallPlan(Plan):
+    """`SELECT nextval(...)` answered from the GTM (commands/sequences.py)."""
+
+    strategy: ClassVar[Strategy] = Strategy.SEQUENCE_CALL
+    function: str = ""
+    column: str = ""
+    args: tuple[Any, ...] = field(default=(), compare=False)
+
+    def describe(self) -> list[str]:
+        return [f"Distributed plan: sequence-call {self.function}() through the GTM"]
+
+
+@dataclass(frozen=True)
+class InsertPlan(Plan):
+    """INSERT into a distributed table: rows split by node (executor/dml.py)."""
+
+    strategy: ClassVar[Strategy] = Strategy.INSERT
+    sql: str = ""
+    tree: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    resolved: tuple[Any, ...] = field(default=(), compare=False)
+
+    def describe(self) -> list[str]:
+        lines = ["Distributed plan: insert routed by the distribution column"]
+        target = getattr(self.resolved[0], "table", None) if self.resolved else None
+        if target is not None:
+            by = f" by {target.method}({target.column})" if target.column else f" ({target.method})"
+            lines.append(f"  Target: {target.schema}.{target.name}{by} on {', '.join(target.groups)}")
+        return lines
+
+
+@dataclass(frozen=True)
+class MergeStatementPlan(Plan):
+    """MERGE where its rows stay on one node: `group` when known from the metadata alone,
+    else the executor reads the distinct values of `source_column` of the constant source
+    (`source_text`, aliased `alias`) and routes by them."""
+
+    strategy: ClassVar[Strategy] = Strategy.MERGE_STATEMENT
+    sql: str = ""
+    target: DistTable | None = None
+    group: str | None = None
+    source_text: str = ""
+    alias: str | None = None
+    source_column: str = ""
+
+    def describe(self) -> list[str]:
+        where = self.group or f"the node of the source's {self.source_column} values"
+        return [f"Distributed plan: merge-statement on {where}"]
+
+
+# -- multi-node queries and writes -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistributedPlan(Plan):
+    """Fragments run on datanodes, maybe followed by SQL on the catalog server."""
+
+    strategy: ClassVar[Strategy]
     fragments: tuple[Fragment, ...] = ()
     writes: bool = False
-    final_sql: str | None = None  # catalog-side SQL for two-phase / coordinator finish
+    final_sql: str | None = None  # catalog-side SQL (merge, two-phase, finish, move rows)
     gather: tuple[GatherTable, ...] = ()
     partial_temp: str | None = None
     replicated: bool = False  # a write to every copy: the client sees one copy's answer
     reasons: tuple[NotApplicable, ...] = field(default=(), compare=False)
+    scratch: tuple[Scratch, ...] = ()
+    sql: str = ""  # the statement as run (views inlined); "" when the client's text
 
     @property
     def groups(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(f.group for f in self.fragments))
 
     def describe(self) -> list[str]:
-        """Human-readable lines for EXPLAIN."""
         lines = [f"Distributed plan: {self.strategy}"]
         if self.fragments:
-            nodes = ", ".join(self.groups)
-            lines.append(f"  Nodes: {nodes}")
+            lines.append(f"  Nodes: {', '.join(self.groups)}")
             shown = set()
             for fragment in self.fragments:
                 if fragment.sql in shown:
@@ -70,3 +310,79 @@ class DistributedPlan:
         if self.writes and len(self.groups) > 1:
             lines.append("  Commit: two-phase (PREPARE TRANSACTION on every node written)")
         return lines
+
+    def describe_reasons(self) -> list[str]:
+        """EXPLAIN VERBOSE: why each earlier strategy did not apply."""
+        return [f"  Not {r.strategy}: {r.reason}" for r in self.reasons]
+
+
+@dataclass(frozen=True)
+class RouterPlan(DistributedPlan):
+    """The whole statement on one node, its reply relayed."""
+
+    strategy: ClassVar[Strategy] = Strategy.ROUTER
+
+
+@dataclass(frozen=True)
+class PushdownPlan(DistributedPlan):
+    """The same statement on every node, rows concatenated (or written everywhere)."""
+
+    strategy: ClassVar[Strategy] = Strategy.PUSHDOWN
+
+
+@dataclass(frozen=True)
+class MergePlan(DistributedPlan):
+    """Sorted/limited pieces from every node into `partial_temp`, merged by `final_sql`."""
+
+    strategy: ClassVar[Strategy] = Strategy.MERGE
+
+
+@dataclass(frozen=True)
+class TwoPhasePlan(DistributedPlan):
+    """Partial aggregates from every node into `partial_temp`, combined by `final_sql`."""
+
+    strategy: ClassVar[Strategy] = Strategy.TWO_PHASE
+
+
+@dataclass(frozen=True)
+class CoordinatorFinishPlan(DistributedPlan):
+    """The distributed tables gathered into catalog temp tables, `final_sql` run there."""
+
+    strategy: ClassVar[Strategy] = Strategy.COORDINATOR_FINISH
+
+
+@dataclass(frozen=True)
+class BroadcastWritePlan(DistributedPlan):
+    """UPDATE/DELETE reading non-colocated tables: those copied to the target's nodes."""
+
+    strategy: ClassVar[Strategy] = Strategy.BROADCAST
+
+
+@dataclass(frozen=True)
+class MoveRowsPlan(DistributedPlan):
+    """UPDATE of the distribution column: DELETE ... RETURNING on the nodes, the UPDATE in a
+    catalog temp table, the rows re-inserted where they now belong."""
+
+    strategy: ClassVar[Strategy] = Strategy.MOVE_ROWS
+
+
+def bind_scratch(plan: DistributedPlan, names: Mapping[str, str]) -> DistributedPlan:
+    """The plan with its scratch placeholders replaced by the names given (placeholder ->
+    name), at execution."""
+    if not plan.scratch:
+        return plan
+    order = sorted(names, key=len, reverse=True)
+
+    def sub(text: str) -> str:
+        for placeholder in order:
+            text = text.replace(placeholder, names[placeholder])
+        return text
+
+    return dataclasses.replace(
+        plan,
+        fragments=tuple(Fragment(f.group, sub(f.sql)) for f in plan.fragments),
+        final_sql=None if plan.final_sql is None else sub(plan.final_sql),
+        gather=tuple(dataclasses.replace(g, temp=sub(g.temp)) for g in plan.gather),
+        partial_temp=None if plan.partial_temp is None else sub(plan.partial_temp),
+        scratch=(),
+    )

@@ -1,0 +1,224 @@
+"""Running a statement: gather what planning needs, ask the pure planner, run the plan.
+
+The executor side of planning: it reads the facts the planner is given as data (the
+catalog snapshot and view definitions, the session's search_path, the bound parameters),
+then runs whatever plan comes back, dispatching on its type. A plan type it does not know
+is an error, never a silent fall-through. What needs I/O beside the plan itself lives
+here: resetting GTM sequences after DDL, finding the node of a MERGE's rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
+from gridpg.planner import plan as plans
+from gridpg.planner.context import CatalogView, SessionView, parse_search_path
+from gridpg.planner.router import group_for_value
+from gridpg.sql.quote import quote_ident
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+_scratch_ids = itertools.count(1)
+
+
+async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """Plan and run one statement."""
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
+                        request.bound(), request.simple)
+    await execute(dispatcher, request, plan)
+
+
+def catalog_view(dispatcher: Dispatcher) -> CatalogView:
+    runner = dispatcher.runner
+    return CatalogView(runner.snapshot(), dispatcher.coord.views, runner.private_snapshot is None)
+
+
+def session_view(dispatcher: Dispatcher) -> SessionView:
+    return SessionView(search_path(dispatcher))
+
+
+def search_path(dispatcher: Dispatcher) -> tuple[str, ...]:
+    raw = None
+    for key, value in dispatcher.runner.settings.items():
+        if key.lower() == "search_path":
+            raw = value
+    return parse_search_path(raw, dispatcher.session.info.user)
+
+
+def scratch_name(dispatcher: Dispatcher, kind: str, shared: bool = True) -> str:
+    """A fresh scratch table name: unique in the cluster when `shared` (datanode scratch
+    tables; temp tables would forbid 2PC), else in the coordinator process."""
+    if shared:
+        return f"gp_{kind}_{dispatcher.coord.name}_{next(_scratch_ids)}"
+    return f"gp_{kind}_{next(_scratch_ids)}"
+
+
+def bind(dispatcher: Dispatcher, plan: plans.DistributedPlan) -> plans.DistributedPlan:
+    """The plan with fresh scratch names in place of its placeholders."""
+    names = {s.placeholder: scratch_name(dispatcher, s.kind, s.shared) for s in plan.scratch}
+    return plans.bind_scratch(plan, names)
+
+
+async def execute(dispatcher: Dispatcher, request: ExecRequest, plan: plans.Plan) -> None:
+    """Run a plan of any kind."""
+    runner = _RUNNERS.get(type(plan))
+    if runner is None:
+        raise PgError(INTERNAL_ERROR, f"gridpg has no executor for plan {type(plan).__name__} ({plan.strategy})")
+    await runner(dispatcher, request, plan)
+
+
+async def _catalog(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=plan.sql)
+
+
+async def _distributed(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import multi
+
+    if plan.sql and plan.sql != request.sql:
+        request = dataclasses.replace(request, sql=plan.sql)
+    await multi.execute_plan(dispatcher, request, bind(dispatcher, plan))
+
+
+async def _xl(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import multi
+
+    await multi.run_xl_command(dispatcher, request, plan.command)
+
+
+async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.commands import redistribute
+
+    await redistribute.run(dispatcher, request, plan.name, list(plan.args))
+
+
+async def _sequence(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.commands import sequences
+
+    await sequences.run(dispatcher, request, plan.function, plan.column, list(plan.args))
+
+
+async def _insert(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import multi
+
+    request = dataclasses.replace(request, sql=plan.sql) if plan.sql != request.sql else request
+    await multi.insert(dispatcher, request, plan.tree, list(plan.resolved))
+
+
+async def _merge_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    request = dataclasses.replace(request, sql=plan.sql) if plan.sql != request.sql else request
+    group = plan.group or await _merge_group(dispatcher, request, plan)
+    await dispatcher.run_on_node(group, request, writes=True)
+
+
+async def _merge_group(dispatcher: Dispatcher, request: ExecRequest,
+                       plan: plans.MergeStatementPlan) -> str:
+    """The node of a MERGE's rows: the distinct values of its source's join column."""
+    from gridpg.executor.multi import inline_params
+
+    target = plan.target
+    assert target is not None
+    source_text = await inline_params(dispatcher, request, plan.source_text)
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    alias_q = quote_ident(plan.alias or "s")
+    rows = await conn.query(
+        f"SELECT DISTINCT ({alias_q}.{quote_ident(plan.source_column)})::text FROM {source_text.strip()}"
+        if plan.alias else "SELECT 1 WHERE false")
+    snapshot = dispatcher.runner.snapshot()
+    groups = {group_for_value(target, r[0], snapshot) for r in rows}
+    if len(groups) == 1 and None not in groups:
+        return groups.pop()  # type: ignore[return-value]
+    if not groups:
+        return target.groups[0]
+    raise PgError(FEATURE_NOT_SUPPORTED, "MERGE into a distributed table is supported by "
+                  "gridpg only when its source is a subquery of constants joined on the "
+                  "distribution column and its rows live on one node")
+
+
+async def _create_table(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.commands.ddl import DdlRunner
+
+    await DdlRunner(dispatcher).create_table(plan.clean, plan.tree, plan.spec)
+
+
+async def _explain(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import multi
+
+    if not await multi.explain(dispatcher, request, plan.tree):
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+
+
+async def _copy(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import multi
+
+    if not await multi.copy(dispatcher, request, plan.tree):
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+
+
+async def _create_table_as(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import multi
+
+    if not await multi.create_table_as(dispatcher, request, plan.tree, plan.spec):
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+
+
+async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    """DDL everywhere it applies, then the GTM sequences of the tables it dropped or
+    restarted."""
+    from gridpg.commands.ddl import DdlRunner
+
+    ddl = DdlRunner(dispatcher)
+    groups = list(plan.groups) if plan.groups is not None else ddl.all_groups()
+    sequences = await _sequences_to_reset(dispatcher, plan)
+    group_sql = dict(plan.group_sql) if plan.group_sql is not None else None
+    await ddl.propagate(request, plan.kind, groups, list(plan.after), group_sql)
+    coord = dispatcher.coord
+    for name, start in sequences.items():
+        if start is None:
+            await coord.gtm.seq_drop(name, if_exists=True)
+        else:
+            await coord.gtm.seq_setval(name, start, is_called=False)
+    if sequences:
+        coord.forget_sequences(list(sequences))
+
+
+async def _sequences_to_reset(dispatcher: Dispatcher, plan: plans.UtilityPlan) -> dict[str, int | None]:
+    """GTM sequences a DROP TABLE drops (None) or TRUNCATE ... RESTART IDENTITY restarts."""
+    if plan.sequences is None:
+        return {}
+    coord = dispatcher.coord
+    out: dict[str, int | None] = {}
+    for table in plan.tables:
+        for column in await coord.table_columns(dispatcher.runner, table):
+            if column.sequence:
+                out[column.sequence] = None if plan.sequences == "drop" else await coord._sequence_start(column.sequence)
+    return out
+
+
+_Runner = Callable[["Dispatcher", "ExecRequest", Any], Awaitable[None]]
+_RUNNERS: dict[type, _Runner] = {
+    plans.CatalogPlan: _catalog,
+    plans.UtilityPlan: _utility,
+    plans.CreateTablePlan: _create_table,
+    plans.ExplainPlan: _explain,
+    plans.CopyPlan: _copy,
+    plans.CreateTableAsPlan: _create_table_as,
+    plans.XlCommandPlan: _xl,
+    plans.FunctionCallPlan: _function,
+    plans.SequenceCallPlan: _sequence,
+    plans.InsertPlan: _insert,
+    plans.MergeStatementPlan: _merge_statement,
+    plans.RouterPlan: _distributed,
+    plans.PushdownPlan: _distributed,
+    plans.MergePlan: _distributed,
+    plans.TwoPhasePlan: _distributed,
+    plans.CoordinatorFinishPlan: _distributed,
+    plans.BroadcastWritePlan: _distributed,
+    plans.MoveRowsPlan: _distributed,
+}

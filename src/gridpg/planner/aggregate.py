@@ -1,0 +1,20 @@
+"""Strategy 3, two-phase aggregation: partial aggregates on every node, loaded into a
+catalog temp table (a scratch placeholder) and combined there; the rewrite itself is
+`planner/twophase.py`."""
+
+from __future__ import annotations
+
+from gridpg.planner import twophase
+from gridpg.planner.plan import Fragment, NotApplicable, ScratchNames, Strategy, TwoPhasePlan
+
+
+def two_phase(sql: str, groups: list[str], scratch: ScratchNames) -> TwoPhasePlan | NotApplicable:
+    temp = f"pg_temp.{scratch.new('agg')}"
+    try:
+        result = twophase.build_two_phase(sql, temp)
+    except Exception as exc:  # noqa: BLE001 - a rewriter failure falls back safely
+        return NotApplicable(Strategy.TWO_PHASE, f"rewriter failed: {exc}")
+    if isinstance(result, twophase.NotApplicable):
+        return NotApplicable(Strategy.TWO_PHASE, result.reason)
+    return TwoPhasePlan(tuple(Fragment(g, result.partial_sql) for g in groups), False,
+                        result.final_sql, partial_temp=temp, scratch=tuple(scratch.made))

@@ -1,0 +1,281 @@
+"""The planner's entry: statement in, `Plan` out. Pure: no I/O, no asyncio.
+
+`Planner.plan(sql, catalog, session, params)` reads the statement once per text, search_path
+and catalog epoch (cached: what kind of statement it is, its tables, the router's pinning
+values; statements with inlined literals are also cached under their literal-free form,
+the pins read from the literals) and returns the plan the executor runs:
+
+- no distributed table: `CatalogPlan` (the statement goes to the catalog server);
+- DDL and other utilities: planner/utility.py;
+- INSERT, MERGE: `InsertPlan`, `MergeStatementPlan` (planner/writes.py);
+- SELECT, UPDATE, DELETE: the strategies of planner/query.py, in their declared order.
+
+Views over distributed tables are inlined (their definitions come with the `CatalogView`),
+since the catalog server holds the tables empty.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.errors import PgError
+from gridpg.planner import analyze, router
+from gridpg.planner.calls import function_call, sequence_call
+from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
+from gridpg.planner.plan import (
+    CatalogPlan,
+    DistributedPlan,
+    FunctionCallPlan,
+    InsertPlan,
+    Plan,
+    SequenceCallPlan,
+    XlCommandPlan,
+)
+from gridpg.planner.pushdown import Resolved
+from gridpg.planner.query import plan_query
+from gridpg.planner.text import normalize_literals, quote, relation_span, rewrite_version, splice
+from gridpg.planner.utility import plan_utility
+from gridpg.planner.writes import merge_statement, updates_column
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.xl import extract_distribution, parse_xl_command
+
+CATALOG_ONLY = {
+    "VariableShowStmt", "PrepareStmt", "ExecuteStmt", "DeallocateStmt", "ListenStmt",
+    "NotifyStmt", "UnlistenStmt", "DiscardStmt", "DeclareCursorStmt", "FetchStmt",
+    "ClosePortalStmt", "CheckPointStmt", "DoStmt", "CallStmt", "LoadStmt",
+    "ConstraintsSetStmt", "LockStmt", "VariableSetStmt",
+}
+QUERY_KINDS = {"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"}
+CACHE_LIMIT = 20000
+NO_PARAMS = BoundParams()
+
+
+@dataclass
+class Analysis:
+    """A statement read once: its route and, for queries, tree, kind and tables."""
+
+    route: str  # catalog | xl | version | query | utility | function | sequence
+    clean: str = ""
+    spec: Any = None
+    tree: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""
+    resolved: list[Resolved] = field(default_factory=list)
+    router: router.RouterSpec | Any = None
+    xl: Any = None
+    sql: str | None = None  # the text to run when it differs from the client's (views inlined)
+    literals: list[str | None] | None = None  # values of $n in a normalized form
+
+
+class Planner:
+    """Plans statements for all sessions of a coordinator; holds only its cache."""
+
+    def __init__(self) -> None:
+        self.cache: dict[Any, Any] = {}
+
+    def invalidate(self) -> None:
+        """Forget every cached analysis (the catalog epoch changed)."""
+        self.cache.clear()
+
+    def plan(self, sql: str, catalog: CatalogView, session: SessionView,
+             params: BoundParams = NO_PARAMS, simple: bool = False) -> Plan:
+        """The plan of one execution of `sql` with these parameter values."""
+        analysis = self.analysis(sql, catalog, session, simple)
+        if analysis.literals is not None:
+            routed = self._routed_by_literals(sql, analysis, catalog)
+            if routed is not None:
+                return routed
+            analysis = self._analyze(sql, catalog, session)
+        run_sql = analysis.sql if analysis.sql is not None else sql
+        if analysis.route == "catalog":
+            return CatalogPlan()
+        if analysis.route == "version":
+            return CatalogPlan(rewrite_version(run_sql))
+        if analysis.route == "xl":
+            return XlCommandPlan(analysis.xl)
+        if analysis.route == "function":
+            return FunctionCallPlan(analysis.xl[0], tuple(analysis.xl[1]))
+        if analysis.route == "sequence":
+            return SequenceCallPlan(analysis.xl[0], analysis.xl[1], tuple(analysis.xl[2]))
+        if analysis.route == "query":
+            return self._plan_query(run_sql, analysis, catalog, params)
+        return plan_utility(analysis.clean, analysis.tree, analysis.kind, analysis.spec, catalog, session)
+
+    def _plan_query(self, sql: str, analysis: Analysis, catalog: CatalogView,
+                    params: BoundParams) -> Plan:
+        tree, kind, resolved = analysis.tree, analysis.kind, analysis.resolved
+        if kind == "InsertStmt":
+            return InsertPlan(sql, tree, tuple(resolved))
+        if kind == "MergeStmt":
+            return merge_statement(sql, tree["MergeStmt"], resolved)
+        if isinstance(analysis.router, router.RouterSpec):
+            routed = router.route(sql, analysis.router, catalog.snapshot, params)
+            if isinstance(routed, DistributedPlan):
+                return dataclasses.replace(routed, sql=sql)
+        return dataclasses.replace(plan_query(sql, tree, kind, resolved, catalog.snapshot, params), sql=sql)
+
+    def _routed_by_literals(self, sql: str, analysis: Analysis, catalog: CatalogView) -> Plan | None:
+        """The router's plan for a statement read in its literal-free form, or None."""
+        assert isinstance(analysis.router, router.RouterSpec) and analysis.literals is not None
+        params = BoundParams.from_texts(analysis.literals)
+        routed = router.route(sql, analysis.router, catalog.snapshot, params)
+        return routed if isinstance(routed, DistributedPlan) else None
+
+    @staticmethod
+    def group_for_value(table: DistTable, text: str | None, snapshot: CatalogSnapshot) -> str | None:
+        """The datanode group holding rows whose distribution column has this text value."""
+        return router.group_for_value(table, text, snapshot)
+
+    @staticmethod
+    def resolve(snapshot: CatalogSnapshot, ref: analyze.RelRef,
+                search_path: tuple[str, ...] | list[str]) -> DistTable | None:
+        """The distributed table a reference names under this search_path, or None."""
+        return resolve(snapshot, ref, search_path)
+
+    # -- reading a statement -----------------------------------------------------------
+
+    def analysis(self, sql: str, catalog: CatalogView, session: SessionView,
+                 simple: bool = False) -> Analysis:
+        """What a statement is and which tables it touches, cached per text and catalog epoch
+        (and, for statements with literals, per literal-free form: see _normalized)."""
+        key = None
+        if catalog.cacheable:
+            key = (sql, session.search_path)
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+            if simple:
+                normalized = self._normalized(sql, catalog, session)
+                if normalized is not None:
+                    return normalized
+        analysis = self._analyze(sql, catalog, session)
+        if key is not None:
+            if len(self.cache) > CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[key] = analysis
+        return analysis
+
+    def _normalized(self, sql: str, catalog: CatalogView, session: SessionView) -> Analysis | None:
+        """The analysis of the statement with its literals as parameters, when that answers
+        (catalog statements, and router pins read from the literals). Literals change every
+        time a client inlines its values (the simple protocol): this spares the parse."""
+        form = normalize_literals(sql)
+        if form is None:
+            return None
+        text, literals = form
+        key = ("normalized", text, session.search_path)
+        analysis = self.cache.get(key, False)
+        if analysis is False:
+            try:
+                analysis = self._analyze(text, catalog, session)
+            except PgError:
+                analysis = None
+            if analysis is not None and not (
+                analysis.route == "catalog"
+                or (analysis.route == "query" and isinstance(analysis.router, router.RouterSpec))
+            ):
+                analysis = None
+            self.cache[key] = analysis
+        if analysis is None:
+            return None
+        if analysis.route == "catalog":
+            return analysis
+        return dataclasses.replace(analysis, literals=literals)
+
+    def _analyze(self, sql: str, catalog: CatalogView, session: SessionView) -> Analysis:
+        xl = parse_xl_command(sql)
+        if xl is not None:
+            return Analysis("xl", xl=xl)
+        clean, spec = extract_distribution(sql)
+        tree = sqlparse.parse_tree(clean)
+        kind = sqlparse.node_type(tree)
+        if kind == "SelectStmt":
+            call = function_call(tree)
+            if call is not None:
+                return Analysis("function", clean, spec, tree, kind, xl=call)
+            seq = sequence_call(tree)
+            if seq is not None:
+                return Analysis("sequence", clean, spec, tree, kind, xl=seq)
+        if kind in QUERY_KINDS:
+            return self._analyze_query(sql, clean, spec, tree, kind, catalog, session)
+        if kind in CATALOG_ONLY or not kind:
+            return Analysis("catalog")
+        return Analysis("utility", clean, spec, tree, kind)
+
+    def _analyze_query(self, sql: str, clean: str, spec: Any, tree: dict[str, Any], kind: str,
+                       catalog: CatalogView, session: SessionView) -> Analysis:
+        inlined = inline_views(sql, tree, catalog, session)
+        if inlined is not None:
+            analysis = self._analyze(inlined, catalog, session)
+            analysis.sql = analysis.sql or inlined
+            return analysis
+        refs = analyze.relations(tree)
+        resolved = [Resolved(r, catalog.resolve(r, session.search_path)) for r in refs]
+        if not any(r.table is not None for r in resolved):
+            if analyze.has_node(tree, "FuncCall") and rewrite_version(sql) != sql:
+                return Analysis("version")
+            return Analysis("catalog")
+        body = tree[kind]
+        writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
+        spec_router = None
+        target = resolved[0].table if kind in ("UpdateStmt", "DeleteStmt") else None
+        moves = target is not None and target.column is not None and kind == "UpdateStmt" \
+            and updates_column(body, target.column)
+        if kind not in ("InsertStmt", "MergeStmt") and not moves:
+            spec_router = router.static(body, resolved, writes)
+        return Analysis("query", clean, spec, tree, kind, resolved, spec_router)
+
+
+# -- views -----------------------------------------------------------------------------
+
+
+def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: SessionView) -> str | None:
+    """The statement with views over distributed tables replaced by their definitions
+    (the catalog server holds those tables empty, so it cannot answer for a view)."""
+    if not catalog.views:
+        return None
+    target = analyze._dml_target(tree)
+    replacements = []
+    tokens = None
+    for ref in analyze.relations(tree):
+        if ref.location == target or catalog.resolve(ref, session.search_path) is not None:
+            continue
+        definition = _view_definition(ref, catalog, session.search_path)
+        if definition is None or not _reads_distributed(definition, catalog, 0):
+            continue
+        tokens = tokens or sqlparse.tokens(sql)
+        start, end = relation_span(sql, tokens, ref)
+        alias = "" if ref.alias else f" AS {quote(ref.name)}"
+        replacements.append((start, end, f"({definition}){alias}"))
+    return splice(sql, replacements) if replacements else None
+
+
+def _view_definition(ref: analyze.RelRef, catalog: CatalogView,
+                     search_path: tuple[str, ...]) -> str | None:
+    views = catalog.views
+    if ref.schema:
+        return views.get((ref.schema, ref.name))
+    for schema in search_path:
+        if catalog.snapshot.table(schema, ref.name) is not None:
+            return None
+        if (schema, ref.name) in views:
+            return views[(schema, ref.name)]
+    return None
+
+
+def _reads_distributed(definition: str, catalog: CatalogView, depth: int) -> bool:
+    if depth > 16:
+        return False
+    try:
+        refs = analyze.relations(sqlparse.parse_tree(definition))
+    except PgError:
+        return False
+    for ref in refs:
+        if catalog.resolve(ref, ["public"]) is not None:
+            return True
+        inner = catalog.views.get((ref.schema or "public", ref.name))
+        if inner is not None and _reads_distributed(inner, catalog, depth + 1):
+            return True
+    return False

@@ -1,0 +1,116 @@
+"""Strategy 2b, the sorted merge: ORDER BY / LIMIT / DISTINCT without aggregates over a
+pushable FROM clause. Each node sorts and returns its first limit+offset rows into a
+catalog temp table (a scratch placeholder), where the final ORDER BY, LIMIT and OFFSET
+are applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pglast import ast, parse_sql
+from pglast.stream import RawStream
+
+from gridpg.planner import analyze
+from gridpg.planner.plan import Fragment, MergePlan, NotApplicable, ScratchNames, Strategy
+from gridpg.planner.pushdown import Resolved, has_aggregate
+from gridpg.planner.text import quote
+
+
+def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], groups: list[str],
+                 scratch: ScratchNames) -> MergePlan | NotApplicable:
+    """Each node sorts and limits; the catalog server merges and applies the rest."""
+    why = _merge_blocker(body, len(resolved))
+    if why:
+        return NotApplicable(Strategy.MERGE, why)
+    stmt = parse_sql(sql)[0].stmt
+    count, offset = _constant(body.get("limitCount")), _constant(body.get("limitOffset"))
+    if (body.get("limitCount") and count is None) or (body.get("limitOffset") and offset is None):
+        return NotApplicable(Strategy.MERGE, "LIMIT/OFFSET are not constants")
+    if count is not None:
+        stmt.limitCount = ast.A_Const(val=ast.Integer(count + (offset or 0)))
+    stmt.limitOffset = None
+    partial = str(RawStream()(stmt))
+    temp = f"pg_temp.{scratch.new('merge')}"
+    relation = resolved[0].ref
+    alias = quote(relation.alias or relation.name) if len(resolved) == 1 else "m"
+    final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}* FROM {temp} AS {alias}"
+    if body.get("sortClause"):
+        final += " ORDER BY " + _sort_text(sql)
+    if count is not None:
+        final += f" LIMIT {count}"
+    if offset:
+        final += f" OFFSET {offset}"
+    return MergePlan(tuple(Fragment(g, partial) for g in groups), False, final, partial_temp=temp,
+                     scratch=tuple(scratch.made))
+
+
+def _merge_blocker(body: dict[str, Any], relations: int) -> str | None:
+    """Why the sorted merge cannot run this SELECT (or None)."""
+    if body.get("groupClause") or body.get("havingClause") or has_aggregate(body):
+        return "aggregates are combined by two-phase aggregation"
+    if body.get("windowClause") or any(
+        isinstance(n, dict) and "FuncCall" in n and "over" in n["FuncCall"] for n in analyze._walk(body)
+    ):
+        return "window functions see the whole result"
+    distinct = body.get("distinctClause")
+    if distinct and any(item for item in distinct):  # DISTINCT ON (a list with expressions)
+        return "DISTINCT ON is finished on the coordinator"
+    if body.get("lockingClause") or body.get("intoClause") or analyze.has_node(body, "SubLink"):
+        return "subqueries or locking"
+    targets = body.get("targetList", [])
+    names = []
+    star = False
+    for target in targets:
+        res = target["ResTarget"]
+        val = res.get("val", {})
+        if "ColumnRef" in val and any("A_Star" in f for f in val["ColumnRef"]["fields"]):
+            star = True
+            continue
+        name = res.get("name") or (analyze.column_ref(val) or ("?column?",))[-1]
+        names.append(name)
+    if star and (relations != 1 or targets and len(targets) > 1):
+        return "* over several tables may repeat column names"
+    if len(set(names)) != len(names) or "?column?" in names:
+        return "output columns need distinct names"
+    if not star:
+        for item in body.get("sortClause", []):
+            node = item["SortBy"]["node"]
+            if "A_Const" in node:
+                continue
+            refs = [analyze.column_ref(n) for n in analyze._walk(node) if isinstance(n, dict) and "ColumnRef" in n]
+            if any(ref is None or ref[-1] not in names for ref in refs) or not refs:
+                return "ORDER BY uses columns that are not in the output"
+    return None
+
+
+def _constant(node: dict[str, Any] | None) -> int | None:
+    if not node:
+        return None
+    value = analyze.value_of(node)
+    if value is None or value.param or value.text is None:
+        return None
+    try:
+        return int(value.text)
+    except ValueError:
+        return None
+
+
+def _sort_text(sql: str) -> str:
+    """The ORDER BY list as written, column references reduced to the bare column name
+    (the merged rows come from one temp table holding the output columns)."""
+
+    def bare(node: Any) -> None:
+        if isinstance(node, ast.ColumnRef) and len(node.fields) > 1:
+            node.fields = node.fields[-1:]
+            return
+        if isinstance(node, ast.Node):
+            for attr in node:
+                bare(getattr(node, attr))
+        elif isinstance(node, tuple):
+            for item in node:
+                bare(item)
+
+    stmt = parse_sql(sql)[0].stmt
+    for item in stmt.sortClause:
+        bare(item)
+    return ", ".join(str(RawStream()(item)) for item in stmt.sortClause)

@@ -1,0 +1,162 @@
+"""Strategy 2, pushdown: tables colocated and joined on their distribution columns (or
+joined with reference tables), nothing to combine across nodes: the same statement on
+every node, rows concatenated. Also the tests later strategies share: what must be
+combined (`needs_combine`), aggregates, the statement's own FROM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.planner import analyze
+from gridpg.planner.plan import NotApplicable, Strategy
+
+PUSHDOWN = Strategy.PUSHDOWN
+
+
+@dataclass
+class Resolved:
+    """A table reference and, when distributed, its metadata."""
+
+    ref: analyze.RelRef
+    table: DistTable | None
+
+
+def pushable_from(body: dict[str, Any], resolved: list[Resolved],
+                  snapshot: CatalogSnapshot) -> list[str] | NotApplicable:
+    """The groups to run on when every node can answer for its own rows."""
+    if body.get("op", "SETOP_NONE") != "SETOP_NONE":
+        return NotApplicable(PUSHDOWN, "set operations need rows from every node")
+    if body.get("withClause"):
+        return NotApplicable(PUSHDOWN, "CTEs are finished on the coordinator")
+    if top_level_relation_count(body) != len(resolved):
+        return NotApplicable(PUSHDOWN, "distributed tables appear in subqueries")
+    distributed = [r for r in resolved if r.table is not None and r.table.method != "replication"]
+    if not distributed:
+        return NotApplicable(PUSHDOWN, "only reference tables")
+    if _has_outer_join_with_reference_nullable(body, resolved):
+        return NotApplicable(PUSHDOWN, "an outer join whose nullable side is a reference table")
+    first = distributed[0].table
+    assert first is not None
+    if len(distributed) > 1:
+        if any(r.table is not None and r.table.method in ("roundrobin",) for r in distributed):
+            return NotApplicable(PUSHDOWN, "ROUNDROBIN tables cannot be joined node-locally")
+        if not joined_on_distribution_columns(body, distributed, snapshot):
+            return NotApplicable(PUSHDOWN, "the tables are not joined on their distribution columns")
+    groups = sorted(set(first.groups))
+    for r in resolved:
+        if r.table is not None and r.table.method == "replication" and not set(groups) <= set(r.table.groups):
+            return NotApplicable(PUSHDOWN, "a reference table is missing on some nodes")
+    return groups
+
+
+def joined_on_distribution_columns(body: dict[str, Any], distributed: list[Resolved],
+                                   snapshot: CatalogSnapshot) -> bool:
+    tables = [r.table for r in distributed if r.table is not None]
+    first = tables[0]
+    for t in tables[1:]:
+        if not snapshot.colocated(first, t):
+            return False
+    names = {}
+    for r in distributed:
+        assert r.table is not None
+        names[r.ref.alias or r.ref.name] = r.table.column
+    linked = {next(iter(names))}
+    pairs = analyze.equi_join_pairs(body)
+    changed = True
+    while changed:
+        changed = False
+        for left, right in pairs:
+            if len(left) < 2 or len(right) < 2:
+                continue
+            lt, lc = left[-2], left[-1]
+            rt, rc = right[-2], right[-1]
+            if names.get(lt) == lc and names.get(rt) == rc:
+                if lt in linked and rt not in linked:
+                    linked.add(rt)
+                    changed = True
+                elif rt in linked and lt not in linked:
+                    linked.add(lt)
+                    changed = True
+    return linked == set(names)
+
+
+def top_level_relation_count(body: dict[str, Any]) -> int:
+    """Tables of the statement's own FROM (and a DML target with its FROM/USING), not of
+    subqueries: equal to the number of table references when nothing is nested."""
+    count = 1 if "relation" in body else 0
+    stack: list[Any] = [*(body.get("fromClause") or []), *(body.get("usingClause") or [])]
+    while stack:
+        node = stack.pop()
+        if "RangeVar" in node:
+            count += 1
+        elif "JoinExpr" in node:
+            stack.append(node["JoinExpr"]["larg"])
+            stack.append(node["JoinExpr"]["rarg"])
+    return count
+
+
+def needs_combine(body: dict[str, Any]) -> str | None:
+    """Why concatenating node results would be wrong, or None."""
+    if body.get("groupClause") or analyze.has_node(body.get("targetList"), "FuncCall") and has_aggregate(body):
+        return "aggregates or GROUP BY combine rows across nodes"
+    if body.get("havingClause"):
+        return "HAVING combines rows across nodes"
+    if body.get("sortClause"):
+        return "ORDER BY needs a merge"
+    if body.get("limitCount") or body.get("limitOffset"):
+        return "LIMIT/OFFSET apply to the whole result"
+    if body.get("distinctClause") is not None:
+        return "DISTINCT applies to the whole result"
+    if body.get("windowClause") or any(
+        isinstance(n, dict) and "FuncCall" in n and "over" in n["FuncCall"]
+        for n in analyze._walk([body.get("targetList"), body.get("sortClause")])
+    ):
+        return "window functions see the whole result"
+    if analyze.has_node(body.get("targetList"), "SubLink") or analyze.has_node(body.get("whereClause"), "SubLink"):
+        return "subqueries"
+    if analyze.has_node(body.get("targetList"), "SetToDefault") or any(
+        "nextval" in str(x) for x in [body.get("targetList")]
+    ):
+        return "volatile functions"
+    return None
+
+
+_AGGREGATES = {
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "stddev", "stddev_samp",
+    "stddev_pop", "variance", "var_samp", "var_pop", "string_agg", "array_agg", "json_agg",
+    "jsonb_agg", "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc",
+    "mode", "bit_and", "bit_or", "bit_xor", "corr", "covar_pop", "covar_samp", "regr_count",
+    "xmlagg", "any_value", "range_agg", "range_intersect_agg", "rank", "dense_rank",
+}
+
+
+def has_aggregate(body: dict[str, Any]) -> bool:
+    for node in analyze._walk([body.get("targetList"), body.get("havingClause"), body.get("sortClause")]):
+        if isinstance(node, dict) and "FuncCall" in node:
+            names = [n["String"]["sval"] for n in node["FuncCall"]["funcname"] if "String" in n]
+            if names and names[-1].lower() in _AGGREGATES and "over" not in node["FuncCall"]:
+                return True
+    return False
+
+
+def _has_outer_join_with_reference_nullable(body: dict[str, Any], resolved: list[Resolved]) -> bool:
+    replicated = {r.ref.location for r in resolved if r.table is not None and r.table.method == "replication"}
+    local = {r.ref.location for r in resolved if r.table is None}
+    unsafe = replicated | local
+    for node in analyze._walk(body.get("fromClause", [])):
+        if not isinstance(node, dict) or "JoinExpr" not in node:
+            continue
+        join = node["JoinExpr"]
+        kind = join["jointype"]
+        left = {n["RangeVar"]["location"] for n in analyze._walk(join["larg"]) if isinstance(n, dict) and "RangeVar" in n}
+        right = {n["RangeVar"]["location"] for n in analyze._walk(join["rarg"]) if isinstance(n, dict) and "RangeVar" in n}
+        # The preserved side must not be only-replicated when the other side is distributed.
+        if kind == "JOIN_LEFT" and left and left <= unsafe and not right <= unsafe:
+            return True
+        if kind == "JOIN_RIGHT" and right and right <= unsafe and not left <= unsafe:
+            return True
+        if kind == "JOIN_FULL" and (left <= unsafe) != (right <= unsafe):
+            return True
+    return bool(local)

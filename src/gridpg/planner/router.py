@@ -1,0 +1,127 @@
+"""Strategy 1, the router: every distributed table pinned to one node by `col = value` /
+`col IN (...)` (constants or bound parameters), or only reference tables: the whole
+statement goes to that node. The static part (`RouterSpec`, which values pin which
+tables) is read once per statement text; `route` binds it to one execution's values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.planner import analyze
+from gridpg.planner.context import UNKNOWN, BoundParams, value_text
+from gridpg.planner.hashing import shard_for_text
+from gridpg.planner.plan import Fragment, NotApplicable, RouterPlan, Strategy
+from gridpg.planner.pushdown import Resolved, top_level_relation_count
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """The static part of the router: which values pin which tables."""
+
+    pins: tuple[tuple[DistTable, tuple[analyze.Value, ...]], ...]
+    fixed_group: str | None
+    writes: bool
+    references: tuple[DistTable, ...]
+
+
+def route(sql: str, spec: RouterSpec, snapshot: CatalogSnapshot,
+          params: BoundParams) -> RouterPlan | NotApplicable:
+    """The node for these parameter values, or why there is not exactly one."""
+    return decide(sql, spec, pinned_set(spec, snapshot, params))
+
+
+def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> RouterSpec | NotApplicable:
+    """What pins the statement to one node, read once from the parse tree."""
+    tables = [r.table for r in resolved if r.table is not None]
+    if all(t.method == "replication" for t in tables):
+        common = set(tables[0].groups).intersection(*[set(t.groups) for t in tables[1:]])
+        if not common:
+            return NotApplicable(Strategy.ROUTER, "reference tables live on different node sets")
+        if writes:
+            if len(tables) == 1 and len(tables[0].groups) == 1:
+                return RouterSpec((), tables[0].groups[0], True, ())
+            return NotApplicable(Strategy.ROUTER, "a write to a reference table goes to every node")
+        return RouterSpec((), min(common), False, ())
+    if top_level_relation_count(body) != len(resolved):
+        return NotApplicable(Strategy.ROUTER, "distributed tables appear in subqueries or CTEs")
+    where = body.get("whereClause")
+    pins = []
+    for r in resolved:
+        table = r.table
+        if table is None or table.method == "replication":
+            continue
+        values = _pin_values(where, r, table)
+        if values is None:
+            return NotApplicable(Strategy.ROUTER, f'"{table.name}" is not pinned by its distribution column')
+        pins.append((table, tuple(values)))
+    references = tuple(r.table for r in resolved if r.table is not None and r.table.method == "replication")
+    return RouterSpec(tuple(pins), None, writes, references)
+
+
+def _pin_values(where: Any, r: Resolved, table: DistTable) -> list[analyze.Value] | None:
+    if table.method not in ("hash", "modulo") or table.column is None:
+        return None
+    names = {r.ref.alias or r.ref.name}
+    column = table.column
+
+    def matches(col: tuple[str, ...]) -> str | None:
+        if col[-1] != column:
+            return None
+        if len(col) == 1 or col[-2] in names:
+            return column
+        return None
+
+    return analyze.pinning_values(where, matches).get(column) or None
+
+
+def decide(sql: str, spec: RouterSpec, groups: set[str] | None) -> RouterPlan | NotApplicable:
+    """The router's answer given the nodes the pinned values live on."""
+    if spec.fixed_group is not None:
+        return RouterPlan((Fragment(spec.fixed_group, sql),), spec.writes)
+    if groups is None:
+        return NotApplicable(Strategy.ROUTER, "a pinned value cannot be routed")
+    for table in spec.references:
+        if not groups <= set(table.groups):
+            return NotApplicable(Strategy.ROUTER, "a reference table is not on the pinned node")
+    if len(groups) != 1:
+        return NotApplicable(Strategy.ROUTER, f"the pinned rows are on {len(groups)} nodes")
+    return RouterPlan((Fragment(next(iter(groups)), sql),), spec.writes)
+
+
+def pinned_set(spec: RouterSpec, snapshot: CatalogSnapshot, params: BoundParams) -> set[str] | None:
+    """The nodes holding the rows the WHERE clause pins, or None if a value cannot be routed."""
+    if spec.fixed_group is not None or not spec.pins:
+        return None
+    groups: set[str] = set()
+    for table, values in spec.pins:
+        for value in values:
+            text = value_text(value, params)
+            group = None if text is UNKNOWN else group_for_value(table, text, snapshot)  # type: ignore[arg-type]
+            if group is None:
+                return None
+            groups.add(group)
+    return groups
+
+
+def group_for_value(table: DistTable, text: str | None, snapshot: CatalogSnapshot) -> str | None:
+    """The datanode group holding rows whose distribution column has this text value."""
+    if table.method == "hash":
+        try:
+            remainder = shard_for_text(table.column_type or "", text, table.shard_count or 1)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        try:
+            return snapshot.shard_group(table.schema, table.name, remainder)
+        except Exception:  # noqa: BLE001 - metadata of a table created in this transaction
+            return None
+    if table.method == "modulo":
+        if text is None:
+            return table.groups[0]
+        try:
+            value = int(text)
+        except ValueError:
+            return None
+        return table.groups[value % len(table.groups)]
+    return None

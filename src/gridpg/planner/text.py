@@ -1,0 +1,118 @@
+"""Statement text helpers of the planner: splicing, keyword offsets, literal
+normalization, the `version()` rewrite and the text Describe sees. Pure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gridpg.errors import UNDEFINED_OBJECT, PgError
+from gridpg.planner import analyze
+from gridpg.planner.calls import describe_stand_in, function_call
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident
+from gridpg.sql.xl import extract_distribution
+
+
+def describe_sql(sql: str) -> str:
+    """The text the catalog server describes for a statement (Parse/Describe)."""
+    clean, _ = extract_distribution(sql)
+    if "_table" in clean:
+        try:
+            call = function_call(sqlparse.parse_tree(clean))
+        except PgError:
+            call = None
+        if call is not None:
+            return describe_stand_in(call[0], clean)
+    return rewrite_version(clean)
+
+
+def splice(sql: str, replacements: list[tuple[int, int, str]]) -> str:
+    """`sql` with each (start, end) span replaced by its text."""
+    out = []
+    pos = 0
+    for start, end, text in sorted(replacements):
+        out.append(sql[pos:start])
+        out.append(text)
+        pos = end
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+def quote(name: str) -> str:
+    return quote_ident(name)
+
+
+def relation_span(sql: str, tokens: list[Any], ref: analyze.RelRef) -> tuple[int, int]:
+    """Start and end offsets of a table reference's name (schema-qualified) in the text."""
+    start = ref.location
+    for i, tok in enumerate(tokens):
+        if tok.start == start:
+            end_index = i
+            if ref.schema:
+                end_index = i + 2
+            return start, tokens[end_index].end + 1
+    raise PgError(UNDEFINED_OBJECT, f'could not locate "{ref.name}" in the statement')
+
+
+def top_level_keywords(sql: str, tokens: list[Any], words: tuple[str, ...]) -> list[int]:
+    """Offsets of the first top-level (not parenthesized) occurrence of each keyword, or -1."""
+    found = {w: -1 for w in words}
+    depth = 0
+    for tok in tokens:
+        text = sql[tok.start : tok.end + 1]
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and text.lower() in found and found[text.lower()] < 0:
+            found[text.lower()] = tok.start
+    return [found[w] for w in words]
+
+
+_LITERALS = re.compile(r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def normalize_literals(sql: str) -> tuple[str, list[str | None]] | None:
+    """`sql` with plain string and number literals replaced by $1, $2, ... and their values;
+    None when the text holds anything this cannot read safely (parameters, comments,
+    backslashes, prefixed strings such as E'' or B'')."""
+    if "$" in sql or "--" in sql or "/*" in sql or "\\" in sql:
+        return None
+    values: list[str | None] = []
+    out = []
+    pos = 0
+    for match in _LITERALS.finditer(sql):
+        text = match.group()
+        start = match.start()
+        if text.startswith("'") and start and (sql[start - 1].isalnum() or sql[start - 1] in "_&"):
+            return None
+        out.append(sql[pos:start])
+        values.append(text[1:-1].replace("''", "'") if text.startswith("'") else text)
+        out.append(f"${len(values)}")
+        pos = match.end()
+    if not values:
+        return None
+    out.append(sql[pos:])
+    return "".join(out), values
+
+
+def rewrite_version(sql: str) -> str:
+    """`version()` names gridpg: calls to it are pointed at gridpg.version()."""
+    if "version" not in sql.lower():
+        return sql
+    try:
+        toks = sqlparse.tokens(sql)
+    except PgError:
+        return sql
+    replacements = []
+    for i, tok in enumerate(toks[:-1]):
+        word = sql[tok.start : tok.end + 1]
+        if word.lower() == "version" and sql[toks[i + 1].start : toks[i + 1].end + 1] == "(":
+            prev = sql[toks[i - 1].start : toks[i - 1].end + 1] if i else ""
+            if prev == ".":
+                if i >= 2 and sql[toks[i - 2].start : toks[i - 2].end + 1].lower() == "pg_catalog":
+                    replacements.append((toks[i - 2].start, tok.end + 1, "gridpg.version"))
+                continue
+            replacements.append((tok.start, tok.end + 1, "gridpg.version"))
+    return splice(sql, replacements)

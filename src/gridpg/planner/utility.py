@@ -1,0 +1,105 @@
+"""Utility statements (DDL and the like): which nodes run them, the metadata statements
+that follow (drop, rename), per-node DROP TABLE lists, which GTM sequences go with them.
+CREATE TABLE, EXPLAIN, COPY and CREATE TABLE AS get plans of their own kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridpg.catalog import store
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.planner import analyze
+from gridpg.planner.context import CatalogView, SessionView
+from gridpg.planner.plan import (
+    CopyPlan,
+    CreateTableAsPlan,
+    CreateTablePlan,
+    ExplainPlan,
+    Plan,
+    UtilityPlan,
+)
+from gridpg.sql.quote import quote_qualified
+
+_OWN_PLANS = {"CreateStmt": CreateTablePlan, "ExplainStmt": ExplainPlan, "CopyStmt": CopyPlan,
+              "CreateTableAsStmt": CreateTableAsPlan}
+
+
+def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
+                 catalog: CatalogView, session: SessionView) -> Plan:
+    own = _OWN_PLANS.get(kind)
+    if own is not None:
+        return own(clean, tree, spec)
+    snapshot = catalog.snapshot
+    refs = analyze.relations(tree) + _dropped_tables(tree, kind)
+    found = (catalog.resolve(r, session.search_path) for r in refs)
+    tables = list({(t.schema, t.name): t for t in found if t}.values())
+    groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
+    after = _metadata_after(kind, tree, tables, snapshot)
+    group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ()))
+    return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
+                       _sequences(kind, tree))
+
+
+def _sequences(kind: str, tree: dict[str, Any]) -> str | None:
+    """"drop" when a DROP TABLE drops the tables' GTM sequences, "restart" for TRUNCATE ...
+    RESTART IDENTITY."""
+    body = tree[kind]
+    if kind == "DropStmt" and body.get("removeType") == "OBJECT_TABLE":
+        return "drop"
+    if kind == "TruncateStmt" and body.get("restart_seqs"):
+        return "restart"
+    return None
+
+
+def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
+                    snapshot: CatalogSnapshot) -> list[str]:
+    """Metadata statements that follow a DDL statement (drop, rename)."""
+    body = tree[kind]
+    if kind == "DropStmt" and body.get("removeType") == "OBJECT_TABLE":
+        return [store.sql_delete_dist_table(t.schema, t.name) for t in tables]
+    if kind == "DropStmt" and body.get("removeType") == "OBJECT_SCHEMA":
+        names = set()
+        for obj in body.get("objects", []):
+            if "String" in obj:
+                names.add(obj["String"]["sval"])
+        return [store.sql_delete_dist_table(t.schema, t.name) for t in snapshot.tables if t.schema in names]
+    if kind == "RenameStmt" and body.get("renameType") == "OBJECT_TABLE" and tables:
+        t = tables[0]
+        return [store.sql_rename_table(t.schema, t.name, t.schema, body["newname"])]
+    if kind == "RenameStmt" and body.get("renameType") == "OBJECT_SCHEMA":
+        old, new = body.get("subname"), body.get("newname")
+        return [store.sql_rename_table(t.schema, t.name, new, t.name) for t in snapshot.tables if t.schema == old]
+    if kind == "AlterObjectSchemaStmt" and body.get("objectType") == "OBJECT_TABLE" and tables:
+        t = tables[0]
+        return [store.sql_rename_table(t.schema, t.name, body["newschema"], t.name)]
+    return []
+
+
+def _dropped_tables(tree: dict[str, Any], kind: str) -> list[analyze.RelRef]:
+    """The tables a DROP TABLE names (its objects are name lists, not RangeVars)."""
+    body = tree[kind]
+    if kind != "DropStmt" or body.get("removeType") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+        return []
+    out = []
+    for obj in body.get("objects", []):
+        names = [i["String"]["sval"] for i in obj.get("List", {}).get("items", []) if "String" in i]
+        if names:
+            out.append(analyze.RelRef(names[-2] if len(names) > 1 else None, names[-1], -1, None))
+    return out
+
+
+def _drop_tables_per_group(tree: dict[str, Any], kind: str, tables: list[DistTable],
+                           groups: list[str]) -> dict[str, str] | None:
+    """DROP TABLE of tables on different node sets: each node drops the ones it holds."""
+    body = tree[kind]
+    if kind != "DropStmt" or body.get("removeType") != "OBJECT_TABLE" or len(tables) < 2:
+        return None
+    if all(set(t.groups) == set(groups) for t in tables):
+        return None
+    suffix = " CASCADE" if body.get("behavior") == "DROP_CASCADE" else ""
+    exists = " IF EXISTS" if body.get("missing_ok") else ""
+    out = {}
+    for group in groups:
+        names = [quote_qualified(t.schema, t.name) for t in tables if group in t.groups]
+        out[group] = f"DROP TABLE{exists} {', '.join(names)}{suffix}"
+    return out

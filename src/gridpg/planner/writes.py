@@ -1,0 +1,144 @@
+"""Multi-node writes: UPDATE/DELETE on every node of the target (colocated reads joined
+node-locally, other distributed tables broadcast to the target's nodes first), UPDATE of
+the distribution column (rows moved), MERGE where its rows stay on one node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner import analyze
+from gridpg.planner.plan import (
+    SCRATCH_SCHEMA,
+    BroadcastWritePlan,
+    Fragment,
+    GatherTable,
+    MergeStatementPlan,
+    MoveRowsPlan,
+    NotApplicable,
+    PushdownPlan,
+    ScratchNames,
+    Strategy,
+)
+from gridpg.planner.pushdown import (
+    Resolved,
+    joined_on_distribution_columns,
+    top_level_relation_count,
+)
+from gridpg.planner.text import quote, relation_span, splice, top_level_keywords
+from gridpg.sql import parse as sqlparse
+
+
+def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
+                     reasons: list[NotApplicable], snapshot: CatalogSnapshot) -> PushdownPlan | BroadcastWritePlan:
+    """UPDATE/DELETE on every node of the target; other distributed tables it reads are
+    joined node-locally when colocated, else broadcast to the target's nodes first."""
+    target = resolved[0].table
+    assert target is not None
+    others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"]
+    local = not others or (
+        top_level_relation_count(body) == len(resolved)
+        and joined_on_distribution_columns(body, [resolved[0], *others], snapshot)
+    )
+    replicated = target.method == "replication"
+    if local and not (replicated and others):
+        return PushdownPlan(tuple(Fragment(g, sql) for g in target.groups), True,
+                            reasons=tuple(reasons), replicated=replicated)
+    reasons.append(NotApplicable(Strategy.PUSHDOWN,
+                                 "reads distributed tables that are not colocated with the target"))
+    scratch = ScratchNames(sql)
+    temps: dict[tuple[str, str], GatherTable] = {}
+    replacements = []
+    tokens = sqlparse.tokens(sql)
+    for r in others:
+        assert r.table is not None
+        key = (r.table.schema, r.table.name)
+        if key not in temps:
+            temps[key] = GatherTable(r.table.schema, r.table.name, scratch.new("bcast", shared=True),
+                                     r.table.groups)
+        start, end = relation_span(sql, tokens, r.ref)
+        alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
+        replacements.append((start, end, f"{SCRATCH_SCHEMA}.{temps[key].temp}{alias}"))
+    spliced = splice(sql, replacements)
+    return BroadcastWritePlan(tuple(Fragment(g, spliced) for g in target.groups), True,
+                              gather=tuple(temps.values()), reasons=tuple(reasons),
+                              replicated=replicated, scratch=tuple(scratch.made))
+
+
+def updates_column(body: dict[str, Any], column: str) -> bool:
+    """Whether an UPDATE's SET list assigns `column`."""
+    for target in body.get("targetList", []):
+        res = target.get("ResTarget", {})
+        if res.get("name") == column:
+            return True
+        val = res.get("val", {})
+        if "MultiAssignRef" in val and res.get("name") == column:
+            return True
+    return False
+
+
+def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveRowsPlan:
+    """UPDATE of the distribution column: delete on the nodes, update, re-insert routed."""
+    target = resolved[0].table
+    assert target is not None
+    if body.get("fromClause") or any(r.table is not None for r in resolved[1:]):
+        raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with FROM or "
+                      "subqueries over distributed tables is not supported by gridpg yet")
+    toks = sqlparse.tokens(sql)
+    ref = resolved[0].ref
+    start, end = relation_span(sql, toks, ref)
+    where_at, returning_at = top_level_keywords(sql, toks, ("where", "returning"))
+    where_text = sql[where_at:returning_at if returning_at >= 0 else len(sql)] if where_at >= 0 else ""
+    alias = ref.alias or ref.name
+    relation = sql[start:end] + (f" AS {quote(ref.alias)}" if ref.alias else "")
+    delete = f"DELETE FROM {relation} {where_text} RETURNING {quote(alias)}.*"
+    scratch = ScratchNames(sql)
+    temp = scratch.new("move")
+    set_end = where_at if where_at >= 0 else (returning_at if returning_at >= 0 else len(sql))
+    after_relation = sql[end:set_end]
+    if ref.alias:  # drop "AS alias" that followed the name: re-added below
+        after_relation = after_relation[after_relation.lower().find("set"):]
+    returning = sql[returning_at:] if returning_at >= 0 else ""
+    final = f"UPDATE pg_temp.{temp} AS {quote(alias)} {after_relation.strip()} {returning}"
+    fragments = tuple(Fragment(g, delete) for g in target.groups)
+    return MoveRowsPlan(fragments, True, final,
+                        (GatherTable(target.schema, target.name, temp, target.groups),),
+                        scratch=tuple(scratch.made))
+
+
+def merge_statement(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MergeStatementPlan:
+    """MERGE runs where its rows stay on one node: a source of constants joined on the
+    target's distribution column, all of whose values live on the same node (the executor
+    reads those values); anything else is refused."""
+    target = resolved[0].table
+    assert target is not None
+    unsupported = PgError(FEATURE_NOT_SUPPORTED, "MERGE into a distributed table is supported by "
+                          "gridpg only when its source is a subquery of constants joined on the "
+                          "distribution column and its rows live on one node")
+    if target.method == "replication" and len(target.groups) == 1:
+        return MergeStatementPlan(sql, target, target.groups[0])
+    source = body.get("sourceRelation", {}).get("RangeSubselect")
+    if target.method not in ("hash", "modulo") or source is None or len(resolved) > 1:
+        raise unsupported
+    alias = source.get("alias", {}).get("aliasname")
+    source_col = _merge_source_column(body, resolved[0], target, alias)
+    if source_col is None:
+        raise unsupported
+    toks = sqlparse.tokens(sql)
+    using_at = top_level_keywords(sql, toks, ("using",))[0]
+    on_at = top_level_keywords(sql, toks, ("on",))[0]
+    source_text = sql[using_at + len("using"):on_at]
+    return MergeStatementPlan(sql, target, None, source_text, alias, source_col)
+
+
+def _merge_source_column(body: dict[str, Any], target_ref: Resolved, target: DistTable,
+                         alias: str | None) -> str | None:
+    """The source column the MERGE joins to the target's distribution column."""
+    target_names = {target_ref.ref.alias or target_ref.ref.name}
+    source_col = None
+    for left, right in analyze.equi_join_pairs({"whereClause": body.get("joinCondition")}):
+        for a, b in ((left, right), (right, left)):
+            if len(a) == 2 and a[0] in target_names and a[1] == target.column and len(b) == 2 and b[0] == alias:
+                source_col = b[1]
+    return source_col
