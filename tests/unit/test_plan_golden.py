@@ -143,3 +143,23 @@ def test_placeholders_avoid_names_in_the_statement() -> None:
     plan = Planner().plan(sql, catalog, SessionView())
     assert isinstance(plan, DistributedPlan)
     assert [s.placeholder for s in plan.scratch] == ["gp_gather_s2", "gp_gather_s3"]
+
+
+def test_multi_node_plans_are_cached_per_pinned_nodes() -> None:
+    planner = Planner()
+    catalog = CatalogView(snapshot(), VIEWS)
+    join = "SELECT * FROM orders o JOIN customers c ON o.customer = c.id"
+    assert planner.plan(join, catalog, SessionView()) is planner.plan(join, catalog, SessionView())
+    pinned = "SELECT * FROM orders WHERE id IN ($1, $2) ORDER BY id"
+    one_node = planner.plan(pinned, catalog, SessionView(), BoundParams.from_texts(["1", "2"]))
+    two_nodes = planner.plan(pinned, catalog, SessionView(), BoundParams.from_texts(["1", "7"]))
+    assert isinstance(one_node, DistributedPlan) and isinstance(two_nodes, DistributedPlan)
+    assert one_node.strategy.value == "router" and two_nodes.groups == ("dn1", "dn2")
+    again = planner.plan(pinned, catalog, SessionView(), BoundParams.from_texts(["2", "7"]))
+    assert again is two_nodes
+    other_path = planner.plan(join, catalog, SessionView(("bank", "public")))
+    assert other_path is not planner.plan(join, catalog, SessionView())
+    private = CatalogView(snapshot(), VIEWS, cacheable=False)
+    assert planner.plan(join, private, SessionView()) is not planner.plan(join, private, SessionView())
+    planner.invalidate()
+    assert planner.cache == {}

@@ -100,21 +100,35 @@ class Planner:
         if analysis.route == "sequence":
             return SequenceCallPlan(analysis.xl[0], analysis.xl[1], tuple(analysis.xl[2]))
         if analysis.route == "query":
-            return self._plan_query(run_sql, analysis, catalog, params)
+            return self._plan_query(run_sql, analysis, catalog, session, params)
         return plan_utility(analysis.clean, analysis.tree, analysis.kind, analysis.spec, catalog, session)
 
-    def _plan_query(self, sql: str, analysis: Analysis, catalog: CatalogView,
+    def _plan_query(self, sql: str, analysis: Analysis, catalog: CatalogView, session: SessionView,
                     params: BoundParams) -> Plan:
+        """A query's plan. Multi-node plans are cached per text, search_path and the set of
+        nodes the parameter values pin (the only thing they take from the values): they
+        hold scratch placeholders, not names, so one plan serves every execution."""
         tree, kind, resolved = analysis.tree, analysis.kind, analysis.resolved
         if kind == "InsertStmt":
             return InsertPlan(sql, tree, tuple(resolved))
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
+        pinned = None
         if isinstance(analysis.router, router.RouterSpec):
-            routed = router.route(sql, analysis.router, catalog.snapshot, params)
+            pinned = router.pinned_set(analysis.router, catalog.snapshot, params)
+            routed = router.decide(sql, analysis.router, pinned)
             if isinstance(routed, DistributedPlan):
-                return dataclasses.replace(routed, sql=sql)
-        return dataclasses.replace(plan_query(sql, tree, kind, resolved, catalog.snapshot, params), sql=sql)
+                return routed
+        key = ("plan", sql, session.search_path, frozenset(pinned) if pinned else None)
+        cached = self.cache.get(key) if catalog.cacheable else None
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        plan = dataclasses.replace(plan_query(sql, tree, kind, resolved, catalog.snapshot, params), sql=sql)
+        if catalog.cacheable:
+            if len(self.cache) > CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[key] = plan
+        return plan
 
     def _routed_by_literals(self, sql: str, analysis: Analysis, catalog: CatalogView) -> Plan | None:
         """The router's plan for a statement read in its literal-free form, or None."""

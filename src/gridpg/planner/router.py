@@ -79,7 +79,7 @@ def _pin_values(where: Any, r: Resolved, table: DistTable) -> list[analyze.Value
 def decide(sql: str, spec: RouterSpec, groups: set[str] | None) -> RouterPlan | NotApplicable:
     """The router's answer given the nodes the pinned values live on."""
     if spec.fixed_group is not None:
-        return RouterPlan((Fragment(spec.fixed_group, sql),), spec.writes)
+        return RouterPlan((Fragment(spec.fixed_group, sql),), spec.writes, sql=sql)
     if groups is None:
         return NotApplicable(Strategy.ROUTER, "a pinned value cannot be routed")
     for table in spec.references:
@@ -87,7 +87,7 @@ def decide(sql: str, spec: RouterSpec, groups: set[str] | None) -> RouterPlan | 
             return NotApplicable(Strategy.ROUTER, "a reference table is not on the pinned node")
     if len(groups) != 1:
         return NotApplicable(Strategy.ROUTER, f"the pinned rows are on {len(groups)} nodes")
-    return RouterPlan((Fragment(next(iter(groups)), sql),), spec.writes)
+    return RouterPlan((Fragment(next(iter(groups)), sql),), spec.writes, sql=sql)
 
 
 def pinned_set(spec: RouterSpec, snapshot: CatalogSnapshot, params: BoundParams) -> set[str] | None:
