@@ -1,8 +1,8 @@
 """The plans the planner hands the executor: frozen values that print themselves.
 
 Every statement kind the executor runs has a plan type; its `strategy` (an Enum) names
-it. The query strategies are tried in the order `QUERY_STRATEGIES` declares
-(planner/query.py); one that does not apply answers `NotApplicable` with its reason (shown
+it. The query strategies are tried in the order planner/query.py declares
+(`SELECT_STRATEGIES`, `WRITE_STRATEGIES`); one that does not apply answers `NotApplicable` with its reason (shown
 by EXPLAIN VERBOSE). Plans never hold the names of scratch tables: they hold placeholders
 (`Scratch`), and the executor binds fresh names with `bind_scratch` at each execution, so a
 plan can be kept and run again.
@@ -36,7 +36,7 @@ class Strategy(Enum):
     SEQUENCE_CALL = "sequence-call"  # nextval()/currval()/setval() through the GTM
     INSERT = "insert"
     MERGE_STATEMENT = "merge-statement"
-    # queries, in the order they are tried (QUERY_STRATEGIES)
+    # query strategies (their order: planner/query.py SELECT_STRATEGIES, WRITE_STRATEGIES)
     ROUTER = "router"
     PUSHDOWN = "pushdown"
     MERGE = "merge"
@@ -48,10 +48,6 @@ class Strategy(Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-QUERY_STRATEGIES = (Strategy.ROUTER, Strategy.PUSHDOWN, Strategy.MERGE, Strategy.TWO_PHASE,
-                    Strategy.COORDINATOR_FINISH)
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,26 @@
 """Planning a query over distributed tables: the strategies, in their declared order.
 
-For a SELECT the strategies of `QUERY_STRATEGIES` are tried in order; the first that
-applies wins and the reasons of those that did not are kept (EXPLAIN VERBOSE):
+`SELECT_STRATEGIES` and `WRITE_STRATEGIES` below are the one place the order is declared.
+Each strategy takes the statement's `QueryContext` and returns a plan or a
+`NotApplicable` reason; the first plan wins and the reasons before it are kept (EXPLAIN
+VERBOSE prints them):
 
-  1. router              every distributed table pinned to one node (planner/router.py)
-  2. pushdown            colocated, nothing to combine (planner/pushdown.py)
-  2b. merge              ORDER BY / LIMIT / DISTINCT by a sorted merge (planner/merge.py)
-  3. two-phase           partial aggregation (planner/aggregate.py, planner/twophase.py)
-  4. coordinator-finish  anything else (planner/finish.py)
-
-UPDATE/DELETE: router, else every node of the target (planner/writes.py); an UPDATE of
-the distribution column moves the rows.
+  SELECT   1. router              every distributed table pinned to one node (router.py)
+           2. pushdown            colocated, nothing to combine (pushdown.py)
+           2b. merge              ORDER BY / LIMIT / DISTINCT by a sorted merge (merge.py)
+           3. two-phase           partial aggregation (aggregate.py, twophase.py)
+           4. coordinator-finish  anything else (finish.py); never for SELECT ... FOR UPDATE
+  UPDATE/  1. move-rows           an UPDATE of the distribution column (writes.py)
+  DELETE   2. router
+           3. every node of the target: pushdown, or broadcast of the tables it reads
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot
@@ -25,57 +30,132 @@ from gridpg.planner.aggregate import two_phase
 from gridpg.planner.context import BoundParams
 from gridpg.planner.finish import coordinator_finish
 from gridpg.planner.merge import sorted_merge
-from gridpg.planner.plan import DistributedPlan, Fragment, NotApplicable, PushdownPlan, ScratchNames
+from gridpg.planner.plan import (
+    DistributedPlan,
+    Fragment,
+    NotApplicable,
+    PushdownPlan,
+    ScratchNames,
+    Strategy,
+)
 from gridpg.planner.pushdown import Resolved, needs_combine, pushable_from
 from gridpg.planner.writes import move_rows, multi_node_write, updates_column
+
+
+@dataclass
+class QueryContext:
+    """One statement being planned: what every strategy reads, each fact computed once."""
+
+    sql: str
+    tree: dict[str, Any]
+    kind: str
+    resolved: list[Resolved]
+    snapshot: CatalogSnapshot
+    params: BoundParams
+    reasons: list[NotApplicable] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.body: dict[str, Any] = self.tree[self.kind]
+        self.writes = self.kind != "SelectStmt" or analyze.has_node(self.tree, "lockingClause")
+        self.scratch = ScratchNames(self.sql)
+
+    @cached_property
+    def router_spec(self) -> router.RouterSpec | NotApplicable:
+        return router.static(self.body, self.resolved, self.writes)
+
+    @cached_property
+    def pinned(self) -> set[str] | None:
+        """The nodes the WHERE clause's values pin (None: not pinned)."""
+        spec = self.router_spec
+        return router.pinned_set(spec, self.snapshot, self.params) if isinstance(spec, router.RouterSpec) else None
+
+    @cached_property
+    def pushable(self) -> list[str] | NotApplicable:
+        """The nodes to run on when each can answer for its own rows (pinned ones only)."""
+        groups = pushable_from(self.body, self.resolved, self.snapshot)
+        if isinstance(groups, NotApplicable) or not self.pinned:
+            return groups
+        return [g for g in groups if g in self.pinned]  # IN (...) over a few shards
+
+
+Outcome = DistributedPlan | NotApplicable
+
+
+def _router(ctx: QueryContext) -> Outcome:
+    spec = ctx.router_spec
+    return spec if isinstance(spec, NotApplicable) else router.decide(ctx.sql, spec, ctx.pinned)
+
+
+def _pushdown(ctx: QueryContext) -> Outcome:
+    groups = ctx.pushable
+    if isinstance(groups, NotApplicable):
+        return groups
+    why = needs_combine(ctx.body)
+    if why is not None:
+        return NotApplicable(Strategy.PUSHDOWN, why)
+    return PushdownPlan(tuple(Fragment(g, ctx.sql) for g in groups), ctx.writes)
+
+
+def _merge(ctx: QueryContext) -> Outcome:
+    groups = ctx.pushable
+    if isinstance(groups, NotApplicable):
+        return NotApplicable(Strategy.MERGE, "the FROM clause does not run node-locally")
+    return sorted_merge(ctx.sql, ctx.body, ctx.resolved, groups, ctx.scratch)
+
+
+def _two_phase(ctx: QueryContext) -> Outcome:
+    groups = ctx.pushable
+    if isinstance(groups, NotApplicable):
+        return NotApplicable(Strategy.TWO_PHASE, "the FROM clause does not run node-locally")
+    return two_phase(ctx.sql, groups, ctx.scratch)
+
+
+def _coordinator_finish(ctx: QueryContext) -> Outcome:
+    if ctx.writes:
+        raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported")
+    return coordinator_finish(ctx.sql, ctx.resolved, (), ctx.scratch)
+
+
+def _move_rows(ctx: QueryContext) -> Outcome:
+    target = ctx.resolved[0].table
+    if ctx.kind == "UpdateStmt" and target is not None and target.column and \
+            target.method in ("hash", "modulo") and updates_column(ctx.body, target.column):
+        return move_rows(ctx.sql, ctx.body, ctx.resolved)
+    return NotApplicable(Strategy.MOVE_ROWS, "the distribution column keeps its value")
+
+
+def _every_target_node(ctx: QueryContext) -> Outcome:
+    return multi_node_write(ctx.sql, ctx.body, ctx.resolved, ctx.reasons, ctx.snapshot)
+
+
+Step = Callable[[QueryContext], Outcome]
+SELECT_STRATEGIES: tuple[tuple[Strategy, Step], ...] = (
+    (Strategy.ROUTER, _router),
+    (Strategy.PUSHDOWN, _pushdown),
+    (Strategy.MERGE, _merge),
+    (Strategy.TWO_PHASE, _two_phase),
+    (Strategy.COORDINATOR_FINISH, _coordinator_finish),
+)
+WRITE_STRATEGIES: tuple[tuple[Strategy, Step], ...] = (
+    (Strategy.MOVE_ROWS, _move_rows),
+    (Strategy.ROUTER, _router),
+    (Strategy.PUSHDOWN, _every_target_node),  # or BROADCAST of the tables it reads
+)
+OTHER_STRATEGIES: tuple[tuple[Strategy, Step], ...] = ((Strategy.ROUTER, _router),)
 
 
 def plan_query(sql: str, tree: dict[str, Any], kind: str, resolved: list[Resolved],
                snapshot: CatalogSnapshot, params: BoundParams) -> DistributedPlan:
     """The plan of a SELECT, UPDATE or DELETE over distributed tables."""
-    reasons: list[NotApplicable] = []
-    writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
-    body = tree[kind]
-    target = resolved[0].table
-    if kind == "UpdateStmt" and target is not None and target.column and \
-            target.method in ("hash", "modulo") and updates_column(body, target.column):
-        return move_rows(sql, body, resolved)
-    # 1. router
-    spec = router.static(body, resolved, writes)
-    pinned = router.pinned_set(spec, snapshot, params) if isinstance(spec, router.RouterSpec) else None
-    routed = spec if isinstance(spec, NotApplicable) else router.decide(sql, spec, pinned)
-    if isinstance(routed, DistributedPlan):
-        return routed
-    reasons.append(routed)
-    if kind in ("UpdateStmt", "DeleteStmt"):
-        return multi_node_write(sql, body, resolved, reasons, snapshot)
-    if kind != "SelectStmt":
-        raise PgError(FEATURE_NOT_SUPPORTED, f"{kind[:-4].upper()} over several nodes is not supported by gridpg yet")
-    # 2. pushdown
-    scratch = ScratchNames(sql)
-    pushable = pushable_from(body, resolved, snapshot)
-    if isinstance(pushable, NotApplicable):
-        reasons.append(pushable)
-    else:
-        if pinned:  # IN (...) over a few shards: only their nodes
-            pushable = [g for g in pushable if g in pinned]
-        plain = needs_combine(body)
-        if plain is None:
-            return PushdownPlan(tuple(Fragment(g, sql) for g in pushable), writes,
-                                reasons=tuple(reasons))
-        reasons.append(NotApplicable(PushdownPlan.strategy, plain))
-        # 2b. sorted merge, 3. two-phase aggregation
-        for strategy in (sorted_merge_of(sql, body, resolved), two_phase):
-            found = strategy(sql, pushable, scratch)
-            if isinstance(found, DistributedPlan):
-                return dataclasses.replace(found, reasons=tuple(reasons))
-            reasons.append(found)
-    if writes:
-        raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported")
-    # 4. coordinator finish
-    return coordinator_finish(sql, resolved, tuple(reasons), scratch)
-
-
-def sorted_merge_of(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> Any:
-    """The sorted merge as a strategy of the common shape (sql, groups, scratch)."""
-    return lambda _sql, groups, scratch: sorted_merge(sql, body, resolved, groups, scratch)
+    ctx = QueryContext(sql, tree, kind, resolved, snapshot, params)
+    strategies = {"SelectStmt": SELECT_STRATEGIES, "UpdateStmt": WRITE_STRATEGIES,
+                  "DeleteStmt": WRITE_STRATEGIES}.get(kind, OTHER_STRATEGIES)
+    for _, step in strategies:
+        outcome = step(ctx)
+        if isinstance(outcome, DistributedPlan):
+            if outcome.reasons or not ctx.reasons:
+                return outcome
+            return dataclasses.replace(outcome, reasons=tuple(ctx.reasons))
+        ctx.reasons.append(outcome)
+    # the last SELECT and UPDATE/DELETE strategies always apply: only other statements end here
+    raise PgError(FEATURE_NOT_SUPPORTED, f"{kind[:-4].upper()} over several nodes is not supported by gridpg yet")
