@@ -518,7 +518,9 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     from gridpg.sql import parse as sqlparse
 
     body = tree["ExplainStmt"]
-    inner_tree = body["query"]
+    inner_sql = _inner_statement_text(request.sql)
+    # the statement's own parse: its locations are offsets into inner_sql, not the EXPLAIN
+    inner_tree = sqlparse.parse_tree(inner_sql)
     kind = sqlparse.node_type(inner_tree)
     catalog_facts, path = catalog_view(dispatcher), search_path(dispatcher)
     refs = analyze.relations(inner_tree)
@@ -526,7 +528,6 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     if not any(r.table is not None for r in resolved):
         return False
     options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
-    inner_sql = _inner_statement_text(request.sql)
     from dataclasses import replace
 
     inner_request = replace(request, sql=inner_sql)
@@ -540,7 +541,12 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
         if "verbose" in options:
             lines += plan.describe_reasons()
     prefix = request.sql[: len(request.sql) - len(inner_sql)]
-    if plan is not None and plan.fragments and "analyze" not in options:
+    if plan is not None and plan.strategy is Strategy.MOVE_ROWS and "analyze" in options:
+        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of an UPDATE of the distribution column "
+                      "is not supported by gridpg (it would delete the rows without moving them)")
+    if plan is not None and any(s.shared for s in plan.scratch):
+        lines.append("  (no node plans: the remote SQL reads scratch tables made at execution)")
+    elif plan is not None and plan.fragments and "analyze" not in options:
         fragment = plan.fragments[0]
         conn = await dispatcher.runner.txn.connection(fragment.group, wants_block=False)
         sql = await inline_params(dispatcher, request, prefix + fragment.sql)
