@@ -14,15 +14,12 @@ from typing import TYPE_CHECKING, Any
 from gridpg.catalog import store
 from gridpg.errors import INVALID_PARAMETER_VALUE, UNDEFINED_TABLE, PgError
 from gridpg.pgwire import codec
-from gridpg.planner.calls import DISTRIBUTION_FUNCTIONS, describe_stand_in, function_call  # noqa: F401
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import DistributionSpec
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
-
-FUNCTIONS = DISTRIBUTION_FUNCTIONS
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: list[Any]) -> None:

@@ -13,13 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import PgError
 from gridpg.pgwire import codec
-from gridpg.planner.calls import SEQUENCE_FUNCTIONS, sequence_call  # noqa: F401 - the entry
 from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
-
-FUNCTIONS = SEQUENCE_FUNCTIONS
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, function: str, column: str,
