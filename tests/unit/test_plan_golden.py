@@ -163,3 +163,18 @@ def test_multi_node_plans_are_cached_per_pinned_nodes() -> None:
     assert planner.plan(join, private, SessionView()) is not planner.plan(join, private, SessionView())
     planner.invalidate()
     assert planner.cache == {}
+
+
+def test_simple_protocol_literals_route_through_the_literal_free_form() -> None:
+    """Statements with inlined literals share one analysis; each execution routes by its
+    own values (42 lives on dn1, 7 on dn2)."""
+    planner = Planner()
+    catalog = CatalogView(snapshot(), VIEWS)
+    first = planner.plan("SELECT * FROM orders WHERE id = 42", catalog, SessionView(), simple=True)
+    second = planner.plan("SELECT * FROM orders WHERE id = 7", catalog, SessionView(), simple=True)
+    assert isinstance(first, DistributedPlan) and isinstance(second, DistributedPlan)
+    assert (first.strategy.value, first.groups) == ("router", ("dn1",))
+    assert (second.strategy.value, second.groups) == ("router", ("dn2",))
+    assert ("normalized", "SELECT * FROM orders WHERE id = $1", ("public",)) in planner.cache
+    spread = planner.plan("SELECT * FROM orders WHERE id IN (42, 7)", catalog, SessionView(), simple=True)
+    assert isinstance(spread, DistributedPlan) and spread.groups == ("dn1", "dn2")
