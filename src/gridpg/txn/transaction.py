@@ -125,6 +125,11 @@ class DistributedTransaction:
         (a statement that writes on several nodes needs one to commit atomically).
         """
         part = self.participants.get(node)
+        if part is not None and part.conn.is_closed and not self.in_block:
+            # lost outside a transaction block: nothing of this session is on it any more
+            self.pools.pool(node).discard(part.conn)
+            del self.participants[node]
+            part = None
         if part is not None:
             return part.conn
         if self.serializable and node not in self.local_nodes and any(
@@ -255,7 +260,10 @@ class DistributedTransaction:
         if self.in_block:
             return
         for node, part in list(self.participants.items()):
-            if part.conn.txn_status == b"I" and part.conn.is_clean:
+            if part.conn.is_closed:  # lost (a node restarted or failed over): never reused
+                self.pools.pool(node).discard(part.conn)
+                del self.participants[node]
+            elif part.conn.txn_status == b"I" and part.conn.is_clean:
                 self.pools.pool(node).release(part.conn)
                 del self.participants[node]
 
