@@ -192,3 +192,58 @@ def test_kill_9_of_a_primary_then_forced_failover(ha_cluster: Cluster) -> None:
     check_after(ha_cluster, writer)
     late = [t - killed for t, _ in writer.failures if t > killed]
     assert not late or max(late) < 10, writer.failures  # writes resume within 10 s
+
+
+def insert_with_timeout(cluster: Cluster, row_id: int, seconds: float) -> bool:
+    """True when the insert (through coordinator 1) committed within `seconds`."""
+    with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET statement_timeout = {int(seconds * 1000)}")
+        try:
+            conn.execute("INSERT INTO acc VALUES (%s, 1)", (row_id,))
+            return True
+        except psycopg.errors.QueryCanceled:
+            return False
+
+
+def dn2_key(cluster: Cluster, start: int) -> int:
+    """An id whose row lives in group dn2 (asked of the cluster, not guessed)."""
+    with psycopg.connect(cluster.dsn(0)) as conn:
+        for candidate in range(start, start + 1000):
+            plan = conn.execute(f"EXPLAIN SELECT * FROM acc WHERE id = {candidate}").fetchall()
+            if any("dn2" in line[0] for line in plan[:3]):
+                return candidate
+    raise AssertionError("no key found for dn2")
+
+
+def test_monitor_loop_relaxes_commit_wait_and_fails_over(ha_cluster: Cluster) -> None:
+    from gridpg.cluster.ha import HaLoop, check_groups
+
+    cluster = Cluster(ha_cluster.dir)
+    loop = HaLoop(grace=1.0)
+    assert any("dn2: commits wait for dn2s1" in d for d in check_groups(cluster, loop, lambda _m: None))
+    standby = next(s for g in cluster.topology.groups if g.name == "dn2" for s in g.standbys)
+    cluster.server(standby).stop("immediate")
+    key = dn2_key(cluster, 200_000)
+    # a commit on dn2 waits for its (dead) synchronous standby (statement_timeout does not
+    # cover the commit's wait) ...
+    blocked = threading.Thread(target=insert_with_timeout, args=(cluster, key, 60.0), daemon=True)
+    blocked.start()
+    blocked.join(timeout=1.5)
+    assert blocked.is_alive()
+    # ... until the loop drops it from the wait, which releases the waiting commit
+    assert "dn2: commits wait for no standby" in check_groups(cluster, loop, lambda _m: None)
+    blocked.join(timeout=10)
+    assert not blocked.is_alive()
+    assert insert_with_timeout(cluster, dn2_key(cluster, key + 1), 5.0)
+    cluster.server(standby).start(wait=True)
+    assert "dn2: commits wait for dn2s1" in check_groups(cluster, loop, lambda _m: None)
+    # the primary dies: after the grace period the loop fails over by itself
+    primary = next(g.primary for g in cluster.topology.groups if g.name == "dn2")
+    cluster.server(primary).stop("immediate")
+    deadline = time.monotonic() + 30
+    done: list[str] = []
+    while time.monotonic() < deadline and not any("failed over" in d for d in done):
+        done += check_groups(cluster, loop, lambda _m: None)
+        time.sleep(0.5)
+    assert any("dn2: failed over from dn2 to dn2s1" in d for d in done), done
+    assert insert_with_timeout(cluster, dn2_key(cluster, 300_000), 10.0)

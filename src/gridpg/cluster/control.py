@@ -78,6 +78,11 @@ class Cluster:
             self._topology = load(self.topology_path)
         return self._topology
 
+    def reload(self) -> None:
+        """Read the topology file again at next use (another process may have changed it,
+        e.g. a failover)."""
+        self._topology = None
+
     def password(self) -> str:
         return self.password_file.read_text().strip()
 

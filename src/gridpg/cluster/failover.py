@@ -24,9 +24,13 @@ resolved by the coordinators' 2PC recovery on the new primary.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from gridpg.cluster.pgserver import SUPERUSER, PgServer, ServerError
 from gridpg.cluster.topology import GroupSpec, ServerSpec, save
@@ -55,6 +59,25 @@ def failover(cluster: object, group_name: str, target: str | None = None, force:
     from gridpg.cluster.control import Cluster
 
     assert isinstance(cluster, Cluster)
+    with _exclusive(cluster.run_dir / "failover.lock"):
+        cluster.reload()  # the roles as they are now, whoever changed them last
+        return _failover(cluster, group_name, target, force, progress)
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """One failover at a time per cluster (the CLI and the monitor may both try)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _failover(cluster: Any, group_name: str, target: str | None, force: bool,
+              progress: Progress) -> FailoverResult:
     group = _group(cluster, group_name)
     old = group.primary
     old_server = cluster.server(old)
