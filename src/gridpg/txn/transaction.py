@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.datanode.pool import NodePool, PoolSet
 from gridpg.errors import CANNOT_CONNECT_NOW, CONNECTION_FAILURE, IN_FAILED_TRANSACTION, PgError
 from gridpg.sql.quote import quote_ident, quote_literal
+
+log = logging.getLogger("gridpg.txn")
 
 # How long a node that refuses connections is retried before a statement fails: covers a
 # primary's restart and a failover (planned: about a second; after a crash: a few seconds).
@@ -227,11 +230,19 @@ class DistributedTransaction:
         await self.commit_log.log_commit(gid, writers)
         for node in writers:
             self.participants[node].state = RemoteState.COMMITTING
-        await self.commit_log.commit_fenced(
-            lambda: self._run_everywhere(writers, f"COMMIT PREPARED {quote_literal(gid)}", swallow=True)
-        )
-        # Forgetting the decision needs no wait: recovery treats a decision whose prepared
-        # transactions are gone as done.
+        unfinished: list[str] = []
+
+        async def commit_prepared() -> None:
+            unfinished.extend(await self._run_collecting(writers, f"COMMIT PREPARED {quote_literal(gid)}"))
+
+        await self.commit_log.commit_fenced(commit_prepared)
+        if unfinished:
+            # The transaction is committed (the decision is logged); a node that did not
+            # confirm COMMIT PREPARED (lost, failing over) still holds it prepared, and
+            # recovery commits it there from the decision, which must therefore be kept.
+            log.warning("%s: COMMIT PREPARED unconfirmed on %s; left to recovery", gid, ", ".join(unfinished))
+            return
+        # Forgetting the decision needs no wait: every node confirmed.
         asyncio.ensure_future(self._forget(gid))
 
     async def _forget(self, gid: str) -> None:
@@ -276,6 +287,12 @@ class DistributedTransaction:
             if isinstance(first, PgError):
                 raise first
             raise PgError(CONNECTION_FAILURE, str(first))
+
+    async def _run_collecting(self, nodes: list[str], sql: str) -> list[str]:
+        """Run `sql` on every node at once; the nodes where it failed."""
+        conns = [self.participants[n].conn for n in nodes]
+        results = await asyncio.gather(*(c.simple_query(sql) for c in conns), return_exceptions=True)
+        return [n for n, r in zip(nodes, results) if isinstance(r, BaseException)]
 
     def _release_all(self) -> None:
         for node, part in self.participants.items():

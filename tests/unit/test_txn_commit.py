@@ -1,0 +1,96 @@
+"""Two-phase commit bookkeeping (txn/transaction.py) with fake nodes: no server.
+
+The decision logged in the GTM is what recovery commits from; it may be forgotten only
+once every node confirmed COMMIT PREPARED (a kill -9 + failover test found it forgotten
+while a failed-over node still held the transaction prepared, which recovery then rolled
+back: half a transaction committed)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from gridpg.errors import CONNECTION_FAILURE, PgError
+from gridpg.txn.transaction import CommitLog, DistributedTransaction, Participant, TxnState
+
+
+class FakeConn:
+    def __init__(self, node: str, fail_on: str | None = None) -> None:
+        self.node = node
+        self.fail_on = fail_on
+        self.sent: list[str] = []
+        self.txn_status = b"T"
+        self.is_closed = False
+        self.is_clean = True
+
+    async def simple_query(self, sql: str) -> list[Any]:
+        self.sent.append(sql)
+        if self.fail_on and sql.startswith(self.fail_on):
+            self.is_closed = True
+            raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost")
+        if sql.startswith(("COMMIT", "ROLLBACK")):
+            self.txn_status = b"I"
+        return []
+
+
+class FakeLog(CommitLog):
+    def __init__(self) -> None:
+        self.logged: list[str] = []
+        self.forgotten: list[str] = []
+
+    async def next_gxid(self) -> int:
+        return 7
+
+    async def log_commit(self, gid: str, nodes: list[str]) -> None:
+        self.logged.append(gid)
+
+    async def forget(self, gid: str) -> None:
+        self.forgotten.append(gid)
+
+    async def commit_fenced(self, body: Callable[[], Awaitable[None]]) -> None:
+        await body()
+
+
+class FakePools:
+    def pool(self, node: str) -> Any:
+        class Pool:
+            def release(self, conn: Any) -> None: ...
+            def discard(self, conn: Any) -> None: ...
+        return Pool()
+
+
+async def commit_with(fail_on: str | None) -> tuple[FakeLog, dict[str, FakeConn]]:
+    log = FakeLog()
+
+    async def setup(_conn: Any) -> None: ...
+
+    txn = DistributedTransaction(FakePools(), log, "coord1", setup)  # type: ignore[arg-type]
+    txn.state = TxnState.IN_BLOCK
+    conns = {"dn1": FakeConn("dn1"), "dn2": FakeConn("dn2", fail_on)}
+    txn.participants = {n: Participant(c, wrote=True) for n, c in conns.items()}  # type: ignore[arg-type]
+    try:
+        await txn.commit()
+    except PgError:
+        pass
+    await asyncio.sleep(0)  # let a scheduled forget run
+    return log, conns
+
+
+def test_decision_forgotten_once_every_node_confirmed() -> None:
+    log, conns = asyncio.run(commit_with(None))
+    assert log.logged == ["gridpg_7_coord1"] and log.forgotten == ["gridpg_7_coord1"]
+    assert all("COMMIT PREPARED 'gridpg_7_coord1'" in c.sent for c in conns.values())
+
+
+def test_decision_kept_when_a_node_did_not_confirm_commit_prepared() -> None:
+    log, conns = asyncio.run(commit_with("COMMIT PREPARED"))
+    assert log.logged == ["gridpg_7_coord1"]
+    assert log.forgotten == []  # recovery must find it to commit dn2's prepared part
+    assert "COMMIT PREPARED 'gridpg_7_coord1'" in conns["dn1"].sent
+
+
+def test_failed_prepare_rolls_back_and_logs_nothing() -> None:
+    log, conns = asyncio.run(commit_with("PREPARE TRANSACTION"))
+    assert log.logged == [] and log.forgotten == []
+    assert "ROLLBACK PREPARED 'gridpg_7_coord1'" in conns["dn1"].sent
