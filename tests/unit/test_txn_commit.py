@@ -53,8 +53,20 @@ class FakeLog(CommitLog):
 
 
 class FakePools:
+    """The pools after a failover: a fresh connection to the node's new primary works."""
+
+    def __init__(self) -> None:
+        self.fresh: list[FakeConn] = []
+
     def pool(self, node: str) -> Any:
+        pools = self
+
         class Pool:
+            async def acquire(self) -> FakeConn:
+                conn = FakeConn(node)
+                pools.fresh.append(conn)
+                return conn
+
             def release(self, conn: Any) -> None: ...
             def discard(self, conn: Any) -> None: ...
         return Pool()
@@ -88,6 +100,28 @@ def test_decision_kept_when_a_node_did_not_confirm_commit_prepared() -> None:
     assert log.logged == ["gridpg_7_coord1"]
     assert log.forgotten == []  # recovery must find it to commit dn2's prepared part
     assert "COMMIT PREPARED 'gridpg_7_coord1'" in conns["dn1"].sent
+
+
+def test_unconfirmed_commit_is_finished_on_the_new_primary_then_forgotten() -> None:
+    async def scenario() -> tuple[FakeLog, FakePools]:
+        log = FakeLog()
+        pools = FakePools()
+
+        async def setup(_conn: Any) -> None: ...
+
+        txn = DistributedTransaction(pools, log, "coord1", setup)  # type: ignore[arg-type]
+        txn.state = TxnState.IN_BLOCK
+        conns = {"dn1": FakeConn("dn1"), "dn2": FakeConn("dn2", "COMMIT PREPARED")}
+        txn.participants = {n: Participant(c, wrote=True) for n, c in conns.items()}  # type: ignore[arg-type]
+        await txn.commit()
+        deadline = asyncio.get_running_loop().time() + 5
+        while not log.forgotten and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        return log, pools
+
+    log, pools = asyncio.run(scenario())
+    assert [c.sent for c in pools.fresh] == [["COMMIT PREPARED 'gridpg_7_coord1'"]]
+    assert log.forgotten == ["gridpg_7_coord1"]
 
 
 def test_failed_prepare_rolls_back_and_logs_nothing() -> None:

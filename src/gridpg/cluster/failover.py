@@ -116,7 +116,7 @@ def _failover(cluster: Any, group_name: str, target: str | None, force: bool,
         if other.name != chosen.name:
             _refollow(cluster.server(other), new_server)
     progress(f"{old.name} rejoins as a standby")
-    rejoined = _rejoin(old_server, new_server)
+    rejoined = _rejoin(old_server, new_server, progress)
     if rejoined != "left stopped":
         _alter_node(cluster, old.name, "ACTIVE = true", password)
     followers = [s.name for s in group.standbys if cluster.server(s).is_running()]
@@ -242,14 +242,15 @@ def _refollow(standby: PgServer, primary: PgServer) -> None:
     standby.start(wait=True)
 
 
-def _rejoin(old: PgServer, primary: PgServer) -> str:
+def _rejoin(old: PgServer, primary: PgServer, progress: Progress) -> str:
     """The old primary back as a standby of the new one; never as a second primary."""
     if not old.is_initialized():
         return "left stopped"
     try:
         old.rewind_from(primary)
         how = "rewind"
-    except ServerError:
+    except ServerError as exc:
+        progress(f"pg_rewind of {old.name} failed ({str(exc).splitlines()[-1]}); taking a base backup")
         old.rebuild_from(primary)
         how = "base backup"
     old.start(wait=True)

@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.datanode.pool import NodePool, PoolSet
-from gridpg.errors import CANNOT_CONNECT_NOW, CONNECTION_FAILURE, IN_FAILED_TRANSACTION, PgError
+from gridpg.errors import (
+    CANNOT_CONNECT_NOW,
+    CONNECTION_FAILURE,
+    IN_FAILED_TRANSACTION,
+    UNDEFINED_OBJECT,
+    PgError,
+)
 from gridpg.sql.quote import quote_ident, quote_literal
 
 log = logging.getLogger("gridpg.txn")
@@ -27,6 +33,9 @@ log = logging.getLogger("gridpg.txn")
 # How long a node that refuses connections is retried before a statement fails: covers a
 # primary's restart and a failover (planned: about a second; after a crash: a few seconds).
 CONNECT_RETRY_SECONDS = 10.0
+# How long a coordinator keeps finishing a committed transaction on a node that did not
+# confirm COMMIT PREPARED; after that the monitor's or a restart's recovery does it.
+FINISH_COMMIT_SECONDS = 600.0
 
 
 class TxnState(enum.Enum):
@@ -238,12 +247,44 @@ class DistributedTransaction:
         await self.commit_log.commit_fenced(commit_prepared)
         if unfinished:
             # The transaction is committed (the decision is logged); a node that did not
-            # confirm COMMIT PREPARED (lost, failing over) still holds it prepared, and
-            # recovery commits it there from the decision, which must therefore be kept.
-            log.warning("%s: COMMIT PREPARED unconfirmed on %s; left to recovery", gid, ", ".join(unfinished))
+            # confirm COMMIT PREPARED (lost, failing over) still holds it prepared, with
+            # its locks: finish it there in the background, reaching the node's primary of
+            # the moment (a failover's new one). The decision is kept until then, so
+            # recovery can still commit it if this coordinator dies first.
+            log.warning("%s: COMMIT PREPARED unconfirmed on %s; retrying", gid, ", ".join(unfinished))
+            asyncio.ensure_future(self._finish_commit(gid, unfinished))
             return
         # Forgetting the decision needs no wait: every node confirmed.
         asyncio.ensure_future(self._forget(gid))
+
+    async def _finish_commit(self, gid: str, nodes: list[str]) -> None:
+        """COMMIT PREPARED on `nodes` until each confirms (or no longer has it), then forget."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FINISH_COMMIT_SECONDS
+        pending = list(nodes)
+        while pending and loop.time() < deadline:
+            await asyncio.sleep(1.0)
+            for node in list(pending):
+                if await self._commit_prepared_on(node, gid):
+                    pending.remove(node)
+        if pending:
+            log.error("%s: still prepared on %s; recovery will commit it", gid, ", ".join(pending))
+            return
+        await self._forget(gid)
+
+    async def _commit_prepared_on(self, node: str, gid: str) -> bool:
+        pool = self.pools.pool(node)
+        try:
+            conn = await pool.acquire()
+        except PgError:
+            return False
+        try:
+            await conn.simple_query(f"COMMIT PREPARED {quote_literal(gid)}")
+            return True
+        except PgError as exc:
+            return exc.sqlstate == UNDEFINED_OBJECT  # no longer prepared there: done
+        finally:
+            pool.release(conn)
 
     async def _forget(self, gid: str) -> None:
         try:
