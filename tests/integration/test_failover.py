@@ -99,10 +99,7 @@ def check_after(cluster: Cluster, writer: Writer) -> None:
     assert len(writer.acknowledged) > 20, writer.failures[:5]
     for coordinator in (0, 1):
         assert present(cluster, coordinator, writer.acknowledged) == set(writer.acknowledged)
-    states = roles(cluster)
-    for group in ("dn1", "dn2"):
-        members = {n: s for n, s in states.items() if n == group or n.startswith(group + "s")}
-        assert sorted(members.values()) == ["primary/running", "standby/running"], states
+    check_after_roles(cluster)
 
 
 def run_with_writer(cluster: Cluster, start: int, action: object) -> tuple[Writer, float]:
@@ -247,3 +244,59 @@ def test_monitor_loop_relaxes_commit_wait_and_fails_over(ha_cluster: Cluster) ->
         time.sleep(0.5)
     assert any("dn2: failed over from dn2 to dn2s1" in d for d in done), done
     assert insert_with_timeout(cluster, dn2_key(cluster, 300_000), 10.0)
+
+
+def test_pgbench_through_both_coordinators_survives_kill_9_of_a_primary(ha_cluster: Cluster) -> None:
+    """TPC-B through both coordinators, a group's primary killed mid-run, then failover:
+    pgbench ends, every committed transaction is whole (the four sums agree and history
+    has one row per committed transaction), nothing stays prepared."""
+    from gridpg.cluster.pgserver import find_pg_bin
+
+    pgbench = str(find_pg_bin() / "pgbench")
+    env = dict(os.environ, PGPASSWORD=ha_cluster.password())
+    ports = [c.port for c in ha_cluster.topology.coordinators[:2]]
+    base = ["-h", "127.0.0.1", "-U", "postgres", "postgres"]
+    init = subprocess.run([pgbench, "-i", "-s", "1", "-p", str(ports[0]), *base], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert init.returncode == 0, init.stderr
+    runs = [subprocess.Popen([pgbench, "-c", "3", "-j", "1", "-T", "12", "-p", str(p), *base], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for p in ports]
+    time.sleep(4)
+    current = Cluster(ha_cluster.dir)
+    primary = next(g.primary for g in current.topology.groups if g.name == "dn1")
+    current.server(primary).stop("immediate")  # SIGQUIT: no shutdown checkpoint, as a crash
+    result = failover(ha_cluster, "dn1", "--force")
+    assert result.returncode == 0, result.stderr
+    committed = 0
+    for run in runs:
+        out, err = run.communicate(timeout=60)  # pgbench ends; it does not hang
+        found = [line for line in out.splitlines() if line.startswith("number of transactions actually")]
+        committed += int(found[0].split(":")[1].split("/")[0]) if found else 0
+    assert committed > 50, (out, err)
+    sums = ("SELECT sum(abalance) FROM pgbench_accounts", "SELECT sum(bbalance) FROM pgbench_branches",
+            "SELECT sum(tbalance) FROM pgbench_tellers", "SELECT sum(delta) FROM pgbench_history")
+    deadline = time.monotonic() + 15  # an unconfirmed COMMIT PREPARED is finished in the background
+    while True:
+        with psycopg.connect(ha_cluster.dsn(0)) as conn:
+            values = [conn.execute(q).fetchone()[0] for q in sums]
+            history = conn.execute("SELECT count(*) FROM pgbench_history").fetchone()[0]
+        if len(set(values)) == 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(set(values)) == 1, values
+    assert history == committed
+    prepared = 0
+    for group in Cluster(ha_cluster.dir).topology.groups:
+        with psycopg.connect(f"postgresql://postgres:{ha_cluster.password()}@{group.primary.host}:"
+                             f"{group.primary.port}/postgres") as conn:
+            prepared += conn.execute("SELECT count(*) FROM pg_prepared_xacts").fetchone()[0]
+    assert prepared == 0
+    check_after_roles(ha_cluster)
+
+
+def check_after_roles(cluster: Cluster) -> None:
+    """One running primary and one running standby in each group."""
+    states = roles(cluster)
+    for group in ("dn1", "dn2"):
+        members = {n: s for n, s in states.items() if n == group or n.startswith(group + "s")}
+        assert sorted(members.values()) == ["primary/running", "standby/running"], states
