@@ -300,3 +300,28 @@ def check_after_roles(cluster: Cluster) -> None:
     for group in ("dn1", "dn2"):
         members = {n: s for n, s in states.items() if n == group or n.startswith(group + "s")}
         assert sorted(members.values()) == ["primary/running", "standby/running"], states
+
+
+def test_standby_add_then_switch_to_it(ha_cluster: Cluster) -> None:
+    added = subprocess.run([sys.executable, "-m", "gridpg", "standby", "add", "dn2", "--dir", str(ha_cluster.dir)],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert added.returncode == 0, added.stderr
+    assert "dn2s2 streams from the primary of dn2" in added.stderr
+    states = roles(ha_cluster)
+    assert states["dn2s2"] == "standby/running", states
+    with psycopg.connect(ha_cluster.dsn(1)) as conn:
+        row = conn.execute("SELECT datanode_group, role FROM gridpg.node WHERE name = 'dn2s2'").fetchone()
+    assert row == ("dn2", "secondary")
+
+    def switch() -> None:
+        result = failover(ha_cluster, "dn2", "--to", "dn2s2")
+        assert result.returncode == 0, result.stderr
+
+    writer, _ = run_with_writer(ha_cluster, 400_000, switch)
+    assert len(writer.acknowledged) > 20, writer.failures[:5]
+    for coordinator in (0, 1):
+        assert present(ha_cluster, coordinator, writer.acknowledged) == set(writer.acknowledged)
+    states = roles(ha_cluster)
+    assert states["dn2s2"] == "primary/running", states
+    assert sorted(v for n, v in states.items() if n.startswith("dn2")) == [
+        "primary/running", "standby/running", "standby/running"], states

@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     failover.add_argument("group", help="datanode group, e.g. dn1")
     failover.add_argument("--to", default=None, help="the standby to promote (default: most advanced)")
     failover.add_argument("--force", action="store_true", help="the primary is down: fail over anyway")
+    standby = command("standby", cmd_standby, "add a streaming standby to a datanode group")
+    standby.add_argument("action", choices=["add"])
+    standby.add_argument("group", help="datanode group, e.g. dn1")
     dump = command("dump", cmd_dump, "pg_dump through a coordinator, each table's distribution kept")
     dump.add_argument("-f", "--file", default=None, help="write the script here (default: stdout)")
     dump.add_argument("--plain", action="store_true",
@@ -226,6 +229,19 @@ def cmd_failover(args: argparse.Namespace) -> int:
         raise ClusterError(str(exc)) from None
     console.print(f"{result.group}: {result.new_primary} is the primary "
                   f"({time.monotonic() - started:.1f} s); {result.old_primary} {result.rejoined}")
+    return 0
+
+
+def cmd_standby(args: argparse.Namespace) -> int:
+    from gridpg.cluster.failover import FailoverError, add_standby
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    try:
+        with console.status(f"gridpg standby add {args.group}") as spinner:
+            spec = add_standby(cluster, args.group, spinner.update)
+    except FailoverError as exc:
+        raise ClusterError(str(exc)) from None
+    console.print(f"{spec.name} streams from the primary of {args.group} ({spec.host}:{spec.port})")
     return 0
 
 

@@ -216,8 +216,12 @@ def _wait_writable(spec: ServerSpec, password: str, timeout: float = 30.0) -> No
 def _alter_node(cluster: object, node: str, options: str, password: str) -> None:
     """`ALTER NODE node WITH (options)` through the first coordinator that answers: every
     catalog server in one transaction, then every coordinator reloads."""
+    _run_node_statement(cluster, f"ALTER NODE {quote_ident(node)} WITH ({options})", password)
+
+
+def _run_node_statement(cluster: object, statement: str, password: str) -> None:
+    """A node statement through the first read-write coordinator that answers."""
     errors = []
-    statement = f"ALTER NODE {quote_ident(node)} WITH ({options})"
     for coord in cluster.topology.coordinators:  # type: ignore[attr-defined]
         if coord.read_only:
             continue
@@ -255,3 +259,37 @@ def _rejoin(old: PgServer, primary: PgServer, progress: Progress) -> str:
         how = "base backup"
     old.start(wait=True)
     return how
+
+
+def add_standby(cluster: Any, group_name: str, progress: Progress = lambda _m: None) -> ServerSpec:
+    """A new streaming standby of a running group, on this machine: base backup of the
+    primary, started, recorded on every catalog server (`CREATE NODE ... GROUP = g`) and in
+    the topology; the primary's commits then also wait for it (ANY 1 of its standbys)."""
+    from gridpg.cluster.topology import PortAllocator
+
+    with _exclusive(cluster.run_dir / "failover.lock"):
+        cluster.reload()
+        group = _group(cluster, group_name)
+        taken = {s.port for s in cluster.topology.all_servers()} | {c.port for c in cluster.topology.coordinators}
+        taken.add(cluster.topology.gtm.port)
+        ports = PortAllocator(group.primary.host, max(taken) + 1)
+        ports.used |= taken
+        names = {s.name for s in cluster.topology.all_servers()}
+        name = next(f"{group_name}s{i}" for i in range(1, 100) if f"{group_name}s{i}" not in names)
+        spec = ServerSpec(name, group.primary.host, ports.take(), name, role="secondary")
+        server = cluster.server(spec)
+        progress(f"base backup of {group.primary.name} into {name}")
+        server.create_standby_of(cluster.server(group.primary))
+        server.start(wait=True)
+        password = cluster.password()
+        try:
+            _run_node_statement(cluster, f"CREATE NODE {quote_ident(name)} WITH (TYPE = 'datanode', "
+                                f"HOST = '{spec.host}', PORT = {spec.port}, GROUP = '{group_name}')", password)
+        except FailoverError:
+            server.stop("fast")  # not recorded anywhere: leave nothing running
+            raise
+        group.members.append(spec)
+        save(cluster.topology, cluster.topology_path)
+        running = [s.name for s in group.standbys if cluster.server(s).is_running()]
+        set_synchronous(group.primary, running, password)
+        return spec

@@ -65,6 +65,9 @@ async def _create_node(dispatcher: Dispatcher, command: XlCommand) -> str:
         raise PgError(INVALID_PARAMETER_VALUE, f"invalid PORT {options.get('port')!r}") from None
     catalog = dispatcher.coord.catalog_address
     address = NodeAddress(command.name, host, port, catalog.user, catalog.password, catalog.database)
+    standby_of = options.get("group")
+    if standby_of is not None:  # a streaming standby of an existing group (a secondary)
+        return await _create_standby_node(dispatcher, command.name, host, port, standby_of, address)
     conn = await BackendConnection.connect(address)
     try:
         await _prepare_new_datanode(dispatcher, conn)
@@ -72,6 +75,24 @@ async def _create_node(dispatcher: Dispatcher, command: XlCommand) -> str:
         conn.close()
     node = Node(command.name, "datanode", host, port, command.name, "primary")
     await _catalog_sql(dispatcher, store.sql_insert_node(node))
+    return "CREATE NODE"
+
+
+async def _create_standby_node(dispatcher: Dispatcher, name: str, host: str, port: int, group: str,
+                               address: NodeAddress) -> str:
+    """`CREATE NODE n WITH (..., GROUP = 'dn1')`: record a server that streams from the
+    group's primary as its secondary (checked: it answers and is in recovery)."""
+    if group not in {g.name for g in dispatcher.runner.snapshot().datanode_groups()}:
+        raise PgError(UNDEFINED_OBJECT, f'datanode group "{group}" does not exist')
+    conn = await BackendConnection.connect(address)
+    try:
+        rows = await conn.query("SELECT pg_catalog.pg_is_in_recovery()")
+    finally:
+        conn.close()
+    if rows[0][0] != "t":
+        raise PgError(INVALID_PARAMETER_VALUE, f'node "{name}" is not a standby',
+                      hint="a secondary of a group must stream from the group's primary")
+    await _catalog_sql(dispatcher, store.sql_insert_node(Node(name, "datanode", host, port, group, "secondary")))
     return "CREATE NODE"
 
 
