@@ -279,6 +279,19 @@ def test_status_shows_every_member_running(running: Box) -> None:
         assert line is not None and "running" in line, show(table)
 
 
+def test_status_shards_shows_each_group_part(with_t: Box) -> None:
+    with connect(with_t.dsn) as conn:
+        conn.execute("ANALYZE t")  # row estimates come from the datanodes' statistics
+    result = gridpg("status", "--dir", str(with_t.dir), "--shards", "--json")
+    assert result.returncode == 0, show(result)
+    parts = [u for u in json.loads(result.stdout) if u["table"] == "public.t"]
+    assert sorted(u["group"] for u in parts) == ["dn1", "dn2"]
+    assert sum(u["shards"] for u in parts) == 32  # the default shard count, spread over both
+    assert sum(u["rows"] for u in parts) == 100 and all(u["bytes"] > 0 for u in parts)
+    table = gridpg("status", "--dir", str(with_t.dir), "--shards")
+    assert "all tables" in table.stdout and "public.t" in table.stdout, show(table)
+
+
 def test_second_up_says_already_running_and_changes_nothing(running: Box) -> None:
     before = running.pids()
     again = running.up()

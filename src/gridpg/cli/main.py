@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("down", cmd_down, "stop every member of the cluster")
     status = command("status", cmd_status, "show members, roles, addresses and state")
     status.add_argument("--json", action="store_true")
+    status.add_argument("--shards", action="store_true", help="rows and bytes of each table per group")
     psql = command("psql", cmd_psql, "open psql on a coordinator")
     psql.add_argument("--coordinator", type=int, default=1)
     psql.add_argument("psql_args", nargs=argparse.REMAINDER)
@@ -177,6 +178,8 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     cluster = Cluster(Path(args.dir), args.pg_bin)
+    if args.shards:
+        return _print_shards(cluster, args.json)
     rows = cluster.status()
     if args.json:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
@@ -192,6 +195,31 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     Console().print(table)
     return 0 if all(row.state == "running" for row in rows) else 3
+
+
+def _print_shards(cluster: Cluster, as_json: bool) -> int:
+    from gridpg.errors import PgError
+
+    try:
+        usage = cluster.shard_usage()
+    except (PgError, OSError) as exc:
+        raise ClusterError(f"cannot read the datanodes: {exc}") from None
+    if as_json:
+        print(json.dumps([u.__dict__ for u in usage], indent=2))
+        return 0
+    table = Table(title=f"gridpg shards {cluster.dir}")
+    for column in ("group", "table", "shards", "rows (est.)", "bytes"):
+        table.add_column(column, justify="right" if column != "table" else "left")
+    for u in usage:
+        table.add_row(u.group, u.table, str(u.shards), f"{u.rows:,}", f"{u.bytes:,}")
+    total = sum(u.bytes for u in usage) or 1
+    for group in dict.fromkeys(u.group for u in usage):
+        mine = [u for u in usage if u.group == group]
+        size = sum(u.bytes for u in mine)
+        table.add_row(f"[bold]{group}[/bold]", f"[bold]all tables ({100 * size / total:.0f}% of bytes)[/bold]",
+                      str(sum(u.shards for u in mine)), f"{sum(u.rows for u in mine):,}", f"{size:,}")
+    Console().print(table)
+    return 0
 
 
 def cmd_psql(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from gridpg.cluster.pgserver import (
     make_reachable,
     run_as_user,
 )
-from gridpg.cluster.topology import TOPOLOGY_FILE, ServerSpec, Topology, load, save
+from gridpg.cluster.topology import TOPOLOGY_FILE, GroupSpec, ServerSpec, Topology, load, save
 
 Progress = Callable[[str], None]
 
@@ -44,6 +44,33 @@ class MemberStatus:
     pid: int | None
     state: str  # running | stopped
     lag: str = "-"
+
+
+@dataclass
+class ShardUsage:
+    """One table's part on one datanode group."""
+
+    group: str
+    table: str
+    shards: int  # partitions (hash shards) held there; 0 for a plain table
+    rows: int  # estimated
+    bytes: int
+
+
+# Every user table on a datanode: partitioned parents summed over their partitions.
+_USAGE_SQL = """
+SELECT n.nspname, c.relname,
+  (SELECT count(*) FROM pg_catalog.pg_partition_tree(c.oid) p WHERE p.isleaf AND p.relid <> c.oid),
+  (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0) FROM pg_catalog.pg_partition_tree(c.oid) p
+     JOIN pg_catalog.pg_class pc ON pc.oid = p.relid WHERE p.isleaf),
+  (SELECT coalesce(sum(pg_catalog.pg_total_relation_size(p.relid)), 0)
+     FROM pg_catalog.pg_partition_tree(c.oid) p WHERE p.isleaf)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards')
+  AND n.nspname NOT LIKE 'pg\\_%'
+ORDER BY 1, 2
+"""
 
 
 class Cluster:
@@ -205,6 +232,30 @@ class Cluster:
                     row.lag = lags.get(member.name, "-" if row.state != "running" else "not streaming")
                 rows.append(row)
         return rows
+
+    def shard_usage(self) -> list[ShardUsage]:
+        """Per datanode group and table: shards, estimated rows and bytes, read from each
+        group's primary (estimates: PostgreSQL's reltuples, as autovacuum/ANALYZE left them)."""
+        import asyncio
+
+        from gridpg.datanode.connection import BackendConnection, NodeAddress
+
+        async def group_usage(group: GroupSpec) -> list[ShardUsage]:
+            spec = group.primary
+            address = NodeAddress(spec.name, spec.host, spec.port, SUPERUSER, self.password())
+            conn = await BackendConnection.connect(address, timeout=5)
+            try:
+                rows = await conn.query(_USAGE_SQL)
+            finally:
+                conn.close()
+            return [ShardUsage(group.name, f"{r[0]}.{r[1]}", int(r[2] or 0), max(int(float(r[3] or 0)), 0),
+                               int(r[4] or 0)) for r in rows]
+
+        async def every_group() -> list[ShardUsage]:
+            found = await asyncio.gather(*(group_usage(g) for g in self.topology.groups))
+            return [usage for group in found for usage in group]
+
+        return asyncio.run(every_group())
 
     def _replication_lag(self, group: object) -> dict[str, str]:
         """Standby name -> replay lag in bytes, read from the primary's pg_stat_replication."""
