@@ -49,9 +49,21 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
     elif strategy is Strategy.BROADCAST:
         await broadcast_write(dispatcher, request, plan)
     elif strategy is Strategy.COORDINATOR_FINISH:
-        await coordinator_finish(dispatcher, request, plan)
+        await _exchange_or_finish(dispatcher, request, plan)
     else:
         raise PgError(INTERNAL_ERROR, f"gridpg cannot execute a {strategy} plan over several nodes")
+
+
+async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
+    """Where the planner chose the coordinator finish, an exchange runs instead when one
+    applies (it needs the datanodes' row estimates, read here)."""
+    from gridpg.executor import exchange
+
+    staged = await exchange.plan_exchange(dispatcher, request, request.sql)
+    if isinstance(staged, exchange.StagedPlan):
+        await exchange.run_staged(dispatcher, request, staged)
+        return
+    await coordinator_finish(dispatcher, request, plan)
 
 
 # -- pushdown: the same statement on every node, results concatenated -----------------
@@ -573,12 +585,18 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
 
 async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
                           lines: list[str]) -> tuple[list[str], DistributedPlan | None, list[Any]]:
-    """EXPLAIN of what the coordinator finish gathers, with which filter."""
+    """EXPLAIN of what the coordinator finish would do: a broadcast exchange when one
+    applies (nodes' plans only when nothing moves: they read scratch tables), else what is
+    gathered with which filter."""
     from gridpg.executor import exchange
+    from gridpg.planner.plan import NotApplicable
 
+    staged = await exchange.plan_exchange(dispatcher, request, request.sql)
+    if isinstance(staged, exchange.StagedPlan):
+        return staged.describe(), (None if staged.exchange.moves else staged.finish), []
     lines = [x for x in lines if not x.startswith("  Gather ")]
     lines[1:1] = await exchange.explain_gather(dispatcher, request.sql, plan.gather)
-    return lines, plan, []
+    return lines, plan, [NotApplicable("broadcast exchange", staged)]
 
 
 def _inner_statement_text(sql: str) -> str:

@@ -45,16 +45,19 @@ class NotApplicable:
     reason: str  # human-readable, shown by EXPLAIN VERBOSE
 
 
-def build_two_phase(sql: str, temp_table: str) -> TwoPhasePlan | NotApplicable:
+def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False) -> TwoPhasePlan | NotApplicable:
     """Split `sql` (one SELECT) into a partial and a final query, or say why not.
 
     `temp_table` is an already-quoted name such as `pg_temp.gp_agg_1`; the final query
     reads from it. Raises ValueError only for a malformed `temp_table` (a caller bug).
+    `complete_subqueries` says that every subquery sees, on each datanode, all the rows it
+    needs (broadcast copies, or tables colocated on a correlation with the node's rows), so
+    aggregates inside subqueries are exact there.
     """
     temp = _parse_temp_table(temp_table)
     try:
         stmt = _parse_select(sql)
-        _ensure_splittable(stmt)
+        _ensure_splittable(stmt, complete_subqueries)
         return _Splitter(stmt, temp).build()
     except _Refusal as refusal:
         return NotApplicable(refusal.reason)
@@ -138,7 +141,7 @@ def _parse_select(sql: str) -> ast.SelectStmt:
     return stmts[0].stmt
 
 
-def _ensure_splittable(stmt: ast.SelectStmt) -> None:
+def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:
     if stmt.op != SetOperation.SETOP_NONE:
         raise _Refusal("set operations (UNION/INTERSECT/EXCEPT) are not split")
     if stmt.valuesLists:
@@ -156,7 +159,7 @@ def _ensure_splittable(stmt: ast.SelectStmt) -> None:
     if any(isinstance(n, ast.GroupingFunc) for n in _walk(stmt)):
         raise _Refusal("GROUPING() is not split")
     _ensure_from_is_row_local(stmt)
-    _ensure_no_misplaced_aggregates(stmt)
+    _ensure_no_misplaced_aggregates(stmt, complete_subqueries)
     if not stmt.groupClause and not any(_is_aggregate(n) for n in _walk(_final_parts(stmt))):
         raise _Refusal("no aggregates and no GROUP BY: nothing to combine")
 
@@ -184,13 +187,15 @@ def _ensure_subquery_is_row_local(sub: ast.Node) -> None:
     _ensure_from_is_row_local(sub)
 
 
-def _ensure_no_misplaced_aggregates(stmt: ast.SelectStmt) -> None:
+def _ensure_no_misplaced_aggregates(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:
     for name, part in (("WHERE", stmt.whereClause), ("FROM", stmt.fromClause),
                        ("GROUP BY", stmt.groupClause), ("LIMIT/OFFSET",
                        (stmt.limitCount, stmt.limitOffset))):
         if any(_is_aggregate(n) for n in _walk(part, into_subqueries=False)):
             raise _Refusal(f"aggregate in {name}")
     for node in _walk(stmt):
+        if complete_subqueries:
+            break
         if isinstance(node, ast.SubLink) and any(_is_aggregate(n) for n in _walk(node.subselect)):
             raise _Refusal("a subquery contains aggregates")
 

@@ -1,0 +1,138 @@
+"""The broadcast exchange on a live cluster: plan, answers, and cleanup on error and cancel.
+
+A join of a HASH table (`big`, the anchor) with a ROUNDROBIN table (`small`) on columns
+that are not colocated is run by broadcasting what the statement needs of `small` into an
+unlogged scratch table in `gridpg_shards` on every node of `big`, inside the statement's
+transaction. Whatever happens to the statement (an error in the middle of the copy, a
+cancel), no scratch table, no prepared transaction and no open transaction stays on any
+datanode, and the session carries on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+psycopg = pytest.importorskip("psycopg")
+
+BIG = 60000
+SMALL = 30000
+BAD = 5  # rows of `small` whose v makes 1 / (v - 5) fail
+
+
+@pytest.fixture(scope="module")
+def exchange_schema(gridpg_cluster) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    dsn = gridpg_cluster.dsn(0)
+    name = "t_exchange"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        conn.execute(f"CREATE SCHEMA {name}")
+        conn.execute(f"SET search_path = {name}")
+        conn.execute("CREATE TABLE big (id int, k int, pad text) DISTRIBUTE BY HASH (id)")
+        conn.execute("CREATE TABLE small (sid int, k int, v int, note text) DISTRIBUTE BY ROUNDROBIN")
+        with conn.cursor() as cur, cur.copy("COPY big FROM STDIN") as copy:
+            copy.write("".join(f"{i}\t{i % 1000}\t{'p' * 40}\n" for i in range(BIG)))
+        with conn.cursor() as cur, cur.copy("COPY small FROM STDIN") as copy:
+            rows = [f"{i}\t{i % 1000}\t{i % 97 if i % 97 != 5 else 6}\t{'n' * 60}\n" for i in range(SMALL)]
+            rows += [f"{SMALL + i}\t{i}\t5\tbad\n" for i in range(BAD)]  # last: fail late in the copy
+            copy.write("".join(rows))
+        conn.execute("ANALYZE big")
+        conn.execute("ANALYZE small")
+    yield name
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def connect(cluster, schema: str):  # type: ignore[no-untyped-def]
+    conn = psycopg.connect(cluster.dsn(0), autocommit=True)
+    conn.execute(f"SET search_path = {schema}")
+    return conn
+
+
+JOIN = "SELECT count(*), sum(b.id) FROM big b JOIN small s ON s.k = b.k WHERE s.v < 3 AND s.note LIKE 'n%'"
+FAILING = "SELECT count(*) FROM big b JOIN small s ON s.k = b.k WHERE 1 / (s.v - 5) > -1000"
+
+
+def test_explain_shows_the_broadcast(gridpg_cluster, exchange_schema) -> None:  # type: ignore[no-untyped-def]
+    with connect(gridpg_cluster, exchange_schema) as conn:
+        lines = [r[0] for r in conn.execute("EXPLAIN " + JOIN).fetchall()]
+    text = "\n".join(lines)
+    assert lines[0].startswith("Distributed plan: broadcast exchange"), text
+    assert "Broadcast t_exchange.small (sid, k, v, note)" not in text  # projected
+    assert "Broadcast t_exchange.small (k, v, note) WHERE (v < 3) AND (note LIKE 'n%')" in text
+
+
+def test_broadcast_answers_like_the_coordinator_finish(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
+    expected = sum(1 for i in range(SMALL) if (i % 97 if i % 97 != 5 else 6) < 3)
+    with connect(gridpg_cluster, exchange_schema) as conn:
+        count, total = conn.execute(JOIN).fetchone()
+        # every small row with v < 3 has k = sid % 1000; big has 60 rows per k
+        assert count == expected * (BIG // 1000)
+        assert total is not None
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO small VALUES (999999, 1, 0, 'nfresh')")  # read its own writes
+        again, _ = conn.execute(JOIN).fetchone()
+        assert again == count + BIG // 1000
+        conn.execute("ROLLBACK")
+    assert_clean(datanodes)
+
+
+def test_error_in_the_middle_of_the_exchange_leaves_nothing(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
+    with connect(gridpg_cluster, exchange_schema) as conn:
+        lines = [r[0] for r in conn.execute("EXPLAIN " + FAILING).fetchall()]
+        assert lines[0].startswith("Distributed plan: broadcast exchange"), lines
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(FAILING)
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM big")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(FAILING)
+        conn.execute("ROLLBACK")
+    assert_clean(datanodes)
+
+
+def test_cancel_in_the_middle_of_the_exchange_leaves_nothing(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
+    query = "SELECT count(*) FROM big b JOIN small s ON s.k = b.k WHERE s.v <> 5"
+    cancelled = 0
+    for delay in (0.05, 0.1, 0.2, 0.3, 0.5, 0.8):
+        with connect(gridpg_cluster, exchange_schema) as conn:
+            timer = threading.Timer(delay, conn.cancel)
+            timer.start()
+            try:
+                conn.execute(query).fetchone()
+            except psycopg.errors.QueryCanceled:
+                cancelled += 1
+            finally:
+                timer.cancel()
+            assert conn.execute("SELECT count(*) FROM small WHERE v = 5").fetchone() == (BAD,)
+        assert_clean(datanodes)
+    assert cancelled, "no cancel reached the statement: the test did not test anything"
+
+
+def assert_clean(datanodes: dict[str, str]) -> None:
+    """No scratch table, prepared or open transaction on any datanode (bounded wait: the
+    coordinator's rollback may land just after the client saw the error)."""
+    deadline = time.monotonic() + 10
+    while True:
+        leftovers = {name: _leftovers(dsn) for name, dsn in datanodes.items()}
+        if not any(leftovers.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not any(leftovers.values()), leftovers
+
+
+def _leftovers(dsn: str) -> list[str]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        scratch = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'gridpg_shards' AND c.relname LIKE 'gp\\_bc\\_%'").fetchall()
+        prepared = conn.execute("SELECT gid FROM pg_prepared_xacts").fetchall()
+        open_txn = conn.execute(
+            "SELECT pid, state FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' "
+            "AND pid <> pg_backend_pid()").fetchall()
+    return [f"scratch {r[0]}" for r in scratch] + [f"prepared {r[0]}" for r in prepared] + \
+        [f"open transaction pid {r[0]}" for r in open_txn]
