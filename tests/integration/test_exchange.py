@@ -77,6 +77,10 @@ def test_broadcast_answers_like_the_coordinator_finish(gridpg_cluster, exchange_
         again, _ = conn.execute(JOIN).fetchone()
         assert again == count + BIG // 1000
         conn.execute("ROLLBACK")
+        conn.execute("SET default_transaction_read_only = on")  # no scratch tables then
+        lines = [r[0] for r in conn.execute("EXPLAIN VERBOSE " + JOIN).fetchall()]
+        assert lines[0] == "Distributed plan: coordinator-finish", lines
+        assert any("read-only transaction cannot create scratch tables" in x for x in lines), lines
     assert_clean(datanodes)
 
 

@@ -111,6 +111,8 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
 
     planner = dispatcher.coord.planner
     assert planner is not None
+    if _is_read_only(dispatcher):
+        return "a read-only transaction cannot create scratch tables on the datanodes"
     snapshot = dispatcher.runner.snapshot()
     refs = _resolved_refs(dispatcher, sql)
     tables = {t.key: t for t in refs.values()}
@@ -129,6 +131,17 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     if isinstance(finish, str):
         return finish
     return StagedPlan(exchange, finish)
+
+
+def _is_read_only(dispatcher: Dispatcher) -> bool:
+    runner = dispatcher.runner
+    txn = runner.txn
+    for key, value in runner.settings.items():
+        if key.lower() in ("default_transaction_read_only", "transaction_read_only") \
+                and str(value).strip("'\" ").lower() in ("on", "true", "yes", "1"):
+            return True
+    texts = [txn.begin_sql, *txn.local_settings]
+    return txn.read_only or any("read only" in t.lower() or "read_only" in t.lower() for t in texts)
 
 
 def _resolved_refs(dispatcher: Dispatcher, sql: str) -> dict[int, Any]:
@@ -201,16 +214,14 @@ async def run_staged(dispatcher: Dispatcher, request: ExecRequest, staged: Stage
 
     The scratch tables live only in the transaction: an error or a cancel rolls it back
     (or aborts the client's block), and they are gone with it."""
-    from dataclasses import replace
-
     if not staged.exchange.moves:
-        await _finish(dispatcher, replace(request, sql=staged.exchange.sql), staged)
+        await _finish(dispatcher, request, staged)
         return
     async with dispatcher.runner.statement_transaction():
         await _ensure_blocks(dispatcher, staged.exchange.groups)
         for move in staged.exchange.moves:
             await _broadcast(dispatcher, request, staged.exchange.groups, move)
-        await _finish(dispatcher, replace(request, sql=staged.exchange.sql), staged)
+        await _finish(dispatcher, request, staged)
         txn = dispatcher.runner.txn
         names = ", ".join(f"{SCRATCH_SCHEMA}.{quote_ident(m.scratch)}" for m in staged.exchange.moves)
         for group in staged.exchange.groups:
