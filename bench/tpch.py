@@ -7,8 +7,8 @@ Data comes from `tpchgen-cli` (pipe-separated .tbl files) at --scale. A fresh gr
 (2 coordinators, 2 datanode groups, started with `gridpg.cluster.control.Cluster`) gets the
 tables distributed as users would: lineitem/orders by orderkey, customer by custkey,
 part/partsupp by partkey, supplier by suppkey, nation/region replicated. A plain
-PostgreSQL (same binaries, the datanodes' settings) gets the same tables and rows. Both are
-ANALYZEd. The 22 queries (`bench/tpch_queries/qNN.sql`, validation substitution
+PostgreSQL (same binaries, the datanodes' settings) gets the same tables, rows and indexes
+(primary keys, and the foreign-key indexes in INDEXES). Both are ANALYZEd. The 22 queries (`bench/tpch_queries/qNN.sql`, validation substitution
 parameters; Q15's view written as a CTE; ORDER BYs completed with a key where the
 specification leaves ties, so the rows compare in order) run on both; each query's rows
 must be equal (in order when it has ORDER BY, else as multisets; numbers within 1e-9
@@ -71,6 +71,16 @@ TABLES = [
      "l_shipdate date NOT NULL, l_commitdate date NOT NULL, l_receiptdate date NOT NULL, "
      "l_shipinstruct char(25) NOT NULL, l_shipmode char(10) NOT NULL, "
      "l_comment varchar(44) NOT NULL, PRIMARY KEY (l_orderkey, l_linenumber)", "HASH (l_orderkey)"),
+]
+
+# Indexes on foreign-key columns, as TPC-H allows and PostgreSQL kits create them (both systems).
+INDEXES = [
+    "CREATE INDEX ON lineitem (l_partkey, l_suppkey)",
+    "CREATE INDEX ON orders (o_custkey)",
+    "CREATE INDEX ON partsupp (ps_suppkey)",
+    "CREATE INDEX ON customer (c_nationkey)",
+    "CREATE INDEX ON supplier (s_nationkey)",
+    "CREATE INDEX ON nation (n_regionkey)",
 ]
 
 REL_TOL = Decimal("1e-9")
@@ -148,6 +158,8 @@ def load(dsn: str, data_dir: Path, distributed: bool) -> None:
             with conn.cursor() as cur, cur.copy(f"COPY {name} FROM STDIN (DELIMITER '|')") as copy:
                 for start in range(0, len(data), 1 << 20):
                     copy.write(data[start : start + (1 << 20)])
+        for ddl in INDEXES:
+            conn.execute(ddl)
         for name, _, _ in TABLES:
             conn.execute(f"ANALYZE {name}")
 
