@@ -70,3 +70,19 @@ def test_references_with_different_filters_are_ored_and_an_unfiltered_one_wins()
 
 def test_select_sql_quotes_names() -> None:
     assert Needs(("Odd col",), "(x > 1)").select_sql("s", "T", []) == 'SELECT "Odd col" FROM s."T" WHERE (x > 1)'
+
+
+def keys(sql: str) -> dict[str, list[tuple[str, ...]]]:
+    from gridpg.planner.gather import correlation_keys
+
+    refs = {r.location: ("s", r.name) for r in analyze.relations(parse_tree(sql)) if ("s", r.name) in COLUMNS}
+    return {key[1]: value for key, value in correlation_keys(sql, refs, COLUMNS).items()}
+
+
+def test_correlation_keys_are_the_inner_columns_of_outer_equalities() -> None:
+    assert keys("SELECT id FROM users u WHERE age > (SELECT count(*) FROM logs WHERE user_id = u.id "
+                "AND level = 'x')") == {"logs": [("user_id",)]}
+    assert keys("SELECT id FROM users WHERE EXISTS (SELECT 1 FROM logs l WHERE l.user_id = id AND l.log_id = age)") \
+        == {"logs": [("user_id", "log_id")]}
+    assert keys("SELECT id FROM users WHERE id IN (SELECT user_id FROM logs)") == {}
+    assert keys("SELECT 1 FROM users u JOIN logs l ON l.user_id = u.id") == {}

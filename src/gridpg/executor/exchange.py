@@ -20,7 +20,7 @@ from gridpg.errors import CONNECTION_FAILURE, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.broadcast import SCRATCH_SCHEMA, BroadcastPlan, Move, plan_broadcast
-from gridpg.planner.gather import Needs, TableKey, table_needs
+from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable
 from gridpg.sql.parse import parse_tree
 from gridpg.sql.quote import quote_ident, quote_qualified
@@ -62,6 +62,7 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
     from gridpg.executor.multi import copy_rows_to_catalog, inline_params
 
     needs = await needs_of(dispatcher, sql, tables)
+    lookups = await _correlation_keys(dispatcher, sql)
     for table in tables:
         need, columns = needs[(table.schema, table.name)]
         select = need.select_sql(table.schema, table.name, columns)
@@ -71,7 +72,21 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
         await catalog.simple_query(f"CREATE TEMP TABLE {quote_ident(table.temp)} AS {shape} WITH NO DATA")
         temps.append(f"pg_temp.{quote_ident(table.temp)}")
         await copy_rows_to_catalog(dispatcher, [(g, select) for g in table.groups], catalog, temps[-1])
-        await catalog.simple_query(f"ANALYZE {temps[-1]}")
+        await catalog.simple_query(_index_and_analyze(temps[-1], lookups.get((table.schema, table.name), [])))
+
+
+async def _correlation_keys(dispatcher: Dispatcher, sql: str) -> dict[TableKey, list[tuple[str, ...]]]:
+    refs = _resolved_refs(dispatcher, sql)
+    tables = {t.key: t for t in refs.values()}
+    columns = {k: [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, t)]
+               for k, t in tables.items()}
+    return correlation_keys(sql, {loc: t.key for loc, t in refs.items()}, columns)
+
+
+def _index_and_analyze(table: str, keys: Sequence[tuple[str, ...]]) -> str:
+    """Indexes for the lookups of correlated subqueries, then statistics."""
+    sql = [f"CREATE INDEX ON {table} ({', '.join(quote_ident(c) for c in key)})" for key in keys]
+    return "; ".join([*sql, f"ANALYZE {table}"])
 
 
 async def explain_gather(dispatcher: Dispatcher, sql: str, tables: Sequence[GatherTable]) -> list[str]:
@@ -300,8 +315,9 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
             await pump(source, [conns[d] for d in dests], select, scratch)
     for group in local:
         await conns[group].simple_query(f"INSERT INTO {scratch} {select}")
+    lookups = await _correlation_keys(dispatcher, request.sql)
     for conn in conns.values():
-        await conn.simple_query(f"ANALYZE {scratch}")
+        await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
 
 
 async def pump(source: BackendConnection, dests: list[BackendConnection], select: str,

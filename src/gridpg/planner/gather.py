@@ -327,3 +327,49 @@ def _nodes(root: Any, kind: type) -> Iterator[Any]:
             value = getattr(node, attr)
             if isinstance(value, (ast.Node, tuple, list)):
                 stack.append(value)
+
+
+# -- correlation keys ------------------------------------------------------------------
+
+
+def correlation_keys(sql: str, refs: Mapping[int, TableKey],
+                     columns: Mapping[TableKey, Sequence[str]]) -> dict[TableKey, list[tuple[str, ...]]]:
+    """Per table: the column lists a subquery looks its rows up by (`inner.col = outer.col`
+    conjuncts of a subquery's WHERE). A gathered copy indexed on them keeps a correlated
+    subquery from scanning the whole copy once per outer row."""
+    stmt = parse_sql(sql)[0].stmt
+    out: dict[TableKey, list[tuple[str, ...]]] = {}
+    for link in _nodes(stmt, ast.SubLink):
+        sub = link.subselect
+        if not isinstance(sub, ast.SelectStmt) or not sub.fromClause:
+            continue
+        leaves: list[_Leaf] = []
+        for item in sub.fromClause:
+            _leaves(item, refs, columns, leaves)
+        per_leaf: dict[int, list[str]] = {}
+        for cond in _conjuncts(sub.whereClause):
+            if not (isinstance(cond, ast.A_Expr) and cond.kind == 0 and len(cond.name) == 1
+                    and cond.name[0].sval == "=" and isinstance(cond.lexpr, ast.ColumnRef)
+                    and isinstance(cond.rexpr, ast.ColumnRef)):
+                continue
+            for inner, outer in ((cond.lexpr, cond.rexpr), (cond.rexpr, cond.lexpr)):
+                leaf = next((x for x in leaves if x.location is not None and _resolves_to(inner, x, leaves)), None)
+                if leaf is not None and leaf.location is not None and _is_outer(outer, leaves):
+                    per_leaf.setdefault(leaf.location, []).append(inner.fields[-1].sval)
+        for location, cols in per_leaf.items():
+            keys = out.setdefault(refs[location], [])
+            key = tuple(dict.fromkeys(cols))
+            if key not in keys:
+                keys.append(key)
+    return out
+
+
+def _is_outer(ref: ast.ColumnRef, leaves: list[_Leaf]) -> bool:
+    """Whether a column reference of a subquery names a column of an enclosing query."""
+    fields = ref.fields or ()
+    if not fields or not all(isinstance(f, ast.String) for f in fields):
+        return False
+    names = [f.sval for f in fields]
+    if len(names) >= 2:
+        return not any(x.exposed == names[-2] for x in leaves)
+    return all(x.columns is not None and names[0] not in x.columns for x in leaves)
