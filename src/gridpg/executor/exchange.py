@@ -127,7 +127,7 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     planner = dispatcher.coord.planner
     assert planner is not None
     if _is_read_only(dispatcher):
-        return "a read-only transaction cannot create scratch tables on the datanodes"
+        return "a read-only transaction or coordinator cannot create scratch tables on the datanodes"
     snapshot = dispatcher.runner.snapshot()
     refs = _resolved_refs(dispatcher, sql)
     tables = {t.key: t for t in refs.values()}
@@ -151,6 +151,8 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
 def _is_read_only(dispatcher: Dispatcher) -> bool:
     runner = dispatcher.runner
     txn = runner.txn
+    if getattr(dispatcher.coord, "read_only", False):
+        return True  # a read-only coordinator reads the groups from standbys
     for key, value in runner.settings.items():
         if key.lower() in ("default_transaction_read_only", "transaction_read_only") \
                 and str(value).strip("'\" ").lower() in ("on", "true", "yes", "1"):
