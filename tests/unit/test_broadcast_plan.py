@@ -96,3 +96,11 @@ def test_anchor_inside_a_pass_through_subquery_in_from() -> None:
 def test_set_operations_and_locking_are_refused() -> None:
     assert isinstance(plan("SELECT o_orderkey FROM orders UNION SELECT c_custkey FROM customer"), str)
     assert isinstance(plan("SELECT 1 FROM orders, customer WHERE o_custkey = c_custkey FOR UPDATE"), str)
+
+
+def test_not_in_is_never_made_local() -> None:
+    """NOT IN is NULL when the subquery returns a NULL anywhere: each node must see all of it."""
+    got = plan("SELECT count(*) FROM customer WHERE c_custkey NOT IN (SELECT l_orderkey FROM lineitem)")
+    assert isinstance(got, str) or [m.table.name for m in got.moves] == ["lineitem"]
+    got = plan("SELECT count(*) FROM orders WHERE o_orderkey NOT IN (SELECT l_orderkey FROM lineitem)")
+    assert isinstance(got, str) or "lineitem" in [m.table.name for m in got.moves]

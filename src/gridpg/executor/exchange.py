@@ -19,7 +19,13 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
-from gridpg.planner.broadcast import SCRATCH_SCHEMA, BroadcastPlan, Move, plan_broadcast
+from gridpg.planner.broadcast import (
+    SCRATCH_SCHEMA,
+    BroadcastPlan,
+    Move,
+    plan_broadcast,
+    remainder_sql,
+)
 from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable
 from gridpg.sql.parse import parse_tree
@@ -131,15 +137,16 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     snapshot = dispatcher.runner.snapshot()
     refs = _resolved_refs(dispatcher, sql)
     tables = {t.key: t for t in refs.values()}
-    columns = {k: [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, t)]
-               for k, t in tables.items()}
+    described = {k: await dispatcher.coord.table_columns(dispatcher.runner, t) for k, t in tables.items()}
+    columns = {k: [c.name for c in cols] for k, cols in described.items()}
+    types = {k: {c.name: c.type_oid for c in cols} for k, cols in described.items()}
     needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, columns)
     rows = {k: await _estimate_rows(dispatcher, request, t, needs[k], columns[k]) for k, t in tables.items()}
 
     def scratch_name(_: DistTable) -> str:
         return planner.scratch_name("bc")
 
-    exchange = plan_broadcast(sql, refs, columns, needs, rows, snapshot.colocated, scratch_name)
+    exchange = plan_broadcast(sql, refs, columns, needs, rows, snapshot.colocated, scratch_name, types)
     if isinstance(exchange, str):
         return exchange
     finish = _finish_strategy(planner, exchange)
@@ -237,7 +244,10 @@ async def run_staged(dispatcher: Dispatcher, request: ExecRequest, staged: Stage
     async with dispatcher.runner.statement_transaction():
         await _ensure_blocks(dispatcher, staged.exchange.groups)
         for move in staged.exchange.moves:
-            await _broadcast(dispatcher, request, staged.exchange.groups, move)
+            if move.key is None:
+                await _broadcast(dispatcher, request, staged.exchange.groups, move)
+            else:
+                await _repartition(dispatcher, request, staged.exchange, move)
         await _finish(dispatcher, request, staged)
         txn = dispatcher.runner.txn
         names = ", ".join(f"{SCRATCH_SCHEMA}.{quote_ident(m.scratch)}" for m in staged.exchange.moves)
@@ -317,6 +327,52 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
             await pump(source, [conns[d] for d in dests], select, scratch)
     for group in local:
         await conns[group].simple_query(f"INSERT INTO {scratch} {select}")
+    lookups = await _correlation_keys(dispatcher, request.sql)
+    for conn in conns.values():
+        await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
+
+
+async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: BroadcastPlan,
+                       move: Move) -> None:
+    """The rows of `move.table` each node's anchor partitions join, on that node: split on
+    the source nodes by PostgreSQL's partition hash of `move.key` (the anchor's modulus)."""
+    anchor = exchange.anchor_table
+    assert anchor is not None and move.key is not None and anchor.shard_count
+    txn = dispatcher.runner.txn
+    snapshot = dispatcher.runner.snapshot()
+    table = move.table
+    described = await dispatcher.coord.table_columns(dispatcher.runner, table)
+    columns = [c.name for c in described]
+    type_oid = next(c.type_oid for c in described if c.name == move.key)
+    remainders: dict[str, list[int]] = {g: [] for g in exchange.groups}
+    for remainder in range(anchor.shard_count):
+        remainders[snapshot.shard_group(anchor.schema, anchor.name, remainder)].append(remainder)
+    from gridpg.executor.multi import inline_params
+
+    split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
+    parts: dict[str, str] = {}
+    for group, mine in remainders.items():
+        if not mine:
+            continue
+        cond = f"{split} IN ({', '.join(map(str, mine))})"
+        need = Needs(move.needs.columns, f"({move.needs.filter}) AND {cond}" if move.needs.filter else cond)
+        parts[group] = need.select_sql(table.schema, table.name, columns)
+        if "$" in parts[group]:
+            parts[group] = await inline_params(dispatcher, request, parts[group])
+    shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
+    scratch = f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}"
+    conns = {g: await txn.connection(g, wants_block=True) for g in exchange.groups}
+    for conn in conns.values():
+        await conn.settle()
+        await conn.simple_query(f"CREATE UNLOGGED TABLE {scratch} AS {shape} WITH NO DATA")
+    for src in table.groups:
+        source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
+        for dest, part in parts.items():
+            if dest != src:
+                await pump(source, [conns[dest]], part, scratch)
+    for dest, part in parts.items():
+        if dest in table.groups:
+            await conns[dest].simple_query(f"INSERT INTO {scratch} {part}")
     lookups = await _correlation_keys(dispatcher, request.sql)
     for conn in conns.values():
         await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))

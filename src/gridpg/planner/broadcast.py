@@ -1,4 +1,4 @@
-"""The broadcast exchange (XL's RemoteSubplan "Distribute results to all"): planning. Pure.
+"""Broadcast and repartition exchanges (XL's RemoteSubplan): planning. Pure.
 
 A SELECT whose distributed tables are not all colocated can still run on the datanodes:
 keep one table where it is (the *anchor*: the biggest that may stay), together with the
@@ -8,6 +8,13 @@ copy every other distributed table, filtered and projected (`planner.gather`), w
 a scratch table on each of the anchor's nodes. Each node then holds its share of the
 anchor rows and everything else complete, so the statement over the scratch copies is one
 that the existing strategies finish: concatenated, sorted merge, or two-phase aggregation.
+
+A reference equated to a local reference's partitioning column (top-level join, a WHERE
+subquery correlated on it at any depth, `k IN (SELECT c ...)`) whose own column has the
+anchor's distribution type is *repartitioned* instead ("Distribute results by H(c)"): each
+node gets only the rows whose hash(c), computed on the source nodes with PostgreSQL's
+partition hash (`remainder_sql`), falls in the anchor's partitions there. Each row moves
+once (none when its node is right already), and the reference becomes local.
 
 The anchor must partition the result: it is a top-level FROM reference, never on the
 nullable side of an outer join whose preserved side has no anchor rows (that side would
@@ -47,7 +54,8 @@ class Move:
     table: DistTable
     scratch: str  # table name in SCRATCH_SCHEMA
     needs: Needs
-    rows: float  # estimated rows moved to each node
+    rows: float  # estimated rows of the copy (all nodes together)
+    key: str | None = None  # repartitioned by hash(key) like the anchor; None: broadcast
 
 
 @dataclass(frozen=True)
@@ -58,15 +66,21 @@ class BroadcastPlan:
     sql: str  # the statement over the anchor and the scratch copies
     moved_rows: float
     gathered_rows: float  # what the coordinator finish would move instead
+    anchor_table: DistTable | None = None  # whose hash partitioning repartitioned copies follow
 
     def describe(self) -> list[str]:
         lines = [f"  Anchor (stays on {', '.join(self.groups)}): {', '.join(self.anchor)}"]
         for move in self.moves:
             where = f" WHERE {move.needs.filter}" if move.needs.filter else ""
             cols = ", ".join(move.needs.columns) if move.needs.columns is not None else "*"
-            lines.append(f"  Broadcast {move.table.schema}.{move.table.name} ({cols}){where} "
-                         f"to {', '.join(self.groups)} as {SCRATCH_SCHEMA}.{move.scratch}, "
-                         f"~{move.rows:.0f} rows each")
+            what = f"{move.table.schema}.{move.table.name} ({cols}){where}"
+            if move.key is None:
+                lines.append(f"  Broadcast {what} to {', '.join(self.groups)} as "
+                             f"{SCRATCH_SCHEMA}.{move.scratch}, ~{move.rows:.0f} rows each")
+            else:
+                lines.append(f"  Repartition {what} by hash({move.key}) like {self.anchor[0]} to "
+                             f"{', '.join(self.groups)} as {SCRATCH_SCHEMA}.{move.scratch}, "
+                             f"~{move.rows:.0f} rows")
         lines.append(f"  Rows moved: ~{self.moved_rows:.0f} (a coordinator finish: ~{self.gathered_rows:.0f})")
         return lines
 
@@ -75,6 +89,7 @@ def plan_broadcast(
     sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
     needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
     colocated: Callable[[DistTable, DistTable], bool], scratch_name: Callable[[DistTable], str],
+    types: Mapping[TableKey, Mapping[str, int]] | None = None,
 ) -> BroadcastPlan | str:
     """The broadcast plan for `sql`, or the reason there is none. `refs` maps the location
     of every reference to a distributed table (replicated ones included) to its table;
@@ -95,8 +110,8 @@ def plan_broadcast(
     candidates.sort(key=lambda loc: -rows.get(refs[loc].key, 0.0))
     reasons = []
     for location in candidates:
-        plan = _plan_with_anchor(sql, stmt, top, location, refs, columns, needs, rows, colocated,
-                                 scratch_name)
+        plan = _plan_with_anchor(sql, stmt, top, location, _Tables(refs, columns, types or {}, colocated),
+                                 needs, rows, scratch_name)
         if isinstance(plan, BroadcastPlan):
             return plan
         reasons.append(f"{refs[location].name}: {plan}")
@@ -128,116 +143,162 @@ def _has_aggregate_or_window(targets: object) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """What the planner knows of the statement's tables."""
+
+    refs: Mapping[int, DistTable]
+    columns: Mapping[TableKey, Sequence[str]]
+    types: Mapping[TableKey, Mapping[str, int]]
+    colocated: Callable[[DistTable, DistTable], bool]
+
+
 def _plan_with_anchor(
-    sql: str, stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, refs: Mapping[int, DistTable],
-    columns: Mapping[TableKey, Sequence[str]], needs: Mapping[TableKey, Needs],
-    rows: Mapping[TableKey, float], colocated: Callable[[DistTable, DistTable], bool],
+    sql: str, stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, tables: _Tables,
+    needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
     scratch_name: Callable[[DistTable], str],
 ) -> BroadcastPlan | str:
-    local = _local_references(stmt, top, anchor, refs, columns, colocated)
-    blocker = _outer_join_blocker(stmt.fromClause or (), local)
+    refs = tables.refs
+    local = _Locality(anchor, tables)
+    local.collect(stmt, top)
+    blocker = _outer_join_blocker(stmt.fromClause or (), set(local.keys))
     if blocker:
         return blocker
     groups = refs[anchor].groups
-    moved: dict[TableKey, DistTable] = {}
-    replace: list[int] = []
+    moved: dict[tuple[TableKey, str | None], DistTable] = {}
+    replace: dict[int, tuple[TableKey, str | None]] = {}
     for location, table in refs.items():
-        if location in local:
-            continue
-        if table.method == "replication" and set(groups) <= set(table.groups):
+        if location in local.keys and local.keys[location] is None:
+            continue  # stays where it is
+        if location not in local.keys and table.method == "replication" and set(groups) <= set(table.groups):
             continue  # already complete on every anchor node
-        moved.setdefault(table.key, table)
-        replace.append(location)
+        key = (table.key, local.keys.get(location))
+        moved.setdefault(key, table)
+        replace[location] = key
     missing = [t.name for t in moved.values() if not set(groups) <= set(t.groups) and t.method != "replication"]
     if missing:
         return f"{', '.join(missing)} not defined on every node of the anchor"
-    moved_rows = sum(rows.get(k, 0.0) for k in moved) * len(groups)
+    n = len(groups)
+    moved_rows = sum(rows.get(k[0], 0.0) * (n if k[1] is None else (n - 1) / n) for k in moved)
     gathered = sum(rows.get(t.key, 0.0) for t in {t.key: t for t in refs.values()}.values())
     if moved and moved_rows > gathered:
-        return f"broadcasting ~{moved_rows:.0f} rows costs more than gathering ~{gathered:.0f}"
+        return f"moving ~{moved_rows:.0f} rows costs more than gathering ~{gathered:.0f}"
     scratch = {key: scratch_name(table) for key, table in moved.items()}
-    text = _rewrite(sql, stmt, {loc: scratch[refs[loc].key] for loc in replace})
-    moves = tuple(Move(t, scratch[k], needs.get(k, Needs(None, None)), rows.get(k, 0.0)) for k, t in moved.items())
-    names = list(dict.fromkeys(refs[loc].name for loc in sorted(local)))
-    return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered)
+    text = _rewrite(sql, stmt, {loc: scratch[key] for loc, key in replace.items()})
+    moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1])
+                  for k, t in moved.items())
+    natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
+    names = list(dict.fromkeys([refs[anchor].name, *natives]))
+    return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor])
 
 
 # -- which references stay in place ------------------------------------------------------
 
+# The extended hash function of each type a copy can be repartitioned on (by type OID).
+REPARTITION_HASH = {20: "hashint8extended", 21: "hashint2extended", 23: "hashint4extended",
+                    25: "hashtextextended"}
+REPARTITION_TYPES = frozenset(REPARTITION_HASH)
+HASH_PARTITION_SEED = 0x7A5B22367996DCFD  # partition.h
+HASH_COMBINE64_CONSTANT = 0x49A0F4DD15E5A8E3  # hashfn.h
 
-def _local_references(stmt: ast.SelectStmt, top: list[_Leaf], anchor: int,
-                      refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
-                      colocated: Callable[[DistTable, DistTable], bool]) -> set[int]:
-    """The anchor, top-level references joined to it on colocated distribution columns,
-    and references of WHERE subqueries correlated to those on the distribution columns."""
-    local = {anchor}
-    if refs[anchor].method == "roundrobin":
-        return local
-    first = refs[anchor]
 
-    def joins(table: DistTable, column: str) -> bool:
-        return table.method in ("hash", "modulo") and table.column == column and colocated(first, table)
+def remainder_sql(column: str, type_oid: int, modulus: int) -> str:
+    """SQL computing the hash-partition remainder PostgreSQL gives `column` (already quoted)
+    in a table of `modulus` partitions: hash_combine64(0, <type>extended(v, seed)) % modulus
+    in unsigned 64-bit arithmetic; NULL goes to remainder 0 as in PostgreSQL."""
+    function = REPARTITION_HASH[type_oid]
+    return (f"coalesce((({function}({column}, {HASH_PARTITION_SEED})::numeric + "
+            f"{HASH_COMBINE64_CONSTANT} + 18446744073709551616) % 18446744073709551616) % {int(modulus)}, 0)")
 
-    pairs = [(_owner(a, top), _owner(b, top)) for a, b in _equalities(_top_conditions(stmt))]
-    changed = True
-    while changed:
-        changed = False
-        for left, right in pairs:
-            if left is None or right is None:
-                continue
-            for (la, lc), (ra, rc) in ((left, right), (right, left)):
-                if la in local and ra not in local and joins(refs[la], lc) and joins(refs[ra], rc) \
-                        and refs[la].column == lc:
-                    local.add(ra)
-                    changed = True
-    keys = {location: table.key for location, table in refs.items()}
-    for link in _where_subqueries(stmt.whereClause):
+
+class _Locality:
+    """The references whose rows, on each node, are exactly those that node's anchor rows
+    join: the anchor; references equated to a local reference's partitioning column in
+    the top-level FROM/WHERE, or in a WHERE subquery correlated to it (any depth), or
+    `local.key IN (SELECT r.col ...)`. Such a reference is *native* (colocated with the
+    anchor on its own distribution column: `keys[loc] is None`) or *repartitioned* by the
+    column it is equated on (`keys[loc] = column`, hash anchors only, same column type)."""
+
+    def __init__(self, anchor: int, tables: _Tables) -> None:
+        self.tables = tables
+        self.first = tables.refs[anchor]
+        self.keys: dict[int, str | None] = {anchor: None}
+        self.key_type = tables.types.get(self.first.key, {}).get(self.first.column or "")
+
+    def collect(self, stmt: ast.SelectStmt, top: list[_Leaf]) -> None:
+        if self.first.method == "roundrobin":
+            return
+        pairs = [(_owner(a, top), _owner(b, top)) for a, b in _equalities(_top_conditions(stmt))]
+        changed = True
+        while changed:
+            changed = False
+            for left, right in pairs:
+                if left is None or right is None:
+                    continue
+                for mine, other in ((left, right), (right, left)):
+                    if mine[0] in self.keys and other[0] not in self.keys and self.link(mine, other):
+                        changed = True
+        self._subqueries(stmt.whereClause, [top])
+
+    def key_of(self, location: int) -> str | None:
+        key = self.keys[location]
+        return key if key is not None else self.tables.refs[location].column
+
+    def link(self, local: tuple[int, str], other: tuple[int, str]) -> bool:
+        """Make `other` local when it is equated to `local`'s partitioning column."""
+        if self.key_of(local[0]) != local[1] or other[0] in self.keys:
+            return False
+        table = self.tables.refs[other[0]]
+        if table.method in ("hash", "modulo") and table.column == other[1] \
+                and self.tables.colocated(self.first, table):
+            self.keys[other[0]] = None
+            return True
+        column_type = self.tables.types.get(table.key, {}).get(other[1])
+        if self.first.method == "hash" and table.method in SHARDED and column_type is not None \
+                and column_type == self.key_type and column_type in REPARTITION_TYPES:
+            self.keys[other[0]] = other[1]
+            return True
+        return False
+
+    def _subqueries(self, where: object, enclosing: list[list[_Leaf]]) -> None:
+        keys = {location: table.key for location, table in self.tables.refs.items()}
+        for link, negated in _where_subqueries(where):
+            sub = link.subselect
+            inner: list[_Leaf] = []
+            for item in sub.fromClause or ():
+                _leaves(item, keys, self.tables.columns, inner)
+            for a, b in _equalities(_conjuncts(sub.whereClause)):
+                for x, y in ((a, b), (b, a)):
+                    mine = _owner(x, inner)
+                    outer = _outer_owner(y, inner, enclosing)
+                    if mine is not None and outer is not None and outer[0] in self.keys:
+                        self.link(outer, mine)
+            if not negated:  # NOT IN sees every NULL of the whole subquery: not local
+                self._in_subquery(link, inner, enclosing)
+            self._subqueries(sub.whereClause, [inner, *enclosing])
+
+    def _in_subquery(self, link: ast.SubLink, inner: list[_Leaf], enclosing: list[list[_Leaf]]) -> None:
+        """`a.k IN (SELECT r.c FROM r ... [GROUP BY r.c ...])`: r's rows for a's key can be
+        made local (a subquery without GROUP BY must not aggregate)."""
         sub = link.subselect
-        inner: list[_Leaf] = []
-        for item in sub.fromClause or ():
-            _leaves(item, keys, columns, inner)
-        _add_correlated(sub, inner, top, local, refs, joins)
-        _add_in_subquery(link, inner, top, local, refs, joins)
-    return local
-
-
-def _add_in_subquery(link: ast.SubLink, inner: list[_Leaf], top: list[_Leaf], local: set[int],
-                     refs: Mapping[int, DistTable], joins: Callable[[DistTable, str], bool]) -> None:
-    """`a.k IN (SELECT r.k FROM r ... [GROUP BY r.k ...])` with a and r colocated on k: the
-    subquery's rows for a's key are all on a's node."""
-    sub = link.subselect
-    if link.subLinkType != SubLinkType.ANY_SUBLINK or not isinstance(link.testexpr, ast.ColumnRef):
-        return
-    if link.operName and [n.sval for n in link.operName] != ["="]:
-        return
-    targets = sub.targetList or ()
-    if len(targets) != 1 or not isinstance(targets[0].val, ast.ColumnRef) or sub.limitCount \
-            or sub.limitOffset or sub.windowClause:
-        return
-    outer = _owner(link.testexpr, top)
-    mine = _owner(targets[0].val, inner)
-    if outer is None or mine is None or outer[0] not in local:
-        return
-    if not (joins(refs[outer[0]], outer[1]) and joins(refs[mine[0]], mine[1])):
-        return
-    grouped = [_owner(g, inner) for g in sub.groupClause or () if isinstance(g, ast.ColumnRef)]
-    if sub.groupClause and mine not in grouped:
-        return
-    if not sub.groupClause and (sub.havingClause or _has_aggregate_or_window(targets)):
-        return
-    local.add(mine[0])
-
-
-def _add_correlated(sub: ast.SelectStmt, inner: list[_Leaf], top: list[_Leaf], local: set[int],
-                    refs: Mapping[int, DistTable], joins: Callable[[DistTable, str], bool]) -> None:
-    for a, b in _equalities(_conjuncts(sub.whereClause)):
-        for x, y in ((a, b), (b, a)):
-            mine = _owner(x, inner)
-            outer = _outer_owner(y, inner, top)
-            if mine is None or outer is None or outer[0] not in local:
-                continue
-            if joins(refs[mine[0]], mine[1]) and joins(refs[outer[0]], outer[1]):
-                local.add(mine[0])
+        if link.subLinkType != SubLinkType.ANY_SUBLINK or not isinstance(link.testexpr, ast.ColumnRef):
+            return
+        if link.operName and [n.sval for n in link.operName] != ["="]:
+            return
+        targets = sub.targetList or ()
+        if len(targets) != 1 or not isinstance(targets[0].val, ast.ColumnRef) or sub.limitCount \
+                or sub.limitOffset or sub.windowClause:
+            return
+        outer = _owner(link.testexpr, enclosing[0])
+        mine = _owner(targets[0].val, inner)
+        if outer is None or mine is None or outer[0] not in self.keys:
+            return
+        grouped = [_owner(g, inner) for g in sub.groupClause or () if isinstance(g, ast.ColumnRef)]
+        if sub.groupClause and mine not in grouped:
+            return
+        if not sub.groupClause and (sub.havingClause or _has_aggregate_or_window(targets)):
+            return
+        self.link(outer, mine)
 
 
 def _outer_join_blocker(items: Sequence[object], local: set[int]) -> str | None:
@@ -315,34 +376,45 @@ def _owner(ref: ast.ColumnRef, leaves: list[_Leaf]) -> tuple[int, str] | None:
     return None
 
 
-def _outer_owner(ref: ast.ColumnRef, inner: list[_Leaf], top: list[_Leaf]) -> tuple[int, str] | None:
-    """The outer (top-level) column a subquery's column reference is correlated to."""
+def _outer_owner(ref: ast.ColumnRef, inner: list[_Leaf],
+                 enclosing: list[list[_Leaf]]) -> tuple[int, str] | None:
+    """The enclosing query's column a subquery's column reference is correlated to (levels
+    nearest first), or None when it may be the subquery's own or cannot be told."""
     names = _names(ref)
     if not names:
         return None
     if len(names) >= 2:
         if any(x.exposed == names[-2] for x in inner):
             return None
-        return _owner(ref, top)
+        for level in enclosing:
+            if any(x.exposed == names[-2] for x in level):
+                return _owner(ref, level)
+        return None
     if any(x.columns is None or names[0] in x.columns for x in inner):
         return None  # the subquery's own column (or maybe: its FROM has unknown columns)
-    return _owner(ref, top)
+    for level in enclosing:
+        if any(x.columns is None or names[0] in x.columns for x in level):
+            return _owner(ref, level)
+    return None
 
 
-def _where_subqueries(where: object) -> list[ast.SubLink]:
-    """SubLinks among the top-level WHERE conjuncts (EXISTS, IN, comparisons, under NOT)."""
+def _where_subqueries(where: object) -> list[tuple[ast.SubLink, bool]]:
+    """SubLinks among the top-level WHERE conjuncts (EXISTS, IN, comparisons), each with
+    whether it stands under NOT."""
     out = []
     for cond in _conjuncts(where):
         node = cond
+        negated = False
         if isinstance(node, ast.BoolExpr) and node.boolop == 2 and len(node.args) == 1:  # NOT
             node = node.args[0]
+            negated = True
         candidates = [node] if isinstance(node, ast.SubLink) else [
             getattr(node, side) for side in ("lexpr", "rexpr") if isinstance(node, ast.A_Expr)
         ]
         for link in candidates:
             if isinstance(link, ast.SubLink) and isinstance(link.subselect, ast.SelectStmt) \
                     and link.subselect.op == SetOperation.SETOP_NONE:
-                out.append(link)
+                out.append((link, negated))
     return out
 
 

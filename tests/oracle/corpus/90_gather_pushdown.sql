@@ -98,3 +98,19 @@ SELECT u.id, u.age, l.log_id FROM users u JOIN logs l ON l.user_id = u.id WHERE 
 SELECT count(*) FROM users u LEFT JOIN logs l ON l.user_id = u.id AND l.msg = 'fresh' WHERE u.id <= 2;
 ROLLBACK;
 SELECT count(*) FROM logs l JOIN users u ON u.id = l.user_id WHERE l.msg = 'fresh';
+
+-- repartition shapes: a table equated to another's distribution column moves by hash, once
+SELECT count(*), sum(l.dur_ms) FROM users u JOIN logs l ON l.user_id = u.id WHERE u.age > 30;
+SELECT count(*) FROM logs l, users u WHERE u.id = l.user_id AND l.dur_ms < (SELECT avg(dur_ms) FROM logs l2 WHERE l2.user_id = u.id);
+SELECT u.id, u.name FROM users u WHERE u.id IN (SELECT l.user_id FROM logs l WHERE l.level = 'error' AND l.dur_ms > (SELECT avg(l3.dur_ms) FROM logs l3 WHERE l3.user_id = l.user_id)) ORDER BY u.id;
+SELECT u.city, count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM logs l WHERE l.user_id = u.id) GROUP BY u.city;
+SELECT count(*) FROM users u WHERE u.id NOT IN (SELECT l.user_id FROM logs l WHERE l.user_id = u.id AND l.level = 'info');
+SELECT count(*) FROM users u WHERE u.id NOT IN (SELECT l.user_id FROM logs l WHERE l.user_id IS NOT NULL);
+SELECT count(*) FROM users u WHERE u.id IN (SELECT i.item_id FROM inventory i GROUP BY i.item_id HAVING sum(i.stock) > 100);
+SELECT u.id, sum(i.stock) FROM users u JOIN inventory i ON i.item_id = u.id GROUP BY u.id ORDER BY u.id LIMIT 20;
+SELECT count(*) FROM users u JOIN logs l ON l.user_id = u.id JOIN inventory i ON i.item_id = l.user_id WHERE i.warehouse = 'w2';
+SELECT u.id, l.log_id FROM users u LEFT JOIN logs l ON l.user_id = u.id AND l.level = 'warn' WHERE u.id BETWEEN 100 AND 130 ORDER BY u.id, l.log_id;
+BEGIN;
+INSERT INTO logs VALUES (6001, 3, 'error', 'late', '2024-02-01', 1);
+SELECT count(*), sum(l.dur_ms) FROM users u JOIN logs l ON l.user_id = u.id WHERE u.id = 3 OR u.age > 70;
+ROLLBACK;
