@@ -60,7 +60,7 @@ def test_explain_shows_the_broadcast(gridpg_cluster, exchange_schema) -> None:  
     with connect(gridpg_cluster, exchange_schema) as conn:
         lines = [r[0] for r in conn.execute("EXPLAIN " + JOIN).fetchall()]
     text = "\n".join(lines)
-    assert lines[0].startswith("Distributed plan: broadcast exchange"), text
+    assert lines[0].startswith("Distributed plan: exchange (broadcast"), text
     assert "Broadcast t_exchange.small (sid, k, v, note)" not in text  # projected
     assert "Broadcast t_exchange.small (k, v, note) WHERE (v < 3) AND (note LIKE 'n%')" in text
 
@@ -87,7 +87,7 @@ def test_broadcast_answers_like_the_coordinator_finish(gridpg_cluster, exchange_
 def test_error_in_the_middle_of_the_exchange_leaves_nothing(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
     with connect(gridpg_cluster, exchange_schema) as conn:
         lines = [r[0] for r in conn.execute("EXPLAIN " + FAILING).fetchall()]
-        assert lines[0].startswith("Distributed plan: broadcast exchange"), lines
+        assert lines[0].startswith("Distributed plan: exchange (broadcast"), lines
         with pytest.raises(psycopg.errors.DivisionByZero):
             conn.execute(FAILING)
         assert conn.execute("SELECT 1").fetchone() == (1,)
@@ -173,4 +173,11 @@ def test_repartition_join(gridpg_cluster, exchange_schema, datanodes) -> None:  
     expected_rows += [(i, 5) for i in range(BAD)]
     matching = [(k, v) for k, v in expected_rows if v < 50]
     assert got == (len(matching), sum(v for _, v in matching))
+    failing = "SELECT count(*) FROM big b JOIN small s ON s.k = b.id WHERE 1 / (s.v - 5) > -1000"
+    with connect(gridpg_cluster, exchange_schema) as conn:
+        lines = [r[0] for r in conn.execute("EXPLAIN " + failing).fetchall()]
+        assert lines[0].startswith("Distributed plan: exchange (repartition)"), lines
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(failing)
+        assert conn.execute("SELECT 1").fetchone() == (1,)
     assert_clean(datanodes)

@@ -120,7 +120,9 @@ class StagedPlan:
     finish: DistributedPlan
 
     def describe(self) -> list[str]:
-        lines = [f"Distributed plan: broadcast exchange, then {self.finish.strategy}"]
+        kinds = sorted({"broadcast" if m.key is None else "repartition" for m in self.exchange.moves})
+        what = f" ({', '.join(kinds)})" if kinds else " (nothing moves)"
+        lines = [f"Distributed plan: exchange{what}, then {self.finish.strategy}"]
         lines += self.exchange.describe()
         lines += self.finish.describe()[1:]
         return lines

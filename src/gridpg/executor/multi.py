@@ -585,7 +585,7 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
 
 async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
                           lines: list[str]) -> tuple[list[str], DistributedPlan | None, list[Any]]:
-    """EXPLAIN of what the coordinator finish would do: a broadcast exchange when one
+    """EXPLAIN of what the coordinator finish would do: an exchange when one
     applies (nodes' plans only when nothing moves: they read scratch tables), else what is
     gathered with which filter."""
     from gridpg.executor import exchange
@@ -596,7 +596,7 @@ async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: Di
         return staged.describe(), (None if staged.exchange.moves else staged.finish), []
     lines = [x for x in lines if not x.startswith("  Gather ")]
     lines[1:1] = await exchange.explain_gather(dispatcher, request.sql, plan.gather)
-    return lines, plan, [NotApplicable("broadcast exchange", staged)]
+    return lines, plan, [NotApplicable("exchange", staged)]
 
 
 def _inner_statement_text(sql: str) -> str:
