@@ -158,13 +158,13 @@ def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False) 
         raise _Refusal("GROUPING SETS, ROLLUP and CUBE are not split")
     if any(isinstance(n, ast.GroupingFunc) for n in _walk(stmt)):
         raise _Refusal("GROUPING() is not split")
-    _ensure_from_is_row_local(stmt)
+    _ensure_from_is_row_local(stmt, complete_subqueries)
     _ensure_no_misplaced_aggregates(stmt, complete_subqueries)
     if not stmt.groupClause and not any(_is_aggregate(n) for n in _walk(_final_parts(stmt))):
         raise _Refusal("no aggregates and no GROUP BY: nothing to combine")
 
 
-def _ensure_from_is_row_local(stmt: ast.SelectStmt) -> None:
+def _ensure_from_is_row_local(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:
     """Each datanode must see only its own rows: no rows produced on every node."""
     if not stmt.fromClause:
         raise _Refusal("no FROM clause: nothing distributed to aggregate")
@@ -172,19 +172,20 @@ def _ensure_from_is_row_local(stmt: ast.SelectStmt) -> None:
         if isinstance(node, ast.RangeFunction | ast.RangeTableFunc | ast.JsonTable):
             raise _Refusal("a function in FROM would produce its rows on every datanode")
         if isinstance(node, ast.RangeSubselect):
-            _ensure_subquery_is_row_local(node.subquery)
+            _ensure_subquery_is_row_local(node.subquery, complete_subqueries)
 
 
-def _ensure_subquery_is_row_local(sub: ast.Node) -> None:
+def _ensure_subquery_is_row_local(sub: ast.Node, complete_subqueries: bool = False) -> None:
     if not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
         raise _Refusal("a set operation in FROM is not split")
     if sub.valuesLists:
         raise _Refusal("VALUES in FROM would produce its rows on every datanode")
     crosses_rows = (sub.groupClause or sub.distinctClause or sub.havingClause
                     or sub.limitCount or sub.limitOffset or sub.withClause)
-    if crosses_rows or any(_is_aggregate(n) for n in _walk(sub)):
+    # With complete subqueries, aggregates inside a WHERE subquery of `sub` are exact.
+    if crosses_rows or any(_is_aggregate(n) for n in _walk(sub, into_subqueries=not complete_subqueries)):
         raise _Refusal("a subquery in FROM groups, aggregates or limits rows per datanode")
-    _ensure_from_is_row_local(sub)
+    _ensure_from_is_row_local(sub, complete_subqueries)
 
 
 def _ensure_no_misplaced_aggregates(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:

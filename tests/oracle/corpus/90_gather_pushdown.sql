@@ -114,3 +114,5 @@ BEGIN;
 INSERT INTO logs VALUES (6001, 3, 'error', 'late', '2024-02-01', 1);
 SELECT count(*), sum(l.dur_ms) FROM users u JOIN logs l ON l.user_id = u.id WHERE u.id = 3 OR u.age > 70;
 ROLLBACK;
+SELECT c, count(*), sum(a) FROM (SELECT u.city AS c, u.age AS a FROM users u WHERE u.age > (SELECT avg(age) FROM users WHERE score > 0) AND NOT EXISTS (SELECT 1 FROM logs l WHERE l.user_id = u.id)) x GROUP BY c;
+SELECT c, count(*) FROM (SELECT substring(u.name from 1 for 2) AS c FROM users u WHERE u.id IN (SELECT l.user_id FROM logs l WHERE l.level = 'warn') AND u.score > (SELECT avg(score) FROM users)) x GROUP BY c ORDER BY c;
