@@ -27,7 +27,7 @@ from gridpg.planner.broadcast import (
     remainder_sql,
 )
 from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
-from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable
+from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
 from gridpg.sql.parse import parse_tree
 from gridpg.sql.quote import quote_ident, quote_qualified
 
@@ -38,17 +38,8 @@ if TYPE_CHECKING:
 async def needs_of(dispatcher: Dispatcher, sql: str,
                    tables: Sequence[GatherTable]) -> dict[TableKey, tuple[Needs, list[str]]]:
     """Per gathered table: what `sql` needs of it, and all its columns."""
-    from gridpg.planner.service import _search_path
-
-    planner = dispatcher.coord.planner
-    assert planner is not None
     snapshot = dispatcher.runner.snapshot()
-    search_path = _search_path(dispatcher)
-    refs: dict[int, TableKey] = {}
-    for ref in analyze.relations(parse_tree(sql)):
-        table = planner.resolve(snapshot, ref, search_path)
-        if table is not None:
-            refs[ref.location] = table.key
+    refs: dict[int, TableKey] = {loc: t.key for loc, t in _resolved_refs(dispatcher, sql).items()}
     columns: dict[TableKey, list[str]] = {}
     for gathered in tables:
         table = snapshot.table(gathered.schema, gathered.name)
@@ -131,9 +122,8 @@ class StagedPlan:
 async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> StagedPlan | str:
     """The staged plan for a statement the coordinator finish would run, or why there is none."""
     from gridpg.catalog.model import DistTable
+    from gridpg.executor.run import scratch_name as fresh_name
 
-    planner = dispatcher.coord.planner
-    assert planner is not None
     if _is_read_only(dispatcher):
         return "a read-only transaction or coordinator cannot create scratch tables on the datanodes"
     snapshot = dispatcher.runner.snapshot()
@@ -146,12 +136,12 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     rows = {k: await _estimate_rows(dispatcher, request, t, needs[k], columns[k]) for k, t in tables.items()}
 
     def scratch_name(_: DistTable) -> str:
-        return planner.scratch_name("bc")
+        return fresh_name(dispatcher, "bc")
 
     exchange = plan_broadcast(sql, refs, columns, needs, rows, snapshot.colocated, scratch_name, types)
     if isinstance(exchange, str):
         return exchange
-    finish = _finish_strategy(planner, exchange)
+    finish = _finish_strategy(dispatcher, exchange)
     if isinstance(finish, str):
         return finish
     return StagedPlan(exchange, finish)
@@ -171,15 +161,13 @@ def _is_read_only(dispatcher: Dispatcher) -> bool:
 
 
 def _resolved_refs(dispatcher: Dispatcher, sql: str) -> dict[int, Any]:
-    from gridpg.planner.service import _search_path
+    """{text location: distributed table} for every table reference of `sql`."""
+    from gridpg.executor.run import catalog_view, search_path
 
-    planner = dispatcher.coord.planner
-    assert planner is not None
-    snapshot = dispatcher.runner.snapshot()
-    search_path = _search_path(dispatcher)
+    catalog, path = catalog_view(dispatcher), search_path(dispatcher)
     out = {}
     for ref in analyze.relations(parse_tree(sql)):
-        table = planner.resolve(snapshot, ref, search_path)
+        table = catalog.resolve(ref, path)
         if table is not None:
             out[ref.location] = table
     return out
@@ -208,31 +196,36 @@ async def _estimate_rows(dispatcher: Dispatcher, request: ExecRequest, table: An
     return per_node * (1 if table.method == "replication" else len(table.groups))
 
 
-def _finish_strategy(planner: Any, exchange: BroadcastPlan) -> DistributedPlan | str:
+def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> DistributedPlan | str:
     """Concatenate, merge or two-phase-aggregate the statement over the scratch copies."""
+    from gridpg.executor.run import bind, scratch_name
     from gridpg.planner import twophase
-    from gridpg.planner.service import Resolved, _needs_combine
+    from gridpg.planner.merge import sorted_merge
+    from gridpg.planner.plan import MergePlan, PushdownPlan, ScratchNames, TwoPhasePlan
+    from gridpg.planner.pushdown import Resolved, needs_combine
 
     tree = parse_tree(exchange.sql)
     body = tree.get("SelectStmt", {})
     if analyze.has_node(tree, "SetToDefault") or "nextval" in exchange.sql.lower():
         return "volatile functions must run once"
     fragments = tuple(Fragment(g, exchange.sql) for g in exchange.groups)
-    why = _needs_combine(body)
+    why = needs_combine(body)
     if why in (None, "subqueries"):
-        return DistributedPlan("pushdown", fragments)
+        return PushdownPlan(fragments)
+    # the sorted merge, when subqueries (complete on every node) stand only in WHERE
     outside_where = {k: v for k, v in body.items() if k != "whereClause"}
     if not analyze.has_node(outside_where, "SubLink"):
         resolved = [Resolved(r, None) for r in analyze.relations(tree)]
-        merge = planner._sorted_merge(exchange.sql, outside_where, resolved, list(exchange.groups))
-        if isinstance(merge, DistributedPlan):
-            return merge
-    temp = f"pg_temp.{planner.scratch_name('agg')}"
+        merge = sorted_merge(exchange.sql, outside_where, resolved, list(exchange.groups),
+                             ScratchNames(exchange.sql))
+        if isinstance(merge, MergePlan):
+            return bind(dispatcher, merge)
+    temp = f"pg_temp.{scratch_name(dispatcher, 'agg', shared=False)}"
     split = twophase.build_two_phase(exchange.sql, temp, complete_subqueries=True)
     if isinstance(split, twophase.NotApplicable):
         return f"two-phase over the exchange: {split.reason}"
-    return DistributedPlan("two-phase", tuple(Fragment(g, split.partial_sql) for g in exchange.groups),
-                           final_sql=split.final_sql, partial_temp=temp)
+    return TwoPhasePlan(tuple(Fragment(g, split.partial_sql) for g in exchange.groups),
+                        final_sql=split.final_sql, partial_temp=temp)
 
 
 async def run_staged(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPlan) -> None:
@@ -280,7 +273,7 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
     )
 
     plan = staged.finish
-    if plan.strategy == "pushdown":
+    if plan.strategy is Strategy.PUSHDOWN:
         await scatter(dispatcher, request, plan, commit=False)
         return
     # merge / two-phase: the catalog server makes the partial rows' temp table from the

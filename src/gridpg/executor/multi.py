@@ -550,7 +550,7 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
         verbose = plan.describe_reasons()
         if plan.strategy is Strategy.COORDINATOR_FINISH:
             lines, plan, why = await _explain_finish(dispatcher, inner_request, plan, lines)
-            verbose += [f"  Not {reason.strategy}: {reason.reason}" for reason in why]
+            verbose += why
         if "verbose" in options:
             lines += verbose
     prefix = request.sql[: len(request.sql) - len(inner_sql)]
@@ -584,19 +584,18 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
 
 
 async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
-                          lines: list[str]) -> tuple[list[str], DistributedPlan | None, list[Any]]:
-    """EXPLAIN of what the coordinator finish would do: an exchange when one
-    applies (nodes' plans only when nothing moves: they read scratch tables), else what is
-    gathered with which filter."""
+                          lines: list[str]) -> tuple[list[str], DistributedPlan | None, list[str]]:
+    """EXPLAIN of what the coordinator finish would do: an exchange when one applies (the
+    nodes' plans only when nothing moves: they read scratch tables), else what is gathered
+    with which filter; and, for VERBOSE, why no exchange applies."""
     from gridpg.executor import exchange
-    from gridpg.planner.plan import NotApplicable
 
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):
         return staged.describe(), (None if staged.exchange.moves else staged.finish), []
     lines = [x for x in lines if not x.startswith("  Gather ")]
     lines[1:1] = await exchange.explain_gather(dispatcher, request.sql, plan.gather)
-    return lines, plan, [NotApplicable("exchange", staged)]
+    return lines, plan, [f"  Not exchange: {staged}"]
 
 
 def _inner_statement_text(sql: str) -> str:
