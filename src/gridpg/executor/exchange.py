@@ -1,10 +1,17 @@
-"""Moving table pieces for multi-step plans: gathering into the catalog server.
+"""Moving table pieces for multi-step plans: gathering to the catalog server, exchanges.
 
 The coordinator finish copies, for each distributed table a statement reads, only what the
 statement can use (`planner.gather.table_needs`: its columns, and rows filtered by the
 conjuncts that hold for every reference) from each node into a catalog temp table, as raw
-COPY text over the transaction's own datanode connections, then ANALYZEs the temp table so
-the catalog server plans the final statement with real row counts.
+COPY text over the transaction's own datanode connections, then ANALYZEs (and indexes for
+correlated lookups) the temp table so the catalog server plans the final statement well.
+
+Before that, an exchange is tried (`planner.broadcast` decides, from the datanodes' row
+estimates read here): tables are broadcast or repartitioned into unlogged scratch tables
+on the anchor's nodes by COPY byte pumps between datanode connections, inside the
+statement's transaction, and the statement is finished there by pushdown, merge or
+two-phase aggregation. Nothing here decides what is correct to run where; it must not
+move rows through Python one by one.
 """
 
 from __future__ import annotations
@@ -103,7 +110,7 @@ PUMP_HIGH_WATER = 8 << 20  # bytes queued towards a destination before the sourc
 PUMP_LOW_WATER = 1 << 20
 
 
-@dataclass
+@dataclass(frozen=True)
 class StagedPlan:
     """A broadcast exchange and the strategy that finishes the statement on its nodes."""
 
