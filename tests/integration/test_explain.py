@@ -29,11 +29,18 @@ def test_explain_of_a_join_of_non_colocated_tables(gridpg_cluster: Cluster, tabl
     with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
         conn.execute(f"SET search_path = {tables}")
         lines = _explain(conn, "EXPLAIN (VERBOSE) /* note */ SELECT t.id, u.w FROM t JOIN u ON t.n = u.id")
-        assert lines[0] == "Distributed plan: coordinator-finish"
-        assert any(line.startswith(f"  Gather {tables}.u from ") for line in lines)
+        assert lines[0].startswith("Distributed plan: exchange"), lines  # executor/exchange.py
+        assert any(line.startswith((f"  Repartition {tables}.", f"  Broadcast {tables}.")) for line in lines)
         assert "  Not pushdown: the tables are not joined on their distribution columns" in lines
-        # and the statement itself answers as PostgreSQL would
+        # a FULL join keeps the coordinator finish, which says what it gathers
+        lines = _explain(conn, "EXPLAIN (VERBOSE) SELECT t.id, u.w FROM t FULL JOIN u ON t.n = u.id")
+        assert lines[0] == "Distributed plan: coordinator-finish", lines
+        assert any(line.startswith("  Gather from ") and f"FROM {tables}.u" in line for line in lines), lines
+        assert any(line.startswith("  Not exchange: ") for line in lines), lines
+        # and the statements themselves answer as PostgreSQL would
         rows = conn.execute("SELECT t.id, u.w FROM t JOIN u ON t.n = u.id ORDER BY 1").fetchall()
+        assert rows == [(1, "x"), (2, "y"), (3, "y")]
+        rows = conn.execute("SELECT t.id, u.w FROM t FULL JOIN u ON t.n = u.id ORDER BY 1, 2").fetchall()
         assert rows == [(1, "x"), (2, "y"), (3, "y")]
 
 

@@ -146,6 +146,13 @@ def test_read_only_coordinator(ha_cluster: Cluster) -> None:
                 conn.execute(write)
         conn.execute("RESET ALL")
         assert conn.execute("SHOW transaction_read_only").fetchone() == ("on",)
+        # a join that is not colocated: no scratch tables on the standbys (no broadcast
+        # exchange), the coordinator finish answers as the read-write coordinator does
+        join = "SELECT count(*), sum(a.id) FROM acc a JOIN acc b ON b.bal = a.id"
+        assert conn.execute("EXPLAIN " + join).fetchone() == ("Distributed plan: coordinator-finish",)
+        answer = conn.execute(join).fetchone()
+    with psycopg.connect(ha_cluster.dsn(0), autocommit=True) as conn:
+        assert conn.execute(join).fetchone() == answer
     # drivers' read/write routing: libpq skips the read-only coordinator
     ports = [c.port for c in ha_cluster.topology.coordinators]
     dsn = ha_cluster.dsn(READ_ONLY).replace(f":{ports[2]}/", f":{ports[2]},127.0.0.1:{ports[0]}/")

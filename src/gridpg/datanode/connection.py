@@ -284,6 +284,11 @@ class BackendConnection:
         kind, raw = await self.recv_raw()
         return kind, raw[5:]
 
+    def write_buffer_size(self) -> int:
+        """Bytes written but not yet handed to the kernel (for backpressure)."""
+        transport = self._proto.transport
+        return transport.get_write_buffer_size() if transport is not None else 0
+
     def pause_reading(self) -> None:
         if self._proto.transport is not None:
             self._proto.transport.pause_reading()

@@ -49,9 +49,21 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
     elif strategy is Strategy.BROADCAST:
         await broadcast_write(dispatcher, request, plan)
     elif strategy is Strategy.COORDINATOR_FINISH:
-        await coordinator_finish(dispatcher, request, plan)
+        await _exchange_or_finish(dispatcher, request, plan)
     else:
         raise PgError(INTERNAL_ERROR, f"gridpg cannot execute a {strategy} plan over several nodes")
+
+
+async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
+    """Where the planner chose the coordinator finish, an exchange runs instead when one
+    applies (it needs the datanodes' row estimates, read here)."""
+    from gridpg.executor import exchange
+
+    staged = await exchange.plan_exchange(dispatcher, request, request.sql)
+    if isinstance(staged, exchange.StagedPlan):
+        await exchange.run_staged(dispatcher, request, staged)
+        return
+    await coordinator_finish(dispatcher, request, plan)
 
 
 # -- pushdown: the same statement on every node, results concatenated -----------------
@@ -439,17 +451,13 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
 
 async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
+    from gridpg.executor.exchange import gather_to_catalog
+
     txn = dispatcher.runner.txn
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    temps = []
+    temps: list[str] = []
     try:
-        for table in plan.gather:
-            qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-            temp = f"pg_temp.{table.temp}"
-            temps.append(temp)
-            await catalog.simple_query(f"CREATE TEMP TABLE {table.temp} (LIKE {qualified})")
-            sources = [(g, f"SELECT * FROM {qualified}") for g in table.groups]
-            await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
+        await gather_to_catalog(dispatcher, request, request.sql, plan.gather, catalog, temps)
         final = plan.final_sql or ""
         if not request.simple and request.params:
             final = await inline_params(dispatcher, request, final)
@@ -479,13 +487,14 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
     plan = bind(dispatcher, coordinator_finish(sql, resolved, ()))
     if catalog is None:
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    temps = []
-    for table in plan.gather:
-        qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-        temps.append(f"pg_temp.{table.temp}")
-        await catalog.simple_query(f"CREATE TEMP TABLE {table.temp} (LIKE {qualified})")
-        await copy_rows_to_catalog(dispatcher, [(g, f"SELECT * FROM {qualified}") for g in table.groups],
-                                   catalog, f"pg_temp.{table.temp}")
+    from gridpg.executor.exchange import gather_to_catalog
+
+    temps: list[str] = []
+    try:
+        await gather_to_catalog(dispatcher, None, sql, plan.gather, catalog, temps)
+    except BaseException:
+        await _drop_temp(catalog, temps)
+        raise
     return plan.final_sql or "", temps
 
 
@@ -538,8 +547,12 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
         plan = plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
                           inner_request.bound())
         lines = plan.describe()
+        verbose = plan.describe_reasons()
+        if plan.strategy is Strategy.COORDINATOR_FINISH:
+            lines, plan, why = await _explain_finish(dispatcher, inner_request, plan, lines)
+            verbose += why
         if "verbose" in options:
-            lines += plan.describe_reasons()
+            lines += verbose
     prefix = request.sql[: len(request.sql) - len(inner_sql)]
     if plan is not None and plan.strategy is Strategy.MOVE_ROWS and "analyze" in options:
         raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of an UPDATE of the distribution column "
@@ -568,6 +581,21 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
         send(codec.build_data_row([line.encode()]))
     send(codec.build_command_complete("EXPLAIN"))
     return True
+
+
+async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
+                          lines: list[str]) -> tuple[list[str], DistributedPlan | None, list[str]]:
+    """EXPLAIN of what the coordinator finish would do: an exchange when one applies (the
+    nodes' plans only when nothing moves: they read scratch tables), else what is gathered
+    with which filter; and, for VERBOSE, why no exchange applies."""
+    from gridpg.executor import exchange
+
+    staged = await exchange.plan_exchange(dispatcher, request, request.sql)
+    if isinstance(staged, exchange.StagedPlan):
+        return staged.describe(), (None if staged.exchange.moves else staged.finish), []
+    lines = [x for x in lines if not x.startswith("  Gather ")]
+    lines[1:1] = await exchange.explain_gather(dispatcher, request.sql, plan.gather)
+    return lines, plan, [f"  Not exchange: {staged}"]
 
 
 def _inner_statement_text(sql: str) -> str:

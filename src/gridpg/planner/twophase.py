@@ -45,16 +45,19 @@ class NotApplicable:
     reason: str  # human-readable, shown by EXPLAIN VERBOSE
 
 
-def build_two_phase(sql: str, temp_table: str) -> TwoPhasePlan | NotApplicable:
+def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False) -> TwoPhasePlan | NotApplicable:
     """Split `sql` (one SELECT) into a partial and a final query, or say why not.
 
     `temp_table` is an already-quoted name such as `pg_temp.gp_agg_1`; the final query
     reads from it. Raises ValueError only for a malformed `temp_table` (a caller bug).
+    `complete_subqueries` says that every subquery sees, on each datanode, all the rows it
+    needs (broadcast copies, or tables colocated on a correlation with the node's rows), so
+    aggregates inside subqueries are exact there.
     """
     temp = _parse_temp_table(temp_table)
     try:
         stmt = _parse_select(sql)
-        _ensure_splittable(stmt)
+        _ensure_splittable(stmt, complete_subqueries)
         return _Splitter(stmt, temp).build()
     except _Refusal as refusal:
         return NotApplicable(refusal.reason)
@@ -138,7 +141,7 @@ def _parse_select(sql: str) -> ast.SelectStmt:
     return stmts[0].stmt
 
 
-def _ensure_splittable(stmt: ast.SelectStmt) -> None:
+def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:
     if stmt.op != SetOperation.SETOP_NONE:
         raise _Refusal("set operations (UNION/INTERSECT/EXCEPT) are not split")
     if stmt.valuesLists:
@@ -155,13 +158,13 @@ def _ensure_splittable(stmt: ast.SelectStmt) -> None:
         raise _Refusal("GROUPING SETS, ROLLUP and CUBE are not split")
     if any(isinstance(n, ast.GroupingFunc) for n in _walk(stmt)):
         raise _Refusal("GROUPING() is not split")
-    _ensure_from_is_row_local(stmt)
-    _ensure_no_misplaced_aggregates(stmt)
+    _ensure_from_is_row_local(stmt, complete_subqueries)
+    _ensure_no_misplaced_aggregates(stmt, complete_subqueries)
     if not stmt.groupClause and not any(_is_aggregate(n) for n in _walk(_final_parts(stmt))):
         raise _Refusal("no aggregates and no GROUP BY: nothing to combine")
 
 
-def _ensure_from_is_row_local(stmt: ast.SelectStmt) -> None:
+def _ensure_from_is_row_local(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:
     """Each datanode must see only its own rows: no rows produced on every node."""
     if not stmt.fromClause:
         raise _Refusal("no FROM clause: nothing distributed to aggregate")
@@ -169,28 +172,31 @@ def _ensure_from_is_row_local(stmt: ast.SelectStmt) -> None:
         if isinstance(node, ast.RangeFunction | ast.RangeTableFunc | ast.JsonTable):
             raise _Refusal("a function in FROM would produce its rows on every datanode")
         if isinstance(node, ast.RangeSubselect):
-            _ensure_subquery_is_row_local(node.subquery)
+            _ensure_subquery_is_row_local(node.subquery, complete_subqueries)
 
 
-def _ensure_subquery_is_row_local(sub: ast.Node) -> None:
+def _ensure_subquery_is_row_local(sub: ast.Node, complete_subqueries: bool = False) -> None:
     if not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
         raise _Refusal("a set operation in FROM is not split")
     if sub.valuesLists:
         raise _Refusal("VALUES in FROM would produce its rows on every datanode")
     crosses_rows = (sub.groupClause or sub.distinctClause or sub.havingClause
                     or sub.limitCount or sub.limitOffset or sub.withClause)
-    if crosses_rows or any(_is_aggregate(n) for n in _walk(sub)):
+    # With complete subqueries, aggregates inside a WHERE subquery of `sub` are exact.
+    if crosses_rows or any(_is_aggregate(n) for n in _walk(sub, into_subqueries=not complete_subqueries)):
         raise _Refusal("a subquery in FROM groups, aggregates or limits rows per datanode")
-    _ensure_from_is_row_local(sub)
+    _ensure_from_is_row_local(sub, complete_subqueries)
 
 
-def _ensure_no_misplaced_aggregates(stmt: ast.SelectStmt) -> None:
+def _ensure_no_misplaced_aggregates(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:
     for name, part in (("WHERE", stmt.whereClause), ("FROM", stmt.fromClause),
                        ("GROUP BY", stmt.groupClause), ("LIMIT/OFFSET",
                        (stmt.limitCount, stmt.limitOffset))):
         if any(_is_aggregate(n) for n in _walk(part, into_subqueries=False)):
             raise _Refusal(f"aggregate in {name}")
     for node in _walk(stmt):
+        if complete_subqueries:
+            break
         if isinstance(node, ast.SubLink) and any(_is_aggregate(n) for n in _walk(node.subselect)):
             raise _Refusal("a subquery contains aggregates")
 

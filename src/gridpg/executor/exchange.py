@@ -1,0 +1,431 @@
+"""Moving table pieces for multi-step plans: gathering to the catalog server, exchanges.
+
+The coordinator finish copies, for each distributed table a statement reads, only what the
+statement can use (`planner.gather.table_needs`: its columns, and rows filtered by the
+conjuncts that hold for every reference) from each node into a catalog temp table, as raw
+COPY text over the transaction's own datanode connections, then ANALYZEs (and indexes for
+correlated lookups) the temp table so the catalog server plans the final statement well.
+
+Before that, an exchange is tried (`planner.broadcast` decides, from the datanodes' row
+estimates read here): tables are broadcast or repartitioned into unlogged scratch tables
+on the anchor's nodes by COPY byte pumps between datanode connections, inside the
+statement's transaction, and the statement is finished there by pushdown, merge or
+two-phase aggregation. Nothing here decides what is correct to run where; it must not
+move rows through Python one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gridpg.datanode.connection import BackendConnection
+from gridpg.errors import CONNECTION_FAILURE, PgError
+from gridpg.pgwire import codec
+from gridpg.planner import analyze
+from gridpg.planner.broadcast import (
+    SCRATCH_SCHEMA,
+    BroadcastPlan,
+    Move,
+    plan_broadcast,
+    remainder_sql,
+)
+from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
+from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
+from gridpg.sql.parse import parse_tree
+from gridpg.sql.quote import quote_ident, quote_qualified
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+
+async def needs_of(dispatcher: Dispatcher, sql: str,
+                   tables: Sequence[GatherTable]) -> dict[TableKey, tuple[Needs, list[str]]]:
+    """Per gathered table: what `sql` needs of it, and all its columns."""
+    snapshot = dispatcher.runner.snapshot()
+    refs: dict[int, TableKey] = {loc: t.key for loc, t in _resolved_refs(dispatcher, sql).items()}
+    columns: dict[TableKey, list[str]] = {}
+    for gathered in tables:
+        table = snapshot.table(gathered.schema, gathered.name)
+        if table is not None:
+            columns[table.key] = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)]
+    needs = table_needs(sql, refs, columns)
+    every = Needs(None, None)
+    return {(t.schema, t.name): (needs.get((t.schema, t.name), every), columns.get((t.schema, t.name), []))
+            for t in tables}
+
+
+async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None, sql: str,
+                            tables: Sequence[GatherTable], catalog: BackendConnection,
+                            temps: list[str]) -> None:
+    """Copy what `sql` needs of each table into its catalog temp table (`pg_temp.<temp>`,
+    appended to `temps` as soon as it exists, so the caller drops it whatever happens)."""
+    from gridpg.executor.multi import copy_rows_to_catalog, inline_params
+
+    needs = await needs_of(dispatcher, sql, tables)
+    lookups = await _correlation_keys(dispatcher, sql)
+    for table in tables:
+        need, columns = needs[(table.schema, table.name)]
+        select = need.select_sql(table.schema, table.name, columns)
+        if request is not None and "$" in select:
+            select = await inline_params(dispatcher, request, select)
+        shape = need.select_sql(table.schema, table.name, columns, filtered=False)
+        await catalog.simple_query(f"CREATE TEMP TABLE {quote_ident(table.temp)} AS {shape} WITH NO DATA")
+        temps.append(f"pg_temp.{quote_ident(table.temp)}")
+        await copy_rows_to_catalog(dispatcher, [(g, select) for g in table.groups], catalog, temps[-1])
+        await catalog.simple_query(_index_and_analyze(temps[-1], lookups.get((table.schema, table.name), [])))
+
+
+async def _correlation_keys(dispatcher: Dispatcher, sql: str) -> dict[TableKey, list[tuple[str, ...]]]:
+    refs = _resolved_refs(dispatcher, sql)
+    tables = {t.key: t for t in refs.values()}
+    columns = {k: [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, t)]
+               for k, t in tables.items()}
+    return correlation_keys(sql, {loc: t.key for loc, t in refs.items()}, columns)
+
+
+def _index_and_analyze(table: str, keys: Sequence[tuple[str, ...]]) -> str:
+    """Indexes for the lookups of correlated subqueries, then statistics."""
+    sql = [f"CREATE INDEX ON {table} ({', '.join(quote_ident(c) for c in key)})" for key in keys]
+    return "; ".join([*sql, f"ANALYZE {table}"])
+
+
+async def explain_gather(dispatcher: Dispatcher, sql: str, tables: Sequence[GatherTable]) -> list[str]:
+    """EXPLAIN lines: per gathered table, the SQL each node runs for it."""
+    needs = await needs_of(dispatcher, sql, tables)
+    lines = []
+    for table in tables:
+        need, columns = needs[(table.schema, table.name)]
+        lines.append(f"  Gather from {', '.join(table.groups)} into {table.temp} (analyzed): "
+                     f"{need.select_sql(table.schema, table.name, columns)}")
+    return lines
+
+
+# -- the broadcast exchange ------------------------------------------------------------------
+
+PUMP_HIGH_WATER = 8 << 20  # bytes queued towards a destination before the source is paused
+PUMP_LOW_WATER = 1 << 20
+
+
+@dataclass(frozen=True)
+class StagedPlan:
+    """A broadcast exchange and the strategy that finishes the statement on its nodes."""
+
+    exchange: BroadcastPlan
+    finish: DistributedPlan
+
+    def describe(self) -> list[str]:
+        kinds = sorted({"broadcast" if m.key is None else "repartition" for m in self.exchange.moves})
+        what = f" ({', '.join(kinds)})" if kinds else " (nothing moves)"
+        lines = [f"Distributed plan: exchange{what}, then {self.finish.strategy}"]
+        lines += self.exchange.describe()
+        lines += self.finish.describe()[1:]
+        return lines
+
+
+async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> StagedPlan | str:
+    """The staged plan for a statement the coordinator finish would run, or why there is none."""
+    from gridpg.catalog.model import DistTable
+    from gridpg.executor.run import scratch_name as fresh_name
+
+    if _is_read_only(dispatcher):
+        return "a read-only transaction or coordinator cannot create scratch tables on the datanodes"
+    snapshot = dispatcher.runner.snapshot()
+    refs = _resolved_refs(dispatcher, sql)
+    tables = {t.key: t for t in refs.values()}
+    described = {k: await dispatcher.coord.table_columns(dispatcher.runner, t) for k, t in tables.items()}
+    columns = {k: [c.name for c in cols] for k, cols in described.items()}
+    types = {k: {c.name: c.type_oid for c in cols} for k, cols in described.items()}
+    needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, columns)
+    rows = {k: await _estimate_rows(dispatcher, request, t, needs[k], columns[k]) for k, t in tables.items()}
+
+    def scratch_name(_: DistTable) -> str:
+        return fresh_name(dispatcher, "bc")
+
+    exchange = plan_broadcast(sql, refs, columns, needs, rows, snapshot.colocated, scratch_name, types)
+    if isinstance(exchange, str):
+        return exchange
+    finish = _finish_strategy(dispatcher, exchange)
+    if isinstance(finish, str):
+        return finish
+    return StagedPlan(exchange, finish)
+
+
+def _is_read_only(dispatcher: Dispatcher) -> bool:
+    runner = dispatcher.runner
+    txn = runner.txn
+    if getattr(dispatcher.coord, "read_only", False):
+        return True  # a read-only coordinator reads the groups from standbys
+    for key, value in runner.settings.items():
+        if key.lower() in ("default_transaction_read_only", "transaction_read_only") \
+                and str(value).strip("'\" ").lower() in ("on", "true", "yes", "1"):
+            return True
+    texts = [txn.begin_sql, *txn.local_settings]
+    return txn.read_only or any("read only" in t.lower() or "read_only" in t.lower() for t in texts)
+
+
+def _resolved_refs(dispatcher: Dispatcher, sql: str) -> dict[int, Any]:
+    """{text location: distributed table} for every table reference of `sql`."""
+    from gridpg.executor.run import catalog_view, search_path
+
+    catalog, path = catalog_view(dispatcher), search_path(dispatcher)
+    out = {}
+    for ref in analyze.relations(parse_tree(sql)):
+        table = catalog.resolve(ref, path)
+        if table is not None:
+            out[ref.location] = table
+    return out
+
+
+async def _estimate_rows(dispatcher: Dispatcher, request: ExecRequest, table: Any, need: Needs,
+                         columns: list[str]) -> float:
+    """Rows the table's filtered SELECT returns, from one node's planner estimate."""
+    select = need.select_sql(table.schema, table.name, columns)
+    if "$" in select:
+        from gridpg.executor.multi import inline_params
+
+        select = await inline_params(dispatcher, request, select)
+    # A connection of its own: the statement's transaction has not started its block yet,
+    # and a node it joined now would run the scratch tables' DDL outside of it.
+    coord = dispatcher.coord
+    conn = await coord.internal_acquire(table.groups[0])
+    try:
+        await dispatcher.runner._setup_connection(conn)
+        result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
+    except BaseException:
+        coord.pools.pool(table.groups[0]).discard(conn)
+        raise
+    coord.pools.pool(table.groups[0]).release(conn)
+    per_node = float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
+    return per_node * (1 if table.method == "replication" else len(table.groups))
+
+
+def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> DistributedPlan | str:
+    """Concatenate, merge or two-phase-aggregate the statement over the scratch copies."""
+    from gridpg.executor.run import bind, scratch_name
+    from gridpg.planner import twophase
+    from gridpg.planner.merge import sorted_merge
+    from gridpg.planner.plan import MergePlan, PushdownPlan, ScratchNames, TwoPhasePlan
+    from gridpg.planner.pushdown import Resolved, needs_combine
+
+    tree = parse_tree(exchange.sql)
+    body = tree.get("SelectStmt", {})
+    if analyze.has_node(tree, "SetToDefault") or "nextval" in exchange.sql.lower():
+        return "volatile functions must run once"
+    fragments = tuple(Fragment(g, exchange.sql) for g in exchange.groups)
+    why = needs_combine(body)
+    if why in (None, "subqueries"):
+        return PushdownPlan(fragments)
+    # the sorted merge, when subqueries (complete on every node) stand only in WHERE
+    outside_where = {k: v for k, v in body.items() if k != "whereClause"}
+    if not analyze.has_node(outside_where, "SubLink"):
+        resolved = [Resolved(r, None) for r in analyze.relations(tree)]
+        merge = sorted_merge(exchange.sql, outside_where, resolved, list(exchange.groups),
+                             ScratchNames(exchange.sql))
+        if isinstance(merge, MergePlan):
+            return bind(dispatcher, merge)
+    temp = f"pg_temp.{scratch_name(dispatcher, 'agg', shared=False)}"
+    split = twophase.build_two_phase(exchange.sql, temp, complete_subqueries=True)
+    if isinstance(split, twophase.NotApplicable):
+        return f"two-phase over the exchange: {split.reason}"
+    return TwoPhasePlan(tuple(Fragment(g, split.partial_sql) for g in exchange.groups),
+                        final_sql=split.final_sql, partial_temp=temp)
+
+
+async def run_staged(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPlan) -> None:
+    """Broadcast into scratch tables inside the statement's transaction, finish, drop them.
+
+    The scratch tables live only in the transaction: an error or a cancel rolls it back
+    (or aborts the client's block), and they are gone with it."""
+    if not staged.exchange.moves:
+        await _finish(dispatcher, request, staged)
+        return
+    async with dispatcher.runner.statement_transaction():
+        await _ensure_blocks(dispatcher, staged.exchange.groups)
+        for move in staged.exchange.moves:
+            if move.key is None:
+                await _broadcast(dispatcher, request, staged.exchange.groups, move)
+            else:
+                await _repartition(dispatcher, request, staged.exchange, move)
+        await _finish(dispatcher, request, staged)
+        txn = dispatcher.runner.txn
+        names = ", ".join(f"{SCRATCH_SCHEMA}.{quote_ident(m.scratch)}" for m in staged.exchange.moves)
+        for group in staged.exchange.groups:
+            conn = await txn.connection(group, wants_block=True)
+            await conn.settle()
+            await conn.simple_query(f"DROP TABLE {names}")
+
+
+async def _ensure_blocks(dispatcher: Dispatcher, groups: Sequence[str]) -> None:
+    """Every node that receives scratch tables is inside the statement's transaction block
+    (a node the session joined before the block began would run them in autocommit)."""
+    txn = dispatcher.runner.txn
+    for group in groups:
+        conn = await txn.connection(group, wants_block=True)
+        await conn.settle()
+        if conn.txn_status == b"I":
+            await conn.simple_query("BEGIN")
+
+
+async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPlan) -> None:
+    from gridpg.executor.multi import (
+        _drop_temp,
+        _run_final,
+        copy_rows_to_catalog,
+        inline_params,
+        scatter,
+    )
+
+    plan = staged.finish
+    if plan.strategy is Strategy.PUSHDOWN:
+        await scatter(dispatcher, request, plan, commit=False)
+        return
+    # merge / two-phase: the catalog server makes the partial rows' temp table from the
+    # partial query over the real (empty there) tables, which have the scratch copies' types.
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    temp = plan.partial_temp or ""
+    partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
+    shape = partial
+    for move in staged.exchange.moves:
+        shape = shape.replace(f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}",
+                              quote_qualified(move.table.schema, move.table.name))
+    await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {shape} WITH NO DATA")
+    try:
+        await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
+        await _run_final(dispatcher, request, plan.final_sql or "")
+    finally:
+        await _drop_temp(catalog, [temp])
+
+
+async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Sequence[str],
+                     move: Move) -> None:
+    """A complete copy of what the statement needs of `move.table` on every node of `groups`."""
+    from gridpg.executor.multi import inline_params
+
+    txn = dispatcher.runner.txn
+    table = move.table
+    columns = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)]
+    select = move.needs.select_sql(table.schema, table.name, columns)
+    if "$" in select:
+        select = await inline_params(dispatcher, request, select)
+    shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
+    scratch = f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}"
+    conns = {g: await txn.connection(g, wants_block=True) for g in groups}
+    for conn in conns.values():
+        await conn.settle()
+        await conn.simple_query(f"CREATE UNLOGGED TABLE {scratch} AS {shape} WITH NO DATA")
+    if table.method == "replication":
+        local = [g for g in groups if g in table.groups]
+        feeds = {table.groups[0]: [g for g in groups if g not in table.groups]}
+    else:
+        local = [g for g in groups if g in table.groups]
+        feeds = {src: [g for g in groups if g != src] for src in table.groups}
+    for src, dests in feeds.items():
+        if dests:
+            source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
+            await pump(source, [conns[d] for d in dests], select, scratch)
+    for group in local:
+        await conns[group].simple_query(f"INSERT INTO {scratch} {select}")
+    lookups = await _correlation_keys(dispatcher, request.sql)
+    for conn in conns.values():
+        await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
+
+
+async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: BroadcastPlan,
+                       move: Move) -> None:
+    """The rows of `move.table` each node's anchor partitions join, on that node: split on
+    the source nodes by PostgreSQL's partition hash of `move.key` (the anchor's modulus)."""
+    anchor = exchange.anchor_table
+    assert anchor is not None and move.key is not None and anchor.shard_count
+    txn = dispatcher.runner.txn
+    snapshot = dispatcher.runner.snapshot()
+    table = move.table
+    described = await dispatcher.coord.table_columns(dispatcher.runner, table)
+    columns = [c.name for c in described]
+    type_oid = next(c.type_oid for c in described if c.name == move.key)
+    remainders: dict[str, list[int]] = {g: [] for g in exchange.groups}
+    for remainder in range(anchor.shard_count):
+        remainders[snapshot.shard_group(anchor.schema, anchor.name, remainder)].append(remainder)
+    from gridpg.executor.multi import inline_params
+
+    split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
+    parts: dict[str, str] = {}
+    for group, mine in remainders.items():
+        if not mine:
+            continue
+        cond = f"{split} IN ({', '.join(map(str, mine))})"
+        need = Needs(move.needs.columns, f"({move.needs.filter}) AND {cond}" if move.needs.filter else cond)
+        parts[group] = need.select_sql(table.schema, table.name, columns)
+        if "$" in parts[group]:
+            parts[group] = await inline_params(dispatcher, request, parts[group])
+    shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
+    scratch = f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}"
+    conns = {g: await txn.connection(g, wants_block=True) for g in exchange.groups}
+    for conn in conns.values():
+        await conn.settle()
+        await conn.simple_query(f"CREATE UNLOGGED TABLE {scratch} AS {shape} WITH NO DATA")
+    for src in table.groups:
+        source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
+        for dest, part in parts.items():
+            if dest != src:
+                await pump(source, [conns[dest]], part, scratch)
+    for dest, part in parts.items():
+        if dest in table.groups:
+            await conns[dest].simple_query(f"INSERT INTO {scratch} {part}")
+    lookups = await _correlation_keys(dispatcher, request.sql)
+    for conn in conns.values():
+        await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
+
+
+async def pump(source: BackendConnection, dests: list[BackendConnection], select: str,
+               scratch: str) -> None:
+    """`COPY (select) TO STDOUT` on the source, its CopyData bytes written unchanged into
+    `COPY scratch FROM STDIN` on every destination, with backpressure: the source is not
+    read while a destination has more than PUMP_HIGH_WATER bytes queued."""
+    await source.settle()
+    for dest in dests:
+        await dest.settle()
+        dest.send(codec.build_query(f"COPY {scratch} FROM STDIN"))
+        await dest.expect_copy_in()
+    source.send(codec.build_query(f"COPY ({select}) TO STDOUT"))
+    error: PgError | None = None
+    done = False
+    while not done:
+        batch = await source.recv_batch()
+        data = b"".join(raw for kind, raw in batch if kind == 0x64)
+        for kind, raw in batch:
+            if kind == 0x45:
+                error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), source.node)
+            elif kind == 0x5A:
+                source.txn_status = raw[5:6]
+                done = True
+        if data and error is None:
+            for dest in dests:
+                dest.send(data)
+            await _wait_for_room(source, dests)
+    for dest in dests:
+        dest.send(codec.COPY_DONE if error is None else codec.message(b"f", codec.cstr("aborted by the coordinator")))
+    for dest in dests:
+        try:
+            await dest.read_results()
+        except PgError as exc:
+            error = error or exc
+    if error is not None:
+        raise error
+
+
+async def _wait_for_room(source: BackendConnection, dests: list[BackendConnection]) -> None:
+    if max(d.write_buffer_size() for d in dests) <= PUMP_HIGH_WATER:
+        return
+    source.pause_reading()
+    try:
+        for _ in range(100000):  # bounded: 100 s of a destination that does not read
+            if max(d.write_buffer_size() for d in dests) <= PUMP_LOW_WATER:
+                return
+            await asyncio.sleep(0.001)
+        raise PgError(CONNECTION_FAILURE, "a datanode stopped reading the rows of an exchange")
+    finally:
+        source.resume_reading()

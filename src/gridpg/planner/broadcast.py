@@ -1,0 +1,444 @@
+"""Broadcast and repartition exchanges (XL's RemoteSubplan): planning. Pure.
+
+A SELECT whose distributed tables are not all colocated can still run on the datanodes:
+keep one table where it is (the *anchor*: the biggest that may stay), together with the
+references colocated with it (joined to it on the distribution columns in the top-level
+FROM/WHERE, or read by a WHERE subquery correlated to it on the distribution columns), and
+copy every other distributed table, filtered and projected (`planner.gather`), whole into
+a scratch table on each of the anchor's nodes. Each node then holds its share of the
+anchor rows and everything else complete, so the statement over the scratch copies is one
+that the existing strategies finish: concatenated, sorted merge, or two-phase aggregation.
+
+A reference equated to a local reference's partitioning column (top-level join, a WHERE
+subquery correlated on it at any depth, `k IN (SELECT c ...)`) whose own column has the
+anchor's distribution type is *repartitioned* instead ("Distribute results by H(c)"): each
+node gets only the rows whose hash(c), computed on the source nodes with PostgreSQL's
+partition hash (`remainder_sql`), falls in the anchor's partitions there. Each row moves
+once (none when its node is right already), and the reference becomes local.
+
+The anchor must partition the result: it is a top-level FROM reference, never on the
+nullable side of an outer join whose preserved side has no anchor rows (that side would
+be produced once per node), never under a FULL join. Broadcasting is chosen only when it
+moves no more rows than the coordinator finish would gather (row estimates from the
+datanodes' statistics). This module decides and rewrites text; it does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pglast import ast, parse_sql
+from pglast.enums import JoinType, SetOperation, SubLinkType
+
+from gridpg.catalog.model import DistTable
+from gridpg.planner.gather import Needs, TableKey, _conjuncts, _Leaf, _leaves, _nodes
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident
+
+SCRATCH_SCHEMA = "gridpg_shards"
+SHARDED = ("hash", "modulo", "roundrobin")
+AGGREGATES = frozenset({
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "stddev", "stddev_samp",
+    "stddev_pop", "variance", "var_samp", "var_pop", "string_agg", "array_agg", "json_agg",
+    "jsonb_agg", "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc",
+    "mode", "bit_and", "bit_or", "bit_xor", "corr", "covar_pop", "covar_samp", "regr_count",
+    "xmlagg", "any_value", "range_agg", "range_intersect_agg",
+})
+
+
+@dataclass(frozen=True)
+class Move:
+    """A table copied whole (what the statement needs of it) to every anchor node."""
+
+    table: DistTable
+    scratch: str  # table name in SCRATCH_SCHEMA
+    needs: Needs
+    rows: float  # estimated rows of the copy (all nodes together)
+    key: str | None = None  # repartitioned by hash(key) like the anchor; None: broadcast
+
+
+@dataclass(frozen=True)
+class BroadcastPlan:
+    groups: tuple[str, ...]  # the anchor's nodes: where the statement runs
+    anchor: tuple[str, ...]  # references that stay in place (for EXPLAIN)
+    moves: tuple[Move, ...]
+    sql: str  # the statement over the anchor and the scratch copies
+    moved_rows: float
+    gathered_rows: float  # what the coordinator finish would move instead
+    anchor_table: DistTable | None = None  # whose hash partitioning repartitioned copies follow
+
+    def describe(self) -> list[str]:
+        lines = [f"  Anchor (stays on {', '.join(self.groups)}): {', '.join(self.anchor)}"]
+        for move in self.moves:
+            where = f" WHERE {move.needs.filter}" if move.needs.filter else ""
+            cols = ", ".join(move.needs.columns) if move.needs.columns is not None else "*"
+            what = f"{move.table.schema}.{move.table.name} ({cols}){where}"
+            if move.key is None:
+                lines.append(f"  Broadcast {what} to {', '.join(self.groups)} as "
+                             f"{SCRATCH_SCHEMA}.{move.scratch}, ~{move.rows:.0f} rows each")
+            else:
+                lines.append(f"  Repartition {what} by hash({move.key}) like {self.anchor[0]} to "
+                             f"{', '.join(self.groups)} as {SCRATCH_SCHEMA}.{move.scratch}, "
+                             f"~{move.rows:.0f} rows")
+        lines.append(f"  Rows moved: ~{self.moved_rows:.0f} (a coordinator finish: ~{self.gathered_rows:.0f})")
+        return lines
+
+
+def plan_broadcast(
+    sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
+    needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
+    colocated: Callable[[DistTable, DistTable], bool], scratch_name: Callable[[DistTable], str],
+    types: Mapping[TableKey, Mapping[str, int]] | None = None,
+) -> BroadcastPlan | str:
+    """The broadcast plan for `sql`, or the reason there is none. `refs` maps the location
+    of every reference to a distributed table (replicated ones included) to its table;
+    `rows` is each table's estimated row count after its filter (all nodes together)."""
+    stmt = parse_sql(sql)[0].stmt
+    if not isinstance(stmt, ast.SelectStmt) or stmt.op != SetOperation.SETOP_NONE:
+        return "only a single SELECT (no set operation at the top) is broadcast"
+    if stmt.lockingClause or stmt.intoClause:
+        return "FOR UPDATE/SHARE and SELECT INTO are not broadcast"
+    keys = {location: table.key for location, table in refs.items()}
+    stmt = _core(stmt)
+    top: list[_Leaf] = []
+    for item in stmt.fromClause or ():
+        _leaves(item, keys, columns, top)
+    candidates = [x.location for x in top if x.location is not None and refs[x.location].method in SHARDED]
+    if not candidates:
+        return "no distributed table in the top-level FROM can stay in place"
+    candidates.sort(key=lambda loc: -rows.get(refs[loc].key, 0.0))
+    reasons = []
+    for location in candidates:
+        plan = _plan_with_anchor(sql, stmt, top, location, _Tables(refs, columns, types or {}, colocated),
+                                 needs, rows, scratch_name)
+        if isinstance(plan, BroadcastPlan):
+            return plan
+        reasons.append(f"{refs[location].name}: {plan}")
+    return "; ".join(reasons)
+
+
+def _core(stmt: ast.SelectStmt) -> ast.SelectStmt:
+    """The SELECT whose FROM holds the anchor: the statement, or the subquery that is its
+    only FROM item when that subquery passes rows through (no grouping, limit, DISTINCT,
+    window, aggregate), as in `SELECT ... FROM (SELECT ... FROM a, b WHERE ...) x GROUP BY`."""
+    while len(stmt.fromClause or ()) == 1 and isinstance(stmt.fromClause[0], ast.RangeSubselect):
+        item = stmt.fromClause[0]
+        sub = item.subquery
+        if item.lateral or not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
+            break
+        if sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset \
+                or sub.distinctClause is not None or sub.windowClause or sub.withClause \
+                or sub.valuesLists or _has_aggregate_or_window(sub.targetList):
+            break
+        stmt = sub
+    return stmt
+
+
+def _has_aggregate_or_window(targets: object) -> bool:
+    for call in _nodes(targets, ast.FuncCall):
+        name = call.funcname[-1].sval.lower()
+        if call.agg_star or call.agg_distinct or call.over is not None or name in AGGREGATES:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """What the planner knows of the statement's tables."""
+
+    refs: Mapping[int, DistTable]
+    columns: Mapping[TableKey, Sequence[str]]
+    types: Mapping[TableKey, Mapping[str, int]]
+    colocated: Callable[[DistTable, DistTable], bool]
+
+
+def _plan_with_anchor(
+    sql: str, stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, tables: _Tables,
+    needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
+    scratch_name: Callable[[DistTable], str],
+) -> BroadcastPlan | str:
+    refs = tables.refs
+    local = _Locality(anchor, tables)
+    local.collect(stmt, top)
+    blocker = _outer_join_blocker(stmt.fromClause or (), set(local.keys))
+    if blocker:
+        return blocker
+    groups = refs[anchor].groups
+    moved: dict[tuple[TableKey, str | None], DistTable] = {}
+    replace: dict[int, tuple[TableKey, str | None]] = {}
+    for location, table in refs.items():
+        if location in local.keys and local.keys[location] is None:
+            continue  # stays where it is
+        if location not in local.keys and table.method == "replication" and set(groups) <= set(table.groups):
+            continue  # already complete on every anchor node
+        key = (table.key, local.keys.get(location))
+        moved.setdefault(key, table)
+        replace[location] = key
+    missing = [t.name for t in moved.values() if not set(groups) <= set(t.groups) and t.method != "replication"]
+    if missing:
+        return f"{', '.join(missing)} not defined on every node of the anchor"
+    n = len(groups)
+    moved_rows = sum(rows.get(k[0], 0.0) * (n if k[1] is None else (n - 1) / n) for k in moved)
+    gathered = sum(rows.get(t.key, 0.0) for t in {t.key: t for t in refs.values()}.values())
+    if moved and moved_rows > gathered:
+        return f"moving ~{moved_rows:.0f} rows costs more than gathering ~{gathered:.0f}"
+    scratch = {key: scratch_name(table) for key, table in moved.items()}
+    text = _rewrite(sql, stmt, {loc: scratch[key] for loc, key in replace.items()})
+    moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1])
+                  for k, t in moved.items())
+    natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
+    names = list(dict.fromkeys([refs[anchor].name, *natives]))
+    return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor])
+
+
+# -- which references stay in place ------------------------------------------------------
+
+# The extended hash function of each type a copy can be repartitioned on (by type OID).
+REPARTITION_HASH = {20: "hashint8extended", 21: "hashint2extended", 23: "hashint4extended",
+                    25: "hashtextextended"}
+REPARTITION_TYPES = frozenset(REPARTITION_HASH)
+HASH_PARTITION_SEED = 0x7A5B22367996DCFD  # partition.h
+HASH_COMBINE64_CONSTANT = 0x49A0F4DD15E5A8E3  # hashfn.h
+
+
+def remainder_sql(column: str, type_oid: int, modulus: int) -> str:
+    """SQL computing the hash-partition remainder PostgreSQL gives `column` (already quoted)
+    in a table of `modulus` partitions: hash_combine64(0, <type>extended(v, seed)) % modulus
+    in unsigned 64-bit arithmetic; NULL goes to remainder 0 as in PostgreSQL."""
+    function = REPARTITION_HASH[type_oid]
+    return (f"coalesce((({function}({column}, {HASH_PARTITION_SEED})::numeric + "
+            f"{HASH_COMBINE64_CONSTANT} + 18446744073709551616) % 18446744073709551616) % {int(modulus)}, 0)")
+
+
+class _Locality:
+    """The references whose rows, on each node, are exactly those that node's anchor rows
+    join: the anchor; references equated to a local reference's partitioning column in
+    the top-level FROM/WHERE, or in a WHERE subquery correlated to it (any depth), or
+    `local.key IN (SELECT r.col ...)`. Such a reference is *native* (colocated with the
+    anchor on its own distribution column: `keys[loc] is None`) or *repartitioned* by the
+    column it is equated on (`keys[loc] = column`, hash anchors only, same column type)."""
+
+    def __init__(self, anchor: int, tables: _Tables) -> None:
+        self.tables = tables
+        self.first = tables.refs[anchor]
+        self.keys: dict[int, str | None] = {anchor: None}
+        self.key_type = tables.types.get(self.first.key, {}).get(self.first.column or "")
+
+    def collect(self, stmt: ast.SelectStmt, top: list[_Leaf]) -> None:
+        if self.first.method == "roundrobin":
+            return
+        pairs = [(_owner(a, top), _owner(b, top)) for a, b in _equalities(_top_conditions(stmt))]
+        changed = True
+        while changed:
+            changed = False
+            for left, right in pairs:
+                if left is None or right is None:
+                    continue
+                for mine, other in ((left, right), (right, left)):
+                    if mine[0] in self.keys and other[0] not in self.keys and self.link(mine, other):
+                        changed = True
+        self._subqueries(stmt.whereClause, [top])
+
+    def key_of(self, location: int) -> str | None:
+        key = self.keys[location]
+        return key if key is not None else self.tables.refs[location].column
+
+    def link(self, local: tuple[int, str], other: tuple[int, str]) -> bool:
+        """Make `other` local when it is equated to `local`'s partitioning column."""
+        if self.key_of(local[0]) != local[1] or other[0] in self.keys:
+            return False
+        table = self.tables.refs[other[0]]
+        if table.method in ("hash", "modulo") and table.column == other[1] \
+                and self.tables.colocated(self.first, table):
+            self.keys[other[0]] = None
+            return True
+        column_type = self.tables.types.get(table.key, {}).get(other[1])
+        if self.first.method == "hash" and table.method in SHARDED and column_type is not None \
+                and column_type == self.key_type and column_type in REPARTITION_TYPES:
+            self.keys[other[0]] = other[1]
+            return True
+        return False
+
+    def _subqueries(self, where: object, enclosing: list[list[_Leaf]]) -> None:
+        keys = {location: table.key for location, table in self.tables.refs.items()}
+        for link, negated in _where_subqueries(where):
+            sub = link.subselect
+            inner: list[_Leaf] = []
+            for item in sub.fromClause or ():
+                _leaves(item, keys, self.tables.columns, inner)
+            for a, b in _equalities(_conjuncts(sub.whereClause)):
+                for x, y in ((a, b), (b, a)):
+                    mine = _owner(x, inner)
+                    outer = _outer_owner(y, inner, enclosing)
+                    if mine is not None and outer is not None and outer[0] in self.keys:
+                        self.link(outer, mine)
+            if not negated:  # NOT IN sees every NULL of the whole subquery: not local
+                self._in_subquery(link, inner, enclosing)
+            self._subqueries(sub.whereClause, [inner, *enclosing])
+
+    def _in_subquery(self, link: ast.SubLink, inner: list[_Leaf], enclosing: list[list[_Leaf]]) -> None:
+        """`a.k IN (SELECT r.c FROM r ... [GROUP BY r.c ...])`: r's rows for a's key can be
+        made local (a subquery without GROUP BY must not aggregate)."""
+        sub = link.subselect
+        if link.subLinkType != SubLinkType.ANY_SUBLINK or not isinstance(link.testexpr, ast.ColumnRef):
+            return
+        if link.operName and [n.sval for n in link.operName] != ["="]:
+            return
+        targets = sub.targetList or ()
+        if len(targets) != 1 or not isinstance(targets[0].val, ast.ColumnRef) or sub.limitCount \
+                or sub.limitOffset or sub.windowClause:
+            return
+        outer = _owner(link.testexpr, enclosing[0])
+        mine = _owner(targets[0].val, inner)
+        if outer is None or mine is None or outer[0] not in self.keys:
+            return
+        grouped = [_owner(g, inner) for g in sub.groupClause or () if isinstance(g, ast.ColumnRef)]
+        if sub.groupClause and mine not in grouped:
+            return
+        if not sub.groupClause and (sub.havingClause or _has_aggregate_or_window(targets)):
+            return
+        self.link(outer, mine)
+
+
+def _outer_join_blocker(items: Sequence[object], local: set[int]) -> str | None:
+    for item in items:
+        for join in _nodes(item, ast.JoinExpr):
+            left = _has_local(join.larg, local)
+            right = _has_local(join.rarg, local)
+            if join.jointype == JoinType.JOIN_LEFT and right and not left:
+                return "the anchor is on the nullable side of a LEFT JOIN"
+            if join.jointype == JoinType.JOIN_RIGHT and left and not right:
+                return "the anchor is on the nullable side of a RIGHT JOIN"
+            if join.jointype == JoinType.JOIN_FULL and (left or right):
+                return "the anchor is under a FULL JOIN"
+    return None
+
+
+def _has_local(item: object, local: set[int]) -> bool:
+    return any(isinstance(n, ast.RangeVar) and n.location in local for n in _nodes(item, ast.RangeVar)
+               if not _inside_subselect(item, n))
+
+
+def _inside_subselect(root: object, target: ast.RangeVar) -> bool:
+    for sub in _nodes(root, ast.RangeSubselect):
+        if any(n is target for n in _nodes(sub, ast.RangeVar)):
+            return True
+    return False
+
+
+# -- conditions and column owners ------------------------------------------------------------
+
+
+def _top_conditions(stmt: ast.SelectStmt) -> list[object]:
+    """Top-level WHERE conjuncts and the ON conjuncts of the top-level joins."""
+    out = list(_conjuncts(stmt.whereClause))
+    stack = list(stmt.fromClause or ())
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.JoinExpr):
+            out.extend(_conjuncts(item.quals))
+            stack += [item.larg, item.rarg]
+    return out
+
+
+def _equalities(conds: Sequence[object]) -> list[tuple[ast.ColumnRef, ast.ColumnRef]]:
+    out = []
+    for cond in conds:
+        if isinstance(cond, ast.A_Expr) and cond.kind == 0 and len(cond.name) == 1 \
+                and cond.name[0].sval == "=" and isinstance(cond.lexpr, ast.ColumnRef) \
+                and isinstance(cond.rexpr, ast.ColumnRef):
+            out.append((cond.lexpr, cond.rexpr))
+    return out
+
+
+def _names(ref: ast.ColumnRef) -> list[str] | None:
+    fields = ref.fields or ()
+    if not all(isinstance(f, ast.String) for f in fields):
+        return None
+    return [f.sval for f in fields]
+
+
+def _owner(ref: ast.ColumnRef, leaves: list[_Leaf]) -> tuple[int, str] | None:
+    """(reference location, column) a column reference resolves to among `leaves` (one
+    SELECT's FROM items), or None when it is not a distributed table's column there."""
+    names = _names(ref)
+    if not names:
+        return None
+    if len(names) >= 2:
+        hits = [x for x in leaves if x.exposed == names[-2]]
+        if len(hits) == 1 and hits[0].location is not None:
+            return hits[0].location, names[-1]
+        return None
+    owners = [x for x in leaves if x.columns is None or names[0] in x.columns]
+    if len(owners) == 1 and owners[0].location is not None and owners[0].columns is not None:
+        return owners[0].location, names[0]
+    return None
+
+
+def _outer_owner(ref: ast.ColumnRef, inner: list[_Leaf],
+                 enclosing: list[list[_Leaf]]) -> tuple[int, str] | None:
+    """The enclosing query's column a subquery's column reference is correlated to (levels
+    nearest first), or None when it may be the subquery's own or cannot be told."""
+    names = _names(ref)
+    if not names:
+        return None
+    if len(names) >= 2:
+        if any(x.exposed == names[-2] for x in inner):
+            return None
+        for level in enclosing:
+            if any(x.exposed == names[-2] for x in level):
+                return _owner(ref, level)
+        return None
+    if any(x.columns is None or names[0] in x.columns for x in inner):
+        return None  # the subquery's own column (or maybe: its FROM has unknown columns)
+    for level in enclosing:
+        if any(x.columns is None or names[0] in x.columns for x in level):
+            return _owner(ref, level)
+    return None
+
+
+def _where_subqueries(where: object) -> list[tuple[ast.SubLink, bool]]:
+    """SubLinks among the top-level WHERE conjuncts (EXISTS, IN, comparisons), each with
+    whether it stands under NOT."""
+    out = []
+    for cond in _conjuncts(where):
+        node = cond
+        negated = False
+        if isinstance(node, ast.BoolExpr) and node.boolop == 2 and len(node.args) == 1:  # NOT
+            node = node.args[0]
+            negated = True
+        candidates = [node] if isinstance(node, ast.SubLink) else [
+            getattr(node, side) for side in ("lexpr", "rexpr") if isinstance(node, ast.A_Expr)
+        ]
+        for link in candidates:
+            if isinstance(link, ast.SubLink) and isinstance(link.subselect, ast.SelectStmt) \
+                    and link.subselect.op == SetOperation.SETOP_NONE:
+                out.append((link, negated))
+    return out
+
+
+# -- rewriting ---------------------------------------------------------------------------------
+
+
+def _rewrite(sql: str, stmt: ast.SelectStmt, scratch: Mapping[int, str]) -> str:
+    """`sql` with the references at these locations reading their scratch copies."""
+    if not scratch:
+        return sql
+    tokens = sqlparse.tokens(sql)
+    starts = {tok.start: i for i, tok in enumerate(tokens)}
+    spans = []
+    for node in _nodes(stmt, ast.RangeVar):
+        name = scratch.get(node.location)
+        if name is None:
+            continue
+        index = starts[node.location]
+        end = tokens[index + (2 if node.schemaname else 0)].end + 1
+        alias = "" if node.alias is not None else f" AS {quote_ident(node.relname)}"
+        spans.append((node.location, end, f"{SCRATCH_SCHEMA}.{quote_ident(name)}{alias}"))
+    out, pos = [], 0
+    for start, end, text in sorted(spans):
+        out += [sql[pos:start], text]
+        pos = end
+    out.append(sql[pos:])
+    return "".join(out)

@@ -1,0 +1,375 @@
+"""What a statement needs from each distributed table it reads: columns and row filters. Pure.
+
+The coordinator finish and the broadcast exchange copy distributed tables somewhere else
+(catalog temp tables, datanode scratch tables) and run the statement there, on a copy that
+stands for *every* reference to the table. This module reads the statement once and says,
+per table, which columns any reference can touch and which rows any reference can see:
+
+* **columns**: every column whose name occurs in the statement as a column reference or a
+  JOIN ... USING name; all columns when a reference needs the whole row (`*`, `t.*`, a
+  bare table name used as a value), renames columns by position (`t AS x(a, b)`), or
+  joins with NATURAL (which joins on whatever names the tables share). A superset is
+  always safe: dropping a column the statement used would be an error, never a wrong row.
+* **filter**: the OR over the table's references of the AND of the conjuncts that filter
+  that reference alone. A conjunct filters reference R when it comes from the WHERE of the
+  SELECT whose FROM holds R, or from an inner join's ON above R, or from a LEFT/RIGHT
+  join's ON when R is on its nullable side; and never when R is on the nullable side of an
+  outer join below the conjunct (a WHERE test on a null-extended row, such as `IS NULL`,
+  would change meaning). The conjunct must mention only R's columns (qualified by R's
+  name, or unqualified and in no other FROM item of that SELECT, whose columns must all be
+  known), and hold only constants, operators and immutable built-in functions: no
+  subqueries (a subquery over a distributed table would see one node's rows), no volatile
+  or time-dependent functions. When any reference of a table is not filtered, the table
+  is copied unfiltered. The statement still applies every condition itself; the filter
+  only spares moving rows no reference can use.
+
+It must not do I/O: the caller passes each table's column names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import ast, parse_sql
+from pglast.enums import JoinType, SubLinkType
+from pglast.stream import RawStream
+
+from gridpg.sql.quote import quote_ident, quote_qualified
+
+TableKey = tuple[str, str]
+
+# Immutable built-in functions a pushed filter may call (names as the parser reports them).
+SAFE_FUNCTIONS = frozenset({
+    "substring", "substr", "lower", "upper", "length", "char_length", "character_length",
+    "octet_length", "abs", "round", "trunc", "floor", "ceil", "ceiling", "btrim", "ltrim",
+    "rtrim", "extract", "date_part", "left", "right", "position", "strpos", "mod", "replace",
+    "split_part", "starts_with", "md5", "sign", "sqrt", "power", "overlay", "reverse",
+    "lpad", "rpad", "translate", "nullif", "like_escape", "array_length", "cardinality",
+})
+_SAFE_NODES = (
+    ast.A_Expr, ast.BoolExpr, ast.NullTest, ast.BooleanTest, ast.TypeCast, ast.TypeName,
+    ast.A_Const, ast.ColumnRef, ast.String, ast.Integer, ast.Float, ast.Boolean, ast.BitString,
+    ast.CaseExpr, ast.CaseWhen, ast.CoalesceExpr, ast.MinMaxExpr, ast.ParamRef, ast.FuncCall,
+    ast.A_ArrayExpr, ast.RowExpr, ast.CollateClause,
+)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What to copy of one table: `columns` (None: all of them) and a row `filter`
+    (SQL over bare column names; None: every row)."""
+
+    columns: tuple[str, ...] | None
+    filter: str | None
+
+    def select_sql(self, schema: str, name: str, all_columns: Sequence[str],
+                   filtered: bool = True) -> str:
+        """`SELECT <columns> FROM schema.name [WHERE filter]`, run where the table lives."""
+        names = self.columns if self.columns is not None else tuple(all_columns)
+        cols = ", ".join(quote_ident(c) for c in names) or "*"
+        sql = f"SELECT {cols} FROM {quote_qualified(schema, name)}"
+        return sql + (f" WHERE {self.filter}" if self.filter and filtered else "")
+
+
+def table_needs(sql: str, refs: Mapping[int, TableKey],
+                columns: Mapping[TableKey, Sequence[str]]) -> dict[TableKey, Needs]:
+    """Per table: the columns and rows `sql` can use. `refs` maps the text location of each
+    reference to a distributed table to the table; `columns` gives each table's columns."""
+    stmt = parse_sql(sql)[0].stmt
+    used = _Usage(refs)
+    used.visit(stmt)
+    filters: dict[int, list[str]] = {}
+    for select in _nodes(stmt, ast.SelectStmt):
+        _select_filters(select, refs, columns, filters)
+    out = {}
+    for key in dict.fromkeys(refs.values()):
+        table_columns = list(columns.get(key, ()))
+        out[key] = Needs(_columns_for(key, table_columns, used), _filter_for(key, refs, filters))
+    return out
+
+
+# -- columns ---------------------------------------------------------------------------
+
+
+class _Usage:
+    """Column names the statement mentions, and tables that need whole rows."""
+
+    def __init__(self, refs: Mapping[int, TableKey]) -> None:
+        self.refs = refs
+        self.names: set[str] = set()
+        self.single: set[str] = set()  # one-field column references: a column or a whole row
+        self.everything = False  # `*` or NATURAL: every column of every table
+        self.whole: set[TableKey] = set()  # tables renamed by position
+        self.exposed: dict[str, set[TableKey]] = {}
+
+    def visit(self, stmt: ast.Node) -> None:
+        ignored = _exists_stars(stmt)
+        for node in _nodes(stmt, ast.Node):
+            if isinstance(node, ast.ColumnRef):
+                fields = node.fields or ()
+                if any(isinstance(f, ast.A_Star) for f in fields) and id(node) not in ignored:
+                    self.everything = True
+                strings = [f.sval for f in fields if isinstance(f, ast.String)]
+                if strings:
+                    self.names.add(strings[-1])
+                if len(strings) == 1:
+                    self.single.add(strings[0])
+            elif isinstance(node, ast.JoinExpr):
+                self.everything |= bool(node.isNatural)
+                for name in node.usingClause or ():
+                    self.names.add(name.sval)
+            elif isinstance(node, ast.RangeVar):
+                self._range_var(node)
+
+    def _range_var(self, node: ast.RangeVar) -> None:
+        key = self.refs.get(node.location)
+        if key is None:
+            return
+        alias = node.alias
+        exposed = alias.aliasname if alias is not None else node.relname
+        self.exposed.setdefault(exposed, set()).add(key)
+        if alias is not None and alias.colnames:
+            self.whole.add(key)
+
+
+def _exists_stars(stmt: ast.Node) -> set[int]:
+    """`*` in the select list of an EXISTS subquery: it reads no column."""
+    out = set()
+    for link in _nodes(stmt, ast.SubLink):
+        if link.subLinkType == SubLinkType.EXISTS_SUBLINK and isinstance(link.subselect, ast.SelectStmt):
+            for target in link.subselect.targetList or ():
+                if isinstance(target.val, ast.ColumnRef) and len(target.val.fields) == 1:
+                    out.add(id(target.val))
+    return out
+
+
+def _columns_for(key: TableKey, table_columns: list[str], used: _Usage) -> tuple[str, ...] | None:
+    whole_row = any(key in used.exposed.get(name, ()) for name in used.single)
+    if used.everything or key in used.whole or whole_row or not table_columns:
+        return None
+    chosen = tuple(c for c in table_columns if c in used.names)
+    return chosen or tuple(table_columns[:1])  # count(*): rows matter, not values
+
+
+# -- filters ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Leaf:
+    """A FROM item of one SELECT: a table reference (location) or something else."""
+
+    exposed: str
+    location: int | None  # the reference's location when it is a distributed table
+    columns: frozenset[str] | None  # None: not known (subquery, CTE, function, local table)
+
+
+def _select_filters(select: ast.SelectStmt, refs: Mapping[int, TableKey],
+                    columns: Mapping[TableKey, Sequence[str]], out: dict[int, list[str]]) -> None:
+    items = select.fromClause or ()
+    if not items:
+        return
+    leaves: list[_Leaf] = []
+    for item in items:
+        _leaves(item, refs, columns, leaves)
+    where = _conjuncts(select.whereClause)
+    for item in items:
+        _push(item, where, leaves, out)
+
+
+def _leaves(item: Any, refs: Mapping[int, TableKey], columns: Mapping[TableKey, Sequence[str]],
+            out: list[_Leaf]) -> None:
+    if isinstance(item, ast.JoinExpr):
+        _leaves(item.larg, refs, columns, out)
+        _leaves(item.rarg, refs, columns, out)
+        return
+    alias = getattr(item, "alias", None)
+    if isinstance(item, ast.RangeVar):
+        key = refs.get(item.location)
+        exposed = alias.aliasname if alias is not None else item.relname
+        known = None if key is None or (alias is not None and alias.colnames) else frozenset(columns.get(key, ()))
+        out.append(_Leaf(exposed, item.location if key is not None else None, known or None))
+        return
+    out.append(_Leaf(alias.aliasname if alias is not None else "", None, None))
+
+
+def _push(item: Any, conds: list[Any], leaves: list[_Leaf], out: dict[int, list[str]]) -> None:
+    """Record, for each table reference under `item`, the conjuncts that filter it."""
+    if isinstance(item, ast.RangeVar):
+        leaf = next((x for x in leaves if x.location == item.location and x.location is not None), None)
+        if leaf is None:
+            return
+        mine = out.setdefault(item.location, [])
+        for cond in conds:
+            text = _pushable_text(cond, leaf, leaves)
+            if text is not None:
+                mine.append(text)
+        return
+    if not isinstance(item, ast.JoinExpr):
+        return
+    quals = _conjuncts(item.quals)
+    kind = item.jointype
+    if kind == JoinType.JOIN_INNER:
+        _push(item.larg, conds + quals, leaves, out)
+        _push(item.rarg, conds + quals, leaves, out)
+    elif kind == JoinType.JOIN_LEFT:
+        _push(item.larg, conds, leaves, out)
+        _push(item.rarg, quals, leaves, out)
+    elif kind == JoinType.JOIN_RIGHT:
+        _push(item.larg, quals, leaves, out)
+        _push(item.rarg, conds, leaves, out)
+    # FULL (and anything else): nothing filters either side
+
+
+def _pushable_text(cond: Any, leaf: _Leaf, leaves: list[_Leaf]) -> str | None:
+    """The conjunct over bare column names when it filters `leaf` alone and is safe."""
+    refs = []
+    for node in _nodes(cond, ast.Node):
+        if not isinstance(node, _SAFE_NODES):
+            return None
+        if isinstance(node, ast.FuncCall) and not _is_safe_function(node):
+            return None
+        if isinstance(node, ast.TypeName) and _is_unsafe_type(node):
+            return None
+        if isinstance(node, ast.ColumnRef):
+            refs.append(node)
+    if not refs or not all(_resolves_to(ref, leaf, leaves) for ref in refs):
+        return None
+    stripped = _strip_qualifiers(cond)
+    return "(" + str(RawStream()(stripped)) + ")"
+
+
+def _is_safe_function(node: ast.FuncCall) -> bool:
+    if node.agg_star or node.agg_distinct or node.over is not None or node.agg_filter is not None:
+        return False
+    names = [n.sval for n in node.funcname]
+    if len(names) > 1 and names[0] != "pg_catalog":
+        return False
+    return names[-1].lower() in SAFE_FUNCTIONS
+
+
+def _is_unsafe_type(node: ast.TypeName) -> bool:
+    names = [n.sval.lower() for n in node.names or () if isinstance(n, ast.String)]
+    return bool(names) and names[-1].startswith("reg")  # regclass & co. read the catalog
+
+
+def _resolves_to(ref: ast.ColumnRef, leaf: _Leaf, leaves: list[_Leaf]) -> bool:
+    fields = ref.fields or ()
+    if not all(isinstance(f, ast.String) for f in fields):
+        return False
+    names = [f.sval for f in fields]
+    if len(names) >= 2:
+        return names[-2] == leaf.exposed and sum(1 for x in leaves if x.exposed == leaf.exposed) == 1 \
+            and leaf.columns is not None and names[-1] in leaf.columns
+    name = names[0]
+    if leaf.columns is None or name not in leaf.columns:
+        return False
+    for other in leaves:
+        if other is leaf:
+            continue
+        if other.columns is None or name in other.columns:
+            return False
+    return True
+
+
+def _strip_qualifiers(cond: Any) -> Any:
+    """A copy of the conjunct whose column references are bare column names."""
+    copy = parse_sql("SELECT " + str(RawStream()(cond)))[0].stmt.targetList[0].val
+    for node in _nodes(copy, ast.ColumnRef):
+        node.fields = node.fields[-1:]
+    return copy
+
+
+def _filter_for(key: TableKey, refs: Mapping[int, TableKey],
+                filters: Mapping[int, list[str]]) -> str | None:
+    parts = []
+    for location, table in refs.items():
+        if table != key:
+            continue
+        conds = filters.get(location)
+        if not conds:
+            return None  # this reference sees every row
+        parts.append(" AND ".join(dict.fromkeys(conds)))
+    unique = list(dict.fromkeys(parts))
+    if len(unique) == 1:
+        return unique[0]
+    return " OR ".join(f"({p})" for p in unique) if unique else None
+
+
+# -- tree helpers ----------------------------------------------------------------------
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    if node is None:
+        return []
+    if isinstance(node, ast.BoolExpr) and node.boolop == 0:  # AND_EXPR
+        out = []
+        for arg in node.args:
+            out.extend(_conjuncts(arg))
+        return out
+    return [node]
+
+
+def _nodes(root: Any, kind: type) -> Iterator[Any]:
+    """Every node of `kind` under `root`, root included, depth first."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (tuple, list)):
+            stack.extend(node)
+            continue
+        if not isinstance(node, ast.Node):
+            continue
+        if isinstance(node, kind):
+            yield node
+        for attr in node:
+            value = getattr(node, attr)
+            if isinstance(value, (ast.Node, tuple, list)):
+                stack.append(value)
+
+
+# -- correlation keys ------------------------------------------------------------------
+
+
+def correlation_keys(sql: str, refs: Mapping[int, TableKey],
+                     columns: Mapping[TableKey, Sequence[str]]) -> dict[TableKey, list[tuple[str, ...]]]:
+    """Per table: the column lists a subquery looks its rows up by (`inner.col = outer.col`
+    conjuncts of a subquery's WHERE). A gathered copy indexed on them keeps a correlated
+    subquery from scanning the whole copy once per outer row."""
+    stmt = parse_sql(sql)[0].stmt
+    out: dict[TableKey, list[tuple[str, ...]]] = {}
+    for link in _nodes(stmt, ast.SubLink):
+        sub = link.subselect
+        if not isinstance(sub, ast.SelectStmt) or not sub.fromClause:
+            continue
+        leaves: list[_Leaf] = []
+        for item in sub.fromClause:
+            _leaves(item, refs, columns, leaves)
+        per_leaf: dict[int, list[str]] = {}
+        for cond in _conjuncts(sub.whereClause):
+            if not (isinstance(cond, ast.A_Expr) and cond.kind == 0 and len(cond.name) == 1
+                    and cond.name[0].sval == "=" and isinstance(cond.lexpr, ast.ColumnRef)
+                    and isinstance(cond.rexpr, ast.ColumnRef)):
+                continue
+            for inner, outer in ((cond.lexpr, cond.rexpr), (cond.rexpr, cond.lexpr)):
+                leaf = next((x for x in leaves if x.location is not None and _resolves_to(inner, x, leaves)), None)
+                if leaf is not None and leaf.location is not None and _is_outer(outer, leaves):
+                    per_leaf.setdefault(leaf.location, []).append(inner.fields[-1].sval)
+        for location, cols in per_leaf.items():
+            keys = out.setdefault(refs[location], [])
+            key = tuple(dict.fromkeys(cols))
+            if key not in keys:
+                keys.append(key)
+    return out
+
+
+def _is_outer(ref: ast.ColumnRef, leaves: list[_Leaf]) -> bool:
+    """Whether a column reference of a subquery names a column of an enclosing query."""
+    fields = ref.fields or ()
+    if not fields or not all(isinstance(f, ast.String) for f in fields):
+        return False
+    names = [f.sval for f in fields]
+    if len(names) >= 2:
+        return not any(x.exposed == names[-2] for x in leaves)
+    return all(x.columns is not None and names[0] not in x.columns for x in leaves)

@@ -1,0 +1,106 @@
+"""Broadcast exchange planning over TPC-H-shaped tables (pure: no server)."""
+
+from __future__ import annotations
+
+from gridpg.catalog.model import DistTable
+from gridpg.planner import analyze
+from gridpg.planner.broadcast import BroadcastPlan, plan_broadcast
+from gridpg.planner.gather import table_needs
+from gridpg.sql.parse import parse_tree
+
+GROUPS = ("dn1", "dn2")
+
+
+def hash_table(name: str, column: str) -> DistTable:
+    return DistTable("public", name, "hash", column, "int4", 1, 32, GROUPS)
+
+
+TABLES = {
+    "lineitem": hash_table("lineitem", "l_orderkey"),
+    "orders": hash_table("orders", "o_orderkey"),
+    "customer": hash_table("customer", "c_custkey"),
+    "part": hash_table("part", "p_partkey"),
+    "nation": DistTable("public", "nation", "replication", None, None, None, None, GROUPS),
+    "logs": DistTable("public", "logs", "roundrobin", None, None, None, None, GROUPS),
+}
+COLUMNS = {
+    ("public", "lineitem"): ["l_orderkey", "l_partkey", "l_quantity", "l_shipdate"],
+    ("public", "orders"): ["o_orderkey", "o_custkey", "o_orderdate"],
+    ("public", "customer"): ["c_custkey", "c_nationkey", "c_mktsegment"],
+    ("public", "part"): ["p_partkey", "p_brand"],
+    ("public", "nation"): ["n_nationkey", "n_name"],
+    ("public", "logs"): ["log_id", "c_id"],
+}
+ROWS = {"lineitem": 600000, "orders": 150000, "customer": 15000, "part": 20000, "nation": 25, "logs": 1000}
+
+
+def plan(sql: str) -> BroadcastPlan | str:
+    refs = {r.location: TABLES[r.name] for r in analyze.relations(parse_tree(sql)) if r.name in TABLES}
+    needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, COLUMNS)
+    rows = {t.key: float(ROWS[t.name]) for t in refs.values()}
+    return plan_broadcast(sql, refs, COLUMNS, needs, rows, lambda a, b: a.method == b.method == "hash",
+                          lambda t: f"gp_bc_{t.name}")
+
+
+def test_biggest_table_stays_with_its_colocated_partner_and_the_rest_is_broadcast() -> None:
+    got = plan("SELECT n_name, sum(l_quantity) FROM customer, orders, lineitem, nation "
+               "WHERE c_custkey = o_custkey AND l_orderkey = o_orderkey AND c_nationkey = n_nationkey "
+               "AND c_mktsegment = 'B' GROUP BY n_name")
+    assert isinstance(got, BroadcastPlan)
+    assert set(got.anchor) == {"orders", "lineitem"}
+    assert [m.table.name for m in got.moves] == ["customer"]  # nation is replicated already
+    assert got.moves[0].needs.columns == ("c_custkey", "c_nationkey", "c_mktsegment")
+    assert got.moves[0].needs.filter == "(c_mktsegment = 'B')"
+    assert "gridpg_shards.gp_bc_customer AS customer" in got.sql
+    assert "lineitem" in got.sql and "gridpg_shards.gp_bc_lineitem" not in got.sql
+
+
+def test_correlated_subquery_on_the_distribution_column_stays_local() -> None:
+    got = plan("SELECT count(*) FROM orders WHERE EXISTS (SELECT * FROM lineitem WHERE l_orderkey = o_orderkey)")
+    assert isinstance(got, BroadcastPlan) and not got.moves
+
+
+def test_in_subquery_grouped_by_the_distribution_column_stays_local() -> None:
+    got = plan("SELECT count(*) FROM orders, customer WHERE c_custkey = o_custkey AND o_orderkey IN "
+               "(SELECT l_orderkey FROM lineitem GROUP BY l_orderkey HAVING sum(l_quantity) > 3)")
+    assert isinstance(got, BroadcastPlan)
+    assert [m.table.name for m in got.moves] == ["customer"]
+
+
+def test_subquery_correlated_on_another_column_is_broadcast_or_refused() -> None:
+    got = plan("SELECT sum(l_quantity) FROM lineitem, part WHERE p_partkey = l_partkey AND p_brand = 'x' "
+               "AND l_quantity < (SELECT avg(l_quantity) FROM lineitem WHERE l_partkey = p_partkey)")
+    assert isinstance(got, str) and "costs more than gathering" in got
+
+
+def test_anchor_never_on_the_nullable_side() -> None:
+    got = plan("SELECT c_custkey, count(o_orderkey) FROM customer LEFT JOIN orders ON c_custkey = o_custkey "
+               "GROUP BY c_custkey")
+    assert isinstance(got, str) and "orders: the anchor is on the nullable side of a LEFT JOIN" in got
+    got = plan("SELECT count(*) FROM customer FULL JOIN orders ON c_custkey = o_custkey")
+    assert isinstance(got, str) and "FULL JOIN" in got
+
+
+def test_roundrobin_anchor_has_no_colocated_partners() -> None:
+    got = plan("SELECT count(*) FROM logs l JOIN customer c ON c.c_custkey = l.c_id")
+    assert isinstance(got, BroadcastPlan) and got.anchor == ("customer",)
+
+
+def test_anchor_inside_a_pass_through_subquery_in_from() -> None:
+    got = plan("SELECT y, sum(v) FROM (SELECT extract(year FROM o_orderdate) AS y, l_quantity AS v "
+               "FROM lineitem, orders, customer WHERE o_orderkey = l_orderkey AND c_custkey = o_custkey) x "
+               "GROUP BY y")
+    assert isinstance(got, BroadcastPlan) and set(got.anchor) == {"lineitem", "orders"}
+
+
+def test_set_operations_and_locking_are_refused() -> None:
+    assert isinstance(plan("SELECT o_orderkey FROM orders UNION SELECT c_custkey FROM customer"), str)
+    assert isinstance(plan("SELECT 1 FROM orders, customer WHERE o_custkey = c_custkey FOR UPDATE"), str)
+
+
+def test_not_in_is_never_made_local() -> None:
+    """NOT IN is NULL when the subquery returns a NULL anywhere: each node must see all of it."""
+    got = plan("SELECT count(*) FROM customer WHERE c_custkey NOT IN (SELECT l_orderkey FROM lineitem)")
+    assert isinstance(got, str) or [m.table.name for m in got.moves] == ["lineitem"]
+    got = plan("SELECT count(*) FROM orders WHERE o_orderkey NOT IN (SELECT l_orderkey FROM lineitem)")
+    assert isinstance(got, str) or "lineitem" in [m.table.name for m in got.moves]

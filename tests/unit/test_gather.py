@@ -1,0 +1,88 @@
+"""What the coordinator finish gathers of each table: columns and pushed filters (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridpg.planner import analyze
+from gridpg.planner.gather import Needs, table_needs
+from gridpg.sql.parse import parse_tree
+
+COLUMNS = {
+    ("s", "users"): ["id", "name", "age", "city"],
+    ("s", "logs"): ["log_id", "user_id", "level", "dur_ms"],
+}
+
+
+def needs(sql: str) -> dict[str, Needs]:
+    refs = {r.location: ("s", r.name) for r in analyze.relations(parse_tree(sql)) if ("s", r.name) in COLUMNS}
+    return {key[1]: value for key, value in table_needs(sql, refs, COLUMNS).items()}
+
+
+def test_projection_and_single_table_filters() -> None:
+    got = needs("SELECT u.name FROM users u JOIN logs l ON l.user_id = u.id WHERE l.level = 'error' AND u.age > 3")
+    assert got["users"] == Needs(("id", "name", "age"), "(age > 3)")
+    assert got["logs"] == Needs(("user_id", "level"), "(level = 'error')")
+
+
+def test_count_star_keeps_one_column() -> None:
+    assert needs("SELECT count(*) FROM users, logs")["users"].columns == ("id",)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM users u JOIN logs l ON l.user_id = u.id",
+    "SELECT l FROM logs l JOIN users u ON u.id = l.user_id",
+    "SELECT count(*) FROM users NATURAL JOIN logs",
+])
+def test_whole_rows_keep_every_column(sql: str) -> None:
+    assert needs(sql)["logs"].columns is None
+
+
+def test_alias_column_list_keeps_every_column() -> None:
+    assert needs("SELECT x.c FROM logs x(a, b, c) JOIN users u ON u.id = x.b WHERE x.c = 'w'")["logs"] == Needs(None, None)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT u.id FROM users u LEFT JOIN logs l ON l.user_id = u.id WHERE l.level IS NULL",
+    "SELECT u.id FROM users u FULL JOIN logs l ON l.user_id = u.id AND l.level = 'x'",
+    "SELECT u.id FROM users u JOIN logs l ON l.user_id = u.id WHERE l.dur_ms > (SELECT 1)",
+    "SELECT u.id FROM users u JOIN logs l ON l.user_id = u.id WHERE l.dur_ms > random()",
+    "SELECT u.id FROM users u, (SELECT 1 AS level) x, logs l WHERE level = 1",
+    "SELECT id FROM users WHERE age > (SELECT avg(dur_ms) FROM logs WHERE user_id = id)",
+])
+def test_conditions_that_must_not_reach_logs(sql: str) -> None:
+    assert needs(sql)["logs"].filter is None
+
+
+def test_outer_join_pushes_on_conditions_to_the_nullable_side_only() -> None:
+    got = needs("SELECT u.id FROM users u LEFT JOIN logs l ON l.user_id = u.id AND l.level = 'e' AND u.age > 5 "
+                "WHERE u.city = 'oslo'")
+    assert got["logs"].filter == "(level = 'e')"
+    assert got["users"].filter == "(city = 'oslo')"
+
+
+def test_references_with_different_filters_are_ored_and_an_unfiltered_one_wins() -> None:
+    got = needs("SELECT 1 FROM logs a JOIN logs b ON b.log_id = a.log_id WHERE a.level = 'x' AND b.dur_ms > 2")
+    assert got["logs"].filter == "((level = 'x')) OR ((dur_ms > 2))"
+    got = needs("SELECT 1 FROM logs a WHERE a.level = 'x' AND EXISTS (SELECT 1 FROM logs b WHERE b.log_id = a.log_id)")
+    assert got["logs"].filter is None
+
+
+def test_select_sql_quotes_names() -> None:
+    assert Needs(("Odd col",), "(x > 1)").select_sql("s", "T", []) == 'SELECT "Odd col" FROM s."T" WHERE (x > 1)'
+
+
+def keys(sql: str) -> dict[str, list[tuple[str, ...]]]:
+    from gridpg.planner.gather import correlation_keys
+
+    refs = {r.location: ("s", r.name) for r in analyze.relations(parse_tree(sql)) if ("s", r.name) in COLUMNS}
+    return {key[1]: value for key, value in correlation_keys(sql, refs, COLUMNS).items()}
+
+
+def test_correlation_keys_are_the_inner_columns_of_outer_equalities() -> None:
+    assert keys("SELECT id FROM users u WHERE age > (SELECT count(*) FROM logs WHERE user_id = u.id "
+                "AND level = 'x')") == {"logs": [("user_id",)]}
+    assert keys("SELECT id FROM users WHERE EXISTS (SELECT 1 FROM logs l WHERE l.user_id = id AND l.log_id = age)") \
+        == {"logs": [("user_id", "log_id")]}
+    assert keys("SELECT id FROM users WHERE id IN (SELECT user_id FROM logs)") == {}
+    assert keys("SELECT 1 FROM users u JOIN logs l ON l.user_id = u.id") == {}
