@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
-from gridpg.executor import relay
+from gridpg.executor import prepared, relay
 from gridpg.executor.run import run_statement
 from gridpg.pgwire import codec
 from gridpg.planner import text as planner_text
 from gridpg.planner.context import BoundParams
+from gridpg.planner.prepared import first_keyword
 
 if TYPE_CHECKING:
     from gridpg.frontend.coordinator import Coordinator
@@ -59,6 +60,8 @@ class Dispatcher:
         if self.coord.planner is None:
             await self.run_on_node(self.coord.catalog_node, request, writes=False)
             return
+        if "prepared_statements" in request.sql.lower():
+            request = await prepared.with_session_statements(self, request)
         await run_statement(self, request)
 
     # -- single node -------------------------------------------------------------------
@@ -140,6 +143,10 @@ class Dispatcher:
     # -- describe ----------------------------------------------------------------------
 
     async def describe(self, sql: str, param_oids: list[int]) -> tuple[list[int], bytes | None]:
+        if first_keyword(sql) == "execute":  # the session's statement, never cached here
+            described = await prepared.describe_execute(self, sql)
+            if described is not None:
+                return described
         key = (sql, tuple(param_oids), self.runner.settings.get("search_path", ""))
         cached = self.coord.describe_cache.get(key)
         if cached is not None:

@@ -141,6 +141,12 @@ async def _merge_group(dispatcher: Dispatcher, request: ExecRequest,
                   "distribution column and its rows live on one node")
 
 
+async def _session_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import prepared
+
+    await prepared.run(dispatcher, request, plan)
+
+
 async def _create_table(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.commands.ddl import DdlRunner
 
@@ -214,6 +220,7 @@ _RUNNERS: dict[type, _Runner] = {
     plans.SequenceCallPlan: _sequence,
     plans.InsertPlan: _insert,
     plans.MergeStatementPlan: _merge_statement,
+    plans.SessionStatementPlan: _session_statement,
     plans.RouterPlan: _distributed,
     plans.PushdownPlan: _distributed,
     plans.MergePlan: _distributed,

@@ -22,7 +22,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import PgError
-from gridpg.planner import analyze, router
+from gridpg.planner import analyze, prepared, router
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
 from gridpg.planner.plan import (
@@ -32,6 +32,7 @@ from gridpg.planner.plan import (
     InsertPlan,
     Plan,
     SequenceCallPlan,
+    SessionStatementPlan,
     XlCommandPlan,
 )
 from gridpg.planner.pushdown import Resolved
@@ -99,6 +100,8 @@ class Planner:
             return FunctionCallPlan(analysis.xl[0], tuple(analysis.xl[1]))
         if analysis.route == "sequence":
             return SequenceCallPlan(analysis.xl[0], analysis.xl[1], tuple(analysis.xl[2]))
+        if analysis.route == "session":
+            return SessionStatementPlan(analysis.kind, analysis.tree)
         if analysis.route == "query":
             return self._plan_query(run_sql, analysis, catalog, session, params)
         return plan_utility(analysis.clean, analysis.tree, analysis.kind, analysis.spec, catalog, session)
@@ -214,6 +217,9 @@ class Planner:
                 return Analysis("sequence", clean, spec, tree, kind, xl=seq)
         if kind in QUERY_KINDS:
             return self._analyze_query(sql, clean, spec, tree, kind, catalog, session)
+        if prepared.is_session_statement(tree, kind) or (
+                kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
+            return Analysis("session", clean, spec, tree, kind)
         if kind in CATALOG_ONLY or not kind:
             return Analysis("catalog")
         return Analysis("utility", clean, spec, tree, kind)
@@ -243,6 +249,17 @@ class Planner:
 
 
 # -- views -----------------------------------------------------------------------------
+
+
+def touches_distributed(tree: dict[str, Any], catalog: CatalogView, session: SessionView) -> bool:
+    """Whether the statement reads a distributed table, directly or through a view."""
+    for ref in analyze.relations(tree):
+        if catalog.resolve(ref, session.search_path) is not None:
+            return True
+        definition = _view_definition(ref, catalog, session.search_path)
+        if definition is not None and _reads_distributed(definition, catalog, 0):
+            return True
+    return False
 
 
 def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: SessionView) -> str | None:

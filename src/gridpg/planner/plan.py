@@ -36,6 +36,7 @@ class Strategy(Enum):
     SEQUENCE_CALL = "sequence-call"  # nextval()/currval()/setval() through the GTM
     INSERT = "insert"
     MERGE_STATEMENT = "merge-statement"
+    SESSION_STATEMENT = "session-statement"  # PREPARE/EXECUTE/DEALLOCATE, cursors over distributed tables
     # query strategies (their order: planner/query.py SELECT_STRATEGIES, WRITE_STRATEGIES)
     ROUTER = "router"
     PUSHDOWN = "pushdown"
@@ -190,6 +191,21 @@ class CopyPlan(StatementPlan):
 @dataclass(frozen=True)
 class CreateTableAsPlan(StatementPlan):
     strategy: ClassVar[Strategy] = Strategy.CREATE_TABLE_AS
+
+
+@dataclass(frozen=True)
+class SessionStatementPlan(Plan):
+    """A statement about the client session's own objects, kept by the coordinator
+    (executor/prepared.py): PREPARE, EXECUTE, DEALLOCATE, EXPLAIN EXECUTE, CREATE TABLE AS
+    EXECUTE, and DECLARE CURSOR over distributed tables. `kind` is the statement's node
+    type; the executor reads the rest from the parse tree and the session."""
+
+    strategy: ClassVar[Strategy] = Strategy.SESSION_STATEMENT
+    kind: str = ""
+    tree: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def describe(self) -> list[str]:
+        return [f"Distributed plan: {self.strategy} {self.kind}"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,500 @@
+"""SQL-level prepared statements, kept by the coordinator per client session.
+
+PostgreSQL keeps `PREPARE`d statements in the session's backend. gridpg's catalog server
+backends are pooled and hold distributed tables empty, so a PREPARE sent there would be
+lost (or seen by another session) and its EXECUTE would read or write the empty copies.
+Here instead:
+
+- `PREPARE name [(types)] AS statement`: checked by the catalog server itself (PostgreSQL
+  prepares it under a scratch name, reports its parameter types, and deallocates it at
+  once: same errors, same inferred types), then kept in the session's namespace, the one
+  the extended protocol's Parse uses (as in PostgreSQL, a name is either kind).
+- `EXECUTE name [(args)]`: the arguments are evaluated once on the catalog server by
+  PostgreSQL's own EXECUTE of a scratch statement `SELECT $1::text, ...` with the prepared
+  parameter types (assignment coercion, error texts as PostgreSQL's), then the prepared
+  statement runs through the normal distributed path with them as bound parameters in
+  text form: planning per catalog epoch, routing, pushdown, 2PC all apply.
+- `EXPLAIN [options] EXECUTE` runs `EXPLAIN [options] statement` with the parameters bound;
+  `CREATE TABLE ... AS EXECUTE` runs `CREATE TABLE ... AS statement` with the values as
+  typed literals and the statement's column names.
+- `DEALLOCATE [PREPARE] name | ALL`; `pg_prepared_statements` lists the session's
+  statements (see `with_session_statements`).
+- `DECLARE name CURSOR FOR query` over distributed tables: the query runs through the
+  coordinator, its rows are loaded into a catalog temp table (dropped at the end of the
+  transaction), and the cursor is declared over that table on the session's catalog
+  connection, where FETCH / MOVE / CLOSE find it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import (
+    DUPLICATE_PSTATEMENT,
+    FEATURE_NOT_SUPPORTED,
+    INVALID_SQL_STATEMENT_NAME,
+    NO_ACTIVE_SQL_TRANSACTION,
+    SYNTAX_ERROR,
+    PgError,
+)
+from gridpg.pgwire import codec
+from gridpg.planner import analyze
+from gridpg.planner import prepared as reading
+from gridpg.planner.plan import SessionStatementPlan
+from gridpg.planner.text import relation_span, splice
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+FIRST_NORMAL_OID = 16384  # OIDs below are built in, the same on every server
+_ids = itertools.count(1)
+
+
+@dataclass
+class SqlPreparedStatement:
+    """A statement prepared with SQL PREPARE; the session keeps it with those of Parse."""
+
+    name: str
+    sql: str  # the statement after AS, with its $n
+    param_oids: list[int]
+    described: tuple[list[int], bytes | None] | None = None
+    text: str = ""  # the whole PREPARE statement (pg_prepared_statements.statement)
+    prepare_time: float = dataclasses.field(default_factory=time.time)
+    result_oids: list[int] | None = None
+    from_sql: bool = True
+
+
+async def run(dispatcher: Dispatcher, request: ExecRequest, plan: SessionStatementPlan) -> None:
+    """Run a statement about the session's prepared statements or cursors."""
+    handlers = {
+        "PrepareStmt": _prepare, "ExecuteStmt": _execute, "DeallocateStmt": _deallocate,
+        "ExplainStmt": _explain_execute, "CreateTableAsStmt": _create_table_as_execute,
+        "DeclareCursorStmt": _declare_cursor,
+    }
+    handler = handlers.get(plan.kind)
+    if handler is None:
+        raise PgError("XX000", f"gridpg has no executor for session statement {plan.kind}")
+    await handler(dispatcher, request, plan.tree[plan.kind])
+
+
+# -- PREPARE / DEALLOCATE ---------------------------------------------------------------
+
+
+async def _prepare(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
+    name = body["name"]
+    statements = dispatcher.session.statements
+    sql = request.sql
+    name_start, name_end, body_start = reading.prepared_body(sql)
+    scratch = f"gp_sqlprep_{next(_ids)}"
+    renamed = sql[:name_start] + scratch + sql[name_end:]
+    check = ("SELECT parameter_types::pg_catalog.oid[]::pg_catalog.text, "
+             "result_types::pg_catalog.oid[]::pg_catalog.text "
+             f"FROM pg_catalog.pg_prepared_statements WHERE name = {quote_literal(scratch)}")
+    conn = await _catalog(dispatcher)
+    try:
+        results = await conn.simple_query(f"{renamed}\n;\n{check};\nDEALLOCATE {scratch}")
+    except PgError as exc:
+        raise _shifted(exc, name_start + len(scratch), len(scratch) - (name_end - name_start)) from None
+    params_text, results_text = results[1].rows[0]
+    if name in statements:  # PostgreSQL checks the name after the statement
+        raise PgError(DUPLICATE_PSTATEMENT, f'prepared statement "{name}" already exists')
+    statements[name] = SqlPreparedStatement(
+        name, sql[body_start:], _oid_array(params_text) or [], text=sql.strip(),
+        result_oids=_oid_array(results_text),
+    )
+    dispatcher.session.send(codec.build_command_complete("PREPARE"))
+
+
+async def _deallocate(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
+    statements = dispatcher.session.statements
+    if body.get("isall"):
+        statements.clear()
+        dispatcher.session.send(codec.build_command_complete("DEALLOCATE ALL"))
+        return
+    name = body.get("name") or ""
+    if name not in statements:
+        raise PgError(INVALID_SQL_STATEMENT_NAME, f'prepared statement "{name}" does not exist')
+    del statements[name]
+    dispatcher.session.send(codec.build_command_complete("DEALLOCATE"))
+
+
+# -- EXECUTE ------------------------------------------------------------------------------
+
+
+async def _execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
+    portal = request.portal
+    if not request.simple and portal is not None and portal.cursor is not None:
+        # A later Execute of a suspended portal: the same statement and values go on.
+        inner = getattr(portal, "gridpg_inner", None)
+        if inner is not None:
+            await dispatcher.run(dataclasses.replace(inner, max_rows=request.max_rows))
+            return
+    statement, values, oids = await _bind(dispatcher, request.sql, "ExecuteStmt", body)
+    inner = _inner_request(request, statement.sql, values, oids)
+    if portal is not None and not request.simple:
+        portal.gridpg_inner = inner
+    await _run_inner(dispatcher, request, inner)
+
+
+async def _explain_execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
+    """EXPLAIN [options] EXECUTE name(args): the EXPLAIN of the statement, bound."""
+    statement, values, oids = await _bind(dispatcher, request.sql, "ExplainStmt", body["query"]["ExecuteStmt"])
+    span = reading.execute_span(request.sql, "ExplainStmt")
+    text = request.sql[: span.start] + statement.sql
+    await _run_inner(dispatcher, request, _inner_request(request, text, values, oids))
+
+
+async def _create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
+                                   body: dict[str, Any]) -> None:
+    """CREATE TABLE ... AS EXECUTE name(args): CREATE TABLE ... AS statement, its values as
+    typed literals and its column names kept (a literal would rename a bare `$1` column)."""
+    statement, values, oids = await _bind(dispatcher, request.sql, "CreateTableAsStmt",
+                                          body["query"]["ExecuteStmt"])
+    kind = sqlparse.node_type(sqlparse.parse_tree(statement.sql))
+    if kind != "SelectStmt":
+        raise PgError("42809", "prepared statement is not a SELECT")
+    span = reading.execute_span(request.sql, "CreateTableAsStmt")
+    names = await dispatcher.coord.type_names(oids)
+    query = reading.inline_params(statement.sql, values, names)
+    text = request.sql[: span.start] + query + request.sql[span.end :]
+    if not body["into"].get("colNames"):
+        text = await _with_column_names(dispatcher, text, body, statement)
+    await dispatcher.run(dataclasses.replace(request, sql=text, params=[], param_formats=[],
+                                             param_oids=[], decode_oids=[]))
+
+
+async def _with_column_names(dispatcher: Dispatcher, text: str, body: dict[str, Any],
+                             statement: Any) -> str:
+    _, row_desc = await _describe_statement(dispatcher, statement)
+    if row_desc is None:
+        return text
+    columns = [c.name for c in codec.parse_row_description(row_desc[5:])]
+    rel = body["into"]["rel"]
+    ref = analyze.RelRef(rel.get("schemaname"), rel["relname"], rel["location"], None)
+    _, end = relation_span(text, sqlparse.tokens(text), ref)
+    return splice(text, [(end, end, " (" + ", ".join(quote_ident(c) for c in columns) + ")")])
+
+
+async def _bind(dispatcher: Dispatcher, sql: str, kind: str,
+                body: dict[str, Any]) -> tuple[Any, list[str | None], list[int]]:
+    """The prepared statement, its argument values (evaluated once) and parameter types."""
+    name = body["name"]
+    statement = dispatcher.session.statements.get(name)
+    if statement is None:
+        raise PgError(INVALID_SQL_STATEMENT_NAME, f'prepared statement "{name}" does not exist')
+    args = body.get("params") or []
+    oids = await _param_types(dispatcher, statement)
+    if len(args) != len(oids):
+        raise PgError(SYNTAX_ERROR, f'wrong number of parameters for prepared statement "{name}"',
+                      detail=f"Expected {len(oids)} parameters but got {len(args)}.")
+    if not args:
+        return statement, [], oids
+    span = reading.execute_span(sql, kind)
+    return statement, await _evaluate(dispatcher, span, oids), oids
+
+
+async def _param_types(dispatcher: Dispatcher, statement: Any) -> list[int]:
+    oids = list(statement.param_oids)
+    if 0 in oids or statement.described is not None:
+        return list((await _describe_statement(dispatcher, statement))[0])
+    return oids
+
+
+async def _describe_statement(dispatcher: Dispatcher, statement: Any) -> tuple[list[int], bytes | None]:
+    if statement.described is None:
+        statement.described = await dispatcher.describe(statement.sql, statement.param_oids)
+    return statement.described  # type: ignore[no-any-return]
+
+
+async def _evaluate(dispatcher: Dispatcher, span: reading.ExecuteSpan, oids: list[int]) -> list[str | None]:
+    """The arguments' values in text form: PostgreSQL's own EXECUTE of a scratch statement
+    that returns its parameters as text, on the session's catalog connection."""
+    scratch = f"gp_sqlargs_{next(_ids)}"
+    select = "SELECT " + ", ".join(f"${n}::pg_catalog.text" for n in range(1, len(oids) + 1))
+    execute = f"EXECUTE {scratch}({span.args})"
+    conn = await _catalog(dispatcher)
+    await conn.settle()
+    conn.send(codec.build_parse(scratch, select, oids) + codec.build_parse("", execute, [])
+              + codec.build_bind("", "", [], [], [0]) + codec.build_execute("", 0)
+              + codec.build_close("S", scratch) + codec.SYNC)
+    row, error = await _read_until_ready(conn)
+    if error is not None:
+        # The node skipped the Close after the error: close the scratch statement now.
+        conn.send(codec.build_close("S", scratch) + codec.SYNC)
+        await _read_until_ready(conn)
+        raise _shifted(error, 0, len(f"EXECUTE {scratch}(") - span.args_start)
+    return [None if value is None else value.decode() for value in row]
+
+
+def _inner_request(outer: ExecRequest, sql: str, values: list[str | None], oids: list[int]) -> ExecRequest:
+    """The prepared statement as an extended-protocol request with bound text values.
+    Types of the user's own (catalog-server OIDs differ on datanodes) are left to infer."""
+    from gridpg.executor.dispatch import ExecRequest
+
+    return ExecRequest(
+        sql, simple=False, params=[None if v is None else v.encode() for v in values],
+        param_formats=[0] if values else [],
+        result_formats=[] if outer.simple else list(outer.result_formats),
+        param_oids=[o if o < FIRST_NORMAL_OID else 0 for o in oids],
+        max_rows=0 if outer.simple else outer.max_rows,
+        portal=None if outer.simple else outer.portal, decode_oids=list(oids),
+    )
+
+
+async def _run_inner(dispatcher: Dispatcher, outer: ExecRequest, inner: ExecRequest) -> None:
+    """Run the bound statement; for a simple-protocol client, with the RowDescription it
+    expects first and the nodes' extended cycles closed before the next statement."""
+    if dispatcher.coord.read_only:
+        from gridpg.frontend import readonly
+
+        readonly.ensure_read_only(inner.sql)
+    if not outer.simple:
+        await dispatcher.run(inner)
+        return
+    _, row_desc = await dispatcher.describe(inner.sql, inner.decode_oids)
+    if row_desc is not None:
+        dispatcher.session.send(row_desc)
+    try:
+        await dispatcher.run(inner)
+    except PgError:
+        await finish_cycles(dispatcher, raise_error=False)
+        raise
+    await finish_cycles(dispatcher)
+
+
+async def finish_cycles(dispatcher: Dispatcher, raise_error: bool = True) -> None:
+    """Sync the nodes left in an extended-protocol cycle (what the client's Sync does in
+    the extended protocol); raise the first error a node reports then."""
+    runner = dispatcher.runner
+    error: PgError | None = None
+    for node, conn in list(runner.pending_sync.items()):
+        try:
+            if node not in runner.presynced:
+                conn.send(codec.SYNC)
+            conn.in_cycle = False
+            while True:
+                kind, payload = await conn.recv()
+                if kind == 0x5A:
+                    conn.txn_status = payload[:1]
+                    conn.cycle_parsed.clear()
+                    break
+                if kind == 0x45 and error is None:
+                    error = PgError.from_fields(codec.parse_error_fields(payload), node)
+                    conn.note_cycle_error()
+        except PgError as exc:
+            error = error or exc
+    runner.pending_sync.clear()
+    runner.presynced.clear()
+    if error is not None and raise_error:
+        raise error
+
+
+# -- Describe of EXECUTE (extended protocol) -------------------------------------------
+
+
+async def describe_execute(dispatcher: Dispatcher, sql: str) -> tuple[list[int], bytes | None] | None:
+    """Describe of `EXECUTE name(args)`: no parameters, the prepared statement's columns
+    (None when the text is not an EXECUTE after all)."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return None
+    if sqlparse.node_type(tree) != "ExecuteStmt":
+        return None
+    statement = dispatcher.session.statements.get(tree["ExecuteStmt"]["name"])
+    if statement is None:
+        return [], None  # PostgreSQL describes it as NoData; Execute reports the error
+    return [], (await _describe_statement(dispatcher, statement))[1]
+
+
+# -- pg_prepared_statements --------------------------------------------------------------
+
+
+async def with_session_statements(dispatcher: Dispatcher, request: ExecRequest) -> ExecRequest:
+    """The request with `pg_prepared_statements` read from the session's own statements
+    (the catalog server's view lists its pooled backends' statements, not the client's)."""
+    sql = request.sql
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return request
+    refs = [r for r in analyze.relations(tree)
+            if r.name == "pg_prepared_statements" and r.schema in (None, "pg_catalog")]
+    if not refs:
+        return request
+    rows = await _statement_rows(dispatcher)
+    view = "SELECT * FROM pg_catalog.pg_prepared_statements WHERE false"
+    if rows:
+        view += " UNION ALL VALUES " + ", ".join(rows)
+    tokens = sqlparse.tokens(sql)
+    replacements = []
+    for ref in refs:
+        start, end = relation_span(sql, tokens, ref)
+        alias = "" if ref.alias else " AS pg_prepared_statements"
+        replacements.append((start, end, f"({view}){alias}"))
+    return dataclasses.replace(request, sql=splice(sql, replacements))
+
+
+async def _statement_rows(dispatcher: Dispatcher) -> list[str]:
+    out = []
+    for name, statement in dispatcher.session.statements.items():
+        if not name:
+            continue  # the unnamed statement is not listed
+        oids, row_desc = await _describe_statement(dispatcher, statement)
+        result = getattr(statement, "result_oids", None)
+        if result is None and row_desc is not None:
+            result = [c.type_oid for c in codec.parse_row_description(row_desc[5:])]
+        from_sql = getattr(statement, "from_sql", False)
+        when = getattr(statement, "prepare_time", None)
+        out.append("(" + ", ".join([
+            quote_literal(name), quote_literal(statement.text if from_sql else statement.sql),
+            f"pg_catalog.to_timestamp({when!r})" if when is not None else "NULL::timestamptz",
+            _regtype_array(oids), _regtype_array(result), "true" if from_sql else "false",
+            "0::int8", "0::int8",
+        ]) + ")")
+    return out
+
+
+def _regtype_array(oids: list[int] | None) -> str:
+    if oids is None:
+        return "NULL::pg_catalog.regtype[]"
+    return f"'{{{','.join(map(str, oids))}}}'::pg_catalog.oid[]::pg_catalog.regtype[]"
+
+
+# -- DECLARE CURSOR over distributed tables ---------------------------------------------
+
+CURSOR_OPT_HOLD = 0x0020
+
+
+async def _declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
+    """The query's rows, computed by the cluster, in a catalog temp table; the cursor over it."""
+    if body.get("options", 0) & CURSOR_OPT_HOLD:
+        raise PgError(FEATURE_NOT_SUPPORTED, "DECLARE CURSOR WITH HOLD over distributed tables is "
+                      "not supported by gridpg", hint="Declare the cursor without WITH HOLD inside a transaction.")
+    txn = dispatcher.runner.txn
+    if not txn.in_block:
+        raise PgError(NO_ACTIVE_SQL_TRANSACTION, "DECLARE CURSOR can only be used in transaction blocks")
+    if analyze.has_node(body["query"], "lockingClause"):
+        raise PgError(FEATURE_NOT_SUPPORTED, "DECLARE CURSOR ... FOR UPDATE/SHARE over distributed "
+                      "tables is not supported by gridpg")
+    sql = request.sql
+    query_start = _cursor_query_start(sql)
+    row_desc, rows = await _capture(dispatcher, sql[query_start:])
+    columns = codec.parse_row_description(row_desc[5:])
+    catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+    temp = f"gp_cursor_{next(_ids)}"
+    await _load(catalog, temp, columns, rows)
+    select = ", ".join(f"c{i} AS {quote_ident(c.name)}" for i, c in enumerate(columns, 1))
+    declare = sql[:query_start] + f"SELECT {select} FROM pg_temp.{temp} ORDER BY gp_ord"
+    await catalog.simple_query(declare)
+    dispatcher.session.send(codec.build_command_complete("DECLARE CURSOR"))
+
+
+def _cursor_query_start(sql: str) -> int:
+    """Offset of the query after `DECLARE name ... CURSOR [WITH[OUT] HOLD] FOR`."""
+    toks = [t for t in sqlparse.tokens(sql) if t.name not in ("C_COMMENT", "SQL_COMMENT")]
+    seen_cursor = False
+    for i, tok in enumerate(toks[:-1]):
+        if i >= 2 and tok.name == "CURSOR":
+            seen_cursor = True
+        elif seen_cursor and tok.name == "FOR":
+            return toks[i + 1].start
+    raise PgError(SYNTAX_ERROR, "syntax error in DECLARE CURSOR")
+
+
+async def _capture(dispatcher: Dispatcher, query: str) -> tuple[bytes, list[bytes]]:
+    """Run a query through the coordinator; its RowDescription and DataRows (text)."""
+    from gridpg.executor.dispatch import ExecRequest
+
+    session = dispatcher.session
+    saved, session.out = session.out, []
+    try:
+        await dispatcher.run(ExecRequest(query, simple=True))
+        captured = session.out
+    finally:
+        session.out = saved
+    row_desc = b""
+    rows = []
+    for message in captured:
+        kind = message[0]
+        if kind == 0x54:
+            row_desc = message
+        elif kind == 0x44:
+            rows.append(message)
+        elif kind != 0x43:
+            session.send(message)  # notices
+    if not row_desc:
+        raise PgError(SYNTAX_ERROR, "cursor query returns no rows description")
+    return row_desc, rows
+
+
+async def _load(catalog: BackendConnection, temp: str, columns: list[codec.Column], rows: list[bytes]) -> None:
+    """A temp table (dropped at commit) with an ordinal column and the rows, by COPY."""
+    pairs = ", ".join(f"({c.type_oid}, {c.type_mod})" for c in columns)
+    names = await catalog.query(
+        f"SELECT pg_catalog.format_type(o, NULLIF(m, -1)) FROM (VALUES {pairs}) AS v(o, m)")
+    defs = ", ".join(f"c{i} {name}" for i, (name,) in enumerate(names, 1))
+    await catalog.simple_query(f"CREATE TEMP TABLE {temp} (gp_ord int8, {defs}) ON COMMIT DROP")
+    catalog.send(codec.build_query(f"COPY pg_temp.{temp} FROM STDIN"))
+    await catalog.expect_copy_in()
+    chunk: list[bytes] = []
+    for ordinal, raw in enumerate(rows):
+        fields = codec.parse_data_row(raw[5:])
+        chunk.append(str(ordinal).encode() + b"\t" + b"\t".join(_copy_field(f) for f in fields) + b"\n")
+        if len(chunk) >= 1000:
+            catalog.send(codec.build_copy_data(b"".join(chunk)))
+            chunk.clear()
+    if chunk:
+        catalog.send(codec.build_copy_data(b"".join(chunk)))
+    catalog.send(codec.COPY_DONE)
+    await catalog.read_results()
+
+
+def _copy_field(value: bytes | None) -> bytes:
+    if value is None:
+        return b"\\N"
+    return (value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t")
+            .replace(b"\n", b"\\n").replace(b"\r", b"\\r"))
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+async def _catalog(dispatcher: Dispatcher) -> BackendConnection:
+    return await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+
+
+async def _read_until_ready(conn: BackendConnection) -> tuple[list[bytes | None], PgError | None]:
+    row: list[bytes | None] = []
+    error: PgError | None = None
+    while True:
+        kind, payload = await conn.recv()
+        if kind == 0x44:
+            row = codec.parse_data_row(payload)
+        elif kind == 0x45 and error is None:
+            error = PgError.from_fields(codec.parse_error_fields(payload), None)
+        elif kind == 0x5A:
+            conn.txn_status = payload[:1]
+            return row, error
+
+
+def _shifted(error: PgError, after: int, delta: int) -> PgError:
+    """The error with its cursor position moved back to the client's text."""
+    fields = error.fields
+    if fields and "P" in fields and fields["P"].isdigit() and int(fields["P"]) - 1 >= after:
+        fields["P"] = str(max(1, int(fields["P"]) - delta))
+    return error
+
+
+def _oid_array(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    inner = text.strip("{}")
+    return [int(x) for x in inner.split(",")] if inner else []

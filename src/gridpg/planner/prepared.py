@@ -1,0 +1,161 @@
+"""Which statements are about the client session's own prepared statements and cursors,
+and where their parts sit in the text. Pure: no I/O.
+
+PostgreSQL keeps `PREPARE`d statements and cursors in the backend of one session. The
+catalog server's backends are pooled and hold distributed tables empty, so these
+statements must not reach it as they are: the coordinator keeps prepared statements per
+client session and runs `EXECUTE` through the normal distributed path
+(executor/prepared.py). This module reads the statements; the executor runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gridpg.errors import SYNTAX_ERROR, PgError
+from gridpg.planner.text import splice
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_literal
+
+SESSION_KINDS = frozenset({"PrepareStmt", "ExecuteStmt", "DeallocateStmt"})
+_COMMENTS = ("C_COMMENT", "SQL_COMMENT")
+
+
+def is_session_statement(tree: dict[str, Any], kind: str) -> bool:
+    """PREPARE, EXECUTE, DEALLOCATE, and EXPLAIN / CREATE TABLE AS of an EXECUTE."""
+    if kind in SESSION_KINDS:
+        return True
+    if kind in ("ExplainStmt", "CreateTableAsStmt"):
+        return "ExecuteStmt" in (tree[kind].get("query") or {})
+    return False
+
+
+@dataclass(frozen=True)
+class ExecuteSpan:
+    """Where an `EXECUTE name [(args)]` clause sits in a statement's text."""
+
+    start: int  # offset of the EXECUTE keyword
+    end: int  # offset just past the clause (after `)` or the name)
+    args: str | None  # the text between the parentheses, None without them
+    args_start: int  # offset of the first character of `args`
+
+
+def prepared_body(sql: str) -> tuple[int, int, int]:
+    """For `PREPARE name [(types)] AS statement`: (name start, name end, statement start)."""
+    toks = _code_tokens(sql)
+    if len(toks) < 3:
+        raise PgError(SYNTAX_ERROR, "syntax error in PREPARE")
+    name = toks[1]
+    index = 2
+    if _text(sql, toks[index]) == "(":
+        index = _matching(sql, toks, index) + 1
+    if index + 1 >= len(toks) or _text(sql, toks[index]).lower() != "as":
+        raise PgError(SYNTAX_ERROR, "syntax error in PREPARE: AS expected")
+    return name.start, name.end + 1, toks[index + 1].start
+
+
+def execute_span(sql: str, kind: str) -> ExecuteSpan:
+    """The EXECUTE clause of an EXECUTE, EXPLAIN ... EXECUTE or CREATE TABLE ... AS EXECUTE."""
+    toks = _code_tokens(sql)
+    index = _execute_index(sql, toks, kind)
+    name_index = index + 1
+    after = name_index + 1
+    if after < len(toks) and _text(sql, toks[after]) == "(":
+        close = _matching(sql, toks, after)
+        args_start = toks[after].end + 1
+        return ExecuteSpan(toks[index].start, toks[close].end + 1, sql[args_start : toks[close].start],
+                           args_start)
+    end = toks[name_index].end + 1
+    return ExecuteSpan(toks[index].start, end, None, end)
+
+
+def _execute_index(sql: str, toks: list[Any], kind: str) -> int:
+    if kind == "ExecuteStmt":
+        return 0
+    depth = 0
+    previous = ""
+    for i, tok in enumerate(toks):
+        text = _text(sql, tok)
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and tok.name == "EXECUTE" and (kind == "ExplainStmt" or previous == "as"):
+            return i
+        previous = text.lower()
+    raise PgError(SYNTAX_ERROR, "syntax error: EXECUTE expected")
+
+
+def _code_tokens(sql: str) -> list[Any]:
+    return [t for t in sqlparse.tokens(sql) if t.name not in _COMMENTS]
+
+
+def _text(sql: str, tok: Any) -> str:
+    return sql[tok.start : tok.end + 1]
+
+
+def _matching(sql: str, toks: list[Any], open_index: int) -> int:
+    """Index of the `)` that closes the `(` at open_index."""
+    depth = 0
+    for i in range(open_index, len(toks)):
+        text = _text(sql, toks[i])
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise PgError(SYNTAX_ERROR, "syntax error: unbalanced parentheses")
+
+
+def first_keyword(sql: str) -> str:
+    """The statement's first word, lowercased, after whitespace and comments (cheap: no
+    scanner), for the few places that must recognise EXECUTE without a parse."""
+    pos, n = 0, len(sql)
+    while pos < n:
+        ch = sql[pos]
+        if ch.isspace() or ch == "(":
+            pos += 1
+        elif sql.startswith("--", pos):
+            newline = sql.find("\n", pos)
+            pos = n if newline < 0 else newline + 1
+        elif sql.startswith("/*", pos):
+            pos = _comment_end(sql, pos)
+        else:
+            break
+    end = pos
+    while end < n and (sql[end].isalnum() or sql[end] == "_"):
+        end += 1
+    return sql[pos:end].lower()
+
+
+def _comment_end(sql: str, pos: int) -> int:
+    """Past the (possibly nested) block comment starting at pos."""
+    depth = 0
+    while pos < len(sql):
+        if sql.startswith("/*", pos):
+            depth += 1
+            pos += 2
+        elif sql.startswith("*/", pos):
+            depth -= 1
+            pos += 2
+            if depth == 0:
+                return pos
+        else:
+            pos += 1
+    return pos
+
+
+def inline_params(sql: str, texts: list[str | None], type_names: list[str]) -> str:
+    """`sql` with each `$n` replaced by its value as a typed literal (CREATE TABLE AS, which
+    has no bound parameters)."""
+    replacements = []
+    for tok in sqlparse.tokens(sql):
+        if tok.name != "PARAM":
+            continue
+        index = int(sql[tok.start + 1 : tok.end + 1]) - 1
+        value = texts[index] if index < len(texts) else None
+        literal = "NULL" if value is None else quote_literal(value)
+        replacements.append((tok.start, tok.end + 1, f"CAST({literal} AS {type_names[index]})"))
+    return splice(sql, replacements)
