@@ -278,3 +278,50 @@ def test_cursors_over_distributed_tables(sides: dict[str, str]) -> None:
         with pytest.raises(psycopg.Error) as err:
             conn.execute("DECLARE h CURSOR WITH HOLD FOR SELECT * FROM th")
         assert err.value.sqlstate == "0A000"
+
+
+def test_psycopg_server_side_cursor(sides: dict[str, str]) -> None:
+    """psycopg's named cursors DECLARE through the extended protocol with bound parameters,
+    Describe the cursor's portal, then FETCH: over a distributed table too."""
+
+    def run(dsn: str) -> list[Any]:
+        with psycopg.connect(dsn) as conn:
+            cur = conn.cursor(name="stream")
+            cur.execute("SELECT id, v FROM th WHERE id > %s ORDER BY id", [12])
+            out = [cur.fetchmany(3), cur.fetchall(), [d.name for d in cur.description]]
+            cur.close()
+            scroll = conn.cursor(name="back", scrollable=True)
+            scroll.execute("SELECT n, count(*) FROM tb GROUP BY n ORDER BY n")
+            scroll.scroll(2, mode="absolute")
+            out.append(scroll.fetchall())
+            conn.rollback()
+            return out
+
+    want = run(sides["pg"])
+    assert run(sides["gridpg"]) == want
+    assert want[0] == [(13, "v13"), (14, "v14"), (15, "v15")]
+
+
+def test_several_statements_in_one_query_string(sides: dict[str, str]) -> None:
+    """PREPARE and EXECUTE in one simple-protocol string (an implicit transaction); a
+    failing EXECUTE rolls back the write before it, as in PostgreSQL."""
+
+    def run(dsn: str) -> list[Any]:
+        out: list[Any] = []
+        with psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+            cur = conn.cursor()
+            cur.execute("PREPARE m(int) AS SELECT v FROM th WHERE id = $1; EXECUTE m(3); EXECUTE m(4)")
+            while True:
+                out.append(cur.fetchall() if cur.description else cur.statusmessage)
+                if not cur.nextset():
+                    break
+            with pytest.raises(psycopg.Error) as err:
+                cur.execute("PREPARE d(int) AS DELETE FROM th WHERE id = $1; EXECUTE d(5); EXECUTE d(1/0)")
+            out.append(err.value.sqlstate)
+            out.append(conn.execute("SELECT count(*) FROM th WHERE id = 5").fetchall())
+            out.append(conn.execute("EXECUTE d(5)").statusmessage)  # PREPARE stayed
+        return out
+
+    want = run(sides["pg"])
+    assert run(sides["gridpg"]) == want
+    assert want[-2] == [(1,)]

@@ -314,6 +314,26 @@ async def describe_execute(dispatcher: Dispatcher, sql: str) -> tuple[list[int],
     return [], (await _describe_statement(dispatcher, statement))[1]
 
 
+async def describe_cursor(dispatcher: Dispatcher, name: str) -> bytes | None:
+    """Describe of a portal the client did not bind: a cursor its DECLARE made on the
+    session's catalog connection (psycopg's server-side cursors describe them so).
+    The RowDescription or NoData message; None when the session holds no such cursor."""
+    participant = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
+    if participant is None:
+        return None
+    conn = participant.conn
+    await conn.settle()
+    conn.send(codec.build_describe("P", name) + codec.SYNC)
+    answer: bytes | None = None
+    while True:
+        kind, raw = await conn.recv_raw()
+        if kind in (0x54, 0x6E):
+            answer = raw
+        elif kind == 0x5A:
+            conn.txn_status = raw[5:6]
+            return answer
+
+
 # -- pg_prepared_statements --------------------------------------------------------------
 
 
@@ -386,7 +406,7 @@ async def _declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: di
                       "tables is not supported by gridpg")
     sql = request.sql
     query_start = _cursor_query_start(sql)
-    row_desc, rows = await _capture(dispatcher, sql[query_start:])
+    row_desc, rows = await _capture(dispatcher, request, sql[query_start:])
     columns = codec.parse_row_description(row_desc[5:])
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=True)
     temp = f"gp_cursor_{next(_ids)}"
@@ -409,14 +429,19 @@ def _cursor_query_start(sql: str) -> int:
     raise PgError(SYNTAX_ERROR, "syntax error in DECLARE CURSOR")
 
 
-async def _capture(dispatcher: Dispatcher, query: str) -> tuple[bytes, list[bytes]]:
-    """Run a query through the coordinator; its RowDescription and DataRows (text)."""
-    from gridpg.executor.dispatch import ExecRequest
-
+async def _capture(dispatcher: Dispatcher, request: ExecRequest, query: str) -> tuple[bytes, list[bytes]]:
+    """Run a cursor's query through the coordinator; its RowDescription and DataRows in
+    text. With bound parameters (DECLARE sent through the extended protocol, as psycopg's
+    server-side cursors do) the query runs bound, its columns described first."""
     session = dispatcher.session
     saved, session.out = session.out, []
     try:
-        await dispatcher.run(ExecRequest(query, simple=True))
+        if request.simple or not request.params:
+            await dispatcher.run(dataclasses.replace(request, sql=query, simple=True, params=[],
+                                                     param_formats=[], param_oids=[], portal=None))
+        else:
+            inner = dataclasses.replace(request, sql=query, result_formats=[], max_rows=0, portal=None)
+            await _run_inner(dispatcher, dataclasses.replace(request, simple=True), inner)
         captured = session.out
     finally:
         session.out = saved
@@ -431,7 +456,7 @@ async def _capture(dispatcher: Dispatcher, query: str) -> tuple[bytes, list[byte
         elif kind != 0x43:
             session.send(message)  # notices
     if not row_desc:
-        raise PgError(SYNTAX_ERROR, "cursor query returns no rows description")
+        raise PgError(SYNTAX_ERROR, "the cursor's query returns no rows")
     return row_desc, rows
 
 

@@ -27,6 +27,7 @@ from gridpg.errors import (
     PgError,
     fatal,
 )
+from gridpg.executor import prepared
 from gridpg.frontend.auth import authenticate
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
@@ -385,7 +386,11 @@ class Session:
         else:
             portal = self.portals.get(name)
             if portal is None:
-                raise PgError(INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
+                cursor = await prepared.describe_cursor(self.runner.dispatcher, name)  # SQL DECLARE
+                if cursor is None:
+                    raise PgError(INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
+                self.send(cursor)
+                return
             _, row_desc = await self.runner.describe(portal.statement)
             if row_desc is None:
                 self.send(codec.NO_DATA)
