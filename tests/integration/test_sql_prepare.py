@@ -173,8 +173,8 @@ def test_pg_prepared_statements_lists_the_session_statements(sides: dict[str, st
     got = _same(sides, [
         "PREPARE p(int) AS SELECT * FROM th WHERE id = $1",
         "PREPARE q AS INSERT INTO tb VALUES ($1, $2, 0)",
-        "SELECT name, statement, parameter_types, result_types, from_sql, prepare_time IS NOT NULL "
-        "FROM pg_prepared_statements",
+        ("SELECT name, statement, parameter_types, result_types, from_sql, prepare_time IS NOT NULL "
+         "FROM pg_prepared_statements"),
         "DEALLOCATE q",
         "SELECT s.name FROM pg_catalog.pg_prepared_statements s",
         "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'gp%'",
