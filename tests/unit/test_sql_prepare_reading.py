@@ -61,3 +61,25 @@ def test_malformed_prepare_is_a_syntax_error() -> None:
     with pytest.raises(PgError) as err:
         prepared.prepared_body("PREPARE p")
     assert err.value.sqlstate == "42601"
+
+
+def test_constant_arguments_skip_the_evaluation_only_when_the_text_stays() -> None:
+    args = sqlparse.parse_tree("EXECUTE p(-5, 'a b', NULL, true, 1.5, 99999999999, 0)")["ExecuteStmt"]["params"]
+    INT4, TEXT, BOOL, NUMERIC, INT8 = 23, 25, 16, 1700, 20
+    oids = [INT4, TEXT, INT4, BOOL, NUMERIC, INT8, INT4]
+    assert prepared.constant_values(args, oids) == ["-5", "a b", None, "true", "1.5", "99999999999", "0"]
+    # 1.5 into an integer rounds, a big integer into int2 overflows, true into text
+    # becomes 'true' only by a cast: PostgreSQL evaluates those
+    assert prepared.constant_values(args[4:5], [INT4]) is None
+    big = sqlparse.parse_tree("EXECUTE p(100000)")["ExecuteStmt"]["params"]
+    assert prepared.constant_values(big, [21]) is None
+    assert prepared.constant_values(args[3:4], [TEXT]) is None
+    # expressions, and types of the user's own (OIDs differ between servers)
+    expr = sqlparse.parse_tree("EXECUTE p(1 + 1, 'x'::text)")["ExecuteStmt"]["params"]
+    assert prepared.constant_values(expr, [INT4, TEXT]) is None
+    assert prepared.constant_values(args[1:2], [16385]) is None
+    texts = sqlparse.parse_tree("EXECUTE p('12', '0x1F', ' 7', 'a')")["ExecuteStmt"]["params"]
+    assert prepared.constant_values(texts[:1], [INT4]) == ["12"]
+    for arg in texts[1:3]:
+        assert prepared.constant_values([arg], [INT4]) is None
+    assert prepared.constant_values(texts[3:], [1082]) is None  # a date: PostgreSQL reads it

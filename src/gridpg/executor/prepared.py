@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
-FIRST_NORMAL_OID = 16384  # OIDs below are built in, the same on every server
+FIRST_NORMAL_OID = reading.FIRST_NORMAL_OID
 _ids = itertools.count(1)
 
 
@@ -196,6 +196,9 @@ async def _bind(dispatcher: Dispatcher, sql: str, kind: str,
                       detail=f"Expected {len(oids)} parameters but got {len(args)}.")
     if not args:
         return statement, [], oids
+    constants = reading.constant_values(args, oids)
+    if constants is not None:
+        return statement, constants, oids
     span = reading.execute_span(sql, kind)
     return statement, await _evaluate(dispatcher, span, oids), oids
 

@@ -10,6 +10,7 @@ client session and runs `EXECUTE` through the normal distributed path
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,3 +160,50 @@ def inline_params(sql: str, texts: list[str | None], type_names: list[str]) -> s
         literal = "NULL" if value is None else quote_literal(value)
         replacements.append((tok.start, tok.end + 1, f"CAST({literal} AS {type_names[index]})"))
     return splice(sql, replacements)
+
+
+_INEXACT = {700, 701, 1700}  # float4, float8, numeric
+_TEXTS = {25, 1043}  # text, varchar
+_CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+FIRST_NORMAL_OID = 16384  # OIDs below are built in, the same on every server
+
+
+def constant_values(args: list[dict[str, Any]], oids: list[int]) -> list[str | None] | None:
+    """The text values of EXECUTE arguments that are plain constants whose text PostgreSQL's
+    own coercion would keep unchanged (a string literal into text, integers into
+    integer and numeric types, `true`/`false` into bool, NULL); None when any argument needs
+    PostgreSQL to evaluate or coerce it (one round trip spared on the common case)."""
+    out: list[str | None] = []
+    for arg, oid in zip(args, oids):
+        value = _constant_text(arg.get("A_Const"), oid) if oid < FIRST_NORMAL_OID else False
+        if value is False:
+            return None
+        out.append(value)  # type: ignore[arg-type]
+    return out
+
+
+def _constant_text(const: dict[str, Any] | None, oid: int) -> str | None | bool:
+    """The constant's text for a parameter of type `oid`, or False when it needs evaluating."""
+    if const is None:
+        return False
+    if const.get("isnull"):
+        return None
+    if "sval" in const:
+        # text as it is; into other types only when already in canonical form (the router
+        # hashes the text it is given: '0x1F' or ' 7' must reach it as PostgreSQL reads them)
+        text = str(const["sval"].get("sval", ""))
+        if oid in _TEXTS or (oid in (20, 23) and _CANONICAL_INT.fullmatch(text)):
+            return text
+        return False
+    if "boolval" in const:
+        return ("true" if const["boolval"].get("boolval") else "false") if oid == 16 else False
+    if "ival" in const:
+        number = int(const["ival"].get("ival", 0))
+        if oid in _INEXACT or oid in (20, 23) or (oid == 21 and -32768 <= number <= 32767):
+            return str(number)
+        return False
+    if "fval" in const:
+        text = str(const["fval"].get("fval", ""))
+        if oid == 1700 or (oid == 20 and _CANONICAL_INT.fullmatch(text)):
+            return text
+    return False
