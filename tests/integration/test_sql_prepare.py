@@ -217,6 +217,10 @@ def test_explain_and_create_table_as_execute(sides: dict[str, str]) -> None:
         with pytest.raises(psycopg.Error) as err:
             conn.execute("EXPLAIN EXECUTE nosuch(1)")
         assert err.value.sqlstate == "26000"
+        # a temp table would be filled on the catalog server, from its empty copies
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute("CREATE TEMP TABLE tmp_copy AS EXECUTE p(3)")
+        assert err.value.sqlstate == "0A000"
 
 
 def test_extended_protocol_psycopg(sides: dict[str, str]) -> None:

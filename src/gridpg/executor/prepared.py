@@ -157,9 +157,13 @@ async def _create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
     typed literals and its column names kept (a literal would rename a bare `$1` column)."""
     statement, values, oids = await _bind(dispatcher, request.sql, "CreateTableAsStmt",
                                           body["query"]["ExecuteStmt"])
-    kind = sqlparse.node_type(sqlparse.parse_tree(statement.sql))
-    if kind != "SelectStmt":
+    tree = sqlparse.parse_tree(statement.sql)
+    if sqlparse.node_type(tree) != "SelectStmt":
         raise PgError("42809", "prepared statement is not a SELECT")
+    if body["into"]["rel"].get("relpersistence") == "t" and _reads_distributed(dispatcher, tree):
+        # a temp table lives on the catalog server, which holds distributed tables empty
+        raise PgError(FEATURE_NOT_SUPPORTED, "CREATE TEMP TABLE ... AS EXECUTE of a statement that "
+                      "reads distributed tables is not supported by gridpg")
     span = reading.execute_span(request.sql, "CreateTableAsStmt")
     names = await dispatcher.coord.type_names(oids)
     query = reading.inline_params(statement.sql, values, names)
@@ -168,6 +172,13 @@ async def _create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
         text = await _with_column_names(dispatcher, text, body, statement)
     await dispatcher.run(dataclasses.replace(request, sql=text, params=[], param_formats=[],
                                              param_oids=[], decode_oids=[]))
+
+
+def _reads_distributed(dispatcher: Dispatcher, tree: dict[str, Any]) -> bool:
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner.core import touches_distributed
+
+    return touches_distributed(tree, catalog_view(dispatcher), session_view(dispatcher))
 
 
 async def _with_column_names(dispatcher: Dispatcher, text: str, body: dict[str, Any],
