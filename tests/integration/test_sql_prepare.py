@@ -249,6 +249,12 @@ def test_asyncpg_binary_results(sides: dict[str, str]) -> None:
             async with conn.transaction():
                 out.append(await conn.fetch("EXECUTE ins(500)"))
             out.append(await conn.fetch("SELECT * FROM th WHERE id = 500"))
+            # portals executed a few rows at a time (Execute with a row limit, then again)
+            await conn.execute("PREPARE few(int) AS SELECT id, v FROM tr WHERE id < $1 ORDER BY id")
+            await conn.execute("PREPARE spread AS SELECT id FROM th WHERE id < 15 ORDER BY id")
+            async with conn.transaction():
+                out.append([r async for r in conn.cursor("EXECUTE few(9)", prefetch=3)])
+                out.append([r async for r in conn.cursor("EXECUTE spread", prefetch=4)])
             return [[tuple(r) for r in rows] for rows in out]
         finally:
             await conn.close()
