@@ -288,6 +288,13 @@ def test_cursors_over_distributed_tables(sides: dict[str, str]) -> None:
         with pytest.raises(psycopg.Error) as err:
             conn.execute("DECLARE h CURSOR WITH HOLD FOR SELECT * FROM th")
         assert err.value.sqlstate == "0A000"
+        with conn.transaction():
+            conn.execute("DECLARE c CURSOR FOR SELECT * FROM th WHERE id = 1")
+            conn.execute("FETCH 1 FROM c")
+            with pytest.raises(psycopg.Error) as err:
+                conn.execute("UPDATE th SET v = 'x' WHERE CURRENT OF c")
+            assert err.value.sqlstate == "0A000"
+            raise psycopg.Rollback()
 
 
 def test_psycopg_server_side_cursor(sides: dict[str, str]) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
-from gridpg.errors import PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze, prepared, router
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
@@ -237,6 +237,9 @@ class Planner:
             if analyze.has_node(tree, "FuncCall") and rewrite_version(sql) != sql:
                 return Analysis("version")
             return Analysis("catalog")
+        if kind in ("UpdateStmt", "DeleteStmt") and analyze.has_node(tree, "CurrentOfExpr"):
+            raise PgError(FEATURE_NOT_SUPPORTED, "WHERE CURRENT OF on a distributed table is not "
+                          "supported by gridpg (its cursors are not on the datanodes)")
         body = tree[kind]
         writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
         spec_router = None
