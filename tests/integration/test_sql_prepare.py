@@ -193,6 +193,10 @@ def test_ddl_between_prepare_and_execute(sides: dict[str, str]) -> None:
         "CREATE TABLE th (id int, v text, n int) DISTRIBUTE BY REPLICATION",
         "INSERT INTO th VALUES (4, 'again', 0)",
         "EXECUTE p(4)",
+        "ALTER TABLE th ADD COLUMN z int",
+        "EXECUTE p(4)",  # 0A000: cached plan must not change result type
+        "PREPARE q(int) AS SELECT * FROM th WHERE id = $1",
+        "EXECUTE q(4)",
     ])
 
 
@@ -342,3 +346,22 @@ def test_several_statements_in_one_query_string(sides: dict[str, str]) -> None:
     want = run(sides["pg"])
     assert run(sides["gridpg"]) == want
     assert want[-2] == [(1,)]
+
+
+def test_statements_prepared_on_nodes_before_a_ddl_are_parsed_again(sides: dict[str, str]) -> None:
+    """The coordinator prepares each statement once per backend connection; after ALTER TABLE
+    ADD COLUMN, PostgreSQL refuses such a statement forever ("cached plan must not change
+    result type"). A new catalog epoch makes every pooled connection Parse again."""
+
+    def run(dsn: str) -> list[Any]:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            query = "SELECT * FROM th WHERE id = %s"
+            out = [conn.execute(query, [4]).fetchall(), conn.execute(query, [5]).fetchall()]
+            conn.execute("ALTER TABLE th ADD COLUMN extra int DEFAULT 7")
+            out += [conn.execute(query, [4]).fetchall() for _ in range(3)]
+            out.append(conn.execute("SELECT * FROM th ORDER BY id LIMIT 2").fetchall())
+            return out
+
+    want = run(sides["pg"])
+    assert run(sides["gridpg"]) == want
+    assert want[2] == [(4, "v4", 1, 7)]

@@ -105,6 +105,7 @@ class BackendConnection:
         self.uncertain: set[str] = set()  # statement names that may or may not exist (after an error)
         self.cycle_parsed: set[str] = set()  # names parsed since the last Sync
         self.notices: list[bytes] = []  # NoticeResponses seen by read_results, not yet relayed
+        self.catalog_epoch: int | None = None  # the epoch its prepared statements were made at
 
     def note_cycle_error(self) -> None:
         """An error in an extended cycle: its Parses may have been skipped by the node."""
@@ -112,6 +113,15 @@ class BackendConnection:
             self.prepared.pop(name, None)
             self.uncertain.add(name)
         self.cycle_parsed.clear()
+
+    def note_catalog_epoch(self, epoch: int) -> None:
+        """After DDL (a new catalog epoch) a statement prepared before may return other
+        columns, which PostgreSQL refuses to run ("cached plan must not change result
+        type", forever on this connection): statements are Parsed again (Close + Parse)."""
+        if self.catalog_epoch is not None and self.catalog_epoch != epoch:
+            self.uncertain.update(self.prepared)
+            self.prepared.clear()
+        self.catalog_epoch = epoch
 
     @property
     def node(self) -> str:

@@ -105,10 +105,12 @@ async def _prepare(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
     params_text, results_text = results[1].rows[0]
     if name in statements:  # PostgreSQL checks the name after the statement
         raise PgError(DUPLICATE_PSTATEMENT, f'prepared statement "{name}" already exists')
-    statements[name] = SqlPreparedStatement(
-        name, sql[body_start:], _oid_array(params_text) or [], text=sql.strip(),
+    statement = SqlPreparedStatement(
+        name, sql[body_start:].rstrip().rstrip(";"), _oid_array(params_text) or [], text=sql.strip(),
         result_oids=_oid_array(results_text),
     )
+    await _describe_statement(dispatcher, statement)  # its result type, kept to compare
+    statements[name] = statement
     dispatcher.session.send(codec.build_command_complete("PREPARE"))
 
 
@@ -137,10 +139,26 @@ async def _execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
             await dispatcher.run(dataclasses.replace(inner, max_rows=request.max_rows))
             return
     statement, values, oids = await _bind(dispatcher, request.sql, "ExecuteStmt", body)
+    await _ensure_same_result_type(dispatcher, statement)
     inner = _inner_request(request, statement.sql, values, oids)
     if portal is not None and not request.simple:
         portal.gridpg_inner = inner
     await _run_inner(dispatcher, request, inner)
+
+
+async def _ensure_same_result_type(dispatcher: Dispatcher, statement: Any) -> None:
+    """PostgreSQL's check when a DDL changed what a prepared statement returns: the columns
+    now (described again at each catalog epoch) must be those it was prepared with."""
+    _, before = await _describe_statement(dispatcher, statement)
+    _, now = await dispatcher.describe(statement.sql, statement.param_oids)
+    if _row_type(before) != _row_type(now):
+        raise PgError(FEATURE_NOT_SUPPORTED, "cached plan must not change result type")
+
+
+def _row_type(row_desc: bytes | None) -> list[tuple[str, int, int]] | None:
+    if row_desc is None:
+        return None
+    return [(c.name, c.type_oid, c.type_mod) for c in codec.parse_row_description(row_desc[5:])]
 
 
 async def _explain_execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:

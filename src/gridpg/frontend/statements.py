@@ -159,6 +159,7 @@ class StatementRunner:
 
     async def _setup_connection(self, conn: BackendConnection) -> None:
         """Bring a pooled connection to this session's settings and role."""
+        conn.note_catalog_epoch(self.coord.snapshot.epoch if self.coord.snapshot is not None else 0)
         wanted = dict(self.settings)
         wanted["_role"] = self.session.info.user
         current: dict[str, str] = getattr(conn, "session_settings", {})
