@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -185,13 +186,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
         return 0
     table = Table(title=f"gridpg cluster {cluster.dir}")
-    for column in ("member", "kind", "role", "address", "pid", "state", "lag"):
+    for column in ("member", "kind", "role", "address", "pid", "state", "lag", "metrics"):
         table.add_column(column)
     for row in rows:
         color = "green" if row.state == "running" else "red"
         table.add_row(
             row.name, row.kind, row.role, row.address, str(row.pid or "-"),
-            f"[{color}]{row.state}[/{color}]", row.lag,
+            f"[{color}]{row.state}[/{color}]", row.lag, row.metrics,
         )
     Console().print(table)
     return 0 if all(row.state == "running" for row in rows) else 3
@@ -337,10 +338,16 @@ def cmd_node(args: argparse.Namespace) -> int:
 
 
 def cmd_coordinator(args: argparse.Namespace) -> int:
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    name = args.member or "coord1"
+    # Before anything imports prometheus_client: its workers share one metrics directory.
+    metrics_dir = cluster.run_dir / f"metrics-{name}"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     from gridpg.frontend.coordinator import run_coordinator
 
-    cluster = Cluster(Path(args.dir), args.pg_bin)
-    return run_coordinator(cluster, args.member or "coord1")
+    return run_coordinator(cluster, name)
 
 
 if __name__ == "__main__":

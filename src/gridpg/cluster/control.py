@@ -44,6 +44,7 @@ class MemberStatus:
     pid: int | None
     state: str  # running | stopped
     lag: str = "-"
+    metrics: str = "-"  # where a coordinator serves Prometheus metrics
 
 
 @dataclass
@@ -222,7 +223,9 @@ class Cluster:
         topo = self.topology
         rows = [self._process_status("gtm", "gtm", "gtm", topo.gtm.host, topo.gtm.port)]
         for coord in topo.coordinators:
-            rows.append(self._process_status(coord.name, "coordinator", coord.role, coord.host, coord.port))
+            row = self._process_status(coord.name, "coordinator", coord.role, coord.host, coord.port)
+            row.metrics = f"http://{coord.host}:{coord.metrics_port}/metrics" if coord.metrics_port else "-"
+            rows.append(row)
             rows.append(self._server_status(coord.catalog, "catalog"))
         for group in topo.groups:
             lags = self._replication_lag(group) if group.standbys else {}

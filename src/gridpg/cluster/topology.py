@@ -34,6 +34,7 @@ class CoordinatorSpec:
     port: int
     catalog: ServerSpec
     role: str = "read-write"  # read-write | read-only (reads from the groups' standbys)
+    metrics_port: int = 0  # Prometheus metrics served here (0: none)
 
     @property
     def read_only(self) -> bool:
@@ -140,6 +141,8 @@ def build_default(
             )
         groups.append(GroupSpec(f"dn{g}", members))
     gtm = GtmSpec(host, internal.take(), "gtm")
+    for coord in coords:
+        coord.metrics_port = internal.take()
     return Topology(gtm=gtm, coordinators=coords, groups=groups, trust=trust)
 
 
@@ -149,7 +152,7 @@ def load(path: Path) -> Topology:
     gtm = GtmSpec(**raw["gtm"])
     coords = [
         CoordinatorSpec(c["name"], c["host"], c["port"], ServerSpec(**c["catalog"]),
-                        c.get("role", "read-write"))
+                        c.get("role", "read-write"), c.get("metrics_port", 0))
         for c in raw["coordinator"]
     ]
     groups = [

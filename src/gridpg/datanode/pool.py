@@ -25,6 +25,14 @@ class NodePool:
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.closed = False
 
+    @property
+    def open_count(self) -> int:
+        return self._open
+
+    @property
+    def idle_count(self) -> int:
+        return len(self._idle)
+
     async def acquire(self) -> BackendConnection:
         while True:
             while self._idle:
@@ -93,6 +101,9 @@ class PoolSet:
 
     def pool(self, node: str) -> NodePool:
         return self._pools[node]
+
+    def items(self) -> list[tuple[str, NodePool]]:
+        return list(self._pools.items())
 
     def close(self) -> None:
         for pool in self._pools.values():

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from gridpg import metrics
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
 from gridpg.planner import plan as plans
 from gridpg.planner.context import CatalogView, SessionView, parse_search_path
@@ -71,7 +73,16 @@ async def execute(dispatcher: Dispatcher, request: ExecRequest, plan: plans.Plan
     runner = _RUNNERS.get(type(plan))
     if runner is None:
         raise PgError(INTERNAL_ERROR, f"gridpg has no executor for plan {type(plan).__name__} ({plan.strategy})")
-    await runner(dispatcher, request, plan)
+    strategy = plan.strategy.value
+    started = time.perf_counter()
+    try:
+        await runner(dispatcher, request, plan)
+    except PgError as exc:
+        metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
+        raise
+    finally:
+        metrics.STATEMENTS.labels(strategy).inc()
+        metrics.STATEMENT_SECONDS.labels(strategy).observe(time.perf_counter() - started)
 
 
 async def _catalog(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:

@@ -17,6 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Node
 from gridpg.datanode.connection import BackendConnection, NodeAddress
@@ -220,7 +221,11 @@ class Coordinator:
                                                 base.password, base.database)
         if not addresses:
             return
-        for address in addresses.values():
+        for group, address in addresses.items():
+            before = self.datanode_addresses.get(group)
+            if before is not None and (before.host, before.port) != (address.host, address.port) \
+                    and not self.read_only:
+                metrics.PRIMARY_CHANGES.labels(group).inc()
             self.pools.set_node(address)
         self.datanode_addresses = addresses
 
@@ -626,6 +631,7 @@ def _stop_children(children: list[int]) -> None:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+        metrics.worker_exited(pid)
     deadline = time.monotonic() + 10
     for pid in children:
         while time.monotonic() < deadline:
@@ -662,6 +668,15 @@ async def _bootstrap(cluster: Cluster, name: str) -> None:
     coordinator.close()
 
 
+async def _report_pools(coordinator: Coordinator, every: float = 1.0) -> None:
+    """The pools' open and idle connections, per node, as gauges (summed over workers)."""
+    while True:
+        for node, pool in coordinator.pools.items():
+            metrics.POOL_CONNECTIONS.labels(node, "open").set(pool.open_count)
+            metrics.POOL_CONNECTIONS.labels(node, "idle").set(pool.idle_count)
+        await asyncio.sleep(every)
+
+
 async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1) -> int:
     coordinator, host, port, nodes = build_coordinator(cluster, name)
     coordinator.worker = worker
@@ -678,12 +693,18 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
     server = await asyncio.start_server(coordinator.handle_client, host, port, backlog=1024,
                                         reuse_port=workers > 1)
     log.info("coordinator %s worker %d listening on %s:%d", name, worker, host, port)
+    metrics_port = cluster.topology.coordinator(name).metrics_port
+    if worker == 0 and metrics_port:
+        metrics.serve(host, metrics_port)
+        log.info("coordinator %s metrics on http://%s:%d/metrics", name, host, metrics_port)
+    gauges = asyncio.ensure_future(_report_pools(coordinator))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+    gauges.cancel()
     if cancels is not None:
         cancels.close()
     await coordinator.forget_state()

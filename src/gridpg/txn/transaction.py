@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from gridpg import metrics
 from gridpg.datanode.connection import BackendConnection
 from gridpg.datanode.pool import NodePool, PoolSet
 from gridpg.errors import (
@@ -205,9 +206,12 @@ class DistributedTransaction:
             remote_open = [n for n, p in self.participants.items() if p.conn.txn_status != b"I"]
             if len(writers) >= 2:
                 await self._commit_two_phase(writers)
+                metrics.COMMITS.labels("two-phase").inc()
             elif remote_open:
                 await self._run_everywhere(remote_open, "COMMIT")
+                metrics.COMMITS.labels("one-phase").inc()
         except BaseException:
+            metrics.COMMITS.labels("failed").inc()
             await self.rollback()
             raise
         self._release_all()
@@ -252,6 +256,7 @@ class DistributedTransaction:
             # the moment (a failover's new one). The decision is kept until then, so
             # recovery can still commit it if this coordinator dies first.
             log.warning("%s: COMMIT PREPARED unconfirmed on %s; retrying", gid, ", ".join(unfinished))
+            metrics.COMMITS.labels("two-phase-unconfirmed").inc()
             asyncio.ensure_future(self._finish_commit(gid, unfinished))
             return
         # Forgetting the decision needs no wait: every node confirmed.
