@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
 from gridpg.executor import prepared, relay
-from gridpg.executor.run import run_statement
+from gridpg.executor.run import run_statement, search_path
 from gridpg.pgwire import codec
 from gridpg.planner import text as planner_text
 from gridpg.planner.context import BoundParams
@@ -62,6 +62,7 @@ class Dispatcher:
             return
         if "prepared_statements" in request.sql.lower():
             request = await prepared.with_session_statements(self, request)
+        await self.coord.routine_guard.check(self, request.sql, list(search_path(self)))
         await run_statement(self, request)
 
     # -- single node -------------------------------------------------------------------

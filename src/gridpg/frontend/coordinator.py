@@ -23,6 +23,7 @@ from gridpg.catalog.model import CatalogSnapshot, Node
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
+from gridpg.executor.routines import RoutineGuard
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.session import Session
 from gridpg.gtm.client import GtmClient
@@ -103,6 +104,7 @@ class Coordinator:
         self.ssl_context: ssl.SSLContext | None = None
         self.snapshot: CatalogSnapshot | None = None
         self.planner: Planner | None = None
+        self.routine_guard = RoutineGuard(self)
         self._next_pid = 1
         self.open_connections = 0  # client connections of this worker, authenticated or not
         self.worker = 0  # index of this worker process of the coordinator

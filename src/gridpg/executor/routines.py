@@ -1,0 +1,294 @@
+"""The guard on server-side code: refuse a statement whose user code reaches distributed tables.
+
+Before a statement runs, `RoutineGuard.check` finds the user routines it may call (its
+function calls, CALL, DO blocks, and the triggers, column defaults, view rules and
+constraints of the relations it names), follows their nested calls, and raises 0A000
+naming the routine and the table when one of them reads or writes a distributed or
+replicated table, runs dynamic SQL it cannot check, or is written in a language it cannot
+read. Routines that touch no distributed table run as before.
+
+I/O lives here (pg_proc, pg_depend lookups on the catalog server); the reading of bodies
+is `planner/routines.py`. Cached per catalog epoch: the names of user routines and of
+relations that depend on them (a cheap text filter: a statement that names none of them
+is not parsed), each routine's access by oid, and each statement's verdict. Inside a
+transaction that ran DDL nothing is cached (its routines may differ from the cluster's).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.datanode.connection import BackendConnection
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner import analyze
+from gridpg.planner import routines as body
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher
+    from gridpg.frontend.coordinator import Coordinator
+
+MAX_ROUTINES = 500  # bound on the routines one statement's check visits
+_DO_WORD = re.compile(r"\bdo\b")
+_USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
+                 "AND n.nspname NOT LIKE 'pg\\_toast%'")
+
+_NAMES_SQL = f"""
+SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS}"""
+
+_DEPENDENTS_SQL = f"""
+SELECT DISTINCT c.relname, p.oid FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN LATERAL (
+  SELECT adrelid AS rel FROM pg_catalog.pg_attrdef
+   WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND oid = d.objid
+  UNION ALL SELECT tgrelid FROM pg_catalog.pg_trigger
+   WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND oid = d.objid AND NOT tgisinternal
+  UNION ALL SELECT ev_class FROM pg_catalog.pg_rewrite
+   WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND oid = d.objid
+  UNION ALL SELECT conrelid FROM pg_catalog.pg_constraint
+   WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid
+) r ON true
+JOIN pg_catalog.pg_class c ON c.oid = r.rel
+WHERE {_USER_SCHEMAS}"""
+
+_ROUTINES_SQL = """
+SELECT p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
+       l.lanname, p.prokind,
+       CASE WHEN p.prokind <> 'a' AND l.lanname NOT IN ('c', 'internal')
+            THEN pg_catalog.pg_get_functiondef(p.oid) END,
+       (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%'),
+       (SELECT concat_ws(',', a.aggtransfn::oid, a.aggfinalfn::oid, a.aggcombinefn::oid,
+                         a.aggmtransfn::oid, a.aggminvtransfn::oid, a.aggmfinalfn::oid)
+          FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid)
+FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE """
+
+
+@dataclass
+class _Registry:
+    """User routine names and the relations that depend on user routines, at one epoch."""
+
+    epoch: int
+    names: frozenset[str] = frozenset()
+    dependents: dict[str, set[int]] = field(default_factory=dict)  # relname -> routine oids
+    access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
+    verdicts: dict[tuple[str, tuple[str, ...]], PgError | None] = field(default_factory=dict)
+
+    def mentions(self, lowered: str) -> bool:
+        return any(name in lowered for name in self.names) or any(
+            name in lowered for name in self.dependents) or bool(_DO_WORD.search(lowered))
+
+
+class RoutineGuard:
+    """Per coordinator: checks statements for server-side code over distributed tables."""
+
+    def __init__(self, coordinator: Coordinator) -> None:
+        self.coord = coordinator
+        self._registry: _Registry | None = None
+
+    async def check(self, dispatcher: Dispatcher, sql: str, search_path: list[str]) -> None:
+        """Raise 0A000 if the statement's user code reaches a distributed table."""
+        runner = dispatcher.runner
+        snapshot = runner.snapshot()
+        if not snapshot.tables:
+            return
+        private = runner.private_snapshot is not None
+        registry = await self._registry_for(dispatcher, snapshot, private)
+        if not registry.mentions(sql.lower()):
+            return
+        key = (sql, tuple(search_path))
+        if key in registry.verdicts:
+            verdict = registry.verdicts[key]
+        else:
+            verdict = await self._verdict(dispatcher, registry, snapshot, sql, tuple(search_path))
+            if not private:
+                if len(registry.verdicts) > 10000:
+                    registry.verdicts.clear()
+                registry.verdicts[key] = verdict
+        if verdict is not None:
+            raise verdict
+
+    # -- registry ----------------------------------------------------------------------
+
+    async def _registry_for(self, dispatcher: Dispatcher, snapshot: CatalogSnapshot,
+                            private: bool) -> _Registry:
+        if not private and self._registry is not None and self._registry.epoch == snapshot.epoch:
+            return self._registry
+        async with _CatalogConnection(dispatcher, private) as conn:
+            names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
+            dependents: dict[str, set[int]] = {}
+            for relname, oid in await conn.query(_DEPENDENTS_SQL):
+                if relname and oid:
+                    dependents.setdefault(relname.lower(), set()).add(int(oid))
+        registry = _Registry(snapshot.epoch, names, dependents)
+        if not private:
+            self._registry = registry
+        return registry
+
+    # -- one statement -----------------------------------------------------------------
+
+    async def _verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                       sql: str, path: tuple[str, ...]) -> PgError | None:
+        from gridpg.sql.xl import extract_distribution
+
+        try:
+            tree = sqlparse.parse_tree(extract_distribution(sql)[0])
+        except PgError:
+            return None  # the statement's own path reports its syntax
+        access = body.statement_access(tree)
+        resolve = _resolver(dispatcher, snapshot)
+        blocker = access.blocker()
+        if blocker is not None:
+            return _refusal("a DO block", blocker)
+        table = body.first_distributed(access, path, resolve) if access.nested else None
+        if table is not None:
+            return _refusal("a DO block", _touches(table))
+        roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
+        calls = body.user_calls(access, registry.names)
+        return await self._walk(dispatcher, registry, roots, calls, path, resolve)
+
+    async def _walk(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
+                    calls: set[tuple[str | None, str]], path: tuple[str, ...],
+                    resolve: body.Resolver) -> PgError | None:
+        """Breadth-first over the routines reachable from the statement; `via` remembers
+        which routine called which, for the message."""
+        seen: set[int] = set()
+        via_oid: dict[int, str] = {}
+        via_call: dict[tuple[str | None, str], str] = {}
+        while oids or calls:
+            if len(seen) > MAX_ROUTINES:
+                return PgError(FEATURE_NOT_SUPPORTED,
+                               "server-side code calls too many routines for gridpg to check")
+            found = await self._load(dispatcher, registry, oids - seen, calls)
+            oids, calls = set(), set()
+            for routine, access in found:
+                if routine.oid in seen:
+                    continue
+                seen.add(routine.oid)
+                caller = via_oid.get(routine.oid) or via_call.get((routine.schema, routine.name)) \
+                    or via_call.get((None, routine.name))
+                title = routine.title + (f" (called by {caller})" if caller else "")
+                error = _check(routine, access, path, resolve, title)
+                if error is not None:
+                    return error
+                for oid in routine.support:
+                    via_oid.setdefault(oid, title)
+                    oids.add(oid)
+                for call in body.user_calls(access, registry.names):
+                    via_call.setdefault(call, routine.title)
+                    calls.add(call)
+        return None
+
+    async def _load(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
+                    calls: set[tuple[str | None, str]]) -> list[tuple[body.Routine, body.Access]]:
+        """Routines by oid and by called name (every overload: the server picks one)."""
+        out = [registry.access[o] for o in oids if o in registry.access]
+        wanted = [o for o in oids if o not in registry.access]
+        conditions = []
+        if wanted:
+            conditions.append(f"p.oid IN ({', '.join(str(int(o)) for o in wanted)})")
+        for schema, name in calls:
+            cond = f"p.proname = {quote_literal(name)}"
+            if schema is not None:
+                cond += f" AND n.nspname = {quote_literal(schema)}"
+            conditions.append(f"({cond} AND {_USER_SCHEMAS})")
+        if not conditions:
+            return out
+        private = dispatcher.runner.private_snapshot is not None
+        async with _CatalogConnection(dispatcher, private) as conn:
+            rows = await conn.query(_ROUTINES_SQL + " OR ".join(conditions))
+        for row in rows:
+            routine = _routine(row)
+            cached = registry.access.get(routine.oid)
+            if cached is None:
+                cached = (routine, body.routine_access(routine))
+                registry.access[routine.oid] = cached
+            out.append(cached)
+        return out
+
+
+def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
+           resolve: body.Resolver, title: str) -> PgError | None:
+    blocker = access.blocker()
+    if blocker is not None:
+        return _refusal(title, blocker)
+    table = body.first_distributed(access, routine.search_path or path, resolve)
+    if table is not None:
+        return _refusal(title, _touches(table))
+    return None
+
+
+def _routine(row: tuple[str | None, ...]) -> body.Routine:
+    oid, schema, name, signature, language, kind, definition, path, support = row
+    search_path = None
+    if path:
+        search_path = tuple(p.strip().strip('"') for p in path.split(",") if p.strip())
+    return body.Routine(
+        int(oid or 0), schema or "", name or "", signature or "", language or "", kind or "f",
+        definition or "", search_path,
+        tuple(int(o) for o in (support or "").split(",") if o and o != "0"),
+    )
+
+
+def _resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Resolver:
+    planner = dispatcher.coord.planner
+
+    def resolve(ref: analyze.RelRef, path: tuple[str, ...]) -> DistTable | None:
+        if planner is None:
+            return None
+        return planner.resolve(snapshot, ref, list(path))
+
+    return resolve
+
+
+def _touches(table: DistTable) -> str:
+    kind = "replicated" if table.method == "replication" else "distributed"
+    return f"it reads or writes {kind} table {table.schema}.{table.name}"
+
+
+def _refusal(what: str, why: str) -> PgError:
+    return PgError(
+        FEATURE_NOT_SUPPORTED,
+        f"gridpg cannot run {what}: {why}",
+        detail="Functions, procedures, DO blocks and triggers run inside one PostgreSQL server "
+               "(the catalog server holds distributed tables empty, a datanode holds only its "
+               "shards), so their statements would not see or change the cluster's rows.",
+        hint="Run those statements from the client, or keep server-side code on tables that "
+             "are not distributed.",
+    )
+
+
+class _CatalogConnection:
+    """The transaction's catalog connection when it ran DDL (its catalog differs), else a
+    connection of the coordinator's own."""
+
+    def __init__(self, dispatcher: Dispatcher, private: bool) -> None:
+        self.dispatcher = dispatcher
+        self.private = private
+        self.conn: BackendConnection | None = None
+
+    async def __aenter__(self) -> BackendConnection:
+        coord = self.dispatcher.coord
+        if self.private:
+            self.conn = await self.dispatcher.runner.txn.connection(coord.catalog_node, wants_block=True)
+        else:
+            self.conn = await coord.internal_acquire(coord.catalog_node)
+        return self.conn
+
+    async def __aexit__(self, *exc: object) -> None:
+        if not self.private and self.conn is not None:
+            coord = self.dispatcher.coord
+            pool = coord.pools.pool(coord.catalog_node)
+            if exc[0] is None and self.conn.is_clean:
+                pool.release(self.conn)
+            else:
+                pool.discard(self.conn)

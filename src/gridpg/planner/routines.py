@@ -1,0 +1,217 @@
+"""What server-side code touches: the tables and routines a statement's user code reaches. Pure.
+
+gridpg plans the statements a client sends; the statements inside functions, procedures,
+DO blocks and triggers are planned by the one PostgreSQL server that runs them (the
+catalog server, which holds distributed tables empty, or a datanode, which holds its own
+shards). Such code over distributed tables would give a wrong answer without an error, so
+the executor refuses it before it runs. This module reads bodies; the executor's
+`executor/routines.py` looks routines up in pg_proc (I/O) and walks the calls.
+
+`statement_access` reads a client statement (calls, relations, DO bodies);
+`routine_access` reads one routine's body (SQL: the string or `BEGIN ATOMIC` body;
+PL/pgSQL: every embedded statement and expression through PostgreSQL's PL/pgSQL parser);
+`first_distributed` says which distributed table an access reaches, if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gridpg.catalog.model import DistTable
+from gridpg.errors import PgError
+from gridpg.planner import analyze
+from gridpg.sql import parse as sqlparse
+from gridpg.sql import plpgsql
+
+# Languages whose routines run no SQL gridpg could not see (C, internal: the server's own).
+OPAQUE_SAFE = frozenset({"c", "internal"})
+SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
+
+Resolver = Callable[[analyze.RelRef, tuple[str, ...]], DistTable | None]
+
+
+@dataclass(frozen=True)
+class Routine:
+    """One row of pg_proc as the guard needs it."""
+
+    oid: int
+    schema: str
+    name: str
+    signature: str  # identity arguments, for messages
+    language: str
+    kind: str  # f function, p procedure, a aggregate, w window
+    definition: str  # pg_get_functiondef, '' for aggregates and C functions
+    search_path: tuple[str, ...] | None = None  # from SET search_path on the routine
+    support: tuple[int, ...] = ()  # an aggregate's transition/final/combine functions
+
+    @property
+    def title(self) -> str:
+        what = "procedure" if self.kind == "p" else "function"
+        return f"{what} {self.schema}.{self.name}({self.signature})"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a body (or a statement) may touch."""
+
+    relations: tuple[analyze.RelRef, ...] = ()
+    calls: frozenset[tuple[str | None, str]] = frozenset()
+    dynamic: str | None = None  # the first dynamic SQL text expression, when any
+    unreadable: str | None = None  # why the body cannot be read (e.g. its language)
+    nested: tuple[Access, ...] = field(default=())  # DO blocks inside
+
+    def all_relations(self) -> Iterator[analyze.RelRef]:
+        yield from self.relations
+        for inner in self.nested:
+            yield from inner.all_relations()
+
+    def all_calls(self) -> set[tuple[str | None, str]]:
+        out = set(self.calls)
+        for inner in self.nested:
+            out |= inner.all_calls()
+        return out
+
+    def blocker(self) -> str | None:
+        for access in (self, *self.nested):
+            if access.unreadable:
+                return access.unreadable
+            if access.dynamic:
+                return f"it runs dynamic SQL ({_short(access.dynamic)}) that gridpg cannot check"
+        return None
+
+
+def statement_access(tree: dict[str, Any]) -> Access:
+    """Calls, relations and DO bodies of one client statement."""
+    return _tree_access([tree])
+
+
+def routine_access(routine: Routine) -> Access:
+    """What one routine's body touches."""
+    language = routine.language.lower()
+    if routine.kind == "a" or language in OPAQUE_SAFE:
+        return Access(calls=frozenset())
+    if language == "sql":
+        return _sql_function_access(routine.definition)
+    if language == "plpgsql":
+        return _plpgsql_access(routine.definition)
+    return Access(unreadable=f"it is written in language {routine.language}, which gridpg cannot read")
+
+
+def do_access(body: str, language: str | None) -> Access:
+    """What a DO block's body touches."""
+    if (language or "plpgsql").lower() != "plpgsql":
+        return Access(unreadable=f"it is written in language {language}, which gridpg cannot read")
+    return _plpgsql_access(plpgsql.do_block_function(body))
+
+
+def first_distributed(access: Access, path: tuple[str, ...],
+                      resolve: Resolver) -> DistTable | None:
+    """The first distributed (or replicated) table the access reaches, by this search path."""
+    for ref in access.all_relations():
+        if ref.schema in SYSTEM_SCHEMAS:
+            continue
+        table = resolve(ref, path)
+        if table is not None:
+            return table
+    return None
+
+
+def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, str]]:
+    """The calls that may reach user routines (their names are among `known`)."""
+    return {(s, n) for s, n in access.all_calls() if n in known and s not in SYSTEM_SCHEMAS}
+
+
+# -- bodies --------------------------------------------------------------------------
+
+
+def _plpgsql_access(create_sql: str) -> Access:
+    try:
+        pieces = plpgsql.embedded_sql(create_sql)
+    except PgError as exc:
+        return Access(unreadable=f"its body cannot be read ({exc.message})")
+    trees = []
+    dynamic = None
+    for piece in pieces:
+        if piece.dynamic:
+            dynamic = dynamic or piece.sql
+            trees.extend(_parse_all(piece.sql))  # what the text expression itself calls
+            continue
+        trees.extend(_parse_all(piece.sql))
+    access = _tree_access(trees)
+    return Access(access.relations, access.calls, dynamic, access.unreadable, access.nested)
+
+
+def _sql_function_access(create_sql: str) -> Access:
+    trees = _parse_all(create_sql)
+    if not trees or "CreateFunctionStmt" not in trees[0]:
+        return Access(unreadable="its definition cannot be read")
+    body = trees[0]["CreateFunctionStmt"]
+    if body.get("sql_body") is not None:
+        return _tree_access([body["sql_body"]])
+    for option in body.get("options", []):
+        elem = option.get("DefElem", {})
+        if elem.get("defname") == "as":
+            texts = [item.get("String", {}).get("sval", "") for item in elem["arg"].get("List", {}).get("items", [])]
+            return _tree_access([t for text in texts for t in _parse_all(text)])
+    return Access()
+
+
+def _parse_all(sql: str) -> list[dict[str, Any]]:
+    """Every statement of `sql` as a tree; a statement that does not parse is skipped (the
+    server refuses it too when it runs)."""
+    out = []
+    for text in sqlparse.split(sql):
+        try:
+            tree = sqlparse.parse_tree(text)
+        except PgError:
+            continue
+        if tree:
+            out.append(tree)
+    return out
+
+
+def _tree_access(trees: list[dict[str, Any]]) -> Access:
+    relations: list[analyze.RelRef] = []
+    calls: set[tuple[str | None, str]] = set()
+    nested: list[Access] = []
+    for tree in trees:
+        relations.extend(analyze.relations(tree))
+        for node in analyze._walk(tree):
+            if not isinstance(node, dict):
+                continue
+            call = node.get("FuncCall")
+            if isinstance(call, dict):
+                calls.add(_qualified(call.get("funcname", [])))
+            procedure = node.get("CallStmt")
+            if isinstance(procedure, dict):  # its funccall is a bare FuncCall body
+                calls.add(_qualified(procedure.get("funccall", {}).get("funcname", [])))
+            do = node.get("DoStmt")
+            if isinstance(do, dict):
+                nested.append(_do_stmt_access(do))
+    return Access(tuple(relations), frozenset(calls), nested=tuple(nested))
+
+
+def _do_stmt_access(do: dict[str, Any]) -> Access:
+    body, language = "", None
+    for arg in do.get("args", []):
+        elem = arg.get("DefElem", {})
+        value = elem.get("arg", {}).get("String", {}).get("sval")
+        if elem.get("defname") == "as":
+            body = value or ""
+        elif elem.get("defname") == "language":
+            language = value
+    return do_access(body, language)
+
+
+def _qualified(names: list[Any]) -> tuple[str | None, str]:
+    parts = [n.get("String", {}).get("sval", "") for n in names]
+    if len(parts) >= 2:
+        return parts[-2], parts[-1]
+    return None, parts[-1] if parts else ""
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."

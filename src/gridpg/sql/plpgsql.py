@@ -1,0 +1,121 @@
+"""The SQL inside PL/pgSQL: every embedded statement and expression of a body. Pure.
+
+PostgreSQL's own PL/pgSQL parser (through pglast) reads a `CREATE FUNCTION` / `CREATE
+PROCEDURE` text or a DO block; `embedded_sql` returns the SQL it would run, each as a
+statement text the SQL parser reads (expressions become `SELECT expr`). Dynamic SQL
+(`EXECUTE`, `RETURN QUERY EXECUTE`, `FOR ... IN EXECUTE`, `OPEN ... FOR EXECUTE`) whose
+text is a string constant is returned as that statement; any other dynamic text is
+returned marked `dynamic`, since no static reading can say what it touches.
+
+This module must not do I/O; the SQL parser stays in `sql.parse`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import parser as pgparser
+
+from gridpg.errors import SYNTAX_ERROR, PgError
+
+# Keys whose PL/pgSQL expression is a dynamic statement text, not SQL to run as it is.
+_DYNAMIC_KEYS = ("dynquery",)
+_DYNAMIC_STATEMENTS = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
+_ASSIGN_TARGET = re.compile(r"^\s*[^:=]*?(:=|=)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One piece of SQL of a body: a statement text, or a dynamic text's expression."""
+
+    sql: str
+    dynamic: bool = False
+
+
+def embedded_sql(create_sql: str) -> list[Embedded]:
+    """The SQL a PL/pgSQL routine runs, from its full CREATE FUNCTION/PROCEDURE text."""
+    try:
+        raw = pgparser.parse_plpgsql_json(create_sql)
+    except pgparser.ParseError as exc:
+        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
+    out: list[Embedded] = []
+    _walk(json.loads(raw), False, out)
+    return out
+
+
+def do_block_function(body: str) -> str:
+    """A DO block's body as the CREATE FUNCTION text the PL/pgSQL parser reads."""
+    tag = "gp"
+    while f"${tag}$" in body:
+        tag += "x"
+    return f"CREATE FUNCTION pg_temp.gridpg_do() RETURNS void LANGUAGE plpgsql AS ${tag}${body}${tag}$"
+
+
+def _walk(node: Any, dynamic: bool, out: list[Embedded]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, dynamic, out)
+        return
+    if not isinstance(node, dict):
+        return
+    expr = node.get("PLpgSQL_expr")
+    if isinstance(expr, dict):
+        out.append(_expression(expr, dynamic))
+        return
+    for key, value in node.items():
+        if key in _DYNAMIC_STATEMENTS and isinstance(value, dict):
+            _walk({k: v for k, v in value.items() if k != "query"}, False, out)
+            _walk(value.get("query"), True, out)
+        else:
+            _walk(value, dynamic or key in _DYNAMIC_KEYS, out)
+
+
+def _expression(expr: dict[str, Any], dynamic: bool) -> Embedded:
+    """The SQL text of one PL/pgSQL expression, by its parse mode (PostgreSQL's
+    RawParseMode: 0 a statement, 2 an expression, 3-5 an assignment `target := expr`)."""
+    query = str(expr.get("query", ""))
+    mode = int(expr.get("parseMode", 0))
+    if mode >= 3:
+        query = _ASSIGN_TARGET.sub("", query, count=1)
+        mode = 2
+    if mode != 0:
+        query = f"SELECT {query}"
+    if not dynamic:
+        return Embedded(query)
+    constant = _string_constant(query)
+    return Embedded(constant, False) if constant is not None else Embedded(query, True)
+
+
+def _string_constant(select_sql: str) -> str | None:
+    """The value of `SELECT 'text'` (also `'a' || 'b'`), or None when it is not constant."""
+    try:
+        tree = json.loads(pgparser.parse_sql_json(select_sql))
+        target = tree["stmts"][0]["stmt"]["SelectStmt"]["targetList"]
+    except (pgparser.ParseError, KeyError, IndexError):
+        return None
+    if len(target) != 1:
+        return None
+    return _fold(target[0]["ResTarget"].get("val"))
+
+
+def _fold(node: Any) -> str | None:
+    if not isinstance(node, dict):
+        return None
+    const = node.get("A_Const")
+    if const is not None:
+        value = const.get("sval")
+        return value.get("sval", "") if isinstance(value, dict) else None
+    expr = node.get("A_Expr")
+    if expr is not None and expr.get("kind") == "AEXPR_OP":
+        names = [n.get("String", {}).get("sval") for n in expr.get("name", [])]
+        if names == ["||"]:
+            left, right = _fold(expr.get("lexpr")), _fold(expr.get("rexpr"))
+            if left is not None and right is not None:
+                return left + right
+    type_cast = node.get("TypeCast")
+    if type_cast is not None:
+        return _fold(type_cast.get("arg"))
+    return None
