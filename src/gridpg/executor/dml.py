@@ -794,7 +794,9 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         return False
     into = body["into"]
     if into["rel"].get("relpersistence") == "t":
-        return False
+        from gridpg.executor.temp_query import create_temp_table_as
+
+        return await create_temp_table_as(dispatcher, request)
     stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
     query_sql = str(RawStream()(stmt.query))
     with_data = not into.get("skipData")

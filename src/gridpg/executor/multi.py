@@ -503,6 +503,15 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
     # A connection of its own for the temp tables: the transaction's catalog connection may
     # be a 2PC participant (CREATE TABLE AS), and PREPARE refuses temp objects.
     coord = dispatcher.coord
+    if dispatcher.runner.temps.names:
+        # The session's temp tables exist only on its own catalog connection.
+        catalog = await dispatcher.runner.txn.connection(coord.catalog_node, wants_block=False)
+        prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
+        final, temps = prepared if prepared is not None else (sql, [])
+        try:
+            return await catalog.copy_out(f"COPY ({final}) TO STDOUT")
+        finally:
+            await _drop_temp(catalog, temps)
     staging = await coord.internal_acquire(coord.catalog_node)
     try:
         await dispatcher.runner._setup_connection(staging)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
 from gridpg.planner import plan as plans
+from gridpg.planner import tempnames
 from gridpg.planner.context import CatalogView, SessionView, parse_search_path
 from gridpg.planner.router import group_for_value
 from gridpg.sql.quote import quote_ident
@@ -32,8 +33,13 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
     """Plan and run one statement."""
     planner = dispatcher.coord.planner
     assert planner is not None
-    plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
-                        request.bound(), request.simple)
+    catalog, session = catalog_view(dispatcher), session_view(dispatcher)
+    if dispatcher.runner.temps.names or "temp" in request.sql.lower():
+        from gridpg.executor import temp_query
+
+        if await temp_query.run_if_temp(dispatcher, request, planner, catalog, session):
+            return
+    plan = planner.plan(request.sql, catalog, session, request.bound(), request.simple)
     await execute(dispatcher, request, plan)
 
 
@@ -47,11 +53,14 @@ def session_view(dispatcher: Dispatcher) -> SessionView:
 
 
 def search_path(dispatcher: Dispatcher) -> tuple[str, ...]:
+    """The session's search_path, with its temp relations' names at pg_temp's place
+    (planner/tempnames.py)."""
     raw = None
     for key, value in dispatcher.runner.settings.items():
         if key.lower() == "search_path":
             raw = value
-    return parse_search_path(raw, dispatcher.session.info.user)
+    path = parse_search_path(raw, dispatcher.session.info.user)
+    return tuple(tempnames.with_temp_names(list(path), dispatcher.runner.temps.names))
 
 
 def scratch_name(dispatcher: Dispatcher, kind: str, shared: bool = True) -> str:

@@ -26,6 +26,7 @@ from gridpg.errors import (
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.frontend import readonly
+from gridpg.frontend.temps import SessionTemps
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
@@ -62,6 +63,7 @@ class StatementRunner:
         self.ddl_in_block = False
         self.private_snapshot: CatalogSnapshot | None = None
         self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
+        self.temps = SessionTemps(self)
 
     # -- metadata ----------------------------------------------------------------------
 
@@ -101,6 +103,7 @@ class StatementRunner:
         ddl = self.ddl_in_block
         self.ddl_in_block = False
         self.private_snapshot = None
+        self.temps.transaction_ended()
         if commit:
             await self.txn.commit()
             if ddl:
@@ -191,6 +194,7 @@ class StatementRunner:
 
     async def close(self) -> None:
         await self.end_transaction(commit=False)
+        self.temps.close()
 
     # -- simple protocol ---------------------------------------------------------------
 
@@ -315,6 +319,7 @@ class StatementRunner:
         if control is None or control.kind not in ("commit", "rollback", "rollback_to"):
             self.txn.ensure_not_failed()
         if control is not None:
+            self.temps.transaction_ended()
             await self._transaction_control(control, request)
             return
         setting = sqlparse.set_statement(request.sql)
@@ -325,6 +330,7 @@ class StatementRunner:
             return
         if not self.txn.in_block and not self.txn.participants:
             await self.coord.ensure_fresh_catalog()
+        await self.temps.before_statement(request.sql)
         await self.dispatcher.run(request)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
@@ -419,9 +425,14 @@ class StatementRunner:
                 raise PgError("25001", "DISCARD ALL cannot run inside a transaction block")
             self.session.statements.clear()
             self.session.portals.clear()
+            await self.temps.discard()
             for key in [k for k in self.settings if k.lower() != "client_encoding"]:
                 del self.settings[key]
             self.session.send(codec.build_command_complete("DISCARD ALL"))
+            return True
+        if lowered[:2] in (["discard", "temp"], ["discard", "temporary"]) and self.temps.pinned:
+            await self.temps.discard()
+            self.session.send(codec.build_command_complete("DISCARD TEMP"))
             return True
         if lowered[:1] == ["deallocate"] and len(words) >= 2:
             name = words[-1].rstrip(";").strip('"')

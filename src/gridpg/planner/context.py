@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.pgwire.binary import decode_binary_param
-from gridpg.planner import analyze
+from gridpg.planner import analyze, tempnames
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ def resolve(snapshot: CatalogSnapshot, ref: analyze.RelRef,
     if ref.schema:
         return snapshot.table(ref.schema, ref.name)
     for schema in search_path:
+        if schema == tempnames.MARK + ref.name:
+            return None  # the session's temp relation comes first (planner/tempnames.py)
         table = snapshot.table(schema, ref.name)
         if table is not None:
             return table

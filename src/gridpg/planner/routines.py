@@ -120,7 +120,7 @@ def first_distributed(access: Access, path: tuple[str, ...],
 
 def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, str]]:
     """The calls that may reach user routines (their names are among `known`)."""
-    return {(s, n) for s, n in access.all_calls() if n in known and s not in SYSTEM_SCHEMAS}
+    return {(s, n) for s, n in access.all_calls() if n.lower() in known and s not in SYSTEM_SCHEMAS}
 
 
 # -- bodies --------------------------------------------------------------------------

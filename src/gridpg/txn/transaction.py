@@ -103,6 +103,9 @@ class DistributedTransaction:
         self.local_settings: list[str] = []
         self.read_only = False
         self.local_nodes: set[str] = set()  # catalog servers: not datanodes for the rules above
+        # Connections kept across transactions (the session's temp tables live there);
+        # None: wanted, not taken yet.
+        self.pinned: dict[str, BackendConnection | None] = {}
 
     @property
     def serializable(self) -> bool:
@@ -152,7 +155,7 @@ class DistributedTransaction:
                 "0A000", "a SERIALIZABLE transaction may touch only one datanode in gridpg",
                 hint="use REPEATABLE READ, or keep the transaction on one distribution value",
             )
-        pool, conn = await self._acquire(node)
+        pool, conn = await self._pinned_or_acquire(node)
         try:
             await self.session_setup(conn)
             if self.in_block or wants_block:
@@ -178,6 +181,38 @@ class DistributedTransaction:
                         asyncio.get_running_loop().time() >= deadline:
                     raise
             await asyncio.sleep(0.1)
+
+    async def _pinned_or_acquire(self, node: str) -> tuple[NodePool, BackendConnection]:
+        if node not in self.pinned:
+            return await self._acquire(node)
+        conn = self.pinned[node]
+        if conn is not None and conn.is_closed:
+            del self.pinned[node]
+            raise PgError(CONNECTION_FAILURE, "the session's temporary tables were lost with its "
+                          "catalog server connection", hint="reconnect and create them again")
+        if conn is None:
+            pool, conn = await self._acquire(node)
+            self.pinned[node] = conn
+            return pool, conn
+        return self.pools.pool(node), conn
+
+    def pin(self, node: str) -> None:
+        """Keep the node's connection for the rest of the session (not pooled)."""
+        if node in self.pinned:
+            return
+        part = self.participants.get(node)
+        self.pinned[node] = part.conn if part is not None else None
+
+    def unpin(self, node: str, discard: bool = False) -> None:
+        """Give a pinned connection back: to its pool when clean and not in use, else closed."""
+        conn = self.pinned.pop(node, None)
+        if conn is None or node in self.participants:
+            return
+        pool = self.pools.pool(node)
+        if discard or conn.is_closed or not conn.is_clean or conn.txn_status != b"I":
+            pool.discard(conn)
+        else:
+            pool.release(conn)
 
     async def _open_remote_block(self, conn: BackendConnection) -> None:
         sql = [self.begin_sql if self.in_block else "BEGIN"]
@@ -318,10 +353,12 @@ class DistributedTransaction:
             return
         for node, part in list(self.participants.items()):
             if part.conn.is_closed:  # lost (a node restarted or failed over): never reused
-                self.pools.pool(node).discard(part.conn)
+                if node not in self.pinned:  # a pinned one reports the loss at its next use
+                    self.pools.pool(node).discard(part.conn)
                 del self.participants[node]
             elif part.conn.txn_status == b"I" and part.conn.is_clean:
-                self.pools.pool(node).release(part.conn)
+                if node not in self.pinned:
+                    self.pools.pool(node).release(part.conn)
                 del self.participants[node]
 
     async def _run_everywhere(self, nodes: list[str], sql: str, swallow: bool = False) -> None:
@@ -342,6 +379,11 @@ class DistributedTransaction:
 
     def _release_all(self) -> None:
         for node, part in self.participants.items():
+            if node in self.pinned:
+                if not part.conn.is_closed and not part.conn.is_clean:
+                    # Closed but kept pinned: its next use says the temp tables are lost.
+                    self.pools.pool(node).discard(part.conn)
+                continue
             self.pools.pool(node).release(part.conn)
         self.participants.clear()
 

@@ -1,0 +1,123 @@
+"""A session's temporary tables: where they live and which names they shadow.
+
+PostgreSQL keeps temp tables for the session that created them. gridpg creates them on
+the coordinator's catalog server; a session whose statement creates a temp relation keeps
+(pins) that catalog connection for the rest of the session instead of giving it back to
+the pool after each transaction, so its temp tables survive across transactions, ON
+COMMIT DELETE ROWS / DROP act at the session's own commits, and no other session ever
+sees them. DISCARD TEMP / DISCARD ALL drop them and give the connection back; the end of
+the session closes it.
+
+The names of the session's temp relations are read from that connection
+(`pg_my_temp_schema()`) after any statement that may have changed them, and feed the
+planner's search path (`planner/tempnames.py`): an unqualified name that is a temp table
+is the temp table, as in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from gridpg.sql import parse as sqlparse
+
+if TYPE_CHECKING:
+    from gridpg.frontend.statements import StatementRunner
+
+_TEMP_WORD = re.compile(r"\btemp(orary)?\b", re.IGNORECASE)
+_PLAIN_DML = re.compile(r"^\s*(select|insert|update|delete|values|table|with)\b", re.IGNORECASE)
+_NAMES_SQL = ("SELECT c.relname FROM pg_catalog.pg_class c "
+              "WHERE c.relnamespace = pg_catalog.pg_my_temp_schema()")
+
+
+class SessionTemps:
+    """The temp relations of one session and the catalog connection that holds them."""
+
+    def __init__(self, runner: StatementRunner) -> None:
+        self.runner = runner
+        self.names: frozenset[str] = frozenset()
+        self._stale = False
+
+    @property
+    def node(self) -> str:
+        return self.runner.coord.catalog_node
+
+    @property
+    def pinned(self) -> bool:
+        return self.node in self.runner.txn.pinned
+
+    async def before_statement(self, sql: str) -> None:
+        """Refresh the names after earlier statements; pin the catalog connection when this
+        statement creates a temp relation."""
+        if self.pinned and self._stale:
+            await self.refresh()
+        if _TEMP_WORD.search(sql) and creates_temp(sql):
+            self.runner.txn.pin(self.node)
+            self._stale = True
+        elif self.pinned and not _PLAIN_DML.match(sql):
+            self._stale = True  # DDL, DISCARD, DO, CALL...: may create or drop temp relations
+
+    def transaction_ended(self) -> None:
+        """ON COMMIT DROP, and rolled-back CREATEs, change the names at a transaction's end."""
+        if self.pinned:
+            self._stale = True
+
+    async def refresh(self) -> None:
+        from gridpg.txn.transaction import TxnState
+
+        txn = self.runner.txn
+        if txn.state is TxnState.FAILED:
+            return
+        conn = await txn.connection(self.node, wants_block=False)
+        self.names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
+        self._stale = False
+        if not txn.in_block:
+            txn.release_if_idle()
+
+    async def discard(self) -> None:
+        """DISCARD TEMP / ALL: drop the temp relations and give the connection back."""
+        if not self.pinned:
+            return
+        txn = self.runner.txn
+        if txn.in_block:  # rolled back, the tables come back: they stay on this connection
+            await (await txn.connection(self.node, wants_block=False)).simple_query("DISCARD TEMP")
+            self._stale = True
+            return
+        conn = txn.pinned.get(self.node)
+        if conn is not None and not conn.is_closed:
+            await conn.simple_query("DISCARD TEMP")
+        txn.unpin(self.node)
+        self.names = frozenset()
+        self._stale = False
+
+    def close(self) -> None:
+        """End of the session: the connection is closed, and its temp tables with it."""
+        if self.pinned:
+            self.runner.txn.unpin(self.node, discard=True)
+        self.names = frozenset()
+
+
+def creates_temp(sql: str) -> bool:
+    """CREATE TEMP TABLE / VIEW / SEQUENCE, CREATE TEMP TABLE AS, SELECT ... INTO TEMP."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except Exception:  # noqa: BLE001 - not ours to report; the statement's path will
+        return False
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind, {}) if kind else {}
+    rel: dict[str, object] = {}
+    if kind in ("CreateStmt", "CreateForeignTableStmt"):
+        rel = body.get("relation", {})
+    elif kind == "CreateSeqStmt":
+        rel = body.get("sequence", {})
+    elif kind == "ViewStmt":
+        rel = body.get("view", {})
+    elif kind == "CreateTableAsStmt":
+        rel = body.get("into", {}).get("rel", {})
+    elif kind == "SelectStmt":
+        rel = (body.get("intoClause") or {}).get("rel", {})
+    return rel.get("relpersistence") == "t" or sqlparse_is_temp_schema(rel.get("schemaname"))
+
+
+def sqlparse_is_temp_schema(schema: object) -> bool:
+    return isinstance(schema, str) and (schema == "pg_temp" or schema.startswith("pg_temp_"))
