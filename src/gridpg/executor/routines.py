@@ -32,6 +32,16 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher
     from gridpg.frontend.coordinator import Coordinator
 
+# Statements that store expressions (defaults, view queries, trigger and rule bodies) or
+# name objects without running user code: checked when that code runs, not here.
+DEFINITIONS = frozenset({
+    "CreateStmt", "ViewStmt", "CreateTrigStmt", "CreateFunctionStmt", "RuleStmt",
+    "CreatePolicyStmt", "AlterPolicyStmt", "DefineStmt", "CreateDomainStmt", "CommentStmt",
+    "DropStmt", "GrantStmt", "AlterFunctionStmt", "RenameStmt", "AlterOwnerStmt",
+    "CreateCastStmt", "CreateEventTrigStmt", "AlterObjectSchemaStmt", "CreateSchemaStmt",
+    "AlterEnumStmt", "CompositeTypeStmt", "CreateEnumStmt", "CreateSeqStmt", "AlterSeqStmt",
+    "IndexStmt", "CreateStatsStmt", "SecLabelStmt", "AlterTableStmt",
+})
 MAX_ROUTINES = 500  # bound on the routines one statement's check visits
 _DO_WORD = re.compile(r"\bdo\b")
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
@@ -42,17 +52,17 @@ SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS}"""
 
 _DEPENDENTS_SQL = f"""
-SELECT DISTINCT c.relname, p.oid FROM pg_catalog.pg_depend d
+SELECT DISTINCT c.relname, p.oid, r.kind FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN LATERAL (
-  SELECT adrelid AS rel FROM pg_catalog.pg_attrdef
+  SELECT adrelid AS rel, 'w' AS kind FROM pg_catalog.pg_attrdef
    WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND oid = d.objid
-  UNION ALL SELECT tgrelid FROM pg_catalog.pg_trigger
+  UNION ALL SELECT tgrelid, 'w' FROM pg_catalog.pg_trigger
    WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND oid = d.objid AND NOT tgisinternal
-  UNION ALL SELECT ev_class FROM pg_catalog.pg_rewrite
+  UNION ALL SELECT ev_class, 'r' FROM pg_catalog.pg_rewrite
    WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND oid = d.objid
-  UNION ALL SELECT conrelid FROM pg_catalog.pg_constraint
+  UNION ALL SELECT conrelid, 'w' FROM pg_catalog.pg_constraint
    WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid
 ) r ON true
 JOIN pg_catalog.pg_class c ON c.oid = r.rel
@@ -80,12 +90,14 @@ class _Registry:
     epoch: int
     names: frozenset[str] = frozenset()
     dependents: dict[str, set[int]] = field(default_factory=dict)  # relname -> routine oids
+    on_write: dict[str, set[int]] = field(default_factory=dict)  # triggers, defaults, checks
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], PgError | None] = field(default_factory=dict)
 
     def mentions(self, lowered: str) -> bool:
         return any(name in lowered for name in self.names) or any(
-            name in lowered for name in self.dependents) or bool(_DO_WORD.search(lowered))
+            name in lowered for name in self.dependents) or any(
+            name in lowered for name in self.on_write) or bool(_DO_WORD.search(lowered))
 
 
 class RoutineGuard:
@@ -126,10 +138,12 @@ class RoutineGuard:
         async with _CatalogConnection(dispatcher, private) as conn:
             names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
-            for relname, oid in await conn.query(_DEPENDENTS_SQL):
+            on_write: dict[str, set[int]] = {}
+            for relname, oid, kind in await conn.query(_DEPENDENTS_SQL):
                 if relname and oid:
-                    dependents.setdefault(relname.lower(), set()).add(int(oid))
-        registry = _Registry(snapshot.epoch, names, dependents)
+                    target = on_write if kind == "w" else dependents
+                    target.setdefault(relname.lower(), set()).add(int(oid))
+        registry = _Registry(snapshot.epoch, names, dependents, on_write)
         if not private:
             self._registry = registry
         return registry
@@ -144,6 +158,8 @@ class RoutineGuard:
             tree = sqlparse.parse_tree(extract_distribution(sql)[0])
         except PgError:
             return None  # the statement's own path reports its syntax
+        if sqlparse.node_type(tree) in DEFINITIONS:
+            return None
         access = body.statement_access(tree)
         resolve = _resolver(dispatcher, snapshot)
         blocker = access.blocker()
@@ -153,6 +169,7 @@ class RoutineGuard:
         if table is not None:
             return _refusal("a DO block", _touches(table))
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
+        roots |= {oid for name in _written(tree) for oid in registry.on_write.get(name, ())}
         calls = body.user_calls(access, registry.names)
         return await self._walk(dispatcher, registry, roots, calls, path, resolve)
 
@@ -225,6 +242,24 @@ def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
     if table is not None:
         return _refusal(title, _touches(table))
     return None
+
+
+def _written(tree: dict[str, object]) -> set[str]:
+    """Names of the relations a statement writes (where triggers, defaults and checks run)."""
+    out: set[str] = set()
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict):
+            continue
+        for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"):
+            stmt = node.get(kind)
+            if isinstance(stmt, dict) and (kind != "CopyStmt" or stmt.get("is_from")):
+                relation = stmt.get("relation") or {}
+                out.add(str(relation.get("relname", "")).lower())
+        truncate = node.get("TruncateStmt")
+        if isinstance(truncate, dict):
+            for rel in truncate.get("relations", []):
+                out.add(str(rel.get("RangeVar", {}).get("relname", "")).lower())
+    return out
 
 
 def _routine(row: tuple[str | None, ...]) -> body.Routine:

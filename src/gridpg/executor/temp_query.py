@@ -29,8 +29,13 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     usual (no temp table, or INSERT into a distributed table, whose SELECT the executor
     runs on the session's catalog connection)."""
     analysis = planner.analysis(request.sql, catalog, session)
-    if analysis.route == "query" and references_temp(analysis, list(session.search_path)):
+    path = list(session.search_path)
+    if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
+    if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
+            and utility_on_temp(analysis, path):
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        return True
     return False
 
 
@@ -44,6 +49,24 @@ def references_temp(analysis: Analysis, path: list[str]) -> bool:
         return False
     return any(r.table is None and tempnames.shadows(path, r.ref.schema, r.ref.name)
                for r in analysis.resolved)
+
+
+def utility_on_temp(analysis: Analysis, path: list[str]) -> bool | None:
+    """A utility statement (DROP, ALTER, TRUNCATE, CREATE INDEX ...) on temp relations only:
+    True (it runs on the session's catalog connection only); None when it names none;
+    mixed with other relations it is refused."""
+    from gridpg.planner.utility import _dropped_tables
+
+    if not tempnames.temp_names(path):
+        return None
+    refs = analyze.relations(analysis.tree) + _dropped_tables(analysis.tree, analysis.kind)
+    temp = [r for r in refs if tempnames.shadows(path, r.schema, r.name)]
+    if not temp:
+        return None
+    if len(temp) != len(refs):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "gridpg cannot run one utility statement over temporary and other tables")
+    return True
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) -> bool:

@@ -1,0 +1,301 @@
+"""Server-side code and temp tables: every case gives PostgreSQL's answer or a clear error.
+
+Each test walks statements in lockstep on gridpg and on plain PostgreSQL (same schema,
+same data). A step is either compared (rows, command status or SQLSTATE must be equal), or
+expected REFUSED: gridpg must fail with 0A000, while PostgreSQL runs a stand-in that
+fails with 0A000 too, so both transactions stay in step and every later comparison shows
+that the refused statement left nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+REFUSED = "refused"
+STAND_IN = "DO $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '0A000'; END $$"
+
+SETUP = [
+    ("CREATE TABLE t (id int PRIMARY KEY, v int)", None),
+    ("CREATE TABLE ref (id int, note text) DISTRIBUTE BY REPLICATION", "CREATE TABLE ref (id int, note text)"),
+    ("CREATE TABLE x (id int PRIMARY KEY, v text)", None),
+    ("INSERT INTO t SELECT g, g * 10 FROM generate_series(1, 11) g", None),
+    ("INSERT INTO ref VALUES (1, 'one'), (3, 'three')", None),
+    ("INSERT INTO x VALUES (1, 'dist'), (2, 'dist')", None),
+]
+
+
+def _result(conn: psycopg.Connection[Any], sql: str) -> tuple[Any, ...]:
+    try:
+        cur = conn.execute(sql)
+    except psycopg.Error as exc:
+        return ("error", exc.sqlstate)
+    if cur.description is None:
+        return ("status", cur.statusmessage)
+    rows = [tuple(r) for r in cur.fetchall()]
+    if "order by" not in sql.lower():
+        rows.sort(key=repr)
+    return ("rows", rows)
+
+
+def walk(gridpg: psycopg.Connection[Any], plain: psycopg.Connection[Any], steps: list[Any]) -> None:
+    for step in steps:
+        sql, expect = step if isinstance(step, tuple) else (step, "same")
+        got = _result(gridpg, sql)
+        if expect == REFUSED:
+            assert got == ("error", "0A000"), f"{sql!r} should be refused with 0A000, got {got}"
+            assert _result(plain, STAND_IN) == ("error", "0A000")
+            continue
+        want = _result(plain, sql)
+        assert got == want, f"{sql!r}: gridpg {got} != PostgreSQL {want}"
+
+
+@pytest.fixture()
+def pair(gridpg_cluster: Cluster, plain_pg: str, schema: str,
+         request: pytest.FixtureRequest) -> Iterator[tuple[psycopg.Connection[Any], psycopg.Connection[Any]]]:
+    """(gridpg, plain PostgreSQL) connections on a fresh schema holding SETUP's data."""
+    index = getattr(request, "param", 0)
+    with psycopg.connect(plain_pg, autocommit=True) as plain, \
+            psycopg.connect(gridpg_cluster.dsn(index), autocommit=True) as gridpg:
+        plain.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        plain.execute(f'CREATE SCHEMA "{schema}"')
+        for conn in (plain, gridpg):
+            conn.execute(f'SET search_path TO "{schema}"')
+        for grid_sql, plain_sql in SETUP:
+            gridpg.execute(grid_sql)
+            plain.execute(plain_sql or grid_sql)
+        yield gridpg, plain
+        plain.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+FUNCTIONS = [
+    "CREATE FUNCTION add_row(i int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (i, i * 100); END $$",
+    "CREATE FUNCTION cnt() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM t $$",
+    "CREATE FUNCTION cnt_atomic() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM t; END",
+    "CREATE FUNCTION cnt_assign() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN n := (SELECT count(*) FROM t); RETURN n; END $$",
+    "CREATE FUNCTION outer_f() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RETURN cnt() + 1; END $$",
+    "CREATE FUNCTION dyn_const() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN EXECUTE 'SELECT count(*) FROM ' || 't' INTO n; RETURN n; END $$",
+    "CREATE FUNCTION dyn_any(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN EXECUTE format('SELECT count(*) FROM %I', tb) INTO n; RETURN n; END $$",
+    "CREATE FUNCTION note_of(i int) RETURNS text LANGUAGE sql STABLE AS $$ SELECT note FROM ref WHERE id = i $$",
+    'CREATE FUNCTION "MixedCase"() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM x $$',
+    "CREATE FUNCTION pure(i int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT i * 2 $$",
+    "CREATE FUNCTION pure_pl(i int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN pure(i) + 1; END $$",
+    "CREATE PROCEDURE put(i int) LANGUAGE sql AS $$ INSERT INTO t VALUES (i, i) $$",
+    "CREATE PROCEDURE noop(INOUT i int) LANGUAGE plpgsql AS $$ BEGIN i := i + 1; END $$",
+]
+
+
+def test_functions_reading_or_writing_distributed_tables_are_refused(pair: Any) -> None:
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        *FUNCTIONS,
+        ("SELECT add_row(42)", REFUSED),
+        "SELECT * FROM t WHERE id = 42",
+        ("SELECT cnt()", REFUSED),
+        ("SELECT cnt_atomic()", REFUSED),
+        ("SELECT cnt_assign()", REFUSED),
+        ("SELECT outer_f()", REFUSED),  # nested call
+        ("SELECT dyn_const()", REFUSED),  # constant dynamic SQL is read
+        ("SELECT dyn_any('t')", REFUSED),  # dynamic SQL gridpg cannot read
+        ("SELECT note_of(1)", REFUSED),  # replicated table
+        ('SELECT "MixedCase"()', REFUSED),
+        ("SELECT id, cnt() FROM t WHERE id = 1", REFUSED),  # would run on a datanode
+        ("SELECT id, note_of(id) FROM t ORDER BY id", REFUSED),
+        ("CALL put(77)", REFUSED),
+        ("DO $$ BEGIN INSERT INTO t VALUES (88, 1); END $$", REFUSED),
+        ("DO $$ BEGIN PERFORM cnt(); END $$", REFUSED),
+        ("/* app */ select   ADD_ROW(43)", REFUSED),
+        "SELECT * FROM t ORDER BY id",
+        # Code that touches no distributed table runs as before.
+        "SELECT pure(21), pure_pl(20)",
+        "SELECT id, pure(v) FROM t ORDER BY id",
+        "SELECT sum(pure_pl(id)) FROM t",
+        "CALL noop(41)",
+        "DO $$ BEGIN PERFORM pure(1); END $$",
+    ])
+
+
+def test_functions_inside_transactions(pair: Any) -> None:
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        *FUNCTIONS,
+        "BEGIN",
+        "INSERT INTO t VALUES (100, 1)",
+        ("SELECT add_row(101)", REFUSED),
+        ("SELECT 1", "same"),  # both in an aborted transaction: 25P02
+        "ROLLBACK",
+        "SELECT count(*), sum(v) FROM t",
+        "BEGIN",
+        "INSERT INTO t VALUES (102, pure(51))",
+        "SELECT pure_pl(v) FROM t WHERE id = 102",
+        "COMMIT",
+        "SELECT * FROM t WHERE id >= 100 ORDER BY id",
+        "BEGIN",
+        "SAVEPOINT s",
+        ("CALL put(103)", REFUSED),
+        "ROLLBACK TO SAVEPOINT s",
+        "INSERT INTO t VALUES (104, 4)",
+        "COMMIT",
+        "SELECT * FROM t WHERE id >= 100 ORDER BY id",
+        # DDL in the same transaction: the function is created and checked in it.
+        "BEGIN",
+        "CREATE FUNCTION late() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM x $$",
+        ("SELECT late()", REFUSED),
+        "ROLLBACK",
+        # CREATE OR REPLACE changes the verdict.
+        "CREATE FUNCTION flip() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$",
+        "SELECT flip()",
+        "CREATE OR REPLACE FUNCTION flip() RETURNS int LANGUAGE sql AS $$ SELECT count(*)::int FROM t $$",
+        ("SELECT flip()", REFUSED),
+    ])
+
+
+def test_triggers_defaults_views_and_aggregates(pair: Any) -> None:
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        *FUNCTIONS,
+        # A row trigger that only changes NEW fires where the rows are: PostgreSQL's answer.
+        "CREATE FUNCTION double_v() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.v := NEW.v * 2; RETURN NEW; END $$",
+        "CREATE TRIGGER dbl BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION double_v()",
+        "INSERT INTO t VALUES (20, 1), (21, 2), (22, 3)",
+        "UPDATE t SET v = 5 WHERE id = 21",
+        "SELECT * FROM t WHERE id >= 20 ORDER BY id",
+        # A trigger that writes a replicated table would leave replicas inconsistent.
+        "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ref VALUES (NEW.id, 'audit'); RETURN NEW; END $$",
+        "CREATE TRIGGER aud AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION audit()",
+        ("INSERT INTO t VALUES (30, 1)", REFUSED),
+        ("COPY t FROM STDIN", REFUSED),
+        "DROP TRIGGER aud ON t",
+        "INSERT INTO t VALUES (30, 1)",
+        "SELECT * FROM ref ORDER BY id, note",
+        # A trigger reading a distributed table.
+        "CREATE FUNCTION limit_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF (SELECT count(*) FROM x) > 100 THEN RAISE EXCEPTION 'full'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER lim BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION limit_rows()",
+        ("INSERT INTO t VALUES (31, 1)", REFUSED),
+        ("UPDATE t SET v = 0 WHERE id = 1", REFUSED),
+        "DROP TRIGGER lim ON t",
+        # A column default calling such a function.
+        "CREATE TABLE d (id int PRIMARY KEY, n bigint DEFAULT cnt())",
+        ("INSERT INTO d (id) VALUES (1)", REFUSED),
+        # (conservative: any write to a table whose default may run such code is refused)
+        ("INSERT INTO d VALUES (2, 5)", REFUSED),
+        "SELECT * FROM d",  # reading it runs no default
+        # A view calling one.
+        "CREATE VIEW v AS SELECT id, cnt() AS c FROM x",
+        ("SELECT * FROM v", REFUSED),
+        # An aggregate whose transition function reads a distributed table.
+        "CREATE FUNCTION acc(s bigint, i int) RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RETURN s + i + (SELECT count(*) FROM x); END $$",
+        "CREATE AGGREGATE weird(int) (SFUNC = acc, STYPE = bigint, INITCOND = '0')",
+        ("SELECT weird(id) FROM generate_series(1, 3) id", REFUSED),
+        "SELECT * FROM t ORDER BY id",
+    ])
+
+
+def test_search_path_and_schemas_of_function_bodies(pair: Any, schema: str) -> None:
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        f'CREATE FUNCTION pinned() RETURNS bigint LANGUAGE sql SET search_path = "{schema}" AS $$ SELECT count(*) FROM t $$',
+        ("SELECT pinned()", REFUSED),
+        f'CREATE FUNCTION qualified() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM "{schema}".t $$',
+        ("SELECT qualified()", REFUSED),
+        "CREATE FUNCTION catalog_only() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'no such' $$",
+        "SELECT catalog_only()",
+    ])
+
+
+TEMP_STEPS = [
+    # pg_temp first: a temp table hides the distributed table of the same name.
+    "CREATE TEMP TABLE x AS SELECT 1 AS id, 'temp'::text AS v",
+    "SELECT * FROM x",
+    "SELECT count(*) FROM x",
+    "SELECT * FROM x WHERE id = 1",
+    "CREATE TEMP TABLE tt (id int, w text)",
+    "INSERT INTO tt VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+    # Joins with distributed and replicated tables.
+    "SELECT tt.id, t.v FROM tt JOIN t USING (id) ORDER BY tt.id",
+    "SELECT tt.id, ref.note FROM tt JOIN ref USING (id) ORDER BY tt.id",
+    "SELECT tt.id, t.v FROM tt LEFT JOIN t ON t.id = tt.id + 9 ORDER BY tt.id",
+    "SELECT count(*) FROM t WHERE id IN (SELECT id FROM tt)",
+    # Kept across transactions.
+    "BEGIN",
+    "INSERT INTO tt VALUES (4, 'd')",
+    "COMMIT",
+    "BEGIN",
+    "INSERT INTO tt VALUES (5, 'e')",
+    "ROLLBACK",
+    "SELECT * FROM tt ORDER BY id",
+    # ON COMMIT behaviour.
+    "CREATE TEMP TABLE cd (id int) ON COMMIT DELETE ROWS",
+    "BEGIN",
+    "INSERT INTO cd VALUES (1)",
+    "SELECT count(*) FROM cd",
+    "COMMIT",
+    "SELECT count(*) FROM cd",
+    "BEGIN",
+    "CREATE TEMP TABLE dd (id int) ON COMMIT DROP",
+    "INSERT INTO dd VALUES (1)",
+    "SELECT * FROM dd",
+    "COMMIT",
+    "SELECT * FROM dd",
+    # Filled from distributed tables, and writing them back.
+    "CREATE TEMP TABLE ct AS SELECT id, v FROM t WHERE id > 8",
+    "SELECT * FROM ct ORDER BY id",
+    "SELECT id INTO TEMP si FROM t WHERE id < 3",
+    "SELECT * FROM si ORDER BY id",
+    "INSERT INTO tt SELECT id, 'from t' FROM t WHERE id > 9",
+    "SELECT * FROM tt ORDER BY id, w",
+    "UPDATE ct SET v = t.v + 1 FROM t WHERE t.id = ct.id - 1",
+    "SELECT * FROM ct ORDER BY id",
+    "INSERT INTO t SELECT id + 1000, id FROM tt",
+    "SELECT count(*) FROM t WHERE id > 1000",
+    ("DELETE FROM t USING tt WHERE t.id = tt.id + 1000", REFUSED),
+    ("UPDATE t SET v = 0 WHERE id IN (SELECT id FROM tt)", REFUSED),
+    "SELECT count(*), sum(v) FROM t",
+    # Qualified names.
+    "SELECT count(*) FROM pg_temp.tt",
+    "DROP TABLE tt",
+    "SELECT * FROM x",
+    "DROP TABLE x",
+    "SELECT * FROM x ORDER BY id",
+    "CREATE TEMP TABLE x (id int, v text)",
+    "SELECT * FROM x",
+    "DISCARD TEMP",
+    "SELECT * FROM x ORDER BY id",
+    "SELECT * FROM ct",
+]
+
+
+@pytest.mark.parametrize("pair", [0, 1], indirect=True, ids=["coordinator1", "coordinator2"])
+def test_temp_tables(pair: Any) -> None:
+    gridpg, plain = pair
+    walk(gridpg, plain, TEMP_STEPS)
+
+
+def test_temp_tables_are_private_and_kept(gridpg_cluster: Cluster, schema: str) -> None:
+    """Other sessions never see a session's temp table, however the pool is shared; the
+    session keeps it across many transactions; DISCARD ALL drops it."""
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as owner:
+        owner.execute(f'SET search_path TO "{schema}"')
+        owner.execute("CREATE TABLE mine (n int)")  # a distributed table the temp one hides
+        owner.execute("CREATE TABLE k (id int PRIMARY KEY)")
+        owner.execute("CREATE TEMP TABLE mine (n int)")
+        owner.execute("INSERT INTO mine VALUES (7)")
+        for round_ in range(5):
+            with psycopg.connect(dsn, autocommit=True) as other:
+                other.execute(f'SET search_path TO "{schema}"')
+                assert _result(other, "SELECT * FROM pg_temp.mine") == ("error", "42P01")
+                assert _result(other, "SELECT count(*) FROM mine") == ("rows", [(0,)])
+                other.execute(f'INSERT INTO "{schema}".k VALUES ({round_})')
+            with owner.transaction():
+                owner.execute("INSERT INTO mine VALUES (%s)", (round_,))
+        assert owner.execute("SELECT count(*) FROM mine").fetchone()[0] == 6
+        owner.execute("DISCARD ALL")
+        assert _result(owner, "SELECT * FROM pg_temp.mine") == ("error", "42P01")
+    with psycopg.connect(dsn, autocommit=True) as after:
+        assert _result(after, "SELECT * FROM pg_temp.mine") == ("error", "42P01")
