@@ -192,6 +192,14 @@ def test_triggers_defaults_views_and_aggregates(pair: Any) -> None:
         "CREATE FUNCTION acc(s bigint, i int) RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RETURN s + i + (SELECT count(*) FROM x); END $$",
         "CREATE AGGREGATE weird(int) (SFUNC = acc, STYPE = bigint, INITCOND = '0')",
         ("SELECT weird(id) FROM generate_series(1, 3) id", REFUSED),
+        # An operator whose function reads one.
+        "CREATE FUNCTION near(a int, b int) RETURNS bool LANGUAGE sql AS $$ SELECT abs(a - b) < (SELECT count(*) FROM x) $$",
+        "CREATE OPERATOR ~~~ (LEFTARG = int, RIGHTARG = int, FUNCTION = near)",
+        ("SELECT 1 ~~~ 2", REFUSED),
+        ("SELECT id FROM t WHERE id ~~~ 3", REFUSED),
+        "CREATE FUNCTION near_pure(a int, b int) RETURNS bool LANGUAGE sql AS $$ SELECT abs(a - b) < 2 $$",
+        "CREATE OPERATOR ~~! (LEFTARG = int, RIGHTARG = int, FUNCTION = near_pure)",
+        "SELECT id FROM t WHERE id ~~! 3 ORDER BY id",
         "SELECT * FROM t ORDER BY id",
     ])
 

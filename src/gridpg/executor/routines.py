@@ -47,9 +47,14 @@ _DO_WORD = re.compile(r"\bdo\b")
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
                  "AND n.nspname NOT LIKE 'pg\\_toast%'")
 
+# C and internal functions (extensions' code) run no SQL gridpg could not see: left out,
+# so that their names and operators do not send every statement through the check.
+_READABLE = ("(p.prokind = 'a' OR p.prolang NOT IN (SELECT oid FROM pg_catalog.pg_language "
+             "WHERE lanname IN ('c', 'internal')))")
+
 _NAMES_SQL = f"""
 SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
-JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS}"""
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
 _DEPENDENTS_SQL = f"""
 SELECT DISTINCT c.relname, p.oid, r.kind FROM pg_catalog.pg_depend d
@@ -66,7 +71,12 @@ JOIN LATERAL (
    WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid
 ) r ON true
 JOIN pg_catalog.pg_class c ON c.oid = r.rel
-WHERE {_USER_SCHEMAS}"""
+WHERE {_USER_SCHEMAS} AND {_READABLE}"""
+
+_OPERATORS_SQL = f"""
+SELECT o.oprname, o.oprcode::oid FROM pg_catalog.pg_operator o
+JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
+JOIN pg_catalog.pg_namespace n ON n.oid = o.oprnamespace WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
 _ROUTINES_SQL = """
 SELECT p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
@@ -91,13 +101,18 @@ class _Registry:
     names: frozenset[str] = frozenset()
     dependents: dict[str, set[int]] = field(default_factory=dict)  # relname -> routine oids
     on_write: dict[str, set[int]] = field(default_factory=dict)  # triggers, defaults, checks
+    operators: dict[str, set[int]] = field(default_factory=dict)  # user operator -> function
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], PgError | None] = field(default_factory=dict)
 
     def mentions(self, lowered: str) -> bool:
         return any(name in lowered for name in self.names) or any(
             name in lowered for name in self.dependents) or any(
-            name in lowered for name in self.on_write) or bool(_DO_WORD.search(lowered))
+            name in lowered for name in self.on_write) or any(
+            op in lowered for op in self.operators) or bool(_DO_WORD.search(lowered))
+
+    def operator_functions(self, access: body.Access) -> set[int]:
+        return {oid for op in access.all_operators() for oid in self.operators.get(op, ())}
 
 
 class RoutineGuard:
@@ -143,7 +158,11 @@ class RoutineGuard:
                 if relname and oid:
                     target = on_write if kind == "w" else dependents
                     target.setdefault(relname.lower(), set()).add(int(oid))
-        registry = _Registry(snapshot.epoch, names, dependents, on_write)
+            operators: dict[str, set[int]] = {}
+            for name, oid in await conn.query(_OPERATORS_SQL):
+                if name and oid and oid != "0":
+                    operators.setdefault(name, set()).add(int(oid))
+        registry = _Registry(snapshot.epoch, names, dependents, on_write, operators)
         if not private:
             self._registry = registry
         return registry
@@ -170,6 +189,7 @@ class RoutineGuard:
             return _refusal("a DO block", _touches(table))
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
         roots |= {oid for name in _written(tree) for oid in registry.on_write.get(name, ())}
+        roots |= registry.operator_functions(access)
         calls = body.user_calls(access, registry.names)
         return await self._walk(dispatcher, registry, roots, calls, path, resolve)
 
@@ -197,7 +217,7 @@ class RoutineGuard:
                 error = _check(routine, access, path, resolve, title)
                 if error is not None:
                     return error
-                for oid in routine.support:
+                for oid in (*routine.support, *registry.operator_functions(access)):
                     via_oid.setdefault(oid, title)
                     oids.add(oid)
                 for call in body.user_calls(access, registry.names):

@@ -61,6 +61,7 @@ class Access:
     dynamic: str | None = None  # the first dynamic SQL text expression, when any
     unreadable: str | None = None  # why the body cannot be read (e.g. its language)
     nested: tuple[Access, ...] = field(default=())  # DO blocks inside
+    operators: frozenset[str] = frozenset()  # operator symbols used (user ones run functions)
 
     def all_relations(self) -> Iterator[analyze.RelRef]:
         yield from self.relations
@@ -71,6 +72,12 @@ class Access:
         out = set(self.calls)
         for inner in self.nested:
             out |= inner.all_calls()
+        return out
+
+    def all_operators(self) -> set[str]:
+        out = set(self.operators)
+        for inner in self.nested:
+            out |= inner.all_operators()
         return out
 
     def blocker(self) -> str | None:
@@ -140,7 +147,8 @@ def _plpgsql_access(create_sql: str) -> Access:
             continue
         trees.extend(_parse_all(piece.sql))
     access = _tree_access(trees)
-    return Access(access.relations, access.calls, dynamic, access.unreadable, access.nested)
+    return Access(access.relations, access.calls, dynamic, access.unreadable, access.nested,
+                  access.operators)
 
 
 def _sql_function_access(create_sql: str) -> Access:
@@ -176,6 +184,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     relations: list[analyze.RelRef] = []
     calls: set[tuple[str | None, str]] = set()
     nested: list[Access] = []
+    operators: set[str] = set()
     for tree in trees:
         relations.extend(analyze.relations(tree))
         for node in analyze._walk(tree):
@@ -187,10 +196,14 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
             procedure = node.get("CallStmt")
             if isinstance(procedure, dict):  # its funccall is a bare FuncCall body
                 calls.add(_qualified(procedure.get("funccall", {}).get("funcname", [])))
+            expr = node.get("A_Expr")
+            if isinstance(expr, dict) and expr.get("kind", "").startswith("AEXPR_OP"):
+                operators.add(_qualified(expr.get("name", []))[1])
             do = node.get("DoStmt")
             if isinstance(do, dict):
                 nested.append(_do_stmt_access(do))
-    return Access(tuple(relations), frozenset(calls), nested=tuple(nested))
+    return Access(tuple(relations), frozenset(calls), nested=tuple(nested),
+                  operators=frozenset(operators))
 
 
 def _do_stmt_access(do: dict[str, Any]) -> Access:
