@@ -18,6 +18,7 @@ import pytest
 from gridpg.cluster.control import Cluster
 
 REFUSED = "refused"
+GRIDPG_ONLY = "gridpg only"  # a gridpg function PostgreSQL does not have: must succeed
 STAND_IN = "DO $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '0A000'; END $$"
 
 SETUP = [
@@ -47,6 +48,9 @@ def walk(gridpg: psycopg.Connection[Any], plain: psycopg.Connection[Any], steps:
     for step in steps:
         sql, expect = step if isinstance(step, tuple) else (step, "same")
         got = _result(gridpg, sql)
+        if expect == GRIDPG_ONLY:
+            assert got[0] != "error", f"{sql!r} failed on gridpg: {got}"
+            continue
         if expect == REFUSED:
             assert got == ("error", "0A000"), f"{sql!r} should be refused with 0A000, got {got}"
             assert _result(plain, STAND_IN) == ("error", "0A000")
@@ -307,3 +311,73 @@ def test_temp_tables_are_private_and_kept(gridpg_cluster: Cluster, schema: str) 
         assert _result(owner, "SELECT * FROM pg_temp.mine") == ("error", "42P01")
     with psycopg.connect(dsn, autocommit=True) as after:
         assert _result(after, "SELECT * FROM pg_temp.mine") == ("error", "42P01")
+
+
+def test_distributed_functions_are_delegated_to_the_node_of_their_key(pair: Any) -> None:
+    """create_distributed_function: calls run whole on the datanode holding their key, in
+    the caller's transaction; bodies that could not stay on that node are refused."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE u (id int PRIMARY KEY, n int)",
+        "INSERT INTO u SELECT g, 0 FROM generate_series(1, 50) g",
+        "CREATE FUNCTION add_row(i int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (i, i * 100); UPDATE u SET n = n + 1 WHERE id = i; END $$",
+        ("SELECT create_distributed_function('add_row(int)', '$1', colocate_with => 't')", GRIDPG_ONLY),
+        "SELECT add_row(42)",
+        "SELECT add_row(43)",
+        "SELECT * FROM t WHERE id > 40 ORDER BY id",
+        "SELECT * FROM u WHERE n > 0 ORDER BY id",
+        "BEGIN",
+        "SELECT add_row(44)",
+        "SELECT count(*) FROM t",
+        "ROLLBACK",
+        "BEGIN",
+        "SELECT add_row(45)",
+        "COMMIT",
+        "SELECT * FROM t WHERE id > 40 ORDER BY id",
+        ("SELECT add_row(42)", "same"),  # duplicate key: 23505 on both
+        "CREATE FUNCTION get_v(k int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT v FROM t WHERE id = k $$",
+        ("SELECT create_distributed_function('get_v(int)', 'k', 't')", GRIDPG_ONLY),
+        "SELECT get_v(42)",
+        "SELECT get_v(7)",
+        "SELECT get_v(9999)",
+        ("SELECT get_v(42), get_v(7)", REFUSED),  # not a lone call: not delegated
+        ("SELECT get_v(id) FROM t WHERE id = 3", REFUSED),
+        "CREATE FUNCTION note(k int) RETURNS text LANGUAGE sql AS $$ SELECT t.v || ref.note FROM t, ref WHERE t.id = k AND ref.id = k $$",
+        ("SELECT create_distributed_function('note(int)', '$1', 't')", GRIDPG_ONLY),
+        "SELECT note(1)",
+        "CREATE PROCEDURE put(i int) LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (i, 7); END $$",
+        ("SELECT create_distributed_function('put(int)', '$1', 't')", GRIDPG_ONLY),
+        "CALL put(500)",
+        "SELECT * FROM t WHERE id = 500",
+        # Bodies that would leave the key's node are refused at declaration.
+        "CREATE FUNCTION total(i int) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM t $$",
+        ("SELECT create_distributed_function('total(int)', '$1', 't')", REFUSED),
+        "CREATE FUNCTION to_ref(i int) RETURNS void LANGUAGE sql AS $$ INSERT INTO ref VALUES (i, 'x') $$",
+        ("SELECT create_distributed_function('to_ref(int)', '$1', 't')", REFUSED),
+        "CREATE FUNCTION shifty(i int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN i := i + 1; INSERT INTO t VALUES (i, 0); END $$",
+        ("SELECT create_distributed_function('shifty(int)', '$1', 't')", REFUSED),
+        "CREATE TABLE w (k text PRIMARY KEY, v int)",  # not colocated with t
+        "CREATE FUNCTION other(i int) RETURNS int LANGUAGE sql AS $$ SELECT v FROM w WHERE k = i::text $$",
+        ("SELECT create_distributed_function('other(int)', '$1', 't')", REFUSED),
+        "CREATE FUNCTION colocated(i int) RETURNS text LANGUAGE sql AS $$ SELECT v FROM x WHERE id = i $$",
+        ("SELECT create_distributed_function('colocated(int)', '$1', 't')", GRIDPG_ONLY),
+        "SELECT colocated(2)",
+        # A replaced body loses the declaration: refused, never run on the wrong node.
+        "CREATE OR REPLACE FUNCTION get_v(k int) RETURNS int LANGUAGE sql AS $$ SELECT count(*)::int FROM t $$",
+        ("SELECT get_v(5)", REFUSED),
+        "SELECT * FROM t ORDER BY id",
+    ])
+
+
+def test_distributed_function_with_bound_parameters(gridpg_cluster: Cluster, schema: str) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE TABLE acct (id bigint PRIMARY KEY, balance numeric)")
+        conn.execute("INSERT INTO acct SELECT g, 100 FROM generate_series(1, 20) g")
+        conn.execute("CREATE FUNCTION debit(a bigint, amount numeric) RETURNS numeric LANGUAGE plpgsql AS $$ "
+                     "DECLARE b numeric; BEGIN UPDATE acct SET balance = balance - amount WHERE id = a "
+                     "RETURNING balance INTO b; RETURN b; END $$")
+        conn.execute("SELECT create_distributed_function('debit(bigint, numeric)', 'a', 'acct')")
+        for key in range(1, 21):
+            assert conn.execute("SELECT debit(%s, %s)", (key, key)).fetchone()[0] == 100 - key
+        assert conn.execute("SELECT sum(balance) FROM acct").fetchone()[0] == 2000 - 210

@@ -62,7 +62,8 @@ class Dispatcher:
             return
         if "prepared_statements" in request.sql.lower():
             request = await prepared.with_session_statements(self, request)
-        await self.coord.routine_guard.check(self, request.sql, list(search_path(self)))
+        if await self.coord.routine_guard.before(self, request, list(search_path(self))):
+            return
         await run_statement(self, request)
 
     # -- single node -------------------------------------------------------------------
@@ -153,6 +154,10 @@ class Dispatcher:
         if cached is not None:
             return cached
         describe_sql = planner_text.describe_sql(sql) if self.coord.planner is not None else sql
+        if "create_distributed_function" in sql.lower():
+            from gridpg.planner.calls import describe_stand_in
+
+            describe_sql = describe_stand_in("create_distributed_function", sql)
         txn = self.runner.txn
         conn = await txn.connection(self.coord.catalog_node, wants_block=False)
         try:

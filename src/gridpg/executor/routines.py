@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor import delegation
 from gridpg.planner import analyze
+from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
+from gridpg.planner.delegation import Delegation
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
-    from gridpg.executor.dispatch import Dispatcher
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.frontend.coordinator import Coordinator
 
 # Statements that store expressions (defaults, view queries, trigger and rule bodies) or
@@ -102,6 +105,8 @@ class _Registry:
     dependents: dict[str, set[int]] = field(default_factory=dict)  # relname -> routine oids
     on_write: dict[str, set[int]] = field(default_factory=dict)  # triggers, defaults, checks
     operators: dict[str, set[int]] = field(default_factory=dict)  # user operator -> function
+    delegated: dict[str, dict[int, Delegation]] = field(default_factory=dict)  # distributed functions
+    delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], PgError | None] = field(default_factory=dict)
 
@@ -121,6 +126,28 @@ class RoutineGuard:
     def __init__(self, coordinator: Coordinator) -> None:
         self.coord = coordinator
         self._registry: _Registry | None = None
+
+    async def before(self, dispatcher: Dispatcher, request: ExecRequest, search_path: list[str]) -> bool:
+        """Run the statement here when it is create_distributed_function() or a call of a
+        distributed function (True); else check it (raises 0A000) and let it go on."""
+        lowered = request.sql.lower()
+        if delegation.NAME in lowered:
+            call = _call(request.sql)
+            if call is not None and call.name.lower() == delegation.NAME:
+                await delegation.create(self, dispatcher, request, call, tuple(search_path))
+                return True
+        snapshot = dispatcher.runner.snapshot()
+        if not snapshot.tables:
+            return False
+        registry = await self._registry_for(dispatcher, snapshot,
+                                            dispatcher.runner.private_snapshot is not None)
+        if registry.delegated and any(name in lowered for name in registry.delegated):
+            tree = _tree(request.sql)
+            if tree and await delegation.try_delegate(self, dispatcher, request, tree, registry,
+                                                      tuple(search_path)):
+                return True
+        await self.check(dispatcher, request.sql, search_path)
+        return False
 
     async def check(self, dispatcher: Dispatcher, sql: str, search_path: list[str]) -> None:
         """Raise 0A000 if the statement's user code reaches a distributed table."""
@@ -162,7 +189,8 @@ class RoutineGuard:
             for name, oid in await conn.query(_OPERATORS_SQL):
                 if name and oid and oid != "0":
                     operators.setdefault(name, set()).add(int(oid))
-        registry = _Registry(snapshot.epoch, names, dependents, on_write, operators)
+            delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
+        registry = _Registry(snapshot.epoch, names, dependents, on_write, operators, delegated)
         if not private:
             self._registry = registry
         return registry
@@ -262,6 +290,20 @@ def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
     if table is not None:
         return _refusal(title, _touches(table))
     return None
+
+
+def _tree(sql: str) -> dict[str, object] | None:
+    from gridpg.sql.xl import extract_distribution
+
+    try:
+        return sqlparse.parse_tree(extract_distribution(sql)[0])
+    except PgError:
+        return None
+
+
+def _call(sql: str) -> Any:
+    tree = _tree(sql)
+    return None if tree is None else delegation_shape.call_of(tree)
 
 
 def _written(tree: dict[str, object]) -> set[str]:

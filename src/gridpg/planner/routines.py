@@ -94,23 +94,44 @@ def statement_access(tree: dict[str, Any]) -> Access:
     return _tree_access([tree])
 
 
-def routine_access(routine: Routine) -> Access:
-    """What one routine's body touches."""
+@dataclass(frozen=True)
+class Body:
+    """A routine's statements as parse trees, and what keeps it from being read whole."""
+
+    trees: tuple[dict[str, Any], ...] = ()
+    dynamic: str | None = None
+    unreadable: str | None = None
+
+
+def routine_body(routine: Routine) -> Body:
+    """The statements one routine runs (empty for C/internal code and aggregates, whose
+    support functions are followed instead)."""
     language = routine.language.lower()
     if routine.kind == "a" or language in OPAQUE_SAFE:
-        return Access(calls=frozenset())
+        return Body()
     if language == "sql":
-        return _sql_function_access(routine.definition)
+        return _sql_function_body(routine.definition)
     if language == "plpgsql":
-        return _plpgsql_access(routine.definition)
-    return Access(unreadable=f"it is written in language {routine.language}, which gridpg cannot read")
+        return _plpgsql_body(routine.definition)
+    return Body(unreadable=f"it is written in language {routine.language}, which gridpg cannot read")
+
+
+def routine_access(routine: Routine) -> Access:
+    """What one routine's body touches."""
+    body = routine_body(routine)
+    access = _tree_access(list(body.trees))
+    return Access(access.relations, access.calls, body.dynamic, body.unreadable, access.nested,
+                  access.operators)
 
 
 def do_access(body: str, language: str | None) -> Access:
     """What a DO block's body touches."""
     if (language or "plpgsql").lower() != "plpgsql":
         return Access(unreadable=f"it is written in language {language}, which gridpg cannot read")
-    return _plpgsql_access(plpgsql.do_block_function(body))
+    parsed = _plpgsql_body(plpgsql.do_block_function(body))
+    access = _tree_access(list(parsed.trees))
+    return Access(access.relations, access.calls, parsed.dynamic, parsed.unreadable,
+                  access.nested, access.operators)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -133,37 +154,43 @@ def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, s
 # -- bodies --------------------------------------------------------------------------
 
 
-def _plpgsql_access(create_sql: str) -> Access:
+def _plpgsql_body(create_sql: str) -> Body:
     try:
         pieces = plpgsql.embedded_sql(create_sql)
     except PgError as exc:
-        return Access(unreadable=f"its body cannot be read ({exc.message})")
+        return Body(unreadable=f"its body cannot be read ({exc.message})")
     trees = []
     dynamic = None
     for piece in pieces:
         if piece.dynamic:
-            dynamic = dynamic or piece.sql
-            trees.extend(_parse_all(piece.sql))  # what the text expression itself calls
-            continue
+            dynamic = dynamic or piece.sql  # what the text expression itself calls is kept
         trees.extend(_parse_all(piece.sql))
-    access = _tree_access(trees)
-    return Access(access.relations, access.calls, dynamic, access.unreadable, access.nested,
-                  access.operators)
+    return Body(tuple(trees), dynamic)
 
 
-def _sql_function_access(create_sql: str) -> Access:
+def _sql_function_body(create_sql: str) -> Body:
     trees = _parse_all(create_sql)
     if not trees or "CreateFunctionStmt" not in trees[0]:
-        return Access(unreadable="its definition cannot be read")
+        return Body(unreadable="its definition cannot be read")
     body = trees[0]["CreateFunctionStmt"]
-    if body.get("sql_body") is not None:
-        return _tree_access([body["sql_body"]])
+    sql_body = body.get("sql_body")
+    if sql_body is not None:  # BEGIN ATOMIC: a list of statement lists
+        return Body(tuple(_statements_of(sql_body)))
     for option in body.get("options", []):
         elem = option.get("DefElem", {})
         if elem.get("defname") == "as":
             texts = [item.get("String", {}).get("sval", "") for item in elem["arg"].get("List", {}).get("items", [])]
-            return _tree_access([t for text in texts for t in _parse_all(text)])
-    return Access()
+            return Body(tuple(t for text in texts for t in _parse_all(text)))
+    return Body()
+
+
+def _statements_of(node: Any) -> list[dict[str, Any]]:
+    """The statement nodes of a BEGIN ATOMIC body (nested List wrappers removed)."""
+    if isinstance(node, dict) and "List" in node:
+        return [s for item in node["List"].get("items", []) for s in _statements_of(item)]
+    if isinstance(node, list):
+        return [s for item in node for s in _statements_of(item)]
+    return [node] if isinstance(node, dict) and node else []
 
 
 def _parse_all(sql: str) -> list[dict[str, Any]]:

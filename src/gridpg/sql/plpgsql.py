@@ -46,6 +46,43 @@ def embedded_sql(create_sql: str) -> list[Embedded]:
     return out
 
 
+def assigned_variables(create_sql: str) -> set[str]:
+    """Names of the variables a PL/pgSQL body may change: assignment targets, INTO
+    targets, loop variables (lowercase)."""
+    try:
+        raw = json.loads(pgparser.parse_plpgsql_json(create_sql))
+    except pgparser.ParseError as exc:
+        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
+    out: set[str] = set()
+    _assigned(raw, out)
+    return out
+
+
+def _assigned(node: Any, out: set[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _assigned(item, out)
+        return
+    if not isinstance(node, dict):
+        return
+    assign = node.get("PLpgSQL_stmt_assign")
+    if isinstance(assign, dict):
+        query = str(assign.get("expr", {}).get("PLpgSQL_expr", {}).get("query", ""))
+        match = _ASSIGN_TARGET.match(query)
+        if match:
+            out.add(query[: match.start(1)].strip().split("[")[0].split(".")[0].strip('"').lower())
+    for key in ("target", "var"):
+        target = node.get(key)
+        if isinstance(target, dict):
+            for kind in ("PLpgSQL_var", "PLpgSQL_rec", "PLpgSQL_row"):
+                item = target.get(kind)
+                if isinstance(item, dict):
+                    out.add(str(item.get("refname", "")).lower())
+                    out.update(str(f.get("name", "")).lower() for f in item.get("fields", []))
+    for value in node.values():
+        _assigned(value, out)
+
+
 def do_block_function(body: str) -> str:
     """A DO block's body as the CREATE FUNCTION text the PL/pgSQL parser reads."""
     tag = "gp"
