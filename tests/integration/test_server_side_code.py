@@ -169,6 +169,15 @@ def test_triggers_defaults_views_and_aggregates(pair: Any) -> None:
         "INSERT INTO t VALUES (20, 1), (21, 2), (22, 3)",
         "UPDATE t SET v = 5 WHERE id = 21",
         "SELECT * FROM t WHERE id >= 20 ORDER BY id",
+        # Moving rows between nodes would fire DELETE/INSERT triggers instead of UPDATE ones.
+        ("UPDATE t SET id = id + 100 WHERE id = 20", REFUSED),
+        # A statement-level trigger would fire once per datanode.
+        "CREATE FUNCTION say() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'statement'; RETURN NULL; END $$",
+        "CREATE TRIGGER st AFTER INSERT ON x FOR EACH STATEMENT EXECUTE FUNCTION say()",
+        ("INSERT INTO x VALUES (10, 'a'), (11, 'b'), (12, 'c')", REFUSED),
+        "DROP TRIGGER st ON x",
+        "INSERT INTO x VALUES (10, 'a'), (11, 'b'), (12, 'c')",
+        "SELECT * FROM x ORDER BY id",
         # A trigger that writes a replicated table would leave replicas inconsistent.
         "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ref VALUES (NEW.id, 'audit'); RETURN NEW; END $$",
         "CREATE TRIGGER aud AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION audit()",

@@ -66,7 +66,7 @@ JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN LATERAL (
   SELECT adrelid AS rel, 'w' AS kind FROM pg_catalog.pg_attrdef
    WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND oid = d.objid
-  UNION ALL SELECT tgrelid, 'w' FROM pg_catalog.pg_trigger
+  UNION ALL SELECT tgrelid, CASE WHEN tgtype & 1 = 1 THEN 't' ELSE 's' END FROM pg_catalog.pg_trigger
    WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND oid = d.objid AND NOT tgisinternal
   UNION ALL SELECT ev_class, 'r' FROM pg_catalog.pg_rewrite
    WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND oid = d.objid
@@ -105,6 +105,8 @@ class _Registry:
     dependents: dict[str, set[int]] = field(default_factory=dict)  # relname -> routine oids
     on_write: dict[str, set[int]] = field(default_factory=dict)  # triggers, defaults, checks
     operators: dict[str, set[int]] = field(default_factory=dict)  # user operator -> function
+    row_triggers: set[str] = field(default_factory=set)  # relnames with user row triggers
+    statement_triggers: set[str] = field(default_factory=set)  # ... statement-level ones
     delegated: dict[str, dict[int, Delegation]] = field(default_factory=dict)  # distributed functions
     delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
@@ -181,16 +183,21 @@ class RoutineGuard:
             names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
             on_write: dict[str, set[int]] = {}
+            row_triggers: set[str] = set()
+            statement_triggers: set[str] = set()
             for relname, oid, kind in await conn.query(_DEPENDENTS_SQL):
                 if relname and oid:
-                    target = on_write if kind == "w" else dependents
+                    target = dependents if kind == "r" else on_write
                     target.setdefault(relname.lower(), set()).add(int(oid))
+                    if kind in ("t", "s"):
+                        (row_triggers if kind == "t" else statement_triggers).add(relname.lower())
             operators: dict[str, set[int]] = {}
             for name, oid in await conn.query(_OPERATORS_SQL):
                 if name and oid and oid != "0":
                     operators.setdefault(name, set()).add(int(oid))
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
-        registry = _Registry(snapshot.epoch, names, dependents, on_write, operators, delegated)
+        registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
+                             row_triggers, statement_triggers, delegated)
         if not private:
             self._registry = registry
         return registry
@@ -215,6 +222,9 @@ class RoutineGuard:
         table = body.first_distributed(access, path, resolve) if access.nested else None
         if table is not None:
             return _refusal("a DO block", _touches(table))
+        trigger_error = _trigger_refusal(tree, registry, path, resolve)
+        if trigger_error is not None:
+            return trigger_error
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
         roots |= {oid for name in _written(tree) for oid in registry.on_write.get(name, ())}
         roots |= registry.operator_functions(access)
@@ -289,6 +299,27 @@ def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
     table = body.first_distributed(access, routine.search_path or path, resolve)
     if table is not None:
         return _refusal(title, _touches(table))
+    return None
+
+
+def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str, ...],
+                     resolve: body.Resolver) -> PgError | None:
+    """Triggers whose firing on the datanodes would differ from PostgreSQL's: statement-level
+    ones fire once per datanode a write reaches; an UPDATE that moves rows between nodes
+    (it sets the distribution column) fires DELETE and INSERT row triggers, not UPDATE."""
+    for name in _written(tree):
+        table = resolve(analyze.RelRef(None, name, -1, None), path)
+        if table is None:
+            continue
+        label = f"{table.schema}.{table.name}"
+        if name in registry.statement_triggers:
+            return _refusal(f"the statement-level triggers of {label}",
+                            "they would fire once on each datanode the statement reaches")
+        update = tree.get("UpdateStmt")
+        if name in registry.row_triggers and isinstance(update, dict) and table.column and any(
+                (t.get("ResTarget") or {}).get("name") == table.column for t in update.get("targetList", [])):
+            return _refusal(f"the triggers of {label} for an UPDATE of its distribution column",
+                            "the rows move between datanodes as DELETE and INSERT")
     return None
 
 
