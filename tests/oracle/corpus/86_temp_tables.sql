@@ -1,0 +1,72 @@
+/*
+Temporary tables: PostgreSQL's name resolution (pg_temp first, also over a distributed
+table of the same name), temp tables kept across transactions, ON COMMIT DELETE ROWS /
+DROP, temp tables filled from distributed tables (CREATE TEMP TABLE AS, SELECT INTO TEMP,
+INSERT ... SELECT) and joined with HASH and REPLICATION tables, distributed tables filled
+from temp tables, DISCARD TEMP. gridpg keeps a session's temp tables on its own catalog
+server connection for the rest of the session.
+*/
+
+CREATE TABLE tdist (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH (id);
+CREATE TABLE tref (id int PRIMARY KEY, note text) DISTRIBUTE BY REPLICATION;
+CREATE TABLE shadowed (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH (id);
+INSERT INTO tdist SELECT g, 'd' || g FROM generate_series(1, 30) g;
+INSERT INTO tref VALUES (1, 'one'), (2, 'two'), (5, 'five');
+INSERT INTO shadowed VALUES (1, 'distributed'), (2, 'distributed');
+
+CREATE TEMP TABLE shadowed AS SELECT 1 AS id, 'temporary'::text AS v;
+SELECT * FROM shadowed;
+SELECT count(*) FROM shadowed;
+SELECT * FROM shadowed WHERE id = 1;
+CREATE TEMP TABLE picks (id int, tag text);
+INSERT INTO picks VALUES (1, 'a'), (2, 'b'), (5, 'c'), (99, 'z');
+SELECT p.id, p.tag, d.v FROM picks p JOIN tdist d ON d.id = p.id ORDER BY p.id;
+SELECT p.id, d.v FROM picks p LEFT JOIN tdist d ON d.id = p.id ORDER BY p.id;
+SELECT p.tag, r.note FROM picks p JOIN tref r USING (id) ORDER BY p.tag;
+SELECT count(*) FROM tdist WHERE id IN (SELECT id FROM picks);
+SELECT p.tag, s.v FROM picks p JOIN shadowed s USING (id);
+
+BEGIN;
+INSERT INTO picks VALUES (6, 'd');
+COMMIT;
+BEGIN;
+INSERT INTO picks VALUES (7, 'rolled back');
+ROLLBACK;
+SELECT * FROM picks ORDER BY id;
+
+CREATE TEMP TABLE per_txn (id int) ON COMMIT DELETE ROWS;
+BEGIN;
+INSERT INTO per_txn VALUES (1), (2);
+SELECT count(*) FROM per_txn;
+COMMIT;
+SELECT count(*) FROM per_txn;
+BEGIN;
+CREATE TEMP TABLE gone (id int) ON COMMIT DROP;
+INSERT INTO gone VALUES (1);
+SELECT * FROM gone;
+COMMIT;
+-- error
+SELECT * FROM gone;
+
+CREATE TEMP TABLE copy_of AS SELECT id, v FROM tdist WHERE id > 25;
+SELECT * FROM copy_of ORDER BY id;
+SELECT id, v INTO TEMP into_copy FROM tdist WHERE id < 4;
+SELECT * FROM into_copy ORDER BY id;
+INSERT INTO picks SELECT id, v FROM tdist WHERE id BETWEEN 10 AND 12;
+SELECT * FROM picks ORDER BY id, tag;
+UPDATE copy_of SET v = d.v || '+' FROM tdist d WHERE d.id = copy_of.id - 20;
+SELECT * FROM copy_of ORDER BY id;
+DELETE FROM picks WHERE id IN (SELECT id FROM tdist WHERE id > 10);
+SELECT * FROM picks ORDER BY id, tag;
+INSERT INTO tdist SELECT id + 1000, tag FROM picks;
+SELECT * FROM tdist WHERE id > 1000 ORDER BY id;
+SELECT count(*) FROM pg_temp.picks;
+
+DROP TABLE shadowed;
+SELECT * FROM shadowed ORDER BY id;
+CREATE TEMP TABLE shadowed (id int, v text);
+SELECT * FROM shadowed;
+DISCARD TEMP;
+SELECT * FROM shadowed ORDER BY id;
+-- error
+SELECT * FROM picks;
