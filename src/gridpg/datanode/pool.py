@@ -70,6 +70,11 @@ class NodePool:
         self._open -= 1
         self._wake_one()
 
+    def detach(self, conn: BackendConnection) -> None:
+        """The connection leaves the pool for good (a session keeps it): no longer counted."""
+        self._open -= 1
+        self._wake_one()
+
     def _wake_one(self) -> None:
         while self._waiters:
             waiter = self._waiters.popleft()

@@ -5,8 +5,9 @@ the coordinator's catalog server; a session whose statement creates a temp relat
 (pins) that catalog connection for the rest of the session instead of giving it back to
 the pool after each transaction, so its temp tables survive across transactions, ON
 COMMIT DELETE ROWS / DROP act at the session's own commits, and no other session ever
-sees them. DISCARD TEMP / DISCARD ALL drop them and give the connection back; the end of
-the session closes it.
+sees them. The pinned connection is taken out of the pool (it does not count against the
+pool's bound); DISCARD TEMP / DISCARD ALL and the end of the session close it, which drops
+the temp tables.
 
 The names of the session's temp relations are read from that connection
 (`pg_my_temp_schema()`) after any statement that may have changed them, and feed the
@@ -49,6 +50,8 @@ class SessionTemps:
     async def before_statement(self, sql: str) -> None:
         """Refresh the names after earlier statements; pin the catalog connection when this
         statement creates a temp relation."""
+        if not self.pinned and self.names:
+            self.names = frozenset()  # the connection was lost (reported once): none left
         if self.pinned and self._stale:
             await self.refresh()
         if _TEMP_WORD.search(sql) and creates_temp(sql):
@@ -75,7 +78,7 @@ class SessionTemps:
             txn.release_if_idle()
 
     async def discard(self) -> None:
-        """DISCARD TEMP / ALL: drop the temp relations and give the connection back."""
+        """DISCARD TEMP / ALL: drop the temp relations (outside a block: close the connection)."""
         if not self.pinned:
             return
         txn = self.runner.txn
@@ -83,17 +86,14 @@ class SessionTemps:
             await (await txn.connection(self.node, wants_block=False)).simple_query("DISCARD TEMP")
             self._stale = True
             return
-        conn = txn.pinned.get(self.node)
-        if conn is not None and not conn.is_closed:
-            await conn.simple_query("DISCARD TEMP")
-        txn.unpin(self.node)
+        txn.unpin(self.node)  # closing the connection drops the temp tables
         self.names = frozenset()
         self._stale = False
 
     def close(self) -> None:
         """End of the session: the connection is closed, and its temp tables with it."""
         if self.pinned:
-            self.runner.txn.unpin(self.node, discard=True)
+            self.runner.txn.unpin(self.node)
         self.names = frozenset()
 
 

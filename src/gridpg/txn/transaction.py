@@ -106,6 +106,7 @@ class DistributedTransaction:
         # Connections kept across transactions (the session's temp tables live there);
         # None: wanted, not taken yet.
         self.pinned: dict[str, BackendConnection | None] = {}
+        self.closing: list[BackendConnection] = []  # unpinned while in use: closed at the end
 
     @property
     def serializable(self) -> bool:
@@ -161,7 +162,11 @@ class DistributedTransaction:
             if self.in_block or wants_block:
                 await self._open_remote_block(conn)
         except BaseException:
-            pool.discard(conn)
+            if node in self.pinned:
+                self.pinned[node] = conn
+                conn.close()  # detached: its next use reports the loss
+            else:
+                pool.discard(conn)
             raise
         self.participants[node] = Participant(conn)
         return conn
@@ -192,27 +197,32 @@ class DistributedTransaction:
                           "catalog server connection", hint="reconnect and create them again")
         if conn is None:
             pool, conn = await self._acquire(node)
+            pool.detach(conn)
             self.pinned[node] = conn
             return pool, conn
         return self.pools.pool(node), conn
 
     def pin(self, node: str) -> None:
-        """Keep the node's connection for the rest of the session (not pooled)."""
+        """Keep the node's connection for the rest of the session, out of the pool (it does
+        not count against the pool's bound)."""
         if node in self.pinned:
             return
         part = self.participants.get(node)
+        if part is not None:
+            self.pools.pool(node).detach(part.conn)
         self.pinned[node] = part.conn if part is not None else None
 
-    def unpin(self, node: str, discard: bool = False) -> None:
-        """Give a pinned connection back: to its pool when clean and not in use, else closed."""
+    def unpin(self, node: str) -> None:
+        """Close a pinned connection (its temp tables go with it); one still in use by the
+        transaction is closed when the transaction ends."""
         conn = self.pinned.pop(node, None)
-        if conn is None or node in self.participants:
+        if conn is None:
             return
-        pool = self.pools.pool(node)
-        if discard or conn.is_closed or not conn.is_clean or conn.txn_status != b"I":
-            pool.discard(conn)
-        else:
-            pool.release(conn)
+        part = self.participants.get(node)
+        if part is not None and part.conn is conn:
+            self.closing.append(conn)
+            return
+        conn.close()
 
     async def _open_remote_block(self, conn: BackendConnection) -> None:
         sql = [self.begin_sql if self.in_block else "BEGIN"]
@@ -353,11 +363,16 @@ class DistributedTransaction:
             return
         for node, part in list(self.participants.items()):
             if part.conn.is_closed:  # lost (a node restarted or failed over): never reused
-                if node not in self.pinned:  # a pinned one reports the loss at its next use
+                if part.conn in self.closing:
+                    self.closing.remove(part.conn)
+                elif node not in self.pinned:  # a pinned one reports the loss at its next use
                     self.pools.pool(node).discard(part.conn)
                 del self.participants[node]
             elif part.conn.txn_status == b"I" and part.conn.is_clean:
-                if node not in self.pinned:
+                if part.conn in self.closing:
+                    self.closing.remove(part.conn)
+                    part.conn.close()
+                elif node not in self.pinned:
                     self.pools.pool(node).release(part.conn)
                 del self.participants[node]
 
@@ -379,12 +394,13 @@ class DistributedTransaction:
 
     def _release_all(self) -> None:
         for node, part in self.participants.items():
-            if node in self.pinned:
-                if not part.conn.is_closed and not part.conn.is_clean:
-                    # Closed but kept pinned: its next use says the temp tables are lost.
-                    self.pools.pool(node).discard(part.conn)
+            if node in self.pinned or part.conn in self.closing:
+                if not part.conn.is_clean or part.conn in self.closing:
+                    # Closed; still pinned, its next use says the temp tables are lost.
+                    part.conn.close()
                 continue
             self.pools.pool(node).release(part.conn)
+        self.closing.clear()
         self.participants.clear()
 
     def _reset(self) -> None:
