@@ -3,8 +3,8 @@ resolution: the pure layers of the server-side-code guard."""
 
 from __future__ import annotations
 
-from gridpg.catalog.model import DistTable
-from gridpg.planner import analyze, routines, tempnames
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.planner import analyze, delegation, routines, tempnames
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql
 
@@ -97,3 +97,68 @@ def test_temp_names_come_first_unless_pg_temp_is_placed() -> None:
     assert late.index(tempnames.MARK + "x") == 1
     assert tempnames.temp_names(late) == {"x"}
     assert tempnames.with_temp_names(["pg_temp", "app"], set()) == ["app"]
+
+
+# -- distributed functions (planner/delegation.py) ----------------------------------------
+
+
+_T = DistTable("app", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+_U = DistTable("app", "u", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+_W = DistTable("app", "w", "hash", "k", "text", 2, 32, ("dn1", "dn2"))
+_R = DistTable("app", "r", "replication", None, None, None, None, ("dn1", "dn2"))
+_SNAPSHOT = CatalogSnapshot(1, tables=(_T, _U, _W, _R))
+
+
+def _resolve(ref: analyze.RelRef, path: tuple[str, ...]) -> DistTable | None:
+    return _SNAPSHOT.table(ref.schema or "app", ref.name)
+
+
+def _why(definition: str, language: str = "plpgsql", name: str | None = "i") -> str | None:
+    routine = routines.Routine(9, "app", "f", "i integer", language, "f", definition)
+    body = routines.routine_body(routine)
+    assigned = plpgsql.assigned_variables(definition) if language == "plpgsql" else set()
+    return delegation.why_not_delegable(body, delegation.Argument(1, name, "f"), assigned, _T,
+                                        _SNAPSHOT, _resolve, ("app",), lambda t: ["id", "v"])
+
+
+def _pl(body: str) -> str:
+    return f"CREATE FUNCTION app.f(i int) RETURNS void LANGUAGE plpgsql AS $$ {body} $$"
+
+
+def test_delegable_bodies_stay_on_the_arguments_node() -> None:
+    assert _why(_pl("BEGIN INSERT INTO t VALUES (i, i * 100); UPDATE u SET v = 1 WHERE id = i; END")) is None
+    assert _why(_pl("BEGIN PERFORM 1 FROM t JOIN r ON r.id = t.id WHERE t.id = i; END")) is None
+    assert _why(_pl("BEGIN DELETE FROM t WHERE t.id = i AND v > 2; END")) is None
+    sql = "CREATE FUNCTION app.f(int) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM t WHERE id = $1 $$"
+    assert _why(sql, "sql", None) is None
+
+
+def test_bodies_that_leave_the_node_are_not_delegable() -> None:
+    reasons = {
+        "BEGIN PERFORM count(*) FROM t; END": "not pinned",
+        "BEGIN INSERT INTO t VALUES (i + 1, 0); END": "INSERT",
+        "BEGIN INSERT INTO t SELECT i, 1; END": "INSERT",
+        "BEGIN INSERT INTO r VALUES (i, 'x'); END": "writes replicated",
+        "BEGIN UPDATE t SET id = 5 WHERE id = i; END": "distribution column",
+        "BEGIN i := i + 1; DELETE FROM t WHERE id = i; END": "assigns",
+        "BEGIN PERFORM v FROM w WHERE k = i::text; END": "not colocated",
+        "BEGIN PERFORM 1 FROM t WHERE id IN (SELECT id FROM u WHERE id = i); END": "subquery",
+        "BEGIN EXECUTE 'SELECT 1 FROM t WHERE id = ' || i; END": "dynamic",
+        "BEGIN PERFORM 1 FROM t WHERE id = i OR v = 1; END": "not pinned",
+    }
+    for body, words in reasons.items():
+        reason = _why(_pl(body))
+        assert reason is not None and words in reason, (body, reason)
+
+
+def test_call_shapes_and_arguments() -> None:
+    call = delegation.call_of(sqlparse.parse_tree("SELECT app.f(42, 'x')"))
+    assert call is not None and (call.schema, call.name) == ("app", "f")
+    assert delegation.argument_value(call, 1) == analyze.Value("42")
+    proc = delegation.call_of(sqlparse.parse_tree("CALL f($2, 1)"))
+    assert proc is not None and delegation.argument_value(proc, 1) == analyze.Value(param=2)
+    for sql in ("SELECT f(1), f(2)", "SELECT f(1) FROM t", "SELECT f(1) WHERE true", "SELECT count(*)"):
+        assert delegation.call_of(sqlparse.parse_tree(sql)) is None, sql
+    assert delegation.parse_config(["gridpg.distribution_argument=2", "gridpg.colocate_with=app.t"]) == \
+        delegation.Delegation(2, "app.t")
+    assert delegation.parse_config(["search_path=app"]) is None
