@@ -279,6 +279,13 @@ TEMP_STEPS = [
     "SELECT count(*), sum(v) FROM t",
     # Qualified names.
     "SELECT count(*) FROM pg_temp.tt",
+    # A temp table hides a view over distributed tables too.
+    "CREATE VIEW big AS SELECT id, v FROM t WHERE v > 50",
+    "SELECT count(*) FROM big",
+    "CREATE TEMP TABLE big AS SELECT 7 AS id",
+    "SELECT * FROM big",
+    "DROP TABLE big",
+    "SELECT count(*) FROM big",
     "DROP TABLE tt",
     "SELECT * FROM x",
     "DROP TABLE x",

@@ -109,6 +109,7 @@ class _Registry:
     statement_triggers: set[str] = field(default_factory=set)  # ... statement-level ones
     delegated: dict[str, dict[int, Delegation]] = field(default_factory=dict)  # distributed functions
     delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
+    by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], PgError | None] = field(default_factory=dict)
 
@@ -266,6 +267,9 @@ class RoutineGuard:
     async def _load(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
                     calls: set[tuple[str | None, str]]) -> list[tuple[body.Routine, body.Access]]:
         """Routines by oid and by called name (every overload: the server picks one)."""
+        known = {c for c in calls if c in registry.by_call}
+        oids = oids | {o for c in known for o in registry.by_call[c]}
+        calls = calls - known
         out = [registry.access[o] for o in oids if o in registry.access]
         wanted = [o for o in oids if o not in registry.access]
         conditions = []
@@ -288,6 +292,9 @@ class RoutineGuard:
                 cached = (routine, body.routine_access(routine))
                 registry.access[routine.oid] = cached
             out.append(cached)
+        for schema, name in calls:
+            registry.by_call[(schema, name)] = [
+                r.oid for r, _ in out if r.name == name and schema in (None, r.schema)]
         return out
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, prepared, router
+from gridpg.planner import analyze, prepared, router, tempnames
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
 from gridpg.planner.plan import (
@@ -292,6 +292,8 @@ def _view_definition(ref: analyze.RelRef, catalog: CatalogView,
     if ref.schema:
         return views.get((ref.schema, ref.name))
     for schema in search_path:
+        if schema == tempnames.MARK + ref.name:
+            return None  # a temp relation of the session hides the view
         if catalog.snapshot.table(schema, ref.name) is not None:
             return None
         if (schema, ref.name) in views:
