@@ -92,7 +92,7 @@ async def why_not(guard: RoutineGuard, dispatcher: Dispatcher, registry: _Regist
                   routine: body.Routine, declared: delegation.Delegation, anchor: DistTable,
                   path: tuple[str, ...]) -> str | None:
     """Why the routine cannot run whole on its argument's node, or None."""
-    from gridpg.executor.routines import _resolver, _written
+    from gridpg.executor.routines import _resolver
 
     if routine.kind not in ("f", "p"):
         return "only functions and procedures can be distributed"
@@ -109,7 +109,7 @@ async def why_not(guard: RoutineGuard, dispatcher: Dispatcher, registry: _Regist
         return reason
     # What runs beside the body on that node must touch no distributed table at all.
     access = body.routine_access(routine)
-    oids = {oid for tree in parsed.trees for name in _written(tree)
+    oids = {oid for tree in parsed.trees for name in body.written_names(tree)
             for oid in registry.on_write.get(name, ())} | registry.operator_functions(access)
     error = await guard._walk(dispatcher, registry, oids, body.user_calls(access, registry.names),
                               own_path, resolve)

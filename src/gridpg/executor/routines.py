@@ -111,7 +111,7 @@ class _Registry:
     delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
     by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
-    verdicts: dict[tuple[str, tuple[str, ...]], PgError | None] = field(default_factory=dict)
+    verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | None] = field(default_factory=dict)
 
     def mentions(self, lowered: str) -> bool:
         return any(name in lowered for name in self.names) or any(
@@ -149,19 +149,23 @@ class RoutineGuard:
             if tree and await delegation.try_delegate(self, dispatcher, request, tree, registry,
                                                       tuple(search_path)):
                 return True
-        await self.check(dispatcher, request.sql, search_path)
-        return False
+        group = await self.check(dispatcher, request.sql, search_path)
+        if group is None:
+            return False
+        await dispatcher.run_on_node(group, request, writes=False)
+        return True
 
-    async def check(self, dispatcher: Dispatcher, sql: str, search_path: list[str]) -> None:
-        """Raise 0A000 if the statement's user code reaches a distributed table."""
+    async def check(self, dispatcher: Dispatcher, sql: str, search_path: list[str]) -> str | None:
+        """Raise 0A000 if the statement's user code reaches a distributed table; the datanode
+        group to run it on when its code only reads replicated tables; else None."""
         runner = dispatcher.runner
         snapshot = runner.snapshot()
         if not snapshot.tables:
-            return
+            return None
         private = runner.private_snapshot is not None
         registry = await self._registry_for(dispatcher, snapshot, private)
         if not registry.mentions(sql.lower()):
-            return
+            return None
         key = (sql, tuple(search_path))
         if key in registry.verdicts:
             verdict = registry.verdicts[key]
@@ -171,8 +175,9 @@ class RoutineGuard:
                 if len(registry.verdicts) > 10000:
                     registry.verdicts.clear()
                 registry.verdicts[key] = verdict
-        if verdict is not None:
+        if isinstance(verdict, PgError):
             raise verdict
+        return verdict
 
     # -- registry ----------------------------------------------------------------------
 
@@ -206,7 +211,8 @@ class RoutineGuard:
     # -- one statement -----------------------------------------------------------------
 
     async def _verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
-                       sql: str, path: tuple[str, ...]) -> PgError | None:
+                       sql: str, path: tuple[str, ...]) -> PgError | str | None:
+        """None: run as planned; a group name: run there; an error: refuse."""
         from gridpg.sql.xl import extract_distribution
 
         try:
@@ -226,17 +232,38 @@ class RoutineGuard:
         trigger_error = _trigger_refusal(tree, registry, path, resolve)
         if trigger_error is not None:
             return trigger_error
+        # Triggers, defaults and checks of written distributed tables run on their datanodes,
+        # where replicated tables are whole: they may read those.
+        written = {name: resolve(analyze.RelRef(None, name, -1, None), path)
+                   for name in body.written_names(tree)}
+        on_nodes = {n: t for n, t in written.items() if t is not None}
+        fired = {oid for name in on_nodes for oid in registry.on_write.get(name, ())}
+        reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
+        error = await self._walk(dispatcher, registry, fired, set(), path, resolve, reads)
+        if error is not None:
+            return error
+        for table, refusal in reads.values():
+            if any(not set(t.groups) <= set(table.groups) for t in on_nodes.values()):
+                return refusal
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
-        roots |= {oid for name in _written(tree) for oid in registry.on_write.get(name, ())}
+        roots |= {oid for name in written if name not in on_nodes for oid in registry.on_write.get(name, ())}
         roots |= registry.operator_functions(access)
-        calls = body.user_calls(access, registry.names)
-        return await self._walk(dispatcher, registry, roots, calls, path, resolve)
+        reads = {}
+        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names),
+                                 path, resolve, reads)
+        if error is not None or not reads:
+            return error
+        return _reroute(tree, access, reads)
 
     async def _walk(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
                     calls: set[tuple[str | None, str]], path: tuple[str, ...],
-                    resolve: body.Resolver) -> PgError | None:
+                    resolve: body.Resolver,
+                    reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None = None,
+                    ) -> PgError | None:
         """Breadth-first over the routines reachable from the statement; `via` remembers
-        which routine called which, for the message."""
+        which routine called which, for the message. With `reads`, replicated tables that
+        are only read are collected there (with the refusal to use if they cannot be
+        honoured) instead of refused."""
         seen: set[int] = set()
         via_oid: dict[int, str] = {}
         via_call: dict[tuple[str | None, str], str] = {}
@@ -253,7 +280,7 @@ class RoutineGuard:
                 caller = via_oid.get(routine.oid) or via_call.get((routine.schema, routine.name)) \
                     or via_call.get((None, routine.name))
                 title = routine.title + (f" (called by {caller})" if caller else "")
-                error = _check(routine, access, path, resolve, title)
+                error = _check(routine, access, path, resolve, title, reads)
                 if error is not None:
                     return error
                 for oid in (*routine.support, *registry.operator_functions(access)):
@@ -299,14 +326,35 @@ class RoutineGuard:
 
 
 def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
-           resolve: body.Resolver, title: str) -> PgError | None:
+           resolve: body.Resolver, title: str,
+           reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None) -> PgError | None:
     blocker = access.blocker()
     if blocker is not None:
         return _refusal(title, blocker)
-    table = body.first_distributed(access, routine.search_path or path, resolve)
-    if table is not None:
-        return _refusal(title, _touches(table))
+    writes = access.all_writes()
+    for ref in access.all_relations():
+        if ref.schema in body.SYSTEM_SCHEMAS:
+            continue
+        table = resolve(ref, routine.search_path or path)
+        if table is None:
+            continue
+        refusal = _refusal(title, _touches(table))
+        if reads is None or table.method != "replication" or ref.name.lower() in writes:
+            return refusal
+        reads.setdefault((table.schema, table.name), (table, refusal))
     return None
+
+
+def _reroute(tree: dict[str, Any], access: body.Access,
+             reads: dict[tuple[str, str], tuple[DistTable, PgError]]) -> PgError | str:
+    """A statement whose only table access is user code reading replicated tables (`SELECT
+    f(...)`, `CALL p(...)`) runs on a datanode that holds them all: the group's name.
+    Anything else would run that code on the catalog server, which holds them empty."""
+    refusal = next(iter(reads.values()))[1]
+    if access.relations or access.nested or sqlparse.node_type(tree) not in ("SelectStmt", "CallStmt"):
+        return refusal
+    groups = set.intersection(*(set(t.groups) for t, _ in reads.values()))
+    return min(groups) if groups else refusal
 
 
 def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str, ...],
@@ -314,7 +362,7 @@ def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str,
     """Triggers whose firing on the datanodes would differ from PostgreSQL's: statement-level
     ones fire once per datanode a write reaches; an UPDATE that moves rows between nodes
     (it sets the distribution column) fires DELETE and INSERT row triggers, not UPDATE."""
-    for name in _written(tree):
+    for name in body.written_names(tree):
         table = resolve(analyze.RelRef(None, name, -1, None), path)
         if table is None:
             continue
@@ -342,24 +390,6 @@ def _tree(sql: str) -> dict[str, object] | None:
 def _call(sql: str) -> Any:
     tree = _tree(sql)
     return None if tree is None else delegation_shape.call_of(tree)
-
-
-def _written(tree: dict[str, object]) -> set[str]:
-    """Names of the relations a statement writes (where triggers, defaults and checks run)."""
-    out: set[str] = set()
-    for node in analyze._walk(tree):
-        if not isinstance(node, dict):
-            continue
-        for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"):
-            stmt = node.get(kind)
-            if isinstance(stmt, dict) and (kind != "CopyStmt" or stmt.get("is_from")):
-                relation = stmt.get("relation") or {}
-                out.add(str(relation.get("relname", "")).lower())
-        truncate = node.get("TruncateStmt")
-        if isinstance(truncate, dict):
-            for rel in truncate.get("relations", []):
-                out.add(str(rel.get("RangeVar", {}).get("relname", "")).lower())
-    return out
 
 
 def _routine(row: tuple[str | None, ...]) -> body.Routine:

@@ -62,6 +62,7 @@ class Access:
     unreadable: str | None = None  # why the body cannot be read (e.g. its language)
     nested: tuple[Access, ...] = field(default=())  # DO blocks inside
     operators: frozenset[str] = frozenset()  # operator symbols used (user ones run functions)
+    writes: frozenset[str] = frozenset()  # names of the relations written (lowercase)
 
     def all_relations(self) -> Iterator[analyze.RelRef]:
         yield from self.relations
@@ -72,6 +73,12 @@ class Access:
         out = set(self.calls)
         for inner in self.nested:
             out |= inner.all_calls()
+        return out
+
+    def all_writes(self) -> set[str]:
+        out = set(self.writes)
+        for inner in self.nested:
+            out |= inner.all_writes()
         return out
 
     def all_operators(self) -> set[str]:
@@ -121,7 +128,7 @@ def routine_access(routine: Routine) -> Access:
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
     return Access(access.relations, access.calls, body.dynamic, body.unreadable, access.nested,
-                  access.operators)
+                  access.operators, access.writes)
 
 
 def do_access(body: str, language: str | None) -> Access:
@@ -131,7 +138,7 @@ def do_access(body: str, language: str | None) -> Access:
     parsed = _plpgsql_body(plpgsql.do_block_function(body))
     access = _tree_access(list(parsed.trees))
     return Access(access.relations, access.calls, parsed.dynamic, parsed.unreadable,
-                  access.nested, access.operators)
+                  access.nested, access.operators, access.writes)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -212,8 +219,10 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     calls: set[tuple[str | None, str]] = set()
     nested: list[Access] = []
     operators: set[str] = set()
+    writes: set[str] = set()
     for tree in trees:
         relations.extend(analyze.relations(tree))
+        writes |= written_names(tree)
         for node in analyze._walk(tree):
             if not isinstance(node, dict):
                 continue
@@ -230,7 +239,26 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
             if isinstance(do, dict):
                 nested.append(_do_stmt_access(do))
     return Access(tuple(relations), frozenset(calls), nested=tuple(nested),
-                  operators=frozenset(operators))
+                  operators=frozenset(operators), writes=frozenset(writes))
+
+
+def written_names(tree: dict[str, Any]) -> set[str]:
+    """Names of the relations a statement writes (where triggers, defaults and checks run)."""
+    out: set[str] = set()
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict):
+            continue
+        for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"):
+            stmt = node.get(kind)
+            if isinstance(stmt, dict) and (kind != "CopyStmt" or stmt.get("is_from")):
+                relation = stmt.get("relation") or {}
+                out.add(str(relation.get("relname", "")).lower())
+        truncate = node.get("TruncateStmt")
+        if isinstance(truncate, dict):
+            for rel in truncate.get("relations", []):
+                out.add(str(rel.get("RangeVar", {}).get("relname", "")).lower())
+    out.discard("")
+    return out
 
 
 def _do_stmt_access(do: dict[str, Any]) -> Access:
