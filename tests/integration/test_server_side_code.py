@@ -411,3 +411,19 @@ def test_distributed_function_with_bound_parameters(gridpg_cluster: Cluster, sch
         for key in range(1, 21):
             assert conn.execute("SELECT debit(%s, %s)", (key, key)).fetchone()[0] == 100 - key
         assert conn.execute("SELECT sum(balance) FROM acct").fetchone()[0] == 2000 - 210
+
+
+def test_event_trigger_writing_a_distributed_table_refuses_ddl(pair: Any) -> None:
+    """An event trigger fires on every server a DDL statement reaches: one that writes a
+    distributed table would write it once per server."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE ddl_log (id serial, tag text)",
+        "CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ddl_log (tag) VALUES (tg_tag); END $$",
+        "CREATE EVENT TRIGGER log_all ON ddl_command_end EXECUTE FUNCTION log_ddl()",
+        ("CREATE TABLE after_trigger (id int)", REFUSED),
+        "ALTER EVENT TRIGGER log_all DISABLE",
+        "CREATE TABLE after_trigger (id int)",
+        "SELECT count(*) FROM ddl_log",
+        "DROP EVENT TRIGGER log_all",
+    ])

@@ -47,6 +47,8 @@ DEFINITIONS = frozenset({
 })
 MAX_ROUTINES = 500  # bound on the routines one statement's check visits
 _DO_WORD = re.compile(r"\bdo\b")
+_DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
+_EVENT_SQL = "SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D'"
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
                  "AND n.nspname NOT LIKE 'pg\\_toast%'")
 
@@ -110,10 +112,13 @@ class _Registry:
     delegated: dict[str, dict[int, Delegation]] = field(default_factory=dict)  # distributed functions
     delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
     by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
+    event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | None] = field(default_factory=dict)
 
     def mentions(self, lowered: str) -> bool:
+        if self.event_functions and _DDL_WORD.match(lowered):
+            return True
         return any(name in lowered for name in self.names) or any(
             name in lowered for name in self.dependents) or any(
             name in lowered for name in self.on_write) or any(
@@ -202,8 +207,9 @@ class RoutineGuard:
                 if name and oid and oid != "0":
                     operators.setdefault(name, set()).add(int(oid))
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
+            events = frozenset(int(r[0]) for r in await conn.query(_EVENT_SQL) if r[0])
         registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
-                             row_triggers, statement_triggers, delegated)
+                             row_triggers, statement_triggers, delegated, event_functions=events)
         if not private:
             self._registry = registry
         return registry
@@ -219,10 +225,17 @@ class RoutineGuard:
             tree = sqlparse.parse_tree(extract_distribution(sql)[0])
         except PgError:
             return None  # the statement's own path reports its syntax
-        if sqlparse.node_type(tree) in DEFINITIONS:
+        resolve = _resolver(dispatcher, snapshot)
+        kind = sqlparse.node_type(tree)
+        if _DDL_WORD.match(sql.lower()) and registry.event_functions and not _on_event_triggers(tree):
+            # Event triggers fire on every server the DDL reaches.
+            error = await self._walk(dispatcher, registry, set(registry.event_functions), set(),
+                                     path, resolve)
+            if error is not None:
+                return error
+        if kind in DEFINITIONS:
             return None
         access = body.statement_access(tree)
-        resolve = _resolver(dispatcher, snapshot)
         blocker = access.blocker()
         if blocker is not None:
             return _refusal("a DO block", blocker)
@@ -376,6 +389,14 @@ def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str,
             return _refusal(f"the triggers of {label} for an UPDATE of its distribution column",
                             "the rows move between datanodes as DELETE and INSERT")
     return None
+
+
+def _on_event_triggers(tree: dict[str, Any]) -> bool:
+    """Statements on event triggers themselves, which fire none."""
+    kind = sqlparse.node_type(tree)
+    if kind in ("CreateEventTrigStmt", "AlterEventTrigStmt"):
+        return True
+    return kind == "DropStmt" and tree[kind].get("removeType") == "OBJECT_EVENT_TRIGGER"
 
 
 def _tree(sql: str) -> dict[str, object] | None:
