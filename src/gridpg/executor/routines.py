@@ -17,6 +17,7 @@ transaction that ran DDL nothing is cached (its routines may differ from the clu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,17 +63,18 @@ SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
 _DEPENDENTS_SQL = f"""
-SELECT DISTINCT c.relname, p.oid, r.kind FROM pg_catalog.pg_depend d
+SELECT DISTINCT c.relname, p.oid, r.kind, r.col FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN LATERAL (
-  SELECT adrelid AS rel, 'w' AS kind FROM pg_catalog.pg_attrdef
-   WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND oid = d.objid
-  UNION ALL SELECT tgrelid, CASE WHEN tgtype & 1 = 1 THEN 't' ELSE 's' END FROM pg_catalog.pg_trigger
+  SELECT a.adrelid AS rel, 'd' AS kind, t.attname AS col FROM pg_catalog.pg_attrdef a
+   JOIN pg_catalog.pg_attribute t ON t.attrelid = a.adrelid AND t.attnum = a.adnum
+   WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND a.oid = d.objid
+  UNION ALL SELECT tgrelid, CASE WHEN tgtype & 1 = 1 THEN 't' ELSE 's' END, NULL FROM pg_catalog.pg_trigger
    WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND oid = d.objid AND NOT tgisinternal
-  UNION ALL SELECT ev_class, 'r' FROM pg_catalog.pg_rewrite
+  UNION ALL SELECT ev_class, 'r', NULL FROM pg_catalog.pg_rewrite
    WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND oid = d.objid
-  UNION ALL SELECT conrelid, 'w' FROM pg_catalog.pg_constraint
+  UNION ALL SELECT conrelid, 'w', NULL FROM pg_catalog.pg_constraint
    WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid
 ) r ON true
 JOIN pg_catalog.pg_class c ON c.oid = r.rel
@@ -113,6 +115,7 @@ class _Registry:
     delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
     by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
     event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
+    defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | None] = field(default_factory=dict)
 
@@ -122,6 +125,7 @@ class _Registry:
         return any(name in lowered for name in self.names) or any(
             name in lowered for name in self.dependents) or any(
             name in lowered for name in self.on_write) or any(
+            name in lowered for name in self.defaults) or any(
             op in lowered for op in self.operators) or bool(_DO_WORD.search(lowered))
 
     def operator_functions(self, access: body.Access) -> set[int]:
@@ -196,8 +200,11 @@ class RoutineGuard:
             on_write: dict[str, set[int]] = {}
             row_triggers: set[str] = set()
             statement_triggers: set[str] = set()
-            for relname, oid, kind in await conn.query(_DEPENDENTS_SQL):
-                if relname and oid:
+            defaults: dict[str, dict[str, set[int]]] = {}
+            for relname, oid, kind, col in await conn.query(_DEPENDENTS_SQL):
+                if relname and oid and kind == "d":
+                    defaults.setdefault(relname.lower(), {}).setdefault(col or "", set()).add(int(oid))
+                elif relname and oid:
                     target = dependents if kind == "r" else on_write
                     target.setdefault(relname.lower(), set()).add(int(oid))
                     if kind in ("t", "s"):
@@ -209,7 +216,8 @@ class RoutineGuard:
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
             events = frozenset(int(r[0]) for r in await conn.query(_EVENT_SQL) if r[0])
         registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
-                             row_triggers, statement_triggers, delegated, event_functions=events)
+                             row_triggers, statement_triggers, delegated, event_functions=events,
+                             defaults=defaults)
         if not private:
             self._registry = registry
         return registry
@@ -250,7 +258,9 @@ class RoutineGuard:
         written = {name: resolve(analyze.RelRef(None, name, -1, None), path)
                    for name in body.written_names(tree)}
         on_nodes = {n: t for n, t in written.items() if t is not None}
+        used = _defaults_used(tree, registry)
         fired = {oid for name in on_nodes for oid in registry.on_write.get(name, ())}
+        fired |= {oid for name in on_nodes for oid in used.get(name, ())}
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
         error = await self._walk(dispatcher, registry, fired, set(), path, resolve, reads)
         if error is not None:
@@ -259,7 +269,8 @@ class RoutineGuard:
             if any(not set(t.groups) <= set(table.groups) for t in on_nodes.values()):
                 return refusal
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
-        roots |= {oid for name in written if name not in on_nodes for oid in registry.on_write.get(name, ())}
+        roots |= {oid for name in written if name not in on_nodes
+                  for oid in (*registry.on_write.get(name, ()), *used.get(name, ()))}
         roots |= registry.operator_functions(access)
         reads = {}
         error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names),
@@ -389,6 +400,42 @@ def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str,
             return _refusal(f"the triggers of {label} for an UPDATE of its distribution column",
                             "the rows move between datanodes as DELETE and INSERT")
     return None
+
+
+def _defaults_used(tree: dict[str, Any], registry: _Registry) -> dict[str, set[int]]:
+    """The user routines of the column defaults a statement may evaluate, by relation:
+    INSERT and COPY FROM fill the columns they do not list (all of them when INSERT lists
+    none: the column order is not known here), DEFAULT items and MERGE use any."""
+    out: dict[str, set[int]] = {}
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict):
+            continue
+        for kind in ("InsertStmt", "UpdateStmt", "MergeStmt", "CopyStmt"):
+            stmt = node.get(kind)
+            if not isinstance(stmt, dict) or (kind == "CopyStmt" and not stmt.get("is_from")):
+                continue
+            name = str((stmt.get("relation") or {}).get("relname", "")).lower()
+            columns = registry.defaults.get(name)
+            if not columns:
+                continue
+            uses = _uses_default(kind, stmt)
+            for column, oids in columns.items():
+                if uses(column):
+                    out.setdefault(name, set()).update(oids)
+    return out
+
+
+def _uses_default(kind: str, stmt: dict[str, Any]) -> Callable[[str], bool]:
+    """Whether a write may evaluate a column's default."""
+    if kind == "MergeStmt" or analyze.has_node(stmt, "SetToDefault"):
+        return lambda column: True
+    if kind == "UpdateStmt":
+        return lambda column: False
+    cols = stmt.get("cols") if kind == "InsertStmt" else stmt.get("attlist")
+    if not cols:  # INSERT without a column list may leave any out; COPY gives them all
+        return (lambda column: True) if kind == "InsertStmt" else (lambda column: False)
+    listed = {str(c.get("ResTarget", {}).get("name") or c.get("String", {}).get("sval", "")) for c in cols}
+    return lambda column: column not in listed
 
 
 def _on_event_triggers(tree: dict[str, Any]) -> bool:
