@@ -291,8 +291,16 @@ TEMP_STEPS = [
     "SELECT * FROM ct ORDER BY id",
     "INSERT INTO t SELECT id + 1000, id FROM tt",
     "SELECT count(*) FROM t WHERE id > 1000",
-    ("DELETE FROM t USING tt WHERE t.id = tt.id + 1000", REFUSED),
-    ("UPDATE t SET v = 0 WHERE id IN (SELECT id FROM tt)", REFUSED),
+    # UPDATE/DELETE of distributed tables reading temp tables: the temp rows are shipped.
+    "DELETE FROM t USING tt WHERE t.id = tt.id + 1000 AND tt.id > 10",
+    "UPDATE t SET v = 0 WHERE id IN (SELECT id FROM tt)",
+    "UPDATE t SET v = tt.id * 7 FROM tt WHERE t.id = tt.id + 1000 RETURNING t.id, t.v",
+    "DELETE FROM t WHERE id = 1001 AND EXISTS (SELECT 1 FROM tt WHERE tt.id = 1)",
+    "BEGIN",
+    "DELETE FROM t WHERE id IN (SELECT id + 1000 FROM tt)",
+    "SELECT count(*) FROM t WHERE id > 1000",
+    "ROLLBACK",
+    "SELECT * FROM t WHERE id > 1000 ORDER BY id",
     "SELECT count(*), sum(v) FROM t",
     # Qualified names.
     "SELECT count(*) FROM pg_temp.tt",

@@ -5,17 +5,23 @@ so such a statement runs there: each distributed table it reads is gathered into
 temp table on that connection (the coordinator-finish strategy) and the statement runs
 over them with PostgreSQL's own semantics. INSERT into a distributed table from a temp
 table takes the INSERT ... SELECT path, whose SELECT runs on that same connection.
-UPDATE, DELETE and MERGE of a distributed table that read a temp table are refused (0A000):
-on a datanode the temp table does not exist, or a distributed table of the same name
-would be read in its place.
+UPDATE and DELETE of a distributed table that read temp tables ship the temp rows to the
+target's nodes first (scratch tables in the statement's transaction); MERGE is refused
+(0A000): on a datanode the temp table does not exist, or a distributed table of the same
+name would be read in its place.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 from typing import TYPE_CHECKING
 
+from gridpg.catalog.model import DistTable
+from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze, tempnames
+from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -81,6 +87,9 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     if target is not None:
         if kind == "InsertStmt":
             return False
+        if kind in ("UpdateStmt", "DeleteStmt"):
+            await _ship_and_write(dispatcher, request, analysis, target)
+            return True
         raise PgError(
             FEATURE_NOT_SUPPORTED,
             f"{kind[:-4].upper()} of distributed table {target.schema}.{target.name} that reads "
@@ -101,6 +110,68 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     finally:
         await _drop_temp(catalog, temps)
     return True
+
+
+async def _ship_and_write(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
+                          target: DistTable) -> None:
+    """UPDATE/DELETE of a distributed table reading temp tables: the temp rows are copied
+    into scratch tables on every node of the target (in the statement's transaction), the
+    statement, naming those instead, is planned and run as usual, the scratch tables go."""
+    from dataclasses import replace
+
+    from gridpg.executor.multi import copy_rows_to_catalog
+    from gridpg.planner.service import SCRATCH_SCHEMA, _relation_span, _search_path
+    from gridpg.sql import parse as sqlparse
+
+    path = _search_path(dispatcher)
+    sql = analysis.sql or request.sql
+    temps = [r.ref for r in analysis.resolved
+             if r.table is None and tempnames.shadows(path, r.ref.schema, r.ref.name)]
+    node = dispatcher.coord.catalog_node
+    txn = dispatcher.runner.txn
+    names: dict[str, str] = {}
+    replacements = []
+    tokens = sqlparse.tokens(sql)
+    for ref in temps:
+        scratch = names.setdefault(ref.name, f"{SCRATCH_SCHEMA}.{_scratch_name()}")
+        start, end = _relation_span(sql, tokens, ref)
+        replacements.append((start, end, scratch + ("" if ref.alias else f" AS {quote_ident(ref.name)}")))
+    rewritten = sql
+    for start, end, text in sorted(replacements, reverse=True):
+        rewritten = rewritten[:start] + text + rewritten[end:]
+    async with dispatcher.runner.statement_transaction():
+        catalog = await txn.connection(node, wants_block=False)
+        for name, scratch in names.items():
+            columns = await _temp_columns(catalog, name)
+            for group in target.groups:
+                dest = await txn.connection(group, wants_block=True)
+                txn.mark_written(group)
+                await dest.simple_query(f"CREATE UNLOGGED TABLE {scratch} ({columns})")
+                await copy_rows_to_catalog(dispatcher, [(node, f"SELECT * FROM pg_temp.{quote_ident(name)}")],
+                                           dest, scratch)
+        await dispatcher.run(replace(request, sql=rewritten))
+        for group in target.groups:
+            await txn.participants[group].conn.simple_query(
+                "; ".join(f"DROP TABLE {scratch}" for scratch in names.values()))
+
+
+async def _temp_columns(catalog: BackendConnection, name: str) -> str:
+    rows = await catalog.query(
+        "SELECT string_agg(pg_catalog.quote_ident(attname) || ' ' || "
+        "pg_catalog.format_type(atttypid, atttypmod), ', ' ORDER BY attnum) "
+        "FROM pg_catalog.pg_attribute WHERE attrelid = "
+        f"pg_catalog.to_regclass({quote_literal('pg_temp.' + quote_ident(name))}) "
+        "AND attnum > 0 AND NOT attisdropped")
+    if not rows or not rows[0][0]:
+        raise PgError("42P01", f'relation "{name}" does not exist')
+    return rows[0][0]
+
+
+_SCRATCH_IDS = itertools.count(1)
+
+
+def _scratch_name() -> str:
+    return f"gp_tship_{os.getpid()}_{next(_SCRATCH_IDS)}"
 
 
 def _into_temp(analysis: Analysis) -> bool:

@@ -60,6 +60,10 @@ DELETE FROM picks WHERE id IN (SELECT id FROM tdist WHERE id > 10);
 SELECT * FROM picks ORDER BY id, tag;
 INSERT INTO tdist SELECT id + 1000, tag FROM picks;
 SELECT * FROM tdist WHERE id > 1000 ORDER BY id;
+UPDATE tdist SET v = p.tag FROM picks p WHERE tdist.id = p.id;
+SELECT * FROM tdist WHERE id < 8 ORDER BY id;
+DELETE FROM tdist WHERE id IN (SELECT id + 1000 FROM picks WHERE tag <> 'a');
+SELECT * FROM tdist WHERE id > 1000 ORDER BY id;
 SELECT count(*) FROM pg_temp.picks;
 
 DROP TABLE shadowed;
