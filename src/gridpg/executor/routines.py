@@ -10,8 +10,8 @@ read. Routines that touch no distributed table run as before.
 I/O lives here (pg_proc, pg_depend lookups on the catalog server); the reading of bodies
 is `planner/routines.py`. Cached per catalog epoch: the names of user routines and of
 relations that depend on them (a cheap text filter: a statement that names none of them
-is not parsed), each routine's access by oid, and each statement's verdict. Inside a
-transaction that ran DDL nothing is cached (its routines may differ from the cluster's).
+is not parsed), each routine's access by oid, and each statement's verdict. A transaction that ran DDL
+gets its own registry per private catalog view (its routines may differ from the cluster's).
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ class RoutineGuard:
     def __init__(self, coordinator: Coordinator) -> None:
         self.coord = coordinator
         self._registry: _Registry | None = None
+        self._private: dict[int, tuple[CatalogSnapshot, _Registry]] = {}  # by session
 
     async def before(self, dispatcher: Dispatcher, request: ExecRequest, search_path: list[str]) -> bool:
         """Run the statement here when it is create_distributed_function() or a call of a
@@ -180,10 +181,9 @@ class RoutineGuard:
             verdict = registry.verdicts[key]
         else:
             verdict = await self._verdict(dispatcher, registry, snapshot, sql, tuple(search_path))
-            if not private:
-                if len(registry.verdicts) > 10000:
-                    registry.verdicts.clear()
-                registry.verdicts[key] = verdict
+            if len(registry.verdicts) > 10000:
+                registry.verdicts.clear()
+            registry.verdicts[key] = verdict  # a private registry serves one catalog view
         if isinstance(verdict, PgError):
             raise verdict
         return verdict
@@ -194,6 +194,11 @@ class RoutineGuard:
                             private: bool) -> _Registry:
         if not private and self._registry is not None and self._registry.epoch == snapshot.epoch:
             return self._registry
+        # Inside a transaction that ran DDL: one registry per private catalog view (a new
+        # view comes with each DDL statement).
+        own = self._private.get(id(dispatcher.runner))
+        if private and own is not None and own[0] is snapshot:
+            return own[1]
         async with _CatalogConnection(dispatcher, private) as conn:
             names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
@@ -220,6 +225,11 @@ class RoutineGuard:
                              defaults=defaults)
         if not private:
             self._registry = registry
+            self._private.pop(id(dispatcher.runner), None)
+        else:
+            if len(self._private) > 1000:
+                self._private.clear()
+            self._private[id(dispatcher.runner)] = (snapshot, registry)
         return registry
 
     # -- one statement -----------------------------------------------------------------
