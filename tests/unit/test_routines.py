@@ -162,3 +162,20 @@ def test_call_shapes_and_arguments() -> None:
     assert delegation.parse_config(["gridpg.distribution_argument=2", "gridpg.colocate_with=app.t"]) == \
         delegation.Delegation(2, "app.t")
     assert delegation.parse_config(["search_path=app"]) is None
+
+
+def test_an_argument_a_column_hides_does_not_pin() -> None:
+    sql = "CREATE FUNCTION app.f(id int) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM t WHERE id = id $$"
+    routine = routines.Routine(9, "app", "f", "id integer", "sql", "f", sql)
+    argument = delegation.Argument(1, "id", "f")
+    reason = delegation.why_not_delegable(routines.routine_body(routine), argument, set(), _T, _SNAPSHOT,
+                                          _resolve, ("app",), lambda t: ["id", "v"])
+    assert reason is not None and "not pinned" in reason
+    qualified = sql.replace("WHERE id = id", "WHERE id = f.id")
+    routine = routines.Routine(9, "app", "f", "id integer", "sql", "f", qualified)
+    assert delegation.why_not_delegable(routines.routine_body(routine), argument, set(), _T, _SNAPSHOT,
+                                        _resolve, ("app",), lambda t: ["id", "v"]) is None
+    other = sql.replace("WHERE id = id", "WHERE id = v")  # v is a column, not an argument
+    routine = routines.Routine(9, "app", "f", "v integer", "sql", "f", other)
+    assert delegation.why_not_delegable(routines.routine_body(routine), delegation.Argument(1, "v", "f"), set(),
+                                        _T, _SNAPSHOT, _resolve, ("app",), lambda t: ["id", "v"]) is not None

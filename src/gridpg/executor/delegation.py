@@ -102,7 +102,7 @@ async def why_not(guard: RoutineGuard, dispatcher: Dispatcher, registry: _Regist
     parsed = body.routine_body(routine)
     argument = await _argument(dispatcher, routine, declared.argument)
     assigned = plpgsql.assigned_variables(routine.definition) if routine.language == "plpgsql" else set()
-    columns = await _insert_columns(dispatcher, parsed, resolve, own_path)
+    columns = await _table_columns(dispatcher, parsed, resolve, own_path)
     reason = delegation.why_not_delegable(parsed, argument, assigned, anchor, snapshot, resolve,
                                           own_path, lambda t: columns.get((t.schema, t.name)))
     if reason is not None:
@@ -130,16 +130,14 @@ async def _argument(dispatcher: Dispatcher, routine: body.Routine, position: int
     return delegation.Argument(position, name, routine.name)
 
 
-async def _insert_columns(dispatcher: Dispatcher, parsed: body.Body, resolve: body.Resolver,
-                          path: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
-    """The column order of distributed tables the body inserts into without a column list."""
+async def _table_columns(dispatcher: Dispatcher, parsed: body.Body, resolve: body.Resolver,
+                         path: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
+    """The columns, in order, of the distributed tables the body names (for INSERT without
+    a column list, and for argument names a column would hide)."""
     out: dict[tuple[str, str], list[str]] = {}
-    for tree in parsed.trees:
-        insert = tree.get("InsertStmt")
-        if not isinstance(insert, dict) or insert.get("cols"):
-            continue
-        relation = insert["relation"]
-        table = resolve(analyze.RelRef(relation.get("schemaname"), relation["relname"], -1, None), path)
+    refs = [r for tree in parsed.trees for r in analyze.relations(tree)]
+    for ref in refs:
+        table = resolve(ref, path)
         if table is not None and (table.schema, table.name) not in out:
             columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
             out[(table.schema, table.name)] = [c.name for c in columns]

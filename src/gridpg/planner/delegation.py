@@ -57,6 +57,7 @@ class Argument:
     position: int
     name: str | None
     function: str
+    shadowed: str | None = None  # its name when a column hides it (only fn.name reaches it)
 
 
 def parse_config(entries: list[str]) -> Delegation | None:
@@ -156,6 +157,7 @@ def _pin_reason(kind: str, stmt: dict[str, Any], rv: dict[str, Any], table: Dist
             (t.get("ResTarget") or {}).get("name") == column for t in stmt.get("targetList", [])):
         return f"it updates the distribution column of {label}"
     names = {rv["relname"], *([rv["alias"]["aliasname"]] if rv.get("alias") else [])}
+    argument = _unambiguous(argument, [columns_of(table) or [column]])
     for cond in analyze.conjuncts(stmt.get("whereClause")):
         expr = cond.get("A_Expr") or {}
         ops = [n.get("String", {}).get("sval") for n in expr.get("name", [])]
@@ -172,6 +174,7 @@ def _pin_reason(kind: str, stmt: dict[str, Any], rv: dict[str, Any], table: Dist
 def _insert_reason(stmt: dict[str, Any], table: DistTable, argument: Argument,
                    columns_of: Callable[[DistTable], list[str] | None]) -> str | None:
     label = f"{table.schema}.{table.name}"
+    argument = _unambiguous(argument, [columns_of(table) or [table.column or ""]])
     cols = [(c.get("ResTarget") or {}).get("name") for c in stmt.get("cols", [])] or columns_of(table)
     rows = ((stmt.get("selectStmt") or {}).get("SelectStmt") or {}).get("valuesLists")
     if not cols or not rows or table.column not in cols:
@@ -184,6 +187,15 @@ def _insert_reason(stmt: dict[str, Any], table: DistTable, argument: Argument,
     return None
 
 
+def _unambiguous(argument: Argument, column_lists: list[list[str]]) -> Argument:
+    """The argument as the body may name it: a bare name that is also a column of the table
+    is the column in SQL (and in PL/pgSQL under #variable_conflict use_column), so then
+    only `$n` or `fn.name` name the argument."""
+    if argument.name and any(argument.name.lower() in {c.lower() for c in cols} for cols in column_lists):
+        return Argument(argument.position, None, argument.function, argument.name)
+    return argument
+
+
 def _is_argument(node: Any, argument: Argument) -> bool:
     if not isinstance(node, dict):
         return False
@@ -193,10 +205,13 @@ def _is_argument(node: Any, argument: Argument) -> bool:
     if param is not None:
         return int(param.get("number", 0)) == argument.position
     col = analyze.column_ref(node)
-    if col is None or argument.name is None:
+    if col is None:
         return False
     lowered = [c.lower() for c in col]
-    return lowered in ([argument.name.lower()], [argument.function.lower(), argument.name.lower()])
+    if argument.name is not None and lowered == [argument.name.lower()]:
+        return True
+    qualified = argument.name or argument.shadowed
+    return qualified is not None and lowered == [argument.function.lower(), qualified.lower()]
 
 
 def _range_vars(node: Any) -> Iterator[dict[str, Any]]:
