@@ -120,10 +120,12 @@ async def _ship_and_write(dispatcher: Dispatcher, request: ExecRequest, analysis
     from dataclasses import replace
 
     from gridpg.executor.multi import copy_rows_to_catalog
-    from gridpg.planner.service import SCRATCH_SCHEMA, _relation_span, _search_path
+    from gridpg.executor.run import search_path
+    from gridpg.planner.plan import SCRATCH_SCHEMA
+    from gridpg.planner.text import relation_span
     from gridpg.sql import parse as sqlparse
 
-    path = _search_path(dispatcher)
+    path = list(search_path(dispatcher))
     sql = analysis.sql or request.sql
     temps = [r.ref for r in analysis.resolved
              if r.table is None and tempnames.shadows(path, r.ref.schema, r.ref.name)]
@@ -134,7 +136,7 @@ async def _ship_and_write(dispatcher: Dispatcher, request: ExecRequest, analysis
     tokens = sqlparse.tokens(sql)
     for ref in temps:
         scratch = names.setdefault(ref.name, f"{SCRATCH_SCHEMA}.{_scratch_name()}")
-        start, end = _relation_span(sql, tokens, ref)
+        start, end = relation_span(sql, tokens, ref)
         replacements.append((start, end, scratch + ("" if ref.alias else f" AS {quote_ident(ref.name)}")))
     rewritten = sql
     for start, end, text in sorted(replacements, reverse=True):
