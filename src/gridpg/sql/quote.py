@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_SAFE_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")  # as quote_ident(): `$` is quoted too
+_SAFE_IDENT = re.compile(r"[a-z_][a-z0-9_]*")  # as quote_ident(): `$` is quoted too; fullmatch
 
 # Keywords that must be quoted even when lowercase (reserved or type-like in PostgreSQL).
 _RESERVED = frozenset(
@@ -18,7 +18,7 @@ _RESERVED = frozenset(
 
 def quote_ident(name: str) -> str:
     """An identifier as PostgreSQL's quote_ident() would write it."""
-    if _SAFE_IDENT.match(name) and name not in _RESERVED:
+    if _SAFE_IDENT.fullmatch(name) and name not in _RESERVED:
         return name
     return '"' + name.replace('"', '""') + '"'
 
