@@ -31,7 +31,7 @@ def split(sql: str) -> list[str]:
     if ";" not in body.rstrip("; \t\r\n"):
         # One statement (the common case): no split needed; its parse reports any error.
         body = body.rstrip("; \t\r\n")
-        if not body or ((body.startswith("--") or body.startswith("/*")) and _only_comments(body)):
+        if not body or (body.startswith(("--", "/*")) and _only_comments(body)):
             return []
         return [body]
     try:
@@ -152,12 +152,37 @@ _TXN_KINDS = {
 }
 
 
+def statement_start(sql: str) -> int:
+    """Offset of the statement's first token: past leading comments and white space.
+
+    Comments are recognised by PostgreSQL's scanner (nested block comments, `--` lines), so
+    `/* app:web */ rollback` starts at `rollback`. The common case, text that begins with
+    a word, costs no scan.
+    """
+    stripped = sql.lstrip()
+    if not stripped.startswith(("--", "/*")):
+        return len(sql) - len(stripped)
+    try:
+        toks = pgparser.scan(sql)
+    except pgparser.ParseError:
+        return len(sql) - len(stripped)
+    for tok in toks:
+        if tok.name not in ("SQL_COMMENT", "C_COMMENT"):
+            return int(tok.start)
+    return len(sql)
+
+
 def transaction_control(sql: str) -> TxnControl | None:
-    match = _TXN_WORDS.match(sql)
+    """The transaction-control statement `sql` is, by its parse tree; None for any other."""
+    head = sql[statement_start(sql):]
+    match = _TXN_WORDS.match(head)
     if match is None:
         return None
     if match.group(1).lower() == "set":
-        if not re.match(r"^\s*set\s+(transaction|session\s+characteristics)\b", sql, re.IGNORECASE):
+        if not re.match(r"^set\s+(transaction|session\s+characteristics)\b", head, re.IGNORECASE):
+            return None
+        stmt = parse_tree(sql)
+        if "VariableSetStmt" not in stmt:
             return None
         return TxnControl("set_transaction")
     stmt = parse_tree(sql)
@@ -196,7 +221,7 @@ class SetStatement:
 
 
 def set_statement(sql: str) -> SetStatement | None:
-    if not re.match(r"^\s*(set|reset)\b", sql, re.IGNORECASE):
+    if not re.match(r"^(set|reset)\b", sql[statement_start(sql):], re.IGNORECASE):
         return None
     stmt = parse_tree(sql)
     body = stmt.get("VariableSetStmt")
