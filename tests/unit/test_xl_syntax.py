@@ -160,3 +160,88 @@ def test_xl_commands(sql: str, command: XlCommand) -> None:
 )
 def test_not_xl_commands(sql: str) -> None:
     assert parse_xl_command(sql) is None
+
+
+# -- hostile but valid text: the scanner's tokens decide, never the raw text -------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "clean", "spec"),
+    [
+        ("/* owner: web */ CREATE TABLE t (a int) DISTRIBUTE BY HASH(a)",
+         "/* owner: web */ CREATE TABLE t (a int)", DistributionSpec("hash", "a")),
+        ("-- c\nCREATE TABLE t (a int) /* x */ DISTRIBUTE /* y */ BY -- z\n HASH ( a )",
+         "-- c\nCREATE TABLE t (a int) /* x */", DistributionSpec("hash", "a")),
+        ("CREATE TABLE distributed (distributed int) DISTRIBUTED BY (distributed)",
+         "CREATE TABLE distributed (distributed int)", DistributionSpec("hash", "distributed")),
+        ("CREATE TABLE distribute (distribute int) DISTRIBUTE BY MODULO (distribute)",
+         "CREATE TABLE distribute (distribute int)", DistributionSpec("modulo", "distribute")),
+        ("CREATE TABLE replication (modulo int, roundrobin int, node int, barrier int) DISTRIBUTE BY REPLICATION",
+         "CREATE TABLE replication (modulo int, roundrobin int, node int, barrier int)",
+         DistributionSpec("replication")),
+        ("CREATE TABLE node (node int) DISTRIBUTE BY HASH (node) TO NODE (dn1)",
+         "CREATE TABLE node (node int)", DistributionSpec("hash", "node", ("dn1",))),
+        ("CREATE TABLE s.modulo (roundrobin int) DISTRIBUTE BY ROUNDROBIN",
+         "CREATE TABLE s.modulo (roundrobin int)", DistributionSpec("roundrobin")),
+        ('CREATE TABLE t (U&"d\\0061t" int) DISTRIBUTE BY HASH (U&"d\\0061t")',
+         'CREATE TABLE t (U&"d\\0061t" int)', DistributionSpec("hash", "dat")),
+        ("CREATE TABLE t (U&\"d!0061t\" UESCAPE '!' int) DISTRIBUTE BY HASH (U&\"d!0061t\" UESCAPE '!')",
+         "CREATE TABLE t (U&\"d!0061t\" UESCAPE '!' int)", DistributionSpec("hash", "dat")),
+        ("CREATE TABLE t (a text DEFAULT $$ DISTRIBUTE BY HASH(b) $$) DISTRIBUTE BY HASH (a)",
+         "CREATE TABLE t (a text DEFAULT $$ DISTRIBUTE BY HASH(b) $$)", DistributionSpec("hash", "a")),
+        ("CREATE TABLE t (a text DEFAULT E'\\' distribute by hash(b) \\'') DISTRIBUTE BY HASH (a)",
+         "CREATE TABLE t (a text DEFAULT E'\\' distribute by hash(b) \\'')", DistributionSpec("hash", "a")),
+        ("CREATE TABLE t2 AS SELECT 1 AS distributed, 2 distribute DISTRIBUTE BY HASH (distributed)",
+         "CREATE TABLE t2 AS SELECT 1 AS distributed, 2 distribute", DistributionSpec("hash", "distributed")),
+        ("CREATE TABLE ÄB (a int) DISTRIBUTE BY HASH (a)", "CREATE TABLE ÄB (a int)", DistributionSpec("hash", "a")),
+        ('CREATE TABLE t ("A" int) DISTRIBUTE BY HASH (A)', 'CREATE TABLE t ("A" int)', DistributionSpec("hash", "a")),
+    ],
+)
+def test_hostile_text(sql: str, clean: str, spec: DistributionSpec) -> None:
+    assert extract_distribution(sql) == (clean, spec)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE distributed (id int)",
+        "CREATE TABLE distribute (distribute int, distributed int)",
+        "CREATE TABLE node (node int, \"group\" int)",
+        "CREATE TABLE t AS SELECT a SIMILAR TO node AS m FROM x",
+        "CREATE TABLE t AS SELECT distributed, distribute FROM x GROUP BY distributed, distribute",
+        "CREATE TABLE t (a text DEFAULT $q$ DISTRIBUTED RANDOMLY $q$)",
+        "/* DISTRIBUTE BY HASH(a) */ CREATE TABLE t (a int)",
+        "CREATE TABLE t (a int) /* DISTRIBUTE BY /* nested */ HASH(a) */",
+        "INSERT INTO distributed VALUES (1)",
+        "SELECT * FROM node JOIN modulo USING (roundrobin)",
+    ],
+)
+def test_hostile_text_without_clause(sql: str) -> None:
+    assert extract_distribution(sql) == (sql, None)
+
+
+@pytest.mark.parametrize(
+    ("sql", "command"),
+    [
+        ("/* ops */ PAUSE CLUSTER", XlCommand("pause")),
+        ("-- c\nunpause /* x */ cluster;", XlCommand("unpause")),
+        ("EXECUTE DIRECT ON (dn1) $$select 'it''s'$$", XlCommand("execute_direct", nodes=("dn1",), sql="select 'it''s'")),
+        ("EXECUTE DIRECT ON (dn1) E'select \\'x\\''", XlCommand("execute_direct", nodes=("dn1",), sql="select 'x'")),
+        ("/* c */ CREATE NODE dn3 WITH (HOST = $$h$$, PORT = 5433) ",
+         XlCommand("create_node", name="dn3", options={"host": "h", "port": "5433"})),
+        ("CREATE BARRIER b1", XlCommand("barrier", name="b1")),
+        ("CREATE BARRIER", XlCommand("barrier")),
+    ],
+)
+def test_xl_commands_hostile(sql: str, command: XlCommand) -> None:
+    assert parse_xl_command(sql) == command
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["CREATE TABLE barrier (node int)", "DROP TABLE node", "CREATE INDEX node ON t (a)",
+     "/* pause cluster */ SELECT 1", "SELECT 'pause cluster'", "CREATE TABLE cluster (a int)",
+     "ALTER TABLE node ADD COLUMN distributed int", "DROP TABLE \"node\""],
+)
+def test_not_xl_commands_hostile(sql: str) -> None:
+    assert parse_xl_command(sql) is None
