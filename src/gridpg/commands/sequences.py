@@ -39,6 +39,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, function: str, colum
     if function == "nextval":
         result = (await coord.sequence_values(name, 1))[0]
         last[name] = result
+        dispatcher.runner.last_sequence = name
     elif function == "currval":
         if name not in last:
             raise PgError("55000", f'currval of sequence "{name.split(".")[-1].strip(chr(34))}" '

@@ -60,6 +60,11 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
         return
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     shape = _values_shape(request.sql, body, columns)
+    from gridpg.executor import values
+
+    if values.needs_evaluation(select) or _distribution_default(request.sql, target, shape, columns):
+        await values.insert_evaluated(dispatcher, request, body, target)
+        return
     fill = [c for c in columns if c.sequence and c.name not in shape.cols]
     rows = await _route_rows(dispatcher, request, target, shape, columns, fill)
     groups = sorted({g for g, _ in rows})
@@ -108,6 +113,20 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
     await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None)
 
 
+def _distribution_default(sql: str, target: DistTable, shape: _ValuesShape,
+                          columns: list[TableColumn]) -> bool:
+    """True when the distribution column takes a non-sequence default (omitted or DEFAULT):
+    it must be evaluated once, before routing, not again on the datanode."""
+    column = next((c for c in columns if c.name == target.column), None)
+    if column is None or not column.default or column.sequence:
+        return False
+    if column.name not in shape.cols:
+        return True
+    index = shape.cols.index(column.name)
+    return any(index < len(spans) and sql[spans[index][0]:spans[index][1]].strip().upper() == "DEFAULT"
+               for spans in shape.rows)
+
+
 @dataclass
 class _ValuesShape:
     cols: list[str]
@@ -124,12 +143,20 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
     start_index = next(i for i, w in enumerate(words) if w.lower() == "values")
     rows: list[list[tuple[int, int]]] = []
     depth = 0
+    brackets = 0  # inside ARRAY[...] or a subscript: commas there separate no items
     i = start_index + 1
     current: list[tuple[int, int]] = []
     item_start = -1
     end = len(sql)
     while i < len(toks):
         w = words[i]
+        if w == "[":
+            brackets += 1
+        elif w == "]":
+            brackets -= 1
+        if brackets:
+            i += 1
+            continue
         if w == "(":
             depth += 1
             if depth == 1:
@@ -172,7 +199,9 @@ async def _route_rows(dispatcher: Dispatcher, request: ExecRequest, target: Dist
                 shape.changed = True
         for col in fill:
             items.append(str(fill_values[col.name][index]))
+        before = list(items)
         group = await _group_of_row(dispatcher, request, target, shape.cols + [c.name for c in fill], items)
+        shape.changed = shape.changed or items != before
         out.append((group, items))
     return out
 
@@ -202,7 +231,12 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
         expr = await inline_params(dispatcher, request, items[position])
         conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
         rows = await conn.query(f"SELECT CAST(({expr}) AS {type_name})::text")
-        group = planner.group_for_value(target, rows[0][0] if rows else None, dispatcher.runner.snapshot())
+        value = rows[0][0] if rows else None
+        group = planner.group_for_value(target, value, dispatcher.runner.snapshot())
+        if group is not None and value is not None:
+            # Store what was routed: 'now', 'today' or a cast PostgreSQL reads differently
+            # at another moment or on another node must not be converted twice.
+            items[position] = f"CAST({quote_literal(value)} AS {type_name})"
     if group is None:
         raise PgError("22023", f"cannot route the value {text!r} of distribution column \"{target.column}\"")
     return group
@@ -294,7 +328,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
 async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                             target: DistTable, stmt: Any, chunks: list[bytes], fill: list[TableColumn],
                             all_cols: list[str], quoted: str, qualified: str, stage: str,
-                            columns: list[TableColumn]) -> None:
+                            columns: list[TableColumn], fill_rows: bool = True) -> None:
     from gridpg.executor.multi import scatter
 
     txn = dispatcher.runner.txn
@@ -304,7 +338,7 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
         await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} AS SELECT {quoted} FROM {qualified} WITH NO DATA")
     router = CopyRouter(dispatcher, target, all_cols, "text", "\t", columns)
     await _copy_routed(dispatcher, target, f"COPY {stage} FROM STDIN", router,
-                       chunks_source(chunks, fill, dispatcher), commit=False)
+                       chunks_source(chunks, fill if fill_rows else [], dispatcher), commit=False)
     relation = qualified
     if stmt.relation.alias is not None:
         relation += f" AS {quote_ident(stmt.relation.alias.aliasname)}"

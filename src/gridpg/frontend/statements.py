@@ -64,6 +64,7 @@ class StatementRunner:
         self.private_snapshot: CatalogSnapshot | None = None
         self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
         self.temps = SessionTemps(self)
+        self.last_sequence: str | None = None  # the sequence lastval() reads
 
     # -- metadata ----------------------------------------------------------------------
 

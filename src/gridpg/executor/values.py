@@ -1,0 +1,269 @@
+"""INSERT ... VALUES whose rows must be evaluated once, before they are routed.
+
+A VALUES row that calls a function (`random()`, `now()`, `gen_random_uuid()`,
+`clock_timestamp()`, a set-returning `generate_series(1, 10)`), holds a subquery or a
+special value such as CURRENT_TIMESTAMP would be evaluated twice if it were routed by one
+evaluation and stored by another: the row would land where its stored value does not say.
+Here the rows are evaluated exactly once, by PostgreSQL, with INSERT's own rules:
+
+1. `nextval('s')`, `currval('s')` and `lastval()` are replaced by the cluster-wide values
+   of the GTM sequences (in the order PostgreSQL evaluates them: row by row, left to
+   right), and serial/identity columns get theirs, as on the direct INSERT path;
+2. the rows are inserted into a temp table with the target's column types, collations and
+   (non-sequence) defaults on an internal catalog-server connection of the session's role
+   and settings, so types are coerced per row as INSERT does and DEFAULT works;
+3. the resulting rows (COPY text) are routed by their stored distribution value into
+   scratch tables on the datanodes, and the client's INSERT (ON CONFLICT, RETURNING
+   included) runs from there (`dml._insert_via_stage`).
+
+What differs from one PostgreSQL: the values are computed on the catalog server in a short
+transaction of their own, so `now()` in VALUES is the statement's time, not the client
+transaction's start.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from gridpg.catalog.model import DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner import analyze
+from gridpg.sql.parse import tokens
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.executor.dml import TableColumn
+
+# Parse-tree nodes whose value PostgreSQL may compute differently at each evaluation (or
+# which may yield several rows): any function call, subquery or SQL value function.
+EVALUATED_NODES = ("FuncCall", "SubLink", "SQLValueFunction")
+SEQUENCE_FUNCTIONS = ("nextval", "currval", "lastval", "setval")
+_ids = itertools.count(1)
+
+
+def needs_evaluation(select: dict[str, Any]) -> bool:
+    """True when a VALUES list must be evaluated once before routing."""
+    return analyze.has_node(select.get("valuesLists", []), *EVALUATED_NODES)
+
+
+async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                           target: DistTable) -> None:
+    """Evaluate the VALUES rows once on the catalog server, then route what they hold."""
+    from gridpg.executor import dml
+    from gridpg.executor.multi import inline_params
+    from gridpg.planner.service import SCRATCH_SCHEMA
+
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    shape = dml._values_shape(request.sql, body, columns)
+    by_name = {c.name: c for c in columns}
+    rows = [[request.sql[s:e].strip() for s, e in spans] for spans in shape.rows]
+    fill = [c for c in columns if c.sequence and c.name not in shape.cols]
+    rewriter = SequenceRewriter(dispatcher)
+    # PostgreSQL evaluates a row's expressions in the table's column order, not as written.
+    attnum = {c.name: n for n, c in enumerate(columns)}
+    order = sorted(range(len(shape.cols)), key=lambda i: attnum.get(shape.cols[i], i))
+    for items in rows:
+        for index in [i for i in order if i < len(items)]:
+            item = items[index]
+            column = by_name.get(shape.cols[index])
+            if item.upper() == "DEFAULT" and column is not None and column.sequence:
+                items[index] = str((await dispatcher.coord.sequence_values(column.sequence, 1))[0])
+            else:
+                items[index] = await rewriter.rewrite(item)
+        for column in fill:
+            items.append(str((await dispatcher.coord.sequence_values(column.sequence or "", 1))[0]))
+    sent = shape.cols + [c.name for c in fill]
+    distribution = target.column
+    if distribution and distribution not in sent and (by_name.get(distribution) or _NO_DEFAULT).default:
+        sent.append(distribution)  # a default such as gen_random_uuid(): evaluated once, here
+        rows = [items + ["DEFAULT"] for items in rows]
+    values_sql = "VALUES " + ", ".join("(" + ", ".join(items) + ")" for items in rows)
+    values_sql = await inline_params(dispatcher, request, values_sql)
+    chunks = await _evaluate(dispatcher, target, columns, sent, values_sql,
+                             expected_rows=len(rows) if rewriter.used else None)
+    stmt = _pglast_statement(request.sql)
+    quoted = ", ".join(quote_ident(c) for c in sent)
+    qualified = quote_qualified(target.schema, target.name)
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    stage = f"{SCRATCH_SCHEMA}.{planner.scratch_name('stage')}"
+    identity_fill = [c for c in fill if c.identity == "a"]
+    async with dispatcher.runner.statement_transaction():
+        await dml._insert_via_stage(dispatcher, request, body, target, stmt, chunks, identity_fill,
+                                    sent, quoted, qualified, stage, columns, fill_rows=False)
+
+
+class _NoDefault:
+    default = None
+
+
+_NO_DEFAULT = _NoDefault()
+
+
+def _pglast_statement(sql: str) -> Any:
+    from pglast import parse_sql
+
+    return parse_sql(sql)[0].stmt
+
+
+class SequenceRewriter:
+    """Replaces sequence function calls in VALUES items by the GTM's values, in order."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.used = False
+
+    async def rewrite(self, item: str) -> str:
+        """`item` with each nextval/currval/lastval call replaced by a literal."""
+        from gridpg.executor.dml import parse_json_expr
+
+        if "val" not in item.lower():
+            return item
+        tree = parse_json_expr(item)
+        calls = sorted(_sequence_calls(tree), key=lambda c: c[0])
+        if not calls:
+            return item
+        spans = _call_spans(item, [location - len("SELECT ") for location, _, _ in calls])
+        out, pos = [], 0
+        for (_, function, args), (start, end) in zip(calls, spans, strict=True):
+            out.append(item[pos:start])
+            out.append(str(await self._value(function, args)))
+            pos = end
+        out.append(item[pos:])
+        self.used = True
+        return "".join(out)
+
+    async def _value(self, function: str, args: list[Any]) -> int:
+        from gridpg.commands.sequences import _qualified
+
+        runner = self.dispatcher.runner
+        if function == "setval":
+            raise PgError(FEATURE_NOT_SUPPORTED, "setval() inside INSERT ... VALUES into a distributed "
+                          "table is not supported by gridpg", hint="call SELECT setval(...) first")
+        if function == "lastval":
+            if runner.last_sequence is None:
+                raise PgError("55000", "lastval is not yet defined in this session")
+            return runner.sequence_values[runner.last_sequence]
+        name = _constant_name(args, function)
+        qualified = await _qualified(self.dispatcher, name)
+        if function == "currval":
+            if qualified not in runner.sequence_values:
+                raise PgError("55000", f'currval of sequence "{qualified.split(".")[-1].strip(chr(34))}" '
+                              "is not yet defined in this session")
+            return runner.sequence_values[qualified]
+        value = (await self.dispatcher.coord.sequence_values(qualified, 1))[0]
+        runner.sequence_values[qualified] = value
+        runner.last_sequence = qualified
+        return value
+
+
+def _sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
+    """(location, function, arguments) of every sequence function call in `tree`."""
+    out = []
+    for node in analyze._walk(tree):
+        call = node.get("FuncCall") if isinstance(node, dict) else None
+        if call is None:
+            continue
+        names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
+        if names and names[-1] in SEQUENCE_FUNCTIONS and (len(names) == 1 or names[0] == "pg_catalog"):
+            out.append((int(call.get("location", 0)), names[-1], call.get("args", [])))
+    return out
+
+
+def _call_spans(item: str, starts: list[int]) -> list[tuple[int, int]]:
+    """(start, end) of the call that begins at each offset: up to its closing parenthesis."""
+    toks = tokens(item)
+    spans = []
+    for start in starts:
+        depth = 0
+        for tok in toks:
+            if tok.start < start:
+                continue
+            text = item[tok.start : tok.end + 1]
+            if text == "(":
+                depth += 1
+            elif text == ")":
+                depth -= 1
+                if depth == 0:
+                    spans.append((start, tok.end + 1))
+                    break
+    return spans
+
+
+def _constant_name(args: list[Any], function: str) -> str:
+    """The sequence named by a constant argument ('s' or 's'::regclass)."""
+    arg = args[0] if args else {}
+    if "TypeCast" in arg:
+        arg = arg["TypeCast"].get("arg", {})
+    const = arg.get("A_Const", {})
+    if "sval" not in const:
+        raise PgError(FEATURE_NOT_SUPPORTED, f"{function}() inside INSERT ... VALUES into a distributed "
+                      "table takes a constant sequence name in gridpg")
+    return str(const["sval"]["sval"])
+
+
+async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[TableColumn],
+                    sent: list[str], values_sql: str, expected_rows: int | None) -> list[bytes]:
+    """The rows of `values_sql` as INSERT into the target would store them, as COPY text."""
+    coord = dispatcher.coord
+    conn = await coord.internal_acquire(coord.catalog_node)
+    try:
+        await dispatcher.runner._setup_connection(conn)
+        await conn.simple_query("BEGIN")
+        try:
+            temp = f"pg_temp.gp_values_{next(_ids)}"
+            await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
+            insert = f"INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
+            results = await conn.simple_query(insert)
+            chunks = await conn.copy_out(
+                f"COPY (SELECT {', '.join(quote_ident(c) for c in sent)} FROM {temp}) TO STDOUT")
+            _ensure_row_count(results, expected_rows)
+            return chunks
+        finally:
+            await conn.simple_query("ROLLBACK")
+    finally:
+        coord.pools.pool(coord.catalog_node).release(conn)
+
+
+def _ensure_row_count(results: Any, expected_rows: int | None) -> None:
+    """Sequence values were taken per VALUES row: a set-returning function that multiplied
+    the rows would reuse them, so refuse rather than store duplicates."""
+    if expected_rows is None:
+        return
+    tag = ""
+    for result in results if isinstance(results, list) else [results]:
+        tag = getattr(result, "tag", "") or tag
+    count = int(tag.split()[-1]) if tag.startswith("INSERT") else expected_rows
+    if count != expected_rows:
+        raise PgError(FEATURE_NOT_SUPPORTED, "a sequence function together with a set-returning "
+                      "function in INSERT ... VALUES into a distributed table is not supported by gridpg")
+
+
+async def _temp_table_sql(conn: BackendConnection, target: DistTable, columns: list[TableColumn],
+                          temp: str) -> str:
+    """CREATE TEMP TABLE with the target's column types, collations and plain defaults (no
+    constraints: the datanodes check those and report them with the table's own name)."""
+    qualified = quote_qualified(target.schema, target.name)
+    rows = await conn.query(
+        "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+        "CASE WHEN a.attcollation <> t.typcollation THEN pg_catalog.format('%I.%I', cn.nspname, c.collname) END, "
+        "a.attgenerated "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "LEFT JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation "
+        "LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = c.collnamespace "
+        f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+    )
+    defaults = {c.name: c.default for c in columns if c.default and not c.sequence}
+    parts = []
+    for name, type_sql, collation, generated in rows:
+        part = f"{quote_ident(name)} {type_sql}"
+        if collation:
+            part += f" COLLATE {collation}"
+        if name in defaults and not generated:
+            part += f" DEFAULT {defaults[name]}"
+        parts.append(part)
+    return f"CREATE TEMP TABLE {temp} ({', '.join(parts)}) ON COMMIT DROP"
