@@ -63,7 +63,8 @@ def test_savepoint_name_after_comment() -> None:
 )
 def test_set_statement_after_comments(sql: str, name: str, reset: bool, local: bool) -> None:
     setting = parse.set_statement(sql)
-    assert setting == parse.SetStatement(name, reset, local)
+    assert setting is not None
+    assert (setting.name, setting.reset, setting.is_local) == (name, reset, local)
 
 
 def test_statement_start() -> None:

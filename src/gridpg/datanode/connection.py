@@ -106,6 +106,9 @@ class BackendConnection:
         self.cycle_parsed: set[str] = set()  # names parsed since the last Sync
         self.notices: list[bytes] = []  # NoticeResponses seen by read_results, not yet relayed
         self.catalog_epoch: int | None = None  # the epoch its prepared statements were made at
+        # The session state (role, authorization, settings) gridpg put here: () neutral (as
+        # logged in), a session's tag, or None when unknown (then it is never pooled).
+        self.session_state: tuple[object, ...] | None = ()
 
     def note_cycle_error(self) -> None:
         """An error in an extended cycle: its Parses may have been skipped by the node."""

@@ -57,8 +57,9 @@ class NodePool:
                     self._waiters.remove(waiter)
 
     def release(self, conn: BackendConnection) -> None:
-        """Back to the pool only when clean: idle, nothing owed or unread (else closed)."""
-        if conn.txn_status != b"I" or self.closed or not conn.is_clean:
+        """Back to the pool only when clean: idle, nothing owed or unread, and its session
+        state known (a session's recorded settings or neutral); else closed."""
+        if conn.txn_status != b"I" or self.closed or not conn.is_clean or conn.session_state is None:
             conn.close()
             self._open -= 1
         else:

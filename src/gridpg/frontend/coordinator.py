@@ -187,14 +187,17 @@ class Coordinator:
     async def internal_acquire(self, node: str) -> BackendConnection:
         """A pooled connection for the coordinator's own queries: as the cluster superuser,
         with default settings (a session may have left its role and SETs on it)."""
+        from gridpg.frontend.session_settings import NEUTRAL, RESET_TO_NEUTRAL
+
         conn = await self.pools.pool(node).acquire()
-        if getattr(conn, "session_settings", None):
+        if conn.session_state != NEUTRAL:
+            conn.session_state = None
             try:
-                await conn.simple_query("RESET SESSION AUTHORIZATION; RESET ALL")
+                await conn.simple_query(RESET_TO_NEUTRAL)
             except BaseException:
                 self.pools.pool(node).discard(conn)
                 raise
-            conn.session_settings = {}  # type: ignore[attr-defined]
+            conn.session_state = NEUTRAL
         return conn
 
     async def forget_state(self) -> None:
@@ -556,6 +559,9 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     limit = os.environ.get("GRIDPG_MAX_CONNECTIONS", "")
     if limit.isdigit():
         settings.max_connections = int(limit)
+    pool = os.environ.get("GRIDPG_POOL_SIZE", "")  # backend connections per node and worker
+    if pool.isdigit() and int(pool) > 0:
+        settings.pool_size = int(pool)
     coordinator = Coordinator(name, address(spec.catalog), datanodes, others, gtm, settings)
     coordinator.read_only = spec.read_only
     nodes: list[Node] = []

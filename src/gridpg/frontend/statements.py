@@ -9,6 +9,7 @@ catalog server, and hands every other statement to the executor's dispatcher wit
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
@@ -25,11 +26,11 @@ from gridpg.errors import (
     notice,
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
-from gridpg.frontend import readonly
+from gridpg.frontend import readonly, session_commands
+from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
-from gridpg.sql.quote import quote_ident, quote_literal
 from gridpg.txn.transaction import DistributedTransaction, TxnState
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from gridpg.frontend.session import Portal, PreparedStatement, Session
 
 log = logging.getLogger("gridpg.statements")
+_session_ids = itertools.count(1)
 
 # Settings the coordinator keeps for itself as well as forwarding.
 REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "search_path",
@@ -51,7 +53,8 @@ class StatementRunner:
     def __init__(self, coordinator: Coordinator, session: Session) -> None:
         self.coord = coordinator
         self.session = session
-        self.settings: dict[str, str] = {}  # session-level SETs, replayed on each connection
+        # Session-level settings, role and authorization, replayed on each connection.
+        self.state = SessionSettings(login=session.info.user, owner=next(_session_ids))
         self.txn = DistributedTransaction(
             coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
         )
@@ -100,36 +103,55 @@ class StatementRunner:
         await self.end_transaction(commit=True)
 
     async def end_transaction(self, commit: bool) -> None:
-        """COMMIT or ROLLBACK of the session's block, with the metadata bookkeeping."""
+        """COMMIT or ROLLBACK of the session's block, with the metadata bookkeeping.
+
+        Settings changed inside the block are kept by COMMIT and undone by ROLLBACK; the
+        block's connections then hold a state no tag describes, so they are closed."""
         ddl = self.ddl_in_block
         self.ddl_in_block = False
         self.private_snapshot = None
         self.temps.transaction_ended()
+        if self.state.changed_in_transaction:
+            self.txn.taint()
         if commit:
-            await self.txn.commit()
+            try:
+                await self.txn.commit()
+            except BaseException:
+                self.state.rollback()
+                raise
+            self.state.commit()
             if ddl:
                 await self.coord.metadata_changed()
         else:
             await self.txn.rollback()
+            self.state.rollback()
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """Session-level settings by name (the planner reads search_path here)."""
+        return self.state.values
 
     # -- session start and settings ----------------------------------------------------
 
     async def start(self, params: dict[str, str]) -> None:
+        startup: dict[str, str] = {}
         for key, value in params.items():
             if key in ("user", "database", "replication") or key.startswith("_pq_"):
                 continue
             if key == "options":
-                self._apply_options(value)
+                self._apply_options(value, startup)
                 continue
-            self.settings[key] = value
-        self.settings.setdefault("client_encoding", "UTF8")
-        if self.settings["client_encoding"].upper().replace("-", "") not in ("UTF8", "UNICODE"):
+            startup[key.lower()] = value
+        startup.setdefault("client_encoding", "UTF8")
+        if startup["client_encoding"].upper().replace("-", "") not in ("UTF8", "UNICODE"):
             raise PgError(
-                "22023", f"gridpg supports only client_encoding UTF8, not {self.settings['client_encoding']}",
+                "22023", f"gridpg supports only client_encoding UTF8, not {startup['client_encoding']}",
                 severity="FATAL",
             )
+        self.state = SessionSettings(login=self.session.info.user, startup=startup, owner=self.state.owner)
 
-    def _apply_options(self, options: str) -> None:
+    @staticmethod
+    def _apply_options(options: str, startup: dict[str, str]) -> None:
         """`-c name=value`, `-cname=value` and `--name=value`, as PostgreSQL reads options."""
         parts = options.split()
         index = 0
@@ -143,45 +165,27 @@ class StatementRunner:
                 item = part[2:]
             if item and "=" in item:
                 key, value = item.split("=", 1)
-                self.settings[key.replace("-", "_")] = value
+                startup[key.replace("-", "_").lower()] = value
             index += 1
 
     def reported_parameters(self) -> dict[str, str]:
         base = dict(self.coord.server_parameters)
         base["client_encoding"] = "UTF8"
         base["is_superuser"] = "on" if self.session.info.is_superuser else "off"
-        base["session_authorization"] = self.session.info.user
+        base["session_authorization"] = self.state.session_user
         base["application_name"] = self.settings.get("application_name", "")
         if self.coord.read_only:  # what drivers' read/write routing looks at
             base["default_transaction_read_only"] = "on"
             base["in_hot_standby"] = "on"
         for key in ("DateStyle", "TimeZone", "IntervalStyle"):
-            for name, value in self.settings.items():
-                if name.lower() == key.lower():
-                    base[key] = value
+            if key.lower() in self.settings:
+                base[key] = self.settings[key.lower()]
         return base
 
     async def _setup_connection(self, conn: BackendConnection) -> None:
         """Bring a pooled connection to this session's settings and role."""
         conn.note_catalog_epoch(self.coord.snapshot.epoch if self.coord.snapshot is not None else 0)
-        wanted = dict(self.settings)
-        wanted["_role"] = self.session.info.user
-        current: dict[str, str] = getattr(conn, "session_settings", {})
-        if current == wanted:
-            return
-        statements = ["RESET ALL"] if current else []
-        role = self.session.info.user
-        if role != conn.address.user:
-            statements.append(f"SET SESSION AUTHORIZATION {quote_ident(role)}")
-        elif current.get("_role") not in (None, role):
-            statements.append("RESET SESSION AUTHORIZATION")
-        for key, value in self.settings.items():
-            if key.lower() == "client_encoding":
-                continue
-            statements.append(f"SELECT pg_catalog.set_config({quote_literal(key)}, {quote_literal(value)}, false)")
-        if statements:
-            await conn.simple_query("; ".join(statements))
-        conn.session_settings = wanted  # type: ignore[attr-defined]
+        await session_commands.setup_connection(self, conn)
 
     # -- status ------------------------------------------------------------------------
 
@@ -332,6 +336,8 @@ class StatementRunner:
         if not self.txn.in_block and not self.txn.participants:
             await self.coord.ensure_fresh_catalog()
         await self.temps.before_statement(request.sql)
+        if sqlparse.may_change_session_state(request.sql):
+            self.txn.taint()  # its connections are closed after it, not pooled
         await self.dispatcher.run(request)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
@@ -380,16 +386,19 @@ class StatementRunner:
             self._ensure_block("SAVEPOINT")
             await self.sync_pending()
             await self.txn.savepoint(control.name)
+            self.state.savepoint(control.name)
             send(codec.build_command_complete("SAVEPOINT"))
         elif kind == "rollback_to":
             self._ensure_block("ROLLBACK TO SAVEPOINT")
             await self.sync_pending()
             await self.txn.rollback_to(control.name)
+            self.state.rollback_to(control.name)
             send(codec.build_command_complete("ROLLBACK"))
         elif kind == "release":
             self._ensure_block("RELEASE SAVEPOINT")
             await self.sync_pending()
             await self.txn.release(control.name)
+            self.state.release(control.name)
             send(codec.build_command_complete("RELEASE"))
         elif kind == "prepare":
             raise PgError(FEATURE_NOT_SUPPORTED, "PREPARE TRANSACTION is not supported by gridpg; "
@@ -412,69 +421,10 @@ class StatementRunner:
             self.session.out = saved
 
     async def _session_reset(self, request: ExecRequest) -> bool:
-        """DEALLOCATE ALL / DISCARD ALL concern the client's session, which the coordinator
-        keeps: forwarded, they would drop the coordinator's own statements on a pooled
-        connection other sessions share."""
-        words = request.sql.split()
-        lowered = [w.lower().rstrip(";") for w in words[:3]]
-        if lowered[:1] == ["deallocate"] and lowered[-1:] == ["all"]:
-            self.session.statements.clear()
-            self.session.send(codec.build_command_complete("DEALLOCATE ALL"))
-            return True
-        if lowered[:2] == ["discard", "all"]:
-            if self.txn.in_block:
-                raise PgError("25001", "DISCARD ALL cannot run inside a transaction block")
-            self.session.statements.clear()
-            self.session.portals.clear()
-            await self.temps.discard()
-            for key in [k for k in self.settings if k.lower() != "client_encoding"]:
-                del self.settings[key]
-            self.session.send(codec.build_command_complete("DISCARD ALL"))
-            return True
-        if lowered[:2] in (["discard", "temp"], ["discard", "temporary"]) and self.temps.pinned:
-            await self.temps.discard()
-            self.session.send(codec.build_command_complete("DISCARD TEMP"))
-            return True
-        if lowered[:1] == ["deallocate"] and len(words) >= 2:
-            name = words[-1].rstrip(";").strip('"')
-            if name in self.session.statements:
-                del self.session.statements[name]
-                self.session.send(codec.build_command_complete("DEALLOCATE"))
-                return True
-        return False
+        """DEALLOCATE / DISCARD concern the client's session, which the coordinator keeps
+        (session_commands.discard_or_deallocate); its temp tables go with DISCARD ALL/TEMP."""
+        return await session_commands.discard_or_deallocate(self, request.sql)
 
     async def _set(self, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
         """SET/RESET: validated on the catalog server, then kept for every node of the session."""
-        catalog = await self.txn.connection(self.coord.catalog_node, wants_block=False)
-        await catalog.simple_query(request.sql)
-        if setting.is_local:
-            if self.txn.in_block:
-                self.txn.local_settings.append(request.sql)
-                others = [n for n in self.txn.held_nodes() if n != self.coord.catalog_node]
-                for node in others:
-                    await self.txn.participants[node].conn.simple_query(request.sql)
-        elif setting.name == "all" and setting.reset:
-            for key in list(self.settings):
-                if key not in ("client_encoding",):
-                    del self.settings[key]
-        elif setting.reset:
-            self.settings.pop(setting.name, None)
-        else:
-            rows = await catalog.query(f"SELECT pg_catalog.current_setting({quote_literal(setting.name)})")
-            self.settings[setting.name] = rows[0][0] or ""
-        catalog.session_settings = dict(self.settings, _role=self.session.info.user)  # type: ignore[attr-defined]
-        for node in self.txn.held_nodes():
-            if node != self.coord.catalog_node and not setting.is_local:
-                conn = self.txn.participants[node].conn
-                await conn.simple_query(request.sql)
-                conn.session_settings = dict(self.settings, _role=self.session.info.user)  # type: ignore[attr-defined]
-        self.session.send(codec.build_command_complete("RESET" if setting.reset else "SET"))
-        reported = {k.lower(): k for k in REPORTED}
-        if setting.name in reported and not setting.is_local:
-            value = self.settings.get(setting.name)
-            if value is None:
-                rows = await catalog.query(f"SELECT pg_catalog.current_setting({quote_literal(setting.name)})")
-                value = rows[0][0] or ""
-            self.session.send(codec.build_parameter_status(reported[setting.name], value))
-        if not self.txn.in_block:
-            self.txn.release_if_idle()
+        await session_commands.run_set(self, setting, request)

@@ -179,7 +179,7 @@ def transaction_control(sql: str) -> TxnControl | None:
     if match is None:
         return None
     if match.group(1).lower() == "set":
-        if not re.match(r"^set\s+(transaction|session\s+characteristics)\b", head, re.IGNORECASE):
+        if not re.match(r"^set\s+transaction\b", head, re.IGNORECASE):
             return None
         stmt = parse_tree(sql)
         if "VariableSetStmt" not in stmt:
@@ -215,18 +215,44 @@ def transaction_control(sql: str) -> TxnControl | None:
 
 @dataclass(frozen=True)
 class SetStatement:
-    name: str  # lower case; "all" for RESET ALL
+    name: str  # lower case; "all" for RESET ALL; "session characteristics" for SET SESSION CHARACTERISTICS
     reset: bool
     is_local: bool
+    value: str | None = None  # the first argument when it is a constant (a role's name)
+    tag: str = "SET"  # the command tag: RESET for RESET, SET also for SET ... TO DEFAULT
 
 
 def set_statement(sql: str) -> SetStatement | None:
+    """SET/RESET (including SET ROLE and SET SESSION AUTHORIZATION), by the parse tree."""
     if not re.match(r"^(set|reset)\b", sql[statement_start(sql):], re.IGNORECASE):
         return None
     stmt = parse_tree(sql)
     body = stmt.get("VariableSetStmt")
-    if body is None or body["kind"] == "VAR_SET_MULTI":
+    if body is None:
         return None
     kind = body["kind"]
     name = str(body.get("name", "all")).lower()
-    return SetStatement(name, kind in ("VAR_RESET", "VAR_RESET_ALL", "VAR_SET_DEFAULT"), bool(body.get("is_local")))
+    if kind == "VAR_SET_MULTI" and name != "session characteristics":
+        return None  # SET TRANSACTION: transaction control
+    value = None
+    args = body.get("args") or []
+    if args and "A_Const" in args[0]:
+        const = args[0]["A_Const"]
+        value = str(const["sval"]["sval"]) if "sval" in const else None
+    return SetStatement(name, kind in ("VAR_RESET", "VAR_RESET_ALL", "VAR_SET_DEFAULT"),
+                        bool(body.get("is_local")), value,
+                        "RESET" if kind in ("VAR_RESET", "VAR_RESET_ALL") else "SET")
+
+
+_STATE_WORDS = ("do", "call", "execute", "prepare", "listen", "load")
+
+
+def may_change_session_state(sql: str) -> bool:
+    """True when a statement may change a backend connection's session state in a way the
+    coordinator does not see (set_config(), DO, CALL, EXECUTE, PREPARE, LISTEN, LOAD). A
+    false positive costs a connection (it is closed, not pooled), never correctness."""
+    if "set_config" in sql.lower():
+        return True
+    head = sql[statement_start(sql) : statement_start(sql) + 8].lower()
+    word = head.split(None, 1)[0] if head.split() else ""
+    return word in _STATE_WORDS

@@ -66,6 +66,7 @@ class Participant:
 class Savepoint:
     name: str
     nodes: set[str] = field(default_factory=set)
+    settings_at: int = 0  # how many of the block's SETs came before it
 
 
 class CommitLog:
@@ -100,7 +101,10 @@ class DistributedTransaction:
         self.begin_sql = "BEGIN"
         self.participants: dict[str, Participant] = {}
         self.savepoints: list[Savepoint] = []
+        # SET statements made inside the block (SET LOCAL and session-level), in order: a
+        # node that joins later runs them inside its own block, interleaved with savepoints.
         self.local_settings: list[str] = []
+        self.tainted = False  # connections in an unknown session state: closed, not pooled
         self.read_only = False
         self.local_nodes: set[str] = set()  # catalog servers: not datanodes for the rules above
         # Connections kept across transactions (the session's temp tables live there);
@@ -226,10 +230,13 @@ class DistributedTransaction:
 
     async def _open_remote_block(self, conn: BackendConnection) -> None:
         sql = [self.begin_sql if self.in_block else "BEGIN"]
+        done = 0
         for savepoint in self.savepoints:
+            sql.extend(self.local_settings[done : savepoint.settings_at])
+            done = savepoint.settings_at
             sql.append(f"SAVEPOINT {quote_ident(savepoint.name)}")
             savepoint.nodes.add(conn.node)
-        sql.extend(self.local_settings)
+        sql.extend(self.local_settings[done:])
         # Pipelined: the answer is swallowed by the connection's next read, saving a round trip.
         conn.send_ahead("; ".join(sql))
         conn.txn_status = b"T"
@@ -373,8 +380,12 @@ class DistributedTransaction:
                     self.closing.remove(part.conn)
                     part.conn.close()
                 elif node not in self.pinned:
-                    self.pools.pool(node).release(part.conn)
+                    self._give_back(node, part.conn)
+                elif self.tainted:
+                    part.conn.session_state = None  # pinned: the session's next setup resets it
                 del self.participants[node]
+        if not self.participants:
+            self.tainted = False
 
     async def _run_everywhere(self, nodes: list[str], sql: str, swallow: bool = False) -> None:
         conns = [self.participants[n].conn for n in nodes]
@@ -392,16 +403,29 @@ class DistributedTransaction:
         results = await asyncio.gather(*(c.simple_query(sql) for c in conns), return_exceptions=True)
         return [n for n, r in zip(nodes, results) if isinstance(r, BaseException)]
 
+    def taint(self) -> None:
+        """The held connections (and those joining) may carry session state nobody
+        recorded: when given back they are closed instead of pooled."""
+        self.tainted = True
+
+    def _give_back(self, node: str, conn: BackendConnection) -> None:
+        if self.tainted:
+            conn.session_state = None
+        self.pools.pool(node).release(conn)
+
     def _release_all(self) -> None:
         for node, part in self.participants.items():
             if node in self.pinned or part.conn in self.closing:
+                if self.tainted:
+                    part.conn.session_state = None  # the session's next setup resets it
                 if not part.conn.is_clean or part.conn in self.closing:
                     # Closed; still pinned, its next use says the temp tables are lost.
                     part.conn.close()
                 continue
-            self.pools.pool(node).release(part.conn)
+            self._give_back(node, part.conn)
         self.closing.clear()
         self.participants.clear()
+        self.tainted = False
 
     def _reset(self) -> None:
         self.state = TxnState.IDLE
@@ -412,7 +436,7 @@ class DistributedTransaction:
     # -- savepoints --------------------------------------------------------------------
 
     async def savepoint(self, name: str) -> None:
-        sp = Savepoint(name, set(self.participants))
+        sp = Savepoint(name, set(self.participants), len(self.local_settings))
         await self._run_everywhere(list(self.participants), f"SAVEPOINT {quote_ident(name)}")
         self.savepoints.append(sp)
 
@@ -420,6 +444,7 @@ class DistributedTransaction:
         index = self._find_savepoint(name)
         nodes = [n for n in self.participants if n in self.savepoints[index].nodes]
         await self._run_everywhere(nodes, f"ROLLBACK TO SAVEPOINT {quote_ident(name)}")
+        del self.local_settings[self.savepoints[index].settings_at :]
         del self.savepoints[index + 1 :]
         if self.state is TxnState.FAILED:
             self.state = TxnState.IN_BLOCK

@@ -1,0 +1,209 @@
+"""SET, RESET, SET ROLE, SET SESSION AUTHORIZATION, DISCARD for one session, and the
+setup of every backend connection the session takes.
+
+The model is `frontend.session_settings.SessionSettings`; this module runs it:
+
+* each SET is validated by PostgreSQL on the session's catalog-server connection (names,
+  values, role membership), then recorded and sent to every node the session holds;
+  inside a transaction block it is also kept in the block's replay list
+  (`DistributedTransaction.local_settings`), so a node that joins later gets it inside its
+  own block and undoes it with everyone else on ROLLBACK;
+* SET SESSION AUTHORIZATION is checked here against the *client's* login (the backend
+  connections are the cluster superuser's, so PostgreSQL's own check would allow anyone),
+  and RESET SESSION AUTHORIZATION returns to the client's login, not to the superuser;
+* a backend connection is brought to the session's state from its tag with
+  `session_settings.statements_for`; a transaction that changed settings leaves its
+  connections in a state the pool cannot vouch for, so they are closed, not pooled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gridpg.errors import PgError
+from gridpg.frontend.session_settings import statements_for
+from gridpg.pgwire import codec
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.executor.dispatch import ExecRequest
+    from gridpg.frontend.statements import StatementRunner
+
+INSUFFICIENT_PRIVILEGE = "42501"
+CHARACTERISTICS = ("default_transaction_isolation", "default_transaction_read_only",
+                   "default_transaction_deferrable")
+
+
+async def setup_connection(runner: StatementRunner, conn: BackendConnection) -> None:
+    """Bring a backend connection to the session's state (as at the start of its open
+    transaction: what changed since is replayed inside the node's block)."""
+    superuser = conn.address.user
+    wanted = runner.state.tag(superuser, at_transaction_start=runner.txn.in_block)
+    statements = statements_for(conn.session_state, wanted, superuser)
+    if statements:
+        conn.session_state = None  # unknown until every statement succeeded
+        await conn.simple_query("; ".join(statements))
+    conn.session_state = wanted
+
+
+async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
+    """One SET/RESET statement of the client."""
+    in_block = runner.txn.in_block
+    statements = _node_statements(runner, setting, request.sql)
+    catalog_node = runner.coord.catalog_node
+    catalog = await runner.txn.connection(catalog_node, wants_block=False)
+    await catalog.simple_query("; ".join(statements))
+    if setting.is_local and not in_block:
+        _done(runner, setting, {})  # PostgreSQL warned: SET LOCAL outside a block does nothing
+        return
+    if not setting.is_local:
+        await _record(runner, setting, catalog, in_block)
+    others = [n for n in runner.txn.held_nodes() if n != catalog_node]
+    for node in others:
+        await runner.txn.participants[node].conn.simple_query("; ".join(statements))
+    if in_block:
+        runner.txn.local_settings.extend(statements)
+    else:
+        tag_held_connections(runner)
+    _done(runner, setting, await _reported(runner, setting, catalog))
+
+
+def tag_held_connections(runner: StatementRunner) -> None:
+    """Outside a block a SET took effect on every held connection: they now carry exactly
+    the session's state."""
+    for part in runner.txn.participants.values():
+        part.conn.session_state = runner.state.tag(part.conn.address.user)
+
+
+def _node_statements(runner: StatementRunner, setting: sqlparse.SetStatement, sql: str) -> list[str]:
+    """What to run on each node for the client's statement (identity and RESET translated)."""
+    state = runner.state
+    local = "LOCAL " if setting.is_local else ""
+    if setting.name == "session_authorization":
+        user = state.login if setting.reset else setting.value
+        if user is None:
+            raise PgError("42601", "SET SESSION AUTHORIZATION takes a role name")
+        if user != state.login and not runner.session.info.is_superuser:
+            raise PgError(INSUFFICIENT_PRIVILEGE, f'permission denied to set session authorization "{user}"')
+        return [f"SET {local}SESSION AUTHORIZATION {quote_ident(user)}"]
+    if setting.reset and not setting.is_local and setting.name != "role":
+        startup = {k.lower(): v for k, v in state.startup.items()}
+        if setting.name == "all":
+            return ["RESET ALL", *(_set_config(k, v) for k, v in startup.items() if k != "client_encoding")]
+        if setting.name in startup:
+            return [_set_config(setting.name, startup[setting.name])]
+    return [sql]
+
+
+def _set_config(name: str, value: str) -> str:
+    return f"SELECT pg_catalog.set_config({quote_literal(name)}, {quote_literal(value)}, false)"
+
+
+async def _record(runner: StatementRunner, setting: sqlparse.SetStatement,
+                  catalog: BackendConnection, in_block: bool) -> None:
+    """Keep a session-level change in the session's model."""
+    state = runner.state
+    name = setting.name
+    if name == "session_authorization":
+        rows = await catalog.query("SELECT pg_catalog.current_setting('session_authorization')")
+        state.set_session_authorization(rows[0][0] if not setting.reset else None, in_block)
+    elif name == "role":
+        rows = await catalog.query("SELECT pg_catalog.current_setting('role')")
+        role = rows[0][0]
+        state.set_role(None if setting.reset or role == "none" else role, in_block)
+    elif name == "all" and setting.reset:
+        state.reset_all(in_block)
+    elif name == "session characteristics":
+        for key in CHARACTERISTICS:
+            rows = await catalog.query(f"SELECT pg_catalog.current_setting({quote_literal(key)})")
+            state.set_value(key, rows[0][0] or "", in_block)
+    elif setting.reset:
+        state.reset_value(name, in_block)
+    else:
+        rows = await catalog.query(f"SELECT pg_catalog.current_setting({quote_literal(name)})")
+        state.set_value(name, rows[0][0] or "", in_block)
+
+
+async def _reported(runner: StatementRunner, setting: sqlparse.SetStatement,
+                    catalog: BackendConnection) -> dict[str, str]:
+    """ParameterStatus values PostgreSQL sends after this SET."""
+    from gridpg.frontend.statements import REPORTED
+
+    if setting.is_local:
+        return {}
+    if setting.name == "session_authorization":
+        rows = await catalog.query("SELECT pg_catalog.current_setting('session_authorization'), "
+                                   "pg_catalog.current_setting('is_superuser')")
+        return {"session_authorization": rows[0][0] or "", "is_superuser": rows[0][1] or ""}
+    reported = {k.lower(): k for k in REPORTED}
+    names = [n for n in ([setting.name] if setting.name != "all" else list(reported)) if n in reported]
+    out = {}
+    for name in names:
+        if name in ("session_authorization", "is_superuser", "server_version", "server_encoding",
+                    "integer_datetimes", "in_hot_standby", "scram_iterations", "client_encoding"):
+            continue
+        rows = await catalog.query(f"SELECT pg_catalog.current_setting({quote_literal(name)})")
+        out[reported[name]] = rows[0][0] or ""
+    return out
+
+
+def _done(runner: StatementRunner, setting: sqlparse.SetStatement, reported: dict[str, str]) -> None:
+    send = runner.session.send
+    send(codec.build_command_complete(setting.tag))
+    for name, value in reported.items():
+        send(codec.build_parameter_status(name, value))
+    if not runner.txn.in_block:
+        runner.txn.release_if_idle()
+
+
+async def discard_or_deallocate(runner: StatementRunner, sql: str) -> bool:
+    """DEALLOCATE [ALL] and DISCARD ALL/SEQUENCES/PLANS concern the client's session, which
+    the coordinator keeps: forwarded, they would act on a pooled connection other sessions
+    share. True when handled here."""
+    start = sqlparse.statement_start(sql)
+    word = sql[start : start + 10].lower()
+    if not word.startswith(("discard", "deallocate")):
+        return False
+    tree = sqlparse.parse_tree(sql)
+    session = runner.session
+    if "DeallocateStmt" in tree:
+        name = tree["DeallocateStmt"].get("name")
+        if tree["DeallocateStmt"].get("isall") or name is None:
+            session.statements.clear()
+            session.send(codec.build_command_complete("DEALLOCATE ALL"))
+            return True
+        if name in session.statements:
+            del session.statements[name]
+            session.send(codec.build_command_complete("DEALLOCATE"))
+            return True
+        return False
+    target = tree.get("DiscardStmt", {}).get("target", "")
+    if target == "DISCARD_ALL":
+        if runner.txn.in_block:
+            raise PgError("25001", "DISCARD ALL cannot run inside a transaction block")
+        session.statements.clear()
+        session.portals.clear()
+        await runner.temps.discard()
+        runner.state.discard_all()
+        _forget_sequences(runner)
+        session.send(codec.build_command_complete("DISCARD ALL"))
+        return True
+    if target == "DISCARD_SEQUENCES":
+        _forget_sequences(runner)
+        session.send(codec.build_command_complete("DISCARD SEQUENCES"))
+        return True
+    if target == "DISCARD_TEMP" and runner.temps.pinned:
+        await runner.temps.discard()
+        session.send(codec.build_command_complete("DISCARD TEMP"))
+        return True
+    if target == "DISCARD_PLANS":
+        session.send(codec.build_command_complete("DISCARD PLANS"))
+        return True
+    return False
+
+
+def _forget_sequences(runner: StatementRunner) -> None:
+    runner.sequence_values.clear()
+    runner.last_sequence = None

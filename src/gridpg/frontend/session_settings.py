@@ -1,0 +1,159 @@
+"""A session's settings, role and session authorization, kept by PostgreSQL's rules.
+
+The coordinator keeps what a client SETs and gives it to every backend connection the
+session uses (connections are pooled and shared by all sessions). This module is the
+model, pure (no I/O):
+
+* session-level `SET`/`RESET`/`RESET ALL`, `SET ROLE`, `SET SESSION AUTHORIZATION`,
+  `DISCARD ALL`, with PostgreSQL's special cases: RESET ALL leaves the role and the session
+  authorization alone, SET SESSION AUTHORIZATION also resets the role, RESET goes back to
+  the value the client gave at startup;
+* undo: a change made inside a transaction is undone by its ROLLBACK and by a ROLLBACK TO
+  SAVEPOINT taken before it, and kept by COMMIT and RELEASE;
+* the *state tag* of a backend connection: `NEUTRAL` (the coordinator's own login, no
+  settings) or the session's identity and settings, plus the statements that bring a
+  connection from one tag to another. A connection whose state is not known carries
+  `None` and is closed instead of pooled (`datanode.pool`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gridpg.sql.quote import quote_ident, quote_literal
+
+NEUTRAL: tuple[object, ...] = ()
+# What RESET SESSION AUTHORIZATION, RESET ROLE and RESET ALL cannot reach is not a setting
+# a client can make (client_encoding is the coordinator's, always UTF8).
+_NOT_FORWARDED = frozenset(("client_encoding",))
+RESET_TO_NEUTRAL = "RESET ROLE; RESET SESSION AUTHORIZATION; RESET ALL"
+
+
+@dataclass(frozen=True)
+class _State:
+    values: tuple[tuple[str, str], ...]
+    session_user: str
+    role: str | None
+
+
+@dataclass
+class SessionSettings:
+    """What one client session has set, and what its open transaction may undo."""
+
+    login: str
+    startup: dict[str, str] = field(default_factory=dict)  # RESET goes back to these
+    owner: int = 0  # the session: a non-neutral tag belongs to it alone
+    values: dict[str, str] = field(default_factory=dict)
+    session_user: str = ""
+    role: str | None = None
+    _base: _State | None = None  # at the start of the transaction that changed something
+    _savepoints: list[tuple[str, _State]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.values = {k: v for k, v in self.startup.items()}
+        self.session_user = self.session_user or self.login
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def set_value(self, name: str, value: str, in_block: bool) -> None:
+        self._remember(in_block)
+        self.values[name] = value
+
+    def reset_value(self, name: str, in_block: bool) -> None:
+        self._remember(in_block)
+        self.values.pop(name, None)
+        for key, value in self.startup.items():
+            if key.lower() == name:
+                self.values[key] = value
+
+    def reset_all(self, in_block: bool) -> None:
+        """RESET ALL: every setting back to its startup value; role and authorization stay."""
+        self._remember(in_block)
+        self.values = dict(self.startup)
+
+    def set_role(self, role: str | None, in_block: bool) -> None:
+        self._remember(in_block)
+        self.role = role
+
+    def set_session_authorization(self, user: str | None, in_block: bool) -> None:
+        """SET SESSION AUTHORIZATION user (None: back to the login); the role resets too."""
+        self._remember(in_block)
+        self.session_user = user or self.login
+        self.role = None
+
+    def discard_all(self) -> None:
+        """DISCARD ALL (never inside a transaction block)."""
+        self.values = dict(self.startup)
+        self.session_user = self.login
+        self.role = None
+
+    # -- transactions ----------------------------------------------------------------------
+
+    def savepoint(self, name: str) -> None:
+        self._savepoints.append((name, self._state()))
+
+    def rollback_to(self, name: str) -> None:
+        for index in range(len(self._savepoints) - 1, -1, -1):
+            if self._savepoints[index][0] == name:
+                self._restore(self._savepoints[index][1])
+                del self._savepoints[index + 1 :]
+                return
+
+    def release(self, name: str) -> None:
+        for index in range(len(self._savepoints) - 1, -1, -1):
+            if self._savepoints[index][0] == name:
+                del self._savepoints[index:]
+                return
+
+    def commit(self) -> None:
+        self._base = None
+        self._savepoints.clear()
+
+    def rollback(self) -> None:
+        if self._base is not None:
+            self._restore(self._base)
+        self.commit()
+
+    @property
+    def changed_in_transaction(self) -> bool:
+        return self._base is not None
+
+    # -- backend connections ---------------------------------------------------------------
+
+    def tag(self, superuser: str, at_transaction_start: bool = False) -> tuple[object, ...]:
+        """The state a backend connection must have for this session (NEUTRAL if none)."""
+        state = self._base if at_transaction_start and self._base is not None else self._state()
+        items = tuple((k, v) for k, v in state.values if k.lower() not in _NOT_FORWARDED)
+        if state.session_user == superuser and state.role is None and not items:
+            return NEUTRAL
+        return (self.owner, state.session_user, state.role, items)
+
+    def _state(self) -> _State:
+        return _State(tuple(sorted(self.values.items())), self.session_user, self.role)
+
+    def _restore(self, state: _State) -> None:
+        self.values = dict(state.values)
+        self.session_user = state.session_user
+        self.role = state.role
+
+    def _remember(self, in_block: bool) -> None:
+        if in_block and self._base is None:
+            self._base = self._state()
+
+
+def statements_for(current: tuple[object, ...] | None, wanted: tuple[object, ...],
+                   superuser: str) -> list[str]:
+    """SQL that takes a connection from state `current` (None: unknown) to `wanted`."""
+    if current == wanted:
+        return []
+    statements = [RESET_TO_NEUTRAL] if current != NEUTRAL else []
+    if wanted == NEUTRAL:
+        return statements
+    _, session_user, role, items = wanted
+    if session_user != superuser:
+        statements.append(f"SET SESSION AUTHORIZATION {quote_ident(str(session_user))}")
+    if role is not None:
+        statements.append(f"SET ROLE {quote_ident(str(role))}")
+    for key, value in items:  # type: ignore[attr-defined]
+        statements.append(f"SELECT pg_catalog.set_config({quote_literal(key)}, {quote_literal(value)}, false)")
+    return statements

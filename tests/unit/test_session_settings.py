@@ -1,0 +1,98 @@
+"""The session-state model: PostgreSQL's SET/RESET rules, undo, and connection tags."""
+
+from __future__ import annotations
+
+from gridpg.frontend.session_settings import (
+    NEUTRAL,
+    RESET_TO_NEUTRAL,
+    SessionSettings,
+    statements_for,
+)
+
+SU = "postgres"
+
+
+def _state(login: str = SU, **startup: str) -> SessionSettings:
+    return SessionSettings(login=login, startup=dict(startup), owner=7)
+
+
+def test_fresh_superuser_session_is_neutral() -> None:
+    assert _state(client_encoding="UTF8").tag(SU) == NEUTRAL
+    assert _state("app").tag(SU) != NEUTRAL
+
+
+def test_rollback_undoes_and_commit_keeps() -> None:
+    s = _state()
+    s.set_value("work_mem", "6MB", in_block=True)
+    s.set_role("app", in_block=True)
+    assert s.changed_in_transaction
+    s.rollback()
+    assert s.values == {} and s.role is None and s.tag(SU) == NEUTRAL
+    s.set_value("work_mem", "7MB", in_block=True)
+    s.commit()
+    assert s.values == {"work_mem": "7MB"} and not s.changed_in_transaction
+
+
+def test_savepoints() -> None:
+    s = _state()
+    s.set_value("a", "1", in_block=True)
+    s.savepoint("s1")
+    s.set_value("a", "2", in_block=True)
+    s.savepoint("s2")
+    s.set_role("r", in_block=True)
+    s.rollback_to("s2")
+    assert s.role is None and s.values["a"] == "2"
+    s.rollback_to("s1")
+    assert s.values["a"] == "1"
+    s.release("s1")
+    s.rollback_to("s1")  # gone: nothing happens
+    assert s.values["a"] == "1"
+    s.rollback()
+    assert s.values == {}
+
+
+def test_reset_rules() -> None:
+    s = _state(search_path="x", client_encoding="UTF8")
+    s.set_value("search_path", "y", in_block=False)
+    s.set_role("app", in_block=False)
+    s.reset_value("search_path", in_block=False)
+    assert s.values["search_path"] == "x"  # back to the startup value
+    s.set_value("work_mem", "1MB", in_block=False)
+    s.reset_all(in_block=False)
+    assert s.values == {"search_path": "x", "client_encoding": "UTF8"}
+    assert s.role == "app"  # RESET ALL leaves the role
+    s.set_session_authorization("other", in_block=False)
+    assert (s.session_user, s.role) == ("other", None)  # and authorization resets the role
+    s.set_session_authorization(None, in_block=False)
+    assert s.session_user == SU
+    s.set_role("app", in_block=False)
+    s.discard_all()
+    assert s.role is None and s.values == {"search_path": "x", "client_encoding": "UTF8"}
+
+
+def test_tag_at_transaction_start() -> None:
+    s = _state()
+    s.set_value("work_mem", "6MB", in_block=True)
+    assert s.tag(SU, at_transaction_start=True) == NEUTRAL
+    assert s.tag(SU) != NEUTRAL
+
+
+def test_tags_belong_to_their_session() -> None:
+    a = SessionSettings(login="app", owner=1)
+    b = SessionSettings(login="app", owner=2)
+    assert a.tag(SU) != b.tag(SU)
+
+
+def test_statements_for() -> None:
+    s = _state("app")
+    s.set_role("r", in_block=False)
+    s.set_value("search_path", "a, b", in_block=False)
+    wanted = s.tag(SU)
+    assert statements_for(wanted, wanted, SU) == []
+    from_neutral = statements_for(NEUTRAL, wanted, SU)
+    assert from_neutral == ['SET SESSION AUTHORIZATION app', 'SET ROLE r',
+                            "SELECT pg_catalog.set_config('search_path', 'a, b', false)"]
+    assert statements_for(None, wanted, SU) == [RESET_TO_NEUTRAL, *from_neutral]
+    assert statements_for(wanted, NEUTRAL, SU) == [RESET_TO_NEUTRAL]
+    odd = _state('we"ird')
+    assert statements_for(NEUTRAL, odd.tag(SU), SU) == ['SET SESSION AUTHORIZATION "we""ird"']
