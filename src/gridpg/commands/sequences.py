@@ -1,59 +1,192 @@
-"""Cluster-wide sequences for `SELECT nextval('s')`, `currval('s')` and `setval('s', n)`.
+"""Cluster-wide sequences: nextval, currval, setval and lastval as PostgreSQL answers them.
 
-The form ORMs and drivers use (one call, no FROM) is answered from the GTM, so every
-coordinator hands out distinct values; serial and identity columns of distributed tables
-take theirs from the same GTM sequences. Values come in cached ranges per coordinator, as
-with PostgreSQL's CACHE: unique, not necessarily in call order across coordinators; setval
-drops every coordinator's cached ranges.
+Every value comes from the GTM, so every coordinator hands out distinct values; serial and
+identity columns of distributed tables take theirs from the same GTM sequences. The GTM
+sequence copies the catalog sequence's definition (START, INCREMENT, MINVALUE, MAXVALUE,
+CYCLE) and position when first used (`Coordinator.sequence_values`). The session keeps
+currval() per sequence and the sequence lastval() reads, as a PostgreSQL backend does.
+
+Where the calls may be:
+
+* a SELECT without FROM (`SELECT nextval('s')`, `SELECT nextval('s'), currval('s')`,
+  `SELECT setval('s', 10, false)`): each call is evaluated here in PostgreSQL's order and
+  replaced by its value; the one-call form is answered directly, the others run on the
+  catalog server with the values spliced in;
+* INSERT ... VALUES into a distributed table (`executor.values`);
+* anywhere else in a query (a FROM clause, UPDATE SET, INSERT ... SELECT), PostgreSQL would
+  call the function once per row on whichever server runs it: refused with 0A000 rather
+  than served from a server's own copy of the sequence.
+
+DDL keeps the GTM in step (`before_statement` / `SequenceDdl.apply`, after commit): DROP
+drops the GTM sequence, CREATE (also of serial columns) clears a stale one of the same
+name, ALTER SEQUENCE re-creates it with the new definition at its GTM position (or at the
+RESTART position), RENAME and SET SCHEMA rename it. Values come in cached ranges per
+coordinator, as with PostgreSQL's CACHE: unique, not in call order across coordinators.
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from gridpg.errors import PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
-from gridpg.sql.quote import quote_literal
+from gridpg.planner import analyze
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
+FUNCTIONS = ("nextval", "currval", "setval", "lastval")
+NOT_SUPPORTED_HINT = "call SELECT nextval(...) first and use its value, or use a serial/identity column"
+
+
+# -- where the calls are -----------------------------------------------------------------
+
+
+def sequence_call(tree: dict[str, Any]) -> tuple[str, str, list[Any]] | None:
+    """How a SELECT without FROM that calls sequence functions is answered:
+    (function, output column, arguments) for one call as the whole target list, else
+    ("*", "", [tree]) for the rewrite; None when the statement is something else."""
+    body = tree.get("SelectStmt")
+    if body is None or not _without_from(body):
+        return None
+    calls = sequence_calls(body.get("targetList", []))
+    if not calls:
+        return None
+    targets = body.get("targetList", [])
+    if len(targets) == 1:
+        target = targets[0]["ResTarget"]
+        call = target.get("val", {}).get("FuncCall")
+        if call is not None and not call.get("over") and not call.get("agg_distinct") \
+                and all(analyze.value_of(a) is not None for a in call.get("args", [])):
+            name = calls[0][1]
+            return name, target.get("name") or name, call.get("args", [])
+    return "*", "", [tree]
+
+
+_FROM_KEYS = ("fromClause", "whereClause", "groupClause", "havingClause", "sortClause",
+              "limitCount", "withClause", "valuesLists", "larg")
+
+
+def _without_from(body: dict[str, Any]) -> bool:
+    """A plain target list: one row, each call evaluated once."""
+    return not any(body.get(k) for k in _FROM_KEYS) and body.get("op", "SETOP_NONE") == "SETOP_NONE"
+
+
+def sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
+    """(location, function, arguments) of every sequence function call in `tree`."""
+    out = []
+    for node in analyze._walk(tree):
+        call = node.get("FuncCall") if isinstance(node, dict) else None
+        if call is None:
+            continue
+        names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
+        if names and names[-1] in FUNCTIONS and (len(names) == 1 or names[0] == "pg_catalog"):
+            out.append((int(call.get("location", 0)), names[-1], call.get("args", [])))
+    return out
+
+
+def ensure_supported(sql: str) -> None:
+    """Refuse a query that would call a sequence function per row on some server's own copy
+    of the sequence (see the module docstring for the places that are served)."""
+    lowered = sql.lower()
+    if not any(f"{name}(" in lowered or f"{name} (" in lowered for name in FUNCTIONS):
+        return
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return
+    kind = sqlparse.node_type(tree)
+    if kind not in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+        return
+    body = tree[kind]
+    if kind == "SelectStmt" and _without_from(body):
+        return
+    if kind == "InsertStmt":
+        select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
+        if select.get("valuesLists") and not sequence_calls(
+                [body.get("returningList"), body.get("onConflictClause"), body.get("withClause")]):
+            return
+    calls = sequence_calls(body)
+    if calls:
+        raise PgError(FEATURE_NOT_SUPPORTED, f"{calls[0][1]}() in this kind of statement is not "
+                      "supported by gridpg: sequences are cluster-wide and evaluated by the "
+                      "coordinator", hint=NOT_SUPPORTED_HINT)
+
+
+# -- evaluating the calls -------------------------------------------------------------------
+
+
+async def next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int]:
+    """`count` values of a sequence (qualified name), recorded for currval() and lastval()."""
+    from gridpg.gtm.protocol import GtmError
+
+    try:
+        values = await dispatcher.coord.sequence_values(name, count)
+    except GtmError as exc:
+        raise PgError(exc.code, exc.message) from None
+    if values:
+        runner = dispatcher.runner
+        runner.sequence_values[name] = values[-1]
+        runner.last_sequence = name
+    return values
+
+
+async def call_value(dispatcher: Dispatcher, function: str, texts: list[str | None]) -> int:
+    """The value of one call, arguments given as text (the sequence's name first)."""
+    runner = dispatcher.runner
+    if function == "lastval":
+        last = runner.last_sequence
+        if last is None or last not in runner.sequence_values:
+            raise PgError("55000", "lastval is not yet defined in this session")
+        return runner.sequence_values[last]
+    if not texts or texts[0] is None:
+        raise PgError("22004", f"{function}() needs a sequence name")
+    name = await qualified_name(dispatcher, str(texts[0]))
+    if function == "nextval":
+        return (await next_values(dispatcher, name, 1))[0]
+    if function == "currval":
+        if name not in runner.sequence_values:
+            raise PgError("55000", f'currval of sequence "{_bare(name)}" is not yet defined in this session')
+        return runner.sequence_values[name]
+    return await _setval(dispatcher, name, texts)
+
+
+async def _setval(dispatcher: Dispatcher, name: str, texts: list[str | None]) -> int:
+    from gridpg.gtm.protocol import GtmError
+
+    if len(texts) < 2 or texts[1] is None:
+        raise PgError("22004", "setval() needs a value")
+    value = int(str(texts[1]))
+    is_called = len(texts) < 3 or str(texts[2]).lower() in ("true", "t", "on", "1", "yes", "y")
+    coord = dispatcher.coord
+    try:
+        await coord.ensure_sequence(name)
+        await coord.gtm.seq_setval(name, value, is_called)
+    except GtmError as exc:
+        raise PgError(exc.code, exc.message.replace(f'"{name}"', f'"{_bare(name)}"')) from None
+    coord.forget_sequences([name])
+    await coord.metadata_changed()  # every coordinator drops its cached ranges
+    if is_called:
+        dispatcher.runner.sequence_values[name] = value
+    return value
+
+
+def _bare(name: str) -> str:
+    return name.split(".")[-1].strip('"')
+
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, function: str, column: str,
               args: list[Any]) -> None:
-    from gridpg.planner.analyze import value_of
-    from gridpg.planner.context import UNKNOWN, value_text
-
-    texts = []
-    for arg in args:
-        value = value_of(arg)
-        text = value_text(value, request.bound()) if value is not None else UNKNOWN
-        if text is UNKNOWN:
-            raise PgError("0A000", f"{function}() through gridpg takes constant or parameter arguments")
-        texts.append(text)
-    if not texts or texts[0] is None:
-        raise PgError("22004", f"{function}() needs a sequence name")
-    name = await _qualified(dispatcher, str(texts[0]))
-    coord = dispatcher.coord
-    last = dispatcher.runner.sequence_values
-    if function == "nextval":
-        result = (await coord.sequence_values(name, 1))[0]
-        last[name] = result
-        dispatcher.runner.last_sequence = name
-    elif function == "currval":
-        if name not in last:
-            raise PgError("55000", f'currval of sequence "{name.split(".")[-1].strip(chr(34))}" '
-                          "is not yet defined in this session")
-        result = last[name]
-    else:
-        if len(texts) < 2 or texts[1] is None:
-            raise PgError("22004", "setval() needs a value")
-        result = int(texts[1])
-        is_called = len(texts) < 3 or str(texts[2]).lower() in ("true", "t", "on", "1")
-        await coord.ensure_sequence(name)
-        await coord.gtm.seq_setval(name, result, is_called)
-        # Every coordinator drops its cached ranges (a metadata epoch bump reloads them all).
-        await coord.metadata_changed()
+    """Answer a SELECT without FROM that calls sequence functions."""
+    if function == "*":
+        await _run_rewritten(dispatcher, request, args[0])
+        return
+    texts = [_constant_text(arg, request, function) for arg in args]
+    result = await call_value(dispatcher, function, texts)
     send = dispatcher.session.send
     if request.simple:
         send(codec.build_row_description([codec.Column(column, type_oid=20, type_size=8)]))
@@ -61,14 +194,281 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, function: str, colum
     send(codec.build_command_complete("SELECT 1"))
 
 
-async def _qualified(dispatcher: Dispatcher, name: str) -> str:
+def _constant_text(arg: Any, request: ExecRequest, function: str) -> str | None:
+    from gridpg.planner.service import _UNKNOWN, _value_text
+
+    value = analyze.value_of(arg)
+    text = _value_text(value, request) if value is not None else _UNKNOWN
+    if text is _UNKNOWN:
+        raise PgError(FEATURE_NOT_SUPPORTED, f"{function}() through gridpg takes constant or parameter arguments")
+    return text  # type: ignore[return-value]
+
+
+async def _run_rewritten(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> None:
+    """Each call replaced by its value (left to right), the statement run on the catalog."""
+    from gridpg.executor.multi import inline_params
+
+    sql = request.sql
+    calls = sorted(sequence_calls(tree), key=lambda c: c[0])
+    spans = call_spans(sql, [c[0] for c in calls])
+    if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
+        raise PgError(FEATURE_NOT_SUPPORTED, "a sequence function inside another is not supported by gridpg",
+                      hint=NOT_SUPPORTED_HINT)
+    unnamed = {t["ResTarget"]["val"]["FuncCall"]["location"] for t in tree["SelectStmt"]["targetList"]
+               if "FuncCall" in t["ResTarget"].get("val", {}) and not t["ResTarget"].get("name")}
+    replacements = []
+    for (location, function, args), (start, end) in zip(calls, spans, strict=True):
+        texts = await _argument_texts(dispatcher, request, sql[start:end], args, inline_params)
+        value = await call_value(dispatcher, function, texts)
+        text = f"CAST({value} AS bigint)"
+        if location in unnamed:
+            text += f" AS {quote_ident(function)}"
+        replacements.append((start, end, text))
+    from gridpg.planner.service import _splice
+
+    rewritten = _splice(sql, replacements)
+    await dispatcher.run_on_node(dispatcher.coord.catalog_node, replace(request, sql=rewritten),
+                                 writes=False, sql=rewritten)
+
+
+async def _argument_texts(dispatcher: Dispatcher, request: ExecRequest, call_sql: str, args: list[Any],
+                          inline_params: Any) -> list[str | None]:
+    """The arguments' values as text: constants directly, expressions by the catalog server."""
+    from gridpg.planner.service import _UNKNOWN, _value_text
+
+    texts: list[Any] = []
+    for arg in args:
+        value = analyze.value_of(arg)
+        texts.append(_value_text(value, request) if value is not None else _UNKNOWN)
+    if all(t is not _UNKNOWN for t in texts):
+        return texts
+    inner = call_sql[call_sql.index("(") + 1 : call_sql.rindex(")")]
+    query = await inline_params(dispatcher, request, _argument_query(inner, len(args)))
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    rows = await conn.query(query)
+    return list(rows[0]) if rows else [None] * len(args)
+
+
+def _argument_query(inner: str, count: int) -> str:
+    """SELECT each argument as text (arguments split at top-level commas by the scanner)."""
+    parts = split_arguments(inner)
+    if len(parts) != count:
+        raise PgError(FEATURE_NOT_SUPPORTED, "sequence function arguments gridpg cannot read",
+                      hint=NOT_SUPPORTED_HINT)
+    return "SELECT " + ", ".join(f"(({p}))::text" for p in parts)
+
+
+def split_arguments(inner: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for tok in sqlparse.tokens(inner):
+        text = inner[tok.start : tok.end + 1]
+        if text in ("(", "["):
+            depth += 1
+        elif text in (")", "]"):
+            depth -= 1
+        elif text == "," and depth == 0:
+            parts.append(inner[start : tok.start])
+            start = tok.end + 1
+    parts.append(inner[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def call_spans(sql: str, starts: list[int]) -> list[tuple[int, int]]:
+    """(start, end) of the call that begins at each offset: up to its closing parenthesis."""
+    toks = sqlparse.tokens(sql)
+    spans = []
+    for start in starts:
+        depth = 0
+        for tok in toks:
+            if tok.start < start:
+                continue
+            text = sql[tok.start : tok.end + 1]
+            if text == "(":
+                depth += 1
+            elif text == ")":
+                depth -= 1
+                if depth == 0:
+                    spans.append((start, tok.end + 1))
+                    break
+    return spans
+
+
+async def qualified_name(dispatcher: Dispatcher, name: str) -> str:
     """The sequence as `schema.name` (quoted like pg_get_serial_sequence), via the catalog."""
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     rows = await conn.query(
-        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relkind FROM pg_catalog.pg_class c "
         "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE c.oid = pg_catalog.to_regclass({quote_literal(name)}) AND c.relkind = 'S'"
+        f"WHERE c.oid = pg_catalog.to_regclass({quote_literal(name)})"
     )
     if not rows:
         raise PgError("42P01", f'relation "{name}" does not exist')
+    if rows[0][1] != "S":
+        raise PgError("42809", f'"{_bare(name)}" is not a sequence')
     return str(rows[0][0])
+
+
+_qualified = qualified_name  # the name other modules used
+
+
+# -- DDL ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SequenceDdl:
+    """What the GTM must do once a sequence DDL statement commits."""
+
+    drop: list[str] = field(default_factory=list)  # GTM sequences to drop (also stale ones)
+    realter: list[tuple[str, bool]] = field(default_factory=list)  # (name, restarted)
+    rename: list[tuple[str, int]] = field(default_factory=list)  # (old name, catalog oid)
+    created_by: list[str] = field(default_factory=list)  # tables whose new sequences to clear
+
+    async def apply(self, dispatcher: Dispatcher) -> None:
+        coord = dispatcher.coord
+        gtm = coord.gtm
+        touched = list(self.drop)
+        for table in self.created_by:
+            touched += await _owned_sequences(dispatcher, table)
+        for name in touched:
+            await gtm.seq_drop(name, if_exists=True)
+        for name, restarted in self.realter:
+            await _realter(dispatcher, name, restarted)
+            touched.append(name)
+        for old, oid in self.rename:
+            new = await _name_of_oid(dispatcher, oid)
+            if new and new != old and await _gtm_has(dispatcher, old):
+                await gtm.seq_drop(new, if_exists=True)
+                await gtm.seq_rename(old, new)
+            touched += [old, new or old]
+        coord.forget_sequences(touched)
+        if touched:
+            await coord.metadata_changed()
+
+
+async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | None:
+    """For sequence DDL (and CREATE TABLE, whose serial columns make sequences): what the
+    GTM must do after it commits, with the names read before it runs."""
+    start = sqlparse.statement_start(sql)
+    if not sql[start : start + 6].lower().startswith(("create", "alter", "drop")):
+        return None
+    from gridpg.sql.xl import extract_distribution, parse_xl_command
+
+    if parse_xl_command(sql) is not None:
+        return None
+    tree = sqlparse.parse_tree(extract_distribution(sql)[0])
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind, {})
+    ddl = SequenceDdl()
+    if kind == "CreateSeqStmt" and not body.get("if_not_exists"):
+        ddl.drop.append(await _name_after(dispatcher, body["sequence"]))
+    elif kind == "CreateStmt" and not body.get("if_not_exists"):
+        ddl.created_by.append(_range_text(body["relation"]))
+    elif kind == "AlterSeqStmt":
+        name = await _existing(dispatcher, _range_text(body["sequence"]))
+        if name:
+            restart = any(o.get("DefElem", {}).get("defname") == "restart" for o in body.get("options", []))
+            ddl.realter.append((name, restart))
+    elif kind == "DropStmt" and body.get("removeType") in ("OBJECT_SEQUENCE", "OBJECT_SCHEMA"):
+        ddl.drop += await _dropped(dispatcher, body)
+    elif kind in ("RenameStmt", "AlterObjectSchemaStmt") and \
+            (body.get("renameType") or body.get("objectType")) == "OBJECT_SEQUENCE":
+        oid = await _oid(dispatcher, _range_text(body["relation"]))
+        if oid:
+            ddl.rename.append((await _name_of_oid(dispatcher, oid) or "", oid))
+    else:
+        return None
+    # Before the DDL (whose commit drops every coordinator's cached ranges): this
+    # coordinator's unused values go back, so the sequence continues where it stopped.
+    await dispatcher.coord.give_back_sequences([n for n, _ in ddl.realter] + [n for n, _ in ddl.rename])
+    return ddl
+
+
+def _range_text(rangevar: dict[str, Any]) -> str:
+    parts = [rangevar.get("schemaname"), rangevar.get("relname")]
+    return ".".join(quote_ident(p) for p in parts if p)
+
+
+async def _catalog_rows(dispatcher: Dispatcher, sql: str) -> list[tuple[str | None, ...]]:
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    return await conn.query(sql)
+
+
+async def _existing(dispatcher: Dispatcher, name: str) -> str | None:
+    oid = await _oid(dispatcher, name)
+    return await _name_of_oid(dispatcher, oid) if oid else None
+
+
+async def _oid(dispatcher: Dispatcher, name: str) -> int:
+    rows = await _catalog_rows(dispatcher, f"SELECT pg_catalog.to_regclass({quote_literal(name)})::oid")
+    return int(rows[0][0]) if rows and rows[0][0] else 0
+
+
+async def _name_of_oid(dispatcher: Dispatcher, oid: int) -> str | None:
+    rows = await _catalog_rows(
+        dispatcher, "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+        f"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = {int(oid)} AND c.relkind = 'S'")
+    return str(rows[0][0]) if rows else None
+
+
+async def _name_after(dispatcher: Dispatcher, rangevar: dict[str, Any]) -> str:
+    """The qualified name a CREATE SEQUENCE will give (first schema of the search path)."""
+    if rangevar.get("schemaname"):
+        return f"{quote_ident(rangevar['schemaname'])}.{quote_ident(rangevar['relname'])}"
+    rows = await _catalog_rows(dispatcher, "SELECT pg_catalog.current_schema()")
+    schema = rows[0][0] if rows and rows[0][0] else "public"
+    return f"{quote_ident(schema)}.{quote_ident(rangevar['relname'])}"
+
+
+async def _dropped(dispatcher: Dispatcher, body: dict[str, Any]) -> list[str]:
+    """Sequences a DROP SEQUENCE / DROP SCHEMA will drop (read before it runs)."""
+    out = []
+    for obj in body.get("objects", []):
+        if body["removeType"] == "OBJECT_SCHEMA":
+            schema = obj.get("String", {}).get("sval", "")
+            rows = await _catalog_rows(
+                dispatcher, "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                f"WHERE n.nspname = {quote_literal(schema)} AND c.relkind = 'S'")
+            out += [str(r[0]) for r in rows]
+            continue
+        names = [n["String"]["sval"] for n in obj.get("List", {}).get("items", []) if "String" in n]
+        name = await _existing(dispatcher, ".".join(quote_ident(n) for n in names))
+        if name:
+            out.append(name)
+    return out
+
+
+async def _owned_sequences(dispatcher: Dispatcher, table: str) -> list[str]:
+    rows = await _catalog_rows(
+        dispatcher, "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_class c ON c.oid = d.objid AND c.relkind = 'S' "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE d.refobjid = pg_catalog.to_regclass({quote_literal(table)}) AND d.classid = 'pg_class'::regclass")
+    return [str(r[0]) for r in rows]
+
+
+async def _gtm_has(dispatcher: Dispatcher, name: str) -> bool:
+    from gridpg.gtm.protocol import GtmError
+
+    try:
+        await dispatcher.coord.gtm.seq_currval_state(name)
+    except GtmError:
+        return False
+    return True
+
+
+async def _realter(dispatcher: Dispatcher, name: str, restarted: bool) -> None:
+    """ALTER SEQUENCE: the GTM sequence takes the new definition; its position stays
+    (PostgreSQL's rule) unless the statement restarted it, then the catalog's counts."""
+    from gridpg.gtm.protocol import GtmError
+
+    gtm = dispatcher.coord.gtm
+    try:
+        state = await gtm.seq_currval_state(name)
+    except GtmError:
+        return  # never used: created from the catalog's definition when first used
+    await gtm.seq_drop(name, if_exists=True)
+    if restarted:
+        return
+    await dispatcher.coord.ensure_sequence(name)
+    await gtm.seq_setval(name, int(state["last_value"]), bool(state["is_called"]))

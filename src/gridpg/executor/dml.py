@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 _roundrobin = itertools.count()
 
 
+async def _next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int]:
+    from gridpg.commands.sequences import next_values
+
+    return await next_values(dispatcher, name, count)
+
+
 @dataclass(frozen=True)
 class TableColumn:
     name: str
@@ -91,7 +97,7 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
     fill = [c for c in columns if c.sequence]
     planner = dispatcher.coord.planner
     assert planner is not None
-    values = {c.name: str((await dispatcher.coord.sequence_values(c.sequence or "", 1))[0]) for c in fill}
+    values = {c.name: str((await _next_values(dispatcher, c.sequence or "", 1))[0]) for c in fill}
     if target.method == "replication":
         groups = list(target.groups)
     elif target.method == "roundrobin":
@@ -189,13 +195,13 @@ async def _route_rows(dispatcher: Dispatcher, request: ExecRequest, target: Dist
     """Per row: (group, item texts incl. filled values)."""
     by_name = {c.name: c for c in columns}
     out = []
-    fill_values = {c.name: await dispatcher.coord.sequence_values(c.sequence or "", len(shape.rows)) for c in fill}
+    fill_values = {c.name: await _next_values(dispatcher, c.sequence or "", len(shape.rows)) for c in fill}
     for index, spans in enumerate(shape.rows):
         items = [request.sql[s:e].strip() for s, e in spans]
         for col_index, text in enumerate(items):
             col = by_name.get(shape.cols[col_index])
             if text.upper() == "DEFAULT" and col is not None and col.sequence:
-                items[col_index] = str((await dispatcher.coord.sequence_values(col.sequence, 1))[0])
+                items[col_index] = str((await _next_values(dispatcher, col.sequence, 1))[0])
                 shape.changed = True
         for col in fill:
             items.append(str(fill_values[col.name][index]))
@@ -401,7 +407,7 @@ async def chunks_source(chunks: list[bytes], fill: list[TableColumn], dispatcher
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    values = [await dispatcher.coord.sequence_values(c.sequence or "", len(lines)) for c in fill]
+    values = [await _next_values(dispatcher, c.sequence or "", len(lines)) for c in fill]
     out = []
     for i, line in enumerate(lines):
         extra = b"\t".join(str(v[i]).encode() for v in values)

@@ -27,9 +27,9 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
+from gridpg.commands.sequences import next_values as _next_values
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
-from gridpg.sql.parse import tokens
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 # Parse-tree nodes whose value PostgreSQL may compute differently at each evaluation (or
 # which may yield several rows): any function call, subquery or SQL value function.
 EVALUATED_NODES = ("FuncCall", "SubLink", "SQLValueFunction")
-SEQUENCE_FUNCTIONS = ("nextval", "currval", "lastval", "setval")
 _ids = itertools.count(1)
 
 
@@ -70,11 +69,11 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
             item = items[index]
             column = by_name.get(shape.cols[index])
             if item.upper() == "DEFAULT" and column is not None and column.sequence:
-                items[index] = str((await dispatcher.coord.sequence_values(column.sequence, 1))[0])
+                items[index] = str((await _next_values(dispatcher, column.sequence, 1))[0])
             else:
                 items[index] = await rewriter.rewrite(item)
         for column in fill:
-            items.append(str((await dispatcher.coord.sequence_values(column.sequence or "", 1))[0]))
+            items.append(str((await _next_values(dispatcher, column.sequence or "", 1))[0]))
     sent = shape.cols + [c.name for c in fill]
     distribution = target.column
     if distribution and distribution not in sent and (by_name.get(distribution) or _NO_DEFAULT).default:
@@ -117,80 +116,43 @@ class SequenceRewriter:
         self.used = False
 
     async def rewrite(self, item: str) -> str:
-        """`item` with each nextval/currval/lastval call replaced by a literal."""
+        """`item` with each nextval/currval/lastval/setval call replaced by a literal."""
+        from gridpg.commands import sequences
         from gridpg.executor.dml import parse_json_expr
 
         if "val" not in item.lower():
             return item
-        tree = parse_json_expr(item)
-        calls = sorted(_sequence_calls(tree), key=lambda c: c[0])
+        calls = sorted(sequences.sequence_calls(parse_json_expr(item)), key=lambda c: c[0])
         if not calls:
             return item
-        spans = _call_spans(item, [location - len("SELECT ") for location, _, _ in calls])
+        spans = sequences.call_spans(item, [location - len("SELECT ") for location, _, _ in calls])
+        if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
+            raise PgError(FEATURE_NOT_SUPPORTED, "a sequence function inside another is not supported "
+                          "by gridpg", hint=sequences.NOT_SUPPORTED_HINT)
         out, pos = [], 0
         for (_, function, args), (start, end) in zip(calls, spans, strict=True):
             out.append(item[pos:start])
-            out.append(str(await self._value(function, args)))
+            texts = [_constant_name(args, function)] + [None] * (len(args) - 1) if function != "lastval" else []
+            if function == "setval":
+                texts = await sequences._argument_texts(self.dispatcher, _NO_PARAMS, item[start:end], args,
+                                                        _no_inline)
+            out.append(str(await sequences.call_value(self.dispatcher, function, texts)))
             pos = end
         out.append(item[pos:])
         self.used = True
         return "".join(out)
 
-    async def _value(self, function: str, args: list[Any]) -> int:
-        from gridpg.commands.sequences import _qualified
 
-        runner = self.dispatcher.runner
-        if function == "setval":
-            raise PgError(FEATURE_NOT_SUPPORTED, "setval() inside INSERT ... VALUES into a distributed "
-                          "table is not supported by gridpg", hint="call SELECT setval(...) first")
-        if function == "lastval":
-            if runner.last_sequence is None:
-                raise PgError("55000", "lastval is not yet defined in this session")
-            return runner.sequence_values[runner.last_sequence]
-        name = _constant_name(args, function)
-        qualified = await _qualified(self.dispatcher, name)
-        if function == "currval":
-            if qualified not in runner.sequence_values:
-                raise PgError("55000", f'currval of sequence "{qualified.split(".")[-1].strip(chr(34))}" '
-                              "is not yet defined in this session")
-            return runner.sequence_values[qualified]
-        value = (await self.dispatcher.coord.sequence_values(qualified, 1))[0]
-        runner.sequence_values[qualified] = value
-        runner.last_sequence = qualified
-        return value
+async def _no_inline(_dispatcher: Any, _request: Any, sql: str) -> str:
+    return sql
 
 
-def _sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
-    """(location, function, arguments) of every sequence function call in `tree`."""
-    out = []
-    for node in analyze._walk(tree):
-        call = node.get("FuncCall") if isinstance(node, dict) else None
-        if call is None:
-            continue
-        names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
-        if names and names[-1] in SEQUENCE_FUNCTIONS and (len(names) == 1 or names[0] == "pg_catalog"):
-            out.append((int(call.get("location", 0)), names[-1], call.get("args", [])))
-    return out
+class _NoParams:
+    simple = True
+    params = ()
 
 
-def _call_spans(item: str, starts: list[int]) -> list[tuple[int, int]]:
-    """(start, end) of the call that begins at each offset: up to its closing parenthesis."""
-    toks = tokens(item)
-    spans = []
-    for start in starts:
-        depth = 0
-        for tok in toks:
-            if tok.start < start:
-                continue
-            text = item[tok.start : tok.end + 1]
-            if text == "(":
-                depth += 1
-            elif text == ")":
-                depth -= 1
-                if depth == 0:
-                    spans.append((start, tok.end + 1))
-                    break
-    return spans
+_NO_PARAMS: Any = _NoParams()
 
 
 def _constant_name(args: list[Any], function: str) -> str:

@@ -367,8 +367,7 @@ class Coordinator:
             except GtmError as exc:
                 if exc.code != "42P01":
                     raise
-                await self.gtm.seq_create(sequence, start=await self._sequence_start(sequence),
-                                          if_not_exists=True)
+                await self.ensure_sequence(sequence)
                 continue
             cache.extend(got.values())
         out = cache[:count]
@@ -376,8 +375,36 @@ class Coordinator:
         return out
 
     async def ensure_sequence(self, sequence: str) -> None:
-        """The GTM sequence behind a catalog sequence, created at its START when missing."""
-        await self.gtm.seq_create(sequence, start=await self._sequence_start(sequence), if_not_exists=True)
+        """The GTM sequence behind a catalog sequence, created when missing with the catalog
+        sequence's definition (START, INCREMENT, MINVALUE, MAXVALUE, CYCLE) and position."""
+        from gridpg.sql.quote import quote_literal
+
+        conn = await self.internal_acquire(self.catalog_node)
+        try:
+            rows = await conn.query(
+                "SELECT s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle FROM pg_catalog.pg_sequence s "
+                f"WHERE s.seqrelid = pg_catalog.to_regclass({quote_literal(sequence)})")
+            position = await conn.query(f"SELECT last_value, is_called FROM {sequence}") if rows else []
+        finally:
+            self.pools.pool(self.catalog_node).release(conn)
+        if not rows:
+            await self.gtm.seq_create(sequence, start=1, if_not_exists=True)
+            return
+        start, increment, low, high, cycle = rows[0]
+        created = await self.gtm.seq_create(
+            sequence, start=int(start or 1), increment=int(increment or 1), minvalue=int(low or 0),
+            maxvalue=int(high or 0), cycle=cycle == "t", if_not_exists=True)
+        if created and position and (position[0][1] == "t" or int(position[0][0] or 0) != int(start or 1)):
+            await self.gtm.seq_setval(sequence, int(position[0][0] or 0), position[0][1] == "t")
+
+    async def give_back_sequences(self, names: list[str]) -> None:
+        """Return the unused cached values of these sequences to the GTM (when no other
+        coordinator took values since), so that ALTER and RENAME continue where this
+        coordinator's sessions stopped, as one PostgreSQL would."""
+        for name in names:
+            cache = self._sequences.pop(name, [])
+            if cache:
+                await self.gtm.seq_giveback(name, cache[-1], cache[0])
 
     def forget_sequences(self, names: list[str]) -> None:
         for name in names:

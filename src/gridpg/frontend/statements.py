@@ -25,6 +25,7 @@ from gridpg.errors import (
     PgError,
     notice,
 )
+from gridpg.commands import sequences
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.frontend import readonly, session_commands
 from gridpg.frontend.session_settings import SessionSettings
@@ -68,6 +69,7 @@ class StatementRunner:
         self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
         self.temps = SessionTemps(self)
         self.last_sequence: str | None = None  # the sequence lastval() reads
+        self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
 
     # -- metadata ----------------------------------------------------------------------
 
@@ -122,9 +124,13 @@ class StatementRunner:
             self.state.commit()
             if ddl:
                 await self.coord.metadata_changed()
+            pending, self.sequence_ddl = self.sequence_ddl, []
+            for change in pending:
+                await change.apply(self.dispatcher)
         else:
             await self.txn.rollback()
             self.state.rollback()
+            self.sequence_ddl.clear()
 
     @property
     def settings(self) -> dict[str, str]:
@@ -338,7 +344,14 @@ class StatementRunner:
         await self.temps.before_statement(request.sql)
         if sqlparse.may_change_session_state(request.sql):
             self.txn.taint()  # its connections are closed after it, not pooled
+        sequences.ensure_supported(request.sql)
+        sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await self.dispatcher.run(request)
+        if sequence_ddl is not None:
+            if self.txn.in_block:
+                self.sequence_ddl.append(sequence_ddl)  # the GTM follows at COMMIT
+            else:
+                await sequence_ddl.apply(self.dispatcher)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
 

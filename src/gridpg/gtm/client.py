@@ -143,6 +143,12 @@ class GtmClient:
     async def seq_setval(self, name: str, value: int, is_called: bool = True) -> None:
         await self.call("seq_setval", name=name, value=value, is_called=is_called)
 
+    async def seq_giveback(self, name: str, last: int, first_unused: int) -> bool:
+        """Return the unused values ``first_unused..last`` of this client's range, if the
+        sequence has not moved since (then its next value is ``first_unused``)."""
+        result = await self.call("seq_giveback", name=name, last=last, first_unused=first_unused)
+        return bool(result.get("returned"))
+
     async def seq_currval_state(self, name: str) -> Message:
         """The sequence's definition plus ``last_value`` and ``is_called``."""
         return await self.call("seq_currval_state", name=name)

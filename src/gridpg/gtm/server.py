@@ -370,6 +370,22 @@ class GtmService:
         await self.committer.sync()
         return {}
 
+    async def op_seq_giveback(self, conn_id: int, fields: Message) -> Message:
+        """A coordinator returns the unused tail of its cached range: the sequence steps back
+        to `first_unused` only if nobody took a value after that range (compare and set)."""
+        seq = self._sequence(_str(fields, "name"))
+        if not (seq.is_called and seq.last_value == _int(fields, "last")):
+            return {"returned": False}
+        first = _int(fields, "first_unused")
+        before = first - seq.increment  # the last value handed out, as PostgreSQL keeps it
+        if seq.minvalue <= before <= seq.maxvalue:
+            seq.last_value, seq.is_called = before, True
+        else:
+            seq.last_value, seq.is_called = first, False
+        self.storage.save_sequence(seq)
+        await self.committer.sync()
+        return {"returned": True}
+
     async def op_seq_currval_state(self, conn_id: int, fields: Message) -> Message:
         seq = self._sequence(_str(fields, "name"))
         await self.committer.sync()
