@@ -460,6 +460,8 @@ def _copy_options(body: dict[str, Any]) -> dict[str, Any]:
                 value = value.text
             elif "String" in arg:
                 value = arg["String"]["sval"]
+            elif "Integer" in arg:
+                value = str(arg["Integer"].get("ival", 0))
             elif "List" in arg:
                 value = [i.get("String", {}).get("sval") for i in arg["List"]["items"]]
         out[elem["defname"].lower()] = value
@@ -481,30 +483,69 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] or [c.name for c in columns]
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
-    header = options.get("header") not in (None, False, "false", "off", "0")
+    header, match = _header_option(options.get("header"), fmt)
     dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(cols)))
     node_sql = _node_copy_sql(request.sql)
-    count = await _copy_routed(dispatcher, table, node_sql, router, _client_chunks(dispatcher, header and fmt != "binary"))
+    check = _node_copy_sql(request.sql, drop=("freeze",)) if match else None
+    count = await _copy_routed(dispatcher, table, node_sql, router,
+                               _client_chunks(dispatcher, header and fmt != "binary", check))
     dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
 
 
-async def _client_chunks(dispatcher: Dispatcher, skip_header: bool):  # type: ignore[no-untyped-def]
+_BOOL_TEXT = {"true": True, "t": True, "on": True, "1": True, "yes": True, "y": True,
+              "false": False, "f": False, "off": False, "0": False, "no": False, "n": False}
+
+
+def _header_option(value: Any, fmt: str) -> tuple[bool, bool]:
+    """(has a header line, HEADER MATCH), with PostgreSQL's checks of the option."""
+    if value is None:
+        return False, False
+    text = str(value).lower() if value is not True else "true"
+    if text == "match":
+        result = (True, True)
+    elif text in _BOOL_TEXT:
+        result = (_BOOL_TEXT[text], False)
+    else:
+        raise PgError("42601", 'header requires a Boolean value or "match"')
+    if result[0] and fmt == "binary":
+        raise PgError(FEATURE_NOT_SUPPORTED, "cannot specify HEADER in BINARY mode")
+    return result
+
+
+async def _client_chunks(dispatcher: Dispatcher, skip_header: bool, check_sql: str | None = None):  # type: ignore[no-untyped-def]
+    """The client's COPY data; the header line skipped, or first checked (HEADER MATCH)."""
     skipping = skip_header
+    header = b""
     while True:
         kind, payload = await dispatcher.session.read_copy_data()
         if kind == 0x64:
             if skipping:
                 cut = payload.find(b"\n")
                 if cut < 0:
+                    header += payload
                     continue
+                header += payload[: cut + 1]
                 payload = payload[cut + 1 :]
                 skipping = False
+                if check_sql is not None:
+                    await _check_header(dispatcher, check_sql, header)
             yield payload
         elif kind == 0x63:
             return
         else:
             message = codec.PayloadReader(payload).cstring()
             raise PgError("57014", f"COPY from stdin failed: {message}")
+
+
+async def _check_header(dispatcher: Dispatcher, sql: str, header: bytes) -> None:
+    """HEADER MATCH: PostgreSQL checks the header line against the table's columns, on the
+    catalog server (same table, same columns, empty): its error is PostgreSQL's own."""
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    conn.send(codec.build_query(sql))
+    await conn.expect_copy_in()
+    conn.send(codec.build_copy_data(header))
+    conn.send(codec.COPY_DONE)
+    await conn.read_results()
 
 
 async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
