@@ -23,6 +23,8 @@ from gridpg.sql import parse
         ("/* x */ begin isolation level repeatable read", "begin", False),
         ("/* x */ set transaction read only", "set_transaction", False),
         ("/* x */ prepare transaction 'g'", "prepare", False),
+        ("-- tm\nCOMMIT PREPARED 'g'", "commit_prepared", False),
+        ("rollback prepared 'g'", "rollback_prepared", False),
     ],
 )
 def test_transaction_control_by_parse(sql: str, kind: str, chain: bool) -> None:
@@ -45,6 +47,11 @@ def test_transaction_control_by_parse(sql: str, kind: str, chain: bool) -> None:
 )
 def test_not_transaction_control(sql: str) -> None:
     assert parse.transaction_control(sql) is None
+
+
+def test_prepared_transaction_identifier() -> None:
+    control = parse.transaction_control("/* xa */ PREPARE TRANSACTION 'a b''c'")
+    assert control is not None and control.name == "a b'c"
 
 
 def test_savepoint_name_after_comment() -> None:

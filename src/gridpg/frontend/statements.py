@@ -12,26 +12,27 @@ import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot
+from gridpg.commands import sequences
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
-    FEATURE_NOT_SUPPORTED,
     NO_ACTIVE_SQL_TRANSACTION,
     PROTOCOL_VIOLATION,
     PgError,
     notice,
 )
-from gridpg.commands import sequences
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.frontend import readonly, session_commands
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
+from gridpg.txn import prepared
 from gridpg.txn.transaction import DistributedTransaction, TxnState
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ class StatementRunner:
             if part == "-c" and index + 1 < len(parts):
                 item = parts[index + 1]
                 index += 1
-            elif part.startswith("-c") or part.startswith("--"):
+            elif part.startswith(("-c", "--")):
                 item = part[2:]
             if item and "=" in item:
                 key, value = item.split("=", 1)
@@ -327,7 +328,7 @@ class StatementRunner:
         if self.coord.read_only and await self._read_only_answer(request):
             return
         control = sqlparse.transaction_control(request.sql)
-        if control is None or control.kind not in ("commit", "rollback", "rollback_to"):
+        if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
             self.txn.ensure_not_failed()
         if control is not None:
             self.temps.transaction_ended()
@@ -345,6 +346,8 @@ class StatementRunner:
         if sqlparse.may_change_session_state(request.sql):
             self.txn.taint()  # its connections are closed after it, not pooled
         sequences.ensure_supported(request.sql)
+        if prepared.reads_prepared_view(request.sql):
+            request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await self.dispatcher.run(request)
         if sequence_ddl is not None:
@@ -414,14 +417,32 @@ class StatementRunner:
             self.state.release(control.name)
             send(codec.build_command_complete("RELEASE"))
         elif kind == "prepare":
-            raise PgError(FEATURE_NOT_SUPPORTED, "PREPARE TRANSACTION is not supported by gridpg; "
-                          "gridpg runs two-phase commit itself")
+            await self._prepare_transaction(control.name)
+        elif kind in ("commit_prepared", "rollback_prepared"):
+            await prepared.finish(self, control.name, commit=kind == "commit_prepared")
+            send(codec.build_command_complete("COMMIT PREPARED" if kind == "commit_prepared" else "ROLLBACK PREPARED"))
         elif kind == "set_transaction":
             if self.txn.in_block:
                 await self.txn.set_local(request.sql)
             else:
                 send(notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
             send(codec.build_command_complete("SET"))
+
+    async def _prepare_transaction(self, gid: str) -> None:
+        """PREPARE TRANSACTION: outside a block PostgreSQL warns; in a failed one it rolls back."""
+        send = self.session.send
+        if not self.txn.in_block:
+            send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+            send(codec.build_command_complete("ROLLBACK"))
+            return
+        await self.sync_pending()
+        self.implicit_block = False
+        if self.txn.state is TxnState.FAILED:
+            await self.end_transaction(commit=False)
+            send(codec.build_command_complete("ROLLBACK"))
+            return
+        await prepared.prepare(self, gid)
+        send(codec.build_command_complete("PREPARE TRANSACTION"))
 
     def _ensure_block(self, what: str) -> None:
         if not self.txn.in_block:

@@ -135,8 +135,8 @@ _TXN_WORDS = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|r
 
 @dataclass(frozen=True)
 class TxnControl:
-    kind: str  # begin | commit | rollback | savepoint | rollback_to | release | prepare | set_transaction
-    name: str = ""
+    kind: str  # begin | commit | rollback | savepoint | rollback_to | release | prepare | commit_prepared | rollback_prepared | set_transaction
+    name: str = ""  # the savepoint, or the prepared transaction's identifier
     chain: bool = False
     begin_sql: str = "BEGIN"
     is_start: bool = False
@@ -147,8 +147,8 @@ _TXN_KINDS = {
     "TRANS_STMT_BEGIN": "begin", "TRANS_STMT_START": "begin", "TRANS_STMT_COMMIT": "commit",
     "TRANS_STMT_ROLLBACK": "rollback", "TRANS_STMT_SAVEPOINT": "savepoint",
     "TRANS_STMT_RELEASE": "release", "TRANS_STMT_ROLLBACK_TO": "rollback_to",
-    "TRANS_STMT_PREPARE": "prepare", "TRANS_STMT_COMMIT_PREPARED": "prepare",
-    "TRANS_STMT_ROLLBACK_PREPARED": "prepare",
+    "TRANS_STMT_PREPARE": "prepare", "TRANS_STMT_COMMIT_PREPARED": "commit_prepared",
+    "TRANS_STMT_ROLLBACK_PREPARED": "rollback_prepared",
 }
 
 
@@ -210,7 +210,8 @@ def transaction_control(sql: str) -> TxnControl | None:
             kind, begin_sql=begin_sql, is_start=body["kind"] == "TRANS_STMT_START",
             isolation=isolation,
         )
-    return TxnControl(kind, name=body.get("savepoint_name", ""), chain=bool(body.get("chain")))
+    name = body.get("gid", "") if "prepare" in kind else body.get("savepoint_name", "")
+    return TxnControl(kind, name=name, chain=bool(body.get("chain")))
 
 
 @dataclass(frozen=True)

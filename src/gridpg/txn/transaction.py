@@ -343,6 +343,30 @@ class DistributedTransaction:
         finally:
             pool.release(conn)
 
+    async def prepare_user(self, node_gid: str) -> list[str]:
+        """PREPARE TRANSACTION on every node with an open block (the client's own 2PC): all
+        prepared, or none (those that did are rolled back, the others too). Ends the
+        transaction; returns the nodes that hold it."""
+        nodes = [n for n, p in self.participants.items() if p.conn.txn_status != b"I"]
+        prepare = f"PREPARE TRANSACTION {quote_literal(node_gid)}"
+        results = await asyncio.gather(*(self.participants[n].conn.simple_query(prepare) for n in nodes),
+                                       return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        for node, result in zip(nodes, results, strict=True):
+            if not isinstance(result, BaseException):
+                self.participants[node].state = RemoteState.PREPARED
+        if failed:
+            prepared = [n for n in nodes if self.participants[n].state is RemoteState.PREPARED]
+            await self._run_everywhere(prepared, f"ROLLBACK PREPARED {quote_literal(node_gid)}", swallow=True)
+            for node in prepared:
+                self.participants[node].state = RemoteState.ABORTING
+            await self.rollback()
+            first = failed[0]
+            raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
+        self._release_all()
+        self._reset()
+        return nodes
+
     async def _forget(self, gid: str) -> None:
         try:
             await self.commit_log.forget(gid)

@@ -1,0 +1,201 @@
+"""The client's own two-phase commit: PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED, and the
+`pg_prepared_xacts` the client sees (what XA transaction managers such as JTA use).
+
+* PREPARE TRANSACTION 'gid' prepares the session's transaction on every node it holds (the
+  coordinator's catalog server always among them, so an empty transaction is prepared too)
+  under the node identifier `gridpg-u:<gid>`, all or none; then the GTM logs
+  `gridpg-prepared:<gid>` with the nodes: the mark that the PREPARE completed.
+* COMMIT PREPARED 'gid', from any coordinator, finds the nodes that hold it, logs the
+  decision (`gridpg-commit:<gid>`) in the GTM, commits each under the commit fence and
+  forgets both marks; a COMMIT PREPARED interrupted by a crash is finished by repeating it,
+  and a ROLLBACK PREPARED after a logged decision is refused. ROLLBACK PREPARED rolls back
+  every node that holds it (also what an interrupted PREPARE left behind).
+* Node identifiers never look like gridpg's own (`gridpg_<gxid>_<coordinator>`), so the
+  restart-time recovery of `txn.recovery` leaves them prepared.
+* A statement that reads `pg_prepared_xacts` reads, in its place, the completed prepared
+  transactions of the whole cluster, each once, under the client's identifier.
+
+Not guaranteed: two sessions preparing the same identifier at the same moment through
+different coordinators may both succeed (the identifier is checked cluster-wide first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from gridpg.errors import PgError
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.frontend.coordinator import Coordinator
+    from gridpg.frontend.statements import StatementRunner
+
+NODE_PREFIX = "gridpg-u:"
+PREPARED_MARK = "gridpg-prepared:"
+COMMIT_MARK = "gridpg-commit:"
+MAX_GID = 200 - 1  # PostgreSQL's GIDSIZE, terminator included
+
+
+def node_gid(gid: str) -> str:
+    """The identifier on the nodes (raises 22023 when PostgreSQL's limit is passed)."""
+    full = NODE_PREFIX + gid
+    if len(full.encode()) > MAX_GID:
+        raise PgError("22023", f'transaction identifier "{gid}" is too long')
+    return full
+
+
+async def prepare(runner: StatementRunner, gid: str) -> None:
+    """PREPARE TRANSACTION inside a block (the block ends either way)."""
+    txn = runner.txn
+    if runner.ddl_in_block or runner.sequence_ddl:
+        await runner.end_transaction(commit=False)
+        raise PgError("0A000", "PREPARE TRANSACTION after DDL is not supported by gridpg")
+    target = node_gid(gid)
+    if gid in {row[1] for row in await cluster_prepared(runner.coord, complete_only=False)}:
+        await runner.end_transaction(commit=False)
+        raise PgError("42710", f'transaction identifier "{gid}" is already in use')
+    await txn.connection(runner.coord.catalog_node, wants_block=True)
+    if runner.state.changed_in_transaction:
+        txn.taint()
+    try:
+        nodes = await txn.prepare_user(target)
+    except BaseException:
+        runner.state.rollback()
+        raise
+    runner.state.commit()  # PostgreSQL keeps a prepared transaction's SETs, as at COMMIT
+    await runner.coord.gtm.txn_log_commit(PREPARED_MARK + gid, nodes)
+
+
+async def finish(runner: StatementRunner, gid: str, commit: bool) -> None:
+    """COMMIT PREPARED / ROLLBACK PREPARED, from any coordinator, outside a block."""
+    word = "COMMIT PREPARED" if commit else "ROLLBACK PREPARED"
+    if runner.txn.in_block:
+        raise PgError("25001", f"{word} cannot run inside a transaction block")
+    coord = runner.coord
+    holders = {node: owner for node, g, owner in await _holders(coord) if g == gid}
+    marks = {str(d.get("gid", "")) for d in await coord.gtm.txn_decisions()}
+    if not holders or (commit and PREPARED_MARK + gid not in marks):
+        await _forget_if_done(coord, gid, marks, holders)
+        raise PgError("42704", f'prepared transaction with identifier "{gid}" does not exist')
+    info = runner.session.info
+    if not info.is_superuser and any(owner != runner.state.session_user for owner in holders.values()):
+        raise PgError("42501", "permission denied to finish prepared transaction",
+                      hint="Must be superuser or the user that prepared the transaction.")
+    if not commit and COMMIT_MARK + gid in marks:
+        raise PgError("55000", f'prepared transaction "{gid}" is being committed',
+                      hint="COMMIT PREPARED completes it")
+    target = node_gid(gid)
+    if commit:
+        await coord.gtm.txn_log_commit(COMMIT_MARK + gid, sorted(holders))
+        await coord.commit_log.commit_fenced(lambda: _on_nodes(coord, list(holders), f"COMMIT PREPARED {quote_literal(target)}"))
+    else:
+        await _on_nodes(coord, list(holders), f"ROLLBACK PREPARED {quote_literal(target)}")
+    for mark in (COMMIT_MARK + gid, PREPARED_MARK + gid):
+        if mark in marks or commit:
+            await coord.gtm.txn_forget(mark)
+
+
+async def _forget_if_done(coord: Coordinator, gid: str, marks: set[str], holders: dict[str, str]) -> None:
+    if not holders:
+        for mark in (COMMIT_MARK + gid, PREPARED_MARK + gid):
+            if mark in marks:
+                await coord.gtm.txn_forget(mark)
+
+
+def _all_nodes(coord: Coordinator) -> list[str]:
+    return [coord.catalog_node, *(a.name for a in coord.other_catalogs), *coord.datanode_addresses]
+
+
+async def _on_nodes(coord: Coordinator, nodes: list[str], sql: str) -> None:
+    async def one(node: str) -> None:
+        conn = await coord.internal_acquire(node)
+        try:
+            await conn.simple_query(sql)
+        finally:
+            coord.pools.pool(node).release(conn)
+
+    results = await asyncio.gather(*(one(n) for n in nodes), return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        raise errors[0]
+
+
+async def _holders(coord: Coordinator) -> list[tuple[str, str, str]]:
+    """(node, client's identifier, owner) of every user-prepared transaction on every node."""
+    rows = await _gather(coord, "SELECT gid, owner::text FROM pg_catalog.pg_prepared_xacts "
+                                f"WHERE gid LIKE {quote_literal(NODE_PREFIX + '%')}")
+    return [(node, str(r[0])[len(NODE_PREFIX):], str(r[1])) for node, r in rows]
+
+
+async def _gather(coord: Coordinator, sql: str) -> list[tuple[str, tuple[str | None, ...]]]:
+    async def one(node: str) -> list[tuple[str, tuple[str | None, ...]]]:
+        conn = await coord.internal_acquire(node)
+        try:
+            return [(node, row) for row in await conn.query(sql)]
+        finally:
+            coord.pools.pool(node).release(conn)
+
+    out: list[tuple[str, tuple[str | None, ...]]] = []
+    for part in await asyncio.gather(*(one(n) for n in _all_nodes(coord))):
+        out += part
+    return out
+
+
+async def cluster_prepared(coord: Coordinator, complete_only: bool = True) -> list[tuple[str | None, ...]]:
+    """(transaction, gid, prepared, owner, database) of each client-prepared transaction,
+    once, the earliest node's values."""
+    rows = await _gather(coord, "SELECT transaction::text, gid, prepared::text, owner::text, database::text "
+                                "FROM pg_catalog.pg_prepared_xacts "
+                                f"WHERE gid LIKE {quote_literal(NODE_PREFIX + '%')} ORDER BY prepared")
+    marks = {str(d.get("gid", "")) for d in await coord.gtm.txn_decisions()} if complete_only else set()
+    seen: dict[str, tuple[str | None, ...]] = {}
+    for _, (xid, gid, prepared, owner, database) in rows:
+        name = str(gid)[len(NODE_PREFIX):]
+        if name not in seen and (not complete_only or PREPARED_MARK + name in marks):
+            seen[name] = (xid, name, prepared, owner, database)
+    return list(seen.values())
+
+
+def reads_prepared_view(sql: str) -> bool:
+    return "pg_prepared_xacts" in sql.lower()
+
+
+async def rewrite_view(coord: Coordinator, sql: str) -> str:
+    """`sql` with each reference to pg_prepared_xacts replaced by the cluster's list."""
+    from gridpg.planner import analyze
+
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return sql
+    refs = [n["RangeVar"] for n in analyze._walk(tree) if isinstance(n, dict) and "RangeVar" in n
+            and n["RangeVar"].get("relname") == "pg_prepared_xacts"
+            and n["RangeVar"].get("schemaname") in (None, "pg_catalog")]
+    if not refs:
+        return sql
+    subquery = _values_subquery(await cluster_prepared(coord))
+    toks = sqlparse.tokens(sql)
+    replacements = []
+    for ref in refs:
+        start = int(ref.get("location", 0))
+        name_tok = next(t for t in toks if t.start >= start and sql[t.start : t.end + 1].lower() == "pg_prepared_xacts")
+        text = subquery if ref.get("alias") else f"{subquery} AS pg_prepared_xacts"
+        replacements.append((start, name_tok.end + 1, text))
+    out, pos = [], 0
+    for start, end, text in sorted(replacements):
+        out += [sql[pos:start], text]
+        pos = end
+    return "".join(out) + sql[pos:]
+
+
+def _values_subquery(rows: list[tuple[str | None, ...]]) -> str:
+    columns = "v.transaction::xid AS transaction, v.gid::text AS gid, v.prepared::timestamptz AS prepared, " \
+              "v.owner::name AS owner, v.database::name AS database"
+    if not rows:
+        return ("(SELECT NULL::xid AS transaction, NULL::text AS gid, NULL::timestamptz AS prepared, "
+                "NULL::name AS owner, NULL::name AS database WHERE false)")
+    values = ", ".join("(" + ", ".join(quote_literal(str(v)) if v is not None else "NULL" for v in row) + ")"
+                       for row in rows)
+    return f"(SELECT {columns} FROM (VALUES {values}) AS v(transaction, gid, prepared, owner, database))"
