@@ -21,48 +21,167 @@ if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
+# Citus's signatures: (argument, default) in order; "" marks a required argument.
+SIGNATURES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "create_distributed_table": (("table_name", ""), ("distribution_column", ""),
+                                 ("distribution_type", "hash"), ("colocate_with", "default"),
+                                 ("shard_count", None)),
+    "create_reference_table": (("table_name", ""),),
+    "undistribute_table": (("table_name", ""), ("cascade_via_foreign_keys", "false")),
+    "alter_distributed_table": (("table_name", ""), ("distribution_column", None), ("shard_count", None),
+                                ("colocate_with", None), ("cascade_to_colocated", None)),
+}
+FUNCTIONS = tuple(SIGNATURES)
+_TRUE = ("true", "t", "on", "1", "yes", "y")
+
+
+def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
+    """(name, argument nodes) when the statement is `SELECT <citus function>(...)`."""
+    body = tree.get("SelectStmt")
+    if body is None or body.get("fromClause") or len(body.get("targetList", [])) != 1:
+        return None
+    call = body["targetList"][0]["ResTarget"].get("val", {}).get("FuncCall")
+    if call is None:
+        return None
+    names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
+    if names[-1] not in FUNCTIONS or (len(names) == 2 and names[0] not in ("citus", "pg_catalog", "public")):
+        return None
+    return names[-1], call.get("args", [])
+
+
+def bind_arguments(name: str, positional: list[str | None], named: dict[str, str | None]) -> dict[str, str | None]:
+    """Citus's argument rules: positional first, then by name, defaults for the rest."""
+    signature = SIGNATURES[name]
+    if len(positional) > len(signature):
+        raise PgError("42883", f"function {name} with {len(positional)} arguments does not exist")
+    out: dict[str, str | None] = {}
+    for (arg, _), value in zip(signature, positional, strict=False):
+        out[arg] = value
+    known = {arg for arg, _ in signature}
+    for arg, value in named.items():
+        if arg not in known:
+            raise PgError("42883", f'function {name} has no argument "{arg}"')
+        if arg in out:
+            raise PgError("42601", f'argument "{arg}" of {name} given twice')
+        out[arg] = value
+    for arg, default in signature:
+        if arg not in out:
+            if default == "":
+                raise PgError("42883", f'{name}() needs its argument "{arg}"')
+            out[arg] = default
+    return out
+
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: list[Any]) -> None:
     from gridpg.commands.ddl import DdlRunner
-    from gridpg.planner.analyze import value_of
-    from gridpg.planner.context import UNKNOWN, value_text
 
-    def text_of(node: Any) -> str | None:
-        value = value_of(node)
-        text = value_text(value, request.bound()) if value is not None else UNKNOWN
-        if text is UNKNOWN:
-            raise PgError(INVALID_PARAMETER_VALUE, f"{name}() takes constant or parameter arguments")
-        return text  # type: ignore[return-value]
-
-    values = []
-    named: dict[str, str | None] = {}
-    for arg in args:
-        if "NamedArgExpr" in arg:
-            named[arg["NamedArgExpr"]["name"]] = text_of(arg["NamedArgExpr"]["arg"])
-            continue
-        values.append(text_of(arg))
-    if not values:
-        raise PgError(INVALID_PARAMETER_VALUE, f"{name}() needs a table name")
-    table_name = values[0] or ""
-    if name == "create_reference_table":
-        spec = DistributionSpec("replication")
-        shard_count = None
-        colocate = None
-    else:
-        column = values[1] if len(values) > 1 else named.get("distribution_column")
-        if not column:
-            raise PgError(INVALID_PARAMETER_VALUE, "create_distributed_table() needs a distribution column")
-        spec = DistributionSpec("hash", column)
-        colocate = values[2] if len(values) > 2 else named.get("colocate_with", "default")
-        count = values[3] if len(values) > 3 else named.get("shard_count")
-        shard_count = int(count) if count else None
+    positional, named = _argument_texts(name, args, request)
+    bound = bind_arguments(name, positional, named)
     ddl = DdlRunner(dispatcher)
-    await _redistribute(dispatcher, ddl, table_name, spec, shard_count, colocate)
+    schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
+    spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
+    await _redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
     session = dispatcher.session
     if request.simple:
         session.send(codec.build_row_description([codec.Column(name, type_oid=2278)]))
     session.send(codec.build_data_row([b""]))
     await ddl.finish("SELECT 1")
+
+
+def _argument_texts(name: str, args: list[Any], request: ExecRequest) -> tuple[list[str | None], dict[str, str | None]]:
+    from gridpg.planner.analyze import value_of
+    from gridpg.planner.service import _UNKNOWN, _value_text
+
+    def text_of(node: Any) -> str | None:
+        value = value_of(node)
+        text = _value_text(value, request) if value is not None else _UNKNOWN
+        if text is _UNKNOWN:
+            raise PgError(INVALID_PARAMETER_VALUE, f"{name}() takes constant or parameter arguments")
+        return text  # type: ignore[return-value]
+
+    positional: list[str | None] = []
+    named: dict[str, str | None] = {}
+    for arg in args:
+        if "NamedArgExpr" in arg:
+            named[arg["NamedArgExpr"]["name"]] = text_of(arg["NamedArgExpr"]["arg"])
+        else:
+            positional.append(text_of(arg))
+    return positional, named
+
+
+async def _resolve(ddl: Any, dispatcher: Dispatcher, table_name: str) -> tuple[str, str]:
+    """(schema, table) of a regclass argument, through the session's search_path."""
+    catalog = await ddl.conn(dispatcher.coord.catalog_node)
+    rows = await catalog.query(
+        "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        f"ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass({quote_literal(table_name)})"
+    )
+    if not rows:
+        raise PgError(UNDEFINED_TABLE, f'relation "{table_name}" does not exist')
+    if rows[0][2] not in ("r", "p"):
+        raise PgError("42809", f'"{table_name}" is not a table')
+    return rows[0][0] or "", rows[0][1] or ""
+
+
+def _target(name: str, bound: dict[str, str | None], dispatcher: Dispatcher, schema: str,
+            table_name: str) -> tuple[DistributionSpec, int | None, str | None]:
+    """The distribution asked for: (spec, shard count, colocate_with)."""
+    if name == "create_reference_table":
+        return DistributionSpec("replication"), None, None
+    if name == "undistribute_table":
+        if str(bound["cascade_via_foreign_keys"]).lower() in _TRUE:
+            raise PgError("0A000", "undistribute_table(cascade_via_foreign_keys => true) is not supported by gridpg")
+        # gridpg has no coordinator-local tables: the table is kept whole on one datanode group.
+        first = dispatcher.runner.snapshot().datanode_groups()[0].name
+        return DistributionSpec("roundrobin", nodes=(first,)), None, None
+    if name == "alter_distributed_table":
+        return _altered(bound, dispatcher.runner.snapshot().table(schema, table_name), table_name)
+    kind = str(bound["distribution_type"] or "hash").lower()
+    if kind in ("append", "range"):
+        raise PgError("0A000", f"distribution type {kind} is not supported by gridpg", hint="use hash")
+    if kind != "hash":
+        raise PgError("22P02", f'invalid input value for enum citus.distribution_type: "{kind}"')
+    if not bound["distribution_column"]:
+        raise PgError(INVALID_PARAMETER_VALUE, "create_distributed_table() needs a distribution column")
+    colocate = bound["colocate_with"]
+    if bound["shard_count"] is not None and str(colocate).lower() not in ("default", "none"):
+        raise PgError(INVALID_PARAMETER_VALUE, "Cannot use colocate_with with a table and shard_count at the same time")
+    return DistributionSpec("hash", bound["distribution_column"]), _count(bound["shard_count"]), colocate
+
+
+def _altered(bound: dict[str, str | None], current: Any,
+             table_name: str) -> tuple[DistributionSpec, int | None, str | None]:
+    """alter_distributed_table: what is not given stays as the table has it now."""
+    if str(bound["cascade_to_colocated"]).lower() in _TRUE:
+        raise PgError("0A000", "alter_distributed_table(cascade_to_colocated => true) is not supported by gridpg")
+    if current is None or current.method != "hash":
+        raise PgError(INVALID_PARAMETER_VALUE, f'table "{table_name}" is not a hash-distributed table',
+                      hint="use create_distributed_table()")
+    column = bound["distribution_column"] or current.column
+    count = _count(bound["shard_count"]) or current.shard_count
+    colocate = bound["colocate_with"] or ("default" if bound["distribution_column"] or bound["shard_count"] else None)
+    return DistributionSpec("hash", column), count, colocate
+
+
+def _count(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise PgError("22P02", f'invalid input syntax for type integer: "{text}"') from None
+    if value < 1:
+        raise PgError(INVALID_PARAMETER_VALUE, "shard_count must be at least 1")
+    return value
+
+
+def describe_stand_in(name: str, sql: str) -> str:
+    """What Describe answers for these calls (the functions exist only in the coordinator)."""
+    from gridpg.sql.parse import tokens
+
+    params = sorted({sql[t.start : t.end + 1] for t in tokens(sql) if t.name == "PARAM"})
+    source = ", ".join(f"{p}::text" for p in params) or "1"
+    return f"SELECT CAST(NULL AS void) AS {quote_ident(name)} FROM (SELECT {source}) s"
 
 
 async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
@@ -76,8 +195,10 @@ async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec:
         raise PgError(UNDEFINED_TABLE, f'relation "{table_name}" does not exist')
     schema, name = rows[0][0] or "", rows[0][1] or ""
     qualified = quote_qualified(schema, name)
-    snapshot = dispatcher.runner.snapshot()
-    old = snapshot.table(schema, name)
+    # The metadata as the catalog has it now (the coordinator's cached snapshot may not yet
+    # hold a table created a moment ago: its rows would be taken from the empty catalog copy).
+    await dispatcher.runner.load_private_snapshot()
+    old = dispatcher.runner.snapshot().table(schema, name)
     create_sql, extra_sql = await _definition(catalog, qualified)
     # 1. the rows, into a temp table on a catalog connection outside the 2PC transaction
     #    (PostgreSQL refuses PREPARE TRANSACTION after touching temp tables)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot
-from gridpg.commands import sequences
+from gridpg.commands import citus_views, sequences
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
@@ -265,7 +265,10 @@ class StatementRunner:
 
     async def describe(self, statement: PreparedStatement) -> tuple[list[int], bytes | None]:
         if statement.described is None:
-            statement.described = await self.dispatcher.describe(statement.sql, statement.param_oids)
+            sql = statement.sql
+            if citus_views.reads_views(sql):  # views the coordinator answers
+                sql = await citus_views.rewrite(self.coord, sql)
+            statement.described = await self.dispatcher.describe(sql, statement.param_oids)
         return statement.described
 
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
@@ -348,6 +351,8 @@ class StatementRunner:
         sequences.ensure_supported(request.sql)
         if prepared.reads_prepared_view(request.sql):
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
+        if citus_views.reads_views(request.sql):
+            request = replace(request, sql=await citus_views.rewrite(self.coord, request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await self.dispatcher.run(request)
         if sequence_ddl is not None:

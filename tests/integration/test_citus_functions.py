@@ -1,0 +1,90 @@
+"""Citus's functions and views for users who migrate: create_distributed_table (all its
+arguments, positional and named), create_reference_table, alter_distributed_table,
+undistribute_table, names resolved through search_path, and citus_tables / citus_shards."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+@pytest.fixture()
+def conn(gridpg_cluster: Cluster, schema: str):  # type: ignore[no-untyped-def]
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as c:
+        c.execute(f"SET search_path TO {schema}, public")
+        yield c
+
+
+def _layout(conn: psycopg.Connection, table: str) -> tuple[object, ...]:
+    return conn.execute(
+        "SELECT citus_table_type, distribution_column, shard_count FROM citus_tables "
+        "WHERE table_name = %s::regclass", (table,)).fetchone()
+
+
+def _rows(conn: psycopg.Connection, table: str) -> list[tuple[object, ...]]:
+    return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+
+def test_functions_resolve_through_search_path_and_keep_rows(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute("CREATE TABLE items (id int, tag text)")
+    conn.execute("INSERT INTO items SELECT g, 't' || g FROM generate_series(1, 50) g")
+    conn.execute("CREATE TABLE refs (code text PRIMARY KEY)")
+    conn.execute("INSERT INTO refs VALUES ('a'), ('b')")
+    before = _rows(conn, "items")
+    conn.execute("SELECT create_distributed_table('items', 'id', 'hash', 'none', 4)")
+    assert _layout(conn, "items") == ("distributed", "id", 4)
+    conn.execute("SELECT create_reference_table('refs')")
+    assert _layout(conn, "refs") == ("reference", "<none>", 1)
+    conn.execute("CREATE TABLE more (id int, v int)")
+    conn.execute("SELECT create_distributed_table(table_name => 'more', distribution_column => 'id', "
+                 "colocate_with => 'items')")
+    assert _layout(conn, "more") == ("distributed", "id", 4)
+    colocations = conn.execute("SELECT count(DISTINCT colocation_id) FROM citus_tables "
+                               "WHERE table_name IN ('items'::regclass, 'more'::regclass)").fetchone()
+    assert colocations == (1,)
+    conn.execute("SELECT alter_distributed_table('items', shard_count => 6)")
+    assert _layout(conn, "items") == ("distributed", "id", 6)
+    conn.execute("SELECT alter_distributed_table('items', distribution_column => 'tag')")
+    assert _layout(conn, "items") == ("distributed", "tag", 6)
+    conn.execute("SELECT undistribute_table('items')")
+    assert _rows(conn, "items") == before
+    assert conn.execute(f"SELECT create_distributed_table('{schema}.items', 'id')").fetchone() == ("",)
+    assert _rows(conn, "items") == before and _rows(conn, "refs") == [("a",), ("b",)]
+
+
+def test_citus_shards_and_sizes(conn: psycopg.Connection) -> None:
+    conn.execute("CREATE TABLE big (id int, pad text) DISTRIBUTE BY HASH (id)")
+    conn.execute("INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g")
+    conn.execute("CREATE TABLE r (id int) DISTRIBUTE BY REPLICATION")
+    shards = conn.execute("SELECT count(*), count(DISTINCT shardid), bool_and(shard_size >= 0), "
+                          "sum(shard_size) > 400000 FROM citus_shards WHERE table_name = 'big'::regclass").fetchone()
+    assert shards == (32, 32, True, True)
+    placements = conn.execute("SELECT count(*), count(DISTINCT shardid), count(DISTINCT nodeport) "
+                              "FROM citus_shards s WHERE s.table_name = 'r'::regclass").fetchone()
+    assert placements[0] == placements[2] and placements[1] == 1
+    size = conn.execute("SELECT table_size FROM citus_tables WHERE table_name = 'big'::regclass").fetchone()[0]
+    assert size.endswith(("kB", "MB"))
+
+
+@pytest.mark.parametrize(
+    ("sql", "sqlstate"),
+    [
+        ("SELECT create_distributed_table('t0', 'id', 'range')", "0A000"),
+        ("SELECT create_distributed_table('t0', 'id', 'sideways')", "22P02"),
+        ("SELECT create_distributed_table('t0', 'id', colocate_with => 'refs', shard_count => 4)", "22023"),
+        ("SELECT create_distributed_table('t0', 'id', nonsense => 1)", "42883"),
+        ("SELECT create_distributed_table('missing', 'id')", "42P01"),
+        ("SELECT create_distributed_table('t0', 'nope')", "42703"),
+        ("SELECT create_distributed_table('t0', 'id', shard_count => 'x')", "22P02"),
+        ("SELECT undistribute_table('t0', cascade_via_foreign_keys => true)", "0A000"),
+    ],
+)
+def test_errors_have_sqlstates_and_keep_rows(conn: psycopg.Connection, sql: str, sqlstate: str) -> None:
+    conn.execute("CREATE TABLE t0 (id int, v text)")
+    conn.execute("INSERT INTO t0 VALUES (1, 'a'), (2, 'b')")
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute(sql)
+    assert info.value.sqlstate == sqlstate
+    assert _rows(conn, "t0") == [(1, "a"), (2, "b")]
