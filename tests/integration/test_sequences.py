@@ -52,3 +52,29 @@ def test_forms_evaluated_per_row_are_refused(gridpg_cluster: Cluster, schema: st
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute(sql)
         assert conn.execute("SELECT nextval('q')").fetchone() == (1,)
+
+
+def test_extended_protocol_parameters_and_binary_results(gridpg_cluster: Cluster, schema: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    with _connect(gridpg_cluster, 0, schema) as conn:
+        conn.execute("CREATE SEQUENCE e")
+        name = f"{schema}.e"
+        assert conn.execute("SELECT nextval(%s), currval(%s) AS c, %s::int + 1", (name, name, 5)).fetchone() == (1, 1, 6)
+        assert conn.execute("SELECT setval(%s, %s, %s)", (name, 100, False)).fetchone() == (100,)
+        cur = conn.cursor()
+        cur.execute("SELECT nextval('e') AS a, lastval()", prepare=True)
+        assert cur.fetchone() == (100, 100) and [d.name for d in cur.description] == ["a", "lastval"]
+
+    async def binary() -> tuple[object, ...]:
+        client = await asyncpg.connect(gridpg_cluster.dsn(0))
+        try:
+            row = await client.fetchrow("SELECT nextval($1), currval($1)", name)
+            return (tuple(row), await client.fetchval(f"SELECT nextval('{name}')"))
+        finally:
+            await client.close()
+
+    first, second = asyncio.run(binary())
+    assert first[0] == first[1] and second == first[0] + 1

@@ -190,7 +190,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, function: str, colum
     send = dispatcher.session.send
     if request.simple:
         send(codec.build_row_description([codec.Column(column, type_oid=20, type_size=8)]))
-    send(codec.build_data_row([str(result).encode()]))
+    binary = bool(request.result_formats) and request.result_formats[0] == 1
+    send(codec.build_data_row([result.to_bytes(8, "big", signed=True) if binary else str(result).encode()]))
     send(codec.build_command_complete("SELECT 1"))
 
 
@@ -226,7 +227,10 @@ async def _run_rewritten(dispatcher: Dispatcher, request: ExecRequest, tree: dic
         replacements.append((start, end, text))
     from gridpg.planner.service import _splice
 
-    rewritten = _splice(sql, replacements)
+    # Parameters become literals: the calls that used some of them are gone.
+    rewritten = await inline_params(dispatcher, request, _splice(sql, replacements))
+    if not request.simple:
+        request = replace(request, params=[], param_formats=[], param_oids=[], decode_oids=[])
     await dispatcher.run_on_node(dispatcher.coord.catalog_node, replace(request, sql=rewritten),
                                  writes=False, sql=rewritten)
 
