@@ -311,6 +311,9 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
     select_sql = str(RawStream()(stmt.selectStmt))
+    if stmt.withClause is not None:  # WITH x AS (...) INSERT ... SELECT ... FROM x
+        recursive = "RECURSIVE " if stmt.withClause.recursive else ""
+        select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
     from gridpg.executor.multi import inline_params
 
     select_sql = await inline_params(dispatcher, request, select_sql)
