@@ -108,7 +108,8 @@ def ensure_supported(sql: str) -> None:
     if kind == "InsertStmt":
         select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
         if select.get("valuesLists") and not sequence_calls(
-                [body.get("returningList"), body.get("onConflictClause"), body.get("withClause")]):
+                [body.get("returningList"), body.get("returningClause"), body.get("onConflictClause"),
+                 body.get("withClause")]):
             return
     calls = sequence_calls(body)
     if calls:
@@ -311,8 +312,6 @@ async def qualified_name(dispatcher: Dispatcher, name: str) -> str:
         raise PgError("42809", f'"{_bare(name)}" is not a sequence')
     return str(rows[0][0])
 
-
-_qualified = qualified_name  # the name other modules used
 
 
 # -- DDL ------------------------------------------------------------------------------------
