@@ -252,8 +252,9 @@ def may_change_session_state(sql: str) -> bool:
     """True when a statement may change a backend connection's session state in a way the
     coordinator does not see (set_config(), DO, CALL, EXECUTE, PREPARE, LISTEN, LOAD). A
     false positive costs a connection (it is closed, not pooled), never correctness."""
-    if "set_config" in sql.lower():
+    lowered = sql.lower()
+    if "set_config" in lowered:
         return True
-    head = sql[statement_start(sql) : statement_start(sql) + 8].lower()
-    word = head.split(None, 1)[0] if head.split() else ""
-    return word in _STATE_WORDS
+    start = statement_start(sql)
+    words = lowered[start : start + 8].split(None, 1)
+    return bool(words) and words[0] in _STATE_WORDS
