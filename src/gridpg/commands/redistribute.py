@@ -35,20 +35,6 @@ FUNCTIONS = tuple(SIGNATURES)
 _TRUE = ("true", "t", "on", "1", "yes", "y")
 
 
-def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
-    """(name, argument nodes) when the statement is `SELECT <citus function>(...)`."""
-    body = tree.get("SelectStmt")
-    if body is None or body.get("fromClause") or len(body.get("targetList", [])) != 1:
-        return None
-    call = body["targetList"][0]["ResTarget"].get("val", {}).get("FuncCall")
-    if call is None:
-        return None
-    names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
-    if names[-1] not in FUNCTIONS or (len(names) == 2 and names[0] not in ("citus", "pg_catalog", "public")):
-        return None
-    return names[-1], call.get("args", [])
-
-
 def bind_arguments(name: str, positional: list[str | None], named: dict[str, str | None]) -> dict[str, str | None]:
     """Citus's argument rules: positional first, then by name, defaults for the rest."""
     signature = SIGNATURES[name]
@@ -90,12 +76,12 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: lis
 
 def _argument_texts(name: str, args: list[Any], request: ExecRequest) -> tuple[list[str | None], dict[str, str | None]]:
     from gridpg.planner.analyze import value_of
-    from gridpg.planner.service import _UNKNOWN, _value_text
+    from gridpg.planner.context import UNKNOWN, value_text
 
     def text_of(node: Any) -> str | None:
         value = value_of(node)
-        text = _value_text(value, request) if value is not None else _UNKNOWN
-        if text is _UNKNOWN:
+        text = value_text(value, request.bound()) if value is not None else UNKNOWN
+        if text is UNKNOWN:
             raise PgError(INVALID_PARAMETER_VALUE, f"{name}() takes constant or parameter arguments")
         return text  # type: ignore[return-value]
 
@@ -173,15 +159,6 @@ def _count(text: str | None) -> int | None:
     if value < 1:
         raise PgError(INVALID_PARAMETER_VALUE, "shard_count must be at least 1")
     return value
-
-
-def describe_stand_in(name: str, sql: str) -> str:
-    """What Describe answers for these calls (the functions exist only in the coordinator)."""
-    from gridpg.sql.parse import tokens
-
-    params = sorted({sql[t.start : t.end + 1] for t in tokens(sql) if t.name == "PARAM"})
-    source = ", ".join(f"{p}::text" for p in params) or "1"
-    return f"SELECT CAST(NULL AS void) AS {quote_ident(name)} FROM (SELECT {source}) s"
 
 
 async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,

@@ -33,60 +33,19 @@ from typing import TYPE_CHECKING, Any
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
+from gridpg.planner.calls import SEQUENCE_FUNCTIONS as FUNCTIONS
+from gridpg.planner.calls import sequence_call, sequence_calls, without_from
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
-FUNCTIONS = ("nextval", "currval", "setval", "lastval")
+__all__ = ["FUNCTIONS", "sequence_call", "sequence_calls"]
 NOT_SUPPORTED_HINT = "call SELECT nextval(...) first and use its value, or use a serial/identity column"
 
 
 # -- where the calls are -----------------------------------------------------------------
-
-
-def sequence_call(tree: dict[str, Any]) -> tuple[str, str, list[Any]] | None:
-    """How a SELECT without FROM that calls sequence functions is answered:
-    (function, output column, arguments) for one call as the whole target list, else
-    ("*", "", [tree]) for the rewrite; None when the statement is something else."""
-    body = tree.get("SelectStmt")
-    if body is None or not _without_from(body):
-        return None
-    calls = sequence_calls(body.get("targetList", []))
-    if not calls:
-        return None
-    targets = body.get("targetList", [])
-    if len(targets) == 1:
-        target = targets[0]["ResTarget"]
-        call = target.get("val", {}).get("FuncCall")
-        if call is not None and not call.get("over") and not call.get("agg_distinct") \
-                and all(analyze.value_of(a) is not None for a in call.get("args", [])):
-            name = calls[0][1]
-            return name, target.get("name") or name, call.get("args", [])
-    return "*", "", [tree]
-
-
-_FROM_KEYS = ("fromClause", "whereClause", "groupClause", "havingClause", "sortClause",
-              "limitCount", "withClause", "valuesLists", "larg")
-
-
-def _without_from(body: dict[str, Any]) -> bool:
-    """A plain target list: one row, each call evaluated once."""
-    return not any(body.get(k) for k in _FROM_KEYS) and body.get("op", "SETOP_NONE") == "SETOP_NONE"
-
-
-def sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
-    """(location, function, arguments) of every sequence function call in `tree`."""
-    out = []
-    for node in analyze._walk(tree):
-        call = node.get("FuncCall") if isinstance(node, dict) else None
-        if call is None:
-            continue
-        names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
-        if names and names[-1] in FUNCTIONS and (len(names) == 1 or names[0] == "pg_catalog"):
-            out.append((int(call.get("location", 0)), names[-1], call.get("args", [])))
-    return out
 
 
 def ensure_supported(sql: str) -> None:
@@ -103,7 +62,7 @@ def ensure_supported(sql: str) -> None:
     if kind not in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
         return
     body = tree[kind]
-    if kind == "SelectStmt" and _without_from(body):
+    if kind == "SelectStmt" and without_from(body):
         return
     if kind == "InsertStmt":
         select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
@@ -197,11 +156,11 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, function: str, colum
 
 
 def _constant_text(arg: Any, request: ExecRequest, function: str) -> str | None:
-    from gridpg.planner.service import _UNKNOWN, _value_text
+    from gridpg.planner.context import UNKNOWN, value_text
 
     value = analyze.value_of(arg)
-    text = _value_text(value, request) if value is not None else _UNKNOWN
-    if text is _UNKNOWN:
+    text = value_text(value, request.bound()) if value is not None else UNKNOWN
+    if text is UNKNOWN:
         raise PgError(FEATURE_NOT_SUPPORTED, f"{function}() through gridpg takes constant or parameter arguments")
     return text  # type: ignore[return-value]
 
@@ -226,10 +185,10 @@ async def _run_rewritten(dispatcher: Dispatcher, request: ExecRequest, tree: dic
         if location in unnamed:
             text += f" AS {quote_ident(function)}"
         replacements.append((start, end, text))
-    from gridpg.planner.service import _splice
+    from gridpg.planner.text import splice
 
     # Parameters become literals: the calls that used some of them are gone.
-    rewritten = await inline_params(dispatcher, request, _splice(sql, replacements))
+    rewritten = await inline_params(dispatcher, request, splice(sql, replacements))
     if not request.simple:
         request = replace(request, params=[], param_formats=[], param_oids=[], decode_oids=[])
     await dispatcher.run_on_node(dispatcher.coord.catalog_node, replace(request, sql=rewritten),
@@ -239,13 +198,13 @@ async def _run_rewritten(dispatcher: Dispatcher, request: ExecRequest, tree: dic
 async def _argument_texts(dispatcher: Dispatcher, request: ExecRequest, call_sql: str, args: list[Any],
                           inline_params: Any) -> list[str | None]:
     """The arguments' values as text: constants directly, expressions by the catalog server."""
-    from gridpg.planner.service import _UNKNOWN, _value_text
+    from gridpg.planner.context import UNKNOWN, value_text
 
     texts: list[Any] = []
     for arg in args:
         value = analyze.value_of(arg)
-        texts.append(_value_text(value, request) if value is not None else _UNKNOWN)
-    if all(t is not _UNKNOWN for t in texts):
+        texts.append(value_text(value, request.bound()) if value is not None else UNKNOWN)
+    if all(t is not UNKNOWN for t in texts):
         return texts
     inner = call_sql[call_sql.index("(") + 1 : call_sql.rindex(")")]
     query = await inline_params(dispatcher, request, _argument_query(inner, len(args)))

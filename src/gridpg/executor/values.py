@@ -53,7 +53,8 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
     """Evaluate the VALUES rows once on the catalog server, then route what they hold."""
     from gridpg.executor import dml
     from gridpg.executor.multi import inline_params
-    from gridpg.planner.service import SCRATCH_SCHEMA
+    from gridpg.executor.run import scratch_name
+    from gridpg.planner.plan import SCRATCH_SCHEMA
 
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     shape = dml._values_shape(request.sql, body, columns)
@@ -86,9 +87,7 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
     stmt = _pglast_statement(request.sql)
     quoted = ", ".join(quote_ident(c) for c in sent)
     qualified = quote_qualified(target.schema, target.name)
-    planner = dispatcher.coord.planner
-    assert planner is not None
-    stage = f"{SCRATCH_SCHEMA}.{planner.scratch_name('stage')}"
+    stage = f"{SCRATCH_SCHEMA}.{scratch_name(dispatcher, 'stage')}"
     identity_fill = [c for c in fill if c.identity == "a"]
     async with dispatcher.runner.statement_transaction():
         await dml._insert_via_stage(dispatcher, request, body, target, stmt, chunks, identity_fill,

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from gridpg.planner.analyze import _walk, value_of
 from gridpg.sql.parse import tokens
 from gridpg.sql.quote import quote_ident
 
-DISTRIBUTION_FUNCTIONS = ("create_distributed_table", "create_reference_table")
-SEQUENCE_FUNCTIONS = ("nextval", "currval", "setval")
+DISTRIBUTION_FUNCTIONS = ("create_distributed_table", "create_reference_table", "undistribute_table",
+                          "alter_distributed_table")
+SEQUENCE_FUNCTIONS = ("nextval", "currval", "setval", "lastval")
 
 
 def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
@@ -23,7 +25,8 @@ def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
     if call is None:
         return None
     names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
-    if names[-1] not in DISTRIBUTION_FUNCTIONS:
+    if names[-1] not in DISTRIBUTION_FUNCTIONS or (
+            len(names) == 2 and names[0] not in ("citus", "pg_catalog", "public")):
         return None
     return names[-1], call.get("args", [])
 
@@ -36,18 +39,44 @@ def describe_stand_in(name: str, sql: str) -> str:
 
 
 def sequence_call(tree: dict[str, Any]) -> tuple[str, str, list[Any]] | None:
-    """(function, output column name, arguments) for `SELECT nextval(...) [AS x]`."""
+    """How a SELECT without FROM that calls sequence functions is answered (by
+    commands/sequences.py): (function, output column, arguments) for one call as the whole
+    target list, else ("*", "", [tree]), each call then replaced by its value; None for
+    any other statement."""
     body = tree.get("SelectStmt")
-    if body is None or len(body.get("targetList", [])) != 1:
+    if body is None or not without_from(body):
         return None
-    if any(body.get(k) for k in ("fromClause", "whereClause", "groupClause", "havingClause",
-                                 "sortClause", "limitCount", "withClause", "valuesLists")):
+    calls = sequence_calls(body.get("targetList", []))
+    if not calls:
         return None
-    target = body["targetList"][0]["ResTarget"]
-    call = target.get("val", {}).get("FuncCall")
-    if call is None or call.get("over") or call.get("agg_distinct"):
-        return None
-    names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
-    if names[-1] not in SEQUENCE_FUNCTIONS or (len(names) == 2 and names[0] != "pg_catalog"):
-        return None
-    return names[-1], target.get("name") or names[-1], call.get("args", [])
+    targets = body.get("targetList", [])
+    if len(targets) == 1:
+        target = targets[0]["ResTarget"]
+        call = target.get("val", {}).get("FuncCall")
+        if call is not None and not call.get("over") and not call.get("agg_distinct") \
+                and all(value_of(a) is not None for a in call.get("args", [])):
+            name = calls[0][1]
+            return name, target.get("name") or name, call.get("args", [])
+    return "*", "", [tree]
+
+
+_FROM_KEYS = ("fromClause", "whereClause", "groupClause", "havingClause", "sortClause",
+              "limitCount", "withClause", "valuesLists", "larg")
+
+
+def without_from(body: dict[str, Any]) -> bool:
+    """A plain target list: one row, each call evaluated once."""
+    return not any(body.get(k) for k in _FROM_KEYS) and body.get("op", "SETOP_NONE") == "SETOP_NONE"
+
+
+def sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
+    """(location, function, arguments) of every sequence function call in `tree`."""
+    out = []
+    for node in _walk(tree):
+        call = node.get("FuncCall") if isinstance(node, dict) else None
+        if call is None:
+            continue
+        names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
+        if names and names[-1] in SEQUENCE_FUNCTIONS and (len(names) == 1 or names[0] == "pg_catalog"):
+            out.append((int(call.get("location", 0)), names[-1], call.get("args", [])))
+    return out
