@@ -245,12 +245,12 @@ def set_statement(sql: str) -> SetStatement | None:
                         "RESET" if kind in ("VAR_RESET", "VAR_RESET_ALL") else "SET")
 
 
-_STATE_WORDS = ("do", "call", "execute", "prepare", "listen", "load")
+_STATE_WORDS = ("do", "call", "listen", "load")  # SQL PREPARE/EXECUTE: executor/prepared.py
 
 
 def may_change_session_state(sql: str) -> bool:
     """True when a statement may change a backend connection's session state in a way the
-    coordinator does not see (set_config(), DO, CALL, EXECUTE, PREPARE, LISTEN, LOAD). A
+    coordinator does not see (set_config(), DO, CALL, LISTEN, LOAD). A
     false positive costs a connection (it is closed, not pooled), never correctness."""
     lowered = sql.lower()
     if "set_config" in lowered:
