@@ -245,3 +245,11 @@ def test_xl_commands_hostile(sql: str, command: XlCommand) -> None:
 )
 def test_not_xl_commands_hostile(sql: str) -> None:
     assert parse_xl_command(sql) is None
+
+
+def test_node_options_alone_are_true() -> None:
+    """XL writes `ALTER NODE n WITH (PRIMARY)`; a key without a value means true."""
+    from gridpg.sql.xl import parse_xl_command
+
+    command = parse_xl_command("ALTER NODE dn1s1 WITH (PRIMARY, ACTIVE = false)")
+    assert command is not None and command.options == {"primary": "true", "active": "false"}

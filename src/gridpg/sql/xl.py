@@ -322,7 +322,8 @@ def _node_command(toks: list[Tok]) -> XlCommand | None:
 
 
 def _options(toks: list[Tok]) -> dict[str, str]:
-    """`(key = value, ...)`; a value is a string constant or the words written together."""
+    """`(key = value, ...)`; a value is a string constant or the words written together; a
+    key alone means true."""
     out: dict[str, str] = {}
     inner = toks[1:-1] if toks and toks[0].text == "(" and toks[-1].text == ")" else toks
     item: list[Tok] = []
@@ -335,6 +336,8 @@ def _options(toks: list[Tok]) -> dict[str, str]:
             value = item[2:]
             out[key] = _string(value[0]) if len(value) == 1 and value[0].name == "SCONST" \
                 else "".join(t.text for t in value)
+        elif len(item) == 1:  # a bare option is a true one, as XL's `WITH (PRIMARY)`
+            out[item[0].word or _identifier(item, "an option name was expected")] = "true"
         elif item:
             raise PgError(SYNTAX_ERROR, f'syntax error at or near "{item[0].text}"')
         item = []
