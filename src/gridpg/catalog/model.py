@@ -26,6 +26,21 @@ DistMethod = Literal["hash", "modulo", "roundrobin", "replication"]
 
 NODE_KINDS: tuple[str, ...] = ("datanode", "coordinator", "catalog")
 NODE_ROLES: tuple[str, ...] = ("primary", "secondary")
+
+# PostgreSQL's built-in aggregates (a snapshot loaded from a catalog server lists them all,
+# user-defined ones too; this set serves snapshots built without one, e.g. in tests)
+BUILTIN_AGGREGATES: frozenset[str] = frozenset({
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "stddev", "stddev_samp",
+    "stddev_pop", "variance", "var_samp", "var_pop", "string_agg", "array_agg", "json_agg",
+    "jsonb_agg", "json_object_agg", "jsonb_object_agg", "json_objectagg", "json_arrayagg",
+    "json_agg_strict", "jsonb_agg_strict", "json_object_agg_strict", "jsonb_object_agg_strict",
+    "json_object_agg_unique", "jsonb_object_agg_unique", "json_object_agg_unique_strict",
+    "jsonb_object_agg_unique_strict", "percentile_cont", "percentile_disc", "mode", "bit_and",
+    "bit_or", "bit_xor", "corr", "covar_pop", "covar_samp", "regr_count", "regr_avgx",
+    "regr_avgy", "regr_intercept", "regr_r2", "regr_slope", "regr_sxx", "regr_sxy", "regr_syy",
+    "xmlagg", "any_value", "range_agg", "range_intersect_agg", "rank", "dense_rank",
+    "percent_rank", "cume_dist",
+})
 DIST_METHODS: tuple[str, ...] = ("hash", "modulo", "roundrobin", "replication")
 
 
@@ -163,7 +178,9 @@ def _group_from_members(name: str, nodes: list[Node]) -> DatanodeGroup:
 
 @dataclass(frozen=True)
 class CatalogSnapshot:
-    """All metadata at one epoch, indexed once; the planner's view of the cluster."""
+    """All metadata at one epoch, indexed once; the planner's view of the cluster.
+    `aggregates` names every aggregate function the catalog server knows (user-defined
+    ones included): the planner must combine their results across nodes."""
 
     epoch: int
     nodes: tuple[Node, ...] = ()
@@ -172,6 +189,7 @@ class CatalogSnapshot:
     colocations: tuple[Colocation, ...] = ()
     tables: tuple[DistTable, ...] = ()
     shards: tuple[Shard, ...] = ()
+    aggregates: frozenset[str] = field(default_factory=lambda: BUILTIN_AGGREGATES)
     _index: _SnapshotIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 from gridpg.catalog.model import (
+    BUILTIN_AGGREGATES,
     CatalogError,
     CatalogSnapshot,
     Colocation,
@@ -165,7 +166,9 @@ SELECT json_build_object(
   'shards', (SELECT coalesce(json_agg(json_build_array(
               schema_name, table_name, remainder, datanode_group, size_bytes)
               ORDER BY schema_name, table_name, remainder), '[]')
-            FROM gridpg.shard)
+            FROM gridpg.shard),
+  'aggregates', (SELECT coalesce(json_agg(DISTINCT lower(proname)), '[]')
+            FROM pg_catalog.pg_proc WHERE prokind = 'a')
 )::text
 """
 
@@ -189,6 +192,7 @@ def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
         colocations=tuple(Colocation(i, c, t) for i, c, t in doc["colocations"]),
         tables=tuple(_table_from_row(row) for row in doc["tables"]),
         shards=tuple(Shard(s, t, r, g, b) for s, t, r, g, b in doc["shards"]),
+        aggregates=frozenset(doc.get("aggregates") or ()) | BUILTIN_AGGREGATES,
     )
 
 

@@ -145,7 +145,8 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     def scratch_name(_: DistTable) -> str:
         return fresh_name(dispatcher, "bc")
 
-    exchange = plan_broadcast(sql, refs, columns, needs, rows, snapshot.colocated, scratch_name, types)
+    exchange = plan_broadcast(sql, refs, columns, needs, rows, snapshot.colocated, scratch_name, types,
+                              snapshot.aggregates)
     if isinstance(exchange, str):
         return exchange
     finish = _finish_strategy(dispatcher, exchange)
@@ -216,7 +217,8 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
     if analyze.has_node(tree, "SetToDefault") or "nextval" in exchange.sql.lower():
         return "volatile functions must run once"
     fragments = tuple(Fragment(g, exchange.sql) for g in exchange.groups)
-    why = needs_combine(body)
+    aggregates = dispatcher.runner.snapshot().aggregates
+    why = needs_combine(body, aggregates)
     if why in (None, "subqueries"):
         return PushdownPlan(fragments)
     # the sorted merge, when subqueries (complete on every node) stand only in WHERE
@@ -224,7 +226,7 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
     if not analyze.has_node(outside_where, "SubLink"):
         resolved = [Resolved(r, None) for r in analyze.relations(tree)]
         merge = sorted_merge(exchange.sql, outside_where, resolved, list(exchange.groups),
-                             ScratchNames(exchange.sql))
+                             ScratchNames(exchange.sql), aggregates)
         if isinstance(merge, MergePlan):
             return bind(dispatcher, merge)
     temp = f"pg_temp.{scratch_name(dispatcher, 'agg', shared=False)}"

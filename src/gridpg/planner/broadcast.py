@@ -31,22 +31,13 @@ from dataclasses import dataclass
 from pglast import ast, parse_sql
 from pglast.enums import JoinType, SetOperation, SubLinkType
 
-from gridpg.catalog.model import DistTable
+from gridpg.catalog.model import BUILTIN_AGGREGATES, DistTable
 from gridpg.planner.gather import Needs, TableKey, _conjuncts, _Leaf, _leaves, _nodes
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident
 
 SCRATCH_SCHEMA = "gridpg_shards"
 SHARDED = ("hash", "modulo", "roundrobin")
-AGGREGATES = frozenset({
-    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "stddev", "stddev_samp",
-    "stddev_pop", "variance", "var_samp", "var_pop", "string_agg", "array_agg", "json_agg",
-    "jsonb_agg", "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc",
-    "mode", "bit_and", "bit_or", "bit_xor", "corr", "covar_pop", "covar_samp", "regr_count",
-    "xmlagg", "any_value", "range_agg", "range_intersect_agg",
-})
-
-
 @dataclass(frozen=True)
 class Move:
     """A table copied whole (what the statement needs of it) to every anchor node."""
@@ -90,6 +81,7 @@ def plan_broadcast(
     needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
     colocated: Callable[[DistTable, DistTable], bool], scratch_name: Callable[[DistTable], str],
     types: Mapping[TableKey, Mapping[str, int]] | None = None,
+    aggregates: frozenset[str] = BUILTIN_AGGREGATES,
 ) -> BroadcastPlan | str:
     """The broadcast plan for `sql`, or the reason there is none. `refs` maps the location
     of every reference to a distributed table (replicated ones included) to its table;
@@ -100,7 +92,7 @@ def plan_broadcast(
     if stmt.lockingClause or stmt.intoClause:
         return "FOR UPDATE/SHARE and SELECT INTO are not broadcast"
     keys = {location: table.key for location, table in refs.items()}
-    stmt = _core(stmt)
+    stmt = _core(stmt, aggregates)
     top: list[_Leaf] = []
     for item in stmt.fromClause or ():
         _leaves(item, keys, columns, top)
@@ -118,7 +110,7 @@ def plan_broadcast(
     return "; ".join(reasons)
 
 
-def _core(stmt: ast.SelectStmt) -> ast.SelectStmt:
+def _core(stmt: ast.SelectStmt, aggregates: frozenset[str]) -> ast.SelectStmt:
     """The SELECT whose FROM holds the anchor: the statement, or the subquery that is its
     only FROM item when that subquery passes rows through (no grouping, limit, DISTINCT,
     window, aggregate), as in `SELECT ... FROM (SELECT ... FROM a, b WHERE ...) x GROUP BY`."""
@@ -129,16 +121,17 @@ def _core(stmt: ast.SelectStmt) -> ast.SelectStmt:
             break
         if sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset \
                 or sub.distinctClause is not None or sub.windowClause or sub.withClause \
-                or sub.valuesLists or _has_aggregate_or_window(sub.targetList):
+                or sub.valuesLists or _has_aggregate_or_window(sub.targetList, aggregates):
             break
         stmt = sub
     return stmt
 
 
-def _has_aggregate_or_window(targets: object) -> bool:
+def _has_aggregate_or_window(targets: object, aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:
     for call in _nodes(targets, ast.FuncCall):
         name = call.funcname[-1].sval.lower()
-        if call.agg_star or call.agg_distinct or call.over is not None or name in AGGREGATES:
+        if call.agg_star or call.agg_distinct or call.agg_filter is not None or call.agg_within_group \
+                or call.agg_order or call.over is not None or name in aggregates:
             return True
     return False
 

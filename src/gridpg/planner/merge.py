@@ -10,6 +10,7 @@ from typing import Any
 from pglast import ast, parse_sql
 from pglast.stream import RawStream
 
+from gridpg.catalog.model import BUILTIN_AGGREGATES
 from gridpg.planner import analyze
 from gridpg.planner.plan import Fragment, MergePlan, NotApplicable, ScratchNames, Strategy
 from gridpg.planner.pushdown import Resolved, has_aggregate
@@ -17,9 +18,9 @@ from gridpg.planner.text import quote
 
 
 def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], groups: list[str],
-                 scratch: ScratchNames) -> MergePlan | NotApplicable:
+                 scratch: ScratchNames, aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> MergePlan | NotApplicable:
     """Each node sorts and limits; the catalog server merges and applies the rest."""
-    why = _merge_blocker(body, len(resolved))
+    why = _merge_blocker(body, len(resolved), aggregates)
     if why:
         return NotApplicable(Strategy.MERGE, why)
     stmt = parse_sql(sql)[0].stmt
@@ -44,9 +45,9 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
                      scratch=tuple(scratch.made))
 
 
-def _merge_blocker(body: dict[str, Any], relations: int) -> str | None:
+def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[str]) -> str | None:
     """Why the sorted merge cannot run this SELECT (or None)."""
-    if body.get("groupClause") or body.get("havingClause") or has_aggregate(body):
+    if body.get("groupClause") or body.get("havingClause") or has_aggregate(body, aggregates):
         return "aggregates are combined by two-phase aggregation"
     if body.get("windowClause") or any(
         isinstance(n, dict) and "FuncCall" in n and "over" in n["FuncCall"] for n in analyze._walk(body)

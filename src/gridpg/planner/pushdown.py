@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.catalog.model import BUILTIN_AGGREGATES, CatalogSnapshot, DistTable
 from gridpg.planner import analyze
 from gridpg.planner.plan import NotApplicable, Strategy
 
@@ -97,9 +97,9 @@ def top_level_relation_count(body: dict[str, Any]) -> int:
     return count
 
 
-def needs_combine(body: dict[str, Any]) -> str | None:
+def needs_combine(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> str | None:
     """Why concatenating node results would be wrong, or None."""
-    if body.get("groupClause") or analyze.has_node(body.get("targetList"), "FuncCall") and has_aggregate(body):
+    if body.get("groupClause") or has_aggregate(body, aggregates):
         return "aggregates or GROUP BY combine rows across nodes"
     if body.get("havingClause"):
         return "HAVING combines rows across nodes"
@@ -123,20 +123,17 @@ def needs_combine(body: dict[str, Any]) -> str | None:
     return None
 
 
-_AGGREGATES = {
-    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "stddev", "stddev_samp",
-    "stddev_pop", "variance", "var_samp", "var_pop", "string_agg", "array_agg", "json_agg",
-    "jsonb_agg", "json_object_agg", "jsonb_object_agg", "percentile_cont", "percentile_disc",
-    "mode", "bit_and", "bit_or", "bit_xor", "corr", "covar_pop", "covar_samp", "regr_count",
-    "xmlagg", "any_value", "range_agg", "range_intersect_agg", "rank", "dense_rank",
-}
-
-
-def has_aggregate(body: dict[str, Any]) -> bool:
+def has_aggregate(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:
+    """An aggregate call (not a window) in the target list, HAVING or ORDER BY; `aggregates`
+    names every aggregate function of the catalog (user-defined ones included)."""
     for node in analyze._walk([body.get("targetList"), body.get("havingClause"), body.get("sortClause")]):
-        if isinstance(node, dict) and "FuncCall" in node:
-            names = [n["String"]["sval"] for n in node["FuncCall"]["funcname"] if "String" in n]
-            if names and names[-1].lower() in _AGGREGATES and "over" not in node["FuncCall"]:
+        if isinstance(node, dict) and "FuncCall" in node and "over" not in node["FuncCall"]:
+            call = node["FuncCall"]
+            names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
+            if call.get("agg_star") or call.get("agg_distinct") or call.get("agg_within_group") \
+                    or call.get("agg_order") or call.get("agg_filter"):
+                return True
+            if names and names[-1].lower() in aggregates:
                 return True
     return False
 

@@ -90,7 +90,7 @@ def _pushdown(ctx: QueryContext) -> Outcome:
     groups = ctx.pushable
     if isinstance(groups, NotApplicable):
         return groups
-    why = needs_combine(ctx.body)
+    why = needs_combine(ctx.body, ctx.snapshot.aggregates)
     if why is not None:
         return NotApplicable(Strategy.PUSHDOWN, why)
     return PushdownPlan(tuple(Fragment(g, ctx.sql) for g in groups), ctx.writes)
@@ -100,7 +100,7 @@ def _merge(ctx: QueryContext) -> Outcome:
     groups = ctx.pushable
     if isinstance(groups, NotApplicable):
         return NotApplicable(Strategy.MERGE, "the FROM clause does not run node-locally")
-    return sorted_merge(ctx.sql, ctx.body, ctx.resolved, groups, ctx.scratch)
+    return sorted_merge(ctx.sql, ctx.body, ctx.resolved, groups, ctx.scratch, ctx.snapshot.aggregates)
 
 
 def _two_phase(ctx: QueryContext) -> Outcome:
