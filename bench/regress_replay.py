@@ -1,0 +1,384 @@
+"""Replay PostgreSQL's own regression files through gridpg and plain PostgreSQL (opt-in).
+
+    python bench/regress_replay.py /path/to/postgresql-18 [--files a,b,c] [--timeout 10]
+        [--budget 900] [--report /tmp/regress-report.txt] [--no-record] [--keep]
+
+The argument is a PostgreSQL source checkout (its src/test/regress/sql/*.sql, data/ and
+parallel_schedule are used) or a directory holding the .sql files (and data/). Those files
+are PostgreSQL's, not ours: nothing of them is shipped, and this script is not run in CI.
+
+It starts a fresh gridpg cluster and one plain PostgreSQL 18 with bench/common.py (the
+product's cluster code), then reads each chosen file as psql would (bench/psql_script.py)
+in parallel_schedule order, one session per side, all files in the one `postgres`
+database (later files use the tables of earlier ones, as under pg_regress; tables get
+gridpg's default distribution). Each statement runs on both and the outcomes are compared
+(bench/replay_compare.py). psql meta-commands: \\set, \\unset, \\getenv, \\if/\\elif/
+\\else/\\endif, \\gset, \\gexec, \\c (a new session on both), \\copy to stdout and from a
+file are carried out; `COPY ... FROM 'file'` is sent as COPY FROM STDIN with the file's
+bytes (the file is on this machine, not on a datanode); every other meta-command (\\d,
+\\pset, \\echo, ...) is skipped and counted as skipped.
+
+Writes a per-file table and every difference (statement, plain's outcome, gridpg's) to the
+report file, prints the summary and appends it to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import append_results, command_line, environment, log, machine_info, machine_markdown
+from psql_script import Meta, Statement, interpolate, meta_args, read_script
+from replay_compare import BROKEN_STATE, Outcome, agree, connect, run
+
+CORE = ["test_setup", "boolean", "char", "name", "varchar", "text", "int2", "int4", "int8", "oid", "float4", "float8", "bit", "numeric", "uuid", "enum", "money", "strings", "md5", "numerology", "date", "time", "timetz", "timestamp", "timestamptz", "interval", "inet", "macaddr", "comments", "expressions", "copy", "copyselect", "copydml", "insert", "insert_conflict", "create_misc", "create_table", "create_schema", "constraints", "select", "errors", "select_into", "select_distinct", "select_distinct_on", "select_implicit", "select_having", "subselect", "union", "case", "join", "aggregates", "transactions", "portals", "arrays", "update", "delete", "namespace", "groupingsets", "window", "limit", "copy2", "prepare", "truncate", "sequence", "rowtypes", "returning", "with", "json", "jsonb"]
+
+
+@dataclass
+class Side:
+    """One server's session and its psql variables."""
+
+    name: str
+    dsn: str
+    conn: object = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+    def reconnect(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):  # a cut connection may not close cleanly
+                self.conn.close()
+        self.conn = connect(self.dsn)
+
+
+@dataclass
+class FileResult:
+    name: str
+    compared: int = 0
+    agreed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    note: str = ""
+    differences: list[tuple[int, str, Outcome, Outcome]] = field(default_factory=list)
+
+
+class Replay:
+    """The state of one replay: both sides, the source tree, the deadline."""
+
+    def __init__(self, plain: Side, grid: Side, regress_dir: Path, timeout: float, deadline: float):
+        self.plain, self.grid = plain, grid
+        self.regress_dir, self.timeout, self.deadline = regress_dir, timeout, deadline
+        env = {"PG_ABS_SRCDIR": str(regress_dir), "PG_ABS_BUILDDIR": "/tmp", "PG_LIBDIR": "/nonexistent",
+               "PG_DLSUFFIX": ".so"}
+        self.env = env
+
+    def replay_file(self, name: str, text: str) -> FileResult:
+        res = FileResult(name)
+        t0 = time.monotonic()
+        conditions: list[tuple[bool, bool]] = []  # (branch active, some branch taken)
+        for item in read_script(text):
+            if time.monotonic() > self.deadline:
+                res.note = "stopped: total time budget used up"
+                break
+            active = all(c[0] for c in conditions)
+            if isinstance(item, Meta):
+                self._meta(item, conditions, active, res)
+            elif active:
+                self._statement(item, res)
+        res.seconds = time.monotonic() - t0
+        return res
+
+    # -- statements ----------------------------------------------------------------------
+
+    def _statement(self, st: Statement, res: FileResult) -> None:
+        meta = st.meta.split()[0] if st.meta else ""
+        if meta in ("gdesc", "crosstabview", "bind", "bind_named"):
+            res.skipped += 1
+            return
+        sql = st.sql
+        outcomes = []
+        for side in (self.plain, self.grid):
+            text, data = interpolate(sql, side.variables), st.copy_data
+            if data is None and re.match(r"(?is)^copy\b.*\bfrom\s+'", _strip_leading_comments(text)):
+                text, data = self._file_copy(text)
+            outcomes.append(self._run(side, text, data))
+        self._record(res, st.line, sql, outcomes[0], outcomes[1])
+        if meta == "gset":
+            self._gset(outcomes, st.meta)
+        elif meta == "gexec":
+            self._gexec(st, outcomes, res)
+
+    def _run(self, side: Side, sql: str, data: str | None) -> Outcome:
+        out = run(side.conn, sql, data, self.timeout)
+        if out.sqlstate in (BROKEN_STATE, "timeout") or side.conn.broken:
+            side.reconnect()
+        return out
+
+    def _file_copy(self, sql: str) -> tuple[str, str | None]:
+        """`COPY t FROM '<file>'` becomes COPY FROM STDIN with the file's bytes."""
+        m = re.match(r"(?is)^(.*\bfrom\s+)'([^']*)'(.*)$", _strip_leading_comments(sql))
+        if not m or not Path(m.group(2)).is_file():
+            return sql, None
+        data = Path(m.group(2)).read_bytes().decode("utf-8", "surrogateescape")
+        return m.group(1) + "STDIN" + m.group(3), data
+
+    def _record(self, res: FileResult, line: int, sql: str, plain: Outcome, grid: Outcome) -> None:
+        res.compared += 1
+        if agree(sql, plain, grid):
+            res.agreed += 1
+        else:
+            res.differences.append((line, sql, plain, grid))
+
+    def _gset(self, outcomes: list[Outcome], meta: str) -> None:
+        prefix = meta.split()[1] if len(meta.split()) > 1 else ""
+        for side, out in zip((self.plain, self.grid), outcomes, strict=True):
+            if out.ok and out.has_rows and len(out.rows) == 1:
+                for col, value in zip(out.columns, out.rows[0], strict=True):
+                    if value is not None:
+                        side.variables[prefix + col] = value
+
+    def _gexec(self, st: Statement, outcomes: list[Outcome], res: FileResult) -> None:
+        cells = [[v for row in o.rows for v in row if v is not None] if o.ok else [] for o in outcomes]
+        for i in range(max(len(cells[0]), len(cells[1]))):
+            pair = [self._run(side, c[i], None) if i < len(c) else Outcome(False, "absent", "no such cell")
+                    for side, c in zip((self.plain, self.grid), cells, strict=True)]
+            self._record(res, st.line, cells[0][i] if i < len(cells[0]) else cells[1][i], pair[0], pair[1])
+
+    # -- meta-commands -------------------------------------------------------------------
+
+    def _meta(self, m: Meta, conditions: list[tuple[bool, bool]], active: bool, res: FileResult) -> None:
+        word, _, rest = m.command.partition(" ")
+        word = word.strip()
+        if word in ("if", "elif", "else", "endif"):
+            self._conditional(word, rest, conditions, active)
+            return
+        if not active:
+            return
+        handler = {"set": self._set, "unset": self._unset, "getenv": self._getenv, "c": self._connect,
+                   "connect": self._connect, "copy": self._copy}.get(word)
+        if handler is None or not handler(rest, res):
+            res.skipped += 1
+
+    def _conditional(self, word: str, rest: str, conditions: list[tuple[bool, bool]], active: bool) -> None:
+        if word == "if":
+            outer = active
+            value = outer and self._truth(rest)
+            conditions.append((value, value))
+        elif word == "elif" and conditions:
+            _, taken = conditions[-1]
+            value = not taken and self._truth(rest)
+            conditions[-1] = (value, taken or value)
+        elif word == "else" and conditions:
+            _, taken = conditions[-1]
+            conditions[-1] = (not taken, True)
+        elif word == "endif" and conditions:
+            conditions.pop()
+
+    def _truth(self, rest: str) -> bool:
+        rest = re.sub(r":\{\?(\w+)\}", lambda m: "true" if m.group(1) in self.plain.variables else "false", rest)
+        value = "".join(meta_args(rest, self.plain.variables)).strip().lower()
+        return value in ("true", "t", "on", "1", "yes", "y")
+
+    def _set(self, rest: str, _res: FileResult) -> bool:
+        for side in (self.plain, self.grid):
+            args = meta_args(rest, side.variables)
+            if not args:
+                return False
+            side.variables[args[0]] = "".join(args[1:])
+        return True
+
+    def _unset(self, rest: str, _res: FileResult) -> bool:
+        for side in (self.plain, self.grid):
+            for name in meta_args(rest, side.variables)[:1]:
+                side.variables.pop(name, None)
+        return True
+
+    def _getenv(self, rest: str, _res: FileResult) -> bool:
+        args = meta_args(rest, {})
+        if len(args) != 2 or args[1] not in self.env:
+            return False
+        for side in (self.plain, self.grid):
+            side.variables[args[0]] = self.env[args[1]]
+        return True
+
+    def _connect(self, rest: str, res: FileResult) -> bool:
+        """`\\c [db] [user]`: a new session on both; another user is taken on with
+        SET SESSION AUTHORIZATION (the test roles have no password to log in with)."""
+        args = meta_args(rest, self.plain.variables)
+        db = args[0] if args else "-"
+        if db not in ("-", "postgres", "regression", self.plain.variables.get("DBNAME", "-")):
+            return False
+        for side in (self.plain, self.grid):
+            side.reconnect()
+        if len(args) > 1 and args[1] != "-":
+            stmt = Statement(f'SET SESSION AUTHORIZATION "{args[1]}"', 0)
+            self._statement(stmt, res)
+        return True
+
+    def _copy(self, rest: str, res: FileResult) -> bool:
+        """`\\copy ... to stdout` and `\\copy ... from 'file'` as COPY with STDOUT/STDIN."""
+        body = rest.strip().rstrip(";")
+        m = re.match(r"(?is)^(.*\s)to\s+stdout\b(.*)$", body)
+        if m:
+            self._statement(Statement(f"COPY {m.group(1)}TO STDOUT{m.group(2)}", 0), res)
+            return True
+        m = re.match(r"(?is)^(.*\s)from\s+'?([^'\s]+)'?(.*)$", body)
+        if m and Path(m.group(2)).is_file():
+            data = Path(m.group(2)).read_bytes().decode("utf-8", "surrogateescape")
+            self._statement(Statement(f"COPY {m.group(1)}FROM STDIN{m.group(3)}", 0, "", data), res)
+            return True
+        return False
+
+
+def _strip_leading_comments(sql: str) -> str:
+    from psql_script import strip_comments
+
+    return strip_comments(sql).strip()
+
+
+# -- files and order ---------------------------------------------------------------------
+
+
+def regress_dir_of(source: Path) -> Path:
+    for cand in (source / "src" / "test" / "regress", source):
+        if (cand / "sql").is_dir():
+            return cand
+    if any(source.glob("*.sql")):
+        return source
+    raise SystemExit(f"no regression files under {source} (want src/test/regress/sql/*.sql)")
+
+
+def schedule_order(regress_dir: Path) -> list[str]:
+    """The tests of parallel_schedule in order, or the sorted .sql names without one."""
+    sched = regress_dir / "parallel_schedule"
+    if sched.is_file():
+        names = []
+        for line in sched.read_text().splitlines():
+            if line.startswith("test:"):
+                names.extend(line.split(":", 1)[1].split())
+        return names
+    return sorted(p.stem for p in _sql_dir(regress_dir).glob("*.sql"))
+
+
+def _sql_dir(regress_dir: Path) -> Path:
+    return regress_dir / "sql" if (regress_dir / "sql").is_dir() else regress_dir
+
+
+def chosen_files(regress_dir: Path, files: list[str]) -> list[str]:
+    """`files` in parallel_schedule order (files not in the schedule keep their place after)."""
+    order = schedule_order(regress_dir)
+    if (regress_dir / "parallel_schedule").is_file():
+        rank = {n: i for i, n in enumerate(order)}
+        files = sorted(files, key=lambda n: (rank.get(n, len(rank)), files.index(n)))
+    missing = [f for f in files if not (_sql_dir(regress_dir) / f"{f}.sql").is_file()]
+    if missing:
+        log(f"not found, left out: {', '.join(missing)}")
+    return [f for f in files if f not in missing]
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def summary_table(results: list[FileResult]) -> str:
+    lines = ["| file | compared | agreed | differed | skipped | s |", "|---|---:|---:|---:|---:|---:|"]
+    tot = collections.Counter()
+    for r in results:
+        lines.append(f"| {r.name}{' (' + r.note + ')' if r.note else ''} | {r.compared} | {r.agreed} | "
+                     f"{r.compared - r.agreed} | {r.skipped} | {r.seconds:.0f} |")
+        tot.update(compared=r.compared, agreed=r.agreed, skipped=r.skipped)
+    share = 100.0 * tot["agreed"] / tot["compared"] if tot["compared"] else 0.0
+    lines.append(f"| **all {len(results)} files** | {tot['compared']} | {tot['agreed']} | "
+                 f"{tot['compared'] - tot['agreed']} | {tot['skipped']} | |")
+    lines.append("")
+    lines.append(f"Agreeing: **{tot['agreed']} of {tot['compared']} compared statements = {share:.1f}%**")
+    return "\n".join(lines)
+
+
+def differences_text(results: list[FileResult]) -> str:
+    out = []
+    for r in results:
+        for line, sql, plain, grid in r.differences:
+            out.append(f"=== {r.name}.sql:{line} [{kind_of(plain, grid)}]\n{_strip_leading_comments(sql)}\n--- plain:  {plain.brief()}\n"
+                       f"--- gridpg: {grid.brief()}\n")
+    return "\n".join(out)
+
+
+def kind_of(plain: Outcome, grid: Outcome) -> str:
+    """How two outcomes differ: the silent kinds (gridpg answered, not as PostgreSQL did)
+    first, then gridpg failing where PostgreSQL did not, then both failing differently."""
+    if grid.ok and plain.ok:
+        return "SILENT: both succeeded, different result"
+    if grid.ok:
+        return "SILENT: gridpg succeeded where PostgreSQL failed"
+    if plain.ok:
+        return "gridpg failed where PostgreSQL succeeded"
+    return "both failed, different SQLSTATE"
+
+
+def error_class(out: Outcome) -> str:
+    """An error message with its names and numbers blotted out, to group like with like."""
+    first = out.message.splitlines()[0] if out.message else ""
+    first = re.sub(r'"[^"]*"', '"?"', first)
+    first = re.sub(r"'[^']*'", "'?'", first)
+    return f"{out.sqlstate}: " + re.sub(r"\b\d+\b", "N", first)[:120]
+
+
+def classes_text(results: list[FileResult]) -> str:
+    groups: collections.Counter[tuple[str, str]] = collections.Counter()
+    for r in results:
+        for _line, _sql, plain, grid in r.differences:
+            detail = error_class(grid) if not grid.ok else ("plain " + error_class(plain) if not plain.ok else "")
+            groups[(kind_of(plain, grid), detail)] += 1
+    return "\n".join(f"{n:5d}  {kind} | {detail}" for (kind, detail), n in
+                     sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[1])))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", type=Path, help="PostgreSQL source checkout, or a directory of .sql files")
+    ap.add_argument("--files", default=",".join(CORE), help="comma-separated test names (default: a core set)")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds per statement (default 10)")
+    ap.add_argument("--budget", type=float, default=900.0, help="seconds for the whole replay (default 900)")
+    ap.add_argument("--report", type=Path, default=Path("/tmp/regress-report.txt"))
+    ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    ap.add_argument("--keep", action="store_true", help="keep the servers' directories")
+    args = ap.parse_args()
+    regress_dir = regress_dir_of(args.source.resolve())
+    files = chosen_files(regress_dir, [f.strip() for f in args.files.split(",") if f.strip()])
+    info = machine_info()
+    with environment(keep=args.keep) as env:
+        plain, grid = Side("plain", env.plain_dsn), Side("gridpg", env.gridpg_dsn(0))
+        plain.reconnect()
+        grid.reconnect()
+        replay = Replay(plain, grid, regress_dir, args.timeout, time.monotonic() + args.budget)
+        results = []
+        for name in files:
+            text = (_sql_dir(regress_dir) / f"{name}.sql").read_bytes().decode("utf-8", "surrogateescape")
+            res = replay.replay_file(name, text)
+            log(f"{name}: compared {res.compared}, agreed {res.agreed}, skipped {res.skipped}, {res.seconds:.0f} s")
+            results.append(res)
+            if res.note:
+                break
+        coord_log = env.coord_log_tail(200)
+    table = summary_table(results)
+    args.report.write_text(f"{table}\n\n# Differences by kind and gridpg error\n\n{classes_text(results)}\n\n"
+                           f"# Differences\n\n{differences_text(results)}\n\n"
+                           f"# Last lines of coord1.log\n\n{coord_log}\n")
+    print(table)
+    log(f"report: {args.report}")
+    if not args.no_record:
+        append_results("PostgreSQL regression replay (gridpg vs plain PostgreSQL)",
+                       f"- command: `{command_line()}`\n{machine_markdown(info)}- files: PostgreSQL's "
+                       f"regression files under {regress_dir}\n\n{table}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

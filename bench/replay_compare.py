@@ -1,0 +1,195 @@
+"""Running one statement on a server and comparing two outcomes, for regress_replay.py.
+
+Owns: the outcome of a statement as the replay sees it (success with its command tag,
+column names and rows as text, or failure with its SQLSTATE), a per-statement timeout
+(cancel, then cut the connection), and the rule that decides whether two outcomes agree:
+the same success or failure and SQLSTATE; for rows, the same column names and the same
+rows, in order only where the statement has a top-level ORDER BY; for EXPLAIN, the same
+success or failure only (a distributed plan is not PostgreSQL's plan by design).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from dataclasses import dataclass, field
+
+import psycopg
+from pglast import parser as pgparser
+from psycopg.adapt import Loader
+from psycopg.postgres import types as pg_types
+
+SESSION_SETUP = (
+    # What pg_regress gives the regression database and its sessions.
+    "SET datestyle = 'Postgres, MDY'",
+    "SET timezone = 'America/Los_Angeles'",
+    "SET intervalstyle = 'postgres_verbose'",
+    "SET lc_messages = 'C'",
+    "SET lc_monetary = 'C'",
+    "SET lc_numeric = 'C'",
+    "SET lc_time = 'C'",
+    "SET bytea_output = 'hex'",
+    "SET timezone_abbreviations = 'Default'",
+)
+TIMEOUT_STATE = "timeout"
+BROKEN_STATE = "connection"
+
+
+class TextLoader(Loader):
+    """Every value as PostgreSQL's text output, so two servers compare exactly."""
+
+    def load(self, data: bytes | bytearray | memoryview) -> str:
+        return bytes(data).decode("utf-8", "surrogateescape")
+
+
+@dataclass
+class Outcome:
+    """What a statement did: `ok`, or failed with `sqlstate`; rows as text."""
+
+    ok: bool
+    sqlstate: str = ""
+    message: str = ""
+    status: str = ""
+    columns: tuple[str, ...] = ()
+    rows: list[tuple[str | None, ...]] = field(default_factory=list)
+    has_rows: bool = False
+    copy_out: str = ""
+
+    def brief(self, limit: int = 6) -> str:
+        if not self.ok:
+            return f"ERROR {self.sqlstate}: {self.message.splitlines()[0] if self.message else ''}"
+        if not self.has_rows:
+            return f"OK {self.status}" + (f" copy-out {self.copy_out[:200]!r}" if self.copy_out else "")
+        shown = ", ".join(repr(r) for r in self.rows[:limit])
+        more = f" ... ({len(self.rows)} rows)" if len(self.rows) > limit else ""
+        return f"OK {self.status} cols={list(self.columns)} rows=[{shown}]{more}"
+
+
+def connect(dsn: str) -> psycopg.Connection:
+    """A psql-like session: autocommit, simple query protocol, values as text."""
+    conn = psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=20)
+    for info in pg_types:
+        conn.adapters.register_loader(info.oid, TextLoader)
+        if info.array_oid:
+            conn.adapters.register_loader(info.array_oid, TextLoader)
+    conn.adapters.register_loader(0, TextLoader)
+    conn.add_notice_handler(lambda _d: None)
+    for sql in SESSION_SETUP:
+        conn.execute(sql)
+    return conn
+
+
+def run(conn: psycopg.Connection, sql: str, copy_data: str | None, timeout: float) -> Outcome:
+    """Run one statement with a deadline: cancel at `timeout`, cut the socket at 2x."""
+    cancel = threading.Timer(timeout, _cancel, (conn,))
+    cut = threading.Timer(timeout * 2, _cut, (conn,))
+    cancel.start()
+    cut.start()
+    try:
+        return _execute(conn, sql, copy_data)
+    except psycopg.Error as exc:
+        state = getattr(exc, "sqlstate", None) or ""
+        if state == "57014" and not cancel.is_alive():
+            return Outcome(False, TIMEOUT_STATE, f"no answer within {timeout:g} s")
+        if conn.closed or conn.broken:
+            return Outcome(False, BROKEN_STATE, str(exc))
+        return Outcome(False, state or "?", str(exc).strip())
+    finally:
+        cancel.cancel()
+        cut.cancel()
+
+
+def _execute(conn: psycopg.Connection, sql: str, copy_data: str | None) -> Outcome:
+    cur = conn.cursor()
+    if copy_data is not None or _is_copy(sql):
+        return _copy(cur, sql, copy_data)
+    cur.execute(sql, prepare=False)
+    out = _result(cur)
+    while cur.nextset():
+        out = _result(cur)
+    return out
+
+
+def _copy(cur: psycopg.Cursor, sql: str, data: str | None) -> Outcome:
+    received: list[str] = []
+    with cur.copy(sql) as copy:
+        if data is not None:
+            copy.write(data.encode("utf-8", "surrogateescape"))
+        else:
+            received.extend(bytes(chunk).decode("utf-8", "surrogateescape") for chunk in copy)
+    return Outcome(True, status=cur.statusmessage or "", copy_out="".join(received))
+
+
+def _is_copy(sql: str) -> bool:
+    from psql_script import strip_comments
+
+    head = strip_comments(sql).lstrip().lower()
+    return head.startswith("copy") and ("stdout" in head or "stdin" in head)
+
+
+def _result(cur: psycopg.Cursor) -> Outcome:
+    if cur.description is None:
+        return Outcome(True, status=cur.statusmessage or "")
+    rows = [tuple(r) for r in cur.fetchall()]
+    return Outcome(True, status=cur.statusmessage or "", columns=tuple(d.name for d in cur.description),
+                   rows=rows, has_rows=True)
+
+
+def _cancel(conn: psycopg.Connection) -> None:
+    with contextlib.suppress(Exception):
+        conn.cancel_safe(timeout=5)
+
+
+def _cut(conn: psycopg.Connection) -> None:
+    """Last resort for a statement that ignores its cancel: shut the socket down."""
+    with contextlib.suppress(Exception):
+        sock = socket.socket(fileno=conn.fileno())
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.detach()
+
+
+# -- comparing -------------------------------------------------------------------------------
+
+
+def agree(sql: str, plain: Outcome, grid: Outcome) -> bool:
+    """Whether gridpg's outcome counts as PostgreSQL's (see the module docstring)."""
+    if plain.ok != grid.ok:
+        return False
+    if not plain.ok:
+        return plain.sqlstate == grid.sqlstate
+    kind = statement_kind(sql)
+    if kind == "explain":
+        return True
+    if plain.copy_out or grid.copy_out:
+        return sorted(plain.copy_out.splitlines()) == sorted(grid.copy_out.splitlines())
+    if plain.has_rows != grid.has_rows:
+        return False
+    if plain.columns != grid.columns:
+        return False
+    if kind == "ordered":
+        return plain.rows == grid.rows
+    return sorted(plain.rows, key=_row_key) == sorted(grid.rows, key=_row_key)
+
+
+def _row_key(row: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    return tuple((v is None, v or "") for v in row)
+
+
+def statement_kind(sql: str) -> str:
+    """"explain", "ordered" (a top-level ORDER BY decides the row order) or "unordered"."""
+    try:
+        tree = pgparser.parse_sql(sql)
+    except Exception:  # noqa: BLE001 - both servers will report the syntax error
+        return "unordered"
+    if not tree:
+        return "unordered"
+    node = tree[-1].stmt
+    name = type(node).__name__
+    if name == "ExplainStmt":
+        return "explain"
+    if name in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+        return "unordered"
+    if name == "SelectStmt" and getattr(node, "sortClause", None):
+        return "ordered"
+    return "unordered"
