@@ -59,12 +59,18 @@ def read_script(text: str) -> Iterator[Statement | Meta]:
         if meta is None:
             continue
         if buf and meta.split()[:1] and meta.split()[0] in _ENDS_QUERY:
-            yield Statement("\n".join(buf).strip(), start, meta)
+            yield Statement(psql_text("\n".join(buf)), start, meta)
             buf.clear()
         else:
             yield Meta(meta, i)
     if buf and strip_comments("\n".join(buf)).strip():
-        yield Statement("\n".join(buf).strip(), start)
+        yield Statement(psql_text("\n".join(buf)), start)
+
+
+def psql_text(sql: str) -> str:
+    """What psql sends: leading white space and `--` comments dropped (its lexer does not
+    collect them before the first token); block comments and everything later are kept."""
+    return re.sub(r"^(\s*--[^\n]*(\n|$))+", "", sql).strip()
 
 
 def _complete_statements(buf: list[str], lines: list[str], i: int, start: int) -> Iterator[tuple[Statement, int]]:
@@ -80,7 +86,7 @@ def _complete_statements(buf: list[str], lines: list[str], i: int, start: int) -
             data, i = _copy_data(lines, i)
         buf[:] = [rest] if rest.strip() else []
         if strip_comments(sql).strip(" ;\n\t"):
-            yield Statement(sql, start, "", data), i
+            yield Statement(psql_text(sql), start, "", data), i
 
 
 def _split_meta(buffered: str, line: str) -> tuple[str, str | None]:

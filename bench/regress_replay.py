@@ -80,7 +80,12 @@ class Replay:
         self.env = env
 
     def replay_file(self, name: str, text: str) -> FileResult:
+        """One file in a new session on each side, as pg_regress runs one psql per file."""
         res = FileResult(name)
+        self.plain.reconnect()
+        self.grid.reconnect()
+        self.plain.variables.clear()
+        self.grid.variables.clear()
         t0 = time.monotonic()
         conditions: list[tuple[bool, bool]] = []  # (branch active, some branch taken)
         for item in read_script(text):

@@ -56,3 +56,8 @@ def test_interpolation_skips_literals_and_casts() -> None:
 def test_meta_args_concatenate_adjacent_pieces() -> None:
     assert meta_args("filename :dir '/data/x.data'", {"dir": "/src"}) == ["filename", "/src", "/data/x.data"]
     assert meta_args("f :dir'/d'", {"dir": "/s"}) == ["f", "/s/d"]
+
+
+def test_leading_line_comments_are_not_sent_as_psql_does() -> None:
+    got = items("-- a comment\n  -- another\nBEGIN;\n/* kept */ select 1 -- kept too\n;")
+    assert [i.sql for i in got] == ["BEGIN;", "/* kept */ select 1 -- kept too\n;"]
