@@ -423,7 +423,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temp = f"pg_temp.{table_ref.temp}"
-    await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified})")
+    await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS)")
     async with dispatcher.runner.statement_transaction():
         for f in plan.fragments:
             await txn.connection(f.group, wants_block=True)
