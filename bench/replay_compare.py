@@ -20,18 +20,19 @@ from pglast import parser as pgparser
 from psycopg.adapt import Loader
 from psycopg.postgres import types as pg_types
 
-SESSION_SETUP = (
-    # What pg_regress gives the regression database and its sessions.
-    "SET datestyle = 'Postgres, MDY'",
-    "SET timezone = 'America/Los_Angeles'",
-    "SET intervalstyle = 'postgres_verbose'",
-    "SET lc_messages = 'C'",
-    "SET lc_monetary = 'C'",
-    "SET lc_numeric = 'C'",
-    "SET lc_time = 'C'",
-    "SET bytea_output = 'hex'",
-    "SET timezone_abbreviations = 'Default'",
-)
+# What pg_regress gives its sessions (PGDATESTYLE, PGTZ and the regression database's
+# settings), as startup options so that RESET returns to them, as under pg_regress.
+SESSION_OPTIONS = {
+    "datestyle": "Postgres,MDY",
+    "timezone": "America/Los_Angeles",
+    "intervalstyle": "postgres_verbose",
+    "lc_messages": "C",
+    "lc_monetary": "C",
+    "lc_numeric": "C",
+    "lc_time": "C",
+    "bytea_output": "hex",
+    "timezone_abbreviations": "Default",
+}
 TIMEOUT_STATE = "timeout"
 BROKEN_STATE = "connection"
 
@@ -68,15 +69,15 @@ class Outcome:
 
 def connect(dsn: str) -> psycopg.Connection:
     """A psql-like session: autocommit, simple query protocol, values as text."""
-    conn = psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=20)
+    options = " ".join(f"-c {k}={v}" for k, v in SESSION_OPTIONS.items())
+    conn = psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=20,
+                           options=options)
     for info in pg_types:
         conn.adapters.register_loader(info.oid, TextLoader)
         if info.array_oid:
             conn.adapters.register_loader(info.array_oid, TextLoader)
     conn.adapters.register_loader(0, TextLoader)
     conn.add_notice_handler(lambda _d: None)
-    for sql in SESSION_SETUP:
-        conn.execute(sql)
     return conn
 
 
