@@ -66,7 +66,8 @@ class FileResult:
     skipped: int = 0
     seconds: float = 0.0
     note: str = ""
-    differences: list[tuple[int, str, Outcome, Outcome]] = field(default_factory=list)
+    differences: list[tuple[int, str, Outcome, Outcome, bool]] = field(default_factory=list)
+    follow_on: int = 0  # differences on objects whose creation already differed
 
 
 class Replay:
@@ -75,6 +76,7 @@ class Replay:
     def __init__(self, plain: Side, grid: Side, regress_dir: Path, timeout: float, deadline: float):
         self.plain, self.grid = plain, grid
         self.regress_dir, self.timeout, self.deadline = regress_dir, timeout, deadline
+        self.missing: set[str] = set()  # objects PostgreSQL created and gridpg did not
         env = {"PG_ABS_SRCDIR": str(regress_dir), "PG_ABS_BUILDDIR": "/tmp", "PG_LIBDIR": "/nonexistent",
                "PG_DLSUFFIX": ".so"}
         self.env = env
@@ -138,8 +140,13 @@ class Replay:
         res.compared += 1
         if agree(sql, plain, grid):
             res.agreed += 1
-        else:
-            res.differences.append((line, sql, plain, grid))
+            return
+        follows = bool(set(re.findall(r"[a-z_][a-z0-9_]*", sql.lower())) & self.missing)
+        res.follow_on += follows
+        res.differences.append((line, sql, plain, grid, follows))
+        created = _CREATED.match(_strip_leading_comments(sql))
+        if created and plain.ok and not grid.ok:
+            self.missing.add(created.group(1).lower().split(".")[-1].strip('"'))
 
     def _gset(self, outcomes: list[Outcome], meta: str) -> None:
         prefix = meta.split()[1] if len(meta.split()) > 1 else ""
@@ -242,6 +249,13 @@ class Replay:
         return False
 
 
+_CREATED = re.compile(
+    r"(?is)^create\s+(?:or\s+replace\s+)?(?:(?:temp|temporary|unlogged|global|local|materialized|"
+    r"recursive|unique|constraint)\s+)*(?:table|view|index|sequence|type|function|procedure|"
+    r"aggregate|domain|trigger|rule|schema|operator\s+class|statistics)\s+(?:concurrently\s+)?"
+    r"(?:if\s+not\s+exists\s+)?([\w.\"]+)")
+
+
 def _strip_leading_comments(sql: str) -> str:
     from psql_script import strip_comments
 
@@ -292,15 +306,16 @@ def chosen_files(regress_dir: Path, files: list[str]) -> list[str]:
 
 
 def summary_table(results: list[FileResult]) -> str:
-    lines = ["| file | compared | agreed | differed | skipped | s |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| file | compared | agreed | differed | of which follow-on | skipped | s |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     tot = collections.Counter()
     for r in results:
         lines.append(f"| {r.name}{' (' + r.note + ')' if r.note else ''} | {r.compared} | {r.agreed} | "
-                     f"{r.compared - r.agreed} | {r.skipped} | {r.seconds:.0f} |")
-        tot.update(compared=r.compared, agreed=r.agreed, skipped=r.skipped)
+                     f"{r.compared - r.agreed} | {r.follow_on} | {r.skipped} | {r.seconds:.0f} |")
+        tot.update(compared=r.compared, agreed=r.agreed, skipped=r.skipped, follow=r.follow_on)
     share = 100.0 * tot["agreed"] / tot["compared"] if tot["compared"] else 0.0
     lines.append(f"| **all {len(results)} files** | {tot['compared']} | {tot['agreed']} | "
-                 f"{tot['compared'] - tot['agreed']} | {tot['skipped']} | |")
+                 f"{tot['compared'] - tot['agreed']} | {tot['follow']} | {tot['skipped']} | |")
     lines.append("")
     lines.append(f"Agreeing: **{tot['agreed']} of {tot['compared']} compared statements = {share:.1f}%**")
     return "\n".join(lines)
@@ -309,8 +324,8 @@ def summary_table(results: list[FileResult]) -> str:
 def differences_text(results: list[FileResult]) -> str:
     out = []
     for r in results:
-        for line, sql, plain, grid in r.differences:
-            out.append(f"=== {r.name}.sql:{line} [{kind_of(plain, grid)}]\n{_strip_leading_comments(sql)}\n--- plain:  {plain.brief()}\n"
+        for line, sql, plain, grid, follows in r.differences:
+            out.append(f"=== {r.name}.sql:{line} [{kind_of(plain, grid)}{' (follow-on)' if follows else ''}]\n{_strip_leading_comments(sql)}\n--- plain:  {plain.brief()}\n"
                        f"--- gridpg: {grid.brief()}\n")
     return "\n".join(out)
 
@@ -338,9 +353,9 @@ def error_class(out: Outcome) -> str:
 def classes_text(results: list[FileResult]) -> str:
     groups: collections.Counter[tuple[str, str]] = collections.Counter()
     for r in results:
-        for _line, _sql, plain, grid in r.differences:
+        for _line, _sql, plain, grid, follows in r.differences:
             detail = error_class(grid) if not grid.ok else ("plain " + error_class(plain) if not plain.ok else "")
-            groups[(kind_of(plain, grid), detail)] += 1
+            groups[(("(follow-on) " if follows else "") + kind_of(plain, grid), detail)] += 1
     return "\n".join(f"{n:5d}  {kind} | {detail}" for (kind, detail), n in
                      sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[1])))
 

@@ -53,6 +53,7 @@ class Outcome:
     message: str = ""
     status: str = ""
     columns: tuple[str, ...] = ()
+    types: tuple[int, ...] = ()
     rows: list[tuple[str | None, ...]] = field(default_factory=list)
     has_rows: bool = False
     copy_out: str = ""
@@ -134,7 +135,7 @@ def _result(cur: psycopg.Cursor) -> Outcome:
         return Outcome(True, status=cur.statusmessage or "")
     rows = [tuple(r) for r in cur.fetchall()]
     return Outcome(True, status=cur.statusmessage or "", columns=tuple(d.name for d in cur.description),
-                   rows=rows, has_rows=True)
+                   types=tuple(d.type_code for d in cur.description), rows=rows, has_rows=True)
 
 
 def _cancel(conn: psycopg.Connection) -> None:
@@ -168,13 +169,52 @@ def agree(sql: str, plain: Outcome, grid: Outcome) -> bool:
         return False
     if plain.columns != grid.columns:
         return False
+    if plain.rows == grid.rows:
+        return True
+    if len(plain.rows) != len(grid.rows) or plain.types != grid.types:
+        return False
+    tolerance = [FLOAT_TOLERANCE.get(t, 0.0) for t in plain.types]
     if kind == "ordered":
-        return plain.rows == grid.rows
-    return sorted(plain.rows, key=_row_key) == sorted(grid.rows, key=_row_key)
+        pairs = zip(plain.rows, grid.rows, strict=True)
+    else:
+        pairs = zip(_sorted(plain.rows, tolerance), _sorted(grid.rows, tolerance), strict=True)
+    return all(_row_equal(a, b, tolerance) for a, b in pairs)
 
 
-def _row_key(row: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
-    return tuple((v is None, v or "") for v in row)
+# float4 and float8 results may differ in their last digits with the summation order (as
+# PostgreSQL's own parallel aggregation does): compared with the oracle suite's relative
+# tolerances; every other type must be identical as text.
+FLOAT_TOLERANCE = {700: 1e-6, 701: 1e-9}
+
+
+def _sorted(rows: list[tuple[str | None, ...]], tolerance: list[float]) -> list[tuple[str | None, ...]]:
+    return sorted(rows, key=lambda r: tuple(_sort_key(v, t) for v, t in zip(r, tolerance, strict=True)))
+
+
+def _sort_key(value: str | None, tolerance: float) -> tuple[bool, str]:
+    if value is None:
+        return (True, "")
+    if tolerance:
+        try:
+            return (False, f"{float(value):.5e}")
+        except ValueError:
+            pass
+    return (False, value)
+
+
+def _row_equal(a: tuple[str | None, ...], b: tuple[str | None, ...], tolerance: list[float]) -> bool:
+    for x, y, tol in zip(a, b, tolerance, strict=True):
+        if x == y:
+            continue
+        if not tol or x is None or y is None:
+            return False
+        try:
+            fx, fy = float(x), float(y)
+        except ValueError:
+            return False
+        if abs(fx - fy) > tol * max(abs(fx), abs(fy)):
+            return False
+    return True
 
 
 def statement_kind(sql: str) -> str:
