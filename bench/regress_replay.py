@@ -76,7 +76,9 @@ class Replay:
     def __init__(self, plain: Side, grid: Side, regress_dir: Path, timeout: float, deadline: float):
         self.plain, self.grid = plain, grid
         self.regress_dir, self.timeout, self.deadline = regress_dir, timeout, deadline
-        self.missing: set[str] = set()  # objects PostgreSQL created and gridpg did not
+        # Objects whose creation or contents already differ: later differences that name
+        # them are counted as follow-on differences.
+        self.missing: set[str] = set()
         env = {"PG_ABS_SRCDIR": str(regress_dir), "PG_ABS_BUILDDIR": "/tmp", "PG_LIBDIR": "/nonexistent",
                "PG_DLSUFFIX": ".so"}
         self.env = env
@@ -144,9 +146,9 @@ class Replay:
         follows = bool(set(re.findall(r"[a-z_][a-z0-9_]*", sql.lower())) & self.missing)
         res.follow_on += follows
         res.differences.append((line, sql, plain, grid, follows))
-        created = _CREATED.match(_strip_leading_comments(sql))
-        if created and plain.ok and not grid.ok:
-            self.missing.add(created.group(1).lower().split(".")[-1].strip('"'))
+        changed = _CREATED.match(_strip_leading_comments(sql)) or _WRITTEN.match(_strip_leading_comments(sql))
+        if changed and (plain.ok or grid.ok):
+            self.missing.add(changed.group(1).lower().split(".")[-1].strip('"'))
 
     def _gset(self, outcomes: list[Outcome], meta: str) -> None:
         prefix = meta.split()[1] if len(meta.split()) > 1 else ""
@@ -254,6 +256,11 @@ _CREATED = re.compile(
     r"recursive|unique|constraint)\s+)*(?:table|view|index|sequence|type|function|procedure|"
     r"aggregate|domain|trigger|rule|schema|operator\s+class|statistics)\s+(?:concurrently\s+)?"
     r"(?:if\s+not\s+exists\s+)?([\w.\"]+)")
+
+
+_WRITTEN = re.compile(
+    r"(?is)^(?:insert\s+into|update(?:\s+only)?|delete\s+from(?:\s+only)?|copy|truncate(?:\s+table)?|"
+    r"alter\s+table(?:\s+if\s+exists)?(?:\s+only)?|drop\s+table(?:\s+if\s+exists)?)\s+([\w.\"]+)")
 
 
 def _strip_leading_comments(sql: str) -> str:
