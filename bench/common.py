@@ -30,9 +30,13 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "RESULTS.md"
 
-# Run from a checkout without installing: make `gridpg` importable from src/.
+# Run from a checkout without installing: make `gridpg` importable from src/, here and in
+# the processes the cluster code spawns (`python -m gridpg coordinator ...`), which would
+# otherwise import whatever gridpg is installed and measure that instead of this checkout.
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(REPO / "src"), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
 
 from gridpg.cluster.control import Cluster
 from gridpg.cluster.pgserver import (
