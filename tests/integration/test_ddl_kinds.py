@@ -112,3 +112,34 @@ def test_sequences_are_cluster_wide(gridpg_cluster: Cluster, schema: str) -> Non
         assert one.execute(f"SELECT currval('{schema}.ids')").fetchone()[0] == seen[-2]
         one.execute(f"SELECT setval('{schema}.ids', 5000)")
         assert two.execute(f"SELECT nextval('{schema}.ids')").fetchone()[0] == 5001
+
+
+def test_a_role_that_is_not_superuser_creates_and_queries_distributed_tables(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """Its shards and the scratch tables of its queries live in gridpg_shards, as itself
+    (found by bench/regress_replay.py: "permission denied for schema gridpg_shards")."""
+    role = f"own_{schema}"[:60]
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+        conn.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}")
+    coord = gridpg_cluster.topology.coordinators[1]
+    dsn = f"postgresql://{role}:pw@{coord.host}:{coord.port}/postgres"
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"SET search_path TO {schema}")
+            conn.execute("CREATE TABLE mine (id int PRIMARY KEY, grp int) DISTRIBUTE BY HASH (id)")
+            conn.execute("CREATE TABLE other (grp int, label text) DISTRIBUTE BY HASH (label)")
+            conn.execute("INSERT INTO mine SELECT g, g % 5 FROM generate_series(1, 50) g")
+            conn.execute("INSERT INTO other SELECT g, 'g' || g FROM generate_series(0, 4) g")
+            assert conn.execute("SELECT count(*), sum(id) FROM mine").fetchone() == (50, 1275)
+            # a join on non-distribution columns: rows are repartitioned through scratch tables
+            assert conn.execute(
+                "SELECT count(*) FROM mine m JOIN other o ON o.grp = m.grp").fetchone()[0] == 50
+            assert conn.execute("SELECT pg_get_userbyid(relowner) FROM pg_class "
+                                "WHERE oid = 'mine'::regclass").fetchone()[0] == role
+            conn.execute("DROP TABLE mine, other")
+    finally:
+        with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

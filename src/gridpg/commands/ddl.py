@@ -31,6 +31,13 @@ if TYPE_CHECKING:
 
 DEFAULT_SHARD_COUNT = 32
 SHARD_SCHEMA = "gridpg_shards"
+# Every role that may create a table creates its shards (and the scratch tables of its
+# queries) in the shard schema, as itself: the schema takes objects from everyone, like
+# public did before PostgreSQL 15. A shard's own privileges are its owner's as usual.
+SHARD_SCHEMA_SETUP = (
+    f"CREATE SCHEMA IF NOT EXISTS {SHARD_SCHEMA}",
+    f"GRANT USAGE, CREATE ON SCHEMA {SHARD_SCHEMA} TO PUBLIC",
+)
 
 # Statements that cannot run inside a transaction block: run node by node.
 NON_TRANSACTIONAL = {"VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "ReindexStmt"}
@@ -92,7 +99,7 @@ class DdlRunner:
         if after:
             for node in self.catalog_nodes():
                 conn = await self.conn(node)
-                await conn.simple_query("\n".join(after))
+                await conn.simple_query(as_cluster_owner("\n".join(after)))
         await self.finish(tag)
 
     def _relay_notices(self, conn: BackendConnection) -> None:
@@ -384,9 +391,27 @@ class DdlRunner:
         if table.method == "hash":
             shards = [Shard(table.schema, table.name, r, g) for r, g in sorted(self._placement(table).items())]
             statements.append(store.sql_insert_shards(shards))
-        sql = "\n".join(statements)
+        sql = as_cluster_owner("\n".join(statements))
         for node in self.catalog_nodes():
             await (await self.conn(node)).simple_query(sql)
+
+
+def as_cluster_owner(metadata_sql: str) -> str:
+    """`metadata_sql` run as the cluster's superuser (the user our catalog connections log
+    in as), then back to the session's user and role, all in the current transaction.
+
+    The DDL it records has already run as the session's role (which PostgreSQL checked);
+    the gridpg schema, which holds the cluster's metadata, takes writes from nobody else.
+    """
+    return (
+        "SELECT pg_catalog.set_config('gridpg.ddl_user', session_user, true), "
+        "pg_catalog.set_config('gridpg.ddl_role', pg_catalog.current_setting('role'), true);\n"
+        "SET LOCAL SESSION AUTHORIZATION DEFAULT;\n"
+        f"{metadata_sql.rstrip().rstrip(';')};\n"
+        "SELECT pg_catalog.set_config('session_authorization', "
+        "pg_catalog.current_setting('gridpg.ddl_user'), true), "
+        "pg_catalog.set_config('role', pg_catalog.current_setting('gridpg.ddl_role'), true);"
+    )
 
 
 def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, str]) -> dict[str, str]:

@@ -103,7 +103,9 @@ async def _prepare_new_datanode(dispatcher: Dispatcher, conn: BackendConnection)
         "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
         "AND nspname NOT IN ('information_schema', 'gridpg', 'public')"
     )
-    statements = ["CREATE SCHEMA IF NOT EXISTS gridpg_shards"]
+    from gridpg.commands.ddl import SHARD_SCHEMA_SETUP
+
+    statements = list(SHARD_SCHEMA_SETUP)
     statements += [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(r[0] or '')}" for r in rows if r[0]]
     await conn.simple_query("; ".join(statements))
 

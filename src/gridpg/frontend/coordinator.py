@@ -9,6 +9,7 @@ the rest of the system only through this object.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -148,11 +149,14 @@ class Coordinator:
 
     async def _bootstrap_datanodes(self) -> None:
         for name in self.datanode_addresses:
+            from gridpg.commands.ddl import SHARD_SCHEMA_SETUP
+
             dn = await BackendConnection.connect(self.datanode_addresses[name])
             try:
-                await dn.simple_query("CREATE SCHEMA IF NOT EXISTS gridpg_shards")
-            except Exception:  # noqa: BLE001 - a concurrent coordinator may create it
-                pass
+                for sql in SHARD_SCHEMA_SETUP:
+                    # A concurrent coordinator may be doing the same.
+                    with contextlib.suppress(Exception):
+                        await dn.simple_query(sql)
             finally:
                 dn.close()
 
