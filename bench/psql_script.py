@@ -84,7 +84,7 @@ def _complete_statements(buf: list[str], lines: list[str], i: int, start: int) -
         data = None
         if COPY_FROM_STDIN.match(strip_comments(sql)):
             data, i = _copy_data(lines, i)
-        buf[:] = [rest] if rest.strip() else []
+        buf[:] = [rest] if strip_comments(rest).strip() else []
         if strip_comments(sql).strip(" ;\n\t"):
             yield Statement(psql_text(sql), start, "", data), i
 

@@ -61,3 +61,8 @@ def test_meta_args_concatenate_adjacent_pieces() -> None:
 def test_leading_line_comments_are_not_sent_as_psql_does() -> None:
     got = items("-- a comment\n  -- another\nBEGIN;\n/* kept */ select 1 -- kept too\n;")
     assert [i.sql for i in got] == ["BEGIN;", "/* kept */ select 1 -- kept too\n;"]
+
+
+def test_each_statement_has_its_own_line() -> None:
+    got = items("select 1; -- one\nselect 2; -- two\n\nselect\n 3;")
+    assert [(i.sql, i.line) for i in got] == [("select 1;", 1), ("select 2;", 2), ("select\n 3;", 4)]
