@@ -3,7 +3,8 @@ Statements found by bench/regress_replay.py (PostgreSQL's own regression files r
 through gridpg) where gridpg gave a different answer without an error, reduced to their
 smallest form. Exercises: UPDATE of the distribution column to DEFAULT (the row moves
 through a catalog temp table, which must carry the column defaults); cursors (DECLARE,
-FETCH, MOVE, CLOSE, WITH HOLD across COMMIT) over distributed tables.
+FETCH, MOVE, CLOSE, WITH HOLD across COMMIT) over distributed tables; SQL-level PREPARE,
+EXECUTE and DEALLOCATE of reads and writes of distributed tables.
 */
 
 -- update.sql: UPDATE update_test SET a = DEFAULT, b = DEFAULT (a is the distribution column)
@@ -41,3 +42,28 @@ DECLARE rr_c5 CURSOR FOR SELECT r.a, s.b FROM rr_cursor r JOIN rr_cursor s ON s.
 MOVE FORWARD 1 IN rr_c5;
 FETCH NEXT FROM rr_c5;
 ROLLBACK;
+
+-- join.sql / prepare.sql: SQL-level PREPARE and EXECUTE over distributed tables (EXECUTE
+-- ran on the catalog server: reads found no rows, writes stayed on the catalog server)
+CREATE TABLE rr_prep (a int, b text) DISTRIBUTE BY HASH (a);
+INSERT INTO rr_prep SELECT g, 'p' || g FROM generate_series(1, 30) g;
+PREPARE rr_count(int) AS SELECT count(*), sum(a) FROM rr_prep WHERE a > $1;
+EXECUTE rr_count(10);
+EXECUTE rr_count(25);
+PREPARE rr_add AS INSERT INTO rr_prep VALUES ($1, $2) RETURNING a, b;
+EXECUTE rr_add(100, 'it''s');
+EXECUTE rr_add(101, NULL);
+SELECT * FROM rr_prep WHERE a >= 100;
+PREPARE rr_upd(text, int) AS UPDATE rr_prep SET b = $1 WHERE a = $2 OR a = $2 + 1 RETURNING *;
+BEGIN;
+EXECUTE rr_upd('changed', 100);
+ROLLBACK;
+SELECT * FROM rr_prep WHERE a >= 100;
+PREPARE rr_join(int) AS SELECT x.a, y.b FROM rr_prep x JOIN rr_prep y ON y.a = x.a + $1 WHERE x.a < 5 ORDER BY 1;
+EXECUTE rr_join(2);
+-- error
+EXECUTE rr_count(1, 2);
+DEALLOCATE rr_count;
+-- error
+EXECUTE rr_count(1);
+DEALLOCATE ALL;
