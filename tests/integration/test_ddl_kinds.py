@@ -138,7 +138,11 @@ def test_a_role_that_is_not_superuser_creates_and_queries_distributed_tables(
                 "SELECT count(*) FROM mine m JOIN other o ON o.grp = m.grp").fetchone()[0] == 50
             assert conn.execute("SELECT pg_get_userbyid(relowner) FROM pg_class "
                                 "WHERE oid = 'mine'::regclass").fetchone()[0] == role
-            conn.execute("DROP TABLE mine, other")
+            conn.execute("CREATE TABLE copied (id, grp) AS SELECT id, grp FROM mine WHERE id <= 10")
+            assert conn.execute("SELECT count(*), sum(id) FROM copied").fetchone() == (10, 55)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("DELETE FROM gridpg.dist_table")
+            conn.execute("DROP TABLE mine, other, copied")
     finally:
         with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")

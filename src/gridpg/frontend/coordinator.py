@@ -143,6 +143,10 @@ class Coordinator:
         if missing:
             await conn.simple_query("\n".join(store.sql_insert_node(n) for n in missing))
         await conn.simple_query(GRIDPG_FUNCTIONS)
+        # Every role plans with the metadata (a session reads it on its own catalog connection
+        # after its DDL): readable by all, as Citus's pg_dist_* tables; written only by us.
+        await conn.simple_query("GRANT USAGE ON SCHEMA gridpg TO PUBLIC; "
+                                "GRANT SELECT ON ALL TABLES IN SCHEMA gridpg TO PUBLIC")
         # Worker rows of an earlier run: workers report their epoch afresh when they start.
         await conn.simple_query(
             f"DELETE FROM gridpg.coordinator_state WHERE name LIKE {quote_literal(self.name + '#%')}")
