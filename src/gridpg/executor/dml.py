@@ -14,7 +14,7 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from pglast import parse_sql
+from pglast import ast, parse_sql
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import DistTable
@@ -852,6 +852,15 @@ async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
     from gridpg.executor.multi import prepare_query_on_catalog
 
     stmt = parse_sql(request.sql)[0].stmt
+    if not isinstance(stmt.query, ast.SelectStmt):
+        from gridpg.executor.cursor import reads_distributed
+
+        # The query would run on the catalog server's gathered copies: the rows it returns
+        # would be changed there and not in the table.
+        if reads_distributed(dispatcher, body["query"]):
+            raise PgError(FEATURE_NOT_SUPPORTED, "COPY (INSERT/UPDATE/DELETE ... RETURNING) TO over "
+                          "distributed tables is not supported by gridpg",
+                          hint="run the statement with RETURNING as a query instead")
     prepared = await prepare_query_on_catalog(dispatcher, str(RawStream()(stmt.query)))
     if prepared is None:
         return False

@@ -67,3 +67,4 @@ DEALLOCATE rr_count;
 -- error
 EXECUTE rr_count(1);
 DEALLOCATE ALL;
+

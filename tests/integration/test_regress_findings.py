@@ -1,0 +1,32 @@
+"""Statements bench/regress_replay.py found answered wrongly without an error, which gridpg
+now refuses with a SQLSTATE (the ones it now answers right are in the oracle corpus file
+tests/oracle/corpus/90_regress_replay.sql)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+@pytest.mark.parametrize("dml", [
+    "UPDATE copydml SET t = 'g' WHERE t = 'f' RETURNING id",
+    "INSERT INTO copydml VALUES (3, 'x') RETURNING id",
+    "DELETE FROM copydml WHERE id = 1 RETURNING id",
+    "/* annotated */ delete from copydml where id in (select id from copydml) returning *",
+])
+def test_copy_of_a_write_with_returning_is_refused_and_changes_nothing(
+        gridpg_cluster: Cluster, schema: str, dml: str) -> None:
+    """It changed the catalog server's gathered copy of the table and printed its rows."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE copydml (id int, t text) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO copydml VALUES (1, 'a'), (2, 'f')")
+        with pytest.raises(psycopg.errors.FeatureNotSupported), conn.cursor() as cur, \
+                cur.copy(f"COPY ({dml}) TO STDOUT") as copy:
+            list(copy)
+        assert conn.execute("SELECT id, t FROM copydml ORDER BY id").fetchall() == [(1, "a"), (2, "f")]
+        # a query still works
+        with conn.cursor() as cur, cur.copy("COPY (SELECT id FROM copydml ORDER BY id) TO STDOUT") as copy:
+            assert b"".join(bytes(c) for c in copy) == b"1\n2\n"
