@@ -30,3 +30,15 @@ def test_copy_of_a_write_with_returning_is_refused_and_changes_nothing(
         # a query still works
         with conn.cursor() as cur, cur.copy("COPY (SELECT id FROM copydml ORDER BY id) TO STDOUT") as copy:
             assert b"".join(bytes(c) for c in copy) == b"1\n2\n"
+
+
+def test_copy_of_a_query_over_a_view_of_a_distributed_table(gridpg_cluster: Cluster, schema: str) -> None:
+    """The view was not inlined: it read the catalog server's empty copy of the table."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE test1 (id int, t text) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO test1 VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+        conn.execute("CREATE VIEW v_test1 AS SELECT 'v_' || t AS t FROM test1")
+        sql = "COPY (SELECT t FROM test1 WHERE id = 1 UNION SELECT * FROM v_test1 ORDER BY 1) TO STDOUT"
+        with conn.cursor() as cur, cur.copy(sql) as copy:
+            assert b"".join(bytes(c) for c in copy) == b"a\nv_a\nv_b\nv_c\n"

@@ -466,6 +466,22 @@ async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan:
         await _drop_temp(catalog, temps)
 
 
+def inline_views(dispatcher: Dispatcher, sql: str) -> str:
+    """`sql` with the views over distributed tables replaced by their definitions (nested
+    views too): the catalog server holds those tables empty, so it cannot answer for them."""
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner import core
+    from gridpg.sql.parse import parse_tree
+
+    catalog, session = catalog_view(dispatcher), session_view(dispatcher)
+    for _ in range(16):  # views of views; PostgreSQL refuses cycles
+        inlined = core.inline_views(sql, parse_tree(sql), catalog, session)
+        if inlined is None:
+            return sql
+        sql = inlined
+    return sql
+
+
 async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
                                    catalog: BackendConnection | None = None) -> tuple[str, list[str]] | None:
     """Gather the distributed tables of a query into catalog temp tables; (final SQL, temps).
@@ -478,6 +494,7 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
     from gridpg.planner.pushdown import Resolved
     from gridpg.sql.parse import parse_tree
 
+    sql = inline_views(dispatcher, sql)
     tree = parse_tree(sql)
     refs = analyze.relations(tree)
     catalog_facts, path = catalog_view(dispatcher), search_path(dispatcher)

@@ -68,3 +68,15 @@ DEALLOCATE rr_count;
 EXECUTE rr_count(1);
 DEALLOCATE ALL;
 
+
+-- copyselect.sql: views over distributed tables in cursors and prepared statements (they
+-- read the catalog server's empty copies)
+CREATE VIEW rr_prep_view AS SELECT a, 'v_' || b AS vb FROM rr_prep WHERE a <= 5;
+CREATE VIEW rr_prep_view2 AS SELECT * FROM rr_prep_view WHERE a > 1;
+BEGIN;
+DECLARE rr_vc CURSOR FOR SELECT * FROM rr_prep_view2 ORDER BY a;
+FETCH ALL FROM rr_vc;
+ROLLBACK;
+PREPARE rr_vq(int) AS SELECT count(*) FROM rr_prep_view WHERE a > $1;
+EXECUTE rr_vq(2);
+DEALLOCATE rr_vq;
