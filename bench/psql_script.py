@@ -44,7 +44,8 @@ def read_script(text: str) -> Iterator[Statement | Meta]:
     start = 0
     i = 0
     while i < len(lines):
-        line = lines[i]
+        # psql's `\;` joins statements into one query string; here they run one by one
+        line = lines[i].replace("\\;", ";")
         i += 1
         if not buf and not line.strip():
             continue

@@ -66,3 +66,30 @@ def test_leading_line_comments_are_not_sent_as_psql_does() -> None:
 def test_each_statement_has_its_own_line() -> None:
     got = items("select 1; -- one\nselect 2; -- two\n\nselect\n 3;")
     assert [(i.sql, i.line) for i in got] == [("select 1;", 1), ("select 2;", 2), ("select\n 3;", 4)]
+
+
+def test_backslash_semicolon_separates_statements() -> None:
+    got = items("select 0\\; copy t from stdin\\; select 1;\n1\n\\.\nselect 2;")
+    assert [i.sql for i in got] == ["select 0;", "copy t from stdin;", "select 1;", "select 2;"]
+    assert got[1].copy_data == "1\n"
+
+
+def test_replay_comparison_rules() -> None:
+    from replay_compare import Outcome, agree
+
+    def rows(*r: tuple[str | None, ...]) -> Outcome:
+        return Outcome(True, status=f"SELECT {len(r)}", columns=("c", "i"), types=(25, 701),
+                       rows=list(r), has_rows=True)
+
+    a = rows(("x", "1"), ("y", "1"), ("z", "2.000000000001"))
+    tie_swapped = rows(("y", "1"), ("x", "1"), ("z", "2"))
+    assert agree("select c, i from t order by i", a, tie_swapped)  # ties, float tolerance
+    assert not agree("select c, i from t order by c", a, tie_swapped)
+    assert agree("select c, i from t", a, rows(("z", "2"), ("y", "1"), ("x", "1")))
+    assert not agree("select c, i from t", a, rows(("z", "2"), ("y", "1"), ("x", "1.1")))
+    assert not agree("select c, i from t", a, rows(("y", "1"), ("x", "1")))
+    failed = Outcome(False, "42P01", "no table")
+    assert agree("select 1", failed, Outcome(False, "42P01", "other text"))
+    assert not agree("select 1", failed, Outcome(False, "0A000", "x"))
+    assert agree("explain select 1", rows(("a", "1")), rows(("b", "2"), ("c", "3")))
+    assert agree("fetch 1 from c", rows(("a", "1")), rows(("b", "2")), kind="count")
