@@ -203,7 +203,9 @@ def _same_order_up_to_ties(sql: str, plain: Outcome, grid: Outcome, tolerance: l
     sorted_p, sorted_g = _sorted(plain.rows, tolerance), _sorted(grid.rows, tolerance)
     if not all(_row_equal(a, b, tolerance) for a, b in zip(sorted_p, sorted_g, strict=True)):
         return False
-    return [tuple(r[i] for i in keys) for r in plain.rows] == [tuple(r[i] for i in keys) for r in grid.rows]
+    key_tolerance = [tolerance[i] for i in keys]
+    return all(_row_equal(tuple(a[i] for i in keys), tuple(b[i] for i in keys), key_tolerance)
+               for a, b in zip(plain.rows, grid.rows, strict=True))
 
 
 def _sort_columns(sql: str, columns: tuple[str, ...]) -> list[int] | None:
