@@ -151,7 +151,8 @@ class Replay:
         if agree(sql, plain, grid, kind if kind in ("count", "ordered") else ""):
             res.agreed += 1
             return
-        follows = bool(set(re.findall(r"[a-z_][a-z0-9_]*", sql.lower())) & self.missing)
+        follows = bool(set(re.findall(r"[a-z_][a-z0-9_]*", sql.lower())) & self.missing) or (
+            grid.sqlstate == "25P02" and plain.sqlstate != "25P02")  # an earlier failure in the block
         res.follow_on += follows
         res.differences.append((line, sql, plain, grid, follows))
         changed = _CREATED.match(_strip_leading_comments(sql)) or _WRITTEN.match(_strip_leading_comments(sql))
