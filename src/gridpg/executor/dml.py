@@ -853,11 +853,12 @@ async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
 
     stmt = parse_sql(request.sql)[0].stmt
     if not isinstance(stmt.query, ast.SelectStmt):
-        from gridpg.executor.cursor import reads_distributed
+        from gridpg.executor.run import catalog_view, search_path
 
         # The query would run on the catalog server's gathered copies: the rows it returns
         # would be changed there and not in the table.
-        if reads_distributed(dispatcher, body["query"]):
+        catalog, path = catalog_view(dispatcher), search_path(dispatcher)
+        if any(catalog.resolve(r, path) is not None for r in analyze.relations(body["query"])):
             raise PgError(FEATURE_NOT_SUPPORTED, "COPY (INSERT/UPDATE/DELETE ... RETURNING) TO over "
                           "distributed tables is not supported by gridpg",
                           hint="run the statement with RETURNING as a query instead")

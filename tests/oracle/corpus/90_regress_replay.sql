@@ -3,7 +3,7 @@ Statements found by bench/regress_replay.py (PostgreSQL's own regression files r
 through gridpg) where gridpg gave a different answer without an error, reduced to their
 smallest form. Exercises: UPDATE of the distribution column to DEFAULT (the row moves
 through a catalog temp table, which must carry the column defaults); cursors (DECLARE,
-FETCH, MOVE, CLOSE, WITH HOLD across COMMIT) over distributed tables; SQL-level PREPARE,
+FETCH, MOVE, CLOSE) over distributed tables; SQL-level PREPARE,
 EXECUTE and DEALLOCATE of reads and writes of distributed tables.
 */
 
@@ -29,12 +29,11 @@ DECLARE rr_c2 SCROLL CURSOR FOR SELECT count(*), sum(a) FROM rr_cursor WHERE a >
 FETCH ALL FROM rr_c2;
 FETCH BACKWARD 1 FROM rr_c2;
 INSERT INTO rr_cursor VALUES (100, 'new');
-DECLARE rr_c3 CURSOR WITH HOLD FOR SELECT a, b FROM rr_cursor WHERE a > 15 ORDER BY a;
-FETCH 2 FROM rr_c3;
-COMMIT;
+DECLARE rr_c3 CURSOR FOR SELECT a, b FROM rr_cursor WHERE a > 15 ORDER BY a;
 FETCH 2 FROM rr_c3;
 FETCH ALL FROM rr_c3;
 CLOSE rr_c3;
+COMMIT;
 -- error
 DECLARE rr_c4 CURSOR FOR SELECT * FROM rr_cursor;
 BEGIN;
