@@ -8,6 +8,7 @@ from typing import Any
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
 from gridpg.planner.context import CatalogView, SessionView
 from gridpg.planner.plan import (
@@ -33,11 +34,31 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     refs = analyze.relations(tree) + _dropped_tables(tree, kind)
     found = (catalog.resolve(r, session.search_path) for r in refs)
     tables = list({(t.schema, t.name): t for t in found if t}.values())
+    if kind == "RuleStmt":
+        _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
     groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
     after = _metadata_after(kind, tree, tables, snapshot)
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ()))
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
+
+
+def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
+    """A rule on a distributed table runs on the datanode that holds the row: actions that
+    write a distributed or replicated table there would ignore that table's placement
+    (writing one replica, or a shard this node does not hold). Refused, never silent."""
+    target = catalog.resolve(analyze.RelRef(body["relation"].get("schemaname"), body["relation"]["relname"],
+                                            0, None), session.search_path)
+    if target is None:
+        return
+    for action in body.get("actions") or []:
+        written = [r for r in analyze.relations(action) if catalog.resolve(r, session.search_path)]
+        kind = next(iter(action), "")
+        if kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt") or written:
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'rules on distributed table "{target.name}" cannot run {kind[:-4].upper() or "that"} '
+                          "actions: they would run on one datanode and ignore where rows belong",
+                          hint="use DO INSTEAD NOTHING, or do the writes from the client")
 
 
 def _sequences(kind: str, tree: dict[str, Any]) -> str | None:
