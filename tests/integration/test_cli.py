@@ -30,7 +30,7 @@ from gridpg.cluster.pgserver import find_pg_bin
 
 HOST = "127.0.0.1"
 CMD_TIMEOUT = 120.0  # any one gridpg command
-MEMBERS = {"gtm", "coord1", "coord2", "catalog1", "catalog2", "dn1", "dn2"}
+MEMBERS = {"gtm", "coord1", "coord2", "monitor", "catalog1", "catalog2", "dn1", "dn2"}
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -265,10 +265,12 @@ def test_status_shows_every_member_running(running: Box) -> None:
     for row in rows:
         assert row["state"] == "running", row
         assert isinstance(row["pid"], int) and alive(row["pid"]), row
-        assert str(row["address"]).startswith(f"{HOST}:"), row
+        if row["kind"] != "monitor":
+            assert str(row["address"]).startswith(f"{HOST}:"), row
     kinds = {str(r["name"]): r["kind"] for r in rows}
     assert kinds["coord1"] == "coordinator" and kinds["dn1"] == "datanode"
     assert kinds["catalog1"] == "catalog" and kinds["gtm"] == "gtm"
+    assert kinds["monitor"] == "monitor"
     coord1 = next(r for r in rows if r["name"] == "coord1")
     assert coord1["address"] == f"{HOST}:{running.port}"
 
@@ -492,7 +494,7 @@ def test_up_foreground_stops_everything_on_ctrl_c(tmp_dir: Path) -> None:
         wait_for(lambda: psql_select_1(dsn).returncode == 0, 30, "the DSN to answer")
         box = Box(directory, port, dsn)
         pids = box.pids()
-        assert set(pids) == {"gtm", "coord1", "catalog1", "dn1"}, box.status()
+        assert set(pids) == {"gtm", "coord1", "monitor", "catalog1", "dn1"}, box.status()
 
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=60)

@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     gtm.add_argument("--host", default="127.0.0.1")
     gtm.add_argument("--port", type=int, default=6666)
     command("coordinator", cmd_coordinator, "run a coordinator in the foreground")
+    command("monitor", cmd_monitor, "run a monitor in the foreground (leader by GTM lease)")
+    recover = command("recover", cmd_recover, "resolve in-doubt two-phase transactions now")
+    recover.add_argument("--older-than", type=float, default=None,
+                         help="seconds a running coordinator's transaction must be prepared "
+                              "before it counts as in doubt (default 10)")
     node = command("node", cmd_node, "add or remove a datanode (an existing PostgreSQL server)")
     node.add_argument("action", choices=["add", "remove"])
     node.add_argument("address", help="HOST:PORT to add, or the node name to remove")
@@ -116,6 +121,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print("running in the foreground; press Ctrl-C to stop the cluster")
         while True:
             time.sleep(1)
+            if cluster.start_monitor():  # supervised: a monitor that died is started again
+                console.print("monitor restarted")
     except KeyboardInterrupt:
         pass
     finally:
@@ -334,6 +341,47 @@ def cmd_node(args: argparse.Namespace) -> int:
     except PgError as exc:
         raise ClusterError(f"{exc.message} (SQLSTATE {exc.sqlstate})") from None
     console.print(f"{sql}: done")
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from gridpg.cluster.monitor import run_monitor
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    return run_monitor(cluster, args.member or "monitor")
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """`gridpg recover`: one in-doubt recovery pass, as the monitor runs it."""
+    import asyncio
+
+    from gridpg.cluster.monitor import MonitorContext, recover_once
+    from gridpg.errors import PgError
+    from gridpg.gtm.client import GtmClient
+    from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    gtm_spec = cluster.topology.gtm
+
+    async def run() -> dict[str, int]:
+        gtm = GtmClient(gtm_spec.host, gtm_spec.port)
+        ctx = MonitorContext(cluster, gtm, "gridpg recover")
+        try:
+            await ctx.refresh_members()
+            outcome = await recover_once(gtm, ctx.nodes, ctx.coordinators,
+                                         in_doubt_after=args.older_than)
+        finally:
+            ctx.close()
+            await gtm.close()
+        if outcome.unreachable:
+            console.print(f"nodes not reached: {', '.join(outcome.unreachable)}")
+        return outcome.as_dict()
+
+    try:
+        outcome = asyncio.run(run())
+    except (GtmUnavailable, GtmError, PgError, OSError) as exc:
+        raise ClusterError(f"recovery failed: {exc}") from None
+    console.print(", ".join(f"{value} {key}" for key, value in outcome.items()))
     return 0
 
 

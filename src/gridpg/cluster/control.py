@@ -29,6 +29,7 @@ from gridpg.cluster.pgserver import (
 from gridpg.cluster.topology import TOPOLOGY_FILE, GroupSpec, ServerSpec, Topology, load, save
 
 Progress = Callable[[str], None]
+MONITOR = "monitor"
 
 
 class ClusterError(Exception):
@@ -187,6 +188,14 @@ class Cluster:
             if processes.running_pid(self.dir, coord.name) is None:
                 processes.spawn(self.dir, coord.name, ["coordinator", "--dir", str(self.dir)])
         self._wait_coordinators()
+        self.start_monitor()
+        return True
+
+    def start_monitor(self) -> bool:
+        """Start the monitor unless it runs or the topology turns it off; True if started."""
+        if not self.topology.monitor or processes.running_pid(self.dir, MONITOR) is not None:
+            return False
+        processes.spawn(self.dir, MONITOR, ["monitor", "--dir", str(self.dir)])
         return True
 
     def down(self, progress: Progress) -> list[str]:
@@ -196,8 +205,8 @@ class Cluster:
         for coord in topo.coordinators:
             if processes.stop(self.dir, coord.name):
                 stopped.append(coord.name)
-        if processes.stop(self.dir, "monitor"):
-            stopped.append("monitor")
+        if processes.stop(self.dir, MONITOR):
+            stopped.append(MONITOR)
         servers = [self.server(s) for s in topo.all_servers()]
         running = [srv for srv in servers if srv.is_running()]
         if running:
@@ -227,6 +236,8 @@ class Cluster:
             row.metrics = f"http://{coord.host}:{coord.metrics_port}/metrics" if coord.metrics_port else "-"
             rows.append(row)
             rows.append(self._server_status(coord.catalog, "catalog"))
+        if topo.monitor:
+            rows.append(self._monitor_status())
         for group in topo.groups:
             lags = self._replication_lag(group) if group.standbys else {}
             for member in group.members:
@@ -287,6 +298,24 @@ class Cluster:
         except (PgError, OSError):
             return {}
         return {str(name): f"{lag or 0} B" for name, lag in rows}
+
+    def _monitor_status(self) -> MemberStatus:
+        """The monitor has no port: running if its process lives; its role from the GTM lease."""
+        pid = processes.running_pid(self.dir, MONITOR)
+        role = "-"
+        if pid is not None:
+            from gridpg.gtm.client import gtm_call_sync
+            from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+            gtm = self.topology.gtm
+            try:
+                lease = gtm_call_sync(gtm.host, gtm.port, "lease_get", timeout=1.0, name=MONITOR)
+                holder = str(lease.get("holder") or "")
+                role = "leader" if holder.endswith(f":{pid}") else "standby"
+            except (GtmUnavailable, GtmError):
+                role = "unknown"
+        state = "running" if pid is not None else "stopped"
+        return MemberStatus(MONITOR, "monitor", role, "-", pid, state)
 
     def _process_status(self, name: str, kind: str, role: str, host: str, port: int) -> MemberStatus:
         pid = processes.running_pid(self.dir, name)

@@ -292,11 +292,17 @@ class Session:
             except PgError as exc:
                 if exc.is_fatal:
                     raise
-                self.send(exc.to_message())
+                self.send((await self.explain(exc)).to_message())
                 if kind != 0x51:
                     self.skip_until_sync = True
             except ProtocolViolation:
                 raise
+
+    async def explain(self, error: PgError) -> PgError:
+        """The error as the client should see it (a deadlock victim's cancel is 40P01)."""
+        if self.runner is None:
+            return error
+        return await self.runner.explain_cancel(error)
 
     async def _read_with_idle_timeout(self, timeout: float) -> tuple[int, bytes]:
         in_txn = self.runner is not None and self.runner.txn_status() != b"I"
@@ -318,7 +324,7 @@ class Session:
         except PgError as exc:
             if exc.is_fatal:
                 raise
-            self.send(exc.to_message())
+            self.send((await self.explain(exc)).to_message())
         self.send_ready()
         await self.flush()
 

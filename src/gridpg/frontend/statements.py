@@ -21,8 +21,10 @@ from gridpg.commands import citus_views, sequences
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
+    DEADLOCK_DETECTED,
     NO_ACTIVE_SQL_TRANSACTION,
     PROTOCOL_VIOLATION,
+    QUERY_CANCELED,
     PgError,
     notice,
 )
@@ -30,6 +32,7 @@ from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.frontend import readonly, session_commands
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
+from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.txn import prepared
@@ -321,9 +324,28 @@ class StatementRunner:
         self.pending_sync.clear()
         self.presynced.clear()
         if error is not None:
-            self.session.send(error.to_message())
+            self.session.send((await self.explain_cancel(error)).to_message())
             await self._statement_failed()
         self.txn.release_if_idle()
+
+    async def explain_cancel(self, error: PgError) -> PgError:
+        """A node's 57014 may be the monitor breaking a distributed deadlock whose victim is
+        this session's transaction: the GTM then holds the cycle, and the client gets
+        40P01 "deadlock detected" with it, as from PostgreSQL's own detector."""
+        gxid = self.txn.gxid if self.txn.gxid is not None else self.txn.last_gxid
+        if error.sqlstate != QUERY_CANCELED or gxid is None:
+            return error
+        try:
+            detail = await self.coord.gtm.deadlock_victim_get(f"{self.coord.name}/{gxid}")
+        except (GtmError, GtmUnavailable, OSError):
+            return error
+        if detail is None:
+            return error
+        if self.txn.in_block:
+            await self.txn.abort_remote(skip=set(self.pending_sync))
+        return PgError(DEADLOCK_DETECTED, "deadlock detected", detail=detail, node=error.node,
+                       hint="gridpg's monitor cancelled this transaction to break a deadlock "
+                            "across nodes; retry the transaction")
 
     # -- one statement -----------------------------------------------------------------
 
@@ -344,6 +366,7 @@ class StatementRunner:
         if await self._session_reset(request):
             return
         if not self.txn.in_block and not self.txn.participants:
+            self.txn.last_gxid = None
             await self.coord.ensure_fresh_catalog()
         await self.temps.before_statement(request.sql)
         if sqlparse.may_change_session_state(request.sql):

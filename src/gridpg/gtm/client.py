@@ -182,6 +182,48 @@ class GtmClient:
     async def txn_is_committed(self, gid: str) -> bool:
         return bool((await self.call("txn_is_committed", gid=gid))["committed"])
 
+    async def txn_resolve(self, gid: str) -> bool:
+        """In-doubt recovery's decision: True if committed, else the abort is recorded."""
+        return bool((await self.call("txn_resolve", gid=gid))["committed"])
+
+    # -- cluster coordination (gtm/coordination.py) -----------------------------------------
+
+    async def lease_acquire(self, name: str, holder: str, ttl: float) -> Message:
+        """Take or renew lease `name` for `ttl` seconds: {granted, holder, term}."""
+        return await self.call("lease_acquire", name=name, holder=holder, ttl_ms=int(ttl * 1000))
+
+    async def lease_release(self, name: str, holder: str) -> None:
+        await self.call("lease_release", name=name, holder=holder)
+
+    async def lease_get(self, name: str) -> Message:
+        return await self.call("lease_get", name=name)
+
+    async def deadlock_victim_add(self, txn: str, detail: str) -> None:
+        await self.call("deadlock_victim_add", txn=txn, detail=detail)
+
+    async def deadlock_victim_get(self, txn: str) -> str | None:
+        detail = (await self.call("deadlock_victim_get", txn=txn))["detail"]
+        return None if detail is None else str(detail)
+
+    async def pause(self, wait: float) -> Message:
+        """Pause the cluster for this connection; {paused, drained, version} after <= wait s."""
+        return await self.call("pause", wait_ms=int(wait * 1000))
+
+    async def unpause(self, force: bool = False) -> Message:
+        return await self.call("unpause", force=force)
+
+    async def pause_watch(self, version: int | None, wait: float) -> Message:
+        return await self.call("pause_watch", version=version, wait_ms=int(wait * 1000))
+
+    async def pause_ack(self, version: int) -> None:
+        await self.call("pause_ack", version=version)
+
+    async def barrier_record(self, name: str, points: dict[str, str]) -> None:
+        await self.call("barrier_record", name=name, points=points)
+
+    async def barrier_list(self) -> list[Message]:
+        return list((await self.call("barrier_list"))["barriers"])
+
     async def fence_acquire(self, mode: str) -> int:
         """Wait for the fence in ``mode`` ("commit" or "snapshot"); return its token.
 

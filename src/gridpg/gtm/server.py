@@ -27,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from gridpg.gtm.coordination import CoordinationOps
 from gridpg.gtm.protocol import (
     DUPLICATE_TABLE,
     FEATURE_NOT_SUPPORTED,
@@ -281,7 +282,7 @@ class ServiceStats:
     started: float = field(default_factory=time.time)
 
 
-class GtmService:
+class GtmService(CoordinationOps):
     """The GTM's state and its operations, independent of sockets."""
 
     def __init__(self, storage: Storage, on_failure: Callable[[BaseException], None]) -> None:
@@ -298,6 +299,7 @@ class GtmService:
         self._sequences = storage.load_sequences()
         self._decisions = storage.load_decisions()
         self._fence_waiters: dict[int, asyncio.Future[None]] = {}
+        self.init_coordination()
         self._ops: dict[str, Handler] = {
             name.removeprefix("op_"): getattr(self, name)
             for name in dir(self)
@@ -314,8 +316,9 @@ class GtmService:
         return await handler(conn_id, request.fields)
 
     def forget_connection(self, conn_id: int) -> None:
-        """Release every fence token a dropped connection held or awaited."""
+        """Release every fence token a dropped connection held or awaited (and its pause)."""
         self._wake(self.fence.release_owner(conn_id))
+        self.forget_coordination(conn_id)
 
     # -- ids and time -----------------------------------------------------------------------
 
@@ -441,6 +444,7 @@ class GtmService:
 
     async def op_txn_log_commit(self, conn_id: int, fields: Message) -> Message:
         gid, nodes = _str(fields, "gid"), _str_list(fields, "nodes")
+        self.ensure_not_aborted(gid)
         if gid not in self._decisions:  # a retried log call keeps the first decision
             decision = Decision(gid, nodes, _now_us())
             self._decisions[gid] = decision

@@ -5,8 +5,9 @@ Owns the file ``DIR/gtm.db`` (WAL mode, ``synchronous=FULL``) and an exclusive l
 Writes open a transaction that stays open until ``commit()``: the server batches the
 writes of many requests into one commit (group commit) and replies only after it.
 
-What is stored: high-water marks (GXIDs, timestamps), the metadata epoch, sequences and
-the 2PC commit decision log. Everything here is synchronous and never touches asyncio;
+What is stored: high-water marks (GXIDs, timestamps), the metadata epoch, sequences, the
+2PC commit decision log, the aborts recorded by in-doubt recovery and CREATE BARRIER's
+records. Everything here is synchronous and never touches asyncio;
 the sequence rules (``SequenceDef``, ``next_range``) are pure functions of their inputs.
 """
 
@@ -40,6 +41,9 @@ _SCHEMA = (
         maxvalue INTEGER NOT NULL, cycle INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS commit_decision (
         gid TEXT PRIMARY KEY, nodes TEXT NOT NULL, ts INTEGER NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS abort_decision (gid TEXT PRIMARY KEY, ts INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS barrier (
+        name TEXT PRIMARY KEY, ts INTEGER NOT NULL, points TEXT NOT NULL)""",
 )
 
 
@@ -239,6 +243,26 @@ class Storage:
 
     def delete_decision(self, gid: str) -> None:
         self._write("DELETE FROM commit_decision WHERE gid = ?", (gid,))
+
+    def load_tombstones(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT gid, ts FROM abort_decision").fetchall())
+
+    def save_tombstone(self, gid: str, ts: int) -> None:
+        self._write("INSERT OR REPLACE INTO abort_decision (gid, ts) VALUES (?, ?)", (gid, ts))
+
+    def delete_tombstone(self, gid: str) -> None:
+        self._write("DELETE FROM abort_decision WHERE gid = ?", (gid,))
+
+    def has_barrier(self, name: str) -> bool:
+        return self._db.execute("SELECT 1 FROM barrier WHERE name = ?", (name,)).fetchone() is not None
+
+    def save_barrier(self, name: str, ts: int, points: dict[str, Any]) -> None:
+        self._write("INSERT INTO barrier (name, ts, points) VALUES (?, ?, ?)",
+                    (name, ts, json.dumps(points)))
+
+    def load_barriers(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT name, ts, points FROM barrier ORDER BY ts, name").fetchall()
+        return [{"name": r[0], "ts": r[1], "points": json.loads(r[2])} for r in rows]
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -7,6 +7,11 @@ the statement itself. The end: nothing written or one node written -> plain COMM
 two or more written -> 2PC (PREPARE TRANSACTION everywhere, the decision logged in the GTM,
 then COMMIT PREPARED). The GID carries the GXID and the coordinator, so recovery can find
 the decision.
+
+A transaction takes its GXID when it opens its first remote block (from the coordinator's
+cached GXID range: no round trip); every node's block is labeled with it in the same
+pipelined message (`SET LOCAL application_name = 'gridpg:<gxid>:<coordinator>'`), so the
+monitor can map the nodes' backends to the distributed transaction (txn/deadlock.py).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from gridpg.errors import (
     PgError,
 )
 from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.txn.deadlock import build_label
 
 log = logging.getLogger("gridpg.txn")
 
@@ -111,6 +117,8 @@ class DistributedTransaction:
         # None: wanted, not taken yet.
         self.pinned: dict[str, BackendConnection | None] = {}
         self.closing: list[BackendConnection] = []  # unpinned while in use: closed at the end
+        self.gxid: int | None = None  # taken when the first remote block opens
+        self.last_gxid: int | None = None  # the previous transaction's, for late errors
 
     @property
     def serializable(self) -> bool:
@@ -164,7 +172,9 @@ class DistributedTransaction:
         try:
             await self.session_setup(conn)
             if self.in_block or wants_block:
-                await self._open_remote_block(conn)
+                if self.gxid is None:
+                    self.gxid = await self.commit_log.next_gxid()
+                self._open_remote_block(conn)
         except BaseException:
             if node in self.pinned:
                 self.pinned[node] = conn
@@ -228,8 +238,11 @@ class DistributedTransaction:
             return
         conn.close()
 
-    async def _open_remote_block(self, conn: BackendConnection) -> None:
+    def _open_remote_block(self, conn: BackendConnection) -> None:
         sql = [self.begin_sql if self.in_block else "BEGIN"]
+        if self.gxid is not None:
+            label = build_label(self.gxid, self.coordinator)
+            sql.append(f"SET LOCAL application_name = {quote_literal(label)}")
         done = 0
         for savepoint in self.savepoints:
             sql.extend(self.local_settings[done : savepoint.settings_at])
@@ -270,7 +283,7 @@ class DistributedTransaction:
         self._reset()
 
     async def _commit_two_phase(self, writers: list[str]) -> None:
-        gxid = await self.commit_log.next_gxid()
+        gxid = self.gxid if self.gxid is not None else await self.commit_log.next_gxid()
         gid = f"gridpg_{gxid}_{self.coordinator}"
         readers = [n for n, p in self.participants.items() if not p.wrote and p.conn.txn_status != b"I"]
         if readers:
@@ -292,7 +305,7 @@ class DistributedTransaction:
                 self.participants[node].state = RemoteState.ABORTING
             first = failed[0]
             raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
-        await self.commit_log.log_commit(gid, writers)
+        await self._log_decision(gid, writers)
         for node in writers:
             self.participants[node].state = RemoteState.COMMITTING
         unfinished: list[str] = []
@@ -367,6 +380,23 @@ class DistributedTransaction:
         self._reset()
         return nodes
 
+    async def _log_decision(self, gid: str, writers: list[str]) -> None:
+        """Log the commit decision. Refused (recovery already rolled the GID back): roll
+        back here too. Unreachable GTM: the outcome is unknown here, the prepared
+        transactions stay for recovery, which commits them only if the log has them."""
+        from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+        try:
+            await self.commit_log.log_commit(gid, writers)
+        except GtmError as exc:
+            await self._run_everywhere(writers, f"ROLLBACK PREPARED {quote_literal(gid)}", swallow=True)
+            for node in writers:
+                self.participants[node].state = RemoteState.ABORTING
+            raise PgError(exc.code, exc.message) from None
+        except (GtmUnavailable, OSError) as exc:
+            raise PgError(CONNECTION_FAILURE, f"could not log the commit decision of {gid}: {exc}",
+                          hint="in-doubt recovery decides its outcome from the GTM's log") from None
+
     async def _forget(self, gid: str) -> None:
         try:
             await self.commit_log.forget(gid)
@@ -387,6 +417,20 @@ class DistributedTransaction:
                 pass
         self._release_all()
         self._reset()
+
+    async def abort_remote(self, skip: set[str]) -> None:
+        """Roll back the remote blocks at once (a deadlock victim frees its locks on every
+        node, as with PostgreSQL's own detector); the session's block stays failed until the
+        client's ROLLBACK. Not with savepoints: ROLLBACK TO must still find them."""
+        if self.savepoints:
+            return
+        nodes = [
+            n for n, p in self.participants.items()
+            if n not in skip and p.conn.is_clean and p.conn.txn_status != b"I"
+            and p.state is RemoteState.STARTED
+        ]
+        if nodes:
+            await self._run_everywhere(nodes, "ROLLBACK", swallow=True)
 
     def release_if_idle(self) -> None:
         """Outside a block, give back connections whose node finished its work."""
@@ -452,6 +496,8 @@ class DistributedTransaction:
         self.tainted = False
 
     def _reset(self) -> None:
+        if self.gxid is not None:
+            self.last_gxid, self.gxid = self.gxid, None
         self.state = TxnState.IDLE
         self.begin_sql = "BEGIN"
         self.savepoints.clear()
