@@ -439,3 +439,74 @@ def test_bad_request_fields(tmp_path: Path) -> None:
             await expect_error("22023", gtm.call("fence_release", token=True))
 
     run(body())
+
+
+# -- cluster coordination (gtm/coordination.py) -----------------------------------------------
+
+
+def test_resolve_records_an_abort_that_refuses_a_late_commit(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with running_gtm(tmp_path) as port:
+            gtm = await GtmClient.connect(HOST, port)
+            await gtm.txn_log_commit("gridpg_1_c1", ["dn1", "dn2"])
+            assert await gtm.txn_resolve("gridpg_1_c1") is True
+            assert await gtm.txn_resolve("gridpg_2_c1") is False  # no decision: abort, for good
+            await expect_error("40000", gtm.txn_log_commit("gridpg_2_c1", ["dn1"]))
+            assert await gtm.txn_is_committed("gridpg_2_c1") is False
+            await gtm.close()
+        async with running_gtm(tmp_path) as port:  # the abort survives a restart
+            gtm = await GtmClient.connect(HOST, port)
+            await expect_error("40000", gtm.txn_log_commit("gridpg_2_c1", ["dn1"]))
+            assert await gtm.txn_resolve("gridpg_1_c1") is True
+            await gtm.close()
+
+    run(body())
+
+
+def test_lease_over_the_wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridpg.gtm import coordination
+
+    monkeypatch.setattr(coordination, "LEASE_MAX_TTL_S", 0.3)
+
+    async def body() -> None:
+        async with gtm_client(tmp_path) as gtm:
+            assert (await gtm.lease_acquire("monitor", "m1", 0.2))["granted"] is False  # grace
+            await asyncio.sleep(0.35)
+            first = await gtm.lease_acquire("monitor", "m1", 0.2)
+            assert first["granted"] and first["holder"] == "m1"
+            other = await gtm.lease_acquire("monitor", "m2", 0.2)
+            assert not other["granted"] and other["holder"] == "m1"
+            await asyncio.sleep(0.25)
+            taken = await gtm.lease_acquire("monitor", "m2", 0.2)
+            assert taken["granted"] and taken["term"] == first["term"] + 1
+            assert (await gtm.lease_get("monitor"))["holder"] == "m2"
+
+    run(body())
+
+
+def test_pause_waits_for_every_watcher_and_ends_with_its_connection(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with running_gtm(tmp_path) as port:
+            pauser = await GtmClient.connect(HOST, port)
+            worker = await GtmClient.connect(HOST, port)
+            state = await worker.pause_watch(None, 0)
+            assert state["paused"] is False
+            watch = asyncio.ensure_future(worker.pause_watch(state["version"], 5))
+            answer = await pauser.pause(0.2)
+            assert answer["paused"] and not answer["drained"]  # the worker has not acked
+            seen = await watch
+            assert seen["paused"] and seen["version"] == answer["version"]
+            await worker.pause_ack(seen["version"])
+            assert (await pauser.pause(0.2))["drained"] is True
+            await expect_error("55000", worker.pause(0))
+            await expect_error("55000", worker.unpause())
+            await pauser.close()  # the pausing connection drops: the pause ends
+            for _ in range(50):
+                if not (await worker.pause_watch(None, 0))["paused"]:
+                    break
+                await asyncio.sleep(0.02)
+            assert (await worker.pause_watch(None, 0))["paused"] is False
+            await expect_error("55000", worker.unpause())
+            await worker.close()
+
+    run(body())

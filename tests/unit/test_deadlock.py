@@ -42,6 +42,13 @@ def test_two_node_cycle_picks_the_youngest_transaction() -> None:
     assert found[0].victim == b
     assert "waits on dn1" in found[0].detail and "waits on dn2" in found[0].detail
     assert "transaction 20 of coord2" in found[0].detail
+    assert found[0].crosses_nodes and found[0].nodes == {"dn1", "dn2"}
+
+
+def test_cycle_on_one_node_is_left_to_postgresql() -> None:
+    a, b = ref(10), ref(20)
+    found = find_deadlocks([edge("dn2", a, b), edge("dn2", b, a)])
+    assert len(found) == 1 and not found[0].crosses_nodes
 
 
 def test_youngest_by_start_not_by_gxid() -> None:

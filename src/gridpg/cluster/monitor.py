@@ -232,7 +232,7 @@ async def break_deadlock(ctx: MonitorContext, deadlock: Deadlock, edges: list[Wa
     """Record the victim in the GTM (its coordinator reports 40P01), then cancel the
     victim's waiting backends, each only if it still works for that transaction."""
     victim = deadlock.victim
-    if victim.gxid is None or victim.coordinator is None:
+    if victim.gxid is None or victim.coordinator is None or not deadlock.crosses_nodes:
         return  # a cycle within one node: PostgreSQL's own detector breaks it
     if not ctx.is_leader():
         return

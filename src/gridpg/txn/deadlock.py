@@ -63,6 +63,12 @@ class Deadlock:
     cycle: tuple[TxnRef, ...]
     victim: TxnRef
     detail: str
+    nodes: frozenset[str] = frozenset()  # where its waits are
+
+    @property
+    def crosses_nodes(self) -> bool:
+        """A cycle on one node is PostgreSQL's own detector's to break."""
+        return len(self.nodes) > 1
 
 
 def build_label(gxid: int, coordinator: str) -> str:
@@ -91,7 +97,8 @@ def find_deadlocks(edges: Iterable[WaitEdge]) -> list[Deadlock]:
         if cycle is None:
             return found
         victim = choose_victim(cycle, started)
-        found.append(Deadlock(tuple(cycle), victim, describe_cycle(cycle, edges)))
+        found.append(Deadlock(tuple(cycle), victim, describe_cycle(cycle, edges),
+                              cycle_nodes(cycle, edges)))
         graph.pop(victim, None)
         for targets in graph.values():
             targets.discard(victim)
@@ -153,6 +160,15 @@ def describe_cycle(cycle: list[TxnRef], edges: list[WaitEdge]) -> str:
             f"blocked by {holder} (process {edge.holder_pid})."
         )
     return "\n".join(lines)
+
+
+def cycle_nodes(cycle: list[TxnRef], edges: list[WaitEdge]) -> frozenset[str]:
+    """The nodes on which the cycle's waits happen."""
+    nodes = set()
+    for index, waiter in enumerate(cycle):
+        holder = cycle[(index + 1) % len(cycle)]
+        nodes.update(e.node for e in edges if e.waiter == waiter and e.holder == holder)
+    return frozenset(nodes)
 
 
 def _start_times(edges: list[WaitEdge]) -> dict[TxnRef, float]:
