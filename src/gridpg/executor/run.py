@@ -113,8 +113,12 @@ async def _xl(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
 
 
 async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
-    from gridpg.commands import redistribute
+    from gridpg.commands import cluster_ops, redistribute
+    from gridpg.planner.calls import CLUSTER_FUNCTIONS
 
+    if plan.name in CLUSTER_FUNCTIONS:
+        await cluster_ops.run(dispatcher, request, plan.name, list(plan.args))
+        return
     await redistribute.run(dispatcher, request, plan.name, list(plan.args))
 
 

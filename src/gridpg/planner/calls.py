@@ -1,7 +1,7 @@
 """Function calls gridpg answers itself: `create_distributed_table()` and
-`create_reference_table()` (commands/redistribute.py runs them) and `nextval()`,
-`currval()`, `setval()` answered from the GTM (commands/sequences.py). Recognised here,
-from the parse tree. Pure."""
+`create_reference_table()` (commands/redistribute.py runs them), `gridpg_recover_prepared()`
+(commands/cluster_ops.py) and `nextval()`, `currval()`, `setval()` answered from the GTM
+(commands/sequences.py). Recognised here, from the parse tree. Pure."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from gridpg.sql.quote import quote_ident
 DISTRIBUTION_FUNCTIONS = ("create_distributed_table", "create_reference_table", "undistribute_table",
                           "alter_distributed_table")
 SEQUENCE_FUNCTIONS = ("nextval", "currval", "setval", "lastval")
+CLUSTER_FUNCTIONS = ("gridpg_recover_prepared",)  # unqualified, no FROM/WHERE
+_RESULT_TYPES = {"gridpg_recover_prepared": "integer"}
 
 
 def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
@@ -25,17 +27,24 @@ def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
     if call is None:
         return None
     names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
+    if names[-1] in CLUSTER_FUNCTIONS and len(names) == 1 and not _has_clauses(body):
+        return names[-1], call.get("args", [])
     if names[-1] not in DISTRIBUTION_FUNCTIONS or (
             len(names) == 2 and names[0] not in ("citus", "pg_catalog", "public")):
         return None
     return names[-1], call.get("args", [])
 
 
+def _has_clauses(body: dict[str, Any]) -> bool:
+    return any(body.get(k) for k in ("whereClause", "groupClause", "withClause", "havingClause"))
+
+
 def describe_stand_in(name: str, sql: str) -> str:
     """What Describe answers for these calls (the functions exist only in the coordinator)."""
     params = sorted({sql[t.start : t.end + 1] for t in tokens(sql) if t.name == "PARAM"})
     source = ", ".join(f"{p}::text" for p in params) or "1"
-    return f"SELECT CAST(NULL AS void) AS {quote_ident(name)} FROM (SELECT {source}) s"
+    result = _RESULT_TYPES.get(name, "void")
+    return f"SELECT CAST(NULL AS {result}) AS {quote_ident(name)} FROM (SELECT {source}) s"
 
 
 def sequence_call(tree: dict[str, Any]) -> tuple[str, str, list[Any]] | None:

@@ -17,7 +17,7 @@ from gridpg.sql.xl import extract_distribution
 def describe_sql(sql: str) -> str:
     """The text the catalog server describes for a statement (Parse/Describe)."""
     clean, _ = extract_distribution(sql)
-    if "_table" in clean:
+    if "_table" in clean or "gridpg_" in clean:
         try:
             call = function_call(sqlparse.parse_tree(clean))
         except PgError:
