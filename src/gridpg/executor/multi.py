@@ -671,6 +671,11 @@ async def run_xl_command(dispatcher: Dispatcher, request: ExecRequest, command: 
 
         await run_node_command(dispatcher, command)
         return
+    if command.kind in ("pause", "unpause", "barrier"):
+        from gridpg.commands.cluster_ops import run_cluster_command
+
+        await run_cluster_command(dispatcher, command)
+        return
     if command.kind == "clean_connection":
         dispatcher.coord.pools.close_idle()
         dispatcher.session.send(codec.build_command_complete("CLEAN CONNECTION"))

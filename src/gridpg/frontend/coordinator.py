@@ -30,6 +30,7 @@ from gridpg.frontend.session import Session
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
+from gridpg.txn.pause import PauseGate
 from gridpg.txn.transaction import CommitLog
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ class Coordinator:
         self.datanode_addresses = {a.name: a for a in datanodes}
         self.gtm = gtm
         self.commit_log = GtmCommitLog(gtm)
+        self.pause_gate = PauseGate(gtm)
         self.pools = PoolSet(settings.pool_size)
         for address in [catalog, *datanodes, *other_catalogs]:
             self.pools.set_node(address)
@@ -729,6 +731,7 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
     coordinator.planner = Planner()
     await coordinator.start(nodes, bootstrap=False)
     await coordinator.start_listener()
+    coordinator.pause_gate.start(lambda: list(coordinator.sessions.values()))
     cancels = None
     if workers > 1:
         coordinator.cancel_socket_dir = cluster.run_dir
@@ -750,6 +753,7 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
     gauges.cancel()
     if cancels is not None:
         cancels.close()
+    coordinator.pause_gate.stop()
     await coordinator.forget_state()
     coordinator.close()
     return 0

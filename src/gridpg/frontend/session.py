@@ -132,7 +132,13 @@ class Session:
         finally:
             await self.close()
 
+    @property
+    def is_busy(self) -> bool:
+        """Running a transaction (PAUSE CLUSTER waits for these to finish)."""
+        return self.runner is not None and self.runner.busy
+
     async def close(self) -> None:
+        self.coord.pause_gate.session_closed(self)
         if self.runner is not None:
             if self.runner.pending_sync:
                 # The client left inside an extended-protocol cycle (Execute without Sync):

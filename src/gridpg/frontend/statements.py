@@ -35,6 +35,7 @@ from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
+from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.transaction import DistributedTransaction, TxnState
 
@@ -74,6 +75,22 @@ class StatementRunner:
         self.temps = SessionTemps(self)
         self.last_sequence: str | None = None  # the sequence lastval() reads
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
+        self._running = 0  # statements past the pause gate and not yet finished
+
+    @property
+    def busy(self) -> bool:
+        """In a transaction: PAUSE CLUSTER waits until no session is."""
+        return bool(self._running or self.txn.in_block or self.txn.participants or self.pending_sync)
+
+    async def _pass_pause_gate(self, sql: str) -> None:
+        """A new transaction waits while the cluster is paused (UNPAUSE itself does not)."""
+        gate = self.coord.pause_gate
+        if self.txn.in_block or not gate.is_closed_for(self.session):
+            return
+        command = parse_xl_command(sql)
+        if command is not None and command.kind == "unpause":
+            return
+        await gate.wait_open(self.session)
 
     # -- metadata ----------------------------------------------------------------------
 
@@ -218,6 +235,14 @@ class StatementRunner:
         if not statements:
             self.session.send(codec.EMPTY_QUERY)
             return
+        await self._pass_pause_gate(statements[0])
+        self._running += 1
+        try:
+            await self._simple_statements(statements)
+        finally:
+            self._running -= 1
+
+    async def _simple_statements(self, statements: list[str]) -> None:
         implicit = len(statements) > 1 and not self.txn.in_block
         if implicit:
             self.txn.begin()
@@ -350,6 +375,14 @@ class StatementRunner:
     # -- one statement -----------------------------------------------------------------
 
     async def run(self, request: ExecRequest) -> None:
+        await self._pass_pause_gate(request.sql)
+        self._running += 1
+        try:
+            await self._run(request)
+        finally:
+            self._running -= 1
+
+    async def _run(self, request: ExecRequest) -> None:
         if self.coord.read_only and await self._read_only_answer(request):
             return
         control = sqlparse.transaction_control(request.sql)

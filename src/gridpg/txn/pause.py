@@ -1,0 +1,145 @@
+"""PAUSE CLUSTER / UNPAUSE CLUSTER, coordinator side (Postgres-XL's semantics).
+
+The pause lives in the GTM (gtm/coordination.py). Every coordinator worker watches it
+with a bounded long poll (`pause_watch`), so a transaction start costs nothing more than
+reading a local flag. When the cluster is paused, new transactions of this worker wait at
+the gate (no error, only a wait); once the transactions already running here are done,
+the worker acknowledges (`pause_ack`). `PAUSE CLUSTER` returns when every worker of every
+coordinator has acknowledged. The pausing session works alone; `UNPAUSE CLUSTER`, the
+pausing session's disconnect, or its coordinator's loss (its GTM connection drops)
+releases everyone.
+
+A session counts as running a transaction while it is inside a block, holds node
+connections, has an extended-protocol cycle open or runs a statement (`Session.is_busy`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from gridpg.errors import ACTIVE_SQL_TRANSACTION, PgError
+from gridpg.gtm.client import GtmClient
+from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+log = logging.getLogger("gridpg.pause")
+
+WATCH_WAIT = 10.0
+PAUSE_WAIT = 5.0
+DRAIN_POLL = 0.01
+
+
+class PauseGate:
+    """One worker's view of the cluster pause and the gate new transactions pass."""
+
+    def __init__(self, gtm: GtmClient) -> None:
+        self.gtm = gtm
+        self.version: int | None = None
+        self.paused = False
+        self.pauser: Any = None  # the local session that paused the cluster, if any
+        self._open = asyncio.Event()
+        self._open.set()
+        self._task: asyncio.Future[None] | None = None
+        self._drain: asyncio.Future[None] | None = None
+
+    def start(self, sessions: Callable[[], Iterable[Any]]) -> None:
+        self._task = asyncio.ensure_future(self._watch(sessions))
+
+    def stop(self) -> None:
+        for task in (self._task, self._drain):
+            if task is not None:
+                task.cancel()
+
+    # -- the gate ------------------------------------------------------------------------
+
+    def is_closed_for(self, session: Any) -> bool:
+        return self.paused and session is not self.pauser
+
+    async def wait_open(self, session: Any) -> None:
+        """Return when `session` may start a transaction (at once unless paused)."""
+        while self.is_closed_for(session):
+            await self._open.wait()
+
+    # -- PAUSE / UNPAUSE -----------------------------------------------------------------
+
+    async def pause(self, session: Any, in_block: bool) -> None:
+        """PAUSE CLUSTER for `session`: returns once no other transaction runs anywhere."""
+        if in_block:
+            raise PgError(ACTIVE_SQL_TRANSACTION, "PAUSE CLUSTER cannot run inside a transaction block")
+        await self.wait_open(session)
+        previous, self.pauser = self.pauser, session
+        try:
+            while True:
+                answer = await self.gtm.pause(PAUSE_WAIT)
+                if answer.get("drained"):
+                    return
+        except GtmError as exc:
+            self.pauser = previous
+            raise PgError(exc.code, exc.message) from None
+        except (GtmUnavailable, OSError) as exc:
+            self.pauser = previous
+            raise PgError("08006", f"PAUSE CLUSTER: the GTM cannot be reached: {exc}") from None
+
+    async def unpause(self, session: Any) -> None:
+        """UNPAUSE CLUSTER: from the pausing session, or any superuser's (force)."""
+        try:
+            await self.gtm.unpause(force=session is not self.pauser)
+        except GtmError as exc:
+            raise PgError(exc.code, exc.message) from None
+        except (GtmUnavailable, OSError) as exc:
+            raise PgError("08006", f"UNPAUSE CLUSTER: the GTM cannot be reached: {exc}") from None
+        if session is self.pauser:
+            self.pauser = None
+
+    def session_closed(self, session: Any) -> None:
+        """The pausing session went away: the pause ends with it."""
+        if session is not self.pauser or session is None:
+            return
+        self.pauser = None
+
+        async def release() -> None:
+            try:
+                await self.gtm.unpause()
+            except (GtmError, GtmUnavailable, OSError):
+                pass  # not paused any more, or the GTM drops the pause with our connection
+
+        asyncio.ensure_future(release())
+
+    # -- watching the GTM ----------------------------------------------------------------
+
+    async def _watch(self, sessions: Callable[[], Iterable[Any]]) -> None:
+        while True:
+            try:
+                answer = await self.gtm.pause_watch(self.version, WATCH_WAIT)
+            except asyncio.CancelledError:
+                raise
+            except (GtmError, GtmUnavailable, OSError) as exc:
+                log.debug("pause watch: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            self._apply(int(answer["version"]), bool(answer["paused"]), sessions)
+
+    def _apply(self, version: int, paused: bool, sessions: Callable[[], Iterable[Any]]) -> None:
+        self.version = version
+        if self._drain is not None:
+            self._drain.cancel()
+            self._drain = None
+        self.paused = paused
+        if paused:
+            self._open.clear()
+            self._drain = asyncio.ensure_future(self._acknowledge_when_drained(version, sessions))
+        else:
+            self.pauser = None
+            self._open.set()
+
+    async def _acknowledge_when_drained(self, version: int, sessions: Callable[[], Iterable[Any]]) -> None:
+        while any(s is not self.pauser and s.is_busy for s in sessions()):
+            await asyncio.sleep(DRAIN_POLL)
+        while True:
+            try:
+                await self.gtm.pause_ack(version)
+                return
+            except (GtmError, GtmUnavailable, OSError):
+                await asyncio.sleep(0.5)
