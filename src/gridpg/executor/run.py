@@ -122,6 +122,12 @@ async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> 
     await redistribute.run(dispatcher, request, plan.name, list(plan.args))
 
 
+async def _cluster_view(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.commands import activity
+
+    await activity.run(dispatcher, request, list(plan.views))
+
+
 async def _sequence(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.commands import sequences
 
@@ -242,6 +248,7 @@ _RUNNERS: dict[type, _Runner] = {
     plans.XlCommandPlan: _xl,
     plans.FunctionCallPlan: _function,
     plans.SequenceCallPlan: _sequence,
+    plans.ClusterViewPlan: _cluster_view,
     plans.InsertPlan: _insert,
     plans.MergeStatementPlan: _merge_statement,
     plans.SessionStatementPlan: _session_statement,

@@ -731,7 +731,10 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
     coordinator.planner = Planner()
     await coordinator.start(nodes, bootstrap=False)
     await coordinator.start_listener()
-    coordinator.pause_gate.start(lambda: list(coordinator.sessions.values()))
+    from gridpg.commands.activity import session_rows
+
+    coordinator.pause_gate.start(lambda: list(coordinator.sessions.values()),
+                                 lambda: session_rows(coordinator))
     cancels = None
     if workers > 1:
         coordinator.cancel_socket_dir = cluster.run_dir

@@ -133,6 +133,11 @@ class Session:
             await self.close()
 
     @property
+    def client_addr(self) -> str | None:
+        peer = self.writer.get_extra_info("peername")
+        return str(peer[0]) if isinstance(peer, tuple) and peer else None
+
+    @property
     def is_busy(self) -> bool:
         """Running a transaction (PAUSE CLUSTER waits for these to finish)."""
         return self.runner is not None and self.runner.busy

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -76,6 +77,25 @@ class StatementRunner:
         self.last_sequence: str | None = None  # the sequence lastval() reads
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
         self._running = 0  # statements past the pause gate and not yet finished
+        self.waiting_for_pause = False
+        self.last_query = ""  # for gridpg_stat_activity
+        self.query_start: float | None = None
+        self.xact_start: float | None = None
+
+    @property
+    def state_name(self) -> str:
+        """The session's state as pg_stat_activity names it."""
+        if self._running:
+            return "active"
+        if self.txn.state is TxnState.FAILED:
+            return "idle in transaction (aborted)"
+        return "idle in transaction" if self.txn.in_block else "idle"
+
+    def _note_statement(self, sql: str) -> None:
+        now = time.time()
+        self.last_query, self.query_start = sql[:1000], now
+        if not self.txn.in_block:
+            self.xact_start = now
 
     @property
     def busy(self) -> bool:
@@ -90,7 +110,11 @@ class StatementRunner:
         command = parse_xl_command(sql)
         if command is not None and command.kind == "unpause":
             return
-        await gate.wait_open(self.session)
+        self.waiting_for_pause = True
+        try:
+            await gate.wait_open(self.session)
+        finally:
+            self.waiting_for_pause = False
 
     # -- metadata ----------------------------------------------------------------------
 
@@ -236,6 +260,7 @@ class StatementRunner:
             self.session.send(codec.EMPTY_QUERY)
             return
         await self._pass_pause_gate(statements[0])
+        self._note_statement(sql)
         self._running += 1
         try:
             await self._simple_statements(statements)
@@ -376,6 +401,8 @@ class StatementRunner:
 
     async def run(self, request: ExecRequest) -> None:
         await self._pass_pause_gate(request.sql)
+        if not self._running:
+            self._note_statement(request.sql)
         self._running += 1
         try:
             await self._run(request)

@@ -218,6 +218,13 @@ class GtmClient:
     async def pause_ack(self, version: int) -> None:
         await self.call("pause_ack", version=version)
 
+    async def activity_collect(self, wait: float) -> Message:
+        """Every coordinator worker's client sessions: {rows, missing}."""
+        return await self.call("activity_collect", wait_ms=int(wait * 1000))
+
+    async def activity_report(self, request: int, rows: list[Any]) -> None:
+        await self.call("activity_report", request=request, rows=rows)
+
     async def barrier_record(self, name: str, points: dict[str, str]) -> None:
         await self.call("barrier_record", name=name, points=points)
 

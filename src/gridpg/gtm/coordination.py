@@ -16,6 +16,9 @@ in-doubt resolution and barriers (DESIGN sections 1, 6).
   by recovery: committed if the commit was logged, else an abort is recorded durably
   (a tombstone) so that a late ``txn_log_commit`` of the same GID is refused.
 - **Barriers**: CREATE BARRIER's record (name, time, restore points per node).
+- **Activity** (``activity_collect``): a coordinator asks every watching coordinator worker
+  for its client sessions (gridpg_stat_activity); the request rides on the workers'
+  ``pause_watch`` long poll, each answers with ``activity_report``.
 
 The pure state (``LeaseTable``, ``PauseState``) has no I/O; ``CoordinationOps`` is the
 part of the GTM service that answers these operations.
@@ -154,6 +157,8 @@ class CoordinationOps:
     committer: GroupCommitter
     _decisions: dict[str, Any]
 
+    _activity: dict[int, ActivityRequest]
+
     def init_coordination(self) -> None:
         self.leases = LeaseTable(time.monotonic())
         self.pause_state = PauseState()
@@ -161,6 +166,8 @@ class CoordinationOps:
         self._victims: dict[str, tuple[str, float]] = {}
         self._tombstones: dict[str, int] = self.storage.load_tombstones()
         self._last_purge = 0.0
+        self._activity = {}
+        self._activity_ids = 0
 
     def forget_coordination(self, conn_id: int) -> None:
         if self.pause_state.forget(conn_id):
@@ -253,14 +260,45 @@ class CoordinationOps:
         return self._pause_answer()
 
     async def op_pause_watch(self, conn_id: int, fields: Message) -> Message:
-        """Register as a watcher; answer when the version differs from ``version`` (bounded)."""
+        """Register as a watcher; answer when the version differs from ``version`` or an
+        activity request waits for this watcher (bounded)."""
         self.pause_state.watchers.add(conn_id)
         known = fields.get("version")
         deadline = time.monotonic() + _wait(fields)
-        while known == self.pause_state.version:
+        while known == self.pause_state.version and not self._requests_for(conn_id):
             if not await self._wait_change(deadline):
                 break
-        return self._pause_answer()
+        return {**self._pause_answer(), "activity_requests": self._requests_for(conn_id)}
+
+    # -- activity ---------------------------------------------------------------------------
+
+    async def op_activity_collect(self, conn_id: int, fields: Message) -> Message:
+        """Every watcher's report, gathered within wait_ms (the missing ones are named)."""
+        self._activity_ids += 1
+        rid = self._activity_ids
+        request = ActivityRequest(set(self.pause_state.watchers))
+        self._activity[rid] = request
+        self._signal_pause()
+        deadline = time.monotonic() + _wait(fields)
+        try:
+            while request.waiting & self.pause_state.watchers:
+                if not await self._wait_change(deadline):
+                    break
+        finally:
+            del self._activity[rid]
+        return {"rows": request.rows, "missing": len(request.waiting & self.pause_state.watchers)}
+
+    async def op_activity_report(self, conn_id: int, fields: Message) -> Message:
+        request = self._activity.get(int(_number(fields, "request", -1)))
+        rows = fields.get("rows")
+        if request is not None and conn_id in request.waiting and isinstance(rows, list):
+            request.rows.extend(rows)
+            request.waiting.discard(conn_id)
+            self._signal_pause()
+        return {}
+
+    def _requests_for(self, conn_id: int) -> list[int]:
+        return [rid for rid, req in self._activity.items() if conn_id in req.waiting]
 
     async def op_pause_ack(self, conn_id: int, fields: Message) -> Message:
         self.pause_state.ack(conn_id, int(_number(fields, "version", -1)))
@@ -302,6 +340,12 @@ class CoordinationOps:
     async def op_barrier_list(self, conn_id: int, fields: Message) -> Message:
         await self.committer.sync()
         return {"barriers": self.storage.load_barriers()}
+
+
+@dataclass(slots=True)
+class ActivityRequest:
+    waiting: set[int]
+    rows: list[Any] = field(default_factory=list)
 
 
 def _lease_answer(granted: bool, lease: Lease | None) -> Message:

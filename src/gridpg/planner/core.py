@@ -24,9 +24,11 @@ from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze, prepared, router, tempnames
 from gridpg.planner.calls import function_call, sequence_call
+from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
 from gridpg.planner.plan import (
     CatalogPlan,
+    ClusterViewPlan,
     DistributedPlan,
     FunctionCallPlan,
     InsertPlan,
@@ -58,7 +60,7 @@ NO_PARAMS = BoundParams()
 class Analysis:
     """A statement read once: its route and, for queries, tree, kind and tables."""
 
-    route: str  # catalog | xl | version | query | utility | function | sequence
+    route: str  # catalog | xl | version | query | utility | function | sequence | cluster_view
     clean: str = ""
     spec: Any = None
     tree: dict[str, Any] = field(default_factory=dict)
@@ -98,6 +100,8 @@ class Planner:
             return XlCommandPlan(analysis.xl)
         if analysis.route == "function":
             return FunctionCallPlan(analysis.xl[0], tuple(analysis.xl[1]))
+        if analysis.route == "cluster_view":
+            return ClusterViewPlan(tuple(analysis.xl))
         if analysis.route == "sequence":
             return SequenceCallPlan(analysis.xl[0], analysis.xl[1], tuple(analysis.xl[2]))
         if analysis.route == "session":
@@ -215,6 +219,9 @@ class Planner:
             seq = sequence_call(tree)
             if seq is not None:
                 return Analysis("sequence", clean, spec, tree, kind, xl=seq)
+            views = view_refs(analyze.relations(tree)) if "gridpg_" in clean else []
+            if views:
+                return Analysis("cluster_view", clean, spec, tree, kind, xl=views)
         if kind in QUERY_KINDS:
             return self._analyze_query(sql, clean, spec, tree, kind, catalog, session)
         if prepared.is_session_statement(tree, kind) or (

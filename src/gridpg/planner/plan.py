@@ -34,6 +34,7 @@ class Strategy(Enum):
     XL_COMMAND = "xl-command"
     FUNCTION_CALL = "function-call"  # create_distributed_table() and friends
     SEQUENCE_CALL = "sequence-call"  # nextval()/currval()/setval() through the GTM
+    CLUSTER_VIEW = "cluster-view"  # gridpg_stat_activity, gridpg_lock_waits
     INSERT = "insert"
     MERGE_STATEMENT = "merge-statement"
     SESSION_STATEMENT = "session-statement"  # PREPARE/EXECUTE/DEALLOCATE, cursors over distributed tables
@@ -229,6 +230,18 @@ class FunctionCallPlan(Plan):
 
     def describe(self) -> list[str]:
         return [f"Distributed plan: function-call {self.name}()"]
+
+
+@dataclass(frozen=True)
+class ClusterViewPlan(Plan):
+    """A SELECT over gridpg_stat_activity / gridpg_lock_waits (commands/activity.py)."""
+
+    strategy: ClassVar[Strategy] = Strategy.CLUSTER_VIEW
+    views: tuple[Any, ...] = field(default=(), compare=False)
+
+    def describe(self) -> list[str]:
+        names = ", ".join(sorted({v.name for v in self.views}))
+        return [f"Distributed plan: cluster-view {names} (rows gathered from every node)"]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from typing import Any
 from gridpg.errors import UNDEFINED_OBJECT, PgError
 from gridpg.planner import analyze
 from gridpg.planner.calls import describe_stand_in, function_call
+from gridpg.planner.cluster_views import describe_stand_in as views_stand_in
+from gridpg.planner.cluster_views import view_refs
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident
 from gridpg.sql.xl import extract_distribution
@@ -24,6 +26,13 @@ def describe_sql(sql: str) -> str:
             call = None
         if call is not None:
             return describe_stand_in(call[0], clean)
+    if "gridpg_" in clean:
+        try:
+            views = view_refs(analyze.relations(sqlparse.parse_tree(clean)))
+        except PgError:
+            views = []
+        if views:
+            return views_stand_in(clean, views)
     return rewrite_version(clean)
 
 

@@ -43,8 +43,12 @@ class PauseGate:
         self._open.set()
         self._task: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
+        self._activity: Callable[[], list[Any]] | None = None
 
-    def start(self, sessions: Callable[[], Iterable[Any]]) -> None:
+    def start(self, sessions: Callable[[], Iterable[Any]],
+              activity: Callable[[], list[Any]] | None = None) -> None:
+        """Watch the GTM; `activity` answers the GTM's requests for this worker's sessions."""
+        self._activity = activity
         self._task = asyncio.ensure_future(self._watch(sessions))
 
     def stop(self) -> None:
@@ -119,7 +123,17 @@ class PauseGate:
                 log.debug("pause watch: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
-            self._apply(int(answer["version"]), bool(answer["paused"]), sessions)
+            if answer["version"] != self.version:
+                self._apply(int(answer["version"]), bool(answer["paused"]), sessions)
+            for request in answer.get("activity_requests") or []:
+                await self._report_activity(int(request))
+
+    async def _report_activity(self, request: int) -> None:
+        rows = self._activity() if self._activity is not None else []
+        try:
+            await self.gtm.activity_report(request, rows)
+        except (GtmError, GtmUnavailable, OSError) as exc:
+            log.debug("activity report: %s", exc)
 
     def _apply(self, version: int, paused: bool, sessions: Callable[[], Iterable[Any]]) -> None:
         self.version = version

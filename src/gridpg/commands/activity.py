@@ -1,0 +1,152 @@
+"""Cluster activity views answered by the coordinator: `gridpg_stat_activity` and
+`gridpg_lock_waits` (as Citus's citus_stat_activity and citus_lock_waits).
+
+- gridpg_stat_activity: one row per client session of every coordinator worker (kind
+  `client`; gathered through the GTM, which asks every watching worker, see
+  gtm/coordination.py) and one per node backend working for a distributed transaction
+  (kind `backend`: a backend labeled `gridpg:<gxid>:<coordinator>` on a datanode or
+  catalog server), with GXID, coordinator, state, wait event and query.
+- gridpg_lock_waits: every lock wait of every node between backends, with the
+  distributed transaction (GXID, coordinator) on each side when there is one.
+
+A statement that names one of them (unqualified) is answered by gathering the rows and
+putting them in place of the name as a `VALUES` subquery (planner/cluster_views.py); the
+rest of the statement runs on the catalog server unchanged, so WHERE, joins and ORDER BY
+work as on any view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from gridpg.datanode.connection import BackendConnection, NodeAddress
+from gridpg.errors import PgError
+from gridpg.planner.cluster_views import VIEWS, rewrite
+from gridpg.txn.deadlock import txn_ref
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.frontend.coordinator import Coordinator
+    from gridpg.planner.analyze import RelRef
+
+__all__ = ["VIEWS", "gather", "run", "session_rows"]
+
+QUERY_LIMIT = 1000
+ACTIVITY_WAIT = 2.0
+
+_BACKENDS = """
+SELECT pid, usename, application_name, client_addr::text, state, wait_event_type, wait_event,
+       extract(epoch FROM xact_start)::float8, extract(epoch FROM query_start)::float8,
+       left(query, 1000)
+FROM pg_catalog.pg_stat_activity WHERE application_name LIKE 'gridpg:%'
+"""
+_LOCK_WAITS = """
+SELECT w.pid, w.application_name, left(w.query, 1000), b.pid, b.application_name,
+       left(b.query, 1000),
+       (SELECT l.mode || ' on ' || l.locktype || coalesce(' ' || l.relation::regclass::text,
+               ' ' || l.transactionid::text, '')
+          FROM pg_catalog.pg_locks l WHERE l.pid = w.pid AND NOT l.granted LIMIT 1),
+       extract(epoch FROM w.state_change)::float8
+FROM pg_catalog.pg_stat_activity w
+CROSS JOIN LATERAL pg_catalog.unnest(pg_catalog.pg_blocking_pids(w.pid)) AS h(pid)
+JOIN pg_catalog.pg_stat_activity b ON b.pid = h.pid
+WHERE w.wait_event_type = 'Lock'
+"""
+
+
+async def run(dispatcher: Dispatcher, request: ExecRequest, refs: list[RelRef]) -> None:
+    """Gather the views' rows, put them in place, run the statement on the catalog server."""
+    rows = {}
+    for name in {r.name for r in refs}:
+        rows[name] = await gather(dispatcher.coord, name)
+    sql = rewrite(request.sql, refs, rows)
+    await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=sql)
+
+
+# -- gathering -----------------------------------------------------------------------------
+
+
+async def gather(coord: Coordinator, view: str) -> list[list[Any]]:
+    nodes = [*coord.datanode_addresses.values(), coord.catalog_address, *coord.other_catalogs]
+    if view == "gridpg_lock_waits":
+        return [row for rows in await _each_node(nodes, _LOCK_WAITS, _lock_wait_rows) for row in rows]
+    sessions = await client_sessions(coord)
+    backends = [row for rows in await _each_node(nodes, _BACKENDS, _backend_rows) for row in rows]
+    return sessions + backends
+
+
+async def client_sessions(coord: Coordinator) -> list[list[Any]]:
+    """Every coordinator worker's client sessions, through the GTM (this worker's own if
+    the GTM cannot be reached)."""
+    from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+    try:
+        answer = await coord.gtm.activity_collect(ACTIVITY_WAIT)
+    except (GtmError, GtmUnavailable, OSError):
+        return session_rows(coord)
+    return [list(row) for row in answer.get("rows", []) if isinstance(row, list)]
+
+
+def session_rows(coord: Coordinator) -> list[list[Any]]:
+    """This worker's client sessions as gridpg_stat_activity rows."""
+    rows = []
+    for session in list(coord.sessions.values()):
+        runner = session.runner
+        if runner is None:
+            continue
+        gxid = runner.txn.gxid
+        waiting = runner.waiting_for_pause
+        rows.append([
+            coord.name, gxid, coord.name, session.info.backend_pid, "client", session.info.user,
+            runner.settings.get("application_name", session.info.application_name),
+            session.client_addr, runner.state_name, "gridpg" if waiting else None,
+            "PauseCluster" if waiting else None, _ts(runner.xact_start), _ts(runner.query_start),
+            runner.last_query[:QUERY_LIMIT],
+        ])
+    return rows
+
+
+async def _each_node(nodes: list[NodeAddress], sql: str, reader: Any) -> list[list[list[Any]]]:
+    """`reader(node, rows of sql)` for every node at once; a node that fails is an error."""
+    async def one(address: NodeAddress) -> list[list[Any]]:
+        conn = await BackendConnection.connect(address, params={"application_name": "gridpg activity"},
+                                               timeout=3)
+        try:
+            return reader(address.name, await conn.query(sql))  # type: ignore[no-any-return]
+        finally:
+            conn.close()
+
+    results = await asyncio.gather(*(one(a) for a in nodes), return_exceptions=True)
+    for address, result in zip(nodes, results):
+        if isinstance(result, BaseException):
+            message = result.message if isinstance(result, PgError) else str(result)
+            raise PgError("08006", f"node {address.name} did not answer: {message}")
+    return results  # type: ignore[return-value]
+
+
+def _backend_rows(node: str, rows: list[tuple[str | None, ...]]) -> list[list[Any]]:
+    out = []
+    for pid, user, app, addr, state, wtype, wevent, xact, qstart, query in rows:
+        ref = txn_ref(node, int(pid or 0), app)
+        out.append([ref.coordinator, ref.gxid, node, pid, "backend", user, app, addr, state,
+                    wtype, wevent, _ts(xact), _ts(qstart), query])
+    return out
+
+
+def _lock_wait_rows(node: str, rows: list[tuple[str | None, ...]]) -> list[list[Any]]:
+    out = []
+    for wpid, wapp, wquery, bpid, bapp, bquery, lock, since in rows:
+        waiter, holder = txn_ref(node, int(wpid or 0), wapp), txn_ref(node, int(bpid or 0), bapp)
+        out.append([node, waiter.gxid, waiter.coordinator, wpid, wquery, holder.gxid,
+                    holder.coordinator, bpid, bquery, lock, _ts(since)])
+    return out
+
+
+def _ts(epoch: Any) -> str | None:
+    """An epoch in seconds as a timestamptz literal PostgreSQL reads."""
+    if epoch in (None, ""):
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(float(epoch))) + \
+        f".{int((float(epoch) % 1) * 1_000_000):06d}+00"
