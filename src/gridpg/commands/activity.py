@@ -22,7 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
-from gridpg.errors import PgError
+from gridpg.errors import PgError, notice
 from gridpg.planner.cluster_views import VIEWS, rewrite
 from gridpg.txn.deadlock import txn_ref
 
@@ -59,8 +59,14 @@ WHERE w.wait_event_type = 'Lock'
 async def run(dispatcher: Dispatcher, request: ExecRequest, refs: list[RelRef]) -> None:
     """Gather the views' rows, put them in place, run the statement on the catalog server."""
     rows = {}
+    missing = 0
     for name in {r.name for r in refs}:
-        rows[name] = await gather(dispatcher.coord, name)
+        rows[name], absent = await gather(dispatcher.coord, name)
+        missing += absent
+    if missing:
+        dispatcher.session.send(notice(
+            f"{missing} coordinator worker(s) did not answer in {ACTIVITY_WAIT:.0f} s; "
+            "their sessions are missing", "WARNING"))
     sql = rewrite(request.sql, refs, rows)
     await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=sql)
 
@@ -68,25 +74,26 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, refs: list[RelRef]) 
 # -- gathering -----------------------------------------------------------------------------
 
 
-async def gather(coord: Coordinator, view: str) -> list[list[Any]]:
+async def gather(coord: Coordinator, view: str) -> tuple[list[list[Any]], int]:
+    """The view's rows, and how many coordinator workers did not answer in time."""
     nodes = [*coord.datanode_addresses.values(), coord.catalog_address, *coord.other_catalogs]
     if view == "gridpg_lock_waits":
-        return [row for rows in await _each_node(nodes, _LOCK_WAITS, _lock_wait_rows) for row in rows]
-    sessions = await client_sessions(coord)
+        return [row for rows in await _each_node(nodes, _LOCK_WAITS, _lock_wait_rows) for row in rows], 0
+    sessions, missing = await client_sessions(coord)
     backends = [row for rows in await _each_node(nodes, _BACKENDS, _backend_rows) for row in rows]
-    return sessions + backends
+    return sessions + backends, missing
 
 
-async def client_sessions(coord: Coordinator) -> list[list[Any]]:
-    """Every coordinator worker's client sessions, through the GTM (this worker's own if
-    the GTM cannot be reached)."""
+async def client_sessions(coord: Coordinator) -> tuple[list[list[Any]], int]:
+    """Every coordinator worker's client sessions, through the GTM."""
     from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
     try:
         answer = await coord.gtm.activity_collect(ACTIVITY_WAIT)
-    except (GtmError, GtmUnavailable, OSError):
-        return session_rows(coord)
-    return [list(row) for row in answer.get("rows", []) if isinstance(row, list)]
+    except (GtmError, GtmUnavailable, OSError) as exc:
+        raise PgError("08006", f"gridpg_stat_activity: the GTM cannot be reached: {exc}") from None
+    rows = [list(row) for row in answer.get("rows", []) if isinstance(row, list)]
+    return rows, int(answer.get("missing", 0))
 
 
 def session_rows(coord: Coordinator) -> list[list[Any]]:

@@ -100,7 +100,7 @@ class StatementRunner:
     @property
     def busy(self) -> bool:
         """In a transaction: PAUSE CLUSTER waits until no session is."""
-        return bool(self._running or self.txn.in_block or self.txn.participants or self.pending_sync)
+        return bool(self._running or self.txn.in_block or self.pending_sync)
 
     async def _pass_pause_gate(self, sql: str) -> None:
         """A new transaction waits while the cluster is paused (UNPAUSE itself does not)."""

@@ -9,8 +9,8 @@ coordinator has acknowledged. The pausing session works alone; `UNPAUSE CLUSTER`
 pausing session's disconnect, or its coordinator's loss (its GTM connection drops)
 releases everyone.
 
-A session counts as running a transaction while it is inside a block, holds node
-connections, has an extended-protocol cycle open or runs a statement (`Session.is_busy`).
+A session counts as running a transaction while it is inside a block, has an
+extended-protocol cycle open or runs a statement (`Session.is_busy`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ A transaction takes its GXID when it opens its first remote block (from the coor
 cached GXID range: no round trip); every node's block is labeled with it in the same
 pipelined message (`SET LOCAL application_name = 'gridpg:<gxid>:<coordinator>'`), so the
 monitor can map the nodes' backends to the distributed transaction (txn/deadlock.py).
+Catalog servers are not labeled (they answer the session's SHOW application_name).
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ class DistributedTransaction:
             if self.in_block or wants_block:
                 if self.gxid is None:
                     self.gxid = await self.commit_log.next_gxid()
-                self._open_remote_block(conn)
+                self._open_remote_block(conn, labeled=node not in self.local_nodes)
         except BaseException:
             if node in self.pinned:
                 self.pinned[node] = conn
@@ -238,9 +239,10 @@ class DistributedTransaction:
             return
         conn.close()
 
-    def _open_remote_block(self, conn: BackendConnection) -> None:
+    def _open_remote_block(self, conn: BackendConnection, labeled: bool) -> None:
         sql = [self.begin_sql if self.in_block else "BEGIN"]
-        if self.gxid is not None:
+        # Catalog servers are not labeled: SHOW application_name is answered there.
+        if self.gxid is not None and labeled:
             label = build_label(self.gxid, self.coordinator)
             sql.append(f"SET LOCAL application_name = {quote_literal(label)}")
         done = 0
