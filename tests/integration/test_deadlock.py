@@ -99,3 +99,45 @@ def test_a_user_cancel_stays_57014(gridpg_cluster: Cluster, accounts: tuple[str,
     finally:
         holder.close()
         waiter.close()
+
+
+def test_multi_node_statement_as_the_victim(gridpg_cluster: Cluster,
+                                            accounts: tuple[str, int, int]) -> None:
+    """The youngest transaction's waiting statement runs on every node (an UPDATE without a
+    distribution-key filter): it gets 40P01, its transaction's other locks go at once."""
+    table, on_first, on_second = accounts
+    older = psycopg.connect(gridpg_cluster.dsn(1))
+    younger = psycopg.connect(gridpg_cluster.dsn(0))
+    outcome: dict[str, object] = {}
+
+    def run(name: str, conn: psycopg.Connection, sql: str, args: tuple[int, ...]) -> None:
+        try:
+            conn.execute(sql, args)
+            outcome[name] = "done"
+        except psycopg.Error as exc:
+            outcome[name] = exc
+            conn.rollback()
+
+    try:
+        older.execute(f"UPDATE {table} SET v = v + 1 WHERE id = %s", (on_second,))
+        time.sleep(0.1)
+        younger.execute(f"UPDATE {table} SET v = v + 1 WHERE id = %s", (on_first,))
+        first = threading.Thread(target=run, args=(
+            "older", older, f"UPDATE {table} SET v = v + 1 WHERE id = %s", (on_first,)))
+        second = threading.Thread(target=run, args=(
+            "younger", younger, f"UPDATE {table} SET v = v + 10 WHERE v >= %s", (0,)))
+        first.start()
+        time.sleep(0.2)
+        second.start()
+        for thread in (first, second):
+            thread.join(timeout=20)
+        assert not first.is_alive() and not second.is_alive(), "the deadlock was not broken"
+        assert outcome["older"] == "done", outcome
+        assert isinstance(outcome["younger"], errors.DeadlockDetected), outcome
+        older.commit()
+    finally:
+        older.close()
+        younger.close()
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        total = conn.execute(f"SELECT sum(v) FROM {table}").fetchone()
+    assert total == (20 * 100 + 2,)

@@ -469,8 +469,11 @@ def test_lease_over_the_wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(coordination, "LEASE_MAX_TTL_S", 0.3)
 
     async def body() -> None:
-        async with gtm_client(tmp_path) as gtm:
-            assert (await gtm.lease_acquire("monitor", "m1", 0.2))["granted"] is False  # grace
+        async with gtm_client(tmp_path) as gtm:  # never held before: granted at once
+            held = await gtm.lease_acquire("monitor", "m0", 0.2)
+            assert held["granted"]
+        async with gtm_client(tmp_path) as gtm:  # m0 never released it: nobody for a while
+            assert (await gtm.lease_acquire("monitor", "m1", 0.2))["granted"] is False
             await asyncio.sleep(0.35)
             first = await gtm.lease_acquire("monitor", "m1", 0.2)
             assert first["granted"] and first["holder"] == "m1"
@@ -480,6 +483,9 @@ def test_lease_over_the_wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             taken = await gtm.lease_acquire("monitor", "m2", 0.2)
             assert taken["granted"] and taken["term"] == first["term"] + 1
             assert (await gtm.lease_get("monitor"))["holder"] == "m2"
+            await gtm.lease_release("monitor", "m2")
+        async with gtm_client(tmp_path) as gtm:  # released: no wait after the restart
+            assert (await gtm.lease_acquire("monitor", "m3", 0.2))["granted"]
 
     run(body())
 

@@ -7,7 +7,7 @@ from gridpg.gtm.coordination import LEASE_MAX_TTL_S, LeaseTable, PauseState
 
 def test_lease_is_exclusive_until_it_expires() -> None:
     table = LeaseTable(started=0.0)
-    t0 = LEASE_MAX_TTL_S + 1
+    t0 = 1.0
     granted, lease = table.acquire("monitor", "m1", 3.0, t0)
     assert granted and lease is not None and lease.term == 1
     assert table.acquire("monitor", "m2", 3.0, t0 + 1)[0] is False
@@ -19,9 +19,10 @@ def test_lease_is_exclusive_until_it_expires() -> None:
     assert table.acquire("monitor", "m1", 3.0, t0 + 6)[0] is False
 
 
-def test_no_lease_right_after_a_gtm_start() -> None:
-    table = LeaseTable(started=100.0)
+def test_no_unreleased_lease_right_after_a_gtm_start() -> None:
+    table = LeaseTable(started=100.0, unreleased={"monitor"})
     assert table.acquire("monitor", "m1", 3.0, 100.0 + LEASE_MAX_TTL_S - 0.1) == (False, None)
+    assert table.acquire("other", "m1", 3.0, 100.1)[0] is True  # released before: at once
     assert table.acquire("monitor", "m1", 3.0, 100.0 + LEASE_MAX_TTL_S + 0.1)[0] is True
 
 

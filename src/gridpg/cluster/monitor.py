@@ -5,8 +5,8 @@ One process per cluster acts at a time: leadership is a lease in the GTM
 acts only while its lease is valid by its own clock (measured from before the renewal was
 sent, less a margin), and the GTM grants the lease to another holder only after it expired
 by the GTM's clock, so two monitors never act at once; a restarted or second monitor takes
-over within a lease period. The GTM forgets leases when it restarts and then grants none
-for a lease period (gtm/coordination.py).
+over within a lease period. A GTM that restarted while the lease was held grants it to
+nobody for a lease period (gtm/coordination.py).
 
 The leader runs periodic loops, each its own function of a `MonitorContext`, declared in
 `LOOPS`:

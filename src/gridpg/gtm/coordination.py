@@ -2,9 +2,11 @@
 in-doubt resolution and barriers (DESIGN sections 1, 6).
 
 - **Leases** (``lease_acquire``): a named lock with an expiry, held by one holder at a time;
-  the monitor's leadership. Leases live in memory; after a GTM start no lease is granted
-  for ``LEASE_MAX_TTL_S`` seconds, so a holder granted one by the previous incarnation has
-  seen it expire before anyone else gets it. Every change of holder raises the ``term``.
+  the monitor's leadership. Expiries live in memory; the holder is written durably when
+  it changes or releases the lease. After a GTM start, a lease whose last holder never
+  released it is granted to nobody for ``LEASE_MAX_TTL_S`` seconds, so a holder granted it
+  by the previous incarnation has seen it expire first. Every change of holder raises the
+  ``term``.
 - **Pause** (``pause`` / ``unpause`` / ``pause_watch`` / ``pause_ack``): PAUSE CLUSTER.
   Coordinator workers watch the pause state (a bounded long poll), stop starting new
   transactions when it is paused and acknowledge once their running ones are done;
@@ -61,8 +63,9 @@ class Lease:
 class LeaseTable:
     """Named leases over a monotonic clock given by the caller; no waiting, no I/O."""
 
-    def __init__(self, started: float) -> None:
+    def __init__(self, started: float, unreleased: set[str] | None = None) -> None:
         self._started = started
+        self._unreleased = set(unreleased or ())  # may still be held from before the start
         self._leases: dict[str, Lease] = {}
         self._terms: dict[str, int] = {}
 
@@ -72,7 +75,7 @@ class LeaseTable:
         lease = self._leases.get(name)
         if lease is not None and lease.expires > now and lease.holder != holder:
             return False, lease
-        if lease is None and now - self._started < LEASE_MAX_TTL_S:
+        if lease is None and name in self._unreleased and now - self._started < LEASE_MAX_TTL_S:
             return False, None  # a lease of the previous GTM may still be running
         if lease is None or lease.holder != holder or lease.expires <= now:
             term = self._terms.get(name, 0) + 1
@@ -160,7 +163,7 @@ class CoordinationOps:
     _activity: dict[int, ActivityRequest]
 
     def init_coordination(self) -> None:
-        self.leases = LeaseTable(time.monotonic())
+        self.leases = LeaseTable(time.monotonic(), self.storage.load_unreleased_leases())
         self.pause_state = PauseState()
         self._pause_changed = asyncio.Event()
         self._victims: dict[str, tuple[str, float]] = {}
@@ -181,11 +184,20 @@ class CoordinationOps:
     async def op_lease_acquire(self, conn_id: int, fields: Message) -> Message:
         name, holder = _text(fields, "name"), _text(fields, "holder")
         ttl = _number(fields, "ttl_ms", 3000) / 1000.0
+        before = self.leases.get(name, time.monotonic())
         granted, lease = self.leases.acquire(name, holder, ttl, time.monotonic())
+        if granted and (before is None or before.holder != holder):
+            self.storage.save_lease(name, holder, released=False)  # before the holder acts
+            await self.committer.sync()
         return _lease_answer(granted, lease)
 
     async def op_lease_release(self, conn_id: int, fields: Message) -> Message:
-        return {"released": self.leases.release(_text(fields, "name"), _text(fields, "holder"))}
+        name, holder = _text(fields, "name"), _text(fields, "holder")
+        released = self.leases.release(name, holder)
+        if released:
+            self.storage.save_lease(name, holder, released=True)
+            await self.committer.sync()
+        return {"released": released}
 
     async def op_lease_get(self, conn_id: int, fields: Message) -> Message:
         return _lease_answer(False, self.leases.get(_text(fields, "name"), time.monotonic()))

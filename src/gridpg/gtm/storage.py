@@ -6,8 +6,8 @@ Writes open a transaction that stays open until ``commit()``: the server batches
 writes of many requests into one commit (group commit) and replies only after it.
 
 What is stored: high-water marks (GXIDs, timestamps), the metadata epoch, sequences, the
-2PC commit decision log, the aborts recorded by in-doubt recovery and CREATE BARRIER's
-records. Everything here is synchronous and never touches asyncio;
+2PC commit decision log, the aborts recorded by in-doubt recovery, CREATE BARRIER's
+records, and each lease's last holder (written when the holder changes or releases). Everything here is synchronous and never touches asyncio;
 the sequence rules (``SequenceDef``, ``next_range``) are pure functions of their inputs.
 """
 
@@ -42,6 +42,8 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS commit_decision (
         gid TEXT PRIMARY KEY, nodes TEXT NOT NULL, ts INTEGER NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS abort_decision (gid TEXT PRIMARY KEY, ts INTEGER NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS lease (
+        name TEXT PRIMARY KEY, holder TEXT NOT NULL, released INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS barrier (
         name TEXT PRIMARY KEY, ts INTEGER NOT NULL, points TEXT NOT NULL)""",
 )
@@ -252,6 +254,14 @@ class Storage:
 
     def delete_tombstone(self, gid: str) -> None:
         self._write("DELETE FROM abort_decision WHERE gid = ?", (gid,))
+
+    def load_unreleased_leases(self) -> set[str]:
+        """Leases whose last holder never released them (it may still be acting)."""
+        return {r[0] for r in self._db.execute("SELECT name FROM lease WHERE released = 0")}
+
+    def save_lease(self, name: str, holder: str, released: bool) -> None:
+        self._write("INSERT OR REPLACE INTO lease (name, holder, released) VALUES (?, ?, ?)",
+                    (name, holder, int(released)))
 
     def has_barrier(self, name: str) -> bool:
         return self._db.execute("SELECT 1 FROM barrier WHERE name = ?", (name,)).fetchone() is not None
