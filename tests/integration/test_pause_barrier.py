@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -146,3 +149,47 @@ def test_create_barrier_on_every_node_recorded_in_the_gtm(
     assert all("/" in str(lsn) for lsn in points.values())  # an LSN like 0/3000060
     generated = [n for n in notices if "gridpg_barrier_" in n]
     assert generated and any(f'"{name}"' in n for n in notices)
+
+
+def test_pause_while_pgbench_runs_through_both_coordinators(
+        gridpg_cluster: Cluster, counters: str, tmp_path: Path) -> None:
+    """The issue's check: pgbench on both coordinators, PAUSE in the middle: no failed
+    transaction, no transaction ends while paused, and they resume after UNPAUSE."""
+    from gridpg.cluster.pgserver import find_pg_bin
+
+    script = tmp_path / "bump.sql"
+    script.write_text(
+        "\\set id random(0, 99)\n"
+        "BEGIN;\n"
+        f"UPDATE {counters} SET n = n + 1 WHERE id = :id;\n"
+        f"UPDATE {counters} SET n = n + 1 WHERE id = :id + 100;\n"
+        "END;\n")
+    runs = []
+    for index in range(2):
+        url = psycopg.conninfo.conninfo_to_dict(gridpg_cluster.dsn(index))
+        env = {**os.environ, "PGPASSWORD": str(url.get("password", ""))}
+        prefix = tmp_path / f"coord{index}"
+        runs.append(subprocess.Popen(
+            [str(find_pg_bin() / "pgbench"), "-n", "-c", "2", "-T", "7", "-f", str(script), "-l",
+             "--log-prefix", str(prefix), "-h", str(url["host"]), "-p", str(url["port"]),
+             "-U", str(url["user"]), str(url["dbname"])],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as pauser:
+        time.sleep(2.0)
+        pauser.execute("PAUSE CLUSTER")
+        paused_at = time.time()
+        time.sleep(2.0)
+        unpaused_at = time.time()
+        pauser.execute("UNPAUSE CLUSTER")
+    outputs = [run.communicate(timeout=60)[0] for run in runs]
+    for run, output in zip(runs, outputs):
+        assert run.returncode == 0, output
+        assert "number of failed transactions: 0" in output or "failed" not in output, output
+    ends = []
+    for log in tmp_path.glob("coord*.*"):
+        for line in log.read_text().splitlines():
+            fields = line.split()  # client, txn, latency, script, epoch seconds, microseconds
+            ends.append(int(fields[4]) + int(fields[5]) / 1e6)
+    during = [t for t in ends if paused_at + 0.05 < t < unpaused_at]
+    assert not during, f"{len(during)} pgbench transactions ended while paused"
+    assert any(t < paused_at for t in ends) and any(t > unpaused_at for t in ends)
