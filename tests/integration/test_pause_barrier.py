@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 import psycopg
 import pytest
@@ -41,7 +42,7 @@ class Workload:
                     self.errors.append(f"{type(exc).__name__}: {exc}")
                     conn.rollback()
 
-    def __enter__(self) -> Workload:
+    def __enter__(self) -> Self:
         for thread in self.threads:
             thread.start()
         return self
