@@ -54,10 +54,10 @@ def test_cross_node_deadlock_one_side_gets_40p01_the_other_commits(
         b.execute(f"/* the other order */ UPDATE {table} SET v = v - 1 WHERE id = %s", (on_second,))
         threads = [threading.Thread(target=second_update, args=("a", a, on_second)),
                    threading.Thread(target=second_update, args=("b", b, on_first))]
-        for thread in threads:
-            thread.start()
-            time.sleep(0.2)
-        cycle_closed = time.monotonic()  # the second waiter is queued by now
+        threads[0].start()
+        time.sleep(0.2)
+        threads[1].start()
+        cycle_closed = time.monotonic()  # the second waiter's statement is on its way
         for thread in threads:
             thread.join(timeout=20)
         assert not any(t.is_alive() for t in threads), "the deadlock was not broken"

@@ -122,11 +122,14 @@ def test_killed_coordinator_in_doubt_resolved_by_the_monitor(
         killed = time.monotonic()
         at_kill = len(done2)
         deadline = killed + 30
+        own_gone_after = None
         while time.monotonic() < deadline:
             left = [p for p in prepared(datanodes, catalogs) if p[1].startswith("gridpg_")]
+            if own_gone_after is None and not [p for p in left if p[1].endswith(f"_{coord1}")]:
+                own_gone_after = time.monotonic() - killed
             if not left:
                 break
-            time.sleep(0.5)
+            time.sleep(0.25)
         resolved_after = time.monotonic() - killed
         for writer in writers:
             writer.join(timeout=30)
@@ -139,7 +142,9 @@ def test_killed_coordinator_in_doubt_resolved_by_the_monitor(
             values = sorted(r[0] for r in conn.execute(f"SELECT v FROM {schema}.r"))
         assert values == [1, 1]
         assert total(gridpg_cluster.dsn(1), table) == ACCOUNTS * INITIAL
-        print(f"in-doubt resolved {resolved_after:.1f} s after the kill; transfers "
+        assert own_gone_after is not None and own_gone_after < 10  # not waiting for the bound
+        print(f"{coord1}'s in-doubt transactions resolved {own_gone_after:.1f} s after the kill, "
+              f"{coord2}'s lost one after {resolved_after:.1f} s; transfers "
               f"{len(done1)} via {coord1}, {len(done2)} via {coord2}")
     finally:
         with psycopg.connect(datanodes[first], autocommit=True) as conn:

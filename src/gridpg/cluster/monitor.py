@@ -53,6 +53,8 @@ LEASE_TTL = 3.0
 RENEW_EVERY = 1.0
 LEASE_MARGIN = 0.5
 NODES_REFRESH = 5.0
+# Loop names; each loop keeps its own node connections under its name (loops run at once).
+DEADLOCKS, RECOVERY, MEMBERS = "deadlocks", "2pc-recovery", "members"
 
 
 @dataclass
@@ -67,33 +69,40 @@ class MonitorContext:
     term: int | None = None
     nodes: list[NodeAddress] = field(default_factory=list)
     coordinators: dict[str, tuple[str, int]] = field(default_factory=dict)
-    _conns: dict[str, BackendConnection] = field(default_factory=dict)
+    _conns: dict[tuple[str, str], BackendConnection] = field(default_factory=dict)
     _nodes_loaded: float = 0.0
+    _members_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def is_leader(self) -> bool:
         return time.monotonic() < self.valid_until
 
-    async def connection(self, address: NodeAddress) -> BackendConnection:
-        """A kept connection to one node (reopened when it broke)."""
-        conn = self._conns.get(address.name)
+    async def connection(self, address: NodeAddress, purpose: str = "") -> BackendConnection:
+        """A kept connection to one node for one loop (loops run concurrently, each on its
+        own connections), reopened when it broke."""
+        key = (purpose, address.name)
+        conn = self._conns.get(key)
         if conn is None or conn.is_closed or conn.broken or conn.address != address:
             if conn is not None:
                 conn.close()
             conn = await BackendConnection.connect(
                 address, params={"application_name": "gridpg monitor"}, timeout=3)
-            self._conns[address.name] = conn
+            self._conns[key] = conn
         return conn
 
-    def drop_connection(self, name: str) -> None:
-        conn = self._conns.pop(name, None)
+    def drop_connection(self, name: str, purpose: str) -> None:
+        conn = self._conns.pop((purpose, name), None)
         if conn is not None:
             conn.close()
 
     async def refresh_members(self) -> None:
         """Catalog servers and coordinators from the topology, datanode primaries from the
         catalog (CREATE NODE, a failover), every few seconds."""
-        if time.monotonic() - self._nodes_loaded < NODES_REFRESH and self.nodes:
-            return
+        async with self._members_lock:
+            if time.monotonic() - self._nodes_loaded < NODES_REFRESH and self.nodes:
+                return
+            await self._load_members()
+
+    async def _load_members(self) -> None:
         topo = self.cluster.topology
         password = self.cluster.password()
         from gridpg.cluster.pgserver import SUPERUSER
@@ -113,9 +122,9 @@ class MonitorContext:
 
         for address in catalogs:
             try:
-                snapshot = await store.load_snapshot(await self.connection(address), 0)
+                snapshot = await store.load_snapshot(await self.connection(address, MEMBERS), 0)
             except (PgError, OSError):
-                self.drop_connection(address.name)
+                self.drop_connection(address.name, MEMBERS)
                 continue
             found = []
             for group in snapshot.datanode_groups():
@@ -126,9 +135,10 @@ class MonitorContext:
             return found or fallback
         return fallback
 
-    def close(self) -> None:
-        for name in list(self._conns):
-            self.drop_connection(name)
+    def close(self, purpose: str | None = None) -> None:
+        """Close the kept connections of one purpose (all when None)."""
+        for key in [k for k in self._conns if purpose is None or k[0] == purpose]:
+            self._conns.pop(key).close()
 
 
 @dataclass(frozen=True)
@@ -174,7 +184,7 @@ async def run_loop(ctx: MonitorContext, loop: Loop) -> None:
             raise
         except Exception as exc:  # noqa: BLE001 - a loop must survive any node's trouble
             log.warning("monitor loop %s failed: %s", loop.name, exc)
-            ctx.close()  # reconnect next time
+            ctx.close(loop.name)  # reconnect next time (a loop cut short may leave a reply unread)
 
 
 # -- loop 1: distributed deadlocks ---------------------------------------------------------
@@ -210,14 +220,14 @@ async def collect_wait_edges(ctx: MonitorContext) -> list[WaitEdge]:
     for address, result in zip(ctx.nodes, results):
         if isinstance(result, BaseException):
             log.debug("wait edges of %s unavailable: %s", address.name, result)
-            ctx.drop_connection(address.name)
+            ctx.drop_connection(address.name, DEADLOCKS)
             continue
         edges.extend(result)
     return edges
 
 
 async def _node_edges(ctx: MonitorContext, address: NodeAddress) -> list[WaitEdge]:
-    conn = await ctx.connection(address)
+    conn = await ctx.connection(address, DEADLOCKS)
     rows = await conn.query(_WAIT_EDGES)
     node = address.name
     return [
@@ -241,7 +251,7 @@ async def break_deadlock(ctx: MonitorContext, deadlock: Deadlock, edges: list[Wa
     waits = {(e.node, e.waiter_pid) for e in edges if e.waiter == victim}
     by_name = {a.name: a for a in ctx.nodes}
     for node, pid in sorted(waits):
-        conn = await ctx.connection(by_name[node])
+        conn = await ctx.connection(by_name[node], DEADLOCKS)
         await conn.query(
             "SELECT pg_catalog.pg_cancel_backend(pid) FROM pg_catalog.pg_stat_activity "
             f"WHERE pid = {int(pid)} AND application_name = {quote_literal(label)}")
@@ -254,7 +264,11 @@ async def break_deadlock(ctx: MonitorContext, deadlock: Deadlock, edges: list[Wa
 async def recover_prepared(ctx: MonitorContext) -> None:
     """Resolve gridpg's prepared transactions whose coordinator is gone or that are older
     than the bound (txn/recovery.py)."""
-    outcome = await recover_once(ctx.gtm, ctx.nodes, ctx.coordinators, ctx.is_leader)
+    async def connect(address: NodeAddress) -> BackendConnection:
+        return await ctx.connection(address, RECOVERY)
+
+    outcome = await recover_once(ctx.gtm, ctx.nodes, ctx.coordinators, ctx.is_leader,
+                                 connect=connect)
     if outcome.committed or outcome.rolled_back:
         log.info("in-doubt transactions resolved: %s", outcome.as_dict())
 
@@ -262,18 +276,19 @@ async def recover_prepared(ctx: MonitorContext) -> None:
 async def recover_once(
     gtm: GtmClient, nodes: list[NodeAddress], coordinators: dict[str, tuple[str, int]],
     may_act: Callable[[], bool] = lambda: True, in_doubt_after: float | None = None,
+    connect: recovery.Connector | None = None,
 ) -> recovery.RecoveryOutcome:
     """One recovery pass: shared by the monitor, `gridpg recover` and the SQL function."""
     checks = await asyncio.gather(*(recovery.is_answering(h, p) for h, p in coordinators.values()))
     live = {name for name, alive in zip(coordinators, checks) if alive}
     bound = recovery.IN_DOUBT_AFTER if in_doubt_after is None else in_doubt_after
     rule = recovery.in_doubt_rule(live, bound)
-    return await recovery.recover_round(gtm, nodes, lambda txn: may_act() and rule(txn))
+    return await recovery.recover_round(gtm, nodes, lambda txn: may_act() and rule(txn), connect)
 
 
 LOOPS: tuple[Loop, ...] = (
-    Loop("deadlocks", 1.0, detect_deadlocks),
-    Loop("2pc-recovery", 2.0, recover_prepared),
+    Loop(DEADLOCKS, 1.0, detect_deadlocks),
+    Loop(RECOVERY, 2.0, recover_prepared),
 )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
@@ -47,6 +47,7 @@ class PreparedTxn:
 
 
 InDoubtRule = Callable[[PreparedTxn], bool]
+Connector = Callable[[NodeAddress], Awaitable[BackendConnection]]
 
 
 @dataclass
@@ -75,17 +76,19 @@ async def recover_in_doubt(coordinator: str, gtm: GtmClient, nodes: list[NodeAdd
 
 async def recover_round(
     gtm: GtmClient, nodes: Iterable[NodeAddress], is_in_doubt: InDoubtRule,
+    connect: Connector | None = None,
 ) -> RecoveryOutcome:
     """One pass over `nodes`: resolve the prepared transactions `is_in_doubt` picks, then
-    forget the decisions nothing is prepared for any more (when every node answered)."""
+    forget the decisions nothing is prepared for any more (when every node answered).
+    `connect` lends a kept connection (the monitor's); by default one is opened per node."""
     decisions = [str(d.get("gid", "")) for d in await gtm.txn_decisions()]  # before the scan
     outcome = RecoveryOutcome()
     still_prepared: set[str] = set()
     for address in nodes:
         try:
-            conn = await BackendConnection.connect(address, timeout=3)
-        except PgError as exc:
-            log.warning("recovery: node %s unreachable: %s", address.name, exc.message)
+            conn = await (connect or _connect)(address)
+        except (PgError, OSError) as exc:
+            log.warning("recovery: node %s unreachable: %s", address.name, exc)
             outcome.unreachable.append(address.name)
             continue
         try:
@@ -95,13 +98,18 @@ async def recover_round(
                     continue
                 await resolve(conn, gtm, txn, outcome)
         finally:
-            conn.close()
+            if connect is None:
+                conn.close()
     if not outcome.unreachable:
         for gid in decisions:
             if gid not in still_prepared and parse_gid(gid) is not None:
                 await gtm.txn_forget(gid)
                 outcome.forgotten += 1
     return outcome
+
+
+async def _connect(address: NodeAddress) -> BackendConnection:
+    return await BackendConnection.connect(address, timeout=3)
 
 
 async def scan_prepared(conn: BackendConnection) -> list[PreparedTxn]:
