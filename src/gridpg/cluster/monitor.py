@@ -16,9 +16,10 @@ The leader runs periodic loops, each its own function of a `MonitorContext`, dec
    (txn/deadlock.py), each cycle confirmed by a second look, its youngest distributed
    transaction recorded as the victim in the GTM and its waiting backends cancelled.
 2. `recover_prepared` (every 2 s): in-doubt 2PC transactions resolved (txn/recovery.py).
-
-Datanode failover (the HA issue) is meant to be one more loop here, using the same
-context (node addresses, connections, leadership check).
+3. `check_datanode_groups` (every second, opt-in with GRIDPG_MONITOR_HA=1 in the
+   environment of `gridpg up` or of the monitor): cluster/ha.py's loop, automatic
+   failover of a silent primary and the synchronous-standby set. It runs in a thread (it
+   blocks: probes, pg_ctl) and without a time limit, so two passes never overlap.
 
 It owns no user data and speaks to coordinators only through TCP liveness checks.
 """
@@ -33,7 +34,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.errors import PgError
@@ -72,6 +73,7 @@ class MonitorContext:
     _conns: dict[tuple[str, str], BackendConnection] = field(default_factory=dict)
     _nodes_loaded: float = 0.0
     _members_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    ha: Any = None  # (Cluster, HaLoop) of cluster/ha.py's loop, when it runs
 
     def is_leader(self) -> bool:
         return time.monotonic() < self.valid_until
@@ -146,6 +148,7 @@ class Loop:
     name: str
     every: float
     run: Callable[[MonitorContext], Awaitable[None]]
+    timeout: float | None = 10.0  # a pass cut short is retried at the next tick
 
 
 # -- leadership ----------------------------------------------------------------------------
@@ -179,7 +182,10 @@ async def run_loop(ctx: MonitorContext, loop: Loop) -> None:
             continue
         try:
             await ctx.refresh_members()
-            await asyncio.wait_for(loop.run(ctx), max(10.0, loop.every * 5))
+            if loop.timeout is None:
+                await loop.run(ctx)
+            else:
+                await asyncio.wait_for(loop.run(ctx), max(loop.timeout, loop.every * 5))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a loop must survive any node's trouble
@@ -286,10 +292,32 @@ async def recover_once(
     return await recovery.recover_round(gtm, nodes, lambda txn: may_act() and rule(txn), connect)
 
 
+# -- loop 3 (opt-in): datanode groups' high availability ----------------------------------
+
+
+async def check_datanode_groups(ctx: MonitorContext) -> None:
+    """One pass of cluster/ha.py's loop (failover, synchronous standbys), in a thread."""
+    from gridpg.cluster import ha
+
+    if ctx.ha is None:  # its own Cluster object: the thread reloads the topology
+        from gridpg.cluster.control import Cluster
+
+        ctx.ha = (Cluster(ctx.cluster.dir, ctx.cluster.pg_bin), ha.HaLoop())
+    done = await asyncio.to_thread(ha.check_groups, *ctx.ha, log.info)
+    for line in done:
+        log.info("datanode groups: %s", line)
+
+
 LOOPS: tuple[Loop, ...] = (
     Loop(DEADLOCKS, 1.0, detect_deadlocks),
     Loop(RECOVERY, 2.0, recover_prepared),
 )
+HA_LOOP = Loop("datanode-groups", 1.0, check_datanode_groups, timeout=None)
+
+
+def active_loops() -> tuple[Loop, ...]:
+    """The loops this monitor runs: LOOPS, plus HA_LOOP when GRIDPG_MONITOR_HA=1."""
+    return LOOPS + ((HA_LOOP,) if os.environ.get("GRIDPG_MONITOR_HA") == "1" else ())
 
 
 # -- the process ---------------------------------------------------------------------------
@@ -310,8 +338,9 @@ async def _serve(cluster: Cluster, name: str) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.ensure_future(hold_leadership(ctx))]
-    tasks += [asyncio.ensure_future(run_loop(ctx, each)) for each in LOOPS]
-    log.info("monitor %s started (%s)", name, ", ".join(each.name for each in LOOPS))
+    loops = active_loops()
+    tasks += [asyncio.ensure_future(run_loop(ctx, each)) for each in loops]
+    log.info("monitor %s started (%s)", name, ", ".join(each.name for each in loops))
     await stop.wait()
     for task in tasks:
         task.cancel()
