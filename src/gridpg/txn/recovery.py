@@ -12,7 +12,9 @@ mistaken judgement of "gone" costs the client an error, never a half-committed t
 
 Callers: a coordinator at its start (its own GIDs: none of them is in flight then), the
 monitor every few seconds, `gridpg recover` and `SELECT gridpg_recover_prepared()`.
-Decisions are forgotten once no node holds their GID prepared.
+Decisions are forgotten once no primary holds their GID prepared, at the earliest a minute
+after they were logged; a server that is in recovery (an old address after a failover)
+counts as not reached, so nothing is forgotten from its view.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -32,6 +35,10 @@ log = logging.getLogger("gridpg.recovery")
 
 GID = re.compile(r"^gridpg_(\d+)_(.+)$")
 IN_DOUBT_AFTER = 10.0  # seconds prepared before a running coordinator's GID is in doubt
+# A decision is forgotten only this long after it was logged (and when every primary was
+# scanned without finding its GID): the coordinator forgets its own decisions once every
+# node confirmed; this is garbage collection and must never race a commit still under way.
+FORGET_AFTER = 60.0
 UNDEFINED_OBJECT = "42704"
 
 _SCAN = ("SELECT gid, extract(epoch FROM now() - prepared)::float8 FROM pg_catalog.pg_prepared_xacts "
@@ -81,7 +88,9 @@ async def recover_round(
     """One pass over `nodes`: resolve the prepared transactions `is_in_doubt` picks, then
     forget the decisions nothing is prepared for any more (when every node answered).
     `connect` lends a kept connection (the monitor's); by default one is opened per node."""
-    decisions = [str(d.get("gid", "")) for d in await gtm.txn_decisions()]  # before the scan
+    forget_before = (time.time() - FORGET_AFTER) * 1_000_000
+    decisions = [str(d.get("gid", "")) for d in await gtm.txn_decisions()  # before the scan
+                 if int(d.get("ts", 0)) < forget_before]
     outcome = RecoveryOutcome()
     still_prepared: set[str] = set()
     for address in nodes:
@@ -92,6 +101,12 @@ async def recover_round(
             outcome.unreachable.append(address.name)
             continue
         try:
+            if not await is_primary(conn):
+                # An address that now serves a standby (a failover switched the group's
+                # primary): what it holds says nothing about the group; skip it and forget
+                # no decision in this pass.
+                outcome.unreachable.append(address.name)
+                continue
             for txn in await scan_prepared(conn):
                 if not is_in_doubt(txn):
                     still_prepared.add(txn.gid)
@@ -106,6 +121,11 @@ async def recover_round(
                 await gtm.txn_forget(gid)
                 outcome.forgotten += 1
     return outcome
+
+
+async def is_primary(conn: BackendConnection) -> bool:
+    rows = await conn.query("SELECT pg_catalog.pg_is_in_recovery()")
+    return bool(rows) and rows[0][0] == "f"
 
 
 async def _connect(address: NodeAddress) -> BackendConnection:
