@@ -33,6 +33,7 @@ def ha_cluster() -> Iterator[Cluster]:
         cluster = Cluster(directory / "cluster")
         base = PortAllocator("127.0.0.1", 26000 + (os.getpid() % 50) * 20).take()
         topology = build_default(datanodes=2, coordinators=2, standbys=1, port=base, read_only_coordinators=1)
+        topology.failover = False  # these tests fail over themselves (and drive the HA loop)
         cluster.create(topology, lambda _m: None)
         try:
             cluster.up(lambda _m: None)

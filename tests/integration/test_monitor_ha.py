@@ -1,5 +1,6 @@
-"""With GRIDPG_MONITOR_HA=1 the monitor runs cluster/ha.py's loop: a datanode primary
-that crashes is failed over to its standby by the monitor, without a command."""
+"""The monitor runs cluster/ha.py's loop by default (topology `failover = true`): a
+datanode primary that crashes is failed over to its standby by the monitor, without a
+command."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.conftest import server_dir
 
 @pytest.fixture()
 def ha_monitor_cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cluster]:
-    monkeypatch.setenv("GRIDPG_MONITOR_HA", "1")  # inherited by the monitor `up` starts
+    monkeypatch.delenv("GRIDPG_MONITOR_HA", raising=False)  # the default: on
     with server_dir("monitor-ha") as directory:
         cluster = Cluster(directory / "cluster")
         base = PortAllocator("127.0.0.1", 27000 + (os.getpid() % 50) * 20).take()

@@ -16,8 +16,8 @@ The leader runs periodic loops, each its own function of a `MonitorContext`, dec
    (txn/deadlock.py), each cycle confirmed by a second look, its youngest distributed
    transaction recorded as the victim in the GTM and its waiting backends cancelled.
 2. `recover_prepared` (every 2 s): in-doubt 2PC transactions resolved (txn/recovery.py).
-3. `check_datanode_groups` (every second, opt-in with GRIDPG_MONITOR_HA=1 in the
-   environment of `gridpg up` or of the monitor): cluster/ha.py's loop, automatic
+3. `check_datanode_groups` (every second, unless the topology says `failover = false`;
+   GRIDPG_MONITOR_HA=0/1 in the environment overrides): cluster/ha.py's loop, automatic
    failover of a silent primary and the synchronous-standby set. It runs in a thread (it
    blocks: probes, pg_ctl) and without a time limit, so two passes never overlap.
 
@@ -292,7 +292,7 @@ async def recover_once(
     return await recovery.recover_round(gtm, nodes, lambda txn: may_act() and rule(txn), connect)
 
 
-# -- loop 3 (opt-in): datanode groups' high availability ----------------------------------
+# -- loop 3: datanode groups' high availability ----------------------------------
 
 
 async def check_datanode_groups(ctx: MonitorContext) -> None:
@@ -315,9 +315,12 @@ LOOPS: tuple[Loop, ...] = (
 HA_LOOP = Loop("datanode-groups", 1.0, check_datanode_groups, timeout=None)
 
 
-def active_loops() -> tuple[Loop, ...]:
-    """The loops this monitor runs: LOOPS, plus HA_LOOP when GRIDPG_MONITOR_HA=1."""
-    return LOOPS + ((HA_LOOP,) if os.environ.get("GRIDPG_MONITOR_HA") == "1" else ())
+def active_loops(automatic_failover: bool = True) -> tuple[Loop, ...]:
+    """The loops this monitor runs: LOOPS, plus HA_LOOP when the topology asks for automatic
+    failover (`failover = true`, the default); GRIDPG_MONITOR_HA=0/1 overrides it."""
+    forced = os.environ.get("GRIDPG_MONITOR_HA")
+    on = forced == "1" if forced in ("0", "1") else automatic_failover
+    return LOOPS + ((HA_LOOP,) if on else ())
 
 
 # -- the process ---------------------------------------------------------------------------
@@ -338,7 +341,7 @@ async def _serve(cluster: Cluster, name: str) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.ensure_future(hold_leadership(ctx))]
-    loops = active_loops()
+    loops = active_loops(cluster.topology.failover)
     tasks += [asyncio.ensure_future(run_loop(ctx, each)) for each in loops]
     log.info("monitor %s started (%s)", name, ", ".join(each.name for each in loops))
     await stop.wait()

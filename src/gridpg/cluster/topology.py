@@ -71,6 +71,7 @@ class Topology:
     groups: list[GroupSpec]
     trust: bool = False
     monitor: bool = True
+    failover: bool = True  # the monitor fails over a silent datanode primary by itself
     extra: dict[str, object] = field(default_factory=dict)
 
     def all_servers(self) -> list[ServerSpec]:
@@ -160,7 +161,7 @@ def load(path: Path) -> Topology:
     ]
     return Topology(
         gtm=gtm, coordinators=coords, groups=groups, trust=raw.get("trust", False),
-        monitor=raw.get("monitor", True),
+        monitor=raw.get("monitor", True), failover=raw.get("failover", True),
     )
 
 
@@ -170,6 +171,7 @@ def dump(topology: Topology) -> str:
         "# gridpg cluster topology: every member is addressed by host:port.",
         f"trust = {_toml(topology.trust)}",
         f"monitor = {_toml(topology.monitor)}",
+        f"failover = {_toml(topology.failover)}",
         "",
         "[gtm]",
         *_fields(topology.gtm.__dict__),
