@@ -223,7 +223,7 @@ class Coordinator:
             if node is None:
                 continue
             addresses[group.name] = NodeAddress(group.name, node.host, node.port, base.user,
-                                                base.password, base.database)
+                                                base.password, base.database, base.socket_dir)
         if not addresses:
             return
         for group, address in addresses.items():
@@ -570,14 +570,16 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     topo = cluster.topology
     spec = topo.coordinator(name)
     password = cluster.password()
+    sockets = str(cluster.run_dir)
 
     def address(server: Any) -> NodeAddress:
-        return NodeAddress(server.name, server.host, server.port, SUPERUSER, password)
+        return NodeAddress(server.name, server.host, server.port, SUPERUSER, password,
+                           socket_dir=sockets)
 
-    datanodes = [address(group.primary) for group in topo.groups]
     # Datanode groups are addressed by group name; the group's primary serves it.
     datanodes = [
-        NodeAddress(group.name, group.primary.host, group.primary.port, SUPERUSER, password)
+        NodeAddress(group.name, group.primary.host, group.primary.port, SUPERUSER, password,
+                    socket_dir=sockets)
         for group in topo.groups
     ]
     others = [address(c.catalog) for c in topo.coordinators if c.name != name]
