@@ -21,6 +21,7 @@ from gridpg.planner.context import BoundParams
 from gridpg.planner.prepared import first_keyword
 
 if TYPE_CHECKING:
+    from gridpg.executor.routed import RoutedStatement
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.statements import StatementRunner
 
@@ -108,6 +109,32 @@ class Dispatcher:
         if result.error is not None:
             raise result.error
         return result
+
+    async def run_routed(self, portal: Any, route: RoutedStatement) -> bool:
+        """The prepared fast path: the portal's Bind bytes to the node its values pin, the
+        answer relayed. False (nothing sent) when the values do not pin one node."""
+        planner = self.coord.planner
+        assert planner is not None
+        group = route.group_for(planner, portal.params, portal.param_formats)
+        if group is None:
+            return False
+        runner = self.runner
+        txn = runner.txn
+        conn = await txn.connection(group, wants_block=False)
+        if route.writes:
+            txn.mark_written(group)
+        # The client's Sync already waits in our buffer: send the node's with this.
+        sync_now = group not in runner.pending_sync and self.session.frames.peek_type() == 0x53
+        relay.start_routed(conn, route, route.bind_message(portal.bind_tail), sync_now)
+        if sync_now:
+            runner.presynced.add(group)
+        runner.pending_sync[group] = conn
+        result = await relay.finish_extended(conn, self.session.send)
+        if result.copy_in or result.extra:
+            raise PgError("0A000", "COPY is not supported in the extended query protocol by gridpg")
+        if result.error is not None:
+            raise result.error
+        return True
 
     async def run_on_node_synced(self, node: str, request: ExecRequest, sql: str,
                                  emit: Any = None) -> None:

@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
 from gridpg.pgwire import codec
+
+if TYPE_CHECKING:
+    from gridpg.executor.routed import RoutedStatement
 
 # Message types.
 _DATA_ROW = 0x44
@@ -55,14 +59,9 @@ def start_extended(
 ) -> None:
     """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync)."""
     name = statement_name(sql, param_oids)
-    parts = []
+    parts: list[bytes] = []
     if conn.prepared.get(name) != sql:
-        if name in conn.prepared or name in conn.uncertain:
-            parts.append(codec.build_close("S", name))
-            conn.uncertain.discard(name)
-        parts.append(codec.build_parse(name, sql, param_oids))
-        conn.prepared[name] = sql
-        conn.cycle_parsed.add(name)
+        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, param_oids))
     if portal:  # a named node portal may remain from an earlier Execute of this transaction
         parts.append(codec.build_close("P", portal))
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
@@ -70,6 +69,31 @@ def start_extended(
     parts.append(codec.SYNC if sync else codec.FLUSH)
     conn.in_cycle = not sync
     conn.send(b"".join(parts))
+
+
+def start_routed(conn: BackendConnection, route: RoutedStatement, bind: bytes, sync: bool) -> None:
+    """The prepared fast path: (Parse once per connection) + spliced Bind + Execute + Sync/Flush."""
+    if conn.prepared.get(route.name) != route.sql:
+        parts: list[bytes] = []
+        _prepare(conn, parts, route.name, route.sql, route.parse)
+        parts.append(bind)
+        bind = b"".join(parts)
+    conn.in_cycle = not sync
+    conn.send(bind + (_EXECUTE_SYNC if sync else _EXECUTE_FLUSH))
+
+
+_EXECUTE_SYNC = codec.build_execute("", 0) + codec.SYNC
+_EXECUTE_FLUSH = codec.build_execute("", 0) + codec.FLUSH
+
+
+def _prepare(conn: BackendConnection, parts: list[bytes], name: str, sql: str, parse: bytes) -> None:
+    """Queue the Parse of `name` (closing a stale statement of that name first)."""
+    if name in conn.prepared or name in conn.uncertain:
+        parts.append(codec.build_close("S", name))
+        conn.uncertain.discard(name)
+    parts.append(parse)
+    conn.prepared[name] = sql
+    conn.cycle_parsed.add(name)
 
 
 async def finish_extended(

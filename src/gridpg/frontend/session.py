@@ -27,7 +27,7 @@ from gridpg.errors import (
     PgError,
     fatal,
 )
-from gridpg.executor import prepared
+from gridpg.executor import prepared, routed
 from gridpg.frontend.auth import authenticate
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
@@ -45,6 +45,12 @@ class PreparedStatement:
     sql: str
     param_oids: list[int]
     described: tuple[list[int], bytes | None] | None = None  # (param oids, RowDescription)
+    # The prepared fast path (executor/routed.py): its plan, and the catalog snapshot and
+    # settings generation it was made for (a RoutedStatement, or NOT_ROUTED).
+    routed: object | None = None
+    routed_key: tuple[object, ...] | None = None
+    # RowDescriptions with a portal's result formats applied, by those formats.
+    portal_descriptions: dict[tuple[int, ...], bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Portal:
     # A portal executed with a row limit keeps its remaining state here.
     cursor: object | None = None
     done: bool = False
+    bind_tail: bytes = b""  # the client's Bind after the names, forwarded as it is
 
 
 @dataclass
@@ -369,7 +376,8 @@ class Session:
         assert self.runner is not None
         await self.runner.check_bind(statement, bind)
         self.portals[bind.portal] = Portal(
-            bind.portal, statement, bind.param_formats, bind.params, bind.result_formats
+            bind.portal, statement, bind.param_formats, bind.params, bind.result_formats,
+            bind_tail=routed.bind_tail(payload),
         )
         self.send(codec.BIND_COMPLETE)
 
@@ -391,11 +399,17 @@ class Session:
                     raise PgError(INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
                 self.send(cursor)
                 return
-            _, row_desc = await self.runner.describe(portal.statement)
+            statement = portal.statement
+            _, row_desc = await self.runner.describe(statement)
             if row_desc is None:
                 self.send(codec.NO_DATA)
-            else:
-                self.send(apply_result_formats(row_desc, portal.result_formats))
+                return
+            formats = tuple(portal.result_formats)
+            applied = statement.portal_descriptions.get(formats)
+            if applied is None:
+                applied = apply_result_formats(row_desc, portal.result_formats)
+                statement.portal_descriptions[formats] = applied
+            self.send(applied)
 
     async def on_execute(self, payload: bytes) -> None:
         name, max_rows = codec.parse_execute(payload)

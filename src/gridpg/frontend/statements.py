@@ -27,6 +27,7 @@ from gridpg.errors import (
     notice,
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
+from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed
 from gridpg.frontend import readonly, session_commands
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
@@ -73,6 +74,12 @@ class StatementRunner:
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
 
     # -- metadata ----------------------------------------------------------------------
+
+    @property
+    def settings_generation(self) -> int:
+        """Bumped by every change of the session's settings, role or authorization (the
+        fast paths' plans depend on search_path)."""
+        return self.state.generation
 
     def snapshot(self) -> CatalogSnapshot:
         """The catalog this session plans with: its own uncommitted DDL included."""
@@ -277,6 +284,9 @@ class StatementRunner:
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
             return
+        if (not max_rows and portal.cursor is None and self.private_snapshot is None
+                and await self._execute_routed(portal)):
+            return
         statement = portal.statement
         decode_oids = statement.param_oids
         if 1 in portal.param_formats and (len(decode_oids) < len(portal.params) or 0 in decode_oids):
@@ -298,6 +308,54 @@ class StatementRunner:
             if self.txn.in_block:
                 self.txn.fail()
             raise
+
+    async def _execute_routed(self, portal: Portal) -> bool:
+        """The prepared fast path (executor/routed.py); False: take the general path."""
+        txn = self.txn
+        txn.ensure_not_failed()
+        if not txn.in_block and not txn.participants:
+            await self.coord.ensure_fresh_catalog()
+        route = self._routed(portal.statement)
+        if route is None:
+            return False
+        try:
+            done = await self.dispatcher.run_routed(portal, route)
+        except PgError:
+            if txn.in_block:
+                txn.fail()
+            raise
+        if done and not txn.in_block and not self.pending_sync:
+            txn.release_if_idle()
+        return done
+
+    def _routed(self, statement: PreparedStatement) -> RoutedStatement | None:
+        """The statement's fast-path plan for the current catalog and settings, made once."""
+        snapshot = self.coord.snapshot
+        key = (snapshot, self.settings_generation, self.temps.names)
+        if statement.routed_key != key:
+            statement.routed = self._build_routed(statement)
+            statement.routed_key = key
+        found = statement.routed
+        return None if found is NOT_ROUTED else found  # type: ignore[return-value]
+
+    def _build_routed(self, statement: PreparedStatement) -> object:
+        planner = self.coord.planner
+        sql = statement.sql
+        if planner is None or self.coord.snapshot is None or sqlparse.transaction_control(sql) \
+                or sqlparse.set_statement(sql) or _is_session_reset(sql):
+            return NOT_ROUTED
+        try:
+            from gridpg.executor.run import catalog_view, session_view
+
+            spec = planner.prepared_router(sql, catalog_view(self.dispatcher), session_view(self.dispatcher))
+        except PgError:
+            return NOT_ROUTED  # the general path reports the error
+        if spec is None:
+            return NOT_ROUTED
+        described = statement.described[0] if statement.described is not None else None
+        route = build_routed(spec, sql, statement.param_oids, described, self.coord.snapshot,
+                             self.settings_generation, planner)
+        return NOT_ROUTED if route is None else route
 
     async def sync(self) -> None:
         """End of an extended-protocol cycle: sync the nodes we talked to."""

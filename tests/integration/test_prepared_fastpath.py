@@ -1,0 +1,87 @@
+"""The prepared fast path (executor/routed.py) gives the general path's answers.
+
+A client's prepared statement is planned once per catalog snapshot and session settings;
+these tests change both under a statement that stays prepared, and check rows, writes in
+transactions that roll back, node errors, binary parameters and pipelines.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+@pytest.fixture()
+def conn(gridpg_cluster: Cluster, schema: str) -> psycopg.Connection:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as c:
+        c.execute(f'SET search_path = "{schema}"')
+        c.execute("CREATE TABLE acc (id int PRIMARY KEY, bal int) DISTRIBUTE BY HASH (id)")
+        c.execute("INSERT INTO acc SELECT g, g * 10 FROM generate_series(1, 200) g")
+        yield c
+
+
+def test_prepared_select_routes_every_key(conn: psycopg.Connection) -> None:
+    for binary in (False, True):
+        with conn.cursor(binary=binary) as cur:
+            for key in range(1, 201, 7):
+                cur.execute("SELECT bal FROM acc WHERE id = %s", (key,), prepare=True)
+                assert cur.fetchall() == [(key * 10,)]
+        assert conn.execute("SELECT bal FROM acc WHERE id = %s", (999,), prepare=True).fetchall() == []
+        assert conn.execute("SELECT bal FROM acc WHERE id = %s", (None,), prepare=True).fetchall() == []
+
+
+def test_search_path_change_replans(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute("CREATE SCHEMA IF NOT EXISTS other_fastpath")
+    try:
+        # Here `id` is not the distribution column: rows with id 5 are on both nodes.
+        conn.execute("CREATE TABLE other_fastpath.acc (id int, bal int) DISTRIBUTE BY HASH (bal)")
+        conn.execute("INSERT INTO other_fastpath.acc SELECT 5, -g FROM generate_series(1, 20) g")
+        query = "SELECT bal FROM acc WHERE id = %s ORDER BY bal"
+        assert conn.execute(query, (5,), prepare=True).fetchall() == [(50,)]
+        conn.execute("SET search_path = other_fastpath")
+        assert conn.execute(query, (5,), prepare=True).fetchall() == [(-g,) for g in range(20, 0, -1)]
+        conn.execute(f'SET search_path = "{schema}"')
+        assert conn.execute(query, (5,), prepare=True).fetchall() == [(50,)]
+    finally:
+        conn.execute("DROP SCHEMA other_fastpath CASCADE")
+
+
+def test_catalog_change_replans(conn: psycopg.Connection) -> None:
+    query = "SELECT bal FROM acc WHERE id = %s"
+    assert conn.execute(query, (17,), prepare=True).fetchall() == [(170,)]
+    conn.execute("DROP TABLE acc")
+    conn.execute("CREATE TABLE acc (id int, bal int) DISTRIBUTE BY HASH (bal)")
+    conn.execute("INSERT INTO acc VALUES (17, 1), (18, 2)")
+    assert conn.execute(query, (17,), prepare=True).fetchall() == [(1,)]
+    assert conn.execute("SELECT id FROM acc WHERE bal = %s", (2,), prepare=True).fetchall() == [(18,)]
+
+
+def test_prepared_writes_in_a_block_that_rolls_back(conn: psycopg.Connection) -> None:
+    update = "UPDATE acc SET bal = bal + %s WHERE id = %s"
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        with conn.transaction():
+            for key in (1, 2, 3, 4):
+                conn.execute(update, (1000, key), prepare=True)
+            conn.execute("SELECT 1 / 0 FROM acc WHERE id = %s", (4,), prepare=True)
+    rows = conn.execute("SELECT id, bal FROM acc WHERE id IN (1, 2, 3, 4) ORDER BY id").fetchall()
+    assert rows == [(1, 10), (2, 20), (3, 30), (4, 40)]
+    with conn.transaction():
+        for key in (1, 2):
+            conn.execute(update, (5, key), prepare=True)
+    assert conn.execute("SELECT sum(bal) FROM acc WHERE id IN (1, 2)").fetchone() == (40,)
+
+
+def test_node_error_then_the_session_goes_on(conn: psycopg.Connection) -> None:
+    query = "SELECT bal / (id - %s) FROM acc WHERE id = %s"
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute(query, (3, 3), prepare=True)
+    assert conn.execute(query, (2, 3), prepare=True).fetchall() == [(30,)]
+
+
+def test_pipeline_of_prepared_statements(conn: psycopg.Connection) -> None:
+    with conn.pipeline():
+        cursors = [conn.execute("SELECT bal FROM acc WHERE id = %s", (k,), prepare=True)
+                   for k in range(1, 41)]
+    assert [c.fetchone() for c in cursors] == [(k * 10,) for k in range(1, 41)]
