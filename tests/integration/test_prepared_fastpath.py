@@ -60,11 +60,10 @@ def test_catalog_change_replans(conn: psycopg.Connection) -> None:
 
 def test_prepared_writes_in_a_block_that_rolls_back(conn: psycopg.Connection) -> None:
     update = "UPDATE acc SET bal = bal + %s WHERE id = %s"
-    with pytest.raises(psycopg.errors.DivisionByZero):
-        with conn.transaction():
-            for key in (1, 2, 3, 4):
-                conn.execute(update, (1000, key), prepare=True)
-            conn.execute("SELECT 1 / 0 FROM acc WHERE id = %s", (4,), prepare=True)
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+        for key in (1, 2, 3, 4):
+            conn.execute(update, (1000, key), prepare=True)
+        conn.execute("SELECT 1 / 0 FROM acc WHERE id = %s", (4,), prepare=True)
     rows = conn.execute("SELECT id, bal FROM acc WHERE id IN (1, 2, 3, 4) ORDER BY id").fetchall()
     assert rows == [(1, 10), (2, 20), (3, 30), (4, 40)]
     with conn.transaction():
