@@ -84,3 +84,21 @@ def test_pipeline_of_prepared_statements(conn: psycopg.Connection) -> None:
         cursors = [conn.execute("SELECT bal FROM acc WHERE id = %s", (k,), prepare=True)
                    for k in range(1, 41)]
     assert [c.fetchone() for c in cursors] == [(k * 10,) for k in range(1, 41)]
+
+
+def test_datanode_sessions_plan_generically_unless_the_client_says_otherwise(
+    gridpg_cluster: Cluster,
+) -> None:
+    def node_setting(c: psycopg.Connection) -> str:
+        row = c.execute("EXECUTE DIRECT ON (dn1) 'SHOW plan_cache_mode'").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as c:
+        assert node_setting(c) == "force_generic_plan"
+        c.execute("SET plan_cache_mode = force_custom_plan")
+        assert node_setting(c) == "force_custom_plan"
+        with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as other:
+            assert node_setting(other) == "force_generic_plan"
+        c.execute("RESET plan_cache_mode")
+        assert node_setting(c) == "force_generic_plan"

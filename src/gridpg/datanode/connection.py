@@ -34,6 +34,8 @@ class NodeAddress:
     # is reached through `<socket_dir>/.s.PGSQL.<port>` when that socket exists (no TCP
     # stack per message: about a third less CPU per routed statement in the coordinator).
     socket_dir: str | None = None
+    # Startup parameters of every connection (session defaults a RESET ALL returns to).
+    options: tuple[tuple[str, str], ...] = ()
 
     @property
     def unix_socket(self) -> str | None:
@@ -42,6 +44,13 @@ class NodeAddress:
             return None
         path = os.path.join(self.socket_dir, f".s.PGSQL.{self.port}")
         return path if os.path.exists(path) else None
+
+
+# Datanode sessions: a HASH table is a partitioned parent there, and PostgreSQL's cost
+# model then never picks the generic plan of a prepared statement (it costs every
+# partition, though initial pruning leaves one), so each Execute would plan anew. A client's
+# own SET plan_cache_mode reaches the nodes with its other settings and wins.
+DATANODE_OPTIONS: tuple[tuple[str, str], ...] = (("plan_cache_mode", "force_generic_plan"),)
 
 
 def _is_loopback(host: str) -> bool:
@@ -176,6 +185,7 @@ class BackendConnection:
             ) from None
         conn = cls(address, proto)
         startup = {"user": address.user, "database": address.database, "client_encoding": "UTF8"}
+        startup.update(address.options)
         startup.update(params or {})
         conn.send(codec.build_startup(startup))
         await asyncio.wait_for(conn._authenticate(), timeout)
@@ -231,12 +241,14 @@ class BackendConnection:
 
     # -- raw I/O -----------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, ready_owed: int = -1) -> None:
+        """Write frontend messages; `ready_owed` (when the caller knows it) is how many
+        ReadyForQuery answers they cause, else they are counted here."""
         transport = self._proto.transport
         if transport is None or self._proto.closed_exc is not None:
             self.broken = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
-        self._proto.awaiting_ready += _ready_owed(data)
+        self._proto.awaiting_ready += _ready_owed(data) if ready_owed < 0 else ready_owed
         transport.write(data)
 
     @property
@@ -278,6 +290,13 @@ class BackendConnection:
         if self.skipped_error is not None:
             error, self.skipped_error = self.skipped_error, None
             raise error
+
+    def try_recv_raw(self) -> tuple[int, bytes] | None:
+        """The next whole message if one is buffered (and no skipped answers are owed)."""
+        frames = self._proto.frames
+        if frames and not self.skip_results:
+            return frames.popleft()
+        return None
 
     async def recv_batch(self) -> list[tuple[int, bytes]]:
         """Every whole message already received (at least one)."""

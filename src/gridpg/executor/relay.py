@@ -79,7 +79,10 @@ def start_routed(conn: BackendConnection, route: RoutedStatement, bind: bytes, s
         parts.append(bind)
         bind = b"".join(parts)
     conn.in_cycle = not sync
-    conn.send(bind + (_EXECUTE_SYNC if sync else _EXECUTE_FLUSH))
+    if sync:
+        conn.send(bind + _EXECUTE_SYNC, 1)
+    else:
+        conn.send(bind + _EXECUTE_FLUSH, 0)
 
 
 _EXECUTE_SYNC = codec.build_execute("", 0) + codec.SYNC

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Node
-from gridpg.datanode.connection import BackendConnection, NodeAddress
+from gridpg.datanode.connection import DATANODE_OPTIONS, BackendConnection, NodeAddress
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
 from gridpg.executor.routines import RoutineGuard
@@ -223,7 +223,8 @@ class Coordinator:
             if node is None:
                 continue
             addresses[group.name] = NodeAddress(group.name, node.host, node.port, base.user,
-                                                base.password, base.database, base.socket_dir)
+                                                base.password, base.database, base.socket_dir,
+                                                DATANODE_OPTIONS)
         if not addresses:
             return
         for group, address in addresses.items():
@@ -283,6 +284,11 @@ class Coordinator:
                 await asyncio.sleep(0.01)
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
+
+    def is_epoch_check_due(self) -> bool:
+        """Whether ensure_fresh_catalog would ask the GTM (or join a check under way)."""
+        return self._epoch_check is not None or \
+            asyncio.get_running_loop().time() - self._last_epoch_check >= 1.0
 
     async def ensure_fresh_catalog(self) -> None:
         """At a transaction start: a safety net behind LISTEN/NOTIFY invalidation.
@@ -579,7 +585,7 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     # Datanode groups are addressed by group name; the group's primary serves it.
     datanodes = [
         NodeAddress(group.name, group.primary.host, group.primary.port, SUPERUSER, password,
-                    socket_dir=sockets)
+                    socket_dir=sockets, options=DATANODE_OPTIONS)
         for group in topo.groups
     ]
     others = [address(c.catalog) for c in topo.coordinators if c.name != name]

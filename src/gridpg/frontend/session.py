@@ -109,7 +109,9 @@ class Session:
         if self.out:
             self.writer.write(b"".join(self.out))
             self.out.clear()
-        await self.writer.drain()
+        # uvloop writes at once; only a backlog (a slow client) needs the wait.
+        if self.writer.transport.get_write_buffer_size() or self.writer.transport.is_closing():
+            await self.writer.drain()
 
     def send_ready(self) -> None:
         status = self.runner.txn_status() if self.runner is not None else b"I"
@@ -374,7 +376,8 @@ class Session:
         if bind.portal and bind.portal in self.portals:
             raise PgError(DUPLICATE_CURSOR, f'portal "{bind.portal}" already exists')
         assert self.runner is not None
-        await self.runner.check_bind(statement, bind)
+        if statement.described is not None or len(bind.params) != len(statement.param_oids):
+            await self.runner.check_bind(statement, bind)
         self.portals[bind.portal] = Portal(
             bind.portal, statement, bind.param_formats, bind.params, bind.result_formats,
             bind_tail=routed.bind_tail(payload),
@@ -400,7 +403,8 @@ class Session:
                 self.send(cursor)
                 return
             statement = portal.statement
-            _, row_desc = await self.runner.describe(statement)
+            described = statement.described or await self.runner.describe(statement)
+            row_desc = described[1]
             if row_desc is None:
                 self.send(codec.NO_DATA)
                 return

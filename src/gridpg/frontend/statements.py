@@ -313,7 +313,7 @@ class StatementRunner:
         """The prepared fast path (executor/routed.py); False: take the general path."""
         txn = self.txn
         txn.ensure_not_failed()
-        if not txn.in_block and not txn.participants:
+        if not txn.in_block and not txn.participants and self.coord.is_epoch_check_due():
             await self.coord.ensure_fresh_catalog()
         route = self._routed(portal.statement)
         if route is None:
@@ -366,13 +366,13 @@ class StatementRunner:
                     conn.send(codec.SYNC)
                 conn.in_cycle = False
                 while True:
-                    kind, payload = await conn.recv()
+                    kind, raw = conn.try_recv_raw() or await conn.recv_raw()
                     if kind == 0x5A:
-                        conn.txn_status = payload[:1]
+                        conn.txn_status = raw[5:6]
                         conn.cycle_parsed.clear()
                         break
                     if kind == 0x45 and error is None:
-                        error = PgError.from_fields(codec.parse_error_fields(payload), node)
+                        error = PgError.from_fields(codec.parse_error_fields(raw[5:]), node)
                         conn.note_cycle_error()
             except PgError as exc:
                 error = error or exc

@@ -175,16 +175,20 @@ class DistributedTransaction:
         self.participants[node] = Participant(conn)
         return conn
 
-    async def _acquire(self, node: str) -> tuple[NodePool, BackendConnection]:
-        """A connection to the node's current primary. Nothing has been sent to the node
-        yet, so a refused connection (a primary stopping, or a failover switching the
-        group's address) is retried for a bounded time, each time with the pool of the
-        address the catalog names then."""
+    async def _acquire(self, node: str, wanted: object = None) -> tuple[NodePool, BackendConnection]:
+        """A connection to the node's current primary (an idle one already set up as
+        `wanted` first). Nothing has been sent to the node yet, so a refused connection (a
+        primary stopping, or a failover switching the group's address) is retried for a
+        bounded time, each time with the pool of the address the catalog names then."""
+        pool = self.pools.pool(node)
+        idle = pool.take_idle(wanted)
+        if idle is not None:
+            return pool, idle
         deadline = asyncio.get_running_loop().time() + CONNECT_RETRY_SECONDS
         while True:
             pool = self.pools.pool(node)
             try:
-                return pool, await pool.acquire()
+                return pool, await pool.acquire(wanted)
             except PgError as exc:
                 if exc.sqlstate not in (CONNECTION_FAILURE, CANNOT_CONNECT_NOW) or \
                         asyncio.get_running_loop().time() >= deadline:
