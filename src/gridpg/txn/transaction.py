@@ -85,6 +85,13 @@ class CommitLog:
         """Run the COMMIT PREPARED round; the GTM-backed log holds the commit fence."""
         await body()
 
+    async def log_and_commit(self, gid: str, nodes: list[str],
+                             body: Callable[[], Awaitable[None]]) -> None:
+        """Log the commit decision durably, then run `body` (COMMIT PREPARED) under the
+        commit fence. Nothing of `body` runs unless the decision is logged."""
+        await self.log_commit(gid, nodes)
+        await self.commit_fenced(body)
+
 
 class DistributedTransaction:
     """One session's transaction across nodes (explicit block or a single statement)."""
@@ -276,15 +283,18 @@ class DistributedTransaction:
     async def _commit_two_phase(self, writers: list[str]) -> None:
         gxid = await self.commit_log.next_gxid()
         gid = f"gridpg_{gxid}_{self.coordinator}"
+        # Read-only participants skip PREPARE: they commit while the writers prepare.
         readers = [n for n, p in self.participants.items() if not p.wrote and p.conn.txn_status != b"I"]
-        if readers:
-            await self._run_everywhere(readers, "COMMIT")
         for node in writers:
             self.participants[node].state = RemoteState.PREPARING
         prepare = f"PREPARE TRANSACTION {quote_literal(gid)}"
         conns = [self.participants[n].conn for n in writers]
-        results = await asyncio.gather(*(c.simple_query(prepare) for c in conns), return_exceptions=True)
+        results = await asyncio.gather(
+            *(c.simple_query(prepare) for c in conns),
+            self._run_everywhere(readers, "COMMIT"), return_exceptions=True,
+        )
         failed = [r for r in results if isinstance(r, BaseException)]
+        results = results[: len(writers)]
         for node, result in zip(writers, results):
             if not isinstance(result, BaseException):
                 self.participants[node].state = RemoteState.PREPARED
@@ -296,15 +306,15 @@ class DistributedTransaction:
                 self.participants[node].state = RemoteState.ABORTING
             first = failed[0]
             raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
-        await self.commit_log.log_commit(gid, writers)
-        for node in writers:
-            self.participants[node].state = RemoteState.COMMITTING
         unfinished: list[str] = []
 
         async def commit_prepared() -> None:
+            for node in writers:
+                self.participants[node].state = RemoteState.COMMITTING
             unfinished.extend(await self._run_collecting(writers, f"COMMIT PREPARED {quote_literal(gid)}"))
 
-        await self.commit_log.commit_fenced(commit_prepared)
+        # The decision and the commit fence go to the GTM together (one round trip).
+        await self.commit_log.log_and_commit(gid, writers, commit_prepared)
         if unfinished:
             # The transaction is committed (the decision is logged); a node that did not
             # confirm COMMIT PREPARED (lost, failing over) still holds it prepared, with
