@@ -102,3 +102,52 @@ def test_datanode_sessions_plan_generically_unless_the_client_says_otherwise(
             assert node_setting(other) == "force_generic_plan"
         c.execute("RESET plan_cache_mode")
         assert node_setting(c) == "force_generic_plan"
+
+
+def _simple(conn: psycopg.Connection, sql: str) -> list[tuple[str | None, ...]]:
+    """Run `sql` with the simple query protocol (libpq PQexec); rows as text."""
+    result = conn.pgconn.exec_(sql.encode())
+    if result.status not in (psycopg.pq.ExecStatus.TUPLES_OK, psycopg.pq.ExecStatus.COMMAND_OK):
+        raise psycopg.errors.lookup(result.error_field(psycopg.pq.DiagnosticField.SQLSTATE).decode())(
+            result.error_message.decode())
+    return [tuple(None if v is None else v.decode() for v in (result.get_value(r, c)
+            for c in range(result.nfields))) for r in range(result.ntuples)]
+
+
+def test_simple_protocol_routes_by_literals(conn: psycopg.Connection, schema: str) -> None:
+    for key in (1, 50, 199, 999):
+        expected = [(str(key * 10),)] if key <= 200 else []
+        assert _simple(conn, f"SELECT bal FROM acc WHERE id = {key}") == expected
+        assert _simple(conn, f"select bal from acc where id = '{key}'") == expected
+    _simple(conn, "BEGIN")
+    _simple(conn, "UPDATE acc SET bal = -1 WHERE id = 3")
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 3") == [("-1",)]
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        _simple(conn, "SELECT 1 / 0 FROM acc WHERE id = 3")
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+        _simple(conn, "SELECT bal FROM acc WHERE id = 3")
+    _simple(conn, "ROLLBACK")
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 3") == [("30",)]
+    conn.execute("CREATE SCHEMA IF NOT EXISTS other_simple")
+    try:
+        conn.execute("CREATE TABLE other_simple.acc (id int, bal int) DISTRIBUTE BY HASH (bal)")
+        conn.execute("INSERT INTO other_simple.acc SELECT 5, -g FROM generate_series(1, 20) g")
+        _simple(conn, "SET search_path = other_simple")
+        assert len(_simple(conn, "SELECT bal FROM acc WHERE id = 5")) == 20
+        _simple(conn, f'SET search_path = "{schema}"')
+        assert _simple(conn, "SELECT bal FROM acc WHERE id = 5") == [("50",)]
+    finally:
+        conn.execute("DROP SCHEMA other_simple CASCADE")
+
+
+def test_simple_protocol_literals_keep_their_meaning(conn: psycopg.Connection) -> None:
+    # Numbers keep PostgreSQL's literal types: 30.5 is numeric, so no int4 input error.
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 3 AND bal = 30.5") == []
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 3 AND bal = 30.0") == [("30",)]
+    row = _simple(conn, "SELECT 1.50, 'x', 5000000000, pg_typeof(7)::text, "
+                        "pg_typeof(5000000000)::text FROM acc WHERE id = 3")
+    assert row == [("1.50", "x", "5000000000", "integer", "bigint")]
+    # ORDER BY 1 is a column position, never a parameter.
+    conn.execute("INSERT INTO acc VALUES (1000, 1), (1001, 2)")
+    rows = _simple(conn, "SELECT 3 - bal AS v, bal FROM acc WHERE id IN (1000) OR id = 1000 ORDER BY 1")
+    assert rows == [("2", "1")]

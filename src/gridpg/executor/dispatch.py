@@ -136,6 +136,25 @@ class Dispatcher:
             raise result.error
         return True
 
+    async def run_simple_routed(self, group: str, sql: str, writes: bool,
+                                prepared: tuple[str, tuple[int, ...], list[str | None]] | None) -> None:
+        """The simple protocol's fast path: the statement to its node (as its literal-free
+        form prepared there, bound with the literals, when `prepared`), answer relayed."""
+        txn = self.runner.txn
+        conn = await txn.connection(group, wants_block=False)
+        if writes:
+            txn.mark_written(group)
+        await conn.settle()
+        if prepared is not None:
+            relay.start_simple_prepared(conn, *prepared)
+        else:
+            relay.start_simple(conn, sql)
+        result = await relay.finish_simple(conn, self.session.send)
+        if result.copy_in:
+            result = await self.relay_copy_in(conn, result)
+        if result.error is not None:
+            raise result.error
+
     async def run_on_node_synced(self, node: str, request: ExecRequest, sql: str,
                                  emit: Any = None) -> None:
         """Extended-protocol run that Syncs the node at once (multi-step plans)."""

@@ -140,6 +140,24 @@ async def finish_extended(
             return result
 
 
+def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, ...],
+                          values: list[str | None]) -> None:
+    """A simple-protocol statement as its literal-free form, prepared once per connection:
+    (Parse) + Bind + Describe portal + Execute + Sync; `finish_simple` relays the answer."""
+    name = statement_name(text, types)
+    parts: list[bytes] = []
+    if conn.prepared.get(name) != text:
+        _prepare(conn, parts, name, text, codec.build_parse(name, text, types))
+    params = [None if v is None else v.encode() for v in values]
+    parts.append(codec.build_bind("", name, [], params, []))
+    parts.append(_DESCRIBE_EXECUTE_SYNC)
+    conn.send(b"".join(parts), 1)
+
+
+_DESCRIBE_EXECUTE_SYNC = codec.build_describe("P", "") + codec.build_execute("", 0) + codec.SYNC
+_EXTENDED_ACKS = (0x31, 0x32, 0x6E)  # ParseComplete, BindComplete, NoData: not for a simple client
+
+
 def start_simple(conn: BackendConnection, sql: str) -> None:
     conn.send(codec.build_query(sql))
 
@@ -156,10 +174,14 @@ async def finish_simple(
                 result.rows += 1
             elif kind == _READY:
                 conn.txn_status = raw[5:6]
+                conn.cycle_parsed.clear()
                 result.status = conn.txn_status
                 return result
             elif kind == _ERROR:
                 result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                conn.note_cycle_error()  # a Parse sent with the statement may be skipped
+            elif kind in _EXTENDED_ACKS:
+                continue
             elif kind == _COMMAND_COMPLETE:
                 result.tag = raw[5:-1].decode()
                 emit(raw)

@@ -15,6 +15,7 @@ general path, which gives the same answer more slowly.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,25 @@ class RoutedStatement:
         found: str | None = None
         for pin in self.pins:
             group = pin.group if pin.param < 0 else self._param_group(planner, pin, params, formats)
+            if group is None or (found is not None and group != found):
+                return None
+            found = group
+        if found is None or (self.allowed is not None and found not in self.allowed):
+            return None
+        return found
+
+    def group_for_literals(self, planner: Planner, literals: list[str | None]) -> str | None:
+        """Like group_for, for a simple-protocol statement whose literals became $n."""
+        if self.fixed_group is not None:
+            return self.fixed_group
+        found: str | None = None
+        for pin in self.pins:
+            if pin.param < 0:
+                group = pin.group
+            elif pin.param < len(literals):
+                group = planner.group_for_value(pin.table, literals[pin.param], self.snapshot)
+            else:
+                group = None
             if group is None or (found is not None and group != found):
                 return None
             found = group
@@ -133,3 +153,33 @@ def bind_tail(payload: bytes) -> bytes:
 
 
 NOT_ROUTED: Any = object()  # a statement classified once as "general path only"
+
+
+# The simple protocol's statements run on their node as prepared statements too: the
+# literal-free text is prepared once per backend connection (a generic plan: no planning
+# per statement on a partitioned shard parent) and bound with the literals. Only where a
+# parameter means what the literal meant: each parameter is declared with the literal's
+# own type (a quoted literal: unknown, resolved by context as the literal is; a number:
+# int4, int8 or numeric as PostgreSQL types it), and never after ORDER BY or GROUP BY, where
+# a number is a column position and a parameter would be a constant.
+_POSITIONAL = re.compile(r"\b(order|group)\s+by\b", re.IGNORECASE)
+_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")  # as normalize_literals
+INT4, INT8, NUMERIC = 23, 20, 1700
+
+
+def literal_types(sql: str, text: str) -> tuple[int, ...] | None:
+    """Parameter types that keep the meaning of `sql`'s literals in its literal-free form
+    `text`; None when the statement must keep its literals."""
+    if _POSITIONAL.search(text):
+        return None
+    types = []
+    for match in _LITERAL.finditer(sql):
+        literal = match.group()
+        if literal.startswith("'"):
+            types.append(0)
+        elif "." in literal:
+            types.append(NUMERIC)
+        else:
+            value = int(literal)
+            types.append(INT4 if value <= 0x7FFFFFFF else INT8 if value <= 0x7FFFFFFFFFFFFFFF else NUMERIC)
+    return tuple(types)

@@ -27,7 +27,7 @@ from gridpg.errors import (
     notice,
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
-from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed
+from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed, literal_types
 from gridpg.frontend import readonly, session_commands
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
@@ -61,6 +61,8 @@ class StatementRunner:
         self.txn = DistributedTransaction(
             coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
         )
+        # Simple-protocol routes by literal-free text: ((snapshot, settings generation), route).
+        self._simple_routes: dict[str, tuple[tuple[object, int], object]] = {}
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
         self.implicit_block = False
         self.pending_sync: dict[str, BackendConnection] = {}
@@ -222,6 +224,9 @@ class StatementRunner:
         if not statements:
             self.session.send(codec.EMPTY_QUERY)
             return
+        if len(statements) == 1 and await self._query_routed(statements[0]):
+            self.txn.release_if_idle()
+            return
         implicit = len(statements) > 1 and not self.txn.in_block
         if implicit:
             self.txn.begin()
@@ -285,6 +290,7 @@ class StatementRunner:
             portal.cursor.serve(self.session.send, max_rows)
             return
         if (not max_rows and portal.cursor is None and self.private_snapshot is None
+                and not self.coord.read_only and not self.temps.pinned
                 and await self._execute_routed(portal)):
             return
         statement = portal.statement
@@ -309,13 +315,76 @@ class StatementRunner:
                 self.txn.fail()
             raise
 
+    async def _query_routed(self, sql: str) -> bool:
+        """The simple protocol's fast path: a statement whose literals pin one node, planned
+        once per literal-free form; False (nothing run) to take the general path."""
+        if self.private_snapshot is not None or self.coord.read_only or self.temps.pinned:
+            return False  # a read-only coordinator checks every statement (run); temp tables
+        from gridpg.planner.text import normalize_literals
+
+        form = normalize_literals(sql)
+        if form is None:
+            return False
+        text, literals = form
+        txn = self.txn
+        txn.ensure_not_failed()
+        if not txn.in_block and not txn.participants and self.coord.is_epoch_check_due():
+            await self.coord.ensure_fresh_catalog()
+        route = await self._simple_route(text)
+        planner = self.coord.planner
+        if route is None or planner is None:
+            return False
+        group = route.group_for_literals(planner, literals)
+        if group is None:
+            return False
+        types = literal_types(sql, text)
+        prepared = None if types is None or len(types) != len(literals) else (text, types, literals)
+        try:
+            await self.dispatcher.run_simple_routed(group, sql, route.writes, prepared)
+        except PgError:
+            await self._statement_failed()
+            raise
+        return True
+
+    async def _simple_route(self, text: str) -> RoutedStatement | None:
+        snapshot = self.coord.snapshot
+        key = (snapshot, self.settings_generation, self.temps.names)
+        cached = self._simple_routes.get(text)
+        if cached is None or cached[0] != key:
+            if len(self._simple_routes) > 1000:
+                self._simple_routes.clear()
+            from gridpg.frontend.session import PreparedStatement
+
+            cached = (key, await self._build_routed(PreparedStatement("", text, [])))
+            self._simple_routes[text] = cached
+        found = cached[1]
+        return None if found is NOT_ROUTED else found  # type: ignore[return-value]
+
+    async def _is_plain_statement(self, sql: str) -> bool:
+        """What `run` checks on every statement, checked once per fast-path plan (they
+        depend only on the text, the catalog snapshot and the session's search_path): no
+        session-state change, sequence use, coordinator-answered view, or user code that
+        reaches distributed tables (the routine guard)."""
+        lowered = sql.lower()
+        if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
+                or citus_views.reads_views(sql) or "prepared_statements" in lowered:
+            return False
+        try:
+            sequences.ensure_supported(sql)
+            from gridpg.executor.run import search_path
+
+            group = await self.coord.routine_guard.check(self.dispatcher, sql, list(search_path(self.dispatcher)))
+        except PgError:
+            return False  # the general path raises it
+        return group is None
+
     async def _execute_routed(self, portal: Portal) -> bool:
         """The prepared fast path (executor/routed.py); False: take the general path."""
         txn = self.txn
         txn.ensure_not_failed()
         if not txn.in_block and not txn.participants and self.coord.is_epoch_check_due():
             await self.coord.ensure_fresh_catalog()
-        route = self._routed(portal.statement)
+        route = await self._routed(portal.statement)
         if route is None:
             return False
         try:
@@ -328,21 +397,21 @@ class StatementRunner:
             txn.release_if_idle()
         return done
 
-    def _routed(self, statement: PreparedStatement) -> RoutedStatement | None:
+    async def _routed(self, statement: PreparedStatement) -> RoutedStatement | None:
         """The statement's fast-path plan for the current catalog and settings, made once."""
         snapshot = self.coord.snapshot
         key = (snapshot, self.settings_generation, self.temps.names)
         if statement.routed_key != key:
-            statement.routed = self._build_routed(statement)
+            statement.routed = await self._build_routed(statement)
             statement.routed_key = key
         found = statement.routed
         return None if found is NOT_ROUTED else found  # type: ignore[return-value]
 
-    def _build_routed(self, statement: PreparedStatement) -> object:
+    async def _build_routed(self, statement: PreparedStatement) -> object:
         planner = self.coord.planner
         sql = statement.sql
-        if planner is None or self.coord.snapshot is None or sqlparse.transaction_control(sql) \
-                or sqlparse.set_statement(sql) or _is_session_reset(sql):
+        if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
+                or _is_session_reset(sql) or not await self._is_plain_statement(sql):
             return NOT_ROUTED
         try:
             from gridpg.executor.run import catalog_view, session_view
@@ -388,14 +457,13 @@ class StatementRunner:
     async def run(self, request: ExecRequest) -> None:
         if self.coord.read_only and await self._read_only_answer(request):
             return
-        control = sqlparse.transaction_control(request.sql)
+        control, setting = classify(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
             self.txn.ensure_not_failed()
         if control is not None:
             self.temps.transaction_ended()
             await self._transaction_control(control, request)
             return
-        setting = sqlparse.set_statement(request.sql)
         if setting is not None:
             await self._set(setting, request)
             return
@@ -525,3 +593,23 @@ class StatementRunner:
     async def _set(self, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
         """SET/RESET: validated on the catalog server, then kept for every node of the session."""
         await session_commands.run_set(self, setting, request)
+
+
+def _is_session_reset(sql: str) -> bool:
+    """DEALLOCATE ... / DISCARD ...: statements about the client's session (no parse)."""
+    first = sql.lstrip()[:10].lower()
+    return first.startswith(("deallocate", "discard"))
+
+
+_CLASSIFIED: dict[str, tuple[sqlparse.TxnControl | None, sqlparse.SetStatement | None]] = {}
+
+
+def classify(sql: str) -> tuple[sqlparse.TxnControl | None, sqlparse.SetStatement | None]:
+    """Transaction control and SET/RESET of a statement text, read once per text (BEGIN
+    and COMMIT come back every transaction; their tokenizing cost more than routing)."""
+    found = _CLASSIFIED.get(sql)
+    if found is None:
+        if len(_CLASSIFIED) > 4096:
+            _CLASSIFIED.clear()
+        found = _CLASSIFIED[sql] = (sqlparse.transaction_control(sql), sqlparse.set_statement(sql))
+    return found
