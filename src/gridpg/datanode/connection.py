@@ -81,9 +81,8 @@ class _Protocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
-        next_frame = self.reader.next_raw_frame
         frames = self.frames
-        while (frame := next_frame()) is not None:
+        for frame in self.reader.raw_frames():
             if frame[0] == 0x5A:
                 self.awaiting_ready -= 1
             frames.append(frame)
