@@ -376,7 +376,11 @@ class Session:
         if bind.portal and bind.portal in self.portals:
             raise PgError(DUPLICATE_CURSOR, f'portal "{bind.portal}" already exists')
         assert self.runner is not None
-        if statement.described is not None or len(bind.params) != len(statement.param_oids):
+        described = statement.described
+        if described is not None:
+            if len(described[0]) != len(bind.params):
+                await self.runner.check_bind(statement, bind)  # raises PostgreSQL's error
+        elif len(bind.params) != len(statement.param_oids):
             await self.runner.check_bind(statement, bind)
         self.portals[bind.portal] = Portal(
             bind.portal, statement, bind.param_formats, bind.params, bind.result_formats,

@@ -208,7 +208,7 @@ class StatementRunner:
     def txn_status(self) -> bytes:
         if self.implicit_block:
             return b"I"
-        return self.txn.state.value.encode()
+        return _STATUS[self.txn.state]
 
     def in_block(self) -> bool:
         return self.txn.in_block and not self.implicit_block
@@ -600,6 +600,8 @@ def _is_session_reset(sql: str) -> bool:
     first = sql.lstrip()[:10].lower()
     return first.startswith(("deallocate", "discard"))
 
+
+_STATUS = {state: state.value.encode() for state in TxnState}  # ReadyForQuery's status byte
 
 _CLASSIFIED: dict[str, tuple[sqlparse.TxnControl | None, sqlparse.SetStatement | None]] = {}
 

@@ -71,13 +71,23 @@ class FrameReader:
 
     def next_frame(self) -> tuple[int, bytes] | None:
         """The next (type, payload) or None when more bytes are needed."""
-        end = self._frame_end()
-        if end is None:
+        buf, pos = self._buf, self._pos
+        size = len(buf)
+        if size - pos < 5:
             return None
-        pos = self._pos
-        kind, payload = self._buf[pos], bytes(self._buf[pos + 5 : end])
-        self._advance(end - pos)
-        return kind, payload
+        (length,) = _I32.unpack_from(buf, pos + 1)
+        if length < 4 or length > self.max_message:
+            self._frame_end()  # raises the precise error
+        end = pos + 1 + length
+        if end > size:
+            return None
+        frame = buf[pos], bytes(buf[pos + 5 : end])
+        if end == size:
+            buf.clear()
+            self._pos = 0
+        else:
+            self._advance(end - pos)
+        return frame
 
     def next_raw_frame(self) -> tuple[int, bytes] | None:
         """Like next_frame but returns the whole message bytes (header included)."""
