@@ -637,9 +637,9 @@ def default_workers(configured: int = 0) -> int:
     """Worker processes per coordinator: $GRIDPG_COORDINATOR_WORKERS, else `configured`
     (the topology file's `workers`), else what the machine's cores give best.
 
-    Measured on 2 cores (bench/RESULTS.md, pgbench -S -M prepared, 8 clients): 2 workers
-    beat 1 and 3. A coordinator shares the cores with its datanodes and clients, so one
-    worker per core, at most 2 per 2 cores and CPUs/2 beyond that.
+    A coordinator shares the cores with its datanodes and clients: one worker per core up
+    to 2, CPUs/2 beyond 4 cores. (The 1/2/3-worker sweep on a 2-core machine is in
+    bench/RESULTS.md; `python -m bench --workers N` repeats it.)
     """
     env = os.environ.get("GRIDPG_COORDINATOR_WORKERS")
     if env and env.isdigit() and int(env) > 0:
