@@ -513,6 +513,13 @@ def plot_ratios(plt, outcomes: list[Outcome], subtitle: str) -> Path | None:  # 
         label = "failed" if bar.get_facecolor()[:3] == (0.6, 0.6, 0.6) and value == 0 else f"{value:.3f}"
         ax.text(value + 0.01, index, label, va="center", fontsize=9)
     ax.set_xlim(0, max([1.0, *[v + 0.1 for v in values]]))
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color="#2e8b57", label="target met"),
+                       Patch(color="#d9534f", label="target not met"),
+                       Line2D([0], [0], color="black", linewidth=2.5, label="target")],
+              loc="lower right", fontsize=8)
     ax.set_xlabel("gridpg throughput / plain PostgreSQL throughput (same run; higher is better)")
     ax.set_title(f"gridpg vs plain PostgreSQL: ratio per workload against its target\n{subtitle}",
                  fontsize=10)
