@@ -147,6 +147,15 @@ def test_simple_protocol_literals_keep_their_meaning(conn: psycopg.Connection) -
     row = _simple(conn, "SELECT 1.50, 'x', 5000000000, pg_typeof(7)::text, "
                         "pg_typeof(5000000000)::text FROM acc WHERE id = 3")
     assert row == [("1.50", "x", "5000000000", "integer", "bigint")]
+    # A literal whose type only its context gives ('x' IS NULL: unknown is fine for a
+    # literal, not for a parameter) runs as text, inside a block and outside.
+    query = "SELECT bal FROM acc WHERE id = 3 AND 'x' IS NOT NULL"
+    _simple(conn, "BEGIN")
+    assert _simple(conn, query) == [("30",)]
+    _simple(conn, "COMMIT")
+    assert _simple(conn, query) == [("30",)]
+    assert _simple(conn, query.replace("'x'", "'y'")) == [("30",)]
+    assert _simple(conn, query.replace("id = 3", "id = 4")) == [("40",)]
     # ORDER BY 1 is a column position, never a parameter.
     conn.execute("INSERT INTO acc VALUES (1000, 1), (1001, 2)")
     rows = _simple(conn, "SELECT 3 - bal AS v, bal FROM acc WHERE id IN (1000) OR id = 1000 ORDER BY 1")

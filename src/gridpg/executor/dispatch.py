@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
-from gridpg.executor import prepared, relay
+from gridpg.executor import prepared, relay, routed
 from gridpg.executor.run import run_statement, search_path
 from gridpg.pgwire import codec
 from gridpg.planner import text as planner_text
@@ -145,11 +145,23 @@ class Dispatcher:
         if writes:
             txn.mark_written(group)
         await conn.settle()
+        form = None if prepared is None else (prepared[0], prepared[1])
+        known = None if form is None else routed.PREPARABLE.get(form)
+        if form is not None and (known is False or (known is None and txn.in_block)):
+            prepared = None  # a form not known to prepare: not where a failure would abort
         if prepared is not None:
             relay.start_simple_prepared(conn, *prepared)
         else:
             relay.start_simple(conn, sql)
         result = await relay.finish_simple(conn, self.session.send)
+        if prepared is not None and known is None:
+            # The first use of this literal-free form: a Parse that failed (a parameter
+            # whose type the literal's context does not give) ran nothing; run the text.
+            failed = result.error is not None and not result.parse_complete
+            routed.note_preparable(form, not failed)  # type: ignore[arg-type]
+            if failed:
+                relay.start_simple(conn, sql)
+                result = await relay.finish_simple(conn, self.session.send)
         if result.copy_in:
             result = await self.relay_copy_in(conn, result)
         if result.error is not None:

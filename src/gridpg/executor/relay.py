@@ -44,6 +44,7 @@ class RelayResult:
     copy_in: bool = False
     status: bytes = b"I"
     extra: list[bytes] = field(default_factory=list)
+    parse_complete: bool = False  # a ParseComplete arrived (the statement's Parse succeeded)
 
 
 def statement_name(sql: str, param_oids: list[int] | tuple[int, ...] = ()) -> str:
@@ -181,7 +182,7 @@ async def finish_simple(
                 result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
                 conn.note_cycle_error()  # a Parse sent with the statement may be skipped
             elif kind in _EXTENDED_ACKS:
-                continue
+                result.parse_complete = result.parse_complete or kind == 0x31
             elif kind == _COMMAND_COMPLETE:
                 result.tag = raw[5:-1].decode()
                 emit(raw)

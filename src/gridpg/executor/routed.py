@@ -183,3 +183,14 @@ def literal_types(sql: str, text: str) -> tuple[int, ...] | None:
             value = int(literal)
             types.append(INT4 if value <= 0x7FFFFFFF else INT8 if value <= 0x7FFFFFFFFFFFFFFF else NUMERIC)
     return tuple(types)
+
+
+# Literal-free forms that prepared on a node (True) or failed to (False): a form is tried
+# only outside a transaction block, where a failed Parse rolls back nothing but itself.
+PREPARABLE: dict[tuple[str, tuple[int, ...]], bool] = {}
+
+
+def note_preparable(form: tuple[str, tuple[int, ...]], ok: bool) -> None:
+    if len(PREPARABLE) > 10000:
+        PREPARABLE.clear()
+    PREPARABLE[form] = ok
