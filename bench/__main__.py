@@ -325,13 +325,13 @@ def run_idle(env: Env, args: argparse.Namespace, outcome: Outcome) -> None:
     coord_pid = int(pid_file.read_text().split()[0])
     before = rss_mb(coord_pid)
     opened, backends, rss = asyncio.run(hold_idle(env, target, args.idle, coord_pid))
-    workers = len(process_tree(coord_pid)) - 1 or 1
+    workers = len(process_tree(coord_pid))  # the main process serves as worker 0
     pool = 32 * workers * len(env.cluster.topology.coordinators)
     outcome.gridpg = rss
     bounded = all(isinstance(n, int) and n <= pool for n in backends.values())
     outcome.passed = opened == args.idle and rss < IDLE_RSS_MB and bounded
     outcome.notes.append(
-        f"opened {opened} of {args.idle}; coord1 RSS (main process + {workers} workers) "
+        f"opened {opened} of {args.idle}; coord1 RSS ({workers} worker processes) "
         f"{before:.0f} MB before, {rss:.0f} MB with the connections open; client backends on "
         f"the datanodes meanwhile: {backends} (pool bound {pool}: 32 per node per worker, "
         f"{len(env.cluster.topology.coordinators)} coordinators)")
@@ -519,7 +519,7 @@ def plot_ratios(plt, outcomes: list[Outcome], subtitle: str) -> Path | None:  # 
     ax.legend(handles=[Patch(color="#2e8b57", label="target met"),
                        Patch(color="#d9534f", label="target not met"),
                        Line2D([0], [0], color="black", linewidth=2.5, label="target")],
-              loc="lower right", fontsize=8)
+              loc="upper right", fontsize=8, framealpha=0.9)
     ax.set_xlabel("gridpg throughput / plain PostgreSQL throughput (same run; higher is better)")
     ax.set_title(f"gridpg vs plain PostgreSQL: ratio per workload against its target\n{subtitle}",
                  fontsize=10)
