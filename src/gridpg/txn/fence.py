@@ -74,7 +74,7 @@ async def release_when_started(gtm: GtmClient, token: int | None,
         return
     try:
         await asyncio.wait_for(asyncio.gather(*(wait() for wait in started)), SNAPSHOT_HOLD)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.info("a node did not start within %.1f s; snapshot fence released", SNAPSHOT_HOLD)
     except Exception:  # noqa: BLE001 - the statement's own reader reports node errors
         pass
