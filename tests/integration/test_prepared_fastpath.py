@@ -160,3 +160,14 @@ def test_simple_protocol_literals_keep_their_meaning(conn: psycopg.Connection) -
     conn.execute("INSERT INTO acc VALUES (1000, 1), (1001, 2)")
     rows = _simple(conn, "SELECT 3 - bal AS v, bal FROM acc WHERE id IN (1000) OR id = 1000 ORDER BY 1")
     assert rows == [("2", "1")]
+
+
+def test_extended_protocol_rollback_of_a_failed_block(conn: psycopg.Connection) -> None:
+    conn.execute("BEGIN", prepare=False)
+    conn.execute("SELECT bal FROM acc WHERE id = 3", prepare=False)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute("SELECT 1 / 0 FROM acc WHERE id = 3", prepare=False)
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+        conn.execute("SELECT bal FROM acc WHERE id = %s", (3,))
+    conn.execute("ROLLBACK", prepare=False)  # the extended protocol's ROLLBACK ends it
+    assert conn.execute("SELECT bal FROM acc WHERE id = %s", (3,)).fetchall() == [(30,)]

@@ -327,13 +327,13 @@ class StatementRunner:
             return False
         text, literals = form
         txn = self.txn
-        txn.ensure_not_failed()
         if not txn.in_block and not txn.participants and self.coord.is_epoch_check_due():
             await self.coord.ensure_fresh_catalog()
         route = await self._simple_route(text)
         planner = self.coord.planner
         if route is None or planner is None:
             return False
+        txn.ensure_not_failed()
         group = route.group_for_literals(planner, literals)
         if group is None:
             return False
@@ -381,12 +381,12 @@ class StatementRunner:
     async def _execute_routed(self, portal: Portal) -> bool:
         """The prepared fast path (executor/routed.py); False: take the general path."""
         txn = self.txn
-        txn.ensure_not_failed()
         if not txn.in_block and not txn.participants and self.coord.is_epoch_check_due():
             await self.coord.ensure_fresh_catalog()
         route = await self._routed(portal.statement)
         if route is None:
-            return False
+            return False  # also every transaction-control statement (ROLLBACK of a failed block)
+        txn.ensure_not_failed()
         try:
             done = await self.dispatcher.run_routed(portal, route)
         except PgError:
