@@ -209,8 +209,13 @@ class Target:
 
 
 @contextlib.contextmanager
-def environment(keep: bool = False, datanodes: int = 2, coordinators: int = 2) -> Iterator[Env]:
-    """Start a fresh gridpg cluster and a plain PostgreSQL; stop (and remove) both at the end."""
+def environment(keep: bool = False, datanodes: int = 2, coordinators: int = 2,
+                workers: int = 0) -> Iterator[Env]:
+    """Start a fresh gridpg cluster and a plain PostgreSQL; stop (and remove) both at the end.
+
+    `workers` > 0 sets every coordinator's worker processes in the topology file
+    (gridpg.toml); 0 leaves gridpg's automatic choice.
+    """
     root = Path(tempfile.mkdtemp(prefix="gridpg-bench-"))
     user = run_as_user()
     make_reachable(root, user)
@@ -237,11 +242,15 @@ def environment(keep: bool = False, datanodes: int = 2, coordinators: int = 2) -
         t0 = time.monotonic()
         log(f"creating gridpg cluster in {cluster.dir} (2 coordinators, {datanodes} datanodes)")
         topo = build_default(datanodes=datanodes, coordinators=coordinators, port=free_base(24000))
+        for coord in topo.coordinators:
+            coord.workers = workers
         started_cluster = True
         cluster.create(topo, lambda m: log("  gridpg: " + m))
         cluster.up(lambda m: log("  gridpg: " + m))
         log(f"gridpg up in {time.monotonic() - t0:.1f} s: {cluster.dsn(0)}")
         # Same settings as our datanodes: base_settings() only (what Cluster.create gives them).
+        # The port is picked now, not before the cluster's start: the machine is shared.
+        plain.port = free_base(26000)
         plain.init({})
         plain.start()
         log(f"plain PostgreSQL up on port {plain.port} (settings = PgServer.base_settings())")

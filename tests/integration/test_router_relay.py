@@ -51,9 +51,13 @@ class Counter:
         self.path.unlink(missing_ok=True)
         os.kill(self.pid, signal.SIGUSR1)
         deadline = time.monotonic() + 5
-        while not self.path.exists() and time.monotonic() < deadline:
+        # The file appears before its number is written: wait for the number.
+        while time.monotonic() < deadline:
+            text = self.path.read_text().strip() if self.path.exists() else ""
+            if text:
+                return int(text)
             time.sleep(0.01)
-        return int(self.path.read_text())
+        raise AssertionError("the counting coordinator did not report its count")
 
 
 def test_routed_select_does_no_per_row_decoding(counting: tuple[str, Counter], schema: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import tomllib
 from collections.abc import Iterator
@@ -125,3 +126,23 @@ def test_port_allocator_hands_out_distinct_ports_and_runs_out() -> None:
         for _ in range(10):
             ports.append(alloc.take())
     assert len(ports) == len(set(ports)) and all(65530 <= p < 65535 for p in ports)
+
+
+def test_coordinator_workers_in_the_topology_file(tmp_path: Path, base: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridpg.frontend.coordinator import default_workers
+
+    topo = build_default(datanodes=1, coordinators=2, port=base)
+    topo.coordinators[1].workers = 3
+    path = tmp_path / "gridpg.toml"
+    save(topo, path)
+    loaded = load(path)
+    assert [c.workers for c in loaded.coordinators] == [0, 3]
+    monkeypatch.delenv("GRIDPG_COORDINATOR_WORKERS", raising=False)
+    assert default_workers(3) == 3
+    assert 1 <= default_workers(0) <= 2 or (os.cpu_count() or 1) > 4
+    monkeypatch.setenv("GRIDPG_COORDINATOR_WORKERS", "5")
+    assert default_workers(3) == 5  # the environment overrides the file
+    path.write_text(path.read_text().replace("workers = 3", "workers = -1"))
+    with pytest.raises(ValueError, match="workers"):
+        load(path)

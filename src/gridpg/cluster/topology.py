@@ -35,6 +35,8 @@ class CoordinatorSpec:
     catalog: ServerSpec
     role: str = "read-write"  # read-write | read-only (reads from the groups' standbys)
     metrics_port: int = 0  # Prometheus metrics served here (0: none)
+    # Worker processes sharing the port (SO_REUSEPORT); 0: what the machine's cores give best.
+    workers: int = 0
 
     @property
     def read_only(self) -> bool:
@@ -153,7 +155,8 @@ def load(path: Path) -> Topology:
     gtm = GtmSpec(**raw["gtm"])
     coords = [
         CoordinatorSpec(c["name"], c["host"], c["port"], ServerSpec(**c["catalog"]),
-                        c.get("role", "read-write"), c.get("metrics_port", 0))
+                        c.get("role", "read-write"), c.get("metrics_port", 0),
+                        _workers(c.get("workers", 0), c["name"]))
         for c in raw["coordinator"]
     ]
     groups = [
@@ -163,6 +166,12 @@ def load(path: Path) -> Topology:
         gtm=gtm, coordinators=coords, groups=groups, trust=raw.get("trust", False),
         monitor=raw.get("monitor", True), failover=raw.get("failover", True),
     )
+
+
+def _workers(value: object, name: str) -> int:
+    if type(value) is not int or not 0 <= value <= 256:
+        raise ValueError(f"coordinator {name}: workers must be an integer from 0 (automatic) to 256")
+    return value
 
 
 def dump(topology: Topology) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 from scramp import ScramClient
@@ -29,6 +30,31 @@ class NodeAddress:
     user: str
     password: str
     database: str = "postgres"
+    # Where servers of this cluster keep their Unix sockets: a server on a loopback address
+    # is reached through `<socket_dir>/.s.PGSQL.<port>` when that socket exists (no TCP
+    # stack per message: about a third less CPU per routed statement in the coordinator).
+    socket_dir: str | None = None
+    # Startup parameters of every connection (session defaults a RESET ALL returns to).
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def unix_socket(self) -> str | None:
+        """The Unix socket to try first, or None (remote server, or no socket there)."""
+        if self.socket_dir is None or not _is_loopback(self.host):
+            return None
+        path = os.path.join(self.socket_dir, f".s.PGSQL.{self.port}")
+        return path if os.path.exists(path) else None
+
+
+# Datanode sessions: a HASH table is a partitioned parent there, and PostgreSQL's cost
+# model then never picks the generic plan of a prepared statement (it costs every
+# partition, though initial pruning leaves one), so each Execute would plan anew. A client's
+# own SET plan_cache_mode reaches the nodes with its other settings and wins.
+DATANODE_OPTIONS: tuple[tuple[str, str], ...] = (("plan_cache_mode", "force_generic_plan"),)
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 @dataclass
@@ -55,9 +81,8 @@ class _Protocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
-        next_frame = self.reader.next_raw_frame
         frames = self.frames
-        while (frame := next_frame()) is not None:
+        for frame in self.reader.raw_frames():
             if frame[0] == 0x5A:
                 self.awaiting_ready -= 1
             frames.append(frame)
@@ -84,6 +109,20 @@ def _ready_owed(data: bytes) -> int:
             owed += 1
         pos += 1 + length
     return owed
+
+
+async def _open_transport(address: NodeAddress) -> _Protocol:
+    """The Unix socket of a server on this machine when it answers, else TCP."""
+    loop = asyncio.get_running_loop()
+    path = address.unix_socket
+    if path is not None:
+        try:
+            _, proto = await loop.create_unix_connection(_Protocol, path)
+            return proto
+        except OSError:
+            pass  # a stale socket file: TCP below
+    _, proto = await loop.create_connection(_Protocol, address.host, address.port)
+    return proto
 
 
 class BackendConnection:
@@ -136,11 +175,8 @@ class BackendConnection:
     async def connect(
         cls, address: NodeAddress, params: dict[str, str] | None = None, timeout: float = 10.0
     ) -> BackendConnection:
-        loop = asyncio.get_running_loop()
         try:
-            _, proto = await asyncio.wait_for(
-                loop.create_connection(_Protocol, address.host, address.port), timeout
-            )
+            proto = await asyncio.wait_for(_open_transport(address), timeout)
         except (TimeoutError, OSError) as exc:
             raise PgError(
                 CONNECTION_FAILURE, f"could not connect to node {address.name} "
@@ -148,6 +184,7 @@ class BackendConnection:
             ) from None
         conn = cls(address, proto)
         startup = {"user": address.user, "database": address.database, "client_encoding": "UTF8"}
+        startup.update(address.options)
         startup.update(params or {})
         conn.send(codec.build_startup(startup))
         await asyncio.wait_for(conn._authenticate(), timeout)
@@ -203,12 +240,14 @@ class BackendConnection:
 
     # -- raw I/O -----------------------------------------------------------------------
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, ready_owed: int = -1) -> None:
+        """Write frontend messages; `ready_owed` (when the caller knows it) is how many
+        ReadyForQuery answers they cause, else they are counted here."""
         transport = self._proto.transport
         if transport is None or self._proto.closed_exc is not None:
             self.broken = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
-        self._proto.awaiting_ready += _ready_owed(data)
+        self._proto.awaiting_ready += _ready_owed(data) if ready_owed < 0 else ready_owed
         transport.write(data)
 
     @property
@@ -250,6 +289,13 @@ class BackendConnection:
         if self.skipped_error is not None:
             error, self.skipped_error = self.skipped_error, None
             raise error
+
+    def try_recv_raw(self) -> tuple[int, bytes] | None:
+        """The next whole message if one is buffered (and no skipped answers are owed)."""
+        frames = self._proto.frames
+        if frames and not self.skip_results:
+            return frames.popleft()
+        return None
 
     async def recv_batch(self) -> list[tuple[int, bytes]]:
         """Every whole message already received (at least one)."""

@@ -13,6 +13,8 @@ import collections
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 
+_SCAN = 16  # idle connections looked at for one already set up for the session
+
 
 class NodePool:
     """Idle connections to one node, at most `max_size` open at once."""
@@ -33,13 +35,28 @@ class NodePool:
     def idle_count(self) -> int:
         return len(self._idle)
 
-    async def acquire(self) -> BackendConnection:
+    def take_idle(self, wanted: object = None) -> BackendConnection | None:
+        """An idle connection without waiting, preferring one already set up as `wanted`
+        (its session state: no RESET/SET round trip); None when none is idle."""
+        idle = self._idle
+        while idle:
+            if wanted is not None:
+                for index in range(len(idle) - 1, max(-1, len(idle) - 1 - _SCAN), -1):
+                    conn = idle[index]
+                    if conn.session_state == wanted and not conn.is_closed:
+                        del idle[index]
+                        return conn
+            conn = idle.pop()
+            if not conn.is_closed:
+                return conn
+            self._open -= 1
+        return None
+
+    async def acquire(self, wanted: object = None) -> BackendConnection:
         while True:
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.is_closed:
-                    return conn
-                self._open -= 1
+            conn = self.take_idle(wanted)
+            if conn is not None:
+                return conn
             if self._open < self.max_size:
                 self._open += 1
                 try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
-from gridpg.executor import prepared, relay
+from gridpg.executor import prepared, relay, routed
 from gridpg.executor.run import run_statement, search_path
 from gridpg.pgwire import codec
 from gridpg.planner import text as planner_text
@@ -21,6 +21,7 @@ from gridpg.planner.context import BoundParams
 from gridpg.planner.prepared import first_keyword
 
 if TYPE_CHECKING:
+    from gridpg.executor.routed import RoutedStatement
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.statements import StatementRunner
 
@@ -108,6 +109,63 @@ class Dispatcher:
         if result.error is not None:
             raise result.error
         return result
+
+    async def run_routed(self, portal: Any, route: RoutedStatement) -> bool:
+        """The prepared fast path: the portal's Bind bytes to the node its values pin, the
+        answer relayed. False (nothing sent) when the values do not pin one node."""
+        planner = self.coord.planner
+        assert planner is not None
+        group = route.group_for(planner, portal.params, portal.param_formats)
+        if group is None:
+            return False
+        runner = self.runner
+        txn = runner.txn
+        conn = await txn.connection(group, wants_block=False)
+        if route.writes:
+            txn.mark_written(group)
+        # The client's Sync already waits in our buffer: send the node's with this.
+        sync_now = group not in runner.pending_sync and self.session.frames.peek_type() == 0x53
+        relay.start_routed(conn, route, route.bind_message(portal.bind_tail), sync_now)
+        if sync_now:
+            runner.presynced.add(group)
+        runner.pending_sync[group] = conn
+        result = await relay.finish_extended(conn, self.session.send)
+        if result.copy_in or result.extra:
+            raise PgError("0A000", "COPY is not supported in the extended query protocol by gridpg")
+        if result.error is not None:
+            raise result.error
+        return True
+
+    async def run_simple_routed(self, group: str, sql: str, writes: bool,
+                                prepared: tuple[str, tuple[int, ...], list[str | None]] | None) -> None:
+        """The simple protocol's fast path: the statement to its node (as its literal-free
+        form prepared there, bound with the literals, when `prepared`), answer relayed."""
+        txn = self.runner.txn
+        conn = await txn.connection(group, wants_block=False)
+        if writes:
+            txn.mark_written(group)
+        await conn.settle()
+        form = None if prepared is None else (prepared[0], prepared[1])
+        known = None if form is None else routed.PREPARABLE.get(form)
+        if form is not None and (known is False or (known is None and txn.in_block)):
+            prepared = None  # a form not known to prepare: not where a failure would abort
+        if prepared is not None:
+            relay.start_simple_prepared(conn, *prepared)
+        else:
+            relay.start_simple(conn, sql)
+        result = await relay.finish_simple(conn, self.session.send)
+        if prepared is not None and known is None:
+            # The first use of this literal-free form: a Parse that failed (a parameter
+            # whose type the literal's context does not give) ran nothing; run the text.
+            failed = result.error is not None and not result.parse_complete
+            routed.note_preparable(form, not failed)  # type: ignore[arg-type]
+            if failed:
+                relay.start_simple(conn, sql)
+                result = await relay.finish_simple(conn, self.session.send)
+        if result.copy_in:
+            result = await self.relay_copy_in(conn, result)
+        if result.error is not None:
+            raise result.error
 
     async def run_on_node_synced(self, node: str, request: ExecRequest, sql: str,
                                  emit: Any = None) -> None:

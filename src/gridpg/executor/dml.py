@@ -20,6 +20,7 @@ from pglast.stream import RawStream
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor import copysplit
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.plan import Fragment, PushdownPlan
@@ -633,6 +634,7 @@ class CopyRouter:
         self.type_oid = 0
         if columns is not None and table.column:
             self.type_oid = next((c.type_oid for c in columns if c.name == table.column), 0)
+        self.shard_groups = self._vectorised_groups()
 
     def route(self, chunk: bytes) -> dict[str, bytes]:
         if self.table.method == "replication":
@@ -645,7 +647,26 @@ class CopyRouter:
             self.pending = data
             return {}
         self.pending = data[cut + 1 :]
-        return self._route_lines(data[: cut + 1].split(b"\n")[:-1])
+        block = data[: cut + 1]
+        if self.shard_groups is not None:
+            split = copysplit.split_block(block, self.delimiter, self.position,
+                                          self.table.column_type or "", self.shard_groups)
+            if split is not None:
+                return split
+        return self._route_lines(block.split(b"\n")[:-1])
+
+    def _vectorised_groups(self) -> list[str] | None:
+        """The group of each shard, when blocks can be routed by copysplit (text format,
+        HASH on an integer column); None otherwise."""
+        table = self.table
+        if self.fmt != "text" or table.method != "hash" or self.position < 0 \
+                or not copysplit.is_vectorisable(table.column_type or ""):
+            return None
+        try:
+            return [self.snapshot.shard_group(table.schema, table.name, r)
+                    for r in range(table.shard_count or 1)]
+        except Exception:  # noqa: BLE001 - metadata of a table created in this transaction
+            return None
 
     def finish(self) -> dict[str, bytes]:
         if self.fmt == "binary":

@@ -11,10 +11,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
 from gridpg.pgwire import codec
+
+if TYPE_CHECKING:
+    from gridpg.executor.routed import RoutedStatement
 
 # Message types.
 _DATA_ROW = 0x44
@@ -40,6 +44,7 @@ class RelayResult:
     copy_in: bool = False
     status: bytes = b"I"
     extra: list[bytes] = field(default_factory=list)
+    parse_complete: bool = False  # a ParseComplete arrived (the statement's Parse succeeded)
 
 
 def statement_name(sql: str, param_oids: list[int] | tuple[int, ...] = ()) -> str:
@@ -55,14 +60,9 @@ def start_extended(
 ) -> None:
     """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync)."""
     name = statement_name(sql, param_oids)
-    parts = []
+    parts: list[bytes] = []
     if conn.prepared.get(name) != sql:
-        if name in conn.prepared or name in conn.uncertain:
-            parts.append(codec.build_close("S", name))
-            conn.uncertain.discard(name)
-        parts.append(codec.build_parse(name, sql, param_oids))
-        conn.prepared[name] = sql
-        conn.cycle_parsed.add(name)
+        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, param_oids))
     if portal:  # a named node portal may remain from an earlier Execute of this transaction
         parts.append(codec.build_close("P", portal))
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
@@ -70,6 +70,34 @@ def start_extended(
     parts.append(codec.SYNC if sync else codec.FLUSH)
     conn.in_cycle = not sync
     conn.send(b"".join(parts))
+
+
+def start_routed(conn: BackendConnection, route: RoutedStatement, bind: bytes, sync: bool) -> None:
+    """The prepared fast path: (Parse once per connection) + spliced Bind + Execute + Sync/Flush."""
+    if conn.prepared.get(route.name) != route.sql:
+        parts: list[bytes] = []
+        _prepare(conn, parts, route.name, route.sql, route.parse)
+        parts.append(bind)
+        bind = b"".join(parts)
+    conn.in_cycle = not sync
+    if sync:
+        conn.send(bind + _EXECUTE_SYNC, 1)
+    else:
+        conn.send(bind + _EXECUTE_FLUSH, 0)
+
+
+_EXECUTE_SYNC = codec.build_execute("", 0) + codec.SYNC
+_EXECUTE_FLUSH = codec.build_execute("", 0) + codec.FLUSH
+
+
+def _prepare(conn: BackendConnection, parts: list[bytes], name: str, sql: str, parse: bytes) -> None:
+    """Queue the Parse of `name` (closing a stale statement of that name first)."""
+    if name in conn.prepared or name in conn.uncertain:
+        parts.append(codec.build_close("S", name))
+        conn.uncertain.discard(name)
+    parts.append(parse)
+    conn.prepared[name] = sql
+    conn.cycle_parsed.add(name)
 
 
 async def finish_extended(
@@ -113,6 +141,24 @@ async def finish_extended(
             return result
 
 
+def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, ...],
+                          values: list[str | None]) -> None:
+    """A simple-protocol statement as its literal-free form, prepared once per connection:
+    (Parse) + Bind + Describe portal + Execute + Sync; `finish_simple` relays the answer."""
+    name = statement_name(text, types)
+    parts: list[bytes] = []
+    if conn.prepared.get(name) != text:
+        _prepare(conn, parts, name, text, codec.build_parse(name, text, types))
+    params = [None if v is None else v.encode() for v in values]
+    parts.append(codec.build_bind("", name, [], params, []))
+    parts.append(_DESCRIBE_EXECUTE_SYNC)
+    conn.send(b"".join(parts), 1)
+
+
+_DESCRIBE_EXECUTE_SYNC = codec.build_describe("P", "") + codec.build_execute("", 0) + codec.SYNC
+_EXTENDED_ACKS = (0x31, 0x32, 0x6E)  # ParseComplete, BindComplete, NoData: not for a simple client
+
+
 def start_simple(conn: BackendConnection, sql: str) -> None:
     conn.send(codec.build_query(sql))
 
@@ -129,10 +175,14 @@ async def finish_simple(
                 result.rows += 1
             elif kind == _READY:
                 conn.txn_status = raw[5:6]
+                conn.cycle_parsed.clear()
                 result.status = conn.txn_status
                 return result
             elif kind == _ERROR:
                 result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                conn.note_cycle_error()  # a Parse sent with the statement may be skipped
+            elif kind in _EXTENDED_ACKS:
+                result.parse_complete = result.parse_complete or kind == 0x31
             elif kind == _COMMAND_COMPLETE:
                 result.tag = raw[5:-1].decode()
                 emit(raw)

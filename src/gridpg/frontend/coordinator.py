@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Node
-from gridpg.datanode.connection import BackendConnection, NodeAddress
+from gridpg.datanode.connection import DATANODE_OPTIONS, BackendConnection, NodeAddress
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
 from gridpg.executor.routines import RoutineGuard
@@ -78,6 +78,20 @@ class GtmCommitLog(CommitLog):
         from gridpg.txn.fence import with_commit_fence
 
         await with_commit_fence(self.gtm, body)
+
+    async def log_and_commit(self, gid: str, nodes: list[str], body: Any) -> None:
+        """The decision and the commit fence in one GTM round trip (pipelined requests)."""
+        from gridpg.txn.fence import with_commit_fence_requested
+
+        fence = asyncio.ensure_future(self.gtm.fence_acquire("commit"))
+        try:
+            await self.log_commit(gid, nodes)
+        except BaseException:
+            from gridpg.txn.fence import release_when_granted
+
+            release_when_granted(self.gtm, fence)
+            raise
+        await with_commit_fence_requested(self.gtm, fence, body)
 
 
 class Coordinator:
@@ -233,7 +247,8 @@ class Coordinator:
             if node is None:
                 continue
             addresses[group.name] = NodeAddress(group.name, node.host, node.port, base.user,
-                                                base.password, base.database)
+                                                base.password, base.database, base.socket_dir,
+                                                DATANODE_OPTIONS)
         if not addresses:
             return
         for group, address in addresses.items():
@@ -293,6 +308,11 @@ class Coordinator:
                 await asyncio.sleep(0.01)
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
+
+    def is_epoch_check_due(self) -> bool:
+        """Whether ensure_fresh_catalog would ask the GTM (or join a check under way)."""
+        return self._epoch_check is not None or \
+            asyncio.get_running_loop().time() - self._last_epoch_check >= 1.0
 
     async def ensure_fresh_catalog(self) -> None:
         """At a transaction start: a safety net behind LISTEN/NOTIFY invalidation.
@@ -580,14 +600,16 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     topo = cluster.topology
     spec = topo.coordinator(name)
     password = cluster.password()
+    sockets = str(cluster.run_dir)
 
     def address(server: Any) -> NodeAddress:
-        return NodeAddress(server.name, server.host, server.port, SUPERUSER, password)
+        return NodeAddress(server.name, server.host, server.port, SUPERUSER, password,
+                           socket_dir=sockets)
 
-    datanodes = [address(group.primary) for group in topo.groups]
     # Datanode groups are addressed by group name; the group's primary serves it.
     datanodes = [
-        NodeAddress(group.name, group.primary.host, group.primary.port, SUPERUSER, password)
+        NodeAddress(group.name, group.primary.host, group.primary.port, SUPERUSER, password,
+                    socket_dir=sockets, options=DATANODE_OPTIONS)
         for group in topo.groups
     ]
     others = [address(c.catalog) for c in topo.coordinators if c.name != name]
@@ -621,12 +643,21 @@ def _ssl_context(directory: Any) -> ssl.SSLContext | None:
     return context
 
 
-def default_workers() -> int:
-    """Worker processes per coordinator: $GRIDPG_COORDINATOR_WORKERS, else up to 2 by CPUs."""
-    configured = os.environ.get("GRIDPG_COORDINATOR_WORKERS")
-    if configured and configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    return max(1, min(2, os.cpu_count() or 1))
+def default_workers(configured: int = 0) -> int:
+    """Worker processes per coordinator: $GRIDPG_COORDINATOR_WORKERS, else `configured`
+    (the topology file's `workers`), else what the machine's cores give best.
+
+    A coordinator shares the cores with its datanodes and clients: one worker per core up
+    to 2, CPUs/2 beyond 4 cores. (The 1/2/3-worker sweep on a 2-core machine is in
+    bench/RESULTS.md; `python -m bench --workers N` repeats it.)
+    """
+    env = os.environ.get("GRIDPG_COORDINATOR_WORKERS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    if configured > 0:
+        return configured
+    cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 2) if cpus <= 4 else cpus // 2)
 
 
 def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> int:
@@ -638,7 +669,7 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
         uvloop.install()
     except ImportError:
         pass
-    workers = workers or default_workers()
+    workers = workers or default_workers(cluster.topology.coordinator(name).workers)
     asyncio.run(_bootstrap(cluster, name))
     children = []
     for index in range(1, workers):

@@ -27,7 +27,7 @@ from gridpg.errors import (
     PgError,
     fatal,
 )
-from gridpg.executor import prepared
+from gridpg.executor import prepared, routed
 from gridpg.frontend.auth import authenticate
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
@@ -45,6 +45,12 @@ class PreparedStatement:
     sql: str
     param_oids: list[int]
     described: tuple[list[int], bytes | None] | None = None  # (param oids, RowDescription)
+    # The prepared fast path (executor/routed.py): its plan, and the catalog snapshot and
+    # settings generation it was made for (a RoutedStatement, or NOT_ROUTED).
+    routed: object | None = None
+    routed_key: tuple[object, ...] | None = None
+    # RowDescriptions with a portal's result formats applied, by those formats.
+    portal_descriptions: dict[tuple[int, ...], bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Portal:
     # A portal executed with a row limit keeps its remaining state here.
     cursor: object | None = None
     done: bool = False
+    bind_tail: bytes = b""  # the client's Bind after the names, forwarded as it is
 
 
 @dataclass
@@ -102,7 +109,9 @@ class Session:
         if self.out:
             self.writer.write(b"".join(self.out))
             self.out.clear()
-        await self.writer.drain()
+        # uvloop writes at once; only a backlog (a slow client) needs the wait.
+        if self.writer.transport.get_write_buffer_size() or self.writer.transport.is_closing():
+            await self.writer.drain()
 
     def send_ready(self) -> None:
         status = self.runner.txn_status() if self.runner is not None else b"I"
@@ -384,9 +393,15 @@ class Session:
         if bind.portal and bind.portal in self.portals:
             raise PgError(DUPLICATE_CURSOR, f'portal "{bind.portal}" already exists')
         assert self.runner is not None
-        await self.runner.check_bind(statement, bind)
+        described = statement.described
+        if described is not None:
+            if len(described[0]) != len(bind.params):
+                await self.runner.check_bind(statement, bind)  # raises PostgreSQL's error
+        elif len(bind.params) != len(statement.param_oids):
+            await self.runner.check_bind(statement, bind)
         self.portals[bind.portal] = Portal(
-            bind.portal, statement, bind.param_formats, bind.params, bind.result_formats
+            bind.portal, statement, bind.param_formats, bind.params, bind.result_formats,
+            bind_tail=routed.bind_tail(payload),
         )
         self.send(codec.BIND_COMPLETE)
 
@@ -408,11 +423,18 @@ class Session:
                     raise PgError(INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
                 self.send(cursor)
                 return
-            _, row_desc = await self.runner.describe(portal.statement)
+            statement = portal.statement
+            described = statement.described or await self.runner.describe(statement)
+            row_desc = described[1]
             if row_desc is None:
                 self.send(codec.NO_DATA)
-            else:
-                self.send(apply_result_formats(row_desc, portal.result_formats))
+                return
+            formats = tuple(portal.result_formats)
+            applied = statement.portal_descriptions.get(formats)
+            if applied is None:
+                applied = apply_result_formats(row_desc, portal.result_formats)
+                statement.portal_descriptions[formats] = applied
+            self.send(applied)
 
     async def on_execute(self, payload: bytes) -> None:
         name, max_rows = codec.parse_execute(payload)

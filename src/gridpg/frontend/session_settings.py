@@ -48,6 +48,7 @@ class SessionSettings:
     role: str | None = None
     _base: _State | None = None  # at the start of the transaction that changed something
     _savepoints: list[tuple[str, _State]] = field(default_factory=list)
+    generation: int = 0  # bumped by every change (plans cached by the fast paths depend on it)
 
     def __post_init__(self) -> None:
         self.values = {k: v for k, v in self.startup.items()}
@@ -56,10 +57,12 @@ class SessionSettings:
     # -- changes ---------------------------------------------------------------------------
 
     def set_value(self, name: str, value: str, in_block: bool) -> None:
+        self.generation += 1
         self._remember(in_block)
         self.values[name] = value
 
     def reset_value(self, name: str, in_block: bool) -> None:
+        self.generation += 1
         self._remember(in_block)
         self.values.pop(name, None)
         for key, value in self.startup.items():
@@ -68,21 +71,25 @@ class SessionSettings:
 
     def reset_all(self, in_block: bool) -> None:
         """RESET ALL: every setting back to its startup value; role and authorization stay."""
+        self.generation += 1
         self._remember(in_block)
         self.values = dict(self.startup)
 
     def set_role(self, role: str | None, in_block: bool) -> None:
+        self.generation += 1
         self._remember(in_block)
         self.role = role
 
     def set_session_authorization(self, user: str | None, in_block: bool) -> None:
         """SET SESSION AUTHORIZATION user (None: back to the login); the role resets too."""
+        self.generation += 1
         self._remember(in_block)
         self.session_user = user or self.login
         self.role = None
 
     def discard_all(self) -> None:
         """DISCARD ALL (never inside a transaction block)."""
+        self.generation += 1
         self.values = dict(self.startup)
         self.session_user = self.login
         self.role = None
@@ -132,6 +139,7 @@ class SessionSettings:
         return _State(tuple(sorted(self.values.items())), self.session_user, self.role)
 
     def _restore(self, state: _State) -> None:
+        self.generation += 1
         self.values = dict(state.values)
         self.session_user = state.session_user
         self.role = state.role

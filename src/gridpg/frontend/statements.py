@@ -30,6 +30,7 @@ from gridpg.errors import (
     notice,
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
+from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed, literal_types
 from gridpg.frontend import readonly, session_commands
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
@@ -65,6 +66,8 @@ class StatementRunner:
         self.txn = DistributedTransaction(
             coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
         )
+        # Simple-protocol routes by literal-free text: ((snapshot, settings generation), route).
+        self._simple_routes: dict[str, tuple[tuple[object, int], object]] = {}
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
         self.implicit_block = False
         self.pending_sync: dict[str, BackendConnection] = {}
@@ -117,6 +120,12 @@ class StatementRunner:
             self.waiting_for_pause = False
 
     # -- metadata ----------------------------------------------------------------------
+
+    @property
+    def settings_generation(self) -> int:
+        """Bumped by every change of the session's settings, role or authorization (the
+        fast paths' plans depend on search_path)."""
+        return self.state.generation
 
     def snapshot(self) -> CatalogSnapshot:
         """The catalog this session plans with: its own uncommitted DDL included."""
@@ -243,7 +252,7 @@ class StatementRunner:
     def txn_status(self) -> bytes:
         if self.implicit_block:
             return b"I"
-        return self.txn.state.value.encode()
+        return _STATUS[self.txn.state]
 
     def in_block(self) -> bool:
         return self.txn.in_block and not self.implicit_block
@@ -268,6 +277,9 @@ class StatementRunner:
             self._running -= 1
 
     async def _simple_statements(self, statements: list[str]) -> None:
+        if len(statements) == 1 and await self._query_routed(statements[0]):
+            self.txn.release_if_idle()
+            return
         implicit = len(statements) > 1 and not self.txn.in_block
         if implicit:
             self.txn.begin()
@@ -330,6 +342,16 @@ class StatementRunner:
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
             return
+        if (not max_rows and portal.cursor is None and self.private_snapshot is None
+                and not self.coord.read_only and not self.temps.pinned):
+            # the fast path too waits at PAUSE CLUSTER's gate and counts as running
+            await self._pass_pause_gate(portal.statement.sql)
+            self._running += 1
+            try:
+                if await self._execute_routed(portal):
+                    return
+            finally:
+                self._running -= 1
         statement = portal.statement
         decode_oids = statement.param_oids
         if 1 in portal.param_formats and (len(decode_oids) < len(portal.params) or 0 in decode_oids):
@@ -352,6 +374,117 @@ class StatementRunner:
                 self.txn.fail()
             raise
 
+    async def _query_routed(self, sql: str) -> bool:
+        """The simple protocol's fast path: a statement whose literals pin one node, planned
+        once per literal-free form; False (nothing run) to take the general path."""
+        if self.private_snapshot is not None or self.coord.read_only or self.temps.pinned:
+            return False  # a read-only coordinator checks every statement (run); temp tables
+        from gridpg.planner.text import normalize_literals
+
+        form = normalize_literals(sql)
+        if form is None:
+            return False
+        text, literals = form
+        txn = self.txn
+        if not txn.in_block and not txn.participants and self.coord.is_epoch_check_due():
+            await self.coord.ensure_fresh_catalog()
+        route = await self._simple_route(text)
+        planner = self.coord.planner
+        if route is None or planner is None:
+            return False
+        txn.ensure_not_failed()
+        group = route.group_for_literals(planner, literals)
+        if group is None:
+            return False
+        types = literal_types(sql, text)
+        prepared = None if types is None or len(types) != len(literals) else (text, types, literals)
+        try:
+            await self.dispatcher.run_simple_routed(group, sql, route.writes, prepared)
+        except PgError:
+            await self._statement_failed()
+            raise
+        return True
+
+    async def _simple_route(self, text: str) -> RoutedStatement | None:
+        snapshot = self.coord.snapshot
+        key = (snapshot, self.settings_generation, self.temps.names)
+        cached = self._simple_routes.get(text)
+        if cached is None or cached[0] != key:
+            if len(self._simple_routes) > 1000:
+                self._simple_routes.clear()
+            from gridpg.frontend.session import PreparedStatement
+
+            cached = (key, await self._build_routed(PreparedStatement("", text, [])))
+            self._simple_routes[text] = cached
+        found = cached[1]
+        return None if found is NOT_ROUTED else found  # type: ignore[return-value]
+
+    async def _is_plain_statement(self, sql: str) -> bool:
+        """What `run` checks on every statement, checked once per fast-path plan (they
+        depend only on the text, the catalog snapshot and the session's search_path): no
+        session-state change, sequence use, coordinator-answered view, or user code that
+        reaches distributed tables (the routine guard)."""
+        lowered = sql.lower()
+        if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
+                or citus_views.reads_views(sql) or "prepared_statements" in lowered:
+            return False
+        try:
+            sequences.ensure_supported(sql)
+            from gridpg.executor.run import search_path
+
+            group = await self.coord.routine_guard.check(self.dispatcher, sql, list(search_path(self.dispatcher)))
+        except PgError:
+            return False  # the general path raises it
+        return group is None
+
+    async def _execute_routed(self, portal: Portal) -> bool:
+        """The prepared fast path (executor/routed.py); False: take the general path."""
+        txn = self.txn
+        if not txn.in_block and not txn.participants and self.coord.is_epoch_check_due():
+            await self.coord.ensure_fresh_catalog()
+        route = await self._routed(portal.statement)
+        if route is None:
+            return False  # also every transaction-control statement (ROLLBACK of a failed block)
+        txn.ensure_not_failed()
+        try:
+            done = await self.dispatcher.run_routed(portal, route)
+        except PgError:
+            if txn.in_block:
+                txn.fail()
+            raise
+        if done and not txn.in_block and not self.pending_sync:
+            txn.release_if_idle()
+        return done
+
+    async def _routed(self, statement: PreparedStatement) -> RoutedStatement | None:
+        """The statement's fast-path plan for the current catalog and settings, made once."""
+        snapshot = self.coord.snapshot
+        key = (snapshot, self.settings_generation, self.temps.names)
+        if statement.routed_key != key:
+            statement.routed = await self._build_routed(statement)
+            statement.routed_key = key
+        found = statement.routed
+        return None if found is NOT_ROUTED else found  # type: ignore[return-value]
+
+    async def _build_routed(self, statement: PreparedStatement) -> object:
+        planner = self.coord.planner
+        sql = statement.sql
+        if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
+                or _is_session_reset(sql) or not await self._is_plain_statement(sql):
+            return NOT_ROUTED
+        try:
+            from gridpg.executor.run import catalog_view, session_view
+
+            spec = planner.prepared_router(sql, catalog_view(self.dispatcher), session_view(self.dispatcher))
+        except PgError:
+            return NOT_ROUTED  # the general path reports the error
+        if spec is None:
+            return NOT_ROUTED
+        described = statement.described[0] if statement.described is not None else None
+        route = build_routed(spec, sql, statement.param_oids, described, self.coord.snapshot,
+                             self.settings_generation, planner)
+        return NOT_ROUTED if route is None else route
+
     async def sync(self) -> None:
         """End of an extended-protocol cycle: sync the nodes we talked to."""
         error: PgError | None = None
@@ -361,13 +494,13 @@ class StatementRunner:
                     conn.send(codec.SYNC)
                 conn.in_cycle = False
                 while True:
-                    kind, payload = await conn.recv()
+                    kind, raw = conn.try_recv_raw() or await conn.recv_raw()
                     if kind == 0x5A:
-                        conn.txn_status = payload[:1]
+                        conn.txn_status = raw[5:6]
                         conn.cycle_parsed.clear()
                         break
                     if kind == 0x45 and error is None:
-                        error = PgError.from_fields(codec.parse_error_fields(payload), node)
+                        error = PgError.from_fields(codec.parse_error_fields(raw[5:]), node)
                         conn.note_cycle_error()
             except PgError as exc:
                 error = error or exc
@@ -412,14 +545,13 @@ class StatementRunner:
     async def _run(self, request: ExecRequest) -> None:
         if self.coord.read_only and await self._read_only_answer(request):
             return
-        control = sqlparse.transaction_control(request.sql)
+        control, setting = classify(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
             self.txn.ensure_not_failed()
         if control is not None:
             self.temps.transaction_ended()
             await self._transaction_control(control, request)
             return
-        setting = sqlparse.set_statement(request.sql)
         if setting is not None:
             await self._set(setting, request)
             return
@@ -550,3 +682,25 @@ class StatementRunner:
     async def _set(self, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
         """SET/RESET: validated on the catalog server, then kept for every node of the session."""
         await session_commands.run_set(self, setting, request)
+
+
+def _is_session_reset(sql: str) -> bool:
+    """DEALLOCATE ... / DISCARD ...: statements about the client's session (no parse)."""
+    first = sql.lstrip()[:10].lower()
+    return first.startswith(("deallocate", "discard"))
+
+
+_STATUS = {state: state.value.encode() for state in TxnState}  # ReadyForQuery's status byte
+
+_CLASSIFIED: dict[str, tuple[sqlparse.TxnControl | None, sqlparse.SetStatement | None]] = {}
+
+
+def classify(sql: str) -> tuple[sqlparse.TxnControl | None, sqlparse.SetStatement | None]:
+    """Transaction control and SET/RESET of a statement text, read once per text (BEGIN
+    and COMMIT come back every transaction; their tokenizing cost more than routing)."""
+    found = _CLASSIFIED.get(sql)
+    if found is None:
+        if len(_CLASSIFIED) > 4096:
+            _CLASSIFIED.clear()
+        found = _CLASSIFIED[sql] = (sqlparse.transaction_control(sql), sqlparse.set_statement(sql))
+    return found

@@ -71,13 +71,23 @@ class FrameReader:
 
     def next_frame(self) -> tuple[int, bytes] | None:
         """The next (type, payload) or None when more bytes are needed."""
-        end = self._frame_end()
-        if end is None:
+        buf, pos = self._buf, self._pos
+        size = len(buf)
+        if size - pos < 5:
             return None
-        pos = self._pos
-        kind, payload = self._buf[pos], bytes(self._buf[pos + 5 : end])
-        self._advance(end - pos)
-        return kind, payload
+        (length,) = _I32.unpack_from(buf, pos + 1)
+        if length < 4 or length > self.max_message:
+            self._frame_end()  # raises the precise error
+        end = pos + 1 + length
+        if end > size:
+            return None
+        frame = buf[pos], bytes(buf[pos + 5 : end])
+        if end == size:
+            buf.clear()
+            self._pos = 0
+        else:
+            self._advance(end - pos)
+        return frame
 
     def next_raw_frame(self) -> tuple[int, bytes] | None:
         """Like next_frame but returns the whole message bytes (header included)."""
@@ -88,6 +98,34 @@ class FrameReader:
         kind, raw = self._buf[pos], bytes(self._buf[pos:end])
         self._advance(end - pos)
         return kind, raw
+
+    def raw_frames(self) -> list[tuple[int, bytes]]:
+        """Every complete buffered message as (type, whole bytes), in one pass (the relay's
+        hot path: a datanode's answer arrives as a few messages per read)."""
+        buf, pos = self._buf, self._pos
+        size = len(buf)
+        out = []
+        unpack = _I32.unpack_from
+        limit = self.max_message
+        while size - pos >= 5:
+            (length,) = unpack(buf, pos + 1)
+            if length < 4 or length > limit:
+                self._pos = pos
+                self._frame_end()  # raises the precise error
+            end = pos + 1 + length
+            if end > size:
+                break
+            out.append((buf[pos], bytes(buf[pos:end])))
+            pos = end
+        if pos == size:
+            buf.clear()
+            self._pos = 0
+        else:
+            self._pos = pos
+            if pos > 65536 and pos * 2 > size:
+                del buf[:pos]
+                self._pos = 0
+        return out
 
     def _frame_end(self) -> int | None:
         """Where the buffered message ends, None if incomplete; its length is checked."""
@@ -401,12 +439,7 @@ def parse_bind(payload: bytes) -> Bind:
     reader = PayloadReader(payload)
     portal = reader.cstring()
     statement = reader.cstring()
-    formats = [reader.int16() for _ in range(_nonneg(reader.int16()))]
-    params: list[bytes | None] = []
-    for _ in range(_nonneg(reader.int16())):
-        n = reader.int32()
-        params.append(None if n == -1 else reader.bytes_n(n))
-    results = [reader.int16() for _ in range(_nonneg(reader.int16()))]
+    formats, params, results = _bind_values(payload, reader.pos)
     for f in formats + results:
         if f not in (0, 1):
             raise ProtocolViolation(f"unsupported format code: {f}")
@@ -415,6 +448,34 @@ def parse_bind(payload: bytes) -> Bind:
             f"bind message has {len(formats)} parameter formats but {len(params)} parameters"
         )
     return Bind(portal, statement, formats, params, results)
+
+
+def _bind_values(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], list[int]]:
+    """A Bind's formats, values and result formats (the hot path of every Execute: one
+    function, no reader object)."""
+    size = len(data)
+    try:
+        (count,) = _I16.unpack_from(data, pos)
+        formats = list(struct.unpack_from(f">{_nonneg(count)}h", data, pos + 2))
+        pos += 2 + 2 * count
+        (count,) = _I16.unpack_from(data, pos)
+        pos += 2
+        params: list[bytes | None] = []
+        for _ in range(_nonneg(count)):
+            (n,) = _I32.unpack_from(data, pos)
+            pos += 4
+            if n == -1:
+                params.append(None)
+                continue
+            if n < 0 or pos + n > size:
+                raise ProtocolViolation("message too short")
+            params.append(data[pos : pos + n])
+            pos += n
+        (count,) = _I16.unpack_from(data, pos)
+        results = list(struct.unpack_from(f">{_nonneg(count)}h", data, pos + 2))
+    except struct.error:
+        raise ProtocolViolation("message too short") from None
+    return formats, params, results
 
 
 def build_bind(

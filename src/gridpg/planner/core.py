@@ -178,6 +178,18 @@ class Planner:
             self.cache[key] = analysis
         return analysis
 
+    def prepared_router(self, sql: str, catalog: CatalogView,
+                        session: SessionView) -> router.RouterSpec | None:
+        """The router spec of a statement that `plan` would send whole to the node its
+        values pin (a SELECT/UPDATE/DELETE without views), for the executor's prepared fast
+        path (executor/routed.py); None when it takes another route."""
+        analysis = self.analysis(sql, catalog, session)
+        if analysis.route != "query" or analysis.sql is not None or analysis.literals is not None:
+            return None
+        if analysis.kind not in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
+            return None
+        return analysis.router if isinstance(analysis.router, router.RouterSpec) else None
+
     def _normalized(self, sql: str, catalog: CatalogView, session: SessionView) -> Analysis | None:
         """The analysis of the statement with its literals as parameters, when that answers
         (catalog statements, and router pins read from the literals). Literals change every

@@ -33,6 +33,30 @@ async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]])
         _release(gtm, token)
 
 
+async def with_commit_fence_requested(gtm: GtmClient, request: asyncio.Future[int],
+                                      body: Callable[[], Awaitable[None]]) -> None:
+    """Like with_commit_fence, with the fence already requested (pipelined with the
+    decision log write)."""
+    try:
+        token = await request
+    except BaseException:
+        release_when_granted(gtm, request)
+        raise
+    try:
+        await body()
+    finally:
+        _release(gtm, token)
+
+
+def release_when_granted(gtm: GtmClient, request: asyncio.Future[int]) -> None:
+    """A fence requested but not used: give it back once (if ever) granted."""
+    def done(future: asyncio.Future[int]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            _release(gtm, future.result())
+
+    request.add_done_callback(done)
+
+
 async def snapshot_fence(gtm: GtmClient) -> int | None:
     """Acquire the snapshot fence; None when the GTM is unreachable (reads go on)."""
     try:
@@ -50,7 +74,7 @@ async def release_when_started(gtm: GtmClient, token: int | None,
         return
     try:
         await asyncio.wait_for(asyncio.gather(*(wait() for wait in started)), SNAPSHOT_HOLD)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.info("a node did not start within %.1f s; snapshot fence released", SNAPSHOT_HOLD)
     except Exception:  # noqa: BLE001 - the statement's own reader reports node errors
         pass

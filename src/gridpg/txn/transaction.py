@@ -92,6 +92,13 @@ class CommitLog:
         """Run the COMMIT PREPARED round; the GTM-backed log holds the commit fence."""
         await body()
 
+    async def log_and_commit(self, gid: str, nodes: list[str],
+                             body: Callable[[], Awaitable[None]]) -> None:
+        """Log the commit decision durably, then run `body` (COMMIT PREPARED) under the
+        commit fence. Nothing of `body` runs unless the decision is logged."""
+        await self.log_commit(gid, nodes)
+        await self.commit_fenced(body)
+
 
 class DistributedTransaction:
     """One session's transaction across nodes (explicit block or a single statement)."""
@@ -186,16 +193,20 @@ class DistributedTransaction:
         self.participants[node] = Participant(conn)
         return conn
 
-    async def _acquire(self, node: str) -> tuple[NodePool, BackendConnection]:
-        """A connection to the node's current primary. Nothing has been sent to the node
-        yet, so a refused connection (a primary stopping, or a failover switching the
-        group's address) is retried for a bounded time, each time with the pool of the
-        address the catalog names then."""
+    async def _acquire(self, node: str, wanted: object = None) -> tuple[NodePool, BackendConnection]:
+        """A connection to the node's current primary (an idle one already set up as
+        `wanted` first). Nothing has been sent to the node yet, so a refused connection (a
+        primary stopping, or a failover switching the group's address) is retried for a
+        bounded time, each time with the pool of the address the catalog names then."""
+        pool = self.pools.pool(node)
+        idle = pool.take_idle(wanted)
+        if idle is not None:
+            return pool, idle
         deadline = asyncio.get_running_loop().time() + CONNECT_RETRY_SECONDS
         while True:
             pool = self.pools.pool(node)
             try:
-                return pool, await pool.acquire()
+                return pool, await pool.acquire(wanted)
             except PgError as exc:
                 if exc.sqlstate not in (CONNECTION_FAILURE, CANNOT_CONNECT_NOW) or \
                         asyncio.get_running_loop().time() >= deadline:
@@ -287,15 +298,18 @@ class DistributedTransaction:
     async def _commit_two_phase(self, writers: list[str]) -> None:
         gxid = self.gxid if self.gxid is not None else await self.commit_log.next_gxid()
         gid = f"gridpg_{gxid}_{self.coordinator}"
+        # Read-only participants skip PREPARE: they commit while the writers prepare.
         readers = [n for n, p in self.participants.items() if not p.wrote and p.conn.txn_status != b"I"]
-        if readers:
-            await self._run_everywhere(readers, "COMMIT")
         for node in writers:
             self.participants[node].state = RemoteState.PREPARING
         prepare = f"PREPARE TRANSACTION {quote_literal(gid)}"
         conns = [self.participants[n].conn for n in writers]
-        results = await asyncio.gather(*(c.simple_query(prepare) for c in conns), return_exceptions=True)
+        results = await asyncio.gather(
+            *(c.simple_query(prepare) for c in conns),
+            self._run_everywhere(readers, "COMMIT"), return_exceptions=True,
+        )
         failed = [r for r in results if isinstance(r, BaseException)]
+        results = results[: len(writers)]
         for node, result in zip(writers, results):
             if not isinstance(result, BaseException):
                 self.participants[node].state = RemoteState.PREPARED
@@ -308,13 +322,15 @@ class DistributedTransaction:
             first = failed[0]
             raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
         await self._log_decision(gid, writers)
-        for node in writers:
-            self.participants[node].state = RemoteState.COMMITTING
         unfinished: list[str] = []
 
         async def commit_prepared() -> None:
+            for node in writers:
+                self.participants[node].state = RemoteState.COMMITTING
             unfinished.extend(await self._run_collecting(writers, f"COMMIT PREPARED {quote_literal(gid)}"))
 
+        # The decision is logged (or refused: recovery rolled the GID back) before the
+        # COMMIT PREPARED round, which runs under the commit fence.
         await self.commit_log.commit_fenced(commit_prepared)
         if unfinished:
             # The transaction is committed (the decision is logged); a node that did not

@@ -1,0 +1,196 @@
+"""The prepared fast path: a client's prepared statement that the router sends to one node.
+
+A statement prepared by a client is classified and planned once per catalog snapshot and
+session settings (`build_routed`). Each Execute then only reads the distribution
+parameter, hashes it, picks the node, and sends the node the client's own Bind bytes with
+the statement name spliced in (`bind_message`): no decoding and re-encoding of the other
+parameters, no planner call, no request object. The node-side statement is prepared once
+per backend connection under a name fixed at planning time. Reply bytes are relayed by
+`relay.finish_extended` as on the general path.
+
+Anything this path does not cover (a parameter that cannot be routed, a binary value of an
+unknown type, a portal with a row limit) returns None/False, and the caller takes the
+general path, which gives the same answer more slowly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gridpg.executor.relay import statement_name
+from gridpg.pgwire import codec
+from gridpg.pgwire.binary import decode_binary_param
+
+if TYPE_CHECKING:
+    from gridpg.catalog.model import CatalogSnapshot, DistTable
+    from gridpg.planner.core import Planner
+    from gridpg.planner.router import RouterSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    """One value that pins a table: a literal (its group known at planning) or `$n`."""
+
+    table: DistTable
+    param: int  # 0-based parameter index, -1 for a literal
+    group: str | None  # the literal's group (None: a parameter)
+    decode_oid: int  # the parameter's type, for binary values (0: unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedStatement:
+    """What an Execute of a prepared statement needs to go straight to its node."""
+
+    snapshot: CatalogSnapshot
+    settings_generation: int
+    sql: str
+    name: str  # the statement's name on every backend connection
+    parse: bytes  # its Parse message, sent once per backend connection
+    bind_head: bytes  # unnamed portal + statement name, the start of the node's Bind
+    writes: bool
+    fixed_group: str | None
+    pins: tuple[Pin, ...]
+    allowed: frozenset[str] | None  # the groups holding every reference table, or None
+
+    def group_for(self, planner: Planner, params: list[bytes | None],
+                  formats: list[int]) -> str | None:
+        """The one group the bound values pin the statement to, or None (general path)."""
+        if self.fixed_group is not None:
+            return self.fixed_group
+        found: str | None = None
+        for pin in self.pins:
+            group = pin.group if pin.param < 0 else self._param_group(planner, pin, params, formats)
+            if group is None or (found is not None and group != found):
+                return None
+            found = group
+        if found is None or (self.allowed is not None and found not in self.allowed):
+            return None
+        return found
+
+    def group_for_literals(self, planner: Planner, literals: list[str | None]) -> str | None:
+        """Like group_for, for a simple-protocol statement whose literals became $n."""
+        if self.fixed_group is not None:
+            return self.fixed_group
+        found: str | None = None
+        for pin in self.pins:
+            if pin.param < 0:
+                group = pin.group
+            elif pin.param < len(literals):
+                group = planner.group_for_value(pin.table, literals[pin.param], self.snapshot)
+            else:
+                group = None
+            if group is None or (found is not None and group != found):
+                return None
+            found = group
+        if found is None or (self.allowed is not None and found not in self.allowed):
+            return None
+        return found
+
+    def _param_group(self, planner: Planner, pin: Pin, params: list[bytes | None],
+                     formats: list[int]) -> str | None:
+        index = pin.param
+        if index >= len(params):
+            return None
+        raw = params[index]
+        text: str | None
+        if raw is None:
+            text = None
+        else:
+            fmt = formats[index] if len(formats) > 1 else (formats[0] if formats else 0)
+            if fmt == 0:
+                text = raw.decode()
+            else:
+                text = decode_binary_param(pin.decode_oid, raw)
+                if text is None:
+                    return None
+        return planner.group_for_value(pin.table, text, self.snapshot)
+
+    def bind_message(self, bind_tail: bytes) -> bytes:
+        """The node's Bind: the client's formats, values and result formats unchanged."""
+        head = self.bind_head
+        return b"B" + (4 + len(head) + len(bind_tail)).to_bytes(4, "big") + head + bind_tail
+
+
+def build_routed(
+    spec: RouterSpec, sql: str, param_oids: list[int], described: list[int] | None,
+    snapshot: CatalogSnapshot, settings_generation: int, planner: Planner,
+) -> RoutedStatement | None:
+    """The fast-path form of a router statement, or None when it has none."""
+    pins: list[Pin] = []
+    for table, values in spec.pins:
+        if table.method not in ("hash", "modulo"):
+            return None
+        for value in values:
+            if value.param:
+                index = value.param - 1
+                oids = described or param_oids
+                oid = oids[index] if index < len(oids) else 0
+                pins.append(Pin(table, index, None, oid))
+            else:
+                group = planner.group_for_value(table, value.text, snapshot)
+                if group is None:
+                    return None
+                pins.append(Pin(table, -1, group, 0))
+    if spec.fixed_group is None and not pins:
+        return None
+    allowed: frozenset[str] | None = None
+    for table in spec.references:
+        groups = frozenset(table.groups)
+        allowed = groups if allowed is None else allowed & groups
+    name = statement_name(sql, param_oids)
+    return RoutedStatement(
+        snapshot=snapshot, settings_generation=settings_generation, sql=sql, name=name,
+        parse=codec.build_parse(name, sql, param_oids), bind_head=b"\0" + codec.cstr(name),
+        writes=spec.writes, fixed_group=spec.fixed_group, pins=tuple(pins), allowed=allowed,
+    )
+
+
+def bind_tail(payload: bytes) -> bytes:
+    """A client Bind's bytes after its portal and statement names (formats onwards)."""
+    return payload[payload.index(b"\0", payload.index(b"\0") + 1) + 1:]
+
+
+NOT_ROUTED: Any = object()  # a statement classified once as "general path only"
+
+
+# The simple protocol's statements run on their node as prepared statements too: the
+# literal-free text is prepared once per backend connection (a generic plan: no planning
+# per statement on a partitioned shard parent) and bound with the literals. Only where a
+# parameter means what the literal meant: each parameter is declared with the literal's
+# own type (a quoted literal: unknown, resolved by context as the literal is; a number:
+# int4, int8 or numeric as PostgreSQL types it), and never after ORDER BY or GROUP BY, where
+# a number is a column position and a parameter would be a constant.
+_POSITIONAL = re.compile(r"\b(order|group)\s+by\b", re.IGNORECASE)
+_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")  # as normalize_literals
+INT4, INT8, NUMERIC = 23, 20, 1700
+
+
+def literal_types(sql: str, text: str) -> tuple[int, ...] | None:
+    """Parameter types that keep the meaning of `sql`'s literals in its literal-free form
+    `text`; None when the statement must keep its literals."""
+    if _POSITIONAL.search(text):
+        return None
+    types = []
+    for match in _LITERAL.finditer(sql):
+        literal = match.group()
+        if literal.startswith("'"):
+            types.append(0)
+        elif "." in literal:
+            types.append(NUMERIC)
+        else:
+            value = int(literal)
+            types.append(INT4 if value <= 0x7FFFFFFF else INT8 if value <= 0x7FFFFFFFFFFFFFFF else NUMERIC)
+    return tuple(types)
+
+
+# Literal-free forms that prepared on a node (True) or failed to (False): a form is tried
+# only outside a transaction block, where a failed Parse rolls back nothing but itself.
+PREPARABLE: dict[tuple[str, tuple[int, ...]], bool] = {}
+
+
+def note_preparable(form: tuple[str, tuple[int, ...]], ok: bool) -> None:
+    if len(PREPARABLE) > 10000:
+        PREPARABLE.clear()
+    PREPARABLE[form] = ok

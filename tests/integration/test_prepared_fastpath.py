@@ -1,0 +1,173 @@
+"""The prepared fast path (executor/routed.py) gives the general path's answers.
+
+A client's prepared statement is planned once per catalog snapshot and session settings;
+these tests change both under a statement that stays prepared, and check rows, writes in
+transactions that roll back, node errors, binary parameters and pipelines.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+@pytest.fixture()
+def conn(gridpg_cluster: Cluster, schema: str) -> psycopg.Connection:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as c:
+        c.execute(f'SET search_path = "{schema}"')
+        c.execute("CREATE TABLE acc (id int PRIMARY KEY, bal int) DISTRIBUTE BY HASH (id)")
+        c.execute("INSERT INTO acc SELECT g, g * 10 FROM generate_series(1, 200) g")
+        yield c
+
+
+def test_prepared_select_routes_every_key(conn: psycopg.Connection) -> None:
+    for binary in (False, True):
+        with conn.cursor(binary=binary) as cur:
+            for key in range(1, 201, 7):
+                cur.execute("SELECT bal FROM acc WHERE id = %s", (key,), prepare=True)
+                assert cur.fetchall() == [(key * 10,)]
+        assert conn.execute("SELECT bal FROM acc WHERE id = %s", (999,), prepare=True).fetchall() == []
+        assert conn.execute("SELECT bal FROM acc WHERE id = %s", (None,), prepare=True).fetchall() == []
+
+
+def test_search_path_change_replans(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute("CREATE SCHEMA IF NOT EXISTS other_fastpath")
+    try:
+        # Here `id` is not the distribution column: rows with id 5 are on both nodes.
+        conn.execute("CREATE TABLE other_fastpath.acc (id int, bal int) DISTRIBUTE BY HASH (bal)")
+        conn.execute("INSERT INTO other_fastpath.acc SELECT 5, -g FROM generate_series(1, 20) g")
+        query = "SELECT bal FROM acc WHERE id = %s ORDER BY bal"
+        assert conn.execute(query, (5,), prepare=True).fetchall() == [(50,)]
+        conn.execute("SET search_path = other_fastpath")
+        assert conn.execute(query, (5,), prepare=True).fetchall() == [(-g,) for g in range(20, 0, -1)]
+        conn.execute(f'SET search_path = "{schema}"')
+        assert conn.execute(query, (5,), prepare=True).fetchall() == [(50,)]
+    finally:
+        conn.execute("DROP SCHEMA other_fastpath CASCADE")
+
+
+def test_catalog_change_replans(conn: psycopg.Connection) -> None:
+    query = "SELECT bal FROM acc WHERE id = %s"
+    assert conn.execute(query, (17,), prepare=True).fetchall() == [(170,)]
+    conn.execute("DROP TABLE acc")
+    conn.execute("CREATE TABLE acc (id int, bal int) DISTRIBUTE BY HASH (bal)")
+    conn.execute("INSERT INTO acc VALUES (17, 1), (18, 2)")
+    assert conn.execute(query, (17,), prepare=True).fetchall() == [(1,)]
+    assert conn.execute("SELECT id FROM acc WHERE bal = %s", (2,), prepare=True).fetchall() == [(18,)]
+
+
+def test_prepared_writes_in_a_block_that_rolls_back(conn: psycopg.Connection) -> None:
+    update = "UPDATE acc SET bal = bal + %s WHERE id = %s"
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+        for key in (1, 2, 3, 4):
+            conn.execute(update, (1000, key), prepare=True)
+        conn.execute("SELECT 1 / 0 FROM acc WHERE id = %s", (4,), prepare=True)
+    rows = conn.execute("SELECT id, bal FROM acc WHERE id IN (1, 2, 3, 4) ORDER BY id").fetchall()
+    assert rows == [(1, 10), (2, 20), (3, 30), (4, 40)]
+    with conn.transaction():
+        for key in (1, 2):
+            conn.execute(update, (5, key), prepare=True)
+    assert conn.execute("SELECT sum(bal) FROM acc WHERE id IN (1, 2)").fetchone() == (40,)
+
+
+def test_node_error_then_the_session_goes_on(conn: psycopg.Connection) -> None:
+    query = "SELECT bal / (id - %s) FROM acc WHERE id = %s"
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute(query, (3, 3), prepare=True)
+    assert conn.execute(query, (2, 3), prepare=True).fetchall() == [(30,)]
+
+
+def test_pipeline_of_prepared_statements(conn: psycopg.Connection) -> None:
+    with conn.pipeline():
+        cursors = [conn.execute("SELECT bal FROM acc WHERE id = %s", (k,), prepare=True)
+                   for k in range(1, 41)]
+    assert [c.fetchone() for c in cursors] == [(k * 10,) for k in range(1, 41)]
+
+
+def test_datanode_sessions_plan_generically_unless_the_client_says_otherwise(
+    gridpg_cluster: Cluster,
+) -> None:
+    def node_setting(c: psycopg.Connection) -> str:
+        row = c.execute("EXECUTE DIRECT ON (dn1) 'SHOW plan_cache_mode'").fetchone()
+        assert row is not None
+        return str(row[0])
+
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as c:
+        assert node_setting(c) == "force_generic_plan"
+        c.execute("SET plan_cache_mode = force_custom_plan")
+        assert node_setting(c) == "force_custom_plan"
+        with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as other:
+            assert node_setting(other) == "force_generic_plan"
+        c.execute("RESET plan_cache_mode")
+        assert node_setting(c) == "force_generic_plan"
+
+
+def _simple(conn: psycopg.Connection, sql: str) -> list[tuple[str | None, ...]]:
+    """Run `sql` with the simple query protocol (libpq PQexec); rows as text."""
+    result = conn.pgconn.exec_(sql.encode())
+    if result.status not in (psycopg.pq.ExecStatus.TUPLES_OK, psycopg.pq.ExecStatus.COMMAND_OK):
+        raise psycopg.errors.lookup(result.error_field(psycopg.pq.DiagnosticField.SQLSTATE).decode())(
+            result.error_message.decode())
+    return [tuple(None if v is None else v.decode() for v in (result.get_value(r, c)
+            for c in range(result.nfields))) for r in range(result.ntuples)]
+
+
+def test_simple_protocol_routes_by_literals(conn: psycopg.Connection, schema: str) -> None:
+    for key in (1, 50, 199, 999):
+        expected = [(str(key * 10),)] if key <= 200 else []
+        assert _simple(conn, f"SELECT bal FROM acc WHERE id = {key}") == expected
+        assert _simple(conn, f"select bal from acc where id = '{key}'") == expected
+    _simple(conn, "BEGIN")
+    _simple(conn, "UPDATE acc SET bal = -1 WHERE id = 3")
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 3") == [("-1",)]
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        _simple(conn, "SELECT 1 / 0 FROM acc WHERE id = 3")
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+        _simple(conn, "SELECT bal FROM acc WHERE id = 3")
+    _simple(conn, "ROLLBACK")
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 3") == [("30",)]
+    conn.execute("CREATE SCHEMA IF NOT EXISTS other_simple")
+    try:
+        conn.execute("CREATE TABLE other_simple.acc (id int, bal int) DISTRIBUTE BY HASH (bal)")
+        conn.execute("INSERT INTO other_simple.acc SELECT 5, -g FROM generate_series(1, 20) g")
+        _simple(conn, "SET search_path = other_simple")
+        assert len(_simple(conn, "SELECT bal FROM acc WHERE id = 5")) == 20
+        _simple(conn, f'SET search_path = "{schema}"')
+        assert _simple(conn, "SELECT bal FROM acc WHERE id = 5") == [("50",)]
+    finally:
+        conn.execute("DROP SCHEMA other_simple CASCADE")
+
+
+def test_simple_protocol_literals_keep_their_meaning(conn: psycopg.Connection) -> None:
+    # Numbers keep PostgreSQL's literal types: 30.5 is numeric, so no int4 input error.
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 3 AND bal = 30.5") == []
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 3 AND bal = 30.0") == [("30",)]
+    row = _simple(conn, "SELECT 1.50, 'x', 5000000000, pg_typeof(7)::text, "
+                        "pg_typeof(5000000000)::text FROM acc WHERE id = 3")
+    assert row == [("1.50", "x", "5000000000", "integer", "bigint")]
+    # A literal whose type only its context gives ('x' IS NULL: unknown is fine for a
+    # literal, not for a parameter) runs as text, inside a block and outside.
+    query = "SELECT bal FROM acc WHERE id = 3 AND 'x' IS NOT NULL"
+    _simple(conn, "BEGIN")
+    assert _simple(conn, query) == [("30",)]
+    _simple(conn, "COMMIT")
+    assert _simple(conn, query) == [("30",)]
+    assert _simple(conn, query.replace("'x'", "'y'")) == [("30",)]
+    assert _simple(conn, query.replace("id = 3", "id = 4")) == [("40",)]
+    # ORDER BY 1 is a column position, never a parameter.
+    conn.execute("INSERT INTO acc VALUES (1000, 1), (1001, 2)")
+    rows = _simple(conn, "SELECT 3 - bal AS v, bal FROM acc WHERE id IN (1000) OR id = 1000 ORDER BY 1")
+    assert rows == [("2", "1")]
+
+
+def test_extended_protocol_rollback_of_a_failed_block(conn: psycopg.Connection) -> None:
+    conn.execute("BEGIN", prepare=False)
+    conn.execute("SELECT bal FROM acc WHERE id = 3", prepare=False)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute("SELECT 1 / 0 FROM acc WHERE id = 3", prepare=False)
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+        conn.execute("SELECT bal FROM acc WHERE id = %s", (3,))
+    conn.execute("ROLLBACK", prepare=False)  # the extended protocol's ROLLBACK ends it
+    assert conn.execute("SELECT bal FROM acc WHERE id = %s", (3,)).fetchall() == [(30,)]

@@ -1,0 +1,66 @@
+"""The prepared fast path's pure parts: Bind splicing and routing by bound values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridpg.executor.routed import Pin, RoutedStatement, bind_tail
+from gridpg.pgwire import codec
+
+
+class _Planner:
+    """Stands in for Planner.group_for_value: even values on dn1, odd on dn2."""
+
+    def group_for_value(self, table: Any, text: str | None, snapshot: Any = None) -> str | None:
+        if text is None:
+            return "dn1"
+        return "dn1" if int(text) % 2 == 0 else "dn2"
+
+
+def _route(pins: tuple[Pin, ...], fixed: str | None = None,
+           allowed: frozenset[str] | None = None) -> RoutedStatement:
+    return RoutedStatement(
+        snapshot=object(), settings_generation=0, sql="SELECT 1", name="gp_x",
+        parse=b"", bind_head=b"\0" + codec.cstr("gp_x"), writes=False, fixed_group=fixed,
+        pins=pins, allowed=allowed,
+    )
+
+
+def test_bind_is_spliced_not_reencoded() -> None:
+    client = codec.build_bind("p1", "client_stmt", [1, 0], [b"\x00\x00\x00\x07", None], [1])
+    tail = bind_tail(client[5:])
+    node = _route(()).bind_message(tail)
+    assert node == codec.build_bind("", "gp_x", [1, 0], [b"\x00\x00\x00\x07", None], [1])
+
+
+def test_bind_tail_with_empty_names() -> None:
+    client = codec.build_bind("", "", [], [b"42"], [])
+    assert _route(()).bind_message(bind_tail(client[5:])) == codec.build_bind("", "gp_x", [], [b"42"], [])
+
+
+def test_group_for_text_binary_and_null_values() -> None:
+    route = _route((Pin(None, 0, None, 23),))  # type: ignore[arg-type]
+    planner = _Planner()
+    assert route.group_for(planner, [b"4"], []) == "dn1"  # type: ignore[arg-type]
+    assert route.group_for(planner, [b"5"], [0]) == "dn2"  # type: ignore[arg-type]
+    assert route.group_for(planner, [(5).to_bytes(4, "big")], [1]) == "dn2"  # type: ignore[arg-type]
+    assert route.group_for(planner, [None], [0]) == "dn1"  # type: ignore[arg-type]
+    assert route.group_for(planner, [], []) is None  # type: ignore[arg-type]
+
+
+def test_binary_value_of_unknown_type_takes_the_general_path() -> None:
+    route = _route((Pin(None, 0, None, 0),))  # type: ignore[arg-type]
+    assert route.group_for(_Planner(), [b"\x00\x01"], [1]) is None  # type: ignore[arg-type]
+
+
+def test_values_on_two_nodes_or_off_the_reference_tables_are_not_routed() -> None:
+    planner = _Planner()
+    two = _route((Pin(None, 0, None, 23), Pin(None, 1, None, 23)))  # type: ignore[arg-type]
+    assert two.group_for(planner, [b"2", b"4"], []) == "dn1"  # type: ignore[arg-type]
+    assert two.group_for(planner, [b"2", b"3"], []) is None  # type: ignore[arg-type]
+    literal = _route((Pin(None, -1, "dn2", 0), Pin(None, 0, None, 23)))  # type: ignore[arg-type]
+    assert literal.group_for(planner, [b"3"], []) == "dn2"  # type: ignore[arg-type]
+    assert literal.group_for(planner, [b"2"], []) is None  # type: ignore[arg-type]
+    only_dn1 = _route((Pin(None, 0, None, 23),), allowed=frozenset({"dn1"}))  # type: ignore[arg-type]
+    assert only_dn1.group_for(planner, [b"3"], []) is None  # type: ignore[arg-type]
+    assert _route((), fixed="dn2").group_for(planner, [], []) == "dn2"  # type: ignore[arg-type]
