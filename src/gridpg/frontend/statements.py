@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot
 from gridpg.commands import citus_views, sequences
@@ -398,11 +399,14 @@ class StatementRunner:
             return False
         types = literal_types(sql, text)
         prepared = None if types is None or len(types) != len(literals) else (text, types, literals)
+        started = time.perf_counter()
         try:
             await self.dispatcher.run_simple_routed(group, sql, route.writes, prepared)
-        except PgError:
+        except PgError as exc:
+            metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
             await self._statement_failed()
             raise
+        _count_routed(started)
         return True
 
     async def _simple_route(self, text: str) -> RoutedStatement | None:
@@ -446,12 +450,16 @@ class StatementRunner:
         if route is None:
             return False  # also every transaction-control statement (ROLLBACK of a failed block)
         txn.ensure_not_failed()
+        started = time.perf_counter()
         try:
             done = await self.dispatcher.run_routed(portal, route)
-        except PgError:
+        except PgError as exc:
+            metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
             if txn.in_block:
                 txn.fail()
             raise
+        if done:
+            _count_routed(started)
         if done and not txn.in_block and not self.pending_sync:
             txn.release_if_idle()
         return done
@@ -704,3 +712,9 @@ def classify(sql: str) -> tuple[sqlparse.TxnControl | None, sqlparse.SetStatemen
             _CLASSIFIED.clear()
         found = _CLASSIFIED[sql] = (sqlparse.transaction_control(sql), sqlparse.set_statement(sql))
     return found
+
+
+def _count_routed(started: float) -> None:
+    """The fast paths bypass executor/run.execute, which counts planned statements."""
+    metrics.STATEMENTS.labels("router").inc()
+    metrics.STATEMENT_SECONDS.labels("router").observe(time.perf_counter() - started)
