@@ -304,7 +304,14 @@ async def _run_inner(dispatcher: Dispatcher, outer: ExecRequest, inner: ExecRequ
 async def finish_cycles(dispatcher: Dispatcher, raise_error: bool = True) -> None:
     """Sync the nodes left in an extended-protocol cycle (what the client's Sync does in
     the extended protocol); raise the first error a node reports then."""
-    runner = dispatcher.runner
+    error = await sync_cycles(dispatcher.runner)
+    if error is not None and raise_error:
+        raise error
+
+
+async def sync_cycles(runner: Any) -> PgError | None:
+    """Send Sync to every node the runner left in a cycle, read to ReadyForQuery, and
+    return the first error a node reported (the runner's pending cycles are then over)."""
     error: PgError | None = None
     for node, conn in list(runner.pending_sync.items()):
         try:
@@ -324,8 +331,7 @@ async def finish_cycles(dispatcher: Dispatcher, raise_error: bool = True) -> Non
             error = error or exc
     runner.pending_sync.clear()
     runner.presynced.clear()
-    if error is not None and raise_error:
-        raise error
+    return error
 
 
 # -- Describe of EXECUTE (extended protocol) -------------------------------------------
