@@ -304,7 +304,14 @@ async def _run_inner(dispatcher: Dispatcher, outer: ExecRequest, inner: ExecRequ
 async def finish_cycles(dispatcher: Dispatcher, raise_error: bool = True) -> None:
     """Sync the nodes left in an extended-protocol cycle (what the client's Sync does in
     the extended protocol); raise the first error a node reports then."""
-    runner = dispatcher.runner
+    error = await sync_cycles(dispatcher.runner)
+    if error is not None and raise_error:
+        raise error
+
+
+async def sync_cycles(runner: Any) -> PgError | None:
+    """Send Sync to every node the runner left in a cycle, read to ReadyForQuery, and
+    return the first error a node reported (the runner's pending cycles are then over)."""
     error: PgError | None = None
     for node, conn in list(runner.pending_sync.items()):
         try:
@@ -312,20 +319,19 @@ async def finish_cycles(dispatcher: Dispatcher, raise_error: bool = True) -> Non
                 conn.send(codec.SYNC)
             conn.in_cycle = False
             while True:
-                kind, payload = await conn.recv()
+                kind, raw = conn.try_recv_raw() or await conn.recv_raw()
                 if kind == 0x5A:
-                    conn.txn_status = payload[:1]
+                    conn.txn_status = raw[5:6]
                     conn.cycle_parsed.clear()
                     break
                 if kind == 0x45 and error is None:
-                    error = PgError.from_fields(codec.parse_error_fields(payload), node)
+                    error = PgError.from_fields(codec.parse_error_fields(raw[5:]), node)
                     conn.note_cycle_error()
         except PgError as exc:
             error = error or exc
     runner.pending_sync.clear()
     runner.presynced.clear()
-    if error is not None and raise_error:
-        raise error
+    return error
 
 
 # -- Describe of EXECUTE (extended protocol) -------------------------------------------

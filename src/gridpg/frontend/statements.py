@@ -495,25 +495,9 @@ class StatementRunner:
 
     async def sync(self) -> None:
         """End of an extended-protocol cycle: sync the nodes we talked to."""
-        error: PgError | None = None
-        for node, conn in list(self.pending_sync.items()):
-            try:
-                if node not in self.presynced:
-                    conn.send(codec.SYNC)
-                conn.in_cycle = False
-                while True:
-                    kind, raw = conn.try_recv_raw() or await conn.recv_raw()
-                    if kind == 0x5A:
-                        conn.txn_status = raw[5:6]
-                        conn.cycle_parsed.clear()
-                        break
-                    if kind == 0x45 and error is None:
-                        error = PgError.from_fields(codec.parse_error_fields(raw[5:]), node)
-                        conn.note_cycle_error()
-            except PgError as exc:
-                error = error or exc
-        self.pending_sync.clear()
-        self.presynced.clear()
+        from gridpg.executor.prepared import sync_cycles
+
+        error = await sync_cycles(self)
         if error is not None:
             self.session.send((await self.explain_cancel(error)).to_message())
             await self._statement_failed()
