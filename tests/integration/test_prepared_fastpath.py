@@ -171,3 +171,40 @@ def test_extended_protocol_rollback_of_a_failed_block(conn: psycopg.Connection) 
         conn.execute("SELECT bal FROM acc WHERE id = %s", (3,))
     conn.execute("ROLLBACK", prepare=False)  # the extended protocol's ROLLBACK ends it
     assert conn.execute("SELECT bal FROM acc WHERE id = %s", (3,)).fetchall() == [(30,)]
+
+
+# Statements whose literals are not values: their literal-free form (`PREPARE TRANSACTION
+# $1`) is no statement, so the simple protocol's fast path must leave them to the general
+# path (it once reported its own syntax error at "$1" for each of them).
+NOT_VALUES = [
+    "BEGIN", "INSERT INTO acc VALUES (5001, 1)", "PREPARE TRANSACTION 'fp-gid-1'",
+    "SELECT count(*) FROM acc WHERE id = 5001",
+    "COMMIT PREPARED 'fp-gid-1'", "SELECT bal FROM acc WHERE id = 5001",
+    "BEGIN", "UPDATE acc SET bal = 2 WHERE id = 5001", "PREPARE TRANSACTION 'fp-gid-2'",
+    "ROLLBACK PREPARED 'fp-gid-2'", "SELECT bal FROM acc WHERE id = 5001",
+    "COMMIT PREPARED 'fp-gid-missing'", "ROLLBACK PREPARED 'fp-gid-missing'",
+    "BEGIN", "PREPARE TRANSACTION 'fp-gid-3'", "ROLLBACK PREPARED 'fp-gid-3'",
+    "PREPARE TRANSACTION 'fp-gid-outside'",
+]
+
+
+def _outcomes(conn: psycopg.Connection, script: list[str]) -> list[object]:
+    out: list[object] = []
+    for sql in script:
+        try:
+            out.append((sql, _simple(conn, sql)))
+        except psycopg.Error as exc:
+            out.append((sql, exc.sqlstate))
+    return out
+
+
+def test_simple_protocol_statements_whose_literals_are_not_values(
+        conn: psycopg.Connection, plain_pg: str, schema: str) -> None:
+    with psycopg.connect(plain_pg, autocommit=True) as plain:
+        plain.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        plain.execute(f'SET search_path = "{schema}"')
+        plain.execute("DROP TABLE IF EXISTS acc")
+        plain.execute("CREATE TABLE acc (id int PRIMARY KEY, bal int)")
+        expected = _outcomes(plain, NOT_VALUES)
+        plain.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    assert _outcomes(conn, NOT_VALUES) == expected

@@ -10,6 +10,7 @@ import pytest
 
 from gridpg.cluster import processes
 from gridpg.cluster.control import Cluster
+from gridpg.sql.quote import quote_literal
 
 SCRIPT = [
     "CREATE TABLE acct (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)",
@@ -54,7 +55,16 @@ def _run(dsn: str, schema: str, script: list[str], plain: bool) -> list[object]:
 
 def test_script_agrees_with_postgresql(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
     expected = _run(plain_pg, schema, SCRIPT, plain=True)
-    assert _run(gridpg_cluster.dsn(0), schema, SCRIPT, plain=False) == expected
+    try:
+        assert _run(gridpg_cluster.dsn(0), schema, SCRIPT, plain=False) == expected
+    finally:  # a failed script leaves prepared transactions whose locks would hang teardown
+        _roll_back_leftovers(gridpg_cluster.dsn(0), "it2pc%")
+
+
+def _roll_back_leftovers(dsn: str, like: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for (gid,) in conn.execute("SELECT gid FROM pg_prepared_xacts WHERE gid LIKE %s", (like,)).fetchall():
+            conn.execute(f"ROLLBACK PREPARED {quote_literal(gid)}")
 
 
 def _prepared_on_nodes(dsns: dict[str, str], like: str) -> list[str]:

@@ -79,20 +79,6 @@ class GtmCommitLog(CommitLog):
 
         await with_commit_fence(self.gtm, body)
 
-    async def log_and_commit(self, gid: str, nodes: list[str], body: Any) -> None:
-        """The decision and the commit fence in one GTM round trip (pipelined requests)."""
-        from gridpg.txn.fence import with_commit_fence_requested
-
-        fence = asyncio.ensure_future(self.gtm.fence_acquire("commit"))
-        try:
-            await self.log_commit(gid, nodes)
-        except BaseException:
-            from gridpg.txn.fence import release_when_granted
-
-            release_when_granted(self.gtm, fence)
-            raise
-        await with_commit_fence_requested(self.gtm, fence, body)
-
 
 class Coordinator:
     """Shared state of one coordinator process."""

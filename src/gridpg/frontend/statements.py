@@ -475,17 +475,27 @@ class StatementRunner:
         return None if found is NOT_ROUTED else found  # type: ignore[return-value]
 
     async def _build_routed(self, statement: PreparedStatement) -> object:
+        """The statement's fast-path plan, or NOT_ROUTED: the general path takes it.
+
+        A statement this cannot read is NOT_ROUTED, never an error: the simple protocol's
+        plan is built from the literal-free text, which is no statement at all where the
+        literals are not values (`PREPARE TRANSACTION $1`, `COMMIT PREPARED $1`, `SET
+        TRANSACTION SNAPSHOT $1`); the general path runs the client's own text and reports
+        the errors that text has."""
+        try:
+            return await self._plan_routed(statement)
+        except PgError:
+            return NOT_ROUTED
+
+    async def _plan_routed(self, statement: PreparedStatement) -> object:
         planner = self.coord.planner
         sql = statement.sql
         if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
                 or _is_session_reset(sql) or not await self._is_plain_statement(sql):
             return NOT_ROUTED
-        try:
-            from gridpg.executor.run import catalog_view, session_view
+        from gridpg.executor.run import catalog_view, session_view
 
-            spec = planner.prepared_router(sql, catalog_view(self.dispatcher), session_view(self.dispatcher))
-        except PgError:
-            return NOT_ROUTED  # the general path reports the error
+        spec = planner.prepared_router(sql, catalog_view(self.dispatcher), session_view(self.dispatcher))
         if spec is None:
             return NOT_ROUTED
         described = statement.described[0] if statement.described is not None else None

@@ -33,30 +33,6 @@ async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]])
         _release(gtm, token)
 
 
-async def with_commit_fence_requested(gtm: GtmClient, request: asyncio.Future[int],
-                                      body: Callable[[], Awaitable[None]]) -> None:
-    """Like with_commit_fence, with the fence already requested (pipelined with the
-    decision log write)."""
-    try:
-        token = await request
-    except BaseException:
-        release_when_granted(gtm, request)
-        raise
-    try:
-        await body()
-    finally:
-        _release(gtm, token)
-
-
-def release_when_granted(gtm: GtmClient, request: asyncio.Future[int]) -> None:
-    """A fence requested but not used: give it back once (if ever) granted."""
-    def done(future: asyncio.Future[int]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            _release(gtm, future.result())
-
-    request.add_done_callback(done)
-
-
 async def snapshot_fence(gtm: GtmClient) -> int | None:
     """Acquire the snapshot fence; None when the GTM is unreachable (reads go on)."""
     try:

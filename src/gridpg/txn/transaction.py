@@ -92,13 +92,6 @@ class CommitLog:
         """Run the COMMIT PREPARED round; the GTM-backed log holds the commit fence."""
         await body()
 
-    async def log_and_commit(self, gid: str, nodes: list[str],
-                             body: Callable[[], Awaitable[None]]) -> None:
-        """Log the commit decision durably, then run `body` (COMMIT PREPARED) under the
-        commit fence. Nothing of `body` runs unless the decision is logged."""
-        await self.log_commit(gid, nodes)
-        await self.commit_fenced(body)
-
 
 class DistributedTransaction:
     """One session's transaction across nodes (explicit block or a single statement)."""
