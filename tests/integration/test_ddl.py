@@ -110,6 +110,30 @@ def test_failed_ddl_leaves_no_trace(gridpg_cluster: Cluster, schema: str,
         conn.execute(f"CREATE TABLE {schema}.clash (id int, v text) DISTRIBUTE BY HASH (id)")
 
 
+
+def test_failed_drop_schema_leaves_every_catalog_as_it_was(
+        gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str], catalogs: dict[str, str]) -> None:
+    """DROP SCHEMA first reads the catalog (the sequences it drops), then drops: the drop on
+    the coordinator's own catalog server is inside the 2PC too, so a datanode's failure
+    leaves the schema on every catalog server (it once committed there on its own)."""
+    doomed = f"{schema}_doomed"
+    second = sorted(datanodes)[1]
+    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{doomed}"')
+        with psycopg.connect(datanodes[second], autocommit=True) as direct:
+            direct.execute(f'DROP SCHEMA "{doomed}"')
+        with pytest.raises(psycopg.errors.InvalidSchemaName):
+            conn.execute(f'DROP SCHEMA "{doomed}"')
+        lookup = f"SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname = '{doomed}'"
+        for dsn in catalogs.values():
+            assert _count(dsn, lookup) == 1
+            assert _count(dsn, "SELECT count(*) FROM pg_catalog.pg_prepared_xacts") == 0
+        with psycopg.connect(datanodes[second], autocommit=True) as direct:
+            direct.execute(f'CREATE SCHEMA "{doomed}"')
+        conn.execute(f'DROP SCHEMA "{doomed}"')
+        for dsn in [*catalogs.values(), *datanodes.values()]:
+            assert _count(dsn, lookup) == 0
+
 WEIRD = ['MixedCase', 'with space', 'quote"inside', 'semi;colon', 'select', 'ünïcødé', "it's"]
 
 

@@ -161,6 +161,8 @@ class DistributedTransaction:
             del self.participants[node]
             part = None
         if part is not None:
+            if wants_block and not self.in_block and part.conn.txn_status == b"I":
+                await self._open_block_late(part.conn, node)
             return part.conn
         if self.serializable and node not in self.local_nodes and any(
             n not in self.local_nodes for n in self.participants
@@ -242,6 +244,17 @@ class DistributedTransaction:
             self.closing.append(conn)
             return
         conn.close()
+
+    async def _open_block_late(self, conn: BackendConnection, node: str) -> None:
+        """A node joined for a read outside a block (a DDL's catalog lookup) that is now to
+        be written: the write goes inside a remote block, or it would commit on its own at
+        once and 2PC would PREPARE nothing there."""
+        await conn.settle()
+        if conn.txn_status != b"I":
+            return
+        if self.gxid is None:
+            self.gxid = await self.commit_log.next_gxid()
+        self._open_remote_block(conn, labeled=node not in self.local_nodes)
 
     def _open_remote_block(self, conn: BackendConnection, labeled: bool) -> None:
         sql = [self.begin_sql if self.in_block else "BEGIN"]
