@@ -74,10 +74,20 @@ class GtmCommitLog(CommitLog):
     async def forget(self, gid: str) -> None:
         await self.gtm.txn_forget(gid)
 
-    async def commit_fenced(self, body: Any) -> None:
+    def request_commit_fence(self) -> asyncio.Future[int]:
+        from gridpg.txn.fence import request_commit_fence
+
+        return request_commit_fence(self.gtm)
+
+    def give_back_commit_fence(self, requested: object) -> None:
+        from gridpg.txn.fence import give_back
+
+        give_back(self.gtm, requested)  # type: ignore[arg-type]
+
+    async def commit_fenced(self, body: Any, requested: object = None) -> None:
         from gridpg.txn.fence import with_commit_fence
 
-        await with_commit_fence(self.gtm, body)
+        await with_commit_fence(self.gtm, body, requested)  # type: ignore[arg-type]
 
 
 class Coordinator:

@@ -24,13 +24,31 @@ log = logging.getLogger("gridpg.fence")
 SNAPSHOT_HOLD = 0.5  # seconds a snapshot may keep commits waiting
 
 
-async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]]) -> None:
-    """Run `body` (the COMMIT PREPARED round) under the commit fence."""
-    token = await gtm.fence_acquire("commit")
+async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]],
+                            requested: asyncio.Future[int] | None = None) -> None:
+    """Run `body` (the COMMIT PREPARED round) under the commit fence (`requested` ahead by
+    request_commit_fence, else asked for now)."""
+    token = await (requested if requested is not None else gtm.fence_acquire("commit"))
     try:
         await body()
     finally:
         _release(gtm, token)
+
+
+def request_commit_fence(gtm: GtmClient) -> asyncio.Future[int]:
+    """Ask for the commit fence now, for a COMMIT PREPARED round that follows (the request
+    travels with the decision's: one GTM round trip less). Use it or give_back it."""
+    return asyncio.ensure_future(gtm.fence_acquire("commit"))
+
+
+def give_back(gtm: GtmClient, requested: asyncio.Future[int]) -> None:
+    """A requested commit fence not used: released as soon as (if ever) it is granted.
+    Not cancelled: a grant already on its way would then be lost, holding the fence."""
+    def done(future: asyncio.Future[int]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            _release(gtm, future.result())
+
+    requested.add_done_callback(done)
 
 
 async def snapshot_fence(gtm: GtmClient) -> int | None:
