@@ -741,8 +741,10 @@ async def _bootstrap(cluster: Cluster, name: str) -> None:
 
 
 async def _report_pools(coordinator: Coordinator, every: float = 1.0) -> None:
-    """The pools' open and idle connections, per node, as gauges (summed over workers)."""
+    """The pools' open and idle connections, per node, as gauges (summed over workers);
+    the statements counted in memory (metrics.Tally) go to the shared files too."""
     while True:
+        metrics.flush_tallies()
         for node, pool in coordinator.pools.items():
             metrics.POOL_CONNECTIONS.labels(node, "open").set(pool.open_count)
             metrics.POOL_CONNECTIONS.labels(node, "idle").set(pool.idle_count)

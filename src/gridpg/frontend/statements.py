@@ -710,5 +710,4 @@ def classify(sql: str) -> tuple[sqlparse.TxnControl | None, sqlparse.SetStatemen
 
 def _count_routed(started: float) -> None:
     """The fast paths bypass executor/run.execute, which counts planned statements."""
-    metrics.STATEMENTS.labels("router").inc()
-    metrics.STATEMENT_SECONDS.labels("router").observe(time.perf_counter() - started)
+    metrics.ROUTER.observe(time.perf_counter() - started)
