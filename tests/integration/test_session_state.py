@@ -17,23 +17,30 @@ import pytest
 
 from gridpg.cluster.control import Cluster
 from gridpg.cluster.topology import PortAllocator, build_default
+from tests.conftest import server_dir
 
 PASSWORD = "pw_" + secrets.token_hex(4)
 ROLES = ("ss_app", "ss_other")
 
 
 @pytest.fixture(scope="module")
-def small_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def small_pool() -> Iterator[Cluster]:
     saved = {k: os.environ.get(k) for k in ("GRIDPG_POOL_SIZE", "GRIDPG_COORDINATOR_WORKERS")}
     os.environ["GRIDPG_POOL_SIZE"] = "2"
     os.environ["GRIDPG_COORDINATOR_WORKERS"] = "1"
-    cluster = Cluster(tmp_path_factory.mktemp("smallpool") / "cluster")
-    cluster.create(build_default(datanodes=2, coordinators=1, port=PortAllocator("127.0.0.1", 25000 + (os.getpid() % 50) * 20).take()), lambda _m: None)
+    # Not under pytest's basetemp: another pytest session starting meanwhile chmods it 0700
+    # and the servers (another user) lose their data directories (initdb PANIC).
     try:
-        cluster.up(lambda _m: None)
-        yield cluster
+        with server_dir("smallpool") as directory:
+            cluster = Cluster(directory / "cluster")
+            port = PortAllocator("127.0.0.1", 25000 + (os.getpid() % 50) * 20).take()
+            cluster.create(build_default(datanodes=2, coordinators=1, port=port), lambda _m: None)
+            try:
+                cluster.up(lambda _m: None)
+                yield cluster
+            finally:
+                cluster.down(lambda _m: None)
     finally:
-        cluster.down(lambda _m: None)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
