@@ -35,6 +35,7 @@ class CoordinatorSpec:
     catalog: ServerSpec
     role: str = "read-write"  # read-write | read-only (reads from the groups' standbys)
     metrics_port: int = 0  # Prometheus metrics served here (0: none)
+    max_standby_lag: float = 5.0  # read-only: read a group's primary while its standbys lag more (s)
 
     @property
     def read_only(self) -> bool:
@@ -153,7 +154,8 @@ def load(path: Path) -> Topology:
     gtm = GtmSpec(**raw["gtm"])
     coords = [
         CoordinatorSpec(c["name"], c["host"], c["port"], ServerSpec(**c["catalog"]),
-                        c.get("role", "read-write"), c.get("metrics_port", 0))
+                        c.get("role", "read-write"), c.get("metrics_port", 0),
+                        float(c.get("max_standby_lag", 5.0)))
         for c in raw["coordinator"]
     ]
     groups = [
@@ -198,8 +200,8 @@ def _fields(values: dict[str, object]) -> list[str]:
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     # A TOML basic string: quote, backslash and control characters escaped.
     text = "".join(
         f"\\u{ord(ch):04x}" if ch < " " or ch == "\x7f" else "\\" + ch if ch in '"\\' else ch

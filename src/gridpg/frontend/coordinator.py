@@ -91,6 +91,10 @@ class Coordinator:
         self.settings = settings
         # A read-only coordinator reads each group from a standby and refuses writes.
         self.read_only = False
+        self.max_standby_lag = 5.0  # seconds; a standby further behind is not read from
+        self.lagging_standbys: frozenset[str] = frozenset()
+        self._standby_watch: Any = None
+        self._standby_task: asyncio.Future[None] | None = None
         self.catalog_node = catalog.name
         self.catalog_address = catalog
         self.other_catalogs = other_catalogs
@@ -246,10 +250,12 @@ class Coordinator:
 
     def _serving_node(self, snapshot: CatalogSnapshot, group: Any) -> Any:
         """The member that serves the group here: its primary, or on a read-only
-        coordinator one of its active standbys (spread by coordinator), else the primary."""
+        coordinator one of its active standbys within the lag bound (spread by coordinator),
+        else the primary."""
         candidates = [group.primary] if group.primary else []
         if self.read_only:
-            standbys = [n for n in group.secondaries if (m := snapshot.node(n)) is not None and m.active]
+            standbys = [n for n in group.secondaries if (m := snapshot.node(n)) is not None and m.active
+                        and n not in self.lagging_standbys]
             if standbys:
                 candidates = [standbys[zlib.crc32(self.name.encode()) % len(standbys)]]
         for name in candidates:
@@ -320,6 +326,37 @@ class Coordinator:
 
     async def start_listener(self) -> None:
         self._listen_task = asyncio.ensure_future(self._listen_loop())
+        if self.read_only:
+            self._start_standby_watch()
+
+    def _start_standby_watch(self) -> None:
+        """A read-only coordinator reads from a group's primary while its standbys lag
+        beyond `max_standby_lag` or do not answer (frontend/standby_watch.py)."""
+        from gridpg.frontend.standby_watch import GroupMembers, StandbyWatch
+
+        def address(name: str) -> NodeAddress | None:
+            node = self.snapshot.node(name) if self.snapshot else None
+            if node is None:
+                return None
+            base = self.catalog_address
+            return NodeAddress(name, node.host, node.port, base.user, base.password, base.database)
+
+        def members() -> list[GroupMembers]:
+            out = []
+            for group in self.snapshot.datanode_groups() if self.snapshot else []:
+                primary = address(group.primary) if group.primary else None
+                standbys = [a for n in group.secondaries if (a := address(n)) is not None]
+                if primary is not None and standbys:
+                    out.append(GroupMembers(primary, standbys))
+            return out
+
+        def changed(lagging: frozenset[str]) -> None:
+            self.lagging_standbys = lagging
+            if self.snapshot is not None:
+                self._follow_datanodes(self.snapshot)
+
+        self._standby_watch = StandbyWatch(self.max_standby_lag, members, changed)
+        self._standby_task = asyncio.ensure_future(self._standby_watch.run())
 
     async def _listen_loop(self) -> None:
         """Reload the catalog when another coordinator announces a new metadata epoch."""
@@ -532,6 +569,9 @@ class Coordinator:
             self.open_connections -= 1
 
     def close(self) -> None:
+        if self._standby_task is not None:
+            self._standby_task.cancel()
+            self._standby_watch.close()
         self.pools.close()
 
 
@@ -601,6 +641,7 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
         settings.pool_size = int(pool)
     coordinator = Coordinator(name, address(spec.catalog), datanodes, others, gtm, settings)
     coordinator.read_only = spec.read_only
+    coordinator.max_standby_lag = spec.max_standby_lag
     nodes: list[Node] = []
     for coord in topo.coordinators:
         nodes.append(Node(coord.name, "coordinator", coord.host, coord.port, None))
