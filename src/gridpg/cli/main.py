@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     standby = command("standby", cmd_standby, "add a streaming standby to a datanode group")
     standby.add_argument("action", choices=["add"])
     standby.add_argument("group", help="datanode group, e.g. dn1")
+    catalog = command("catalog", cmd_catalog, "rebuild a coordinator's catalog server from another's")
+    catalog.add_argument("action", choices=["rebuild"])
+    catalog.add_argument("coordinator", help="the coordinator whose catalog server is rebuilt, e.g. coord2")
+    catalog.add_argument("--from", dest="source", default=None,
+                         help="the coordinator to copy from (default: any other running one)")
     dump = command("dump", cmd_dump, "pg_dump through a coordinator, each table's distribution kept")
     dump.add_argument("-f", "--file", default=None, help="write the script here (default: stdout)")
     dump.add_argument("--plain", action="store_true",
@@ -278,6 +283,18 @@ def cmd_standby(args: argparse.Namespace) -> int:
     except FailoverError as exc:
         raise ClusterError(str(exc)) from None
     console.print(f"{spec.name} streams from the primary of {args.group} ({spec.host}:{spec.port})")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from gridpg.cluster.catalog_rebuild import rebuild_catalog
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    with console.status("gridpg catalog rebuild") as spinner:
+        kept = rebuild_catalog(cluster, args.coordinator, args.source, spinner.update)
+    console.print(f"catalog server of {args.coordinator} rebuilt; coordinator {args.coordinator} is up")
+    if kept is not None:
+        console.print(f"the old data directory is kept in {kept}")
     return 0
 
 
