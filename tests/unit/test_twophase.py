@@ -29,7 +29,7 @@ GOLDEN = [  # (query, partial_sql, final_sql)
      'SELECT bool_and(f) AS p1, bool_or(f) AS p2, every(f) AS p3 FROM t',
      'SELECT bool_and(p1) AS bool_and, bool_or(p2) AS bool_or, bool_and(p3) AS every FROM pg_temp.gp_agg_1'),
     ('SELECT var_pop(x) FROM t',
-     'SELECT count(x) AS p1, sum(CAST(x AS numeric)) AS p2, sum(CAST(x AS numeric) * CAST(x AS numeric)) AS p3, var_pop(x) FILTER (WHERE FALSE) AS p4 FROM t',
+     "SELECT count(x) AS p1, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END) AS p2, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END * CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END) AS p3, var_pop(x) FILTER (WHERE FALSE) AS p4 FROM t",
      'SELECT COALESCE(min(p4), CASE WHEN sum(p1) <= 0 THEN NULL WHEN sum(p1) * sum(p3) - sum(p2) * sum(p2) <= 0 THEN 0 ELSE (sum(p1) * sum(p3) - sum(p2) * sum(p2)) / (sum(p1) * sum(p1)) END) AS var_pop FROM pg_temp.gp_agg_1'),
     ("SELECT a, string_agg(s, ',' ORDER BY s) FROM t GROUP BY a",
      'SELECT a AS g1, s AS v2 FROM t',

@@ -306,8 +306,12 @@ def _fill(template: ast.Node, **columns: ast.Node) -> ast.Node:
 
 _T_COUNT = _template("coalesce(sum(__p), 0)::bigint")
 _T_AVG = _template("sum(__s) / nullif(sum(__c), 0)")
-_T_PART_SUM_NUMERIC = _template("sum(__x::numeric)")
-_T_PART_SUM_SQUARES = _template("sum(__x::numeric * __x::numeric)")
+# x as numeric, exactly: float4 -> numeric keeps only 6 digits, while PostgreSQL's float4
+# variance accumulates the exact binary value (as float8); so float4 goes through float8.
+_EXACT = ("(CASE WHEN pg_catalog.pg_typeof(__x) = 'pg_catalog.float4'::pg_catalog.regtype"
+          " THEN __x::pg_catalog.float8::pg_catalog.numeric ELSE __x::pg_catalog.numeric END)")
+_T_PART_SUM_NUMERIC = _template(f"sum({_EXACT})")
+_T_PART_SUM_SQUARES = _template(f"sum({_EXACT} * {_EXACT})")
 _T_PART_COUNT = _template("count(__x)")
 _T_PART_SUM = _template("sum(__x)")
 _VAR_NUM = "(sum(__n) * sum(__q) - sum(__s) * sum(__s))"
