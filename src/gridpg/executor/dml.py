@@ -891,6 +891,13 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         from gridpg.executor.temp_query import create_temp_table_as
 
         return await create_temp_table_as(dispatcher, request)
+    if body.get("if_not_exists") and await _creation_name_taken(dispatcher, into["rel"]):
+        from gridpg.errors import notice
+
+        relname = into["rel"]["relname"]
+        dispatcher.session.send(notice(f'relation "{relname}" already exists, skipping', sqlstate="42P07"))
+        dispatcher.session.send(codec.build_command_complete("CREATE TABLE AS"))
+        return True
     stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
     query_sql = str(RawStream()(stmt.query))
     with_data = not into.get("skipData")
@@ -899,6 +906,19 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         count = await _create_and_fill(dispatcher, into, query_sql, with_data, spec)
     dispatcher.session.send(codec.build_command_complete(f"SELECT {count}"))
     return True
+
+
+async def _creation_name_taken(dispatcher: Dispatcher, rel: dict[str, Any]) -> bool:
+    """CREATE TABLE AS ... IF NOT EXISTS: a relation of that name in the schema the table
+    would be created in (the first existing schema of search_path when unqualified)."""
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    schema = rel.get("schemaname")
+    namespace = (f"pg_catalog.to_regnamespace({quote_literal(quote_ident(schema))})" if schema
+                 else "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = pg_catalog.current_schema())")
+    rows = await catalog.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = "
+        f"{quote_literal(rel['relname'])} AND relnamespace = {namespace})")
+    return rows[0][0] == "t"
 
 
 async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_sql: str,
@@ -911,6 +931,7 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     rel = into["rel"]
     name = quote_qualified(rel.get("schemaname"), rel["relname"])
     create_sql = f"CREATE TABLE {name} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})"
+    create_sql += _storage_clauses(into)
     saved = dispatcher.session.out[:]
     await DdlRunner(dispatcher).create_table(create_sql, parse_tree(create_sql), spec)
     dispatcher.session.out[:] = saved
@@ -925,6 +946,40 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
     return await _copy_routed(dispatcher, table, copy_sql, router, chunks_source(chunks, [], dispatcher),
                               commit=False)
+
+
+def _storage_clauses(into: dict[str, Any]) -> str:
+    """The IntoClause's USING, WITH (...) and TABLESPACE, as the CREATE TABLE takes them
+    (option names quoted: `WITH ("Fillfactor" = 10)` must fail as PostgreSQL's does)."""
+    text = ""
+    if into.get("accessMethod"):
+        text += f" USING {quote_ident(into['accessMethod'])}"
+    options = []
+    for option in into.get("options") or []:
+        elem = option["DefElem"]
+        name = quote_ident(elem["defname"])
+        if elem.get("defnamespace"):
+            name = f"{quote_ident(elem['defnamespace'])}.{name}"
+        arg = elem.get("arg")
+        options.append(name if arg is None else f"{name} = {_option_value(arg)}")
+    if options:
+        text += f" WITH ({', '.join(options)})"
+    if into.get("tableSpaceName"):
+        text += f" TABLESPACE {quote_ident(into['tableSpaceName'])}"
+    return text
+
+
+def _option_value(arg: dict[str, Any]) -> str:
+    for kind, field in (("Integer", "ival"), ("Float", "fval")):
+        if kind in arg:
+            return str(arg[kind].get(field, 0))
+    if "Boolean" in arg:
+        return "true" if arg["Boolean"].get("boolval") else "false"
+    if "String" in arg:
+        return quote_literal(arg["String"].get("sval", ""))
+    if "TypeName" in arg:
+        return quote_literal(".".join(n["String"]["sval"] for n in arg["TypeName"]["names"]))
+    raise PgError(FEATURE_NOT_SUPPORTED, "this storage option of CREATE TABLE AS is not supported")
 
 
 def _strip(sql: str) -> str:
