@@ -42,3 +42,14 @@ def test_copy_of_a_query_over_a_view_of_a_distributed_table(gridpg_cluster: Clus
         sql = "COPY (SELECT t FROM test1 WHERE id = 1 UNION SELECT * FROM v_test1 ORDER BY 1) TO STDOUT"
         with conn.cursor() as cur, cur.copy(sql) as copy:
             assert b"".join(bytes(c) for c in copy) == b"a\nv_a\nv_b\nv_c\n"
+
+
+def test_importing_a_snapshot_is_refused(gridpg_cluster: Cluster) -> None:
+    """SET TRANSACTION SNAPSHOT succeeded and imported nothing (transactions.sql): one
+    server's exported snapshot cannot describe the cluster, so it is refused."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("SET TRANSACTION SNAPSHOT '00000003-0000001B-1'")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -23,6 +23,8 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
     DEADLOCK_DETECTED,
+    FEATURE_NOT_SUPPORTED,
+    INVALID_PARAMETER_VALUE,
     NO_ACTIVE_SQL_TRANSACTION,
     PROTOCOL_VIOLATION,
     QUERY_CANCELED,
@@ -454,6 +456,9 @@ class StatementRunner:
                 self.txn.begin(control.begin_sql)
             send(codec.build_command_complete("BEGIN" if not control.is_start else "START TRANSACTION"))
         elif kind in ("commit", "rollback"):
+            if control.chain and (not self.txn.in_block or self.implicit_block):
+                raise PgError(NO_ACTIVE_SQL_TRANSACTION,
+                              f"{kind.upper()} AND CHAIN can only be used in transaction blocks")
             if not self.txn.in_block:
                 send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
                 send(codec.build_command_complete("COMMIT" if kind == "commit" else "ROLLBACK"))
@@ -494,6 +499,8 @@ class StatementRunner:
             await prepared.finish(self, control.name, commit=kind == "commit_prepared")
             send(codec.build_command_complete("COMMIT PREPARED" if kind == "commit_prepared" else "ROLLBACK PREPARED"))
         elif kind == "set_transaction":
+            if control.snapshot is not None:
+                _refuse_snapshot_import(control.snapshot)
             if self.txn.in_block:
                 await self.txn.set_local(request.sql)
             else:
@@ -534,3 +541,14 @@ class StatementRunner:
     async def _set(self, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
         """SET/RESET: validated on the catalog server, then kept for every node of the session."""
         await session_commands.run_set(self, setting, request)
+
+
+def _refuse_snapshot_import(identifier: str) -> None:
+    """SET TRANSACTION SNAPSHOT: an identifier PostgreSQL would reject is rejected as it
+    does (22023); a well-formed one names one server's snapshot, which does not describe
+    the cluster's other servers, so importing it is refused rather than half honoured."""
+    if not identifier or identifier.strip("0123456789ABCDEF-"):
+        raise PgError(INVALID_PARAMETER_VALUE, f'invalid snapshot identifier: "{identifier}"')
+    raise PgError(FEATURE_NOT_SUPPORTED, "SET TRANSACTION SNAPSHOT is not supported by gridpg",
+                  detail="an exported snapshot belongs to one server; the cluster's other "
+                         "servers cannot take the same snapshot")

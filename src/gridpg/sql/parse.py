@@ -138,6 +138,7 @@ class TxnControl:
     kind: str  # begin | commit | rollback | savepoint | rollback_to | release | prepare | commit_prepared | rollback_prepared | set_transaction
     name: str = ""  # the savepoint, or the prepared transaction's identifier
     chain: bool = False
+    snapshot: str | None = None  # SET TRANSACTION SNAPSHOT's identifier
     begin_sql: str = "BEGIN"
     is_start: bool = False
     isolation: str | None = None
@@ -184,7 +185,11 @@ def transaction_control(sql: str) -> TxnControl | None:
         stmt = parse_tree(sql)
         if "VariableSetStmt" not in stmt:
             return None
-        return TxnControl("set_transaction")
+        body = stmt["VariableSetStmt"]
+        snapshot = None
+        if body.get("name") == "TRANSACTION SNAPSHOT":
+            snapshot = body["args"][0]["A_Const"].get("sval", {}).get("sval", "")
+        return TxnControl("set_transaction", snapshot=snapshot)
     stmt = parse_tree(sql)
     body = stmt.get("TransactionStmt")
     if body is None:

@@ -253,3 +253,19 @@ COMMIT;
 SELECT count(*), sum(age) FROM users;
 SELECT count(*) FROM orders;
 SELECT city, pop FROM cities ORDER BY city;
+
+-- AND CHAIN outside a transaction block is an error (25P01), as in PostgreSQL 12+
+-- error
+COMMIT AND CHAIN;
+-- error
+ROLLBACK AND CHAIN;
+BEGIN;
+UPDATE users SET age = age WHERE id = 1;
+COMMIT AND CHAIN;
+SELECT count(*) FROM users;
+ROLLBACK;
+-- a malformed snapshot identifier is refused as PostgreSQL does (22023)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+-- error
+SET TRANSACTION SNAPSHOT 'bad';
+ROLLBACK;
