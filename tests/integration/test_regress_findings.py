@@ -53,3 +53,31 @@ def test_importing_a_snapshot_is_refused(gridpg_cluster: Cluster) -> None:
             conn.execute("SET TRANSACTION SNAPSHOT '00000003-0000001B-1'")
         conn.execute("ROLLBACK")
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("statement", [
+    "WITH ins AS (INSERT INTO wcte VALUES (100, 1) RETURNING id) SELECT * FROM ins",
+    "WITH u AS (UPDATE wcte SET v = (SELECT max(v) FROM wcte) WHERE id <= 3 RETURNING *) SELECT * FROM u",
+    "with d as (delete from wcte where id = 5 returning *) insert into wcte_log select * from d",
+    "/* app */ WITH d AS (DELETE FROM wcte WHERE id > 7 RETURNING *) SELECT count(*) FROM d",
+    "WITH m AS (UPDATE wcte SET id = id + 1000 WHERE id = 1 RETURNING *) UPDATE wcte_log SET v = 0",
+    "EXPLAIN ANALYZE WITH d AS (DELETE FROM wcte RETURNING *) SELECT count(*) FROM d",
+    "COPY (WITH d AS (DELETE FROM wcte RETURNING *) SELECT * FROM d) TO STDOUT",
+    "PREPARE wp AS WITH d AS (DELETE FROM wcte RETURNING *) SELECT count(*) FROM d",
+])
+def test_data_modifying_with_is_refused_and_changes_nothing(
+        gridpg_cluster: Cluster, schema: str, statement: str) -> None:
+    """Planned as one query, the writes of a data-modifying WITH reached the gathered
+    copies only: the INSERT's row was returned and never stored, the DELETE deleted nothing."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE wcte (id int PRIMARY KEY, v int)")
+        conn.execute("CREATE TABLE wcte_log (id int PRIMARY KEY, v int)")
+        conn.execute("INSERT INTO wcte SELECT g, g FROM generate_series(1, 10) g")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(statement)
+        assert conn.execute("SELECT count(*), sum(id), sum(v) FROM wcte").fetchone() == (10, 55, 55)
+        assert conn.execute("SELECT count(*) FROM wcte_log").fetchone() == (0,)
+        # over a temp table alone it is PostgreSQL's own business
+        conn.execute("CREATE TEMP TABLE wtemp (a int)")
+        assert conn.execute("WITH i AS (INSERT INTO wtemp VALUES (1) RETURNING a) SELECT * FROM i").fetchall() == [(1,)]

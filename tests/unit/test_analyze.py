@@ -156,3 +156,15 @@ def test_equi_join_pairs_ignore_non_equalities_and_or() -> None:
 def test_has_node() -> None:
     assert has_node(tree("SELECT count(*) FROM t GROUP BY a"), "FuncCall")
     assert not has_node(tree("SELECT a FROM t"), "FuncCall", "SubLink")
+
+
+def test_has_modifying_cte() -> None:
+    from gridpg.planner import analyze
+    from gridpg.sql.parse import parse_tree
+
+    assert analyze.has_modifying_cte(parse_tree("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d"))
+    assert analyze.has_modifying_cte(parse_tree(
+        "INSERT INTO u WITH x AS (SELECT 1), y AS (UPDATE t SET a = 1 RETURNING a) SELECT a FROM y"))
+    assert analyze.has_modifying_cte(parse_tree("EXPLAIN WITH i AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT 1"))
+    assert not analyze.has_modifying_cte(parse_tree("WITH x AS (SELECT * FROM t) SELECT * FROM x"))
+    assert not analyze.has_modifying_cte(parse_tree("SELECT 'WITH d AS (DELETE FROM t)'"))

@@ -260,6 +260,7 @@ class DdlRunner:
                             f'column "{column}"',
                         )
             if method == "hash":
+                self._ensure_keys_hold(column, keys)
                 return self._hash_table(schema, name, column, ctype, groups, shard_count, colocate_with)
             return DistTable(schema, name, "modulo", column, ctype, None, None, tuple(groups))
         return DistTable(schema, name, method, None, None, None, None, tuple(groups))
@@ -316,17 +317,41 @@ class DdlRunner:
                 if all(candidate in key for key in keys):
                     return parent.method, candidate
         if keys:
-            for col in keys[0]:
-                if col in hashable:
-                    return "hash", col
+            # each datanode checks uniqueness alone: every unique key must hold the column
             common = set(keys[0]).intersection(*[set(k) for k in keys[1:]]) & hashable
             for col in keys[0]:
                 if col in common:
                     return "hash", col
+            self._notice_replicated(keys)
+            return "replication", None
         for col in columns:
             if col.name in hashable:
                 return "hash", col.name
         return "roundrobin", None
+
+    @staticmethod
+    def _ensure_keys_hold(column: str, keys: list[list[str]]) -> None:
+        """Each datanode checks a unique key over its own rows only, so the key must hold
+        the distribution column (Citus's rule; PostgreSQL's own for partitioned tables)."""
+        for key in keys:
+            if column not in key:
+                raise PgError(
+                    FEATURE_NOT_SUPPORTED,
+                    f'unique key ({", ".join(key)}) does not include the distribution column "{column}"',
+                    detail="each datanode checks uniqueness over its own rows only",
+                    hint="add the distribution column to the key, distribute by a column every "
+                         "unique key includes, or make the table a reference (REPLICATION) table")
+
+    def _notice_replicated(self, keys: list[list[str]]) -> None:
+        """No DISTRIBUTE BY, and the unique keys share no column a hash could use: the table
+        is replicated (every node holds every row, so every key holds); say so."""
+        from gridpg.errors import notice
+
+        names = "; ".join("(" + ", ".join(key) + ")" for key in keys)
+        self.dispatcher.session.send(notice(
+            f"the table is replicated to every datanode: its unique keys {names} share no "
+            "column to distribute it by (use DISTRIBUTE BY, or create_distributed_table with a "
+            "column every unique key includes, to spread its rows)"))
 
     def _target_groups(self, spec: DistributionSpec | None) -> list[str]:
         all_groups = self.all_groups()

@@ -176,14 +176,14 @@ async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec:
     # hold a table created a moment ago: its rows would be taken from the empty catalog copy).
     await dispatcher.runner.load_private_snapshot()
     old = dispatcher.runner.snapshot().table(schema, name)
-    create_sql, extra_sql = await _definition(catalog, qualified)
+    create_sql, extra_sql, before_sql = await _definition(catalog, qualified)
     # 1. the rows, into a temp table on a catalog connection outside the 2PC transaction
     #    (PostgreSQL refuses PREPARE TRANSACTION after touching temp tables)
     pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
-                    shard_count, colocate, create_sql, extra_sql)
+                    shard_count, colocate, create_sql, extra_sql, before_sql)
     finally:
         try:
             await staging.simple_query("DROP TABLE IF EXISTS pg_temp.gp_redistribute")
@@ -194,7 +194,8 @@ async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec:
 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
                 schema: str, name: str, qualified: str, old: Any, spec: DistributionSpec,
-                shard_count: int | None, colocate: str | None, create_sql: str, extra_sql: str) -> None:
+                shard_count: int | None, colocate: str | None, create_sql: str, extra_sql: str,
+                before_sql: str) -> None:
     temp = "gp_redistribute"
     await staging.simple_query(f"CREATE TEMP TABLE {temp} (LIKE {qualified})")
     if old is not None:
@@ -220,6 +221,8 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
 
     for group, sql in datanode_create_statements(create_sql, table, ddl._placement(table)).items():
         conn = await ddl.conn(group)
+        if before_sql:
+            await conn.simple_query(before_sql)
         await conn.simple_query(sql)
         if extra_sql:
             await conn.simple_query(extra_sql)
@@ -240,8 +243,9 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
 
 
-async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str]:
-    """CREATE TABLE text (columns, defaults, constraints) and the indexes, from the catalog."""
+async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str, str]:
+    """CREATE TABLE text (columns, defaults, constraints); what follows it (indexes, the
+    serial sequences' owner); what precedes it (those sequences), from the catalog."""
     regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
     columns = await conn.query(
         "SELECT quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) "
@@ -260,7 +264,20 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
         f"WHERE i.indrelid = {regclass} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c "
         "WHERE c.conindid = i.indexrelid)"
     )
+    # serial columns' sequences: the datanodes' copies went with their DROP TABLE, and the
+    # columns' DEFAULT nextval(...) needs them (the coordinator draws the values themselves)
+    owned = await conn.query(
+        "SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(s.relname), "
+        "pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+        "JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+        f"WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = {regclass} "
+        "AND d.deptype = 'a'"
+    )
     parts = [r[0] or "" for r in columns] + [r[0] or "" for r in constraints]
     create = f"CREATE TABLE {qualified} ({', '.join(parts)})"
-    extra = "; ".join(r[0] or "" for r in indexes)
-    return create, extra
+    before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
+    after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
+    extra = "; ".join([*(r[0] or "" for r in indexes), *after])
+    return create, extra, before

@@ -190,7 +190,7 @@ class Coordinator:
             self.pools.pool(self.catalog_node).release(conn)
         self.describe_cache.clear()
         self._columns.clear()
-        self._sequences.clear()
+        await self._return_cached_sequences()
         if self.planner is not None:
             self.planner.invalidate()
 
@@ -452,6 +452,18 @@ class Coordinator:
             cache = self._sequences.pop(name, [])
             if cache:
                 await self.gtm.seq_giveback(name, cache[-1], cache[0])
+
+    async def _return_cached_sequences(self) -> None:
+        """After a metadata change the cached ranges are dropped (a sequence may have been
+        altered elsewhere); their unused values go back to the GTM where nobody took values
+        since, so one session's next value follows its last one, as in PostgreSQL."""
+        from gridpg.gtm.protocol import GtmError
+
+        try:
+            await self.give_back_sequences(list(self._sequences))
+        except (GtmError, OSError) as exc:
+            log.warning("could not return cached sequence values to the GTM: %s", exc)
+        self._sequences.clear()
 
     def forget_sequences(self, names: list[str]) -> None:
         for name in names:

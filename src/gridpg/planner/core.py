@@ -224,6 +224,9 @@ class Planner:
                 return Analysis("cluster_view", clean, spec, tree, kind, xl=views)
         if kind in QUERY_KINDS:
             return self._analyze_query(sql, clean, spec, tree, kind, catalog, session)
+        if kind in _WRAPPING_KINDS and analyze.has_modifying_cte(tree) \
+                and touches_distributed(tree, catalog, session):
+            _refuse_modifying_cte()
         if prepared.is_session_statement(tree, kind) or (
                 kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
             return Analysis("session", clean, spec, tree, kind)
@@ -247,6 +250,8 @@ class Planner:
         if kind in ("UpdateStmt", "DeleteStmt") and analyze.has_node(tree, "CurrentOfExpr"):
             raise PgError(FEATURE_NOT_SUPPORTED, "WHERE CURRENT OF on a distributed table is not "
                           "supported by gridpg (its cursors are not on the datanodes)")
+        if analyze.has_modifying_cte(tree):
+            _refuse_modifying_cte()
         body = tree[kind]
         writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
         spec_router = None
@@ -256,6 +261,18 @@ class Planner:
         if kind not in ("InsertStmt", "MergeStmt") and not moves:
             spec_router = router.static(body, resolved, writes)
         return Analysis("query", clean, spec, tree, kind, resolved, spec_router)
+
+
+# statements that carry a query of their own
+_WRAPPING_KINDS = ("ExplainStmt", "CopyStmt", "DeclareCursorStmt", "PrepareStmt", "CreateTableAsStmt")
+
+
+def _refuse_modifying_cte() -> None:
+    """Each part of a data-modifying WITH would need its own plan and all of them one
+    snapshot; planned as one query its writes reached gathered copies only, silently."""
+    raise PgError(FEATURE_NOT_SUPPORTED, "a data-modifying WITH over distributed tables "
+                  "is not supported by gridpg yet",
+                  hint="run the INSERT/UPDATE/DELETE ... RETURNING as a statement of its own")
 
 
 # -- views -----------------------------------------------------------------------------
