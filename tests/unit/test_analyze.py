@@ -168,3 +168,26 @@ def test_has_modifying_cte() -> None:
     assert analyze.has_modifying_cte(parse_tree("EXPLAIN WITH i AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT 1"))
     assert not analyze.has_modifying_cte(parse_tree("WITH x AS (SELECT * FROM t) SELECT * FROM x"))
     assert not analyze.has_modifying_cte(parse_tree("SELECT 'WITH d AS (DELETE FROM t)'"))
+
+
+def test_modifying_cte_steps() -> None:
+    """The pure planning of a data-modifying WITH: its steps, or why not (no server)."""
+    import pytest
+
+    from gridpg.errors import PgError
+    from gridpg.planner.modifying_cte import plan_steps
+
+    steps = plan_steps("WITH a(x) AS (SELECT 1), d AS (DELETE FROM t WHERE id IN (SELECT x FROM a) RETURNING *), "
+                       "i (k) AS (INSERT INTO log SELECT id FROM d RETURNING id) SELECT count(*) FROM i")
+    assert [(s.name, s.modifying, s.columns) for s in steps.steps] == [
+        ("a", False, ()), ("d", True, ()), ("i", True, ("k",))]
+    assert steps.steps[0].definition == "a(x) AS (SELECT 1)"
+    assert steps.steps[2].statement == "INSERT INTO log SELECT id FROM d RETURNING id"
+    assert steps.main == "SELECT count(*) FROM i"
+    for refused in ("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM s.t",
+                    "WITH d AS (DELETE FROM t RETURNING *) UPDATE t SET v = 1",
+                    "WITH x AS (SELECT * FROM t), d AS (DELETE FROM t RETURNING *) SELECT 1",
+                    "WITH RECURSIVE d AS (DELETE FROM t RETURNING *) SELECT 1"):
+        with pytest.raises(PgError) as info:
+            plan_steps(refused)
+        assert info.value.sqlstate == "0A000"

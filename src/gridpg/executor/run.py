@@ -171,6 +171,12 @@ async def _merge_group(dispatcher: Dispatcher, request: ExecRequest,
                   "distribution column and its rows live on one node")
 
 
+async def _modifying_cte(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import modifying_cte
+
+    await modifying_cte.run(dispatcher, request, plan)
+
+
 async def _session_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.executor import prepared
 
@@ -240,6 +246,7 @@ async def _sequences_to_reset(dispatcher: Dispatcher, plan: plans.UtilityPlan) -
 _Runner = Callable[["Dispatcher", "ExecRequest", Any], Awaitable[None]]
 _RUNNERS: dict[type, _Runner] = {
     plans.CatalogPlan: _catalog,
+    plans.ModifyingCtePlan: _modifying_cte,
     plans.UtilityPlan: _utility,
     plans.CreateTablePlan: _create_table,
     plans.ExplainPlan: _explain,

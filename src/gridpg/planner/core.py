@@ -22,7 +22,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, prepared, router, tempnames
+from gridpg.planner import analyze, modifying_cte, prepared, router, tempnames
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
@@ -32,6 +32,7 @@ from gridpg.planner.plan import (
     DistributedPlan,
     FunctionCallPlan,
     InsertPlan,
+    ModifyingCtePlan,
     Plan,
     SequenceCallPlan,
     SessionStatementPlan,
@@ -108,6 +109,9 @@ class Planner:
             return SessionStatementPlan(analysis.kind, analysis.tree)
         if analysis.route == "query":
             return self._plan_query(run_sql, analysis, catalog, session, params)
+        if analysis.route == "modifying_cte":
+            steps = modifying_cte.plan_steps(analysis.clean)
+            return ModifyingCtePlan(steps=steps.steps, main=steps.main)
         return plan_utility(analysis.clean, analysis.tree, analysis.kind, analysis.spec, catalog, session)
 
     def _plan_query(self, sql: str, analysis: Analysis, catalog: CatalogView, session: SessionView,
@@ -251,7 +255,7 @@ class Planner:
             raise PgError(FEATURE_NOT_SUPPORTED, "WHERE CURRENT OF on a distributed table is not "
                           "supported by gridpg (its cursors are not on the datanodes)")
         if analyze.has_modifying_cte(tree):
-            _refuse_modifying_cte()
+            return Analysis("modifying_cte", clean, spec, tree, kind)
         body = tree[kind]
         writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
         spec_router = None
