@@ -102,3 +102,16 @@ def test_data_modifying_with_over_an_enum_column(gridpg_cluster: Cluster, schema
         assert conn.execute("SELECT count(*) FROM wenum").fetchone() == (3,)
         assert conn.execute("WITH u AS (UPDATE wenum SET m = 'sad' WHERE id = 1 RETURNING m) "
                             "SELECT m, m > 'ok'::wmood FROM u").fetchall() == [("sad", False)]
+
+
+def test_materialized_view_over_a_distributed_table_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """It was created on one catalog server from its empty copy of the table: 0 rows."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE mvsrc (id int PRIMARY KEY, v int)")
+        conn.execute("INSERT INTO mvsrc VALUES (1, 1), (2, 2)")
+        conn.execute("CREATE VIEW mvsrc_v AS SELECT id FROM mvsrc")
+        for query in ("SELECT * FROM mvsrc", "SELECT count(*) FROM mvsrc_v", "SELECT 1 FROM mvsrc WITH NO DATA"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(f"CREATE MATERIALIZED VIEW mv AS {query}")
+        assert conn.execute("SELECT count(*) FROM pg_matviews WHERE matviewname = 'mv'").fetchone() == (0,)

@@ -231,6 +231,12 @@ class Planner:
         if kind in _WRAPPING_KINDS and analyze.has_modifying_cte(tree) \
                 and touches_distributed(tree, catalog, session):
             _refuse_modifying_cte()
+        if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":
+            if touches_distributed(tree, catalog, session):
+                raise PgError(FEATURE_NOT_SUPPORTED, "materialized views over distributed tables are "
+                              "not supported by gridpg yet (REFRESH would read the catalog server's "
+                              "empty copies)", hint="use CREATE TABLE ... AS, or a view")
+            return Analysis("utility", clean, spec, tree, kind)
         if prepared.is_session_statement(tree, kind) or (
                 kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
             return Analysis("session", clean, spec, tree, kind)

@@ -254,3 +254,14 @@ SELECT reloptions FROM pg_class WHERE oid = 'ctas_opts'::regclass;
 CREATE TABLE ctas_bad WITH ("Fillfactor" = 10) AS SELECT 1 AS a;
 -- error
 CREATE TABLE ctas_big AS SELECT 1 AS a;
+
+-- materialized views over no distributed table live on every server, as views do
+CREATE MATERIALIZED VIEW mv_const AS SELECT g AS n, g * g AS sq FROM generate_series(1, 5) g;
+SELECT * FROM mv_const ORDER BY n;
+CREATE MATERIALIZED VIEW mv_later AS SELECT 42 AS answer WITH NO DATA;
+-- error
+SELECT * FROM mv_later;
+REFRESH MATERIALIZED VIEW mv_later;
+SELECT * FROM mv_later;
+REFRESH MATERIALIZED VIEW mv_const;
+DROP MATERIALIZED VIEW mv_const, mv_later;
