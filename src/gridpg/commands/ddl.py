@@ -93,6 +93,8 @@ class DdlRunner:
             if node == self.coord.catalog_node:
                 tag = results[-1].tag if results else ""
                 self._relay_notices(conn)
+        if kind == "AlterTableStmt":
+            await self._check_added_foreign_keys(request.sql)
         for group in groups:
             conn = await self.conn(group)
             await conn.simple_query(group_sql.get(group, request.sql) if group_sql else request.sql)
@@ -101,6 +103,21 @@ class DdlRunner:
                 conn = await self.conn(node)
                 await conn.simple_query(as_cluster_owner("\n".join(after)))
         await self.finish(tag)
+
+    async def _check_added_foreign_keys(self, sql: str) -> None:
+        """ALTER TABLE ... ADD FOREIGN KEY / REFERENCES: the same rule as CREATE TABLE's
+        (each datanode checks the key alone), read from the catalog after the change."""
+        from gridpg.sql.parse import parse_tree
+
+        tree = parse_tree(sql)
+        body = tree.get("AlterTableStmt") or {}
+        if not _adds_foreign_key(body):
+            return
+        own = await self.conn(self.coord.catalog_node)
+        schema, name, _, _, fk_parents = await self._inspect(own, body["relation"])
+        table = self.snapshot.table(schema, name)
+        if table is not None:
+            self._ensure_foreign_keys_hold(table, fk_parents)
 
     def _relay_notices(self, conn: BackendConnection) -> None:
         """The coordinator's own catalog server speaks for the cluster (once, not per node)."""
@@ -508,3 +525,15 @@ def _pg_array(text: str | None) -> list[str]:
         i += 1
     out.append(current)
     return out
+
+
+def _adds_foreign_key(node: Any) -> bool:
+    """A FOREIGN KEY / REFERENCES constraint anywhere in an ALTER TABLE's commands."""
+    if isinstance(node, dict):
+        constraint = node.get("Constraint")
+        if isinstance(constraint, dict) and constraint.get("contype") == "CONSTR_FOREIGN":
+            return True
+        return any(_adds_foreign_key(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_adds_foreign_key(v) for v in node)
+    return False

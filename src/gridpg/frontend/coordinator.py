@@ -607,7 +607,7 @@ GRIDPG_FUNCTIONS = """
 CREATE TABLE IF NOT EXISTS gridpg.coordinator_state (
   name text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now());
 CREATE OR REPLACE FUNCTION gridpg.version() RETURNS text LANGUAGE sql STABLE
-  AS $$ SELECT 'gridpg 0.1.0 on ' || pg_catalog.version() $$;
+  AS $$ SELECT pg_catalog.regexp_replace(pg_catalog.version(), '^(PostgreSQL \\S+)', '\\1 (gridpg 0.1.0)') $$;
 """
 
 

@@ -365,14 +365,18 @@ class _Splitter:
         group_columns = [self._group_key(e) for e in self._group_exprs()]
         targets = tuple(ast.ResTarget(name=name, val=self._final(t.val))
                         for name, t in zip(self.output_names, stmt.targetList, strict=True))
+        having = self._final(stmt.havingClause) if stmt.havingClause else None
+        sort = tuple(self._final_sort(s) for s in stmt.sortClause or ()) or None
+        distinct = self._final_distinct(stmt.distinctClause)
+        group_columns += [c.name for c in self.columns if c.name.startswith("f")]
         final = ast.SelectStmt(
             targetList=targets,
             fromClause=(copy.deepcopy(self.temp),),
             whereClause=None,
             groupClause=tuple(_column(c) for c in dict.fromkeys(group_columns)) or None,
-            havingClause=self._final(stmt.havingClause) if stmt.havingClause else None,
-            sortClause=tuple(self._final_sort(s) for s in stmt.sortClause or ()) or None,
-            distinctClause=self._final_distinct(stmt.distinctClause),
+            havingClause=having,
+            sortClause=sort,
+            distinctClause=distinct,
             limitCount=_ensure_constant_limit(stmt.limitCount),
             limitOffset=_ensure_constant_limit(stmt.limitOffset),
             limitOption=stmt.limitOption,
@@ -444,6 +448,17 @@ class _Splitter:
                        for n in _walk(target.val, into_subqueries=False)):
                 raise _Refusal(f"GROUP BY {name} may name an input or an output column")
 
+    def _dependent(self, node: ast.ColumnRef) -> str:
+        """A column used outside the aggregates that is no GROUP BY expression: valid in
+        PostgreSQL only when functionally dependent on the GROUP BY (a primary key's
+        table). The partial query selects it under the original GROUP BY, so the node
+        checks that rule and fails as PostgreSQL would; the final query, over a temp table
+        without the key, groups by it too (which changes no group)."""
+        if self.raw:
+            raise _Refusal(f"column {_deparse(node)} is used outside an aggregate but is not"
+                           " a GROUP BY expression")
+        return self._add_column("f", node, grouped=False, key=self._normalize(node))
+
     def _group_key(self, expr: ast.Node) -> str:
         return self._add_column("g", expr, grouped=True, key=self._normalize(expr))
 
@@ -485,8 +500,7 @@ class _Splitter:
                 return self._combined(node, name)
             _ensure_scalar_function(node)
         if isinstance(node, ast.ColumnRef):
-            raise _Refusal(f"column {_deparse(node)} is used outside an aggregate but is not"
-                           " a GROUP BY expression")
+            return _column(self._dependent(node))
         if isinstance(node, ast.SubLink):
             raise _Refusal("a subquery outside the aggregates cannot run on the catalog server")
         if isinstance(node, ast.ParamRef):
