@@ -115,3 +115,21 @@ def test_materialized_view_over_a_distributed_table_is_refused(gridpg_cluster: C
             with pytest.raises(psycopg.errors.FeatureNotSupported):
                 conn.execute(f"CREATE MATERIALIZED VIEW mv AS {query}")
         assert conn.execute("SELECT count(*) FROM pg_matviews WHERE matviewname = 'mv'").fetchone() == (0,)
+
+
+def test_data_modifying_with_bound_parameters(gridpg_cluster: Cluster, schema: str) -> None:
+    """Through the extended protocol: each part gets the client's parameters; those a part
+    does not use are declared text (else PostgreSQL cannot type them)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE wp1 (id int PRIMARY KEY, v text)")
+        conn.execute("CREATE TABLE wp2 (id int PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO wp1 SELECT g, 'v' || g FROM generate_series(1, 10) g")
+        moved = conn.execute("WITH d AS (DELETE FROM wp1 WHERE id > %s RETURNING *) "
+                             "INSERT INTO wp2 SELECT * FROM d RETURNING id", (7,)).fetchall()
+        assert sorted(moved) == [(8,), (9,), (10,)]
+        row = conn.execute("WITH i AS (INSERT INTO wp1 VALUES (%s, %s) RETURNING *) SELECT *, %s::text FROM i",
+                           (50, "x", "z"), prepare=True).fetchall()
+        assert row == [(50, "x", "z")]
+        assert conn.execute("SELECT count(*) FROM wp1").fetchone() == (8,)
+        assert conn.execute("SELECT count(*) FROM wp2").fetchone() == (3,)

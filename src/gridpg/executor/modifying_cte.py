@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from gridpg.executor.dml import _query_columns
 from gridpg.pgwire import codec
 from gridpg.planner.plan import ModifyingCtePlan
+from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -37,9 +38,22 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
             # the columns' types as the catalog server names them (a datanode's type OIDs
             # of the user's own types differ)
             columns = await _query_columns(catalog, statement, {})
-            _, rows = await _capture(dispatcher, request, statement)
+            _, rows = await _capture(dispatcher, _for(request, statement), statement)
             entries.append(_constant_entry(step.name, step.columns, columns, rows))
-        await dispatcher.run(dataclasses.replace(request, sql=_with(entries, plan.main)))
+        main = _with(entries, plan.main)
+        await dispatcher.run(_for(request, main))
+
+
+def _for(request: ExecRequest, sql: str) -> ExecRequest:
+    """The client's request for one part: its parameters stay where they are ($n), and
+    those of undeclared type that this part does not use are declared text (PostgreSQL
+    cannot infer a type for a parameter nothing refers to)."""
+    if not request.params:
+        return dataclasses.replace(request, sql=sql)
+    used = {int(sql[t.start + 1:t.end + 1]) for t in sqlparse.tokens(sql) if t.name == "PARAM"}
+    oids = list(request.param_oids) + [0] * (len(request.params) - len(request.param_oids))
+    oids = [25 if oid == 0 and n not in used else oid for n, oid in enumerate(oids, 1)]
+    return dataclasses.replace(request, sql=sql, param_oids=oids)
 
 
 def _with(entries: list[str], statement: str) -> str:
