@@ -133,3 +133,23 @@ def test_data_modifying_with_bound_parameters(gridpg_cluster: Cluster, schema: s
         assert row == [(50, "x", "z")]
         assert conn.execute("SELECT count(*) FROM wp1").fetchone() == (8,)
         assert conn.execute("SELECT count(*) FROM wp2").fetchone() == (3,)
+
+
+def test_read_only_transaction_of_a_driver(gridpg_cluster: Cluster, schema: str) -> None:
+    """Aggregates and the coordinator finish keep rows in catalog temp tables, which a READ
+    ONLY transaction refused (25006): every such query failed in read-only transactions."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE rot (id int PRIMARY KEY, g text)")
+        conn.execute("INSERT INTO rot SELECT i, 'g' || (i % 3) FROM generate_series(1, 30) i")
+    with psycopg.connect(gridpg_cluster.dsn(0)) as conn:
+        conn.read_only = True
+        conn.execute(f"SET search_path TO {schema}")
+        assert conn.execute("SELECT count(*) FROM rot").fetchone() == (30,)
+        assert conn.execute("SELECT g, count(*) FROM rot GROUP BY g ORDER BY g").fetchall() == [
+            ("g0", 10), ("g1", 10), ("g2", 10)]
+        assert conn.execute("SELECT count(*) FROM rot a JOIN rot b ON a.g = b.g").fetchone() == (300,)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("DELETE FROM rot")
+        conn.rollback()  # the SET search_path above went with it
+        assert conn.execute(f"SELECT count(*) FROM {schema}.rot").fetchone() == (30,)

@@ -21,6 +21,7 @@ from gridpg.errors import (
 )
 from gridpg.executor import relay
 from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
+from gridpg.executor.scratch import writable_catalog
 from gridpg.pgwire import codec
 from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, Strategy
 from gridpg.planner.text import splice
@@ -43,13 +44,18 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
-        await two_phase(dispatcher, request, plan)
+        async with writable_catalog(dispatcher):
+            await two_phase(dispatcher, request, plan)
     elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
         await broadcast_write(dispatcher, request, plan)
     elif strategy is Strategy.COORDINATOR_FINISH:
-        await _exchange_or_finish(dispatcher, request, plan)
+        async with writable_catalog(dispatcher) as side:
+            if side:  # read-only: the datanodes cannot take an exchange's scratch tables
+                await coordinator_finish(dispatcher, request, plan)
+            else:
+                await _exchange_or_finish(dispatcher, request, plan)
     else:
         raise PgError(INTERNAL_ERROR, f"gridpg cannot execute a {strategy} plan over several nodes")
 
