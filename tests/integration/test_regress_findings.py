@@ -153,3 +153,19 @@ def test_read_only_transaction_of_a_driver(gridpg_cluster: Cluster, schema: str)
             conn.execute("DELETE FROM rot")
         conn.rollback()  # the SET search_path above went with it
         assert conn.execute(f"SELECT count(*) FROM {schema}.rot").fetchone() == (30,)
+
+
+def test_copy_on_error_ignore_skips_rows_whose_distribution_value_does_not_convert(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """COPY ... (ON_ERROR ignore) failed with 22P02 when the bad value was the distribution
+    column's (the coordinator could not route it); PostgreSQL skips the row."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE cpe (id int PRIMARY KEY, n int)")
+        with conn.cursor() as cur, cur.copy("COPY cpe FROM STDIN WITH (FORMAT csv, ON_ERROR ignore)") as copy:
+            copy.write("1,1\nx,2\n3,three\n4,4\n")
+        assert conn.execute("SELECT id, n FROM cpe ORDER BY id").fetchall() == [(1, 1), (4, 4)]
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation), conn.cursor() as cur, \
+                cur.copy("COPY cpe FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write("5,5\nx,6\n")
+        assert conn.execute("SELECT count(*) FROM cpe").fetchone() == (2,)

@@ -486,12 +486,20 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] or [c.name for c in columns]
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
+    # ON_ERROR ignore: a row whose distribution value does not convert is skipped, as the
+    # node skips rows whose other values do not
+    router.skip_unroutable = str(options.get("on_error", "stop")).lower() == "ignore"
     header, match = _header_option(options.get("header"), fmt)
     dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(cols)))
     node_sql = _node_copy_sql(request.sql)
     check = _node_copy_sql(request.sql, drop=("freeze",)) if match else None
     count = await _copy_routed(dispatcher, table, node_sql, router,
                                _client_chunks(dispatcher, header and fmt != "binary", check))
+    if router.skipped:
+        from gridpg.errors import notice
+
+        rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
+        dispatcher.session.send(notice(f"{rows} skipped due to data type incompatibility"))
     dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
 
 
@@ -630,6 +638,8 @@ class CopyRouter:
         self.rr = 0
         self.cache: dict[bytes, str] = {}
         self.binary_header_seen = False
+        self.skip_unroutable = False  # COPY ... (ON_ERROR ignore)
+        self.skipped = 0
         self.type_oid = 0
         if columns is not None and table.column:
             self.type_oid = next((c.type_oid for c in columns if c.name == table.column), 0)
@@ -674,7 +684,13 @@ class CopyRouter:
                 record, quotes = [], 0
             else:
                 full = line
-            group = self._group_of(full)
+            try:
+                group = self._group_of(full)
+            except PgError as exc:
+                if not (self.skip_unroutable and exc.sqlstate == "22P02"):
+                    raise
+                self.skipped += 1
+                continue
             out.setdefault(group, []).append(full)
         if record:
             self.pending = b"\n".join(record) + b"\n" + self.pending
