@@ -169,3 +169,24 @@ def test_copy_on_error_ignore_skips_rows_whose_distribution_value_does_not_conve
                 cur.copy("COPY cpe FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write("5,5\nx,6\n")
         assert conn.execute("SELECT count(*) FROM cpe").fetchone() == (2,)
+
+
+def test_multi_row_insert_returning_keeps_the_clients_order(gridpg_cluster: Cluster, schema: str) -> None:
+    """RETURNING rows came back grouped by node: an ORM that maps returned ids to its objects
+    by position (Django's bulk_create) gave objects each other's ids."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE ro1 (id int PRIMARY KEY, v text)")
+        conn.execute("CREATE TABLE ro2 (id bigserial, k int NOT NULL, v text, PRIMARY KEY (id, k)) DISTRIBUTE BY HASH (k)")
+        keys = [5, 1, 9, 2, 7, 3, 11, 4, 8, 6, 10, 12]
+        values = ", ".join(f"({k}, 'v{k}')" for k in keys)
+        assert [r[0] for r in conn.execute(f"INSERT INTO ro1 VALUES {values} RETURNING id")] == keys
+        rows = conn.execute(f"INSERT INTO ro2 (k, v) VALUES {values} RETURNING k, v").fetchall()
+        assert rows == [(k, f"v{k}") for k in keys]
+        volatile = ", ".join(f"({k} + (random() * 0)::int, 'w{k}')" for k in keys)
+        assert [r[0] for r in conn.execute(f"INSERT INTO ro2 (k, v) VALUES {volatile} RETURNING k")] == keys
+        selected = conn.execute("INSERT INTO ro1 SELECT k + 100, v FROM ro2 WHERE v LIKE 'v%' "
+                                "ORDER BY k DESC RETURNING id").fetchall()
+        assert [r[0] for r in selected] == [k + 100 for k in sorted(keys, reverse=True)]
+        ids = conn.execute("INSERT INTO ro2 (k) VALUES (3), (1), (2) RETURNING id").fetchall()
+        assert [r[0] for r in ids] == sorted(r[0] for r in ids)  # serial values in row order

@@ -87,8 +87,10 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     plan = PushdownPlan(tuple(fragments), True)
     from gridpg.executor.multi import scatter
 
+    order = [g for g, _ in rows] if _has_returning(body) and target.method != "replication" else None
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
-                  relay_groups=None if target.method != "replication" else {fragments[0].group})
+                  relay_groups=None if target.method != "replication" else {fragments[0].group},
+                  order=order)
 
 
 async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
@@ -346,6 +348,8 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
         txn.mark_written(group)
         await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} AS SELECT {quoted} FROM {qualified} WITH NO DATA")
     router = CopyRouter(dispatcher, target, all_cols, "text", "\t", columns)
+    if _has_returning(body) and target.method != "replication":
+        router.record_order = []  # RETURNING gives the rows back in the order they came
     await _copy_routed(dispatcher, target, f"COPY {stage} FROM STDIN", router,
                        chunks_source(chunks, fill if fill_rows else [], dispatcher), commit=False)
     relation = qualified
@@ -361,9 +365,13 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
     await scatter(dispatcher, replace(request, params=[], param_formats=[], param_oids=[]), plan, relay,
-                  commit=False)
+                  commit=False, order=router.record_order)
     for group in target.groups:
         await txn.participants[group].conn.simple_query(f"DROP TABLE {stage}")
+
+
+def _has_returning(body: dict[str, Any]) -> bool:
+    return bool(body.get("returningList") or (body.get("returningClause") or {}).get("exprs"))
 
 
 def _copy_width(chunks: list[bytes]) -> int:
@@ -638,6 +646,7 @@ class CopyRouter:
         self.rr = 0
         self.cache: dict[bytes, str] = {}
         self.binary_header_seen = False
+        self.record_order: list[str] | None = None  # when set: each record's group, in order
         self.skip_unroutable = False  # COPY ... (ON_ERROR ignore)
         self.skipped = 0
         self.type_oid = 0
@@ -691,6 +700,8 @@ class CopyRouter:
                     raise
                 self.skipped += 1
                 continue
+            if self.record_order is not None:
+                self.record_order.append(group)
             out.setdefault(group, []).append(full)
         if record:
             self.pending = b"\n".join(record) + b"\n" + self.pending

@@ -76,8 +76,11 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
 
 
 async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
-                  relay_groups: set[str] | None = None, commit: bool = True) -> None:
-    """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count."""
+                  relay_groups: set[str] | None = None, commit: bool = True,
+                  order: list[str] | None = None) -> None:
+    """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count.
+    `order` (a multi-row INSERT ... RETURNING): the node of each row as the client listed
+    them; the returned rows are put back in that order, as PostgreSQL returns them."""
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     block = plan.writes and len(groups) > 1
@@ -110,8 +113,11 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     total = 0
     tag_word = ""
     error: PgError | None = None
+    buffers = {g: _GroupBuffer(out) for g in groups} if order is not None and relay_groups is None else None
     for group, conn in zip(groups, conns):
         sink = out if relay_groups is None or group in relay_groups else quiet
+        if buffers is not None:
+            sink = buffers[group]
         try:
             tag, rows = await _collect(conn, request.simple, sink)
         except PgError as exc:
@@ -121,12 +127,14 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         if word.startswith("INSERT"):
             word = "INSERT 0"
         tag_word = word or tag
-        if sink is out:
+        if sink is out or buffers is not None:
             total += int(count) if count.isdigit() else 0
     if error is not None:
         if not txn.in_block:
             await dispatcher.runner.end_transaction(commit=False)
         raise error
+    if buffers is not None and order is not None:
+        _emit_in_order(out, buffers, order)
     out.finish(f"{tag_word} {total}".strip())
     if commit and block and not txn.in_block:
         await txn.commit()
@@ -168,6 +176,35 @@ class _RowSink:
         cursor = BufferedRows(self.buffer, tag)
         self.request.portal.cursor = cursor
         cursor.serve(self.dispatcher.session.send, self.request.max_rows)
+
+
+class _GroupBuffer(_RowSink):
+    """One node's rows, kept to be put back in the client's order."""
+
+    def __init__(self, parent: _RowSink) -> None:  # noqa: D107 - shares the parent's description
+        self.parent = parent
+        self.kept: list[bytes] = []
+
+    def emit_description(self, raw: bytes) -> None:
+        self.parent.emit_description(raw)
+
+    def emit_row(self, raw: bytes) -> None:
+        self.kept.append(raw)
+
+
+def _emit_in_order(out: _RowSink, buffers: dict[str, _GroupBuffer], order: list[str]) -> None:
+    """Each node returned its rows in the order it was sent them; interleaved by `order`
+    they come back in the client's order. When a node returned fewer (ON CONFLICT DO
+    NOTHING skipped some) which rows went is unknown: each node's rows, in node order."""
+    if all(len(b.kept) == order.count(g) for g, b in buffers.items()):
+        position = dict.fromkeys(buffers, 0)
+        for group in order:
+            out.emit_row(buffers[group].kept[position[group]])
+            position[group] += 1
+        return
+    for buffer in buffers.values():
+        for raw in buffer.kept:
+            out.emit_row(raw)
 
 
 class BufferedRows:
