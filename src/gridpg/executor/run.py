@@ -116,6 +116,11 @@ async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> 
     from gridpg.commands import cluster_ops, redistribute
     from gridpg.planner.calls import CLUSTER_FUNCTIONS
 
+    if plan.name == "gridpg_switch_placement":
+        from gridpg.commands import placement
+
+        await placement.run(dispatcher, request, list(plan.args))
+        return
     if plan.name in CLUSTER_FUNCTIONS:
         await cluster_ops.run(dispatcher, request, plan.name, list(plan.args))
         return
