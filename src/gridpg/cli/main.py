@@ -226,7 +226,7 @@ def _print_shards(cluster: Cluster, as_json: bool) -> int:
         print(json.dumps([u.__dict__ for u in usage], indent=2))
         return 0
     table = Table(title=f"gridpg shards {cluster.dir}")
-    for column in ("group", "table", "shards", "rows (est.)", "bytes"):
+    for column in ("group", "table", "shards", "rows", "bytes"):
         table.add_column(column, justify="right" if column != "table" else "left")
     for u in usage:
         table.add_row(u.group, u.table, str(u.shards), f"{u.rows:,}", f"{u.bytes:,}")
