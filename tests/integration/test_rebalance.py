@@ -313,13 +313,13 @@ def test_switch_function_refuses_a_stale_placement(cluster: Cluster) -> None:
             conn.execute("SELECT gridpg_switch_placement(%s)", (change,))
         with pytest.raises(psycopg.errors.InvalidParameterValue):
             conn.execute("SELECT gridpg_switch_placement('not json')")
-        conn.execute("CREATE ROLE rebalance_nobody LOGIN")
+        conn.execute("CREATE ROLE rebalance_nobody LOGIN PASSWORD 'nobody-pw'")
         try:
-            conn.execute("SET ROLE rebalance_nobody")
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute("SELECT gridpg_switch_placement(%s)", (change,))
+            dsn = cluster.dsn(1, user="rebalance_nobody").replace(f":{cluster.password()}@", ":nobody-pw@")
+            with psycopg.connect(dsn, autocommit=True) as nobody:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    nobody.execute("SELECT gridpg_switch_placement(%s)", (change,))
         finally:
-            conn.execute("RESET ROLE")
             conn.execute("DROP ROLE rebalance_nobody")
         assert conn.execute("SELECT count(*) FROM items WHERE id <= 6000").fetchone()[0] == 6000
 
