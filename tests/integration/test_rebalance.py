@@ -177,8 +177,8 @@ def leftovers(cluster: Cluster) -> list[str]:
                 ("publication", "SELECT pubname FROM pg_publication"),
                 ("subscription", "SELECT subname FROM pg_subscription"),
                 ("slot", "SELECT slot_name FROM pg_replication_slots"),
-                ("loose table", "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                                "WHERE n.nspname = 'gridpg_shards' AND c.relkind = 'r' AND NOT c.relispartition"),
+                ("loose table", ("SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                 "WHERE n.nspname = 'gridpg_shards' AND c.relkind = 'r' AND NOT c.relispartition")),
                 ("move check", "SELECT conname FROM pg_constraint WHERE conname = 'gridpg_move_check'"),
                 ("prepared", "SELECT gid FROM pg_prepared_xacts"),
             ):
@@ -316,10 +316,61 @@ def test_switch_function_refuses_a_stale_placement(cluster: Cluster) -> None:
         conn.execute("CREATE ROLE rebalance_nobody LOGIN PASSWORD 'nobody-pw'")
         try:
             dsn = cluster.dsn(1, user="rebalance_nobody").replace(f":{cluster.password()}@", ":nobody-pw@")
-            with psycopg.connect(dsn, autocommit=True) as nobody:
-                with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                    nobody.execute("SELECT gridpg_switch_placement(%s)", (change,))
+            with psycopg.connect(dsn, autocommit=True) as nobody, \
+                    pytest.raises(psycopg.errors.InsufficientPrivilege):
+                nobody.execute("SELECT gridpg_switch_placement(%s)", (change,))
         finally:
             conn.execute("DROP ROLE rebalance_nobody")
         assert conn.execute("SELECT count(*) FROM items WHERE id <= 6000").fetchone()[0] == 6000
 
+
+
+@pytest.mark.parametrize("switched", [False, True])
+def test_a_recorded_half_done_move_is_undone_or_finished(cluster: Cluster, switched: bool) -> None:
+    """A copy recorded in run/rebalance.json before (undone) or after (finished) its switch."""
+    import asyncio
+
+    from gridpg.cluster import rebalance, shard_move
+    from gridpg.cluster.rebalance_plan import Move
+
+    async def half_move() -> tuple[str, int, str]:
+        view = await rebalance.load_view(cluster)
+        unit = (await rebalance.measure(view))[0]
+        target = next(g for g in view.groups() if g != unit.group)
+        spec = rebalance.move_spec(view, Move(unit, unit.group, target))
+        ends = shard_move.Endpoints(view.primary(spec.source), view.primary(spec.target), view.pg_bin)
+        rebalance._save_state(cluster.run_dir / rebalance.STATE_FILE, spec)
+        await shard_move.prepare(spec, ends)
+        rebalance._save_state(cluster.run_dir / rebalance.STATE_FILE, spec)
+        await shard_move.start_copy(spec, ends)
+        await shard_move.wait_synced(spec, ends, lambda _d, _t: None, 0)
+        if switched:
+            await shard_move.switch(spec, view.coordinators, lambda _m: None)
+            spec.step = "switched"
+            rebalance._save_state(cluster.run_dir / rebalance.STATE_FILE, spec)
+        return unit.group, unit.remainder, target
+
+    before = placement(cluster)
+    rows_before = _totals(cluster)
+    source, remainder, target = asyncio.run(half_move())
+    assert leftovers(cluster) != []  # replication objects of the half-done move
+    result = gridpg(cluster, "rebalance", "--dry-run")  # a dry run leaves it alone
+    assert (cluster.run_dir / "rebalance.json").exists(), show(result)
+    result = gridpg(cluster, "rebalance")
+    assert result.returncode == 0, show(result)
+    word = "finishing" if switched else "undoing"
+    assert f"{word} the interrupted move of shard {remainder}" in result.stderr, show(result)
+    assert not (cluster.run_dir / "rebalance.json").exists()
+    assert leftovers(cluster) == []
+    assert _totals(cluster) == rows_before
+    assert sum(placement(cluster).values()) == sum(before.values())
+    where = placement(cluster)
+    assert where.get(target if switched else source, 0) > 0
+
+
+def _totals(cluster: Cluster) -> tuple[int, ...]:
+    with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
+        row = conn.execute("SELECT (SELECT count(*) FROM items), (SELECT count(DISTINCT id) FROM items), "
+                           "(SELECT sum(val) FROM items), (SELECT count(*) FROM events), "
+                           "(SELECT sum(n) FROM events), (SELECT count(*) FROM kinds)").fetchone()
+    return tuple(int(v or 0) for v in row)
