@@ -47,8 +47,8 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 FUNCTION = "gridpg_switch_placement"
-PAUSE_BUDGET = 0.6  # seconds the running transactions get to finish before we give up
-CATCH_UP_BUDGET = 0.6  # seconds the target gets to apply the marker while paused
+PAUSE_BUDGET = 0.5  # seconds the running transactions get to finish before we give up
+CATCH_UP_BUDGET = 0.5  # seconds the target gets to apply the marker while paused
 LOCK_NOT_AVAILABLE = "55P03"
 NOT_IN_PREREQUISITE_STATE = "55000"
 SHARD_SCHEMA = "gridpg_shards"
