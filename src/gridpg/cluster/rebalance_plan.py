@@ -7,7 +7,10 @@ has rows, else one per shard group, so empty tables spread too).
 
 The plan: first every shard group on a drained group goes to the least loaded remaining
 group; then, greedily, a shard group moves from a loaded group to the least loaded one
-while that narrows the gap between them, choosing the one that leaves the two closest.
+while that narrows the gap between them, choosing the one that leaves the two closest;
+when no single move can (every shard group is bigger than the gap) and the loads are more
+than 3% apart, a bigger shard group of the heaviest group is exchanged for a smaller one
+of the lightest.
 No I/O here: the caller measures and moves (cluster/rebalance.py).
 """
 
@@ -17,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 TOLERANCE = 0.01  # stop once the spread of loads is within 1% of the largest
+SWAP_TOLERANCE = 0.03  # exchanges (two moves each) only while the spread is beyond 3%
 
 
 @dataclass(frozen=True)
@@ -66,13 +70,16 @@ def plan_moves(units: Sequence[ShardGroup], groups: Iterable[str], drain: Iterab
             where[_key(unit)] = target
             load[target] += weigh(unit)
     for _ in range(len(units) * 2):
-        move = _best_balancing_move(units, where, load, weigh)
-        if move is None:
+        step = _best_balancing_move(units, where, load, weigh)
+        if step is None:
+            step = _best_swap(units, where, load, weigh)
+        if not step:
             break
-        moves.append(move)
-        where[_key(move.unit)] = move.target
-        load[move.source] -= weigh(move.unit)
-        load[move.target] += weigh(move.unit)
+        for move in step:
+            moves.append(move)
+            where[_key(move.unit)] = move.target
+            load[move.source] -= weigh(move.unit)
+            load[move.target] += weigh(move.unit)
     return _merge(moves)
 
 
@@ -96,7 +103,7 @@ def _cost_function(units: Sequence[ShardGroup]):  # type: ignore[no-untyped-def]
 
 
 def _best_balancing_move(units: Sequence[ShardGroup], where: dict[tuple[int, int], str],
-                         load: dict[str, int], weigh) -> Move | None:  # type: ignore[no-untyped-def]
+                         load: dict[str, int], weigh) -> list[Move] | None:  # type: ignore[no-untyped-def]
     if spread(load.values()) <= TOLERANCE:
         return None
     lightest = min(load, key=lambda g: (load[g], g))
@@ -107,8 +114,32 @@ def _best_balancing_move(units: Sequence[ShardGroup], where: dict[tuple[int, int
         candidates = [u for u in units if where[_key(u)] == heavy and 0 < weigh(u) < gap]
         if candidates:
             best = min(candidates, key=lambda u: (abs(gap - 2 * weigh(u)), u.colocation, u.remainder))
-            return Move(best, heavy, lightest)
+            return [Move(best, heavy, lightest)]
     return None
+
+
+def _best_swap(units: Sequence[ShardGroup], where: dict[tuple[int, int], str],
+               load: dict[str, int], weigh) -> list[Move] | None:  # type: ignore[no-untyped-def]
+    """When no single move narrows the gap between the heaviest and the lightest group
+    (every shard group is bigger than the gap), exchange a bigger one for a smaller one."""
+    if spread(load.values()) <= SWAP_TOLERANCE:
+        return None
+    heavy = max(load, key=lambda g: (load[g], g))
+    light = min(load, key=lambda g: (load[g], g))
+    gap = load[heavy] - load[light]
+    big = [u for u in units if where[_key(u)] == heavy]
+    small = [u for u in units if where[_key(u)] == light]
+    best: tuple[int, ShardGroup, ShardGroup] | None = None
+    for a in big:
+        for b in small:
+            delta = weigh(a) - weigh(b)
+            if 0 < delta < gap:
+                score = abs(gap - 2 * delta)
+                if best is None or score < best[0]:
+                    best = (score, a, b)
+    if best is None:
+        return None
+    return [Move(best[1], heavy, light), Move(best[2], light, heavy)]
 
 
 def _merge(moves: list[Move]) -> list[Move]:
