@@ -9,7 +9,7 @@ The plan: first every shard group on a drained group goes to the least loaded re
 group; then, greedily, a shard group moves from a loaded group to the least loaded one
 while that narrows the gap between them, choosing the one that leaves the two closest;
 when no single move can (every shard group is bigger than the gap) and the loads are more
-than 3% apart, a bigger shard group of the heaviest group is exchanged for a smaller one
+than 2% apart, a bigger shard group of the heaviest group is exchanged for a smaller one
 of the lightest.
 No I/O here: the caller measures and moves (cluster/rebalance.py).
 """
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 TOLERANCE = 0.01  # stop once the spread of loads is within 1% of the largest
-SWAP_TOLERANCE = 0.03  # exchanges (two moves each) only while the spread is beyond 3%
+SWAP_TOLERANCE = 0.02  # exchanges (two moves each) only while the spread is beyond 2%
 
 
 @dataclass(frozen=True)
