@@ -260,7 +260,7 @@ async def run_copy(cluster: Any, view: View, spec: CopySpec, total: int, reporte
         _save_state(state, spec)  # the replica identities to put back are known now
         await shard_move.start_copy(spec, ends)
         await shard_move.wait_synced(spec, ends, reporter.copy_progress, total)
-        held = await shard_move.switch(spec, view.coordinators, reporter.note)
+        held = await shard_move.switch(spec, view.coordinators, reporter.note, ends.target)
     except (MoveError, PgError, OSError) as exc:
         raise RebalanceError(f"{_describe(spec)} stopped: {exc}; run `gridpg rebalance` again "
                              "to undo it and go on") from None

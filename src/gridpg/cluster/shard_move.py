@@ -281,8 +281,10 @@ async def _ensure_no_errors(spec: CopySpec, target: NodeAddress) -> None:
 # -- switch ------------------------------------------------------------------------------
 
 
-async def switch(spec: CopySpec, coordinators: list[NodeAddress], log: Callable[[str], None]) -> float:
-    """The switch through a coordinator, retried while it cannot pause quickly; seconds the
+async def switch(spec: CopySpec, coordinators: list[NodeAddress], log: Callable[[str], None],
+                 target: NodeAddress | None = None) -> float:
+    """The switch through a coordinator, retried while it cannot pause quickly (unless the
+    replication into `target` reports errors: then retrying cannot help); seconds the
     successful attempt took (about how long writes were held)."""
     errors: list[str] = []
     for attempt in range(SWITCH_ATTEMPTS):
@@ -301,6 +303,8 @@ async def switch(spec: CopySpec, coordinators: list[NodeAddress], log: Callable[
                 if exc.sqlstate != "55P03":
                     raise MoveError(f"switch of {spec.name} failed: {exc.message} (SQLSTATE {exc.sqlstate})") from None
                 log(f"switch postponed: {exc.message}")
+                if target is not None:
+                    await _ensure_no_errors(spec, target)
                 break
             finally:
                 conn.close()
