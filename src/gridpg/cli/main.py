@@ -356,16 +356,19 @@ def _node_statement(cluster: Cluster, args: argparse.Namespace) -> int:
         if not host or not port.isdigit():
             raise ClusterError(f"expected HOST:PORT, got {args.address!r}")
         name = args.name or f"dn{len(cluster.topology.groups) + 1}"
-        sql = (f"CREATE NODE {quote_ident(name)} WITH (TYPE = 'datanode', HOST = {quote_literal(host)}, "
-               f"PORT = {int(port)})")
-    else:
-        sql = f"DROP NODE {quote_ident(args.address)}"
+        statements = [(f"CREATE NODE {quote_ident(name)} WITH (TYPE = 'datanode', "
+                       f"HOST = {quote_literal(host)}, PORT = {int(port)})")]
+    else:  # a local group's standbys first: the group goes with its last node
+        group = next((g for g in cluster.topology.groups if g.name == args.address), None)
+        names = [m.name for m in group.standbys] if group is not None else []
+        statements = [f"DROP NODE {quote_ident(n)}" for n in [*names, args.address]]
 
     async def run() -> None:
         address = NodeAddress(coord.name, coord.host, coord.port, SUPERUSER, cluster.password())
         conn = await BackendConnection.connect(address)
         try:
-            await conn.simple_query(sql)
+            for statement in statements:
+                await conn.simple_query(statement)
         finally:
             conn.close()
 
@@ -375,7 +378,7 @@ def _node_statement(cluster: Cluster, args: argparse.Namespace) -> int:
         raise ClusterError(f"{exc.message} (SQLSTATE {exc.sqlstate})") from None
     if args.action == "remove":
         _forget_local_group(cluster, args.address)
-    console.print(f"{sql}: done")
+    console.print(f"{'; '.join(statements)}: done")
     return 0
 
 

@@ -12,7 +12,9 @@ not race with writes, inside the coordinator that owns the pause gate:
   3. one distributed transaction (2PC): ATTACH the copies on the target, DETACH the
      originals on the source, switch the placement on every catalog server;
   4. the metadata epoch is bumped and every coordinator has reloaded (metadata_changed)
-     before the pause is released: no transaction plans with the old placement after it.
+     before the pause is released: no transaction plans with the old placement after it;
+     the groups' streaming standbys (which read-only coordinators read) get a bounded
+     wait to replay the switch.
 
 A stale coordinator that still routed to the source would meet a detached shard there
 and fail loudly ("no partition of relation found"), never write where no one reads.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog import store
@@ -46,9 +49,12 @@ from gridpg.sql.quote import quote_literal, quote_qualified
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
+log = logging.getLogger("gridpg.placement")
+
 FUNCTION = "gridpg_switch_placement"
 PAUSE_BUDGET = 0.5  # seconds the running transactions get to finish before we give up
 CATCH_UP_BUDGET = 0.5  # seconds the target gets to apply the marker while paused
+STANDBY_BUDGET = 0.5  # seconds the groups' standbys get to replay the switch while paused
 LOCK_NOT_AVAILABLE = "55P03"
 NOT_IN_PREREQUISITE_STATE = "55000"
 SHARD_SCHEMA = "gridpg_shards"
@@ -68,6 +74,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, args: list[Any]) -> 
         if change.get("marker"):
             await _wait_caught_up(dispatcher, change["source"], change["target"], change["marker"])
         await _switch(dispatcher, request, change)
+        groups = [change["group"]] if change["kind"] == "release_group" else [change["source"], change["target"]]
+        await _wait_standbys_replayed(dispatcher, [str(g) for g in groups])
     finally:
         await gate.unpause(session)
 
@@ -113,6 +121,27 @@ async def _wait_caught_up(dispatcher: Dispatcher, source: str, target: str, mark
             await asyncio.sleep(0.003)
     finally:
         coord.pools.pool(target).release(dst)
+
+
+async def _wait_standbys_replayed(dispatcher: Dispatcher, groups: list[str]) -> None:
+    """Until the streaming standbys of `groups` have replayed the switch (bounded): the
+    read-only coordinators read them, and must not find the shard on neither side."""
+    coord = dispatcher.coord
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STANDBY_BUDGET
+    for group in groups:
+        conn = await coord.internal_acquire(group)
+        try:
+            lsn = (await conn.query("SELECT pg_catalog.pg_current_wal_lsn()::text"))[0][0]
+            sql = ("SELECT count(*) FROM pg_catalog.pg_stat_replication WHERE application_name NOT LIKE "
+                   f"'gridpg\\_move\\_%' AND (replay_lsn IS NULL OR replay_lsn < {quote_literal(lsn)}::pg_lsn)")
+            while (await conn.query(sql))[0][0] != "0" and loop.time() < deadline:
+                await asyncio.sleep(0.005)
+        finally:
+            coord.pools.pool(group).release(conn)
+    if loop.time() >= deadline:
+        log.warning("standbys of %s had not replayed the shard switch after %.1f s", ", ".join(groups),
+                    STANDBY_BUDGET)
 
 
 async def _switch(dispatcher: Dispatcher, request: ExecRequest, change: dict[str, Any]) -> None:
