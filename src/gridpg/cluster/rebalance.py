@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gridpg.catalog import store
-from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.catalog.model import CatalogError, CatalogSnapshot, DistTable
 from gridpg.cluster import shard_move
 from gridpg.cluster.pgserver import SUPERUSER, find_pg_bin
 from gridpg.cluster.rebalance_plan import Move, PlanError, ShardGroup, plan_moves
@@ -59,8 +59,13 @@ class View:
     coordinators: list[NodeAddress]
     pg_bin: Path
 
+    catalogs: list[NodeAddress] = field(default_factory=list)
+
     def primary(self, group: str) -> NodeAddress:
-        node = self.snapshot.primary_of(group)
+        try:
+            node = self.snapshot.primary_of(group)
+        except CatalogError as exc:
+            raise RebalanceError(str(exc)) from None
         return NodeAddress(group, node.host, node.port, SUPERUSER, self.password, self.database)
 
     def groups(self) -> list[str]:
@@ -94,7 +99,9 @@ async def load_view(cluster: Any) -> View:
         snapshot = store.build_snapshot(0, json.loads(rows[0][0] or "{}"))
         coordinators = [NodeAddress(c.name, c.host, c.port, SUPERUSER, password)
                         for c in topo.coordinators if not c.read_only]
-        return View(snapshot, password, address.database, coordinators, find_pg_bin(cluster.pg_bin))
+        catalogs = [NodeAddress(c.catalog.name, c.catalog.host, c.catalog.port, SUPERUSER, password)
+                    for c in topo.coordinators]
+        return View(snapshot, password, address.database, coordinators, find_pg_bin(cluster.pg_bin), catalogs)
     raise RebalanceError(f"no catalog server answered: {'; '.join(errors)}")
 
 
@@ -266,7 +273,11 @@ async def run_copy(cluster: Any, view: View, spec: CopySpec, total: int, reporte
                              "to undo it and go on") from None
     spec.step = "switched"
     _save_state(state, spec)
-    await shard_move.cleanup(spec, ends)
+    try:
+        await shard_move.cleanup(spec, ends)
+    except (MoveError, PgError, OSError) as exc:
+        raise RebalanceError(f"{_describe(spec)} switched, but its cleanup stopped: {exc}; "
+                             "run `gridpg rebalance` again to finish it") from None
     state.unlink(missing_ok=True)
     reporter.copy_finished(spec, held)
 
@@ -281,12 +292,15 @@ async def resume(cluster: Any, reporter: Reporter) -> None:
     await _wait_no_prepared(view, spec)
     view = await load_view(cluster)  # after in-doubt transactions were resolved
     ends = Endpoints(view.primary(spec.source), view.primary(spec.target), view.pg_bin)
-    if _switched(view.snapshot, spec):
-        reporter.note(f"finishing the interrupted {_describe(spec)} (it had switched)")
-        await shard_move.cleanup(spec, ends)
-    else:
-        reporter.note(f"undoing the interrupted {_describe(spec)} (it had not switched)")
-        await shard_move.rollback(spec, ends)
+    try:
+        if _switched(view.snapshot, spec):
+            reporter.note(f"finishing the interrupted {_describe(spec)} (it had switched)")
+            await shard_move.cleanup(spec, ends)
+        else:
+            reporter.note(f"undoing the interrupted {_describe(spec)} (it had not switched)")
+            await shard_move.rollback(spec, ends)
+    except (MoveError, PgError, OSError) as exc:
+        raise RebalanceError(f"the interrupted {_describe(spec)} could not be resolved: {exc}") from None
     state.unlink()
 
 
@@ -300,11 +314,13 @@ def _switched(snapshot: CatalogSnapshot, spec: CopySpec) -> bool:
 
 async def _wait_no_prepared(view: View, spec: CopySpec, timeout: float = 60.0) -> None:
     """In-doubt 2PC of an interrupted switch is resolved (by the coordinators' recovery or
-    the monitor) before its outcome is read from the catalog."""
-    addresses = [view.primary(spec.source), view.primary(spec.target)]
+    the monitor) before its outcome is read from the catalog: gridpg's own prepared
+    transactions on the two groups and on every catalog server."""
+    addresses = [view.primary(spec.source), view.primary(spec.target), *view.catalogs]
+    sql = "SELECT count(*) FROM pg_catalog.pg_prepared_xacts WHERE gid LIKE 'gridpg\\_%'"
     deadline = time.monotonic() + timeout
     while True:
-        counts = [await shard_move.run_sql(a, "SELECT count(*) FROM pg_catalog.pg_prepared_xacts") for a in addresses]
+        counts = [await shard_move.run_sql(a, sql) for a in addresses]
         if all(c[0][0] == "0" for c in counts):
             return
         if time.monotonic() > deadline:

@@ -344,7 +344,11 @@ async def cleanup(spec: CopySpec, ends: Endpoints) -> None:
 
 async def rollback(spec: CopySpec, ends: Endpoints) -> None:
     """A copy that never switched: replication gone, the target's copies dropped (only
-    while they are not attached: the metadata did not switch), the source as it was."""
+    while they are not attached: the metadata did not switch), the source as it was.
+    Refused when a copy is attached on the target although the catalog did not switch
+    (a switch half committed): dropping would lose rows."""
+    if spec.kind == "move":
+        await _ensure_not_attached(spec, ends.target)
     await _drop_replication(spec, ends)
     if spec.kind == "move":
         for relation in spec.relations():
@@ -353,6 +357,15 @@ async def rollback(spec: CopySpec, ends: Endpoints) -> None:
         await run_sql(ends.target, f"DROP TABLE IF EXISTS {quote_qualified(schema, table)} CASCADE")
     await _restore_identities(spec, ends.source)
     await _drop_markers(spec, ends)
+
+
+async def _ensure_not_attached(spec: CopySpec, target: NodeAddress) -> None:
+    for relation in spec.relations():
+        rows = await run_sql(target, "SELECT relispartition FROM pg_catalog.pg_class WHERE oid = "
+                             f"pg_catalog.to_regclass({quote_literal(relation)})")
+        if rows and rows[0][0] == "t":
+            raise MoveError(f"{relation} is attached on {target.name} but the catalog did not switch: "
+                            "a switch is in doubt; run `gridpg recover`, then rebalance again")
 
 
 async def _drop_replication(spec: CopySpec, ends: Endpoints) -> None:
