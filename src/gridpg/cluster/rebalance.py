@@ -305,9 +305,9 @@ async def resume(cluster: Any, reporter: Reporter) -> None:
 
 
 def _switched(snapshot: CatalogSnapshot, spec: CopySpec) -> bool:
-    if spec.kind == "move":
-        schema, table = spec.tables[0]
-        return snapshot.shard_group(schema, table, spec.remainder) == spec.target
+    if spec.kind == "move":  # tables dropped since then did not switch
+        present = [t for t in spec.tables if snapshot.table(*t) is not None]
+        return bool(present) and snapshot.shard_group(*present[0], spec.remainder) == spec.target
     tables = [snapshot.table(s, t) for s, t in spec.tables]
     return all(t is not None and spec.target in t.groups for t in tables)
 
