@@ -315,6 +315,8 @@ def test_switch_function_refuses_a_stale_placement(cluster: Cluster) -> None:
             conn.execute("SELECT gridpg_switch_placement(%s)", (change,))
         with pytest.raises(psycopg.errors.InvalidParameterValue):
             conn.execute("SELECT gridpg_switch_placement('not json')")
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("""SELECT gridpg_switch_placement('{"kind": "move"}')""")
         conn.execute("CREATE ROLE rebalance_nobody LOGIN PASSWORD 'nobody-pw'")
         try:
             dsn = cluster.dsn(1, user="rebalance_nobody").replace(f":{cluster.password()}@", ":nobody-pw@")

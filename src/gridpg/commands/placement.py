@@ -58,6 +58,11 @@ STANDBY_BUDGET = 0.5  # seconds the groups' standbys get to replay the switch wh
 LOCK_NOT_AVAILABLE = "55P03"
 NOT_IN_PREREQUISITE_STATE = "55000"
 SHARD_SCHEMA = "gridpg_shards"
+_REQUIRED = {
+    "move": ("colocation", "remainder", "source", "target"),
+    "add_reference": ("tables", "source", "target"),
+    "release_group": ("group",),
+}
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, args: list[Any]) -> None:
@@ -92,8 +97,11 @@ def _parse_change(args: list[Any], request: ExecRequest) -> dict[str, Any]:
         change = json.loads(text)
     except ValueError:
         raise PgError(INVALID_PARAMETER_VALUE, f"{FUNCTION}(): the argument is not JSON") from None
-    if not isinstance(change, dict) or change.get("kind") not in ("move", "add_reference", "release_group"):
+    if not isinstance(change, dict) or change.get("kind") not in _REQUIRED:
         raise PgError(INVALID_PARAMETER_VALUE, f"{FUNCTION}(): unknown change kind")
+    missing = [key for key in _REQUIRED[change["kind"]] if key not in change]
+    if missing:
+        raise PgError(INVALID_PARAMETER_VALUE, f"{FUNCTION}(): a {change['kind']} change needs {', '.join(missing)}")
     return change
 
 
