@@ -415,3 +415,20 @@ def test_ddl_during_a_move_stops_it_and_the_next_run_redoes_it(cluster: Cluster)
     assert _totals(cluster) == rows_before
     with psycopg.connect(cluster.dsn(1), autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM items WHERE note = 'n'").fetchone()[0] == rows_before[0]
+
+
+def test_an_added_group_survives_a_restart(cluster: Cluster) -> None:
+    """The group `node add` created is in the topology: `down` stops it, `up` starts it,
+    and every row is read back through both coordinators."""
+    rows_before = _totals(cluster)
+    cluster.reload()
+    added = [g.name for g in cluster.topology.groups if g.name not in ("dn1", "dn2")]
+    assert added
+    cluster.down(lambda _m: None)
+    cluster.up(lambda _m: None)
+    assert _totals(cluster) == rows_before
+    status = json.loads(gridpg(cluster, "status", "--json").stdout)
+    states = {row["name"]: row["state"] for row in status}
+    assert all(states[name] == "running" for name in added), states
+    with psycopg.connect(cluster.dsn(1), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == rows_before[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from gridpg.cluster import shard_move
@@ -30,7 +31,7 @@ def add_local_group(cluster: Any, progress: Progress, name: str | None = None) -
     with _exclusive(cluster.run_dir / "failover.lock"):
         cluster.reload()
         topo = cluster.topology
-        spec = _new_spec(topo, name)
+        spec = _new_spec(topo, name, cluster.dir)
         server = cluster.server(spec)
         progress(f"initializing {spec.name} on {spec.host}:{spec.port}")
         server.init({})
@@ -56,12 +57,13 @@ def add_local_group(cluster: Any, progress: Progress, name: str | None = None) -
     return group
 
 
-def _new_spec(topo: Any, name: str | None) -> ServerSpec:
+def _new_spec(topo: Any, name: str | None, directory: Path) -> ServerSpec:
     names = {s.name for s in topo.all_servers()} | {g.name for g in topo.groups}
-    if name is None:
-        name = next(f"dn{i}" for i in range(1, 10_000) if f"dn{i}" not in names)
-    elif name in names:
-        raise ValueError(f"a member or group named {name!r} already exists")
+    if name is None:  # nor the data directory a removed group left behind
+        name = next(f"dn{i}" for i in range(1, 10_000)
+                    if f"dn{i}" not in names and not (directory / f"dn{i}").exists())
+    elif name in names or (directory / name).exists():
+        raise ValueError(f"a member, group or directory named {name!r} already exists")
     taken = {s.port for s in topo.all_servers()} | {c.port for c in topo.coordinators}
     taken |= {c.metrics_port for c in topo.coordinators if c.metrics_port} | {topo.gtm.port}
     host = topo.groups[0].primary.host if topo.groups else topo.gtm.host
