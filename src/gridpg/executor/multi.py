@@ -9,6 +9,8 @@ with 2PC.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -27,7 +29,8 @@ from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, Strategy
 from gridpg.planner.text import splice
 from gridpg.sql.quote import quote_ident, quote_literal
 from gridpg.sql.xl import XlCommand
-from gridpg.txn.fence import release_when_started, snapshot_fence
+from gridpg.txn.fence import Started
+from gridpg.txn.snapshot import abandon
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -90,20 +93,20 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
             txn.mark_written(g)
     sql_by_group = {f.group: f.sql for f in plan.fragments}
     params = request.params
-    token = None
-    fenced = not plan.writes and len(groups) > 1
-    if fenced:
-        token = await snapshot_fence(dispatcher.coord.gtm)
-    for group, conn in zip(groups, conns):
-        sql = sql_by_group[group]
-        if request.simple:
+    if request.simple:
+        for conn in conns:
             await conn.settle()
-            relay.start_simple(conn, sql)
-        else:
-            relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
-                                 request.result_formats, 0)
-    if fenced:
-        await release_when_started(dispatcher.coord.gtm, token, [c.wait_started for c in conns])
+
+    def start() -> None:
+        for group, conn in zip(groups, conns):
+            sql = sql_by_group[group]
+            if request.simple:
+                relay.start_simple(conn, sql)
+            else:
+                relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
+                                     request.result_formats, 0)
+
+    await start_fenced(dispatcher, conns, start, writes=plan.writes)
     out = _RowSink(dispatcher, request)
     if not request.simple and request.max_rows and request.portal is not None:
         out.buffer = []  # Execute with a row limit: rows are handed out by BufferedRows
@@ -138,6 +141,25 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     out.finish(f"{tag_word} {total}".strip())
     if commit and block and not txn.in_block:
         await txn.commit()
+
+
+async def start_fenced(dispatcher: Dispatcher, conns: list[BackendConnection],
+                       start: Callable[[], None], writes: bool) -> None:
+    """Send one statement to each node (`start`); when its snapshots must be cluster-wide,
+    under the GTM's snapshot fence, held until every node has taken its snapshot (a write:
+    until its answer, since PostgreSQL takes a write's snapshot at Execute). A statement
+    that cannot be fenced is cancelled on its nodes and fails with 40001."""
+    txn = dispatcher.runner.txn
+    if not txn.needs_statement_fence(len(conns)):
+        start()
+        return
+    assert txn.consistency is not None
+    started = [Started(c.node, functools.partial(c.wait_started, writes)) for c in conns]
+    try:
+        await txn.consistency.fenced(start, started)
+    except PgError:
+        await abandon(conns)
+        raise
 
 
 class _RowSink:
@@ -271,12 +293,14 @@ async def copy_rows_to_catalog(
     conns = [await txn.connection(g, wants_block=False) for g, _ in sources]
     for conn in [*conns, catalog]:
         await conn.settle()
-    fenced = len(conns) > 1 and not sources[0][1].lstrip().upper().startswith("DELETE")
-    token = await snapshot_fence(dispatcher.coord.gtm) if fenced else None
-    for conn, (_, sql) in zip(conns, sources):
-        conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
-    if fenced:
-        await release_when_started(dispatcher.coord.gtm, token, [c.wait_started for c in conns])
+
+    def start() -> None:
+        for conn, (_, sql) in zip(conns, sources):
+            conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
+
+    # COPY answers CopyOutResponse once its query's snapshot is taken (also for the
+    # DELETE ... RETURNING of moved rows), before it reads a row.
+    await start_fenced(dispatcher, conns, start, writes=False)
     catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
     await catalog.expect_copy_in()
     error: PgError | None = None

@@ -40,6 +40,7 @@ from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
+from gridpg.txn.snapshot import SessionConsistency, check_setting
 from gridpg.txn.transaction import DistributedTransaction, TxnState
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ class StatementRunner:
             coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
         )
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
+        self.txn.consistency = SessionConsistency(
+            coordinator.gtm, lambda: self.state.values, lambda: list(coordinator.datanode_addresses))
         self.implicit_block = False
         self.pending_sync: dict[str, BackendConnection] = {}
         self.presynced: set[str] = set()  # nodes already sent their Sync with the Execute
@@ -195,6 +198,8 @@ class StatementRunner:
                 self._apply_options(value, startup)
                 continue
             startup[key.lower()] = value
+        for key, value in startup.items():
+            check_setting(key, value)
         startup.setdefault("client_encoding", "UTF8")
         if startup["client_encoding"].upper().replace("-", "") not in ("UTF8", "UNICODE"):
             raise PgError(
@@ -503,6 +508,7 @@ class StatementRunner:
                 _refuse_snapshot_import(control.snapshot)
             if self.txn.in_block:
                 await self.txn.set_local(request.sql)
+                self.txn.note_isolation(control.isolation)
             else:
                 send(notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
             send(codec.build_command_complete("SET"))
