@@ -1,8 +1,8 @@
 """Cluster-wide snapshots: what a session asks for, and how a REPEATABLE READ transaction
 takes one snapshot on every datanode.
 
-`gridpg.consistency` (a session setting, also `SET LOCAL`, startup option or
-`ALTER ROLE ... SET`): `cluster` (the default) fences every snapshot that spans nodes;
+`gridpg.consistency` (a session setting, also `SET LOCAL` and the startup option
+`-c gridpg.consistency=...`): `cluster` (the default) fences every snapshot that spans nodes;
 `node` takes each node's own snapshot and commits without the commit fence (a reader in
 `cluster` mode may then see such a transaction on one node and not yet on another).
 `gridpg.fence_timeout` (milliseconds, default 5000) bounds fence waits (txn/fence.py).

@@ -30,6 +30,7 @@ from gridpg.errors import (
     CANNOT_CONNECT_NOW,
     CONNECTION_FAILURE,
     IN_FAILED_TRANSACTION,
+    SERIALIZATION_FAILURE,
     UNDEFINED_OBJECT,
     PgError,
 )
@@ -200,6 +201,12 @@ class DistributedTransaction:
             part = self.participants.get(node)
             if part is not None:
                 return part.conn
+        if self.cluster_snapshot and self.in_block and node not in self.local_nodes:
+            # A group without a primary then, or added since: its snapshot would be later.
+            raise PgError(SERIALIZATION_FAILURE,
+                          f"could not reach datanode {node} within this transaction's "
+                          "cluster-wide snapshot (it was not serving when the snapshot was taken)",
+                          hint="retry the transaction")
         return await self._join(node, wants_block)
 
     async def _take_cluster_snapshot(self) -> None:
