@@ -90,7 +90,7 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     order = [g for g, _ in rows] if _has_returning(body) and target.method != "replication" else None
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups=None if target.method != "replication" else {fragments[0].group},
-                  order=order)
+                  order=order, reads=False)
 
 
 async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
@@ -118,7 +118,8 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
     plan = PushdownPlan(tuple(Fragment(g, sql + tail) for g in groups), True)
     from gridpg.executor.multi import scatter
 
-    await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None)
+    await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None,
+                  reads=False)
 
 
 def _distribution_default(sql: str, target: DistTable, shape: _ValuesShape,
@@ -364,8 +365,9 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     node_sql = f"INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
+    # Reads only its staging table: the SELECT's snapshot was fenced when it was gathered.
     await scatter(dispatcher, replace(request, params=[], param_formats=[], param_oids=[]), plan, relay,
-                  commit=False, order=router.record_order)
+                  commit=False, order=router.record_order, reads=False)
     for group in target.groups:
         await txn.participants[group].conn.simple_query(f"DROP TABLE {stage}")
 

@@ -80,10 +80,12 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
 
 async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
                   relay_groups: set[str] | None = None, commit: bool = True,
-                  order: list[str] | None = None) -> None:
+                  order: list[str] | None = None, reads: bool = True) -> None:
     """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count.
     `order` (a multi-row INSERT ... RETURNING): the node of each row as the client listed
-    them; the returned rows are put back in that order, as PostgreSQL returns them."""
+    them; the returned rows are put back in that order, as PostgreSQL returns them.
+    `reads`: the fragments read rows of the cluster (their snapshots are fenced), unlike an
+    INSERT of given rows."""
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     block = plan.writes and len(groups) > 1
@@ -106,7 +108,10 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
                 relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
                                      request.result_formats, 0)
 
-    await start_fenced(dispatcher, conns, start, writes=plan.writes)
+    if reads:
+        await start_fenced(dispatcher, conns, start, writes=plan.writes)
+    else:
+        start()
     out = _RowSink(dispatcher, request)
     if not request.simple and request.max_rows and request.portal is not None:
         out.buffer = []  # Execute with a row limit: rows are handed out by BufferedRows
