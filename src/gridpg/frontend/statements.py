@@ -199,7 +199,11 @@ class StatementRunner:
                 continue
             startup[key.lower()] = value
         for key, value in startup.items():
-            check_setting(key, value)
+            try:
+                check_setting(key, value)
+            except PgError as exc:  # a bad startup option ends the connection, as in PostgreSQL
+                exc.severity = "FATAL"
+                raise
         startup.setdefault("client_encoding", "UTF8")
         if startup["client_encoding"].upper().replace("-", "") not in ("UTF8", "UNICODE"):
             raise PgError(
