@@ -156,3 +156,13 @@ def test_isolation_is_read_from_every_place_it_is_set() -> None:
     assert txn.needs_statement_fence(2) and not txn.needs_statement_fence(1)
     txn.cluster_snapshot = True  # a fenced transaction snapshot: statements need no fence
     assert not txn.needs_statement_fence(2)
+
+
+def test_no_node_to_wait_for_releases_at_once() -> None:
+    async def main() -> FakeGtm:
+        gtm = FakeGtm()
+        await fence.run_fenced(gtm, 1.0, lambda: None, [])  # type: ignore[arg-type]
+        await _settle()
+        return gtm
+
+    assert asyncio.run(main()).released == [7]

@@ -83,7 +83,7 @@ async def hold_until_started(gtm: GtmClient, token: int, started: Sequence[Start
     and a 2PC commit is waiting for the fence; the caller then abandons the statement."""
     tasks = {asyncio.ensure_future(s.wait()): s.node for s in started}
     try:
-        while True:
+        while tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
             if not pending:
                 return
