@@ -166,3 +166,14 @@ def test_no_node_to_wait_for_releases_at_once() -> None:
         return gtm
 
     assert asyncio.run(main()).released == [7]
+
+
+def test_and_chain_keeps_the_isolation_level() -> None:
+    txn = DistributedTransaction(None, None, "coord1", None)  # type: ignore[arg-type]
+    txn.begin("BEGIN READ ONLY")
+    txn.note_isolation("repeatable read")
+    assert txn.chain_begin_sql() == "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+    txn.begin("BEGIN ISOLATION LEVEL SERIALIZABLE")
+    assert txn.chain_begin_sql() == "BEGIN ISOLATION LEVEL SERIALIZABLE"
+    txn.begin()
+    assert txn.chain_begin_sql() == "BEGIN"

@@ -474,6 +474,7 @@ class StatementRunner:
                 return
             await self.sync_pending()
             failed = self.txn.state is TxnState.FAILED
+            chained = self.txn.chain_begin_sql()  # AND CHAIN keeps the characteristics
             self.implicit_block = False
             if kind == "commit" and not failed:
                 await self.end_transaction(commit=True)
@@ -482,7 +483,7 @@ class StatementRunner:
                 await self.end_transaction(commit=False)
                 tag = "ROLLBACK"
             if control.chain:
-                self.txn.begin()
+                self.txn.begin(chained)
             send(codec.build_command_complete(tag))
         elif kind == "savepoint":
             self._ensure_block("SAVEPOINT")

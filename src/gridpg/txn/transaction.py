@@ -145,6 +145,14 @@ class DistributedTransaction:
         if level is not None and self.in_block:
             self.isolation = snapshot.normalize_isolation(level)
 
+    def chain_begin_sql(self) -> str:
+        """BEGIN for the transaction COMMIT/ROLLBACK AND CHAIN starts: the same
+        characteristics, an isolation level set by SET TRANSACTION included."""
+        if self.isolation is None or snapshot.isolation_from_begin(self.begin_sql) is not None:
+            return self.begin_sql
+        modes = self.begin_sql[len("BEGIN"):].strip()
+        return f"BEGIN ISOLATION LEVEL {self.isolation.upper()}" + (f", {modes}" if modes else "")
+
     def needs_statement_fence(self, nodes: int) -> bool:
         """Whether a statement over `nodes` datanodes must take its snapshots under the
         fence: cluster consistency, two or more nodes, and no transaction snapshot already

@@ -292,3 +292,15 @@ SET TRANSACTION READ ONLY;
 SELECT max(amount) FROM orders;
 SHOW transaction_read_only;
 COMMIT;
+-- AND CHAIN keeps the transaction's isolation level (BEGIN's or SET TRANSACTION's)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM users;
+COMMIT AND CHAIN;
+SHOW transaction_isolation;
+SELECT count(*) FROM users;
+COMMIT;
+BEGIN;
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+ROLLBACK AND CHAIN;
+SHOW transaction_isolation;
+COMMIT;
