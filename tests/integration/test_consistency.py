@@ -7,6 +7,7 @@ import threading
 import time
 
 import psycopg
+import pytest
 
 from gridpg.cluster.control import Cluster
 
@@ -172,3 +173,44 @@ def test_fence_hold_fails_with_40001_when_a_commit_waits(gridpg_cluster: Cluster
     with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
         assert conn.execute(f"SELECT sum(v), count(*) FROM {other}").fetchone() == (0, 20)
         assert conn.execute(f"SELECT v FROM {other} WHERE id = %s", (a,)).fetchone() == (-1,)
+
+
+def _open_labeled_blocks(datanodes: dict[str, str]) -> dict[str, int]:
+    """Per datanode: gridpg transaction blocks idle in transaction now."""
+    counts = {}
+    for name, dsn in datanodes.items():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            counts[name] = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'gridpg:%' "
+                "AND state = 'idle in transaction'").fetchone()[0]
+    return counts
+
+
+def test_consistency_setting_decides_where_a_repeatable_read_transaction_opens(
+        gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str]) -> None:
+    """cluster (default): a REPEATABLE READ transaction's first read of one row opens its
+    block on every datanode; node: only where it reads. Bad values are refused."""
+    table = f"{schema}.settings_acct"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, balance int) DISTRIBUTE BY HASH (id)")
+        conn.execute(f"INSERT INTO {table} VALUES (1, 10)")
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("SET gridpg.consistency = 'strong'")
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("SET gridpg.fence_timeout = '-1'")
+        for mode, expected in (("cluster", len(datanodes)), ("node", 1)):
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            conn.execute(f"SET LOCAL gridpg.consistency = {mode}")
+            assert conn.execute(f"SELECT balance FROM {table} WHERE id = 1").fetchone() == (10,)
+            counts = _open_labeled_blocks(datanodes)
+            conn.execute("COMMIT")
+            assert sum(counts.values()) == expected, (mode, counts)
+        # The session default (as JDBC's SET SESSION CHARACTERISTICS sets it) counts too.
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        conn.execute("BEGIN")
+        conn.execute(f"SELECT balance FROM {table} WHERE id = 1")
+        counts = _open_labeled_blocks(datanodes)
+        conn.execute("COMMIT")
+        assert sum(counts.values()) == len(datanodes), counts
+    with pytest.raises(psycopg.OperationalError, match="gridpg.consistency"):
+        psycopg.connect(gridpg_cluster.dsn(1), options="-c gridpg.consistency=sometimes")
