@@ -214,3 +214,46 @@ def test_consistency_setting_decides_where_a_repeatable_read_transaction_opens(
         assert sum(counts.values()) == len(datanodes), counts
     with pytest.raises(psycopg.OperationalError, match="gridpg.consistency"):
         psycopg.connect(gridpg_cluster.dsn(1), options="-c gridpg.consistency=sometimes")
+
+
+def test_fenced_multi_node_update_waiting_on_a_committer_gets_40001_not_a_hang(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """A multi-node UPDATE holds the snapshot fence until its nodes answer; blocked on rows
+    of a transfer whose COMMIT PREPARED then waits for that fence, it is the one to fail
+    (40001 after gridpg.fence_timeout) and the transfer commits: no deadlock, no hang."""
+    table = f"{schema}.upd_acct"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, balance int) DISTRIBUTE BY HASH (id)")
+        conn.execute(f"INSERT INTO {table} SELECT g, {START} FROM generate_series(1, {ACCOUNTS}) g")
+        owners = _accounts_by_node(conn, table, ACCOUNTS)
+    a, b = (ids[0] for ids in list(owners.values())[:2])
+    outcome: dict[str, object] = {}
+
+    def update_all() -> None:
+        with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+            conn.execute("SET gridpg.fence_timeout = 500")
+            try:
+                conn.execute(f"UPDATE {table} SET balance = balance + 0")
+                outcome["update"] = "no error"
+            except psycopg.errors.SerializationFailure as exc:
+                outcome["update"] = exc
+
+    with psycopg.connect(gridpg_cluster.dsn(0)) as transfer:
+        transfer.execute(f"UPDATE {table} SET balance = balance - 5 WHERE id = %s", (a,))
+        transfer.execute(f"UPDATE {table} SET balance = balance + 5 WHERE id = %s", (b,))
+        updater = threading.Thread(target=update_all)
+        updater.start()
+        time.sleep(1.5)  # the UPDATE holds the fence, waiting for the transfer's rows
+        assert updater.is_alive(), outcome
+        began = time.monotonic()
+        transfer.commit()  # 2PC: COMMIT PREPARED waits for the fence
+        took = time.monotonic() - began
+    updater.join(20)
+    assert not updater.is_alive()
+    error = outcome["update"]
+    assert isinstance(error, psycopg.errors.SerializationFailure), error
+    assert "2PC commit waited" in str(error), str(error)
+    assert took < 5, took
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+        rows = dict(conn.execute(f"SELECT id, balance FROM {table}").fetchall())
+    assert rows[a] == START - 5 and rows[b] == START + 5 and sum(rows.values()) == ACCOUNTS * START
