@@ -31,7 +31,32 @@ import common
 from common import Env, Target, fenced, log
 
 MODES = ("prepared", "simple", "extended")
-SCRIPTS = ("select", "tpcb")
+SCRIPTS = ("select", "tpcb", "sum", "rrsum")
+# Custom scripts reading several nodes (pgbench_branches is spread over the datanodes):
+# "sum" a multi-node READ COMMITTED read (the snapshot fence on every statement), "rrsum" a
+# REPEATABLE READ transaction reading one account (routed) and then the branch total (the
+# cluster-wide snapshot at its first statement).
+CUSTOM = {
+    "sum": "\\set aid random(1, 100000 * :scale)\n"
+           "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"
+           "SELECT sum(bbalance) FROM pgbench_branches;\n",
+    "rrsum": "\\set aid random(1, 100000 * :scale)\n"
+             "BEGIN ISOLATION LEVEL REPEATABLE READ;\n"
+             "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"
+             "SELECT sum(bbalance) FROM pgbench_branches;\n"
+             "END;\n",
+}
+
+
+def script_args(script: str, workdir: Path) -> list[str]:
+    """pgbench's arguments that choose the script (custom ones written to `workdir`)."""
+    if script == "select":
+        return ["-S"]
+    if script in CUSTOM:
+        path = workdir / f"{script}.sql"
+        path.write_text(CUSTOM[script])
+        return ["-f", str(path)]
+    return []
 
 
 @dataclass
@@ -273,7 +298,7 @@ def main() -> int:
                     for target in targets:
                         if not init_ok[target.name]:
                             continue
-                        bargs = ["-S"] if script == "select" else []
+                        bargs = script_args(script, env.cluster_dir.parent)
                         bargs += [
                             "-M",
                             mode,
@@ -375,7 +400,8 @@ def markdown_table(runs: list[Run], args: argparse.Namespace) -> str:
     for script, mode in keys:
         by = {r.target: r for r in runs if r.script == script and r.mode == mode}
         p, g = by.get("plain"), by.get("gridpg")
-        label = {"init": f"init -s {args.scale}", "select": "select-only (-S)", "tpcb": "TPC-B"}[
+        label = {"init": f"init -s {args.scale}", "select": "select-only (-S)", "tpcb": "TPC-B",
+                 "sum": "routed read + multi-node sum", "rrsum": "the same in REPEATABLE READ"}[
             script
         ]
         if script == "init":
