@@ -208,7 +208,7 @@ class _RowSink:
 class _GroupBuffer(_RowSink):
     """One node's rows, kept to be put back in the client's order."""
 
-    def __init__(self, parent: _RowSink) -> None:  # noqa: D107 - shares the parent's description
+    def __init__(self, parent: _RowSink) -> None:
         self.parent = parent
         self.kept: list[bytes] = []
 
