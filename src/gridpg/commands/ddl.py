@@ -20,6 +20,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards
+from gridpg.commands import partitions
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -167,11 +168,9 @@ class DdlRunner:
         body = tree["CreateStmt"]
         relation = body["relation"]
         if relation.get("relpersistence") == "t":
+            await self._ensure_no_distributed_parent(body)
             await self._catalog_only(sql)
             return
-        if body.get("partspec") or body.get("partbound"):
-            raise PgError(FEATURE_NOT_SUPPORTED, "partitioned tables cannot be distributed by gridpg yet",
-                          hint="create a plain table; gridpg partitions HASH tables into shards itself")
         own = await self.conn(self.coord.catalog_node)
         if body.get("if_not_exists") and await self._exists(own, relation):
             from gridpg.errors import notice
@@ -185,11 +184,46 @@ class DdlRunner:
         for node in self.catalog_nodes()[1:]:
             await (await self.conn(node)).simple_query(sql)
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
-        table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)
+        parents = await partitions.parents_of(own, schema, name)
+        if parents:
+            table = partitions.inherited_table(self.snapshot, schema, name, parents, spec)
+        else:
+            table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)
+        if body.get("partspec"):
+            partitions.ensure_keys_hold(table, keys)
         self._ensure_foreign_keys_hold(table, fk_parents)
-        await self._create_on_datanodes(sql, table, columns)
+        await self._convert_inheritance_parents(parents)
+        await self._create_on_datanodes(sql, table, columns, parents)
         await self._write_metadata(table)
         await self.finish("CREATE TABLE")
+
+    async def _convert_inheritance_parents(self, parents: list[partitions.Parent]) -> None:
+        """HASH parents named by INHERITS become plain tables on their datanodes (PostgreSQL
+        refuses inheritance from a partitioned table); a no-op for those already plain."""
+        for parent in parents:
+            table = self.snapshot.table(parent.schema, parent.name)
+            if parent.is_partition or table is None or table.method != "hash":
+                continue
+            placement = self._placement(table)
+            for group in table.groups:
+                remainders = [r for r, g in placement.items() if g == group]
+                check = partitions.placement_check_sql(table, remainders)
+                await (await self.conn(group)).simple_query(partitions.conversion_sql(table, check))
+
+    async def _ensure_no_distributed_parent(self, body: dict[str, Any]) -> None:
+        """A temp table lives on the catalog server alone: as a child of a distributed
+        table its rows would never be seen through the parent."""
+        conn = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
+        for item in body.get("inhRelations") or []:
+            rel = item.get("RangeVar", item)
+            qualified = quote_qualified(rel.get("schemaname"), rel["relname"])
+            rows = await conn.query(
+                "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                f"ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass({quote_literal(qualified)})")
+            if rows and self.snapshot.table(rows[0][0] or "", rows[0][1] or "") is not None:
+                raise PgError(FEATURE_NOT_SUPPORTED, f'a temporary table cannot inherit from distributed '
+                              f'table "{rel["relname"]}": its rows would not be seen through the parent',
+                              hint="create the child as a permanent table")
 
     async def _catalog_only(self, sql: str) -> None:
         conn = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
@@ -410,8 +444,9 @@ class DdlRunner:
             self._new_colocation = choice.colocation
         return DistTable(schema, name, "hash", column, ctype, choice.colocation.id, count, tuple(groups))
 
-    async def _create_on_datanodes(self, sql: str, table: DistTable, columns: list[Column]) -> None:
-        statements = datanode_create_statements(sql, table, self._placement(table))
+    async def _create_on_datanodes(self, sql: str, table: DistTable, columns: list[Column],
+                                   parents: list[partitions.Parent] | None = None) -> None:
+        statements = datanode_create_statements(sql, table, self._placement(table), parents)
         for group, group_sql in statements.items():
             conn = await self.conn(group)
             await conn.simple_query(group_sql)
@@ -456,15 +491,24 @@ def as_cluster_owner(metadata_sql: str) -> str:
     )
 
 
-def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, str]) -> dict[str, str]:
-    """The CREATE TABLE text for each datanode group of the table."""
+def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, str],
+                               parents: list[partitions.Parent] | None = None) -> dict[str, str]:
+    """The CREATE TABLE text for each datanode group of the table.
+
+    A HASH table is `PARTITION BY HASH (column)` with the group's shards as partitions,
+    also when it is a partition of a user's partitioned table (a leaf); a table the user
+    partitions keeps its own PARTITION BY (its leaves carry the shards), and a member of an
+    inheritance tree is a plain table (see commands/partitions.py)."""
     stmt = parse_sql(sql)[0].stmt
     stmt.relation.schemaname = table.schema
     stmt.relation.relname = table.name
+    for rangevar, parent in zip(stmt.inhRelations or (), parents or (), strict=False):
+        rangevar.schemaname = parent.schema  # resolved on the catalog, not by the node's search_path
     qualified = quote_qualified(table.schema, table.name)
-    if table.method != "hash":
+    inherits = bool(parents) and not parents[0].is_partition  # type: ignore[index]
+    if table.method != "hash" or stmt.partspec is not None or inherits:
         text = RawStream()(stmt)
-        if table.method == "modulo":
+        if table.method == "modulo" and not parents:
             n = len(table.groups)
             col = quote_ident(table.column or "")
             return {

@@ -66,7 +66,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: lis
     ddl = DdlRunner(dispatcher)
     schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
     spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
-    await _redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
+    await redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
     session = dispatcher.session
     if request.simple:
         session.send(codec.build_row_description([codec.Column(name, type_oid=2278)]))
@@ -161,7 +161,7 @@ def _count(text: str | None) -> int | None:
     return value
 
 
-async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
+async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
                         shard_count: int | None, colocate: str | None) -> None:
     catalog = await ddl.conn(dispatcher.coord.catalog_node)
     rows = await catalog.query(

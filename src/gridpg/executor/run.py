@@ -218,10 +218,17 @@ async def _create_table_as(dispatcher: Dispatcher, request: ExecRequest, plan: A
 async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     """DDL everywhere it applies, then the GTM sequences of the tables it dropped or
     restarted."""
+    from gridpg.commands import concurrent, partitions
     from gridpg.commands.ddl import DdlRunner
 
     ddl = DdlRunner(dispatcher)
     groups = list(plan.groups) if plan.groups is not None else ddl.all_groups()
+    words = concurrent.concurrent_words(plan.kind, plan.tree)
+    if words:
+        await concurrent.run(ddl, request, plan.kind, words, list(plan.tables), groups)
+        return
+    if plan.kind == "AlterTableStmt":
+        await partitions.align_for_attach(ddl, plan.tree)
     sequences = await _sequences_to_reset(dispatcher, plan)
     group_sql = dict(plan.group_sql) if plan.group_sql is not None else None
     await ddl.propagate(request, plan.kind, groups, list(plan.after), group_sql)

@@ -79,13 +79,15 @@ def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
     """Metadata statements that follow a DDL statement (drop, rename)."""
     body = tree[kind]
     if kind == "DropStmt" and body.get("removeType") == "OBJECT_TABLE":
-        return [store.sql_delete_dist_table(t.schema, t.name) for t in tables]
+        return [store.sql_delete_dist_table(t.schema, t.name) for t in tables] + [store.sql_forget_dropped_tables()]
     if kind == "DropStmt" and body.get("removeType") == "OBJECT_SCHEMA":
         names = set()
         for obj in body.get("objects", []):
             if "String" in obj:
                 names.add(obj["String"]["sval"])
         return [store.sql_delete_dist_table(t.schema, t.name) for t in snapshot.tables if t.schema in names]
+    if kind == "DropStmt" and body.get("behavior") == "DROP_CASCADE":
+        return [store.sql_forget_dropped_tables()]  # a type or function dropped with its tables
     if kind == "RenameStmt" and body.get("renameType") == "OBJECT_TABLE" and tables:
         t = tables[0]
         return [store.sql_rename_table(t.schema, t.name, t.schema, body["newname"])]
