@@ -494,6 +494,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     assert table is not None
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await _ensure_no_inheritance_children(catalog, table.name, qualified)
     temp = f"pg_temp.{table_ref.temp}"
     await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS)")
     async with dispatcher.runner.statement_transaction():
@@ -517,6 +518,18 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
         await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
         await _drop_temp(catalog, [temp])
+
+
+async def _ensure_no_inheritance_children(catalog: BackendConnection, name: str, qualified: str) -> None:
+    """Rows deleted through an inheritance parent would be re-inserted into the parent
+    itself, leaving their child table: refused (partitions are fine: PostgreSQL routes)."""
+    rows = await catalog.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(qualified)}) AND NOT c.relispartition)")
+    if rows and rows[0][0] == "t":
+        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": it has '
+                      "inheritance children, and moved rows would leave their child table",
+                      hint="update each child table (and the parent with ONLY) separately")
 
 
 # -- coordinator finish ----------------------------------------------------------------
