@@ -1,0 +1,139 @@
+/*
+Partitioned and inherited distributed tables (issue 12, item 5): RANGE, LIST and HASH
+partitioned tables distributed by a column (each partition colocated with its parent; on
+the datanodes the user's tree with the shards as the leaves' sub-partitions), DEFAULT and
+sub-partitions, rows routed to the right partition and node, UPDATE moving rows across
+partitions (and across nodes), filters on the partition key (pruned on the datanodes) and
+on the distribution column (routed to one node), ATTACH / DETACH PARTITION of tables with
+rows (also of a table distributed otherwise, whose rows move), INHERITS (parent reads
+include children, ONLY does not), inside transactions that roll back, quoted mixed-case
+and schema-qualified names.
+*/
+
+CREATE TABLE pt_events (id int NOT NULL, day date NOT NULL, kind text, amount numeric, PRIMARY KEY (id, day)) PARTITION BY RANGE (day) DISTRIBUTE BY HASH (id);
+CREATE TABLE pt_events_2023 PARTITION OF pt_events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE pt_events_2024 PARTITION OF pt_events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE pt_events_other PARTITION OF pt_events DEFAULT;
+INSERT INTO pt_events SELECT g, DATE '2023-01-01' + (g * 7) % 800, CASE WHEN g % 3 = 0 THEN 'buy' ELSE 'sell' END, g * 1.5 FROM generate_series(1, 200) g;
+SELECT count(*) FROM pt_events;
+SELECT count(*) FROM pt_events_2023;
+SELECT count(*) FROM pt_events_2024;
+SELECT count(*) FROM pt_events_other;
+SELECT count(*) FROM ONLY pt_events;
+SELECT * FROM pt_events WHERE id = 17;
+SELECT * FROM pt_events WHERE id IN (3, 150) ORDER BY id;
+SELECT id, day FROM pt_events WHERE day BETWEEN '2024-03-01' AND '2024-03-31' ORDER BY id;
+SELECT kind, count(*), sum(amount) FROM pt_events WHERE day >= '2024-01-01' GROUP BY kind ORDER BY kind;
+SELECT e.id, e.kind FROM pt_events e JOIN pt_events_2024 f ON f.id = e.id AND f.day = e.day WHERE e.id < 40 ORDER BY e.id;
+-- error
+INSERT INTO pt_events_2023 VALUES (1000, '2024-06-01', 'x', 1);
+INSERT INTO pt_events VALUES (1000, '2022-06-01', 'old', 1) RETURNING *;
+SELECT count(*) FROM pt_events_other;
+UPDATE pt_events SET day = '2023-02-02' WHERE id = 1000;
+SELECT * FROM pt_events_2023 WHERE id = 1000;
+SELECT count(*) FROM pt_events_other WHERE id = 1000;
+UPDATE pt_events SET id = 1001 WHERE id = 1000;
+SELECT * FROM pt_events WHERE id = 1001;
+SELECT * FROM pt_events WHERE id = 1000;
+DELETE FROM pt_events WHERE day < '2023-03-01' AND kind = 'buy';
+SELECT count(*) FROM pt_events;
+-- error
+INSERT INTO pt_events VALUES (1, '2023-01-08', 'dup', 0);
+
+BEGIN;
+INSERT INTO pt_events VALUES (5000, '2024-05-05', 'tx', 5);
+UPDATE pt_events SET day = '2023-05-05' WHERE id = 5000;
+SELECT * FROM pt_events_2023 WHERE id = 5000;
+ROLLBACK;
+SELECT count(*) FROM pt_events WHERE id = 5000;
+
+BEGIN;
+CREATE TABLE pt_events_2025 PARTITION OF pt_events FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
+SELECT count(*) FROM pt_events_2025;
+ROLLBACK;
+-- error
+SELECT count(*) FROM pt_events_2025;
+SELECT count(*) FROM pt_events_other;
+
+CREATE TABLE pt_tags (id int NOT NULL, tag text NOT NULL, note text) PARTITION BY LIST (tag);
+CREATE TABLE pt_tags_ab PARTITION OF pt_tags FOR VALUES IN ('a', 'b');
+CREATE TABLE pt_tags_c PARTITION OF pt_tags FOR VALUES IN ('c');
+INSERT INTO pt_tags SELECT g, chr(97 + g % 3), 'n' || g FROM generate_series(1, 60) g;
+SELECT tag, count(*) FROM pt_tags GROUP BY tag ORDER BY tag;
+SELECT count(*) FROM pt_tags_ab;
+-- error
+INSERT INTO pt_tags VALUES (99, 'z', 'nowhere');
+CREATE TABLE pt_tags_z (id int NOT NULL, tag text NOT NULL, note text);
+INSERT INTO pt_tags_z VALUES (99, 'z', 'attached'), (98, 'z', 'attached too');
+ALTER TABLE pt_tags ATTACH PARTITION pt_tags_z FOR VALUES IN ('z');
+SELECT * FROM pt_tags WHERE tag = 'z' ORDER BY id;
+SELECT * FROM pt_tags WHERE id = 99;
+ALTER TABLE pt_tags DETACH PARTITION pt_tags_ab;
+SELECT tag, count(*) FROM pt_tags GROUP BY tag ORDER BY tag;
+SELECT count(*) FROM pt_tags_ab;
+INSERT INTO pt_tags_ab VALUES (500, 'a', 'detached');
+SELECT count(*) FROM pt_tags_ab WHERE id = 500;
+
+CREATE TABLE pt_moved (note text, tag text NOT NULL, id int NOT NULL) DISTRIBUTE BY REPLICATION;
+INSERT INTO pt_moved VALUES ('m1', 'q', 7), ('m2', 'q', 8);
+ALTER TABLE pt_tags ATTACH PARTITION pt_moved FOR VALUES IN ('q');
+SELECT * FROM pt_tags WHERE tag = 'q' ORDER BY id;
+SELECT count(*) FROM pt_tags;
+BEGIN;
+ALTER TABLE pt_tags DETACH PARTITION pt_moved;
+SELECT count(*) FROM pt_tags;
+ROLLBACK;
+SELECT count(*) FROM pt_tags;
+
+CREATE TABLE pt_hashed (k int NOT NULL, v text) PARTITION BY HASH (k);
+CREATE TABLE pt_hashed_0 PARTITION OF pt_hashed FOR VALUES WITH (MODULUS 3, REMAINDER 0);
+CREATE TABLE pt_hashed_1 PARTITION OF pt_hashed FOR VALUES WITH (MODULUS 3, REMAINDER 1);
+CREATE TABLE pt_hashed_2 PARTITION OF pt_hashed FOR VALUES WITH (MODULUS 3, REMAINDER 2) PARTITION BY LIST (v);
+CREATE TABLE pt_hashed_2x PARTITION OF pt_hashed_2 FOR VALUES IN ('x');
+CREATE TABLE pt_hashed_2d PARTITION OF pt_hashed_2 DEFAULT;
+INSERT INTO pt_hashed SELECT g, CASE WHEN g % 2 = 0 THEN 'x' ELSE 'y' END FROM generate_series(1, 90) g;
+SELECT count(*) FROM pt_hashed_0;
+SELECT count(*) FROM pt_hashed_1;
+SELECT count(*) FROM pt_hashed_2x;
+SELECT count(*) FROM pt_hashed_2d;
+SELECT * FROM pt_hashed WHERE k = 42;
+SELECT v, count(*) FROM pt_hashed WHERE k > 45 GROUP BY v ORDER BY v;
+UPDATE pt_hashed SET v = 'x' WHERE k = 43;
+SELECT count(*) FROM pt_hashed_2x;
+
+CREATE SCHEMA "Part Space";
+CREATE TABLE "Part Space"."Mixed Case" ("Key" int NOT NULL, "When" date NOT NULL, PRIMARY KEY ("Key", "When")) PARTITION BY RANGE ("When");
+CREATE TABLE "Part Space"."Mixed Case Early" PARTITION OF "Part Space"."Mixed Case" FOR VALUES FROM (MINVALUE) TO ('2024-01-01');
+CREATE TABLE "Part Space"."Mixed Case Late" PARTITION OF "Part Space"."Mixed Case" FOR VALUES FROM ('2024-01-01') TO (MAXVALUE);
+INSERT INTO "Part Space"."Mixed Case" SELECT g, DATE '2023-12-25' + g FROM generate_series(1, 20) g;
+SELECT count(*) FROM "Part Space"."Mixed Case Early";
+SELECT "Key" FROM "Part Space"."Mixed Case" WHERE "When" = '2024-01-05';
+SELECT * FROM "Part Space"."Mixed Case" WHERE "Key" = 3;
+DROP TABLE "Part Space"."Mixed Case";
+-- error
+SELECT * FROM "Part Space"."Mixed Case Late";
+DROP SCHEMA "Part Space";
+
+CREATE TABLE pt_animals (name text, legs int) DISTRIBUTE BY HASH (name);
+INSERT INTO pt_animals VALUES ('ant', 6), ('bee', 6);
+CREATE TABLE pt_dogs (breed text) INHERITS (pt_animals);
+CREATE TABLE pt_birds (wingspan int) INHERITS (pt_animals);
+INSERT INTO pt_dogs VALUES ('rex', 4, 'collie'), ('max', 4, 'pug');
+INSERT INTO pt_birds VALUES ('tweety', 2, 20);
+SELECT * FROM pt_animals ORDER BY name;
+SELECT * FROM ONLY pt_animals ORDER BY name;
+SELECT * FROM pt_dogs WHERE name = 'rex';
+SELECT count(*) FROM pt_animals WHERE legs = 4;
+UPDATE pt_animals SET legs = legs + 1 WHERE name IN ('rex', 'tweety');
+SELECT name, legs FROM pt_animals ORDER BY name;
+BEGIN;
+DELETE FROM pt_animals WHERE legs > 4;
+SELECT count(*) FROM pt_animals;
+ROLLBACK;
+SELECT count(*) FROM pt_animals;
+DELETE FROM ONLY pt_animals WHERE name = 'ant';
+SELECT name FROM pt_animals ORDER BY name;
+ALTER TABLE pt_animals ADD COLUMN color text DEFAULT 'brown';
+SELECT name, color FROM pt_dogs ORDER BY name;
+TRUNCATE pt_animals;
+SELECT count(*) FROM pt_animals;
