@@ -125,12 +125,10 @@ def test_create_index_concurrently_and_a_node_that_fails(
     assert all(rows == [(True,)] for rows in _index_state(datanodes, schema, "t_id_v_idx").values())
     conn.execute("REINDEX TABLE CONCURRENTLY t")
     conn.execute("REINDEX INDEX CONCURRENTLY t_v")
-    with conn.transaction():
-        with pytest.raises(psycopg.errors.ActiveSqlTransaction, match="CREATE INDEX CONCURRENTLY"):
-            conn.execute("CREATE INDEX CONCURRENTLY t_w ON t (v)")
-    with conn.transaction():
-        with pytest.raises(psycopg.errors.ActiveSqlTransaction, match="REINDEX CONCURRENTLY"):
-            conn.execute("REINDEX TABLE CONCURRENTLY t")
+    with conn.transaction(), pytest.raises(psycopg.errors.ActiveSqlTransaction, match="CREATE INDEX CONCURRENTLY"):
+        conn.execute("CREATE INDEX CONCURRENTLY t_w ON t (v)")
+    with conn.transaction(), pytest.raises(psycopg.errors.ActiveSqlTransaction, match="REINDEX CONCURRENTLY"):
+        conn.execute("REINDEX TABLE CONCURRENTLY t")
     # duplicates of one key live on one node: the unique build fails there only
     conn.execute("INSERT INTO t VALUES (7, -7)")
     with pytest.raises(psycopg.errors.UniqueViolation) as failure:
