@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -232,14 +233,18 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
     group = planner.group_for_value(target, text, dispatcher.runner.snapshot())
     if group is None and position >= 0:
         # Let PostgreSQL say what the value is (or why it is not one): cast it as the column.
-        columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-        oid = next((c.type_oid for c in columns if c.name == target.column), 0)
-        type_name = (await dispatcher.coord.type_names([oid]))[0] or "text"
         from gridpg.executor.multi import inline_params
 
         expr = await inline_params(dispatcher, request, items[position])
         conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-        rows = await conn.query(f"SELECT CAST(({expr}) AS {type_name})::text")
+        # the column's type with its modifier: timestamptz(2) stores 'now' rounded, and the
+        # value routed must be the value stored
+        typed = await conn.query(
+            "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a WHERE "
+            f"a.attrelid = pg_catalog.to_regclass({quote_literal(quote_qualified(target.schema, target.name))}) "
+            f"AND a.attname = {quote_literal(target.column or '')}")
+        type_name = (typed[0][0] if typed else None) or "text"
+        rows = await conn.query(f"SELECT {_routable_text_sql(f'CAST(({expr}) AS {type_name})', type_name)}")
         value = rows[0][0] if rows else None
         group = planner.group_for_value(target, value, dispatcher.runner.snapshot())
         if group is not None and value is not None:
@@ -249,6 +254,24 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
     if group is None:
         raise PgError("22023", f"cannot route the value {text!r} of distribution column \"{target.column}\"")
     return group
+
+
+def _routable_text_sql(value: str, type_name: str) -> str:
+    """SQL giving `value`'s text in the ISO form the router reads, whatever the session's
+    DateStyle (pg_regress runs with Postgres style: 'Mon Feb 10 17:32:01 1997 PST')."""
+    formats = {"date": "YYYY-MM-DD", "timestamp without time zone": "YYYY-MM-DD HH24:MI:SS.US",
+               "timestamp with time zone": "YYYY-MM-DD HH24:MI:SS.US"}
+    base = re.sub(r"\(\d+\)", "", type_name).strip()  # timestamp(2) with time zone
+    pattern = formats.get(base)
+    if pattern is None:
+        return f"({value})::text"
+    if base == "timestamp with time zone":
+        local, zone = f"(({value}) AT TIME ZONE 'UTC')", " || '+00'"
+    else:
+        local, zone = f"({value})", ""
+    return (f"CASE WHEN NOT pg_catalog.isfinite({value}) THEN ({value})::text ELSE "
+            f"pg_catalog.to_char({local}, '{pattern}'){zone} || CASE WHEN pg_catalog.to_char({local}, 'BC') = 'BC' "
+            "THEN ' BC' ELSE '' END END")
 
 
 async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str) -> str | None:

@@ -137,3 +137,19 @@ ALTER TABLE pt_animals ADD COLUMN color text DEFAULT 'brown';
 SELECT name, color FROM pt_dogs ORDER BY name;
 TRUNCATE pt_animals;
 SELECT count(*) FROM pt_animals;
+
+-- Found on the way by the regression replay: distribution values in another DateStyle
+-- (pg_regress's Postgres style) and a rounded timestamptz(2) 'now' could not be routed.
+SET DateStyle TO 'Postgres, MDY';
+CREATE TABLE pt_stamps (d1 timestamptz(2), note text) DISTRIBUTE BY HASH (d1);
+INSERT INTO pt_stamps VALUES ('Mon Feb 10 17:32:01 1997 PST', 'a'), ('Feb 16 17:32:01 0097 BC', 'b'), ('infinity', 'c');
+INSERT INTO pt_stamps VALUES ('now', 'now');
+SELECT d1, note FROM pt_stamps WHERE d1 = 'Mon Feb 10 17:32:01 1997 PST';
+SELECT d1, note FROM pt_stamps WHERE note <> 'now' ORDER BY d1;
+SELECT count(*) FROM pt_stamps WHERE d1 = (SELECT d1 FROM pt_stamps WHERE note = 'now');
+CREATE TABLE pt_days (d date, n int) PARTITION BY RANGE (d) DISTRIBUTE BY HASH (d);
+CREATE TABLE pt_days_all PARTITION OF pt_days DEFAULT;
+INSERT INTO pt_days VALUES ('Feb 16 0097 BC', 1), ('12-31-1999', 2), ('epoch', 3);
+SELECT * FROM pt_days ORDER BY d;
+SELECT n FROM pt_days WHERE d = '12-31-1999';
+RESET DateStyle;
