@@ -22,7 +22,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, modifying_cte, prepared, router, tempnames
+from gridpg.planner import analyze, modifying_cte, prepared, router, tableoid, tempnames
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
@@ -199,7 +199,8 @@ class Planner:
                 analysis = None
             if analysis is not None and not (
                 analysis.route == "catalog"
-                or (analysis.route == "query" and isinstance(analysis.router, router.RouterSpec))
+                or (analysis.route == "query" and analysis.sql is None
+                    and isinstance(analysis.router, router.RouterSpec))
             ):
                 analysis = None
             self.cache[key] = analysis
@@ -257,6 +258,12 @@ class Planner:
             if analyze.has_node(tree, "FuncCall") and rewrite_version(sql) != sql:
                 return Analysis("version")
             return Analysis("catalog")
+        if kind in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
+            mapped = tableoid.rewrite(sql, tree)
+            if mapped is not None:
+                analysis = self._analyze(mapped, catalog, session)
+                analysis.sql = analysis.sql or mapped
+                return analysis
         if kind in ("UpdateStmt", "DeleteStmt") and analyze.has_node(tree, "CurrentOfExpr"):
             raise PgError(FEATURE_NOT_SUPPORTED, "WHERE CURRENT OF on a distributed table is not "
                           "supported by gridpg (its cursors are not on the datanodes)")

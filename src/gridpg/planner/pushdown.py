@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES, CatalogSnapshot, DistTable
-from gridpg.planner import analyze
+from gridpg.planner import analyze, tableoid
 from gridpg.planner.plan import NotApplicable, Strategy
 
 PUSHDOWN = Strategy.PUSHDOWN
@@ -114,7 +114,7 @@ def needs_combine(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGG
         for n in analyze._walk([body.get("targetList"), body.get("sortClause")])
     ):
         return "window functions see the whole result"
-    if analyze.has_node(body.get("targetList"), "SubLink") or analyze.has_node(body.get("whereClause"), "SubLink"):
+    if tableoid.has_user_sublink(body.get("targetList")) or tableoid.has_user_sublink(body.get("whereClause")):
         return "subqueries"
     if analyze.has_node(body.get("targetList"), "SetToDefault") or any(
         "nextval" in str(x) for x in [body.get("targetList")]

@@ -153,3 +153,12 @@ INSERT INTO pt_days VALUES ('Feb 16 0097 BC', 1), ('12-31-1999', 2), ('epoch', 3
 SELECT * FROM pt_days ORDER BY d;
 SELECT n FROM pt_days WHERE d = '12-31-1999';
 RESET DateStyle;
+
+-- tableoid names the user's partition (the datanodes hold shards below it)
+SELECT tableoid::regclass, id, day FROM pt_events WHERE id IN (3, 4, 150);
+SELECT tableoid::regclass, id FROM pt_events WHERE id = 17;
+SELECT count(*) FROM pt_events WHERE tableoid = 'pt_events_2024'::regclass;
+SELECT x.tableoid::regclass AS part, x.id FROM pt_events x WHERE x.day > '2024-12-01' ORDER BY x.id LIMIT 3;
+UPDATE pt_events SET day = '2024-02-02' WHERE id = 17 RETURNING tableoid::regclass, id, day;
+SELECT tableoid::regclass, * FROM pt_dogs;
+SELECT p.tableoid::regclass AS part, p.tag FROM pt_tags p WHERE p.id = 99;
