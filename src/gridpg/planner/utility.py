@@ -19,7 +19,7 @@ from gridpg.planner.plan import (
     Plan,
     UtilityPlan,
 )
-from gridpg.sql.quote import quote_qualified
+from gridpg.sql.quote import quote_literal, quote_qualified
 
 _OWN_PLANS = {"CreateStmt": CreateTablePlan, "ExplainStmt": ExplainPlan, "CopyStmt": CopyPlan,
               "CreateTableAsStmt": CreateTableAsPlan}
@@ -40,7 +40,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
     groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
     after = _metadata_after(kind, tree, tables, snapshot)
-    group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ()))
+    group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
+        or _storage_options_per_group(clean, tree, kind, tables, list(groups or ()))
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
 
@@ -128,3 +129,33 @@ def _drop_tables_per_group(tree: dict[str, Any], kind: str, tables: list[DistTab
         names = [quote_qualified(t.schema, t.name) for t in tables if group in t.groups]
         out[group] = f"DROP TABLE{exists} {', '.join(names)}{suffix}"
     return out
+
+
+_RELOPTION_COMMANDS = {"AT_SetRelOptions", "AT_ResetRelOptions"}
+
+
+def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                               groups: list[str]) -> dict[str, str] | None:
+    """ALTER TABLE ... SET/RESET (storage options) of a HASH table: on the datanodes the
+    table is partitioned (PostgreSQL refuses storage options there), so they go to its
+    leaves, the shards, which hold the rows."""
+    if kind != "AlterTableStmt" or len(tables) != 1 or tables[0].method != "hash":
+        return None
+    cmds = [c.get("AlterTableCmd", {}).get("subtype") for c in tree[kind].get("cmds") or []]
+    if not cmds or not set(cmds) <= _RELOPTION_COMMANDS:
+        return None
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    stmt = parse_sql(clean)[0].stmt
+    stmt.relation.schemaname, stmt.relation.relname, stmt.missing_ok = None, "gp_reloptions_target", False
+    tail = RawStream()(stmt).split("gp_reloptions_target", 1)[1]
+    table = quote_literal(quote_qualified(tables[0].schema, tables[0].name))
+    block = (
+        "DO $gridpg_reloptions$ DECLARE r record; t regclass := " + table + "; BEGIN "
+        "IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t) <> 'p' THEN "
+        "EXECUTE 'ALTER TABLE ' || t::text || " + quote_literal(tail) + "; RETURN; END IF; "
+        "FOR r IN SELECT relid FROM pg_catalog.pg_partition_tree(t) WHERE isleaf LOOP "
+        "EXECUTE 'ALTER TABLE ' || r.relid::text || " + quote_literal(tail) + "; END LOOP; END $gridpg_reloptions$"
+    )
+    return {group: block for group in groups}

@@ -162,3 +162,10 @@ SELECT x.tableoid::regclass AS part, x.id FROM pt_events x WHERE x.day > '2024-1
 UPDATE pt_events SET day = '2024-02-02' WHERE id = 17 RETURNING tableoid::regclass, id, day;
 SELECT tableoid::regclass, * FROM pt_dogs;
 SELECT p.tableoid::regclass AS part, p.tag FROM pt_tags p WHERE p.id = 99;
+
+-- storage options of a HASH table (partitioned on the datanodes) reach its shards
+ALTER TABLE pt_stamps SET (fillfactor = 70, autovacuum_enabled = false);
+ALTER TABLE pt_stamps RESET (fillfactor);
+SELECT reloptions FROM pg_class WHERE oid = 'pt_stamps'::regclass;
+-- error
+ALTER TABLE pt_events SET (fillfactor = 70);
