@@ -59,8 +59,14 @@ def test_partition_tree_on_the_datanodes_prunes_and_routes(
     assert [t for t, _ in metadata] == ["m", "m_a", "m_b"] and len({c for _, c in metadata}) == 1
     with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as other:
         assert other.execute(f"SELECT count(*) FROM {schema}.m WHERE day >= '2024-07-01'").fetchone() == (119,)
+    with conn.transaction(), pytest.raises(psycopg.errors.ActiveSqlTransaction, match="DETACH CONCURRENTLY"):
+        conn.execute("ALTER TABLE m DETACH PARTITION m_b CONCURRENTLY")
+    conn.execute("ALTER TABLE m DETACH PARTITION m_b CONCURRENTLY")
+    assert conn.execute("SELECT count(*) FROM m").fetchone() == (182,)
+    assert conn.execute("SELECT count(*) FROM m_b WHERE id > 100").fetchone() == (119,)
     conn.execute("DROP TABLE m")
-    assert conn.execute("SELECT count(*) FROM gridpg.dist_table WHERE schema_name = %s", (schema,)).fetchone() == (0,)
+    assert conn.execute("SELECT table_name FROM gridpg.dist_table WHERE schema_name = %s",
+                        (schema,)).fetchall() == [("m_b",)]
 
 
 def test_refusals_keep_answers_right(conn: psycopg.Connection) -> None:
