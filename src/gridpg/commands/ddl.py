@@ -168,7 +168,8 @@ class DdlRunner:
         body = tree["CreateStmt"]
         relation = body["relation"]
         if relation.get("relpersistence") == "t":
-            await self._ensure_no_distributed_parent(body)
+            if not body.get("partbound"):  # a temp partition: PostgreSQL's own error first
+                await self._ensure_no_distributed_parent(body)
             await self._catalog_only(sql)
             return
         own = await self.conn(self.coord.catalog_node)
@@ -519,6 +520,8 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
         return {group: text for group in table.groups}
     options = stmt.options
     stmt.options = None
+    unlogged = " UNLOGGED" if stmt.relation.relpersistence == "u" else ""
+    stmt.relation.relpersistence = "p"  # a partitioned table has no storage: its shards are unlogged
     stmt.partspec = ast.PartitionSpec(
         strategy="h", partParams=(ast.PartitionElem(name=table.column),)
     )
@@ -530,7 +533,7 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
     for remainder, group in sorted(placement.items()):
         shard = quote_qualified(SHARD_SCHEMA, shard_table_name(table.schema, table.name, remainder))
         out[group].append(
-            f"CREATE TABLE {shard} PARTITION OF {qualified} FOR VALUES WITH "
+            f"CREATE{unlogged} TABLE {shard} PARTITION OF {qualified} FOR VALUES WITH "
             f"(MODULUS {table.shard_count}, REMAINDER {remainder}){with_options}"
         )
     return {group: ";\n".join(parts) for group, parts in out.items()}

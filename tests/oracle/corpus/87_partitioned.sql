@@ -169,3 +169,11 @@ ALTER TABLE pt_stamps RESET (fillfactor);
 SELECT reloptions FROM pg_class WHERE oid = 'pt_stamps'::regclass;
 -- error
 ALTER TABLE pt_events SET (fillfactor = 70);
+
+-- UNLOGGED HASH tables (their shards are unlogged); a temp partition of a permanent table
+CREATE UNLOGGED TABLE pt_unlogged (a int PRIMARY KEY, b text);
+INSERT INTO pt_unlogged VALUES (1, 'x'), (2, 'y');
+SELECT * FROM pt_unlogged ORDER BY a;
+SELECT relpersistence FROM pg_class WHERE oid = 'pt_unlogged'::regclass;
+-- error
+CREATE TEMP TABLE pt_temp_part PARTITION OF pt_tags FOR VALUES IN ('t');
