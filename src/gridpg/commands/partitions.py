@@ -225,15 +225,51 @@ async def align_for_attach(ddl: DdlRunner, tree: dict[str, Any]) -> None:
         if target is None or current is None or same_distribution(target, current):
             return
         if child[2] == "p":
-            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot attach "{child[1]}": it is partitioned and '
-                          f'distributed otherwise than "{parent[1]}" ({_describe(target)})',
-                          hint="distribute it like the parent first")
-        from gridpg.commands import redistribute
+            await _redistribute_tree(ddl, conn, child[0], child[1], target)
+        else:
+            await _redistribute_like(ddl, quote_qualified(child[0], child[1]), target)
 
-        spec = DistributionSpec(target.method, target.column, nodes=target.groups)
-        colocate = f"{target.schema}.{target.name}" if target.method == "hash" else None
-        await redistribute.redistribute(ddl.dispatcher, ddl, quote_qualified(child[0], child[1]),
-                                        spec, None, colocate)
+
+async def _redistribute_like(ddl: DdlRunner, qualified: str, target: DistTable) -> None:
+    from gridpg.commands import redistribute
+
+    spec = DistributionSpec(target.method, target.column, nodes=target.groups)
+    colocate = f"{target.schema}.{target.name}" if target.method == "hash" else None
+    await redistribute.redistribute(ddl.dispatcher, ddl, qualified, spec, None, colocate)
+
+
+async def _redistribute_tree(ddl: DdlRunner, conn: BackendConnection, schema: str, name: str,
+                             target: DistTable) -> None:
+    """A partitioned table distributed otherwise than its new parent: its leaves are
+    redistributed one by one (rows move; on the datanodes each is made again and attached
+    back under its bound), its partitioned members take the new distribution in the
+    metadata (on the datanodes they do not depend on it)."""
+    from gridpg.catalog import store
+    from gridpg.commands.ddl import as_cluster_owner
+
+    members = await conn.query(
+        "SELECT n.nspname, c.relname, t.isleaf, pn.nspname, p.relname, "
+        "pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_partition_tree("
+        f"pg_catalog.to_regclass({quote_literal(quote_qualified(schema, name))})) t "
+        "JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_catalog.pg_class p ON p.oid = t.parentrelid "
+        "LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace ORDER BY t.level")
+    for m_schema, m_name, isleaf, p_schema, p_name, bound in members:
+        qualified = quote_qualified(m_schema, m_name)
+        if isleaf != "t":
+            table = DistTable(m_schema or "", m_name or "", target.method, target.column, target.column_type,
+                              target.colocation_id, target.shard_count, target.groups)
+            for node in ddl.catalog_nodes():
+                await (await ddl.conn(node)).simple_query(
+                    as_cluster_owner(store.sql_delete_dist_table(table.schema, table.name)))
+            await ddl._write_metadata(table)
+            continue
+        await _redistribute_like(ddl, qualified, target)
+        if p_name is not None:
+            for group in target.groups:
+                await (await ddl.conn(group)).simple_query(
+                    f"ALTER TABLE {quote_qualified(p_schema, p_name)} ATTACH PARTITION {qualified} {bound}")
+    await ddl.runner.load_private_snapshot()
 
 
 async def _resolve(conn: BackendConnection, rangevar: dict[str, Any]) -> tuple[str, str, str] | None:

@@ -177,3 +177,18 @@ SELECT * FROM pt_unlogged ORDER BY a;
 SELECT relpersistence FROM pg_class WHERE oid = 'pt_unlogged'::regclass;
 -- error
 CREATE TEMP TABLE pt_temp_part PARTITION OF pt_tags FOR VALUES IN ('t');
+
+-- ATTACH of a partitioned table (with a filled leaf) distributed otherwise: its leaves move
+CREATE TABLE pt_rp (a text, b bigint, c numeric, d int, e varchar) PARTITION BY RANGE (a, b);
+CREATE TABLE pt_pb (e varchar, c numeric, a text, b bigint, d int) PARTITION BY RANGE (c);
+ALTER TABLE pt_rp ATTACH PARTITION pt_pb FOR VALUES FROM ('b', 10) TO ('b', 20);
+CREATE TABLE pt_pc (e varchar, d int, c numeric, b bigint, a text) PARTITION BY RANGE (abs(d));
+CREATE TABLE pt_pc1 PARTITION OF pt_pc FOR VALUES FROM (1) TO (15);
+INSERT INTO pt_pc1 VALUES ('x', 5, 150, 12, 'b'), ('y', 7, 160, 15, 'b');
+ALTER TABLE pt_pb ATTACH PARTITION pt_pc FOR VALUES FROM (100) TO (200);
+SELECT tableoid::regclass, * FROM pt_rp;
+SELECT * FROM pt_pc1;
+INSERT INTO pt_rp VALUES ('b', 11, 120, 3, 'z');
+SELECT tableoid::regclass, a, b FROM pt_rp WHERE a = 'b';
+-- error
+INSERT INTO pt_rp VALUES ('b', 11, 220, 3, 'z');
