@@ -205,11 +205,7 @@ class DdlRunner:
             table = self.snapshot.table(parent.schema, parent.name)
             if parent.is_partition or table is None or table.method != "hash":
                 continue
-            placement = self._placement(table)
-            for group in table.groups:
-                remainders = [r for r, g in placement.items() if g == group]
-                check = partitions.placement_check_sql(table, remainders)
-                await (await self.conn(group)).simple_query(partitions.conversion_sql(table, check))
+            await partitions.convert_to_plain(self, table)
 
     async def _ensure_no_distributed_parent(self, body: dict[str, Any]) -> None:
         """A temp table lives on the catalog server alone: as a child of a distributed

@@ -230,6 +230,39 @@ async def align_for_attach(ddl: DdlRunner, tree: dict[str, Any]) -> None:
             await _redistribute_like(ddl, quote_qualified(child[0], child[1]), target)
 
 
+async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
+    """ALTER TABLE child INHERIT parent: both must be distributed alike, and HASH ones
+    become plain tables on the datanodes (as for CREATE TABLE ... INHERITS)."""
+    body = tree["AlterTableStmt"]
+    for item in body.get("cmds") or []:
+        cmd = item.get("AlterTableCmd", {})
+        if cmd.get("subtype") != "AT_AddInherit":
+            continue
+        conn = await ddl.conn(ddl.coord.catalog_node)
+        child, parent = await _resolve(conn, body["relation"]), await _resolve(conn, cmd["def"])
+        if child is None or parent is None:
+            return
+        snapshot = ddl.snapshot
+        tables = [snapshot.table(*child[:2]), snapshot.table(*parent[:2])]
+        if tables[0] is None or tables[1] is None:
+            return
+        if not same_distribution(tables[0], tables[1]):
+            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot make "{child[1]}" inherit from "{parent[1]}": they are '
+                          f"not distributed alike ({_describe(tables[0])}, {_describe(tables[1])})",
+                          hint="distribute the child like the parent first (alter_distributed_table)")
+        for table, row in zip(tables, (child, parent), strict=True):
+            if table.method == "hash" and row[2] == "r":
+                await convert_to_plain(ddl, table)
+
+
+async def convert_to_plain(ddl: DdlRunner, table: DistTable) -> None:
+    """The table's datanode copies become plain tables (see `conversion_sql`)."""
+    placement = ddl._placement(table)
+    for group in table.groups:
+        check = placement_check_sql(table, [r for r, g in placement.items() if g == group])
+        await (await ddl.conn(group)).simple_query(conversion_sql(table, check))
+
+
 async def _redistribute_like(ddl: DdlRunner, qualified: str, target: DistTable) -> None:
     from gridpg.commands import redistribute
 

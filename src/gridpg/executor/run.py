@@ -229,6 +229,7 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
         return
     if plan.kind == "AlterTableStmt":
         await partitions.align_for_attach(ddl, plan.tree)
+        await partitions.prepare_inherit(ddl, plan.tree)
     sequences = await _sequences_to_reset(dispatcher, plan)
     group_sql = dict(plan.group_sql) if plan.group_sql is not None else None
     await ddl.propagate(request, plan.kind, groups, list(plan.after), group_sql)

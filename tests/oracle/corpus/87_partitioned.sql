@@ -192,3 +192,16 @@ INSERT INTO pt_rp VALUES ('b', 11, 120, 3, 'z');
 SELECT tableoid::regclass, a, b FROM pt_rp WHERE a = 'b';
 -- error
 INSERT INTO pt_rp VALUES ('b', 11, 220, 3, 'z');
+
+-- ALTER TABLE ... INHERIT / NO INHERIT between tables distributed alike
+CREATE TABLE pt_ip (a int, b text);
+CREATE TABLE pt_ic (a int, b text, c int);
+INSERT INTO pt_ip VALUES (1, 'p');
+INSERT INTO pt_ic VALUES (2, 'c', 3);
+ALTER TABLE pt_ic INHERIT pt_ip;
+SELECT * FROM pt_ip ORDER BY a;
+BEGIN;
+ALTER TABLE pt_ic NO INHERIT pt_ip;
+SELECT count(*) FROM pt_ip;
+ROLLBACK;
+SELECT count(*) FROM pt_ip;
