@@ -47,6 +47,7 @@ class TableColumn:
     sequence: str | None  # qualified serial/identity sequence, filled from the GTM
     identity: str  # '' | 'a' (ALWAYS) | 'd' (BY DEFAULT)
     type_oid: int
+    typmod: int = -1  # numeric(8,-6), timestamp(2): PostgreSQL rounds the value it stores
 
 
 # -- INSERT ----------------------------------------------------------------------------
@@ -231,6 +232,8 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
     else:
         text = await _evaluate_item(dispatcher, request, items[position])
     group = planner.group_for_value(target, text, dispatcher.runner.snapshot())
+    if group is not None and position >= 0 and await _rounds(dispatcher, target):
+        group = None  # route the value PostgreSQL will store, not the one written
     if group is None and position >= 0:
         # Let PostgreSQL say what the value is (or why it is not one): cast it as the column.
         from gridpg.executor.multi import inline_params
@@ -254,6 +257,16 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
     if group is None:
         raise PgError("22023", f"cannot route the value {text!r} of distribution column \"{target.column}\"")
     return group
+
+
+_ROUNDED_TYPES = {1700, 1114, 1184, 1083, 1266, 1186}  # numeric, timestamp(tz), time(tz), interval
+
+
+async def _rounds(dispatcher: Dispatcher, target: DistTable) -> bool:
+    """Whether the distribution column's type modifier makes PostgreSQL round values."""
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    column = next((c for c in columns if c.name == target.column), None)
+    return column is not None and column.typmod >= 0 and column.type_oid in _ROUNDED_TYPES
 
 
 def _routable_text_sql(value: str, type_name: str) -> str:

@@ -392,12 +392,12 @@ class Coordinator:
         rows = await conn.query(
             "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
             f"pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, a.attname), a.attidentity, "
-            "a.atttypid FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
+            "a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )
-        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0)) for r in rows]
+        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1)) for r in rows]
         if runner.private_snapshot is None:
             self._columns[key] = columns
         return columns

@@ -205,3 +205,12 @@ ALTER TABLE pt_ic NO INHERIT pt_ip;
 SELECT count(*) FROM pt_ip;
 ROLLBACK;
 SELECT count(*) FROM pt_ip;
+
+-- distribution values PostgreSQL rounds to the column's type modifier are routed rounded
+CREATE TABLE pt_typmod (millions numeric(3, -6), units numeric(2, 0), t timestamp(0));
+INSERT INTO pt_typmod VALUES (123456, 0.123, '2024-01-01 10:00:00.7'), (2345678, 2.345, '2024-01-01 10:00:01.2');
+SELECT * FROM pt_typmod ORDER BY 1;
+SELECT units FROM pt_typmod WHERE millions = 2000000;
+CREATE TABLE pt_ts (t timestamp(0), v int) DISTRIBUTE BY HASH (t);
+INSERT INTO pt_ts VALUES ('2024-01-01 10:00:00.7', 1);
+SELECT * FROM pt_ts WHERE t = '2024-01-01 10:00:01';
