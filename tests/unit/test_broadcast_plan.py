@@ -34,12 +34,12 @@ COLUMNS = {
 ROWS = {"lineitem": 600000, "orders": 150000, "customer": 15000, "part": 20000, "nation": 25, "logs": 1000}
 
 
-def plan(sql: str) -> BroadcastPlan | str:
+def plan(sql: str, types: dict[tuple[str, str], dict[str, int]] | None = None) -> BroadcastPlan | str:
     refs = {r.location: TABLES[r.name] for r in analyze.relations(parse_tree(sql)) if r.name in TABLES}
     needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, COLUMNS)
     rows = {t.key: float(ROWS[t.name]) for t in refs.values()}
     return plan_broadcast(sql, refs, COLUMNS, needs, rows, lambda a, b: a.method == b.method == "hash",
-                          lambda t: f"gp_bc_{t.name}")
+                          lambda t: f"gp_bc_{t.name}", types)
 
 
 def test_biggest_table_stays_with_its_colocated_partner_and_the_rest_is_broadcast() -> None:
@@ -104,3 +104,23 @@ def test_not_in_is_never_made_local() -> None:
     assert isinstance(got, str) or [m.table.name for m in got.moves] == ["lineitem"]
     got = plan("SELECT count(*) FROM orders WHERE o_orderkey NOT IN (SELECT l_orderkey FROM lineitem)")
     assert isinstance(got, str) or "lineitem" in [m.table.name for m in got.moves]
+
+
+def test_grouped_from_subquery_keeps_its_groups_on_one_node() -> None:
+    """TPC-H Q13's shape: the FROM subquery groups by the anchor's partitioning column, so
+    the outer grouping can combine the nodes' rows (the subquery's groups are final)."""
+    types = {("public", "customer"): {"c_custkey": 23}, ("public", "orders"): {"o_custkey": 23, "o_orderkey": 23}}
+    sql = ("SELECT c_count, count(*) AS custdist FROM (SELECT c_custkey, count(o_orderkey) FROM customer "
+           "LEFT OUTER JOIN orders ON c_custkey = o_custkey AND o_comment NOT LIKE '%x%' GROUP BY c_custkey) "
+           "AS c_orders (c_custkey, c_count) GROUP BY c_count")
+    got = plan(sql, types)
+    assert isinstance(got, BroadcastPlan), got
+    assert got.anchor == ("customer",)
+    assert [(m.table.name, m.key) for m in got.moves] == [("orders", "o_custkey")]
+    # grouped by another column: a group's rows are on several nodes
+    other = sql.replace("GROUP BY c_custkey)", "GROUP BY c_nationkey)").replace("SELECT c_custkey,", "SELECT c_nationkey,")
+    got = plan(other, types)
+    assert isinstance(got, str) and "GROUP BY does not hold the anchor's partitioning column" in got
+    # a window function over the grouped rows would need every group
+    got = plan(sql.replace("count(o_orderkey) FROM", "rank() OVER (ORDER BY count(*)) FROM"), types)
+    assert isinstance(got, str)

@@ -230,7 +230,7 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
         if isinstance(merge, MergePlan):
             return bind(dispatcher, merge)
     temp = f"pg_temp.{scratch_name(dispatcher, 'agg', shared=False)}"
-    split = twophase.build_two_phase(exchange.sql, temp, complete_subqueries=True)
+    split = twophase.build_two_phase(exchange.sql, temp, complete_subqueries=True, final_from=exchange.grouped)
     if isinstance(split, twophase.NotApplicable):
         return f"two-phase over the exchange: {split.reason}"
     return TwoPhasePlan(tuple(Fragment(g, split.partial_sql) for g in exchange.groups),

@@ -58,6 +58,7 @@ class BroadcastPlan:
     moved_rows: float
     gathered_rows: float  # what the coordinator finish would move instead
     anchor_table: DistTable | None = None  # whose hash partitioning repartitioned copies follow
+    grouped: bool = False  # the anchor is in a FROM subquery grouped by its partitioning column
 
     def describe(self) -> list[str]:
         lines = [f"  Anchor (stays on {', '.join(self.groups)}): {', '.join(self.anchor)}"]
@@ -72,6 +73,8 @@ class BroadcastPlan:
                 lines.append(f"  Repartition {what} by hash({move.key}) like {self.anchor[0]} to "
                              f"{', '.join(self.groups)} as {SCRATCH_SCHEMA}.{move.scratch}, "
                              f"~{move.rows:.0f} rows")
+        if self.grouped:
+            lines.append("  The FROM subquery groups by the anchor's partitioning column: its groups are final on each node")
         lines.append(f"  Rows moved: ~{self.moved_rows:.0f} (a coordinator finish: ~{self.gathered_rows:.0f})")
         return lines
 
@@ -92,7 +95,7 @@ def plan_broadcast(
     if stmt.lockingClause or stmt.intoClause:
         return "FOR UPDATE/SHARE and SELECT INTO are not broadcast"
     keys = {location: table.key for location, table in refs.items()}
-    stmt = _core(stmt, aggregates)
+    stmt, grouped = _core(stmt, aggregates)
     top: list[_Leaf] = []
     for item in stmt.fromClause or ():
         _leaves(item, keys, columns, top)
@@ -103,28 +106,43 @@ def plan_broadcast(
     reasons = []
     for location in candidates:
         plan = _plan_with_anchor(sql, stmt, top, location, _Tables(refs, columns, types or {}, colocated),
-                                 needs, rows, scratch_name)
+                                 needs, rows, scratch_name, grouped)
         if isinstance(plan, BroadcastPlan):
             return plan
         reasons.append(f"{refs[location].name}: {plan}")
     return "; ".join(reasons)
 
 
-def _core(stmt: ast.SelectStmt, aggregates: frozenset[str]) -> ast.SelectStmt:
+def _core(stmt: ast.SelectStmt, aggregates: frozenset[str]) -> tuple[ast.SelectStmt, bool]:
     """The SELECT whose FROM holds the anchor: the statement, or the subquery that is its
     only FROM item when that subquery passes rows through (no grouping, limit, DISTINCT,
-    window, aggregate), as in `SELECT ... FROM (SELECT ... FROM a, b WHERE ...) x GROUP BY`."""
+    window, aggregate), as in `SELECT ... FROM (SELECT ... FROM a, b WHERE ...) x GROUP BY`;
+    or, last, such a subquery that groups (True): its GROUP BY must then hold the anchor's
+    partitioning column, so each group is complete on one node (TPC-H Q13)."""
     while len(stmt.fromClause or ()) == 1 and isinstance(stmt.fromClause[0], ast.RangeSubselect):
         item = stmt.fromClause[0]
         sub = item.subquery
         if item.lateral or not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
             break
-        if sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset \
-                or sub.distinctClause is not None or sub.windowClause or sub.withClause \
-                or sub.valuesLists or _has_aggregate_or_window(sub.targetList, aggregates):
+        if sub.limitCount or sub.limitOffset or sub.distinctClause is not None or sub.windowClause \
+                or sub.withClause or sub.valuesLists:
+            break
+        if sub.groupClause:
+            if not _is_plain_grouping(sub):
+                break
+            return sub, True
+        if sub.havingClause or _has_aggregate_or_window(sub.targetList, aggregates):
             break
         stmt = sub
-    return stmt
+    return stmt, False
+
+
+def _is_plain_grouping(sub: ast.SelectStmt) -> bool:
+    """GROUP BY of plain expressions (no grouping sets), no window function anywhere."""
+    if any(isinstance(g, ast.GroupingSet) for g in sub.groupClause or ()):
+        return False
+    return not any(call.over is not None for call in _nodes((sub.targetList, sub.havingClause, sub.sortClause),
+                                                             ast.FuncCall))
 
 
 def _has_aggregate_or_window(targets: object, aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:
@@ -149,7 +167,7 @@ class _Tables:
 def _plan_with_anchor(
     sql: str, stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, tables: _Tables,
     needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
-    scratch_name: Callable[[DistTable], str],
+    scratch_name: Callable[[DistTable], str], grouped: bool = False,
 ) -> BroadcastPlan | str:
     refs = tables.refs
     local = _Locality(anchor, tables)
@@ -157,6 +175,8 @@ def _plan_with_anchor(
     blocker = _outer_join_blocker(stmt.fromClause or (), set(local.keys))
     if blocker:
         return blocker
+    if grouped and not _groups_by_partitioning(stmt, top, local):
+        return "the FROM subquery's GROUP BY does not hold the anchor's partitioning column"
     groups = refs[anchor].groups
     moved: dict[tuple[TableKey, str | None], DistTable] = {}
     replace: dict[int, tuple[TableKey, str | None]] = {}
@@ -182,7 +202,7 @@ def _plan_with_anchor(
                   for k, t in moved.items())
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
-    return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor])
+    return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor], grouped)
 
 
 # -- which references stay in place ------------------------------------------------------
@@ -292,6 +312,16 @@ class _Locality:
         if not sub.groupClause and (sub.havingClause or _has_aggregate_or_window(targets)):
             return
         self.link(outer, mine)
+
+
+def _groups_by_partitioning(stmt: ast.SelectStmt, top: list[_Leaf], local: _Locality) -> bool:
+    """Whether a GROUP BY item is a local reference's partitioning column: then every
+    group's rows are on one node and the node's groups are final."""
+    for item in stmt.groupClause or ():
+        owner = _owner(item, top) if isinstance(item, ast.ColumnRef) else None
+        if owner is not None and owner[0] in local.keys and local.key_of(owner[0]) == owner[1]:
+            return True
+    return False
 
 
 def _outer_join_blocker(items: Sequence[object], local: set[int]) -> str | None:
