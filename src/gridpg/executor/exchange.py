@@ -189,6 +189,12 @@ async def _estimate_rows(dispatcher: Dispatcher, request: ExecRequest, table: An
         from gridpg.executor.multi import inline_params
 
         select = await inline_params(dispatcher, request, select)
+    if table.schema == SCRATCH_SCHEMA:
+        # a subplan's result (executor/subplans.py): only the statement's own block sees it
+        conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
+        await conn.settle()
+        result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
+        return float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
     # A connection of its own: the statement's transaction has not started its block yet,
     # and a node it joined now would run the scratch tables' DDL outside of it.
     coord = dispatcher.coord
@@ -277,6 +283,7 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
         _drop_temp,
         _run_final,
         copy_rows_to_catalog,
+        create_partial_temp,
         inline_params,
         scatter,
     )
@@ -294,7 +301,7 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
     for move in staged.exchange.moves:
         shape = shape.replace(f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}",
                               quote_qualified(move.table.schema, move.table.name))
-    await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {shape} WITH NO DATA")
+    await create_partial_temp(dispatcher, catalog, temp, shape, plan.fragments[0].group)
     try:
         await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
         await _run_final(dispatcher, request, plan.final_sql or "")

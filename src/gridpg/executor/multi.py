@@ -61,10 +61,16 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
 
 
 async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
-    """Where the planner chose the coordinator finish, an exchange runs instead when one
-    applies (it needs the datanodes' row estimates, read here)."""
-    from gridpg.executor import exchange
+    """Where the planner chose the coordinator finish: uncorrelated CTEs and scalar
+    subqueries over distributed tables run first as plans of their own (recursive
+    planning), else an exchange runs when one applies (it needs the datanodes' row
+    estimates, read here), else the coordinator finish."""
+    from gridpg.executor import exchange, subplans
 
+    recursive = await subplans.plan_recursive(dispatcher, request.sql)
+    if isinstance(recursive, subplans.Recursive):
+        await subplans.run_recursive(dispatcher, request, recursive)
+        return
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):
         await exchange.run_staged(dispatcher, request, staged)
@@ -374,12 +380,29 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     temp = plan.partial_temp or "pg_temp.gp_agg"
     partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
     final = plan.final_sql or ""
-    await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+    await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group)
     try:
         await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
         await _run_final(dispatcher, request, final)
     finally:
         await _drop_temp(catalog, [temp])
+
+
+async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection, temp: str, partial: str,
+                              group: str) -> None:
+    """The catalog temp table that receives the partial rows, shaped like `partial`. When
+    the partial query reads scratch tables (only the datanodes have them), its columns are
+    described on the datanode, inside the statement's transaction."""
+    if f"{SCRATCH_SCHEMA}." not in partial:
+        await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+        return
+    from gridpg.executor.dml import _query_columns
+
+    conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+    await conn.settle()
+    columns = await _query_columns(conn, partial, {})
+    await catalog.simple_query(
+        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
 
 
 async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: str) -> None:
