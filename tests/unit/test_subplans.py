@@ -96,3 +96,11 @@ def test_cte_referencing_another_cte_or_shadowed_stays() -> None:
     assert got.sql.startswith("WITH b AS (SELECT * FROM gridpg_shards.gp_cte_s1 AS a)")
     got = split("WITH a AS (SELECT l_suppkey FROM lineitem) SELECT (WITH a AS (SELECT 1 AS l_suppkey) SELECT count(*) FROM a)")
     assert isinstance(got, str)
+
+
+def test_a_pulled_subquery_in_the_select_list_keeps_its_column_name() -> None:
+    got = split("SELECT (SELECT count(*) FROM lineitem), (SELECT max(l_discount) AS top FROM lineitem), "
+                "(SELECT max(l_discount) + 1 FROM lineitem), (SELECT min(l_suppkey) FROM lineitem) AS named")
+    assert isinstance(got, SubplanSplit)
+    assert got.sql == ('SELECT (gp_val_s1) AS count, (gp_val_s2) AS top, (gp_val_s3) AS "?column?", '
+                       "(gp_val_s4) AS named")

@@ -63,7 +63,7 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
                             temps: list[str]) -> None:
     """Copy what `sql` needs of each table into its catalog temp table (`pg_temp.<temp>`,
     appended to `temps` as soon as it exists, so the caller drops it whatever happens)."""
-    from gridpg.executor.multi import copy_rows_to_catalog, inline_params
+    from gridpg.executor.multi import copy_rows_to_catalog, create_partial_temp, inline_params
 
     needs = await needs_of(dispatcher, sql, tables)
     lookups = await _correlation_keys(dispatcher, sql)
@@ -73,7 +73,8 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
         if request is not None and "$" in select:
             select = await inline_params(dispatcher, request, select)
         shape = need.select_sql(table.schema, table.name, columns, filtered=False)
-        await catalog.simple_query(f"CREATE TEMP TABLE {quote_ident(table.temp)} AS {shape} WITH NO DATA")
+        # a subplan's scratch table exists only on the datanodes: shaped there
+        await create_partial_temp(dispatcher, catalog, f"pg_temp.{quote_ident(table.temp)}", shape, table.groups[0])
         temps.append(f"pg_temp.{quote_ident(table.temp)}")
         await copy_rows_to_catalog(dispatcher, [(g, select) for g in table.groups], catalog, temps[-1])
         await catalog.simple_query(_index_and_analyze(temps[-1], lookups.get((table.schema, table.name), [])))

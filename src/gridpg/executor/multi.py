@@ -680,14 +680,47 @@ async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: Di
     """EXPLAIN of what the coordinator finish would do: an exchange when one applies (the
     nodes' plans only when nothing moves: they read scratch tables), else what is gathered
     with which filter; and, for VERBOSE, why no exchange applies."""
-    from gridpg.executor import exchange
+    from gridpg.executor import exchange, subplans
 
+    recursive = await subplans.plan_recursive(dispatcher, request.sql)
+    if isinstance(recursive, subplans.Recursive):
+        return await _explain_recursive(dispatcher, request, recursive), None, []
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):
         return staged.describe(), (None if staged.exchange.moves else staged.finish), []
     lines = [x for x in lines if not x.startswith("  Gather ")]
     lines[1:1] = await exchange.explain_gather(dispatcher, request.sql, plan.gather)
     return lines, plan, [f"  Not exchange: {staged}"]
+
+
+async def _explain_recursive(dispatcher: Dispatcher, request: ExecRequest, recursive: Any) -> list[str]:
+    """EXPLAIN of subplans and the statement over their results. As Citus does, the
+    subplans run (they are queries; their scratch tables live in the statement's
+    transaction and are dropped after), so the rest is planned over their real results."""
+    from dataclasses import replace
+
+    from gridpg.executor import subplans
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.planner import analyze
+    from gridpg.planner.pushdown import Resolved
+    from gridpg.planner.query import plan_query
+    from gridpg.sql import parse as sqlparse
+
+    async def then(sql: str) -> list[str]:
+        tree = sqlparse.parse_tree(sql)
+        catalog, path = catalog_view(dispatcher), search_path(dispatcher)
+        resolved = [Resolved(r, catalog.resolve(r, path)) for r in analyze.relations(tree)]
+        outer = replace(request, sql=sql)
+        plan = plan_query(sql, tree, sqlparse.node_type(tree), resolved, catalog.snapshot, outer.bound())
+        lines = plan.describe()
+        if plan.strategy is Strategy.COORDINATOR_FINISH:
+            lines, _, why = await _explain_finish(dispatcher, outer, plan, lines)
+            lines += why
+        return lines
+
+    lines = await subplans.with_subplans(dispatcher, request, recursive, then)
+    head = lines[0].removeprefix("Distributed plan: ")
+    return recursive.describe(head) + lines[1:]
 
 
 def _inner_statement_text(sql: str) -> str:

@@ -15,9 +15,9 @@ small in the plans this serves (aggregates, thresholds).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import CARDINALITY_VIOLATION, INTERNAL_ERROR, PgError
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 COPY_CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,20 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
 
 async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:
     """Subplans in order, then the statement over their results; scratch tables dropped."""
+    from gridpg.executor.run import run_statement
+
+    async def then(sql: str) -> None:
+        await run_statement(dispatcher, dataclasses.replace(request, sql=sql))
+
+    await with_subplans(dispatcher, request, plan, then)
+
+
+async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive,
+                        then: Callable[[str], Awaitable[T]]) -> T:
+    """Run the subplans inside the statement's transaction, then `then(statement text with
+    their results in place)` while their scratch tables exist; drop those afterwards."""
     from gridpg.executor.multi import inline_params
-    from gridpg.executor.run import run_statement, scratch_name
+    from gridpg.executor.run import scratch_name
 
     runner = dispatcher.runner
     saved = runner.private_snapshot
@@ -84,8 +97,9 @@ async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
                 await _fill_scratch(dispatcher, sql, name, plan.groups, sub.columns, made)
                 names[sub.marker] = name
                 runner.private_snapshot = with_scratch(runner.snapshot(), [name], plan.groups)
-            await run_statement(dispatcher, dataclasses.replace(request, sql=bind_markers(plan.split.sql, names)))
+            result = await then(bind_markers(plan.split.sql, names))
             await _drop(dispatcher, made, plan.groups)
+            return result
         finally:
             runner.private_snapshot = saved
 

@@ -163,6 +163,7 @@ def _read_scratch(stmt: ast.SelectStmt, name: str, marker: str) -> None:
 
 def _pull_scalars(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], str],
                   out: list[Subplan]) -> None:
+    unnamed = {id(t.val): t for t in _nodes(stmt, ast.ResTarget) if t.name is None and isinstance(t.val, ast.SubLink)}
     for link in _outermost_sublinks(stmt):
         sub = link.subselect
         if link.subLinkType != SubLinkType.EXPR_SUBLINK or not isinstance(sub, ast.SelectStmt):
@@ -173,6 +174,9 @@ def _pull_scalars(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str
             continue
         marker = new_marker("val")
         out.append(Subplan(marker, "value", str(RawStream()(sub)), "scalar subquery"))
+        target = unnamed.get(id(link))
+        if target is not None:  # the output column keeps the name PostgreSQL gives it
+            target.name = (_output_names(sub, None) or ("",))[0] or "?column?"
         _become_marker(link, marker)
 
 

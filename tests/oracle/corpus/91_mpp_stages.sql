@@ -1,0 +1,151 @@
+/*
+Multi-stage plans: exchanges and recursive planning (planner/broadcast.py, planner/subplans.py).
+Exercises: joins on columns that are not the distribution column (repartition or
+broadcast), 3- and 4-way joins across HASH int/bigint/text, MODULO, ROUNDROBIN and
+REPLICATION tables, FROM subqueries grouped by the anchor's partitioning column under an
+outer grouping (TPC-H Q13's shape), uncorrelated CTEs over distributed tables (run first,
+shipped as scratch tables; referenced twice, alias lists, NULLs and text needing COPY
+escapes), uncorrelated scalar subqueries (run first, their value inlined: HAVING
+thresholds, WHERE, target list, zero rows = NULL, more than one row = 21000, typed values
+of many types), correlated ones (which stay), and all of it inside transactions after
+uncommitted writes, with errors and savepoints, and INSERT ... SELECT across distributions.
+*/
+
+-- joins on non-distribution columns
+SELECT u.id, o.order_id, o.amount FROM users u JOIN orders o ON o.order_id = u.id WHERE u.id <= 60;
+SELECT count(*), sum(o.amount) FROM users u JOIN orders o ON o.qty = u.age WHERE o.status = 'paid';
+SELECT u.city, count(*) FROM users u JOIN orders o ON o.order_id = u.id GROUP BY u.city;
+SELECT o.status, count(DISTINCT u.id) FROM orders o JOIN users u ON u.age = o.qty * 10 GROUP BY o.status;
+SELECT u.id, l.log_id FROM users u JOIN logs l ON l.log_id = u.id WHERE l.level = 'error' ORDER BY u.id, l.log_id;
+SELECT i.warehouse, count(*), sum(i.stock) FROM inventory i JOIN users u ON u.id = i.inv_id WHERE u.active GROUP BY i.warehouse;
+SELECT m.seq, u.name FROM metrics m JOIN users u ON u.id = m.seq WHERE m.m_bool ORDER BY m.seq LIMIT 25;
+SELECT s.k, count(*) FROM skewed s JOIN users u ON u.id = s.sk_id GROUP BY s.k ORDER BY s.k;
+SELECT e.kind, count(*) FROM events e JOIN users u ON u.id = e.ev_id % 500 GROUP BY e.kind;
+SELECT u.id, s.sk_id FROM users u JOIN skewed s ON s.v = u.id WHERE u.id < 80;
+
+-- three- and four-way joins
+SELECT u.city, count(*), sum(o.amount) FROM users u JOIN orders o ON o.user_id = u.id JOIN logs l ON l.user_id = u.id WHERE l.level = 'warn' GROUP BY u.city;
+SELECT u.id, o.order_id, l.log_id FROM users u JOIN orders o ON o.order_id = u.id JOIN logs l ON l.log_id = o.order_id WHERE u.id < 120 ORDER BY u.id, o.order_id, l.log_id;
+SELECT c.cname, count(*) FROM users u JOIN cities ci ON ci.city = u.city JOIN countries c ON c.code = ci.country_code JOIN orders o ON o.user_id = u.id WHERE o.status = 'shipped' GROUP BY c.cname;
+SELECT i.warehouse, l.level, count(*) FROM inventory i JOIN logs l ON l.log_id = i.item_id JOIN users u ON u.id = l.user_id JOIN orders o ON o.order_id = i.inv_id GROUP BY i.warehouse, l.level;
+SELECT u.id, count(*) FROM users u, orders o, skewed s WHERE o.user_id = u.id AND s.sk_id = o.order_id AND s.k = 7 GROUP BY u.id ORDER BY count(*) DESC, u.id LIMIT 10;
+SELECT count(*) FROM orders o JOIN logs l ON l.user_id = o.user_id JOIN inventory i ON i.item_id = l.log_id JOIN metrics m ON m.seq = i.inv_id;
+SELECT e.device, count(*) FROM events e JOIN users u ON u.id = e.ev_id % 500 JOIN orders o ON o.order_id = u.id WHERE e.kind = 'buy' GROUP BY e.device ORDER BY count(*) DESC, e.device LIMIT 5;
+SELECT u.city, avg(o.amount), min(l.dur_ms), max(i.price) FROM users u JOIN orders o ON o.qty = u.id JOIN logs l ON l.log_id = o.order_id LEFT JOIN inventory i ON i.inv_id = l.log_id GROUP BY u.city;
+
+-- a FROM subquery grouped by the anchor's partitioning column, grouped again outside (TPC-H Q13)
+SELECT c, count(*) AS n FROM (SELECT u.id, count(l.log_id) AS c FROM users u LEFT JOIN logs l ON l.user_id = u.id AND l.level <> 'debug' GROUP BY u.id) x GROUP BY c ORDER BY n DESC, c DESC;
+SELECT c_count, count(*) AS custdist FROM (SELECT u.id, count(o.order_id) FROM users u LEFT OUTER JOIN orders o ON o.qty = u.id AND o.status NOT LIKE '%c%' GROUP BY u.id) AS c_orders (id, c_count) GROUP BY c_count ORDER BY custdist DESC, c_count DESC;
+SELECT n, count(*), sum(total) FROM (SELECT u.id, count(*) AS n, sum(o.amount) AS total FROM users u JOIN orders o ON o.order_id = u.id GROUP BY u.id) x GROUP BY n;
+SELECT max(c), min(c), count(*) FROM (SELECT s.k, count(l.log_id) AS c FROM skewed s LEFT JOIN logs l ON l.user_id = s.k GROUP BY s.k) x;
+SELECT c, count(*) FROM (SELECT u.id, count(l.log_id) AS c FROM users u LEFT JOIN logs l ON l.user_id = u.id GROUP BY u.id HAVING count(l.log_id) > 1) x GROUP BY c;
+SELECT * FROM (SELECT u.id, count(l.log_id) AS c FROM users u JOIN logs l ON l.user_id = u.id GROUP BY u.id) x WHERE c > 3 ORDER BY id;
+SELECT lvl, count(*) FROM (SELECT l.level AS lvl, count(*) AS c FROM logs l JOIN users u ON u.id = l.user_id GROUP BY l.level) x GROUP BY lvl;
+SELECT c, count(*) FROM (SELECT u.age, count(l.log_id) AS c FROM users u LEFT JOIN logs l ON l.user_id = u.id GROUP BY u.age) x GROUP BY c ORDER BY c;
+
+-- CTEs over distributed tables (run first, then joined locally)
+WITH revenue (uid, total) AS (SELECT user_id, sum(amount) FROM orders WHERE status <> 'cancelled' GROUP BY user_id) SELECT u.id, u.name, r.total FROM users u, revenue r WHERE u.id = r.uid AND r.total = (SELECT max(total) FROM revenue) ORDER BY u.id;
+WITH t AS (SELECT level, count(*) AS n FROM logs GROUP BY level) SELECT u.city, t.level, t.n FROM users u JOIN t ON t.n > u.age WHERE u.id < 30 ORDER BY u.city NULLS FIRST, t.level, u.id;
+WITH t AS (SELECT user_id, max(dur_ms) AS worst FROM logs GROUP BY user_id) SELECT o.status, count(*), sum(t.worst) FROM orders o JOIN t ON t.user_id = o.user_id GROUP BY o.status;
+WITH a AS (SELECT id FROM users WHERE age < 25), b AS (SELECT user_id FROM orders WHERE amount > 500) SELECT count(*) FROM a JOIN b ON b.user_id = a.id;
+WITH a AS (SELECT id, city FROM users WHERE age > 60) SELECT a.city, count(*) FROM a JOIN logs l ON l.user_id = a.id GROUP BY a.city;
+WITH a AS (SELECT id, note FROM users WHERE id < 40) SELECT id, note FROM a ORDER BY id;
+WITH a AS (SELECT id, coalesce(note, 'x') || E'\ttab\nline\\back' AS weird FROM users WHERE id < 25) SELECT a.id, a.weird, length(a.weird) FROM a JOIN orders o ON o.order_id = a.id ORDER BY a.id;
+WITH a AS (SELECT id, NULL::text AS nothing, tags, profile, uid, last_login FROM users WHERE id % 50 = 1) SELECT a.id, a.nothing, a.tags, a.profile, a.uid, a.last_login FROM a JOIN orders o ON o.order_id = a.id ORDER BY a.id;
+WITH a AS (SELECT device, count(*) AS n FROM events GROUP BY device) SELECT count(*), sum(n), max(n) FROM a;
+WITH a AS (SELECT big_id, m_num FROM metrics WHERE m_bool) SELECT count(*), sum(a.m_num) FROM a JOIN metrics m ON m.big_id = a.big_id;
+WITH a AS (SELECT user_id, count(*) AS c FROM orders GROUP BY user_id) SELECT c, count(*) FROM a GROUP BY c ORDER BY c;
+WITH empty AS (SELECT id FROM users WHERE id < 0) SELECT count(*) FROM empty JOIN orders o ON o.user_id = empty.id;
+WITH x AS (SELECT * FROM (SELECT 1 AS one) s) SELECT count(*) FROM x JOIN users u ON u.id = x.one;
+WITH a AS (SELECT id FROM users WHERE city = 'oslo') SELECT count(*) FROM orders WHERE user_id IN (SELECT id FROM a);
+WITH a AS (SELECT id FROM users WHERE city = 'oslo') SELECT count(*) FROM logs l WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.id = l.user_id);
+WITH a AS MATERIALIZED (SELECT user_id, sum(qty) AS q FROM orders GROUP BY user_id) SELECT u.city, sum(a.q) FROM users u JOIN a ON a.user_id = u.id GROUP BY u.city;
+WITH a AS (SELECT id FROM users WHERE id < 10) SELECT a.id, (SELECT count(*) FROM a a2 WHERE a2.id < a.id) FROM a ORDER BY a.id;
+
+-- uncorrelated scalar subqueries (run first, their value inlined)
+SELECT user_id, sum(amount) AS v FROM orders GROUP BY user_id HAVING sum(amount) > (SELECT sum(amount) * 0.002 FROM orders) ORDER BY v DESC, user_id;
+SELECT u.id, sum(o.amount) FROM users u JOIN orders o ON o.order_id = u.id GROUP BY u.id HAVING sum(o.amount) > (SELECT avg(amount) FROM orders o2 JOIN logs l ON l.log_id = o2.order_id) ORDER BY u.id;
+SELECT count(*) FROM users WHERE age > (SELECT avg(qty) FROM orders);
+SELECT count(*) FROM logs WHERE dur_ms > (SELECT avg(dur_ms) FROM logs) AND level = 'info';
+SELECT id, (SELECT max(amount) FROM orders) AS top, (SELECT min(ts) FROM events) AS first FROM users WHERE id < 6 ORDER BY id;
+SELECT count(*) FROM users WHERE signup > (SELECT min(restock) FROM inventory WHERE warehouse = 'w2');
+SELECT count(*) FROM orders WHERE amount > (SELECT amount FROM orders WHERE order_id = -1);
+SELECT count(*) FROM orders WHERE coalesce((SELECT amount FROM orders WHERE order_id = -1), 0) = 0;
+SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM logs) AS both_counts;
+SELECT u.id FROM users u WHERE u.name = (SELECT name FROM users WHERE id = 17);
+SELECT count(*) FROM users WHERE tags = (SELECT tags FROM users WHERE id = 3);
+SELECT count(*) FROM users WHERE profile = (SELECT profile FROM users WHERE id = 4);
+SELECT count(*) FROM users WHERE uid = (SELECT uid FROM users WHERE id = 5);
+SELECT count(*) FROM events WHERE dur > (SELECT avg(dur) FROM events WHERE kind = 'view');
+SELECT count(*) FROM events WHERE val < (SELECT avg(val) FROM events);
+SELECT count(*) FROM metrics WHERE big_id > (SELECT avg(big_id) FROM metrics)::bigint;
+SELECT count(*) FROM users WHERE active = (SELECT bool_and(active) FROM users WHERE id < 3);
+SELECT count(*) FROM events WHERE ts > (SELECT max(last_login) FROM users) - interval '400 days';
+SELECT count(*) FROM users WHERE (SELECT count(*) FROM orders WHERE status = 'new') > 100;
+SELECT x.cntrycode, count(*) FROM (SELECT substring(city from 1 for 1) AS cntrycode FROM users WHERE score > (SELECT avg(score) FROM users WHERE score > 0) AND NOT EXISTS (SELECT 1 FROM logs l WHERE l.user_id = users.id)) x GROUP BY x.cntrycode ORDER BY x.cntrycode NULLS FIRST;
+SELECT count(*) FROM users u WHERE EXISTS (SELECT 1 FROM logs l WHERE l.user_id = u.id AND l.dur_ms > (SELECT avg(dur_ms) FROM logs));
+SELECT level, count(*) FROM logs WHERE user_id IN (SELECT user_id FROM orders WHERE amount > (SELECT avg(amount) FROM orders)) GROUP BY level;
+SELECT count(*) FROM orders WHERE amount > ALL (SELECT amount FROM orders WHERE order_id < 5);
+-- error
+SELECT count(*) FROM users WHERE age = (SELECT qty FROM orders WHERE order_id < 10);
+-- error
+SELECT id FROM users WHERE id < (SELECT user_id FROM orders);
+SELECT count(*) FROM users WHERE age < (SELECT qty FROM orders WHERE order_id = 1);
+
+-- correlated subqueries stay correlated (not run first)
+SELECT u.id FROM users u WHERE u.age > (SELECT avg(qty) FROM orders o WHERE o.user_id = u.id) * 5 ORDER BY u.id;
+SELECT id FROM users WHERE age > (SELECT max(dur_ms) / 100 FROM logs WHERE user_id = id) ORDER BY id;
+SELECT o.order_id FROM orders o WHERE o.amount > (SELECT 2 * avg(o2.amount) FROM orders o2 WHERE o2.status = o.status) ORDER BY o.order_id LIMIT 20;
+
+-- inside transactions, after uncommitted writes
+BEGIN;
+INSERT INTO orders VALUES (900001, 3, 99999.99, 77, 'paid', '2024-01-01 00:00:00+00', 1.5, 'big');
+UPDATE users SET age = 99 WHERE id = 3;
+WITH t AS (SELECT user_id, sum(amount) AS s FROM orders GROUP BY user_id) SELECT u.id, u.age, t.s FROM users u JOIN t ON t.user_id = u.id WHERE t.s = (SELECT max(s) FROM t);
+SELECT count(*) FROM orders WHERE amount > (SELECT max(amount) - 1 FROM orders);
+SELECT c, count(*) FROM (SELECT u.id, count(o.order_id) AS c FROM users u LEFT JOIN orders o ON o.qty = u.age GROUP BY u.id) x GROUP BY c ORDER BY c;
+SELECT u.id, o.order_id FROM users u JOIN orders o ON o.qty = u.id WHERE o.order_id = 900001;
+DELETE FROM logs WHERE level = 'error';
+SELECT count(*) FROM logs WHERE dur_ms > (SELECT avg(dur_ms) FROM logs);
+WITH e AS (SELECT level, count(*) AS n FROM logs GROUP BY level) SELECT * FROM e ORDER BY level;
+ROLLBACK;
+SELECT count(*) FROM orders WHERE amount > (SELECT max(amount) - 1 FROM orders);
+SELECT count(*) FROM logs WHERE level = 'error';
+
+BEGIN;
+UPDATE orders SET amount = amount * 2 WHERE status = 'new';
+SAVEPOINT s1;
+-- error
+SELECT count(*) FROM users WHERE age = (SELECT qty FROM orders);
+ROLLBACK TO SAVEPOINT s1;
+WITH t AS (SELECT status, sum(amount) AS s FROM orders GROUP BY status) SELECT status, s FROM t ORDER BY status;
+SELECT count(*) FROM orders o JOIN users u ON u.id = o.order_id WHERE o.amount > (SELECT avg(amount) FROM orders);
+COMMIT;
+WITH t AS (SELECT status, sum(amount) AS s FROM orders GROUP BY status) SELECT status, s FROM t ORDER BY status;
+
+BEGIN;
+-- error
+SELECT count(*) FROM users WHERE age = (SELECT qty FROM orders);
+-- error
+SELECT 1;
+ROLLBACK;
+
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+WITH t AS (SELECT user_id, count(*) AS n FROM orders GROUP BY user_id) SELECT count(*), sum(n) FROM t;
+SELECT count(*) FROM users u JOIN orders o ON o.order_id = u.id WHERE o.amount > (SELECT avg(amount) FROM orders);
+COMMIT;
+
+-- INSERT ... SELECT and CREATE TABLE AS across distributions
+CREATE TABLE by_status (status varchar(12), user_id int, total numeric(14,2)) DISTRIBUTE BY HASH (status);
+INSERT INTO by_status SELECT o.status, o.user_id, sum(o.amount) FROM orders o JOIN users u ON u.id = o.order_id GROUP BY o.status, o.user_id;
+SELECT status, count(*), sum(total) FROM by_status GROUP BY status ORDER BY status;
+INSERT INTO by_status SELECT 'cte', uid, t FROM (WITH r AS (SELECT user_id AS uid, sum(amount) AS t FROM orders GROUP BY user_id) SELECT uid, t FROM r WHERE t > (SELECT avg(t) FROM r)) x;
+SELECT count(*), sum(total) FROM by_status WHERE status = 'cte';
+BEGIN;
+INSERT INTO by_status SELECT l.level, l.user_id, l.dur_ms FROM logs l JOIN users u ON u.id = l.log_id WHERE u.age > 50;
+SELECT status, count(*) FROM by_status GROUP BY status ORDER BY status;
+ROLLBACK;
+SELECT status, count(*) FROM by_status GROUP BY status ORDER BY status;
+CREATE TABLE heavy AS SELECT u.id, u.city, count(o.order_id) AS n FROM users u LEFT JOIN orders o ON o.qty = u.id GROUP BY u.id, u.city;
+SELECT count(*), sum(n) FROM heavy;
+SELECT h.city, sum(h.n) FROM heavy h JOIN users u ON u.id = h.id GROUP BY h.city ORDER BY h.city NULLS FIRST;
