@@ -319,6 +319,8 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     from gridpg.executor.multi import inline_params
 
     select_sql = await inline_params(dispatcher, request, select_sql)
+    if await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
+        return
     chunks = await query_as_copy(dispatcher, select_sql)
     if not stmt.cols:
         width = _copy_width(chunks)
@@ -334,6 +336,57 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     async with dispatcher.runner.statement_transaction():  # staging tables live and die in it
         await _insert_via_stage(dispatcher, request, body, target, stmt, chunks, fill, all_cols,
                                 quoted, qualified, stage, columns)
+
+
+async def _insert_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, stmt: Any, body: dict[str, Any],
+                               target: DistTable, columns: list[TableColumn], select_sql: str) -> bool:
+    """INSERT ... SELECT without rows through the coordinator when the SELECT runs node by
+    node (executor/insert_select.py); False when it does not."""
+    from gridpg.executor import insert_select as on_nodes
+
+    relation = quote_qualified(target.schema, target.name)
+    if stmt.relation.alias is not None:
+        relation += f" AS {quote_ident(stmt.relation.alias.aliasname)}"
+    overriding = {"OVERRIDING_SYSTEM_VALUE": " OVERRIDING SYSTEM VALUE",
+                  "OVERRIDING_USER_VALUE": " OVERRIDING USER VALUE"}.get(body.get("override") or "", "")
+
+    def head_for(cols: list[str]) -> str:
+        return f"INSERT INTO {relation} ({', '.join(quote_ident(c) for c in cols)}){overriding}"
+
+    tail = _insert_tail(request.sql, body)
+    routed = await on_nodes.plan_route(dispatcher, stmt, target, columns, select_sql, head_for, tail)
+    if isinstance(routed, str):
+        return False
+    route, cols = routed
+    await on_nodes.run_route(dispatcher, request, target, route, cols, columns, head_for(cols), tail)
+    return True
+
+
+async def explain_insert_select(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> list[str] | None:
+    """EXPLAIN lines of an INSERT ... SELECT that runs on the datanodes, else None."""
+    from gridpg.executor import insert_select as on_nodes
+    from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import catalog_view, search_path
+
+    body = tree["InsertStmt"]
+    if (body.get("selectStmt") or {}).get("SelectStmt", {}).get("valuesLists") or body.get("selectStmt") is None:
+        return None
+    ref = analyze.relations({"r": {"RangeVar": body["relation"]}})[0]
+    target = catalog_view(dispatcher).resolve(ref, search_path(dispatcher))
+    if target is None:
+        return None
+    stmt = parse_sql(request.sql)[0].stmt
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    select_sql = await inline_params(dispatcher, request, str(RawStream()(stmt.selectStmt)))
+    routed = await on_nodes.plan_route(dispatcher, stmt, target, columns, select_sql,
+                                       lambda cols: f"INSERT INTO {quote_qualified(target.schema, target.name)} "
+                                       f"({', '.join(quote_ident(c) for c in cols)})", _insert_tail(request.sql, body))
+    if isinstance(routed, str):
+        return ["Distributed plan: insert ... select through the coordinator (rows routed by the distribution column)",
+                f"  Not on the datanodes: {routed}"]
+    route = routed[0]
+    kind = "on each node" if route.kind == "local" else "exchange (" + ("repartition" if route.key else "broadcast") + ")"
+    return [f"Distributed plan: insert ... select {kind}", *route.describe()]
 
 
 async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],

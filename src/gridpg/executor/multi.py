@@ -125,7 +125,7 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         if buffers is not None:
             sink = buffers[group]
         try:
-            tag, rows = await _collect(conn, request.simple, sink)
+            tag, _rows = await _collect(conn, request.simple, sink)
         except PgError as exc:
             error = error or exc
             continue
@@ -633,7 +633,10 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
 
     inner_request = replace(request, sql=inner_sql)
     if kind == "InsertStmt":
-        lines = ["Distributed plan: insert routed by the distribution column"]
+        from gridpg.executor.dml import explain_insert_select
+
+        lines = await explain_insert_select(dispatcher, inner_request, inner_tree) or \
+            ["Distributed plan: insert routed by the distribution column"]
         plan = None
     else:
         plan = plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
