@@ -385,7 +385,8 @@ async def explain_insert_select(dispatcher: Dispatcher, request: ExecRequest, tr
         return ["Distributed plan: insert ... select through the coordinator (rows routed by the distribution column)",
                 f"  Not on the datanodes: {routed}"]
     route = routed[0]
-    kind = "on each node" if route.kind == "local" else "exchange (" + ("repartition" if route.key else "broadcast") + ")"
+    kind = {"local": "on each node", "combine": "combined on the catalog server, then distributed"}.get(
+        route.kind, "exchange (" + ("repartition" if route.key else "broadcast") + ")")
     return [f"Distributed plan: insert ... select {kind}", *route.describe()]
 
 
@@ -1020,8 +1021,11 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
     if table is None:
         raise PgError("XX000", "the new table has no metadata")
-    chunks = await query_as_copy(dispatcher, query_sql)
     cols = [n for n, _ in columns]
+    count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
+    if count is not None:
+        return count
+    chunks = await query_as_copy(dispatcher, query_sql)
     copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
     router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
     return await _copy_routed(dispatcher, table, copy_sql, router, chunks_source(chunks, [], dispatcher),
@@ -1060,6 +1064,31 @@ def _option_value(arg: dict[str, Any]) -> str:
     if "TypeName" in arg:
         return quote_literal(".".join(n["String"]["sval"] for n in arg["TypeName"]["names"]))
     raise PgError(FEATURE_NOT_SUPPORTED, "this storage option of CREATE TABLE AS is not supported")
+
+
+async def _fill_on_datanodes(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int | None:
+    """CREATE TABLE AS filled as INSERT ... SELECT on the datanodes (executor/insert_select.py):
+    the rows inserted, or None when the query must go through the coordinator."""
+    from gridpg.executor.dispatch import ExecRequest
+    from gridpg.sql.parse import parse_tree
+
+    text = (f"INSERT INTO {quote_qualified(table.schema, table.name)} "
+            f"({', '.join(quote_ident(c) for c in cols)}) {query_sql}")
+    stmt = parse_sql(text)[0].stmt
+    body = parse_tree(text)["InsertStmt"]
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
+    out = dispatcher.session.out
+    start = len(out)
+    try:
+        done = await _insert_on_datanodes(dispatcher, ExecRequest(text, simple=True), stmt, body, table, columns,
+                                          str(RawStream()(stmt.selectStmt)))
+        tags = [m for m in out[start:] if m[:1] == b"C"]
+    finally:
+        del out[start:]
+    if not done:
+        return None
+    tag = tags[-1][5:-1].decode() if tags else ""
+    return int(tag.rsplit(" ", 1)[-1]) if tag.rsplit(" ", 1)[-1].isdigit() else 0
 
 
 def _strip(sql: str) -> str:

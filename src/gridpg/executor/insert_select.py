@@ -30,7 +30,7 @@ async def plan_route(dispatcher: Dispatcher, stmt: Any, target: DistTable, colum
     """The datanode route of an INSERT ... SELECT and the target columns it fills, or why
     the general path (rows through the coordinator) must take it."""
     from gridpg.executor.exchange import _is_read_only, _resolved_refs
-    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.executor.run import bind, catalog_view, session_view
 
     select = stmt.selectStmt
     if stmt.withClause is not None or not isinstance(select, ast.SelectStmt) or select.valuesLists:
@@ -53,6 +53,7 @@ async def plan_route(dispatcher: Dispatcher, stmt: Any, target: DistTable, colum
     plan = planner.plan(select_sql, catalog_view(dispatcher), session_view(dispatcher))
     if not isinstance(plan, DistributedPlan):
         return "the SELECT reads no distributed table"
+    plan = bind(dispatcher, plan)
     types = {c.name: c.type_oid for c in columns}
     refs = _resolved_refs(dispatcher, select_sql)
     route = route_insert_select(plan, select_sql, target, cols, types, dispatcher.runner.snapshot(),
@@ -71,6 +72,9 @@ async def run_route(dispatcher: Dispatcher, request: ExecRequest, target: DistTa
     if route.kind == "local":
         await scatter(dispatcher, bare, PushdownPlan(route.fragments, True), relay)
         return
+    if route.kind == "combine":
+        await _run_combined(dispatcher, target, route, cols, columns, head, tail, bare)
+        return
     async with dispatcher.runner.statement_transaction():  # staging tables live and die in it
         stage, source = await _stage(dispatcher, target, route, cols)
         await _distribute(dispatcher, target, route, columns, source, stage)
@@ -84,6 +88,67 @@ async def run_route(dispatcher: Dispatcher, request: ExecRequest, target: DistTa
             drops = [t for t, where in ((stage, target.groups), (source, [f.group for f in route.fragments]))
                      if group in where]
             await conn.simple_query(f"DROP TABLE {', '.join(drops)}")
+
+
+async def _run_combined(dispatcher: Dispatcher, target: DistTable, route: InsertSelectRoute, cols: Sequence[str],
+                        columns: Sequence[TableColumn], head: str, tail: str, bare: ExecRequest) -> None:
+    """A SELECT combined on the catalog server (two-phase, merge): its rows into a catalog
+    temp table typed as the target's columns, split there by the target's partition hash
+    and pumped as COPY bytes to the stage of each target node, inserted there."""
+    from gridpg.executor.exchange import _ensure_blocks, pump
+    from gridpg.executor.multi import _drop_temp, copy_rows_to_catalog, create_partial_temp, scatter
+    from gridpg.executor.run import scratch_name
+
+    txn = dispatcher.runner.txn
+    catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    partial = route.partial_temp or ""
+    rows = f"pg_temp.{quote_ident(scratch_name(dispatcher, 'rows', shared=False))}"
+    quoted = ", ".join(quote_ident(c) for c in cols)
+    shape = f"SELECT {quoted} FROM {quote_qualified(target.schema, target.name)}"
+    temps: list[str] = []
+    try:
+        await create_partial_temp(dispatcher, catalog, partial, route.fragments[0].sql, route.fragments[0].group)
+        temps.append(partial)
+        await copy_rows_to_catalog(dispatcher, [(f.group, f.sql) for f in route.fragments], catalog, partial)
+        await catalog.simple_query(f"CREATE TEMP TABLE {rows} AS {shape} WITH NO DATA")
+        temps.append(rows)
+        await catalog.simple_query(f"INSERT INTO {rows} ({quoted}) {route.final_sql}")
+        async with dispatcher.runner.statement_transaction():
+            await _ensure_blocks(dispatcher, target.groups)
+            stage = f"{SCRATCH_SCHEMA}.{quote_ident(scratch_name(dispatcher, 'stage'))}"
+            for group in target.groups:
+                conn = await txn.connection(group, wants_block=True)
+                txn.mark_written(group)
+                await conn.settle()
+                await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} AS {shape} WITH NO DATA")
+            for dest, part in _parts(dispatcher, target, route.key, columns, rows).items():
+                await pump(catalog, [await txn.connection(dest, wants_block=True)], part, stage)
+            node_sql = f"{head} SELECT * FROM {stage} {tail}".rstrip()
+            relay = {target.groups[0]} if target.method == "replication" else None
+            await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True),
+                          relay, commit=False)
+            for group in target.groups:
+                conn = await txn.connection(group, wants_block=True)
+                await conn.settle()
+                await conn.simple_query(f"DROP TABLE {stage}")
+    finally:
+        await _drop_temp(catalog, temps)
+
+
+def _parts(dispatcher: Dispatcher, target: DistTable, key: str | None, columns: Sequence[TableColumn],
+           table: str) -> dict[str, str]:
+    """Per target node, the SELECT of `table`'s rows that belong there."""
+    parts = {g: f"SELECT * FROM {table}" for g in target.groups}
+    if key is None:
+        return parts
+    assert target.shard_count
+    snapshot = dispatcher.runner.snapshot()
+    mine: dict[str, list[int]] = {g: [] for g in target.groups}
+    for remainder in range(target.shard_count):
+        mine[snapshot.shard_group(target.schema, target.name, remainder)].append(remainder)
+    type_oid = next(c.type_oid for c in columns if c.name == key)
+    split = remainder_sql(quote_ident(key), type_oid, target.shard_count)
+    return {g: f"{parts[g]} WHERE {split} IN ({', '.join(map(str, r))})" for g, r in mine.items() if r}
 
 
 async def _stage(dispatcher: Dispatcher, target: DistTable, route: InsertSelectRoute,
@@ -120,16 +185,7 @@ async def _distribute(dispatcher: Dispatcher, target: DistTable, route: InsertSe
     from gridpg.executor.exchange import pump
 
     txn = dispatcher.runner.txn
-    parts = {g: f"SELECT * FROM {source}" for g in target.groups}
-    if route.key is not None:
-        assert target.shard_count
-        snapshot = dispatcher.runner.snapshot()
-        mine: dict[str, list[int]] = {g: [] for g in target.groups}
-        for remainder in range(target.shard_count):
-            mine[snapshot.shard_group(target.schema, target.name, remainder)].append(remainder)
-        type_oid = next(c.type_oid for c in columns if c.name == route.key)
-        split = remainder_sql(quote_ident(route.key), type_oid, target.shard_count)
-        parts = {g: f"{parts[g]} WHERE {split} IN ({', '.join(map(str, r))})" for g, r in mine.items() if r}
+    parts = _parts(dispatcher, target, route.key, columns, source)
     for fragment in route.fragments:
         src = await txn.connection(fragment.group, wants_block=True)
         for dest, part in parts.items():

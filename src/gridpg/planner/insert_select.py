@@ -37,6 +37,8 @@ class InsertSelectRoute:
     kind: str
     fragments: tuple[Fragment, ...]
     key: str | None = None
+    final_sql: str | None = None  # "combine": the SELECT's last step on the catalog server
+    partial_temp: str | None = None  # where that step reads the nodes' partial rows
 
     def describe(self) -> list[str]:
         groups = ", ".join(dict.fromkeys(f.group for f in self.fragments))
@@ -44,6 +46,10 @@ class InsertSelectRoute:
             return [f"  INSERT ... SELECT on each node ({groups}): its rows stay where they are made",
                     f"  Remote SQL: {self.fragments[0].sql}"]
         how = f"by hash({self.key})" if self.key else "to every node"
+        if self.kind == "combine":
+            return [(f"  Partial SELECT on {groups}, combined on the catalog server, its rows distributed {how} "
+                     "as COPY data to the target's nodes, then inserted"),
+                    f"  Remote SQL: {self.fragments[0].sql}", f"  Final SQL on the catalog server: {self.final_sql}"]
         return [f"  SELECT on {groups}, rows staged there and distributed {how} as COPY data, then inserted",
                 f"  Remote SQL: {self.fragments[0].sql}"]
 
@@ -54,6 +60,12 @@ def route_insert_select(select_plan: DistributedPlan, select_sql: str, target: D
     """How to run `insert_head <select> tail` when the SELECT's own plan is `select_plan`;
     `cols` are the target columns the SELECT fills, in order; `refs` the SELECT's
     distributed tables by location; `types` the target's column type OIDs."""
+    if select_plan.strategy in (Strategy.TWO_PHASE, Strategy.MERGE) and not select_plan.writes:
+        key = _split_key(target, cols, types)
+        if isinstance(key, str) and target.method != "replication":
+            return key
+        return InsertSelectRoute("combine", select_plan.fragments, None if isinstance(key, str) else key[0],
+                                 select_plan.final_sql, select_plan.partial_temp)
     if select_plan.strategy not in (Strategy.PUSHDOWN, Strategy.ROUTER) or select_plan.writes:
         return f"the SELECT is not run node by node ({select_plan.strategy})"
     sources = {f.group for f in select_plan.fragments}
@@ -63,11 +75,19 @@ def route_insert_select(select_plan: DistributedPlan, select_sql: str, target: D
                                                 for f in select_plan.fragments))
     if target.method == "replication":
         return InsertSelectRoute("repartition", select_plan.fragments)
+    key = _split_key(target, cols, types)
+    if isinstance(key, str):
+        return key
+    return InsertSelectRoute("repartition", select_plan.fragments, key[0])
+
+
+def _split_key(target: DistTable, cols: Sequence[str], types: Mapping[str, int]) -> tuple[str] | str:
+    """The column rows are split by on their way to the target, or why they cannot be."""
     if target.method != "hash" or target.column not in cols or types.get(target.column or "") not in REPARTITION_TYPES:
         return "the target's distribution type cannot be split on the datanodes"
     if not target.shard_count:
         return "the target has no shards"
-    return InsertSelectRoute("repartition", select_plan.fragments, target.column)
+    return (target.column or "",)
 
 
 def _keeps_partition(select_sql: str, target: DistTable, cols: Sequence[str], snapshot: CatalogSnapshot,
