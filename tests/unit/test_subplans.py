@@ -41,8 +41,9 @@ def test_cte_over_a_distributed_table_becomes_a_scratch_table() -> None:
     assert isinstance(got, SubplanSplit), got
     (cte,) = got.subplans
     assert cte.kind == "table" and cte.columns == ("supplier_no", "total_revenue") and cte.origin == "CTE revenue0"
-    assert cte.sql.startswith("SELECT * FROM (SELECT l_suppkey, sum(")
-    assert cte.sql.endswith(") AS revenue0(supplier_no, total_revenue)")
+    # the alias list names the select list itself: the CTE stays a plain GROUP BY (two-phase)
+    assert cte.sql.startswith("SELECT l_suppkey AS supplier_no, sum(l_extendedprice * (1 - l_discount)) "
+                              "AS total_revenue FROM lineitem")
     # both references read the scratch table; the scalar subquery over it stays (complete on every node)
     assert got.sql.count("gridpg_shards.gp_cte_s1 AS revenue0") == 2
     assert not got.sql.upper().startswith("WITH")
@@ -104,3 +105,10 @@ def test_a_pulled_subquery_in_the_select_list_keeps_its_column_name() -> None:
     assert isinstance(got, SubplanSplit)
     assert got.sql == ('SELECT (gp_val_s1) AS count, (gp_val_s2) AS top, (gp_val_s3) AS "?column?", '
                        "(gp_val_s4) AS named")
+
+
+def test_cte_alias_list_wraps_when_a_rename_would_change_a_reference() -> None:
+    got = split("WITH r (a, b) AS (SELECT l_suppkey + 1 AS k, count(*) FROM lineitem GROUP BY k) SELECT * FROM r")
+    assert isinstance(got, SubplanSplit)
+    assert got.subplans[0].sql == ("SELECT * FROM (SELECT l_suppkey + 1 AS k, count(*) FROM lineitem GROUP BY k) "
+                                   "AS r(a, b)")

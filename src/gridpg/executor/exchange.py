@@ -17,7 +17,9 @@ move rows through Python one by one.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -338,7 +340,7 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
             source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
             await pump(source, [conns[d] for d in dests], select, scratch)
     for group in local:
-        await conns[group].simple_query(f"INSERT INTO {scratch} {select}")
+        await local_copy(conns[group], scratch, select)
     lookups = await _correlation_keys(dispatcher, request.sql)
     for conn in conns.values():
         await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
@@ -384,10 +386,47 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
                 await pump(source, [conns[dest]], part, scratch)
     for dest, part in parts.items():
         if dest in table.groups:
-            await conns[dest].simple_query(f"INSERT INTO {scratch} {part}")
+            await local_copy(conns[dest], scratch, part)
     lookups = await _correlation_keys(dispatcher, request.sql)
     for conn in conns.values():
         await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
+
+
+@dataclass
+class StageStat:
+    """What one step of a multi-stage statement moved (EXPLAIN ANALYZE prints these)."""
+
+    what: str
+    source: str
+    dests: str
+    rows: int
+    nbytes: int
+    seconds: float
+
+    def describe(self) -> str:
+        size = f", {self.nbytes} bytes" if self.nbytes else ""
+        return f"  Stage: {self.what}, {self.source} -> {self.dests}: {self.rows} rows{size}, {self.seconds * 1000:.1f} ms"
+
+
+# Set by EXPLAIN ANALYZE around one statement: the pumps and local copies record into it.
+STAGE_STATS: contextvars.ContextVar[list[StageStat] | None] = contextvars.ContextVar("gridpg_stage_stats",
+                                                                                   default=None)
+
+
+def record_stage(what: str, source: str, dests: str, rows: int, nbytes: int, started: float) -> None:
+    stats = STAGE_STATS.get()
+    if stats is not None:
+        stats.append(StageStat(what, source, dests, rows, nbytes, time.perf_counter() - started))
+
+
+async def local_copy(conn: BackendConnection, scratch: str, select: str) -> None:
+    """`INSERT INTO scratch select` on the node where the rows already are (recorded)."""
+    started = time.perf_counter()
+    await conn.settle()
+    results = await conn.simple_query(f"INSERT INTO {scratch} {select}")
+    tag = results[-1].tag if results else ""
+    count = tag.rsplit(" ", 1)[-1]
+    record_stage(f"rows into {scratch} (local)", conn.node, conn.node, int(count) if count.isdigit() else 0, 0, started)
 
 
 async def pump(source: BackendConnection, dests: list[BackendConnection], select: str,
@@ -395,6 +434,8 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
     """`COPY (select) TO STDOUT` on the source, its CopyData bytes written unchanged into
     `COPY scratch FROM STDIN` on every destination, with backpressure: the source is not
     read while a destination has more than PUMP_HIGH_WATER bytes queued."""
+    started = time.perf_counter()
+    rows = nbytes = 0
     await source.settle()
     for dest in dests:
         await dest.settle()
@@ -406,6 +447,8 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
     while not done:
         batch = await source.recv_batch()
         data = b"".join(raw for kind, raw in batch if kind == 0x64)
+        rows += sum(1 for kind, _ in batch if kind == 0x64)
+        nbytes += len(data)
         for kind, raw in batch:
             if kind == 0x45:
                 error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), source.node)
@@ -425,6 +468,7 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
             error = error or exc
     if error is not None:
         raise error
+    record_stage(f"rows into {scratch}", source.node, ", ".join(d.node for d in dests), rows, nbytes, started)
 
 
 async def _wait_for_room(source: BackendConnection, dests: list[BackendConnection]) -> None:

@@ -182,7 +182,7 @@ async def _distribute(dispatcher: Dispatcher, target: DistTable, route: InsertSe
                       columns: Sequence[TableColumn], source: str, stage: str) -> None:
     """Each source node's rows to the stage of the node of their partition (every node of a
     REPLICATION target): COPY byte pumps between datanodes, a local INSERT where they stay."""
-    from gridpg.executor.exchange import pump
+    from gridpg.executor.exchange import local_copy, pump
 
     txn = dispatcher.runner.txn
     parts = _parts(dispatcher, target, route.key, columns, source)
@@ -190,8 +190,7 @@ async def _distribute(dispatcher: Dispatcher, target: DistTable, route: InsertSe
         src = await txn.connection(fragment.group, wants_block=True)
         for dest, part in parts.items():
             if dest == fragment.group:
-                await src.settle()
-                await src.simple_query(f"INSERT INTO {stage} {part}")
+                await local_copy(src, stage, part)
             else:
                 await pump(src, [await txn.connection(dest, wants_block=True)], part, stage)
 

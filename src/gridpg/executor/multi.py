@@ -9,6 +9,7 @@ with 2PC.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -286,12 +287,16 @@ async def copy_rows_to_catalog(
     catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
     await catalog.expect_copy_in()
     error: PgError | None = None
+    started = time.perf_counter()
+    rows = nbytes = 0
     for conn in conns:
         while True:
             done = False
             for kind, raw in await conn.recv_batch():
                 if kind == 0x64:
                     catalog.send(raw)
+                    rows += 1
+                    nbytes += len(raw)
                 elif kind == 0x45:
                     error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
                 elif kind == 0x5A:
@@ -308,6 +313,9 @@ async def copy_rows_to_catalog(
         raise error
     catalog.send(codec.COPY_DONE)
     await catalog.read_results()
+    from gridpg.executor.exchange import record_stage
+
+    record_stage(f"rows into {temp}", ", ".join(g for g, _ in sources), catalog.node, rows, nbytes, started)
 
 
 async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> str:
@@ -648,6 +656,8 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             verbose += why
         if "verbose" in options:
             lines += verbose
+    if plan is None and "analyze" in options and kind == "SelectStmt":
+        lines += await _analyze_stages(dispatcher, inner_request)
     prefix = request.sql[: len(request.sql) - len(inner_sql)]
     if plan is not None and plan.strategy is Strategy.MOVE_ROWS and "analyze" in options:
         raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of an UPDATE of the distribution column "
@@ -694,6 +704,26 @@ async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: Di
     lines = [x for x in lines if not x.startswith("  Gather ")]
     lines[1:1] = await exchange.explain_gather(dispatcher, request.sql, plan.gather)
     return lines, plan, [f"  Not exchange: {staged}"]
+
+
+async def _analyze_stages(dispatcher: Dispatcher, request: ExecRequest) -> list[str]:
+    """EXPLAIN ANALYZE of a multi-stage plan: run the statement (its rows discarded) and
+    report what each stage moved: rows, bytes and time per source and destination node."""
+    from gridpg.executor import exchange, subplans
+
+    sql = await inline_params(dispatcher, request, request.sql)
+    stats: list[exchange.StageStat] = []
+    token = exchange.STAGE_STATS.set(stats)
+    started = time.perf_counter()
+    try:
+        _, rows = await subplans.capture(dispatcher, sql)
+    finally:
+        exchange.STAGE_STATS.reset(token)
+    lines = [stat.describe() for stat in stats]
+    moved = sum(s.nbytes for s in stats)
+    lines.append(f"  Execution: {len(rows)} rows returned, {moved} bytes moved between servers, "
+                 f"{(time.perf_counter() - started) * 1000:.1f} ms")
+    return lines
 
 
 async def _explain_recursive(dispatcher: Dispatcher, request: ExecRequest, recursive: Any) -> list[str]:

@@ -15,12 +15,14 @@ small in the plans this serves (aggregates, thresholds).
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import CARDINALITY_VIOLATION, INTERNAL_ERROR, PgError
+from gridpg.executor.exchange import record_stage
 from gridpg.pgwire import codec
 from gridpg.planner.plan import SCRATCH_SCHEMA, ScratchNames
 from gridpg.planner.subplans import SubplanSplit, split_subplans
@@ -90,11 +92,16 @@ async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
         try:
             for sub in plan.split.subplans:
                 sql = await inline_params(dispatcher, request, bind_markers(sub.sql, names))
+                started = time.perf_counter()
                 if sub.kind == "value":
                     names[sub.marker] = await _value(dispatcher, sql)
+                    record_stage(f"subplan ({sub.origin}) -> {names[sub.marker]}", "coordinator", "statement text",
+                                 1, 0, started)
                     continue
                 name = scratch_name(dispatcher, "cte")
-                await _fill_scratch(dispatcher, sql, name, plan.groups, sub.columns, made)
+                count = await _fill_scratch(dispatcher, sql, name, plan.groups, sub.columns, made)
+                record_stage(f"subplan ({sub.origin}) rows into {SCRATCH_SCHEMA}.{name}", "coordinator",
+                             ", ".join(plan.groups), count, 0, started)
                 names[sub.marker] = name
                 runner.private_snapshot = with_scratch(runner.snapshot(), [name], plan.groups)
             result = await then(bind_markers(plan.split.sql, names))
@@ -165,7 +172,7 @@ async def _value(dispatcher: Dispatcher, sql: str) -> str:
 
 
 async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Sequence[str],
-                        names: Sequence[str], made: list[str]) -> None:
+                        names: Sequence[str], made: list[str]) -> int:
     """A CTE's rows into `gridpg_shards.<name>` on every node of `groups` (appended to
     `made` as soon as it exists anywhere, so the caller drops it)."""
     from gridpg.executor.exchange import _ensure_blocks
@@ -191,6 +198,7 @@ async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Seq
         conn.send(codec.COPY_DONE)
         await conn.read_results()
         await conn.simple_query(f"ANALYZE {table}")
+    return len(rows)
 
 
 def _copy_text(rows: list[list[bytes | None]]) -> list[bytes]:

@@ -107,8 +107,11 @@ def _pull_ctes(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], 
             kept.append(cte)
             continue
         marker = new_marker("cte")
+        if cte.aliascolnames and _can_rename(query):
+            for target, name in zip(query.targetList, columns):
+                target.name = name
         text = str(RawStream()(query))
-        if cte.aliascolnames:
+        if cte.aliascolnames and any(t.name != n for t, n in zip(query.targetList, columns)):
             text = f"SELECT * FROM ({text}) AS {quote_ident(cte.ctename)}({', '.join(map(quote_ident, columns))})"
         out.append(Subplan(marker, "table", text, f"CTE {cte.ctename}", columns))
         scope.scratch[marker] = frozenset(columns)
@@ -138,6 +141,20 @@ def _output_names(query: object, aliases: Sequence[ast.String] | None) -> tuple[
     if "" in names or len(set(names)) != len(names):
         return None
     return tuple(names)
+
+
+def _can_rename(query: ast.SelectStmt) -> bool:
+    """Whether the CTE's column aliases can be its select list's own names (so the query
+    stays one the strategies split, not a subquery in FROM): nothing refers to an output
+    name by a bare name (ORDER BY, GROUP BY, DISTINCT ON), which a rename would change."""
+    if query.sortClause:
+        return False
+    old = {t.name for t in query.targetList or () if t.name}
+    for ref in _nodes((query.groupClause, query.distinctClause), ast.ColumnRef):
+        fields = ref.fields or ()
+        if len(fields) == 1 and isinstance(fields[0], ast.String) and fields[0].sval in old:
+            return False
+    return True
 
 
 def _names_relation(query: ast.SelectStmt, names: set[str]) -> bool:
