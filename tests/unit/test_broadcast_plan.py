@@ -124,3 +124,25 @@ def test_grouped_from_subquery_keeps_its_groups_on_one_node() -> None:
     # a window function over the grouped rows would need every group
     got = plan(sql.replace("count(o_orderkey) FROM", "rank() OVER (ORDER BY count(*)) FROM"), types)
     assert isinstance(got, str)
+
+
+def test_a_table_read_only_by_exists_or_in_moves_without_duplicates() -> None:
+    """TPC-H Q22's shape: orders only answers NOT EXISTS, so each distinct o_custkey moves once."""
+    types = {("public", "customer"): {"c_custkey": 23, "c_nationkey": 23},
+             ("public", "orders"): {"o_custkey": 23, "o_orderkey": 23, "o_orderdate": 1082}}
+    got = plan("SELECT count(*) FROM customer WHERE c_nationkey > 3 AND NOT EXISTS "
+               "(SELECT * FROM orders WHERE o_custkey = c_custkey)", types)
+    assert isinstance(got, BroadcastPlan), got
+    (move,) = got.moves
+    assert move.distinct and move.key == "o_custkey"
+    assert move.select_sql(["o_orderkey", "o_custkey", "o_orderdate"]) == 'SELECT DISTINCT o_custkey FROM public.orders'
+    assert "Repartition DISTINCT public.orders (o_custkey)" in "\n".join(got.describe())
+    # joined in FROM, or counted inside the subquery: duplicates matter
+    got = plan("SELECT count(*) FROM customer, orders WHERE o_custkey = c_custkey", types)
+    assert isinstance(got, BroadcastPlan) and not any(m.distinct for m in got.moves)
+    got = plan("SELECT count(*) FROM customer WHERE 2 < (SELECT count(*) FROM orders WHERE o_custkey = c_custkey)",
+               types)
+    assert isinstance(got, str) or not any(m.distinct for m in got.moves)
+    got = plan("SELECT count(*) FROM customer WHERE c_custkey IN (SELECT o_custkey FROM orders "
+               "WHERE o_orderdate > '2020-01-01')", types)
+    assert isinstance(got, BroadcastPlan) and all(m.distinct for m in got.moves)

@@ -320,7 +320,7 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
     txn = dispatcher.runner.txn
     table = move.table
     columns = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)]
-    select = move.needs.select_sql(table.schema, table.name, columns)
+    select = move.select_sql(columns)
     if "$" in select:
         select = await inline_params(dispatcher, request, select)
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
@@ -368,9 +368,7 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
     for group, mine in remainders.items():
         if not mine:
             continue
-        cond = f"{split} IN ({', '.join(map(str, mine))})"
-        need = Needs(move.needs.columns, f"({move.needs.filter}) AND {cond}" if move.needs.filter else cond)
-        parts[group] = need.select_sql(table.schema, table.name, columns)
+        parts[group] = move.select_sql(columns, f"{split} IN ({', '.join(map(str, mine))})")
         if "$" in parts[group]:
             parts[group] = await inline_params(dispatcher, request, parts[group])
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)

@@ -47,6 +47,16 @@ class Move:
     needs: Needs
     rows: float  # estimated rows of the copy (all nodes together)
     key: str | None = None  # repartitioned by hash(key) like the anchor; None: broadcast
+    distinct: bool = False  # read only by EXISTS / IN subqueries: duplicate rows need not move
+
+    def select_sql(self, columns: Sequence[str], filter_sql: str | None = None) -> str:
+        """What each source node sends: the needed columns, filtered (and `filter_sql`
+        AND-ed), DISTINCT when duplicates cannot change the statement's answer."""
+        need = self.needs
+        if filter_sql:
+            need = Needs(need.columns, f"({need.filter}) AND {filter_sql}" if need.filter else filter_sql)
+        text = need.select_sql(self.table.schema, self.table.name, columns)
+        return "SELECT DISTINCT " + text[len("SELECT "):] if self.distinct else text
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,8 @@ class BroadcastPlan:
             where = f" WHERE {move.needs.filter}" if move.needs.filter else ""
             cols = ", ".join(move.needs.columns) if move.needs.columns is not None else "*"
             what = f"{move.table.schema}.{move.table.name} ({cols}){where}"
+            if move.distinct:
+                what = "DISTINCT " + what
             if move.key is None:
                 lines.append(f"  Broadcast {what} to {', '.join(self.groups)} as "
                              f"{SCRATCH_SCHEMA}.{move.scratch}, ~{move.rows:.0f} rows each")
@@ -198,11 +210,54 @@ def _plan_with_anchor(
         return f"moving ~{moved_rows:.0f} rows costs more than gathering ~{gathered:.0f}"
     scratch = {key: scratch_name(table) for key, table in moved.items()}
     text = _rewrite(sql, stmt, {loc: scratch[key] for loc, key in replace.items()})
-    moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1])
+    semi = _semi_join_references(sql)
+    moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1],
+                       _duplicates_free(k, replace, semi, needs, tables.types))
                   for k, t in moved.items())
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
     return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor], grouped)
+
+
+# -- moves that may drop duplicate rows -------------------------------------------------
+
+# Types whose equality DISTINCT can use and whose equal values are interchangeable here.
+DISTINCT_TYPES = frozenset({16, 20, 21, 23, 25, 26, 1042, 1043, 1082, 1114, 1184, 1700, 2950})
+
+
+def _duplicates_free(key: tuple[TableKey, str | None], replace: Mapping[int, tuple[TableKey, str | None]],
+                     semi: set[int], needs: Mapping[TableKey, Needs],
+                     types: Mapping[TableKey, Mapping[str, int]]) -> bool:
+    """Whether every reference a move serves reads it only for existence (EXISTS, IN), so
+    its duplicate rows (over the columns moved) change nothing."""
+    locations = [loc for loc, k in replace.items() if k == key]
+    columns = needs.get(key[0], Needs(None, None)).columns
+    if not locations or columns is None or not all(loc in semi for loc in locations):
+        return False
+    known = types.get(key[0], {})
+    return all(known.get(c) in DISTINCT_TYPES for c in columns)
+
+
+def _semi_join_references(sql: str) -> set[int]:
+    """Locations of table references in the top-level FROM of an EXISTS or IN subquery
+    that neither aggregates, groups, limits, numbers rows nor uses DISTINCT ON."""
+    out: set[int] = set()
+    for link in _nodes(parse_sql(sql)[0].stmt, ast.SubLink):
+        sub = link.subselect
+        if link.subLinkType not in (SubLinkType.EXISTS_SUBLINK, SubLinkType.ANY_SUBLINK) \
+                or not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
+            continue
+        if sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset or sub.windowClause \
+                or sub.distinctClause is not None or _has_aggregate_or_window(sub.targetList):
+            continue
+        stack = list(sub.fromClause or ())
+        while stack:
+            item = stack.pop()
+            if isinstance(item, ast.RangeVar):
+                out.add(item.location)
+            elif isinstance(item, ast.JoinExpr):
+                stack += [item.larg, item.rarg]
+    return out
 
 
 # -- which references stay in place ------------------------------------------------------
