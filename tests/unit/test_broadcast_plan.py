@@ -146,3 +146,22 @@ def test_a_table_read_only_by_exists_or_in_moves_without_duplicates() -> None:
     got = plan("SELECT count(*) FROM customer WHERE c_custkey IN (SELECT o_custkey FROM orders "
                "WHERE o_orderdate > '2020-01-01')", types)
     assert isinstance(got, BroadcastPlan) and all(m.distinct for m in got.moves)
+
+
+def test_repartitioned_rows_are_cut_to_the_keys_the_filtered_anchor_has() -> None:
+    """TPC-H Q17's shape: both lineitem references are equated to part's partitioning column
+    (a join and a correlated subquery), so only lineitem rows of the filtered parts matter."""
+    types = {("public", "part"): {"p_partkey": 23}, ("public", "lineitem"): {"l_partkey": 23, "l_orderkey": 23}}
+    q17 = ("SELECT sum(l_quantity) FROM lineitem, part WHERE p_partkey = l_partkey AND p_brand = 'b23' "
+           "AND l_quantity < (SELECT 0.2 * avg(l_quantity) FROM lineitem WHERE l_partkey = p_partkey)")
+    got = plan(q17, types)
+    assert isinstance(got, BroadcastPlan), got
+    (move,) = got.moves
+    assert move.key == "l_partkey" and move.reduce_by == "(p_brand = 'b23')"
+    assert "whose l_partkey part has WHERE (p_brand = 'b23')" in "\n".join(got.describe())
+    # the anchor unfiltered: nothing to cut by
+    got = plan(q17.replace(" AND p_brand = 'b23'", ""), types)
+    assert isinstance(got, str) or all(m.reduce_by is None for m in got.moves)
+    # a reference of lineitem not equated to the anchor (an uncorrelated aggregate) keeps every row
+    got = plan(q17.replace("WHERE l_partkey = p_partkey)", ") AND l_partkey > 0"), types)
+    assert isinstance(got, str) or all(m.reduce_by is None for m in got.moves)

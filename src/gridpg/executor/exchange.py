@@ -38,7 +38,7 @@ from gridpg.planner.broadcast import (
 from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
 from gridpg.sql.parse import parse_tree
-from gridpg.sql.quote import quote_ident, quote_qualified
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -364,11 +364,12 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
     from gridpg.executor.multi import inline_params
 
     split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
+    keys = await _reduction_keys(dispatcher, request, anchor, move)
     parts: dict[str, str] = {}
     for group, mine in remainders.items():
         if not mine:
             continue
-        parts[group] = move.select_sql(columns, f"{split} IN ({', '.join(map(str, mine))})")
+        parts[group] = move.select_sql(columns, keys + f"{split} IN ({', '.join(map(str, mine))})")
         if "$" in parts[group]:
             parts[group] = await inline_params(dispatcher, request, parts[group])
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
@@ -388,6 +389,36 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
     lookups = await _correlation_keys(dispatcher, request.sql)
     for conn in conns.values():
         await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
+
+
+REDUCTION_LIMIT = 10000  # more distinct anchor keys than this: no semi-join reduction
+
+
+async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: Any, move: Move) -> str:
+    """`key IN (...) AND ` with the keys the filtered anchor has (semi-join reduction,
+    planner/broadcast._reduction), read on the anchor's nodes inside the statement's
+    transaction; "" when the move has no reduction or the keys are too many."""
+    if not move.reduce_by or move.key is None:
+        return ""
+    from gridpg.executor.multi import inline_params
+
+    column = quote_ident(anchor.column)
+    sql = (f"SELECT DISTINCT {column} FROM {quote_qualified(anchor.schema, anchor.name)} "
+           f"WHERE ({move.reduce_by}) AND {column} IS NOT NULL LIMIT {REDUCTION_LIMIT + 1}")
+    sql = await inline_params(dispatcher, request, sql)
+    started = time.perf_counter()
+    values: set[str] = set()
+    for group in anchor.groups:
+        conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+        await conn.settle()
+        values.update(row[0] for row in await conn.query(sql) if row[0] is not None)
+        if len(values) > REDUCTION_LIMIT:
+            return ""
+    record_stage(f"keys of {anchor.name} for {move.table.name}", ", ".join(anchor.groups), "coordinator",
+                 len(values), 0, started)
+    if not values:
+        return "false AND "
+    return f"{quote_ident(move.key)} IN ({', '.join(quote_literal(v) for v in sorted(values))}) AND "
 
 
 @dataclass

@@ -48,6 +48,10 @@ class Move:
     rows: float  # estimated rows of the copy (all nodes together)
     key: str | None = None  # repartitioned by hash(key) like the anchor; None: broadcast
     distinct: bool = False  # read only by EXISTS / IN subqueries: duplicate rows need not move
+    # Every reference equated on `key` to the anchor's partitioning column, whose rows are
+    # cut by this filter: only rows whose key the filtered anchor has can matter
+    # (semi-join reduction; the executor reads the keys first). None: no such cut.
+    reduce_by: str | None = None
 
     def select_sql(self, columns: Sequence[str], filter_sql: str | None = None) -> str:
         """What each source node sends: the needed columns, filtered (and `filter_sql`
@@ -78,6 +82,8 @@ class BroadcastPlan:
             what = f"{move.table.schema}.{move.table.name} ({cols}){where}"
             if move.distinct:
                 what = "DISTINCT " + what
+            if move.reduce_by:
+                what += f" whose {move.key} {self.anchor[0]} has WHERE {move.reduce_by}"
             if move.key is None:
                 lines.append(f"  Broadcast {what} to {', '.join(self.groups)} as "
                              f"{SCRATCH_SCHEMA}.{move.scratch}, ~{move.rows:.0f} rows each")
@@ -211,12 +217,32 @@ def _plan_with_anchor(
     scratch = {key: scratch_name(table) for key, table in moved.items()}
     text = _rewrite(sql, stmt, {loc: scratch[key] for loc, key in replace.items()})
     semi = _semi_join_references(sql)
+    anchor_filter = needs.get(refs[anchor].key, Needs(None, None)).filter
     moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1],
-                       _duplicates_free(k, replace, semi, needs, tables.types))
+                       _duplicates_free(k, replace, semi, needs, tables.types),
+                       _reduction(k, replace, local, refs[anchor], anchor_filter))
                   for k, t in moved.items())
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
     return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor], grouped)
+
+
+# -- moves that may drop rows ------------------------------------------------------------
+
+
+def _reduction(key: tuple[TableKey, str | None], replace: Mapping[int, tuple[TableKey, str | None]],
+               local: _Locality, anchor: DistTable, anchor_filter: str | None) -> str | None:
+    """The anchor's filter when every reference of a repartitioned move is equated on its
+    key to a reference of the anchor's table (so a row whose key no filtered anchor row has
+    joins nothing, matches no correlation, is in no IN list), else None."""
+    if key[1] is None or not anchor_filter:
+        return None
+    locations = [loc for loc, k in replace.items() if k == key]
+    for location in locations:
+        via = local.via.get(location)
+        if via is None or local.tables.refs[via].key != anchor.key or local.keys.get(via) is not None:
+            return None
+    return anchor_filter if locations else None
 
 
 # -- moves that may drop duplicate rows -------------------------------------------------
@@ -291,6 +317,7 @@ class _Locality:
         self.tables = tables
         self.first = tables.refs[anchor]
         self.keys: dict[int, str | None] = {anchor: None}
+        self.via: dict[int, int] = {}  # repartitioned reference -> the local one it is equated to
         self.key_type = tables.types.get(self.first.key, {}).get(self.first.column or "")
 
     def collect(self, stmt: ast.SelectStmt, top: list[_Leaf]) -> None:
@@ -325,6 +352,7 @@ class _Locality:
         if self.first.method == "hash" and table.method in SHARDED and column_type is not None \
                 and column_type == self.key_type and column_type in REPARTITION_TYPES:
             self.keys[other[0]] = other[1]
+            self.via[other[0]] = local[0]
             return True
         return False
 

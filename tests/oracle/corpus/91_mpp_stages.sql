@@ -206,3 +206,17 @@ INSERT INTO by_qty SELECT qty, order_id + 5000, amount FROM by_qty WHERE qty < 5
 SELECT qty, count(*) FROM by_qty GROUP BY qty ORDER BY qty NULLS FIRST;
 COMMIT;
 SELECT qty, count(*), sum(order_id) FROM by_qty GROUP BY qty ORDER BY qty NULLS FIRST;
+
+-- repartitioned rows cut to the keys the filtered anchor has (semi-join reduction)
+SELECT o.status, count(*), sum(l.dur_ms) FROM orders o JOIN logs l ON l.user_id = o.user_id WHERE o.status = 'paid' AND o.qty > 3 GROUP BY o.status;
+SELECT count(*) FROM orders o WHERE o.status = 'new' AND o.amount > (SELECT avg(l.dur_ms) FROM logs l WHERE l.user_id = o.user_id);
+SELECT count(*) FROM orders o WHERE o.status = 'shipped' AND NOT EXISTS (SELECT 1 FROM logs l WHERE l.user_id = o.user_id AND l.level = 'error');
+SELECT o.order_id, l.log_id FROM orders o LEFT JOIN logs l ON l.user_id = o.user_id AND l.level = 'warn' WHERE o.status = 'cancelled' AND o.order_id < 400 ORDER BY o.order_id, l.log_id NULLS FIRST;
+SELECT count(*) FROM orders o WHERE o.qty = 1 AND o.user_id IN (SELECT l.user_id FROM logs l WHERE l.dur_ms > 1000);
+SELECT count(*) FROM orders o JOIN logs l ON l.user_id = o.user_id WHERE o.status = 'nothing-matches';
+BEGIN;
+INSERT INTO logs VALUES (99001, 7, 'error', 'fresh', '2024-01-01 00:00:00+00', 5), (99002, 8, 'info', 'fresh', '2024-01-01 00:00:00+00', 6);
+UPDATE orders SET status = 'paid' WHERE user_id IN (7, 8);
+SELECT o.status, count(*), sum(l.dur_ms) FROM orders o JOIN logs l ON l.user_id = o.user_id WHERE o.status = 'paid' AND o.qty > 3 GROUP BY o.status;
+SELECT count(*) FROM orders o WHERE o.status = 'paid' AND EXISTS (SELECT 1 FROM logs l WHERE l.user_id = o.user_id AND l.msg = 'fresh');
+ROLLBACK;
