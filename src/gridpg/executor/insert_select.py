@@ -37,6 +37,8 @@ async def plan_route(dispatcher: Dispatcher, stmt: Any, target: DistTable, colum
         return "WITH, VALUES or a set operation feeds the INSERT"
     if _is_read_only(dispatcher):
         return "read-only"
+    if getattr(stmt, "returningClause", None) is not None or getattr(stmt, "returningList", None):
+        return "RETURNING gives the rows back in the SELECT's order: the coordinator path keeps it"
     if any(not ref.inh for ref in select_refs(select)):
         return "ONLY: on a datanode the parent of the shards holds no rows itself"
     if stmt.cols:
