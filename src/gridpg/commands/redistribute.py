@@ -231,8 +231,10 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     # 3. the rows, routed to their new nodes
     from gridpg.executor.dml import CopyRouter, _copy_routed
 
-    chunks = await staging.copy_out(f"COPY pg_temp.{temp} TO STDOUT")
     names = [c.name for c in columns]
+    if await _pump_rows(dispatcher, ddl, staging, f"pg_temp.{temp}", table, qualified, names):
+        return
+    chunks = await staging.copy_out(f"COPY pg_temp.{temp} TO STDOUT")
     router = CopyRouter(dispatcher, table, names, "text", "\t", None)
 
     async def source():  # type: ignore[no-untyped-def]
@@ -241,6 +243,35 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
 
     copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
     await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
+
+
+async def _pump_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnection, temp: str, table: Any,
+                     qualified: str, names: list[str]) -> bool:
+    """The staged rows straight to their nodes as COPY bytes, split on the catalog server by
+    PostgreSQL's partition hash (HASH) or copied whole (REPLICATION); False for the other
+    methods, which the coordinator routes."""
+    from gridpg.executor.exchange import pump
+    from gridpg.planner.broadcast import REPARTITION_TYPES, remainder_sql
+
+    parts = {g: f"SELECT * FROM {temp}" for g in table.groups}
+    if table.method == "hash":
+        found = await staging.query("SELECT atttypid FROM pg_catalog.pg_attribute WHERE attrelid = "
+                                    f"{quote_literal(temp)}::regclass AND attname = {quote_literal(table.column)}")
+        type_oid = int(found[0][0] or 0) if found else 0
+        if type_oid not in REPARTITION_TYPES or not table.shard_count:
+            return False
+        snapshot = dispatcher.runner.snapshot()
+        mine: dict[str, list[int]] = {g: [] for g in table.groups}
+        for remainder in range(table.shard_count):
+            mine[snapshot.shard_group(table.schema, table.name, remainder)].append(remainder)
+        split = remainder_sql(quote_ident(table.column), type_oid, table.shard_count)
+        parts = {g: f"{parts[g]} WHERE {split} IN ({', '.join(map(str, r))})" for g, r in mine.items() if r}
+    elif table.method != "replication":
+        return False
+    into = f"{qualified} ({', '.join(quote_ident(n) for n in names)})"
+    for group, part in parts.items():
+        await pump(staging, [await ddl.conn(group)], part, into)
+    return True
 
 
 async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str, str]:

@@ -356,6 +356,8 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     from gridpg.executor.multi import inline_params
 
     select_sql = await inline_params(dispatcher, request, select_sql)
+    if await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
+        return
     chunks = await query_as_copy(dispatcher, select_sql)
     if not stmt.cols:
         width = _copy_width(chunks)
@@ -371,6 +373,58 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     async with dispatcher.runner.statement_transaction():  # staging tables live and die in it
         await _insert_via_stage(dispatcher, request, body, target, stmt, chunks, fill, all_cols,
                                 quoted, qualified, stage, columns)
+
+
+async def _insert_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, stmt: Any, body: dict[str, Any],
+                               target: DistTable, columns: list[TableColumn], select_sql: str) -> bool:
+    """INSERT ... SELECT without rows through the coordinator when the SELECT runs node by
+    node (executor/insert_select.py); False when it does not."""
+    from gridpg.executor import insert_select as on_nodes
+
+    relation = quote_qualified(target.schema, target.name)
+    if stmt.relation.alias is not None:
+        relation += f" AS {quote_ident(stmt.relation.alias.aliasname)}"
+    overriding = {"OVERRIDING_SYSTEM_VALUE": " OVERRIDING SYSTEM VALUE",
+                  "OVERRIDING_USER_VALUE": " OVERRIDING USER VALUE"}.get(body.get("override") or "", "")
+
+    def head_for(cols: list[str]) -> str:
+        return f"INSERT INTO {relation} ({', '.join(quote_ident(c) for c in cols)}){overriding}"
+
+    tail = _insert_tail(request.sql, body)
+    routed = await on_nodes.plan_route(dispatcher, stmt, target, columns, select_sql, head_for, tail)
+    if isinstance(routed, str):
+        return False
+    route, cols = routed
+    await on_nodes.run_route(dispatcher, request, target, route, cols, columns, head_for(cols), tail)
+    return True
+
+
+async def explain_insert_select(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> list[str] | None:
+    """EXPLAIN lines of an INSERT ... SELECT that runs on the datanodes, else None."""
+    from gridpg.executor import insert_select as on_nodes
+    from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import catalog_view, search_path
+
+    body = tree["InsertStmt"]
+    if (body.get("selectStmt") or {}).get("SelectStmt", {}).get("valuesLists") or body.get("selectStmt") is None:
+        return None
+    ref = analyze.relations({"r": {"RangeVar": body["relation"]}})[0]
+    target = catalog_view(dispatcher).resolve(ref, search_path(dispatcher))
+    if target is None:
+        return None
+    stmt = parse_sql(request.sql)[0].stmt
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    select_sql = await inline_params(dispatcher, request, str(RawStream()(stmt.selectStmt)))
+    routed = await on_nodes.plan_route(dispatcher, stmt, target, columns, select_sql,
+                                       lambda cols: f"INSERT INTO {quote_qualified(target.schema, target.name)} "
+                                       f"({', '.join(quote_ident(c) for c in cols)})", _insert_tail(request.sql, body))
+    if isinstance(routed, str):
+        return ["Distributed plan: insert ... select through the coordinator (rows routed by the distribution column)",
+                f"  Not on the datanodes: {routed}"]
+    route = routed[0]
+    kind = {"local": "on each node", "combine": "combined on the catalog server, then distributed"}.get(
+        route.kind, "exchange (" + ("repartition" if route.key else "broadcast") + ")")
+    return [f"Distributed plan: insert ... select {kind}", *route.describe()]
 
 
 async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
@@ -1005,8 +1059,11 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
     if table is None:
         raise PgError("XX000", "the new table has no metadata")
-    chunks = await query_as_copy(dispatcher, query_sql)
     cols = [n for n, _ in columns]
+    count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
+    if count is not None:
+        return count
+    chunks = await query_as_copy(dispatcher, query_sql)
     copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
     router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
     return await _copy_routed(dispatcher, table, copy_sql, router, chunks_source(chunks, [], dispatcher),
@@ -1045,6 +1102,31 @@ def _option_value(arg: dict[str, Any]) -> str:
     if "TypeName" in arg:
         return quote_literal(".".join(n["String"]["sval"] for n in arg["TypeName"]["names"]))
     raise PgError(FEATURE_NOT_SUPPORTED, "this storage option of CREATE TABLE AS is not supported")
+
+
+async def _fill_on_datanodes(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int | None:
+    """CREATE TABLE AS filled as INSERT ... SELECT on the datanodes (executor/insert_select.py):
+    the rows inserted, or None when the query must go through the coordinator."""
+    from gridpg.executor.dispatch import ExecRequest
+    from gridpg.sql.parse import parse_tree
+
+    text = (f"INSERT INTO {quote_qualified(table.schema, table.name)} "
+            f"({', '.join(quote_ident(c) for c in cols)}) {query_sql}")
+    stmt = parse_sql(text)[0].stmt
+    body = parse_tree(text)["InsertStmt"]
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
+    out = dispatcher.session.out
+    start = len(out)
+    try:
+        done = await _insert_on_datanodes(dispatcher, ExecRequest(text, simple=True), stmt, body, table, columns,
+                                          str(RawStream()(stmt.selectStmt)))
+        tags = [m for m in out[start:] if m[:1] == b"C"]
+    finally:
+        del out[start:]
+    if not done:
+        return None
+    tag = tags[-1][5:-1].decode() if tags else ""
+    return int(tag.rsplit(" ", 1)[-1]) if tag.rsplit(" ", 1)[-1].isdigit() else 0
 
 
 def _strip(sql: str) -> str:

@@ -10,6 +10,7 @@ with 2PC.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -64,10 +65,16 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
 
 
 async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
-    """Where the planner chose the coordinator finish, an exchange runs instead when one
-    applies (it needs the datanodes' row estimates, read here)."""
-    from gridpg.executor import exchange
+    """Where the planner chose the coordinator finish: uncorrelated CTEs and scalar
+    subqueries over distributed tables run first as plans of their own (recursive
+    planning), else an exchange runs when one applies (it needs the datanodes' row
+    estimates, read here), else the coordinator finish."""
+    from gridpg.executor import exchange, subplans
 
+    recursive = await subplans.plan_recursive(dispatcher, request.sql)
+    if isinstance(recursive, subplans.Recursive):
+        await subplans.run_recursive(dispatcher, request, recursive)
+        return
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):
         await exchange.run_staged(dispatcher, request, staged)
@@ -127,7 +134,7 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         if buffers is not None:
             sink = buffers[group]
         try:
-            tag, rows = await _collect(conn, request.simple, sink)
+            tag, _rows = await _collect(conn, request.simple, sink)
         except PgError as exc:
             error = error or exc
             continue
@@ -309,12 +316,16 @@ async def copy_rows_to_catalog(
     catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
     await catalog.expect_copy_in()
     error: PgError | None = None
+    started = time.perf_counter()
+    rows = nbytes = 0
     for conn in conns:
         while True:
             done = False
             for kind, raw in await conn.recv_batch():
                 if kind == 0x64:
                     catalog.send(raw)
+                    rows += 1
+                    nbytes += len(raw)
                 elif kind == 0x45:
                     error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
                 elif kind == 0x5A:
@@ -331,6 +342,9 @@ async def copy_rows_to_catalog(
         raise error
     catalog.send(codec.COPY_DONE)
     await catalog.read_results()
+    from gridpg.executor.exchange import record_stage
+
+    record_stage(f"rows into {temp}", ", ".join(g for g, _ in sources), catalog.node, rows, nbytes, started)
 
 
 async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> str:
@@ -403,12 +417,29 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     temp = plan.partial_temp or "pg_temp.gp_agg"
     partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
     final = plan.final_sql or ""
-    await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+    await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group)
     try:
         await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
         await _run_final(dispatcher, request, final)
     finally:
         await _drop_temp(catalog, [temp])
+
+
+async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection, temp: str, partial: str,
+                              group: str) -> None:
+    """The catalog temp table that receives the partial rows, shaped like `partial`. When
+    the partial query reads scratch tables (only the datanodes have them), its columns are
+    described on the datanode, inside the statement's transaction."""
+    if f"{SCRATCH_SCHEMA}." not in partial:
+        await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+        return
+    from gridpg.executor.dml import _query_columns
+
+    conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+    await conn.settle()
+    columns = await _query_columns(conn, partial, {})
+    await catalog.simple_query(
+        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
 
 
 async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: str) -> None:
@@ -652,7 +683,10 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
 
     inner_request = replace(request, sql=inner_sql)
     if kind == "InsertStmt":
-        lines = ["Distributed plan: insert routed by the distribution column"]
+        from gridpg.executor.dml import explain_insert_select
+
+        lines = await explain_insert_select(dispatcher, inner_request, inner_tree) or \
+            ["Distributed plan: insert routed by the distribution column"]
         plan = None
     else:
         plan = plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
@@ -664,6 +698,8 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             verbose += why
         if "verbose" in options:
             lines += verbose
+    if plan is None and "analyze" in options and kind == "SelectStmt":
+        lines += await _analyze_stages(dispatcher, inner_request)
     prefix = request.sql[: len(request.sql) - len(inner_sql)]
     if plan is not None and plan.strategy is Strategy.MOVE_ROWS and "analyze" in options:
         raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of an UPDATE of the distribution column "
@@ -699,14 +735,67 @@ async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: Di
     """EXPLAIN of what the coordinator finish would do: an exchange when one applies (the
     nodes' plans only when nothing moves: they read scratch tables), else what is gathered
     with which filter; and, for VERBOSE, why no exchange applies."""
-    from gridpg.executor import exchange
+    from gridpg.executor import exchange, subplans
 
+    recursive = await subplans.plan_recursive(dispatcher, request.sql)
+    if isinstance(recursive, subplans.Recursive):
+        return await _explain_recursive(dispatcher, request, recursive), None, []
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):
         return staged.describe(), (None if staged.exchange.moves else staged.finish), []
     lines = [x for x in lines if not x.startswith("  Gather ")]
     lines[1:1] = await exchange.explain_gather(dispatcher, request.sql, plan.gather)
     return lines, plan, [f"  Not exchange: {staged}"]
+
+
+async def _analyze_stages(dispatcher: Dispatcher, request: ExecRequest) -> list[str]:
+    """EXPLAIN ANALYZE of a multi-stage plan: run the statement (its rows discarded) and
+    report what each stage moved: rows, bytes and time per source and destination node."""
+    from gridpg.executor import exchange, subplans
+
+    sql = await inline_params(dispatcher, request, request.sql)
+    stats: list[exchange.StageStat] = []
+    token = exchange.STAGE_STATS.set(stats)
+    started = time.perf_counter()
+    try:
+        _, rows = await subplans.capture(dispatcher, sql)
+    finally:
+        exchange.STAGE_STATS.reset(token)
+    lines = [stat.describe() for stat in stats]
+    moved = sum(s.nbytes for s in stats)
+    lines.append(f"  Execution: {len(rows)} rows returned, {moved} bytes moved between servers, "
+                 f"{(time.perf_counter() - started) * 1000:.1f} ms")
+    return lines
+
+
+async def _explain_recursive(dispatcher: Dispatcher, request: ExecRequest, recursive: Any) -> list[str]:
+    """EXPLAIN of subplans and the statement over their results. As Citus does, the
+    subplans run (they are queries; their scratch tables live in the statement's
+    transaction and are dropped after), so the rest is planned over their real results."""
+    from dataclasses import replace
+
+    from gridpg.executor import subplans
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.planner import analyze
+    from gridpg.planner.pushdown import Resolved
+    from gridpg.planner.query import plan_query
+    from gridpg.sql import parse as sqlparse
+
+    async def then(sql: str) -> list[str]:
+        tree = sqlparse.parse_tree(sql)
+        catalog, path = catalog_view(dispatcher), search_path(dispatcher)
+        resolved = [Resolved(r, catalog.resolve(r, path)) for r in analyze.relations(tree)]
+        outer = replace(request, sql=sql)
+        plan = plan_query(sql, tree, sqlparse.node_type(tree), resolved, catalog.snapshot, outer.bound())
+        lines = plan.describe()
+        if plan.strategy is Strategy.COORDINATOR_FINISH:
+            lines, _, why = await _explain_finish(dispatcher, outer, plan, lines)
+            lines += why
+        return lines
+
+    lines = await subplans.with_subplans(dispatcher, request, recursive, then)
+    head = lines[0].removeprefix("Distributed plan: ")
+    return recursive.describe(head) + lines[1:]
 
 
 def _inner_statement_text(sql: str) -> str:

@@ -45,19 +45,22 @@ class NotApplicable:
     reason: str  # human-readable, shown by EXPLAIN VERBOSE
 
 
-def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False) -> TwoPhasePlan | NotApplicable:
+def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False,
+                    final_from: bool = False) -> TwoPhasePlan | NotApplicable:
     """Split `sql` (one SELECT) into a partial and a final query, or say why not.
 
     `temp_table` is an already-quoted name such as `pg_temp.gp_agg_1`; the final query
     reads from it. Raises ValueError only for a malformed `temp_table` (a caller bug).
     `complete_subqueries` says that every subquery sees, on each datanode, all the rows it
     needs (broadcast copies, or tables colocated on a correlation with the node's rows), so
-    aggregates inside subqueries are exact there.
+    aggregates inside subqueries are exact there. `final_from` says that the rows of the
+    statement's FROM subquery are final on each datanode (it groups by the partitioning
+    column of an exchange's anchor: every group is complete on one node).
     """
     temp = _parse_temp_table(temp_table)
     try:
         stmt = _parse_select(sql)
-        _ensure_splittable(stmt, complete_subqueries)
+        _ensure_splittable(stmt, complete_subqueries, final_from)
         return _Splitter(stmt, temp).build()
     except _Refusal as refusal:
         return NotApplicable(refusal.reason)
@@ -141,7 +144,8 @@ def _parse_select(sql: str) -> ast.SelectStmt:
     return stmts[0].stmt
 
 
-def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:
+def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False,
+                       final_from: bool = False) -> None:
     if stmt.op != SetOperation.SETOP_NONE:
         raise _Refusal("set operations (UNION/INTERSECT/EXCEPT) are not split")
     if stmt.valuesLists:
@@ -158,7 +162,8 @@ def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False) 
         raise _Refusal("GROUPING SETS, ROLLUP and CUBE are not split")
     if any(isinstance(n, ast.GroupingFunc) for n in _walk(stmt)):
         raise _Refusal("GROUPING() is not split")
-    _ensure_from_is_row_local(stmt, complete_subqueries)
+    if not final_from:
+        _ensure_from_is_row_local(stmt, complete_subqueries)
     _ensure_no_misplaced_aggregates(stmt, complete_subqueries)
     if not stmt.groupClause and not any(_is_aggregate(n) for n in _walk(_final_parts(stmt))):
         raise _Refusal("no aggregates and no GROUP BY: nothing to combine")
