@@ -190,3 +190,25 @@ def test_multi_row_insert_returning_keeps_the_clients_order(gridpg_cluster: Clus
         assert [r[0] for r in selected] == [k + 100 for k in sorted(keys, reverse=True)]
         ids = conn.execute("INSERT INTO ro2 (k) VALUES (3), (1), (2) RETURNING id").fetchall()
         assert [r[0] for r in ids] == sorted(r[0] for r in ids)  # serial values in row order
+
+
+def test_only_over_a_distributed_table(gridpg_cluster: Cluster, schema: str) -> None:
+    """`ONLY t` read the datanodes' partitioned parent, which holds no rows: SELECT saw
+    nothing and UPDATE/DELETE changed nothing, silently."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE onl (id int PRIMARY KEY, v int)")
+        conn.execute("INSERT INTO onl SELECT g, g FROM generate_series(1, 10) g")
+        assert conn.execute("SELECT count(*) FROM ONLY onl").fetchone() == (10,)
+        assert conn.execute(f"SELECT count(*) FROM ONLY ({schema}.onl) x WHERE x.id > 5").fetchone() == (5,)
+        assert conn.execute("UPDATE ONLY onl SET v = 0 WHERE id < 3").rowcount == 2
+        assert conn.execute("DELETE FROM ONLY onl WHERE id = 10").rowcount == 1
+        assert conn.execute("SELECT count(*), sum(v) FROM onl").fetchone() == (9, 42)
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN SELECT * FROM ONLY onl WHERE id = 3"))
+        assert "ONLY" not in plan, plan
+        conn.execute("CREATE TABLE onl_parent (id int, v int)")
+        conn.execute("CREATE TABLE onl_child (extra int) INHERITS (onl_parent)")
+        conn.execute("INSERT INTO onl_parent VALUES (1, 1)")
+        conn.execute("INSERT INTO onl_child VALUES (2, 2, 2)")
+        assert conn.execute("SELECT count(*) FROM ONLY onl_parent").fetchone() == (1,)  # children left out
+        assert conn.execute("SELECT count(*) FROM onl_parent").fetchone() == (2,)

@@ -191,3 +191,13 @@ def test_modifying_cte_steps() -> None:
         with pytest.raises(PgError) as info:
             plan_steps(refused)
         assert info.value.sqlstate == "0A000"
+
+
+def test_only_is_blanked_before_the_named_relations() -> None:
+    from gridpg.executor.only import _without_only
+
+    sql = "SELECT * FROM ONLY t, u, ONLY (s.w) x WHERE a = 1"
+    assert _without_only(sql, [19, 31]) == "SELECT * FROM      t, u,       s.w  x WHERE a = 1"
+    assert _without_only(sql, [19]) == "SELECT * FROM      t, u, ONLY (s.w) x WHERE a = 1"
+    assert _without_only("UPDATE ONLY t SET a = 1", [12]) == "UPDATE      t SET a = 1"
+    assert _without_only("SELECT * FROM t", [14]) == "SELECT * FROM t"  # no ONLY: unchanged

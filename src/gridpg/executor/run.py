@@ -39,6 +39,12 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
         if await temp_query.run_if_temp(dispatcher, request, planner, catalog, session):
             return
+    if "only" in request.sql.lower():
+        from gridpg.executor.only import drop_only_over_shards
+
+        sql = await drop_only_over_shards(dispatcher, request.sql, session.search_path)
+        if sql != request.sql:
+            request = dataclasses.replace(request, sql=sql)
     plan = planner.plan(request.sql, catalog, session, request.bound(), request.simple)
     await execute(dispatcher, request, plan)
 
