@@ -192,6 +192,7 @@ class Target:
     port: int
     password: str
     dsn: str
+    options: str = ""  # PGOPTIONS for the clients (e.g. -c gridpg.consistency=node)
 
     def client_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -205,6 +206,8 @@ class Target:
             PGDATABASE="postgres",
             LC_ALL="C.UTF-8",
         )
+        if self.options:
+            env["PGOPTIONS"] = self.options
         return env
 
 

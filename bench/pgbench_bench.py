@@ -22,7 +22,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,7 +31,32 @@ import common
 from common import Env, Target, fenced, log
 
 MODES = ("prepared", "simple", "extended")
-SCRIPTS = ("select", "tpcb")
+SCRIPTS = ("select", "tpcb", "sum", "rrsum")
+# Custom scripts reading several nodes (pgbench_branches is spread over the datanodes):
+# "sum" a multi-node READ COMMITTED read (the snapshot fence on every statement), "rrsum" a
+# REPEATABLE READ transaction reading one account (routed) and then the branch total (the
+# cluster-wide snapshot at its first statement).
+CUSTOM = {
+    "sum": "\\set aid random(1, 100000 * :scale)\n"
+           "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"
+           "SELECT sum(bbalance) FROM pgbench_branches;\n",
+    "rrsum": "\\set aid random(1, 100000 * :scale)\n"
+             "BEGIN ISOLATION LEVEL REPEATABLE READ;\n"
+             "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n"
+             "SELECT sum(bbalance) FROM pgbench_branches;\n"
+             "END;\n",
+}
+
+
+def script_args(script: str, workdir: Path) -> list[str]:
+    """pgbench's arguments that choose the script (custom ones written to `workdir`)."""
+    if script == "select":
+        return ["-S"]
+    if script in CUSTOM:
+        path = workdir / f"{script}.sql"
+        path.write_text(CUSTOM[script])
+        return ["-f", str(path)]
+    return []
 
 
 @dataclass
@@ -71,7 +96,7 @@ def run_pgbench(
         out, _ = proc.communicate(timeout=timeout)
         rc: int | None = proc.returncode
     except subprocess.TimeoutExpired:
-        if target.name == "gridpg":
+        if target.name.startswith("gridpg"):
             snapshot = cluster_activity(env)
             log("pgbench hung; cluster activity:\n" + snapshot)
         else:
@@ -112,7 +137,9 @@ def cluster_activity(env: Env) -> str:
 
 
 def shown_command(target: Target, args: list[str]) -> str:
-    return f"pgbench -h {target.host} -p {target.port} -U postgres " + " ".join(args) + " postgres"
+    options = f"PGOPTIONS='{target.options}' " if target.options else ""
+    return (f"{options}pgbench -h {target.host} -p {target.port} -U postgres " + " ".join(args)
+            + " postgres")
 
 
 def error_lines(out: str) -> list[str]:
@@ -153,7 +180,7 @@ def bench_run(
     )
     if not run.ok:
         run.errors = error_lines(out) or [f"pgbench exited with {rc}"]
-        if target.name == "gridpg":
+        if target.name.startswith("gridpg"):
             run.coord_log = env.coord_log_tail(40)
         else:
             run.coord_log = common.tail(env.plain.log_file, 40)
@@ -216,6 +243,12 @@ def main() -> int:
     ap.add_argument(
         "--init-timeout", type=int, default=240, help="seconds before pgbench -i counts as hung"
     )
+    ap.add_argument(
+        "--consistency",
+        default="",
+        help="comma list among cluster,node: run gridpg once per value of gridpg.consistency "
+        "(PGOPTIONS -c gridpg.consistency=V), right after each other",
+    )
     ap.add_argument("--json", action="store_true", help="print results as JSON on stdout")
     ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
@@ -228,6 +261,10 @@ def main() -> int:
     for s in scripts:
         if s not in SCRIPTS:
             ap.error(f"unknown script {s!r}; choose among {', '.join(SCRIPTS)}")
+    consistencies = [c.strip() for c in args.consistency.split(",") if c.strip()]
+    for c in consistencies:
+        if c not in ("cluster", "node"):
+            ap.error(f"unknown consistency {c!r}; choose among cluster, node")
 
     info = common.machine_info()
     cmdline = common.command_line()
@@ -238,9 +275,9 @@ def main() -> int:
     try:
         with common.environment(keep=args.keep) as env:
             settings = common.settings_summary(env)
-            targets = [env.target("plain"), env.target("gridpg")]
+            targets = [env.target("plain"), *gridpg_targets(env, consistencies)]
             init_ok = {}
-            for target in targets:
+            for target in targets[:2]:
                 run = bench_run(
                     env, target, "init", "-", ["-i", "-s", str(args.scale)], args.init_timeout
                 )
@@ -251,15 +288,17 @@ def main() -> int:
                         run.errors = [
                             f"pgbench_accounts has {n} rows after init, expected {100000 * args.scale}"
                         ]
-                        run.coord_log = env.coord_log_tail(40) if target.name == "gridpg" else ""
+                        run.coord_log = env.coord_log_tail(40) if target.name.startswith("gridpg") else ""
                 runs.append(run)
                 init_ok[target.name] = run.ok
+            for target in targets[2:]:  # the same database, another session setting
+                init_ok[target.name] = init_ok[targets[1].name]
             for script in scripts:
                 for mode in modes:
                     for target in targets:
                         if not init_ok[target.name]:
                             continue
-                        bargs = ["-S"] if script == "select" else []
+                        bargs = script_args(script, env.cluster_dir.parent)
                         bargs += [
                             "-M",
                             mode,
@@ -278,7 +317,7 @@ def main() -> int:
                             if not run.invariant.get("ok"):
                                 run.ok = False
                                 run.errors.append(f"bank invariant violated: {run.invariant}")
-                                if target.name == "gridpg" and not run.coord_log:
+                                if target.name.startswith("gridpg") and not run.coord_log:
                                     run.coord_log = env.coord_log_tail(40)
                         runs.append(run)
     except Exception as exc:  # noqa: BLE001 - a setup failure is a result to record
@@ -286,7 +325,7 @@ def main() -> int:
         log("setup failed: " + setup_error)
         settings = ""
 
-    table = markdown_table(runs, args)
+    table = markdown_table(runs, args) if not consistencies else targets_table(runs, args)
     if args.json:
         print(
             json.dumps(
@@ -312,6 +351,39 @@ def main() -> int:
     return 1 if failed else 0
 
 
+def gridpg_targets(env: Env, consistencies: list[str]) -> list[Target]:
+    """The gridpg target, or one per gridpg.consistency value (named gridpg:<value>)."""
+    base = env.target("gridpg")
+    if not consistencies:
+        return [base]
+    return [
+        replace(base, name=f"gridpg:{c}", options=f"-c gridpg.consistency={c}")
+        for c in consistencies
+    ]
+
+
+def targets_table(runs: list[Run], args: argparse.Namespace) -> str:
+    """One row per script, mode and target, with the ratio to plain PostgreSQL."""
+    rows = [
+        "| script | mode | target | TPS | vs plain | latency ms | errors |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for r in runs:
+        plain = next((p for p in runs if p.target == "plain" and p.script == r.script
+                      and p.mode == r.mode), None)
+        if r.script == "init":
+            value = f"{r.seconds:.1f} s" if r.ok else "FAILED"
+            ratio = "-"
+        else:
+            value = fmt(r.tps) if r.ok else "FAILED"
+            ratio = (f"{r.tps / plain.tps:.3f}" if plain and plain.ok and plain.tps and r.ok
+                     and r.tps else "-")
+        errs = " / ".join(e.strip() for e in r.errors[:2])[:200].replace("|", "\\|") or "none"
+        lat = fmt(r.latency_ms) if r.ok else "-"
+        rows.append(f"| {r.script} | {r.mode} | {r.target} | {value} | {ratio} | {lat} | {errs} |")
+    return "\n".join(rows)
+
+
 def fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:,.1f}"
 
@@ -328,7 +400,8 @@ def markdown_table(runs: list[Run], args: argparse.Namespace) -> str:
     for script, mode in keys:
         by = {r.target: r for r in runs if r.script == script and r.mode == mode}
         p, g = by.get("plain"), by.get("gridpg")
-        label = {"init": f"init -s {args.scale}", "select": "select-only (-S)", "tpcb": "TPC-B"}[
+        label = {"init": f"init -s {args.scale}", "select": "select-only (-S)", "tpcb": "TPC-B",
+                 "sum": "routed read + multi-node sum", "rrsum": "the same in REPEATABLE READ"}[
             script
         ]
         if script == "init":

@@ -1,4 +1,4 @@
-"""The broadcast exchange on a live cluster: plan, answers, and cleanup on error and cancel.
+"""Exchanges and subplans on a live cluster: plan, answers, and cleanup on error and cancel.
 
 A join of a HASH table (`big`, the anchor) with a ROUNDROBIN table (`small`) on columns
 that are not colocated is run by broadcasting what the statement needs of `small` into an
@@ -133,7 +133,7 @@ def _leftovers(dsn: str) -> list[str]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         scratch = conn.execute(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'gridpg_shards' AND c.relname LIKE 'gp\\_bc\\_%'").fetchall()
+            "WHERE n.nspname = 'gridpg_shards' AND c.relname LIKE 'gp\\_%'").fetchall()
         prepared = conn.execute("SELECT gid FROM pg_prepared_xacts").fetchall()
         open_txn = conn.execute(
             "SELECT pid, state FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' "
@@ -181,3 +181,71 @@ def test_repartition_join(gridpg_cluster, exchange_schema, datanodes) -> None:  
             conn.execute(failing)
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert_clean(datanodes)
+
+
+CTE = ("WITH per_k AS (SELECT k, count(*) AS n, max(v) AS top FROM small WHERE note LIKE 'n%' GROUP BY k) "
+       "SELECT count(*), sum(p.n) FROM big b JOIN per_k p ON p.k = b.k WHERE p.top > (SELECT avg(v) FROM small)")
+
+
+def test_cte_and_scalar_subplans_run_first(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
+    """A CTE over a distributed table becomes a scratch table on every node, a scalar
+    subquery its value; both in the statement's transaction, gone after it."""
+    rows = [(i % 1000, i % 97 if i % 97 != 5 else 6) for i in range(SMALL)]
+    per_k: dict[int, tuple[int, int]] = {}
+    for k, v in rows:
+        n, top = per_k.get(k, (0, -1))
+        per_k[k] = (n + 1, max(top, v))
+    average = (sum(v for _, v in rows) + 5 * BAD) / (SMALL + BAD)
+    chosen = [n for n, top in per_k.values() if top > average]
+    with connect(gridpg_cluster, exchange_schema) as conn:
+        lines = [r[0] for r in conn.execute("EXPLAIN " + CTE).fetchall()]
+        assert lines[0].startswith("Distributed plan: subplans, then "), lines
+        assert any(x.startswith("  Subplan 1 (CTE per_k, run first") for x in lines), lines
+        assert any(x.startswith("  Subplan 2 (scalar subquery, run first") for x in lines), lines
+        assert conn.execute(CTE).fetchone() == (len(chosen) * (BIG // 1000), sum(chosen) * (BIG // 1000))
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO small VALUES (999998, 3, 96, 'nnew')")  # its own uncommitted write
+        count, _ = conn.execute(CTE).fetchone()
+        conn.execute("ROLLBACK")
+        assert count >= len(chosen) * (BIG // 1000)
+    assert_clean(datanodes)
+
+
+def test_error_or_cancel_after_a_subplan_leaves_nothing(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
+    """The CTE's scratch table exists on every node when the rest of the statement fails
+    or is cancelled: it goes with the transaction, in autocommit and in a client's block."""
+    failing = ("WITH per_k AS (SELECT k, min(v) AS low FROM small GROUP BY k) "
+               "SELECT count(*) FROM big b JOIN per_k p ON p.k = b.k WHERE 1 / (p.low * 0) > -1000 "
+               "AND b.id > (SELECT min(sid) - 1 FROM small)")
+    too_many = "SELECT count(*) FROM big WHERE k = (SELECT k FROM small WHERE v < 3)"
+    with connect(gridpg_cluster, exchange_schema) as conn:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(failing)
+        with pytest.raises(psycopg.errors.CardinalityViolation):
+            conn.execute(too_many)
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        conn.execute("BEGIN")
+        conn.execute("UPDATE small SET note = 'nx' WHERE sid = 1")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(failing)
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT note FROM small WHERE sid = 1").fetchone() == ("n" * 60,)
+    assert_clean(datanodes)
+    slow = ("WITH per_k AS (SELECT k, count(*) AS n FROM small GROUP BY k) "
+            "SELECT count(*) FROM big b JOIN per_k p ON p.k = b.k JOIN small s ON s.k = b.k WHERE s.v <> 5")
+    cancelled = 0
+    for delay in (0.05, 0.1, 0.2, 0.3, 0.5, 0.8):
+        with connect(gridpg_cluster, exchange_schema) as conn:
+            timer = threading.Timer(delay, conn.cancel)
+            timer.start()
+            try:
+                conn.execute(slow).fetchone()
+            except psycopg.errors.QueryCanceled:
+                cancelled += 1
+            finally:
+                timer.cancel()
+            assert conn.execute("SELECT count(*) FROM small WHERE v = 5").fetchone() == (BAD,)
+        assert_clean(datanodes)
+    assert cancelled, "no cancel reached the statement: the test did not test anything"

@@ -34,6 +34,7 @@ def ha_cluster() -> Iterator[Cluster]:
         base = PortAllocator("127.0.0.1", 26000 + (os.getpid() % 50) * 20).take()
         topology = build_default(datanodes=2, coordinators=2, standbys=1, port=base, read_only_coordinators=1)
         topology.failover = False  # these tests fail over themselves (and drive the HA loop)
+        topology.coordinators[READ_ONLY].max_standby_lag = 1.0
         cluster.create(topology, lambda _m: None)
         try:
             cluster.up(lambda _m: None)
@@ -159,6 +160,36 @@ def test_read_only_coordinator(ha_cluster: Cluster) -> None:
     dsn = ha_cluster.dsn(READ_ONLY).replace(f":{ports[2]}/", f":{ports[2]},127.0.0.1:{ports[0]}/")
     with psycopg.connect(dsn + "?target_session_attrs=read-write") as conn:
         assert conn.info.port == ports[0]
+    with psycopg.connect(ha_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("DELETE FROM acc WHERE id < 0")
+
+
+def in_recovery(cluster: Cluster, coordinator: int, node: str) -> bool:
+    with psycopg.connect(cluster.dsn(coordinator), autocommit=True) as conn:
+        return bool(conn.execute(f"EXECUTE DIRECT ON ({node}) 'SELECT pg_is_in_recovery()'").fetchone()[0])
+
+
+def test_read_only_coordinator_falls_back_to_the_primary_while_a_standby_lags(ha_cluster: Cluster) -> None:
+    standby = next(g.standbys[0] for g in ha_cluster.topology.groups if g.name == "dn1")
+    server = f"host=127.0.0.1 port={standby.port} dbname=postgres user=postgres password={ha_cluster.password()}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("SELECT pg_wal_replay_pause()")
+    try:
+        with psycopg.connect(ha_cluster.dsn(0), autocommit=True) as conn:
+            conn.execute("INSERT INTO acc SELECT g, 1 FROM generate_series(-200, -101) g")
+        deadline = time.monotonic() + 10  # the bound is 1 s; the watch measures every 0.25 s
+        while in_recovery(ha_cluster, READ_ONLY, "dn1") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not in_recovery(ha_cluster, READ_ONLY, "dn1"), "dn1 still read from its paused standby"
+        assert read_total(ha_cluster) == read_total(ha_cluster, 0)  # no stale rows of dn1
+        assert in_recovery(ha_cluster, READ_ONLY, "dn2")  # the other group keeps its standby
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_resume()")
+    deadline = time.monotonic() + 10
+    while not in_recovery(ha_cluster, READ_ONLY, "dn1") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert in_recovery(ha_cluster, READ_ONLY, "dn1"), "dn1 not read from its standby again"
     with psycopg.connect(ha_cluster.dsn(0), autocommit=True) as conn:
         conn.execute("DELETE FROM acc WHERE id < 0")
 

@@ -188,3 +188,16 @@ def test_rollback_undoes_settings_on_nodes_that_joined_later(both: tuple[str, st
         assert rows == [("7MB",)] * 3
         conn.execute("COMMIT")
     _next_clients_are_themselves(subject)
+
+
+def test_superuser_only_setting_then_set_role(both: tuple[str, str]) -> None:
+    """A session that set a superuser-only parameter (as pg_regress does with lc_messages in
+    its startup options) and then took a plain role: every later statement failed with
+    42501 "permission denied to set parameter", since connections were given the role
+    before the settings."""
+    reference, subject = both
+    script = ["SET lc_messages = 'C'", "SET ROLE ss_app", "SELECT count(*) FROM public.open_t",
+              "SELECT current_setting('lc_messages'), current_user FROM public.open_t LIMIT 1",
+              "RESET ROLE", "SELECT current_user"]
+    assert _run(subject, script) == _run(reference, script)
+    _next_clients_are_themselves(subject)

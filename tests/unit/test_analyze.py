@@ -156,3 +156,48 @@ def test_equi_join_pairs_ignore_non_equalities_and_or() -> None:
 def test_has_node() -> None:
     assert has_node(tree("SELECT count(*) FROM t GROUP BY a"), "FuncCall")
     assert not has_node(tree("SELECT a FROM t"), "FuncCall", "SubLink")
+
+
+def test_has_modifying_cte() -> None:
+    from gridpg.planner import analyze
+    from gridpg.sql.parse import parse_tree
+
+    assert analyze.has_modifying_cte(parse_tree("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d"))
+    assert analyze.has_modifying_cte(parse_tree(
+        "INSERT INTO u WITH x AS (SELECT 1), y AS (UPDATE t SET a = 1 RETURNING a) SELECT a FROM y"))
+    assert analyze.has_modifying_cte(parse_tree("EXPLAIN WITH i AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT 1"))
+    assert not analyze.has_modifying_cte(parse_tree("WITH x AS (SELECT * FROM t) SELECT * FROM x"))
+    assert not analyze.has_modifying_cte(parse_tree("SELECT 'WITH d AS (DELETE FROM t)'"))
+
+
+def test_modifying_cte_steps() -> None:
+    """The pure planning of a data-modifying WITH: its steps, or why not (no server)."""
+    import pytest
+
+    from gridpg.errors import PgError
+    from gridpg.planner.modifying_cte import plan_steps
+
+    steps = plan_steps("WITH a(x) AS (SELECT 1), d AS (DELETE FROM t WHERE id IN (SELECT x FROM a) RETURNING *), "
+                       "i (k) AS (INSERT INTO log SELECT id FROM d RETURNING id) SELECT count(*) FROM i")
+    assert [(s.name, s.modifying, s.columns) for s in steps.steps] == [
+        ("a", False, ()), ("d", True, ()), ("i", True, ("k",))]
+    assert steps.steps[0].definition == "a(x) AS (SELECT 1)"
+    assert steps.steps[2].statement == "INSERT INTO log SELECT id FROM d RETURNING id"
+    assert steps.main == "SELECT count(*) FROM i"
+    for refused in ("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM s.t",
+                    "WITH d AS (DELETE FROM t RETURNING *) UPDATE t SET v = 1",
+                    "WITH x AS (SELECT * FROM t), d AS (DELETE FROM t RETURNING *) SELECT 1",
+                    "WITH RECURSIVE d AS (DELETE FROM t RETURNING *) SELECT 1"):
+        with pytest.raises(PgError) as info:
+            plan_steps(refused)
+        assert info.value.sqlstate == "0A000"
+
+
+def test_only_is_blanked_before_the_named_relations() -> None:
+    from gridpg.executor.only import _without_only
+
+    sql = "SELECT * FROM ONLY t, u, ONLY (s.w) x WHERE a = 1"
+    assert _without_only(sql, [19, 31]) == "SELECT * FROM      t, u,       s.w  x WHERE a = 1"
+    assert _without_only(sql, [19]) == "SELECT * FROM      t, u, ONLY (s.w) x WHERE a = 1"
+    assert _without_only("UPDATE ONLY t SET a = 1", [12]) == "UPDATE      t SET a = 1"
+    assert _without_only("SELECT * FROM t", [14]) == "SELECT * FROM t"  # no ONLY: unchanged

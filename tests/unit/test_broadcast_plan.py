@@ -34,12 +34,12 @@ COLUMNS = {
 ROWS = {"lineitem": 600000, "orders": 150000, "customer": 15000, "part": 20000, "nation": 25, "logs": 1000}
 
 
-def plan(sql: str) -> BroadcastPlan | str:
+def plan(sql: str, types: dict[tuple[str, str], dict[str, int]] | None = None) -> BroadcastPlan | str:
     refs = {r.location: TABLES[r.name] for r in analyze.relations(parse_tree(sql)) if r.name in TABLES}
     needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, COLUMNS)
     rows = {t.key: float(ROWS[t.name]) for t in refs.values()}
     return plan_broadcast(sql, refs, COLUMNS, needs, rows, lambda a, b: a.method == b.method == "hash",
-                          lambda t: f"gp_bc_{t.name}")
+                          lambda t: f"gp_bc_{t.name}", types)
 
 
 def test_biggest_table_stays_with_its_colocated_partner_and_the_rest_is_broadcast() -> None:
@@ -104,3 +104,64 @@ def test_not_in_is_never_made_local() -> None:
     assert isinstance(got, str) or [m.table.name for m in got.moves] == ["lineitem"]
     got = plan("SELECT count(*) FROM orders WHERE o_orderkey NOT IN (SELECT l_orderkey FROM lineitem)")
     assert isinstance(got, str) or "lineitem" in [m.table.name for m in got.moves]
+
+
+def test_grouped_from_subquery_keeps_its_groups_on_one_node() -> None:
+    """TPC-H Q13's shape: the FROM subquery groups by the anchor's partitioning column, so
+    the outer grouping can combine the nodes' rows (the subquery's groups are final)."""
+    types = {("public", "customer"): {"c_custkey": 23}, ("public", "orders"): {"o_custkey": 23, "o_orderkey": 23}}
+    sql = ("SELECT c_count, count(*) AS custdist FROM (SELECT c_custkey, count(o_orderkey) FROM customer "
+           "LEFT OUTER JOIN orders ON c_custkey = o_custkey AND o_comment NOT LIKE '%x%' GROUP BY c_custkey) "
+           "AS c_orders (c_custkey, c_count) GROUP BY c_count")
+    got = plan(sql, types)
+    assert isinstance(got, BroadcastPlan), got
+    assert got.anchor == ("customer",)
+    assert [(m.table.name, m.key) for m in got.moves] == [("orders", "o_custkey")]
+    # grouped by another column: a group's rows are on several nodes
+    other = sql.replace("GROUP BY c_custkey)", "GROUP BY c_nationkey)").replace("SELECT c_custkey,", "SELECT c_nationkey,")
+    got = plan(other, types)
+    assert isinstance(got, str) and "GROUP BY does not hold the anchor's partitioning column" in got
+    # a window function over the grouped rows would need every group
+    got = plan(sql.replace("count(o_orderkey) FROM", "rank() OVER (ORDER BY count(*)) FROM"), types)
+    assert isinstance(got, str)
+
+
+def test_a_table_read_only_by_exists_or_in_moves_without_duplicates() -> None:
+    """TPC-H Q22's shape: orders only answers NOT EXISTS, so each distinct o_custkey moves once."""
+    types = {("public", "customer"): {"c_custkey": 23, "c_nationkey": 23},
+             ("public", "orders"): {"o_custkey": 23, "o_orderkey": 23, "o_orderdate": 1082}}
+    got = plan("SELECT count(*) FROM customer WHERE c_nationkey > 3 AND NOT EXISTS "
+               "(SELECT * FROM orders WHERE o_custkey = c_custkey)", types)
+    assert isinstance(got, BroadcastPlan), got
+    (move,) = got.moves
+    assert move.distinct and move.key == "o_custkey"
+    assert move.select_sql(["o_orderkey", "o_custkey", "o_orderdate"]) == 'SELECT DISTINCT o_custkey FROM public.orders'
+    assert "Repartition DISTINCT public.orders (o_custkey)" in "\n".join(got.describe())
+    # joined in FROM, or counted inside the subquery: duplicates matter
+    got = plan("SELECT count(*) FROM customer, orders WHERE o_custkey = c_custkey", types)
+    assert isinstance(got, BroadcastPlan) and not any(m.distinct for m in got.moves)
+    got = plan("SELECT count(*) FROM customer WHERE 2 < (SELECT count(*) FROM orders WHERE o_custkey = c_custkey)",
+               types)
+    assert isinstance(got, str) or not any(m.distinct for m in got.moves)
+    got = plan("SELECT count(*) FROM customer WHERE c_custkey IN (SELECT o_custkey FROM orders "
+               "WHERE o_orderdate > '2020-01-01')", types)
+    assert isinstance(got, BroadcastPlan) and all(m.distinct for m in got.moves)
+
+
+def test_repartitioned_rows_are_cut_to_the_keys_the_filtered_anchor_has() -> None:
+    """TPC-H Q17's shape: both lineitem references are equated to part's partitioning column
+    (a join and a correlated subquery), so only lineitem rows of the filtered parts matter."""
+    types = {("public", "part"): {"p_partkey": 23}, ("public", "lineitem"): {"l_partkey": 23, "l_orderkey": 23}}
+    q17 = ("SELECT sum(l_quantity) FROM lineitem, part WHERE p_partkey = l_partkey AND p_brand = 'b23' "
+           "AND l_quantity < (SELECT 0.2 * avg(l_quantity) FROM lineitem WHERE l_partkey = p_partkey)")
+    got = plan(q17, types)
+    assert isinstance(got, BroadcastPlan), got
+    (move,) = got.moves
+    assert move.key == "l_partkey" and move.reduce_by == "(p_brand = 'b23')"
+    assert "whose l_partkey part has WHERE (p_brand = 'b23')" in "\n".join(got.describe())
+    # the anchor unfiltered: nothing to cut by
+    got = plan(q17.replace(" AND p_brand = 'b23'", ""), types)
+    assert isinstance(got, str) or all(m.reduce_by is None for m in got.moves)
+    # a reference of lineitem not equated to the anchor (an uncorrelated aggregate) keeps every row
+    got = plan(q17.replace("WHERE l_partkey = p_partkey)", ") AND l_partkey > 0"), types)
+    assert isinstance(got, str) or all(m.reduce_by is None for m in got.moves)

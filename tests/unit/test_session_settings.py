@@ -90,8 +90,8 @@ def test_statements_for() -> None:
     wanted = s.tag(SU)
     assert statements_for(wanted, wanted, SU) == []
     from_neutral = statements_for(NEUTRAL, wanted, SU)
-    assert from_neutral == ['SET SESSION AUTHORIZATION app', 'SET ROLE r',
-                            "SELECT pg_catalog.set_config('search_path', 'a, b', false)"]
+    assert from_neutral == ["SELECT pg_catalog.set_config('search_path', 'a, b', false)",
+                            'SET SESSION AUTHORIZATION app', 'SET ROLE r']
     assert statements_for(None, wanted, SU) == [RESET_TO_NEUTRAL, *from_neutral]
     assert statements_for(wanted, NEUTRAL, SU) == [RESET_TO_NEUTRAL]
     odd = _state('we"ird')

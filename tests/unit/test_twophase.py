@@ -13,6 +13,11 @@ from gridpg.planner.twophase import NotApplicable, TwoPhasePlan, build_two_phase
 TEMP = "pg_temp.gp_agg_1"
 
 GOLDEN = [  # (query, partial_sql, final_sql)
+    # b must depend on a (a's table's primary key): the partial query keeps GROUP BY a, so
+    # the node checks that as PostgreSQL does; the temp table has no key, so both group
+    ('SELECT a, b, count(*) FROM t GROUP BY a ORDER BY b',
+     'SELECT a AS g1, b AS f2, count(*) AS p3 FROM t GROUP BY 1',
+     'SELECT g1 AS a, f2 AS b, CAST(COALESCE(sum(p3), 0) AS bigint) AS count FROM pg_temp.gp_agg_1 GROUP BY g1, f2 ORDER BY b'),
     ('SELECT count(*), count(x) FROM t',
      'SELECT count(*) AS p1, count(x) AS p2 FROM t',
      'SELECT CAST(COALESCE(sum(p1), 0) AS bigint) AS count, CAST(COALESCE(sum(p2), 0) AS bigint) AS count FROM pg_temp.gp_agg_1'),
@@ -29,7 +34,7 @@ GOLDEN = [  # (query, partial_sql, final_sql)
      'SELECT bool_and(f) AS p1, bool_or(f) AS p2, every(f) AS p3 FROM t',
      'SELECT bool_and(p1) AS bool_and, bool_or(p2) AS bool_or, bool_and(p3) AS every FROM pg_temp.gp_agg_1'),
     ('SELECT var_pop(x) FROM t',
-     'SELECT count(x) AS p1, sum(CAST(x AS numeric)) AS p2, sum(CAST(x AS numeric) * CAST(x AS numeric)) AS p3, var_pop(x) FILTER (WHERE FALSE) AS p4 FROM t',
+     "SELECT count(x) AS p1, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END) AS p2, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END * CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END) AS p3, var_pop(x) FILTER (WHERE FALSE) AS p4 FROM t",
      'SELECT COALESCE(min(p4), CASE WHEN sum(p1) <= 0 THEN NULL WHEN sum(p1) * sum(p3) - sum(p2) * sum(p2) <= 0 THEN 0 ELSE (sum(p1) * sum(p3) - sum(p2) * sum(p2)) / (sum(p1) * sum(p1)) END) AS var_pop FROM pg_temp.gp_agg_1'),
     ("SELECT a, string_agg(s, ',' ORDER BY s) FROM t GROUP BY a",
      'SELECT a AS g1, s AS v2 FROM t',
@@ -99,7 +104,7 @@ REFUSED = [  # (query, words of the reason)
     ("SELECT count(*) FROM generate_series(1, 3)", "function in FROM"),
     ("SELECT count(*) FROM (VALUES (1)) v(x)", "VALUES"),
     ("SELECT count(*)", "no FROM"),
-    ("SELECT a, b, count(*) FROM t GROUP BY a", "column b"),
+    ("SELECT a, b, string_agg(c, ',') FROM t GROUP BY a", "column b"),
     ("SELECT *, count(*) FROM t GROUP BY a", "*"),
     ("SELECT a + 1 AS b, count(*) FROM t GROUP BY b", "input or an output column"),
     ("SELECT count(*) FROM t GROUP BY 3", "position 3"),

@@ -35,40 +35,20 @@ class FakeConn:
 
 
 class FakeLog(CommitLog):
-    """Records the GTM requests in order; `refuse` makes log_commit fail as recovery's
-    final abort does."""
-
-    def __init__(self, refuse: bool = False) -> None:
+    def __init__(self) -> None:
         self.logged: list[str] = []
         self.forgotten: list[str] = []
-        self.events: list[str] = []
-        self.refuse = refuse
 
     async def next_gxid(self) -> int:
         return 7
 
     async def log_commit(self, gid: str, nodes: list[str]) -> None:
-        self.events.append("log requested")
-        await asyncio.sleep(0)
-        if self.refuse:
-            from gridpg.gtm.protocol import GtmError
-
-            raise GtmError("40001", f"{gid} was rolled back by recovery")
         self.logged.append(gid)
-        self.events.append("logged")
 
     async def forget(self, gid: str) -> None:
         self.forgotten.append(gid)
 
-    def request_commit_fence(self) -> object:
-        self.events.append("fence requested")
-        return "token"
-
-    def give_back_commit_fence(self, requested: object) -> None:
-        self.events.append(f"fence given back: {requested}")
-
-    async def commit_fenced(self, body: Callable[[], Awaitable[None]], requested: object = None) -> None:
-        self.events.append(f"fenced with {requested}")
+    async def commit_fenced(self, body: Callable[[], Awaitable[None]]) -> None:
         await body()
 
 
@@ -150,19 +130,17 @@ def test_failed_prepare_rolls_back_and_logs_nothing() -> None:
     assert "ROLLBACK PREPARED 'gridpg_7_coord1'" in conns["dn1"].sent
 
 
-def test_commit_fence_requested_with_the_decision_and_used() -> None:
-    log, conns = asyncio.run(commit_with(None))
-    assert log.events == ["fence requested", "log requested", "logged", "fenced with token"]
-    assert all(c.sent[-1] == "COMMIT PREPARED 'gridpg_7_coord1'" for c in conns.values())
+def test_refused_decision_rolls_back_and_commits_nothing() -> None:
+    class RefusingLog(FakeLog):
+        async def log_commit(self, gid: str, nodes: list[str]) -> None:
+            from gridpg.gtm.protocol import GtmError
 
+            raise GtmError("40001", f"{gid} was rolled back by recovery")
 
-def test_refused_decision_gives_the_fence_back_and_rolls_back() -> None:
-    async def scenario() -> tuple[FakeLog, dict[str, FakeConn]]:
-        log = FakeLog(refuse=True)
-
+    async def scenario() -> dict[str, FakeConn]:
         async def setup(_conn: Any) -> None: ...
 
-        txn = DistributedTransaction(FakePools(), log, "coord1", setup)  # type: ignore[arg-type]
+        txn = DistributedTransaction(FakePools(), RefusingLog(), "coord1", setup)  # type: ignore[arg-type]
         txn.state = TxnState.IN_BLOCK
         conns = {"dn1": FakeConn("dn1"), "dn2": FakeConn("dn2")}
         txn.participants = {n: Participant(c, wrote=True) for n, c in conns.items()}  # type: ignore[arg-type]
@@ -172,37 +150,8 @@ def test_refused_decision_gives_the_fence_back_and_rolls_back() -> None:
             assert exc.sqlstate == "40001"
         else:
             raise AssertionError("a refused decision must fail the commit")
-        return log, conns
+        return conns
 
-    log, conns = asyncio.run(scenario())
-    assert log.events == ["fence requested", "log requested", "fence given back: token"]
-    for conn in conns.values():
+    for conn in asyncio.run(scenario()).values():
         assert "ROLLBACK PREPARED 'gridpg_7_coord1'" in conn.sent
         assert not any(s.startswith("COMMIT PREPARED") for s in conn.sent)
-
-
-def test_a_fence_given_back_is_released_once_granted_never_lost() -> None:
-    from gridpg.gtm.protocol import GtmUnavailable
-    from gridpg.txn.fence import give_back
-
-    class FakeGtm:
-        def __init__(self) -> None:
-            self.released: list[int] = []
-
-        async def fence_release(self, token: int) -> None:
-            self.released.append(token)
-
-    async def scenario() -> list[int]:
-        gtm = FakeGtm()
-        loop = asyncio.get_running_loop()
-        granted_late, failed, granted_before = loop.create_future(), loop.create_future(), loop.create_future()
-        granted_before.set_result(5)
-        for future in (granted_late, failed, granted_before):
-            give_back(gtm, future)  # type: ignore[arg-type]
-        granted_late.set_result(9)
-        failed.set_exception(GtmUnavailable("GTM down"))
-        for _ in range(5):
-            await asyncio.sleep(0)
-        return sorted(gtm.released)
-
-    assert asyncio.run(scenario()) == [5, 9]

@@ -310,6 +310,13 @@ def sql_delete_dist_table(schema: str, name: str) -> str:
     return f"DELETE FROM gridpg.dist_table WHERE {_table_match(schema, name)};"
 
 
+def sql_forget_dropped_tables() -> str:
+    """Forget every distributed table the catalog server no longer has: partitions dropped
+    with their parent, children dropped by CASCADE (run after the DROP, in its transaction)."""
+    return ("DELETE FROM gridpg.dist_table WHERE pg_catalog.to_regclass(pg_catalog.quote_ident(schema_name) "
+            "|| '.' || pg_catalog.quote_ident(table_name)) IS NULL;")
+
+
 def sql_rename_table(schema: str, name: str, new_schema: str, new_name: str) -> str:
     """ALTER TABLE ... RENAME / SET SCHEMA; shards follow (ON UPDATE CASCADE)."""
     return (

@@ -83,10 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     recover.add_argument("--older-than", type=float, default=None,
                          help="seconds a running coordinator's transaction must be prepared "
                               "before it counts as in doubt (default 10)")
-    node = command("node", cmd_node, "add or remove a datanode (an existing PostgreSQL server)")
-    node.add_argument("action", choices=["add", "remove"])
-    node.add_argument("address", help="HOST:PORT to add, or the node name to remove")
+    node = command("node", cmd_node, "add, drain or remove a datanode group")
+    node.add_argument("action", choices=["add", "remove", "drain"])
+    node.add_argument("address", nargs="?", default=None,
+                      help="add: HOST:PORT of an existing server (none: a new local datanode); "
+                           "remove/drain: the group name")
     node.add_argument("--name", default=None, help="node name (default: dn<N>)")
+    node.add_argument("--dry-run", action="store_true", help="drain: show the plan only")
+    rebalance = command("rebalance", cmd_rebalance, "move shards online so rows per group even out")
+    rebalance.add_argument("--dry-run", action="store_true", help="show the plan only")
     failover = command("failover", cmd_failover, "make a standby the primary of a datanode group")
     failover.add_argument("group", help="datanode group, e.g. dn1")
     failover.add_argument("--to", default=None, help="the standby to promote (default: most advanced)")
@@ -94,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     standby = command("standby", cmd_standby, "add a streaming standby to a datanode group")
     standby.add_argument("action", choices=["add"])
     standby.add_argument("group", help="datanode group, e.g. dn1")
+    catalog = command("catalog", cmd_catalog, "rebuild a coordinator's catalog server from another's")
+    catalog.add_argument("action", choices=["rebuild"])
+    catalog.add_argument("coordinator", help="the coordinator whose catalog server is rebuilt, e.g. coord2")
+    catalog.add_argument("--from", dest="source", default=None,
+                         help="the coordinator to copy from (default: any other running one)")
     dump = command("dump", cmd_dump, "pg_dump through a coordinator, each table's distribution kept")
     dump.add_argument("-f", "--file", default=None, help="write the script here (default: stdout)")
     dump.add_argument("--plain", action="store_true",
@@ -216,7 +226,7 @@ def _print_shards(cluster: Cluster, as_json: bool) -> int:
         print(json.dumps([u.__dict__ for u in usage], indent=2))
         return 0
     table = Table(title=f"gridpg shards {cluster.dir}")
-    for column in ("group", "table", "shards", "rows (est.)", "bytes"):
+    for column in ("group", "table", "shards", "rows", "bytes"):
         table.add_column(column, justify="right" if column != "table" else "left")
     for u in usage:
         table.add_row(u.group, u.table, str(u.shards), f"{u.rows:,}", f"{u.bytes:,}")
@@ -281,6 +291,18 @@ def cmd_standby(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from gridpg.cluster.catalog_rebuild import rebuild_catalog
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    with console.status("gridpg catalog rebuild") as spinner:
+        kept = rebuild_catalog(cluster, args.coordinator, args.source, spinner.update)
+    console.print(f"catalog server of {args.coordinator} rebuilt; coordinator {args.coordinator} is up")
+    if kept is not None:
+        console.print(f"the old data directory is kept in {kept}")
+    return 0
+
+
 def cmd_dump(args: argparse.Namespace) -> int:
     from gridpg.cluster import dump
 
@@ -308,7 +330,19 @@ def cmd_gtm(args: argparse.Namespace) -> int:
 
 
 def cmd_node(args: argparse.Namespace) -> int:
-    """`gridpg node add HOST:PORT`: CREATE NODE through coordinator 1."""
+    """`gridpg node add [HOST:PORT]`, `node drain GROUP`, `node remove GROUP`."""
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    if args.action == "add" and args.address is None:
+        return _add_local_node(cluster, args.name)
+    if args.address is None:
+        raise ClusterError(f"gridpg node {args.action} needs the group name")
+    if args.action == "drain":
+        return _run_rebalance(cluster, drain={args.address}, dry_run=args.dry_run)
+    return _node_statement(cluster, args)
+
+
+def _node_statement(cluster: Cluster, args: argparse.Namespace) -> int:
+    """CREATE NODE (an existing server) or DROP NODE through coordinator 1."""
     import asyncio
 
     from gridpg.cluster.pgserver import SUPERUSER
@@ -316,23 +350,25 @@ def cmd_node(args: argparse.Namespace) -> int:
     from gridpg.errors import PgError
     from gridpg.sql.quote import quote_ident, quote_literal
 
-    cluster = Cluster(Path(args.dir), args.pg_bin)
     coord = cluster.topology.coordinators[0]
     if args.action == "add":
         host, _, port = args.address.rpartition(":")
         if not host or not port.isdigit():
             raise ClusterError(f"expected HOST:PORT, got {args.address!r}")
         name = args.name or f"dn{len(cluster.topology.groups) + 1}"
-        sql = (f"CREATE NODE {quote_ident(name)} WITH (TYPE = 'datanode', HOST = {quote_literal(host)}, "
-               f"PORT = {int(port)})")
-    else:
-        sql = f"DROP NODE {quote_ident(args.address)}"
+        statements = [(f"CREATE NODE {quote_ident(name)} WITH (TYPE = 'datanode', "
+                       f"HOST = {quote_literal(host)}, PORT = {int(port)})")]
+    else:  # a local group's standbys first: the group goes with its last node
+        group = next((g for g in cluster.topology.groups if g.name == args.address), None)
+        names = [m.name for m in group.standbys] if group is not None else []
+        statements = [f"DROP NODE {quote_ident(n)}" for n in [*names, args.address]]
 
     async def run() -> None:
         address = NodeAddress(coord.name, coord.host, coord.port, SUPERUSER, cluster.password())
         conn = await BackendConnection.connect(address)
         try:
-            await conn.simple_query(sql)
+            for statement in statements:
+                await conn.simple_query(statement)
         finally:
             conn.close()
 
@@ -340,8 +376,131 @@ def cmd_node(args: argparse.Namespace) -> int:
         asyncio.run(run())
     except PgError as exc:
         raise ClusterError(f"{exc.message} (SQLSTATE {exc.sqlstate})") from None
-    console.print(f"{sql}: done")
+    if args.action == "remove":
+        _forget_local_group(cluster, args.address)
+    console.print(f"{'; '.join(statements)}: done")
     return 0
+
+
+def _forget_local_group(cluster: Cluster, name: str) -> None:
+    """A removed group this cluster directory runs: stopped and taken out of the topology."""
+    from gridpg.cluster.topology import save
+
+    cluster.reload()
+    topo = cluster.topology
+    group = next((g for g in topo.groups if g.name == name), None)
+    if group is None:
+        return
+    for member in group.members:
+        cluster.server(member).stop("fast")
+    topo.groups.remove(group)
+    save(topo, cluster.topology_path)
+
+
+def _add_local_node(cluster: Cluster, name: str | None) -> int:
+    from gridpg.cluster.failover import FailoverError
+    from gridpg.cluster.node_add import add_local_group
+    from gridpg.cluster.rebalance import RebalanceError, copy_references
+    from gridpg.errors import PgError
+
+    try:
+        with console.status("gridpg node add") as spinner:
+            group = add_local_group(cluster, spinner.update, name)
+        primary = group.primary
+        console.print(f"{group.name} is up at {primary.host}:{primary.port} and registered on every catalog server")
+        copies = copy_references(cluster, RichReporter())
+    except (FailoverError, RebalanceError) as exc:
+        raise ClusterError(str(exc)) from None
+    except PgError as exc:
+        raise ClusterError(f"{exc.message} (SQLSTATE {exc.sqlstate})") from None
+    if copies:
+        console.print("reference tables copied")
+    console.print(f"move shards onto it with: gridpg rebalance --dir {cluster.dir}")
+    return 0
+
+
+def cmd_rebalance(args: argparse.Namespace) -> int:
+    return _run_rebalance(Cluster(Path(args.dir), args.pg_bin), drain=set(), dry_run=args.dry_run)
+
+
+def _run_rebalance(cluster: Cluster, drain: set[str], dry_run: bool) -> int:
+    from gridpg.cluster.rebalance import RebalanceError, rebalance
+    from gridpg.errors import PgError
+
+    started = time.monotonic()
+    reporter = RichReporter()
+    try:
+        rebalance(cluster, reporter, drain, dry_run, show_plan=_print_plan)
+    except RebalanceError as exc:
+        raise ClusterError(str(exc)) from None
+    except PgError as exc:
+        raise ClusterError(f"{exc.message} (SQLSTATE {exc.sqlstate})") from None
+    finally:
+        reporter.close()
+    if not dry_run:
+        held = f"; writes held at most {reporter.max_held:.2f} s per switch" if reporter.switches else ""
+        console.print(f"done: {reporter.switches} copies in {time.monotonic() - started:.1f} s{held}")
+    return 0
+
+
+def _print_plan(plan: object) -> None:
+    moves, refs = plan.moves, plan.references  # type: ignore[attr-defined]
+    if not moves and not refs:
+        console.print("the shards are balanced; nothing to move")
+        return
+    table = Table(title="rebalance plan")
+    for column in ("#", "what", "from", "to", "rows", "bytes"):
+        table.add_column(column, justify="right" if column in ("#", "rows", "bytes") else "left")
+    for i, spec in enumerate(refs, start=1):
+        names = ", ".join(f"{s}.{t}" for s, t in spec.tables)
+        table.add_row(str(i), f"reference tables {names}", spec.source, spec.target, "-", "-")
+    for i, move in enumerate(moves, start=len(refs) + 1):
+        unit = move.unit
+        table.add_row(str(i), f"shard {unit.remainder} of {', '.join(unit.tables)}", move.source, move.target,
+                      f"{unit.rows:,}", f"{unit.bytes:,}")
+    Console(stderr=True).print(table)
+    before, after = plan.before, plan.after  # type: ignore[attr-defined]
+    console.print("rows per group: " + ", ".join(f"{g} {before.get(g, 0):,} -> {after.get(g, 0):,}"
+                                                 for g in sorted(set(before) | set(after))))
+
+
+class RichReporter:
+    """The rebalance's progress on the terminal: one bar per copy, bytes copied."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                 TimeElapsedColumn(), console=console, transient=False)
+        self.task: object = None
+        self.max_held = 0.0
+        self.switches = 0
+        self.started = False
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(text)
+
+    def copy_started(self, spec: object, total_bytes: int, index: int, count: int) -> None:
+        if not self.started:
+            self.progress.start()
+            self.started = True
+        what = f"shard {spec.remainder} {spec.source}->{spec.target}" if spec.kind == "move" \
+            else f"reference tables {spec.source}->{spec.target}"  # type: ignore[attr-defined]
+        self.task = self.progress.add_task(f"[{index + 1}/{count}] {what}", total=max(total_bytes, 1))
+
+    def copy_progress(self, done: int, total: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=min(done, max(total, 1)), total=max(total, 1))  # type: ignore[arg-type]
+
+    def copy_finished(self, spec: object, held_seconds: float) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=self.progress.tasks[-1].total)  # type: ignore[arg-type]
+        self.switches += 1
+        self.max_held = max(self.max_held, held_seconds)
+
+    def close(self) -> None:
+        if self.started:
+            self.progress.stop()
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:

@@ -55,24 +55,46 @@ class ShardUsage:
     group: str
     table: str
     shards: int  # partitions (hash shards) held there; 0 for a plain table
-    rows: int  # estimated
+    rows: int  # counted below EXACT_COUNT_BYTES of heap, else PostgreSQL's estimate
     bytes: int
 
 
-# Every user table on a datanode: partitioned parents summed over their partitions.
+# Every user table on a datanode: partitioned parents summed over their partitions (shards),
+# plain tables (reference, roundrobin, modulo) as they are (pg_partition_tree lists nothing
+# for them).
 _USAGE_SQL = """
-SELECT n.nspname, c.relname,
-  (SELECT count(*) FROM pg_catalog.pg_partition_tree(c.oid) p WHERE p.isleaf AND p.relid <> c.oid),
-  (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0) FROM pg_catalog.pg_partition_tree(c.oid) p
-     JOIN pg_catalog.pg_class pc ON pc.oid = p.relid WHERE p.isleaf),
-  (SELECT coalesce(sum(pg_catalog.pg_total_relation_size(p.relid)), 0)
-     FROM pg_catalog.pg_partition_tree(c.oid) p WHERE p.isleaf)
-FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards')
-  AND n.nspname NOT LIKE 'pg\\_%'
-ORDER BY 1, 2
+WITH t AS (
+  SELECT c.oid, n.nspname, c.relname, c.relkind,
+    CASE WHEN c.relkind = 'p' THEN ARRAY(SELECT p.relid FROM pg_catalog.pg_partition_tree(c.oid) p
+                                          WHERE p.isleaf AND p.relid <> c.oid)
+         ELSE ARRAY[c.oid::regclass] END AS parts
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards')
+    AND n.nspname NOT LIKE 'pg\\_%'
+)
+SELECT t.nspname, t.relname,
+  CASE WHEN t.relkind = 'p' THEN cardinality(t.parts) ELSE 0 END,
+  (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0) FROM unnest(t.parts) u(r)
+     JOIN pg_catalog.pg_class pc ON pc.oid = u.r),
+  (SELECT coalesce(sum(pg_catalog.pg_total_relation_size(u.r)), 0) FROM unnest(t.parts) u(r)),
+  (SELECT coalesce(sum(pg_catalog.pg_relation_size(u.r)), 0) FROM unnest(t.parts) u(r))
+FROM t ORDER BY 1, 2
 """
+EXACT_COUNT_BYTES = 64 << 20  # tables smaller than this are counted exactly, not estimated
+
+
+async def _exact_counts(conn: object, rows: list[tuple[str | None, ...]]) -> dict[int, int]:
+    """count(*) of the small tables among `rows` (index -> rows), in one statement."""
+    from gridpg.sql.quote import quote_qualified
+
+    small = [i for i, r in enumerate(rows) if int(r[5] or 0) < EXACT_COUNT_BYTES]
+    if not small:
+        return {}
+    sql = " UNION ALL ".join(f"SELECT {i}, count(*) FROM {quote_qualified(rows[i][0] or '', rows[i][1] or '')}"
+                             for i in small)
+    found = await conn.query(sql)  # type: ignore[attr-defined]
+    return {int(i or 0): int(n or 0) for i, n in found}
 
 
 class Cluster:
@@ -248,8 +270,9 @@ class Cluster:
         return rows
 
     def shard_usage(self) -> list[ShardUsage]:
-        """Per datanode group and table: shards, estimated rows and bytes, read from each
-        group's primary (estimates: PostgreSQL's reltuples, as autovacuum/ANALYZE left them)."""
+        """Per datanode group and table: shards, rows and bytes, read from each group's primary
+        (rows counted for tables under EXACT_COUNT_BYTES of heap; beyond, PostgreSQL's
+        reltuples estimate as autovacuum/ANALYZE left it)."""
         import asyncio
 
         from gridpg.datanode.connection import BackendConnection, NodeAddress
@@ -260,10 +283,12 @@ class Cluster:
             conn = await BackendConnection.connect(address, timeout=5)
             try:
                 rows = await conn.query(_USAGE_SQL)
+                counts = await _exact_counts(conn, rows)
             finally:
                 conn.close()
-            return [ShardUsage(group.name, f"{r[0]}.{r[1]}", int(r[2] or 0), max(int(float(r[3] or 0)), 0),
-                               int(r[4] or 0)) for r in rows]
+            return [ShardUsage(group.name, f"{r[0]}.{r[1]}", int(r[2] or 0),
+                               counts.get(i, max(int(float(r[3] or 0)), 0)), int(r[4] or 0))
+                    for i, r in enumerate(rows)]
 
         async def every_group() -> list[ShardUsage]:
             found = await asyncio.gather(*(group_usage(g) for g in self.topology.groups))

@@ -37,6 +37,7 @@ class CoordinatorSpec:
     metrics_port: int = 0  # Prometheus metrics served here (0: none)
     # Worker processes sharing the port (SO_REUSEPORT); 0: what the machine's cores give best.
     workers: int = 0
+    max_standby_lag: float = 5.0  # read-only: read a group's primary while its standbys lag more (s)
 
     @property
     def read_only(self) -> bool:
@@ -156,7 +157,7 @@ def load(path: Path) -> Topology:
     coords = [
         CoordinatorSpec(c["name"], c["host"], c["port"], ServerSpec(**c["catalog"]),
                         c.get("role", "read-write"), c.get("metrics_port", 0),
-                        _workers(c.get("workers", 0), c["name"]))
+                        _workers(c.get("workers", 0), c["name"]), float(c.get("max_standby_lag", 5.0)))
         for c in raw["coordinator"]
     ]
     groups = [
@@ -207,8 +208,8 @@ def _fields(values: dict[str, object]) -> list[str]:
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     # A TOML basic string: quote, backslash and control characters escaped.
     text = "".join(
         f"\\u{ord(ch):04x}" if ch < " " or ch == "\x7f" else "\\" + ch if ch in '"\\' else ch

@@ -20,6 +20,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards
+from gridpg.commands import partitions
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -93,6 +94,8 @@ class DdlRunner:
             if node == self.coord.catalog_node:
                 tag = results[-1].tag if results else ""
                 self._relay_notices(conn)
+        if kind == "AlterTableStmt":
+            await self._check_added_foreign_keys(request.sql)
         for group in groups:
             conn = await self.conn(group)
             await conn.simple_query(group_sql.get(group, request.sql) if group_sql else request.sql)
@@ -101,6 +104,21 @@ class DdlRunner:
                 conn = await self.conn(node)
                 await conn.simple_query(as_cluster_owner("\n".join(after)))
         await self.finish(tag)
+
+    async def _check_added_foreign_keys(self, sql: str) -> None:
+        """ALTER TABLE ... ADD FOREIGN KEY / REFERENCES: the same rule as CREATE TABLE's
+        (each datanode checks the key alone), read from the catalog after the change."""
+        from gridpg.sql.parse import parse_tree
+
+        tree = parse_tree(sql)
+        body = tree.get("AlterTableStmt") or {}
+        if not _adds_foreign_key(body):
+            return
+        own = await self.conn(self.coord.catalog_node)
+        schema, name, _, _, fk_parents = await self._inspect(own, body["relation"])
+        table = self.snapshot.table(schema, name)
+        if table is not None:
+            self._ensure_foreign_keys_hold(table, fk_parents)
 
     def _relay_notices(self, conn: BackendConnection) -> None:
         """The coordinator's own catalog server speaks for the cluster (once, not per node)."""
@@ -150,11 +168,10 @@ class DdlRunner:
         body = tree["CreateStmt"]
         relation = body["relation"]
         if relation.get("relpersistence") == "t":
+            if not body.get("partbound"):  # a temp partition: PostgreSQL's own error first
+                await self._ensure_no_distributed_parent(body)
             await self._catalog_only(sql)
             return
-        if body.get("partspec") or body.get("partbound"):
-            raise PgError(FEATURE_NOT_SUPPORTED, "partitioned tables cannot be distributed by gridpg yet",
-                          hint="create a plain table; gridpg partitions HASH tables into shards itself")
         own = await self.conn(self.coord.catalog_node)
         if body.get("if_not_exists") and await self._exists(own, relation):
             from gridpg.errors import notice
@@ -168,11 +185,42 @@ class DdlRunner:
         for node in self.catalog_nodes()[1:]:
             await (await self.conn(node)).simple_query(sql)
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
-        table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)
+        parents = await partitions.parents_of(own, schema, name)
+        if parents:
+            table = partitions.inherited_table(self.snapshot, schema, name, parents, spec)
+        else:
+            table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)
+        if body.get("partspec"):
+            partitions.ensure_keys_hold(table, keys)
         self._ensure_foreign_keys_hold(table, fk_parents)
-        await self._create_on_datanodes(sql, table, columns)
+        await self._convert_inheritance_parents(parents)
+        await self._create_on_datanodes(sql, table, columns, parents)
         await self._write_metadata(table)
         await self.finish("CREATE TABLE")
+
+    async def _convert_inheritance_parents(self, parents: list[partitions.Parent]) -> None:
+        """HASH parents named by INHERITS become plain tables on their datanodes (PostgreSQL
+        refuses inheritance from a partitioned table); a no-op for those already plain."""
+        for parent in parents:
+            table = self.snapshot.table(parent.schema, parent.name)
+            if parent.is_partition or table is None or table.method != "hash":
+                continue
+            await partitions.convert_to_plain(self, table)
+
+    async def _ensure_no_distributed_parent(self, body: dict[str, Any]) -> None:
+        """A temp table lives on the catalog server alone: as a child of a distributed
+        table its rows would never be seen through the parent."""
+        conn = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
+        for item in body.get("inhRelations") or []:
+            rel = item.get("RangeVar", item)
+            qualified = quote_qualified(rel.get("schemaname"), rel["relname"])
+            rows = await conn.query(
+                "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                f"ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass({quote_literal(qualified)})")
+            if rows and self.snapshot.table(rows[0][0] or "", rows[0][1] or "") is not None:
+                raise PgError(FEATURE_NOT_SUPPORTED, f'a temporary table cannot inherit from distributed '
+                              f'table "{rel["relname"]}": its rows would not be seen through the parent',
+                              hint="create the child as a permanent table")
 
     async def _catalog_only(self, sql: str) -> None:
         conn = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
@@ -260,6 +308,7 @@ class DdlRunner:
                             f'column "{column}"',
                         )
             if method == "hash":
+                self._ensure_keys_hold(column, keys)
                 return self._hash_table(schema, name, column, ctype, groups, shard_count, colocate_with)
             return DistTable(schema, name, "modulo", column, ctype, None, None, tuple(groups))
         return DistTable(schema, name, method, None, None, None, None, tuple(groups))
@@ -316,17 +365,41 @@ class DdlRunner:
                 if all(candidate in key for key in keys):
                     return parent.method, candidate
         if keys:
-            for col in keys[0]:
-                if col in hashable:
-                    return "hash", col
+            # each datanode checks uniqueness alone: every unique key must hold the column
             common = set(keys[0]).intersection(*[set(k) for k in keys[1:]]) & hashable
             for col in keys[0]:
                 if col in common:
                     return "hash", col
+            self._notice_replicated(keys)
+            return "replication", None
         for col in columns:
             if col.name in hashable:
                 return "hash", col.name
         return "roundrobin", None
+
+    @staticmethod
+    def _ensure_keys_hold(column: str, keys: list[list[str]]) -> None:
+        """Each datanode checks a unique key over its own rows only, so the key must hold
+        the distribution column (Citus's rule; PostgreSQL's own for partitioned tables)."""
+        for key in keys:
+            if column not in key:
+                raise PgError(
+                    FEATURE_NOT_SUPPORTED,
+                    f'unique key ({", ".join(key)}) does not include the distribution column "{column}"',
+                    detail="each datanode checks uniqueness over its own rows only",
+                    hint="add the distribution column to the key, distribute by a column every "
+                         "unique key includes, or make the table a reference (REPLICATION) table")
+
+    def _notice_replicated(self, keys: list[list[str]]) -> None:
+        """No DISTRIBUTE BY, and the unique keys share no column a hash could use: the table
+        is replicated (every node holds every row, so every key holds); say so."""
+        from gridpg.errors import notice
+
+        names = "; ".join("(" + ", ".join(key) + ")" for key in keys)
+        self.dispatcher.session.send(notice(
+            f"the table is replicated to every datanode: its unique keys {names} share no "
+            "column to distribute it by (use DISTRIBUTE BY, or create_distributed_table with a "
+            "column every unique key includes, to spread its rows)"))
 
     def _target_groups(self, spec: DistributionSpec | None) -> list[str]:
         all_groups = self.all_groups()
@@ -368,8 +441,9 @@ class DdlRunner:
             self._new_colocation = choice.colocation
         return DistTable(schema, name, "hash", column, ctype, choice.colocation.id, count, tuple(groups))
 
-    async def _create_on_datanodes(self, sql: str, table: DistTable, columns: list[Column]) -> None:
-        statements = datanode_create_statements(sql, table, self._placement(table))
+    async def _create_on_datanodes(self, sql: str, table: DistTable, columns: list[Column],
+                                   parents: list[partitions.Parent] | None = None) -> None:
+        statements = datanode_create_statements(sql, table, self._placement(table), parents)
         for group, group_sql in statements.items():
             conn = await self.conn(group)
             await conn.simple_query(group_sql)
@@ -414,15 +488,24 @@ def as_cluster_owner(metadata_sql: str) -> str:
     )
 
 
-def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, str]) -> dict[str, str]:
-    """The CREATE TABLE text for each datanode group of the table."""
+def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, str],
+                               parents: list[partitions.Parent] | None = None) -> dict[str, str]:
+    """The CREATE TABLE text for each datanode group of the table.
+
+    A HASH table is `PARTITION BY HASH (column)` with the group's shards as partitions,
+    also when it is a partition of a user's partitioned table (a leaf); a table the user
+    partitions keeps its own PARTITION BY (its leaves carry the shards), and a member of an
+    inheritance tree is a plain table (see commands/partitions.py)."""
     stmt = parse_sql(sql)[0].stmt
     stmt.relation.schemaname = table.schema
     stmt.relation.relname = table.name
+    for rangevar, parent in zip(stmt.inhRelations or (), parents or (), strict=False):
+        rangevar.schemaname = parent.schema  # resolved on the catalog, not by the node's search_path
     qualified = quote_qualified(table.schema, table.name)
-    if table.method != "hash":
+    inherits = bool(parents) and not parents[0].is_partition  # type: ignore[index]
+    if table.method != "hash" or stmt.partspec is not None or inherits:
         text = RawStream()(stmt)
-        if table.method == "modulo":
+        if table.method == "modulo" and not parents:
             n = len(table.groups)
             col = quote_ident(table.column or "")
             return {
@@ -433,6 +516,8 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
         return {group: text for group in table.groups}
     options = stmt.options
     stmt.options = None
+    unlogged = " UNLOGGED" if stmt.relation.relpersistence == "u" else ""
+    stmt.relation.relpersistence = "p"  # a partitioned table has no storage: its shards are unlogged
     stmt.partspec = ast.PartitionSpec(
         strategy="h", partParams=(ast.PartitionElem(name=table.column),)
     )
@@ -444,7 +529,7 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
     for remainder, group in sorted(placement.items()):
         shard = quote_qualified(SHARD_SCHEMA, shard_table_name(table.schema, table.name, remainder))
         out[group].append(
-            f"CREATE TABLE {shard} PARTITION OF {qualified} FOR VALUES WITH "
+            f"CREATE{unlogged} TABLE {shard} PARTITION OF {qualified} FOR VALUES WITH "
             f"(MODULUS {table.shard_count}, REMAINDER {remainder}){with_options}"
         )
     return {group: ";\n".join(parts) for group, parts in out.items()}
@@ -483,3 +568,15 @@ def _pg_array(text: str | None) -> list[str]:
         i += 1
     out.append(current)
     return out
+
+
+def _adds_foreign_key(node: Any) -> bool:
+    """A FOREIGN KEY / REFERENCES constraint anywhere in an ALTER TABLE's commands."""
+    if isinstance(node, dict):
+        constraint = node.get("Constraint")
+        if isinstance(constraint, dict) and constraint.get("contype") == "CONSTR_FOREIGN":
+            return True
+        return any(_adds_foreign_key(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_adds_foreign_key(v) for v in node)
+    return False

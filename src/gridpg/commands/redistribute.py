@@ -66,7 +66,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: lis
     ddl = DdlRunner(dispatcher)
     schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
     spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
-    await _redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
+    await redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
     session = dispatcher.session
     if request.simple:
         session.send(codec.build_row_description([codec.Column(name, type_oid=2278)]))
@@ -161,7 +161,7 @@ def _count(text: str | None) -> int | None:
     return value
 
 
-async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
+async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
                         shard_count: int | None, colocate: str | None) -> None:
     catalog = await ddl.conn(dispatcher.coord.catalog_node)
     rows = await catalog.query(
@@ -176,14 +176,14 @@ async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec:
     # hold a table created a moment ago: its rows would be taken from the empty catalog copy).
     await dispatcher.runner.load_private_snapshot()
     old = dispatcher.runner.snapshot().table(schema, name)
-    create_sql, extra_sql = await _definition(catalog, qualified)
+    create_sql, extra_sql, before_sql = await _definition(catalog, qualified)
     # 1. the rows, into a temp table on a catalog connection outside the 2PC transaction
     #    (PostgreSQL refuses PREPARE TRANSACTION after touching temp tables)
     pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
-                    shard_count, colocate, create_sql, extra_sql)
+                    shard_count, colocate, create_sql, extra_sql, before_sql)
     finally:
         try:
             await staging.simple_query("DROP TABLE IF EXISTS pg_temp.gp_redistribute")
@@ -194,7 +194,8 @@ async def _redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec:
 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
                 schema: str, name: str, qualified: str, old: Any, spec: DistributionSpec,
-                shard_count: int | None, colocate: str | None, create_sql: str, extra_sql: str) -> None:
+                shard_count: int | None, colocate: str | None, create_sql: str, extra_sql: str,
+                before_sql: str) -> None:
     temp = "gp_redistribute"
     await staging.simple_query(f"CREATE TEMP TABLE {temp} (LIKE {qualified})")
     if old is not None:
@@ -220,6 +221,8 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
 
     for group, sql in datanode_create_statements(create_sql, table, ddl._placement(table)).items():
         conn = await ddl.conn(group)
+        if before_sql:
+            await conn.simple_query(before_sql)
         await conn.simple_query(sql)
         if extra_sql:
             await conn.simple_query(extra_sql)
@@ -228,8 +231,10 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     # 3. the rows, routed to their new nodes
     from gridpg.executor.dml import CopyRouter, _copy_routed
 
-    chunks = await staging.copy_out(f"COPY pg_temp.{temp} TO STDOUT")
     names = [c.name for c in columns]
+    if await _pump_rows(dispatcher, ddl, staging, f"pg_temp.{temp}", table, qualified, names):
+        return
+    chunks = await staging.copy_out(f"COPY pg_temp.{temp} TO STDOUT")
     router = CopyRouter(dispatcher, table, names, "text", "\t", None)
 
     async def source():  # type: ignore[no-untyped-def]
@@ -240,8 +245,38 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
 
 
-async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str]:
-    """CREATE TABLE text (columns, defaults, constraints) and the indexes, from the catalog."""
+async def _pump_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnection, temp: str, table: Any,
+                     qualified: str, names: list[str]) -> bool:
+    """The staged rows straight to their nodes as COPY bytes, split on the catalog server by
+    PostgreSQL's partition hash (HASH) or copied whole (REPLICATION); False for the other
+    methods, which the coordinator routes."""
+    from gridpg.executor.exchange import pump
+    from gridpg.planner.broadcast import REPARTITION_TYPES, remainder_sql
+
+    parts = {g: f"SELECT * FROM {temp}" for g in table.groups}
+    if table.method == "hash":
+        found = await staging.query("SELECT atttypid FROM pg_catalog.pg_attribute WHERE attrelid = "
+                                    f"{quote_literal(temp)}::regclass AND attname = {quote_literal(table.column)}")
+        type_oid = int(found[0][0] or 0) if found else 0
+        if type_oid not in REPARTITION_TYPES or not table.shard_count:
+            return False
+        snapshot = dispatcher.runner.snapshot()
+        mine: dict[str, list[int]] = {g: [] for g in table.groups}
+        for remainder in range(table.shard_count):
+            mine[snapshot.shard_group(table.schema, table.name, remainder)].append(remainder)
+        split = remainder_sql(quote_ident(table.column), type_oid, table.shard_count)
+        parts = {g: f"{parts[g]} WHERE {split} IN ({', '.join(map(str, r))})" for g, r in mine.items() if r}
+    elif table.method != "replication":
+        return False
+    into = f"{qualified} ({', '.join(quote_ident(n) for n in names)})"
+    for group, part in parts.items():
+        await pump(staging, [await ddl.conn(group)], part, into)
+    return True
+
+
+async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str, str]:
+    """CREATE TABLE text (columns, defaults, constraints); what follows it (indexes, the
+    serial sequences' owner); what precedes it (those sequences), from the catalog."""
     regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
     columns = await conn.query(
         "SELECT quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) "
@@ -260,7 +295,20 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
         f"WHERE i.indrelid = {regclass} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c "
         "WHERE c.conindid = i.indexrelid)"
     )
+    # serial columns' sequences: the datanodes' copies went with their DROP TABLE, and the
+    # columns' DEFAULT nextval(...) needs them (the coordinator draws the values themselves)
+    owned = await conn.query(
+        "SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(s.relname), "
+        "pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+        "JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+        f"WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = {regclass} "
+        "AND d.deptype = 'a'"
+    )
     parts = [r[0] or "" for r in columns] + [r[0] or "" for r in constraints]
     create = f"CREATE TABLE {qualified} ({', '.join(parts)})"
-    extra = "; ".join(r[0] or "" for r in indexes)
-    return create, extra
+    before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
+    after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
+    extra = "; ".join([*(r[0] or "" for r in indexes), *after])
+    return create, extra, before

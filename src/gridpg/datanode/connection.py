@@ -308,13 +308,15 @@ class BackendConnection:
         proto.frames.clear()
         return batch
 
-    async def wait_started(self) -> None:
+    async def wait_started(self, writes: bool = False) -> None:
         """Wait until the statement sent last has started on the node (its snapshot is taken):
-        an answer other than ParseComplete/CloseComplete/notices has arrived (not consumed)."""
+        an answer other than ParseComplete/CloseComplete/notices has arrived (not consumed).
+        A write takes its snapshot at Execute, not at Bind: BindComplete does not count."""
         if self.skip_results:
             await self._drain_skipped()
         proto = self._proto
-        while not any(kind not in (0x31, 0x33, 0x4E, 0x53) for kind, _ in proto.frames):
+        early = (0x31, 0x32, 0x33, 0x4E, 0x53) if writes else (0x31, 0x33, 0x4E, 0x53)
+        while not any(kind not in early for kind, _ in proto.frames):
             if proto.closed_exc is not None:
                 return
             proto.waiter = asyncio.get_running_loop().create_future()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ class TableColumn:
     sequence: str | None  # qualified serial/identity sequence, filled from the GTM
     identity: str  # '' | 'a' (ALWAYS) | 'd' (BY DEFAULT)
     type_oid: int
+    typmod: int = -1  # numeric(8,-6), timestamp(2): PostgreSQL rounds the value it stores
 
 
 # -- INSERT ----------------------------------------------------------------------------
@@ -88,8 +90,10 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     plan = PushdownPlan(tuple(fragments), True)
     from gridpg.executor.multi import scatter
 
+    order = [g for g, _ in rows] if _has_returning(body) and target.method != "replication" else None
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
-                  relay_groups=None if target.method != "replication" else {fragments[0].group})
+                  relay_groups=None if target.method != "replication" else {fragments[0].group},
+                  order=order, reads=False)
 
 
 async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
@@ -117,7 +121,8 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
     plan = PushdownPlan(tuple(Fragment(g, sql + tail) for g in groups), True)
     from gridpg.executor.multi import scatter
 
-    await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None)
+    await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None,
+                  reads=False)
 
 
 def _distribution_default(sql: str, target: DistTable, shape: _ValuesShape,
@@ -228,16 +233,22 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
     else:
         text = await _evaluate_item(dispatcher, request, items[position])
     group = planner.group_for_value(target, text, dispatcher.runner.snapshot())
+    if group is not None and position >= 0 and await _rounds(dispatcher, target):
+        group = None  # route the value PostgreSQL will store, not the one written
     if group is None and position >= 0:
         # Let PostgreSQL say what the value is (or why it is not one): cast it as the column.
-        columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-        oid = next((c.type_oid for c in columns if c.name == target.column), 0)
-        type_name = (await dispatcher.coord.type_names([oid]))[0] or "text"
         from gridpg.executor.multi import inline_params
 
         expr = await inline_params(dispatcher, request, items[position])
         conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-        rows = await conn.query(f"SELECT CAST(({expr}) AS {type_name})::text")
+        # the column's type with its modifier: timestamptz(2) stores 'now' rounded, and the
+        # value routed must be the value stored
+        typed = await conn.query(
+            "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a WHERE "
+            f"a.attrelid = pg_catalog.to_regclass({quote_literal(quote_qualified(target.schema, target.name))}) "
+            f"AND a.attname = {quote_literal(target.column or '')}")
+        type_name = (typed[0][0] if typed else None) or "text"
+        rows = await conn.query(f"SELECT {_routable_text_sql(f'CAST(({expr}) AS {type_name})', type_name)}")
         value = rows[0][0] if rows else None
         group = planner.group_for_value(target, value, dispatcher.runner.snapshot())
         if group is not None and value is not None:
@@ -247,6 +258,34 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
     if group is None:
         raise PgError("22023", f"cannot route the value {text!r} of distribution column \"{target.column}\"")
     return group
+
+
+_ROUNDED_TYPES = {1700, 1114, 1184, 1083, 1266, 1186}  # numeric, timestamp(tz), time(tz), interval
+
+
+async def _rounds(dispatcher: Dispatcher, target: DistTable) -> bool:
+    """Whether the distribution column's type modifier makes PostgreSQL round values."""
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    column = next((c for c in columns if c.name == target.column), None)
+    return column is not None and column.typmod >= 0 and column.type_oid in _ROUNDED_TYPES
+
+
+def _routable_text_sql(value: str, type_name: str) -> str:
+    """SQL giving `value`'s text in the ISO form the router reads, whatever the session's
+    DateStyle (pg_regress runs with Postgres style: 'Mon Feb 10 17:32:01 1997 PST')."""
+    formats = {"date": "YYYY-MM-DD", "timestamp without time zone": "YYYY-MM-DD HH24:MI:SS.US",
+               "timestamp with time zone": "YYYY-MM-DD HH24:MI:SS.US"}
+    base = re.sub(r"\(\d+\)", "", type_name).strip()  # timestamp(2) with time zone
+    pattern = formats.get(base)
+    if pattern is None:
+        return f"({value})::text"
+    if base == "timestamp with time zone":
+        local, zone = f"(({value}) AT TIME ZONE 'UTC')", " || '+00'"
+    else:
+        local, zone = f"({value})", ""
+    return (f"CASE WHEN NOT pg_catalog.isfinite({value}) THEN ({value})::text ELSE "
+            f"pg_catalog.to_char({local}, '{pattern}'){zone} || CASE WHEN pg_catalog.to_char({local}, 'BC') = 'BC' "
+            "THEN ' BC' ELSE '' END END")
 
 
 async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str) -> str | None:
@@ -318,6 +357,8 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     from gridpg.executor.multi import inline_params
 
     select_sql = await inline_params(dispatcher, request, select_sql)
+    if await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
+        return
     chunks = await query_as_copy(dispatcher, select_sql)
     if not stmt.cols:
         width = _copy_width(chunks)
@@ -335,6 +376,58 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
                                 quoted, qualified, stage, columns)
 
 
+async def _insert_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, stmt: Any, body: dict[str, Any],
+                               target: DistTable, columns: list[TableColumn], select_sql: str) -> bool:
+    """INSERT ... SELECT without rows through the coordinator when the SELECT runs node by
+    node (executor/insert_select.py); False when it does not."""
+    from gridpg.executor import insert_select as on_nodes
+
+    relation = quote_qualified(target.schema, target.name)
+    if stmt.relation.alias is not None:
+        relation += f" AS {quote_ident(stmt.relation.alias.aliasname)}"
+    overriding = {"OVERRIDING_SYSTEM_VALUE": " OVERRIDING SYSTEM VALUE",
+                  "OVERRIDING_USER_VALUE": " OVERRIDING USER VALUE"}.get(body.get("override") or "", "")
+
+    def head_for(cols: list[str]) -> str:
+        return f"INSERT INTO {relation} ({', '.join(quote_ident(c) for c in cols)}){overriding}"
+
+    tail = _insert_tail(request.sql, body)
+    routed = await on_nodes.plan_route(dispatcher, stmt, target, columns, select_sql, head_for, tail)
+    if isinstance(routed, str):
+        return False
+    route, cols = routed
+    await on_nodes.run_route(dispatcher, request, target, route, cols, columns, head_for(cols), tail)
+    return True
+
+
+async def explain_insert_select(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> list[str] | None:
+    """EXPLAIN lines of an INSERT ... SELECT that runs on the datanodes, else None."""
+    from gridpg.executor import insert_select as on_nodes
+    from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import catalog_view, search_path
+
+    body = tree["InsertStmt"]
+    if (body.get("selectStmt") or {}).get("SelectStmt", {}).get("valuesLists") or body.get("selectStmt") is None:
+        return None
+    ref = analyze.relations({"r": {"RangeVar": body["relation"]}})[0]
+    target = catalog_view(dispatcher).resolve(ref, search_path(dispatcher))
+    if target is None:
+        return None
+    stmt = parse_sql(request.sql)[0].stmt
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    select_sql = await inline_params(dispatcher, request, str(RawStream()(stmt.selectStmt)))
+    routed = await on_nodes.plan_route(dispatcher, stmt, target, columns, select_sql,
+                                       lambda cols: f"INSERT INTO {quote_qualified(target.schema, target.name)} "
+                                       f"({', '.join(quote_ident(c) for c in cols)})", _insert_tail(request.sql, body))
+    if isinstance(routed, str):
+        return ["Distributed plan: insert ... select through the coordinator (rows routed by the distribution column)",
+                f"  Not on the datanodes: {routed}"]
+    route = routed[0]
+    kind = {"local": "on each node", "combine": "combined on the catalog server, then distributed"}.get(
+        route.kind, "exchange (" + ("repartition" if route.key else "broadcast") + ")")
+    return [f"Distributed plan: insert ... select {kind}", *route.describe()]
+
+
 async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                             target: DistTable, stmt: Any, chunks: list[bytes], fill: list[TableColumn],
                             all_cols: list[str], quoted: str, qualified: str, stage: str,
@@ -347,6 +440,8 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
         txn.mark_written(group)
         await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} AS SELECT {quoted} FROM {qualified} WITH NO DATA")
     router = CopyRouter(dispatcher, target, all_cols, "text", "\t", columns)
+    if _has_returning(body) and target.method != "replication":
+        router.record_order = []  # RETURNING gives the rows back in the order they came
     await _copy_routed(dispatcher, target, f"COPY {stage} FROM STDIN", router,
                        chunks_source(chunks, fill if fill_rows else [], dispatcher), commit=False)
     relation = qualified
@@ -361,10 +456,15 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     node_sql = f"INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
+    # Reads only its staging table: the SELECT's snapshot was fenced when it was gathered.
     await scatter(dispatcher, replace(request, params=[], param_formats=[], param_oids=[]), plan, relay,
-                  commit=False)
+                  commit=False, order=router.record_order, reads=False)
     for group in target.groups:
         await txn.participants[group].conn.simple_query(f"DROP TABLE {stage}")
+
+
+def _has_returning(body: dict[str, Any]) -> bool:
+    return bool(body.get("returningList") or (body.get("returningClause") or {}).get("exprs"))
 
 
 def _copy_width(chunks: list[bytes]) -> int:
@@ -487,12 +587,20 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] or [c.name for c in columns]
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
+    # ON_ERROR ignore: a row whose distribution value does not convert is skipped, as the
+    # node skips rows whose other values do not
+    router.skip_unroutable = str(options.get("on_error", "stop")).lower() == "ignore"
     header, match = _header_option(options.get("header"), fmt)
     dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(cols)))
     node_sql = _node_copy_sql(request.sql)
     check = _node_copy_sql(request.sql, drop=("freeze",)) if match else None
     count = await _copy_routed(dispatcher, table, node_sql, router,
                                _client_chunks(dispatcher, header and fmt != "binary", check))
+    if router.skipped:
+        from gridpg.errors import notice
+
+        rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
+        dispatcher.session.send(notice(f"{rows} skipped due to data type incompatibility"))
     dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
 
 
@@ -631,6 +739,9 @@ class CopyRouter:
         self.rr = 0
         self.cache: dict[bytes, str] = {}
         self.binary_header_seen = False
+        self.record_order: list[str] | None = None  # when set: each record's group, in order
+        self.skip_unroutable = False  # COPY ... (ON_ERROR ignore)
+        self.skipped = 0
         self.type_oid = 0
         if columns is not None and table.column:
             self.type_oid = next((c.type_oid for c in columns if c.name == table.column), 0)
@@ -695,7 +806,15 @@ class CopyRouter:
                 record, quotes = [], 0
             else:
                 full = line
-            group = self._group_of(full)
+            try:
+                group = self._group_of(full)
+            except PgError as exc:
+                if not (self.skip_unroutable and exc.sqlstate == "22P02"):
+                    raise
+                self.skipped += 1
+                continue
+            if self.record_order is not None:
+                self.record_order.append(group)
             out.setdefault(group, []).append(full)
         if record:
             self.pending = b"\n".join(record) + b"\n" + self.pending
@@ -912,6 +1031,13 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         from gridpg.executor.temp_query import create_temp_table_as
 
         return await create_temp_table_as(dispatcher, request)
+    if body.get("if_not_exists") and await _creation_name_taken(dispatcher, into["rel"]):
+        from gridpg.errors import notice
+
+        relname = into["rel"]["relname"]
+        dispatcher.session.send(notice(f'relation "{relname}" already exists, skipping', sqlstate="42P07"))
+        dispatcher.session.send(codec.build_command_complete("CREATE TABLE AS"))
+        return True
     stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
     query_sql = str(RawStream()(stmt.query))
     with_data = not into.get("skipData")
@@ -920,6 +1046,19 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         count = await _create_and_fill(dispatcher, into, query_sql, with_data, spec)
     dispatcher.session.send(codec.build_command_complete(f"SELECT {count}"))
     return True
+
+
+async def _creation_name_taken(dispatcher: Dispatcher, rel: dict[str, Any]) -> bool:
+    """CREATE TABLE AS ... IF NOT EXISTS: a relation of that name in the schema the table
+    would be created in (the first existing schema of search_path when unqualified)."""
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    schema = rel.get("schemaname")
+    namespace = (f"pg_catalog.to_regnamespace({quote_literal(quote_ident(schema))})" if schema
+                 else "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = pg_catalog.current_schema())")
+    rows = await catalog.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relname = "
+        f"{quote_literal(rel['relname'])} AND relnamespace = {namespace})")
+    return rows[0][0] == "t"
 
 
 async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_sql: str,
@@ -932,6 +1071,7 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     rel = into["rel"]
     name = quote_qualified(rel.get("schemaname"), rel["relname"])
     create_sql = f"CREATE TABLE {name} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})"
+    create_sql += _storage_clauses(into)
     saved = dispatcher.session.out[:]
     await DdlRunner(dispatcher).create_table(create_sql, parse_tree(create_sql), spec)
     dispatcher.session.out[:] = saved
@@ -940,12 +1080,74 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
     if table is None:
         raise PgError("XX000", "the new table has no metadata")
-    chunks = await query_as_copy(dispatcher, query_sql)
     cols = [n for n, _ in columns]
+    count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
+    if count is not None:
+        return count
+    chunks = await query_as_copy(dispatcher, query_sql)
     copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
     router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
     return await _copy_routed(dispatcher, table, copy_sql, router, chunks_source(chunks, [], dispatcher),
                               commit=False)
+
+
+def _storage_clauses(into: dict[str, Any]) -> str:
+    """The IntoClause's USING, WITH (...) and TABLESPACE, as the CREATE TABLE takes them
+    (option names quoted: `WITH ("Fillfactor" = 10)` must fail as PostgreSQL's does)."""
+    text = ""
+    if into.get("accessMethod"):
+        text += f" USING {quote_ident(into['accessMethod'])}"
+    options = []
+    for option in into.get("options") or []:
+        elem = option["DefElem"]
+        name = quote_ident(elem["defname"])
+        if elem.get("defnamespace"):
+            name = f"{quote_ident(elem['defnamespace'])}.{name}"
+        arg = elem.get("arg")
+        options.append(name if arg is None else f"{name} = {_option_value(arg)}")
+    if options:
+        text += f" WITH ({', '.join(options)})"
+    if into.get("tableSpaceName"):
+        text += f" TABLESPACE {quote_ident(into['tableSpaceName'])}"
+    return text
+
+
+def _option_value(arg: dict[str, Any]) -> str:
+    for kind, field in (("Integer", "ival"), ("Float", "fval")):
+        if kind in arg:
+            return str(arg[kind].get(field, 0))
+    if "Boolean" in arg:
+        return "true" if arg["Boolean"].get("boolval") else "false"
+    if "String" in arg:
+        return quote_literal(arg["String"].get("sval", ""))
+    if "TypeName" in arg:
+        return quote_literal(".".join(n["String"]["sval"] for n in arg["TypeName"]["names"]))
+    raise PgError(FEATURE_NOT_SUPPORTED, "this storage option of CREATE TABLE AS is not supported")
+
+
+async def _fill_on_datanodes(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int | None:
+    """CREATE TABLE AS filled as INSERT ... SELECT on the datanodes (executor/insert_select.py):
+    the rows inserted, or None when the query must go through the coordinator."""
+    from gridpg.executor.dispatch import ExecRequest
+    from gridpg.sql.parse import parse_tree
+
+    text = (f"INSERT INTO {quote_qualified(table.schema, table.name)} "
+            f"({', '.join(quote_ident(c) for c in cols)}) {query_sql}")
+    stmt = parse_sql(text)[0].stmt
+    body = parse_tree(text)["InsertStmt"]
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
+    out = dispatcher.session.out
+    start = len(out)
+    try:
+        done = await _insert_on_datanodes(dispatcher, ExecRequest(text, simple=True), stmt, body, table, columns,
+                                          str(RawStream()(stmt.selectStmt)))
+        tags = [m for m in out[start:] if m[:1] == b"C"]
+    finally:
+        del out[start:]
+    if not done:
+        return None
+    tag = tags[-1][5:-1].decode() if tags else ""
+    return int(tag.rsplit(" ", 1)[-1]) if tag.rsplit(" ", 1)[-1].isdigit() else 0
 
 
 def _strip(sql: str) -> str:

@@ -17,7 +17,9 @@ move rows through Python one by one.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,7 +38,7 @@ from gridpg.planner.broadcast import (
 from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
 from gridpg.sql.parse import parse_tree
-from gridpg.sql.quote import quote_ident, quote_qualified
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -63,7 +65,7 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
                             temps: list[str]) -> None:
     """Copy what `sql` needs of each table into its catalog temp table (`pg_temp.<temp>`,
     appended to `temps` as soon as it exists, so the caller drops it whatever happens)."""
-    from gridpg.executor.multi import copy_rows_to_catalog, inline_params
+    from gridpg.executor.multi import copy_rows_to_catalog, create_partial_temp, inline_params
 
     needs = await needs_of(dispatcher, sql, tables)
     lookups = await _correlation_keys(dispatcher, sql)
@@ -73,7 +75,8 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
         if request is not None and "$" in select:
             select = await inline_params(dispatcher, request, select)
         shape = need.select_sql(table.schema, table.name, columns, filtered=False)
-        await catalog.simple_query(f"CREATE TEMP TABLE {quote_ident(table.temp)} AS {shape} WITH NO DATA")
+        # a subplan's scratch table exists only on the datanodes: shaped there
+        await create_partial_temp(dispatcher, catalog, f"pg_temp.{quote_ident(table.temp)}", shape, table.groups[0])
         temps.append(f"pg_temp.{quote_ident(table.temp)}")
         await copy_rows_to_catalog(dispatcher, [(g, select) for g in table.groups], catalog, temps[-1])
         await catalog.simple_query(_index_and_analyze(temps[-1], lookups.get((table.schema, table.name), [])))
@@ -189,6 +192,12 @@ async def _estimate_rows(dispatcher: Dispatcher, request: ExecRequest, table: An
         from gridpg.executor.multi import inline_params
 
         select = await inline_params(dispatcher, request, select)
+    if table.schema == SCRATCH_SCHEMA:
+        # a subplan's result (executor/subplans.py): only the statement's own block sees it
+        conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
+        await conn.settle()
+        result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
+        return float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
     # A connection of its own: the statement's transaction has not started its block yet,
     # and a node it joined now would run the scratch tables' DDL outside of it.
     coord = dispatcher.coord
@@ -230,7 +239,7 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
         if isinstance(merge, MergePlan):
             return bind(dispatcher, merge)
     temp = f"pg_temp.{scratch_name(dispatcher, 'agg', shared=False)}"
-    split = twophase.build_two_phase(exchange.sql, temp, complete_subqueries=True)
+    split = twophase.build_two_phase(exchange.sql, temp, complete_subqueries=True, final_from=exchange.grouped)
     if isinstance(split, twophase.NotApplicable):
         return f"two-phase over the exchange: {split.reason}"
     return TwoPhasePlan(tuple(Fragment(g, split.partial_sql) for g in exchange.groups),
@@ -277,6 +286,7 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
         _drop_temp,
         _run_final,
         copy_rows_to_catalog,
+        create_partial_temp,
         inline_params,
         scatter,
     )
@@ -294,7 +304,7 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
     for move in staged.exchange.moves:
         shape = shape.replace(f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}",
                               quote_qualified(move.table.schema, move.table.name))
-    await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {shape} WITH NO DATA")
+    await create_partial_temp(dispatcher, catalog, temp, shape, plan.fragments[0].group)
     try:
         await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
         await _run_final(dispatcher, request, plan.final_sql or "")
@@ -310,7 +320,7 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
     txn = dispatcher.runner.txn
     table = move.table
     columns = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)]
-    select = move.needs.select_sql(table.schema, table.name, columns)
+    select = move.select_sql(columns)
     if "$" in select:
         select = await inline_params(dispatcher, request, select)
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
@@ -330,7 +340,7 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
             source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
             await pump(source, [conns[d] for d in dests], select, scratch)
     for group in local:
-        await conns[group].simple_query(f"INSERT INTO {scratch} {select}")
+        await local_copy(conns[group], scratch, select)
     lookups = await _correlation_keys(dispatcher, request.sql)
     for conn in conns.values():
         await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
@@ -354,13 +364,12 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
     from gridpg.executor.multi import inline_params
 
     split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
+    keys = await _reduction_keys(dispatcher, request, anchor, move)
     parts: dict[str, str] = {}
     for group, mine in remainders.items():
         if not mine:
             continue
-        cond = f"{split} IN ({', '.join(map(str, mine))})"
-        need = Needs(move.needs.columns, f"({move.needs.filter}) AND {cond}" if move.needs.filter else cond)
-        parts[group] = need.select_sql(table.schema, table.name, columns)
+        parts[group] = move.select_sql(columns, keys + f"{split} IN ({', '.join(map(str, mine))})")
         if "$" in parts[group]:
             parts[group] = await inline_params(dispatcher, request, parts[group])
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
@@ -376,10 +385,77 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
                 await pump(source, [conns[dest]], part, scratch)
     for dest, part in parts.items():
         if dest in table.groups:
-            await conns[dest].simple_query(f"INSERT INTO {scratch} {part}")
+            await local_copy(conns[dest], scratch, part)
     lookups = await _correlation_keys(dispatcher, request.sql)
     for conn in conns.values():
         await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
+
+
+REDUCTION_LIMIT = 10000  # more distinct anchor keys than this: no semi-join reduction
+
+
+async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: Any, move: Move) -> str:
+    """`key IN (...) AND ` with the keys the filtered anchor has (semi-join reduction,
+    planner/broadcast._reduction), read on the anchor's nodes inside the statement's
+    transaction; "" when the move has no reduction or the keys are too many."""
+    if not move.reduce_by or move.key is None:
+        return ""
+    from gridpg.executor.multi import inline_params
+
+    column = quote_ident(anchor.column)
+    sql = (f"SELECT DISTINCT {column} FROM {quote_qualified(anchor.schema, anchor.name)} "
+           f"WHERE ({move.reduce_by}) AND {column} IS NOT NULL LIMIT {REDUCTION_LIMIT + 1}")
+    sql = await inline_params(dispatcher, request, sql)
+    started = time.perf_counter()
+    values: set[str] = set()
+    for group in anchor.groups:
+        conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+        await conn.settle()
+        values.update(row[0] for row in await conn.query(sql) if row[0] is not None)
+        if len(values) > REDUCTION_LIMIT:
+            return ""
+    record_stage(f"keys of {anchor.name} for {move.table.name}", ", ".join(anchor.groups), "coordinator",
+                 len(values), 0, started)
+    if not values:
+        return "false AND "
+    return f"{quote_ident(move.key)} IN ({', '.join(quote_literal(v) for v in sorted(values))}) AND "
+
+
+@dataclass
+class StageStat:
+    """What one step of a multi-stage statement moved (EXPLAIN ANALYZE prints these)."""
+
+    what: str
+    source: str
+    dests: str
+    rows: int
+    nbytes: int
+    seconds: float
+
+    def describe(self) -> str:
+        size = f", {self.nbytes} bytes" if self.nbytes else ""
+        return f"  Stage: {self.what}, {self.source} -> {self.dests}: {self.rows} rows{size}, {self.seconds * 1000:.1f} ms"
+
+
+# Set by EXPLAIN ANALYZE around one statement: the pumps and local copies record into it.
+STAGE_STATS: contextvars.ContextVar[list[StageStat] | None] = contextvars.ContextVar("gridpg_stage_stats",
+                                                                                   default=None)
+
+
+def record_stage(what: str, source: str, dests: str, rows: int, nbytes: int, started: float) -> None:
+    stats = STAGE_STATS.get()
+    if stats is not None:
+        stats.append(StageStat(what, source, dests, rows, nbytes, time.perf_counter() - started))
+
+
+async def local_copy(conn: BackendConnection, scratch: str, select: str) -> None:
+    """`INSERT INTO scratch select` on the node where the rows already are (recorded)."""
+    started = time.perf_counter()
+    await conn.settle()
+    results = await conn.simple_query(f"INSERT INTO {scratch} {select}")
+    tag = results[-1].tag if results else ""
+    count = tag.rsplit(" ", 1)[-1]
+    record_stage(f"rows into {scratch} (local)", conn.node, conn.node, int(count) if count.isdigit() else 0, 0, started)
 
 
 async def pump(source: BackendConnection, dests: list[BackendConnection], select: str,
@@ -387,6 +463,8 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
     """`COPY (select) TO STDOUT` on the source, its CopyData bytes written unchanged into
     `COPY scratch FROM STDIN` on every destination, with backpressure: the source is not
     read while a destination has more than PUMP_HIGH_WATER bytes queued."""
+    started = time.perf_counter()
+    rows = nbytes = 0
     await source.settle()
     for dest in dests:
         await dest.settle()
@@ -398,6 +476,8 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
     while not done:
         batch = await source.recv_batch()
         data = b"".join(raw for kind, raw in batch if kind == 0x64)
+        rows += sum(1 for kind, _ in batch if kind == 0x64)
+        nbytes += len(data)
         for kind, raw in batch:
             if kind == 0x45:
                 error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), source.node)
@@ -417,6 +497,7 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
             error = error or exc
     if error is not None:
         raise error
+    record_stage(f"rows into {scratch}", source.node, ", ".join(d.node for d in dests), rows, nbytes, started)
 
 
 async def _wait_for_room(source: BackendConnection, dests: list[BackendConnection]) -> None:

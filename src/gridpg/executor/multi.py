@@ -9,6 +9,9 @@ with 2PC.
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -21,12 +24,14 @@ from gridpg.errors import (
 )
 from gridpg.executor import relay
 from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
+from gridpg.executor.scratch import writable_catalog
 from gridpg.pgwire import codec
 from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, Strategy
 from gridpg.planner.text import splice
 from gridpg.sql.quote import quote_ident, quote_literal
 from gridpg.sql.xl import XlCommand
-from gridpg.txn.fence import release_when_started, snapshot_fence
+from gridpg.txn.fence import Started
+from gridpg.txn.snapshot import abandon
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -43,22 +48,33 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
-        await two_phase(dispatcher, request, plan)
+        async with writable_catalog(dispatcher):
+            await two_phase(dispatcher, request, plan)
     elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
         await broadcast_write(dispatcher, request, plan)
     elif strategy is Strategy.COORDINATOR_FINISH:
-        await _exchange_or_finish(dispatcher, request, plan)
+        async with writable_catalog(dispatcher) as side:
+            if side:  # read-only: the datanodes cannot take an exchange's scratch tables
+                await coordinator_finish(dispatcher, request, plan)
+            else:
+                await _exchange_or_finish(dispatcher, request, plan)
     else:
         raise PgError(INTERNAL_ERROR, f"gridpg cannot execute a {strategy} plan over several nodes")
 
 
 async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
-    """Where the planner chose the coordinator finish, an exchange runs instead when one
-    applies (it needs the datanodes' row estimates, read here)."""
-    from gridpg.executor import exchange
+    """Where the planner chose the coordinator finish: uncorrelated CTEs and scalar
+    subqueries over distributed tables run first as plans of their own (recursive
+    planning), else an exchange runs when one applies (it needs the datanodes' row
+    estimates, read here), else the coordinator finish."""
+    from gridpg.executor import exchange, subplans
 
+    recursive = await subplans.plan_recursive(dispatcher, request.sql)
+    if isinstance(recursive, subplans.Recursive):
+        await subplans.run_recursive(dispatcher, request, recursive)
+        return
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):
         await exchange.run_staged(dispatcher, request, staged)
@@ -70,8 +86,13 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
 
 
 async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
-                  relay_groups: set[str] | None = None, commit: bool = True) -> None:
-    """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count."""
+                  relay_groups: set[str] | None = None, commit: bool = True,
+                  order: list[str] | None = None, reads: bool = True) -> None:
+    """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count.
+    `order` (a multi-row INSERT ... RETURNING): the node of each row as the client listed
+    them; the returned rows are put back in that order, as PostgreSQL returns them.
+    `reads`: the fragments read rows of the cluster (their snapshots are fenced), unlike an
+    INSERT of given rows."""
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     block = plan.writes and len(groups) > 1
@@ -81,20 +102,23 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
             txn.mark_written(g)
     sql_by_group = {f.group: f.sql for f in plan.fragments}
     params = request.params
-    token = None
-    fenced = not plan.writes and len(groups) > 1
-    if fenced:
-        token = await snapshot_fence(dispatcher.coord.gtm)
-    for group, conn in zip(groups, conns):
-        sql = sql_by_group[group]
-        if request.simple:
+    if request.simple:
+        for conn in conns:
             await conn.settle()
-            relay.start_simple(conn, sql)
-        else:
-            relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
-                                 request.result_formats, 0)
-    if fenced:
-        await release_when_started(dispatcher.coord.gtm, token, [c.wait_started for c in conns])
+
+    def start() -> None:
+        for group, conn in zip(groups, conns):
+            sql = sql_by_group[group]
+            if request.simple:
+                relay.start_simple(conn, sql)
+            else:
+                relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
+                                     request.result_formats, 0)
+
+    if reads:
+        await start_fenced(dispatcher, conns, start, writes=plan.writes)
+    else:
+        start()
     out = _RowSink(dispatcher, request)
     if not request.simple and request.max_rows and request.portal is not None:
         out.buffer = []  # Execute with a row limit: rows are handed out by BufferedRows
@@ -104,10 +128,13 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     total = 0
     tag_word = ""
     error: PgError | None = None
+    buffers = {g: _GroupBuffer(out) for g in groups} if order is not None and relay_groups is None else None
     for group, conn in zip(groups, conns):
         sink = out if relay_groups is None or group in relay_groups else quiet
+        if buffers is not None:
+            sink = buffers[group]
         try:
-            tag, rows = await _collect(conn, request.simple, sink)
+            tag, _rows = await _collect(conn, request.simple, sink)
         except PgError as exc:
             error = error or exc
             continue
@@ -115,15 +142,36 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         if word.startswith("INSERT"):
             word = "INSERT 0"
         tag_word = word or tag
-        if sink is out:
+        if sink is out or buffers is not None:
             total += int(count) if count.isdigit() else 0
     if error is not None:
         if not txn.in_block:
             await dispatcher.runner.end_transaction(commit=False)
         raise error
+    if buffers is not None and order is not None:
+        _emit_in_order(out, buffers, order)
     out.finish(f"{tag_word} {total}".strip())
     if commit and block and not txn.in_block:
         await txn.commit()
+
+
+async def start_fenced(dispatcher: Dispatcher, conns: list[BackendConnection],
+                       start: Callable[[], None], writes: bool) -> None:
+    """Send one statement to each node (`start`); when its snapshots must be cluster-wide,
+    under the GTM's snapshot fence, held until every node has taken its snapshot (a write:
+    until its answer, since PostgreSQL takes a write's snapshot at Execute). A statement
+    that cannot be fenced is cancelled on its nodes and fails with 40001."""
+    txn = dispatcher.runner.txn
+    if not txn.needs_statement_fence(len(conns)):
+        start()
+        return
+    assert txn.consistency is not None
+    started = [Started(c.node, functools.partial(c.wait_started, writes)) for c in conns]
+    try:
+        await txn.consistency.fenced(start, started)
+    except PgError:
+        await abandon(conns)
+        raise
 
 
 class _RowSink:
@@ -162,6 +210,35 @@ class _RowSink:
         cursor = BufferedRows(self.buffer, tag)
         self.request.portal.cursor = cursor
         cursor.serve(self.dispatcher.session.send, self.request.max_rows)
+
+
+class _GroupBuffer(_RowSink):
+    """One node's rows, kept to be put back in the client's order."""
+
+    def __init__(self, parent: _RowSink) -> None:
+        self.parent = parent
+        self.kept: list[bytes] = []
+
+    def emit_description(self, raw: bytes) -> None:
+        self.parent.emit_description(raw)
+
+    def emit_row(self, raw: bytes) -> None:
+        self.kept.append(raw)
+
+
+def _emit_in_order(out: _RowSink, buffers: dict[str, _GroupBuffer], order: list[str]) -> None:
+    """Each node returned its rows in the order it was sent them; interleaved by `order`
+    they come back in the client's order. When a node returned fewer (ON CONFLICT DO
+    NOTHING skipped some) which rows went is unknown: each node's rows, in node order."""
+    if all(len(b.kept) == order.count(g) for g, b in buffers.items()):
+        position = dict.fromkeys(buffers, 0)
+        for group in order:
+            out.emit_row(buffers[group].kept[position[group]])
+            position[group] += 1
+        return
+    for buffer in buffers.values():
+        for raw in buffer.kept:
+            out.emit_row(raw)
 
 
 class BufferedRows:
@@ -228,21 +305,27 @@ async def copy_rows_to_catalog(
     conns = [await txn.connection(g, wants_block=False) for g, _ in sources]
     for conn in [*conns, catalog]:
         await conn.settle()
-    fenced = len(conns) > 1 and not sources[0][1].lstrip().upper().startswith("DELETE")
-    token = await snapshot_fence(dispatcher.coord.gtm) if fenced else None
-    for conn, (_, sql) in zip(conns, sources):
-        conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
-    if fenced:
-        await release_when_started(dispatcher.coord.gtm, token, [c.wait_started for c in conns])
+
+    def start() -> None:
+        for conn, (_, sql) in zip(conns, sources):
+            conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
+
+    # COPY answers CopyOutResponse once its query's snapshot is taken (also for the
+    # DELETE ... RETURNING of moved rows), before it reads a row.
+    await start_fenced(dispatcher, conns, start, writes=False)
     catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
     await catalog.expect_copy_in()
     error: PgError | None = None
+    started = time.perf_counter()
+    rows = nbytes = 0
     for conn in conns:
         while True:
             done = False
             for kind, raw in await conn.recv_batch():
                 if kind == 0x64:
                     catalog.send(raw)
+                    rows += 1
+                    nbytes += len(raw)
                 elif kind == 0x45:
                     error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
                 elif kind == 0x5A:
@@ -259,6 +342,9 @@ async def copy_rows_to_catalog(
         raise error
     catalog.send(codec.COPY_DONE)
     await catalog.read_results()
+    from gridpg.executor.exchange import record_stage
+
+    record_stage(f"rows into {temp}", ", ".join(g for g, _ in sources), catalog.node, rows, nbytes, started)
 
 
 async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> str:
@@ -331,12 +417,29 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     temp = plan.partial_temp or "pg_temp.gp_agg"
     partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
     final = plan.final_sql or ""
-    await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+    await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group)
     try:
         await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
         await _run_final(dispatcher, request, final)
     finally:
         await _drop_temp(catalog, [temp])
+
+
+async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection, temp: str, partial: str,
+                              group: str) -> None:
+    """The catalog temp table that receives the partial rows, shaped like `partial`. When
+    the partial query reads scratch tables (only the datanodes have them), its columns are
+    described on the datanode, inside the statement's transaction."""
+    if f"{SCRATCH_SCHEMA}." not in partial:
+        await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+        return
+    from gridpg.executor.dml import _query_columns
+
+    conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+    await conn.settle()
+    columns = await _query_columns(conn, partial, {})
+    await catalog.simple_query(
+        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
 
 
 async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: str) -> None:
@@ -422,6 +525,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     assert table is not None
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await _ensure_no_inheritance_children(catalog, table.name, qualified)
     temp = f"pg_temp.{table_ref.temp}"
     await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS)")
     async with dispatcher.runner.statement_transaction():
@@ -445,6 +549,18 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
         await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
         await _drop_temp(catalog, [temp])
+
+
+async def _ensure_no_inheritance_children(catalog: BackendConnection, name: str, qualified: str) -> None:
+    """Rows deleted through an inheritance parent would be re-inserted into the parent
+    itself, leaving their child table: refused (partitions are fine: PostgreSQL routes)."""
+    rows = await catalog.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(qualified)}) AND NOT c.relispartition)")
+    if rows and rows[0][0] == "t":
+        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": it has '
+                      "inheritance children, and moved rows would leave their child table",
+                      hint="update each child table (and the parent with ONLY) separately")
 
 
 # -- coordinator finish ----------------------------------------------------------------
@@ -567,7 +683,10 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
 
     inner_request = replace(request, sql=inner_sql)
     if kind == "InsertStmt":
-        lines = ["Distributed plan: insert routed by the distribution column"]
+        from gridpg.executor.dml import explain_insert_select
+
+        lines = await explain_insert_select(dispatcher, inner_request, inner_tree) or \
+            ["Distributed plan: insert routed by the distribution column"]
         plan = None
     else:
         plan = plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
@@ -579,6 +698,8 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             verbose += why
         if "verbose" in options:
             lines += verbose
+    if plan is None and "analyze" in options and kind == "SelectStmt":
+        lines += await _analyze_stages(dispatcher, inner_request)
     prefix = request.sql[: len(request.sql) - len(inner_sql)]
     if plan is not None and plan.strategy is Strategy.MOVE_ROWS and "analyze" in options:
         raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of an UPDATE of the distribution column "
@@ -614,14 +735,67 @@ async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: Di
     """EXPLAIN of what the coordinator finish would do: an exchange when one applies (the
     nodes' plans only when nothing moves: they read scratch tables), else what is gathered
     with which filter; and, for VERBOSE, why no exchange applies."""
-    from gridpg.executor import exchange
+    from gridpg.executor import exchange, subplans
 
+    recursive = await subplans.plan_recursive(dispatcher, request.sql)
+    if isinstance(recursive, subplans.Recursive):
+        return await _explain_recursive(dispatcher, request, recursive), None, []
     staged = await exchange.plan_exchange(dispatcher, request, request.sql)
     if isinstance(staged, exchange.StagedPlan):
         return staged.describe(), (None if staged.exchange.moves else staged.finish), []
     lines = [x for x in lines if not x.startswith("  Gather ")]
     lines[1:1] = await exchange.explain_gather(dispatcher, request.sql, plan.gather)
     return lines, plan, [f"  Not exchange: {staged}"]
+
+
+async def _analyze_stages(dispatcher: Dispatcher, request: ExecRequest) -> list[str]:
+    """EXPLAIN ANALYZE of a multi-stage plan: run the statement (its rows discarded) and
+    report what each stage moved: rows, bytes and time per source and destination node."""
+    from gridpg.executor import exchange, subplans
+
+    sql = await inline_params(dispatcher, request, request.sql)
+    stats: list[exchange.StageStat] = []
+    token = exchange.STAGE_STATS.set(stats)
+    started = time.perf_counter()
+    try:
+        _, rows = await subplans.capture(dispatcher, sql)
+    finally:
+        exchange.STAGE_STATS.reset(token)
+    lines = [stat.describe() for stat in stats]
+    moved = sum(s.nbytes for s in stats)
+    lines.append(f"  Execution: {len(rows)} rows returned, {moved} bytes moved between servers, "
+                 f"{(time.perf_counter() - started) * 1000:.1f} ms")
+    return lines
+
+
+async def _explain_recursive(dispatcher: Dispatcher, request: ExecRequest, recursive: Any) -> list[str]:
+    """EXPLAIN of subplans and the statement over their results. As Citus does, the
+    subplans run (they are queries; their scratch tables live in the statement's
+    transaction and are dropped after), so the rest is planned over their real results."""
+    from dataclasses import replace
+
+    from gridpg.executor import subplans
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.planner import analyze
+    from gridpg.planner.pushdown import Resolved
+    from gridpg.planner.query import plan_query
+    from gridpg.sql import parse as sqlparse
+
+    async def then(sql: str) -> list[str]:
+        tree = sqlparse.parse_tree(sql)
+        catalog, path = catalog_view(dispatcher), search_path(dispatcher)
+        resolved = [Resolved(r, catalog.resolve(r, path)) for r in analyze.relations(tree)]
+        outer = replace(request, sql=sql)
+        plan = plan_query(sql, tree, sqlparse.node_type(tree), resolved, catalog.snapshot, outer.bound())
+        lines = plan.describe()
+        if plan.strategy is Strategy.COORDINATOR_FINISH:
+            lines, _, why = await _explain_finish(dispatcher, outer, plan, lines)
+            lines += why
+        return lines
+
+    lines = await subplans.with_subplans(dispatcher, request, recursive, then)
+    head = lines[0].removeprefix("Distributed plan: ")
+    return recursive.describe(head) + lines[1:]
 
 
 def _inner_statement_text(sql: str) -> str:

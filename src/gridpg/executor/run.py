@@ -39,6 +39,12 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
         if await temp_query.run_if_temp(dispatcher, request, planner, catalog, session):
             return
+    if "only" in request.sql.lower():
+        from gridpg.executor.only import drop_only_over_shards
+
+        sql = await drop_only_over_shards(dispatcher, request.sql, session.search_path)
+        if sql != request.sql:
+            request = dataclasses.replace(request, sql=sql)
     plan = planner.plan(request.sql, catalog, session, request.bound(), request.simple)
     await execute(dispatcher, request, plan)
 
@@ -116,6 +122,11 @@ async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> 
     from gridpg.commands import cluster_ops, redistribute
     from gridpg.planner.calls import CLUSTER_FUNCTIONS
 
+    if plan.name == "gridpg_switch_placement":
+        from gridpg.commands import placement
+
+        await placement.run(dispatcher, request, list(plan.args))
+        return
     if plan.name in CLUSTER_FUNCTIONS:
         await cluster_ops.run(dispatcher, request, plan.name, list(plan.args))
         return
@@ -171,6 +182,12 @@ async def _merge_group(dispatcher: Dispatcher, request: ExecRequest,
                   "distribution column and its rows live on one node")
 
 
+async def _modifying_cte(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import modifying_cte
+
+    await modifying_cte.run(dispatcher, request, plan)
+
+
 async def _session_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.executor import prepared
 
@@ -207,10 +224,18 @@ async def _create_table_as(dispatcher: Dispatcher, request: ExecRequest, plan: A
 async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     """DDL everywhere it applies, then the GTM sequences of the tables it dropped or
     restarted."""
+    from gridpg.commands import concurrent, partitions
     from gridpg.commands.ddl import DdlRunner
 
     ddl = DdlRunner(dispatcher)
     groups = list(plan.groups) if plan.groups is not None else ddl.all_groups()
+    words = concurrent.concurrent_words(plan.kind, plan.tree)
+    if words:
+        await concurrent.run(ddl, request, plan.kind, words, list(plan.tables), groups)
+        return
+    if plan.kind == "AlterTableStmt":
+        await partitions.align_for_attach(ddl, plan.tree)
+        await partitions.prepare_inherit(ddl, plan.tree)
     sequences = await _sequences_to_reset(dispatcher, plan)
     group_sql = dict(plan.group_sql) if plan.group_sql is not None else None
     await ddl.propagate(request, plan.kind, groups, list(plan.after), group_sql)
@@ -240,6 +265,7 @@ async def _sequences_to_reset(dispatcher: Dispatcher, plan: plans.UtilityPlan) -
 _Runner = Callable[["Dispatcher", "ExecRequest", Any], Awaitable[None]]
 _RUNNERS: dict[type, _Runner] = {
     plans.CatalogPlan: _catalog,
+    plans.ModifyingCtePlan: _modifying_cte,
     plans.UtilityPlan: _utility,
     plans.CreateTablePlan: _create_table,
     plans.ExplainPlan: _explain,

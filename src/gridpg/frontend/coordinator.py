@@ -74,20 +74,10 @@ class GtmCommitLog(CommitLog):
     async def forget(self, gid: str) -> None:
         await self.gtm.txn_forget(gid)
 
-    def request_commit_fence(self) -> asyncio.Future[int]:
-        from gridpg.txn.fence import request_commit_fence
-
-        return request_commit_fence(self.gtm)
-
-    def give_back_commit_fence(self, requested: object) -> None:
-        from gridpg.txn.fence import give_back
-
-        give_back(self.gtm, requested)  # type: ignore[arg-type]
-
-    async def commit_fenced(self, body: Any, requested: object = None) -> None:
+    async def commit_fenced(self, body: Any) -> None:
         from gridpg.txn.fence import with_commit_fence
 
-        await with_commit_fence(self.gtm, body, requested)  # type: ignore[arg-type]
+        await with_commit_fence(self.gtm, body)
 
 
 class Coordinator:
@@ -101,6 +91,10 @@ class Coordinator:
         self.settings = settings
         # A read-only coordinator reads each group from a standby and refuses writes.
         self.read_only = False
+        self.max_standby_lag = 5.0  # seconds; a standby further behind is not read from
+        self.lagging_standbys: frozenset[str] = frozenset()
+        self._standby_watch: Any = None
+        self._standby_task: asyncio.Future[None] | None = None
         self.catalog_node = catalog.name
         self.catalog_address = catalog
         self.other_catalogs = other_catalogs
@@ -196,7 +190,7 @@ class Coordinator:
             self.pools.pool(self.catalog_node).release(conn)
         self.describe_cache.clear()
         self._columns.clear()
-        self._sequences.clear()
+        await self._return_cached_sequences()
         if self.planner is not None:
             self.planner.invalidate()
 
@@ -257,10 +251,12 @@ class Coordinator:
 
     def _serving_node(self, snapshot: CatalogSnapshot, group: Any) -> Any:
         """The member that serves the group here: its primary, or on a read-only
-        coordinator one of its active standbys (spread by coordinator), else the primary."""
+        coordinator one of its active standbys within the lag bound (spread by coordinator),
+        else the primary."""
         candidates = [group.primary] if group.primary else []
         if self.read_only:
-            standbys = [n for n in group.secondaries if (m := snapshot.node(n)) is not None and m.active]
+            standbys = [n for n in group.secondaries if (m := snapshot.node(n)) is not None and m.active
+                        and n not in self.lagging_standbys]
             if standbys:
                 candidates = [standbys[zlib.crc32(self.name.encode()) % len(standbys)]]
         for name in candidates:
@@ -336,6 +332,37 @@ class Coordinator:
 
     async def start_listener(self) -> None:
         self._listen_task = asyncio.ensure_future(self._listen_loop())
+        if self.read_only:
+            self._start_standby_watch()
+
+    def _start_standby_watch(self) -> None:
+        """A read-only coordinator reads from a group's primary while its standbys lag
+        beyond `max_standby_lag` or do not answer (frontend/standby_watch.py)."""
+        from gridpg.frontend.standby_watch import GroupMembers, StandbyWatch
+
+        def address(name: str) -> NodeAddress | None:
+            node = self.snapshot.node(name) if self.snapshot else None
+            if node is None:
+                return None
+            base = self.catalog_address
+            return NodeAddress(name, node.host, node.port, base.user, base.password, base.database)
+
+        def members() -> list[GroupMembers]:
+            out = []
+            for group in self.snapshot.datanode_groups() if self.snapshot else []:
+                primary = address(group.primary) if group.primary else None
+                standbys = [a for n in group.secondaries if (a := address(n)) is not None]
+                if primary is not None and standbys:
+                    out.append(GroupMembers(primary, standbys))
+            return out
+
+        def changed(lagging: frozenset[str]) -> None:
+            self.lagging_standbys = lagging
+            if self.snapshot is not None:
+                self._follow_datanodes(self.snapshot)
+
+        self._standby_watch = StandbyWatch(self.max_standby_lag, members, changed)
+        self._standby_task = asyncio.ensure_future(self._standby_watch.run())
 
     async def _listen_loop(self) -> None:
         """Reload the catalog when another coordinator announces a new metadata epoch."""
@@ -371,12 +398,12 @@ class Coordinator:
         rows = await conn.query(
             "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
             f"pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, a.attname), a.attidentity, "
-            "a.atttypid FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
+            "a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )
-        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0)) for r in rows]
+        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1)) for r in rows]
         if runner.private_snapshot is None:
             self._columns[key] = columns
         return columns
@@ -431,6 +458,18 @@ class Coordinator:
             cache = self._sequences.pop(name, [])
             if cache:
                 await self.gtm.seq_giveback(name, cache[-1], cache[0])
+
+    async def _return_cached_sequences(self) -> None:
+        """After a metadata change the cached ranges are dropped (a sequence may have been
+        altered elsewhere); their unused values go back to the GTM where nobody took values
+        since, so one session's next value follows its last one, as in PostgreSQL."""
+        from gridpg.gtm.protocol import GtmError
+
+        try:
+            await self.give_back_sequences(list(self._sequences))
+        except (GtmError, OSError) as exc:
+            log.warning("could not return cached sequence values to the GTM: %s", exc)
+        self._sequences.clear()
 
     def forget_sequences(self, names: list[str]) -> None:
         for name in names:
@@ -548,6 +587,9 @@ class Coordinator:
             self.open_connections -= 1
 
     def close(self) -> None:
+        if self._standby_task is not None:
+            self._standby_task.cancel()
+            self._standby_watch.close()
         self.pools.close()
 
 
@@ -571,7 +613,7 @@ GRIDPG_FUNCTIONS = """
 CREATE TABLE IF NOT EXISTS gridpg.coordinator_state (
   name text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now());
 CREATE OR REPLACE FUNCTION gridpg.version() RETURNS text LANGUAGE sql STABLE
-  AS $$ SELECT 'gridpg 0.1.0 on ' || pg_catalog.version() $$;
+  AS $$ SELECT pg_catalog.regexp_replace(pg_catalog.version(), '^(PostgreSQL \\S+)', '\\1 (gridpg 0.1.0)') $$;
 """
 
 
@@ -619,6 +661,7 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
         settings.pool_size = int(pool)
     coordinator = Coordinator(name, address(spec.catalog), datanodes, others, gtm, settings)
     coordinator.read_only = spec.read_only
+    coordinator.max_standby_lag = spec.max_standby_lag
     nodes: list[Node] = []
     for coord in topo.coordinators:
         nodes.append(Node(coord.name, "coordinator", coord.host, coord.port, None))

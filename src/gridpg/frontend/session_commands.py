@@ -25,6 +25,7 @@ from gridpg.frontend.session_settings import statements_for
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.txn.snapshot import CONSISTENCY, FENCE_TIMEOUT, check_setting
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
@@ -51,6 +52,8 @@ async def setup_connection(runner: StatementRunner, conn: BackendConnection) -> 
 async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
     """One SET/RESET statement of the client."""
     in_block = runner.txn.in_block
+    if not setting.reset:
+        check_setting(setting.name, setting.value)
     statements = _node_statements(runner, setting, request.sql)
     catalog_node = runner.coord.catalog_node
     catalog = await runner.txn.connection(catalog_node, wants_block=False)
@@ -60,6 +63,7 @@ async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, reque
         return
     if not setting.is_local:
         await _record(runner, setting, catalog, in_block)
+    _note_transaction_setting(runner, setting, in_block)
     others = [n for n in runner.txn.held_nodes() if n != catalog_node]
     for node in others:
         await runner.txn.participants[node].conn.simple_query("; ".join(statements))
@@ -68,6 +72,22 @@ async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, reque
     else:
         tag_held_connections(runner)
     _done(runner, setting, await _reported(runner, setting, catalog))
+
+
+def _note_transaction_setting(runner: StatementRunner, setting: sqlparse.SetStatement,
+                              in_block: bool) -> None:
+    """What the open transaction must know now: its isolation level (SET
+    transaction_isolation) and SET LOCAL of gridpg's own consistency settings."""
+    if not in_block:
+        return
+    if setting.name == "transaction_isolation" and not setting.reset:
+        runner.txn.note_isolation(setting.value)
+    consistency = runner.txn.consistency
+    if consistency is not None and setting.is_local and setting.name in (CONSISTENCY, FENCE_TIMEOUT):
+        if setting.reset:
+            consistency.local.pop(setting.name, None)
+        elif setting.value is not None:
+            consistency.local[setting.name] = setting.value
 
 
 def tag_held_connections(runner: StatementRunner) -> None:

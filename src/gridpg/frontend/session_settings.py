@@ -158,10 +158,13 @@ def statements_for(current: tuple[object, ...] | None, wanted: tuple[object, ...
     if wanted == NEUTRAL:
         return statements
     _, session_user, role, items = wanted
+    # Settings first, as the superuser: the session may hold values only a superuser sets
+    # (lc_messages from the startup packet) and then have changed its role, as PostgreSQL
+    # allows; a role's own SETs are always within the superuser's reach.
+    for key, value in items:  # type: ignore[attr-defined]
+        statements.append(f"SELECT pg_catalog.set_config({quote_literal(key)}, {quote_literal(value)}, false)")
     if session_user != superuser:
         statements.append(f"SET SESSION AUTHORIZATION {quote_ident(str(session_user))}")
     if role is not None:
         statements.append(f"SET ROLE {quote_ident(str(role))}")
-    for key, value in items:  # type: ignore[attr-defined]
-        statements.append(f"SELECT pg_catalog.set_config({quote_literal(key)}, {quote_literal(value)}, false)")
     return statements

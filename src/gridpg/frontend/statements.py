@@ -24,6 +24,8 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
     DEADLOCK_DETECTED,
+    FEATURE_NOT_SUPPORTED,
+    INVALID_PARAMETER_VALUE,
     NO_ACTIVE_SQL_TRANSACTION,
     PROTOCOL_VIOLATION,
     QUERY_CANCELED,
@@ -40,6 +42,7 @@ from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
+from gridpg.txn.snapshot import SessionConsistency, check_setting
 from gridpg.txn.transaction import DistributedTransaction, TxnState
 
 if TYPE_CHECKING:
@@ -70,6 +73,8 @@ class StatementRunner:
         # Simple-protocol routes by literal-free text: ((snapshot, settings generation), route).
         self._simple_routes: dict[str, tuple[tuple[object, int], object]] = {}
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
+        self.txn.consistency = SessionConsistency(
+            coordinator.gtm, lambda: self.state.values, lambda: list(coordinator.datanode_addresses))
         self.implicit_block = False
         self.pending_sync: dict[str, BackendConnection] = {}
         self.presynced: set[str] = set()  # nodes already sent their Sync with the Execute
@@ -203,6 +208,12 @@ class StatementRunner:
                 self._apply_options(value, startup)
                 continue
             startup[key.lower()] = value
+        for key, value in startup.items():
+            try:
+                check_setting(key, value)
+            except PgError as exc:  # a bad startup option ends the connection, as in PostgreSQL
+                exc.severity = "FATAL"
+                raise
         startup.setdefault("client_encoding", "UTF8")
         if startup["client_encoding"].upper().replace("-", "") not in ("UTF8", "UNICODE"):
             raise PgError(
@@ -604,12 +615,16 @@ class StatementRunner:
                 self.txn.begin(control.begin_sql)
             send(codec.build_command_complete("BEGIN" if not control.is_start else "START TRANSACTION"))
         elif kind in ("commit", "rollback"):
+            if control.chain and (not self.txn.in_block or self.implicit_block):
+                raise PgError(NO_ACTIVE_SQL_TRANSACTION,
+                              f"{kind.upper()} AND CHAIN can only be used in transaction blocks")
             if not self.txn.in_block:
                 send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
                 send(codec.build_command_complete("COMMIT" if kind == "commit" else "ROLLBACK"))
                 return
             await self.sync_pending()
             failed = self.txn.state is TxnState.FAILED
+            chained = self.txn.chain_begin_sql()  # AND CHAIN keeps the characteristics
             self.implicit_block = False
             if kind == "commit" and not failed:
                 await self.end_transaction(commit=True)
@@ -618,7 +633,7 @@ class StatementRunner:
                 await self.end_transaction(commit=False)
                 tag = "ROLLBACK"
             if control.chain:
-                self.txn.begin()
+                self.txn.begin(chained)
             send(codec.build_command_complete(tag))
         elif kind == "savepoint":
             self._ensure_block("SAVEPOINT")
@@ -644,8 +659,11 @@ class StatementRunner:
             await prepared.finish(self, control.name, commit=kind == "commit_prepared")
             send(codec.build_command_complete("COMMIT PREPARED" if kind == "commit_prepared" else "ROLLBACK PREPARED"))
         elif kind == "set_transaction":
+            if control.snapshot is not None:
+                _refuse_snapshot_import(control.snapshot)
             if self.txn.in_block:
                 await self.txn.set_local(request.sql)
+                self.txn.note_isolation(control.isolation)
             else:
                 send(notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
             send(codec.build_command_complete("SET"))
@@ -711,3 +729,14 @@ def classify(sql: str) -> tuple[sqlparse.TxnControl | None, sqlparse.SetStatemen
 def _count_routed(started: float) -> None:
     """The fast paths bypass executor/run.execute, which counts planned statements."""
     metrics.ROUTER.observe(time.perf_counter() - started)
+
+
+def _refuse_snapshot_import(identifier: str) -> None:
+    """SET TRANSACTION SNAPSHOT: an identifier PostgreSQL would reject is rejected as it
+    does (22023); a well-formed one names one server's snapshot, which does not describe
+    the cluster's other servers, so importing it is refused rather than half honoured."""
+    if not identifier or identifier.strip("0123456789ABCDEF-"):
+        raise PgError(INVALID_PARAMETER_VALUE, f'invalid snapshot identifier: "{identifier}"')
+    raise PgError(FEATURE_NOT_SUPPORTED, "SET TRANSACTION SNAPSHOT is not supported by gridpg",
+                  detail="an exported snapshot belongs to one server; the cluster's other "
+                         "servers cannot take the same snapshot")

@@ -104,6 +104,16 @@ def _walk(node: Any) -> Iterator[Any]:
             stack.extend(item)
 
 
+def has_modifying_cte(tree: Any) -> bool:
+    """A WITH entry that is an INSERT/UPDATE/DELETE/MERGE (a data-modifying CTE)."""
+    for node in _walk(tree):
+        if isinstance(node, dict) and "CommonTableExpr" in node:
+            query = node["CommonTableExpr"].get("ctequery") or {}
+            if any(kind in query for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")):
+                return True
+    return False
+
+
 def has_node(tree: Any, *kinds: str) -> bool:
     for node in _walk(tree):
         if isinstance(node, dict):

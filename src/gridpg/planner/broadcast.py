@@ -47,6 +47,20 @@ class Move:
     needs: Needs
     rows: float  # estimated rows of the copy (all nodes together)
     key: str | None = None  # repartitioned by hash(key) like the anchor; None: broadcast
+    distinct: bool = False  # read only by EXISTS / IN subqueries: duplicate rows need not move
+    # Every reference equated on `key` to the anchor's partitioning column, whose rows are
+    # cut by this filter: only rows whose key the filtered anchor has can matter
+    # (semi-join reduction; the executor reads the keys first). None: no such cut.
+    reduce_by: str | None = None
+
+    def select_sql(self, columns: Sequence[str], filter_sql: str | None = None) -> str:
+        """What each source node sends: the needed columns, filtered (and `filter_sql`
+        AND-ed), DISTINCT when duplicates cannot change the statement's answer."""
+        need = self.needs
+        if filter_sql:
+            need = Needs(need.columns, f"({need.filter}) AND {filter_sql}" if need.filter else filter_sql)
+        text = need.select_sql(self.table.schema, self.table.name, columns)
+        return "SELECT DISTINCT " + text[len("SELECT "):] if self.distinct else text
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class BroadcastPlan:
     moved_rows: float
     gathered_rows: float  # what the coordinator finish would move instead
     anchor_table: DistTable | None = None  # whose hash partitioning repartitioned copies follow
+    grouped: bool = False  # the anchor is in a FROM subquery grouped by its partitioning column
 
     def describe(self) -> list[str]:
         lines = [f"  Anchor (stays on {', '.join(self.groups)}): {', '.join(self.anchor)}"]
@@ -65,6 +80,10 @@ class BroadcastPlan:
             where = f" WHERE {move.needs.filter}" if move.needs.filter else ""
             cols = ", ".join(move.needs.columns) if move.needs.columns is not None else "*"
             what = f"{move.table.schema}.{move.table.name} ({cols}){where}"
+            if move.distinct:
+                what = "DISTINCT " + what
+            if move.reduce_by:
+                what += f" whose {move.key} {self.anchor[0]} has WHERE {move.reduce_by}"
             if move.key is None:
                 lines.append(f"  Broadcast {what} to {', '.join(self.groups)} as "
                              f"{SCRATCH_SCHEMA}.{move.scratch}, ~{move.rows:.0f} rows each")
@@ -72,6 +91,8 @@ class BroadcastPlan:
                 lines.append(f"  Repartition {what} by hash({move.key}) like {self.anchor[0]} to "
                              f"{', '.join(self.groups)} as {SCRATCH_SCHEMA}.{move.scratch}, "
                              f"~{move.rows:.0f} rows")
+        if self.grouped:
+            lines.append("  The FROM subquery groups by the anchor's partitioning column: its groups are final on each node")
         lines.append(f"  Rows moved: ~{self.moved_rows:.0f} (a coordinator finish: ~{self.gathered_rows:.0f})")
         return lines
 
@@ -92,7 +113,7 @@ def plan_broadcast(
     if stmt.lockingClause or stmt.intoClause:
         return "FOR UPDATE/SHARE and SELECT INTO are not broadcast"
     keys = {location: table.key for location, table in refs.items()}
-    stmt = _core(stmt, aggregates)
+    stmt, grouped = _core(stmt, aggregates)
     top: list[_Leaf] = []
     for item in stmt.fromClause or ():
         _leaves(item, keys, columns, top)
@@ -103,28 +124,43 @@ def plan_broadcast(
     reasons = []
     for location in candidates:
         plan = _plan_with_anchor(sql, stmt, top, location, _Tables(refs, columns, types or {}, colocated),
-                                 needs, rows, scratch_name)
+                                 needs, rows, scratch_name, grouped)
         if isinstance(plan, BroadcastPlan):
             return plan
         reasons.append(f"{refs[location].name}: {plan}")
     return "; ".join(reasons)
 
 
-def _core(stmt: ast.SelectStmt, aggregates: frozenset[str]) -> ast.SelectStmt:
+def _core(stmt: ast.SelectStmt, aggregates: frozenset[str]) -> tuple[ast.SelectStmt, bool]:
     """The SELECT whose FROM holds the anchor: the statement, or the subquery that is its
     only FROM item when that subquery passes rows through (no grouping, limit, DISTINCT,
-    window, aggregate), as in `SELECT ... FROM (SELECT ... FROM a, b WHERE ...) x GROUP BY`."""
+    window, aggregate), as in `SELECT ... FROM (SELECT ... FROM a, b WHERE ...) x GROUP BY`;
+    or, last, such a subquery that groups (True): its GROUP BY must then hold the anchor's
+    partitioning column, so each group is complete on one node (TPC-H Q13)."""
     while len(stmt.fromClause or ()) == 1 and isinstance(stmt.fromClause[0], ast.RangeSubselect):
         item = stmt.fromClause[0]
         sub = item.subquery
         if item.lateral or not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
             break
-        if sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset \
-                or sub.distinctClause is not None or sub.windowClause or sub.withClause \
-                or sub.valuesLists or _has_aggregate_or_window(sub.targetList, aggregates):
+        if sub.limitCount or sub.limitOffset or sub.distinctClause is not None or sub.windowClause \
+                or sub.withClause or sub.valuesLists:
+            break
+        if sub.groupClause:
+            if not _is_plain_grouping(sub):
+                break
+            return sub, True
+        if sub.havingClause or _has_aggregate_or_window(sub.targetList, aggregates):
             break
         stmt = sub
-    return stmt
+    return stmt, False
+
+
+def _is_plain_grouping(sub: ast.SelectStmt) -> bool:
+    """GROUP BY of plain expressions (no grouping sets), no window function anywhere."""
+    if any(isinstance(g, ast.GroupingSet) for g in sub.groupClause or ()):
+        return False
+    return not any(call.over is not None for call in _nodes((sub.targetList, sub.havingClause, sub.sortClause),
+                                                             ast.FuncCall))
 
 
 def _has_aggregate_or_window(targets: object, aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:
@@ -149,7 +185,7 @@ class _Tables:
 def _plan_with_anchor(
     sql: str, stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, tables: _Tables,
     needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
-    scratch_name: Callable[[DistTable], str],
+    scratch_name: Callable[[DistTable], str], grouped: bool = False,
 ) -> BroadcastPlan | str:
     refs = tables.refs
     local = _Locality(anchor, tables)
@@ -157,6 +193,8 @@ def _plan_with_anchor(
     blocker = _outer_join_blocker(stmt.fromClause or (), set(local.keys))
     if blocker:
         return blocker
+    if grouped and not _groups_by_partitioning(stmt, top, local):
+        return "the FROM subquery's GROUP BY does not hold the anchor's partitioning column"
     groups = refs[anchor].groups
     moved: dict[tuple[TableKey, str | None], DistTable] = {}
     replace: dict[int, tuple[TableKey, str | None]] = {}
@@ -178,11 +216,74 @@ def _plan_with_anchor(
         return f"moving ~{moved_rows:.0f} rows costs more than gathering ~{gathered:.0f}"
     scratch = {key: scratch_name(table) for key, table in moved.items()}
     text = _rewrite(sql, stmt, {loc: scratch[key] for loc, key in replace.items()})
-    moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1])
+    semi = _semi_join_references(sql)
+    anchor_filter = needs.get(refs[anchor].key, Needs(None, None)).filter
+    moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1],
+                       _duplicates_free(k, replace, semi, needs, tables.types),
+                       _reduction(k, replace, local, refs[anchor], anchor_filter))
                   for k, t in moved.items())
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
-    return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor])
+    return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor], grouped)
+
+
+# -- moves that may drop rows ------------------------------------------------------------
+
+
+def _reduction(key: tuple[TableKey, str | None], replace: Mapping[int, tuple[TableKey, str | None]],
+               local: _Locality, anchor: DistTable, anchor_filter: str | None) -> str | None:
+    """The anchor's filter when every reference of a repartitioned move is equated on its
+    key to a reference of the anchor's table (so a row whose key no filtered anchor row has
+    joins nothing, matches no correlation, is in no IN list), else None."""
+    if key[1] is None or not anchor_filter:
+        return None
+    locations = [loc for loc, k in replace.items() if k == key]
+    for location in locations:
+        via = local.via.get(location)
+        if via is None or local.tables.refs[via].key != anchor.key or local.keys.get(via) is not None:
+            return None
+    return anchor_filter if locations else None
+
+
+# -- moves that may drop duplicate rows -------------------------------------------------
+
+# Types whose equality DISTINCT can use and whose equal values are interchangeable here.
+DISTINCT_TYPES = frozenset({16, 20, 21, 23, 25, 26, 1042, 1043, 1082, 1114, 1184, 1700, 2950})
+
+
+def _duplicates_free(key: tuple[TableKey, str | None], replace: Mapping[int, tuple[TableKey, str | None]],
+                     semi: set[int], needs: Mapping[TableKey, Needs],
+                     types: Mapping[TableKey, Mapping[str, int]]) -> bool:
+    """Whether every reference a move serves reads it only for existence (EXISTS, IN), so
+    its duplicate rows (over the columns moved) change nothing."""
+    locations = [loc for loc, k in replace.items() if k == key]
+    columns = needs.get(key[0], Needs(None, None)).columns
+    if not locations or columns is None or not all(loc in semi for loc in locations):
+        return False
+    known = types.get(key[0], {})
+    return all(known.get(c) in DISTINCT_TYPES for c in columns)
+
+
+def _semi_join_references(sql: str) -> set[int]:
+    """Locations of table references in the top-level FROM of an EXISTS or IN subquery
+    that neither aggregates, groups, limits, numbers rows nor uses DISTINCT ON."""
+    out: set[int] = set()
+    for link in _nodes(parse_sql(sql)[0].stmt, ast.SubLink):
+        sub = link.subselect
+        if link.subLinkType not in (SubLinkType.EXISTS_SUBLINK, SubLinkType.ANY_SUBLINK) \
+                or not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE:
+            continue
+        if sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset or sub.windowClause \
+                or sub.distinctClause is not None or _has_aggregate_or_window(sub.targetList):
+            continue
+        stack = list(sub.fromClause or ())
+        while stack:
+            item = stack.pop()
+            if isinstance(item, ast.RangeVar):
+                out.add(item.location)
+            elif isinstance(item, ast.JoinExpr):
+                stack += [item.larg, item.rarg]
+    return out
 
 
 # -- which references stay in place ------------------------------------------------------
@@ -216,6 +317,7 @@ class _Locality:
         self.tables = tables
         self.first = tables.refs[anchor]
         self.keys: dict[int, str | None] = {anchor: None}
+        self.via: dict[int, int] = {}  # repartitioned reference -> the local one it is equated to
         self.key_type = tables.types.get(self.first.key, {}).get(self.first.column or "")
 
     def collect(self, stmt: ast.SelectStmt, top: list[_Leaf]) -> None:
@@ -250,6 +352,7 @@ class _Locality:
         if self.first.method == "hash" and table.method in SHARDED and column_type is not None \
                 and column_type == self.key_type and column_type in REPARTITION_TYPES:
             self.keys[other[0]] = other[1]
+            self.via[other[0]] = local[0]
             return True
         return False
 
@@ -292,6 +395,16 @@ class _Locality:
         if not sub.groupClause and (sub.havingClause or _has_aggregate_or_window(targets)):
             return
         self.link(outer, mine)
+
+
+def _groups_by_partitioning(stmt: ast.SelectStmt, top: list[_Leaf], local: _Locality) -> bool:
+    """Whether a GROUP BY item is a local reference's partitioning column: then every
+    group's rows are on one node and the node's groups are final."""
+    for item in stmt.groupClause or ():
+        owner = _owner(item, top) if isinstance(item, ast.ColumnRef) else None
+        if owner is not None and owner[0] in local.keys and local.key_of(owner[0]) == owner[1]:
+            return True
+    return False
 
 
 def _outer_join_blocker(items: Sequence[object], local: set[int]) -> str | None:

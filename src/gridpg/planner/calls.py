@@ -14,8 +14,9 @@ from gridpg.sql.quote import quote_ident
 DISTRIBUTION_FUNCTIONS = ("create_distributed_table", "create_reference_table", "undistribute_table",
                           "alter_distributed_table")
 SEQUENCE_FUNCTIONS = ("nextval", "currval", "setval", "lastval")
-CLUSTER_FUNCTIONS = ("gridpg_recover_prepared",)  # unqualified, no FROM/WHERE
-_RESULT_TYPES = {"gridpg_recover_prepared": "integer"}
+# unqualified, no FROM/WHERE; gridpg_switch_placement is a shard move's switch (commands/placement.py)
+CLUSTER_FUNCTIONS = ("gridpg_recover_prepared", "gridpg_switch_placement")
+_RESULT_TYPES = {"gridpg_recover_prepared": "integer", "gridpg_switch_placement": "text"}
 
 
 def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:

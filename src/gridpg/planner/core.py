@@ -22,7 +22,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, prepared, router, tempnames
+from gridpg.planner import analyze, modifying_cte, prepared, router, tableoid, tempnames
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
@@ -32,6 +32,7 @@ from gridpg.planner.plan import (
     DistributedPlan,
     FunctionCallPlan,
     InsertPlan,
+    ModifyingCtePlan,
     Plan,
     SequenceCallPlan,
     SessionStatementPlan,
@@ -108,6 +109,9 @@ class Planner:
             return SessionStatementPlan(analysis.kind, analysis.tree)
         if analysis.route == "query":
             return self._plan_query(run_sql, analysis, catalog, session, params)
+        if analysis.route == "modifying_cte":
+            steps = modifying_cte.plan_steps(analysis.clean)
+            return ModifyingCtePlan(steps=steps.steps, main=steps.main)
         return plan_utility(analysis.clean, analysis.tree, analysis.kind, analysis.spec, catalog, session)
 
     def _plan_query(self, sql: str, analysis: Analysis, catalog: CatalogView, session: SessionView,
@@ -207,7 +211,8 @@ class Planner:
                 analysis = None
             if analysis is not None and not (
                 analysis.route == "catalog"
-                or (analysis.route == "query" and isinstance(analysis.router, router.RouterSpec))
+                or (analysis.route == "query" and analysis.sql is None
+                    and isinstance(analysis.router, router.RouterSpec))
             ):
                 analysis = None
             self.cache[key] = analysis
@@ -236,6 +241,15 @@ class Planner:
                 return Analysis("cluster_view", clean, spec, tree, kind, xl=views)
         if kind in QUERY_KINDS:
             return self._analyze_query(sql, clean, spec, tree, kind, catalog, session)
+        if kind in _WRAPPING_KINDS and analyze.has_modifying_cte(tree) \
+                and touches_distributed(tree, catalog, session):
+            _refuse_modifying_cte()
+        if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":
+            if touches_distributed(tree, catalog, session):
+                raise PgError(FEATURE_NOT_SUPPORTED, "materialized views over distributed tables are "
+                              "not supported by gridpg yet (REFRESH would read the catalog server's "
+                              "empty copies)", hint="use CREATE TABLE ... AS, or a view")
+            return Analysis("utility", clean, spec, tree, kind)
         if prepared.is_session_statement(tree, kind) or (
                 kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
             return Analysis("session", clean, spec, tree, kind)
@@ -256,9 +270,17 @@ class Planner:
             if analyze.has_node(tree, "FuncCall") and rewrite_version(sql) != sql:
                 return Analysis("version")
             return Analysis("catalog")
+        if kind in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
+            mapped = tableoid.rewrite(sql, tree)
+            if mapped is not None:
+                analysis = self._analyze(mapped, catalog, session)
+                analysis.sql = analysis.sql or mapped
+                return analysis
         if kind in ("UpdateStmt", "DeleteStmt") and analyze.has_node(tree, "CurrentOfExpr"):
             raise PgError(FEATURE_NOT_SUPPORTED, "WHERE CURRENT OF on a distributed table is not "
                           "supported by gridpg (its cursors are not on the datanodes)")
+        if analyze.has_modifying_cte(tree):
+            return Analysis("modifying_cte", clean, spec, tree, kind)
         body = tree[kind]
         writes = kind != "SelectStmt" or analyze.has_node(tree, "lockingClause")
         spec_router = None
@@ -268,6 +290,18 @@ class Planner:
         if kind not in ("InsertStmt", "MergeStmt") and not moves:
             spec_router = router.static(body, resolved, writes)
         return Analysis("query", clean, spec, tree, kind, resolved, spec_router)
+
+
+# statements that carry a query of their own
+_WRAPPING_KINDS = ("ExplainStmt", "CopyStmt", "DeclareCursorStmt", "PrepareStmt", "CreateTableAsStmt")
+
+
+def _refuse_modifying_cte() -> None:
+    """Each part of a data-modifying WITH would need its own plan and all of them one
+    snapshot; planned as one query its writes reached gathered copies only, silently."""
+    raise PgError(FEATURE_NOT_SUPPORTED, "a data-modifying WITH over distributed tables "
+                  "is not supported by gridpg yet",
+                  hint="run the INSERT/UPDATE/DELETE ... RETURNING as a statement of its own")
 
 
 # -- views -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pglast import ast, parse_sql
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES
-from gridpg.planner import analyze
+from gridpg.planner import analyze, tableoid
 from gridpg.planner.plan import Fragment, MergePlan, NotApplicable, ScratchNames, Strategy
 from gridpg.planner.pushdown import Resolved, has_aggregate
 from gridpg.planner.text import quote
@@ -56,7 +56,7 @@ def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[s
     distinct = body.get("distinctClause")
     if distinct and any(item for item in distinct):  # DISTINCT ON (a list with expressions)
         return "DISTINCT ON is finished on the coordinator"
-    if body.get("lockingClause") or body.get("intoClause") or analyze.has_node(body, "SubLink"):
+    if body.get("lockingClause") or body.get("intoClause") or tableoid.has_user_sublink(body):
         return "subqueries or locking"
     targets = body.get("targetList", [])
     names = []

@@ -38,6 +38,7 @@ class Strategy(Enum):
     INSERT = "insert"
     MERGE_STATEMENT = "merge-statement"
     SESSION_STATEMENT = "session-statement"  # PREPARE/EXECUTE/DEALLOCATE, cursors over distributed tables
+    MODIFYING_CTE = "modifying-cte"  # a data-modifying WITH run as steps (planner/modifying_cte.py)
     # query strategies (their order: planner/query.py SELECT_STRATEGIES, WRITE_STRATEGIES)
     ROUTER = "router"
     PUSHDOWN = "pushdown"
@@ -272,6 +273,22 @@ class InsertPlan(Plan):
         if target is not None:
             by = f" by {target.method}({target.column})" if target.column else f" ({target.method})"
             lines.append(f"  Target: {target.schema}.{target.name}{by} on {', '.join(target.groups)}")
+        return lines
+
+
+@dataclass(frozen=True)
+class ModifyingCtePlan(Plan):
+    """A data-modifying WITH: each INSERT/UPDATE/DELETE entry runs as a statement of its
+    own, its RETURNING rows become a constant WITH entry of what follows."""
+
+    strategy: ClassVar[Strategy] = Strategy.MODIFYING_CTE
+    steps: tuple[Any, ...] = ()  # planner.modifying_cte.CteStep
+    main: str = ""
+
+    def describe(self) -> list[str]:
+        lines = ["Distributed plan: modifying-cte (each data-modifying WITH entry first, on its own)"]
+        lines += [f"  Step: {s.name} := {s.statement}" for s in self.steps if s.modifying]
+        lines.append(f"  Then: {self.main}")
         return lines
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES, CatalogSnapshot, DistTable
-from gridpg.planner import analyze
+from gridpg.planner import analyze, tableoid
 from gridpg.planner.plan import NotApplicable, Strategy
 
 PUSHDOWN = Strategy.PUSHDOWN
@@ -114,7 +114,7 @@ def needs_combine(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGG
         for n in analyze._walk([body.get("targetList"), body.get("sortClause")])
     ):
         return "window functions see the whole result"
-    if analyze.has_node(body.get("targetList"), "SubLink") or analyze.has_node(body.get("whereClause"), "SubLink"):
+    if tableoid.has_user_sublink(body.get("targetList")) or tableoid.has_user_sublink(body.get("whereClause")):
         return "subqueries"
     if analyze.has_node(body.get("targetList"), "SetToDefault") or any(
         "nextval" in str(x) for x in [body.get("targetList")]
@@ -139,21 +139,27 @@ def has_aggregate(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGG
 
 
 def _has_outer_join_with_reference_nullable(body: dict[str, Any], resolved: list[Resolved]) -> bool:
-    replicated = {r.ref.location for r in resolved if r.table is not None and r.table.method == "replication"}
+    """An outer join whose preserved side holds no sharded table (only reference tables,
+    functions such as generate_series, VALUES) while the other side does: every node would
+    keep each preserved row, NULL-extended where its own shard has no match, so the rows
+    would come back once per node. Or a table the datanodes do not have at all."""
+    sharded = {r.ref.location for r in resolved if r.table is not None and r.table.method != "replication"}
     local = {r.ref.location for r in resolved if r.table is None}
-    unsafe = replicated | local
     for node in analyze._walk(body.get("fromClause", [])):
         if not isinstance(node, dict) or "JoinExpr" not in node:
             continue
         join = node["JoinExpr"]
         kind = join["jointype"]
-        left = {n["RangeVar"]["location"] for n in analyze._walk(join["larg"]) if isinstance(n, dict) and "RangeVar" in n}
-        right = {n["RangeVar"]["location"] for n in analyze._walk(join["rarg"]) if isinstance(n, dict) and "RangeVar" in n}
-        # The preserved side must not be only-replicated when the other side is distributed.
-        if kind == "JOIN_LEFT" and left and left <= unsafe and not right <= unsafe:
+        left = bool(_range_var_locations(join["larg"]) & sharded)
+        right = bool(_range_var_locations(join["rarg"]) & sharded)
+        if kind == "JOIN_LEFT" and right and not left:
             return True
-        if kind == "JOIN_RIGHT" and right and right <= unsafe and not left <= unsafe:
+        if kind == "JOIN_RIGHT" and left and not right:
             return True
-        if kind == "JOIN_FULL" and (left <= unsafe) != (right <= unsafe):
+        if kind == "JOIN_FULL" and left != right:
             return True
     return bool(local)
+
+
+def _range_var_locations(node: Any) -> set[int]:
+    return {n["RangeVar"]["location"] for n in analyze._walk(node) if isinstance(n, dict) and "RangeVar" in n}

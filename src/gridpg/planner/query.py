@@ -25,7 +25,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, router
+from gridpg.planner import analyze, router, tableoid
 from gridpg.planner.aggregate import two_phase
 from gridpg.planner.context import BoundParams
 from gridpg.planner.finish import coordinator_finish
@@ -113,6 +113,7 @@ def _two_phase(ctx: QueryContext) -> Outcome:
 def _coordinator_finish(ctx: QueryContext) -> Outcome:
     if ctx.writes:
         raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported")
+    tableoid.ensure_not_gathered(ctx.sql, "a coordinator finish")
     return coordinator_finish(ctx.sql, ctx.resolved, (), ctx.scratch)
 
 
@@ -120,6 +121,7 @@ def _move_rows(ctx: QueryContext) -> Outcome:
     target = ctx.resolved[0].table
     if ctx.kind == "UpdateStmt" and target is not None and target.column and \
             target.method in ("hash", "modulo") and updates_column(ctx.body, target.column):
+        tableoid.ensure_not_gathered(ctx.sql, "moving rows between nodes")
         return move_rows(ctx.sql, ctx.body, ctx.resolved)
     return NotApplicable(Strategy.MOVE_ROWS, "the distribution column keeps its value")
 

@@ -45,19 +45,22 @@ class NotApplicable:
     reason: str  # human-readable, shown by EXPLAIN VERBOSE
 
 
-def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False) -> TwoPhasePlan | NotApplicable:
+def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False,
+                    final_from: bool = False) -> TwoPhasePlan | NotApplicable:
     """Split `sql` (one SELECT) into a partial and a final query, or say why not.
 
     `temp_table` is an already-quoted name such as `pg_temp.gp_agg_1`; the final query
     reads from it. Raises ValueError only for a malformed `temp_table` (a caller bug).
     `complete_subqueries` says that every subquery sees, on each datanode, all the rows it
     needs (broadcast copies, or tables colocated on a correlation with the node's rows), so
-    aggregates inside subqueries are exact there.
+    aggregates inside subqueries are exact there. `final_from` says that the rows of the
+    statement's FROM subquery are final on each datanode (it groups by the partitioning
+    column of an exchange's anchor: every group is complete on one node).
     """
     temp = _parse_temp_table(temp_table)
     try:
         stmt = _parse_select(sql)
-        _ensure_splittable(stmt, complete_subqueries)
+        _ensure_splittable(stmt, complete_subqueries, final_from)
         return _Splitter(stmt, temp).build()
     except _Refusal as refusal:
         return NotApplicable(refusal.reason)
@@ -141,7 +144,8 @@ def _parse_select(sql: str) -> ast.SelectStmt:
     return stmts[0].stmt
 
 
-def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:
+def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False,
+                       final_from: bool = False) -> None:
     if stmt.op != SetOperation.SETOP_NONE:
         raise _Refusal("set operations (UNION/INTERSECT/EXCEPT) are not split")
     if stmt.valuesLists:
@@ -158,7 +162,8 @@ def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False) 
         raise _Refusal("GROUPING SETS, ROLLUP and CUBE are not split")
     if any(isinstance(n, ast.GroupingFunc) for n in _walk(stmt)):
         raise _Refusal("GROUPING() is not split")
-    _ensure_from_is_row_local(stmt, complete_subqueries)
+    if not final_from:
+        _ensure_from_is_row_local(stmt, complete_subqueries)
     _ensure_no_misplaced_aggregates(stmt, complete_subqueries)
     if not stmt.groupClause and not any(_is_aggregate(n) for n in _walk(_final_parts(stmt))):
         raise _Refusal("no aggregates and no GROUP BY: nothing to combine")
@@ -306,8 +311,12 @@ def _fill(template: ast.Node, **columns: ast.Node) -> ast.Node:
 
 _T_COUNT = _template("coalesce(sum(__p), 0)::bigint")
 _T_AVG = _template("sum(__s) / nullif(sum(__c), 0)")
-_T_PART_SUM_NUMERIC = _template("sum(__x::numeric)")
-_T_PART_SUM_SQUARES = _template("sum(__x::numeric * __x::numeric)")
+# x as numeric, exactly: float4 -> numeric keeps only 6 digits, while PostgreSQL's float4
+# variance accumulates the exact binary value (as float8); so float4 goes through float8.
+_EXACT = ("(CASE WHEN pg_catalog.pg_typeof(__x) = 'pg_catalog.float4'::pg_catalog.regtype"
+          " THEN __x::pg_catalog.float8::pg_catalog.numeric ELSE __x::pg_catalog.numeric END)")
+_T_PART_SUM_NUMERIC = _template(f"sum({_EXACT})")
+_T_PART_SUM_SQUARES = _template(f"sum({_EXACT} * {_EXACT})")
 _T_PART_COUNT = _template("count(__x)")
 _T_PART_SUM = _template("sum(__x)")
 _VAR_NUM = "(sum(__n) * sum(__q) - sum(__s) * sum(__s))"
@@ -361,14 +370,18 @@ class _Splitter:
         group_columns = [self._group_key(e) for e in self._group_exprs()]
         targets = tuple(ast.ResTarget(name=name, val=self._final(t.val))
                         for name, t in zip(self.output_names, stmt.targetList, strict=True))
+        having = self._final(stmt.havingClause) if stmt.havingClause else None
+        sort = tuple(self._final_sort(s) for s in stmt.sortClause or ()) or None
+        distinct = self._final_distinct(stmt.distinctClause)
+        group_columns += [c.name for c in self.columns if c.name.startswith("f")]
         final = ast.SelectStmt(
             targetList=targets,
             fromClause=(copy.deepcopy(self.temp),),
             whereClause=None,
             groupClause=tuple(_column(c) for c in dict.fromkeys(group_columns)) or None,
-            havingClause=self._final(stmt.havingClause) if stmt.havingClause else None,
-            sortClause=tuple(self._final_sort(s) for s in stmt.sortClause or ()) or None,
-            distinctClause=self._final_distinct(stmt.distinctClause),
+            havingClause=having,
+            sortClause=sort,
+            distinctClause=distinct,
             limitCount=_ensure_constant_limit(stmt.limitCount),
             limitOffset=_ensure_constant_limit(stmt.limitOffset),
             limitOption=stmt.limitOption,
@@ -440,6 +453,17 @@ class _Splitter:
                        for n in _walk(target.val, into_subqueries=False)):
                 raise _Refusal(f"GROUP BY {name} may name an input or an output column")
 
+    def _dependent(self, node: ast.ColumnRef) -> str:
+        """A column used outside the aggregates that is no GROUP BY expression: valid in
+        PostgreSQL only when functionally dependent on the GROUP BY (a primary key's
+        table). The partial query selects it under the original GROUP BY, so the node
+        checks that rule and fails as PostgreSQL would; the final query, over a temp table
+        without the key, groups by it too (which changes no group)."""
+        if self.raw:
+            raise _Refusal(f"column {_deparse(node)} is used outside an aggregate but is not"
+                           " a GROUP BY expression")
+        return self._add_column("f", node, grouped=False, key=self._normalize(node))
+
     def _group_key(self, expr: ast.Node) -> str:
         return self._add_column("g", expr, grouped=True, key=self._normalize(expr))
 
@@ -481,8 +505,7 @@ class _Splitter:
                 return self._combined(node, name)
             _ensure_scalar_function(node)
         if isinstance(node, ast.ColumnRef):
-            raise _Refusal(f"column {_deparse(node)} is used outside an aggregate but is not"
-                           " a GROUP BY expression")
+            return _column(self._dependent(node))
         if isinstance(node, ast.SubLink):
             raise _Refusal("a subquery outside the aggregates cannot run on the catalog server")
         if isinstance(node, ast.ParamRef):

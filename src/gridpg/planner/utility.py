@@ -19,7 +19,7 @@ from gridpg.planner.plan import (
     Plan,
     UtilityPlan,
 )
-from gridpg.sql.quote import quote_qualified
+from gridpg.sql.quote import quote_literal, quote_qualified
 
 _OWN_PLANS = {"CreateStmt": CreateTablePlan, "ExplainStmt": ExplainPlan, "CopyStmt": CopyPlan,
               "CreateTableAsStmt": CreateTableAsPlan}
@@ -28,6 +28,8 @@ _OWN_PLANS = {"CreateStmt": CreateTablePlan, "ExplainStmt": ExplainPlan, "CopySt
 def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
                  catalog: CatalogView, session: SessionView) -> Plan:
     own = _OWN_PLANS.get(kind)
+    if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":
+        own = None  # over no distributed table (core refuses others): DDL everywhere, as a view
     if own is not None:
         return own(clean, tree, spec)
     snapshot = catalog.snapshot
@@ -38,7 +40,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
     groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
     after = _metadata_after(kind, tree, tables, snapshot)
-    group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ()))
+    group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
+        or _storage_options_per_group(clean, tree, kind, tables, list(groups or ()))
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
 
@@ -77,13 +80,15 @@ def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
     """Metadata statements that follow a DDL statement (drop, rename)."""
     body = tree[kind]
     if kind == "DropStmt" and body.get("removeType") == "OBJECT_TABLE":
-        return [store.sql_delete_dist_table(t.schema, t.name) for t in tables]
+        return [store.sql_delete_dist_table(t.schema, t.name) for t in tables] + [store.sql_forget_dropped_tables()]
     if kind == "DropStmt" and body.get("removeType") == "OBJECT_SCHEMA":
         names = set()
         for obj in body.get("objects", []):
             if "String" in obj:
                 names.add(obj["String"]["sval"])
         return [store.sql_delete_dist_table(t.schema, t.name) for t in snapshot.tables if t.schema in names]
+    if kind == "DropStmt" and body.get("behavior") == "DROP_CASCADE":
+        return [store.sql_forget_dropped_tables()]  # a type or function dropped with its tables
     if kind == "RenameStmt" and body.get("renameType") == "OBJECT_TABLE" and tables:
         t = tables[0]
         return [store.sql_rename_table(t.schema, t.name, t.schema, body["newname"])]
@@ -124,3 +129,33 @@ def _drop_tables_per_group(tree: dict[str, Any], kind: str, tables: list[DistTab
         names = [quote_qualified(t.schema, t.name) for t in tables if group in t.groups]
         out[group] = f"DROP TABLE{exists} {', '.join(names)}{suffix}"
     return out
+
+
+_RELOPTION_COMMANDS = {"AT_SetRelOptions", "AT_ResetRelOptions"}
+
+
+def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                               groups: list[str]) -> dict[str, str] | None:
+    """ALTER TABLE ... SET/RESET (storage options) of a HASH table: on the datanodes the
+    table is partitioned (PostgreSQL refuses storage options there), so they go to its
+    leaves, the shards, which hold the rows."""
+    if kind != "AlterTableStmt" or len(tables) != 1 or tables[0].method != "hash":
+        return None
+    cmds = [c.get("AlterTableCmd", {}).get("subtype") for c in tree[kind].get("cmds") or []]
+    if not cmds or not set(cmds) <= _RELOPTION_COMMANDS:
+        return None
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    stmt = parse_sql(clean)[0].stmt
+    stmt.relation.schemaname, stmt.relation.relname, stmt.missing_ok = None, "gp_reloptions_target", False
+    tail = RawStream()(stmt).split("gp_reloptions_target", 1)[1]
+    table = quote_literal(quote_qualified(tables[0].schema, tables[0].name))
+    block = (
+        "DO $gridpg_reloptions$ DECLARE r record; t regclass := " + table + "; BEGIN "
+        "IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t) <> 'p' THEN "
+        "EXECUTE 'ALTER TABLE ' || t::text || " + quote_literal(tail) + "; RETURN; END IF; "
+        "FOR r IN SELECT relid FROM pg_catalog.pg_partition_tree(t) WHERE isleaf LOOP "
+        "EXECUTE 'ALTER TABLE ' || r.relid::text || " + quote_literal(tail) + "; END LOOP; END $gridpg_reloptions$"
+    )
+    return {group: block for group in groups}

@@ -138,6 +138,7 @@ class TxnControl:
     kind: str  # begin | commit | rollback | savepoint | rollback_to | release | prepare | commit_prepared | rollback_prepared | set_transaction
     name: str = ""  # the savepoint, or the prepared transaction's identifier
     chain: bool = False
+    snapshot: str | None = None  # SET TRANSACTION SNAPSHOT's identifier
     begin_sql: str = "BEGIN"
     is_start: bool = False
     isolation: str | None = None
@@ -184,7 +185,12 @@ def transaction_control(sql: str) -> TxnControl | None:
         stmt = parse_tree(sql)
         if "VariableSetStmt" not in stmt:
             return None
-        return TxnControl("set_transaction")
+        body = stmt["VariableSetStmt"]
+        snapshot = None
+        if body.get("name") == "TRANSACTION SNAPSHOT":
+            snapshot = body["args"][0]["A_Const"].get("sval", {}).get("sval", "")
+        return TxnControl("set_transaction", snapshot=snapshot,
+                          isolation=_isolation_option(body.get("args", [])))
     stmt = parse_tree(sql)
     body = stmt.get("TransactionStmt")
     if body is None:
@@ -214,6 +220,16 @@ def transaction_control(sql: str) -> TxnControl | None:
     return TxnControl(kind, name=name, chain=bool(body.get("chain")))
 
 
+def _isolation_option(options: list[dict[str, Any]]) -> str | None:
+    """The level a list of transaction modes (DefElem) names, if any."""
+    for option in options:
+        elem = option.get("DefElem", {})
+        if elem.get("defname") == "transaction_isolation":
+            const = elem.get("arg", {}).get("A_Const", {})
+            return str(const["sval"]["sval"]) if "sval" in const else None
+    return None
+
+
 @dataclass(frozen=True)
 class SetStatement:
     name: str  # lower case; "all" for RESET ALL; "session characteristics" for SET SESSION CHARACTERISTICS
@@ -239,7 +255,10 @@ def set_statement(sql: str) -> SetStatement | None:
     args = body.get("args") or []
     if args and "A_Const" in args[0]:
         const = args[0]["A_Const"]
-        value = str(const["sval"]["sval"]) if "sval" in const else None
+        if "sval" in const:
+            value = str(const["sval"]["sval"])
+        elif "ival" in const:
+            value = str(const["ival"].get("ival", 0))
     return SetStatement(name, kind in ("VAR_RESET", "VAR_RESET_ALL", "VAR_SET_DEFAULT"),
                         bool(body.get("is_local")), value,
                         "RESET" if kind in ("VAR_RESET", "VAR_RESET_ALL") else "SET")

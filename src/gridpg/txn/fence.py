@@ -1,79 +1,128 @@
 """The consistency fence (DESIGN section 6), coordinator side.
 
-A multi-node read establishes its snapshot on every node while holding the GTM's
-*snapshot* fence; a 2PC transaction sends its COMMIT PREPARED messages while holding the
-*commit* fence; the two modes exclude each other. So every multi-node snapshot sees a
-distributed transaction on all of its nodes or on none.
+A multi-node statement establishes its snapshot on every node while holding the GTM's
+*snapshot* fence; a REPEATABLE READ transaction takes its one snapshot on every datanode
+the same way (txn/snapshot.py); a 2PC transaction sends its COMMIT PREPARED messages while
+holding the *commit* fence; the two modes exclude each other. So every fenced snapshot
+sees a distributed transaction on all of its nodes or on none.
 
-Safeguards: a snapshot hold is bounded (a node that does not start the statement quickly,
-e.g. blocked on a lock held by a transaction waiting to commit, would otherwise deadlock
-with the commit fence), and when the GTM cannot be reached reads go on without the fence.
+No snapshot is ever taken without the fence in `cluster` consistency: when the fence
+cannot be had or held, the statement fails with 40001 (serialization failure) saying what
+it waited for. Waits are bounded so that no cycle through the fence can hang:
+
+* acquiring the fence waits for COMMIT PREPARED rounds in flight; these wait on no lock a
+  reader holds (PostgreSQL's COMMIT PREPARED takes no heavyweight lock), so they end;
+  the wait is bounded (twice the fence timeout) anyway, in case the GTM or a node stalls;
+* holding it: a node may be slow to take its snapshot because its statement waits on a
+  lock, possibly held by a prepared transaction whose COMMIT PREPARED waits for this very
+  fence. While nobody waits for the commit fence, holding it harms nobody and the hold
+  goes on (a long multi-node write keeps its guarantee); once a commit waits and the hold
+  has lasted the fence timeout, the statement is cancelled on its nodes and fails 40001.
+
+This module must not decide *whether* a statement is fenced: callers do (the session's
+`gridpg.consistency`, the number of nodes, an already established transaction snapshot).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
+from gridpg.errors import SERIALIZATION_FAILURE, PgError
 from gridpg.gtm.client import GtmClient
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
 log = logging.getLogger("gridpg.fence")
 
-SNAPSHOT_HOLD = 0.5  # seconds a snapshot may keep commits waiting
+DEFAULT_TIMEOUT = 5.0  # seconds: gridpg.fence_timeout's default
+HINT = ("retry the transaction; SET gridpg.consistency = node reads each node's own snapshot "
+        "without the fence")
 
 
-async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]],
-                            requested: asyncio.Future[int] | None = None) -> None:
-    """Run `body` (the COMMIT PREPARED round) under the commit fence (`requested` ahead by
-    request_commit_fence, else asked for now)."""
-    token = await (requested if requested is not None else gtm.fence_acquire("commit"))
+@dataclass(frozen=True)
+class Started:
+    """One node's statement: its name and a wait that ends once its snapshot is taken."""
+
+    node: str
+    wait: Callable[[], Awaitable[None]]
+
+
+async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]]) -> None:
+    """Run `body` (the COMMIT PREPARED round) under the commit fence."""
+    token = await gtm.fence_acquire("commit")
     try:
         await body()
     finally:
         _release(gtm, token)
 
 
-def request_commit_fence(gtm: GtmClient) -> asyncio.Future[int]:
-    """Ask for the commit fence now, for a COMMIT PREPARED round that follows (the request
-    travels with the decision's: one GTM round trip less). Use it or give_back it."""
-    return asyncio.ensure_future(gtm.fence_acquire("commit"))
-
-
-def give_back(gtm: GtmClient, requested: asyncio.Future[int]) -> None:
-    """A requested commit fence not used: released as soon as (if ever) it is granted.
-    Not cancelled: a grant already on its way would then be lost, holding the fence."""
-    def done(future: asyncio.Future[int]) -> None:
-        if not future.cancelled() and future.exception() is None:
-            _release(gtm, future.result())
-
-    requested.add_done_callback(done)
-
-
-async def snapshot_fence(gtm: GtmClient) -> int | None:
-    """Acquire the snapshot fence; None when the GTM is unreachable (reads go on)."""
+async def acquire_snapshot(gtm: GtmClient, timeout: float) -> int:
+    """The snapshot fence's token; 40001 when it cannot be had within 2 x `timeout`."""
+    limit = 2 * timeout
     try:
-        return await gtm.fence_acquire("snapshot")
-    except (GtmUnavailable, GtmError, OSError):
-        log.warning("snapshot fence unavailable; reading without it")
-        return None
-
-
-async def release_when_started(gtm: GtmClient, token: int | None,
-                               started: list[Callable[[], Awaitable[None]]]) -> None:
-    """Release the snapshot fence once every node has started its statement (its first
-    answer arrived: the snapshot is taken), or after SNAPSHOT_HOLD at the latest."""
-    if token is None:
-        return
-    try:
-        await asyncio.wait_for(asyncio.gather(*(wait() for wait in started)), SNAPSHOT_HOLD)
+        async with asyncio.timeout(limit):
+            return await gtm.fence_acquire("snapshot")
     except TimeoutError:
-        log.info("a node did not start within %.1f s; snapshot fence released", SNAPSHOT_HOLD)
-    except Exception:  # noqa: BLE001 - the statement's own reader reports node errors
-        pass
+        raise PgError(
+            SERIALIZATION_FAILURE,
+            f"could not establish a cluster-wide snapshot: waited {limit * 1000:.0f} ms for the "
+            "GTM's snapshot fence while 2PC commits held it", hint=HINT) from None
+    except (GtmUnavailable, GtmError, OSError) as exc:
+        raise PgError(
+            SERIALIZATION_FAILURE,
+            f"could not establish a cluster-wide snapshot: the GTM's snapshot fence is "
+            f"unavailable ({exc})", hint=HINT) from None
+
+
+async def hold_until_started(gtm: GtmClient, token: int, started: Sequence[Started],
+                             timeout: float) -> None:
+    """Hold the snapshot fence until every node's statement has taken its snapshot, then
+    release it. Raises 40001 (the fence released) when, after `timeout`, some node has not
+    and a 2PC commit is waiting for the fence; the caller then abandons the statement."""
+    tasks = {asyncio.ensure_future(s.wait()): s.node for s in started}
+    try:
+        while tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout)
+            if not pending:
+                return
+            if await _commit_waits(gtm):
+                late = ", ".join(sorted(tasks[t] for t in pending))
+                raise PgError(
+                    SERIALIZATION_FAILURE,
+                    f"could not establish a cluster-wide snapshot: node {late} did not take its "
+                    f"snapshot within {timeout * 1000:.0f} ms while a 2PC commit waited for the "
+                    "snapshot fence (the statement may wait on a lock that transaction holds)",
+                    hint=HINT)
     finally:
+        for task in tasks:
+            task.cancel()
         _release(gtm, token)
+
+
+async def run_fenced(gtm: GtmClient, timeout: float, start: Callable[[], None],
+                     started: Sequence[Started]) -> None:
+    """Acquire the snapshot fence, `start` the statements (send them), hold the fence until
+    each has taken its snapshot."""
+    token = await acquire_snapshot(gtm, timeout)
+    try:
+        start()
+    except BaseException:
+        _release(gtm, token)
+        raise
+    await hold_until_started(gtm, token, started, timeout)
+
+
+async def _commit_waits(gtm: GtmClient) -> bool:
+    """Whether a COMMIT PREPARED round waits for the fence (an unreachable GTM counts as
+    yes: the hold can no longer be vouched for)."""
+    try:
+        stats = await gtm.stats()
+    except (GtmUnavailable, GtmError, OSError):
+        return True
+    fence = stats.get("fence") or {}
+    return bool((fence.get("waiting") or {}).get("commit"))
 
 
 def _release(gtm: GtmClient, token: int) -> None:

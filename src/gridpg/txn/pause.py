@@ -86,6 +86,32 @@ class PauseGate:
             self.pauser = previous
             raise PgError("08006", f"PAUSE CLUSTER: the GTM cannot be reached: {exc}") from None
 
+    async def pause_within(self, session: Any, seconds: float, in_block: bool) -> bool:
+        """A pause that must drain within `seconds` (an online shard move's switch): True
+        once no other transaction runs; False, with the pause released, when the running
+        ones did not finish in time (or another pause held the cluster). Callers release a
+        True pause with `unpause`."""
+        if in_block:
+            raise PgError(ACTIVE_SQL_TRANSACTION, "a cluster pause cannot start inside a transaction block")
+        try:
+            await asyncio.wait_for(self.wait_open(session), seconds)
+        except TimeoutError:
+            return False
+        previous, self.pauser = self.pauser, session
+        try:
+            answer = await self.gtm.pause(seconds)
+            if answer.get("drained"):
+                return True
+            await self.gtm.unpause()
+        except GtmError as exc:
+            self.pauser = previous
+            raise PgError(exc.code, exc.message) from None
+        except (GtmUnavailable, OSError) as exc:
+            self.pauser = previous
+            raise PgError("08006", f"cluster pause: the GTM cannot be reached: {exc}") from None
+        self.pauser = previous
+        return False
+
     async def unpause(self, session: Any) -> None:
         """UNPAUSE CLUSTER: from the pausing session, or any superuser's (force)."""
         try:

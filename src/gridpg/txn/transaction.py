@@ -30,10 +30,13 @@ from gridpg.errors import (
     CANNOT_CONNECT_NOW,
     CONNECTION_FAILURE,
     IN_FAILED_TRANSACTION,
+    SERIALIZATION_FAILURE,
     UNDEFINED_OBJECT,
     PgError,
 )
+from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.txn import fence, snapshot
 from gridpg.txn.deadlock import build_label
 
 log = logging.getLogger("gridpg.txn")
@@ -88,15 +91,7 @@ class CommitLog:
     async def forget(self, gid: str) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    def request_commit_fence(self) -> object:
-        """Ask for the commit fence ahead of commit_fenced (while the decision is logged);
-        None: this log has no fence."""
-        return None
-
-    def give_back_commit_fence(self, requested: object) -> None:
-        """A fence from request_commit_fence that commit_fenced will not use."""
-
-    async def commit_fenced(self, body: Callable[[], Awaitable[None]], requested: object = None) -> None:
+    async def commit_fenced(self, body: Callable[[], Awaitable[None]]) -> None:
         """Run the COMMIT PREPARED round; the GTM-backed log holds the commit fence."""
         await body()
 
@@ -128,10 +123,48 @@ class DistributedTransaction:
         self.closing: list[BackendConnection] = []  # unpinned while in use: closed at the end
         self.gxid: int | None = None  # taken when the first remote block opens
         self.last_gxid: int | None = None  # the previous transaction's, for late errors
+        # What the session asks of snapshots (txn/snapshot.py); None: no fence (tests).
+        self.consistency: snapshot.SessionConsistency | None = None
+        self.isolation: str | None = None  # named by BEGIN or SET TRANSACTION in this block
+        # One snapshot on every datanode, taken under the fence (REPEATABLE READ, cluster).
+        self.cluster_snapshot = False
+
+    @property
+    def effective_isolation(self) -> str:
+        """The isolation level of the open block, as PostgreSQL would run it."""
+        if self.isolation is not None:
+            return self.isolation
+        return self.consistency.default_isolation if self.consistency is not None else snapshot.READ_COMMITTED
 
     @property
     def serializable(self) -> bool:
-        return self.in_block and "SERIALIZABLE" in self.begin_sql.upper()
+        return self.in_block and self.effective_isolation == snapshot.SERIALIZABLE
+
+    def note_isolation(self, level: str | None) -> None:
+        """SET TRANSACTION ISOLATION LEVEL (or SET transaction_isolation) inside the block."""
+        if level is not None and self.in_block:
+            self.isolation = snapshot.normalize_isolation(level)
+
+    def chain_begin_sql(self) -> str:
+        """BEGIN for the transaction COMMIT/ROLLBACK AND CHAIN starts: the same
+        characteristics, an isolation level set by SET TRANSACTION included."""
+        if self.isolation is None or snapshot.isolation_from_begin(self.begin_sql) is not None:
+            return self.begin_sql
+        modes = self.begin_sql[len("BEGIN"):].strip()
+        return f"BEGIN ISOLATION LEVEL {self.isolation.upper()}" + (f", {modes}" if modes else "")
+
+    def needs_statement_fence(self, nodes: int) -> bool:
+        """Whether a statement over `nodes` datanodes must take its snapshots under the
+        fence: cluster consistency, two or more nodes, and no transaction snapshot already
+        fenced (a REPEATABLE READ transaction's statements all read that one)."""
+        return (nodes > 1 and not self.cluster_snapshot and self.consistency is not None
+                and self.consistency.is_cluster)
+
+    def _wants_cluster_snapshot(self, node: str) -> bool:
+        return (self.in_block and not self.cluster_snapshot and node not in self.local_nodes
+                and self.consistency is not None and self.consistency.is_cluster
+                and self.effective_isolation == snapshot.REPEATABLE_READ
+                and not any(n not in self.local_nodes for n in self.participants))
 
     # -- block control -----------------------------------------------------------------
 
@@ -142,6 +175,7 @@ class DistributedTransaction:
     def begin(self, begin_sql: str = "BEGIN") -> None:
         self.state = TxnState.IN_BLOCK
         self.begin_sql = begin_sql
+        self.isolation = snapshot.isolation_from_begin(begin_sql)
 
     def fail(self) -> None:
         if self.state is TxnState.IN_BLOCK:
@@ -172,6 +206,41 @@ class DistributedTransaction:
             if wants_block and not self.in_block and part.conn.txn_status == b"I":
                 await self._open_block_late(part.conn, node)
             return part.conn
+        if self._wants_cluster_snapshot(node):
+            await self._take_cluster_snapshot()
+            part = self.participants.get(node)
+            if part is not None:
+                return part.conn
+        if self.cluster_snapshot and self.in_block and node not in self.local_nodes:
+            # A group without a primary then, or added since: its snapshot would be later.
+            raise PgError(SERIALIZATION_FAILURE,
+                          f"could not reach datanode {node} within this transaction's "
+                          "cluster-wide snapshot (it was not serving when the snapshot was taken)",
+                          hint="retry the transaction")
+        return await self._join(node, wants_block)
+
+    async def _take_cluster_snapshot(self) -> None:
+        """Open the block on every datanode (connections taken outside the fence), then
+        take each node's snapshot with `SELECT 1` under the snapshot fence."""
+        assert self.consistency is not None
+        self.cluster_snapshot = True  # the joins below must not come back here
+        nodes = [n for n in self.consistency.datanodes() if n not in self.local_nodes]
+        conns = [await self._join(n, wants_block=True) for n in nodes]
+
+        def start() -> None:
+            for conn in conns:
+                conn.send(codec.build_query("SELECT 1"))
+
+        started = [fence.Started(c.node, c.wait_started) for c in conns]
+        try:
+            await self.consistency.fenced(start, started)
+            for conn in conns:
+                await conn.read_results()
+        except BaseException:
+            await snapshot.abandon(conns)
+            raise
+
+    async def _join(self, node: str, wants_block: bool) -> BackendConnection:
         if self.serializable and node not in self.local_nodes and any(
             n not in self.local_nodes for n in self.participants
         ):
@@ -335,16 +404,7 @@ class DistributedTransaction:
                 self.participants[node].state = RemoteState.ABORTING
             first = failed[0]
             raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
-        # The commit fence is asked for while the decision is logged (the two GTM requests
-        # travel together: one round trip less with the rows locked); a refused or failed
-        # decision gives it back.
-        fence = self.commit_log.request_commit_fence()
-        try:
-            await self._log_decision(gid, writers)
-        except BaseException:
-            if fence is not None:
-                self.commit_log.give_back_commit_fence(fence)
-            raise
+        await self._log_decision(gid, writers)
         unfinished: list[str] = []
 
         async def commit_prepared() -> None:
@@ -352,9 +412,10 @@ class DistributedTransaction:
                 self.participants[node].state = RemoteState.COMMITTING
             unfinished.extend(await self._run_collecting(writers, f"COMMIT PREPARED {quote_literal(gid)}"))
 
-        # The decision is logged (or refused: recovery rolled the GID back) before the
-        # COMMIT PREPARED round, which runs under the commit fence.
-        await self.commit_log.commit_fenced(commit_prepared, fence)
+        if self.consistency is None or self.consistency.is_cluster:
+            await self.commit_log.commit_fenced(commit_prepared)
+        else:  # gridpg.consistency = node: this transaction's commit is not fenced
+            await commit_prepared()
         if unfinished:
             # The transaction is committed (the decision is logged); a node that did not
             # confirm COMMIT PREPARED (lost, failing over) still holds it prepared, with
@@ -541,6 +602,10 @@ class DistributedTransaction:
             self.last_gxid, self.gxid = self.gxid, None
         self.state = TxnState.IDLE
         self.begin_sql = "BEGIN"
+        self.isolation = None
+        self.cluster_snapshot = False
+        if self.consistency is not None:
+            self.consistency.local.clear()
         self.savepoints.clear()
         self.local_settings.clear()
 

@@ -110,3 +110,12 @@ SELECT id, name, val FROM users JOIN empty_t USING (id);
 SELECT user_id, count(*) FROM orders JOIN logs USING (user_id) WHERE user_id < 30 GROUP BY user_id;
 SELECT * FROM cities NATURAL JOIN (SELECT 'oslo'::text AS city) x;
 SELECT o.order_id, u.name, c.country_code, k.region FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN cities c ON c.city = u.city LEFT JOIN countries k ON k.code = c.country_code WHERE o.order_id % 10 = 0;
+
+-- outer joins whose preserved side holds no sharded table (a function, VALUES): each node
+-- would keep every preserved row, NULL-extended where its shard has no match
+SELECT g, u.name FROM generate_series(1, 6) g LEFT JOIN users u ON u.id = g ORDER BY g;
+SELECT count(*), count(u.id) FROM generate_series(1, 50) g LEFT JOIN users u ON u.id = g;
+SELECT v.n, u.name FROM (VALUES (1), (4), (100000)) v(n) LEFT JOIN users u ON u.id = v.n ORDER BY 1;
+SELECT g, u.name FROM users u RIGHT JOIN generate_series(1, 4) g ON u.id = g ORDER BY g;
+SELECT u.id, g FROM users u FULL JOIN generate_series(0, 3) g ON u.id = g WHERE u.id IS NULL OR u.id < 3 ORDER BY 2 NULLS FIRST, 1;
+SELECT g, count(o.order_id) FROM generate_series(1, 5) g LEFT JOIN orders o ON o.user_id = g GROUP BY g ORDER BY g;

@@ -164,3 +164,21 @@ SELECT avg(c), max(c) FROM (SELECT user_id, count(*) AS c FROM orders GROUP BY u
 SELECT GROUPING(city), city, count(*) FROM users GROUP BY ROLLUP (city);
 SELECT status, qty > 5, count(*) FROM orders GROUP BY CUBE (status, qty > 5);
 SELECT city, active, count(*) FROM users GROUP BY GROUPING SETS ((city), (active), ());
+
+-- variance of real: PostgreSQL accumulates each value's exact binary value (as float8),
+-- not its 6-digit decimal text (aggregates.sql of PostgreSQL's regression suite)
+CREATE TABLE agg_f4 (id int, r real) DISTRIBUTE BY HASH (id);
+INSERT INTO agg_f4 SELECT g, (g * 1.37)::real / 3 FROM generate_series(1, 500) g;
+INSERT INTO agg_f4 VALUES (501, 0.1), (502, 100.5), (503, -7.25e-3), (504, NULL);
+SELECT stddev_pop(r), stddev_samp(r), var_pop(r), var_samp(r), variance(r), stddev(r) FROM agg_f4;
+SELECT id % 3 AS k, stddev(r), var_pop(r) FROM agg_f4 GROUP BY 1 ORDER BY 1;
+SELECT stddev_pop(r::float8), var_samp(r::numeric) FROM agg_f4;
+
+-- columns functionally dependent on a grouped primary key (as ORMs write GROUP BY pk)
+SELECT u.name, u.city, count(o.order_id) AS n FROM users u LEFT JOIN orders o ON o.user_id = u.id GROUP BY u.id ORDER BY n DESC, u.id LIMIT 10;
+SELECT name, age, count(*) FROM users GROUP BY id HAVING age > 30 ORDER BY name, age LIMIT 5;
+SELECT u.id, u.name, sum(o.amount) FROM users u JOIN orders o ON o.user_id = u.id GROUP BY u.id ORDER BY 3 DESC NULLS LAST, 1 LIMIT 5;
+-- error
+SELECT status, amount, count(*) FROM orders GROUP BY status;
+-- error
+SELECT name, count(*) FROM users;

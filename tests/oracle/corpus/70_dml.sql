@@ -243,3 +243,25 @@ INSERT INTO ser (grp) VALUES (1), (2) RETURNING id, grp;
 SELECT * FROM ser ORDER BY id;
 DELETE FROM kv;
 SELECT count(*) FROM kv;
+
+-- CREATE TABLE AS: IF NOT EXISTS on an existing table is a notice; storage options kept
+CREATE TABLE ctas_big AS SELECT id, age FROM users WHERE id <= 20;
+CREATE TABLE IF NOT EXISTS ctas_big AS SELECT id FROM users;
+SELECT count(*) FROM ctas_big;
+CREATE TABLE ctas_opts WITH (fillfactor = 70, autovacuum_enabled = off) AS SELECT id FROM users WHERE id < 5;
+SELECT reloptions FROM pg_class WHERE oid = 'ctas_opts'::regclass;
+-- error
+CREATE TABLE ctas_bad WITH ("Fillfactor" = 10) AS SELECT 1 AS a;
+-- error
+CREATE TABLE ctas_big AS SELECT 1 AS a;
+
+-- materialized views over no distributed table live on every server, as views do
+CREATE MATERIALIZED VIEW mv_const AS SELECT g AS n, g * g AS sq FROM generate_series(1, 5) g;
+SELECT * FROM mv_const ORDER BY n;
+CREATE MATERIALIZED VIEW mv_later AS SELECT 42 AS answer WITH NO DATA;
+-- error
+SELECT * FROM mv_later;
+REFRESH MATERIALIZED VIEW mv_later;
+SELECT * FROM mv_later;
+REFRESH MATERIALIZED VIEW mv_const;
+DROP MATERIALIZED VIEW mv_const, mv_later;

@@ -253,3 +253,54 @@ COMMIT;
 SELECT count(*), sum(age) FROM users;
 SELECT count(*) FROM orders;
 SELECT city, pop FROM cities ORDER BY city;
+
+-- AND CHAIN outside a transaction block is an error (25P01), as in PostgreSQL 12+
+-- error
+COMMIT AND CHAIN;
+-- error
+ROLLBACK AND CHAIN;
+BEGIN;
+UPDATE users SET age = age WHERE id = 1;
+COMMIT AND CHAIN;
+SELECT count(*) FROM users;
+ROLLBACK;
+-- a malformed snapshot identifier is refused as PostgreSQL does (22023)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+-- error
+SET TRANSACTION SNAPSHOT 'bad';
+ROLLBACK;
+
+-- read-only transactions (what drivers send for a read-only transaction): plans that keep
+-- rows in catalog temp tables run there too
+BEGIN READ ONLY;
+SELECT count(*), sum(age) FROM users;
+SELECT city, count(*) FROM users GROUP BY city ORDER BY city NULLS FIRST;
+SELECT u.city, count(o.order_id) FROM users u JOIN orders o ON o.status = u.city GROUP BY u.city ORDER BY 1;
+-- error
+UPDATE users SET age = 1;
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+SELECT status, count(*), avg(amount) FROM orders GROUP BY status ORDER BY status;
+COMMIT;
+SET default_transaction_read_only = on;
+SELECT count(DISTINCT city) FROM users;
+-- error
+CREATE TABLE ro_nope (a int);
+RESET default_transaction_read_only;
+BEGIN;
+SET TRANSACTION READ ONLY;
+SELECT max(amount) FROM orders;
+SHOW transaction_read_only;
+COMMIT;
+-- AND CHAIN keeps the transaction's isolation level (BEGIN's or SET TRANSACTION's)
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM users;
+COMMIT AND CHAIN;
+SHOW transaction_isolation;
+SELECT count(*) FROM users;
+COMMIT;
+BEGIN;
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+ROLLBACK AND CHAIN;
+SHOW transaction_isolation;
+COMMIT;

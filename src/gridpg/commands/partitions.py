@@ -1,0 +1,314 @@
+"""Partitioned and inherited distributed tables: the distribution a child takes from its
+parents, the rules its keys must keep, and the datanode layout of inheritance trees.
+
+Layout (docs/architecture.md, "Partitioned and inherited tables"):
+
+- A table created `PARTITION OF` or `INHERITS` a distributed table takes its parent's
+  distribution (method, column, colocation, groups): it is colocated with it.
+- Declarative partitioning: on every datanode the user's partition tree exists as written
+  (same names, same bounds); each *leaf* of a HASH tree is itself `PARTITION BY HASH
+  (column)` with the node's shards below it. So the datanode prunes the user's level and
+  the shard level with PostgreSQL's own planner, and a row routed to the wrong node still
+  finds no partition.
+- Inheritance: PostgreSQL refuses inheritance from a partitioned table, so the members of
+  an inheritance tree over a HASH table are plain tables on the datanodes (each holding the
+  node's rows of every shard), with a placement CHECK where the type allows it. A parent
+  created as an ordinary HASH table is converted on the datanodes when its first child
+  appears (`conversion_sql`: rows, constraints, indexes, triggers, grants and owned
+  sequences carried over; refused when views, rules or foreign keys on the datanode
+  depend on it).
+
+`align_for_attach` makes the table of an ATTACH PARTITION take its new parent's distribution
+(moving its rows) before the ALTER TABLE runs everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.sql.quote import quote_literal, quote_qualified
+from gridpg.sql.xl import DistributionSpec
+
+if TYPE_CHECKING:
+    from gridpg.commands.ddl import DdlRunner
+    from gridpg.datanode.connection import BackendConnection
+
+# Types whose partition hash gridpg can compute in SQL (planner/broadcast.REPARTITION_HASH)
+_CHECKABLE_TYPES = {"int2": 21, "int4": 23, "int8": 20, "text": 25}
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A parent of a new table, as the catalog server resolved it."""
+
+    schema: str
+    name: str
+    is_partition: bool  # PARTITION OF (declarative) rather than INHERITS
+
+
+async def parents_of(conn: BackendConnection, schema: str, name: str) -> list[Parent]:
+    """The parents of `schema.name` in INHERITS order (one for a partition)."""
+    regclass = f"pg_catalog.to_regclass({quote_literal(quote_qualified(schema, name))})"
+    rows = await conn.query(
+        "SELECT n.nspname, p.relname, c.relispartition FROM pg_catalog.pg_inherits i "
+        "JOIN pg_catalog.pg_class p ON p.oid = i.inhparent JOIN pg_catalog.pg_namespace n "
+        "ON n.oid = p.relnamespace JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhrelid = {regclass} ORDER BY i.inhseqno"
+    )
+    return [Parent(r[0] or "", r[1] or "", r[2] == "t") for r in rows]
+
+
+def inherited_table(snapshot: CatalogSnapshot, schema: str, name: str, parents: list[Parent],
+                    spec: DistributionSpec | None) -> DistTable:
+    """The distribution of a partition or inheritance child: its parents' (all alike)."""
+    dists = []
+    for parent in parents:
+        table = snapshot.table(parent.schema, parent.name)
+        if table is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot inherit from "{parent.name}": it is not a '
+                          "distributed table")
+        dists.append(table)
+    first = dists[0]
+    for other in dists[1:]:
+        if not same_distribution(first, other):
+            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot inherit from "{first.name}" and "{other.name}": '
+                          "they are not distributed alike (method, column and colocation)")
+    if spec is not None and spec.method and (
+            spec.method != first.method or (spec.column is not None and spec.column != first.column)):
+        word = "partition" if parents[0].is_partition else "child"
+        raise PgError(FEATURE_NOT_SUPPORTED, f'a {word} of "{first.name}" takes its distribution '
+                      f"({_describe(first)}); DISTRIBUTE BY cannot change it")
+    return DistTable(schema, name, first.method, first.column, first.column_type,
+                     first.colocation_id, first.shard_count, first.groups)
+
+
+def same_distribution(a: DistTable, b: DistTable) -> bool:
+    """Whether rows of `a` and `b` with equal keys always live on the same group."""
+    if a.method != b.method or a.column != b.column or set(a.groups) != set(b.groups):
+        return False
+    return a.method != "hash" or a.colocation_id == b.colocation_id
+
+
+def ensure_keys_hold(table: DistTable, keys: list[list[str]]) -> None:
+    """A unique key of a partitioned HASH/MODULO table must contain the distribution
+    column: each datanode checks uniqueness alone (its leaves are hash-partitioned by that
+    column, so PostgreSQL would only refuse when the first partition is created)."""
+    if table.method not in ("hash", "modulo") or table.column is None:
+        return
+    for key in keys:
+        if table.column not in key:
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'unique constraint on partitioned table "{table.name}" must include its '
+                          f'distribution column "{table.column}"',
+                          detail=f"The key ({', '.join(key)}) lacks it; each datanode checks "
+                          "uniqueness of its own rows only.",
+                          hint="add the distribution column to the key, or distribute by a column of the key")
+
+
+def _describe(table: DistTable) -> str:
+    if table.column:
+        return f"{table.method.upper()} ({table.column})"
+    return table.method.upper()
+
+
+def placement_check_sql(table: DistTable, remainders: list[int]) -> str | None:
+    """`ALTER TABLE ... ADD CONSTRAINT gridpg_placement CHECK (...)` keeping a plain-layout
+    HASH table to the remainders of its node; None when the type's hash is not computed in
+    SQL by gridpg (the coordinator's routing then stands alone)."""
+    from gridpg.planner.broadcast import remainder_sql
+    from gridpg.planner.hashing import canonical_type_name
+    from gridpg.sql.quote import quote_ident
+
+    oid = _CHECKABLE_TYPES.get(canonical_type_name(table.column_type or ""))
+    if oid is None or table.column is None or table.shard_count is None or not remainders:
+        return None
+    expr = remainder_sql(quote_ident(table.column), oid, table.shard_count)
+    values = ", ".join(str(r) for r in sorted(remainders))
+    return (f"ALTER TABLE {quote_qualified(table.schema, table.name)} ADD CONSTRAINT gridpg_placement "
+            f"CHECK ({expr} IN ({values}))")
+
+
+def conversion_sql(table: DistTable, check: str | None) -> str:
+    """A DO block that turns the datanode's hash-partitioned copy of `table` into a plain
+    table holding the same rows (the parent of an inheritance tree); a no-op when it is
+    plain already."""
+    qualified = quote_literal(quote_qualified(table.schema, table.name))
+    schema, name = quote_literal(table.schema), quote_literal(table.name)
+    check_text = quote_literal(check) if check else "NULL"
+    return _CONVERSION.replace("%QUALIFIED%", qualified).replace("%SCHEMA%", schema) \
+        .replace("%NAME%", name).replace("%CHECK%", check_text)
+
+
+# The conversion, run on a datanode inside the DDL's transaction. Every identifier goes
+# through format('%I') / regclass output; the values substituted above are literals.
+_CONVERSION = """DO $gridpg_convert$
+DECLARE
+  t regclass := pg_catalog.to_regclass(%QUALIFIED%);
+  tmp text := 'gp_inherit_' || pg_catalog.txid_current();
+  cols text; stmts text[] := '{}'; owned text[] := '{}'; s text; r record; chk text := %CHECK%;
+BEGIN
+  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t) <> 'p' THEN
+    RETURN;
+  END IF;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite w ON d.classid =
+             'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid WHERE d.refobjid = t AND w.ev_class <> t)
+     OR EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE confrelid = t AND conrelid <> t) THEN
+    RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = pg_catalog.format(
+      'cannot make %s an inheritance parent: views, rules or foreign keys depend on it', t),
+      HINT = 'drop them, create the child table, then create them again';
+  END IF;
+  FOR r IN SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
+           WHERE conrelid = t AND contype IN ('p', 'u', 'c', 'x', 'f') ORDER BY oid LOOP
+    stmts := stmts || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', '%QN%', r.conname, r.def);
+  END LOOP;
+  FOR r IN SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def FROM pg_catalog.pg_index i
+           WHERE i.indrelid = t AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
+           WHERE c.conindid = i.indexrelid AND c.conrelid = t) LOOP
+    stmts := stmts || pg_catalog.replace(r.def, ' ON ONLY ', ' ON ');
+  END LOOP;
+  FOR r IN SELECT pg_catalog.pg_get_triggerdef(oid) AS def FROM pg_catalog.pg_trigger
+           WHERE tgrelid = t AND NOT tgisinternal AND tgparentid = 0 LOOP
+    stmts := stmts || r.def;
+  END LOOP;
+  FOR r IN SELECT a.privilege_type, a.grantee FROM pg_catalog.pg_class c,
+           LATERAL pg_catalog.aclexplode(c.relacl) a WHERE c.oid = t AND a.grantee <> c.relowner LOOP
+    stmts := stmts || pg_catalog.format('GRANT %s ON %s TO %s', r.privilege_type, '%QN%',
+      CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.grantee)) END);
+  END LOOP;
+  FOR r IN SELECT d.objid::regclass AS seq, a.attname FROM pg_catalog.pg_depend d
+           JOIN pg_catalog.pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
+           JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+           WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refobjid = t AND d.deptype = 'a' LOOP
+    EXECUTE pg_catalog.format('ALTER SEQUENCE %s OWNED BY NONE', r.seq);
+    owned := owned || pg_catalog.format('ALTER SEQUENCE %s OWNED BY %s.%I', r.seq, '%QN%', r.attname);
+  END LOOP;
+  SELECT pg_catalog.string_agg(pg_catalog.quote_ident(attname), ', ' ORDER BY attnum) INTO cols
+    FROM pg_catalog.pg_attribute WHERE attrelid = t AND attnum > 0 AND NOT attisdropped AND attgenerated = '';
+  EXECUTE pg_catalog.format('CREATE TABLE gridpg_shards.%I (LIKE %s INCLUDING DEFAULTS INCLUDING '
+    'GENERATED INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMPRESSION)', tmp, t);
+  EXECUTE pg_catalog.format('ALTER TABLE gridpg_shards.%I OWNER TO %I', tmp,
+    (SELECT pg_catalog.pg_get_userbyid(relowner) FROM pg_catalog.pg_class WHERE oid = t));
+  EXECUTE pg_catalog.format('INSERT INTO gridpg_shards.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
+    tmp, cols, cols, t);
+  EXECUTE pg_catalog.format('DROP TABLE %s', t);
+  EXECUTE pg_catalog.format('ALTER TABLE gridpg_shards.%I SET SCHEMA %I', tmp, %SCHEMA%);
+  EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', %SCHEMA%, tmp, %NAME%);
+  FOREACH s IN ARRAY stmts || owned LOOP
+    EXECUTE pg_catalog.replace(s, '%QN%', pg_catalog.format('%I.%I', %SCHEMA%, %NAME%));
+  END LOOP;
+  IF chk IS NOT NULL THEN
+    EXECUTE chk;
+  END IF;
+END
+$gridpg_convert$"""
+
+
+async def align_for_attach(ddl: DdlRunner, tree: dict[str, Any]) -> None:
+    """ATTACH PARTITION of a table distributed otherwise than the parent: redistribute it
+    like the parent first (its rows move), so the attached partition is colocated."""
+    body = tree["AlterTableStmt"]
+    for item in body.get("cmds") or []:
+        cmd = item.get("AlterTableCmd", {})
+        if cmd.get("subtype") != "AT_AttachPartition":
+            continue
+        conn = await ddl.conn(ddl.coord.catalog_node)
+        parent = await _resolve(conn, body["relation"])
+        child = await _resolve(conn, cmd["def"]["PartitionCmd"]["name"])
+        if parent is None or child is None:
+            return  # PostgreSQL reports the missing table when the statement runs
+        await ddl.runner.load_private_snapshot()
+        snapshot = ddl.snapshot
+        target, current = snapshot.table(*parent[:2]), snapshot.table(*child[:2])
+        if target is None or current is None or same_distribution(target, current):
+            return
+        if child[2] == "p":
+            await _redistribute_tree(ddl, conn, child[0], child[1], target)
+        else:
+            await _redistribute_like(ddl, quote_qualified(child[0], child[1]), target)
+
+
+async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
+    """ALTER TABLE child INHERIT parent: both must be distributed alike, and HASH ones
+    become plain tables on the datanodes (as for CREATE TABLE ... INHERITS)."""
+    body = tree["AlterTableStmt"]
+    for item in body.get("cmds") or []:
+        cmd = item.get("AlterTableCmd", {})
+        if cmd.get("subtype") != "AT_AddInherit":
+            continue
+        conn = await ddl.conn(ddl.coord.catalog_node)
+        child, parent = await _resolve(conn, body["relation"]), await _resolve(conn, cmd["def"])
+        if child is None or parent is None:
+            return
+        snapshot = ddl.snapshot
+        tables = [snapshot.table(*child[:2]), snapshot.table(*parent[:2])]
+        if tables[0] is None or tables[1] is None:
+            return
+        if not same_distribution(tables[0], tables[1]):
+            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot make "{child[1]}" inherit from "{parent[1]}": they are '
+                          f"not distributed alike ({_describe(tables[0])}, {_describe(tables[1])})",
+                          hint="distribute the child like the parent first (alter_distributed_table)")
+        for table, row in zip(tables, (child, parent), strict=True):
+            if table.method == "hash" and row[2] == "r":
+                await convert_to_plain(ddl, table)
+
+
+async def convert_to_plain(ddl: DdlRunner, table: DistTable) -> None:
+    """The table's datanode copies become plain tables (see `conversion_sql`)."""
+    placement = ddl._placement(table)
+    for group in table.groups:
+        check = placement_check_sql(table, [r for r, g in placement.items() if g == group])
+        await (await ddl.conn(group)).simple_query(conversion_sql(table, check))
+
+
+async def _redistribute_like(ddl: DdlRunner, qualified: str, target: DistTable) -> None:
+    from gridpg.commands import redistribute
+
+    spec = DistributionSpec(target.method, target.column, nodes=target.groups)
+    colocate = f"{target.schema}.{target.name}" if target.method == "hash" else None
+    await redistribute.redistribute(ddl.dispatcher, ddl, qualified, spec, None, colocate)
+
+
+async def _redistribute_tree(ddl: DdlRunner, conn: BackendConnection, schema: str, name: str,
+                             target: DistTable) -> None:
+    """A partitioned table distributed otherwise than its new parent: its leaves are
+    redistributed one by one (rows move; on the datanodes each is made again and attached
+    back under its bound), its partitioned members take the new distribution in the
+    metadata (on the datanodes they do not depend on it)."""
+    from gridpg.catalog import store
+    from gridpg.commands.ddl import as_cluster_owner
+
+    members = await conn.query(
+        "SELECT n.nspname, c.relname, t.isleaf, pn.nspname, p.relname, "
+        "pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_partition_tree("
+        f"pg_catalog.to_regclass({quote_literal(quote_qualified(schema, name))})) t "
+        "JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_catalog.pg_class p ON p.oid = t.parentrelid "
+        "LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace ORDER BY t.level")
+    for m_schema, m_name, isleaf, p_schema, p_name, bound in members:
+        qualified = quote_qualified(m_schema, m_name)
+        if isleaf != "t":
+            table = DistTable(m_schema or "", m_name or "", target.method, target.column, target.column_type,
+                              target.colocation_id, target.shard_count, target.groups)
+            for node in ddl.catalog_nodes():
+                await (await ddl.conn(node)).simple_query(
+                    as_cluster_owner(store.sql_delete_dist_table(table.schema, table.name)))
+            await ddl._write_metadata(table)
+            continue
+        await _redistribute_like(ddl, qualified, target)
+        if p_name is not None:
+            for group in target.groups:
+                await (await ddl.conn(group)).simple_query(
+                    f"ALTER TABLE {quote_qualified(p_schema, p_name)} ATTACH PARTITION {qualified} {bound}")
+    await ddl.runner.load_private_snapshot()
+
+
+async def _resolve(conn: BackendConnection, rangevar: dict[str, Any]) -> tuple[str, str, str] | None:
+    rel = rangevar.get("RangeVar", rangevar)
+    qualified = quote_qualified(rel.get("schemaname"), rel["relname"])
+    rows = await conn.query(
+        "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        f"ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass({quote_literal(qualified)})")
+    return (rows[0][0] or "", rows[0][1] or "", rows[0][2] or "") if rows else None

@@ -1,0 +1,78 @@
+"""Running a data-modifying WITH as steps (the plan: planner/modifying_cte.py).
+
+Each INSERT/UPDATE/DELETE entry runs as a statement of its own, with the WITH entries
+before it, through the coordinator like any statement (so it is routed, pushed down or
+moves rows as its own plan says); its RETURNING rows are captured and become a constant
+entry `name(cols) AS (VALUES (...), ...)`, typed as the rows were. The statement after the
+WITH then runs with those entries and sends its answer to the client. All of it is one
+transaction: inside the client's block, else one statement transaction (2PC when needed).
+The captured rows are held in the coordinator's memory and sent back as literals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from gridpg.executor.dml import _query_columns
+from gridpg.pgwire import codec
+from gridpg.planner.plan import ModifyingCtePlan
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+
+async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePlan) -> None:
+    from gridpg.executor.prepared import _capture
+
+    async with dispatcher.runner.statement_transaction():
+        entries: list[str] = []
+        for step in plan.steps:
+            if not step.modifying:
+                entries.append(step.definition)
+                continue
+            statement = _with(entries, step.statement)
+            catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+            # the columns' types as the catalog server names them (a datanode's type OIDs
+            # of the user's own types differ)
+            columns = await _query_columns(catalog, statement, {})
+            _, rows = await _capture(dispatcher, _for(request, statement), statement)
+            entries.append(_constant_entry(step.name, step.columns, columns, rows))
+        main = _with(entries, plan.main)
+        await dispatcher.run(_for(request, main))
+
+
+def _for(request: ExecRequest, sql: str) -> ExecRequest:
+    """The client's request for one part: its parameters stay where they are ($n), and
+    those of undeclared type that this part does not use are declared text (PostgreSQL
+    cannot infer a type for a parameter nothing refers to)."""
+    if not request.params:
+        return dataclasses.replace(request, sql=sql)
+    used = {int(sql[t.start + 1:t.end + 1]) for t in sqlparse.tokens(sql) if t.name == "PARAM"}
+    oids = list(request.param_oids) + [0] * (len(request.params) - len(request.param_oids))
+    oids = [25 if oid == 0 and n not in used else oid for n, oid in enumerate(oids, 1)]
+    return dataclasses.replace(request, sql=sql, param_oids=oids)
+
+
+def _with(entries: list[str], statement: str) -> str:
+    return f"WITH {', '.join(entries)} {statement}" if entries else statement
+
+
+def _constant_entry(name: str, names: tuple[str, ...], columns: list[tuple[str, str]],
+                    rows: list[bytes]) -> str:
+    """`name(cols) AS (VALUES ...)` holding the captured rows, each value cast to its
+    column's type (an empty result: a typed row that is filtered out)."""
+    labels = list(names) + [n for n, _ in columns[len(names):]]
+    types = [t for _, t in columns]
+    head = f"{quote_ident(name)}({', '.join(quote_ident(n) for n in labels)})"
+    if not rows:
+        nulls = ", ".join(f"NULL::{t}" for t in types)
+        return f"{head} AS (SELECT {nulls} WHERE false)"
+    values = []
+    for raw in rows:
+        fields = codec.parse_data_row(raw[5:])
+        cells = ("NULL" if v is None else quote_literal(v.decode()) for v in fields)
+        values.append("(" + ", ".join(f"{cell}::{t}" for cell, t in zip(cells, types, strict=True)) + ")")
+    return f"{head} AS (VALUES {', '.join(values)})"

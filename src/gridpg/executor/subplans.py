@@ -1,0 +1,235 @@
+"""Running recursive plans (planner/subplans.py): subplans first, then the statement.
+
+Each subplan is a statement of its own, planned and run through the ordinary path, its
+rows captured instead of sent to the client: a scalar subquery's value becomes a typed
+literal in the statement's text; a CTE's rows go into an unlogged scratch table in
+`gridpg_shards` on every datanode the statement's tables live on, which the rest of the
+statement (re-planned with that table known as replicated on those nodes) joins locally.
+Everything runs inside the statement's transaction on the session's own datanode
+connections: the scratch tables are dropped at the end, and an error or a cancel rolls
+them back with the transaction (or the client's block). A CTE's rows pass through the
+coordinator once, as COPY text; the subqueries split off are those whose results are
+small in the plans this serves (aggregates, thresholds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.errors import CARDINALITY_VIOLATION, INTERNAL_ERROR, PgError
+from gridpg.executor.exchange import record_stage
+from gridpg.pgwire import codec
+from gridpg.planner.plan import SCRATCH_SCHEMA, ScratchNames
+from gridpg.planner.subplans import SubplanSplit, split_subplans
+from gridpg.sql.quote import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+COPY_CHUNK = 1 << 20
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Recursive:
+    """A split and the datanode groups its scratch tables go to."""
+
+    split: SubplanSplit
+    groups: tuple[str, ...]
+
+    def describe(self, then: str) -> list[str]:
+        return [f"Distributed plan: subplans, then {then}", *self.split.describe()]
+
+
+async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
+    """The split of `sql` into subplans, or why there is none."""
+    from gridpg.executor.exchange import _is_read_only, _resolved_refs
+
+    refs = _resolved_refs(dispatcher, sql)
+    if not refs:
+        return "no distributed table"
+    tables = {t.key: t for t in refs.values()}
+    columns = {k: [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, t)]
+               for k, t in tables.items()}
+    names = ScratchNames(sql)
+    split = split_subplans(sql, refs, columns, lambda kind: names.new(kind, shared=True))
+    if isinstance(split, str):
+        return split
+    if _is_read_only(dispatcher) and any(s.kind == "table" for s in split.subplans):
+        return "a read-only transaction or coordinator cannot create scratch tables on the datanodes"
+    order = [g.name for g in dispatcher.runner.snapshot().datanode_groups()]
+    used = {g for t in tables.values() for g in t.groups}
+    return Recursive(split, tuple(g for g in order if g in used))
+
+
+async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:
+    """Subplans in order, then the statement over their results; scratch tables dropped."""
+    from gridpg.executor.run import run_statement
+
+    async def then(sql: str) -> None:
+        await run_statement(dispatcher, dataclasses.replace(request, sql=sql))
+
+    await with_subplans(dispatcher, request, plan, then)
+
+
+async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive,
+                        then: Callable[[str], Awaitable[T]]) -> T:
+    """Run the subplans inside the statement's transaction, then `then(statement text with
+    their results in place)` while their scratch tables exist; drop those afterwards."""
+    from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import scratch_name
+
+    runner = dispatcher.runner
+    saved = runner.private_snapshot
+    names: dict[str, str] = {}
+    made: list[str] = []
+    async with runner.statement_transaction():
+        try:
+            for sub in plan.split.subplans:
+                sql = await inline_params(dispatcher, request, bind_markers(sub.sql, names))
+                started = time.perf_counter()
+                if sub.kind == "value":
+                    names[sub.marker] = await _value(dispatcher, sql)
+                    record_stage(f"subplan ({sub.origin}) -> {names[sub.marker]}", "coordinator", "statement text",
+                                 1, 0, started)
+                    continue
+                name = scratch_name(dispatcher, "cte")
+                count = await _fill_scratch(dispatcher, sql, name, plan.groups, sub.columns, made)
+                record_stage(f"subplan ({sub.origin}) rows into {SCRATCH_SCHEMA}.{name}", "coordinator",
+                             ", ".join(plan.groups), count, 0, started)
+                names[sub.marker] = name
+                runner.private_snapshot = with_scratch(runner.snapshot(), [name], plan.groups)
+            result = await then(bind_markers(plan.split.sql, names))
+            await _drop(dispatcher, made, plan.groups)
+            return result
+        finally:
+            runner.private_snapshot = saved
+
+
+def bind_markers(text: str, names: Mapping[str, str]) -> str:
+    """`text` with each marker replaced by its scratch name or literal (longest first)."""
+    for marker in sorted(names, key=len, reverse=True):
+        text = text.replace(marker, names[marker])
+    return text
+
+
+def with_scratch(snapshot: CatalogSnapshot, names: Sequence[str], groups: Sequence[str]) -> CatalogSnapshot:
+    """The snapshot with these scratch tables known as replicated on `groups`."""
+    extra = tuple(DistTable(SCRATCH_SCHEMA, n, "replication", None, None, None, None, tuple(groups)) for n in names)
+    return dataclasses.replace(snapshot, tables=snapshot.tables + extra)
+
+
+# -- running a subplan with its rows captured ------------------------------------------------
+
+
+async def capture(dispatcher: Dispatcher, sql: str) -> tuple[list[codec.Column], list[list[bytes | None]]]:
+    """Run `sql` through the planner and executor; its columns and rows (text), not sent."""
+    from gridpg.executor.dispatch import ExecRequest
+    from gridpg.executor.run import run_statement
+
+    out = dispatcher.session.out
+    start = len(out)
+    try:
+        await run_statement(dispatcher, ExecRequest(sql=sql, simple=True))
+        data = b"".join(out[start:])
+    finally:
+        del out[start:]
+    columns: list[codec.Column] = []
+    rows: list[list[bytes | None]] = []
+    pos = 0
+    while pos + 5 <= len(data):
+        kind = data[pos]
+        length = int.from_bytes(data[pos + 1 : pos + 5], "big")
+        payload = data[pos + 5 : pos + 1 + length]
+        if kind == 0x54:
+            columns = codec.parse_row_description(payload)
+        elif kind == 0x44:
+            rows.append(codec.parse_data_row(payload))
+        elif kind == 0x4E:
+            dispatcher.session.send(data[pos : pos + 1 + length])  # a notice still reaches the client
+        pos += 1 + length
+    return columns, rows
+
+
+async def _value(dispatcher: Dispatcher, sql: str) -> str:
+    """A scalar subquery's value as a typed literal: NULL without rows, error 21000 with more."""
+    columns, rows = await capture(dispatcher, sql)
+    if len(rows) > 1:
+        raise PgError(CARDINALITY_VIOLATION, "more than one row returned by a subquery used as an expression")
+    if len(columns) != 1:
+        raise PgError(INTERNAL_ERROR, "a scalar subquery returned other than one column")
+    (type_name,) = await dispatcher.coord.type_names([columns[0].type_oid])
+    if not type_name:
+        raise PgError(INTERNAL_ERROR, f"unknown type {columns[0].type_oid} of a scalar subquery")
+    value = rows[0][0] if rows else None
+    text = "NULL" if value is None else quote_literal(value.decode())
+    return f"CAST({text} AS {type_name})"
+
+
+async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Sequence[str],
+                        names: Sequence[str], made: list[str]) -> int:
+    """A CTE's rows into `gridpg_shards.<name>` on every node of `groups` (appended to
+    `made` as soon as it exists anywhere, so the caller drops it)."""
+    from gridpg.executor.exchange import _ensure_blocks
+
+    columns, rows = await capture(dispatcher, sql)
+    if len(columns) != len(names):
+        raise PgError(INTERNAL_ERROR, f"a CTE returned {len(columns)} columns where {len(names)} were named")
+    types = await dispatcher.coord.type_names([c.type_oid for c in columns])
+    table = f"{SCRATCH_SCHEMA}.{quote_ident(name)}"
+    ddl = f"CREATE UNLOGGED TABLE {table} ({', '.join(f'{quote_ident(n)} {t}' for n, t in zip(names, types))})"
+    chunks = _copy_text(rows)
+    await _ensure_blocks(dispatcher, groups)
+    txn = dispatcher.runner.txn
+    made.append(name)
+    for group in groups:
+        conn = await txn.connection(group, wants_block=True)
+        await conn.settle()
+        await conn.simple_query(ddl)
+        conn.send(codec.build_query(f"COPY {table} FROM STDIN"))
+        await conn.expect_copy_in()
+        for chunk in chunks:
+            conn.send(codec.build_copy_data(chunk))
+        conn.send(codec.COPY_DONE)
+        await conn.read_results()
+        await conn.simple_query(f"ANALYZE {table}")
+    return len(rows)
+
+
+def _copy_text(rows: list[list[bytes | None]]) -> list[bytes]:
+    """Rows in COPY text format, in chunks of about COPY_CHUNK bytes."""
+    chunks: list[bytes] = []
+    lines: list[bytes] = []
+    size = 0
+    for row in rows:
+        line = b"\t".join(b"\\N" if v is None else _escape(v) for v in row) + b"\n"
+        lines.append(line)
+        size += len(line)
+        if size >= COPY_CHUNK:
+            chunks.append(b"".join(lines))
+            lines, size = [], 0
+    if lines:
+        chunks.append(b"".join(lines))
+    return chunks
+
+
+def _escape(value: bytes) -> bytes:
+    if not any(c in value for c in b"\\\t\n\r"):
+        return value
+    return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+
+
+async def _drop(dispatcher: Dispatcher, made: Sequence[str], groups: Sequence[str]) -> None:
+    if not made:
+        return
+    txn = dispatcher.runner.txn
+    names = ", ".join(f"{SCRATCH_SCHEMA}.{quote_ident(n)}" for n in made)
+    for group in groups:
+        conn = await txn.connection(group, wants_block=True)
+        await conn.settle()
+        await conn.simple_query(f"DROP TABLE {names}")

@@ -1,0 +1,130 @@
+"""A data-modifying WITH over distributed tables, planned as steps (pure: no I/O).
+
+`WITH d AS (DELETE FROM t ... RETURNING *) INSERT INTO log SELECT * FROM d` cannot run as
+one query on a node (its parts touch different nodes), nor as one gathered query (its
+writes would reach only the gathered copies). Like Citus's recursive planning, each
+INSERT/UPDATE/DELETE in the WITH runs first as a statement of its own (planned like any
+other, with the SELECT entries before it), its RETURNING rows are kept, and the rest of
+the statement then reads them as a constant WITH entry (`d(cols) AS (VALUES ...)`).
+
+PostgreSQL runs every part on one snapshot, so no part sees another's writes except
+through RETURNING. Running the parts one after another gives the same answer exactly
+when no part reads or writes a table another part writes; a statement where one does
+is refused (0A000), as are WITH RECURSIVE and a data-modifying entry below the top level.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import ast, parse_sql
+from pglast.stream import RawStream
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+
+_MODIFYING = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
+
+
+@dataclass(frozen=True)
+class CteStep:
+    """One WITH entry: a SELECT entry's whole definition (`name(cols) AS (query)`), or a
+    data-modifying entry's statement, run on its own before the rest."""
+
+    name: str
+    definition: str = ""  # a SELECT entry, kept as written
+    statement: str = ""  # a data-modifying entry's INSERT/UPDATE/DELETE/MERGE
+    columns: tuple[str, ...] = ()  # the entry's column names, when it gives them
+
+    @property
+    def modifying(self) -> bool:
+        return bool(self.statement)
+
+
+@dataclass(frozen=True)
+class ModifyingCteSteps:
+    steps: tuple[CteStep, ...]
+    main: str  # the statement after its WITH
+
+
+def plan_steps(sql: str) -> ModifyingCteSteps:
+    """The steps of a top-level data-modifying WITH, or PgError 0A000 saying why not."""
+    stmt = parse_sql(sql)[0].stmt
+    with_clause = getattr(stmt, "withClause", None)
+    if with_clause is None or not any(isinstance(c.ctequery, _MODIFYING) for c in with_clause.ctes):
+        _refuse("its data-modifying WITH is not at the top level of the statement")
+    if with_clause.recursive:
+        _refuse("WITH RECURSIVE with a data-modifying entry")
+    names = {c.ctename for c in with_clause.ctes}
+    main = copy.copy(stmt)
+    main.withClause = None
+    parts: list[tuple[str, Any, str | None]] = []  # (label, node, written table)
+    steps = []
+    for cte in with_clause.ctes:
+        query = cte.ctequery
+        if isinstance(query, _MODIFYING):
+            if getattr(query, "withClause", None) is not None:
+                _refuse(f'the WITH inside data-modifying entry "{cte.ctename}"')
+            columns = tuple(n.sval for n in cte.aliascolnames or ())
+            steps.append(CteStep(cte.ctename, statement=RawStream()(query), columns=columns))
+            parts.append((f'entry "{cte.ctename}"', query, _target(query)))
+        else:
+            steps.append(CteStep(cte.ctename, definition=RawStream()(cte)))
+            parts.append((f'entry "{cte.ctename}"', query, None))
+    main_target = _target(stmt) if isinstance(stmt, _MODIFYING) else None
+    parts.append(("the main statement", main, main_target))
+    _ensure_disjoint(parts, names)
+    return ModifyingCteSteps(tuple(steps), RawStream()(main))
+
+
+def _target(stmt: Any) -> str:
+    return str(stmt.relation.relname)
+
+
+def _ensure_disjoint(parts: list[tuple[str, Any, str | None]], cte_names: set[str]) -> None:
+    """No part may touch a table another part writes (by name, whatever its schema: a
+    conservative test)."""
+    written = [(label, table) for label, _, table in parts if table is not None]
+    for writer, table in written:
+        for label, node, own in parts:
+            if label == writer:
+                continue
+            if table == own:
+                _refuse(f'{writer} and {label} both write "{table}"')
+            if table in _tables_read(node, cte_names, own):
+                _refuse(f'{label} reads "{table}", which {writer} writes (PostgreSQL gives every '
+                        "part one snapshot)")
+
+
+def _tables_read(node: Any, cte_names: set[str], own: str | None) -> set[str]:
+    """Relation names a part refers to, other than WITH entries (and its own target,
+    which is counted as written)."""
+    found = set()
+    target = getattr(node, "relation", None) if own is not None else None
+    for item in _walk(node):
+        if isinstance(item, ast.RangeVar) and item is not target:
+            if item.schemaname is None and item.relname in cte_names:
+                continue
+            found.add(item.relname)
+    return found
+
+
+def _walk(node: Any) -> Any:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        yield item
+        if isinstance(item, ast.Node):
+            for name in item.__slots__:
+                value = getattr(item, name, None)
+                if isinstance(value, ast.Node | tuple | list):
+                    stack.append(value)
+        elif isinstance(item, tuple | list):
+            stack.extend(item)
+
+
+def _refuse(why: str) -> None:
+    raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this data-modifying WITH over "
+                  f"distributed tables: {why}",
+                  hint="run the INSERT/UPDATE/DELETE ... RETURNING as a statement of its own")

@@ -1,0 +1,368 @@
+"""Recursive planning (Citus's term): uncorrelated CTEs and scalar subqueries as plans of
+their own. Pure.
+
+A statement that no strategy runs on the datanodes as a whole may still split: each
+common table expression of its top-level WITH that reads a distributed table, and each
+uncorrelated scalar subquery (`(SELECT max(x) FROM t)`, a HAVING threshold, ...) that
+reads one, runs first as a statement of its own, planned like any other. Its result is
+shipped where the rest needs it:
+
+* a CTE becomes a scratch table (`gridpg_shards.<marker>`) filled on every datanode the
+  statement's tables live on, and every reference to the CTE reads it (the executor treats
+  it as a table replicated on those nodes, so it joins anything locally);
+* a scalar subquery becomes its value, a typed literal, in the statement's text (more
+  than one row is PostgreSQL's error 21000; none is NULL).
+
+What remains is planned again with the subplans' results in place, by the strategies and
+exchanges that apply to it. A subquery is *uncorrelated* when every column it names is
+one of its own: a qualified name whose table is in its FROM (at its level or an enclosing
+one inside it), an unqualified name that one of those FROM items has (their columns must
+be known). Anything unsure stays where it is. This module decides and rewrites text; the
+executor (executor/subplans.py) runs the pieces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from pglast import ast, parse_sql
+from pglast.enums import SetOperation, SubLinkType
+from pglast.stream import RawStream
+
+from gridpg.catalog.model import DistTable
+from gridpg.planner.gather import TableKey, _nodes
+from gridpg.planner.plan import SCRATCH_SCHEMA
+from gridpg.sql.quote import quote_ident
+
+
+@dataclass(frozen=True)
+class Subplan:
+    """One piece run before the statement: `kind` "table" (its rows into the scratch table
+    named `marker`, with `columns`) or "value" (its value replaces `marker` in the text)."""
+
+    marker: str
+    kind: str
+    sql: str
+    origin: str
+    columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubplanSplit:
+    """The subplans, in the order they run, and the statement that reads their results."""
+
+    subplans: tuple[Subplan, ...]
+    sql: str
+
+    def describe(self) -> list[str]:
+        lines = []
+        for n, sub in enumerate(self.subplans, 1):
+            into = (f"rows into {SCRATCH_SCHEMA}.{sub.marker} ({', '.join(sub.columns)}) on every node"
+                    if sub.kind == "table" else f"its value replaces {sub.marker}")
+            lines.append(f"  Subplan {n} ({sub.origin}, run first; {into}): {sub.sql}")
+        lines.append(f"  Then: {self.sql}")
+        return lines
+
+
+def split_subplans(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
+                   new_marker: Callable[[str], str]) -> SubplanSplit | str:
+    """The split of `sql`, or why there is none. `refs` maps the location of every
+    reference to a distributed table to the table; `columns` gives each table's columns;
+    `new_marker(kind)` hands out names that do not occur in the text."""
+    try:
+        stmt = parse_sql(sql)[0].stmt
+    except Exception:  # noqa: BLE001 - the caller parsed it already; be safe
+        return "the statement does not parse on its own"
+    if not isinstance(stmt, ast.SelectStmt) or stmt.lockingClause or stmt.intoClause:
+        return "only a SELECT without FOR UPDATE/SHARE or INTO is split into subplans"
+    scope = _Scope(refs, columns)
+    subplans: list[Subplan] = []
+    _pull_ctes(stmt, scope, new_marker, subplans)
+    _pull_scalars(stmt, scope, new_marker, subplans)
+    if not subplans:
+        return "no uncorrelated CTE or scalar subquery reads a distributed table"
+    text = str(RawStream()(stmt))
+    for sub in subplans:
+        if sub.kind == "value":  # the value itself, not a subquery of it (two-phase finishes it)
+            text = text.replace(f"(SELECT {sub.marker})", f"({sub.marker})")
+    return SubplanSplit(tuple(subplans), text)
+
+
+# -- CTEs --------------------------------------------------------------------------------
+
+
+def _pull_ctes(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], str],
+               out: list[Subplan]) -> None:
+    with_clause = stmt.withClause
+    if with_clause is None or with_clause.recursive:
+        return
+    names = {cte.ctename for cte in with_clause.ctes}
+    kept = []
+    for cte in with_clause.ctes:
+        query = cte.ctequery
+        columns = _output_names(query, cte.aliascolnames)
+        if not isinstance(query, ast.SelectStmt) or columns is None or not scope.reads_distributed(query) \
+                or _names_relation(query, names) or _defines_cte_elsewhere(stmt, cte):
+            kept.append(cte)
+            continue
+        marker = new_marker("cte")
+        if cte.aliascolnames and _can_rename(query):
+            for target, name in zip(query.targetList, columns):
+                target.name = name
+        text = str(RawStream()(query))
+        if cte.aliascolnames and any(t.name != n for t, n in zip(query.targetList, columns)):
+            text = f"SELECT * FROM ({text}) AS {quote_ident(cte.ctename)}({', '.join(map(quote_ident, columns))})"
+        out.append(Subplan(marker, "table", text, f"CTE {cte.ctename}", columns))
+        scope.scratch[marker] = frozenset(columns)
+        _read_scratch(stmt, cte.ctename, marker)
+    with_clause.ctes = tuple(kept) or None
+    if not kept:
+        stmt.withClause = None
+
+
+def _output_names(query: object, aliases: Sequence[ast.String] | None) -> tuple[str, ...] | None:
+    """The column names a CTE exposes, or None when some cannot be told (`*`, duplicates)."""
+    if not isinstance(query, ast.SelectStmt) or query.op != SetOperation.SETOP_NONE or query.valuesLists:
+        return None
+    names: list[str] = []
+    for target in query.targetList or ():
+        if target.name:
+            names.append(target.name)
+        elif isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1], ast.String):
+            names.append(target.val.fields[-1].sval)
+        elif isinstance(target.val, ast.FuncCall):
+            names.append(target.val.funcname[-1].sval)  # PostgreSQL names it after the function
+        else:
+            names.append("")
+    for n, alias in enumerate(aliases or ()):
+        if n < len(names):
+            names[n] = alias.sval
+    if "" in names or len(set(names)) != len(names):
+        return None
+    return tuple(names)
+
+
+def _can_rename(query: ast.SelectStmt) -> bool:
+    """Whether the CTE's column aliases can be its select list's own names (so the query
+    stays one the strategies split, not a subquery in FROM): nothing refers to an output
+    name by a bare name (ORDER BY, GROUP BY, DISTINCT ON), which a rename would change."""
+    if query.sortClause:
+        return False
+    old = {t.name for t in query.targetList or () if t.name}
+    for ref in _nodes((query.groupClause, query.distinctClause), ast.ColumnRef):
+        fields = ref.fields or ()
+        if len(fields) == 1 and isinstance(fields[0], ast.String) and fields[0].sval in old:
+            return False
+    return True
+
+
+def _names_relation(query: ast.SelectStmt, names: set[str]) -> bool:
+    return any(r.schemaname is None and r.relname in names for r in _nodes(query, ast.RangeVar))
+
+
+def _defines_cte_elsewhere(stmt: ast.SelectStmt, cte: ast.CommonTableExpr) -> bool:
+    """Another WITH inside the statement defines the same name: references are ambiguous."""
+    return any(other is not cte and other.ctename == cte.ctename for other in _nodes(stmt, ast.CommonTableExpr))
+
+
+def _read_scratch(stmt: ast.SelectStmt, name: str, marker: str) -> None:
+    for ref in _nodes(stmt, ast.RangeVar):
+        if ref.schemaname is None and ref.relname == name:
+            if ref.alias is None:
+                ref.alias = ast.Alias(aliasname=name)
+            ref.schemaname = SCRATCH_SCHEMA
+            ref.relname = marker
+
+
+# -- scalar subqueries -------------------------------------------------------------------
+
+
+def _pull_scalars(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], str],
+                  out: list[Subplan]) -> None:
+    unnamed = {id(t.val): t for t in _nodes(stmt, ast.ResTarget) if t.name is None and isinstance(t.val, ast.SubLink)}
+    for link in _outermost_sublinks(stmt):
+        sub = link.subselect
+        if link.subLinkType != SubLinkType.EXPR_SUBLINK or not isinstance(sub, ast.SelectStmt):
+            continue
+        if sub.op == SetOperation.SETOP_NONE and len(sub.targetList or ()) != 1:
+            continue
+        if not scope.reads_distributed(sub) or not scope.is_self_contained(sub):
+            continue
+        marker = new_marker("val")
+        out.append(Subplan(marker, "value", str(RawStream()(sub)), "scalar subquery"))
+        target = unnamed.get(id(link))
+        if target is not None:  # the output column keeps the name PostgreSQL gives it
+            target.name = (_output_names(sub, None) or ("",))[0] or "?column?"
+        _become_marker(link, marker)
+
+
+def _outermost_sublinks(root: object) -> Iterator[ast.SubLink]:
+    """Every SubLink under `root`, outer ones first (one replaced when yielded is not entered)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (tuple, list)):
+            stack.extend(reversed(node))
+            continue
+        if not isinstance(node, ast.Node):
+            continue
+        if isinstance(node, ast.SubLink):
+            yield node
+        for attr in node:
+            value = getattr(node, attr)
+            if isinstance(value, (ast.Node, tuple, list)):
+                stack.append(value)
+
+
+def _become_marker(link: ast.SubLink, marker: str) -> None:
+    """Make the SubLink print as `(SELECT marker)`, which the split's text then holds as
+    `(marker)`, and the executor as `(<literal>)`."""
+    link.subselect = ast.SelectStmt(
+        targetList=(ast.ResTarget(val=ast.ColumnRef(fields=(ast.String(sval=marker),))),),
+        op=SetOperation.SETOP_NONE, limitOption=0, all=False, groupDistinct=False,
+    )
+
+
+# -- what a subquery's names resolve to --------------------------------------------------
+
+
+class _Scope:
+    """The statement's distributed tables, their columns and the scratch tables made so far."""
+
+    def __init__(self, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]]) -> None:
+        self.refs = refs
+        self.columns = columns
+        self.scratch: dict[str, frozenset[str]] = {}
+
+    def reads_distributed(self, query: object) -> bool:
+        return any(r.location in self.refs and r.schemaname != SCRATCH_SCHEMA for r in _nodes(query, ast.RangeVar))
+
+    def is_self_contained(self, sub: ast.SelectStmt) -> bool:
+        """Whether every column `sub` names is its own (see the module docstring)."""
+        return self._level(sub, [])
+
+    def _level(self, select: ast.SelectStmt, chain: list[list[tuple[str, frozenset[str] | None]]]) -> bool:
+        if select.op != SetOperation.SETOP_NONE:
+            return all(self._level(s, chain) for s in (select.larg, select.rarg) if isinstance(s, ast.SelectStmt))
+        ctes = {c.ctename: _output_names(c.ctequery, c.aliascolnames) for c in
+                (select.withClause.ctes if select.withClause else ())}
+        for cte in (select.withClause.ctes if select.withClause else ()):
+            if isinstance(cte.ctequery, ast.SelectStmt) and not self._level(cte.ctequery, chain):
+                return False
+        leaves: list[tuple[str, frozenset[str] | None]] = []
+        for item in select.fromClause or ():
+            if not self._leaves(item, chain, ctes, leaves):
+                return False
+        scopes = [leaves, *chain]
+        aliases = {t.name for t in select.targetList or () if t.name}
+        own = (select.targetList, select.whereClause, select.groupClause, select.havingClause,
+               select.sortClause, select.limitCount, select.limitOffset, select.distinctClause,
+               select.windowClause, _join_quals(select.fromClause))
+        for ref in _refs_outside_subqueries(own):
+            if not _resolves(ref, scopes, aliases):
+                return False
+        for link in _sublinks_outside_subqueries(own):
+            if isinstance(link.subselect, ast.SelectStmt) and not self._level(link.subselect, scopes):
+                return False
+        return True
+
+    def _leaves(self, item: object, chain: list[list[tuple[str, frozenset[str] | None]]],
+                ctes: Mapping[str, tuple[str, ...] | None], out: list[tuple[str, frozenset[str] | None]]) -> bool:
+        if isinstance(item, ast.JoinExpr):
+            if item.alias is not None:
+                return False
+            return self._leaves(item.larg, chain, ctes, out) and self._leaves(item.rarg, chain, ctes, out)
+        if isinstance(item, ast.RangeVar):
+            known = item.location in self.refs or (item.schemaname is None and item.relname in ctes) \
+                or (item.schemaname == SCRATCH_SCHEMA and item.relname in self.scratch)
+            if not known:
+                return False  # an enclosing query's CTE, or a table only the catalog server has
+            exposed = item.alias.aliasname if item.alias is not None else item.relname
+            out.append((exposed, self._relation_columns(item, ctes)))
+            return True
+        if isinstance(item, ast.RangeSubselect) and isinstance(item.subquery, ast.SelectStmt):
+            if not item.lateral and not self._level(item.subquery, []):
+                return False  # a FROM subquery sees no enclosing level except LATERAL
+            if item.lateral and not self._level(item.subquery, chain):
+                return False
+            names = _output_names(item.subquery, item.alias.colnames if item.alias else None)
+            out.append((item.alias.aliasname if item.alias else "", frozenset(names) if names else None))
+            return True
+        return False  # functions, table functions: their columns are not known here
+
+    def _relation_columns(self, ref: ast.RangeVar, ctes: Mapping[str, tuple[str, ...] | None]) -> frozenset[str] | None:
+        if ref.alias is not None and ref.alias.colnames:
+            return None
+        if ref.schemaname == SCRATCH_SCHEMA and ref.relname in self.scratch:
+            return self.scratch[ref.relname]
+        if ref.schemaname is None and ref.relname in ctes:
+            names = ctes[ref.relname]
+            return frozenset(names) if names else None
+        table = self.refs.get(ref.location)
+        if table is None:
+            return None
+        return frozenset(self.columns.get(table.key, ())) or None
+
+
+def _join_quals(items: object) -> list[object]:
+    return [j.quals for j in _nodes(items, ast.JoinExpr) if j.quals is not None]
+
+
+def _refs_outside_subqueries(root: object) -> Iterator[ast.ColumnRef]:
+    for node in _walk_level(root):
+        if isinstance(node, ast.ColumnRef):
+            yield node
+
+
+def _sublinks_outside_subqueries(root: object) -> Iterator[ast.SubLink]:
+    for node in _walk_level(root):
+        if isinstance(node, ast.SubLink):
+            yield node
+
+
+def _walk_level(root: object) -> Iterator[object]:
+    """Nodes of one query level: SubLinks are yielded but not entered, nor FROM subqueries."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (tuple, list)):
+            stack.extend(node)
+            continue
+        if not isinstance(node, ast.Node) or isinstance(node, (ast.SelectStmt, ast.RangeSubselect)):
+            continue
+        yield node
+        if isinstance(node, ast.SubLink):
+            stack.append(node.testexpr)
+            continue
+        for attr in node:
+            value = getattr(node, attr)
+            if isinstance(value, (ast.Node, tuple, list)):
+                stack.append(value)
+
+
+def _resolves(ref: ast.ColumnRef, scopes: list[list[tuple[str, frozenset[str] | None]]],
+              aliases: set[str]) -> bool:
+    fields = ref.fields or ()
+    if any(isinstance(f, ast.A_Star) for f in fields):
+        return len(fields) == 1 or any(x[0] == _sval(fields[-2]) for level in scopes for x in level)
+    names = [_sval(f) for f in fields]
+    if len(names) >= 2:
+        return any(x[0] == names[-2] for level in scopes for x in level)
+    name = names[0]
+    if name in aliases:
+        return True
+    for level in scopes:
+        for _, cols in level:
+            if cols is None:
+                return False  # might be anyone's: unsure
+            if name in cols:
+                return True
+        for exposed, _ in level:
+            if exposed == name:
+                return True  # a whole-row reference
+    return False
+
+
+def _sval(node: object) -> str:
+    return node.sval if isinstance(node, ast.String) else ""

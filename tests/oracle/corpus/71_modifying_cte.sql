@@ -1,0 +1,45 @@
+/*
+Data-modifying WITH over distributed tables (planner/modifying_cte.py): each
+INSERT/UPDATE/DELETE entry runs as a statement of its own, its RETURNING rows feed the
+rest as a constant WITH entry. Also inside transactions that roll back, empty RETURNING results, chained entries, a
+SELECT entry before the writes, and the main statement itself a write.
+*/
+
+CREATE TABLE wc_a (id int PRIMARY KEY, v int, m text DEFAULT 'ok') DISTRIBUTE BY HASH (id);
+CREATE TABLE wc_b (id int PRIMARY KEY, v int, m text) DISTRIBUTE BY HASH (id);
+CREATE TABLE wc_log (k text PRIMARY KEY, n int) DISTRIBUTE BY HASH (k);
+CREATE TABLE wc_ref (code int PRIMARY KEY, label text) DISTRIBUTE BY REPLICATION;
+INSERT INTO wc_a SELECT g, g FROM generate_series(1, 40) g;
+INSERT INTO wc_ref VALUES (1, 'one'), (2, 'two');
+
+WITH ins AS (INSERT INTO wc_a VALUES (100, 1) RETURNING id) SELECT * FROM ins;
+SELECT count(*) FROM wc_a WHERE id = 100;
+WITH ins AS (INSERT INTO wc_a VALUES (101, 1, 'ok'), (102, 2, 'happy') RETURNING id, m) SELECT * FROM ins ORDER BY id;
+with d as (delete from wc_a where id = 5 returning *) insert into wc_b select * from d;
+SELECT * FROM wc_b ORDER BY id;
+SELECT count(*) FROM wc_a WHERE id = 5;
+/* count what went */ WITH d AS (DELETE FROM wc_a WHERE id BETWEEN 30 AND 39 RETURNING *) SELECT count(*), sum(v), min(m) FROM d;
+WITH u AS (UPDATE wc_a SET id = id + 1000 WHERE id = 1 RETURNING *) SELECT * FROM u;
+WITH u (a, b) AS (UPDATE wc_a SET v = v * 10 WHERE id IN (2, 3) RETURNING id, v),
+     j AS (INSERT INTO wc_log SELECT 'k' || a, b FROM u RETURNING *)
+SELECT * FROM j ORDER BY k;
+WITH none AS (DELETE FROM wc_a WHERE id < 0 RETURNING id, m) SELECT count(*) FROM none;
+WITH d AS (DELETE FROM wc_b RETURNING *) SELECT d.id, r.label FROM d LEFT JOIN wc_ref r ON r.code = d.v ORDER BY d.id;
+WITH x AS (SELECT max(code) AS mx FROM wc_ref), i AS (INSERT INTO wc_b SELECT mx + 500, 1, 'happy' FROM x RETURNING *) SELECT * FROM i;
+WITH moved AS (DELETE FROM wc_b WHERE m = 'happy' RETURNING id, v) UPDATE wc_log SET n = n + (SELECT count(*) FROM moved) WHERE k = 'k2';
+SELECT * FROM wc_log ORDER BY k;
+BEGIN;
+WITH d AS (DELETE FROM wc_a WHERE id > 20 AND id < 30 RETURNING id) INSERT INTO wc_log SELECT 'gone' || id, id FROM d;
+SELECT count(*) FROM wc_a;
+SELECT count(*) FROM wc_log;
+ROLLBACK;
+SELECT count(*) FROM wc_a;
+SELECT count(*) FROM wc_log;
+BEGIN;
+WITH i AS (INSERT INTO wc_b VALUES (7, 7, 'sad') RETURNING *) SELECT * FROM i;
+COMMIT;
+SELECT * FROM wc_b ORDER BY id;
+-- error
+WITH i AS (INSERT INTO wc_a VALUES (2, 2) RETURNING *) SELECT * FROM i;
+SELECT count(*), sum(id), sum(v) FROM wc_a;
+SELECT * FROM wc_a ORDER BY id;

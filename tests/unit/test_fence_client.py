@@ -1,0 +1,179 @@
+"""The coordinator side of the consistency fence (txn/fence.py) and the session's
+consistency settings (txn/snapshot.py), against a fake GTM: no servers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from gridpg.errors import PgError
+from gridpg.gtm.protocol import GtmUnavailable
+from gridpg.sql.parse import set_statement, transaction_control
+from gridpg.txn import fence, snapshot
+from gridpg.txn.transaction import DistributedTransaction
+
+
+class FakeGtm:
+    """Grants the fence after `grant_after` seconds; reports `commit_waiting` in stats."""
+
+    def __init__(self, grant_after: float = 0.0, commit_waiting: int = 0, down: bool = False) -> None:
+        self.grant_after = grant_after
+        self.commit_waiting = commit_waiting
+        self.down = down
+        self.released: list[int] = []
+        self.stats_calls = 0
+
+    async def fence_acquire(self, mode: str) -> int:
+        if self.down:
+            raise GtmUnavailable("GTM is down")
+        await asyncio.sleep(self.grant_after)
+        return 7
+
+    async def fence_release(self, token: int) -> None:
+        self.released.append(token)
+
+    async def stats(self) -> dict[str, Any]:
+        self.stats_calls += 1
+        if self.down:
+            raise GtmUnavailable("GTM is down")
+        return {"fence": {"waiting": {"commit": self.commit_waiting, "snapshot": 0}}}
+
+
+def _after(seconds: float) -> fence.Started:
+    async def wait() -> None:
+        await asyncio.sleep(seconds)
+
+    return fence.Started("dn1", wait)
+
+
+async def _settle() -> None:
+    await asyncio.sleep(0.01)  # the release is sent in the background
+
+
+def test_hold_releases_once_every_node_started() -> None:
+    async def main() -> FakeGtm:
+        gtm = FakeGtm()
+        sent: list[str] = []
+        await fence.run_fenced(gtm, 1.0, lambda: sent.append("x"), [_after(0.01), _after(0.02)])  # type: ignore[arg-type]
+        await _settle()
+        assert sent == ["x"]
+        return gtm
+
+    assert asyncio.run(main()).released == [7]
+
+
+def test_a_slow_node_keeps_the_fence_while_no_commit_waits() -> None:
+    async def main() -> FakeGtm:
+        gtm = FakeGtm(commit_waiting=0)
+        await fence.run_fenced(gtm, 0.05, lambda: None, [_after(0.2)])  # type: ignore[arg-type]
+        await _settle()
+        return gtm
+
+    gtm = asyncio.run(main())
+    assert gtm.released == [7] and gtm.stats_calls >= 2
+
+
+def test_a_slow_node_fails_40001_once_a_commit_waits() -> None:
+    async def main() -> tuple[FakeGtm, PgError]:
+        gtm = FakeGtm(commit_waiting=1)
+        with pytest.raises(PgError) as caught:
+            await fence.run_fenced(gtm, 0.05, lambda: None, [_after(5.0)])  # type: ignore[arg-type]
+        await _settle()
+        return gtm, caught.value
+
+    gtm, error = asyncio.run(main())
+    assert error.sqlstate == "40001"
+    assert "node dn1 did not take its snapshot within 50 ms" in error.message
+    assert gtm.released == [7]
+
+
+def test_acquiring_is_bounded_and_an_unreachable_gtm_is_no_licence_to_read() -> None:
+    async def acquire(gtm: FakeGtm) -> PgError:
+        with pytest.raises(PgError) as caught:
+            await fence.acquire_snapshot(gtm, 0.05)  # type: ignore[arg-type]
+        return caught.value
+
+    slow = asyncio.run(acquire(FakeGtm(grant_after=1.0)))
+    assert slow.sqlstate == "40001" and "waited 100 ms for the GTM's snapshot fence" in slow.message
+    down = asyncio.run(acquire(FakeGtm(down=True)))
+    assert down.sqlstate == "40001" and "unavailable" in down.message
+
+
+def test_start_failing_releases_the_fence() -> None:
+    async def main() -> FakeGtm:
+        gtm = FakeGtm()
+
+        def start() -> None:
+            raise PgError("08006", "connection to node dn1 was lost")
+
+        with pytest.raises(PgError):
+            await fence.run_fenced(gtm, 1.0, start, [])  # type: ignore[arg-type]
+        await _settle()
+        return gtm
+
+    assert asyncio.run(main()).released == [7]
+
+
+def test_settings_are_checked_and_read() -> None:
+    with pytest.raises(PgError) as caught:
+        snapshot.check_setting("gridpg.consistency", "strong")
+    assert caught.value.sqlstate == "22023"
+    snapshot.check_setting("gridpg.consistency", "NODE")
+    assert snapshot.parse_timeout("250") == 0.25
+    assert snapshot.parse_timeout("2s") == 2.0
+    for bad in ("0", "-5", "soon", "1h"):
+        with pytest.raises(PgError):
+            snapshot.parse_timeout(bad)
+    values: dict[str, str] = {}
+    policy = snapshot.SessionConsistency(FakeGtm(), lambda: values, lambda: ["dn1", "dn2"])  # type: ignore[arg-type]
+    assert policy.is_cluster and policy.timeout == fence.DEFAULT_TIMEOUT
+    values.update({"gridpg.consistency": "node", "gridpg.fence_timeout": "1500"})
+    assert not policy.is_cluster and policy.timeout == 1.5
+    policy.local["gridpg.consistency"] = "cluster"
+    assert policy.is_cluster
+    assert not snapshot.SessionConsistency(None, dict, list).is_cluster
+
+
+def test_isolation_is_read_from_every_place_it_is_set() -> None:
+    assert snapshot.isolation_from_begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") == "repeatable read"
+    assert snapshot.isolation_from_begin("BEGIN READ ONLY") is None
+    control = transaction_control("/* x */ set transaction isolation level serializable")
+    assert control is not None and snapshot.normalize_isolation(control.isolation) == "serializable"
+    setting = set_statement("SET LOCAL gridpg.fence_timeout = 300")
+    assert setting is not None and setting.value == "300" and setting.is_local
+    values = {"default_transaction_isolation": "repeatable read"}
+    txn = DistributedTransaction(None, None, "coord1", None)  # type: ignore[arg-type]
+    txn.consistency = snapshot.SessionConsistency(FakeGtm(), lambda: values, lambda: ["dn1", "dn2"])  # type: ignore[arg-type]
+    txn.begin()
+    assert txn.effective_isolation == "repeatable read" and not txn.serializable
+    assert txn._wants_cluster_snapshot("dn1")
+    txn.note_isolation("SERIALIZABLE")
+    assert txn.serializable and not txn._wants_cluster_snapshot("dn1")
+    txn.begin("BEGIN ISOLATION LEVEL READ COMMITTED")
+    assert txn.effective_isolation == "read committed"
+    assert txn.needs_statement_fence(2) and not txn.needs_statement_fence(1)
+    txn.cluster_snapshot = True  # a fenced transaction snapshot: statements need no fence
+    assert not txn.needs_statement_fence(2)
+
+
+def test_no_node_to_wait_for_releases_at_once() -> None:
+    async def main() -> FakeGtm:
+        gtm = FakeGtm()
+        await fence.run_fenced(gtm, 1.0, lambda: None, [])  # type: ignore[arg-type]
+        await _settle()
+        return gtm
+
+    assert asyncio.run(main()).released == [7]
+
+
+def test_and_chain_keeps_the_isolation_level() -> None:
+    txn = DistributedTransaction(None, None, "coord1", None)  # type: ignore[arg-type]
+    txn.begin("BEGIN READ ONLY")
+    txn.note_isolation("repeatable read")
+    assert txn.chain_begin_sql() == "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+    txn.begin("BEGIN ISOLATION LEVEL SERIALIZABLE")
+    assert txn.chain_begin_sql() == "BEGIN ISOLATION LEVEL SERIALIZABLE"
+    txn.begin()
+    assert txn.chain_begin_sql() == "BEGIN"

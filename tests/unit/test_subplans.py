@@ -1,0 +1,114 @@
+"""Recursive planning: which CTEs and scalar subqueries run first as their own plans (pure)."""
+
+from __future__ import annotations
+
+import itertools
+
+from gridpg.catalog.model import DistTable
+from gridpg.planner import analyze
+from gridpg.planner.subplans import SubplanSplit, split_subplans
+from gridpg.sql.parse import parse_tree
+
+GROUPS = ("dn1", "dn2")
+TABLES = {
+    "lineitem": DistTable("public", "lineitem", "hash", "l_orderkey", "int4", 1, 32, GROUPS),
+    "supplier": DistTable("public", "supplier", "hash", "s_suppkey", "int4", 1, 32, GROUPS),
+    "partsupp": DistTable("public", "partsupp", "hash", "ps_partkey", "int4", 1, 32, GROUPS),
+    "nation": DistTable("public", "nation", "replication", None, None, None, None, GROUPS),
+}
+COLUMNS = {
+    ("public", "lineitem"): ["l_orderkey", "l_suppkey", "l_extendedprice", "l_discount", "l_shipdate"],
+    ("public", "supplier"): ["s_suppkey", "s_name", "s_nationkey"],
+    ("public", "partsupp"): ["ps_partkey", "ps_suppkey", "ps_supplycost", "ps_availqty"],
+    ("public", "nation"): ["n_nationkey", "n_name"],
+}
+
+
+def split(sql: str) -> SubplanSplit | str:
+    refs = {r.location: TABLES[r.name] for r in analyze.relations(parse_tree(sql)) if r.name in TABLES}
+    counter = itertools.count(1)
+    return split_subplans(sql, refs, COLUMNS, lambda kind: f"gp_{kind}_s{next(counter)}")
+
+
+Q15 = ("WITH revenue0 (supplier_no, total_revenue) AS (SELECT l_suppkey, sum(l_extendedprice * (1 - l_discount)) "
+       "FROM lineitem WHERE l_shipdate >= date '1996-01-01' GROUP BY l_suppkey) "
+       "SELECT s_suppkey, s_name, total_revenue FROM supplier, revenue0 WHERE s_suppkey = supplier_no "
+       "AND total_revenue = (SELECT max(total_revenue) FROM revenue0) ORDER BY s_suppkey")
+
+
+def test_cte_over_a_distributed_table_becomes_a_scratch_table() -> None:
+    got = split(Q15)
+    assert isinstance(got, SubplanSplit), got
+    (cte,) = got.subplans
+    assert cte.kind == "table" and cte.columns == ("supplier_no", "total_revenue") and cte.origin == "CTE revenue0"
+    # the alias list names the select list itself: the CTE stays a plain GROUP BY (two-phase)
+    assert cte.sql.startswith("SELECT l_suppkey AS supplier_no, sum(l_extendedprice * (1 - l_discount)) "
+                              "AS total_revenue FROM lineitem")
+    # both references read the scratch table; the scalar subquery over it stays (complete on every node)
+    assert got.sql.count("gridpg_shards.gp_cte_s1 AS revenue0") == 2
+    assert not got.sql.upper().startswith("WITH")
+
+
+def test_uncorrelated_scalar_subquery_becomes_a_value() -> None:
+    sql = ("SELECT ps_partkey, sum(ps_supplycost * ps_availqty) AS value FROM partsupp, supplier, nation "
+           "WHERE ps_suppkey = s_suppkey AND s_nationkey = n_nationkey AND n_name = 'GERMANY' GROUP BY ps_partkey "
+           "HAVING sum(ps_supplycost * ps_availqty) > (SELECT sum(ps_supplycost * ps_availqty) * 0.001 "
+           "FROM partsupp, supplier, nation WHERE ps_suppkey = s_suppkey AND s_nationkey = n_nationkey "
+           "AND n_name = 'GERMANY') ORDER BY value DESC")
+    got = split(sql)
+    assert isinstance(got, SubplanSplit), got
+    (value,) = got.subplans
+    assert value.kind == "value" and value.marker == "gp_val_s1"
+    assert value.sql.startswith("SELECT sum(ps_supplycost * ps_availqty) * 0.001 FROM partsupp")
+    assert "HAVING sum(ps_supplycost * ps_availqty) > (gp_val_s1)" in got.sql
+
+
+def test_correlated_subqueries_stay() -> None:
+    # unqualified outer column (TPC-H Q17's shape): not a column of the subquery's tables
+    got = split("SELECT count(*) FROM supplier WHERE s_nationkey < (SELECT max(l_discount) FROM lineitem "
+                "WHERE l_suppkey = s_suppkey)")
+    assert isinstance(got, str)
+    # qualified outer column
+    got = split("SELECT count(*) FROM supplier s WHERE 1 < (SELECT count(*) FROM lineitem l WHERE l.l_suppkey = s.s_suppkey)")
+    assert isinstance(got, str)
+    # a column the subquery's FROM cannot be asked about (a function in FROM): unsure, stays
+    got = split("SELECT count(*) FROM supplier WHERE s_nationkey < (SELECT max(x) FROM lineitem, generate_series(1, 2) x)")
+    assert isinstance(got, str)
+
+
+def test_subquery_without_distributed_tables_or_with_several_columns_stays() -> None:
+    assert isinstance(split("SELECT count(*) FROM supplier WHERE s_nationkey < (SELECT 3)"), str)
+    assert isinstance(split("SELECT count(*) FROM supplier WHERE (s_nationkey, s_suppkey) = "
+                            "(SELECT max(l_suppkey), min(l_suppkey) FROM lineitem)"), str)
+    assert isinstance(split("SELECT * FROM supplier FOR UPDATE"), str)
+
+
+def test_nested_scalar_inside_a_correlated_subquery_is_pulled() -> None:
+    got = split("SELECT count(*) FROM supplier s WHERE EXISTS (SELECT 1 FROM lineitem l WHERE l.l_suppkey = s.s_suppkey "
+                "AND l.l_discount > (SELECT avg(l_discount) FROM lineitem))")
+    assert isinstance(got, SubplanSplit), got
+    assert [p.sql for p in got.subplans] == ["SELECT avg(l_discount) FROM lineitem"]
+
+
+def test_cte_referencing_another_cte_or_shadowed_stays() -> None:
+    got = split("WITH a AS (SELECT l_suppkey FROM lineitem), b AS (SELECT * FROM a) SELECT count(*) FROM b")
+    assert isinstance(got, SubplanSplit)
+    assert [p.origin for p in got.subplans] == ["CTE a"]
+    assert got.sql.startswith("WITH b AS (SELECT * FROM gridpg_shards.gp_cte_s1 AS a)")
+    got = split("WITH a AS (SELECT l_suppkey FROM lineitem) SELECT (WITH a AS (SELECT 1 AS l_suppkey) SELECT count(*) FROM a)")
+    assert isinstance(got, str)
+
+
+def test_a_pulled_subquery_in_the_select_list_keeps_its_column_name() -> None:
+    got = split("SELECT (SELECT count(*) FROM lineitem), (SELECT max(l_discount) AS top FROM lineitem), "
+                "(SELECT max(l_discount) + 1 FROM lineitem), (SELECT min(l_suppkey) FROM lineitem) AS named")
+    assert isinstance(got, SubplanSplit)
+    assert got.sql == ('SELECT (gp_val_s1) AS count, (gp_val_s2) AS top, (gp_val_s3) AS "?column?", '
+                       "(gp_val_s4) AS named")
+
+
+def test_cte_alias_list_wraps_when_a_rename_would_change_a_reference() -> None:
+    got = split("WITH r (a, b) AS (SELECT l_suppkey + 1 AS k, count(*) FROM lineitem GROUP BY k) SELECT * FROM r")
+    assert isinstance(got, SubplanSplit)
+    assert got.subplans[0].sql == ("SELECT * FROM (SELECT l_suppkey + 1 AS k, count(*) FROM lineitem GROUP BY k) "
+                                   "AS r(a, b)")
