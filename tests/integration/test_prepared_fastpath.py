@@ -208,3 +208,16 @@ def test_simple_protocol_statements_whose_literals_are_not_values(
         expected = _outcomes(plain, NOT_VALUES)
         plain.execute(f'DROP SCHEMA "{schema}" CASCADE')
     assert _outcomes(conn, NOT_VALUES) == expected
+
+
+def test_only_takes_the_general_path(conn: psycopg.Connection) -> None:
+    """`ONLY acc` named the datanodes' partitioned parent, which holds no rows: the general
+    path drops the keyword for a childless HASH table; the fast paths leave such text to it."""
+    for prepare in (True, False):
+        assert conn.execute("SELECT bal FROM ONLY acc WHERE id = %s", (7,), prepare=prepare).fetchall() == [(70,)]
+        assert _simple(conn, "select bal from only acc where id = 8") == [("80",)]
+    assert conn.execute("UPDATE ONLY acc SET bal = 1 WHERE id = %s", (9,), prepare=True).rowcount == 1
+    assert _simple(conn, "SELECT bal FROM acc WHERE id = 9") == [("1",)]
+    assert conn.execute("DELETE FROM ONLY acc WHERE id = %s", (9,), prepare=True).rowcount == 1
+    assert conn.execute("DELETE FROM ONLY acc WHERE id = 10").rowcount == 1
+    assert _simple(conn, "SELECT count(*) FROM acc WHERE id IN (9, 10)") == [("0",)]

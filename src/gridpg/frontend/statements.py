@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -502,8 +503,9 @@ class StatementRunner:
         planner = self.coord.planner
         sql = statement.sql
         if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
-                or _is_session_reset(sql) or not await self._is_plain_statement(sql):
-            return NOT_ROUTED
+                or _is_session_reset(sql) or _ONLY.search(sql) \
+                or not await self._is_plain_statement(sql):
+            return NOT_ROUTED  # ONLY: the general path drops it where needed (executor/only.py)
         from gridpg.executor.run import catalog_view, session_view
 
         spec = planner.prepared_router(sql, catalog_view(self.dispatcher), session_view(self.dispatcher))
@@ -711,6 +713,8 @@ def _is_session_reset(sql: str) -> bool:
 
 
 _STATUS = {state: state.value.encode() for state in TxnState}  # ReadyForQuery's status byte
+
+_ONLY = re.compile(r"\bonly\b", re.IGNORECASE)
 
 _CLASSIFIED: dict[str, tuple[sqlparse.TxnControl | None, sqlparse.SetStatement | None]] = {}
 
