@@ -7,9 +7,12 @@ import asyncio
 from gridpg.datanode.connection import NodeAddress
 from gridpg.datanode.pool import NodePool
 
+ADDRESS = NodeAddress("dn1", "127.0.0.1", 1, "u", "p")
+
 
 class _Conn:
-    def __init__(self, settings: object, closed: bool = False) -> None:
+    def __init__(self, settings: object, closed: bool = False, address: NodeAddress = ADDRESS) -> None:
+        self.address = address
         self.session_state = settings
         self.is_closed = closed
         self.txn_status = b"I"
@@ -20,7 +23,7 @@ class _Conn:
 
 
 def _pool(*conns: _Conn) -> NodePool:
-    pool = NodePool(NodeAddress("dn1", "127.0.0.1", 1, "u", "p"), max_size=8)
+    pool = NodePool(ADDRESS, max_size=8)
     for conn in conns:
         pool._open += 1
         pool.release(conn)  # type: ignore[arg-type]
@@ -50,3 +53,14 @@ def test_acquire_uses_the_preference() -> None:
     a, b = _Conn(alice), _Conn(bob)
     pool = _pool(a, b)
     assert asyncio.run(pool.acquire(alice)) is a
+
+
+def test_a_connection_to_another_server_is_closed_not_pooled() -> None:
+    """Taken before the group's address switched (failover, a read-only coordinator going
+    back to its standby), given back after: it must not serve the new address's sessions."""
+    old_primary = NodeAddress("dn1", "127.0.0.1", 2, "u", "p")
+    stale, same = _Conn(("s",), address=old_primary), _Conn(("s",), address=NodeAddress("dn1", "127.0.0.1", 1, "u", "p"))
+    pool = _pool(stale, same)
+    assert stale.is_closed and not same.is_closed
+    assert pool.take_idle(("s",)) is same
+    assert pool.take_idle(("s",)) is None
