@@ -47,6 +47,31 @@ DEFINITIONS = frozenset({
     "IndexStmt", "CreateStatsStmt", "SecLabelStmt", "AlterTableStmt",
 })
 MAX_ROUTINES = 500  # bound on the routines one statement's check visits
+_LOOPBACK_KINDS = ("SelectStmt", "CallStmt", "DoStmt")
+
+
+@dataclass(frozen=True)
+class LoopbackCall:
+    """The verdict for a statement run on the catalog server with the loopback armed:
+    the tables its code reaches (they get shadows), and the refusal to give if the
+    statement turns out not to be the catalog server's."""
+
+    tables: tuple[DistTable, ...]
+    refusal: PgError
+
+
+async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall) -> None:
+    from gridpg.executor import loopback
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner.plan import CatalogPlan
+
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
+                        request.bound(), request.simple)
+    if not isinstance(plan, CatalogPlan):
+        raise call.refusal
+    await loopback.run_call(dispatcher, request, plan.sql, list(call.tables))
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
 _EVENT_SQL = "SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D'"
@@ -93,7 +118,8 @@ SELECT p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_argument
        (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%'),
        (SELECT concat_ws(',', a.aggtransfn::oid, a.aggfinalfn::oid, a.aggcombinefn::oid,
                          a.aggmtransfn::oid, a.aggminvtransfn::oid, a.aggmfinalfn::oid)
-          FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid)
+          FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid),
+       p.prosecdef
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -162,12 +188,18 @@ class RoutineGuard:
         group = await self.check(dispatcher, request.sql, search_path)
         if group is None:
             return False
+        if isinstance(group, LoopbackCall):
+            await _run_loopback(dispatcher, request, group)
+            return True
         await dispatcher.run_on_node(group, request, writes=False)
         return True
 
-    async def check(self, dispatcher: Dispatcher, sql: str, search_path: list[str]) -> str | None:
-        """Raise 0A000 if the statement's user code reaches a distributed table; the datanode
-        group to run it on when its code only reads replicated tables; else None."""
+    async def check(self, dispatcher: Dispatcher, sql: str,
+                    search_path: list[str]) -> str | LoopbackCall | None:
+        """Raise 0A000 if the statement's user code reaches a distributed table it cannot
+        run with; the datanode group to run it on when its code only reads replicated
+        tables; a LoopbackCall when it runs on the catalog server with the loopback; else
+        None."""
         runner = dispatcher.runner
         snapshot = runner.snapshot()
         if not snapshot.tables:
@@ -235,8 +267,60 @@ class RoutineGuard:
     # -- one statement -----------------------------------------------------------------
 
     async def _verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
-                       sql: str, path: tuple[str, ...]) -> PgError | str | None:
-        """None: run as planned; a group name: run there; an error: refuse."""
+                       sql: str, path: tuple[str, ...]) -> PgError | str | LoopbackCall | None:
+        """None: run as planned; a group name: run there; a LoopbackCall: run on the
+        catalog server with the loopback; an error: refuse."""
+        verdict = await self._plain_verdict(dispatcher, registry, snapshot, sql, path)
+        if not isinstance(verdict, PgError) or verdict.sqlstate != FEATURE_NOT_SUPPORTED:
+            return verdict
+        return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
+
+    async def _loopback_verdict(self, dispatcher: Dispatcher, registry: _Registry,
+                                snapshot: CatalogSnapshot, sql: str, path: tuple[str, ...],
+                                refusal: PgError) -> PgError | LoopbackCall:
+        """A statement refused because its code touches distributed tables runs with the
+        loopback when the statement itself goes to the catalog server (SELECT or CALL of
+        routines, DO) and every routine reaches those tables by names the shadows catch."""
+        from gridpg.sql.xl import extract_distribution
+
+        tree = sqlparse.parse_tree(extract_distribution(sql)[0])
+        kind = sqlparse.node_type(tree)
+        access = body.statement_access(tree)
+        resolve = _resolver(dispatcher, snapshot)
+        own = body.Access(relations=access.relations)
+        if kind not in _LOOPBACK_KINDS or body.first_distributed(own, path, resolve) is not None \
+                or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
+                or access.blocker() is not None:
+            return refusal
+        tables: dict[tuple[str, str], DistTable] = {}
+        why = body.loopback_blocker(None, access, path, resolve, tables)
+        if why is not None:
+            return _refusal("a DO block", why)
+        has_path: list[str] = []
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            blocker = routine_access.blocker()
+            if blocker is not None:
+                return _refusal(title, blocker)
+            if routine.search_path is not None:
+                has_path.append(title)
+            reason = body.loopback_blocker(routine, routine_access, path, resolve, tables)
+            return None if reason is None else _refusal(title, reason)
+
+        roots = registry.operator_functions(access)
+        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names),
+                                 path, resolve, visit=visit)
+        if error is not None:
+            return error
+        if not tables:
+            return refusal
+        if has_path:
+            return _refusal(has_path[0], "it sets its own search_path and calls code that "
+                            "reads or writes distributed tables")
+        return LoopbackCall(tuple(tables.values()), refusal)
+
+    async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                             sql: str, path: tuple[str, ...]) -> PgError | str | None:
         from gridpg.sql.xl import extract_distribution
 
         try:
@@ -293,6 +377,7 @@ class RoutineGuard:
                     calls: set[tuple[str | None, str]], path: tuple[str, ...],
                     resolve: body.Resolver,
                     reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None = None,
+                    visit: Callable[[body.Routine, body.Access, str], PgError | None] | None = None,
                     ) -> PgError | None:
         """Breadth-first over the routines reachable from the statement; `via` remembers
         which routine called which, for the message. With `reads`, replicated tables that
@@ -314,7 +399,10 @@ class RoutineGuard:
                 caller = via_oid.get(routine.oid) or via_call.get((routine.schema, routine.name)) \
                     or via_call.get((None, routine.name))
                 title = routine.title + (f" (called by {caller})" if caller else "")
-                error = _check(routine, access, path, resolve, title, reads)
+                if visit is not None:
+                    error = visit(routine, access, title)
+                else:
+                    error = _check(routine, access, path, resolve, title, reads)
                 if error is not None:
                     return error
                 for oid in (*routine.support, *registry.operator_functions(access)):
@@ -471,7 +559,7 @@ def _call(sql: str) -> Any:
 
 
 def _routine(row: tuple[str | None, ...]) -> body.Routine:
-    oid, schema, name, signature, language, kind, definition, path, support = row
+    oid, schema, name, signature, language, kind, definition, path, support, secdef = row
     search_path = None
     if path:
         search_path = tuple(p.strip().strip('"') for p in path.split(",") if p.strip())
@@ -479,6 +567,7 @@ def _routine(row: tuple[str | None, ...]) -> body.Routine:
         int(oid or 0), schema or "", name or "", signature or "", language or "", kind or "f",
         definition or "", search_path,
         tuple(int(o) for o in (support or "").split(",") if o and o != "0"),
+        secdef == "t",
     )
 
 

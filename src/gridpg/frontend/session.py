@@ -236,6 +236,11 @@ class Session:
         self.info.user = user
         self.info.database = params.get("database") or user
         self.info.application_name = params.get("application_name", "")
+        from gridpg.frontend import loopback
+
+        if loopback.is_loopback(params):  # a catalog server's call back into its caller's transaction
+            await loopback.begin(self, params)
+            return
         params = normalize_startup_params(params)
         self.info.params = params
         if not self.coord.admit(self):

@@ -45,6 +45,7 @@ class Routine:
     definition: str  # pg_get_functiondef, '' for aggregates and C functions
     search_path: tuple[str, ...] | None = None  # from SET search_path on the routine
     support: tuple[int, ...] = ()  # an aggregate's transition/final/combine functions
+    security_definer: bool = False
 
     @property
     def title(self) -> str:
@@ -63,6 +64,7 @@ class Access:
     nested: tuple[Access, ...] = field(default=())  # DO blocks inside
     operators: frozenset[str] = frozenset()  # operator symbols used (user ones run functions)
     writes: frozenset[str] = frozenset()  # names of the relations written (lowercase)
+    atomic: bool = False  # a SQL routine's BEGIN ATOMIC body (its names bound at creation)
 
     def all_relations(self) -> Iterator[analyze.RelRef]:
         yield from self.relations
@@ -108,6 +110,7 @@ class Body:
     trees: tuple[dict[str, Any], ...] = ()
     dynamic: str | None = None
     unreadable: str | None = None
+    atomic: bool = False
 
 
 def routine_body(routine: Routine) -> Body:
@@ -128,7 +131,7 @@ def routine_access(routine: Routine) -> Access:
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
     return Access(access.relations, access.calls, body.dynamic, body.unreadable, access.nested,
-                  access.operators, access.writes)
+                  access.operators, access.writes, body.atomic)
 
 
 def do_access(body: str, language: str | None) -> Access:
@@ -150,6 +153,32 @@ def first_distributed(access: Access, path: tuple[str, ...],
         table = resolve(ref, path)
         if table is not None:
             return table
+    return None
+
+
+def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, ...],
+                     resolve: Resolver, tables: dict[tuple[str, str], DistTable]) -> str | None:
+    """Why code cannot reach the distributed tables it names through the loopback's
+    shadows (None: it can; the tables it reaches are added to `tables`). The shadows are
+    found by the search path: names must be unqualified and resolved with the session's
+    path, in a body PostgreSQL reads when it runs."""
+    for ref in access.all_relations():
+        if ref.schema in SYSTEM_SCHEMAS:
+            continue
+        table = resolve(ref, (routine.search_path if routine else None) or path)
+        if table is None:
+            continue
+        label = f"{table.schema}.{table.name}"
+        if routine is not None and routine.search_path is not None:
+            return f"it sets its own search_path and reads or writes distributed table {label}"
+        if routine is not None and routine.security_definer:
+            return f"it is SECURITY DEFINER and reads or writes distributed table {label}"
+        if access.atomic:
+            return f"its BEGIN ATOMIC body is bound to the catalog server's empty copy of {label}"
+        if ref.schema is not None:
+            return (f"it names distributed table {ref.schema}.{ref.name} with its schema "
+                    "(gridpg reaches distributed tables from server-side code by unqualified names)")
+        tables[(table.schema, table.name)] = table
     return None
 
 
@@ -182,7 +211,7 @@ def _sql_function_body(create_sql: str) -> Body:
     body = trees[0]["CreateFunctionStmt"]
     sql_body = body.get("sql_body")
     if sql_body is not None:  # BEGIN ATOMIC: a list of statement lists
-        return Body(tuple(_statements_of(sql_body)))
+        return Body(tuple(_statements_of(sql_body)), atomic=True)
     for option in body.get("options", []):
         elem = option.get("DefElem", {})
         if elem.get("defname") == "as":
