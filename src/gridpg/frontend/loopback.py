@@ -289,16 +289,17 @@ class LoopbackRunner(StatementRunner):
         if not self.in_call:
             return
         txn = self.caller.txn
+        busy = frozenset({self.coord.catalog_node})
         await self.sync_pending()
         if kind == "savepoint":
-            await txn.savepoint(name)
+            await txn.savepoint(name, skip=busy)
             self.state.savepoint(name)
         elif any(s.name == name for s in txn.savepoints):
             if kind == "rollback_to":
-                await txn.rollback_to(name)
+                await txn.rollback_to(name, skip=busy)
                 self.state.rollback_to(name)
             else:
-                await txn.release(name)
+                await txn.release(name, skip=busy)
                 self.state.release(name)
 
     # -- cursors -----------------------------------------------------------------------
