@@ -56,21 +56,31 @@ $$"""
 
 
 def setup_sql(host: str, port: int, user: str, password: str, database: str) -> list[str]:
-    """What a catalog server needs for the loopback (run at every coordinator start: the
-    server is re-created with this coordinator's address; shadows are re-made lazily)."""
+    """What a catalog server needs for the loopback (run at every coordinator start, with
+    this coordinator's address). The server and the shadows are members of the extension,
+    so pg_dump (plain or `gridpg dump`) leaves them out, the mapping's password included."""
     host = "127.0.0.1" if host in ("", "0.0.0.0", "*", "::") else host
-    options = ", ".join(f"{k} {quote_literal(v)}" for k, v in (
-        ("host", host), ("port", str(port)), ("dbname", database),
-        ("keep_connections", "off"), ("fetch_size", "10000")))
-    return [
-        "CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg",
-        f"DROP SERVER IF EXISTS {SERVER} CASCADE",
-        f"CREATE SERVER {SERVER} FOREIGN DATA WRAPPER postgres_fdw OPTIONS ({options})",
-        (f"CREATE USER MAPPING FOR PUBLIC SERVER {SERVER} OPTIONS (user {quote_literal(user)}, "
-         f"password {quote_literal(password)}, password_required 'false')"),
-        _PATH_FUNCTION, NO_DEFAULT_FUNCTION,
-        "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
-    ]
+    options = {"host": host, "port": str(port), "dbname": database,
+               "keep_connections": "off", "fetch_size": "10000"}
+    create = ", ".join(f"{k} {quote_literal(v)}" for k, v in options.items())
+    alter = ", ".join(f"SET {k} {quote_literal(v)}" for k, v in options.items())
+    mapping = {"user": user, "password": password, "password_required": "false"}
+    create_mapping = ", ".join(f"{k} {quote_literal(v)}" for k, v in mapping.items())
+    alter_mapping = ", ".join(f"SET {k} {quote_literal(v)}" for k, v in mapping.items())
+    server = f"""
+DO $gridpg$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = '{SERVER}') THEN
+    EXECUTE {quote_literal(f"ALTER SERVER {SERVER} OPTIONS ({alter})")};
+    EXECUTE {quote_literal(f"ALTER USER MAPPING FOR PUBLIC SERVER {SERVER} OPTIONS ({alter_mapping})")};
+  ELSE
+    EXECUTE {quote_literal(f"CREATE SERVER {SERVER} FOREIGN DATA WRAPPER postgres_fdw OPTIONS ({create})")};
+    EXECUTE {quote_literal(f"CREATE USER MAPPING FOR PUBLIC SERVER {SERVER} OPTIONS ({create_mapping})")};
+    ALTER EXTENSION postgres_fdw ADD SERVER {SERVER};
+  END IF;
+END $gridpg$"""
+    return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
+            _PATH_FUNCTION, NO_DEFAULT_FUNCTION,
+            "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC"]
 
 
 class LoopbackTokens:
@@ -158,7 +168,7 @@ async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
 _COLUMNS_SQL = """
 SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
        pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
-       (SELECT pg_catalog.obj_description(f.oid, 'pg_class') FROM pg_catalog.pg_class f
+       (SELECT coalesce(pg_catalog.obj_description(f.oid, 'pg_class'), '') FROM pg_catalog.pg_class f
          JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
         WHERE fn.nspname = '{prefix}' || n.oid::text AND f.relname = c.relname)
 FROM pg_catalog.pg_class c
@@ -180,9 +190,16 @@ async def ensure_shadows(coord: Coordinator, tables: list[DistTable]) -> None:
     conn = await coord.internal_acquire(coord.catalog_node)
     pool = coord.pools.pool(coord.catalog_node)
     try:
-        rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs))
-        for ddl in shadow_ddl(rows):
-            await conn.simple_query(ddl)
+        for attempt in range(3):
+            rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs))
+            try:
+                for ddl in shadow_ddl(rows):
+                    await conn.simple_query(ddl)
+                break
+            except PgError as exc:  # another worker made it meanwhile: read again
+                await conn.simple_query("ROLLBACK")
+                if attempt == 2 or exc.sqlstate not in ("42P07", "42P06", "23505"):
+                    raise
     except BaseException:
         pool.discard(conn)
         raise
@@ -209,16 +226,29 @@ def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
         digest = hashlib.sha256(create.encode()).hexdigest()[:32]
         if cols[0][8] == f"gridpg shadow {digest}":
             continue
+        ext = "ALTER EXTENSION postgres_fdw"
+        unlink = quote_literal(f"{ext} DROP FOREIGN TABLE {shadow}")
+        drop = [f"DO $gridpg$ BEGIN BEGIN EXECUTE {unlink}; EXCEPTION WHEN OTHERS THEN NULL; END; "
+                f"END $gridpg$", f"DROP FOREIGN TABLE {shadow}"] if cols[0][8] is not None else []
         out.append("; ".join([
-            "BEGIN", "SET LOCAL lock_timeout = '5s'",
-            f"CREATE SCHEMA IF NOT EXISTS {shadow_schema}",
-            f"GRANT USAGE ON SCHEMA {shadow_schema} TO PUBLIC",
-            f"DROP FOREIGN TABLE IF EXISTS {shadow}", create,
+            # One shadow maker at a time (the coordinator's workers share the server).
+            "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340211)",
+            _schema_sql(f"{SHADOW_PREFIX}{cols[0][2]}"),
+            *drop, create, f"{ext} ADD FOREIGN TABLE {shadow}",
             f"GRANT SELECT, INSERT, UPDATE, DELETE ON {shadow} TO PUBLIC",
             f"COMMENT ON FOREIGN TABLE {shadow} IS {quote_literal('gridpg shadow ' + digest)}",
             "COMMIT",
         ]))
     return out
+
+
+def _schema_sql(name: str) -> str:
+    """The shadow schema, made once, a member of the extension (left out of dumps)."""
+    ident = quote_ident(name)
+    body = (f"CREATE SCHEMA {ident}; ALTER EXTENSION postgres_fdw ADD SCHEMA {ident}; "
+            f"GRANT USAGE ON SCHEMA {ident} TO PUBLIC;")
+    return (f"DO $gridpg$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = "
+            f"{quote_literal(name)}) THEN EXECUTE {quote_literal(body)}; END IF; END $gridpg$")
 
 
 def _column(table: str, col: tuple[str | None, ...]) -> str:

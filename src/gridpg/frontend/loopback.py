@@ -39,6 +39,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_AUTHORIZATION, PgError,
 from gridpg.executor import prepared
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.loopback import APP_PREFIX, parse_application_name
+from gridpg.frontend import readonly
 from gridpg.frontend.auth import authenticate
 from gridpg.frontend.session import ClientClosed
 from gridpg.frontend.statements import StatementRunner
@@ -262,6 +263,8 @@ class LoopbackRunner(StatementRunner):
             await self._cursor(kind, tree[kind], request)
             return
         self.txn.ensure_not_failed()
+        if self.coord.read_only:
+            readonly.ensure_read_only(request.sql)
         await self.dispatcher.run(request)
 
     async def _control(self, control: sqlparse.TxnControl) -> None:
