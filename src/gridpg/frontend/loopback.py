@@ -39,7 +39,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_AUTHORIZATION, PgError,
 from gridpg.executor import prepared
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.loopback import APP_PREFIX, parse_application_name
-from gridpg.frontend import readonly
+from gridpg.frontend import by_ctid, readonly
 from gridpg.frontend.auth import authenticate
 from gridpg.frontend.session import ClientClosed
 from gridpg.frontend.statements import StatementRunner
@@ -217,6 +217,7 @@ class LoopbackRunner(StatementRunner):
         self.sequence_values = caller.sequence_values
         self.remote_block = False  # postgres_fdw's START TRANSACTION seen, no end yet
         self.cursors: dict[str, _Cursor] = {}
+        self.row_ids: list[tuple[str, str, str]] = []  # by_ctid: (node, relation, ctid) per row
 
     # -- what the caller allows --------------------------------------------------------
 
@@ -261,6 +262,10 @@ class LoopbackRunner(StatementRunner):
         kind = sqlparse.node_type(tree) if tree else ""
         if kind in ("DeclareCursorStmt", "FetchStmt", "ClosePortalStmt"):
             await self._cursor(kind, tree[kind], request)
+            return
+        if kind in ("UpdateStmt", "DeleteStmt") and by_ctid.is_by_ctid(tree[kind]):
+            self.txn.ensure_not_failed()
+            await by_ctid.modify(self, kind, tree[kind], request)
             return
         self.txn.ensure_not_failed()
         if self.coord.read_only:
@@ -312,16 +317,11 @@ class LoopbackRunner(StatementRunner):
         send = self.session.send
         if kind == "DeclareCursorStmt":
             query = request.sql[prepared._cursor_query_start(request.sql):]
-            if _reads_ctid(body.get("query")):
-                raise PgError(
-                    FEATURE_NOT_SUPPORTED,
-                    "gridpg cannot run this UPDATE or DELETE of server-side code over a "
-                    "distributed table: PostgreSQL would send it row by row (by ctid)",
-                    hint="Keep its SET and WHERE to columns, constants and the routine's "
-                         "variables: compute now(), random() or other functions into a "
-                         "variable first.")
             self.txn.ensure_not_failed()
-            row_desc, rows = await prepared._capture(self.dispatcher, request, query)
+            if _reads_ctid(body.get("query")):  # rows to update or delete one by one
+                row_desc, rows = await by_ctid.select(self, query, request)
+            else:
+                row_desc, rows = await prepared._capture(self.dispatcher, request, query)
             self.cursors[name] = _Cursor(row_desc, rows)
             send(codec.build_command_complete("DECLARE CURSOR"))
         elif kind == "ClosePortalStmt":
