@@ -29,7 +29,6 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -121,7 +120,7 @@ def parse_application_name(name: str) -> tuple[int, str] | None:
 
 
 async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
-                   tables: list[DistTable]) -> None:
+                   tables: list[tuple[str, str]]) -> None:
     """Run a catalog-server statement whose code reaches `tables` with the loopback armed,
     inside a transaction block (the caller's, or one for this statement alone)."""
     runner = dispatcher.runner
@@ -179,14 +178,14 @@ WHERE (n.nspname, c.relname) IN ({pairs})
 ORDER BY c.oid, a.attnum"""
 
 
-async def ensure_shadows(coord: Coordinator, tables: list[DistTable]) -> None:
-    """Create or re-create the shadows of `tables` whose columns changed since they were
-    made (checked once per table and catalog epoch in this worker)."""
+async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> None:
+    """Create or re-create the shadows of `tables` (and views) whose columns changed since
+    they were made (checked once per relation and catalog epoch in this worker)."""
     epoch = coord.snapshot.epoch if coord.snapshot is not None else 0
-    wanted = [t for t in tables if coord.loopback_shadows.get((t.schema, t.name)) != epoch]
+    wanted = [t for t in tables if coord.loopback_shadows.get(t) != epoch]
     if not wanted:
         return
-    pairs = ", ".join(f"({quote_literal(t.schema)}, {quote_literal(t.name)})" for t in wanted)
+    pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in wanted)
     conn = await coord.internal_acquire(coord.catalog_node)
     pool = coord.pools.pool(coord.catalog_node)
     try:
@@ -205,7 +204,7 @@ async def ensure_shadows(coord: Coordinator, tables: list[DistTable]) -> None:
         raise
     pool.release(conn)
     for table in wanted:
-        coord.loopback_shadows[(table.schema, table.name)] = epoch
+        coord.loopback_shadows[table] = epoch
 
 
 def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:

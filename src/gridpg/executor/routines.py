@@ -56,7 +56,7 @@ class LoopbackCall:
     the tables its code reaches (they get shadows), and the refusal to give if the
     statement turns out not to be the catalog server's."""
 
-    tables: tuple[DistTable, ...]
+    tables: tuple[tuple[str, str], ...]  # (schema, name) of tables and views to shadow
     refusal: PgError
 
 
@@ -71,7 +71,7 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
                         request.bound(), request.simple)
     if not isinstance(plan, CatalogPlan):
         raise call.refusal
-    await loopback.run_call(dispatcher, request, plan.sql, list(call.tables))
+    await loopback.run_call(dispatcher, request, plan.sql or request.sql, list(call.tables))
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
 _EVENT_SQL = "SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D'"
@@ -292,8 +292,11 @@ class RoutineGuard:
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
                 or access.blocker() is not None:
             return refusal
-        tables: dict[tuple[str, str], DistTable] = {}
-        why = body.loopback_blocker(None, access, path, resolve, tables)
+        views = _view_resolver(dispatcher, snapshot)
+        tables: set[tuple[str, str]] = set()
+        if "search_path" in sql.lower():
+            return refusal
+        why = body.loopback_blocker(None, access, path, resolve, views, tables)
         if why is not None:
             return _refusal("a DO block", why)
         has_path: list[str] = []
@@ -304,7 +307,7 @@ class RoutineGuard:
                 return _refusal(title, blocker)
             if routine.search_path is not None:
                 has_path.append(title)
-            reason = body.loopback_blocker(routine, routine_access, path, resolve, tables)
+            reason = body.loopback_blocker(routine, routine_access, path, resolve, views, tables)
             return None if reason is None else _refusal(title, reason)
 
         roots = registry.operator_functions(access)
@@ -317,7 +320,11 @@ class RoutineGuard:
         if has_path:
             return _refusal(has_path[0], "it sets its own search_path and calls code that "
                             "reads or writes distributed tables")
-        return LoopbackCall(tuple(tables.values()), refusal)
+        # Every distributed table of a name the code uses gets its shadow: whatever schema
+        # the name meets first at run time, it is never the catalog server's empty copy.
+        names = {name for _, name in tables}
+        tables |= {(t.schema, t.name) for t in snapshot.tables if t.name in names}
+        return LoopbackCall(tuple(sorted(tables)), refusal)
 
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                              sql: str, path: tuple[str, ...]) -> PgError | str | None:
@@ -402,7 +409,8 @@ class RoutineGuard:
                 if visit is not None:
                     error = visit(routine, access, title)
                 else:
-                    error = _check(routine, access, path, resolve, title, reads)
+                    error = _check(routine, access, path, resolve, title, reads,
+                                   _view_resolver(dispatcher, dispatcher.runner.snapshot()))
                 if error is not None:
                     return error
                 for oid in (*routine.support, *registry.operator_functions(access)):
@@ -449,7 +457,8 @@ class RoutineGuard:
 
 def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
            resolve: body.Resolver, title: str,
-           reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None) -> PgError | None:
+           reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None,
+           views: body.ViewResolver | None = None) -> PgError | None:
     blocker = access.blocker()
     if blocker is not None:
         return _refusal(title, blocker)
@@ -459,6 +468,9 @@ def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
             continue
         table = resolve(ref, routine.search_path or path)
         if table is None:
+            view = views(ref, routine.search_path or path) if views is not None else None
+            if view is not None:
+                return _refusal(title, f"it reads view {view[0]}.{view[1]} over distributed tables")
             continue
         refusal = _refusal(title, _touches(table))
         if reads is None or table.method != "replication" or ref.name.lower() in writes:
@@ -580,6 +592,41 @@ def _resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Resolve
         return planner.resolve(snapshot, ref, list(path))
 
     return resolve
+
+
+def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.ViewResolver:
+    """Views whose definitions reach distributed tables (through other views too)."""
+    views = dispatcher.coord.views
+    resolve = _resolver(dispatcher, snapshot)
+
+    def over_distributed(key: tuple[str, str], depth: int) -> bool:
+        definition = views.get(key)
+        if definition is None or depth > 8:
+            return False
+        try:
+            tree = sqlparse.parse_tree(definition)
+        except PgError:
+            return True  # cannot be read: taken as reaching them
+        for ref in analyze.relations(tree):
+            if ref.schema in body.SYSTEM_SCHEMAS:
+                continue
+            if resolve(ref, ()) is not None:
+                return True
+            if ref.schema is not None and over_distributed((ref.schema, ref.name), depth + 1):
+                return True
+        return False
+
+    def view_of(ref: analyze.RelRef, path: tuple[str, ...]) -> tuple[str, str] | None:
+        if not views:
+            return None
+        schemas = (ref.schema,) if ref.schema is not None else path
+        for schema in schemas:
+            key = (schema, ref.name)
+            if key in views:
+                return key if over_distributed(key, 0) else None
+        return None
+
+    return view_of
 
 
 def _touches(table: DistTable) -> str:

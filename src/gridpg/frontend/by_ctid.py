@@ -19,8 +19,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze
 from gridpg.pgwire import codec
+from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 

@@ -30,6 +30,8 @@ OPAQUE_SAFE = frozenset({"c", "internal"})
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 Resolver = Callable[[analyze.RelRef, tuple[str, ...]], DistTable | None]
+# A view over distributed tables a reference names under a search path: (schema, name).
+ViewResolver = Callable[[analyze.RelRef, tuple[str, ...]], tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -157,28 +159,33 @@ def first_distributed(access: Access, path: tuple[str, ...],
 
 
 def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, ...],
-                     resolve: Resolver, tables: dict[tuple[str, str], DistTable]) -> str | None:
-    """Why code cannot reach the distributed tables it names through the loopback's
-    shadows (None: it can; the tables it reaches are added to `tables`). The shadows are
-    found by the search path: names must be unqualified and resolved with the session's
-    path, in a body PostgreSQL reads when it runs."""
+                     resolve: Resolver, views: ViewResolver,
+                     shadows: set[tuple[str, str]]) -> str | None:
+    """Why code cannot reach the distributed tables (and views over them) it names through
+    the loopback's shadows (None: it can; what it reaches is added to `shadows`). The
+    shadows are found by the search path: names must be unqualified and resolved with the
+    session's path, in a body PostgreSQL reads when it runs, which does not change it."""
     for ref in access.all_relations():
         if ref.schema in SYSTEM_SCHEMAS:
             continue
-        table = resolve(ref, (routine.search_path if routine else None) or path)
-        if table is None:
+        own_path = (routine.search_path if routine else None) or path
+        table = resolve(ref, own_path)
+        target = (table.schema, table.name) if table is not None else views(ref, own_path)
+        if target is None:
             continue
-        label = f"{table.schema}.{table.name}"
+        label = f"{'distributed table' if table is not None else 'view'} {target[0]}.{target[1]}"
         if routine is not None and routine.search_path is not None:
-            return f"it sets its own search_path and reads or writes distributed table {label}"
+            return f"it sets its own search_path and reads or writes {label}"
         if routine is not None and routine.security_definer:
-            return f"it is SECURITY DEFINER and reads or writes distributed table {label}"
+            return f"it is SECURITY DEFINER and reads or writes {label}"
+        if routine is not None and "search_path" in routine.definition.lower():
+            return f"it may change search_path and reads or writes {label}"
         if access.atomic:
             return f"its BEGIN ATOMIC body is bound to the catalog server's empty copy of {label}"
         if ref.schema is not None:
-            return (f"it names distributed table {ref.schema}.{ref.name} with its schema "
-                    "(gridpg reaches distributed tables from server-side code by unqualified names)")
-        tables[(table.schema, table.name)] = table
+            return (f"it names {label} with its schema (gridpg reaches distributed tables "
+                    "from server-side code by unqualified names)")
+        shadows.add(target)
     return None
 
 
