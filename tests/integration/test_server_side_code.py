@@ -445,3 +445,111 @@ def test_event_trigger_writing_a_distributed_table_refuses_ddl(pair: Any) -> Non
         "SELECT count(*) FROM ddl_log",
         "DROP EVENT TRIGGER log_all",
     ])
+
+
+@pytest.mark.parametrize("pair", [0, 1], indirect=True, ids=["coordinator1", "coordinator2"])
+def test_loopback_cases(pair: Any, schema: str) -> None:
+    """Every way server-side code meets distributed tables through the loopback: PostgreSQL's
+    answer, or 0A000 where the shadows cannot reach the table."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        *FUNCTIONS,
+        "CREATE VIEW big AS SELECT id, v FROM t WHERE v > 50",
+        "CREATE FUNCTION big_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM big $$",
+        "SELECT big_count()",  # a view over a distributed table, shadowed too
+        "CREATE FUNCTION stamp(i int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE t SET v = v + pure_pl(1) WHERE id = i; DELETE FROM x WHERE id = i AND length(v) > pure_pl(0); END $$",
+        "SELECT stamp(1), stamp(2)",  # not sent whole by postgres_fdw: row by row (by ctid)
+        "SELECT * FROM t WHERE id <= 2 ORDER BY id",
+        "SELECT * FROM x ORDER BY id",
+        "CREATE FUNCTION ref_touch(i int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE ref SET note = note || pure_pl(i)::text WHERE id = i; END $$",
+        ("SELECT ref_touch(1)", REFUSED),  # a replicated row by ctid: another ctid on each node
+        "CREATE FUNCTION ref_add(i int) RETURNS void LANGUAGE sql AS $$ INSERT INTO ref VALUES (i, 'added') $$",
+        "SELECT ref_add(5)",
+        "SELECT * FROM ref ORDER BY id",
+        "CREATE TABLE s (id serial PRIMARY KEY, v int)",
+        "CREATE FUNCTION s_add(i int) RETURNS void LANGUAGE sql AS $$ INSERT INTO s (v) VALUES (i) $$",
+        ("SELECT s_add(1)", REFUSED),  # a sequence default inside code: refused, never a NULL
+        "CREATE FUNCTION s_put(i int) RETURNS void LANGUAGE sql AS $$ INSERT INTO s (id, v) VALUES (i, i) $$",
+        "SELECT s_put(7)",
+        "SELECT * FROM s",
+        "CREATE FUNCTION definer() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT count(*) FROM t $$",
+        ("SELECT definer()", REFUSED),
+        "CREATE FUNCTION paths() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('search_path', 'public', true); RETURN (SELECT count(*) FROM t); END $$",
+        ("SELECT paths()", REFUSED),
+        f'CREATE FUNCTION calls_pinned() RETURNS bigint LANGUAGE plpgsql SET search_path = "{schema}" AS $$ BEGIN RETURN cnt(); END $$',
+        ("SELECT calls_pinned()", REFUSED),  # its own search_path would pass to cnt()
+        ("SELECT id, cnt() FROM t WHERE id = 3", REFUSED),  # the statement itself is distributed
+        ("SELECT cnt() FROM t", REFUSED),
+        ("INSERT INTO t SELECT 300, cnt()", REFUSED),
+        # Errors inside code undo everything it did, on every node.
+        "CREATE FUNCTION half(i int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (i, 0); INSERT INTO x VALUES (i, 'x'); RAISE EXCEPTION 'stop' USING ERRCODE = 'P0001'; END $$",
+        "SELECT half(400)",
+        "SELECT count(*) FROM t WHERE id = 400",
+        "BEGIN",
+        "SAVEPOINT a",
+        "SELECT half(401)",
+        "ROLLBACK TO SAVEPOINT a",
+        "SELECT add_row(402)",
+        "SELECT cnt()",
+        "COMMIT",
+        "SELECT id FROM t WHERE id >= 400 ORDER BY id",
+        "SELECT * FROM t ORDER BY id",
+    ])
+
+
+def test_loopback_extended_protocol_and_concurrency(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """Bound parameters, many sessions at once (their loopbacks reach whichever worker of the
+    coordinator took them), and sessions committing and rolling back interleaved."""
+    import threading
+
+    dsns = [gridpg_cluster.dsn(0), gridpg_cluster.dsn(1)]
+    with psycopg.connect(dsns[0], autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int)")
+        conn.execute("INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 40) g")
+        conn.execute("CREATE FUNCTION move(a int, b int, n int) RETURNS int LANGUAGE plpgsql AS $$ "
+                     "BEGIN UPDATE acct SET balance = balance - n WHERE id = a; "
+                     "UPDATE acct SET balance = balance + n WHERE id = b; "
+                     "RETURN (SELECT sum(balance) FROM acct); END $$")
+    errors: list[BaseException] = []
+
+    def client(index: int) -> None:
+        try:
+            with psycopg.connect(dsns[index % 2]) as c:
+                c.execute(f'SET search_path TO "{schema}"')
+                for step in range(6):
+                    a, b = (index * 7 + step) % 40 + 1, (index * 11 + step * 3) % 40 + 1
+                    total = c.execute("SELECT move(%s, %s, %s)", (a, b, step + 1)).fetchone()[0]
+                    assert total == 40000, total
+                    if step % 3 == 2:
+                        c.rollback()
+                    else:
+                        c.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    assert not errors, errors
+    with psycopg.connect(dsns[1], autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        assert conn.execute("SELECT sum(balance), count(*) FROM acct").fetchone() == (40000, 40)
+        changed = conn.execute("SELECT count(*) FROM acct WHERE balance <> 1000").fetchone()[0]
+        assert changed > 0
+
+
+def test_loopback_refuses_strangers(gridpg_cluster: Cluster) -> None:
+    """A connection that claims to be a loopback without the secret or a live token gets
+    nothing (28000 / 28P01), and the session it named is untouched."""
+    import urllib.parse
+
+    url = urllib.parse.urlsplit(gridpg_cluster.dsn(0))
+    fake = "gridpg-lb:0:" + "0" * 32
+    for password in (url.password, "wrong"):
+        with pytest.raises(psycopg.OperationalError) as info:
+            psycopg.connect(host=url.hostname, port=url.port, user=url.username, password=password,
+                            dbname="postgres", application_name=fake, connect_timeout=10)
+        assert "loopback" in str(info.value) or "password" in str(info.value)
