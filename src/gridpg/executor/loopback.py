@@ -227,8 +227,9 @@ def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
             continue
         ext = "ALTER EXTENSION postgres_fdw"
         unlink = quote_literal(f"{ext} DROP FOREIGN TABLE {shadow}")
-        drop = [f"DO $gridpg$ BEGIN BEGIN EXECUTE {unlink}; EXCEPTION WHEN OTHERS THEN NULL; END; "
-                f"END $gridpg$", f"DROP FOREIGN TABLE {shadow}"] if cols[0][8] is not None else []
+        unlink_once = (f"DO $gridpg$ BEGIN BEGIN EXECUTE {unlink}; EXCEPTION WHEN OTHERS THEN NULL; "
+                       "END; END $gridpg$")
+        drop = [unlink_once, f"DROP FOREIGN TABLE {shadow}"] if cols[0][8] is not None else []
         out.append("; ".join([
             # One shadow maker at a time (the coordinator's workers share the server).
             "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340211)",
