@@ -191,6 +191,10 @@ class LoopbackDispatcher(Dispatcher):
         from gridpg.executor.dispatch import describe_on
 
         coord = self.coord
+        key = (sql, tuple(param_oids), "\0loopback")  # names are schema-qualified
+        cached = coord.describe_cache.get(key)
+        if cached is not None:
+            return cached
         conn = await coord.internal_acquire(coord.catalog_node)
         pool = coord.pools.pool(coord.catalog_node)
         try:
@@ -199,6 +203,9 @@ class LoopbackDispatcher(Dispatcher):
             pool.discard(conn)
             raise
         pool.release(conn)
+        if len(coord.describe_cache) > 10000:
+            coord.describe_cache.clear()
+        coord.describe_cache[key] = answer
         return answer
 
 
