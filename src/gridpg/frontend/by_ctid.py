@@ -74,6 +74,11 @@ async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], reques
             t.get("ResTarget", {}).get("name") == table.column for t in stmt.get("targetList", [])):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot update the distribution column of "
                       f"{table.schema}.{table.name} row by row from server-side code", hint=_REFUSAL_HINT)
+    # The statement's triggers and defaults are checked as any statement's would be.
+    from gridpg.executor.run import search_path
+
+    await runner.coord.routine_guard.check(runner.dispatcher, request.sql,
+                                           list(search_path(runner.dispatcher)))
     param = stmt["whereClause"]["A_Expr"]["rexpr"]["ParamRef"].get("number", 1)
     value = request.params[param - 1] if len(request.params) >= param else None
     match = _ROW_ID.match(value.decode() if value else "")
