@@ -143,7 +143,8 @@ class _Registry:
     event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
-    verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | None] = field(default_factory=dict)
+    verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | LoopbackCall | None] = field(default_factory=dict)
+    row_trigger_functions: dict[str, set[int]] = field(default_factory=dict)  # relname -> oids
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
@@ -236,6 +237,7 @@ class RoutineGuard:
             dependents: dict[str, set[int]] = {}
             on_write: dict[str, set[int]] = {}
             row_triggers: set[str] = set()
+            row_trigger_functions: dict[str, set[int]] = {}
             statement_triggers: set[str] = set()
             defaults: dict[str, dict[str, set[int]]] = {}
             for relname, oid, kind, col in await conn.query(_DEPENDENTS_SQL):
@@ -246,6 +248,8 @@ class RoutineGuard:
                     target.setdefault(relname.lower(), set()).add(int(oid))
                     if kind in ("t", "s"):
                         (row_triggers if kind == "t" else statement_triggers).add(relname.lower())
+                    if kind == "t":
+                        row_trigger_functions.setdefault(relname.lower(), set()).add(int(oid))
             operators: dict[str, set[int]] = {}
             for name, oid in await conn.query(_OPERATORS_SQL):
                 if name and oid and oid != "0":
@@ -254,7 +258,7 @@ class RoutineGuard:
             events = frozenset(int(r[0]) for r in await conn.query(_EVENT_SQL) if r[0])
         registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
                              row_triggers, statement_triggers, delegated, event_functions=events,
-                             defaults=defaults)
+                             defaults=defaults, row_trigger_functions=row_trigger_functions)
         if not private:
             self._registry = registry
             self._private.pop(id(dispatcher.runner), None)
@@ -363,7 +367,16 @@ class RoutineGuard:
         fired = {oid for name in on_nodes for oid in registry.on_write.get(name, ())}
         fired |= {oid for name in on_nodes for oid in used.get(name, ())}
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
-        error = await self._walk(dispatcher, registry, fired, set(), path, resolve, reads)
+        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, on_nodes, path, resolve)
+        views = _view_resolver(dispatcher, snapshot)
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            error = _check(routine, routine_access, path, resolve, title, reads, views)
+            if error is None or routine.oid not in pinned:
+                return error
+            return None if pinned[routine.oid] is None else _refusal(title, pinned[routine.oid] or "")
+
+        error = await self._walk(dispatcher, registry, fired, set(), path, resolve, visit=visit)
         if error is not None:
             return error
         for table, refusal in reads.values():
@@ -379,6 +392,22 @@ class RoutineGuard:
         if error is not None or not reads:
             return error
         return _reroute(tree, access, reads)
+
+    async def _pinned_triggers(self, dispatcher: Dispatcher, registry: _Registry,
+                               snapshot: CatalogSnapshot, on_nodes: dict[str, DistTable],
+                               path: tuple[str, ...], resolve: body.Resolver) -> dict[int, str | None]:
+        """Row trigger functions of the written tables that may touch distributed tables
+        because every statement of theirs stays on the row's node: by oid, None when proven,
+        else why not."""
+        out: dict[int, str | None] = {}
+        for name, table in on_nodes.items():
+            for oid in registry.row_trigger_functions.get(name, ()):
+                found = await self._load(dispatcher, registry, {oid}, set())
+                if not found or (oid in out and out[oid] is not None):
+                    continue  # a function refused for one table is refused
+                out[oid] = await _trigger_pin_reason(self, dispatcher, registry, found[0][0], table,
+                                                     snapshot, path, resolve)
+        return out
 
     async def _walk(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
                     calls: set[tuple[str | None, str]], path: tuple[str, ...],
@@ -477,6 +506,38 @@ def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
             return refusal
         reads.setdefault((table.schema, table.name), (table, refusal))
     return None
+
+
+async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, registry: _Registry,
+                              routine: body.Routine, table: DistTable, snapshot: CatalogSnapshot,
+                              path: tuple[str, ...], resolve: body.Resolver) -> str | None:
+    """None when a row trigger of `table`, firing on the datanode that holds the row, gives
+    PostgreSQL's answer although it touches distributed tables: each of its statements on
+    a table colocated with `table` is pinned to the row's distribution value (NEW.col or
+    OLD.col, as create_distributed_function's proof pins the argument), replicated tables
+    are only read, and what runs beside it (nested calls, the triggers of the tables it
+    writes) touches no distributed table."""
+    from gridpg.executor.delegation import _table_columns
+    from gridpg.sql import plpgsql
+
+    if routine.language.lower() != "plpgsql" or table.method not in ("hash", "modulo") or not table.column:
+        return "it is not a PL/pgSQL row trigger of a hash or modulo table"
+    own_path = routine.search_path or path
+    parsed = body.routine_body(routine)
+    if f"new.{table.column.lower()}" in plpgsql.assigned_targets(routine.definition):
+        return f"it assigns the distribution column NEW.{table.column}"
+    columns = await _table_columns(dispatcher, parsed, resolve, own_path)
+    argument = delegation_shape.trigger_argument(routine.name, table.column)
+    reason = delegation_shape.why_not_delegable(parsed, argument, set(), table, snapshot, resolve,
+                                                own_path, lambda t: columns.get((t.schema, t.name)))
+    if reason is not None:
+        return f"{reason} (a trigger writing other tables runs on the row's datanode)"
+    access = body.routine_access(routine)
+    oids = {oid for tree in parsed.trees for name in body.written_names(tree)
+            for oid in registry.on_write.get(name, ())} | registry.operator_functions(access)
+    error = await guard._walk(dispatcher, registry, oids, body.user_calls(access, registry.names),
+                              own_path, resolve)
+    return error.message if error is not None else None
 
 
 def _reroute(tree: dict[str, Any], access: body.Access,
