@@ -562,3 +562,43 @@ def test_loopback_refuses_strangers(gridpg_cluster: Cluster) -> None:
             psycopg.connect(host=url.hostname, port=url.port, user=url.username, password=password,
                             dbname="postgres", application_name=fake, connect_timeout=10)
         assert "loopback" in str(info.value) or "password" in str(info.value)
+
+
+def test_triggers_writing_colocated_tables_pinned_to_the_row(pair: Any) -> None:
+    """A row trigger of a distributed table may write other distributed tables when every
+    statement of it is pinned to the row's distribution value (it runs on the row's node);
+    any other trigger touching distributed tables is refused, never run on the wrong node."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE audit (id int, op text, v int)",
+        "CREATE TABLE other (k text PRIMARY KEY, n int)",
+        "CREATE FUNCTION aud() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'DELETE' THEN INSERT INTO audit VALUES (OLD.id, TG_OP, OLD.v); RETURN OLD; END IF; INSERT INTO audit VALUES (NEW.id, TG_OP, NEW.v); UPDATE audit SET v = v + 1 WHERE id = NEW.id AND op = 'UPDATE'; RETURN NEW; END $$",
+        "CREATE TRIGGER a AFTER INSERT OR UPDATE OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION aud()",
+        "INSERT INTO t SELECT g, g FROM generate_series(20, 40) g",
+        "UPDATE t SET v = v + 1 WHERE id < 25",
+        "UPDATE t SET v = v + 1 WHERE id < 23",
+        "DELETE FROM t WHERE id > 37",
+        "SELECT op, count(*), sum(v) FROM audit GROUP BY op ORDER BY op",
+        "BEGIN",
+        "INSERT INTO t VALUES (50, 5)",
+        "ROLLBACK",
+        "SELECT count(*) FROM audit WHERE id = 50",
+        ("UPDATE t SET id = 51 WHERE id = 20", REFUSED),  # the row would move between nodes
+        # Writes that leave the row's node: refused.
+        "CREATE FUNCTION shifted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (NEW.id + 1, 'x', 0); RETURN NEW; END $$",
+        "CREATE TRIGGER s AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION shifted()",
+        ("INSERT INTO t VALUES (60, 1)", REFUSED),
+        "DROP TRIGGER s ON t",
+        "CREATE FUNCTION elsewhere() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE other SET n = n + 1 WHERE k = 'x'; RETURN NEW; END $$",
+        "CREATE TRIGGER e AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION elsewhere()",
+        ("INSERT INTO t VALUES (61, 1)", REFUSED),
+        ("COPY t FROM STDIN", REFUSED),
+        "DROP TRIGGER e ON t",
+        "CREATE FUNCTION moves() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.id := NEW.id + 1; INSERT INTO audit VALUES (NEW.id, 'm', 0); RETURN NEW; END $$",
+        "CREATE TRIGGER m BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION moves()",
+        ("INSERT INTO t VALUES (62, 1)", REFUSED),
+        "DROP TRIGGER m ON t",
+        "INSERT INTO t VALUES (63, 1)",
+        "SELECT * FROM audit WHERE id >= 60 ORDER BY id",
+        "SELECT * FROM t ORDER BY id",
+    ])
