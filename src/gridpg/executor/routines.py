@@ -145,6 +145,7 @@ class _Registry:
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | LoopbackCall | None] = field(default_factory=dict)
     row_trigger_functions: dict[str, set[int]] = field(default_factory=dict)  # relname -> oids
+    trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
@@ -405,8 +406,11 @@ class RoutineGuard:
                 found = await self._load(dispatcher, registry, {oid}, set())
                 if not found or (oid in out and out[oid] is not None):
                     continue  # a function refused for one table is refused
-                out[oid] = await _trigger_pin_reason(self, dispatcher, registry, found[0][0], table,
-                                                     snapshot, path, resolve)
+                key = (oid, table.schema, table.name, path)
+                if key not in registry.trigger_pins:  # one proof per epoch and search path
+                    registry.trigger_pins[key] = await _trigger_pin_reason(
+                        self, dispatcher, registry, found[0][0], table, snapshot, path, resolve)
+                out[oid] = registry.trigger_pins[key]
         return out
 
     async def _walk(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
