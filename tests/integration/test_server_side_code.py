@@ -602,3 +602,32 @@ def test_triggers_writing_colocated_tables_pinned_to_the_row(pair: Any) -> None:
         "SELECT * FROM audit WHERE id >= 60 ORDER BY id",
         "SELECT * FROM t ORDER BY id",
     ])
+
+
+def test_loopback_runs_as_the_callers_role(gridpg_cluster: Cluster, schema: str) -> None:
+    """A role without superuser rights runs its code through the loopback; the statements
+    run with its privileges on the datanodes (42501 for a table it may not read)."""
+    import urllib.parse
+
+    role = f"lb_{schema[-20:]}"
+    url = urllib.parse.urlsplit(gridpg_cluster.dsn(0))
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as admin:
+        admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+        admin.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'pw'")
+        admin.execute(f'GRANT ALL ON SCHEMA "{schema}" TO "{role}"')
+        admin.execute(f'CREATE TABLE "{schema}".secret (id int PRIMARY KEY)')
+        try:
+            with psycopg.connect(host=url.hostname, port=url.port, user=role, password="pw",
+                                 dbname="postgres", autocommit=True) as conn:
+                conn.execute(f'SET search_path TO "{schema}"')
+                conn.execute("CREATE TABLE mine (id int PRIMARY KEY, v int)")
+                conn.execute("INSERT INTO mine SELECT g, g FROM generate_series(1, 10) g")
+                conn.execute("CREATE FUNCTION madd(i int) RETURNS bigint LANGUAGE plpgsql AS $$ "
+                             "BEGIN INSERT INTO mine VALUES (i, i); RETURN (SELECT sum(v) FROM mine); END $$")
+                assert conn.execute("SELECT madd(11)").fetchone() == (66,)
+                conn.execute("CREATE FUNCTION peek() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM secret $$")
+                assert _result(conn, "SELECT peek()") == ("error", "42501")
+                conn.execute('DROP TABLE mine; DROP FUNCTION madd(int); DROP FUNCTION peek()')
+        finally:
+            admin.execute(f'REVOKE ALL ON SCHEMA "{schema}" FROM "{role}"')
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
