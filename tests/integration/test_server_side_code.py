@@ -483,6 +483,11 @@ def test_loopback_cases(pair: Any, schema: str) -> None:
         "SELECT * FROM s",
         "CREATE FUNCTION definer() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT count(*) FROM t $$",
         ("SELECT definer()", REFUSED),
+        "CREATE FUNCTION widen() RETURNS void LANGUAGE plpgsql AS $$ BEGIN ALTER TABLE t ADD COLUMN w int; END $$",
+        ("SELECT widen()", REFUSED),  # DDL on a shadow would change only the shadow
+        "CREATE FUNCTION locked() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN LOCK TABLE t IN SHARE MODE; RETURN (SELECT count(*) FROM t); END $$",
+        ("SELECT locked()", REFUSED),  # a lock on a shadow locks nothing on the nodes
+        "SELECT * FROM t WHERE id = 1",
         "CREATE FUNCTION paths() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('search_path', 'public', true); RETURN (SELECT count(*) FROM t); END $$",
         ("SELECT paths()", REFUSED),
         f'CREATE FUNCTION calls_pinned() RETURNS bigint LANGUAGE plpgsql SET search_path = "{schema}" AS $$ BEGIN RETURN cnt(); END $$',

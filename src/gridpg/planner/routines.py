@@ -25,6 +25,10 @@ from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql
 
+# Statements that read or write rows (what the loopback's shadows carry); others (ALTER,
+# LOCK, COMMENT, GRANT, ...) on a shadow would act on the shadow itself.
+_ROW_STATEMENTS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
+                             "TruncateStmt", "CallStmt", "DoStmt", "DeclareCursorStmt", "ExplainStmt"})
 # Languages whose routines run no SQL gridpg could not see (C, internal: the server's own).
 OPAQUE_SAFE = frozenset({"c", "internal"})
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
@@ -67,6 +71,7 @@ class Access:
     operators: frozenset[str] = frozenset()  # operator symbols used (user ones run functions)
     writes: frozenset[str] = frozenset()  # names of the relations written (lowercase)
     atomic: bool = False  # a SQL routine's BEGIN ATOMIC body (its names bound at creation)
+    utility: tuple[tuple[str, analyze.RelRef], ...] = ()  # (statement kind, relation) of DDL, LOCK...
 
     def all_relations(self) -> Iterator[analyze.RelRef]:
         yield from self.relations
@@ -133,7 +138,7 @@ def routine_access(routine: Routine) -> Access:
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
     return Access(access.relations, access.calls, body.dynamic, body.unreadable, access.nested,
-                  access.operators, access.writes, body.atomic)
+                  access.operators, access.writes, body.atomic, access.utility)
 
 
 def do_access(body: str, language: str | None) -> Access:
@@ -143,7 +148,7 @@ def do_access(body: str, language: str | None) -> Access:
     parsed = _plpgsql_body(plpgsql.do_block_function(body))
     access = _tree_access(list(parsed.trees))
     return Access(access.relations, access.calls, parsed.dynamic, parsed.unreadable,
-                  access.nested, access.operators, access.writes)
+                  access.nested, access.operators, access.writes, utility=access.utility)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -186,6 +191,10 @@ def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, .
             return (f"it names {label} with its schema (gridpg reaches distributed tables "
                     "from server-side code by unqualified names)")
         shadows.add(target)
+    for inner in (access, *access.nested):
+        for kind, ref in inner.utility:
+            if ref.schema not in SYSTEM_SCHEMAS and (resolve(ref, path) or views(ref, path)):
+                return f"it runs {kind.removesuffix('Stmt')} on {ref.name}, which would reach only the catalog server's copy"
     return None
 
 
@@ -256,9 +265,13 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     nested: list[Access] = []
     operators: set[str] = set()
     writes: set[str] = set()
+    utility: list[tuple[str, analyze.RelRef]] = []
     for tree in trees:
         relations.extend(analyze.relations(tree))
         writes |= written_names(tree)
+        kind = next(iter(tree), "")
+        if kind not in _ROW_STATEMENTS:
+            utility.extend((kind, ref) for ref in analyze.relations(tree))
         for node in analyze._walk(tree):
             if not isinstance(node, dict):
                 continue
@@ -275,7 +288,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
             if isinstance(do, dict):
                 nested.append(_do_stmt_access(do))
     return Access(tuple(relations), frozenset(calls), nested=tuple(nested),
-                  operators=frozenset(operators), writes=frozenset(writes))
+                  operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility))
 
 
 def written_names(tree: dict[str, Any]) -> set[str]:
