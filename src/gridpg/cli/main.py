@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="coordinators that serve reads from the standbys and refuse writes")
     up.add_argument("--port", type=int, default=None, help="first coordinator's port")
     up.add_argument("--trust", action="store_true", help="no password for local clients")
+    up.add_argument("--gtm-standby", action="store_true",
+                    help="a second GTM fed synchronously, promoted by the monitor")
     up.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops all")
     command("down", cmd_down, "stop every member of the cluster")
     status = command("status", cmd_status, "show members, roles, addresses and state")
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     gtm = command("gtm", cmd_gtm, "run the GTM in the foreground")
     gtm.add_argument("--host", default="127.0.0.1")
     gtm.add_argument("--port", type=int, default=6666)
+    gtm.add_argument("--peer", default=None, help="HOST:PORT of the other GTM of a pair")
+    gtm.add_argument("--role", default="primary", choices=["primary", "standby"])
     command("coordinator", cmd_coordinator, "run a coordinator in the foreground")
     command("monitor", cmd_monitor, "run a monitor in the foreground (leader by GTM lease)")
     recover = command("recover", cmd_recover, "resolve in-doubt two-phase transactions now")
@@ -161,6 +165,7 @@ def bring_up(cluster: Cluster, args: argparse.Namespace) -> None:
                 datanodes=args.datanodes, coordinators=args.coordinators,
                 standbys=args.standbys, port=args.port, trust=args.trust,
                 read_only_coordinators=args.read_only_coordinators,
+                gtm_standby=args.gtm_standby,
             )
             cluster.create(topo, progress)
         changed = cluster.up(progress)
@@ -326,7 +331,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_gtm(args: argparse.Namespace) -> int:
     from gridpg.gtm.server import main as gtm_main
 
-    return gtm_main(["--dir", args.dir, "--host", args.host, "--port", str(args.port)])
+    extra = ["--peer", args.peer, "--role", args.role] if args.peer else []
+    return gtm_main(["--dir", args.dir, "--host", args.host, "--port", str(args.port), *extra])
 
 
 def cmd_node(args: argparse.Namespace) -> int:
@@ -520,10 +526,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
     from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
     cluster = Cluster(Path(args.dir), args.pg_bin)
-    gtm_spec = cluster.topology.gtm
+    first, *others = cluster.topology.gtm_addresses()
 
     async def run() -> dict[str, int]:
-        gtm = GtmClient(gtm_spec.host, gtm_spec.port)
+        gtm = GtmClient(*first, alternates=others)
         ctx = MonitorContext(cluster, gtm, "gridpg recover")
         try:
             await ctx.refresh_members()

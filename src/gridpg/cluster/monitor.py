@@ -333,14 +333,19 @@ def run_monitor(cluster: Cluster, name: str) -> int:
 
 
 async def _serve(cluster: Cluster, name: str) -> int:
-    gtm_spec = cluster.topology.gtm
+    first, *others = cluster.topology.gtm_addresses()
     holder = f"{name}@{socket.gethostname()}:{os.getpid()}"
-    ctx = MonitorContext(cluster, GtmClient(gtm_spec.host, gtm_spec.port, request_timeout=10.0), holder)
+    gtm = GtmClient(*first, request_timeout=10.0, alternates=others, failover_wait=2.0)
+    ctx = MonitorContext(cluster, gtm, holder)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.ensure_future(hold_leadership(ctx))]
+    if cluster.topology.gtm_standby is not None:  # needs no lease: the lease lives in the GTM
+        from gridpg.cluster.gtm_ha import watch_gtm_pair
+
+        tasks.append(asyncio.ensure_future(watch_gtm_pair(cluster)))
     loops = active_loops(cluster.topology.failover)
     tasks += [asyncio.ensure_future(run_loop(ctx, each)) for each in loops]
     log.info("monitor %s started (%s)", name, ", ".join(each.name for each in loops))

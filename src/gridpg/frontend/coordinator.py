@@ -662,7 +662,8 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
         for group in topo.groups
     ]
     others = [address(c.catalog) for c in topo.coordinators if c.name != name]
-    gtm = GtmClient(topo.gtm.host, topo.gtm.port)
+    first, *others = topo.gtm_addresses()
+    gtm = GtmClient(*first, alternates=others)
     settings = CoordinatorSettings(trust=topo.trust)
     limit = os.environ.get("GRIDPG_MAX_CONNECTIONS", "")
     if limit.isdigit():
