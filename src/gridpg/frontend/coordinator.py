@@ -662,8 +662,8 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
         for group in topo.groups
     ]
     others = [address(c.catalog) for c in topo.coordinators if c.name != name]
-    first, *others = topo.gtm_addresses()
-    gtm = GtmClient(*first, alternates=others)
+    gtm_first, *gtm_others = topo.gtm_addresses()
+    gtm = GtmClient(*gtm_first, alternates=gtm_others)
     settings = CoordinatorSettings(trust=topo.trust)
     limit = os.environ.get("GRIDPG_MAX_CONNECTIONS", "")
     if limit.isdigit():
