@@ -25,7 +25,7 @@ import pytest
 from gridpg.cluster import processes
 from gridpg.cluster.control import Cluster
 from gridpg.cluster.topology import PortAllocator, build_default
-from gridpg.gtm.client import GtmClient, gtm_call_any
+from gridpg.gtm.client import GtmClient
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from tests.conftest import datanode_dsns, server_dir
 
@@ -160,7 +160,7 @@ def test_gtm_primary_killed_during_transfers(pair_cluster: Cluster) -> None:
     resumed = after[0] - killed
     print(f"{before_kill} transfers before the kill, {len(out.committed)} in all; commits resumed "
           f"{resumed:.1f} s after SIGKILL of the primary GTM; {len(out.errors)} errors: "
-          f"{sorted(set(e[:90] for e in out.errors))[:6]}")
+          f"{sorted({e[:90] for e in out.errors})[:6]}")
     assert resumed < 10.0
     assert len(out.ids) == len(set(out.ids)), "a sequence value was handed out twice"
     assert len(gxids) == len(set(gxids)), "a GXID was handed out twice"

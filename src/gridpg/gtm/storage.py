@@ -218,7 +218,7 @@ class Storage:
         try:
             reader.execute("BEGIN")
             lsn_row = reader.execute("SELECT value FROM meta WHERE key = 'repl_lsn'").fetchone()
-            tables = {t: [list(r) for r in reader.execute(f"SELECT * FROM {t}")]  # noqa: S608
+            tables = {t: [list(r) for r in reader.execute(f"SELECT * FROM {t}")]
                       for t in REPLICATED_TABLES}
             reader.execute("COMMIT")
         finally:
@@ -232,10 +232,10 @@ class Storage:
         try:
             for table in REPLICATED_TABLES:
                 where = " WHERE key NOT IN ('repl_lsn', 'role', 'term')" if table == "meta" else ""
-                self._db.execute(f"DELETE FROM {table}{where}")  # noqa: S608
+                self._db.execute(f"DELETE FROM {table}{where}")
                 for row in tables.get(table, []):
                     marks = ", ".join("?" * len(row))
-                    self._db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)  # noqa: S608
+                    self._db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
             self._set_local("repl_lsn", lsn)
             self._db.execute("COMMIT")
         except BaseException:
