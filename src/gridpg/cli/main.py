@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--trust", action="store_true", help="no password for local clients")
     up.add_argument("--gtm-standby", action="store_true",
                     help="a second GTM fed synchronously, promoted by the monitor")
+    up.add_argument("--archive", default=None, metavar="DIR",
+                    help="archive every server's WAL into DIR (for gridpg backup / restore --barrier)")
     up.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops all")
     command("down", cmd_down, "stop every member of the cluster")
     status = command("status", cmd_status, "show members, roles, addresses and state")
@@ -113,8 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--plain", action="store_true",
                       help="no DISTRIBUTE BY clauses: a script for plain PostgreSQL")
     dump.add_argument("pg_dump_args", nargs=argparse.REMAINDER, help="more pg_dump options, after --")
-    restore = command("restore", cmd_restore, "run a dump script through a coordinator (psql)")
-    restore.add_argument("file", help="a script written by gridpg dump (or pg_dump)")
+    command("backup", cmd_backup, "base backup of every server into the cluster's WAL archive")
+    restore = command("restore", cmd_restore,
+                      "run a dump script through a coordinator (psql); or, with --barrier, "
+                      "bring up a new cluster in --dir at a barrier of the cluster in --from")
+    restore.add_argument("file", nargs="?", help="a script written by gridpg dump (or pg_dump)")
+    restore.add_argument("--barrier", default=None, help="restore to this CREATE BARRIER name")
+    restore.add_argument("--from", dest="source", default=None,
+                         help="the cluster directory the barrier was created in")
+    restore.add_argument("--port", type=int, default=None, help="first port of the new cluster")
     return parser
 
 
@@ -167,7 +176,12 @@ def bring_up(cluster: Cluster, args: argparse.Namespace) -> None:
                 read_only_coordinators=args.read_only_coordinators,
                 gtm_standby=args.gtm_standby,
             )
+            if args.archive:
+                topo.archive = str(Path(args.archive).expanduser().absolute())
             cluster.create(topo, progress)
+        elif args.archive and Path(args.archive).expanduser().absolute() != Path(cluster.topology.archive or "/-"):
+            raise ClusterError("--archive is set when a cluster is created; this cluster's archive is "
+                               f"{cluster.topology.archive or 'none'}")
         changed = cluster.up(progress)
     elapsed = time.monotonic() - started
     if not changed:
@@ -320,11 +334,46 @@ def cmd_dump(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from gridpg.cluster.archive import ArchiveError, backup
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    try:
+        with console.status("gridpg backup") as spinner:
+            done = backup(cluster, spinner.update)
+    except ArchiveError as exc:
+        raise ClusterError(str(exc)) from None
+    console.print(f"base backup {done.label} of {len(done.servers)} servers in {done.path}")
+    return 0
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     from gridpg.cluster import dump
 
+    if args.barrier is not None:
+        return _restore_barrier(args)
+    if args.file is None:
+        raise ClusterError("name a dump script to restore, or a barrier with --barrier")
     dump.restore(Cluster(Path(args.dir), args.pg_bin), Path(args.file))
     console.print(f"restored {args.file}")
+    return 0
+
+
+def _restore_barrier(args: argparse.Namespace) -> int:
+    from gridpg.cluster.archive import ArchiveError, restore_barrier
+
+    if args.source is None:
+        raise ClusterError("--barrier needs --from: the cluster directory the barrier was created in")
+    source = Cluster(Path(args.source), args.pg_bin)
+    started = time.monotonic()
+    try:
+        with console.status(f"gridpg restore --barrier {args.barrier}") as spinner:
+            cluster = restore_barrier(source, Path(args.dir), args.barrier, args.port, spinner.update)
+    except ArchiveError as exc:
+        raise ClusterError(str(exc)) from None
+    console.print(f"cluster in {cluster.dir} restored to barrier {args.barrier!r} "
+                  f"({time.monotonic() - started:.1f} s)")
+    print_connect_help(cluster)
     return 0
 
 

@@ -149,10 +149,12 @@ class Cluster:
         data_dir = Path(spec.data_dir)
         if not data_dir.is_absolute():
             data_dir = self.dir / data_dir
+        archive = self.topology.archive
         return PgServer(
             name=spec.name, data_dir=data_dir, host=spec.host, port=spec.port,
             socket_dir=self.run_dir, log_file=self.dir / "log" / f"{spec.name}.log",
             bin_dir=find_pg_bin(self.pg_bin), password_file=self.password_file,
+            archive_dir=Path(archive) / self.topology.archive_key(spec) if archive else None,
         )
 
     @property
@@ -190,6 +192,9 @@ class Cluster:
             self.password_file.chmod(0o600)
         save(topology, self.topology_path)
         self._topology = topology
+        if topology.archive:
+            for spec in topology.all_servers():
+                make_reachable(Path(topology.archive) / topology.archive_key(spec), user)
         primaries = [c.catalog for c in topology.coordinators] + [g.primary for g in topology.groups]
         progress(f"initializing {len(primaries)} PostgreSQL servers")
         self._parallel([self.server(s) for s in primaries], lambda srv: srv.init({}))

@@ -80,6 +80,15 @@ class Topology:
     # *before* promoting, so a monitor never lets an old primary go on alone after it.
     gtm_term: int = 1
     gtm_primary: str = "gtm"
+    archive: str = ""  # `gridpg up --archive DIR`: WAL archives and base backups live here
+
+    def archive_key(self, spec: ServerSpec) -> str:
+        """Where a server's WAL goes in the archive: its datanode group's name (so a group
+        keeps one WAL history across failovers), else its own name."""
+        for group in self.groups:
+            if any(m.name == spec.name for m in group.members):
+                return group.name
+        return spec.name
 
     def gtm_members(self) -> list[GtmSpec]:
         return [self.gtm] + ([self.gtm_standby] if self.gtm_standby is not None else [])
@@ -182,6 +191,7 @@ def load(path: Path) -> Topology:
         monitor=raw.get("monitor", True), failover=raw.get("failover", True),
         gtm_standby=GtmSpec(**raw["gtm_standby"]) if "gtm_standby" in raw else None,
         gtm_term=raw.get("gtm_term", 1), gtm_primary=raw.get("gtm_primary", gtm.name),
+        archive=raw.get("archive", ""),
     )
 
 
@@ -194,6 +204,7 @@ def dump(topology: Topology) -> str:
         f"failover = {_toml(topology.failover)}",
         f"gtm_term = {_toml(topology.gtm_term)}",
         f"gtm_primary = {_toml(topology.gtm_primary)}",
+        f"archive = {_toml(topology.archive)}",
         "",
         "[gtm]",
         *_fields(topology.gtm.__dict__),

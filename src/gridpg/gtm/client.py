@@ -238,8 +238,9 @@ class GtmClient:
     async def activity_report(self, request: int, rows: list[Any]) -> None:
         await self.call("activity_report", request=request, rows=rows)
 
-    async def barrier_record(self, name: str, points: dict[str, str]) -> None:
-        await self.call("barrier_record", name=name, points=points)
+    async def barrier_record(self, name: str, points: dict[str, str],
+                             detail: dict[str, Any] | None = None) -> None:
+        await self.call("barrier_record", name=name, points=points, detail=detail or {})
 
     async def barrier_list(self) -> list[Message]:
         return list((await self.call("barrier_list"))["barriers"])

@@ -40,7 +40,8 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 SCHEMA_VERSION = 1
 LOCAL_META = ("repl_lsn", "role", "term")
-REPLICATED_TABLES = ("meta", "sequence", "commit_decision", "abort_decision", "lease", "barrier")
+REPLICATED_TABLES = ("meta", "sequence", "commit_decision", "abort_decision", "lease", "barrier",
+                     "barrier_detail")
 Statement = tuple[str, list[Any]]
 
 _SCHEMA = (
@@ -56,6 +57,8 @@ _SCHEMA = (
         name TEXT PRIMARY KEY, holder TEXT NOT NULL, released INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS barrier (
         name TEXT PRIMARY KEY, ts INTEGER NOT NULL, points TEXT NOT NULL)""",
+    # What a restore to the barrier needs besides the LSNs: WAL file names, the decisions.
+    "CREATE TABLE IF NOT EXISTS barrier_detail (name TEXT PRIMARY KEY, detail TEXT NOT NULL)",
 )
 
 
@@ -349,13 +352,20 @@ class Storage:
     def has_barrier(self, name: str) -> bool:
         return self._db.execute("SELECT 1 FROM barrier WHERE name = ?", (name,)).fetchone() is not None
 
-    def save_barrier(self, name: str, ts: int, points: dict[str, Any]) -> None:
+    def save_barrier(self, name: str, ts: int, points: dict[str, Any],
+                     detail: dict[str, Any] | None = None) -> None:
         self._write("INSERT INTO barrier (name, ts, points) VALUES (?, ?, ?)",
                     (name, ts, json.dumps(points)))
+        if detail:
+            self._write("INSERT OR REPLACE INTO barrier_detail (name, detail) VALUES (?, ?)",
+                        (name, json.dumps(detail)))
 
     def load_barriers(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT name, ts, points FROM barrier ORDER BY ts, name").fetchall()
-        return [{"name": r[0], "ts": r[1], "points": json.loads(r[2])} for r in rows]
+        rows = self._db.execute(
+            "SELECT b.name, b.ts, b.points, d.detail FROM barrier b"
+            " LEFT JOIN barrier_detail d ON d.name = b.name ORDER BY b.ts, b.name").fetchall()
+        return [{"name": r[0], "ts": r[1], "points": json.loads(r[2]),
+                 "detail": json.loads(r[3]) if r[3] else {}} for r in rows]
 
     # -- helpers -----------------------------------------------------------------------------
 
