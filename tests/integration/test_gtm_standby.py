@@ -2,7 +2,8 @@
 SIGKILL while bank transfers run through both coordinators; the monitor promotes the
 standby and every coordinator follows.
 
-Checked: commits resume within 10 s; every transfer acknowledged is in the log table
+Checked: commits that need the GTM (2PC writes of a replicated table, probed every
+0.1 s) resume within 10 s; every transfer acknowledged is in the log table
 (no 2PC decision lost), none that failed before COMMIT is; no sequence value (nextval
 through the coordinators) and no GXID (asked of the GTM pair directly) is handed out
 twice; the total holds; nothing stays prepared; `gridpg status` shows both GTMs.
@@ -107,6 +108,23 @@ def _reset(conn: psycopg.Connection | None) -> psycopg.Connection | None:
         return None
 
 
+def _probe(dsn: str, until: float, successes: list[float]) -> None:
+    """Every 0.1 s a write to a replicated table: 2PC over both datanodes, so it needs the
+    GTM (its commit decision) and shows when the GTM serves again."""
+    n = 0
+    while time.monotonic() < until:
+        n += 1
+        try:
+            with psycopg.connect(dsn, autocommit=True, connect_timeout=3) as conn:
+                while time.monotonic() < until:
+                    n += 1
+                    conn.execute("INSERT INTO gtm_probe VALUES (%s)", (n,))
+                    successes.append(time.monotonic())
+                    time.sleep(0.1)
+        except psycopg.Error:
+            time.sleep(0.1)
+
+
 def _gxids(addresses: list[tuple[str, int]], until: float, out: list[int], errors: list[str]) -> None:
     async def run() -> None:
         gtm = GtmClient(*addresses[0], alternates=addresses[1:], timeout=1.0, request_timeout=3.0)
@@ -132,6 +150,7 @@ def test_gtm_primary_killed_during_transfers(pair_cluster: Cluster) -> None:
         conn.execute("CREATE TABLE transfer_log (id bigint PRIMARY KEY, a int, b int, amount int) "
                      "DISTRIBUTE BY HASH (id)")
         conn.execute("CREATE SEQUENCE transfer_id")
+        conn.execute("CREATE TABLE gtm_probe (n int) DISTRIBUTE BY REPLICATION")
         conn.execute(f"INSERT INTO accounts SELECT g, {INITIAL} FROM generate_series(1, {ACCOUNTS}) g")
     rows = {r.name: r for r in cluster.status()}
     assert rows["gtm"].role.startswith("primary") and rows["gtm2"].role.startswith("standby in sync"), rows
@@ -144,6 +163,8 @@ def test_gtm_primary_killed_during_transfers(pair_cluster: Cluster) -> None:
                for i in range(WRITERS)]
     threads.append(threading.Thread(target=_gxids, args=(cluster.topology.gtm_addresses(), until,
                                                           gxids, gxid_errors)))
+    probes: list[float] = []
+    threads.append(threading.Thread(target=_probe, args=(cluster.dsn(0), until, probes)))
     for thread in threads:
         thread.start()
     time.sleep(5.0)
@@ -155,8 +176,9 @@ def test_gtm_primary_killed_during_transfers(pair_cluster: Cluster) -> None:
     for thread in threads:
         thread.join(timeout=RUN_AFTER_KILL + 60)
     assert not any(t.is_alive() for t in threads), "a writer hung"
-    after = sorted(t for t in out.commit_times if t > killed + 0.2)
-    assert after, f"no commit after the GTM was killed; errors: {out.errors[-5:]}"
+    assert any(t > killed + 0.2 for t in out.commit_times), f"no transfer after the kill: {out.errors[-5:]}"
+    after = sorted(t for t in probes if t > killed + 0.2)
+    assert after, "no 2PC write after the GTM was killed"
     resumed = after[0] - killed
     print(f"{before_kill} transfers before the kill, {len(out.committed)} in all; commits resumed "
           f"{resumed:.1f} s after SIGKILL of the primary GTM; {len(out.errors)} errors: "
@@ -190,3 +212,42 @@ def _check_data(cluster: Cluster, out: Outcomes) -> None:
     assert not (out.failed & logged), f"failed transfers applied: {sorted(out.failed & logged)[:10]}"
     assert logged <= out.committed | out.unknown
     assert total == ACCOUNTS * INITIAL
+
+
+def test_old_primary_rejoins_then_its_death_as_standby_is_detached(pair_cluster: Cluster) -> None:
+    """`gridpg up` starts the killed GTM again: it follows the acting one as its standby.
+    Then the standby is killed: the monitor detaches it (its port refuses connections) and
+    writes go on."""
+    cluster = pair_cluster
+    cluster.up(lambda _m: None)
+    deadline = time.monotonic() + 30
+    standby = None
+    while time.monotonic() < deadline and standby is None:
+        rows = {r.name: r for r in cluster.status() if r.kind == "gtm"}
+        standby = next((n for n, r in rows.items() if r.role.startswith("standby in sync")), None)
+        time.sleep(0.2)
+    assert standby is not None, f"no GTM became the standby: {rows}"
+    with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS gtm_rejoin (id int PRIMARY KEY) DISTRIBUTE BY HASH (id)")
+    pid = processes.running_pid(cluster.dir, standby)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    written, last_error = None, ""
+    for attempt in range(200):
+        try:
+            with psycopg.connect(cluster.dsn(attempt % 2), autocommit=True, connect_timeout=5) as conn:
+                value = conn.execute("SELECT nextval('transfer_id')").fetchone()[0]  # type: ignore[index]
+                conn.execute("INSERT INTO gtm_rejoin VALUES (%s), (%s)", (value, -value))  # 2PC
+                written = time.monotonic()
+                break
+        except psycopg.Error as exc:
+            last_error = str(exc)
+            time.sleep(0.2)
+        if time.monotonic() - killed > 30:
+            break
+    assert written is not None, f"no write after the standby GTM died: {last_error}"
+    print(f"writes went on {written - killed:.1f} s after SIGKILL of the standby GTM")
+    assert written - killed < 10.0
+    primary = next(r for r in cluster.status() if r.kind == "gtm" and r.name != standby)
+    assert "no standby in sync" in primary.role, primary.role

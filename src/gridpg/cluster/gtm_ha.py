@@ -86,9 +86,8 @@ def _about_primary(primary: GtmView, others: list[GtmView], topology_term: int,
     if (peer is not None and peer.role == "standby" and peer.term == primary.term
             and (topology_term, topology_primary) != (primary.term, primary.name)):
         return Action("record", primary.name, primary.term, "both GTMs agree")
-    waiting = not answer.get("acting") and not answer.get("standalone")
-    if not waiting or answer.get("link") == "streaming":
-        return Action("none")
+    if answer.get("standalone") or answer.get("link") == "streaming":
+        return Action("none")  # alone already, or its standby confirms
     peer_gone = peer is None or peer.refused or (peer.answer is None
                                                  and float(answer.get("silent_s") or 0) > 9.0)
     if not peer_gone:
