@@ -251,3 +251,25 @@ def test_old_primary_rejoins_then_its_death_as_standby_is_detached(pair_cluster:
     assert written - killed < 10.0
     primary = next(r for r in cluster.status() if r.kind == "gtm" and r.name != standby)
     assert "no standby in sync" in primary.role, primary.role
+
+
+def test_gtm_ctl_refuses_what_would_make_two_primaries(pair_cluster: Cluster) -> None:
+    """By hand, as the monitor: promoting a standby whose primary still confirms, or
+    detaching a standby that confirms, is refused (exit 1, the GTM's reason)."""
+    from gridpg.cli.main import main
+
+    cluster = pair_cluster
+    cluster.up(lambda _m: None)  # the standby killed by the test before comes back
+    deadline = time.monotonic() + 30
+    rows: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        rows = {r.name: r.role for r in cluster.status() if r.kind == "gtm"}
+        if any(str(role).startswith("standby in sync") for role in rows.values()):
+            break
+        time.sleep(0.2)
+    standby = next(n for n, role in rows.items() if str(role).startswith("standby in sync"))
+    primary = next(n for n in rows if n != standby)
+    assert main(["gtm-ctl", "promote", standby, "--dir", str(cluster.dir)]) == 1
+    assert main(["gtm-ctl", "detach", primary, "--dir", str(cluster.dir)]) == 1
+    after = {r.name: r.role for r in cluster.status() if r.kind == "gtm"}
+    assert str(after[standby]).startswith("standby in sync") and str(after[primary]).startswith("primary")

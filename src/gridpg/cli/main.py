@@ -83,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     gtm.add_argument("--port", type=int, default=6666)
     gtm.add_argument("--peer", default=None, help="HOST:PORT of the other GTM of a pair")
     gtm.add_argument("--role", default="primary", choices=["primary", "standby"])
+    gtm_ctl = command("gtm-ctl", cmd_gtm_ctl, "promote or detach a GTM of a pair by hand")
+    gtm_ctl.add_argument("action", choices=["promote", "detach"])
+    gtm_ctl.add_argument("name", help="the GTM to act on: promote this standby / detach this "
+                                      "primary's standby (gtm or gtm2)")
+    gtm_ctl.add_argument("--force", action="store_true",
+                         help="skip the GTM's own safety checks (the operator knows the other "
+                              "GTM is gone for good and has handed out nothing it lacks)")
     command("coordinator", cmd_coordinator, "run a coordinator in the foreground")
     command("monitor", cmd_monitor, "run a monitor in the foreground (leader by GTM lease)")
     recover = command("recover", cmd_recover, "resolve in-doubt two-phase transactions now")
@@ -382,6 +389,32 @@ def cmd_gtm(args: argparse.Namespace) -> int:
 
     extra = ["--peer", args.peer, "--role", args.role] if args.peer else []
     return gtm_main(["--dir", args.dir, "--host", args.host, "--port", str(args.port), *extra])
+
+
+def cmd_gtm_ctl(args: argparse.Namespace) -> int:
+    """`gridpg gtm-ctl promote|detach NAME [--force]`: what the monitor does, by hand."""
+    from gridpg.cluster.gtm_ha import promote
+    from gridpg.gtm.client import gtm_call_sync
+    from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    spec = next((g for g in cluster.topology.gtm_members() if g.name == args.name), None)
+    if spec is None:
+        raise ClusterError(f"no GTM named {args.name!r} in the topology")
+    try:
+        term = int(gtm_call_sync(spec.host, spec.port, "gtm_role", 2.0)["term"])
+        if args.action == "promote":
+            answer = promote(cluster, spec.name, term, force=args.force)
+            done, what = bool(answer.get("promoted")), f"{spec.name} is the primary (term {answer.get('term')})"
+        else:
+            answer = gtm_call_sync(spec.host, spec.port, "gtm_detach", 2.0, term=term, force=args.force)
+            done, what = bool(answer.get("detached")), f"{spec.name} goes on without its standby"
+    except (GtmUnavailable, GtmError) as exc:
+        raise ClusterError(f"{spec.name}: {exc}") from None
+    if not done:
+        raise ClusterError(f"{spec.name} refused: {answer.get('reason')}")
+    console.print(what)
+    return 0
 
 
 def cmd_node(args: argparse.Namespace) -> int:
