@@ -336,7 +336,7 @@ def _restore_gtm_state(old_db: Path, new_db: Path, record: dict[str, Any]) -> No
         copy.execute("DELETE FROM meta WHERE key IN ('role', 'term', 'repl_lsn')")
         copy.execute("DELETE FROM lease")
         marks = ", ".join("?" * len(keep)) or "NULL"
-        copy.execute(f"DELETE FROM commit_decision WHERE gid NOT IN ({marks})", keep)  # noqa: S608
+        copy.execute(f"DELETE FROM commit_decision WHERE gid NOT IN ({marks})", keep)
         copy.commit()
     finally:
         copy.close()
