@@ -86,7 +86,7 @@ class GtmNode:
     async def handle(self, conn_id: int, request: Request) -> Message:
         op = request.op
         if op.startswith("repl_"):
-            return self._replication(op, request.fields)
+            return self._replication(conn_id, op, request.fields)
         if op in ALWAYS_OPS:
             return await getattr(self, "op_" + op)(conn_id, request.fields)
         if not self.is_acting():
@@ -151,13 +151,13 @@ class GtmNode:
 
     # -- the standby's side of replication ---------------------------------------------------
 
-    def _replication(self, op: str, fields: Message) -> Message:
+    def _replication(self, conn_id: int, op: str, fields: Message) -> Message:
         term = _int(fields, "term")
         if term < self.term or (term == self.term and self.role == PRIMARY):
             return {"accepted": False, "term": self.term, "role": self.role,
                     "reason": f"this GTM is at term {self.term}"}
         if op == "repl_hello":
-            self._follow(term)
+            self._follow(term, keep=conn_id)
         elif term != self.term or self.role != STANDBY:
             return {"accepted": False, "term": self.term, "role": self.role, "reason": "hello first"}
         state = self.standby
@@ -181,12 +181,13 @@ class GtmNode:
         state.last_contact = time.monotonic()
         return {"accepted": True, "term": self.term, "lsn": self.storage.lsn}
 
-    def _follow(self, term: int) -> None:
-        """A primary of `term` speaks: follow it (stepping down if this GTM was primary)."""
+    def _follow(self, term: int, keep: int | None = None) -> None:
+        """A primary of `term` speaks: follow it (stepping down if this GTM was primary);
+        every client connection but `keep` (the new primary's own) is closed."""
         if self.role == PRIMARY:
             log.warning("a GTM of term %d is primary: stepping down from term %d", term, self.term)
             self._stop_primary()
-            self._close_clients(None)
+            self._close_clients(keep)
         if term != self.term or self.role != STANDBY:
             self.term, self.role = term, STANDBY
             self.storage.save_local("term", term)
