@@ -99,9 +99,14 @@ def test_restore_to_a_barrier_taken_during_transfers(archived_cluster: tuple[Clu
                      "amount int) DISTRIBUTE BY HASH (id)")
         conn.execute("CREATE SEQUENCE transfer_id")
         conn.execute(f"INSERT INTO accounts SELECT g, {INITIAL} FROM generate_series(1, {ACCOUNTS}) g")
+    with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("CREATE BARRIER before_any_backup")
     backup(cluster)
     with pytest.raises(ArchiveError, match="does not exist"):
         restore_barrier(cluster, directory / "nowhere", "no_such_barrier")
+    with pytest.raises(ArchiveError, match="no base backup finished before the barrier"):
+        restore_barrier(cluster, directory / "nowhere", "before_any_backup")
+    assert not (directory / "nowhere").exists()
     log = Log()
     stop = threading.Event()
     threads = [threading.Thread(target=_writer, args=(cluster.dsn(i % 2), stop, log, i))

@@ -124,11 +124,15 @@ def restore_barrier(source: Cluster, target_dir: Path, barrier: str, port: int |
     new_topo = _restored_topology(topo, base, port)
     _prepare_directory(target, source, new_topo)
     progress(f"recovering {len(base.servers)} servers to barrier {barrier!r}")
-    servers = _recover_servers(target, new_topo, archive, base, barrier)
-    _point_catalogs_at(target, new_topo, servers)
-    _restore_gtm_state(gtm_db, target.dir / new_topo.gtm.data_dir / "gtm.db", record)
-    progress("starting the restored cluster")
-    target.up(progress)
+    try:
+        _recover_servers(target, new_topo, archive, base, barrier)
+        _point_catalogs_at(target, new_topo)
+        _restore_gtm_state(gtm_db, target.dir / new_topo.gtm.data_dir / "gtm.db", record)
+        progress("starting the restored cluster")
+        target.up(progress)
+    except BaseException:
+        target.down(lambda _m: None)  # nothing half-restored keeps running
+        raise
     return target
 
 
@@ -214,7 +218,7 @@ def _prepare_directory(target: Cluster, source: Cluster, topo: Topology) -> None
 
 
 def _recover_servers(target: Cluster, topo: Topology, archive: Path, base: BaseBackup,
-                     barrier: str) -> dict[str, PgServer]:
+                     barrier: str) -> None:
     """Each server from its backup, replayed to the barrier and promoted; by archive key."""
     specs = {topo.archive_key(s): s for s in topo.all_servers()}
     servers = {key: target.server(spec) for key, spec in specs.items()}
@@ -230,7 +234,6 @@ def _recover_servers(target: Cluster, topo: Topology, archive: Path, base: BaseB
     with ThreadPoolExecutor(max_workers=min(4, len(servers))) as pool:
         for future in [pool.submit(one, k) for k in servers]:
             future.result()
-    return servers
 
 
 def _recovery_settings(wal_dir: Path, barrier: str) -> dict[str, str]:
@@ -292,7 +295,7 @@ def _wait_promoted(server: PgServer) -> None:
     raise ArchiveError(f"{server.name} did not reach the barrier in {RECOVERY_WAIT:.0f} s")
 
 
-def _point_catalogs_at(target: Cluster, topo: Topology, servers: dict[str, PgServer]) -> None:
+def _point_catalogs_at(target: Cluster, topo: Topology) -> None:
     """The restored catalogs name the old addresses: rewrite every node row for the new
     cluster (coordinators, each group's primary) and drop the standbys' rows."""
     from gridpg.datanode.connection import BackendConnection, NodeAddress
