@@ -21,6 +21,10 @@ The leader runs periodic loops, each its own function of a `MonitorContext`, dec
    failover of a silent primary and the synchronous-standby set. It runs in a thread (it
    blocks: probes, pg_ctl) and without a time limit, so two passes never overlap.
 
+With a GTM pair (`gridpg up --gtm-standby`) every monitor, leader or not, also runs
+cluster/gtm_ha.py's `watch_gtm_pair`: the lease lives in the GTM, so the GTM's own
+failover cannot wait for it; its actions are conditional on terms the GTMs check.
+
 It owns no user data and speaks to coordinators only through TCP liveness checks.
 """
 
