@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("file", nargs="?", help="a script written by gridpg dump (or pg_dump)")
     restore.add_argument("--barrier", default=None, help="restore to this CREATE BARRIER name")
     restore.add_argument("--from", dest="source", default=None,
-                         help="the cluster directory the barrier was created in")
+                         help=f"the cluster directory the barrier was created in (default {DEFAULT_DIR})")
     restore.add_argument("--port", type=int, default=None, help="first port of the new cluster")
     return parser
 
@@ -369,9 +369,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def _restore_barrier(args: argparse.Namespace) -> int:
     from gridpg.cluster.archive import ArchiveError, restore_barrier
 
-    if args.source is None:
-        raise ClusterError("--barrier needs --from: the cluster directory the barrier was created in")
-    source = Cluster(Path(args.source), args.pg_bin)
+    source = Cluster(Path(args.source or DEFAULT_DIR), args.pg_bin)
+    if source.dir == Cluster(Path(args.dir)).dir:
+        raise ClusterError("--dir names the new cluster; --from the cluster the barrier was "
+                           f"created in (default {DEFAULT_DIR})")
     started = time.monotonic()
     try:
         with console.status(f"gridpg restore --barrier {args.barrier}") as spinner:
