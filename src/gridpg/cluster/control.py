@@ -192,7 +192,8 @@ class Cluster:
             self.password_file.chmod(0o600)
         save(topology, self.topology_path)
         self._topology = topology
-        if topology.archive:
+        if topology.archive:  # a group added later creates its own directory in it
+            make_reachable(Path(topology.archive), user)
             for spec in topology.all_servers():
                 make_reachable(Path(topology.archive) / topology.archive_key(spec), user)
         primaries = [c.catalog for c in topology.coordinators] + [g.primary for g in topology.groups]

@@ -112,7 +112,8 @@ def archive_settings(directory: Path) -> dict[str, str]:
     import shlex
 
     target = shlex.quote(str(directory))
-    command = (f"test ! -f {target}/%f && cp %p {target}/%f.part && mv {target}/%f.part {target}/%f")
+    command = (f"mkdir -p {target} && test ! -f {target}/%f && cp %p {target}/%f.part"
+               f" && mv {target}/%f.part {target}/%f")
     return {"archive_mode": "on", "archive_command": "'" + command.replace("'", "''") + "'"}
 
 
