@@ -21,7 +21,8 @@ monitor's lease):
   still holds everything: a primary goes on alone only after ``detach``, which it accepts
   only once its standby has been silent longer than that, or refused connections).
 - A standby is *in sync* only while the primary says so (``sync`` in every message: the
-  primary waits for it, so everything acknowledged is there) and a snapshot or batch of
+  primary waits for it and it holds everything acknowledged before, including what a
+  primary acting alone acknowledged while it caught up) and a snapshot or batch of
   the current term reached it in this process's lifetime: a restarted standby, or one
   still catching up with a primary that acts alone, is never promoted.
 """
@@ -84,6 +85,7 @@ class Replicator:
         self.last_ack = time.monotonic()
         self.peer_refused = False  # the last connection attempt was refused: no process there
         self.stale_term: int | None = None
+        self._catchup_to = 0  # the standby is in sync once it has this position
         self._queue: list[_Batch] = []
         self._changed = asyncio.Event()
 
@@ -156,27 +158,39 @@ class Replicator:
             for start in range(0, len(rows), SNAPSHOT_CHUNK):
                 await self._send(client, "repl_snapshot_rows", table=table,
                                  rows=rows[start:start + SNAPSHOT_CHUNK])
-        await self._send(client, "repl_snapshot_end", lsn=lsn, sync=not self.standalone)
+        self._attach()
+        await self._send(client, "repl_snapshot_end", lsn=lsn, sync=self._is_sync(lsn))
         self._queue = [b for b in self._queue if b.lsn > lsn]
         self._confirmed(lsn, sent)
 
     async def _stream(self, client: GtmClient) -> None:
         while True:
+            self._attach()  # after a detach while the link stayed up
             if not self._queue:
                 await self._wait(HEARTBEAT)
             sent = time.monotonic()
             if self._queue:
                 batch = self._queue[0]
                 await self._send(client, "repl_apply", prev=self.acked_lsn, lsn=batch.lsn,
-                                 batch=batch.statements, sync=not self.standalone)
+                                 batch=batch.statements, sync=self._is_sync(batch.lsn))
                 self._queue.pop(0)
                 self._confirmed(batch.lsn, sent)
             else:
-                await self._send(client, "repl_ping", lsn=self.acked_lsn, sync=not self.standalone)
+                await self._send(client, "repl_ping", lsn=self.acked_lsn,
+                                 sync=self._is_sync(self.acked_lsn))
                 self._confirmed(self.acked_lsn, sent)
-            if self.standalone and not self._queue and self.acked_lsn == self.storage.lsn:
-                self.standalone = False
-                log.info("GTM standby %s:%s is in sync: commits wait for it again", *self.peer)
+
+    def _attach(self) -> None:
+        """A standalone primary whose standby is reached again: from now on commits wait
+        for it; it is in sync once it holds what was acknowledged alone (still queued)."""
+        if self.standalone and self.stale_term is None:
+            self.standalone = False
+            self._catchup_to = self.storage.lsn
+            log.info("GTM standby %s:%s attached: commits wait for it again", *self.peer)
+
+    def _is_sync(self, lsn: int) -> bool:
+        """Whether a standby at `lsn` holds everything this primary acknowledged."""
+        return not self.standalone and lsn >= self._catchup_to
 
     async def _send(self, client: GtmClient, op: str, **fields: Any) -> Message:
         answer = await client.call(op, term=self.term, **fields)
