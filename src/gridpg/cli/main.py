@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     gtm.add_argument("--port", type=int, default=6666)
     gtm.add_argument("--peer", default=None, help="HOST:PORT of the other GTM of a pair")
     gtm.add_argument("--role", default="primary", choices=["primary", "standby"])
+    gtm.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here (0: none)")
     gtm_ctl = command("gtm-ctl", cmd_gtm_ctl, "promote or detach a GTM of a pair by hand")
     gtm_ctl.add_argument("action", choices=["promote", "detach"])
     gtm_ctl.add_argument("name", help="the GTM to act on: promote this standby / detach this "
@@ -389,6 +390,8 @@ def cmd_gtm(args: argparse.Namespace) -> int:
     from gridpg.gtm.server import main as gtm_main
 
     extra = ["--peer", args.peer, "--role", args.role] if args.peer else []
+    if args.metrics_port:
+        extra += ["--metrics-port", str(args.metrics_port)]
     return gtm_main(["--dir", args.dir, "--host", args.host, "--port", str(args.port), *extra])
 
 

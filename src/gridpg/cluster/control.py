@@ -360,6 +360,7 @@ class Cluster:
     def _gtm_status(self, spec: GtmSpec) -> MemberStatus:
         """A GTM's process state, and its role and term as it reports them."""
         row = self._process_status(spec.name, "gtm", "gtm", spec.host, spec.port)
+        row.metrics = f"http://{spec.host}:{spec.metrics_port}/metrics" if spec.metrics_port else "-"
         if self.topology.gtm_standby is None:
             return row
         from gridpg.gtm.client import gtm_call_sync
@@ -428,6 +429,8 @@ class Cluster:
             gtm_dir = self.dir / gtm.data_dir
             gtm_dir.mkdir(parents=True, exist_ok=True)
             args = ["gtm", "--dir", str(gtm_dir), "--host", gtm.host, "--port", str(gtm.port)]
+            if gtm.metrics_port:
+                args += ["--metrics-port", str(gtm.metrics_port)]
             peers = [g for g in members if g.name != gtm.name]
             if peers:
                 role = "primary" if gtm.name == topo.gtm_primary else "standby"

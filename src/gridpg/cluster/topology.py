@@ -64,6 +64,7 @@ class GtmSpec:
     port: int
     data_dir: str
     name: str = "gtm"
+    metrics_port: int = 0  # Prometheus metrics served here (0: none)
 
 
 @dataclass
@@ -170,6 +171,9 @@ def build_default(
     second = GtmSpec(host, internal.take(), "gtm2", "gtm2") if gtm_standby else None
     for coord in coords:
         coord.metrics_port = internal.take()
+    for member in (gtm, second):
+        if member is not None:
+            member.metrics_port = internal.take()
     return Topology(gtm=gtm, coordinators=coords, groups=groups, trust=trust, gtm_standby=second)
 
 

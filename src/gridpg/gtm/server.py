@@ -698,7 +698,7 @@ class GtmConnection:
 
 
 async def serve(data_dir: Path, host: str, port: int, ready: asyncio.Event | None = None,
-                peer: tuple[str, int] | None = None, role: str = "primary") -> None:
+                peer: tuple[str, int] | None = None, role: str = "primary", metrics_port: int = 0) -> None:
     """Serve the GTM on ``host:port`` with state in ``data_dir`` until cancelled.
 
     With ``peer`` this GTM is one of a primary/standby pair (gtm/node.py); ``role`` is
@@ -714,6 +714,10 @@ async def serve(data_dir: Path, host: str, port: int, ready: asyncio.Event | Non
             failure.set_result(exc)
 
     node = GtmNode(storage, on_failure, peer, role)
+    if metrics_port:
+        from gridpg.gtm import metrics
+
+        metrics.serve(node, host, metrics_port)
     conn_tasks: dict[int, asyncio.Task[Any]] = {}
     conn_ids = itertools.count(1)
 
@@ -784,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         peer = _address(args.peer) if args.peer else None
-        return asyncio.run(_run(Path(args.dir), args.host, args.port, peer, args.role))
+        return asyncio.run(_run(Path(args.dir), args.host, args.port, peer, args.role, args.metrics_port))
     except StorageLocked as exc:
         log.error("%s", exc)
         return 1
@@ -801,6 +805,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--peer", default=None, help="HOST:PORT of the other GTM of a pair")
     parser.add_argument("--role", default="primary", choices=["primary", "standby"],
                         help="role at the first start of a pair (later: the stored one)")
+    parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here (0: none)")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -813,10 +818,10 @@ def _address(text: str) -> tuple[str, int]:
 
 
 async def _run(data_dir: Path, host: str, port: int, peer: tuple[str, int] | None = None,
-               role: str = "primary") -> int:
+               role: str = "primary", metrics_port: int = 0) -> int:
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
-    serve_task = asyncio.create_task(serve(data_dir, host, port, ready, peer, role))
+    serve_task = asyncio.create_task(serve(data_dir, host, port, ready, peer, role, metrics_port))
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, serve_task.cancel)
     pid_file = data_dir / "gtm.pid"
