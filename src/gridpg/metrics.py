@@ -35,6 +35,10 @@ STATEMENT_ERRORS = Counter("gridpg_statement_errors", "Statements that failed, b
 COMMITS = Counter("gridpg_commits", "Distributed transactions ended, by outcome", ["outcome"])
 POOL_CONNECTIONS = Gauge("gridpg_pool_connections", "Backend connections held in the pools",
                          ["node", "state"], multiprocess_mode="livesum")
+FENCE_WAIT_SECONDS = Histogram("gridpg_fence_wait_seconds", "Time waited for the GTM fence, by kind",
+                               ["kind"], buckets=_LATENCY_BUCKETS)
+FENCE_FAILURES = Counter("gridpg_fence_failures", "Statements failed with 40001 by the snapshot fence",
+                         ["reason"])
 PRIMARY_CHANGES = Counter("gridpg_primary_changes", "Datanode group primaries switched (failovers seen)",
                           ["group"])
 

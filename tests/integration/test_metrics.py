@@ -60,3 +60,29 @@ def test_counts_statements_commits_and_errors(gridpg_cluster: Cluster, schema: s
         time.sleep(0.2)
         after = scrape(gridpg_cluster)
     assert after.get('gridpg_pool_connections{node="dn1",state="open"}', 0) >= 1
+
+
+def test_gtm_serves_its_metrics_and_coordinators_time_the_fence(gridpg_cluster: Cluster, schema: str) -> None:
+    gtm = gridpg_cluster.topology.gtm
+    assert gtm.metrics_port, "the default topology gives the GTM a metrics port"
+    row = next(r for r in gridpg_cluster.status() if r.kind == "gtm")
+    assert row.metrics == f"http://{gtm.host}:{gtm.metrics_port}/metrics"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path = {schema}")
+        conn.execute("CREATE TABLE gm (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO gm SELECT g, g FROM generate_series(1, 20) g")  # 2PC: commit fence
+        conn.execute("SELECT count(*) FROM gm")  # multi-node read: snapshot fence
+    with urllib.request.urlopen(f"http://{gtm.host}:{gtm.metrics_port}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    assert re.search(r'^gridpg_gtm_requests_total\{op="next_gxid"\} [1-9]', text, re.M), text[:2000]
+    assert re.search(r"^gridpg_gtm_primary 1\.0$", text, re.M)
+    assert re.search(r'^gridpg_gtm_fence_waiting\{kind="commit"\} 0\.0$', text, re.M)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        values = scrape(gridpg_cluster)
+        if values.get('gridpg_fence_wait_seconds_count{kind="snapshot"}', 0) > 0 and \
+                values.get('gridpg_fence_wait_seconds_count{kind="commit"}', 0) > 0:
+            break
+        time.sleep(0.2)
+    assert values.get('gridpg_fence_wait_seconds_count{kind="snapshot"}', 0) > 0, values
+    assert values.get('gridpg_fence_wait_seconds_count{kind="commit"}', 0) > 0, values

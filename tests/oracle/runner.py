@@ -16,6 +16,8 @@ Corpus format (``tests/oracle/corpus/*.sql``)
                        ``<table>`` with multi-row INSERTs of ~200 rows (identical on both
                        sides; in self mode the subject gets them in reverse order, so that
                        physical row order differs as it does on a distributed cluster).
+    ``\\connect <n>``   both sides open a new session; the subject's goes to coordinator
+                       ``n`` (1-based; the same server when the subject has only one).
 * A trailing ``DISTRIBUTE BY ...`` clause is removed from statements run on the reference
   (and on the subject in self mode).
 
@@ -99,6 +101,7 @@ class Statement:
     expect_error: bool = False
     order: str | None = None  # None = detect, "ordered", "unordered"
     load: str | None = None  # table name for \load
+    connect: int | None = None  # coordinator number for \connect
 
 
 @dataclass
@@ -143,6 +146,9 @@ def parse_corpus(path: Path) -> CorpusFile:
                 continue
             if s.startswith("\\"):
                 parts = s[1:].split()
+                if parts[0] == "connect" and len(parts) == 2 and parts[1].isdigit():
+                    stmts.append(Statement(sql=s, file=path.name, line=lineno + 1, connect=int(parts[1])))
+                    continue
                 if parts[0] != "load" or len(parts) != 2:
                     raise ValueError(f"{path.name}:{lineno + 1}: unknown meta-command {s!r}")
                 stmts.append(Statement(sql=s, file=path.name, line=lineno + 1, load=parts[1]))
@@ -617,7 +623,11 @@ def run_file(
     self_mode: bool = False,
     with_setup: bool = True,
     keep_schema: bool = False,
+    subject_dsns: list[str] | None = None,
 ) -> FileReport:
+    """`subject_dsns`: the subject's coordinators, for ``\\connect n`` (default: only
+    `subject_dsn`)."""
+    dsns = subject_dsns or [subject_dsn]
     corpus = parse_corpus(path)
     schema = "oracle_" + re.sub(r"\W", "_", path.stem).lower()
     stmts: list[Statement] = []
@@ -635,6 +645,13 @@ def run_file(
         ref.connect(create_schema=True)
         sub.connect(create_schema=True)
         for st in stmts:
+            if st.connect is not None:
+                ref.close(drop_schema=False)
+                sub.close(drop_schema=False)
+                sub.dsn = dsns[min(st.connect, len(dsns)) - 1]
+                ref.connect()
+                sub.connect()
+                continue
             if st.load:
                 ref_sql, sub_sql = _load_statements(st, reverse=self_mode)
                 for a, b in zip(ref_sql, sub_sql):

@@ -20,14 +20,19 @@ FILES = corpus_files()
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_oracle(path, oracle_pair, oracle_self_mode):
+def test_oracle(path, oracle_pair, oracle_self_mode, request):
     reference_dsn, subject_dsn = oracle_pair
+    subject_dsns = [subject_dsn]
+    if not oracle_self_mode:  # every coordinator, for \connect
+        cluster = request.getfixturevalue("gridpg_cluster")
+        subject_dsns.extend(cluster.dsn(i) for i in range(1, len(cluster.topology.coordinators)))
     report = run_file(
         path,
         reference_dsn,
         subject_dsn,
         self_mode=oracle_self_mode,
         keep_schema=os.environ.get("GRIDPG_ORACLE_KEEP", "") not in ("", "0"),
+        subject_dsns=subject_dsns,
     )
     assert report.executed > 0
     if report.mismatches:

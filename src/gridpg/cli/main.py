@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="coordinators that serve reads from the standbys and refuse writes")
     up.add_argument("--port", type=int, default=None, help="first coordinator's port")
     up.add_argument("--trust", action="store_true", help="no password for local clients")
+    up.add_argument("--gtm-standby", action="store_true",
+                    help="a second GTM fed synchronously, promoted by the monitor")
+    up.add_argument("--archive", default=None, metavar="DIR",
+                    help="archive every server's WAL into DIR (for gridpg backup / restore --barrier)")
     up.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops all")
     command("down", cmd_down, "stop every member of the cluster")
     status = command("status", cmd_status, "show members, roles, addresses and state")
@@ -77,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     gtm = command("gtm", cmd_gtm, "run the GTM in the foreground")
     gtm.add_argument("--host", default="127.0.0.1")
     gtm.add_argument("--port", type=int, default=6666)
+    gtm.add_argument("--peer", default=None, help="HOST:PORT of the other GTM of a pair")
+    gtm.add_argument("--role", default="primary", choices=["primary", "standby"])
+    gtm.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here (0: none)")
+    gtm_ctl = command("gtm-ctl", cmd_gtm_ctl, "promote or detach a GTM of a pair by hand")
+    gtm_ctl.add_argument("action", choices=["promote", "detach"])
+    gtm_ctl.add_argument("name", help="the GTM to act on: promote this standby / detach this "
+                                      "primary's standby (gtm or gtm2)")
+    gtm_ctl.add_argument("--force", action="store_true",
+                         help="skip the GTM's own safety checks (the operator knows the other "
+                              "GTM is gone for good and has handed out nothing it lacks)")
     command("coordinator", cmd_coordinator, "run a coordinator in the foreground")
     command("monitor", cmd_monitor, "run a monitor in the foreground (leader by GTM lease)")
     recover = command("recover", cmd_recover, "resolve in-doubt two-phase transactions now")
@@ -109,8 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("--plain", action="store_true",
                       help="no DISTRIBUTE BY clauses: a script for plain PostgreSQL")
     dump.add_argument("pg_dump_args", nargs=argparse.REMAINDER, help="more pg_dump options, after --")
-    restore = command("restore", cmd_restore, "run a dump script through a coordinator (psql)")
-    restore.add_argument("file", help="a script written by gridpg dump (or pg_dump)")
+    command("backup", cmd_backup, "base backup of every server into the cluster's WAL archive")
+    restore = command("restore", cmd_restore,
+                      "run a dump script through a coordinator (psql); or, with --barrier, "
+                      "bring up a new cluster in --dir at a barrier of the cluster in --from")
+    restore.add_argument("file", nargs="?", help="a script written by gridpg dump (or pg_dump)")
+    restore.add_argument("--barrier", default=None, help="restore to this CREATE BARRIER name")
+    restore.add_argument("--from", dest="source", default=None,
+                         help=f"the cluster directory the barrier was created in (default {DEFAULT_DIR})")
+    restore.add_argument("--port", type=int, default=None, help="first port of the new cluster")
     return parser
 
 
@@ -161,8 +182,14 @@ def bring_up(cluster: Cluster, args: argparse.Namespace) -> None:
                 datanodes=args.datanodes, coordinators=args.coordinators,
                 standbys=args.standbys, port=args.port, trust=args.trust,
                 read_only_coordinators=args.read_only_coordinators,
+                gtm_standby=args.gtm_standby,
             )
+            if args.archive:
+                topo.archive = str(Path(args.archive).expanduser().absolute())
             cluster.create(topo, progress)
+        elif args.archive and Path(args.archive).expanduser().absolute() != Path(cluster.topology.archive or "/-"):
+            raise ClusterError("--archive is set when a cluster is created; this cluster's archive is "
+                               f"{cluster.topology.archive or 'none'}")
         changed = cluster.up(progress)
     elapsed = time.monotonic() - started
     if not changed:
@@ -315,18 +342,83 @@ def cmd_dump(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from gridpg.cluster.archive import ArchiveError, backup
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    try:
+        with console.status("gridpg backup") as spinner:
+            done = backup(cluster, spinner.update)
+    except ArchiveError as exc:
+        raise ClusterError(str(exc)) from None
+    console.print(f"base backup {done.label} of {len(done.servers)} servers in {done.path}")
+    return 0
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     from gridpg.cluster import dump
 
+    if args.barrier is not None:
+        return _restore_barrier(args)
+    if args.file is None:
+        raise ClusterError("name a dump script to restore, or a barrier with --barrier")
     dump.restore(Cluster(Path(args.dir), args.pg_bin), Path(args.file))
     console.print(f"restored {args.file}")
+    return 0
+
+
+def _restore_barrier(args: argparse.Namespace) -> int:
+    from gridpg.cluster.archive import ArchiveError, restore_barrier
+
+    source = Cluster(Path(args.source or DEFAULT_DIR), args.pg_bin)
+    if source.dir == Cluster(Path(args.dir)).dir:
+        raise ClusterError("--dir names the new cluster; --from the cluster the barrier was "
+                           f"created in (default {DEFAULT_DIR})")
+    started = time.monotonic()
+    try:
+        with console.status(f"gridpg restore --barrier {args.barrier}") as spinner:
+            cluster = restore_barrier(source, Path(args.dir), args.barrier, args.port, spinner.update)
+    except ArchiveError as exc:
+        raise ClusterError(str(exc)) from None
+    console.print(f"cluster in {cluster.dir} restored to barrier {args.barrier!r} "
+                  f"({time.monotonic() - started:.1f} s)")
+    print_connect_help(cluster)
     return 0
 
 
 def cmd_gtm(args: argparse.Namespace) -> int:
     from gridpg.gtm.server import main as gtm_main
 
-    return gtm_main(["--dir", args.dir, "--host", args.host, "--port", str(args.port)])
+    extra = ["--peer", args.peer, "--role", args.role] if args.peer else []
+    if args.metrics_port:
+        extra += ["--metrics-port", str(args.metrics_port)]
+    return gtm_main(["--dir", args.dir, "--host", args.host, "--port", str(args.port), *extra])
+
+
+def cmd_gtm_ctl(args: argparse.Namespace) -> int:
+    """`gridpg gtm-ctl promote|detach NAME [--force]`: what the monitor does, by hand."""
+    from gridpg.cluster.gtm_ha import promote
+    from gridpg.gtm.client import gtm_call_sync
+    from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+    cluster = Cluster(Path(args.dir), args.pg_bin)
+    spec = next((g for g in cluster.topology.gtm_members() if g.name == args.name), None)
+    if spec is None:
+        raise ClusterError(f"no GTM named {args.name!r} in the topology")
+    try:
+        term = int(gtm_call_sync(spec.host, spec.port, "gtm_role", 2.0)["term"])
+        if args.action == "promote":
+            answer = promote(cluster, spec.name, term, force=args.force)
+            done, what = bool(answer.get("promoted")), f"{spec.name} is the primary (term {answer.get('term')})"
+        else:
+            answer = gtm_call_sync(spec.host, spec.port, "gtm_detach", 2.0, term=term, force=args.force)
+            done, what = bool(answer.get("detached")), f"{spec.name} goes on without its standby"
+    except (GtmUnavailable, GtmError) as exc:
+        raise ClusterError(f"{spec.name}: {exc}") from None
+    if not done:
+        raise ClusterError(f"{spec.name} refused: {answer.get('reason')}")
+    console.print(what)
+    return 0
 
 
 def cmd_node(args: argparse.Namespace) -> int:
@@ -520,10 +612,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
     from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
     cluster = Cluster(Path(args.dir), args.pg_bin)
-    gtm_spec = cluster.topology.gtm
+    first, *others = cluster.topology.gtm_addresses()
 
     async def run() -> dict[str, int]:
-        gtm = GtmClient(gtm_spec.host, gtm_spec.port)
+        gtm = GtmClient(*first, alternates=others)
         ctx = MonitorContext(cluster, gtm, "gridpg recover")
         try:
             await ctx.refresh_members()

@@ -26,7 +26,15 @@ from gridpg.cluster.pgserver import (
     make_reachable,
     run_as_user,
 )
-from gridpg.cluster.topology import TOPOLOGY_FILE, GroupSpec, ServerSpec, Topology, load, save
+from gridpg.cluster.topology import (
+    TOPOLOGY_FILE,
+    GroupSpec,
+    GtmSpec,
+    ServerSpec,
+    Topology,
+    load,
+    save,
+)
 
 Progress = Callable[[str], None]
 MONITOR = "monitor"
@@ -141,10 +149,12 @@ class Cluster:
         data_dir = Path(spec.data_dir)
         if not data_dir.is_absolute():
             data_dir = self.dir / data_dir
+        archive = self.topology.archive
         return PgServer(
             name=spec.name, data_dir=data_dir, host=spec.host, port=spec.port,
             socket_dir=self.run_dir, log_file=self.dir / "log" / f"{spec.name}.log",
             bin_dir=find_pg_bin(self.pg_bin), password_file=self.password_file,
+            archive_dir=Path(archive) / self.topology.archive_key(spec) if archive else None,
         )
 
     @property
@@ -182,6 +192,10 @@ class Cluster:
             self.password_file.chmod(0o600)
         save(topology, self.topology_path)
         self._topology = topology
+        if topology.archive:  # a group added later creates its own directory in it
+            make_reachable(Path(topology.archive), user)
+            for spec in topology.all_servers():
+                make_reachable(Path(topology.archive) / topology.archive_key(spec), user)
         primaries = [c.catalog for c in topology.coordinators] + [g.primary for g in topology.groups]
         progress(f"initializing {len(primaries)} PostgreSQL servers")
         self._parallel([self.server(s) for s in primaries], lambda srv: srv.init({}))
@@ -239,8 +253,9 @@ class Cluster:
         except ClusterError as exc:  # stop the rest all the same, then say what failed
             failure = exc
         stopped += [srv.name for srv in running if not srv.is_running()]
-        if processes.stop(self.dir, "gtm"):
-            stopped.append("gtm")
+        for gtm in topo.gtm_members():
+            if processes.stop(self.dir, gtm.name):
+                stopped.append(gtm.name)
         if failure is not None:
             raise failure
         return stopped
@@ -252,7 +267,7 @@ class Cluster:
 
     def status(self) -> list[MemberStatus]:
         topo = self.topology
-        rows = [self._process_status("gtm", "gtm", "gtm", topo.gtm.host, topo.gtm.port)]
+        rows = [self._gtm_status(g) for g in topo.gtm_members()]
         for coord in topo.coordinators:
             row = self._process_status(coord.name, "coordinator", coord.role, coord.host, coord.port)
             row.metrics = f"http://{coord.host}:{coord.metrics_port}/metrics" if coord.metrics_port else "-"
@@ -329,18 +344,42 @@ class Cluster:
         pid = processes.running_pid(self.dir, MONITOR)
         role = "-"
         if pid is not None:
-            from gridpg.gtm.client import gtm_call_sync
+            from gridpg.gtm.client import gtm_call_any
             from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
-            gtm = self.topology.gtm
             try:
-                lease = gtm_call_sync(gtm.host, gtm.port, "lease_get", timeout=1.0, name=MONITOR)
+                lease = gtm_call_any(self.topology.gtm_addresses(), "lease_get", timeout=1.0,
+                                     name=MONITOR)
                 holder = str(lease.get("holder") or "")
                 role = "leader" if holder.endswith(f":{pid}") else "standby"
             except (GtmUnavailable, GtmError):
                 role = "unknown"
         state = "running" if pid is not None else "stopped"
         return MemberStatus(MONITOR, "monitor", role, "-", pid, state)
+
+    def _gtm_status(self, spec: GtmSpec) -> MemberStatus:
+        """A GTM's process state, and its role and term as it reports them."""
+        row = self._process_status(spec.name, "gtm", "gtm", spec.host, spec.port)
+        row.metrics = f"http://{spec.host}:{spec.metrics_port}/metrics" if spec.metrics_port else "-"
+        if self.topology.gtm_standby is None:
+            return row
+        from gridpg.gtm.client import gtm_call_sync
+        from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+        try:
+            answer = gtm_call_sync(spec.host, spec.port, "gtm_role", timeout=1.0)
+        except (GtmUnavailable, GtmError):
+            row.role = "unknown" if row.state == "running" else "-"
+            return row
+        role = str(answer.get("role"))
+        if role == "primary" and not answer.get("acting"):
+            role = "primary (waiting for its standby)"
+        elif role == "primary" and answer.get("standalone"):
+            role = "primary (no standby in sync)"
+        elif role == "standby":
+            role = "standby" + (" in sync" if answer.get("in_sync") else " (catching up)")
+        row.role = f"{role}, term {answer.get('term')}"
+        return row
 
     def _process_status(self, name: str, kind: str, role: str, host: str, port: int) -> MemberStatus:
         pid = processes.running_pid(self.dir, name)
@@ -364,7 +403,8 @@ class Cluster:
         """A port held by something that is not our member is a clear error."""
         topo = self.topology
         checks: list[tuple[str, str, int, bool]] = [
-            ("gtm", topo.gtm.host, topo.gtm.port, processes.running_pid(self.dir, "gtm") is not None)
+            (g.name, g.host, g.port, processes.running_pid(self.dir, g.name) is not None)
+            for g in topo.gtm_members()
         ]
         for coord in topo.coordinators:
             ours = processes.running_pid(self.dir, coord.name) is not None
@@ -379,19 +419,37 @@ class Cluster:
                 )
 
     def _start_gtm(self) -> None:
-        if processes.running_pid(self.dir, "gtm") is not None:
-            return
-        gtm = self.topology.gtm
-        gtm_dir = self.dir / gtm.data_dir
-        gtm_dir.mkdir(parents=True, exist_ok=True)
-        processes.spawn(
-            self.dir, "gtm",
-            ["gtm", "--dir", str(gtm_dir), "--host", gtm.host, "--port", str(gtm.port)],
-        )
+        """Start every GTM that is not running; with a pair, each names the other as its
+        peer, and the first start of each takes its role from the topology."""
+        topo = self.topology
+        members = topo.gtm_members()
+        for gtm in members:
+            if processes.running_pid(self.dir, gtm.name) is not None:
+                continue
+            gtm_dir = self.dir / gtm.data_dir
+            gtm_dir.mkdir(parents=True, exist_ok=True)
+            args = ["gtm", "--dir", str(gtm_dir), "--host", gtm.host, "--port", str(gtm.port)]
+            if gtm.metrics_port:
+                args += ["--metrics-port", str(gtm.metrics_port)]
+            peers = [g for g in members if g.name != gtm.name]
+            if peers:
+                role = "primary" if gtm.name == topo.gtm_primary else "standby"
+                args += ["--peer", f"{peers[0].host}:{peers[0].port}", "--role", role]
+            processes.spawn(self.dir, gtm.name, args)
 
-    def _wait_gtm(self, timeout: float = 15.0) -> None:
-        gtm = self.topology.gtm
-        self._wait_for(lambda: is_accepting(gtm.host, gtm.port), "gtm", timeout)
+    def _wait_gtm(self, timeout: float = 30.0) -> None:
+        """Until a GTM acts as the primary (with a pair: once its standby caught up)."""
+        from gridpg.gtm.client import gtm_call_any
+        from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+        def acting() -> bool:
+            try:
+                gtm_call_any(self.topology.gtm_addresses(), "ping", timeout=1.0)
+                return True
+            except (GtmUnavailable, GtmError):
+                return False
+
+        self._wait_for(acting, self.topology.gtm_primary, timeout)
 
     def _wait_coordinators(self, timeout: float = 30.0) -> None:
         for coord in self.topology.coordinators:

@@ -130,6 +130,8 @@ def dump(cluster: Cluster, out: Path | None, plain: bool, extra: list[str]) -> s
     bin_dir = find_pg_bin(cluster.pg_bin)
     dsn = cluster.dsn(0)
     excludes = [f"--exclude-schema={s}" for s in METADATA_SCHEMAS]
+    # The loopback's extension (in schema gridpg; its server and shadows are members).
+    excludes.append("--exclude-extension=postgres_fdw")
     result = _run([str(bin_dir / "pg_dump"), "--no-password", *excludes, *extra, dsn])
     script = result.stdout
     if not plain:

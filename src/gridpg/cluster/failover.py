@@ -271,7 +271,7 @@ def add_standby(cluster: Any, group_name: str, progress: Progress = lambda _m: N
         cluster.reload()
         group = _group(cluster, group_name)
         taken = {s.port for s in cluster.topology.all_servers()} | {c.port for c in cluster.topology.coordinators}
-        taken.add(cluster.topology.gtm.port)
+        taken |= {g.port for g in cluster.topology.gtm_members()}
         ports = PortAllocator(group.primary.host, max(taken) + 1)
         ports.used |= taken
         names = {s.name for s in cluster.topology.all_servers()}

@@ -21,6 +21,10 @@ The leader runs periodic loops, each its own function of a `MonitorContext`, dec
    failover of a silent primary and the synchronous-standby set. It runs in a thread (it
    blocks: probes, pg_ctl) and without a time limit, so two passes never overlap.
 
+With a GTM pair (`gridpg up --gtm-standby`) every monitor, leader or not, also runs
+cluster/gtm_ha.py's `watch_gtm_pair`: the lease lives in the GTM, so the GTM's own
+failover cannot wait for it; its actions are conditional on terms the GTMs check.
+
 It owns no user data and speaks to coordinators only through TCP liveness checks.
 """
 
@@ -333,14 +337,19 @@ def run_monitor(cluster: Cluster, name: str) -> int:
 
 
 async def _serve(cluster: Cluster, name: str) -> int:
-    gtm_spec = cluster.topology.gtm
+    first, *others = cluster.topology.gtm_addresses()
     holder = f"{name}@{socket.gethostname()}:{os.getpid()}"
-    ctx = MonitorContext(cluster, GtmClient(gtm_spec.host, gtm_spec.port, request_timeout=10.0), holder)
+    gtm = GtmClient(*first, request_timeout=10.0, alternates=others, failover_wait=2.0)
+    ctx = MonitorContext(cluster, gtm, holder)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.ensure_future(hold_leadership(ctx))]
+    if cluster.topology.gtm_standby is not None:  # needs no lease: the lease lives in the GTM
+        from gridpg.cluster.gtm_ha import watch_gtm_pair
+
+        tasks.append(asyncio.ensure_future(watch_gtm_pair(cluster)))
     loops = active_loops(cluster.topology.failover)
     tasks += [asyncio.ensure_future(run_loop(ctx, each)) for each in loops]
     log.info("monitor %s started (%s)", name, ", ".join(each.name for each in loops))

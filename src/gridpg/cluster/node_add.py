@@ -65,7 +65,8 @@ def _new_spec(topo: Any, name: str | None, directory: Path) -> ServerSpec:
     elif name in names or (directory / name).exists():
         raise ValueError(f"a member, group or directory named {name!r} already exists")
     taken = {s.port for s in topo.all_servers()} | {c.port for c in topo.coordinators}
-    taken |= {c.metrics_port for c in topo.coordinators if c.metrics_port} | {topo.gtm.port}
+    taken |= {c.metrics_port for c in topo.coordinators if c.metrics_port}
+    taken |= {g.port for g in topo.gtm_members()}
     host = topo.groups[0].primary.host if topo.groups else topo.gtm.host
     ports = PortAllocator(host, max(taken) + 1)
     ports.used |= taken

@@ -106,6 +106,17 @@ def is_port_free(host: str, port: int) -> bool:
     return True
 
 
+def archive_settings(directory: Path) -> dict[str, str]:
+    """archive_mode on, each finished WAL file copied into `directory` (never over an
+    existing file; copied under a temporary name first, so a crash leaves no torn file)."""
+    import shlex
+
+    target = shlex.quote(str(directory))
+    command = (f"mkdir -p {target} && test ! -f {target}/%f && cp %p {target}/%f.part"
+               f" && mv {target}/%f.part {target}/%f")
+    return {"archive_mode": "on", "archive_command": "'" + command.replace("'", "''") + "'"}
+
+
 def is_accepting(host: str, port: int, timeout: float = 0.2) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -126,6 +137,7 @@ class PgServer:
     log_file: Path
     bin_dir: Path
     password_file: Path
+    archive_dir: Path | None = None  # WAL archived here (archive_mode) when set
 
     # -- state -------------------------------------------------------------------------
 
@@ -210,7 +222,7 @@ class PgServer:
             "logging_collector": "off",
             "log_line_prefix": "'%m [%p] %q%u@%d '",
             "lc_messages": "'C'",
-        }
+        } | (archive_settings(self.archive_dir) if self.archive_dir is not None else {})
 
     def start(self, wait: bool = True, timeout: float = 30.0) -> None:
         user = run_as_user()
@@ -292,6 +304,15 @@ class PgServer:
         kept.append(f"primary_conninfo = '{self._conninfo(primary)}'")
         _write_owned(auto, "\n".join(kept) + "\n", like=self.data_dir)
         self.configure({})
+
+    def base_backup_into(self, target: Path) -> None:
+        """pg_basebackup of this running server into `target` (plain format, the WAL it
+        needs fetched, a fast checkpoint)."""
+        user = run_as_user()
+        env = {"PGPASSFILE": str(self._pgpass_for(self, user))}
+        make_reachable(target.parent, user)
+        self._run("pg_basebackup", "-D", str(target), "-h", self.host, "-p", str(self.port),
+                  "-U", SUPERUSER, "-X", "fetch", "-c", "fast", "--no-manifest", user=user, env=env)
 
     def promote(self, timeout: float = 30.0) -> None:
         self._run(

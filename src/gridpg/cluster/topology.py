@@ -65,6 +65,8 @@ class GtmSpec:
     host: str
     port: int
     data_dir: str
+    name: str = "gtm"
+    metrics_port: int = 0  # Prometheus metrics served here (0: none)
 
 
 @dataclass
@@ -76,6 +78,28 @@ class Topology:
     monitor: bool = True
     failover: bool = True  # the monitor fails over a silent datanode primary by itself
     extra: dict[str, object] = field(default_factory=dict)
+    gtm_standby: GtmSpec | None = None  # the second GTM of a pair (`gridpg up --gtm-standby`)
+    # Which GTM of the pair is the primary, at which term: written by whoever promotes
+    # *before* promoting, so a monitor never lets an old primary go on alone after it.
+    gtm_term: int = 1
+    gtm_primary: str = "gtm"
+    archive: str = ""  # `gridpg up --archive DIR`: WAL archives and base backups live here
+
+    def archive_key(self, spec: ServerSpec) -> str:
+        """Where a server's WAL goes in the archive: its datanode group's name (so a group
+        keeps one WAL history across failovers), else its own name."""
+        for group in self.groups:
+            if any(m.name == spec.name for m in group.members):
+                return group.name
+        return spec.name
+
+    def gtm_members(self) -> list[GtmSpec]:
+        return [self.gtm] + ([self.gtm_standby] if self.gtm_standby is not None else [])
+
+    def gtm_addresses(self) -> list[tuple[str, int]]:
+        """Every GTM address, the recorded primary first (clients try them in turn)."""
+        members = sorted(self.gtm_members(), key=lambda g: g.name != self.gtm_primary)
+        return [(g.host, g.port) for g in members]
 
     def all_servers(self) -> list[ServerSpec]:
         servers = [c.catalog for c in self.coordinators]
@@ -116,6 +140,7 @@ def build_default(
     host: str = "127.0.0.1",
     trust: bool = False,
     read_only_coordinators: int = 0,
+    gtm_standby: bool = False,
 ) -> Topology:
     """The one-machine topology of `gridpg up`: coordinator ports first, from `port`;
     read-only coordinators are numbered after the others."""
@@ -145,9 +170,13 @@ def build_default(
             )
         groups.append(GroupSpec(f"dn{g}", members))
     gtm = GtmSpec(host, internal.take(), "gtm")
+    second = GtmSpec(host, internal.take(), "gtm2", "gtm2") if gtm_standby else None
     for coord in coords:
         coord.metrics_port = internal.take()
-    return Topology(gtm=gtm, coordinators=coords, groups=groups, trust=trust)
+    for member in (gtm, second):
+        if member is not None:
+            member.metrics_port = internal.take()
+    return Topology(gtm=gtm, coordinators=coords, groups=groups, trust=trust, gtm_standby=second)
 
 
 def load(path: Path) -> Topology:
@@ -166,6 +195,9 @@ def load(path: Path) -> Topology:
     return Topology(
         gtm=gtm, coordinators=coords, groups=groups, trust=raw.get("trust", False),
         monitor=raw.get("monitor", True), failover=raw.get("failover", True),
+        gtm_standby=GtmSpec(**raw["gtm_standby"]) if "gtm_standby" in raw else None,
+        gtm_term=raw.get("gtm_term", 1), gtm_primary=raw.get("gtm_primary", gtm.name),
+        archive=raw.get("archive", ""),
     )
 
 
@@ -182,11 +214,16 @@ def dump(topology: Topology) -> str:
         f"trust = {_toml(topology.trust)}",
         f"monitor = {_toml(topology.monitor)}",
         f"failover = {_toml(topology.failover)}",
+        f"gtm_term = {_toml(topology.gtm_term)}",
+        f"gtm_primary = {_toml(topology.gtm_primary)}",
+        f"archive = {_toml(topology.archive)}",
         "",
         "[gtm]",
         *_fields(topology.gtm.__dict__),
         "",
     ]
+    if topology.gtm_standby is not None:
+        out += ["[gtm_standby]", *_fields(topology.gtm_standby.__dict__), ""]
     for coord in topology.coordinators:
         out += ["[[coordinator]]", *_fields({k: v for k, v in coord.__dict__.items() if k != "catalog"})]
         out += ["[coordinator.catalog]", *_fields(coord.catalog.__dict__), ""]

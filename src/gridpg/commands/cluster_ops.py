@@ -1,11 +1,15 @@
 """Cluster operations a coordinator answers itself: `SELECT gridpg_recover_prepared()`,
 PAUSE CLUSTER / UNPAUSE CLUSTER (txn/pause.py) and CREATE BARRIER.
 
-CREATE BARRIER [name]: holds the GTM fence in snapshot mode (no COMMIT PREPARED round is
-in flight while it is held: every distributed transaction has committed on all of its
-nodes or on none), creates `pg_create_restore_point(name)` on every datanode primary and
-catalog server, then records the barrier (name, restore-point LSN per node) in the GTM.
-Recovering a cluster to a barrier is not built yet.
+CREATE BARRIER [name]: quiesces the cluster as PAUSE CLUSTER does (new transactions wait
+at every coordinator's gate, running ones finish; bounded by BARRIER_QUIESCE), then,
+under the GTM fence in snapshot mode as well, creates `pg_create_restore_point(name)` on
+every datanode primary and catalog server (and switches WAL files where WAL is archived,
+so the point reaches the archive), records the barrier (restore-point LSN and WAL file per
+node, the 2PC decisions of that moment) in the GTM, and opens the gates after its own
+reply. So every transaction acknowledged before CREATE BARRIER returned lies before every
+restore point and every one that begins after it lies after them: `gridpg restore
+--barrier` (cluster/archive.py) brings up exactly that state.
 
 The function runs one in-doubt recovery pass exactly as the monitor does (cluster/monitor.py,
 txn/recovery.py) over this coordinator's view of the cluster (datanode primaries, catalog
@@ -17,10 +21,12 @@ have been prepared before it counts as in doubt (default 10). Superuser only.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import (
+    ACTIVE_SQL_TRANSACTION,
     DUPLICATE_OBJECT,
     INSUFFICIENT_PRIVILEGE,
     INVALID_PARAMETER_VALUE,
@@ -34,6 +40,8 @@ from gridpg.sql.quote import quote_literal
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.sql.xl import XlCommand
+
+log = logging.getLogger("gridpg.barrier")
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: list[Any]) -> None:
@@ -72,6 +80,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: lis
 # -- PAUSE / UNPAUSE / CREATE BARRIER ------------------------------------------------------
 
 MAX_BARRIER_NAME = 63  # pg_create_restore_point's limit
+BARRIER_QUIESCE = 10.0  # seconds CREATE BARRIER waits for running transactions to end
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 async def run_cluster_command(dispatcher: Dispatcher, command: XlCommand) -> None:
@@ -90,28 +100,67 @@ async def run_cluster_command(dispatcher: Dispatcher, command: XlCommand) -> Non
 
 
 async def create_barrier(dispatcher: Dispatcher, name: str) -> None:
-    """Restore points on every node under the fence, recorded in the GTM."""
-    coord = dispatcher.coord
+    """Quiesce the cluster (PAUSE's drain), make a restore point on every node (switching
+    to a new WAL file where WAL is archived), record the barrier in the GTM, and open the
+    gates again once this statement has answered."""
+    coord, session = dispatcher.coord, dispatcher.session
+    if dispatcher.runner.in_block():
+        raise PgError(ACTIVE_SQL_TRANSACTION, "CREATE BARRIER cannot run inside a transaction block")
     name = name or f"gridpg_barrier_{time.time_ns() // 1_000_000}"
     if len(name) > MAX_BARRIER_NAME:
         raise PgError(INVALID_PARAMETER_VALUE,
                       f"barrier name is too long (at most {MAX_BARRIER_NAME} characters)")
+    gate = coord.pause_gate
+    own_pause = gate.pauser is session  # PAUSE CLUSTER first, then barriers: already quiet
     try:
         if any(b.get("name") == name for b in await coord.gtm.barrier_list()):
             raise PgError(DUPLICATE_OBJECT, f'barrier "{name}" already exists')
-        points = await _restore_points(coord, name)
-        await coord.gtm.barrier_record(name, points)
+        if not own_pause:
+            await _quiesce(gate, session)
+        try:
+            decisions = [str(d["gid"]) for d in await coord.gtm.txn_decisions()]
+            points, walfiles = await _restore_points(coord, name)
+            await coord.gtm.barrier_record(name, points, {"walfiles": walfiles, "decisions": decisions})
+        except BaseException:
+            if not own_pause:
+                await _end_pause(gate, session)
+            raise
     except GtmError as exc:
         raise PgError(exc.code, exc.message) from None
     except (GtmUnavailable, OSError) as exc:
         raise PgError("08006", f"CREATE BARRIER: the GTM cannot be reached: {exc}") from None
+    if not own_pause:  # after this statement's reply: nothing commits before the client knows
+        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(_end_pause(gate, session)))
     dispatcher.session.send(notice(f'barrier "{name}" created on {len(points)} nodes'))
 
 
-async def _restore_points(coord: Any, name: str) -> dict[str, str]:
+async def _quiesce(gate: Any, session: Any) -> None:
+    """PAUSE CLUSTER's drain, bounded: a barrier must not wait forever for a session idle
+    in a transaction block."""
+    try:
+        await asyncio.wait_for(gate.pause(session, False), BARRIER_QUIESCE)
+    except TimeoutError:
+        await _end_pause(gate, session)
+        raise PgError(LOCK_NOT_AVAILABLE,
+                      f"CREATE BARRIER could not quiesce the cluster in {BARRIER_QUIESCE:.0f} s",
+                      detail="transactions (perhaps idle in a transaction block) kept running",
+                      hint="end them, or PAUSE CLUSTER first and then CREATE BARRIER") from None
+
+
+async def _end_pause(gate: Any, session: Any) -> None:
+    try:
+        await gate.unpause(session)
+    except PgError as exc:
+        log.warning("CREATE BARRIER could not end its pause: %s", exc.message)
+
+
+async def _restore_points(coord: Any, name: str) -> tuple[dict[str, str], dict[str, str]]:
     nodes = [*coord.datanode_addresses, coord.catalog_node, *(a.name for a in coord.other_catalogs)]
     conns = [await coord.internal_acquire(node) for node in nodes]
-    sql = f"SELECT pg_catalog.pg_create_restore_point({quote_literal(name)})::text"
+    sql = (f"SELECT p::text, pg_catalog.pg_walfile_name(p), CASE WHEN "
+           f"pg_catalog.current_setting('archive_mode') <> 'off' THEN "
+           f"pg_catalog.pg_switch_wal()::text END "
+           f"FROM pg_catalog.pg_create_restore_point({quote_literal(name)}) p")
     try:
         async with coord.gtm.fence("snapshot"):
             results = await asyncio.gather(*(c.query(sql) for c in conns), return_exceptions=True)
@@ -123,4 +172,6 @@ async def _restore_points(coord: Any, name: str) -> dict[str, str]:
         node, error = failed[0]
         message = error.message if isinstance(error, PgError) else str(error)
         raise PgError("XX000", f"CREATE BARRIER failed on node {node}: {message}")
-    return {node: str(rows[0][0]) for node, rows in zip(nodes, results)}  # type: ignore[index]
+    points = {node: str(rows[0][0]) for node, rows in zip(nodes, results)}  # type: ignore[index]
+    walfiles = {node: str(rows[0][1]) for node, rows in zip(nodes, results)}  # type: ignore[index]
+    return points, walfiles

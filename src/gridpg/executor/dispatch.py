@@ -211,40 +211,43 @@ class Dispatcher:
         cached = self.coord.describe_cache.get(key)
         if cached is not None:
             return cached
-        describe_sql = planner_text.describe_sql(sql) if self.coord.planner is not None else sql
-        if "create_distributed_function" in sql.lower():
-            from gridpg.planner.calls import describe_stand_in
-
-            describe_sql = describe_stand_in("create_distributed_function", sql)
         txn = self.runner.txn
         conn = await txn.connection(self.coord.catalog_node, wants_block=False)
         try:
-            await conn.settle()
-            conn.send(
-                codec.build_parse("", describe_sql, param_oids) + codec.build_describe("S", "")
-                + codec.SYNC
-            )
-            oids: list[int] = []
-            row_desc: bytes | None = None
-            error: PgError | None = None
-            while True:
-                kind, raw = await conn.recv_raw()
-                if kind == 0x74:
-                    oids = codec.parse_parameter_description(raw[5:])
-                elif kind == 0x54:
-                    row_desc = raw
-                elif kind == 0x45:
-                    error = PgError.from_fields(codec.parse_error_fields(raw[5:]), None)
-                elif kind == 0x5A:
-                    conn.txn_status = raw[5:6]
-                    break
+            answer = await describe_on(conn, sql, param_oids, self.coord.planner is not None)
         finally:
             if not txn.in_block:
                 txn.release_if_idle()
-        if error is not None:
-            raise error
-        answer = (oids, row_desc)
         if len(self.coord.describe_cache) > 10000:
             self.coord.describe_cache.clear()
         self.coord.describe_cache[key] = answer
         return answer
+
+
+async def describe_on(conn: BackendConnection, sql: str, param_oids: list[int],
+                      planned: bool = True) -> tuple[list[int], bytes | None]:
+    """Parameter types and RowDescription of `sql`, described (not run) on `conn`."""
+    describe_sql = planner_text.describe_sql(sql) if planned else sql
+    if "create_distributed_function" in sql.lower():
+        from gridpg.planner.calls import describe_stand_in
+
+        describe_sql = describe_stand_in("create_distributed_function", sql)
+    await conn.settle()
+    conn.send(codec.build_parse("", describe_sql, param_oids) + codec.build_describe("S", "") + codec.SYNC)
+    oids: list[int] = []
+    row_desc: bytes | None = None
+    error: PgError | None = None
+    while True:
+        kind, raw = await conn.recv_raw()
+        if kind == 0x74:
+            oids = codec.parse_parameter_description(raw[5:])
+        elif kind == 0x54:
+            row_desc = raw
+        elif kind == 0x45:
+            error = PgError.from_fields(codec.parse_error_fields(raw[5:]), None)
+        elif kind == 0x5A:
+            conn.txn_status = raw[5:6]
+            break
+    if error is not None:
+        raise error
+    return oids, row_desc

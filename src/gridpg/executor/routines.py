@@ -47,6 +47,31 @@ DEFINITIONS = frozenset({
     "IndexStmt", "CreateStatsStmt", "SecLabelStmt", "AlterTableStmt",
 })
 MAX_ROUTINES = 500  # bound on the routines one statement's check visits
+_LOOPBACK_KINDS = ("SelectStmt", "CallStmt", "DoStmt")
+
+
+@dataclass(frozen=True)
+class LoopbackCall:
+    """The verdict for a statement run on the catalog server with the loopback armed:
+    the tables its code reaches (they get shadows), and the refusal to give if the
+    statement turns out not to be the catalog server's."""
+
+    tables: tuple[tuple[str, str], ...]  # (schema, name) of tables and views to shadow
+    refusal: PgError
+
+
+async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall) -> None:
+    from gridpg.executor import loopback
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner.plan import CatalogPlan
+
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
+                        request.bound(), request.simple)
+    if not isinstance(plan, CatalogPlan):
+        raise call.refusal
+    await loopback.run_call(dispatcher, request, plan.sql or request.sql, list(call.tables))
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
 _EVENT_SQL = "SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D'"
@@ -93,7 +118,8 @@ SELECT p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_argument
        (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%'),
        (SELECT concat_ws(',', a.aggtransfn::oid, a.aggfinalfn::oid, a.aggcombinefn::oid,
                          a.aggmtransfn::oid, a.aggminvtransfn::oid, a.aggmfinalfn::oid)
-          FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid)
+          FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid),
+       p.prosecdef
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -117,7 +143,9 @@ class _Registry:
     event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
-    verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | None] = field(default_factory=dict)
+    verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | LoopbackCall | None] = field(default_factory=dict)
+    row_trigger_functions: dict[str, set[int]] = field(default_factory=dict)  # relname -> oids
+    trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
@@ -162,12 +190,18 @@ class RoutineGuard:
         group = await self.check(dispatcher, request.sql, search_path)
         if group is None:
             return False
+        if isinstance(group, LoopbackCall):
+            await _run_loopback(dispatcher, request, group)
+            return True
         await dispatcher.run_on_node(group, request, writes=False)
         return True
 
-    async def check(self, dispatcher: Dispatcher, sql: str, search_path: list[str]) -> str | None:
-        """Raise 0A000 if the statement's user code reaches a distributed table; the datanode
-        group to run it on when its code only reads replicated tables; else None."""
+    async def check(self, dispatcher: Dispatcher, sql: str,
+                    search_path: list[str]) -> str | LoopbackCall | None:
+        """Raise 0A000 if the statement's user code reaches a distributed table it cannot
+        run with; the datanode group to run it on when its code only reads replicated
+        tables; a LoopbackCall when it runs on the catalog server with the loopback; else
+        None."""
         runner = dispatcher.runner
         snapshot = runner.snapshot()
         if not snapshot.tables:
@@ -204,6 +238,7 @@ class RoutineGuard:
             dependents: dict[str, set[int]] = {}
             on_write: dict[str, set[int]] = {}
             row_triggers: set[str] = set()
+            row_trigger_functions: dict[str, set[int]] = {}
             statement_triggers: set[str] = set()
             defaults: dict[str, dict[str, set[int]]] = {}
             for relname, oid, kind, col in await conn.query(_DEPENDENTS_SQL):
@@ -214,6 +249,8 @@ class RoutineGuard:
                     target.setdefault(relname.lower(), set()).add(int(oid))
                     if kind in ("t", "s"):
                         (row_triggers if kind == "t" else statement_triggers).add(relname.lower())
+                    if kind == "t":
+                        row_trigger_functions.setdefault(relname.lower(), set()).add(int(oid))
             operators: dict[str, set[int]] = {}
             for name, oid in await conn.query(_OPERATORS_SQL):
                 if name and oid and oid != "0":
@@ -222,7 +259,7 @@ class RoutineGuard:
             events = frozenset(int(r[0]) for r in await conn.query(_EVENT_SQL) if r[0])
         registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
                              row_triggers, statement_triggers, delegated, event_functions=events,
-                             defaults=defaults)
+                             defaults=defaults, row_trigger_functions=row_trigger_functions)
         if not private:
             self._registry = registry
             self._private.pop(id(dispatcher.runner), None)
@@ -235,8 +272,67 @@ class RoutineGuard:
     # -- one statement -----------------------------------------------------------------
 
     async def _verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
-                       sql: str, path: tuple[str, ...]) -> PgError | str | None:
-        """None: run as planned; a group name: run there; an error: refuse."""
+                       sql: str, path: tuple[str, ...]) -> PgError | str | LoopbackCall | None:
+        """None: run as planned; a group name: run there; a LoopbackCall: run on the
+        catalog server with the loopback; an error: refuse."""
+        verdict = await self._plain_verdict(dispatcher, registry, snapshot, sql, path)
+        if not isinstance(verdict, PgError) or verdict.sqlstate != FEATURE_NOT_SUPPORTED:
+            return verdict
+        return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
+
+    async def _loopback_verdict(self, dispatcher: Dispatcher, registry: _Registry,
+                                snapshot: CatalogSnapshot, sql: str, path: tuple[str, ...],
+                                refusal: PgError) -> PgError | LoopbackCall:
+        """A statement refused because its code touches distributed tables runs with the
+        loopback when the statement itself goes to the catalog server (SELECT or CALL of
+        routines, DO) and every routine reaches those tables by names the shadows catch."""
+        from gridpg.sql.xl import extract_distribution
+
+        tree = sqlparse.parse_tree(extract_distribution(sql)[0])
+        kind = sqlparse.node_type(tree)
+        access = body.statement_access(tree)
+        resolve = _resolver(dispatcher, snapshot)
+        own = body.Access(relations=access.relations)
+        if kind not in _LOOPBACK_KINDS or body.first_distributed(own, path, resolve) is not None \
+                or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
+                or access.blocker() is not None:
+            return refusal
+        views = _view_resolver(dispatcher, snapshot)
+        tables: set[tuple[str, str]] = set()
+        if "search_path" in sql.lower():
+            return refusal
+        why = body.loopback_blocker(None, access, path, resolve, views, tables)
+        if why is not None:
+            return _refusal("a DO block", why)
+        has_path: list[str] = []
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            blocker = routine_access.blocker()
+            if blocker is not None:
+                return _refusal(title, blocker)
+            if routine.search_path is not None:
+                has_path.append(title)
+            reason = body.loopback_blocker(routine, routine_access, path, resolve, views, tables)
+            return None if reason is None else _refusal(title, reason)
+
+        roots = registry.operator_functions(access)
+        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names),
+                                 path, resolve, visit=visit)
+        if error is not None:
+            return error
+        if not tables:
+            return refusal
+        if has_path:
+            return _refusal(has_path[0], "it sets its own search_path and calls code that "
+                            "reads or writes distributed tables")
+        # Every distributed table of a name the code uses gets its shadow: whatever schema
+        # the name meets first at run time, it is never the catalog server's empty copy.
+        names = {name for _, name in tables}
+        tables |= {(t.schema, t.name) for t in snapshot.tables if t.name in names}
+        return LoopbackCall(tuple(sorted(tables)), refusal)
+
+    async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                             sql: str, path: tuple[str, ...]) -> PgError | str | None:
         from gridpg.sql.xl import extract_distribution
 
         try:
@@ -272,7 +368,16 @@ class RoutineGuard:
         fired = {oid for name in on_nodes for oid in registry.on_write.get(name, ())}
         fired |= {oid for name in on_nodes for oid in used.get(name, ())}
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
-        error = await self._walk(dispatcher, registry, fired, set(), path, resolve, reads)
+        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, on_nodes, path, resolve)
+        views = _view_resolver(dispatcher, snapshot)
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            error = _check(routine, routine_access, path, resolve, title, reads, views)
+            if error is None or routine.oid not in pinned:
+                return error
+            return None if pinned[routine.oid] is None else _refusal(title, pinned[routine.oid] or "")
+
+        error = await self._walk(dispatcher, registry, fired, set(), path, resolve, visit=visit)
         if error is not None:
             return error
         for table, refusal in reads.values():
@@ -289,10 +394,30 @@ class RoutineGuard:
             return error
         return _reroute(tree, access, reads)
 
+    async def _pinned_triggers(self, dispatcher: Dispatcher, registry: _Registry,
+                               snapshot: CatalogSnapshot, on_nodes: dict[str, DistTable],
+                               path: tuple[str, ...], resolve: body.Resolver) -> dict[int, str | None]:
+        """Row trigger functions of the written tables that may touch distributed tables
+        because every statement of theirs stays on the row's node: by oid, None when proven,
+        else why not."""
+        out: dict[int, str | None] = {}
+        for name, table in on_nodes.items():
+            for oid in registry.row_trigger_functions.get(name, ()):
+                found = await self._load(dispatcher, registry, {oid}, set())
+                if not found or (oid in out and out[oid] is not None):
+                    continue  # a function refused for one table is refused
+                key = (oid, table.schema, table.name, path)
+                if key not in registry.trigger_pins:  # one proof per epoch and search path
+                    registry.trigger_pins[key] = await _trigger_pin_reason(
+                        self, dispatcher, registry, found[0][0], table, snapshot, path, resolve)
+                out[oid] = registry.trigger_pins[key]
+        return out
+
     async def _walk(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
                     calls: set[tuple[str | None, str]], path: tuple[str, ...],
                     resolve: body.Resolver,
                     reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None = None,
+                    visit: Callable[[body.Routine, body.Access, str], PgError | None] | None = None,
                     ) -> PgError | None:
         """Breadth-first over the routines reachable from the statement; `via` remembers
         which routine called which, for the message. With `reads`, replicated tables that
@@ -314,7 +439,11 @@ class RoutineGuard:
                 caller = via_oid.get(routine.oid) or via_call.get((routine.schema, routine.name)) \
                     or via_call.get((None, routine.name))
                 title = routine.title + (f" (called by {caller})" if caller else "")
-                error = _check(routine, access, path, resolve, title, reads)
+                if visit is not None:
+                    error = visit(routine, access, title)
+                else:
+                    error = _check(routine, access, path, resolve, title, reads,
+                                   _view_resolver(dispatcher, dispatcher.runner.snapshot()))
                 if error is not None:
                     return error
                 for oid in (*routine.support, *registry.operator_functions(access)):
@@ -361,7 +490,8 @@ class RoutineGuard:
 
 def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
            resolve: body.Resolver, title: str,
-           reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None) -> PgError | None:
+           reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None,
+           views: body.ViewResolver | None = None) -> PgError | None:
     blocker = access.blocker()
     if blocker is not None:
         return _refusal(title, blocker)
@@ -371,12 +501,47 @@ def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
             continue
         table = resolve(ref, routine.search_path or path)
         if table is None:
+            view = views(ref, routine.search_path or path) if views is not None else None
+            if view is not None:
+                return _refusal(title, f"it reads view {view[0]}.{view[1]} over distributed tables")
             continue
         refusal = _refusal(title, _touches(table))
         if reads is None or table.method != "replication" or ref.name.lower() in writes:
             return refusal
         reads.setdefault((table.schema, table.name), (table, refusal))
     return None
+
+
+async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, registry: _Registry,
+                              routine: body.Routine, table: DistTable, snapshot: CatalogSnapshot,
+                              path: tuple[str, ...], resolve: body.Resolver) -> str | None:
+    """None when a row trigger of `table`, firing on the datanode that holds the row, gives
+    PostgreSQL's answer although it touches distributed tables: each of its statements on
+    a table colocated with `table` is pinned to the row's distribution value (NEW.col or
+    OLD.col, as create_distributed_function's proof pins the argument), replicated tables
+    are only read, and what runs beside it (nested calls, the triggers of the tables it
+    writes) touches no distributed table."""
+    from gridpg.executor.delegation import _table_columns
+    from gridpg.sql import plpgsql
+
+    if routine.language.lower() != "plpgsql" or table.method not in ("hash", "modulo") or not table.column:
+        return "it is not a PL/pgSQL row trigger of a hash or modulo table"
+    own_path = routine.search_path or path
+    parsed = body.routine_body(routine)
+    if f"new.{table.column.lower()}" in plpgsql.assigned_targets(routine.definition):
+        return f"it assigns the distribution column NEW.{table.column}"
+    columns = await _table_columns(dispatcher, parsed, resolve, own_path)
+    argument = delegation_shape.trigger_argument(routine.name, table.column)
+    reason = delegation_shape.why_not_delegable(parsed, argument, set(), table, snapshot, resolve,
+                                                own_path, lambda t: columns.get((t.schema, t.name)))
+    if reason is not None:
+        return f"{reason} (a trigger writing other tables runs on the row's datanode)"
+    access = body.routine_access(routine)
+    oids = {oid for tree in parsed.trees for name in body.written_names(tree)
+            for oid in registry.on_write.get(name, ())} | registry.operator_functions(access)
+    error = await guard._walk(dispatcher, registry, oids, body.user_calls(access, registry.names),
+                              own_path, resolve)
+    return error.message if error is not None else None
 
 
 def _reroute(tree: dict[str, Any], access: body.Access,
@@ -471,7 +636,7 @@ def _call(sql: str) -> Any:
 
 
 def _routine(row: tuple[str | None, ...]) -> body.Routine:
-    oid, schema, name, signature, language, kind, definition, path, support = row
+    oid, schema, name, signature, language, kind, definition, path, support, secdef = row
     search_path = None
     if path:
         search_path = tuple(p.strip().strip('"') for p in path.split(",") if p.strip())
@@ -479,6 +644,7 @@ def _routine(row: tuple[str | None, ...]) -> body.Routine:
         int(oid or 0), schema or "", name or "", signature or "", language or "", kind or "f",
         definition or "", search_path,
         tuple(int(o) for o in (support or "").split(",") if o and o != "0"),
+        secdef == "t",
     )
 
 
@@ -491,6 +657,41 @@ def _resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Resolve
         return planner.resolve(snapshot, ref, list(path))
 
     return resolve
+
+
+def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.ViewResolver:
+    """Views whose definitions reach distributed tables (through other views too)."""
+    views = dispatcher.coord.views
+    resolve = _resolver(dispatcher, snapshot)
+
+    def over_distributed(key: tuple[str, str], depth: int) -> bool:
+        definition = views.get(key)
+        if definition is None or depth > 8:
+            return False
+        try:
+            tree = sqlparse.parse_tree(definition)
+        except PgError:
+            return True  # cannot be read: taken as reaching them
+        for ref in analyze.relations(tree):
+            if ref.schema in body.SYSTEM_SCHEMAS:
+                continue
+            if resolve(ref, ()) is not None:
+                return True
+            if ref.schema is not None and over_distributed((ref.schema, ref.name), depth + 1):
+                return True
+        return False
+
+    def view_of(ref: analyze.RelRef, path: tuple[str, ...]) -> tuple[str, str] | None:
+        if not views:
+            return None
+        schemas = (ref.schema,) if ref.schema is not None else path
+        for schema in schemas:
+            key = (schema, ref.name)
+            if key in views:
+                return key if over_distributed(key, 0) else None
+        return None
+
+    return view_of
 
 
 def _touches(table: DistTable) -> str:

@@ -24,6 +24,8 @@ from gridpg.catalog.model import CatalogSnapshot, Node
 from gridpg.datanode.connection import DATANODE_OPTIONS, BackendConnection, NodeAddress
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
+from gridpg.executor import loopback
+from gridpg.executor.loopback import LoopbackTokens
 from gridpg.executor.routines import RoutineGuard
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.session import Session
@@ -112,6 +114,9 @@ class Coordinator:
         self.snapshot: CatalogSnapshot | None = None
         self.planner: Planner | None = None
         self.routine_guard = RoutineGuard(self)
+        self.loopback_tokens = LoopbackTokens()  # sessions whose server-side code calls back
+        self.loopback_shadows: dict[tuple[str, str], int] = {}  # shadow checked at epoch
+        self.listen_address: tuple[str, int] = ("127.0.0.1", 0)  # where loopbacks connect
         self._next_pid = 1
         self.open_connections = 0  # client connections of this worker, authenticated or not
         self.worker = 0  # index of this worker process of the coordinator
@@ -149,6 +154,10 @@ class Coordinator:
         if missing:
             await conn.simple_query("\n".join(store.sql_insert_node(n) for n in missing))
         await conn.simple_query(GRIDPG_FUNCTIONS)
+        address = self.catalog_address
+        for sql in loopback.setup_sql(*self.listen_address, address.user, address.password or "",
+                                      address.database):
+            await conn.simple_query(sql)
         # Every role plans with the metadata (a session reads it on its own catalog connection
         # after its DDL): readable by all, as Citus's pg_dist_* tables; written only by us.
         await conn.simple_query("GRANT USAGE ON SCHEMA gridpg TO PUBLIC; "
@@ -534,6 +543,16 @@ class Coordinator:
     def cancel_socket(self, worker: int) -> str:
         return str(self.cancel_socket_dir / f"{self.name}.w{worker}.cancel")
 
+    def loopback_socket(self, worker: int) -> str:
+        return str(self.cancel_socket_dir / f"{self.name}.w{worker}.loopback")
+
+    async def serve_loopback_handovers(self) -> asyncio.AbstractServer:
+        """Sibling workers hand this worker the loopback connections of its sessions."""
+        path = self.loopback_socket(self.worker)
+        if os.path.exists(path):
+            os.unlink(path)
+        return await asyncio.start_unix_server(self.handle_client, path)
+
     async def _forward_cancel(self, worker: int, pid: int, key: bytes) -> None:
         try:
             _, writer = await asyncio.open_unix_connection(self.cancel_socket(worker))
@@ -651,7 +670,8 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
         for group in topo.groups
     ]
     others = [address(c.catalog) for c in topo.coordinators if c.name != name]
-    gtm = GtmClient(topo.gtm.host, topo.gtm.port)
+    gtm_first, *gtm_others = topo.gtm_addresses()
+    gtm = GtmClient(*gtm_first, alternates=gtm_others)
     settings = CoordinatorSettings(trust=topo.trust)
     limit = os.environ.get("GRIDPG_MAX_CONNECTIONS", "")
     if limit.isdigit():
@@ -662,6 +682,7 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     coordinator = Coordinator(name, address(spec.catalog), datanodes, others, gtm, settings)
     coordinator.read_only = spec.read_only
     coordinator.max_standby_lag = spec.max_standby_lag
+    coordinator.listen_address = (spec.host, spec.port)
     nodes: list[Node] = []
     for coord in topo.coordinators:
         nodes.append(Node(coord.name, "coordinator", coord.host, coord.port, None))
@@ -811,6 +832,7 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
     if workers > 1:
         coordinator.cancel_socket_dir = cluster.run_dir
         cancels = await coordinator.serve_forwarded_cancels()
+        handovers = await coordinator.serve_loopback_handovers()
     server = await asyncio.start_server(coordinator.handle_client, host, port, backlog=1024,
                                         reuse_port=workers > 1)
     log.info("coordinator %s worker %d listening on %s:%d", name, worker, host, port)
@@ -828,6 +850,7 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
     gauges.cancel()
     if cancels is not None:
         cancels.close()
+        handovers.close()
     coordinator.pause_gate.stop()
     await coordinator.forget_state()
     coordinator.close()

@@ -91,6 +91,9 @@ class StatementRunner:
         self.last_query = ""  # for gridpg_stat_activity
         self.query_start: float | None = None
         self.xact_start: float | None = None
+        self.loopback_token: str | None = None  # while server-side code may call back
+        self.loopback_calls = 0  # statements running with the loopback armed
+        self.is_loopback = False  # this runner serves a loopback connection
 
     @property
     def state_name(self) -> str:
@@ -172,6 +175,7 @@ class StatementRunner:
         block's connections then hold a state no tag describes, so they are closed."""
         ddl = self.ddl_in_block
         self.ddl_in_block = False
+        self.coord.loopback_tokens.forget(self)
         self.private_snapshot = None
         self.temps.transaction_ended()
         if self.state.changed_in_transaction:

@@ -4,8 +4,10 @@ It hands out GXIDs, cluster timestamps and global sequence ranges, keeps the met
 epoch and the durable 2PC commit decision log, and runs the commit/snapshot consistency
 fence (docs: DESIGN.md sections 1, 5, 6). State lives in SQLite (``storage``); the wire
 format is length-prefixed JSON (``protocol``); ``server`` is the process
-(``python -m gridpg.gtm.server --dir DIR --host H --port P``) and ``client`` the library
-coordinators and the monitor use.
+(``python -m gridpg.gtm.server --dir DIR --host H --port P [--peer H:P]``) and ``client``
+the library coordinators and the monitor use. With ``--peer`` two GTMs form a primary /
+standby pair: ``node`` (roles, terms, promotion) and ``replication`` (the synchronous
+stream and its fencing rules).
 """
 
 from typing import Any

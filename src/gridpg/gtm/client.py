@@ -2,9 +2,15 @@
 
 ``GtmClient`` keeps one TCP connection; any number of coroutines may call it at once,
 their replies matched by request id. A dropped connection fails the calls in flight with
-``GtmUnavailable`` and is reopened by the next call; nothing is retried behind the
-caller's back (only the caller knows whether an op is safe to repeat). The server saying
-no raises ``GtmError`` with a SQLSTATE ``code``.
+``GtmUnavailable`` and is reopened by the next call; nothing that may have run is retried
+behind the caller's back (only the caller knows whether an op is safe to repeat). The
+server saying no raises ``GtmError`` with a SQLSTATE ``code``.
+
+A GTM pair (primary and standby, gtm/node.py): the client is given every address
+(``alternates``). Opening a connection tries them in turn, for up to ``failover_wait``
+seconds; a request answered ``NOT_PRIMARY`` (refused before it ran) is sent again to the
+next address within the same bound. Every reply carries the GTM's term; a reply of a
+lower term than one already seen is treated as ``NOT_PRIMARY`` (an old primary).
 
 This module owns the client side of the protocol only; it holds no GTM state beyond the
 last metadata epoch the server reported (``GtmClient.epoch``).
@@ -22,6 +28,7 @@ from typing import Any, NamedTuple, Self
 
 from gridpg.gtm.protocol import (
     HEADER_SIZE,
+    NOT_PRIMARY,
     FrameDecoder,
     GtmError,
     GtmUnavailable,
@@ -34,7 +41,7 @@ from gridpg.gtm.protocol import (
     response_result,
 )
 
-__all__ = ["GtmClient", "GtmError", "GtmUnavailable", "SeqRange", "gtm_call_sync"]
+__all__ = ["GtmClient", "GtmError", "GtmUnavailable", "SeqRange", "gtm_call_any", "gtm_call_sync"]
 
 
 class SeqRange(NamedTuple):
@@ -64,12 +71,17 @@ class GtmClient:
     """Pipelined asyncio client of the GTM; reconnects on the call after a drop."""
 
     def __init__(
-        self, host: str, port: int, timeout: float = 5.0, request_timeout: float | None = 30.0
+        self, host: str, port: int, timeout: float = 5.0, request_timeout: float | None = 30.0,
+        alternates: list[tuple[str, int]] | tuple[tuple[str, int], ...] = (),
+        failover_wait: float = 10.0,
     ) -> None:
         self.host = host
         self.port = port
+        self.addresses = [(host, port), *[a for a in alternates if a != (host, port)]]
         self.timeout = timeout
         self.request_timeout = request_timeout
+        self.failover_wait = failover_wait if len(self.addresses) > 1 else 0.0
+        self.term = 0  # the highest GTM term seen in a reply
         self.epoch: int | None = None
         self._link: _Link | None = None
         self._ids = itertools.count(1)
@@ -78,10 +90,11 @@ class GtmClient:
 
     @classmethod
     async def connect(
-        cls, host: str, port: int, timeout: float = 5.0, request_timeout: float | None = 30.0
+        cls, host: str, port: int, timeout: float = 5.0, request_timeout: float | None = 30.0,
+        alternates: list[tuple[str, int]] | tuple[tuple[str, int], ...] = (),
     ) -> GtmClient:
         """Open a client; raise ``GtmUnavailable`` if the GTM cannot be reached in time."""
-        client = cls(host, port, timeout, request_timeout)
+        client = cls(host, port, timeout, request_timeout, alternates)
         await client._ensure_link()
         return client
 
@@ -225,8 +238,9 @@ class GtmClient:
     async def activity_report(self, request: int, rows: list[Any]) -> None:
         await self.call("activity_report", request=request, rows=rows)
 
-    async def barrier_record(self, name: str, points: dict[str, str]) -> None:
-        await self.call("barrier_record", name=name, points=points)
+    async def barrier_record(self, name: str, points: dict[str, str],
+                             detail: dict[str, Any] | None = None) -> None:
+        await self.call("barrier_record", name=name, points=points, detail=detail or {})
 
     async def barrier_list(self) -> list[Message]:
         return list((await self.call("barrier_list"))["barriers"])
@@ -257,15 +271,27 @@ class GtmClient:
     # -- the generic call -------------------------------------------------------------------
 
     async def call(self, op: str, **fields: Any) -> Message:
-        """Send one request and return its result fields."""
-        link = await self._ensure_link()
+        """Send one request and return its result fields (on the acting GTM of a pair)."""
+        deadline = asyncio.get_running_loop().time() + self.failover_wait
+        while True:
+            link = await self._ensure_link(deadline)
+            message = await self._call_once(link, op, fields)
+            if not self._is_not_primary(message):
+                return self._result(message)
+            _drop(link, GtmUnavailable("this GTM is not the primary"))
+            self._rotate()
+            if asyncio.get_running_loop().time() >= deadline:
+                return self._result(message)  # raises NOT_PRIMARY's GtmError
+            await asyncio.sleep(0.05)
+
+    async def _call_once(self, link: _Link, op: str, fields: Message) -> Message:
         request_id = next(self._ids)
         waiter: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         link.pending[request_id] = waiter
         link.writer.write(encode_frame(build_request(request_id, op, fields)))
         try:
             async with asyncio.timeout(self.request_timeout):
-                message = await waiter
+                return await waiter
         except TimeoutError:
             _drop(link, GtmUnavailable(f"GTM did not answer {op} in {self.request_timeout}s"))
             raise GtmUnavailable(f"GTM did not answer {op} in time") from None
@@ -274,16 +300,29 @@ class GtmClient:
             if was_pending and op == "fence_acquire":
                 link.abandoned_fences.add(request_id)
             raise
-        return self._result(message)
+
+    def _is_not_primary(self, message: Message) -> bool:
+        term = message.get("gtm_term")
+        if isinstance(term, int):
+            if term < self.term:
+                return True  # an old primary: whatever it says belongs to no lineage
+            self.term = term
+        error = message.get("error")
+        return isinstance(error, dict) and error.get("code") == NOT_PRIMARY
+
+    def _rotate(self) -> None:
+        self.addresses.append(self.addresses.pop(0))
+        self.host, self.port = self.addresses[0]
 
     def _result(self, message: Message) -> Message:
         result = response_result(message)
+        result.pop("gtm_term", None)
         epoch = result.get("epoch")
         if isinstance(epoch, int):
             self.epoch = epoch
         return result
 
-    async def _ensure_link(self) -> _Link:
+    async def _ensure_link(self, deadline: float | None = None) -> _Link:
         if self._closed:
             raise GtmUnavailable("GTM client closed")
         link = self._link
@@ -291,8 +330,23 @@ class GtmClient:
             return link
         async with self._connect_lock:
             if self._link is None or self._link.closed:
-                self._link = await self._open_link()
+                self._link = await self._open_any(deadline)
             return self._link
+
+    async def _open_any(self, deadline: float | None) -> _Link:
+        """Connect to the first address that answers, trying each in turn until
+        ``deadline`` (one round when there is none)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.failover_wait if deadline is None else deadline
+        while True:
+            for _ in range(len(self.addresses)):
+                try:
+                    return await self._open_link()
+                except GtmUnavailable:
+                    if len(self.addresses) == 1 or loop.time() >= end:
+                        raise
+                    self._rotate()
+            await asyncio.sleep(0.1)
 
     async def _open_link(self) -> _Link:
         try:
@@ -300,7 +354,8 @@ class GtmClient:
                 asyncio.open_connection(self.host, self.port), self.timeout
             )
         except (OSError, TimeoutError) as exc:
-            raise GtmUnavailable(f"cannot reach GTM at {self.host}:{self.port}: {exc}") from None
+            raise GtmUnavailable(
+                f"cannot reach GTM at {self.host}:{self.port}: {type(exc).__name__}: {exc}") from None
         link = _Link(reader, writer)
         link.reader_task = asyncio.create_task(_read_replies(link))
         return link
@@ -361,9 +416,27 @@ def gtm_call_sync(host: str, port: int, op: str, timeout: float = 5.0, **fields:
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(encode_frame(build_request(1, op, fields)))
-            return response_result(_receive_one(sock))
+            result = response_result(_receive_one(sock))
     except OSError as exc:
-        raise GtmUnavailable(f"cannot reach GTM at {host}:{port}: {exc}") from None
+        raise GtmUnavailable(f"cannot reach GTM at {host}:{port}: {type(exc).__name__}: {exc}") from None
+    result.pop("gtm_term", None)
+    return result
+
+
+def gtm_call_any(addresses: list[tuple[str, int]], op: str, timeout: float = 5.0,
+                 **fields: Any) -> Message:
+    """``gtm_call_sync`` on the first of ``addresses`` that acts as the primary."""
+    error: Exception = GtmUnavailable("no GTM address given")
+    for host, port in addresses:
+        try:
+            return gtm_call_sync(host, port, op, timeout, **fields)
+        except GtmError as exc:
+            if exc.code != NOT_PRIMARY:
+                raise
+            error = exc
+        except GtmUnavailable as exc:
+            error = exc
+    raise error
 
 
 def _receive_one(sock: socket.socket) -> Message:

@@ -17,7 +17,8 @@ in-doubt resolution and barriers (DESIGN sections 1, 6).
 - **In-doubt resolution** (``txn_resolve``): the decision for a prepared transaction found
   by recovery: committed if the commit was logged, else an abort is recorded durably
   (a tombstone) so that a late ``txn_log_commit`` of the same GID is refused.
-- **Barriers**: CREATE BARRIER's record (name, time, restore points per node).
+- **Barriers**: CREATE BARRIER's record (name, time, restore points per node, and the
+  detail a restore needs: each node's WAL file of the point, the 2PC decisions then).
 - **Activity** (``activity_collect``): a coordinator asks every watching coordinator worker
   for its client sessions (gridpg_stat_activity); the request rides on the workers'
   ``pause_watch`` long poll, each answers with ``activity_report``.
@@ -345,7 +346,10 @@ class CoordinationOps:
             raise GtmError(INVALID_PARAMETER_VALUE, "field 'points' must be an object")
         if self.storage.has_barrier(name):
             raise GtmError(DUPLICATE_OBJECT, f'barrier "{name}" already exists')
-        self.storage.save_barrier(name, time.time_ns() // 1000, points)
+        detail = fields.get("detail") or {}
+        if not isinstance(detail, dict):
+            raise GtmError(INVALID_PARAMETER_VALUE, "field 'detail' must be an object")
+        self.storage.save_barrier(name, time.time_ns() // 1000, points, detail)
         await self.committer.sync()
         return {}
 

@@ -34,6 +34,9 @@ UNDEFINED_TABLE = "42P01"
 DUPLICATE_TABLE = "42P07"
 IO_ERROR = "58030"
 INTERNAL_ERROR = "XX000"
+# This GTM does not act as the primary now (a standby, or a primary whose standby stopped
+# confirming): the request was not run, the client may send it to another GTM address.
+NOT_PRIMARY = "57P03"
 
 Message = dict[str, Any]
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gridpg.gtm.coordination import CoordinationOps
+from gridpg.gtm.node import GtmNode
 from gridpg.gtm.protocol import (
     DUPLICATE_TABLE,
     FEATURE_NOT_SUPPORTED,
@@ -194,8 +195,12 @@ class FenceState:
 # ---------------------------------------------------------------------------------------
 
 
+Replicate = Callable[[int, list[Any]], Awaitable[None]]
+
+
 class GroupCommitter:
-    """Commits the writes of every request of a loop tick with one SQLite commit."""
+    """Commits the writes of every request of a loop tick with one SQLite commit, then,
+    when a standby GTM follows, waits until it has them too (``replicate``)."""
 
     def __init__(self, storage: Storage, on_failure: Callable[[BaseException], None]) -> None:
         self._storage = storage
@@ -204,10 +209,15 @@ class GroupCommitter:
         self._wakeup = asyncio.Event()
         self.commits = 0
         self.synced_requests = 0
+        self.replicate: Replicate | None = None
+        self._in_flight: asyncio.Future[None] | None = None  # the flush under way
 
     async def sync(self) -> None:
-        """Return once every write made so far is durable."""
+        """Return once every write made so far is durable (and on the standby, if one
+        follows): also the writes of a flush still waiting for the standby."""
         if not self._storage.has_pending_writes:
+            if self._in_flight is not None and not self._in_flight.done():
+                await asyncio.shield(self._in_flight)
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -219,21 +229,26 @@ class GroupCommitter:
             await self._wakeup.wait()
             self._wakeup.clear()
             await asyncio.sleep(0)  # let the requests of this tick join the batch
-            self._flush()
+            await self._flush()
 
-    def _flush(self) -> None:
+    async def _flush(self) -> None:
         waiters, self._waiters = self._waiters, []
+        in_flight = self._in_flight = asyncio.get_running_loop().create_future()
+        waiters.append(in_flight)
         try:
-            self._storage.commit()
+            batch = self._storage.commit()
+            if batch and self.replicate is not None:
+                await self.replicate(self._storage.lsn, batch)
         except Exception as exc:  # noqa: BLE001 -- disk full, I/O error: stop rather than lie
             log.critical("GTM commit failed, stopping: %s", exc)
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(GtmError(IO_ERROR, f"GTM commit failed: {exc}"))
+            in_flight.exception()  # retrieved: nobody may be waiting for it
             self._on_failure(exc)
             return
         self.commits += 1
-        self.synced_requests += len(waiters)
+        self.synced_requests += len(waiters) - 1
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
@@ -299,6 +314,7 @@ class GtmService(CoordinationOps):
         self._sequences = storage.load_sequences()
         self._decisions = storage.load_decisions()
         self._fence_waiters: dict[int, asyncio.Future[None]] = {}
+        self.fence_open_at = 0.0  # a promoted GTM waits before its first grant (gtm/node.py)
         self.init_coordination()
         self._ops: dict[str, Handler] = {
             name.removeprefix("op_"): getattr(self, name)
@@ -473,6 +489,9 @@ class GtmService(CoordinationOps):
 
     async def op_fence_acquire(self, conn_id: int, fields: Message) -> Message:
         mode = _fence_mode(fields)
+        delay = self.fence_open_at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
         token, granted = self.fence.acquire(mode, conn_id)
         if not granted:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -599,7 +618,7 @@ class GtmConnection:
 
     def __init__(
         self,
-        service: GtmService,
+        service: GtmNode,
         conn_id: int,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
@@ -641,7 +660,7 @@ class GtmConnection:
     async def _run_request(self, request: Request) -> None:
         try:
             result = await self._service.handle(self._conn_id, request)
-            reply = build_response(request.id, result)
+            reply = build_response(request.id, {**result, "gtm_term": self._service.term})
         except GtmError as exc:
             self._service.stats.errors += 1
             reply = build_error(request.id, exc)
@@ -678,11 +697,14 @@ class GtmConnection:
 # ---------------------------------------------------------------------------------------
 
 
-async def serve(data_dir: Path, host: str, port: int, ready: asyncio.Event | None = None) -> None:
+async def serve(data_dir: Path, host: str, port: int, ready: asyncio.Event | None = None,
+                peer: tuple[str, int] | None = None, role: str = "primary", metrics_port: int = 0) -> None:
     """Serve the GTM on ``host:port`` with state in ``data_dir`` until cancelled.
 
-    Raises ``StorageLocked`` if another GTM serves ``data_dir``, and ``RuntimeError`` if a
-    commit fails (the GTM stops rather than hand out numbers it could not make durable).
+    With ``peer`` this GTM is one of a primary/standby pair (gtm/node.py); ``role`` is
+    its role on the first start only. Raises ``StorageLocked`` if another GTM serves
+    ``data_dir``, and ``RuntimeError`` if a commit fails (the GTM stops rather than hand
+    out numbers it could not make durable).
     """
     storage = Storage(data_dir)
     failure: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
@@ -691,51 +713,63 @@ async def serve(data_dir: Path, host: str, port: int, ready: asyncio.Event | Non
         if not failure.done():
             failure.set_result(exc)
 
-    service = GtmService(storage, on_failure)
-    conn_tasks: set[asyncio.Task[Any]] = set()
+    node = GtmNode(storage, on_failure, peer, role)
+    if metrics_port:
+        from gridpg.gtm import metrics
+
+        metrics.serve(node, host, metrics_port)
+    conn_tasks: dict[int, asyncio.Task[Any]] = {}
     conn_ids = itertools.count(1)
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        conn_tasks.add(task)
-        service.stats.connections += 1
+        conn_id = next(conn_ids)
+        conn_tasks[conn_id] = task
+        node.stats.connections += 1
         try:
-            await GtmConnection(service, next(conn_ids), reader, writer).run()
+            await GtmConnection(node, conn_id, reader, writer).run()
         except asyncio.CancelledError:
             pass  # shutdown; a cancelled callback task would make asyncio log a traceback
         finally:
-            service.stats.connections -= 1
-            conn_tasks.discard(task)
+            node.stats.connections -= 1
+            conn_tasks.pop(conn_id, None)
 
-    committer_task = asyncio.create_task(service.committer.run())
+    def close_clients(keep: int | None) -> None:
+        for conn_id, task in list(conn_tasks.items()):
+            if conn_id != keep:
+                task.cancel()
+
     server: asyncio.Server | None = None
     try:
+        node.start(close_clients)
         server = await asyncio.start_server(on_connect, host, port)
-        log.info("GTM listening on %s (data %s)", _bound_address(server), data_dir)
+        log.info("GTM listening on %s (data %s, %s of term %d)", _bound_address(server), data_dir,
+                 node.role, node.term)
         if ready is not None:
             ready.set()
         exc = await failure
         raise RuntimeError(f"GTM stopped after a failed commit: {exc}")
     finally:
-        await _shutdown(server, conn_tasks, committer_task, storage, failure.done())
+        await _shutdown(server, set(conn_tasks.values()), node, storage, failure.done())
 
 
 async def _shutdown(
     server: asyncio.Server | None,
     conn_tasks: set[asyncio.Task[Any]],
-    committer_task: asyncio.Task[None],
+    node: GtmNode,
     storage: Storage,
     failed: bool,
 ) -> None:
     if server is not None:
         server.close()
-    for task in [*conn_tasks, committer_task]:
+    for task in conn_tasks:
         task.cancel()
-    await asyncio.gather(*conn_tasks, committer_task, return_exceptions=True)
-    if not failed:
+    await asyncio.gather(*conn_tasks, return_exceptions=True)
+    await node.stop()
+    if not failed and node.role == "primary":
         with contextlib.suppress(Exception):
-            storage.commit()
+            storage.commit()  # a standby never has writes of its own
     storage.close()
     log.info("GTM stopped")
 
@@ -753,7 +787,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s gtm[%(process)d] %(levelname)s %(message)s",
     )
     try:
-        return asyncio.run(_run(Path(args.dir), args.host, args.port))
+        peer = _address(args.peer) if args.peer else None
+        return asyncio.run(_run(Path(args.dir), args.host, args.port, peer, args.role, args.metrics_port))
     except StorageLocked as exc:
         log.error("%s", exc)
         return 1
@@ -767,14 +802,26 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dir", required=True, help="data directory (SQLite state, pid)")
     parser.add_argument("--host", default="127.0.0.1", help="listen address")
     parser.add_argument("--port", type=int, default=6666, help="listen port")
+    parser.add_argument("--peer", default=None, help="HOST:PORT of the other GTM of a pair")
+    parser.add_argument("--role", default="primary", choices=["primary", "standby"],
+                        help="role at the first start of a pair (later: the stored one)")
+    parser.add_argument("--metrics-port", type=int, default=0, help="serve Prometheus metrics here (0: none)")
     parser.add_argument("--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
 
-async def _run(data_dir: Path, host: str, port: int) -> int:
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"--peer must be HOST:PORT, not {text!r}")
+    return host, int(port)
+
+
+async def _run(data_dir: Path, host: str, port: int, peer: tuple[str, int] | None = None,
+               role: str = "primary", metrics_port: int = 0) -> int:
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
-    serve_task = asyncio.create_task(serve(data_dir, host, port, ready))
+    serve_task = asyncio.create_task(serve(data_dir, host, port, ready, peer, role, metrics_port))
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, serve_task.cancel)
     pid_file = data_dir / "gtm.pid"

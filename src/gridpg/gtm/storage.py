@@ -9,6 +9,13 @@ What is stored: high-water marks (GXIDs, timestamps), the metadata epoch, sequen
 2PC commit decision log, the aborts recorded by in-doubt recovery, CREATE BARRIER's
 records, and each lease's last holder (written when the holder changes or releases). Everything here is synchronous and never touches asyncio;
 the sequence rules (``SequenceDef``, ``next_range``) are pure functions of their inputs.
+
+Replication (gtm/replication.py): every write is also kept, as its SQL text and
+parameters, in the batch of the open transaction; ``commit()`` returns that batch and
+raises the log position ``repl_lsn`` by one, so a standby that applies the batches in
+order (``apply_batch``) holds the same rows. ``dump_state``/``load_state`` copy the whole
+replicated state at once (a standby catching up). The keys of ``LOCAL_META`` (the GTM's
+own role, term and log position) are never replicated.
 """
 
 from __future__ import annotations
@@ -32,6 +39,10 @@ from gridpg.gtm.protocol import (
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 SCHEMA_VERSION = 1
+LOCAL_META = ("repl_lsn", "role", "term")
+REPLICATED_TABLES = ("meta", "sequence", "commit_decision", "abort_decision", "lease", "barrier",
+                     "barrier_detail")
+Statement = tuple[str, list[Any]]
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -46,6 +57,8 @@ _SCHEMA = (
         name TEXT PRIMARY KEY, holder TEXT NOT NULL, released INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS barrier (
         name TEXT PRIMARY KEY, ts INTEGER NOT NULL, points TEXT NOT NULL)""",
+    # What a restore to the barrier needs besides the LSNs: WAL file names, the decisions.
+    "CREATE TABLE IF NOT EXISTS barrier_detail (name TEXT PRIMARY KEY, detail TEXT NOT NULL)",
 )
 
 
@@ -157,11 +170,14 @@ class Storage:
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_fd = _lock_directory(data_dir / "gtm.lock")
-        self._db = sqlite3.connect(data_dir / "gtm.db", isolation_level=None)
+        self._path = data_dir / "gtm.db"
+        self._db = sqlite3.connect(self._path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._in_txn = False
+        self._batch: list[Statement] = []
         self._create_schema()
+        self.lsn = self.load_meta("repl_lsn", 0)
 
     # -- transaction control ------------------------------------------------------------
 
@@ -169,11 +185,81 @@ class Storage:
     def has_pending_writes(self) -> bool:
         return self._in_txn
 
-    def commit(self) -> None:
-        """Make every write since the last commit durable (fsync of the WAL)."""
+    def commit(self) -> list[Statement]:
+        """Make every write since the last commit durable (fsync of the WAL); return the
+        batch of statements it made (empty when there was nothing to commit)."""
+        if not self._in_txn:
+            return []
+        batch, self._batch = self._batch, []
+        self._set_local("repl_lsn", self.lsn + 1)
+        self._db.execute("COMMIT")
+        self._in_txn = False
+        self.lsn += 1
+        return batch
+
+    # -- replication (standby side and catch-up) ---------------------------------------------
+
+    def apply_batch(self, lsn: int, batch: list[Statement]) -> None:
+        """Apply a primary's batch as one durable transaction, ending at position ``lsn``."""
         if self._in_txn:
+            raise RuntimeError("a standby GTM has no writes of its own")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in batch:
+                self._db.execute(sql, tuple(params))
+            self._set_local("repl_lsn", lsn)
             self._db.execute("COMMIT")
-            self._in_txn = False
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self.lsn = lsn
+
+    def dump_state(self) -> tuple[int, dict[str, list[list[Any]]]]:
+        """The committed replicated rows and their position, read apart from the open
+        transaction (a separate read connection sees only committed rows)."""
+        reader = sqlite3.connect(self._path, isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            lsn_row = reader.execute("SELECT value FROM meta WHERE key = 'repl_lsn'").fetchone()
+            tables = {t: [list(r) for r in reader.execute(f"SELECT * FROM {t}")]
+                      for t in REPLICATED_TABLES}
+            reader.execute("COMMIT")
+        finally:
+            reader.close()
+        tables["meta"] = [r for r in tables["meta"] if r[0] not in LOCAL_META]
+        return (0 if lsn_row is None else int(lsn_row[0])), tables
+
+    def load_state(self, lsn: int, tables: dict[str, list[list[Any]]]) -> None:
+        """Replace every replicated row by ``tables`` (a primary's dump) at ``lsn``."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in REPLICATED_TABLES:
+                where = " WHERE key NOT IN ('repl_lsn', 'role', 'term')" if table == "meta" else ""
+                self._db.execute(f"DELETE FROM {table}{where}")
+                for row in tables.get(table, []):
+                    marks = ", ".join("?" * len(row))
+                    self._db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
+            self._set_local("repl_lsn", lsn)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self.lsn = lsn
+
+    def save_local(self, key: str, value: int | str) -> None:
+        """Durably set this GTM's own role or term (never replicated), at once."""
+        if self._in_txn:
+            raise RuntimeError("role and term change outside a write transaction")
+        self._set_local(key, value)
+
+    def load_local(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _set_local(self, key: str, value: int | str) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def close(self) -> None:
         """Close the database without committing pending writes, then drop the lock."""
@@ -266,13 +352,20 @@ class Storage:
     def has_barrier(self, name: str) -> bool:
         return self._db.execute("SELECT 1 FROM barrier WHERE name = ?", (name,)).fetchone() is not None
 
-    def save_barrier(self, name: str, ts: int, points: dict[str, Any]) -> None:
+    def save_barrier(self, name: str, ts: int, points: dict[str, Any],
+                     detail: dict[str, Any] | None = None) -> None:
         self._write("INSERT INTO barrier (name, ts, points) VALUES (?, ?, ?)",
                     (name, ts, json.dumps(points)))
+        if detail:
+            self._write("INSERT OR REPLACE INTO barrier_detail (name, detail) VALUES (?, ?)",
+                        (name, json.dumps(detail)))
 
     def load_barriers(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT name, ts, points FROM barrier ORDER BY ts, name").fetchall()
-        return [{"name": r[0], "ts": r[1], "points": json.loads(r[2])} for r in rows]
+        rows = self._db.execute(
+            "SELECT b.name, b.ts, b.points, d.detail FROM barrier b"
+            " LEFT JOIN barrier_detail d ON d.name = b.name ORDER BY b.ts, b.name").fetchall()
+        return [{"name": r[0], "ts": r[1], "points": json.loads(r[2]),
+                 "detail": json.loads(r[3]) if r[3] else {}} for r in rows]
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -281,6 +374,7 @@ class Storage:
             self._db.execute("BEGIN IMMEDIATE")
             self._in_txn = True
         self._db.execute(sql, params)
+        self._batch.append((sql, list(params)))
 
     def _create_schema(self) -> None:
         for statement in _SCHEMA:

@@ -49,6 +49,13 @@ class FrameReader:
     def buffered(self) -> int:
         return len(self._buf) - self._pos
 
+    def take_buffered(self) -> bytes:
+        """The bytes received and not read yet (a connection handed over elsewhere)."""
+        data = bytes(self._buf[self._pos:])
+        self._buf.clear()
+        self._pos = 0
+        return data
+
     def next_startup(self) -> bytes | None:
         """A startup-phase packet (length-prefixed, no type byte), or None if incomplete."""
         buf, pos = self._buf, self._pos

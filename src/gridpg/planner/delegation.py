@@ -58,6 +58,7 @@ class Argument:
     name: str | None
     function: str
     shadowed: str | None = None  # its name when a column hides it (only fn.name reaches it)
+    aliases: tuple[tuple[str, str], ...] = ()  # qualified names that also carry it (NEW.col)
 
 
 def parse_config(entries: list[str]) -> Delegation | None:
@@ -96,6 +97,12 @@ def argument_value(call: Call, position: int) -> analyze.Value | None:
     if "NamedArgExpr" in node:
         return None
     return analyze.value_of(node)
+
+
+def trigger_argument(function: str, column: str) -> Argument:
+    """A row trigger's distribution value: NEW.col or OLD.col (in an INSERT's trigger OLD is
+    NULL, which pins a statement to no row, or routes a row nowhere: an error)."""
+    return Argument(0, None, function, None, (("new", column), ("old", column)))
 
 
 def why_not_delegable(body: Body, argument: Argument, assigned: set[str], anchor: DistTable,
@@ -192,7 +199,7 @@ def _unambiguous(argument: Argument, column_lists: list[list[str]]) -> Argument:
     is the column in SQL (and in PL/pgSQL under #variable_conflict use_column), so then
     only `$n` or `fn.name` name the argument."""
     if argument.name and any(argument.name.lower() in {c.lower() for c in cols} for cols in column_lists):
-        return Argument(argument.position, None, argument.function, argument.name)
+        return Argument(argument.position, None, argument.function, argument.name, argument.aliases)
     return argument
 
 
@@ -209,6 +216,8 @@ def _is_argument(node: Any, argument: Argument) -> bool:
         return False
     lowered = [c.lower() for c in col]
     if argument.name is not None and lowered == [argument.name.lower()]:
+        return True
+    if any(lowered == [a.lower(), b.lower()] for a, b in argument.aliases):
         return True
     qualified = argument.name or argument.shadowed
     return qualified is not None and lowered == [argument.function.lower(), qualified.lower()]

@@ -25,11 +25,17 @@ from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql
 
+# Statements that read or write rows (what the loopback's shadows carry); others (ALTER,
+# LOCK, COMMENT, GRANT, ...) on a shadow would act on the shadow itself.
+_ROW_STATEMENTS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
+                             "TruncateStmt", "CallStmt", "DoStmt", "DeclareCursorStmt", "ExplainStmt"})
 # Languages whose routines run no SQL gridpg could not see (C, internal: the server's own).
 OPAQUE_SAFE = frozenset({"c", "internal"})
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 Resolver = Callable[[analyze.RelRef, tuple[str, ...]], DistTable | None]
+# A view over distributed tables a reference names under a search path: (schema, name).
+ViewResolver = Callable[[analyze.RelRef, tuple[str, ...]], tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Routine:
     definition: str  # pg_get_functiondef, '' for aggregates and C functions
     search_path: tuple[str, ...] | None = None  # from SET search_path on the routine
     support: tuple[int, ...] = ()  # an aggregate's transition/final/combine functions
+    security_definer: bool = False
 
     @property
     def title(self) -> str:
@@ -63,6 +70,8 @@ class Access:
     nested: tuple[Access, ...] = field(default=())  # DO blocks inside
     operators: frozenset[str] = frozenset()  # operator symbols used (user ones run functions)
     writes: frozenset[str] = frozenset()  # names of the relations written (lowercase)
+    atomic: bool = False  # a SQL routine's BEGIN ATOMIC body (its names bound at creation)
+    utility: tuple[tuple[str, analyze.RelRef], ...] = ()  # (statement kind, relation) of DDL, LOCK...
 
     def all_relations(self) -> Iterator[analyze.RelRef]:
         yield from self.relations
@@ -108,6 +117,7 @@ class Body:
     trees: tuple[dict[str, Any], ...] = ()
     dynamic: str | None = None
     unreadable: str | None = None
+    atomic: bool = False
 
 
 def routine_body(routine: Routine) -> Body:
@@ -128,7 +138,7 @@ def routine_access(routine: Routine) -> Access:
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
     return Access(access.relations, access.calls, body.dynamic, body.unreadable, access.nested,
-                  access.operators, access.writes)
+                  access.operators, access.writes, body.atomic, access.utility)
 
 
 def do_access(body: str, language: str | None) -> Access:
@@ -138,7 +148,7 @@ def do_access(body: str, language: str | None) -> Access:
     parsed = _plpgsql_body(plpgsql.do_block_function(body))
     access = _tree_access(list(parsed.trees))
     return Access(access.relations, access.calls, parsed.dynamic, parsed.unreadable,
-                  access.nested, access.operators, access.writes)
+                  access.nested, access.operators, access.writes, utility=access.utility)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -150,6 +160,41 @@ def first_distributed(access: Access, path: tuple[str, ...],
         table = resolve(ref, path)
         if table is not None:
             return table
+    return None
+
+
+def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, ...],
+                     resolve: Resolver, views: ViewResolver,
+                     shadows: set[tuple[str, str]]) -> str | None:
+    """Why code cannot reach the distributed tables (and views over them) it names through
+    the loopback's shadows (None: it can; what it reaches is added to `shadows`). The
+    shadows are found by the search path: names must be unqualified and resolved with the
+    session's path, in a body PostgreSQL reads when it runs, which does not change it."""
+    for ref in access.all_relations():
+        if ref.schema in SYSTEM_SCHEMAS:
+            continue
+        own_path = (routine.search_path if routine else None) or path
+        table = resolve(ref, own_path)
+        target = (table.schema, table.name) if table is not None else views(ref, own_path)
+        if target is None:
+            continue
+        label = f"{'distributed table' if table is not None else 'view'} {target[0]}.{target[1]}"
+        if routine is not None and routine.search_path is not None:
+            return f"it sets its own search_path and reads or writes {label}"
+        if routine is not None and routine.security_definer:
+            return f"it is SECURITY DEFINER and reads or writes {label}"
+        if routine is not None and "search_path" in routine.definition.lower():
+            return f"it may change search_path and reads or writes {label}"
+        if access.atomic:
+            return f"its BEGIN ATOMIC body is bound to the catalog server's empty copy of {label}"
+        if ref.schema is not None:
+            return (f"it names {label} with its schema (gridpg reaches distributed tables "
+                    "from server-side code by unqualified names)")
+        shadows.add(target)
+    for inner in (access, *access.nested):
+        for kind, ref in inner.utility:
+            if ref.schema not in SYSTEM_SCHEMAS and (resolve(ref, path) or views(ref, path)):
+                return f"it runs {kind.removesuffix('Stmt')} on {ref.name}, which would reach only the catalog server's copy"
     return None
 
 
@@ -182,7 +227,7 @@ def _sql_function_body(create_sql: str) -> Body:
     body = trees[0]["CreateFunctionStmt"]
     sql_body = body.get("sql_body")
     if sql_body is not None:  # BEGIN ATOMIC: a list of statement lists
-        return Body(tuple(_statements_of(sql_body)))
+        return Body(tuple(_statements_of(sql_body)), atomic=True)
     for option in body.get("options", []):
         elem = option.get("DefElem", {})
         if elem.get("defname") == "as":
@@ -220,9 +265,13 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     nested: list[Access] = []
     operators: set[str] = set()
     writes: set[str] = set()
+    utility: list[tuple[str, analyze.RelRef]] = []
     for tree in trees:
         relations.extend(analyze.relations(tree))
         writes |= written_names(tree)
+        kind = next(iter(tree), "")
+        if kind not in _ROW_STATEMENTS:
+            utility.extend((kind, ref) for ref in analyze.relations(tree))
         for node in analyze._walk(tree):
             if not isinstance(node, dict):
                 continue
@@ -239,7 +288,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
             if isinstance(do, dict):
                 nested.append(_do_stmt_access(do))
     return Access(tuple(relations), frozenset(calls), nested=tuple(nested),
-                  operators=frozenset(operators), writes=frozenset(writes))
+                  operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility))
 
 
 def written_names(tree: dict[str, Any]) -> set[str]:

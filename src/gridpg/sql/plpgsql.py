@@ -58,6 +58,31 @@ def assigned_variables(create_sql: str) -> set[str]:
     return out
 
 
+def assigned_targets(create_sql: str) -> set[str]:
+    """The full targets of a PL/pgSQL body's assignments (`new.id`, `arr[1]` as `arr`),
+    lowercase."""
+    try:
+        raw = json.loads(pgparser.parse_plpgsql_json(create_sql))
+    except pgparser.ParseError as exc:
+        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
+    out: set[str] = set()
+    stack: list[Any] = [raw]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            assign = node.get("PLpgSQL_stmt_assign")
+            if isinstance(assign, dict):
+                query = str(assign.get("expr", {}).get("PLpgSQL_expr", {}).get("query", ""))
+                match = _ASSIGN_TARGET.match(query)
+                if match:
+                    target = query[: match.start(1)].split("[")[0]
+                    out.add(".".join(p.strip().strip('"') for p in target.split(".")).lower())
+            stack.extend(node.values())
+    return out
+
+
 def _assigned(node: Any, out: set[str]) -> None:
     if isinstance(node, list):
         for item in node:

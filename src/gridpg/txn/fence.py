@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from gridpg import metrics
 from gridpg.errors import SERIALIZATION_FAILURE, PgError
 from gridpg.gtm.client import GtmClient
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
@@ -51,7 +53,9 @@ class Started:
 
 async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]]) -> None:
     """Run `body` (the COMMIT PREPARED round) under the commit fence."""
+    started = time.perf_counter()
     token = await gtm.fence_acquire("commit")
+    metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
     try:
         await body()
     finally:
@@ -61,10 +65,14 @@ async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]])
 async def acquire_snapshot(gtm: GtmClient, timeout: float) -> int:
     """The snapshot fence's token; 40001 when it cannot be had within 2 x `timeout`."""
     limit = 2 * timeout
+    started = time.perf_counter()
     try:
         async with asyncio.timeout(limit):
-            return await gtm.fence_acquire("snapshot")
+            token = await gtm.fence_acquire("snapshot")
+        metrics.FENCE_WAIT_SECONDS.labels("snapshot").observe(time.perf_counter() - started)
+        return token
     except TimeoutError:
+        metrics.FENCE_FAILURES.labels("acquire-timeout").inc()
         raise PgError(
             SERIALIZATION_FAILURE,
             f"could not establish a cluster-wide snapshot: waited {limit * 1000:.0f} ms for the "
@@ -88,6 +96,7 @@ async def hold_until_started(gtm: GtmClient, token: int, started: Sequence[Start
             if not pending:
                 return
             if await _commit_waits(gtm):
+                metrics.FENCE_FAILURES.labels("hold-timeout").inc()
                 late = ", ".join(sorted(tasks[t] for t in pending))
                 raise PgError(
                     SERIALIZATION_FAILURE,

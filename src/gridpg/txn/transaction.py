@@ -611,23 +611,26 @@ class DistributedTransaction:
 
     # -- savepoints --------------------------------------------------------------------
 
-    async def savepoint(self, name: str) -> None:
-        sp = Savepoint(name, set(self.participants), len(self.local_settings))
-        await self._run_everywhere(list(self.participants), f"SAVEPOINT {quote_ident(name)}")
+    async def savepoint(self, name: str, skip: frozenset[str] = frozenset()) -> None:
+        """SAVEPOINT on every node held (but `skip`: a connection busy elsewhere, the
+        catalog server running the code a loopback serves)."""
+        nodes = [n for n in self.participants if n not in skip]
+        sp = Savepoint(name, set(nodes), len(self.local_settings))
+        await self._run_everywhere(nodes, f"SAVEPOINT {quote_ident(name)}")
         self.savepoints.append(sp)
 
-    async def rollback_to(self, name: str) -> None:
+    async def rollback_to(self, name: str, skip: frozenset[str] = frozenset()) -> None:
         index = self._find_savepoint(name)
-        nodes = [n for n in self.participants if n in self.savepoints[index].nodes]
+        nodes = [n for n in self.participants if n in self.savepoints[index].nodes and n not in skip]
         await self._run_everywhere(nodes, f"ROLLBACK TO SAVEPOINT {quote_ident(name)}")
         del self.local_settings[self.savepoints[index].settings_at :]
         del self.savepoints[index + 1 :]
         if self.state is TxnState.FAILED:
             self.state = TxnState.IN_BLOCK
 
-    async def release(self, name: str) -> None:
+    async def release(self, name: str, skip: frozenset[str] = frozenset()) -> None:
         index = self._find_savepoint(name)
-        nodes = [n for n in self.participants if n in self.savepoints[index].nodes]
+        nodes = [n for n in self.participants if n in self.savepoints[index].nodes and n not in skip]
         await self._run_everywhere(nodes, f"RELEASE SAVEPOINT {quote_ident(name)}")
         del self.savepoints[index:]
 

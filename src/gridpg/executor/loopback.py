@@ -1,0 +1,277 @@
+"""Server-side code over distributed tables: the loopback that joins the caller's transaction.
+
+A function, procedure or DO block runs inside the coordinator's catalog server, which
+holds distributed tables empty. For a statement whose only contact with distributed tables
+is through such code (`SELECT f(...)`, `CALL p(...)`, `DO ...`), the coordinator *arms* a
+loopback on the session's own catalog connection before running the statement there:
+
+* every distributed or replicated table the code reaches has a *shadow* on the catalog
+  server: a postgres_fdw foreign table of the same name and columns, in a shadow schema
+  `gridpg_lb_<schema oid>`, whose remote table is the real one on this coordinator;
+* the statement runs with `search_path` set (SET LOCAL) so that each schema holding
+  shadows is preceded by its shadow schema: the code's unqualified names reach the
+  shadows, and through them the coordinator;
+* `postgres_fdw.application_name` (SET LOCAL, never visible to other sessions) carries
+  this worker's index and a one-time token registered for the calling session. The
+  loopback connection logs in with the cluster's internal secret (the user mapping's
+  password, readable only by superusers of the catalog server) and presents the token;
+  the coordinator runs its statements on the caller's `DistributedTransaction`
+  (frontend/loopback.py): same datanode connections, snapshot rules, uncommitted writes,
+  savepoints, and the caller's COMMIT or ROLLBACK decides for both.
+
+The token lives as long as the caller's transaction; the armed settings are put back after
+the statement (an error leaves them to the transaction's or savepoint's rollback).
+What cannot be reached this way is refused by `executor/routines.py` (0A000).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.sql.quote import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.frontend.coordinator import Coordinator
+    from gridpg.frontend.statements import StatementRunner
+
+SERVER = "gridpg_loopback"
+SHADOW_PREFIX = "gridpg_lb_"
+APP_PREFIX = "gridpg-lb:"
+
+# The shadowed search path: each schema of the current one that has a shadow schema is
+# preceded by it (pg_temp and pg_catalog stay where the user put them).
+_PATH_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION gridpg.loopback_path() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT string_agg(CASE WHEN s.nspname IS NULL THEN quote_ident(c.name)
+                         ELSE quote_ident(s.nspname) || ', ' || quote_ident(c.name) END,
+                    ', ' ORDER BY c.ord)
+  FROM unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS c(name, ord)
+  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = c.name
+  LEFT JOIN pg_catalog.pg_namespace s ON s.nspname = '{SHADOW_PREFIX}' || n.oid::text
+$$"""
+
+
+def setup_sql(host: str, port: int, user: str, password: str, database: str) -> list[str]:
+    """What a catalog server needs for the loopback (run at every coordinator start, with
+    this coordinator's address). The server and the shadows are members of the extension,
+    so pg_dump (plain or `gridpg dump`) leaves them out, the mapping's password included."""
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "*", "::") else host
+    options = {"host": host, "port": str(port), "dbname": database,
+               "keep_connections": "off", "fetch_size": "10000"}
+    create = ", ".join(f"{k} {quote_literal(v)}" for k, v in options.items())
+    alter = ", ".join(f"SET {k} {quote_literal(v)}" for k, v in options.items())
+    mapping = {"user": user, "password": password, "password_required": "false"}
+    create_mapping = ", ".join(f"{k} {quote_literal(v)}" for k, v in mapping.items())
+    alter_mapping = ", ".join(f"SET {k} {quote_literal(v)}" for k, v in mapping.items())
+    server = f"""
+DO $gridpg$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = '{SERVER}') THEN
+    EXECUTE {quote_literal(f"ALTER SERVER {SERVER} OPTIONS ({alter})")};
+    EXECUTE {quote_literal(f"ALTER USER MAPPING FOR PUBLIC SERVER {SERVER} OPTIONS ({alter_mapping})")};
+  ELSE
+    EXECUTE {quote_literal(f"CREATE SERVER {SERVER} FOREIGN DATA WRAPPER postgres_fdw OPTIONS ({create})")};
+    EXECUTE {quote_literal(f"CREATE USER MAPPING FOR PUBLIC SERVER {SERVER} OPTIONS ({create_mapping})")};
+    ALTER EXTENSION postgres_fdw ADD SERVER {SERVER};
+  END IF;
+END $gridpg$"""
+    return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
+            _PATH_FUNCTION, NO_DEFAULT_FUNCTION,
+            "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC"]
+
+
+class LoopbackTokens:
+    """Per coordinator worker: which session a loopback token belongs to."""
+
+    def __init__(self) -> None:
+        self._by_token: dict[str, StatementRunner] = {}
+
+    def token_for(self, runner: StatementRunner) -> str:
+        token = getattr(runner, "loopback_token", None)
+        if token is None:
+            token = secrets.token_hex(16)
+            runner.loopback_token = token
+            self._by_token[token] = runner
+        return token
+
+    def forget(self, runner: StatementRunner) -> None:
+        token = getattr(runner, "loopback_token", None)
+        if token is not None:
+            self._by_token.pop(token, None)
+            runner.loopback_token = None
+
+    def claim(self, token: str) -> StatementRunner | None:
+        return self._by_token.get(token)
+
+
+def parse_application_name(name: str) -> tuple[int, str] | None:
+    """(worker, token) of a loopback connection's application_name, else None."""
+    if not name.startswith(APP_PREFIX):
+        return None
+    parts = name[len(APP_PREFIX):].split(":")
+    if len(parts) != 2 or not parts[0].isdigit() or len(parts[1]) != 32:
+        return None
+    return int(parts[0]), parts[1]
+
+
+# -- the armed call ---------------------------------------------------------------------
+
+
+async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
+                   tables: list[tuple[str, str]]) -> None:
+    """Run a catalog-server statement whose code reaches `tables` with the loopback armed,
+    inside a transaction block (the caller's, or one for this statement alone)."""
+    runner = dispatcher.runner
+    if getattr(runner, "is_loopback", False):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run server-side code over "
+                      "distributed tables from inside another such call")
+    if runner.private_snapshot is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "gridpg cannot run server-side code over distributed tables in a "
+                      "transaction that changed the schema",
+                      hint="Commit the schema change first.")
+    if request.max_rows:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fetch the result of server-side "
+                      "code over distributed tables in pieces (Execute with a row limit)")
+    coord = dispatcher.coord
+    await ensure_shadows(coord, tables)
+    await runner.sync_pending()
+    async with runner.statement_transaction():
+        conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
+        token = coord.loopback_tokens.token_for(runner)
+        tag = f"{APP_PREFIX}{coord.worker}:{token}"
+        await conn.settle()
+        rows = await conn.query(
+            "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
+            f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
+            "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
+        original = rows[0][0] or ""
+        runner.loopback_calls += 1
+        try:
+            if request.simple:
+                await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
+            else:
+                await dispatcher.run_on_node_synced(coord.catalog_node, request, sql)
+        finally:
+            runner.loopback_calls -= 1
+        await conn.settle()
+        await conn.simple_query(
+            f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
+            "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
+
+
+# -- shadows ----------------------------------------------------------------------------
+
+_COLUMNS_SQL = """
+SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+       pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
+       (SELECT coalesce(pg_catalog.obj_description(f.oid, 'pg_class'), '') FROM pg_catalog.pg_class f
+         JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
+        WHERE fn.nspname = '{prefix}' || n.oid::text AND f.relname = c.relname)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE (n.nspname, c.relname) IN ({pairs})
+ORDER BY c.oid, a.attnum"""
+
+
+async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> None:
+    """Create or re-create the shadows of `tables` (and views) whose columns changed since
+    they were made (checked once per relation and catalog epoch in this worker)."""
+    epoch = coord.snapshot.epoch if coord.snapshot is not None else 0
+    wanted = [t for t in tables if coord.loopback_shadows.get(t) != epoch]
+    if not wanted:
+        return
+    pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in wanted)
+    conn = await coord.internal_acquire(coord.catalog_node)
+    pool = coord.pools.pool(coord.catalog_node)
+    try:
+        for attempt in range(3):
+            rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs))
+            try:
+                for ddl in shadow_ddl(rows):
+                    await conn.simple_query(ddl)
+                break
+            except PgError as exc:  # another worker made it meanwhile: read again
+                await conn.simple_query("ROLLBACK")
+                if attempt == 2 or exc.sqlstate not in ("42P07", "42P06", "23505"):
+                    raise
+    except BaseException:
+        pool.discard(conn)
+        raise
+    pool.release(conn)
+    for table in wanted:
+        coord.loopback_shadows[table] = epoch
+
+
+def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
+    """One transaction per shadow that is missing or differs (a hash of its definition is
+    kept as the foreign table's comment). `rows`: _COLUMNS_SQL's, in column order."""
+    import hashlib
+
+    by_table: dict[tuple[str, str], list[tuple[str | None, ...]]] = {}
+    for row in rows:
+        by_table.setdefault((row[0] or "", row[1] or ""), []).append(row)
+    out = []
+    for (schema, name), cols in by_table.items():
+        shadow_schema = quote_ident(f"{SHADOW_PREFIX}{cols[0][2]}")
+        shadow = f"{shadow_schema}.{quote_ident(name)}"
+        columns = ", ".join(_column(f"{schema}.{name}", c[3:8]) for c in cols)
+        create = (f"CREATE FOREIGN TABLE {shadow} ({columns}) SERVER {SERVER} OPTIONS "
+                  f"(schema_name {quote_literal(schema)}, table_name {quote_literal(name)})")
+        digest = hashlib.sha256(create.encode()).hexdigest()[:32]
+        if cols[0][8] == f"gridpg shadow {digest}":
+            continue
+        ext = "ALTER EXTENSION postgres_fdw"
+        unlink = quote_literal(f"{ext} DROP FOREIGN TABLE {shadow}")
+        unlink_once = (f"DO $gridpg$ BEGIN BEGIN EXECUTE {unlink}; EXCEPTION WHEN OTHERS THEN NULL; "
+                       "END; END $gridpg$")
+        drop = [unlink_once, f"DROP FOREIGN TABLE {shadow}"] if cols[0][8] is not None else []
+        out.append("; ".join([
+            # One shadow maker at a time (the coordinator's workers share the server).
+            "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340211)",
+            _schema_sql(f"{SHADOW_PREFIX}{cols[0][2]}"),
+            *drop, create, f"{ext} ADD FOREIGN TABLE {shadow}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON {shadow} TO PUBLIC",
+            f"COMMENT ON FOREIGN TABLE {shadow} IS {quote_literal('gridpg shadow ' + digest)}",
+            "COMMIT",
+        ]))
+    return out
+
+
+def _schema_sql(name: str) -> str:
+    """The shadow schema, made once, a member of the extension (left out of dumps)."""
+    ident = quote_ident(name)
+    body = (f"CREATE SCHEMA {ident}; ALTER EXTENSION postgres_fdw ADD SCHEMA {ident}; "
+            f"GRANT USAGE ON SCHEMA {ident} TO PUBLIC;")
+    return (f"DO $gridpg$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = "
+            f"{quote_literal(name)}) THEN EXECUTE {quote_literal(body)}; END IF; END $gridpg$")
+
+
+def _column(table: str, col: tuple[str | None, ...]) -> str:
+    """A shadow column: the real type; the real default when the catalog server can
+    evaluate it as a datanode would (not a sequence: gridpg's sequences live in the GTM),
+    else a default that refuses, so that a row is never written with a NULL PostgreSQL
+    would have filled."""
+    name, type_name, default, identity, generated = col
+    text = f"{quote_ident(name or '')} {type_name}"
+    if identity or generated or (default is not None and "nextval(" in default):
+        label = quote_literal(f"{table}.{name}")
+        return text + f" DEFAULT gridpg.loopback_no_default({label}, NULL::{type_name})"
+    if default is not None:
+        return text + f" DEFAULT {default}"
+    return text
+
+
+NO_DEFAULT_FUNCTION = """
+CREATE OR REPLACE FUNCTION gridpg.loopback_no_default(label text, anyelement)
+RETURNS anyelement LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'gridpg cannot fill column % from its sequence, identity or generation inside server-side code', label
+    USING ERRCODE = '0A000',
+          HINT = 'Give the column''s value explicitly in the function''s INSERT.';
+END $$"""
+

@@ -1,0 +1,155 @@
+"""postgres_fdw's row-by-row UPDATE and DELETE through the loopback, on distributed tables.
+
+When a statement of server-side code cannot be sent whole (its SET or WHERE calls now(), a
+user function, ...), postgres_fdw reads the rows with `SELECT ..., ctid FROM t WHERE ...
+FOR UPDATE` and then sends `UPDATE t SET ... WHERE ctid = $1` (or DELETE) once per row. A
+ctid names a row only within one table on one node: on a distributed table the same ctid
+exists in every shard. So the loopback runs that SELECT on each datanode holding the
+table, inside the caller's transaction, reading also each row's shard
+(`tableoid::regclass`), and hands postgres_fdw a *row number* in place of the ctid
+(`(n,1)`); the UPDATE or DELETE for that number goes to the node and shard the row came
+from, by its real ctid (the row is locked FOR UPDATE by the same transaction, so its ctid
+holds). Replicated tables (one row per node, with different ctids) and UPDATEs of the
+distribution column (the row would move) are refused with 0A000.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.pgwire import codec
+from gridpg.planner import analyze
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.catalog.model import DistTable
+    from gridpg.executor.dispatch import ExecRequest
+    from gridpg.frontend.loopback import LoopbackRunner
+
+_ROW_ID = re.compile(r"^\((\d+),1\)$")
+_REFUSAL_HINT = ("Keep the statement's SET and WHERE to columns, constants and the routine's "
+                 "variables (compute now(), random() or other functions into a variable first).")
+
+
+def is_by_ctid(stmt: dict[str, Any]) -> bool:
+    """`... WHERE ctid = $1`: postgres_fdw's per-row UPDATE or DELETE."""
+    where = stmt.get("whereClause", {}).get("A_Expr")
+    if not isinstance(where, dict):
+        return False
+    left = where.get("lexpr", {}).get("ColumnRef", {}).get("fields", [])
+    return bool(left) and left[-1].get("String", {}).get("sval") == "ctid" and "ParamRef" in where.get("rexpr", {})
+
+
+async def select(runner: LoopbackRunner, query: str, request: ExecRequest) -> tuple[bytes, list[bytes]]:
+    """Run the FOR UPDATE query on every node of its table; rows carry row numbers as ctids."""
+    text = inline_params(query, request.params)
+    tree = sqlparse.parse_tree(text)
+    stmt = tree.get("SelectStmt", {})
+    table = _table(runner, stmt.get("fromClause", []), "")
+    ctid_at = _ctid_location(stmt)
+    raw = text.encode()
+    text = (raw[:ctid_at] + b"tableoid::pg_catalog.regclass::pg_catalog.text, " + raw[ctid_at:]).decode()
+    row_desc = b""
+    rows: list[bytes] = []
+    for node in table.groups:
+        conn = await runner.txn.connection(node, wants_block=True)
+        result = (await conn.simple_query(text))[-1]
+        columns = result.columns
+        rel_at = len(columns) - 2  # the shard's name, then its ctid: always last (see _ctid_location)
+        row_desc = codec.build_row_description(columns[:rel_at] + columns[rel_at + 1:])
+        for row in result.rows:
+            runner.row_ids.append((node, row[rel_at] or "", row[rel_at + 1] or ""))
+            values = [*row[:rel_at], f"({len(runner.row_ids)},1)"]
+            rows.append(codec.build_data_row([None if v is None else v.encode() for v in values]))
+    return row_desc, rows
+
+
+async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], request: ExecRequest) -> None:
+    """UPDATE/DELETE ... WHERE ctid = $1 for one row number: on the row's node and shard."""
+    table = _table(runner, [stmt.get("relation") and {"RangeVar": stmt["relation"]}], kind)
+    if kind == "UpdateStmt" and table.column and any(
+            t.get("ResTarget", {}).get("name") == table.column for t in stmt.get("targetList", [])):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot update the distribution column of "
+                      f"{table.schema}.{table.name} row by row from server-side code", hint=_REFUSAL_HINT)
+    # The statement's triggers and defaults are checked as any statement's would be.
+    from gridpg.executor.run import search_path
+
+    await runner.coord.routine_guard.check(runner.dispatcher, request.sql,
+                                           list(search_path(runner.dispatcher)))
+    param = stmt["whereClause"]["A_Expr"]["rexpr"]["ParamRef"].get("number", 1)
+    value = request.params[param - 1] if len(request.params) >= param else None
+    match = _ROW_ID.match(value.decode() if value else "")
+    if match is None or not 0 < int(match.group(1)) <= len(runner.row_ids):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the row postgres_fdw names by ctid")
+    node, relation, ctid = runner.row_ids[int(match.group(1)) - 1]
+    params = list(request.params)
+    params[param - 1] = ctid.encode()
+    # The table comes before any parameter: retarget the text the tree's locations are of.
+    text = inline_params(_retarget(request.sql, stmt["relation"]["location"], relation), params)
+    conn = await runner.txn.connection(node, wants_block=True)
+    runner.caller.txn.mark_written(node)
+    result = (await conn.simple_query(text))[-1]
+    if request.simple and result.columns:
+        runner.session.send(codec.build_row_description(result.columns))
+    for row in result.rows:
+        runner.session.send(codec.build_data_row([None if v is None else v.encode() for v in row]))
+    runner.session.send(codec.build_command_complete(result.tag))
+
+
+def inline_params(sql: str, params: list[bytes | None]) -> str:
+    """`$n` replaced by the text value as a literal (untyped, as an unspecified parameter
+    is), found by PostgreSQL's scanner; NULL for NULL."""
+    raw = sql.encode()
+    out, last = [], 0
+    for tok in sqlparse.tokens(sql):
+        if tok.name != "PARAM":
+            continue
+        number = int(raw[tok.start + 1: tok.end + 1])
+        value = params[number - 1] if number <= len(params) else None
+        out.append(raw[last:tok.start])
+        out.append(b"NULL" if value is None else quote_literal(value.decode()).encode())
+        last = tok.end + 1
+    out.append(raw[last:])
+    return b"".join(out).decode()
+
+
+def _table(runner: LoopbackRunner, from_clause: list[Any], kind: str) -> DistTable:
+    refs = [f.get("RangeVar") for f in from_clause if isinstance(f, dict)]
+    if len(refs) != 1 or not isinstance(refs[0], dict):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run this statement of server-side code "
+                      "row by row (by ctid)", hint=_REFUSAL_HINT)
+    ref = analyze.RelRef(refs[0].get("schemaname"), refs[0].get("relname", ""), -1, None)
+    planner = runner.coord.planner
+    table = planner.resolve(runner.snapshot(), ref, []) if planner is not None else None
+    if table is None or table.method == "replication":
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "gridpg cannot run this UPDATE or DELETE of server-side code on a replicated "
+                      "table row by row (by ctid): each node holds the row under another ctid",
+                      hint=_REFUSAL_HINT)
+    return table
+
+
+def _ctid_location(stmt: dict[str, Any]) -> int:
+    """Where the last target, `ctid`, starts (postgres_fdw puts it last: see
+    deparseSelectSql / the row mark's junk column)."""
+    targets = stmt.get("targetList", [])
+    last = targets[-1].get("ResTarget", {}) if targets else {}
+    fields = last.get("val", {}).get("ColumnRef", {}).get("fields", [])
+    if not fields or fields[-1].get("String", {}).get("sval") != "ctid":
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run this statement of server-side code "
+                      "row by row (by ctid)", hint=_REFUSAL_HINT)
+    return int(last["location"])
+
+
+def _retarget(sql: str, location: int, relation: str) -> str:
+    """The statement with its table name (at `location`, maybe schema-qualified) replaced by
+    the shard's."""
+    raw = sql.encode()
+    toks = [t for t in sqlparse.tokens(sql) if t.start >= location]
+    end = toks[0].end
+    if len(toks) >= 3 and toks[1].name == "ASCII_46":
+        end = toks[2].end
+    return (raw[:location] + relation.encode() + raw[end + 1:]).decode()

@@ -1,0 +1,387 @@
+"""The coordinator's side of the loopback: a catalog server's postgres_fdw connection that
+runs its statements on the transaction of the session whose server-side code it serves.
+
+A connection whose application_name is `gridpg-lb:<worker>:<token>` (set by
+`executor/loopback.run_call`) is a loopback. On another worker of the coordinator it is
+handed over, bytes unchanged, through that worker's Unix socket. It must log in as the
+cluster superuser with the password (the user mapping's, never the client's trust), come
+from the catalog server's address, and present a token registered for a session that is
+running a call right now. Then its `LoopbackRunner` shares that session's
+`DistributedTransaction` and settings:
+
+* postgres_fdw's transaction commands are answered without effect: `START TRANSACTION`,
+  `COMMIT`, `ABORT` (the caller's COMMIT or ROLLBACK decides, the catalog server's own
+  commit reaches here while the caller commits); its SETs (search_path, TimeZone,
+  DateStyle ...) too: its statements name every table with its schema, and the values
+  come back in the caller's formats, which the catalog server reads with the same
+  settings;
+* its savepoints (`SAVEPOINT sN`, `ROLLBACK TO` / `RELEASE`, what a PL/pgSQL EXCEPTION block
+  makes) become savepoints of the caller's transaction on every node (named
+  `gridpg_lb_sN`) while the call runs; after it, the caller's own savepoint commands have
+  already done the work on the nodes;
+* its cursors (`DECLARE cN CURSOR FOR ...`, `FETCH n FROM cN`, `MOVE BACKWARD ALL`, `CLOSE`)
+  run the query through gridpg's planner and serve the rows from memory; a query that
+  reads `ctid` (postgres_fdw's way to update rows it could not send as one statement) is
+  refused: a ctid names a row only within one table on one node;
+* every other statement goes through the whole pipeline (routine guard, planner,
+  executor) on the caller's transaction, except that nothing may use the caller's catalog
+  connection, which is busy running the function: Describe uses a connection of the
+  coordinator's own, and a plan that needs the catalog server fails with 0A000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_AUTHORIZATION, PgError, fatal
+from gridpg.executor import prepared
+from gridpg.executor.dispatch import Dispatcher, ExecRequest
+from gridpg.executor.loopback import APP_PREFIX, parse_application_name
+from gridpg.frontend import by_ctid, readonly
+from gridpg.frontend.auth import authenticate
+from gridpg.frontend.session import ClientClosed
+from gridpg.frontend.statements import StatementRunner
+from gridpg.frontend.temps import SessionTemps
+from gridpg.pgwire import codec
+from gridpg.planner import analyze
+from gridpg.sql import parse as sqlparse
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.frontend.session import PreparedStatement, Session
+
+SAVEPOINT_PREFIX = "gridpg_lb_"
+_NO_DATA_WORDS = frozenset({"declare", "fetch", "move", "close", "set", "savepoint", "release",
+                            "rollback", "commit", "start", "begin", "abort", "deallocate"})
+
+
+class HandedOver(ClientClosed):
+    """The connection was served by another worker; this session ends quietly."""
+
+
+def is_loopback(params: dict[str, str]) -> bool:
+    return params.get("application_name", "").startswith(APP_PREFIX)
+
+
+async def begin(session: Session, params: dict[str, str]) -> None:
+    """Authenticate a loopback connection and bind it to its caller's transaction."""
+    coord = session.coord
+    parsed = parse_application_name(params.get("application_name", ""))
+    if parsed is None:
+        raise fatal(INVALID_AUTHORIZATION, "invalid gridpg loopback connection")
+    worker, token = parsed
+    if worker != coord.worker:
+        await _hand_over(session, params, worker)
+        raise HandedOver()
+    user = params.get("user", "")
+    if user != coord.catalog_address.user or not _from_catalog_server(session):
+        raise fatal(INVALID_AUTHORIZATION, "invalid gridpg loopback connection")
+    await authenticate(user, coord.lookup_role, session._send_now, session._read_password, trust=False)
+    caller = coord.loopback_tokens.claim(token)
+    if caller is None or caller.loopback_calls <= 0:
+        raise fatal(INVALID_AUTHORIZATION, "gridpg loopback token is not valid now")
+    session.info.user = caller.session.info.user
+    session.info.is_superuser = caller.session.info.is_superuser
+    runner = LoopbackRunner(coord, session, caller, token)
+    session.runner = runner
+    session.info.backend_pid, session.info.backend_key = coord.register_session(session)
+    session.send(codec.build_auth(codec.AUTH_OK))
+    for name, value in caller.reported_parameters().items():
+        session.send(codec.build_parameter_status(name, value))
+    session.send(codec.build_backend_key(session.info.backend_pid, session.info.backend_key))
+    session.send_ready()
+    await session.flush()
+
+
+def _from_catalog_server(session: Session) -> bool:
+    """A forwarded connection (Unix socket, from a sibling worker) or one from the catalog
+    server's host."""
+    peer = session.client_addr
+    if peer is None:
+        return True
+    host = session.coord.catalog_address.host
+    local = ("127.0.0.1", "::1", "localhost", "::ffff:127.0.0.1")
+    return peer == host or (host in local and peer in local)
+
+
+async def _hand_over(session: Session, params: dict[str, str], worker: int) -> None:
+    """Pipe the connection to the worker that owns the token."""
+    coord = session.coord
+    if coord.cancel_socket_dir is None:
+        raise fatal(INVALID_AUTHORIZATION, "invalid gridpg loopback connection")
+    try:
+        reader, writer = await asyncio.open_unix_connection(coord.loopback_socket(worker))
+    except OSError as exc:
+        raise fatal(INVALID_AUTHORIZATION, f"gridpg loopback worker {worker} unreachable: {exc}") from None
+    writer.write(codec.build_startup(params))
+    leftover = session.frames.take_buffered()
+    if leftover:
+        writer.write(leftover)
+
+    async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, OSError):
+            while True:
+                data = await src.read(262144)
+                if not data:
+                    break
+                dst.write(data)
+                await dst.drain()
+        with contextlib.suppress(Exception):
+            dst.close()
+
+    await asyncio.gather(pump(session.reader, writer), pump(reader, session.writer))
+
+
+class _LoopbackTxn:
+    """The caller's transaction, with a catalog connection of its own: the caller's is busy
+    running the code. That one serves the steps plans run on the catalog server over rows
+    gathered from the nodes (partial aggregates, coordinator finish), outside any block;
+    what would need the caller's catalog transaction itself is refused."""
+
+    def __init__(self, txn: Any, busy: str) -> None:
+        object.__setattr__(self, "_txn", txn)
+        object.__setattr__(self, "_busy", busy)
+        object.__setattr__(self, "side", None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._txn, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._txn, name, value)
+
+    async def connection(self, node: str, wants_block: bool) -> BackendConnection:
+        if node != self._busy:
+            return await self._txn.connection(node, wants_block)
+        if wants_block:
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          "gridpg cannot run this statement of server-side code: it needs the "
+                          "catalog server inside the caller's transaction, which is running the code")
+        side = object.__getattribute__(self, "side")
+        if side is None or side.is_closed:
+            pool = self._txn.pools.pool(node)
+            side = await pool.acquire()
+            pool.detach(side)  # closed when the loopback ends, never pooled
+            object.__setattr__(self, "side", side)
+            await self._txn.session_setup(side)
+        return side
+
+    def close_side(self) -> None:
+        side = object.__getattribute__(self, "side")
+        if side is not None:
+            side.close()
+            object.__setattr__(self, "side", None)
+
+
+class _NoTemps(SessionTemps):
+    """A loopback names every table with its schema: no temp names to track."""
+
+    async def before_statement(self, sql: str) -> None:
+        return None
+
+    def transaction_ended(self) -> None:
+        return None
+
+
+class LoopbackDispatcher(Dispatcher):
+    """Describe on a catalog connection of the coordinator's own."""
+
+    async def describe(self, sql: str, param_oids: list[int]) -> tuple[list[int], bytes | None]:
+        from gridpg.executor.dispatch import describe_on
+
+        coord = self.coord
+        key = (sql, tuple(param_oids), "\0loopback")  # names are schema-qualified
+        cached = coord.describe_cache.get(key)
+        if cached is not None:
+            return cached
+        conn = await coord.internal_acquire(coord.catalog_node)
+        pool = coord.pools.pool(coord.catalog_node)
+        try:
+            answer = await describe_on(conn, sql, param_oids, coord.planner is not None)
+        except BaseException:
+            pool.discard(conn)
+            raise
+        pool.release(conn)
+        if len(coord.describe_cache) > 10000:
+            coord.describe_cache.clear()
+        coord.describe_cache[key] = answer
+        return answer
+
+
+class LoopbackRunner(StatementRunner):
+    """Runs a loopback connection's statements on its caller's transaction."""
+
+    def __init__(self, coordinator: Any, session: Session, caller: StatementRunner, token: str) -> None:
+        super().__init__(coordinator, session)
+        self.caller = caller
+        self.token = token
+        self.is_loopback = True
+        self.state = caller.state
+        self.txn = _LoopbackTxn(caller.txn, coordinator.catalog_node)  # type: ignore[assignment]
+        self.dispatcher = LoopbackDispatcher(coordinator, self)
+        self.temps = _NoTemps(self)
+        self.sequence_values = caller.sequence_values
+        self.remote_block = False  # postgres_fdw's START TRANSACTION seen, no end yet
+        self.cursors: dict[str, _Cursor] = {}
+        self.row_ids: list[tuple[str, str, str]] = []  # by_ctid: (node, relation, ctid) per row
+
+    # -- what the caller allows --------------------------------------------------------
+
+    @property
+    def in_call(self) -> bool:
+        return self.caller.loopback_token == self.token and self.caller.loopback_calls > 0
+
+    def _ensure_in_call(self) -> None:
+        if not self.in_call:
+            raise PgError(FEATURE_NOT_SUPPORTED, "the gridpg loopback's function call has ended")
+
+    def txn_status(self) -> bytes:
+        if not self.remote_block:
+            return b"I"
+        return b"E" if self.in_call and self.caller.txn.state.value == "E" else b"T"
+
+    def in_block(self) -> bool:
+        return self.remote_block
+
+    async def close(self) -> None:
+        self.cursors.clear()
+        try:
+            if self.pending_sync:
+                await prepared.sync_cycles(self)
+        finally:
+            self.txn.close_side()
+
+    # -- statements --------------------------------------------------------------------
+
+    async def _run(self, request: ExecRequest) -> None:
+        control = sqlparse.transaction_control(request.sql)
+        if control is not None:
+            await self._control(control)
+            return
+        if sqlparse.set_statement(request.sql) is not None:
+            self.session.send(codec.build_command_complete("SET"))
+            return
+        if await self._session_reset(request):
+            return
+        self._ensure_in_call()
+        tree = _tree(request.sql)
+        kind = sqlparse.node_type(tree) if tree else ""
+        if kind in ("DeclareCursorStmt", "FetchStmt", "ClosePortalStmt"):
+            await self._cursor(kind, tree[kind], request)
+            return
+        if kind in ("UpdateStmt", "DeleteStmt") and by_ctid.is_by_ctid(tree[kind]):
+            self.txn.ensure_not_failed()
+            await by_ctid.modify(self, kind, tree[kind], request)
+            return
+        self.txn.ensure_not_failed()
+        if self.coord.read_only:
+            readonly.ensure_read_only(request.sql)
+        await self.dispatcher.run(request)
+
+    async def _control(self, control: sqlparse.TxnControl) -> None:
+        send = self.session.send
+        kind = control.kind
+        if kind == "begin":
+            self.remote_block = True
+            send(codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN"))
+        elif kind in ("commit", "rollback"):
+            self.remote_block = False
+            self.cursors.clear()
+            send(codec.build_command_complete("COMMIT" if kind == "commit" else "ROLLBACK"))
+        elif kind in ("savepoint", "rollback_to", "release"):
+            await self._savepoint(kind, SAVEPOINT_PREFIX + control.name)
+            send(codec.build_command_complete(
+                {"savepoint": "SAVEPOINT", "rollback_to": "ROLLBACK", "release": "RELEASE"}[kind]))
+        elif kind == "set_transaction":
+            send(codec.build_command_complete("SET"))
+        else:
+            raise PgError(FEATURE_NOT_SUPPORTED, "two-phase commit through the gridpg loopback")
+
+    async def _savepoint(self, kind: str, name: str) -> None:
+        """Inside the call: the caller's savepoint on every node. After it (the caller's
+        own ROLLBACK TO or RELEASE reached the catalog server): already done."""
+        if not self.in_call:
+            return
+        txn = self.caller.txn
+        busy = frozenset({self.coord.catalog_node})
+        await self.sync_pending()
+        if kind == "savepoint":
+            await txn.savepoint(name, skip=busy)
+            self.state.savepoint(name)
+        elif any(s.name == name for s in txn.savepoints):
+            if kind == "rollback_to":
+                await txn.rollback_to(name, skip=busy)
+                self.state.rollback_to(name)
+            else:
+                await txn.release(name, skip=busy)
+                self.state.release(name)
+
+    # -- cursors -----------------------------------------------------------------------
+
+    async def _cursor(self, kind: str, body: dict[str, Any], request: ExecRequest) -> None:
+        name = str(body.get("portalname") or "")
+        send = self.session.send
+        if kind == "DeclareCursorStmt":
+            query = request.sql[prepared._cursor_query_start(request.sql):]
+            self.txn.ensure_not_failed()
+            if _reads_ctid(body.get("query")):  # rows to update or delete one by one
+                row_desc, rows = await by_ctid.select(self, query, request)
+            else:
+                row_desc, rows = await prepared._capture(self.dispatcher, request, query)
+            self.cursors[name] = _Cursor(row_desc, rows)
+            send(codec.build_command_complete("DECLARE CURSOR"))
+        elif kind == "ClosePortalStmt":
+            self.cursors.pop(name, None)
+            send(codec.build_command_complete("CLOSE CURSOR"))
+        else:
+            cursor = self.cursors.get(name)
+            if cursor is None:
+                raise PgError("34000", f'cursor "{name}" does not exist')
+            if body.get("ismove"):
+                moved = cursor.position
+                cursor.position = 0  # MOVE BACKWARD ALL: postgres_fdw's rescan
+                send(codec.build_command_complete(f"MOVE {moved}"))
+                return
+            count = int(body.get("howMany") or 1)
+            rows = cursor.rows[cursor.position: cursor.position + count]
+            cursor.position += len(rows)
+            if request.simple:
+                send(cursor.row_desc)
+            for row in rows:
+                send(row)
+            send(codec.build_command_complete(f"FETCH {len(rows)}"))
+
+    # -- extended protocol -------------------------------------------------------------
+
+    async def check_bind(self, statement: PreparedStatement, bind: codec.Bind) -> None:
+        return None  # postgres_fdw binds what it parsed; a wrong count fails at the node
+
+    async def describe(self, statement: PreparedStatement) -> tuple[list[int], bytes | None]:
+        words = statement.sql.lstrip().split(None, 1)
+        if words and words[0].lower() in _NO_DATA_WORDS:
+            return [], None
+        return await super().describe(statement)
+
+
+class _Cursor:
+    def __init__(self, row_desc: bytes, rows: list[bytes]) -> None:
+        self.row_desc = row_desc
+        self.rows = rows
+        self.position = 0
+
+
+def _tree(sql: str) -> dict[str, Any]:
+    try:
+        return sqlparse.parse_tree(sql) or {}
+    except PgError:
+        return {}
+
+
+def _reads_ctid(query: Any) -> bool:
+    for node in analyze._walk(query):
+        if isinstance(node, dict) and "ColumnRef" in node:
+            fields = node["ColumnRef"].get("fields", [])
+            if fields and fields[-1].get("String", {}).get("sval") == "ctid":
+                return True
+    return False

@@ -1,0 +1,104 @@
+"""The pure parts of the loopback that runs server-side code over distributed tables:
+what blocks code from reaching tables through shadows, the shadows' DDL, the token format,
+and the rewriting of postgres_fdw's row-by-row UPDATE/DELETE."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridpg.catalog.model import DistTable
+from gridpg.executor import loopback
+from gridpg.frontend import by_ctid
+from gridpg.planner import analyze, routines
+from gridpg.sql import parse as sqlparse
+
+T = DistTable("public", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+
+
+def _resolve(ref: analyze.RelRef, path: tuple[str, ...]) -> DistTable | None:
+    return T if ref.name == "t" and ref.schema in (None, "public") else None
+
+
+def _views(ref: analyze.RelRef, path: tuple[str, ...]) -> tuple[str, str] | None:
+    return ("public", "v") if ref.name == "v" else None
+
+
+def _routine(body: str, language: str = "plpgsql", **kw: Any) -> routines.Routine:
+    text = f"CREATE OR REPLACE FUNCTION public.f(i integer) RETURNS void LANGUAGE {language} AS $x${body}$x$"
+    return routines.Routine(1, "public", "f", "i integer", language, "f", text, **kw)
+
+
+def _blocker(routine: routines.Routine) -> tuple[str | None, set[tuple[str, str]]]:
+    shadows: set[tuple[str, str]] = set()
+    why = routines.loopback_blocker(routine, routines.routine_access(routine), ("public",),
+                                    _resolve, _views, shadows)
+    return why, shadows
+
+
+def test_unqualified_tables_and_views_are_shadowed() -> None:
+    why, shadows = _blocker(_routine("BEGIN INSERT INTO t VALUES (i); PERFORM count(*) FROM v; "
+                                     "PERFORM 1 FROM pg_catalog.pg_class; END"))
+    assert why is None and shadows == {("public", "t"), ("public", "v")}
+
+
+def test_what_shadows_cannot_reach_is_named() -> None:
+    assert "with its schema" in (_blocker(_routine("BEGIN DELETE FROM public.t; END"))[0] or "")
+    assert "own search_path" in (_blocker(_routine("BEGIN DELETE FROM t; END",
+                                                   search_path=("public",)))[0] or "")
+    assert "SECURITY DEFINER" in (_blocker(_routine("BEGIN DELETE FROM t; END",
+                                                    security_definer=True))[0] or "")
+    assert "change search_path" in (_blocker(_routine(
+        "BEGIN PERFORM set_config('search_path', 'x', true); DELETE FROM t; END"))[0] or "")
+    atomic = routines.Routine(1, "public", "f", "", "sql", "f",
+                              "CREATE FUNCTION public.f() RETURNS bigint LANGUAGE sql "
+                              "BEGIN ATOMIC SELECT count(*) FROM t; END")
+    assert "BEGIN ATOMIC" in (_blocker(atomic)[0] or "")
+    assert "AlterTable on t" in (_blocker(_routine("BEGIN ALTER TABLE t ADD COLUMN c int; END"))[0] or "")
+    assert "Lock on t" in (_blocker(_routine("BEGIN LOCK TABLE t; PERFORM count(*) FROM t; END"))[0] or "")
+    # Code touching no distributed table is never blocked (its search_path is its own).
+    assert _blocker(_routine("BEGIN PERFORM 1; END", search_path=("x",), security_definer=True)) == (None, set())
+
+
+def test_application_name_carries_worker_and_token() -> None:
+    token = "ab" * 16
+    assert loopback.parse_application_name(f"gridpg-lb:1:{token}") == (1, token)
+    for bad in ("psql", f"gridpg-lb:x:{token}", "gridpg-lb:1:short", f"gridpg-lb:1:{token}:extra"):
+        assert loopback.parse_application_name(bad) is None
+
+
+def test_setup_quotes_the_secret_and_closes_connections_per_transaction() -> None:
+    sql = "\n".join(loopback.setup_sql("0.0.0.0", 5432, "postgres", "it's", "postgres"))
+    assert "keep_connections" in sql and "'off'" in sql and "127.0.0.1" in sql
+    assert "it''''s" in sql and "ADD SERVER gridpg_loopback" in sql
+
+
+def _columns(default: str | None, identity: str = "", comment: str | None = None) -> list[tuple[str | None, ...]]:
+    return [("public", "t", "2200", "id", "integer", None, "", "", comment),
+            ("public", "t", "2200", "v", "bigint", default, identity, "", comment)]
+
+
+def test_shadow_ddl_copies_defaults_a_datanode_would_compute() -> None:
+    (ddl,) = loopback.shadow_ddl(_columns("42"))
+    assert 'CREATE FOREIGN TABLE gridpg_lb_2200.t (id integer, v bigint DEFAULT 42) SERVER gridpg_loopback' in ddl
+    assert "schema_name 'public', table_name 't'" in ddl and "DROP FOREIGN TABLE" not in ddl
+    for sequence_like in (_columns("nextval('t_v_seq'::regclass)"), _columns(None, identity="a")):
+        (ddl,) = loopback.shadow_ddl(sequence_like)
+        assert "v bigint DEFAULT gridpg.loopback_no_default('public.t.v', NULL::bigint)" in ddl
+
+
+def test_shadow_ddl_skips_an_unchanged_shadow_and_replaces_a_changed_one() -> None:
+    (ddl,) = loopback.shadow_ddl(_columns("42", comment="gridpg shadow stale"))
+    assert "DROP FOREIGN TABLE gridpg_lb_2200.t" in ddl
+    digest = ddl.split("'gridpg shadow ")[1].split("'")[0]
+    assert loopback.shadow_ddl(_columns("42", comment=f"gridpg shadow {digest}")) == []
+
+
+def test_row_by_row_statements_are_recognised_and_retargeted() -> None:
+    update = "UPDATE public.t SET v = $2 WHERE ctid = $1"
+    tree = sqlparse.parse_tree(update)["UpdateStmt"]
+    assert by_ctid.is_by_ctid(tree)
+    assert not by_ctid.is_by_ctid(sqlparse.parse_tree("UPDATE public.t SET v = $2 WHERE id = $1")["UpdateStmt"])
+    text = by_ctid.inline_params(by_ctid._retarget(update, tree["relation"]["location"], "public.t_3"),
+                                 [b"(0,7)", b"it's"])
+    assert text == "UPDATE public.t_3 SET v = 'it''s' WHERE ctid = '(0,7)'"
+    assert by_ctid.inline_params("SELECT '$1', $1, $10", [None] * 9 + [b"x"]) == "SELECT '$1', NULL, 'x'"
