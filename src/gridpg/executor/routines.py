@@ -661,7 +661,7 @@ def _resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Resolve
 
 def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.ViewResolver:
     """Views whose definitions reach distributed tables (through other views too)."""
-    views = dispatcher.coord.views
+    views = dispatcher.runner.views()
     resolve = _resolver(dispatcher, snapshot)
 
     def over_distributed(key: tuple[str, str], depth: int) -> bool:

@@ -51,7 +51,7 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
 def catalog_view(dispatcher: Dispatcher) -> CatalogView:
     runner = dispatcher.runner
-    return CatalogView(runner.snapshot(), dispatcher.coord.views, runner.private_snapshot is None)
+    return CatalogView(runner.snapshot(), runner.views(), runner.private_snapshot is None)
 
 
 def session_view(dispatcher: Dispatcher) -> SessionView:

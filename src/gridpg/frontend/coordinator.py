@@ -612,16 +612,24 @@ class Coordinator:
         self.pools.close()
 
 
-async def _load_views(conn: BackendConnection) -> dict[tuple[str, str], str]:
+_VIEWS_SQL = (
+    "SELECT pg_catalog.set_config('search_path', 'pg_catalog', true); "
+    "SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' "
+    "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg') "
+    "AND n.nspname NOT LIKE 'pg\\_%'")
+
+
+async def _load_views(conn: BackendConnection, in_block: bool = False) -> dict[tuple[str, str], str]:
     """Definitions of user views, every name schema-qualified (so the planner can inline
-    a view over distributed tables whatever the session's search_path)."""
-    results = await conn.simple_query(
-        "BEGIN; SELECT pg_catalog.set_config('search_path', 'pg_catalog', true); "
-        "SELECT n.nspname, c.relname, pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class c "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v' "
-        "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg') "
-        "AND n.nspname NOT LIKE 'pg\\_%'; COMMIT"
-    )
+    a view over distributed tables whatever the session's search_path). `in_block`: inside
+    the session's own transaction (its uncommitted views included), in a savepoint whose
+    rollback also undoes the search_path used here."""
+    if in_block:
+        results = await conn.simple_query(
+            f"SAVEPOINT gp_views; {_VIEWS_SQL}; ROLLBACK TO SAVEPOINT gp_views; RELEASE SAVEPOINT gp_views")
+    else:
+        results = await conn.simple_query(f"BEGIN; {_VIEWS_SQL}; COMMIT")
     rows = results[2].rows if len(results) > 2 else []
     return {(r[0] or "", r[1] or ""): (r[2] or "").strip().rstrip(";") for r in rows}
 

@@ -82,6 +82,7 @@ class StatementRunner:
         self.dispatcher = Dispatcher(coordinator, self)
         self.ddl_in_block = False
         self.private_snapshot: CatalogSnapshot | None = None
+        self.private_views: dict[tuple[str, str], str] = {}  # with the private snapshot
         self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
         self.temps = SessionTemps(self)
         self.last_sequence: str | None = None  # the sequence lastval() reads
@@ -145,9 +146,18 @@ class StatementRunner:
         return self.coord.snapshot
 
     async def load_private_snapshot(self) -> None:
+        """The catalog as this transaction's DDL left it: tables and the views' definitions
+        (a view created in the transaction is inlined like any other)."""
+        from gridpg.frontend.coordinator import _load_views
+
         conn = await self.txn.connection(self.coord.catalog_node, wants_block=True)
         epoch = self.coord.snapshot.epoch if self.coord.snapshot else 0
         self.private_snapshot = await store.load_snapshot(conn, epoch)
+        self.private_views = await _load_views(conn, in_block=True)
+
+    def views(self) -> dict[tuple[str, str], str]:
+        """User views' definitions as this session sees them (its own uncommitted DDL included)."""
+        return self.private_views if self.private_snapshot is not None else self.coord.views
 
     @contextlib.asynccontextmanager
     async def statement_transaction(self) -> AsyncIterator[None]:

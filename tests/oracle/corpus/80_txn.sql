@@ -304,3 +304,14 @@ SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;
 ROLLBACK AND CHAIN;
 SHOW transaction_isolation;
 COMMIT;
+
+-- a view created inside the transaction reads the distributed table, not the catalog's empty copy
+BEGIN;
+CREATE VIEW tx_new_view AS SELECT id, age FROM users WHERE age > 30;
+SELECT count(*) FROM tx_new_view;
+CREATE VIEW tx_new_view2 AS SELECT v.id FROM tx_new_view v JOIN orders o ON o.user_id = v.id;
+SELECT count(*), count(DISTINCT id) FROM tx_new_view2;
+SHOW search_path;
+ROLLBACK;
+-- error
+SELECT count(*) FROM tx_new_view;
