@@ -71,7 +71,8 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     shape = _values_shape(request.sql, body, columns)
     from gridpg.executor import values
 
-    if values.needs_evaluation(select) or _distribution_default(request.sql, target, shape, columns):
+    if values.needs_evaluation(select, shape.cols, target.column) \
+            or _distribution_default(request.sql, target, shape, columns):
         await values.insert_evaluated(dispatcher, request, body, target)
         return
     fill = [c for c in columns if c.sequence and c.name not in shape.cols]

@@ -43,9 +43,48 @@ EVALUATED_NODES = ("FuncCall", "SubLink", "SQLValueFunction")
 _ids = itertools.count(1)
 
 
-def needs_evaluation(select: dict[str, Any]) -> bool:
-    """True when a VALUES list must be evaluated once before routing."""
-    return analyze.has_node(select.get("valuesLists", []), *EVALUATED_NODES)
+# Functions known to return one value per call (no set-returning function, no sequence
+# function, no access to tables): outside the distribution column the datanode computes them
+# as PostgreSQL would, so a row with them needs no evaluation before routing (pgbench's
+# `INSERT INTO pgbench_history ... CURRENT_TIMESTAMP` took the staging path for every row).
+SCALAR_FUNCTIONS = frozenset({
+    "now", "statement_timestamp", "transaction_timestamp", "clock_timestamp", "timeofday",
+    "random", "gen_random_uuid", "md5", "lower", "upper", "length", "char_length", "concat",
+    "concat_ws", "substr", "substring", "replace", "btrim", "ltrim", "rtrim", "trim", "format",
+    "round", "trunc", "abs", "floor", "ceil", "ceiling", "mod", "power", "sqrt", "to_char",
+    "to_timestamp", "to_date", "to_number", "date_trunc", "date_part", "extract", "age",
+    "make_date", "make_time", "make_timestamp", "make_timestamptz", "make_interval",
+    "jsonb_build_object", "json_build_object", "jsonb_build_array", "json_build_array",
+    "to_jsonb", "to_json", "row_to_json", "array_append", "array_prepend", "array_cat",
+    "encode", "decode", "sha224", "sha256", "sha384", "sha512", "left", "right", "lpad", "rpad",
+    "repeat", "reverse", "split_part", "initcap", "chr", "ascii", "strpos", "regexp_replace",
+    "inet_client_addr", "current_setting", "pg_backend_pid", "hashtext", "uuid_in",
+})
+
+
+def needs_evaluation(select: dict[str, Any], columns: list[str] | None = None,
+                     distribution_column: str | None = None) -> bool:
+    """True when a VALUES list must be evaluated once before routing: some expression of
+    the distribution column's value, a subquery, or a function not known to be a plain
+    scalar (a set-returning function makes several rows; a sequence function's value comes
+    from the GTM). Without `columns`, any function call or subquery counts."""
+    lists = select.get("valuesLists", [])
+    if columns is None:
+        return analyze.has_node(lists, *EVALUATED_NODES)
+    position = columns.index(distribution_column) if distribution_column in columns else -1
+    for row in lists:
+        items = row.get("List", {}).get("items", [])
+        if 0 <= position < len(items) and analyze.has_node(items[position], *EVALUATED_NODES):
+            return True
+    if analyze.has_node(lists, "SubLink"):
+        return True
+    for node in analyze._walk(lists):
+        if isinstance(node, dict) and "FuncCall" in node:
+            names = [n["String"]["sval"] for n in node["FuncCall"]["funcname"] if "String" in n]
+            schema = names[0].lower() if len(names) > 1 else "pg_catalog"
+            if schema != "pg_catalog" or names[-1].lower() not in SCALAR_FUNCTIONS:
+                return True
+    return False
 
 
 async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],

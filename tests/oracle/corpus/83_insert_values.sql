@@ -80,3 +80,12 @@ WITH x AS (SELECT * FROM ONLY src WHERE id < 3) INSERT INTO dst SELECT id + 1000
 WITH x AS (SELECT id FROM ONLY src), y AS (SELECT id * 2 AS id FROM x) INSERT INTO dst (id) SELECT id + 2000 FROM y RETURNING id;
 SELECT * FROM dst ORDER BY id;
 SELECT * FROM src ORDER BY id;
+
+-- plain scalar functions and SQL value functions outside the distribution column are computed
+-- by the datanode (no evaluation before routing); in it, or a set-returning or sequence
+-- function anywhere, the row is evaluated once first
+INSERT INTO users (id, name, signup, last_login) VALUES (9001, upper('x'), CURRENT_DATE - 1 + 1 - CURRENT_DATE + DATE '2024-05-01', '2024-01-01 00:00+00'::timestamptz + interval '1 day');
+SELECT id, name, signup, last_login FROM users WHERE id = 9001;
+INSERT INTO users (id, name) VALUES (9002, md5('a') || length('abc')), (9003, concat('p', 'q'));
+SELECT id, name FROM users WHERE id IN (9002, 9003) ORDER BY id;
+DELETE FROM users WHERE id > 9000;
