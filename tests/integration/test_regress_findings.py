@@ -212,3 +212,29 @@ def test_only_over_a_distributed_table(gridpg_cluster: Cluster, schema: str) -> 
         conn.execute("INSERT INTO onl_child VALUES (2, 2, 2)")
         assert conn.execute("SELECT count(*) FROM ONLY onl_parent").fetchone() == (1,)  # children left out
         assert conn.execute("SELECT count(*) FROM onl_parent").fetchone() == (2,)
+
+
+def test_sequence_functions_check_privileges(gridpg_cluster: Cluster, schema: str) -> None:
+    """nextval() of a sequence the role has no USAGE on succeeded (the GTM knows no roles)."""
+    role = f"seqnopriv_{schema}"[:60]
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE sp_locked")
+        conn.execute("CREATE SEQUENCE sp_open")
+        conn.execute(f"CREATE ROLE {role}")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        conn.execute(f"GRANT USAGE ON SEQUENCE sp_open TO {role}")
+        conn.execute(f"GRANT SELECT ON SEQUENCE sp_locked TO {role}")
+        try:
+            conn.execute(f"SET ROLE {role}")
+            assert conn.execute("SELECT nextval('sp_open')").fetchone() == (1,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT nextval('sp_locked')")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT setval('sp_open', 10)")
+            conn.execute("RESET ROLE")
+            assert conn.execute("SELECT nextval('sp_locked')").fetchone() == (1,)  # not consumed before
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
