@@ -105,7 +105,7 @@ async def call_value(dispatcher: Dispatcher, function: str, texts: list[str | No
         return runner.sequence_values[last]
     if not texts or texts[0] is None:
         raise PgError("22004", f"{function}() needs a sequence name")
-    name = await _permitted(dispatcher, str(texts[0]), function)
+    name = await qualified_name(dispatcher, str(texts[0]), function)
     if function == "nextval":
         return (await next_values(dispatcher, name, 1))[0]
     if function == "currval":
@@ -139,9 +139,10 @@ async def _setval(dispatcher: Dispatcher, name: str, texts: list[str | None]) ->
 _PRIVILEGES = {"nextval": ("USAGE", "UPDATE"), "currval": ("USAGE", "SELECT"), "setval": ("UPDATE",)}
 
 
-async def _permitted(dispatcher: Dispatcher, name: str, function: str) -> str:
-    """The sequence as `schema.name`, after PostgreSQL's privilege check for `function`,
-    made on the session's catalog connection (its role): the GTM knows no roles."""
+async def qualified_name(dispatcher: Dispatcher, name: str, function: str = "") -> str:
+    """The sequence as `schema.name` (quoted like pg_get_serial_sequence), via the catalog;
+    with `function`, after PostgreSQL's privilege check for it, made on the session's catalog
+    connection (its role): the GTM knows no roles."""
     wanted = _PRIVILEGES.get(function, ())
     checks = ", ".join(f"pg_catalog.has_sequence_privilege(c.oid, {quote_literal(p)})" for p in wanted)
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
@@ -279,21 +280,6 @@ def call_spans(sql: str, starts: list[int]) -> list[tuple[int, int]]:
                     spans.append((start, tok.end + 1))
                     break
     return spans
-
-
-async def qualified_name(dispatcher: Dispatcher, name: str) -> str:
-    """The sequence as `schema.name` (quoted like pg_get_serial_sequence), via the catalog."""
-    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    rows = await conn.query(
-        "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relkind FROM pg_catalog.pg_class c "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE c.oid = pg_catalog.to_regclass({quote_literal(name)})"
-    )
-    if not rows:
-        raise PgError("42P01", f'relation "{name}" does not exist')
-    if rows[0][1] != "S":
-        raise PgError("42809", f'"{_bare(name)}" is not a sequence')
-    return str(rows[0][0])
 
 
 
