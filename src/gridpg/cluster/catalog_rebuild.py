@@ -88,35 +88,26 @@ def _copy(cluster: Cluster, origin: PgServer, target: PgServer, progress: Progre
     source = ["-h", origin.host, "-p", str(origin.port)]
     local = ["-h", str(target.socket_dir), "-p", str(target.port)]
     progress(f"copying roles from {origin.name}")
-    globals_sql = _run([str(bin_dir / "pg_dumpall"), "--globals-only", *source], env).stdout
+    globals_sql = _run([str(bin_dir / "pg_dumpall"), "--globals-only", *source], env).decode()
     globals_sql = "\n".join(line for line in globals_sql.splitlines()
                             if line.strip() != f"CREATE ROLE {SUPERUSER};")
     _run([str(bin_dir / "psql"), "-Xq", "-v", "ON_ERROR_STOP=1", *local, "-d", "postgres"], env,
-         stdin=globals_sql)
+         stdin=globals_sql.encode())
     listing = ("SELECT datname FROM pg_catalog.pg_database WHERE datallowconn "
                "AND NOT datistemplate ORDER BY datname")
     databases = _run([str(bin_dir / "psql"), "-XAtq", *source, "-d", "postgres", "-c", listing],
-                     env).stdout.split()
+                     env).decode().split()
     for database in databases:
         progress(f"copying database {database} from {origin.name}")
-        archive = _run_bytes([str(bin_dir / "pg_dump"), "-Fc", *source, "-d", database], env)
+        archive = _run([str(bin_dir / "pg_dump"), "-Fc", *source, "-d", database], env)
         create = [] if database == "postgres" else ["--create"]
         _run([str(bin_dir / "pg_restore"), "--exit-on-error", *create, *local, "-d", "postgres"], env,
-             stdin_bytes=archive)
+             stdin=archive)
 
 
-def _run(argv: list[str], env: dict[str, str], stdin: str | None = None,
-         stdin_bytes: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    data = stdin_bytes if stdin_bytes is not None else (stdin or "").encode()
-    result = subprocess.run(argv, input=data, capture_output=True, env=env, check=False)
-    if result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip()
-        raise ClusterError(f"{Path(argv[0]).name} failed: {message}")
-    return subprocess.CompletedProcess(argv, 0, result.stdout.decode(errors="replace"), "")
-
-
-def _run_bytes(argv: list[str], env: dict[str, str]) -> bytes:
-    result = subprocess.run(argv, capture_output=True, env=env, check=False, stdin=subprocess.DEVNULL)
+def _run(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> bytes:
+    """Run a client program; its stdout, or ClusterError with its stderr."""
+    result = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
     if result.returncode != 0:
         raise ClusterError(f"{Path(argv[0]).name} failed: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
