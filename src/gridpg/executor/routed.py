@@ -16,6 +16,7 @@ general path, which gives the same answer more slowly.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,28 +60,24 @@ class RoutedStatement:
         """The one group the bound values pin the statement to, or None (general path)."""
         if self.fixed_group is not None:
             return self.fixed_group
-        found: str | None = None
-        for pin in self.pins:
-            group = pin.group if pin.param < 0 else self._param_group(planner, pin, params, formats)
-            if group is None or (found is not None and group != found):
-                return None
-            found = group
-        if found is None or (self.allowed is not None and found not in self.allowed):
-            return None
-        return found
+        return self._agreed(pin.group if pin.param < 0 else self._param_group(planner, pin, params, formats)
+                            for pin in self.pins)
 
     def group_for_literals(self, planner: Planner, literals: list[str | None]) -> str | None:
         """Like group_for, for a simple-protocol statement whose literals became $n."""
         if self.fixed_group is not None:
             return self.fixed_group
+        return self._agreed(
+            pin.group if pin.param < 0
+            else planner.group_for_value(pin.table, literals[pin.param], self.snapshot)
+            if pin.param < len(literals) else None
+            for pin in self.pins)
+
+    def _agreed(self, groups: Iterable[str | None]) -> str | None:
+        """The group every pin names (evaluated lazily, stopping at the first that differs or
+        is unknown), if the reference tables are there too; else None."""
         found: str | None = None
-        for pin in self.pins:
-            if pin.param < 0:
-                group = pin.group
-            elif pin.param < len(literals):
-                group = planner.group_for_value(pin.table, literals[pin.param], self.snapshot)
-            else:
-                group = None
+        for group in groups:
             if group is None or (found is not None and group != found):
                 return None
             found = group
