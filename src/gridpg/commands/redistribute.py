@@ -164,13 +164,7 @@ def _count(text: str | None) -> int | None:
 async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
                         shard_count: int | None, colocate: str | None) -> None:
     catalog = await ddl.conn(dispatcher.coord.catalog_node)
-    rows = await catalog.query(
-        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-        f"ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass({quote_literal(table_name)})"
-    )
-    if not rows:
-        raise PgError(UNDEFINED_TABLE, f'relation "{table_name}" does not exist')
-    schema, name = rows[0][0] or "", rows[0][1] or ""
+    schema, name = await _resolve(ddl, dispatcher, table_name)
     qualified = quote_qualified(schema, name)
     # The metadata as the catalog has it now (the coordinator's cached snapshot may not yet
     # hold a table created a moment ago: its rows would be taken from the empty catalog copy).
