@@ -107,7 +107,7 @@ def test_functions_reading_or_writing_distributed_tables(pair: Any) -> None:
         "SELECT cnt_assign()",
         "SELECT outer_f()",  # nested call
         "SELECT dyn_const()",  # constant dynamic SQL is read
-        ("SELECT dyn_any('t')", REFUSED),  # dynamic SQL gridpg cannot read
+        "SELECT dyn_any('t')",  # dynamic SQL: every table of the path is shadowed
         "SELECT note_of(1), note_of(2)",  # reads a replicated table only: runs on a datanode
         "CALL noop(1)",
         'SELECT "MixedCase"()',
@@ -508,6 +508,51 @@ def test_loopback_cases(pair: Any, schema: str) -> None:
         "COMMIT",
         "SELECT id FROM t WHERE id >= 400 ORDER BY id",
         "SELECT * FROM t ORDER BY id",
+    ])
+
+
+def test_dynamic_sql_in_server_side_code(pair: Any, schema: str) -> None:
+    """SQL text made at run time (EXECUTE format(...), EXECUTE ... USING) reaches the
+    distributed tables of the session's schemas through their shadows, inside the caller's
+    transaction; whatever it would do to the catalog server's own copies instead (a
+    schema-qualified name, DDL, TRUNCATE) fails the statement and leaves nothing behind."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        ("CREATE FUNCTION dyn_count(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
+        "BEGIN EXECUTE format('SELECT count(*) FROM %I', tb) INTO n; RETURN n; END $$"),
+        "SELECT dyn_count('t'), dyn_count('x'), dyn_count('ref')",
+        ("CREATE FUNCTION dyn_put(tb text, i int) RETURNS void LANGUAGE plpgsql AS $$ "
+        "BEGIN EXECUTE format('INSERT INTO %I (id, v) VALUES ($1, $2)', tb) USING i, i * 3; END $$"),
+        "SELECT dyn_put('t', 500)",
+        "BEGIN",
+        "SELECT dyn_put('t', 501)",
+        "SELECT count(*) FROM t WHERE id >= 500",  # the caller sees the code's write
+        "ROLLBACK",
+        "SELECT id, v FROM t WHERE id >= 500 ORDER BY id",
+        ("DO $$ DECLARE n int; BEGIN EXECUTE 'UPDATE t SET v = v + 1 WHERE id < $1' USING 4; "
+        "GET DIAGNOSTICS n = ROW_COUNT; IF n <> 3 THEN RAISE EXCEPTION 'rows %', n; END IF; END $$"),
+        "SELECT id, v FROM t WHERE id < 4 ORDER BY id",
+        ("CREATE FUNCTION dyn_temp() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN "
+        "EXECUTE 'CREATE TEMP TABLE IF NOT EXISTS scratch (k int)'; "
+        "EXECUTE 'INSERT INTO scratch SELECT id FROM t WHERE id < 5'; "
+        "EXECUTE 'SELECT count(*) FROM scratch' INTO n; RETURN n; END $$"),
+        "SELECT dyn_temp()",  # temporary objects of the call are the session's own
+        ("CREATE FUNCTION upper_of(a text) RETURNS text LANGUAGE plpgsql AS $$ DECLARE r text; "
+        "BEGIN EXECUTE 'SELECT upper($1)' INTO r USING a; RETURN r; END $$"),
+        "SELECT upper_of('abc')",
+        # What the shadows cannot catch fails; nothing it did stays.
+        ("CREATE FUNCTION dyn_qualified(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
+        f"BEGIN INSERT INTO t VALUES (600, 0); EXECUTE format('SELECT count(*) FROM %I.%I', '{schema}', tb) INTO n; RETURN n; END $$"),
+        ("SELECT dyn_qualified('t')", REFUSED),
+        ("CREATE FUNCTION dyn_ddl(n text) RETURNS void LANGUAGE plpgsql AS $$ "
+        "BEGIN EXECUTE format('CREATE TABLE %I (k int)', n); END $$"),
+        ("SELECT dyn_ddl('made_by_code')", REFUSED),
+        ("CREATE FUNCTION dyn_truncate(tb text) RETURNS void LANGUAGE plpgsql AS $$ "
+        "BEGIN EXECUTE 'TRUNCATE ' || quote_ident(tb); END $$"),
+        ("SELECT dyn_truncate('x')", REFUSED),
+        "SELECT count(*) FROM t WHERE id = 600",
+        "SELECT * FROM x ORDER BY id",
+        "SELECT count(*) FROM pg_class WHERE relname = 'made_by_code'",
     ])
 
 

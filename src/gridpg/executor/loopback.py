@@ -79,7 +79,75 @@ DO $gridpg$ BEGIN
 END $gridpg$"""
     return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
             _PATH_FUNCTION, NO_DEFAULT_FUNCTION,
-            "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC"]
+            "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
+            _TOUCHED_FUNCTION, "REVOKE ALL ON FUNCTION gridpg.loopback_touched() FROM PUBLIC",
+            _DDL_GUARD_FUNCTION, _DDL_GUARD_TRIGGERS]
+
+
+# Dynamic SQL (text made at run time) cannot be read before it runs. Such calls are
+# watched instead: `loopback_touched()` fingerprints what this backend's transaction did
+# to the catalog server's own copies of distributed tables (scans, index scans, rows
+# written, a new file from TRUNCATE, relation locks); it is taken before and after the
+# call, and any change fails the statement. Row statistics and locks are read without
+# taking locks themselves. DDL is refused by an event trigger while the call runs
+# (`gridpg.loopback_dynamic` is set locally), except on temporary objects.
+_TOUCHED_FUNCTION = """
+CREATE OR REPLACE FUNCTION gridpg.loopback_touched() RETURNS TABLE (rel text, touched text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  WITH RECURSIVE rels(oid) AS (
+    SELECT c.oid FROM gridpg.dist_table d
+      JOIN pg_namespace n ON n.nspname = d.schema_name
+      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = d.table_name
+    UNION
+    SELECT i.inhrelid FROM pg_inherits i JOIN rels r ON i.inhparent = r.oid),
+  locks AS MATERIALIZED (
+    SELECT l.relation, string_agg(l.mode, ',' ORDER BY l.mode) AS modes FROM pg_locks l
+     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' GROUP BY l.relation)
+  SELECT r.oid::regclass::text,
+         concat_ws(':', pg_stat_get_xact_numscans(r.oid),
+                   (SELECT sum(pg_stat_get_xact_numscans(x.indexrelid)) FROM pg_index x
+                     WHERE x.indrelid = r.oid),
+                   pg_stat_get_xact_tuples_inserted(r.oid), pg_stat_get_xact_tuples_updated(r.oid),
+                   pg_stat_get_xact_tuples_deleted(r.oid), pg_relation_filenode(r.oid), k.modes)
+  FROM rels r LEFT JOIN locks k ON k.relation = r.oid
+$$"""
+
+_DDL_GUARD_FUNCTION = """
+CREATE OR REPLACE FUNCTION gridpg.loopback_ddl_guard() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE r record;
+BEGIN
+  IF coalesce(current_setting('gridpg.loopback_dynamic', true), '') <> 'on' THEN RETURN; END IF;
+  IF TG_EVENT = 'sql_drop' THEN
+    FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+      IF NOT r.is_temporary AND r.original THEN
+        RAISE EXCEPTION 'gridpg cannot run % from dynamic SQL in server-side code', TG_TAG
+          USING ERRCODE = '0A000', DETAIL = 'It would change one catalog server only.';
+      END IF;
+    END LOOP;
+    RETURN;
+  END IF;
+  FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+    IF r.schema_name IS NULL OR r.schema_name NOT LIKE 'pg\\_temp\\_%' THEN
+      RAISE EXCEPTION 'gridpg cannot run % from dynamic SQL in server-side code', TG_TAG
+        USING ERRCODE = '0A000', DETAIL = 'It would change one catalog server only.';
+    END IF;
+  END LOOP;
+END $$"""
+
+_DDL_GUARD_TRIGGERS = """
+DO $gridpg$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'gridpg_loopback_ddl') THEN
+    CREATE EVENT TRIGGER gridpg_loopback_ddl ON ddl_command_end
+      EXECUTE FUNCTION gridpg.loopback_ddl_guard();
+    ALTER EXTENSION postgres_fdw ADD EVENT TRIGGER gridpg_loopback_ddl;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'gridpg_loopback_drop') THEN
+    CREATE EVENT TRIGGER gridpg_loopback_drop ON sql_drop
+      EXECUTE FUNCTION gridpg.loopback_ddl_guard();
+    ALTER EXTENSION postgres_fdw ADD EVENT TRIGGER gridpg_loopback_drop;
+  END IF;
+END $gridpg$"""
 
 
 class LoopbackTokens:
@@ -120,9 +188,10 @@ def parse_application_name(name: str) -> tuple[int, str] | None:
 
 
 async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
-                   tables: list[tuple[str, str]]) -> None:
+                   tables: list[tuple[str, str]], guarded: bool = False) -> None:
     """Run a catalog-server statement whose code reaches `tables` with the loopback armed,
-    inside a transaction block (the caller's, or one for this statement alone)."""
+    inside a transaction block (the caller's, or one for this statement alone). `guarded`:
+    the code runs dynamic SQL; the statement fails if it reached a catalog-server copy."""
     runner = dispatcher.runner
     if getattr(runner, "is_loopback", False):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run server-side code over "
@@ -145,9 +214,11 @@ async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         await conn.settle()
         rows = await conn.query(
             "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
-            f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
+            f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true), "
+            f"pg_catalog.set_config('gridpg.loopback_dynamic', {quote_literal('on' if guarded else '')}, true) "
             "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
         original = rows[0][0] or ""
+        before = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
         runner.loopback_calls += 1
         try:
             if request.simple:
@@ -157,9 +228,28 @@ async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         finally:
             runner.loopback_calls -= 1
         await conn.settle()
+        if guarded:
+            _check_untouched(before, dict(await conn.query(_TOUCHED_SQL)))
         await conn.simple_query(
             f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
-            "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
+            "pg_catalog.set_config('postgres_fdw.application_name', '', true), "
+            "pg_catalog.set_config('gridpg.loopback_dynamic', '', true)")
+
+
+_TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
+
+
+def _check_untouched(before: dict, after: dict) -> None:
+    """Fail when dynamic SQL reached a catalog-server copy of a distributed table (its
+    statistics, file or locks changed during the call): its rows are on the datanodes."""
+    for rel, state in after.items():
+        if before.get(rel) != state:
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f"dynamic SQL in server-side code reached distributed table {rel} "
+                          "in a way gridpg cannot carry out",
+                          detail="Its rows live on the datanodes; the statement was not applied.",
+                          hint="Name distributed tables without their schema in dynamic SQL, "
+                               "and keep the session's search_path.")
 
 
 # -- shadows ----------------------------------------------------------------------------

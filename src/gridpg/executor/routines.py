@@ -58,6 +58,10 @@ class LoopbackCall:
 
     tables: tuple[tuple[str, str], ...]  # (schema, name) of tables and views to shadow
     refusal: PgError
+    # The code runs SQL text built at run time: every distributed table and view of the
+    # session's schemas is shadowed, and the call is checked not to have reached the
+    # catalog server's own copies (loopback.run_call).
+    dynamic: bool = False
 
 
 async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall) -> None:
@@ -71,10 +75,12 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
                         request.bound(), request.simple)
     if not isinstance(plan, CatalogPlan):
         raise call.refusal
-    await loopback.run_call(dispatcher, request, plan.sql or request.sql, list(call.tables))
+    await loopback.run_call(dispatcher, request, plan.sql or request.sql, list(call.tables),
+                            guarded=call.dynamic)
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
-_EVENT_SQL = "SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D'"
+_EVENT_SQL = ("SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
+              "AND evtname <> 'gridpg_loopback_ddl'")
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
                  "AND n.nspname NOT LIKE 'pg\\_toast%'")
 
@@ -295,7 +301,7 @@ class RoutineGuard:
         own = body.Access(relations=access.relations)
         if kind not in _LOOPBACK_KINDS or body.first_distributed(own, path, resolve) is not None \
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
-                or access.blocker() is not None:
+                or access.unreadable_reason() is not None:
             return refusal
         views = _view_resolver(dispatcher, snapshot)
         tables: set[tuple[str, str]] = set()
@@ -305,11 +311,13 @@ class RoutineGuard:
         if why is not None:
             return _refusal("a DO block", why)
         has_path: list[str] = []
+        dynamic = [access.has_dynamic()]
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-            blocker = routine_access.blocker()
-            if blocker is not None:
-                return _refusal(title, blocker)
+            unreadable = routine_access.unreadable_reason()
+            if unreadable is not None:
+                return _refusal(title, unreadable)
+            dynamic[0] = dynamic[0] or routine_access.has_dynamic()
             if routine.search_path is not None:
                 has_path.append(title)
             reason = body.loopback_blocker(routine, routine_access, path, resolve, views, tables)
@@ -320,16 +328,21 @@ class RoutineGuard:
                                  path, resolve, visit=visit)
         if error is not None:
             return error
-        if not tables:
+        if not tables and not dynamic[0]:
             return refusal
-        if has_path:
+        if has_path and tables:
             return _refusal(has_path[0], "it sets its own search_path and calls code that "
                             "reads or writes distributed tables")
         # Every distributed table of a name the code uses gets its shadow: whatever schema
         # the name meets first at run time, it is never the catalog server's empty copy.
         names = {name for _, name in tables}
         tables |= {(t.schema, t.name) for t in snapshot.tables if t.name in names}
-        return LoopbackCall(tuple(sorted(tables)), refusal)
+        if dynamic[0]:
+            # SQL text made at run time may name any table of the session's schemas.
+            tables |= {(t.schema, t.name) for t in snapshot.tables if t.schema in path}
+            tables |= {key for key in dispatcher.runner.views() if key[0] in path
+                       and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
+        return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0])
 
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                              sql: str, path: tuple[str, ...]) -> PgError | str | None:

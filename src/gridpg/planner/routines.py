@@ -96,6 +96,14 @@ class Access:
             out |= inner.all_operators()
         return out
 
+    def unreadable_reason(self) -> str | None:
+        """Why a body cannot be read at all (its language, a parse failure)."""
+        return next((a.unreadable for a in (self, *self.nested) if a.unreadable), None)
+
+    def has_dynamic(self) -> bool:
+        """Whether the body (or a DO block in it) runs SQL text built at run time."""
+        return any(a.dynamic for a in (self, *self.nested))
+
     def blocker(self) -> str | None:
         for access in (self, *self.nested):
             if access.unreadable:
