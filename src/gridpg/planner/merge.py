@@ -58,6 +58,8 @@ def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[s
         return "DISTINCT ON is finished on the coordinator"
     if body.get("lockingClause") or body.get("intoClause") or tableoid.has_user_sublink(body):
         return "subqueries or locking"
+    if _anonymous_record_output(body):
+        return "an output column is an anonymous record, which a table cannot hold"
     targets = body.get("targetList", [])
     names = []
     star = False
@@ -82,6 +84,44 @@ def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[s
             if any(ref is None or ref[-1] not in names for ref in refs) or not refs:
                 return "ORDER BY uses columns that are not in the output"
     return None
+
+
+def _anonymous_record_output(body: dict[str, Any]) -> bool:
+    """A target of type `record`: ROW(...), or a whole-row reference to a subquery, VALUES
+    or a function with several output columns in FROM (the merge's temp table cannot have
+    such a column; a table's own row type can)."""
+    anonymous = set(_record_aliases(body.get("fromClause") or []))
+    for target in body.get("targetList", []):
+        val = target["ResTarget"].get("val", {})
+        if "RowExpr" in val:
+            return True
+        ref = analyze.column_ref(val)
+        if ref is not None and len(ref) == 1 and ref[0] in anonymous:
+            return True
+    return False
+
+
+def _record_aliases(items: list[Any]) -> list[str]:
+    """Aliases of FROM items whose whole-row value is an anonymous record."""
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if "JoinExpr" in item:
+            join = item["JoinExpr"]
+            out += _record_aliases([join.get("larg"), join.get("rarg")])
+            continue
+        node = item.get("RangeSubselect") or item.get("RangeFunction")
+        alias = (node or {}).get("alias") or {}
+        if not alias.get("aliasname"):
+            continue
+        if "RangeSubselect" in item:
+            out.append(alias["aliasname"])
+            continue
+        columns = len(alias.get("colnames") or []) + len(node.get("coldeflist") or [])
+        if node.get("ordinality") or len(node.get("functions") or []) > 1 or columns > 1:
+            out.append(alias["aliasname"])
+    return out
 
 
 def _constant(node: dict[str, Any] | None) -> int | None:

@@ -132,3 +132,12 @@ SELECT u.id, count(o.order_id) AS n FROM users u LEFT JOIN orders o ON o.user_id
 SELECT u.id, o.order_id, o.amount FROM users u JOIN orders o ON o.user_id = u.id ORDER BY o.amount DESC, o.order_id LIMIT 10;
 SELECT u.id, c.country_code FROM users u JOIN cities c ON c.city = u.city ORDER BY c.country_code, u.id LIMIT 25;
 SELECT l.log_id, u.name FROM logs l JOIN users u ON u.id = l.user_id ORDER BY l.log_id LIMIT 20 OFFSET 20;
+
+-- Anonymous records in the output of a sorted statement (ROW(...), whole-row references
+-- to a function with ordinality, a subquery or VALUES): finished where a record can live.
+SELECT u.id, x FROM users u, unnest(u.tags) WITH ORDINALITY AS x(tag, pos) WHERE u.id < 20 ORDER BY 1, x;
+SELECT u.id, x FROM users u, unnest(u.tags) AS x WHERE u.id < 20 ORDER BY 1, 2;
+SELECT (u.id, u.city) AS r FROM users u WHERE u.id < 15 ORDER BY r;
+SELECT s FROM (SELECT id, age FROM users WHERE id < 12) s ORDER BY 1;
+SELECT v, u.id FROM users u, (VALUES (1, 'a'), (2, 'b')) v(k, label) WHERE u.id < 4 ORDER BY u.id, v;
+SELECT ROW(o.order_id, o.amount) FROM orders o WHERE o.order_id < 30 ORDER BY 1 LIMIT 5;
