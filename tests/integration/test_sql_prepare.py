@@ -173,13 +173,14 @@ def test_pg_prepared_statements_lists_the_session_statements(sides: dict[str, st
     got = _same(sides, [
         "PREPARE p(int) AS SELECT * FROM th WHERE id = $1",
         "PREPARE q AS INSERT INTO tb VALUES ($1, $2, 0)",
+        "/* psql sends the semicolon */ PREPARE r AS SELECT 1;",  # the source text is kept whole
         ("SELECT name, statement, parameter_types, result_types, from_sql, prepare_time IS NOT NULL "
-         "FROM pg_prepared_statements"),
+         "FROM pg_prepared_statements ORDER BY name"),
         "DEALLOCATE q",
         "SELECT s.name FROM pg_catalog.pg_prepared_statements s",
         "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'gp%'",
     ])
-    assert [r[0] for r in got[2][2]] == ["p", "q"]
+    assert [r[0] for r in got[3][2]] == ["p", "q", "r"]
 
 
 def test_ddl_between_prepare_and_execute(sides: dict[str, str]) -> None:

@@ -90,6 +90,7 @@ class StatementRunner:
         self._running = 0  # statements past the pause gate and not yet finished
         self.waiting_for_pause = False
         self.last_query = ""  # for gridpg_stat_activity
+        self.query_text = ""  # the whole query string of the last simple Query message
         self.query_start: float | None = None
         self.xact_start: float | None = None
         self.loopback_token: str | None = None  # while server-side code may call back
@@ -108,6 +109,7 @@ class StatementRunner:
     def _note_statement(self, sql: str) -> None:
         now = time.time()
         self.last_query, self.query_start = sql[:1000], now
+        self.query_text = sql  # the whole query string (pg_prepared_statements shows it)
         if not self.txn.in_block:
             self.xact_start = now
 
