@@ -87,6 +87,13 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: SessionStateme
 # -- PREPARE / DEALLOCATE ---------------------------------------------------------------
 
 
+def _source_text(dispatcher: Dispatcher, request: ExecRequest) -> str:
+    """What PostgreSQL keeps as a PREPARE's source text: the whole query string the client
+    sent (a simple Query message may hold several statements), else the statement."""
+    whole = getattr(dispatcher.runner, "query_text", None) if request.simple else None
+    return whole if whole and request.sql.strip() in whole else request.sql
+
+
 async def _prepare(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
     name = body["name"]
     statements = dispatcher.session.statements
@@ -106,7 +113,7 @@ async def _prepare(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
     if name in statements:  # PostgreSQL checks the name after the statement
         raise PgError(DUPLICATE_PSTATEMENT, f'prepared statement "{name}" already exists')
     statement = SqlPreparedStatement(
-        name, sql[body_start:].rstrip().rstrip(";"), _oid_array(params_text) or [], text=sql.strip(),
+        name, sql[body_start:].rstrip().rstrip(";"), _oid_array(params_text) or [], text=_source_text(dispatcher, request),
         result_oids=_oid_array(results_text),
     )
     await _describe_statement(dispatcher, statement)  # its result type, kept to compare
