@@ -238,3 +238,51 @@ def test_sequence_functions_check_privileges(gridpg_cluster: Cluster, schema: st
             conn.execute("RESET ROLE")
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+def test_rows_routed_by_a_date_whatever_the_datestyle(gridpg_cluster: Cluster, schema: str) -> None:
+    """CREATE TABLE AS / INSERT ... SELECT / evaluated VALUES moved rows as COPY text in the
+    session's DateStyle ('06-01-2024' under Postgres, MDY), which the router could not read
+    (22P02); the moved values are now written in ISO, and land where lookups find them."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("SET DateStyle = 'Postgres, MDY'")
+        conn.execute("CREATE TABLE ds_sales (id bigint PRIMARY KEY, sold_on date, amount numeric)")
+        conn.execute("INSERT INTO ds_sales SELECT g, DATE '2024-01-01' + g % 40, g FROM generate_series(1, 200) g")
+        conn.execute("CREATE TABLE ds_daily AS SELECT sold_on, count(*) n, sum(amount) total "
+                     "FROM ds_sales GROUP BY sold_on")
+        assert conn.execute("SELECT count(*), sum(n) FROM ds_daily").fetchone() == (40, 200)
+        conn.execute("CREATE TABLE ds_bydate (d date PRIMARY KEY, v int) DISTRIBUTE BY HASH (d)")
+        conn.execute("INSERT INTO ds_bydate SELECT sold_on, n FROM ds_daily")
+        conn.execute("INSERT INTO ds_bydate VALUES (DATE '2030-01-01' + 1, 2)")
+        conn.execute("SET DateStyle = 'SQL, DMY'")
+        conn.execute("INSERT INTO ds_bydate SELECT d + 1000, v FROM ds_bydate WHERE v < 5")
+        assert conn.execute("SELECT v FROM ds_bydate WHERE d = '02/01/2030'").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM ds_bydate").fetchone() == (42,)
+        assert conn.execute("SELECT d::text FROM ds_bydate WHERE d = '06/01/2024'").fetchone() == ("06/01/2024",)
+
+
+def test_aggregates_then_ddl_in_one_transaction(gridpg_cluster: Cluster, schema: str) -> None:
+    """Scratch temp tables of an aggregate or a sorted merge on the transaction's catalog
+    connection made the later PREPARE of a block that ran DDL fail ("cannot PREPARE a
+    transaction that has operated on temporary objects"), rolling everything back; so did
+    CREATE TABLE AS of a grouped query. They now live on a side connection."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE agg_src (g int, v int) DISTRIBUTE BY HASH (v)")
+        conn.execute("INSERT INTO agg_src SELECT g % 7, g FROM generate_series(1, 100) g")
+        with conn.transaction():  # aggregate, merge, then DDL: a migration's shape
+            assert conn.execute("SELECT count(*) FROM (SELECT g, count(*) FROM agg_src GROUP BY g) s").fetchone() == (7,)
+            assert conn.execute("SELECT v FROM agg_src ORDER BY v DESC LIMIT 1").fetchone() == (100,)
+            conn.execute("ALTER TABLE agg_src ADD COLUMN w int DEFAULT 3")
+            conn.execute("CREATE TABLE agg_made (a int)")
+        assert conn.execute("SELECT sum(w) FROM agg_src").fetchone() == (300,)
+        with conn.transaction():  # DDL first, then grouped CREATE TABLE AS and aggregates
+            conn.execute("CREATE TABLE agg_new (g int, v int) DISTRIBUTE BY HASH (v)")
+            conn.execute("INSERT INTO agg_new SELECT g, v FROM agg_src")
+            conn.execute("CREATE TABLE agg_ctas AS SELECT v % 5 AS x, count(*) c, sum(g) s FROM agg_new GROUP BY 1")
+            assert conn.execute("SELECT x, c FROM agg_ctas ORDER BY x LIMIT 1").fetchone() == (0, 20)
+            assert conn.execute("SELECT g, count(*) FROM agg_new GROUP BY g ORDER BY 2 DESC, 1 LIMIT 1").fetchone() == (1, 15)
+        assert conn.execute("SELECT sum(c), sum(s) FROM agg_ctas").fetchone() == (100, 297)
+        conn.execute("CREATE TABLE agg_ctas2 AS SELECT v, g FROM agg_src WHERE v < 30 GROUP BY g, v")
+        assert conn.execute("SELECT count(*) FROM agg_ctas2").fetchone() == (29,)

@@ -18,6 +18,7 @@ from scramp import ScramClient
 
 from gridpg.errors import CONNECTION_FAILURE, PgError
 from gridpg.pgwire import codec
+from gridpg.sql.quote import quote_literal
 
 
 @dataclass(frozen=True)
@@ -454,6 +455,29 @@ class BackendConnection:
                 if error is not None:
                     raise error
                 return chunks
+
+    async def copy_out_canonical(self, sql: str) -> list[bytes]:
+        """`copy_out` with the output settings pg_dump uses (ISO dates, postgres intervals,
+        exact floats, hex bytea), put back afterwards: rows that gridpg routes by a value's
+        text must not depend on the session's DateStyle or extra_float_digits (PostgreSQL
+        reads these forms whatever the reading session's settings)."""
+        names = ("DateStyle", "IntervalStyle", "extra_float_digits", "bytea_output")
+        canonical = ("ISO, MDY", "postgres", "3", "hex")
+        current = await self.query("SELECT " + ", ".join(
+            f"pg_catalog.current_setting('{n}')" for n in names))
+        old = [str(v) for v in current[0]]
+
+        def setting(values: tuple[str, ...] | list[str]) -> str:
+            return "SELECT " + ", ".join(
+                f"pg_catalog.set_config('{n}', {quote_literal(v)}, false)" for n, v in zip(names, values))
+
+        await self.simple_query(setting(canonical))
+        try:
+            return await self.copy_out(sql)
+        finally:
+            await self.settle()
+            if self.txn_status != b"E":
+                await self.simple_query(setting(old))
 
     def cancel_request(self) -> bytes:
         return codec.build_cancel_request(self.backend_pid, self.backend_key)

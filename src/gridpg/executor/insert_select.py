@@ -7,6 +7,7 @@ the end and vanish with it on error or cancel. Rows never pass through the coord
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from pglast import ast
 
 from gridpg.catalog.model import DistTable
+from gridpg.executor.dml import _query_columns
+from gridpg.executor.scratch import side_catalog
 from gridpg.planner.broadcast import remainder_sql
 from gridpg.planner.insert_select import InsertSelectRoute, route_insert_select
 from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, Fragment, PushdownPlan
@@ -97,22 +100,46 @@ async def _run_combined(dispatcher: Dispatcher, target: DistTable, route: Insert
     """A SELECT combined on the catalog server (two-phase, merge): its rows into a catalog
     temp table typed as the target's columns, split there by the target's partition hash
     and pumped as COPY bytes to the stage of each target node, inserted there."""
+    txn = dispatcher.runner.txn
+    node = dispatcher.coord.catalog_node
+    own = await txn.connection(node, wants_block=False)
+    quoted = ", ".join(quote_ident(c) for c in cols)
+    shape = f"SELECT {quoted} FROM {quote_qualified(target.schema, target.name)}"
+    written = txn.participants[node].wrote
+    async with contextlib.AsyncExitStack() as stack:
+        if written:
+            # The catalog part will be prepared (CREATE TABLE AS, DDL earlier in the block):
+            # scratch temp tables there would make PREPARE fail, so they go to a side
+            # connection, typed from what this transaction sees.
+            typed = await _query_columns(own, shape, {})
+            await stack.enter_async_context(side_catalog(dispatcher))
+        catalog = await txn.connection(node, wants_block=False)
+        await _combine_on(dispatcher, catalog, target, route, cols, columns, head, tail, bare,
+                          typed if written else None, shape)
+
+
+async def _combine_on(dispatcher: Dispatcher, catalog: Any, target: DistTable, route: InsertSelectRoute,
+                      cols: Sequence[str], columns: Sequence[TableColumn], head: str, tail: str,
+                      bare: ExecRequest, typed: list[tuple[str, str]] | None, shape: str) -> None:
     from gridpg.executor.exchange import _ensure_blocks, pump
     from gridpg.executor.multi import _drop_temp, copy_rows_to_catalog, create_partial_temp, scatter
     from gridpg.executor.run import scratch_name
 
     txn = dispatcher.runner.txn
-    catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     partial = route.partial_temp or ""
     rows = f"pg_temp.{quote_ident(scratch_name(dispatcher, 'rows', shared=False))}"
     quoted = ", ".join(quote_ident(c) for c in cols)
-    shape = f"SELECT {quoted} FROM {quote_qualified(target.schema, target.name)}"
     temps: list[str] = []
     try:
-        await create_partial_temp(dispatcher, catalog, partial, route.fragments[0].sql, route.fragments[0].group)
+        await create_partial_temp(dispatcher, catalog, partial, route.fragments[0].sql, route.fragments[0].group,
+                                  on_datanode=typed is not None)
         temps.append(partial)
         await copy_rows_to_catalog(dispatcher, [(f.group, f.sql) for f in route.fragments], catalog, partial)
-        await catalog.simple_query(f"CREATE TEMP TABLE {rows} AS {shape} WITH NO DATA")
+        if typed is None:
+            await catalog.simple_query(f"CREATE TEMP TABLE {rows} AS {shape} WITH NO DATA")
+        else:
+            await catalog.simple_query(
+                f"CREATE TEMP TABLE {rows} ({', '.join(f'{quote_ident(n)} {t}' for n, t in typed)})")
         temps.append(rows)
         await catalog.simple_query(f"INSERT INTO {rows} ({quoted}) {route.final_sql}")
         async with dispatcher.runner.statement_transaction():

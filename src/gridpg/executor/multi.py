@@ -48,7 +48,7 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
-        async with writable_catalog(dispatcher):
+        async with writable_catalog(dispatcher, scratch_only=True):
             await two_phase(dispatcher, request, plan)
     elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
@@ -417,7 +417,9 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     temp = plan.partial_temp or "pg_temp.gp_agg"
     partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
     final = plan.final_sql or ""
-    await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group)
+    await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group,
+                              on_datanode=dispatcher.runner.private_snapshot is not None
+                              and dispatcher.runner.side_catalog_active)
     try:
         await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
         await _run_final(dispatcher, request, final)
@@ -426,11 +428,12 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
 
 async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection, temp: str, partial: str,
-                              group: str) -> None:
+                              group: str, on_datanode: bool = False) -> None:
     """The catalog temp table that receives the partial rows, shaped like `partial`. When
-    the partial query reads scratch tables (only the datanodes have them), its columns are
-    described on the datanode, inside the statement's transaction."""
-    if f"{SCRATCH_SCHEMA}." not in partial:
+    the partial query reads scratch tables (only the datanodes have them), or `on_datanode`
+    (the catalog connection is a side one, which may not see the transaction's tables), its
+    columns are described on the datanode, inside the statement's transaction."""
+    if f"{SCRATCH_SCHEMA}." not in partial and not on_datanode:
         await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
         return
     from gridpg.executor.dml import _query_columns
@@ -539,7 +542,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         await _run_final(dispatcher, request, final)
         columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
         names = [c.name for c in columns]
-        chunks = await catalog.copy_out(f"COPY {temp} TO STDOUT")
+        chunks = await catalog.copy_out_canonical(f"COPY {temp} TO STDOUT")
         copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
         router = CopyRouter(dispatcher, table, names, "text", "\t", columns)
 
@@ -642,7 +645,7 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
         prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
-            return await catalog.copy_out(f"COPY ({final}) TO STDOUT")
+            return await catalog.copy_out_canonical(f"COPY ({final}) TO STDOUT")
         finally:
             await _drop_temp(catalog, temps)
     staging = await coord.internal_acquire(coord.catalog_node)
@@ -651,7 +654,7 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
         prepared = await prepare_query_on_catalog(dispatcher, sql, staging)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
-            return await staging.copy_out(f"COPY ({final}) TO STDOUT")
+            return await staging.copy_out_canonical(f"COPY ({final}) TO STDOUT")
         finally:
             await _drop_temp(staging, temps)
     finally:

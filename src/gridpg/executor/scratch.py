@@ -33,20 +33,58 @@ _NOT_COPIED = {"default_transaction_read_only", "transaction_read_only", "transa
 
 
 @contextlib.asynccontextmanager
-async def writable_catalog(dispatcher: Dispatcher) -> AsyncIterator[bool]:
-    """Inside, the transaction's catalog participant is a writable side connection when
-    the transaction is read-only; yields whether it is."""
+async def writable_catalog(dispatcher: Dispatcher, scratch_only: bool = False) -> AsyncIterator[bool]:
+    """Inside, the transaction's catalog participant is a side connection when the
+    transaction is read-only, or a block whose catalog part may yet be prepared; yields
+    whether the transaction is read-only (then the datanodes take no scratch tables).
+    `scratch_only`: the catalog part reads nothing but its scratch tables (two-phase
+    aggregation, the sorted merge), so it may go aside in any writable block."""
+    runner = dispatcher.runner
+    if not (runner.txn.in_block or _read_only_by_default(runner.settings)):
+        yield False
+        return
+    if getattr(runner, "side_catalog_active", False):  # a nested statement: already aside
+        yield runner.side_catalog_read_only
+        return
+    need = await _needs_side(dispatcher, scratch_only)
+    if need is None:
+        yield False
+        return
+    runner.side_catalog_active, runner.side_catalog_read_only = True, need
+    try:
+        async with side_catalog(dispatcher):
+            yield need
+    finally:
+        runner.side_catalog_active = False
+
+
+async def _needs_side(dispatcher: Dispatcher, scratch_only: bool) -> bool | None:
+    """A read-only transaction cannot create scratch tables. In a writable block, scratch
+    temp tables on the transaction's own catalog connection would make its PREPARE fail
+    ("cannot PREPARE a transaction that has operated on temporary objects") if the block
+    later runs DDL, which needs the 2PC: a side connection keeps them out, unless the
+    statement may need what only the transaction's connection sees (the session's temp
+    tables, objects created in this transaction). True: aside because read-only; False:
+    aside for the 2PC; None: not aside."""
+    runner = dispatcher.runner
+    conn = await runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
+    if rows and rows[0][0] == "on":
+        return True
+    if runner.txn.in_block and (scratch_only or (runner.private_snapshot is None and not runner.temps.names)):
+        return False
+    return None
+
+
+@contextlib.asynccontextmanager
+async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
+    """Inside, the transaction's catalog participant is a side connection of the pool,
+    brought to the session's settings, in a READ WRITE block rolled back at the end (the
+    scratch tables go with it); the datanodes stay in the client's transaction."""
     runner = dispatcher.runner
     txn = runner.txn
     node = dispatcher.coord.catalog_node
-    if not (txn.in_block or _read_only_by_default(runner.settings)):
-        yield False
-        return
-    conn = await txn.connection(node, wants_block=False)
-    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
-    if not rows or rows[0][0] != "on":
-        yield False
-        return
+    await txn.connection(node, wants_block=False)
     pool = dispatcher.coord.pools.pool(node)
     side = await pool.acquire()
     clean = False
@@ -60,7 +98,7 @@ async def writable_catalog(dispatcher: Dispatcher) -> AsyncIterator[bool]:
         saved = txn.participants[node]
         txn.participants[node] = Participant(side)
         try:
-            yield True
+            yield
         finally:
             txn.participants[node] = saved
         await side.simple_query("ROLLBACK")

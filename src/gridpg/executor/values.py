@@ -218,7 +218,7 @@ async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[Tab
             await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
             insert = f"INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
             results = await conn.simple_query(insert)
-            chunks = await conn.copy_out(
+            chunks = await conn.copy_out_canonical(
                 f"COPY (SELECT {', '.join(quote_ident(c) for c in sent)} FROM {temp}) TO STDOUT")
             _ensure_row_count(results, expected_rows)
             return chunks

@@ -96,6 +96,8 @@ class StatementRunner:
         self.loopback_token: str | None = None  # while server-side code may call back
         self.loopback_calls = 0  # statements running with the loopback armed
         self.is_loopback = False  # this runner serves a loopback connection
+        self.side_catalog_active = False  # scratch tables on a side catalog connection (executor/scratch.py)
+        self.side_catalog_read_only = False
 
     @property
     def state_name(self) -> str:
