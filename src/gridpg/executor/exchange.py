@@ -338,7 +338,8 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
     for src, dests in feeds.items():
         if dests:
             source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
-            await pump(source, [conns[d] for d in dests], select, scratch)
+            await pump(source, [conns[d] for d in dests], select, scratch,
+                       low_float_digits(dispatcher.runner))
     for group in local:
         await local_copy(conns[group], scratch, select)
     lookups = await _correlation_keys(dispatcher, request.sql)
@@ -382,7 +383,7 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
         source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
         for dest, part in parts.items():
             if dest != src:
-                await pump(source, [conns[dest]], part, scratch)
+                await pump(source, [conns[dest]], part, scratch, low_float_digits(dispatcher.runner))
     for dest, part in parts.items():
         if dest in table.groups:
             await local_copy(conns[dest], scratch, part)
@@ -458,11 +459,37 @@ async def local_copy(conn: BackendConnection, scratch: str, select: str) -> None
     record_stage(f"rows into {scratch} (local)", conn.node, conn.node, int(count) if count.isdigit() else 0, 0, started)
 
 
+def low_float_digits(runner: Any) -> str | None:
+    """The session's extra_float_digits when it makes float output lossy (below 1), else
+    None. Rows moved as COPY text under it would arrive rounded (aggregates.sql runs with 0)."""
+    value = str(runner.settings.get("extra_float_digits", "1")).strip("'\" ")
+    try:
+        return value if int(value) < 1 else None
+    except ValueError:
+        return None
+
+
+def exact_floats(conns: list[BackendConnection], lossy: str | None) -> None:
+    """Before COPY ... TO STDOUT: floats written exactly (answer read with the next one)."""
+    if lossy is not None:
+        for conn in conns:
+            conn.send_ahead("SET extra_float_digits = 3")
+
+
+def session_floats(conns: list[BackendConnection], lossy: str | None) -> None:
+    """After it: the session's value again (an aborted block puts it back by itself)."""
+    if lossy is not None:
+        for conn in conns:
+            if conn.txn_status != b"E":
+                conn.send_ahead(f"SET extra_float_digits = {quote_literal(lossy)}")
+
+
 async def pump(source: BackendConnection, dests: list[BackendConnection], select: str,
-               scratch: str) -> None:
+               scratch: str, lossy_floats: str | None = None) -> None:
     """`COPY (select) TO STDOUT` on the source, its CopyData bytes written unchanged into
     `COPY scratch FROM STDIN` on every destination, with backpressure: the source is not
-    read while a destination has more than PUMP_HIGH_WATER bytes queued."""
+    read while a destination has more than PUMP_HIGH_WATER bytes queued. `lossy_floats`:
+    the session's extra_float_digits when below 1 (floats are then moved exactly)."""
     started = time.perf_counter()
     rows = nbytes = 0
     await source.settle()
@@ -470,6 +497,7 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
         await dest.settle()
         dest.send(codec.build_query(f"COPY {scratch} FROM STDIN"))
         await dest.expect_copy_in()
+    exact_floats([source], lossy_floats)
     source.send(codec.build_query(f"COPY ({select}) TO STDOUT"))
     error: PgError | None = None
     done = False
@@ -488,6 +516,7 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
             for dest in dests:
                 dest.send(data)
             await _wait_for_room(source, dests)
+    session_floats([source], lossy_floats)
     for dest in dests:
         dest.send(codec.COPY_DONE if error is None else codec.message(b"f", codec.cstr("aborted by the coordinator")))
     for dest in dests:

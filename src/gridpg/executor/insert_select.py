@@ -121,7 +121,7 @@ async def _run_combined(dispatcher: Dispatcher, target: DistTable, route: Insert
 async def _combine_on(dispatcher: Dispatcher, catalog: Any, target: DistTable, route: InsertSelectRoute,
                       cols: Sequence[str], columns: Sequence[TableColumn], head: str, tail: str,
                       bare: ExecRequest, typed: list[tuple[str, str]] | None, shape: str) -> None:
-    from gridpg.executor.exchange import _ensure_blocks, pump
+    from gridpg.executor.exchange import _ensure_blocks, low_float_digits, pump
     from gridpg.executor.multi import _drop_temp, copy_rows_to_catalog, create_partial_temp, scatter
     from gridpg.executor.run import scratch_name
 
@@ -151,7 +151,8 @@ async def _combine_on(dispatcher: Dispatcher, catalog: Any, target: DistTable, r
                 await conn.settle()
                 await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} AS {shape} WITH NO DATA")
             for dest, part in _parts(dispatcher, target, route.key, columns, rows).items():
-                await pump(catalog, [await txn.connection(dest, wants_block=True)], part, stage)
+                await pump(catalog, [await txn.connection(dest, wants_block=True)], part, stage,
+                           low_float_digits(dispatcher.runner))
             node_sql = f"{head} SELECT * FROM {stage} {tail}".rstrip()
             relay = {target.groups[0]} if target.method == "replication" else None
             await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True),
@@ -211,7 +212,7 @@ async def _distribute(dispatcher: Dispatcher, target: DistTable, route: InsertSe
                       columns: Sequence[TableColumn], source: str, stage: str) -> None:
     """Each source node's rows to the stage of the node of their partition (every node of a
     REPLICATION target): COPY byte pumps between datanodes, a local INSERT where they stay."""
-    from gridpg.executor.exchange import local_copy, pump
+    from gridpg.executor.exchange import local_copy, low_float_digits, pump
 
     txn = dispatcher.runner.txn
     parts = _parts(dispatcher, target, route.key, columns, source)
@@ -221,7 +222,8 @@ async def _distribute(dispatcher: Dispatcher, target: DistTable, route: InsertSe
             if dest == fragment.group:
                 await local_copy(src, stage, part)
             else:
-                await pump(src, [await txn.connection(dest, wants_block=True)], part, stage)
+                await pump(src, [await txn.connection(dest, wants_block=True)], part, stage,
+                           low_float_digits(dispatcher.runner))
 
 
 def select_refs(select: ast.Node) -> list[ast.RangeVar]:

@@ -306,6 +306,11 @@ async def copy_rows_to_catalog(
     for conn in [*conns, catalog]:
         await conn.settle()
 
+    from gridpg.executor.exchange import exact_floats, low_float_digits, session_floats
+
+    lossy = low_float_digits(dispatcher.runner)
+    exact_floats(conns, lossy)
+
     def start() -> None:
         for conn, (_, sql) in zip(conns, sources):
             conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
@@ -333,6 +338,7 @@ async def copy_rows_to_catalog(
                     done = True
             if done:
                 break
+    session_floats(conns, lossy)
     if error is not None:
         catalog.send(codec.message(b"f", codec.cstr("aborted by the coordinator")))
         try:
