@@ -306,3 +306,29 @@ def test_floats_move_exactly_under_low_extra_float_digits(gridpg_cluster: Cluste
             assert conn.execute("SHOW extra_float_digits").fetchone() == ("0",)
             conn.execute("BEGIN")
         conn.execute("COMMIT")
+
+
+def test_job_queue_row_locks_over_several_nodes(gridpg_cluster: Cluster, schema: str) -> None:
+    """`SELECT ... ORDER BY ... LIMIT n FOR UPDATE SKIP LOCKED` (every job queue) failed
+    over a distributed table; now each node locks its first rows and the merge returns the
+    first n: two workers get different jobs, NOWAIT fails on a taken one (55P03)."""
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as setup:
+        setup.execute(f"SET search_path TO {schema}")
+        setup.execute("CREATE TABLE jq (id bigserial PRIMARY KEY, status text NOT NULL DEFAULT 'queued')")
+        setup.execute("INSERT INTO jq (status) SELECT 'queued' FROM generate_series(1, 20)")
+    take = "SELECT id FROM jq WHERE status = 'queued' ORDER BY id LIMIT 3 FOR UPDATE SKIP LOCKED"
+    with psycopg.connect(dsn) as one, psycopg.connect(dsn) as two:
+        for conn in (one, two):
+            conn.execute(f"SET search_path TO {schema}")
+            conn.commit()
+        first = [r[0] for r in one.execute(take).fetchall()]
+        second = [r[0] for r in two.execute(take).fetchall()]
+        assert first == [1, 2, 3] and len(second) == 3 and not set(first) & set(second)
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            two.execute("SELECT id FROM jq ORDER BY id LIMIT 1 FOR UPDATE NOWAIT")
+        two.rollback()
+        one.execute("UPDATE jq SET status = 'done' WHERE id = ANY(%s)", (first,))
+        one.commit()
+        assert [r[0] for r in two.execute(take).fetchall()] == [4, 5, 6]
+        two.rollback()

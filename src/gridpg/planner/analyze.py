@@ -56,6 +56,8 @@ def _collect(node: Any, hidden: frozenset[str], out: list[RelRef]) -> None:
     if "RangeVar" in node:
         _add_range_var(node["RangeVar"], hidden, out)
         return
+    if "LockingClause" in node:  # FOR UPDATE OF a: names FROM items, not relations
+        return
     if "relname" in node and "relpersistence" in node:
         _add_range_var(node, hidden, out)  # InsertStmt/UpdateStmt.relation: a bare RangeVar
         return

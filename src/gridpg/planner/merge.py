@@ -41,7 +41,8 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
         final += f" LIMIT {count}"
     if offset:
         final += f" OFFSET {offset}"
-    return MergePlan(tuple(Fragment(g, partial) for g in groups), False, final, partial_temp=temp,
+    locks = bool(body.get("lockingClause"))
+    return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
                      scratch=tuple(scratch.made))
 
 
@@ -56,8 +57,11 @@ def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[s
     distinct = body.get("distinctClause")
     if distinct and any(item for item in distinct):  # DISTINCT ON (a list with expressions)
         return "DISTINCT ON is finished on the coordinator"
-    if body.get("lockingClause") or body.get("intoClause") or tableoid.has_user_sublink(body):
-        return "subqueries or locking"
+    if body.get("intoClause") or tableoid.has_user_sublink(body):
+        return "subqueries or SELECT INTO"
+    why = _locking_blocker(body)
+    if why:
+        return why
     if _anonymous_record_output(body):
         return "an output column is an anonymous record, which a table cannot hold"
     targets = body.get("targetList", [])
@@ -84,6 +88,21 @@ def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[s
             if any(ref is None or ref[-1] not in names for ref in refs) or not refs:
                 return "ORDER BY uses columns that are not in the output"
     return None
+
+
+def _locking_blocker(body: dict[str, Any]) -> str | None:
+    """FOR UPDATE/SHARE: each node locks the rows it returns, up to its LIMIT. Without a
+    LIMIT those are the rows PostgreSQL locks. With one, the rows past the merged LIMIT stay
+    locked too: harmless under SKIP LOCKED (a job queue: others skip them, as they may) and
+    NOWAIT, but waiting locks on rows nobody asked for could deadlock sessions PostgreSQL
+    would only queue, so that case is refused."""
+    clauses = body.get("lockingClause") or []
+    if not clauses or not body.get("limitCount"):
+        return None
+    policies = {(c.get("LockingClause") or {}).get("waitPolicy") for c in clauses}
+    if policies <= {"LockWaitSkip", "LockWaitError"}:
+        return None
+    return "FOR UPDATE/SHARE with LIMIT over several nodes waits on rows beyond the LIMIT (use SKIP LOCKED or NOWAIT)"
 
 
 def _anonymous_record_output(body: dict[str, Any]) -> bool:

@@ -349,7 +349,7 @@ class DistributedPlan(Plan):
             )
         if self.final_sql:
             lines.append(f"  Final SQL on the catalog server: {self.final_sql}")
-        if self.writes and len(self.groups) > 1:
+        if self.writes and len(self.groups) > 1 and self.strategy is not Strategy.MERGE:  # a merge only locks rows
             lines.append("  Commit: two-phase (PREPARE TRANSACTION on every node written)")
         return lines
 

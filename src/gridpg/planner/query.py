@@ -112,7 +112,11 @@ def _two_phase(ctx: QueryContext) -> Outcome:
 
 def _coordinator_finish(ctx: QueryContext) -> Outcome:
     if ctx.writes:
-        raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported")
+        raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported "
+                      "for this statement",
+                      hint="Row locks are taken on the datanodes by statements each node runs alone "
+                           "(ORDER BY ... LIMIT with SKIP LOCKED or NOWAIT, no aggregates or non-colocated "
+                           "joins), or by one node when the distribution column is pinned.")
     tableoid.ensure_not_gathered(ctx.sql, "a coordinator finish")
     return coordinator_finish(ctx.sql, ctx.resolved, (), ctx.scratch)
 

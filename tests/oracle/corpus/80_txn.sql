@@ -315,3 +315,14 @@ SHOW search_path;
 ROLLBACK;
 -- error
 SELECT count(*) FROM tx_new_view;
+
+-- Row locks over several nodes: a job queue's statements (ORDER BY ... LIMIT with SKIP
+-- LOCKED or NOWAIT), and FOR UPDATE/SHARE without a LIMIT.
+BEGIN;
+SELECT id, owner FROM acct WHERE balance >= 0 ORDER BY id LIMIT 3 FOR UPDATE SKIP LOCKED;
+UPDATE acct SET balance = balance + 1 WHERE id IN (SELECT id FROM acct ORDER BY id LIMIT 2 FOR UPDATE SKIP LOCKED) RETURNING id, balance;
+SELECT id, balance FROM acct ORDER BY balance DESC, id LIMIT 1 FOR NO KEY UPDATE NOWAIT;
+SELECT id FROM acct WHERE id < 6 ORDER BY id FOR SHARE;
+SELECT a.id, l.entry, l.delta FROM acct a JOIN ledger l ON l.acct_id = a.id ORDER BY l.entry LIMIT 2 FOR UPDATE OF a SKIP LOCKED;
+ROLLBACK;
+SELECT id, balance FROM acct ORDER BY id LIMIT 3;
