@@ -30,13 +30,19 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     if count is not None:
         stmt.limitCount = ast.A_Const(val=ast.Integer(count + (offset or 0)))
     stmt.limitOffset = None
+    star = len(_output_names(body)) < len(body.get("targetList", []))
+    hidden = [] if star else _hidden_sort_keys(body, _output_names(body)) or []
+    for index in hidden:  # sorted on the nodes, returned, left out at the end
+        stmt.targetList = (*stmt.targetList, ast.ResTarget(name=f"gp_sort_{index}",
+                                                           val=stmt.sortClause[index].node))
     partial = str(RawStream()(stmt))
     temp = f"pg_temp.{scratch.new('merge')}"
     relation = resolved[0].ref
     alias = quote(relation.alias or relation.name) if len(resolved) == 1 else "m"
-    final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}* FROM {temp} AS {alias}"
+    columns = ", ".join(quote(n) for n in _output_names(body)) if hidden else "*"
+    final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
     if body.get("sortClause"):
-        final += " ORDER BY " + _sort_text(sql)
+        final += " ORDER BY " + _sort_text(sql, hidden)
     if count is not None:
         final += f" LIMIT {count}"
     if offset:
@@ -65,29 +71,50 @@ def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[s
     if _anonymous_record_output(body):
         return "an output column is an anonymous record, which a table cannot hold"
     targets = body.get("targetList", [])
-    names = []
-    star = False
-    for target in targets:
-        res = target["ResTarget"]
-        val = res.get("val", {})
-        if "ColumnRef" in val and any("A_Star" in f for f in val["ColumnRef"]["fields"]):
-            star = True
-            continue
-        name = res.get("name") or (analyze.column_ref(val) or ("?column?",))[-1]
-        names.append(name)
+    names = _output_names(body)
+    star = any("ColumnRef" in t["ResTarget"].get("val", {}) and any(
+        "A_Star" in f for f in t["ResTarget"]["val"]["ColumnRef"]["fields"]) for t in targets)
     if star and (relations != 1 or targets and len(targets) > 1):
         return "* over several tables may repeat column names"
     if len(set(names)) != len(names) or "?column?" in names:
         return "output columns need distinct names"
-    if not star:
-        for item in body.get("sortClause", []):
-            node = item["SortBy"]["node"]
-            if "A_Const" in node:
-                continue
-            refs = [analyze.column_ref(n) for n in analyze._walk(node) if isinstance(n, dict) and "ColumnRef" in n]
-            if any(ref is None or ref[-1] not in names for ref in refs) or not refs:
-                return "ORDER BY uses columns that are not in the output"
+    if star:  # the relation's columns are all in the output
+        return None
+    hidden = _hidden_sort_keys(body, names)
+    if hidden is None:
+        return "ORDER BY has a key without columns"
+    if hidden and body.get("distinctClause") is not None:
+        return "ORDER BY uses columns that are not in the output"
     return None
+
+
+def _output_names(body: dict[str, Any]) -> list[str]:
+    """The output column names of the select list (a `*` left out)."""
+    names = []
+    for target in body.get("targetList", []):
+        res = target["ResTarget"]
+        val = res.get("val", {})
+        if "ColumnRef" in val and any("A_Star" in f for f in val["ColumnRef"]["fields"]):
+            continue
+        names.append(res.get("name") or (analyze.column_ref(val) or ("?column?",))[-1])
+    return names
+
+
+def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | None:
+    """Positions of the ORDER BY keys that use columns not in the output: each node sorts
+    by them and returns them as extra columns the final step sorts by and leaves out
+    (None: a key with no column at all, such as random())."""
+    hidden = []
+    for index, item in enumerate(body.get("sortClause", [])):
+        node = item["SortBy"]["node"]
+        if "A_Const" in node:
+            continue
+        refs = [analyze.column_ref(n) for n in analyze._walk(node) if isinstance(n, dict) and "ColumnRef" in n]
+        if not refs:
+            return None
+        if any(ref is None or ref[-1] not in names for ref in refs):
+            hidden.append(index)
+    return hidden
 
 
 def _locking_blocker(body: dict[str, Any]) -> str | None:
@@ -155,9 +182,10 @@ def _constant(node: dict[str, Any] | None) -> int | None:
         return None
 
 
-def _sort_text(sql: str) -> str:
+def _sort_text(sql: str, hidden: list[int] | None = None) -> str:
     """The ORDER BY list as written, column references reduced to the bare column name
-    (the merged rows come from one temp table holding the output columns)."""
+    (the merged rows come from one temp table holding the output columns); the keys at
+    `hidden` positions sort by their extra column."""
 
     def bare(node: Any) -> None:
         if isinstance(node, ast.ColumnRef) and len(node.fields) > 1:
@@ -171,6 +199,8 @@ def _sort_text(sql: str) -> str:
                 bare(item)
 
     stmt = parse_sql(sql)[0].stmt
-    for item in stmt.sortClause:
+    for index, item in enumerate(stmt.sortClause):
+        if index in (hidden or ()):
+            item.node = ast.ColumnRef(fields=(ast.String(sval=f"gp_sort_{index}"),))
         bare(item)
     return ", ".join(str(RawStream()(item)) for item in stmt.sortClause)

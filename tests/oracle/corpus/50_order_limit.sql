@@ -141,3 +141,10 @@ SELECT (u.id, u.city) AS r FROM users u WHERE u.id < 15 ORDER BY r;
 SELECT s FROM (SELECT id, age FROM users WHERE id < 12) s ORDER BY 1;
 SELECT v, u.id FROM users u, (VALUES (1, 'a'), (2, 'b')) v(k, label) WHERE u.id < 4 ORDER BY u.id, v;
 SELECT ROW(o.order_id, o.amount) FROM orders o WHERE o.order_id < 30 ORDER BY 1 LIMIT 5;
+
+-- ORDER BY keys that are not in the output: each node returns them as extra columns.
+SELECT name FROM users ORDER BY age DESC NULLS LAST, id LIMIT 7;
+SELECT u.id AS user_id FROM users u WHERE u.active ORDER BY lower(u.city) NULLS FIRST, u.score DESC NULLS LAST, 1 LIMIT 6 OFFSET 3;
+SELECT order_id FROM orders ORDER BY amount, order_id DESC LIMIT 5;
+SELECT o.order_id, u.name FROM orders o JOIN users u ON u.id = o.user_id ORDER BY u.signup DESC NULLS LAST, o.order_id LIMIT 8;
+SELECT name FROM users ORDER BY score * 2 - age NULLS LAST, id OFFSET 195;
