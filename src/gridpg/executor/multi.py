@@ -45,6 +45,8 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
         fragment = plan.fragments[0]
         await dispatcher.run_on_node(fragment.group, request, writes=plan.writes, sql=fragment.sql)
     elif strategy is Strategy.PUSHDOWN:
+        if plan.through_view is not None:
+            await _ensure_plain_view(dispatcher, *plan.through_view)
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
@@ -62,6 +64,23 @@ async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Distr
                 await _exchange_or_finish(dispatcher, request, plan)
     else:
         raise PgError(INTERNAL_ERROR, f"gridpg cannot execute a {strategy} plan over several nodes")
+
+
+async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str) -> None:
+    """A write through a view runs on the datanodes only when PostgreSQL would write the
+    view's table itself there: no INSTEAD OF triggers or rules of the view (they would run
+    on each datanode, away from the tables they may write)."""
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    rows = await conn.query(
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid) + "
+        "(SELECT count(*) FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN') "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE n.nspname = {quote_literal(schema)} AND c.relname = {quote_literal(name)}")
+    if rows and rows[0][0] not in (None, "0"):
+        raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot write through view "{name}": it has '
+                      "INSTEAD OF triggers or rules, which would run on each datanode",
+                      hint="write the view's table directly")
 
 
 async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
@@ -685,9 +704,20 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     catalog_facts, path = catalog_view(dispatcher), search_path(dispatcher)
     refs = analyze.relations(inner_tree)
     resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
+    options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
+    if "analyze" in options and not any(r.table is not None for r in resolved):
+        from gridpg.executor.run import session_view
+        from gridpg.planner.core import _write_through_view
+
+        try:
+            through = _write_through_view(inner_tree, kind, refs, catalog_facts, session_view(dispatcher))
+        except PgError:
+            through = True
+        if through is not None:  # it would write the catalog server's empty copy
+            raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a write through a view over "
+                          "distributed tables is not supported by gridpg")
     if not any(r.table is not None for r in resolved):
         return False
-    options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
     from dataclasses import replace
 
     inner_request = replace(request, sql=inner_sql)

@@ -30,10 +30,12 @@ from gridpg.planner.plan import (
     CatalogPlan,
     ClusterViewPlan,
     DistributedPlan,
+    Fragment,
     FunctionCallPlan,
     InsertPlan,
     ModifyingCtePlan,
     Plan,
+    PushdownPlan,
     SequenceCallPlan,
     SessionStatementPlan,
     XlCommandPlan,
@@ -109,6 +111,10 @@ class Planner:
             return SessionStatementPlan(analysis.kind, analysis.tree)
         if analysis.route == "query":
             return self._plan_query(run_sql, analysis, catalog, session, params)
+        if analysis.route == "view_write":
+            view, table = analysis.xl
+            return PushdownPlan(tuple(Fragment(g, run_sql) for g in table.groups), True,
+                                replicated=table.method == "replication", through_view=view)
         if analysis.route == "modifying_cte":
             steps = modifying_cte.plan_steps(analysis.clean)
             return ModifyingCtePlan(steps=steps.steps, main=steps.main)
@@ -266,6 +272,9 @@ class Planner:
             return analysis
         refs = analyze.relations(tree)
         resolved = [Resolved(r, catalog.resolve(r, session.search_path)) for r in refs]
+        view_write = _write_through_view(tree, kind, refs, catalog, session)
+        if view_write is not None:
+            return Analysis("view_write", clean, spec, tree, kind, xl=view_write)
         if not any(r.table is not None for r in resolved):
             if analyze.has_node(tree, "FuncCall") and rewrite_version(sql) != sql:
                 return Analysis("version")
@@ -337,6 +346,36 @@ def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: 
         alias = "" if ref.alias else f" AS {quote(ref.name)}"
         replacements.append((start, end, f"({definition}){alias}"))
     return splice(sql, replacements) if replacements else None
+
+
+def _write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRef], catalog: CatalogView,
+                        session: SessionView) -> tuple[tuple[str, str], DistTable] | None:
+    """((schema, view), table) for an UPDATE/DELETE whose target is an automatically
+    updatable view over one distributed table: the views exist on the datanodes too, so the
+    statement runs there on every node of the table, PostgreSQL resolving the view (its
+    conditions, column names, CHECK OPTION). Other writes to views over distributed tables
+    would change the catalog server's empty copy: refused. None: the target is no such view."""
+    if kind not in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+        return None
+    target = analyze._dml_target(tree)
+    ref = next((r for r in refs if r.location == target), None)
+    if ref is None or catalog.resolve(ref, session.search_path) is not None:
+        return None
+    definition = _view_definition(ref, catalog, session.search_path)
+    if definition is None or not _reads_distributed(definition, catalog, 0):
+        return None
+    key = next(((s, n) for (s, n), d in catalog.views.items() if d is definition and n == ref.name),
+               (ref.schema or "", ref.name))
+    inner = analyze.relations(sqlparse.parse_tree(definition))
+    tables = [catalog.resolve(r, ["public"]) for r in inner]
+    if kind in ("UpdateStmt", "DeleteStmt") and len(inner) == 1 and tables[0] is not None \
+            and not analyze.has_node(tree, "SubLink") and len(refs) == 1:
+        return key, tables[0]
+    verb = kind.removesuffix("Stmt").upper()
+    raise PgError(FEATURE_NOT_SUPPORTED,
+                  f'gridpg cannot {verb} through view "{ref.name}" over distributed tables',
+                  hint="write the view's table directly (gridpg runs UPDATE and DELETE of a view over "
+                       "one distributed table, without FROM/USING or subqueries)")
 
 
 def _view_definition(ref: analyze.RelRef, catalog: CatalogView,

@@ -328,6 +328,7 @@ class DistributedPlan(Plan):
     reasons: tuple[NotApplicable, ...] = field(default=(), compare=False)
     scratch: tuple[Scratch, ...] = ()
     sql: str = ""  # the statement as run (views inlined); "" when the client's text
+    through_view: tuple[str, str] | None = None  # a write to this view, run on its table's nodes
 
     @property
     def groups(self) -> tuple[str, ...]:

@@ -265,3 +265,22 @@ REFRESH MATERIALIZED VIEW mv_later;
 SELECT * FROM mv_later;
 REFRESH MATERIALIZED VIEW mv_const;
 DROP MATERIALIZED VIEW mv_const, mv_later;
+
+-- Writes through automatically updatable views over a distributed table run on its
+-- datanodes (the views exist there): conditions, renamed columns, RETURNING, CHECK OPTION.
+CREATE VIEW dml_active_users AS SELECT id AS user_id, name, score, city FROM users WHERE active;
+UPDATE dml_active_users SET score = score + 1 WHERE user_id < 40 RETURNING user_id, score;
+SELECT id, score FROM users WHERE id < 40 ORDER BY id;
+DELETE FROM dml_active_users WHERE user_id BETWEEN 40 AND 45 RETURNING user_id;
+SELECT count(*) FROM users;
+CREATE VIEW dml_low_score AS SELECT * FROM users WHERE score < 50 WITH CHECK OPTION;
+-- error
+UPDATE dml_low_score SET score = 500 WHERE score < 50;
+BEGIN;
+UPDATE dml_active_users SET city = 'nowhere' WHERE user_id < 100;
+SELECT count(*) FROM users WHERE city = 'nowhere';
+ROLLBACK;
+SELECT count(*) FROM users WHERE city = 'nowhere';
+UPDATE dml_low_score SET score = score + 1 WHERE city = 'oslo' RETURNING id, score;
+DROP VIEW dml_low_score;
+DROP VIEW dml_active_users;
