@@ -164,9 +164,28 @@ def _ensure_splittable(stmt: ast.SelectStmt, complete_subqueries: bool = False,
         raise _Refusal("GROUPING() is not split")
     if not final_from:
         _ensure_from_is_row_local(stmt, complete_subqueries)
+    _ensure_input_order_kept(stmt)
     _ensure_no_misplaced_aggregates(stmt, complete_subqueries)
     if not stmt.groupClause and not any(_is_aggregate(n) for n in _walk(_final_parts(stmt))):
         raise _Refusal("no aggregates and no GROUP BY: nothing to combine")
+
+
+# Aggregates whose result depends on the order of their input rows.
+_ORDER_SENSITIVE = frozenset({"array_agg", "string_agg", "json_agg", "jsonb_agg", "json_object_agg",
+                              "jsonb_object_agg", "xmlagg", "json_agg_strict", "jsonb_agg_strict",
+                              "json_object_agg_strict", "jsonb_object_agg_strict"})
+
+
+def _ensure_input_order_kept(stmt: ast.SelectStmt) -> None:
+    """`array_agg(x) FROM (SELECT x ... ORDER BY y) s`: PostgreSQL feeds the aggregate in the
+    subquery's order, which users rely on; concatenated per-node partials would not keep it."""
+    sorted_from = any(isinstance(n, ast.RangeSubselect) and isinstance(n.subquery, ast.SelectStmt)
+                      and n.subquery.sortClause for n in _walk(stmt.fromClause, into_subqueries=False))
+    if not sorted_from:
+        return
+    for node in _walk(_final_parts(stmt), into_subqueries=False):
+        if isinstance(node, ast.FuncCall) and _func_name(node)[1] in _ORDER_SENSITIVE and not node.agg_order:
+            raise _Refusal(f"{_func_name(node)[1]} takes its rows in the order of a sorted subquery")
 
 
 def _ensure_from_is_row_local(stmt: ast.SelectStmt, complete_subqueries: bool = False) -> None:

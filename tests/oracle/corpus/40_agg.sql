@@ -182,3 +182,8 @@ SELECT u.id, u.name, sum(o.amount) FROM users u JOIN orders o ON o.user_id = u.i
 SELECT status, amount, count(*) FROM orders GROUP BY status;
 -- error
 SELECT name, count(*) FROM users;
+
+-- Order-sensitive aggregates over a sorted subquery take its order (as PostgreSQL feeds them).
+SELECT array_agg(id) FROM (SELECT id FROM users WHERE id < 25 ORDER BY id) s;
+SELECT string_agg(name, ',') FROM (SELECT name, id FROM users WHERE id < 20 ORDER BY id DESC) s;
+SELECT json_agg(order_id) FROM (SELECT order_id FROM orders WHERE order_id < 30 ORDER BY amount, order_id) s;
