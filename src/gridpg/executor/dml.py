@@ -1172,10 +1172,14 @@ async def _query_columns(conn: BackendConnection, query_sql: str, into: dict[str
     if error is not None:
         raise error
     names = [c["String"]["sval"] for c in into.get("colNames", []) or []]
+    if len(names) > len(row_desc):
+        raise PgError("42601", "too many column names were specified")
     types = []
-    for column in row_desc:
-        rows = await conn.query(f"SELECT pg_catalog.format_type({column.type_oid}, {column.type_mod})")
-        types.append(rows[0][0] or "text")
+    if row_desc:
+        pairs = ", ".join(f"({c.type_oid}, {c.type_mod}, {i})" for i, c in enumerate(row_desc))
+        rows = await conn.query("SELECT pg_catalog.format_type(o::pg_catalog.oid, m) FROM "
+                                f"(VALUES {pairs}) AS v(o, m, i) ORDER BY i")
+        types = [r[0] or "text" for r in rows]
     out = []
     for index, column in enumerate(row_desc):
         out.append((names[index] if index < len(names) else column.name, types[index]))

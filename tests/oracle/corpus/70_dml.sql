@@ -284,3 +284,8 @@ SELECT count(*) FROM users WHERE city = 'nowhere';
 UPDATE dml_low_score SET score = score + 1 WHERE city = 'oslo' RETURNING id, score;
 DROP VIEW dml_low_score;
 DROP VIEW dml_active_users;
+-- error
+CREATE TABLE dml_ctas_names (a, b, c, d) AS SELECT id, name FROM users;
+CREATE TABLE dml_ctas_names (a) AS SELECT id, name, score FROM users WHERE id < 5;
+SELECT * FROM dml_ctas_names ORDER BY a;
+DROP TABLE dml_ctas_names;
