@@ -358,3 +358,36 @@ def test_writes_through_views_over_distributed_tables(gridpg_cluster: Cluster, s
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("UPDATE vw_v SET c = 1 WHERE k = 8")
         assert conn.execute("SELECT count(*), sum(c) FROM vw_t").fetchone() == (18, 1991)
+
+
+def test_lock_table_and_set_constraints_reach_the_datanodes(gridpg_cluster: Cluster, schema: str) -> None:
+    """LOCK TABLE locked only the catalog server's empty copy: a concurrent UPDATE went
+    through while the lock was held. SET CONSTRAINTS ALL IMMEDIATE did not check the
+    datanodes' pending deferred violations."""
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as setup:
+        setup.execute(f"SET search_path TO {schema}")
+        setup.execute("CREATE TABLE lk (id int PRIMARY KEY, v int)")
+        setup.execute("INSERT INTO lk SELECT g, 0 FROM generate_series(1, 10) g")
+        setup.execute("CREATE TABLE uq (i int, t text, UNIQUE (i) DEFERRABLE INITIALLY DEFERRED)")
+        setup.execute("INSERT INTO uq VALUES (1, 'a'), (2, 'b')")
+        with pytest.raises(psycopg.errors.NoActiveSqlTransaction):
+            setup.execute("LOCK TABLE lk")
+    with psycopg.connect(dsn) as holder, psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as other:
+        for conn in (holder, other):
+            conn.execute(f"SET search_path TO {schema}")
+        holder.commit()
+        holder.execute("LOCK TABLE ONLY lk IN SHARE ROW EXCLUSIVE MODE")
+        other.execute("SET lock_timeout = '1s'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("UPDATE lk SET v = 1 WHERE id = 3")
+        holder.rollback()
+        other.execute("UPDATE lk SET v = 1 WHERE id = 3")
+        holder.execute("INSERT INTO uq VALUES (1, 'dup')")  # deferred: fine for now
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            holder.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        holder.rollback()
+        holder.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            holder.execute("INSERT INTO uq VALUES (2, 'dup')")
+        holder.rollback()

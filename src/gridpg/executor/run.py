@@ -34,6 +34,12 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
     planner = dispatcher.coord.planner
     assert planner is not None
     catalog, session = catalog_view(dispatcher), session_view(dispatcher)
+    head = request.sql.lstrip()[:4].lower()
+    if head in ("lock", "set ") and ("lock" in head or "constraints" in request.sql.lower()):
+        from gridpg.executor.locks import run_if_lock
+
+        if await run_if_lock(dispatcher, request):
+            return
     if dispatcher.runner.temps.names or "temp" in request.sql.lower():
         from gridpg.executor import temp_query
 
