@@ -127,6 +127,8 @@ def has_aggregate(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGG
     """An aggregate call (not a window) in the target list, HAVING or ORDER BY; `aggregates`
     names every aggregate function of the catalog (user-defined ones included)."""
     for node in analyze._walk([body.get("targetList"), body.get("havingClause"), body.get("sortClause")]):
+        if isinstance(node, dict) and ("JsonArrayAgg" in node or "JsonObjectAgg" in node):
+            return True  # JSON_ARRAYAGG / JSON_OBJECTAGG (also as windows) see every row
         if isinstance(node, dict) and "FuncCall" in node and "over" not in node["FuncCall"]:
             call = node["FuncCall"]
             names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]

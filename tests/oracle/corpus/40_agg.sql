@@ -187,3 +187,9 @@ SELECT name, count(*) FROM users;
 SELECT array_agg(id) FROM (SELECT id FROM users WHERE id < 25 ORDER BY id) s;
 SELECT string_agg(name, ',') FROM (SELECT name, id FROM users WHERE id < 20 ORDER BY id DESC) s;
 SELECT json_agg(order_id) FROM (SELECT order_id FROM orders WHERE order_id < 30 ORDER BY amount, order_id) s;
+
+-- SQL/JSON aggregate constructors are aggregates (they were concatenated per node).
+SELECT JSON_ARRAYAGG(id ORDER BY id) FROM users WHERE id < 30;
+SELECT JSON_OBJECTAGG(id::text: name RETURNING jsonb) FROM users WHERE id < 6;
+SELECT active, JSON_ARRAYAGG(id ORDER BY id) FROM users WHERE id < 40 GROUP BY active ORDER BY active;
+SELECT id, JSON_ARRAYAGG(id) OVER (ORDER BY id) FROM users WHERE id < 8 ORDER BY id;
