@@ -391,3 +391,28 @@ def test_lock_table_and_set_constraints_reach_the_datanodes(gridpg_cluster: Clus
         with pytest.raises(psycopg.errors.UniqueViolation):
             holder.execute("INSERT INTO uq VALUES (2, 'dup')")
         holder.rollback()
+
+
+def test_temp_views_rules_and_ctas_beside_temp_tables(gridpg_cluster: Cluster, schema: str) -> None:
+    """CREATE TEMP VIEW was refused or failed at PREPARE; DROP RULE on a temp table went to
+    every catalog server and failed there, leaving the rule in place (a later DELETE ran the
+    rule's INSERT); CREATE TABLE AS failed at PREPARE whenever the session had a temp table."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TEMP VIEW tv_values (a, b) AS VALUES (1, 10), (2, 20)")
+        assert conn.execute("SELECT sum(b) FROM tv_values").fetchone() == (30,)
+        conn.execute("CREATE TEMP TABLE tt (a int)")
+        conn.execute("INSERT INTO tt SELECT generate_series(1, 5)")
+        conn.execute("CREATE TEMP VIEW tv_tt AS SELECT a * 2 AS d FROM tt")
+        assert conn.execute("SELECT max(d) FROM tv_tt").fetchone() == (10,)
+        conn.execute("CREATE RULE tt_rule AS ON DELETE TO tt DO INSTEAD INSERT INTO tt VALUES (42)")
+        conn.execute("DROP RULE tt_rule ON tt")
+        conn.execute("DELETE FROM tt WHERE a <= 2")
+        assert conn.execute("SELECT count(*), max(a) FROM tt").fetchone() == (3, 5)
+        conn.execute("DROP VIEW tv_tt, tv_values")
+        conn.execute("CREATE TABLE dt (g int)")
+        conn.execute("INSERT INTO dt SELECT generate_series(1, 100)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("CREATE TEMP VIEW tv_dt AS SELECT * FROM dt")
+        conn.execute("CREATE TABLE ctas_g AS SELECT g % 7 AS k, count(*) AS n FROM dt GROUP BY 1")
+        assert conn.execute("SELECT count(*), sum(n) FROM ctas_g").fetchone() == (7, 100)

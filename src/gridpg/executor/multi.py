@@ -659,12 +659,26 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
     return plan.final_sql or "", temps
 
 
+def _reads_session_temps(dispatcher: Dispatcher, sql: str) -> bool:
+    """Whether `sql` names one of the session's temp relations (or cannot be read)."""
+    from gridpg.executor.run import search_path
+    from gridpg.planner import analyze, tempnames
+    from gridpg.sql.parse import parse_tree
+
+    try:
+        refs = analyze.relations(parse_tree(sql))
+    except PgError:
+        return True
+    path = list(search_path(dispatcher))
+    return any(tempnames.shadows(path, r.schema, r.name) or tempnames.is_temp_schema(r.schema) for r in refs)
+
+
 async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[bytes]:
     """Run a SELECT through the coordinator and return its rows as COPY text chunks."""
     # A connection of its own for the temp tables: the transaction's catalog connection may
     # be a 2PC participant (CREATE TABLE AS), and PREPARE refuses temp objects.
     coord = dispatcher.coord
-    if dispatcher.runner.temps.names:
+    if dispatcher.runner.temps.names and _reads_session_temps(dispatcher, sql):
         # The session's temp tables exist only on its own catalog connection.
         catalog = await dispatcher.runner.txn.connection(coord.catalog_node, wants_block=False)
         prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)

@@ -38,11 +38,31 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     path = list(session.search_path)
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
+    if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, catalog, session):
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        return True
     if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
             and utility_on_temp(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         return True
     return False
+
+
+def _temp_view(analysis: Analysis, catalog: CatalogView, session: SessionView) -> bool:
+    """CREATE TEMP VIEW: made on the session's catalog connection (pinned by
+    `frontend/temps.py`), as its temp tables are, when it reads no distributed table; over
+    distributed tables it is refused (reads of it would not be planned over the datanodes)."""
+    from gridpg.frontend.temps import sqlparse_is_temp_schema
+    from gridpg.planner.core import touches_distributed
+
+    body = analysis.tree["ViewStmt"]
+    view = body.get("view") or {}
+    if view.get("relpersistence") != "t" and not sqlparse_is_temp_schema(view.get("schemaname")):
+        return False
+    if touches_distributed(body.get("query") or {}, catalog, session):
+        raise PgError(FEATURE_NOT_SUPPORTED, "temporary views over distributed tables are not supported by gridpg",
+                      hint="create a view (not temporary), or select into a temporary table")
+    return True
 
 
 def references_temp(analysis: Analysis, path: list[str]) -> bool:
