@@ -201,3 +201,32 @@ def test_superuser_only_setting_then_set_role(both: tuple[str, str]) -> None:
               "RESET ROLE", "SELECT current_user"]
     assert _run(subject, script) == _run(reference, script)
     _next_clients_are_themselves(subject)
+
+
+def test_sessions_in_the_same_state_share_connections_without_leaks(both: tuple[str, str]) -> None:
+    """Connections carry the session *state* (login, role, settings), not the session: two
+    clients with the same application_name share them as set up (no RESET/SET round trip,
+    pgbench's case). What one of them changes unseen (set_config in a query) or by SET is
+    still never seen by the other."""
+    _, subject = both
+    dsn = subject + ("&" if "?" in subject else "?") + "application_name=ss%20same"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM secret WHERE id = 1").fetchone() == (1,)
+        conn.execute("SELECT pg_catalog.set_config('work_mem', '10MB', false) FROM secret")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SET work_mem = '9MB'")
+        rows = conn.execute("SELECT current_setting('work_mem') FROM secret").fetchall()
+        assert rows == [("9MB",)] * 3
+    for _ in range(3):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute("SELECT current_setting('work_mem'), current_user FROM secret").fetchall()
+            assert rows == [("4MB", "postgres")] * 3
+            for key in (1, 2, 3):
+                row = conn.execute("SELECT current_setting('work_mem') FROM secret WHERE id = %s", (key,))
+                assert row.fetchone() == ("4MB",)
+    with psycopg.connect(_as(dsn, "ss_other"), autocommit=True) as conn:
+        assert conn.execute("SELECT DISTINCT current_user FROM secret").fetchone() == ("ss_other",)
+    with psycopg.connect(_as(dsn, "ss_app"), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM secret")
+    _next_clients_are_themselves(subject)

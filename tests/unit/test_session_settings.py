@@ -13,7 +13,7 @@ SU = "postgres"
 
 
 def _state(login: str = SU, **startup: str) -> SessionSettings:
-    return SessionSettings(login=login, startup=dict(startup), owner=7)
+    return SessionSettings(login=login, startup=dict(startup), )
 
 
 def test_fresh_superuser_session_is_neutral() -> None:
@@ -77,10 +77,20 @@ def test_tag_at_transaction_start() -> None:
     assert s.tag(SU) != NEUTRAL
 
 
-def test_tags_belong_to_their_session() -> None:
-    a = SessionSettings(login="app", owner=1)
-    b = SessionSettings(login="app", owner=2)
+def test_tags_are_the_state_not_the_session() -> None:
+    """Sessions in the same state share connections as set up; any difference (login,
+    role, a setting) tells them apart."""
+    a = SessionSettings(login="app", startup={"application_name": "pgbench"})
+    b = SessionSettings(login="app", startup={"application_name": "pgbench"})
+    assert a.tag(SU) == b.tag(SU) != NEUTRAL
+    assert statements_for(a.tag(SU), b.tag(SU), SU) == []
+    b.set_value("work_mem", "8MB", in_block=False)
     assert a.tag(SU) != b.tag(SU)
+    c = SessionSettings(login="other", startup={"application_name": "pgbench"})
+    assert c.tag(SU) != a.tag(SU)
+    a.set_role("r", in_block=False)
+    d = SessionSettings(login="app", startup={"application_name": "pgbench"})
+    assert a.tag(SU) != d.tag(SU)
 
 
 def test_statements_for() -> None:

@@ -12,8 +12,12 @@ model, pure (no I/O):
   SAVEPOINT taken before it, and kept by COMMIT and RELEASE;
 * the *state tag* of a backend connection: `NEUTRAL` (the coordinator's own login, no
   settings) or the session's identity and settings, plus the statements that bring a
-  connection from one tag to another. A connection whose state is not known carries
-  `None` and is closed instead of pooled (`datanode.pool`).
+  connection from one tag to another. The tag is the state itself, not the session:
+  sessions with the same login, role and settings (every pgbench client, say) share
+  connections with no `RESET`/`SET` round trip, as neutral sessions do; state a statement
+  may change unseen (`set_config(`, DO, CALL, ...) makes the connection unknown. A
+  connection whose state is not known carries `None` and is closed instead of pooled
+  (`datanode.pool`).
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ class SessionSettings:
 
     login: str
     startup: dict[str, str] = field(default_factory=dict)  # RESET goes back to these
-    owner: int = 0  # the session: a non-neutral tag belongs to it alone
     values: dict[str, str] = field(default_factory=dict)
     session_user: str = ""
     role: str | None = None
@@ -133,7 +136,7 @@ class SessionSettings:
         items = tuple((k, v) for k, v in state.values if k.lower() not in _NOT_FORWARDED)
         if state.session_user == superuser and state.role is None and not items:
             return NEUTRAL
-        return (self.owner, state.session_user, state.role, items)
+        return (state.session_user, state.role, items)
 
     def _state(self) -> _State:
         return _State(tuple(sorted(self.values.items())), self.session_user, self.role)
@@ -157,7 +160,7 @@ def statements_for(current: tuple[object, ...] | None, wanted: tuple[object, ...
     statements = [RESET_TO_NEUTRAL] if current != NEUTRAL else []
     if wanted == NEUTRAL:
         return statements
-    _, session_user, role, items = wanted
+    session_user, role, items = wanted
     # Settings first, as the superuser: the session may hold values only a superuser sets
     # (lc_messages from the startup packet) and then have changed its role, as PostgreSQL
     # allows; a role's own SETs are always within the superuser's reach.

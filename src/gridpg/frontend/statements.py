@@ -9,7 +9,6 @@ catalog server, and hands every other statement to the executor's dispatcher wit
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import re
 import time
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
     from gridpg.frontend.session import Portal, PreparedStatement, Session
 
 log = logging.getLogger("gridpg.statements")
-_session_ids = itertools.count(1)
 
 # Settings the coordinator keeps for itself as well as forwarding.
 REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "search_path",
@@ -67,7 +65,7 @@ class StatementRunner:
         self.coord = coordinator
         self.session = session
         # Session-level settings, role and authorization, replayed on each connection.
-        self.state = SessionSettings(login=session.info.user, owner=next(_session_ids))
+        self.state = SessionSettings(login=session.info.user)
         self.txn = DistributedTransaction(
             coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
         )
@@ -239,7 +237,7 @@ class StatementRunner:
                 "22023", f"gridpg supports only client_encoding UTF8, not {startup['client_encoding']}",
                 severity="FATAL",
             )
-        self.state = SessionSettings(login=self.session.info.user, startup=startup, owner=self.state.owner)
+        self.state = SessionSettings(login=self.session.info.user, startup=startup)
 
     @staticmethod
     def _apply_options(options: str, startup: dict[str, str]) -> None:
