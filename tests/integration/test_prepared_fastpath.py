@@ -221,3 +221,68 @@ def test_only_takes_the_general_path(conn: psycopg.Connection) -> None:
     assert conn.execute("DELETE FROM ONLY acc WHERE id = %s", (9,), prepare=True).rowcount == 1
     assert conn.execute("DELETE FROM ONLY acc WHERE id = 10").rowcount == 1
     assert _simple(conn, "SELECT count(*) FROM acc WHERE id IN (9, 10)") == [("0",)]
+
+
+def test_prepared_insert_routes_by_its_parameter(conn: psycopg.Connection, schema: str,
+                                                  datanodes: dict[str, str]) -> None:
+    """A one-row INSERT whose distribution column is a parameter goes straight to its node:
+    every row lands where routed reads (and the datanodes' own placement checks) find it,
+    with text and binary values, RETURNING, ON CONFLICT, and in a block that rolls back."""
+    conn.execute("CREATE TABLE hist (tid int, aid int, delta int, note text) DISTRIBUTE BY HASH (aid)")
+    insert = "INSERT INTO hist (tid, aid, delta, note) VALUES (%s, %s, %s, 'x')"
+    for binary in (False, True):
+        with conn.cursor(binary=binary) as cur:
+            for key in range(1, 121, 3):
+                cur.execute(insert, (7, key, key * 2), prepare=True)
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+        conn.execute(insert, (8, 500, 1), prepare=True)
+        conn.execute("SELECT 1 / 0 FROM hist WHERE aid = %s", (500,), prepare=True)
+    rows = conn.execute("SELECT aid, delta FROM hist ORDER BY aid, delta").fetchall()
+    assert rows == sorted([(k, k * 2) for k in range(1, 121, 3)] * 2)
+    for key in (1, 58, 118):
+        got = conn.execute("SELECT count(*) FROM hist WHERE aid = %s", (key,), prepare=True).fetchone()
+        assert got == (2,)
+    on_nodes = 0
+    for dsn in datanodes.values():
+        with psycopg.connect(dsn, autocommit=True) as direct:
+            on_nodes += direct.execute(f'SELECT count(*) FROM "{schema}".hist').fetchone()[0]
+    assert on_nodes == len(rows)
+    returning = "INSERT INTO hist (aid, delta) VALUES (%s, %s) RETURNING aid * 10, delta"
+    assert conn.execute(returning, (900, 5), prepare=True).fetchall() == [(9000, 5)]
+    upsert = ("INSERT INTO acc (id, bal) VALUES (%s, %s) "
+              "ON CONFLICT (id) DO UPDATE SET bal = acc.bal + excluded.bal RETURNING bal")
+    assert conn.execute(upsert, (3, 1), prepare=True).fetchall() == [(31,)]
+    assert conn.execute(upsert, (1003, 1), prepare=True).fetchall() == [(1,)]
+
+
+def test_prepared_inserts_the_fast_path_must_not_take(conn: psycopg.Connection) -> None:
+    """Serial columns to fill, a DEFAULT, a distribution value PostgreSQL rounds or takes from
+    a default or an expression: the general path's answers, statement prepared or not."""
+    conn.execute("CREATE TABLE ser (id serial, k int, v text) DISTRIBUTE BY HASH (k)")
+    for key in range(5):
+        conn.execute("INSERT INTO ser (k, v) VALUES (%s, %s)", (key, "a"), prepare=True)
+        conn.execute("INSERT INTO ser (id, k, v) VALUES (DEFAULT, %s, %s)", (key, "b"), prepare=True)
+    ids = [r[0] for r in conn.execute("SELECT id FROM ser ORDER BY id").fetchall()]
+    assert len(ids) == len(set(ids)) == 10
+    conn.execute("CREATE TABLE num (k numeric(8,2), v text) DISTRIBUTE BY HASH (k)")
+    for text in ("1.005", "2.004", "3.999"):
+        conn.execute("INSERT INTO num (k, v) VALUES (%s, 'n')", (text,), prepare=True)
+    assert conn.execute("SELECT k::text FROM num WHERE k = %s", ("1.01",), prepare=True).fetchall() == [("1.01",)]
+    assert conn.execute("SELECT k::text FROM num WHERE k = 4.00").fetchall() == [("4.00",)]
+    conn.execute("CREATE TABLE dflt (k int DEFAULT 42, v text) DISTRIBUTE BY HASH (k)")
+    conn.execute("INSERT INTO dflt (v) VALUES (%s)", ("d",), prepare=True)
+    conn.execute("INSERT INTO dflt (k, v) VALUES (%s + 1, %s)", (9, "e"), prepare=True)
+    assert conn.execute("SELECT v FROM dflt WHERE k = %s", (42,), prepare=True).fetchall() == [("d",)]
+    assert conn.execute("SELECT v FROM dflt WHERE k = %s", (10,), prepare=True).fetchall() == [("e",)]
+
+
+def test_prepared_insert_replans_after_ddl(conn: psycopg.Connection) -> None:
+    insert = "INSERT INTO moved (a, b) VALUES (%s, %s)"
+    conn.execute("CREATE TABLE moved (a int, b int) DISTRIBUTE BY HASH (a)")
+    conn.execute(insert, (1, 100), prepare=True)
+    conn.execute("DROP TABLE moved")
+    conn.execute("CREATE TABLE moved (a int, b int) DISTRIBUTE BY HASH (b)")
+    for key in range(20):
+        conn.execute(insert, (key, key + 100), prepare=True)
+    assert conn.execute("SELECT a FROM moved WHERE b = %s", (105,), prepare=True).fetchall() == [(5,)]
+    assert conn.execute("SELECT count(*) FROM moved").fetchone() == (20,)

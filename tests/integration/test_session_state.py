@@ -226,7 +226,7 @@ def test_sessions_in_the_same_state_share_connections_without_leaks(both: tuple[
                 assert row.fetchone() == ("4MB",)
     with psycopg.connect(_as(dsn, "ss_other"), autocommit=True) as conn:
         assert conn.execute("SELECT DISTINCT current_user FROM secret").fetchone() == ("ss_other",)
-    with psycopg.connect(_as(dsn, "ss_app"), autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT count(*) FROM secret")
+    with psycopg.connect(_as(dsn, "ss_app"), autocommit=True) as conn, \
+            pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("SELECT count(*) FROM secret")
     _next_clients_are_themselves(subject)

@@ -31,6 +31,7 @@ from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.planner.pushdown import Resolved
+    from gridpg.planner.router import RouterSpec
 
 _roundrobin = itertools.count()
 
@@ -95,6 +96,42 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups=None if target.method != "replication" else {fragments[0].group},
                   order=order, reads=False)
+
+
+async def prepared_insert_spec(dispatcher: Dispatcher, sql: str, tree: dict[str, Any],
+                               resolved: list[Resolved]) -> RouterSpec | None:
+    """The router spec of a one-row INSERT ... VALUES whose distribution column is given by
+    a bare parameter, when `insert` would send the statement unchanged to the node of that
+    value whatever the values are (no VALUES evaluation, no sequence to fill, no default or
+    rounding of the distribution value): the prepared fast path (executor/routed.py) then
+    runs it with no parse, catalog lookup or tokenizing per Execute. None otherwise."""
+    from gridpg.executor import values
+    from gridpg.planner.router import RouterSpec
+
+    body = tree["InsertStmt"]
+    target = resolved[0].table
+    select = (body.get("selectStmt") or {}).get("SelectStmt")
+    if target is None or target.method not in ("hash", "modulo") or select is None \
+            or len(select.get("valuesLists") or ()) != 1 or any(r.table is not None for r in resolved[1:]):
+        return None
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    shape = _values_shape(sql, body, columns)
+    if values.needs_evaluation(select, shape.cols, target.column) \
+            or _distribution_default(sql, target, shape, columns) or target.column not in shape.cols:
+        return None
+    by_name = {c.name: c for c in columns}
+    if any(c.sequence and c.name not in shape.cols for c in columns):
+        return None  # a serial column to fill from the GTM
+    for name, (start, end) in zip(shape.cols, shape.rows[0]):
+        column = by_name.get(name)
+        if column is not None and column.sequence and sql[start:end].strip().upper() == "DEFAULT":
+            return None
+    position = shape.cols.index(target.column)
+    items = select["valuesLists"][0].get("List", {}).get("items", [])
+    value = analyze.value_of(items[position]) if position < len(items) else None
+    if value is None or not value.param or value.cast is not None or await _rounds(dispatcher, target):
+        return None
+    return RouterSpec(((target, (value,)),), None, True, ())
 
 
 async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],

@@ -48,6 +48,8 @@ from gridpg.txn.transaction import DistributedTransaction, TxnState
 if TYPE_CHECKING:
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.session import Portal, PreparedStatement, Session
+    from gridpg.planner.context import CatalogView, SessionView
+    from gridpg.planner.router import RouterSpec
 
 log = logging.getLogger("gridpg.statements")
 
@@ -515,6 +517,20 @@ class StatementRunner:
         except PgError:
             return NOT_ROUTED
 
+    async def _insert_router(self, sql: str, catalog: CatalogView, session: SessionView) -> RouterSpec | None:
+        """A one-row INSERT ... VALUES routed by a parameter (executor/dml.py)."""
+        planner = self.coord.planner
+        assert planner is not None
+        if self.temps.names or "temp" in sql.lower():
+            return None
+        analysis = planner.analysis(sql, catalog, session)
+        if analysis.route != "query" or analysis.kind != "InsertStmt" or analysis.sql is not None \
+                or analysis.literals is not None or not analysis.resolved:
+            return None
+        from gridpg.executor.dml import prepared_insert_spec
+
+        return await prepared_insert_spec(self.dispatcher, sql, analysis.tree, list(analysis.resolved))
+
     async def _plan_routed(self, statement: PreparedStatement) -> object:
         planner = self.coord.planner
         sql = statement.sql
@@ -524,7 +540,10 @@ class StatementRunner:
             return NOT_ROUTED  # ONLY: the general path drops it where needed (executor/only.py)
         from gridpg.executor.run import catalog_view, session_view
 
-        spec = planner.prepared_router(sql, catalog_view(self.dispatcher), session_view(self.dispatcher))
+        catalog, session = catalog_view(self.dispatcher), session_view(self.dispatcher)
+        spec = planner.prepared_router(sql, catalog, session)
+        if spec is None:
+            spec = await self._insert_router(sql, catalog, session)
         if spec is None:
             return NOT_ROUTED
         described = statement.described[0] if statement.described is not None else None
