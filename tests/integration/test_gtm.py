@@ -516,3 +516,41 @@ def test_pause_waits_for_every_watcher_and_ends_with_its_connection(tmp_path: Pa
             await worker.close()
 
     run(body())
+
+
+def test_log_commit_takes_the_commit_fence_in_the_same_request(tmp_path: Path) -> None:
+    """`txn_log_commit_fenced`: the decision is durable and the commit fence is held (a
+    snapshot waits); a snapshot already holding the fence delays the token, not the log;
+    a cancelled wait gives the token back; a refused GID takes no fence."""
+    async def body() -> None:
+        async with running_gtm(tmp_path) as port:
+            a = await GtmClient.connect(HOST, port)
+            b = await GtmClient.connect(HOST, port)
+            token, waited = await a.txn_log_commit_fenced("f1", ["dn1", "dn2"])
+            assert await a.txn_is_committed("f1") and waited >= 0
+            snapshot = asyncio.create_task(b.fence_acquire("snapshot"))
+            assert await _is_blocked(snapshot)
+            await a.fence_release(token)
+            held = await asyncio.wait_for(snapshot, 2)
+            pending = asyncio.create_task(a.txn_log_commit_fenced("f2", ["dn1"]))
+            for _ in range(50):
+                if await b.txn_is_committed("f2"):
+                    break
+                await asyncio.sleep(0.02)
+            assert await b.txn_is_committed("f2") and not pending.done()  # logged, fence waits
+            pending.cancel()
+            await b.fence_release(held)
+            for _ in range(50):  # the late grant is released by a's client
+                if (await b.stats())["fence"]["mode"] is None:
+                    break
+                await asyncio.sleep(0.02)
+            assert (await b.stats())["fence"]["mode"] is None
+            assert await b.txn_resolve("f3") is False  # recovery rolled f3 back
+            await expect_error("40000", a.txn_log_commit_fenced("f3", ["dn1"]))
+            assert (await b.stats())["fence"]["mode"] is None
+            await expect_error("22023", a.call("txn_log_commit", gid="f4", nodes=["dn1"], fence="x"))
+            assert not await a.txn_is_committed("f4")
+            await a.close()
+            await b.close()
+
+    run(body())

@@ -48,7 +48,7 @@ class FakeLog(CommitLog):
     async def forget(self, gid: str) -> None:
         self.forgotten.append(gid)
 
-    async def commit_fenced(self, body: Callable[[], Awaitable[None]]) -> None:
+    async def commit_fenced(self, body: Callable[[], Awaitable[None]], held: object = None) -> None:
         await body()
 
 

@@ -76,10 +76,15 @@ class GtmCommitLog(CommitLog):
     async def forget(self, gid: str) -> None:
         await self.gtm.txn_forget(gid)
 
-    async def commit_fenced(self, body: Any) -> None:
+    async def log_commit_fenced(self, gid: str, nodes: list[str]) -> object:
+        token, waited = await self.gtm.txn_log_commit_fenced(gid, nodes)
+        metrics.FENCE_WAIT_SECONDS.labels("commit").observe(waited)
+        return token
+
+    async def commit_fenced(self, body: Any, held: object = None) -> None:
         from gridpg.txn.fence import with_commit_fence
 
-        await with_commit_fence(self.gtm, body)
+        await with_commit_fence(self.gtm, body, held if isinstance(held, int) else None)
 
 
 class Coordinator:

@@ -186,6 +186,13 @@ class GtmClient:
         """Durably log the commit decision of 2PC transaction ``gid``."""
         await self.call("txn_log_commit", gid=gid, nodes=list(nodes))
 
+    async def txn_log_commit_fenced(self, gid: str, nodes: list[str]) -> tuple[int, float]:
+        """Log the decision, then take the commit fence (one request): the fence's token
+        and the seconds the GTM waited for it. If the caller is cancelled while waiting, a
+        token granted later is released."""
+        result = await self.call("txn_log_commit", gid=gid, nodes=list(nodes), fence="commit")
+        return int(result["token"]), float(result.get("fence_wait") or 0.0)
+
     async def txn_forget(self, gid: str) -> None:
         await self.call("txn_forget", gid=gid)
 
@@ -297,7 +304,7 @@ class GtmClient:
             raise GtmUnavailable(f"GTM did not answer {op} in time") from None
         except asyncio.CancelledError:
             was_pending = link.pending.pop(request_id, None) is not None
-            if was_pending and op == "fence_acquire":
+            if was_pending and (op == "fence_acquire" or "fence" in fields):
                 link.abandoned_fences.add(request_id)
             raise
 

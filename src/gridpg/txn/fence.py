@@ -51,11 +51,14 @@ class Started:
     wait: Callable[[], Awaitable[None]]
 
 
-async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]]) -> None:
-    """Run `body` (the COMMIT PREPARED round) under the commit fence."""
-    started = time.perf_counter()
-    token = await gtm.fence_acquire("commit")
-    metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
+async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]],
+                            token: int | None = None) -> None:
+    """Run `body` (the COMMIT PREPARED round) under the commit fence: the one `token`
+    names (taken with the decision's log, `txn_log_commit_fenced`), else taken here."""
+    if token is None:
+        started = time.perf_counter()
+        token = await gtm.fence_acquire("commit")
+        metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
     try:
         await body()
     finally:

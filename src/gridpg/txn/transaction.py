@@ -91,8 +91,15 @@ class CommitLog:
     async def forget(self, gid: str) -> None:  # pragma: no cover
         raise NotImplementedError
 
-    async def commit_fenced(self, body: Callable[[], Awaitable[None]]) -> None:
-        """Run the COMMIT PREPARED round; the GTM-backed log holds the commit fence."""
+    async def log_commit_fenced(self, gid: str, nodes: list[str]) -> object:
+        """Log the decision and take the commit fence for its COMMIT PREPARED round; the
+        fence's handle, for `commit_fenced(body, held)` (the GTM does both in one request)."""
+        await self.log_commit(gid, nodes)
+        return None
+
+    async def commit_fenced(self, body: Callable[[], Awaitable[None]], held: object = None) -> None:
+        """Run the COMMIT PREPARED round; the GTM-backed log holds the commit fence (the one
+        `held` from log_commit_fenced, else one taken here)."""
         await body()
 
 
@@ -404,7 +411,8 @@ class DistributedTransaction:
                 self.participants[node].state = RemoteState.ABORTING
             first = failed[0]
             raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
-        await self._log_decision(gid, writers)
+        fenced = self.consistency is None or self.consistency.is_cluster
+        held = await self._log_decision(gid, writers, fenced)
         unfinished: list[str] = []
 
         async def commit_prepared() -> None:
@@ -412,8 +420,8 @@ class DistributedTransaction:
                 self.participants[node].state = RemoteState.COMMITTING
             unfinished.extend(await self._run_collecting(writers, f"COMMIT PREPARED {quote_literal(gid)}"))
 
-        if self.consistency is None or self.consistency.is_cluster:
-            await self.commit_log.commit_fenced(commit_prepared)
+        if fenced:
+            await self.commit_log.commit_fenced(commit_prepared, held)
         else:  # gridpg.consistency = node: this transaction's commit is not fenced
             await commit_prepared()
         if unfinished:
@@ -482,14 +490,18 @@ class DistributedTransaction:
         self._reset()
         return nodes
 
-    async def _log_decision(self, gid: str, writers: list[str]) -> None:
-        """Log the commit decision. Refused (recovery already rolled the GID back): roll
-        back here too. Unreachable GTM: the outcome is unknown here, the prepared
+    async def _log_decision(self, gid: str, writers: list[str], fenced: bool) -> object:
+        """Log the commit decision (`fenced`: and take the commit fence in the same GTM
+        request; its handle is returned). Refused (recovery already rolled the GID back):
+        roll back here too. Unreachable GTM: the outcome is unknown here, the prepared
         transactions stay for recovery, which commits them only if the log has them."""
         from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
         try:
+            if fenced:
+                return await self.commit_log.log_commit_fenced(gid, writers)
             await self.commit_log.log_commit(gid, writers)
+            return None
         except GtmError as exc:
             await self._run_everywhere(writers, f"ROLLBACK PREPARED {quote_literal(gid)}", swallow=True)
             for node in writers:
