@@ -13,7 +13,7 @@ SU = "postgres"
 
 
 def _state(login: str = SU, **startup: str) -> SessionSettings:
-    return SessionSettings(login=login, startup=dict(startup), )
+    return SessionSettings(login=login, startup=dict(startup))
 
 
 def test_fresh_superuser_session_is_neutral() -> None:
@@ -106,3 +106,28 @@ def test_statements_for() -> None:
     assert statements_for(wanted, NEUTRAL, SU) == [RESET_TO_NEUTRAL]
     odd = _state('we"ird')
     assert statements_for(NEUTRAL, odd.tag(SU), SU) == ['SET SESSION AUTHORIZATION "we""ird"']
+
+
+def test_cached_tag_follows_every_change() -> None:
+    """The tag is computed once per change: each kind of change (and its undo) shows."""
+    s = _state("app", application_name="x")
+    first = s.tag(SU)
+    assert s.tag(SU) is first
+    s.set_value("work_mem", "6MB", in_block=False)
+    assert s.tag(SU) != first
+    s.reset_value("work_mem", in_block=False)
+    assert s.tag(SU) == first
+    s.set_role("r", in_block=True)
+    assert s.tag(SU) != first and s.tag(SU, at_transaction_start=True) == first
+    s.rollback()
+    assert s.tag(SU) == first
+    s.set_session_authorization("other", in_block=False)
+    assert s.tag(SU)[0] == "other"
+    s.discard_all()
+    assert s.tag(SU) == first
+    s.savepoint("a")
+    s.set_value("search_path", "p", in_block=True)
+    s.rollback_to("a")
+    assert s.tag(SU) == first
+    su = _state()
+    assert su.tag(SU) == NEUTRAL and su.tag("someone_else") != NEUTRAL  # per superuser name

@@ -52,6 +52,7 @@ class SessionSettings:
     _base: _State | None = None  # at the start of the transaction that changed something
     _savepoints: list[tuple[str, _State]] = field(default_factory=list)
     generation: int = 0  # bumped by every change (plans cached by the fast paths depend on it)
+    _tag_cache: tuple[int, str, tuple[object, ...]] | None = None  # (generation, superuser, tag)
 
     def __post_init__(self) -> None:
         self.values = {k: v for k, v in self.startup.items()}
@@ -132,11 +133,14 @@ class SessionSettings:
 
     def tag(self, superuser: str, at_transaction_start: bool = False) -> tuple[object, ...]:
         """The state a backend connection must have for this session (NEUTRAL if none)."""
-        state = self._base if at_transaction_start and self._base is not None else self._state()
-        items = tuple((k, v) for k, v in state.values if k.lower() not in _NOT_FORWARDED)
-        if state.session_user == superuser and state.role is None and not items:
-            return NEUTRAL
-        return (state.session_user, state.role, items)
+        if at_transaction_start and self._base is not None:
+            return _tag_of(self._base, superuser)
+        cached = self._tag_cache
+        if cached is not None and cached[0] == self.generation and cached[1] == superuser:
+            return cached[2]  # taken at every transaction's first node: computed once per change
+        tag = _tag_of(self._state(), superuser)
+        self._tag_cache = (self.generation, superuser, tag)
+        return tag
 
     def _state(self) -> _State:
         return _State(tuple(sorted(self.values.items())), self.session_user, self.role)
@@ -150,6 +154,13 @@ class SessionSettings:
     def _remember(self, in_block: bool) -> None:
         if in_block and self._base is None:
             self._base = self._state()
+
+
+def _tag_of(state: _State, superuser: str) -> tuple[object, ...]:
+    items = tuple((k, v) for k, v in state.values if k.lower() not in _NOT_FORWARDED)
+    if state.session_user == superuser and state.role is None and not items:
+        return NEUTRAL
+    return (state.session_user, state.role, items)
 
 
 def statements_for(current: tuple[object, ...] | None, wanted: tuple[object, ...],

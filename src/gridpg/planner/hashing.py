@@ -250,7 +250,8 @@ def _hash_uint32_seeded(
 def _int_in_range(value: object, low: int, high: int, type_name: str) -> int:
     if type(value) is not int:
         if isinstance(value, str):
-            value = _parse_int(value)
+            # plain ASCII digits (almost every routed value) need no pattern match
+            value = int(value) if value.isascii() and value.isdigit() else _parse_int(value)
         elif isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{type_name} value must be an int, not {type(value).__name__}")
         value = int(value)
