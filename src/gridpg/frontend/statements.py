@@ -33,12 +33,15 @@ from gridpg.errors import (
     notice,
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
+from gridpg.executor.multi import BufferedRows
+from gridpg.executor.prepared import sync_cycles
 from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed, literal_types
 from gridpg.frontend import readonly, session_commands
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
+from gridpg.planner.text import normalize_literals
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
@@ -368,8 +371,6 @@ class StatementRunner:
         return statement.described
 
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
-        from gridpg.executor.multi import BufferedRows
-
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
             return
@@ -410,8 +411,6 @@ class StatementRunner:
         once per literal-free form; False (nothing run) to take the general path."""
         if self.private_snapshot is not None or self.coord.read_only or self.temps.pinned:
             return False  # a read-only coordinator checks every statement (run); temp tables
-        from gridpg.planner.text import normalize_literals
-
         form = normalize_literals(sql)
         if form is None:
             return False
@@ -553,8 +552,6 @@ class StatementRunner:
 
     async def sync(self) -> None:
         """End of an extended-protocol cycle: sync the nodes we talked to."""
-        from gridpg.executor.prepared import sync_cycles
-
         error = await sync_cycles(self)
         if error is not None:
             self.session.send((await self.explain_cancel(error)).to_message())
