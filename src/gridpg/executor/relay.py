@@ -48,9 +48,20 @@ class RelayResult:
 
 
 def statement_name(sql: str, param_oids: list[int] | tuple[int, ...] = ()) -> str:
-    """The node-side name of a prepared statement: its text and declared parameter types."""
-    key = sql.encode() + b"\0" + ",".join(map(str, param_oids)).encode()
-    return "gp_" + hashlib.blake2b(key, digest_size=10).hexdigest()
+    """The node-side name of a prepared statement: its text and declared parameter types
+    (remembered: the simple protocol's fast path names its statement at every execution)."""
+    key = (sql, tuple(param_oids))
+    name = _NAMES.get(key)
+    if name is None:
+        digest = hashlib.blake2b(sql.encode() + b"\0" + ",".join(map(str, param_oids)).encode(), digest_size=10)
+        name = "gp_" + digest.hexdigest()
+        if len(_NAMES) > 4096:
+            _NAMES.clear()
+        _NAMES[key] = name
+    return name
+
+
+_NAMES: dict[tuple[str, tuple[int, ...]], str] = {}
 
 
 def start_extended(
