@@ -82,11 +82,31 @@ def add_observations(child: Any, total: float, buckets: list[int]) -> None:
             child._buckets[index].inc(count)
 
 
+class Counts:
+    """Increments of a labelled counter kept in process memory and added to the shared
+    files by `flush` (as Tally: a commit counted in the mapped file cost ~5 us of a
+    single-node transaction's few hundred)."""
+
+    def __init__(self, counter: Any) -> None:
+        self.counter = counter
+        self.pending: dict[str, int] = {}
+
+    def inc(self, label: str) -> None:
+        self.pending[label] = self.pending.get(label, 0) + 1
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, {}
+        for label, count in pending.items():
+            self.counter.labels(label).inc(count)
+
+
 ROUTER = Tally("router")  # the fast paths (frontend/statements.py)
+COMMIT_COUNTS = Counts(COMMITS)  # DistributedTransaction.commit's outcomes
 
 
 def flush_tallies() -> None:
     ROUTER.flush()
+    COMMIT_COUNTS.flush()
 
 
 def serve(host: str, port: int) -> None:

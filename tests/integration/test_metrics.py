@@ -45,8 +45,9 @@ def test_counts_statements_commits_and_errors(gridpg_cluster: Cluster, schema: s
     def grew(name: str) -> float:
         return after.get(name, 0.0) - before.get(name, 0.0)
 
-    deadline = time.monotonic() + 5  # fast-path statements are flushed once a second
-    while grew('gridpg_statements_total{strategy="router"}') < 5 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 5  # fast-path statements and commits are flushed once a second
+    while (grew('gridpg_statements_total{strategy="router"}') < 5
+           or grew('gridpg_commits_total{outcome="two-phase"}') < 1) and time.monotonic() < deadline:
         time.sleep(0.2)
         after = scrape(gridpg_cluster)
 

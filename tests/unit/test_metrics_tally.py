@@ -40,3 +40,16 @@ def test_flushed_tally_equals_one_observe_per_value() -> None:
     tally.flush(bulk_counter, bulk_histogram)  # nothing new: adds nothing
     assert _samples(bulk) == _samples(direct)
     assert 't_seconds_bucket{le="+Inf",strategy="router"} 12.0' in _samples(bulk)
+
+
+def test_counts_flush_equals_one_inc_per_event() -> None:
+    direct, counter, _ = _metrics()
+    batched, later, _ = _metrics()
+    counts = metrics.Counts(later)
+    for label in ("one-phase", "two-phase", "one-phase", "failed", "one-phase"):
+        counter.labels(label).inc()
+        counts.inc(label)
+    assert _samples(batched) != _samples(direct)  # nothing before the flush
+    counts.flush()
+    counts.flush()  # a second flush adds nothing
+    assert _samples(batched) == _samples(direct)

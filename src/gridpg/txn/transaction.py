@@ -374,12 +374,12 @@ class DistributedTransaction:
             remote_open = [n for n, p in self.participants.items() if p.conn.txn_status != b"I"]
             if len(writers) >= 2:
                 await self._commit_two_phase(writers)
-                metrics.COMMITS.labels("two-phase").inc()
+                metrics.COMMIT_COUNTS.inc("two-phase")
             elif remote_open:
                 await self._run_everywhere(remote_open, "COMMIT")
-                metrics.COMMITS.labels("one-phase").inc()
+                metrics.COMMIT_COUNTS.inc("one-phase")
         except BaseException:
-            metrics.COMMITS.labels("failed").inc()
+            metrics.COMMIT_COUNTS.inc("failed")
             await self.rollback()
             raise
         self._release_all()
@@ -431,7 +431,7 @@ class DistributedTransaction:
             # the moment (a failover's new one). The decision is kept until then, so
             # recovery can still commit it if this coordinator dies first.
             log.warning("%s: COMMIT PREPARED unconfirmed on %s; retrying", gid, ", ".join(unfinished))
-            metrics.COMMITS.labels("two-phase-unconfirmed").inc()
+            metrics.COMMIT_COUNTS.inc("two-phase-unconfirmed")
             asyncio.ensure_future(self._finish_commit(gid, unfinished))
             return
         # Forgetting the decision needs no wait: every node confirmed.
@@ -571,7 +571,13 @@ class DistributedTransaction:
 
     async def _run_everywhere(self, nodes: list[str], sql: str, swallow: bool = False) -> None:
         conns = [self.participants[n].conn for n in nodes]
-        results = await asyncio.gather(*(c.simple_query(sql) for c in conns), return_exceptions=True)
+        if len(conns) == 1:  # one node (a single-node COMMIT): no task to gather
+            try:
+                results: list[object] = [await conns[0].simple_query(sql)]
+            except Exception as exc:  # noqa: BLE001 - as gather(return_exceptions=True)
+                results = [exc]
+        else:
+            results = await asyncio.gather(*(c.simple_query(sql) for c in conns), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors and not swallow:
             first = errors[0]
