@@ -286,3 +286,63 @@ def test_prepared_insert_replans_after_ddl(conn: psycopg.Connection) -> None:
         conn.execute(insert, (key, key + 100), prepare=True)
     assert conn.execute("SELECT a FROM moved WHERE b = %s", (105,), prepare=True).fetchall() == [(5,)]
     assert conn.execute("SELECT count(*) FROM moved").fetchone() == (20,)
+
+
+def test_whole_cycles_run_as_one(conn: psycopg.Connection) -> None:
+    """libpq's Bind + Describe + Execute + Sync received at once runs as one cycle
+    (Session.routed_cycle): rows in text and binary, a node error outside a block (the
+    session goes on), inside one (the block is failed until ROLLBACK, as on PostgreSQL),
+    and a Bind with the wrong number of values (PostgreSQL's error)."""
+    query = "SELECT bal, id FROM acc WHERE id = %s"
+    for binary in (False, True, False):
+        with conn.cursor(binary=binary) as cur:
+            for key in (5, 6, 7):
+                assert cur.execute(query, (key,), prepare=True).fetchall() == [(key * 10, key)]
+    divide = "SELECT bal / (id - %s) FROM acc WHERE id = %s"
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute(divide, (9, 9), prepare=True)
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert conn.execute(divide, (8, 9), prepare=True).fetchall() == [(90,)]
+    conn.execute("BEGIN")
+    conn.execute("UPDATE acc SET bal = bal + %s WHERE id = %s", (1, 9), prepare=True)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute(divide, (9, 9), prepare=True)
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+        conn.execute(query, (9,), prepare=True)
+    conn.execute("ROLLBACK")
+    assert conn.execute(query, (9,), prepare=True).fetchall() == [(90, 9)]
+    raw = conn.pgconn
+    raw.prepare(b"two", b"SELECT bal FROM acc WHERE id = $1 AND bal > $2")
+    result = raw.exec_prepared(b"two", [b"3"])  # one value for two parameters
+    assert result.error_field(psycopg.pq.DiagnosticField.SQLSTATE) == b"08P01"
+    result = raw.exec_prepared(b"two", [b"3", b"0"])
+    assert result.get_value(0, 0) == b"30"
+
+
+def test_whole_cycles_without_describe(gridpg_cluster: Cluster, schema: str, conn: psycopg.Connection) -> None:
+    """asyncpg's Bind + Execute + Sync (no Describe): the same answers, in blocks too."""
+    asyncpg = pytest.importorskip("asyncpg")
+    import asyncio
+
+    async def run() -> list[object]:
+        client = await asyncpg.connect(gridpg_cluster.dsn(0), server_settings={"search_path": schema})
+        try:
+            select = await client.prepare("SELECT bal FROM acc WHERE id = $1")
+            out: list[object] = [await select.fetchval(key) for key in (11, 12, 13)]
+            update = await client.prepare("UPDATE acc SET bal = bal + $1 WHERE id = $2")
+            async with client.transaction():
+                await update.fetch(5, 11)
+                out.append(await select.fetchval(11))
+            try:
+                async with client.transaction():
+                    await update.fetch(5, 12)
+                    await client.fetch("SELECT 1 / 0 FROM acc WHERE id = $1", 12)
+            except asyncpg.DivisionByZeroError:
+                out.append("rolled back")
+            out.append(await select.fetchval(12))
+            return out
+        finally:
+            await client.close()
+
+    assert asyncio.run(run()) == [110, 120, 130, 115, "rolled back", 120]

@@ -118,14 +118,21 @@ class Dispatcher:
         group = route.group_for(planner, portal.params, portal.param_formats)
         if group is None:
             return False
+        # The client's Sync already waits in our buffer: send the node's with this.
+        sync_now = group not in self.runner.pending_sync and self.session.frames.peek_type() == 0x53
+        await self.run_routed_on(group, route, portal.bind_tail, sync_now)
+        return True
+
+    async def run_routed_on(self, group: str, route: RoutedStatement, bind_tail: bytes,
+                            sync_now: bool) -> None:
+        """The prepared fast path on the node the values pin: Bind (+ Sync when `sync_now`)
+        sent, the answer relayed; the node's error raised."""
         runner = self.runner
         txn = runner.txn
         conn = await txn.connection(group, wants_block=False)
         if route.writes:
             txn.mark_written(group)
-        # The client's Sync already waits in our buffer: send the node's with this.
-        sync_now = group not in runner.pending_sync and self.session.frames.peek_type() == 0x53
-        relay.start_routed(conn, route, route.bind_message(portal.bind_tail), sync_now)
+        relay.start_routed(conn, route, route.bind_message(bind_tail), sync_now)
         if sync_now:
             runner.presynced.add(group)
         runner.pending_sync[group] = conn
@@ -134,7 +141,6 @@ class Dispatcher:
             raise PgError("0A000", "COPY is not supported in the extended query protocol by gridpg")
         if result.error is not None:
             raise result.error
-        return True
 
     async def run_simple_routed(self, group: str, sql: str, writes: bool,
                                 prepared: tuple[str, tuple[int, ...], list[str | None]] | None) -> None:

@@ -314,6 +314,8 @@ class Session:
                 raise ProtocolViolation(f"invalid frontend message type {kind}")
             if self.skip_until_sync and kind != 0x53:
                 continue
+            if kind == 0x42 and await self.routed_cycle(payload):
+                continue
             try:
                 await handler(payload)
             except PgError as exc:
@@ -412,6 +414,63 @@ class Session:
         )
         self.send(codec.BIND_COMPLETE)
 
+    async def routed_cycle(self, payload: bytes) -> bool:
+        """Bind + [Describe portal] + Execute + Sync of a routed prepared statement, all
+        received at once (libpq's PQexecPrepared, pgbench -M prepared), run as one cycle:
+        the node gets Bind + Execute + Sync in one write, the client BindComplete, the
+        description, the node's answer and ReadyForQuery in one. Only where every message
+        would have been answered the same one by one; False (nothing consumed or sent):
+        the messages go through their handlers."""
+        wants_description = self.frames.cycle_after_bind()
+        runner = self.runner
+        if wants_description is None or runner is None or payload[:1] != b"\0":
+            return False
+        end = payload.find(b"\0", 1)
+        try:
+            statement = self.statements.get(payload[1:end].decode()) if end > 0 else None
+        except UnicodeDecodeError:
+            return False
+        route = runner.cycle_route(statement) if statement is not None else None
+        if route is None or statement is None or (wants_description and statement.described is None):
+            return False
+        bind = codec.parse_bind(payload)  # a malformed Bind is the same violation either way
+        described = statement.described
+        if len(bind.params) != len(described[0] if described is not None else statement.param_oids):
+            return False  # on_bind reports PostgreSQL's error
+        try:
+            description = self._portal_description(statement, bind.result_formats) if wants_description else b""
+        except PgError:
+            return False  # on_describe reports it (and the Execute is skipped)
+        planner = self.coord.planner
+        group = route.group_for(planner, bind.params, bind.param_formats) if planner is not None else None
+        if group is None:
+            return False
+        self.frames.skip_buffered()
+        self.portals.pop("", None)  # this Bind replaces the unnamed portal; Sync closes it
+        self.send(codec.BIND_COMPLETE)
+        self.send(description)
+        try:
+            await runner.execute_cycle(route, group, routed.bind_tail(payload))
+        except PgError as exc:
+            if exc.is_fatal:
+                raise
+            self.send((await self.explain(exc)).to_message())
+        await self.on_sync(b"")
+        return True
+
+    def _portal_description(self, statement: PreparedStatement, result_formats: list[int]) -> bytes:
+        """A described statement's RowDescription (or NoData) under a portal's result formats."""
+        assert statement.described is not None
+        row_desc = statement.described[1]
+        if row_desc is None:
+            return codec.NO_DATA
+        formats = tuple(result_formats)
+        applied = statement.portal_descriptions.get(formats)
+        if applied is None:
+            applied = apply_result_formats(row_desc, result_formats)
+            statement.portal_descriptions[formats] = applied
+        return applied
+
     async def on_describe(self, payload: bytes) -> None:
         kind, name = codec.parse_describe_or_close(payload)
         assert self.runner is not None
@@ -431,17 +490,9 @@ class Session:
                 self.send(cursor)
                 return
             statement = portal.statement
-            described = statement.described or await self.runner.describe(statement)
-            row_desc = described[1]
-            if row_desc is None:
-                self.send(codec.NO_DATA)
-                return
-            formats = tuple(portal.result_formats)
-            applied = statement.portal_descriptions.get(formats)
-            if applied is None:
-                applied = apply_result_formats(row_desc, portal.result_formats)
-                statement.portal_descriptions[formats] = applied
-            self.send(applied)
+            if statement.described is None:
+                await self.runner.describe(statement)
+            self.send(self._portal_description(statement, portal.result_formats))
 
     async def on_execute(self, payload: bytes) -> None:
         name, max_rows = codec.parse_execute(payload)

@@ -493,6 +493,41 @@ class StatementRunner:
             txn.release_if_idle()
         return done
 
+    def cycle_route(self, statement: PreparedStatement) -> RoutedStatement | None:
+        """The statement's fast-path plan when a whole Bind-Execute-Sync cycle received at
+        once may run as one (Session.routed_cycle): the plan made already for this catalog
+        and these settings, and nothing that `execute_portal` would stop at (no open cycle,
+        failed block, closed pause gate or catalog check due). None: message by message."""
+        if self.private_snapshot is not None or self.coord.read_only or self.temps.pinned \
+                or self.pending_sync:
+            return None
+        if statement.routed_key != (self.coord.snapshot, self.settings_generation, self.temps.names):
+            return None
+        route = statement.routed
+        txn = self.txn
+        if not isinstance(route, RoutedStatement) or txn.state is TxnState.FAILED:
+            return None
+        if not txn.in_block and (self.coord.pause_gate.is_closed_for(self.session)
+                                 or (not txn.participants and self.coord.is_epoch_check_due())):
+            return None
+        return route
+
+    async def execute_cycle(self, route: RoutedStatement, group: str, bind_tail: bytes) -> None:
+        """`execute_portal` of a routed cycle whose Sync came with it: the node's Sync goes
+        with the Execute; the connection is given back by the Sync that follows (`sync`)."""
+        self._running += 1
+        started = time.perf_counter()
+        try:
+            await self.dispatcher.run_routed_on(group, route, bind_tail, sync_now=True)
+        except PgError as exc:
+            metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
+            if self.txn.in_block:
+                self.txn.fail()
+            raise
+        finally:
+            self._running -= 1
+        _count_routed(started)
+
     async def _routed(self, statement: PreparedStatement) -> RoutedStatement | None:
         """The statement's fast-path plan for the current catalog and settings, made once."""
         snapshot = self.coord.snapshot

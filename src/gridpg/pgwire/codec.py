@@ -96,6 +96,25 @@ class FrameReader:
             self._advance(end - pos)
         return frame
 
+    def cycle_after_bind(self) -> bool | None:
+        """After a Bind: whether the buffered bytes go on with exactly [Describe of the
+        unnamed portal] + Execute of the unnamed portal, no row limit + Sync (libpq's
+        PQexecPrepared): True with the Describe, False without, None for anything else."""
+        buf, pos = self._buf, self._pos
+        if buf.startswith(_DESCRIBE_UNNAMED_PORTAL, pos):
+            pos += len(_DESCRIBE_UNNAMED_PORTAL)
+            described = True
+        else:
+            described = False
+        if len(buf) - pos != len(_EXECUTE_SYNC) or not buf.startswith(_EXECUTE_SYNC, pos):
+            return None
+        return described
+
+    def skip_buffered(self) -> None:
+        """Drop every buffered byte (the cycle `cycle_after_bind` read)."""
+        self._buf.clear()
+        self._pos = 0
+
     def next_raw_frame(self) -> tuple[int, bytes] | None:
         """Like next_frame but returns the whole message bytes (header included)."""
         end = self._frame_end()
@@ -309,6 +328,8 @@ COPY_DONE = message(b"c")
 SYNC = message(b"S")
 FLUSH = message(b"H")
 TERMINATE = message(b"X")
+_DESCRIBE_UNNAMED_PORTAL = message(b"D", b"P\0")
+_EXECUTE_SYNC = message(b"E", b"\0\0\0\0\0") + SYNC  # unnamed portal, no row limit
 
 
 @dataclass(frozen=True)
