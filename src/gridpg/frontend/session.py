@@ -438,7 +438,8 @@ class Session:
         if len(bind.params) != len(described[0] if described is not None else statement.param_oids):
             return False  # on_bind reports PostgreSQL's error
         try:
-            description = self._portal_description(statement, bind.result_formats) if wants_description else b""
+            description = self._portal_description(statement, described[1], bind.result_formats) \
+                if wants_description and described is not None else b""
         except PgError:
             return False  # on_describe reports it (and the Execute is skipped)
         planner = self.coord.planner
@@ -458,10 +459,10 @@ class Session:
         await self.on_sync(b"")
         return True
 
-    def _portal_description(self, statement: PreparedStatement, result_formats: list[int]) -> bytes:
-        """A described statement's RowDescription (or NoData) under a portal's result formats."""
-        assert statement.described is not None
-        row_desc = statement.described[1]
+    @staticmethod
+    def _portal_description(statement: PreparedStatement, row_desc: bytes | None,
+                            result_formats: list[int]) -> bytes:
+        """A statement's RowDescription (or NoData) under a portal's result formats."""
         if row_desc is None:
             return codec.NO_DATA
         formats = tuple(result_formats)
@@ -490,9 +491,8 @@ class Session:
                 self.send(cursor)
                 return
             statement = portal.statement
-            if statement.described is None:
-                await self.runner.describe(statement)
-            self.send(self._portal_description(statement, portal.result_formats))
+            described = statement.described or await self.runner.describe(statement)
+            self.send(self._portal_description(statement, described[1], portal.result_formats))
 
     async def on_execute(self, payload: bytes) -> None:
         name, max_rows = codec.parse_execute(payload)

@@ -499,8 +499,8 @@ class StatementRunner:
         and these settings, and nothing that `execute_portal` would stop at (no open cycle,
         failed block, closed pause gate or catalog check due). None: message by message."""
         if self.private_snapshot is not None or self.coord.read_only or self.temps.pinned \
-                or self.pending_sync:
-            return None
+                or self.pending_sync or self.is_loopback:
+            return None  # (a loopback's statements go message by message: its own describe)
         if statement.routed_key != (self.coord.snapshot, self.settings_generation, self.temps.names):
             return None
         route = statement.routed
