@@ -416,3 +416,25 @@ def test_temp_views_rules_and_ctas_beside_temp_tables(gridpg_cluster: Cluster, s
             conn.execute("CREATE TEMP VIEW tv_dt AS SELECT * FROM dt")
         conn.execute("CREATE TABLE ctas_g AS SELECT g % 7 AS k, count(*) AS n FROM dt GROUP BY 1")
         assert conn.execute("SELECT count(*), sum(n) FROM ctas_g").fetchone() == (7, 100)
+
+
+def test_advisory_locks_are_cluster_wide_and_stay_with_the_session(gridpg_cluster: Cluster, schema: str) -> None:
+    """pg_advisory_lock ran on each coordinator's catalog server in a pooled connection: a
+    session on the other coordinator got the same lock, and the owner's unlock ran on another
+    connection (false, and the lock stayed held by a pooled connection)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
+        one.execute(f"SET search_path TO {schema}")
+        one.execute("CREATE TABLE adv (id int PRIMARY KEY)")
+        assert one.execute("SELECT pg_try_advisory_lock(6479889574913458540)").fetchone() == (True,)
+        for _ in range(5):  # other statements in between use other connections
+            one.execute("SELECT count(*) FROM adv")
+            two.execute("SELECT 1")
+        assert two.execute("SELECT pg_try_advisory_lock(6479889574913458540)").fetchone() == (False,)
+        assert one.execute("SELECT pg_advisory_unlock(6479889574913458540)").fetchone() == (True,)
+        assert two.execute("SELECT pg_try_advisory_lock(6479889574913458540)").fetchone() == (True,)
+        with one.transaction():
+            assert one.execute("SELECT pg_try_advisory_xact_lock(11)").fetchone() == (True,)
+            assert two.execute("SELECT pg_try_advisory_xact_lock(11)").fetchone() == (False,)
+        assert two.execute("SELECT pg_try_advisory_xact_lock(11)").fetchone() == (True,)
+        assert two.execute("SELECT pg_advisory_unlock_all()").fetchone() == ("",)

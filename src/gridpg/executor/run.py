@@ -40,6 +40,11 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
         if await run_if_lock(dispatcher, request):
             return
+    if "advisory" in request.sql.lower():
+        from gridpg.executor import advisory
+
+        if advisory.mentions(request.sql) and await advisory.run_if_advisory(dispatcher, request):
+            return
     if dispatcher.runner.temps.names or "temp" in request.sql.lower():
         from gridpg.executor import temp_query
 

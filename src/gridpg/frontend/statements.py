@@ -459,7 +459,7 @@ class StatementRunner:
         reaches distributed tables (the routine guard)."""
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
-                or citus_views.reads_views(sql) or "prepared_statements" in lowered:
+                or citus_views.reads_views(sql) or "prepared_statements" in lowered or "advisory" in lowered:
             return False
         try:
             sequences.ensure_supported(sql)

@@ -1,0 +1,53 @@
+"""Advisory locks that mean the same thing from every coordinator and every statement.
+
+`SELECT pg_advisory_lock(k)` touches no table, so it ran on the coordinator's own catalog
+server, in a pooled connection: two sessions on two coordinators both got "the" lock (each
+catalog server has its own lock table), and a session-level lock stayed on a connection the
+pool then gave to another session, while the owner's `pg_advisory_unlock` ran on another
+connection and found nothing to release (migration tools take exactly these locks).
+
+Such statements (advisory lock functions, no relation) now run on one datanode group every
+coordinator agrees on (the first by name), and a session-level lock keeps that connection
+for the rest of the session, out of the pool (as temp tables keep theirs): the lock lives
+as long as PostgreSQL's would, and its unlock reaches it. Transaction-level locks
+(`pg_advisory_xact_lock`) go to the same node inside the transaction's block. A failover of
+that group loses the session locks held there (their connection is gone), as a server
+restart would.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from gridpg.errors import PgError
+from gridpg.planner import analyze
+from gridpg.sql import parse as sqlparse
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+_ADVISORY = re.compile(r"\bpg_(try_)?advisory_", re.IGNORECASE)
+_SESSION_LEVEL = re.compile(r"\bpg_(try_)?advisory_lock(_shared)?\s*\(", re.IGNORECASE)
+
+
+def mentions(sql: str) -> bool:
+    return _ADVISORY.search(sql) is not None
+
+
+async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest) -> bool:
+    """Run a table-less statement calling advisory lock functions on the lock node (True)."""
+    try:
+        tree = sqlparse.parse_tree(request.sql)
+    except PgError:
+        return False
+    if sqlparse.node_type(tree) != "SelectStmt" or analyze.relations(tree):
+        return False  # over tables: each row's node takes its own locks, as planned
+    groups = dispatcher.runner.snapshot().datanode_groups()
+    if not groups:
+        return False
+    node = groups[0].name
+    if _SESSION_LEVEL.search(request.sql):
+        dispatcher.runner.txn.pin(node)  # the lock lives as long as the session
+    await dispatcher.run_on_node(node, request, writes=False)
+    return True
