@@ -204,6 +204,41 @@ def test_sequence_maxvalue_without_cycle(tmp_path: Path) -> None:
     run(body())
 
 
+def test_sequence_state_is_stored_ahead_and_exact_after_a_clean_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's write-ahead of sequences: most nextvals cost no commit; after a stop
+    without the final save (as after a crash) the values continue after the stored state,
+    a gap of at most SEQ_LOG_AHEAD and never a repeat; after a clean stop, no gap."""
+
+    async def body() -> None:
+        async with gtm_client(tmp_path) as gtm:
+            await gtm.seq_create("s")
+            await gtm.seq_create("m", maxvalue=5)
+            assert [(await gtm.seq_next("s")).first for _ in range(3)] == [1, 2, 3]
+            commits = (await gtm.call("stats"))["group_commits"]
+            assert [(await gtm.seq_next("s")).first for _ in range(10)] == list(range(4, 14))
+            assert (await gtm.call("stats"))["group_commits"] == commits  # covered by the stored state
+            assert tuple(await gtm.seq_next("m", count=2)) == (1, 2, 1)
+        async with gtm_client(tmp_path) as gtm:  # a clean stop stored the exact positions
+            assert (await gtm.seq_next("s")).first == 14
+            assert (await gtm.seq_next("m")).first == 3
+
+        async def no_save(self: Any) -> None:
+            return None
+
+        monkeypatch.setattr(server.GtmService, "save_exact_sequences", no_save)
+        async with gtm_client(tmp_path) as gtm:
+            assert (await gtm.seq_next("s")).first == 15
+        async with gtm_client(tmp_path) as gtm:  # stored 32 ahead when 15 was taken
+            assert (await gtm.seq_next("s")).first == 15 + server.SEQ_LOG_AHEAD + 1
+            assert (await gtm.seq_next("m")).first == 4  # the stored state stopped at MAXVALUE 5
+            assert (await gtm.seq_next("m")).first == 5
+            await expect_error("2200H", gtm.seq_next("m"))
+
+    run(body())
+
+
 def test_sequence_cycle_wraps(tmp_path: Path) -> None:
     async def body() -> None:
         async with gtm_client(tmp_path) as gtm:

@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -49,10 +49,12 @@ from gridpg.gtm.protocol import (
     parse_request,
 )
 from gridpg.gtm.storage import (
+    SEQ_LOG_AHEAD,
     Decision,
     SequenceDef,
     Storage,
     StorageLocked,
+    advance_quietly,
     build_sequence,
     next_range,
     set_value,
@@ -312,6 +314,7 @@ class GtmService(CoordinationOps):
         self._epoch = storage.load_meta("epoch", 1)
         self._durable_epoch = self._epoch
         self._sequences = storage.load_sequences()
+        self._seq_logged: dict[str, int] = {}  # values the stored state is ahead of memory
         self._decisions = storage.load_decisions()
         self._fence_waiters: dict[int, asyncio.Future[None]] = {}
         self.fence_open_at = 0.0  # a promoted GTM waits before its first grant (gtm/node.py)
@@ -371,21 +374,44 @@ class GtmService(CoordinationOps):
             _bool(fields, "cycle", False),
         )
         self._sequences[name] = seq
-        self.storage.save_sequence(seq)
+        self._save_sequence(seq)
         await self.committer.sync()
         return {"created": True}
 
     async def op_seq_next(self, conn_id: int, fields: Message) -> Message:
-        seq = self._sequence(_str(fields, "name"))
+        """Values as PostgreSQL's nextval hands them out, with its write-ahead: the stored
+        state runs SEQ_LOG_AHEAD values ahead, so most calls cost no commit; after a crash
+        the sequence continues after the stored state (a gap, never a repeat)."""
+        name = _str(fields, "name")
+        seq = self._sequence(name)
         first, last = next_range(seq, _count(fields))
-        self.storage.save_sequence(seq)
-        await self.committer.sync()
+        taken = (last - first) // seq.increment + 1
+        logged = self._seq_logged.get(name, 0)
+        if taken <= logged:
+            self._seq_logged[name] = logged - taken
+        else:
+            ahead = replace(seq)
+            self._seq_logged[name] = advance_quietly(ahead, SEQ_LOG_AHEAD)
+            self.storage.save_sequence(ahead)
+        await self.committer.sync()  # the stored state covering these values is durable
         return {"first": first, "last": last, "increment": seq.increment}
+
+    def _save_sequence(self, seq: SequenceDef) -> None:
+        """Store the exact state (no values ahead)."""
+        self._seq_logged.pop(seq.name, None)
+        self.storage.save_sequence(seq)
+
+    async def save_exact_sequences(self) -> None:
+        """On a clean stop: store each sequence's exact position instead of the state
+        ahead of it, so a restart continues without a gap."""
+        for name in [n for n, ahead in self._seq_logged.items() if ahead and n in self._sequences]:
+            self._save_sequence(self._sequences[name])
+        await self.committer.sync()
 
     async def op_seq_setval(self, conn_id: int, fields: Message) -> Message:
         seq = self._sequence(_str(fields, "name"))
         set_value(seq, _int(fields, "value"), _bool(fields, "is_called", True))
-        self.storage.save_sequence(seq)
+        self._save_sequence(seq)
         await self.committer.sync()
         return {}
 
@@ -401,7 +427,7 @@ class GtmService(CoordinationOps):
             seq.last_value, seq.is_called = before, True
         else:
             seq.last_value, seq.is_called = first, False
-        self.storage.save_sequence(seq)
+        self._save_sequence(seq)
         await self.committer.sync()
         return {"returned": True}
 
@@ -417,6 +443,7 @@ class GtmService(CoordinationOps):
                 return {"dropped": False}
             raise _undefined_sequence(name)
         del self._sequences[name]
+        self._seq_logged.pop(name, None)
         self.storage.delete_sequence(name)
         await self.committer.sync()
         return {"dropped": True}
@@ -429,6 +456,8 @@ class GtmService(CoordinationOps):
         self.storage.rename_sequence(name, new_name)
         seq.name = new_name
         self._sequences[new_name] = self._sequences.pop(name)
+        if name in self._seq_logged:
+            self._seq_logged[new_name] = self._seq_logged.pop(name)
         await self.committer.sync()
         return {}
 
@@ -762,7 +791,9 @@ async def serve(data_dir: Path, host: str, port: int, ready: asyncio.Event | Non
         exc = await failure
         raise RuntimeError(f"GTM stopped after a failed commit: {exc}")
     finally:
-        await _shutdown(server, set(conn_tasks.values()), node, storage, failure.done())
+        # (awaiting `failure` when cancelled cancels it: that is a clean stop, not a failure)
+        failed = failure.done() and not failure.cancelled()
+        await _shutdown(server, set(conn_tasks.values()), node, storage, failed)
 
 
 async def _shutdown(
@@ -777,12 +808,20 @@ async def _shutdown(
     for task in conn_tasks:
         task.cancel()
     await asyncio.gather(*conn_tasks, return_exceptions=True)
+    if not failed and node.is_acting():
+        try:
+            await asyncio.wait_for(node.service.save_exact_sequences(), SHUTDOWN_SAVE_S)
+        except Exception as exc:  # noqa: BLE001 -- then a restart skips the values stored ahead
+            log.warning("could not store the exact sequence positions at stop: %s", exc)
     await node.stop()
     if not failed and node.role == "primary":
         with contextlib.suppress(Exception):
             storage.commit()  # a standby never has writes of its own
     storage.close()
     log.info("GTM stopped")
+
+
+SHUTDOWN_SAVE_S = 2.0  # a clean stop waits this long for the exact sequence positions
 
 
 def _bound_address(server: asyncio.Server) -> str:

@@ -62,6 +62,11 @@ _SCHEMA = (
 )
 
 
+# Values a sequence's stored state runs ahead of the values handed out (PostgreSQL's
+# SEQ_LOG_VALS): a crash skips at most these, a clean stop none.
+SEQ_LOG_AHEAD = 32
+
+
 class StorageLocked(RuntimeError):
     """Another process already serves this GTM directory."""
 
@@ -140,6 +145,16 @@ def next_range(seq: SequenceDef, count: int) -> tuple[int, int]:
     last = first + (min(count, room) - 1) * seq.increment
     seq.last_value, seq.is_called = last, True
     return first, last
+
+
+def advance_quietly(seq: SequenceDef, count: int) -> int:
+    """Advance ``seq`` by up to ``count`` values as PostgreSQL's write-ahead of a sequence
+    does (stopping at a bound rather than raising); return how many it advanced."""
+    try:
+        first, last = next_range(seq, count)
+    except GtmError:
+        return 0
+    return (last - first) // seq.increment + 1
 
 
 def set_value(seq: SequenceDef, value: int, is_called: bool) -> None:
