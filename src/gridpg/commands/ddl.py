@@ -170,7 +170,7 @@ class DdlRunner:
         if relation.get("relpersistence") == "t":
             if not body.get("partbound"):  # a temp partition: PostgreSQL's own error first
                 await self._ensure_no_distributed_parent(body)
-            await self._catalog_only(sql)
+            await self.catalog_only(sql)
             return
         own = await self.conn(self.coord.catalog_node)
         if body.get("if_not_exists") and await self._exists(own, relation):
@@ -222,7 +222,8 @@ class DdlRunner:
                               f'table "{rel["relname"]}": its rows would not be seen through the parent',
                               hint="create the child as a permanent table")
 
-    async def _catalog_only(self, sql: str) -> None:
+    async def catalog_only(self, sql: str) -> None:
+        """Run on the session's own catalog connection alone (the session's temp objects)."""
         conn = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
         results = await conn.simple_query(sql)
         from gridpg.pgwire import codec

@@ -77,15 +77,124 @@ def ensure_supported(sql: str) -> None:
                       "coordinator", hint=NOT_SUPPORTED_HINT)
 
 
+# -- reads of a sequence's position ---------------------------------------------------------
+
+# Catalog views and functions that show a sequence's position (all sequences).
+_STATE_READERS = ("pg_sequences", "pg_sequence_last_value", "pg_get_sequence_data")
+_SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "gridpg")
+
+
+async def sync_state_reads(dispatcher: Dispatcher, sql: str) -> None:
+    """Before a statement that reads sequence positions on the catalog server (`SELECT *
+    FROM s`, pg_sequences.last_value, pg_sequence_last_value(), pg_get_sequence_data()):
+    the catalog sequences take the GTM's positions, so the read shows what PostgreSQL's
+    would (the last value handed out to any coordinator's cache, as with CACHE)."""
+    lowered = sql.lower()
+    if any(word in lowered for word in _STATE_READERS):
+        await _sync_positions(dispatcher, None)
+        return
+    if "select" not in lowered and "table" not in lowered:
+        return
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return
+    if sqlparse.node_type(tree) != "SelectStmt":
+        return
+    snapshot = dispatcher.runner.snapshot()
+    names = {t.name for t in snapshot.tables}
+    refs = [r for r in analyze.relations(tree) if r.name not in names
+            and r.schema not in _SYSTEM_SCHEMAS and not (r.schema is None and r.name.startswith("pg_"))]
+    if refs:
+        texts = [".".join(quote_ident(p) for p in (r.schema, r.name) if p) for r in refs]
+        found = await _catalog_rows(dispatcher, _SEQUENCES_NAMED_SQL.format(
+            ", ".join(f"pg_catalog.to_regclass({quote_literal(t)})" for t in texts)))
+        wanted = [str(r[0]) for r in found if not served_by_catalog(dispatcher, str(r[0]))]
+        if wanted:
+            await _sync_positions(dispatcher, wanted)
+
+
+_SEQUENCES_NAMED_SQL = (
+    "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND c.oid IN ({})")
+
+
+async def _sync_positions(dispatcher: Dispatcher, names: list[str] | None) -> None:
+    """The GTM positions of these sequences (None: every GTM sequence) written into this
+    coordinator's catalog sequences where they differ (setval outside any transaction, as
+    sequence positions are; then nextval when called, so log_cnt is PostgreSQL's too)."""
+    from gridpg.gtm.protocol import GtmError
+
+    gtm = dispatcher.coord.gtm
+    if names is None:
+        states = list(await gtm.seq_list())
+    else:
+        states = []
+        for name in names:
+            try:
+                states.append(await gtm.seq_currval_state(name))
+            except GtmError:
+                continue  # never used through the GTM: the catalog's position is the sequence's
+    coord = dispatcher.coord
+    conn = await coord.internal_acquire(coord.catalog_node)
+    try:
+        for state in states:
+            await _sync_one(conn, str(state["name"]), int(state["last_value"]), bool(state["is_called"]))
+    finally:
+        coord.pools.pool(coord.catalog_node).release(conn)
+
+
+async def _sync_one(conn: Any, name: str, last: int, called: bool) -> None:
+    regclass = f"pg_catalog.to_regclass({quote_literal(name)})"
+    rows = await conn.query(f"SELECT s.seqcache FROM pg_catalog.pg_sequence s WHERE s.seqrelid = {regclass}")
+    if not rows:
+        return  # not (yet, or any more) in this catalog
+    here = await conn.query(f"SELECT last_value, is_called FROM {name}")
+    if here and int(str(here[0][0])) == last and (here[0][1] == "t") == called:
+        return
+    if called and int(str(rows[0][0])) == 1:  # nextval leaves log_cnt as PostgreSQL's would
+        await conn.query(f"SELECT pg_catalog.setval({regclass}, {last}, false), pg_catalog.nextval({regclass})")
+    else:  # (with a CACHE, nextval here would run ahead by the cache)
+        await conn.query(f"SELECT pg_catalog.setval({regclass}, {last}, {'true' if called else 'false'})")
+
+
 # -- evaluating the calls -------------------------------------------------------------------
+
+
+def served_by_catalog(dispatcher: Dispatcher, name: str) -> bool:
+    """A temp sequence (the session's own) or one created in the open transaction (nobody
+    else sees it yet): the catalog server's own sequence, in the session's transaction, is
+    PostgreSQL's answer; the GTM takes over from its position after COMMIT."""
+    return name.startswith(("pg_temp", '"pg_temp')) or name in dispatcher.runner.local_sequences
+
+
+async def _catalog_call(dispatcher: Dispatcher, sql: str) -> list[tuple[str | None, ...]]:
+    runner = dispatcher.runner
+    conn = await runner.txn.connection(dispatcher.coord.catalog_node, wants_block=runner.txn.in_block)
+    return await conn.query(sql)
+
+
+def ensure_writable(dispatcher: Dispatcher, function: str, name: str) -> None:
+    """nextval/setval change a sequence: refused in a read-only transaction (not for the
+    session's temp sequences), as PostgreSQL does."""
+    from gridpg.executor.exchange import is_read_only
+
+    if not name.startswith(("pg_temp", '"pg_temp')) and is_read_only(dispatcher):
+        raise PgError("25006", f"cannot execute {function}() in a read-only transaction")
 
 
 async def next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int]:
     """`count` values of a sequence (qualified name), recorded for currval() and lastval()."""
     from gridpg.gtm.protocol import GtmError
 
+    ensure_writable(dispatcher, "nextval", name)
     try:
-        values = await dispatcher.coord.sequence_values(name, count)
+        if served_by_catalog(dispatcher, name):
+            rows = await _catalog_call(dispatcher, f"SELECT pg_catalog.nextval({quote_literal(name)}) "
+                                       f"FROM pg_catalog.generate_series(1, {int(count)})")
+            values = [int(str(r[0])) for r in rows]
+        else:
+            values = await dispatcher.coord.sequence_values(name, count)
     except GtmError as exc:
         raise PgError(exc.code, exc.message) from None
     if values:
@@ -120,8 +229,15 @@ async def _setval(dispatcher: Dispatcher, name: str, texts: list[str | None]) ->
 
     if len(texts) < 2 or texts[1] is None:
         raise PgError("22004", "setval() needs a value")
+    ensure_writable(dispatcher, "setval", name)
     value = int(str(texts[1]))
     is_called = len(texts) < 3 or str(texts[2]).lower() in ("true", "t", "on", "1", "yes", "y")
+    if served_by_catalog(dispatcher, name):
+        await _catalog_call(dispatcher, f"SELECT pg_catalog.setval({quote_literal(name)}, {value}, "
+                            f"{'true' if is_called else 'false'})")
+        if is_called:
+            dispatcher.runner.sequence_values[name] = value
+        return value
     coord = dispatcher.coord
     try:
         await coord.ensure_sequence(name)
@@ -294,10 +410,24 @@ class SequenceDdl:
     realter: list[tuple[str, bool]] = field(default_factory=list)  # (name, restarted)
     rename: list[tuple[str, int]] = field(default_factory=list)  # (old name, catalog oid)
     created_by: list[str] = field(default_factory=list)  # tables whose new sequences to clear
+    created: list[str] = field(default_factory=list)  # the sequence a CREATE SEQUENCE makes
+    dropped: list[str] = field(default_factory=list)  # sequences a DROP drops
+
+    async def created_names(self, dispatcher: Dispatcher) -> list[str]:
+        """The sequences this statement created (read in the session's transaction)."""
+        names = list(self.created)
+        for table in self.created_by:
+            names += await _owned_sequences(dispatcher, table)
+        return names
 
     async def apply(self, dispatcher: Dispatcher) -> None:
         coord = dispatcher.coord
         gtm = coord.gtm
+        runner = dispatcher.runner
+        for name in self.dropped:  # currval/lastval of a dropped sequence are undefined again
+            runner.sequence_values.pop(name, None)
+            if runner.last_sequence == name:
+                runner.last_sequence = None
         touched = list(self.drop)
         for table in self.created_by:
             touched += await _owned_sequences(dispatcher, table)
@@ -323,6 +453,7 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
     start = sqlparse.statement_start(sql)
     if not sql[start : start + 6].lower().startswith(("create", "alter", "drop")):
         return None
+    from gridpg.frontend.temps import creates_temp
     from gridpg.sql.xl import extract_distribution, parse_xl_command
 
     if parse_xl_command(sql) is not None:
@@ -331,8 +462,11 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
     kind = sqlparse.node_type(tree)
     body = tree.get(kind, {})
     ddl = SequenceDdl()
+    if kind == "CreateSeqStmt" and creates_temp(sql):
+        return None  # the session's own, on its catalog server: the GTM has no part in it
     if kind == "CreateSeqStmt" and not body.get("if_not_exists"):
         ddl.drop.append(await _name_after(dispatcher, body["sequence"]))
+        ddl.created.append(ddl.drop[-1])
     elif kind == "CreateStmt" and not body.get("if_not_exists"):
         ddl.created_by.append(_range_text(body["relation"]))
     elif kind == "AlterSeqStmt":
@@ -342,11 +476,15 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
             ddl.realter.append((name, restart))
     elif kind == "DropStmt" and body.get("removeType") in ("OBJECT_SEQUENCE", "OBJECT_SCHEMA"):
         ddl.drop += await _dropped(dispatcher, body)
-    elif kind in ("RenameStmt", "AlterObjectSchemaStmt") and \
-            (body.get("renameType") or body.get("objectType")) == "OBJECT_SEQUENCE":
+        ddl.dropped = list(ddl.drop)
+    elif kind in ("RenameStmt", "AlterObjectSchemaStmt") and body.get("relation") and \
+            (body.get("renameType") or body.get("objectType")) in ("OBJECT_SEQUENCE", "OBJECT_TABLE"):
+        # (ALTER TABLE also renames a sequence, as PostgreSQL allows)
         oid = await _oid(dispatcher, _range_text(body["relation"]))
-        if oid:
-            ddl.rename.append((await _name_of_oid(dispatcher, oid) or "", oid))
+        old = await _name_of_oid(dispatcher, oid) if oid else None
+        if not old:
+            return None
+        ddl.rename.append((old, oid))
     else:
         return None
     # Before the DDL (whose commit drops every coordinator's cached ranges): this

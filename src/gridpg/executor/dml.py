@@ -77,12 +77,14 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
         await values.insert_evaluated(dispatcher, request, body, target)
         return
     fill = [c for c in columns if c.sequence and c.name not in shape.cols]
-    rows = await _route_rows(dispatcher, request, target, shape, columns, fill)
+    _check_items(request.sql, body, shape, columns)
+    rows = await _route_rows(dispatcher, request, target, shape, columns, fill,
+                             user_value=body.get("override") == "OVERRIDING_USER_VALUE")
     groups = sorted({g for g, _ in rows})
     if len(groups) == 1 and not fill and not shape.changed and target.method != "replication":
         await dispatcher.run_on_node(groups[0], request, writes=True)
         return
-    fragments = _insert_fragments(request.sql, body, target, shape, fill, rows)
+    fragments = _insert_fragments(request.sql, body, target, shape, fill, rows, columns)
     if target.method == "replication":
         text = fragments[0].sql
         fragments = [Fragment(g, text) for g in target.groups]
@@ -233,10 +235,36 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
     return _ValuesShape(cols[: max(len(r) for r in rows)], rows, toks[start_index].start, end)
 
 
+_INTEGER_LITERAL = re.compile(r"[+-]?\d+")
+_INTEGER_RANGES = {21: ("smallint", 2**15), 23: ("integer", 2**31), 20: ("bigint", 2**63)}
+
+
+def _check_items(sql: str, body: dict[str, Any], shape: _ValuesShape, columns: list[TableColumn]) -> None:
+    """Errors PostgreSQL raises while it analyses the statement, before any default (and
+    so any sequence value) is evaluated: a GENERATED ALWAYS identity column given a value
+    without OVERRIDING SYSTEM VALUE (428C9), an integer constant out of its column's range
+    (22003). Checked here, as the sequence values are taken before the datanode sees it."""
+    by_name = {c.name: c for c in columns}
+    override = body.get("override")
+    for spans in shape.rows:
+        for name, (start, end) in zip(shape.cols, spans, strict=False):
+            column, text = by_name.get(name), sql[start:end].strip()
+            if column is None or text.upper() == "DEFAULT":
+                continue
+            if column.identity == "a" and override not in ("OVERRIDING_SYSTEM_VALUE", "OVERRIDING_USER_VALUE"):
+                raise PgError("428C9", f'cannot insert a non-DEFAULT value into column "{name}"',
+                              detail=f'Column "{name}" is an identity column defined as GENERATED ALWAYS.',
+                              hint="Use OVERRIDING SYSTEM VALUE to override.")
+            bounds = _INTEGER_RANGES.get(column.type_oid)
+            if bounds and _INTEGER_LITERAL.fullmatch(text) and not -bounds[1] <= int(text) < bounds[1]:
+                raise PgError("22003", f"{bounds[0]} out of range")
+
+
 async def _route_rows(dispatcher: Dispatcher, request: ExecRequest, target: DistTable,
                       shape: _ValuesShape, columns: list[TableColumn],
-                      fill: list[TableColumn]) -> list[tuple[str, list[str]]]:
-    """Per row: (group, item texts incl. filled values)."""
+                      fill: list[TableColumn], user_value: bool = False) -> list[tuple[str, list[str]]]:
+    """Per row: (group, item texts incl. filled values). `user_value` (OVERRIDING USER
+    VALUE): identity columns take their sequence's value whatever the row gives."""
     by_name = {c.name: c for c in columns}
     out = []
     fill_values = {c.name: await _next_values(dispatcher, c.sequence or "", len(shape.rows)) for c in fill}
@@ -244,7 +272,8 @@ async def _route_rows(dispatcher: Dispatcher, request: ExecRequest, target: Dist
         items = [request.sql[s:e].strip() for s, e in spans]
         for col_index, text in enumerate(items):
             col = by_name.get(shape.cols[col_index])
-            if text.upper() == "DEFAULT" and col is not None and col.sequence:
+            if col is not None and col.sequence and (
+                    text.upper() == "DEFAULT" or (user_value and col.identity)):
                 items[col_index] = str((await _next_values(dispatcher, col.sequence, 1))[0])
                 shape.changed = True
         for col in fill:
@@ -359,17 +388,19 @@ def parse_json_expr(item: str) -> dict[str, Any] | None:
 
 
 def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: _ValuesShape,
-                      fill: list[TableColumn], rows: list[tuple[str, list[str]]]) -> list[Fragment]:
+                      fill: list[TableColumn], rows: list[tuple[str, list[str]]],
+                      columns: list[TableColumn]) -> list[Fragment]:
     relation = quote_qualified(target.schema, target.name)
     alias = body["relation"].get("alias")
     if alias:
         relation += f" AS {quote_ident(alias['aliasname'])}"
     cols = shape.cols + [c.name for c in fill]
-    overriding = ""
-    if body.get("override") == "OVERRIDING_SYSTEM_VALUE" or any(c.identity == "a" for c in fill):
-        overriding = " OVERRIDING SYSTEM VALUE"
-    elif body.get("override") == "OVERRIDING_USER_VALUE":
-        overriding = " OVERRIDING USER VALUE"
+    # Identity values are ours (from the GTM): the datanode must store them as given.
+    # (_check_items refused other values of an ALWAYS column; OVERRIDING USER VALUE's
+    # identity values were replaced in _route_rows.)
+    always = any(c.identity == "a" for c in fill) or any(c.identity == "a" and c.name in shape.cols
+                                                          for c in columns)
+    overriding = " OVERRIDING SYSTEM VALUE" if always or body.get("override") == "OVERRIDING_SYSTEM_VALUE" else ""
     head = f"INSERT INTO {relation} ({', '.join(quote_ident(c) for c in cols)}){overriding} VALUES "
     tail = sql[shape.values_end :]
     by_group: dict[str, list[str]] = {}

@@ -134,7 +134,7 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     from gridpg.catalog.model import DistTable
     from gridpg.executor.run import scratch_name as fresh_name
 
-    if _is_read_only(dispatcher):
+    if is_read_only(dispatcher):
         return "a read-only transaction or coordinator cannot create scratch tables on the datanodes"
     snapshot = dispatcher.runner.snapshot()
     refs = _resolved_refs(dispatcher, sql)
@@ -158,7 +158,8 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     return StagedPlan(exchange, finish)
 
 
-def _is_read_only(dispatcher: Dispatcher) -> bool:
+def is_read_only(dispatcher: Dispatcher) -> bool:
+    """The session's transaction is read-only (BEGIN READ ONLY, SET TRANSACTION, defaults)."""
     runner = dispatcher.runner
     txn = runner.txn
     if getattr(dispatcher.coord, "read_only", False):

@@ -32,13 +32,13 @@ async def plan_route(dispatcher: Dispatcher, stmt: Any, target: DistTable, colum
                      tail: str) -> tuple[InsertSelectRoute, list[str]] | str:
     """The datanode route of an INSERT ... SELECT and the target columns it fills, or why
     the general path (rows through the coordinator) must take it."""
-    from gridpg.executor.exchange import _is_read_only, _resolved_refs
+    from gridpg.executor.exchange import _resolved_refs, is_read_only
     from gridpg.executor.run import bind, catalog_view, session_view
 
     select = stmt.selectStmt
     if stmt.withClause is not None or not isinstance(select, ast.SelectStmt) or select.valuesLists:
         return "WITH, VALUES or a set operation feeds the INSERT"
-    if _is_read_only(dispatcher):
+    if is_read_only(dispatcher):
         return "read-only"
     if getattr(stmt, "returningClause", None) is not None or getattr(stmt, "returningList", None):
         return "RETURNING gives the rows back in the SELECT's order: the coordinator path keeps it"

@@ -21,7 +21,7 @@ from gridpg.planner import plan as plans
 from gridpg.planner import tempnames
 from gridpg.planner.context import CatalogView, SessionView, parse_search_path
 from gridpg.planner.router import group_for_value
-from gridpg.sql.quote import quote_ident
+from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -239,6 +239,9 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     from gridpg.commands.ddl import DdlRunner
 
     ddl = DdlRunner(dispatcher)
+    if await _session_temp_only(dispatcher, request.sql, plan):
+        await ddl.catalog_only(request.sql)  # the session's temp objects live on its catalog server
+        return
     groups = list(plan.groups) if plan.groups is not None else ddl.all_groups()
     words = concurrent.concurrent_words(plan.kind, plan.tree)
     if words:
@@ -258,6 +261,28 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
             await coord.gtm.seq_setval(name, start, is_called=False)
     if sequences:
         coord.forget_sequences(list(sequences))
+
+
+async def _session_temp_only(dispatcher: Dispatcher, sql: str, plan: Any) -> bool:
+    """CREATE TEMP SEQUENCE / VIEW, and DROP SEQUENCE / VIEW of the session's temp ones only:
+    statements about objects of the session's pinned catalog connection alone."""
+    from gridpg.frontend.temps import creates_temp
+
+    if plan.kind in ("CreateSeqStmt", "ViewStmt"):
+        return creates_temp(sql)
+    body = plan.tree[plan.kind]
+    if plan.kind != "DropStmt" or body.get("removeType") not in ("OBJECT_SEQUENCE", "OBJECT_VIEW"):
+        return False
+    if not dispatcher.runner.temps.pinned:
+        return False
+    names = [".".join(quote_ident(n["String"]["sval"]) for n in o.get("List", {}).get("items", []) if "String" in n)
+             for o in body.get("objects", [])]
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    checks = " AND ".join(
+        f"COALESCE(pg_catalog.to_regclass({quote_literal(n)})::oid IN (SELECT c.oid FROM pg_catalog.pg_class c "
+        "WHERE c.relnamespace = pg_catalog.pg_my_temp_schema()), false)" for n in names)
+    rows = await conn.query(f"SELECT {checks or 'false'}")
+    return bool(rows) and rows[0][0] == "t"
 
 
 async def _sequences_to_reset(dispatcher: Dispatcher, plan: plans.UtilityPlan) -> dict[str, int | None]:

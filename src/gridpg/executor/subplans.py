@@ -48,7 +48,7 @@ class Recursive:
 
 async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
     """The split of `sql` into subplans, or why there is none."""
-    from gridpg.executor.exchange import _is_read_only, _resolved_refs
+    from gridpg.executor.exchange import _resolved_refs, is_read_only
 
     refs = _resolved_refs(dispatcher, sql)
     if not refs:
@@ -60,7 +60,7 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
     split = split_subplans(sql, refs, columns, lambda kind: names.new(kind, shared=True))
     if isinstance(split, str):
         return split
-    if _is_read_only(dispatcher) and any(s.kind == "table" for s in split.subplans):
+    if is_read_only(dispatcher) and any(s.kind == "table" for s in split.subplans):
         return "a read-only transaction or coordinator cannot create scratch tables on the datanodes"
     order = [g.name for g in dispatcher.runner.snapshot().datanode_groups()]
     used = {g for t in tables.values() for g in t.groups}

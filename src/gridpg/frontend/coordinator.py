@@ -135,6 +135,7 @@ class Coordinator:
         self._columns: dict[Any, Any] = {}
         self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
         self._sequences: dict[str, list[int]] = {}
+        self._sequence_caches: dict[str, int] = {}  # CACHE of each sequence, per epoch
         self._type_names: dict[int, str] = {}
 
     # -- startup -----------------------------------------------------------------------
@@ -428,7 +429,7 @@ class Coordinator:
 
         cache = self._sequences.setdefault(sequence, [])
         while len(cache) < count:
-            want = max(count - len(cache), 50)
+            want = max(count - len(cache), await self._cache_size(sequence))
             try:
                 got = await self.gtm.seq_next(sequence, want)
             except GtmError as exc:
@@ -440,6 +441,23 @@ class Coordinator:
         out = cache[:count]
         del cache[:count]
         return out
+
+    async def _cache_size(self, sequence: str) -> int:
+        """The sequence's CACHE (PostgreSQL's default 1): how many values this coordinator
+        worker takes from the GTM at a time, as a PostgreSQL backend caches them. With 1,
+        values follow call order across every session and coordinator, as in PostgreSQL."""
+        size = self._sequence_caches.get(sequence)
+        if size is None:
+            from gridpg.sql.quote import quote_literal
+
+            conn = await self.internal_acquire(self.catalog_node)
+            try:
+                rows = await conn.query("SELECT s.seqcache FROM pg_catalog.pg_sequence s WHERE s.seqrelid = "
+                                        f"pg_catalog.to_regclass({quote_literal(sequence)})")
+            finally:
+                self.pools.pool(self.catalog_node).release(conn)
+            size = self._sequence_caches[sequence] = max(1, int(rows[0][0] or 1)) if rows else 1
+        return size
 
     async def ensure_sequence(self, sequence: str) -> None:
         """The GTM sequence behind a catalog sequence, created when missing with the catalog
@@ -484,10 +502,12 @@ class Coordinator:
         except (GtmError, OSError) as exc:
             log.warning("could not return cached sequence values to the GTM: %s", exc)
         self._sequences.clear()
+        self._sequence_caches.clear()
 
     def forget_sequences(self, names: list[str]) -> None:
         for name in names:
             self._sequences.pop(name, None)
+            self._sequence_caches.pop(name, None)
 
     async def _sequence_start(self, sequence: str) -> int:
         from gridpg.sql.quote import quote_literal
@@ -865,6 +885,10 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
         cancels.close()
         handovers.close()
     coordinator.pause_gate.stop()
+    # A clean stop gives the unused cached sequence values back (a restart continues
+    # without a gap where nobody took values since); a GTM that does not answer is skipped.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(coordinator._return_cached_sequences(), 2.0)
     await coordinator.forget_state()
     coordinator.close()
     return 0

@@ -90,6 +90,8 @@ class StatementRunner:
         self.temps = SessionTemps(self)
         self.last_sequence: str | None = None  # the sequence lastval() reads
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
+        # Sequences created in the open transaction: the catalog server's until COMMIT.
+        self.local_sequences: set[str] = set()
         self._running = 0  # statements past the pause gate and not yet finished
         self.waiting_for_pause = False
         self.last_query = ""  # for gridpg_stat_activity
@@ -195,6 +197,7 @@ class StatementRunner:
         self.coord.loopback_tokens.forget(self)
         self.private_snapshot = None
         self.temps.transaction_ended()
+        self.local_sequences.clear()  # committed: the GTM's from now on; rolled back: gone
         if self.state.changed_in_transaction:
             self.txn.taint()
         if commit:
@@ -651,10 +654,12 @@ class StatementRunner:
         if citus_views.reads_views(request.sql):
             request = replace(request, sql=await citus_views.rewrite(self.coord, request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
+        await sequences.sync_state_reads(self.dispatcher, request.sql)
         await self.dispatcher.run(request)
         if sequence_ddl is not None:
             if self.txn.in_block:
                 self.sequence_ddl.append(sequence_ddl)  # the GTM follows at COMMIT
+                self.local_sequences.update(await sequence_ddl.created_names(self.dispatcher))
             else:
                 await sequence_ddl.apply(self.dispatcher)
         if not self.txn.in_block and not self.pending_sync:
