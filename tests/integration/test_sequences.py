@@ -78,3 +78,70 @@ def test_extended_protocol_parameters_and_binary_results(gridpg_cluster: Cluster
 
     first, second = asyncio.run(binary())
     assert first[0] == first[1] and second == first[0] + 1
+
+
+def test_restart_continues_without_a_gap(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A clean stop of the whole cluster (coordinators give their unused cached ranges back,
+    the GTM stores exact positions instead of its write-ahead state): the next values follow
+    the last ones, as after PostgreSQL's clean restart; also for a sequence with a CACHE
+    (whose cached range a coordinator held) and one used from both coordinators."""
+    import os
+
+    from gridpg.cluster.topology import PortAllocator, build_default
+    from tests.conftest import server_dir
+
+    with server_dir("seq-restart") as directory:
+        cluster = Cluster(directory / "cluster")
+        base = PortAllocator("127.0.0.1", 33000 + (os.getpid() % 50) * 20).take()
+        cluster.create(build_default(datanodes=1, coordinators=2, port=base), lambda _m: None)
+        try:
+            cluster.up(lambda _m: None)
+            with psycopg.connect(cluster.dsn(0), autocommit=True) as one, \
+                    psycopg.connect(cluster.dsn(1), autocommit=True) as two:
+                one.execute("CREATE SEQUENCE plain_s; CREATE SEQUENCE cached_s CACHE 20")
+                one.execute("CREATE TABLE r (id serial, v int)")
+                for i in range(3):
+                    one.execute("SELECT nextval('plain_s'), nextval('cached_s')")
+                    two.execute("SELECT nextval('plain_s')")
+                    two.execute("INSERT INTO r (v) VALUES (%s)", (i,))
+                before = one.execute("SELECT nextval('plain_s'), nextval('cached_s')").fetchone()
+            assert before == (7, 4)
+            cluster.down(lambda _m: None)
+            cluster.up(lambda _m: None)
+            with psycopg.connect(cluster.dsn(1), autocommit=True) as two:
+                assert two.execute("SELECT nextval('plain_s'), nextval('cached_s')").fetchone() == (8, 5)
+                two.execute("INSERT INTO r (v) VALUES (9)")
+                assert [r[0] for r in two.execute("SELECT id FROM r ORDER BY id")] == [1, 2, 3, 4]
+                assert two.execute("SELECT last_value FROM plain_s").fetchone() == (8,)
+        finally:
+            cluster.down(lambda _m: None)
+
+
+def test_upsert_returning_system_columns_over_several_shards_is_refused(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """RETURNING xmax of an INSERT goes to the shard table; rows of one statement in two
+    shards of one datanode cannot: refused with 0A000, nothing written, never a wrong row."""
+    with _connect(gridpg_cluster, 0, schema) as conn:
+        conn.execute("CREATE TABLE upr (id int PRIMARY KEY, v int)")
+        ids = list(range(1, 41))
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("INSERT INTO upr VALUES " + ", ".join(f"({i}, 0)" for i in ids)
+                         + " ON CONFLICT (id) DO UPDATE SET v = excluded.v RETURNING (xmax <> 0)")
+        assert conn.execute("SELECT count(*) FROM upr").fetchone() == (0,)
+        rows = [conn.execute("INSERT INTO upr VALUES (%s, 1) ON CONFLICT (id) DO UPDATE SET v = 2 "
+                             "RETURNING id, (xmax <> 0) AS updated", (i,)).fetchone() for i in (5, 5, 6)]
+        assert rows == [(5, False), (5, True), (6, False)]
+
+
+def test_extended_protocol_serial_insert_commits_before_the_client_leaves(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """An autocommit INSERT with parameters into a serial table (filled from the GTM, then
+    scattered) is committed at the client's Sync: another session sees it at once, and it
+    survives the client leaving right after (it stayed open on the node and was lost)."""
+    with _connect(gridpg_cluster, 0, schema) as one:
+        one.execute("CREATE TABLE ser_ext (id serial, v int)")
+        for i in range(3):
+            with _connect(gridpg_cluster, i % 2, schema) as two:
+                two.execute("INSERT INTO ser_ext (v) VALUES (%s)", (i,))
+            assert one.execute("SELECT count(*) FROM ser_ext").fetchone() == (i + 1,)
+        assert [r[0] for r in one.execute("SELECT id FROM ser_ext ORDER BY id")] == [1, 2, 3]

@@ -81,10 +81,11 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     rows = await _route_rows(dispatcher, request, target, shape, columns, fill,
                              user_value=body.get("override") == "OVERRIDING_USER_VALUE")
     groups = sorted({g for g, _ in rows})
-    if len(groups) == 1 and not fill and not shape.changed and target.method != "replication":
+    leaves = await _leaves_for_system_columns(dispatcher, request, body, target, shape, fill, rows)
+    if len(groups) == 1 and not fill and not shape.changed and target.method != "replication" and not leaves:
         await dispatcher.run_on_node(groups[0], request, writes=True)
         return
-    fragments = _insert_fragments(request.sql, body, target, shape, fill, rows, columns)
+    fragments = _insert_fragments(request.sql, body, target, shape, fill, rows, columns, leaves)
     if target.method == "replication":
         text = fragments[0].sql
         fragments = [Fragment(g, text) for g in target.groups]
@@ -387,9 +388,56 @@ def parse_json_expr(item: str) -> dict[str, Any] | None:
     return targets[0]["ResTarget"]["val"]  # type: ignore[no-any-return]
 
 
+_SYSTEM_COLUMNS = frozenset({"xmin", "xmax", "cmin", "cmax", "ctid"})
+
+
+def returns_system_columns(body: dict[str, Any]) -> bool:
+    """RETURNING reads xmin/xmax/cmin/cmax/ctid (`RETURNING (xmax <> 0) AS updated`)."""
+    def walk(node: Any) -> bool:
+        if isinstance(node, dict):
+            ref = node.get("ColumnRef")
+            if ref is not None:
+                fields = ref.get("fields") or []
+                last = fields[-1].get("String", {}).get("sval") if fields else None
+                return last in _SYSTEM_COLUMNS
+            return any(walk(v) for v in node.values())
+        if isinstance(node, list):
+            return any(walk(v) for v in node)
+        return False
+
+    return walk(body.get("returningList")) or walk(body.get("returningClause"))
+
+
+async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                                     target: DistTable, shape: _ValuesShape, fill: list[TableColumn],
+                                     rows: list[tuple[str, list[str]]]) -> dict[str, str]:
+    """{group: shard table} when RETURNING reads system columns of a hash-distributed table.
+    On a datanode the table is partitioned by shard, and PostgreSQL cannot return a system
+    column through a partitioned table's INSERT; the shard table itself can. One shard
+    table per node per statement: rows of one node in two shards are refused (0A000)."""
+    if target.method != "hash" or not returns_system_columns(body):
+        return {}
+    from gridpg.commands.ddl import shard_table_name
+    from gridpg.planner.hashing import shard_for_text
+    from gridpg.errors import SHARD_SCHEMA
+
+    names = shape.cols + [c.name for c in fill]
+    position = names.index(target.column) if target.column in names else -1
+    leaves: dict[str, str] = {}
+    for group, items in rows:
+        text = await _evaluate_item(dispatcher, request, items[position]) if position >= 0 else None
+        remainder = shard_for_text(target.column_type or "", text, target.shard_count or 1)
+        leaf = f"{SHARD_SCHEMA}.{quote_ident(shard_table_name(target.schema, target.name, remainder))}"
+        if leaves.setdefault(group, leaf) != leaf:
+            raise PgError(FEATURE_NOT_SUPPORTED, "RETURNING system columns (xmin, xmax, ctid...) of an INSERT "
+                          "whose rows go to several shards of one datanode is not supported by gridpg",
+                          hint="insert those rows in separate statements")
+    return leaves
+
+
 def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: _ValuesShape,
                       fill: list[TableColumn], rows: list[tuple[str, list[str]]],
-                      columns: list[TableColumn]) -> list[Fragment]:
+                      columns: list[TableColumn], leaves: dict[str, str] | None = None) -> list[Fragment]:
     relation = quote_qualified(target.schema, target.name)
     alias = body["relation"].get("alias")
     if alias:
@@ -401,12 +449,21 @@ def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: 
     always = any(c.identity == "a" for c in fill) or any(c.identity == "a" and c.name in shape.cols
                                                           for c in columns)
     overriding = " OVERRIDING SYSTEM VALUE" if always or body.get("override") == "OVERRIDING_SYSTEM_VALUE" else ""
-    head = f"INSERT INTO {relation} ({', '.join(quote_ident(c) for c in cols)}){overriding} VALUES "
+    names = f" ({', '.join(quote_ident(c) for c in cols)}){overriding} VALUES "
     tail = sql[shape.values_end :]
     by_group: dict[str, list[str]] = {}
     for group, items in rows:
         by_group.setdefault(group, []).append("(" + ", ".join(items) + ")")
-    return [Fragment(g, head + ", ".join(values) + tail) for g, values in by_group.items()]
+
+    def into(group: str) -> str:
+        leaf = (leaves or {}).get(group)
+        if leaf is None:
+            return relation
+        # the shard table under the table's own name: ON CONFLICT and RETURNING refer to it
+        return f"{leaf} AS {quote_ident(alias['aliasname'] if alias else target.name)}"
+
+    return [Fragment(g, f"INSERT INTO {into(g)}{names}" + ", ".join(values) + tail)
+            for g, values in by_group.items()]
 
 
 # -- INSERT ... SELECT -----------------------------------------------------------------
