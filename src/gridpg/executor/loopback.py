@@ -33,6 +33,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.statements import StatementRunner
@@ -207,6 +208,9 @@ async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
     coord = dispatcher.coord
     await ensure_shadows(coord, tables)
     await runner.sync_pending()
+    if may_end_transactions(runner, sql):
+        await _run_committing_call(dispatcher, request, sql)
+        return
     async with runner.statement_transaction():
         conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
         token = coord.loopback_tokens.token_for(runner)
@@ -250,6 +254,88 @@ def _check_untouched(before: dict, after: dict) -> None:
                           detail="Its rows live on the datanodes; the statement was not applied.",
                           hint="Name distributed tables without their schema in dynamic SQL, "
                                "and keep the session's search_path.")
+
+
+def may_end_transactions(runner: StatementRunner, sql: str) -> bool:
+    """CALL or DO outside a transaction block: PostgreSQL lets the code COMMIT and ROLLBACK."""
+    if runner.txn.in_block:
+        return False
+    from gridpg.sql import parse as sqlparse
+
+    try:
+        kind = sqlparse.node_type(sqlparse.parse_tree(sql))
+    except PgError:
+        return False
+    return kind in ("CallStmt", "DoStmt")
+
+
+async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> None:
+    """CALL / DO outside a block, as PostgreSQL runs it: on the catalog server outside any
+    block too (its settings for the loopback are session-level, put back after), so the
+    code's COMMIT and ROLLBACK are allowed there. Each of them reaches the loopback as
+    postgres_fdw's COMMIT / ABORT of its remote transaction, which then ends the caller's
+    distributed transaction (2PC when needed) and starts the next one
+    (`end_within_call`); the catalog server's commit at the end of the call ends the last."""
+    runner = dispatcher.runner
+    coord = dispatcher.coord
+    conn = await runner.txn.connection(coord.catalog_node, wants_block=False)  # no block: joined first
+    token = coord.loopback_tokens.token_for(runner)
+    await conn.settle()
+    rows = await conn.query(
+        "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), false), "
+        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(f'{APP_PREFIX}{coord.worker}:{token}')}, "
+        "false) FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
+    original = rows[0][0] or ""
+    runner.txn.begin()
+    runner.implicit_block = True
+    runner.loopback_calls += 1
+    runner.call_ends_transactions = True
+    try:
+        if request.simple:
+            await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
+        else:
+            await dispatcher.run_on_node_synced(coord.catalog_node, request, sql)
+    except BaseException:
+        await _restore_settings(runner, conn, original)
+        runner.implicit_block = False
+        await runner.end_transaction(commit=False)
+        raise
+    finally:
+        runner.loopback_calls -= 1
+        runner.call_ends_transactions = False
+    await _restore_settings(runner, conn, original)
+    runner.implicit_block = False
+    await runner.end_transaction(commit=True)
+
+
+async def _restore_settings(runner: StatementRunner, conn: BackendConnection, original: str) -> None:
+    """The catalog connection's session-level settings as before the call; if that cannot
+    be done, the connection is closed rather than pooled with them."""
+    try:
+        await conn.settle()
+        await conn.simple_query(
+            f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, false), "
+            "pg_catalog.set_config('postgres_fdw.application_name', '', false)")
+    except (PgError, OSError):
+        runner.txn.taint()
+
+
+async def end_within_call(caller: StatementRunner, commit: bool) -> None:
+    """The code of a CALL/DO run by `_run_committing_call` ran COMMIT or ROLLBACK: end the
+    caller's distributed transaction on every node but the catalog server running the code,
+    then open the next one (the rest of the code is its own transaction, as in PostgreSQL)."""
+    txn = caller.txn
+    busy = caller.coord.catalog_node
+    running = txn.participants.pop(busy, None)
+    try:
+        if commit:
+            await txn.commit()
+        else:
+            await txn.rollback()
+    finally:
+        if running is not None:
+            txn.participants[busy] = running
+        txn.begin()
 
 
 # -- shadows ----------------------------------------------------------------------------

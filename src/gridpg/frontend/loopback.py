@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_AUTHORIZATION, PgError, fatal
 from gridpg.executor import prepared
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
-from gridpg.executor.loopback import APP_PREFIX, parse_application_name
+from gridpg.executor.loopback import APP_PREFIX, end_within_call, parse_application_name
 from gridpg.frontend import by_ctid, readonly
 from gridpg.frontend.auth import authenticate
 from gridpg.frontend.session import ClientClosed
@@ -286,8 +286,12 @@ class LoopbackRunner(StatementRunner):
             self.remote_block = True
             send(codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN"))
         elif kind in ("commit", "rollback"):
+            ending = self.remote_block and self.in_call and self.caller.call_ends_transactions
             self.remote_block = False
             self.cursors.clear()
+            if ending:  # the code's own COMMIT / ROLLBACK (or the end of its CALL)
+                await self.sync_pending()
+                await end_within_call(self.caller, commit=kind == "commit")
             send(codec.build_command_complete("COMMIT" if kind == "commit" else "ROLLBACK"))
         elif kind in ("savepoint", "rollback_to", "release"):
             await self._savepoint(kind, SAVEPOINT_PREFIX + control.name)
