@@ -418,8 +418,8 @@ async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecReques
     if target.method != "hash" or not returns_system_columns(body):
         return {}
     from gridpg.commands.ddl import shard_table_name
-    from gridpg.planner.hashing import shard_for_text
     from gridpg.errors import SHARD_SCHEMA
+    from gridpg.planner.hashing import shard_for_text
 
     names = shape.cols + [c.name for c in fill]
     position = names.index(target.column) if target.column in names else -1
