@@ -474,6 +474,20 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
         if name:
             restart = any(o.get("DefElem", {}).get("defname") == "restart" for o in body.get("options", []))
             ddl.realter.append((name, restart))
+    elif kind == "AlterTableStmt" and body.get("objtype") == "OBJECT_TABLE":
+        cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds", [])]
+        added = {((c.get("def") or {}).get("ColumnDef") or {}).get("colname") for c in cmds
+                 if c.get("subtype") == "AT_AddColumn"}
+        if any(_fills_from_sequence(c) or (c.get("subtype") == "AT_AddIdentity" and c.get("name") in added)
+               for c in cmds):
+            await _ensure_no_rows(dispatcher, body["relation"])
+        for cmd in (c for c in cmds if c.get("subtype") == "AT_SetIdentity"):
+            name = await _column_sequence(dispatcher, _range_text(body["relation"]), str(cmd.get("name")))
+            options = (cmd.get("def") or {}).get("List", {}).get("items", [])
+            if name:
+                ddl.realter.append((name, any(o.get("DefElem", {}).get("defname") == "restart" for o in options)))
+        if not ddl.realter:
+            return None
     elif kind == "DropStmt" and body.get("removeType") in ("OBJECT_SEQUENCE", "OBJECT_SCHEMA"):
         ddl.drop += await _dropped(dispatcher, body)
         ddl.dropped = list(ddl.drop)
@@ -491,6 +505,54 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
     # coordinator's unused values go back, so the sequence continues where it stopped.
     await dispatcher.coord.give_back_sequences([n for n, _ in ddl.realter] + [n for n, _ in ddl.rename])
     return ddl
+
+
+_SERIAL_TYPES = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
+
+
+def _fills_from_sequence(cmd: dict[str, Any]) -> bool:
+    """ADD COLUMN of a serial or identity column, or one whose default calls nextval()."""
+    column = (cmd.get("def") or {}).get("ColumnDef") if cmd.get("subtype") == "AT_AddColumn" else None
+    if not column:
+        return False
+    names = (column.get("typeName") or {}).get("names") or [{}]
+    if names[-1].get("String", {}).get("sval") in _SERIAL_TYPES:
+        return True
+    for constraint in (c.get("Constraint", {}) for c in column.get("constraints") or []):
+        if constraint.get("contype") == "CONSTR_IDENTITY":
+            return True
+        if constraint.get("contype") == "CONSTR_DEFAULT" and sequence_calls(constraint.get("raw_expr")):
+            return True
+    return False
+
+
+async def _ensure_no_rows(dispatcher: Dispatcher, rangevar: dict[str, Any]) -> None:
+    """A column filled from a sequence, added to a distributed table that has rows, would be
+    filled by each datanode from its own copy of the sequence (the same values on several
+    nodes, none of them the GTM's): refused then (0A000), as never silent."""
+    from gridpg.executor.run import catalog_view, session_view
+
+    ref = analyze.RelRef(rangevar.get("schemaname"), rangevar["relname"], 0, None)
+    table = catalog_view(dispatcher).resolve(ref, session_view(dispatcher).search_path)
+    if table is None:
+        return
+    for group in table.groups:
+        conn = await dispatcher.runner.txn.connection(group, wants_block=False)
+        rows = await conn.query(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(table.schema)}.{quote_ident(table.name)})")
+        if rows and rows[0][0] == "t":
+            raise PgError(FEATURE_NOT_SUPPORTED, f'adding a column filled from a sequence (serial, identity, '
+                          f'nextval()) to distributed table "{table.name}", which has rows, is not supported '
+                          "by gridpg: each datanode would fill it from its own copy of the sequence",
+                          hint="add it while the table is empty, or create a new table with the column "
+                          "and copy the rows with INSERT ... SELECT")
+
+
+async def _column_sequence(dispatcher: Dispatcher, table: str, column: str) -> str | None:
+    rows = await _catalog_rows(  # (no error for a column the statement itself adds)
+        dispatcher, f"SELECT pg_catalog.pg_get_serial_sequence({quote_literal(table)}, a.attname) "
+        f"FROM pg_catalog.pg_attribute a WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(table)}) "
+        f"AND a.attname = {quote_literal(column)} AND NOT a.attisdropped")
+    return str(rows[0][0]) if rows and rows[0][0] else None
 
 
 def _range_text(rangevar: dict[str, Any]) -> str:

@@ -560,6 +560,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     await _ensure_no_inheritance_children(catalog, table.name, qualified)
+    _check_identity_set(request.sql, await dispatcher.coord.table_columns(dispatcher.runner, table))
     temp = f"pg_temp.{table_ref.temp}"
     await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS)")
     async with dispatcher.runner.statement_transaction():
@@ -583,6 +584,28 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
         await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
         await _drop_temp(catalog, [temp])
+
+
+def _check_identity_set(sql: str, columns: list[Any]) -> None:
+    """SET of an identity column when rows move (the copy they are updated in has no
+    identity): GENERATED ALWAYS takes only DEFAULT (PostgreSQL's 428C9); DEFAULT, whose
+    value must come from the cluster-wide sequence per row, is refused (0A000)."""
+    from gridpg.sql.parse import parse_tree
+
+    identity = {c.name: c.identity for c in columns if c.identity}
+    if not identity:
+        return
+    for target in parse_tree(sql).get("UpdateStmt", {}).get("targetList", []):
+        res = target.get("ResTarget", {})
+        kind = identity.get(res.get("name"))
+        if not kind:
+            continue
+        if "SetToDefault" in (res.get("val") or {}):
+            raise PgError(FEATURE_NOT_SUPPORTED, f'UPDATE ... SET "{res["name"]}" = DEFAULT of an identity '
+                          "distribution column is not supported by gridpg (the rows move between datanodes)")
+        if kind == "a":
+            raise PgError("428C9", f'column "{res["name"]}" can only be updated to DEFAULT',
+                          detail=f'Column "{res["name"]}" is an identity column defined as GENERATED ALWAYS.')
 
 
 async def _ensure_no_inheritance_children(catalog: BackendConnection, name: str, qualified: str) -> None:

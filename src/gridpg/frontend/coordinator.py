@@ -412,7 +412,10 @@ class Coordinator:
         conn = await runner.txn.connection(self.catalog_node, wants_block=False)
         rows = await conn.query(
             "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
-            f"pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, a.attname), a.attidentity, "
+            f"COALESCE(pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, a.attname), "
+            # a partition's identity column is its partitioned root's (one sequence)
+            "CASE WHEN a.attidentity <> '' THEN pg_catalog.pg_get_serial_sequence("
+            "pg_catalog.pg_partition_root(a.attrelid)::text, a.attname) END), a.attidentity, "
             "a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
