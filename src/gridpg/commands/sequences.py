@@ -20,8 +20,11 @@ Where the calls may be:
 DDL keeps the GTM in step (`before_statement` / `SequenceDdl.apply`, after commit): DROP
 drops the GTM sequence, CREATE (also of serial columns) clears a stale one of the same
 name, ALTER SEQUENCE re-creates it with the new definition at its GTM position (or at the
-RESTART position), RENAME and SET SCHEMA rename it. Values come in cached ranges per
-coordinator, as with PostgreSQL's CACHE: unique, not in call order across coordinators.
+RESTART position), RENAME and SET SCHEMA rename it. A coordinator worker takes CACHE values
+at a time (`Coordinator.sequence_values`), as a PostgreSQL backend does: with the default
+CACHE 1, values follow call order across all coordinators. Temp sequences and sequences
+created in the open transaction are the catalog server's until COMMIT (`served_by_catalog`);
+reads of positions on the catalog server first take the GTM's (`sync_state_reads`).
 """
 
 from __future__ import annotations

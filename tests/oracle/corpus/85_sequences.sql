@@ -5,8 +5,8 @@ one target list, ALTER SEQUENCE (RESTART, INCREMENT), DROP and CREATE again, ser
 of distributed tables, errors at the bounds and before the first nextval.
 Exercises: commands.sequences (calls evaluated by the GTM's sequences, in PostgreSQL's
 order) and the coordinator's GTM sequence definitions (frontend.coordinator).
-Not compared here, by design: values across coordinators and sessions (each coordinator
-takes ranges from the GTM, as PostgreSQL's CACHE does: unique, with gaps).
+Values across coordinators and sessions are compared in 85_sequences_exact.sql (CACHE 1);
+with a CACHE above 1 they are unique but not in call order, as in PostgreSQL.
 */
 
 CREATE SEQUENCE s1;
