@@ -208,7 +208,8 @@ async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
     coord = dispatcher.coord
     await ensure_shadows(coord, tables)
     await runner.sync_pending()
-    if may_end_transactions(runner, sql):
+    if may_end_transactions(runner, sql) and not guarded:
+        # (code running dynamic SQL is watched per catalog transaction: not split by COMMIT)
         await _run_committing_call(dispatcher, request, sql)
         return
     async with runner.statement_transaction():
