@@ -104,10 +104,13 @@ async def sync_state_reads(dispatcher: Dispatcher, sql: str) -> None:
         return
     if sqlparse.node_type(tree) != "SelectStmt":
         return
-    snapshot = dispatcher.runner.snapshot()
-    names = {t.name for t in snapshot.tables}
-    refs = [r for r in analyze.relations(tree) if r.name not in names
-            and r.schema not in _SYSTEM_SCHEMAS and not (r.schema is None and r.name.startswith("pg_"))]
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner.core import view_definition
+
+    catalog, path = catalog_view(dispatcher), session_view(dispatcher).search_path
+    refs = [r for r in analyze.relations(tree)  # (names that resolve to a table or view: not sequences)
+            if r.schema not in _SYSTEM_SCHEMAS and not (r.schema is None and r.name.startswith("pg_"))
+            and catalog.resolve(r, path) is None and view_definition(r, catalog, path) is None]
     if refs:
         texts = [".".join(quote_ident(p) for p in (r.schema, r.name) if p) for r in refs]
         found = await _catalog_rows(dispatcher, _SEQUENCES_NAMED_SQL.format(

@@ -138,12 +138,6 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         await start_fenced(dispatcher, conns, start, writes=plan.writes)
     else:
         start()
-    if not request.simple and not block:
-        # Each node's extended-protocol cycle (Execute + Flush) ends with the client's Sync,
-        # which commits it outside a block: without this, an autocommit write stayed
-        # uncommitted until the connection's next use, and was lost if the client left.
-        for group, conn in zip(groups, conns):
-            dispatcher.runner.pending_sync.setdefault(group, conn)
     out = _RowSink(dispatcher, request)
     if not request.simple and request.max_rows and request.portal is not None:
         out.buffer = []  # Execute with a row limit: rows are handed out by BufferedRows
@@ -175,6 +169,12 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         raise error
     if buffers is not None and order is not None:
         _emit_in_order(out, buffers, order)
+    if plan.writes and not request.simple and not block:
+        # A write's extended-protocol cycle on its node (Execute + Flush) ends with the
+        # client's Sync, which commits it outside a block: without this, an autocommit write
+        # stayed uncommitted until the connection's next use, and was lost if the client left.
+        for group, conn in zip(groups, conns):
+            dispatcher.runner.pending_sync.setdefault(group, conn)
     out.finish(f"{tag_word} {total}".strip())
     if commit and block and not txn.in_block:
         await txn.commit()

@@ -378,6 +378,11 @@ def _write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelR
                        "one distributed table, without FROM/USING or subqueries)")
 
 
+def view_definition(ref: analyze.RelRef, catalog: CatalogView, search_path: tuple[str, ...]) -> str | None:
+    """The definition of the user view a reference names (search path order), else None."""
+    return _view_definition(ref, catalog, search_path)
+
+
 def _view_definition(ref: analyze.RelRef, catalog: CatalogView,
                      search_path: tuple[str, ...]) -> str | None:
     views = catalog.views
