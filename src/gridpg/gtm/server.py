@@ -808,15 +808,19 @@ async def _shutdown(
     for task in conn_tasks:
         task.cancel()
     await asyncio.gather(*conn_tasks, return_exceptions=True)
-    if not failed and node.is_acting():
+    # Only a GTM without a peer stores at stop: a pair's primary committing what its
+    # standby never got would leave the two diverged (a pair's restart skips up to 32
+    # values per sequence, as after a crash).
+    standalone = node.peer is None
+    if not failed and standalone and node.is_acting():
         try:
             await asyncio.wait_for(node.service.save_exact_sequences(), SHUTDOWN_SAVE_S)
         except Exception as exc:  # noqa: BLE001 -- then a restart skips the values stored ahead
             log.warning("could not store the exact sequence positions at stop: %s", exc)
     await node.stop()
-    if not failed and node.role == "primary":
+    if not failed and standalone and node.role == "primary":
         with contextlib.suppress(Exception):
-            storage.commit()  # a standby never has writes of its own
+            storage.commit()
     storage.close()
     log.info("GTM stopped")
 
