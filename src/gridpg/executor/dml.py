@@ -125,6 +125,11 @@ async def prepared_insert_spec(dispatcher: Dispatcher, sql: str, tree: dict[str,
     by_name = {c.name: c for c in columns}
     if any(c.sequence and c.name not in shape.cols for c in columns):
         return None  # a serial column to fill from the GTM
+    if target.method == "hash" and returns_system_columns(body):
+        return None  # sent to the shard table (_leaves_for_system_columns)
+    if body.get("override") == "OVERRIDING_USER_VALUE" and any(
+            (by_name.get(n) or _NO_COLUMN).identity for n in shape.cols):
+        return None  # the identity values are replaced by the GTM's (_route_rows)
     for name, (start, end) in zip(shape.cols, shape.rows[0]):
         column = by_name.get(name)
         if column is not None and column.sequence and sql[start:end].strip().upper() == "DEFAULT":
@@ -135,6 +140,13 @@ async def prepared_insert_spec(dispatcher: Dispatcher, sql: str, tree: dict[str,
     if value is None or not value.param or value.cast is not None or await _rounds(dispatcher, target):
         return None
     return RouterSpec(((target, (value,)),), None, True, ())
+
+
+class _NoColumn:
+    identity = ""
+
+
+_NO_COLUMN = _NoColumn()
 
 
 async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
