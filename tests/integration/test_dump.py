@@ -137,6 +137,12 @@ EXTRA = [
     "SELECT nextval('{s}.seq')",
     "SELECT nextval('{s}.seq')",
     "CREATE VIEW {s}.rich AS SELECT id, bal FROM {s}.acc WHERE bal > 1000",
+    # server-side code reading a distributed table: the loopback (extension, server, user
+    # mapping, shadow schema, event triggers) exists on the catalog server from here on
+    "CREATE FUNCTION {s}.total() RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT sum(bal) FROM acc); END $$",
+    "SET search_path = {s}",
+    "SELECT total()",
+    "RESET search_path",
 ]
 EXTRA_CONTENT = [
     "SELECT count(*), sum(bal) FROM {s}.rich",
@@ -179,8 +185,11 @@ def test_raw_pg_dump_through_a_coordinator_holds_only_the_users_database(
     queries = CONTENT + EXTRA_CONTENT
     with psycopg.connect(dsn, autocommit=True) as conn:
         expected = [conn.execute(q.format(s=filled)).fetchone() for q in queries]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_foreign_server").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM pg_event_trigger").fetchone()[0] >= 1
     text = raw_pg_dump(gridpg_cluster)
-    for internal in ("gridpg", "postgres_fdw", "SERVER", "USER MAPPING", "DISTRIBUTE BY"):
+    for internal in ("gridpg", "postgres_fdw", "SERVER", "USER MAPPING", "EVENT TRIGGER", "DISTRIBUTE BY"):
         assert internal not in text, [line for line in text.splitlines() if internal in line][:5]
     assert f"CREATE VIEW {filled}.rich" in text and f"CREATE SEQUENCE {filled}.seq" in text
     target = database_on(plain_pg, "raw_dump_target")

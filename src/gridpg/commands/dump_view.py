@@ -11,10 +11,10 @@ session:
   the loopback's `gridpg_lb_*`) named with a `pg_` prefix. pg_dump dumps no `pg_*` schema
   and nothing in one, so they and their contents are left out; their OIDs still resolve.
   (Renaming the schema itself is not possible: PostgreSQL reserves `pg_` for system schemas.)
-* `pg_extension` lacks the extensions installed in an internal schema (postgres_fdw, for
-  the loopback); `pg_depend` lacks the membership rows of those, and
-  `pg_foreign_data_wrapper` / `pg_foreign_server` the wrappers and servers that are their
-  members (the loopback server).
+* `pg_extension` shows the extensions installed in an internal schema (postgres_fdw, for
+  the loopback) with a small OID, as `pg_depend` refers to them: pg_dump takes them for
+  built-in ones, so neither they nor their members (the loopback's server, user mapping,
+  shadow schemas and event triggers) are dumped.
 * before a statement that reads sequence data (`pg_get_sequence_data`, `last_value`), the
   session's catalog server's sequences are set to the GTM's positions; setval is not
   transactional, so the dump's snapshot sees them.
@@ -52,11 +52,15 @@ _HIDDEN_EXTENSIONS = ("SELECT he.oid FROM pg_catalog.pg_extension he JOIN pg_cat
                       f"ON hs.oid = he.extnamespace WHERE {_internal('hs')}")
 
 
-def _members(catalog: str) -> str:
-    return ("SELECT hd.objid FROM pg_catalog.pg_depend hd WHERE hd.deptype = 'e' "
-            f"AND hd.classid = 'pg_catalog.{catalog}'::pg_catalog.regclass "
-            f"AND hd.refobjid IN ({_HIDDEN_EXTENSIONS})")
+def _builtin_oid(column: str) -> str:
+    """A hidden extension's OID as pg_dump is shown it: its rank among the extensions
+    (1, 2, ...), below every OID an extension really has (initdb's start at 12000), so
+    pg_dump takes it for a built-in one: not created, its members not dumped."""
+    return (f"CASE WHEN {column} IN ({_HIDDEN_EXTENSIONS}) THEN (SELECT count(*) FROM "
+            f"pg_catalog.pg_extension re WHERE re.oid <= {column})::pg_catalog.oid ELSE {column} END")
 
+
+_IS_EXTENSION = "'pg_catalog.pg_extension'::pg_catalog.regclass"
 
 # Each catalog as a dump client sees it (tableoid kept: pg_dump selects it).
 SUBSTITUTES = {
@@ -64,16 +68,13 @@ SUBSTITUTES = {
         "(SELECT n.tableoid, n.oid, CASE WHEN " + _internal("n") + " THEN ('pg_' || n.nspname)::name "
         "ELSE n.nspname END AS nspname, n.nspowner, n.nspacl FROM pg_catalog.pg_namespace n)"),
     "pg_extension": (
-        f"(SELECT x.tableoid, x.* FROM pg_catalog.pg_extension x WHERE x.oid NOT IN ({_HIDDEN_EXTENSIONS}))"),
+        f"(SELECT x.tableoid, {_builtin_oid('x.oid')} AS oid, x.extname, x.extowner, x.extnamespace, "
+        "x.extrelocatable, x.extversion, x.extconfig, x.extcondition FROM pg_catalog.pg_extension x)"),
     "pg_depend": (
-        "(SELECT d.tableoid, d.* FROM pg_catalog.pg_depend d WHERE NOT (d.deptype = 'e' AND "
-        f"d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.refobjid IN ({_HIDDEN_EXTENSIONS})))"),
-    "pg_foreign_data_wrapper": (
-        "(SELECT w.tableoid, w.* FROM pg_catalog.pg_foreign_data_wrapper w "
-        f"WHERE w.oid NOT IN ({_members('pg_foreign_data_wrapper')}))"),
-    "pg_foreign_server": (
-        "(SELECT s.tableoid, s.* FROM pg_catalog.pg_foreign_server s "
-        f"WHERE s.oid NOT IN ({_members('pg_foreign_server')}))"),
+        "(SELECT d.tableoid, d.classid, CASE WHEN d.classid = " + _IS_EXTENSION + " THEN "
+        + _builtin_oid("d.objid") + " ELSE d.objid END AS objid, d.objsubid, d.refclassid, "
+        "CASE WHEN d.refclassid = " + _IS_EXTENSION + " THEN " + _builtin_oid("d.refobjid")
+        + " ELSE d.refobjid END AS refobjid, d.refobjsubid, d.deptype FROM pg_catalog.pg_depend d)"),
 }
 SEQUENCE_READS = ("pg_get_sequence_data", "last_value")
 
