@@ -248,3 +248,64 @@ def test_ddl_after_create_distributed_table_in_the_same_session(
         assert other.execute(f"SELECT count(*) FROM {schema}.two").fetchone() == (10,)
     with psycopg.connect(datanodes["dn2"]) as dn2:
         assert dn2.execute(f"SELECT count(*) FROM {schema}.two").fetchone() == (10,)
+
+
+def _lock_waiters(dsn: str, schema: str) -> int:
+    return _count(dsn, "SELECT count(*) FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                       f"WHERE NOT l.granted AND n.nspname = '{schema}' AND c.relname = 'h'")
+
+
+def test_the_same_ddl_through_two_coordinators_queues_instead_of_deadlocking(
+    gridpg_cluster: Cluster, schema: str, catalogs: dict[str, str]
+) -> None:
+    """Two pgbench runs (one per coordinator) each TRUNCATE pgbench_history at start: each
+    coordinator went to its own catalog server first, so each held one catalog server and
+    waited for the other's, forever (catalog backends carry no GXID: the monitor's deadlock
+    detector cannot see the cycle). Catalog servers are now taken in one order."""
+    import threading
+    import time
+
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {schema}.h (k int, v int) DISTRIBUTE BY HASH (k)")
+    own = [c.catalog.name for c in gridpg_cluster.topology.coordinators[:2]]
+    # a direct session share-locks the table on each coordinator's catalog server, so each
+    # TRUNCATE waits at the first catalog server it goes to; released in the order that
+    # lets the second coordinator's TRUNCATE go first where it waits
+    holders = [psycopg.connect(catalogs[name]) for name in own]
+    for holder in holders:
+        holder.execute(f"LOCK TABLE {schema}.h IN ACCESS SHARE MODE")
+    outcome: dict[int, str] = {}
+
+    def truncate(index: int) -> None:
+        with psycopg.connect(gridpg_cluster.dsn(index), autocommit=True) as conn:
+            try:
+                conn.execute(f"TRUNCATE {schema}.h")
+                outcome[index] = "ok"
+            except psycopg.Error as exc:
+                outcome[index] = str(exc)
+
+    threads = [threading.Thread(target=truncate, args=(i,), daemon=True) for i in (0, 1)]
+    try:
+        for count, thread in enumerate(threads, start=1):
+            thread.start()
+            deadline = time.monotonic() + 20
+            while sum(_lock_waiters(catalogs[n], schema) for n in own) < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+        holders[1].commit()
+        time.sleep(1.0)  # the second coordinator's TRUNCATE moves on where it waited
+        holders[0].commit()
+        for thread in threads:
+            thread.join(timeout=20)
+        hung = [t for t in threads if t.is_alive()]
+    finally:
+        for holder in holders:
+            holder.close()
+        for name in own:  # a deadlocked pair is ended, so the schema can be dropped
+            with psycopg.connect(catalogs[name], autocommit=True) as conn:
+                conn.execute("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+                             f"WHERE query LIKE 'TRUNCATE {schema}.h%' AND pid <> pg_backend_pid()")
+        for thread in threads:
+            thread.join(timeout=10)
+    assert not hung, f"TRUNCATE through both coordinators deadlocked: {outcome}"
+    assert outcome == {0: "ok", 1: "ok"}, outcome

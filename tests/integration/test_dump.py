@@ -127,3 +127,98 @@ def test_clause_added_to_each_create_table_form() -> None:
     assert "SELECT create_distributed_table('public.h', 'k', shard_count => 8);" in out
     assert "CREATE TABLE public.other (\n    x integer\n);\n" in out
     assert "1\t);\n" in out  # rows are never touched
+
+
+EXTRA = [
+    "CREATE SEQUENCE {s}.seq START 100",
+    "CREATE TABLE {s}.ser (id serial PRIMARY KEY, v text) DISTRIBUTE BY HASH (id)",
+    "INSERT INTO {s}.ser (v) SELECT 'v' || g FROM generate_series(1, 5) g",
+    "SELECT nextval('{s}.seq')",
+    "SELECT nextval('{s}.seq')",
+    "SELECT nextval('{s}.seq')",
+    "CREATE VIEW {s}.rich AS SELECT id, bal FROM {s}.acc WHERE bal > 1000",
+    # server-side code reading a distributed table: the loopback (extension, server, user
+    # mapping, shadow schema, event triggers) exists on the catalog server from here on
+    "CREATE FUNCTION {s}.total() RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT sum(bal) FROM acc); END $$",
+    "SET search_path = {s}",
+    "SELECT total()",
+    "RESET search_path",
+]
+EXTRA_CONTENT = [
+    "SELECT count(*), sum(bal) FROM {s}.rich",
+    "SELECT count(*), sum(id), string_agg(v, ',' ORDER BY id) FROM {s}.ser",
+]
+
+
+def raw_pg_dump(cluster: Cluster, *args: str) -> str:
+    """pg_dump as a user runs it through a coordinator: no gridpg options."""
+    result = subprocess.run([str(find_pg_bin() / "pg_dump"), "--no-password", *args, cluster.dsn(1)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr.lower(), result.stderr
+    return result.stdout
+
+
+def run_script(dsn: str, text: str, tmp_path: Path) -> None:
+    script = tmp_path / "raw.sql"
+    script.write_text(text)
+    result = subprocess.run([str(find_pg_bin() / "psql"), "-Xq", "-v", "ON_ERROR_STOP=1", "-f", str(script), dsn],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def next_values(dsn: str, schema: str) -> tuple[int, int]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return (conn.execute(f"SELECT nextval('{schema}.seq')").fetchone()[0],
+                conn.execute(f"INSERT INTO {schema}.ser (v) VALUES ('new') RETURNING id").fetchone()[0])
+
+
+def test_raw_pg_dump_through_a_coordinator_holds_only_the_users_database(
+        gridpg_cluster: Cluster, filled: str, plain_pg: str, tmp_path: Path) -> None:
+    """A plain `pg_dump` through a coordinator: nothing of gridpg's (metadata schema,
+    shard schema, loopback extension, server and shadows), sequences at the GTM's
+    positions, and it restores into plain PostgreSQL with the same contents."""
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in EXTRA:
+            conn.execute(statement.format(s=filled))
+    queries = CONTENT + EXTRA_CONTENT
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        expected = [conn.execute(q.format(s=filled)).fetchone() for q in queries]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_foreign_server").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM pg_event_trigger").fetchone()[0] >= 1
+    text = raw_pg_dump(gridpg_cluster)
+    for internal in ("gridpg", "postgres_fdw", "SERVER", "USER MAPPING", "EVENT TRIGGER", "DISTRIBUTE BY"):
+        assert internal not in text, [line for line in text.splitlines() if internal in line][:5]
+    assert f"CREATE VIEW {filled}.rich" in text and f"CREATE SEQUENCE {filled}.seq" in text
+    target = database_on(plain_pg, "raw_dump_target")
+    run_script(target, text, tmp_path)
+    with psycopg.connect(target, autocommit=True) as conn:
+        assert [conn.execute(q.format(s=filled)).fetchone() for q in queries] == expected
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'gridpg%'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'postgres_fdw'").fetchone() == (0,)
+    # the sequences continue after every value drawn through gridpg (the GTM's), not from
+    # the catalog server's untouched copies
+    drawn = next_values(dsn, filled)
+    restored = next_values(target, filled)
+    assert restored[0] > 102 and restored[1] > 5, (drawn, restored)
+
+
+def test_raw_pg_dump_of_a_schema_restores_into_gridpg(gridpg_cluster: Cluster, filled: str, tmp_path: Path) -> None:
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in EXTRA:
+            conn.execute(statement.format(s=filled))
+    queries = CONTENT + EXTRA_CONTENT
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        expected = [conn.execute(q.format(s=filled)).fetchone() for q in queries]
+    text = raw_pg_dump(gridpg_cluster, f"--schema={filled}")
+    assert "gridpg" not in text
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{filled}" CASCADE')
+    run_script(dsn, text, tmp_path)
+    for coordinator in (0, 1):
+        with psycopg.connect(gridpg_cluster.dsn(coordinator), autocommit=True) as conn:
+            assert [conn.execute(q.format(s=filled)).fetchone() for q in queries] == expected
+    assert next_values(dsn, filled)[0] > 102

@@ -155,3 +155,64 @@ def test_refused_decision_rolls_back_and_commits_nothing() -> None:
     for conn in asyncio.run(scenario()).values():
         assert "ROLLBACK PREPARED 'gridpg_7_coord1'" in conn.sent
         assert not any(s.startswith("COMMIT PREPARED") for s in conn.sent)
+
+
+def test_prepare_lost_with_its_connection_is_rolled_back_on_the_new_primary() -> None:
+    """A PREPARE whose connection broke (the primary killed) may have reached the standby
+    that a failover promotes: the coordinator rolls it back there at once, so its locks
+    do not block the group's writers until recovery finds it in doubt (seen: every
+    pgbench transaction waiting on the branch row such an orphan held)."""
+    async def scenario() -> tuple[FakeLog, FakePools, dict[str, FakeConn]]:
+        log = FakeLog()
+        pools = FakePools()
+
+        async def setup(_conn: Any) -> None: ...
+
+        txn = DistributedTransaction(pools, log, "coord1", setup)  # type: ignore[arg-type]
+        txn.state = TxnState.IN_BLOCK
+        conns = {"dn1": FakeConn("dn1"), "dn2": FakeConn("dn2", "PREPARE TRANSACTION")}
+        txn.participants = {n: Participant(c, wrote=True) for n, c in conns.items()}  # type: ignore[arg-type]
+        try:
+            await txn.commit()
+        except PgError as exc:
+            assert exc.sqlstate == CONNECTION_FAILURE
+        else:
+            raise AssertionError("a lost PREPARE must fail the commit")
+        deadline = asyncio.get_running_loop().time() + 5
+        while not pools.fresh and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0)
+        return log, pools, conns
+
+    log, pools, conns = asyncio.run(scenario())
+    assert log.logged == [] and log.forgotten == []
+    assert "ROLLBACK PREPARED 'gridpg_7_coord1'" in conns["dn1"].sent
+    assert [(c.node, c.sent) for c in pools.fresh] == [("dn2", ["ROLLBACK PREPARED 'gridpg_7_coord1'"])]
+
+
+def test_prepare_refused_by_the_node_needs_no_background_rollback() -> None:
+    """A PREPARE the node refused (an error, the connection intact) prepared nothing."""
+    class Refusing(FakeConn):
+        async def simple_query(self, sql: str) -> list[Any]:
+            self.sent.append(sql)
+            if sql.startswith("PREPARE"):
+                raise PgError("40001", "could not serialize access")
+            return []
+
+    async def scenario() -> FakePools:
+        pools = FakePools()
+
+        async def setup(_conn: Any) -> None: ...
+
+        txn = DistributedTransaction(pools, FakeLog(), "coord1", setup)  # type: ignore[arg-type]
+        txn.state = TxnState.IN_BLOCK
+        conns = {"dn1": FakeConn("dn1"), "dn2": Refusing("dn2")}
+        txn.participants = {n: Participant(c, wrote=True) for n, c in conns.items()}  # type: ignore[arg-type]
+        try:
+            await txn.commit()
+        except PgError:
+            pass
+        await asyncio.sleep(1.5)
+        return pools
+
+    assert asyncio.run(scenario()).fresh == []

@@ -2,8 +2,9 @@
 
 A plain `pg_dump` through a coordinator sees the catalog server's schema (every table, as
 PostgreSQL knows it) and the rows of every distributed table (COPY TO is answered by the
-datanodes), plus gridpg's own metadata schema. `gridpg dump` leaves the metadata schema
-out and writes each table's distribution into its CREATE TABLE, in Postgres-XL's words
+datanodes); the coordinator hides gridpg's internals from it (commands/dump_view.py), so
+it restores into plain PostgreSQL, and into gridpg with default distribution. `gridpg
+dump` also writes each table's distribution into its CREATE TABLE, in Postgres-XL's words
 (`DISTRIBUTE BY HASH (col)`, as XL's own pg_dump did), so the file restores into any gridpg
 cluster with psql; `--plain` leaves the clauses out, for a restore into plain PostgreSQL.
 

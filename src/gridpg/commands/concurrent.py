@@ -71,7 +71,7 @@ async def run(ddl: DdlRunner, request: ExecRequest, kind: str, words: str,
             await _drop_index(ddl, group, sql, done, words)
         else:
             await _on_node(ddl, group, sql, done, words)
-    for node in ddl.catalog_nodes()[1:]:
+    for node in [n for n in ddl.catalog_nodes() if n != own]:
         await _on_node(ddl, node, sql, done, words)
     await ddl.coord.metadata_changed()
     ddl.dispatcher.session.send(codec.build_command_complete(tag))

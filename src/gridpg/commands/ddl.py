@@ -65,7 +65,11 @@ class DdlRunner:
         return self.runner.snapshot()
 
     def catalog_nodes(self) -> list[str]:
-        return [self.coord.catalog_node] + [a.name for a in self.coord.other_catalogs]
+        """Every catalog server, in the same order on every coordinator (by name): two
+        coordinators' DDL on one object then lock the catalog servers in one order and
+        queue instead of deadlocking (each holding its own catalog server and waiting for
+        the other's: a cycle the monitor cannot see, catalog backends carry no GXID)."""
+        return sorted([self.coord.catalog_node, *(a.name for a in self.coord.other_catalogs)])
 
     def all_groups(self) -> list[str]:
         return sorted(self.coord.datanode_addresses)
@@ -181,8 +185,7 @@ class DdlRunner:
                 f'relation "{relation["relname"]}" already exists, skipping', sqlstate="42P07"))
             self.dispatcher.session.send(codec.build_command_complete("CREATE TABLE"))
             return
-        await own.simple_query(sql)
-        for node in self.catalog_nodes()[1:]:
+        for node in self.catalog_nodes():
             await (await self.conn(node)).simple_query(sql)
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
         parents = await partitions.parents_of(own, schema, name)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot
-from gridpg.commands import citus_views, sequences
+from gridpg.commands import citus_views, dump_view, sequences
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
@@ -654,6 +654,8 @@ class StatementRunner:
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
         if citus_views.reads_views(request.sql):
             request = replace(request, sql=await citus_views.rewrite(self.coord, request.sql))
+        if dump_view.is_dump_client(self.settings) and dump_view.reads_hidden(request.sql):
+            request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await sequences.sync_state_reads(self.dispatcher, request.sql)
         await self.dispatcher.run(request)

@@ -406,9 +406,17 @@ class DistributedTransaction:
         if failed:
             # No decision was logged: every node that prepared rolls back.
             prepared = [n for n in writers if self.participants[n].state is RemoteState.PREPARED]
-            await self._run_everywhere(prepared, f"ROLLBACK PREPARED {quote_literal(gid)}", swallow=True)
+            unfinished = await self._run_collecting(prepared, f"ROLLBACK PREPARED {quote_literal(gid)}")
             for node in prepared:
                 self.participants[node].state = RemoteState.ABORTING
+            # A node whose connection was lost during PREPARE (or the ROLLBACK PREPARED) may
+            # hold the transaction prepared: its PREPARE record can have reached the standby
+            # a failover then promotes. Roll it back there in the background, or its locks
+            # would block the group's writers until recovery finds it in doubt.
+            unfinished += [n for n, r in zip(writers, results) if isinstance(r, BaseException)
+                           and self.participants[n].conn.is_closed]
+            if unfinished:
+                asyncio.ensure_future(self._finish(gid, unfinished, commit=False))
             first = failed[0]
             raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
         fenced = self.consistency is None or self.consistency.is_cluster
@@ -432,34 +440,40 @@ class DistributedTransaction:
             # recovery can still commit it if this coordinator dies first.
             log.warning("%s: COMMIT PREPARED unconfirmed on %s; retrying", gid, ", ".join(unfinished))
             metrics.COMMIT_COUNTS.inc("two-phase-unconfirmed")
-            asyncio.ensure_future(self._finish_commit(gid, unfinished))
+            asyncio.ensure_future(self._finish(gid, unfinished, commit=True))
             return
         # Forgetting the decision needs no wait: every node confirmed.
         asyncio.ensure_future(self._forget(gid))
 
-    async def _finish_commit(self, gid: str, nodes: list[str]) -> None:
-        """COMMIT PREPARED on `nodes` until each confirms (or no longer has it), then forget."""
+    async def _finish(self, gid: str, nodes: list[str], commit: bool) -> None:
+        """COMMIT PREPARED (or ROLLBACK PREPARED) on `nodes` until each confirms or no longer
+        has it, reaching each node's primary of the moment; a finished commit's decision is
+        then forgotten. Given up after FINISH_COMMIT_SECONDS: recovery finishes it then."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FINISH_COMMIT_SECONDS
         pending = list(nodes)
+        verb = "COMMIT PREPARED" if commit else "ROLLBACK PREPARED"
         while pending and loop.time() < deadline:
             await asyncio.sleep(1.0)
             for node in list(pending):
-                if await self._commit_prepared_on(node, gid):
+                if await self._finish_on(node, f"{verb} {quote_literal(gid)}"):
                     pending.remove(node)
         if pending:
-            log.error("%s: still prepared on %s; recovery will commit it", gid, ", ".join(pending))
+            log.error("%s: still prepared on %s; recovery will %s it", gid, ", ".join(pending),
+                      "commit" if commit else "roll back")
             return
-        await self._forget(gid)
+        if commit:
+            await self._forget(gid)
 
-    async def _commit_prepared_on(self, node: str, gid: str) -> bool:
+    async def _finish_on(self, node: str, sql: str) -> bool:
+        """Whether `sql` (COMMIT/ROLLBACK PREPARED) is done on the node's current primary."""
         pool = self.pools.pool(node)
         try:
             conn = await pool.acquire()
         except PgError:
             return False
         try:
-            await conn.simple_query(f"COMMIT PREPARED {quote_literal(gid)}")
+            await conn.simple_query(sql)
             return True
         except PgError as exc:
             return exc.sqlstate == UNDEFINED_OBJECT  # no longer prepared there: done
