@@ -152,7 +152,7 @@ def test_remainder_sql_is_postgresql_partition_hash(datanodes) -> None:  # type:
         for type_name, oid, values in cases:
             conn.execute(f"DROP TABLE IF EXISTS hash_probe_{type_name}")
             conn.execute(f"CREATE TABLE hash_probe_{type_name} (v {type_name}) PARTITION BY HASH (v)")
-            for modulus in (1, 7, 32):
+            for modulus in (1, 2, 7, 32, 64, 1000):
                 wrong = conn.execute(
                     f"SELECT count(*) FROM (SELECT ({values})::{type_name} AS v UNION ALL SELECT NULL) s "
                     f"WHERE NOT satisfies_hash_partition('hash_probe_{type_name}'::regclass, {modulus}, "

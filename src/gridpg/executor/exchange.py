@@ -20,12 +20,14 @@ import asyncio
 import contextvars
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, PgError
+from gridpg.executor.spool import Flow, run_exchange
+from gridpg.executor.spool import _all as spool_all
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.broadcast import (
@@ -318,7 +320,6 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
     """A complete copy of what the statement needs of `move.table` on every node of `groups`."""
     from gridpg.executor.multi import inline_params
 
-    txn = dispatcher.runner.txn
     table = move.table
     columns = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)]
     select = move.select_sql(columns)
@@ -326,26 +327,35 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
         select = await inline_params(dispatcher, request, select)
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
     scratch = f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}"
-    conns = {g: await txn.connection(g, wants_block=True) for g in groups}
-    for conn in conns.values():
-        await conn.settle()
-        await conn.simple_query(f"CREATE UNLOGGED TABLE {scratch} AS {shape} WITH NO DATA")
     if table.method == "replication":
-        local = [g for g in groups if g in table.groups]
-        feeds = {table.groups[0]: [g for g in groups if g not in table.groups]}
-    else:
-        local = [g for g in groups if g in table.groups]
-        feeds = {src: [g for g in groups if g != src] for src in table.groups}
-    for src, dests in feeds.items():
-        if dests:
-            source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
-            await pump(source, [conns[d] for d in dests], select, scratch,
-                       low_float_digits(dispatcher.runner))
-    for group in local:
-        await local_copy(conns[group], scratch, select)
+        local = {g: select for g in groups if g in table.groups}
+        flows = [Flow(table.groups[0], select, tuple(g for g in groups if g not in table.groups))]
+    else:  # every source reads once, for every node, itself included
+        local = {}
+        flows = [Flow(src, select, tuple(groups)) for src in table.groups]
+    await _move(dispatcher, request, move, groups, shape, scratch, [f for f in flows if f.dests], local)
+
+
+async def _move(dispatcher: Dispatcher, request: ExecRequest, move: Move, groups: Sequence[str], shape: str,
+                scratch: str, flows: Sequence[Flow], local: Mapping[str, str]) -> None:
+    """Create the scratch table on `groups`, run the exchange, index and analyze it there."""
+    txn = dispatcher.runner.txn
+    nodes = list(dict.fromkeys([*groups, *(f.source for f in flows)]))
+    conns = {g: await txn.connection(g, wants_block=True) for g in nodes}
+    await _each([conns[g] for g in groups], f"CREATE UNLOGGED TABLE {scratch} AS {shape} WITH NO DATA")
+    for stat in await run_exchange(conns, flows, local, scratch):
+        record_stage(*stat[:5], time.perf_counter() - stat[5])
     lookups = await _correlation_keys(dispatcher, request.sql)
-    for conn in conns.values():
-        await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
+    await _each([conns[g] for g in groups], _index_and_analyze(scratch, lookups.get(move.table.key, [])))
+
+
+async def _each(conns: Sequence[BackendConnection], sql: str) -> None:
+    """The same statement on every node at once."""
+    async def one(conn: BackendConnection) -> None:
+        await conn.settle()
+        await conn.simple_query(sql)
+
+    await spool_all([one(c) for c in conns])
 
 
 async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: BroadcastPlan,
@@ -354,7 +364,6 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
     the source nodes by PostgreSQL's partition hash of `move.key` (the anchor's modulus)."""
     anchor = exchange.anchor_table
     assert anchor is not None and move.key is not None and anchor.shard_count
-    txn = dispatcher.runner.txn
     snapshot = dispatcher.runner.snapshot()
     table = move.table
     described = await dispatcher.coord.table_columns(dispatcher.runner, table)
@@ -371,37 +380,31 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
     for group, mine in remainders.items():
         if not mine:
             continue
-        parts[group] = move.select_sql(columns, keys + f"{split} IN ({', '.join(map(str, mine))})")
+        if keys is not None:  # the keys this node's anchor rows have: they hash to its partitions
+            condition = _any_of(move.key, keys.get(group, set()))
+        else:
+            condition = f"{split} IN ({', '.join(map(str, mine))})"
+        parts[group] = move.select_sql(columns, condition)
         if "$" in parts[group]:
             parts[group] = await inline_params(dispatcher, request, parts[group])
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
     scratch = f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}"
-    conns = {g: await txn.connection(g, wants_block=True) for g in exchange.groups}
-    for conn in conns.values():
-        await conn.settle()
-        await conn.simple_query(f"CREATE UNLOGGED TABLE {scratch} AS {shape} WITH NO DATA")
-    for src in table.groups:
-        source = conns[src] if src in conns else await txn.connection(src, wants_block=True)
-        for dest, part in parts.items():
-            if dest != src:
-                await pump(source, [conns[dest]], part, scratch, low_float_digits(dispatcher.runner))
-    for dest, part in parts.items():
-        if dest in table.groups:
-            await local_copy(conns[dest], scratch, part)
-    lookups = await _correlation_keys(dispatcher, request.sql)
-    for conn in conns.values():
-        await conn.simple_query(_index_and_analyze(scratch, lookups.get(table.key, [])))
+    local = {dest: part for dest, part in parts.items() if dest in table.groups}
+    flows = [Flow(src, part, (dest,)) for src in table.groups for dest, part in parts.items() if dest != src]
+    await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, local)
 
 
-REDUCTION_LIMIT = 10000  # more distinct anchor keys than this: no semi-join reduction
+REDUCTION_LIMIT = 50000  # more distinct anchor keys than this: no semi-join reduction
 
 
-async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: Any, move: Move) -> str:
-    """`key IN (...) AND ` with the keys the filtered anchor has (semi-join reduction,
-    planner/broadcast._reduction), read on the anchor's nodes inside the statement's
-    transaction; "" when the move has no reduction or the keys are too many."""
+async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: Any,
+                          move: Move) -> dict[str, set[str]] | None:
+    """Per anchor node, the keys its filtered anchor rows have (semi-join reduction,
+    planner/broadcast._reduction), read inside the statement's transaction; None when the
+    move has no reduction or the keys are too many. A row equal on the key to an anchor
+    row of node N hashes to N's partitions (same type), so the keys also split the rows."""
     if not move.reduce_by or move.key is None:
-        return ""
+        return None
     from gridpg.executor.multi import inline_params
 
     column = quote_ident(anchor.column)
@@ -409,18 +412,25 @@ async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: 
            f"WHERE ({move.reduce_by}) AND {column} IS NOT NULL LIMIT {REDUCTION_LIMIT + 1}")
     sql = await inline_params(dispatcher, request, sql)
     started = time.perf_counter()
-    values: set[str] = set()
+    found: dict[str, set[str]] = {}
     for group in anchor.groups:
         conn = await dispatcher.runner.txn.connection(group, wants_block=True)
         await conn.settle()
-        values.update(row[0] for row in await conn.query(sql) if row[0] is not None)
-        if len(values) > REDUCTION_LIMIT:
-            return ""
+        found[group] = {row[0] for row in await conn.query(sql) if row[0] is not None}
+        if sum(map(len, found.values())) > REDUCTION_LIMIT:
+            return None
     record_stage(f"keys of {anchor.name} for {move.table.name}", ", ".join(anchor.groups), "coordinator",
-                 len(values), 0, started)
+                 sum(map(len, found.values())), 0, started)
+    return found
+
+
+def _any_of(column: str, values: set[str]) -> str:
+    """`column = ANY ('{...}')`: one array constant (PostgreSQL hashes it), not a list of
+    literals to parse; "false" for no values. Elements are quoted for the array syntax."""
     if not values:
-        return "false AND "
-    return f"{quote_ident(move.key)} IN ({', '.join(quote_literal(v) for v in sorted(values))}) AND "
+        return "false"
+    items = ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in sorted(values))
+    return f"{quote_ident(column)} = ANY ({quote_literal('{' + items + '}')})"
 
 
 @dataclass

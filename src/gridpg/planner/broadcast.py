@@ -299,8 +299,16 @@ HASH_COMBINE64_CONSTANT = 0x49A0F4DD15E5A8E3  # hashfn.h
 def remainder_sql(column: str, type_oid: int, modulus: int) -> str:
     """SQL computing the hash-partition remainder PostgreSQL gives `column` (already quoted)
     in a table of `modulus` partitions: hash_combine64(0, <type>extended(v, seed)) % modulus
-    in unsigned 64-bit arithmetic; NULL goes to remainder 0 as in PostgreSQL."""
+    in unsigned 64-bit arithmetic; NULL goes to remainder 0 as in PostgreSQL.
+
+    A power-of-two modulus divides 2**64, so only the low bits matter: bigint `&` on the
+    two's-complement hash gives them without numeric arithmetic (about 4x cheaper per row)."""
     function = REPARTITION_HASH[type_oid]
+    modulus = int(modulus)
+    if 0 < modulus <= 1 << 62 and modulus & (modulus - 1) == 0:
+        mask = modulus - 1
+        return (f"coalesce((({function}({column}, {HASH_PARTITION_SEED}) & {mask}) + "
+                f"{HASH_COMBINE64_CONSTANT & mask}) & {mask}, 0)")
     return (f"coalesce((({function}({column}, {HASH_PARTITION_SEED})::numeric + "
             f"{HASH_COMBINE64_CONSTANT} + 18446744073709551616) % 18446744073709551616) % {int(modulus)}, 0)")
 

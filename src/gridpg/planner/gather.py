@@ -223,6 +223,30 @@ def _push(item: Any, conds: list[Any], leaves: list[_Leaf], out: dict[int, list[
 
 
 def _pushable_text(cond: Any, leaf: _Leaf, leaves: list[_Leaf]) -> str | None:
+    """The conjunct over bare column names when it filters `leaf` alone and is safe; for an
+    OR over several tables, the OR of what each disjunct implies of `leaf` alone."""
+    whole = _own_text(cond, leaf, leaves)
+    if whole is None and isinstance(cond, ast.BoolExpr) and cond.boolop == 1:  # OR_EXPR
+        return _implied_by_or(cond, leaf, leaves)
+    return whole
+
+
+def _implied_by_or(cond: ast.BoolExpr, leaf: _Leaf, leaves: list[_Leaf]) -> str | None:
+    """PostgreSQL's "extract restriction OR clauses": `(a1 AND j1) OR (a2 AND j2)`, where
+    a1 and a2 filter `leaf` alone, implies `a1 OR a2` for it. A row the OR accepts makes
+    some disjunct true, hence every conjunct of it, hence that disjunct's part for `leaf`;
+    so the implied filter drops only rows the OR rejects (NULL and FALSE alike). None when
+    some disjunct says nothing about `leaf` alone."""
+    parts = []
+    for disjunct in cond.args:
+        mine = [t for t in (_pushable_text(c, leaf, leaves) for c in _conjuncts(disjunct)) if t is not None]
+        if not mine:
+            return None
+        parts.append(" AND ".join(dict.fromkeys(mine)))
+    return "(" + " OR ".join(f"({p})" for p in dict.fromkeys(parts)) + ")"
+
+
+def _own_text(cond: Any, leaf: _Leaf, leaves: list[_Leaf]) -> str | None:
     """The conjunct over bare column names when it filters `leaf` alone and is safe."""
     refs = []
     for node in _nodes(cond, ast.Node):
