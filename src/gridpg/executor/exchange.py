@@ -144,7 +144,12 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     described = {k: await dispatcher.coord.table_columns(dispatcher.runner, t) for k, t in tables.items()}
     columns = {k: [c.name for c in cols] for k, cols in described.items()}
     types = {k: {c.name: c.type_oid for c in cols} for k, cols in described.items()}
-    needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, columns)
+    for key, table in tables.items():
+        if table.schema == SCRATCH_SCHEMA and not columns[key]:
+            columns[key] = await _scratch_columns(dispatcher, table)
+    every = {g for t in tables.values() for g in t.groups}
+    complete = frozenset(k for k, t in tables.items() if t.method == "replication" and every <= set(t.groups))
+    needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, columns, complete)
     rows = {k: await _estimate_rows(dispatcher, request, t, needs[k], columns[k]) for k, t in tables.items()}
 
     def scratch_name(_: DistTable) -> str:
@@ -158,6 +163,17 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     if isinstance(finish, str):
         return finish
     return StagedPlan(exchange, finish)
+
+
+async def _scratch_columns(dispatcher: Dispatcher, table: Any) -> list[str]:
+    """A subplan's scratch table exists only on the datanodes (in the statement's block):
+    its columns are read there."""
+    conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
+    await conn.settle()
+    rows = await conn.query("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+                            f"{quote_literal(quote_qualified(table.schema, table.name))}::pg_catalog.regclass "
+                            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
+    return [r[0] for r in rows if r[0] is not None]
 
 
 def is_read_only(dispatcher: Dispatcher) -> bool:
@@ -195,25 +211,32 @@ async def _estimate_rows(dispatcher: Dispatcher, request: ExecRequest, table: An
         from gridpg.executor.multi import inline_params
 
         select = await inline_params(dispatcher, request, select)
-    if table.schema == SCRATCH_SCHEMA:
-        # a subplan's result (executor/subplans.py): only the statement's own block sees it
+    if table.schema == SCRATCH_SCHEMA or f"{SCRATCH_SCHEMA}." in select:
+        # a subplan's result (executor/subplans.py), read or filtered by: only the
+        # statement's own block sees it (which has begun: the subplan ran in it)
         conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
         await conn.settle()
         result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
         return float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
-    # A connection of its own: the statement's transaction has not started its block yet,
-    # and a node it joined now would run the scratch tables' DDL outside of it.
+    per_node = await explain_rows(dispatcher, table.groups[0], select)
+    return per_node * (1 if table.method == "replication" else len(table.groups))
+
+
+async def explain_rows(dispatcher: Dispatcher, group: str, select: str) -> float:
+    """The node's planner estimate of the rows `select` returns there.
+
+    On a connection of its own: the statement's transaction has not started its block yet,
+    and a node it joined now would run the scratch tables' DDL outside of it."""
     coord = dispatcher.coord
-    conn = await coord.internal_acquire(table.groups[0])
+    conn = await coord.internal_acquire(group)
     try:
         await dispatcher.runner._setup_connection(conn)
         result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
     except BaseException:
-        coord.pools.pool(table.groups[0]).discard(conn)
+        coord.pools.pool(group).discard(conn)
         raise
-    coord.pools.pool(table.groups[0]).release(conn)
-    per_node = float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
-    return per_node * (1 if table.method == "replication" else len(table.groups))
+    coord.pools.pool(group).release(conn)
+    return float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
 
 
 def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> DistributedPlan | str:

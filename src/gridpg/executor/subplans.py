@@ -25,7 +25,7 @@ from gridpg.errors import CARDINALITY_VIOLATION, INTERNAL_ERROR, PgError
 from gridpg.executor.exchange import record_stage
 from gridpg.pgwire import codec
 from gridpg.planner.plan import SCRATCH_SCHEMA, ScratchNames
-from gridpg.planner.subplans import SubplanSplit, split_subplans
+from gridpg.planner.subplans import SubplanSplit, in_subqueries, split_subplans
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -57,7 +57,9 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
     columns = {k: [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, t)]
                for k, t in tables.items()}
     names = ScratchNames(sql)
-    split = split_subplans(sql, refs, columns, lambda kind: names.new(kind, shared=True))
+    small = await _small_in_subqueries(dispatcher, in_subqueries(sql, refs, columns),
+                                       sorted({g for t in tables.values() for g in t.groups}))
+    split = split_subplans(sql, refs, columns, lambda kind: names.new(kind, shared=True), small)
     if isinstance(split, str):
         return split
     if is_read_only(dispatcher) and any(s.kind == "table" for s in split.subplans):
@@ -65,6 +67,28 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
     order = [g.name for g in dispatcher.runner.snapshot().datanode_groups()]
     used = {g for t in tables.values() for g in t.groups}
     return Recursive(split, tuple(g for g in order if g in used))
+
+
+SMALL_IN_ROWS = 20000  # an IN subquery estimated to return at most this many rows runs first
+
+
+async def _small_in_subqueries(dispatcher: Dispatcher, texts: list[str], groups: list[str]) -> list[str]:
+    """The IN subqueries the datanodes' planner expects to return few rows (per node
+    estimate times the nodes: an upper bound for rows spread over them). An estimate that
+    cannot be had (a table made in this transaction, a parameter) leaves the subquery in place."""
+    from gridpg.executor.exchange import explain_rows
+
+    small = []
+    for text in texts[:4]:  # bounded: the outermost few
+        if "$" in text or not groups:
+            continue
+        try:
+            rows = await explain_rows(dispatcher, groups[0], text)
+        except PgError:
+            continue
+        if rows * len(groups) <= SMALL_IN_ROWS:
+            small.append(text)
+    return small
 
 
 async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:

@@ -73,16 +73,19 @@ class Needs:
         return sql + (f" WHERE {self.filter}" if self.filter and filtered else "")
 
 
-def table_needs(sql: str, refs: Mapping[int, TableKey],
-                columns: Mapping[TableKey, Sequence[str]]) -> dict[TableKey, Needs]:
+def table_needs(sql: str, refs: Mapping[int, TableKey], columns: Mapping[TableKey, Sequence[str]],
+                complete: frozenset[TableKey] = frozenset()) -> dict[TableKey, Needs]:
     """Per table: the columns and rows `sql` can use. `refs` maps the text location of each
-    reference to a distributed table to the table; `columns` gives each table's columns."""
+    reference to a distributed table to the table; `columns` gives each table's columns;
+    `complete` names the tables whole on every node the filters run on (replicated tables,
+    subplan results): `x IN (SELECT c FROM complete_table)` may then filter too."""
     stmt = parse_sql(sql)[0].stmt
     used = _Usage(refs)
     used.visit(stmt)
     filters: dict[int, list[str]] = {}
+    whole = {loc: frozenset(columns.get(key, ())) for loc, key in refs.items() if key in complete}
     for select in _nodes(stmt, ast.SelectStmt):
-        _select_filters(select, refs, columns, filters)
+        _select_filters(select, refs, columns, filters, whole)
     out = {}
     for key in dict.fromkeys(refs.values()):
         table_columns = list(columns.get(key, ()))
@@ -166,7 +169,8 @@ class _Leaf:
 
 
 def _select_filters(select: ast.SelectStmt, refs: Mapping[int, TableKey],
-                    columns: Mapping[TableKey, Sequence[str]], out: dict[int, list[str]]) -> None:
+                    columns: Mapping[TableKey, Sequence[str]], out: dict[int, list[str]],
+                    whole: Mapping[int, frozenset[str]]) -> None:
     items = select.fromClause or ()
     if not items:
         return
@@ -175,7 +179,7 @@ def _select_filters(select: ast.SelectStmt, refs: Mapping[int, TableKey],
         _leaves(item, refs, columns, leaves)
     where = _conjuncts(select.whereClause)
     for item in items:
-        _push(item, where, leaves, out)
+        _push(item, where, leaves, out, whole)
 
 
 def _leaves(item: Any, refs: Mapping[int, TableKey], columns: Mapping[TableKey, Sequence[str]],
@@ -194,7 +198,8 @@ def _leaves(item: Any, refs: Mapping[int, TableKey], columns: Mapping[TableKey, 
     out.append(_Leaf(alias.aliasname if alias is not None else "", None, None))
 
 
-def _push(item: Any, conds: list[Any], leaves: list[_Leaf], out: dict[int, list[str]]) -> None:
+def _push(item: Any, conds: list[Any], leaves: list[_Leaf], out: dict[int, list[str]],
+          whole: Mapping[int, frozenset[str]]) -> None:
     """Record, for each table reference under `item`, the conjuncts that filter it."""
     if isinstance(item, ast.RangeVar):
         leaf = next((x for x in leaves if x.location == item.location and x.location is not None), None)
@@ -202,7 +207,7 @@ def _push(item: Any, conds: list[Any], leaves: list[_Leaf], out: dict[int, list[
             return
         mine = out.setdefault(item.location, [])
         for cond in conds:
-            text = _pushable_text(cond, leaf, leaves)
+            text = _pushable_text(cond, leaf, leaves, whole)
             if text is not None:
                 mine.append(text)
         return
@@ -211,27 +216,29 @@ def _push(item: Any, conds: list[Any], leaves: list[_Leaf], out: dict[int, list[
     quals = _conjuncts(item.quals)
     kind = item.jointype
     if kind == JoinType.JOIN_INNER:
-        _push(item.larg, conds + quals, leaves, out)
-        _push(item.rarg, conds + quals, leaves, out)
+        _push(item.larg, conds + quals, leaves, out, whole)
+        _push(item.rarg, conds + quals, leaves, out, whole)
     elif kind == JoinType.JOIN_LEFT:
-        _push(item.larg, conds, leaves, out)
-        _push(item.rarg, quals, leaves, out)
+        _push(item.larg, conds, leaves, out, whole)
+        _push(item.rarg, quals, leaves, out, whole)
     elif kind == JoinType.JOIN_RIGHT:
-        _push(item.larg, quals, leaves, out)
-        _push(item.rarg, conds, leaves, out)
+        _push(item.larg, quals, leaves, out, whole)
+        _push(item.rarg, conds, leaves, out, whole)
     # FULL (and anything else): nothing filters either side
 
 
-def _pushable_text(cond: Any, leaf: _Leaf, leaves: list[_Leaf]) -> str | None:
+def _pushable_text(cond: Any, leaf: _Leaf, leaves: list[_Leaf],
+                   whole: Mapping[int, frozenset[str]] | None = None) -> str | None:
     """The conjunct over bare column names when it filters `leaf` alone and is safe; for an
     OR over several tables, the OR of what each disjunct implies of `leaf` alone."""
-    whole = _own_text(cond, leaf, leaves)
-    if whole is None and isinstance(cond, ast.BoolExpr) and cond.boolop == 1:  # OR_EXPR
-        return _implied_by_or(cond, leaf, leaves)
-    return whole
+    text = _own_text(cond, leaf, leaves, whole or {})
+    if text is None and isinstance(cond, ast.BoolExpr) and cond.boolop == 1:  # OR_EXPR
+        return _implied_by_or(cond, leaf, leaves, whole or {})
+    return text
 
 
-def _implied_by_or(cond: ast.BoolExpr, leaf: _Leaf, leaves: list[_Leaf]) -> str | None:
+def _implied_by_or(cond: ast.BoolExpr, leaf: _Leaf, leaves: list[_Leaf],
+                   whole: Mapping[int, frozenset[str]]) -> str | None:
     """PostgreSQL's "extract restriction OR clauses": `(a1 AND j1) OR (a2 AND j2)`, where
     a1 and a2 filter `leaf` alone, implies `a1 OR a2` for it. A row the OR accepts makes
     some disjunct true, hence every conjunct of it, hence that disjunct's part for `leaf`;
@@ -239,17 +246,21 @@ def _implied_by_or(cond: ast.BoolExpr, leaf: _Leaf, leaves: list[_Leaf]) -> str 
     some disjunct says nothing about `leaf` alone."""
     parts = []
     for disjunct in cond.args:
-        mine = [t for t in (_pushable_text(c, leaf, leaves) for c in _conjuncts(disjunct)) if t is not None]
+        mine = [t for t in (_pushable_text(c, leaf, leaves, whole) for c in _conjuncts(disjunct)) if t is not None]
         if not mine:
             return None
         parts.append(" AND ".join(dict.fromkeys(mine)))
     return "(" + " OR ".join(f"({p})" for p in dict.fromkeys(parts)) + ")"
 
 
-def _own_text(cond: Any, leaf: _Leaf, leaves: list[_Leaf]) -> str | None:
+def _own_text(cond: Any, leaf: _Leaf, leaves: list[_Leaf], whole: Mapping[int, frozenset[str]]) -> str | None:
     """The conjunct over bare column names when it filters `leaf` alone and is safe."""
     refs = []
-    for node in _nodes(cond, ast.Node):
+    lists = [link for link in _nodes(cond, ast.SubLink) if _is_complete_list(link, whole)]
+    skip = {id(link.subselect) for link in lists}
+    for node in _nodes(cond, ast.Node, skip):
+        if isinstance(node, ast.SubLink) and id(node.subselect) in skip:
+            continue
         if not isinstance(node, _SAFE_NODES):
             return None
         if isinstance(node, ast.FuncCall) and not _is_safe_function(node):
@@ -262,6 +273,30 @@ def _own_text(cond: Any, leaf: _Leaf, leaves: list[_Leaf]) -> str | None:
         return None
     stripped = _strip_qualifiers(cond)
     return "(" + str(RawStream()(stripped)) + ")"
+
+
+def _is_complete_list(link: ast.SubLink, whole: Mapping[int, frozenset[str]]) -> bool:
+    """`expr IN (SELECT c1, ... FROM t)`: t whole on every node (`whole`: location ->
+    columns), a select list of t's bare columns and nothing else in the subquery. It means
+    the same on every node, so it filters like a constant list (NULLs included: it is the
+    same IN over the same rows)."""
+    sub = link.subselect
+    if link.subLinkType != SubLinkType.ANY_SUBLINK or not isinstance(sub, ast.SelectStmt):
+        return False
+    if sub.op or sub.whereClause or sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset \
+            or sub.withClause or sub.distinctClause or sub.windowClause or sub.valuesLists or sub.sortClause:
+        return False
+    items = sub.fromClause or ()
+    if len(items) != 1 or not isinstance(items[0], ast.RangeVar) or items[0].location not in whole \
+            or (items[0].alias is not None and items[0].alias.colnames):
+        return False
+    known = whole[items[0].location]
+    for target in sub.targetList or ():
+        val = target.val
+        if not (isinstance(val, ast.ColumnRef) and len(val.fields) == 1 and isinstance(val.fields[0], ast.String)
+                and val.fields[0].sval in known):
+            return False
+    return bool(sub.targetList)
 
 
 def _is_safe_function(node: ast.FuncCall) -> bool:
@@ -335,15 +370,16 @@ def _conjuncts(node: Any) -> list[Any]:
     return [node]
 
 
-def _nodes(root: Any, kind: type) -> Iterator[Any]:
-    """Every node of `kind` under `root`, root included, depth first."""
+def _nodes(root: Any, kind: type, skip: set[int] | None = None) -> Iterator[Any]:
+    """Every node of `kind` under `root`, root included, depth first; not entering the
+    nodes whose id() is in `skip`."""
     stack = [root]
     while stack:
         node = stack.pop()
         if isinstance(node, (tuple, list)):
             stack.extend(node)
             continue
-        if not isinstance(node, ast.Node):
+        if not isinstance(node, ast.Node) or (skip and id(node) in skip):
             continue
         if isinstance(node, kind):
             yield node

@@ -66,10 +66,12 @@ class SubplanSplit:
 
 
 def split_subplans(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
-                   new_marker: Callable[[str], str]) -> SubplanSplit | str:
+                   new_marker: Callable[[str], str], small: Sequence[str] = ()) -> SubplanSplit | str:
     """The split of `sql`, or why there is none. `refs` maps the location of every
     reference to a distributed table to the table; `columns` gives each table's columns;
-    `new_marker(kind)` hands out names that do not occur in the text."""
+    `new_marker(kind)` hands out names that do not occur in the text; `small` holds the
+    texts (as `in_subqueries` gives them) of the IN subqueries estimated to return few
+    rows: those run first too, their rows shipped to every node as a table."""
     try:
         stmt = parse_sql(sql)[0].stmt
     except Exception:  # noqa: BLE001 - the caller parsed it already; be safe
@@ -80,8 +82,10 @@ def split_subplans(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tab
     subplans: list[Subplan] = []
     _pull_ctes(stmt, scope, new_marker, subplans)
     _pull_scalars(stmt, scope, new_marker, subplans)
+    if small:
+        _pull_in_lists(stmt, scope, new_marker, subplans, set(small))
     if not subplans:
-        return "no uncorrelated CTE or scalar subquery reads a distributed table"
+        return "no uncorrelated CTE, scalar or small IN subquery reads a distributed table"
     text = str(RawStream()(stmt))
     for sub in subplans:
         if sub.kind == "value":  # the value itself, not a subquery of it (two-phase finishes it)
@@ -195,6 +199,60 @@ def _pull_scalars(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str
         if target is not None:  # the output column keeps the name PostgreSQL gives it
             target.name = (_output_names(sub, None) or ("",))[0] or "?column?"
         _become_marker(link, marker)
+
+
+# -- IN subqueries -----------------------------------------------------------------------
+
+IN_COLUMN = "gridpg_in"  # the names of an IN subquery's columns in its scratch table: gridpg_in1, ...
+
+
+def in_subqueries(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]]) -> list[str]:
+    """The texts of the uncorrelated `x IN (SELECT ...)` / `x op ANY (SELECT ...)`
+    subqueries of `sql` that read a distributed table, outermost first: candidates to run
+    first (the caller estimates their rows and passes the small ones to split_subplans)."""
+    try:
+        stmt = parse_sql(sql)[0].stmt
+    except Exception:  # noqa: BLE001
+        return []
+    if not isinstance(stmt, ast.SelectStmt):
+        return []
+    scope = _Scope(refs, columns)
+    return [str(RawStream()(link.subselect)) for link in _outermost_sublinks(stmt) if _is_candidate(link, scope)]
+
+
+def _is_candidate(link: ast.SubLink, scope: _Scope) -> bool:
+    sub = link.subselect
+    return link.subLinkType == SubLinkType.ANY_SUBLINK and isinstance(sub, ast.SelectStmt) \
+        and sub.op == SetOperation.SETOP_NONE and bool(sub.targetList) \
+        and not any(isinstance(f, ast.A_Star) for t in sub.targetList for f in _nodes(t, ast.A_Star)) \
+        and scope.reads_distributed(sub) and scope.is_self_contained(sub)
+
+
+def _pull_in_lists(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], str],
+                   out: list[Subplan], small: set[str]) -> None:
+    """Each small IN subquery becomes a table subplan: its rows (under the column names
+    gridpg_in1..n) in a scratch table on every node; the IN reads that table instead. The
+    comparison, NULLs included, is PostgreSQL's own over the same rows."""
+    for link in _outermost_sublinks(stmt):
+        if not _is_candidate(link, scope):
+            continue
+        sub = link.subselect
+        text = str(RawStream()(sub))
+        if text not in small:
+            continue
+        if not _can_rename(sub):
+            continue
+        names = tuple(f"{IN_COLUMN}{n}" for n in range(1, len(sub.targetList) + 1))
+        for target, name in zip(sub.targetList, names):
+            target.name = name  # not a wrapping SELECT *: it would hide which columns are used
+        marker = new_marker("in")
+        out.append(Subplan(marker, "table", str(RawStream()(sub)), "IN subquery", names))
+        scope.scratch[marker] = frozenset(names)
+        link.subselect = ast.SelectStmt(
+            targetList=tuple(ast.ResTarget(val=ast.ColumnRef(fields=(ast.String(sval=n),))) for n in names),
+            fromClause=(ast.RangeVar(schemaname=SCRATCH_SCHEMA, relname=marker, inh=True, relpersistence="p"),),
+            op=SetOperation.SETOP_NONE, limitOption=0, all=False, groupDistinct=False,
+        )
 
 
 def _outermost_sublinks(root: object) -> Iterator[ast.SubLink]:
