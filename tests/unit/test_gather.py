@@ -86,3 +86,47 @@ def test_correlation_keys_are_the_inner_columns_of_outer_equalities() -> None:
         == {"logs": [("user_id", "log_id")]}
     assert keys("SELECT id FROM users WHERE id IN (SELECT user_id FROM logs)") == {}
     assert keys("SELECT 1 FROM users u JOIN logs l ON l.user_id = u.id") == {}
+
+
+def test_or_of_ands_implies_each_tables_own_disjuncts() -> None:
+    """PostgreSQL's "extract restriction OR clauses" (TPC-H Q19): every disjunct names both
+    tables, yet each implies a filter of each table alone."""
+    got = needs("SELECT count(*) FROM users u, logs l WHERE (l.user_id = u.id AND u.age < 30 AND l.level = 'e') "
+                "OR (l.user_id = u.id AND u.city = 'oslo' AND l.dur_ms > 5 AND l.level = 'w')")
+    assert got["users"].filter == "(((age < 30)) OR ((city = 'oslo')))"
+    assert got["logs"].filter == "(((level = 'e')) OR ((dur_ms > 5) AND (level = 'w')))"
+
+
+@pytest.mark.parametrize("sql", [
+    # a disjunct with nothing of logs alone: any logs row may satisfy it
+    "SELECT 1 FROM users u, logs l WHERE (l.user_id = u.id AND l.level = 'e') OR (l.user_id = u.id AND u.age < 3)",
+    # on the nullable side's WHERE: IS NULL of a null-extended row
+    "SELECT 1 FROM users u LEFT JOIN logs l ON l.user_id = u.id WHERE (l.level IS NULL AND u.age < 3) OR l.dur_ms > 1",
+    # under NOT, an OR is an AND of negations: nothing is implied of one table
+    "SELECT 1 FROM users u, logs l WHERE l.user_id = u.id AND NOT ((l.level = 'e' AND u.age < 3) OR l.dur_ms > 1)",
+])
+def test_or_that_implies_nothing_of_logs(sql: str) -> None:
+    assert needs(sql)["logs"].filter is None
+
+
+def test_or_in_a_left_joins_on_filters_the_nullable_side_only() -> None:
+    got = needs("SELECT 1 FROM users u LEFT JOIN logs l ON l.user_id = u.id AND ((l.level = 'e' AND u.age < 3) "
+                "OR (l.level = 'w' AND u.age > 60))")
+    assert got["logs"].filter == "(((level = 'e')) OR ((level = 'w')))"
+    assert got["users"].filter is None
+
+
+def test_in_list_over_a_complete_table_filters_like_constants() -> None:
+    """`x IN (SELECT c FROM t)`, t whole on every node (replicated, a subplan's result):
+    the same list everywhere, so it filters below an exchange; not when t is partitioned."""
+    columns = {**COLUMNS, ("s", "cities"): ["city", "coastal"]}
+    sql = "SELECT 1 FROM users u JOIN logs l ON l.user_id = u.id WHERE u.city IN (SELECT city FROM cities)"
+    refs = {r.location: ("s", r.name) for r in analyze.relations(parse_tree(sql))}
+    complete = table_needs(sql, refs, columns, frozenset({("s", "cities")}))
+    assert complete[("s", "users")].filter == "(city IN (SELECT city FROM cities))"
+    assert table_needs(sql, refs, columns)[("s", "users")].filter is None
+    for other in ("SELECT city FROM cities WHERE coastal", "SELECT lower(city) FROM cities",
+                  "SELECT city FROM cities LIMIT 3", "SELECT age FROM cities"):
+        text = sql.replace("SELECT city FROM cities", other)
+        refs = {r.location: ("s", r.name) for r in analyze.relations(parse_tree(text))}
+        assert table_needs(text, refs, columns, frozenset({("s", "cities")}))[("s", "users")].filter is None, other

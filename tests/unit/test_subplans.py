@@ -112,3 +112,44 @@ def test_cte_alias_list_wraps_when_a_rename_would_change_a_reference() -> None:
     assert isinstance(got, SubplanSplit)
     assert got.subplans[0].sql == ("SELECT * FROM (SELECT l_suppkey + 1 AS k, count(*) FROM lineitem GROUP BY k) "
                                    "AS r(a, b)")
+
+
+def split_small(sql: str, small: list[str] | None = None) -> tuple[list[str], SubplanSplit | str]:
+    from gridpg.planner.subplans import in_subqueries
+
+    refs = {r.location: TABLES[r.name] for r in analyze.relations(parse_tree(sql)) if r.name in TABLES}
+    candidates = in_subqueries(sql, refs, COLUMNS)
+    counter = itertools.count(1)
+    chosen = candidates if small is None else small
+    return candidates, split_subplans(sql, refs, COLUMNS, lambda kind: f"gp_{kind}_s{next(counter)}", chosen)
+
+
+Q20ISH = ("SELECT s_name FROM supplier, nation WHERE s_suppkey IN (SELECT ps_suppkey FROM partsupp "
+          "WHERE ps_availqty > (SELECT 0.5 * sum(l_extendedprice) FROM lineitem WHERE l_suppkey = ps_suppkey)) "
+          "AND s_nationkey = n_nationkey ORDER BY s_name")
+
+
+def test_small_in_subquery_becomes_a_table_read_by_the_in() -> None:
+    candidates, got = split_small(Q20ISH)
+    assert candidates == [("SELECT ps_suppkey FROM partsupp WHERE ps_availqty > (SELECT 0.5 * sum(l_extendedprice) "
+                           "FROM lineitem WHERE l_suppkey = ps_suppkey)")]
+    assert isinstance(got, SubplanSplit), got
+    (sub,) = got.subplans
+    assert sub.kind == "table" and sub.columns == ("gridpg_in1",) and sub.origin == "IN subquery"
+    assert sub.sql.startswith("SELECT ps_suppkey AS gridpg_in1 FROM partsupp")  # renamed, not wrapped in SELECT *
+    assert "s_suppkey IN (SELECT gridpg_in1 FROM gridpg_shards.gp_in_s1)" in got.sql
+
+
+def test_in_subqueries_that_stay() -> None:
+    # not estimated small: nothing to split
+    assert isinstance(split_small(Q20ISH, [])[1], str)
+    # correlated, `*`, EXISTS, scalar comparisons: not IN-list candidates
+    for sql in ("SELECT s_name FROM supplier WHERE s_suppkey IN (SELECT ps_suppkey FROM partsupp WHERE ps_partkey = s_nationkey)",
+                "SELECT s_name FROM supplier WHERE (s_suppkey, s_nationkey) IN (SELECT * FROM partsupp)",
+                "SELECT s_name FROM supplier WHERE EXISTS (SELECT ps_suppkey FROM partsupp)",
+                "SELECT s_name FROM supplier WHERE s_suppkey IN (SELECT n_nationkey FROM nation)"):
+        assert split_small(sql)[0] == [], sql
+    # an ORDER BY on the output name: renaming would change it, so the subquery stays
+    sql = "SELECT s_name FROM supplier WHERE s_suppkey IN (SELECT ps_suppkey AS k FROM partsupp ORDER BY k LIMIT 5)"
+    candidates, got = split_small(sql)
+    assert len(candidates) == 1 and isinstance(got, str)

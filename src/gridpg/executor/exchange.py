@@ -397,21 +397,25 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
         remainders[snapshot.shard_group(anchor.schema, anchor.name, remainder)].append(remainder)
     from gridpg.executor.multi import inline_params
 
-    split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
-    keys = await _reduction_keys(dispatcher, request, anchor, move)
-    parts: dict[str, str] = {}
-    for group, mine in remainders.items():
-        if not mine:
-            continue
-        if keys is not None:  # the keys this node's anchor rows have: they hash to its partitions
-            condition = _any_of(move.key, keys.get(group, set()))
-        else:
-            condition = f"{split} IN ({', '.join(map(str, mine))})"
-        parts[group] = move.select_sql(columns, condition)
-        if "$" in parts[group]:
-            parts[group] = await inline_params(dispatcher, request, parts[group])
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
     scratch = f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}"
+    keys = await _reduction_keys(dispatcher, request, anchor, move)
+    if keys is not None:
+        # Semi-join reduction: only rows whose key some filtered anchor row has. A row whose
+        # key belongs to another node's anchor rows joins nothing here (every reference of
+        # the move is equated on the key to the anchor's table: planner/broadcast._reduction),
+        # so each source reads once and sends the same rows to every node.
+        select = move.select_sql(columns, _any_of(move.key, set().union(*keys.values())))
+        select = await inline_params(dispatcher, request, select)
+        flows = [Flow(src, select, tuple(exchange.groups)) for src in table.groups]
+        await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, {})
+        return
+    split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
+    parts: dict[str, str] = {}
+    for group, mine in remainders.items():
+        if mine:
+            parts[group] = await inline_params(dispatcher, request,
+                                               move.select_sql(columns, f"{split} IN ({', '.join(map(str, mine))})"))
     local = {dest: part for dest, part in parts.items() if dest in table.groups}
     flows = [Flow(src, part, (dest,)) for src in table.groups for dest, part in parts.items() if dest != src]
     await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, local)
@@ -436,12 +440,15 @@ async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: 
     sql = await inline_params(dispatcher, request, sql)
     started = time.perf_counter()
     found: dict[str, set[str]] = {}
-    for group in anchor.groups:
-        conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+
+    async def read(group: str, conn: BackendConnection) -> None:
         await conn.settle()
         found[group] = {row[0] for row in await conn.query(sql) if row[0] is not None}
-        if sum(map(len, found.values())) > REDUCTION_LIMIT:
-            return None
+
+    conns = {g: await dispatcher.runner.txn.connection(g, wants_block=True) for g in anchor.groups}
+    await spool_all([read(g, c) for g, c in conns.items()])
+    if sum(map(len, found.values())) > REDUCTION_LIMIT:
+        return None
     record_stage(f"keys of {anchor.name} for {move.table.name}", ", ".join(anchor.groups), "coordinator",
                  sum(map(len, found.values())), 0, started)
     return found

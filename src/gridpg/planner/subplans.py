@@ -225,7 +225,7 @@ def _is_candidate(link: ast.SubLink, scope: _Scope) -> bool:
     return link.subLinkType == SubLinkType.ANY_SUBLINK and isinstance(sub, ast.SelectStmt) \
         and sub.op == SetOperation.SETOP_NONE and bool(sub.targetList) \
         and not any(isinstance(f, ast.A_Star) for t in sub.targetList for f in _nodes(t, ast.A_Star)) \
-        and scope.reads_distributed(sub) and scope.is_self_contained(sub)
+        and scope.reads_partitioned(sub) and scope.is_self_contained(sub)
 
 
 def _pull_in_lists(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], str],
@@ -295,6 +295,12 @@ class _Scope:
 
     def reads_distributed(self, query: object) -> bool:
         return any(r.location in self.refs and r.schemaname != SCRATCH_SCHEMA for r in _nodes(query, ast.RangeVar))
+
+    def reads_partitioned(self, query: object) -> bool:
+        """Whether `query` reads a table that is not whole on every node (replicated tables
+        and scratch tables are: running such a query first gains nothing)."""
+        return any(r.location in self.refs and r.schemaname != SCRATCH_SCHEMA
+                   and self.refs[r.location].method != "replication" for r in _nodes(query, ast.RangeVar))
 
     def is_self_contained(self, sub: ast.SelectStmt) -> bool:
         """Whether every column `sub` names is its own (see the module docstring)."""
