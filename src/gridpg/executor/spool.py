@@ -138,11 +138,13 @@ async def _load(conn: BackendConnection, scratch: str, local: str | None, spools
     await conn.expect_copy_in()
     try:
         for spool in spools:
-            spool.data.seek(0)
+            offset = 0  # its own: other destinations read the same spool meanwhile
             for _ in range(spool.nbytes // CHUNK + 2):  # bounded: the spool's size in chunks
+                spool.data.seek(offset)  # seek and read with no await between them
                 chunk = spool.data.read(CHUNK)
                 if not chunk:
                     break
+                offset += len(chunk)
                 conn.send(chunk)
                 await _room(conn)
     except BaseException:
