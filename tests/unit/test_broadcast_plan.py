@@ -5,7 +5,7 @@ from __future__ import annotations
 from gridpg.catalog.model import DistTable
 from gridpg.planner import analyze
 from gridpg.planner.broadcast import BroadcastPlan, plan_broadcast
-from gridpg.planner.gather import table_needs
+from gridpg.planner.gather import Needs, table_needs
 from gridpg.sql.parse import parse_tree
 
 GROUPS = ("dn1", "dn2")
@@ -49,9 +49,12 @@ def test_biggest_table_stays_with_its_colocated_partner_and_the_rest_is_broadcas
     assert isinstance(got, BroadcastPlan)
     assert set(got.anchor) == {"orders", "lineitem"}
     assert [m.table.name for m in got.moves] == ["customer"]  # nation is replicated already
-    assert got.moves[0].needs.columns == ("c_custkey", "c_nationkey", "c_mktsegment")
+    # c_mktsegment filters the copy and nothing else reads it: it stays behind, its
+    # conjunct reads true over the copy
+    assert got.moves[0].needs.columns == ("c_custkey", "c_nationkey")
     assert got.moves[0].needs.filter == "(c_mktsegment = 'B')"
     assert "gridpg_shards.gp_bc_customer AS customer" in got.sql
+    assert "c_mktsegment" not in got.sql and "AND TRUE" in got.sql
     assert "lineitem" in got.sql and "gridpg_shards.gp_bc_lineitem" not in got.sql
 
 
@@ -165,3 +168,27 @@ def test_repartitioned_rows_are_cut_to_the_keys_the_filtered_anchor_has() -> Non
     # a reference of lineitem not equated to the anchor (an uncorrelated aggregate) keeps every row
     got = plan(q17.replace("WHERE l_partkey = p_partkey)", ") AND l_partkey > 0"), types)
     assert isinstance(got, str) or all(m.reduce_by is None for m in got.moves)
+
+
+def test_conjuncts_the_moved_copy_satisfies_read_true() -> None:
+    """TPC-H Q13: the nullable side's ON conjunct filters the move, reads true over the copy
+    and its column does not move; the anchor's own conjuncts and the join stay as written."""
+    sql = ("SELECT c_count, count(*) FROM (SELECT c_custkey, count(o_orderkey) FROM customer LEFT OUTER JOIN orders "
+           "ON c_custkey = o_custkey AND o_orderdate > '1995-01-01' WHERE c_mktsegment <> 'X' GROUP BY c_custkey) "
+           "AS c_orders (c_custkey, c_count) GROUP BY c_count")
+    got = plan(sql, {("public", "customer"): {"c_custkey": 23}, ("public", "orders"): {"o_custkey": 23}})
+    assert isinstance(got, BroadcastPlan), got
+    (move,) = got.moves
+    assert move.table.name == "orders" and move.key == "o_custkey"
+    assert move.needs == Needs(("o_orderkey", "o_custkey"), "(o_orderdate > '1995-01-01')")
+    assert "ON c_custkey = o_custkey AND TRUE" in got.sql and "c_mktsegment <> 'X'" in got.sql
+
+
+def test_conjuncts_stay_when_the_copy_serves_several_references() -> None:
+    """Two references of one table share one copy filtered by the OR of their filters: a
+    row of it need not satisfy either reference's own conjuncts."""
+    got = plan("SELECT count(*) FROM customer c1, customer c2, lineitem l WHERE l.l_partkey = c1.c_custkey "
+               "AND l.l_quantity = c2.c_custkey AND c1.c_mktsegment = 'A' AND c2.c_mktsegment = 'B'")
+    assert isinstance(got, BroadcastPlan), got
+    assert got.moves[0].needs.filter == "((c_mktsegment = 'A')) OR ((c_mktsegment = 'B'))"
+    assert "c1.c_mktsegment = 'A'" in got.sql and "c2.c_mktsegment = 'B'" in got.sql

@@ -25,14 +25,25 @@ datanodes' statistics). This module decides and rewrites text; it does no I/O.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pglast import ast, parse_sql
 from pglast.enums import JoinType, SetOperation, SubLinkType
+from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES, DistTable
-from gridpg.planner.gather import Needs, TableKey, _conjuncts, _Leaf, _leaves, _nodes
+from gridpg.planner.gather import (
+    Needs,
+    TableKey,
+    _conjuncts,
+    _Leaf,
+    _leaves,
+    _nodes,
+    pushed_conjuncts,
+    table_needs,
+)
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident
 
@@ -216,6 +227,10 @@ def _plan_with_anchor(
         return f"moving ~{moved_rows:.0f} rows costs more than gathering ~{gathered:.0f}"
     scratch = {key: scratch_name(table) for key, table in moved.items()}
     text = _rewrite(sql, stmt, {loc: scratch[key] for loc, key in replace.items()})
+    dropped = _without_pushed_conjuncts(sql, refs, tables.columns, {loc: scratch[key] for loc, key in replace.items()})
+    if dropped is not None:
+        text, narrower = dropped
+        needs = {k: Needs(narrower[k].columns, n.filter) if k in narrower else n for k, n in needs.items()}
     semi = _semi_join_references(sql)
     anchor_filter = needs.get(refs[anchor].key, Needs(None, None)).filter
     moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1],
@@ -225,6 +240,47 @@ def _plan_with_anchor(
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
     return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor], grouped)
+
+
+# -- conjuncts a filtered copy satisfies ---------------------------------------------------
+
+
+def _without_pushed_conjuncts(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
+                              scratch: Mapping[int, str]) -> tuple[str, dict[TableKey, Needs]] | None:
+    """The statement over the scratch copies with each conjunct that a moved table's filter
+    already applied (gather.pushed_conjuncts; the table read by that one reference only)
+    reading `true`, and what the statement then needs of those tables: a column that only
+    such conjuncts used does not move (TPC-H Q13's o_comment). None when nothing drops."""
+    keys = {loc: t.key for loc, t in refs.items()}
+    counts = Counter(keys.values())
+    pushed = pushed_conjuncts(sql, keys, columns)
+    drop = {c for loc in scratch if counts[keys[loc]] == 1 for c in pushed.get(loc, ())}
+    if not drop:
+        return None
+    full = parse_sql(sql)[0].stmt
+    before = [n.location for n in _nodes(full, ast.RangeVar)]
+    for node in _nodes(full, ast.Node):
+        for attr in ("whereClause", "quals"):
+            if isinstance(getattr(node, attr, None), ast.Node):
+                setattr(node, attr, _true_where(getattr(node, attr), drop))
+    text = str(RawStream()(full))
+    again = parse_sql(text)[0].stmt
+    after = [n.location for n in _nodes(again, ast.RangeVar)]
+    if len(before) != len(after):
+        return None
+    moved = dict(zip(before, after))
+    narrower = table_needs(text, {moved[loc]: key for loc, key in keys.items()}, columns)
+    changed = {keys[loc] for loc in scratch if counts[keys[loc]] == 1}
+    rewritten = _rewrite(text, again, {moved[loc]: name for loc, name in scratch.items()})
+    return rewritten, {k: v for k, v in narrower.items() if k in changed}
+
+
+def _true_where(expr: ast.Node, drop: set[tuple[str, int]]) -> ast.Node:
+    if (type(expr).__name__, getattr(expr, "location", None)) in drop:
+        return ast.A_Const(val=ast.Boolean(boolval=True))
+    if isinstance(expr, ast.BoolExpr) and expr.boolop == 0:  # AND_EXPR: its conjuncts
+        expr.args = tuple(_true_where(a, drop) for a in expr.args)
+    return expr
 
 
 # -- moves that may drop rows ------------------------------------------------------------

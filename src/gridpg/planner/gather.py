@@ -85,12 +85,34 @@ def table_needs(sql: str, refs: Mapping[int, TableKey], columns: Mapping[TableKe
     filters: dict[int, list[str]] = {}
     whole = {loc: frozenset(columns.get(key, ())) for loc, key in refs.items() if key in complete}
     for select in _nodes(stmt, ast.SelectStmt):
-        _select_filters(select, refs, columns, filters, whole)
+        _select_filters(select, refs, columns, filters, whole, {})
     out = {}
     for key in dict.fromkeys(refs.values()):
         table_columns = list(columns.get(key, ()))
         out[key] = Needs(_columns_for(key, table_columns, used), _filter_for(key, refs, filters))
     return out
+
+
+def pushed_conjuncts(sql: str, refs: Mapping[int, TableKey],
+                     columns: Mapping[TableKey, Sequence[str]]) -> dict[int, list[tuple[str, int]]]:
+    """Per reference location: the conjuncts (node type name, text location) that go into
+    its table's filter exactly as written (not OR-implied ones, none with a subquery). A
+    copy of the table made with that filter satisfies them on every row, and they are
+    never evaluated on a null-extended row of the reference (the rules above), so over
+    such a copy each may read `true` (and the columns only they use need not move)."""
+    stmt = parse_sql(sql)[0].stmt
+    filters: dict[int, list[str]] = {}
+    exact: dict[int, list[tuple[str, int]]] = {}
+    for select in _nodes(stmt, ast.SelectStmt):
+        _select_filters(select, refs, columns, filters, {}, exact)
+    return exact
+
+
+def _node_key(node: Any) -> tuple[str, int] | None:
+    location = getattr(node, "location", None)
+    if not isinstance(location, int) or location < 0 or any(True for _ in _nodes(node, ast.SubLink)):
+        return None
+    return (type(node).__name__, location)
 
 
 # -- columns ---------------------------------------------------------------------------
@@ -170,7 +192,7 @@ class _Leaf:
 
 def _select_filters(select: ast.SelectStmt, refs: Mapping[int, TableKey],
                     columns: Mapping[TableKey, Sequence[str]], out: dict[int, list[str]],
-                    whole: Mapping[int, frozenset[str]]) -> None:
+                    whole: Mapping[int, frozenset[str]], exact: dict[int, list[tuple[str, int]]]) -> None:
     items = select.fromClause or ()
     if not items:
         return
@@ -179,7 +201,7 @@ def _select_filters(select: ast.SelectStmt, refs: Mapping[int, TableKey],
         _leaves(item, refs, columns, leaves)
     where = _conjuncts(select.whereClause)
     for item in items:
-        _push(item, where, leaves, out, whole)
+        _push(item, where, leaves, out, whole, exact)
 
 
 def _leaves(item: Any, refs: Mapping[int, TableKey], columns: Mapping[TableKey, Sequence[str]],
@@ -199,8 +221,9 @@ def _leaves(item: Any, refs: Mapping[int, TableKey], columns: Mapping[TableKey, 
 
 
 def _push(item: Any, conds: list[Any], leaves: list[_Leaf], out: dict[int, list[str]],
-          whole: Mapping[int, frozenset[str]]) -> None:
-    """Record, for each table reference under `item`, the conjuncts that filter it."""
+          whole: Mapping[int, frozenset[str]], exact: dict[int, list[tuple[str, int]]]) -> None:
+    """Record, for each table reference under `item`, the conjuncts that filter it (and in
+    `exact`, those pushed as they are, no subquery in them: see pushed_conjuncts)."""
     if isinstance(item, ast.RangeVar):
         leaf = next((x for x in leaves if x.location == item.location and x.location is not None), None)
         if leaf is None:
@@ -210,20 +233,22 @@ def _push(item: Any, conds: list[Any], leaves: list[_Leaf], out: dict[int, list[
             text = _pushable_text(cond, leaf, leaves, whole)
             if text is not None:
                 mine.append(text)
+                if _own_text(cond, leaf, leaves, {}) is not None and _node_key(cond) is not None:
+                    exact.setdefault(item.location, []).append(_node_key(cond))  # type: ignore[arg-type]
         return
     if not isinstance(item, ast.JoinExpr):
         return
     quals = _conjuncts(item.quals)
     kind = item.jointype
     if kind == JoinType.JOIN_INNER:
-        _push(item.larg, conds + quals, leaves, out, whole)
-        _push(item.rarg, conds + quals, leaves, out, whole)
+        _push(item.larg, conds + quals, leaves, out, whole, exact)
+        _push(item.rarg, conds + quals, leaves, out, whole, exact)
     elif kind == JoinType.JOIN_LEFT:
-        _push(item.larg, conds, leaves, out, whole)
-        _push(item.rarg, quals, leaves, out, whole)
+        _push(item.larg, conds, leaves, out, whole, exact)
+        _push(item.rarg, quals, leaves, out, whole, exact)
     elif kind == JoinType.JOIN_RIGHT:
-        _push(item.larg, quals, leaves, out, whole)
-        _push(item.rarg, conds, leaves, out, whole)
+        _push(item.larg, quals, leaves, out, whole, exact)
+        _push(item.rarg, conds, leaves, out, whole, exact)
     # FULL (and anything else): nothing filters either side
 
 
