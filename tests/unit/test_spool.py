@@ -106,3 +106,13 @@ def test_a_failing_source_raises_after_every_node_stopped() -> None:
     assert info.value.sqlstate == "22012"
     assert not conns["dn1"]._batches and not conns["dn2"]._batches  # both read to their ReadyForQuery
     assert conns["dn1"].sent == [] and conns["dn2"].sent == []  # nothing loaded anywhere
+
+
+def test_destinations_keep_their_own_rows_as_they_load() -> None:
+    conns = {"dn1": FakeConn("dn1", [b"1\n"]), "dn2": FakeConn("dn2", [b"2\n"])}
+    flows = [spool.Flow("dn1", "SELECT 1", ("dn1", "dn2")), spool.Flow("dn2", "SELECT 2", ("dn1", "dn2"))]
+    keep = {"dn1": "h(k) IN (0, 2)", "dn2": "h(k) IN (1, 3)"}
+    asyncio.run(spool.run_exchange(conns, flows, {}, "s", keep))  # type: ignore[arg-type]
+    assert "COPY s FROM STDIN WHERE h(k) IN (0, 2)" in conns["dn1"].queries
+    assert "COPY s FROM STDIN WHERE h(k) IN (1, 3)" in conns["dn2"].queries
+    assert received(conns["dn1"]) == received(conns["dn2"]) == copy_data(b"1\n") + copy_data(b"2\n")

@@ -360,13 +360,14 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
 
 
 async def _move(dispatcher: Dispatcher, request: ExecRequest, move: Move, groups: Sequence[str], shape: str,
-                scratch: str, flows: Sequence[Flow], local: Mapping[str, str]) -> None:
+                scratch: str, flows: Sequence[Flow], local: Mapping[str, str],
+                keep: Mapping[str, str] | None = None) -> None:
     """Create the scratch table on `groups`, run the exchange, index and analyze it there."""
     txn = dispatcher.runner.txn
     nodes = list(dict.fromkeys([*groups, *(f.source for f in flows)]))
     conns = {g: await txn.connection(g, wants_block=True) for g in nodes}
     await _each([conns[g] for g in groups], f"CREATE UNLOGGED TABLE {scratch} AS {shape} WITH NO DATA")
-    for stat in await run_exchange(conns, flows, local, scratch):
+    for stat in await run_exchange(conns, flows, local, scratch, keep):
         record_stage(*stat[:5], time.perf_counter() - stat[5])
     lookups = await _correlation_keys(dispatcher, request.sql)
     await _each([conns[g] for g in groups], _index_and_analyze(scratch, lookups.get(move.table.key, [])))
@@ -411,14 +412,30 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
         await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, {})
         return
     split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
-    parts: dict[str, str] = {}
-    for group, mine in remainders.items():
-        if mine:
-            parts[group] = await inline_params(dispatcher, request,
-                                               move.select_sql(columns, f"{split} IN ({', '.join(map(str, mine))})"))
+    conditions = {g: f"{split} IN ({', '.join(map(str, mine))})" for g, mine in remainders.items() if mine}
+    if move.needs.filter and move.rows * len(conditions) <= await _table_rows(dispatcher, table):
+        # Each source reads once and sends its rows to every node, which keeps its own
+        # partitions as they load (COPY ... FROM STDIN WHERE): one scan per source instead
+        # of one per destination, when parsing the filtered rows once per node costs less
+        # than scanning the table once more per node.
+        select = await inline_params(dispatcher, request, move.select_sql(columns))
+        flows = [Flow(src, select, tuple(conditions)) for src in table.groups]
+        await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, {}, conditions)
+        return
+    parts = {g: await inline_params(dispatcher, request, move.select_sql(columns, c)) for g, c in conditions.items()}
     local = {dest: part for dest, part in parts.items() if dest in table.groups}
     flows = [Flow(src, part, (dest,)) for src in table.groups for dest, part in parts.items() if dest != src]
     await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, local)
+
+
+
+async def _table_rows(dispatcher: Dispatcher, table: Any) -> float:
+    """The table's rows (all nodes), from a node planner's estimate, in the statement's block."""
+    conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
+    await conn.settle()
+    result = await conn.query(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {quote_qualified(table.schema, table.name)}")
+    per_node = float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
+    return per_node * (1 if table.method == "replication" else len(table.groups))
 
 
 REDUCTION_LIMIT = 50000  # more distinct anchor keys than this: no semi-join reduction

@@ -59,11 +59,14 @@ class _Spooled:
 
 
 async def run_exchange(conns: Mapping[str, BackendConnection], flows: Sequence[Flow],
-                       local: Mapping[str, str], scratch: str) -> list[tuple[str, str, str, int, int, float]]:
+                       local: Mapping[str, str], scratch: str,
+                       keep: Mapping[str, str] | None = None) -> list[tuple[str, str, str, int, int, float]]:
     """Move `flows` into `scratch` (already created on every destination) and run each
     `local[node]` SELECT into it on its node. `conns` holds the session of every node
-    involved. Returns what moved, per flow and local copy: (what, source, destinations,
-    rows, bytes, seconds), for EXPLAIN ANALYZE."""
+    involved; `keep[node]`, a condition over the scratch table's columns, is the
+    destination's `COPY ... FROM STDIN WHERE` (rows it does not keep are dropped as they
+    load). Returns what moved, per flow and local copy: (what, source, destinations, rows,
+    bytes, seconds), for EXPLAIN ANALYZE."""
     by_source: dict[str, list[Flow]] = {}
     for flow in flows:
         by_source.setdefault(flow.source, []).append(flow)
@@ -72,8 +75,8 @@ async def run_exchange(conns: Mapping[str, BackendConnection], flows: Sequence[F
         await _all([_read_source(conns[src], mine, spools) for src, mine in by_source.items()])
         dests = list(dict.fromkeys([*local, *(d for f in flows for d in f.dests)]))
         done: list[tuple[str, str, str, int, int, float]] = []
-        await _all([_load(conns[d], scratch, local.get(d), [s for s in spools if d in s.flow.dests], done)
-                    for d in dests])
+        await _all([_load(conns[d], scratch, local.get(d), [s for s in spools if d in s.flow.dests], done,
+                          (keep or {}).get(d)) for d in dests])
     finally:
         for spool in spools:
             spool.data.close()
@@ -123,7 +126,7 @@ async def _copy_out(conn: BackendConnection, spool: _Spooled) -> None:
 
 
 async def _load(conn: BackendConnection, scratch: str, local: str | None, spools: Sequence[_Spooled],
-                done: list[tuple[str, str, str, int, int, float]]) -> None:
+                done: list[tuple[str, str, str, int, int, float]], keep: str | None = None) -> None:
     """The node's own rows, then every spool meant for it, into its scratch table."""
     await conn.settle()
     if local is not None:
@@ -134,7 +137,7 @@ async def _load(conn: BackendConnection, scratch: str, local: str | None, spools
                      int(count) if count.isdigit() else 0, 0, time.perf_counter() - started))
     if not any(s.nbytes for s in spools):
         return
-    conn.send(codec.build_query(f"COPY {scratch} FROM STDIN"))
+    conn.send(codec.build_query(f"COPY {scratch} FROM STDIN" + (f" WHERE {keep}" if keep else "")))
     await conn.expect_copy_in()
     try:
         for spool in spools:
