@@ -58,6 +58,19 @@ SELECT u.id FROM users u WHERE u.score > 90 AND u.id IN (SELECT order_id FROM or
 SELECT count(*) FROM users u JOIN orders o ON o.order_id = u.id WHERE u.age IS NULL;
 SELECT sub.c, count(*) FROM (SELECT substring(u.name from 1 for 1) AS c FROM users u WHERE u.score > (SELECT avg(score) FROM users WHERE score > 0) AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = u.id)) sub GROUP BY sub.c ORDER BY sub.c;
 
+-- conjuncts a moved copy's filter applied read true over it; their columns stay behind
+SELECT c_count, count(*) AS custdist FROM (SELECT u.id, count(o.order_id) FROM users u LEFT OUTER JOIN orders o ON o.qty = u.id AND o.note NOT LIKE '%a%b%' GROUP BY u.id) AS c_orders (id, c_count) GROUP BY c_count ORDER BY custdist DESC, c_count DESC;
+SELECT c, count(*) FROM (SELECT u.id, count(o.order_id) AS c FROM users u LEFT JOIN orders o ON o.order_id = u.id AND o.note IS NULL AND o.status <> 'new' GROUP BY u.id) x GROUP BY c ORDER BY c;
+SELECT count(*), sum(u.age) FROM users u JOIN orders o ON o.order_id = u.id WHERE o.status = 'paid' AND o.weight > 1 AND u.city IS NOT NULL;
+SELECT u.id, o.amount FROM users u JOIN orders o ON o.order_id = u.id WHERE coalesce(o.note, '') = '' AND o.qty BETWEEN 2 AND 4 ORDER BY u.id, o.amount;
+SELECT count(*) FROM users u WHERE EXISTS (SELECT 1 FROM orders o WHERE o.order_id = u.id AND o.status = 'shipped' AND o.created > '2023-01-01');
+SELECT count(*) FROM orders o1 JOIN orders o2 ON o2.order_id = o1.qty WHERE o1.status = 'paid' AND o2.status = 'new';
+SELECT count(*) FROM users u JOIN logs l ON l.user_id = u.id WHERE l.level = 'error' AND l.msg IS NOT NULL AND u.age > 40;
+
+-- a repartitioned move its filter cuts hard, split as it loads on each node
+SELECT count(*), sum(o.amount) FROM users u JOIN orders o ON o.qty = u.id WHERE o.status = 'cancelled' AND o.amount > 900;
+SELECT o.qty, count(*) FROM users u JOIN orders o ON o.qty = u.id WHERE o.amount < 20 GROUP BY o.qty ORDER BY o.qty NULLS FIRST;
+
 -- inside transactions, after uncommitted writes
 BEGIN;
 INSERT INTO orders VALUES (910001, 1, 999.50, NULL, 'paid', '2024-02-01 00:00:00+00', NULL, NULL), (1, 910002, 10.00, 3, 'paid', NULL, 1.0, 'x');
@@ -77,6 +90,8 @@ ROLLBACK TO SAVEPOINT s1;
 DELETE FROM orders WHERE amount > 990;
 SELECT count(*) FROM users u JOIN logs l ON l.log_id = u.id WHERE u.id IN (SELECT user_id FROM orders WHERE amount > 900);
 SELECT count(*), sum(o.amount) FROM users u JOIN orders o ON o.order_id = u.id WHERE u.city IN (SELECT city FROM cities WHERE coastal);
+SELECT c_count, count(*) AS custdist FROM (SELECT u.id, count(o.order_id) FROM users u LEFT OUTER JOIN orders o ON o.qty = u.id AND o.note NOT LIKE '%a%b%' GROUP BY u.id) AS c_orders (id, c_count) GROUP BY c_count ORDER BY custdist DESC, c_count DESC;
+SELECT count(*), sum(o.amount) FROM users u JOIN orders o ON o.qty = u.id WHERE o.status = 'cancelled' AND o.amount > 900;
 ROLLBACK;
 SELECT count(*) FROM users u JOIN logs l ON l.log_id = u.id WHERE u.id IN (SELECT user_id FROM orders WHERE amount > 900);
 SELECT count(*), sum(o.amount) FROM users u, orders o WHERE (o.order_id = u.id AND u.age < 30 AND o.status = 'paid') OR (o.order_id = u.id AND u.city = 'oslo' AND o.amount > 100);
