@@ -116,3 +116,15 @@ def test_destinations_keep_their_own_rows_as_they_load() -> None:
     assert "COPY s FROM STDIN WHERE h(k) IN (0, 2)" in conns["dn1"].queries
     assert "COPY s FROM STDIN WHERE h(k) IN (1, 3)" in conns["dn2"].queries
     assert received(conns["dn1"]) == received(conns["dn2"]) == copy_data(b"1\n") + copy_data(b"2\n")
+
+
+def test_several_tables_in_one_exchange_each_get_their_own_rows() -> None:
+    """All moves of a stage in one exchange: each source reads its flows of every table one
+    after another, each destination loads each table with only that table's spools."""
+    conns = {"dn1": FakeConn("dn1", [b"x\n"]), "dn2": FakeConn("dn2", [b"y\n"])}
+    targets = [spool.Target("s1", (spool.Flow("dn1", "SELECT 1", ("dn1", "dn2")),)),
+               spool.Target("s2", (spool.Flow("dn2", "SELECT 2", ("dn1",)),), {"dn2": "SELECT 3"}, {"dn1": "k > 0"})]
+    asyncio.run(spool.run_targets(conns, targets))  # type: ignore[arg-type]
+    assert [q for q in conns["dn1"].queries if "FROM STDIN" in q] == ["COPY s1 FROM STDIN", "COPY s2 FROM STDIN WHERE k > 0"]
+    assert [q for q in conns["dn2"].queries if "FROM STDIN" in q or "INSERT" in q] == ["COPY s1 FROM STDIN", "INSERT INTO s2 SELECT 3"]
+    assert b"".join(conns["dn1"].sent) == copy_data(b"x\n") + codec.COPY_DONE + copy_data(b"y\n") + codec.COPY_DONE

@@ -20,13 +20,13 @@ import asyncio
 import contextvars
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, PgError
-from gridpg.executor.spool import Flow, run_exchange
+from gridpg.executor.spool import Flow, Target, run_targets
 from gridpg.executor.spool import _all as spool_all
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
@@ -282,11 +282,13 @@ async def run_staged(dispatcher: Dispatcher, request: ExecRequest, staged: Stage
         return
     async with dispatcher.runner.statement_transaction():
         await _ensure_blocks(dispatcher, staged.exchange.groups)
+        prepared = []
         for move in staged.exchange.moves:
             if move.key is None:
-                await _broadcast(dispatcher, request, staged.exchange.groups, move)
+                prepared.append(await _broadcast(dispatcher, request, staged.exchange.groups, move))
             else:
-                await _repartition(dispatcher, request, staged.exchange, move)
+                prepared.append(await _repartition(dispatcher, request, staged.exchange, move))
+        await _move_all(dispatcher, request, staged.exchange.groups, prepared)
         await _finish(dispatcher, request, staged)
         txn = dispatcher.runner.txn
         names = ", ".join(f"{SCRATCH_SCHEMA}.{quote_ident(m.scratch)}" for m in staged.exchange.moves)
@@ -338,8 +340,17 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
         await _drop_temp(catalog, [temp])
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """One move, ready to run: its scratch table's shape and what fills it."""
+
+    move: Move
+    shape: str
+    target: Target
+
+
 async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Sequence[str],
-                     move: Move) -> None:
+                     move: Move) -> _Prepared:
     """A complete copy of what the statement needs of `move.table` on every node of `groups`."""
     from gridpg.executor.multi import inline_params
 
@@ -356,21 +367,24 @@ async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Seque
     else:  # every source reads once, for every node, itself included
         local = {}
         flows = [Flow(src, select, tuple(groups)) for src in table.groups]
-    await _move(dispatcher, request, move, groups, shape, scratch, [f for f in flows if f.dests], local)
+    return _Prepared(move, shape, Target(scratch, tuple(f for f in flows if f.dests), local))
 
 
-async def _move(dispatcher: Dispatcher, request: ExecRequest, move: Move, groups: Sequence[str], shape: str,
-                scratch: str, flows: Sequence[Flow], local: Mapping[str, str],
-                keep: Mapping[str, str] | None = None) -> None:
-    """Create the scratch table on `groups`, run the exchange, index and analyze it there."""
+async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequence[str],
+                    prepared: Sequence[_Prepared]) -> None:
+    """Create every move's scratch table on `groups` (one round trip per node), run all
+    the moves as one exchange (every source reads all its flows, then every node loads all
+    its tables), then index and analyze them (one round trip per node)."""
     txn = dispatcher.runner.txn
-    nodes = list(dict.fromkeys([*groups, *(f.source for f in flows)]))
+    nodes = list(dict.fromkeys([*groups, *(f.source for p in prepared for f in p.target.flows)]))
     conns = {g: await txn.connection(g, wants_block=True) for g in nodes}
-    await _each([conns[g] for g in groups], f"CREATE UNLOGGED TABLE {scratch} AS {shape} WITH NO DATA")
-    for stat in await run_exchange(conns, flows, local, scratch, keep):
+    creates = "; ".join(f"CREATE UNLOGGED TABLE {p.target.scratch} AS {p.shape} WITH NO DATA" for p in prepared)
+    await _each([conns[g] for g in groups], creates)
+    for stat in await run_targets(conns, [p.target for p in prepared]):
         record_stage(*stat[:5], time.perf_counter() - stat[5])
     lookups = await _correlation_keys(dispatcher, request.sql)
-    await _each([conns[g] for g in groups], _index_and_analyze(scratch, lookups.get(move.table.key, [])))
+    await _each([conns[g] for g in groups],
+                "; ".join(_index_and_analyze(p.target.scratch, lookups.get(p.move.table.key, [])) for p in prepared))
 
 
 async def _each(conns: Sequence[BackendConnection], sql: str) -> None:
@@ -383,7 +397,7 @@ async def _each(conns: Sequence[BackendConnection], sql: str) -> None:
 
 
 async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: BroadcastPlan,
-                       move: Move) -> None:
+                       move: Move) -> _Prepared:
     """The rows of `move.table` each node's anchor partitions join, on that node: split on
     the source nodes by PostgreSQL's partition hash of `move.key` (the anchor's modulus)."""
     anchor = exchange.anchor_table
@@ -408,9 +422,8 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
         # so each source reads once and sends the same rows to every node.
         select = move.select_sql(columns, _any_of(move.key, set().union(*keys.values())))
         select = await inline_params(dispatcher, request, select)
-        flows = [Flow(src, select, tuple(exchange.groups)) for src in table.groups]
-        await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, {})
-        return
+        return _Prepared(move, shape, Target(scratch, tuple(Flow(src, select, tuple(exchange.groups))
+                                                            for src in table.groups)))
     split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
     conditions = {g: f"{split} IN ({', '.join(map(str, mine))})" for g, mine in remainders.items() if mine}
     if move.needs.filter and move.rows * len(conditions) <= await _table_rows(dispatcher, table):
@@ -419,13 +432,12 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
         # of one per destination, when parsing the filtered rows once per node costs less
         # than scanning the table once more per node.
         select = await inline_params(dispatcher, request, move.select_sql(columns))
-        flows = [Flow(src, select, tuple(conditions)) for src in table.groups]
-        await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, {}, conditions)
-        return
+        flows = tuple(Flow(src, select, tuple(conditions)) for src in table.groups)
+        return _Prepared(move, shape, Target(scratch, flows, {}, conditions))
     parts = {g: await inline_params(dispatcher, request, move.select_sql(columns, c)) for g, c in conditions.items()}
     local = {dest: part for dest, part in parts.items() if dest in table.groups}
-    flows = [Flow(src, part, (dest,)) for src in table.groups for dest, part in parts.items() if dest != src]
-    await _move(dispatcher, request, move, exchange.groups, shape, scratch, flows, local)
+    flows = tuple(Flow(src, part, (dest,)) for src in table.groups for dest, part in parts.items() if dest != src)
+    return _Prepared(move, shape, Target(scratch, flows, local))
 
 
 

@@ -48,40 +48,60 @@ class Flow:
     dests: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Target:
+    """One scratch table an exchange fills (already created on every destination): the
+    flows into it, the SELECT each node runs into it locally (`local[node]`), and the
+    condition over its columns a destination keeps rows by as they load (`keep[node]`,
+    its `COPY ... FROM STDIN WHERE`)."""
+
+    scratch: str
+    flows: tuple[Flow, ...]
+    local: Mapping[str, str] = field(default_factory=dict)
+    keep: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class _Spooled:
+    target: int
     flow: Flow
     data: IO[bytes]
     rows: int = 0
     nbytes: int = 0
     seconds: float = 0.0
-    loaded: list[str] = field(default_factory=list)
+
+
+Stat = tuple[str, str, str, int, int, float]
 
 
 async def run_exchange(conns: Mapping[str, BackendConnection], flows: Sequence[Flow],
                        local: Mapping[str, str], scratch: str,
-                       keep: Mapping[str, str] | None = None) -> list[tuple[str, str, str, int, int, float]]:
-    """Move `flows` into `scratch` (already created on every destination) and run each
-    `local[node]` SELECT into it on its node. `conns` holds the session of every node
-    involved; `keep[node]`, a condition over the scratch table's columns, is the
-    destination's `COPY ... FROM STDIN WHERE` (rows it does not keep are dropped as they
-    load). Returns what moved, per flow and local copy: (what, source, destinations, rows,
-    bytes, seconds), for EXPLAIN ANALYZE."""
-    by_source: dict[str, list[Flow]] = {}
-    for flow in flows:
-        by_source.setdefault(flow.source, []).append(flow)
+                       keep: Mapping[str, str] | None = None) -> list[Stat]:
+    """One target's exchange (see run_targets)."""
+    return await run_targets(conns, [Target(scratch, tuple(flows), local, keep or {})])
+
+
+async def run_targets(conns: Mapping[str, BackendConnection], targets: Sequence[Target]) -> list[Stat]:
+    """Fill every target's scratch table: first every source runs all its flows (of all
+    targets), all sources at once; then every destination loads all its targets, all
+    destinations at once. `conns` holds the session of every node involved. Returns what
+    moved, per flow and local copy: (what, source, destinations, rows, bytes, seconds),
+    for EXPLAIN ANALYZE."""
+    by_source: dict[str, list[tuple[int, Flow]]] = {}
+    for n, target in enumerate(targets):
+        for flow in target.flows:
+            by_source.setdefault(flow.source, []).append((n, flow))
     spools: list[_Spooled] = []
+    done: list[Stat] = []
     try:
         await _all([_read_source(conns[src], mine, spools) for src, mine in by_source.items()])
-        dests = list(dict.fromkeys([*local, *(d for f in flows for d in f.dests)]))
-        done: list[tuple[str, str, str, int, int, float]] = []
-        await _all([_load(conns[d], scratch, local.get(d), [s for s in spools if d in s.flow.dests], done,
-                          (keep or {}).get(d)) for d in dests])
+        dests = list(dict.fromkeys(d for t in targets for d in [*t.local, *(d for f in t.flows for d in f.dests)]))
+        await _all([_load_all(conns[d], d, targets, [s for s in spools if d in s.flow.dests], done) for d in dests])
     finally:
         for spool in spools:
             spool.data.close()
-    stats = [(f"rows into {scratch}", s.flow.source, ", ".join(s.flow.dests), s.rows, s.nbytes, s.seconds)
-             for s in spools]
+    stats = [(f"rows into {targets[s.target].scratch}", s.flow.source, ", ".join(s.flow.dests), s.rows, s.nbytes,
+              s.seconds) for s in spools]
     return stats + done
 
 
@@ -93,9 +113,10 @@ async def _all(steps: Sequence[Awaitable[None]]) -> None:
         raise next((e for e in errors if isinstance(e, PgError)), errors[0])
 
 
-async def _read_source(conn: BackendConnection, flows: Sequence[Flow], out: list[_Spooled]) -> None:
-    for flow in flows:
-        spool = _Spooled(flow, tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY))  # noqa: SIM115 - closed by run_exchange
+async def _read_source(conn: BackendConnection, flows: Sequence[tuple[int, Flow]], out: list[_Spooled]) -> None:
+    for target, flow in flows:
+        data = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - closed by run_targets
+        spool = _Spooled(target, flow, data)
         out.append(spool)
         await _copy_out(conn, spool)
 
@@ -125,8 +146,16 @@ async def _copy_out(conn: BackendConnection, spool: _Spooled) -> None:
                 return
 
 
+async def _load_all(conn: BackendConnection, node: str, targets: Sequence[Target], spools: Sequence[_Spooled],
+                    done: list[Stat]) -> None:
+    """Every target's rows for `node`, one target after another (one session)."""
+    for n, target in enumerate(targets):
+        await _load(conn, target.scratch, target.local.get(node), [s for s in spools if s.target == n], done,
+                    target.keep.get(node))
+
+
 async def _load(conn: BackendConnection, scratch: str, local: str | None, spools: Sequence[_Spooled],
-                done: list[tuple[str, str, str, int, int, float]], keep: str | None = None) -> None:
+                done: list[Stat], keep: str | None = None) -> None:
     """The node's own rows, then every spool meant for it, into its scratch table."""
     await conn.settle()
     if local is not None:
