@@ -380,7 +380,7 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
     conns = {g: await txn.connection(g, wants_block=True) for g in nodes}
     creates = "; ".join(f"CREATE UNLOGGED TABLE {p.target.scratch} AS {p.shape} WITH NO DATA" for p in prepared)
     await _each([conns[g] for g in groups], creates)
-    for stat in await run_targets(conns, [p.target for p in prepared]):
+    for stat in await run_targets(conns, [p.target for p in prepared], low_float_digits(dispatcher.runner)):
         record_stage(*stat[:5], time.perf_counter() - stat[5])
     lookups = await _correlation_keys(dispatcher, request.sql)
     await _each([conns[g] for g in groups],

@@ -81,12 +81,14 @@ async def run_exchange(conns: Mapping[str, BackendConnection], flows: Sequence[F
     return await run_targets(conns, [Target(scratch, tuple(flows), local, keep or {})])
 
 
-async def run_targets(conns: Mapping[str, BackendConnection], targets: Sequence[Target]) -> list[Stat]:
+async def run_targets(conns: Mapping[str, BackendConnection], targets: Sequence[Target],
+                      lossy_floats: str | None = None) -> list[Stat]:
     """Fill every target's scratch table: first every source runs all its flows (of all
     targets), all sources at once; then every destination loads all its targets, all
     destinations at once. `conns` holds the session of every node involved. Returns what
     moved, per flow and local copy: (what, source, destinations, rows, bytes, seconds),
-    for EXPLAIN ANALYZE."""
+    for EXPLAIN ANALYZE. `lossy_floats`: the session's extra_float_digits when below 1
+    (the sources then write floats exactly, and get the session's value back)."""
     by_source: dict[str, list[tuple[int, Flow]]] = {}
     for n, target in enumerate(targets):
         for flow in target.flows:
@@ -94,7 +96,7 @@ async def run_targets(conns: Mapping[str, BackendConnection], targets: Sequence[
     spools: list[_Spooled] = []
     done: list[Stat] = []
     try:
-        await _all([_read_source(conns[src], mine, spools) for src, mine in by_source.items()])
+        await _all([_read_source(conns[src], mine, spools, lossy_floats) for src, mine in by_source.items()])
         dests = list(dict.fromkeys(d for t in targets for d in [*t.local, *(d for f in t.flows for d in f.dests)]))
         await _all([_load_all(conns[d], d, targets, [s for s in spools if d in s.flow.dests], done) for d in dests])
     finally:
@@ -113,12 +115,18 @@ async def _all(steps: Sequence[Awaitable[None]]) -> None:
         raise next((e for e in errors if isinstance(e, PgError)), errors[0])
 
 
-async def _read_source(conn: BackendConnection, flows: Sequence[tuple[int, Flow]], out: list[_Spooled]) -> None:
+async def _read_source(conn: BackendConnection, flows: Sequence[tuple[int, Flow]], out: list[_Spooled],
+                       lossy_floats: str | None) -> None:
+    from gridpg.executor.exchange import exact_floats, session_floats
+
+    await conn.settle()
+    exact_floats([conn], lossy_floats)
     for target, flow in flows:
         data = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - closed by run_targets
         spool = _Spooled(target, flow, data)
         out.append(spool)
         await _copy_out(conn, spool)
+    session_floats([conn], lossy_floats)
 
 
 async def _copy_out(conn: BackendConnection, spool: _Spooled) -> None:
