@@ -263,8 +263,11 @@ def _without_pushed_conjuncts(sql: str, refs: Mapping[int, DistTable], columns: 
         for attr in ("whereClause", "quals"):
             if isinstance(getattr(node, attr, None), ast.Node):
                 setattr(node, attr, _true_where(getattr(node, attr), drop))
-    text = str(RawStream()(full))
-    again = parse_sql(text)[0].stmt
+    try:
+        text = str(RawStream()(full))
+        again = parse_sql(text)[0].stmt
+    except Exception:  # noqa: BLE001 - a statement pglast cannot print back keeps its conjuncts
+        return None
     after = [n.location for n in _nodes(again, ast.RangeVar)]
     if len(before) != len(after):
         return None
