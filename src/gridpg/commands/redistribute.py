@@ -162,7 +162,9 @@ def _count(text: str | None) -> int | None:
 
 
 async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
-                        shard_count: int | None, colocate: str | None) -> None:
+                        shard_count: int | None, colocate: str | None, by_default: bool = False) -> None:
+    """Move the table to the placement `spec` (recorded as gridpg's own choice when
+    `by_default`), with its rows, indexes and foreign keys, in the session's transaction."""
     catalog = await ddl.conn(dispatcher.coord.catalog_node)
     schema, name = await _resolve(ddl, dispatcher, table_name)
     qualified = quote_qualified(schema, name)
@@ -177,7 +179,7 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
-                    shard_count, colocate, create_sql, extra_sql, before_sql)
+                    (shard_count, colocate, by_default), create_sql, extra_sql, before_sql)
     finally:
         try:
             await staging.simple_query("DROP TABLE IF EXISTS pg_temp.gp_redistribute")
@@ -188,10 +190,16 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
                 schema: str, name: str, qualified: str, old: Any, spec: DistributionSpec,
-                shard_count: int | None, colocate: str | None, create_sql: str, extra_sql: str,
+                options: tuple[int | None, str | None, bool], create_sql: str, extra_sql: str,
                 before_sql: str) -> None:
+    shard_count, colocate, by_default = options
     temp = "gp_redistribute"
-    await staging.simple_query(f"CREATE TEMP TABLE {temp} (LIKE {qualified})")
+    columns = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2]
+    # the column types spelled out: the staging connection cannot see a table created in
+    # this (uncommitted) transaction, so no LIKE
+    await staging.simple_query(
+        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {c.formatted}' for c in columns)})")
+    incoming: dict[str, list[tuple[str, str, str]]] = {}
     if old is not None:
         from gridpg.executor.multi import copy_rows_to_catalog
 
@@ -201,7 +209,9 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         await copy_rows_to_catalog(dispatcher, [(g, f"SELECT * FROM {qualified}") for g in groups],
                                    staging, f"pg_temp.{temp}")
         for group in old.groups:
-            await (await ddl.conn(group)).simple_query(f"DROP TABLE {qualified}")
+            conn = await ddl.conn(group)
+            incoming[group] = await _drop_incoming_foreign_keys(conn, qualified)
+            await conn.simple_query(f"DROP TABLE {qualified}")
         for node in ddl.catalog_nodes():
             await (await ddl.conn(node)).simple_query(store.sql_delete_dist_table(schema, name))
     else:
@@ -211,6 +221,10 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     # 2. the new placement and metadata, as CREATE TABLE would make them
     columns, keys, fks = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2:]
     table = ddl._decide(schema, name, columns, keys, fks, spec, shard_count, colocate)
+    if by_default:
+        import dataclasses
+
+        table = dataclasses.replace(table, by_default=True)
     from gridpg.commands.ddl import datanode_create_statements
 
     for group, sql in datanode_create_statements(create_sql, table, ddl._placement(table)).items():
@@ -222,10 +236,35 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
             await conn.simple_query(extra_sql)
     await ddl._write_metadata(table)
     await dispatcher.runner.load_private_snapshot()
-    # 3. the rows, routed to their new nodes
+    # 3. the rows, routed to their new nodes; then the foreign keys that refer to the table
+    await _route_rows(dispatcher, ddl, staging, temp, table, qualified, [c.name for c in columns])
+    for group, keys_of_group in incoming.items():
+        if group in table.groups:
+            conn = await ddl.conn(group)
+            for child, constraint, definition in keys_of_group:
+                await conn.simple_query(f"ALTER TABLE {child} ADD CONSTRAINT {quote_ident(constraint)} {definition}")
+
+
+async def _drop_incoming_foreign_keys(conn: BackendConnection, qualified: str) -> list[tuple[str, str, str]]:
+    """Other tables' foreign keys to the table on one datanode (DROP TABLE would refuse):
+    dropped, returned as (child, name, definition) to be added again."""
+    rows = await conn.query(
+        "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(r.relname), c.conname, "
+        "pg_catalog.pg_get_constraintdef(c.oid) FROM pg_catalog.pg_constraint c "
+        "JOIN pg_catalog.pg_class r ON r.oid = c.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
+        "WHERE c.contype = 'f' AND c.conparentid = 0 "
+        f"AND c.confrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
+        f"AND c.conrelid <> c.confrelid ORDER BY c.oid")
+    keys = [(r[0] or "", r[1] or "", r[2] or "") for r in rows]
+    for child, constraint, _ in keys:
+        await conn.simple_query(f"ALTER TABLE {child} DROP CONSTRAINT {quote_ident(constraint)}")
+    return keys
+
+
+async def _route_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnection, temp: str, table: Any,
+                      qualified: str, names: list[str]) -> None:
     from gridpg.executor.dml import CopyRouter, _copy_routed
 
-    names = [c.name for c in columns]
     if await _pump_rows(dispatcher, ddl, staging, f"pg_temp.{temp}", table, qualified, names):
         return
     chunks = await staging.copy_out(f"COPY pg_temp.{temp} TO STDOUT")
@@ -282,7 +321,8 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
     )
     constraints = await conn.query(
         "SELECT 'CONSTRAINT ' || quote_ident(conname) || ' ' || pg_catalog.pg_get_constraintdef(oid) "
-        f"FROM pg_catalog.pg_constraint WHERE conrelid = {regclass} AND contype IN ('p', 'u', 'c') ORDER BY oid"
+        f"FROM pg_catalog.pg_constraint WHERE conrelid = {regclass} AND contype IN ('p', 'u', 'c', 'f', 'x') "
+        "AND conparentid = 0 ORDER BY contype = 'f', oid"
     )
     indexes = await conn.query(
         "SELECT pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index i "
