@@ -197,8 +197,11 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     columns = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2]
     # the column types spelled out: the staging connection cannot see a table created in
     # this (uncommitted) transaction, so no LIKE
+    # (the type names as the session's search_path spells them)
+    path = (await catalog.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
     await staging.simple_query(
-        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {c.formatted}' for c in columns)})")
+        f"BEGIN; SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true); "
+        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {c.formatted}' for c in columns)}); COMMIT")
     incoming: dict[str, list[tuple[str, str, str]]] = {}
     if old is not None:
         from gridpg.executor.multi import copy_rows_to_catalog

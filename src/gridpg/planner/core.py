@@ -259,6 +259,13 @@ class Planner:
         if prepared.is_session_statement(tree, kind) or (
                 kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
             return Analysis("session", clean, spec, tree, kind)
+        if kind == "ListenStmt":
+            # The catalog connection it would run on goes back to the pool (or is closed) at
+            # the end of the transaction, and the coordinator relays nothing from it while
+            # the client is idle: the LISTEN would succeed and every notification be lost.
+            raise PgError(FEATURE_NOT_SUPPORTED, "LISTEN is not supported by gridpg: notifications "
+                          "cannot be delivered through the coordinator",
+                          hint="poll a table for new rows instead")
         if kind in CATALOG_ONLY or not kind:
             return Analysis("catalog")
         return Analysis("utility", clean, spec, tree, kind)
