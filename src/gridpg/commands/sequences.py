@@ -492,7 +492,13 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
             options = (cmd.get("def") or {}).get("List", {}).get("items", [])
             if name:
                 ddl.realter.append((name, any(o.get("DefElem", {}).get("defname") == "restart" for o in options)))
-        if not ddl.realter:
+        for cmd in (c for c in cmds if c.get("subtype") == "AT_DropIdentity"):
+            # its sequence is dropped: the GTM's goes too (a new identity of the same name
+            # would otherwise continue from the old values)
+            name = await _column_sequence(dispatcher, _range_text(body["relation"]), str(cmd.get("name")))
+            if name:
+                ddl.drop.append(name)
+        if not ddl.realter and not ddl.drop:
             return None
     elif kind == "DropStmt" and body.get("removeType") in ("OBJECT_SEQUENCE", "OBJECT_SCHEMA"):
         ddl.drop += await _dropped(dispatcher, body)
