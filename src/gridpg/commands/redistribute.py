@@ -246,6 +246,7 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
             await conn.simple_query(extra_sql)
     await ddl._write_metadata(table)
     await dispatcher.runner.load_private_snapshot()
+    await _ensure_foreign_keys_still_hold(ddl, catalog, table, fks)
     # 3. the rows, routed to their new nodes; then the foreign keys that refer to the table
     await _route_rows(dispatcher, ddl, staging, temp, table, qualified,
                       [c.name for c in columns if c.name not in skipped])
@@ -254,6 +255,31 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
             conn = await ddl.conn(group)
             for child, constraint, definition in keys_of_group:
                 await conn.simple_query(f"ALTER TABLE {child} ADD CONSTRAINT {quote_ident(constraint)} {definition}")
+
+
+async def _ensure_foreign_keys_still_hold(ddl: Any, catalog: BackendConnection, table: Any, fks: list[Any]) -> None:
+    """The table's own foreign keys, and those of other tables that refer to it, must hold
+    under its new placement (each datanode checks them alone): else 0A000, and the
+    transaction undoes the move."""
+    from gridpg.commands.default_placement import foreign_key_holds
+
+    ddl._ensure_foreign_keys_hold(table, fks)
+    rows = await catalog.query(
+        "SELECT n.nspname, r.relname, c.oid FROM pg_catalog.pg_constraint c "
+        "JOIN pg_catalog.pg_class r ON r.oid = c.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
+        f"WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid <> c.confrelid AND c.confrelid = "
+        f"pg_catalog.to_regclass({quote_literal(quote_qualified(table.schema, table.name))})")
+    for child_schema, child_name, _ in rows:
+        child = ddl.snapshot.table(child_schema or "", child_name or "")
+        if child is None:
+            continue
+        for fk in (await ddl._inspect(catalog, {"schemaname": child_schema, "relname": child_name}))[4]:
+            if fk[1:3] == table.key and not foreign_key_holds(ddl.snapshot, child, fk):
+                raise PgError("0A000", f'cannot move "{table.name}": the foreign key of "{child_name}" '
+                              "that refers to it would no longer hold (the rows it refers to could "
+                              "live on another node)",
+                              hint="distribute both tables by the referencing/referenced columns "
+                              "(colocated), or keep the referenced table a reference table")
 
 
 async def _drop_incoming_foreign_keys(conn: BackendConnection, qualified: str) -> list[tuple[str, str, str]]:
