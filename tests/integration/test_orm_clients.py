@@ -184,3 +184,29 @@ def test_explain_format_json_is_one_json_document(gridpg_cluster: Cluster, schem
             assert document[0]["Distributed Plan"][0].startswith("Distributed plan:")
         with conn.cursor(binary=True) as cur:
             assert cur.execute("EXPLAIN (FORMAT JSON) SELECT v FROM ex").description[0].type_code == 114
+
+
+def test_copy_fills_serial_and_identity_columns_from_the_cluster_sequence(gridpg_cluster: Cluster, schema: str) -> None:
+    """COPY with a column list that leaves out a serial/identity column (what bulk
+    loaders and psycopg's copy() with named columns send): each datanode numbered its rows
+    with its own copy of the sequence, repeating values across nodes (silently), and a
+    serial distribution column failed to route ("no partition of relation found")."""
+    with _connect(gridpg_cluster, schema) as conn, conn.cursor() as cur:
+        conn.execute("CREATE TABLE by_id (id bigserial PRIMARY KEY, v int)")
+        conn.execute("CREATE TABLE by_k (k int PRIMARY KEY, id int GENERATED ALWAYS AS IDENTITY, "
+                     "small smallserial, note text)")
+        with cur.copy("COPY by_id (v) FROM STDIN") as copy:
+            copy.write("".join(f"{i}\n" for i in range(40)))
+        with cur.copy("COPY by_k (k, note) FROM STDIN (FORMAT csv, HEADER true)") as copy:
+            copy.write('k,note\n1,a\n2,"two\nlines, ""quoted"""\n' + "".join(f"{i},n\n" for i in range(3, 31)))
+        with cur.copy("COPY by_k (k, note) FROM STDIN (FORMAT binary)") as copy:
+            copy.set_types(["int4", "text"])
+            for i in range(31, 41):
+                copy.write_row((i, f"b{i}"))
+        assert conn.execute("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM by_id").fetchone() \
+            == (40, 40, 1, 40)
+        assert conn.execute("SELECT count(*), count(DISTINCT id), count(DISTINCT small), max(id), max(small) "
+                            "FROM by_k").fetchone() == (40, 40, 40, 40, 40)
+        assert conn.execute("SELECT note FROM by_k WHERE k = 2").fetchone() == ('two\nlines, "quoted"',)
+        conn.execute("INSERT INTO by_id (v) VALUES (99)")  # the sequence goes on after COPY's values
+        assert conn.execute("SELECT id FROM by_id WHERE v = 99").fetchone() == (41,)
