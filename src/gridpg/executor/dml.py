@@ -570,7 +570,7 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
                             target: DistTable, stmt: Any, chunks: list[bytes], fill: list[TableColumn],
                             all_cols: list[str], quoted: str, qualified: str, stage: str,
                             columns: list[TableColumn], fill_rows: bool = True) -> None:
-    from gridpg.executor.multi import scatter
+    from gridpg.executor.multi import inline_params, scatter
 
     txn = dispatcher.runner.txn
     for group in target.groups:
@@ -590,7 +590,9 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
         overriding = " OVERRIDING SYSTEM VALUE"
     elif body.get("override") == "OVERRIDING_USER_VALUE":
         overriding = " OVERRIDING USER VALUE"
-    tail = _insert_tail(request.sql, body)
+    # ON CONFLICT ... SET col = $n / RETURNING ... $n: the parameters as typed literals (the
+    # statement below runs without them)
+    tail = await inline_params(dispatcher, request, _insert_tail(request.sql, body))
     node_sql = f"INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None

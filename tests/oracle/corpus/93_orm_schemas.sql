@@ -114,3 +114,21 @@ alter table app_idr alter column id restart with 7;
 commit;
 insert into app_idr (v) values ('g') returning id;
 select * from app_idr order by id;
+
+-- Column references qualified by schema and table, as SQLAlchemy writes them for tables
+-- with a schema, in statements gridpg runs over gathered or broadcast copies.
+DROP SCHEMA IF EXISTS orm_q CASCADE;
+CREATE SCHEMA orm_q;
+CREATE TABLE orm_q.a (id int PRIMARY KEY, b_id int, v int) DISTRIBUTE BY HASH (id);
+CREATE TABLE orm_q.b (id int PRIMARY KEY, w int) DISTRIBUTE BY HASH (id);
+INSERT INTO orm_q.a SELECT g, g % 7, g FROM generate_series(1, 50) g;
+INSERT INTO orm_q.b SELECT g, g * 10 FROM generate_series(0, 6) g;
+SELECT orm_q.a.id, orm_q.b.w FROM orm_q.a JOIN orm_q.b ON orm_q.a.b_id = orm_q.b.id WHERE orm_q.a.v < 5 ORDER BY orm_q.a.id;
+SELECT orm_q.b.w, count(orm_q.a.id) FROM orm_q.a JOIN orm_q.b ON orm_q.a.b_id = orm_q.b.id GROUP BY orm_q.b.w ORDER BY orm_q.b.w;
+UPDATE orm_q.a SET v = orm_q.a.v + orm_q.b.w FROM orm_q.b WHERE orm_q.a.b_id = orm_q.b.id AND orm_q.b.w = 30;
+DELETE FROM orm_q.a USING orm_q.b WHERE orm_q.a.b_id = orm_q.b.id AND orm_q.b.w = 60 RETURNING orm_q.a.id;
+SELECT count(*), sum(orm_q.a.v) FROM orm_q.a;
+SELECT orm_q.a.id FROM orm_q.a WHERE orm_q.a.id IN (SELECT orm_q.b.id FROM orm_q.b WHERE orm_q.b.w > 40) ORDER BY 1;
+SELECT (SELECT max(orm_q.b.w) FROM orm_q.b WHERE orm_q.b.id = orm_q.a.b_id) FROM orm_q.a WHERE orm_q.a.id < 4 ORDER BY orm_q.a.id;
+SELECT orm_q.a.* FROM orm_q.a, orm_q.b WHERE orm_q.a.b_id = orm_q.b.id AND orm_q.b.w = 10 ORDER BY orm_q.a.id LIMIT 3;
+DROP SCHEMA orm_q CASCADE;
