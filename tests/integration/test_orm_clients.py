@@ -210,3 +210,20 @@ def test_copy_fills_serial_and_identity_columns_from_the_cluster_sequence(gridpg
         assert conn.execute("SELECT note FROM by_k WHERE k = 2").fetchone() == ('two\nlines, "quoted"',)
         conn.execute("INSERT INTO by_id (v) VALUES (99)")  # the sequence goes on after COPY's values
         assert conn.execute("SELECT id FROM by_id WHERE v = 99").fetchone() == (41,)
+
+
+def test_upsert_with_evaluated_values_keeps_its_parameters(gridpg_cluster: Cluster, schema: str) -> None:
+    """SQLAlchemy's upsert of a row with a Sequence column: VALUES (nextval('s'), $1, $2)
+    ON CONFLICT ... DO UPDATE SET words = $3 RETURNING ...; the VALUES were evaluated first
+    and the final INSERT ran without parameters (42P18 "could not determine data type of
+    parameter $1", or a Bind with too few values)."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("CREATE SEQUENCE doc_seq START 100")
+        conn.execute("CREATE TABLE doc (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), seq int NOT NULL, "
+                     "title text UNIQUE, words int)")
+        sql = ("INSERT INTO doc (seq, title, words) VALUES (nextval('doc_seq'), %s::varchar, %s::integer) "
+               "ON CONFLICT (title) DO UPDATE SET words = %s::integer + excluded.words RETURNING title, words")
+        assert conn.execute(sql, ("a", 1, 0)).fetchall() == [("a", 1)]
+        assert conn.execute(sql, ("a", 5, 10)).fetchall() == [("a", 15)]
+        untyped = "INSERT INTO doc (seq, title) VALUES (nextval('doc_seq'), %s) RETURNING title, seq > %s"
+        assert conn.execute(untyped, ("b", 99)).fetchall() == [("b", True)]
