@@ -227,3 +227,20 @@ def test_upsert_with_evaluated_values_keeps_its_parameters(gridpg_cluster: Clust
         assert conn.execute(sql, ("a", 5, 10)).fetchall() == [("a", 15)]
         untyped = "INSERT INTO doc (seq, title) VALUES (nextval('doc_seq'), %s) RETURNING title, seq > %s"
         assert conn.execute(untyped, ("b", 99)).fetchall() == [("b", True)]
+
+
+def test_sequence_reset_over_an_aggregate(gridpg_cluster: Cluster, schema: str) -> None:
+    """Django's sequence reset (loaddata, TestCase, sqlsequencereset) calls setval once over
+    max(id) FROM the table: it was refused as a per-row sequence call (0A000)."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("CREATE TABLE fixture (id serial PRIMARY KEY, v int)")
+        conn.execute("INSERT INTO fixture (id, v) SELECT g, g FROM generate_series(1, 40) g")
+        reset = ("SELECT setval(pg_get_serial_sequence('\"fixture\"','id'), coalesce(max(\"id\"), 1), "
+                 "max(\"id\") IS NOT null) FROM \"fixture\"")
+        assert conn.execute(reset).fetchall() == [(40,)]
+        assert conn.execute("INSERT INTO fixture (v) VALUES (0) RETURNING id").fetchone() == (41,)
+        assert conn.execute("SELECT setval('fixture_id_seq', max(id)) AS s FROM fixture WHERE v < 0") \
+            .fetchall() == [(None,)]  # STRICT: a NULL argument calls nothing
+        assert conn.execute("INSERT INTO fixture (v) VALUES (0) RETURNING id").fetchone() == (42,)
+        with pytest.raises(psycopg.errors.FeatureNotSupported):  # one call per row: still refused
+            conn.execute("SELECT setval('fixture_id_seq', id) FROM fixture WHERE id = 3")

@@ -470,3 +470,24 @@ SELECT COUNT(*) AS "__count" FROM "shop_product";
 SELECT COUNT(*) AS "__count" FROM "shop_tag";
 SELECT COUNT(*) AS "__count" FROM "shop_category";
 SELECT COUNT(*) AS "__count" FROM "shop_orderline";
+
+-- Django's sequence reset (sqlsequencereset; loaddata and TestCase run it), then new rows
+BEGIN;
+SELECT setval(pg_get_serial_sequence('"shop_category"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "shop_category";
+SELECT setval(pg_get_serial_sequence('"shop_tag"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "shop_tag";
+SELECT setval(pg_get_serial_sequence('"shop_product_tags"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "shop_product_tags";
+SELECT setval(pg_get_serial_sequence('"shop_product"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "shop_product";
+SELECT setval(pg_get_serial_sequence('"shop_order"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "shop_order";
+SELECT setval(pg_get_serial_sequence('"shop_orderline"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "shop_orderline";
+SELECT setval(pg_get_serial_sequence('"auth_permission"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "auth_permission";
+SELECT setval(pg_get_serial_sequence('"auth_group_permissions"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "auth_group_permissions";
+SELECT setval(pg_get_serial_sequence('"auth_group"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "auth_group";
+SELECT setval(pg_get_serial_sequence('"auth_user_groups"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "auth_user_groups";
+SELECT setval(pg_get_serial_sequence('"auth_user_user_permissions"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "auth_user_user_permissions";
+SELECT setval(pg_get_serial_sequence('"auth_user"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "auth_user";
+SELECT setval(pg_get_serial_sequence('"django_admin_log"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "django_admin_log";
+SELECT setval(pg_get_serial_sequence('"django_content_type"','id'), coalesce(max("id"), 1), max("id") IS NOT null) FROM "django_content_type";
+COMMIT;
+INSERT INTO "shop_tag" ("label") VALUES ('after reset') RETURNING "shop_tag"."id";
+SELECT setval(pg_get_serial_sequence('"shop_order"','id'), max("id")) FROM "shop_order" WHERE "id" < 0;
+INSERT INTO "shop_order" ("customer", "placed", "note") VALUES ('zed', '2024-03-01', '') RETURNING "shop_order"."id";
