@@ -244,3 +244,32 @@ def test_sequence_reset_over_an_aggregate(gridpg_cluster: Cluster, schema: str) 
         assert conn.execute("INSERT INTO fixture (v) VALUES (0) RETURNING id").fetchone() == (42,)
         with pytest.raises(psycopg.errors.FeatureNotSupported):  # one call per row: still refused
             conn.execute("SELECT setval('fixture_id_seq', id) FROM fixture WHERE id = 3")
+
+
+def test_a_rebuilt_table_keeps_its_triggers_privileges_and_owner(gridpg_cluster: Cluster, schema: str) -> None:
+    """The rebuild on the datanodes (a key added later, create_distributed_table) dropped
+    what the table carried there beside its definition: its row triggers stopped firing
+    and roles granted access were refused by the datanodes."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("DROP ROLE IF EXISTS orm_reader")
+        conn.execute("CREATE ROLE orm_reader")
+        try:
+            conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO orm_reader")
+            conn.execute("CREATE TABLE item (id int PRIMARY KEY, code text, touched int DEFAULT 0)")
+            conn.execute("CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS "
+                         "$$ BEGIN NEW.touched := NEW.touched + 1; RETURN NEW; END $$")
+            conn.execute("CREATE TRIGGER item_touch BEFORE INSERT OR UPDATE ON item FOR EACH ROW EXECUTE FUNCTION touch()")
+            conn.execute("GRANT SELECT ON item TO orm_reader")
+            conn.execute("INSERT INTO item (id, code) VALUES (1, 'a')")
+            conn.execute("ALTER TABLE item ADD CONSTRAINT item_code UNIQUE (code)")
+            assert _placement(conn, schema, "item") == ("replication", True)
+            conn.execute("INSERT INTO item (id, code) VALUES (2, 'b')")
+            conn.execute("UPDATE item SET code = code || '!' WHERE id = 1")
+            assert conn.execute("SELECT id, touched FROM item ORDER BY id").fetchall() == [(1, 2), (2, 1)]
+            conn.execute("SET ROLE orm_reader")
+            assert conn.execute("SELECT count(*) FROM item").fetchone() == (2,)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("DELETE FROM item")
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute("DROP OWNED BY orm_reader; DROP ROLE orm_reader")

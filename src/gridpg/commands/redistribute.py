@@ -173,6 +173,8 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     await dispatcher.runner.load_private_snapshot()
     old = dispatcher.runner.snapshot().table(schema, name)
     create_sql, extra_sql, before_sql = await _definition(catalog, qualified)
+    # triggers last, once the rows are in place (COPY would fire them for every moved row)
+    triggers = await _triggers(catalog, qualified)
     # 1. the rows, into a temp table on a catalog connection outside the 2PC transaction
     #    (PostgreSQL refuses PREPARE TRANSACTION after touching temp tables)
     pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
@@ -180,6 +182,9 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
                     (shard_count, colocate, by_default), create_sql, extra_sql, before_sql)
+        moved = dispatcher.runner.snapshot().table(schema, name)
+        for group in moved.groups if moved is not None and triggers else ():
+            await (await ddl.conn(group)).simple_query("; ".join(triggers))
     finally:
         try:
             await staging.simple_query("DROP TABLE IF EXISTS pg_temp.gp_redistribute")
@@ -390,5 +395,39 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
     create = f"CREATE TABLE {qualified} ({', '.join(parts)})"
     before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
     after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
-    extra = "; ".join([*(r[0] or "" for r in indexes), *after])
+    extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _kept_on_nodes(conn, qualified)])
     return create, extra, before
+
+
+async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
+    """What the datanodes' copy of the table carries beside its definition and that a
+    rebuild must keep: its owner, privileges (checked there under the session's role) and
+    row security (triggers: `_triggers`). Policies and rules are refused: they are not
+    rebuilt (0A000, the move undone)."""
+    regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
+    found = await conn.query(
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_policy WHERE polrelid = c.oid) + (SELECT count(*) FROM "
+        "pg_catalog.pg_rewrite WHERE ev_class = c.oid), pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)), "
+        f"c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = {regclass}")
+    if not found:
+        return []
+    special, owner, rls, force = found[0]
+    if int(special or 0):
+        raise PgError("0A000", f"cannot move {qualified}: it has row security policies or rules, "
+                      "which gridpg does not rebuild on the datanodes")
+    out = [f"ALTER TABLE {qualified} OWNER TO {owner}"]
+    out += [f"ALTER TABLE {qualified} {word} ROW LEVEL SECURITY"
+            for flag, word in ((rls, "ENABLE"), (force, "FORCE")) if flag == "t"]
+    grants = await conn.query(
+        "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
+        "pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable FROM pg_catalog.pg_class c, "
+        f"pg_catalog.aclexplode(c.relacl) a WHERE c.oid = {regclass} AND a.grantee <> c.relowner")
+    return out + [f"GRANT {priv} ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
+                  for priv, grantee, grantable in grants]
+
+
+async def _triggers(conn: BackendConnection, qualified: str) -> list[str]:
+    """The table's own triggers (they fire on the datanodes), as CREATE TRIGGER texts."""
+    rows = await conn.query("SELECT pg_catalog.pg_get_triggerdef(oid) FROM pg_catalog.pg_trigger WHERE tgrelid = "
+                            f"pg_catalog.to_regclass({quote_literal(qualified)}) AND NOT tgisinternal ORDER BY oid")
+    return [r[0] or "" for r in rows]
