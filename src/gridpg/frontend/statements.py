@@ -642,9 +642,6 @@ class StatementRunner:
         if setting is not None:
             await self._set(setting, request)
             return
-        if self.txn.in_block and is_set_constraints(request.sql):
-            await self._set_constraints(request)
-            return
         if await self._session_reset(request):
             return
         if not self.txn.in_block and not self.txn.participants:
@@ -783,32 +780,9 @@ class StatementRunner:
         (session_commands.discard_or_deallocate); its temp tables go with DISCARD ALL/TEMP."""
         return await session_commands.discard_or_deallocate(self, request.sql)
 
-    async def _set_constraints(self, request: ExecRequest) -> None:
-        """SET CONSTRAINTS in a block: on every node of the transaction now (IMMEDIATE runs
-        the deferred checks there: a violation fails here, as in PostgreSQL) and on every
-        node that joins it later, like SET LOCAL. Outside a block PostgreSQL only warns:
-        the catalog server answers that."""
-        await self.sync_pending()
-        await self.txn.connection(self.coord.catalog_node, wants_block=True)  # checks the names
-        await self.txn.set_local(request.sql)
-        self.session.send(codec.build_command_complete("SET CONSTRAINTS"))
-
     async def _set(self, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
         """SET/RESET: validated on the catalog server, then kept for every node of the session."""
         await session_commands.run_set(self, setting, request)
-
-
-_SET_CONSTRAINTS = re.compile(r"set\s+constraints\b", re.IGNORECASE)
-
-
-def is_set_constraints(sql: str) -> bool:
-    """SET CONSTRAINTS ... (past leading comments; the parse confirms what the words say)."""
-    if not _SET_CONSTRAINTS.match(sql, sqlparse.statement_start(sql)):
-        return False
-    try:
-        return sqlparse.node_type(sqlparse.parse_tree(sql)) == "ConstraintsSetStmt"
-    except PgError:
-        return False
 
 
 def _is_session_reset(sql: str) -> bool:
