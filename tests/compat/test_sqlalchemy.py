@@ -249,17 +249,37 @@ def _orders_for_existing_customers(engine: Engine, schema: str, customer_by: str
 
 def test_foreign_key_that_cannot_hold_is_refused(engine: Engine, schema: str) -> None:
     """A foreign key is checked by each datanode alone (as in Postgres-XL and Citus): between
-    hash tables it must join their distribution columns. Otherwise CREATE TABLE refuses it
-    with a hint, instead of accepting rows it cannot check (or refusing valid ones)."""
-    for customer_by, order_by in ((None, None), ("HASH (id)", "HASH (id)")):
-        Base, _customer, _order = make_models(schema, customer_by, order_by)
-        try:
-            with pytest.raises(DBAPIError) as info:
-                Base.metadata.create_all(engine)
-            assert info.value.orig.sqlstate == "0A000"
-            assert "foreign key" in str(info.value.orig)
-        finally:
-            Base.metadata.drop_all(engine)
+    hash tables it must join their distribution columns. Between tables the user distributed
+    so, CREATE TABLE refuses it with a hint, instead of accepting rows it cannot check (or
+    refusing valid ones)."""
+    Base, _customer, _order = make_models(schema, "HASH (id)", "HASH (id)")
+    try:
+        with pytest.raises(DBAPIError) as info:
+            Base.metadata.create_all(engine)
+        assert info.value.orig.sqlstate == "0A000"
+        assert "foreign key" in str(info.value.orig)
+    finally:
+        Base.metadata.drop_all(engine)
+
+
+def test_foreign_key_between_default_tables_replicates_the_parent(engine: Engine, schema: str) -> None:
+    """Without DISTRIBUTE BY (what create_all writes), gridpg chose both distributions: the
+    referenced table becomes a REPLICATION table, so the key holds on every node
+    (commands/default_placement.py)."""
+    Base, Customer, Order = make_models(schema, None, None)
+    Base.metadata.create_all(engine)
+    try:
+        with engine.connect() as conn:
+            methods = dict(conn.execute(text(
+                "SELECT table_name, method FROM gridpg.dist_table WHERE schema_name = :s"), {"s": schema}).all())
+        assert methods == {"customer": "replication", "orders": "hash"}
+        with Session(engine) as session, session.begin():
+            session.add(Customer(id=1, name="c1", orders=[Order(id=k) for k in range(10)]))
+        with pytest.raises(DBAPIError) as info, Session(engine) as session, session.begin():
+            session.add(Order(id=99, customer_id=42))
+        assert info.value.orig.sqlstate == "23503"
+    finally:
+        Base.metadata.drop_all(engine)
 
 
 def test_orm_order_by_on_hash_table(engine: Engine, schema: str) -> None:

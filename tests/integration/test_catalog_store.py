@@ -136,7 +136,7 @@ def test_upgrade_from_version_1(server: Server, dbname: str) -> None:
         )
         return old, await store.installed_version(r), columns
 
-    assert with_runner(server, dbname, body) == (1, 2, [("bigint",)])
+    assert with_runner(server, dbname, body) == (1, CATALOG_VERSION, [("bigint",)])
 
 
 def test_failed_chain_rolls_back(server: Server, dbname: str) -> None:
@@ -196,6 +196,28 @@ def test_install_2_equals_install_1_plus_upgrade(server: Server) -> None:
 
     shape = with_runner(server, names[1], installed)
     assert any("size_bytes" in str(row) for row in shape)
+    assert with_runner(server, names[0], upgraded) == shape
+
+
+def test_install_3_equals_install_2_plus_upgrade(server: Server) -> None:
+    """dist_table.by_default (a table distributed by gridpg's default rules)."""
+    names = []
+    for _ in range(2):
+        names.append("t_" + uuid.uuid4().hex[:12])
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {names[-1]}".encode())
+
+    async def upgraded(r: PsycopgRunner) -> list[tuple[str | None, ...]]:
+        await store.ensure_schema(r, target=2)
+        await store.ensure_schema(r, target=3)
+        return await r.query(_SCHEMA_SHAPE)
+
+    async def installed(r: PsycopgRunner) -> list[tuple[str | None, ...]]:
+        await store.ensure_schema(r, target=3)
+        return await r.query(_SCHEMA_SHAPE)
+
+    shape = with_runner(server, names[1], installed)
+    assert any("by_default" in str(row) for row in shape)
     assert with_runner(server, names[0], upgraded) == shape
 
 

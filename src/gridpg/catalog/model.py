@@ -107,6 +107,9 @@ class DistTable:
     colocation_id: int | None
     shard_count: int | None
     groups: tuple[str, ...]
+    # gridpg chose the distribution (no DISTRIBUTE BY, no create_distributed_table): a key
+    # or foreign key added later that it cannot hold may make the table a REPLICATION table
+    by_default: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

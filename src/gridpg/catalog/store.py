@@ -161,7 +161,7 @@ SELECT json_build_object(
             FROM gridpg.colocation),
   'tables', (SELECT coalesce(json_agg(json_build_array(
               schema_name, table_name, method, dist_column, column_type, colocation_id,
-              shard_count, groups) ORDER BY schema_name, table_name), '[]')
+              shard_count, groups, by_default) ORDER BY schema_name, table_name), '[]')
             FROM gridpg.dist_table),
   'shards', (SELECT coalesce(json_agg(json_build_array(
               schema_name, table_name, remainder, datanode_group, size_bytes)
@@ -197,9 +197,10 @@ def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
 
 
 def _table_from_row(row: list[Any]) -> DistTable:
-    schema, name, method, column, column_type, colocation_id, shard_count, groups = row
+    schema, name, method, column, column_type, colocation_id, shard_count, groups, *rest = row
     return DistTable(
-        schema, name, method, column, column_type, colocation_id, shard_count, tuple(groups)
+        schema, name, method, column, column_type, colocation_id, shard_count, tuple(groups),
+        bool(rest and rest[0]),
     )
 
 
@@ -300,8 +301,8 @@ def sql_insert_dist_table(table: DistTable) -> str:
     values = ", ".join(quote_literal(v) for v in scalars)
     return (
         "INSERT INTO gridpg.dist_table (schema_name, table_name, method, dist_column, "
-        "column_type, colocation_id, shard_count, groups) "
-        f"VALUES ({values}, {quote_text_array(table.groups)});"
+        "column_type, colocation_id, shard_count, groups, by_default) "
+        f"VALUES ({values}, {quote_text_array(table.groups)}, {quote_literal(table.by_default)});"
     )
 
 

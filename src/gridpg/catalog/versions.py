@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from gridpg.catalog.model import CatalogError
 
-CATALOG_VERSION = 2
+CATALOG_VERSION = 3
 NOT_INSTALLED = 0
 
 _INSTALL = re.compile(r"install_(\d+)\.sql")

@@ -11,6 +11,7 @@ then the metadata epoch is bumped in the GTM so every coordinator reloads.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards
-from gridpg.commands import partitions
+from gridpg.commands import default_placement, partitions
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -98,7 +99,9 @@ class DdlRunner:
             if node == self.coord.catalog_node:
                 tag = results[-1].tag if results else ""
                 self._relay_notices(conn)
-        if kind == "AlterTableStmt":
+        if kind in ("AlterTableStmt", "IndexStmt") and await self._fit_default_placement(request.sql):
+            groups = []  # rebuilt from the catalog's definition, which has the change
+        elif kind == "AlterTableStmt":
             await self._check_added_foreign_keys(request.sql)
         for group in groups:
             conn = await self.conn(group)
@@ -108,6 +111,24 @@ class DdlRunner:
                 conn = await self.conn(node)
                 await conn.simple_query(as_cluster_owner("\n".join(after)))
         await self.finish(tag)
+
+    async def _fit_default_placement(self, sql: str) -> bool:
+        """A key the statement added that a default-distributed table cannot hold makes it
+        (and the parents its foreign keys need) a REPLICATION table: True when the table
+        itself was rebuilt (commands/default_placement.py)."""
+        from gridpg.sql.parse import parse_tree
+
+        relation = default_placement.altered_relation(parse_tree(sql))
+        if relation is None or relation.get("relpersistence") == "t":
+            return False
+        own = await self.conn(self.coord.catalog_node)
+        rows = await own.query(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass("
+            f"{quote_literal(quote_qualified(relation.get('schemaname'), relation['relname']))})")
+        if not rows:
+            return False
+        return await default_placement.fit_altered_table(self, rows[0][0] or "", rows[0][1] or "")
 
     async def _check_added_foreign_keys(self, sql: str) -> None:
         """ALTER TABLE ... ADD FOREIGN KEY / REFERENCES: the same rule as CREATE TABLE's
@@ -195,6 +216,7 @@ class DdlRunner:
             table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)
         if body.get("partspec"):
             partitions.ensure_keys_hold(table, keys)
+        table = await default_placement.fit_new_table(self, table, fk_parents)
         self._ensure_foreign_keys_hold(table, fk_parents)
         await self._convert_inheritance_parents(parents)
         await self._create_on_datanodes(sql, table, columns, parents)
@@ -285,6 +307,16 @@ class DdlRunner:
         fks: list[tuple[list[str], str, str, list[str]]], spec: DistributionSpec | None,
         shard_count: int | None, colocate_with: str | None,
     ) -> DistTable:
+        table = self._decide_placement(schema, name, columns, keys, fks, spec, shard_count, colocate_with)
+        if spec is None or not spec.method:
+            table = dataclasses.replace(table, by_default=True)
+        return table
+
+    def _decide_placement(
+        self, schema: str, name: str, columns: list[Column], keys: list[list[str]],
+        fks: list[tuple[list[str], str, str, list[str]]], spec: DistributionSpec | None,
+        shard_count: int | None, colocate_with: str | None,
+    ) -> DistTable:
         by_name = {c.name: c for c in columns}
         groups = self._target_groups(spec)
         method, column = self._method_and_column(columns, keys, fks, spec, by_name)
@@ -323,7 +355,7 @@ class DdlRunner:
         the same node: the parent is a reference table on every node of the child, or both
         are colocated and the key maps distribution column to distribution column."""
         for child_cols, fschema, ftable, parent_cols in fks:
-            parent = self.snapshot.table(fschema, ftable)
+            parent = table if (fschema, ftable) == table.key else self.snapshot.table(fschema, ftable)
             if parent is None:
                 if table.method != "replication":
                     continue

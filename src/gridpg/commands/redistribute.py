@@ -162,7 +162,9 @@ def _count(text: str | None) -> int | None:
 
 
 async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
-                        shard_count: int | None, colocate: str | None) -> None:
+                        shard_count: int | None, colocate: str | None, by_default: bool = False) -> None:
+    """Move the table to the placement `spec` (recorded as gridpg's own choice when
+    `by_default`), with its rows, indexes and foreign keys, in the session's transaction."""
     catalog = await ddl.conn(dispatcher.coord.catalog_node)
     schema, name = await _resolve(ddl, dispatcher, table_name)
     qualified = quote_qualified(schema, name)
@@ -171,13 +173,18 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     await dispatcher.runner.load_private_snapshot()
     old = dispatcher.runner.snapshot().table(schema, name)
     create_sql, extra_sql, before_sql = await _definition(catalog, qualified)
+    # triggers last, once the rows are in place (COPY would fire them for every moved row)
+    triggers = await _triggers(catalog, qualified)
     # 1. the rows, into a temp table on a catalog connection outside the 2PC transaction
     #    (PostgreSQL refuses PREPARE TRANSACTION after touching temp tables)
     pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
-                    shard_count, colocate, create_sql, extra_sql, before_sql)
+                    (shard_count, colocate, by_default), create_sql, extra_sql, before_sql)
+        moved = dispatcher.runner.snapshot().table(schema, name)
+        for group in moved.groups if moved is not None and triggers else ():
+            await (await ddl.conn(group)).simple_query("; ".join(triggers))
     finally:
         try:
             await staging.simple_query("DROP TABLE IF EXISTS pg_temp.gp_redistribute")
@@ -188,10 +195,19 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
                 schema: str, name: str, qualified: str, old: Any, spec: DistributionSpec,
-                shard_count: int | None, colocate: str | None, create_sql: str, extra_sql: str,
+                options: tuple[int | None, str | None, bool], create_sql: str, extra_sql: str,
                 before_sql: str) -> None:
+    shard_count, colocate, by_default = options
     temp = "gp_redistribute"
-    await staging.simple_query(f"CREATE TEMP TABLE {temp} (LIKE {qualified})")
+    columns = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2]
+    # the column types spelled out: the staging connection cannot see a table created in
+    # this (uncommitted) transaction, so no LIKE
+    # (the type names as the session's search_path spells them)
+    path = (await catalog.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
+    await staging.simple_query(
+        f"BEGIN; SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true); "
+        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {c.formatted}' for c in columns)}); COMMIT")
+    incoming: dict[str, list[tuple[str, str, str]]] = {}
     if old is not None:
         from gridpg.executor.multi import copy_rows_to_catalog
 
@@ -201,16 +217,29 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         await copy_rows_to_catalog(dispatcher, [(g, f"SELECT * FROM {qualified}") for g in groups],
                                    staging, f"pg_temp.{temp}")
         for group in old.groups:
-            await (await ddl.conn(group)).simple_query(f"DROP TABLE {qualified}")
+            conn = await ddl.conn(group)
+            incoming[group] = await _drop_incoming_foreign_keys(conn, qualified)
+            await conn.simple_query(f"DROP TABLE {qualified}")
         for node in ddl.catalog_nodes():
             await (await ddl.conn(node)).simple_query(store.sql_delete_dist_table(schema, name))
     else:
         await staging.simple_query(f"INSERT INTO pg_temp.{temp} SELECT * FROM ONLY {qualified}")
         await catalog.simple_query(f"TRUNCATE ONLY {qualified}")
+    # generated columns are computed again where the rows land (COPY refuses them)
+    generated = await catalog.query("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+                                    f"pg_catalog.to_regclass({quote_literal(qualified)}) AND attgenerated <> '' "
+                                    "AND NOT attisdropped")
+    for row in generated:
+        await staging.simple_query(f"ALTER TABLE pg_temp.{temp} DROP COLUMN {quote_ident(row[0] or '')}")
+    skipped = {row[0] for row in generated}
     await dispatcher.runner.load_private_snapshot()
     # 2. the new placement and metadata, as CREATE TABLE would make them
     columns, keys, fks = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2:]
     table = ddl._decide(schema, name, columns, keys, fks, spec, shard_count, colocate)
+    if by_default:
+        import dataclasses
+
+        table = dataclasses.replace(table, by_default=True)
     from gridpg.commands.ddl import datanode_create_statements
 
     for group, sql in datanode_create_statements(create_sql, table, ddl._placement(table)).items():
@@ -222,10 +251,62 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
             await conn.simple_query(extra_sql)
     await ddl._write_metadata(table)
     await dispatcher.runner.load_private_snapshot()
-    # 3. the rows, routed to their new nodes
+    await _ensure_foreign_keys_still_hold(ddl, catalog, table, fks)
+    # 3. the rows, routed to their new nodes; then the foreign keys that refer to the table
+    await _route_rows(dispatcher, ddl, staging, temp, table, qualified,
+                      [c.name for c in columns if c.name not in skipped])
+    for group, keys_of_group in incoming.items():
+        if group in table.groups:
+            conn = await ddl.conn(group)
+            for child, constraint, definition in keys_of_group:
+                await conn.simple_query(f"ALTER TABLE {child} ADD CONSTRAINT {quote_ident(constraint)} {definition}")
+
+
+async def _ensure_foreign_keys_still_hold(ddl: Any, catalog: BackendConnection, table: Any, fks: list[Any]) -> None:
+    """The table's own foreign keys, and those of other tables that refer to it, must hold
+    under its new placement (each datanode checks them alone): else 0A000, and the
+    transaction undoes the move."""
+    from gridpg.commands.default_placement import foreign_key_holds
+
+    ddl._ensure_foreign_keys_hold(table, fks)
+    rows = await catalog.query(
+        "SELECT n.nspname, r.relname, c.oid FROM pg_catalog.pg_constraint c "
+        "JOIN pg_catalog.pg_class r ON r.oid = c.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
+        f"WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid <> c.confrelid AND c.confrelid = "
+        f"pg_catalog.to_regclass({quote_literal(quote_qualified(table.schema, table.name))})")
+    for child_schema, child_name, _ in rows:
+        child = ddl.snapshot.table(child_schema or "", child_name or "")
+        if child is None:
+            continue
+        for fk in (await ddl._inspect(catalog, {"schemaname": child_schema, "relname": child_name}))[4]:
+            if fk[1:3] == table.key and not foreign_key_holds(ddl.snapshot, child, fk):
+                raise PgError("0A000", f'cannot move "{table.name}": the foreign key of "{child_name}" '
+                              "that refers to it would no longer hold (the rows it refers to could "
+                              "live on another node)",
+                              hint="distribute both tables by the referencing/referenced columns "
+                              "(colocated), or keep the referenced table a reference table")
+
+
+async def _drop_incoming_foreign_keys(conn: BackendConnection, qualified: str) -> list[tuple[str, str, str]]:
+    """Other tables' foreign keys to the table on one datanode (DROP TABLE would refuse):
+    dropped, returned as (child, name, definition) to be added again."""
+    rows = await conn.query(
+        "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(r.relname), c.conname, "
+        "pg_catalog.pg_get_constraintdef(c.oid) FROM pg_catalog.pg_constraint c "
+        "JOIN pg_catalog.pg_class r ON r.oid = c.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
+        "WHERE c.contype = 'f' AND c.conparentid = 0 "
+        f"AND c.confrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
+        f"AND c.conrelid <> c.confrelid ORDER BY c.oid")
+    keys = [(r[0] or "", r[1] or "", r[2] or "") for r in rows]
+    for child, constraint, _ in keys:
+        await conn.simple_query(f"ALTER TABLE {child} DROP CONSTRAINT {quote_ident(constraint)}")
+    return keys
+
+
+async def _route_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnection, temp: str, table: Any,
+                      qualified: str, names: list[str]) -> None:
     from gridpg.executor.dml import CopyRouter, _copy_routed
 
-    names = [c.name for c in columns]
     if await _pump_rows(dispatcher, ddl, staging, f"pg_temp.{temp}", table, qualified, names):
         return
     chunks = await staging.copy_out(f"COPY pg_temp.{temp} TO STDOUT")
@@ -274,15 +355,25 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
     regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
     columns = await conn.query(
         "SELECT quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) "
+        "|| CASE WHEN a.attcollation <> t.typcollation THEN ' COLLATE ' || pg_catalog.quote_ident(cn.nspname) "
+        "|| '.' || pg_catalog.quote_ident(co.collname) ELSE '' END "
         "|| CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END "
-        "|| coalesce(' DEFAULT ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), '') "
-        "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid "
+        "|| CASE a.attgenerated WHEN 's' THEN ' GENERATED ALWAYS AS (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid) "
+        "|| ') STORED' WHEN 'v' THEN ' GENERATED ALWAYS AS (' || pg_catalog.pg_get_expr(d.adbin, d.adrelid) || ')' "
+        "ELSE coalesce(' DEFAULT ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), '') END "
+        "|| CASE a.attidentity WHEN 'a' THEN ' GENERATED ALWAYS AS IDENTITY' "
+        "WHEN 'd' THEN ' GENERATED BY DEFAULT AS IDENTITY' ELSE '' END "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
+        "LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
+        "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid "
         f"AND d.adnum = a.attnum WHERE a.attrelid = {regclass} AND a.attnum > 0 AND NOT a.attisdropped "
         "ORDER BY a.attnum"
     )
     constraints = await conn.query(
         "SELECT 'CONSTRAINT ' || quote_ident(conname) || ' ' || pg_catalog.pg_get_constraintdef(oid) "
-        f"FROM pg_catalog.pg_constraint WHERE conrelid = {regclass} AND contype IN ('p', 'u', 'c') ORDER BY oid"
+        f"FROM pg_catalog.pg_constraint WHERE conrelid = {regclass} AND contype IN ('p', 'u', 'c', 'f', 'x') "
+        "AND conparentid = 0 ORDER BY contype = 'f', oid"
     )
     indexes = await conn.query(
         "SELECT pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index i "
@@ -304,5 +395,39 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
     create = f"CREATE TABLE {qualified} ({', '.join(parts)})"
     before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
     after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
-    extra = "; ".join([*(r[0] or "" for r in indexes), *after])
+    extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _kept_on_nodes(conn, qualified)])
     return create, extra, before
+
+
+async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
+    """What the datanodes' copy of the table carries beside its definition and that a
+    rebuild must keep: its owner, privileges (checked there under the session's role) and
+    row security (triggers: `_triggers`). Policies and rules are refused: they are not
+    rebuilt (0A000, the move undone)."""
+    regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
+    found = await conn.query(
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_policy WHERE polrelid = c.oid) + (SELECT count(*) FROM "
+        "pg_catalog.pg_rewrite WHERE ev_class = c.oid), pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)), "
+        f"c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = {regclass}")
+    if not found:
+        return []
+    special, owner, rls, force = found[0]
+    if int(special or 0):
+        raise PgError("0A000", f"cannot move {qualified}: it has row security policies or rules, "
+                      "which gridpg does not rebuild on the datanodes")
+    out = [f"ALTER TABLE {qualified} OWNER TO {owner}"]
+    out += [f"ALTER TABLE {qualified} {word} ROW LEVEL SECURITY"
+            for flag, word in ((rls, "ENABLE"), (force, "FORCE")) if flag == "t"]
+    grants = await conn.query(
+        "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
+        "pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable FROM pg_catalog.pg_class c, "
+        f"pg_catalog.aclexplode(c.relacl) a WHERE c.oid = {regclass} AND a.grantee <> c.relowner")
+    return out + [f"GRANT {priv} ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
+                  for priv, grantee, grantable in grants]
+
+
+async def _triggers(conn: BackendConnection, qualified: str) -> list[str]:
+    """The table's own triggers (they fire on the datanodes), as CREATE TRIGGER texts."""
+    rows = await conn.query("SELECT pg_catalog.pg_get_triggerdef(oid) FROM pg_catalog.pg_trigger WHERE tgrelid = "
+                            f"pg_catalog.to_regclass({quote_literal(qualified)}) AND NOT tgisinternal ORDER BY oid")
+    return [r[0] or "" for r in rows]

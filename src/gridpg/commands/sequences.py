@@ -12,6 +12,10 @@ Where the calls may be:
   `SELECT setval('s', 10, false)`): each call is evaluated here in PostgreSQL's order and
   replaced by its value; the one-call form is answered directly, the others run on the
   catalog server with the values spliced in;
+* a SELECT whose every output column is a sequence call over aggregates, without GROUP BY
+  (Django's sequence reset: `SELECT setval(pg_get_serial_sequence('"t"','id'),
+  coalesce(max("id"), 1), max("id") IS NOT null) FROM "t"`): one row, so one call each; the
+  arguments are computed by the cluster first (`run_one_row_of_calls`);
 * INSERT ... VALUES into a distributed table (`executor.values`);
 * anywhere else in a query (a FROM clause, UPDATE SET, INSERT ... SELECT), PostgreSQL would
   call the function once per row on whichever server runs it: refused with 0A000 rather
@@ -65,7 +69,7 @@ def ensure_supported(sql: str) -> None:
     if kind not in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
         return
     body = tree[kind]
-    if kind == "SelectStmt" and without_from(body):
+    if kind == "SelectStmt" and (without_from(body) or _one_row_of_calls(body)):
         return
     if kind == "InsertStmt":
         select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
@@ -162,6 +166,96 @@ async def _sync_one(conn: Any, name: str, last: int, called: bool) -> None:
         await conn.query(f"SELECT pg_catalog.setval({regclass}, {last}, false), pg_catalog.nextval({regclass})")
     else:  # (with a CACHE, nextval here would run ahead by the cache)
         await conn.query(f"SELECT pg_catalog.setval({regclass}, {last}, {'true' if called else 'false'})")
+
+
+# Aggregates whose presence (without GROUP BY) makes a SELECT return one row: the built-in
+# ones an ORM writes around a sequence call (Django's sequence reset: max, coalesce).
+_AGGREGATES = frozenset({"max", "min", "count", "sum", "avg", "bool_and", "bool_or", "every",
+                         "array_agg", "string_agg", "bit_and", "bit_or"})
+
+
+def is_one_row_of_calls(sql: str) -> bool:
+    """`SELECT setval('s', coalesce(max(id), 1), max(id) IS NOT null) FROM t` (Django's
+    sequence reset after loaddata and in tests): every output column a sequence call over
+    aggregates, no GROUP BY, so PostgreSQL calls each function once."""
+    lowered = sql.lower()
+    if ("val(" not in lowered and "val (" not in lowered) or "from" not in lowered:
+        return False
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return False
+    body = tree.get("SelectStmt")
+    return body is not None and _one_row_of_calls(body)
+
+
+def _one_row_of_calls(body: dict[str, Any]) -> bool:
+    targets = body.get("targetList") or []
+    if not body.get("fromClause") or body.get("groupClause") or body.get("distinctClause") \
+            or body.get("op", "SETOP_NONE") != "SETOP_NONE" or not targets:
+        return False
+    if sequence_calls([body.get(k) for k in ("fromClause", "whereClause", "havingClause", "sortClause",
+                                             "withClause", "limitCount", "limitOffset")]):
+        return False
+    calls = [t.get("ResTarget", {}).get("val", {}).get("FuncCall") for t in targets]
+    if any(c is None or not sequence_calls([{"FuncCall": {**c, "args": []}}]) for c in calls):
+        return False
+    return any(_is_aggregate(node) for node in analyze._walk(targets))
+
+
+def _is_aggregate(node: Any) -> bool:
+    call = node.get("FuncCall") if isinstance(node, dict) else None
+    if call is None or call.get("over"):
+        return False
+    names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
+    return bool(names) and names[-1] in _AGGREGATES and (len(names) == 1 or names[0] == "pg_catalog")
+
+
+async def run_one_row_of_calls(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """The calls' arguments computed by the cluster (one row, aggregates over distributed
+    tables combined as any query), then each call made on the GTM's sequence, in order."""
+    from gridpg.executor.prepared import _capture
+    from gridpg.planner.text import splice
+
+    sql = request.sql
+    body = sqlparse.parse_tree(sql)["SelectStmt"]
+    calls = sorted(sequence_calls(body.get("targetList")), key=lambda c: c[0])
+    spans = call_spans(sql, [c[0] for c in calls])
+    columns, replacements, widths = [], [], []
+    for target, (_, function, args), (start, end) in zip(body["targetList"], calls, spans, strict=True):
+        inner = sql[sql.index("(", start) + 1 : end - 1]
+        parts = split_arguments(inner)
+        if len(parts) != len(args):
+            raise PgError(FEATURE_NOT_SUPPORTED, "sequence function arguments gridpg cannot read",
+                          hint=NOT_SUPPORTED_HINT)
+        replacements.append((start, end, ", ".join(f"(({p}))::text" for p in parts) or "NULL::text"))
+        widths.append(len(parts))
+        columns.append(target["ResTarget"].get("name") or function)
+    _, rows = await _capture(dispatcher, request, splice(sql, replacements))
+    out: list[list[int | None]] = []
+    for raw in rows:
+        fields = [None if f is None else f.decode() for f in codec.parse_data_row(raw[5:])]
+        values: list[int | None] = []
+        pos = 0
+        for (_, function, _args), width in zip(calls, widths, strict=True):
+            texts = fields[pos:pos + width] if width else []
+            pos += max(width, 1)
+            # STRICT functions: a NULL argument gives NULL, and nothing is called
+            values.append(None if None in texts else await call_value(dispatcher, function, texts))
+        out.append(values)
+    _send_bigints(dispatcher, request, columns, out)
+
+
+def _send_bigints(dispatcher: Dispatcher, request: ExecRequest, columns: list[str],
+                  rows: list[list[int | None]]) -> None:
+    send = dispatcher.session.send
+    if request.simple:
+        send(codec.build_row_description([codec.Column(c, type_oid=20, type_size=8) for c in columns]))
+    binary = bool(request.result_formats) and request.result_formats[0] == 1
+    for row in rows:
+        send(codec.build_data_row([None if v is None else v.to_bytes(8, "big", signed=True) if binary
+                                   else str(v).encode() for v in row]))
+    send(codec.build_command_complete(f"SELECT {len(rows)}"))
 
 
 # -- evaluating the calls -------------------------------------------------------------------
@@ -492,7 +586,13 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
             options = (cmd.get("def") or {}).get("List", {}).get("items", [])
             if name:
                 ddl.realter.append((name, any(o.get("DefElem", {}).get("defname") == "restart" for o in options)))
-        if not ddl.realter:
+        for cmd in (c for c in cmds if c.get("subtype") == "AT_DropIdentity"):
+            # its sequence is dropped: the GTM's goes too (a new identity of the same name
+            # would otherwise continue from the old values)
+            name = await _column_sequence(dispatcher, _range_text(body["relation"]), str(cmd.get("name")))
+            if name:
+                ddl.drop.append(name)
+        if not ddl.realter and not ddl.drop:
             return None
     elif kind == "DropStmt" and body.get("removeType") in ("OBJECT_SEQUENCE", "OBJECT_SCHEMA"):
         ddl.drop += await _dropped(dispatcher, body)

@@ -21,7 +21,7 @@ from pglast.stream import RawStream
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor import copysplit
+from gridpg.executor import copyfill, copysplit
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.plan import Fragment, PushdownPlan
@@ -570,7 +570,7 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
                             target: DistTable, stmt: Any, chunks: list[bytes], fill: list[TableColumn],
                             all_cols: list[str], quoted: str, qualified: str, stage: str,
                             columns: list[TableColumn], fill_rows: bool = True) -> None:
-    from gridpg.executor.multi import scatter
+    from gridpg.executor.multi import inline_params, scatter
 
     txn = dispatcher.runner.txn
     for group in target.groups:
@@ -590,7 +590,9 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
         overriding = " OVERRIDING SYSTEM VALUE"
     elif body.get("override") == "OVERRIDING_USER_VALUE":
         overriding = " OVERRIDING USER VALUE"
-    tail = _insert_tail(request.sql, body)
+    # ON CONFLICT ... SET col = $n / RETURNING ... $n: the parameters as typed literals (the
+    # statement below runs without them)
+    tail = await inline_params(dispatcher, request, _insert_tail(request.sql, body))
     node_sql = f"INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
@@ -710,8 +712,13 @@ def _copy_options(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _node_copy_sql(sql: str, drop: tuple[str, ...] = ("freeze", "header")) -> str:
+def _node_copy_sql(sql: str, drop: tuple[str, ...] = ("freeze", "header"),
+                   extra_columns: list[str] | None = None) -> str:
+    """The COPY statement for the nodes: without the options the coordinator handles,
+    naming `extra_columns` (filled by the coordinator) after the client's columns."""
     stmt = parse_sql(sql)[0].stmt
+    if extra_columns:
+        stmt.attlist = (*stmt.attlist, *(ast.String(sval=name) for name in extra_columns))
     if stmt.options:
         kept = tuple(o for o in stmt.options if o.defname.lower() not in drop)
         stmt.options = kept or None
@@ -722,18 +729,22 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
                           table: DistTable, options: dict[str, Any]) -> None:
     fmt = str(options.get("format", "text")).lower()
     columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
-    cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] or [c.name for c in columns]
+    listed = [c["String"]["sval"] for c in body.get("attlist", []) or []]
+    fill = copyfill.missing_sequence_columns(columns, listed)
+    cols = listed + [c.name for c in fill] if listed else [c.name for c in columns]
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
     # ON_ERROR ignore: a row whose distribution value does not convert is skipped, as the
     # node skips rows whose other values do not
     router.skip_unroutable = str(options.get("on_error", "stop")).lower() == "ignore"
     header, match = _header_option(options.get("header"), fmt)
-    dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(cols)))
-    node_sql = _node_copy_sql(request.sql)
+    dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
+    node_sql = _node_copy_sql(request.sql, extra_columns=[c.name for c in fill])
     check = _node_copy_sql(request.sql, drop=("freeze",)) if match else None
-    count = await _copy_routed(dispatcher, table, node_sql, router,
-                               _client_chunks(dispatcher, header and fmt != "binary", check))
+    source = _client_chunks(dispatcher, header and fmt != "binary", check)
+    if fill:
+        source = copyfill.filled(source, fill, fmt, delimiter.encode(), dispatcher)
+    count = await _copy_routed(dispatcher, table, node_sql, router, source)
     if router.skipped:
         from gridpg.errors import notice
 

@@ -42,6 +42,8 @@ async def run_if_lock(dispatcher: Dispatcher, request: ExecRequest) -> bool:
     if kind == "LockStmt":
         return await _lock(dispatcher, request, tree[kind])
     if kind == "ConstraintsSetStmt" and dispatcher.runner.txn.in_block:
+        # the catalog server joins first: it checks the names when no datanode has yet
+        await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
         await dispatcher.runner.txn.set_local(request.sql)
         from gridpg.pgwire import codec
 

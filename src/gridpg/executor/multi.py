@@ -786,30 +786,57 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     if plan is not None and plan.strategy is Strategy.MOVE_ROWS and "analyze" in options:
         raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of an UPDATE of the distribution column "
                       "is not supported by gridpg (it would delete the rows without moving them)")
+    node_plans: list[tuple[str, list[str]]] = []
     if plan is not None and any(s.shared for s in plan.scratch):
         lines.append("  (no node plans: the remote SQL reads scratch tables made at execution)")
-    elif plan is not None and plan.fragments and "analyze" not in options:
-        fragment = plan.fragments[0]
-        conn = await dispatcher.runner.txn.connection(fragment.group, wants_block=False)
-        sql = await inline_params(dispatcher, request, prefix + fragment.sql)
-        results = await conn.simple_query(sql)
-        lines.append(f"  Plan on {fragment.group}:")
-        lines += ["    " + (row[0] or "") for row in results[-1].rows]
     elif plan is not None and plan.fragments:
-        for fragment in plan.fragments:
-            conn = await dispatcher.runner.txn.connection(fragment.group, wants_block=plan.writes)
-            if plan.writes:
+        analyze_all = "analyze" in options
+        for fragment in plan.fragments if analyze_all else plan.fragments[:1]:
+            conn = await dispatcher.runner.txn.connection(fragment.group, wants_block=analyze_all and plan.writes)
+            if analyze_all and plan.writes:
                 dispatcher.runner.txn.mark_written(fragment.group)
             results = await conn.simple_query(await inline_params(dispatcher, request, prefix + fragment.sql))
-            lines.append(f"  Plan on {fragment.group}:")
-            lines += ["    " + (row[0] or "") for row in results[-1].rows]
+            node_plans.append((fragment.group, [row[0] or "" for row in results[-1].rows]))
+    _send_explain(dispatcher, request, lines, node_plans, _explain_format(body))
+    return True
+
+
+def _explain_format(body: dict[str, Any]) -> str:
+    for option in body.get("options", []) or []:
+        elem = option.get("DefElem", {})
+        if elem.get("defname") == "format":
+            return str(elem.get("arg", {}).get("String", {}).get("sval", "text")).lower()
+    return "text"
+
+
+def _send_explain(dispatcher: Dispatcher, request: ExecRequest, lines: list[str],
+                  node_plans: list[tuple[str, list[str]]], output_format: str) -> None:
+    """The plan as rows of text; with FORMAT JSON one row holding one JSON document, as
+    PostgreSQL answers (clients parse it): the first node's document with the distributed
+    plan's lines under "Distributed Plan" (and, when several nodes ran it, each node's plan
+    under "Node Plans")."""
+    import json
+
     send = dispatcher.session.send
+    if output_format == "json":
+        nodes = {group: json.loads("\n".join(text)) for group, text in node_plans}
+        first = next(iter(nodes.values()), [{}])
+        document = [{**first[0], "Distributed Plan": [line.strip() for line in lines]}]
+        if len(nodes) > 1:  # EXPLAIN ANALYZE: every node ran it
+            document[0]["Node Plans"] = {group: doc[0] for group, doc in nodes.items()}
+        if request.simple:
+            send(codec.build_row_description([codec.Column("QUERY PLAN", type_oid=114)]))
+        send(codec.build_data_row([json.dumps(document, indent=2).encode()]))
+        send(codec.build_command_complete("EXPLAIN"))
+        return
+    for group, text in node_plans:
+        lines.append(f"  Plan on {group}:")
+        lines += ["    " + line for line in text]
     if request.simple:
         send(codec.build_row_description([codec.Column("QUERY PLAN", type_oid=25)]))
     for line in lines:
         send(codec.build_data_row([line.encode()]))
     send(codec.build_command_complete("EXPLAIN"))
-    return True
 
 
 async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,

@@ -363,10 +363,11 @@ async def describe_cursor(dispatcher: Dispatcher, name: str) -> bytes | None:
     """Describe of a portal the client did not bind: a cursor its DECLARE made on the
     session's catalog connection (psycopg's server-side cursors describe them so).
     The RowDescription or NoData message; None when the session holds no such cursor."""
-    participant = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
-    if participant is None:
+    txn = dispatcher.runner.txn
+    participant = txn.participants.get(dispatcher.coord.catalog_node)
+    conn = participant.conn if participant is not None else txn.pinned.get(dispatcher.coord.catalog_node)
+    if conn is None:  # neither in this transaction nor kept for the session (WITH HOLD)
         return None
-    conn = participant.conn
     await conn.settle()
     conn.send(codec.build_describe("P", name) + codec.SYNC)
     answer: bytes | None = None
@@ -439,16 +440,26 @@ CURSOR_OPT_HOLD = 0x0020
 
 
 async def _declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
-    """The query's rows, computed by the cluster, in a catalog temp table; the cursor over it."""
-    if body.get("options", 0) & CURSOR_OPT_HOLD:
-        raise PgError(FEATURE_NOT_SUPPORTED, "DECLARE CURSOR WITH HOLD over distributed tables is "
-                      "not supported by gridpg", hint="Declare the cursor without WITH HOLD inside a transaction.")
+    """The query's rows, computed by the cluster, in a catalog temp table; the cursor over it.
+
+    WITH HOLD (what Django's `iterator()` declares outside a transaction): the session keeps
+    its catalog connection (pinned, as for temp tables), so the cursor, which PostgreSQL
+    materializes at commit before the temp table's ON COMMIT DROP, outlives the transaction;
+    outside a block the DECLARE runs in a transaction of its own, as in PostgreSQL."""
+    hold = bool(body.get("options", 0) & CURSOR_OPT_HOLD)
     txn = dispatcher.runner.txn
-    if not txn.in_block:
+    if not txn.in_block and not hold:
         raise PgError(NO_ACTIVE_SQL_TRANSACTION, "DECLARE CURSOR can only be used in transaction blocks")
     if analyze.has_node(body["query"], "lockingClause"):
         raise PgError(FEATURE_NOT_SUPPORTED, "DECLARE CURSOR ... FOR UPDATE/SHARE over distributed "
                       "tables is not supported by gridpg")
+    async with dispatcher.runner.statement_transaction():
+        await _declare_over_rows(dispatcher, request)
+    dispatcher.session.send(codec.build_command_complete("DECLARE CURSOR"))
+
+
+async def _declare_over_rows(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    txn = dispatcher.runner.txn
     sql = request.sql
     query_start = _cursor_query_start(sql)
     row_desc, rows = await _capture(dispatcher, request, sql[query_start:])
@@ -459,7 +470,6 @@ async def _declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: di
     select = ", ".join(f"c{i} AS {quote_ident(c.name)}" for i, c in enumerate(columns, 1))
     declare = sql[:query_start] + f"SELECT {select} FROM pg_temp.{temp} ORDER BY gp_ord"
     await catalog.simple_query(declare)
-    dispatcher.session.send(codec.build_command_complete("DECLARE CURSOR"))
 
 
 def _cursor_query_start(sql: str) -> int:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
 from gridpg.pgwire import codec
+from gridpg.planner.prepared import FIRST_NORMAL_OID
 
 if TYPE_CHECKING:
     from gridpg.executor.routed import RoutedStatement
@@ -73,7 +74,7 @@ def start_extended(
     name = statement_name(sql, param_oids)
     parts: list[bytes] = []
     if conn.prepared.get(name) != sql:
-        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, param_oids))
+        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, node_param_oids(param_oids)))
     if portal:  # a named node portal may remain from an earlier Execute of this transaction
         parts.append(codec.build_close("P", portal))
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
@@ -81,6 +82,14 @@ def start_extended(
     parts.append(codec.SYNC if sync else codec.FLUSH)
     conn.in_cycle = not sync
     conn.send(b"".join(parts))
+
+
+def node_param_oids(param_oids: list[int] | tuple[int, ...]) -> list[int]:
+    """Parameter types as a datanode knows them: OIDs of the user's own types (enums,
+    composites, domains, their arrays) are the catalog server's and name nothing, or another
+    object, on a datanode; they are sent unspecified and the datanode infers them from the
+    statement (its own type of the same name), as for an untyped parameter."""
+    return [oid if oid < FIRST_NORMAL_OID else 0 for oid in param_oids]
 
 
 def start_routed(conn: BackendConnection, route: RoutedStatement, bind: bytes, sync: bool) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gridpg.executor.relay import statement_name
+from gridpg.executor.relay import node_param_oids, statement_name
 from gridpg.pgwire import codec
 from gridpg.pgwire.binary import decode_binary_param
 
@@ -139,7 +139,7 @@ def build_routed(
     name = statement_name(sql, param_oids)
     return RoutedStatement(
         snapshot=snapshot, settings_generation=settings_generation, sql=sql, name=name,
-        parse=codec.build_parse(name, sql, param_oids), bind_head=b"\0" + codec.cstr(name),
+        parse=codec.build_parse(name, sql, node_param_oids(param_oids)), bind_head=b"\0" + codec.cstr(name),
         writes=spec.writes, fixed_group=spec.fixed_group, pins=tuple(pins), allowed=allowed,
     )
 

@@ -34,7 +34,12 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
     planner = dispatcher.coord.planner
     assert planner is not None
     catalog, session = catalog_view(dispatcher), session_view(dispatcher)
-    head = request.sql.lstrip()[:4].lower()
+    text = request.sql.lstrip()
+    if text.startswith(("/*", "--")):  # `/* app */ SET CONSTRAINTS ...`: past the comments
+        from gridpg.sql.parse import statement_start
+
+        text = request.sql[statement_start(request.sql):]
+    head = text[:4].lower()
     if head in ("lock", "set ") and ("lock" in head or "constraints" in request.sql.lower()):
         from gridpg.executor.locks import run_if_lock
 

@@ -463,7 +463,8 @@ class StatementRunner:
         reaches distributed tables (the routine guard)."""
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
-                or citus_views.reads_views(sql) or "prepared_statements" in lowered or "advisory" in lowered:
+                or citus_views.reads_views(sql) or "prepared_statements" in lowered or "advisory" in lowered \
+                or sequences.is_one_row_of_calls(sql):
             return False
         try:
             sequences.ensure_supported(sql)
@@ -658,7 +659,10 @@ class StatementRunner:
             request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await sequences.sync_state_reads(self.dispatcher, request.sql)
-        await self.dispatcher.run(request)
+        if sequences.is_one_row_of_calls(request.sql):
+            await sequences.run_one_row_of_calls(self.dispatcher, request)
+        else:
+            await self.dispatcher.run(request)
         if sequence_ddl is not None:
             if self.txn.in_block:
                 self.sequence_ddl.append(sequence_ddl)  # the GTM follows at COMMIT

@@ -1,6 +1,6 @@
 """A session's temporary tables: where they live and which names they shadow.
 
-PostgreSQL keeps temp tables for the session that created them. gridpg creates them on
+PostgreSQL keeps temp tables (and WITH HOLD cursors) for the session that created them. gridpg creates them on
 the coordinator's catalog server; a session whose statement creates a temp relation keeps
 (pins) that catalog connection for the rest of the session instead of giving it back to
 the pool after each transaction, so its temp tables survive across transactions, ON
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from gridpg.frontend.statements import StatementRunner
 
 _TEMP_WORD = re.compile(r"\btemp(orary)?\b", re.IGNORECASE)
+_HOLD_WORD = re.compile(r"\bhold\b", re.IGNORECASE)
+_CURSOR_OPT_HOLD = 0x0020
 _PLAIN_DML = re.compile(r"^\s*(select|insert|update|delete|values|table|with)\b", re.IGNORECASE)
 _NAMES_SQL = ("SELECT c.relname FROM pg_catalog.pg_class c "
               "WHERE c.relnamespace = pg_catalog.pg_my_temp_schema()")
@@ -57,6 +59,8 @@ class SessionTemps:
         if _TEMP_WORD.search(sql) and creates_temp(sql):
             self.runner.txn.pin(self.node)
             self._stale = True
+        elif _HOLD_WORD.search(sql) and declares_holdable_cursor(sql):
+            self.runner.txn.pin(self.node)  # the cursor outlives the transaction on it
         elif self.pinned and not _PLAIN_DML.match(sql):
             self._stale = True  # DDL, DISCARD, DO, CALL...: may create or drop temp relations
 
@@ -117,6 +121,18 @@ def creates_temp(sql: str) -> bool:
     elif kind == "SelectStmt":
         rel = (body.get("intoClause") or {}).get("rel", {})
     return rel.get("relpersistence") == "t" or sqlparse_is_temp_schema(rel.get("schemaname"))
+
+
+def declares_holdable_cursor(sql: str) -> bool:
+    """DECLARE ... CURSOR WITH HOLD: the cursor lives on the session's catalog connection
+    after the transaction ends, so that connection must stay the session's (pinned); on a
+    pooled one another session could FETCH it and this one would lose it."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except Exception:  # noqa: BLE001 - not ours to report; the statement's path will
+        return False
+    body = tree.get("DeclareCursorStmt")
+    return isinstance(body, dict) and bool(body.get("options", 0) & _CURSOR_OPT_HOLD)
 
 
 def sqlparse_is_temp_schema(schema: object) -> bool:

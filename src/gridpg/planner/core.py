@@ -22,7 +22,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, modifying_cte, prepared, router, tableoid, tempnames
+from gridpg.planner import analyze, modifying_cte, prepared, qualnames, router, tableoid, tempnames
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
@@ -259,6 +259,13 @@ class Planner:
         if prepared.is_session_statement(tree, kind) or (
                 kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
             return Analysis("session", clean, spec, tree, kind)
+        if kind == "ListenStmt":
+            # The catalog connection it would run on goes back to the pool (or is closed) at
+            # the end of the transaction, and the coordinator relays nothing from it while
+            # the client is idle: the LISTEN would succeed and every notification be lost.
+            raise PgError(FEATURE_NOT_SUPPORTED, "LISTEN is not supported by gridpg: notifications "
+                          "cannot be delivered through the coordinator",
+                          hint="poll a table for new rows instead")
         if kind in CATALOG_ONLY or not kind:
             return Analysis("catalog")
         return Analysis("utility", clean, spec, tree, kind)
@@ -279,6 +286,11 @@ class Planner:
             if analyze.has_node(tree, "FuncCall") and rewrite_version(sql) != sql:
                 return Analysis("version")
             return Analysis("catalog")
+        unqualified = qualnames.rewrite(sql, tree)
+        if unqualified is not None:  # `schema.table.col` -> `table.col` (scratch copies keep the name)
+            analysis = self._analyze(unqualified, catalog, session)
+            analysis.sql = analysis.sql or unqualified
+            return analysis
         if kind in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
             mapped = tableoid.rewrite(sql, tree)
             if mapped is not None:

@@ -42,6 +42,10 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
         if writes:
             if len(tables) == 1 and len(tables[0].groups) == 1:
                 return RouterSpec((), tables[0].groups[0], True, ())
+            if "relation" not in body:
+                # SELECT ... FOR UPDATE/SHARE: the rows are locked on the node every reader
+                # and locker of these tables uses (the first common one), as one server would
+                return RouterSpec((), min(common), True, ())
             return NotApplicable(Strategy.ROUTER, "a write to a reference table goes to every node")
         return RouterSpec((), min(common), False, ())
     if top_level_relation_count(body) != len(resolved):

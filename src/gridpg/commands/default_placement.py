@@ -1,0 +1,172 @@
+"""Tables distributed by gridpg's default rules give way to the keys added after them.
+
+An ORM's migration (Django, Rails, Alembic, SQLAlchemy's `create_all`) creates each table
+with a surrogate primary key `id`, which gridpg's default rules distribute by HASH (id),
+and then adds what PostgreSQL checks across rows: unique constraints and unique indexes
+on other columns, and foreign keys to other tables' `id`, with ALTER TABLE or CREATE
+UNIQUE INDEX, often in the same transaction. A datanode checks a key over its own rows
+only, so a unique key without the distribution column, or a foreign key whose rows need
+not be on one node, cannot hold under that distribution: PostgreSQL's answer would be
+lost (duplicates accepted, a referenced row "missing", an ON DELETE CASCADE that stops at
+the node).
+
+For a table whose distribution gridpg chose (`DistTable.by_default`: no DISTRIBUTE BY,
+no create_distributed_table), this module changes the distribution instead of refusing:
+the table becomes a REPLICATION table (every node holds every row, so every key and
+foreign key holds as in PostgreSQL), its rows moved inside the statement's transaction,
+and so do the default-distributed tables a replicated table must refer to (a reference
+table may refer to reference tables only). A table the user distributed explicitly
+keeps its distribution and the key is refused, as before. The user may distribute the
+tables afterwards with create_distributed_table (Citus's way: tables are whole until
+the user spreads them).
+
+Only the decisions here; moving rows is commands/redistribute.py's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.sql.quote import quote_literal, quote_qualified
+from gridpg.sql.xl import DistributionSpec
+
+if TYPE_CHECKING:
+    from gridpg.commands.ddl import DdlRunner
+
+ForeignKey = tuple[list[str], str, str, list[str]]  # (child columns, parent schema, parent, parent columns)
+_MAX_TABLES = 200  # tables one statement may convert (a bound on the walk over foreign keys)
+
+
+def foreign_key_holds(snapshot: CatalogSnapshot, table: DistTable, fk: ForeignKey) -> bool:
+    """Each datanode checks the key alone: the referenced rows must be on the child's node
+    (the parent replicated on all of the child's groups, or both colocated on the key's
+    distribution columns). A parent gridpg does not distribute counts as holding (the
+    caller's rule decides those)."""
+    child_cols, fschema, ftable, parent_cols = fk
+    parent = table if (fschema, ftable) == table.key else snapshot.table(fschema, ftable)
+    if parent is None:
+        return table.method != "replication"
+    if parent.method == "replication":
+        return set(table.groups) <= set(parent.groups)
+    if table.method == "replication" or table.column not in child_cols or parent.column not in parent_cols:
+        return False
+    if child_cols.index(table.column) != parent_cols.index(parent.column):
+        return False
+    if table.method == parent.method == "hash":
+        return table.colocation_id == parent.colocation_id
+    return table.method == parent.method == "modulo" and table.groups == parent.groups
+
+
+def keys_hold(table: DistTable, keys: list[list[str] | None]) -> bool:
+    """Each datanode checks a unique key over its own rows: every key (None: an expression
+    index) must hold the distribution column; a REPLICATION table holds all."""
+    if table.method == "replication":
+        return True
+    if table.method not in ("hash", "modulo"):
+        return not keys  # ROUNDROBIN: a row may be on any node
+    return all(key is not None and table.column in key for key in keys)
+
+
+def replicated(table: DistTable) -> DistTable:
+    """The REPLICATION form of a table that is being created (nothing to move yet)."""
+    return DistTable(table.schema, table.name, "replication", None, None, None, None, table.groups,
+                     by_default=True)
+
+
+async def fit_new_table(ddl: DdlRunner, table: DistTable, fks: list[ForeignKey]) -> DistTable:
+    """CREATE TABLE: a table distributed by default whose own foreign keys (to itself, or
+    as a reference table to others) cannot hold becomes replicated; then every default-
+    distributed parent its keys need replicated is converted. Returns the table's
+    placement (the caller still checks every key and refuses what remains)."""
+    needs_replication = any(fk[1:3] == table.key and not foreign_key_holds(ddl.snapshot, table, fk) for fk in fks)
+    if table.by_default and table.method != "replication" and needs_replication:
+        table = replicated(table)
+    await replicate_parents(ddl, table, fks, set())
+    return table
+
+
+async def fit_altered_table(ddl: DdlRunner, schema: str, name: str) -> bool:
+    """After an ALTER TABLE or CREATE [UNIQUE] INDEX ran on the catalog servers: when the
+    table's unique keys or foreign keys no longer hold and gridpg chose its distribution,
+    it is rebuilt as a REPLICATION table from the catalog's definition (which already has
+    the change: the caller must not run the statement on the datanodes), and the parents
+    its foreign keys need are converted first. True when it was rebuilt. Parents of a
+    table that keeps its placement are converted too (an added foreign key)."""
+    table = ddl.snapshot.table(schema, name)
+    if table is None:
+        return False
+    fks = await foreign_keys(ddl, schema, name)
+    if table.by_default and table.method != "replication":
+        keys = await unique_keys(ddl, schema, name)
+        self_fk = [fk for fk in fks if fk[1:3] == table.key]
+        if not keys_hold(table, keys) or any(not foreign_key_holds(ddl.snapshot, table, fk) for fk in self_fk):
+            await make_replicated(ddl, table, set())
+            return True
+    await replicate_parents(ddl, table, fks, set())
+    return False
+
+
+async def replicate_parents(ddl: DdlRunner, table: DistTable, fks: list[ForeignKey], seen: set[tuple[str, str]]) -> None:
+    """Every default-distributed parent that a foreign key of `table` needs replicated
+    (the key does not hold as the parent is placed now) becomes a REPLICATION table."""
+    for fk in fks:
+        if fk[1:3] == table.key or foreign_key_holds(ddl.snapshot, table, fk):
+            continue
+        parent = ddl.snapshot.table(fk[1], fk[2])
+        if parent is not None and parent.by_default and parent.method != "replication":
+            await make_replicated(ddl, parent, seen)
+
+
+async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str, str]]) -> None:
+    """Rebuild a default-distributed table as a REPLICATION table, its parents first (a
+    reference table refers to reference tables only), inside the statement's transaction."""
+    from gridpg.commands.redistribute import redistribute
+    from gridpg.errors import PROGRAM_LIMIT_EXCEEDED, PgError
+
+    if table.key in seen:
+        return
+    seen.add(table.key)
+    if len(seen) > _MAX_TABLES:
+        raise PgError(PROGRAM_LIMIT_EXCEEDED, f"more than {_MAX_TABLES} tables would have to be replicated")
+    await replicate_parents(ddl, replicated(table), await foreign_keys(ddl, *table.key), seen)
+    await redistribute(ddl.dispatcher, ddl, quote_qualified(*table.key), DistributionSpec("replication"),
+                       None, None, by_default=True)
+    from gridpg.errors import notice
+
+    ddl.dispatcher.session.send(notice(
+        f'table "{table.name}" is now replicated to every datanode: a unique key or foreign key '
+        "it was given cannot hold under its default distribution (use DISTRIBUTE BY, or "
+        "create_distributed_table with a column every key includes, to spread its rows)"))
+
+
+async def unique_keys(ddl: DdlRunner, schema: str, name: str) -> list[list[str] | None]:
+    """The columns of every unique index of the table (constraints' included), None for an
+    index on an expression, as the catalog server has them in this transaction."""
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    rows = await conn.query(
+        "SELECT CASE WHEN i.indexprs IS NULL THEN (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) "
+        "FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts)::text END "
+        f"FROM pg_catalog.pg_index i WHERE i.indrelid = {_regclass(schema, name)} AND i.indisunique")
+    from gridpg.commands.ddl import _pg_array
+
+    return [_pg_array(r[0]) if r[0] is not None else None for r in rows]
+
+
+async def foreign_keys(ddl: DdlRunner, schema: str, name: str) -> list[ForeignKey]:
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    return (await ddl._inspect(conn, {"schemaname": schema, "relname": name}))[4]
+
+
+def _regclass(schema: str, name: str) -> str:
+    return f"pg_catalog.to_regclass({quote_literal(quote_qualified(schema, name))})"
+
+
+def altered_relation(tree: dict[str, Any]) -> dict[str, Any] | None:
+    """The relation an ALTER TABLE or CREATE INDEX statement changes (its RangeVar)."""
+    for kind in ("AlterTableStmt", "IndexStmt"):
+        body = tree.get(kind)
+        if isinstance(body, dict) and isinstance(body.get("relation"), dict):
+            return body["relation"]
+    return None
