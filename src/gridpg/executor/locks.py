@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gridpg.errors import PgError
+from gridpg.errors import NO_ACTIVE_SQL_TRANSACTION, PgError
 from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_qualified
@@ -27,7 +27,6 @@ from gridpg.sql.quote import quote_qualified
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
-NO_ACTIVE_SQL_TRANSACTION = "25P01"
 _MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE",
           5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
 

@@ -750,10 +750,10 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
     if "analyze" in options and not any(r.table is not None for r in resolved):
         from gridpg.executor.run import session_view
-        from gridpg.planner.core import _write_through_view
+        from gridpg.planner.core import write_through_view
 
         try:
-            through = _write_through_view(inner_tree, kind, refs, catalog_facts, session_view(dispatcher))
+            through = write_through_view(inner_tree, kind, refs, catalog_facts, session_view(dispatcher))
         except PgError:
             through = True
         if through is not None:  # it would write the catalog server's empty copy

@@ -39,23 +39,23 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
         from gridpg.sql.parse import statement_start
 
         text = request.sql[statement_start(request.sql):]
-    head = text[:4].lower()
-    if head in ("lock", "set ") and ("lock" in head or "constraints" in request.sql.lower()):
+    head, lowered = text[:4].lower(), request.sql.lower()
+    if head == "lock" or (head == "set " and "constraints" in lowered):
         from gridpg.executor.locks import run_if_lock
 
         if await run_if_lock(dispatcher, request):
             return
-    if "advisory" in request.sql.lower():
+    if "advisory" in lowered:
         from gridpg.executor import advisory
 
         if advisory.mentions(request.sql) and await advisory.run_if_advisory(dispatcher, request):
             return
-    if dispatcher.runner.temps.names or "temp" in request.sql.lower():
+    if dispatcher.runner.temps.names or "temp" in lowered:
         from gridpg.executor import temp_query
 
         if await temp_query.run_if_temp(dispatcher, request, planner, catalog, session):
             return
-    if "only" in request.sql.lower():
+    if "only" in lowered:
         from gridpg.executor.only import drop_only_over_shards
 
         sql = await drop_only_over_shards(dispatcher, request.sql, session.search_path)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
@@ -83,7 +83,9 @@ def utility_on_temp(analysis: Analysis, path: list[str]) -> bool | None:
     mixed with other relations it is refused."""
     if not tempnames.temp_names(path):
         return None
-    refs = analyze.relations(analysis.tree) + dropped_relations(analysis.tree, analysis.kind)
+    from gridpg.planner.utility import DROPPED_RELATIONS, dropped_relations
+
+    refs = analyze.relations(analysis.tree) + dropped_relations(analysis.tree, analysis.kind, DROPPED_RELATIONS)
     temp = [r for r in refs if tempnames.shadows(path, r.schema, r.name)]
     if not temp:
         return None
@@ -92,28 +94,6 @@ def utility_on_temp(analysis: Analysis, path: list[str]) -> bool | None:
                       "gridpg cannot run one utility statement over temporary and other tables")
     return True
 
-
-# DROP of relations (name lists ending in the relation) and of objects that belong to one
-# (rules, triggers, policies: the relation's name list, then the object's name).
-_DROPPED_RELATIONS = frozenset({"OBJECT_TABLE", "OBJECT_FOREIGN_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW",
-                                "OBJECT_SEQUENCE", "OBJECT_INDEX"})
-_DROPPED_ON_RELATION = frozenset({"OBJECT_RULE", "OBJECT_TRIGGER", "OBJECT_POLICY"})
-
-
-def dropped_relations(tree: dict[str, Any], kind: str) -> list[analyze.RelRef]:
-    """The relations a DROP names or drops something of (its objects are name lists)."""
-    body = tree.get(kind) or {}
-    what = body.get("removeType")
-    if kind != "DropStmt" or what not in _DROPPED_RELATIONS | _DROPPED_ON_RELATION:
-        return []
-    out = []
-    for obj in body.get("objects", []):
-        names = [i["String"]["sval"] for i in obj.get("List", {}).get("items", []) if "String" in i]
-        if what in _DROPPED_ON_RELATION:
-            names = names[:-1]
-        if names:
-            out.append(analyze.RelRef(names[-2] if len(names) > 1 else None, names[-1], -1, None))
-    return out
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) -> bool:

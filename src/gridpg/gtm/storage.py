@@ -20,10 +20,12 @@ own role, term and log position) are never replicated.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -218,16 +220,9 @@ class Storage:
         """Apply a primary's batch as one durable transaction, ending at position ``lsn``."""
         if self._in_txn:
             raise RuntimeError("a standby GTM has no writes of its own")
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._replicated_write(lsn):
             for sql, params in batch:
                 self._db.execute(sql, tuple(params))
-            self._set_local("repl_lsn", lsn)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self.lsn = lsn
 
     def dump_state(self) -> tuple[int, dict[str, list[list[Any]]]]:
         """The committed replicated rows and their position, read apart from the open
@@ -246,14 +241,21 @@ class Storage:
 
     def load_state(self, lsn: int, tables: dict[str, list[list[Any]]]) -> None:
         """Replace every replicated row by ``tables`` (a primary's dump) at ``lsn``."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        local = ", ".join(f"'{key}'" for key in LOCAL_META)
+        with self._replicated_write(lsn):
             for table in REPLICATED_TABLES:
-                where = " WHERE key NOT IN ('repl_lsn', 'role', 'term')" if table == "meta" else ""
+                where = f" WHERE key NOT IN ({local})" if table == "meta" else ""
                 self._db.execute(f"DELETE FROM {table}{where}")
                 for row in tables.get(table, []):
                     marks = ", ".join("?" * len(row))
                     self._db.execute(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", row)
+
+    @contextlib.contextmanager
+    def _replicated_write(self, lsn: int) -> Iterator[None]:
+        """One durable transaction of replicated rows that ends at log position ``lsn``."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
             self._set_local("repl_lsn", lsn)
             self._db.execute("COMMIT")
         except BaseException:

@@ -279,7 +279,7 @@ class Planner:
             return analysis
         refs = analyze.relations(tree)
         resolved = [Resolved(r, catalog.resolve(r, session.search_path)) for r in refs]
-        view_write = _write_through_view(tree, kind, refs, catalog, session)
+        view_write = write_through_view(tree, kind, refs, catalog, session)
         if view_write is not None:
             return Analysis("view_write", clean, spec, tree, kind, xl=view_write)
         if not any(r.table is not None for r in resolved):
@@ -360,7 +360,7 @@ def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: 
     return splice(sql, replacements) if replacements else None
 
 
-def _write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRef], catalog: CatalogView,
+def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRef], catalog: CatalogView,
                         session: SessionView) -> tuple[tuple[str, str], DistTable] | None:
     """((schema, view), table) for an UPDATE/DELETE whose target is an automatically
     updatable view over one distributed table: the views exist on the datanodes too, so the
@@ -373,11 +373,10 @@ def _write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelR
     ref = next((r for r in refs if r.location == target), None)
     if ref is None or catalog.resolve(ref, session.search_path) is not None:
         return None
-    definition = _view_definition(ref, catalog, session.search_path)
-    if definition is None or not _reads_distributed(definition, catalog, 0):
+    entry = _view_entry(ref, catalog, session.search_path)
+    if entry is None or not _reads_distributed(entry[1], catalog, 0):
         return None
-    key = next(((s, n) for (s, n), d in catalog.views.items() if d is definition and n == ref.name),
-               (ref.schema or "", ref.name))
+    key, definition = entry
     inner = analyze.relations(sqlparse.parse_tree(definition))
     tables = [catalog.resolve(r, ["public"]) for r in inner]
     if kind in ("UpdateStmt", "DeleteStmt") and len(inner) == 1 and tables[0] is not None \
@@ -397,16 +396,24 @@ def view_definition(ref: analyze.RelRef, catalog: CatalogView, search_path: tupl
 
 def _view_definition(ref: analyze.RelRef, catalog: CatalogView,
                      search_path: tuple[str, ...]) -> str | None:
+    entry = _view_entry(ref, catalog, search_path)
+    return entry[1] if entry is not None else None
+
+
+def _view_entry(ref: analyze.RelRef, catalog: CatalogView,
+                search_path: tuple[str, ...]) -> tuple[tuple[str, str], str] | None:
+    """((schema, name), definition) of the view `ref` names under `search_path`, or None."""
     views = catalog.views
     if ref.schema:
-        return views.get((ref.schema, ref.name))
+        key = (ref.schema, ref.name)
+        return (key, views[key]) if key in views else None
     for schema in search_path:
         if schema == tempnames.MARK + ref.name:
             return None  # a temp relation of the session hides the view
         if catalog.snapshot.table(schema, ref.name) is not None:
             return None
         if (schema, ref.name) in views:
-            return views[(schema, ref.name)]
+            return (schema, ref.name), views[(schema, ref.name)]
     return None
 
 

@@ -101,14 +101,31 @@ def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
     return []
 
 
+# DROP of relations (name lists ending in the relation) and of objects that belong to one
+# (rules, triggers, policies: the relation's name list, then the object's name).
+_DROPPED_TABLES = frozenset({"OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"})
+_DROPPED_ON_RELATION = frozenset({"OBJECT_RULE", "OBJECT_TRIGGER", "OBJECT_POLICY"})
+DROPPED_RELATIONS = _DROPPED_TABLES | _DROPPED_ON_RELATION | {
+    "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_INDEX"}
+
+
 def _dropped_tables(tree: dict[str, Any], kind: str) -> list[analyze.RelRef]:
-    """The tables a DROP TABLE names (its objects are name lists, not RangeVars)."""
-    body = tree[kind]
-    if kind != "DropStmt" or body.get("removeType") not in ("OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+    """The tables a DROP TABLE names."""
+    return dropped_relations(tree, kind, _DROPPED_TABLES)
+
+
+def dropped_relations(tree: dict[str, Any], kind: str, kinds: frozenset[str]) -> list[analyze.RelRef]:
+    """The relations a DROP of one of `kinds` names or drops something of (its objects are
+    name lists, not RangeVars)."""
+    body = tree.get(kind) or {}
+    what = body.get("removeType")
+    if kind != "DropStmt" or what not in kinds:
         return []
     out = []
     for obj in body.get("objects", []):
         names = [i["String"]["sval"] for i in obj.get("List", {}).get("items", []) if "String" in i]
+        if what in _DROPPED_ON_RELATION:
+            names = names[:-1]
         if names:
             out.append(analyze.RelRef(names[-2] if len(names) > 1 else None, names[-1], -1, None))
     return out
