@@ -206,13 +206,18 @@ def test_superuser_only_setting_then_set_role(both: tuple[str, str]) -> None:
 def test_sessions_in_the_same_state_share_connections_without_leaks(both: tuple[str, str]) -> None:
     """Connections carry the session *state* (login, role, settings), not the session: two
     clients with the same application_name share them as set up (no RESET/SET round trip,
-    pgbench's case). What one of them changes unseen (set_config in a query) or by SET is
-    still never seen by the other."""
+    pgbench's case). What one of them changes by set_config() or SET is its own for the
+    session, on every node, and never seen by the other."""
     _, subject = both
     dsn = subject + ("&" if "?" in subject else "?") + "application_name=ss%20same"
     with psycopg.connect(dsn, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM secret WHERE id = 1").fetchone() == (1,)
-        conn.execute("SELECT pg_catalog.set_config('work_mem', '10MB', false) FROM secret")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):  # it would reach one pooled connection
+            conn.execute("SELECT pg_catalog.set_config('work_mem', '10MB', false) FROM secret")
+        conn.execute("SELECT current_setting('work_mem') AS was, pg_catalog.set_config('work_mem', '10MB', false)")
+        assert conn.execute("SELECT current_setting('work_mem') FROM secret").fetchall() == [("10MB",)] * 3
+        conn.execute("SELECT set_config('work_mem', %s, false)", ("11MB",))
+        assert conn.execute("SELECT current_setting('work_mem') FROM secret").fetchall() == [("11MB",)] * 3
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SET work_mem = '9MB'")
         rows = conn.execute("SELECT current_setting('work_mem') FROM secret").fetchall()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gridpg.errors import PgError
 from gridpg.sql import parse
 
 
@@ -78,3 +79,29 @@ def test_statement_start() -> None:
     assert parse.statement_start("select 1") == 0
     assert parse.statement_start("  /* a */\n-- b\n  x") == 17
     assert parse.statement_start("/* only */") == len("/* only */")
+
+
+def test_set_config_calls_read_constants_parameters_and_expressions() -> None:
+    calls = parse.set_config_calls("/* dump */ SELECT pg_catalog.set_config('search_path', '', false)")
+    assert calls == [parse.SetConfigCall("set_config", (("const", "search_path"), ("const", ""), ("const", "false")))]
+    calls = parse.set_config_calls("select set_config($1, $2::text, 't') as v, set_config('a.b', current_user || 'x', true)")
+    assert calls is not None and [c.column for c in calls] == ["v", "set_config"]
+    assert calls[0].args == (("param", 1), ("param", 2), ("const", "t"))
+    assert calls[1].args[1] == ("expr", "CURRENT_USER || 'x'")
+    assert parse.set_config_calls("SELECT set_config('a.b', NULL, false)")[0].args[1] == ("const", None)  # type: ignore[index]
+
+
+def test_set_config_elsewhere_is_probed_or_refused_not_lost() -> None:
+    assert parse.set_config_calls("SELECT 1") is None and parse.set_config_probe("SELECT 1") is None
+    body = "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT set_config('a.b', 'c', false) $$"
+    assert parse.set_config_calls(body) is None and parse.set_config_probe(body) is None
+    asyncpg = "SELECT current_setting('jit') AS cur, set_config('jit', $1, false) AS new"
+    assert parse.set_config_calls(asyncpg) is None
+    assert parse.set_config_probe(asyncpg) == [parse.SetConfigCall("set_config", (("const", "jit"), ("param", 1), ("const", "false")))]
+    dump = ("SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings "
+            "WHERE name = 'restrict_nonsystem_relation_kind'")
+    assert parse.set_config_probe(dump) == []  # runs on the catalog server only (its name is a column)
+    for sql in ("SELECT set_config('a.b', x, false) FROM t", "SELECT set_config('a.b', 'c', false) FROM public.pg_x"):
+        with pytest.raises(PgError) as err:
+            parse.set_config_probe(sql)
+        assert err.value.sqlstate == "0A000"

@@ -3,7 +3,9 @@
 A HASH table is a hash-partitioned table on each datanode, its rows in the shard
 partitions. `SELECT/UPDATE/DELETE/TRUNCATE ... ONLY t` means "t without its inheritance
 children", but on a datanode it reads the partitioned parent alone, which holds no rows:
-the statement silently saw and changed nothing. When the user's table has no children of
+the statement silently saw and changed nothing. `ALTER TABLE ONLY t ADD PRIMARY KEY` (how
+pg_dump writes every key) made an invalid index on the parent alone: the key was silently
+not enforced; `ALTER TABLE ONLY t ADD CHECK/FOREIGN KEY` failed. When the user's table has no children of
 its own (as the catalog server, which holds the user's definitions, says) ONLY changes
 nothing in PostgreSQL's answer, so the keyword is dropped before planning. A table with
 inheritance children is a plain table on the datanodes (see the partitioned tables
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher
 
 _KINDS = ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "TruncateStmt", "MergeStmt", "ExplainStmt",
-          "CopyStmt", "DeclareCursorStmt", "CreateTableAsStmt")
+          "CopyStmt", "DeclareCursorStmt", "CreateTableAsStmt", "AlterTableStmt", "IndexStmt")
 
 
 async def drop_only_over_shards(dispatcher: Dispatcher, sql: str, search_path: tuple[str, ...]) -> str:

@@ -18,6 +18,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 from gridpg.txn.transaction import Participant
 
@@ -91,10 +92,12 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
     try:
         await runner._setup_connection(side)
         # the session's settings as they are now, those made inside this block included
-        # (search_path, DateStyle, ...: the final query's names and output depend on them)
+        # (search_path, DateStyle, ...: the final query's names and output depend on them),
+        # then the block's SET LOCALs (current_setting() in the final query reads them)
         settings = [f"SELECT pg_catalog.set_config({quote_literal(name)}, {quote_literal(value)}, true)"
                     for name, value in runner.settings.items() if name.lower() not in _NOT_COPIED]
-        await side.simple_query("; ".join(["BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", *settings]))
+        local = [sql for sql in txn.local_settings if _setting_name(sql) not in _NOT_COPIED | {""}]
+        await side.simple_query("; ".join(["BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", *settings, *local]))
         saved = txn.participants[node]
         txn.participants[node] = Participant(side)
         try:
@@ -108,6 +111,17 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
             pool.release(side)
         else:
             pool.discard(side)
+
+
+def _setting_name(sql: str) -> str:
+    """The setting a statement of the block's SET LOCAL list changes (SET LOCAL or
+    set_config(..., true)), lower case; "" for others (SET TRANSACTION ...)."""
+    setting = sqlparse.set_statement(sql)
+    if setting is not None:
+        return setting.name
+    calls = sqlparse.set_config_calls(sql) or []
+    kind, name = calls[0].args[0] if calls else ("", "")
+    return str(name).lower() if kind == "const" else ""
 
 
 def _read_only_by_default(settings: dict[str, str]) -> bool:

@@ -18,6 +18,7 @@ The model is `frontend.session_settings.SessionSettings`; this module runs it:
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
@@ -51,16 +52,98 @@ async def setup_connection(runner: StatementRunner, conn: BackendConnection) -> 
 
 async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
     """One SET/RESET statement of the client."""
+    reported, _ = await _apply(runner, setting, _node_statements(runner, setting, request.sql))
+    _done(runner, setting, reported)
+
+
+async def run_set_config(runner: StatementRunner, calls: list[sqlparse.SetConfigCall],
+                         request: ExecRequest) -> None:
+    """`SELECT set_config(name, value, is_local)[, ...]`: each call is a SET (or SET LOCAL;
+    a NULL value resets) kept for the session's every node like one; the row holds what
+    PostgreSQL returns, the setting's new value."""
+    catalog = await runner.txn.connection(runner.coord.catalog_node, wants_block=False)
+    values: list[str | None] = []
+    reported: dict[str, str] = {}
+    for call in calls:
+        name, value, local = await _set_config_arguments(catalog, call, request)
+        setting = sqlparse.SetStatement(name.lower(), value is None, local, value, "SELECT")
+        more, returned = await _apply(runner, setting, [_set_config_sql(name, value, local)])
+        reported.update(more)
+        values.append(returned)
+    send = runner.session.send
+    if request.simple:
+        send(codec.build_row_description([codec.Column(call.column) for call in calls]))
+    send(codec.build_data_row([v.encode() if v is not None else None for v in values]))
+    send(codec.build_command_complete("SELECT 1"))
+    for name, value in reported.items():
+        send(codec.build_parameter_status(name, value))
+    if not runner.txn.in_block:
+        runner.txn.release_if_idle()
+
+
+async def adopt_set_config(runner: StatementRunner, calls: list[sqlparse.SetConfigCall],
+                           request: ExecRequest) -> None:
+    """After a statement that called set_config() among other things ran (on one backend
+    connection, closed afterwards): its calls with constant or parameter arguments become
+    the session's settings, as if SET. The statement already answered the client."""
+    for call in calls:
+        name, value, local = await _set_config_arguments(None, call, request)
+        setting = sqlparse.SetStatement(name.lower(), value is None, local, value, "SELECT")
+        await _apply(runner, setting, [_set_config_sql(name, value, local)])
+
+
+def _set_config_sql(name: str, value: str | None, local: bool) -> str:
+    return (f"SELECT pg_catalog.set_config({quote_literal(name)}, "
+            f"{'NULL' if value is None else quote_literal(value)}, {'true' if local else 'false'})")
+
+
+async def _set_config_arguments(catalog: BackendConnection | None, call: sqlparse.SetConfigCall,
+                                request: ExecRequest) -> tuple[str, str | None, bool]:
+    """The name, value and is_local of a call: constants and parameters read here, other
+    expressions evaluated by the catalog server (PostgreSQL's semantics)."""
+    texts: list[str | None] = []
+    for index, (kind, value) in enumerate(call.args):
+        if kind == "const":
+            texts.append(value)
+        elif kind == "param":
+            texts.append(_parameter_text(request, value, is_bool=index == 2))
+        elif catalog is None or re.search(r"\$[0-9]", value):
+            raise PgError("0A000", "set_config() with parameters inside an expression is not supported by gridpg")
+        else:
+            rows = await catalog.query(f"SELECT ({value})::text")
+            texts.append(rows[0][0] if rows else None)
+    name, value, local = texts
+    if name is None:
+        raise PgError("22004", "SET requires parameter name")
+    return name, value, (local or "").lower() in ("t", "true", "on", "yes", "y", "1")
+
+
+def _parameter_text(request: ExecRequest, number: int, is_bool: bool) -> str | None:
+    if number < 1 or number > len(request.params):
+        raise PgError("42P02", f"there is no parameter ${number}")
+    raw = request.params[number - 1]
+    if raw is None:
+        return None
+    formats = request.param_formats
+    binary = bool(formats) and formats[0 if len(formats) == 1 else number - 1] == 1
+    if binary and is_bool:
+        return "true" if raw[:1] == b"\x01" else "false"
+    return raw.decode()
+
+
+async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
+                 statements: list[str]) -> tuple[dict[str, str], str | None]:
+    """Validate on the catalog server, keep in the session's model, send to the session's
+    other nodes; the ParameterStatus values to report and the catalog's first column."""
     in_block = runner.txn.in_block
     if not setting.reset:
         check_setting(setting.name, setting.value)
-    statements = _node_statements(runner, setting, request.sql)
     catalog_node = runner.coord.catalog_node
     catalog = await runner.txn.connection(catalog_node, wants_block=False)
-    await catalog.simple_query("; ".join(statements))
+    rows = await catalog.query("; ".join(statements))
+    returned = rows[0][0] if rows and rows[0] else None
     if setting.is_local and not in_block:
-        _done(runner, setting, {})  # PostgreSQL warned: SET LOCAL outside a block does nothing
-        return
+        return {}, returned  # PostgreSQL: SET LOCAL outside a block does nothing (it warned)
     if not setting.is_local:
         await _record(runner, setting, catalog, in_block)
     _note_transaction_setting(runner, setting, in_block)
@@ -71,7 +154,7 @@ async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, reque
         runner.txn.local_settings.extend(statements)
     else:
         tag_held_connections(runner)
-    _done(runner, setting, await _reported(runner, setting, catalog))
+    return await _reported(runner, setting, catalog), returned
 
 
 def _note_transaction_setting(runner: StatementRunner, setting: sqlparse.SetStatement,

@@ -277,3 +277,133 @@ def may_change_session_state(sql: str) -> bool:
     start = statement_start(sql)
     words = lowered[start : start + 8].split(None, 1)
     return bool(words) and words[0] in _STATE_WORDS
+
+
+@dataclass(frozen=True)
+class SetConfigCall:
+    """One `set_config(name, value, is_local)` of a `SELECT set_config(...)[, ...]`: each
+    argument is ("const", text or None), ("param", number) or ("expr", SQL text)."""
+
+    column: str
+    args: tuple[tuple[str, Any], ...]
+
+
+def set_config_calls(sql: str) -> list[SetConfigCall] | None:
+    """The calls of a statement that is `SELECT set_config(...)[, set_config(...)]` and
+    nothing else (no FROM, WHERE, ...), as pg_dump's scripts and applications setting a
+    custom variable write it; None for any other statement (see `set_config_probe`)."""
+    body = _select_calling_set_config(sql)
+    if body is None:
+        return None
+    others = {k for k in body if k not in ("targetList", "limitOption", "op")}
+    calls = [_set_config_call(t.get("ResTarget", {})) for t in body.get("targetList", [])]
+    if others or any(c is None for c in calls):
+        return None
+    if any(kind == "expr" for c in calls for kind, _ in c.args):  # type: ignore[union-attr]
+        calls = _with_expression_text(sql, calls)  # type: ignore[arg-type]
+    return calls  # type: ignore[return-value]
+
+
+def set_config_probe(sql: str) -> list[SetConfigCall] | None:
+    """For another SELECT that calls set_config() (asyncpg's `SELECT current_setting('jit'),
+    set_config('jit', 'off', false)`, pg_dump's `... FROM pg_settings WHERE ...`): the
+    calls whose arguments are constants or parameters, which the session also applies as
+    SETs after the statement ran (others reach only the connection that ran it); None when the
+    statement does not call set_config(). Over anything but system catalogs it is refused
+    (0A000): it would run on a datanode's pooled connection and the setting would be lost."""
+    body = _select_calling_set_config(sql)
+    if body is None:
+        return None
+    for var in _range_vars(body):
+        schema = var.get("schemaname")
+        if schema not in ("pg_catalog", "information_schema") and not (schema is None and var["relname"].startswith("pg_")):
+            raise PgError("0A000", "set_config() in a query over tables is not supported by gridpg",
+                          hint="call it alone: SELECT set_config(name, value, is_local)",
+                          detail="the query runs on a datanode's pooled connection; the session's "
+                                 "other connections would not see the setting")
+    found = []
+    for call in _set_config_nodes(body):
+        args = tuple(_argument(a) for a in call.get("args", []))
+        if len(args) == 3 and all(kind in ("const", "param") for kind, _ in args) and args[0][1] is not None:
+            found.append(SetConfigCall("set_config", args))
+    return found
+
+
+def _select_calling_set_config(sql: str) -> Tree | None:
+    if "set_config" not in sql.lower() or not re.match(r"^\(*\s*select\b", sql[statement_start(sql):], re.IGNORECASE):
+        return None
+    body = parse_tree(sql).get("SelectStmt")
+    return body if body is not None and any(True for _ in _set_config_nodes(body)) else None
+
+
+def _set_config_nodes(node: Any) -> Any:
+    if isinstance(node, dict):
+        call = node.get("FuncCall")
+        if isinstance(call, dict) and _funcname(call) == "set_config":
+            yield call
+        for value in node.values():
+            yield from _set_config_nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _set_config_nodes(value)
+
+
+def _range_vars(node: Any) -> Any:
+    if isinstance(node, dict):
+        if "RangeVar" in node:
+            yield node["RangeVar"]
+        for value in node.values():
+            yield from _range_vars(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _range_vars(value)
+
+
+def _with_expression_text(sql: str, calls: list[SetConfigCall]) -> list[SetConfigCall]:
+    """Expression arguments as SQL text (PostgreSQL's deparse through pglast)."""
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    targets = parse_sql(sql)[0].stmt.targetList
+    out = []
+    for call, target in zip(calls, targets, strict=True):
+        args = tuple((kind, RawStream()(node) if kind == "expr" else value)
+                     for (kind, value), node in zip(call.args, target.val.args, strict=True))
+        out.append(SetConfigCall(call.column, args))
+    return out
+
+
+def _funcname(call: Tree) -> str:
+    names = [n.get("String", {}).get("sval", "") for n in call.get("funcname", [])]
+    if len(names) == 2 and names[0] == "pg_catalog":
+        names = names[1:]
+    return names[0] if len(names) == 1 else ""
+
+
+def _set_config_call(target: Tree) -> SetConfigCall | None:
+    call = target.get("val", {}).get("FuncCall")
+    if not isinstance(call, dict) or _funcname(call) != "set_config" or len(call.get("args", [])) != 3 \
+            or any(k in call for k in ("agg_order", "agg_filter", "over", "agg_star", "agg_distinct", "func_variadic")):
+        return None
+    return SetConfigCall(str(target.get("name", "set_config")), tuple(_argument(a) for a in call["args"]))
+
+
+def _argument(node: Tree) -> tuple[str, Any]:
+    cast = node.get("TypeCast")
+    if cast is not None and any(k in cast["arg"] for k in ("A_Const", "ParamRef")):
+        node = cast["arg"]  # 'x'::text, $1::text: the value's text is the same
+    if "ParamRef" in node:
+        return ("param", int(node["ParamRef"]["number"]))
+    const = node.get("A_Const")
+    if const is not None:
+        if const.get("isnull"):
+            return ("const", None)
+        if "sval" in const:
+            return ("const", str(const["sval"].get("sval", "")))
+        if "boolval" in const:
+            return ("const", "true" if const["boolval"].get("boolval") else "false")
+        if "ival" in const:
+            return ("const", str(const["ival"].get("ival", 0)))
+        if "fval" in const:
+            return ("const", str(const["fval"].get("fval", "")))
+    return ("expr", node)

@@ -1,0 +1,82 @@
+/*
+A schema restored the way pg_dump writes it, and session variables set with set_config().
+
+pg_dump's script starts with SELECT pg_catalog.set_config('search_path', '', false) and
+qualifies every name; it creates tables bare and adds each key afterwards with ALTER TABLE
+ONLY ... ADD CONSTRAINT (PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY). On gridpg a HASH table is
+a partitioned table of shards on each datanode, where ONLY made the key an invalid index on
+the parent alone: duplicates were accepted silently, and ONLY CHECK / FOREIGN KEY failed.
+set_config() ran on one pooled connection and the session lost the setting (an RLS policy
+reading current_setting() then saw the wrong tenant).
+*/
+
+SELECT pg_catalog.set_config('search_path', '', false);
+-- error
+CREATE TABLE dr_unqualified (id int);
+CREATE TABLE oracle_94_dump_restore.dr_actor (actor_id integer NOT NULL, first_name text NOT NULL, last_name text NOT NULL);
+CREATE TABLE oracle_94_dump_restore.dr_film (film_id integer NOT NULL, title text NOT NULL, rating integer);
+CREATE TABLE oracle_94_dump_restore.dr_film_actor (actor_id integer NOT NULL, film_id integer NOT NULL, note text);
+INSERT INTO oracle_94_dump_restore.dr_actor SELECT i, 'first' || i, 'last' || (i % 7) FROM pg_catalog.generate_series(1, 40) i;
+INSERT INTO oracle_94_dump_restore.dr_film SELECT i, 'film ' || i, i % 5 FROM pg_catalog.generate_series(1, 60) i;
+INSERT INTO oracle_94_dump_restore.dr_film_actor SELECT 1 + i % 40, 1 + i % 60, NULL FROM pg_catalog.generate_series(1, 120) i;
+ALTER TABLE ONLY oracle_94_dump_restore.dr_actor
+    ADD CONSTRAINT dr_actor_pkey PRIMARY KEY (actor_id);
+ALTER TABLE ONLY oracle_94_dump_restore.dr_film
+    ADD CONSTRAINT dr_film_pkey PRIMARY KEY (film_id);
+ALTER TABLE ONLY oracle_94_dump_restore.dr_film ADD CONSTRAINT dr_film_rating_check CHECK (rating >= 0);
+ALTER TABLE ONLY oracle_94_dump_restore.dr_film_actor
+    ADD CONSTRAINT dr_film_actor_pkey PRIMARY KEY (actor_id, film_id);
+ALTER TABLE ONLY oracle_94_dump_restore.dr_film_actor
+    ADD CONSTRAINT dr_film_actor_actor_id_fkey FOREIGN KEY (actor_id) REFERENCES oracle_94_dump_restore.dr_actor(actor_id) ON UPDATE CASCADE ON DELETE RESTRICT;
+CREATE INDEX dr_idx_last_name ON oracle_94_dump_restore.dr_actor USING btree (last_name);
+CREATE INDEX dr_idx_title ON ONLY oracle_94_dump_restore.dr_film USING btree (title);
+SELECT pg_catalog.set_config('search_path', 'oracle_94_dump_restore', false);
+SHOW search_path;
+-- error
+INSERT INTO dr_actor VALUES (1, 'again', 'dup');
+-- error
+INSERT INTO dr_film VALUES (61, 'bad', -1);
+-- error
+INSERT INTO dr_film_actor VALUES (99, 1, 'no such actor');
+-- error
+INSERT INTO dr_film_actor VALUES (2, 2, 'duplicate pair');
+-- error
+DELETE FROM dr_actor WHERE actor_id = 3;
+INSERT INTO dr_actor VALUES (41, 'new', 'actor');
+INSERT INTO dr_film_actor VALUES (41, 1, 'fine');
+SELECT count(*), count(DISTINCT actor_id) FROM dr_actor;
+SELECT a.last_name, count(*) FROM dr_actor a JOIN dr_film_actor fa USING (actor_id) GROUP BY a.last_name ORDER BY a.last_name;
+BEGIN;
+INSERT INTO dr_actor VALUES (42, 'in', 'block');
+-- error
+INSERT INTO dr_actor VALUES (42, 'in', 'block again');
+ROLLBACK;
+SELECT count(*) FROM dr_actor WHERE actor_id = 42;
+-- error
+ALTER TABLE ONLY dr_film DROP CONSTRAINT dr_no_such;
+ALTER TABLE ONLY dr_film DROP CONSTRAINT dr_film_rating_check;
+INSERT INTO dr_film VALUES (62, 'now fine', -1);
+
+-- session variables (what row-level security policies and audit triggers read)
+SELECT set_config('dr.tenant', '3', false);
+SELECT current_setting('dr.tenant');
+SELECT count(*) FROM dr_film WHERE rating = current_setting('dr.tenant')::int;
+SELECT pg_catalog.set_config('dr.tenant', '4', false) AS tenant, set_config('dr.user', 'alice', false) AS who;
+SELECT current_setting('dr.tenant'), current_setting('dr.user');
+SELECT rating, count(*) FROM dr_film WHERE rating = current_setting('dr.tenant')::int GROUP BY rating;
+BEGIN;
+SELECT set_config('dr.tenant', '1', true);
+SELECT current_setting('dr.tenant'), count(*) FROM dr_film WHERE rating = current_setting('dr.tenant')::int;
+SELECT max(title), current_setting('dr.tenant') FROM dr_film WHERE rating = current_setting('dr.tenant')::int;
+ROLLBACK;
+SELECT current_setting('dr.tenant');
+BEGIN;
+SELECT set_config('dr.tenant', '2', false);
+ROLLBACK;
+SELECT current_setting('dr.tenant');
+SELECT set_config('dr.tenant', 'x' || 'y', false);
+SELECT current_setting('dr.tenant');
+-- error
+SELECT set_config('work_mem', 'lots', false);
+SELECT set_config('dr.tenant', '0', true);
+SELECT current_setting('dr.tenant');
