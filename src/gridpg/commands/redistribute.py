@@ -208,6 +208,7 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         f"BEGIN; SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true); "
         f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {c.formatted}' for c in columns)}); COMMIT")
     incoming: dict[str, list[tuple[str, str, str]]] = {}
+    views: dict[str, list[str]] = {}
     if old is not None:
         from gridpg.executor.multi import copy_rows_to_catalog
 
@@ -219,6 +220,7 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         for group in old.groups:
             conn = await ddl.conn(group)
             incoming[group] = await _drop_incoming_foreign_keys(conn, qualified)
+            views[group] = await _drop_dependent_views(conn, qualified)
             await conn.simple_query(f"DROP TABLE {qualified}")
         for node in ddl.catalog_nodes():
             await (await ddl.conn(node)).simple_query(store.sql_delete_dist_table(schema, name))
@@ -260,6 +262,9 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
             conn = await ddl.conn(group)
             for child, constraint, definition in keys_of_group:
                 await conn.simple_query(f"ALTER TABLE {child} ADD CONSTRAINT {quote_ident(constraint)} {definition}")
+    for group, statements in views.items():
+        if group in table.groups and statements:
+            await (await ddl.conn(group)).simple_query("; ".join(statements))
 
 
 async def _ensure_foreign_keys_still_hold(ddl: Any, catalog: BackendConnection, table: Any, fks: list[Any]) -> None:
@@ -285,6 +290,61 @@ async def _ensure_foreign_keys_still_hold(ddl: Any, catalog: BackendConnection, 
                               "live on another node)",
                               hint="distribute both tables by the referencing/referenced columns "
                               "(colocated), or keep the referenced table a reference table")
+
+
+_DEPENDENT_VIEWS = """
+WITH RECURSIVE dep(oid, depth) AS (
+    SELECT r.ev_class, 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+    WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND d.refobjid = pg_catalog.to_regclass({table}) AND r.ev_class <> d.refobjid
+    UNION
+    SELECT r.ev_class, dep.depth + 1 FROM dep JOIN pg_catalog.pg_depend d ON d.refobjid = dep.oid
+      AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+    JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid WHERE r.ev_class <> dep.oid AND dep.depth < 50
+)
+SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), c.relkind,
+       pg_catalog.array_to_string(c.reloptions, ', '), pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)),
+       (SELECT pg_catalog.string_agg('GRANT ' || a.privilege_type || ' ON ' || pg_catalog.quote_ident(n.nspname) || '.'
+               || pg_catalog.quote_ident(c.relname) || ' TO ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+               ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+               || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, '; ')
+        FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee <> c.relowner),
+       (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid)
+     + (SELECT count(*) FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename <> '_RETURN'),
+       max(dep.depth)
+FROM dep JOIN pg_catalog.pg_class c ON c.oid = dep.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+GROUP BY c.oid, n.nspname, c.relname, c.relkind, c.reloptions, c.relowner, c.relacl
+ORDER BY max(dep.depth), c.oid
+"""
+
+
+async def _drop_dependent_views(conn: BackendConnection, qualified: str) -> list[str]:
+    """The views over the table on one datanode, and views over those (DROP TABLE would
+    refuse: 2BP01; pg_dump's scripts create views before they add the keys that make a
+    default-placed table replicated): dropped, deepest first, and returned as the statements
+    that create them again (definition with qualified names, options, owner, grants). A view
+    with triggers or rules of its own, or a materialized view, is not rebuilt: 0A000."""
+    rows = await conn.query(_DEPENDENT_VIEWS.format(table=quote_literal(qualified)))
+    if not rows:
+        return []
+    path = (await conn.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
+    await conn.query("SELECT pg_catalog.set_config('search_path', '', true)")  # definitions fully qualified
+    statements: list[str] = []
+    try:
+        for oid, name, kind, options, owner, grants, extras, _ in rows:
+            if kind != "v" or int(extras or 0):
+                raise PgError("0A000", f"cannot move the table: {name} depends on it and has triggers or rules "
+                              "of its own, or is a materialized view, which gridpg does not rebuild",
+                              hint="drop it, change the table, and create it again")
+            definition = (await conn.query(f"SELECT pg_catalog.pg_get_viewdef({int(oid or 0)}::pg_catalog.oid)"))[0][0]
+            with_options = f" WITH ({options})" if options else ""
+            statements += [f"CREATE VIEW {name}{with_options} AS {(definition or '').rstrip().rstrip(';')}",
+                           f"ALTER VIEW {name} OWNER TO {owner}"] + ([grants] if grants else [])
+    finally:
+        await conn.query(f"SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true)")
+    for row in reversed(rows):
+        await conn.simple_query(f"DROP VIEW {row[1]}")
+    return statements
 
 
 async def _drop_incoming_foreign_keys(conn: BackendConnection, qualified: str) -> list[tuple[str, str, str]]:

@@ -80,3 +80,24 @@ SELECT current_setting('dr.tenant');
 SELECT set_config('work_mem', 'lots', false);
 SELECT set_config('dr.tenant', '0', true);
 SELECT current_setting('dr.tenant');
+
+-- views created before the keys (pg_dump's order): a key the default placement cannot hold
+-- makes the table replicated, and its views are rebuilt with it (they made the move fail, 2BP01)
+CREATE TABLE dr_store (store_id int NOT NULL, manager_staff_id int NOT NULL, address_id int);
+CREATE TABLE dr_staff (staff_id int NOT NULL, store_id int, first_name text);
+INSERT INTO dr_store VALUES (1, 1, 10), (2, 2, 20);
+INSERT INTO dr_staff VALUES (1, 1, 'mike'), (2, 2, 'jon'), (3, 1, 'ann');
+CREATE VIEW dr_store_list AS SELECT s.store_id, m.first_name AS manager FROM dr_store s JOIN dr_staff m ON m.staff_id = s.manager_staff_id;
+CREATE VIEW dr_store_names WITH (security_barrier) AS SELECT manager FROM dr_store_list WHERE store_id > 0;
+CREATE UNIQUE INDEX dr_idx_unq_manager ON dr_store USING btree (manager_staff_id);
+ALTER TABLE ONLY dr_store ADD CONSTRAINT dr_store_pkey PRIMARY KEY (store_id);
+ALTER TABLE ONLY dr_staff ADD CONSTRAINT dr_staff_pkey PRIMARY KEY (staff_id);
+ALTER TABLE ONLY dr_staff ADD CONSTRAINT dr_staff_store_fkey FOREIGN KEY (store_id) REFERENCES dr_store(store_id);
+SELECT * FROM dr_store_list ORDER BY store_id;
+SELECT * FROM dr_store_names ORDER BY manager;
+-- error
+INSERT INTO dr_store VALUES (3, 1, 30);
+-- error
+INSERT INTO dr_staff VALUES (4, 9, 'nowhere');
+UPDATE dr_staff SET first_name = 'mick' WHERE staff_id = 1;
+SELECT * FROM dr_store_list ORDER BY store_id;
