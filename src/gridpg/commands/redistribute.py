@@ -220,7 +220,7 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         for group in old.groups:
             conn = await ddl.conn(group)
             incoming[group] = await _drop_incoming_foreign_keys(conn, qualified)
-            views[group] = await _drop_dependent_views(conn, qualified)
+            views[group] = await _drop_dependents(conn, qualified)
             await conn.simple_query(f"DROP TABLE {qualified}")
         for node in ddl.catalog_nodes():
             await (await ddl.conn(node)).simple_query(store.sql_delete_dist_table(schema, name))
@@ -316,6 +316,48 @@ FROM dep JOIN pg_catalog.pg_class c ON c.oid = dep.oid JOIN pg_catalog.pg_namesp
 GROUP BY c.oid, n.nspname, c.relname, c.relkind, c.reloptions, c.relowner, c.relacl
 ORDER BY max(dep.depth), c.oid
 """
+
+
+_ROW_TYPE_FUNCTIONS = """
+SELECT DISTINCT p.oid, p.oid::pg_catalog.regprocedure::text, p.prokind,
+       pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(p.proowner)), p.proacl IS NOT NULL,
+       (SELECT pg_catalog.string_agg('GRANT EXECUTE ON ROUTINE ' || p.oid::pg_catalog.regprocedure::text || ' TO '
+               || CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END
+               || CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, '; ')
+        FROM pg_catalog.aclexplode(p.proacl) a WHERE a.grantee <> p.proowner)
+FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass
+  AND d.refobjid = (SELECT reltype FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass({table}))
+ORDER BY p.oid
+"""
+
+
+async def _drop_dependents(conn: BackendConnection, qualified: str) -> list[str]:
+    """What DROP TABLE would refuse to drop on one datanode (2BP01) that gridpg can create
+    again: the views over the table (`_drop_dependent_views`), then the functions whose
+    arguments or result are its row type (pagila's `rewards_report() RETURNS SETOF
+    customer`). Dropped; returned as the statements that create them again, functions first."""
+    views = await _drop_dependent_views(conn, qualified)
+    path = (await conn.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
+    await conn.query("SELECT pg_catalog.set_config('search_path', '', true)")  # names fully qualified
+    functions: list[str] = []
+    try:
+        rows = await conn.query(_ROW_TYPE_FUNCTIONS.format(table=quote_literal(qualified)))
+        for oid, signature, kind, owner, has_acl, grants in rows:
+            if kind not in ("f", "p"):
+                raise PgError("0A000", f"cannot move the table: {signature} uses its row type and is an "
+                              "aggregate or window function, which gridpg does not rebuild",
+                              hint="drop it, change the table, and create it again")
+            definition = (await conn.query(f"SELECT pg_catalog.pg_get_functiondef({int(oid or 0)}::pg_catalog.oid)"))[0][0]
+            functions += [definition or "", f"ALTER ROUTINE {signature} OWNER TO {owner}"]
+            if has_acl == "t":
+                functions.append(f"REVOKE ALL ON ROUTINE {signature} FROM PUBLIC")
+                functions += [grants] if grants else []
+        for row in rows:
+            await conn.simple_query(f"DROP ROUTINE {row[1]}")
+    finally:
+        await conn.query(f"SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true)")
+    return functions + views
 
 
 async def _drop_dependent_views(conn: BackendConnection, qualified: str) -> list[str]:

@@ -415,7 +415,17 @@ class Coordinator:
             f"COALESCE(pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, a.attname), "
             # a partition's identity column is its partitioned root's (one sequence)
             "CASE WHEN a.attidentity <> '' THEN pg_catalog.pg_get_serial_sequence("
-            "pg_catalog.pg_partition_root(a.attrelid)::text, a.attname) END), a.attidentity, "
+            "pg_catalog.pg_partition_root(a.attrelid)::text, a.attname) END, "
+            # a default of nextval() of a sequence the column does not own (pg_dump's tables
+            # share them; XL/Citus users write them): the GTM's too, never a datanode's copy
+            "CASE WHEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%::regclass)' "
+            "AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) NOT LIKE '_%nextval(%' "
+            "THEN (SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(sc.relname) "
+            "FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class sc ON sc.oid = dp.refobjid "
+            "JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace "
+            "WHERE dp.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dp.objid = d.oid "
+            "AND dp.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sc.relkind = 'S' LIMIT 1) END), "
+            "a.attidentity, "
             "a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "

@@ -101,3 +101,27 @@ INSERT INTO dr_store VALUES (3, 1, 30);
 INSERT INTO dr_staff VALUES (4, 9, 'nowhere');
 UPDATE dr_staff SET first_name = 'mick' WHERE staff_id = 1;
 SELECT * FROM dr_store_list ORDER BY store_id;
+-- a function over the table's row type (pagila's rewards_report() RETURNS SETOF customer)
+CREATE TABLE dr_customer (customer_id int NOT NULL, store_id int, email text);
+INSERT INTO dr_customer SELECT i, 1 + i % 2, 'c' || i || '@example.org' FROM generate_series(1, 20) i;
+CREATE FUNCTION dr_best_customers(min_id integer) RETURNS SETOF dr_customer LANGUAGE sql STABLE AS $$ SELECT * FROM dr_customer WHERE customer_id >= min_id ORDER BY customer_id $$;
+CREATE FUNCTION dr_label(c dr_customer) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT c.customer_id || ':' || c.email $$;
+CREATE VIEW dr_customer_labels AS SELECT dr_label(c) AS label FROM dr_customer c;
+CREATE UNIQUE INDEX dr_customer_email ON dr_customer USING btree (email);
+SELECT count(*) FROM dr_customer_labels;
+SELECT label FROM dr_customer_labels WHERE label LIKE '1:%' OR label LIKE '2:%' ORDER BY label;
+SELECT customer_id FROM dr_best_customers(18);
+-- error
+INSERT INTO dr_customer VALUES (21, 1, 'c1@example.org');
+-- sequences a column uses without owning them (pg_dump writes no OWNED BY for these)
+CREATE SEQUENCE dr_shared_seq START WITH 1 CACHE 1;
+CREATE TABLE dr_rental (rental_id integer DEFAULT nextval('dr_shared_seq'::regclass) NOT NULL, note text);
+INSERT INTO dr_rental (rental_id, note) SELECT i, 'old' FROM generate_series(1, 50) i;
+SELECT setval('dr_shared_seq', 50);
+INSERT INTO dr_rental (note) VALUES ('new') RETURNING rental_id;
+INSERT INTO dr_rental (note) VALUES ('a'), ('b') RETURNING rental_id;
+ALTER TABLE ONLY dr_rental ADD CONSTRAINT dr_rental_pkey PRIMARY KEY (rental_id);
+CREATE UNIQUE INDEX dr_rental_note_u ON dr_rental (note, rental_id);
+INSERT INTO dr_rental (note) VALUES ('c') RETURNING rental_id;
+INSERT INTO dr_rental (rental_id, note) VALUES (DEFAULT, 'd') RETURNING rental_id;
+SELECT count(*), count(DISTINCT rental_id), max(rental_id) FROM dr_rental;
