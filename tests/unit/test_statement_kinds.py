@@ -105,3 +105,13 @@ def test_set_config_elsewhere_is_probed_or_refused_not_lost() -> None:
         with pytest.raises(PgError) as err:
             parse.set_config_probe(sql)
         assert err.value.sqlstate == "0A000"
+
+
+def test_locations_are_string_offsets_also_after_non_ascii_text() -> None:
+    sql = "/* é ü */ SELECT count(*) FROM ONLY tàble t"
+    var = parse.parse_tree(sql)["SelectStmt"]["fromClause"][0]["RangeVar"]
+    assert sql[var["location"]:].startswith("tàble")
+    ast_var = parse.parse_sql(sql)[0].stmt.fromClause[0]
+    assert ast_var.location == var["location"]
+    only = [t for t in parse.tokens(sql) if t.name == "ONLY"][0]
+    assert sql[only.start:only.end + 1] == "ONLY"

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pglast import parse_sql
 from pglast.stream import RawStream
 
 from gridpg.errors import ACTIVE_SQL_TRANSACTION, PgError
+from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_literal, quote_qualified
 
 if TYPE_CHECKING:

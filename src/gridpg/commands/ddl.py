@@ -16,7 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.stream import RawStream
 
 from gridpg.catalog import store
@@ -24,6 +24,7 @@ from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, 
 from gridpg.commands import default_placement, partitions
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
+from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import DistributionSpec
 

@@ -84,6 +84,66 @@ def ensure_supported(sql: str) -> None:
                       "coordinator", hint=NOT_SUPPORTED_HINT)
 
 
+async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
+    """`sql` with its currval('s') and lastval() calls replaced by the session's values,
+    when it calls no other sequence function: within one statement they are constants
+    (`UPDATE rental SET return_date = now() WHERE rental_id = currval('rental_rental_id_seq')`,
+    how an application finishes what its INSERT began), so the datanodes need not evaluate
+    them per row on their own copies of the sequence (refused, 0A000, before)."""
+    lowered = sql.lower()
+    if "currval" not in lowered and "lastval" not in lowered:
+        return sql
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return sql
+    kind = sqlparse.node_type(tree)
+    if kind not in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+        return sql
+    calls = sorted(sequence_calls(tree[kind]), key=lambda c: c[0])
+    if not calls or any(function not in ("currval", "lastval") for _, function, _ in calls):
+        return sql
+    spans = call_spans(sql, [location for location, _, _ in calls])
+    if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
+        return sql
+    named = _bare_targets(tree[kind])
+    out, pos = [], 0
+    for (location, function, args), (start, end) in zip(calls, spans, strict=True):
+        texts = [] if function == "lastval" else [_literal_name(args)]
+        if texts and texts[0] is None:
+            return sql  # a computed name: left to ensure_supported
+        alias = f" AS {function}" if location in named else ""  # the column keeps its name
+        out += [sql[pos:start], f"({await call_value(dispatcher, function, texts)}::pg_catalog.int8){alias}"]
+        pos = end
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+def _bare_targets(node: Any) -> set[int]:
+    """Locations of the function calls that are whole, unnamed output columns."""
+    found: set[int] = set()
+    if isinstance(node, dict):
+        target = node.get("ResTarget")
+        call = (target or {}).get("val", {}).get("FuncCall") if isinstance(target, dict) else None
+        if call is not None and "name" not in target and "location" in call:  # type: ignore[operator]
+            found.add(int(call["location"]))
+        for value in node.values():
+            found |= _bare_targets(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _bare_targets(value)
+    return found
+
+
+def _literal_name(args: list[Any]) -> str | None:
+    """The sequence's name when the call's first argument is a string constant."""
+    arg = args[0] if args else {}
+    if "TypeCast" in arg:
+        arg = arg["TypeCast"].get("arg", {})
+    const = arg.get("A_Const", {})
+    return str(const["sval"]["sval"]) if "sval" in const else None
+
+
 # -- reads of a sequence's position ---------------------------------------------------------
 
 # Catalog views and functions that show a sequence's position (all sequences).

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import DistTable
@@ -25,7 +25,7 @@ from gridpg.executor import copyfill, copysplit
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.plan import Fragment, PushdownPlan
-from gridpg.sql.parse import tokens
+from gridpg.sql.parse import parse_sql, tokens
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:

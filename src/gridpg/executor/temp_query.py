@@ -206,10 +206,10 @@ async def create_temp_table_as(dispatcher: Dispatcher, request: ExecRequest) -> 
     """CREATE TEMP TABLE ... AS / SELECT ... INTO TEMP over distributed tables: the query's
     distributed tables gathered on the session's catalog connection, the statement run
     there. False when the query reads no distributed table (the catalog runs it as is)."""
-    from pglast.parser import parse_sql
     from pglast.stream import RawStream
 
     from gridpg.executor.multi import _drop_temp, prepare_query_on_catalog
+    from gridpg.sql.parse import parse_sql
 
     stmt = parse_sql(request.sql)[0].stmt
     into = getattr(stmt, "into", None) or getattr(stmt, "intoClause", None)

@@ -141,7 +141,7 @@ _NO_DEFAULT = _NoDefault()
 
 
 def _pglast_statement(sql: str) -> Any:
-    from pglast import parse_sql
+    from gridpg.sql.parse import parse_sql
 
     return parse_sql(sql)[0].stmt
 

@@ -147,9 +147,8 @@ def _ctid_location(stmt: dict[str, Any]) -> int:
 def _retarget(sql: str, location: int, relation: str) -> str:
     """The statement with its table name (at `location`, maybe schema-qualified) replaced by
     the shard's."""
-    raw = sql.encode()
     toks = [t for t in sqlparse.tokens(sql) if t.start >= location]
     end = toks[0].end
     if len(toks) >= 3 and toks[1].name == "ASCII_46":
         end = toks[2].end
-    return (raw[:location] + relation.encode() + raw[end + 1:]).decode()
+    return sql[:location] + relation + sql[end + 1:]

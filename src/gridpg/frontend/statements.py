@@ -655,6 +655,9 @@ class StatementRunner:
         await self.temps.before_statement(request.sql)
         if sqlparse.may_change_session_state(request.sql):
             self.txn.taint()  # its connections are closed after it, not pooled
+        inlined = await sequences.inline_session_values(self.dispatcher, request.sql)
+        if inlined != request.sql:
+            request = replace(request, sql=inlined)
         sequences.ensure_supported(request.sql)
         if prepared.reads_prepared_view(request.sql):
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))

@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.enums import JoinType, SetOperation, SubLinkType
 from pglast.stream import RawStream
 
@@ -45,6 +45,7 @@ from gridpg.planner.gather import (
     table_needs,
 )
 from gridpg.sql import parse as sqlparse
+from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_ident
 
 SCRATCH_SCHEMA = "gridpg_shards"

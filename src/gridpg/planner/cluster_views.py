@@ -46,24 +46,23 @@ def describe_stand_in(sql: str, refs: list[RelRef]) -> str:
 
 def rewrite(sql: str, refs: list[RelRef], rows: dict[str, list[list[Any]]]) -> str:
     """`sql` with each view reference replaced by a subquery of its rows (pure)."""
-    encoded = sql.encode()
     pieces = []
     pos = 0
     for ref in sorted(refs, key=lambda r: r.location):
         start = ref.location
-        end = _name_end(encoded, start, ref.name)
-        pieces.append(encoded[pos:start].decode())
+        end = _name_end(sql, start, ref.name)
+        pieces.append(sql[pos:start])
         subquery = f"({values_subquery(ref.name, rows[ref.name])})"
         pieces.append(subquery if ref.alias else f"{subquery} AS {ref.name}")
         pos = end
-    pieces.append(encoded[pos:].decode())
+    pieces.append(sql[pos:])
     return "".join(pieces)
 
 
-def _name_end(encoded: bytes, start: int, name: str) -> int:
-    if encoded[start:start + 1] == b'"':
-        return encoded.index(b'"', start + 1) + 1
-    return start + len(name.encode())
+def _name_end(sql: str, start: int, name: str) -> int:
+    if sql[start:start + 1] == '"':
+        return sql.index('"', start + 1) + 1
+    return start + len(name)
 
 
 def values_subquery(view: str, rows: list[list[Any]]) -> str:

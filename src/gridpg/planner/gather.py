@@ -32,10 +32,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.enums import JoinType, SubLinkType
 from pglast.stream import RawStream
 
+from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_ident, quote_qualified
 
 TableKey = tuple[str, str]

@@ -20,12 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.enums import JoinType
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.planner.broadcast import REPARTITION_TYPES
 from gridpg.planner.plan import DistributedPlan, Fragment, Strategy
+from gridpg.sql.parse import parse_sql
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES
@@ -15,6 +15,7 @@ from gridpg.planner import analyze, tableoid
 from gridpg.planner.plan import Fragment, MergePlan, NotApplicable, ScratchNames, Strategy
 from gridpg.planner.pushdown import Resolved, has_aggregate
 from gridpg.planner.text import quote
+from gridpg.sql.parse import parse_sql
 
 
 def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], groups: list[str],

@@ -19,10 +19,11 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.stream import RawStream
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.sql.parse import parse_sql
 
 _MODIFYING = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
 

@@ -26,13 +26,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.enums import SetOperation, SubLinkType
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import DistTable
 from gridpg.planner.gather import TableKey, _nodes
 from gridpg.planner.plan import SCRATCH_SCHEMA
+from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_ident
 
 

@@ -28,10 +28,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pglast import ast, parse_sql
+from pglast import ast
 from pglast.enums import A_Expr_Kind, SetOperation, SubLinkType
 from pglast.parser import ParseError
 from pglast.stream import RawStream
+
+from gridpg.sql.parse import parse_sql
 
 
 @dataclass(frozen=True)

@@ -161,8 +161,9 @@ def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tabl
     cmds = [c.get("AlterTableCmd", {}).get("subtype") for c in tree[kind].get("cmds") or []]
     if not cmds or not set(cmds) <= _RELOPTION_COMMANDS:
         return None
-    from pglast import parse_sql
     from pglast.stream import RawStream
+
+    from gridpg.sql.parse import parse_sql
 
     stmt = parse_sql(clean)[0].stmt
     stmt.relation.schemaname, stmt.relation.relname, stmt.missing_ok = None, "gp_reloptions_target", False

@@ -102,7 +102,12 @@ def _parse_cached(sql: str) -> str:
 
 
 def parse_tree(sql: str) -> Tree:
-    """The parse tree of one statement: {'NodeType': {...}} (raises 42601 on bad syntax)."""
+    """The parse tree of one statement: {'NodeType': {...}} (raises 42601 on bad syntax).
+
+    Every `location` is an offset into `sql` as a Python string (PostgreSQL's parser counts
+    bytes; the scanner's tokens, `tokens`, count characters): with a non-ASCII character
+    before a node (`/* é */ SELECT ... FROM ONLY t`), text surgery by a byte location hit the
+    wrong place, and the ONLY of a HASH table stayed (no rows, silently)."""
     try:
         doc = json.loads(_parse_cached(sql))
     except pgparser.ParseError as exc:
@@ -112,7 +117,60 @@ def parse_tree(sql: str) -> Tree:
         return {}
     if len(stmts) > 1:
         raise PgError(SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")
-    return stmts[0]["stmt"]  # type: ignore[no-any-return]
+    stmt: Tree = stmts[0]["stmt"]
+    if not sql.isascii():
+        _to_char_offsets(stmt, _char_index(sql))
+    return stmt
+
+
+def parse_sql(sql: str) -> Any:
+    """pglast's AST of `sql` (its `parse_sql`), with every `location` an offset into `sql`
+    as a Python string, as in `parse_tree` (the two are compared and used to cut the text)."""
+    from pglast import parse_sql as pglast_parse
+
+    stmts = pglast_parse(sql)
+    if not sql.isascii():
+        index = _char_index(sql)
+        for stmt in stmts:
+            _ast_to_char_offsets(stmt, index)
+    return stmts
+
+
+def _ast_to_char_offsets(node: Any, index: list[int]) -> None:
+    from pglast import ast
+
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            _ast_to_char_offsets(item, index)
+    elif isinstance(node, ast.Node):
+        for name in node.__slots__:
+            value = getattr(node, name, None)
+            if name in ("location", "stmt_location") and isinstance(value, int):
+                if 0 <= value < len(index):
+                    setattr(node, name, index[value])
+            elif isinstance(value, (list, tuple, ast.Node)):
+                _ast_to_char_offsets(value, index)
+
+
+def _char_index(sql: str) -> list[int]:
+    """For each byte offset of `sql` in UTF-8, the character offset it falls in."""
+    index: list[int] = []
+    for position, char in enumerate(sql):
+        index.extend([position] * len(char.encode()))
+    index.append(len(sql))
+    return index
+
+
+def _to_char_offsets(node: Any, index: list[int]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "location" and isinstance(value, int) and 0 <= value < len(index):
+                node[key] = index[value]
+            else:
+                _to_char_offsets(value, index)
+    elif isinstance(node, list):
+        for value in node:
+            _to_char_offsets(value, index)
 
 
 def node_type(stmt: Tree) -> str:

@@ -125,3 +125,11 @@ CREATE UNIQUE INDEX dr_rental_note_u ON dr_rental (note, rental_id);
 INSERT INTO dr_rental (note) VALUES ('c') RETURNING rental_id;
 INSERT INTO dr_rental (rental_id, note) VALUES (DEFAULT, 'd') RETURNING rental_id;
 SELECT count(*), count(DISTINCT rental_id), max(rental_id) FROM dr_rental;
+-- currval()/lastval() in UPDATE/DELETE/SELECT ... FROM: constants within the statement
+INSERT INTO dr_rental (note) VALUES ('e') RETURNING rental_id;
+UPDATE dr_rental SET note = 'e2' WHERE rental_id = currval('dr_shared_seq') RETURNING rental_id, note;
+SELECT rental_id, note, currval('dr_shared_seq'), lastval() FROM dr_rental WHERE rental_id = lastval();
+DELETE FROM dr_rental WHERE rental_id = currval('dr_shared_seq') RETURNING rental_id, lastval();
+SELECT count(*) FROM dr_rental WHERE rental_id < currval('dr_shared_seq') - 10;
+/* ñandú */ SELECT count(*) FROM ONLY dr_rental;
+/* ñandú */ SELECT count(*) FROM ONLY dr_film WHERE title <> 'é';
