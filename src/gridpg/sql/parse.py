@@ -124,32 +124,12 @@ def parse_tree(sql: str) -> Tree:
 
 
 def parse_sql(sql: str) -> Any:
-    """pglast's AST of `sql` (its `parse_sql`), with every `location` an offset into `sql`
-    as a Python string, as in `parse_tree` (the two are compared and used to cut the text)."""
+    """pglast's AST of `sql` (its `parse_sql`). pglast gives this AST's `location`s as offsets
+    into the Python string already, as `parse_tree` does for its JSON tree (which comes
+    in bytes from the parser), so the two can be compared and used to cut the text."""
     from pglast import parse_sql as pglast_parse
 
-    stmts = pglast_parse(sql)
-    if not sql.isascii():
-        index = _char_index(sql)
-        for stmt in stmts:
-            _ast_to_char_offsets(stmt, index)
-    return stmts
-
-
-def _ast_to_char_offsets(node: Any, index: list[int]) -> None:
-    from pglast import ast
-
-    if isinstance(node, (list, tuple)):
-        for item in node:
-            _ast_to_char_offsets(item, index)
-    elif isinstance(node, ast.Node):
-        for name in node.__slots__:
-            value = getattr(node, name, None)
-            if name in ("location", "stmt_location") and isinstance(value, int):
-                if 0 <= value < len(index):
-                    setattr(node, name, index[value])
-            elif isinstance(value, (list, tuple, ast.Node)):
-                _ast_to_char_offsets(value, index)
+    return pglast_parse(sql)
 
 
 def _char_index(sql: str) -> list[int]:
