@@ -509,9 +509,24 @@ async def _argument_texts(dispatcher: Dispatcher, request: ExecRequest, call_sql
         return texts
     inner = call_sql[call_sql.index("(") + 1 : call_sql.rindex(")")]
     query = await inline_params(dispatcher, request, _argument_query(inner, len(args)))
+    if _reads_tables(query):
+        # `setval('s', (SELECT max(id) FROM t))`: the catalog server's copy of t is empty
+        # (max NULL; coalesce(..., 1) set the sequence back to 1), so through the cluster
+        from gridpg.executor.subplans import capture
+
+        _, captured = await capture(dispatcher, query)
+        return [None if v is None else v.decode() for v in captured[0]] if captured else [None] * len(args)
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     rows = await conn.query(query)
     return list(rows[0]) if rows else [None] * len(args)
+
+
+def _reads_tables(query: str) -> bool:
+    try:
+        tree = sqlparse.parse_tree(query)
+    except PgError:
+        return False
+    return any(isinstance(n, dict) and "RangeVar" in n for n in analyze._walk(tree))
 
 
 def _argument_query(inner: str, count: int) -> str:

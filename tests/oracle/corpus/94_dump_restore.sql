@@ -133,3 +133,12 @@ DELETE FROM dr_rental WHERE rental_id = currval('dr_shared_seq') RETURNING renta
 SELECT count(*) FROM dr_rental WHERE rental_id < currval('dr_shared_seq') - 10;
 /* ñandú */ SELECT count(*) FROM ONLY dr_rental;
 /* ñandú */ SELECT count(*) FROM ONLY dr_film WHERE title <> 'é';
+-- setval from a subquery over the table (migration scripts after loading rows with their ids)
+CREATE TABLE dr_artist (artist_id serial PRIMARY KEY, name text);
+INSERT INTO dr_artist (artist_id, name) SELECT i, 'artist ' || i FROM generate_series(1, 275) i;
+SELECT setval(pg_get_serial_sequence('dr_artist', 'artist_id'), (SELECT max(artist_id) FROM dr_artist));
+INSERT INTO dr_artist (name) VALUES ('next') RETURNING artist_id;
+SELECT setval('dr_artist_artist_id_seq', coalesce((SELECT max(artist_id) FROM dr_artist WHERE name LIKE 'artist%'), 1), true);
+-- error
+INSERT INTO dr_artist (artist_id, name) VALUES (DEFAULT, 'collides with next') RETURNING artist_id, name;
+INSERT INTO dr_artist (artist_id, name) VALUES (DEFAULT, 'after') RETURNING artist_id, name;
