@@ -438,3 +438,19 @@ def test_advisory_locks_are_cluster_wide_and_stay_with_the_session(gridpg_cluste
             assert two.execute("SELECT pg_try_advisory_xact_lock(11)").fetchone() == (False,)
         assert two.execute("SELECT pg_try_advisory_xact_lock(11)").fetchone() == (True,)
         assert two.execute("SELECT pg_advisory_unlock_all()").fetchone() == ("",)
+
+
+@pytest.mark.timeout(60)
+def test_copy_into_a_view_fails_and_the_session_goes_on(gridpg_cluster: Cluster, schema: str) -> None:
+    """PostgreSQL fails COPY into a view right after its CopyInResponse: the coordinator
+    dropped the ErrorResponse and ReadyForQuery that came in the same read and the session
+    hung (copy2.sql)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE cv_base (id int, name text)")
+        conn.execute("CREATE VIEW cv_view AS SELECT * FROM cv_base")
+        for _ in range(3):
+            with pytest.raises(psycopg.errors.WrongObjectType), conn.cursor() as cur, \
+                    cur.copy("COPY cv_view FROM STDIN") as copy:
+                copy.write_row((1, "x"))
+            assert conn.execute("SELECT count(*) FROM cv_base").fetchone() == (0,)

@@ -100,9 +100,13 @@ async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
     kind = sqlparse.node_type(tree)
     if kind not in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
         return sql
+    if kind == "SelectStmt" and (without_from(tree[kind]) or _one_row_of_calls(tree[kind])):
+        return sql  # served in call order by `run` (a function called before currval may draw)
     calls = sorted(sequence_calls(tree[kind]), key=lambda c: c[0])
     if not calls or any(function not in ("currval", "lastval") for _, function, _ in calls):
         return sql
+    if await dispatcher.coord.routine_guard.may_call_user_code(dispatcher, sql):
+        return sql  # a function of the user's may draw from the sequence first: left as refused
     spans = call_spans(sql, [location for location, _, _ in calls])
     if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
         return sql

@@ -79,7 +79,7 @@ DO $gridpg$ BEGIN
   END IF;
 END $gridpg$"""
     return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
-            _PATH_FUNCTION, NO_DEFAULT_FUNCTION,
+            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
             _TOUCHED_FUNCTION, "REVOKE ALL ON FUNCTION gridpg.loopback_touched() FROM PUBLIC",
             _DDL_GUARD_FUNCTION, _DDL_GUARD_TRIGGERS]
@@ -346,7 +346,18 @@ SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid
        pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
        (SELECT coalesce(pg_catalog.obj_description(f.oid, 'pg_class'), '') FROM pg_catalog.pg_class f
          JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
-        WHERE fn.nspname = '{prefix}' || n.oid::text AND f.relname = c.relname)
+        WHERE fn.nspname = '{prefix}' || n.oid::text AND f.relname = c.relname),
+       -- the sequence that fills the column: identity or serial (owned), or a default of
+       -- exactly nextval() of another sequence
+       COALESCE(pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname),
+                CASE WHEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%::regclass)'
+                      AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) NOT LIKE '_%nextval(%'
+                THEN (SELECT pg_catalog.format('%I.%I', sn.nspname, sc.relname)
+                      FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class sc ON sc.oid = dp.refobjid
+                      JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace
+                      WHERE dp.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dp.objid = d.oid
+                        AND dp.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sc.relkind = 'S'
+                      LIMIT 1) END)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -396,7 +407,7 @@ def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
     for (schema, name), cols in by_table.items():
         shadow_schema = quote_ident(f"{SHADOW_PREFIX}{cols[0][2]}")
         shadow = f"{shadow_schema}.{quote_ident(name)}"
-        columns = ", ".join(_column(f"{schema}.{name}", c[3:8]) for c in cols)
+        columns = ", ".join(_column(f"{schema}.{name}", c[3:8], c[9] if len(c) > 9 else None) for c in cols)
         create = (f"CREATE FOREIGN TABLE {shadow} ({columns}) SERVER {SERVER} OPTIONS "
                   f"(schema_name {quote_literal(schema)}, table_name {quote_literal(name)})")
         digest = hashlib.sha256(create.encode()).hexdigest()[:32]
@@ -428,13 +439,18 @@ def _schema_sql(name: str) -> str:
             f"{quote_literal(name)}) THEN EXECUTE {quote_literal(body)}; END IF; END $gridpg$")
 
 
-def _column(table: str, col: tuple[str | None, ...]) -> str:
+def _column(table: str, col: tuple[str | None, ...], sequence: str | None = None) -> str:
     """A shadow column: the real type; the real default when the catalog server can
-    evaluate it as a datanode would (not a sequence: gridpg's sequences live in the GTM),
-    else a default that refuses, so that a row is never written with a NULL PostgreSQL
-    would have filled."""
+    evaluate it as a datanode would; a serial or identity column's default takes the
+    sequence's next value from the GTM through this coordinator (`loopback_nextval`:
+    gridpg's sequences live in the GTM, not in the catalog server's copies); any other
+    default it cannot evaluate refuses, so that a row is never written with a NULL
+    PostgreSQL would have filled."""
     name, type_name, default, identity, generated = col
     text = f"{quote_ident(name or '')} {type_name}"
+    # (GENERATED ALWAYS identity keeps the refusal: the value would arrive as a given one)
+    if sequence and not generated and (identity == "d" or (not identity and (default or "").startswith("nextval("))):
+        return text + f" DEFAULT gridpg.loopback_nextval({quote_literal(sequence)})::{type_name}"
     if identity or generated or (default is not None and "nextval(" in default):
         label = quote_literal(f"{table}.{name}")
         return text + f" DEFAULT gridpg.loopback_no_default({label}, NULL::{type_name})"
@@ -442,6 +458,27 @@ def _column(table: str, col: tuple[str | None, ...]) -> str:
         return text + f" DEFAULT {default}"
     return text
 
+
+# A serial column's value inside server-side code: a scan of this foreign table, whose
+# remote side the coordinator answers itself (frontend/loopback.py, `sequence_next`): one
+# value of the named sequence from the GTM, recorded for the caller's currval()/lastval().
+NEXTVAL_FUNCTION = """
+CREATE FOREIGN TABLE IF NOT EXISTS gridpg.loopback_sequence_next (seq text, value bigint)
+  SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'sequence_next');
+CREATE OR REPLACE FUNCTION gridpg.loopback_nextval(seq text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE v bigint;
+BEGIN
+  IF NOT (pg_catalog.has_sequence_privilege(seq, 'USAGE') OR pg_catalog.has_sequence_privilege(seq, 'UPDATE')) THEN
+    RAISE EXCEPTION 'permission denied for sequence %', seq USING ERRCODE = '42501';
+  END IF;
+  EXECUTE pg_catalog.format('SELECT value FROM gridpg.loopback_sequence_next WHERE seq = %L', seq) INTO v;
+  IF v IS NULL THEN
+    RAISE EXCEPTION 'gridpg could not take a value of sequence % through the coordinator', seq USING ERRCODE = 'XX000';
+  END IF;
+  RETURN v;
+END $$;
+GRANT SELECT ON gridpg.loopback_sequence_next TO PUBLIC;
+GRANT EXECUTE ON FUNCTION gridpg.loopback_nextval(text) TO PUBLIC"""
 
 NO_DEFAULT_FUNCTION = """
 CREATE OR REPLACE FUNCTION gridpg.loopback_no_default(label text, anyelement)

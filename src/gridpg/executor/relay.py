@@ -189,7 +189,8 @@ async def finish_simple(
     """Relay a simple Query's answer until ReadyForQuery (which is not relayed)."""
     result = RelayResult()
     while True:
-        for kind, raw in await conn.recv_batch():
+        batch = await conn.recv_batch()
+        for index, (kind, raw) in enumerate(batch):
             if kind == _DATA_ROW:
                 emit(raw)
                 result.rows += 1
@@ -212,6 +213,10 @@ async def finish_simple(
             elif kind == _COPY_IN:
                 result.copy_in = True
                 result.extra.append(raw)
+                # what came with it is the next reader's: a server that fails the COPY
+                # right after CopyInResponse (PostgreSQL's "cannot copy to view") sends its
+                # ErrorResponse and ReadyForQuery at once; dropped, the session hung
+                conn.unread(batch[index + 1:])
                 return result
             else:
                 emit(raw)

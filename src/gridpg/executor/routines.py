@@ -202,6 +202,12 @@ class RoutineGuard:
         await dispatcher.run_on_node(group, request, writes=False)
         return True
 
+    async def may_call_user_code(self, dispatcher: Dispatcher, sql: str) -> bool:
+        """Whether the statement names a routine of the user's (a cheap, conservative test)."""
+        snapshot = dispatcher.runner.snapshot()
+        registry = await self._registry_for(dispatcher, snapshot, dispatcher.runner.private_snapshot is not None)
+        return registry.mentions(sql.lower())
+
     async def check(self, dispatcher: Dispatcher, sql: str,
                     search_path: list[str]) -> str | LoopbackCall | None:
         """Raise 0A000 if the statement's user code reaches a distributed table it cannot

@@ -329,7 +329,9 @@ class LoopbackRunner(StatementRunner):
         if kind == "DeclareCursorStmt":
             query = request.sql[prepared._cursor_query_start(request.sql):]
             self.txn.ensure_not_failed()
-            if _reads_ctid(body.get("query")):  # rows to update or delete one by one
+            if _reads_sequence_next(body.get("query")):  # a serial column's value (loopback_nextval)
+                row_desc, rows = await self._sequence_next(body["query"])
+            elif _reads_ctid(body.get("query")):  # rows to update or delete one by one
                 row_desc, rows = await by_ctid.select(self, query, request)
             else:
                 row_desc, rows = await prepared._capture(self.dispatcher, request, query)
@@ -356,6 +358,25 @@ class LoopbackRunner(StatementRunner):
                 send(row)
             send(codec.build_command_complete(f"FETCH {len(rows)}"))
 
+    async def _sequence_next(self, query: dict[str, Any]) -> tuple[bytes, list[bytes]]:
+        """`SELECT ... FROM gridpg.sequence_next WHERE seq = 'schema.name'` (what the
+        catalog server's `gridpg.loopback_nextval` reads): one row, the sequence's next
+        value from the GTM, recorded for the caller's currval()/lastval()."""
+        from gridpg.commands.sequences import next_values
+
+        body = query["SelectStmt"]
+        name = _equality_constant(body.get("whereClause") or {}, "seq")
+        if name is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.sequence_next is read one sequence at a time")
+        value = (await next_values(self.dispatcher, name, 1))[0]
+        columns, fields = [], []
+        for target in body.get("targetList", []):
+            ref = target.get("ResTarget", {}).get("val", {}).get("ColumnRef", {})
+            column = (ref.get("fields") or [{}])[-1].get("String", {}).get("sval", "")
+            columns.append(codec.Column(column, type_oid=25 if column == "seq" else 20))
+            fields.append((name if column == "seq" else str(value)).encode())
+        return codec.build_row_description(columns), [codec.build_data_row(fields)]
+
     # -- extended protocol -------------------------------------------------------------
 
     async def check_bind(self, statement: PreparedStatement, bind: codec.Bind) -> None:
@@ -380,6 +401,27 @@ def _tree(sql: str) -> dict[str, Any]:
         return sqlparse.parse_tree(sql) or {}
     except PgError:
         return {}
+
+
+def _reads_sequence_next(query: Any) -> bool:
+    body = (query or {}).get("SelectStmt") or {}
+    items = body.get("fromClause") or []
+    var = items[0].get("RangeVar", {}) if len(items) == 1 else {}
+    return var.get("schemaname") == "gridpg" and var.get("relname") == "sequence_next"
+
+
+def _equality_constant(node: dict[str, Any], column: str) -> str | None:
+    """The constant of `column = 'text'` (postgres_fdw writes `((seq = 'x'::text))`)."""
+    expr = node.get("A_Expr") or {}
+    if [n.get("String", {}).get("sval") for n in expr.get("name", [])] != ["="]:
+        return None
+    ref = (expr.get("lexpr") or {}).get("ColumnRef", {})
+    if (ref.get("fields") or [{}])[-1].get("String", {}).get("sval") != column:
+        return None
+    value = expr.get("rexpr") or {}
+    value = (value.get("TypeCast") or {}).get("arg", value)
+    const = value.get("A_Const", {})
+    return str(const["sval"]["sval"]) if "sval" in const else None
 
 
 def _reads_ctid(query: Any) -> bool:

@@ -210,7 +210,10 @@ class DistributedTransaction:
             del self.participants[node]
             part = None
         if part is not None:
-            if wants_block and not self.in_block and part.conn.txn_status == b"I":
+            # (also when the statement's own block began after this node joined it for a
+            # lookup: the loopback's SET LOCALs outside a block were lost, and a function's
+            # writes went to the catalog server's own copies, silently)
+            if wants_block and part.conn.txn_status == b"I":
                 await self._open_block_late(part.conn, node)
             return part.conn
         if self._wants_cluster_snapshot(node):
