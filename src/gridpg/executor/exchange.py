@@ -513,10 +513,10 @@ async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: 
                                  f"WHERE ({move.reduce_by}) AND {column} IS NOT NULL")
     scratch = f"{SCRATCH_SCHEMA}.{quote_ident(scratch_name(dispatcher, 'bk'))}"
     nodes = tuple(move.table.groups)
-    local = {g: select for g in anchor.groups if g in nodes}
-    flows = tuple(Flow(g, select, tuple(n for n in nodes if n != g)) for g in anchor.groups)
-    return _Keys(f"SELECT {column} AS k FROM {source}", Target(scratch, tuple(f for f in flows if f.dests), local),
-                 nodes)
+    # each anchor node reads its keys once, for every source node, itself included (a local
+    # INSERT ... SELECT as well would scan the filtered anchor twice)
+    flows = tuple(Flow(g, select, nodes) for g in anchor.groups)
+    return _Keys(f"SELECT {column} AS k FROM {source}", Target(scratch, flows), nodes)
 
 
 @dataclass
