@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, PgError
+from gridpg.executor import estimates
 from gridpg.executor.spool import Flow, Target, run_targets
 from gridpg.executor.spool import _all as spool_all
 from gridpg.pgwire import codec
@@ -37,6 +37,7 @@ from gridpg.planner.broadcast import (
     plan_broadcast,
     remainder_sql,
 )
+from gridpg.planner.estimates import table_estimates, table_requests
 from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
 from gridpg.sql.parse import parse_tree
@@ -150,13 +151,14 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     every = {g for t in tables.values() for g in t.groups}
     complete = frozenset(k for k, t in tables.items() if t.method == "replication" and every <= set(t.groups))
     needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, columns, complete)
-    rows = {k: await _estimate_rows(dispatcher, request, t, needs[k], columns[k]) for k, t in tables.items()}
+    # the planner names the estimates it decides with; they are read here and handed back
+    answers = await estimates.gather(dispatcher, request, table_requests(tables, needs, columns))
 
     def scratch_name(_: DistTable) -> str:
         return fresh_name(dispatcher, "bc")
 
-    exchange = plan_broadcast(sql, refs, columns, needs, rows, snapshot.colocated, scratch_name, types,
-                              snapshot.aggregates)
+    exchange = plan_broadcast(sql, refs, columns, needs, table_estimates(tables, answers), snapshot.colocated,
+                              scratch_name, types, snapshot.aggregates)
     if isinstance(exchange, str):
         return exchange
     finish = _finish_strategy(dispatcher, exchange)
@@ -201,42 +203,6 @@ def _resolved_refs(dispatcher: Dispatcher, sql: str) -> dict[int, Any]:
         if table is not None:
             out[ref.location] = table
     return out
-
-
-async def _estimate_rows(dispatcher: Dispatcher, request: ExecRequest, table: Any, need: Needs,
-                         columns: list[str]) -> float:
-    """Rows the table's filtered SELECT returns, from one node's planner estimate."""
-    select = need.select_sql(table.schema, table.name, columns)
-    if "$" in select:
-        from gridpg.executor.multi import inline_params
-
-        select = await inline_params(dispatcher, request, select)
-    if table.schema == SCRATCH_SCHEMA or f"{SCRATCH_SCHEMA}." in select:
-        # a subplan's result (executor/subplans.py), read or filtered by: only the
-        # statement's own block sees it (which has begun: the subplan ran in it)
-        conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
-        await conn.settle()
-        result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
-        return float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
-    per_node = await explain_rows(dispatcher, table.groups[0], select)
-    return per_node * (1 if table.method == "replication" else len(table.groups))
-
-
-async def explain_rows(dispatcher: Dispatcher, group: str, select: str) -> float:
-    """The node's planner estimate of the rows `select` returns there.
-
-    On a connection of its own: the statement's transaction has not started its block yet,
-    and a node it joined now would run the scratch tables' DDL outside of it."""
-    coord = dispatcher.coord
-    conn = await coord.internal_acquire(group)
-    try:
-        await dispatcher.runner._setup_connection(conn)
-        result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
-    except BaseException:
-        coord.pools.pool(group).discard(conn)
-        raise
-    coord.pools.pool(group).release(conn)
-    return float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
 
 
 def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> DistributedPlan | str:
@@ -474,11 +440,10 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
                                                             for src in table.groups)), keys)
     split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
     conditions = {g: f"{split} IN ({', '.join(map(str, mine))})" for g, mine in remainders.items() if mine}
-    if move.needs.filter and move.rows * len(conditions) <= await _table_rows(dispatcher, table):
+    if move.scan_once:
         # Each source reads once and sends its rows to every node, which keeps its own
         # partitions as they load (COPY ... FROM STDIN WHERE): one scan per source instead
-        # of one per destination, when parsing the filtered rows once per node costs less
-        # than scanning the table once more per node.
+        # of one per destination (the planner's choice: planner/broadcast.is_scan_once).
         select = await inline_params(dispatcher, request, move.select_sql(columns))
         flows = tuple(Flow(src, select, tuple(conditions)) for src in table.groups)
         return _Prepared(move, shape, Target(scratch, flows, {}, conditions))
@@ -487,15 +452,6 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
     flows = tuple(Flow(src, part, (dest,)) for src in table.groups for dest, part in parts.items() if dest != src)
     return _Prepared(move, shape, Target(scratch, flows, local))
 
-
-
-async def _table_rows(dispatcher: Dispatcher, table: Any) -> float:
-    """The table's rows (all nodes), from a node planner's estimate, in the statement's block."""
-    conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
-    await conn.settle()
-    result = await conn.query(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {quote_qualified(table.schema, table.name)}")
-    per_node = float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
-    return per_node * (1 if table.method == "replication" else len(table.groups))
 
 
 async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: Any, move: Move) -> _Keys:
