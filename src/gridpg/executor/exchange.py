@@ -335,6 +335,7 @@ class _Keys:
     shape: str
     target: Target
     nodes: tuple[str, ...]
+    label: str  # for EXPLAIN ANALYZE: "keys of <anchor> for <moved table>"
 
 
 async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Sequence[str],
@@ -376,8 +377,10 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
         await _each_own([conns[n] for n in key_nodes], {
             n: "; ".join(f"CREATE UNLOGGED TABLE {k.target.scratch} AS {k.shape} WITH NO DATA"
                          for k in keys if n in k.nodes) for n in key_nodes})
+        labels = {k.target.scratch: k.label for k in keys}
         for stat in await run_targets(conns, [k.target for k in keys], lossy):
-            record_stage(*stat[:5], time.perf_counter() - stat[5])
+            scratch = stat[0].removeprefix("rows into ")
+            record_stage(f"{labels.get(scratch, '')} ({stat[0]})", *stat[1:5], time.perf_counter() - stat[5])
     creates = "; ".join(f"CREATE UNLOGGED TABLE {p.target.scratch} AS {p.shape} WITH NO DATA" for p in prepared)
     await _each([conns[g] for g in groups], creates)
     for stat in await run_targets(conns, [p.target for p in prepared], lossy):
@@ -472,7 +475,8 @@ async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: 
     # each anchor node reads its keys once, for every source node, itself included (a local
     # INSERT ... SELECT as well would scan the filtered anchor twice)
     flows = tuple(Flow(g, select, nodes) for g in anchor.groups)
-    return _Keys(f"SELECT {column} AS k FROM {source}", Target(scratch, flows), nodes)
+    return _Keys(f"SELECT {column} AS k FROM {source}", Target(scratch, flows), nodes,
+                 f"keys of {anchor.name} for {move.table.name}")
 
 
 @dataclass
