@@ -317,6 +317,27 @@ def test_semi_join_reduction_sends_only_keys_the_anchor_has(gridpg_cluster, exch
     assert_clean(datanodes)
 
 
+def test_error_after_the_key_round_leaves_no_key_table(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
+    """A reduced move that fails on its sources after the keys were pumped into their key
+    tables: the key tables and the move's scratch tables go with the transaction (in
+    autocommit and in a client's block), and the session carries on."""
+    query = ("SELECT count(*) FROM big b WHERE b.id < 300 AND NOT EXISTS "
+             "(SELECT 1 FROM small s WHERE s.k = b.id AND 1 / (s.v - 5) > -1000)")
+    with connect(gridpg_cluster, exchange_schema) as conn:
+        text = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query).fetchall())
+        assert "whose k big has WHERE (id < 300)" in text, text
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(query)
+        assert conn.execute("SELECT count(*) FROM big WHERE id < 3").fetchone() == (3,)
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO big VALUES (-1, 1, 'x')")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(query)
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT count(*) FROM big WHERE id = -1").fetchone() == (0,)
+    assert_clean(datanodes)
+
+
 def test_selective_repartition_splits_as_rows_load(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
     """A repartitioned move cut hard by its filter: each source reads once, sends to every
     node, and each node keeps its own partitions as the rows load (COPY ... WHERE); every
