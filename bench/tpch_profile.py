@@ -81,7 +81,7 @@ def profile(number: int, grid: str, plain: str, logs: Path, servers: list[str], 
         time.sleep(0.3)  # the servers write their log lines
         busy = {s: _intervals(logs / f"{s}.log", t0, t1) for s in servers}
         record = {"q": number, "wall": t1 - t0, "cpu": _cpu(grid_roots) - cpu0,
-                  "busy": {s: sum(e - b for b, e in v) for s, v in busy.items()},
+                  "busy": {s: round(sum(e - b for b, e in v), 4) for s, v in busy.items()},
                   "union": _union(i for v in busy.values() for i in v)}
         if best is None or record["wall"] < best["wall"]:
             best = record
