@@ -67,13 +67,13 @@ def plan(sql: str, estimates: dict[str, TableEstimate | float]) -> BroadcastPlan
 def test_the_planner_asks_per_table_for_its_filtered_rows_and_for_a_filtered_sharded_table_its_size() -> None:
     sql = "SELECT n_name, count(*) FROM customer, nation, scratch WHERE c_nationkey = n_nationkey AND k = c_custkey " \
           "AND c_acctbal > 10 GROUP BY n_name"
-    refs = refs_of(sql.replace("scratch", "scratch"))
+    refs = refs_of(sql)
     tables = {t.key: t for t in refs.values()}
     needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, COLUMNS)
     got = {(r.kind, r.subject): (r.group, r.sql, r.nodes, r.in_block) for r in table_requests(tables, needs, COLUMNS)}
     assert got == {
-        ("filtered", "public.customer"): ("dn1", "SELECT c_custkey, c_nationkey, c_acctbal FROM public.customer "
-                                          "WHERE (c_acctbal > 10)", 2, False),
+        ("filtered", "public.customer"): ("dn1", ("SELECT c_custkey, c_nationkey, c_acctbal FROM public.customer "
+                                          "WHERE (c_acctbal > 10)"), 2, False),
         ("whole", "public.customer"): ("dn1", "SELECT 1 FROM public.customer", 2, False),
         ("filtered", "public.nation"): ("dn1", "SELECT n_nationkey, n_name FROM public.nation", 1, False),
         # a subplan's result: only the statement's own block sees it
@@ -140,8 +140,8 @@ def test_explain_prints_the_estimates_behind_the_choice() -> None:
     assert isinstance(got, BroadcastPlan)
     assert got.describe() == [
         "  Anchor (stays on dn1, dn2): customer",
-        "  Repartition DISTINCT public.orders (o_custkey) whose o_custkey customer has WHERE (c_acctbal > 7000) "
-        "by hash(o_custkey) like customer to dn1, dn2 as gridpg_shards.gp_bc_orders, ~1500000 rows x 4 bytes",
+        ("  Repartition DISTINCT public.orders (o_custkey) whose o_custkey customer has WHERE (c_acctbal > 7000) "
+        "by hash(o_custkey) like customer to dn1, dn2 as gridpg_shards.gp_bc_orders, ~1500000 rows x 4 bytes"),
         "  Rows moved: ~750000, ~3000000 bytes (a coordinator finish: ~1519000, ~6228000 bytes)",
     ]
 
