@@ -297,7 +297,9 @@ def test_small_in_subquery_runs_first(gridpg_cluster, exchange_schema, datanodes
 
 def test_semi_join_reduction_sends_only_keys_the_anchor_has(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
     """`small` repartitioned by k for big's filtered rows: only rows whose k a filtered big
-    row has move (a key list per statement, read inside the transaction)."""
+    row has move. The keys go from big's nodes straight into a key table on each of
+    small's nodes (never through the coordinator), read inside the transaction: its own
+    uncommitted deletes are seen."""
     query = "SELECT count(*) FROM big b WHERE b.id < 300 AND NOT EXISTS (SELECT 1 FROM small s WHERE s.k = b.id AND s.v = 4)"
     with connect(gridpg_cluster, exchange_schema) as conn:
         text = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query).fetchall())
@@ -305,12 +307,34 @@ def test_semi_join_reduction_sends_only_keys_the_anchor_has(gridpg_cluster, exch
         with_v4 = {i % 1000 for i in range(SMALL) if (i % 97 if i % 97 != 5 else 6) == 4}
         assert conn.execute(query).fetchone() == (sum(1 for i in range(300) if i not in with_v4),)
         analyzed = "\n".join(r[0] for r in conn.execute("EXPLAIN ANALYZE " + query).fetchall())
-        assert "keys of big for small" in analyzed, analyzed
+        assert "Stage: keys of big for small (rows into gridpg_shards.gp_bk_" in analyzed, analyzed
+        assert "-> dn1, dn2:" in analyzed.split("keys of big for small", 1)[1].splitlines()[0], analyzed
         conn.execute("BEGIN")
         conn.execute("DELETE FROM small WHERE v = 4 AND k < 100")
         gone = {k for k in with_v4 if k < 100}
         assert conn.execute(query).fetchone() == (sum(1 for i in range(300) if i not in with_v4 or i in gone),)
         conn.execute("ROLLBACK")
+    assert_clean(datanodes)
+
+
+def test_error_after_the_key_round_leaves_no_key_table(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]
+    """A reduced move that fails on its sources after the keys were pumped into their key
+    tables: the key tables and the move's scratch tables go with the transaction (in
+    autocommit and in a client's block), and the session carries on."""
+    query = ("SELECT count(*) FROM big b WHERE b.id < 300 AND NOT EXISTS "
+             "(SELECT 1 FROM small s WHERE s.k = b.id AND 1 / (s.v - 5) > -1000)")
+    with connect(gridpg_cluster, exchange_schema) as conn:
+        text = "\n".join(r[0] for r in conn.execute("EXPLAIN " + query).fetchall())
+        assert "whose k big has WHERE (id < 300)" in text, text
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(query)
+        assert conn.execute("SELECT count(*) FROM big WHERE id < 3").fetchone() == (3,)
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO big VALUES (-1, 1, 'x')")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute(query)
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT count(*) FROM big WHERE id = -1").fetchone() == (0,)
     assert_clean(datanodes)
 
 

@@ -82,10 +82,21 @@ def keys(sql: str) -> dict[str, list[tuple[str, ...]]]:
 def test_correlation_keys_are_the_inner_columns_of_outer_equalities() -> None:
     assert keys("SELECT id FROM users u WHERE age > (SELECT count(*) FROM logs WHERE user_id = u.id "
                 "AND level = 'x')") == {"logs": [("user_id",)]}
-    assert keys("SELECT id FROM users WHERE EXISTS (SELECT 1 FROM logs l WHERE l.user_id = id AND l.log_id = age)") \
-        == {"logs": [("user_id", "log_id")]}
+    assert keys("SELECT id FROM users WHERE age > 1 OR EXISTS (SELECT 1 FROM logs l WHERE l.user_id = id "
+                "AND l.log_id = age)") == {"logs": [("user_id", "log_id")]}
+    assert keys("SELECT id FROM users WHERE EXISTS (SELECT count(*) FROM logs l WHERE l.user_id = id)") \
+        == {"logs": [("user_id",)]}
+    assert keys("SELECT id FROM users WHERE EXISTS (SELECT 1 FROM logs l WHERE l.user_id = id LIMIT 1)") \
+        == {"logs": [("user_id",)]}
     assert keys("SELECT id FROM users WHERE id IN (SELECT user_id FROM logs)") == {}
     assert keys("SELECT 1 FROM users u JOIN logs l ON l.user_id = u.id") == {}
+
+
+def test_exists_joined_by_postgresql_needs_no_lookup_index() -> None:
+    """A top-level (NOT) EXISTS over a plain subquery becomes a semi/anti join on the node
+    (TPC-H Q4, Q21, Q22): its copy is hashed, not probed per row, so it gets no index."""
+    assert keys("SELECT id FROM users WHERE EXISTS (SELECT 1 FROM logs l WHERE l.user_id = id AND l.log_id = age)") == {}
+    assert keys("SELECT id FROM users u WHERE age > 3 AND NOT EXISTS (SELECT * FROM logs WHERE user_id = u.id)") == {}
 
 
 def test_or_of_ands_implies_each_tables_own_disjuncts() -> None:

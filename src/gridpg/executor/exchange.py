@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, PgError
+from gridpg.executor import estimates
 from gridpg.executor.spool import Flow, Target, run_targets
 from gridpg.executor.spool import _all as spool_all
 from gridpg.pgwire import codec
@@ -37,6 +37,7 @@ from gridpg.planner.broadcast import (
     plan_broadcast,
     remainder_sql,
 )
+from gridpg.planner.estimates import table_estimates, table_requests
 from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
 from gridpg.sql.parse import parse_tree
@@ -150,13 +151,14 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     every = {g for t in tables.values() for g in t.groups}
     complete = frozenset(k for k, t in tables.items() if t.method == "replication" and every <= set(t.groups))
     needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, columns, complete)
-    rows = {k: await _estimate_rows(dispatcher, request, t, needs[k], columns[k]) for k, t in tables.items()}
+    # the planner names the estimates it decides with; they are read here and handed back
+    answers = await estimates.gather(dispatcher, request, table_requests(tables, needs, columns))
 
     def scratch_name(_: DistTable) -> str:
         return fresh_name(dispatcher, "bc")
 
-    exchange = plan_broadcast(sql, refs, columns, needs, rows, snapshot.colocated, scratch_name, types,
-                              snapshot.aggregates)
+    exchange = plan_broadcast(sql, refs, columns, needs, table_estimates(tables, answers), snapshot.colocated,
+                              scratch_name, types, snapshot.aggregates)
     if isinstance(exchange, str):
         return exchange
     finish = _finish_strategy(dispatcher, exchange)
@@ -201,42 +203,6 @@ def _resolved_refs(dispatcher: Dispatcher, sql: str) -> dict[int, Any]:
         if table is not None:
             out[ref.location] = table
     return out
-
-
-async def _estimate_rows(dispatcher: Dispatcher, request: ExecRequest, table: Any, need: Needs,
-                         columns: list[str]) -> float:
-    """Rows the table's filtered SELECT returns, from one node's planner estimate."""
-    select = need.select_sql(table.schema, table.name, columns)
-    if "$" in select:
-        from gridpg.executor.multi import inline_params
-
-        select = await inline_params(dispatcher, request, select)
-    if table.schema == SCRATCH_SCHEMA or f"{SCRATCH_SCHEMA}." in select:
-        # a subplan's result (executor/subplans.py), read or filtered by: only the
-        # statement's own block sees it (which has begun: the subplan ran in it)
-        conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
-        await conn.settle()
-        result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
-        return float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
-    per_node = await explain_rows(dispatcher, table.groups[0], select)
-    return per_node * (1 if table.method == "replication" else len(table.groups))
-
-
-async def explain_rows(dispatcher: Dispatcher, group: str, select: str) -> float:
-    """The node's planner estimate of the rows `select` returns there.
-
-    On a connection of its own: the statement's transaction has not started its block yet,
-    and a node it joined now would run the scratch tables' DDL outside of it."""
-    coord = dispatcher.coord
-    conn = await coord.internal_acquire(group)
-    try:
-        await dispatcher.runner._setup_connection(conn)
-        result = await conn.query(f"EXPLAIN (FORMAT JSON) {select}")
-    except BaseException:
-        coord.pools.pool(group).discard(conn)
-        raise
-    coord.pools.pool(group).release(conn)
-    return float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
 
 
 def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> DistributedPlan | str:
@@ -290,12 +256,22 @@ async def run_staged(dispatcher: Dispatcher, request: ExecRequest, staged: Stage
                 prepared.append(await _repartition(dispatcher, request, staged.exchange, move))
         await _move_all(dispatcher, request, staged.exchange.groups, prepared)
         await _finish(dispatcher, request, staged)
-        txn = dispatcher.runner.txn
-        names = ", ".join(f"{SCRATCH_SCHEMA}.{quote_ident(m.scratch)}" for m in staged.exchange.moves)
-        for group in staged.exchange.groups:
-            conn = await txn.connection(group, wants_block=True)
-            await conn.settle()
-            await conn.simple_query(f"DROP TABLE {names}")
+        await _drop_scratch(dispatcher, staged.exchange, prepared)
+
+
+async def _drop_scratch(dispatcher: Dispatcher, exchange: BroadcastPlan, prepared: Sequence[_Prepared]) -> None:
+    """Drop the moves' scratch tables and the key tables, each on the nodes that have it."""
+    drops: dict[str, list[str]] = {g: [f"{SCRATCH_SCHEMA}.{quote_ident(m.scratch)}" for m in exchange.moves]
+                                   for g in exchange.groups}
+    for p in prepared:
+        if p.keys is not None:
+            for node in p.keys.nodes:
+                drops.setdefault(node, []).append(p.keys.target.scratch)
+    txn = dispatcher.runner.txn
+    for group, names in drops.items():
+        conn = await txn.connection(group, wants_block=True)
+        await conn.settle()
+        await conn.simple_query(f"DROP TABLE {', '.join(names)}")
 
 
 async def _ensure_blocks(dispatcher: Dispatcher, groups: Sequence[str]) -> None:
@@ -342,11 +318,24 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
 
 @dataclass(frozen=True)
 class _Prepared:
-    """One move, ready to run: its scratch table's shape and what fills it."""
+    """One move, ready to run: its scratch table's shape and what fills it; `keys`: the
+    semi-join key table its sources read, filled in a round before the moves."""
 
     move: Move
     shape: str
     target: Target
+    keys: _Keys | None = None
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The distinct keys of the filtered anchor rows, pumped from the anchor's nodes into
+    a scratch table on each source node of a reduced move (`shape` makes it)."""
+
+    shape: str
+    target: Target
+    nodes: tuple[str, ...]
+    label: str  # for EXPLAIN ANALYZE: "keys of <anchor> for <moved table>"
 
 
 async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Sequence[str],
@@ -374,17 +363,40 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
                     prepared: Sequence[_Prepared]) -> None:
     """Create every move's scratch table on `groups` (one round trip per node), run all
     the moves as one exchange (every source reads all its flows, then every node loads all
-    its tables), then index and analyze them (one round trip per node)."""
+    its tables), then index and analyze them (one round trip per node). Semi-join key
+    tables go first, in a round of their own: the moves' sources read them."""
     txn = dispatcher.runner.txn
-    nodes = list(dict.fromkeys([*groups, *(f.source for p in prepared for f in p.target.flows)]))
+    keys = [p.keys for p in prepared if p.keys is not None]
+    key_nodes = list(dict.fromkeys(n for k in keys for n in k.nodes))
+    nodes = list(dict.fromkeys([*groups, *key_nodes, *(f.source for p in prepared for f in p.target.flows),
+                                *(f.source for k in keys for f in k.target.flows)]))
+    await _ensure_blocks(dispatcher, [n for n in key_nodes if n not in groups])
     conns = {g: await txn.connection(g, wants_block=True) for g in nodes}
+    lossy = low_float_digits(dispatcher.runner)
+    if keys:
+        await _each_own([conns[n] for n in key_nodes], {
+            n: "; ".join(f"CREATE UNLOGGED TABLE {k.target.scratch} AS {k.shape} WITH NO DATA"
+                         for k in keys if n in k.nodes) for n in key_nodes})
+        labels = {k.target.scratch: k.label for k in keys}
+        for stat in await run_targets(conns, [k.target for k in keys], lossy):
+            scratch = stat[0].removeprefix("rows into ")
+            record_stage(f"{labels.get(scratch, '')} ({stat[0]})", *stat[1:5], time.perf_counter() - stat[5])
     creates = "; ".join(f"CREATE UNLOGGED TABLE {p.target.scratch} AS {p.shape} WITH NO DATA" for p in prepared)
     await _each([conns[g] for g in groups], creates)
-    for stat in await run_targets(conns, [p.target for p in prepared], low_float_digits(dispatcher.runner)):
+    for stat in await run_targets(conns, [p.target for p in prepared], lossy):
         record_stage(*stat[:5], time.perf_counter() - stat[5])
     lookups = await _correlation_keys(dispatcher, request.sql)
     await _each([conns[g] for g in groups],
                 "; ".join(_index_and_analyze(p.target.scratch, lookups.get(p.move.table.key, [])) for p in prepared))
+
+
+async def _each_own(conns: Sequence[BackendConnection], sql: Mapping[str, str]) -> None:
+    """Each node's own statement, all nodes at once."""
+    async def one(conn: BackendConnection) -> None:
+        await conn.settle()
+        await conn.simple_query(sql[conn.node])
+
+    await spool_all([one(c) for c in conns])
 
 
 async def _each(conns: Sequence[BackendConnection], sql: str) -> None:
@@ -414,23 +426,27 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
 
     shape = move.needs.select_sql(table.schema, table.name, columns, filtered=False)
     scratch = f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}"
-    keys = await _reduction_keys(dispatcher, request, anchor, move)
-    if keys is not None:
+    if move.reduce_by:
         # Semi-join reduction: only rows whose key some filtered anchor row has. A row whose
         # key belongs to another node's anchor rows joins nothing here (every reference of
         # the move is equated on the key to the anchor's table: planner/broadcast._reduction),
-        # so each source reads once and sends the same rows to every node.
-        select = move.select_sql(columns, _any_of(move.key, set().union(*keys.values())))
-        select = await inline_params(dispatcher, request, select)
+        # so each source reads once and sends the same rows to every node. The keys go from
+        # the anchor's nodes to the sources' key tables first (never through the coordinator),
+        # read back as one sorted array (`= ANY (ARRAY(SELECT ... ORDER BY k))`: the index on
+        # the key is probed, each partition's scan finds the array sorted already, and the
+        # node's planner does not estimate a literal list element by element: at SF1's Q22,
+        # 19,000 keys took 640 ms per source as a literal, 230 ms so, 55 ms sorted).
+        keys = await _reduction_keys(dispatcher, request, anchor, move)
+        within = f"{quote_ident(move.key)} = ANY (ARRAY(SELECT k FROM {keys.target.scratch} ORDER BY k))"
+        select = await inline_params(dispatcher, request, move.select_sql(columns, within))
         return _Prepared(move, shape, Target(scratch, tuple(Flow(src, select, tuple(exchange.groups))
-                                                            for src in table.groups)))
+                                                            for src in table.groups)), keys)
     split = remainder_sql(quote_ident(move.key), type_oid, anchor.shard_count)
     conditions = {g: f"{split} IN ({', '.join(map(str, mine))})" for g, mine in remainders.items() if mine}
-    if move.needs.filter and move.rows * len(conditions) <= await _table_rows(dispatcher, table):
+    if move.scan_once:
         # Each source reads once and sends its rows to every node, which keeps its own
         # partitions as they load (COPY ... FROM STDIN WHERE): one scan per source instead
-        # of one per destination, when parsing the filtered rows once per node costs less
-        # than scanning the table once more per node.
+        # of one per destination (the planner's choice: planner/broadcast.is_scan_once).
         select = await inline_params(dispatcher, request, move.select_sql(columns))
         flows = tuple(Flow(src, select, tuple(conditions)) for src in table.groups)
         return _Prepared(move, shape, Target(scratch, flows, {}, conditions))
@@ -441,55 +457,26 @@ async def _repartition(dispatcher: Dispatcher, request: ExecRequest, exchange: B
 
 
 
-async def _table_rows(dispatcher: Dispatcher, table: Any) -> float:
-    """The table's rows (all nodes), from a node planner's estimate, in the statement's block."""
-    conn = await dispatcher.runner.txn.connection(table.groups[0], wants_block=True)
-    await conn.settle()
-    result = await conn.query(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {quote_qualified(table.schema, table.name)}")
-    per_node = float(json.loads(result[0][0] or "[]")[0]["Plan"]["Plan Rows"])
-    return per_node * (1 if table.method == "replication" else len(table.groups))
-
-
-REDUCTION_LIMIT = 50000  # more distinct anchor keys than this: no semi-join reduction
-
-
-async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: Any,
-                          move: Move) -> dict[str, set[str]] | None:
-    """Per anchor node, the keys its filtered anchor rows have (semi-join reduction,
-    planner/broadcast._reduction), read inside the statement's transaction; None when the
-    move has no reduction or the keys are too many. A row equal on the key to an anchor
-    row of node N hashes to N's partitions (same type), so the keys also split the rows."""
-    if not move.reduce_by or move.key is None:
-        return None
+async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: Any, move: Move) -> _Keys:
+    """The key table of a reduced move (planner/broadcast._reduction): the distinct keys
+    of the anchor rows its filter keeps, from every anchor node into a scratch table on
+    every source node of the move. A row equal on the key to an anchor row of node N
+    hashes to N's partitions (same type), so the keys also split the rows."""
     from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import scratch_name
 
+    assert move.reduce_by is not None
     column = quote_ident(anchor.column)
-    sql = (f"SELECT DISTINCT {column} FROM {quote_qualified(anchor.schema, anchor.name)} "
-           f"WHERE ({move.reduce_by}) AND {column} IS NOT NULL LIMIT {REDUCTION_LIMIT + 1}")
-    sql = await inline_params(dispatcher, request, sql)
-    started = time.perf_counter()
-    found: dict[str, set[str]] = {}
-
-    async def read(group: str, conn: BackendConnection) -> None:
-        await conn.settle()
-        found[group] = {row[0] for row in await conn.query(sql) if row[0] is not None}
-
-    conns = {g: await dispatcher.runner.txn.connection(g, wants_block=True) for g in anchor.groups}
-    await spool_all([read(g, c) for g, c in conns.items()])
-    if sum(map(len, found.values())) > REDUCTION_LIMIT:
-        return None
-    record_stage(f"keys of {anchor.name} for {move.table.name}", ", ".join(anchor.groups), "coordinator",
-                 sum(map(len, found.values())), 0, started)
-    return found
-
-
-def _any_of(column: str, values: set[str]) -> str:
-    """`column = ANY ('{...}')`: one array constant (PostgreSQL hashes it), not a list of
-    literals to parse; "false" for no values. Elements are quoted for the array syntax."""
-    if not values:
-        return "false"
-    items = ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in sorted(values))
-    return f"{quote_ident(column)} = ANY ({quote_literal('{' + items + '}')})"
+    source = quote_qualified(anchor.schema, anchor.name)
+    select = await inline_params(dispatcher, request, f"SELECT DISTINCT {column} FROM {source} "
+                                 f"WHERE ({move.reduce_by}) AND {column} IS NOT NULL")
+    scratch = f"{SCRATCH_SCHEMA}.{quote_ident(scratch_name(dispatcher, 'bk'))}"
+    nodes = tuple(move.table.groups)
+    # each anchor node reads its keys once, for every source node, itself included (a local
+    # INSERT ... SELECT as well would scan the filtered anchor twice)
+    flows = tuple(Flow(g, select, nodes) for g in anchor.groups)
+    return _Keys(f"SELECT {column} AS k FROM {source}", Target(scratch, flows), nodes,
+                 f"keys of {anchor.name} for {move.table.name}")
 
 
 @dataclass

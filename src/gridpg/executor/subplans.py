@@ -24,6 +24,7 @@ from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import CARDINALITY_VIOLATION, INTERNAL_ERROR, PgError
 from gridpg.executor.exchange import record_stage
 from gridpg.pgwire import codec
+from gridpg.planner.estimates import in_subquery_requests, small_in_subqueries
 from gridpg.planner.plan import SCRATCH_SCHEMA, ScratchNames
 from gridpg.planner.subplans import SubplanSplit, in_subqueries, split_subplans
 from gridpg.sql.quote import quote_ident, quote_literal
@@ -69,26 +70,12 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
     return Recursive(split, tuple(g for g in order if g in used))
 
 
-SMALL_IN_ROWS = 20000  # an IN subquery estimated to return at most this many rows runs first
-
-
 async def _small_in_subqueries(dispatcher: Dispatcher, texts: list[str], groups: list[str]) -> list[str]:
-    """The IN subqueries the datanodes' planner expects to return few rows (per node
-    estimate times the nodes: an upper bound for rows spread over them). An estimate that
-    cannot be had (a table made in this transaction, a parameter) leaves the subquery in place."""
-    from gridpg.executor.exchange import explain_rows
+    """The IN subqueries the planner runs first, from the estimates it asks for."""
+    from gridpg.executor import estimates
 
-    small = []
-    for text in texts[:4]:  # bounded: the outermost few
-        if "$" in text or not groups:
-            continue
-        try:
-            rows = await explain_rows(dispatcher, groups[0], text)
-        except PgError:
-            continue
-        if rows * len(groups) <= SMALL_IN_ROWS:
-            small.append(text)
-    return small
+    answers = await estimates.gather(dispatcher, None, in_subquery_requests(texts, groups), tolerant=True)
+    return small_in_subqueries(texts, answers)
 
 
 async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:

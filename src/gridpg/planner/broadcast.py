@@ -34,6 +34,7 @@ from pglast.enums import JoinType, SetOperation, SubLinkType
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES, DistTable
+from gridpg.planner.estimates import TableEstimate
 from gridpg.planner.gather import (
     Needs,
     TableKey,
@@ -62,8 +63,12 @@ class Move:
     distinct: bool = False  # read only by EXISTS / IN subqueries: duplicate rows need not move
     # Every reference equated on `key` to the anchor's partitioning column, whose rows are
     # cut by this filter: only rows whose key the filtered anchor has can matter
-    # (semi-join reduction; the executor reads the keys first). None: no such cut.
+    # (semi-join reduction; the executor pumps the keys first). None: no such cut.
     reduce_by: str | None = None
+    # A repartition read once per source and sent whole to every node, each keeping its
+    # partitions as it loads (COPY ... WHERE), instead of one split read per destination.
+    scan_once: bool = False
+    width: int = 0  # estimated bytes per row (0: unknown)
 
     def select_sql(self, columns: Sequence[str], filter_sql: str | None = None) -> str:
         """What each source node sends: the needed columns, filtered (and `filter_sql`
@@ -85,6 +90,8 @@ class BroadcastPlan:
     gathered_rows: float  # what the coordinator finish would move instead
     anchor_table: DistTable | None = None  # whose hash partitioning repartitioned copies follow
     grouped: bool = False  # the anchor is in a FROM subquery grouped by its partitioning column
+    moved_size: float = 0.0  # moved_rows and gathered_rows in estimated bytes (rows x width): what is weighed
+    gathered_size: float = 0.0
 
     def describe(self) -> list[str]:
         lines = [f"  Anchor (stays on {', '.join(self.groups)}): {', '.join(self.anchor)}"]
@@ -96,29 +103,41 @@ class BroadcastPlan:
                 what = "DISTINCT " + what
             if move.reduce_by:
                 what += f" whose {move.key} {self.anchor[0]} has WHERE {move.reduce_by}"
+            size = f" x {move.width} bytes" if move.width else ""
             if move.key is None:
                 lines.append(f"  Broadcast {what} to {', '.join(self.groups)} as "
-                             f"{SCRATCH_SCHEMA}.{move.scratch}, ~{move.rows:.0f} rows each")
+                             f"{SCRATCH_SCHEMA}.{move.scratch}, ~{move.rows:.0f} rows{size} each")
             else:
+                how = ", one scan per source, kept by partition on load" if move.scan_once else ""
                 lines.append(f"  Repartition {what} by hash({move.key}) like {self.anchor[0]} to "
                              f"{', '.join(self.groups)} as {SCRATCH_SCHEMA}.{move.scratch}, "
-                             f"~{move.rows:.0f} rows")
+                             f"~{move.rows:.0f} rows{size}{how}")
         if self.grouped:
             lines.append("  The FROM subquery groups by the anchor's partitioning column: its groups are final on each node")
-        lines.append(f"  Rows moved: ~{self.moved_rows:.0f} (a coordinator finish: ~{self.gathered_rows:.0f})")
+        lines.append(f"  Rows moved: ~{self.moved_rows:.0f}, ~{self.moved_size:.0f} bytes (a coordinator finish: "
+                     f"~{self.gathered_rows:.0f}, ~{self.gathered_size:.0f} bytes)")
         return lines
 
 
 def plan_broadcast(
     sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
-    needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
+    needs: Mapping[TableKey, Needs], estimates: Mapping[TableKey, TableEstimate | float],
     colocated: Callable[[DistTable, DistTable], bool], scratch_name: Callable[[DistTable], str],
     types: Mapping[TableKey, Mapping[str, int]] | None = None,
     aggregates: frozenset[str] = BUILTIN_AGGREGATES,
 ) -> BroadcastPlan | str:
     """The broadcast plan for `sql`, or the reason there is none. `refs` maps the location
     of every reference to a distributed table (replicated ones included) to its table;
-    `rows` is each table's estimated row count after its filter (all nodes together)."""
+    `estimates` holds each table's estimated rows after its filter (all nodes together),
+    with their width and the whole table's rows where known (planner/estimates.py: the
+    executor gathered them from the datanodes' statistics; a bare number is rows alone).
+
+    Decided here from them: which table stays (the biggest in bytes that may), whether
+    moving beats the coordinator finish (bytes moved against bytes gathered), whether a
+    repartition is cut by the anchor's keys first (few anchor rows: REDUCTION_LIMIT) and
+    whether it reads each source once (when its filtered rows, sent to every node, are
+    fewer than another scan of the table per node would read)."""
+    rows = {k: v if isinstance(v, TableEstimate) else TableEstimate(float(v)) for k, v in estimates.items()}
     stmt = parse_sql(sql)[0].stmt
     if not isinstance(stmt, ast.SelectStmt) or stmt.op != SetOperation.SETOP_NONE:
         return "only a single SELECT (no set operation at the top) is broadcast"
@@ -132,7 +151,7 @@ def plan_broadcast(
     candidates = [x.location for x in top if x.location is not None and refs[x.location].method in SHARDED]
     if not candidates:
         return "no distributed table in the top-level FROM can stay in place"
-    candidates.sort(key=lambda loc: -rows.get(refs[loc].key, 0.0))
+    candidates.sort(key=lambda loc: -rows.get(refs[loc].key, NO_ESTIMATE).size)
     reasons = []
     for location in candidates:
         plan = _plan_with_anchor(sql, stmt, top, location, _Tables(refs, columns, types or {}, colocated),
@@ -196,7 +215,7 @@ class _Tables:
 
 def _plan_with_anchor(
     sql: str, stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, tables: _Tables,
-    needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, float],
+    needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, TableEstimate],
     scratch_name: Callable[[DistTable], str], grouped: bool = False,
 ) -> BroadcastPlan | str:
     refs = tables.refs
@@ -222,10 +241,15 @@ def _plan_with_anchor(
     if missing:
         return f"{', '.join(missing)} not defined on every node of the anchor"
     n = len(groups)
-    moved_rows = sum(rows.get(k[0], 0.0) * (n if k[1] is None else (n - 1) / n) for k in moved)
-    gathered = sum(rows.get(t.key, 0.0) for t in {t.key: t for t in refs.values()}.values())
-    if moved and moved_rows > gathered:
-        return f"moving ~{moved_rows:.0f} rows costs more than gathering ~{gathered:.0f}"
+    share = {k: (n if k[1] is None else (n - 1) / n) for k in moved}
+    moved_rows = sum(rows.get(k[0], NO_ESTIMATE).rows * share[k] for k in moved)
+    moved_size = sum(rows.get(k[0], NO_ESTIMATE).size * share[k] for k in moved)
+    every = {t.key for t in refs.values()}
+    gathered = sum(rows.get(k, NO_ESTIMATE).rows for k in every)
+    gathered_size = sum(rows.get(k, NO_ESTIMATE).size for k in every)
+    if moved and moved_size > gathered_size:
+        return (f"moving ~{moved_rows:.0f} rows (~{moved_size:.0f} bytes) costs more than gathering "
+                f"~{gathered:.0f} (~{gathered_size:.0f} bytes)")
     scratch = {key: scratch_name(table) for key, table in moved.items()}
     text = _rewrite(sql, stmt, {loc: scratch[key] for loc, key in replace.items()})
     dropped = _without_pushed_conjuncts(sql, refs, tables.columns, {loc: scratch[key] for loc, key in replace.items()})
@@ -234,13 +258,40 @@ def _plan_with_anchor(
         needs = {k: Needs(narrower[k].columns, n.filter) if k in narrower else n for k, n in needs.items()}
     semi = _semi_join_references(sql)
     anchor_filter = needs.get(refs[anchor].key, Needs(None, None)).filter
-    moves = tuple(Move(t, scratch[k], needs.get(k[0], Needs(None, None)), rows.get(k[0], 0.0), k[1],
-                       _duplicates_free(k, replace, semi, needs, tables.types),
-                       _reduction(k, replace, local, refs[anchor], anchor_filter))
-                  for k, t in moved.items())
+    anchor_rows = rows.get(refs[anchor].key, NO_ESTIMATE).rows
+    moves = []
+    for k, t in moved.items():
+        need, estimate = needs.get(k[0], Needs(None, None)), rows.get(k[0], NO_ESTIMATE)
+        reduce_by = _reduction(k, replace, local, refs[anchor], anchor_filter)
+        if reduce_by is not None and not is_worth_reducing(anchor_rows, estimate.rows):
+            reduce_by = None
+        once = k[1] is not None and reduce_by is None and is_scan_once(need, estimate, n)
+        moves.append(Move(t, scratch[k], need, estimate.rows, k[1], _duplicates_free(k, replace, semi, needs, tables.types),
+                          reduce_by, once, estimate.width))
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
-    return BroadcastPlan(tuple(groups), tuple(names), moves, text, moved_rows, gathered, refs[anchor], grouped)
+    return BroadcastPlan(tuple(groups), tuple(names), tuple(moves), text, moved_rows, gathered, refs[anchor],
+                         grouped, moved_size, gathered_size)
+
+
+NO_ESTIMATE = TableEstimate(0.0)
+REDUCTION_LIMIT = 50000  # more filtered anchor rows than this (estimated): no semi-join reduction
+
+
+def is_worth_reducing(anchor_rows: float, move_rows: float) -> bool:
+    """Cut a repartition by the filtered anchor's keys first when those are few (a round of
+    key pumps, then an index probe per key on the sources) and fewer than the rows moved."""
+    return anchor_rows <= REDUCTION_LIMIT and anchor_rows < move_rows
+
+
+def is_scan_once(need: Needs, estimate: TableEstimate, nodes: int) -> bool:
+    """Read a repartitioned table once per source and send its filtered rows to every node
+    (each keeps its partitions while loading), rather than once per destination with the
+    partition condition: when parsing those rows on every node costs less than scanning
+    the whole table once more per node. Without a filter, or the table's size, per destination."""
+    if not need.filter or estimate.whole is None:
+        return False
+    return estimate.rows * nodes <= estimate.whole
 
 
 # -- conjuncts a filtered copy satisfies ---------------------------------------------------

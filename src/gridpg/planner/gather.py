@@ -425,9 +425,10 @@ def correlation_keys(sql: str, refs: Mapping[int, TableKey],
     subquery from scanning the whole copy once per outer row."""
     stmt = parse_sql(sql)[0].stmt
     out: dict[TableKey, list[tuple[str, ...]]] = {}
+    joins = _joined_exists(stmt)
     for link in _nodes(stmt, ast.SubLink):
         sub = link.subselect
-        if not isinstance(sub, ast.SelectStmt) or not sub.fromClause:
+        if not isinstance(sub, ast.SelectStmt) or not sub.fromClause or id(link) in joins:
             continue
         leaves: list[_Leaf] = []
         for item in sub.fromClause:
@@ -448,6 +449,33 @@ def correlation_keys(sql: str, refs: Mapping[int, TableKey],
             if key not in keys:
                 keys.append(key)
     return out
+
+
+def _joined_exists(stmt: ast.Node) -> set[int]:
+    """The EXISTS / NOT EXISTS subqueries PostgreSQL turns into a semi or anti join (a
+    top-level WHERE conjunct over a plain subquery: no grouping, aggregate, window, limit,
+    DISTINCT, set operation or CTE): they are not looked up row by row, so a copy they
+    read needs no index (a hash join over a fresh small copy beats building one)."""
+    out: set[int] = set()
+    for select in _nodes(stmt, ast.SelectStmt):
+        for cond in _conjuncts(select.whereClause):
+            if isinstance(cond, ast.BoolExpr) and cond.boolop == 2 and len(cond.args) == 1:  # NOT
+                cond = cond.args[0]
+            if not isinstance(cond, ast.SubLink) or cond.subLinkType != SubLinkType.EXISTS_SUBLINK:
+                continue
+            sub = cond.subselect
+            if isinstance(sub, ast.SelectStmt) and _is_plain_subquery(sub):
+                out.add(id(cond))
+    return out
+
+
+def _is_plain_subquery(sub: ast.SelectStmt) -> bool:
+    if sub.op != 0 or sub.groupClause or sub.havingClause or sub.limitCount or sub.limitOffset \
+            or sub.windowClause or sub.distinctClause is not None or sub.withClause or sub.valuesLists:
+        return False
+    return not any(call.agg_star or call.agg_distinct or call.over is not None or call.agg_filter is not None
+                   or call.funcname[-1].sval.lower() in ("count", "sum", "avg", "min", "max")
+                   for call in _nodes(sub.targetList, ast.FuncCall))
 
 
 def _is_outer(ref: ast.ColumnRef, leaves: list[_Leaf]) -> bool:

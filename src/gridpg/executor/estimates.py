@@ -1,0 +1,97 @@
+"""Gathering the estimates the exchange planner asks for (planner/estimates.py).
+
+The planner lists EXPLAINs (node, SELECT, how many nodes hold such rows); this module runs
+them and hands the answers back as values: all the requests of one node in one round
+trip, each answer the node planner's row count (times the nodes) and row width. It
+decides nothing: what to do with the numbers is the planner's.
+
+An EXPLAIN runs on a pooled connection of its own, set up as the session's (the
+statement's transaction may not have begun its block yet, and a node it joined now would
+run the scratch tables' DDL outside it), unless it reads a subplan's scratch table, which
+only the statement's own block sees.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gridpg.datanode.connection import BackendConnection
+from gridpg.errors import PgError
+from gridpg.executor.spool import _all as spool_all
+from gridpg.planner.estimates import Estimate, EstimateRequest
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+
+async def gather(dispatcher: Dispatcher, request: ExecRequest | None, requests: Sequence[EstimateRequest],
+                 tolerant: bool = False) -> dict[tuple[str, str], Estimate]:
+    """Every request's estimate, the nodes asked at once. `tolerant`: a request whose
+    EXPLAIN fails (a table made in this transaction, seen only by its block) is left out;
+    otherwise the error is raised."""
+    from gridpg.executor.multi import inline_params
+
+    texts = []
+    for req in requests:
+        sql = req.sql
+        if "$" in sql and request is not None:
+            sql = await inline_params(dispatcher, request, sql)
+        texts.append(sql)
+    batches: dict[tuple[str, bool], list[int]] = {}
+    for n, req in enumerate(requests):
+        batches.setdefault((req.group, req.in_block), []).append(n)
+    out: dict[tuple[str, str], Estimate] = {}
+
+    async def one(group: str, in_block: bool, members: list[int]) -> None:
+        plans = await _explain(dispatcher, group, in_block, [texts[n] for n in members], tolerant)
+        for n, plan in zip(members, plans):
+            if plan is not None:
+                req = requests[n]
+                out[req.label] = Estimate(float(plan["Plan Rows"]) * req.nodes, int(plan.get("Plan Width", 0)))
+
+    await spool_all([one(g, b, m) for (g, b), m in batches.items()])
+    return out
+
+
+async def _explain(dispatcher: Dispatcher, group: str, in_block: bool, selects: list[str],
+                   tolerant: bool) -> list[dict | None]:
+    """The top plan node of each SELECT on `group`, one round trip (each alone when the
+    batch fails and `tolerant`: None for those that fail)."""
+    async def run(conn: BackendConnection) -> list[dict | None]:
+        try:
+            return _plans(await conn.simple_query("; ".join(f"EXPLAIN (FORMAT JSON) {s}" for s in selects)))
+        except PgError:
+            if not tolerant:
+                raise
+        out: list[dict | None] = []
+        for select in selects:
+            try:
+                out += _plans(await conn.simple_query(f"EXPLAIN (FORMAT JSON) {select}"))
+            except PgError:
+                out.append(None)
+        return out
+
+    if in_block:
+        conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+        await conn.settle()
+        return await run(conn)
+    coord = dispatcher.coord
+    conn = await coord.internal_acquire(group)
+    try:
+        await dispatcher.runner._setup_connection(conn)
+        plans = await run(conn)
+    except BaseException:
+        coord.pools.pool(group).discard(conn)
+        raise
+    coord.pools.pool(group).release(conn)
+    return plans
+
+
+def _plans(results: Sequence[object]) -> list[dict | None]:
+    out: list[dict | None] = []
+    for result in results:
+        rows = getattr(result, "rows", [])
+        out.append(json.loads(rows[0][0] or "[]")[0]["Plan"] if rows else None)
+    return out
