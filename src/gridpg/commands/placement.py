@@ -47,6 +47,7 @@ from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal, quote_qualified
 
 if TYPE_CHECKING:
+    from gridpg.commands.ddl import DdlRunner
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 log = logging.getLogger("gridpg.placement")
@@ -58,6 +59,7 @@ STANDBY_BUDGET = 0.5  # seconds the groups' standbys get to replay the switch wh
 LOCK_NOT_AVAILABLE = "55P03"
 NOT_IN_PREREQUISITE_STATE = "55000"
 SHARD_SCHEMA = "gridpg_shards"
+MOVED_AWAY = "gridpg_moved_away"  # CHECK (false) on a source shard emptied by its switch
 _REQUIRED = {
     "move": ("colocation", "remainder", "source", "target"),
     "add_reference": ("tables", "source", "target"),
@@ -66,10 +68,14 @@ _REQUIRED = {
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, args: list[Any]) -> None:
-    """Parse the change, switch it under a bounded pause, answer one row ('switched')."""
+    """Parse the change, switch it (a move under a shard hold, the others under a bounded
+    pause), answer one row ('switched')."""
     if not dispatcher.session.info.is_superuser:
         raise PgError(INSUFFICIENT_PRIVILEGE, f"must be superuser to call {FUNCTION}()")
     change = _parse_change(args, request)
+    if change["kind"] == "move":
+        await _run_move(dispatcher, request, change)
+        return
     gate = dispatcher.coord.pause_gate
     session = dispatcher.session
     if not await gate.pause_within(session, PAUSE_BUDGET, dispatcher.runner.in_block()):
@@ -81,6 +87,46 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, args: list[Any]) -> 
         await _switch(dispatcher, request, change)
         groups = [change["group"]] if change["kind"] == "release_group" else [change["source"], change["target"]]
         await _wait_standbys_replayed(dispatcher, [str(g) for g in groups])
+    finally:
+        await gate.unpause(session)
+
+
+async def _run_move(dispatcher: Dispatcher, request: ExecRequest, change: dict[str, Any]) -> None:
+    """A shard group's switch holding only the statements that touch it:
+
+      1. the hold (GTM scope, executor/shard_hold.py): every coordinator worker holds new
+         statements touching the shard group and has none of them in flight, within
+         `PAUSE_BUDGET`, else 55P03;
+      2. in the switch's own 2PC block on the source: `LOCK` of the shard tables, ACCESS
+         EXCLUSIVE, `lock_timeout` `PAUSE_BUDGET`: it waits for exactly the transactions
+         that read or wrote them before the hold (PostgreSQL's locks, not the coordinators'
+         bookkeeping), else 55P03; from here on nothing writes them on the source;
+      3. catch-up: a marker written on the source after the lock is applied on the target;
+      4. the same 2PC: ATTACH on the target (SHARE UPDATE EXCLUSIVE on its parent: readers
+         and writers of the other shards go on), the source shards emptied (TRUNCATE, not
+         published) and closed to writes (`CHECK (false)`), the placement switched on every
+         catalog server; every coordinator reloads before the hold ends.
+    The source parent is never locked as a whole (a DETACH would take ACCESS EXCLUSIVE on it
+    and queue every reader of the table's other shards behind the oldest open transaction);
+    the emptied shards are detached CONCURRENTLY by the rebalancer's cleanup."""
+    session, gate = dispatcher.session, dispatcher.coord.pause_gate
+    group_sql, metadata, scope = _move(dispatcher.runner.snapshot(), change)
+    if not await gate.hold_within(session, scope, PAUSE_BUDGET):
+        raise PgError(LOCK_NOT_AVAILABLE, f"could not hold shard {change['remainder']} of colocation "
+                      f"{change['colocation']} quickly enough for the switch",
+                      hint="statements touching it ran long; the rebalancer retries")
+    try:
+        from gridpg.commands.ddl import DdlRunner
+
+        ddl = DdlRunner(dispatcher)
+        timeout = f"SET LOCAL lock_timeout = {int(PAUSE_BUDGET * 1000)}"
+        await (await ddl.conn(str(change["source"]))).simple_query(
+            f"{timeout}; LOCK TABLE {', '.join(scope['relations'])} IN ACCESS EXCLUSIVE MODE")
+        await (await ddl.conn(str(change["target"]))).simple_query(timeout)
+        if change.get("marker"):
+            await _wait_caught_up(dispatcher, change["source"], change["target"], change["marker"])
+        await _apply(dispatcher, request, ddl, group_sql, metadata)
+        await _wait_standbys_replayed(dispatcher, [str(change["source"]), str(change["target"])])
     finally:
         await gate.unpause(session)
 
@@ -155,17 +201,21 @@ async def _wait_standbys_replayed(dispatcher: Dispatcher, groups: list[str]) -> 
 async def _switch(dispatcher: Dispatcher, request: ExecRequest, change: dict[str, Any]) -> None:
     """Datanode DDL and metadata in one 2PC; committed, the epoch bumped and every
     coordinator reloaded when this returns (DdlRunner.finish)."""
-    from gridpg.commands.ddl import DdlRunner, as_cluster_owner
+    from gridpg.commands.ddl import DdlRunner
 
     ddl = DdlRunner(dispatcher)
     snapshot = dispatcher.runner.snapshot()
-    kind = change["kind"]
-    if kind == "move":
-        group_sql, metadata = _move(snapshot, change)
-    elif kind == "add_reference":
+    if change["kind"] == "add_reference":
         group_sql, metadata = _add_reference(snapshot, change)
     else:
         group_sql, metadata = _release_group(snapshot, str(change["group"]))
+    await _apply(dispatcher, request, ddl, group_sql, metadata)
+
+
+async def _apply(dispatcher: Dispatcher, request: ExecRequest, ddl: DdlRunner,
+                 group_sql: dict[str, list[str]], metadata: list[str]) -> None:
+    from gridpg.commands.ddl import as_cluster_owner
+
     for group, statements in group_sql.items():
         if statements:
             await (await ddl.conn(group)).simple_query(";\n".join(statements))
@@ -179,8 +229,10 @@ async def _switch(dispatcher: Dispatcher, request: ExecRequest, change: dict[str
     await ddl.finish("SELECT 1")
 
 
-def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
+def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, list[str]], list[str], dict[str, Any]]:
+    """The target's ATTACHes, the source's emptying, the metadata, and the hold's scope."""
     from gridpg.commands.ddl import shard_table_name
+    from gridpg.executor.shard_hold import build_scope
 
     colocation, remainder = int(change["colocation"]), int(change["remainder"])
     source, target = str(change["source"]), str(change["target"])
@@ -188,7 +240,7 @@ def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, 
     tables = [t for t in snapshot.tables_in_colocation(colocation) if t.method == "hash"]
     if not tables:
         raise PgError(UNDEFINED_OBJECT, f"colocation {colocation} has no tables")
-    attach, detach, metadata = [], [], []
+    attach, empty, shards, metadata = [], [], [], []
     for table in tables:
         where = snapshot.shard_group(table.schema, table.name, remainder)
         if where != source:
@@ -198,11 +250,14 @@ def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, 
         shard = quote_qualified(SHARD_SCHEMA, shard_table_name(table.schema, table.name, remainder))
         attach.append(f"ALTER TABLE {parent} ATTACH PARTITION {shard} FOR VALUES WITH "
                       f"(MODULUS {int(table.shard_count or 0)}, REMAINDER {remainder})")
-        detach.append(f"ALTER TABLE {parent} DETACH PARTITION {shard}")
+        shards.append(shard)
+        empty.append(f"ALTER TABLE {shard} ADD CONSTRAINT {MOVED_AWAY} CHECK (false) NOT VALID")
         metadata.append(store.sql_move_shard(table.schema, table.name, remainder, target))
         if target not in table.groups:
             metadata.append(_sql_set_groups(table, sorted({*table.groups, target})))
-    return {target: attach, source: detach}, metadata
+    empty.insert(0, f"TRUNCATE {', '.join(shards)}")
+    scope = build_scope([(t.schema, t.name) for t in tables], colocation, remainder, source, target, shards)
+    return {target: attach, source: empty}, metadata, scope
 
 
 def _add_reference(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
