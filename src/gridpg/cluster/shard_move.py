@@ -9,10 +9,10 @@ copied to a new group. The datanode-side steps, each safe to run again:
             streaming); wait until every table is synchronised and a marker written on the
             source has been applied on the target
   switch    `gridpg_switch_placement()` through a coordinator (commands/placement.py):
-            a hold of only the statements touching the shard group, the source shards
-            locked, marker catch-up, ATTACH on the target, the source shards emptied and
-            closed, metadata, in one 2PC; retried while it reports 55P03 (transactions
-            touching the shards ran long)
+            a hold of only the statements touching the shard group, marker catch-up,
+            subscription disabled, ATTACH on the target, the source shards emptied,
+            metadata, in one 2PC; retried while it reports 55P03 (statements or
+            transactions writing the shards ran long)
   cleanup   drop subscription, publication, slot, marker; the emptied source shards
             detached CONCURRENTLY and dropped
   rollback  (resume of a move that did not switch) undo prepare and copy on both sides
@@ -41,10 +41,9 @@ SHARD_SCHEMA = "gridpg_shards"
 SWITCH_ATTEMPTS = 40
 SYNC_TIMEOUT = 3600.0
 CATCH_UP_TIMEOUT = 120.0
-# Never TRUNCATE: the switch empties the source shards with it (commands/placement.py),
-# which the target's copy must not follow.
+# No TRUNCATE: a truncated source must never empty the copy (the switch itself empties
+# the source with DELETE after disabling the subscription: commands/placement.py).
 PUBLISHED = "insert, update, delete"
-MOVED_AWAY = "gridpg_moved_away"
 
 Progress = Callable[[int, int], None]  # (bytes copied, bytes to copy)
 
@@ -328,7 +327,7 @@ def _change_document(spec: CopySpec, marker_value: int) -> dict[str, object]:
     marker = {"table": spec.marker, "value": marker_value}
     if spec.kind == "move":
         return {"kind": "move", "colocation": spec.colocation, "remainder": spec.remainder,
-                "source": spec.source, "target": spec.target, "marker": marker}
+                "source": spec.source, "target": spec.target, "marker": marker, "subscription": spec.name}
     return {"kind": "add_reference", "tables": spec.tables, "source": spec.source,
             "target": spec.target, "marker": marker}
 
@@ -390,19 +389,23 @@ async def _drop_replication(spec: CopySpec, ends: Endpoints) -> None:
 
 
 async def _detach_emptied(address: NodeAddress, relation: str) -> None:
-    """Detach a source shard the switch emptied and closed (CHECK (false)) from its parent,
-    CONCURRENTLY: it waits for transactions older than the switch that used the parent,
-    and blocks none of the readers and writers of the other shards (an interrupted detach
-    is finished with FINALIZE)."""
+    """Detach a source shard its switch emptied (the catalog placed it elsewhere since)
+    from its parent CONCURRENTLY: that waits for transactions older than the switch that
+    used the parent and blocks none of the other shards' readers and writers (an
+    interrupted detach is finished with FINALIZE). Rows found in it afterwards were written
+    past the switch: it is kept and the cleanup stops, never dropping them."""
     rows = await run_sql(address, (
         "SELECT i.inhparent::pg_catalog.regclass::text, i.inhdetachpending FROM pg_catalog.pg_inherits i "
-        f"WHERE i.inhrelid = pg_catalog.to_regclass({quote_literal(relation)}) AND EXISTS (SELECT 1 FROM "
-        f"pg_catalog.pg_constraint c WHERE c.conrelid = i.inhrelid AND c.conname = {quote_literal(MOVED_AWAY)})"))
-    if not rows:
-        return
-    parent, pending = rows[0]
-    how = "FINALIZE" if pending == "t" else "CONCURRENTLY"
-    await run_sql(address, f"ALTER TABLE {parent} DETACH PARTITION {relation} {how}")
+        f"WHERE i.inhrelid = pg_catalog.to_regclass({quote_literal(relation)})"))
+    if rows:
+        parent, pending = rows[0]
+        how = "FINALIZE" if pending == "t" else "CONCURRENTLY"
+        await run_sql(address, f"ALTER TABLE {parent} DETACH PARTITION {relation} {how}")
+    if await _exists(address, relation):
+        left = await run_sql(address, f"SELECT count(*) FROM {relation}")
+        if left[0][0] != "0":
+            raise MoveError(f"{relation} on {address.name} holds {left[0][0]} rows written after its "
+                            "shard moved; it is kept (detached): move them by hand, then drop it")
 
 
 def _drop_if_detached(relation: str) -> str:

@@ -2,25 +2,21 @@
 
 The rebalancer (cluster/rebalance.py) copies a shard group to its new datanode group and
 keeps it current with logical replication; this function does the short part that must
-not race with writes, inside the coordinator that owns the pause gate:
+not race with writes, inside a coordinator:
 
-  1. PAUSE CLUSTER, bounded: new transactions wait at the gate and the running ones
-     finish; if they do not finish within `PAUSE_BUDGET` the pause is released and the
-     call fails with 55P03 (the caller retries later), so no client waits long;
-  2. catch-up: a marker row written on the source must have been applied on the target
-     (logical replication applies in commit order, so everything before it is there);
-  3. one distributed transaction (2PC): ATTACH the copies on the target, DETACH the
-     originals on the source, switch the placement on every catalog server;
-  4. the metadata epoch is bumped and every coordinator has reloaded (metadata_changed)
-     before the pause is released: no transaction plans with the old placement after it;
-     the groups' streaming standbys (which read-only coordinators read) get a bounded
-     wait to replay the switch.
-
-A stale coordinator that still routed to the source would meet a detached shard there
-and fail loudly ("no partition of relation found"), never write where no one reads.
+- a *move* holds only the statements that touch the moving shard group (a scoped pause,
+  a "shard hold": `_run_move` says how), so every other transaction runs untouched;
+- adding reference tables to a group and releasing a drained group still pause the
+  whole cluster, bounded: new transactions wait at the gate and the running ones finish
+  within `PAUSE_BUDGET`, else the pause is released and the call fails with 55P03;
+then, in both cases, one 2PC over the datanodes concerned and every catalog server, the
+metadata epoch bumped and every coordinator reloaded (metadata_changed) before the hold
+or pause ends (no statement plans with the old placement after it), and the groups'
+streaming standbys (which read-only coordinators read) given a bounded wait to replay it.
 
 The change is a JSON document (built by cluster/rebalance.py), one of:
-  {"kind": "move", "colocation": c, "remainder": r, "source": g1, "target": g2, "marker": m}
+  {"kind": "move", "colocation": c, "remainder": r, "source": g1, "target": g2, "marker": m,
+   "subscription": name of the move's subscription on g2}
   {"kind": "add_reference", "tables": [[schema, table], ...], "source": g1, "target": g2,
    "marker": m}
   {"kind": "release_group", "group": g}
@@ -44,7 +40,7 @@ from gridpg.errors import (
     PgError,
 )
 from gridpg.pgwire import codec
-from gridpg.sql.quote import quote_literal, quote_qualified
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.commands.ddl import DdlRunner
@@ -59,7 +55,6 @@ STANDBY_BUDGET = 0.5  # seconds the groups' standbys get to replay the switch wh
 LOCK_NOT_AVAILABLE = "55P03"
 NOT_IN_PREREQUISITE_STATE = "55000"
 SHARD_SCHEMA = "gridpg_shards"
-MOVED_AWAY = "gridpg_moved_away"  # CHECK (false) on a source shard emptied by its switch
 _REQUIRED = {
     "move": ("colocation", "remainder", "source", "target"),
     "add_reference": ("tables", "source", "target"),
@@ -95,40 +90,90 @@ async def _run_move(dispatcher: Dispatcher, request: ExecRequest, change: dict[s
     """A shard group's switch holding only the statements that touch it:
 
       1. the hold (GTM scope, executor/shard_hold.py): every coordinator worker holds new
-         statements touching the shard group and has none of them in flight, within
-         `PAUSE_BUDGET`, else 55P03;
-      2. in the switch's own 2PC block on the source: `LOCK` of the shard tables, ACCESS
-         EXCLUSIVE, `lock_timeout` `PAUSE_BUDGET`: it waits for exactly the transactions
-         that read or wrote them before the hold (PostgreSQL's locks, not the coordinators'
-         bookkeeping), else 55P03; from here on nothing writes them on the source;
-      3. catch-up: a marker written on the source after the lock is applied on the target;
-      4. the same 2PC: ATTACH on the target (SHARE UPDATE EXCLUSIVE on its parent: readers
-         and writers of the other shards go on), the source shards emptied (TRUNCATE, not
-         published) and closed to writes (`CHECK (false)`), the placement switched on every
-         catalog server; every coordinator reloads before the hold ends.
-    The source parent is never locked as a whole (a DETACH would take ACCESS EXCLUSIVE on it
-    and queue every reader of the table's other shards behind the oldest open transaction);
-    the emptied shards are detached CONCURRENTLY by the rebalancer's cleanup."""
+         statements touching the shard group, and has none of them in flight and no open
+         transaction that wrote it, within `PAUSE_BUDGET`, else 55P03;
+      2. catch-up: a marker written on the source is applied on the target, then the
+         subscription is disabled and its apply worker gone (nothing more arrives);
+      3. one 2PC: the copies counted and ATTACHed on the target (SHARE UPDATE EXCLUSIVE on
+         its parent: readers and writers of the other shards go on), the source shards
+         emptied by DELETE (ROW EXCLUSIVE; not replicated: the subscription is off), each
+         count equal to its copy's or the switch fails, the placement switched on every
+         catalog server; every coordinator has reloaded before the hold ends.
+    The source parent is never locked as a whole (a DETACH takes ACCESS EXCLUSIVE on it and
+    waits for every transaction that touched any shard of the table there, which datanode
+    sessions' generic plans lock all of); the rebalancer's cleanup detaches the emptied
+    shards CONCURRENTLY."""
     session, gate = dispatcher.session, dispatcher.coord.pause_gate
-    group_sql, metadata, scope = _move(dispatcher.runner.snapshot(), change)
+    snapshot = dispatcher.runner.snapshot()
+    group_sql, metadata, scope = _move(snapshot, change)
+    source, target = str(change["source"]), str(change["target"])
+    subscription, marker = change.get("subscription"), change.get("marker")
+    if not isinstance(subscription, str) or not marker:
+        raise PgError(INVALID_PARAMETER_VALUE, f"{FUNCTION}(): a move needs its subscription and marker")
+    await _set_subscription(dispatcher, target, subscription, enabled=True)
     if not await gate.hold_within(session, scope, PAUSE_BUDGET):
         raise PgError(LOCK_NOT_AVAILABLE, f"could not hold shard {change['remainder']} of colocation "
                       f"{change['colocation']} quickly enough for the switch",
-                      hint="statements touching it ran long; the rebalancer retries")
+                      hint="statements or transactions writing it ran long; the rebalancer retries")
+    switched = False
     try:
+        await _wait_caught_up(dispatcher, source, target, marker)
+        await _set_subscription(dispatcher, target, subscription, enabled=False)
         from gridpg.commands.ddl import DdlRunner
 
         ddl = DdlRunner(dispatcher)
-        timeout = f"SET LOCAL lock_timeout = {int(PAUSE_BUDGET * 1000)}"
-        await (await ddl.conn(str(change["source"]))).simple_query(
-            f"{timeout}; LOCK TABLE {', '.join(scope['relations'])} IN ACCESS EXCLUSIVE MODE")
-        await (await ddl.conn(str(change["target"]))).simple_query(timeout)
-        if change.get("marker"):
-            await _wait_caught_up(dispatcher, change["source"], change["target"], change["marker"])
-        await _apply(dispatcher, request, ddl, group_sql, metadata)
-        await _wait_standbys_replayed(dispatcher, [str(change["source"]), str(change["target"])])
+        await _empty_and_attach(ddl, source, target, group_sql, scope["relations"])
+        await _apply(dispatcher, request, ddl, {}, metadata)
+        switched = True
+        await _wait_standbys_replayed(dispatcher, [source, target])
     finally:
-        await gate.unpause(session)
+        try:
+            if not switched:
+                await _set_subscription(dispatcher, target, subscription, enabled=True)
+        finally:
+            await gate.unpause(session)
+
+
+async def _empty_and_attach(ddl: DdlRunner, source: str, target: str, group_sql: dict[str, list[str]],
+                            relations: list[str]) -> None:
+    """In the switch's 2PC: count and ATTACH the copies, DELETE the originals; the counts
+    must agree (a write that reached the source past the hold would differ)."""
+    timeout = f"SET LOCAL lock_timeout = {int(PAUSE_BUDGET * 1000)}"
+    dst = await ddl.conn(target)
+    await dst.simple_query(timeout)
+    copied = [int((await dst.query(f"SELECT count(*) FROM {r}"))[0][0] or 0) for r in relations]
+    await dst.simple_query(";\n".join(group_sql[target]))
+    src = await ddl.conn(source)
+    await src.simple_query(timeout)
+    for relation, expected in zip(relations, copied, strict=True):
+        results = await src.simple_query(f"DELETE FROM {relation}")
+        deleted = int(results[-1].tag.rsplit(" ", 1)[-1]) if results and results[-1].tag else -1
+        if deleted != expected:
+            raise PgError(NOT_IN_PREREQUISITE_STATE, f"{relation} has {deleted} rows on {source} but its "
+                          f"copy on {target} has {expected}; the switch is abandoned",
+                          hint="a write reached the source outside the hold; run the rebalance again")
+
+
+async def _set_subscription(dispatcher: Dispatcher, target: str, name: str, enabled: bool) -> None:
+    """ENABLE the move's subscription, or DISABLE it and wait (bounded) until its apply
+    worker is gone."""
+    coord = dispatcher.coord
+    conn = await coord.internal_acquire(target)
+    try:
+        await conn.simple_query(f"ALTER SUBSCRIPTION {quote_ident(name)} {'ENABLE' if enabled else 'DISABLE'}")
+        if enabled:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CATCH_UP_BUDGET * 4
+        sql = ("SELECT count(*) FROM pg_catalog.pg_stat_subscription WHERE pid IS NOT NULL "
+               f"AND subname = {quote_literal(name)}")
+        while (await conn.query(sql))[0][0] != "0":
+            if loop.time() > deadline:
+                raise PgError(LOCK_NOT_AVAILABLE, f"the subscription {name} on {target} did not stop in time",
+                              hint="the rebalancer retries")
+            await asyncio.sleep(0.005)
+    finally:
+        coord.pools.pool(target).release(conn)
 
 
 def _parse_change(args: list[Any], request: ExecRequest) -> dict[str, Any]:
@@ -230,7 +275,7 @@ async def _apply(dispatcher: Dispatcher, request: ExecRequest, ddl: DdlRunner,
 
 
 def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, list[str]], list[str], dict[str, Any]]:
-    """The target's ATTACHes, the source's emptying, the metadata, and the hold's scope."""
+    """The target's ATTACHes, the metadata, and the hold's scope (with the shard tables)."""
     from gridpg.commands.ddl import shard_table_name
     from gridpg.executor.shard_hold import build_scope
 
@@ -240,7 +285,7 @@ def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, 
     tables = [t for t in snapshot.tables_in_colocation(colocation) if t.method == "hash"]
     if not tables:
         raise PgError(UNDEFINED_OBJECT, f"colocation {colocation} has no tables")
-    attach, empty, shards, metadata = [], [], [], []
+    attach, shards, metadata = [], [], []
     for table in tables:
         where = snapshot.shard_group(table.schema, table.name, remainder)
         if where != source:
@@ -251,13 +296,11 @@ def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, 
         attach.append(f"ALTER TABLE {parent} ATTACH PARTITION {shard} FOR VALUES WITH "
                       f"(MODULUS {int(table.shard_count or 0)}, REMAINDER {remainder})")
         shards.append(shard)
-        empty.append(f"ALTER TABLE {shard} ADD CONSTRAINT {MOVED_AWAY} CHECK (false) NOT VALID")
         metadata.append(store.sql_move_shard(table.schema, table.name, remainder, target))
         if target not in table.groups:
             metadata.append(_sql_set_groups(table, sorted({*table.groups, target})))
-    empty.insert(0, f"TRUNCATE {', '.join(shards)}")
     scope = build_scope([(t.schema, t.name) for t in tables], colocation, remainder, source, target, shards)
-    return {target: attach, source: empty}, metadata, scope
+    return {target: attach}, metadata, scope
 
 
 def _add_reference(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:

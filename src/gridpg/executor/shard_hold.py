@@ -15,6 +15,12 @@ read or write those shards; everything else runs untouched. The hold is GTM stat
 Classification errs towards holding: a statement wrongly held waits (bounded), one wrongly
 let through could read the old placement. Nothing here runs while no hold is set: the
 hot path reads one attribute. Talks to no server; the planner's cached analysis is read.
+
+`written_shards` is the other half: what a statement inside a transaction block writes,
+as (colocation, shard) pairs (-1: every shard; (-1, -1): not known), kept on the
+transaction (`DistributedTransaction.shard_writes`; the fast paths note theirs in
+executor/routed.py). The switch waits for every open transaction that wrote the held
+shards: their writes must be committed before the final catch-up.
 """
 
 from __future__ import annotations
@@ -104,6 +110,69 @@ def analysis_touches(planner: Planner, hold: ShardHold, analysis: Analysis, cata
         return True
     return any(hold.holds_table(planner.resolve(catalog.snapshot, ref, session.search_path))
                for ref in analyze.relations(tree))
+
+
+ANY_SHARD = (-1, -1)
+
+
+def wrote_held(writes: set[tuple[int, int]], hold: ShardHold) -> bool:
+    """Whether writes noted on a transaction include the held shard group."""
+    return bool(writes) and (ANY_SHARD in writes or (hold.colocation, hold.remainder) in writes
+                             or (hold.colocation, -1) in writes)
+
+
+def written_shards(planner: Planner, sql: str, catalog: CatalogView, session: SessionView,
+                   params: BoundParams, simple: bool) -> set[tuple[int, int]]:
+    """The (colocation, shard) pairs a statement may write (see the module docstring)."""
+    try:
+        analysis = planner.analysis(sql, catalog, session, simple)
+    except PgError:
+        return {ANY_SHARD}
+    route = analysis.route
+    if route in _PASSING_ROUTES:
+        return set()
+    if route == "session":
+        return {ANY_SHARD} if analysis.kind == "ExecuteStmt" else set()
+    spec = analysis.router if isinstance(analysis.router, RouterSpec) else None
+    if route == "query":
+        if analysis.kind == "SelectStmt" and not (
+                spec.writes if spec is not None else analyze.has_node(analysis.tree, "lockingClause")):
+            return set()
+        if analysis.literals is not None:
+            params = BoundParams.from_texts(analysis.literals)
+        return _query_writes(analysis, spec, params)
+    if not analysis.tree:
+        return {ANY_SHARD}
+    out = set()
+    for ref in analyze.relations(analysis.tree):
+        table = planner.resolve(catalog.snapshot, ref, session.search_path)
+        if table is not None and table.colocation_id is not None:
+            out.add((table.colocation_id, -1))
+    return out
+
+
+def _query_writes(analysis: Analysis, spec: RouterSpec | None, params: BoundParams) -> set[tuple[int, int]]:
+    out: set[tuple[int, int]] = set()
+    pinned: set[tuple[str, str]] = set()
+    for table, values in spec.pins if spec is not None else ():
+        if table.colocation_id is None or table.method != "hash":
+            continue
+        found = []
+        for value in values:
+            text = value_text(value, params)
+            try:
+                found.append(None if text is UNKNOWN else shard_for_text(
+                    table.column_type or "", text, table.shard_count or 1))  # type: ignore[arg-type]
+            except (ValueError, TypeError, OverflowError):
+                found.append(None)
+        if None not in found:
+            out.update((table.colocation_id, r) for r in found if r is not None)
+            pinned.add((table.schema, table.name))
+    for resolved in analysis.resolved:
+        table = resolved.table
+        if table is not None and table.colocation_id is not None and (table.schema, table.name) not in pinned:
+            out.add((table.colocation_id, -1))
+    return out
 
 
 def _pinned_elsewhere(spec: Any, hold: ShardHold, held_refs: int, params: BoundParams | None) -> bool:

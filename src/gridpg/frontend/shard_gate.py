@@ -1,6 +1,7 @@
 """The statement side of a shard hold (an online move's switch): held statements wait,
-statements of transactions already holding the shards go on, REPEATABLE READ snapshots
-older than a switch are refused where they would read the moved shards.
+statements of transactions that already wrote the shards go on (the switch waits for
+them to end), REPEATABLE READ snapshots older than a switch are refused where they would
+read the moved shards; inside transaction blocks, what each statement writes is noted.
 
 Called by `StatementRunner.run` only while this worker sees a hold, or for a REPEATABLE
 READ block that took its snapshot before a switch this worker has seen since; the hot
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog.model import CatalogError, CatalogSnapshot
 from gridpg.errors import SERIALIZATION_FAILURE, PgError
-from gridpg.executor.shard_hold import ShardHold, statement_touches
+from gridpg.executor.shard_hold import ShardHold, statement_touches, written_shards, wrote_held
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import ExecRequest
@@ -33,8 +34,8 @@ async def pass_hold(runner: StatementRunner, request: ExecRequest) -> None:
         return
     if not _touches(runner, hold, request.sql, request):
         return
-    if await _holds_shard_locks(runner, hold):
-        return  # it touched them before the hold: the switch waits for it on the datanode
+    if runner.txn.in_block and wrote_held(runner.txn.shard_writes, hold):
+        return  # it wrote them before the hold: it must finish, the switch waits for it
     runner.waiting_for_hold = True
     try:
         await gate.wait_hold_released(HOLD_WAIT)
@@ -64,29 +65,16 @@ def _touches(runner: StatementRunner, hold: ShardHold, sql: str, request: ExecRe
                              params, simple)
 
 
-async def _holds_shard_locks(runner: StatementRunner, hold: ShardHold) -> bool:
-    """The session's transaction holds a lock on a held shard on the source (it read or
-    wrote it before the hold): asked of its own connection there."""
-    txn = runner.txn
-    part = txn.participants.get(hold.source)
-    if not txn.in_block or part is None or hold.source in runner.pending_sync \
-            or part.conn.is_closed or part.conn.txn_status != b"T":
-        return False
-    names = ", ".join(_literal(r) for r in hold.relations)
-    sql = ("SELECT count(*) FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid() "
-           f"AND locktype = 'relation' AND relation IN (SELECT pg_catalog.to_regclass(n) FROM "
-           f"pg_catalog.unnest(ARRAY[{names}]::text[]) n)")
-    try:
-        rows = await part.conn.query(sql)
-    except PgError:
-        return False
-    return bool(rows) and rows[0][0] not in ("0", None)
+def note_writes(runner: StatementRunner, request: ExecRequest) -> None:
+    """Inside a transaction block: what the statement writes, on the transaction."""
+    from gridpg.executor.run import catalog_view, session_view
 
-
-def _literal(text: str) -> str:
-    from gridpg.sql.quote import quote_literal
-
-    return quote_literal(text)
+    planner = runner.coord.planner
+    if planner is None or runner.coord.snapshot is None:
+        return
+    dispatcher = runner.dispatcher
+    runner.txn.shard_writes |= written_shards(planner, request.sql, catalog_view(dispatcher),
+                                              session_view(dispatcher), request.bound(), request.simple)
 
 
 def _ensure_snapshot_not_moved(runner: StatementRunner, request: ExecRequest) -> None:

@@ -36,6 +36,7 @@ from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
 from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed, literal_types
+from gridpg.executor.shard_hold import wrote_held
 from gridpg.frontend import readonly, session_commands, shard_gate
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
@@ -144,9 +145,19 @@ class StatementRunner:
         finally:
             self.waiting_for_pause = False
 
+    @property
+    def shard_checks_due(self) -> bool:
+        """A shard hold is set, or this REPEATABLE READ block's snapshot predates a shard
+        switch: statements go the general path, which checks them (frontend/shard_gate.py)."""
+        gate = self.coord.pause_gate
+        return gate.hold is not None or (self.txn.moved_since is not None
+                                         and self.txn.moved_since != gate.switches)
+
     def in_flight_touches(self, hold: ShardHold) -> bool:
-        """A statement of this session is past the gates and may touch the held shards (a
-        shard hold's drain waits for it)."""
+        """A statement of this session is past the gates and may touch the held shards, or
+        its open transaction wrote them (a shard hold's drain waits for either)."""
+        if self.txn.in_block and wrote_held(self.txn.shard_writes, hold):
+            return True  # its writes must be committed before the switch's catch-up
         if not self._running or self.waiting_for_hold or self.waiting_for_pause:
             return False
         return shard_gate.text_touches(self, hold, self.current_sql)
@@ -327,7 +338,7 @@ class StatementRunner:
 
     async def _simple_statements(self, statements: list[str]) -> None:
         self.current_sql = statements[0]
-        if len(statements) == 1 and self.coord.pause_gate.hold is None \
+        if len(statements) == 1 and not self.shard_checks_due \
                 and await self._query_routed(statements[0]):
             self.txn.release_if_idle()
             return
@@ -393,7 +404,7 @@ class StatementRunner:
             return
         if (not max_rows and portal.cursor is None and self.private_snapshot is None
                 and not self.coord.read_only and not self.temps.pinned
-                and self.coord.pause_gate.hold is None):
+                and not self.shard_checks_due):
             # the fast path too waits at PAUSE CLUSTER's gate and counts as running
             await self._pass_pause_gate(portal.statement.sql)
             self.current_sql = portal.statement.sql
@@ -442,7 +453,7 @@ class StatementRunner:
         if route is None or planner is None:
             return False
         txn.ensure_not_failed()
-        group = route.group_for_literals(planner, literals)
+        group = route.group_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
         if group is None:
             return False
         types = literal_types(sql, text)
@@ -519,7 +530,7 @@ class StatementRunner:
         and these settings, and nothing that `execute_portal` would stop at (no open cycle,
         failed block, closed pause gate or catalog check due). None: message by message."""
         if self.private_snapshot is not None or self.coord.read_only or self.temps.pinned \
-                or self.pending_sync or self.is_loopback or self.coord.pause_gate.hold is not None:
+                or self.pending_sync or self.is_loopback or self.shard_checks_due:
             return None  # (a loopback's statements go message by message: its own describe)
         if statement.routed_key != (self.coord.snapshot, self.settings_generation, self.temps.names):
             return None
@@ -637,10 +648,10 @@ class StatementRunner:
 
     async def run(self, request: ExecRequest) -> None:
         await self._pass_pause_gate(request.sql)
-        gate = self.coord.pause_gate
-        if (gate.hold is not None and self.session is not gate.pauser) or (
-                self.txn.moved_since is not None and self.txn.moved_since != gate.switches):
+        if self.shard_checks_due and self.session is not self.coord.pause_gate.pauser:
             await shard_gate.pass_hold(self, request)
+        if self.txn.in_block:
+            shard_gate.note_writes(self, request)
         if not self._running:
             self._note_statement(request.sql)
         self.current_sql = request.sql

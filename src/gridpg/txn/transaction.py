@@ -137,6 +137,9 @@ class DistributedTransaction:
         # block took its first datanode snapshot: a statement touching shards moved since
         # then fails with 40001 (frontend/shard_gate.py). None: no such snapshot.
         self.moved_since: int | None = None
+        # (colocation, shard) pairs this transaction wrote (-1: every shard of it), noted
+        # while in a block: an online move's switch waits for those writing its shard.
+        self.shard_writes: set[tuple[int, int]] = set()
         self.switch_count: Callable[[], int] | None = None
         # One snapshot on every datanode, taken under the fence (REPEATABLE READ, cluster).
         self.cluster_snapshot = False
@@ -645,6 +648,7 @@ class DistributedTransaction:
         self.begin_sql = "BEGIN"
         self.isolation = None
         self.moved_since = None
+        self.shard_writes.clear()
         self.cluster_snapshot = False
         if self.consistency is not None:
             self.consistency.local.clear()
