@@ -134,23 +134,27 @@ async def _run_move(dispatcher: Dispatcher, request: ExecRequest, change: dict[s
             await gate.unpause(session)
 
 
+# Rows and a sum of their text's hashes: the copy must equal what the source held.
+_SUMMARY = "count(*), coalesce(sum(pg_catalog.hashtextextended(t::text, 0)), 0)"
+
+
 async def _empty_and_attach(ddl: DdlRunner, source: str, target: str, group_sql: dict[str, list[str]],
                             relations: list[str]) -> None:
-    """In the switch's 2PC: count and ATTACH the copies, DELETE the originals; the counts
-    must agree (a write that reached the source past the hold would differ)."""
+    """In the switch's 2PC: summarise and ATTACH the copies, DELETE the originals; the rows
+    deleted must sum up like the copies (a write that reached the source past the hold
+    would differ: the switch then fails rather than lose it)."""
     timeout = f"SET LOCAL lock_timeout = {int(PAUSE_BUDGET * 1000)}"
     dst = await ddl.conn(target)
     await dst.simple_query(timeout)
-    copied = [int((await dst.query(f"SELECT count(*) FROM {r}"))[0][0] or 0) for r in relations]
+    copied = [(await dst.query(f"SELECT {_SUMMARY} FROM {r} t"))[0] for r in relations]
     await dst.simple_query(";\n".join(group_sql[target]))
     src = await ddl.conn(source)
     await src.simple_query(timeout)
     for relation, expected in zip(relations, copied, strict=True):
-        results = await src.simple_query(f"DELETE FROM {relation}")
-        deleted = int(results[-1].tag.rsplit(" ", 1)[-1]) if results and results[-1].tag else -1
+        deleted = (await src.query(f"WITH t AS (DELETE FROM {relation} RETURNING *) SELECT {_SUMMARY} FROM t"))[0]
         if deleted != expected:
-            raise PgError(NOT_IN_PREREQUISITE_STATE, f"{relation} has {deleted} rows on {source} but its "
-                          f"copy on {target} has {expected}; the switch is abandoned",
+            raise PgError(NOT_IN_PREREQUISITE_STATE, f"{relation} differs between {source} ({deleted[0]} rows) "
+                          f"and its copy on {target} ({expected[0]} rows); the switch is abandoned",
                           hint="a write reached the source outside the hold; run the rebalance again")
 
 

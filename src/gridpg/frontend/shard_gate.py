@@ -39,6 +39,7 @@ async def pass_hold(runner: StatementRunner, request: ExecRequest) -> None:
     runner.waiting_for_hold = True
     try:
         await gate.wait_hold_released(HOLD_WAIT)
+        await runner.coord.ensure_fresh_catalog()  # the switch bumped the epoch before the hold ended
     finally:
         runner.waiting_for_hold = False
     _ensure_snapshot_not_moved(runner, request)
@@ -69,6 +70,9 @@ def note_writes(runner: StatementRunner, request: ExecRequest) -> None:
     """Inside a transaction block: what the statement writes, on the transaction."""
     from gridpg.executor.run import catalog_view, session_view
 
+    lowered = request.sql.lower()
+    if lowered.lstrip().startswith("select") and "for" not in lowered:
+        return  # a plain read (functions' writes come back through the loopback)
     planner = runner.coord.planner
     if planner is None or runner.coord.snapshot is None:
         return

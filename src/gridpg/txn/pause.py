@@ -63,6 +63,7 @@ class PauseGate:
         self._hold_over.set()
         self.switches = 0  # holds seen to end: a transaction snapshot older than one is checked
         self.ended_holds: list[tuple[int, ShardHold]] = []  # (switches after it, hold), the latest
+        self.on_hold_end: Callable[[], None] | None = None
 
     def start(self, sessions: Callable[[], Iterable[Any]],
               activity: Callable[[], list[Any]] | None = None) -> None:
@@ -244,6 +245,8 @@ class PauseGate:
             self.switches += 1
             self.ended_holds = [*self.ended_holds[-31:], (self.switches, self.hold)]
             self.hold = None
+            if self.on_hold_end is not None:
+                self.on_hold_end()
             self._hold_over.set()
         self.paused = paused
         if paused:
