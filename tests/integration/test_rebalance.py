@@ -366,6 +366,7 @@ def test_switch_holds_only_the_moving_shard_group(cluster: Cluster) -> None:
         await shard_move.wait_synced(spec, ends, lambda _d, _t: None, 0)
 
     asyncio.run(copy())
+    waited_before = [_held_statements(cluster, i) for i in (0, 1)]
     acked: list[list[int]] = [[], []]
     failures: list[str] = []
     slowest = [0.0, 0.0]
@@ -437,6 +438,8 @@ def test_switch_holds_only_the_moving_shard_group(cluster: Cluster) -> None:
         snap.close()
     assert failures == []
     assert all(len(a) > 5 for a in acked), [len(a) for a in acked]
+    waited = [_held_statements(cluster, i) - waited_before[i] for i in (0, 1)]
+    assert all(n > 0 for n in waited), waited  # writers to the moving shard waited on both
     keys_acked = sorted(acked[0] + acked[1])
     with psycopg.connect(cluster.dsn(1), autocommit=True) as conn:
         found = conn.execute("SELECT count(*), count(DISTINCT id) FROM items WHERE id >= 9000000").fetchone()
@@ -455,6 +458,17 @@ def test_switch_holds_only_the_moving_shard_group(cluster: Cluster) -> None:
         conn.execute("DELETE FROM events WHERE item_id >= 9000000")
         conn.execute("DELETE FROM items WHERE id >= 9000000")
         conn.execute("UPDATE items SET val = 0 WHERE id = %s", (still,))
+
+
+def _held_statements(cluster: Cluster, index: int) -> float:
+    """Statements a coordinator held for a switch and then ran (its Prometheus metrics)."""
+    import urllib.request
+
+    port = cluster.topology.coordinators[index].metrics_port
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    name = 'gridpg_shard_hold_wait_seconds_count{outcome="released"} '
+    return sum(float(line[len(name):]) for line in text.splitlines() if line.startswith(name))
 
 
 @pytest.mark.parametrize("switched", [False, True])

@@ -11,8 +11,10 @@ executor/shard_hold.py.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
+from gridpg import metrics
 from gridpg.catalog.model import CatalogError, CatalogSnapshot
 from gridpg.errors import SERIALIZATION_FAILURE, PgError
 from gridpg.executor.shard_hold import ShardHold, statement_touches, written_shards, wrote_held
@@ -37,11 +39,14 @@ async def pass_hold(runner: StatementRunner, request: ExecRequest) -> None:
     if runner.txn.in_block and wrote_held(runner.txn.shard_writes, hold):
         return  # it wrote them before the hold: it must finish, the switch waits for it
     runner.waiting_for_hold = True
+    started, outcome = time.monotonic(), "failed"
     try:
         await gate.wait_hold_released(HOLD_WAIT)
         await runner.coord.ensure_fresh_catalog()  # the switch bumped the epoch before the hold ended
+        outcome = "released"
     finally:
         runner.waiting_for_hold = False
+        metrics.SHARD_HOLD_WAIT_SECONDS.labels(outcome).observe(time.monotonic() - started)
     _ensure_snapshot_not_moved(runner, request)
 
 

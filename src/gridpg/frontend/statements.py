@@ -158,8 +158,8 @@ class StatementRunner:
         its open transaction wrote them (a shard hold's drain waits for either)."""
         if self.txn.in_block and wrote_held(self.txn.shard_writes, hold):
             return True  # its writes must be committed before the switch's catch-up
-        if not self._running or self.waiting_for_hold or self.waiting_for_pause:
-            return False
+        if self.waiting_for_hold or self.waiting_for_pause or not (self._running or self.pending_sync):
+            return False  # (an extended cycle's statement is uncommitted until its Sync)
         return shard_gate.text_touches(self, hold, self.current_sql)
 
     # -- metadata ----------------------------------------------------------------------
