@@ -39,6 +39,8 @@ FENCE_WAIT_SECONDS = Histogram("gridpg_fence_wait_seconds", "Time waited for the
                                ["kind"], buckets=_LATENCY_BUCKETS)
 FENCE_FAILURES = Counter("gridpg_fence_failures", "Statements failed with 40001 by the snapshot fence",
                          ["reason"])
+SHARD_HOLD_WAIT_SECONDS = Histogram("gridpg_shard_hold_wait_seconds", "Time statements waited for an "
+                                    "online move's switch, by outcome", ["outcome"], buckets=_LATENCY_BUCKETS)
 PRIMARY_CHANGES = Counter("gridpg_primary_changes", "Datanode group primaries switched (failovers seen)",
                           ["group"])
 

@@ -3,6 +3,7 @@ restores into plain PostgreSQL with no error and without gridpg's metadata."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -150,10 +151,12 @@ EXTRA_CONTENT = [
 ]
 
 
-def raw_pg_dump(cluster: Cluster, *args: str) -> str:
-    """pg_dump as a user runs it through a coordinator: no gridpg options."""
+def raw_pg_dump(cluster: Cluster, *args: str, app: str | None = None) -> str:
+    """pg_dump as a user runs it through a coordinator: no gridpg options (`app`: under
+    that PGAPPNAME)."""
+    env = {**os.environ, **({"PGAPPNAME": app} if app else {})}
     result = subprocess.run([str(find_pg_bin() / "pg_dump"), "--no-password", *args, cluster.dsn(1)],
-                            capture_output=True, text=True, timeout=120, check=False)
+                            capture_output=True, text=True, timeout=120, check=False, env=env)
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr.lower(), result.stderr
     return result.stdout
@@ -191,6 +194,9 @@ def test_raw_pg_dump_through_a_coordinator_holds_only_the_users_database(
     text = raw_pg_dump(gridpg_cluster)
     for internal in ("gridpg", "postgres_fdw", "SERVER", "USER MAPPING", "EVENT TRIGGER", "DISTRIBUTE BY"):
         assert internal not in text, [line for line in text.splitlines() if internal in line][:5]
+    renamed = raw_pg_dump(gridpg_cluster, app="nightly_backup")  # PGAPPNAME set: the same view
+    for internal in ("gridpg", "postgres_fdw", "USER MAPPING"):
+        assert internal not in renamed, [line for line in renamed.splitlines() if internal in line][:5]
     assert f"CREATE VIEW {filled}.rich" in text and f"CREATE SEQUENCE {filled}.seq" in text
     target = database_on(plain_pg, "raw_dump_target")
     run_script(target, text, tmp_path)

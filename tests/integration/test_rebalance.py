@@ -329,6 +329,148 @@ def test_switch_function_refuses_a_stale_placement(cluster: Cluster) -> None:
 
 
 
+def test_switch_holds_only_the_moving_shard_group(cluster: Cluster) -> None:
+    """During a switch a transaction on another shard of the *same* table on the *same*
+    source group stays open and keeps working (the old cluster-wide pause could never
+    drain it); writers to the moving shard from both coordinators wait for the switch and
+    land on the new group, none lost or doubled; a REPEATABLE READ snapshot older than the
+    switch gets 40001 on the moved shard."""
+    import asyncio
+
+    from gridpg.cluster import rebalance, shard_move
+    from gridpg.cluster.rebalance_plan import Move
+    from gridpg.planner.hashing import shard_for_text
+
+    view = asyncio.run(rebalance.load_view(cluster))
+    items = view.snapshot.table("public", "items")
+    assert items is not None and items.shard_count
+    unit = next(u for u in asyncio.run(rebalance.measure(view)) if "public.items" in u.tables)
+    target = next(g for g in view.groups() if g != unit.group)
+    spec = rebalance.move_spec(view, Move(unit, unit.group, target))
+    ends = shard_move.Endpoints(view.primary(spec.source), view.primary(spec.target), view.pg_bin)
+
+    def remainder(key: int) -> int:
+        return shard_for_text(items.column_type or "", str(key), items.shard_count or 1)
+
+    keys = range(1, 6001)  # rows of the fixture's items
+    still = next(k for k in keys if remainder(k) != unit.remainder
+                 and view.snapshot.shard_group("public", "items", remainder(k)) == unit.group)
+    moving = next(k for k in keys if remainder(k) == unit.remainder)
+    fresh = [k for k in range(9_000_000, 9_200_000) if remainder(k) == unit.remainder]
+    with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
+        value_before = conn.execute("SELECT val FROM items WHERE id = %s", (still,)).fetchone()[0]
+
+    async def copy() -> None:
+        await shard_move.prepare(spec, ends)
+        await shard_move.start_copy(spec, ends)
+        await shard_move.wait_synced(spec, ends, lambda _d, _t: None, 0)
+
+    asyncio.run(copy())
+    waited_before = [_held_statements(cluster, i) for i in (0, 1)]
+    acked: list[list[int]] = [[], []]
+    failures: list[str] = []
+    slowest = [0.0, 0.0]
+    stop = threading.Event()
+
+    def writer(index: int) -> None:  # inserts into the moving shard group, autocommit
+        mine = fresh[index::2]
+        deadline = time.monotonic() + 120
+        with psycopg.connect(cluster.dsn(index), autocommit=True) as conn:
+            for key in mine:
+                if stop.is_set() or time.monotonic() > deadline:
+                    return
+                started = time.monotonic()
+                try:
+                    conn.execute("INSERT INTO items VALUES (%s, 7)", (key,))
+                    conn.execute("INSERT INTO events VALUES (%s, 7)", (key,))
+                except psycopg.Error as exc:
+                    failures.append(str(exc).splitlines()[0])
+                    return
+                acked[index].append(key)
+                slowest[index] = max(slowest[index], time.monotonic() - started)
+                time.sleep(0.002)
+
+    other = psycopg.connect(cluster.dsn(0))  # the long transaction on a shard that stays
+    snap = psycopg.connect(cluster.dsn(1), autocommit=True)  # REPEATABLE READ, snapshot before the switch
+    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in (0, 1)]
+    try:
+        other.execute("UPDATE items SET val = val + 100 WHERE id = %s", (still,))
+        snap.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        snap.execute("SELECT val FROM items WHERE id = %s", (still,)).fetchone()
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)
+        other_latency: list[float] = []
+        done = threading.Event()
+
+        def keep_working() -> None:  # statements of the open transaction during the switch
+            while not done.is_set() and len(other_latency) < 2000:
+                started = time.monotonic()
+                other.execute("UPDATE items SET val = val + 1 WHERE id = %s", (still,))
+                other_latency.append(time.monotonic() - started)
+                time.sleep(0.005)
+
+        worker = threading.Thread(target=keep_working, daemon=True)
+        worker.start()
+        notes: list[str] = []
+        try:
+            held = asyncio.run(shard_move.switch(spec, view.coordinators, notes.append, ends.target))
+        except shard_move.MoveError as exc:
+            raise AssertionError(f"{exc}: {notes[:3]}") from None
+        done.set()
+        worker.join(timeout=30)
+        time.sleep(0.3)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        print(f"switch {held:.3f} s; open transaction: {len(other_latency)} statements, slowest "
+              f"{max(other_latency):.3f} s; moving-shard writers slowest {max(slowest):.3f} s, "
+              f"{sum(map(len, acked))} rows")
+        assert other_latency and max(other_latency) < 1.0, max(other_latency)
+        with pytest.raises(psycopg.errors.SerializationFailure):
+            snap.execute("SELECT val FROM items WHERE id = %s", (moving,))
+        snap.execute("ROLLBACK")
+        bumps = len(other_latency)
+        other.commit()  # still open across the whole switch: commits normally
+    finally:
+        stop.set()
+        other.close()
+        snap.close()
+    assert failures == []
+    assert all(len(a) > 5 for a in acked), [len(a) for a in acked]
+    waited = [_held_statements(cluster, i) - waited_before[i] for i in (0, 1)]
+    assert all(n > 0 for n in waited), waited  # writers to the moving shard waited on both
+    keys_acked = sorted(acked[0] + acked[1])
+    with psycopg.connect(cluster.dsn(1), autocommit=True) as conn:
+        found = conn.execute("SELECT count(*), count(DISTINCT id) FROM items WHERE id >= 9000000").fetchone()
+        assert found == (len(keys_acked), len(keys_acked))
+        assert conn.execute("SELECT count(*) FROM events WHERE item_id >= 9000000").fetchone()[0] == len(keys_acked)
+        assert conn.execute("SELECT val FROM items WHERE id = %s", (still,)).fetchone()[0] == \
+            value_before + 100 + bumps
+    password = cluster.password()
+    for group, expected in ((spec.target, len(keys_acked)), (spec.source, 0)):  # rows where they belong
+        node = view.primary(group)
+        with psycopg.connect(f"postgresql://postgres:{password}@{node.host}:{node.port}/postgres") as conn:
+            assert conn.execute("SELECT count(*) FROM items WHERE id >= 9000000").fetchone()[0] == expected
+    asyncio.run(shard_move.cleanup(spec, ends))
+    assert leftovers(cluster) == []
+    with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("DELETE FROM events WHERE item_id >= 9000000")
+        conn.execute("DELETE FROM items WHERE id >= 9000000")
+        conn.execute("UPDATE items SET val = 0 WHERE id = %s", (still,))
+
+
+def _held_statements(cluster: Cluster, index: int) -> float:
+    """Statements a coordinator held for a switch and then ran (its Prometheus metrics)."""
+    import urllib.request
+
+    port = cluster.topology.coordinators[index].metrics_port
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    name = 'gridpg_shard_hold_wait_seconds_count{outcome="released"} '
+    return sum(float(line[len(name):]) for line in text.splitlines() if line.startswith(name))
+
+
 @pytest.mark.parametrize("switched", [False, True])
 def test_a_recorded_half_done_move_is_undone_or_finished(cluster: Cluster, switched: bool) -> None:
     """A copy recorded in run/rebalance.json before (undone) or after (finished) its switch."""

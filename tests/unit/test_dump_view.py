@@ -16,6 +16,9 @@ def test_only_dump_clients_see_the_dump_view() -> None:
     assert dump_view.is_dump_client({"application_name": "pg_dumpall"})
     assert not dump_view.is_dump_client({"application_name": "psql"})
     assert not dump_view.is_dump_client({})
+    # pg_dump under another application_name (PGAPPNAME): its connection setup
+    assert dump_view.is_dump_client({"application_name": "nightly", "synchronize_seqscans": "off"})
+    assert not dump_view.is_dump_client({"application_name": "nightly", "synchronize_seqscans": "on"})
 
 
 def test_pg_dumps_namespace_query_reads_the_renaming_subquery() -> None:

@@ -9,9 +9,12 @@ copied to a new group. The datanode-side steps, each safe to run again:
             streaming); wait until every table is synchronised and a marker written on the
             source has been applied on the target
   switch    `gridpg_switch_placement()` through a coordinator (commands/placement.py):
-            bounded pause, marker catch-up, ATTACH/DETACH and metadata in one 2PC; retried
-            while it reports 55P03 (transactions ran long)
-  cleanup   drop subscription, publication, slot, marker, the detached source shards
+            a hold of only the statements touching the shard group, marker catch-up,
+            subscription disabled, ATTACH on the target, the source shards emptied,
+            metadata, in one 2PC; retried while it reports 55P03 (statements or
+            transactions writing the shards ran long)
+  cleanup   drop subscription, publication, slot, marker; the emptied source shards
+            detached CONCURRENTLY and dropped
   rollback  (resume of a move that did not switch) undo prepare and copy on both sides
 
 The copy is described by `CopySpec`, plain JSON-able data, so the rebalancer can record it
@@ -38,6 +41,9 @@ SHARD_SCHEMA = "gridpg_shards"
 SWITCH_ATTEMPTS = 40
 SYNC_TIMEOUT = 3600.0
 CATCH_UP_TIMEOUT = 120.0
+# No TRUNCATE: a truncated source must never empty the copy (the switch itself empties
+# the source with DELETE after disabling the subscription: commands/placement.py).
+PUBLISHED = "insert, update, delete"
 
 Progress = Callable[[int, int], None]  # (bytes copied, bytes to copy)
 
@@ -209,7 +215,10 @@ async def start_copy(spec: CopySpec, ends: Endpoints) -> None:
     published = await run_sql(ends.source, f"SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = {quote_literal(spec.name)}")
     if published[0][0] == "0":
         relations = [*spec.relations(), quote_qualified(SHARD_SCHEMA, spec.marker)]
-        await run_sql(ends.source, f"CREATE PUBLICATION {name} FOR TABLE {', '.join(relations)}")
+        await run_sql(ends.source, f"CREATE PUBLICATION {name} FOR TABLE {', '.join(relations)} "
+                      f"WITH (publish = {quote_literal(PUBLISHED)})")
+    else:  # made by an earlier version: the switch's TRUNCATE of the source must not travel
+        await run_sql(ends.source, f"ALTER PUBLICATION {name} SET (publish = {quote_literal(PUBLISHED)})")
     subscribed = await run_sql(ends.target, f"SELECT count(*) FROM pg_catalog.pg_subscription WHERE subname = {quote_literal(spec.name)}")
     if subscribed[0][0] == "0":
         src = ends.source
@@ -283,7 +292,7 @@ async def _ensure_no_errors(spec: CopySpec, target: NodeAddress) -> None:
 
 async def switch(spec: CopySpec, coordinators: list[NodeAddress], log: Callable[[str], None],
                  target: NodeAddress | None = None) -> float:
-    """The switch through a coordinator, retried while it cannot pause quickly (unless the
+    """The switch through a coordinator, retried while it cannot hold quickly (unless the
     replication into `target` reports errors: then retrying cannot help); seconds the
     successful attempt took (about how long writes were held)."""
     errors: list[str] = []
@@ -318,7 +327,7 @@ def _change_document(spec: CopySpec, marker_value: int) -> dict[str, object]:
     marker = {"table": spec.marker, "value": marker_value}
     if spec.kind == "move":
         return {"kind": "move", "colocation": spec.colocation, "remainder": spec.remainder,
-                "source": spec.source, "target": spec.target, "marker": marker}
+                "source": spec.source, "target": spec.target, "marker": marker, "subscription": spec.name}
     return {"kind": "add_reference", "tables": spec.tables, "source": spec.source,
             "target": spec.target, "marker": marker}
 
@@ -332,6 +341,7 @@ async def cleanup(spec: CopySpec, ends: Endpoints) -> None:
     await _drop_replication(spec, ends)
     if spec.kind == "move":
         for relation in spec.relations():
+            await _detach_emptied(ends.source, relation)
             await run_sql(ends.source, _drop_if_detached(relation))
             await run_sql(ends.target, f"ALTER TABLE {relation} DROP CONSTRAINT IF EXISTS gridpg_move_check")
     await _restore_identities(spec, ends.target)
@@ -376,6 +386,26 @@ async def _drop_replication(spec: CopySpec, ends: Endpoints) -> None:
     await run_sql(ends.source, f"DROP PUBLICATION IF EXISTS {quote_ident(spec.name)}")
     await run_sql(ends.source, "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots "
                   f"WHERE slot_name = {name} AND NOT active")
+
+
+async def _detach_emptied(address: NodeAddress, relation: str) -> None:
+    """Detach a source shard its switch emptied (the catalog placed it elsewhere since)
+    from its parent CONCURRENTLY: that waits for transactions older than the switch that
+    used the parent and blocks none of the other shards' readers and writers (an
+    interrupted detach is finished with FINALIZE). Rows found in it afterwards were written
+    past the switch: it is kept and the cleanup stops, never dropping them."""
+    rows = await run_sql(address, (
+        "SELECT i.inhparent::pg_catalog.regclass::text, i.inhdetachpending FROM pg_catalog.pg_inherits i "
+        f"WHERE i.inhrelid = pg_catalog.to_regclass({quote_literal(relation)})"))
+    if rows:
+        parent, pending = rows[0]
+        how = "FINALIZE" if pending == "t" else "CONCURRENTLY"
+        await run_sql(address, f"ALTER TABLE {parent} DETACH PARTITION {relation} {how}")
+    if await _exists(address, relation):
+        left = await run_sql(address, f"SELECT count(*) FROM {relation}")
+        if left[0][0] != "0":
+            raise MoveError(f"{relation} on {address.name} holds {left[0][0]} rows written after its "
+                            "shard moved; it is kept (detached): move them by hand, then drop it")
 
 
 def _drop_if_detached(relation: str) -> str:

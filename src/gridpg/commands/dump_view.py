@@ -1,6 +1,8 @@
 """What pg_dump sees through a coordinator: the user's database, not gridpg's internals.
 
-pg_dump and pg_dumpall (recognised by the `application_name` libpq gives them) read the
+pg_dump and pg_dumpall (recognised by the `application_name` libpq gives them, or, for
+pg_dump under any other name (PGAPPNAME), by the `SET synchronize_seqscans TO off` its
+connection setup sends and no application needs: pg_dump reads every table whole) read the
 catalog server's catalogs through the coordinator. Left alone they dumped gridpg's metadata
 schema, the loopback's postgres_fdw extension, and each sequence's position on the catalog
 server, where no value is ever drawn (sequences live in the GTM): a restore then collided
@@ -19,8 +21,10 @@ session:
   session's catalog server's sequences are set to the GTM's positions; setval is not
   transactional, so the dump's snapshot sees them.
 
-Nothing changes for other clients. Not covered: a dump made under another application_name
-(PGAPPNAME set) sees the catalog server as it is.
+Nothing changes for other clients (one that turned synchronized scans off sees gridpg's
+internal schemas hidden, as a dump does: nothing of its own). Not covered: pg_dumpall's
+own connection under another application_name (it reads roles and tablespaces, which the
+view does not change anyway).
 """
 
 from __future__ import annotations
@@ -80,7 +84,10 @@ SEQUENCE_READS = ("pg_get_sequence_data", "last_value")
 
 
 def is_dump_client(settings: dict[str, str]) -> bool:
-    return settings.get("application_name", "") in DUMP_CLIENTS
+    if settings.get("application_name", "") in DUMP_CLIENTS:
+        return True
+    scans = settings.get("synchronize_seqscans")  # pg_dump's setup_connection turns them off
+    return scans is not None and scans.lower() in ("off", "false", "0")
 
 
 def reads_hidden(sql: str) -> bool:

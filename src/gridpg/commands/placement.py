@@ -2,25 +2,21 @@
 
 The rebalancer (cluster/rebalance.py) copies a shard group to its new datanode group and
 keeps it current with logical replication; this function does the short part that must
-not race with writes, inside the coordinator that owns the pause gate:
+not race with writes, inside a coordinator:
 
-  1. PAUSE CLUSTER, bounded: new transactions wait at the gate and the running ones
-     finish; if they do not finish within `PAUSE_BUDGET` the pause is released and the
-     call fails with 55P03 (the caller retries later), so no client waits long;
-  2. catch-up: a marker row written on the source must have been applied on the target
-     (logical replication applies in commit order, so everything before it is there);
-  3. one distributed transaction (2PC): ATTACH the copies on the target, DETACH the
-     originals on the source, switch the placement on every catalog server;
-  4. the metadata epoch is bumped and every coordinator has reloaded (metadata_changed)
-     before the pause is released: no transaction plans with the old placement after it;
-     the groups' streaming standbys (which read-only coordinators read) get a bounded
-     wait to replay the switch.
-
-A stale coordinator that still routed to the source would meet a detached shard there
-and fail loudly ("no partition of relation found"), never write where no one reads.
+- a *move* holds only the statements that touch the moving shard group (a scoped pause,
+  a "shard hold": `_run_move` says how), so every other transaction runs untouched;
+- adding reference tables to a group and releasing a drained group still pause the
+  whole cluster, bounded: new transactions wait at the gate and the running ones finish
+  within `PAUSE_BUDGET`, else the pause is released and the call fails with 55P03;
+then, in both cases, one 2PC over the datanodes concerned and every catalog server, the
+metadata epoch bumped and every coordinator reloaded (metadata_changed) before the hold
+or pause ends (no statement plans with the old placement after it), and the groups'
+streaming standbys (which read-only coordinators read) given a bounded wait to replay it.
 
 The change is a JSON document (built by cluster/rebalance.py), one of:
-  {"kind": "move", "colocation": c, "remainder": r, "source": g1, "target": g2, "marker": m}
+  {"kind": "move", "colocation": c, "remainder": r, "source": g1, "target": g2, "marker": m,
+   "subscription": name of the move's subscription on g2}
   {"kind": "add_reference", "tables": [[schema, table], ...], "source": g1, "target": g2,
    "marker": m}
   {"kind": "release_group", "group": g}
@@ -44,9 +40,10 @@ from gridpg.errors import (
     PgError,
 )
 from gridpg.pgwire import codec
-from gridpg.sql.quote import quote_literal, quote_qualified
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
+    from gridpg.commands.ddl import DdlRunner
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 log = logging.getLogger("gridpg.placement")
@@ -66,10 +63,14 @@ _REQUIRED = {
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, args: list[Any]) -> None:
-    """Parse the change, switch it under a bounded pause, answer one row ('switched')."""
+    """Parse the change, switch it (a move under a shard hold, the others under a bounded
+    pause), answer one row ('switched')."""
     if not dispatcher.session.info.is_superuser:
         raise PgError(INSUFFICIENT_PRIVILEGE, f"must be superuser to call {FUNCTION}()")
     change = _parse_change(args, request)
+    if change["kind"] == "move":
+        await _run_move(dispatcher, request, change)
+        return
     gate = dispatcher.coord.pause_gate
     session = dispatcher.session
     if not await gate.pause_within(session, PAUSE_BUDGET, dispatcher.runner.in_block()):
@@ -83,6 +84,100 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, args: list[Any]) -> 
         await _wait_standbys_replayed(dispatcher, [str(g) for g in groups])
     finally:
         await gate.unpause(session)
+
+
+async def _run_move(dispatcher: Dispatcher, request: ExecRequest, change: dict[str, Any]) -> None:
+    """A shard group's switch holding only the statements that touch it:
+
+      1. the hold (GTM scope, executor/shard_hold.py): every coordinator worker holds new
+         statements touching the shard group, and has none of them in flight and no open
+         transaction that wrote it, within `PAUSE_BUDGET`, else 55P03;
+      2. catch-up: a marker written on the source is applied on the target, then the
+         subscription is disabled and its apply worker gone (nothing more arrives);
+      3. one 2PC: the copies counted and ATTACHed on the target (SHARE UPDATE EXCLUSIVE on
+         its parent: readers and writers of the other shards go on), the source shards
+         emptied by DELETE (ROW EXCLUSIVE; not replicated: the subscription is off), each
+         count equal to its copy's or the switch fails, the placement switched on every
+         catalog server; every coordinator has reloaded before the hold ends.
+    The source parent is never locked as a whole (a DETACH takes ACCESS EXCLUSIVE on it and
+    waits for every transaction that touched any shard of the table there, which datanode
+    sessions' generic plans lock all of); the rebalancer's cleanup detaches the emptied
+    shards CONCURRENTLY."""
+    session, gate = dispatcher.session, dispatcher.coord.pause_gate
+    snapshot = dispatcher.runner.snapshot()
+    group_sql, metadata, scope = _move(snapshot, change)
+    source, target = str(change["source"]), str(change["target"])
+    subscription, marker = change.get("subscription"), change.get("marker")
+    if not isinstance(subscription, str) or not marker:
+        raise PgError(INVALID_PARAMETER_VALUE, f"{FUNCTION}(): a move needs its subscription and marker")
+    await _set_subscription(dispatcher, target, subscription, enabled=True)
+    if not await gate.hold_within(session, scope, PAUSE_BUDGET):
+        raise PgError(LOCK_NOT_AVAILABLE, f"could not hold shard {change['remainder']} of colocation "
+                      f"{change['colocation']} quickly enough for the switch",
+                      hint="statements or transactions writing it ran long; the rebalancer retries")
+    switched = False
+    try:
+        await _wait_caught_up(dispatcher, source, target, marker)
+        await _set_subscription(dispatcher, target, subscription, enabled=False)
+        from gridpg.commands.ddl import DdlRunner
+
+        ddl = DdlRunner(dispatcher)
+        await _empty_and_attach(ddl, source, target, group_sql, scope["relations"])
+        await _apply(dispatcher, request, ddl, {}, metadata)
+        switched = True
+        await _wait_standbys_replayed(dispatcher, [source, target])
+    finally:
+        try:
+            if not switched:
+                await _set_subscription(dispatcher, target, subscription, enabled=True)
+        finally:
+            await gate.unpause(session)
+
+
+# Rows and a sum of their text's hashes: the copy must equal what the source held.
+_SUMMARY = "count(*), coalesce(sum(pg_catalog.hashtextextended(t::text, 0)), 0)"
+
+
+async def _empty_and_attach(ddl: DdlRunner, source: str, target: str, group_sql: dict[str, list[str]],
+                            relations: list[str]) -> None:
+    """In the switch's 2PC: summarise and ATTACH the copies, DELETE the originals; the rows
+    deleted must sum up like the copies (a write that reached the source past the hold
+    would differ: the switch then fails rather than lose it)."""
+    timeout = f"SET LOCAL lock_timeout = {int(PAUSE_BUDGET * 1000)}"
+    dst = await ddl.conn(target)
+    await dst.simple_query(timeout)
+    copied = [(await dst.query(f"SELECT {_SUMMARY} FROM {r} t"))[0] for r in relations]
+    await dst.simple_query(";\n".join(group_sql[target]))
+    src = await ddl.conn(source)
+    await src.simple_query(timeout)
+    for relation, expected in zip(relations, copied, strict=True):
+        deleted = (await src.query(f"WITH t AS (DELETE FROM {relation} RETURNING *) SELECT {_SUMMARY} FROM t"))[0]
+        if deleted != expected:
+            raise PgError(NOT_IN_PREREQUISITE_STATE, f"{relation} differs between {source} ({deleted[0]} rows) "
+                          f"and its copy on {target} ({expected[0]} rows); the switch is abandoned",
+                          hint="a write reached the source outside the hold; run the rebalance again")
+
+
+async def _set_subscription(dispatcher: Dispatcher, target: str, name: str, enabled: bool) -> None:
+    """ENABLE the move's subscription, or DISABLE it and wait (bounded) until its apply
+    worker is gone."""
+    coord = dispatcher.coord
+    conn = await coord.internal_acquire(target)
+    try:
+        await conn.simple_query(f"ALTER SUBSCRIPTION {quote_ident(name)} {'ENABLE' if enabled else 'DISABLE'}")
+        if enabled:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CATCH_UP_BUDGET * 4
+        sql = ("SELECT count(*) FROM pg_catalog.pg_stat_subscription WHERE pid IS NOT NULL "
+               f"AND subname = {quote_literal(name)}")
+        while (await conn.query(sql))[0][0] != "0":
+            if loop.time() > deadline:
+                raise PgError(LOCK_NOT_AVAILABLE, f"the subscription {name} on {target} did not stop in time",
+                              hint="the rebalancer retries")
+            await asyncio.sleep(0.005)
+    finally:
+        coord.pools.pool(target).release(conn)
 
 
 def _parse_change(args: list[Any], request: ExecRequest) -> dict[str, Any]:
@@ -155,17 +250,21 @@ async def _wait_standbys_replayed(dispatcher: Dispatcher, groups: list[str]) -> 
 async def _switch(dispatcher: Dispatcher, request: ExecRequest, change: dict[str, Any]) -> None:
     """Datanode DDL and metadata in one 2PC; committed, the epoch bumped and every
     coordinator reloaded when this returns (DdlRunner.finish)."""
-    from gridpg.commands.ddl import DdlRunner, as_cluster_owner
+    from gridpg.commands.ddl import DdlRunner
 
     ddl = DdlRunner(dispatcher)
     snapshot = dispatcher.runner.snapshot()
-    kind = change["kind"]
-    if kind == "move":
-        group_sql, metadata = _move(snapshot, change)
-    elif kind == "add_reference":
+    if change["kind"] == "add_reference":
         group_sql, metadata = _add_reference(snapshot, change)
     else:
         group_sql, metadata = _release_group(snapshot, str(change["group"]))
+    await _apply(dispatcher, request, ddl, group_sql, metadata)
+
+
+async def _apply(dispatcher: Dispatcher, request: ExecRequest, ddl: DdlRunner,
+                 group_sql: dict[str, list[str]], metadata: list[str]) -> None:
+    from gridpg.commands.ddl import as_cluster_owner
+
     for group, statements in group_sql.items():
         if statements:
             await (await ddl.conn(group)).simple_query(";\n".join(statements))
@@ -179,8 +278,10 @@ async def _switch(dispatcher: Dispatcher, request: ExecRequest, change: dict[str
     await ddl.finish("SELECT 1")
 
 
-def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:
+def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, list[str]], list[str], dict[str, Any]]:
+    """The target's ATTACHes, the metadata, and the hold's scope (with the shard tables)."""
     from gridpg.commands.ddl import shard_table_name
+    from gridpg.executor.shard_hold import build_scope
 
     colocation, remainder = int(change["colocation"]), int(change["remainder"])
     source, target = str(change["source"]), str(change["target"])
@@ -188,7 +289,7 @@ def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, 
     tables = [t for t in snapshot.tables_in_colocation(colocation) if t.method == "hash"]
     if not tables:
         raise PgError(UNDEFINED_OBJECT, f"colocation {colocation} has no tables")
-    attach, detach, metadata = [], [], []
+    attach, shards, metadata = [], [], []
     for table in tables:
         where = snapshot.shard_group(table.schema, table.name, remainder)
         if where != source:
@@ -198,11 +299,12 @@ def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, 
         shard = quote_qualified(SHARD_SCHEMA, shard_table_name(table.schema, table.name, remainder))
         attach.append(f"ALTER TABLE {parent} ATTACH PARTITION {shard} FOR VALUES WITH "
                       f"(MODULUS {int(table.shard_count or 0)}, REMAINDER {remainder})")
-        detach.append(f"ALTER TABLE {parent} DETACH PARTITION {shard}")
+        shards.append(shard)
         metadata.append(store.sql_move_shard(table.schema, table.name, remainder, target))
         if target not in table.groups:
             metadata.append(_sql_set_groups(table, sorted({*table.groups, target})))
-    return {target: attach, source: detach}, metadata
+    scope = build_scope([(t.schema, t.name) for t in tables], colocation, remainder, source, target, shards)
+    return {target: attach}, metadata, scope
 
 
 def _add_reference(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, list[str]], list[str]]:

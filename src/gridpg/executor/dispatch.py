@@ -115,7 +115,9 @@ class Dispatcher:
         answer relayed. False (nothing sent) when the values do not pin one node."""
         planner = self.coord.planner
         assert planner is not None
-        group = route.group_for(planner, portal.params, portal.param_formats)
+        txn = self.runner.txn
+        written = txn.shard_writes if route.writes and txn.in_block else None
+        group = route.group_for(planner, portal.params, portal.param_formats, written)
         if group is None:
             return False
         # The client's Sync already waits in our buffer: send the node's with this.

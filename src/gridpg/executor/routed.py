@@ -20,9 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gridpg.catalog.model import CatalogError
 from gridpg.executor.relay import node_param_oids, statement_name
 from gridpg.pgwire import codec
 from gridpg.pgwire.binary import decode_binary_param
+from gridpg.planner.hashing import shard_for_text
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -38,6 +40,7 @@ class Pin:
     param: int  # 0-based parameter index, -1 for a literal
     group: str | None  # the literal's group (None: a parameter)
     decode_oid: int  # the parameter's type, for binary values (0: unknown)
+    remainder: int = -1  # the literal's shard (HASH tables), for shard-write bookkeeping
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,22 +59,54 @@ class RoutedStatement:
     allowed: frozenset[str] | None  # the groups holding every reference table, or None
 
     def group_for(self, planner: Planner, params: list[bytes | None],
-                  formats: list[int]) -> str | None:
-        """The one group the bound values pin the statement to, or None (general path)."""
+                  formats: list[int], written: set[tuple[int, int]] | None = None) -> str | None:
+        """The one group the bound values pin the statement to, or None (general path).
+        `written` (a write inside a transaction block) collects the (colocation, shard)
+        pairs it writes: an online move's switch waits for transactions that wrote its
+        shards (executor/shard_hold.py)."""
         if self.fixed_group is not None:
             return self.fixed_group
+        if written is not None:
+            return self._agreed(self._literal_group(pin, written) if pin.param < 0
+                                else self._param_group(planner, pin, params, formats, written)
+                                for pin in self.pins)
         return self._agreed(pin.group if pin.param < 0 else self._param_group(planner, pin, params, formats)
                             for pin in self.pins)
 
-    def group_for_literals(self, planner: Planner, literals: list[str | None]) -> str | None:
+    def group_for_literals(self, planner: Planner, literals: list[str | None],
+                           written: set[tuple[int, int]] | None = None) -> str | None:
         """Like group_for, for a simple-protocol statement whose literals became $n."""
         if self.fixed_group is not None:
             return self.fixed_group
         return self._agreed(
-            pin.group if pin.param < 0
-            else planner.group_for_value(pin.table, literals[pin.param], self.snapshot)
+            (pin.group if written is None else self._literal_group(pin, written)) if pin.param < 0
+            else self._text_group(planner, pin.table, literals[pin.param], written)
             if pin.param < len(literals) else None
             for pin in self.pins)
+
+    @staticmethod
+    def _literal_group(pin: Pin, written: set[tuple[int, int]]) -> str | None:
+        if pin.table.colocation_id is not None:
+            written.add((pin.table.colocation_id, pin.remainder))
+        return pin.group
+
+    def _text_group(self, planner: Planner, table: DistTable, text: str | None,
+                    written: set[tuple[int, int]] | None) -> str | None:
+        """The group of one value; with `written`, its shard is noted (-1: not known)."""
+        if written is None or table.colocation_id is None:
+            return planner.group_for_value(table, text, self.snapshot)
+        if table.method != "hash":
+            written.add((table.colocation_id, -1))
+            return planner.group_for_value(table, text, self.snapshot)
+        try:
+            remainder = shard_for_text(table.column_type or "", text, table.shard_count or 1)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        written.add((table.colocation_id, remainder))
+        try:
+            return self.snapshot.shard_group(table.schema, table.name, remainder)
+        except CatalogError:
+            return None
 
     def _agreed(self, groups: Iterable[str | None]) -> str | None:
         """The group every pin names (evaluated lazily, stopping at the first that differs or
@@ -86,7 +121,7 @@ class RoutedStatement:
         return found
 
     def _param_group(self, planner: Planner, pin: Pin, params: list[bytes | None],
-                     formats: list[int]) -> str | None:
+                     formats: list[int], written: set[tuple[int, int]] | None = None) -> str | None:
         index = pin.param
         if index >= len(params):
             return None
@@ -102,6 +137,8 @@ class RoutedStatement:
                 text = decode_binary_param(pin.decode_oid, raw)
                 if text is None:
                     return None
+        if written is not None:
+            return self._text_group(planner, pin.table, text, written)
         return planner.group_for_value(pin.table, text, self.snapshot)
 
     def bind_message(self, bind_tail: bytes) -> bytes:
@@ -129,7 +166,7 @@ def build_routed(
                 group = planner.group_for_value(table, value.text, snapshot)
                 if group is None:
                     return None
-                pins.append(Pin(table, -1, group, 0))
+                pins.append(Pin(table, -1, group, 0, _literal_shard(table, value.text)))
     if spec.fixed_group is None and not pins:
         return None
     allowed: frozenset[str] | None = None
@@ -142,6 +179,15 @@ def build_routed(
         parse=codec.build_parse(name, sql, node_param_oids(param_oids)), bind_head=b"\0" + codec.cstr(name),
         writes=spec.writes, fixed_group=spec.fixed_group, pins=tuple(pins), allowed=allowed,
     )
+
+
+def _literal_shard(table: DistTable, text: str | None) -> int:
+    if table.method != "hash":
+        return -1
+    try:
+        return shard_for_text(table.column_type or "", text, table.shard_count or 1)
+    except (ValueError, TypeError, OverflowError):
+        return -1
 
 
 def bind_tail(payload: bytes) -> bytes:

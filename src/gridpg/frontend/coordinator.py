@@ -109,6 +109,7 @@ class Coordinator:
         self.gtm = gtm
         self.commit_log = GtmCommitLog(gtm)
         self.pause_gate = PauseGate(gtm)
+        self.pause_gate.on_hold_end = self.expire_epoch_check
         self.pools = PoolSet(settings.pool_size)
         for address in [catalog, *datanodes, *other_catalogs]:
             self.pools.set_node(address)
@@ -338,6 +339,12 @@ class Coordinator:
         finally:
             if self._epoch_check is check and check.done():
                 self._epoch_check = None
+
+    def expire_epoch_check(self) -> None:
+        """A shard switch ended: the next transaction start (and every statement its hold
+        released) asks the GTM for the epoch, in case this worker missed the NOTIFY."""
+        if self._epoch_check is None:
+            self._last_epoch_check = float("-inf")
 
     async def _check_epoch(self) -> None:
         epoch = await self.gtm.epoch_get()

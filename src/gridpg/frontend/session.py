@@ -443,7 +443,9 @@ class Session:
         except PgError:
             return False  # on_describe reports it (and the Execute is skipped)
         planner = self.coord.planner
-        group = route.group_for(planner, bind.params, bind.param_formats) if planner is not None else None
+        txn = self.runner.txn
+        written = txn.shard_writes if route.writes and txn.in_block else None
+        group = route.group_for(planner, bind.params, bind.param_formats, written) if planner is not None else None
         if group is None:
             return False
         self.frames.skip_buffered()

@@ -36,7 +36,8 @@ from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
 from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed, literal_types
-from gridpg.frontend import readonly, session_commands
+from gridpg.executor.shard_hold import wrote_held
+from gridpg.frontend import readonly, session_commands, shard_gate
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
@@ -49,6 +50,7 @@ from gridpg.txn.snapshot import SessionConsistency, check_setting
 from gridpg.txn.transaction import DistributedTransaction, TxnState
 
 if TYPE_CHECKING:
+    from gridpg.executor.shard_hold import ShardHold
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.session import Portal, PreparedStatement, Session
     from gridpg.planner.context import CatalogView, SessionView
@@ -77,6 +79,7 @@ class StatementRunner:
         # Simple-protocol routes by literal-free text: ((snapshot, settings generation), route).
         self._simple_routes: dict[str, tuple[tuple[object, int], object]] = {}
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
+        self.txn.switch_count = lambda: coordinator.pause_gate.switches
         self.txn.consistency = SessionConsistency(
             coordinator.gtm, lambda: self.state.values, lambda: list(coordinator.datanode_addresses))
         self.implicit_block = False
@@ -94,6 +97,8 @@ class StatementRunner:
         self.local_sequences: set[str] = set()
         self._running = 0  # statements past the pause gate and not yet finished
         self.waiting_for_pause = False
+        self.waiting_for_hold = False  # held by an online move's switch (executor/shard_hold.py)
+        self.current_sql: str | None = None  # the statement running, for a shard hold's drain
         self.last_query = ""  # for gridpg_stat_activity
         self.query_text = ""  # the whole query string of the last simple Query message
         self.query_start: float | None = None
@@ -139,6 +144,23 @@ class StatementRunner:
             await gate.wait_open(self.session)
         finally:
             self.waiting_for_pause = False
+
+    @property
+    def shard_checks_due(self) -> bool:
+        """A shard hold is set, or this REPEATABLE READ block's snapshot predates a shard
+        switch: statements go the general path, which checks them (frontend/shard_gate.py)."""
+        gate = self.coord.pause_gate
+        return gate.hold is not None or (self.txn.moved_since is not None
+                                         and self.txn.moved_since != gate.switches)
+
+    def in_flight_touches(self, hold: ShardHold) -> bool:
+        """A statement of this session is past the gates and may touch the held shards, or
+        its open transaction wrote them (a shard hold's drain waits for either)."""
+        if self.txn.in_block and wrote_held(self.txn.shard_writes, hold):
+            return True  # its writes must be committed before the switch's catch-up
+        if self.waiting_for_hold or self.waiting_for_pause or not (self._running or self.pending_sync):
+            return False  # (an extended cycle's statement is uncommitted until its Sync)
+        return shard_gate.text_touches(self, hold, self.current_sql)
 
     # -- metadata ----------------------------------------------------------------------
 
@@ -315,7 +337,9 @@ class StatementRunner:
             self._running -= 1
 
     async def _simple_statements(self, statements: list[str]) -> None:
-        if len(statements) == 1 and await self._query_routed(statements[0]):
+        self.current_sql = statements[0]
+        if len(statements) == 1 and not self.shard_checks_due \
+                and await self._query_routed(statements[0]):
             self.txn.release_if_idle()
             return
         implicit = len(statements) > 1 and not self.txn.in_block
@@ -379,9 +403,11 @@ class StatementRunner:
             portal.cursor.serve(self.session.send, max_rows)
             return
         if (not max_rows and portal.cursor is None and self.private_snapshot is None
-                and not self.coord.read_only and not self.temps.pinned):
+                and not self.coord.read_only and not self.temps.pinned
+                and not self.shard_checks_due):
             # the fast path too waits at PAUSE CLUSTER's gate and counts as running
             await self._pass_pause_gate(portal.statement.sql)
+            self.current_sql = portal.statement.sql
             self._running += 1
             try:
                 if await self._execute_routed(portal):
@@ -427,7 +453,7 @@ class StatementRunner:
         if route is None or planner is None:
             return False
         txn.ensure_not_failed()
-        group = route.group_for_literals(planner, literals)
+        group = route.group_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
         if group is None:
             return False
         types = literal_types(sql, text)
@@ -504,7 +530,7 @@ class StatementRunner:
         and these settings, and nothing that `execute_portal` would stop at (no open cycle,
         failed block, closed pause gate or catalog check due). None: message by message."""
         if self.private_snapshot is not None or self.coord.read_only or self.temps.pinned \
-                or self.pending_sync or self.is_loopback:
+                or self.pending_sync or self.is_loopback or self.shard_checks_due:
             return None  # (a loopback's statements go message by message: its own describe)
         if statement.routed_key != (self.coord.snapshot, self.settings_generation, self.temps.names):
             return None
@@ -520,6 +546,7 @@ class StatementRunner:
     async def execute_cycle(self, route: RoutedStatement, group: str, bind_tail: bytes) -> None:
         """`execute_portal` of a routed cycle whose Sync came with it: the node's Sync goes
         with the Execute; the connection is given back by the Sync that follows (`sync`)."""
+        self.current_sql = route.sql
         self._running += 1
         started = time.perf_counter()
         try:
@@ -621,8 +648,13 @@ class StatementRunner:
 
     async def run(self, request: ExecRequest) -> None:
         await self._pass_pause_gate(request.sql)
+        if self.shard_checks_due and self.session is not self.coord.pause_gate.pauser:
+            await shard_gate.pass_hold(self, request)
+        if self.txn.in_block:
+            shard_gate.note_writes(self, request)
         if not self._running:
             self._note_statement(request.sql)
+        self.current_sql = request.sql
         self._running += 1
         try:
             await self._run(request)

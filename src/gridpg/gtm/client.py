@@ -225,9 +225,10 @@ class GtmClient:
         detail = (await self.call("deadlock_victim_get", txn=txn))["detail"]
         return None if detail is None else str(detail)
 
-    async def pause(self, wait: float) -> Message:
-        """Pause the cluster for this connection; {paused, drained, version} after <= wait s."""
-        return await self.call("pause", wait_ms=int(wait * 1000))
+    async def pause(self, wait: float, scope: Any = None) -> Message:
+        """Pause the cluster for this connection (with `scope`: hold only the shards it
+        names); {paused, drained, version, scope} after <= wait s."""
+        return await self.call("pause", wait_ms=int(wait * 1000), scope=scope)
 
     async def unpause(self, force: bool = False) -> Message:
         return await self.call("unpause", force=force)

@@ -112,16 +112,21 @@ class PauseState:
     holder: int | None = None
     watchers: set[int] = field(default_factory=set)
     acks: dict[int, int] = field(default_factory=dict)
+    # A *shard hold* (an online move's switch) instead of a pause: only statements that
+    # touch these shards wait; plain JSON-able data the GTM passes on unread.
+    scope: Any = None
 
     @property
     def paused(self) -> bool:
         return self.holder is not None
 
-    def pause(self, conn: int) -> bool:
-        """Start a pause for ``conn``; False if someone else holds one. Idempotent."""
+    def pause(self, conn: int, scope: Any = None) -> bool:
+        """Start a pause (a shard hold when ``scope`` is given) for ``conn``; False if
+        someone else holds one, or ``conn`` holds one of another scope. Idempotent."""
         if self.holder is not None:
-            return self.holder == conn
+            return self.holder == conn and self.scope == scope
         self.holder = conn
+        self.scope = scope
         self.version += 1
         return True
 
@@ -129,6 +134,7 @@ class PauseState:
         if self.holder is None:
             return False
         self.holder = None
+        self.scope = None
         self.version += 1
         return True
 
@@ -252,8 +258,9 @@ class CoordinationOps:
 
     async def op_pause(self, conn_id: int, fields: Message) -> Message:
         """Pause (or keep pausing) for this connection; wait up to wait_ms for the drain."""
-        if not self.pause_state.pause(conn_id):
-            raise GtmError(OBJECT_NOT_IN_PREREQUISITE_STATE, "the cluster is already paused")
+        if not self.pause_state.pause(conn_id, fields.get("scope")):
+            raise GtmError(OBJECT_NOT_IN_PREREQUISITE_STATE, "the cluster is already paused "
+                           "(or shards are held for a move)")
         self._signal_pause()
         deadline = time.monotonic() + _wait(fields)
         while not self.pause_state.is_drained() and self.pause_state.holder == conn_id:
@@ -321,7 +328,8 @@ class CoordinationOps:
 
     def _pause_answer(self) -> Message:
         state = self.pause_state
-        return {"version": state.version, "paused": state.paused, "drained": state.is_drained()}
+        return {"version": state.version, "paused": state.paused, "drained": state.is_drained(),
+                "scope": state.scope}
 
     def _signal_pause(self) -> None:
         self._pause_changed.set()

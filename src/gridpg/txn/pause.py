@@ -11,16 +11,28 @@ releases everyone.
 
 A session counts as running a transaction while it is inside a block, has an
 extended-protocol cycle open or runs a statement (`Session.is_busy`).
+
+A *shard hold* (an online move's switch, commands/placement.py) is a pause with a scope:
+the gate stays open, `hold` names the shards, and only statements that touch them wait
+(`wait_hold_released`, bounded; executor/shard_hold.py classifies them). The worker
+acknowledges once none of its statements that may touch them is in flight
+(`Session.runner.in_flight_touches`); transactions that already hold locks on the shards
+are waited for on the datanode by the switch itself. A hold this worker has seen for
+longer than `HOLD_LIFETIME` is ignored: the switch bounds every step far below that, so
+only a stuck switching coordinator leaves one behind (its datanode lock still guards the
+rows).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from gridpg.errors import ACTIVE_SQL_TRANSACTION, PgError
+from gridpg.executor.shard_hold import ShardHold
 from gridpg.gtm.client import GtmClient
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
@@ -29,6 +41,8 @@ log = logging.getLogger("gridpg.pause")
 WATCH_WAIT = 10.0
 PAUSE_WAIT = 5.0
 DRAIN_POLL = 0.01
+HOLD_LIFETIME = 30.0
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class PauseGate:
@@ -44,6 +58,12 @@ class PauseGate:
         self._task: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
         self._activity: Callable[[], list[Any]] | None = None
+        self.hold: ShardHold | None = None  # the shards an online move's switch holds
+        self._hold_over = asyncio.Event()
+        self._hold_over.set()
+        self.switches = 0  # holds seen to end: a transaction snapshot older than one is checked
+        self.ended_holds: list[tuple[int, ShardHold]] = []  # (switches after it, hold), the latest
+        self.on_hold_end: Callable[[], None] | None = None
 
     def start(self, sessions: Callable[[], Iterable[Any]],
               activity: Callable[[], list[Any]] | None = None) -> None:
@@ -65,6 +85,53 @@ class PauseGate:
         """Return when `session` may start a transaction (at once unless paused)."""
         while self.is_closed_for(session):
             await self._open.wait()
+
+    def current_hold(self) -> ShardHold | None:
+        hold = self.hold
+        if hold is not None and time.monotonic() - hold.seen > HOLD_LIFETIME:
+            return None
+        return hold
+
+    async def wait_hold_released(self, seconds: float) -> None:
+        """Wait until the shard hold ends; 55P03 after `seconds`."""
+        hold = self.hold
+        if hold is None:
+            return
+        remaining = min(seconds, HOLD_LIFETIME - (time.monotonic() - hold.seen))
+        try:
+            if remaining > 0:
+                await asyncio.wait_for(self._hold_over.wait(), remaining)
+                return
+        except TimeoutError:
+            pass
+        raise PgError(LOCK_NOT_AVAILABLE, f"shard {hold.remainder} of colocation {hold.colocation} is being "
+                      f"moved from {hold.source} to {hold.target}; the statement waited "
+                      f"{seconds:.1f} s for the switch", hint="retry the statement")
+
+    async def hold_within(self, session: Any, scope: dict[str, Any], seconds: float) -> bool:
+        """Hold the shards `scope` names: True once every coordinator worker has seen the
+        hold and has no statement in flight that may touch them; False, with the hold
+        released, when that took longer than `seconds` (or a pause held the cluster)."""
+        try:
+            await asyncio.wait_for(self.wait_open(session), seconds)
+        except TimeoutError:
+            return False
+        previous, self.pauser = self.pauser, session
+        try:
+            answer = await self.gtm.pause(seconds, scope)
+            if answer.get("drained"):
+                return True
+            await self.gtm.unpause()
+        except GtmError as exc:
+            self.pauser = previous
+            if exc.code == "55000":  # paused (or held) by someone else: try later
+                return False
+            raise PgError(exc.code, exc.message) from None
+        except (GtmUnavailable, OSError) as exc:
+            self.pauser = previous
+            raise PgError("08006", f"shard hold: the GTM cannot be reached: {exc}") from None
+        self.pauser = previous
+        return False
 
     # -- PAUSE / UNPAUSE -----------------------------------------------------------------
 
@@ -150,7 +217,7 @@ class PauseGate:
                 await asyncio.sleep(0.5)
                 continue
             if answer["version"] != self.version:
-                self._apply(int(answer["version"]), bool(answer["paused"]), sessions)
+                self._apply(int(answer["version"]), bool(answer["paused"]), sessions, answer.get("scope"))
             for request in answer.get("activity_requests") or []:
                 await self._report_activity(int(request))
 
@@ -161,11 +228,26 @@ class PauseGate:
         except (GtmError, GtmUnavailable, OSError) as exc:
             log.debug("activity report: %s", exc)
 
-    def _apply(self, version: int, paused: bool, sessions: Callable[[], Iterable[Any]]) -> None:
+    def _apply(self, version: int, paused: bool, sessions: Callable[[], Iterable[Any]],
+               scope: Any = None) -> None:
         self.version = version
         if self._drain is not None:
             self._drain.cancel()
             self._drain = None
+        hold = ShardHold.from_scope(scope) if paused else None
+        if hold is not None:
+            self.paused, self.hold = False, hold
+            self._hold_over.clear()
+            self._open.set()
+            self._drain = asyncio.ensure_future(self._acknowledge_hold(version, hold, sessions))
+            return
+        if self.hold is not None:
+            self.switches += 1
+            self.ended_holds = [*self.ended_holds[-31:], (self.switches, self.hold)]
+            self.hold = None
+            if self.on_hold_end is not None:
+                self.on_hold_end()
+            self._hold_over.set()
         self.paused = paused
         if paused:
             self._open.clear()
@@ -177,6 +259,18 @@ class PauseGate:
     async def _acknowledge_when_drained(self, version: int, sessions: Callable[[], Iterable[Any]]) -> None:
         while any(s is not self.pauser and s.is_busy for s in sessions()):
             await asyncio.sleep(DRAIN_POLL)
+        await self._ack(version)
+
+    async def _acknowledge_hold(self, version: int, hold: ShardHold,
+                                sessions: Callable[[], Iterable[Any]]) -> None:
+        """Acknowledge a shard hold once no statement that may touch its shards is in
+        flight here (those that start now are held, or already hold the shards' locks)."""
+        while any(s is not self.pauser and getattr(s, "runner", None) is not None
+                  and s.runner.in_flight_touches(hold) for s in sessions()):
+            await asyncio.sleep(DRAIN_POLL)
+        await self._ack(version)
+
+    async def _ack(self, version: int) -> None:
         while True:
             try:
                 await self.gtm.pause_ack(version)

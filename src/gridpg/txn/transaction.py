@@ -133,6 +133,14 @@ class DistributedTransaction:
         # What the session asks of snapshots (txn/snapshot.py); None: no fence (tests).
         self.consistency: snapshot.SessionConsistency | None = None
         self.isolation: str | None = None  # named by BEGIN or SET TRANSACTION in this block
+        # Shard switches seen by this worker (PauseGate.switches) when a REPEATABLE READ
+        # block took its first datanode snapshot: a statement touching shards moved since
+        # then fails with 40001 (frontend/shard_gate.py). None: no such snapshot.
+        self.moved_since: int | None = None
+        # (colocation, shard) pairs this transaction wrote (-1: every shard of it), noted
+        # while in a block: an online move's switch waits for those writing its shard.
+        self.shard_writes: set[tuple[int, int]] = set()
+        self.switch_count: Callable[[], int] | None = None
         # One snapshot on every datanode, taken under the fence (REPEATABLE READ, cluster).
         self.cluster_snapshot = False
 
@@ -180,6 +188,7 @@ class DistributedTransaction:
         return self.state is not TxnState.IDLE
 
     def begin(self, begin_sql: str = "BEGIN") -> None:
+        self.moved_since = None
         self.state = TxnState.IN_BLOCK
         self.begin_sql = begin_sql
         self.isolation = snapshot.isolation_from_begin(begin_sql)
@@ -273,6 +282,9 @@ class DistributedTransaction:
                 pool.discard(conn)
             raise
         self.participants[node] = Participant(conn)
+        if (self.moved_since is None and self.switch_count is not None and self.in_block
+                and node not in self.local_nodes and self.effective_isolation == snapshot.REPEATABLE_READ):
+            self.moved_since = self.switch_count()
         return conn
 
     async def _acquire(self, node: str, wanted: object = None) -> tuple[NodePool, BackendConnection]:
@@ -638,6 +650,8 @@ class DistributedTransaction:
         self.state = TxnState.IDLE
         self.begin_sql = "BEGIN"
         self.isolation = None
+        self.moved_since = None
+        self.shard_writes.clear()
         self.cluster_snapshot = False
         if self.consistency is not None:
             self.consistency.local.clear()
