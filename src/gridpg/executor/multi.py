@@ -732,6 +732,14 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
 # -- EXPLAIN ---------------------------------------------------------------------------
 
 
+async def _ensure_catalog_plans(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """EXPLAIN of an INSERT: PostgreSQL's planner checks what the routed plan does not (an
+    ON CONFLICT target without a matching unique index, 42P10), so the catalog server
+    (same tables and indexes, empty) plans the statement first; EXPLAIN runs nothing."""
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.query("EXPLAIN (COSTS OFF) " + await inline_params(dispatcher, request, request.sql))
+
+
 async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
     from gridpg.executor.run import catalog_view, search_path
     from gridpg.planner import analyze
@@ -767,6 +775,7 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     if kind == "InsertStmt":
         from gridpg.executor.dml import explain_insert_select
 
+        await _ensure_catalog_plans(dispatcher, inner_request)
         lines = await explain_insert_select(dispatcher, inner_request, inner_tree) or \
             ["Distributed plan: insert routed by the distribution column"]
         plan = None

@@ -22,7 +22,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, modifying_cte, prepared, qualnames, router, tableoid, tempnames
+from gridpg.planner import analyze, modifying_cte, prepared, qualnames, router, scope, tableoid, tempnames
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
@@ -127,6 +127,7 @@ class Planner:
         hold scratch placeholders, not names, so one plan serves every execution."""
         tree, kind, resolved = analysis.tree, analysis.kind, analysis.resolved
         if kind == "InsertStmt":
+            scope.ensure_references_visible(tree)  # INSERT ... SELECT may be rewritten
             return InsertPlan(sql, tree, tuple(resolved))
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
@@ -140,6 +141,7 @@ class Planner:
         cached = self.cache.get(key) if catalog.cacheable else None
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        scope.ensure_references_visible(tree)  # the strategies below rewrite the FROM list
         plan = dataclasses.replace(plan_query(sql, tree, kind, resolved, catalog.snapshot, params), sql=sql)
         if catalog.cacheable:
             if len(self.cache) > CACHE_LIMIT:
