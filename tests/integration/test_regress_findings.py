@@ -438,3 +438,107 @@ def test_advisory_locks_are_cluster_wide_and_stay_with_the_session(gridpg_cluste
             assert two.execute("SELECT pg_try_advisory_xact_lock(11)").fetchone() == (False,)
         assert two.execute("SELECT pg_try_advisory_xact_lock(11)").fetchone() == (True,)
         assert two.execute("SELECT pg_advisory_unlock_all()").fetchone() == ("",)
+
+
+def test_check_constraint_reading_tableoid_is_refused_on_a_hash_table(gridpg_cluster: Cluster, schema: str) -> None:
+    """constraints.sql: the CHECK ran on the datanodes, where tableoid names a shard, so a
+    row PostgreSQL refuses was stored."""
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("/* c */ CREATE TABLE \"Sys col\" (city text, is_capital bool, "
+                         "CHECK (NOT (is_capital AND tableoid::regclass::text = 'Sys col')))")
+        conn.execute("CREATE TABLE sys_col2 (city text, is_capital bool)")
+        with conn.transaction():
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute("ALTER TABLE sys_col2 ADD CONSTRAINT c1 "
+                             "CHECK (NOT (is_capital AND tableoid::regclass::text = 'sys_col2'))")
+            raise psycopg.Rollback()
+        # where tableoid is the table's own (a replicated table), PostgreSQL's answer
+        conn.execute("CREATE TABLE sys_col3 (city text, is_capital bool, "
+                     "CHECK (NOT (is_capital AND tableoid::regclass::text = 'sys_col3'))) DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO sys_col3 VALUES ('Seattle', false)")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("INSERT INTO sys_col3 VALUES ('Olympia', true)")
+        assert conn.execute("SELECT city FROM sys_col3").fetchall() == [("Seattle",)]
+
+
+LASTVAL_SCRIPT = [
+    "CREATE SEQUENCE lv_seq",
+    "SELECT nextval('lv_seq')",
+    "REVOKE ALL ON lv_seq FROM lv_user",
+    "GRANT {grant} ON lv_seq TO lv_user",
+    "SELECT lastval()",
+]
+
+
+@pytest.mark.parametrize("grant", ["SELECT", "USAGE", "UPDATE"])
+def test_lastval_checks_the_privilege_as_postgresql(gridpg_cluster: Cluster, plain_pg: str, grant: str) -> None:
+    """sequence.sql: lastval() answered from the coordinator's memory without PostgreSQL's
+    check (SELECT or USAGE on the sequence): 42501 on PostgreSQL, a value on gridpg."""
+    outcomes = []
+    for dsn in (plain_pg, gridpg_cluster.dsn(1)):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP ROLE IF EXISTS lv_user")
+            conn.execute("CREATE ROLE lv_user")
+            conn.execute("CREATE SCHEMA IF NOT EXISTS lv_schema AUTHORIZATION lv_user")
+            got: list[object] = []
+            conn.execute("BEGIN")
+            conn.execute("SET LOCAL SESSION AUTHORIZATION lv_user")
+            conn.execute("SET LOCAL search_path TO lv_schema")
+            try:
+                for sql in LASTVAL_SCRIPT:
+                    cur = conn.execute(sql.format(grant=grant))
+                    got.append(cur.fetchall() if cur.description else cur.statusmessage)
+            except psycopg.Error as exc:
+                got.append(exc.sqlstate)
+            conn.execute("ROLLBACK")
+            conn.execute("DROP SCHEMA lv_schema CASCADE")
+            conn.execute("DROP ROLE lv_user")
+            outcomes.append(got)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][-1] == ("42501" if grant == "UPDATE" else [(1,)])
+
+
+RESTART_SCRIPT = [
+    "CREATE SEQUENCE {s}.ta_id1 START WITH 33",
+    "CREATE TABLE {s}.\"Trunc a\" (id serial, id1 int DEFAULT nextval('{s}.ta_id1'))",
+    "ALTER SEQUENCE {s}.ta_id1 OWNED BY {s}.\"Trunc a\".id1",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES",
+    "BEGIN",
+    "/* rolled back */ TRUNCATE {s}.\"Trunc a\" RESTART IDENTITY",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "ROLLBACK",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "BEGIN",
+    "TRUNCATE {s}.\"Trunc a\" RESTART IDENTITY",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "SELECT currval('{s}.\"Trunc a_id_seq\"'), lastval()",
+    "COMMIT",
+    "@other INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "SELECT * FROM {s}.\"Trunc a\" ORDER BY id",
+]
+
+
+def test_truncate_restart_identity_rolls_back_with_its_transaction(
+        gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """truncate.sql: the GTM sequences restarted at once, so after ROLLBACK the next rows
+    took the restarted values again (two rows with id 2); now they restart with the
+    transaction, and after COMMIT every coordinator continues from the committed values."""
+    outcomes = []
+    for dsns in ((plain_pg, plain_pg), (gridpg_cluster.dsn(0), gridpg_cluster.dsn(1))):
+        with psycopg.connect(dsns[0], autocommit=True) as conn, \
+                psycopg.connect(dsns[1], autocommit=True) as other:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            got = []
+            for sql in RESTART_SCRIPT:
+                on = other if sql.startswith("@other ") else conn
+                cur = on.execute(sql.removeprefix("@other ").format(s=schema))
+                got.append(cur.fetchall() if cur.description else cur.statusmessage)
+            if dsns[0] == plain_pg:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            outcomes.append(got)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[1][-1] == [(1, 33), (2, 34), (3, 35)]

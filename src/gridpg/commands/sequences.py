@@ -371,7 +371,14 @@ async def call_value(dispatcher: Dispatcher, function: str, texts: list[str | No
         last = runner.last_sequence
         if last is None or last not in runner.sequence_values:
             raise PgError("55000", "lastval is not yet defined in this session")
-        return runner.sequence_values[last]
+        value = runner.sequence_values[last]
+        try:  # PostgreSQL checks the session's role on the sequence at every lastval()
+            await qualified_name(dispatcher, last, "lastval")
+        except PgError as exc:
+            if exc.sqlstate == "42P01":  # dropped meanwhile
+                raise PgError("55000", "lastval is not yet defined in this session") from None
+            raise
+        return value
     if not texts or texts[0] is None:
         raise PgError("22004", f"{function}() needs a sequence name")
     name = await qualified_name(dispatcher, str(texts[0]), function)
@@ -412,7 +419,8 @@ async def _setval(dispatcher: Dispatcher, name: str, texts: list[str | None]) ->
 
 
 # What each sequence function needs, as PostgreSQL checks it (any one of them).
-_PRIVILEGES = {"nextval": ("USAGE", "UPDATE"), "currval": ("USAGE", "SELECT"), "setval": ("UPDATE",)}
+_PRIVILEGES = {"nextval": ("USAGE", "UPDATE"), "currval": ("USAGE", "SELECT"),
+               "lastval": ("USAGE", "SELECT"), "setval": ("UPDATE",)}
 
 
 async def qualified_name(dispatcher: Dispatcher, name: str, function: str = "") -> str:
@@ -587,6 +595,9 @@ class SequenceDdl:
     created_by: list[str] = field(default_factory=list)  # tables whose new sequences to clear
     created: list[str] = field(default_factory=list)  # the sequence a CREATE SEQUENCE makes
     dropped: list[str] = field(default_factory=list)  # sequences a DROP drops
+    # TRUNCATE ... RESTART IDENTITY in a block: served by the catalog server until COMMIT
+    # (its sequence restarts and rolls back with the transaction), then the GTM's from there
+    restarted: list[str] = field(default_factory=list)
 
     async def created_names(self, dispatcher: Dispatcher) -> list[str]:
         """The sequences this statement created (read in the session's transaction)."""
@@ -610,6 +621,9 @@ class SequenceDdl:
             await gtm.seq_drop(name, if_exists=True)
         for name, restarted in self.realter:
             await _realter(dispatcher, name, restarted)
+            touched.append(name)
+        for name in self.restarted:
+            await _continue_from_catalog(dispatcher, name)
             touched.append(name)
         for old, oid in self.rename:
             new = await _name_of_oid(dispatcher, oid)
@@ -808,6 +822,20 @@ async def _gtm_has(dispatcher: Dispatcher, name: str) -> bool:
     except GtmError:
         return False
     return True
+
+
+async def _continue_from_catalog(dispatcher: Dispatcher, name: str) -> None:
+    """After COMMIT: the GTM sequence takes the position this coordinator's catalog sequence
+    reached in the transaction (the other catalogs only restarted it)."""
+    coord = dispatcher.coord
+    conn = await coord.internal_acquire(coord.catalog_node)
+    try:
+        rows = await conn.query(f"SELECT last_value, is_called FROM {name}")
+    finally:
+        coord.pools.pool(coord.catalog_node).release(conn)
+    if rows:
+        await coord.ensure_sequence(name)
+        await coord.gtm.seq_setval(name, int(rows[0][0] or 0), rows[0][1] == "t")
 
 
 async def _realter(dispatcher: Dispatcher, name: str, restarted: bool) -> None:

@@ -22,7 +22,16 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, modifying_cte, prepared, qualnames, router, scope, tableoid, tempnames
+from gridpg.planner import (
+    analyze,
+    modifying_cte,
+    prepared,
+    qualnames,
+    router,
+    scope,
+    tableoid,
+    tempnames,
+)
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
