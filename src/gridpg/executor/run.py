@@ -165,6 +165,11 @@ async def _insert(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> No
     from gridpg.executor import multi
 
     request = dataclasses.replace(request, sql=plan.sql) if plan.sql != request.sql else request
+    if plan.through_view is not None:
+        from gridpg.executor.view_insert import insert_through_view
+
+        await insert_through_view(dispatcher, request, plan.tree, plan.through_view, plan.view_table)
+        return
     await multi.insert(dispatcher, request, plan.tree, list(plan.resolved))
 
 
