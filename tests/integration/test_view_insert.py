@@ -12,8 +12,8 @@ import pytest
 from gridpg.cluster.control import Cluster
 
 SETUP = [
-    "CREATE TABLE {s}.\"Vi base\" (id serial, k int, v text DEFAULT 'base', n int CHECK (n >= 0)) "
-    "DISTRIBUTE BY HASH (k)",
+    ("CREATE TABLE {s}.\"Vi base\" (id serial, k int, v text DEFAULT 'base', n int CHECK (n >= 0)) "
+     "DISTRIBUTE BY HASH (k)"),
     "CREATE VIEW {s}.\"V one\" AS SELECT k AS key, v, n, id FROM {s}.\"Vi base\" WHERE n < 100 WITH CHECK OPTION",
     "ALTER VIEW {s}.\"V one\" ALTER COLUMN v SET DEFAULT 'view default'",
     "CREATE TABLE {s}.vi_kv (k int PRIMARY KEY, v text) DISTRIBUTE BY HASH (k)",
