@@ -34,6 +34,7 @@ reads of positions on the catalog server first take the GTM's (`sync_state_reads
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +56,12 @@ NOT_SUPPORTED_HINT = "call SELECT nextval(...) first and use its value, or use a
 # -- where the calls are -----------------------------------------------------------------
 
 
-def ensure_supported(sql: str) -> None:
+def ensure_supported(sql: str, distributed: Callable[[dict[str, Any]], bool] | None = None) -> None:
     """Refuse a query that would call a sequence function per row on some server's own copy
-    of the sequence (see the module docstring for the places that are served)."""
+    of the sequence (see the module docstring for the places that are served). `distributed`
+    tells whether an INSERT's target (its RangeVar) is a distributed table: there
+    `nextval` items of an INSERT ... SELECT's select list are served
+    (executor/insert_nextval.py)."""
     lowered = sql.lower()
     if "val(" not in lowered and "val (" not in lowered:  # nextval currval setval lastval
         return
@@ -76,6 +80,10 @@ def ensure_supported(sql: str) -> None:
         if select.get("valuesLists") and not sequence_calls(
                 [body.get("returningList"), body.get("returningClause"), body.get("onConflictClause"),
                  body.get("withClause")]):
+            return
+        from gridpg.executor.insert_nextval import nextval_items
+
+        if distributed is not None and nextval_items(body) is not None and distributed(body["relation"]):
             return
     calls = sequence_calls(body)
     if calls:
