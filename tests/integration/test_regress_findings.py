@@ -542,3 +542,35 @@ def test_truncate_restart_identity_rolls_back_with_its_transaction(
             outcomes.append(got)
     assert outcomes[0] == outcomes[1]
     assert outcomes[1][-1] == [(1, 33), (2, 34), (3, 35)]
+
+
+CURSOR_SCRIPT = [
+    "BEGIN",
+    "DECLARE \"Foo 13\" SCROLL CURSOR FOR SELECT * FROM {s}.curs_t ORDER BY a",
+    "DECLARE bc BINARY CURSOR FOR SELECT a FROM {s}.curs_t",
+    "SELECT name, statement, is_holdable, is_binary, is_scrollable FROM pg_cursors ORDER BY 1",
+    "PREPARE cprep AS SELECT name, statement, is_holdable FROM pg_cursors",
+    "EXECUTE cprep",
+    "ROLLBACK",
+    "SELECT name FROM pg_catalog.pg_cursors AS c ORDER BY 1",
+]
+
+
+def test_pg_cursors_shows_the_clients_declare(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """portals.sql: pg_cursors showed the statement gridpg declared on the catalog server
+    (over its temp copy of the rows), and EXECUTE's unnamed portal."""
+    outcomes = []
+    for dsn in (plain_pg, gridpg_cluster.dsn(1)):
+        with psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            conn.execute(f"CREATE TABLE {schema}.curs_t (a int, b text)")
+            conn.execute(f"INSERT INTO {schema}.curs_t SELECT g, 'x' FROM generate_series(1, 5) g")
+            got = []
+            for sql in CURSOR_SCRIPT:
+                cur = conn.execute(sql.format(s=schema))
+                got.append(cur.fetchall() if cur.description else cur.statusmessage)
+            conn.execute("DEALLOCATE cprep")
+            if dsn == plain_pg:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            outcomes.append(got)
+    assert outcomes[0] == outcomes[1]

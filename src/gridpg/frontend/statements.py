@@ -96,6 +96,7 @@ class StatementRunner:
         self.waiting_for_pause = False
         self.last_query = ""  # for gridpg_stat_activity
         self.query_text = ""  # the whole query string of the last simple Query message
+        self.cursor_texts: dict[str, str] = {}  # cursor gridpg declared -> the client's text
         self.query_start: float | None = None
         self.xact_start: float | None = None
         self.loopback_token: str | None = None  # while server-side code may call back
