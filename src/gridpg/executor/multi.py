@@ -733,9 +733,11 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
 
 
 async def _ensure_catalog_plans(dispatcher: Dispatcher, request: ExecRequest) -> None:
-    """EXPLAIN of an INSERT: PostgreSQL's planner checks what the routed plan does not (an
-    ON CONFLICT target without a matching unique index, 42P10), so the catalog server
-    (same tables and indexes, empty) plans the statement first; EXPLAIN runs nothing."""
+    """EXPLAIN over distributed tables: PostgreSQL's parser and planner check what gridpg's
+    plan does not (a relation the statement names that does not exist, where a coordinator
+    finish would only have met it at execution; an ON CONFLICT target without a matching
+    unique index, 42P10), so the catalog server (same tables and indexes, empty) plans the
+    statement first; EXPLAIN without ANALYZE runs nothing."""
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     await conn.query("EXPLAIN (COSTS OFF) " + await inline_params(dispatcher, request, request.sql))
 
@@ -772,10 +774,10 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     from dataclasses import replace
 
     inner_request = replace(request, sql=inner_sql)
+    await _ensure_catalog_plans(dispatcher, inner_request)
     if kind == "InsertStmt":
         from gridpg.executor.dml import explain_insert_select
 
-        await _ensure_catalog_plans(dispatcher, inner_request)
         lines = await explain_insert_select(dispatcher, inner_request, inner_tree) or \
             ["Distributed plan: insert routed by the distribution column"]
         plan = None

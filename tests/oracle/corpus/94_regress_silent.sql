@@ -38,3 +38,10 @@ BEGIN;
 EXPLAIN (COSTS OFF) INSERT INTO rr_upsert VALUES (1, 'fig') ON CONFLICT (lower(fruit)) DO NOTHING;
 ROLLBACK;
 SELECT * FROM rr_upsert;
+
+-- join.sql: EXPLAIN of a statement finished on the coordinator printed its plan although
+-- it names a relation that does not exist (PostgreSQL: 42P01)
+-- error
+EXPLAIN (COSTS OFF) SELECT a.i, b.k FROM "RR join a" a RIGHT JOIN rr_no_such_table b ON b.k = a.i WHERE a.t < 'x';
+-- error
+EXPLAIN SELECT count(*) FROM rr_join_b WHERE no_such_column > 0;
