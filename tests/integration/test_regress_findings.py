@@ -336,8 +336,9 @@ def test_job_queue_row_locks_over_several_nodes(gridpg_cluster: Cluster, schema:
 
 def test_writes_through_views_over_distributed_tables(gridpg_cluster: Cluster, schema: str) -> None:
     """UPDATE/DELETE/INSERT through a view over a distributed table went to the catalog
-    server's empty copy: UPDATE 0, DELETE 0, and an INSERT acknowledged and lost. UPDATE and
-    DELETE now run on the table's datanodes; what cannot is refused and changes nothing."""
+    server's empty copy: UPDATE 0, DELETE 0, and an INSERT acknowledged and lost. UPDATE,
+    DELETE and INSERT ... VALUES now run on the table's datanodes; what cannot is refused and
+    changes nothing."""
     with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
         conn.execute("CREATE TABLE vw_t (a int PRIMARY KEY, b int, c int)")
@@ -345,7 +346,11 @@ def test_writes_through_views_over_distributed_tables(gridpg_cluster: Cluster, s
         conn.execute("CREATE VIEW vw_v AS SELECT a AS k, b, c FROM vw_t WHERE b > 1")
         assert conn.execute("UPDATE vw_v SET c = c + 1 WHERE k = 3 RETURNING k, c").fetchall() == [(3, 31)]
         assert conn.execute("DELETE FROM vw_v WHERE k IN (4, 5, 7)").rowcount == 2  # 5 is not in the view
-        for refused in ("INSERT INTO vw_v VALUES (100, 3, 0)",
+        # INSERT ... VALUES is routed by the view column showing the distribution column
+        # (tests/integration/test_view_insert.py)
+        assert conn.execute("INSERT INTO vw_v VALUES (100, 3, 0) RETURNING k").fetchall() == [(100,)]
+        assert conn.execute("SELECT b, c FROM vw_t WHERE a = 100").fetchall() == [(3, 0)]
+        for refused in ("INSERT INTO vw_v SELECT 101, 3, 0",
                         "MERGE INTO vw_v USING (VALUES (3)) s(k) ON vw_v.k = s.k WHEN MATCHED THEN UPDATE SET c = 9",
                         "UPDATE vw_v SET c = 0 WHERE k IN (SELECT a FROM vw_t)",
                         "EXPLAIN ANALYZE INSERT INTO vw_v VALUES (300, 3, 3)",
@@ -357,7 +362,9 @@ def test_writes_through_views_over_distributed_tables(gridpg_cluster: Cluster, s
         conn.execute("CREATE TRIGGER vw_io INSTEAD OF UPDATE ON vw_v FOR EACH ROW EXECUTE FUNCTION vw_ins()")
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("UPDATE vw_v SET c = 1 WHERE k = 8")
-        assert conn.execute("SELECT count(*), sum(c) FROM vw_t").fetchone() == (18, 1991)
+        with pytest.raises(psycopg.errors.FeatureNotSupported):  # the view has a trigger now
+            conn.execute("INSERT INTO vw_v VALUES (102, 3, 0)")
+        assert conn.execute("SELECT count(*), sum(c) FROM vw_t").fetchone() == (19, 1991)
 
 
 def test_lock_table_and_set_constraints_reach_the_datanodes(gridpg_cluster: Cluster, schema: str) -> None:
@@ -454,3 +461,138 @@ def test_copy_into_a_view_fails_and_the_session_goes_on(gridpg_cluster: Cluster,
                     cur.copy("COPY cv_view FROM STDIN") as copy:
                 copy.write_row((1, "x"))
             assert conn.execute("SELECT count(*) FROM cv_base").fetchone() == (0,)
+
+def test_check_constraint_reading_tableoid_is_refused_on_a_hash_table(gridpg_cluster: Cluster, schema: str) -> None:
+    """constraints.sql: the CHECK ran on the datanodes, where tableoid names a shard, so a
+    row PostgreSQL refuses was stored."""
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("/* c */ CREATE TABLE \"Sys col\" (city text, is_capital bool, "
+                         "CHECK (NOT (is_capital AND tableoid::regclass::text = 'Sys col')))")
+        conn.execute("CREATE TABLE sys_col2 (city text, is_capital bool)")
+        with conn.transaction():
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute("ALTER TABLE sys_col2 ADD CONSTRAINT c1 "
+                             "CHECK (NOT (is_capital AND tableoid::regclass::text = 'sys_col2'))")
+            raise psycopg.Rollback()
+        # where tableoid is the table's own (a replicated table), PostgreSQL's answer
+        conn.execute("CREATE TABLE sys_col3 (city text, is_capital bool, "
+                     "CHECK (NOT (is_capital AND tableoid::regclass::text = 'sys_col3'))) DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO sys_col3 VALUES ('Seattle', false)")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute("INSERT INTO sys_col3 VALUES ('Olympia', true)")
+        assert conn.execute("SELECT city FROM sys_col3").fetchall() == [("Seattle",)]
+
+
+LASTVAL_SCRIPT = [
+    "CREATE SEQUENCE lv_seq",
+    "SELECT nextval('lv_seq')",
+    "REVOKE ALL ON lv_seq FROM lv_user",
+    "GRANT {grant} ON lv_seq TO lv_user",
+    "SELECT lastval()",
+]
+
+
+@pytest.mark.parametrize("grant", ["SELECT", "USAGE", "UPDATE"])
+def test_lastval_checks_the_privilege_as_postgresql(gridpg_cluster: Cluster, plain_pg: str, grant: str) -> None:
+    """sequence.sql: lastval() answered from the coordinator's memory without PostgreSQL's
+    check (SELECT or USAGE on the sequence): 42501 on PostgreSQL, a value on gridpg."""
+    outcomes = []
+    for dsn in (plain_pg, gridpg_cluster.dsn(1)):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("DROP ROLE IF EXISTS lv_user")
+            conn.execute("CREATE ROLE lv_user")
+            conn.execute("CREATE SCHEMA IF NOT EXISTS lv_schema AUTHORIZATION lv_user")
+            got: list[object] = []
+            conn.execute("BEGIN")
+            conn.execute("SET LOCAL SESSION AUTHORIZATION lv_user")
+            conn.execute("SET LOCAL search_path TO lv_schema")
+            try:
+                for sql in LASTVAL_SCRIPT:
+                    cur = conn.execute(sql.format(grant=grant))
+                    got.append(cur.fetchall() if cur.description else cur.statusmessage)
+            except psycopg.Error as exc:
+                got.append(exc.sqlstate)
+            conn.execute("ROLLBACK")
+            conn.execute("DROP SCHEMA lv_schema CASCADE")
+            conn.execute("DROP ROLE lv_user")
+            outcomes.append(got)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][-1] == ("42501" if grant == "UPDATE" else [(1,)])
+
+
+RESTART_SCRIPT = [
+    "CREATE SEQUENCE {s}.ta_id1 START WITH 33",
+    "CREATE TABLE {s}.\"Trunc a\" (id serial, id1 int DEFAULT nextval('{s}.ta_id1'))",
+    "ALTER SEQUENCE {s}.ta_id1 OWNED BY {s}.\"Trunc a\".id1",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES",
+    "BEGIN",
+    "/* rolled back */ TRUNCATE {s}.\"Trunc a\" RESTART IDENTITY",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "ROLLBACK",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "BEGIN",
+    "TRUNCATE {s}.\"Trunc a\" RESTART IDENTITY",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "SELECT currval('{s}.\"Trunc a_id_seq\"'), lastval()",
+    "COMMIT",
+    "@other INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "INSERT INTO {s}.\"Trunc a\" DEFAULT VALUES RETURNING *",
+    "SELECT * FROM {s}.\"Trunc a\" ORDER BY id",
+]
+
+
+def test_truncate_restart_identity_rolls_back_with_its_transaction(
+        gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """truncate.sql: the GTM sequences restarted at once, so after ROLLBACK the next rows
+    took the restarted values again (two rows with id 2); now they restart with the
+    transaction, and after COMMIT every coordinator continues from the committed values."""
+    outcomes = []
+    for dsns in ((plain_pg, plain_pg), (gridpg_cluster.dsn(0), gridpg_cluster.dsn(1))):
+        with psycopg.connect(dsns[0], autocommit=True) as conn, \
+                psycopg.connect(dsns[1], autocommit=True) as other:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            got = []
+            for sql in RESTART_SCRIPT:
+                on = other if sql.startswith("@other ") else conn
+                cur = on.execute(sql.removeprefix("@other ").format(s=schema))
+                got.append(cur.fetchall() if cur.description else cur.statusmessage)
+            if dsns[0] == plain_pg:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            outcomes.append(got)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[1][-1] == [(1, 33), (2, 34), (3, 35)]
+
+
+CURSOR_SCRIPT = [
+    "BEGIN",
+    "DECLARE \"Foo 13\" SCROLL CURSOR FOR SELECT * FROM {s}.curs_t ORDER BY a",
+    "DECLARE bc BINARY CURSOR FOR SELECT a FROM {s}.curs_t",
+    "SELECT name, statement, is_holdable, is_binary, is_scrollable FROM pg_cursors ORDER BY 1",
+    "PREPARE cprep AS SELECT name, statement, is_holdable FROM pg_cursors",
+    "EXECUTE cprep",
+    "ROLLBACK",
+    "SELECT name FROM pg_catalog.pg_cursors AS c ORDER BY 1",
+]
+
+
+def test_pg_cursors_shows_the_clients_declare(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """portals.sql: pg_cursors showed the statement gridpg declared on the catalog server
+    (over its temp copy of the rows), and EXECUTE's unnamed portal."""
+    outcomes = []
+    for dsn in (plain_pg, gridpg_cluster.dsn(1)):
+        with psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            conn.execute(f"CREATE TABLE {schema}.curs_t (a int, b text)")
+            conn.execute(f"INSERT INTO {schema}.curs_t SELECT g, 'x' FROM generate_series(1, 5) g")
+            got = []
+            for sql in CURSOR_SCRIPT:
+                cur = conn.execute(sql.format(s=schema))
+                got.append(cur.fetchall() if cur.description else cur.statusmessage)
+            conn.execute("DEALLOCATE cprep")
+            if dsn == plain_pg:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            outcomes.append(got)
+    assert outcomes[0] == outcomes[1]

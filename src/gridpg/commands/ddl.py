@@ -23,6 +23,7 @@ from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards
 from gridpg.commands import default_placement, partitions
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
+from gridpg.planner import tableoid
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -218,6 +219,8 @@ class DdlRunner:
         if body.get("partspec"):
             partitions.ensure_keys_hold(table, keys)
         table = await default_placement.fit_new_table(self, table, fk_parents)
+        if table.method == "hash":
+            tableoid.ensure_no_check_reads_tableoid(body.get("tableElts"), name)
         self._ensure_foreign_keys_hold(table, fk_parents)
         await self._convert_inheritance_parents(parents)
         await self._create_on_datanodes(sql, table, columns, parents)

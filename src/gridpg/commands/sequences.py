@@ -34,6 +34,7 @@ reads of positions on the catalog server first take the GTM's (`sync_state_reads
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +56,12 @@ NOT_SUPPORTED_HINT = "call SELECT nextval(...) first and use its value, or use a
 # -- where the calls are -----------------------------------------------------------------
 
 
-def ensure_supported(sql: str) -> None:
+def ensure_supported(sql: str, distributed: Callable[[dict[str, Any]], bool] | None = None) -> None:
     """Refuse a query that would call a sequence function per row on some server's own copy
-    of the sequence (see the module docstring for the places that are served)."""
+    of the sequence (see the module docstring for the places that are served). `distributed`
+    tells whether an INSERT's target (its RangeVar) is a distributed table: there
+    `nextval` items of an INSERT ... SELECT's select list are served
+    (executor/insert_nextval.py)."""
     lowered = sql.lower()
     if "val(" not in lowered and "val (" not in lowered:  # nextval currval setval lastval
         return
@@ -76,6 +80,10 @@ def ensure_supported(sql: str) -> None:
         if select.get("valuesLists") and not sequence_calls(
                 [body.get("returningList"), body.get("returningClause"), body.get("onConflictClause"),
                  body.get("withClause")]):
+            return
+        from gridpg.executor.insert_nextval import nextval_items
+
+        if distributed is not None and nextval_items(body) is not None and distributed(body["relation"]):
             return
     calls = sequence_calls(body)
     if calls:
@@ -375,7 +383,14 @@ async def call_value(dispatcher: Dispatcher, function: str, texts: list[str | No
         last = runner.last_sequence
         if last is None or last not in runner.sequence_values:
             raise PgError("55000", "lastval is not yet defined in this session")
-        return runner.sequence_values[last]
+        value = runner.sequence_values[last]
+        try:  # PostgreSQL checks the session's role on the sequence at every lastval()
+            await qualified_name(dispatcher, last, "lastval")
+        except PgError as exc:
+            if exc.sqlstate == "42P01":  # dropped meanwhile
+                raise PgError("55000", "lastval is not yet defined in this session") from None
+            raise
+        return value
     if not texts or texts[0] is None:
         raise PgError("22004", f"{function}() needs a sequence name")
     name = await qualified_name(dispatcher, str(texts[0]), function)
@@ -416,7 +431,8 @@ async def _setval(dispatcher: Dispatcher, name: str, texts: list[str | None]) ->
 
 
 # What each sequence function needs, as PostgreSQL checks it (any one of them).
-_PRIVILEGES = {"nextval": ("USAGE", "UPDATE"), "currval": ("USAGE", "SELECT"), "setval": ("UPDATE",)}
+_PRIVILEGES = {"nextval": ("USAGE", "UPDATE"), "currval": ("USAGE", "SELECT"),
+               "lastval": ("USAGE", "SELECT"), "setval": ("UPDATE",)}
 
 
 async def qualified_name(dispatcher: Dispatcher, name: str, function: str = "") -> str:
@@ -591,6 +607,9 @@ class SequenceDdl:
     created_by: list[str] = field(default_factory=list)  # tables whose new sequences to clear
     created: list[str] = field(default_factory=list)  # the sequence a CREATE SEQUENCE makes
     dropped: list[str] = field(default_factory=list)  # sequences a DROP drops
+    # TRUNCATE ... RESTART IDENTITY in a block: served by the catalog server until COMMIT
+    # (its sequence restarts and rolls back with the transaction), then the GTM's from there
+    restarted: list[str] = field(default_factory=list)
 
     async def created_names(self, dispatcher: Dispatcher) -> list[str]:
         """The sequences this statement created (read in the session's transaction)."""
@@ -614,6 +633,9 @@ class SequenceDdl:
             await gtm.seq_drop(name, if_exists=True)
         for name, restarted in self.realter:
             await _realter(dispatcher, name, restarted)
+            touched.append(name)
+        for name in self.restarted:
+            await _continue_from_catalog(dispatcher, name)
             touched.append(name)
         for old, oid in self.rename:
             new = await _name_of_oid(dispatcher, oid)
@@ -812,6 +834,20 @@ async def _gtm_has(dispatcher: Dispatcher, name: str) -> bool:
     except GtmError:
         return False
     return True
+
+
+async def _continue_from_catalog(dispatcher: Dispatcher, name: str) -> None:
+    """After COMMIT: the GTM sequence takes the position this coordinator's catalog sequence
+    reached in the transaction (the other catalogs only restarted it)."""
+    coord = dispatcher.coord
+    conn = await coord.internal_acquire(coord.catalog_node)
+    try:
+        rows = await conn.query(f"SELECT last_value, is_called FROM {name}")
+    finally:
+        coord.pools.pool(coord.catalog_node).release(conn)
+    if rows:
+        await coord.ensure_sequence(name)
+        await coord.gtm.seq_setval(name, int(rows[0][0] or 0), rows[0][1] == "t")
 
 
 async def _realter(dispatcher: Dispatcher, name: str, restarted: bool) -> None:

@@ -63,6 +63,8 @@ class Dispatcher:
             return
         if "prepared_statements" in request.sql.lower():
             request = await prepared.with_session_statements(self, request)
+        if "pg_cursors" in request.sql.lower():
+            request = await prepared.with_session_cursors(self, request)
         if await self.coord.routine_guard.before(self, request, list(search_path(self))):
             return
         await run_statement(self, request)

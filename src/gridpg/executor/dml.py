@@ -492,12 +492,22 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     if stmt.withClause is not None:  # WITH x AS (...) INSERT ... SELECT ... FROM x
         recursive = "RECURSIVE " if stmt.withClause.recursive else ""
         select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
+    from gridpg.executor import insert_nextval
     from gridpg.executor.multi import inline_params
 
+    nextvals = insert_nextval.nextval_items(body)
+    if nextvals:  # each row's value from the GTM, then routed by it (executor/insert_nextval.py)
+        insert_nextval.with_nulls(stmt, nextvals)
+        select_sql = str(RawStream()(stmt.selectStmt))
+        if stmt.withClause is not None:
+            recursive = "RECURSIVE " if stmt.withClause.recursive else ""
+            select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
     select_sql = await inline_params(dispatcher, request, select_sql)
-    if await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
+    if not nextvals and await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
         return
     chunks = await query_as_copy(dispatcher, select_sql)
+    if nextvals:
+        chunks = await insert_nextval.fill(dispatcher, chunks, nextvals)
     if not stmt.cols:
         width = _copy_width(chunks)
         cols = cols[: width] if width else cols

@@ -732,6 +732,16 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
 # -- EXPLAIN ---------------------------------------------------------------------------
 
 
+async def _ensure_catalog_plans(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """EXPLAIN over distributed tables: PostgreSQL's parser and planner check what gridpg's
+    plan does not (a relation the statement names that does not exist, where a coordinator
+    finish would only have met it at execution; an ON CONFLICT target without a matching
+    unique index, 42P10), so the catalog server (same tables and indexes, empty) plans the
+    statement first; EXPLAIN without ANALYZE runs nothing."""
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.query("EXPLAIN (COSTS OFF) " + await inline_params(dispatcher, request, request.sql))
+
+
 async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
     from gridpg.executor.run import catalog_view, search_path
     from gridpg.planner import analyze
@@ -764,6 +774,7 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     from dataclasses import replace
 
     inner_request = replace(request, sql=inner_sql)
+    await _ensure_catalog_plans(dispatcher, inner_request)
     if kind == "InsertStmt":
         from gridpg.executor.dml import explain_insert_select
 

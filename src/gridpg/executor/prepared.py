@@ -428,6 +428,42 @@ async def _statement_rows(dispatcher: Dispatcher) -> list[str]:
     return out
 
 
+# -- pg_cursors ------------------------------------------------------------------------------
+
+
+async def with_session_cursors(dispatcher: Dispatcher, request: ExecRequest) -> ExecRequest:
+    """The request with `pg_cursors` showing the client's DECLARE text for the cursors gridpg
+    declared over gathered rows (the catalog server's cursor runs gridpg's own query over a
+    temp table); in the simple protocol gridpg's unnamed portal is not listed (PostgreSQL
+    does not list the portal its EXECUTE uses)."""
+    sql = request.sql
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return request
+    refs = [r for r in analyze.relations(tree) if r.name == "pg_cursors" and r.schema in (None, "pg_catalog")]
+    texts: dict[str, str] = getattr(dispatcher.runner, "cursor_texts", {})
+    if not refs or (not texts and not request.simple):
+        return request
+    join = ""
+    statement = "c.statement"
+    if texts:
+        values = ", ".join(f"({quote_literal(n)}, {quote_literal(t)})" for n, t in texts.items())
+        join = f" LEFT JOIN (VALUES {values}) AS m(name, statement) ON m.name = c.name"
+        # only where the catalog's cursor is one gridpg declared (a name may be reused)
+        statement = ("CASE WHEN c.statement LIKE '%pg\\_temp.gp\\_cursor\\_%' "
+                     "THEN COALESCE(m.statement, c.statement) ELSE c.statement END")
+    view = (f"SELECT c.name, {statement} AS statement, c.is_holdable, c.is_binary, c.is_scrollable, "
+            f"c.creation_time FROM pg_catalog.pg_cursors c{join}"
+            + (" WHERE c.name <> ''" if request.simple else ""))
+    tokens = sqlparse.tokens(sql)
+    replacements = []
+    for ref in refs:
+        start, end = relation_span(sql, tokens, ref)
+        replacements.append((start, end, f"({view})" + ("" if ref.alias else " AS pg_cursors")))
+    return dataclasses.replace(request, sql=splice(sql, replacements))
+
+
 def _regtype_array(oids: list[int] | None) -> str:
     if oids is None:
         return "NULL::pg_catalog.regtype[]"
@@ -470,6 +506,11 @@ async def _declare_over_rows(dispatcher: Dispatcher, request: ExecRequest) -> No
     select = ", ".join(f"c{i} AS {quote_ident(c.name)}" for i, c in enumerate(columns, 1))
     declare = sql[:query_start] + f"SELECT {select} FROM pg_temp.{temp} ORDER BY gp_ord"
     await catalog.simple_query(declare)
+    # pg_cursors shows the client's text (the whole query string, as PostgreSQL's does)
+    whole = getattr(dispatcher.runner, "query_text", None) if request.simple else None
+    name = sqlparse.parse_tree(sql).get("DeclareCursorStmt", {}).get("portalname")
+    if name and hasattr(dispatcher.runner, "cursor_texts"):
+        dispatcher.runner.cursor_texts[name] = whole or sql
 
 
 def _cursor_query_start(sql: str) -> int:

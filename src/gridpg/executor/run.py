@@ -165,6 +165,11 @@ async def _insert(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> No
     from gridpg.executor import multi
 
     request = dataclasses.replace(request, sql=plan.sql) if plan.sql != request.sql else request
+    if plan.through_view is not None:
+        from gridpg.executor.view_insert import insert_through_view
+
+        await insert_through_view(dispatcher, request, plan.tree, plan.through_view, plan.view_table)
+        return
     await multi.insert(dispatcher, request, plan.tree, list(plan.resolved))
 
 
@@ -258,6 +263,9 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     sequences = await _sequences_to_reset(dispatcher, plan)
     group_sql = dict(plan.group_sql) if plan.group_sql is not None else None
     await ddl.propagate(request, plan.kind, groups, list(plan.after), group_sql)
+    if sequences and plan.sequences == "restart" and dispatcher.runner.txn.in_block:
+        _restart_at_commit(dispatcher, list(sequences))
+        return
     coord = dispatcher.coord
     for name, start in sequences.items():
         if start is None:
@@ -266,6 +274,18 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
             await coord.gtm.seq_setval(name, start, is_called=False)
     if sequences:
         coord.forget_sequences(list(sequences))
+
+
+def _restart_at_commit(dispatcher: Dispatcher, names: list[str]) -> None:
+    """TRUNCATE ... RESTART IDENTITY inside a block restarts the sequences transactionally,
+    as PostgreSQL does: the catalog server's sequence (restarted by the TRUNCATE there)
+    serves them until the block ends; COMMIT hands its position to the GTM, ROLLBACK leaves
+    the GTM where it was."""
+    from gridpg.commands.sequences import SequenceDdl
+
+    runner = dispatcher.runner
+    runner.local_sequences.update(names)
+    runner.sequence_ddl.append(SequenceDdl(restarted=names))
 
 
 async def _session_temp_only(dispatcher: Dispatcher, sql: str, plan: Any) -> bool:

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg import metrics
 from gridpg.catalog import store
@@ -101,6 +101,7 @@ class StatementRunner:
         self.current_sql: str | None = None  # the statement running, for a shard hold's drain
         self.last_query = ""  # for gridpg_stat_activity
         self.query_text = ""  # the whole query string of the last simple Query message
+        self.cursor_texts: dict[str, str] = {}  # cursor gridpg declared -> the client's text
         self.query_start: float | None = None
         self.xact_start: float | None = None
         self.loopback_token: str | None = None  # while server-side code may call back
@@ -690,7 +691,7 @@ class StatementRunner:
         inlined = await sequences.inline_session_values(self.dispatcher, request.sql)
         if inlined != request.sql:
             request = replace(request, sql=inlined)
-        sequences.ensure_supported(request.sql)
+        sequences.ensure_supported(request.sql, self._is_distributed)
         if prepared.reads_prepared_view(request.sql):
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
         if citus_views.reads_views(request.sql):
@@ -713,6 +714,14 @@ class StatementRunner:
                 await sequence_ddl.apply(self.dispatcher)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
+
+    def _is_distributed(self, relation: dict[str, Any]) -> bool:
+        """Whether a statement's RangeVar names a distributed table (search_path order)."""
+        from gridpg.executor.run import catalog_view, search_path
+        from gridpg.planner.analyze import RelRef
+
+        ref = RelRef(relation.get("schemaname"), relation["relname"], 0, None)
+        return catalog_view(self.dispatcher).resolve(ref, search_path(self.dispatcher)) is not None
 
     async def _read_only_answer(self, request: ExecRequest) -> bool:
         """On a read-only coordinator: refuse writes (25006); SHOW transaction_read_only

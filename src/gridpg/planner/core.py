@@ -22,7 +22,16 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, modifying_cte, prepared, qualnames, router, tableoid, tempnames
+from gridpg.planner import (
+    analyze,
+    modifying_cte,
+    prepared,
+    qualnames,
+    router,
+    scope,
+    tableoid,
+    tempnames,
+)
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
@@ -111,6 +120,9 @@ class Planner:
             return SessionStatementPlan(analysis.kind, analysis.tree)
         if analysis.route == "query":
             return self._plan_query(run_sql, analysis, catalog, session, params)
+        if analysis.route == "view_write" and analysis.kind == "InsertStmt":
+            view, table = analysis.xl
+            return InsertPlan(run_sql, analysis.tree, (), through_view=view, view_table=table)
         if analysis.route == "view_write":
             view, table = analysis.xl
             return PushdownPlan(tuple(Fragment(g, run_sql) for g in table.groups), True,
@@ -127,6 +139,7 @@ class Planner:
         hold scratch placeholders, not names, so one plan serves every execution."""
         tree, kind, resolved = analysis.tree, analysis.kind, analysis.resolved
         if kind == "InsertStmt":
+            scope.ensure_references_visible(tree)  # INSERT ... SELECT may be rewritten
             return InsertPlan(sql, tree, tuple(resolved))
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
@@ -140,6 +153,7 @@ class Planner:
         cached = self.cache.get(key) if catalog.cacheable else None
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        scope.ensure_references_visible(tree)  # the strategies below rewrite the FROM list
         plan = dataclasses.replace(plan_query(sql, tree, kind, resolved, catalog.snapshot, params), sql=sql)
         if catalog.cacheable:
             if len(self.cache) > CACHE_LIMIT:
@@ -362,7 +376,7 @@ def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: 
 
 def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRef], catalog: CatalogView,
                         session: SessionView) -> tuple[tuple[str, str], DistTable] | None:
-    """((schema, view), table) for an UPDATE/DELETE whose target is an automatically
+    """((schema, view), table) for an INSERT/UPDATE/DELETE whose target is an automatically
     updatable view over one distributed table: the views exist on the datanodes too, so the
     statement runs there on every node of the table, PostgreSQL resolving the view (its
     conditions, column names, CHECK OPTION). Other writes to views over distributed tables
@@ -379,14 +393,14 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
     key, definition = entry
     inner = analyze.relations(sqlparse.parse_tree(definition))
     tables = [catalog.resolve(r, ["public"]) for r in inner]
-    if kind in ("UpdateStmt", "DeleteStmt") and len(inner) == 1 and tables[0] is not None \
+    if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and len(inner) == 1 and tables[0] is not None \
             and not analyze.has_node(tree, "SubLink") and len(refs) == 1:
-        return key, tables[0]
+        return key, tables[0]  # INSERT: executor/view_insert.py (VALUES only, routed per row)
     verb = kind.removesuffix("Stmt").upper()
     raise PgError(FEATURE_NOT_SUPPORTED,
                   f'gridpg cannot {verb} through view "{ref.name}" over distributed tables',
-                  hint="write the view's table directly (gridpg runs UPDATE and DELETE of a view over "
-                       "one distributed table, without FROM/USING or subqueries)")
+                  hint="write the view's table directly (gridpg runs INSERT ... VALUES, UPDATE and DELETE "
+                       "of a view over one distributed table, without FROM/USING or subqueries)")
 
 
 def view_definition(ref: analyze.RelRef, catalog: CatalogView, search_path: tuple[str, ...]) -> str | None:

@@ -266,6 +266,10 @@ class InsertPlan(Plan):
     sql: str = ""
     tree: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     resolved: tuple[Any, ...] = field(default=(), compare=False)
+    # INSERT through an automatically updatable view over one distributed table
+    # (executor/view_insert.py): the view, and its table
+    through_view: tuple[str, str] | None = None
+    view_table: Any = field(default=None, compare=False)
 
     def describe(self) -> list[str]:
         lines = ["Distributed plan: insert routed by the distribution column"]

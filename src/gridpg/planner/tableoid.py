@@ -139,3 +139,41 @@ def has_user_sublink(node: Any) -> bool:
     if "SubLink" in node:
         return MARKER not in str(node["SubLink"])
     return any(has_user_sublink(value) for value in node.values())
+
+
+def ensure_no_check_reads_tableoid(node: Any, table: str) -> None:
+    """A CHECK constraint of a HASH table that reads `tableoid` would be checked on the
+    datanodes, where each row's `tableoid` is its shard: it would pass or fail on the shard's
+    name, not the table's. Refused (0A000) rather than checked against the wrong table."""
+    for check in _check_constraints(node):
+        if _reads_tableoid(check.get("raw_expr")):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'gridpg cannot check constraint "{check.get("conname") or table + "_check"}" of '
+                          f'distributed table "{table}": it reads tableoid, which on a datanode names a shard',
+                          hint="Distribute the table by REPLICATION or ROUNDROBIN, or check without tableoid.")
+
+
+def _check_constraints(node: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if isinstance(node, list):
+        for item in node:
+            out += _check_constraints(item)
+    elif isinstance(node, dict):
+        constraint = node.get("Constraint")
+        if isinstance(constraint, dict) and constraint.get("contype") == "CONSTR_CHECK":
+            out.append(constraint)
+        for value in node.values():
+            out += _check_constraints(value)
+    return out
+
+
+def _reads_tableoid(node: Any) -> bool:
+    if isinstance(node, list):
+        return any(_reads_tableoid(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    ref = node.get("ColumnRef")
+    if isinstance(ref, dict):
+        fields = ref.get("fields") or []
+        return bool(fields) and fields[-1].get("String", {}).get("sval") == "tableoid"
+    return any(_reads_tableoid(value) for value in node.values())

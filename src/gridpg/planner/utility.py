@@ -9,7 +9,7 @@ from typing import Any
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze
+from gridpg.planner import analyze, tableoid
 from gridpg.planner.context import CatalogView, SessionView
 from gridpg.planner.plan import (
     CopyPlan,
@@ -38,6 +38,10 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     tables = list({(t.schema, t.name): t for t in found if t}.values())
     if kind == "RuleStmt":
         _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
+    if kind == "AlterTableStmt":
+        for table in tables:
+            if table.method == "hash":
+                tableoid.ensure_no_check_reads_tableoid(tree[kind].get("cmds"), table.name)
     groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
     after = _metadata_after(kind, tree, tables, snapshot)
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \

@@ -1,0 +1,229 @@
+"""INSERT ... VALUES through an automatically updatable view over one distributed table.
+
+The view exists on the datanodes too, so each row is sent, as an INSERT into the view, to
+the node its distribution value routes to, and PostgreSQL there applies its own rules: the
+view's column mapping and column defaults, WITH CHECK OPTION, ON CONFLICT, RETURNING, the
+table's other defaults and constraints. What the coordinator must do first, as for an
+INSERT into the table (executor/dml.py):
+
+- route each row by the value its distribution column will store: the view column that
+  shows the table's distribution column, given in VALUES as a constant, a parameter or an
+  expression without function calls (evaluated once on the catalog server; a function
+  call would be evaluated again on the node);
+- give serial and identity columns their values from the GTM: a table column with a
+  sequence default that the INSERT leaves to its default gets a value in the view column
+  that shows it (the datanode's own copy of the sequence is not the cluster's).
+
+Refused with 0A000 (never a silent difference): the distribution column's value left to a
+default that is not a sequence's, or computed by a function; a sequence column the view
+does not show; a view default calling nextval(); INSERT ... SELECT through a view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from gridpg.catalog.model import DistTable
+from gridpg.commands.sequences import next_values
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner import analyze
+from gridpg.planner.plan import Fragment, PushdownPlan
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.executor.dml import TableColumn
+
+
+@dataclass(frozen=True)
+class _Named:
+    name: str
+
+
+@dataclass
+class _ViewShape:
+    """The view's columns in order, each with the table column it shows (None: an expression)."""
+
+    columns: list[tuple[str, str | None]]
+    defaults: dict[str, str]  # view column -> its own default (ALTER VIEW ... SET DEFAULT)
+
+    def shows(self, table_column: str) -> str | None:
+        return next((v for v, t in self.columns if t == table_column), None)
+
+    def base(self, view_column: str) -> str | None:
+        return next((t for v, t in self.columns if v == view_column), None)
+
+
+async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
+                              view: tuple[str, str], target: DistTable) -> None:
+    from gridpg.executor.multi import _ensure_plain_view, scatter
+
+    await _ensure_plain_view(dispatcher, *view)
+    body = tree["InsertStmt"]
+    shape = await _view_shape(dispatcher, view)
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    head, rows, tail = _rows(request.sql, body, shape)
+    added = _sequence_columns(view, shape, columns, head, rows)
+    if target.method not in ("replication", "roundrobin"):
+        for items in rows:  # before any sequence value is taken: a refused INSERT takes none
+            _ensure_routable(view, target, shape, head, [v for v, _ in added], items)
+    routed = []
+    for items in rows:
+        for view_column, column in added:
+            position = head.index(view_column) if view_column in head else -1
+            value = str((await next_values(dispatcher, column.sequence or "", 1))[0])
+            if position >= 0:
+                items[position] = value  # DEFAULT of a sequence column
+            else:
+                items.append(value)
+        names = head + [v for v, _ in added if v not in head]
+        routed.append((await _group(dispatcher, request, target, shape, names, items), items))
+    names = head + [v for v, _ in added if v not in head]
+    fragments = _fragments(body, view, target, names, routed, tail,
+                           any(c.identity == "a" for _, c in added))
+    plan = PushdownPlan(tuple(fragments), True)
+    oids = request.param_oids
+    if not request.simple and request.params:
+        oids, _ = await dispatcher.describe(request.sql, request.param_oids)
+    replicated = target.method == "replication"
+    order = [g for g, _ in routed] if body.get("returningList") and not replicated else None
+    await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
+                  relay_groups={fragments[0].group} if replicated else None, order=order, reads=False)
+
+
+async def _view_shape(dispatcher: Dispatcher, view: tuple[str, str]) -> _ViewShape:
+    """The view's columns (from its definition as PostgreSQL prints it) and its defaults."""
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    regclass = f"pg_catalog.to_regclass({quote_literal(quote_qualified(*view))})"
+    definition = await conn.query(f"SELECT pg_catalog.pg_get_viewdef({regclass})")
+    defaults = await conn.query(
+        "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attribute a "
+        "JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        f"WHERE a.attrelid = {regclass}")
+    select = sqlparse.parse_tree(str(definition[0][0])).get("SelectStmt", {}) if definition else {}
+    out: list[tuple[str, str | None]] = []
+    for target in select.get("targetList") or []:
+        res = target["ResTarget"]
+        ref = analyze.column_ref(res.get("val", {}))
+        column = ref[-1] if ref else None
+        out.append((res.get("name") or column or "?column?", column))
+    return _ViewShape(out, {str(n): str(d) for n, d in defaults})
+
+
+def _rows(sql: str, body: dict[str, Any], shape: _ViewShape) -> tuple[list[str], list[list[str]], str]:
+    """(the INSERT's view columns, each row's item texts, the text after VALUES)."""
+    from gridpg.executor import dml
+
+    for col in body.get("cols") or []:
+        if col["ResTarget"].get("indirection"):
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot INSERT into a field or element of a "
+                          "column through a view over distributed tables")
+    select = (body.get("selectStmt") or {}).get("SelectStmt")
+    if body.get("selectStmt") is None:  # DEFAULT VALUES
+        words = sqlparse.tokens(sql)
+        end = next(t.end + 1 for i, t in enumerate(words) if i and sql[t.start:t.end + 1].lower() == "values"
+                   and sql[words[i - 1].start:words[i - 1].end + 1].lower() == "default")
+        return [], [[]], sql[end:]
+    if select is None or not select.get("valuesLists"):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot INSERT ... SELECT through a view over "
+                      "distributed tables", hint="INSERT ... VALUES, or INSERT ... SELECT into the view's table")
+    values = dml._values_shape(sql, body, [_Named(v) for v, _ in shape.columns])  # type: ignore[list-item]
+    rows = [[sql[s:e].strip() for s, e in spans] for spans in values.rows]
+    return list(values.cols), rows, sql[values.values_end:]
+
+
+def _sequence_columns(view: tuple[str, str], shape: _ViewShape, columns: list[TableColumn],
+                      head: list[str], rows: list[list[str]]) -> list[tuple[str, TableColumn]]:
+    """The view columns to fill from the GTM: those showing a table column with a sequence
+    default that the INSERT omits or sets to DEFAULT (and the view gives no default of
+    its own)."""
+    out = []
+    for column in columns:
+        if not column.sequence:
+            continue
+        shown = shape.shows(column.name)
+        given = shown in head if shown else False
+        if given and not any(row[head.index(shown)].upper() == "DEFAULT" for row in rows if shown):
+            continue
+        if shown is None:
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'gridpg cannot INSERT through view "{view[1]}": it does not show column '
+                          f'"{column.name}", whose default takes a value from a cluster-wide sequence',
+                          hint="add the column to the view, or insert into the table")
+        if shown in shape.defaults:
+            _ensure_no_sequence_default(view, shown, shape.defaults[shown])
+            continue
+        if given and not all(row[head.index(shown)].upper() == "DEFAULT" for row in rows):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'gridpg cannot INSERT through view "{view[1]}" with both values and DEFAULT '
+                          f'for column "{shown}" in one statement', hint="one INSERT per kind of row")
+        out.append((shown, column))
+    for name, default in shape.defaults.items():
+        _ensure_no_sequence_default(view, name, default)
+    return out
+
+
+def _ensure_no_sequence_default(view: tuple[str, str], column: str, default: str) -> None:
+    if "nextval(" in default.lower():
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'gridpg cannot INSERT through view "{view[1]}": the default of its column '
+                      f'"{column}" calls nextval(), which a datanode would take from its own copy')
+
+
+def _ensure_routable(view: tuple[str, str], target: DistTable, shape: _ViewShape, head: list[str],
+                     filled: list[str], items: list[str]) -> None:
+    """The row gives its distribution value in VALUES (a constant, a parameter or an
+    expression without function calls), or the GTM fills it: else 0A000."""
+    from gridpg.executor import dml, values
+
+    shown = shape.shows(target.column or "")
+    if shown in filled:
+        return
+    item = items[head.index(shown)] if shown in head else "DEFAULT"
+    tree = dml.parse_json_expr(item) if item.upper() != "DEFAULT" else None
+    if tree is None or analyze.has_node(tree, *values.EVALUATED_NODES):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'gridpg cannot INSERT through view "{view[1]}" without the value of the '
+                      f'distribution column "{target.column}" of "{target.name}" in VALUES',
+                      detail="The row is routed by that value before the datanode stores it; a default "
+                             "or a function call would be evaluated again there.",
+                      hint=f"give column \"{shown or target.column}\" a constant or parameter in VALUES")
+
+
+async def _group(dispatcher: Dispatcher, request: ExecRequest, target: DistTable, shape: _ViewShape,
+                 names: list[str], items: list[str]) -> str:
+    """The node of one row: by the item of the view column showing the distribution column
+    (for `_group_of_row`, the view's names become the table's)."""
+    from gridpg.executor import dml
+
+    mapped = [shape.base(n) or "\0" + n for n in names]  # an expression column names no table column
+    return await dml._group_of_row(dispatcher, request, target, mapped, items)
+
+
+def _fragments(body: dict[str, Any], view: tuple[str, str], target: DistTable, names: list[str],
+               routed: list[tuple[str, list[str]]], tail: str, overriding: bool) -> list[Fragment]:
+    relation = quote_qualified(*view)
+    alias = body["relation"].get("alias")
+    if alias:
+        relation += f" AS {quote_ident(alias['aliasname'])}"
+    if overriding or body.get("override") == "OVERRIDING_SYSTEM_VALUE":
+        clause = " OVERRIDING SYSTEM VALUE"
+    elif body.get("override") == "OVERRIDING_USER_VALUE":
+        clause = " OVERRIDING USER VALUE"
+    else:
+        clause = ""
+    by_group: dict[str, list[str]] = {}
+    for group, items in routed:
+        by_group.setdefault(group, []).append("(" + ", ".join(items) + ")" if items else "")
+    head = f"INSERT INTO {relation}"
+    if not names:
+        sql = {g: f"{head}{clause} DEFAULT VALUES{tail}" for g in by_group}
+    else:
+        cols = f" ({', '.join(quote_ident(n) for n in names)}){clause} VALUES "
+        sql = {g: head + cols + ", ".join(rows) + tail for g, rows in by_group.items()}
+    if target.method == "replication":
+        text = next(iter(sql.values()))
+        return [Fragment(g, text) for g in target.groups]
+    return [Fragment(g, text) for g, text in sql.items()]

@@ -1,0 +1,47 @@
+/*
+Silent differences the PostgreSQL regression replay found (issue 12), each reduced to its
+smallest form as a user would write it: statements PostgreSQL refuses that gridpg's
+rewriting strategies answered, or answered differently.
+*/
+
+-- join.sql: an aliased join hides the tables inside it; a broadcast or coordinator finish
+-- rewrote the FROM list and answered (PostgreSQL: 42P01)
+CREATE TABLE "RR join a" (i int, j int, t text) DISTRIBUTE BY HASH (j);
+CREATE TABLE rr_join_b (i int, k int) DISTRIBUTE BY HASH (i);
+INSERT INTO "RR join a" VALUES (1, 4, 'one'), (2, 3, 'two'), (3, 2, 'three'), (0, NULL, 'zero');
+INSERT INTO rr_join_b VALUES (1, -1), (2, 2), (3, -3), (2, 4), (5, -5);
+-- error
+SELECT * FROM ("RR join a" JOIN rr_join_b USING (i)) AS x WHERE "RR join a".t = 'one';
+-- error
+SELECT /* hidden */ rr_join_b.k FROM ("RR join a" a JOIN rr_join_b USING (i)) AS x ORDER BY 1;
+-- error
+SELECT count(*) FROM rr_join_b WHERE i IN (SELECT a.i FROM ("RR join a" a JOIN rr_join_b b USING (i)) x WHERE b.k > 0);
+SELECT x.t, x.k FROM ("RR join a" JOIN rr_join_b USING (i)) AS x WHERE x.t <> 'two' ORDER BY 1, 2;
+SELECT a.t, b.k FROM "RR join a" a JOIN rr_join_b b USING (i) WHERE a.t = 'one';
+SELECT a.t FROM ("RR join a" a JOIN rr_join_b USING (i)) AS x, "RR join a" a WHERE a.i = x.i AND a.t = 'one';
+BEGIN;
+-- error
+SELECT * FROM ("RR join a" JOIN rr_join_b USING (i)) AS x WHERE rr_join_b.k = 4;
+ROLLBACK;
+
+-- insert_conflict.sql: EXPLAIN of an INSERT ... ON CONFLICT with no matching unique index
+-- printed the routed plan (PostgreSQL's planner: 42P10)
+CREATE TABLE rr_upsert (key int, fruit text) DISTRIBUTE BY HASH (key);
+-- error
+EXPLAIN (COSTS OFF) INSERT INTO rr_upsert VALUES (0, 'crowberry') ON CONFLICT (key) DO NOTHING;
+-- error
+INSERT INTO rr_upsert VALUES (0, 'crowberry') ON CONFLICT (key) DO NOTHING;
+CREATE UNIQUE INDEX rr_upsert_key ON rr_upsert (key);
+INSERT INTO rr_upsert VALUES (0, 'crowberry') ON CONFLICT (key) DO NOTHING;
+BEGIN;
+-- error
+EXPLAIN (COSTS OFF) INSERT INTO rr_upsert VALUES (1, 'fig') ON CONFLICT (lower(fruit)) DO NOTHING;
+ROLLBACK;
+SELECT * FROM rr_upsert;
+
+-- join.sql: EXPLAIN of a statement finished on the coordinator printed its plan although
+-- it names a relation that does not exist (PostgreSQL: 42P01)
+-- error
+EXPLAIN (COSTS OFF) SELECT a.i, b.k FROM "RR join a" a RIGHT JOIN rr_no_such_table b ON b.k = a.i WHERE a.t < 'x';
+-- error
+EXPLAIN SELECT count(*) FROM rr_join_b WHERE no_such_column > 0;
