@@ -113,5 +113,5 @@ def test_locations_are_string_offsets_also_after_non_ascii_text() -> None:
     assert sql[var["location"]:].startswith("tàble")
     ast_var = parse.parse_sql(sql)[0].stmt.fromClause[0]
     assert ast_var.location == var["location"]
-    only = [t for t in parse.tokens(sql) if t.name == "ONLY"][0]
+    only = next(t for t in parse.tokens(sql) if t.name == "ONLY")
     assert sql[only.start:only.end + 1] == "ONLY"
