@@ -353,3 +353,17 @@ def sql_move_shard(schema: str, table: str, remainder: int, group: str) -> str:
 
 def _table_match(schema: str, name: str) -> str:
     return f"schema_name = {quote_literal(schema)} AND table_name = {quote_literal(name)}"
+
+
+def nextval_default_sequence_sql(attrdef: str) -> str:
+    """SQL for the sequence a column default is exactly `nextval('s'::regclass)` of (by the
+    default's dependency, `schema.name` quoted as pg_get_serial_sequence writes it), else
+    NULL; `attrdef` is the pg_attrdef row's alias. Sequences a column uses without owning
+    them (pg_dump writes no OWNED BY for such tables) live in the GTM like serial ones."""
+    expr = f"pg_catalog.pg_get_expr({attrdef}.adbin, {attrdef}.adrelid)"
+    return (f"CASE WHEN {expr} LIKE 'nextval(%::regclass)' AND {expr} NOT LIKE '_%nextval(%' "
+            "THEN (SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(sc.relname) "
+            "FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class sc ON sc.oid = dp.refobjid "
+            "JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace "
+            f"WHERE dp.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dp.objid = {attrdef}.oid "
+            "AND dp.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sc.relkind = 'S' LIMIT 1) END")

@@ -9,6 +9,8 @@ rows are routed back; metadata changes with it. One distributed transaction: all
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog import store
@@ -334,56 +336,61 @@ ORDER BY p.oid
 
 async def _drop_dependents(conn: BackendConnection, qualified: str) -> list[str]:
     """What DROP TABLE would refuse to drop on one datanode (2BP01) that gridpg can create
-    again: the views over the table (`_drop_dependent_views`), then the functions whose
+    again: the views over the table, and views over those, then the functions whose
     arguments or result are its row type (pagila's `rewards_report() RETURNS SETOF
-    customer`). Dropped; returned as the statements that create them again, functions first."""
-    views = await _drop_dependent_views(conn, qualified)
-    path = (await conn.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
-    await conn.query("SELECT pg_catalog.set_config('search_path', '', true)")  # names fully qualified
-    functions: list[str] = []
-    try:
-        rows = await conn.query(_ROW_TYPE_FUNCTIONS.format(table=quote_literal(qualified)))
-        for oid, signature, kind, owner, has_acl, grants in rows:
-            if kind not in ("f", "p"):
-                raise PgError("0A000", f"cannot move the table: {signature} uses its row type and is an "
-                              "aggregate or window function, which gridpg does not rebuild",
-                              hint="drop it, change the table, and create it again")
-            definition = (await conn.query(f"SELECT pg_catalog.pg_get_functiondef({int(oid or 0)}::pg_catalog.oid)"))[0][0]
-            functions += [definition or "", f"ALTER ROUTINE {signature} OWNER TO {owner}"]
-            if has_acl == "t":
-                functions.append(f"REVOKE ALL ON ROUTINE {signature} FROM PUBLIC")
-                functions += [grants] if grants else []
-        for row in rows:
-            await conn.simple_query(f"DROP ROUTINE {row[1]}")
-    finally:
-        await conn.query(f"SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true)")
+    customer`). Dropped; returned as the statements that create them again (definitions read
+    with an empty search_path, so every name in them is qualified), functions first."""
+    async with _qualified_names(conn):
+        views = await _drop_dependent_views(conn, qualified)
+        functions = await _drop_row_type_functions(conn, qualified)
     return functions + views
 
 
-async def _drop_dependent_views(conn: BackendConnection, qualified: str) -> list[str]:
-    """The views over the table on one datanode, and views over those (DROP TABLE would
-    refuse: 2BP01; pg_dump's scripts create views before they add the keys that make a
-    default-placed table replicated): dropped, deepest first, and returned as the statements
-    that create them again (definition with qualified names, options, owner, grants). A view
-    with triggers or rules of its own, or a materialized view, is not rebuilt: 0A000."""
-    rows = await conn.query(_DEPENDENT_VIEWS.format(table=quote_literal(qualified)))
-    if not rows:
-        return []
+@contextlib.asynccontextmanager
+async def _qualified_names(conn: BackendConnection) -> AsyncIterator[None]:
+    """Inside, the connection's search_path is empty (in its block), then put back."""
     path = (await conn.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
-    await conn.query("SELECT pg_catalog.set_config('search_path', '', true)")  # definitions fully qualified
-    statements: list[str] = []
+    await conn.query("SELECT pg_catalog.set_config('search_path', '', true)")
     try:
-        for oid, name, kind, options, owner, grants, extras, _ in rows:
-            if kind != "v" or int(extras or 0):
-                raise PgError("0A000", f"cannot move the table: {name} depends on it and has triggers or rules "
-                              "of its own, or is a materialized view, which gridpg does not rebuild",
-                              hint="drop it, change the table, and create it again")
-            definition = (await conn.query(f"SELECT pg_catalog.pg_get_viewdef({int(oid or 0)}::pg_catalog.oid)"))[0][0]
-            with_options = f" WITH ({options})" if options else ""
-            statements += [f"CREATE VIEW {name}{with_options} AS {(definition or '').rstrip().rstrip(';')}",
-                           f"ALTER VIEW {name} OWNER TO {owner}"] + ([grants] if grants else [])
+        yield
     finally:
         await conn.query(f"SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true)")
+
+
+async def _drop_row_type_functions(conn: BackendConnection, qualified: str) -> list[str]:
+    functions: list[str] = []
+    rows = await conn.query(_ROW_TYPE_FUNCTIONS.format(table=quote_literal(qualified)))
+    for oid, signature, kind, owner, has_acl, grants in rows:
+        if kind not in ("f", "p"):
+            raise PgError("0A000", f"cannot move the table: {signature} uses its row type and is an "
+                          "aggregate or window function, which gridpg does not rebuild",
+                          hint="drop it, change the table, and create it again")
+        definition = (await conn.query(f"SELECT pg_catalog.pg_get_functiondef({int(oid or 0)}::pg_catalog.oid)"))[0][0]
+        functions += [definition or "", f"ALTER ROUTINE {signature} OWNER TO {owner}"]
+        if has_acl == "t":
+            functions.append(f"REVOKE ALL ON ROUTINE {signature} FROM PUBLIC")
+            functions += [grants] if grants else []
+    for row in rows:
+        await conn.simple_query(f"DROP ROUTINE {row[1]}")
+    return functions
+
+
+async def _drop_dependent_views(conn: BackendConnection, qualified: str) -> list[str]:
+    """The views over the table, and views over those (pg_dump's scripts create views before
+    they add the keys that make a default-placed table replicated): dropped, deepest first,
+    returned as the statements that create them again (options, owner, grants). A view with
+    triggers or rules of its own, or a materialized view, is not rebuilt: 0A000."""
+    rows = await conn.query(_DEPENDENT_VIEWS.format(table=quote_literal(qualified)))
+    statements: list[str] = []
+    for oid, name, kind, options, owner, grants, extras, _ in rows:
+        if kind != "v" or int(extras or 0):
+            raise PgError("0A000", f"cannot move the table: {name} depends on it and has triggers or rules "
+                          "of its own, or is a materialized view, which gridpg does not rebuild",
+                          hint="drop it, change the table, and create it again")
+        definition = (await conn.query(f"SELECT pg_catalog.pg_get_viewdef({int(oid or 0)}::pg_catalog.oid)"))[0][0]
+        with_options = f" WITH ({options})" if options else ""
+        statements += [f"CREATE VIEW {name}{with_options} AS {(definition or '').rstrip().rstrip(';')}",
+                       f"ALTER VIEW {name} OWNER TO {owner}"] + ([grants] if grants else [])
     for row in reversed(rows):
         await conn.simple_query(f"DROP VIEW {row[1]}")
     return statements

@@ -29,6 +29,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
+from gridpg.catalog import store
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -350,14 +351,7 @@ SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid
        -- the sequence that fills the column: identity or serial (owned), or a default of
        -- exactly nextval() of another sequence
        COALESCE(pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname),
-                CASE WHEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%::regclass)'
-                      AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) NOT LIKE '_%nextval(%'
-                THEN (SELECT pg_catalog.format('%I.%I', sn.nspname, sc.relname)
-                      FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class sc ON sc.oid = dp.refobjid
-                      JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace
-                      WHERE dp.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dp.objid = d.oid
-                        AND dp.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sc.relkind = 'S'
-                      LIMIT 1) END)
+                {nextval_default})
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -378,7 +372,8 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     pool = coord.pools.pool(coord.catalog_node)
     try:
         for attempt in range(3):
-            rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs))
+            rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs,
+                                                             nextval_default=store.nextval_default_sequence_sql('d')))
             try:
                 for ddl in shadow_ddl(rows):
                     await conn.simple_query(ddl)

@@ -425,13 +425,7 @@ class Coordinator:
             "pg_catalog.pg_partition_root(a.attrelid)::text, a.attname) END, "
             # a default of nextval() of a sequence the column does not own (pg_dump's tables
             # share them; XL/Citus users write them): the GTM's too, never a datanode's copy
-            "CASE WHEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%::regclass)' "
-            "AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) NOT LIKE '_%nextval(%' "
-            "THEN (SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(sc.relname) "
-            "FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class sc ON sc.oid = dp.refobjid "
-            "JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace "
-            "WHERE dp.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dp.objid = d.oid "
-            "AND dp.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sc.relkind = 'S' LIMIT 1) END), "
+            f"{store.nextval_default_sequence_sql('d')}), "
             "a.attidentity, "
             "a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
