@@ -225,7 +225,6 @@ class GtmNode:
             if task is not current:
                 task.cancel()
         self._primary_tasks = []
-        self.service.committer.close()
         self.service, self.replicator = None, None
 
     def _step_down(self, term: int) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import contextlib
 import itertools
 import logging
@@ -203,15 +202,10 @@ Replicate = Callable[[int, list[Any]], Awaitable[None]]
 
 class GroupCommitter:
     """Commits the writes of every request of a loop tick with one SQLite commit, then,
-    when a standby GTM follows, waits until it has them too (``replicate``).
-
-    The commit's fsync runs on a thread of its own: the event loop goes on serving the
-    requests that need no disk (fence, GXIDs, timestamps) and collecting the writes of the
-    next batch meanwhile; nobody whose write is in a batch hears back before its fsync."""
+    when a standby GTM follows, waits until it has them too (``replicate``)."""
 
     def __init__(self, storage: Storage, on_failure: Callable[[BaseException], None]) -> None:
         self._storage = storage
-        self._syncer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="gtm-fsync")
         self._on_failure = on_failure
         self._waiters: list[asyncio.Future[None]] = []
         self._wakeup = asyncio.Event()
@@ -219,10 +213,6 @@ class GroupCommitter:
         self.synced_requests = 0
         self.replicate: Replicate | None = None
         self._in_flight: asyncio.Future[None] | None = None  # the flush under way
-
-    def close(self) -> None:
-        """No more commits from this committer (its thread ends after a sync under way)."""
-        self._syncer.shutdown(wait=False)
 
     async def sync(self) -> None:
         """Return once every write made so far is durable (and on the standby, if one
@@ -248,9 +238,7 @@ class GroupCommitter:
         in_flight = self._in_flight = asyncio.get_running_loop().create_future()
         waiters.append(in_flight)
         try:
-            batch = self._storage.commit_unsynced()
-            if batch:
-                await asyncio.get_running_loop().run_in_executor(self._syncer, self._storage.sync_wal)
+            batch = self._storage.commit()
             if batch and self.replicate is not None:
                 await self.replicate(self._storage.lsn, batch)
         except Exception as exc:  # noqa: BLE001 -- disk full, I/O error: stop rather than lie

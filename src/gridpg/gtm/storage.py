@@ -1,13 +1,9 @@
 """Durable GTM state in SQLite, and the arithmetic of global sequences.
 
-Owns the file ``DIR/gtm.db`` (WAL mode, the WAL fsynced at every commit) and an exclusive
-lock on ``DIR/gtm.lock`` so that two GTMs can never hand out numbers from the same directory.
+Owns the file ``DIR/gtm.db`` (WAL mode, ``synchronous=FULL``) and an exclusive lock on
+``DIR/gtm.lock`` so that two GTMs can never hand out numbers from the same directory.
 Writes open a transaction that stays open until ``commit()``: the server batches the
-writes of many requests into one commit (group commit) and replies only after it. The
-server's group commit splits it in two: ``commit_unsynced()`` ends the transaction without
-the fsync (the rows are in the WAL file, in the OS's cache), ``sync_wal()`` then makes the
-WAL durable; the latter blocks on the disk only, so the server runs it on a thread of its
-own while its event loop goes on serving (and writing the next batch).
+writes of many requests into one commit (group commit) and replies only after it.
 
 What is stored: high-water marks (GXIDs, timestamps), the metadata epoch, sequences, the
 2PC commit decision log, the aborts recorded by in-doubt recovery, CREATE BARRIER's
@@ -29,7 +25,6 @@ import fcntl
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -195,16 +190,10 @@ class Storage:
         self._path = data_dir / "gtm.db"
         self._db = sqlite3.connect(self._path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL: a COMMIT does not fsync the WAL; every durable step calls sync_wal()
-        # after it (commit(), the replicated writes, save_local), the group commit on a
-        # thread of its own. Checkpoints still sync the WAL before copying it.
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA synchronous=FULL")
         self._in_txn = False
         self._batch: list[Statement] = []
-        self._wal_fd: int | None = None  # opened by the first sync_wal()
-        self._wal_lock = threading.Lock()  # sync_wal() from the loop and the fsync thread
         self._create_schema()
-        self.sync_wal()
         self.lsn = self.load_meta("repl_lsn", 0)
 
     # -- transaction control ------------------------------------------------------------
@@ -216,15 +205,6 @@ class Storage:
     def commit(self) -> list[Statement]:
         """Make every write since the last commit durable (fsync of the WAL); return the
         batch of statements it made (empty when there was nothing to commit)."""
-        batch = self.commit_unsynced()
-        if batch:
-            self.sync_wal()
-        return batch
-
-    def commit_unsynced(self) -> list[Statement]:
-        """``commit()`` without its fsync: the batch is committed (other connections and a
-        restart after a process crash see it) but durable only after ``sync_wal()``, which
-        the caller must run before answering any request that wrote it."""
         if not self._in_txn:
             return []
         batch, self._batch = self._batch, []
@@ -233,30 +213,6 @@ class Storage:
         self._in_txn = False
         self.lsn += 1
         return batch
-
-    def sync_wal(self) -> None:
-        """fsync the WAL file: every transaction committed so far is durable after it.
-
-        Touches no SQLite object (a file descriptor only), so it may run on another thread
-        while the connection writes the next transaction: appends and checkpoints change
-        the file's content, never its identity while the connection is open; the inode is
-        checked all the same, and a new file (and its directory entry) is synced whole."""
-        with self._wal_lock:
-            self._sync_wal_file()
-
-    def _sync_wal_file(self) -> None:
-        path = f"{self._path}-wal"
-        if self._wal_fd is not None and os.fstat(self._wal_fd).st_ino != os.stat(path).st_ino:
-            os.close(self._wal_fd)
-            self._wal_fd = None
-        if self._wal_fd is None:
-            self._wal_fd = os.open(path, os.O_RDONLY)
-            directory = os.open(self._path.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)  # the WAL file's own entry
-            finally:
-                os.close(directory)
-        os.fsync(self._wal_fd)
 
     # -- replication (standby side and catch-up) ---------------------------------------------
 
@@ -305,7 +261,6 @@ class Storage:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        self.sync_wal()
         self.lsn = lsn
 
     def save_local(self, key: str, value: int | str) -> None:
@@ -313,7 +268,6 @@ class Storage:
         if self._in_txn:
             raise RuntimeError("role and term change outside a write transaction")
         self._set_local(key, value)
-        self.sync_wal()
 
     def load_local(self, key: str) -> Any:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -329,10 +283,6 @@ class Storage:
         try:
             self._db.close()
         finally:
-            with self._wal_lock:  # after an fsync under way on the server's thread
-                if self._wal_fd is not None:
-                    os.close(self._wal_fd)
-                    self._wal_fd = None
             os.close(self._lock_fd)
 
     # -- loading ---------------------------------------------------------------------------
