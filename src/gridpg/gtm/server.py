@@ -850,6 +850,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s gtm[%(process)d] %(levelname)s %(message)s",
     )
     try:
+        import uvloop  # the coordinator's loop too: about a third less CPU per request
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
         peer = _address(args.peer) if args.peer else None
         return asyncio.run(_run(Path(args.dir), args.host, args.port, peer, args.role, args.metrics_port))
     except StorageLocked as exc:
