@@ -103,12 +103,15 @@ def test_an_int_pin_routes_as_the_general_hashing_path() -> None:
             int_pin=int_pin)
         general = _route(pins)
         object.__setattr__(general, "snapshot", snapshot)
-        values = [b"0", b"1", b"7", b"0042", b"99999", b"100000", b"999999999", b"1000000000",
+        values = ["٣".encode(), b"0", b"1", b"7", b"0042", b"99999", b"100000", b"999999999", b"1000000000",
                   b"2147483647", b"-5", b" 5", b"+5", b"5a", None]
         for raw in values:
             for formats in ([], [0]):
                 expected = general.group_for(planner, [raw], formats)  # type: ignore[arg-type]
                 assert fast.group_for(planner, [raw], formats) == expected, (column_type, raw)  # type: ignore[arg-type]
+            literal = None if raw is None else raw.decode()
+            assert fast.group_for_literals(planner, [literal]) == \
+                general.group_for_literals(planner, [literal]), (column_type, raw)  # type: ignore[arg-type]
         binary = (7).to_bytes(8 if column_type != "integer" else 4, "big")
         fast_binary = fast.group_for(planner, [binary], [1])  # type: ignore[arg-type]
         assert fast_binary == general.group_for(planner, [binary], [1])  # type: ignore[arg-type]
