@@ -305,6 +305,26 @@ def test_commit_decision_log(tmp_path: Path) -> None:
     run(body())
 
 
+def test_forgets_travel_with_a_decision_or_together(tmp_path: Path) -> None:
+    """The coordinator's forgets go with its next decision (`forget` of txn_log_commit) or
+    several in one txn_forget (`gids`); unknown GIDs are ignored, malformed lists refused."""
+    async def body() -> None:
+        async with gtm_client(tmp_path) as gtm:
+            for gid in ("a1", "a2", "a3"):
+                await gtm.txn_log_commit(gid, ["dn1", "dn2"])
+            token, _ = await gtm.txn_log_commit_fenced("a4", ["dn1", "dn2"], forget=["a1", "a2", "zz"])
+            await gtm.fence_release(token)
+            assert [d["gid"] for d in await gtm.txn_decisions()] == ["a3", "a4"]
+            await gtm.txn_log_commit("a5", ["dn1"], forget=["a3"])
+            await gtm.txn_forget_many(["a4", "a5", "a4"])
+            assert await gtm.txn_decisions() == []
+            await expect_error("22023", gtm.call("txn_forget", gids="a1"))
+            await expect_error("22023", gtm.call("txn_log_commit", gid="a6", nodes=["dn1"], forget=[1]))
+            assert not await gtm.txn_is_committed("a6")  # a refused request logs nothing
+
+    run(body())
+
+
 # -- the fence --------------------------------------------------------------------------------
 
 

@@ -64,3 +64,58 @@ def test_values_on_two_nodes_or_off_the_reference_tables_are_not_routed() -> Non
     only_dn1 = _route((Pin(None, 0, None, 23),), allowed=frozenset({"dn1"}))  # type: ignore[arg-type]
     assert only_dn1.group_for(planner, [b"3"], []) is None  # type: ignore[arg-type]
     assert _route((), fixed="dn2").group_for(planner, [], []) == "dn2"  # type: ignore[arg-type]
+
+
+class _Table:
+    """The parts of a DistTable the router reads."""
+
+    def __init__(self, column_type: str, shard_count: int = 12) -> None:
+        self.schema, self.name, self.method = "public", "t", "hash"
+        self.column_type, self.shard_count = column_type, shard_count
+        self.groups = ["dn1", "dn2", "dn3"]
+
+
+class _Snapshot:
+    def shard_group(self, schema: str, table: str, remainder: int) -> str:
+        return f"dn{remainder % 3 + 1}"
+
+
+class _RealPlanner:
+    def group_for_value(self, table: Any, text: str | None, snapshot: Any) -> str | None:
+        from gridpg.planner.router import group_for_value
+
+        return group_for_value(table, text, snapshot)
+
+
+def test_an_int_pin_routes_as_the_general_hashing_path() -> None:
+    """RoutedStatement.int_pin (digits hashed in place) names the group the general path
+    (router.group_for_value over PostgreSQL's hash) does; other spellings take that path."""
+    from gridpg.executor.routed import _int_pin
+
+    snapshot, planner = _Snapshot(), _RealPlanner()
+    for column_type in ("integer", "bigint", "int8"):
+        pins = (Pin(_Table(column_type), 0, None, 23),)  # type: ignore[arg-type]
+        int_pin = _int_pin(list(pins), snapshot)  # type: ignore[arg-type]
+        assert int_pin is not None and len(int_pin[1]) == 12
+        fast = RoutedStatement(
+            snapshot=snapshot, settings_generation=0, sql="SELECT 1", name="gp_x",  # type: ignore[arg-type]
+            parse=b"", bind_head=b"", writes=False, fixed_group=None, pins=pins, allowed=None,
+            int_pin=int_pin)
+        general = _route(pins)
+        object.__setattr__(general, "snapshot", snapshot)
+        values = ["٣".encode(), b"0", b"1", b"7", b"0042", b"99999", b"100000", b"999999999", b"1000000000",
+                  b"2147483647", b"-5", b" 5", b"+5", b"5a", None]
+        for raw in values:
+            for formats in ([], [0]):
+                expected = general.group_for(planner, [raw], formats)  # type: ignore[arg-type]
+                assert fast.group_for(planner, [raw], formats) == expected, (column_type, raw)  # type: ignore[arg-type]
+            literal = None if raw is None else raw.decode()
+            assert fast.group_for_literals(planner, [literal]) == \
+                general.group_for_literals(planner, [literal]), (column_type, raw)  # type: ignore[arg-type]
+        binary = (7).to_bytes(8 if column_type != "integer" else 4, "big")
+        fast_binary = fast.group_for(planner, [binary], [1])  # type: ignore[arg-type]
+        assert fast_binary == general.group_for(planner, [binary], [1])  # type: ignore[arg-type]
+    assert _int_pin([Pin(_Table("smallint"), 0, None, 21)], snapshot) is None  # type: ignore[arg-type, list-item]
+    assert _int_pin([Pin(_Table("text"), 0, None, 25)], snapshot) is None  # type: ignore[arg-type, list-item]
+    two = [Pin(_Table("int4"), 0, None, 23), Pin(_Table("int4"), 1, None, 23)]
+    assert _int_pin(two, snapshot) is None  # type: ignore[arg-type]

@@ -140,7 +140,10 @@ class Dispatcher:
         if sync_now:
             runner.presynced.add(group)
         runner.pending_sync[group] = conn
-        result = await relay.finish_extended(conn, self.session.send)
+        result = await relay.finish_extended(conn, self.session.send, through_ready=sync_now)
+        if result.synced:  # its ReadyForQuery read already: the client's Sync has no read left
+            del runner.pending_sync[group]
+            runner.presynced.discard(group)
         if result.copy_in or result.extra:
             raise PgError("0A000", "COPY is not supported in the extended query protocol by gridpg")
         if result.error is not None:

@@ -46,6 +46,7 @@ class RelayResult:
     status: bytes = b"I"
     extra: list[bytes] = field(default_factory=list)
     parse_complete: bool = False  # a ParseComplete arrived (the statement's Parse succeeded)
+    synced: bool = False  # the node's ReadyForQuery was read too (finish_extended through_ready)
 
 
 def statement_name(sql: str, param_oids: list[int] | tuple[int, ...] = ()) -> str:
@@ -121,12 +122,14 @@ def _prepare(conn: BackendConnection, parts: list[bytes], name: str, sql: str, p
 
 
 async def finish_extended(
-    conn: BackendConnection, emit: Callable[[bytes], None]
+    conn: BackendConnection, emit: Callable[[bytes], None], through_ready: bool = False,
 ) -> RelayResult:
     """Relay until CommandComplete / PortalSuspended / ErrorResponse / EmptyQueryResponse.
 
     Frames after that one (a ReadyForQuery when the Sync went with the Execute) are put
-    back for the reader that expects them.
+    back for the reader that expects them; with `through_ready` (the Sync went with the
+    Execute) a ReadyForQuery that came in the same read, and nothing else, is taken here
+    instead (`synced`: the cycle is over on the node, nobody has to read it again).
     """
     result = RelayResult()
     while True:
@@ -157,7 +160,14 @@ async def finish_extended(
                 result.extra.append(raw)
             else:
                 continue  # ParseComplete, BindComplete, CloseComplete, RowDescription
-            conn.unread(batch[index + 1 :])
+            rest = batch[index + 1 :]
+            if through_ready and len(rest) == 1 and rest[0][0] == _READY:
+                conn.txn_status = rest[0][1][5:6]  # as sync_cycles would take it
+                conn.cycle_parsed.clear()
+                conn.in_cycle = False
+                result.synced = True
+            elif rest:
+                conn.unread(rest)
             return result
 
 

@@ -24,7 +24,7 @@ from gridpg.catalog.model import CatalogError
 from gridpg.executor.relay import node_param_oids, statement_name
 from gridpg.pgwire import codec
 from gridpg.pgwire.binary import decode_binary_param
-from gridpg.planner.hashing import shard_for_text
+from gridpg.planner.hashing import canonical_type_name, shard_for_nonneg_int, shard_for_text
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -57,6 +57,9 @@ class RoutedStatement:
     fixed_group: str | None
     pins: tuple[Pin, ...]
     allowed: frozenset[str] | None  # the groups holding every reference table, or None
+    # One int4/int8 hash parameter pins the statement: (its index, the group of each
+    # shard remainder): a value sent as plain digits is hashed here with no further call.
+    int_pin: tuple[int, tuple[str, ...]] | None = None
 
     def group_for(self, planner: Planner, params: list[bytes | None],
                   formats: list[int], written: set[tuple[int, int]] | None = None) -> str | None:
@@ -66,6 +69,15 @@ class RoutedStatement:
         shards (executor/shard_hold.py)."""
         if self.fixed_group is not None:
             return self.fixed_group
+        int_pin = self.int_pin
+        if int_pin is not None and written is None:
+            index, groups = int_pin
+            raw = params[index] if index < len(params) else None
+            # text format, 1-9 ASCII digits: in [0, 2**31) whatever the column's width
+            if raw is not None and 0 < len(raw) < 10 and raw.isdigit() \
+                    and not (formats[index] if len(formats) > 1 else (formats[0] if formats else 0)):
+                group = groups[shard_for_nonneg_int(int(raw), len(groups))]
+                return group if self.allowed is None or group in self.allowed else None
         if written is not None:
             return self._agreed(self._literal_group(pin, written) if pin.param < 0
                                 else self._param_group(planner, pin, params, formats, written)
@@ -78,6 +90,13 @@ class RoutedStatement:
         """Like group_for, for a simple-protocol statement whose literals became $n."""
         if self.fixed_group is not None:
             return self.fixed_group
+        int_pin = self.int_pin
+        if int_pin is not None and written is None and int_pin[0] < len(literals):
+            index, groups = int_pin
+            text = literals[index]
+            if text is not None and 0 < len(text) < 10 and text.isascii() and text.isdigit():
+                group = groups[shard_for_nonneg_int(int(text), len(groups))]
+                return group if self.allowed is None or group in self.allowed else None
         return self._agreed(
             (pin.group if written is None else self._literal_group(pin, written)) if pin.param < 0
             else self._text_group(planner, pin.table, literals[pin.param], written)
@@ -178,7 +197,24 @@ def build_routed(
         snapshot=snapshot, settings_generation=settings_generation, sql=sql, name=name,
         parse=codec.build_parse(name, sql, node_param_oids(param_oids)), bind_head=b"\0" + codec.cstr(name),
         writes=spec.writes, fixed_group=spec.fixed_group, pins=tuple(pins), allowed=allowed,
+        int_pin=_int_pin(pins, snapshot) if spec.fixed_group is None else None,
     )
+
+
+def _int_pin(pins: list[Pin], snapshot: CatalogSnapshot) -> tuple[int, tuple[str, ...]] | None:
+    """RoutedStatement.int_pin when one parameter of an int4/int8 hash column is the only
+    pin and every shard's group is known; else None (the general hashing path)."""
+    if len(pins) != 1 or pins[0].param < 0:
+        return None
+    table = pins[0].table
+    if table.method != "hash" or not table.shard_count or \
+            canonical_type_name(table.column_type or "") not in ("int4", "int8"):
+        return None
+    try:
+        groups = tuple(snapshot.shard_group(table.schema, table.name, r) for r in range(table.shard_count))
+    except CatalogError:  # a table without its shards in this snapshot
+        return None
+    return pins[0].param, groups
 
 
 def _literal_shard(table: DistTable, text: str | None) -> int:

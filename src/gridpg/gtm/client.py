@@ -182,19 +182,26 @@ class GtmClient:
     async def epoch_bump(self) -> int:
         return int((await self.call("epoch_bump"))["epoch"])
 
-    async def txn_log_commit(self, gid: str, nodes: list[str]) -> None:
-        """Durably log the commit decision of 2PC transaction ``gid``."""
-        await self.call("txn_log_commit", gid=gid, nodes=list(nodes))
+    async def txn_log_commit(self, gid: str, nodes: list[str], forget: list[str] | None = None) -> None:
+        """Durably log the commit decision of 2PC transaction ``gid`` (and forget the
+        decisions in ``forget``, as ``txn_forget`` would)."""
+        extra = {"forget": forget} if forget else {}
+        await self.call("txn_log_commit", gid=gid, nodes=list(nodes), **extra)
 
-    async def txn_log_commit_fenced(self, gid: str, nodes: list[str]) -> tuple[int, float]:
+    async def txn_log_commit_fenced(self, gid: str, nodes: list[str],
+                                    forget: list[str] | None = None) -> tuple[int, float]:
         """Log the decision, then take the commit fence (one request): the fence's token
         and the seconds the GTM waited for it. If the caller is cancelled while waiting, a
-        token granted later is released."""
-        result = await self.call("txn_log_commit", gid=gid, nodes=list(nodes), fence="commit")
+        token granted later is released. ``forget`` as for ``txn_log_commit``."""
+        extra = {"forget": forget} if forget else {}
+        result = await self.call("txn_log_commit", gid=gid, nodes=list(nodes), fence="commit", **extra)
         return int(result["token"]), float(result.get("fence_wait") or 0.0)
 
     async def txn_forget(self, gid: str) -> None:
         await self.call("txn_forget", gid=gid)
+
+    async def txn_forget_many(self, gids: list[str]) -> None:
+        await self.call("txn_forget", gids=list(gids))
 
     async def txn_decisions(self) -> list[Message]:
         return list((await self.call("txn_decisions"))["decisions"])

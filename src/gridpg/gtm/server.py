@@ -489,9 +489,13 @@ class GtmService(CoordinationOps):
 
     async def op_txn_log_commit(self, conn_id: int, fields: Message) -> Message:
         """Log a 2PC commit decision durably; with `fence: "commit"`, then also take the
-        commit fence for its COMMIT PREPARED round (one round trip instead of two)."""
+        commit fence for its COMMIT PREPARED round (one round trip instead of two). An
+        optional `forget` list carries decisions the coordinator is done with (what
+        `txn_forget` does, without a request of its own)."""
         gid, nodes = _str(fields, "gid"), _str_list(fields, "nodes")
         fence = None if fields.get("fence") is None else _fence_mode({"mode": fields.get("fence")})
+        if fields.get("forget") is not None:
+            self._forget_decisions(_str_list(fields, "forget"))
         self.ensure_not_aborted(gid)
         if gid not in self._decisions:  # a retried log call keeps the first decision
             decision = Decision(gid, nodes, _now_us())
@@ -505,13 +509,18 @@ class GtmService(CoordinationOps):
         return {"token": token, "fence_wait": time.monotonic() - started}
 
     async def op_txn_forget(self, conn_id: int, fields: Message) -> Message:
-        """Forget a decision once every node committed. Not waited for on disk: the delete
-        goes with the next group commit; lost in a crash, the decision is a leftover that
-        in-doubt recovery forgets (no node holds its GID prepared), never a wrong outcome."""
-        gid = _str(fields, "gid")
-        if self._decisions.pop(gid, None) is not None:
-            self.storage.delete_decision(gid)
+        """Forget a decision (`gid`, or each of `gids`) once every node committed. Not
+        waited for on disk: the delete goes with the next group commit; lost in a crash,
+        the decision is a leftover that in-doubt recovery forgets (no node holds its GID
+        prepared), never a wrong outcome."""
+        gids = _str_list(fields, "gids") if fields.get("gids") is not None else [_str(fields, "gid")]
+        self._forget_decisions(gids)
         return {}
+
+    def _forget_decisions(self, gids: list[str]) -> None:
+        for gid in gids:
+            if self._decisions.pop(gid, None) is not None:
+                self.storage.delete_decision(gid)
 
     async def op_txn_decisions(self, conn_id: int, fields: Message) -> Message:
         await self.committer.sync()
@@ -840,6 +849,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s gtm[%(process)d] %(levelname)s %(message)s",
     )
+    try:
+        import uvloop  # the coordinator's loop too: about a third less CPU per request
+
+        uvloop.install()
+    except ImportError:
+        pass
     try:
         peer = _address(args.peer) if args.peer else None
         return asyncio.run(_run(Path(args.dir), args.host, args.port, peer, args.role, args.metrics_port))

@@ -106,6 +106,11 @@ def shard_for_text(type_name: str, text: str | None, shard_count: int) -> int:
     return shard_for_value(type_name, text, shard_count)
 
 
+def shard_for_nonneg_int(value: int, shard_count: int) -> int:
+    """``shard_for_value`` of an int2/int4/int8 value in [0, 2**31) (they hash alike)."""
+    return ((_hash_uint32_seeded(value) + HASH_COMBINE64_CONSTANT) & _M64) % shard_count
+
+
 def is_hashable_type(type_name: str) -> bool:
     """True when this module can route on the type (XL's distribution types)."""
     return _split_type(type_name)[0] in _BASE_HASHERS
