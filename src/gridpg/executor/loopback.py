@@ -458,8 +458,16 @@ def _column(table: str, col: tuple[str | None, ...], sequence: str | None = None
 # remote side the coordinator answers itself (frontend/loopback.py, `sequence_next`): one
 # value of the named sequence from the GTM, recorded for the caller's currval()/lastval().
 NEXTVAL_FUNCTION = """
-CREATE FOREIGN TABLE IF NOT EXISTS gridpg.loopback_sequence_next (seq text, value bigint)
-  SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'sequence_next');
+DO $gridpg$ BEGIN
+  IF to_regclass('gridpg.loopback_sequence_next') IS NULL THEN
+    -- a member of the extension, as the server it uses: left out of dumps (a catalog server
+    -- rebuilt from another's dump gets it from this setup, with its own server)
+    CREATE FOREIGN TABLE gridpg.loopback_sequence_next (seq text, value bigint)
+      SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'sequence_next');
+    GRANT SELECT ON gridpg.loopback_sequence_next TO PUBLIC;  -- before ADD: its initial privilege
+    ALTER EXTENSION postgres_fdw ADD FOREIGN TABLE gridpg.loopback_sequence_next;
+  END IF;
+END $gridpg$;
 CREATE OR REPLACE FUNCTION gridpg.loopback_nextval(seq text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE v bigint;
 BEGIN
@@ -472,7 +480,6 @@ BEGIN
   END IF;
   RETURN v;
 END $$;
-GRANT SELECT ON gridpg.loopback_sequence_next TO PUBLIC;
 GRANT EXECUTE ON FUNCTION gridpg.loopback_nextval(text) TO PUBLIC"""
 
 NO_DEFAULT_FUNCTION = """
