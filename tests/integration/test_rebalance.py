@@ -2,8 +2,9 @@
 `gridpg node drain`, and a rebalance interrupted by kill -9 finished by the next run.
 
 Every client owns its keys, so the exact final state is known from what each client had
-acknowledged; the check is that state, row for row, plus: no write failed, no write waited
-2 s, and rows per group end within 10% of each other.
+acknowledged; the check is that state, row for row (and, for node add + rebalance, a plain
+PostgreSQL fed the same acknowledged statements ends with the same tables), plus: no write
+failed, no write waited 2 s, and rows per group end within 10% of each other.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class Client:
     slowest: float = 0.0
     writes: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
+    acknowledged: list[list[tuple[str, tuple[int, ...]]]] = field(default_factory=list)  # statements, by transaction
 
     def run(self, limit: float = 240.0) -> None:
         rng = random.Random(self.seed)
@@ -94,23 +96,32 @@ class Client:
         choice = rng.random()
         if choice < 0.4 or not self.items:
             key = self.base + len(self.items)
-            conn.execute("INSERT INTO items VALUES (%s, 0)", (key,))
+            self._run(conn, [("INSERT INTO items VALUES (%s, 0)", (key,))])
             self.items[key] = 0
-            conn.execute("INSERT INTO events VALUES (%s, 0)", (key,))
+            self._run(conn, [("INSERT INTO events VALUES (%s, 0)", (key,))])
             self.events[key] = [0]
         elif choice < 0.8:
             key = rng.choice(list(self.items))
-            conn.execute("UPDATE items SET val = val + 1 WHERE id = %s", (key,))
+            self._run(conn, [("UPDATE items SET val = val + 1 WHERE id = %s", (key,))])
             self.items[key] += 1
-            conn.execute("UPDATE events SET n = n + 1 WHERE item_id = %s", (key,))
+            self._run(conn, [("UPDATE events SET n = n + 1 WHERE item_id = %s", (key,))])
             self.events[key] = [n + 1 for n in self.events[key]]
         else:
             key = rng.choice(list(self.items))
-            with conn.transaction():
-                conn.execute("UPDATE items SET val = val + 1 WHERE id = %s", (key,))
-                conn.execute("INSERT INTO events VALUES (%s, 0)", (key,))
+            self._run(conn, [("UPDATE items SET val = val + 1 WHERE id = %s", (key,)),
+                             ("INSERT INTO events VALUES (%s, 0)", (key,))])
             self.items[key] += 1
             self.events[key].append(0)
+
+    def _run(self, conn: psycopg.Connection, statements: list[tuple[str, tuple[int, ...]]]) -> None:
+        """One transaction (a single statement runs alone); recorded once acknowledged."""
+        if len(statements) == 1:
+            conn.execute(*statements[0])
+        else:
+            with conn.transaction():
+                for sql, params in statements:
+                    conn.execute(sql, params)
+        self.acknowledged.append(statements)
 
 
 def start_clients(cluster: Cluster, count: int, base: int) -> tuple[list[Client], list[threading.Thread]]:
@@ -148,6 +159,29 @@ def check_clients(cluster: Cluster, clients: list[Client]) -> None:
         assert conn.execute("SELECT count(*) FROM items WHERE id <= 6000").fetchone()[0] == 6000
         assert conn.execute("SELECT count(*) FROM events WHERE item_id <= 6000").fetchone()[0] == 3000
         assert conn.execute("SELECT count(*) FROM kinds").fetchone()[0] == 20
+
+
+def same_as_plain_postgresql(cluster: Cluster, clients: list[Client], plain_pg: str) -> None:
+    """A plain PostgreSQL fed the fixture's rows and every acknowledged statement of every
+    client (each client's in its order: the clients' rows are disjoint) ends with the same
+    items and events as the cluster."""
+    with psycopg.connect(plain_pg, autocommit=True) as plain:
+        plain.execute("DROP SCHEMA IF EXISTS rebalance_oracle CASCADE")
+        plain.execute("CREATE SCHEMA rebalance_oracle")
+        plain.execute("SET search_path TO rebalance_oracle")
+        plain.execute("CREATE TABLE items (id int PRIMARY KEY, val int NOT NULL)")
+        plain.execute("CREATE TABLE events (item_id int NOT NULL, n int NOT NULL)")
+        plain.execute("INSERT INTO items SELECT g, 0 FROM generate_series(1, 6000) g")
+        plain.execute("INSERT INTO events SELECT g % 3000 + 1, 0 FROM generate_series(1, 3000) g")
+        for client in clients:
+            for statements in client.acknowledged:
+                with plain.transaction():
+                    for sql, params in statements:
+                        plain.execute(sql, params)
+        want = [plain.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES]
+    with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
+        got = [conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES]
+    assert got == want, "the cluster's tables differ from a plain PostgreSQL fed the same statements"
 
 
 def on_groups(cluster: Cluster) -> dict[str, dict[str, int]]:
@@ -198,7 +232,7 @@ def placement(cluster: Cluster) -> dict[str, int]:
         return dict(conn.execute("SELECT datanode_group, count(*) FROM gridpg.shard GROUP BY 1").fetchall())
 
 
-def test_node_add_then_rebalance_while_clients_write(cluster: Cluster) -> None:
+def test_node_add_then_rebalance_while_clients_write(cluster: Cluster, plain_pg: str) -> None:
     clients, threads = start_clients(cluster, 8, 1_000_000)
     try:
         time.sleep(1.0)
@@ -216,6 +250,7 @@ def test_node_add_then_rebalance_while_clients_write(cluster: Cluster) -> None:
     finally:
         stop_clients(clients, threads)
     check_clients(cluster, clients)
+    same_as_plain_postgresql(cluster, clients, plain_pg)
     assert_balanced(cluster, [g.name for g in cluster.topology.groups])
     assert placement(cluster).get(new, 0) > 0
     assert leftovers(cluster) == []
