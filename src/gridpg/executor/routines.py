@@ -203,10 +203,13 @@ class RoutineGuard:
         return True
 
     async def may_call_user_code(self, dispatcher: Dispatcher, sql: str) -> bool:
-        """Whether the statement names a routine of the user's (a cheap, conservative test)."""
+        """Whether the statement itself may call a routine of the user's: one named in its text
+        or behind an operator it uses (a cheap, conservative test; the triggers and defaults
+        of the tables it writes run on the datanodes, row by row)."""
         snapshot = dispatcher.runner.snapshot()
         registry = await self._registry_for(dispatcher, snapshot, dispatcher.runner.private_snapshot is not None)
-        return registry.mentions(sql.lower())
+        lowered = sql.lower()
+        return any(name in lowered for name in registry.names) or any(op in lowered for op in registry.operators)
 
     async def check(self, dispatcher: Dispatcher, sql: str,
                     search_path: list[str]) -> str | LoopbackCall | None:

@@ -142,3 +142,8 @@ SELECT setval('dr_artist_artist_id_seq', coalesce((SELECT max(artist_id) FROM dr
 -- error
 INSERT INTO dr_artist (artist_id, name) VALUES (DEFAULT, 'collides with next') RETURNING artist_id, name;
 INSERT INTO dr_artist (artist_id, name) VALUES (DEFAULT, 'after') RETURNING artist_id, name;
+-- a table with a trigger of its own: currval() in its UPDATE is still the session's constant
+CREATE FUNCTION dr_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.note := NEW.note || '!'; RETURN NEW; END $$;
+CREATE TRIGGER dr_touch BEFORE UPDATE ON dr_rental FOR EACH ROW EXECUTE FUNCTION dr_touch();
+INSERT INTO dr_rental (note) VALUES ('t') RETURNING rental_id;
+UPDATE dr_rental SET note = 'touched' WHERE rental_id = currval('dr_shared_seq') RETURNING rental_id, note;
