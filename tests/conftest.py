@@ -12,9 +12,10 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
@@ -146,3 +147,20 @@ def database_on(plain_dsn: str, name: str) -> str:
 def plain_database(plain_pg: str, request: pytest.FixtureRequest) -> str:
     """A database of its own on the plain PostgreSQL, per test module."""
     return database_on(plain_pg, "m_" + request.module.__name__.rsplit(".", 1)[-1][:50])
+
+
+def same_answers_as_plain(run: Callable[[tuple[str, str], str, bool], list[object]], statements: list[str],
+                          gridpg_cluster: Cluster, plain_pg: str, schema: str) -> list[object]:
+    """`run(dsns, schema, on_gridpg)` on plain PostgreSQL (both sessions on it), then on
+    gridpg (one session per coordinator): the answers must be equal, statement by statement
+    (`statements` names them in the failure). The plain side's schema is dropped after.
+    Returns gridpg's answers."""
+    plain = run((plain_pg, plain_pg), schema, False)
+    try:
+        grid = run((gridpg_cluster.dsn(0), gridpg_cluster.dsn(1)), schema, True)
+    finally:
+        with psycopg.connect(plain_pg, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    for index, (want, got) in enumerate(zip(plain, grid, strict=True)):
+        assert want == got, (statements[index], want, got)
+    return grid

@@ -8,6 +8,7 @@ from __future__ import annotations
 import psycopg
 
 from gridpg.cluster.control import Cluster
+from tests.conftest import same_answers_as_plain
 
 SCRIPT: list[tuple[int, str]] = [
     (0, "CREATE SEQUENCE {s}.ns START 100"),
@@ -45,14 +46,7 @@ def _run(dsns: tuple[str, str], schema: str, gridpg: bool) -> list[object]:
 
 
 def test_nextval_in_insert_select_as_postgresql(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
-    plain = _run((plain_pg, plain_pg), schema, False)
-    try:
-        grid = _run((gridpg_cluster.dsn(0), gridpg_cluster.dsn(1)), schema, True)
-    finally:
-        with psycopg.connect(plain_pg, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    for index, (want, got) in enumerate(zip(plain, grid, strict=True)):
-        assert want == got, (SCRIPT[index][1], want, got)
+    grid = same_answers_as_plain(_run, [s[1] for s in SCRIPT], gridpg_cluster, plain_pg, schema)
     # every row on the node its id routes to: the primary key held on each node
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         rows = conn.execute(f'SELECT count(*) FROM {schema}."Nv t" WHERE id = ANY(%s)',

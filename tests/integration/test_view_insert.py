@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
+from tests.conftest import same_answers_as_plain
 
 SETUP = [
     ("CREATE TABLE {s}.\"Vi base\" (id serial, k int, v text DEFAULT 'base', n int CHECK (n >= 0)) "
@@ -68,15 +69,8 @@ def _run(dsns: tuple[str, str], schema: str, gridpg: bool) -> list[object]:
 
 
 def test_insert_through_a_view_as_postgresql(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
-    plain = _run((plain_pg, plain_pg), schema, False)
-    try:
-        grid = _run((gridpg_cluster.dsn(0), gridpg_cluster.dsn(1)), schema, True)
-    finally:
-        with psycopg.connect(plain_pg, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    for index, (want, got) in enumerate(zip(plain, grid, strict=True)):
-        assert want == got, (SCRIPT[index][1], want, got)
-    assert "44000" in plain and "23514" in plain
+    answers = same_answers_as_plain(_run, [s[1] for s in SCRIPT], gridpg_cluster, plain_pg, schema)
+    assert "44000" in answers and "23514" in answers
 
 
 @pytest.mark.parametrize("sql", [

@@ -81,29 +81,41 @@ def test_statement_start() -> None:
     assert parse.statement_start("/* only */") == len("/* only */")
 
 
+def _alone(sql: str) -> list[parse.SetConfigCall] | None:
+    """The calls of a `SELECT set_config(...)[, ...]` and nothing else; else None."""
+    use = parse.set_config_use(sql)
+    return use.calls if use is not None and use.alone else None
+
+
+def _probe(sql: str) -> list[parse.SetConfigCall] | None:
+    """The calls applied after another SELECT that calls set_config(); None without one."""
+    use = parse.set_config_use(sql)
+    return None if use is None else [] if use.alone else use.calls
+
+
 def test_set_config_calls_read_constants_parameters_and_expressions() -> None:
-    calls = parse.set_config_calls("/* dump */ SELECT pg_catalog.set_config('search_path', '', false)")
+    calls = _alone("/* dump */ SELECT pg_catalog.set_config('search_path', '', false)")
     assert calls == [parse.SetConfigCall("set_config", (("const", "search_path"), ("const", ""), ("const", "false")))]
-    calls = parse.set_config_calls("select set_config($1, $2::text, 't') as v, set_config('a.b', current_user || 'x', true)")
+    calls = _alone("select set_config($1, $2::text, 't') as v, set_config('a.b', current_user || 'x', true)")
     assert calls is not None and [c.column for c in calls] == ["v", "set_config"]
     assert calls[0].args == (("param", 1), ("param", 2), ("const", "t"))
     assert calls[1].args[1] == ("expr", "CURRENT_USER || 'x'")
-    assert parse.set_config_calls("SELECT set_config('a.b', NULL, false)")[0].args[1] == ("const", None)  # type: ignore[index]
+    assert _alone("SELECT set_config('a.b', NULL, false)")[0].args[1] == ("const", None)  # type: ignore[index]
 
 
 def test_set_config_elsewhere_is_probed_or_refused_not_lost() -> None:
-    assert parse.set_config_calls("SELECT 1") is None and parse.set_config_probe("SELECT 1") is None
+    assert _alone("SELECT 1") is None and _probe("SELECT 1") is None
     body = "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ SELECT set_config('a.b', 'c', false) $$"
-    assert parse.set_config_calls(body) is None and parse.set_config_probe(body) is None
+    assert _alone(body) is None and _probe(body) is None
     asyncpg = "SELECT current_setting('jit') AS cur, set_config('jit', $1, false) AS new"
-    assert parse.set_config_calls(asyncpg) is None
-    assert parse.set_config_probe(asyncpg) == [parse.SetConfigCall("set_config", (("const", "jit"), ("param", 1), ("const", "false")))]
+    assert _alone(asyncpg) is None
+    assert _probe(asyncpg) == [parse.SetConfigCall("set_config", (("const", "jit"), ("param", 1), ("const", "false")))]
     dump = ("SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings "
             "WHERE name = 'restrict_nonsystem_relation_kind'")
-    assert parse.set_config_probe(dump) == []  # runs on the catalog server only (its name is a column)
+    assert _probe(dump) == []  # runs on the catalog server only (its name is a column)
     for sql in ("SELECT set_config('a.b', x, false) FROM t", "SELECT set_config('a.b', 'c', false) FROM public.pg_x"):
         with pytest.raises(PgError) as err:
-            parse.set_config_probe(sql)
+            _probe(sql)
         assert err.value.sqlstate == "0A000"
 
 

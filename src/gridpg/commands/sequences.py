@@ -121,7 +121,7 @@ async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
     named = _bare_targets(tree[kind])
     out, pos = [], 0
     for (location, function, args), (start, end) in zip(calls, spans, strict=True):
-        texts = [] if function == "lastval" else [_literal_name(args)]
+        texts = [] if function == "lastval" else [literal_name(args)]
         if texts and texts[0] is None:
             return sql  # a computed name: left to ensure_supported
         alias = f" AS {function}" if location in named else ""  # the column keeps its name
@@ -134,20 +134,15 @@ async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
 def _bare_targets(node: Any) -> set[int]:
     """Locations of the function calls that are whole, unnamed output columns."""
     found: set[int] = set()
-    if isinstance(node, dict):
-        target = node.get("ResTarget")
-        call = (target or {}).get("val", {}).get("FuncCall") if isinstance(target, dict) else None
+    for item in analyze._walk(node):
+        target = item.get("ResTarget") if isinstance(item, dict) else None
+        call = target.get("val", {}).get("FuncCall") if isinstance(target, dict) else None
         if call is not None and "name" not in target and "location" in call:  # type: ignore[operator]
             found.add(int(call["location"]))
-        for value in node.values():
-            found |= _bare_targets(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= _bare_targets(value)
     return found
 
 
-def _literal_name(args: list[Any]) -> str | None:
+def literal_name(args: list[Any]) -> str | None:
     """The sequence's name when the call's first argument is a string constant."""
     arg = args[0] if args else {}
     if "TypeCast" in arg:

@@ -156,11 +156,14 @@ class _Registry:
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
             return True
-        return any(name in lowered for name in self.names) or any(
+        return self.names_routines(lowered) or any(
             name in lowered for name in self.dependents) or any(
             name in lowered for name in self.on_write) or any(
-            name in lowered for name in self.defaults) or any(
-            op in lowered for op in self.operators) or bool(_DO_WORD.search(lowered))
+            name in lowered for name in self.defaults) or bool(_DO_WORD.search(lowered))
+
+    def names_routines(self, lowered: str) -> bool:
+        """The text names a user routine, or an operator of one (conservative: substrings)."""
+        return any(name in lowered for name in self.names) or any(op in lowered for op in self.operators)
 
     def operator_functions(self, access: body.Access) -> set[int]:
         return {oid for op in access.all_operators() for oid in self.operators.get(op, ())}
@@ -208,8 +211,7 @@ class RoutineGuard:
         of the tables it writes run on the datanodes, row by row)."""
         snapshot = dispatcher.runner.snapshot()
         registry = await self._registry_for(dispatcher, snapshot, dispatcher.runner.private_snapshot is not None)
-        lowered = sql.lower()
-        return any(name in lowered for name in registry.names) or any(op in lowered for op in registry.operators)
+        return registry.names_routines(sql.lower())
 
     async def check(self, dispatcher: Dispatcher, sql: str,
                     search_path: list[str]) -> str | LoopbackCall | None:

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from gridpg.sql import parse as sqlparse
-from gridpg.sql.quote import quote_literal
+from gridpg.sql.quote import set_config_sql
 from gridpg.txn.transaction import Participant
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
         # the session's settings as they are now, those made inside this block included
         # (search_path, DateStyle, ...: the final query's names and output depend on them),
         # then the block's SET LOCALs (current_setting() in the final query reads them)
-        settings = [f"SELECT pg_catalog.set_config({quote_literal(name)}, {quote_literal(value)}, true)"
+        settings = [set_config_sql(name, value, True)
                     for name, value in runner.settings.items() if name.lower() not in _NOT_COPIED]
         local = [sql for sql in txn.local_settings if _setting_name(sql) not in _NOT_COPIED | {""}]
         await side.simple_query("; ".join(["BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", *settings, *local]))
@@ -119,7 +119,8 @@ def _setting_name(sql: str) -> str:
     setting = sqlparse.set_statement(sql)
     if setting is not None:
         return setting.name
-    calls = sqlparse.set_config_calls(sql) or []
+    use = sqlparse.set_config_use(sql)
+    calls = use.calls if use is not None and use.alone else []
     kind, name = calls[0].args[0] if calls else ("", "")
     return str(name).lower() if kind == "const" else ""
 

@@ -195,14 +195,13 @@ _NO_PARAMS: Any = _NoParams()
 
 def _constant_name(args: list[Any], function: str) -> str:
     """The sequence named by a constant argument ('s' or 's'::regclass)."""
-    arg = args[0] if args else {}
-    if "TypeCast" in arg:
-        arg = arg["TypeCast"].get("arg", {})
-    const = arg.get("A_Const", {})
-    if "sval" not in const:
+    from gridpg.commands.sequences import literal_name
+
+    name = literal_name(args)
+    if name is None:
         raise PgError(FEATURE_NOT_SUPPORTED, f"{function}() inside INSERT ... VALUES into a distributed "
                       "table takes a constant sequence name in gridpg")
-    return str(const["sval"]["sval"])
+    return name
 
 
 async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[TableColumn],

@@ -25,7 +25,7 @@ from gridpg.errors import PgError
 from gridpg.frontend.session_settings import statements_for
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
-from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.sql.quote import quote_ident, quote_literal, set_config_sql
 from gridpg.txn.snapshot import CONSISTENCY, FENCE_TIMEOUT, check_setting
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ async def run_set_config(runner: StatementRunner, calls: list[sqlparse.SetConfig
     for call in calls:
         name, value, local = await _set_config_arguments(catalog, call, request)
         setting = sqlparse.SetStatement(name.lower(), value is None, local, value, "SELECT")
-        more, returned = await _apply(runner, setting, [_set_config_sql(name, value, local)])
+        more, returned = await _apply(runner, setting, [set_config_sql(name, value, local)])
         reported.update(more)
         values.append(returned)
     send = runner.session.send
@@ -89,12 +89,7 @@ async def adopt_set_config(runner: StatementRunner, calls: list[sqlparse.SetConf
     for call in calls:
         name, value, local = await _set_config_arguments(None, call, request)
         setting = sqlparse.SetStatement(name.lower(), value is None, local, value, "SELECT")
-        await _apply(runner, setting, [_set_config_sql(name, value, local)])
-
-
-def _set_config_sql(name: str, value: str | None, local: bool) -> str:
-    return (f"SELECT pg_catalog.set_config({quote_literal(name)}, "
-            f"{'NULL' if value is None else quote_literal(value)}, {'true' if local else 'false'})")
+        await _apply(runner, setting, [set_config_sql(name, value, local)])
 
 
 async def _set_config_arguments(catalog: BackendConnection | None, call: sqlparse.SetConfigCall,
@@ -194,14 +189,10 @@ def _node_statements(runner: StatementRunner, setting: sqlparse.SetStatement, sq
     if setting.reset and not setting.is_local and setting.name != "role":
         startup = {k.lower(): v for k, v in state.startup.items()}
         if setting.name == "all":
-            return ["RESET ALL", *(_set_config(k, v) for k, v in startup.items() if k != "client_encoding")]
+            return ["RESET ALL", *(set_config_sql(k, v) for k, v in startup.items() if k != "client_encoding")]
         if setting.name in startup:
-            return [_set_config(setting.name, startup[setting.name])]
+            return [set_config_sql(setting.name, startup[setting.name])]
     return [sql]
-
-
-def _set_config(name: str, value: str) -> str:
-    return f"SELECT pg_catalog.set_config({quote_literal(name)}, {quote_literal(value)}, false)"
 
 
 async def _record(runner: StatementRunner, setting: sqlparse.SetStatement,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.sql.quote import quote_ident, set_config_sql
 
 NEUTRAL: tuple[object, ...] = ()
 # What RESET SESSION AUTHORIZATION, RESET ROLE and RESET ALL cannot reach is not a setting
@@ -176,7 +176,7 @@ def statements_for(current: tuple[object, ...] | None, wanted: tuple[object, ...
     # (lc_messages from the startup packet) and then have changed its role, as PostgreSQL
     # allows; a role's own SETs are always within the superuser's reach.
     for key, value in items:  # type: ignore[attr-defined]
-        statements.append(f"SELECT pg_catalog.set_config({quote_literal(key)}, {quote_literal(value)}, false)")
+        statements.append(set_config_sql(key, value))
     if session_user != superuser:
         statements.append(f"SET SESSION AUTHORIZATION {quote_ident(str(session_user))}")
     if role is not None:

@@ -675,11 +675,10 @@ class StatementRunner:
         if setting is not None:
             await self._set(setting, request)
             return
-        calls = sqlparse.set_config_calls(request.sql)
-        if calls is not None:
-            await session_commands.run_set_config(self, calls, request)
+        set_config = sqlparse.set_config_use(request.sql)
+        if set_config is not None and set_config.alone:
+            await session_commands.run_set_config(self, set_config.calls, request)
             return
-        also_set = sqlparse.set_config_probe(request.sql)
         if await self._session_reset(request):
             return
         if not self.txn.in_block and not self.txn.participants:
@@ -704,8 +703,8 @@ class StatementRunner:
             await sequences.run_one_row_of_calls(self.dispatcher, request)
         else:
             await self.dispatcher.run(request)
-        if also_set:
-            await session_commands.adopt_set_config(self, also_set, request)
+        if set_config is not None and set_config.calls:
+            await session_commands.adopt_set_config(self, set_config.calls, request)
         if sequence_ddl is not None:
             if self.txn.in_block:
                 self.sequence_ddl.append(sequence_ddl)  # the GTM follows at COMMIT

@@ -326,33 +326,35 @@ class SetConfigCall:
     args: tuple[tuple[str, Any], ...]
 
 
-def set_config_calls(sql: str) -> list[SetConfigCall] | None:
-    """The calls of a statement that is `SELECT set_config(...)[, set_config(...)]` and
-    nothing else (no FROM, WHERE, ...), as pg_dump's scripts and applications setting a
-    custom variable write it; None for any other statement (see `set_config_probe`)."""
-    body = _select_calling_set_config(sql)
-    if body is None:
-        return None
-    others = {k for k in body if k not in ("targetList", "limitOption", "op")}
-    calls = [_set_config_call(t.get("ResTarget", {})) for t in body.get("targetList", [])]
-    if others or any(c is None for c in calls):
-        return None
-    if any(kind == "expr" for c in calls for kind, _ in c.args):  # type: ignore[union-attr]
-        calls = _with_expression_text(sql, calls)  # type: ignore[arg-type]
-    return calls  # type: ignore[return-value]
+@dataclass(frozen=True)
+class SetConfigUse:
+    """How a SELECT uses set_config(). `alone`: it is `SELECT set_config(...)[, ...]` and
+    nothing else (no FROM, WHERE, other columns), as pg_dump's scripts and applications
+    setting a custom variable write it: `calls` are all of them, carried out as SETs in their
+    place. Otherwise (asyncpg's `SELECT current_setting('jit'), set_config('jit', 'off',
+    false)`, pg_dump's `... FROM pg_settings WHERE ...`) the statement runs as it is and
+    `calls` are those whose arguments are constants or parameters, which the session then
+    applies as SETs (the others reach only the connection that ran it)."""
+
+    calls: list[SetConfigCall]
+    alone: bool
 
 
-def set_config_probe(sql: str) -> list[SetConfigCall] | None:
-    """For another SELECT that calls set_config() (asyncpg's `SELECT current_setting('jit'),
-    set_config('jit', 'off', false)`, pg_dump's `... FROM pg_settings WHERE ...`): the
-    calls whose arguments are constants or parameters, which the session also applies as
-    SETs after the statement ran (others reach only the connection that ran it); None when the
-    statement does not call set_config(). Over anything but system catalogs it is refused
-    (0A000): it would run on a datanode's pooled connection and the setting would be lost."""
-    body = _select_calling_set_config(sql)
-    if body is None:
+def set_config_use(sql: str) -> SetConfigUse | None:
+    """How the statement uses set_config(); None when it does not call it. A SELECT that
+    calls it over anything but system catalogs is refused (0A000): it would run on a
+    datanode's pooled connection and the setting would be lost."""
+    if "set_config" not in sql.lower() or not re.match(r"^\(*\s*select\b", sql[statement_start(sql):], re.IGNORECASE):
         return None
-    for var in _range_vars(body):
+    body = parse_tree(sql).get("SelectStmt")
+    if body is None or not any(_funcname(c) == "set_config" for c in _nodes_of(body, "FuncCall")):
+        return None
+    alone = [_set_config_call(t.get("ResTarget", {})) for t in body.get("targetList", [])]
+    if not {k for k in body if k not in ("targetList", "limitOption", "op")} and all(alone):
+        if any(kind == "expr" for c in alone for kind, _ in c.args):  # type: ignore[union-attr]
+            alone = _with_expression_text(sql, alone)  # type: ignore[arg-type]
+        return SetConfigUse(alone, True)  # type: ignore[arg-type]
+    for var in _nodes_of(body, "RangeVar"):
         schema = var.get("schemaname")
         if schema not in ("pg_catalog", "information_schema") and not (schema is None and var["relname"].startswith("pg_")):
             raise PgError("0A000", "set_config() in a query over tables is not supported by gridpg",
@@ -360,46 +362,28 @@ def set_config_probe(sql: str) -> list[SetConfigCall] | None:
                           detail="the query runs on a datanode's pooled connection; the session's "
                                  "other connections would not see the setting")
     found = []
-    for call in _set_config_nodes(body):
+    for call in _nodes_of(body, "FuncCall"):
         args = tuple(_argument(a) for a in call.get("args", []))
-        if len(args) == 3 and all(kind in ("const", "param") for kind, _ in args) and args[0][1] is not None:
+        if _funcname(call) == "set_config" and len(args) == 3 \
+                and all(kind in ("const", "param") for kind, _ in args) and args[0][1] is not None:
             found.append(SetConfigCall("set_config", args))
-    return found
+    return SetConfigUse(found, False)
 
 
-def _select_calling_set_config(sql: str) -> Tree | None:
-    if "set_config" not in sql.lower() or not re.match(r"^\(*\s*select\b", sql[statement_start(sql):], re.IGNORECASE):
-        return None
-    body = parse_tree(sql).get("SelectStmt")
-    return body if body is not None and any(True for _ in _set_config_nodes(body)) else None
-
-
-def _set_config_nodes(node: Any) -> Any:
+def _nodes_of(node: Any, kind: str) -> Any:
+    """Every `kind` node of the tree, depth first."""
     if isinstance(node, dict):
-        call = node.get("FuncCall")
-        if isinstance(call, dict) and _funcname(call) == "set_config":
-            yield call
+        if kind in node:
+            yield node[kind]
         for value in node.values():
-            yield from _set_config_nodes(value)
+            yield from _nodes_of(value, kind)
     elif isinstance(node, list):
         for value in node:
-            yield from _set_config_nodes(value)
-
-
-def _range_vars(node: Any) -> Any:
-    if isinstance(node, dict):
-        if "RangeVar" in node:
-            yield node["RangeVar"]
-        for value in node.values():
-            yield from _range_vars(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _range_vars(value)
+            yield from _nodes_of(value, kind)
 
 
 def _with_expression_text(sql: str, calls: list[SetConfigCall]) -> list[SetConfigCall]:
     """Expression arguments as SQL text (PostgreSQL's deparse through pglast)."""
-    from pglast import parse_sql
     from pglast.stream import RawStream
 
     targets = parse_sql(sql)[0].stmt.targetList

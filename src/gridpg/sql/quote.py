@@ -44,3 +44,9 @@ def quote_literal(value: object) -> str:
     if "\\" in escaped:
         return "E'" + escaped.replace("\\", "\\\\") + "'"
     return "'" + escaped + "'"
+
+
+def set_config_sql(name: str, value: str | None, is_local: bool = False) -> str:
+    """`SELECT pg_catalog.set_config(name, value, is_local)` with both quoted (NULL resets)."""
+    text = "NULL" if value is None else quote_literal(value)
+    return f"SELECT pg_catalog.set_config({quote_literal(name)}, {text}, {'true' if is_local else 'false'})"

@@ -112,26 +112,7 @@ class PauseGate:
         """Hold the shards `scope` names: True once every coordinator worker has seen the
         hold and has no statement in flight that may touch them; False, with the hold
         released, when that took longer than `seconds` (or a pause held the cluster)."""
-        try:
-            await asyncio.wait_for(self.wait_open(session), seconds)
-        except TimeoutError:
-            return False
-        previous, self.pauser = self.pauser, session
-        try:
-            answer = await self.gtm.pause(seconds, scope)
-            if answer.get("drained"):
-                return True
-            await self.gtm.unpause()
-        except GtmError as exc:
-            self.pauser = previous
-            if exc.code == "55000":  # paused (or held) by someone else: try later
-                return False
-            raise PgError(exc.code, exc.message) from None
-        except (GtmUnavailable, OSError) as exc:
-            self.pauser = previous
-            raise PgError("08006", f"shard hold: the GTM cannot be reached: {exc}") from None
-        self.pauser = previous
-        return False
+        return await self._drain_within(session, seconds, scope, "shard hold")
 
     # -- PAUSE / UNPAUSE -----------------------------------------------------------------
 
@@ -160,22 +141,31 @@ class PauseGate:
         True pause with `unpause`."""
         if in_block:
             raise PgError(ACTIVE_SQL_TRANSACTION, "a cluster pause cannot start inside a transaction block")
+        return await self._drain_within(session, seconds, None, "cluster pause")
+
+    async def _drain_within(self, session: Any, seconds: float, scope: dict[str, Any] | None,
+                            what: str) -> bool:
+        """A pause (or, with `scope`, a hold) that must drain within `seconds`; False, with
+        it released, when it did not. A hold finding the cluster held by someone else is
+        False too (try later); a pause gets that error."""
         try:
             await asyncio.wait_for(self.wait_open(session), seconds)
         except TimeoutError:
             return False
         previous, self.pauser = self.pauser, session
         try:
-            answer = await self.gtm.pause(seconds)
+            answer = await self.gtm.pause(seconds, scope)
             if answer.get("drained"):
                 return True
             await self.gtm.unpause()
         except GtmError as exc:
             self.pauser = previous
+            if scope is not None and exc.code == "55000":  # paused (or held) by someone else
+                return False
             raise PgError(exc.code, exc.message) from None
         except (GtmUnavailable, OSError) as exc:
             self.pauser = previous
-            raise PgError("08006", f"cluster pause: the GTM cannot be reached: {exc}") from None
+            raise PgError("08006", f"{what}: the GTM cannot be reached: {exc}") from None
         self.pauser = previous
         return False
 
