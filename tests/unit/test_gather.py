@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gridpg.planner import analyze
-from gridpg.planner.gather import Needs, table_needs
+from gridpg.planner.gather import Needs, kept_primary_keys, table_needs
 from gridpg.sql.parse import parse_tree
 
 COLUMNS = {
@@ -141,3 +141,31 @@ def test_in_list_over_a_complete_table_filters_like_constants() -> None:
         text = sql.replace("SELECT city FROM cities", other)
         refs = {r.location: ("s", r.name) for r in analyze.relations(parse_tree(text))}
         assert table_needs(text, refs, columns, frozenset({("s", "cities")}))[("s", "users")].filter is None, other
+
+
+# -- the primary key a copy keeps ------------------------------------------------------
+
+
+def kept(sql: str, keys: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    by_table = {("s", name): cols for name, cols in keys.items()}
+    got = needs(sql)
+    return {k[1]: v for k, v in kept_primary_keys(sql, by_table, {("s", n): got[n] for n in got}).items()}
+
+
+def test_a_copy_keeps_the_key_its_group_by_lists() -> None:
+    sql = "SELECT u.id, u.name, count(*) FROM s.users u JOIN s.logs l ON l.user_id = u.id GROUP BY u.id"
+    assert kept(sql, {"users": ["id"], "logs": ["log_id"]}) == {"users": ("id",)}
+
+
+def test_no_key_without_a_group_by_naming_all_of_it() -> None:
+    assert kept("SELECT u.name FROM s.users u JOIN s.logs l ON l.user_id = u.id", {"users": ["id"]}) == {}
+    sql = "SELECT u.city, count(*) FROM s.users u JOIN s.logs l ON l.user_id = u.id GROUP BY u.city"
+    assert kept(sql, {"users": ["id"]}) == {}
+    sql = "SELECT l.level, count(*) FROM s.logs l GROUP BY l.log_id"
+    assert kept(sql, {"logs": ["log_id", "user_id"]}) == {}
+
+
+def test_a_key_in_a_subquery_group_by_counts() -> None:
+    sql = ("SELECT count(*) FROM (SELECT u.id, u.name, max(l.dur_ms) FROM s.users u "
+           "LEFT JOIN s.logs l ON l.user_id = u.id GROUP BY u.id) x")
+    assert kept(sql, {"users": ["id"]}) == {"users": ("id",)}

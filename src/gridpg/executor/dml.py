@@ -50,6 +50,7 @@ class TableColumn:
     identity: str  # '' | 'a' (ALWAYS) | 'd' (BY DEFAULT)
     type_oid: int
     typmod: int = -1  # numeric(8,-6), timestamp(2): PostgreSQL rounds the value it stores
+    primary_key: bool = False  # a column of the table's primary key
 
 
 # -- INSERT ----------------------------------------------------------------------------

@@ -38,7 +38,7 @@ from gridpg.planner.broadcast import (
     remainder_sql,
 )
 from gridpg.planner.estimates import table_estimates, table_requests
-from gridpg.planner.gather import Needs, TableKey, correlation_keys, table_needs
+from gridpg.planner.gather import Needs, TableKey, correlation_keys, kept_primary_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
 from gridpg.sql.parse import parse_tree
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -72,6 +72,7 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
 
     needs = await needs_of(dispatcher, sql, tables)
     lookups = await _correlation_keys(dispatcher, sql)
+    keys = kept_primary_keys(sql, await _primary_keys(dispatcher, tables), {k: n for k, (n, _) in needs.items()})
     for table in tables:
         need, columns = needs[(table.schema, table.name)]
         select = need.select_sql(table.schema, table.name, columns)
@@ -82,7 +83,8 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
         await create_partial_temp(dispatcher, catalog, f"pg_temp.{quote_ident(table.temp)}", shape, table.groups[0])
         temps.append(f"pg_temp.{quote_ident(table.temp)}")
         await copy_rows_to_catalog(dispatcher, [(g, select) for g in table.groups], catalog, temps[-1])
-        await catalog.simple_query(_index_and_analyze(temps[-1], lookups.get((table.schema, table.name), [])))
+        key = (table.schema, table.name)
+        await catalog.simple_query(_index_and_analyze(temps[-1], lookups.get(key, []), keys.get(key, ())))
 
 
 async def _correlation_keys(dispatcher: Dispatcher, sql: str) -> dict[TableKey, list[tuple[str, ...]]]:
@@ -93,9 +95,24 @@ async def _correlation_keys(dispatcher: Dispatcher, sql: str) -> dict[TableKey, 
     return correlation_keys(sql, {loc: t.key for loc, t in refs.items()}, columns)
 
 
-def _index_and_analyze(table: str, keys: Sequence[tuple[str, ...]]) -> str:
-    """Indexes for the lookups of correlated subqueries, then statistics."""
-    sql = [f"CREATE INDEX ON {table} ({', '.join(quote_ident(c) for c in key)})" for key in keys]
+async def _primary_keys(dispatcher: Dispatcher, tables: Sequence[Any]) -> dict[TableKey, list[str]]:
+    """Each table's primary key columns (none: an empty list), from the cached column lists."""
+    snapshot = dispatcher.runner.snapshot()
+    out = {}
+    for table in tables:
+        found = snapshot.table(table.schema, table.name) if isinstance(table, GatherTable) else table
+        if found is not None:
+            described = await dispatcher.coord.table_columns(dispatcher.runner, found)
+            out[found.key] = [c.name for c in described if c.primary_key]
+    return out
+
+
+def _index_and_analyze(table: str, keys: Sequence[tuple[str, ...]], primary_key: Sequence[str] = ()) -> str:
+    """The copied table's primary key where the statement relies on it (planner/gather.
+    kept_primary_keys), indexes for the lookups of correlated subqueries, then statistics."""
+    sql = [f"ALTER TABLE {table} ADD PRIMARY KEY ({', '.join(quote_ident(c) for c in primary_key)})"] \
+        if primary_key else []
+    sql += [f"CREATE INDEX ON {table} ({', '.join(quote_ident(c) for c in key)})" for key in keys]
     return "; ".join([*sql, f"ANALYZE {table}"])
 
 
@@ -386,8 +403,11 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
     for stat in await run_targets(conns, [p.target for p in prepared], lossy):
         record_stage(*stat[:5], time.perf_counter() - stat[5])
     lookups = await _correlation_keys(dispatcher, request.sql)
-    await _each([conns[g] for g in groups],
-                "; ".join(_index_and_analyze(p.target.scratch, lookups.get(p.move.table.key, [])) for p in prepared))
+    primary = kept_primary_keys(request.sql, await _primary_keys(dispatcher, [p.move.table for p in prepared]),
+                                {p.move.table.key: p.move.needs for p in prepared})
+    await _each([conns[g] for g in groups], "; ".join(
+        _index_and_analyze(p.target.scratch, lookups.get(p.move.table.key, []), primary.get(p.move.table.key, ()))
+        for p in prepared))
 
 
 async def _each_own(conns: Sequence[BackendConnection], sql: Mapping[str, str]) -> None:

@@ -459,12 +459,15 @@ class Coordinator:
             # share them; XL/Citus users write them): the GTM's too, never a datanode's copy
             f"{store.nextval_default_sequence_sql('d')}), "
             "a.attidentity, "
-            "a.atttypid, a.atttypmod FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
+            "a.atttypid, a.atttypmod, EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = "
+            "a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::pg_catalog.int2[])) "
+            "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )
-        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1)) for r in rows]
+        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1), r[6] == "t")
+                   for r in rows]
         if runner.private_snapshot is None:
             self._columns[key] = columns
         return columns

@@ -415,6 +415,37 @@ def _nodes(root: Any, kind: type, skip: set[int] | None = None) -> Iterator[Any]
                 stack.append(value)
 
 
+# -- primary keys of copies -------------------------------------------------------------
+
+
+def kept_primary_keys(sql: str, primary_keys: Mapping[TableKey, Sequence[str]],
+                      needs: Mapping[TableKey, Needs]) -> dict[TableKey, tuple[str, ...]]:
+    """Per copied table: the primary key its copy must carry. PostgreSQL lets a query that
+    groups by a table's primary key name the table's other columns outside aggregates
+    (functional dependency: `GROUP BY c.id` selecting `c.name`); over a copy without the
+    key it would refuse that query (42803). Kept only where some GROUP BY lists every key
+    column and the copy has them all."""
+    grouped = _grouped_names(sql)
+    out = {}
+    for key, columns in primary_keys.items():
+        need = needs.get(key)
+        if not columns or need is None or not set(columns) <= grouped:
+            continue
+        if need.columns is None or set(columns) <= set(need.columns):
+            out[key] = tuple(columns)
+    return out
+
+
+def _grouped_names(sql: str) -> frozenset[str]:
+    """The column names (last field) every GROUP BY of `sql` lists directly."""
+    names = set()
+    for select in _nodes(parse_sql(sql)[0].stmt, ast.SelectStmt):
+        for item in select.groupClause or ():
+            if isinstance(item, ast.ColumnRef) and isinstance(item.fields[-1], ast.String):
+                names.add(item.fields[-1].sval)
+    return frozenset(names)
+
+
 # -- correlation keys ------------------------------------------------------------------
 
 

@@ -1,0 +1,47 @@
+/*
+GROUP BY a table's primary key, selecting its other columns (PostgreSQL's functional
+dependency; what Django's annotate() and pgexercises' answers write), where the grouped
+table is copied: broadcast or repartitioned into scratch tables by an exchange, gathered
+into the catalog server by the coordinator finish (window functions over the groups).
+The copies keep the primary key (planner/gather.kept_primary_keys). Also: a composite
+key, a json column, inside a transaction after uncommitted writes, and the queries
+PostgreSQL refuses (no key, or the key only partly grouped) refused alike.
+*/
+
+CREATE TABLE fd_cust (id int PRIMARY KEY, name text NOT NULL, region text, doc jsonb) DISTRIBUTE BY HASH (id);
+CREATE TABLE fd_ord (oid int PRIMARY KEY, cust_id int, amount int) DISTRIBUTE BY HASH (oid);
+CREATE TABLE fd_line (oid int, line int, qty int, PRIMARY KEY (oid, line)) DISTRIBUTE BY HASH (oid);
+CREATE TABLE fd_nokey (id int, name text) DISTRIBUTE BY HASH (id);
+INSERT INTO fd_cust SELECT g, 'c' || g, 'r' || (g % 3), jsonb_build_object('k', g % 7) FROM generate_series(1, 3000) g;
+INSERT INTO fd_ord SELECT g, 1 + g % 3000, g % 100 FROM generate_series(1, 20000) g;
+INSERT INTO fd_line SELECT 1 + g % 5000, g % 4, g % 13 FROM generate_series(1, 12000) g ON CONFLICT DO NOTHING;
+INSERT INTO fd_nokey SELECT g, 'n' || g FROM generate_series(1, 500) g;
+ANALYZE fd_cust;
+ANALYZE fd_ord;
+ANALYZE fd_line;
+
+-- the customer side moves to the orders' nodes
+SELECT c.id, c.name, sum(o.amount) FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id GROUP BY c.id ORDER BY 3 DESC, 1 LIMIT 5;
+SELECT c.region, c.doc, count(*) FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id GROUP BY c.id ORDER BY 3 DESC, c.id LIMIT 5;
+SELECT c.name, count(*) AS n FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id WHERE o.amount > 50 GROUP BY c.id HAVING count(*) > 3 ORDER BY n DESC, c.name LIMIT 5;
+SELECT count(*) FROM (SELECT c.id, c.name, max(o.amount) FROM fd_cust c LEFT JOIN fd_ord o ON o.cust_id = c.id GROUP BY c.id) s;
+-- a window over the groups: the coordinator finish gathers both tables
+SELECT c.name, sum(o.amount) AS total, rank() OVER (ORDER BY sum(o.amount) DESC) AS r FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id GROUP BY c.id ORDER BY r, c.name LIMIT 7;
+-- an output alias beside the key
+SELECT c.name, date_trunc('month', timestamp '2024-05-17') AS month, count(*) FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id GROUP BY c.id, month ORDER BY 3 DESC, 1 LIMIT 3;
+-- a composite key, every column of it grouped
+SELECT l.oid, l.line, l.qty, count(o.oid) FROM fd_line l LEFT JOIN fd_ord o ON o.amount = l.qty GROUP BY l.oid, l.line ORDER BY 4 DESC, 1, 2 LIMIT 5;
+
+-- inside a transaction, after writes it has not committed
+BEGIN;
+UPDATE fd_cust SET name = 'renamed' WHERE id = 7;
+INSERT INTO fd_ord VALUES (900001, 7, 99);
+SELECT c.id, c.name, sum(o.amount) FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id WHERE c.id IN (7, 8) GROUP BY c.id ORDER BY 1;
+SELECT c.name, sum(o.amount), rank() OVER (ORDER BY sum(o.amount) DESC, c.id) FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id WHERE c.id < 12 GROUP BY c.id ORDER BY 3;
+ROLLBACK;
+
+-- what PostgreSQL refuses, refused alike
+-- error
+SELECT k.id, k.name, sum(o.amount) FROM fd_ord o JOIN fd_nokey k ON k.id = o.cust_id GROUP BY k.id;
+-- error
+SELECT l.oid, l.qty, count(*) FROM fd_line l JOIN fd_ord o ON o.amount = l.qty GROUP BY l.oid;
