@@ -13,6 +13,15 @@ from gridpg.planner.twophase import NotApplicable, TwoPhasePlan, build_two_phase
 TEMP = "pg_temp.gp_agg_1"
 
 GOLDEN = [  # (query, partial_sql, final_sql)
+    # a bare column in GROUP BY is the one the statement qualifies (`c.d` exists, so `d`
+    # is `c.d` or ambiguous): the select list's `to_char(c.d, ...)` is the group key
+    ("SELECT to_char(c.d, 'YYYY-MM') AS m, t.k, count(*) FROM c JOIN t ON t.id = c.id GROUP BY to_char(d, 'YYYY-MM'), t.k",
+     "SELECT to_char(d, 'YYYY-MM') AS g1, t.k AS g2, count(*) AS p3 FROM c INNER JOIN t ON t.id = c.id GROUP BY 1, 2",
+     'SELECT g1 AS m, g2 AS k, CAST(COALESCE(sum(p3), 0) AS bigint) AS count FROM pg_temp.gp_agg_1 GROUP BY g1, g2'),
+    # ... but two tables' columns of one name stay apart: t.id is no group key of c.id
+    ('SELECT t.id, count(*) FROM c JOIN t ON t.x = c.x GROUP BY c.id',
+     'SELECT c.id AS g1, t.id AS f2, count(*) AS p3 FROM c INNER JOIN t ON t.x = c.x GROUP BY 1',
+     'SELECT f2 AS id, CAST(COALESCE(sum(p3), 0) AS bigint) AS count FROM pg_temp.gp_agg_1 GROUP BY g1, f2'),
     # b must depend on a (a's table's primary key): the partial query keeps GROUP BY a, so
     # the node checks that as PostgreSQL does; the temp table has no key, so both group
     ('SELECT a, b, count(*) FROM t GROUP BY a ORDER BY b',

@@ -488,7 +488,7 @@ class _Splitter:
         return self._add_column("f", node, grouped=False, key=self._normalize(node))
 
     def _group_key(self, expr: ast.Node) -> str:
-        return self._add_column("g", expr, grouped=True, key=self._normalize(expr))
+        return self._add_column("g", expr, grouped=True, key=self._normalize(expr, qualify=True))
 
     def _group_column(self, node: ast.Node) -> str | None:
         key = self._normalize(node)
@@ -497,11 +497,16 @@ class _Splitter:
                 return column.name
         return None
 
-    def _normalize(self, node: ast.Node) -> ast.Node:
+    def _normalize(self, node: ast.Node, qualify: bool = False) -> ast.Node:
         """Column references compared the way PostgreSQL resolves them: with a single
-        table in FROM, `t.a` and `a` are the same column."""
+        table in FROM, `t.a` and `a` are the same column; with several, a bare `a` of a
+        GROUP BY expression (`qualify`) is `t.a` when the statement qualifies `a` by `t`
+        alone (`GROUP BY to_char(d, ...)` beside `to_char(c.d, ...)`: `c.d` exists, so a
+        bare `d` is `c.d` or ambiguous). The GROUP BY expression goes to the datanodes as
+        written, so an ambiguous one fails there as it would in PostgreSQL; a bare name
+        elsewhere stays apart from the group keys and is checked there the same way."""
         if not self._single_relation():
-            return node
+            return self._qualify(node) if qualify else node
 
         def strip(n: ast.Node) -> ast.Node:
             if isinstance(n, ast.ColumnRef) and len(n.fields) > 1:
@@ -511,6 +516,39 @@ class _Splitter:
             return _map_children(n, strip)
 
         return strip(node)
+
+    def _qualify(self, node: ast.Node) -> ast.Node:
+        qualifiers = self._qualifiers()
+
+        def qualify(n: ast.Node) -> ast.Node:
+            if isinstance(n, ast.ColumnRef) and len(n.fields) == 1 and isinstance(n.fields[0], ast.String):
+                qualifier = qualifiers.get(n.fields[0].sval)
+                return n if qualifier is None else ast.ColumnRef(fields=(qualifier, n.fields[0]))
+            if isinstance(n, ast.SubLink):
+                return n
+            return _map_children(n, qualify)
+
+        return qualify(node)
+
+    def _qualifiers(self) -> dict[str, ast.String]:
+        """{column name: its one qualifier} over the statement's own level, leaving out
+        the columns a JOIN ... USING or NATURAL JOIN merges (a bare name is the merged column)."""
+        seen: dict[str, set[str]] = {}
+        fields: dict[str, ast.String] = {}
+        merged: set[str] = set()
+        stmt = self.stmt
+        level = (stmt.fromClause, stmt.targetList, stmt.whereClause, stmt.groupClause, stmt.havingClause,
+                 stmt.sortClause, stmt.distinctClause)
+        for n in _walk(level, into_subqueries=False):
+            if isinstance(n, ast.JoinExpr):
+                if n.isNatural:
+                    return {}
+                merged.update(u.sval for u in n.usingClause or () if isinstance(u, ast.String))
+            if isinstance(n, ast.ColumnRef) and len(n.fields) == 2 \
+                    and all(isinstance(f, ast.String) for f in n.fields):
+                seen.setdefault(n.fields[1].sval, set()).add(n.fields[0].sval)
+                fields[n.fields[1].sval] = n.fields[0]
+        return {name: fields[name] for name, quals in seen.items() if len(quals) == 1 and name not in merged}
 
     def _single_relation(self) -> bool:
         from_clause = self.stmt.fromClause

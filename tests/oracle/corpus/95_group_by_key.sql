@@ -45,3 +45,10 @@ ROLLBACK;
 SELECT k.id, k.name, sum(o.amount) FROM fd_ord o JOIN fd_nokey k ON k.id = o.cust_id GROUP BY k.id;
 -- error
 SELECT l.oid, l.qty, count(*) FROM fd_line l JOIN fd_ord o ON o.amount = l.qty GROUP BY l.oid;
+
+-- a bare column in GROUP BY beside the qualified one in the select list (LeetCode 1205's answer)
+SELECT to_char(c.d, 'YYYY-MM') AS month, t.region, count(*) FROM (SELECT id, date '2024-01-01' + (id % 90) AS d FROM fd_cust) c JOIN fd_cust t ON t.id = c.id GROUP BY to_char(d, 'YYYY-MM'), t.region ORDER BY 1, 2;
+SELECT o.amount % 7 AS bucket, count(*) FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id GROUP BY amount % 7 ORDER BY 1;
+SELECT c.region || '-' || o.amount % 3 AS k, sum(o.amount) FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id GROUP BY region || '-' || amount % 3 ORDER BY 1;
+-- error
+SELECT amount, count(*) FROM fd_ord o JOIN fd_ord p ON p.oid = o.cust_id GROUP BY o.amount;
