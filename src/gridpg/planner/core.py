@@ -43,12 +43,18 @@ from gridpg.planner.plan import (
     FunctionCallPlan,
     InsertPlan,
     ModifyingCtePlan,
+    NotApplicable,
     Plan,
     PushdownPlan,
+    ScratchNames,
     SequenceCallPlan,
     SessionStatementPlan,
+    Strategy,
+    TwoPhasePlan,
     XlCommandPlan,
 )
+from gridpg.planner.aggregate import two_phase
+from gridpg.planner.merge import sorted_merge
 from gridpg.planner.pushdown import Resolved
 from gridpg.planner.query import plan_query
 from gridpg.planner.text import normalize_literals, quote, relation_span, rewrite_version, splice
@@ -81,6 +87,7 @@ class Analysis:
     router: router.RouterSpec | Any = None
     xl: Any = None
     sql: str | None = None  # the text to run when it differs from the client's (views inlined)
+    view_sql: str | None = None  # the client's text, whose views `sql` inlined (see _through_views)
     literals: list[str | None] | None = None  # values of $n in a normalized form
 
 
@@ -148,13 +155,14 @@ class Planner:
             pinned = router.pinned_set(analysis.router, catalog.snapshot, params)
             routed = router.decide(sql, analysis.router, pinned)
             if isinstance(routed, DistributedPlan):
-                return routed
+                return _through_views(routed, sql, analysis.view_sql)
         key = ("plan", sql, session.search_path, frozenset(pinned) if pinned else None)
         cached = self.cache.get(key) if catalog.cacheable else None
         if cached is not None:
             return cached  # type: ignore[no-any-return]
         scope.ensure_references_visible(tree)  # the strategies below rewrite the FROM list
         plan = dataclasses.replace(plan_query(sql, tree, kind, resolved, catalog.snapshot, params), sql=sql)
+        plan = _through_views(plan, sql, analysis.view_sql)
         if catalog.cacheable:
             if len(self.cache) > CACHE_LIMIT:
                 self.cache.clear()
@@ -289,6 +297,8 @@ class Planner:
         inlined = inline_views(sql, tree, catalog, session)
         if inlined is not None:
             analysis = self._analyze(inlined, catalog, session)
+            if analysis.route == "query" and analysis.sql is None and kind == "SelectStmt":
+                analysis.view_sql = sql
             analysis.sql = analysis.sql or inlined
             return analysis
         refs = analyze.relations(tree)
@@ -372,6 +382,30 @@ def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: 
         alias = "" if ref.alias else f" AS {quote(ref.name)}"
         replacements.append((start, end, f"({definition}){alias}"))
     return splice(sql, replacements) if replacements else None
+
+
+def _through_views(plan: DistributedPlan, inlined: str, view_sql: str | None) -> DistributedPlan:
+    """A SELECT whose views were inlined to plan it runs the client's own text on the
+    datanodes where the plan runs the statement whole there (router, pushdown) or splits
+    it for two-phase aggregation: the views exist on the datanodes too, so PostgreSQL
+    resolves them there as on one server: the view owner's rights on its tables (a role
+    granted only the view can read it), security_invoker views, current_user. Other plans
+    read the tables themselves, with the session's rights."""
+    if view_sql is None:
+        return plan
+    if plan.strategy in (Strategy.ROUTER, Strategy.PUSHDOWN) and all(f.sql == inlined for f in plan.fragments):
+        return dataclasses.replace(plan, fragments=tuple(Fragment(f.group, view_sql) for f in plan.fragments))
+    groups = [f.group for f in plan.fragments]
+    replanned: DistributedPlan | NotApplicable | None = None
+    if plan.strategy is Strategy.TWO_PHASE:
+        replanned = two_phase(view_sql, groups, ScratchNames(view_sql))
+    elif plan.strategy is Strategy.MERGE:
+        tree = sqlparse.parse_tree(view_sql)
+        refs = [Resolved(r, None) for r in analyze.relations(tree)]
+        replanned = sorted_merge(view_sql, tree["SelectStmt"], refs, groups, ScratchNames(view_sql))
+    if isinstance(replanned, DistributedPlan) and replanned.strategy is plan.strategy:
+        return dataclasses.replace(replanned, reasons=plan.reasons, sql=plan.sql, writes=plan.writes)
+    return plan
 
 
 def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRef], catalog: CatalogView,

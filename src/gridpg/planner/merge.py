@@ -38,8 +38,7 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
                                                            val=stmt.sortClause[index].node))
     partial = str(RawStream()(stmt))
     temp = f"pg_temp.{scratch.new('merge')}"
-    relation = resolved[0].ref
-    alias = quote(relation.alias or relation.name) if len(resolved) == 1 else "m"
+    alias = _final_alias(body, resolved)
     columns = ", ".join(quote(n) for n in _output_names(body)) if hidden else "*"
     final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
     if body.get("sortClause"):
@@ -51,6 +50,17 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     locks = bool(body.get("lockingClause"))
     return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
                      scratch=tuple(scratch.made))
+
+
+def _final_alias(body: dict[str, Any], resolved: list[Resolved]) -> str:
+    """The name the final step gives the merged rows: the one relation's (a table's, or a
+    subquery's alias), so that ORDER BY `v.x` reads as the client wrote it."""
+    from_clause = body.get("fromClause") or []
+    if len(from_clause) == 1 and "RangeSubselect" in from_clause[0]:
+        alias = from_clause[0]["RangeSubselect"].get("alias", {}).get("aliasname")
+        return quote(alias) if alias else "m"
+    relation = resolved[0].ref
+    return quote(relation.alias or relation.name) if len(resolved) == 1 else "m"
 
 
 def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[str]) -> str | None:

@@ -30,13 +30,21 @@ def pushable_from(body: dict[str, Any], resolved: list[Resolved],
         return NotApplicable(PUSHDOWN, "set operations need rows from every node")
     if body.get("withClause"):
         return NotApplicable(PUSHDOWN, "CTEs are finished on the coordinator")
-    if top_level_relation_count(body) != len(resolved):
+    nested = row_local_subqueries(body, snapshot.aggregates)
+    if nested is None or top_level_relation_count(body) + sum(len(locs) for _, locs in nested) != len(resolved):
         return NotApplicable(PUSHDOWN, "distributed tables appear in subqueries")
     distributed = [r for r in resolved if r.table is not None and r.table.method != "replication"]
     if not distributed:
         return NotApplicable(PUSHDOWN, "only reference tables")
+    if nested:
+        return _pushable_with_subqueries(body, resolved, distributed, nested, snapshot)
     if _has_outer_join_with_reference_nullable(body, resolved):
         return NotApplicable(PUSHDOWN, "an outer join whose nullable side is a reference table")
+    return _colocated_groups(body, resolved, distributed, snapshot)
+
+
+def _colocated_groups(body: dict[str, Any], resolved: list[Resolved], distributed: list[Resolved],
+                      snapshot: CatalogSnapshot) -> list[str] | NotApplicable:
     first = distributed[0].table
     assert first is not None
     if len(distributed) > 1:
@@ -80,6 +88,71 @@ def joined_on_distribution_columns(body: dict[str, Any], distributed: list[Resol
                     linked.add(lt)
                     changed = True
     return linked == set(names)
+
+
+def _pushable_with_subqueries(body: dict[str, Any], resolved: list[Resolved], distributed: list[Resolved],
+                              nested: list[tuple[dict[str, Any], set[int]]],
+                              snapshot: CatalogSnapshot) -> list[str] | NotApplicable:
+    """A statement reading a row-local subquery of its FROM (a view inlined, mostly): each
+    node answers for its own rows when every sharded table is inside that one subquery,
+    colocated and joined there as a statement of its own would need, and the tables outside
+    are reference tables (the subquery's distribution column is not followed through it)."""
+    holding = [(sub, locs) for sub, locs in nested if any(r.ref.location in locs for r in distributed)]
+    if len(holding) != 1 or not all(r.ref.location in holding[0][1] for r in distributed):
+        return NotApplicable(PUSHDOWN, "sharded tables inside and outside a subquery in FROM")
+    sub, locations = holding[0]
+    inner = [r for r in resolved if r.ref.location in locations]
+    if _has_outer_join_with_reference_nullable(body, resolved) or _has_outer_join_with_reference_nullable(sub, inner):
+        return NotApplicable(PUSHDOWN, "an outer join whose nullable side is a reference table")
+    if _outer_joined_subquery(body):
+        return NotApplicable(PUSHDOWN, "an outer join around a subquery in FROM")
+    return _colocated_groups(sub, resolved, distributed, snapshot)
+
+
+def row_local_subqueries(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGGREGATES,
+                         ) -> list[tuple[dict[str, Any], set[int]]] | None:
+    """The subqueries of the statement's own FROM, each with the text locations of its
+    tables, when every one is row-local: a plain SELECT over tables (no aggregate, GROUP
+    BY, DISTINCT, window, LIMIT, set operation, CTE, VALUES, function or subquery of its
+    own), so that each node's rows of it come from that node's rows alone. None: another
+    subquery is in FROM. (Functions and VALUES in FROM are the other strategies' matter.)"""
+    out = []
+    stack: list[Any] = [*(body.get("fromClause") or [])]
+    while stack:
+        node = stack.pop()
+        if "JoinExpr" in node:
+            stack += [node["JoinExpr"]["larg"], node["JoinExpr"]["rarg"]]
+        elif "RangeSubselect" in node:
+            sub = node["RangeSubselect"]["subquery"].get("SelectStmt")
+            if sub is None or not _is_row_local(sub, aggregates):
+                return None
+            out.append((sub, {n["RangeVar"]["location"] for n in analyze._walk(sub)
+                              if isinstance(n, dict) and "RangeVar" in n}))
+    return out
+
+
+def _is_row_local(sub: dict[str, Any], aggregates: frozenset[str]) -> bool:
+    if sub.get("op", "SETOP_NONE") != "SETOP_NONE" or any(sub.get(k) for k in (
+            "withClause", "groupClause", "havingClause", "limitCount", "limitOffset", "windowClause", "sortClause",
+            "valuesLists", "lockingClause", "intoClause")) or sub.get("distinctClause") is not None:
+        return False
+    if analyze.has_node(sub, "SubLink", "RangeSubselect", "RangeFunction", "RangeTableFunc", "JsonTable",
+                        "GroupingFunc", "JsonArrayAgg", "JsonObjectAgg"):
+        return False
+    return not any(isinstance(n, dict) and "FuncCall" in n and (
+        "over" in n["FuncCall"] or any(n["FuncCall"].get(k) for k in (
+            "agg_star", "agg_distinct", "agg_within_group", "agg_order", "agg_filter")))
+        for n in analyze._walk(sub)) and not has_aggregate(sub, aggregates)
+
+
+def _outer_joined_subquery(body: dict[str, Any]) -> bool:
+    """A subquery in FROM on either side of an outer join (kept simple: refused)."""
+    for node in analyze._walk(body.get("fromClause")):
+        if isinstance(node, dict) and "JoinExpr" in node and node["JoinExpr"].get("jointype", "JOIN_INNER") \
+                != "JOIN_INNER" and analyze.has_node([node["JoinExpr"]["larg"], node["JoinExpr"]["rarg"]],
+                                                     "RangeSubselect"):
+            return True
+    return False
 
 
 def top_level_relation_count(body: dict[str, Any]) -> int:
