@@ -78,3 +78,14 @@ def test_a_role_granted_only_the_view_reads_it(gridpg_cluster: Cluster, plain_pg
     assert answers.count("42501") == 2
     assert answers[6] == [(36, "p36", "<reader>"), (37, "p37", "<reader>"), (38, "p38", "<reader>"),
                           (39, "p39", "<reader>"), (40, "p40", "<reader>")]
+
+
+def test_explain_shows_the_plan_that_runs_for_a_view(gridpg_cluster: Cluster, schema: str) -> None:
+    """EXPLAIN of a query over a view plans it as running it does (it printed the catalog
+    server's plan of its empty copies before)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {schema}.ve_t (id int, v int) DISTRIBUTE BY HASH (id)")
+        conn.execute(f"CREATE VIEW {schema}.ve_v AS SELECT id, v FROM {schema}.ve_t WHERE v > 0")
+        lines = [r[0] for r in conn.execute(f"EXPLAIN SELECT count(*) FROM {schema}.ve_v")]
+    assert lines[0] == "Distributed plan: two-phase", lines
+    assert f"Remote SQL: SELECT count(*) AS p1 FROM {schema}.ve_v" in "\n".join(lines)

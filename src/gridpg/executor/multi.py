@@ -742,6 +742,22 @@ async def _ensure_catalog_plans(dispatcher: Dispatcher, request: ExecRequest) ->
     await conn.query("EXPLAIN (COSTS OFF) " + await inline_params(dispatcher, request, request.sql))
 
 
+def _planned_as_run(dispatcher: Dispatcher, request: ExecRequest, kind: str) -> DistributedPlan | None:
+    """The multi-node plan the coordinator's planner gives the explained query when run
+    (views over distributed tables inlined for planning, and sent as written where they
+    can be), or None when it would run otherwise."""
+    from gridpg.executor.run import catalog_view, session_view
+
+    planner = dispatcher.coord.planner
+    if planner is None or kind not in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
+        return None
+    try:
+        plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher), request.bound())
+    except PgError:
+        return None
+    return plan if isinstance(plan, DistributedPlan) else None
+
+
 async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
     from gridpg.executor.run import catalog_view, search_path
     from gridpg.planner import analyze
@@ -769,11 +785,12 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
         if through is not None:  # it would write the catalog server's empty copy
             raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a write through a view over "
                           "distributed tables is not supported by gridpg")
-    if not any(r.table is not None for r in resolved):
-        return False
     from dataclasses import replace
 
     inner_request = replace(request, sql=inner_sql)
+    planned = _planned_as_run(dispatcher, inner_request, kind)
+    if not any(r.table is not None for r in resolved) and planned is None:
+        return False
     await _ensure_catalog_plans(dispatcher, inner_request)
     if kind == "InsertStmt":
         from gridpg.executor.dml import explain_insert_select
@@ -782,8 +799,8 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             ["Distributed plan: insert routed by the distribution column"]
         plan = None
     else:
-        plan = plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
-                          inner_request.bound())
+        plan = planned or plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
+                                     inner_request.bound())
         lines = plan.describe()
         verbose = plan.describe_reasons()
         if plan.strategy is Strategy.COORDINATOR_FINISH:
