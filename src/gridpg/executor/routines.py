@@ -64,6 +64,46 @@ class LoopbackCall:
     dynamic: bool = False
 
 
+@dataclass(frozen=True)
+class NodeLocal:
+    """The verdict for a SELECT over tables whose user code only reads replicated tables
+    (pagila's `SELECT inventory_held_by_customer(i.inventory_id) FROM inventory i`): it runs
+    as PostgreSQL would where its plan evaluates that code on the datanodes alone (router,
+    pushdown: every node has the replicated tables whole, and the transaction's own writes
+    to them), on nodes that hold them all; any other plan would evaluate it on the catalog
+    server, against its empty copies: refused."""
+
+    groups: frozenset[str]  # the nodes holding every replicated table the code reads
+    refusal: PgError
+
+
+def _ensure_node_local(dispatcher: Dispatcher, request: ExecRequest, verdict: NodeLocal, registry: _Registry) -> None:
+    """Refuse unless the statement's plan runs its user code on the nodes alone: the whole
+    statement there (router, pushdown), or pieces there and a final step on the catalog
+    server (merge, two-phase) that names no user routine."""
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner.plan import DistributedPlan, Strategy
+
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
+                        request.bound(), request.simple)
+    if not isinstance(plan, DistributedPlan) or not {f.group for f in plan.fragments} <= verdict.groups:
+        raise verdict.refusal
+    if plan.strategy in (Strategy.ROUTER, Strategy.PUSHDOWN):
+        return
+    if plan.strategy in (Strategy.MERGE, Strategy.TWO_PHASE) and not _calls_user_code(plan.final_sql or "", registry):
+        return
+    raise verdict.refusal
+
+
+def _calls_user_code(sql: str, registry: _Registry) -> bool:
+    """A function call of `sql` names a user routine, or it uses a user operator."""
+    called = {n.get("FuncCall", {}).get("funcname", [{}])[-1].get("String", {}).get("sval", "").lower()
+              for n in analyze._walk(sqlparse.parse_tree(sql)) if isinstance(n, dict) and "FuncCall" in n}
+    return bool(called & set(registry.names)) or any(op in sql for op in registry.operators)
+
+
 async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall) -> None:
     from gridpg.executor import loopback
     from gridpg.executor.run import catalog_view, session_view
@@ -149,7 +189,7 @@ class _Registry:
     event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
-    verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | LoopbackCall | None] = field(default_factory=dict)
+    verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | LoopbackCall | NodeLocal | None] = field(default_factory=dict)
     row_trigger_functions: dict[str, set[int]] = field(default_factory=dict)  # relname -> oids
     trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
 
@@ -202,6 +242,9 @@ class RoutineGuard:
         if isinstance(group, LoopbackCall):
             await _run_loopback(dispatcher, request, group)
             return True
+        if isinstance(group, NodeLocal):
+            _ensure_node_local(dispatcher, request, group, registry)
+            return False
         await dispatcher.run_on_node(group, request, writes=False)
         return True
 
@@ -214,7 +257,7 @@ class RoutineGuard:
         return registry.names_routines(sql.lower())
 
     async def check(self, dispatcher: Dispatcher, sql: str,
-                    search_path: list[str]) -> str | LoopbackCall | None:
+                    search_path: list[str]) -> str | LoopbackCall | NodeLocal | None:
         """Raise 0A000 if the statement's user code reaches a distributed table it cannot
         run with; the datanode group to run it on when its code only reads replicated
         tables; a LoopbackCall when it runs on the catalog server with the loopback; else
@@ -289,7 +332,7 @@ class RoutineGuard:
     # -- one statement -----------------------------------------------------------------
 
     async def _verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
-                       sql: str, path: tuple[str, ...]) -> PgError | str | LoopbackCall | None:
+                       sql: str, path: tuple[str, ...]) -> PgError | str | LoopbackCall | NodeLocal | None:
         """None: run as planned; a group name: run there; a LoopbackCall: run on the
         catalog server with the loopback; an error: refuse."""
         verdict = await self._plain_verdict(dispatcher, registry, snapshot, sql, path)
@@ -569,14 +612,19 @@ async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, regis
 
 
 def _reroute(tree: dict[str, Any], access: body.Access,
-             reads: dict[tuple[str, str], tuple[DistTable, PgError]]) -> PgError | str:
+             reads: dict[tuple[str, str], tuple[DistTable, PgError]]) -> PgError | str | NodeLocal:
     """A statement whose only table access is user code reading replicated tables (`SELECT
-    f(...)`, `CALL p(...)`) runs on a datanode that holds them all: the group's name.
-    Anything else would run that code on the catalog server, which holds them empty."""
+    f(...)`, `CALL p(...)`) runs on a datanode that holds them all: the group's name. A
+    SELECT that reads tables itself besides may run where its plan keeps that code on the
+    datanodes (NodeLocal). Anything else would run that code on the catalog server, which
+    holds them empty."""
     refusal = next(iter(reads.values()))[1]
+    groups = set.intersection(*(set(t.groups) for t, _ in reads.values()))
+    if access.relations and not access.nested and not access.writes and sqlparse.node_type(tree) == "SelectStmt" \
+            and not analyze.has_node(tree, "lockingClause", "IntoClause") and groups:
+        return NodeLocal(frozenset(groups), refusal)
     if access.relations or access.nested or sqlparse.node_type(tree) not in ("SelectStmt", "CallStmt"):
         return refusal
-    groups = set.intersection(*(set(t.groups) for t, _ in reads.values()))
     return min(groups) if groups else refusal
 
 

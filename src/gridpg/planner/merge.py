@@ -107,8 +107,34 @@ def _output_names(body: dict[str, Any]) -> list[str]:
         val = res.get("val", {})
         if "ColumnRef" in val and any("A_Star" in f for f in val["ColumnRef"]["fields"]):
             continue
-        names.append(res.get("name") or (analyze.column_ref(val) or ("?column?",))[-1])
+        names.append(res.get("name") or _figure_colname(val) or "?column?")
     return names
+
+
+def _figure_colname(val: dict[str, Any]) -> str | None:
+    """The name PostgreSQL gives an unnamed output column (FigureColname, its common
+    cases): a column's name, a function's, a cast's argument's or else its type's, or
+    the keyword of CASE, COALESCE, GREATEST/LEAST, ARRAY, ROW, EXISTS."""
+    ref = analyze.column_ref(val)
+    if ref:
+        return None if ref[-1] == "*" else ref[-1]
+    if "FuncCall" in val:
+        return val["FuncCall"]["funcname"][-1].get("String", {}).get("sval")
+    if "TypeCast" in val:
+        cast = val["TypeCast"]
+        return _figure_colname(cast.get("arg") or {}) or _type_name(cast.get("typeName") or {})
+    keywords = {"CaseExpr": "case", "CoalesceExpr": "coalesce", "A_ArrayExpr": "array", "RowExpr": "row"}
+    for node, name in keywords.items():
+        if node in val:
+            return name
+    if "MinMaxExpr" in val:
+        return "greatest" if val["MinMaxExpr"].get("op") == "IS_GREATEST" else "least"
+    return None
+
+
+def _type_name(type_name: dict[str, Any]) -> str | None:
+    names = type_name.get("names") or []
+    return names[-1].get("String", {}).get("sval") if names else None
 
 
 def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | None:
