@@ -19,10 +19,10 @@ SETUP = [
     "CREATE TABLE {s}.cr_kind (kind int PRIMARY KEY, label text) DISTRIBUTE BY REPLICATION",
     "INSERT INTO {s}.cr_item SELECT g, g % 3 FROM generate_series(1, 30) g",
     "INSERT INTO {s}.cr_kind VALUES (0, 'zero'), (1, 'one'), (2, 'two')",
-    "CREATE FUNCTION {s}.cr_label(k int) RETURNS text LANGUAGE plpgsql STABLE AS "
-    "$$ BEGIN RETURN (SELECT label FROM {s}.cr_kind WHERE kind = k); END $$",
-    "CREATE FUNCTION {s}.cr_upper(k int) RETURNS text LANGUAGE sql STABLE AS "
-    "$$ SELECT upper(label) FROM {s}.cr_kind WHERE kind = k $$",
+    ("CREATE FUNCTION {s}.cr_label(k int) RETURNS text LANGUAGE plpgsql STABLE AS "
+     "$$ BEGIN RETURN (SELECT label FROM {s}.cr_kind WHERE kind = k); END $$"),
+    ("CREATE FUNCTION {s}.cr_upper(k int) RETURNS text LANGUAGE sql STABLE AS "
+     "$$ SELECT upper(label) FROM {s}.cr_kind WHERE kind = k $$"),
 ]
 
 SCRIPT = [

@@ -32,9 +32,11 @@ from gridpg.planner import (
     tableoid,
     tempnames,
 )
+from gridpg.planner.aggregate import two_phase
 from gridpg.planner.calls import function_call, sequence_call
 from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
+from gridpg.planner.merge import sorted_merge
 from gridpg.planner.plan import (
     CatalogPlan,
     ClusterViewPlan,
@@ -50,11 +52,8 @@ from gridpg.planner.plan import (
     SequenceCallPlan,
     SessionStatementPlan,
     Strategy,
-    TwoPhasePlan,
     XlCommandPlan,
 )
-from gridpg.planner.aggregate import two_phase
-from gridpg.planner.merge import sorted_merge
 from gridpg.planner.pushdown import Resolved
 from gridpg.planner.query import plan_query
 from gridpg.planner.text import normalize_literals, quote, relation_span, rewrite_version, splice
