@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import ssl
+import time
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from gridpg.executor.loopback import LoopbackTokens
 from gridpg.executor.routines import RoutineGuard
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.session import Session
+from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
@@ -126,7 +128,10 @@ class Coordinator:
         # A read-only coordinator reads each group from a standby and refuses writes.
         self.read_only = False
         self.max_standby_lag = 5.0  # seconds; a standby further behind is not read from
-        self.lagging_standbys: frozenset[str] = frozenset()
+        # The workers' one verdict (worker 0 measures; run_coordinator shares it before the
+        # fork) and the one this worker's pools follow: none trusted before the first tick.
+        self.standby_verdict = StandbyVerdict()
+        self.standby_view = Verdict()
         self._standby_watch: Any = None
         self._standby_task: asyncio.Future[None] | None = None
         self.catalog_node = catalog.name
@@ -301,7 +306,7 @@ class Coordinator:
         candidates = [group.primary] if group.primary else []
         if self.read_only:
             standbys = [n for n in group.secondaries if (m := snapshot.node(n)) is not None and m.active
-                        and n not in self.lagging_standbys]
+                        and not self.standby_view.is_lagging(n)]
             if standbys:
                 candidates = [standbys[zlib.crc32(self.name.encode()) % len(standbys)]]
         for name in candidates:
@@ -356,6 +361,8 @@ class Coordinator:
         Notifications normally trigger reloads; at most once a second a transaction start
         also asks the GTM (concurrent sessions share one round trip).
         """
+        if self.read_only:
+            self.follow_standby_verdict()
         if self._epoch_check is None and not self._epoch_due:
             return
         if self._epoch_check is None:
@@ -366,6 +373,19 @@ class Coordinator:
         finally:
             if self._epoch_check is check and check.done():
                 self._epoch_check = None
+
+    def follow_standby_verdict(self) -> None:
+        """A read-only coordinator, at each transaction start: the pools follow the
+        workers' current verdict on which standbys lag (so a session anywhere after the
+        verdict moved reads where it says; frontend/standby_watch.py)."""
+        view = self.standby_verdict.current(time.monotonic(), self.max_standby_lag + STALE_SLACK)
+        if view != self.standby_view:
+            if view.trusted != self.standby_view.trusted:
+                log.info("standby lag verdict %s", "confirmed" if view.trusted else
+                         "not confirmed lately: reading every group from its primary")
+            self.standby_view = view
+            if self.snapshot is not None:
+                self._follow_datanodes(self.snapshot)
 
     def expire_epoch_check(self) -> None:
         """A shard switch ended: the next transaction start (and every statement its hold
@@ -386,12 +406,13 @@ class Coordinator:
 
     async def start_listener(self) -> None:
         self._listen_task = asyncio.ensure_future(self._listen_loop())
-        if self.read_only:
+        if self.read_only and self.worker == 0:
             self._start_standby_watch()
 
     def _start_standby_watch(self) -> None:
         """A read-only coordinator reads from a group's primary while its standbys lag
-        beyond `max_standby_lag` or do not answer (frontend/standby_watch.py)."""
+        beyond `max_standby_lag` or do not answer (frontend/standby_watch.py). Worker 0
+        measures for all the coordinator's workers (`standby_verdict`)."""
         from gridpg.frontend.standby_watch import GroupMembers, StandbyWatch
 
         def address(name: str) -> NodeAddress | None:
@@ -410,12 +431,7 @@ class Coordinator:
                     out.append(GroupMembers(primary, standbys))
             return out
 
-        def changed(lagging: frozenset[str]) -> None:
-            self.lagging_standbys = lagging
-            if self.snapshot is not None:
-                self._follow_datanodes(self.snapshot)
-
-        self._standby_watch = StandbyWatch(self.max_standby_lag, members, changed)
+        self._standby_watch = StandbyWatch(self.max_standby_lag, members, self.standby_verdict)
         self._standby_task = asyncio.ensure_future(self._standby_watch.run())
 
     async def _listen_loop(self) -> None:
@@ -813,6 +829,7 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
         pass
     workers = workers or default_workers(cluster.topology.coordinator(name).workers)
     asyncio.run(_bootstrap(cluster, name))
+    verdict = StandbyVerdict()  # mapped before the fork: every worker shares it
     children = []
     for index in range(1, workers):
         pid = os.fork()
@@ -820,12 +837,12 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
             _die_with_parent()
             code = 1
             try:
-                code = asyncio.run(_serve(cluster, name, index, workers))
+                code = asyncio.run(_serve(cluster, name, index, workers, verdict))
             finally:
                 os._exit(code)
         children.append(pid)
     try:
-        return asyncio.run(_serve(cluster, name, 0, workers))
+        return asyncio.run(_serve(cluster, name, 0, workers, verdict))
     finally:
         _stop_children(children)
 
@@ -897,9 +914,12 @@ async def _report_pools(coordinator: Coordinator, every: float = 1.0) -> None:
         await asyncio.sleep(every)
 
 
-async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1) -> int:
+async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
+                 verdict: StandbyVerdict | None = None) -> int:
     coordinator, host, port, nodes = build_coordinator(cluster, name)
     coordinator.worker = worker
+    if verdict is not None:
+        coordinator.standby_verdict = verdict
     coordinator.ssl_context = _ssl_context(cluster.dir)
     from gridpg.planner.core import Planner
 
