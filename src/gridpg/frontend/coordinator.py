@@ -157,6 +157,8 @@ class Coordinator:
         self.listen_address: tuple[str, int] = ("127.0.0.1", 0)  # where loopbacks connect
         self._next_pid = 1
         self.open_connections = 0  # client connections of this worker, authenticated or not
+        self.clients: set[Session] = set()  # their sessions, connecting or established
+        self.stopping = False  # the listener is closed: clients still connecting are refused
         self.worker = 0  # index of this worker process of the coordinator
         self.cancel_socket_dir: Any = None  # where sibling workers take forwarded cancels
         self._epoch_check: asyncio.Future[None] | None = None
@@ -689,11 +691,26 @@ class Coordinator:
             except OSError:
                 pass
         session = Session(self, reader, writer)
+        session.task = asyncio.current_task()  # type: ignore[assignment]
+        self.clients.add(session)
         self.open_connections += 1
         try:
             await session.run()
+        except asyncio.CancelledError:
+            pass  # the worker stops; the client has been told (Session._shutdown_error)
         finally:
             self.open_connections -= 1
+            self.clients.discard(session)
+
+    def stop_accepting(self) -> None:
+        """The worker stops (SIGTERM, or its coordinator's main process died): the caller
+        has closed the listener; every client still connecting is told "shutting down"
+        (57P03) at once, so libpq goes on to the next coordinator of its connection string
+        instead of getting a FATAL it stops at. Established sessions run on until exit."""
+        self.stopping = True
+        for session in list(self.clients):
+            if not session.established and session.task is not None:
+                session.task.cancel()
 
     def close(self) -> None:
         if self._standby_task is not None:
@@ -945,8 +962,14 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
     gauges = asyncio.ensure_future(_report_pools(coordinator))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_stop() -> None:  # at once, not after the cleanup below: see stop_accepting
+        server.close()
+        coordinator.stop_accepting()
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_stop)
     async with server:
         await stop.wait()
     gauges.cancel()
