@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 INTERVAL = 0.25  # seconds between two measurements
 ASK_TIMEOUT = 2.0  # seconds for one member's answer (connecting included)
-STALE_SLACK = ASK_TIMEOUT + 1.0  # a tick's bound plus scheduling: beyond, the watch is stuck
+STALE_SLACK = 2 * ASK_TIMEOUT + 1.0  # a tick (primaries, then standbys) plus scheduling: beyond, stuck
 
 
 def parse_lsn(text: str) -> int:
@@ -181,7 +181,7 @@ class StandbyWatch:
     async def tick(self, now: float) -> None:
         """One measurement: every primary's position, then every standby's replay
         position (asked after, so a standby that has replayed the primary's position was
-        current at `now`), all members at once: a tick lasts at most ASK_TIMEOUT."""
+        current at `now`), each set asked at once: a tick lasts at most 2 * ASK_TIMEOUT."""
         groups = self.members()
         positions = await asyncio.gather(*(self._ask(g.primary, "SELECT pg_catalog.pg_current_wal_lsn()")
                                            for g in groups))
