@@ -703,10 +703,11 @@ class Coordinator:
             self.clients.discard(session)
 
     def stop_accepting(self) -> None:
-        """The worker stops (SIGTERM, or its coordinator's main process died): the caller
-        has closed the listener; every client still connecting is told "shutting down"
-        (57P03) at once, so libpq goes on to the next coordinator of its connection string
-        instead of getting a FATAL it stops at. Established sessions run on until exit."""
+        """The worker stops (SIGTERM, or its coordinator's main process died): every
+        client still connecting, and every one accepted until the listener closes
+        (close_listener), is told "shutting down" (57P03) at once, so libpq goes on to the
+        next coordinator of its connection string instead of getting a FATAL it stops at.
+        Established sessions run on until the worker exits."""
         self.stopping = True
         for session in list(self.clients):
             if not session.established and session.task is not None:
@@ -864,6 +865,35 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
         _stop_children(children)
 
 
+async def close_listener(server: asyncio.AbstractServer, bound: float = 2.0) -> None:
+    """Close a stopping coordinator's listener once the kernel's accept queue is empty
+    (bounded): a connection the kernel completed but nobody accepted would be reset at
+    close, and libpq does not try the next host after a reset; accepted, it hears 57P03
+    (Coordinator.stop_accepting). Clients still connect meanwhile and hear the same."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound
+    while loop.time() < deadline and accept_queue_length(server) > 0:
+        await asyncio.sleep(0.01)
+    server.close()
+
+
+def accept_queue_length(server: asyncio.AbstractServer) -> int:
+    """Connections waiting in the listening sockets' accept queues (Linux: TCP_INFO of a
+    listening socket reports it as tcpi_unacked); 0 where it cannot be asked."""
+    import socket
+    import struct
+
+    waiting = 0
+    for listener in getattr(server, "sockets", ()) or ():
+        try:
+            with socket.fromfd(listener.fileno(), listener.family, socket.SOCK_STREAM) as sock:
+                info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
+            waiting += struct.unpack_from("<I", info, 24)[0]  # tcpi_unacked
+        except (OSError, AttributeError, ValueError, struct.error):
+            continue
+    return waiting
+
+
 def _die_with_parent() -> None:
     """Linux: a worker gets SIGTERM when the coordinator's main process dies."""
     try:
@@ -964,14 +994,13 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
     loop = asyncio.get_running_loop()
 
     def on_stop() -> None:  # at once, not after the cleanup below: see stop_accepting
-        server.close()
         coordinator.stop_accepting()
         stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_stop)
-    async with server:
-        await stop.wait()
+    await stop.wait()
+    await close_listener(server)
     gauges.cancel()
     if cancels is not None:
         cancels.close()
