@@ -363,8 +363,6 @@ class Coordinator:
         Notifications normally trigger reloads; at most once a second a transaction start
         also asks the GTM (concurrent sessions share one round trip).
         """
-        if self.read_only:
-            self.follow_standby_verdict()
         if self._epoch_check is None and not self._epoch_due:
             return
         if self._epoch_check is None:
@@ -377,9 +375,10 @@ class Coordinator:
                 self._epoch_check = None
 
     def follow_standby_verdict(self) -> None:
-        """A read-only coordinator, at each transaction start: the pools follow the
-        workers' current verdict on which standbys lag (so a session anywhere after the
-        verdict moved reads where it says; frontend/standby_watch.py)."""
+        """A read-only coordinator, before each statement: the pools follow the workers'
+        current verdict on which standbys lag, so a statement anywhere after the verdict
+        moved reads where it says (a node a transaction holds already stays; see
+        frontend/standby_watch.py)."""
         view = self.standby_verdict.current(time.monotonic(), self.max_standby_lag + STALE_SLACK)
         if view != self.standby_view:
             if view.trusted != self.standby_view.trusted:

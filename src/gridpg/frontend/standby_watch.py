@@ -19,7 +19,7 @@ its own watch, with its own tick phase, and for up to a tick one worker read a l
 standby that its sibling had already left: a client saw its rows, then (next session) not.
 Now only worker 0 measures; it publishes the lagging set in `StandbyVerdict`, a mapping
 shared by all workers (made before they fork), and every worker applies the current
-verdict at each transaction start. A verdict the watch has not confirmed for
+verdict before each statement. A verdict the watch has not confirmed for
 `max_standby_lag + STALE_SLACK` seconds (worker 0 stalled, the watch broken) is not
 trusted: every group is read from its primary until the watch reports again.
 
