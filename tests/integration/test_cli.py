@@ -362,10 +362,13 @@ def test_killed_members_show_stopped_and_up_restarts_them(with_t: Box) -> None:
     os.kill(pids["dn1"], signal.SIGKILL)
     os.kill(pids["coord1"], signal.SIGKILL)
     wait_for(lambda: not alive(pids["dn1"]) and not alive(pids["coord1"]), 10, "kill -9")
-    # the one connection string naming every coordinator still reaches the cluster
+    # the one connection string naming every coordinator still reaches the cluster, also
+    # while coord1's worker process (told by the kernel that its main process died) stops:
+    # a client it had accepted hears 57P03 and libpq goes on to coord2, never a FATAL
     any_coordinator = parse_dsn_all(running.first_up.stdout)  # type: ignore[attr-defined]
-    answer = psql_select_1(any_coordinator)
-    assert answer.returncode == 0 and answer.stdout.strip() == "1", answer.stderr
+    for _ in range(8):
+        answer = psql_select_1(any_coordinator)
+        assert answer.returncode == 0 and answer.stdout.strip() == "1", answer.stderr
 
     states = running.states()
     assert states["dn1"] == "stopped" and states["coord1"] == "stopped", states
@@ -383,6 +386,53 @@ def test_killed_members_show_stopped_and_up_restarts_them(with_t: Box) -> None:
     assert running.count() == EXPECTED_ROWS
     answer = psql_select_1(running.dsn)
     assert answer.returncode == 0, answer.stderr
+
+
+def _start_authenticating(port: int) -> socket.socket:
+    """A client half way through connecting: startup packet sent, the server's SCRAM
+    challenge (AuthenticationSASL) read, no answer given yet."""
+    sock = socket.create_connection((HOST, port), timeout=15)
+    body = (196608).to_bytes(4, "big") + b"user\0postgres\0database\0postgres\0\0"
+    sock.sendall((len(body) + 4).to_bytes(4, "big") + body)
+    kind, payload = _read_message(sock)
+    assert kind == b"R" and payload[:4] == (10).to_bytes(4, "big"), (kind, payload)
+    return sock
+
+
+def _read_message(sock: socket.socket) -> tuple[bytes, bytes]:
+    def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            assert chunk, "the server closed the connection without a message"
+            data += chunk
+        return data
+
+    head = exactly(5)
+    return head[:1], exactly(int.from_bytes(head[1:], "big") - 4)
+
+
+def test_a_stopping_coordinator_sends_clients_still_connecting_to_another(running: Box) -> None:
+    """A coordinator that stops (SIGTERM: `gridpg down`, or a worker whose main process
+    died) answers every client still connecting "the database system is shutting down"
+    (57P03), as PostgreSQL does: libpq then tries the next host of its connection string,
+    where after any other FATAL (57P01, what it sent before) it gives up."""
+    clients = [_start_authenticating(running.port) for _ in range(6)]  # on both workers
+    try:
+        os.kill(running.pids()["coord1"], signal.SIGTERM)
+        for sock in clients:
+            kind, payload = _read_message(sock)
+            fields = {f[:1]: f[1:] for f in payload.split(b"\0") if f}
+            assert kind == b"E" and fields[b"C"] == b"57P03", (kind, payload)
+    finally:
+        for sock in clients:
+            sock.close()
+    wait_for(lambda: running.states()["coord1"] == "stopped", 30, "coord1 to stop")
+    answer = psql_select_1(parse_dsn_all(running.first_up.stdout))  # type: ignore[attr-defined]
+    assert answer.returncode == 0 and answer.stdout.strip() == "1", answer.stderr
+    up = running.up()
+    assert up.returncode == 0, show(up)
+    assert running.all_running(), running.status()
 
 
 def _write_postmaster_pid(data_dir: Path, pid: int) -> None:

@@ -180,7 +180,10 @@ def test_read_only_coordinator_falls_back_to_the_primary_while_a_standby_lags(ha
         deadline = time.monotonic() + 10  # the bound is 1 s; the watch measures every 0.25 s
         while in_recovery(ha_cluster, READ_ONLY, "dn1") and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not in_recovery(ha_cluster, READ_ONLY, "dn1"), "dn1 still read from its paused standby"
+        # once one session reads the primary, so does every later one, whichever of the
+        # coordinator's worker processes it lands on (they share one verdict)
+        later = [in_recovery(ha_cluster, READ_ONLY, "dn1") for _ in range(12)]
+        assert not any(later), f"dn1 still read from its paused standby: {later}"
         assert read_total(ha_cluster) == read_total(ha_cluster, 0)  # no stale rows of dn1
         assert in_recovery(ha_cluster, READ_ONLY, "dn2")  # the other group keeps its standby
     finally:
@@ -189,7 +192,8 @@ def test_read_only_coordinator_falls_back_to_the_primary_while_a_standby_lags(ha
     deadline = time.monotonic() + 10
     while not in_recovery(ha_cluster, READ_ONLY, "dn1") and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert in_recovery(ha_cluster, READ_ONLY, "dn1"), "dn1 not read from its standby again"
+    again = [in_recovery(ha_cluster, READ_ONLY, "dn1") for _ in range(12)]
+    assert all(again), f"dn1 not read from its standby again: {again}"
     with psycopg.connect(ha_cluster.dsn(0), autocommit=True) as conn:
         conn.execute("DELETE FROM acc WHERE id < 0")
 

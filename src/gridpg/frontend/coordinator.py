@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import ssl
+import time
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from gridpg.executor.loopback import LoopbackTokens
 from gridpg.executor.routines import RoutineGuard
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.session import Session
+from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
@@ -126,7 +128,10 @@ class Coordinator:
         # A read-only coordinator reads each group from a standby and refuses writes.
         self.read_only = False
         self.max_standby_lag = 5.0  # seconds; a standby further behind is not read from
-        self.lagging_standbys: frozenset[str] = frozenset()
+        # The workers' one verdict (worker 0 measures; run_coordinator shares it before the
+        # fork) and the one this worker's pools follow: none trusted before the first tick.
+        self.standby_verdict = StandbyVerdict()
+        self.standby_view = Verdict()
         self._standby_watch: Any = None
         self._standby_task: asyncio.Future[None] | None = None
         self.catalog_node = catalog.name
@@ -152,6 +157,8 @@ class Coordinator:
         self.listen_address: tuple[str, int] = ("127.0.0.1", 0)  # where loopbacks connect
         self._next_pid = 1
         self.open_connections = 0  # client connections of this worker, authenticated or not
+        self.clients: set[Session] = set()  # their sessions, connecting or established
+        self.stopping = False  # the listener is closed: clients still connecting are refused
         self.worker = 0  # index of this worker process of the coordinator
         self.cancel_socket_dir: Any = None  # where sibling workers take forwarded cancels
         self._epoch_check: asyncio.Future[None] | None = None
@@ -301,7 +308,7 @@ class Coordinator:
         candidates = [group.primary] if group.primary else []
         if self.read_only:
             standbys = [n for n in group.secondaries if (m := snapshot.node(n)) is not None and m.active
-                        and n not in self.lagging_standbys]
+                        and not self.standby_view.is_lagging(n)]
             if standbys:
                 candidates = [standbys[zlib.crc32(self.name.encode()) % len(standbys)]]
         for name in candidates:
@@ -367,6 +374,20 @@ class Coordinator:
             if self._epoch_check is check and check.done():
                 self._epoch_check = None
 
+    def follow_standby_verdict(self) -> None:
+        """A read-only coordinator, before each statement: the pools follow the workers'
+        current verdict on which standbys lag, so a statement anywhere after the verdict
+        moved reads where it says (a node a transaction holds already stays; see
+        frontend/standby_watch.py)."""
+        view = self.standby_verdict.current(time.monotonic(), self.max_standby_lag + STALE_SLACK)
+        if view != self.standby_view:
+            if view.trusted != self.standby_view.trusted:
+                log.info("standby lag verdict %s", "confirmed" if view.trusted else
+                         "not confirmed lately: reading every group from its primary")
+            self.standby_view = view
+            if self.snapshot is not None:
+                self._follow_datanodes(self.snapshot)
+
     def expire_epoch_check(self) -> None:
         """A shard switch ended: the next transaction start (and every statement its hold
         released) asks the GTM for the epoch, in case this worker missed the NOTIFY."""
@@ -386,12 +407,13 @@ class Coordinator:
 
     async def start_listener(self) -> None:
         self._listen_task = asyncio.ensure_future(self._listen_loop())
-        if self.read_only:
+        if self.read_only and self.worker == 0:
             self._start_standby_watch()
 
     def _start_standby_watch(self) -> None:
         """A read-only coordinator reads from a group's primary while its standbys lag
-        beyond `max_standby_lag` or do not answer (frontend/standby_watch.py)."""
+        beyond `max_standby_lag` or do not answer (frontend/standby_watch.py). Worker 0
+        measures for all the coordinator's workers (`standby_verdict`)."""
         from gridpg.frontend.standby_watch import GroupMembers, StandbyWatch
 
         def address(name: str) -> NodeAddress | None:
@@ -410,12 +432,7 @@ class Coordinator:
                     out.append(GroupMembers(primary, standbys))
             return out
 
-        def changed(lagging: frozenset[str]) -> None:
-            self.lagging_standbys = lagging
-            if self.snapshot is not None:
-                self._follow_datanodes(self.snapshot)
-
-        self._standby_watch = StandbyWatch(self.max_standby_lag, members, changed)
+        self._standby_watch = StandbyWatch(self.max_standby_lag, members, self.standby_verdict)
         self._standby_task = asyncio.ensure_future(self._standby_watch.run())
 
     async def _listen_loop(self) -> None:
@@ -673,11 +690,27 @@ class Coordinator:
             except OSError:
                 pass
         session = Session(self, reader, writer)
+        session.task = asyncio.current_task()  # type: ignore[assignment]
+        self.clients.add(session)
         self.open_connections += 1
         try:
             await session.run()
+        except asyncio.CancelledError:
+            pass  # the worker stops; the client has been told (Session._shutdown_error)
         finally:
             self.open_connections -= 1
+            self.clients.discard(session)
+
+    def stop_accepting(self) -> None:
+        """The worker stops (SIGTERM, or its coordinator's main process died): every
+        client still connecting, and every one accepted until the listener closes
+        (close_listener), is told "shutting down" (57P03) at once, so libpq goes on to the
+        next coordinator of its connection string instead of getting a FATAL it stops at.
+        Established sessions run on until the worker exits."""
+        self.stopping = True
+        for session in list(self.clients):
+            if not session.established and session.task is not None:
+                session.task.cancel()
 
     def close(self) -> None:
         if self._standby_task is not None:
@@ -813,6 +846,7 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
         pass
     workers = workers or default_workers(cluster.topology.coordinator(name).workers)
     asyncio.run(_bootstrap(cluster, name))
+    verdict = StandbyVerdict()  # mapped before the fork: every worker shares it
     children = []
     for index in range(1, workers):
         pid = os.fork()
@@ -820,14 +854,43 @@ def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> 
             _die_with_parent()
             code = 1
             try:
-                code = asyncio.run(_serve(cluster, name, index, workers))
+                code = asyncio.run(_serve(cluster, name, index, workers, verdict))
             finally:
                 os._exit(code)
         children.append(pid)
     try:
-        return asyncio.run(_serve(cluster, name, 0, workers))
+        return asyncio.run(_serve(cluster, name, 0, workers, verdict))
     finally:
         _stop_children(children)
+
+
+async def close_listener(server: asyncio.AbstractServer, bound: float = 2.0) -> None:
+    """Close a stopping coordinator's listener once the kernel's accept queue is empty
+    (bounded): a connection the kernel completed but nobody accepted would be reset at
+    close, and libpq does not try the next host after a reset; accepted, it hears 57P03
+    (Coordinator.stop_accepting). Clients still connect meanwhile and hear the same."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound
+    while loop.time() < deadline and accept_queue_length(server) > 0:
+        await asyncio.sleep(0.01)
+    server.close()
+
+
+def accept_queue_length(server: asyncio.AbstractServer) -> int:
+    """Connections waiting in the listening sockets' accept queues (Linux: TCP_INFO of a
+    listening socket reports it as tcpi_unacked); 0 where it cannot be asked."""
+    import socket
+    import struct
+
+    waiting = 0
+    for listener in getattr(server, "sockets", ()) or ():
+        try:
+            with socket.fromfd(listener.fileno(), listener.family, socket.SOCK_STREAM) as sock:
+                info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 32)
+            waiting += struct.unpack_from("<I", info, 24)[0]  # tcpi_unacked
+        except (OSError, AttributeError, ValueError, struct.error):
+            continue
+    return waiting
 
 
 def _die_with_parent() -> None:
@@ -897,9 +960,12 @@ async def _report_pools(coordinator: Coordinator, every: float = 1.0) -> None:
         await asyncio.sleep(every)
 
 
-async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1) -> int:
+async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
+                 verdict: StandbyVerdict | None = None) -> int:
     coordinator, host, port, nodes = build_coordinator(cluster, name)
     coordinator.worker = worker
+    if verdict is not None:
+        coordinator.standby_verdict = verdict
     coordinator.ssl_context = _ssl_context(cluster.dir)
     from gridpg.planner.core import Planner
 
@@ -925,10 +991,15 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1)
     gauges = asyncio.ensure_future(_report_pools(coordinator))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_stop() -> None:  # at once, not after the cleanup below: see stop_accepting
+        coordinator.stop_accepting()
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with server:
-        await stop.wait()
+        loop.add_signal_handler(sig, on_stop)
+    await stop.wait()
+    await close_listener(server)
     gauges.cancel()
     if cancels is not None:
         cancels.close()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import (
     ADMIN_SHUTDOWN,
+    CANNOT_CONNECT_NOW,
     DUPLICATE_CURSOR,
     DUPLICATE_PSTATEMENT,
     INTERNAL_ERROR,
@@ -98,7 +99,8 @@ class Session:
         self.portals: dict[str, Portal] = {}
         self.skip_until_sync = False
         self.runner: StatementRunner | None = None
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None  # the client's task (ended at shutdown)
+        self.established = False  # AuthenticationOk and ReadyForQuery sent
 
     # -- output ------------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class Session:
         try:
             if not await self.startup():
                 return
+            self.established = True
             await self.message_loop()
         except ClientClosed:
             pass
@@ -133,13 +136,22 @@ class Session:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
-            await self._send_fatal(fatal(ADMIN_SHUTDOWN, "terminating connection due to administrator command"))
+            await self._send_fatal(self._shutdown_error())
             raise
         except Exception:
             log.exception("session failed")
             await self._send_fatal(fatal(INTERNAL_ERROR, "internal error in the coordinator"))
         finally:
             await self.close()
+
+    def _shutdown_error(self) -> PgError:
+        """What a client hears when the coordinator stops under it: a session gets
+        PostgreSQL's fast-shutdown FATAL (57P01); a client still connecting gets "shutting
+        down" (57P03), as PostgreSQL's postmaster answers then, which makes libpq try the
+        next host of its connection string (it does not after any other FATAL)."""
+        if self.established:
+            return fatal(ADMIN_SHUTDOWN, "terminating connection due to administrator command")
+        return fatal(CANNOT_CONNECT_NOW, "the database system is shutting down")
 
     @property
     def client_addr(self) -> str | None:
@@ -252,6 +264,8 @@ class Session:
             return
         params = normalize_startup_params(params)
         self.info.params = params
+        if self.coord.stopping:  # accepted just before the listener closed
+            raise self._shutdown_error()
         if not self.coord.admit(self):
             raise fatal(TOO_MANY_CONNECTIONS, "sorry, too many clients already")
         role = await authenticate(

@@ -663,8 +663,10 @@ class StatementRunner:
             self._running -= 1
 
     async def _run(self, request: ExecRequest) -> None:
-        if self.coord.read_only and await self._read_only_answer(request):
-            return
+        if self.coord.read_only:
+            if await self._read_only_answer(request):
+                return
+            self.coord.follow_standby_verdict()  # per statement: the standbys' current verdict
         control, setting = classify(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
             self.txn.ensure_not_failed()
