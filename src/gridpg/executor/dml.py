@@ -25,6 +25,8 @@ from gridpg.executor import copyfill, copysplit
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.plan import Fragment, PushdownPlan
+from gridpg.sql import parse as sqlparse
+from gridpg.sql import xact_time
 from gridpg.sql.parse import parse_sql, tokens
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
@@ -58,9 +60,12 @@ class TableColumn:
 
 async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
                  resolved: list[Resolved]) -> None:
-    body = tree["InsertStmt"]
     target = resolved[0].table
     assert target is not None
+    pinned = await _pin_time_defaults(dispatcher, request, tree, target)
+    if pinned is not None:
+        request, tree = replace(request, sql=pinned), sqlparse.parse_tree(pinned)
+    body = tree["InsertStmt"]
     select = (body.get("selectStmt") or {}).get("SelectStmt")
     sources = [r for r in resolved[1:] if r.table is not None]
     if body.get("selectStmt") is None:
@@ -102,6 +107,20 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
                   order=order, reads=False)
 
 
+async def _pin_time_defaults(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
+                             target: DistTable) -> str | None:
+    """The INSERT with the columns whose defaults read the transaction time (now(),
+    CURRENT_TIMESTAMP, ...) given the transaction's instant explicitly: each datanode would
+    evaluate the default with its own transaction start (sql/xact_time.py)."""
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    timed = [c for c in columns if c.default and not c.sequence and xact_time.mentions_time(c.default)]
+    if not timed:
+        return None
+    pins = dispatcher.runner.txn.time_pins()
+    pinned = {c.name: xact_time.pin_expression(c.default or "", pins) or "" for c in timed}
+    return xact_time.pin_insert_defaults(request.sql, tree, [c.name for c in columns], pinned)
+
+
 async def prepared_insert_spec(dispatcher: Dispatcher, sql: str, tree: dict[str, Any],
                                resolved: list[Resolved]) -> RouterSpec | None:
     """The router spec of a one-row INSERT ... VALUES whose distribution column is given by
@@ -126,6 +145,8 @@ async def prepared_insert_spec(dispatcher: Dispatcher, sql: str, tree: dict[str,
     by_name = {c.name: c for c in columns}
     if any(c.sequence and c.name not in shape.cols for c in columns):
         return None  # a serial column to fill from the GTM
+    if any(c.default and not c.sequence and xact_time.mentions_time(c.default) for c in columns):
+        return None  # a default of the transaction's time (_pin_time_defaults)
     if target.method == "hash" and returns_system_columns(body):
         return None  # sent to the shard table (_leaves_for_system_columns)
     if body.get("override") == "OVERRIDING_USER_VALUE" and any(

@@ -44,6 +44,7 @@ from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner.text import normalize_literals
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import xact_time
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.snapshot import SessionConsistency, check_setting
@@ -340,7 +341,7 @@ class StatementRunner:
     async def _simple_statements(self, statements: list[str]) -> None:
         self.current_sql = statements[0]
         if len(statements) == 1 and not self.shard_checks_due \
-                and await self._query_routed(statements[0]):
+                and await self._query_routed(xact_time.pin_times(statements[0], self.txn.start_statement())):
             self.txn.release_if_idle()
             return
         implicit = len(statements) > 1 and not self.txn.in_block
@@ -491,8 +492,9 @@ class StatementRunner:
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
                 or citus_views.reads_views(sql) or "prepared_statements" in lowered or "advisory" in lowered \
-                or sequences.is_one_row_of_calls(sql):
-            return False
+                or sequences.is_one_row_of_calls(sql) \
+                or xact_time.statement_mentions_time(sql):
+            return False  # (time calls: pinned per transaction on the general path)
         try:
             sequences.ensure_supported(sql)
             from gridpg.executor.run import search_path
@@ -683,6 +685,9 @@ class StatementRunner:
             return
         if await self._session_reset(request):
             return
+        pinned = xact_time.pin_times(request.sql, self.txn.start_statement())
+        if pinned != request.sql:  # one now() on every node (sql/xact_time.py)
+            request = replace(request, sql=pinned)
         if not self.txn.in_block and not self.txn.participants:
             self.txn.last_gxid = None
             await self.coord.ensure_fresh_catalog()

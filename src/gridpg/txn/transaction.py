@@ -35,6 +35,7 @@ from gridpg.errors import (
     PgError,
 )
 from gridpg.pgwire import codec
+from gridpg.sql import xact_time
 from gridpg.sql.quote import quote_ident, quote_literal
 from gridpg.txn import fence, snapshot
 from gridpg.txn.deadlock import build_label
@@ -143,6 +144,9 @@ class DistributedTransaction:
         self.switch_count: Callable[[], int] | None = None
         # One snapshot on every datanode, taken under the fence (REPEATABLE READ, cluster).
         self.cluster_snapshot = False
+        # The block's now() (sql/xact_time.py), fixed at BEGIN; None outside a block.
+        self.xact_stamp: str | None = None
+        self.statement_pins: xact_time.TimePins | None = None
 
     @property
     def effective_isolation(self) -> str:
@@ -191,7 +195,21 @@ class DistributedTransaction:
         self.moved_since = None
         self.state = TxnState.IN_BLOCK
         self.begin_sql = begin_sql
+        self.xact_stamp = xact_time.stamp()
         self.isolation = snapshot.isolation_from_begin(begin_sql)
+
+    def start_statement(self) -> xact_time.TimePins:
+        """Fix the instants the statement now starting gives now() and
+        statement_timestamp(): the block's start in a block, else the statement's (one
+        transaction, one statement)."""
+        statement = xact_time.stamp()
+        self.statement_pins = xact_time.TimePins(
+            self.xact_stamp if self.in_block and self.xact_stamp else statement, statement)
+        return self.statement_pins
+
+    def time_pins(self) -> xact_time.TimePins:
+        """The running statement's instants (`start_statement`)."""
+        return self.statement_pins or self.start_statement()
 
     def fail(self) -> None:
         if self.state is TxnState.IN_BLOCK:
@@ -649,6 +667,7 @@ class DistributedTransaction:
             self.last_gxid, self.gxid = self.gxid, None
         self.state = TxnState.IDLE
         self.begin_sql = "BEGIN"
+        self.xact_stamp = None
         self.isolation = None
         self.moved_since = None
         self.shard_writes.clear()

@@ -1,0 +1,353 @@
+"""One transaction timestamp across nodes: the coordinator's values of now() spliced into
+the statement text.
+
+In PostgreSQL `now()`, `CURRENT_TIMESTAMP`, `transaction_timestamp()`, `CURRENT_DATE`,
+`LOCALTIMESTAMP`, `CURRENT_TIME`, `LOCALTIME` and the special inputs `'now'`, `'today'`,
+`'tomorrow'`, `'yesterday'` all read the transaction's start; `statement_timestamp()` the
+statement's. In gridpg each datanode and catalog server has a transaction of its own, so
+each would answer its own start. Postgres-XL patched PostgreSQL to take the timestamp
+from the GTM; gridpg runs stock PostgreSQL, so the coordinator fixes the values (at BEGIN
+for a block, at the statement for one outside a block) and `pin_times` replaces each of
+those calls in a query or DML statement by a typed literal of that instant
+(`'2026-12-02 03:00:00.123456+00'::pg_catalog.timestamptz`, cast to the call's own type
+on the node, so the session's TimeZone and DateStyle apply there as PostgreSQL applies
+them). Output column names stay PostgreSQL's (`now`, `current_date`, ...).
+
+Text surgery at the scanner's token offsets; nothing is re-deparsed. DDL is never
+rewritten (a column default, a view or a function body keeps its call). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from gridpg.errors import PgError
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident
+
+# Cheap test before any parse: text without these words has nothing to pin.
+_MAY_MENTION = re.compile(r"now|current_|localtime|_timestamp|today|tomorrow|yesterday", re.I)
+
+# Statements whose expressions are evaluated when they run (not stored).
+_PINNED_KINDS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
+                           "DeclareCursorStmt", "CopyStmt", "CreateTableAsStmt"})
+
+_TRANSACTION_CALLS = {"now", "transaction_timestamp"}
+_STATEMENT_CALLS = {"statement_timestamp"}
+
+# SQLValueFunction op -> (cast of the instant, the column name PostgreSQL gives it)
+_VALUE_FUNCTIONS = {
+    "SVFOP_CURRENT_DATE": ("pg_catalog.date", "current_date"),
+    "SVFOP_CURRENT_TIME": ("pg_catalog.timetz", "current_time"),
+    "SVFOP_CURRENT_TIME_N": ("pg_catalog.timetz", "current_time"),
+    "SVFOP_CURRENT_TIMESTAMP": ("pg_catalog.timestamptz", "current_timestamp"),
+    "SVFOP_CURRENT_TIMESTAMP_N": ("pg_catalog.timestamptz", "current_timestamp"),
+    "SVFOP_LOCALTIME": ("pg_catalog.time", "localtime"),
+    "SVFOP_LOCALTIME_N": ("pg_catalog.time", "localtime"),
+    "SVFOP_LOCALTIMESTAMP": ("pg_catalog.timestamp", "localtimestamp"),
+    "SVFOP_LOCALTIMESTAMP_N": ("pg_catalog.timestamp", "localtimestamp"),
+}
+
+# Special date/time inputs relative to the transaction start, as an expression of the
+# instant L; and the cast targets they are pinned for.
+_SPECIAL_INPUTS = {"now": "{L}", "today": "{L}::pg_catalog.date",
+                   "tomorrow": "({L}::pg_catalog.date + 1)", "yesterday": "({L}::pg_catalog.date - 1)"}
+_DATE_TYPES = frozenset({"timestamptz", "timestamp", "date"})
+_TIME_TYPES = frozenset({"time", "timetz"})
+
+
+@dataclass(frozen=True)
+class TimePins:
+    """The instants a statement's time functions take: the transaction's and the
+    statement's, as ISO text in UTC."""
+
+    transaction: str
+    statement: str
+
+
+_ANY = TimePins("2000-01-01 00:00:00.000000+00", "2000-01-01 00:00:00.000000+00")
+
+
+def stamp(at: float | None = None) -> str:
+    """An instant (default: now) as timestamptz input text in UTC, microseconds."""
+    moment = datetime.fromtimestamp(time.time() if at is None else at, timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00")
+
+
+def may_mention_time(sql: str) -> bool:
+    return _MAY_MENTION.search(sql) is not None
+
+
+def pin_times(sql: str, pins: TimePins) -> str:
+    """`sql` with its transaction- and statement-time calls replaced by `pins`' instants;
+    `sql` itself when it has none, is not a query or DML statement, or does not parse
+    (whoever runs it reports the syntax error)."""
+    if not may_mention_time(sql):
+        return sql
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return sql
+    kind = sqlparse.node_type(tree)
+    if kind not in _PINNED_KINDS or (kind == "CreateTableAsStmt"
+                                     and tree[kind].get("objtype") == "OBJECT_MATVIEW"):
+        return sql
+    return _apply(sql, list(_edits(sql, tree, pins)))
+
+
+def pin_expression(expression: str, pins: TimePins) -> str | None:
+    """A column default's text with its time calls pinned; None when it has none."""
+    if not may_mention_time(expression):
+        return None
+    prefix, suffix = "VALUES (", ")"  # no select list: no column name added
+    whole = prefix + expression + suffix
+    pinned = pin_times(whole, pins)
+    if pinned == whole:
+        return None
+    return pinned[len(prefix):-len(suffix)]
+
+
+def statement_mentions_time(sql: str) -> bool:
+    """Whether `pin_times` would change the statement."""
+    return may_mention_time(sql) and pin_times(sql, _ANY) != sql
+
+
+def mentions_time(expression: str) -> bool:
+    """Whether an expression calls one of the transaction-time functions."""
+    return pin_expression(expression, _ANY) is not None
+
+
+# -- edits -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Edit:
+    start: int
+    end: int  # exclusive
+    text: str
+
+
+def _apply(sql: str, edits: list[_Edit]) -> str:
+    if not edits:
+        return sql
+    out, at = [], 0
+    for edit in sorted(edits, key=lambda e: e.start):
+        if edit.start < at:
+            continue  # nested in an edit already made (cannot happen for these nodes)
+        out.append(sql[at:edit.start])
+        out.append(edit.text)
+        at = edit.end
+    out.append(sql[at:])
+    return "".join(out)
+
+
+def _edits(sql: str, tree: dict[str, Any], pins: TimePins) -> Iterator[_Edit]:
+    toks = sqlparse.tokens(sql)
+    starts = {t.start: i for i, t in enumerate(toks)}
+    for node, named in _walk(tree, None):
+        edit = _edit_for(sql, node, toks, starts, pins)
+        if edit is None:
+            continue
+        if named is not None:
+            edit = _Edit(edit.start, edit.end, f"{edit.text} AS {quote_ident(named)}")
+        yield edit
+
+
+def _walk(node: Any, name: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """Every dict node, with the output column name PostgreSQL would give it when it is a
+    select list item without AS whose name comes from the node itself."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item, None)
+        return
+    if not isinstance(node, dict):
+        return
+    yield node, name
+    for key, value in node.items():
+        if key == "ResTarget" and isinstance(value, dict) and value.get("val") is not None \
+                and "name" not in value and "indirection" not in value:
+            inner = value["val"]
+            yield from _walk(inner, _default_name(inner))
+            continue
+        yield from _walk(value, None)
+
+
+def _default_name(node: dict[str, Any]) -> str | None:
+    if "FuncCall" in node:
+        names = [n["String"]["sval"] for n in node["FuncCall"].get("funcname", []) if "String" in n]
+        return names[-1] if names else None
+    if "SQLValueFunction" in node:
+        return _VALUE_FUNCTIONS.get(node["SQLValueFunction"].get("op", ""), (None, None))[1]
+    return None  # a cast's name is its type's, which the pinned text keeps
+
+
+def _edit_for(sql: str, node: dict[str, Any], toks: list[Any], starts: dict[int, int],
+              pins: TimePins) -> _Edit | None:
+    if "FuncCall" in node:
+        return _function_edit(node["FuncCall"], toks, starts, pins)
+    if "SQLValueFunction" in node:
+        return _value_function_edit(node["SQLValueFunction"], toks, starts, pins)
+    if "TypeCast" in node:
+        return _special_input_edit(sql, node["TypeCast"], toks, starts, pins)
+    return None
+
+
+def _literal(instant: str) -> str:
+    return f"'{instant}'::pg_catalog.timestamptz"
+
+
+def _function_edit(call: dict[str, Any], toks: list[Any], starts: dict[int, int],
+                   pins: TimePins) -> _Edit | None:
+    names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
+    if call.get("args") or call.get("agg_star") or call.get("over") or not names \
+            or (len(names) == 2 and names[0] != "pg_catalog") or len(names) > 2:
+        return None
+    if names[-1] in _TRANSACTION_CALLS:
+        instant = pins.transaction
+    elif names[-1] in _STATEMENT_CALLS:
+        instant = pins.statement
+    else:
+        return None
+    first = starts.get(call.get("location", -1))
+    if first is None:
+        return None
+    close = _next_token(toks, first, "ASCII_41")
+    if close is None:
+        return None
+    return _Edit(toks[first].start, toks[close].end + 1, f"({_literal(instant)})")
+
+
+def _value_function_edit(value: dict[str, Any], toks: list[Any], starts: dict[int, int],
+                         pins: TimePins) -> _Edit | None:
+    op = value.get("op", "")
+    found = _VALUE_FUNCTIONS.get(op)
+    first = starts.get(value.get("location", -1))
+    if found is None or first is None:
+        return None
+    cast, _ = found
+    last = first
+    if op.endswith("_N"):
+        close = _next_token(toks, first, "ASCII_41")
+        if close is None:
+            return None
+        last = close
+        cast = f"{cast}({int(value.get('typmod', 0))})"  # (0 is left out of the tree)
+    return _Edit(toks[first].start, toks[last].end + 1, f"({_literal(pins.transaction)}::{cast})")
+
+
+def _special_input_edit(sql: str, cast: dict[str, Any], toks: list[Any], starts: dict[int, int],
+                        pins: TimePins) -> _Edit | None:
+    const = (cast.get("arg") or {}).get("A_Const") or {}
+    text = ((const.get("sval") or {}).get("sval") or "").strip().lower()
+    type_name = cast.get("typeName") or {}
+    names = [n["String"]["sval"] for n in type_name.get("names", []) if "String" in n]
+    target = names[-1] if names else ""
+    if text not in _SPECIAL_INPUTS or type_name.get("arrayBounds") or not (
+            target in _DATE_TYPES or (target in _TIME_TYPES and text == "now")):
+        return None
+    at = starts.get(const.get("location", -1))
+    if at is None or toks[at].name != "SCONST":
+        return None
+    expression = _SPECIAL_INPUTS[text].format(L=_literal(pins.transaction))
+    type_at = type_name.get("location", -1)
+    if 0 <= type_at < toks[at].start:  # `timestamptz 'now'`: the type name comes first
+        spelled = sql[type_at:toks[at].start].strip()
+        return _Edit(type_at, toks[at].end + 1, f"CAST({expression} AS {spelled})")
+    return _Edit(toks[at].start, toks[at].end + 1, f"({expression})")
+
+
+def _next_token(toks: list[Any], index: int, name: str) -> int | None:
+    for position in range(index, min(len(toks), index + 8)):
+        if toks[position].name == name:
+            return position
+    return None
+
+
+# -- column defaults ---------------------------------------------------------------------
+
+
+def pin_insert_defaults(sql: str, tree: dict[str, Any], table_columns: list[str],
+                        pinned: dict[str, str]) -> str | None:
+    """An INSERT ... VALUES (or DEFAULT VALUES) with the columns whose defaults read the
+    transaction time (`pinned`: column -> pinned default text) given explicitly, so the
+    datanodes store the coordinator's instant rather than each its own now(). None when
+    nothing changes or the statement is of another form (its defaults stay the nodes')."""
+    body = tree.get("InsertStmt") or {}
+    toks = sqlparse.tokens(sql)
+    relation_at = (body.get("relation") or {}).get("location", -1)
+    after = [i for i, t in enumerate(toks) if t.start > relation_at]
+    if body.get("selectStmt") is None:
+        return _default_values(sql, toks, after, pinned)
+    select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
+    rows = [r.get("List", {}).get("items", []) for r in select.get("valuesLists") or []]
+    if not rows or select.get("withClause"):
+        return None
+    cols = [c["ResTarget"]["name"] for c in body.get("cols") or []]
+    width = len(rows[0])
+    listed = cols or table_columns[:width]
+    if width > len(table_columns) or len(listed) != width or len(set(listed)) != width:
+        return None  # PostgreSQL's own error comes from the node
+    values_at = next((i for i in after if toks[i].name in ("VALUES", "OVERRIDING")), None)
+    if values_at is None:
+        return None
+    edits = list(_default_item_edits(rows, listed, toks, pinned))
+    missing = [name for name in pinned if name not in listed]
+    if missing:
+        edits.extend(_column_list_edits(toks, after, values_at, cols, listed, missing))
+        edits.extend(_row_edits(toks, values_at, len(rows), [pinned[n] for n in missing]))
+    return _apply(sql, edits) if edits else None
+
+
+def _default_values(sql: str, toks: list[Any], after: list[int], pinned: dict[str, str]) -> str | None:
+    at = next((i for i in after if toks[i].name == "DEFAULT" and i + 1 < len(toks)
+               and toks[i + 1].name == "VALUES"), None)
+    if at is None or not pinned:
+        return None
+    names = ", ".join(quote_ident(n) for n in pinned)
+    values = ", ".join(pinned.values())
+    return _apply(sql, [_Edit(toks[at].start, toks[at + 1].end + 1, f"({names}) VALUES ({values})")])
+
+
+def _default_item_edits(rows: list[list[Any]], listed: list[str], toks: list[Any],
+                        pinned: dict[str, str]) -> Iterator[_Edit]:
+    starts = {t.start: t for t in toks}
+    for items in rows:
+        for name, item in zip(listed, items):
+            if "SetToDefault" not in item or name not in pinned:
+                continue
+            token = starts.get(item["SetToDefault"].get("location", -1))
+            if token is not None and token.name == "DEFAULT":
+                yield _Edit(token.start, token.end + 1, pinned[name])
+
+
+def _column_list_edits(toks: list[Any], after: list[int], values_at: int, cols: list[str],
+                       listed: list[str], missing: list[str]) -> Iterator[_Edit]:
+    added = ", ".join(quote_ident(n) for n in missing)
+    if cols:
+        close = max((i for i in after if i < values_at and toks[i].name == "ASCII_41"), default=None)
+        if close is not None:
+            yield _Edit(toks[close].start, toks[close].start, f", {added}")
+        return
+    names = ", ".join(quote_ident(n) for n in listed)
+    joined = f"{names}, {added}" if names else added
+    yield _Edit(toks[values_at].start, toks[values_at].start, f"({joined}) ")
+
+
+def _row_edits(toks: list[Any], values_at: int, count: int, expressions: list[str]) -> Iterator[_Edit]:
+    depth, found = 0, 0
+    added = ", " + ", ".join(expressions)
+    for token in toks[values_at + 1:]:
+        if token.name == "ASCII_40":
+            depth += 1
+        elif token.name == "ASCII_41":
+            depth -= 1
+            if depth == 0:
+                yield _Edit(token.start, token.start, added)
+                found += 1
+                if found == count:
+                    return

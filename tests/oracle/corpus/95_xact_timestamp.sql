@@ -1,0 +1,82 @@
+/*
+One transaction timestamp across nodes: now(), CURRENT_TIMESTAMP, transaction_timestamp(),
+'now'::timestamptz, timestamptz 'now', CURRENT_DATE, LOCALTIMESTAMP and DEFAULT now()
+columns give one value for the whole transaction, whichever datanode stores the row and
+whether the catalog server or a datanode evaluates the call. Only equalities and counts
+are compared (the instants differ between the two systems).
+Exercises: sql.xact_time (calls replaced by the coordinator's instant, column defaults
+given explicitly in INSERT ... VALUES), txn.transaction (the instant fixed at BEGIN),
+frontend.statements (simple and extended paths, the fast paths bypassed).
+*/
+
+CREATE TABLE ts_t (id int PRIMARY KEY, created timestamptz, d date, note text,
+                   made timestamptz DEFAULT now(), made_day date DEFAULT CURRENT_DATE,
+                   made_local timestamp DEFAULT LOCALTIMESTAMP) DISTRIBUTE BY HASH (id);
+CREATE TABLE ts_ref (k int PRIMARY KEY, at timestamptz DEFAULT CURRENT_TIMESTAMP) DISTRIBUTE BY REPLICATION;
+
+-- a block writing both datanodes, one statement per row
+BEGIN;
+INSERT INTO ts_t (id, created) VALUES (1, now());
+INSERT INTO ts_t (id, created) VALUES (2, now());
+INSERT INTO ts_t (id, created) VALUES (3, now());
+INSERT INTO ts_t (id, created) VALUES (4, now());
+INSERT INTO ts_t (id, created) VALUES (5, current_timestamp);
+INSERT INTO ts_t (id, created) VALUES (6, transaction_timestamp());
+INSERT INTO ts_t (id, created) VALUES (7, 'now'::timestamptz), (8, timestamptz 'now'), (9, CAST('now' AS timestamptz));
+INSERT INTO ts_t (id, created, d) VALUES (10, pg_catalog.now(), current_date), (11, now(), 'today'::date), (12, now(), date 'today');
+INSERT INTO ts_t VALUES (13, now(), current_date, 'all columns');
+INSERT INTO ts_t (id, created, made) VALUES (14, now(), DEFAULT), (15, now(), DEFAULT);
+INSERT INTO ts_ref (k) VALUES (1), (2);
+SELECT count(*), count(DISTINCT created), count(DISTINCT made), count(DISTINCT made_day), count(DISTINCT made_local) FROM ts_t;
+SELECT count(*) FROM ts_t WHERE created = now();
+SELECT count(*) FROM ts_t WHERE made = created AND made_day = current_date AND made_local = localtimestamp;
+SELECT now() = (SELECT max(created) FROM ts_t) AS same, now() = (SELECT min(made) FROM ts_t) AS same_default;
+SELECT current_timestamp = (SELECT max(at) FROM ts_ref) AS ref_same, (SELECT count(DISTINCT at) FROM ts_ref) AS ref_values;
+SELECT count(*) FROM ts_t WHERE d IS NOT NULL AND d = current_date;
+SELECT localtimestamp = now()::timestamp AS local_same, current_date = now()::date AS date_same;
+SELECT statement_timestamp() >= now() AS later, clock_timestamp() >= now() AS clock_later;
+UPDATE ts_t SET note = 'touched', created = now() WHERE id > 6;
+SELECT count(DISTINCT created), count(*) FILTER (WHERE created = transaction_timestamp()) FROM ts_t;
+SELECT id FROM ts_t WHERE created = now() - interval '0 s' AND made <= now() ORDER BY id;
+COMMIT;
+SELECT count(DISTINCT created), count(DISTINCT made), count(DISTINCT made_day) FROM ts_t;
+SELECT count(*) FROM ts_t WHERE created <> made;
+
+-- one statement outside a block: one value for its rows on every node
+INSERT INTO ts_t (id, created) VALUES (20, now()), (21, now()), (22, now()), (23, now()), (24, now()), (25, now());
+SELECT count(DISTINCT created), count(DISTINCT made) FROM ts_t WHERE id BETWEEN 20 AND 25;
+SELECT count(*) FROM ts_t WHERE id BETWEEN 20 AND 25 AND created = made;
+INSERT INTO ts_t (id) VALUES (30), (31), (32), (33), (34), (35);
+SELECT count(DISTINCT made), count(DISTINCT made_day) FROM ts_t WHERE id BETWEEN 30 AND 35;
+UPDATE ts_t SET created = now() WHERE id BETWEEN 30 AND 35;
+SELECT count(DISTINCT created) FROM ts_t WHERE id BETWEEN 30 AND 35;
+INSERT INTO ts_t (id, created) SELECT g, now() FROM generate_series(40, 47) g;
+SELECT count(DISTINCT created) FROM ts_t WHERE id BETWEEN 40 AND 47;
+
+-- time zone and DateStyle of the session apply to the pinned values
+BEGIN;
+SET LOCAL timezone = 'Asia/Tokyo';
+SET LOCAL datestyle = 'German, DMY';
+INSERT INTO ts_t (id, created, d) VALUES (50, now(), current_date), (51, now(), current_date), (52, 'now', 'today');
+SELECT count(DISTINCT made_day), count(DISTINCT made_local), count(DISTINCT d) FROM ts_t WHERE id BETWEEN 50 AND 52;
+SELECT count(*) FROM ts_t WHERE id BETWEEN 50 AND 52 AND made_local = localtimestamp AND d = current_date AND made_day = current_date;
+SELECT localtimestamp = now()::timestamp AS tokyo_local, current_date = (now() AT TIME ZONE 'Asia/Tokyo')::date AS tokyo_date;
+SELECT current_date + 1 = 'tomorrow'::date AS tomorrow, current_date - 1 = date 'yesterday' AS yesterday;
+ROLLBACK;
+SELECT count(*) FROM ts_t WHERE id BETWEEN 50 AND 52;
+
+-- a block that rolls back leaves nothing; the next block has its own instant
+BEGIN;
+INSERT INTO ts_t (id, created) VALUES (60, now()), (61, now());
+SELECT count(DISTINCT created) FROM ts_t WHERE id IN (60, 61);
+ROLLBACK;
+BEGIN;
+INSERT INTO ts_t (id, created) VALUES (62, now()), (63, now()), (64, now());
+SELECT count(*) FROM ts_t WHERE id BETWEEN 60 AND 64 AND created = now() AND made = now();
+SELECT (SELECT max(created) FROM ts_t WHERE id < 20) < now() AS later_block;
+COMMIT;
+
+-- column names and types as PostgreSQL gives them
+SELECT pg_typeof(now()), pg_typeof(current_date), pg_typeof(localtimestamp), pg_typeof(current_time), pg_typeof(localtime(2)), pg_typeof('now'::timestamp), pg_typeof(current_timestamp(0));
+SELECT now() IS NOT NULL, current_timestamp IS NOT NULL, transaction_timestamp() IS NOT NULL;
+SELECT 'now'::text AS word, length(now()::text) > 0 AS n;
