@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gridpg.errors import PgError
@@ -31,7 +31,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident
 
 # Cheap test before any parse: text without these words has nothing to pin.
-_MAY_MENTION = re.compile(r"now|current_|localtime|_timestamp|today|tomorrow|yesterday", re.I)
+_MAY_MENTION = re.compile(r"now|current_|localtime|_timestamp|today|tomorrow|yesterday", re.IGNORECASE)
 
 # Statements whose expressions are evaluated when they run (not stored).
 _PINNED_KINDS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
@@ -75,7 +75,7 @@ _ANY = TimePins("2000-01-01 00:00:00.000000+00", "2000-01-01 00:00:00.000000+00"
 
 def stamp(at: float | None = None) -> str:
     """An instant (default: now) as timestamptz input text in UTC, microseconds."""
-    moment = datetime.fromtimestamp(time.time() if at is None else at, timezone.utc)
+    moment = datetime.fromtimestamp(time.time() if at is None else at, UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
