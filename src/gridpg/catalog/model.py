@@ -193,6 +193,10 @@ class CatalogSnapshot:
     tables: tuple[DistTable, ...] = ()
     shards: tuple[Shard, ...] = ()
     aggregates: frozenset[str] = field(default_factory=lambda: BUILTIN_AGGREGATES)
+    # Materialized views over distributed tables (REPLICATION tables on the datanodes, a
+    # materialized view on the catalog servers), and those of them not populated
+    matviews: frozenset[tuple[str, str]] = frozenset()
+    unpopulated: frozenset[tuple[str, str]] = frozenset()
     _index: _SnapshotIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -200,6 +204,9 @@ class CatalogSnapshot:
 
     def table(self, schema: str, name: str) -> DistTable | None:
         return self._index.tables.get((schema, name))
+
+    def is_matview(self, table: DistTable) -> bool:
+        return table.key in self.matviews
 
     def node(self, name: str) -> Node | None:
         return self._index.nodes.get(name)

@@ -168,7 +168,11 @@ SELECT json_build_object(
               ORDER BY schema_name, table_name, remainder), '[]')
             FROM gridpg.shard),
   'aggregates', (SELECT coalesce(json_agg(DISTINCT lower(proname)), '[]')
-            FROM pg_catalog.pg_proc WHERE prokind = 'a')
+            FROM pg_catalog.pg_proc WHERE prokind = 'a'),
+  'matviews', (SELECT coalesce(json_agg(json_build_array(d.schema_name, d.table_name, c.relispopulated)), '[]')
+            FROM gridpg.dist_table d JOIN pg_catalog.pg_namespace n ON n.nspname = d.schema_name
+            JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.table_name
+            WHERE c.relkind = 'm')
 )::text
 """
 
@@ -193,6 +197,8 @@ def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
         tables=tuple(_table_from_row(row) for row in doc["tables"]),
         shards=tuple(Shard(s, t, r, g, b) for s, t, r, g, b in doc["shards"]),
         aggregates=frozenset(doc.get("aggregates") or ()) | BUILTIN_AGGREGATES,
+        matviews=frozenset((s, n) for s, n, _ in doc.get("matviews") or ()),
+        unpopulated=frozenset((s, n) for s, n, p in doc.get("matviews") or () if not p),
     )
 
 

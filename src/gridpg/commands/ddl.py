@@ -101,6 +101,8 @@ class DdlRunner:
             if node == self.coord.catalog_node:
                 tag = results[-1].tag if results else ""
                 self._relay_notices(conn)
+        if kind == "DropStmt" and self.snapshot.matviews:
+            await self._drop_vanished_matviews()
         if kind in ("AlterTableStmt", "IndexStmt") and await self._fit_default_placement(request.sql):
             groups = []  # rebuilt from the catalog's definition, which has the change
         elif kind == "AlterTableStmt":
@@ -113,6 +115,27 @@ class DdlRunner:
                 conn = await self.conn(node)
                 await conn.simple_query(as_cluster_owner("\n".join(after)))
         await self.finish(tag)
+
+    async def _drop_vanished_matviews(self) -> None:
+        """Materialized views over distributed tables that a DROP ... CASCADE took with it
+        on the catalog servers: their rows' tables on the datanodes go too (the datanodes
+        know no dependency between them and the tables they were computed from)."""
+        own = await self.conn(self.coord.catalog_node)
+        gone = []
+        for schema, name in sorted(self.snapshot.matviews):
+            rows = await own.query("SELECT pg_catalog.to_regclass("
+                                   f"{quote_literal(quote_qualified(schema, name))}) IS NULL")
+            table = self.snapshot.table(schema, name)
+            if rows and rows[0][0] == "t" and table is not None:
+                gone.append(table)
+        for group in sorted({g for t in gone for g in t.groups}):
+            names = ", ".join(quote_qualified(t.schema, t.name) for t in gone if group in t.groups)
+            # CASCADE: the views over it the catalog servers dropped with it exist here too
+            await (await self.conn(group)).simple_query(f"DROP TABLE IF EXISTS {names} CASCADE")
+        if gone:
+            sql = as_cluster_owner(store.sql_forget_dropped_tables())
+            for node in self.catalog_nodes():
+                await (await self.conn(node)).simple_query(sql)
 
     async def _fit_default_placement(self, sql: str) -> bool:
         """A key the statement added that a default-distributed table cannot hold makes it

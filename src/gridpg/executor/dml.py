@@ -700,6 +700,19 @@ async def query_as_copy(dispatcher: Dispatcher, sql: str) -> list[bytes]:
 # -- COPY ------------------------------------------------------------------------------
 
 
+def _ensure_copy_matview(dispatcher: Dispatcher, table: DistTable, is_from: bool) -> None:
+    """COPY into a materialized view, or out of one not populated: PostgreSQL's errors (the
+    datanodes hold its rows in a plain table, which would take both)."""
+    snapshot = dispatcher.runner.snapshot()
+    if not snapshot.is_matview(table):
+        return
+    if is_from:
+        raise PgError("42809", f'cannot copy to materialized view "{table.name}"')
+    if table.key in snapshot.unpopulated:
+        raise PgError("55000", f'cannot copy from unpopulated materialized view "{table.name}"',
+                      hint="Use the REFRESH MATERIALIZED VIEW command.")
+
+
 async def copy(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
     body = tree["CopyStmt"]
     if body.get("filename") is not None or body.get("is_program"):
@@ -714,6 +727,7 @@ async def copy(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any
     table = planner.resolve(dispatcher.runner.snapshot(), ref, search_path(dispatcher))
     if table is None:
         return False
+    _ensure_copy_matview(dispatcher, table, bool(body.get("is_from")))
     if not request.simple:
         raise PgError(FEATURE_NOT_SUPPORTED, "COPY in the extended query protocol is not supported by gridpg")
     options = _copy_options(body)
@@ -1261,7 +1275,13 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
     if table is None:
         raise PgError("XX000", "the new table has no metadata")
-    cols = [n for n, _ in columns]
+    return await fill_table(dispatcher, table, [n for n, _ in columns], query_sql)
+
+
+async def fill_table(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int:
+    """Insert the rows of a query (anything the planner runs) into a distributed table, on
+    the datanodes when the query runs there, else routed through the coordinator as COPY
+    text; the rows inserted (CREATE TABLE AS, materialized views)."""
     count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
     if count is not None:
         return count

@@ -242,6 +242,12 @@ async def _create_table_as(dispatcher: Dispatcher, request: ExecRequest, plan: A
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
 
 
+async def _materialized_view(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import matview
+
+    await matview.run(dispatcher, request, plan.tree)
+
+
 async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     """DDL everywhere it applies, then the GTM sequences of the tables it dropped or
     restarted."""
@@ -332,6 +338,7 @@ _RUNNERS: dict[type, _Runner] = {
     plans.ExplainPlan: _explain,
     plans.CopyPlan: _copy,
     plans.CreateTableAsPlan: _create_table_as,
+    plans.MaterializedViewPlan: _materialized_view,
     plans.XlCommandPlan: _xl,
     plans.FunctionCallPlan: _function,
     plans.SequenceCallPlan: _sequence,

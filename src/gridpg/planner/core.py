@@ -24,6 +24,7 @@ from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import (
     analyze,
+    matview,
     modifying_cte,
     prepared,
     qualnames,
@@ -44,6 +45,7 @@ from gridpg.planner.plan import (
     Fragment,
     FunctionCallPlan,
     InsertPlan,
+    MaterializedViewPlan,
     ModifyingCtePlan,
     NotApplicable,
     Plan,
@@ -133,6 +135,8 @@ class Planner:
             view, table = analysis.xl
             return PushdownPlan(tuple(Fragment(g, run_sql) for g in table.groups), True,
                                 replicated=table.method == "replication", through_view=view)
+        if analysis.route == "matview":
+            return MaterializedViewPlan(analysis.clean, analysis.tree, analysis.spec)
         if analysis.route == "modifying_cte":
             steps = modifying_cte.plan_steps(analysis.clean)
             return ModifyingCtePlan(steps=steps.steps, main=steps.main)
@@ -273,10 +277,17 @@ class Planner:
             _refuse_modifying_cte()
         if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":
             if touches_distributed(tree, catalog, session):
-                raise PgError(FEATURE_NOT_SUPPORTED, "materialized views over distributed tables are "
-                              "not supported by gridpg yet (REFRESH would read the catalog server's "
-                              "empty copies)", hint="use CREATE TABLE ... AS, or a view")
+                if spec is not None:
+                    raise PgError(FEATURE_NOT_SUPPORTED, "a materialized view over distributed tables "
+                                  "takes no DISTRIBUTE BY clause: it is replicated to every datanode")
+                return Analysis("matview", clean, spec, tree, kind)
             return Analysis("utility", clean, spec, tree, kind)
+        if kind == "RefreshMatViewStmt":
+            rel = tree[kind]["relation"]
+            ref = analyze.RelRef(rel.get("schemaname"), rel["relname"], 0, None)
+            table = catalog.resolve(ref, session.search_path)
+            if table is not None and catalog.snapshot.is_matview(table):
+                return Analysis("matview", clean, spec, tree, kind)
         if prepared.is_session_statement(tree, kind) or (
                 kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
             return Analysis("session", clean, spec, tree, kind)
@@ -302,6 +313,7 @@ class Planner:
             return analysis
         refs = analyze.relations(tree)
         resolved = [Resolved(r, catalog.resolve(r, session.search_path)) for r in refs]
+        matview.ensure_readable(tree, kind, resolved, catalog.snapshot)
         view_write = write_through_view(tree, kind, refs, catalog, session)
         if view_write is not None:
             return Analysis("view_write", clean, spec, tree, kind, xl=view_write)

@@ -39,6 +39,7 @@ class Strategy(Enum):
     MERGE_STATEMENT = "merge-statement"
     SESSION_STATEMENT = "session-statement"  # PREPARE/EXECUTE/DEALLOCATE, cursors over distributed tables
     MODIFYING_CTE = "modifying-cte"  # a data-modifying WITH run as steps (planner/modifying_cte.py)
+    MATERIALIZED_VIEW = "materialized-view"  # CREATE / REFRESH of one over distributed tables
     # query strategies (their order: planner/query.py SELECT_STRATEGIES, WRITE_STRATEGIES)
     ROUTER = "router"
     PUSHDOWN = "pushdown"
@@ -193,6 +194,15 @@ class CopyPlan(StatementPlan):
 @dataclass(frozen=True)
 class CreateTableAsPlan(StatementPlan):
     strategy: ClassVar[Strategy] = Strategy.CREATE_TABLE_AS
+
+
+@dataclass(frozen=True)
+class MaterializedViewPlan(StatementPlan):
+    """CREATE MATERIALIZED VIEW over distributed tables, or REFRESH of one
+    (executor/matview.py): the view on the catalog servers, its rows in a REPLICATION
+    table of the same name on the datanodes, filled by the query run through the cluster."""
+
+    strategy: ClassVar[Strategy] = Strategy.MATERIALIZED_VIEW
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ CREATE TABLE, EXPLAIN, COPY and CREATE TABLE AS get plans of their own kind."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from gridpg.catalog import store
@@ -36,6 +37,10 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     refs = analyze.relations(tree) + _dropped_tables(tree, kind)
     found = (catalog.resolve(r, session.search_path) for r in refs)
     tables = list({(t.schema, t.name): t for t in found if t}.values())
+    if snapshot.matviews:
+        matview_plan = _on_distributed_matviews(clean, tree, kind, tables, catalog, session)
+        if matview_plan is not None:
+            return matview_plan
     if kind == "RuleStmt":
         _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
     if kind == "AlterTableStmt":
@@ -93,13 +98,13 @@ def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
         return [store.sql_delete_dist_table(t.schema, t.name) for t in snapshot.tables if t.schema in names]
     if kind == "DropStmt" and body.get("behavior") == "DROP_CASCADE":
         return [store.sql_forget_dropped_tables()]  # a type or function dropped with its tables
-    if kind == "RenameStmt" and body.get("renameType") == "OBJECT_TABLE" and tables:
+    if kind == "RenameStmt" and body.get("renameType") in ("OBJECT_TABLE", "OBJECT_MATVIEW") and tables:
         t = tables[0]
         return [store.sql_rename_table(t.schema, t.name, t.schema, body["newname"])]
     if kind == "RenameStmt" and body.get("renameType") == "OBJECT_SCHEMA":
         old, new = body.get("subname"), body.get("newname")
         return [store.sql_rename_table(t.schema, t.name, new, t.name) for t in snapshot.tables if t.schema == old]
-    if kind == "AlterObjectSchemaStmt" and body.get("objectType") == "OBJECT_TABLE" and tables:
+    if kind == "AlterObjectSchemaStmt" and body.get("objectType") in ("OBJECT_TABLE", "OBJECT_MATVIEW") and tables:
         t = tables[0]
         return [store.sql_rename_table(t.schema, t.name, body["newschema"], t.name)]
     return []
@@ -181,3 +186,65 @@ def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tabl
         "EXECUTE 'ALTER TABLE ' || r.relid::text || " + quote_literal(tail) + "; END LOOP; END $gridpg_reloptions$"
     )
     return {group: block for group in groups}
+
+
+# -- materialized views over distributed tables (executor/matview.py) --------------------
+
+_MATVIEW_ALTERS = {"AlterTableStmt": "objtype", "RenameStmt": "relationType",
+                   "AlterObjectSchemaStmt": "objectType"}
+
+
+def _on_distributed_matviews(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                             catalog: CatalogView, session: SessionView) -> UtilityPlan | None:
+    """DROP / ALTER MATERIALIZED VIEW of views whose rows are a datanode table: the catalog
+    servers run the statement as written, the datanodes its TABLE form."""
+    body = tree[kind]
+    snapshot = catalog.snapshot
+    if kind == "DropStmt" and body.get("removeType") == "OBJECT_MATVIEW":
+        return _drop_matviews(tree, kind, catalog, session)
+    field_name = _MATVIEW_ALTERS.get(kind)
+    views = [t for t in tables if snapshot.is_matview(t)]
+    if field_name is None or not views:
+        return None
+    if body.get(field_name) != "OBJECT_MATVIEW" and body.get("renameType") != "OBJECT_MATVIEW":
+        return None
+    text = _as_table_statement(clean)
+    groups = tuple(sorted({g for t in views for g in t.groups}))
+    after = _metadata_after(kind, tree, views, snapshot)
+    return UtilityPlan(kind, tree, tuple(views), groups, tuple(after), {g: text for g in groups})
+
+
+def _drop_matviews(tree: dict[str, Any], kind: str, catalog: CatalogView,
+                   session: SessionView) -> UtilityPlan | None:
+    body = tree[kind]
+    refs = dropped_relations(tree, kind, frozenset({"OBJECT_MATVIEW"}))
+    resolved = [(r, catalog.resolve(r, session.search_path)) for r in refs]
+    views = [t for _, t in resolved if t is not None and catalog.snapshot.is_matview(t)]
+    if not views:
+        return None
+    others = [quote_qualified(r.schema, r.name) for r, t in resolved
+              if t is None or not catalog.snapshot.is_matview(t)]
+    suffix = " CASCADE" if body.get("behavior") == "DROP_CASCADE" else ""
+    # CASCADE on the datanodes: the catalog servers checked the dependencies (the views
+    # over it there are the views over it here)
+    statements = ["DROP TABLE IF EXISTS " + ", ".join(quote_qualified(t.schema, t.name) for t in views) + " CASCADE"]
+    if others:
+        exists = " IF EXISTS" if body.get("missing_ok") else ""
+        statements.append(f"DROP MATERIALIZED VIEW{exists} {', '.join(others)}{suffix}")
+    everywhere = {g.name for g in catalog.snapshot.datanode_groups()} if others else set()
+    groups = tuple(sorted({g for t in views for g in t.groups} | everywhere))
+    after = [store.sql_delete_dist_table(t.schema, t.name) for t in views] + [store.sql_forget_dropped_tables()]
+    text = ";\n".join(statements)
+    return UtilityPlan(kind, tree, tuple(views), groups, tuple(after), {g: text for g in groups})
+
+
+def _as_table_statement(sql: str) -> str:
+    """`ALTER MATERIALIZED VIEW ...` as `ALTER TABLE ...` (PostgreSQL's ALTER TABLE takes
+    every subcommand ALTER MATERIALIZED VIEW has), by the scanner's tokens."""
+    from gridpg.sql.parse import tokens
+
+    toks = tokens(sql)
+    for first, second in itertools.pairwise(toks):
+        if first.name == "MATERIALIZED" and second.name == "VIEW":
+            return sql[:first.start] + "TABLE" + sql[second.end + 1:]
+    return sql
