@@ -138,6 +138,10 @@ EXTRA = [
     "SELECT nextval('{s}.seq')",
     "SELECT nextval('{s}.seq')",
     "CREATE VIEW {s}.rich AS SELECT id, bal FROM {s}.acc WHERE bal > 1000",
+    # a materialized view over a distributed table: pg_dump writes it WITH NO DATA, its
+    # index, then REFRESH (run through the cluster on restore)
+    "CREATE MATERIALIZED VIEW {s}.mv_rich AS SELECT owner, bal FROM {s}.acc WHERE bal > 1500",
+    "CREATE UNIQUE INDEX mv_rich_owner ON {s}.mv_rich (owner)",
     # server-side code reading a distributed table: the loopback (extension, server, user
     # mapping, shadow schema, event triggers) exists on the catalog server from here on
     "CREATE FUNCTION {s}.total() RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT sum(bal) FROM acc); END $$",
@@ -147,6 +151,8 @@ EXTRA = [
 ]
 EXTRA_CONTENT = [
     "SELECT count(*), sum(bal) FROM {s}.rich",
+    "SELECT count(*), sum(bal), min(owner) FROM {s}.mv_rich",
+    "SELECT count(*) FROM {s}.mv_rich m JOIN {s}.acc a USING (owner) WHERE a.id > 190",
     "SELECT count(*), sum(id), string_agg(v, ',' ORDER BY id) FROM {s}.ser",
 ]
 
@@ -198,6 +204,7 @@ def test_raw_pg_dump_through_a_coordinator_holds_only_the_users_database(
     for internal in ("gridpg", "postgres_fdw", "USER MAPPING"):
         assert internal not in renamed, [line for line in renamed.splitlines() if internal in line][:5]
     assert f"CREATE VIEW {filled}.rich" in text and f"CREATE SEQUENCE {filled}.seq" in text
+    assert f"CREATE MATERIALIZED VIEW {filled}.mv_rich" in text and f"REFRESH MATERIALIZED VIEW {filled}.mv_rich" in text
     target = database_on(plain_pg, "raw_dump_target")
     run_script(target, text, tmp_path)
     with psycopg.connect(target, autocommit=True) as conn:
