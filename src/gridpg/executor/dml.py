@@ -114,11 +114,13 @@ async def _pin_time_defaults(dispatcher: Dispatcher, request: ExecRequest, tree:
     evaluate the default with its own transaction start (sql/xact_time.py)."""
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     timed = [c for c in columns if c.default and not c.sequence and xact_time.mentions_time(c.default)]
-    if not timed:
+    special = xact_time.may_mention_time(request.sql)
+    if not timed and not special:
         return None
     pins = dispatcher.runner.txn.time_pins()
     pinned = {c.name: xact_time.pin_expression(c.default or "", pins) or "" for c in timed}
-    return xact_time.pin_insert_defaults(request.sql, tree, [c.name for c in columns], pinned)
+    types = {c.name: c.type_oid for c in columns} if special else None
+    return xact_time.pin_insert_defaults(request.sql, tree, [c.name for c in columns], pinned, pins, types)
 
 
 async def prepared_insert_spec(dispatcher: Dispatcher, sql: str, tree: dict[str, Any],

@@ -341,6 +341,7 @@ class StatementRunner:
     async def _simple_statements(self, statements: list[str]) -> None:
         self.current_sql = statements[0]
         if len(statements) == 1 and not self.shard_checks_due \
+                and not xact_time.has_special_input(statements[0]) \
                 and await self._query_routed(xact_time.pin_times(statements[0], self.txn.start_statement())):
             self.txn.release_if_idle()
             return
@@ -493,7 +494,7 @@ class StatementRunner:
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
                 or citus_views.reads_views(sql) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) \
-                or xact_time.statement_mentions_time(sql):
+                or xact_time.statement_mentions_time(sql) or xact_time.has_special_input(sql):
             return False  # (time calls: pinned per transaction on the general path)
         try:
             sequences.ensure_supported(sql)

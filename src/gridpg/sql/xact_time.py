@@ -79,6 +79,16 @@ def stamp(at: float | None = None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
+_SPECIAL_LITERAL = re.compile(r"'\s*(now|today|tomorrow|yesterday)\s*'", re.IGNORECASE)
+
+
+def has_special_input(sql: str) -> bool:
+    """Whether the text holds a quoted 'now', 'today', 'tomorrow' or 'yesterday' (an
+    untyped one is read by the column it is assigned to: the routed fast paths, which
+    bind literals as parameters, must not take it)."""
+    return _SPECIAL_LITERAL.search(sql) is not None
+
+
 def may_mention_time(sql: str) -> bool:
     return _MAY_MENTION.search(sql) is not None
 
@@ -271,12 +281,19 @@ def _next_token(toks: list[Any], index: int, name: str) -> int | None:
 # -- column defaults ---------------------------------------------------------------------
 
 
+# date/time column types (pg_type oids) that read the special inputs as of the transaction
+_TIME_COLUMN_TYPES = {1082: "pg_catalog.date", 1114: "pg_catalog.timestamp", 1184: "pg_catalog.timestamptz"}
+
+
 def pin_insert_defaults(sql: str, tree: dict[str, Any], table_columns: list[str],
-                        pinned: dict[str, str]) -> str | None:
+                        pinned: dict[str, str], pins: TimePins | None = None,
+                        column_types: dict[str, int] | None = None) -> str | None:
     """An INSERT ... VALUES (or DEFAULT VALUES) with the columns whose defaults read the
     transaction time (`pinned`: column -> pinned default text) given explicitly, so the
-    datanodes store the coordinator's instant rather than each its own now(). None when
-    nothing changes or the statement is of another form (its defaults stay the nodes')."""
+    datanodes store the coordinator's instant rather than each its own now(); and with
+    the untyped special inputs ('now', 'today', ...) of its date/time columns
+    (`column_types`: column -> type oid) as the instant too. None when nothing changes or
+    the statement is of another form (its defaults stay the nodes')."""
     body = tree.get("InsertStmt") or {}
     toks = sqlparse.tokens(sql)
     relation_at = (body.get("relation") or {}).get("location", -1)
@@ -296,6 +313,8 @@ def pin_insert_defaults(sql: str, tree: dict[str, Any], table_columns: list[str]
     if values_at is None:
         return None
     edits = list(_default_item_edits(rows, listed, toks, pinned))
+    if pins is not None and column_types:
+        edits.extend(_special_item_edits(rows, listed, toks, pins, column_types))
     missing = [name for name in pinned if name not in listed]
     if missing:
         edits.extend(_column_list_edits(toks, after, values_at, cols, listed, missing))
@@ -323,6 +342,23 @@ def _default_item_edits(rows: list[list[Any]], listed: list[str], toks: list[Any
             token = starts.get(item["SetToDefault"].get("location", -1))
             if token is not None and token.name == "DEFAULT":
                 yield _Edit(token.start, token.end + 1, pinned[name])
+
+
+def _special_item_edits(rows: list[list[Any]], listed: list[str], toks: list[Any], pins: TimePins,
+                        column_types: dict[str, int]) -> Iterator[_Edit]:
+    """`'now'`, `'today'`, ... written untyped for a date/time column: PostgreSQL reads
+    them as of the transaction's start when it assigns them to the column."""
+    starts = {t.start: t for t in toks}
+    for items in rows:
+        for name, item in zip(listed, items):
+            const = item.get("A_Const") or {}
+            text = ((const.get("sval") or {}).get("sval") or "").strip().lower()
+            token = starts.get(const.get("location", -1))
+            if text not in _SPECIAL_INPUTS or column_types.get(name) not in _TIME_COLUMN_TYPES \
+                    or token is None or token.name != "SCONST":
+                continue
+            expression = _SPECIAL_INPUTS[text].format(L=_literal(pins.transaction))
+            yield _Edit(token.start, token.end + 1, f"({expression})")
 
 
 def _column_list_edits(toks: list[Any], after: list[int], values_at: int, cols: list[str],

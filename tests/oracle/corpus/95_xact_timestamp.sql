@@ -76,6 +76,22 @@ SELECT count(*) FROM ts_t WHERE id BETWEEN 60 AND 64 AND created = now() AND mad
 SELECT (SELECT max(created) FROM ts_t WHERE id < 20) < now() AS later_block;
 COMMIT;
 
+-- untyped 'now' / 'today' assigned to date/time columns, also a distribution column
+-- (timestamp.sql's pattern: rows routed by the value itself)
+CREATE TABLE ts_hash (d1 timestamp(2) without time zone);
+BEGIN;
+INSERT INTO ts_t (id, created, d) VALUES (70, 'now', 'today'), (71, 'now', 'today'), (72, 'NOW ', 'Today');
+SELECT count(*) FROM ts_t WHERE id BETWEEN 70 AND 72 AND created = now() AND d = current_date AND made = created;
+INSERT INTO ts_hash VALUES ('now');
+INSERT INTO ts_hash VALUES ('now');
+INSERT INTO ts_hash VALUES ('today'), ('tomorrow'), ('yesterday');
+SELECT count(*) AS two FROM ts_hash WHERE d1 = timestamp(2) without time zone 'now';
+SELECT count(*) AS one FROM ts_hash WHERE d1 = timestamp without time zone 'tomorrow';
+SELECT count(d1), count(DISTINCT d1) FROM ts_hash;
+UPDATE ts_t SET d = 'tomorrow' WHERE id = 70;
+SELECT d = current_date + 1 FROM ts_t WHERE id = 70;
+COMMIT;
+
 -- column names and types as PostgreSQL gives them
 SELECT pg_typeof(now()), pg_typeof(current_date), pg_typeof(localtimestamp), pg_typeof(current_time), pg_typeof(localtime(2)), pg_typeof('now'::timestamp), pg_typeof(current_timestamp(0));
 SELECT now() IS NOT NULL, current_timestamp IS NOT NULL, transaction_timestamp() IS NOT NULL;

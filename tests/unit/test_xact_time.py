@@ -1,0 +1,100 @@
+"""sql/xact_time.py: which calls are pinned to the transaction's instant, with which text,
+and what is left alone (DDL, strings, other functions, statement_timestamp's own instant)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.xact_time import (
+    TimePins,
+    has_special_input,
+    mentions_time,
+    pin_expression,
+    pin_insert_defaults,
+    pin_times,
+    statement_mentions_time,
+)
+
+PINS = TimePins("2026-12-02 03:00:00.000001+00", "2026-12-02 03:00:05.000000+00")
+L = "'2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz"
+S = "'2026-12-02 03:00:05.000000+00'::pg_catalog.timestamptz"
+
+
+@pytest.mark.parametrize(("sql", "want"), [
+    ("SELECT now()", f"SELECT ({L}) AS now"),
+    ("select NOW ( ) from t", f"select ({L}) AS now from t"),
+    ("SELECT pg_catalog.now() AS n", f"SELECT ({L}) AS n"),
+    ("SELECT transaction_timestamp(), statement_timestamp()",
+     f"SELECT ({L}) AS transaction_timestamp, ({S}) AS statement_timestamp"),
+    ("SELECT current_timestamp(0) - interval '1 day'", f"SELECT ({L}::pg_catalog.timestamptz(0)) - interval '1 day'"),
+    ("SELECT CURRENT_DATE", f'SELECT ({L}::pg_catalog.date) AS "current_date"'),
+    ("SELECT localtimestamp(3), localtime", f'SELECT ({L}::pg_catalog.timestamp(3)) AS "localtimestamp", '
+                                            f'({L}::pg_catalog.time) AS "localtime"'),
+    ("SELECT 'now'::timestamp", f"SELECT ({L})::timestamp"),
+    ("SELECT timestamptz 'today'", f"SELECT CAST({L}::pg_catalog.date AS timestamptz)"),
+    ("SELECT CAST('tomorrow' AS date)", f"SELECT CAST((({L}::pg_catalog.date + 1)) AS date)"),
+    ("UPDATE t SET c = now() WHERE id = 1", f"UPDATE t SET c = ({L}) WHERE id = 1"),
+    ("INSERT INTO t VALUES (1, now()) RETURNING now()", f"INSERT INTO t VALUES (1, ({L})) RETURNING ({L}) AS now"),
+    ("/* é */ SELECT now()", f"/* é */ SELECT ({L}) AS now"),  # offsets in characters
+    ("DELETE FROM t WHERE c < current_date - 7", f"DELETE FROM t WHERE c < ({L}::pg_catalog.date) - 7"),
+])
+def test_calls_are_pinned(sql: str, want: str) -> None:
+    assert pin_times(sql, PINS) == want
+    sqlparse.parse_tree(pin_times(sql, PINS))  # still one valid statement
+
+
+@pytest.mark.parametrize("sql", [
+    "CREATE TABLE t (c timestamptz DEFAULT now())",
+    "ALTER TABLE t ALTER c SET DEFAULT CURRENT_TIMESTAMP",
+    "CREATE VIEW v AS SELECT now()",
+    "CREATE MATERIALIZED VIEW m AS SELECT now()",
+    "CREATE FUNCTION f() RETURNS timestamptz LANGUAGE sql AS 'SELECT now()'",
+    "SELECT 'now'::text, 'now', clock_timestamp(), known FROM snow",
+    "SELECT s.now() FROM t",
+    "SELECT now(1)",
+    "EXPLAIN SELECT now()",
+    "SELECT current_user, current_schema",
+    "SELECT 'today'::time",
+    "SELECT now( FROM",  # a syntax error is the caller's to report
+])
+def test_left_alone(sql: str) -> None:
+    assert pin_times(sql, PINS) == sql
+
+
+def test_expressions_and_detection() -> None:
+    assert pin_expression("now()", PINS) == f"({L})"
+    assert pin_expression("CURRENT_TIMESTAMP", PINS) == f"({L}::pg_catalog.timestamptz)"
+    assert pin_expression("nextval('s'::regclass)", PINS) is None
+    assert mentions_time("(now() + '1 day'::interval)") and not mentions_time("clock_timestamp()")
+    assert statement_mentions_time("SELECT 1 WHERE now() > x") and not statement_mentions_time("SELECT 'now'")
+    assert has_special_input("VALUES (' Now ')") and not has_special_input("SELECT 'nowhere'")
+
+
+COLUMNS = ["id", "created", "made", "day"]
+DEFAULTS = {"made": f"({L})", "day": f"({L}::pg_catalog.date)"}
+TYPES = {"id": 23, "created": 1184, "made": 1184, "day": 1082}
+
+
+def _pin_insert(sql: str) -> str | None:
+    return pin_insert_defaults(sql, sqlparse.parse_tree(sql), COLUMNS, DEFAULTS, PINS, TYPES)
+
+
+def test_insert_defaults_are_given_explicitly() -> None:
+    assert _pin_insert("INSERT INTO t (id, created) VALUES (1, x), (2, f(y, (z)))") == (
+        f"INSERT INTO t (id, created, made, day) VALUES (1, x, ({L}), ({L}::pg_catalog.date)), "
+        f"(2, f(y, (z)), ({L}), ({L}::pg_catalog.date))")
+    assert _pin_insert("INSERT INTO t VALUES (1, x) ON CONFLICT DO NOTHING") == (
+        f"INSERT INTO t (id, created, made, day) VALUES (1, x, ({L}), ({L}::pg_catalog.date)) ON CONFLICT DO NOTHING")
+    assert _pin_insert("INSERT INTO t (id, made, day, created) VALUES (1, DEFAULT, '2020-01-01', 'now')") == (
+        f"INSERT INTO t (id, made, day, created) VALUES (1, ({L}), '2020-01-01', ({L}))")
+    assert _pin_insert("INSERT INTO t AS a DEFAULT VALUES RETURNING *") == (
+        f"INSERT INTO t AS a (made, day) VALUES (({L}), ({L}::pg_catalog.date)) RETURNING *")
+    assert _pin_insert("INSERT INTO t (id, day) VALUES (1, 'today')") == (
+        f"INSERT INTO t (id, day, made) VALUES (1, ({L}::pg_catalog.date), ({L}))")
+
+
+def test_insert_forms_left_to_the_nodes() -> None:
+    assert _pin_insert("INSERT INTO t (id) SELECT g FROM generate_series(1, 3) g") is None
+    assert _pin_insert("INSERT INTO t (id, id) VALUES (1, 2)") is None  # PostgreSQL's error
+    assert _pin_insert("INSERT INTO t VALUES (1, 2, 3, 4, 5)") is None
