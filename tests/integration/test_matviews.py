@@ -77,5 +77,5 @@ def test_a_failed_refresh_keeps_the_old_rows(gridpg_cluster: Cluster, sales: str
         conn.execute(f"UPDATE {s}.s SET v = 1 WHERE id = 3")
         conn.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {s}.ratio")
         assert conn.execute(f"SELECT r FROM {s}.ratio WHERE id = 3").fetchone() == (100,)
-        assert conn.execute(f"SELECT ispopulated, hasindexes FROM pg_matviews WHERE schemaname = %s",
+        assert conn.execute("SELECT ispopulated, hasindexes FROM pg_matviews WHERE schemaname = %s",
                             (s,)).fetchone() == (True, True)

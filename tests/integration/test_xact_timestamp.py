@@ -12,8 +12,8 @@ import pytest
 from gridpg.cluster.control import Cluster
 
 SETUP = [
-    "CREATE TABLE {s}.tt (id int PRIMARY KEY, created timestamptz, made timestamptz DEFAULT now(), "
-    "day date DEFAULT CURRENT_DATE) DISTRIBUTE BY HASH (id)",
+    ("CREATE TABLE {s}.tt (id int PRIMARY KEY, created timestamptz, made timestamptz DEFAULT now(), "
+    "day date DEFAULT CURRENT_DATE) DISTRIBUTE BY HASH (id)"),
 ]
 
 

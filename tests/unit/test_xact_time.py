@@ -29,8 +29,8 @@ S = "'2026-12-02 03:00:05.000000+00'::pg_catalog.timestamptz"
      f"SELECT ({L}) AS transaction_timestamp, ({S}) AS statement_timestamp"),
     ("SELECT current_timestamp(0) - interval '1 day'", f"SELECT ({L}::pg_catalog.timestamptz(0)) - interval '1 day'"),
     ("SELECT CURRENT_DATE", f'SELECT ({L}::pg_catalog.date) AS "current_date"'),
-    ("SELECT localtimestamp(3), localtime", f'SELECT ({L}::pg_catalog.timestamp(3)) AS "localtimestamp", '
-                                            f'({L}::pg_catalog.time) AS "localtime"'),
+    ("SELECT localtimestamp(3), localtime", (f'SELECT ({L}::pg_catalog.timestamp(3)) AS "localtimestamp", '
+                                            f'({L}::pg_catalog.time) AS "localtime"')),
     ("SELECT 'now'::timestamp", f"SELECT ({L})::timestamp"),
     ("SELECT timestamptz 'today'", f"SELECT CAST({L}::pg_catalog.date AS timestamptz)"),
     ("SELECT CAST('tomorrow' AS date)", f"SELECT CAST((({L}::pg_catalog.date + 1)) AS date)"),
