@@ -92,9 +92,42 @@ async def refresh(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, 
         for group in table.groups:
             await (await ddl.conn(group)).simple_query(empty)
         await _catalog_moved(dispatcher)
-        if not body.get("skipData"):
+        if concurrent:
+            await _fill_concurrently(dispatcher, table, columns, definition)
+        elif not body.get("skipData"):
             await fill_table(dispatcher, table, [c for c, _ in columns], definition)
     dispatcher.session.send(codec.build_command_complete("REFRESH MATERIALIZED VIEW"))
+
+
+_SAVEPOINT = "gridpg_matview_refresh"
+
+
+async def _fill_concurrently(dispatcher: Dispatcher, table: DistTable, columns: list[tuple[str, str]],
+                             definition: str) -> None:
+    """The fill of REFRESH ... CONCURRENTLY. PostgreSQL first checks the new rows for
+    duplicates without NULLs (21000); here the unique index every such view has refuses
+    them first (23505), so on that error the rows are checked for duplicates to give
+    PostgreSQL's error (under a savepoint, which the failed fill is rolled back to)."""
+    from gridpg.executor.dml import fill_table, query_as_copy
+
+    txn = dispatcher.runner.txn
+    await txn.savepoint(_SAVEPOINT)
+    try:
+        await fill_table(dispatcher, table, [c for c, _ in columns], definition)
+    except PgError as exc:
+        if exc.sqlstate != "23505":
+            raise
+        await txn.rollback_to(_SAVEPOINT)
+        names = ", ".join(quote_ident(c) for c, _ in columns)
+        not_null = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c, _ in columns)
+        duplicates = await query_as_copy(
+            dispatcher, f"SELECT 1 FROM ({definition}) AS newdata ({names}) WHERE {not_null} "
+                        f"GROUP BY {names} HAVING count(*) > 1 LIMIT 1")
+        if any(chunk.strip() for chunk in duplicates):
+            raise PgError("21000", f'new data for materialized view "{table.name}" contains duplicate '
+                                   "rows without any null columns") from None
+        raise
+    await txn.release(_SAVEPOINT)
 
 
 async def _ensure_concurrent_refresh(conn: BackendConnection, body: dict[str, Any]) -> None:

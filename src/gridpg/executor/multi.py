@@ -759,6 +759,8 @@ def _planned_as_run(dispatcher: Dispatcher, request: ExecRequest, kind: str) -> 
 
 
 async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
+    from dataclasses import replace
+
     from gridpg.executor.run import catalog_view, search_path
     from gridpg.planner import analyze
     from gridpg.planner.pushdown import Resolved
@@ -774,6 +776,15 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     refs = analyze.relations(inner_tree)
     resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
     options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
+    if kind == "CreateTableAsStmt" and "analyze" not in options and any(r.table is not None for r in resolved):
+        # EXPLAIN CREATE TABLE AS / MATERIALIZED VIEW: PostgreSQL shows its query's plan
+        from pglast.stream import RawStream
+
+        from gridpg.sql.parse import parse_sql
+
+        query = str(RawStream()(parse_sql(inner_sql)[0].stmt.query))
+        text = request.sql[: len(request.sql) - len(inner_sql)] + query
+        return await explain(dispatcher, replace(request, sql=text), sqlparse.parse_tree(text))
     if "analyze" in options and not any(r.table is not None for r in resolved):
         from gridpg.executor.run import session_view
         from gridpg.planner.core import write_through_view
@@ -785,8 +796,6 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
         if through is not None:  # it would write the catalog server's empty copy
             raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a write through a view over "
                           "distributed tables is not supported by gridpg")
-    from dataclasses import replace
-
     inner_request = replace(request, sql=inner_sql)
     planned = _planned_as_run(dispatcher, inner_request, kind)
     if not any(r.table is not None for r in resolved) and planned is None:

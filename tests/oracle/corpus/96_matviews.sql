@@ -118,6 +118,29 @@ SELECT total FROM mv_totals WHERE region = 'north';
 ROLLBACK;
 SELECT total FROM mv_totals WHERE region = 'north';
 
+-- duplicate rows: the unique index refuses them (23505); CONCURRENTLY checks them first (21000)
+CREATE TABLE mv_foo (a int, b int);
+INSERT INTO mv_foo VALUES (1, 10), (2, NULL), (2, NULL);
+CREATE MATERIALIZED VIEW mv_dup AS SELECT * FROM mv_foo WHERE b IS NOT NULL;
+CREATE UNIQUE INDEX ON mv_dup (a);
+INSERT INTO mv_foo SELECT * FROM mv_foo WHERE a = 1;
+-- error
+REFRESH MATERIALIZED VIEW mv_dup;
+-- error
+REFRESH MATERIALIZED VIEW CONCURRENTLY mv_dup;
+BEGIN;
+SAVEPOINT before_refresh;
+-- error
+REFRESH MATERIALIZED VIEW CONCURRENTLY mv_dup;
+ROLLBACK TO SAVEPOINT before_refresh;
+SELECT * FROM mv_dup;
+COMMIT;
+DELETE FROM mv_foo WHERE a = 1;
+INSERT INTO mv_foo VALUES (1, 11), (3, 30);
+REFRESH MATERIALIZED VIEW CONCURRENTLY mv_dup;
+SELECT * FROM mv_dup ORDER BY a;
+DROP TABLE mv_foo CASCADE;
+
 -- DROP, and the same names again
 DROP MATERIALIZED VIEW mv_grand;
 DROP MATERIALIZED VIEW IF EXISTS mv_no_such;
