@@ -117,6 +117,7 @@ async def _pin_time_defaults(dispatcher: Dispatcher, request: ExecRequest, tree:
     special = xact_time.may_mention_time(request.sql)
     if not timed and not special:
         return None
+    await dispatcher.runner.txn.read_block_instant(dispatcher.coord.catalog_node)
     pins = dispatcher.runner.txn.time_pins()
     pinned = {c.name: xact_time.pin_expression(c.default or "", pins) or "" for c in timed}
     types = {c.name: c.type_oid for c in columns} if special else None

@@ -342,7 +342,7 @@ class StatementRunner:
         self.current_sql = statements[0]
         if len(statements) == 1 and not self.shard_checks_due \
                 and not xact_time.has_special_input(statements[0]) \
-                and await self._query_routed(xact_time.pin_times(statements[0], self.txn.start_statement())):
+                and await self._query_routed(await self._pinned_times(statements[0])):
             self.txn.release_if_idle()
             return
         implicit = len(statements) > 1 and not self.txn.in_block
@@ -438,6 +438,14 @@ class StatementRunner:
             if self.txn.in_block:
                 self.txn.fail()
             raise
+
+    async def _pinned_times(self, sql: str) -> str:
+        """The statement with its transaction-time calls pinned (sql/xact_time.py); in a
+        block, to the catalog server's transaction start, read once."""
+        if self.txn.in_block and xact_time.statement_mentions_time(sql):
+            self.txn.ensure_not_failed()
+            await self.txn.read_block_instant(self.coord.catalog_node)
+        return xact_time.pin_times(sql, self.txn.start_statement())
 
     async def _query_routed(self, sql: str) -> bool:
         """The simple protocol's fast path: a statement whose literals pin one node, planned
@@ -686,7 +694,7 @@ class StatementRunner:
             return
         if await self._session_reset(request):
             return
-        pinned = xact_time.pin_times(request.sql, self.txn.start_statement())
+        pinned = await self._pinned_times(request.sql)
         if pinned != request.sql:  # one now() on every node (sql/xact_time.py)
             request = replace(request, sql=pinned)
         if not self.txn.in_block and not self.txn.participants:

@@ -73,6 +73,11 @@ class TimePins:
 _ANY = TimePins("2000-01-01 00:00:00.000000+00", "2000-01-01 00:00:00.000000+00")
 
 
+# The catalog server's transaction start in `stamp`'s form.
+READ_TRANSACTION_START = ("SELECT pg_catalog.to_char(pg_catalog.transaction_timestamp() AT TIME ZONE 'UTC', "
+                          "'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
+
+
 def stamp(at: float | None = None) -> str:
     """An instant (default: now) as timestamptz input text in UTC, microseconds."""
     moment = datetime.fromtimestamp(time.time() if at is None else at, UTC)

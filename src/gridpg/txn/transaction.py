@@ -144,8 +144,11 @@ class DistributedTransaction:
         self.switch_count: Callable[[], int] | None = None
         # One snapshot on every datanode, taken under the fence (REPEATABLE READ, cluster).
         self.cluster_snapshot = False
-        # The block's now() (sql/xact_time.py), fixed at BEGIN; None outside a block.
+        # The block's now() (sql/xact_time.py): the coordinator's clock at BEGIN until the
+        # first statement that needs it reads the catalog server's transaction start
+        # (`xact_stamp_read`); None outside a block.
         self.xact_stamp: str | None = None
+        self.xact_stamp_read = False
         self.statement_pins: xact_time.TimePins | None = None
 
     @property
@@ -196,6 +199,7 @@ class DistributedTransaction:
         self.state = TxnState.IN_BLOCK
         self.begin_sql = begin_sql
         self.xact_stamp = xact_time.stamp()
+        self.xact_stamp_read = False
         self.isolation = snapshot.isolation_from_begin(begin_sql)
 
     def start_statement(self) -> xact_time.TimePins:
@@ -206,6 +210,21 @@ class DistributedTransaction:
         self.statement_pins = xact_time.TimePins(
             self.xact_stamp if self.in_block and self.xact_stamp else statement, statement)
         return self.statement_pins
+
+    async def read_block_instant(self, catalog_node: str) -> None:
+        """Inside a block, make the pinned now() the catalog server's own transaction start
+        (read once per block, when a statement first needs it): what the catalog server
+        evaluates itself (a temp table's DEFAULT now(), a function without tables) then
+        agrees with what the datanodes are sent."""
+        if not self.in_block or self.xact_stamp_read:
+            return
+        conn = await self.connection(catalog_node, wants_block=True)
+        rows = await conn.query(xact_time.READ_TRANSACTION_START)
+        if rows and rows[0][0]:
+            self.xact_stamp = rows[0][0]
+            if self.statement_pins is not None:  # the running statement's, read again
+                self.statement_pins = xact_time.TimePins(self.xact_stamp, self.statement_pins.statement)
+        self.xact_stamp_read = True
 
     def time_pins(self) -> xact_time.TimePins:
         """The running statement's instants (`start_statement`)."""

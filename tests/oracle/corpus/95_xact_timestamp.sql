@@ -92,6 +92,22 @@ UPDATE ts_t SET d = 'tomorrow' WHERE id = 70;
 SELECT d = current_date + 1 FROM ts_t WHERE id = 70;
 COMMIT;
 
+-- what the catalog server evaluates itself (a temp table's default, a function without
+-- tables) agrees with what the datanodes store
+CREATE TEMP TABLE ts_tmp (k int, c timestamptz DEFAULT now(), d date DEFAULT current_date);
+CREATE FUNCTION ts_fn() RETURNS timestamptz LANGUAGE sql STABLE AS 'SELECT now()';
+BEGIN;
+INSERT INTO ts_tmp (k) VALUES (1);
+INSERT INTO ts_t (id, created) VALUES (80, now()), (81, now());
+SELECT (SELECT c FROM ts_tmp) = now() AS temp_default, ts_fn() = now() AS fn, (SELECT d FROM ts_tmp) = current_date AS temp_day;
+SELECT count(*) FROM ts_t WHERE id IN (80, 81) AND created = (SELECT c FROM ts_tmp) AND made = created;
+COMMIT;
+BEGIN;
+INSERT INTO ts_t (id) VALUES (82), (83);
+INSERT INTO ts_tmp (k) VALUES (2);
+SELECT count(*) FROM ts_t WHERE id IN (82, 83) AND made = (SELECT c FROM ts_tmp WHERE k = 2);
+COMMIT;
+
 -- column names and types as PostgreSQL gives them
 SELECT pg_typeof(now()), pg_typeof(current_date), pg_typeof(localtimestamp), pg_typeof(current_time), pg_typeof(localtime(2)), pg_typeof('now'::timestamp), pg_typeof(current_timestamp(0));
 SELECT now() IS NOT NULL, current_timestamp IS NOT NULL, transaction_timestamp() IS NOT NULL;
