@@ -91,7 +91,8 @@ async def refresh(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, 
                  else f"TRUNCATE {quote_qualified(schema, name)}")
         for group in table.groups:
             await (await ddl.conn(group)).simple_query(empty)
-        await _catalog_moved(dispatcher)
+        if (table.key in ddl.snapshot.unpopulated) != bool(body.get("skipData")):
+            await _catalog_moved(dispatcher)  # populated or emptied: planning must know
         if concurrent:
             await _fill_concurrently(dispatcher, table, columns, definition)
         elif not body.get("skipData"):
