@@ -79,3 +79,17 @@ def test_a_failed_refresh_keeps_the_old_rows(gridpg_cluster: Cluster, sales: str
         assert conn.execute(f"SELECT r FROM {s}.ratio WHERE id = 3").fetchone() == (100,)
         assert conn.execute("SELECT ispopulated, hasindexes FROM pg_matviews WHERE schemaname = %s",
                             (s,)).fetchone() == (True, True)
+
+
+def test_explain_of_a_creation(gridpg_cluster: Cluster, sales: str) -> None:
+    """EXPLAIN shows the query's plan; EXPLAIN ANALYZE, which would create the view on one
+    catalog server alone (a later REFRESH failed with 42P01), is refused."""
+    s = sales
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        lines = [r[0] for r in conn.execute(
+            f"EXPLAIN (COSTS OFF) CREATE MATERIALIZED VIEW {s}.e AS SELECT k, count(*) FROM {s}.s GROUP BY k")]
+        assert any("Distributed plan" in line for line in lines), lines
+        for query in (f"SELECT k FROM {s}.s", "SELECT generate_series(1, 3) AS a"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(f"EXPLAIN (ANALYZE) CREATE MATERIALIZED VIEW {s}.e AS {query}")
+        assert conn.execute("SELECT count(*) FROM pg_matviews WHERE schemaname = %s", (s,)).fetchone() == (0,)
