@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -132,8 +133,10 @@ def statement_mentions_time(sql: str) -> bool:
     return may_mention_time(sql) and pin_times(sql, _ANY) != sql
 
 
+@lru_cache(maxsize=4096)
 def mentions_time(expression: str) -> bool:
-    """Whether an expression calls one of the transaction-time functions."""
+    """Whether an expression calls one of the transaction-time functions (asked for every
+    column default of every INSERT: cached)."""
     return pin_expression(expression, _ANY) is not None
 
 
