@@ -23,8 +23,8 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from gridpg.errors import PgError
