@@ -36,6 +36,12 @@ FILL = [
     "INSERT INTO {s}.md SELECT g, NULL FROM generate_series(1, 30) g",
     "INSERT INTO {s}.one SELECT g, 'v' FROM generate_series(1, 30) g",
     "INSERT INTO {s}.few SELECT g, 'f' FROM generate_series(1, 40) g",
+    # a function reaching a distributed table through the loopback: its shadow schema and
+    # foreign table must stay out of every dump (their grants were dumped once)
+    "CREATE FUNCTION {s}.acc_total() RETURNS numeric LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT sum(bal) FROM acc); END $$",
+    "SET search_path = {s}",
+    "SELECT {s}.acc_total()",
+    "RESET search_path",
 ]
 CONTENT = [
     "SELECT count(*), sum(id), sum(bal) FROM {s}.acc",

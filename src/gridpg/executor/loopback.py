@@ -417,8 +417,10 @@ def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
             # One shadow maker at a time (the coordinator's workers share the server).
             "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340211)",
             _schema_sql(f"{SHADOW_PREFIX}{cols[0][2]}"),
-            *drop, create, f"{ext} ADD FOREIGN TABLE {shadow}",
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON {shadow} TO PUBLIC",
+            # granted before it joins the extension: the privileges an object has when added
+            # are its initial ones (pg_init_privs), which pg_dump does not dump
+            *drop, create, f"GRANT SELECT, INSERT, UPDATE, DELETE ON {shadow} TO PUBLIC",
+            f"{ext} ADD FOREIGN TABLE {shadow}",
             f"COMMENT ON FOREIGN TABLE {shadow} IS {quote_literal('gridpg shadow ' + digest)}",
             "COMMIT",
         ]))
@@ -426,10 +428,12 @@ def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
 
 
 def _schema_sql(name: str) -> str:
-    """The shadow schema, made once, a member of the extension (left out of dumps)."""
+    """The shadow schema, made once, a member of the extension (left out of dumps; granted
+    before it joins, so that its privileges are its initial ones, which pg_dump leaves out
+    too: granted after, every dump carried `GRANT USAGE ON SCHEMA pg_gridpg_lb_...`)."""
     ident = quote_ident(name)
-    body = (f"CREATE SCHEMA {ident}; ALTER EXTENSION postgres_fdw ADD SCHEMA {ident}; "
-            f"GRANT USAGE ON SCHEMA {ident} TO PUBLIC;")
+    body = (f"CREATE SCHEMA {ident}; GRANT USAGE ON SCHEMA {ident} TO PUBLIC; "
+            f"ALTER EXTENSION postgres_fdw ADD SCHEMA {ident};")
     return (f"DO $gridpg$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = "
             f"{quote_literal(name)}) THEN EXECUTE {quote_literal(body)}; END IF; END $gridpg$")
 
