@@ -45,3 +45,25 @@ SELECT * FROM rr_upsert;
 EXPLAIN (COSTS OFF) SELECT a.i, b.k FROM "RR join a" a RIGHT JOIN rr_no_such_table b ON b.k = a.i WHERE a.t < 'x';
 -- error
 EXPLAIN SELECT count(*) FROM rr_join_b WHERE no_such_column > 0;
+
+-- limit.sql: FETCH FIRST n ROWS WITH TIES over several nodes; the sorted merge applied
+-- LIMIT n to the merged rows and dropped the ties (2 rows where PostgreSQL returns 10)
+CREATE TABLE rr_ties (id int, thousand int, grp text) DISTRIBUTE BY HASH (id);
+INSERT INTO rr_ties SELECT g, g / 10, 'g' || (g % 3) FROM generate_series(0, 99) g;
+SELECT thousand FROM rr_ties WHERE thousand < 5 ORDER BY thousand FETCH FIRST 2 ROW WITH TIES;
+SELECT thousand FROM rr_ties WHERE thousand < 5 ORDER BY thousand FETCH FIRST ROWS WITH TIES;
+SELECT id, thousand FROM rr_ties ORDER BY thousand DESC FETCH FIRST 1 ROW WITH TIES;
+SELECT thousand FROM rr_ties ORDER BY thousand OFFSET 5 FETCH NEXT 3 ROWS WITH TIES;
+SELECT thousand FROM rr_ties ORDER BY thousand OFFSET 15 ROWS FETCH FIRST 10 ROWS WITH TIES;
+-- unordered
+SELECT id FROM /* hidden key */ rr_ties ORDER BY thousand FETCH FIRST 11 ROWS WITH TIES;
+SELECT DISTINCT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 2 ROWS WITH TIES;
+SELECT grp, count(*) FROM rr_ties GROUP BY grp ORDER BY count(*) DESC FETCH FIRST 1 ROW WITH TIES;
+SELECT count(*) FROM (SELECT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 3 ROWS WITH TIES) s;
+SELECT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 0 ROWS WITH TIES;
+BEGIN;
+DELETE FROM rr_ties WHERE id % 10 > 6;
+SELECT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 4 ROWS WITH TIES;
+ROLLBACK;
+-- error
+SELECT id FROM rr_ties FETCH FIRST 2 ROWS WITH TIES;
