@@ -67,3 +67,31 @@ SELECT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 4 ROWS WITH TIES;
 ROLLBACK;
 -- error
 SELECT id FROM rr_ties FETCH FIRST 2 ROWS WITH TIES;
+
+-- update.sql / returning.sql: tableoid in INSERT ... RETURNING (and MERGE ... RETURNING)
+-- named the datanode's shard (gridpg_shards."public.utr2_26"); an unqualified tableoid next
+-- to a subquery or CTE in FROM was taken as ambiguous and left to the datanode, which
+-- answered with the shard too. Now mapped to the user's table (or partition) as in SELECT.
+CREATE TABLE rr_utr (a int, b text) PARTITION BY LIST (a);
+CREATE TABLE rr_utr1 (a int CHECK (a IN (1)), q text, b text);
+CREATE TABLE rr_utr2 (a int CHECK (a IN (2)), b text);
+ALTER TABLE rr_utr1 DROP COLUMN q;
+ALTER TABLE rr_utr ATTACH PARTITION rr_utr1 FOR VALUES IN (1);
+ALTER TABLE rr_utr ATTACH PARTITION rr_utr2 FOR VALUES IN (2);
+INSERT INTO rr_utr VALUES (1, 'foo') RETURNING *, tableoid::regclass;
+INSERT INTO rr_utr VALUES (2, 'bar') RETURNING *, tableoid::regclass;
+INSERT INTO rr_utr AS u VALUES (2, 'baz'), (1, 'qux') RETURNING u.tableoid::regclass, new.tableoid::regclass, old.tableoid, b;
+INSERT INTO rr_utr2 VALUES (2, 'direct') RETURNING /* the partition itself */ tableoid::regclass, *;
+CREATE TABLE rr_toid (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH (id);
+INSERT INTO rr_toid VALUES (1, 'x') RETURNING tableoid::regclass, *;
+INSERT INTO rr_toid SELECT g, 'g' FROM generate_series(2, 6) g RETURNING tableoid::regclass, id;
+INSERT INTO rr_toid VALUES (1, 'y') ON CONFLICT (id) DO UPDATE SET v = excluded.v RETURNING tableoid::regclass, *;
+MERGE INTO rr_toid t USING (SELECT 9 AS id, 'm' AS v) s ON t.id = s.id
+  WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v) RETURNING tableoid::regclass, t.*;
+SELECT tableoid::regclass, id FROM rr_toid, (SELECT 1) s WHERE id = 1;
+SELECT tableoid::regclass, id FROM rr_toid t, (SELECT 1 AS one) s WHERE t.id = s.one;
+BEGIN;
+INSERT INTO rr_toid VALUES (20, 'in a block') RETURNING tableoid::regclass, id;
+ROLLBACK;
+-- error
+SELECT tableoid, id FROM rr_toid, (SELECT 1) s(tableoid) WHERE id = 1;
