@@ -16,8 +16,8 @@ from tests.conftest import same_answers_as_plain
 SCRIPT: list[tuple[int, str, list[str] | None]] = [
     (0, "CREATE TABLE io_tbl (id serial, name text) @DIST", None),
     (0, "CREATE VIEW io_view AS SELECT ''::text AS str", None),
-    (0, "CREATE FUNCTION io_fun() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN INSERT INTO io_tbl (name) VALUES (NEW.str); RETURN NULL; END $$", None),
+    (0, ("CREATE FUNCTION io_fun() RETURNS trigger LANGUAGE plpgsql AS "
+         "$$ BEGIN INSERT INTO io_tbl (name) VALUES (NEW.str); RETURN NULL; END $$"), None),
     (0, "CREATE TRIGGER io_trig INSTEAD OF INSERT ON io_view FOR EACH ROW EXECUTE FUNCTION io_fun()", None),
     (0, "COPY io_view FROM STDIN", ["test1", "test2"]),
     (0, "/* app */ insert into io_view values ('via insert')", None),
