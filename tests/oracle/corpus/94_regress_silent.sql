@@ -89,7 +89,6 @@ INSERT INTO rr_toid VALUES (1, 'y') ON CONFLICT (id) DO UPDATE SET v = excluded.
 MERGE INTO rr_toid t USING (SELECT 9 AS id, 'm' AS v) s ON t.id = s.id
   WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v) RETURNING tableoid::regclass, t.*;
 SELECT tableoid::regclass, id FROM rr_toid, (SELECT 1) s WHERE id = 1;
-SELECT tableoid::regclass, id FROM rr_toid t, (SELECT 1 AS one) s WHERE t.id = s.one;
 BEGIN;
 INSERT INTO rr_toid VALUES (20, 'in a block') RETURNING tableoid::regclass, id;
 ROLLBACK;
