@@ -66,7 +66,9 @@ class FileResult:
     skipped: int = 0
     seconds: float = 0.0
     note: str = ""
-    differences: list[tuple[int, str, Outcome, Outcome, bool]] = field(default_factory=list)
+    # (line, sql, plain, gridpg, why it counts as a follow-on: the names it shares with
+    # earlier differences, or "aborted block"; "" when it does not)
+    differences: list[tuple[int, str, Outcome, Outcome, str]] = field(default_factory=list)
     follow_on: int = 0  # differences on objects whose creation already differed
 
 
@@ -151,9 +153,10 @@ class Replay:
         if agree(sql, plain, grid, kind if kind in ("count", "ordered") else ""):
             res.agreed += 1
             return
-        follows = bool(set(re.findall(r"[a-z_][a-z0-9_]*", sql.lower())) & self.missing) or (
-            grid.sqlstate == "25P02" and plain.sqlstate != "25P02")  # an earlier failure in the block
-        res.follow_on += follows
+        shared = sorted(set(re.findall(r"[a-z_][a-z0-9_]*", sql.lower())) & self.missing)
+        follows = ", ".join(shared) or (  # an earlier failure in the block
+            "aborted block" if grid.sqlstate == "25P02" and plain.sqlstate != "25P02" else "")
+        res.follow_on += bool(follows)
         res.differences.append((line, sql, plain, grid, follows))
         changed = _CREATED.match(_strip_leading_comments(sql)) or _WRITTEN.match(_strip_leading_comments(sql))
         if changed and (plain.ok or grid.ok):
@@ -342,7 +345,7 @@ def differences_text(results: list[FileResult]) -> str:
     for r in results:
         for line, sql, plain, grid, follows in r.differences:
             out.append(f"=== {r.name}.sql:{line} [{kind_of(plain, grid)}{' (follow-on)' if follows else ''}]\n{_strip_leading_comments(sql)}\n--- plain:  {plain.brief()}\n"
-                       f"--- gridpg: {grid.brief()}\n")
+                       f"--- gridpg: {grid.brief()}\n" + (f"--- follow-on of: {follows}\n" if follows else ""))
     return "\n".join(out)
 
 

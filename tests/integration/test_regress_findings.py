@@ -604,3 +604,20 @@ def test_pg_cursors_shows_the_clients_declare(gridpg_cluster: Cluster, plain_pg:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
             outcomes.append(got)
     assert outcomes[0] == outcomes[1]
+
+
+def test_insert_returning_system_columns_of_a_partitioned_table(gridpg_cluster: Cluster, schema: str) -> None:
+    """update.sql:541: `INSERT INTO utrtest ... RETURNING xmin` into a partitioned HASH table
+    failed with 42P01 naming a shard of the parent (its shards hang below its partitions);
+    refused now with 0A000, nothing written; the partition itself answers, with `tableoid`
+    naming it (not the datanode's shard)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE utrtest (a int, b text) PARTITION BY LIST (a)")
+        conn.execute("CREATE TABLE utr1 PARTITION OF utrtest FOR VALUES IN (1)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("INSERT INTO utrtest VALUES (1, 'foo') RETURNING xmin = pg_current_xact_id()::xid")
+        assert conn.execute("SELECT count(*) FROM utrtest").fetchone() == (0,)
+        row = conn.execute("INSERT INTO utr1 VALUES (1, 'bar') RETURNING b, tableoid::regclass::text, "
+                           "xmin = pg_current_xact_id()::xid").fetchone()
+        assert row == ("bar", "utr1", True)

@@ -37,6 +37,29 @@ def test_untouched_statements() -> None:
     assert once is not None and _mapped(once) is None  # mapped text is not mapped again
 
 
+def test_insert_merge_and_relations_without_system_columns() -> None:
+    """INSERT and MERGE RETURNING name the target; a subquery, function or CTE in FROM has
+    no tableoid, so an unqualified one is the table's, unless it outputs a column so named."""
+    out = _mapped("insert into t as u values (1) returning tableoid, new.tableoid")
+    assert out is not None and "ELSE u.tableoid END" in out and "ELSE new.tableoid END" in out
+    out = _mapped("insert into t select a from s returning tableoid")
+    assert out is not None and "ELSE t.tableoid END" in out
+    out = _mapped("merge into t using (select 1 a) s on t.a = s.a when not matched then insert values (s.a) "
+                  "returning tableoid")
+    assert out is not None and "ELSE t.tableoid END" in out
+    for sql in ("select tableoid from t, (select 1) s", "select tableoid from t, generate_series(1, 2) g",
+                "with c as (select 1 x) select tableoid from t, c",
+                "update t set v = 1 from (select 1 k) s where t.a = s.k returning tableoid"):
+        out = _mapped(sql)
+        assert out is not None and "ELSE t.tableoid END" in out, sql
+    for ambiguous in ("select tableoid from t, (select 1) s(tableoid)",
+                      "select tableoid from t, (select 2 as tableoid) s",
+                      "with c as (select 1 as tableoid) select tableoid from t, c",
+                      "select tableoid from t, (select 1 union select 2) s(tableoid)",
+                      "select tableoid from t, (select 1 as tableoid union select 2) s"):
+        assert _mapped(ambiguous) is None, ambiguous
+
+
 def test_gathering_strategies_refuse_a_mapped_statement() -> None:
     tableoid.ensure_not_gathered("select a from t", "a coordinator finish")
     mapped = _mapped("select tableoid from t order by 1")

@@ -454,6 +454,10 @@ async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecReques
     table per node per statement: rows of one node in two shards are refused (0A000)."""
     if target.method != "hash" or not returns_system_columns(body):
         return {}
+    if await _is_partitioned(dispatcher, target):  # its shards hang below its partitions
+        raise PgError(FEATURE_NOT_SUPPORTED, "RETURNING system columns (xmin, xmax, ctid...) of an INSERT "
+                      "into a partitioned distributed table is not supported by gridpg",
+                      hint="insert into the partition itself, or return other columns")
     from gridpg.commands.ddl import shard_table_name
     from gridpg.errors import SHARD_SCHEMA
     from gridpg.planner.hashing import shard_for_text
@@ -470,6 +474,13 @@ async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecReques
                           "whose rows go to several shards of one datanode is not supported by gridpg",
                           hint="insert those rows in separate statements")
     return leaves
+
+
+async def _is_partitioned(dispatcher: Dispatcher, target: DistTable) -> bool:
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    rows = await conn.query("SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
+                            f"{quote_literal(quote_qualified(target.schema, target.name))})")
+    return bool(rows) and rows[0][0] == "p"
 
 
 def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: _ValuesShape,

@@ -48,6 +48,9 @@ DEFINITIONS = frozenset({
 })
 MAX_ROUTINES = 500  # bound on the routines one statement's check visits
 _LOOPBACK_KINDS = ("SelectStmt", "CallStmt", "DoStmt")
+# A write into a relation the catalog server holds (a view with INSTEAD OF triggers, a
+# table that is not distributed) whose triggers or defaults reach distributed tables.
+_LOCAL_WRITE_KINDS = ("InsertStmt", "CopyStmt")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class LoopbackCall:
     # session's schemas is shadowed, and the call is checked not to have reached the
     # catalog server's own copies (loopback.run_call).
     dynamic: bool = False
+    # COPY FROM into a relation the catalog server holds (its plan is a CopyPlan, run there)
+    copy: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,16 +112,19 @@ def _calls_user_code(sql: str, registry: _Registry) -> bool:
 async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall) -> None:
     from gridpg.executor import loopback
     from gridpg.executor.run import catalog_view, session_view
-    from gridpg.planner.plan import CatalogPlan
+    from gridpg.planner.plan import CatalogPlan, CopyPlan
 
     planner = dispatcher.coord.planner
     assert planner is not None
     plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
                         request.bound(), request.simple)
-    if not isinstance(plan, CatalogPlan):
+    if isinstance(plan, CopyPlan) and call.copy:
+        sql = request.sql  # the verdict found no distributed table among its relations
+    elif isinstance(plan, CatalogPlan):
+        sql = plan.sql or request.sql
+    else:
         raise call.refusal
-    await loopback.run_call(dispatcher, request, plan.sql or request.sql, list(call.tables),
-                            guarded=call.dynamic)
+    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic)
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
 _EVENT_SQL = ("SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
@@ -353,7 +361,9 @@ class RoutineGuard:
         access = body.statement_access(tree)
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
-        if kind not in _LOOPBACK_KINDS or body.first_distributed(own, path, resolve) is not None \
+        local_write = kind in _LOCAL_WRITE_KINDS and (kind != "CopyStmt" or tree[kind].get("is_from"))
+        if (kind not in _LOOPBACK_KINDS and not local_write) \
+                or body.first_distributed(own, path, resolve) is not None \
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
                 or access.unreadable_reason() is not None:
             return refusal
@@ -378,6 +388,8 @@ class RoutineGuard:
             return None if reason is None else _refusal(title, reason)
 
         roots = registry.operator_functions(access)
+        if local_write:  # the triggers and defaults of the written table run on the catalog server
+            roots |= _written_routines(tree, access, registry)
         error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names),
                                  path, resolve, visit=visit)
         if error is not None:
@@ -396,7 +408,7 @@ class RoutineGuard:
             tables |= {(t.schema, t.name) for t in snapshot.tables if t.schema in path}
             tables |= {key for key in dispatcher.runner.views() if key[0] in path
                        and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
-        return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0])
+        return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt")
 
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                              sql: str, path: tuple[str, ...]) -> PgError | str | None:
@@ -808,3 +820,13 @@ class _CatalogConnection:
                 pool.release(self.conn)
             else:
                 pool.discard(self.conn)
+
+
+def _written_routines(tree: dict[str, Any], access: body.Access, registry: _Registry) -> set[int]:
+    """The routines a write into catalog-server relations runs: the written relations'
+    triggers and used defaults, and what depends on the relations it names (rules, checks)."""
+    written = body.written_names(tree)
+    used = _defaults_used(tree, registry)
+    oids = {oid for name in written for oid in (*registry.on_write.get(name, ()), *used.get(name, ()))}
+    oids |= {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
+    return oids

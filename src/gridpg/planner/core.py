@@ -326,7 +326,7 @@ class Planner:
             analysis = self._analyze(unqualified, catalog, session)
             analysis.sql = analysis.sql or unqualified
             return analysis
-        if kind in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
+        if kind in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
             mapped = tableoid.rewrite(sql, tree)
             if mapped is not None:
                 analysis = self._analyze(mapped, catalog, session)

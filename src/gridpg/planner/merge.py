@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pglast import ast
+from pglast.enums import LimitOption
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES
@@ -43,10 +44,7 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
     if body.get("sortClause"):
         final += " ORDER BY " + _sort_text(sql, hidden)
-    if count is not None:
-        final += f" LIMIT {count}"
-    if offset:
-        final += f" OFFSET {offset}"
+    final += _final_limit(count, offset, stmt.limitOption == LimitOption.LIMIT_OPTION_WITH_TIES)
     locks = bool(body.get("lockingClause"))
     return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
                      scratch=tuple(scratch.made))
@@ -61,6 +59,17 @@ def _final_alias(body: dict[str, Any], resolved: list[Resolved]) -> str:
         return quote(alias) if alias else "m"
     relation = resolved[0].ref
     return quote(relation.alias or relation.name) if len(resolved) == 1 else "m"
+
+
+def _final_limit(count: int | None, offset: int | None, with_ties: bool) -> str:
+    """LIMIT/OFFSET of the merged rows. WITH TIES stays WITH TIES: each node returned its
+    first count+offset rows and their ties, which hold every row PostgreSQL's answer needs
+    (a row of the answer sorts before or level with the last counted row, and no node has
+    count+offset rows before that one), so the same clause over the merged rows gives it."""
+    text = f" OFFSET {offset}" if offset else ""
+    if count is not None and with_ties:
+        return text + f" FETCH FIRST {count} ROWS WITH TIES"
+    return (f" LIMIT {count}" if count is not None else "") + text
 
 
 def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[str]) -> str | None:

@@ -72,7 +72,7 @@ def _visit(node: Any, scope: list[str], found: list[tuple[int, str | None]]) -> 
         return
     if not isinstance(node, dict):
         return
-    for kind in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
+    for kind in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
         if kind in node and isinstance(node[kind], dict):
             body = node[kind]
             inner = _scope(kind, body)
@@ -98,29 +98,74 @@ def _column(ref: dict[str, Any], scope: list[str], found: list[tuple[int, str | 
 
 
 def _scope(kind: str, body: dict[str, Any]) -> list[str]:
+    """The reference names at this query level that can supply an unqualified `tableoid`:
+    its relations. A subquery, function or CTE has no system columns (PostgreSQL resolves
+    `tableoid` past them), unless it outputs a column of that name."""
+    ctes = {c["CommonTableExpr"]["ctename"]: c for c in ((body.get("withClause") or {}).get("ctes") or [])
+            if "CommonTableExpr" in c}
     names: list[str] = []
     if kind != "SelectStmt" and body.get("relation"):
         names.append(_refname(body["relation"]))
+    if kind == "MergeStmt" and body.get("sourceRelation"):
+        _from_names(body["sourceRelation"], names, ctes)
     for item in body.get("fromClause") or body.get("usingClause") or []:
-        _from_names(item, names)
+        _from_names(item, names, ctes)
     return names
 
 
-def _from_names(item: Any, names: list[str]) -> None:
+def _from_names(item: Any, names: list[str], ctes: dict[str, Any]) -> None:
     if not isinstance(item, dict):
         return
     if "RangeVar" in item:
-        names.append(_refname(item["RangeVar"]))
+        var = item["RangeVar"]
+        cte = ctes.get(var.get("relname")) if not var.get("schemaname") else None
+        if cte is None or _outputs_tableoid(cte["CommonTableExpr"], cte["CommonTableExpr"].get("ctequery")):
+            names.append(_refname(var))
     elif "JoinExpr" in item:
         join = item["JoinExpr"]
         if join.get("alias"):
             names.append(join["alias"]["aliasname"])
             return
-        _from_names(join.get("larg"), names)
-        _from_names(join.get("rarg"), names)
+        _from_names(join.get("larg"), names, ctes)
+        _from_names(join.get("rarg"), names, ctes)
     elif "RangeSubselect" in item or "RangeFunction" in item:
         body = item.get("RangeSubselect") or item.get("RangeFunction") or {}
-        names.append((body.get("alias") or {}).get("aliasname", "?"))
+        if _outputs_tableoid(body, body.get("subquery")):
+            names.append((body.get("alias") or {}).get("aliasname", "?"))
+
+
+def _outputs_tableoid(item: dict[str, Any], query: Any) -> bool:
+    """Whether a subquery, CTE or function in FROM has an output column named tableoid
+    (then an unqualified `tableoid` is ambiguous, as PostgreSQL says)."""
+    alias = item.get("alias") or {}
+    listed = alias.get("colnames") or item.get("aliascolnames") or []
+    listed = [*listed, *(item.get("coldeflist") or [])]
+    if any(_name_of(c) == "tableoid" for c in listed):
+        return True
+    while isinstance(query, dict) and "SelectStmt" in query:
+        body = query["SelectStmt"]
+        if body.get("larg"):
+            query = {"SelectStmt": body["larg"]}
+            continue
+        return any(_target_name(t) == "tableoid" for t in body.get("targetList") or [])
+    return False
+
+
+def _name_of(node: Any) -> str | None:
+    if isinstance(node, dict):
+        if "String" in node:
+            return node["String"].get("sval")
+        if "ColumnDef" in node:
+            return node["ColumnDef"].get("colname")
+    return None
+
+
+def _target_name(target: Any) -> str | None:
+    res = target.get("ResTarget", {}) if isinstance(target, dict) else {}
+    if res.get("name"):
+        return str(res["name"])
+    fields = (res.get("val") or {}).get("ColumnRef", {}).get("fields") or []
+    return _name_of(fields[-1]) if fields else None
 
 
 def _refname(rangevar: dict[str, Any]) -> str:

@@ -45,3 +45,52 @@ SELECT * FROM rr_upsert;
 EXPLAIN (COSTS OFF) SELECT a.i, b.k FROM "RR join a" a RIGHT JOIN rr_no_such_table b ON b.k = a.i WHERE a.t < 'x';
 -- error
 EXPLAIN SELECT count(*) FROM rr_join_b WHERE no_such_column > 0;
+
+-- limit.sql: FETCH FIRST n ROWS WITH TIES over several nodes; the sorted merge applied
+-- LIMIT n to the merged rows and dropped the ties (2 rows where PostgreSQL returns 10)
+CREATE TABLE rr_ties (id int, thousand int, grp text) DISTRIBUTE BY HASH (id);
+INSERT INTO rr_ties SELECT g, g / 10, 'g' || (g % 3) FROM generate_series(0, 99) g;
+SELECT thousand FROM rr_ties WHERE thousand < 5 ORDER BY thousand FETCH FIRST 2 ROW WITH TIES;
+SELECT thousand FROM rr_ties WHERE thousand < 5 ORDER BY thousand FETCH FIRST ROWS WITH TIES;
+SELECT id, thousand FROM rr_ties ORDER BY thousand DESC FETCH FIRST 1 ROW WITH TIES;
+SELECT thousand FROM rr_ties ORDER BY thousand OFFSET 5 FETCH NEXT 3 ROWS WITH TIES;
+SELECT thousand FROM rr_ties ORDER BY thousand OFFSET 15 ROWS FETCH FIRST 10 ROWS WITH TIES;
+-- unordered
+SELECT id FROM /* hidden key */ rr_ties ORDER BY thousand FETCH FIRST 11 ROWS WITH TIES;
+SELECT DISTINCT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 2 ROWS WITH TIES;
+SELECT grp, count(*) FROM rr_ties GROUP BY grp ORDER BY count(*) DESC FETCH FIRST 1 ROW WITH TIES;
+SELECT count(*) FROM (SELECT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 3 ROWS WITH TIES) s;
+SELECT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 0 ROWS WITH TIES;
+BEGIN;
+DELETE FROM rr_ties WHERE id % 10 > 6;
+SELECT thousand FROM rr_ties ORDER BY thousand FETCH FIRST 4 ROWS WITH TIES;
+ROLLBACK;
+-- error
+SELECT id FROM rr_ties FETCH FIRST 2 ROWS WITH TIES;
+
+-- update.sql / returning.sql: tableoid in INSERT ... RETURNING (and MERGE ... RETURNING)
+-- named the datanode's shard (gridpg_shards."public.utr2_26"); an unqualified tableoid next
+-- to a subquery or CTE in FROM was taken as ambiguous and left to the datanode, which
+-- answered with the shard too. Now mapped to the user's table (or partition) as in SELECT.
+CREATE TABLE rr_utr (a int, b text) PARTITION BY LIST (a);
+CREATE TABLE rr_utr1 (a int CHECK (a IN (1)), q text, b text);
+CREATE TABLE rr_utr2 (a int CHECK (a IN (2)), b text);
+ALTER TABLE rr_utr1 DROP COLUMN q;
+ALTER TABLE rr_utr ATTACH PARTITION rr_utr1 FOR VALUES IN (1);
+ALTER TABLE rr_utr ATTACH PARTITION rr_utr2 FOR VALUES IN (2);
+INSERT INTO rr_utr VALUES (1, 'foo') RETURNING *, tableoid::regclass;
+INSERT INTO rr_utr VALUES (2, 'bar') RETURNING *, tableoid::regclass;
+INSERT INTO rr_utr AS u VALUES (2, 'baz'), (1, 'qux') RETURNING u.tableoid::regclass, new.tableoid::regclass, old.tableoid, b;
+INSERT INTO rr_utr2 VALUES (2, 'direct') RETURNING /* the partition itself */ tableoid::regclass, *;
+CREATE TABLE rr_toid (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH (id);
+INSERT INTO rr_toid VALUES (1, 'x') RETURNING tableoid::regclass, *;
+INSERT INTO rr_toid SELECT g, 'g' FROM generate_series(2, 6) g RETURNING tableoid::regclass, id;
+INSERT INTO rr_toid VALUES (1, 'y') ON CONFLICT (id) DO UPDATE SET v = excluded.v RETURNING tableoid::regclass, *;
+MERGE INTO rr_toid t USING (SELECT 9 AS id, 'm' AS v) s ON t.id = s.id
+  WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v) RETURNING tableoid::regclass, t.*;
+SELECT tableoid::regclass, id FROM rr_toid, (SELECT 1) s WHERE id = 1;
+BEGIN;
+INSERT INTO rr_toid VALUES (20, 'in a block') RETURNING tableoid::regclass, id;
+ROLLBACK;
+-- error
+SELECT tableoid, id FROM rr_toid, (SELECT 1) s(tableoid) WHERE id = 1;
