@@ -34,10 +34,12 @@ from gridpg.planner.broadcast import (
     SCRATCH_SCHEMA,
     BroadcastPlan,
     Move,
+    key_filter_probes,
     plan_broadcast,
     remainder_sql,
+    with_replicated_semi_joins,
 )
-from gridpg.planner.estimates import table_estimates, table_requests
+from gridpg.planner.estimates import probe_requests, table_estimates, table_requests
 from gridpg.planner.gather import Needs, TableKey, correlation_keys, kept_primary_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
 from gridpg.sql.parse import parse_tree
@@ -168,13 +170,15 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     every = {g for t in tables.values() for g in t.groups}
     complete = frozenset(k for k, t in tables.items() if t.method == "replication" and every <= set(t.groups))
     needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, columns, complete)
+    needs = with_replicated_semi_joins(sql, refs, columns, needs, complete, snapshot.aggregates)
     # the planner names the estimates it decides with; they are read here and handed back
-    answers = await estimates.gather(dispatcher, request, table_requests(tables, needs, columns))
+    probes = probe_requests(tables, key_filter_probes(sql, refs, columns, types, snapshot.aggregates))
+    answers = await estimates.gather(dispatcher, request, table_requests(tables, needs, columns) + probes)
 
     def scratch_name(_: DistTable) -> str:
         return fresh_name(dispatcher, "bc")
 
-    exchange = plan_broadcast(sql, refs, columns, needs, table_estimates(tables, answers), snapshot.colocated,
+    exchange = plan_broadcast(sql, refs, columns, needs, table_estimates(tables, answers, columns), snapshot.colocated,
                               scratch_name, types, snapshot.aggregates)
     if isinstance(exchange, str):
         return exchange
