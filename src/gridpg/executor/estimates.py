@@ -91,14 +91,16 @@ async def _explain(dispatcher: Dispatcher, group: str, in_block: bool, selects: 
 
 
 def _reads_an_index(plan: dict) -> bool:
-    """Whether some node of an EXPLAIN (FORMAT JSON) plan reads through an index."""
-    stack = [plan]
+    """Whether an EXPLAIN (FORMAT JSON) plan reads through an index and sorts nothing (an
+    ORDER BY then comes from the index's own order)."""
+    stack, index = [plan], False
     while stack:
         node = stack.pop()
-        if "Index Name" in node:
-            return True
+        if node.get("Node Type") in ("Sort", "Incremental Sort"):
+            return False
+        index = index or "Index Name" in node
         stack += node.get("Plans", [])
-    return False
+    return index
 
 
 def _plans(results: Sequence[object]) -> list[dict | None]:

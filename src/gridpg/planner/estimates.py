@@ -32,7 +32,7 @@ class Estimate:
 
     rows: float
     width: int = 0  # bytes per row (Plan Width); 0: unknown
-    indexed: bool = False  # the node's plan reads some table through an index
+    indexed: bool = False  # the node's plan reads through an index and sorts nothing
 
     @property
     def size(self) -> float:
@@ -108,9 +108,10 @@ def probe_subject(key: TableKey, column: str) -> str:
 def probe_requests(tables: Mapping[TableKey, DistTable],
                    probes: Sequence[tuple[TableKey, str]]) -> tuple[EstimateRequest, ...]:
     """Per (sharded table, column) that a key filter could cut (planner/broadcast.py,
-    `key_filter_probes`): how its node plans `column = ANY(<a key list not known yet>)`,
-    which tells whether an index serves such a lookup (without one, every row would be
-    compared with every key)."""
+    `key_filter_probes`): how its node plans `ORDER BY column LIMIT 1`, read through an
+    index only when a btree index leads with the column, as a key-list lookup needs
+    (without one, every row would be compared with every key; an index that has the
+    column second would be skip-scanned once per value of its first)."""
     out = []
     for key, column in dict.fromkeys(probes):
         table = tables.get(key)
@@ -118,7 +119,7 @@ def probe_requests(tables: Mapping[TableKey, DistTable],
             continue
         name, col = quote_qualified(*key), quote_ident(column)
         out.append(EstimateRequest("probe", probe_subject(key, column), table.groups[0],
-                                   f"SELECT 1 FROM {name} WHERE {col} = ANY(ARRAY(SELECT {col} FROM {name} WHERE false))",
+                                   f"SELECT {col} FROM {name} ORDER BY {col} LIMIT 1",
                                    len(table.groups)))
     return tuple(out)
 
