@@ -658,7 +658,7 @@ SYSTEM_COLUMNS = frozenset({"ctid", "tableoid", "xmin", "xmax", "cmin", "cmax"})
 
 def is_key_filter_worth(estimate: TableEstimate) -> bool:
     """Whether a broadcast copy is few and selective enough that a local table equated to
-    it should be read only for its keys (`col = ANY(ARRAY(SELECT key FROM copy))`, one
+    it should be read only for its keys (`col = ANY(ARRAY(SELECT DISTINCT key ... ORDER BY 1))`, one
     index scan per shard). Left to the node's planner, the join costs one lookup through
     every shard's index per copied row, which it prices above a whole scan of the big
     table (TPC-H Q08: all of lineitem for 1,451 parts); the key list it cannot estimate
@@ -735,7 +735,9 @@ def _key_filters(sql: str, stmt: ast.SelectStmt, top: list[_Leaf], local: _Local
             kind = types.get(table.key, {}).get(mine[1])
             if kind is None or kind != types.get(copy.key, {}).get(other[1]):
                 continue
-            keys = f"SELECT {quote_ident(other[1])} FROM {SCRATCH_SCHEMA}.{quote_ident(scratch[move])}"
+            # sorted and distinct: the index scan sorts its key array on every rescan (a
+            # nested loop's probe), which costs one pass over an array sorted already
+            keys = f"SELECT DISTINCT {quote_ident(other[1])} FROM {SCRATCH_SCHEMA}.{quote_ident(scratch[move])} ORDER BY 1"
             conds.setdefault(mine[0], []).append(f"{quote_ident(mine[1])} = ANY(ARRAY({keys}))")
             lines.append(f"{table.name}.{mine[1]} read only for the keys of {copy.name}.{other[1]} "
                          f"(~{estimate.rows:.0f} of ~{estimate.whole:.0f} rows; an index serves the lookup)")
