@@ -13,7 +13,7 @@ parameters; Q15's view written as a CTE; ORDER BYs completed with a key where th
 specification leaves ties, so the rows compare in order) run on both; each query's rows
 must be equal (in order when it has ORDER BY, else as multisets; numbers within 1e-9
 relative). Recorded in bench/RESULTS.md: per query the times, the ratio, the gridpg
-strategy (first line of EXPLAIN) and whether the rows agree; totals; machine and load.
+plan (EXPLAIN's strategy and what moves, `strategy_summary`) and whether the rows agree; totals; machine and load.
 
 A query that runs longer than --timeout seconds is cancelled (then, if it does not stop
 within a grace period, its connection is closed) and recorded as a timeout.
@@ -184,7 +184,7 @@ def run_queries(env: Env, numbers: list[int], scale: float,
             if again.seconds is not None:
                 grid.seconds = min(grid.seconds, again.seconds)
         agree = compare(plain, grid, has_order_by(sql))
-        strategy = explain_first_line(env.gridpg_dsn(0), sql, timeout)
+        strategy = explain_strategy(env.gridpg_dsn(0), sql, timeout)
         log(f"q{number:02d}: plain {fmt(plain)}  gridpg {fmt(grid)}  equal={agree}  {strategy}")
         out.append((number, plain, grid, agree, strategy))
     return out
@@ -233,19 +233,48 @@ def run_with_timeout(conn: Any, sql: str, timeout: float) -> Outcome:
             timer.cancel()
 
 
-def explain_first_line(dsn: str, sql: str, timeout: float) -> str:
+def explain_strategy(dsn: str, sql: str, timeout: float) -> str:
+    """The gridpg plan the query runs, summed up from its EXPLAIN (`strategy_summary`)."""
     import psycopg
 
-    body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
     with psycopg.connect(dsn, autocommit=True) as conn:
-        outcome = run_with_timeout(conn, "EXPLAIN " + body, timeout)
+        outcome = run_with_timeout(conn, "EXPLAIN " + without_comments(sql), timeout)
     if outcome.error:
         return f"EXPLAIN failed: {outcome.error}"
-    return str(outcome.rows[0][0]) if outcome.rows else "?"
+    return strategy_summary([str(r[0]) for r in outcome.rows or []]) or "?"
+
+
+def without_comments(sql: str) -> str:
+    return "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+
+
+def strategy_summary(lines: list[str]) -> str:
+    """EXPLAIN's first line without its prefix, then what moves: `[broadcast part,
+    customer; repartition orders; 2 subplans; key filter lineitem.l_partkey]`. A plan
+    that takes the coordinator finish anywhere says COORDINATOR FINISH."""
+    if not lines:
+        return ""
+    head = lines[0].removeprefix("Distributed plan: ")
+    moves: dict[str, list[str]] = {"broadcast": [], "repartition": [], "key filter": []}
+    subplans = 0
+    for line in lines[1:]:
+        words = line.strip().replace("DISTINCT ", "").split()
+        if line.startswith(("  Broadcast ", "  Repartition ")) and len(words) > 1:
+            moves[words[0].lower()].append(words[1].removeprefix("public."))
+        elif line.startswith("  Key filter: ") and len(words) > 2:
+            moves["key filter"].append(words[2])
+        elif line.startswith("  Subplan "):
+            subplans += 1
+    parts = [f"{kind} {', '.join(dict.fromkeys(names))}" for kind, names in moves.items() if names]
+    if subplans:
+        parts.insert(0, f"{subplans} subplan{'s' if subplans > 1 else ''}")
+    if any("coordinator-finish" in line for line in lines):
+        parts.insert(0, "COORDINATOR FINISH")
+    return head + (f" [{'; '.join(parts)}]" if parts else "")
 
 
 def has_order_by(sql: str) -> bool:
-    body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+    body = without_comments(sql)
     depth = 0
     last = -1
     for match in re.finditer(r"\(|\)|\border\s+by\b", body, re.IGNORECASE):
@@ -299,7 +328,7 @@ def report(results: list[tuple[int, Outcome, Outcome, str, str]], args: argparse
         "- times: plain best of 2 runs; gridpg one run (best of 2 when under 5 s); "
         f"timeout {args.timeout:g} s per query",
         "",
-        "| query | plain s | gridpg s | ratio | rows equal | gridpg strategy (EXPLAIN line 1) |",
+        "| query | plain s | gridpg s | ratio | rows equal | gridpg plan (EXPLAIN: strategy [what moves]) |",
         "|---|---|---|---|---|---|",
     ]
     total_plain = total_grid = 0.0
