@@ -118,6 +118,10 @@ def main() -> int:
                                       + "\n\ncoordinator log tail:\n" + fenced(env.coord_log_tail()))
             return 1
     body = report(results, args, info)
+    plot = plot_tpch(results, args.scale, info)
+    if plot is not None:
+        rel = plot.relative_to(common.BENCH_DIR)
+        body += f"\n\nPlot: [{rel}]({rel})"
     print(body)
     if not args.no_record:
         common.append_results(f"TPC-H scale {args.scale}, gridpg vs plain PostgreSQL", body)
@@ -352,6 +356,54 @@ def report(results: list[tuple[int, Outcome, Outcome, str, str]], args: argparse
         f"rows equal on {equal} of {len(results)} queries.",
     ]
     return "\n".join(lines)
+
+
+def plot_tpch(results: list[tuple[int, Outcome, Outcome, str, str]], scale: float,
+              info: dict[str, str], out: Path | None = None) -> Path | None:
+    """bench/plots/tpch_sf<scale>.png: per query the seconds of both systems (log scale),
+    and gridpg's ratio against the issue's 3x line (and 1x). None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is not installed: no plot")
+        return None
+    timed = [(n, p.seconds, g.seconds) for n, p, g, _, _ in results if p.seconds and g.seconds]
+    if not timed:
+        return None
+    names = [f"q{n:02d}" for n, _, _ in timed]
+    xs = range(len(timed))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
+    top.bar([x - 0.2 for x in xs], [p for _, p, _ in timed], width=0.4, label="plain PostgreSQL", color="#4a7ebb")
+    top.bar([x + 0.2 for x in xs], [g for _, _, g in timed], width=0.4, label="gridpg (2 datanodes)", color="#e07b39")
+    top.set_yscale("log")
+    top.set_ylabel("seconds (log scale)")
+    top.legend(fontsize=8)
+    top.grid(axis="y", alpha=0.3, which="both")
+    ratios = [g / p for _, p, g in timed]
+    colors = ["#d9534f" if r > 3 else "#f0ad4e" if r > 2 else "#2e8b57" for r in ratios]
+    bottom.bar(list(xs), ratios, color=colors, width=0.6)
+    for x, r in zip(xs, ratios):
+        bottom.text(x, r + 0.05, f"{r:.1f}", ha="center", fontsize=7)
+    bottom.axhline(3.0, color="#8b0000", linestyle="--", label="limit: 3x")
+    bottom.axhline(1.0, color="black", linewidth=0.8, label="as fast as plain")
+    bottom.set_ylabel("gridpg / plain")
+    bottom.set_xticks(list(xs), names, rotation=45, fontsize=8)
+    bottom.legend(fontsize=8, loc="upper left")
+    bottom.grid(axis="y", alpha=0.3)
+    plain_total, grid_total = sum(p for _, p, _ in timed), sum(g for _, _, g in timed)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    fig.suptitle(f"TPC-H SF{scale:g}: gridpg vs plain PostgreSQL, total {grid_total:.1f} s vs {plain_total:.1f} s "
+                 f"= {grid_total / plain_total:.2f}x\n{stamp}, nproc {info.get('nproc', '?')}, "
+                 f"load {info.get('load_start', '?')} -> {common.loadavg()}", fontsize=10)
+    fig.tight_layout()
+    path = out or common.BENCH_DIR / "plots" / f"tpch_sf{scale:g}.png"
+    path.parent.mkdir(exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":
