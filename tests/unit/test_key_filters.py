@@ -17,6 +17,7 @@ from gridpg.planner.broadcast import (
     KEY_FILTER_ROWS,
     BroadcastPlan,
     key_filter_probes,
+    merge_over_final_groups,
     plan_broadcast,
     with_replicated_semi_joins,
 )
@@ -166,3 +167,38 @@ def test_no_replicated_cut_without_a_condition_twice_read_or_across_an_outer_joi
              "AND c_nationkey = n_nationkey")
     assert needs_of(where)[("public", "customer")].filter == (
         "c_nationkey IN (SELECT nation.n_nationkey FROM public.nation AS nation WHERE (n_name = 'x'))")
+
+
+def test_a_statement_grouped_by_the_anchor_partitioning_column_has_final_groups_on_each_node() -> None:
+    est = {"lineitem": LINEITEM, "orders": TableEstimate(450000.0, 12), "customer": CUSTOMER}
+    q03 = ("SELECT l_orderkey, sum(l_extendedprice) AS revenue, o_orderdate FROM customer, orders, lineitem "
+           "WHERE c_custkey = o_custkey AND l_orderkey = o_orderkey AND c_nationkey = 3 "
+           "GROUP BY l_orderkey, o_orderdate ORDER BY revenue DESC, o_orderdate LIMIT 10")
+    got = plan(q03, est)
+    assert isinstance(got, BroadcastPlan) and got.groups_final
+    assert "  The statement groups by the anchor's partitioning column: its groups are final on each node" \
+        in got.describe()
+    other = plan(q03.replace("GROUP BY l_orderkey, o_orderdate", "GROUP BY o_orderdate, l_orderkey + 0")
+                 .replace("SELECT l_orderkey,", "SELECT l_orderkey + 0 AS k,"), est)
+    assert isinstance(other, BroadcastPlan) and not other.groups_final
+    inner = plan(f"SELECT count(*) FROM ({q03.split(' ORDER BY')[0]}) AS x", est)
+    assert isinstance(inner, BroadcastPlan) and not inner.groups_final
+    rollup = plan(q03.replace("GROUP BY l_orderkey, o_orderdate", "GROUP BY ROLLUP (l_orderkey, o_orderdate)"), est)
+    assert isinstance(rollup, BroadcastPlan) and not rollup.groups_final
+
+
+def test_final_groups_are_merged_by_their_output_names() -> None:
+    assert merge_over_final_groups(
+        "SELECT k, sum(v) AS value, max(w) FROM t GROUP BY k HAVING sum(v) > 3 ORDER BY value DESC, 1 LIMIT 10 OFFSET 2"
+    ) == ("SELECT k, value, max FROM (SELECT k, sum(v) AS value, max(w) FROM t GROUP BY k HAVING sum(v) > 3) "
+          "AS gp_groups ORDER BY value DESC, 1 LIMIT 10 OFFSET 2")
+    assert merge_over_final_groups("SELECT k, sum(v) FROM t GROUP BY k ORDER BY sum(v)") is None  # not an output name
+    assert merge_over_final_groups("SELECT k, v + 1 FROM t GROUP BY k, v ORDER BY 1") is None  # ?column?
+    assert merge_over_final_groups("SELECT k, sum(v), sum(w) FROM t GROUP BY k ORDER BY 1") is None  # two "sum"
+    assert merge_over_final_groups("SELECT k FROM t GROUP BY k ORDER BY k FETCH FIRST 2 ROWS WITH TIES") is None
+
+
+def test_an_order_by_naming_an_output_column_through_its_table_reads_the_output_name() -> None:
+    assert merge_over_final_groups("SELECT f.id, sum(f.v) AS total FROM f GROUP BY f.id ORDER BY total, f.id") == (
+        "SELECT id, total FROM (SELECT f.id, sum(f.v) AS total FROM f GROUP BY f.id) AS gp_groups ORDER BY total, id")
+    assert merge_over_final_groups("SELECT f.id FROM f, s GROUP BY f.id, s.id ORDER BY s.id") is None

@@ -35,6 +35,7 @@ from gridpg.planner.broadcast import (
     BroadcastPlan,
     Move,
     key_filter_probes,
+    merge_over_final_groups,
     plan_broadcast,
     remainder_sql,
     with_replicated_semi_joins,
@@ -240,6 +241,17 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
         return "volatile functions must run once"
     fragments = tuple(Fragment(g, exchange.sql) for g in exchange.groups)
     aggregates = dispatcher.runner.snapshot().aggregates
+    wrapped = merge_over_final_groups(exchange.sql) if exchange.groups_final else None
+    if wrapped is not None:  # each node's groups are final: merge their sorted, limited rows
+        wrapped_tree = parse_tree(wrapped)
+        # its FROM is the grouped statement over the copies, whose subqueries are complete on
+        # every node (a key filter's key list, IN lists over copies): only the outer list,
+        # ORDER BY and LIMIT are the merge's to check
+        outer = {k: v for k, v in wrapped_tree.get("SelectStmt", {}).items() if k not in ("whereClause", "fromClause")}
+        merge = sorted_merge(wrapped, outer, [Resolved(r, None) for r in analyze.relations(wrapped_tree)],
+                             list(exchange.groups), ScratchNames(wrapped), aggregates)
+        if isinstance(merge, MergePlan):
+            return bind(dispatcher, merge)
     why = needs_combine(body, aggregates)
     if why in (None, "subqueries"):
         return PushdownPlan(fragments)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pglast import ast
-from pglast.enums import JoinType, SetOperation, SubLinkType
+from pglast.enums import JoinType, LimitOption, SetOperation, SubLinkType
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES, DistTable
@@ -93,6 +93,9 @@ class BroadcastPlan:
     moved_size: float = 0.0  # moved_rows and gathered_rows in estimated bytes (rows x width): what is weighed
     gathered_size: float = 0.0
     key_filters: tuple[str, ...] = ()  # for EXPLAIN: the local references cut by a broadcast copy's keys
+    # The statement's own GROUP BY holds a local reference's partitioning column: each
+    # node's groups (HAVING included) are final, only ORDER BY / LIMIT remain (a merge).
+    groups_final: bool = False
 
     def describe(self) -> list[str]:
         lines = [f"  Anchor (stays on {', '.join(self.groups)}): {', '.join(self.anchor)}"]
@@ -114,6 +117,8 @@ class BroadcastPlan:
                              f"{', '.join(self.groups)} as {SCRATCH_SCHEMA}.{move.scratch}, "
                              f"~{move.rows:.0f} rows{size}{how}")
         lines += [f"  Key filter: {k}" for k in self.key_filters]
+        if self.groups_final:
+            lines.append("  The statement groups by the anchor's partitioning column: its groups are final on each node")
         if self.grouped:
             lines.append("  The FROM subquery groups by the anchor's partitioning column: its groups are final on each node")
         lines.append(f"  Rows moved: ~{self.moved_rows:.0f}, ~{self.moved_size:.0f} bytes (a coordinator finish: "
@@ -146,6 +151,7 @@ def plan_broadcast(
     if stmt.lockingClause or stmt.intoClause:
         return "FOR UPDATE/SHARE and SELECT INTO are not broadcast"
     keys = {location: table.key for location, table in refs.items()}
+    whole = stmt
     stmt, grouped = _core(stmt, aggregates)
     top: list[_Leaf] = []
     for item in stmt.fromClause or ():
@@ -157,7 +163,7 @@ def plan_broadcast(
     reasons = []
     for location in candidates:
         plan = _plan_with_anchor(sql, stmt, top, location, _Tables(refs, columns, types or {}, colocated),
-                                 needs, rows, scratch_name, grouped)
+                                 needs, rows, scratch_name, grouped, stmt is whole)
         if isinstance(plan, BroadcastPlan):
             return plan
         reasons.append(f"{refs[location].name}: {plan}")
@@ -218,11 +224,13 @@ class _Tables:
 def _plan_with_anchor(
     sql: str, stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, tables: _Tables,
     needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, TableEstimate],
-    scratch_name: Callable[[DistTable], str], grouped: bool = False,
+    scratch_name: Callable[[DistTable], str], grouped: bool = False, top_level: bool = False,
 ) -> BroadcastPlan | str:
     refs = tables.refs
     local = _Locality(anchor, tables)
     local.collect(stmt, top)
+    groups_final = top_level and not grouped and bool(stmt.groupClause) and _is_plain_grouping(stmt) \
+        and stmt.distinctClause is None and not stmt.windowClause and _groups_by_partitioning(stmt, top, local)
     blocker = _outer_join_blocker(stmt.fromClause or (), set(local.keys))
     if blocker:
         return blocker
@@ -275,7 +283,7 @@ def _plan_with_anchor(
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
     return BroadcastPlan(tuple(groups), tuple(names), tuple(moves), text, moved_rows, gathered, refs[anchor],
-                         grouped, moved_size, gathered_size, described)
+                         grouped, moved_size, gathered_size, described, groups_final)
 
 
 NO_ESTIMATE = TableEstimate(0.0)
@@ -647,6 +655,51 @@ def _where_subqueries(where: object) -> list[tuple[ast.SubLink, bool]]:
                     and link.subselect.op == SetOperation.SETOP_NONE:
                 out.append((link, negated))
     return out
+
+
+# -- groups final on each node -------------------------------------------------------------
+
+
+def merge_over_final_groups(sql: str) -> str | None:
+    """For a statement whose groups are final on each node (`BroadcastPlan.groups_final`):
+    `SELECT <its output names> FROM (<it without ORDER BY, LIMIT, OFFSET>) AS gp_groups
+    ORDER BY ... LIMIT ...`, which the sorted merge runs (each node sorts and limits its groups). None when
+    an ORDER BY item is not an output column's name or position (it could not be read
+    from the nodes' rows), or an output column has no name of its own."""
+    stmt = parse_sql(sql)[0].stmt
+    names = []
+    for target in stmt.targetList or ():
+        if target.name:
+            names.append(target.name)
+        elif isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1], ast.String):
+            names.append(target.val.fields[-1].sval)
+        elif isinstance(target.val, ast.FuncCall) and target.val.over is None:
+            names.append(target.val.funcname[-1].sval)  # PostgreSQL names it after the function
+        else:
+            return None
+    if len(set(names)) != len(names) or stmt.limitOption == LimitOption.LIMIT_OPTION_WITH_TIES:
+        return None
+    outputs = {tuple(_names(t.val) or ()): n for t, n in zip(stmt.targetList, names)
+               if isinstance(t.val, ast.ColumnRef)}
+    for item in stmt.sortClause or ():
+        node = item.node
+        if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer) and 1 <= node.val.ival <= len(names):
+            continue
+        written = tuple(_names(node) or ()) if isinstance(node, ast.ColumnRef) else ()
+        if len(written) > 1 and written in outputs:  # ORDER BY t.c where t.c is an output column
+            item.node = ast.ColumnRef(fields=(ast.String(sval=outputs[written]),))
+            continue
+        if not (len(written) == 1 and written[0] in names):
+            return None
+    order, count, offset, option = stmt.sortClause, stmt.limitCount, stmt.limitOffset, stmt.limitOption
+    stmt.sortClause, stmt.limitCount, stmt.limitOffset = None, None, None
+    stmt.limitOption = LimitOption.LIMIT_OPTION_DEFAULT
+    outer = ast.SelectStmt(targetList=tuple(ast.ResTarget(val=ast.ColumnRef(fields=(ast.String(sval=n),)))
+                                            for n in names),
+                           fromClause=(ast.RangeSubselect(subquery=stmt, alias=ast.Alias(aliasname="gp_groups")),),
+                           sortClause=order, limitCount=count, limitOffset=offset, limitOption=option,
+                           op=SetOperation.SETOP_NONE, all=False, groupDistinct=False)
+    return str(RawStream()(outer))
 
 
 # -- key filters: a local reference reads only the keys of a small broadcast copy ------------

@@ -10,6 +10,10 @@ alias, the key column under an expression, the copy on the nullable side of a LE
 (no cut from an ON), a self join of the fact, GROUP BY and ORDER BY over the result;
 inside transactions after uncommitted writes to the fact, the dimension and the
 replicated table, after a failed statement rolled back to a savepoint, with parameters.
+A statement grouped by the anchor's partitioning column after an exchange: each node's
+groups are final, so the nodes sort and limit them and the coordinator merges (ORDER BY
+output names and positions, LIMIT/OFFSET, HAVING, NULL keys, an unnamed aggregate; a
+GROUP BY without it, ROLLUP and an ORDER BY on an aggregate stay two-phase).
 */
 
 CREATE TABLE kf_fact (id int NOT NULL, dkey int, ckey int, amount int) DISTRIBUTE BY HASH (id);
@@ -49,6 +53,14 @@ SELECT count(*) FROM kf_fact f, kf_cust c, kf_region r WHERE f.ckey = c.ckey AND
 SELECT count(*) FROM kf_fact f JOIN kf_cust c ON f.ckey = c.ckey LEFT JOIN kf_region r ON c.region = r.region AND r.area = 2;
 SELECT count(r.region) FROM kf_fact f JOIN kf_cust c ON f.ckey = c.ckey LEFT JOIN kf_region r ON c.region = r.region WHERE r.area = 2 OR r.area IS NULL;
 
+-- grouped by the anchor's partitioning column: final groups merged
+SELECT f.id, sum(f.amount) AS total, count(*) FROM kf_fact f, kf_dim d WHERE f.dkey = d.dkey AND d.kind = 'even' GROUP BY f.id ORDER BY total DESC, f.id LIMIT 7;
+SELECT f.id, sum(f.amount) AS total FROM kf_fact f, kf_dim d WHERE f.dkey = d.dkey AND d.kind = 'odd' GROUP BY f.id HAVING sum(f.amount) > 100 ORDER BY 2 DESC, 1 LIMIT 5 OFFSET 3;
+SELECT f.id, s.day, max(c.region) FROM kf_fact f JOIN kf_side s ON s.id = f.id JOIN kf_cust c ON c.ckey = f.ckey WHERE f.amount < 2 GROUP BY f.id, s.day ORDER BY max DESC, f.id LIMIT 9;
+SELECT f.dkey, count(*) FROM kf_fact f, kf_cust c WHERE f.ckey = c.ckey AND c.region = 4 GROUP BY f.dkey ORDER BY count(*) DESC, f.dkey NULLS FIRST LIMIT 6;
+SELECT f.id, count(*) FROM kf_fact f, kf_cust c WHERE f.ckey = c.ckey AND c.region = 4 GROUP BY ROLLUP (f.id) ORDER BY 2 DESC, 1 NULLS FIRST LIMIT 4;
+SELECT f.id, sum(f.amount) FROM kf_fact f, kf_dim d WHERE f.dkey = d.dkey AND d.kind = 'rare' GROUP BY f.id ORDER BY sum(f.amount) DESC, f.id LIMIT 4;
+
 -- inside transactions, after uncommitted writes
 BEGIN;
 INSERT INTO kf_dim VALUES (3001, 'rare'), (NULL, 'rare');
@@ -63,6 +75,7 @@ SELECT count(*) FROM kf_fact f JOIN kf_dim d ON d.dkey = f.dkey WHERE d.kind = '
 ROLLBACK TO SAVEPOINT s1;
 DELETE FROM kf_dim WHERE dkey = 7;
 SELECT count(*), sum(f.amount) FROM kf_fact f JOIN kf_dim d ON d.dkey = f.dkey WHERE d.kind = 'rare';
+SELECT f.id, sum(f.amount) AS total FROM kf_fact f, kf_dim d WHERE f.dkey = d.dkey AND d.kind = 'rare' GROUP BY f.id ORDER BY total DESC, f.id LIMIT 5;
 PREPARE kf_q(text) AS SELECT count(*), sum(f.amount) FROM kf_fact f JOIN kf_dim d ON d.dkey = f.dkey WHERE d.kind = $1;
 EXECUTE kf_q('rare');
 EXECUTE kf_q('none');
