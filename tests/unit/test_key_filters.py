@@ -93,6 +93,10 @@ def test_q08_lineitem_reads_only_the_keys_of_the_broadcast_parts() -> None:
             "gridpg_shards.gp_bc_part ORDER BY 1))) AS lineitem") in got.sql
     assert "  Key filter: lineitem.l_partkey read only for the keys of part.p_partkey (~1451 of ~200000 rows; " \
            "an index serves the lookup)" in got.describe()
+    # the node's planner underestimates what joins the key list: the copies it may probe are indexed
+    assert {m.table.name: m.lookups for m in got.moves} == {"part": ("p_partkey",), "customer": ("c_custkey",)}
+    without = plan(Q08, {"part": TableEstimate(1451.0, 4, None), "lineitem": LINEITEM, "customer": CUSTOMER})
+    assert isinstance(without, BroadcastPlan) and all(not m.lookups for m in without.moves)
 
 
 def test_the_key_filter_flips_on_rows_share_and_index() -> None:

@@ -115,7 +115,7 @@ def _index_and_analyze(table: str, keys: Sequence[tuple[str, ...]], primary_key:
     kept_primary_keys), indexes for the lookups of correlated subqueries, then statistics."""
     sql = [f"ALTER TABLE {table} ADD PRIMARY KEY ({', '.join(quote_ident(c) for c in primary_key)})"] \
         if primary_key else []
-    sql += [f"CREATE INDEX ON {table} ({', '.join(quote_ident(c) for c in key)})" for key in keys]
+    sql += [f"CREATE INDEX ON {table} ({', '.join(quote_ident(c) for c in key)})" for key in dict.fromkeys(keys)]
     return "; ".join([*sql, f"ANALYZE {table}"])
 
 
@@ -422,7 +422,8 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
     primary = kept_primary_keys(request.sql, await _primary_keys(dispatcher, [p.move.table for p in prepared]),
                                 {p.move.table.key: p.move.needs for p in prepared})
     await _each([conns[g] for g in groups], "; ".join(
-        _index_and_analyze(p.target.scratch, lookups.get(p.move.table.key, []), primary.get(p.move.table.key, ()))
+        _index_and_analyze(p.target.scratch, [*lookups.get(p.move.table.key, []), *((c,) for c in p.move.lookups)],
+                           primary.get(p.move.table.key, ()))
         for p in prepared))
 
 

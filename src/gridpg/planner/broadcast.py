@@ -69,6 +69,9 @@ class Move:
     # partitions as it loads (COPY ... WHERE), instead of one split read per destination.
     scan_once: bool = False
     width: int = 0  # estimated bytes per row (0: unknown)
+    # Columns of the copy to index (after a key filter, the node's planner underestimates
+    # the rows joined to the copy and may probe it once per row: `_copy_lookups`)
+    lookups: tuple[str, ...] = ()
 
     def select_sql(self, columns: Sequence[str], filter_sql: str | None = None) -> str:
         """What each source node sends: the needed columns, filtered (and `filter_sql`
@@ -107,6 +110,8 @@ class BroadcastPlan:
                 what = "DISTINCT " + what
             if move.reduce_by:
                 what += f" whose {move.key} {self.anchor[0]} has WHERE {move.reduce_by}"
+            if move.lookups:
+                what += f" indexed on ({', '.join(move.lookups)})"
             size = f" x {move.width} bytes" if move.width else ""
             if move.key is None:
                 lines.append(f"  Broadcast {what} to {', '.join(self.groups)} as "
@@ -262,6 +267,7 @@ def _plan_with_anchor(
                 f"~{gathered:.0f} (~{gathered_size:.0f} bytes)")
     scratch = {key: scratch_name(table) for key, table in moved.items()}
     filtered, described = _key_filters(sql, stmt, top, local, replace, scratch, rows)
+    lookups = _copy_lookups(stmt, top, replace, local.keys) if filtered else {}
     text = _rewrite(sql, stmt, {loc: scratch[key] for loc, key in replace.items()}, filtered)
     dropped = _without_pushed_conjuncts(sql, refs, tables.columns, {loc: scratch[key] for loc, key in replace.items()},
                                         filtered)
@@ -279,7 +285,7 @@ def _plan_with_anchor(
             reduce_by = None
         once = k[1] is not None and reduce_by is None and is_scan_once(need, estimate, n)
         moves.append(Move(t, scratch[k], need, estimate.rows, k[1], _duplicates_free(k, replace, semi, needs, tables.types),
-                          reduce_by, once, estimate.width))
+                          reduce_by, once, estimate.width, lookups.get(k, ())))
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
     return BroadcastPlan(tuple(groups), tuple(names), tuple(moves), text, moved_rows, gathered, refs[anchor],
@@ -797,6 +803,25 @@ def _key_filters(sql: str, stmt: ast.SelectStmt, top: list[_Leaf], local: _Local
     filtered = {loc: f"(SELECT * FROM {quote_qualified(refs[loc].schema, refs[loc].name)} WHERE {' AND '.join(c)})"
                 for loc, c in conds.items()}
     return filtered, tuple(dict.fromkeys(lines))
+
+
+def _copy_lookups(stmt: ast.SelectStmt, top: list[_Leaf], replace: Mapping[int, tuple[TableKey, str | None]],
+                  local: Mapping[int, str | None]) -> dict[tuple[TableKey, str | None], tuple[str, ...]]:
+    """Per broadcast copy: its columns equated (`_inner_conditions`) to a local reference or
+    another copy.
+    A key filter's list reads to the node's planner as a few rows, and what joins them as
+    fewer still: it may then probe a copy once per row, which an index makes a lookup
+    instead of a scan of the copy (TPC-H Q08 at SF 0.1: 691 scans of 2,977 customers)."""
+    out: dict[tuple[TableKey, str | None], set[str]] = {}
+    for a, b in _equalities(_inner_conditions(stmt)):
+        for x, y in ((a, b), (b, a)):
+            owner, other = _owner(x, top), _owner(y, top)
+            move = replace.get(owner[0]) if owner is not None else None
+            if owner is None or other is None or move is None or move[1] is not None:
+                continue
+            if other[0] in local or other[0] in replace:  # not a replicated table left in place
+                out.setdefault(move, set()).add(owner[1])
+    return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
 def _filterable(sql: str) -> bool:
