@@ -13,7 +13,7 @@ parameters; Q15's view written as a CTE; ORDER BYs completed with a key where th
 specification leaves ties, so the rows compare in order) run on both; each query's rows
 must be equal (in order when it has ORDER BY, else as multisets; numbers within 1e-9
 relative). Recorded in bench/RESULTS.md: per query the times, the ratio, the gridpg
-strategy (first line of EXPLAIN) and whether the rows agree; totals; machine and load.
+plan (EXPLAIN's strategy and what moves, `strategy_summary`) and whether the rows agree; totals; machine and load.
 
 A query that runs longer than --timeout seconds is cancelled (then, if it does not stop
 within a grace period, its connection is closed) and recorded as a timeout.
@@ -118,6 +118,10 @@ def main() -> int:
                                       + "\n\ncoordinator log tail:\n" + fenced(env.coord_log_tail()))
             return 1
     body = report(results, args, info)
+    plot = plot_tpch(results, args.scale, info)
+    if plot is not None:
+        rel = plot.relative_to(common.BENCH_DIR)
+        body += f"\n\nPlot: [{rel}]({rel})"
     print(body)
     if not args.no_record:
         common.append_results(f"TPC-H scale {args.scale}, gridpg vs plain PostgreSQL", body)
@@ -184,7 +188,7 @@ def run_queries(env: Env, numbers: list[int], scale: float,
             if again.seconds is not None:
                 grid.seconds = min(grid.seconds, again.seconds)
         agree = compare(plain, grid, has_order_by(sql))
-        strategy = explain_first_line(env.gridpg_dsn(0), sql, timeout)
+        strategy = explain_strategy(env.gridpg_dsn(0), sql, timeout)
         log(f"q{number:02d}: plain {fmt(plain)}  gridpg {fmt(grid)}  equal={agree}  {strategy}")
         out.append((number, plain, grid, agree, strategy))
     return out
@@ -233,19 +237,48 @@ def run_with_timeout(conn: Any, sql: str, timeout: float) -> Outcome:
             timer.cancel()
 
 
-def explain_first_line(dsn: str, sql: str, timeout: float) -> str:
+def explain_strategy(dsn: str, sql: str, timeout: float) -> str:
+    """The gridpg plan the query runs, summed up from its EXPLAIN (`strategy_summary`)."""
     import psycopg
 
-    body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
     with psycopg.connect(dsn, autocommit=True) as conn:
-        outcome = run_with_timeout(conn, "EXPLAIN " + body, timeout)
+        outcome = run_with_timeout(conn, "EXPLAIN " + without_comments(sql), timeout)
     if outcome.error:
         return f"EXPLAIN failed: {outcome.error}"
-    return str(outcome.rows[0][0]) if outcome.rows else "?"
+    return strategy_summary([str(r[0]) for r in outcome.rows or []]) or "?"
+
+
+def without_comments(sql: str) -> str:
+    return "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+
+
+def strategy_summary(lines: list[str]) -> str:
+    """EXPLAIN's first line without its prefix, then what moves: `[broadcast part,
+    customer; repartition orders; 2 subplans; key filter lineitem.l_partkey]`. A plan
+    that takes the coordinator finish anywhere says COORDINATOR FINISH."""
+    if not lines:
+        return ""
+    head = lines[0].removeprefix("Distributed plan: ")
+    moves: dict[str, list[str]] = {"broadcast": [], "repartition": [], "key filter": []}
+    subplans = 0
+    for line in lines[1:]:
+        words = line.strip().replace("DISTINCT ", "").split()
+        if line.startswith(("  Broadcast ", "  Repartition ")) and len(words) > 1:
+            moves[words[0].lower()].append(words[1].removeprefix("public."))
+        elif line.startswith("  Key filter: ") and len(words) > 2:
+            moves["key filter"].append(words[2])
+        elif line.startswith("  Subplan "):
+            subplans += 1
+    parts = [f"{kind} {', '.join(dict.fromkeys(names))}" for kind, names in moves.items() if names]
+    if subplans:
+        parts.insert(0, f"{subplans} subplan{'s' if subplans > 1 else ''}")
+    if any("coordinator-finish" in line for line in lines):
+        parts.insert(0, "COORDINATOR FINISH")
+    return head + (f" [{'; '.join(parts)}]" if parts else "")
 
 
 def has_order_by(sql: str) -> bool:
-    body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+    body = without_comments(sql)
     depth = 0
     last = -1
     for match in re.finditer(r"\(|\)|\border\s+by\b", body, re.IGNORECASE):
@@ -299,7 +332,7 @@ def report(results: list[tuple[int, Outcome, Outcome, str, str]], args: argparse
         "- times: plain best of 2 runs; gridpg one run (best of 2 when under 5 s); "
         f"timeout {args.timeout:g} s per query",
         "",
-        "| query | plain s | gridpg s | ratio | rows equal | gridpg strategy (EXPLAIN line 1) |",
+        "| query | plain s | gridpg s | ratio | rows equal | gridpg plan (EXPLAIN: strategy [what moves]) |",
         "|---|---|---|---|---|---|",
     ]
     total_plain = total_grid = 0.0
@@ -323,6 +356,54 @@ def report(results: list[tuple[int, Outcome, Outcome, str, str]], args: argparse
         f"rows equal on {equal} of {len(results)} queries.",
     ]
     return "\n".join(lines)
+
+
+def plot_tpch(results: list[tuple[int, Outcome, Outcome, str, str]], scale: float,
+              info: dict[str, str], out: Path | None = None) -> Path | None:
+    """bench/plots/tpch_sf<scale>.png: per query the seconds of both systems (log scale),
+    and gridpg's ratio against the issue's 3x line (and 1x). None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is not installed: no plot")
+        return None
+    timed = [(n, p.seconds, g.seconds) for n, p, g, _, _ in results if p.seconds and g.seconds]
+    if not timed:
+        return None
+    names = [f"q{n:02d}" for n, _, _ in timed]
+    xs = range(len(timed))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
+    top.bar([x - 0.2 for x in xs], [p for _, p, _ in timed], width=0.4, label="plain PostgreSQL", color="#4a7ebb")
+    top.bar([x + 0.2 for x in xs], [g for _, _, g in timed], width=0.4, label="gridpg (2 datanodes)", color="#e07b39")
+    top.set_yscale("log")
+    top.set_ylabel("seconds (log scale)")
+    top.legend(fontsize=8)
+    top.grid(axis="y", alpha=0.3, which="both")
+    ratios = [g / p for _, p, g in timed]
+    colors = ["#d9534f" if r > 3 else "#f0ad4e" if r > 2 else "#2e8b57" for r in ratios]
+    bottom.bar(list(xs), ratios, color=colors, width=0.6)
+    for x, r in zip(xs, ratios):
+        bottom.text(x, r + 0.05, f"{r:.1f}", ha="center", fontsize=7)
+    bottom.axhline(3.0, color="#8b0000", linestyle="--", label="limit: 3x")
+    bottom.axhline(1.0, color="black", linewidth=0.8, label="as fast as plain")
+    bottom.set_ylabel("gridpg / plain")
+    bottom.set_xticks(list(xs), names, rotation=45, fontsize=8)
+    bottom.legend(fontsize=8, loc="upper left")
+    bottom.grid(axis="y", alpha=0.3)
+    plain_total, grid_total = sum(p for _, p, _ in timed), sum(g for _, _, g in timed)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    fig.suptitle(f"TPC-H SF{scale:g}: gridpg vs plain PostgreSQL, total {grid_total:.1f} s vs {plain_total:.1f} s "
+                 f"= {grid_total / plain_total:.2f}x\n{stamp}, nproc {info.get('nproc', '?')}, "
+                 f"load {info.get('load_start', '?')} -> {common.loadavg()}", fontsize=10)
+    fig.tight_layout()
+    path = out or common.BENCH_DIR / "plots" / f"tpch_sf{scale:g}.png"
+    path.parent.mkdir(exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":

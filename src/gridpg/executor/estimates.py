@@ -49,7 +49,8 @@ async def gather(dispatcher: Dispatcher, request: ExecRequest | None, requests: 
         for n, plan in zip(members, plans):
             if plan is not None:
                 req = requests[n]
-                out[req.label] = Estimate(float(plan["Plan Rows"]) * req.nodes, int(plan.get("Plan Width", 0)))
+                out[req.label] = Estimate(float(plan["Plan Rows"]) * req.nodes, int(plan.get("Plan Width", 0)),
+                                          _reads_an_index(plan))
 
     await spool_all([one(g, b, m) for (g, b), m in batches.items()])
     return out
@@ -87,6 +88,19 @@ async def _explain(dispatcher: Dispatcher, group: str, in_block: bool, selects: 
         raise
     coord.pools.pool(group).release(conn)
     return plans
+
+
+def _reads_an_index(plan: dict) -> bool:
+    """Whether an EXPLAIN (FORMAT JSON) plan reads through an index and sorts nothing (an
+    ORDER BY then comes from the index's own order)."""
+    stack, index = [plan], False
+    while stack:
+        node = stack.pop()
+        if node.get("Node Type") in ("Sort", "Incremental Sort"):
+            return False
+        index = index or "Index Name" in node
+        stack += node.get("Plans", [])
+    return index
 
 
 def _plans(results: Sequence[object]) -> list[dict | None]:

@@ -34,10 +34,13 @@ from gridpg.planner.broadcast import (
     SCRATCH_SCHEMA,
     BroadcastPlan,
     Move,
+    key_filter_probes,
+    merge_over_final_groups,
     plan_broadcast,
     remainder_sql,
+    with_replicated_semi_joins,
 )
-from gridpg.planner.estimates import table_estimates, table_requests
+from gridpg.planner.estimates import probe_requests, table_estimates, table_requests
 from gridpg.planner.gather import Needs, TableKey, correlation_keys, kept_primary_keys, table_needs
 from gridpg.planner.plan import DistributedPlan, Fragment, GatherTable, Strategy
 from gridpg.sql.parse import parse_tree
@@ -112,7 +115,7 @@ def _index_and_analyze(table: str, keys: Sequence[tuple[str, ...]], primary_key:
     kept_primary_keys), indexes for the lookups of correlated subqueries, then statistics."""
     sql = [f"ALTER TABLE {table} ADD PRIMARY KEY ({', '.join(quote_ident(c) for c in primary_key)})"] \
         if primary_key else []
-    sql += [f"CREATE INDEX ON {table} ({', '.join(quote_ident(c) for c in key)})" for key in keys]
+    sql += [f"CREATE INDEX ON {table} ({', '.join(quote_ident(c) for c in key)})" for key in dict.fromkeys(keys)]
     return "; ".join([*sql, f"ANALYZE {table}"])
 
 
@@ -168,13 +171,15 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     every = {g for t in tables.values() for g in t.groups}
     complete = frozenset(k for k, t in tables.items() if t.method == "replication" and every <= set(t.groups))
     needs = table_needs(sql, {loc: t.key for loc, t in refs.items()}, columns, complete)
+    needs = with_replicated_semi_joins(sql, refs, columns, needs, complete, snapshot.aggregates)
     # the planner names the estimates it decides with; they are read here and handed back
-    answers = await estimates.gather(dispatcher, request, table_requests(tables, needs, columns))
+    probes = probe_requests(tables, key_filter_probes(sql, refs, columns, types, snapshot.aggregates))
+    answers = await estimates.gather(dispatcher, request, table_requests(tables, needs, columns) + probes)
 
     def scratch_name(_: DistTable) -> str:
         return fresh_name(dispatcher, "bc")
 
-    exchange = plan_broadcast(sql, refs, columns, needs, table_estimates(tables, answers), snapshot.colocated,
+    exchange = plan_broadcast(sql, refs, columns, needs, table_estimates(tables, answers, columns), snapshot.colocated,
                               scratch_name, types, snapshot.aggregates)
     if isinstance(exchange, str):
         return exchange
@@ -236,6 +241,17 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
         return "volatile functions must run once"
     fragments = tuple(Fragment(g, exchange.sql) for g in exchange.groups)
     aggregates = dispatcher.runner.snapshot().aggregates
+    wrapped = merge_over_final_groups(exchange.sql) if exchange.groups_final else None
+    if wrapped is not None:  # each node's groups are final: merge their sorted, limited rows
+        wrapped_tree = parse_tree(wrapped)
+        # its FROM is the grouped statement over the copies, whose subqueries are complete on
+        # every node (a key filter's key list, IN lists over copies): only the outer list,
+        # ORDER BY and LIMIT are the merge's to check
+        outer = {k: v for k, v in wrapped_tree.get("SelectStmt", {}).items() if k not in ("whereClause", "fromClause")}
+        merge = sorted_merge(wrapped, outer, [Resolved(r, None) for r in analyze.relations(wrapped_tree)],
+                             list(exchange.groups), ScratchNames(wrapped), aggregates)
+        if isinstance(merge, MergePlan):
+            return bind(dispatcher, merge)
     why = needs_combine(body, aggregates)
     if why in (None, "subqueries"):
         return PushdownPlan(fragments)
@@ -406,7 +422,8 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
     primary = kept_primary_keys(request.sql, await _primary_keys(dispatcher, [p.move.table for p in prepared]),
                                 {p.move.table.key: p.move.needs for p in prepared})
     await _each([conns[g] for g in groups], "; ".join(
-        _index_and_analyze(p.target.scratch, lookups.get(p.move.table.key, []), primary.get(p.move.table.key, ()))
+        _index_and_analyze(p.target.scratch, [*lookups.get(p.move.table.key, []), *((c,) for c in p.move.lookups)],
+                           primary.get(p.move.table.key, ()))
         for p in prepared))
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from gridpg.catalog.model import DistTable
 from gridpg.planner.gather import Needs, TableKey
 from gridpg.planner.plan import SCRATCH_SCHEMA
-from gridpg.sql.quote import quote_qualified
+from gridpg.sql.quote import quote_ident, quote_qualified
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Estimate:
 
     rows: float
     width: int = 0  # bytes per row (Plan Width); 0: unknown
+    indexed: bool = False  # the node's plan reads through an index and sorts nothing
 
     @property
     def size(self) -> float:
@@ -45,7 +46,7 @@ class EstimateRequest:
     times `nodes`. `in_block`: only the statement's own transaction block sees what it
     reads (a subplan's scratch table), so it is asked there."""
 
-    kind: str  # "filtered" | "whole" | "in"
+    kind: str  # "filtered" | "whole" | "in" | "probe"
     subject: str  # a table's "schema.name", or an IN subquery's text
     group: str
     sql: str
@@ -65,6 +66,7 @@ class TableEstimate:
     rows: float
     width: int = 0
     whole: float | None = None
+    indexed: frozenset[str] = frozenset()  # columns a lookup by a key list reads through an index
 
     @property
     def size(self) -> float:
@@ -99,13 +101,40 @@ def table_requests(tables: Mapping[TableKey, DistTable], needs: Mapping[TableKey
     return tuple(out)
 
 
-def table_estimates(tables: Mapping[TableKey, DistTable], answers: Estimates) -> dict[TableKey, TableEstimate]:
-    """The estimates of `table_requests`, per table (0 rows where none came back)."""
+def probe_subject(key: TableKey, column: str) -> str:
+    return f"{quote_qualified(*key)}.{quote_ident(column)}"
+
+
+def probe_requests(tables: Mapping[TableKey, DistTable],
+                   probes: Sequence[tuple[TableKey, str]]) -> tuple[EstimateRequest, ...]:
+    """Per (sharded table, column) that a key filter could cut (planner/broadcast.py,
+    `key_filter_probes`): how its node plans `ORDER BY column LIMIT 1`, read through an
+    index only when a btree index leads with the column, as a key-list lookup needs
+    (without one, every row would be compared with every key; an index that has the
+    column second would be skip-scanned once per value of its first)."""
+    out = []
+    for key, column in dict.fromkeys(probes):
+        table = tables.get(key)
+        if table is None or table.method == "replication" or key[0] == SCRATCH_SCHEMA:
+            continue
+        name, col = quote_qualified(*key), quote_ident(column)
+        out.append(EstimateRequest("probe", probe_subject(key, column), table.groups[0],
+                                   f"SELECT {col} FROM {name} ORDER BY {col} LIMIT 1",
+                                   len(table.groups)))
+    return tuple(out)
+
+
+def table_estimates(tables: Mapping[TableKey, DistTable], answers: Estimates,
+                    columns: Mapping[TableKey, Sequence[str]] | None = None) -> dict[TableKey, TableEstimate]:
+    """The estimates of `table_requests` (and of `probe_requests` over `columns`), per
+    table (0 rows where none came back)."""
     out = {}
     for key in tables:
         filtered = answers.get(("filtered", subject(key)), Estimate(0.0))
         whole = answers.get(("whole", subject(key)))
-        out[key] = TableEstimate(filtered.rows, filtered.width, whole.rows if whole is not None else None)
+        probed = (answers.get(("probe", probe_subject(key, c))) for c in (columns or {}).get(key, ()))
+        indexed = frozenset(c for c, a in zip((columns or {}).get(key, ()), probed) if a is not None and a.indexed)
+        out[key] = TableEstimate(filtered.rows, filtered.width, whole.rows if whole is not None else None, indexed)
     return out
 
 
