@@ -3,7 +3,7 @@ the coordinator finish, and every query gives plain PostgreSQL's rows.
 
 Tables and indexes are bench/tpch.py's (lineitem/orders by orderkey, customer by custkey,
 part/partsupp by partkey, supplier by suppkey, nation/region replicated), loaded at
-scale 0.01 from `tpchgen-cli` (skipped without it: `pip install '.[bench]'`). The
+scale 0.01 from `tpchgen-cli` (in the test extras; skipped without it). The
 strategies are chosen from the datanodes' estimates, which scale with the data; the
 choices that depend on absolute sizes (a key filter's 10,000 rows, a semi-join
 reduction's 50,000 keys) change what moves, not whether the statement runs on the
