@@ -164,3 +164,20 @@ def same_answers_as_plain(run: Callable[[tuple[str, str], str, bool], list[objec
     for index, (want, got) in enumerate(zip(plain, grid, strict=True)):
         assert want == got, (statements[index], want, got)
     return grid
+
+
+def run_setup(conn: psycopg.Connection, statements: list[str], gridpg: bool, **names: str) -> None:
+    """Run `statements` (formatted with `names`); on plain PostgreSQL without their
+    trailing DISTRIBUTE BY clause."""
+    for sql in statements:
+        sql = sql.format(**names)
+        conn.execute(sql if gridpg or "DISTRIBUTE" not in sql else sql[: sql.index(" DISTRIBUTE")])
+
+
+def answer(conn: psycopg.Connection, sql: str, params: tuple[object, ...] | None = None) -> object:
+    """A statement's rows, else its status, else its SQLSTATE."""
+    try:
+        cur = conn.execute(sql, params or None)
+        return cur.fetchall() if cur.description else cur.statusmessage
+    except psycopg.Error as exc:
+        return exc.sqlstate

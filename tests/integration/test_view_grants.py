@@ -13,7 +13,7 @@ from __future__ import annotations
 import psycopg
 
 from gridpg.cluster.control import Cluster
-from tests.conftest import same_answers_as_plain
+from tests.conftest import answer, run_setup, same_answers_as_plain
 
 SETUP = [
     "CREATE TABLE {s}.vg_t (id int PRIMARY KEY, secret text, pub text, grp int) DISTRIBUTE BY HASH (id)",
@@ -54,18 +54,11 @@ def _run(dsns: tuple[str, str], schema: str, gridpg: bool) -> list[object]:
     with psycopg.connect(dsns[0], autocommit=True) as first, psycopg.connect(dsns[1], autocommit=True) as second:
         first.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         try:
-            for sql in SETUP:
-                sql = sql.format(s=schema, r=role)
-                first.execute(sql if gridpg or "DISTRIBUTE" not in sql else sql[: sql.index(" DISTRIBUTE")])
+            run_setup(first, SETUP, gridpg, s=schema, r=role)
             for node, sql in SCRIPT:
-                conn = (first, second)[node]
-                try:
-                    cur = conn.execute(sql.format(s=schema, r=role))
-                    rows = cur.fetchall() if cur.description else cur.statusmessage
-                    out.append([tuple("<reader>" if v == role else v for v in r) for r in rows]
-                               if isinstance(rows, list) else rows)
-                except psycopg.Error as exc:
-                    out.append(exc.sqlstate)
+                rows = answer((first, second)[node], sql.format(s=schema, r=role))
+                out.append([tuple("<reader>" if v == role else v for v in r) for r in rows]
+                           if isinstance(rows, list) else rows)
         finally:
             first.execute("RESET ROLE")
             first.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

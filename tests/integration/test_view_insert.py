@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
-from tests.conftest import same_answers_as_plain
+from tests.conftest import answer, run_setup, same_answers_as_plain
 
 SETUP = [
     ("CREATE TABLE {s}.\"Vi base\" (id serial, k int, v text DEFAULT 'base', n int CHECK (n >= 0)) "
@@ -55,16 +55,9 @@ def _run(dsns: tuple[str, str], schema: str, gridpg: bool) -> list[object]:
     out: list[object] = []
     with psycopg.connect(dsns[0], autocommit=True) as first, psycopg.connect(dsns[1], autocommit=True) as second:
         first.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        for sql in SETUP:
-            sql = sql.format(s=schema)
-            first.execute(sql if gridpg or "DISTRIBUTE" not in sql else sql[: sql.index(" DISTRIBUTE")])
+        run_setup(first, SETUP, gridpg, s=schema)
         for node, sql, params in SCRIPT:
-            conn = (first, second)[node]
-            try:
-                cur = conn.execute(sql.format(s=schema), params or None)
-                out.append(cur.fetchall() if cur.description else cur.statusmessage)
-            except psycopg.Error as exc:
-                out.append(exc.sqlstate)
+            out.append(answer((first, second)[node], sql.format(s=schema), params))
     return out
 
 
