@@ -275,6 +275,34 @@ class DistributedTransaction:
                           hint="retry the transaction")
         return await self._join(node, wants_block)
 
+    def connection_now(self, node: str, setup_now: Callable[[BackendConnection], bool]) -> BackendConnection | None:
+        """`connection(node, wants_block=False)` where it needs no waiting, else None with
+        nothing taken: the node's participant connection with nothing owed or unread on
+        it; outside a block, an idle pooled connection that `setup_now` finds in the
+        session's state already (no RESET/SET to send), which joins as `_join` would join it."""
+        part = self.participants.get(node)
+        if part is not None:
+            return part.conn if part.conn.is_quiet else None
+        if self.in_block or node in self.pinned:
+            return None  # a block's first statement on a node opens the remote block (a GXID)
+        conn = self.pools.pool(node).take_matching(setup_now)
+        if conn is not None:
+            self.participants[node] = Participant(conn)
+        return conn
+
+    def take_alone(self, node: str, setup_now: Callable[[BackendConnection], bool]) -> BackendConnection | None:
+        """For one statement outside any block, with no participant: an idle pooled
+        connection that `setup_now` finds in the session's state, kept out of the
+        participants; it goes back with `give_back_alone` or joins them with `adopt`."""
+        return self.pools.pool(node).take_matching(setup_now)
+
+    def give_back_alone(self, node: str, conn: BackendConnection) -> None:
+        self._give_back(node, conn)
+
+    def adopt(self, node: str, conn: BackendConnection, wrote: bool) -> None:
+        """A connection taken by `take_alone` joins the participants (as `_join` joins one)."""
+        self.participants[node] = Participant(conn, wrote=wrote)
+
     async def _take_cluster_snapshot(self) -> None:
         """Open the block on every datanode (connections taken outside the fence), then
         take each node's snapshot with `SELECT 1` under the snapshot fence."""
