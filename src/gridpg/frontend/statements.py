@@ -802,7 +802,7 @@ class StatementRunner:
         await self._pass_pause_gate(request.sql)
         if self.shard_checks_due and self.session is not self.coord.pause_gate.pauser:
             await shard_gate.pass_hold(self, request)
-        if self.txn.in_block:
+        if self.txn.in_block and classify(request.sql) == (None, None):  # (BEGIN, COMMIT, SET write nothing)
             shard_gate.note_writes(self, request)
         if not self._running:
             self._note_statement(request.sql)
