@@ -112,6 +112,30 @@ def test_block_statements_after_the_first_on_a_node(conn: psycopg.Connection) ->
     assert conn.execute(select, (12,), prepare=True).fetchall() == [(126,)]
 
 
+def test_prepared_begin(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
+    """pgbench -M prepared prepares BEGIN too: answered from callbacks, it opens the block
+    as the task's path does (the client sees 'T'; a ROLLBACK undoes what followed); inside
+    a block it warns as PostgreSQL does (the task's path)."""
+    raw = conn.pgconn
+    raw.prepare(b"begin_fc", b"BEGIN")
+    raw.prepare(b"upd_fc", b"UPDATE fc SET bal = bal + 1 WHERE id = $1")
+    for _ in range(2):  # the first described and run by the task; then callbacks
+        result = raw.exec_prepared(b"begin_fc", [])
+        assert result.command_status == b"BEGIN"
+        assert raw.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        raw.exec_prepared(b"upd_fc", [b"21"])
+        raw.exec_prepared(b"upd_fc", [b"21"])
+        assert raw.exec_(b"ROLLBACK").command_status == b"ROLLBACK"
+    before = scrape(gridpg_cluster)
+    assert raw.exec_prepared(b"begin_fc", []).command_status == b"BEGIN"
+    again = raw.exec_prepared(b"begin_fc", [])  # inside the block: PostgreSQL's warning
+    assert again.command_status == b"BEGIN"
+    raw.exec_prepared(b"upd_fc", [b"21"])
+    assert raw.exec_(b"COMMIT").command_status == b"COMMIT"
+    assert conn.execute("SELECT bal FROM fc WHERE id = 21").fetchone() == (211,)
+    assert _counted(gridpg_cluster, before, "callback", 1) >= 1
+
+
 def test_cancel_reaches_a_statement_run_from_callbacks(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
     sleep = "SELECT pg_sleep(%s), bal FROM fc WHERE id = %s"
     conn.execute(sleep, (0, 3), prepare=True)

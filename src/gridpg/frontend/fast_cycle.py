@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from gridpg.errors import PgError
 from gridpg.executor import routed
 from gridpg.metrics import FAST_CYCLE_COUNTS
-from gridpg.pgwire.codec import ProtocolViolation
+from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, parse_bind
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
@@ -63,10 +63,10 @@ def _start_cycle(session: Session) -> bool:
     payload, wants_description = found
     try:
         planned = session.plan_cycle(payload, wants_description)
+        if planned is None:
+            return _run_begin(session, payload, wants_description)
     except (PgError, ProtocolViolation):
         return False  # the task's handlers report it
-    if planned is None:
-        return False
     route, group, description = planned
     runner = session.runner
     assert runner is not None
@@ -77,6 +77,29 @@ def _start_cycle(session: Session) -> bool:
     conn, alone = taken
     session.open_cycle(description)
     _begin(FastCycle(session, conn, group, started, alone, route.writes, simple=False))
+    return True
+
+
+def _run_begin(session: Session, payload: bytes, wants_description: bool) -> bool:
+    """A prepared BEGIN's whole cycle, answered here (it sends nothing to the nodes)."""
+    statement = session.cycle_statement(payload)
+    runner = session.runner
+    if statement is None or runner is None or statement.described is None or statement.described[0]:
+        return False
+    bind = parse_bind(payload)  # a malformed Bind is the same violation either way
+    if bind.params or bind.portal:
+        return False  # on_bind reports PostgreSQL's error
+    description = NO_DATA if wants_description else b""
+    if wants_description and statement.described[1] is not None:
+        return False
+    complete = runner.begin_now(statement.sql)
+    if complete is None:
+        return False
+    FAST_CYCLE_COUNTS.inc("callback")
+    session.open_cycle(description)
+    session.send(complete)
+    session.cycle_synced()
+    after_cycle(session)
     return True
 
 
@@ -185,11 +208,7 @@ class FastCycle:
         else:
             runner.cycle_synced(self)
             session.cycle_synced()
-        stream = session.stream
-        if stream.needs_drain:
-            stream.wake()  # the task waits for a slow client before anything else
-        elif stream.is_parked:
-            session.pump()
+        after_cycle(session)
 
     def _hand_back(self, unread: bytes) -> None:
         """From this message on, the task relays (Session.finish_cycle)."""
@@ -202,3 +221,12 @@ class FastCycle:
             session.runner.adopt_cycle(self)
         session.handover = self
         session.stream.wake()
+
+
+def after_cycle(session: Session) -> None:
+    """A statement answered from callbacks: on with what the client sent meanwhile."""
+    stream = session.stream
+    if stream.needs_drain:
+        stream.wake()  # the task waits for a slow client before anything else
+    elif stream.is_parked:
+        session.pump()

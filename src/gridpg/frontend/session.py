@@ -488,12 +488,8 @@ class Session:
         """Whether a whole cycle (`routed_cycle`) may run as one: its plan, node group and
         the description the client gets; None: message by message."""
         runner = self.runner
-        if runner is None or payload[:1] != b"\0":
-            return None
-        end = payload.find(b"\0", 1)
-        try:
-            statement = self.statements.get(payload[1:end].decode()) if end > 0 else None
-        except UnicodeDecodeError:
+        statement = self.cycle_statement(payload)
+        if runner is None:
             return None
         route = runner.cycle_route(statement) if statement is not None else None
         if route is None or statement is None or (wants_description and statement.described is None):
@@ -512,6 +508,16 @@ class Session:
         written = txn.shard_writes if route.writes and txn.in_block else None
         group = route.group_for(planner, bind.params, bind.param_formats, written) if planner is not None else None
         return None if group is None else (route, group, description)
+
+    def cycle_statement(self, payload: bytes) -> PreparedStatement | None:
+        """The statement a Bind of the unnamed portal names (None: another portal, or none)."""
+        if payload[:1] != b"\0":
+            return None
+        end = payload.find(b"\0", 1)
+        try:
+            return self.statements.get(payload[1:end].decode()) if end > 0 else None
+        except UnicodeDecodeError:
+            return None
 
     def open_cycle(self, description: bytes) -> None:
         """The cycle's messages are consumed: the client's BindComplete and description."""

@@ -661,6 +661,29 @@ class StatementRunner:
             self.dispatcher.start_routed_on(conn, group, route, bind_tail, sync_now=True)
         return conn, alone
 
+    def begin_now(self, sql: str) -> bytes | None:
+        """A client's prepared BEGIN run from callbacks (frontend/fast_cycle.py): what
+        `run` does for it, where nothing needs waiting (no pause gate closed, no shard
+        check or catalog check due, no block open); its CommandComplete, or None: nothing
+        done. A BEGIN sends nothing to the nodes (each joins at its first statement)."""
+        txn = self.txn
+        if txn.in_block or self._running or self.pending_sync or self.coord.read_only \
+                or self.shard_checks_due or self.coord.pause_gate.is_closed_for(self.session) \
+                or (not txn.participants and self.coord.is_epoch_check_due()):
+            return None
+        try:
+            control, setting = classify(sql)
+        except PgError:
+            return None
+        if control is None or control.kind != "begin" or setting is not None:
+            return None
+        self._note_statement(sql)
+        self.current_sql = sql
+        self.temps.transaction_ended()
+        self.implicit_block = False
+        txn.begin(control.begin_sql)
+        return codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN")
+
     def cycle_synced(self, cycle: FastCycle) -> None:
         """A cycle from `start_cycle_now` answered whole (its ReadyForQuery taken)."""
         if cycle.alone:
