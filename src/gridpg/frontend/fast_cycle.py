@@ -84,8 +84,9 @@ def _run_begin(session: Session, payload: bytes, wants_description: bool) -> boo
     """A prepared BEGIN's whole cycle, answered here (it sends nothing to the nodes)."""
     statement = session.cycle_statement(payload)
     runner = session.runner
-    if statement is None or runner is None or statement.described is None or statement.described[0]:
-        return False
+    if statement is None or runner is None or statement.described is None or statement.described[0] \
+            or session.coord.settings.idle_in_transaction_timeout > 0:
+        return False  # (that timer runs in the task, from the block's first wait on)
     bind = parse_bind(payload)  # a malformed Bind is the same violation either way
     if bind.params or bind.portal:
         return False  # on_bind reports PostgreSQL's error
