@@ -112,6 +112,36 @@ def test_block_statements_after_the_first_on_a_node(conn: psycopg.Connection) ->
     assert conn.execute(select, (12,), prepare=True).fetchall() == [(126,)]
 
 
+def test_a_blocks_first_statement_on_a_node(gridpg_cluster: Cluster, datanodes: dict[str, str],
+                                           conn: psycopg.Connection) -> None:
+    """A block's first statement on a node runs from callbacks too (the remote block opened
+    pipelined, its answer swallowed there): two nodes written in one block commit with
+    2PC, a rolled-back block leaves nothing, no transaction is left prepared."""
+    update = "UPDATE fc SET bal = bal + %s WHERE id = %s"
+    keys = (31, 32, 33, 34, 35, 36)  # both nodes among them (12 shards over 2 groups)
+    for key in keys:
+        conn.execute(update, (0, key), prepare=True)  # planned; connections set up
+    time.sleep(1.5)  # the counts of those flushed (once a second)
+    before = scrape(gridpg_cluster)
+    conn.execute("BEGIN")
+    conn.execute(update, (5, 31), prepare=True)
+    conn.execute("ROLLBACK")
+    assert _counted(gridpg_cluster, before, "callback", 1) >= 1
+    for _ in range(3):
+        with conn.transaction():
+            for key in keys:
+                conn.execute(update, (1, key), prepare=True)
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+        for key in keys:
+            conn.execute(update, (100, key), prepare=True)
+        conn.execute("SELECT 1 / 0 FROM fc WHERE id = %s", (31,), prepare=True)
+    rows = conn.execute("SELECT id, bal FROM fc WHERE id BETWEEN 31 AND 36 ORDER BY id").fetchall()
+    assert rows == [(key, key * 10 + 3) for key in keys]
+    for dsn in datanodes.values():
+        with psycopg.connect(dsn, autocommit=True) as node:
+            assert node.execute("SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'gridpg\\_%'").fetchone() == (0,)
+
+
 def test_prepared_begin(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
     """pgbench -M prepared prepares BEGIN too: answered from callbacks, it opens the block
     as the task's path does (the client sees 'T'; a ROLLBACK undoes what followed); inside
@@ -126,7 +156,13 @@ def test_prepared_begin(gridpg_cluster: Cluster, conn: psycopg.Connection) -> No
         raw.exec_prepared(b"upd_fc", [b"21"])
         raw.exec_prepared(b"upd_fc", [b"21"])
         assert raw.exec_(b"ROLLBACK").command_status == b"ROLLBACK"
+    time.sleep(1.5)  # the counts of those flushed (once a second)
     before = scrape(gridpg_cluster)
+    for _ in range(3):  # (a BEGIN with the catalog check due goes to the task, which makes it)
+        raw.exec_(b"SELECT 1")  # the catalog check made, if due
+        assert raw.exec_prepared(b"begin_fc", []).command_status == b"BEGIN"
+        assert raw.exec_(b"ROLLBACK").command_status == b"ROLLBACK"
+    assert _counted(gridpg_cluster, before, "callback", 1) >= 1  # the BEGIN
     assert raw.exec_prepared(b"begin_fc", []).command_status == b"BEGIN"
     again = raw.exec_prepared(b"begin_fc", [])  # inside the block: PostgreSQL's warning
     assert again.command_status == b"BEGIN"

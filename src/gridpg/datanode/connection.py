@@ -303,6 +303,13 @@ class BackendConnection:
         self.cycle_parsed.clear()
         self.in_cycle = False
 
+    def swallow_ready(self, status: bytes) -> None:
+        """A relay took the ReadyForQuery of an answer nobody reads (`send_ahead`), as
+        `_swallow_skipped` takes it."""
+        self.txn_status = status
+        self.skip_results -= 1
+        self._proto.awaiting_ready -= 1
+
     def abandon_relay(self, unread: bytes) -> None:
         """Back to the frame queue, with the bytes the relay did not take (readers go on
         from there as if no relay had been)."""

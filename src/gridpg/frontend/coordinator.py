@@ -81,6 +81,13 @@ class GtmCommitLog(CommitLog):
         self._next += 1
         return gxid
 
+    def next_gxid_now(self) -> int | None:
+        if self._next >= self._end:
+            return None
+        gxid = self._next
+        self._next += 1
+        return gxid
+
     async def log_commit(self, gid: str, nodes: list[str]) -> None:
         await self.gtm.txn_log_commit(gid, nodes, self._take_forgets())
 

@@ -43,6 +43,7 @@ _SKIP_SIMPLE = frozenset((0x31, 0x32, 0x33, 0x6E))
 _END = frozenset((0x43, 0x49))  # CommandComplete, EmptyQueryResponse
 _READY = 0x5A
 _READY_SIZE = 6
+_ERROR = 0x45
 
 
 def start(session: Session) -> bool:
@@ -151,6 +152,7 @@ class FastCycle:
         buf = self.pending + data if self.pending else data
         self.pending = b""
         send = self.session.send
+        conn = self.conn
         relayed, skipped = (_RELAY_SIMPLE, _SKIP_SIMPLE) if self.simple else (_RELAY, _SKIP)
         size = len(buf)
         pos = 0
@@ -160,6 +162,14 @@ class FastCycle:
             end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
             if end > size:
                 break
+            if conn.skip_results:  # first the answer to the remote block's pipelined BEGIN
+                if kind == _ERROR:  # the task's reader raises it (BackendConnection._drain_skipped)
+                    self._hand_back(buf[pos:])
+                    return
+                if kind == _READY:
+                    conn.swallow_ready(buf[end - 1 : end])
+                pos = end
+                continue
             if kind in relayed:
                 if first < 0:
                     first = pos

@@ -86,6 +86,10 @@ class CommitLog:
     async def next_gxid(self) -> int:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def next_gxid_now(self) -> int | None:
+        """A GXID when one is at hand without waiting (a range taken before), else None."""
+        return None
+
     async def log_commit(self, gid: str, nodes: list[str]) -> None:  # pragma: no cover
         raise NotImplementedError
 
@@ -283,11 +287,33 @@ class DistributedTransaction:
         part = self.participants.get(node)
         if part is not None:
             return part.conn if part.conn.is_quiet else None
-        if self.in_block or node in self.pinned:
-            return None  # a block's first statement on a node opens the remote block (a GXID)
+        if node in self.pinned:
+            return None
+        if self.in_block:
+            return self._join_now(node, setup_now)
         conn = self.pools.pool(node).take_matching(setup_now)
         if conn is not None:
             self.participants[node] = Participant(conn)
+        return conn
+
+    def _join_now(self, node: str, setup_now: Callable[[BackendConnection], bool]) -> BackendConnection | None:
+        """`_join` inside a block where nothing needs waiting: no cluster-wide snapshot to
+        take, a GXID at hand, a pooled connection in the session's state. Its remote block
+        is opened pipelined (`send_ahead`): the connection's reader swallows that answer."""
+        local = self.local_nodes
+        if (self.serializable and node not in local and any(n not in local for n in self.participants)) \
+                or self._wants_cluster_snapshot(node) or (self.cluster_snapshot and node not in local):
+            return None  # _join raises, or takes the snapshot first
+        if self.gxid is None:
+            self.gxid = self.commit_log.next_gxid_now()
+            if self.gxid is None:
+                return None
+        conn = self.pools.pool(node).take_matching(setup_now)
+        if conn is None:
+            return None
+        self._open_remote_block(conn, labeled=node not in local)
+        self.participants[node] = Participant(conn)
+        self._note_joined(node)
         return conn
 
     def take_alone(self, node: str, setup_now: Callable[[BackendConnection], bool]) -> BackendConnection | None:
@@ -347,10 +373,14 @@ class DistributedTransaction:
                 pool.discard(conn)
             raise
         self.participants[node] = Participant(conn)
+        self._note_joined(node)
+        return conn
+
+    def _note_joined(self, node: str) -> None:
+        """A REPEATABLE READ block's first datanode snapshot: the shard switches seen then."""
         if (self.moved_since is None and self.switch_count is not None and self.in_block
                 and node not in self.local_nodes and self.effective_isolation == snapshot.REPEATABLE_READ):
             self.moved_since = self.switch_count()
-        return conn
 
     async def _acquire(self, node: str, wanted: object = None) -> tuple[NodePool, BackendConnection]:
         """A connection to the node's current primary (an idle one already set up as
