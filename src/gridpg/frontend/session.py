@@ -350,6 +350,8 @@ class Session:
                     return frame
                 if self.stream.eof:
                     raise ClientClosed()
+                if self.stream.needs_drain:
+                    await self.flush()  # a client not reading its answers: no more until it does
                 await self.stream.wait_data()
                 handover = self.handover
                 if handover is not None:
@@ -368,7 +370,7 @@ class Session:
         if self.cycle is not None:
             return  # the answer in flight comes first; its end pumps again
         if self.fast_cycles and not self.skip_until_sync and self.handover is None \
-                and fast_cycle.start(self):
+                and not self.stream.needs_drain and fast_cycle.start(self):
             return
         if self.frames.buffered() or self.stream.eof or self.handover is not None:
             self.stream.wake()
