@@ -41,6 +41,9 @@ FENCE_FAILURES = Counter("gridpg_fence_failures", "Statements failed with 40001 
                          ["reason"])
 SHARD_HOLD_WAIT_SECONDS = Histogram("gridpg_shard_hold_wait_seconds", "Time statements waited for an "
                                     "online move's switch, by outcome", ["outcome"], buckets=_LATENCY_BUCKETS)
+FAST_CYCLES = Counter("gridpg_fast_cycles", "Routed statements run from callbacks (frontend/fast_cycle.py), "
+                      "by who relayed the answer: the callback, or the session's task (an error, a "
+                      "notice, a lost node)", ["relayed_by"])
 PRIMARY_CHANGES = Counter("gridpg_primary_changes", "Datanode group primaries switched (failovers seen)",
                           ["group"])
 
@@ -104,11 +107,13 @@ class Counts:
 
 ROUTER = Tally("router")  # the fast paths (frontend/statements.py)
 COMMIT_COUNTS = Counts(COMMITS)  # DistributedTransaction.commit's outcomes
+FAST_CYCLE_COUNTS = Counts(FAST_CYCLES)  # "callback" or "task"
 
 
 def flush_tallies() -> None:
     ROUTER.flush()
     COMMIT_COUNTS.flush()
+    FAST_CYCLE_COUNTS.flush()
 
 
 def serve(host: str, port: int) -> None:

@@ -42,7 +42,7 @@ async def main(directory: str, port: int, count_file: str, cert_dir: str | None)
     loop.add_signal_handler(signal.SIGUSR1, lambda: Path(count_file).write_text(str(calls)))
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    server = await asyncio.start_server(coordinator.handle_client, "127.0.0.1", port)
+    server = await coordinator.start_server("127.0.0.1", port)
     async with server:
         await stop.wait()
 

@@ -13,6 +13,7 @@ import collections
 import hashlib
 import os
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from scramp import ScramClient
 
@@ -72,8 +73,18 @@ class QueryResult:
     tag: str = ""
 
 
+class ReplyRelay(Protocol):
+    """Takes a connection's bytes as they arrive, instead of its frame queue (a routed
+    cycle answered from callbacks, frontend/fast_cycle.py)."""
+
+    def on_data(self, data: bytes) -> None: ...
+
+    def on_lost(self) -> None: ...
+
+
 class _Protocol(asyncio.Protocol):
-    """Feeds frames into a queue; wakes the one waiting reader."""
+    """Feeds frames into a queue and wakes the one waiting reader; or, while a `relay` is
+    set, hands it the bytes as they come."""
 
     def __init__(self) -> None:
         self.reader = codec.FrameReader(max_message=1 << 30)
@@ -83,11 +94,15 @@ class _Protocol(asyncio.Protocol):
         self.closed_exc: Exception | None = None
         self.raw = False
         self.awaiting_ready = 0  # ReadyForQuery messages owed by the server
+        self.relay: ReplyRelay | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.relay is not None:
+            self.relay.on_data(data)
+            return
         self.reader.feed(data)
         frames = self.frames
         for frame in self.reader.raw_frames():
@@ -99,6 +114,8 @@ class _Protocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed_exc = exc or ConnectionResetError("server closed the connection")
+        if self.relay is not None:
+            self.relay.on_lost()
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
@@ -264,6 +281,42 @@ class BackendConnection:
         proto = self._proto
         return (proto.awaiting_ready <= 0 and not proto.frames and not self.skip_results
                 and not self.in_cycle and not self.is_closed)
+
+    @property
+    def is_quiet(self) -> bool:
+        """Nothing owed, unread or relayed: a cycle's answer may be taken by a relay."""
+        proto = self._proto
+        return (proto.awaiting_ready <= 0 and not proto.frames and not proto.reader.buffered()
+                and proto.relay is None and not self.skip_results and not self.in_cycle
+                and not self.is_closed)
+
+    def start_relay(self, relay: ReplyRelay) -> None:
+        """From now on the bytes go to `relay` (the connection must be quiet before the send)."""
+        self._proto.relay = relay
+
+    def end_relay(self, status: bytes) -> None:
+        """The relay took the cycle's answer through its ReadyForQuery (`status`)."""
+        proto = self._proto
+        proto.relay = None
+        proto.awaiting_ready -= 1
+        self.txn_status = status
+        self.cycle_parsed.clear()
+        self.in_cycle = False
+
+    def swallow_ready(self, status: bytes) -> None:
+        """A relay took the ReadyForQuery of an answer nobody reads (`send_ahead`), as
+        `_swallow_skipped` takes it."""
+        self.txn_status = status
+        self.skip_results -= 1
+        self._proto.awaiting_ready -= 1
+
+    def abandon_relay(self, unread: bytes) -> None:
+        """Back to the frame queue, with the bytes the relay did not take (readers go on
+        from there as if no relay had been)."""
+        proto = self._proto
+        proto.relay = None
+        if unread:
+            proto.data_received(unread)
 
     def send_ahead(self, sql: str) -> None:  # only on a fresh connection: never in a cycle
         """Send a simple query whose answer nobody reads (it is swallowed by the readers)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 
@@ -50,6 +51,17 @@ class NodePool:
             if not conn.is_closed:
                 return conn
             self._open -= 1
+        return None
+
+    def take_matching(self, accept: Callable[[BackendConnection], bool]) -> BackendConnection | None:
+        """An idle connection that `accept` takes as it is (among the most recent few), or
+        None; no connection is opened and none waited for."""
+        idle = self._idle
+        for index in range(len(idle) - 1, max(-1, len(idle) - 1 - _SCAN), -1):
+            conn = idle[index]
+            if not conn.is_closed and accept(conn):
+                del idle[index]
+                return conn
         return None
 
     async def acquire(self, wanted: object = None) -> BackendConnection:

@@ -131,23 +131,36 @@ class Dispatcher:
                             sync_now: bool) -> None:
         """The prepared fast path on the node the values pin: Bind (+ Sync when `sync_now`)
         sent, the answer relayed; the node's error raised."""
+        conn = await self.runner.txn.connection(group, wants_block=False)
+        self.start_routed_on(conn, group, route, bind_tail, sync_now)
+        await self.finish_routed_on(conn, group, sync_now)
+
+    def start_routed_on(self, conn: BackendConnection, group: str, route: RoutedStatement,
+                        bind_tail: bytes, sync_now: bool) -> None:
+        """`run_routed_on`'s send: the node's Bind + Execute (+ Sync), the cycle noted."""
         runner = self.runner
-        txn = runner.txn
-        conn = await txn.connection(group, wants_block=False)
         if route.writes:
-            txn.mark_written(group)
+            runner.txn.mark_written(group)
         relay.start_routed(conn, route, route.bind_message(bind_tail), sync_now)
         if sync_now:
             runner.presynced.add(group)
         runner.pending_sync[group] = conn
+
+    async def finish_routed_on(self, conn: BackendConnection, group: str, sync_now: bool) -> None:
+        """`run_routed_on`'s receive: the answer relayed, the node's error raised."""
         result = await relay.finish_extended(conn, self.session.send, through_ready=sync_now)
         if result.synced:  # its ReadyForQuery read already: the client's Sync has no read left
-            del runner.pending_sync[group]
-            runner.presynced.discard(group)
+            self.routed_synced(group)
         if result.copy_in or result.extra:
             raise PgError("0A000", "COPY is not supported in the extended query protocol by gridpg")
         if result.error is not None:
             raise result.error
+
+    def routed_synced(self, group: str) -> None:
+        """The node's cycle is over (its ReadyForQuery taken with the answer)."""
+        runner = self.runner
+        del runner.pending_sync[group]
+        runner.presynced.discard(group)
 
     async def run_simple_routed(self, group: str, sql: str, writes: bool,
                                 prepared: tuple[str, tuple[int, ...], list[str | None]] | None) -> None:

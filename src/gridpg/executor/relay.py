@@ -186,7 +186,9 @@ def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, 
 
 
 _DESCRIBE_EXECUTE_SYNC = codec.build_describe("P", "") + codec.build_execute("", 0) + codec.SYNC
-_EXTENDED_ACKS = (0x31, 0x32, 0x6E)  # ParseComplete, BindComplete, NoData: not for a simple client
+# ParseComplete, BindComplete, CloseComplete (a stale name closed first), NoData: not for a
+# simple client
+_EXTENDED_ACKS = (0x31, 0x32, 0x33, 0x6E)
 
 
 def start_simple(conn: BackendConnection, sql: str) -> None:

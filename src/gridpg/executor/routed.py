@@ -70,14 +70,18 @@ class RoutedStatement:
         if self.fixed_group is not None:
             return self.fixed_group
         int_pin = self.int_pin
-        if int_pin is not None and written is None:
+        if int_pin is not None:
             index, groups = int_pin
             raw = params[index] if index < len(params) else None
             # text format, 1-9 ASCII digits: in [0, 2**31) whatever the column's width
             if raw is not None and 0 < len(raw) < 10 and raw.isdigit() \
                     and not (formats[index] if len(formats) > 1 else (formats[0] if formats else 0)):
-                group = groups[shard_for_nonneg_int(int(raw), len(groups))]
-                return group if self.allowed is None or group in self.allowed else None
+                remainder = shard_for_nonneg_int(int(raw), len(groups))
+                group = groups[remainder]
+                if self.allowed is not None and group not in self.allowed:
+                    return None
+                self._note_int_write(remainder, written)
+                return group
         if written is not None:
             return self._agreed(self._literal_group(pin, written) if pin.param < 0
                                 else self._param_group(planner, pin, params, formats, written)
@@ -91,17 +95,27 @@ class RoutedStatement:
         if self.fixed_group is not None:
             return self.fixed_group
         int_pin = self.int_pin
-        if int_pin is not None and written is None and int_pin[0] < len(literals):
+        if int_pin is not None and int_pin[0] < len(literals):
             index, groups = int_pin
             text = literals[index]
             if text is not None and 0 < len(text) < 10 and text.isascii() and text.isdigit():
-                group = groups[shard_for_nonneg_int(int(text), len(groups))]
-                return group if self.allowed is None or group in self.allowed else None
+                remainder = shard_for_nonneg_int(int(text), len(groups))
+                group = groups[remainder]
+                if self.allowed is not None and group not in self.allowed:
+                    return None
+                self._note_int_write(remainder, written)
+                return group
         return self._agreed(
             (pin.group if written is None else self._literal_group(pin, written)) if pin.param < 0
             else self._text_group(planner, pin.table, literals[pin.param], written)
             if pin.param < len(literals) else None
             for pin in self.pins)
+
+    def _note_int_write(self, remainder: int, written: set[tuple[int, int]] | None) -> None:
+        """The int pin's shard among a block's writes, as `_text_group` notes it."""
+        colocation = self.pins[0].table.colocation_id
+        if written is not None and colocation is not None:
+            written.add((colocation, remainder))
 
     @staticmethod
     def _literal_group(pin: Pin, written: set[tuple[int, int]]) -> str | None:

@@ -29,6 +29,7 @@ from gridpg.executor import loopback
 from gridpg.executor.loopback import LoopbackTokens
 from gridpg.executor.routines import RoutineGuard
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
+from gridpg.frontend.client_stream import ClientStream
 from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
@@ -76,6 +77,13 @@ class GtmCommitLog(CommitLog):
             first = await self.gtm.next_gxid(self.RANGE)
             if self._next >= self._end:
                 self._next, self._end = first, first + self.RANGE
+        gxid = self._next
+        self._next += 1
+        return gxid
+
+    def next_gxid_now(self) -> int | None:
+        if self._next >= self._end:
+            return None
         gxid = self._next
         self._next += 1
         return gxid
@@ -628,8 +636,12 @@ class Coordinator:
         session = self.sessions.get(pid)
         if session is None or session.info.backend_key != key or session.runner is None:
             return
-        for part in list(session.runner.txn.participants.values()):
-            await part.conn.send_cancel()
+        conns = [part.conn for part in session.runner.txn.participants.values()]
+        cycle = session.cycle  # a routed cycle from callbacks, on a connection of its own
+        if cycle is not None and cycle.conn not in conns:
+            conns.append(cycle.conn)
+        for conn in conns:
+            await conn.send_cancel()
 
     def cancel_socket(self, worker: int) -> str:
         return str(self.cancel_socket_dir / f"{self.name}.w{worker}.cancel")
@@ -642,7 +654,7 @@ class Coordinator:
         path = self.loopback_socket(self.worker)
         if os.path.exists(path):
             os.unlink(path)
-        return await asyncio.start_unix_server(self.handle_client, path)
+        return await asyncio.get_running_loop().create_unix_server(self.client_protocol, path)
 
     async def _forward_cancel(self, worker: int, pid: int, key: bytes) -> None:
         try:
@@ -680,17 +692,15 @@ class Coordinator:
             pool.release(conn)
         return role_from_row(rows[0] if rows else None)
 
-    async def handle_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            import socket as _socket
+    def client_protocol(self) -> ClientStream:
+        """The protocol of one client connection (the servers' protocol factory)."""
+        return ClientStream(self._new_session, self._run_session)
 
-            try:
-                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
-            except OSError:
-                pass
-        session = Session(self, reader, writer)
-        session.task = asyncio.current_task()  # type: ignore[assignment]
+    def _new_session(self, stream: ClientStream) -> Session:
+        return Session(self, stream)
+
+    async def _run_session(self, session: Session) -> None:
+        session.task = asyncio.current_task()
         self.clients.add(session)
         self.open_connections += 1
         try:
@@ -711,6 +721,10 @@ class Coordinator:
         for session in list(self.clients):
             if not session.established and session.task is not None:
                 session.task.cancel()
+
+    async def start_server(self, host: str, port: int, **kwargs: Any) -> asyncio.AbstractServer:
+        """Serve clients on host:port (kwargs as for loop.create_server)."""
+        return await asyncio.get_running_loop().create_server(self.client_protocol, host, port, **kwargs)
 
     def close(self) -> None:
         if self._standby_task is not None:
@@ -981,8 +995,7 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
         coordinator.cancel_socket_dir = cluster.run_dir
         cancels = await coordinator.serve_forwarded_cancels()
         handovers = await coordinator.serve_loopback_handovers()
-    server = await asyncio.start_server(coordinator.handle_client, host, port, backlog=1024,
-                                        reuse_port=workers > 1)
+    server = await coordinator.start_server(host, port, backlog=1024, reuse_port=workers > 1)
     log.info("coordinator %s worker %d listening on %s:%d", name, worker, host, port)
     metrics_port = cluster.topology.coordinator(name).metrics_port
     if worker == 0 and metrics_port:

@@ -120,7 +120,7 @@ async def _hand_over(session: Session, params: dict[str, str], worker: int) -> N
     if leftover:
         writer.write(leftover)
 
-    async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def pump(src: Any, dst: Any) -> None:  # StreamReader/Writer or the ClientStream
         with contextlib.suppress(ConnectionError, OSError):
             while True:
                 data = await src.read(262144)
@@ -131,7 +131,7 @@ async def _hand_over(session: Session, params: dict[str, str], worker: int) -> N
         with contextlib.suppress(Exception):
             dst.close()
 
-    await asyncio.gather(pump(session.reader, writer), pump(reader, session.writer))
+    await asyncio.gather(pump(session.stream, writer), pump(reader, session.stream))
 
 
 class _LoopbackTxn:

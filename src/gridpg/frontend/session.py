@@ -29,11 +29,13 @@ from gridpg.errors import (
     fatal,
 )
 from gridpg.executor import prepared, routed
+from gridpg.frontend import fast_cycle
 from gridpg.frontend.auth import authenticate
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
 
 if TYPE_CHECKING:
+    from gridpg.frontend.client_stream import ClientStream
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.statements import StatementRunner
 
@@ -85,13 +87,9 @@ class ClientClosed(Exception):
 class Session:
     """Speaks PostgreSQL's protocol with one client."""
 
-    def __init__(
-        self, coordinator: Coordinator, reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> None:
+    def __init__(self, coordinator: Coordinator, stream: ClientStream) -> None:
         self.coord = coordinator
-        self.reader = reader
-        self.writer = writer
+        self.stream = stream
         self.frames = codec.FrameReader(max_message=coordinator.settings.max_message)
         self.info = SessionInfo()
         self.out: list[bytes] = []
@@ -101,6 +99,12 @@ class Session:
         self.runner: StatementRunner | None = None
         self.task: asyncio.Task[None] | None = None  # the client's task (ended at shutdown)
         self.established = False  # AuthenticationOk and ReadyForQuery sent
+        # While the message loop waits for the client, data_received may run routed cycles
+        # (`pump`, frontend/fast_cycle.py): `fast_cycles` allows it, `cycle` is the one whose
+        # answer is awaited, `handover` one whose answer the task must finish.
+        self.fast_cycles = False
+        self.cycle: fast_cycle.FastCycle | None = None
+        self.handover: fast_cycle.FastCycle | None = None
 
     # -- output ------------------------------------------------------------------------
 
@@ -109,11 +113,11 @@ class Session:
 
     async def flush(self) -> None:
         if self.out:
-            self.writer.write(b"".join(self.out))
+            self.stream.write(b"".join(self.out))
             self.out.clear()
         # uvloop writes at once; only a backlog (a slow client) needs the wait.
-        if self.writer.transport.get_write_buffer_size() or self.writer.transport.is_closing():
-            await self.writer.drain()
+        if self.stream.needs_drain:
+            await self.stream.drain()
 
     def send_ready(self) -> None:
         status = self.runner.txn_status() if self.runner is not None else b"I"
@@ -155,7 +159,7 @@ class Session:
 
     @property
     def client_addr(self) -> str | None:
-        peer = self.writer.get_extra_info("peername")
+        peer = self.stream.get_extra_info("peername")
         return str(peer[0]) if isinstance(peer, tuple) and peer else None
 
     @property
@@ -180,7 +184,7 @@ class Session:
             self.runner = None
         self.coord.forget_session(self)
         try:
-            self.writer.close()
+            self.stream.close()
         except Exception:  # noqa: BLE001 - the transport may be gone already
             pass
 
@@ -197,20 +201,18 @@ class Session:
             frame = self.frames.next_frame()
             if frame is not None:
                 return frame
-            data = await self.reader.read(262144)
-            if not data:
+            if self.stream.eof:
                 raise ClientClosed()
-            self.frames.feed(data)
+            await self.stream.wait_data()
 
     async def read_startup_packet(self) -> bytes:
         while True:
             packet = self.frames.next_startup()
             if packet is not None:
                 return packet
-            data = await self.reader.read(65536)
-            if not data:
+            if self.stream.eof:
                 raise ClientClosed()
-            self.frames.feed(data)
+            await self.stream.wait_data()
 
     # -- startup -----------------------------------------------------------------------
 
@@ -225,8 +227,7 @@ class Session:
                 await self._negotiate_ssl()
                 continue
             if startup.code == codec.GSSENC_REQUEST:
-                self.writer.write(b"N")
-                await self.writer.drain()
+                self.stream.write(b"N")
                 continue
             break
         else:
@@ -243,12 +244,10 @@ class Session:
     async def _negotiate_ssl(self) -> None:
         context = self.coord.ssl_context
         if context is None or self.frames.buffered():
-            self.writer.write(b"N")
-            await self.writer.drain()
+            self.stream.write(b"N")
             return
-        self.writer.write(b"S")
-        await self.writer.drain()
-        await self.writer.start_tls(context)
+        self.stream.write(b"S")
+        await self.stream.start_tls(context)
 
     async def _begin_session(self, params: dict[str, str]) -> None:
         user = params.get("user", "")
@@ -286,10 +285,9 @@ class Session:
         await self.flush()
 
     def _send_now(self, data: bytes) -> None:
-        self.writer.write(data)
+        self.stream.write(data)
 
     async def _read_password(self) -> bytes:
-        await self.writer.drain()
         kind, payload = await self.read_frame()
         if kind != 0x70:  # 'p'
             raise ProtocolViolation(f"expected password response, got message type {chr(kind)!r}")
@@ -341,6 +339,42 @@ class Session:
             except ProtocolViolation:
                 raise
 
+    async def _read_idle(self) -> tuple[int, bytes]:
+        """`read_frame` for the message loop: while it waits, routed cycles may run from the
+        client's and the node's callbacks (`pump`); one they hand back is finished here."""
+        self.fast_cycles = self.runner is not None and not self.runner.is_loopback
+        try:
+            while True:
+                frame = self.frames.next_frame()
+                if frame is not None:
+                    return frame
+                if self.stream.eof:
+                    raise ClientClosed()
+                if self.stream.needs_drain:
+                    await self.flush()  # a client not reading its answers: no more until it does
+                await self.stream.wait_data()
+                handover = self.handover
+                if handover is not None:
+                    self.handover = None
+                    self.fast_cycles = False
+                    await self.finish_cycle(handover)
+                    self.fast_cycles = True
+        finally:
+            self.fast_cycles = False
+            if self.cycle is not None:  # cancelled while a node's answer is awaited
+                self.cycle.abandon()
+
+    def pump(self) -> None:
+        """The stream has news while the task waits: start the routed cycle the client sent,
+        if it can run from callbacks, else wake the task for what is buffered (or the end)."""
+        if self.cycle is not None:
+            return  # the answer in flight comes first; its end pumps again
+        if self.fast_cycles and not self.skip_until_sync and self.handover is None \
+                and not self.stream.needs_drain and fast_cycle.start(self):
+            return
+        if self.frames.buffered() or self.stream.eof or self.handover is not None:
+            self.stream.wake()
+
     async def explain(self, error: PgError) -> PgError:
         """The error as the client should see it (a deadlock victim's cancel is 40P01)."""
         if self.runner is None:
@@ -350,7 +384,7 @@ class Session:
     async def _read_with_idle_timeout(self, timeout: float) -> tuple[int, bytes]:
         in_txn = self.runner is not None and self.runner.txn_status() != b"I"
         if not in_txn or timeout <= 0:
-            return await self.read_frame()
+            return await self._read_idle()
         try:
             return await asyncio.wait_for(self.read_frame(), timeout)
         except TimeoutError:
@@ -436,36 +470,13 @@ class Session:
         would have been answered the same one by one; False (nothing consumed or sent):
         the messages go through their handlers."""
         wants_description = self.frames.cycle_after_bind()
+        planned = self.plan_cycle(payload, wants_description) if wants_description is not None else None
+        if planned is None:
+            return False
+        route, group, description = planned
         runner = self.runner
-        if wants_description is None or runner is None or payload[:1] != b"\0":
-            return False
-        end = payload.find(b"\0", 1)
-        try:
-            statement = self.statements.get(payload[1:end].decode()) if end > 0 else None
-        except UnicodeDecodeError:
-            return False
-        route = runner.cycle_route(statement) if statement is not None else None
-        if route is None or statement is None or (wants_description and statement.described is None):
-            return False
-        bind = codec.parse_bind(payload)  # a malformed Bind is the same violation either way
-        described = statement.described
-        if len(bind.params) != len(described[0] if described is not None else statement.param_oids):
-            return False  # on_bind reports PostgreSQL's error
-        try:
-            description = self._portal_description(statement, described[1], bind.result_formats) \
-                if wants_description and described is not None else b""
-        except PgError:
-            return False  # on_describe reports it (and the Execute is skipped)
-        planner = self.coord.planner
-        txn = self.runner.txn
-        written = txn.shard_writes if route.writes and txn.in_block else None
-        group = route.group_for(planner, bind.params, bind.param_formats, written) if planner is not None else None
-        if group is None:
-            return False
-        self.frames.skip_buffered()
-        self.portals.pop("", None)  # this Bind replaces the unnamed portal; Sync closes it
-        self.send(codec.BIND_COMPLETE)
-        self.send(description)
+        assert runner is not None
+        self.open_cycle(description)
         try:
             await runner.execute_cycle(route, group, routed.bind_tail(payload))
         except PgError as exc:
@@ -474,6 +485,86 @@ class Session:
             self.send((await self.explain(exc)).to_message())
         await self.on_sync(b"")
         return True
+
+    def plan_cycle(self, payload: bytes, wants_description: bool) -> tuple[routed.RoutedStatement, str, bytes] | None:
+        """Whether a whole cycle (`routed_cycle`) may run as one: its plan, node group and
+        the description the client gets; None: message by message."""
+        runner = self.runner
+        statement = self.cycle_statement(payload)
+        if runner is None:
+            return None
+        route = runner.cycle_route(statement) if statement is not None else None
+        if route is None or statement is None or (wants_description and statement.described is None):
+            return None
+        bind = codec.parse_bind(payload)  # a malformed Bind is the same violation either way
+        described = statement.described
+        if len(bind.params) != len(described[0] if described is not None else statement.param_oids):
+            return None  # on_bind reports PostgreSQL's error
+        try:
+            description = self._portal_description(statement, described[1], bind.result_formats) \
+                if wants_description and described is not None else b""
+        except PgError:
+            return None  # on_describe reports it (and the Execute is skipped)
+        planner = self.coord.planner
+        txn = runner.txn
+        written = txn.shard_writes if route.writes and txn.in_block else None
+        group = route.group_for(planner, bind.params, bind.param_formats, written) if planner is not None else None
+        return None if group is None else (route, group, description)
+
+    def cycle_statement(self, payload: bytes) -> PreparedStatement | None:
+        """The statement a Bind of the unnamed portal names (None: another portal, or none)."""
+        if payload[:1] != b"\0":
+            return None
+        end = payload.find(b"\0", 1)
+        try:
+            return self.statements.get(payload[1:end].decode()) if end > 0 else None
+        except UnicodeDecodeError:
+            return None
+
+    def open_cycle(self, description: bytes) -> None:
+        """The cycle's messages are consumed: the client's BindComplete and description."""
+        self.frames.skip_buffered()
+        self.portals.pop("", None)  # this Bind replaces the unnamed portal; Sync closes it
+        self.send(codec.BIND_COMPLETE)
+        self.send(description)
+
+    async def finish_cycle(self, cycle: fast_cycle.FastCycle) -> None:
+        """A statement started from callbacks whose answer was not the plain one: relayed
+        here as `routed_cycle` or `on_query` relays it (an error, a notice, a lost node)."""
+        assert self.runner is not None
+        try:
+            if cycle.simple:
+                await self.runner.finish_query(cycle)
+            else:
+                await self.runner.finish_cycle(cycle)
+        except PgError as exc:
+            if exc.is_fatal:
+                raise
+            self.send((await self.explain(exc)).to_message())
+        if cycle.simple:
+            self.send_ready()
+            await self.flush()
+        else:
+            await self.on_sync(b"")
+
+    def query_synced(self) -> None:
+        """A simple Query run from callbacks is over: its ReadyForQuery, and the answer out."""
+        self.send_ready()
+        self.stream.write(b"".join(self.out))
+        self.out.clear()
+
+    def cycle_synced(self) -> None:
+        """A cycle run from callbacks is over on its node: the client's Sync, answered."""
+        runner = self.runner
+        assert runner is not None
+        self.skip_until_sync = False
+        runner.txn.release_if_idle()
+        self.portals.pop("", None)
+        if not runner.in_block():
+            self.portals.clear()
+        self.send_ready()
+        self.stream.write(b"".join(self.out))
+        self.out.clear()
 
     @staticmethod
     def _portal_description(statement: PreparedStatement, row_desc: bytes | None,

@@ -32,6 +32,7 @@ from gridpg.errors import (
     PgError,
     notice,
 )
+from gridpg.executor import relay, routed
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
@@ -53,6 +54,7 @@ from gridpg.txn.transaction import DistributedTransaction, TxnState
 if TYPE_CHECKING:
     from gridpg.executor.shard_hold import ShardHold
     from gridpg.frontend.coordinator import Coordinator
+    from gridpg.frontend.fast_cycle import FastCycle
     from gridpg.frontend.session import Portal, PreparedStatement, Session
     from gridpg.planner.context import CatalogView, SessionView
     from gridpg.planner.router import RouterSpec
@@ -479,6 +481,75 @@ class StatementRunner:
         _count_routed(started)
         return True
 
+    def start_query_now(self, sql: str) -> tuple[BackendConnection, bool, str, bool] | None:
+        """`simple_query`'s fast path (`_query_routed`) where nothing needs waiting
+        (frontend/fast_cycle.py): one statement, its literal-free form planned already and
+        known to prepare on the nodes, its node's connection at hand; the statement sent.
+        (connection, alone, group, writes); None: nothing taken or sent. It ends with
+        `query_synced` or `finish_query` (see `start_cycle_now` for "alone")."""
+        statements = sqlparse.split(sql)
+        txn = self.txn
+        if len(statements) != 1 or self.shard_checks_due or self.private_snapshot is not None \
+                or self.coord.read_only or self.temps.pinned or txn.state is TxnState.FAILED \
+                or (not txn.in_block and (self.coord.pause_gate.is_closed_for(self.session)
+                                          or (not txn.participants and self.coord.is_epoch_check_due()))):
+            return None
+        statement = statements[0]
+        form = normalize_literals(statement)
+        if form is None:
+            return None
+        text, literals = form
+        cached = self._simple_routes.get(text)
+        planner = self.coord.planner
+        if cached is None or planner is None \
+                or cached[0] != (self.coord.snapshot, self.settings_generation, self.temps.names) \
+                or not isinstance(cached[1], RoutedStatement):
+            return None
+        route = cached[1]
+        group = route.group_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
+        types = literal_types(statement, text) if group is not None else None
+        if types is None or len(types) != len(literals) or routed.PREPARABLE.get((text, types)) is not True:
+            return None
+        alone = not txn.in_block and not txn.participants and group not in txn.pinned
+        conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)
+        if conn is None:
+            return None
+        self._note_statement(sql)
+        self._running += 1
+        self.current_sql = statement
+        if route.writes and not alone:
+            txn.mark_written(group)
+        relay.start_simple_prepared(conn, text, types, literals)
+        return conn, alone, group, route.writes
+
+    def query_synced(self, cycle: FastCycle) -> None:
+        """A statement from `start_query_now` answered whole (its ReadyForQuery taken)."""
+        if cycle.alone:
+            self.txn.give_back_alone(cycle.group, cycle.conn)
+        _count_routed(cycle.started)
+        self.txn.release_if_idle()
+        self._running -= 1
+
+    async def finish_query(self, cycle: FastCycle) -> None:
+        """The rest of a statement from `start_query_now` that the task takes over (as
+        `_query_routed` and `simple_query` finish it)."""
+        self.adopt_cycle(cycle)
+        try:
+            try:
+                result = await relay.finish_simple(cycle.conn, self.session.send)
+                if result.copy_in:
+                    result = await self.dispatcher.relay_copy_in(cycle.conn, result)
+                if result.error is not None:
+                    raise result.error
+            except PgError as exc:
+                metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
+                await self._statement_failed()
+                raise
+            _count_routed(cycle.started)
+            self.txn.release_if_idle()
+        finally:
+            self._running -= 1
+
     async def _simple_route(self, text: str) -> RoutedStatement | None:
         snapshot = self.coord.snapshot
         key = (snapshot, self.settings_generation, self.temps.names)
@@ -564,13 +635,105 @@ class StatementRunner:
         try:
             await self.dispatcher.run_routed_on(group, route, bind_tail, sync_now=True)
         except PgError as exc:
-            metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
-            if self.txn.in_block:
-                self.txn.fail()
+            self._cycle_failed(exc)
             raise
         finally:
             self._running -= 1
         _count_routed(started)
+
+    def start_cycle_now(self, route: RoutedStatement, group: str,
+                        bind_tail: bytes) -> tuple[BackendConnection, bool] | None:
+        """`execute_cycle`'s send where the node's connection is at hand without waiting
+        (frontend/fast_cycle.py): (the connection, whether it runs alone); None: nothing
+        taken or sent. Alone: one statement outside any transaction, on a pooled connection
+        kept out of the transaction's bookkeeping (no participant, no pending Sync) until it
+        goes back to its pool (`cycle_synced`) or joins them (`adopt_cycle`)."""
+        txn = self.txn
+        alone = not txn.in_block and not txn.participants and group not in txn.pinned
+        conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)
+        if conn is None:
+            return None
+        self.current_sql = route.sql
+        self._running += 1
+        if alone:
+            relay.start_routed(conn, route, route.bind_message(bind_tail), True)
+        else:
+            self.dispatcher.start_routed_on(conn, group, route, bind_tail, sync_now=True)
+        return conn, alone
+
+    def begin_now(self, sql: str) -> bytes | None:
+        """A client's prepared BEGIN run from callbacks (frontend/fast_cycle.py): what
+        `run` does for it, where nothing needs waiting (no pause gate closed, no shard
+        check or catalog check due, no block open); its CommandComplete, or None: nothing
+        done. A BEGIN sends nothing to the nodes (each joins at its first statement)."""
+        txn = self.txn
+        if txn.in_block or self._running or self.pending_sync or self.coord.read_only \
+                or self.shard_checks_due or self.coord.pause_gate.is_closed_for(self.session) \
+                or (not txn.participants and self.coord.is_epoch_check_due()):
+            return None
+        try:
+            control, setting = classify(sql)
+        except PgError:
+            return None
+        if control is None or control.kind != "begin" or setting is not None:
+            return None
+        self._note_statement(sql)
+        self.current_sql = sql
+        self.temps.transaction_ended()
+        self.implicit_block = False
+        txn.begin(control.begin_sql)
+        return codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN")
+
+    def cycle_synced(self, cycle: FastCycle) -> None:
+        """A cycle from `start_cycle_now` answered whole (its ReadyForQuery taken)."""
+        if cycle.alone:
+            self.txn.give_back_alone(cycle.group, cycle.conn)
+        else:
+            self.dispatcher.routed_synced(cycle.group)
+        self._running -= 1
+        _count_routed(cycle.started)
+
+    def adopt_cycle(self, cycle: FastCycle) -> None:
+        """A cycle run alone whose answer is left to the task (or to the close's Sync): it
+        joins the transaction's bookkeeping as `run_routed_on` would have joined it."""
+        if not cycle.alone:
+            return
+        cycle.alone = False
+        self.txn.adopt(cycle.group, cycle.conn, cycle.writes)
+        if not cycle.simple:  # a simple statement's answer ends with its own ReadyForQuery
+            self.pending_sync[cycle.group] = cycle.conn
+            self.presynced.add(cycle.group)
+
+    async def finish_cycle(self, cycle: FastCycle) -> None:
+        """The rest of a cycle from `start_cycle_now` that the task takes over."""
+        self.adopt_cycle(cycle)
+        try:
+            await self.dispatcher.finish_routed_on(cycle.conn, cycle.group, sync_now=True)
+        except PgError as exc:
+            self._cycle_failed(exc)
+            raise
+        finally:
+            self._running -= 1
+        _count_routed(cycle.started)
+
+    def abandon_cycle(self, cycle: FastCycle) -> None:
+        """A cycle from `start_cycle_now` whose answer nobody will relay (the session ends):
+        its node is left to the Sync of the session's close."""
+        self.adopt_cycle(cycle)
+        self._running -= 1
+
+    def _cycle_failed(self, exc: PgError) -> None:
+        metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
+        if self.txn.in_block:
+            self.txn.fail()
+
+    def _setup_now(self, conn: BackendConnection) -> bool:
+        """`_setup_connection` where it has nothing to send: the connection is in the
+        session's state already (its catalog epoch noted); False: it is not."""
+        if conn.session_state != self.state.tag(conn.address.user, at_transaction_start=self.txn.in_block):
+            return False
+        conn.note_catalog_epoch(self.coord.snapshot.epoch if self.coord.snapshot is not None else 0)
+        return True
 
     async def _routed(self, statement: PreparedStatement) -> RoutedStatement | None:
         """The statement's fast-path plan for the current catalog and settings, made once."""
@@ -662,7 +825,7 @@ class StatementRunner:
         await self._pass_pause_gate(request.sql)
         if self.shard_checks_due and self.session is not self.coord.pause_gate.pauser:
             await shard_gate.pass_hold(self, request)
-        if self.txn.in_block:
+        if self.txn.in_block and classify(request.sql) == (None, None):  # (BEGIN, COMMIT, SET write nothing)
             shard_gate.note_writes(self, request)
         if not self._running:
             self._note_statement(request.sql)

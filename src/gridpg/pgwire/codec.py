@@ -110,6 +110,39 @@ class FrameReader:
             return None
         return described
 
+    def peek_bind_cycle(self) -> tuple[bytes, bool] | None:
+        """The buffered bytes as exactly Bind + [Describe of the unnamed portal] + Execute of
+        the unnamed portal, no row limit + Sync: (the Bind's payload, whether the Describe is
+        there); None for anything else. Nothing is consumed."""
+        buf, pos = self._buf, self._pos
+        size = len(buf)
+        if size - pos < 5 or buf[pos] != 0x42:
+            return None
+        (length,) = _I32.unpack_from(buf, pos + 1)
+        end = pos + 1 + length
+        if length < 4 or length > self.max_message or end > size:
+            return None
+        if size - end == len(_EXECUTE_SYNC) and buf.startswith(_EXECUTE_SYNC, end):
+            return bytes(buf[pos + 5 : end]), False
+        if size - end == len(_DESCRIBE_UNNAMED_PORTAL) + len(_EXECUTE_SYNC) \
+                and buf.startswith(_DESCRIBE_UNNAMED_PORTAL, end) \
+                and buf.startswith(_EXECUTE_SYNC, end + len(_DESCRIBE_UNNAMED_PORTAL)):
+            return bytes(buf[pos + 5 : end]), True
+        return None
+
+    def peek_query(self) -> bytes | None:
+        """The buffered bytes as exactly one simple Query: its text's bytes (to the first
+        NUL); None for anything else. Nothing is consumed."""
+        buf, pos = self._buf, self._pos
+        size = len(buf)
+        if size - pos < 6 or buf[pos] != 0x51:
+            return None
+        (length,) = _I32.unpack_from(buf, pos + 1)
+        if pos + 1 + length != size or length > self.max_message:
+            return None
+        end = buf.find(b"\0", pos + 5)
+        return bytes(buf[pos + 5 : end]) if end >= 0 else None
+
     def skip_buffered(self) -> None:
         """Drop every buffered byte (the cycle `cycle_after_bind` read)."""
         self._buf.clear()

@@ -86,6 +86,10 @@ class CommitLog:
     async def next_gxid(self) -> int:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def next_gxid_now(self) -> int | None:
+        """A GXID when one is at hand without waiting (a range taken before), else None."""
+        return None
+
     async def log_commit(self, gid: str, nodes: list[str]) -> None:  # pragma: no cover
         raise NotImplementedError
 
@@ -283,6 +287,56 @@ class DistributedTransaction:
                           hint="retry the transaction")
         return await self._join(node, wants_block)
 
+    def connection_now(self, node: str, setup_now: Callable[[BackendConnection], bool]) -> BackendConnection | None:
+        """`connection(node, wants_block=False)` where it needs no waiting, else None with
+        nothing taken: the node's participant connection with nothing owed or unread on
+        it; outside a block, an idle pooled connection that `setup_now` finds in the
+        session's state already (no RESET/SET to send), which joins as `_join` would join it."""
+        part = self.participants.get(node)
+        if part is not None:
+            return part.conn if part.conn.is_quiet else None
+        if node in self.pinned:
+            return None
+        if self.in_block:
+            return self._join_now(node, setup_now)
+        conn = self.pools.pool(node).take_matching(setup_now)
+        if conn is not None:
+            self.participants[node] = Participant(conn)
+        return conn
+
+    def _join_now(self, node: str, setup_now: Callable[[BackendConnection], bool]) -> BackendConnection | None:
+        """`_join` inside a block where nothing needs waiting: no cluster-wide snapshot to
+        take, a GXID at hand, a pooled connection in the session's state. Its remote block
+        is opened pipelined (`send_ahead`): the connection's reader swallows that answer."""
+        local = self.local_nodes
+        if (self.serializable and node not in local and any(n not in local for n in self.participants)) \
+                or self._wants_cluster_snapshot(node) or (self.cluster_snapshot and node not in local):
+            return None  # _join raises, or takes the snapshot first
+        if self.gxid is None:
+            self.gxid = self.commit_log.next_gxid_now()
+            if self.gxid is None:
+                return None
+        conn = self.pools.pool(node).take_matching(setup_now)
+        if conn is None:
+            return None
+        self._open_remote_block(conn, labeled=node not in local)
+        self.participants[node] = Participant(conn)
+        self._note_joined(node)
+        return conn
+
+    def take_alone(self, node: str, setup_now: Callable[[BackendConnection], bool]) -> BackendConnection | None:
+        """For one statement outside any block, with no participant: an idle pooled
+        connection that `setup_now` finds in the session's state, kept out of the
+        participants; it goes back with `give_back_alone` or joins them with `adopt`."""
+        return self.pools.pool(node).take_matching(setup_now)
+
+    def give_back_alone(self, node: str, conn: BackendConnection) -> None:
+        self._give_back(node, conn)
+
+    def adopt(self, node: str, conn: BackendConnection, wrote: bool) -> None:
+        """A connection taken by `take_alone` joins the participants (as `_join` joins one)."""
+        self.participants[node] = Participant(conn, wrote=wrote)
+
     async def _take_cluster_snapshot(self) -> None:
         """Open the block on every datanode (connections taken outside the fence), then
         take each node's snapshot with `SELECT 1` under the snapshot fence."""
@@ -327,10 +381,14 @@ class DistributedTransaction:
                 pool.discard(conn)
             raise
         self.participants[node] = Participant(conn)
+        self._note_joined(node)
+        return conn
+
+    def _note_joined(self, node: str) -> None:
+        """A REPEATABLE READ block's first datanode snapshot: the shard switches seen then."""
         if (self.moved_since is None and self.switch_count is not None and self.in_block
                 and node not in self.local_nodes and self.effective_isolation == snapshot.REPEATABLE_READ):
             self.moved_since = self.switch_count()
-        return conn
 
     async def _acquire(self, node: str, wanted: object = None) -> tuple[NodePool, BackendConnection]:
         """A connection to the node's current primary (an idle one already set up as

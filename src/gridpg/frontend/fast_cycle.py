@@ -1,0 +1,243 @@
+"""Routed statements answered from callbacks, without waking the session's task.
+
+While a session's task waits for its client (`Session._read_idle`), the client's bytes
+arrive in `ClientStream.data_received`. When they are exactly one routed cycle (Bind +
+[Describe] + Execute + Sync of a statement the prepared fast path sends to one node,
+`Session.plan_cycle`), or one simple Query the simple protocol's fast path has planned
+already (`StatementRunner.start_query_now`), and the node's connection is at hand without
+waiting, the node's request is sent right there, and the node's answer is taken by this
+module from the connection's own `data_received`: the rows and CommandComplete relayed as
+one slice of the bytes received, no message objects, the client's ReadyForQuery and the
+whole answer written at once. The session's task sleeps through all of it: no future,
+task step or coroutine chain per statement.
+
+Only the plain answer is taken here (rows, CommandComplete or EmptyQueryResponse, then the
+node's ReadyForQuery as the last bytes received). Anything else (an error, a notice after
+the CommandComplete, a COPY, a lost node) is handed back to the task untouched from that
+message on, which relays it as `Session.routed_cycle` or `on_query` would have
+(`Session.finish_cycle`): the client sees the same either way.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from gridpg.errors import PgError
+from gridpg.executor import routed
+from gridpg.metrics import FAST_CYCLE_COUNTS
+from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, parse_bind
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.frontend.session import Session
+
+# Relayed to the client as they are: DataRow, NoticeResponse, ParameterStatus, Notification
+# (and, for a simple Query, the RowDescription: the node answers its Describe).
+_RELAY = frozenset((0x44, 0x4E, 0x53, 0x41))
+_RELAY_SIMPLE = _RELAY | {0x54}
+# Not for the client: ParseComplete, BindComplete, CloseComplete; RowDescription of a
+# prepared cycle (the client got its own description); NoData of a simple Query.
+_SKIP = frozenset((0x31, 0x32, 0x33, 0x54))
+_SKIP_SIMPLE = frozenset((0x31, 0x32, 0x33, 0x6E))
+_END = frozenset((0x43, 0x49))  # CommandComplete, EmptyQueryResponse
+_READY = 0x5A
+_READY_SIZE = 6
+_ERROR = 0x45
+
+
+def start(session: Session) -> bool:
+    """Start the statement the client's buffered bytes hold, if it can run from callbacks;
+    False: nothing consumed or sent (the task handles the bytes)."""
+    kind = session.frames.peek_type()
+    if kind == 0x42:
+        return _start_cycle(session)
+    if kind == 0x51:
+        return _start_query(session)
+    return False
+
+
+def _start_cycle(session: Session) -> bool:
+    found = session.frames.peek_bind_cycle()
+    if found is None:
+        return False
+    payload, wants_description = found
+    try:
+        planned = session.plan_cycle(payload, wants_description)
+        if planned is None:
+            return _run_begin(session, payload, wants_description)
+    except (PgError, ProtocolViolation):
+        return False  # the task's handlers report it
+    route, group, description = planned
+    runner = session.runner
+    assert runner is not None
+    started = time.perf_counter()
+    taken = runner.start_cycle_now(route, group, routed.bind_tail(payload))
+    if taken is None:
+        return False
+    conn, alone = taken
+    session.open_cycle(description)
+    _begin(FastCycle(session, conn, group, started, alone, route.writes, simple=False))
+    return True
+
+
+def _run_begin(session: Session, payload: bytes, wants_description: bool) -> bool:
+    """A prepared BEGIN's whole cycle, answered here (it sends nothing to the nodes)."""
+    statement = session.cycle_statement(payload)
+    runner = session.runner
+    if statement is None or runner is None or statement.described is None or statement.described[0] \
+            or session.coord.settings.idle_in_transaction_timeout > 0:
+        return False  # (that timer runs in the task, from the block's first wait on)
+    bind = parse_bind(payload)  # a malformed Bind is the same violation either way
+    if bind.params or bind.portal:
+        return False  # on_bind reports PostgreSQL's error
+    description = NO_DATA if wants_description else b""
+    if wants_description and statement.described[1] is not None:
+        return False
+    complete = runner.begin_now(statement.sql)
+    if complete is None:
+        return False
+    FAST_CYCLE_COUNTS.inc("callback")
+    session.open_cycle(description)
+    session.send(complete)
+    session.cycle_synced()
+    after_cycle(session)
+    return True
+
+
+def _start_query(session: Session) -> bool:
+    payload = session.frames.peek_query()
+    runner = session.runner
+    if payload is None or runner is None:
+        return False
+    try:
+        sql = payload.decode()
+    except UnicodeDecodeError:
+        return False
+    started = time.perf_counter()
+    try:
+        taken = runner.start_query_now(sql)
+    except PgError:
+        return False  # the task's path reports it
+    if taken is None:
+        return False
+    conn, alone, group, writes = taken
+    session.frames.skip_buffered()
+    _begin(FastCycle(session, conn, group, started, alone, writes, simple=True))
+    return True
+
+
+def _begin(cycle: FastCycle) -> None:
+    cycle.session.cycle = cycle
+    cycle.conn.start_relay(cycle)
+
+
+class FastCycle:
+    """One routed statement whose answer the node's connection hands here as it arrives."""
+
+    __slots__ = ("alone", "conn", "group", "pending", "session", "simple", "started", "writes")
+
+    def __init__(self, session: Session, conn: BackendConnection, group: str, started: float,
+                 alone: bool, writes: bool, simple: bool) -> None:
+        self.session = session
+        self.conn = conn
+        self.group = group
+        self.started = started
+        self.alone = alone  # one statement outside a block (StatementRunner.start_cycle_now)
+        self.writes = writes
+        self.simple = simple  # a simple Query (else a prepared cycle)
+        self.pending = b""  # an incomplete message (or an answer's end before its ReadyForQuery)
+
+    def on_data(self, data: bytes) -> None:
+        buf = self.pending + data if self.pending else data
+        self.pending = b""
+        send = self.session.send
+        conn = self.conn
+        relayed, skipped = (_RELAY_SIMPLE, _SKIP_SIMPLE) if self.simple else (_RELAY, _SKIP)
+        size = len(buf)
+        pos = 0
+        first = -1  # where the run of messages to relay as one slice begins
+        while size - pos >= 5:
+            kind = buf[pos]
+            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            if end > size:
+                break
+            if conn.skip_results:  # first the answer to the remote block's pipelined BEGIN
+                if kind == _ERROR:  # the task's reader raises it (BackendConnection._drain_skipped)
+                    self._hand_back(buf[pos:])
+                    return
+                if kind == _READY:
+                    conn.swallow_ready(buf[end - 1 : end])
+                pos = end
+                continue
+            if kind in relayed:
+                if first < 0:
+                    first = pos
+                pos = end
+                continue
+            if first >= 0:
+                send(buf[first:pos])
+                first = -1
+            if kind in skipped:
+                pos = end
+                continue
+            if kind in _END:
+                if size - end == _READY_SIZE and buf[end] == _READY:
+                    send(buf[pos:end])
+                    self._synced(buf[size - 1 : size])
+                    return
+                if size - end < _READY_SIZE and (size == end or buf[end] == _READY):
+                    break  # its ReadyForQuery is on its way
+            self._hand_back(buf[pos:])
+            return
+        if first >= 0:
+            send(buf[first:pos])
+        self.pending = buf[pos:]
+
+    def on_lost(self) -> None:
+        self._hand_back(self.pending)
+
+    def abandon(self) -> None:
+        """The session's task is cancelled: the node's answer goes to the frame queue, read
+        by the session's close."""
+        self.conn.abandon_relay(self.pending)
+        self.pending = b""
+        self.session.cycle = None
+        if self.session.runner is not None:
+            self.session.runner.abandon_cycle(self)
+
+    def _synced(self, status: bytes) -> None:
+        FAST_CYCLE_COUNTS.inc("callback")
+        session = self.session
+        self.conn.end_relay(status)
+        session.cycle = None
+        runner = session.runner
+        assert runner is not None
+        if self.simple:
+            runner.query_synced(self)
+            session.query_synced()
+        else:
+            runner.cycle_synced(self)
+            session.cycle_synced()
+        after_cycle(session)
+
+    def _hand_back(self, unread: bytes) -> None:
+        """From this message on, the task relays (Session.finish_cycle)."""
+        FAST_CYCLE_COUNTS.inc("task")
+        session = self.session
+        self.conn.abandon_relay(unread)
+        self.pending = b""
+        session.cycle = None
+        if session.runner is not None:
+            session.runner.adopt_cycle(self)
+        session.handover = self
+        session.stream.wake()
+
+
+def after_cycle(session: Session) -> None:
+    """A statement answered from callbacks: on with what the client sent meanwhile."""
+    stream = session.stream
+    if stream.needs_drain:
+        stream.wake()  # the task waits for a slow client before anything else
+    elif stream.is_parked:
+        session.pump()

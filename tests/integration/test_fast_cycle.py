@@ -1,0 +1,206 @@
+"""Routed statements run from callbacks (frontend/fast_cycle.py) answer as the task's path.
+
+The coordinator counts who relayed each such statement's answer
+(`gridpg_fast_cycles_total{relayed_by=...}`): these tests check that plain answers are
+relayed by the callbacks (prepared cycles and simple Queries, a result larger than one
+read), that everything else is handed to the session's task and answered as before (node
+errors outside and inside a block, the block failed until ROLLBACK), and that a cancel
+or a client gone mid-statement reaches the statement's node.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+from tests.integration.test_metrics import scrape
+
+
+@pytest.fixture()
+def conn(gridpg_cluster: Cluster, schema: str) -> psycopg.Connection:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as c:
+        c.execute(f'SET search_path = "{schema}"')
+        c.execute("CREATE TABLE fc (id int PRIMARY KEY, bal int, note text) DISTRIBUTE BY HASH (id)")
+        c.execute("INSERT INTO fc SELECT g, g * 10, 'n' || g FROM generate_series(1, 100) g")
+        yield c
+
+
+def _counted(cluster: Cluster, before: dict[str, float], label: str, at_least: int) -> float:
+    """How many more statements `label` relayed since `before` (waits for the 1 s flush)."""
+    name = f'gridpg_fast_cycles_total{{relayed_by="{label}"}}'
+    deadline = time.monotonic() + 5
+    while True:
+        grown = scrape(cluster).get(name, 0.0) - before.get(name, 0.0)
+        if grown >= at_least or time.monotonic() > deadline:
+            return grown
+        time.sleep(0.2)
+
+
+def test_prepared_cycles_are_relayed_by_callbacks(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
+    query = "SELECT bal, note FROM fc WHERE id = %s"
+    conn.execute(query, (1,), prepare=True)  # the plan and a connection set up for the session
+    before = scrape(gridpg_cluster)
+    for binary in (False, True):
+        with conn.cursor(binary=binary) as cur:
+            for key in range(1, 101, 3):
+                assert cur.execute(query, (key,), prepare=True).fetchall() == [(key * 10, f"n{key}")]
+    assert conn.execute(query, (1000,), prepare=True).fetchall() == []
+    big = conn.execute("SELECT repeat(note, 40000) FROM fc WHERE id = %s", (7,), prepare=True).fetchall()
+    assert big == [("n7" * 40000,)]  # 80 kB: more than one read from the node
+    assert _counted(gridpg_cluster, before, "callback", 60) >= 60
+
+
+def test_simple_queries_are_relayed_by_callbacks(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
+    raw = conn.pgconn
+    raw.exec_(b"SELECT bal FROM fc WHERE id = 2")  # the literal-free form planned and prepared
+    before = scrape(gridpg_cluster)
+    for key in range(1, 101, 4):
+        result = raw.exec_(f"SELECT bal, note FROM fc WHERE id = {key}".encode())
+        assert result.status == psycopg.pq.ExecStatus.TUPLES_OK
+        assert (result.get_value(0, 0), result.get_value(0, 1)) == (str(key * 10).encode(), f"n{key}".encode())
+        assert result.fname(0) == b"bal"
+    result = raw.exec_(b"UPDATE fc SET bal = bal + 1 WHERE id = 5")
+    assert result.command_tuples == 1
+    assert conn.execute("SELECT bal FROM fc WHERE id = 5").fetchone() == (51,)
+    assert _counted(gridpg_cluster, before, "callback", 20) >= 20
+
+
+def test_errors_go_to_the_task(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
+    divide = "SELECT bal / (id - %s) FROM fc WHERE id = %s"
+    assert conn.execute(divide, (8, 9), prepare=True).fetchall() == [(90,)]
+    before = scrape(gridpg_cluster)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute(divide, (9, 9), prepare=True)
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert conn.execute(divide, (8, 9), prepare=True).fetchall() == [(90,)]
+    raw = conn.pgconn
+    raw.exec_(b"SELECT bal / (id - 3) FROM fc WHERE id = 4")
+    result = raw.exec_(b"SELECT bal / (id - 4) FROM fc WHERE id = 4")
+    assert result.error_field(psycopg.pq.DiagnosticField.SQLSTATE) == b"22012"
+    assert raw.exec_(b"SELECT bal FROM fc WHERE id = 4").get_value(0, 0) == b"40"
+    conn.execute("BEGIN")
+    conn.execute("UPDATE fc SET bal = bal + %s WHERE id = %s", (1, 9), prepare=True)
+    conn.execute("UPDATE fc SET bal = bal + %s WHERE id = %s", (1, 9), prepare=True)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        conn.execute(divide, (9, 9), prepare=True)
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+        conn.execute("SELECT bal FROM fc WHERE id = %s", (9,), prepare=True)
+    conn.execute("ROLLBACK")
+    assert conn.execute("SELECT bal FROM fc WHERE id = %s", (9,), prepare=True).fetchall() == [(90,)]
+    assert _counted(gridpg_cluster, before, "task", 2) >= 2
+
+
+def test_block_statements_after_the_first_on_a_node(conn: psycopg.Connection) -> None:
+    """In a block, a node's first statement joins it (the task); later ones may run from
+    callbacks on the block's connection: a ROLLBACK undoes both."""
+    update = "UPDATE fc SET bal = bal + %s WHERE id = %s"
+    select = "SELECT bal FROM fc WHERE id = %s"
+    conn.execute("BEGIN")
+    for _ in range(5):
+        conn.execute(update, (1, 11), prepare=True)
+    assert conn.execute(select, (11,), prepare=True).fetchall() == [(115,)]
+    conn.execute("ROLLBACK")
+    assert conn.execute(select, (11,), prepare=True).fetchall() == [(110,)]
+    with conn.transaction():
+        for _ in range(3):
+            conn.execute(update, (2, 12), prepare=True)
+    assert conn.execute(select, (12,), prepare=True).fetchall() == [(126,)]
+
+
+def test_a_blocks_first_statement_on_a_node(gridpg_cluster: Cluster, datanodes: dict[str, str],
+                                           conn: psycopg.Connection) -> None:
+    """A block's first statement on a node runs from callbacks too (the remote block opened
+    pipelined, its answer swallowed there): two nodes written in one block commit with
+    2PC, a rolled-back block leaves nothing, no transaction is left prepared."""
+    update = "UPDATE fc SET bal = bal + %s WHERE id = %s"
+    keys = (31, 32, 33, 34, 35, 36)  # both nodes among them (12 shards over 2 groups)
+    for key in keys:
+        conn.execute(update, (0, key), prepare=True)  # planned; connections set up
+    time.sleep(1.5)  # the counts of those flushed (once a second)
+    before = scrape(gridpg_cluster)
+    conn.execute("BEGIN")
+    conn.execute(update, (5, 31), prepare=True)
+    conn.execute("ROLLBACK")
+    assert _counted(gridpg_cluster, before, "callback", 1) >= 1
+    for _ in range(3):
+        with conn.transaction():
+            for key in keys:
+                conn.execute(update, (1, key), prepare=True)
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+        for key in keys:
+            conn.execute(update, (100, key), prepare=True)
+        conn.execute("SELECT 1 / 0 FROM fc WHERE id = %s", (31,), prepare=True)
+    rows = conn.execute("SELECT id, bal FROM fc WHERE id BETWEEN 31 AND 36 ORDER BY id").fetchall()
+    assert rows == [(key, key * 10 + 3) for key in keys]
+    for dsn in datanodes.values():
+        with psycopg.connect(dsn, autocommit=True) as node:
+            assert node.execute("SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'gridpg\\_%'").fetchone() == (0,)
+
+
+def test_prepared_begin(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
+    """pgbench -M prepared prepares BEGIN too: answered from callbacks, it opens the block
+    as the task's path does (the client sees 'T'; a ROLLBACK undoes what followed); inside
+    a block it warns as PostgreSQL does (the task's path)."""
+    raw = conn.pgconn
+    raw.prepare(b"begin_fc", b"BEGIN")
+    raw.prepare(b"upd_fc", b"UPDATE fc SET bal = bal + 1 WHERE id = $1")
+    for _ in range(2):  # the first described and run by the task; then callbacks
+        result = raw.exec_prepared(b"begin_fc", [])
+        assert result.command_status == b"BEGIN"
+        assert raw.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        raw.exec_prepared(b"upd_fc", [b"21"])
+        raw.exec_prepared(b"upd_fc", [b"21"])
+        assert raw.exec_(b"ROLLBACK").command_status == b"ROLLBACK"
+    time.sleep(1.5)  # the counts of those flushed (once a second)
+    before = scrape(gridpg_cluster)
+    for _ in range(3):  # (a BEGIN with the catalog check due goes to the task, which makes it)
+        raw.exec_(b"SELECT 1")  # the catalog check made, if due
+        assert raw.exec_prepared(b"begin_fc", []).command_status == b"BEGIN"
+        assert raw.exec_(b"ROLLBACK").command_status == b"ROLLBACK"
+    assert _counted(gridpg_cluster, before, "callback", 1) >= 1  # the BEGIN
+    assert raw.exec_prepared(b"begin_fc", []).command_status == b"BEGIN"
+    again = raw.exec_prepared(b"begin_fc", [])  # inside the block: PostgreSQL's warning
+    assert again.command_status == b"BEGIN"
+    raw.exec_prepared(b"upd_fc", [b"21"])
+    assert raw.exec_(b"COMMIT").command_status == b"COMMIT"
+    assert conn.execute("SELECT bal FROM fc WHERE id = 21").fetchone() == (211,)
+    assert _counted(gridpg_cluster, before, "callback", 1) >= 1
+
+
+def test_cancel_reaches_a_statement_run_from_callbacks(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
+    sleep = "SELECT pg_sleep(%s), bal FROM fc WHERE id = %s"
+    conn.execute(sleep, (0, 3), prepare=True)
+    conn.execute(sleep, (0, 3), prepare=True)  # the connection now set up: callbacks from here
+    timer = threading.Timer(0.5, conn.cancel)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        conn.execute(sleep, (20, 3), prepare=True)
+    timer.join()
+    assert time.monotonic() - started < 10
+    assert conn.execute("SELECT bal FROM fc WHERE id = %s", (3,), prepare=True).fetchall() == [(30,)]
+
+
+def test_client_gone_mid_statement(gridpg_cluster: Cluster, schema: str, conn: psycopg.Connection) -> None:
+    """A client that leaves while its statement runs on a node: the coordinator reads the
+    node's answer to the end before the connection goes back to the pool; other sessions
+    get right answers."""
+    for _ in range(3):
+        other = psycopg.connect(gridpg_cluster.dsn(0), autocommit=True)
+        other.execute(f'SET search_path = "{schema}"')
+        raw = other.pgconn
+        raw.prepare(b"gone", b"SELECT pg_sleep($2), bal FROM fc WHERE id = $1")
+        assert raw.exec_prepared(b"gone", [b"4", b"0"]).get_value(0, 1) == b"40"
+        assert raw.exec_prepared(b"gone", [b"4", b"0"]).get_value(0, 1) == b"40"
+        raw.send_query_prepared(b"gone", [b"4", b"0.5"])
+        raw.flush()
+        time.sleep(0.1)
+        raw.finish()  # the client closes its socket while the node sleeps
+    time.sleep(0.8)
+    for key in range(1, 30):
+        assert conn.execute("SELECT bal FROM fc WHERE id = %s", (key,), prepare=True).fetchall() == [(key * 10,)]
