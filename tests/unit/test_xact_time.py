@@ -94,7 +94,15 @@ def test_insert_defaults_are_given_explicitly() -> None:
         f"INSERT INTO t (id, day, made) VALUES (1, ({L}::pg_catalog.date), ({L}))")
 
 
+def test_insert_select_gets_the_instant_through_a_wrapped_query() -> None:
+    assert _pin_insert("INSERT INTO t (id) SELECT g FROM generate_series(1, 3) g") == (
+        "INSERT INTO t (id, made, day) SELECT gp_src.*, ('2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz), "
+        "('2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz::pg_catalog.date) "
+        "FROM (SELECT g FROM generate_series(1, 3) g) AS gp_src")
+
+
 def test_insert_forms_left_to_the_nodes() -> None:
-    assert _pin_insert("INSERT INTO t (id) SELECT g FROM generate_series(1, 3) g") is None
+    assert _pin_insert("INSERT INTO t (id) SELECT g FROM generate_series(1, 3) g RETURNING id") is None
+    assert _pin_insert("INSERT INTO t SELECT * FROM t") is None  # width unknown without the catalog
     assert _pin_insert("INSERT INTO t (id, id) VALUES (1, 2)") is None  # PostgreSQL's error
     assert _pin_insert("INSERT INTO t VALUES (1, 2, 3, 4, 5)") is None

@@ -310,6 +310,8 @@ def pin_insert_defaults(sql: str, tree: dict[str, Any], table_columns: list[str]
         return _default_values(sql, toks, after, pinned)
     select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
     rows = [r.get("List", {}).get("items", []) for r in select.get("valuesLists") or []]
+    if not rows and not select.get("valuesLists"):
+        return _select_source(sql, toks, after, body, select, table_columns, pinned)
     if not rows or select.get("withClause"):
         return None
     cols = [c["ResTarget"]["name"] for c in body.get("cols") or []]
@@ -328,6 +330,56 @@ def pin_insert_defaults(sql: str, tree: dict[str, Any], table_columns: list[str]
         edits.extend(_column_list_edits(toks, after, values_at, cols, listed, missing))
         edits.extend(_row_edits(toks, values_at, len(rows), [pinned[n] for n in missing]))
     return _apply(sql, edits) if edits else None
+
+
+def _select_source(sql: str, toks: list[Any], after: list[int], body: dict[str, Any], select: dict[str, Any],
+                   table_columns: list[str], pinned: dict[str, str]) -> str | None:
+    """INSERT ... SELECT: the columns whose defaults read the time it does not list are
+    added, their values given by wrapping the query (`SELECT gp_src.*, <instants> FROM
+    (<query>) AS gp_src`). None when its width is unknown without a column list (`*`, a
+    set operation), or it has ON CONFLICT, RETURNING or OVERRIDING (kept the nodes' own
+    time there)."""
+    cols = [c["ResTarget"]["name"] for c in body.get("cols") or []]
+    if not cols:
+        targets = select.get("targetList") or []
+        if select.get("op", "SETOP_NONE") != "SETOP_NONE" or any(
+                "A_Star" in str(t) for t in targets):
+            return None
+        cols = table_columns[:len(targets)]
+        listed_given = False
+    else:
+        listed_given = True
+    missing = [name for name in pinned if name not in cols]
+    if not missing or body.get("onConflictClause") or body.get("returningClause") or body.get("returningList") \
+            or any(toks[i].name == "OVERRIDING" for i in after):
+        return None
+    start = next((i for i in after if toks[i].name in ("SELECT", "WITH", "ASCII_40", "TABLE")
+                  and (not listed_given or toks[i].name != "ASCII_40" or i > _columns_close(toks, after))), None)
+    if start is None:
+        return None
+    query = sql[toks[start].start:].rstrip().rstrip(";")
+    names = ", ".join(quote_ident(n) for n in [*cols, *missing])
+    values = ", ".join(pinned[n] for n in missing)
+    if listed_given:
+        close = _columns_close(toks, after)
+        head = sql[:toks[close].start] + ", " + ", ".join(quote_ident(n) for n in missing) + ") "
+    else:
+        head = sql[:toks[start].start] + f"({names}) "
+    return f"{head}SELECT gp_src.*, {values} FROM ({query}) AS gp_src"
+
+
+def _columns_close(toks: list[Any], after: list[int]) -> int:
+    """The token index of the `)` closing the INSERT's column list (it starts right after
+    the table name)."""
+    depth = 0
+    for i in after:
+        if toks[i].name == "ASCII_40":
+            depth += 1
+        elif toks[i].name == "ASCII_41":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def _default_values(sql: str, toks: list[Any], after: list[int], pinned: dict[str, str]) -> str | None:

@@ -112,3 +112,13 @@ COMMIT;
 SELECT pg_typeof(now()), pg_typeof(current_date), pg_typeof(localtimestamp), pg_typeof(current_time), pg_typeof(localtime(2)), pg_typeof('now'::timestamp), pg_typeof(current_timestamp(0));
 SELECT now() IS NOT NULL, current_timestamp IS NOT NULL, transaction_timestamp() IS NOT NULL;
 SELECT 'now'::text AS word, length(now()::text) > 0 AS n;
+
+-- INSERT ... SELECT leaving DEFAULT now() / CURRENT_DATE to the table: one instant on every node
+BEGIN;
+INSERT INTO ts_t (id, note) SELECT g, 'bulk' FROM generate_series(1000, 1060) g;
+INSERT INTO ts_t (id, note) SELECT g, 'again' FROM generate_series(1100, 1120) g UNION ALL SELECT 1121, 'more';
+SELECT count(DISTINCT made), count(DISTINCT made_day), count(*) FROM ts_t WHERE id >= 1000;
+SELECT bool_and(made = now()) FROM ts_t WHERE id >= 1000;
+WITH src AS (SELECT g FROM generate_series(1200, 1210) g) INSERT INTO ts_t (id) SELECT g FROM src;
+SELECT count(DISTINCT made) FROM ts_t WHERE id >= 1000;
+ROLLBACK;
