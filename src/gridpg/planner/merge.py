@@ -16,31 +16,33 @@ from gridpg.planner import analyze, tableoid
 from gridpg.planner.plan import Fragment, MergePlan, NotApplicable, ScratchNames, Strategy
 from gridpg.planner.pushdown import Resolved, has_aggregate
 from gridpg.planner.text import quote
+from gridpg.planner.twophase import figure_name
 from gridpg.sql.parse import parse_sql
 
 
 def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], groups: list[str],
                  scratch: ScratchNames, aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> MergePlan | NotApplicable:
     """Each node sorts and limits; the catalog server merges and applies the rest."""
-    why = _merge_blocker(body, len(resolved), aggregates)
+    stmt = parse_sql(sql)[0].stmt
+    names = _output_names(stmt)
+    why = _merge_blocker(body, names, len(resolved), aggregates)
     if why:
         return NotApplicable(Strategy.MERGE, why)
-    stmt = parse_sql(sql)[0].stmt
     count, offset = _constant(body.get("limitCount")), _constant(body.get("limitOffset"))
     if (body.get("limitCount") and count is None) or (body.get("limitOffset") and offset is None):
         return NotApplicable(Strategy.MERGE, "LIMIT/OFFSET are not constants")
     if count is not None:
         stmt.limitCount = ast.A_Const(val=ast.Integer(count + (offset or 0)))
     stmt.limitOffset = None
-    star = len(_output_names(body)) < len(body.get("targetList", []))
-    hidden = [] if star else _hidden_sort_keys(body, _output_names(body)) or []
+    star = len(names) < len(body.get("targetList", []))
+    hidden = [] if star else _hidden_sort_keys(body, names) or []
     for index in hidden:  # sorted on the nodes, returned, left out at the end
         stmt.targetList = (*stmt.targetList, ast.ResTarget(name=f"gp_sort_{index}",
                                                            val=stmt.sortClause[index].node))
     partial = str(RawStream()(stmt))
     temp = f"pg_temp.{scratch.new('merge')}"
     alias = _final_alias(body, resolved)
-    columns = ", ".join(quote(n) for n in _output_names(body)) if hidden else "*"
+    columns = ", ".join(quote(n) for n in names) if hidden else "*"
     final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
     if body.get("sortClause"):
         final += " ORDER BY " + _sort_text(sql, hidden)
@@ -72,7 +74,7 @@ def _final_limit(count: int | None, offset: int | None, with_ties: bool) -> str:
     return (f" LIMIT {count}" if count is not None else "") + text
 
 
-def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[str]) -> str | None:
+def _merge_blocker(body: dict[str, Any], names: list[str], relations: int, aggregates: frozenset[str]) -> str | None:
     """Why the sorted merge cannot run this SELECT (or None)."""
     if body.get("groupClause") or body.get("havingClause") or has_aggregate(body, aggregates):
         return "aggregates are combined by two-phase aggregation"
@@ -91,7 +93,6 @@ def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[s
     if _anonymous_record_output(body):
         return "an output column is an anonymous record, which a table cannot hold"
     targets = body.get("targetList", [])
-    names = _output_names(body)
     star = any("ColumnRef" in t["ResTarget"].get("val", {}) and any(
         "A_Star" in f for f in t["ResTarget"]["val"]["ColumnRef"]["fields"]) for t in targets)
     if star and (relations != 1 or targets and len(targets) > 1):
@@ -108,42 +109,10 @@ def _merge_blocker(body: dict[str, Any], relations: int, aggregates: frozenset[s
     return None
 
 
-def _output_names(body: dict[str, Any]) -> list[str]:
-    """The output column names of the select list (a `*` left out)."""
-    names = []
-    for target in body.get("targetList", []):
-        res = target["ResTarget"]
-        val = res.get("val", {})
-        if "ColumnRef" in val and any("A_Star" in f for f in val["ColumnRef"]["fields"]):
-            continue
-        names.append(res.get("name") or _figure_colname(val) or "?column?")
-    return names
-
-
-def _figure_colname(val: dict[str, Any]) -> str | None:
-    """The name PostgreSQL gives an unnamed output column (FigureColname, its common
-    cases): a column's name, a function's, a cast's argument's or else its type's, or
-    the keyword of CASE, COALESCE, GREATEST/LEAST, ARRAY, ROW, EXISTS."""
-    ref = analyze.column_ref(val)
-    if ref:
-        return None if ref[-1] == "*" else ref[-1]
-    if "FuncCall" in val:
-        return val["FuncCall"]["funcname"][-1].get("String", {}).get("sval")
-    if "TypeCast" in val:
-        cast = val["TypeCast"]
-        return _figure_colname(cast.get("arg") or {}) or _type_name(cast.get("typeName") or {})
-    keywords = {"CaseExpr": "case", "CoalesceExpr": "coalesce", "A_ArrayExpr": "array", "RowExpr": "row"}
-    for node, name in keywords.items():
-        if node in val:
-            return name
-    if "MinMaxExpr" in val:
-        return "greatest" if val["MinMaxExpr"].get("op") == "IS_GREATEST" else "least"
-    return None
-
-
-def _type_name(type_name: dict[str, Any]) -> str | None:
-    names = type_name.get("names") or []
-    return names[-1].get("String", {}).get("sval") if names else None
+def _output_names(stmt: ast.SelectStmt) -> list[str]:
+    """The output column names of the select list, as PostgreSQL names them (a `*` left out)."""
+    return [str(t.name) if t.name else figure_name(t.val) or "?column?" for t in stmt.targetList or ()
+            if not (isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star))]
 
 
 def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | None:

@@ -728,8 +728,12 @@ def _output_name(target: ast.ResTarget) -> str:
         raise _Refusal("* in the select list of an aggregate query is not split")
     if target.name:
         return str(target.name)
-    name, _strength = _figure_name(target.val)
-    return name or "?column?"
+    return figure_name(target.val) or "?column?"
+
+
+def figure_name(node: ast.Node | None) -> str | None:
+    """The name PostgreSQL gives an output column that has no alias (None: `?column?`)."""
+    return _figure_name(node)[0]
 
 
 _SIMPLE_NAMES: dict[type, str] = {
