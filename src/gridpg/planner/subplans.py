@@ -33,6 +33,7 @@ from pglast.stream import RawStream
 from gridpg.catalog.model import DistTable
 from gridpg.planner.gather import TableKey, _nodes
 from gridpg.planner.plan import SCRATCH_SCHEMA
+from gridpg.planner.twophase import figure_name
 from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_ident
 
@@ -132,14 +133,7 @@ def _output_names(query: object, aliases: Sequence[ast.String] | None) -> tuple[
         return None
     names: list[str] = []
     for target in query.targetList or ():
-        if target.name:
-            names.append(target.name)
-        elif isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1], ast.String):
-            names.append(target.val.fields[-1].sval)
-        elif isinstance(target.val, ast.FuncCall):
-            names.append(target.val.funcname[-1].sval)  # PostgreSQL names it after the function
-        else:
-            names.append("")
+        names.append(target.name or figure_name(target.val) or "")
     for n, alias in enumerate(aliases or ()):
         if n < len(names):
             names[n] = alias.sval

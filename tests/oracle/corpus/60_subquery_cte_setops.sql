@@ -126,3 +126,9 @@ SELECT id, count(*) OVER (), sum(val) OVER () FROM empty_t;
 SELECT inv_id, warehouse, stock, stock - avg(stock) OVER (PARTITION BY warehouse) FROM inventory;
 SELECT id, array_agg(id) OVER (PARTITION BY city ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM users WHERE id < 80;
 SELECT order_id, amount, sum(amount) FILTER (WHERE qty > 5) OVER (PARTITION BY user_id) FROM orders WHERE user_id < 40;
+
+-- CTE columns named as PostgreSQL names unaliased expressions (CASE, coalesce, a cast, a row constructor)
+WITH c AS (SELECT user_id, CASE WHEN amount > 2500 THEN 'big' ELSE 'small' END, coalesce(qty, 0), amount::int FROM orders)
+SELECT "case", count(*), sum("coalesce"), max(amount) FROM c GROUP BY "case" ORDER BY "case";
+WITH c AS (SELECT u.city, greatest(u.age, 30), count(*) OVER () FROM users u JOIN orders o ON o.user_id = u.id)
+SELECT city, max("greatest"), min("count") FROM c GROUP BY city ORDER BY city;
