@@ -69,6 +69,42 @@ def test_partition_tree_on_the_datanodes_prunes_and_routes(
                         (schema,)).fetchall() == [("m_b",)]
 
 
+def test_create_distributed_table_moves_the_whole_partition_tree(
+        conn: psycopg.Connection, schema: str, datanodes: dict[str, str]) -> None:
+    """The Citus time-series flow: partitions made first, then create_distributed_table on
+    the parent. Before, the tree was lost on the datanodes: the parent became a plain
+    HASH table that took rows no partition bounds (no error), and its partitions were gone."""
+    conn.execute("CREATE TABLE ev (tenant int, at date, v int, PRIMARY KEY (tenant, at, v)) PARTITION BY RANGE (at)")
+    conn.execute("CREATE TABLE ev_h1 PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2026-07-01')")
+    conn.execute("CREATE TABLE ev_h2 PARTITION OF ev FOR VALUES FROM ('2026-07-01') TO ('2027-01-01') "
+                 "PARTITION BY LIST (v)")
+    conn.execute("CREATE TABLE ev_h2_small PARTITION OF ev_h2 FOR VALUES IN (1, 2, 3)")
+    conn.execute("CREATE TABLE ev_h2_rest PARTITION OF ev_h2 DEFAULT")
+    conn.execute("CREATE INDEX ev_h1_v ON ev_h1 (v)")  # a partition's own index
+    conn.execute("INSERT INTO ev SELECT g % 7, DATE '2026-01-01' + g, g % 5 FROM generate_series(0, 360) g")
+    conn.execute("SELECT create_distributed_table('ev', 'tenant', shard_count => 4)")
+    with pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("INSERT INTO ev VALUES (1, '2030-01-01', 1)")  # no partition for it, as in PostgreSQL
+    assert conn.execute("SELECT count(*), sum(v) FROM ev").fetchone() == (361, sum(g % 5 for g in range(361)))
+    assert conn.execute("SELECT count(*) FROM ev_h2_small").fetchone() == (
+        sum(1 for g in range(181, 361) if g % 5 in (1, 2, 3)),)
+    assert conn.execute("SELECT tableoid::regclass::text FROM ev WHERE tenant = 5 AND at = '2026-12-01'"
+                        ).fetchone() == ("ev_h2_rest",)  # 2026-12-01 is g = 334: tenant 5, v 4
+    trees = _on_each(datanodes, f"SELECT c.relname FROM pg_class c WHERE c.relnamespace = '{schema}'::regnamespace "
+                     "AND c.relkind IN ('p', 'r', 'i', 'I') ORDER BY 1")
+    for rows in trees.values():
+        names = [r[0] for r in rows]
+        assert {"ev", "ev_h1", "ev_h2", "ev_h2_small", "ev_h2_rest", "ev_h1_v"} <= set(names)
+    metadata = conn.execute("SELECT table_name, dist_column, colocation_id FROM gridpg.dist_table "
+                            "WHERE schema_name = %s ORDER BY 1", (schema,)).fetchall()
+    assert [t for t, _, _ in metadata] == ["ev", "ev_h1", "ev_h2", "ev_h2_rest", "ev_h2_small"]
+    assert {c for _, c, _ in metadata} == {"tenant"} and len({k for _, _, k in metadata}) == 1
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="is a partition"):
+        conn.execute("SELECT create_distributed_table('ev_h1', 'v')")
+    conn.execute("DROP TABLE ev_h1")
+    assert conn.execute("SELECT count(*) FROM ev").fetchone() == (180,)
+
+
 def test_refusals_keep_answers_right(conn: psycopg.Connection) -> None:
     with pytest.raises(psycopg.errors.FeatureNotSupported, match="distribution column"):
         conn.execute("CREATE TABLE bad (id int, day date, PRIMARY KEY (day)) PARTITION BY RANGE (day) "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog import store
@@ -175,6 +176,9 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     await dispatcher.runner.load_private_snapshot()
     old = dispatcher.runner.snapshot().table(schema, name)
     create_sql, extra_sql, before_sql = await _definition(catalog, qualified)
+    tree = await _partition_tree(catalog, qualified)
+    if tree.partition_by:
+        create_sql += f" PARTITION BY {tree.partition_by}"
     # triggers last, once the rows are in place (COPY would fire them for every moved row)
     triggers = await _triggers(catalog, qualified)
     # 1. the rows, into a temp table on a catalog connection outside the 2PC transaction
@@ -183,7 +187,7 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
-                    (shard_count, colocate, by_default), create_sql, extra_sql, before_sql)
+                    (shard_count, colocate, by_default), create_sql, extra_sql, before_sql, tree)
         moved = dispatcher.runner.snapshot().table(schema, name)
         for group in moved.groups if moved is not None and triggers else ():
             await (await ddl.conn(group)).simple_query("; ".join(triggers))
@@ -198,7 +202,7 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
                 schema: str, name: str, qualified: str, old: Any, spec: DistributionSpec,
                 options: tuple[int | None, str | None, bool], create_sql: str, extra_sql: str,
-                before_sql: str) -> None:
+                before_sql: str, tree: PartitionTree) -> None:
     shard_count, colocate, by_default = options
     temp = "gp_redistribute"
     columns = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2]
@@ -211,6 +215,8 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {c.formatted}' for c in columns)}); COMMIT")
     incoming: dict[str, list[tuple[str, str, str]]] = {}
     views: dict[str, list[str]] = {}
+    from gridpg.commands import ddl as ddl_module
+
     if old is not None:
         from gridpg.executor.multi import copy_rows_to_catalog
 
@@ -223,12 +229,15 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
             conn = await ddl.conn(group)
             incoming[group] = await _drop_incoming_foreign_keys(conn, qualified)
             views[group] = await _drop_dependents(conn, qualified)
-            await conn.simple_query(f"DROP TABLE {qualified}")
+            await conn.simple_query(f"DROP TABLE {qualified}")  # its partitions with it
+        forget = [store.sql_delete_dist_table(schema, name)]
+        forget += [store.sql_delete_dist_table(m.schema, m.name) for m in tree.members]
         for node in ddl.catalog_nodes():
-            await (await ddl.conn(node)).simple_query(store.sql_delete_dist_table(schema, name))
+            await (await ddl.conn(node)).simple_query(ddl_module.as_cluster_owner("\n".join(forget)))
     else:
-        await staging.simple_query(f"INSERT INTO pg_temp.{temp} SELECT * FROM ONLY {qualified}")
-        await catalog.simple_query(f"TRUNCATE ONLY {qualified}")
+        only = "" if tree.partition_by else "ONLY "  # a partitioned table's rows are its partitions'
+        await staging.simple_query(f"INSERT INTO pg_temp.{temp} SELECT * FROM {only}{qualified}")
+        await catalog.simple_query(f"TRUNCATE {only}{qualified}")
     # generated columns are computed again where the rows land (COPY refuses them)
     generated = await catalog.query("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
                                     f"pg_catalog.to_regclass({quote_literal(qualified)}) AND attgenerated <> '' "
@@ -253,8 +262,13 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         await conn.simple_query(sql)
         if extra_sql:
             await conn.simple_query(extra_sql)
+    if tree.partition_by:
+        from gridpg.commands import partitions
+
+        partitions.ensure_keys_hold(table, keys)
     await ddl._write_metadata(table)
     await dispatcher.runner.load_private_snapshot()
+    await _create_partitions(dispatcher, ddl, tree)
     await _ensure_foreign_keys_still_hold(ddl, catalog, table, fks)
     # 3. the rows, routed to their new nodes; then the foreign keys that refer to the table
     await _route_rows(dispatcher, ddl, staging, temp, table, qualified,
@@ -267,6 +281,102 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     for group, statements in views.items():
         if group in table.groups and statements:
             await (await ddl.conn(group)).simple_query("; ".join(statements))
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A partition below the table being moved, as the catalog server has it."""
+
+    schema: str
+    name: str
+    parent_schema: str
+    parent_name: str
+    bound: str  # FOR VALUES ... / DEFAULT
+    partition_by: str | None  # its own PARTITION BY, for a sub-partitioned member
+    local: tuple[str, ...]  # what it carries of its own: indexes, constraints, triggers, owner, grants
+
+
+@dataclass(frozen=True)
+class PartitionTree:
+    """The moved table's declarative partitioning: its PARTITION BY (None for a plain
+    table) and its partitions, parents before children."""
+
+    partition_by: str | None
+    members: tuple[Partition, ...]
+
+
+async def _partition_tree(conn: BackendConnection, qualified: str) -> PartitionTree:
+    """The partition tree under `qualified`. A partition itself, and a member of an
+    inheritance tree, are refused: their layout on the datanodes follows their parents'."""
+    regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
+    head = await conn.query(
+        "SELECT c.relispartition, CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, "
+        "EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid "
+        "WHERE (i.inhparent = c.oid OR i.inhrelid = c.oid) AND NOT k.relispartition) "
+        f"FROM pg_catalog.pg_class c WHERE c.oid = {regclass}")
+    is_partition, partition_by, inherits = head[0]
+    if is_partition == "t":
+        raise PgError("0A000", f"cannot distribute {qualified}: it is a partition",
+                      hint="distribute its partitioned parent; every partition takes the parent's distribution")
+    if inherits == "t":
+        raise PgError("0A000", f"cannot distribute {qualified}: it is a member of an inheritance tree",
+                      hint="distribute the tables before the children are created (INHERITS takes the parent's distribution)")
+    if partition_by is None:
+        return PartitionTree(None, ())
+    rows = await conn.query(
+        "SELECT n.nspname, c.relname, pn.nspname, p.relname, pg_catalog.pg_get_expr(c.relpartbound, c.oid), "
+        "CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END "
+        f"FROM pg_catalog.pg_partition_tree({regclass}) t JOIN pg_catalog.pg_class c ON c.oid = t.relid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_catalog.pg_class p ON p.oid = t.parentrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace "
+        "WHERE t.level > 0 AND c.relkind IN ('r', 'p') ORDER BY t.level, c.oid")
+    members = []
+    for schema, name, parent_schema, parent_name, bound, sub in rows:
+        member = quote_qualified(schema or "", name or "")
+        local = [*await _partition_own(conn, member), *await _kept_on_nodes(conn, member)]
+        members.append(Partition(schema or "", name or "", parent_schema or "", parent_name or "", bound or "",
+                                 sub, tuple(local)))
+    return PartitionTree(partition_by, tuple(members))
+
+
+async def _partition_own(conn: BackendConnection, member: str) -> list[str]:
+    """A partition's indexes, constraints and triggers of its own (not cloned from its parent)."""
+    regclass = f"pg_catalog.to_regclass({quote_literal(member)})"
+    rows = await conn.query(
+        "SELECT pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index i "
+        f"WHERE i.indrelid = {regclass} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h "
+        "WHERE h.inhrelid = i.indexrelid) AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c "
+        "WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid) "
+        f"UNION ALL SELECT 'ALTER TABLE ' || {quote_literal(member)} || ' ADD CONSTRAINT ' || quote_ident(conname) "
+        "|| ' ' || pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
+        f"WHERE conrelid = {regclass} AND conparentid = 0 AND coninhcount = 0 AND contype IN ('p', 'u', 'c', 'x') "
+        "UNION ALL SELECT pg_catalog.pg_get_triggerdef(oid) FROM pg_catalog.pg_trigger "
+        f"WHERE tgrelid = {regclass} AND NOT tgisinternal AND tgparentid = 0")
+    return [r[0] or "" for r in rows]
+
+
+async def _create_partitions(dispatcher: Dispatcher, ddl: Any, tree: PartitionTree) -> None:
+    """The moved table's partitions again, under the same bounds, each taking its parent's
+    new distribution (as `CREATE TABLE ... PARTITION OF` a distributed table does)."""
+    from gridpg.commands import partitions
+    from gridpg.commands.ddl import datanode_create_statements
+
+    ddl._new_colocation = None  # the parent wrote it
+    for member in tree.members:
+        qualified = quote_qualified(member.schema, member.name)
+        parent = quote_qualified(member.parent_schema, member.parent_name)
+        sql = f"CREATE TABLE {qualified} PARTITION OF {parent} {member.bound}"
+        if member.partition_by:
+            sql += f" PARTITION BY {member.partition_by}"
+        parents = [partitions.Parent(member.parent_schema, member.parent_name, True)]
+        table = partitions.inherited_table(dispatcher.runner.snapshot(), member.schema, member.name, parents, None)
+        for group, text in datanode_create_statements(sql, table, ddl._placement(table), parents).items():
+            conn = await ddl.conn(group)
+            await conn.simple_query(text)
+            if member.local:
+                await conn.simple_query("; ".join(member.local))
+        await ddl._write_metadata(table)
+        await dispatcher.runner.load_private_snapshot()
 
 
 async def _ensure_foreign_keys_still_hold(ddl: Any, catalog: BackendConnection, table: Any, fks: list[Any]) -> None:
