@@ -69,6 +69,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: lis
     ddl = DdlRunner(dispatcher)
     schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
     spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
+    await _ensure_distributable(await ddl.conn(dispatcher.coord.catalog_node), quote_qualified(schema, table))
     await redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
     session = dispatcher.session
     if request.simple:
@@ -305,22 +306,30 @@ class PartitionTree:
     members: tuple[Partition, ...]
 
 
-async def _partition_tree(conn: BackendConnection, qualified: str) -> PartitionTree:
-    """The partition tree under `qualified`. A partition itself, and a member of an
-    inheritance tree, are refused: their layout on the datanodes follows their parents'."""
+async def _ensure_distributable(conn: BackendConnection, qualified: str) -> None:
+    """What a user may not distribute by itself: a partition, a member of an inheritance
+    tree (their layout on the datanodes follows their parents')."""
     regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
     head = await conn.query(
         "SELECT c.relispartition, CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, "
         "EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid "
         "WHERE (i.inhparent = c.oid OR i.inhrelid = c.oid) AND NOT k.relispartition) "
         f"FROM pg_catalog.pg_class c WHERE c.oid = {regclass}")
-    is_partition, partition_by, inherits = head[0]
+    is_partition, _, inherits = head[0]
     if is_partition == "t":
         raise PgError("0A000", f"cannot distribute {qualified}: it is a partition",
                       hint="distribute its partitioned parent; every partition takes the parent's distribution")
     if inherits == "t":
         raise PgError("0A000", f"cannot distribute {qualified}: it is a member of an inheritance tree",
                       hint="distribute the tables before the children are created (INHERITS takes the parent's distribution)")
+
+
+async def _partition_tree(conn: BackendConnection, qualified: str) -> PartitionTree:
+    """The partition tree under `qualified` (its PARTITION BY None for a plain table)."""
+    regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
+    head = await conn.query("SELECT CASE WHEN relkind = 'p' THEN pg_catalog.pg_get_partkeydef(oid) END "
+                            f"FROM pg_catalog.pg_class WHERE oid = {regclass}")
+    partition_by = head[0][0]
     if partition_by is None:
         return PartitionTree(None, ())
     rows = await conn.query(
