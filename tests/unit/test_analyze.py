@@ -184,10 +184,19 @@ def test_modifying_cte_steps() -> None:
     assert steps.steps[0].definition == "a(x) AS (SELECT 1)"
     assert steps.steps[2].statement == "INSERT INTO log SELECT id FROM d RETURNING id"
     assert steps.main == "SELECT count(*) FROM i"
+    # the archive-and-move pattern: the later part only adds rows, reading none of the table
+    moved = plan_steps("WITH d AS (DELETE FROM t WHERE id > 5 RETURNING *) INSERT INTO t SELECT id + 100, v FROM d")
+    assert [s.name for s in moved.steps] == ["d"] and moved.main.startswith("INSERT INTO t SELECT")
+    plan_steps("WITH a AS (INSERT INTO t VALUES (1) RETURNING *), b AS (INSERT INTO t VALUES (2) RETURNING *) SELECT 1")
     for refused in ("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM s.t",
                     "WITH d AS (DELETE FROM t RETURNING *) UPDATE t SET v = 1",
                     "WITH x AS (SELECT * FROM t), d AS (DELETE FROM t RETURNING *) SELECT 1",
-                    "WITH RECURSIVE d AS (DELETE FROM t RETURNING *) SELECT 1"):
+                    "WITH RECURSIVE d AS (DELETE FROM t RETURNING *) SELECT 1",
+                    # a later part that reads or updates what an earlier one wrote
+                    "WITH i AS (INSERT INTO t VALUES (1) RETURNING *) DELETE FROM t",
+                    "WITH d AS (DELETE FROM t RETURNING *) INSERT INTO t SELECT * FROM t",
+                    "WITH d AS (DELETE FROM t RETURNING *) INSERT INTO t SELECT * FROM d ON CONFLICT DO NOTHING",
+                    "WITH d AS (UPDATE t SET v = 2 RETURNING *), e AS (UPDATE t SET v = 3 RETURNING *) SELECT 1"):
         with pytest.raises(PgError) as info:
             plan_steps(refused)
         assert info.value.sqlstate == "0A000"

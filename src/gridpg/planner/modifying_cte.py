@@ -10,7 +10,9 @@ the statement then reads them as a constant WITH entry (`d(cols) AS (VALUES ...)
 PostgreSQL runs every part on one snapshot, so no part sees another's writes except
 through RETURNING. Running the parts one after another gives the same answer exactly
 when no part reads or writes a table another part writes; a statement where one does
-is refused (0A000), as are WITH RECURSIVE and a data-modifying entry below the top level.
+is refused (0A000), as are WITH RECURSIVE and a data-modifying entry below the top level;
+except that a later part may INSERT (without ON CONFLICT) into a table an earlier part
+writes, when it reads nothing of it: neither sees the other's rows either way.
 """
 
 from __future__ import annotations
@@ -86,16 +88,25 @@ def _target(stmt: Any) -> str:
 def _ensure_disjoint(parts: list[tuple[str, Any, str | None]], cte_names: set[str]) -> None:
     """No part may touch a table another part writes (by name, whatever its schema: a
     conservative test)."""
-    written = [(label, table) for label, _, table in parts if table is not None]
-    for writer, table in written:
-        for label, node, own in parts:
-            if label == writer:
+    written = [(n, label, table) for n, (label, _, table) in enumerate(parts) if table is not None]
+    for index, writer, table in written:
+        for other, (label, node, own) in enumerate(parts):
+            if other == index:
                 continue
-            if table == own:
+            if table == own and not _appends_after(parts[max(index, other)][1]):
                 _refuse(f'{writer} and {label} both write "{table}"')
             if table in _tables_read(node, cte_names, own):
                 _refuse(f'{label} reads "{table}", which {writer} writes (PostgreSQL gives every '
                         "part one snapshot)")
+
+
+def _appends_after(later: Any) -> bool:
+    """Whether two parts writing one table give PostgreSQL's answer run one after the
+    other: the one run later (WITH entries in order, the main statement last) only adds
+    rows (an INSERT without ON CONFLICT, which reads nothing of its target), so neither
+    sees the other's rows, as on PostgreSQL's one snapshot (`WITH d AS (DELETE FROM t ...
+    RETURNING *) INSERT INTO t SELECT ... FROM d`, the archive-and-move pattern)."""
+    return isinstance(later, ast.InsertStmt) and later.onConflictClause is None
 
 
 def _tables_read(node: Any, cte_names: set[str], own: str | None) -> set[str]:

@@ -43,3 +43,16 @@ SELECT * FROM wc_b ORDER BY id;
 WITH i AS (INSERT INTO wc_a VALUES (2, 2) RETURNING *) SELECT * FROM i;
 SELECT count(*), sum(id), sum(v) FROM wc_a;
 SELECT * FROM wc_a ORDER BY id;
+
+-- archive-and-move inside one table: the INSERT adds rows and reads nothing of the table
+WITH moved AS (DELETE FROM wc_a WHERE id BETWEEN 40 AND 45 RETURNING *)
+INSERT INTO wc_a SELECT id + 5000, v, m FROM moved RETURNING id, v;
+SELECT count(*), min(id), max(id) FROM wc_a WHERE id > 5000;
+SELECT count(*) FROM wc_a WHERE id BETWEEN 40 AND 45;
+BEGIN;
+with a as (insert into wc_a values (6001, 1, 'ok') returning *), b as (insert into wc_a select id + 1, v, m from a returning *) select count(*) from b;
+SELECT id FROM wc_a WHERE id > 6000 ORDER BY id;
+ROLLBACK;
+-- key moved by delete and re-insert of the same id: no conflict with the deleted row, as in PostgreSQL
+WITH d AS (DELETE FROM wc_a WHERE id = 6 RETURNING *) INSERT INTO wc_a SELECT id, v + 1, m FROM d;
+SELECT id, v FROM wc_a WHERE id = 6;
