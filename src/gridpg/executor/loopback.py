@@ -190,10 +190,22 @@ def parse_application_name(name: str) -> tuple[int, str] | None:
 
 
 async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
-                   tables: list[tuple[str, str]], guarded: bool = False) -> None:
+                   tables: list[tuple[str, str]], guarded: bool = False, role: str | None = None) -> None:
     """Run a catalog-server statement whose code reaches `tables` with the loopback armed,
     inside a transaction block (the caller's, or one for this statement alone). `guarded`:
-    the code runs dynamic SQL; the statement fails if it reached a catalog-server copy."""
+    the code runs dynamic SQL; the statement fails if it reached a catalog-server copy.
+    `role`: the code's statements run as that role (SECURITY DEFINER), on the datanodes too."""
+    runner = dispatcher.runner
+    runner.loopback_role = role
+    runner.loopback_switched = set()
+    try:
+        await _run_call(dispatcher, request, sql, tables, guarded)
+    finally:
+        runner.loopback_role = None
+
+
+async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
+                    tables: list[tuple[str, str]], guarded: bool) -> None:
     runner = dispatcher.runner
     if getattr(runner, "is_loopback", False):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run server-side code over "
@@ -234,6 +246,7 @@ async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         finally:
             runner.loopback_calls -= 1
         await conn.settle()
+        await _restore_role(runner)
         if guarded:
             _check_untouched(before, dict(await conn.query(_TOUCHED_SQL)))
         await conn.simple_query(
@@ -243,6 +256,20 @@ async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
 
 
 _TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
+
+
+async def _restore_role(runner: StatementRunner) -> None:
+    """The caller's role again on the datanodes where SECURITY DEFINER code set its owner's
+    (SET LOCAL: the caller's block goes on after the call)."""
+    role = runner.state.role
+    back = (f"SET LOCAL SESSION AUTHORIZATION {quote_ident(runner.state.session_user)}; "
+            f"SET LOCAL ROLE {'NONE' if role is None else quote_ident(str(role))}")
+    for node in sorted(runner.loopback_switched):
+        part = runner.txn.participants.get(node)
+        if part is not None:
+            await part.conn.settle()
+            await part.conn.simple_query(back)
+    runner.loopback_switched = set()
 
 
 def _check_untouched(before: dict, after: dict) -> None:
@@ -338,6 +365,7 @@ async def end_within_call(caller: StatementRunner, commit: bool) -> None:
         if running is not None:
             txn.participants[busy] = running
         txn.begin()
+        caller.loopback_switched = set()  # its SET LOCAL ROLEs ended with that transaction
 
 
 # -- shadows ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import delegation
-from gridpg.planner import analyze
+from gridpg.planner import analyze, call_shape
 from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
 from gridpg.planner.delegation import Delegation
@@ -67,6 +67,13 @@ class LoopbackCall:
     dynamic: bool = False
     # COPY FROM into a relation the catalog server holds (its plan is a CopyPlan, run there)
     copy: bool = False
+    # Routines with their own SET search_path called by the statement itself: each runs as
+    # its twin (loopback.ensure_twins), the same code with the shadows on that path;
+    # (oid, schema or None as the statement names it, name)
+    twins: tuple[tuple[int, str | None, str], ...] = ()
+    # The role every statement of the code runs as, when not the caller's (SECURITY
+    # DEFINER code): the loopback runs them as that role on the datanodes too
+    role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,14 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         sql = plan.sql or request.sql
     else:
         raise call.refusal
-    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic)
+    await loopback.ensure_shadows(dispatcher.coord, list(call.tables))
+    if call.twins:
+        from gridpg.executor import twins
+
+        names = await twins.ensure_twins(dispatcher.coord, sorted({oid for oid, _, _ in call.twins}))
+        sql = twins.rewrite_calls(sql, {(schema, name): names[oid] for oid, schema, name in call.twins})
+    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic,
+                            role=call.role)
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
 _EVENT_SQL = ("SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
@@ -173,7 +187,7 @@ SELECT p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_argument
        (SELECT concat_ws(',', a.aggtransfn::oid, a.aggfinalfn::oid, a.aggcombinefn::oid,
                          a.aggmtransfn::oid, a.aggminvtransfn::oid, a.aggmfinalfn::oid)
           FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid),
-       p.prosecdef
+       p.prosecdef, pg_catalog.pg_get_userbyid(p.proowner)
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -374,31 +388,44 @@ class RoutineGuard:
         why = body.loopback_blocker(None, access, path, resolve, views, tables)
         if why is not None:
             return _refusal("a DO block", why)
-        has_path: list[str] = []
+        statement_touches = bool(tables)
         dynamic = [access.has_dynamic()]
+        seen: dict[int, tuple[body.Routine, body.Access, str]] = {}
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
             unreadable = routine_access.unreadable_reason()
             if unreadable is not None:
                 return _refusal(title, unreadable)
             dynamic[0] = dynamic[0] or routine_access.has_dynamic()
-            if routine.search_path is not None:
-                has_path.append(title)
-            reason = body.loopback_blocker(routine, routine_access, path, resolve, views, tables)
-            return None if reason is None else _refusal(title, reason)
+            seen[routine.oid] = (routine, routine_access, title)
+            return None
 
         roots = registry.operator_functions(access)
         if local_write:  # the triggers and defaults of the written table run on the catalog server
             roots |= _written_routines(tree, access, registry)
+        edges: dict[int, set[int]] = {}
         error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names),
-                                 path, resolve, visit=visit)
+                                 path, resolve, visit=visit, edges=edges)
         if error is not None:
             return error
+        shape = call_shape.shape({oid: r for oid, (r, _, _) in seen.items()}, edges, path)
+        touching: set[int] = set()
+        for oid, (routine, routine_access, title) in seen.items():
+            for run_path in shape.paths[oid]:
+                reached: set[tuple[str, str]] = set()
+                reason = body.loopback_blocker(routine, routine_access, run_path, resolve, views, reached)
+                if reason is not None:
+                    return _refusal(title, reason)
+                if reached:
+                    touching.add(oid)
+                tables |= reached
         if not tables and not dynamic[0]:
             return refusal
-        if has_path and tables:
-            return _refusal(has_path[0], "it sets its own search_path and calls code that "
-                            "reads or writes distributed tables")
+        extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
+                                          dynamic[0], registry.by_call)
+        if isinstance(extra, PgError):
+            return extra
+        twins, role = extra
         # Every distributed table of a name the code uses gets its shadow: whatever schema
         # the name meets first at run time, it is never the catalog server's empty copy.
         names = {name for _, name in tables}
@@ -408,7 +435,8 @@ class RoutineGuard:
             tables |= {(t.schema, t.name) for t in snapshot.tables if t.schema in path}
             tables |= {key for key in dispatcher.runner.views() if key[0] in path
                        and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
-        return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt")
+        return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
+                            twins=twins, role=role)
 
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                              sql: str, path: tuple[str, ...]) -> PgError | str | None:
@@ -497,7 +525,7 @@ class RoutineGuard:
                     resolve: body.Resolver,
                     reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None = None,
                     visit: Callable[[body.Routine, body.Access, str], PgError | None] | None = None,
-                    ) -> PgError | None:
+                    edges: dict[int, set[int]] | None = None) -> PgError | None:
         """Breadth-first over the routines reachable from the statement; `via` remembers
         which routine called which, for the message. With `reads`, replicated tables that
         are only read are collected there (with the refusal to use if they cannot be
@@ -505,6 +533,12 @@ class RoutineGuard:
         seen: set[int] = set()
         via_oid: dict[int, str] = {}
         via_call: dict[tuple[str | None, str], str] = {}
+        # with `edges`: who may call whom (0: the statement), for paths and roles
+        call_parents: dict[tuple[str | None, str], set[int]] = {c: {0} for c in calls}
+        found_routines: dict[int, body.Routine] = {}
+        if edges is not None:
+            for oid in oids:
+                edges.setdefault(oid, set()).add(0)
         while oids or calls:
             if len(seen) > MAX_ROUTINES:
                 return PgError(FEATURE_NOT_SUPPORTED,
@@ -525,12 +559,21 @@ class RoutineGuard:
                                    _view_resolver(dispatcher, dispatcher.runner.snapshot()))
                 if error is not None:
                     return error
+                found_routines[routine.oid] = routine
                 for oid in (*routine.support, *registry.operator_functions(access)):
                     via_oid.setdefault(oid, title)
                     oids.add(oid)
+                    if edges is not None:
+                        edges.setdefault(oid, set()).add(routine.oid)
                 for call in body.user_calls(access, registry.names):
                     via_call.setdefault(call, routine.title)
                     calls.add(call)
+                    call_parents.setdefault(call, set()).add(routine.oid)
+        if edges is not None:
+            for routine in found_routines.values():
+                for (schema, name), parents in call_parents.items():
+                    if name.lower() == routine.name.lower() and schema in (None, routine.schema):
+                        edges.setdefault(routine.oid, set()).update(parents)
         return None
 
     async def _load(self, dispatcher: Dispatcher, registry: _Registry, oids: set[int],
@@ -720,7 +763,7 @@ def _call(sql: str) -> Any:
 
 
 def _routine(row: tuple[str | None, ...]) -> body.Routine:
-    oid, schema, name, signature, language, kind, definition, path, support, secdef = row
+    oid, schema, name, signature, language, kind, definition, path, support, secdef, owner = row
     search_path = None
     if path:
         search_path = tuple(p.strip().strip('"') for p in path.split(",") if p.strip())
@@ -728,7 +771,7 @@ def _routine(row: tuple[str | None, ...]) -> body.Routine:
         int(oid or 0), schema or "", name or "", signature or "", language or "", kind or "f",
         definition or "", search_path,
         tuple(int(o) for o in (support or "").split(",") if o and o != "0"),
-        secdef == "t",
+        secdef == "t", owner or "",
     )
 
 

@@ -47,6 +47,7 @@ from gridpg.frontend.temps import SessionTemps
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
@@ -140,10 +141,17 @@ class _LoopbackTxn:
     gathered from the nodes (partial aggregates, coordinator finish), outside any block;
     what would need the caller's catalog transaction itself is refused."""
 
-    def __init__(self, txn: Any, busy: str) -> None:
+    def __init__(self, txn: Any, busy: str, caller: Any = None) -> None:
         object.__setattr__(self, "_txn", txn)
         object.__setattr__(self, "_busy", busy)
+        object.__setattr__(self, "_caller", caller)
         object.__setattr__(self, "side", None)
+
+    def connection_now(self, node: str, setup_now: Any) -> BackendConnection | None:
+        if getattr(self._caller, "loopback_role", None) is not None \
+                and node not in self._caller.loopback_switched:
+            return None  # the general path sets the role first
+        return self._txn.connection_now(node, setup_now)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._txn, name)
@@ -153,7 +161,20 @@ class _LoopbackTxn:
 
     async def connection(self, node: str, wants_block: bool) -> BackendConnection:
         if node != self._busy:
-            return await self._txn.connection(node, wants_block)
+            role = getattr(self._caller, "loopback_role", None)
+            if role is None:
+                return await self._txn.connection(node, wants_block)
+            # SECURITY DEFINER code: its statements run as the owner here too (SET LOCAL in
+            # the caller's block; loopback.run_call puts the caller's role back after)
+            conn = await self._txn.connection(node, True)
+            switched = self._caller.loopback_switched
+            if node not in switched:
+                await conn.settle()
+                # (the backend logged in as the superuser; the caller's authorization may not
+                # SET ROLE to the owner)
+                await conn.simple_query(f"SET LOCAL SESSION AUTHORIZATION {quote_ident(role)}")
+                switched.add(node)
+            return conn
         if wants_block:
             raise PgError(FEATURE_NOT_SUPPORTED,
                           "gridpg cannot run this statement of server-side code: it needs the "
@@ -218,7 +239,7 @@ class LoopbackRunner(StatementRunner):
         self.token = token
         self.is_loopback = True
         self.state = caller.state
-        self.txn = _LoopbackTxn(caller.txn, coordinator.catalog_node)  # type: ignore[assignment]
+        self.txn = _LoopbackTxn(caller.txn, coordinator.catalog_node, caller)  # type: ignore[assignment]
         self.dispatcher = LoopbackDispatcher(coordinator, self)
         self.temps = _NoTemps(self)
         self.sequence_values = caller.sequence_values
@@ -317,6 +338,7 @@ class LoopbackRunner(StatementRunner):
             if kind == "rollback_to":
                 await txn.rollback_to(name, skip=busy)
                 self.state.rollback_to(name)
+                self.caller.loopback_switched.clear()  # a SET LOCAL ROLE after it is undone
             else:
                 await txn.release(name, skip=busy)
                 self.state.release(name)

@@ -110,6 +110,8 @@ class StatementRunner:
         self.loopback_token: str | None = None  # while server-side code may call back
         self.loopback_calls = 0  # statements running with the loopback armed
         self.call_ends_transactions = False  # a CALL/DO outside a block: its COMMIT ends ours
+        self.loopback_role: str | None = None  # SECURITY DEFINER code's owner, while it runs
+        self.loopback_switched: set[str] = set()  # nodes where the loopback set that role
         self.is_loopback = False  # this runner serves a loopback connection
         self.side_catalog_active = False  # scratch tables on a side catalog connection (executor/scratch.py)
         self.side_catalog_read_only = False

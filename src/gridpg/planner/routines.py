@@ -52,6 +52,7 @@ class Routine:
     search_path: tuple[str, ...] | None = None  # from SET search_path on the routine
     support: tuple[int, ...] = ()  # an aggregate's transition/final/combine functions
     security_definer: bool = False
+    owner: str = ""
 
     @property
     def title(self) -> str:
@@ -176,22 +177,22 @@ def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, .
                      shadows: set[tuple[str, str]]) -> str | None:
     """Why code cannot reach the distributed tables (and views over them) it names through
     the loopback's shadows (None: it can; what it reaches is added to `shadows`). The
-    shadows are found by the search path: names must be unqualified and resolved with the
-    session's path, in a body PostgreSQL reads when it runs, which does not change it."""
+    shadows are found by the search path: names must be unqualified and resolved with
+    `path` (the one the code runs with: the session's, or a routine's own SET search_path,
+    also inherited by what it calls), in a body PostgreSQL reads when it runs, which does
+    not change it."""
     for ref in access.all_relations():
         if ref.schema in SYSTEM_SCHEMAS:
             continue
-        own_path = (routine.search_path if routine else None) or path
+        own_path = path  # the caller gives the path the code runs with (its own SET, inherited)
         table = resolve(ref, own_path)
         target = (table.schema, table.name) if table is not None else views(ref, own_path)
         if target is None:
             continue
         label = f"{'distributed table' if table is not None else 'view'} {target[0]}.{target[1]}"
-        if routine is not None and routine.search_path is not None:
-            return f"it sets its own search_path and reads or writes {label}"
-        if routine is not None and routine.security_definer:
-            return f"it is SECURITY DEFINER and reads or writes {label}"
-        if routine is not None and "search_path" in routine.definition.lower():
+        # (its own SET search_path is the executor's: a twin with the shadows on that path;
+        # SECURITY DEFINER too: the loopback runs as the owner)
+        if routine is not None and "search_path" in body_text(routine.definition).lower():
             return f"it may change search_path and reads or writes {label}"
         if access.atomic:
             return f"its BEGIN ATOMIC body is bound to the catalog server's empty copy of {label}"
@@ -204,6 +205,14 @@ def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, .
             if ref.schema not in SYSTEM_SCHEMAS and (resolve(ref, path) or views(ref, path)):
                 return f"it runs {kind.removesuffix('Stmt')} on {ref.name}, which would reach only the catalog server's copy"
     return None
+
+
+def body_text(definition: str) -> str:
+    """A routine's pg_get_functiondef text without its own settings (` SET name TO value`
+    lines before the body): what its code may do, not how it is declared."""
+    lines = definition.split("\n")
+    head = next((i for i, line in enumerate(lines) if line.startswith(("AS ", "BEGIN ATOMIC"))), len(lines))
+    return "\n".join(line for i, line in enumerate(lines) if i >= head or not line.startswith(" SET "))
 
 
 def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, str]]:

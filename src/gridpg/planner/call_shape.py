@@ -1,0 +1,142 @@
+"""Who calls whom in server-side code, and with which search path and role. Pure.
+
+PostgreSQL runs a routine with its own `SET search_path` (proconfig) in force for its
+whole execution, nested calls included, and a SECURITY DEFINER routine as its owner, also
+for what it calls. The loopback (executor/loopback.py) must know both: the names a body
+uses are resolved with the path in force where it runs, and the statements it sends
+through the loopback run as the role in force there. `shape` propagates both along the
+call graph the guard walked (executor/routines.py `_walk`, 0 standing for the client's
+statement); `twins_and_role` says which routines run as twins (their own path with the
+shadows on it) and which single role the code's statements run as, or why neither can be
+told (the statement is then refused, 0A000).
+
+This module must not do I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner.routines import Access, Routine
+
+STATEMENT = 0  # the client's statement as a caller in the graph
+
+Path = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Per routine oid: the search paths and roles (None: the caller's) it may run with."""
+
+    paths: dict[int, frozenset[Path]]
+    roles: dict[int, frozenset[str | None]]
+    children: dict[int, frozenset[int]]
+
+
+def shape(routines: dict[int, Routine], edges: dict[int, set[int]], session_path: Path) -> Shape:
+    """Propagate paths and roles from the statement down the call graph (a fixed point:
+    the graph may have cycles)."""
+    paths: dict[int, set[Path]] = {oid: set() for oid in routines}
+    roles: dict[int, set[str | None]] = {oid: set() for oid in routines}
+    for _ in range(len(routines) + 2):
+        changed = False
+        for oid, routine in routines.items():
+            parents = edges.get(oid) or {STATEMENT}
+            new_paths = {routine.search_path} if routine.search_path is not None else set().union(
+                *({session_path} if p == STATEMENT else paths.get(p, set()) for p in parents))
+            new_roles = {routine.owner} if routine.security_definer else set().union(
+                *({None} if p == STATEMENT else roles.get(p, set()) for p in parents))
+            if not new_paths <= paths[oid] or not new_roles <= roles[oid]:
+                paths[oid] |= new_paths
+                roles[oid] |= new_roles
+                changed = True
+        if not changed:
+            break
+    children: dict[int, set[int]] = {}
+    for child, parents in edges.items():
+        for parent in parents:
+            children.setdefault(parent, set()).add(child)
+    return Shape({o: frozenset(p or {session_path}) for o, p in paths.items()},
+                 {o: frozenset(r or {None}) for o, r in roles.items()},
+                 {o: frozenset(c) for o, c in children.items()})
+
+
+def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Access, str]],
+                   edges: dict[int, set[int]], found: Shape, touching: set[int],
+                   statement_touches: bool, dynamic: bool,
+                   by_call: dict[tuple[str | None, str], list[int]],
+                   ) -> tuple[tuple[tuple[int, str | None, str], ...], str | None] | PgError:
+    """The twins the statement's calls are rewritten to, and the one role (None: the
+    caller's) the code's statements run as; an error when the code cannot be run so."""
+    twins: list[tuple[int, str | None, str]] = []
+    calls = statement_calls(tree)
+    for oid, (routine, _, title) in sorted(routines.items()):
+        if routine.search_path is None or not (_descendants(oid, found.children) | {oid}) & touching:
+            continue
+        if dynamic:
+            return _refusal(title, "it sets its own search_path and runs dynamic SQL over distributed tables")
+        named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]
+        if (edges.get(oid) or {STATEMENT}) != {STATEMENT} or not named \
+                or any(by_call.get(c, [oid]) != [oid] for c in named):
+            return _refusal(title, "it sets its own search_path and reads or writes distributed "
+                            "tables; gridpg runs such a routine only when the statement itself "
+                            "calls it, by a name no other routine has")
+        twins.extend((oid, schema, name) for schema, name in named)
+    roles: set[str | None] = set()
+    for oid in touching:
+        roles |= found.roles[oid]
+    if statement_touches:
+        roles.add(None)
+    if dynamic:
+        roles.add(None)
+        for oid in routines:
+            roles |= found.roles[oid]
+    if len(roles) > 1:
+        owners = ", ".join(sorted(r or "the caller" for r in roles))
+        return PgError(FEATURE_NOT_SUPPORTED,
+                       "gridpg cannot run server-side code over distributed tables whose "
+                       f"statements run as different roles ({owners}: SECURITY DEFINER)",
+                       hint="Call SECURITY DEFINER routines of one owner in a statement of their own.")
+    return tuple(twins), next(iter(roles), None)
+
+
+def statement_calls(tree: Any) -> set[tuple[str | None, str]]:
+    """(schema or None, name) of every function call written in the statement itself."""
+    out: set[tuple[str | None, str]] = set()
+    for call in _nodes(tree, "FuncCall"):
+        names = [n.get("String", {}).get("sval", "") for n in call.get("funcname", [])]
+        if len(names) == 1:
+            out.add((None, names[0]))
+        elif len(names) == 2:
+            out.add((names[0], names[1]))
+    return out
+
+
+def _nodes(node: Any, kind: str) -> Iterable[dict[str, Any]]:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if kind in item and isinstance(item[kind], dict):
+                yield item[kind]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _descendants(oid: int, children: dict[int, frozenset[int]]) -> set[int]:
+    out: set[int] = set()
+    stack = list(children.get(oid, ()))
+    while stack:
+        child = stack.pop()
+        if child not in out:
+            out.add(child)
+            stack.extend(children.get(child, ()))
+    return out
+
+
+def _refusal(what: str, why: str) -> PgError:
+    return PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run {what}: {why}")
