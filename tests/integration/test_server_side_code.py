@@ -246,7 +246,7 @@ def test_search_path_and_schemas_of_function_bodies(pair: Any, schema: str) -> N
     gridpg, plain = pair
     walk(gridpg, plain, [
         f'CREATE FUNCTION pinned() RETURNS bigint LANGUAGE sql SET search_path = "{schema}" AS $$ SELECT count(*) FROM t $$',
-        ("SELECT pinned()", REFUSED),
+        "SELECT pinned()",  # its own path: run as a twin with the shadows on it
         f'CREATE FUNCTION qualified() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM "{schema}".t $$',
         ("SELECT qualified()", REFUSED),
         "CREATE FUNCTION catalog_only() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'no such' $$",
@@ -483,7 +483,7 @@ def test_loopback_cases(pair: Any, schema: str) -> None:
         "SELECT s_put(7)",
         "SELECT * FROM s",
         "CREATE FUNCTION definer() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT count(*) FROM t $$",
-        ("SELECT definer()", REFUSED),
+        "SELECT definer()",  # SECURITY DEFINER: as its owner
         "CREATE FUNCTION widen() RETURNS void LANGUAGE plpgsql AS $$ BEGIN ALTER TABLE t ADD COLUMN w int; END $$",
         ("SELECT widen()", REFUSED),  # DDL on a shadow would change only the shadow
         "CREATE FUNCTION locked() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN LOCK TABLE t IN SHARE MODE; RETURN (SELECT count(*) FROM t); END $$",
@@ -492,7 +492,7 @@ def test_loopback_cases(pair: Any, schema: str) -> None:
         "CREATE FUNCTION paths() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('search_path', 'public', true); RETURN (SELECT count(*) FROM t); END $$",
         ("SELECT paths()", REFUSED),
         f'CREATE FUNCTION calls_pinned() RETURNS bigint LANGUAGE plpgsql SET search_path = "{schema}" AS $$ BEGIN RETURN cnt(); END $$',
-        ("SELECT calls_pinned()", REFUSED),  # its own search_path would pass to cnt()
+        "SELECT calls_pinned()",  # its own search_path passes to cnt(): the twin's, shadowed
         ("SELECT id, cnt() FROM t WHERE id = 3", REFUSED),  # the statement itself is distributed
         ("SELECT cnt() FROM t", REFUSED),
         ("INSERT INTO t SELECT 300, cnt()", REFUSED),

@@ -27,6 +27,7 @@ What cannot be reached this way is refused by `executor/routines.py` (0A000).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from gridpg.catalog import store
@@ -190,22 +191,26 @@ def parse_application_name(name: str) -> tuple[int, str] | None:
 
 
 async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
-                   tables: list[tuple[str, str]], guarded: bool = False, role: str | None = None) -> None:
+                   tables: list[tuple[str, str]], guarded: bool = False, role: str | None = None,
+                   before: Callable[[BackendConnection, str], Awaitable[tuple[str, str]]] | None = None) -> None:
     """Run a catalog-server statement whose code reaches `tables` with the loopback armed,
     inside a transaction block (the caller's, or one for this statement alone). `guarded`:
     the code runs dynamic SQL; the statement fails if it reached a catalog-server copy.
-    `role`: the code's statements run as that role (SECURITY DEFINER), on the datanodes too."""
+    `role`: the code's statements run as that role (SECURITY DEFINER), on the datanodes too.
+    `before`: run on the armed catalog connection first; gives the statement to run and SQL
+    to run after it (executor/twins.py)."""
     runner = dispatcher.runner
     runner.loopback_role = role
     runner.loopback_switched = set()
     try:
-        await _run_call(dispatcher, request, sql, tables, guarded)
+        await _run_call(dispatcher, request, sql, tables, guarded, before)
     finally:
         runner.loopback_role = None
 
 
 async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
-                    tables: list[tuple[str, str]], guarded: bool) -> None:
+                    tables: list[tuple[str, str]], guarded: bool,
+                    before: Callable[[BackendConnection, str], Awaitable[tuple[str, str]]] | None) -> None:
     runner = dispatcher.runner
     if getattr(runner, "is_loopback", False):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run server-side code over "
@@ -223,7 +228,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
     await runner.sync_pending()
     if may_end_transactions(runner, sql) and not guarded:
         # (code running dynamic SQL is watched per catalog transaction: not split by COMMIT)
-        await _run_committing_call(dispatcher, request, sql)
+        await _run_committing_call(dispatcher, request, sql, before)
         return
     async with runner.statement_transaction():
         conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
@@ -236,7 +241,10 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             f"pg_catalog.set_config('gridpg.loopback_dynamic', {quote_literal('on' if guarded else '')}, true) "
             "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
         original = rows[0][0] or ""
-        before = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
+        after_call = ""
+        if before is not None:
+            sql, after_call = await before(conn, sql)
+        touched = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
         runner.loopback_calls += 1
         try:
             if request.simple:
@@ -247,8 +255,10 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             runner.loopback_calls -= 1
         await conn.settle()
         await _restore_role(runner)
+        if after_call:
+            await conn.simple_query(after_call)
         if guarded:
-            _check_untouched(before, dict(await conn.query(_TOUCHED_SQL)))
+            _check_untouched(touched, dict(await conn.query(_TOUCHED_SQL)))
         await conn.simple_query(
             f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
             "pg_catalog.set_config('postgres_fdw.application_name', '', true), "
@@ -298,7 +308,8 @@ def may_end_transactions(runner: StatementRunner, sql: str) -> bool:
     return kind in ("CallStmt", "DoStmt")
 
 
-async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> None:
+async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
+                               before: Callable[[BackendConnection, str], Awaitable[tuple[str, str]]] | None) -> None:
     """CALL / DO outside a block, as PostgreSQL runs it: on the catalog server outside any
     block too (its settings for the loopback are session-level, put back after), so the
     code's COMMIT and ROLLBACK are allowed there. Each of them reaches the loopback as
@@ -315,6 +326,13 @@ async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql
         f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(f'{APP_PREFIX}{coord.worker}:{token}')}, "
         "false) FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
     original = rows[0][0] or ""
+    after_call = ""
+    if before is not None:
+        try:
+            sql, after_call = await before(conn, sql)
+        except BaseException:
+            await _restore_settings(runner, conn, original)
+            raise
     runner.txn.begin()
     runner.implicit_block = True
     runner.loopback_calls += 1
@@ -325,23 +343,26 @@ async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql
         else:
             await dispatcher.run_on_node_synced(coord.catalog_node, request, sql)
     except BaseException:
-        await _restore_settings(runner, conn, original)
+        await _restore_settings(runner, conn, original, after_call)
         runner.implicit_block = False
         await runner.end_transaction(commit=False)
         raise
     finally:
         runner.loopback_calls -= 1
         runner.call_ends_transactions = False
-    await _restore_settings(runner, conn, original)
+    await _restore_settings(runner, conn, original, after_call)
     runner.implicit_block = False
     await runner.end_transaction(commit=True)
 
 
-async def _restore_settings(runner: StatementRunner, conn: BackendConnection, original: str) -> None:
-    """The catalog connection's session-level settings as before the call; if that cannot
-    be done, the connection is closed rather than pooled with them."""
+async def _restore_settings(runner: StatementRunner, conn: BackendConnection, original: str,
+                            after_call: str = "") -> None:
+    """The catalog connection's session-level settings as before the call (and `after_call`
+    run); if that cannot be done, the connection is closed rather than pooled with them."""
     try:
         await conn.settle()
+        if after_call:
+            await conn.simple_query(after_call)
         await conn.simple_query(
             f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, false), "
             "pg_catalog.set_config('postgres_fdw.application_name', '', false)")

@@ -131,20 +131,30 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         sql = plan.sql or request.sql
     else:
         raise call.refusal
-    await loopback.ensure_shadows(dispatcher.coord, list(call.tables))
-    if call.twins:
-        from gridpg.executor import twins
-
-        names = await twins.ensure_twins(dispatcher.coord, sorted({oid for oid, _, _ in call.twins}))
-        sql = twins.rewrite_calls(sql, {(schema, name): names[oid] for oid, schema, name in call.twins})
     await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic,
-                            role=call.role)
+                            role=call.role, before=_twin_maker(dispatcher, call) if call.twins else None)
+
+
+def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
+    """What makes the call's twins on the armed catalog connection and rewrites the
+    statement's calls to them: (the statement to run, the SQL that drops them after)."""
+    from gridpg.executor import twins
+
+    async def make(conn: BackendConnection, sql: str) -> tuple[str, str]:
+        state = dispatcher.runner.state
+        oids = sorted({oid for oid, _, _ in call.twins})
+        unqualified = {oid for oid, schema, _ in call.twins if schema is None}
+        names, drop = await twins.create_twins(conn, state.session_user, state.role, oids, unqualified)
+        return twins.rewrite_calls(sql, {(s, n): names[oid] for oid, s, n in call.twins}), drop
+
+    return make
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
 _EVENT_SQL = ("SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
               "AND evtname <> 'gridpg_loopback_ddl'")
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
-                 "AND n.nspname NOT LIKE 'pg\\_toast%'")
+                 "AND n.nspname NOT LIKE 'pg\\_toast%' "
+                 "AND n.nspname NOT LIKE 'gridpg\\_lb%'")  # the loopback's shadows and twins
 
 # C and internal functions (extensions' code) run no SQL gridpg could not see: left out,
 # so that their names and operators do not send every statement through the check.
@@ -412,6 +422,8 @@ class RoutineGuard:
         touching: set[int] = set()
         for oid, (routine, routine_access, title) in seen.items():
             for run_path in shape.paths[oid]:
+                if changes_path(routine):
+                    run_path = wide_path(snapshot, run_path)
                 reached: set[tuple[str, str]] = set()
                 reason = body.loopback_blocker(routine, routine_access, run_path, resolve, views, reached)
                 if reason is not None:
@@ -422,7 +434,7 @@ class RoutineGuard:
         if not tables and not dynamic[0]:
             return refusal
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
-                                          dynamic[0], registry.by_call)
+                                          dynamic[0], registry.by_call, path)
         if isinstance(extra, PgError):
             return extra
         twins, role = extra
@@ -447,6 +459,8 @@ class RoutineGuard:
         except PgError:
             return None  # the statement's own path reports its syntax
         resolve = _resolver(dispatcher, snapshot)
+        if "search_path" in sql.lower():  # set_config() beside a call: any schema's tables
+            path = wide_path(snapshot, path)
         kind = sqlparse.node_type(tree)
         if _DDL_WORD.match(sql.lower()) and registry.event_functions and not _on_event_triggers(tree):
             # Event triggers fire on every server the DDL reaches.
@@ -479,7 +493,8 @@ class RoutineGuard:
         views = _view_resolver(dispatcher, snapshot)
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-            error = _check(routine, routine_access, path, resolve, title, reads, views)
+            error = _check(routine, routine_access, path, resolve, title, reads, views,
+                           wide_path(snapshot, path))
             if error is None or routine.oid not in pinned:
                 return error
             return None if pinned[routine.oid] is None else _refusal(title, pinned[routine.oid] or "")
@@ -555,8 +570,9 @@ class RoutineGuard:
                 if visit is not None:
                     error = visit(routine, access, title)
                 else:
+                    snapshot = dispatcher.runner.snapshot()
                     error = _check(routine, access, path, resolve, title, reads,
-                                   _view_resolver(dispatcher, dispatcher.runner.snapshot()))
+                                   _view_resolver(dispatcher, snapshot), wide_path(snapshot, path))
                 if error is not None:
                     return error
                 found_routines[routine.oid] = routine
@@ -613,10 +629,14 @@ class RoutineGuard:
 def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
            resolve: body.Resolver, title: str,
            reads: dict[tuple[str, str], tuple[DistTable, PgError]] | None,
-           views: body.ViewResolver | None = None) -> PgError | None:
+           views: body.ViewResolver | None = None, wide: tuple[str, ...] = ()) -> PgError | None:
     blocker = access.blocker()
     if blocker is not None:
         return _refusal(title, blocker)
+    if wide and changes_path(routine):
+        path = wide  # its names may mean any schema's tables
+        routine = body.Routine(routine.oid, routine.schema, routine.name, routine.signature,
+                               routine.language, routine.kind, routine.definition)
     writes = access.all_writes()
     for ref in access.all_relations():
         if ref.schema in body.SYSTEM_SCHEMAS:
@@ -824,6 +844,19 @@ def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Vi
 def _touches(table: DistTable) -> str:
     kind = "replicated" if table.method == "replication" else "distributed"
     return f"it reads or writes {kind} table {table.schema}.{table.name}"
+
+
+def changes_path(routine: body.Routine) -> bool:
+    """The body may change search_path while it runs (`SET search_path`, `set_config(
+    'search_path', ...)`): the names it uses after that cannot be resolved beforehand."""
+    return "search_path" in body.body_text(routine.definition).lower()
+
+
+def wide_path(snapshot: CatalogSnapshot, path: tuple[str, ...]) -> tuple[str, ...]:
+    """`path` followed by every schema holding a distributed table: a name resolved with it
+    meets a distributed table of that name wherever one is (for code that may change its
+    search path at run time)."""
+    return tuple(dict.fromkeys((*path, *sorted({t.schema for t in snapshot.tables}))))
 
 
 def _refusal(what: str, why: str) -> PgError:

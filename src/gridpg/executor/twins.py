@@ -6,45 +6,39 @@ statement runs with each schema's shadow schema just before it. A routine declar
 its names would reach the catalog server's empty copies. Such a routine, when the client's
 statement calls it (the guard, executor/routines.py and planner/call_shape.py, proves it
 is called there and nowhere else in the code), runs as its **twin**: the same definition
-(`pg_get_functiondef`), with the shadow schemas put on its own path, in a shadow schema
-`gridpg_lbf_<schema oid>` of the catalog server, owned by the routine's owner (SECURITY
-DEFINER keeps its meaning) and executable by exactly the roles that may execute the
-routine; the statement's call is rewritten to it (`rewrite_calls`). Twins are made like
-shadows (one DDL transaction each under the shadows' advisory lock, checked once per
-catalog epoch against a hash of their text, members of the extension so pg_dump leaves
-them out).
+(`pg_get_functiondef`) with the shadow schemas put on its own path, made for the call as
+a temporary function (`pg_temp`) on the session's catalog connection and dropped after
+it, owned by the routine's owner (SECURITY DEFINER keeps its meaning) and executable by
+exactly the roles that may execute the routine; the statement's call is rewritten to it
+(`rewrite_calls`). Temporary: nothing of it outlives the call (a twin kept in a schema of
+its own made `DROP ROLE` of its owner or grantees fail), no other session sees it, and a
+changed routine never meets an old twin.
 
 This module must not run client statements; it only prepares the catalog server.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor.loopback import SHADOW_PREFIX, _schema_sql
+from gridpg.executor.loopback import SHADOW_PREFIX
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
-    from gridpg.frontend.coordinator import Coordinator
-
-TWIN_PREFIX = "gridpg_lbf_"
+    from gridpg.datanode.connection import BackendConnection
 
 _TWIN_SQL = """
-SELECT p.oid, n.oid, p.prokind, pg_catalog.pg_get_functiondef(p.oid),
+SELECT p.oid, p.prokind, pg_catalog.pg_get_functiondef(p.oid),
        pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname),
        pg_catalog.quote_ident(p.proname), pg_catalog.pg_get_function_identity_arguments(p.oid),
        pg_catalog.pg_get_userbyid(p.proowner), p.proacl IS NULL,
        (SELECT string_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC'
                                ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, ', ')
           FROM pg_catalog.aclexplode(p.proacl) a WHERE a.privilege_type = 'EXECUTE'),
-       (SELECT pg_catalog.obj_description(t.oid, 'pg_proc') FROM pg_catalog.pg_proc t
-         JOIN pg_catalog.pg_namespace tn ON tn.oid = t.pronamespace
-        WHERE tn.nspname = '{prefix}' || n.oid::text AND t.proname = p.proname
-          AND pg_catalog.pg_get_function_identity_arguments(t.oid)
-              = pg_catalog.pg_get_function_identity_arguments(p.oid)),
+       EXISTS (SELECT 1 FROM pg_catalog.pg_proc b WHERE b.proname = p.proname
+                AND b.pronamespace = 'pg_catalog'::pg_catalog.regnamespace),
        (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%')
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.oid IN ({oids})"""
@@ -52,54 +46,67 @@ WHERE p.oid IN ({oids})"""
 _SCHEMAS_SQL = "SELECT nspname, oid FROM pg_catalog.pg_namespace"
 
 
-async def ensure_twins(coord: Coordinator, oids: list[int]) -> dict[int, str]:
-    """The twin of each routine (its qualified name as SQL text), made or re-made when its
-    definition, owner, privileges or path changed (checked once per catalog epoch)."""
-    epoch = coord.snapshot.epoch if coord.snapshot is not None else 0
-    cache: dict[int, tuple[int, str]] = coord.__dict__.setdefault("loopback_twins", {})
-    out = {o: cache[o][1] for o in oids if o in cache and cache[o][0] == epoch}
-    wanted = [o for o in oids if o not in out]
-    if not wanted:
-        return out
-    conn = await coord.internal_acquire(coord.catalog_node)
-    pool = coord.pools.pool(coord.catalog_node)
-    try:
-        rows = await conn.query(_TWIN_SQL.format(prefix=TWIN_PREFIX, oids=", ".join(str(int(o)) for o in wanted)))
-        schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
-        for row in rows:
-            name, ddl = twin_ddl(row, schemas)
-            if ddl:
-                await conn.simple_query(ddl)
-            out[int(row[0] or 0)] = name
-    except BaseException:
-        pool.discard(conn)
-        raise
-    pool.release(conn)
-    for oid in wanted:
-        if oid not in out:
-            raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot find routine {oid} to run it through the loopback")
-        cache[oid] = (epoch, out[oid])
-    return out
+async def create_twins(conn: BackendConnection, session_user: str, role: str | None,
+                       oids: list[int], unqualified: set[int]) -> tuple[dict[int, str], str]:
+    """Make the twins of `oids` on the session's catalog connection, before the call: (the
+    twin's name per routine, the SQL that drops them again after the call). Made as the
+    superuser the connection logged in as (the routine's owner must own the twin), then
+    the session's authorization and role again. A routine called without its schema
+    (`unqualified`) whose name pg_catalog also has is refused: the call may mean that one."""
+    rows = await conn.query(_TWIN_SQL.format(oids=", ".join(str(int(o)) for o in oids)))
+    schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
+    out: dict[int, str] = {}
+    creates: list[str] = []
+    drops: list[str] = []
+    for row in rows:
+        name, create, drop = twin_ddl(row, schemas)
+        if any(drop == d for d in drops):
+            raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run two routines named {name} "
+                          "with their own search_path in one statement")
+        if int(row[0] or 0) in unqualified and row[9] == "t":
+            raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run {row[3]} through the loopback "
+                          "when it is called without its schema: pg_catalog has a function of that name",
+                          hint="Call it with its schema.")
+        out[int(row[0] or 0)] = name
+        creates.append(create)
+        drops.append(drop)
+    if set(out) != set(oids):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find a routine to run it through the loopback")
+    await conn.simple_query(_as_superuser(conn, session_user, role,
+                                          ["SET LOCAL check_function_bodies = off", *creates]))
+    return out, _as_superuser(conn, session_user, role, drops)
 
 
-def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str]) -> tuple[str, str]:
-    """(the twin's qualified name, the DDL transaction that makes it, with the shadow
-    schemas its path names, or '' when it is current). `row`: one of _TWIN_SQL's."""
-    _, schema_oid, kind, definition, qualified, ident, args, owner, default_acl, grantees, comment, path = row
+def _as_superuser(conn: BackendConnection, session_user: str, role: str | None,
+                  statements: list[str]) -> str:
+    """`statements` as the superuser the connection logged in as, inside a block (the
+    session's, or one of their own), the session's authorization and role put back."""
+    back = [f"SET LOCAL SESSION AUTHORIZATION {quote_ident(session_user)}",
+            f"SET LOCAL ROLE {'NONE' if role is None else quote_ident(role)}"]
+    body = [f"SET LOCAL SESSION AUTHORIZATION {quote_ident(conn.address.user)}", *statements, *back]
+    if conn.txn_status == b"I":
+        return "; ".join(["BEGIN", *body, "COMMIT"])
+    # (check_function_bodies back to the session's value for the rest of its block)
+    keep = ("SELECT pg_catalog.set_config('gridpg.check_function_bodies', "
+            "pg_catalog.current_setting('check_function_bodies'), true)")
+    restore = ("SELECT pg_catalog.set_config('check_function_bodies', "
+               "pg_catalog.current_setting('gridpg.check_function_bodies'), true)")
+    return "; ".join([keep, *body, restore])
+
+
+def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str]) -> tuple[str, str, str]:
+    """(the twin's name, the statements that make it, the one that drops it). `row`: one
+    of _TWIN_SQL's."""
+    _, kind, definition, qualified, ident, args, owner, default_acl, grantees, _, path = row[:11]
     what = "PROCEDURE" if kind == "p" else "FUNCTION"
-    twin_schema = quote_ident(f"{TWIN_PREFIX}{schema_oid}")
-    twin = f"{twin_schema}.{ident}"
+    twin = f"pg_temp.{ident}"
     head = f"CREATE OR REPLACE {what} {qualified}("
     if not (definition or "").startswith(head):
         raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot read the definition of {qualified}")
-    elements = path_elements(path or "")
     shadowed: list[str] = []
-    needed: list[str] = []
-    for element in elements:
+    for element in path_elements(path or ""):
         if element in schemas and not element.startswith(("pg_", "$")):
-            shadow = f"{SHADOW_PREFIX}{schemas[element]}"
-            shadowed.append(shadow)
-            needed.append(shadow)
+            shadowed.append(f"{SHADOW_PREFIX}{schemas[element]}")
         shadowed.append(element)
     lines = (f"CREATE {what} {twin}(" + definition[len(head):]).split("\n")
     body_at = next((i for i, line in enumerate(lines) if line.startswith(("AS ", "BEGIN ATOMIC"))), len(lines))
@@ -107,30 +114,12 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str]) -> tuple[str, str]:
     lines = [new_path if i < body_at and line.startswith(" SET search_path TO ") else line
              for i, line in enumerate(lines)]
     signature = f"{twin}({args})"
-    grants = []
-    if not default_acl:
-        grants.append(f"REVOKE ALL ON {what} {signature} FROM PUBLIC")
+    statements = ["\n".join(lines).rstrip("\n"), f"ALTER {what} {signature} OWNER TO {quote_ident(owner or '')}"]
+    if default_acl != "t":  # (a text column: 't' or 'f')
+        statements.append(f"REVOKE ALL ON {what} {signature} FROM PUBLIC")
         if grantees:
-            grants.append(f"GRANT EXECUTE ON {what} {signature} TO {grantees}")
-    create = "\n".join(lines)
-    digest = hashlib.sha256("\0".join([create, owner or "", *grants]).encode()).hexdigest()[:32]
-    if comment == f"gridpg twin {digest}":
-        return twin, ""
-    ext = "ALTER EXTENSION postgres_fdw"
-    drop = []
-    if comment is not None:
-        unlink = quote_literal(f"{ext} DROP {what} {signature}")
-        drop = [f"DO $gridpg$ BEGIN BEGIN EXECUTE {unlink}; EXCEPTION WHEN OTHERS THEN NULL; END; END $gridpg$",
-                f"DROP {what} {signature}"]
-    ddl = "; ".join([
-        "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340211)",
-        "SET LOCAL check_function_bodies = off", _schema_sql(f"{TWIN_PREFIX}{schema_oid}"),
-        *(_schema_sql(name) for name in needed),
-        *drop, create, f"ALTER {what} {signature} OWNER TO {quote_ident(owner or '')}", *grants,
-        f"{ext} ADD {what} {signature}",
-        f"COMMENT ON {what} {signature} IS {quote_literal('gridpg twin ' + digest)}", "COMMIT",
-    ])
-    return twin, ddl
+            statements.append(f"GRANT EXECUTE ON {what} {signature} TO {grantees}")
+    return twin, "; ".join(statements), f"DROP {what} {signature}"
 
 
 def path_elements(value: str) -> list[str]:
@@ -188,6 +177,8 @@ def _func_calls(node: Any) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             if isinstance(item.get("FuncCall"), dict):
                 out.append(item["FuncCall"])
+            if isinstance(item.get("funccall"), dict):
+                out.append(item["funccall"])  # CALL's (a typed field: no node name around it)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)

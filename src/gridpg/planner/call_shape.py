@@ -67,7 +67,7 @@ def shape(routines: dict[int, Routine], edges: dict[int, set[int]], session_path
 def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Access, str]],
                    edges: dict[int, set[int]], found: Shape, touching: set[int],
                    statement_touches: bool, dynamic: bool,
-                   by_call: dict[tuple[str | None, str], list[int]],
+                   by_call: dict[tuple[str | None, str], list[int]], session_path: Path = (),
                    ) -> tuple[tuple[tuple[int, str | None, str], ...], str | None] | PgError:
     """The twins the statement's calls are rewritten to, and the one role (None: the
     caller's) the code's statements run as; an error when the code cannot be run so."""
@@ -80,7 +80,7 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
             return _refusal(title, "it sets its own search_path and runs dynamic SQL over distributed tables")
         named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]
         if (edges.get(oid) or {STATEMENT}) != {STATEMENT} or not named \
-                or any(by_call.get(c, [oid]) != [oid] for c in named):
+                or any(_candidates(c, by_call, routines, session_path) != [oid] for c in named):
             return _refusal(title, "it sets its own search_path and reads or writes distributed "
                             "tables; gridpg runs such a routine only when the statement itself "
                             "calls it, by a name no other routine has")
@@ -122,9 +122,20 @@ def _nodes(node: Any, kind: str) -> Iterable[dict[str, Any]]:
         if isinstance(item, dict):
             if kind in item and isinstance(item[kind], dict):
                 yield item[kind]
+            if kind == "FuncCall" and isinstance(item.get("funccall"), dict):
+                yield item["funccall"]  # CALL's (a typed field: no node name around it)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def _candidates(call: tuple[str | None, str], by_call: dict[tuple[str | None, str], list[int]],
+                routines: dict[int, tuple[Routine, Access, str]], session_path: Path) -> list[int]:
+    """The routines a call may reach: by its schema, else those in the session's path."""
+    oids = by_call.get(call, [])
+    if call[0] is not None:
+        return oids
+    return [o for o in oids if o in routines and routines[o][0].schema in session_path]
 
 
 def _descendants(oid: int, children: dict[int, frozenset[int]]) -> set[int]:

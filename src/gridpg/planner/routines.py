@@ -208,11 +208,11 @@ def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, .
 
 
 def body_text(definition: str) -> str:
-    """A routine's pg_get_functiondef text without its own settings (` SET name TO value`
-    lines before the body): what its code may do, not how it is declared."""
+    """A routine's body from its pg_get_functiondef text, without the header (its name, its
+    own ` SET name TO value` settings): what its code may do, not how it is declared."""
     lines = definition.split("\n")
-    head = next((i for i, line in enumerate(lines) if line.startswith(("AS ", "BEGIN ATOMIC"))), len(lines))
-    return "\n".join(line for i, line in enumerate(lines) if i >= head or not line.startswith(" SET "))
+    head = next((i for i, line in enumerate(lines) if line.startswith(("AS ", "BEGIN ATOMIC"))), 0)
+    return "\n".join(lines[head:])
 
 
 def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, str]]:

@@ -1,0 +1,147 @@
+"""Server-side code with its own search path, schema-qualified names, SECURITY DEFINER.
+
+Each step runs on gridpg and on plain PostgreSQL (same schemas, roles and data) and must
+give the same rows, status or SQLSTATE; REFUSED steps must fail on gridpg with 0A000 (a
+stand-in fails the same way on PostgreSQL to keep both transactions in step). The schema
+holding the tables is not on the caller's search path, as in an application whose code
+lives in its own schema.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+from tests.integration.test_server_side_code import REFUSED, walk
+
+
+def _setup(app: str, role: str) -> list[str]:
+    return [
+        f'CREATE SCHEMA "{app}"',
+        f'CREATE TABLE "{app}".orders (id int PRIMARY KEY, v int)',
+        f'CREATE TABLE "{app}"."Audit Log" (id int, note text)',
+        f'INSERT INTO "{app}".orders SELECT g, g * 10 FROM generate_series(1, 10) g',
+        f'CREATE ROLE "{role}" LOGIN PASSWORD \'pw\'',
+        f'GRANT USAGE ON SCHEMA "{app}" TO "{role}"',
+        # -- its own search path, mixed-case names, dollar quoting with a tag, comments
+        f'''CREATE FUNCTION "{app}".count_orders() RETURNS bigint LANGUAGE sql
+            SET search_path = "{app}", public AS $body$ /* own path */ SELECT count(*) FROM orders $body$''',
+        f'''CREATE FUNCTION "{app}".add_order(i int, note text DEFAULT 'added') RETURNS bigint
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = "{app}", pg_temp AS $$
+            BEGIN
+              INSERT INTO orders VALUES (i, i * 10);  -- the owner's right, not the caller's
+              INSERT INTO "Audit Log" VALUES (i, note);
+              RETURN (SELECT count(*) FROM orders);
+            END $$''',
+        f'REVOKE EXECUTE ON FUNCTION "{app}".add_order(int, text) FROM PUBLIC',
+        f'GRANT EXECUTE ON FUNCTION "{app}".add_order(int, text) TO "{role}"',
+        f'''CREATE FUNCTION "{app}".add_plain(i int) RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+            AS $$ BEGIN INSERT INTO orders VALUES (i, 0); END $$''',
+        f'''CREATE PROCEDURE "{app}".bump(d int) LANGUAGE sql SET search_path = "{app}"
+            AS $$ UPDATE orders SET v = v + d WHERE id <= 3 $$''',
+        f'''CREATE FUNCTION "{app}".nested() RETURNS bigint LANGUAGE sql SET search_path = "{app}"
+            AS $$ SELECT "{app}".count_orders() + 1 $$''',
+        f'''CREATE FUNCTION "{app}".qualified() RETURNS bigint LANGUAGE sql
+            AS $$ SELECT count(*) FROM "{app}".orders $$''',
+        f'''CREATE FUNCTION "{app}".changes_path() RETURNS bigint LANGUAGE plpgsql AS $$
+            BEGIN PERFORM set_config('search_path', '"{app}"', true); RETURN (SELECT count(*) FROM orders); END $$''',
+        f'''CREATE FUNCTION "{app}".temp_last() RETURNS bigint LANGUAGE sql
+            SET search_path = "{app}", pg_temp AS $$ SELECT count(*) FROM orders $$''',
+    ]
+
+
+@pytest.fixture()
+def apps(gridpg_cluster: Cluster, plain_pg: str, schema: str,
+         request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any, str, str]]:
+    """(gridpg, PostgreSQL, app schema, role): the app's schema is off the search path."""
+    index = getattr(request, "param", 0)
+    app, role = f"App {schema[-12:]}", f"clerk_{schema[-12:]}"
+    teardown = [f'DROP SCHEMA IF EXISTS "{app}" CASCADE', f'DROP ROLE IF EXISTS "{role}"']
+    with psycopg.connect(plain_pg, autocommit=True) as plain, \
+            psycopg.connect(gridpg_cluster.dsn(index), autocommit=True) as grid:
+        for conn in (plain, grid):
+            for sql in teardown:
+                conn.execute(sql)
+            for sql in _setup(app, role):
+                conn.execute(sql)
+        try:
+            yield grid, plain, app, role
+        finally:
+            for conn in (plain, grid):
+                conn.rollback()
+                for sql in teardown:
+                    conn.execute(sql)
+
+
+def _as_role(dsn: str, role: str) -> psycopg.Connection[Any]:
+    url = urllib.parse.urlsplit(dsn.split(",")[0] if "," in dsn else dsn)
+    return psycopg.connect(host=url.hostname, port=url.port, user=role, password="pw",
+                           dbname=(url.path or "/postgres").lstrip("/") or "postgres", autocommit=True)
+
+
+@pytest.mark.parametrize("apps", [0, 1], indirect=True, ids=["coordinator1", "coordinator2"])
+def test_own_search_path_and_schema_off_the_path(apps: Any) -> None:
+    grid, plain, app, _ = apps
+    walk(grid, plain, [
+        f'SELECT "{app}".count_orders()',
+        f'SELECT "{app}" . count_orders /* spaced */ ()',
+        "BEGIN",
+        f'SELECT "{app}".add_order(11)',
+        f'SELECT "{app}".count_orders(), "{app}".count_orders() + 1',
+        f'CALL "{app}".bump(5)',
+        f'SELECT id, v FROM "{app}".orders WHERE id <= 3 ORDER BY id',
+        "ROLLBACK",
+        f'SELECT count(*), sum(v) FROM "{app}".orders',
+        f'SELECT "{app}".add_order(12, note => \'named\')',
+        f'SELECT * FROM "{app}"."Audit Log" ORDER BY id',
+        f'SELECT * FROM "{app}".count_orders()',
+        # pg_temp: first unless the routine's path puts it later
+        "CREATE TEMP TABLE orders (id int, v int)",
+        f'SELECT "{app}".count_orders()',
+        f'SELECT "{app}".temp_last()',
+        "DROP TABLE orders",
+        # what stays refused: a nested routine with its own path, a schema-qualified
+        # name in a body, a body changing search_path
+        (f'SELECT "{app}".nested()', REFUSED),
+        (f'SELECT "{app}".qualified()', REFUSED),
+        (f'SELECT "{app}".changes_path()', REFUSED),
+        (f'SELECT set_config(\'search_path\', \'"{app}"\', true), "{app}".add_plain(40)', REFUSED),
+        # SECURITY DEFINER code and the caller's in one statement: two roles
+        (f'SELECT "{app}".add_order(41), "{app}".count_orders()', REFUSED),
+        f'SELECT count(*) FROM "{app}".orders',
+        # an unqualified call, from the schema on the path
+        f'SET search_path = "{app}", public',
+        "SELECT add_order(42)",
+        "SELECT count_orders()",
+        "RESET search_path",
+    ])
+
+
+def test_security_definer_runs_as_its_owner(apps: Any, gridpg_cluster: Cluster, plain_pg: str) -> None:
+    grid, plain, app, role = apps
+    with _as_role(gridpg_cluster.dsn(1), role) as grid_role, _as_role(plain_pg, role) as plain_role:
+        walk(grid_role, plain_role, [
+            f'SELECT count(*) FROM "{app}".orders',  # 42501 both: no right of its own
+            f'SELECT "{app}".add_order(21)',
+            "BEGIN",
+            f'SELECT "{app}".add_order(22, \'in a block\')',
+            f'SELECT count(*) FROM "{app}".orders',  # its own right again after the call
+            "ROLLBACK",
+            f'SELECT "{app}".add_order(23)',
+            f'SELECT "{app}".add_plain(24)',  # 42P01 both: orders is not on the path
+            f'SET search_path = "{app}"',
+            "SELECT add_plain(25)",
+            f'SELECT "{app}".count_orders()',  # not SECURITY DEFINER: the caller's rights
+        ])
+    for conn in (grid, plain):
+        conn.execute(f'REVOKE EXECUTE ON FUNCTION "{app}".add_order(int, text) FROM "{role}"')
+    with _as_role(gridpg_cluster.dsn(0), role) as grid_role, _as_role(plain_pg, role) as plain_role:
+        # its twin may be executed by exactly the roles that may execute it
+        walk(grid_role, plain_role, [f'SELECT "{app}".add_order(26)', f'SELECT "{app}".add_order(27)'])
+    walk(grid, plain, [f'SELECT id, v FROM "{app}".orders WHERE id > 20 ORDER BY id',
+                       f'SELECT * FROM "{app}"."Audit Log" ORDER BY id'])
