@@ -17,7 +17,10 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
+from tests.integration import test_server_side_code as base
 from tests.integration.test_server_side_code import REFUSED, walk
+
+pair = base.pair  # the fixture: (gridpg, PostgreSQL) on a schema holding t, ref, x
 
 
 def _setup(app: str, role: str) -> list[str]:
@@ -145,3 +148,34 @@ def test_security_definer_runs_as_its_owner(apps: Any, gridpg_cluster: Cluster, 
         walk(grid_role, plain_role, [f'SELECT "{app}".add_order(26)', f'SELECT "{app}".add_order(27)'])
     walk(grid, plain, [f'SELECT id, v FROM "{app}".orders WHERE id > 20 ORDER BY id',
                        f'SELECT * FROM "{app}"."Audit Log" ORDER BY id'])
+
+
+@pytest.mark.parametrize("pair", [0, 1], indirect=True, ids=["coordinator1", "coordinator2"])
+def test_functions_over_temp_tables_and_types(pair: Any) -> None:
+    """SQL functions are checked at creation against the session's temp objects; those
+    depending on one (a temp type, a BEGIN ATOMIC body) are the session's; a function
+    joining a temp table with a distributed table reads both."""
+    grid, plain = pair
+    walk(grid, plain, [
+        "CREATE TEMP TABLE tt (id int)",
+        "INSERT INTO tt VALUES (1), (2), (99)",
+        "CREATE FUNCTION count_tt() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tt $$ -- trailing",
+        "SELECT count_tt()",
+        "CREATE FUNCTION tt_join() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tt JOIN t USING (id) $$",
+        "SELECT tt_join()",
+        "BEGIN",
+        "INSERT INTO t VALUES (99, 0)",
+        "INSERT INTO tt VALUES (3)",
+        "SELECT tt_join(), count_tt()",
+        "ROLLBACK",
+        "SELECT tt_join(), count_tt()",
+        "CREATE TYPE pg_temp.pair AS (a int, b int)",
+        "CREATE FUNCTION sum_pair(p pg_temp.pair) RETURNS int LANGUAGE sql AS $$ SELECT (p).a + (p).b $$",
+        "SELECT sum_pair(ROW(2, 3)::pg_temp.pair)",
+        "CREATE FUNCTION atomic_tt() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM tt; END",
+        "SELECT atomic_tt()",
+        "CREATE FUNCTION bad_body() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM no_such_relation $$",
+        "SELECT count(*) FROM pg_proc WHERE proname IN ('count_tt', 'tt_join', 'bad_body')",
+        "DROP TABLE tt CASCADE",
+        "SELECT count(*) FROM pg_proc WHERE proname = 'atomic_tt'",
+    ])

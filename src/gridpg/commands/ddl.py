@@ -93,6 +93,9 @@ class DdlRunner:
         if kind in NON_TRANSACTIONAL:
             await self._run_non_transactional(request, groups)
             return
+        if kind == "CreateFunctionStmt" and self.runner.temps.pinned:
+            await self._create_function_beside_temps(request, groups)
+            return
         tag = ""
         for node in self.catalog_nodes():
             conn = await self.conn(node)
@@ -115,6 +118,46 @@ class DdlRunner:
                 conn = await self.conn(node)
                 await conn.simple_query(as_cluster_owner("\n".join(after)))
         await self.finish(tag)
+
+    async def _create_function_beside_temps(self, request: ExecRequest, groups: list[str]) -> None:
+        """CREATE FUNCTION / PROCEDURE in a session with temp objects: PostgreSQL checks the
+        body against them (a SQL function reading a temp table is valid), and a routine that
+        depends on one (a temp type in its signature, a BEGIN ATOMIC body over a temp
+        table) goes when the session ends. So it is tried first on the session's own
+        catalog connection, where its temp objects are, and undone there (a transaction
+        that touched temp objects cannot PREPARE); a routine depending on one is then made
+        there alone (the session's, as its temp objects), any other everywhere, its body
+        not checked again (it names the session's temp objects)."""
+        own = self.coord.catalog_node
+        temp_dependent = await self._try_beside_temps(request.sql)
+        quiet = f"{_KEEP_CHECK_BODIES};\nSET LOCAL check_function_bodies = off;\n{request.sql}\n;\n{_RESTORE_CHECK_BODIES}"
+        tag = ""
+        for node in [own] if temp_dependent else [own, *(n for n in self.catalog_nodes() if n != own), *groups]:
+            conn = await self.conn(node)
+            conn.notices.clear()
+            results = await conn.simple_query(request.sql if temp_dependent else quiet)
+            if node == own:
+                tag = next((r.tag for r in results if r.tag.startswith("CREATE")), "")
+                self._relay_notices(conn)
+        await self.finish(tag)
+
+    async def _try_beside_temps(self, sql: str) -> bool:
+        """Run the CREATE on the session's catalog connection and undo it (a transaction of
+        its own, or a savepoint inside the session's block): PostgreSQL's errors for the
+        body; whether the routine depends on a temp object."""
+        txn = self.runner.txn
+        conn = await txn.connection(self.coord.catalog_node, wants_block=False)
+        alone = conn.txn_status == b"I"
+        start, undo = ("BEGIN", "ROLLBACK") if alone else (
+            "SAVEPOINT gridpg_try", "ROLLBACK TO SAVEPOINT gridpg_try; RELEASE SAVEPOINT gridpg_try")
+        await conn.simple_query(start)
+        try:
+            await conn.simple_query(f"{sql}\n;")
+            rows = await conn.query(_TEMP_DEPENDENT_SQL.format(name=quote_literal(_created_name(sql))))
+        finally:
+            await conn.settle()
+            await conn.simple_query(undo)
+        return bool(rows) and rows[0][0] == "t"
 
     async def _drop_vanished_matviews(self) -> None:
         """Materialized views over distributed tables that a DROP ... CASCADE took with it
@@ -531,6 +574,28 @@ class DdlRunner:
         sql = as_cluster_owner("\n".join(statements))
         for node in self.catalog_nodes():
             await (await self.conn(node)).simple_query(sql)
+
+
+# Whether the routine just made (by name, in this transaction) depends on a temp object.
+_TEMP_DEPENDENT_SQL = """
+SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
+  CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.refclassid, d.refobjid, 0) o
+ WHERE p.proname = {name} AND p.xmin = pg_catalog.pg_current_xact_id()::xid
+   AND o.schema LIKE 'pg\\_temp\\_%')"""
+_KEEP_CHECK_BODIES = ("SELECT pg_catalog.set_config('gridpg.check_function_bodies', "
+                      "pg_catalog.current_setting('check_function_bodies'), true)")
+_RESTORE_CHECK_BODIES = ("SELECT pg_catalog.set_config('check_function_bodies', "
+                         "pg_catalog.current_setting('gridpg.check_function_bodies'), true)")
+
+
+def _created_name(sql: str) -> str:
+    """The name of the routine a CREATE FUNCTION / PROCEDURE makes."""
+    from gridpg.sql import parse as sqlparse
+
+    tree = sqlparse.parse_tree(sql)
+    names = tree.get("CreateFunctionStmt", {}).get("funcname", [])
+    return names[-1].get("String", {}).get("sval", "") if names else ""
 
 
 def as_cluster_owner(metadata_sql: str) -> str:
