@@ -179,3 +179,64 @@ def test_functions_over_temp_tables_and_types(pair: Any) -> None:
         "DROP TABLE tt CASCADE",
         "SELECT count(*) FROM pg_proc WHERE proname = 'atomic_tt'",
     ])
+
+
+VIEW_SETUP = [
+    'CREATE TABLE "{s}".orders (id int PRIMARY KEY, v int, secret text)',
+    'CREATE TABLE "{s}".cust (cid int PRIMARY KEY, name text)',
+    'CREATE TABLE "{s}".mine (id int PRIMARY KEY, w int)',
+    'INSERT INTO "{s}".orders SELECT g, g % 4, \'s\' || g FROM generate_series(1, 20) g',
+    'INSERT INTO "{s}".cust SELECT g, \'c\' || g FROM generate_series(0, 5) g',
+    'INSERT INTO "{s}".mine SELECT g, g FROM generate_series(1, 5) g',
+    # a join on a column that is not the distribution key: an exchange or a coordinator finish
+    'CREATE VIEW "{s}".v_join AS SELECT o.id, c.name FROM "{s}".orders o JOIN "{s}".cust c ON c.cid = o.v',
+    'CREATE VIEW "{s}".v_agg AS SELECT v % 3 AS k, count(*) AS n, sum(id) AS total FROM "{s}".orders GROUP BY 1',
+    'CREATE VIEW "{s}".v_invoker WITH (security_invoker = true) AS SELECT o.id, c.name FROM "{s}".orders o JOIN "{s}".cust c ON c.cid = o.v',
+    'CREATE VIEW "{s}".v_who AS SELECT o.id, c.name, current_user AS who FROM "{s}".orders o JOIN "{s}".cust c ON c.cid = o.v',
+    'GRANT USAGE ON SCHEMA "{s}" TO "{r}"',
+    'GRANT SELECT ON "{s}".v_join, "{s}".v_agg, "{s}".v_invoker, "{s}".v_who, "{s}".mine TO "{r}"',
+]
+
+
+def test_view_only_role_reads_views_of_any_plan(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """A role granted SELECT on views (not on their tables) reads them through plans that
+    read the tables themselves; a security_invoker view needs the tables' rights, as in
+    PostgreSQL; a view calling current_user keeps the session's rights (an error, not
+    another answer)."""
+    role = f"viewer_{schema[-12:]}"
+    with psycopg.connect(plain_pg, autocommit=True) as plain, \
+            psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as grid:
+        for conn in (plain, grid):
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+            conn.execute(f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'pw'")
+            if conn is plain:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            for sql in VIEW_SETUP:
+                conn.execute(sql.format(s=schema, r=role))
+        try:
+            for index in (0, 1):
+                with _as_role(gridpg_cluster.dsn(index), role) as grid_role, _as_role(plain_pg, role) as plain_role:
+                    walk(grid_role, plain_role, [
+                        f'SELECT * FROM "{schema}".v_join ORDER BY id',
+                        f'SELECT k, n, total FROM "{schema}".v_agg ORDER BY k',
+                        f'SELECT count(*) FROM "{schema}".orders',  # 42501 both: the table itself
+                        "BEGIN",
+                        f'/* in a block */ SELECT j.name, count(*) FROM "{schema}".v_join j JOIN "{schema}".mine m ON m.w = j.id GROUP BY 1 ORDER BY 1',
+                        f'SELECT count(*) FROM "{schema}".mine',
+                        "ROLLBACK",
+                        f'SELECT count(*) FROM "{schema}".v_invoker',  # 42501 both
+                        f'SELECT count(*) FROM "{schema}".v_join WHERE name = \'c1\'',
+                    ])
+                    # current_user in the view or the statement: gridpg keeps the session's
+                    # rights (42501) rather than answer as another role
+                    for sql in (f'SELECT count(*) FROM "{schema}".v_who WHERE who = current_user',
+                                f'SELECT current_user = \'{role}\', count(*) FROM "{schema}".v_join'):
+                        got = base._result(grid_role, sql)
+                        assert got in (("error", "42501"), base._result(plain_role, sql)), (sql, got)
+        finally:
+            for conn in (plain, grid):
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE' if conn is plain else
+                             f'DROP VIEW "{schema}".v_join, "{schema}".v_agg, "{schema}".v_invoker, "{schema}".v_who')
+                conn.execute(f'REVOKE ALL ON SCHEMA "{schema}" FROM "{role}"' if conn is grid else "SELECT 1")
+                conn.execute(f'REVOKE ALL ON "{schema}".mine FROM "{role}"' if conn is grid else "SELECT 1")
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')

@@ -81,7 +81,8 @@ async def _explain(dispatcher: Dispatcher, group: str, in_block: bool, selects: 
     coord = dispatcher.coord
     conn = await coord.internal_acquire(group)
     try:
-        await dispatcher.runner._setup_connection(conn)
+        if not getattr(dispatcher.runner, "lifted_rights", False):  # (view_rights: the superuser's)
+            await dispatcher.runner._setup_connection(conn)
         plans = await run(conn)
     except BaseException:
         coord.pools.pool(group).discard(conn)

@@ -39,7 +39,18 @@ if TYPE_CHECKING:
 
 async def execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     """Run a multi-node plan (its scratch names already bound); an unknown strategy is an
-    error."""
+    error. A SELECT reading the tables of views it inlined runs with the view owners'
+    rights where that is safe (executor/view_rights.py)."""
+    if plan.view_sql is not None:
+        from gridpg.executor import view_rights
+
+        async with view_rights.owners_rights(dispatcher, plan):
+            await _execute_plan(dispatcher, request, plan)
+        return
+    await _execute_plan(dispatcher, request, plan)
+
+
+async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     strategy = plan.strategy
     if strategy is Strategy.ROUTER:
         fragment = plan.fragments[0]

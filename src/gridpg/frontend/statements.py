@@ -112,6 +112,7 @@ class StatementRunner:
         self.call_ends_transactions = False  # a CALL/DO outside a block: its COMMIT ends ours
         self.loopback_role: str | None = None  # SECURITY DEFINER code's owner, while it runs
         self.loopback_switched: set[str] = set()  # nodes where the loopback set that role
+        self.lifted_rights = False  # a plan reading views' tables with the owners' rights runs
         self.is_loopback = False  # this runner serves a loopback connection
         self.side_catalog_active = False  # scratch tables on a side catalog connection (executor/scratch.py)
         self.side_catalog_read_only = False

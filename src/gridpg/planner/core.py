@@ -401,7 +401,9 @@ def _through_views(plan: DistributedPlan, inlined: str, view_sql: str | None) ->
     it for two-phase aggregation: the views exist on the datanodes too, so PostgreSQL
     resolves them there as on one server: the view owner's rights on its tables (a role
     granted only the view can read it), security_invoker views, current_user. Other plans
-    read the tables themselves, with the session's rights."""
+    read the tables themselves and keep the client's text (`view_sql`): the executor then
+    checks the client's rights on the catalog server and reads with the rights the view
+    owners' give (executor/view_rights.py)."""
     if view_sql is None:
         return plan
     if plan.strategy in (Strategy.ROUTER, Strategy.PUSHDOWN) and all(f.sql == inlined for f in plan.fragments):
@@ -416,7 +418,7 @@ def _through_views(plan: DistributedPlan, inlined: str, view_sql: str | None) ->
         replanned = sorted_merge(view_sql, tree["SelectStmt"], refs, groups, ScratchNames(view_sql))
     if isinstance(replanned, DistributedPlan) and replanned.strategy is plan.strategy:
         return dataclasses.replace(replanned, reasons=plan.reasons, sql=plan.sql, writes=plan.writes)
-    return plan
+    return dataclasses.replace(plan, view_sql=view_sql)
 
 
 def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRef], catalog: CatalogView,

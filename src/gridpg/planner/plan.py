@@ -343,6 +343,9 @@ class DistributedPlan(Plan):
     scratch: tuple[Scratch, ...] = ()
     sql: str = ""  # the statement as run (views inlined); "" when the client's text
     through_view: tuple[str, str] | None = None  # a write to this view, run on its table's nodes
+    # the client's text when the plan reads the tables of views it inlined itself (not the
+    # views on the nodes): the view owner's rights apply (executor/view_rights.py)
+    view_sql: str | None = field(default=None, compare=False)
 
     @property
     def groups(self) -> tuple[str, ...]:

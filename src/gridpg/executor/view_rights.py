@@ -1,0 +1,153 @@
+"""Reading views over distributed tables with the rights PostgreSQL gives: the view owner's.
+
+A role granted SELECT on a view (and nothing on its tables) reads the view in PostgreSQL:
+the tables inside it are checked against the view owner. Plans that run the client's text
+on the datanodes (router, pushdown, merge, two-phase) get that from the nodes' own copies
+of the views. A plan that inlined the views and reads their tables itself (stages with
+exchanges, the coordinator finish) would read them with the session's rights and fail
+with 42501 where PostgreSQL answers.
+
+Such a SELECT (`DistributedPlan.view_sql`, planner/core.py `_through_views`) is checked
+first on the session's catalog connection with the session's own role and settings:
+`EXPLAIN (GENERIC_PLAN)` of the client's text runs PostgreSQL's permission checks (views,
+their owners, `security_invoker`, column privileges) without reading a row. Passed, the
+plan runs with the cluster superuser's rights on every node (SET LOCAL SESSION
+AUTHORIZATION in the statement's block, put back after it), which the check has bounded
+to what PostgreSQL allows. Not done, so the session's own rights apply as before (42501
+where they do not suffice, never more rows), when the superuser could see or compute
+something else than the session: a table with row-level security, a `security_barrier`
+or `security_invoker` view, `current_user` and its kin or a privilege function, a user
+routine (it would run as the superuser, `current_user` inside it changed).
+
+This module must not plan; it wraps the running of a plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import PgError
+from gridpg.planner import analyze
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher
+    from gridpg.planner.plan import DistributedPlan
+
+# Functions whose answer depends on the role asking.
+_ROLE_FUNCTIONS = ("current_user", "current_role", "session_user", "user", "pg_has_role",
+                   "row_security_active", "current_setting", "current_schema", "current_schemas")
+_UNSAFE_SQL = """
+SELECT coalesce(bool_or(c.relrowsecurity OR c.relforcerowsecurity
+                        OR coalesce(c.reloptions::text[] && ARRAY['security_barrier=true', 'security_barrier=on',
+                                    'security_invoker=true', 'security_invoker=on'], false)), false)
+FROM pg_catalog.pg_class c WHERE c.oid IN ({oids})"""
+
+
+@contextlib.asynccontextmanager
+async def owners_rights(dispatcher: Dispatcher, plan: DistributedPlan) -> AsyncIterator[None]:
+    """Run the body with the view owners' rights when the plan reads views' tables itself
+    and that is safe (see the module's docstring); else as it is."""
+    view_sql = plan.view_sql
+    runner = dispatcher.runner
+    if view_sql is None or plan.writes or not _is_select(view_sql):
+        yield
+        return
+    async with runner.statement_transaction():
+        conn = await runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+        await conn.settle()
+        superuser = conn.address.user
+        if runner.state.session_user == superuser and runner.state.role is None:
+            yield  # already every right
+            return
+        if not await _may_lift(dispatcher, view_sql, plan.sql or view_sql, conn):
+            yield
+            return
+        await conn.simple_query(f"EXPLAIN (GENERIC_PLAN, COSTS OFF) {view_sql}\n")  # 42501 as PostgreSQL
+        back = [f"SET LOCAL SESSION AUTHORIZATION {quote_ident(runner.state.session_user)}",
+                f"SET LOCAL ROLE {'NONE' if runner.state.role is None else quote_ident(str(runner.state.role))}"]
+        await runner.txn.set_local(f"SET LOCAL SESSION AUTHORIZATION {quote_ident(superuser)}")
+        runner.lifted_rights = True  # the estimates' EXPLAINs on connections of their own too
+        try:
+            yield
+        finally:
+            runner.lifted_rights = False
+            with contextlib.suppress(PgError):  # a failed block: its end undoes both
+                for statement in back:  # (one each: they are replayed one by one on joins)
+                    await runner.txn.set_local(statement)
+
+
+def _is_select(sql: str) -> bool:
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return False
+    return sqlparse.node_type(tree) == "SelectStmt" and not analyze.has_node(tree, "lockingClause", "IntoClause")
+
+
+async def _may_lift(dispatcher: Dispatcher, view_sql: str, inlined: str, conn: Any) -> bool:
+    """Whether the superuser's rights give the same rows as the view owners' would."""
+    guard = dispatcher.coord.routine_guard
+    if guard is not None and await guard.may_call_user_code(dispatcher, inlined):
+        return False
+    tree = sqlparse.parse_tree(inlined)
+    if _calls_role_functions(tree):
+        return False
+    names = {quote_qualified(r.schema, r.name) for r in analyze.relations(sqlparse.parse_tree(view_sql))}
+    names |= {quote_qualified(r.schema, r.name) for r in analyze.relations(tree)}
+    oids = ", ".join(f"pg_catalog.to_regclass({quote_literal(n)})" for n in sorted(names)) or "NULL"
+    rows = await conn.query(_UNSAFE_SQL.format(oids=oids))
+    return bool(rows) and rows[0][0] == "f" and not _views_unsafe(dispatcher, inlined)
+
+
+def _views_unsafe(dispatcher: Dispatcher, inlined: str) -> bool:
+    """Views the inlined text still names (views inside views) whose definitions call role
+    functions or user code (they are expanded on the nodes, as the superuser)."""
+    views = dispatcher.runner.views()
+    guard = dispatcher.coord.routine_guard
+    registry = getattr(guard, "_registry", None)
+    pending = [inlined]
+    seen: set[tuple[str, str]] = set()
+    while pending and len(seen) < 200:
+        tree = sqlparse.parse_tree(pending.pop())
+        if _calls_role_functions(tree):
+            return True
+        for ref in analyze.relations(tree):
+            key = next((k for k in views if k[1] == ref.name and ref.schema in (None, k[0])), None)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            definition = views[key]
+            if registry is None or registry.names_routines(definition.lower()):
+                return True
+            pending.append(definition)
+    return bool(pending)
+
+
+def _calls_role_functions(tree: dict[str, Any]) -> bool:
+    if analyze.has_node(tree, "SQLValueFunction"):
+        for node in _nodes(tree, "SQLValueFunction"):
+            if "USER" in str(node.get("op", "")) or "ROLE" in str(node.get("op", "")):
+                return True
+    for call in _nodes(tree, "FuncCall"):
+        name = call.get("funcname", [{}])[-1].get("String", {}).get("sval", "").lower()
+        if name in _ROLE_FUNCTIONS or "privilege" in name:
+            return True
+    return False
+
+
+def _nodes(node: Any, kind: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get(kind), dict):
+                out.append(item[kind])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
