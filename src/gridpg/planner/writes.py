@@ -107,12 +107,18 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
                         scratch=tuple(scratch.made))
 
 
-def merge_statement(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MergeStatementPlan:
+def merge_statement(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MergeStatementPlan | PushdownPlan:
     """MERGE runs where its rows stay on one node: a source of constants joined on the
     target's distribution column, all of whose values live on the same node (the executor
-    reads those values); anything else is refused."""
+    reads those values); or on every node, its source colocated with its target
+    (planner/merge_colocated.py); anything else is refused."""
+    from gridpg.planner.merge_colocated import colocated_merge
+
     target = resolved[0].table
     assert target is not None
+    colocated = colocated_merge(sql, body, resolved)
+    if colocated is not None:
+        return colocated
     unsupported = PgError(FEATURE_NOT_SUPPORTED, "MERGE into a distributed table is supported by "
                           "gridpg only when its source is a subquery of constants joined on the "
                           "distribution column and its rows live on one node")
