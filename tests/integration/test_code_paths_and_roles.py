@@ -51,6 +51,15 @@ def _setup(app: str, role: str) -> list[str]:
             AS $$ SELECT "{app}".count_orders() + 1 $$''',
         f'''CREATE FUNCTION "{app}".qualified() RETURNS bigint LANGUAGE sql
             AS $$ SELECT count(*) FROM "{app}".orders $$''',
+        f'''CREATE FUNCTION "{app}".qualified_pl(i int) RETURNS bigint LANGUAGE plpgsql AS $fn$
+            DECLARE n bigint;
+            BEGIN
+              INSERT INTO "{app}" . orders (id, v) VALUES (i, i);  -- spaced, quoted
+              SELECT count(*) INTO n FROM "{app}".orders o WHERE o.v > 0;
+              RETURN n;
+            END $fn$''',
+        f'''CREATE FUNCTION "{app}".calls_qualified() RETURNS bigint LANGUAGE sql
+            AS $$ SELECT "{app}".qualified() $$''',
         f'''CREATE FUNCTION "{app}".changes_path() RETURNS bigint LANGUAGE plpgsql AS $$
             BEGIN PERFORM set_config('search_path', '"{app}"', true); RETURN (SELECT count(*) FROM orders); END $$''',
         f'''CREATE FUNCTION "{app}".temp_last() RETURNS bigint LANGUAGE sql
@@ -111,7 +120,10 @@ def test_own_search_path_and_schema_off_the_path(apps: Any) -> None:
         # what stays refused: a nested routine with its own path, a schema-qualified
         # name in a body, a body changing search_path
         (f'SELECT "{app}".nested()', REFUSED),
-        (f'SELECT "{app}".qualified()', REFUSED),
+        f'SELECT "{app}".qualified()',
+        f'SELECT "{app}".qualified_pl(31), "{app}".qualified_pl(32)',
+        f'SELECT id, v FROM "{app}".orders WHERE id > 30 ORDER BY id',
+        (f'SELECT "{app}".calls_qualified()', REFUSED),
         (f'SELECT "{app}".changes_path()', REFUSED),
         (f'SELECT set_config(\'search_path\', \'"{app}"\', true), "{app}".add_plain(40)', REFUSED),
         # SECURITY DEFINER code and the caller's in one statement: two roles

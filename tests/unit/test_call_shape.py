@@ -28,7 +28,7 @@ def test_twins_only_for_routines_the_statement_calls_and_one_role() -> None:
     edges = {1: {0}, 2: {1}}
     shape = call_shape.shape({k: v[0] for k, v in routines.items()}, edges, ("public",))
     assert call_shape.twins_and_role(tree, routines, edges, shape, {2}, False, False,
-                                     {("app", "outer"): [1]}) == (((1, "app", "outer"),), "boss")
+                                     {("app", "outer"): [1]}) == (((1, "app", "outer", frozenset()),), "boss")
     # the statement itself touching tables too: two roles
     assert isinstance(call_shape.twins_and_role(tree, routines, edges, shape, {2}, True, False,
                                                 {("app", "outer"): [1]}), PgError)
@@ -37,6 +37,15 @@ def test_twins_only_for_routines_the_statement_calls_and_one_role() -> None:
     shape = call_shape.shape({k: v[0] for k, v in routines.items()}, edges, ("public",))
     assert isinstance(call_shape.twins_and_role(tree, routines, edges, shape, {2}, False, False,
                                                 {("app", "outer"): [1]}), PgError)
+
+
+def test_qualified_names_make_a_twin_of_a_routine_the_statement_calls() -> None:
+    tree = sqlparse.parse_tree("SELECT q()")
+    routines = {1: (_r(1, "q"), Access(), "f1")}
+    shape = call_shape.shape({1: routines[1][0]}, {1: {0}}, ("public",))
+    pairs = frozenset({("app", "t")})
+    assert call_shape.twins_and_role(tree, routines, {1: {0}}, shape, {1}, False, False,
+                                     {(None, "q"): [1]}, ("app",), {1: pairs}) == (((1, None, "q", pairs),), None)
 
 
 def test_path_elements_and_call_rewriting() -> None:

@@ -83,7 +83,7 @@ END $gridpg$"""
     return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
             _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
-            _TOUCHED_FUNCTION, "REVOKE ALL ON FUNCTION gridpg.loopback_touched() FROM PUBLIC",
+            _TOUCHED_FUNCTION, "GRANT EXECUTE ON FUNCTION gridpg.loopback_touched() TO PUBLIC",  # its own backend only
             _DDL_GUARD_FUNCTION, _DDL_GUARD_TRIGGERS]
 
 
@@ -235,15 +235,15 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         token = coord.loopback_tokens.token_for(runner)
         tag = f"{APP_PREFIX}{coord.worker}:{token}"
         await conn.settle()
+        after_call = ""
+        if before is not None:  # (before arming: DDL is refused while guarded code runs)
+            sql, after_call = await before(conn, sql)
         rows = await conn.query(
             "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
             f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true), "
             f"pg_catalog.set_config('gridpg.loopback_dynamic', {quote_literal('on' if guarded else '')}, true) "
             "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
         original = rows[0][0] or ""
-        after_call = ""
-        if before is not None:
-            sql, after_call = await before(conn, sql)
         touched = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
         runner.loopback_calls += 1
         try:

@@ -67,10 +67,11 @@ class LoopbackCall:
     dynamic: bool = False
     # COPY FROM into a relation the catalog server holds (its plan is a CopyPlan, run there)
     copy: bool = False
-    # Routines with their own SET search_path called by the statement itself: each runs as
-    # its twin (loopback.ensure_twins), the same code with the shadows on that path;
-    # (oid, schema or None as the statement names it, name)
-    twins: tuple[tuple[int, str | None, str], ...] = ()
+    # Routines with their own SET search_path, or naming distributed tables with their
+    # schema, called by the statement itself: each runs as its twin (executor/twins.py),
+    # the same code with the shadows on its path and in place of those schemas;
+    # (oid, schema or None as the statement names it, name, the (schema, table) it names)
+    twins: tuple[tuple[int, str | None, str, frozenset[tuple[str, str]]], ...] = ()
     # The role every statement of the code runs as, when not the caller's (SECURITY
     # DEFINER code): the loopback runs them as that role on the datanodes too
     role: str | None = None
@@ -131,7 +132,9 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         sql = plan.sql or request.sql
     else:
         raise call.refusal
-    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic,
+    # (a twin's call is watched like dynamic SQL: what its rewriting may have missed would
+    # reach the catalog server's copies; that fails the statement)
+    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or bool(call.twins),
                             role=call.role, before=_twin_maker(dispatcher, call) if call.twins else None)
 
 
@@ -142,10 +145,11 @@ def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[Backend
 
     async def make(conn: BackendConnection, sql: str) -> tuple[str, str]:
         state = dispatcher.runner.state
-        oids = sorted({oid for oid, _, _ in call.twins})
-        unqualified = {oid for oid, schema, _ in call.twins if schema is None}
-        names, drop = await twins.create_twins(conn, state.session_user, state.role, oids, unqualified)
-        return twins.rewrite_calls(sql, {(s, n): names[oid] for oid, s, n in call.twins}), drop
+        oids = sorted({oid for oid, _, _, _ in call.twins})
+        unqualified = {oid for oid, schema, _, _ in call.twins if schema is None}
+        redirect = {oid: pairs for oid, _, _, pairs in call.twins}
+        names, drop = await twins.create_twins(conn, state.session_user, state.role, oids, unqualified, redirect)
+        return twins.rewrite_calls(sql, {(s, n): names[oid] for oid, s, n, _ in call.twins}), drop
 
     return make
 _DO_WORD = re.compile(r"\bdo\b")
@@ -420,12 +424,15 @@ class RoutineGuard:
             return error
         shape = call_shape.shape({oid: r for oid, (r, _, _) in seen.items()}, edges, path)
         touching: set[int] = set()
+        qualified: dict[int, set[tuple[str, str]]] = {}
         for oid, (routine, routine_access, title) in seen.items():
             for run_path in shape.paths[oid]:
                 if changes_path(routine):
                     run_path = wide_path(snapshot, run_path)
                 reached: set[tuple[str, str]] = set()
-                reason = body.loopback_blocker(routine, routine_access, run_path, resolve, views, reached)
+                named = qualified.setdefault(oid, set())
+                reason = body.loopback_blocker(routine, routine_access, run_path, resolve, views,
+                                               reached, named)
                 if reason is not None:
                     return _refusal(title, reason)
                 if reached:
@@ -434,7 +441,8 @@ class RoutineGuard:
         if not tables and not dynamic[0]:
             return refusal
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
-                                          dynamic[0], registry.by_call, path)
+                                          dynamic[0], registry.by_call, path,
+                                          {o: frozenset(q) for o, q in qualified.items() if q})
         if isinstance(extra, PgError):
             return extra
         twins, role = extra
@@ -849,7 +857,7 @@ def _touches(table: DistTable) -> str:
 def changes_path(routine: body.Routine) -> bool:
     """The body may change search_path while it runs (`SET search_path`, `set_config(
     'search_path', ...)`): the names it uses after that cannot be resolved beforehand."""
-    return "search_path" in body.body_text(routine.definition).lower()
+    return body.mentions_search_path(body.body_text(routine.definition))
 
 
 def wide_path(snapshot: CatalogSnapshot, path: tuple[str, ...]) -> tuple[str, ...]:

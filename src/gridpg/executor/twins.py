@@ -19,6 +19,7 @@ This module must not run client statements; it only prepares the catalog server.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
@@ -47,7 +48,8 @@ _SCHEMAS_SQL = "SELECT nspname, oid FROM pg_catalog.pg_namespace"
 
 
 async def create_twins(conn: BackendConnection, session_user: str, role: str | None,
-                       oids: list[int], unqualified: set[int]) -> tuple[dict[int, str], str]:
+                       oids: list[int], unqualified: set[int],
+                       redirect: dict[int, frozenset[tuple[str, str]]] | None = None) -> tuple[dict[int, str], str]:
     """Make the twins of `oids` on the session's catalog connection, before the call: (the
     twin's name per routine, the SQL that drops them again after the call). Made as the
     superuser the connection logged in as (the routine's owner must own the twin), then
@@ -59,7 +61,7 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
     creates: list[str] = []
     drops: list[str] = []
     for row in rows:
-        name, create, drop = twin_ddl(row, schemas)
+        name, create, drop = twin_ddl(row, schemas, (redirect or {}).get(int(row[0] or 0), frozenset()))
         if any(drop == d for d in drops):
             raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run two routines named {name} "
                           "with their own search_path in one statement")
@@ -94,9 +96,11 @@ def _as_superuser(conn: BackendConnection, session_user: str, role: str | None,
     return "; ".join([keep, *body, restore])
 
 
-def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str]) -> tuple[str, str, str]:
+def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
+             redirect: frozenset[tuple[str, str]] = frozenset()) -> tuple[str, str, str]:
     """(the twin's name, the statements that make it, the one that drops it). `row`: one
-    of _TWIN_SQL's."""
+    of _TWIN_SQL's; `redirect`: the (schema, table) names the body gives with their schema,
+    which the twin names in the table's shadow schema."""
     _, kind, definition, qualified, ident, args, owner, default_acl, grantees, _, path = row[:11]
     what = "PROCEDURE" if kind == "p" else "FUNCTION"
     twin = f"pg_temp.{ident}"
@@ -113,6 +117,10 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str]) -> tuple[str, str, s
     new_path = " SET search_path TO " + ", ".join(quote_literal(e) for e in shadowed)
     lines = [new_path if i < body_at and line.startswith(" SET search_path TO ") else line
              for i, line in enumerate(lines)]
+    text = "\n".join(lines)
+    if redirect:
+        text = _redirect_body(text, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in redirect if k[0] in schemas})
+    lines = text.split("\n")
     signature = f"{twin}({args})"
     statements = ["\n".join(lines).rstrip("\n"), f"ALTER {what} {signature} OWNER TO {quote_ident(owner or '')}"]
     if default_acl != "t":  # (a text column: 't' or 'f')
@@ -120,6 +128,44 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str]) -> tuple[str, str, s
         if grantees:
             statements.append(f"GRANT EXECUTE ON {what} {signature} TO {grantees}")
     return twin, "; ".join(statements), f"DROP {what} {signature}"
+
+
+def _redirect_body(definition: str, shadows: dict[tuple[str, str], str]) -> str:
+    """The definition with each `schema.table` of `shadows` in its body (the dollar-quoted
+    text after `AS`) naming the table's shadow schema instead. The body is read with
+    PostgreSQL's scanner (PL/pgSQL uses the same one): strings, quoted identifiers and
+    nested dollar-quoted text are single tokens, left alone; a name followed or preceded
+    by `.` (a column, a longer name) is not a table's. A function of the same name would
+    be named in the shadow schema too and not be found there (an error, never another
+    answer); anything the rewriting misses reaches the catalog server's copy, which the
+    call is watched for (`run_call(guarded=True)`): an error too."""
+    match = re.search(r"^AS (\$[A-Za-z_0-9]*\$)", definition, re.MULTILINE)
+    if match is None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot read the body of a routine naming "
+                      "distributed tables with their schema")
+    start = match.end()
+    end = definition.rindex(match.group(1))
+    body = definition[start:end]
+    tokens = sqlparse.tokens(body)
+    cuts: list[tuple[int, int, str]] = []
+    for i in range(len(tokens) - 2):
+        first, dot, second = tokens[i], tokens[i + 1], tokens[i + 2]
+        if body[dot.start:dot.end + 1] != "." or (i > 0 and body[tokens[i - 1].start:tokens[i - 1].end + 1] == "."):
+            continue
+        after = body[tokens[i + 3].start:tokens[i + 3].end + 1] if i + 3 < len(tokens) else ""
+        key = (_ident(body[first.start:first.end + 1]), _ident(body[second.start:second.end + 1]))
+        if key in shadows and after != ".":  # (`INSERT INTO app.t (cols)`: a table too)
+            cuts.append((first.start, first.end + 1, quote_ident(shadows[key])))
+    for cut_start, cut_end, text in sorted(cuts, reverse=True):
+        body = body[:cut_start] + text + body[cut_end:]
+    return definition[:start] + body + definition[end:]
+
+
+def _ident(token: str) -> str:
+    """A name as written: quoted kept exact, unquoted folded to lower case."""
+    if token.startswith('"') and token.endswith('"') and len(token) > 1:
+        return token[1:-1].replace('""', '"')
+    return token.lower()
 
 
 def path_elements(value: str) -> list[str]:

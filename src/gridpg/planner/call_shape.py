@@ -68,23 +68,29 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
                    edges: dict[int, set[int]], found: Shape, touching: set[int],
                    statement_touches: bool, dynamic: bool,
                    by_call: dict[tuple[str | None, str], list[int]], session_path: Path = (),
-                   ) -> tuple[tuple[tuple[int, str | None, str], ...], str | None] | PgError:
-    """The twins the statement's calls are rewritten to, and the one role (None: the
-    caller's) the code's statements run as; an error when the code cannot be run so."""
-    twins: list[tuple[int, str | None, str]] = []
+                   qualified: dict[int, frozenset[tuple[str, str]]] | None = None,
+                   ) -> tuple[tuple[tuple[int, str | None, str, frozenset[tuple[str, str]]], ...], str | None] | PgError:
+    """The twins the statement's calls are rewritten to (routines with their own search
+    path reaching distributed tables, or naming them with their schema: `qualified`), and
+    the one role (None: the caller's) the code's statements run as; an error when the
+    code cannot be run so."""
+    qualified = qualified or {}
+    twins: list[tuple[int, str | None, str, frozenset[tuple[str, str]]]] = []
     calls = statement_calls(tree)
     for oid, (routine, _, title) in sorted(routines.items()):
-        if routine.search_path is None or not (_descendants(oid, found.children) | {oid}) & touching:
+        own_path = routine.search_path is not None and bool((_descendants(oid, found.children) | {oid}) & touching)
+        if not own_path and oid not in qualified:
             continue
+        why = "sets its own search_path" if own_path else "names distributed tables with their schema"
         if dynamic:
-            return _refusal(title, "it sets its own search_path and runs dynamic SQL over distributed tables")
+            return _refusal(title, f"it {why} and runs dynamic SQL over distributed tables")
         named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]
         if (edges.get(oid) or {STATEMENT}) != {STATEMENT} or not named \
                 or any(_candidates(c, by_call, routines, session_path) != [oid] for c in named):
-            return _refusal(title, "it sets its own search_path and reads or writes distributed "
-                            "tables; gridpg runs such a routine only when the statement itself "
-                            "calls it, by a name no other routine has")
-        twins.extend((oid, schema, name) for schema, name in named)
+            return _refusal(title, f"it {why} and reads or writes distributed tables; gridpg runs "
+                            "such a routine only when the statement itself calls it, by a name "
+                            "no other routine has")
+        twins.extend((oid, schema, name, qualified.get(oid, frozenset())) for schema, name in named)
     roles: set[str | None] = set()
     for oid in touching:
         roles |= found.roles[oid]

@@ -174,13 +174,15 @@ def first_distributed(access: Access, path: tuple[str, ...],
 
 def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, ...],
                      resolve: Resolver, views: ViewResolver,
-                     shadows: set[tuple[str, str]]) -> str | None:
+                     shadows: set[tuple[str, str]],
+                     qualified: set[tuple[str, str]] | None = None) -> str | None:
     """Why code cannot reach the distributed tables (and views over them) it names through
     the loopback's shadows (None: it can; what it reaches is added to `shadows`). The
     shadows are found by the search path: names must be unqualified and resolved with
     `path` (the one the code runs with: the session's, or a routine's own SET search_path,
     also inherited by what it calls), in a body PostgreSQL reads when it runs, which does
-    not change it."""
+    not change it. With `qualified`, names with their schema are collected there (the
+    routine then runs as a twin naming the shadows) instead of refused."""
     for ref in access.all_relations():
         if ref.schema in SYSTEM_SCHEMAS:
             continue
@@ -192,13 +194,15 @@ def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, .
         label = f"{'distributed table' if table is not None else 'view'} {target[0]}.{target[1]}"
         # (its own SET search_path is the executor's: a twin with the shadows on that path;
         # SECURITY DEFINER too: the loopback runs as the owner)
-        if routine is not None and "search_path" in body_text(routine.definition).lower():
+        if routine is not None and mentions_search_path(body_text(routine.definition)):
             return f"it may change search_path and reads or writes {label}"
         if access.atomic:
             return f"its BEGIN ATOMIC body is bound to the catalog server's empty copy of {label}"
         if ref.schema is not None:
-            return (f"it names {label} with its schema (gridpg reaches distributed tables "
-                    "from server-side code by unqualified names)")
+            if qualified is None:
+                return (f"it names {label} with its schema (gridpg reaches distributed tables "
+                        "from server-side code by unqualified names)")
+            qualified.add(target)  # its twin names the shadow (executor/twins.py)
         shadows.add(target)
     for inner in (access, *access.nested):
         for kind, ref in inner.utility:
@@ -213,6 +217,29 @@ def body_text(definition: str) -> str:
     lines = definition.split("\n")
     head = next((i for i, line in enumerate(lines) if line.startswith(("AS ", "BEGIN ATOMIC"))), 0)
     return "\n".join(lines[head:])
+
+
+def mentions_search_path(text: str, depth: int = 0) -> bool:
+    """Whether code may change search_path: the word as a name (`SET search_path`) or in a
+    string (`set_config('search_path', ...)`, dynamic SQL), read with PostgreSQL's scanner
+    down into dollar-quoted bodies; not a longer or quoted name that contains it (a schema
+    called `t_search_path_x`). Text the scanner cannot read: by its characters."""
+    try:
+        tokens = sqlparse.tokens(text)
+    except PgError:
+        return "search_path" in text.lower()
+    for token in tokens:
+        piece = text[token.start:token.end + 1]
+        if token.name == "IDENT" and piece.lower() == "search_path":
+            return True
+        if token.name == "SCONST":
+            if piece.startswith("$") and depth < 4:
+                inner = piece[piece.index("$", 1) + 1:piece.rindex("$", 0, len(piece) - 1)]
+                if mentions_search_path(inner, depth + 1):
+                    return True
+            elif "search_path" in piece.lower():
+                return True
+    return False
 
 
 def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, str]]:
