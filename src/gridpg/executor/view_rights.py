@@ -37,9 +37,11 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher
     from gridpg.planner.plan import DistributedPlan
 
-# Functions whose answer depends on the role asking.
-_ROLE_FUNCTIONS = ("current_user", "current_role", "session_user", "user", "pg_has_role",
-                   "row_security_active", "current_setting", "current_schema", "current_schemas")
+# Functions whose answer depends on the role asking (and every `pg_*` function: some show
+# the superuser more than a role, whatever its grants), or that act beyond the rows read.
+_ROLE_FUNCTIONS = ("current_user", "current_role", "session_user", "user", "row_security_active",
+                   "current_setting", "current_schema", "current_schemas", "nextval", "setval",
+                   "currval", "lastval", "set_config", "lo_import", "lo_export", "dblink")
 _UNSAFE_SQL = """
 SELECT coalesce(bool_or(c.relrowsecurity OR c.relforcerowsecurity
                         OR coalesce(c.reloptions::text[] && ARRAY['security_barrier=true', 'security_barrier=on',
@@ -85,7 +87,8 @@ def _is_select(sql: str) -> bool:
         tree = sqlparse.parse_tree(sql)
     except PgError:
         return False
-    return sqlparse.node_type(tree) == "SelectStmt" and not analyze.has_node(tree, "lockingClause", "IntoClause")
+    return sqlparse.node_type(tree) == "SelectStmt" and not analyze.has_node(
+        tree, "lockingClause", "IntoClause", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
 
 
 async def _may_lift(dispatcher: Dispatcher, view_sql: str, inlined: str, conn: Any) -> bool:
@@ -94,13 +97,31 @@ async def _may_lift(dispatcher: Dispatcher, view_sql: str, inlined: str, conn: A
     if guard is not None and await guard.may_call_user_code(dispatcher, inlined):
         return False
     tree = sqlparse.parse_tree(inlined)
-    if _calls_role_functions(tree):
+    if _calls_role_functions(tree) or not _only_cluster_relations(dispatcher, tree):
         return False
     names = {quote_qualified(r.schema, r.name) for r in analyze.relations(sqlparse.parse_tree(view_sql))}
     names |= {quote_qualified(r.schema, r.name) for r in analyze.relations(tree)}
     oids = ", ".join(f"pg_catalog.to_regclass({quote_literal(n)})" for n in sorted(names)) or "NULL"
     rows = await conn.query(_UNSAFE_SQL.format(oids=oids))
     return bool(rows) and rows[0][0] == "f" and not _views_unsafe(dispatcher, inlined)
+
+
+def _only_cluster_relations(dispatcher: Dispatcher, tree: dict[str, Any]) -> bool:
+    """Every relation the inlined text names is a distributed table or a user view (no
+    catalog relation: `pg_stat_activity` shows the superuser every session's query)."""
+    from gridpg.executor.run import search_path
+
+    planner = dispatcher.coord.planner
+    snapshot = dispatcher.runner.snapshot()
+    path = list(search_path(dispatcher))
+    views = dispatcher.runner.views()
+    for ref in analyze.relations(tree):
+        if planner is not None and planner.resolve(snapshot, ref, path) is not None:
+            continue
+        if any(k[1] == ref.name and ref.schema in (None, k[0]) for k in views):
+            continue
+        return False
+    return True
 
 
 def _views_unsafe(dispatcher: Dispatcher, inlined: str) -> bool:
@@ -130,11 +151,12 @@ def _views_unsafe(dispatcher: Dispatcher, inlined: str) -> bool:
 def _calls_role_functions(tree: dict[str, Any]) -> bool:
     if analyze.has_node(tree, "SQLValueFunction"):
         for node in _nodes(tree, "SQLValueFunction"):
-            if "USER" in str(node.get("op", "")) or "ROLE" in str(node.get("op", "")):
+            op = str(node.get("op", ""))
+            if "DATE" not in op and "TIME" not in op:  # current_user, current_schema, ...
                 return True
     for call in _nodes(tree, "FuncCall"):
         name = call.get("funcname", [{}])[-1].get("String", {}).get("sval", "").lower()
-        if name in _ROLE_FUNCTIONS or "privilege" in name:
+        if name in _ROLE_FUNCTIONS or "privilege" in name or name.startswith(("pg_", "lo_")):
             return True
     return False
 
