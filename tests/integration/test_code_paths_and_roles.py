@@ -205,8 +205,13 @@ VIEW_SETUP = [
     'CREATE VIEW "{s}".v_agg AS SELECT v % 3 AS k, count(*) AS n, sum(id) AS total FROM "{s}".orders GROUP BY 1',
     'CREATE VIEW "{s}".v_invoker WITH (security_invoker = true) AS SELECT o.id, c.name FROM "{s}".orders o JOIN "{s}".cust c ON c.cid = o.v',
     'CREATE VIEW "{s}".v_who AS SELECT o.id, c.name, current_user AS who FROM "{s}".orders o JOIN "{s}".cust c ON c.cid = o.v',
+    'CREATE TABLE "{s}".guarded (id int PRIMARY KEY, v int, owner_name text)',
+    'INSERT INTO "{s}".guarded SELECT g, g % 4, CASE WHEN g % 2 = 0 THEN \'{r}\' ELSE \'other\' END FROM generate_series(1, 12) g',
+    'ALTER TABLE "{s}".guarded ENABLE ROW LEVEL SECURITY',
+    'CREATE POLICY own_rows ON "{s}".guarded USING (owner_name = current_user)',
+    'CREATE VIEW "{s}".v_guarded AS SELECT g.id, c.name FROM "{s}".guarded g JOIN "{s}".cust c ON c.cid = g.v',
     'GRANT USAGE ON SCHEMA "{s}" TO "{r}"',
-    'GRANT SELECT ON "{s}".v_join, "{s}".v_agg, "{s}".v_invoker, "{s}".v_who, "{s}".mine TO "{r}"',
+    'GRANT SELECT ON "{s}".v_join, "{s}".v_agg, "{s}".v_invoker, "{s}".v_who, "{s}".v_guarded, "{s}".mine TO "{r}"',
 ]
 
 
@@ -242,13 +247,15 @@ def test_view_only_role_reads_views_of_any_plan(gridpg_cluster: Cluster, plain_p
                     # current_user in the view or the statement: gridpg keeps the session's
                     # rights (42501) rather than answer as another role
                     for sql in (f'SELECT count(*) FROM "{schema}".v_who WHERE who = current_user',
+                                f'SELECT count(*) FROM "{schema}".v_guarded',  # row-level security: not lifted
                                 f'SELECT current_user = \'{role}\', count(*) FROM "{schema}".v_join'):
                         got = base._result(grid_role, sql)
                         assert got in (("error", "42501"), base._result(plain_role, sql)), (sql, got)
         finally:
             for conn in (plain, grid):
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE' if conn is plain else
-                             f'DROP VIEW "{schema}".v_join, "{schema}".v_agg, "{schema}".v_invoker, "{schema}".v_who')
+                             f'DROP VIEW "{schema}".v_join, "{schema}".v_agg, "{schema}".v_invoker, '
+                             f'"{schema}".v_who, "{schema}".v_guarded')
                 conn.execute(f'REVOKE ALL ON SCHEMA "{schema}" FROM "{role}"' if conn is grid else "SELECT 1")
                 conn.execute(f'REVOKE ALL ON "{schema}".mine FROM "{role}"' if conn is grid else "SELECT 1")
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
