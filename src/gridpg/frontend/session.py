@@ -105,6 +105,9 @@ class Session:
         self.fast_cycles = False
         self.cycle: fast_cycle.FastCycle | None = None
         self.handover: fast_cycle.FastCycle | None = None
+        # NotificationResponses for the client, held until it is idle outside a block
+        # (`deliver_notification`) and written just before ReadyForQuery (`send_ready`).
+        self.notifications: list[bytes] = []
 
     # -- output ------------------------------------------------------------------------
 
@@ -121,7 +124,21 @@ class Session:
 
     def send_ready(self) -> None:
         status = self.runner.txn_status() if self.runner is not None else b"I"
+        if self.notifications and status == b"I":  # PostgreSQL sends them before ReadyForQuery
+            self.out.extend(self.notifications)
+            self.notifications.clear()
         self.send(codec.build_ready(status))
+
+    def deliver_notification(self, message: bytes) -> None:
+        """A notification for this session (frontend/notify_hub.py): written at once when
+        the session waits for its client outside a transaction, with nothing of its own in
+        flight; else held for its next ReadyForQuery outside a block (`send_ready`)."""
+        if self.fast_cycles and self.cycle is None and self.handover is None and not self.out \
+                and not self.notifications and not self.frames.buffered() \
+                and self.runner is not None and self.runner.txn_status() == b"I":
+            self.stream.write(message)
+        else:
+            self.notifications.append(message)
 
     # -- life --------------------------------------------------------------------------
 
