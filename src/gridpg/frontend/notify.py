@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 CHANNEL_LIMIT = 64  # NAMEDATALEN: a channel name must be shorter (bytes)
 VOID_OID = 2278
+_TEXT_OIDS = (0, 19, 25, 705, 1042, 1043)  # unknown, name, text, unknown, bpchar, varchar
 _WORDS = re.compile(r"\b(?:listen|unlisten|notify|pg_notify|pg_listening_channels)\b", re.IGNORECASE)
 
 
@@ -129,8 +130,11 @@ class SessionNotify:
                 raw = request.params[value - 1] if value <= len(request.params) else None
                 formats = request.param_formats
                 fmt = formats[0] if len(formats) == 1 else (formats[value - 1] if value <= len(formats) else 0)
-                if raw is not None and fmt != 0:
-                    raise PgError(FEATURE_NOT_SUPPORTED, "pg_notify() with a binary parameter is not supported by gridpg")
+                oids = request.decode_oids or request.param_oids
+                oid = oids[value - 1] if value <= len(oids) else 0
+                if raw is not None and fmt != 0 and oid not in _TEXT_OIDS:  # text's binary form is its bytes
+                    raise PgError(FEATURE_NOT_SUPPORTED, "pg_notify() with a binary parameter of a "
+                                  "type other than text is not supported by gridpg")
                 out.append(None if raw is None else raw.decode())
             else:
                 out.append(await self._evaluate(value))

@@ -1,0 +1,199 @@
+"""LISTEN / NOTIFY / UNLISTEN / pg_notify() across the cluster's coordinators.
+
+Listeners on coordinator 1, notifiers on coordinator 2 (and the same session), through
+psycopg's conn.notifies() and asyncpg's add_listener: delivered after commit, in order,
+duplicates folded, nothing from a rolled-back transaction or savepoint, LISTEN in a
+block only at commit, UNLISTEN *, DISCARD ALL, pg_listening_channels(), a listener that
+disconnects, and PostgreSQL's errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+
+def _drain(conn: psycopg.Connection, wait: float = 1.5) -> list[tuple[str, str, int]]:
+    """Every notification that arrives within `wait` seconds (channel, payload, pid)."""
+    return [(n.channel, n.payload, n.pid) for n in conn.notifies(timeout=wait)]
+
+
+@pytest.fixture
+def two(gridpg_cluster: Cluster):
+    listener = psycopg.connect(gridpg_cluster.dsn(0), autocommit=True)
+    notifier = psycopg.connect(gridpg_cluster.dsn(1), autocommit=True)
+    yield listener, notifier
+    listener.close()
+    notifier.close()
+
+
+def test_notify_on_another_coordinator_reaches_the_listener(two) -> None:
+    listener, notifier = two
+    listener.execute("LISTEN jobs")
+    notifier.execute("NOTIFY jobs, 'it''s ☃ \"quoted\" \\ back'")
+    notifier.execute("SELECT pg_notify('jobs', %s)", ["from pg_notify"])
+    got = _drain(listener)
+    assert [(c, p) for c, p, _ in got] == [("jobs", "it's ☃ \"quoted\" \\ back"), ("jobs", "from pg_notify")]
+    # The sender's pid; pids are per coordinator, so when the notifier's equals the
+    # listener's own (the first session of each), bit 30 is flipped: never the listener's.
+    expected = notifier.info.backend_pid
+    if expected == listener.info.backend_pid:
+        expected ^= 0x40000000
+    assert {pid for _, _, pid in got} == {expected}
+
+
+def test_committed_block_delivers_in_order_once_after_commit(two) -> None:
+    listener, notifier = two
+    listener.execute("LISTEN q1")
+    notifier.execute("BEGIN")
+    notifier.execute("NOTIFY q1, 'a'")
+    notifier.execute("NOTIFY q1, 'b'")
+    notifier.execute("NOTIFY q1, 'a'")  # folded: same channel and payload
+    notifier.execute("SELECT pg_notify('q1', 'c')")
+    assert _drain(listener, 0.7) == []  # nothing before the commit
+    notifier.execute("COMMIT")
+    assert [p for _, p, _ in _drain(listener)] == ["a", "b", "c"]
+
+
+def test_rolled_back_block_and_savepoint_send_nothing(two) -> None:
+    listener, notifier = two
+    listener.execute("LISTEN q2")
+    notifier.execute("BEGIN")
+    notifier.execute("NOTIFY q2, 'lost'")
+    notifier.execute("ROLLBACK")
+    notifier.execute("BEGIN")
+    notifier.execute("NOTIFY q2, 'kept'")
+    notifier.execute("SAVEPOINT s")
+    notifier.execute("NOTIFY q2, 'undone'")
+    notifier.execute("ROLLBACK TO SAVEPOINT s")
+    notifier.execute("NOTIFY q2, 'after'")
+    notifier.execute("COMMIT")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        notifier.execute("NOTIFY q2, 'failed statement'; SELECT 1/0")
+    assert [p for _, p, _ in _drain(listener)] == ["kept", "after"]
+
+
+def test_listen_in_a_block_takes_effect_at_commit(two) -> None:
+    listener, notifier = two
+    listener.execute("BEGIN")
+    listener.execute("LISTEN q3")
+    assert listener.execute("SELECT pg_listening_channels()").fetchall() == []
+    listener.execute("ROLLBACK")
+    notifier.execute("NOTIFY q3, 'nobody'")
+    assert _drain(listener, 0.7) == []
+    listener.execute("BEGIN")
+    listener.execute("LISTEN q3")
+    listener.execute("COMMIT")
+    assert listener.execute("SELECT * FROM pg_listening_channels()").fetchall() == [("q3",)]
+    notifier.execute("NOTIFY q3, 'now'")
+    assert [p for _, p, _ in _drain(listener)] == ["now"]
+
+
+def test_held_inside_a_block_and_sent_before_ready_for_query(two) -> None:
+    listener, notifier = two
+    listener.execute("LISTEN q4")
+    listener.execute("BEGIN")
+    notifier.execute("NOTIFY q4, 'while busy'")
+    time.sleep(0.5)
+    listener.execute("SELECT 1")
+    assert _drain(listener, 0.3) == []  # held until the block ends
+    listener.execute("COMMIT")  # then sent before its ReadyForQuery: in psycopg's backlog already
+    assert [p for _, p, _ in _drain(listener, 0.0)] == ["while busy"]
+
+
+def test_self_notification_carries_own_pid(gridpg_cluster: Cluster) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("LISTEN me")
+        conn.execute("NOTIFY me, 'hello'")
+        got = _drain(conn, 1.0)
+        assert got == [("me", "hello", conn.info.backend_pid)]
+
+
+def test_unlisten_star_discard_all_and_errors(two) -> None:
+    listener, notifier = two
+    listener.execute("LISTEN a1")
+    listener.execute('LISTEN "Odd Name"')
+    channels = [r[0] for r in listener.execute("SELECT pg_listening_channels() AS c ORDER BY 1").fetchall()]
+    assert channels == ["Odd Name", "a1"]
+    listener.execute("UNLISTEN a1")
+    notifier.execute("NOTIFY a1, 'x'")
+    notifier.execute("NOTIFY \"Odd Name\", 'y'")
+    assert [(c, p) for c, p, _ in _drain(listener)] == [("Odd Name", "y")]
+    listener.execute("UNLISTEN *")
+    assert listener.execute("SELECT pg_listening_channels()").fetchall() == []
+    listener.execute("LISTEN a2")
+    listener.execute("DISCARD ALL")
+    notifier.execute("NOTIFY a2, 'z'")
+    assert _drain(listener, 0.7) == []
+    for sql, message in [("SELECT pg_notify('', 'x')", "channel name cannot be empty"),
+                         ("SELECT pg_notify(NULL, 'x')", "channel name cannot be empty"),
+                         ("SELECT pg_notify('" + "c" * 64 + "', 'x')", "channel name too long"),
+                         ("NOTIFY c, '" + "x" * 8000 + "'", "payload string too long")]:
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match=message):
+            notifier.execute(sql)
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="pg_notify"):
+        notifier.execute("SELECT pg_notify('c', relname) FROM pg_class LIMIT 1")
+    notifier.execute("BEGIN")
+    notifier.execute("NOTIFY c")
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot PREPARE a transaction"):
+        notifier.execute("PREPARE TRANSACTION 'n1'")
+    assert notifier.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_two_sessions_one_channel_and_a_listener_that_leaves(gridpg_cluster: Cluster) -> None:
+    first = psycopg.connect(gridpg_cluster.dsn(0), autocommit=True)
+    second = psycopg.connect(gridpg_cluster.dsn(0), autocommit=True)
+    third = psycopg.connect(gridpg_cluster.dsn(1), autocommit=True)
+    try:
+        for conn in (first, second, third):
+            conn.execute("LISTEN shared")
+        first.close()  # leaves while listening: the others still get theirs
+        with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as notifier:
+            notifier.execute("NOTIFY shared, 'both'")
+        for conn in (second, third):
+            assert [p for _, p, _ in _drain(conn, 1.0)] == ["both"]
+    finally:
+        for conn in (first, second, third):
+            conn.close()
+
+
+def test_asyncpg_add_listener(gridpg_cluster: Cluster) -> None:
+    asyncpg = pytest.importorskip("asyncpg")
+
+    async def main() -> list[tuple[int, str, str]]:
+        got: list[tuple[int, str, str]] = []
+        arrived = asyncio.Event()
+        listener = await asyncpg.connect(gridpg_cluster.dsn(0))
+        notifier = await asyncpg.connect(gridpg_cluster.dsn(1))
+        try:
+            def on(_conn: object, pid: int, channel: str, payload: str) -> None:
+                got.append((pid, channel, payload))
+                if len(got) == 2:
+                    arrived.set()
+
+            await listener.add_listener("evt", on)
+            async with notifier.transaction():
+                await notifier.execute("SELECT pg_notify($1, $2)", "evt", "one")
+            try:
+                async with notifier.transaction():
+                    await notifier.execute("NOTIFY evt, 'rolled back'")
+                    raise RuntimeError("roll back")
+            except RuntimeError:
+                pass
+            await notifier.execute("NOTIFY evt, 'two'")
+            await asyncio.wait_for(arrived.wait(), 5)
+            await listener.remove_listener("evt", on)
+            assert await listener.fetch("SELECT pg_listening_channels()") == []
+            return got
+        finally:
+            await listener.close()
+            await notifier.close()
+
+    got = asyncio.run(main())
+    assert [(c, p) for _, c, p in got] == [("evt", "one"), ("evt", "two")]
