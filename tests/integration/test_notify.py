@@ -197,3 +197,49 @@ def test_asyncpg_add_listener(gridpg_cluster: Cluster) -> None:
 
     got = asyncio.run(main())
     assert [(c, p) for _, c, p in got] == [("evt", "one"), ("evt", "two")]
+
+
+def test_hub_connections_lost_are_made_again(gridpg_cluster: Cluster, datanodes: dict[str, str]) -> None:
+    """The hub (the first datanode group's primary) drops the workers' listener and sender
+    connections: listeners LISTEN again on a new one, a NOTIFY is sent on a new one."""
+    hub = datanodes[sorted(datanodes)[0]]
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as listener, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as notifier:
+        listener.execute("LISTEN survive")
+        notifier.execute("NOTIFY survive, 'before'")
+        assert [p for _, p, _ in _drain(listener, 1.0)] == ["before"]
+        with psycopg.connect(hub, autocommit=True) as direct:
+            killed = direct.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                "AND (query ~ '^(UN)?LISTEN' OR query = '' OR query LIKE 'SELECT pg_catalog.pg_notify%')").fetchone()
+            assert killed is not None and killed[0] >= 2
+        deadline = time.monotonic() + 10
+        got: list[str] = []
+        while time.monotonic() < deadline and "after" not in got:
+            notifier.execute("NOTIFY survive, 'after'")  # (one sent before the LISTEN again is lost)
+            got += [p for _, p, _ in _drain(listener, 0.5)]
+        assert "after" in got
+
+
+def test_server_side_code_notifications_are_relayed(gridpg_cluster: Cluster, schema: str) -> None:
+    """pg_notify() in a trigger on a distributed table (graphile-worker's and que's way)
+    and in a function the catalog server runs: delivered when the server that ran it
+    commits alone; in a transaction over several servers, PostgreSQL's own PREPARE refuses
+    it (0A000), so it is never lost silently."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as listener, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as writer:
+        writer.execute(f"SET search_path = {schema}")
+        writer.execute("CREATE TABLE jobs (id int PRIMARY KEY, task text)")
+        writer.execute("""CREATE FUNCTION jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_notify('jobs:insert', NEW.task); RETURN NEW; END $$""")
+        writer.execute("CREATE TRIGGER jobs_ins AFTER INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_notify()")
+        writer.execute("CREATE FUNCTION ping(t text) RETURNS void LANGUAGE sql AS $$ SELECT pg_notify('fn', t) $$")
+        listener.execute('LISTEN "jobs:insert"')
+        listener.execute("LISTEN fn")
+        writer.execute("INSERT INTO jobs VALUES (1, 'send mail')")
+        writer.execute("SELECT ping('from a function')")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot PREPARE"):
+            writer.execute("INSERT INTO jobs VALUES (2, 'two'), (3, 'three'), (4, 'four'), (5, 'five')")
+        got = sorted((c, p) for c, p, _ in _drain(listener, 1.5))
+        assert got == [("fn", "from a function"), ("jobs:insert", "send mail")]
+        assert writer.execute("SELECT count(*) FROM jobs").fetchone() == (1,)

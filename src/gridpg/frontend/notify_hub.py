@@ -3,25 +3,32 @@
 Every coordinator sends its sessions' committed notifications to one PostgreSQL server,
 the *hub*: the current primary of the cluster's first datanode group (by name), which
 every coordinator reads from the same catalog and re-finds after a failover
-(`hub_address`). Each worker process keeps one listener connection to the hub on which
-it LISTENs to the union of its sessions' channels (LISTEN/UNLISTEN there as the union
-changes) and one sender connection. A notification travels as
-`pg_notify(channel, header || payload)`; the header names the sending coordinator worker
-and the session's backend pid (the one its client got in BackendKeyData), so the
-receiving sessions get the sender's pid, and a session its own.
+(`hub_address`). A notification travels as `pg_notify(channel, header || payload)`; the
+header (a token of the cluster, the sending worker's tag, the session's backend pid, the
+one its client got in BackendKeyData) tells the receivers who sent it, so a session gets
+the sender's pid, and its own for its own notifications.
 
-This module owns the two connections and the worker's channel -> sessions map; what a
-session may LISTEN and when (transaction rules) is `frontend/notify.py`. It must not
-write to a client except through `Session.deliver_notification`.
+Each worker keeps one listener connection to the hub and, for notifications that
+server-side code (functions, triggers) makes where it runs, one to every catalog server
+and every datanode group primary; on each it LISTENs to the union of its sessions'
+channels (LISTEN/UNLISTEN there as the union changes), made only once a session listens.
+A notification without gridpg's header comes from such code and is relayed with the
+PostgreSQL backend's pid. gridpg's own channel on the catalog servers (metadata epochs,
+`EPOCH_CHANNEL`) is never relayed.
+
+This module owns those connections and the worker's channel -> sessions map; what a
+session may LISTEN and when (transaction rules) is `frontend/notify.py`. It writes to a
+client only through `Session.deliver_notification`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
 import logging
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.errors import CONNECTION_FAILURE, PgError
@@ -34,104 +41,149 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gridpg.notify")
 
-HEADER_SIZE = 13  # 4 hex digits of the worker's tag, 8 of the pid, ':'
+HEADER_SIZE = 21  # 8 hex digits of the cluster's token, 4 of the worker's tag, 8 of the pid, ':'
 PAYLOAD_LIMIT = 8000  # PostgreSQL's: a payload must be shorter (bytes)
 SEND_ATTEMPTS = 4  # tries of one send, a failover's re-found hub included
-RETRY_PAUSE = 0.5  # seconds between them, and between reconnections of the listener
-COMMAND_TIMEOUT = 10.0  # bound on one LISTEN/UNLISTEN/sync round trip to the hub
+RETRY_PAUSE = 0.5  # seconds between them, and between reconnections of a listener
+COMMAND_TIMEOUT = 10.0  # bound on one LISTEN/UNLISTEN/sync round trip
+INTERNAL_CHANNELS = frozenset({"gridpg_catalog"})  # frontend/coordinator.py EPOCH_CHANNEL
 
 
 def hub_address(coord: Coordinator) -> NodeAddress | None:
     """The hub: the primary of the first datanode group by name (also on a read-only
-    coordinator, whose pools read from standbys: LISTEN and NOTIFY need a primary)."""
+    coordinator, whose pools read from standbys: LISTEN and NOTIFY need a primary); None
+    while that group has none (a failover under way)."""
     snapshot = coord.snapshot
-    if snapshot is None:
+    groups = snapshot.datanode_groups() if snapshot is not None else []
+    if not groups:
         return None
-    for group in snapshot.datanode_groups():
-        node = snapshot.node(group.primary) if group.primary else None
-        if node is None:
-            return None
-        base = coord.catalog_address
-        return NodeAddress(group.name, node.host, node.port, base.user, base.password,
-                           base.database, base.socket_dir)
-    return None
+    return _primary(coord, groups[0])
 
 
-def encode_payload(tag: int, pid: int, payload: str) -> str:
-    return f"{tag & 0xFFFF:04x}{pid & 0xFFFFFFFF:08x}:{payload}"
+def server_addresses(coord: Coordinator) -> list[NodeAddress]:
+    """Every server whose code may NOTIFY: the datanode group primaries (the hub among
+    them) and the catalog servers."""
+    snapshot = coord.snapshot
+    primaries = [_primary(coord, g) for g in snapshot.datanode_groups()] if snapshot is not None else []
+    return [a for a in primaries if a is not None] + [coord.catalog_address, *coord.other_catalogs]
 
 
-def decode_payload(text: str) -> tuple[int, int, str] | None:
-    """(tag, pid, payload) of a hub notification; None for one gridpg did not send (NOTIFY
-    run by server-side code on the hub's datanode itself)."""
-    if len(text) < HEADER_SIZE or text[HEADER_SIZE - 1] != ":":
+def _primary(coord: Coordinator, group: Any) -> NodeAddress | None:
+    snapshot = coord.snapshot
+    node = snapshot.node(group.primary) if snapshot is not None and group.primary else None
+    if node is None:
+        return None
+    base = coord.catalog_address
+    return NodeAddress(group.name, node.host, node.port, base.user, base.password, base.database, base.socket_dir)
+
+
+def cluster_token(password: str) -> str:
+    """8 hex digits only the cluster's superuser knows: server-side code cannot make a
+    payload that passes for one gridpg sent."""
+    return hashlib.sha256(b"gridpg-notify:" + password.encode()).hexdigest()[:8]
+
+
+def encode_payload(token: str, tag: int, pid: int, payload: str) -> str:
+    return f"{token}{tag & 0xFFFF:04x}{pid & 0xFFFFFFFF:08x}:{payload}"
+
+
+def decode_payload(token: str, text: str) -> tuple[int, int, str] | None:
+    """(tag, pid, payload) of a notification gridpg sent; None for one it did not (made by
+    server-side code)."""
+    if len(text) < HEADER_SIZE or text[HEADER_SIZE - 1] != ":" or not text.startswith(token):
         return None
     try:
-        return int(text[:4], 16), int(text[4:12], 16), text[HEADER_SIZE:]
+        return int(text[8:12], 16), int(text[12:20], 16), text[HEADER_SIZE:]
     except ValueError:
         return None
 
 
-def reported_pid(sender_tag: int, sender_pid: int, own_tag: int, own_pid: int) -> int:
+def reported_pid(sender_tag: int | None, sender_pid: int, own_tag: int, own_pid: int) -> int:
     """The pid a receiving session is told: the sender's, which is its own pid only when it
-    notified itself. gridpg's pids are per coordinator worker, so a session elsewhere may
-    have the receiver's number: that one is reported with bit 30 flipped, so that clients
-    that skip their own notifications do not skip it."""
+    notified itself. gridpg's pids are per coordinator worker (and server-side code's are a
+    PostgreSQL backend's, `sender_tag` None), so another may have the receiver's number:
+    that one is reported with bit 30 flipped, so that clients that skip their own
+    notifications do not skip it."""
     if sender_pid == own_pid and sender_tag != own_tag:
         return sender_pid ^ 0x40000000
     return sender_pid
 
 
 class NotifyHub:
-    """One worker's connections to the hub and its sessions by channel."""
+    """One worker's connections to the hub and the other servers, and its sessions by channel."""
 
     def __init__(self, coord: Coordinator) -> None:
         self.coord = coord
         self.listeners: dict[str, set[Session]] = {}  # channel -> sessions listening here
-        self._counts: dict[str, int] = {}  # channel -> holds (sessions, LISTENs about to commit)
-        self._conn: BackendConnection | None = None  # the listener connection
-        self._reader: asyncio.Task[None] | None = None
-        self._waiting: collections.deque[asyncio.Future[PgError | None]] = collections.deque()
-        self._lock = asyncio.Lock()  # one command at a time on the listener connection
+        self.counts: dict[str, int] = {}  # channel -> holds (sessions, LISTENs about to commit)
+        self._servers: dict[tuple[str, int], ServerListener] = {}
+        self._hub: tuple[str, int] | None = None
         self._sender: BackendConnection | None = None
         self._send_lock = asyncio.Lock()
-        self._reconnect: asyncio.Task[None] | None = None
         self.closed = False
 
     @property
     def tag(self) -> int:
         return zlib.crc32(self.coord.state_name.encode()) & 0xFFFF
 
+    @property
+    def token(self) -> str:
+        return cluster_token(self.coord.catalog_address.password)
+
     # -- channels ----------------------------------------------------------------------
 
     async def hold(self, channels: list[str]) -> None:
-        """Take a hold on each channel; LISTEN on the hub for those nobody here held (before
-        the session's commit, as PostgreSQL registers a listener before its commit)."""
-        new = [c for c in channels if not self._counts.get(c)]
+        """Take a hold on each channel; LISTEN for those nobody here held (before the
+        session's commit, as PostgreSQL registers a listener before its commit). The hub
+        must answer; another server that does not is LISTENed on when it is back."""
+        new = [c for c in channels if not self.counts.get(c)]
         for channel in channels:
-            self._counts[channel] = self._counts.get(channel, 0) + 1
-        if new:
-            try:
-                await self._command("; ".join(f"LISTEN {quote_ident(c)}" for c in new))
-            except BaseException:
-                await self.release(channels)
-                raise
+            self.counts[channel] = self.counts.get(channel, 0) + 1
+        if not new:
+            return
+        try:
+            for attempt in range(SEND_ATTEMPTS):
+                try:
+                    await self._listen_everywhere(new)
+                    return
+                except (PgError, OSError, TimeoutError):
+                    if attempt + 1 == SEND_ATTEMPTS:
+                        raise
+                    await asyncio.sleep(RETRY_PAUSE)
+                    await self.refresh_catalog()
+        except BaseException:
+            await self.release(channels)
+            raise
+
+    async def _listen_everywhere(self, channels: list[str]) -> None:
+        """LISTEN on every server; the hub must answer (and be known)."""
+        self.follow()
+        if self._hub is None:
+            raise PgError(CONNECTION_FAILURE, "no datanode group primary to carry notifications now")
+        sql = "; ".join(f"LISTEN {quote_ident(c)}" for c in channels)
+        servers = list(self._servers.values())
+        results = await asyncio.gather(*(s.command(sql) for s in servers), return_exceptions=True)
+        for server, result in zip(servers, results, strict=True):
+            if isinstance(result, BaseException):
+                if server.key == self._hub:
+                    raise result
+                log.warning("LISTEN on %s failed (%s): LISTENed again when it answers", server.address.name, result)
+                server.reconnect_later()
 
     async def release(self, channels: list[str]) -> None:
-        """Drop a hold on each channel; UNLISTEN on the hub those nobody here holds now."""
+        """Drop a hold on each channel; UNLISTEN those nobody here holds now."""
         gone = []
         for channel in channels:
-            left = self._counts.get(channel, 0) - 1
+            left = self.counts.get(channel, 0) - 1
             if left <= 0:
-                self._counts.pop(channel, None)
+                self.counts.pop(channel, None)
                 gone.append(channel)
             else:
-                self._counts[channel] = left
-        if gone and self._conn is not None and not self._conn.is_closed:
-            try:
-                await self._command("; ".join(f"UNLISTEN {quote_ident(c)}" for c in gone))
-            except (TimeoutError, PgError, OSError):
-                log.info("UNLISTEN on the notification hub failed", exc_info=True)
+                self.counts[channel] = left
+        if gone:
+            sql = "; ".join(f"UNLISTEN {quote_ident(c)}" for c in gone)
+            await asyncio.gather(*(s.command(sql, connect=False) for s in self._servers.values()),
+                                 return_exceptions=True)
 
     def attach(self, session: Session, channel: str) -> None:
         self.listeners.setdefault(channel, set()).add(session)
@@ -145,25 +197,25 @@ class NotifyHub:
 
     async def sync(self) -> None:
         """Wait until every notification the hub committed before now has been dispatched
-        (a round trip on the listener connection: PostgreSQL sends a listener's queued
+        (a round trip on the hub's listener: PostgreSQL sends a listener's queued
         notifications before its ReadyForQuery). Used after a session notified a channel it
         listens to, so its own notification reaches it before its ReadyForQuery."""
-        if self._conn is None or self._conn.is_closed:
-            return
-        try:
-            await self._command("")
-        except (TimeoutError, PgError, OSError):
-            log.info("sync with the notification hub failed", exc_info=True)
+        server = self._servers.get(self._hub) if self._hub is not None else None
+        if server is not None:
+            try:
+                await server.command("", connect=False)
+            except (PgError, OSError, TimeoutError):
+                log.info("sync with the notification hub failed", exc_info=True)
 
     # -- sending -----------------------------------------------------------------------
 
     async def send(self, pid: int, notifications: list[tuple[str, str]]) -> None:
         """Send one committed transaction's notifications, in order, in one hub transaction.
         Retried on a lost connection (a failover: the hub is re-found from the catalog)."""
-        tag = self.tag
+        token, tag = self.token, self.tag
         sql = "; ".join(
             f"SELECT pg_catalog.pg_notify({quote_literal(channel)}, "
-            f"{quote_literal(encode_payload(tag, pid, payload))})"
+            f"{quote_literal(encode_payload(token, tag, pid, payload))})"
             for channel, payload in notifications)
         if len(notifications) > 1:
             sql = f"BEGIN; {sql}; COMMIT"
@@ -173,22 +225,21 @@ class NotifyHub:
                     conn = await self._sending_connection()
                     await asyncio.wait_for(conn.simple_query(sql), COMMAND_TIMEOUT)
                     return
-                except (TimeoutError, PgError, OSError) as exc:
-                    if isinstance(exc, PgError) and exc.sqlstate != CONNECTION_FAILURE \
-                            and not exc.sqlstate.startswith(("08", "57")):
+                except (PgError, OSError, TimeoutError) as exc:
+                    if isinstance(exc, PgError) and not exc.sqlstate.startswith(("08", "57")):
                         raise
                     self._drop_sender()
                     if attempt + 1 == SEND_ATTEMPTS:
                         raise PgError(CONNECTION_FAILURE, f"could not reach the notification hub: {exc}") from None
                     await asyncio.sleep(RETRY_PAUSE)
-                    await self._refresh_catalog()
+                    await self.refresh_catalog()
 
     async def _sending_connection(self) -> BackendConnection:
         address = hub_address(self.coord)
         if address is None:
-            raise PgError(CONNECTION_FAILURE, "the cluster has no datanode group to carry notifications")
+            raise PgError(CONNECTION_FAILURE, "no datanode group primary to carry notifications now")
         conn = self._sender
-        if conn is None or conn.is_closed or _where(conn.address) != _where(address):
+        if conn is None or conn.is_closed or _key(conn.address) != _key(address):
             self._drop_sender()
             conn = self._sender = await BackendConnection.connect(address)
         return conn
@@ -198,56 +249,111 @@ class NotifyHub:
             self._sender.close()
             self._sender = None
 
-    async def _refresh_catalog(self) -> None:
+    async def refresh_catalog(self) -> None:
         try:
             await self.coord.reload_catalog()
         except (PgError, OSError):
             log.info("catalog reload while looking for the notification hub failed", exc_info=True)
 
-    # -- the listener connection -------------------------------------------------------
+    # -- the listener connections ------------------------------------------------------
 
     def follow(self) -> None:
-        """After a catalog reload: a hub that moved (failover) is reconnected to."""
-        address = hub_address(self.coord)
-        conn = self._conn
-        if conn is not None and address is not None and _where(conn.address) != _where(address):
-            log.info("notification hub moved to %s:%d", address.host, address.port)
-            conn.close()  # the reader sees the loss and reconnects
+        """The servers to listen on, after a catalog reload (a failover moves the hub and
+        a group's primary; CREATE NODE adds a group): listeners of servers gone are closed,
+        new ones are made (LISTENing to every channel held) when a channel is held."""
+        if self.closed:
+            return
+        addresses = server_addresses(self.coord)
+        wanted = {_key(a): a for a in addresses}
+        hub = hub_address(self.coord)
+        hub_key = _key(hub) if hub is not None else None
+        if hub_key != self._hub and self._sender is not None:
             self._drop_sender()
+        self._hub = hub_key
+        for key in [k for k in self._servers if k not in wanted]:
+            log.info("notifications: no longer listening on %s:%d", *key)
+            self._servers.pop(key).close()
+        for key, address in wanted.items():
+            if key not in self._servers:
+                self._servers[key] = ServerListener(self, address)
+                if self.counts:
+                    self._servers[key].reconnect_later(pause=0.0)
 
-    async def _command(self, sql: str) -> None:
+    def dispatch(self, server: ServerListener, payload: bytes) -> None:
+        backend_pid, channel, text = codec.parse_notification(payload)
+        sessions = self.listeners.get(channel)
+        if not sessions:
+            return
+        decoded = decode_payload(self.token, text)
+        if decoded is not None:  # (also from a server that is no longer the hub: each
+            sender_tag, sender_pid, body = decoded  # sender used one server, each is heard once)
+        elif server.is_catalog and channel in INTERNAL_CHANNELS:
+            return  # gridpg's own metadata notifications
+        else:
+            sender_tag, sender_pid, body = None, backend_pid, text
+        own_tag = self.tag
+        for session in list(sessions):
+            pid = reported_pid(sender_tag, sender_pid, own_tag, session.info.backend_pid)
+            session.deliver_notification(codec.build_notification(pid, channel, body))
+
+    async def close(self) -> None:
+        self.closed = True
+        for server in self._servers.values():
+            server.close()
+        self._servers.clear()
+        self._drop_sender()
+
+
+class ServerListener:
+    """The worker's listener connection to one server: LISTEN/UNLISTEN/sync commands one at
+    a time, their answers and the notifications read by one reader task."""
+
+    def __init__(self, hub: NotifyHub, address: NodeAddress) -> None:
+        self.hub = hub
+        self.address = address
+        self.key = _key(address)
+        coord = hub.coord
+        self.is_catalog = address.name in {coord.catalog_address.name, *(a.name for a in coord.other_catalogs)}
+        self.conn: BackendConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._reconnect: asyncio.Task[None] | None = None
+        self._waiting: collections.deque[asyncio.Future[PgError | None]] = collections.deque()
+        self._lock = asyncio.Lock()
+        self.closed = False
+
+    async def command(self, sql: str, connect: bool = True) -> None:
         async with self._lock:
-            await self._roundtrip(await self._connected(), sql)
+            if self.conn is None or self.conn.is_closed:
+                if not connect:
+                    return  # (UNLISTEN, sync: a new connection LISTENs to what is held)
+                await self._connect()
+                return  # it LISTENed to every channel held, these included
+            await self._roundtrip(self.conn, sql)
 
     async def _roundtrip(self, conn: BackendConnection, sql: str) -> None:
-        """One simple Query on the listener connection (the lock held); its answer is
-        read by the reader task, which dispatches notifications arriving meanwhile."""
+        """One simple Query (the lock held); its answer is read by the reader task, which
+        dispatches notifications arriving meanwhile."""
         future: asyncio.Future[PgError | None] = asyncio.get_running_loop().create_future()
         self._waiting.append(future)
         conn.send(codec.build_query(sql))
         try:
             error = await asyncio.wait_for(asyncio.shield(future), COMMAND_TIMEOUT)
         except TimeoutError:
-            conn.close()  # its answers would be read as a later command's
-            raise PgError(CONNECTION_FAILURE, "the notification hub did not answer") from None
+            conn.close()  # its answer would be read as a later command's
+            raise PgError(CONNECTION_FAILURE, f"{self.address.name} did not answer a LISTEN") from None
         if error is not None:
             raise error
 
-    async def _connected(self) -> BackendConnection:
-        """The listener connection (the lock held): made, with every channel held here
-        LISTENed, when there is none."""
-        if self._conn is not None and not self._conn.is_closed:
-            return self._conn
-        address = hub_address(self.coord)
-        if address is None:
-            raise PgError(CONNECTION_FAILURE, "the cluster has no datanode group to carry notifications")
-        conn = await BackendConnection.connect(address)
-        self._conn = conn
+    async def _connect(self) -> None:
+        """A new connection LISTENing to every channel held (the lock held)."""
+        if self.closed:
+            raise PgError(CONNECTION_FAILURE, "the coordinator is stopping")
+        conn = await BackendConnection.connect(self.address)
+        self.conn = conn
         self._reader = asyncio.ensure_future(self._read(conn))
-        channels = list(self._counts)
+        channels = list(self.hub.counts)
         if channels:
             await self._roundtrip(conn, "; ".join(f"LISTEN {quote_ident(c)}" for c in channels))
-        return conn
 
     async def _read(self, conn: BackendConnection) -> None:
         error: PgError | None = None
@@ -255,7 +361,7 @@ class NotifyHub:
             while True:
                 kind, raw = await conn.recv_raw()
                 if kind == 0x41:
-                    self._dispatch(raw[5:])
+                    self.hub.dispatch(self, raw[5:])
                 elif kind == 0x45:
                     error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
                 elif kind == 0x5A and self._waiting:
@@ -270,53 +376,45 @@ class NotifyHub:
 
     def _lost(self, conn: BackendConnection, exc: Exception) -> None:
         conn.close()
-        if self._conn is conn:
-            self._conn = None
-        lost = PgError(CONNECTION_FAILURE, f"the notification hub connection was lost: {exc}")
+        if self.conn is conn:
+            self.conn = None
+        lost = PgError(CONNECTION_FAILURE, f"the listener connection to {self.address.name} was lost: {exc}")
         while self._waiting:
             future = self._waiting.popleft()
             if not future.done():
                 future.set_result(lost)
-        if self._counts and not self.closed:
-            log.warning("notification hub connection lost (%s); reconnecting", exc)
-            if self._reconnect is None or self._reconnect.done():
-                self._reconnect = asyncio.ensure_future(self._reconnect_loop())
+        if self.hub.counts and not self.closed:
+            log.warning("notification listener on %s lost (%s); reconnecting", self.address.name, exc)
+            self.reconnect_later()
 
-    async def _reconnect_loop(self) -> None:
-        while self._counts and not self.closed:
-            await asyncio.sleep(RETRY_PAUSE)
-            await self._refresh_catalog()
+    def reconnect_later(self, pause: float = RETRY_PAUSE) -> None:
+        if not self.closed and (self._reconnect is None or self._reconnect.done()):
+            self._reconnect = asyncio.ensure_future(self._reconnect_loop(pause))
+
+    async def _reconnect_loop(self, pause: float) -> None:
+        while self.hub.counts and not self.closed:
+            await asyncio.sleep(pause)
+            pause = RETRY_PAUSE
+            await self.hub.refresh_catalog()  # a failover: follow() closes this one then
+            if self.closed:
+                return
             try:
                 async with self._lock:
-                    await self._connected()
+                    if self.conn is None or self.conn.is_closed:
+                        await self._connect()
                 return
-            except (TimeoutError, PgError, OSError):
-                log.info("notification hub not reachable yet", exc_info=True)
+            except (PgError, OSError, TimeoutError):
+                log.info("%s not reachable for notifications yet", self.address.name, exc_info=True)
 
-    def _dispatch(self, payload: bytes) -> None:
-        _, channel, text = codec.parse_notification(payload)
-        sessions = self.listeners.get(channel)
-        if not sessions:
-            return
-        decoded = decode_payload(text)
-        if decoded is None:
-            log.info("notification on %r not sent by gridpg: not delivered", channel)
-            return
-        sender_tag, sender_pid, body = decoded
-        own_tag = self.tag
-        for session in list(sessions):
-            pid = reported_pid(sender_tag, sender_pid, own_tag, session.info.backend_pid)
-            session.deliver_notification(codec.build_notification(pid, channel, body))
-
-    async def close(self) -> None:
+    def close(self) -> None:
         self.closed = True
         for task in (self._reader, self._reconnect):
-            if task is not None:
+            if task is not None and task is not asyncio.current_task():
                 task.cancel()
-        if self._conn is not None:
-            self._conn.close()
-        self._drop_sender()
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
-def _where(address: NodeAddress) -> tuple[str, int]:
+def _key(address: NodeAddress) -> tuple[str, int]:
     return address.host, address.port
