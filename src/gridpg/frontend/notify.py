@@ -19,7 +19,13 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_PARAMETER_VALUE, PgError, notice
+from gridpg.errors import (
+    FEATURE_NOT_SUPPORTED,
+    INVALID_PARAMETER_VALUE,
+    READ_ONLY_SQL_TRANSACTION,
+    PgError,
+    notice,
+)
 from gridpg.frontend.notify_hub import HEADER_SIZE, PAYLOAD_LIMIT
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
@@ -102,6 +108,8 @@ class SessionNotify:
 
     async def notify(self, channel: str | None, payload: str | None) -> None:
         """NOTIFY / pg_notify(): checked as PostgreSQL checks, then queued or sent."""
+        if self.runner.coord.read_only:  # as its NOTIFY (frontend/readonly.py): a hot standby's answer
+            raise PgError(READ_ONLY_SQL_TRANSACTION, "cannot execute pg_notify() in a read-only transaction")
         item = ensure_valid(channel, payload)
         if item not in self._seen:  # a transaction folds its duplicates, savepoints or not
             self._seen.add(item)
