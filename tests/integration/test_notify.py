@@ -18,7 +18,6 @@ import pytest
 from gridpg.cluster.control import Cluster
 
 
-
 def _drain(conn: psycopg.Connection, wait: float = 1.5) -> list[tuple[str, str, int]]:
     """Every notification that arrives within `wait` seconds (channel, payload, pid)."""
     return [(n.channel, n.payload, n.pid) for n in conn.notifies(timeout=wait)]
@@ -202,7 +201,7 @@ def test_asyncpg_add_listener(gridpg_cluster: Cluster) -> None:
 def test_hub_connections_lost_are_made_again(gridpg_cluster: Cluster, datanodes: dict[str, str]) -> None:
     """The hub (the first datanode group's primary) drops the workers' listener and sender
     connections: listeners LISTEN again on a new one, a NOTIFY is sent on a new one."""
-    hub = datanodes[sorted(datanodes)[0]]
+    hub = datanodes[min(datanodes)]
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as listener, \
             psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as notifier:
         listener.execute("LISTEN survive")

@@ -12,7 +12,12 @@ import pytest
 
 from gridpg.errors import PgError
 from gridpg.frontend import notify
-from gridpg.frontend.notify import SessionNotify, ensure_valid, notify_calls, with_listening_channels
+from gridpg.frontend.notify import (
+    SessionNotify,
+    ensure_valid,
+    notify_calls,
+    with_listening_channels,
+)
 from gridpg.frontend.notify_hub import (
     HEADER_SIZE,
     cluster_token,
@@ -202,7 +207,7 @@ def test_a_hub_that_fails_the_listen_fails_the_commit_and_keeps_nothing() -> Non
 
 def test_own_channel_waits_for_its_echo() -> None:
     async def main() -> None:
-        state, hub, runner = _session(in_block=False)
+        state, hub, _ = _session(in_block=False)
         await state._act("listen", "me")
         await state.notify("me", "hi")
         assert hub.calls[-2:] == [("send", [("me", "hi")]), ("sync", None)]
