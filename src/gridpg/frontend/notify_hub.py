@@ -226,8 +226,8 @@ class NotifyHub:
                     await asyncio.wait_for(conn.simple_query(sql), COMMAND_TIMEOUT)
                     return
                 except (PgError, OSError, TimeoutError) as exc:
-                    if isinstance(exc, PgError) and not exc.sqlstate.startswith(("08", "57")):
-                        raise
+                    if isinstance(exc, PgError) and not exc.sqlstate.startswith(("08", "57", "25006")):
+                        raise  # (25006: the server is a standby now, a switchover under way)
                     self._drop_sender()
                     if attempt + 1 == SEND_ATTEMPTS:
                         raise PgError(CONNECTION_FAILURE, f"could not reach the notification hub: {exc}") from None
