@@ -242,3 +242,20 @@ def test_server_side_code_notifications_are_relayed(gridpg_cluster: Cluster, sch
         got = sorted((c, p) for c, p, _ in _drain(listener, 1.5))
         assert got == [("fn", "from a function"), ("jobs:insert", "send mail")]
         assert writer.execute("SELECT count(*) FROM jobs").fetchone() == (1,)
+
+
+def test_an_extended_protocol_pipeline_is_one_implicit_transaction(two) -> None:
+    """Statements sent before one Sync outside a block commit together at the Sync, as in
+    PostgreSQL: a failing one takes the pipeline's NOTIFY and LISTEN with it."""
+    listener, notifier = two
+    listener.execute("LISTEN pipe")
+    with pytest.raises(psycopg.errors.DivisionByZero), notifier.pipeline():
+        notifier.execute("NOTIFY pipe, 'lost'")
+        notifier.execute("LISTEN pipe_too")
+        notifier.execute("SELECT 1/0")
+    assert notifier.execute("SELECT pg_listening_channels()").fetchall() == []
+    with notifier.pipeline():
+        notifier.execute("NOTIFY pipe, 'one'")
+        notifier.execute("SELECT pg_notify('pipe', 'two')")
+        notifier.execute("SELECT 1")
+    assert [p for _, p, _ in _drain(listener)] == ["one", "two"]

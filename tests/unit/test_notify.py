@@ -137,12 +137,12 @@ def test_block_notifications_fold_and_go_after_commit_only() -> None:
     async def main() -> None:
         state, hub, _ = _session()
         for channel, payload in [("a", "1"), ("b", "1"), ("a", "1"), ("a", "2")]:
-            await state.notify(channel, payload)
+            await state.notify(channel, payload, False)
         assert hub.calls == [] and state.in_transaction
         await state.pre_commit()
         await state.commit()
         assert _sent(hub) == [[("a", "1"), ("b", "1"), ("a", "2")]]
-        await state.notify("a", "1")
+        await state.notify("a", "1", False)
         await state.rollback()
         await state.commit()
         assert len(_sent(hub)) == 1 and not state.in_transaction
@@ -153,14 +153,14 @@ def test_block_notifications_fold_and_go_after_commit_only() -> None:
 def test_savepoints_undo_notifications_and_listens_after_them() -> None:
     async def main() -> None:
         state, hub, _ = _session()
-        await state.notify("a", "kept")
+        await state.notify("a", "kept", False)
         state.savepoint("s")
-        await state.notify("a", "undone")
-        await state._act("listen", "gone")
+        await state.notify("a", "undone", False)
+        await state._act("listen", "gone", False)
         state.savepoint("t")
         state.rollback_to("s")
-        await state.notify("a", "undone")  # no longer a duplicate: the first was undone
-        await state._act("listen", "kept")
+        await state.notify("a", "undone", False)  # no longer a duplicate: the first was undone
+        await state._act("listen", "kept", False)
         state.release("s")
         await state.pre_commit()
         await state.commit()
@@ -174,19 +174,19 @@ def test_savepoints_undo_notifications_and_listens_after_them() -> None:
 def test_listen_unlisten_in_a_block_apply_at_commit_in_order() -> None:
     async def main() -> None:
         state, hub, runner = _session()
-        await state._act("listen", "x")
-        await state._act("unlisten", "x")
-        await state._act("listen", "y")
+        await state._act("listen", "x", False)
+        await state._act("unlisten", "x", False)
+        await state._act("listen", "y", False)
         assert state.channels == {}
         await state.pre_commit()
         await state.commit()
         assert list(state.channels) == ["y"]
-        await state._act("unlisten", None)
+        await state._act("unlisten", None, False)
         await state.pre_commit()
         await state.commit()
         assert state.channels == {} and ("release", ["y"]) in hub.calls
         runner.txn.in_block = False
-        await state.notify("me", "p")  # outside a block: at once
+        await state.notify("me", "p", True)  # a simple Query outside a block: at once
         assert _sent(hub)[-1] == [("me", "p")]
 
     asyncio.run(main())
@@ -196,7 +196,7 @@ def test_a_hub_that_fails_the_listen_fails_the_commit_and_keeps_nothing() -> Non
     async def main() -> None:
         state, hub, _ = _session()
         hub.fail_hold = True
-        await state._act("listen", "x")
+        await state._act("listen", "x", False)
         with pytest.raises(PgError):
             await state.pre_commit()
         await state.rollback()
@@ -208,9 +208,24 @@ def test_a_hub_that_fails_the_listen_fails_the_commit_and_keeps_nothing() -> Non
 def test_own_channel_waits_for_its_echo() -> None:
     async def main() -> None:
         state, hub, _ = _session(in_block=False)
-        await state._act("listen", "me")
-        await state.notify("me", "hi")
+        await state._act("listen", "me", True)
+        await state.notify("me", "hi", True)
         assert hub.calls[-2:] == [("send", [("me", "hi")]), ("sync", None)]
+
+    asyncio.run(main())
+
+
+def test_an_extended_cycle_outside_a_block_commits_at_its_sync() -> None:
+    async def main() -> None:
+        state, hub, _ = _session(in_block=False)
+        await state._act("listen", "p", False)
+        await state.notify("p", "1", False)
+        assert hub.calls == []
+        await state.synced(failed=True)  # a later message failed: none of it happens
+        assert hub.calls == [] and state.channels == {}
+        await state.notify("p", "2", False)
+        await state.synced(failed=False)
+        assert _sent(hub) == [[("p", "2")]]
 
     asyncio.run(main())
 

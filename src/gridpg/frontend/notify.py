@@ -85,14 +85,17 @@ class SessionNotify:
         kind = sqlparse.node_type(tree)
         body = tree.get(kind, {})
         send = self.runner.session.send
+        # Outside a block a simple Query's statement commits at once; an extended-protocol
+        # one with the implicit transaction that ends at Sync (`synced`), as in PostgreSQL.
+        now = request.simple and not self.runner.txn.in_block
         if kind == "ListenStmt":
-            await self._act("listen", body["conditionname"])
+            await self._act("listen", body["conditionname"], now)
             send(codec.build_command_complete("LISTEN"))
         elif kind == "UnlistenStmt":
-            await self._act("unlisten", body.get("conditionname"))
+            await self._act("unlisten", body.get("conditionname"), now)
             send(codec.build_command_complete("UNLISTEN"))
         elif kind == "NotifyStmt":
-            await self.notify(body["conditionname"], body.get("payload") or "")
+            await self.notify(body["conditionname"], body.get("payload") or "", now)
             send(codec.build_command_complete("NOTIFY"))
         elif kind == "SelectStmt" and _calls(body, "pg_notify"):
             await self._select_notify(request, body)
@@ -100,13 +103,13 @@ class SessionNotify:
             return False
         return True
 
-    async def _act(self, action: str, channel: str | None) -> None:
+    async def _act(self, action: str, channel: str | None, now: bool) -> None:
         self._actions.append((action, channel))
-        if not self.runner.txn.in_block:
+        if now:
             await self.pre_commit()
             await self.commit()
 
-    async def notify(self, channel: str | None, payload: str | None) -> None:
+    async def notify(self, channel: str | None, payload: str | None, now: bool) -> None:
         """NOTIFY / pg_notify(): checked as PostgreSQL checks, then queued or sent."""
         if self.runner.coord.read_only:  # as its NOTIFY (frontend/readonly.py): a hot standby's answer
             raise PgError(READ_ONLY_SQL_TRANSACTION, "cannot execute pg_notify() in a read-only transaction")
@@ -114,14 +117,15 @@ class SessionNotify:
         if item not in self._seen:  # a transaction folds its duplicates, savepoints or not
             self._seen.add(item)
             self._queued.append(item)
-        if not self.runner.txn.in_block:
+        if now:
             await self.commit()
 
     async def _select_notify(self, request: ExecRequest, body: dict[str, Any]) -> None:
         calls = notify_calls(request.sql, body)
         values = [await self._values(call, request) for call in calls]
-        for channel, payload in values:
-            await self.notify(channel, payload)
+        for index, (channel, payload) in enumerate(values):
+            last = index == len(values) - 1
+            await self.notify(channel, payload, last and request.simple and not self.runner.txn.in_block)
         send = self.runner.session.send
         if request.simple:
             send(codec.build_row_description(
@@ -229,6 +233,22 @@ class SessionNotify:
         if any(channel in self.channels for channel, _ in queued):
             await self.hub.sync()  # its own notification arrives before its ReadyForQuery
 
+    async def synced(self, failed: bool) -> None:
+        """An extended-protocol Sync outside a block: its implicit transaction's LISTENs and
+        notifications take effect, or none of them when a message of it failed. (Inside a
+        block, they wait for its end: a BEGIN in the pipeline made them the block's.)"""
+        if self.runner.txn.in_block or not self.in_transaction:
+            return
+        if failed:
+            await self.rollback()
+            return
+        try:
+            await self.pre_commit()
+        except PgError:
+            await self.rollback()
+            raise
+        await self.commit()
+
     async def rollback(self) -> None:
         """The transaction rolled back (or its commit failed): nothing of it happens."""
         held, self._held = self._held, []
@@ -240,7 +260,7 @@ class SessionNotify:
             await self.hub.release(held)
 
     async def unlisten_all(self) -> None:
-        """DISCARD ALL and the session's end."""
+        """DISCARD ALL (outside a block) and the session's end."""
         self._actions.append(("unlisten", None))
         await self.commit()
 

@@ -353,6 +353,8 @@ class Session:
                 self.send((await self.explain(exc)).to_message())
                 if kind != 0x51:
                     self.skip_until_sync = True
+                    if self.runner is not None:
+                        self.runner.cycle_failed = True
             except ProtocolViolation:
                 raise
 
@@ -508,8 +510,8 @@ class Session:
         the description the client gets; None: message by message."""
         runner = self.runner
         statement = self.cycle_statement(payload)
-        if runner is None:
-            return None
+        if runner is None or (runner.notify.in_transaction and not runner.txn.in_block):
+            return None  # (its Sync ends a LISTEN/NOTIFY's implicit transaction: on_sync)
         route = runner.cycle_route(statement) if statement is not None else None
         if route is None or statement is None or (wants_description and statement.described is None):
             return None

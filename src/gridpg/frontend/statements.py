@@ -96,6 +96,7 @@ class StatementRunner:
         self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
         self.temps = SessionTemps(self)
         self.notify = SessionNotify(self)
+        self.cycle_failed = False  # a message of this extended-protocol cycle failed
         self.last_sequence: str | None = None  # the sequence lastval() reads
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
         # Sequences created in the open transaction: the catalog server's until COMMIT.
@@ -812,6 +813,12 @@ class StatementRunner:
             self.session.send((await self.explain_cancel(error)).to_message())
             await self._statement_failed()
         self.txn.release_if_idle()
+        failed, self.cycle_failed = self.cycle_failed, False
+        if self.notify.in_transaction:  # LISTEN/NOTIFY of the implicit transaction
+            try:
+                await self.notify.synced(failed or error is not None)
+            except PgError as exc:
+                self.session.send(exc.to_message())
 
     async def explain_cancel(self, error: PgError) -> PgError:
         """A node's 57014 may be the monitor breaking a distributed deadlock whose victim is
