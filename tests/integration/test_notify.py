@@ -110,8 +110,15 @@ def test_self_notification_carries_own_pid(gridpg_cluster: Cluster) -> None:
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute("LISTEN me")
         conn.execute("NOTIFY me, 'hello'")
-        got = _drain(conn, 1.0)
-        assert got == [("me", "hello", conn.info.backend_pid)]
+        # before the NOTIFY's ReadyForQuery, as in PostgreSQL: in psycopg's backlog already
+        assert _drain(conn, 0.0) == [("me", "hello", conn.info.backend_pid)]
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_notify('me', 'con' || 'cat'), pg_notify('me', $$dollar$$)")
+        conn.execute("COMMIT")
+        assert _drain(conn, 0.0) == [("me", "concat", conn.info.backend_pid),
+                                     ("me", "dollar", conn.info.backend_pid)]
+        conn.execute("SELECT pg_notify('me', upper('outside a block'))")
+        assert _drain(conn, 0.0) == [("me", "OUTSIDE A BLOCK", conn.info.backend_pid)]
 
 
 def test_unlisten_star_discard_all_and_errors(two) -> None:

@@ -202,6 +202,9 @@ class SessionNotify:
 
     async def commit(self) -> None:
         """After the transaction committed: the channels change, the notifications go."""
+        if not self._actions and not self._queued:
+            self._marks.clear()
+            return  # (every COMMIT passes here)
         session = self.runner.session
         hub = self.hub
         target = self._target()
@@ -251,6 +254,9 @@ class SessionNotify:
 
     async def rollback(self) -> None:
         """The transaction rolled back (or its commit failed): nothing of it happens."""
+        if not self._actions and not self._queued and not self._held:
+            self._marks.clear()
+            return
         held, self._held = self._held, []
         self._actions.clear()
         self._queued.clear()
