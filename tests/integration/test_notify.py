@@ -266,3 +266,21 @@ def test_an_extended_protocol_pipeline_is_one_implicit_transaction(two) -> None:
         notifier.execute("SELECT pg_notify('pipe', 'two')")
         notifier.execute("SELECT 1")
     assert [p for _, p, _ in _drain(listener)] == ["one", "two"]
+
+
+def test_a_job_queue_function_whose_insert_trigger_notifies(gridpg_cluster: Cluster, schema: str) -> None:
+    """graphile-worker's shape: `SELECT add_job(...)`, a PL/pgSQL function inserting into a
+    distributed table whose trigger NOTIFYs; the function runs through the loopback."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as listener, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as app:
+        app.execute(f"SET search_path = {schema}")
+        app.execute("CREATE TABLE queue (id bigserial PRIMARY KEY, task text)")
+        app.execute("""CREATE FUNCTION queue_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_notify('jobs:insert', NEW.task); RETURN NEW; END $$""")
+        app.execute("CREATE TRIGGER queue_ins AFTER INSERT ON queue FOR EACH ROW EXECUTE FUNCTION queue_notify()")
+        app.execute("""CREATE FUNCTION add_job(t text) RETURNS bigint LANGUAGE plpgsql AS $$
+            DECLARE new_id bigint;
+            BEGIN INSERT INTO queue (task) VALUES (t) RETURNING id INTO new_id; RETURN new_id; END $$""")
+        listener.execute('LISTEN "jobs:insert"')
+        app.execute("SELECT add_job('resize image')")
+        assert [p for _, p, _ in _drain(listener, 1.5)] == ["resize image"]

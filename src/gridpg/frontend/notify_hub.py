@@ -46,6 +46,7 @@ PAYLOAD_LIMIT = 8000  # PostgreSQL's: a payload must be shorter (bytes)
 SEND_ATTEMPTS = 4  # tries of one send, a failover's re-found hub included
 RETRY_PAUSE = 0.5  # seconds between them, and between reconnections of a listener
 COMMAND_TIMEOUT = 10.0  # bound on one LISTEN/UNLISTEN/sync round trip
+RECONNECT_MAX = 5.0  # seconds between a listener's attempts to connect again, at most
 INTERNAL_CHANNELS = frozenset({"gridpg_catalog"})  # frontend/coordinator.py EPOCH_CHANNEL
 
 
@@ -250,10 +251,14 @@ class NotifyHub:
             self._sender = None
 
     async def refresh_catalog(self) -> None:
+        """Reload the catalog if its epoch moved (a failover bumps it): the hub re-found."""
+        coord = self.coord
         try:
-            await self.coord.reload_catalog()
-        except (PgError, OSError):
-            log.info("catalog reload while looking for the notification hub failed", exc_info=True)
+            epoch = await coord.gtm.epoch_get()
+            if coord.snapshot is None or epoch != coord.snapshot.epoch:
+                await coord.reload_catalog()
+        except Exception:
+            log.info("catalog check while looking for the notification hub failed", exc_info=True)
 
     # -- the listener connections ------------------------------------------------------
 
@@ -392,10 +397,12 @@ class ServerListener:
             self._reconnect = asyncio.ensure_future(self._reconnect_loop(pause))
 
     async def _reconnect_loop(self, pause: float) -> None:
+        """Connect again, backing off to RECONNECT_MAX; a server that moved (failover) is
+        not chased here: the epoch's reload calls follow(), which closes this listener and
+        makes one for the new address."""
         while self.hub.counts and not self.closed:
             await asyncio.sleep(pause)
-            pause = RETRY_PAUSE
-            await self.hub.refresh_catalog()  # a failover: follow() closes this one then
+            pause = min(max(pause, RETRY_PAUSE) * 2, RECONNECT_MAX)
             if self.closed:
                 return
             try:
