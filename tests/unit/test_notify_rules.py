@@ -230,6 +230,20 @@ def test_an_extended_cycle_outside_a_block_commits_at_its_sync() -> None:
     asyncio.run(main())
 
 
+def test_a_failing_item_queues_none_of_its_statement() -> None:
+    async def main() -> None:
+        state, hub, _ = _session(in_block=False)
+        with pytest.raises(PgError, match="channel name cannot be empty"):
+            await state.notify_all([("ok", "1"), ("", "2")], True)
+        assert not state.in_transaction and hub.calls == []
+        hub.fail_hold = True
+        with pytest.raises(PgError, match="hub down"):
+            await state._act("listen", "x", True)  # a LISTEN outside a block that fails
+        assert not state.in_transaction and state.channels == {}
+
+    asyncio.run(main())
+
+
 def test_notification_message() -> None:
     message = codec.build_notification(77, "chan", "pay ☃")
     assert message[:1] == b"A"

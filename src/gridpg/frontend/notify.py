@@ -106,26 +106,33 @@ class SessionNotify:
     async def _act(self, action: str, channel: str | None, now: bool) -> None:
         self._actions.append((action, channel))
         if now:
-            await self.pre_commit()
+            try:
+                await self.pre_commit()
+            except BaseException:
+                await self.rollback()  # the statement failed: it leaves nothing behind
+                raise
             await self.commit()
 
     async def notify(self, channel: str | None, payload: str | None, now: bool) -> None:
         """NOTIFY / pg_notify(): checked as PostgreSQL checks, then queued or sent."""
+        await self.notify_all([(channel, payload)], now)
+
+    async def notify_all(self, items: list[tuple[str | None, str | None]], now: bool) -> None:
+        """Every item checked first, so that a failing one queues none of the statement's."""
         if self.runner.coord.read_only:  # as its NOTIFY (frontend/readonly.py): a hot standby's answer
             raise PgError(READ_ONLY_SQL_TRANSACTION, "cannot execute pg_notify() in a read-only transaction")
-        item = ensure_valid(channel, payload)
-        if item not in self._seen:  # a transaction folds its duplicates, savepoints or not
-            self._seen.add(item)
-            self._queued.append(item)
+        checked = [ensure_valid(channel, payload) for channel, payload in items]
+        for item in checked:
+            if item not in self._seen:  # a transaction folds its duplicates, savepoints or not
+                self._seen.add(item)
+                self._queued.append(item)
         if now:
             await self.commit()
 
     async def _select_notify(self, request: ExecRequest, body: dict[str, Any]) -> None:
         calls = notify_calls(request.sql, body)
         values = [await self._values(call, request) for call in calls]
-        for index, (channel, payload) in enumerate(values):
-            last = index == len(values) - 1
-            await self.notify(channel, payload, last and request.simple and not self.runner.txn.in_block)
+        await self.notify_all(values, request.simple and not self.runner.txn.in_block)  # type: ignore[arg-type]
         send = self.runner.session.send
         if request.simple:
             send(codec.build_row_description(
