@@ -268,6 +268,12 @@ class NotifyHub:
         new ones are made (LISTENing to every channel held) when a channel is held."""
         if self.closed:
             return
+        try:
+            self._follow()
+        except Exception:
+            log.exception("notification listeners could not follow the catalog")
+
+    def _follow(self) -> None:
         addresses = server_addresses(self.coord)
         wanted = {_key(a): a for a in addresses}
         hub = hub_address(self.coord)
