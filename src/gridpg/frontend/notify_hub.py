@@ -257,7 +257,7 @@ class NotifyHub:
             epoch = await coord.gtm.epoch_get()
             if coord.snapshot is None or epoch != coord.snapshot.epoch:
                 await coord.reload_catalog()
-        except Exception:
+        except Exception:  # the GTM or the catalog away: the next try asks again
             log.info("catalog check while looking for the notification hub failed", exc_info=True)
 
     # -- the listener connections ------------------------------------------------------
@@ -270,7 +270,7 @@ class NotifyHub:
             return
         try:
             self._follow()
-        except Exception:
+        except Exception:  # never in the way of the catalog reload that calls it
             log.exception("notification listeners could not follow the catalog")
 
     def _follow(self) -> None:
