@@ -284,3 +284,14 @@ def test_a_job_queue_function_whose_insert_trigger_notifies(gridpg_cluster: Clus
         listener.execute('LISTEN "jobs:insert"')
         app.execute("SELECT add_job('resize image')")
         assert [p for _, p, _ in _drain(listener, 1.5)] == ["resize image"]
+
+
+def test_gridpgs_own_channel_does_not_meet_a_users(two, schema: str) -> None:
+    """Coordinators NOTIFY `gridpg_catalog` on the catalog servers after DDL; a user channel
+    of that name lives on the hub: it hears users' NOTIFYs, not gridpg's."""
+    listener, notifier = two
+    listener.execute("LISTEN gridpg_catalog")
+    notifier.execute(f"CREATE TABLE {schema}.ddl_noise (id int)")  # reloads everywhere
+    assert _drain(listener, 0.7) == []
+    notifier.execute("NOTIFY gridpg_catalog, 'a user''s'")
+    assert [p for _, p, _ in _drain(listener)] == ["a user's"]
