@@ -211,6 +211,8 @@ def test_hub_connections_lost_are_made_again(gridpg_cluster: Cluster, datanodes:
     hub = datanodes[min(datanodes)]
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as listener, \
             psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as notifier:
+        warnings: list[str] = []
+        listener.add_notice_handler(lambda d: warnings.append(f"{d.severity}: {d.message_primary}"))
         listener.execute("LISTEN survive")
         notifier.execute("NOTIFY survive, 'before'")
         assert [p for _, p, _ in _drain(listener, 1.0)] == ["before"]
@@ -225,6 +227,9 @@ def test_hub_connections_lost_are_made_again(gridpg_cluster: Cluster, datanodes:
             notifier.execute("NOTIFY survive, 'after'")  # (one sent before the LISTEN again is lost)
             got += [p for _, p, _ in _drain(listener, 0.5)]
         assert "after" in got
+        # told that notifications may have been lost meanwhile (as a lost connection tells
+        # a PostgreSQL client), once per listener connection made again
+        assert warnings and all(w.startswith("WARNING: notifications may have been lost") for w in warnings)
 
 
 def test_server_side_code_notifications_are_relayed(gridpg_cluster: Cluster, schema: str) -> None:

@@ -27,11 +27,12 @@ import asyncio
 import collections
 import hashlib
 import logging
+import time
 import zlib
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
-from gridpg.errors import CONNECTION_FAILURE, PgError
+from gridpg.errors import CONNECTION_FAILURE, PgError, notice
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -307,6 +308,16 @@ class NotifyHub:
             pid = reported_pid(sender_tag, sender_pid, own_tag, session.info.backend_pid)
             session.deliver_notification(codec.build_notification(pid, channel, body))
 
+    def warn_gap(self, server: str, seconds: float) -> None:
+        """A listener connection is back after a loss: every session listening here is
+        told (a WARNING) that notifications sent meanwhile may not have reached it, as
+        PostgreSQL's clients learn it from their lost connection, so that it can re-poll."""
+        warning = notice(
+            f"notifications may have been lost: this coordinator's connection to {server} "
+            f"was down for {seconds:.1f} s and is listening again", "WARNING", "01000")
+        for session in {s for sessions in self.listeners.values() for s in sessions}:
+            session.deliver_notification(warning)
+
     async def close(self) -> None:
         self.closed = True
         for server in self._servers.values():
@@ -331,6 +342,7 @@ class ServerListener:
         self._waiting: collections.deque[asyncio.Future[PgError | None]] = collections.deque()
         self._lock = asyncio.Lock()
         self.closed = False
+        self.lost_at: float | None = None  # when the connection was lost with channels held
 
     async def command(self, sql: str, connect: bool = True) -> None:
         async with self._lock:
@@ -365,6 +377,9 @@ class ServerListener:
         channels = list(self.hub.counts)
         if channels:
             await self._roundtrip(conn, "; ".join(f"LISTEN {quote_ident(c)}" for c in channels))
+        if self.lost_at is not None:
+            self.hub.warn_gap(self.address.name, time.monotonic() - self.lost_at)
+            self.lost_at = None
 
     async def _read(self, conn: BackendConnection) -> None:
         error: PgError | None = None
@@ -389,6 +404,8 @@ class ServerListener:
         conn.close()
         if self.conn is conn:
             self.conn = None
+        if self.hub.counts and self.lost_at is None:
+            self.lost_at = time.monotonic()
         lost = PgError(CONNECTION_FAILURE, f"the listener connection to {self.address.name} was lost: {exc}")
         while self._waiting:
             future = self._waiting.popleft()

@@ -130,9 +130,10 @@ class Session:
         self.send(codec.build_ready(status))
 
     def deliver_notification(self, message: bytes) -> None:
-        """A notification for this session (frontend/notify_hub.py): written at once when
-        the session waits for its client outside a transaction, with nothing of its own in
-        flight; else held for its next ReadyForQuery outside a block (`send_ready`)."""
+        """A notification, or the hub's WARNING of a gap (frontend/notify_hub.py), for this
+        session: written at once when the session waits for its client outside a
+        transaction, with nothing of its own in flight; else held for its next
+        ReadyForQuery outside a block (`send_ready`)."""
         if self.fast_cycles and self.cycle is None and self.handover is None and not self.out \
                 and not self.notifications and not self.frames.buffered() \
                 and self.runner is not None and self.runner.txn_status() == b"I":
