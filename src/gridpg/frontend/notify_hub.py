@@ -282,14 +282,19 @@ class NotifyHub:
         if hub_key != self._hub and self._sender is not None:
             self._drop_sender()
         self._hub = hub_key
+        moved: dict[str, float] = {}  # group -> since when its listener was not listening
         for key in [k for k in self._servers if k not in wanted]:
             log.info("notifications: no longer listening on %s:%d", *key)
-            self._servers.pop(key).close()
+            old = self._servers.pop(key)
+            old.close()
+            if self.counts:
+                moved[old.address.name] = old.lost_at if old.lost_at is not None else time.monotonic()
         for key, address in wanted.items():
             if key not in self._servers:
-                self._servers[key] = ServerListener(self, address)
+                server = self._servers[key] = ServerListener(self, address)
+                server.lost_at = moved.get(address.name)  # a failover's gap: warned when listening
                 if self.counts:
-                    self._servers[key].reconnect_later(pause=0.0)
+                    server.reconnect_later(pause=0.0)
 
     def dispatch(self, server: ServerListener, payload: bytes) -> None:
         backend_pid, channel, text = codec.parse_notification(payload)
