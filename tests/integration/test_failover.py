@@ -198,6 +198,62 @@ def test_read_only_coordinator_falls_back_to_the_primary_while_a_standby_lags(ha
         conn.execute("DELETE FROM acc WHERE id < 0")
 
 
+def _notified(listener: psycopg.Connection, seconds: float) -> list[str]:
+    return [n.payload for n in listener.notifies(timeout=seconds)]
+
+
+def _notify_until_heard(notifier_dsn: str, listeners: list[psycopg.Connection], tag: str) -> None:
+    """NOTIFY through coordinator 2 until every listener hears one (a notification sent
+    while a listener LISTENs again on the new hub may be lost), then five more, all heard
+    in order."""
+    deadline = time.monotonic() + 30
+    heard = [False] * len(listeners)
+    number = 0
+    while not all(heard) and time.monotonic() < deadline:
+        try:
+            with psycopg.connect(notifier_dsn, autocommit=True, connect_timeout=5) as notifier:
+                notifier.execute(f"NOTIFY hubtest, '{tag}-{number}'")
+        except psycopg.Error:
+            time.sleep(0.2)
+        number += 1
+        for index, listener in enumerate(listeners):
+            heard[index] = heard[index] or any(p.startswith(tag) for p in _notified(listener, 0.3))
+    assert all(heard), heard
+    with psycopg.connect(notifier_dsn, autocommit=True) as notifier:
+        for extra in range(5):
+            notifier.execute(f"NOTIFY hubtest, 'steady-{tag}-{extra}'")
+    for listener in listeners:
+        got = [p for p in _notified(listener, 1.5) if p.startswith("steady")]
+        assert got == [f"steady-{tag}-{extra}" for extra in range(5)]
+
+
+def test_notifications_survive_a_switchover_of_the_hub_group(ha_cluster: Cluster) -> None:
+    """The notification hub is dn1's primary: after a switchover (and back) listeners on
+    coordinator 1 and on the read-only coordinator hear coordinator 2's NOTIFY again
+    without reconnecting (tests/integration/test_notify.py for the rest)."""
+    listeners = [psycopg.connect(ha_cluster.dsn(c), autocommit=True) for c in (0, READ_ONLY)]
+    warned: list[list[str]] = [[], []]
+    for index, listener in enumerate(listeners):
+        listener.add_notice_handler(lambda d, into=warned[index]: into.append(d.message_primary or ""))
+    try:
+        for listener in listeners:
+            listener.execute("LISTEN hubtest")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            listeners[1].execute("NOTIFY hubtest, 'from a read-only coordinator'")
+        _notify_until_heard(ha_cluster.dsn(1), listeners, "before")
+        for rounds in ("switched", "back"):
+            result = failover(ha_cluster, "dn1")
+            assert result.returncode == 0, result.stderr
+            _notify_until_heard(ha_cluster.dsn(1), listeners, rounds)
+            for told in warned:  # the gap is announced on each listener (see test_notify.py)
+                assert any(m.startswith("notifications may have been lost") for m in told), told
+                told.clear()
+    finally:
+        for listener in listeners:
+            listener.close()
+    assert roles(ha_cluster)["dn1"] == "primary/running"  # as the tests below expect
+
+
 def test_planned_switchover(ha_cluster: Cluster) -> None:
     def switch() -> None:
         result = failover(ha_cluster, "dn1")

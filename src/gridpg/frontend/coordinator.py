@@ -30,6 +30,7 @@ from gridpg.executor.loopback import LoopbackTokens
 from gridpg.executor.routines import RoutineGuard
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
+from gridpg.frontend.notify_hub import NotifyHub
 from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
@@ -177,6 +178,7 @@ class Coordinator:
         # committed must not finish after the DDL's own reload and put the older view back.
         self._reload_lock = asyncio.Lock()
         self._listen_task: asyncio.Future[None] | None = None
+        self.notify_hub = NotifyHub(self)  # user LISTEN/NOTIFY (frontend/notify_hub.py)
         self._columns: dict[Any, Any] = {}
         self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
         self._sequences: dict[str, list[int]] = {}
@@ -308,6 +310,7 @@ class Coordinator:
                 metrics.PRIMARY_CHANGES.labels(group).inc()
             self.pools.set_node(address)
         self.datanode_addresses = addresses
+        self.notify_hub.follow()
 
     def _serving_node(self, snapshot: CatalogSnapshot, group: Any) -> Any:
         """The member that serves the group here: its primary, or on a read-only
@@ -1023,5 +1026,6 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(coordinator._return_cached_sequences(), 2.0)
     await coordinator.forget_state()
+    await coordinator.notify_hub.close()
     coordinator.close()
     return 0

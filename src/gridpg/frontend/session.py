@@ -105,6 +105,9 @@ class Session:
         self.fast_cycles = False
         self.cycle: fast_cycle.FastCycle | None = None
         self.handover: fast_cycle.FastCycle | None = None
+        # NotificationResponses for the client, held until it is idle outside a block
+        # (`deliver_notification`) and written just before ReadyForQuery (`send_ready`).
+        self.notifications: list[bytes] = []
 
     # -- output ------------------------------------------------------------------------
 
@@ -121,7 +124,22 @@ class Session:
 
     def send_ready(self) -> None:
         status = self.runner.txn_status() if self.runner is not None else b"I"
+        if self.notifications and status == b"I":  # PostgreSQL sends them before ReadyForQuery
+            self.out.extend(self.notifications)
+            self.notifications.clear()
         self.send(codec.build_ready(status))
+
+    def deliver_notification(self, message: bytes) -> None:
+        """A notification, or the hub's WARNING of a gap (frontend/notify_hub.py), for this
+        session: written at once when the session waits for its client outside a
+        transaction, with nothing of its own in flight; else held for its next
+        ReadyForQuery outside a block (`send_ready`)."""
+        if self.fast_cycles and self.cycle is None and self.handover is None and not self.out \
+                and not self.notifications and not self.frames.buffered() \
+                and self.runner is not None and self.runner.txn_status() == b"I":
+            self.stream.write(message)
+        else:
+            self.notifications.append(message)
 
     # -- life --------------------------------------------------------------------------
 
@@ -336,6 +354,8 @@ class Session:
                 self.send((await self.explain(exc)).to_message())
                 if kind != 0x51:
                     self.skip_until_sync = True
+                    if self.runner is not None:
+                        self.runner.cycle_failed = True
             except ProtocolViolation:
                 raise
 
@@ -491,8 +511,8 @@ class Session:
         the description the client gets; None: message by message."""
         runner = self.runner
         statement = self.cycle_statement(payload)
-        if runner is None:
-            return None
+        if runner is None or (runner.notify.in_transaction and not runner.txn.in_block):
+            return None  # (its Sync ends a LISTEN/NOTIFY's implicit transaction: on_sync)
         route = runner.cycle_route(statement) if statement is not None else None
         if route is None or statement is None or (wants_description and statement.described is None):
             return None

@@ -282,6 +282,7 @@ async def discard_or_deallocate(runner: StatementRunner, sql: str) -> bool:
         await runner.temps.discard()
         runner.state.discard_all()
         _forget_sequences(runner)
+        await runner.notify.unlisten_all()
         session.send(codec.build_command_complete("DISCARD ALL"))
         return True
     if target == "DISCARD_SEQUENCES":

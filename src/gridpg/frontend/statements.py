@@ -38,7 +38,8 @@ from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
 from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed, literal_types
 from gridpg.executor.shard_hold import wrote_held
-from gridpg.frontend import readonly, session_commands, shard_gate
+from gridpg.frontend import notify, readonly, session_commands, shard_gate
+from gridpg.frontend.notify import SessionNotify
 from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
@@ -94,6 +95,8 @@ class StatementRunner:
         self.private_views: dict[tuple[str, str], str] = {}  # with the private snapshot
         self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
         self.temps = SessionTemps(self)
+        self.notify = SessionNotify(self)
+        self.cycle_failed = False  # a message of this extended-protocol cycle failed
         self.last_sequence: str | None = None  # the sequence lastval() reads
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
         # Sequences created in the open transaction: the catalog server's until COMMIT.
@@ -232,9 +235,17 @@ class StatementRunner:
             self.txn.taint()
         if commit:
             try:
+                await self.notify.pre_commit()
+            except BaseException:
+                await self.txn.rollback()
+                self.state.rollback()
+                await self.notify.rollback()
+                raise
+            try:
                 await self.txn.commit()
             except BaseException:
                 self.state.rollback()
+                await self.notify.rollback()
                 raise
             self.state.commit()
             if ddl:
@@ -242,10 +253,12 @@ class StatementRunner:
             pending, self.sequence_ddl = self.sequence_ddl, []
             for change in pending:
                 await change.apply(self.dispatcher)
+            await self.notify.commit()  # after the commit: LISTENs take effect, NOTIFYs go
         else:
             await self.txn.rollback()
             self.state.rollback()
             self.sequence_ddl.clear()
+            await self.notify.rollback()
 
     @property
     def settings(self) -> dict[str, str]:
@@ -327,6 +340,7 @@ class StatementRunner:
     async def close(self) -> None:
         await self.end_transaction(commit=False)
         self.temps.close()
+        await self.notify.close()
 
     # -- simple protocol ---------------------------------------------------------------
 
@@ -802,6 +816,12 @@ class StatementRunner:
             self.session.send((await self.explain_cancel(error)).to_message())
             await self._statement_failed()
         self.txn.release_if_idle()
+        failed, self.cycle_failed = self.cycle_failed, False
+        if self.notify.in_transaction:  # LISTEN/NOTIFY of the implicit transaction
+            try:
+                await self.notify.synced(failed or error is not None)
+            except PgError as exc:
+                self.session.send(exc.to_message())
 
     async def explain_cancel(self, error: PgError) -> PgError:
         """A node's 57014 may be the monitor breaking a distributed deadlock whose victim is
@@ -860,6 +880,10 @@ class StatementRunner:
             return
         if await self._session_reset(request):
             return
+        if notify.may_concern(request.sql):
+            if await self.notify.run(request):
+                return
+            request = replace(request, sql=notify.with_listening_channels(request.sql, list(self.notify.channels)))
         pinned = await self._pinned_times(request.sql)
         if pinned != request.sql:  # one now() on every node (sql/xact_time.py)
             request = replace(request, sql=pinned)
@@ -953,18 +977,21 @@ class StatementRunner:
             await self.sync_pending()
             await self.txn.savepoint(control.name)
             self.state.savepoint(control.name)
+            self.notify.savepoint(control.name)
             send(codec.build_command_complete("SAVEPOINT"))
         elif kind == "rollback_to":
             self._ensure_block("ROLLBACK TO SAVEPOINT")
             await self.sync_pending()
             await self.txn.rollback_to(control.name)
             self.state.rollback_to(control.name)
+            self.notify.rollback_to(control.name)
             send(codec.build_command_complete("ROLLBACK"))
         elif kind == "release":
             self._ensure_block("RELEASE SAVEPOINT")
             await self.sync_pending()
             await self.txn.release(control.name)
             self.state.release(control.name)
+            self.notify.release(control.name)
             send(codec.build_command_complete("RELEASE"))
         elif kind == "prepare":
             await self._prepare_transaction(control.name)
@@ -994,6 +1021,10 @@ class StatementRunner:
             await self.end_transaction(commit=False)
             send(codec.build_command_complete("ROLLBACK"))
             return
+        if self.notify.in_transaction:  # PostgreSQL's AtPrepare_Notify
+            await self.end_transaction(commit=False)
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          "cannot PREPARE a transaction that has executed LISTEN, UNLISTEN, or NOTIFY")
         await prepared.prepare(self, gid)
         send(codec.build_command_complete("PREPARE TRANSACTION"))
 

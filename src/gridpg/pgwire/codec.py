@@ -347,6 +347,18 @@ def build_ready(status: bytes) -> bytes:
     return message(b"Z", status)
 
 
+def build_notification(pid: int, channel: str, payload: str) -> bytes:
+    """NotificationResponse ('A'): the notifying backend's pid, the channel, the payload."""
+    return message(b"A", _I32.pack(pid) + cstr(channel) + cstr(payload))
+
+
+def parse_notification(payload: bytes) -> tuple[int, str, str]:
+    """A NotificationResponse's (pid, channel, payload), from the payload after the header."""
+    reader = PayloadReader(payload)
+    pid = reader.int32()
+    return pid, reader.cstring(), reader.cstring()
+
+
 def build_command_complete(tag: str) -> bytes:
     return message(b"C", cstr(tag))
 

@@ -292,12 +292,11 @@ class Planner:
                 kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
             return Analysis("session", clean, spec, tree, kind)
         if kind == "ListenStmt":
-            # The catalog connection it would run on goes back to the pool (or is closed) at
-            # the end of the transaction, and the coordinator relays nothing from it while
-            # the client is idle: the LISTEN would succeed and every notification be lost.
-            raise PgError(FEATURE_NOT_SUPPORTED, "LISTEN is not supported by gridpg: notifications "
-                          "cannot be delivered through the coordinator",
-                          hint="poll a table for new rows instead")
+            # A session's LISTEN is carried out before planning (frontend/notify.py). One
+            # that reaches the planner would run on a pooled catalog connection, which goes
+            # back to the pool: it would succeed and every notification be lost.
+            raise PgError(FEATURE_NOT_SUPPORTED, "LISTEN is not supported here by gridpg: "
+                          "notifications could not be delivered")
         if kind in CATALOG_ONLY or not kind:
             return Analysis("catalog")
         return Analysis("utility", clean, spec, tree, kind)

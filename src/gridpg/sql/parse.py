@@ -370,6 +370,21 @@ def set_config_use(sql: str) -> SetConfigUse | None:
     return SetConfigUse(found, False)
 
 
+def nodes_of(node: Any, kind: str) -> Any:
+    """Every `kind` node of a parse tree, depth first."""
+    return _nodes_of(node, kind)
+
+
+def funcname(call: Tree) -> str:
+    """A FuncCall's name when unqualified or in pg_catalog; else ''."""
+    return _funcname(call)
+
+
+def argument(node: Tree) -> tuple[str, Any]:
+    """A function argument: ("const", text or None), ("param", number) or ("expr", node)."""
+    return _argument(node)
+
+
 def _nodes_of(node: Any, kind: str) -> Any:
     """Every `kind` node of the tree, depth first."""
     if isinstance(node, dict):
