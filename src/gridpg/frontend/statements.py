@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot
-from gridpg.commands import citus_views, dump_view, sequences
+from gridpg.commands import citus_views, dump_view, sequences, sizes
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
@@ -44,6 +44,7 @@ from gridpg.frontend.session_settings import SessionSettings
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
+from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import normalize_literals
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -417,6 +418,8 @@ class StatementRunner:
             sql = statement.sql
             if citus_views.reads_views(sql):  # views the coordinator answers
                 sql = await citus_views.rewrite(self.coord, sql)
+            if plan_sizes.mentions(sql):  # Citus's size functions named as PostgreSQL's
+                sql = plan_sizes.rewrite(sql, plan_sizes.find_calls(sql), {})
             statement.described = await self.dispatcher.describe(sql, statement.param_oids)
         return statement.described
 
@@ -588,7 +591,7 @@ class StatementRunner:
         reaches distributed tables (the routine guard)."""
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
-                or citus_views.reads_views(sql) or "prepared_statements" in lowered or "advisory" in lowered \
+                or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) \
                 or xact_time.statement_mentions_time(sql) or xact_time.has_special_input(sql):
             return False  # (time calls: pinned per transaction on the general path)
@@ -901,6 +904,9 @@ class StatementRunner:
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
         if citus_views.reads_views(request.sql):
             request = replace(request, sql=await citus_views.rewrite(self.coord, request.sql))
+        if plan_sizes.mentions(request.sql):  # the cluster's sizes, not the empty copies'
+            request = replace(request, sql=await sizes.rewrite(
+                self.dispatcher, request.sql, self._reads_distributed(request.sql)))
         if dump_view.is_dump_client(self.settings) and dump_view.reads_hidden(request.sql):
             request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
@@ -919,6 +925,28 @@ class StatementRunner:
                 await sequence_ddl.apply(self.dispatcher)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
+
+    def _reads_distributed(self, sql: str) -> bool:
+        """Whether a statement names a distributed table or a view the coordinator inlines."""
+        from gridpg.planner.analyze import _walk
+
+        try:
+            tree = sqlparse.parse_tree(sql)
+        except PgError:
+            return False
+        views = self.views()
+        for node in _walk(tree):
+            if isinstance(node, dict) and isinstance(node.get("RangeVar"), dict):
+                rel = node["RangeVar"]
+                if self._is_distributed(rel) or (rel.get("schemaname"), rel["relname"]) in views \
+                        or any((s, rel["relname"]) in views for s in self._path_schemas(rel)):
+                    return True
+        return False
+
+    def _path_schemas(self, relation: dict[str, Any]) -> list[str]:
+        from gridpg.executor.run import search_path
+
+        return [] if relation.get("schemaname") else list(search_path(self.dispatcher))
 
     def _is_distributed(self, relation: dict[str, Any]) -> bool:
         """Whether a statement's RangeVar names a distributed table (search_path order)."""

@@ -1,0 +1,194 @@
+"""Size functions over distributed tables, the pure part: which calls a statement makes and
+the statement with each call answered from the cluster's sizes (commands/sizes.py gathers
+them). No I/O.
+
+`pg_relation_size(rel [, fork])`, `pg_table_size`, `pg_indexes_size`,
+`pg_total_relation_size` (and Citus's `citus_relation_size`, `citus_table_size`,
+`citus_total_relation_size`) of a distributed table, of an index on one, or of its TOAST
+table or TOAST index, answer the cluster's physical size: the sum over the table's
+datanode groups of its leaves' storage there (a HASH table's shards, the user's partition
+leaf's shards), one copy of a REPLICATION table. Every other relation keeps PostgreSQL's own
+answer from the catalog server (a partitioned table or index: 0, as in PostgreSQL).
+
+A call becomes an expression that looks its argument up, by the catalog server's OID, in a
+VALUES list of the cluster's sizes and falls back to the PostgreSQL function itself:
+
+    COALESCE((SELECT gp_sz.b FROM (VALUES (16384::oid, 'main', 90112::bigint), ...)
+              AS gp_sz(o, w, b) WHERE gp_sz.o = (ARG)::regclass::oid AND gp_sz.w = FORK),
+             pg_catalog.pg_relation_size(ARG, FORK))
+
+so the argument may be any expression the catalog server evaluates per row (`pg_class.oid`,
+a parameter), and PostgreSQL's own call keeps its errors (an unknown relation, a bad fork
+name). A bare call in a select list keeps its column name (`AS pg_relation_size`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
+
+# function -> (what it measures, the PostgreSQL function answering other relations)
+FUNCTIONS: dict[str, tuple[str, str]] = {
+    "pg_relation_size": ("relation", "pg_relation_size"),
+    "pg_table_size": ("table", "pg_table_size"),
+    "pg_indexes_size": ("indexes", "pg_indexes_size"),
+    "pg_total_relation_size": ("total", "pg_total_relation_size"),
+    "citus_relation_size": ("relation", "pg_relation_size"),
+    "citus_table_size": ("table", "pg_table_size"),
+    "citus_total_relation_size": ("total", "pg_total_relation_size"),
+}
+
+FORKS = ("main", "fsm", "vm", "init")
+# what a size row measures: a fork of the relation, or a function's whole answer
+MEASURES = (*FORKS, "table", "indexes", "total")
+
+# Oid -> measure -> bytes: the cluster's sizes of the catalog server's relations
+Sizes = Mapping[int, Mapping[str, int]]
+
+
+@dataclass(frozen=True)
+class SizeCall:
+    """One size-function call in a statement's text."""
+
+    name: str  # the function's own name (without schema)
+    start: int  # offset of the call's first character (its schema or name)
+    end: int  # offset just past its closing parenthesis
+    args: tuple[str, ...]  # each argument's text
+    constant: bool  # no column, parameter or subquery in the arguments
+    alias: str | None  # the column name to keep, when the call is a bare select-list item
+
+
+def mentions(sql: str) -> bool:
+    """A cheap test before parsing: the text may call a size function."""
+    lowered = sql.lower()
+    return "_size" in lowered and any(name in lowered for name in FUNCTIONS)
+
+
+def find_calls(sql: str) -> list[SizeCall]:
+    """The outermost size-function calls of one statement (none when it does not parse)."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except Exception:  # noqa: BLE001 - the statement's own run reports its syntax error
+        return []
+    bare = {id(t["val"]["FuncCall"]): t for t in _nodes(tree, "ResTarget")
+            if "FuncCall" in t.get("val", {}) and not t.get("name")}
+    found: list[SizeCall] = []
+    toks = sqlparse.tokens(sql)
+    for call in _nodes(tree, "FuncCall"):
+        name = _function_name(call)
+        if name is None or call.get("agg_star") or call.get("over") or call.get("func_variadic"):
+            continue
+        found.append(_size_call(sql, toks, call, name, id(call) in bare))
+    found.sort(key=lambda c: c.start)
+    outer: list[SizeCall] = []
+    for call in found:
+        if not outer or call.start >= outer[-1].end:
+            outer.append(call)
+    return outer
+
+
+def rewrite(sql: str, calls: list[SizeCall], sizes: Sizes) -> str:
+    """`sql` with each call answered from `sizes` where its argument is one of them."""
+    if not sizes:  # no distributed relation: PostgreSQL's own calls (Citus's names mapped)
+        return _splice(sql, calls, [_fallback(c) for c in calls])
+    values = _values(sizes)
+    return _splice(sql, calls, [_lookup_expression(c, values) for c in calls])
+
+
+def lookup_select(calls: list[SizeCall], sizes: Sizes) -> str:
+    """A one-row SELECT of every call's value (constant arguments), for statements that run
+    on the datanodes: each call is evaluated once on the catalog server."""
+    values = _values(sizes) if sizes else ""
+    items = [_lookup_expression(c, values) if values else _fallback(c) for c in calls]
+    return "SELECT " + ", ".join(items)
+
+
+def with_values(sql: str, calls: list[SizeCall], answers: list[str | None]) -> str:
+    """`sql` with each call replaced by its value as a bigint literal."""
+    texts = ["NULL::bigint" if a is None else f"{int(a)}::bigint" for a in answers]
+    return _splice(sql, calls, texts)
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def _nodes(node: Any, kind: str) -> Iterator[dict[str, Any]]:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if kind in item and isinstance(item[kind], dict):
+                yield item[kind]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _function_name(call: dict[str, Any]) -> str | None:
+    names = [n.get("String", {}).get("sval", "") for n in call.get("funcname", [])]
+    if len(names) == 2 and names[0] in ("pg_catalog", "citus"):
+        names = names[1:]
+    if len(names) != 1 or names[0] not in FUNCTIONS:
+        return None
+    return names[0]
+
+
+def _size_call(sql: str, toks: list[Any], call: dict[str, Any], name: str, is_bare: bool) -> SizeCall:
+    start = int(call.get("location", 0))
+    opening = next(i for i, t in enumerate(toks) if t.start >= start and sql[t.start] == "(")
+    depth, args, arg_start, end = 0, [], toks[opening].end + 1, len(sql)
+    for tok in toks[opening:]:
+        char = sql[tok.start] if tok.end == tok.start else " "
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+            if depth == 0:
+                args.append(sql[arg_start:tok.start].strip())
+                end = tok.end + 1
+                break
+        elif char == "," and depth == 1:
+            args.append(sql[arg_start:tok.start].strip())
+            arg_start = tok.end + 1
+    constant = not any(True for arg in call.get("args", [])
+                       for kind in ("ColumnRef", "ParamRef", "SubLink") for _ in _nodes(arg, kind))
+    return SizeCall(name, start, end, tuple(a for a in args if a), constant, name if is_bare else None)
+
+
+def _values(sizes: Sizes) -> str:
+    rows = [f"({int(oid)}::pg_catalog.oid, {quote_literal(what)}, {int(b)}::bigint)"
+            for oid, measures in sorted(sizes.items()) for what, b in sorted(measures.items())]
+    return ", ".join(rows)
+
+
+def _lookup_expression(call: SizeCall, values: str) -> str:
+    kind, _ = FUNCTIONS[call.name]
+    rel = call.args[0] if call.args else "NULL"
+    if kind == "relation":
+        what = f"({call.args[1]})::text" if len(call.args) > 1 else "'main'"
+    else:
+        what = quote_literal(kind)
+    return (f"COALESCE((SELECT gp_sz.b FROM (VALUES {values}) AS gp_sz(o, w, b) "
+            f"WHERE gp_sz.o = ({rel})::pg_catalog.regclass::pg_catalog.oid AND gp_sz.w = {what}), "
+            f"{_fallback(call)})")
+
+
+def _fallback(call: SizeCall) -> str:
+    """PostgreSQL's own call (a Citus name maps to the PostgreSQL function; its
+    `fail_on_error` argument is dropped)."""
+    kind, function = FUNCTIONS[call.name]
+    args = call.args[:2] if kind == "relation" else call.args[:1]
+    return f"pg_catalog.{function}({', '.join(args)})"
+
+
+def _splice(sql: str, calls: list[SizeCall], texts: list[str]) -> str:
+    out, pos = [], 0
+    for call, text in zip(calls, texts, strict=True):
+        named = f"{text} AS {quote_ident(call.alias)}" if call.alias else text
+        out += [sql[pos:call.start], named]
+        pos = call.end
+    return "".join(out) + sql[pos:]
