@@ -19,7 +19,7 @@ CREATE INDEX sz_orders_note ON sz_orders (note);
 SELECT pg_relation_size('sz_orders') AS before_rows, pg_table_size('sz_orders') = 0 AS heap_empty;
 
 INSERT INTO sz_orders SELECT g, 'note ' || g, NULL FROM generate_series(1, 3000) g;
-INSERT INTO sz_orders VALUES (5001, 'big', repeat('1234567890', 3000)), (5002, 'big', repeat('0987654321', 3000));
+INSERT INTO sz_orders SELECT 5000 + k, 'big', (SELECT string_agg(md5((g * k)::text), '') FROM generate_series(1, 1000) g) FROM generate_series(1, 2) k;
 INSERT INTO sz_codes SELECT 'c' || g, 'label ' || g FROM generate_series(1, 500) g;
 INSERT INTO sz_log SELECT 'line ' || g FROM generate_series(1, 400) g;
 

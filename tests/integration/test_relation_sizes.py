@@ -1,0 +1,120 @@
+"""Size functions of distributed tables (commands/sizes.py): every answer equals the sum
+over the datanodes, read there directly, of the table's leaves (its shards), one copy of a
+REPLICATION table; by name, by regclass and per row over pg_class, with the extended
+protocol, from both coordinators, inside a block that rolls back; a per-row argument in a
+statement over distributed tables is refused (0A000), never answered from the empty copy."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+_LEAVES = """SELECT coalesce(sum(pg_relation_size(l.r, %(fork)s)), 0), coalesce(sum(pg_table_size(l.r)), 0),
+  coalesce(sum(pg_indexes_size(l.r)), 0), coalesce(sum(pg_total_relation_size(l.r)), 0),
+  coalesce(sum(coalesce(pg_relation_size(NULLIF(c.reltoastrelid, 0)), 0)), 0)
+FROM (SELECT relid FROM pg_partition_tree(to_regclass(%(rel)s)) WHERE isleaf
+      UNION ALL SELECT to_regclass(%(rel)s) WHERE to_regclass(%(rel)s) IS NOT NULL
+        AND NOT EXISTS (SELECT FROM pg_partition_tree(to_regclass(%(rel)s)))) l(r)
+JOIN pg_class c ON c.oid = l.r"""
+
+
+def _on_datanodes(datanodes: dict[str, str], rel: str, fork: str = "main",
+                  only: str | None = None) -> tuple[int, ...]:
+    """(relation fork, table, indexes, total, toast main) summed over the datanodes."""
+    total = [0] * 5
+    for group, dsn in sorted(datanodes.items()):
+        if only is not None and group != only:
+            continue
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(_LEAVES, {"rel": rel, "fork": fork}).fetchone()
+        assert row is not None
+        total = [a + int(b) for a, b in zip(total, row, strict=True)]
+    return tuple(total)
+
+
+_CALLS = ("SELECT pg_relation_size({r}, 'main'), pg_table_size({r}), pg_indexes_size({r}), "
+          "pg_total_relation_size({r})")
+
+
+@pytest.fixture()
+def sized(gridpg_cluster: Cluster, schema: str) -> str:
+    s = schema
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE {s}."Orders" (id int PRIMARY KEY, note text, body text) DISTRIBUTE BY HASH (id)')
+        conn.execute(f'CREATE INDEX orders_note ON {s}."Orders" (note)')
+        conn.execute(f"CREATE TABLE {s}.codes (code text PRIMARY KEY, label text) DISTRIBUTE BY REPLICATION")
+        conn.execute(f"CREATE TABLE {s}.log (line text) DISTRIBUTE BY ROUNDROBIN")
+        conn.execute(f'INSERT INTO {s}."Orders" SELECT g, \'n\' || g, NULL FROM generate_series(1, 2000) g')
+        conn.execute(f"INSERT INTO {s}.\"Orders\" VALUES (9001, 'big', "
+                     "(SELECT string_agg(md5(g::text), '') FROM generate_series(1, 1000) g))")
+        conn.execute(f"INSERT INTO {s}.codes SELECT 'c' || g, 'label' FROM generate_series(1, 300) g")
+        conn.execute(f"INSERT INTO {s}.log SELECT 'line ' || g FROM generate_series(1, 500) g")
+    return s
+
+
+def test_sizes_are_the_datanodes_sums(gridpg_cluster: Cluster, sized: str, datanodes: dict[str, str]) -> None:
+    s = sized
+    orders = f'{s}."Orders"'
+    first_group = sorted(datanodes)[0]
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        expect = _on_datanodes(datanodes, orders)
+        assert expect[0] > 0 and expect[4] > 0
+        # by name (a literal), by regclass, with a comment and the schema's quoted name
+        got = conn.execute("/* size check */ " + _CALLS.format(r=f"'{orders}'")).fetchone()
+        assert got == expect[:4]
+        assert conn.execute(_CALLS.format(r=f"'{orders}'::regclass")).fetchone() == expect[:4]
+        for fork in ("fsm", "vm", "init"):
+            assert conn.execute(f"SELECT pg_relation_size('{orders}', %s)", (fork,)).fetchone() == \
+                (_on_datanodes(datanodes, orders, fork)[0],)
+        # an index; a REPLICATION table's one copy; a ROUNDROBIN table's rows on every node
+        assert conn.execute(f"SELECT pg_relation_size('{s}.orders_note')").fetchone() == \
+            (_on_datanodes(datanodes, f"{s}.orders_note")[0],)
+        codes = _on_datanodes(datanodes, f"{s}.codes", only=first_group)
+        assert conn.execute(_CALLS.format(r=f"'{s}.codes'")).fetchone() == codes[:4]
+        assert conn.execute(_CALLS.format(r=f"'{s}.log'")).fetchone() == _on_datanodes(datanodes, f"{s}.log")[:4]
+        # the TOAST table, per row over pg_class
+        assert conn.execute(f"SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = '{orders}'::regclass"
+                            ).fetchone() == (expect[4],)
+        rows = conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid), pg_size_pretty(pg_relation_size(c.oid)) "
+            "FROM pg_class c WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r' ORDER BY 1", (s,)).fetchall()
+        assert rows == [
+            ("Orders", expect[3], conn.execute("SELECT pg_size_pretty(%s::bigint)", (expect[0],)).fetchone()[0]),
+            ("codes", codes[3], conn.execute("SELECT pg_size_pretty(%s::bigint)", (codes[0],)).fetchone()[0]),
+            ("log", _on_datanodes(datanodes, f"{s}.log")[3],
+             conn.execute("SELECT pg_size_pretty(%s::bigint)", (_on_datanodes(datanodes, f"{s}.log")[0],)).fetchone()[0]),
+        ]
+        # the extended protocol, a bound parameter; Citus's names
+        assert conn.execute("SELECT pg_total_relation_size(%s::regclass)", (orders,)).fetchone() == (expect[3],)
+        assert conn.execute(f"SELECT citus_total_relation_size('{orders}'), citus_table_size('{orders}'), "
+                            f"citus_relation_size('{orders}')").fetchone() == (expect[3], expect[1], expect[0])
+        # next to the table's own rows: evaluated once on the catalog server
+        assert conn.execute(f"SELECT count(*), pg_relation_size('{orders}') FROM {orders}").fetchone() == \
+            (2001, expect[0])
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as second:
+        assert second.execute(_CALLS.format(r=f"'{orders}'")).fetchone() == expect[:4]
+
+
+def test_a_table_created_in_a_block_that_rolls_back(gridpg_cluster: Cluster, schema: str,
+                                                    datanodes: dict[str, str]) -> None:
+    s = schema
+    with psycopg.connect(gridpg_cluster.dsn(1)) as conn:
+        conn.execute(f"CREATE TABLE {s}.fresh (id int, v text)")
+        conn.execute(f"INSERT INTO {s}.fresh SELECT g, 'v' || g FROM generate_series(1, 3000) g")
+        size = conn.execute(f"SELECT pg_relation_size('{s}.fresh')").fetchone()
+        assert size is not None and size[0] > 3000 * 20  # PostgreSQL's own answer is ~160 kB
+        conn.rollback()
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute(f"SELECT pg_relation_size('{s}.fresh')")
+
+
+def test_a_per_row_argument_over_distributed_tables_is_refused(gridpg_cluster: Cluster, sized: str) -> None:
+    s = sized
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(f"SELECT pg_relation_size(c.oid) FROM {s}.\"Orders\" o, pg_class c "
+                         "WHERE c.relname = 'Orders' LIMIT 1")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(f"SELECT pg_total_relation_size(%s) FROM {s}.codes LIMIT 1", (f"{s}.codes",))
