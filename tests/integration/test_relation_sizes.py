@@ -118,3 +118,63 @@ def test_a_per_row_argument_over_distributed_tables_is_refused(gridpg_cluster: C
                          "WHERE c.relname = 'Orders' LIMIT 1")
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute(f"SELECT pg_total_relation_size(%s) FROM {s}.codes LIMIT 1", (f"{s}.codes",))
+
+
+def _leaf_stats(datanodes: dict[str, str], rel: str, sql: str, only: str | None = None) -> list[int]:
+    """`sql` (columns over pg_class lc / pg_stat_all_tables st of each leaf) summed over the datanodes."""
+    total: list[int] = []
+    for group, dsn in sorted(datanodes.items()):
+        if only is not None and group != only:
+            continue
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute(
+                f"SELECT {sql} FROM (SELECT relid FROM pg_partition_tree(to_regclass(%(rel)s)) WHERE isleaf "
+                "UNION ALL SELECT to_regclass(%(rel)s) WHERE NOT EXISTS "
+                "(SELECT FROM pg_partition_tree(to_regclass(%(rel)s)))) l(r) "
+                "JOIN pg_class lc ON lc.oid = l.r JOIN pg_stat_all_tables st ON st.relid = l.r", {"rel": rel}).fetchone()
+        assert row is not None
+        total = [a + int(b or 0) for a, b in zip(total or [0] * len(row), row, strict=True)]
+    return total
+
+
+def test_analyze_gives_the_catalog_the_clusters_relpages_and_reltuples(
+        gridpg_cluster: Cluster, sized: str, datanodes: dict[str, str], catalogs: dict[str, str]) -> None:
+    s = sized
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+        conn.execute(f'/* nightly */ ANALYZE {s}."Orders", {s}.codes')
+        conn.execute(f"VACUUM {s}.log")
+    orders = _leaf_stats(datanodes, f'{s}."Orders"', "sum(lc.relpages), sum(lc.reltuples)")
+    codes = _leaf_stats(datanodes, f"{s}.codes", "sum(lc.relpages), sum(lc.reltuples)", only=sorted(datanodes)[0])
+    log = _leaf_stats(datanodes, f"{s}.log", "sum(lc.relpages), sum(lc.reltuples)")
+    assert orders[1] == 2001 and codes[1] == 300 and log[1] == 500
+    for dsn in catalogs.values():  # every coordinator's catalog server
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            rows = conn.execute("SELECT relname, relpages, reltuples::bigint FROM pg_class "
+                                "WHERE relnamespace = %s::regnamespace AND relkind = 'r' ORDER BY 1", (s,)).fetchall()
+        assert rows == [("Orders", orders[0], 2001), ("codes", codes[0], 300), ("log", log[0], 500)]
+
+
+def test_pg_stat_user_tables_counts_the_datanodes_rows(gridpg_cluster: Cluster, sized: str,
+                                                       datanodes: dict[str, str]) -> None:
+    import time
+
+    s = sized
+    query = ("SELECT relname, n_tup_ins, n_tup_del, n_live_tup FROM pg_stat_user_tables "
+             "WHERE schemaname = %s ORDER BY relname")
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f'DELETE FROM {s}."Orders" WHERE id <= 10')
+        deadline = time.monotonic() + 30  # the datanodes' backends publish their counters when idle
+        while True:
+            got = conn.execute(query, (s,)).fetchall()
+            if got[0][1:3] == (2001, 10) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert got[0][:3] == ("Orders", 2001, 10)
+    assert got[1][:2] == ("codes", 300) and got[2][:2] == ("log", 500)
+    columns = "sum(st.n_tup_ins), sum(st.n_tup_del), sum(st.n_live_tup)"
+    assert list(got[0][1:]) == _leaf_stats(datanodes, f'{s}."Orders"', columns)
+    assert list(got[1][1:]) == _leaf_stats(datanodes, f"{s}.codes", columns, only=sorted(datanodes)[0])
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as second:
+        row = second.execute("SELECT s.n_tup_ins FROM pg_catalog.pg_stat_all_tables AS s "
+                             "WHERE s.relid = %s::regclass", (f'{s}."Orders"',)).fetchone()
+    assert row == (2001,)

@@ -21,11 +21,11 @@ from pglast.stream import RawStream
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards
-from gridpg.commands import default_placement, partitions
+from gridpg.commands import default_placement, partitions, sizes
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner import tableoid
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
-from gridpg.sql.parse import parse_sql
+from gridpg.sql.parse import parse_sql, parse_tree
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import DistributionSpec
 
@@ -91,7 +91,7 @@ class DdlRunner:
         """Run the statement on every catalog server and on `groups` (or each group's own
         text from `group_sql`); then the `after` SQL on the catalog servers."""
         if kind in NON_TRANSACTIONAL:
-            await self._run_non_transactional(request, groups)
+            await self._run_non_transactional(request, groups, kind)
             return
         if kind == "CreateFunctionStmt" and self.runner.temps.pinned:
             await self._create_function_beside_temps(request, groups)
@@ -219,7 +219,7 @@ class DdlRunner:
             self.dispatcher.session.send(notice)
         conn.notices.clear()
 
-    async def _run_non_transactional(self, request: ExecRequest, groups: list[str]) -> None:
+    async def _run_non_transactional(self, request: ExecRequest, groups: list[str], kind: str) -> None:
         if self.runner.txn.in_block:
             word = request.sql.split(None, 1)[0].upper()
             raise PgError("25001", f"{word} cannot run inside a transaction block")
@@ -234,6 +234,8 @@ class DdlRunner:
                     tag = results[-1].tag
             finally:
                 pool.release(conn)
+        if kind == "VacuumStmt":  # the cluster's relpages/reltuples on the catalog servers
+            await sizes.publish_relstats(self.dispatcher, parse_tree(request.sql))
         from gridpg.pgwire import codec
 
         self.dispatcher.session.send(codec.build_command_complete(tag))

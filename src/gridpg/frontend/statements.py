@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot
-from gridpg.commands import citus_views, dump_view, sequences, sizes
+from gridpg.commands import citus_views, dump_view, sequences, sizes, table_stats
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
@@ -591,7 +591,7 @@ class StatementRunner:
         reaches distributed tables (the routine guard)."""
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
-                or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or "prepared_statements" in lowered or "advisory" in lowered \
+                or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) \
                 or xact_time.statement_mentions_time(sql) or xact_time.has_special_input(sql):
             return False  # (time calls: pinned per transaction on the general path)
@@ -904,6 +904,8 @@ class StatementRunner:
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
         if citus_views.reads_views(request.sql):
             request = replace(request, sql=await citus_views.rewrite(self.coord, request.sql))
+        if table_stats.reads_views(request.sql):  # the datanodes' counters
+            request = replace(request, sql=await table_stats.rewrite(self.dispatcher, request.sql))
         if plan_sizes.mentions(request.sql):  # the cluster's sizes, not the empty copies'
             request = replace(request, sql=await sizes.rewrite(
                 self.dispatcher, request.sql, self._reads_distributed(request.sql)))

@@ -57,6 +57,11 @@ INSERT INTO sz_events SELECT g, date '2026-01-01' + (g % 40), 'e' || g FROM gene
 SELECT pg_relation_size('sz_events') AS parent, pg_total_relation_size('sz_events') AS parent_total,
        pg_relation_size('sz_events_jan') > 0 AS jan, pg_relation_size('sz_events_feb') > 0 AS feb;
 
+-- ANALYZE gives pg_class the cluster's row count (a partitioned table's too; its relpages stay 0)
+ANALYZE sz_orders, sz_events;
+SELECT relname, reltuples::bigint AS rows_estimate, relpages > 0 AS has_pages FROM pg_class
+ WHERE relname IN ('sz_orders', 'sz_events', 'sz_events_jan', 'sz_events_feb') AND relnamespace = current_schema()::regnamespace ORDER BY 1;
+
 -- inside a block that rolls back: the new table's rows count, then nothing
 BEGIN;
 CREATE TABLE sz_tmp (id int, v text);
