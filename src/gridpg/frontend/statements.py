@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot
-from gridpg.commands import citus_views, dump_view, sequences, sizes, table_stats
+from gridpg.commands import citus_views, dump_view, internal_view, sequences, sizes, table_stats
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
@@ -591,7 +591,7 @@ class StatementRunner:
         reaches distributed tables (the routine guard)."""
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
-                or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or "prepared_statements" in lowered or "advisory" in lowered \
+                or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) \
                 or xact_time.statement_mentions_time(sql) or xact_time.has_special_input(sql):
             return False  # (time calls: pinned per transaction on the general path)
@@ -909,8 +909,11 @@ class StatementRunner:
         if plan_sizes.mentions(request.sql):  # the cluster's sizes, not the empty copies'
             request = replace(request, sql=await sizes.rewrite(
                 self.dispatcher, request.sql, self._reads_distributed(request.sql)))
-        if dump_view.is_dump_client(self.settings) and dump_view.reads_hidden(request.sql):
-            request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))
+        if dump_view.is_dump_client(self.settings):
+            if dump_view.reads_hidden(request.sql):
+                request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))
+        elif not self.is_loopback and internal_view.mentions(request.sql):  # gridpg's internals hidden
+            request = replace(request, sql=internal_view.rewrite(request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await sequences.sync_state_reads(self.dispatcher, request.sql)
         if sequences.is_one_row_of_calls(request.sql):

@@ -1,0 +1,135 @@
+"""What an ordinary client's catalog queries see: the user's objects, not gridpg's internal
+relations on the catalog server.
+
+The catalog server holds, beside the user's tables, the loopback's shadows (postgres_fdw
+foreign tables of the same names, in schemas `gridpg_lb_<oid>`, see "The loopback") and
+the schema `gridpg_shards` (scratch tables of plans finished on the coordinator). Left
+alone, `SELECT relname FROM pg_class WHERE relname = 'tenk1'` found two rows where
+PostgreSQL finds one (PostgreSQL's subselect.sql:1117), and `information_schema.tables` /
+`columns` listed every shadow as a FOREIGN table. A client's SELECT reads, in place of
+
+  pg_namespace, pg_class, pg_type, pg_attribute, pg_foreign_table, pg_tables,
+  information_schema.schemata, information_schema.tables, information_schema.columns
+
+(unqualified or schema-qualified), a subquery of the same catalog without the rows of those
+schemas, so the user's query runs unchanged otherwise; their OIDs still resolve
+(`'x'::regclass`, `pg_table_is_visible`). psql's `\\d` family, ORMs' introspection and
+`information_schema` reads then see what PostgreSQL would. The schema `gridpg` (gridpg's
+metadata: `gridpg.dist_table`, the `pgxc_*` views) stays visible, as Citus's `pg_dist_*`
+tables do.
+
+Not substituted (the catalog server's rows are shown, internal ones included): a statement
+that names a system column (`xmin`, `ctid`, `tableoid`, ...; a subquery has none), one
+with a CTE of a substituted name, anything but a SELECT (EXPLAIN, DML on catalogs), other
+catalogs and views (`pg_depend`, `pg_description`, `pg_stat_*`, `pg_views`...), and code
+running on the catalog server (functions, which read its catalogs directly). pg_dump's
+sessions see the dump view instead (commands/dump_view.py), loopback sessions the catalogs
+as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridpg.errors import PgError
+from gridpg.sql import parse as sqlparse
+
+_HIDDEN_SCHEMA = "({a}.nspname = 'gridpg_shards' OR pg_catalog.starts_with({a}.nspname::text, 'gridpg_lb_'))"
+_HIDDEN_NAMESPACES = ("(SELECT gp_hn.oid FROM pg_catalog.pg_namespace gp_hn WHERE "
+                      + _HIDDEN_SCHEMA.format(a="gp_hn") + ")")
+_HIDDEN_RELATIONS = ("(SELECT gp_hc.oid FROM pg_catalog.pg_class gp_hc WHERE gp_hc.relnamespace IN "
+                     + _HIDDEN_NAMESPACES + ")")
+_HIDDEN_NAMES = "(gp_x.{col}::text = 'gridpg_shards' OR pg_catalog.starts_with(gp_x.{col}::text, 'gridpg_lb_'))"
+
+# (schema, name) -> the catalog without gridpg's internal rows
+SUBSTITUTES: dict[tuple[str, str], str] = {
+    ("pg_catalog", "pg_namespace"):
+        "(SELECT * FROM pg_catalog.pg_namespace gp_x WHERE NOT " + _HIDDEN_SCHEMA.format(a="gp_x") + ")",
+    ("pg_catalog", "pg_class"):
+        f"(SELECT * FROM pg_catalog.pg_class gp_x WHERE gp_x.relnamespace NOT IN {_HIDDEN_NAMESPACES})",
+    ("pg_catalog", "pg_type"):
+        f"(SELECT * FROM pg_catalog.pg_type gp_x WHERE gp_x.typnamespace NOT IN {_HIDDEN_NAMESPACES})",
+    ("pg_catalog", "pg_attribute"):
+        f"(SELECT * FROM pg_catalog.pg_attribute gp_x WHERE gp_x.attrelid NOT IN {_HIDDEN_RELATIONS})",
+    ("pg_catalog", "pg_foreign_table"):
+        f"(SELECT * FROM pg_catalog.pg_foreign_table gp_x WHERE gp_x.ftrelid NOT IN {_HIDDEN_RELATIONS})",
+    ("pg_catalog", "pg_tables"):
+        "(SELECT * FROM pg_catalog.pg_tables gp_x WHERE NOT " + _HIDDEN_NAMES.format(col="schemaname") + ")",
+    ("information_schema", "schemata"):
+        "(SELECT * FROM information_schema.schemata gp_x WHERE NOT "
+        + _HIDDEN_NAMES.format(col="schema_name") + ")",
+    ("information_schema", "tables"):
+        "(SELECT * FROM information_schema.tables gp_x WHERE NOT " + _HIDDEN_NAMES.format(col="table_schema") + ")",
+    ("information_schema", "columns"):
+        "(SELECT * FROM information_schema.columns gp_x WHERE NOT "
+        + _HIDDEN_NAMES.format(col="table_schema") + ")",
+}
+_NAMES = frozenset(name for _, name in SUBSTITUTES)
+_PG_NAMES = tuple(name for schema, name in SUBSTITUTES if schema == "pg_catalog")
+SYSTEM_COLUMNS = frozenset({"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"})
+
+
+def mentions(sql: str) -> bool:
+    """A cheap test before parsing."""
+    lowered = sql.lower()
+    return "information_schema" in lowered or any(name in lowered for name in _PG_NAMES)
+
+
+def rewrite(sql: str) -> str:
+    """`sql` with each reference to a substituted catalog replaced by its filtered form."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return sql  # its run reports the syntax error
+    if "SelectStmt" not in tree:
+        return sql
+    nodes = list(_walk(tree))
+    refs = [rv for rv in (n.get("RangeVar") for n in nodes if isinstance(n, dict))
+            if isinstance(rv, dict) and _key(rv) in SUBSTITUTES]
+    if not refs or _names_system_column(nodes) or _has_cte_named(nodes):
+        return sql
+    toks = sqlparse.tokens(sql)
+    replacements = []
+    for ref in refs:
+        start = int(ref.get("location", 0))
+        name = ref["relname"]
+        name_tok = next(t for t in toks if t.start >= start and sql[t.start:t.end + 1].strip('"').lower() == name)
+        body = SUBSTITUTES[_key(ref)]
+        replacements.append((start, name_tok.end + 1, body if ref.get("alias") else f"{body} AS {name}"))
+    out, pos = [], 0
+    for start, end, text in sorted(replacements):
+        out += [sql[pos:start], text]
+        pos = end
+    return "".join(out) + sql[pos:]
+
+
+def _key(ref: dict[str, Any]) -> tuple[str, str] | None:
+    schema, name = ref.get("schemaname"), ref.get("relname")
+    if schema is None:
+        return ("pg_catalog", name) if ("pg_catalog", name) in SUBSTITUTES else None
+    return (schema, name) if ref.get("catalogname") is None else None
+
+
+def _names_system_column(nodes: list[Any]) -> bool:
+    for node in nodes:
+        if isinstance(node, dict) and isinstance(node.get("ColumnRef"), dict):
+            fields = node["ColumnRef"].get("fields", [])
+            if fields and fields[-1].get("String", {}).get("sval") in SYSTEM_COLUMNS:
+                return True
+    return False
+
+
+def _has_cte_named(nodes: list[Any]) -> bool:
+    return any(isinstance(n, dict) and isinstance(n.get("CommonTableExpr"), dict)
+               and n["CommonTableExpr"].get("ctename") in _NAMES for n in nodes)
+
+
+def _walk(node: Any) -> Any:
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        yield item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
