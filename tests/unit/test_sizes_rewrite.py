@@ -1,0 +1,52 @@
+"""planner/sizes.py and commands/internal_view.py: the statement texts they produce (pure)."""
+
+from __future__ import annotations
+
+from gridpg.commands import internal_view
+from gridpg.planner import sizes
+
+
+def test_calls_are_found_with_their_arguments_and_column_names() -> None:
+    sql = ("/* c */ SELECT relname, pg_catalog.pg_total_relation_size(c.oid), "
+           "pg_size_pretty(pg_relation_size($1, 'fsm')) AS p FROM pg_class c")
+    calls = sizes.find_calls(sql)
+    assert [(c.name, c.args, c.constant, c.alias) for c in calls] == [
+        ("pg_total_relation_size", ("c.oid",), False, "pg_total_relation_size"),
+        ("pg_relation_size", ("$1", "'fsm'"), False, None),
+    ]
+    assert sql[calls[0].start:calls[0].end] == "pg_catalog.pg_total_relation_size(c.oid)"
+    constant = sizes.find_calls("SELECT count(*) FROM t WHERE pg_relation_size('t', (ARRAY['main'])[1]) > 0")
+    assert [(c.args, c.constant, c.alias) for c in constant] == [(("'t'", "(ARRAY['main'])[1]"), True, None)]
+
+
+def test_rewrite_looks_the_argument_up_and_falls_back_to_postgresql() -> None:
+    sql = "SELECT pg_relation_size(oid, 'vm') FROM pg_class"
+    out = sizes.rewrite(sql, sizes.find_calls(sql), {16384: {"vm": 8192, "main": 1}})
+    assert "(16384::pg_catalog.oid, 'vm', 8192::bigint)" in out
+    assert "gp_sz.o = (oid)::pg_catalog.regclass::pg_catalog.oid AND gp_sz.w = ('vm')::text" in out
+    assert out.endswith("pg_catalog.pg_relation_size(oid, 'vm')) AS pg_relation_size FROM pg_class")
+    # no distributed relation: PostgreSQL's own call; Citus's names mapped to PostgreSQL's
+    sql = "SELECT citus_total_relation_size('t', fail_on_error := true)"
+    out = sizes.rewrite(sql, sizes.find_calls(sql), {})
+    assert out == "SELECT pg_catalog.pg_total_relation_size('t') AS citus_total_relation_size"
+
+
+def test_values_replace_calls_in_statements_over_distributed_tables() -> None:
+    sql = "SELECT id, pg_table_size('t') FROM t WHERE pg_relation_size('t') > 0"
+    calls = sizes.find_calls(sql)
+    assert sizes.with_values(sql, calls, ["40960", None]) == \
+        "SELECT id, 40960::bigint AS pg_table_size FROM t WHERE NULL::bigint > 0"
+    assert sizes.lookup_select(calls, {}).startswith("SELECT pg_catalog.pg_table_size('t'), ")
+
+
+def test_internal_objects_are_filtered_from_selects_only() -> None:
+    out = internal_view.rewrite("SELECT relname FROM pg_class WHERE relname = 'x'")
+    assert out.startswith("SELECT relname FROM (SELECT * FROM pg_catalog.pg_class gp_x WHERE")
+    assert out.endswith(") AS pg_class WHERE relname = 'x'")
+    aliased = internal_view.rewrite('SELECT t.table_name FROM "information_schema".tables t')
+    assert "FROM (SELECT * FROM information_schema.tables gp_x WHERE NOT" in aliased and aliased.endswith(") t")
+    # kept as sent: a system column (a subquery has none), a CTE of that name, DML, EXPLAIN
+    for sql in ("SELECT xmin, relname FROM pg_class", "WITH pg_class AS (SELECT 1) SELECT * FROM pg_class",
+                "UPDATE pg_class SET relpages = 0 WHERE false", "EXPLAIN SELECT * FROM pg_class"):
+        assert internal_view.rewrite(sql) == sql
+    assert not internal_view.mentions("SELECT * FROM my_tables")
