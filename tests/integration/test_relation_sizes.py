@@ -57,7 +57,7 @@ def sized(gridpg_cluster: Cluster, schema: str) -> str:
 def test_sizes_are_the_datanodes_sums(gridpg_cluster: Cluster, sized: str, datanodes: dict[str, str]) -> None:
     s = sized
     orders = f'{s}."Orders"'
-    first_group = sorted(datanodes)[0]
+    first_group = min(datanodes)
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         expect = _on_datanodes(datanodes, orders)
         assert expect[0] > 0 and expect[4] > 0
@@ -144,7 +144,7 @@ def test_analyze_gives_the_catalog_the_clusters_relpages_and_reltuples(
         conn.execute(f'/* nightly */ ANALYZE {s}."Orders", {s}.codes')
         conn.execute(f"VACUUM {s}.log")
     orders = _leaf_stats(datanodes, f'{s}."Orders"', "sum(lc.relpages), sum(lc.reltuples)")
-    codes = _leaf_stats(datanodes, f"{s}.codes", "sum(lc.relpages), sum(lc.reltuples)", only=sorted(datanodes)[0])
+    codes = _leaf_stats(datanodes, f"{s}.codes", "sum(lc.relpages), sum(lc.reltuples)", only=min(datanodes))
     log = _leaf_stats(datanodes, f"{s}.log", "sum(lc.relpages), sum(lc.reltuples)")
     assert orders[1] == 2001 and codes[1] == 300 and log[1] == 500
     for dsn in catalogs.values():  # every coordinator's catalog server
@@ -173,7 +173,7 @@ def test_pg_stat_user_tables_counts_the_datanodes_rows(gridpg_cluster: Cluster, 
     assert got[1][:2] == ("codes", 300) and got[2][:2] == ("log", 500)
     columns = "sum(st.n_tup_ins), sum(st.n_tup_del), sum(st.n_live_tup)"
     assert list(got[0][1:]) == _leaf_stats(datanodes, f'{s}."Orders"', columns)
-    assert list(got[1][1:]) == _leaf_stats(datanodes, f"{s}.codes", columns, only=sorted(datanodes)[0])
+    assert list(got[1][1:]) == _leaf_stats(datanodes, f"{s}.codes", columns, only=min(datanodes))
     with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as second:
         row = second.execute("SELECT s.n_tup_ins FROM pg_catalog.pg_stat_all_tables AS s "
                              "WHERE s.relid = %s::regclass", (f'{s}."Orders"',)).fetchone()

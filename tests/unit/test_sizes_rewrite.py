@@ -46,7 +46,9 @@ def test_internal_objects_are_filtered_from_selects_only() -> None:
     aliased = internal_view.rewrite('SELECT t.table_name FROM "information_schema".tables t')
     assert "FROM (SELECT * FROM information_schema.tables gp_x WHERE NOT" in aliased and aliased.endswith(") t")
     # kept as sent: a system column (a subquery has none), a CTE of that name, DML, EXPLAIN
-    for sql in ("SELECT xmin, relname FROM pg_class", "WITH pg_class AS (SELECT 1) SELECT * FROM pg_class",
+    for sql in ("SELECT xmin, relname FROM pg_class",
+                "SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class",
+                "SELECT count(*) FROM ONLY pg_class", "SELECT count(*) FROM pg_class TABLESAMPLE system (50)", "WITH pg_class AS (SELECT 1) SELECT * FROM pg_class",
                 "UPDATE pg_class SET relpages = 0 WHERE false", "EXPLAIN SELECT * FROM pg_class"):
         assert internal_view.rewrite(sql) == sql
     assert not internal_view.mentions("SELECT * FROM my_tables")

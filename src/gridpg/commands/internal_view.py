@@ -19,8 +19,9 @@ metadata: `gridpg.dist_table`, the `pgxc_*` views) stays visible, as Citus's `pg
 tables do.
 
 Not substituted (the catalog server's rows are shown, internal ones included): a statement
-that names a system column (`xmin`, `ctid`, `tableoid`, ...; a subquery has none), one
-with a CTE of a substituted name, anything but a SELECT (EXPLAIN, DML on catalogs), other
+that names a system column (`xmin`, `ctid`, `tableoid`, ...; a subquery has none) or a
+schema-qualified column (`pg_catalog.pg_class.relname`, as SQLAlchemy writes), one
+with a CTE of a substituted name, ONLY or TABLESAMPLE on a catalog, anything but a SELECT (EXPLAIN, DML on catalogs), other
 catalogs and views (`pg_depend`, `pg_description`, `pg_stat_*`, `pg_views`...), and code
 running on the catalog server (functions, which read its catalogs directly). pg_dump's
 sessions see the dump view instead (commands/dump_view.py), loopback sessions the catalogs
@@ -86,8 +87,10 @@ def rewrite(sql: str) -> str:
     nodes = list(_walk(tree))
     refs = [rv for rv in (n.get("RangeVar") for n in nodes if isinstance(n, dict))
             if isinstance(rv, dict) and _key(rv) in SUBSTITUTES]
-    if not refs or _names_system_column(nodes) or _has_cte_named(nodes):
-        return sql
+    if not refs or _names_system_column(nodes) or _has_cte_named(nodes) \
+            or any(not r.get("inh", False) for r in refs) \
+            or any(isinstance(n, dict) and "RangeTableSample" in n for n in nodes):
+        return sql  # (ONLY and TABLESAMPLE take a table, not a subquery)
     toks = sqlparse.tokens(sql)
     replacements = []
     for ref in refs:
@@ -115,6 +118,8 @@ def _names_system_column(nodes: list[Any]) -> bool:
         if isinstance(node, dict) and isinstance(node.get("ColumnRef"), dict):
             fields = node["ColumnRef"].get("fields", [])
             if fields and fields[-1].get("String", {}).get("sval") in SYSTEM_COLUMNS:
+                return True
+            if len(fields) > 2:  # `pg_catalog.pg_class.relname`: a subquery has no schema
                 return True
     return False
 
