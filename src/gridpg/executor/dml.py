@@ -79,7 +79,8 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     from gridpg.executor import values
 
     if values.needs_evaluation(select, shape.cols, target.column) \
-            or _distribution_default(request.sql, target, shape, columns):
+            or _distribution_default(request.sql, target, shape, columns) \
+            or _uses_sequence_defaults(request.sql, shape, columns):
         await values.insert_evaluated(dispatcher, request, body, target)
         return
     fill = [c for c in columns if c.sequence and c.name not in shape.cols]
@@ -143,7 +144,8 @@ async def prepared_insert_spec(dispatcher: Dispatcher, sql: str, tree: dict[str,
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     shape = _values_shape(sql, body, columns)
     if values.needs_evaluation(select, shape.cols, target.column) \
-            or _distribution_default(sql, target, shape, columns) or target.column not in shape.cols:
+            or _distribution_default(sql, target, shape, columns) or target.column not in shape.cols \
+            or _uses_sequence_defaults(sql, shape, columns):
         return None
     by_name = {c.name: c for c in columns}
     if any(c.sequence and c.name not in shape.cols for c in columns):
@@ -176,11 +178,21 @@ _NO_COLUMN = _NoColumn()
 
 async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                                 target: DistTable) -> None:
+    from gridpg.executor.values import SequenceRewriter, sequence_default_columns
+
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-    fill = [c for c in columns if c.sequence]
+    by_default = {c.name for c in sequence_default_columns(columns)}
+    if target.column in by_default:
+        raise PgError(FEATURE_NOT_SUPPORTED, f'the default of distribution column "{target.column}" calls a '
+                      "sequence function inside an expression; gridpg cannot route DEFAULT VALUES by it")
+    fill = [c for c in columns if c.sequence or c.name in by_default]
     planner = dispatcher.coord.planner
     assert planner is not None
-    values = {c.name: str((await _next_values(dispatcher, c.sequence or "", 1))[0]) for c in fill}
+    rewriter = SequenceRewriter(dispatcher)
+    values = {}
+    for c in fill:  # in column order, as PostgreSQL evaluates them: currval() sees this row's nextval()
+        values[c.name] = str((await _next_values(dispatcher, c.sequence, 1))[0]) if c.sequence \
+            else f"({await rewriter.rewrite(c.default or '')})"
     if target.method == "replication":
         groups = list(target.groups)
     elif target.method == "roundrobin":
@@ -224,6 +236,44 @@ class _ValuesShape:
     values_start: int
     values_end: int
     changed: bool = False
+
+
+def _ensure_no_sequence_defaults(body: dict[str, Any], columns: list[TableColumn]) -> None:
+    """INSERT ... SELECT leaving a column to a default that calls a sequence function inside an
+    expression (`-1 * currval('s')`) is refused: each datanode would evaluate it on its own
+    session, without the GTM's values (currval undefined there, or another session's)."""
+    from gridpg.executor.values import sequence_default_columns
+
+    names = [c.name for c in sequence_default_columns(columns)]
+    if not names:
+        return
+    given = [c["ResTarget"]["name"] for c in body.get("cols", [])]
+    if not given:
+        select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
+        targets = select.get("targetList") or []
+        if not targets or any("A_Star" in str(t) for t in targets):
+            return  # `SELECT *` (or a set operation): taken to give every column
+        given = [c.name for c in columns[:len(targets)]]
+    omitted = [n for n in names if n not in given]
+    if omitted:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'INSERT ... SELECT into a distributed table leaving column "{omitted[0]}" to its '
+                      "default, which calls a sequence function inside an expression, is not supported",
+                      hint="Give the column's value in the SELECT, or insert with VALUES.")
+
+
+def _uses_sequence_defaults(sql: str, shape: _ValuesShape, columns: list[TableColumn]) -> bool:
+    """Whether a row takes a default that calls a sequence function inside an expression
+    (`-1 * currval('s')`): evaluated with the GTM's values first (values.insert_evaluated)."""
+    from gridpg.executor import values
+
+    names = {c.name for c in values.sequence_default_columns(columns)}
+    if not names:
+        return False
+    if any(n not in shape.cols for n in names):
+        return True
+    return any(shape.cols[i] in names and sql[start:end].strip().upper() == "DEFAULT"
+               for row in shape.rows for i, (start, end) in enumerate(row) if i < len(shape.cols))
 
 
 def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) -> _ValuesShape:
@@ -524,6 +574,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     stmt = parse_sql(request.sql)[0].stmt
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
+    _ensure_no_sequence_defaults(body, columns)
     select_sql = str(RawStream()(stmt.selectStmt))
     if stmt.withClause is not None:  # WITH x AS (...) INSERT ... SELECT ... FROM x
         recursive = "RECURSIVE " if stmt.withClause.recursive else ""

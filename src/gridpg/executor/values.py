@@ -100,21 +100,21 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
     by_name = {c.name: c for c in columns}
     rows = [[request.sql[s:e].strip() for s, e in spans] for spans in shape.rows]
     fill = [c for c in columns if c.sequence and c.name not in shape.cols]
+    by_default = {c.name for c in sequence_default_columns(columns)}
+    extra = fill + [c for c in columns if c.name in by_default and c.name not in shape.cols]
     rewriter = SequenceRewriter(dispatcher)
-    # PostgreSQL evaluates a row's expressions in the table's column order, not as written.
+    sent = shape.cols + [c.name for c in extra]
+    # PostgreSQL evaluates a row's expressions in the table's column order, not as written:
+    # a default `-1 * currval('s')` after a column `DEFAULT nextval('s')` sees that row's value.
     attnum = {c.name: n for n, c in enumerate(columns)}
-    order = sorted(range(len(shape.cols)), key=lambda i: attnum.get(shape.cols[i], i))
+    order = sorted(range(len(sent)), key=lambda i: attnum.get(sent[i], i))
     for items in rows:
-        for index in [i for i in order if i < len(items)]:
-            item = items[index]
-            column = by_name.get(shape.cols[index])
-            if item.upper() == "DEFAULT" and column is not None and column.sequence:
-                items[index] = str((await _next_values(dispatcher, column.sequence, 1))[0])
-            else:
-                items[index] = await rewriter.rewrite(item)
-        for column in fill:
-            items.append(str((await _next_values(dispatcher, column.sequence or "", 1))[0]))
-    sent = shape.cols + [c.name for c in fill]
+        if len(items) != len(shape.cols):
+            raise PgError("42601", "VALUES lists must all be the same length")
+        items.extend(["DEFAULT"] * len(extra))
+        for index in order:
+            column = by_name.get(sent[index]) if index < len(shape.cols) else extra[index - len(shape.cols)]
+            items[index] = await _evaluated_item(dispatcher, rewriter, column, by_default, items[index])
     distribution = target.column
     if distribution and distribution not in sent and (by_name.get(distribution) or _NO_DEFAULT).default:
         sent.append(distribution)  # a default such as gen_random_uuid(): evaluated once, here
@@ -131,6 +131,25 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
     async with dispatcher.runner.statement_transaction():
         await dml._insert_via_stage(dispatcher, request, body, target, stmt, chunks, identity_fill,
                                     sent, quoted, qualified, stage, columns, fill_rows=False)
+
+
+def sequence_default_columns(columns: list[TableColumn]) -> list[TableColumn]:
+    """Columns whose default calls a sequence function inside a larger expression (`-1 *
+    currval('s')`, `lastval()`): no serial fill; a datanode's session would evaluate it
+    without the GTM's values (currval undefined there, 55000), so it is evaluated here."""
+    return [c for c in columns if c.default and not c.sequence
+            and any(f in c.default.lower() for f in ("currval(", "lastval(", "nextval("))]
+
+
+async def _evaluated_item(dispatcher: Dispatcher, rewriter: SequenceRewriter, column: TableColumn | None,
+                          by_default: set[str], item: str) -> str:
+    """One VALUES item with its sequence calls answered (DEFAULT of a serial column: the
+    sequence's next value; of a column whose default calls a sequence: that default)."""
+    if item.upper() == "DEFAULT" and column is not None and column.sequence:
+        return str((await _next_values(dispatcher, column.sequence, 1))[0])
+    if item.upper() == "DEFAULT" and column is not None and column.name in by_default:
+        return f"({await rewriter.rewrite(column.default or '')})"
+    return await rewriter.rewrite(item)
 
 
 class _NoDefault:
