@@ -32,7 +32,7 @@ from gridpg.errors import (
     PgError,
     notice,
 )
-from gridpg.executor import relay, routed
+from gridpg.executor import relay, routed, tableoid_oids
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
@@ -591,7 +591,8 @@ class StatementRunner:
         reaches distributed tables (the routine guard)."""
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
-                or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) or "prepared_statements" in lowered or "advisory" in lowered \
+                or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
+                or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) \
                 or xact_time.statement_mentions_time(sql) or xact_time.has_special_input(sql):
             return False  # (time calls: pinned per transaction on the general path)
@@ -906,6 +907,9 @@ class StatementRunner:
             request = replace(request, sql=await citus_views.rewrite(self.coord, request.sql))
         if table_stats.reads_views(request.sql):  # the datanodes' counters
             request = replace(request, sql=await table_stats.rewrite(self.dispatcher, request.sql))
+        if "tableoid" in request.sql.lower() and tableoid_oids.bare_targets(request.sql):
+            request = replace(request, sql=await tableoid_oids.rewrite(  # the catalog server's OIDs
+                self.dispatcher, request.sql, self._distributed_tables(request.sql)))
         if plan_sizes.mentions(request.sql):  # the cluster's sizes, not the empty copies'
             request = replace(request, sql=await sizes.rewrite(
                 self.dispatcher, request.sql, self._reads_distributed(request.sql)))
@@ -931,27 +935,37 @@ class StatementRunner:
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
 
-    def _reads_distributed(self, sql: str) -> bool:
-        """Whether a statement names a distributed table or a view the coordinator inlines."""
-        from gridpg.planner.analyze import _walk
+    def _distributed_tables(self, sql: str) -> list[tuple[str, str]]:
+        """The distributed tables a statement names (search_path order), its target included."""
+        from gridpg.executor.run import catalog_view, search_path
+        from gridpg.planner.analyze import relations
 
         try:
             tree = sqlparse.parse_tree(sql)
         except PgError:
-            return False
-        views = self.views()
-        for node in _walk(tree):
-            if isinstance(node, dict) and isinstance(node.get("RangeVar"), dict):
-                rel = node["RangeVar"]
-                if self._is_distributed(rel) or (rel.get("schemaname"), rel["relname"]) in views \
-                        or any((s, rel["relname"]) in views for s in self._path_schemas(rel)):
-                    return True
-        return False
+            return []
+        view, path = catalog_view(self.dispatcher), search_path(self.dispatcher)
+        found: list[tuple[str, str]] = []
+        for ref in relations(tree):
+            table = view.resolve(ref, path)
+            if table is not None and table.key not in found:
+                found.append(table.key)
+        return found
 
-    def _path_schemas(self, relation: dict[str, Any]) -> list[str]:
+    def _reads_distributed(self, sql: str) -> bool:
+        """Whether a statement names a distributed table or a view the coordinator inlines."""
         from gridpg.executor.run import search_path
+        from gridpg.planner.analyze import relations
 
-        return [] if relation.get("schemaname") else list(search_path(self.dispatcher))
+        if self._distributed_tables(sql):
+            return True
+        try:
+            tree = sqlparse.parse_tree(sql)
+        except PgError:
+            return False
+        views, path = self.views(), list(search_path(self.dispatcher))
+        return any((ref.schema, ref.name) in views if ref.schema else any((s, ref.name) in views for s in path)
+                   for ref in relations(tree))
 
     def _is_distributed(self, relation: dict[str, Any]) -> bool:
         """Whether a statement's RangeVar names a distributed table (search_path order)."""

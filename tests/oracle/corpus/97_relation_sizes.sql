@@ -49,6 +49,12 @@ SELECT count(*) AS tables_with_rows FROM pg_tables
 SELECT count(*) AS n, pg_relation_size('sz_orders') > 0 AS has_pages FROM sz_orders;
 SELECT id FROM sz_orders WHERE id <= 3 AND pg_relation_size('sz_orders') > 0 ORDER BY id;
 
+-- written into a distributed table: the size of the cluster's table, evaluated once
+CREATE TABLE sz_report (name text, bytes bigint);
+INSERT INTO sz_report VALUES ('orders', pg_relation_size('sz_orders'));
+INSERT INTO sz_report SELECT 'codes', pg_total_relation_size('sz_codes');
+SELECT name, bytes > 0 AS has_pages FROM sz_report ORDER BY name;
+
 -- a partitioned table is 0 as in PostgreSQL, its partitions hold the pages
 CREATE TABLE sz_events (id int NOT NULL, day date NOT NULL, what text) PARTITION BY RANGE (day);
 CREATE TABLE sz_events_jan PARTITION OF sz_events FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
