@@ -22,6 +22,7 @@ indexes, and rewrites the statement:
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,7 @@ FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamesp
 WHERE c.relkind IN ('r', 'm', 'i') AND (n.nspname, c.relname) IN ({names})"""
 
 Key = tuple[str, str]
+log = logging.getLogger("gridpg.sizes")
 
 
 async def rewrite(dispatcher: Dispatcher, sql: str, over_distributed: bool) -> str:
@@ -212,8 +214,12 @@ async def publish_relstats(dispatcher: Dispatcher, tree: dict[str, object]) -> N
         f"WHERE oid = pg_catalog.to_regclass({quote_literal(_qualified(key))})"
         for key, (pages, tuples, analyzed) in sorted(stats.items())
     ]
-    for node in [coord.catalog_node, *(a.name for a in coord.other_catalogs)]:
-        await _internal_query(coord, node, ";\n".join(updates))
+    await _internal_query(coord, coord.catalog_node, ";\n".join(updates))
+    for address in coord.other_catalogs:  # another coordinator's: its own next ANALYZE catches up
+        try:
+            await _internal_query(coord, address.name, ";\n".join(updates))
+        except (PgError, OSError) as exc:
+            log.warning("could not record relpages/reltuples on catalog server %s: %s", address.name, exc)
 
 
 async def _vacuumed_tables(dispatcher: Dispatcher, tree: dict[str, object]) -> list[DistTable]:
