@@ -52,3 +52,20 @@ def test_internal_objects_are_filtered_from_selects_only() -> None:
                 "UPDATE pg_class SET relpages = 0 WHERE false", "EXPLAIN SELECT * FROM pg_class"):
         assert internal_view.rewrite(sql) == sql
     assert not internal_view.mentions("SELECT * FROM my_tables")
+
+
+def test_bare_tableoid_targets_answer_the_catalogs_oid() -> None:
+    from gridpg.executor import tableoid_oids
+
+    sql = 'SELECT t.tableoid, "tableoid" AS o, tableoid::regclass, id FROM t WHERE tableoid = 1'
+    targets = tableoid_oids.bare_targets(sql)
+    assert targets == [(7, 17, False), (19, 29, True)]
+    out = tableoid_oids.with_catalog_oids(sql, targets, {"public.t": 16550})
+    assert out.startswith("SELECT CASE (pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass, "
+                          "t.tableoid, 0)).identity WHEN 'public.t' THEN 16550::pg_catalog.oid ELSE t.tableoid END "
+                          "AS tableoid, CASE ")
+    assert 'ELSE "tableoid" END AS o, tableoid::regclass, id FROM t WHERE tableoid = 1' in out
+    returning = "INSERT INTO t VALUES (1) RETURNING tableoid, id"
+    assert tableoid_oids.bare_targets(returning) == [(35, 43, False)]
+    # inside expressions and subqueries: not a bare select-list item
+    assert tableoid_oids.bare_targets("SELECT tableoid::int, (SELECT tableoid FROM u) FROM t") == []
