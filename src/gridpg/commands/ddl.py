@@ -221,6 +221,10 @@ class DdlRunner:
 
     async def _run_non_transactional(self, request: ExecRequest, groups: list[str], kind: str) -> None:
         if self.runner.txn.in_block:
+            tree = parse_tree(request.sql)
+            if kind == "VacuumStmt" and not tree["VacuumStmt"].get("is_vacuumcmd"):
+                await self._analyze_in_block(request, groups, tree)
+                return
             word = request.sql.split(None, 1)[0].upper()
             raise PgError("25001", f"{word} cannot run inside a transaction block")
         tag = ""
@@ -239,6 +243,20 @@ class DdlRunner:
         from gridpg.pgwire import codec
 
         self.dispatcher.session.send(codec.build_command_complete(tag))
+
+    async def _analyze_in_block(self, request: ExecRequest, groups: list[str], tree: dict[str, Any]) -> None:
+        """ANALYZE alone may run in a transaction block (PostgreSQL allows it): on the
+        session's catalog connection (where its temp tables are; not a written participant,
+        which would make the commit PREPARE it) and on the datanodes inside the block."""
+        from gridpg.pgwire import codec
+
+        txn = self.runner.txn
+        catalog = await txn.connection(self.coord.catalog_node, wants_block=True)
+        results = await catalog.simple_query(request.sql)
+        for group in groups:
+            await (await self.conn(group)).simple_query(request.sql)
+        await sizes.publish_relstats(self.dispatcher, tree)
+        self.dispatcher.session.send(codec.build_command_complete(results[-1].tag if results else "ANALYZE"))
 
     async def finish(self, tag: str) -> None:
         """Commit now outside a block (2PC everywhere), and tell the cluster the catalog moved."""

@@ -93,3 +93,20 @@ SELECT pg_relation_size('sz_log') AS truncated;
 SELECT pg_relation_size('sz_orders') > 0 AS has_pages, pg_size_pretty(pg_relation_size('sz_codes')) <> '0 bytes' AS ref_pretty;
 SELECT c.relname, pg_indexes_size(c.oid) > 0 AS indexed FROM pg_class c
  WHERE c.relnamespace = current_schema()::regnamespace AND c.relname IN ('sz_orders', 'sz_codes', 'sz_log') ORDER BY 1;
+
+-- ANALYZE inside a transaction block (PostgreSQL allows it; VACUUM it refuses)
+BEGIN;
+INSERT INTO sz_log VALUES ('in block');
+ANALYZE sz_log;
+SELECT count(*) FROM sz_log;
+COMMIT;
+SELECT count(*) FROM sz_log;
+BEGIN;
+INSERT INTO sz_log VALUES ('gone');
+ANALYZE;
+ROLLBACK;
+SELECT count(*) FROM sz_log WHERE line = 'gone';
+BEGIN;
+-- error
+VACUUM sz_log;
+ROLLBACK;
