@@ -1,0 +1,411 @@
+"""Triggers the coordinator fires: a write whose table's triggers reach other distributed tables.
+
+A row trigger that only changes its own row (or writes colocated tables pinned to the
+row's key) fires on the datanode that holds the row. Others, such as an audit trigger
+writing a table distributed by its own id, a replicated table, a counter keyed
+differently, and every statement-level trigger, cannot: the datanode holds the wrong
+rows, and a statement trigger would fire once per datanode. For a statement writing such
+a table (`TriggerFiring`, decided by executor/routines.py), the coordinator:
+
+1. fires the BEFORE STATEMENT triggers once, on its catalog server;
+2. runs the statement on the datanodes with `RETURNING WITH (OLD AS gp_old, NEW AS
+   gp_new)` added (PostgreSQL 18), and `gridpg.skip_triggers` set locally on those
+   nodes to the guard tokens of the triggers it fires itself (planner/triggers.py), so
+   they do not fire there; BEFORE ROW triggers still fire on the datanodes and change
+   the stored row;
+3. fires the AFTER ROW triggers for each returned row (NEW/OLD as stored, WHEN checked,
+   in name order), then the AFTER STATEMENT triggers, on the catalog server;
+4. sends the client the statement's own RETURNING columns and command tag.
+
+Steps 1 and 3 call the *twin* of each trigger function (its body as an ordinary PL/pgSQL
+function taking the trigger's variables) on the session's catalog connection with the
+loopback armed (executor/loopback.py): the body's statements on distributed tables are
+planned and run by gridpg inside the caller's distributed transaction. All of it runs in
+one transaction (the client's block, or one for this statement): a trigger's error fails
+the statement everywhere, a rollback undoes every write of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gridpg.catalog.model import DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.pgwire import codec
+from gridpg.planner import triggers as tg
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.frontend.coordinator import Coordinator
+
+TRIGGERS_SQL = """
+SELECT t.tgname, t.tgfoid::oid, t.tgtype, t.tgenabled, pg_catalog.pg_get_triggerdef(t.oid),
+       pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = t.tgrelid AND a.attnum = ANY (t.tgattr) ORDER BY a.attnum))::text,
+       t.tgnargs, pg_catalog.encode(t.tgargs, 'hex'),
+       t.tgnewtable IS NOT NULL OR t.tgoldtable IS NOT NULL, t.tgconstraint <> 0, c.oid
+FROM pg_catalog.pg_trigger t
+JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = {schema} AND c.relname = {table} AND NOT t.tgisinternal
+ORDER BY t.tgname"""
+
+_FUNCTIONS_SQL = """
+SELECT p.oid, p.prosrc, l.lanname, coalesce(pg_catalog.array_to_string(p.proconfig, ','), ''), p.prosecdef
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE p.oid IN ({oids})"""
+
+_NODE_TRIGGERS_SQL = """
+SELECT t.tgname, pg_catalog.pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger t
+WHERE t.tgrelid = pg_catalog.to_regclass({qualified}) AND NOT t.tgisinternal AND t.tgparentid = 0"""
+
+
+@dataclass(frozen=True)
+class TableTriggers:
+    """The user triggers of one table on the catalog server, by name order."""
+
+    relid: int
+    triggers: tuple[tg.Trigger, ...]
+
+
+@dataclass(frozen=True)
+class TriggerFiring:
+    """The verdict for a write the coordinator runs with its table's triggers (module doc)."""
+
+    table: DistTable
+    event: str  # INSERT, UPDATE, DELETE, TRUNCATE
+    relid: int
+    before_statement: tuple[tg.Trigger, ...]
+    after_row: tuple[tg.Trigger, ...]
+    after_statement: tuple[tg.Trigger, ...]
+    shadows: tuple[tuple[str, str], ...]  # tables the trigger functions reach (loopback)
+
+    @property
+    def fired_here(self) -> tuple[tg.Trigger, ...]:
+        return (*self.before_statement, *self.after_row, *self.after_statement)
+
+
+async def load_table_triggers(conn: BackendConnection, table: DistTable) -> TableTriggers | None:
+    rows = await conn.query(TRIGGERS_SQL.format(schema=quote_literal(table.schema),
+                                                table=quote_literal(table.name)))
+    out = []
+    relid = 0
+    for name, foid, tgtype, enabled, definition, columns, nargs, args, transition, constraint, oid in rows:
+        raw = bytes.fromhex(args or "")
+        values = tuple(a.decode() for a in raw.split(b"\0")[:int(nargs or 0)])
+        out.append(tg.Trigger(name or "", int(foid or 0), int(tgtype or 0), enabled or "O",
+                              definition or "", tuple(json.loads(columns or "[]")), values,
+                              transition == "t", constraint == "t"))
+        relid = int(oid or 0)
+    return TableTriggers(relid, tuple(out)) if out else None
+
+
+def statement_event(tree: dict) -> tuple[str, frozenset[str] | None] | None:
+    """The trigger event of a top-level INSERT/UPDATE/DELETE/TRUNCATE (and an UPDATE's SET
+    columns), else None."""
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    if kind == "InsertStmt":
+        return "INSERT", None
+    if kind == "UpdateStmt":
+        targets = frozenset(str((t.get("ResTarget") or {}).get("name") or "") for t in body.get("targetList", []))
+        return "UPDATE", targets
+    if kind == "DeleteStmt":
+        return "DELETE", None
+    return None  # TRUNCATE also reaches every catalog server, whose copies fire the triggers
+
+
+def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger]) -> str | None:
+    """Why the coordinator cannot fire this statement's triggers itself (None: it can)."""
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    if table.method not in ("hash", "modulo", "roundrobin"):
+        return "its table is replicated (each copy would report the rows)"
+    if body.get("withClause"):
+        return "the statement has a WITH clause"
+    returning = body.get("returningClause") or {}
+    if returning.get("options"):
+        return "the statement names OLD or NEW in RETURNING WITH"
+    if kind == "InsertStmt" and (body.get("onConflictClause") or {}).get("action") == "ONCONFLICT_UPDATE":
+        return "INSERT ... ON CONFLICT DO UPDATE fires INSERT and UPDATE triggers row by row"
+    if kind == "UpdateStmt" and table.column and any(
+            (t.get("ResTarget") or {}).get("name") == table.column for t in body.get("targetList", [])) \
+            and any(t.is_row for t in relevant):
+        return "the UPDATE sets the distribution column (rows move between datanodes)"
+    if kind == "TruncateStmt" and len(body.get("relations", [])) != 1:
+        return "TRUNCATE names several tables"
+    for trigger in relevant:
+        if trigger.transition:
+            return f"trigger {trigger.name} uses transition tables (REFERENCING ... TABLE)"
+        if trigger.constraint:
+            return f"trigger {trigger.name} is a constraint trigger"
+        if trigger.is_instead:
+            return f"trigger {trigger.name} is an INSTEAD OF trigger"
+    return None
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring) -> None:
+    """Run the write with the coordinator firing the table's triggers (module doc)."""
+    from gridpg.executor import loopback
+
+    runner = dispatcher.runner
+    _ensure_runnable(dispatcher, request)
+    coord = dispatcher.coord
+    twins = await ensure_twins(coord, firing)
+    await loopback.ensure_shadows(coord, list(firing.shadows))
+    await runner.sync_pending()
+    async with runner.statement_transaction():
+        tokens = await _node_tokens(dispatcher, firing)
+        await _fire(dispatcher, firing, twins, firing.before_statement, "BEFORE", "STATEMENT", [(None, None)])
+        rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
+        if firing.after_row:
+            await _fire(dispatcher, firing, twins, firing.after_row, "AFTER", "ROW", rows)
+        await _fire(dispatcher, firing, twins, firing.after_statement, "AFTER", "STATEMENT", [(None, None)])
+    for message in output:
+        dispatcher.session.send(message)
+
+
+def _ensure_runnable(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    runner = dispatcher.runner
+    if getattr(runner, "is_loopback", False):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire triggers that reach other distributed "
+                      "tables for a write made by server-side code")
+    if runner.private_snapshot is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire triggers that reach other distributed "
+                      "tables in a transaction that changed the schema", hint="Commit the schema change first.")
+    if request.max_rows:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fetch the result of a write whose triggers "
+                      "it fires itself in pieces (Execute with a row limit)")
+
+
+async def _node_tokens(dispatcher: Dispatcher, firing: TriggerFiring) -> list[str]:
+    """The guard tokens of the triggers fired here, the same on every node of the table
+    (read per catalog epoch); a trigger without its guard on a node is refused."""
+    coord = dispatcher.coord
+    epoch = coord.snapshot.epoch if coord.snapshot is not None else 0
+    cache: dict = coord.__dict__.setdefault("trigger_tokens", {})
+    qualified = f"{quote_ident(firing.table.schema)}.{quote_ident(firing.table.name)}"
+    tokens: list[str] = []
+    for group in firing.table.groups:
+        key = (epoch, group, firing.table.schema, firing.table.name)
+        found = cache.get(key)
+        if found is None:
+            conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+            rows = await conn.query(_NODE_TRIGGERS_SQL.format(qualified=quote_literal(qualified)))
+            found = {name: tg.token_of(definition or "") for name, definition in rows}
+            if len(cache) > 5000:
+                cache.clear()
+            cache[key] = found
+        for trigger in firing.fired_here:
+            token = found.get(trigger.name)
+            if token is None:
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f"gridpg cannot fire trigger {trigger.name} of {firing.table.schema}."
+                              f"{firing.table.name} on the coordinator: datanode {group} has it without "
+                              "gridpg's guard (created by an older gridpg)",
+                              hint="Drop the trigger and create it again (CREATE OR REPLACE TRIGGER).")
+            tokens.append(token)
+    return sorted(set(tokens))
+
+
+async def _run_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring,
+                            tokens: list[str]) -> tuple[list[tuple[str | None, str | None]], list[bytes]]:
+    """The write on the datanodes, the triggers fired here kept off them; the (old, new)
+    rows it changed and what the client is to receive."""
+    from gridpg.executor import prepared
+    from gridpg.executor.run import run_statement
+
+    runner = dispatcher.runner
+    nodes = []
+    for group in firing.table.groups:
+        conn = await runner.txn.connection(group, wants_block=True)
+        await conn.settle()
+        nodes.append(conn)
+    await _set_skip(nodes, tg.skip_value(tokens))
+    sql, user_columns = with_returning(request.sql, firing.event)
+    formats = list(request.result_formats)
+    if len(formats) > 1:
+        formats += [0, 0]
+    session = dispatcher.session
+    saved, session.out = session.out, []
+    try:
+        await run_statement(dispatcher, dataclasses.replace(request, sql=sql, result_formats=formats))
+        await prepared.finish_cycles(dispatcher)
+        captured = session.out
+    finally:
+        session.out = saved
+    for conn in nodes:
+        await conn.settle()
+    await _set_skip(nodes, "")
+    return _split_output(captured, user_columns, request.simple)
+
+
+async def _set_skip(nodes: list[BackendConnection], value: str) -> None:
+    for conn in nodes:
+        await conn.query(f"SELECT pg_catalog.set_config({quote_literal(tg.SKIP_SETTING)}, "
+                         f"{quote_literal(value)}, true)")
+
+
+def with_returning(sql: str, event: str) -> tuple[str, int | None]:
+    """The statement with the changed rows' old and new values returned last; and how many
+    RETURNING columns the client asked for itself (None: no RETURNING)."""
+    if event == "TRUNCATE":
+        return sql, None
+    tree = sqlparse.parse_tree(sql)
+    kind = sqlparse.node_type(tree)
+    returning = (tree[kind].get("returningClause") or {}).get("exprs")
+    toks = [t for t in sqlparse.tokens(sql) if t.name not in ("C_COMMENT", "SQL_COMMENT")]
+    while toks and toks[-1].name == "ASCII_59":
+        toks.pop()
+    extra = "gp_old::text AS gp_old, gp_new::text AS gp_new"
+    if not returning:
+        end = toks[-1].end + 1
+        return f"{sql[:end]} RETURNING WITH (OLD AS gp_old, NEW AS gp_new) {extra}", None
+    keyword = next(t for t in toks if t.name == "RETURNING")
+    end = toks[-1].end + 1
+    text = (f"{sql[:keyword.end + 1]} WITH (OLD AS gp_old, NEW AS gp_new) {sql[keyword.end + 1:end]}, "
+            f"{extra}")
+    return text, len(returning)
+
+
+def _split_output(captured: list[bytes], user_columns: int | None,
+                  simple: bool) -> tuple[list[tuple[str | None, str | None]], list[bytes]]:
+    rows: list[tuple[str | None, str | None]] = []
+    out: list[bytes] = []
+    for message in captured:
+        kind = message[:1]
+        if kind == b"T":
+            columns = codec.parse_row_description(message[5:])
+            if user_columns:
+                out.append(codec.build_row_description(columns[:-2]))
+        elif kind == b"D":
+            values = codec.parse_data_row(message[5:])
+            old, new = values[-2], values[-1]
+            rows.append((old.decode() if old is not None else None, new.decode() if new is not None else None))
+            if user_columns:
+                out.append(codec.build_data_row(values[:-2]))
+        else:
+            out.append(message)
+    return rows, out
+
+
+# -- firing on the catalog server --------------------------------------------------------
+
+
+async def _fire(dispatcher: Dispatcher, firing: TriggerFiring, twins: dict[str, str],
+                triggers: tuple[tg.Trigger, ...], timing: str, level: str,
+                rows: list[tuple[str | None, str | None]]) -> None:
+    """Fire `triggers` for each row in order (statement level: one call with no row),
+    through their twins on the session's catalog connection with the loopback armed."""
+    if not triggers or not rows:
+        return
+    coord = dispatcher.coord
+    runner = dispatcher.runner
+    table = firing.table
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for t in triggers]
+    conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
+    original = await _arm(dispatcher, conn)
+    runner.loopback_calls += 1
+    try:
+        batch: list[str] = []
+        for old, new in rows:
+            batch.append(tg.fire_sql(firings, firing.event, timing, level, qualified, new, old))
+            if len(batch) >= 50:
+                await _run_batch(dispatcher, conn, batch)
+                batch = []
+        if batch:
+            await _run_batch(dispatcher, conn, batch)
+    finally:
+        runner.loopback_calls -= 1
+    await conn.settle()
+    await conn.simple_query(
+        f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
+        "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
+
+
+async def _run_batch(dispatcher: Dispatcher, conn: BackendConnection, batch: list[str]) -> None:
+    conn.notices.clear()
+    try:
+        await conn.simple_query("; ".join(batch))
+    finally:
+        for notice in conn.notices:
+            dispatcher.session.send(notice)
+        conn.notices.clear()
+
+
+async def _arm(dispatcher: Dispatcher, conn: BackendConnection) -> str:
+    """The loopback's two local settings on the catalog connection (executor/loopback.py):
+    the shadowed search_path and the application name carrying this session's token."""
+    from gridpg.executor.loopback import APP_PREFIX
+
+    coord = dispatcher.coord
+    token = coord.loopback_tokens.token_for(dispatcher.runner)
+    await conn.settle()
+    rows = await conn.query(
+        "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
+        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(f'{APP_PREFIX}{coord.worker}:{token}')}, true) "
+        "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
+    return rows[0][0] or ""
+
+
+# -- twins -------------------------------------------------------------------------------
+
+
+async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, str]:
+    """The twin function of each trigger fired here, by trigger name; made on this
+    coordinator's catalog server when missing (its name carries a digest of the body)."""
+    oids = sorted({t.function_oid for t in firing.fired_here})
+    if not oids:
+        return {}
+    conn = await coord.internal_acquire(coord.catalog_node)
+    pool = coord.pools.pool(coord.catalog_node)
+    made: dict = coord.__dict__.setdefault("trigger_twins", {})
+    try:
+        rows = await conn.query(_FUNCTIONS_SQL.format(oids=", ".join(str(o) for o in oids)))
+        names: dict[int, str] = {}
+        for oid, source, language, config, secdef in rows:
+            if language != "plpgsql" or config or secdef == "t":
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f"gridpg cannot fire trigger function {oid} on the coordinator: only "
+                              "PL/pgSQL functions without SET clauses or SECURITY DEFINER")
+            name = tg.twin_name(int(oid or 0), source or "", config or "")
+            names[int(oid or 0)] = name
+            if name not in made:
+                await conn.simple_query(_create_twin_sql(name, source or ""))
+                made[name] = True
+    except BaseException:
+        pool.discard(conn)
+        raise
+    pool.release(conn)
+    return {t.name: names[t.function_oid] for t in firing.fired_here}
+
+
+def _create_twin_sql(name: str, source: str) -> str:
+    signature = f"{tg.TWIN_SCHEMA}.{quote_ident(name)}(record, record, text, name, text, text, oid, name, name, name, integer, text[])"
+    create = tg.twin_sql(name, source)
+    schema = quote_ident(tg.TWIN_SCHEMA)
+    ext = "ALTER EXTENSION postgres_fdw"
+    make_schema = quote_literal(f"CREATE SCHEMA {schema}; GRANT USAGE ON SCHEMA {schema} TO PUBLIC; "
+                                f"{ext} ADD SCHEMA {schema}")
+    add = quote_literal(f"{ext} ADD FUNCTION {signature}")
+    tag = "$gp_twin$"
+    while tag in create:
+        tag = tag[:-1] + "x$"
+    return "; ".join([
+        "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340212)",
+        (f"DO {tag} BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = "
+         f"{quote_literal(tg.TWIN_SCHEMA)}) THEN EXECUTE {make_schema}; END IF; END {tag}"),
+        (f"DO {tag} BEGIN IF pg_catalog.to_regprocedure({quote_literal(signature)}) IS NULL THEN "
+         f"EXECUTE {quote_literal(create)}; EXECUTE {add}; END IF; END {tag}"),
+        "COMMIT",
+    ])
