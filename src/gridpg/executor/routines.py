@@ -491,8 +491,9 @@ class RoutineGuard:
         label = f"the triggers of {table.schema}.{table.name}"
         before_row = [t for t in relevant if t.is_row and t.is_before]
         others = [t for t in relevant if not (t.is_row and t.is_before)]
+        # (every trigger of the table: those this event does not fire need no check)
         rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
-                                         (name, frozenset(t.function_oid for t in relevant)))
+                                         (name, frozenset(t.function_oid for t in found.triggers)))
         if rest is not None or not others:
             return None  # the refusal is about something else
         why = firing_mod.why_not_fired_here(tree, table, relevant)
