@@ -62,10 +62,9 @@ def test_rows_written_by_fired_triggers_are_on_their_nodes(
         other.execute("UPDATE orders SET amount = amount + 1 WHERE id % 3 = 0")
         with conn.transaction():
             conn.execute("DELETE FROM orders WHERE id > 35")
-        with pytest.raises(psycopg.errors.UniqueViolation):
-            with other.transaction():
-                other.execute("INSERT INTO orders VALUES (100, 'c1', 1)")
-                other.execute("INSERT INTO orders VALUES (100, 'c1', 1)")  # rolls back the first too
+        with pytest.raises(psycopg.errors.UniqueViolation), other.transaction():
+            other.execute("INSERT INTO orders VALUES (100, 'c1', 1)")
+            other.execute("INSERT INTO orders VALUES (100, 'c1', 1)")  # rolls back the first too
         audits = conn.execute("SELECT count(*), count(DISTINCT audit_id) FROM audit_log").fetchone()
         assert audits == (40 + 13 + 5, 40 + 13 + 5)
         assert conn.execute("SELECT sum(n) FROM per_customer").fetchone() == (40,)
