@@ -116,7 +116,14 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "DROP TRIGGER n ON t",
         "CREATE FUNCTION on_truncate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (0, TG_OP); RETURN NULL; END $$",
         "CREATE TRIGGER tr AFTER TRUNCATE ON x FOR EACH STATEMENT EXECUTE FUNCTION on_truncate()",
-        ("TRUNCATE x", REFUSED),
+        ("TRUNCATE x RESTART IDENTITY", REFUSED),
+        ("TRUNCATE ONLY x", REFUSED),
+        ("TRUNCATE x, t", REFUSED),
+        "SELECT count(*) FROM x",
+        "BEGIN",
+        "TRUNCATE x",  # fired by the coordinator, once
+        "SELECT count(*) FROM x",
+        "ROLLBACK",
         "SELECT count(*) FROM x",
         "SELECT * FROM audit ORDER BY id, op",
     ])

@@ -118,7 +118,9 @@ def statement_event(tree: dict) -> tuple[str, frozenset[str] | None] | None:
         return "UPDATE", targets
     if kind == "DeleteStmt":
         return "DELETE", None
-    return None  # TRUNCATE also reaches every catalog server, whose copies fire the triggers
+    if kind == "TruncateStmt":
+        return "TRUNCATE", None
+    return None
 
 
 def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger]) -> str | None:
@@ -138,8 +140,11 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
             (t.get("ResTarget") or {}).get("name") == table.column for t in body.get("targetList", [])) \
             and any(t.is_row for t in relevant):
         return "the UPDATE sets the distribution column (rows move between datanodes)"
-    if kind == "TruncateStmt" and len(body.get("relations", [])) != 1:
-        return "TRUNCATE names several tables"
+    if kind == "TruncateStmt":
+        relations = body.get("relations", [])
+        if len(relations) != 1 or body.get("restart_seqs") or body.get("behavior") == "DROP_CASCADE" \
+                or not (relations[0].get("RangeVar") or {}).get("inh"):
+            return "TRUNCATE names several tables, RESTART IDENTITY, CASCADE or ONLY"
     for trigger in relevant:
         if trigger.transition:
             return f"trigger {trigger.name} uses transition tables (REFERENCING ... TABLE)"
@@ -166,7 +171,10 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     async with runner.statement_transaction():
         tokens = await _node_tokens(dispatcher, firing)
         await _fire(dispatcher, firing, twins, firing.before_statement, "BEFORE", "STATEMENT", [(None, None)])
-        rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
+        if firing.event == "TRUNCATE":
+            rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
+        else:
+            rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
         if firing.after_row:
             await _fire(dispatcher, firing, twins, firing.after_row, "AFTER", "ROW", rows)
         await _fire(dispatcher, firing, twins, firing.after_statement, "AFTER", "STATEMENT", [(None, None)])
@@ -247,6 +255,21 @@ async def _run_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing
         await conn.settle()
     await _set_skip(nodes, "")
     return _split_output(captured, user_columns, request.simple)
+
+
+async def _truncate_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring,
+                                 tokens: list[str]) -> list[bytes]:
+    """TRUNCATE on the table's datanodes only: the catalog servers' copies are empty, and
+    their TRUNCATE triggers would run the functions there (the coordinator fires them)."""
+    txn = dispatcher.runner.txn
+    for group in firing.table.groups:
+        conn = await txn.connection(group, wants_block=True)
+        txn.mark_written(group)
+        await conn.settle()
+        await _set_skip([conn], tg.skip_value(tokens))
+        await conn.simple_query(request.sql)
+        await _set_skip([conn], "")
+    return [codec.build_command_complete("TRUNCATE TABLE")]
 
 
 async def _set_skip(nodes: list[BackendConnection], value: str) -> None:

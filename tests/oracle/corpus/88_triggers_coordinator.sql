@@ -125,3 +125,16 @@ SELECT * FROM event_ref WHERE acct_id = 40 ORDER BY op;
 SELECT count(*), count(DISTINCT audit_id), min(audit_id), max(audit_id) FROM acct_audit;
 SELECT count(*), count(DISTINCT pos), max(pos) FROM stmt_log;
 SELECT * FROM acct ORDER BY id;
+
+-- TRUNCATE with statement triggers: fired once, by the coordinator
+CREATE TRIGGER t_before BEFORE TRUNCATE ON acct FOR EACH STATEMENT EXECUTE FUNCTION log_statement();
+CREATE TRIGGER t_after AFTER TRUNCATE ON acct FOR EACH STATEMENT EXECUTE FUNCTION log_statement();
+BEGIN;
+TRUNCATE acct;
+SELECT count(*) FROM acct;
+SELECT trig, op, lvl, tim FROM stmt_log WHERE op = 'TRUNCATE' ORDER BY pos;
+ROLLBACK;
+SELECT count(*) FROM acct;
+TRUNCATE TABLE acct;
+SELECT count(*) FROM acct;
+SELECT pos, trig, op, lvl, tim FROM stmt_log WHERE op = 'TRUNCATE' ORDER BY pos;
