@@ -49,7 +49,7 @@ SELECT t.tgname, t.tgfoid::oid, t.tgtype, t.tgenabled, pg_catalog.pg_get_trigger
        pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = t.tgrelid AND a.attnum = ANY (t.tgattr) ORDER BY a.attnum))::text,
        t.tgnargs, pg_catalog.encode(t.tgargs, 'hex'),
-       t.tgnewtable IS NOT NULL OR t.tgoldtable IS NOT NULL, t.tgconstraint <> 0, c.oid
+       t.tgconstraint <> 0, c.oid, t.tgnewtable, t.tgoldtable
 FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -96,12 +96,12 @@ async def load_table_triggers(conn: BackendConnection, table: DistTable) -> Tabl
                                                 table=quote_literal(table.name)))
     out = []
     relid = 0
-    for name, foid, tgtype, enabled, definition, columns, nargs, args, transition, constraint, oid in rows:
+    for name, foid, tgtype, enabled, definition, columns, nargs, args, constraint, oid, new, old in rows:
         raw = bytes.fromhex(args or "")
         values = tuple(a.decode() for a in raw.split(b"\0")[:int(nargs or 0)])
         out.append(tg.Trigger(name or "", int(foid or 0), int(tgtype or 0), enabled or "O",
                               definition or "", tuple(json.loads(columns or "[]")), values,
-                              transition == "t", constraint == "t"))
+                              constraint == "t", new, old))
         relid = int(oid or 0)
     return TableTriggers(relid, tuple(out)) if out else None
 
@@ -146,8 +146,6 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
                 or not (relations[0].get("RangeVar") or {}).get("inh"):
             return "TRUNCATE names several tables, RESTART IDENTITY, CASCADE or ONLY"
     for trigger in relevant:
-        if trigger.transition:
-            return f"trigger {trigger.name} uses transition tables (REFERENCING ... TABLE)"
         if trigger.constraint:
             return f"trigger {trigger.name} is a constraint trigger"
         if trigger.is_instead:
@@ -175,9 +173,11 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
             rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
         else:
             rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
+        transition = await _load_transition_tables(dispatcher, firing, rows)
         if firing.after_row:
             await _fire(dispatcher, firing, twins, firing.after_row, "AFTER", "ROW", rows)
         await _fire(dispatcher, firing, twins, firing.after_statement, "AFTER", "STATEMENT", [(None, None)])
+        await _drop_transition_tables(dispatcher, transition)
     for message in output:
         dispatcher.session.send(message)
 
@@ -322,6 +322,40 @@ def _split_output(captured: list[bytes], user_columns: int | None,
 
 
 # -- firing on the catalog server --------------------------------------------------------
+
+
+async def _load_transition_tables(dispatcher: Dispatcher, firing: TriggerFiring,
+                                  rows: list[tuple[str | None, str | None]]) -> list[str]:
+    """The transition tables the AFTER triggers name (REFERENCING OLD/NEW TABLE AS ...),
+    as temp tables of those names on the catalog connection, holding the statement's old
+    or new rows (PostgreSQL's are ephemeral relations the function finds by name)."""
+    wanted: dict[str, int] = {}
+    for trigger in (*firing.after_row, *firing.after_statement):
+        if trigger.new_table:
+            wanted[trigger.new_table] = 1
+        if trigger.old_table:
+            wanted[trigger.old_table] = 0
+    if not wanted:
+        return []
+    table = firing.table
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+    await conn.settle()
+    for name, side in wanted.items():
+        values = [r[side] for r in rows if r[side] is not None]
+        array = "ARRAY[" + ", ".join(quote_literal(v) for v in values) + "]::text[]"
+        await conn.simple_query(
+            f"CREATE TEMP TABLE {quote_ident(name)} (LIKE {qualified}) ON COMMIT DROP; "
+            f"INSERT INTO pg_temp.{quote_ident(name)} SELECT (r::{qualified}).* FROM pg_catalog.unnest({array}) AS r")
+    return list(wanted)
+
+
+async def _drop_transition_tables(dispatcher: Dispatcher, names: list[str]) -> None:
+    if not names:
+        return
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+    await conn.settle()
+    await conn.simple_query("; ".join(f"DROP TABLE pg_temp.{quote_ident(n)}" for n in names))
 
 
 async def _fire(dispatcher: Dispatcher, firing: TriggerFiring, twins: dict[str, str],

@@ -57,8 +57,13 @@ class Trigger:
     definition: str  # pg_get_triggerdef
     columns: tuple[str, ...] = ()  # UPDATE OF
     args: tuple[str, ...] = ()
-    transition: bool = False  # REFERENCING OLD/NEW TABLE
     constraint: bool = False  # CREATE CONSTRAINT TRIGGER
+    new_table: str | None = None  # REFERENCING NEW TABLE AS ...
+    old_table: str | None = None  # REFERENCING OLD TABLE AS ...
+
+    @property
+    def transition(self) -> bool:
+        return bool(self.new_table or self.old_table)
 
     @property
     def is_row(self) -> bool:

@@ -126,6 +126,25 @@ SELECT count(*), count(DISTINCT audit_id), min(audit_id), max(audit_id) FROM acc
 SELECT count(*), count(DISTINCT pos), max(pos) FROM stmt_log;
 SELECT * FROM acct ORDER BY id;
 
+-- transition tables (REFERENCING OLD/NEW TABLE): built from the rows the datanodes changed
+CREATE TABLE batch_sums (op text, n int, total numeric(14, 2)) DISTRIBUTE BY HASH (n);
+CREATE FUNCTION sum_batch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'UPDATE' THEN INSERT INTO batch_sums SELECT 'UPDATE', count(*), sum(n.balance - o.balance) FROM new_rows n JOIN old_rows o USING (id); ELSE INSERT INTO batch_sums SELECT TG_OP, count(*), coalesce(sum(balance), 0) FROM new_rows; END IF; RETURN NULL; END $$;
+CREATE FUNCTION sum_deleted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO batch_sums SELECT TG_OP, count(*), coalesce(sum(balance), 0) FROM gone; RETURN NULL; END $$;
+CREATE TRIGGER s_upd AFTER UPDATE ON acct REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sum_batch();
+CREATE TRIGGER s_ins AFTER INSERT ON acct REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sum_batch();
+CREATE TRIGGER s_del AFTER DELETE ON acct REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION sum_deleted();
+UPDATE acct SET balance = balance + 5 WHERE id < 30;
+INSERT INTO acct VALUES (50, 'ann', 10), (51, 'bob', 20), (52, 'cy', 30);
+DELETE FROM acct WHERE id >= 51;
+UPDATE acct SET balance = 0 WHERE id < 0;
+BEGIN;
+INSERT INTO acct VALUES (60, 'ann', 1);
+ROLLBACK;
+SELECT * FROM batch_sums ORDER BY op, n, total;
+DROP TRIGGER s_upd ON acct;
+DROP TRIGGER s_ins ON acct;
+DROP TRIGGER s_del ON acct;
+
 -- TRUNCATE with statement triggers: fired once, by the coordinator
 CREATE TRIGGER t_before BEFORE TRUNCATE ON acct FOR EACH STATEMENT EXECUTE FUNCTION log_statement();
 CREATE TRIGGER t_after AFTER TRUNCATE ON acct FOR EACH STATEMENT EXECUTE FUNCTION log_statement();

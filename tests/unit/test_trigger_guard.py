@@ -126,8 +126,11 @@ def test_why_not_fired_here(sql: str, why: str | None) -> None:
     assert (reason is None) if why is None else (why in (reason or ""))
     replicated = DistTable("s", "t", "replication", None, None, None, None, ("dn1", "dn2"))
     assert "replicated" in (fired.why_not_fired_here(sqlparse.parse_tree(sql), replicated, [row]) or "")
-    transition = tg.Trigger("n", 1, tg.INSERT, "O", DEF, transition=True)
-    assert fired.why_not_fired_here(sqlparse.parse_tree("INSERT INTO t VALUES (1)"), table, [transition])
+    constraint = tg.Trigger("n", 1, tg.ROW | tg.INSERT, "O", DEF, constraint=True)
+    assert fired.why_not_fired_here(sqlparse.parse_tree("INSERT INTO t VALUES (1)"), table, [constraint])
+    transition = tg.Trigger("n", 1, tg.INSERT, "O", DEF, new_table="nt")
+    assert transition.transition and fired.why_not_fired_here(
+        sqlparse.parse_tree("INSERT INTO t VALUES (1)"), table, [transition]) is None
 
 
 def test_statement_event() -> None:
