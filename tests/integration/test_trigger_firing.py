@@ -101,6 +101,7 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         ("UPDATE t SET id = 101 WHERE id = 100", REFUSED),  # the row moves between nodes
         ("INSERT INTO t VALUES (100, 2) ON CONFLICT (id) DO UPDATE SET v = 3", REFUSED),
         "INSERT INTO t VALUES (100, 2) ON CONFLICT (id) DO NOTHING",
+        "UPDATE t SET v = v + 1 WHERE id IN (1, 100) RETURNING old.v AS was, new.v, id",  # PostgreSQL 18's OLD/NEW
         ("COPY t FROM STDIN", REFUSED),
         ("WITH d AS (SELECT 1) UPDATE t SET v = 5 WHERE id = 100", REFUSED),
         # a write by server-side code (itself run through the loopback)
@@ -127,6 +128,30 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "SELECT count(*) FROM x",
         "SELECT * FROM audit ORDER BY id, op",
     ])
+
+
+def test_bound_parameters_binary_results_and_the_internal_setting(gridpg_cluster: Cluster, schema: str) -> None:
+    """The extended protocol with bound values and binary results (psycopg), a prepared
+    statement run many times (the fast paths step aside), and gridpg.skip_triggers, which
+    only the coordinator may set."""
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        for sql in AUDIT:
+            conn.execute(sql)
+        with conn.cursor(binary=True) as cur:
+            for i in range(1, 6):
+                cur.execute("INSERT INTO orders VALUES (%s, %s, %s) RETURNING id, amount", (i, "c", i * 2), prepare=True)
+                assert cur.fetchall() == [(i, i * 2)]
+            cur.execute("UPDATE orders SET amount = amount + %s WHERE id > %s RETURNING id", (1, 3))
+            assert sorted(cur.fetchall()) == [(4,), (5,)]
+        assert conn.execute("SELECT count(*) FROM audit_log").fetchone() == (7,)
+        assert conn.execute("SELECT * FROM per_customer").fetchall() == [("c", 5)]
+        for bad in ("SET gridpg.skip_triggers = 'gpskip_0000000000000000'",
+                    "SELECT set_config('gridpg.skip_triggers', 'x', false)",
+                    "SELECT set_config('gridpg.skip_triggers', 'x', false) FROM orders WHERE id = 1"):
+            with pytest.raises(psycopg.Error) as info:
+                conn.execute(bad)
+            assert info.value.sqlstate in ("42501", "0A000"), bad
 
 
 def test_trigger_made_before_distribution_and_unguarded_trigger(

@@ -95,6 +95,9 @@ def test_with_returning_adds_old_and_new_last() -> None:
     assert user == 2
     tree = sqlparse.parse_tree(sql)["DeleteStmt"]["returningClause"]
     assert len(tree["exprs"]) == 4 and len(tree["options"]) == 2
+    sql, user = fired.with_returning("UPDATE t SET v = v + 1 RETURNING old.v, new.v", "UPDATE")
+    tree = sqlparse.parse_tree(sql)["UpdateStmt"]["returningClause"]
+    assert user == 2 and len(tree["exprs"]) == 4 and not tree.get("options")
 
 
 def test_split_output_strips_the_rows_columns() -> None:

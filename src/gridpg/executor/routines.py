@@ -259,6 +259,11 @@ class RoutineGuard:
         """Run the statement here when it is create_distributed_function() or a call of a
         distributed function (True); else check it (raises 0A000) and let it go on."""
         lowered = request.sql.lower()
+        if "skip_triggers" in lowered and not getattr(dispatcher.runner, "is_loopback", False):
+            from gridpg.planner.triggers import SKIP_SETTING
+
+            if SKIP_SETTING in lowered:  # only the coordinator sets it (executor/triggers.py)
+                raise PgError("42501", f'permission denied to set parameter "{SKIP_SETTING}"')
         if delegation.NAME in lowered:
             call = _call(request.sql)
             if call is not None and call.name.lower() == delegation.NAME:

@@ -290,14 +290,28 @@ def with_returning(sql: str, event: str) -> tuple[str, int | None]:
     while toks and toks[-1].name == "ASCII_59":
         toks.pop()
     extra = "gp_old::text AS gp_old, gp_new::text AS gp_new"
-    if not returning:
-        end = toks[-1].end + 1
-        return f"{sql[:end]} RETURNING WITH (OLD AS gp_old, NEW AS gp_new) {extra}", None
-    keyword = next(t for t in toks if t.name == "RETURNING")
     end = toks[-1].end + 1
+    if not returning:
+        return f"{sql[:end]} RETURNING WITH (OLD AS gp_old, NEW AS gp_new) {extra}", None
+    if _names_old_or_new(returning):  # the client's own RETURNING old.x / new.x keeps them
+        return f"{sql[:end]}, old::text AS gp_old, new::text AS gp_new", len(returning)
+    keyword = next(t for t in toks if t.name == "RETURNING")
     text = (f"{sql[:keyword.end + 1]} WITH (OLD AS gp_old, NEW AS gp_new) {sql[keyword.end + 1:end]}, "
             f"{extra}")
     return text, len(returning)
+
+
+def _names_old_or_new(node: object) -> bool:
+    if isinstance(node, dict):
+        ref = node.get("ColumnRef")
+        if isinstance(ref, dict):
+            first = (ref.get("fields") or [{}])[0].get("String", {}).get("sval", "")
+            if first in ("old", "new"):
+                return True
+        return any(_names_old_or_new(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_names_old_or_new(v) for v in node)
+    return False
 
 
 def _split_output(captured: list[bytes], user_columns: int | None,

@@ -126,6 +126,14 @@ SELECT count(*), count(DISTINCT audit_id), min(audit_id), max(audit_id) FROM acc
 SELECT count(*), count(DISTINCT pos), max(pos) FROM stmt_log;
 SELECT * FROM acct ORDER BY id;
 
+-- name order: for each row, every AFTER ROW trigger in name order
+CREATE TRIGGER m_two AFTER UPDATE ON acct FOR EACH ROW EXECUTE FUNCTION log_statement();
+CREATE TRIGGER m_one AFTER UPDATE ON acct FOR EACH ROW EXECUTE FUNCTION log_statement();
+UPDATE acct SET balance = balance + 1 WHERE id IN (3, 4, 10);
+SELECT string_agg(trig, ',' ORDER BY pos) FROM stmt_log WHERE pos > (SELECT max(pos) - 8 FROM stmt_log);
+DROP TRIGGER m_one ON acct;
+DROP TRIGGER m_two ON acct;
+
 -- transition tables (REFERENCING OLD/NEW TABLE): built from the rows the datanodes changed
 CREATE TABLE batch_sums (op text, n int, total numeric(14, 2)) DISTRIBUTE BY HASH (n);
 CREATE FUNCTION sum_batch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'UPDATE' THEN INSERT INTO batch_sums SELECT 'UPDATE', count(*), sum(n.balance - o.balance) FROM new_rows n JOIN old_rows o USING (id); ELSE INSERT INTO batch_sums SELECT TG_OP, count(*), coalesce(sum(balance), 0) FROM new_rows; END IF; RETURN NULL; END $$;
