@@ -38,6 +38,8 @@ def test_guarded_definition_keeps_the_condition_and_carries_the_token() -> None:
     constraint = ("CREATE CONSTRAINT TRIGGER c AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED "
                   "FOR EACH ROW EXECUTE FUNCTION f()")
     assert "CREATE OR REPLACE CONSTRAINT TRIGGER" in tg.guarded_definition(constraint, token, replace=True)
+    instead = "CREATE TRIGGER i INSTEAD OF INSERT ON v FOR EACH ROW EXECUTE FUNCTION f()"
+    assert tg.guarded_definition(instead, token) == instead
     assert tg.skip_value([token, "0" * 16]) == f"gpskip_{token},gpskip_{'0' * 16}"
 
 

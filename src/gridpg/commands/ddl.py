@@ -181,6 +181,8 @@ class DdlRunner:
         if not rows or not rows[0][0]:
             return None
         text = tg.guarded_definition(rows[0][0], tg.new_token(), replace=bool(body.get("replace")))
+        if text == rows[0][0]:
+            return None  # (an INSTEAD OF trigger goes as the client wrote it)
         return {group: text for group in groups}
 
     async def _drop_vanished_matviews(self) -> None:

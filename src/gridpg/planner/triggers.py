@@ -138,6 +138,8 @@ def guarded_definition(definition: str, token: str, replace: bool = False) -> st
     """A `pg_get_triggerdef` text with the guard in front of its WHEN condition (for the
     datanodes). `replace`: as CREATE OR REPLACE TRIGGER."""
     head, when, rest = split_definition(definition)
+    if any(t.name == "INSTEAD" for t in sqlparse.tokens(head)):
+        return definition  # a view's INSTEAD OF trigger: no WHEN allowed, never fired here
     condition = guard(token) + (f" AND ({when})" if when else "")
     text = f"{head} WHEN ({condition}) {rest}"
     if replace:
