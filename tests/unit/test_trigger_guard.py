@@ -130,7 +130,8 @@ def test_why_not_fired_here(sql: str, why: str | None) -> None:
     reason = fired.why_not_fired_here(sqlparse.parse_tree(sql), table, [row])
     assert (reason is None) if why is None else (why in (reason or ""))
     replicated = DistTable("s", "t", "replication", None, None, None, None, ("dn1", "dn2"))
-    assert "replicated" in (fired.why_not_fired_here(sqlparse.parse_tree(sql), replicated, [row]) or "")
+    if "distribution column" not in (why or ""):  # (a replicated table has none)
+        assert fired.why_not_fired_here(sqlparse.parse_tree(sql), replicated, [row]) == reason
     constraint = tg.Trigger("n", 1, tg.ROW | tg.INSERT, "O", DEF, constraint=True)
     assert fired.why_not_fired_here(sqlparse.parse_tree("INSERT INTO t VALUES (1)"), table, [constraint])
     transition = tg.Trigger("n", 1, tg.INSERT, "O", DEF, new_table="nt")

@@ -127,8 +127,6 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
     """Why the coordinator cannot fire this statement's triggers itself (None: it can)."""
     kind = sqlparse.node_type(tree)
     body = tree.get(kind) or {}
-    if table.method not in ("hash", "modulo", "roundrobin"):
-        return "its table is replicated (each copy would report the rows)"
     if body.get("withClause"):
         return "the statement has a WITH clause"
     returning = body.get("returningClause") or {}

@@ -153,6 +153,17 @@ DROP TRIGGER s_upd ON acct;
 DROP TRIGGER s_ins ON acct;
 DROP TRIGGER s_del ON acct;
 
+-- a replicated table's triggers: fired once by the coordinator, not once per copy
+CREATE TABLE rates (code text PRIMARY KEY, pct numeric(5, 2)) DISTRIBUTE BY REPLICATION;
+CREATE FUNCTION rate_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO event_ref VALUES (TG_OP || ':' || coalesce(NEW.code, OLD.code), NULL); RETURN NULL; END $$;
+CREATE TRIGGER rates_audit AFTER INSERT OR UPDATE OR DELETE ON rates FOR EACH ROW EXECUTE FUNCTION rate_event();
+CREATE TRIGGER rates_stmt AFTER INSERT OR UPDATE OR DELETE ON rates FOR EACH STATEMENT EXECUTE FUNCTION log_statement();
+INSERT INTO rates VALUES ('std', 20), ('low', 5);
+UPDATE rates SET pct = pct + 1;
+DELETE FROM rates WHERE code = 'low';
+SELECT op, count(*) FROM event_ref WHERE acct_id IS NULL GROUP BY op ORDER BY op;
+SELECT trig, op, count(*) FROM stmt_log WHERE trig = 'rates_stmt' GROUP BY trig, op ORDER BY op;
+
 -- TRUNCATE with statement triggers: fired once, by the coordinator
 CREATE TRIGGER t_before BEFORE TRUNCATE ON acct FOR EACH STATEMENT EXECUTE FUNCTION log_statement();
 CREATE TRIGGER t_after AFTER TRUNCATE ON acct FOR EACH STATEMENT EXECUTE FUNCTION log_statement();
