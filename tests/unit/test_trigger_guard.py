@@ -118,7 +118,7 @@ def test_split_output_strips_the_rows_columns() -> None:
 
 @pytest.mark.parametrize(("sql", "why"), [
     ("UPDATE t SET id = 2", "distribution column"),
-    ("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1", "ON CONFLICT"),
+    ("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1", None),
     ("WITH a AS (SELECT 1) DELETE FROM t", "WITH"),
     ("DELETE FROM t RETURNING WITH (OLD AS o) o.id", "RETURNING WITH"),
     ("UPDATE t SET v = 1", None),
@@ -137,6 +137,15 @@ def test_why_not_fired_here(sql: str, why: str | None) -> None:
     transition = tg.Trigger("n", 1, tg.INSERT, "O", DEF, new_table="nt")
     assert transition.transition and fired.why_not_fired_here(
         sqlparse.parse_tree("INSERT INTO t VALUES (1)"), table, [transition]) is None
+
+
+def test_upsert_with_transition_tables_is_refused() -> None:
+    table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+    transition = tg.Trigger("n", 1, tg.UPDATE, "O", DEF, new_table="nt", old_table="ot")
+    upsert = sqlparse.parse_tree("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1, w = 2")
+    assert "transition" in (fired.why_not_fired_here(upsert, table, [transition]) or "")
+    assert fired.upsert_targets(upsert) == frozenset({"v", "w"})
+    assert fired.upsert_targets(sqlparse.parse_tree("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING")) is None
 
 
 def test_statement_event() -> None:

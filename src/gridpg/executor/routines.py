@@ -492,10 +492,16 @@ class RoutineGuard:
         found = await self._table_triggers(dispatcher, registry, table)
         if found is None:
             return None
-        relevant = [t for t in found.triggers if t.fires_on(event[0], event[1])]
+        events = [event]
+        upsert = firing_mod.upsert_targets(tree)
+        if upsert is not None:
+            events.append(("UPDATE", upsert))
+        pairs = [(e, t) for e, targets in events for t in found.triggers if t.fires_on(e, targets)]
+        relevant = list({t.name: t for _, t in pairs}.values())
         label = f"the triggers of {table.schema}.{table.name}"
         before_row = [t for t in relevant if t.is_row and t.is_before]
         others = [t for t in relevant if not (t.is_row and t.is_before)]
+        fired = [(e, t) for e, t in pairs if not (t.is_row and t.is_before)]
         # (every trigger of the table: those this event does not fire need no check)
         rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
                                          (name, frozenset(t.function_oid for t in found.triggers)))
@@ -513,11 +519,13 @@ class RoutineGuard:
             return error
         names = {n for _, n in tables}
         tables |= {(t.schema, t.name) for t in snapshot.tables if t.name in names}
+        after_statement = [(e, t) for e, t in fired if not t.is_row and not t.is_before]
+        after_statement.sort(key=lambda p: [e for e, _ in events].index(p[0]), reverse=True)
         return firing_mod.TriggerFiring(
             table, event[0], found.relid,
-            tuple(t for t in others if t.is_before),
-            tuple(t for t in others if t.is_row),
-            tuple(t for t in others if not t.is_row and not t.is_before),
+            tuple((e, t) for e, t in fired if t.is_before),
+            tuple((e, t) for e, t in fired if t.is_row),
+            tuple(after_statement),
             tuple(sorted(tables)))
 
     async def _table_triggers(self, dispatcher: Dispatcher, registry: _Registry,

@@ -79,16 +79,26 @@ class TriggerFiring:
     """The verdict for a write the coordinator runs with its table's triggers (module doc)."""
 
     table: DistTable
-    event: str  # INSERT, UPDATE, DELETE, TRUNCATE
+    event: str  # INSERT, UPDATE, DELETE, TRUNCATE (INSERT for an upsert)
     relid: int
-    before_statement: tuple[tg.Trigger, ...]
-    after_row: tuple[tg.Trigger, ...]
-    after_statement: tuple[tg.Trigger, ...]
+    # (event, trigger) in PostgreSQL's firing order; an INSERT ... ON CONFLICT DO UPDATE
+    # fires INSERT and UPDATE ones (statement level: BEFORE INSERT, BEFORE UPDATE, ...,
+    # AFTER UPDATE, AFTER INSERT; row level: INSERT for an inserted row, UPDATE for an
+    # updated one)
+    before_statement: tuple[tuple[str, tg.Trigger], ...]
+    after_row: tuple[tuple[str, tg.Trigger], ...]
+    after_statement: tuple[tuple[str, tg.Trigger], ...]
     shadows: tuple[tuple[str, str], ...]  # tables the trigger functions reach (loopback)
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:
-        return (*self.before_statement, *self.after_row, *self.after_statement)
+        return tuple(t for _, t in (*self.before_statement, *self.after_row, *self.after_statement))
+
+    def row_event(self, old: str | None) -> str:
+        """The event of one returned row (an upsert's row without OLD was inserted)."""
+        if self.event == "INSERT" and old is not None:
+            return "UPDATE"
+        return self.event
 
 
 async def load_table_triggers(conn: BackendConnection, table: DistTable) -> TableTriggers | None:
@@ -104,6 +114,14 @@ async def load_table_triggers(conn: BackendConnection, table: DistTable) -> Tabl
                               constraint == "t", new, old))
         relid = int(oid or 0)
     return TableTriggers(relid, tuple(out)) if out else None
+
+
+def upsert_targets(tree: dict) -> frozenset[str] | None:
+    """The SET columns of an INSERT ... ON CONFLICT DO UPDATE (None: not one)."""
+    clause = (tree.get("InsertStmt") or {}).get("onConflictClause") or {}
+    if clause.get("action") != "ONCONFLICT_UPDATE":
+        return None
+    return frozenset(str((t.get("ResTarget") or {}).get("name") or "") for t in clause.get("targetList", []))
 
 
 def statement_event(tree: dict) -> tuple[str, frozenset[str] | None] | None:
@@ -132,8 +150,8 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
     returning = body.get("returningClause") or {}
     if returning.get("options"):
         return "the statement names OLD or NEW in RETURNING WITH"
-    if kind == "InsertStmt" and (body.get("onConflictClause") or {}).get("action") == "ONCONFLICT_UPDATE":
-        return "INSERT ... ON CONFLICT DO UPDATE fires INSERT and UPDATE triggers row by row"
+    if upsert_targets(tree) is not None and any(t.transition for t in relevant):
+        return "INSERT ... ON CONFLICT DO UPDATE with transition tables"
     if kind == "UpdateStmt" and table.column and any(
             (t.get("ResTarget") or {}).get("name") == table.column for t in body.get("targetList", [])) \
             and any(t.is_row for t in relevant):
@@ -342,7 +360,7 @@ async def _load_transition_tables(dispatcher: Dispatcher, firing: TriggerFiring,
     as temp tables of those names on the catalog connection, holding the statement's old
     or new rows (PostgreSQL's are ephemeral relations the function finds by name)."""
     wanted: dict[str, int] = {}
-    for trigger in (*firing.after_row, *firing.after_statement):
+    for _, trigger in (*firing.after_row, *firing.after_statement):
         if trigger.new_table:
             wanted[trigger.new_table] = 1
         if trigger.old_table:
@@ -371,9 +389,9 @@ async def _drop_transition_tables(dispatcher: Dispatcher, names: list[str]) -> N
 
 
 async def _fire(dispatcher: Dispatcher, firing: TriggerFiring, twins: dict[str, str],
-                triggers: tuple[tg.Trigger, ...], timing: str, level: str,
+                triggers: tuple[tuple[str, tg.Trigger], ...], timing: str, level: str,
                 rows: list[tuple[str | None, str | None]]) -> None:
-    """Fire `triggers` for each row in order (statement level: one call with no row),
+    """Fire `triggers` for each row in order (statement level: once each, no row),
     through their twins on the session's catalog connection with the loopback armed."""
     if not triggers or not rows:
         return
@@ -381,14 +399,20 @@ async def _fire(dispatcher: Dispatcher, firing: TriggerFiring, twins: dict[str, 
     runner = dispatcher.runner
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-    firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for t in triggers]
+    firings = [(e, tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name)) for e, t in triggers]
     conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
     original = await _arm(dispatcher, conn)
     runner.loopback_calls += 1
     try:
         batch: list[str] = []
         for old, new in rows:
-            batch.append(tg.fire_sql(firings, firing.event, timing, level, qualified, new, old))
+            if level == "STATEMENT":
+                batch.extend(tg.fire_sql([f], e, timing, level, qualified, None, None) for e, f in firings)
+            else:
+                event = firing.row_event(old)
+                chosen = [f for e, f in firings if e == event]
+                if chosen:
+                    batch.append(tg.fire_sql(chosen, event, timing, level, qualified, new, old))
             if len(batch) >= 50:
                 await _run_batch(dispatcher, conn, batch)
                 batch = []

@@ -126,6 +126,16 @@ SELECT count(*), count(DISTINCT audit_id), min(audit_id), max(audit_id) FROM acc
 SELECT count(*), count(DISTINCT pos), max(pos) FROM stmt_log;
 SELECT * FROM acct ORDER BY id;
 
+-- INSERT ... ON CONFLICT DO UPDATE: INSERT triggers for inserted rows, UPDATE ones for updated
+-- rows (UPDATE OF matched against DO UPDATE SET); INSERT and UPDATE statement triggers
+INSERT INTO acct VALUES (30, 'ann', 3), (70, 'cy', 7), (71, 'bob', 1200) ON CONFLICT (id) DO UPDATE SET balance = acct.balance + excluded.balance RETURNING id, balance, touched;
+INSERT INTO acct VALUES (70, 'cy', 1) ON CONFLICT (id) DO UPDATE SET owner = 'ann';
+INSERT INTO acct VALUES (70, 'cy', 1), (72, 'cy', 2) ON CONFLICT (id) DO NOTHING;
+SELECT acct_id, op, old_balance, new_balance FROM acct_audit WHERE acct_id IN (30, 70, 71, 72) ORDER BY acct_id, op, new_balance;
+SELECT * FROM owner_totals ORDER BY owner;
+SELECT * FROM event_ref WHERE acct_id IN (30, 70, 71, 72) ORDER BY acct_id, op;
+SELECT pos, trig, op, tim FROM stmt_log WHERE pos > (SELECT max(pos) - 10 FROM stmt_log) ORDER BY pos;
+
 -- name order: for each row, every AFTER ROW trigger in name order
 CREATE TRIGGER m_two AFTER UPDATE ON acct FOR EACH ROW EXECUTE FUNCTION log_statement();
 CREATE TRIGGER m_one AFTER UPDATE ON acct FOR EACH ROW EXECUTE FUNCTION log_statement();
