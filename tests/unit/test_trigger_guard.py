@@ -148,6 +148,12 @@ def test_upsert_with_transition_tables_is_refused() -> None:
     assert fired.upsert_targets(sqlparse.parse_tree("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING")) is None
 
 
+def test_target_relation_keeps_the_schema() -> None:
+    assert fired.target_relation(sqlparse.parse_tree('UPDATE s."T" SET v = 1')) == ("s", "T")
+    assert fired.target_relation(sqlparse.parse_tree("INSERT INTO t AS x VALUES (1)")) == (None, "t")
+    assert fired.target_relation(sqlparse.parse_tree("TRUNCATE TABLE a.b")) == ("a", "b")
+
+
 def test_statement_event() -> None:
     assert fired.statement_event(sqlparse.parse_tree("UPDATE t SET a = 1, b = 2")) == ("UPDATE", frozenset({"a", "b"}))
     assert fired.statement_event(sqlparse.parse_tree("DELETE FROM t")) == ("DELETE", None)

@@ -486,7 +486,8 @@ class RoutineGuard:
             return None
         resolve = _resolver(dispatcher, snapshot)
         name = next(iter(written))
-        table = resolve(analyze.RelRef(None, name, -1, None), path)
+        target = firing_mod.target_relation(tree)
+        table = resolve(analyze.RelRef(target[0], target[1], -1, None), path) if target else None
         if table is None:
             return None
         found = await self._table_triggers(dispatcher, registry, table)

@@ -116,6 +116,18 @@ async def load_table_triggers(conn: BackendConnection, table: DistTable) -> Tabl
     return TableTriggers(relid, tuple(out)) if out else None
 
 
+def target_relation(tree: dict) -> tuple[str | None, str] | None:
+    """(schema, name) of the table an INSERT/UPDATE/DELETE/TRUNCATE writes, as written."""
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    relation = body.get("relation")
+    if kind == "TruncateStmt" and body.get("relations"):
+        relation = body["relations"][0].get("RangeVar")
+    if not isinstance(relation, dict) or not relation.get("relname"):
+        return None
+    return relation.get("schemaname"), str(relation["relname"])
+
+
 def upsert_targets(tree: dict) -> frozenset[str] | None:
     """The SET columns of an INSERT ... ON CONFLICT DO UPDATE (None: not one)."""
     clause = (tree.get("InsertStmt") or {}).get("onConflictClause") or {}
