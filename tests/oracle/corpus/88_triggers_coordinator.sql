@@ -48,6 +48,13 @@ SELECT * FROM owner_totals ORDER BY owner;
 SELECT acct_id, op, old_balance, new_balance FROM acct_audit WHERE op = 'UPDATE' ORDER BY acct_id, new_balance;
 SELECT * FROM event_ref ORDER BY acct_id, op;
 
+-- WHEN comparing whole rows
+CREATE TRIGGER f_changed AFTER UPDATE ON acct FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION ref_event();
+UPDATE acct SET balance = balance WHERE id = 1;
+UPDATE acct SET balance = balance + 0.5 WHERE id = 4;
+SELECT op, acct_id, count(*) FROM event_ref WHERE acct_id IN (1, 4) GROUP BY op, acct_id ORDER BY acct_id, op;
+DROP TRIGGER f_changed ON acct;
+
 -- statement triggers fire once even when no row changes
 UPDATE acct SET balance = 0 WHERE id > 1000;
 DELETE FROM acct WHERE id = 2 RETURNING id, owner, balance;
