@@ -117,7 +117,7 @@ def test_split_output_strips_the_rows_columns() -> None:
 
 
 @pytest.mark.parametrize(("sql", "why"), [
-    ("UPDATE t SET id = 2", "distribution column"),
+    ("UPDATE t SET id = 2", None),  # AFTER ROW triggers only: rows may move
     ("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1", None),
     ("WITH a AS (SELECT 1) DELETE FROM t", "WITH"),
     ("DELETE FROM t RETURNING WITH (OLD AS o) o.id", "RETURNING WITH"),
@@ -137,6 +137,14 @@ def test_why_not_fired_here(sql: str, why: str | None) -> None:
     transition = tg.Trigger("n", 1, tg.INSERT, "O", DEF, new_table="nt")
     assert transition.transition and fired.why_not_fired_here(
         sqlparse.parse_tree("INSERT INTO t VALUES (1)"), table, [transition]) is None
+
+
+def test_moving_rows_with_before_update_triggers_is_refused() -> None:
+    table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+    before = tg.Trigger("b", 1, tg.ROW | tg.BEFORE | tg.UPDATE, "O", DEF)
+    moving = sqlparse.parse_tree("UPDATE t SET v = 1, id = id + 1")
+    assert fired.moves_rows(moving, table) and not fired.moves_rows(sqlparse.parse_tree("UPDATE t SET v = 1"), table)
+    assert "distribution column" in (fired.why_not_fired_here(moving, table, [before]) or "")
 
 
 def test_upsert_with_transition_tables_is_refused() -> None:

@@ -527,7 +527,8 @@ class RoutineGuard:
             tuple((e, t) for e, t in fired if t.is_before),
             tuple((e, t) for e, t in fired if t.is_row),
             tuple(after_statement),
-            tuple(sorted(tables)))
+            tuple(sorted(tables)),
+            tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else ())
 
     async def _table_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                               table: DistTable) -> firing_mod.TableTriggers | None:

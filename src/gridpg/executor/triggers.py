@@ -63,7 +63,7 @@ WHERE p.oid IN ({oids})"""
 
 _NODE_TRIGGERS_SQL = """
 SELECT t.tgname, pg_catalog.pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger t
-WHERE t.tgrelid = pg_catalog.to_regclass({qualified}) AND NOT t.tgisinternal AND t.tgparentid = 0"""
+WHERE t.tgrelid = pg_catalog.to_regclass({qualified}) AND NOT t.tgisinternal"""
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,9 @@ class TriggerFiring:
     after_row: tuple[tuple[str, tg.Trigger], ...]
     after_statement: tuple[tuple[str, tg.Trigger], ...]
     shadows: tuple[tuple[str, str], ...]  # tables the trigger functions reach (loopback)
+    # also kept off the datanodes, not fired: an UPDATE moving rows fires no DELETE/INSERT
+    # row triggers in PostgreSQL, though the datanodes delete and insert them
+    kept_off: tuple[tg.Trigger, ...] = ()
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:
@@ -153,6 +156,14 @@ def statement_event(tree: dict) -> tuple[str, frozenset[str] | None] | None:
     return None
 
 
+def moves_rows(tree: dict, table: DistTable) -> bool:
+    """An UPDATE that sets the distribution column: rows move between datanodes (deleted
+    on one, inserted on another: executor/multi.move_rows)."""
+    body = tree.get("UpdateStmt")
+    return isinstance(body, dict) and bool(table.column) and any(
+        (t.get("ResTarget") or {}).get("name") == table.column for t in body.get("targetList", []))
+
+
 def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger]) -> str | None:
     """Why the coordinator cannot fire this statement's triggers itself (None: it can)."""
     kind = sqlparse.node_type(tree)
@@ -164,10 +175,9 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
         return "the statement names OLD or NEW in RETURNING WITH"
     if upsert_targets(tree) is not None and any(t.transition for t in relevant):
         return "INSERT ... ON CONFLICT DO UPDATE with transition tables"
-    if kind == "UpdateStmt" and table.column and any(
-            (t.get("ResTarget") or {}).get("name") == table.column for t in body.get("targetList", [])) \
-            and any(t.is_row for t in relevant):
-        return "the UPDATE sets the distribution column (rows move between datanodes)"
+    if moves_rows(tree, table) and any(t.is_row and t.is_before for t in relevant):
+        return ("it has BEFORE ROW UPDATE triggers and the UPDATE sets the distribution column "
+                "(rows move between datanodes as DELETE and INSERT)")
     if kind == "TruncateStmt":
         relations = body.get("relations", [])
         if len(relations) != 1 or body.get("restart_seqs") or body.get("behavior") == "DROP_CASCADE" \
@@ -241,7 +251,7 @@ async def _node_tokens(dispatcher: Dispatcher, firing: TriggerFiring) -> list[st
             if len(cache) > 5000:
                 cache.clear()
             cache[key] = found
-        for trigger in firing.fired_here:
+        for trigger in (*firing.fired_here, *firing.kept_off):
             token = found.get(trigger.name)
             if token is None:
                 raise PgError(FEATURE_NOT_SUPPORTED,
