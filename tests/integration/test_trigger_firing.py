@@ -100,6 +100,12 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "INSERT INTO t VALUES (100, 1)",
         "UPDATE t SET id = id + 1 WHERE id IN (1, 100) RETURNING id, v",  # rows move: UPDATE triggers only
         "UPDATE t SET id = id - 1 WHERE id IN (2, 101)",
+        "SET session_replication_role = replica",  # ENABLE ALWAYS triggers only
+        "INSERT INTO t VALUES (300, 3)",
+        "ALTER TABLE t ENABLE ALWAYS TRIGGER a",
+        "INSERT INTO t VALUES (301, 3)",
+        "RESET session_replication_role",
+        "ALTER TABLE t ENABLE TRIGGER a",
         "INSERT INTO t VALUES (100, 2), (102, 2) ON CONFLICT (id) DO UPDATE SET v = 3",  # INSERT and UPDATE triggers
         "INSERT INTO t VALUES (100, 2) ON CONFLICT (id) DO NOTHING",
         "UPDATE t SET v = v + 1 WHERE id IN (1, 100) RETURNING old.v AS was, new.v, id",  # PostgreSQL 18's OLD/NEW

@@ -166,3 +166,14 @@ def test_statement_event() -> None:
     assert fired.statement_event(sqlparse.parse_tree("UPDATE t SET a = 1, b = 2")) == ("UPDATE", frozenset({"a", "b"}))
     assert fired.statement_event(sqlparse.parse_tree("DELETE FROM t")) == ("DELETE", None)
     assert fired.statement_event(sqlparse.parse_tree("SELECT 1")) is None
+
+
+def test_replica_role_fires_only_always_triggers() -> None:
+    table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+    origin = tg.Trigger("o", 1, tg.ROW | tg.INSERT, "O", DEF)
+    always = tg.Trigger("a", 2, tg.ROW | tg.INSERT, "A", DEF)
+    firing = fired.TriggerFiring(table, "INSERT", 1, (), (("INSERT", origin), ("INSERT", always)), (), ())
+    assert fired._for_replication_role(firing, {}) is firing
+    assert fired._for_replication_role(firing, {"session_replication_role": "origin"}) is firing
+    replica = fired._for_replication_role(firing, {"session_replication_role": "replica"})
+    assert replica.after_row == (("INSERT", always),)

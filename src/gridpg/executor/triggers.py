@@ -200,6 +200,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
 
     runner = dispatcher.runner
     _ensure_runnable(dispatcher, request)
+    firing = _for_replication_role(firing, getattr(runner, "settings", {}))
     coord = dispatcher.coord
     twins = await ensure_twins(coord, firing)
     await loopback.ensure_shadows(coord, list(firing.shadows))
@@ -218,6 +219,21 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
         await _drop_transition_tables(dispatcher, transition)
     for message in output:
         dispatcher.session.send(message)
+
+
+def _for_replication_role(firing: TriggerFiring, settings: dict[str, str]) -> TriggerFiring:
+    """With `session_replication_role = replica` PostgreSQL fires only ENABLE ALWAYS (and
+    ENABLE REPLICA) triggers: the others are left out here (the datanodes, which carry the
+    setting, leave them out too)."""
+    role = next((str(v) for k, v in settings.items() if k.lower() == "session_replication_role"), "origin")
+    if role.strip().strip("'").lower() != "replica":
+        return firing
+
+    def kept(pairs: tuple[tuple[str, tg.Trigger], ...]) -> tuple[tuple[str, tg.Trigger], ...]:
+        return tuple(p for p in pairs if p[1].enabled == "A")
+
+    return dataclasses.replace(firing, before_statement=kept(firing.before_statement),
+                               after_row=kept(firing.after_row), after_statement=kept(firing.after_statement))
 
 
 def _ensure_runnable(dispatcher: Dispatcher, request: ExecRequest) -> None:
