@@ -111,6 +111,16 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "UPDATE t SET v = v + 1 WHERE id IN (1, 100) RETURNING old.v AS was, new.v, id",  # PostgreSQL 18's OLD/NEW
         ("COPY t FROM STDIN", REFUSED),
         ("WITH d AS (SELECT 1) UPDATE t SET v = 5 WHERE id = 100", REFUSED),
+        # a trigger function that is SECURITY DEFINER, or calls one, or sets its own search_path
+        "CREATE FUNCTION log_def() RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN INSERT INTO audit VALUES (-1, 'def'); END $$",
+        "CREATE FUNCTION calls_def() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM log_def(); RETURN NULL; END $$",
+        "CREATE TRIGGER d AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION calls_def()",
+        ("INSERT INTO t VALUES (400, 1)", REFUSED),
+        "DROP TRIGGER d ON t",
+        "CREATE FUNCTION own_path() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$ BEGIN RETURN NULL; END $$",
+        "CREATE TRIGGER p AFTER INSERT ON t FOR EACH STATEMENT EXECUTE FUNCTION own_path()",
+        ("INSERT INTO t VALUES (401, 1)", REFUSED),
+        "DROP TRIGGER p ON t",
         # a write by server-side code (itself run through the loopback)
         "CREATE FUNCTION bump(i int) RETURNS void LANGUAGE sql AS $$ UPDATE t SET v = v + 1 WHERE id = i $$",
         ("SELECT bump(100)", REFUSED),

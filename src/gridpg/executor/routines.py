@@ -580,7 +580,12 @@ class RoutineGuard:
                 return _refusal(title, blocker)
             if routine.search_path is not None:
                 has_path.append(title)
-            reason = body.loopback_blocker(routine, routine_access, path, resolve, views, tables)
+            reached: set[tuple[str, str]] = set()
+            reason = body.loopback_blocker(routine, routine_access, path, resolve, views, reached)
+            if reason is None and reached and routine.security_definer:
+                # (the loopback would run its statements as the session's role, not the owner)
+                reason = "it is SECURITY DEFINER and reads or writes distributed tables"
+            tables.update(reached)
             return None if reason is None else _refusal(title, reason)
 
         oids = {t.function_oid for t in triggers}
