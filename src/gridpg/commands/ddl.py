@@ -110,6 +110,8 @@ class DdlRunner:
             groups = []  # rebuilt from the catalog's definition, which has the change
         elif kind == "AlterTableStmt":
             await self._check_added_foreign_keys(request.sql)
+        if kind == "CreateTrigStmt" and groups and not group_sql:
+            group_sql = await self._guarded_trigger(request.sql, groups)
         for group in groups:
             conn = await self.conn(group)
             await conn.simple_query(group_sql.get(group, request.sql) if group_sql else request.sql)
@@ -158,6 +160,30 @@ class DdlRunner:
             await conn.settle()
             await conn.simple_query(undo)
         return bool(rows) and rows[0][0] == "t"
+
+    async def _guarded_trigger(self, sql: str, groups: list[str]) -> dict[str, str] | None:
+        """A new trigger as the datanodes get it: the catalog server's definition with a
+        guard in front of its WHEN (planner/triggers.py), so that the coordinator can fire
+        it itself when its function reaches other distributed tables."""
+        from gridpg.planner import triggers as tg
+        from gridpg.sql import parse as sqlparse
+
+        body = sqlparse.parse_tree(sql).get("CreateTrigStmt") or {}
+        relation = body.get("relation") or {}
+        name = relation.get("relname")
+        if not name:
+            return None
+        qualified = (quote_ident(relation["schemaname"]) + "." if relation.get("schemaname") else "") + quote_ident(name)
+        conn = await self.conn(self.coord.catalog_node)
+        rows = await conn.query(
+            "SELECT pg_catalog.pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger t WHERE t.tgrelid = "
+            f"pg_catalog.to_regclass({quote_literal(qualified)}) AND t.tgname = {quote_literal(body.get('trigname') or '')}")
+        if not rows or not rows[0][0]:
+            return None
+        text = tg.guarded_definition(rows[0][0], tg.new_token(), replace=bool(body.get("replace")))
+        if text == rows[0][0]:
+            return None  # (an INSTEAD OF trigger goes as the client wrote it)
+        return {group: text for group in groups}
 
     async def _drop_vanished_matviews(self) -> None:
         """Materialized views over distributed tables that a DROP ... CASCADE took with it

@@ -655,7 +655,10 @@ async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
 
 
 async def _triggers(conn: BackendConnection, qualified: str) -> list[str]:
-    """The table's own triggers (they fire on the datanodes), as CREATE TRIGGER texts."""
+    """The table's own triggers (they fire on the datanodes), as CREATE TRIGGER texts, each
+    with the guard that lets the coordinator fire it instead (planner/triggers.py)."""
+    from gridpg.planner import triggers as tg
+
     rows = await conn.query("SELECT pg_catalog.pg_get_triggerdef(oid) FROM pg_catalog.pg_trigger WHERE tgrelid = "
                             f"pg_catalog.to_regclass({quote_literal(qualified)}) AND NOT tgisinternal ORDER BY oid")
-    return [r[0] or "" for r in rows]
+    return [tg.guarded_definition(r[0], tg.new_token()) for r in rows if r[0]]

@@ -25,6 +25,7 @@ from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import delegation
+from gridpg.executor import triggers as firing_mod
 from gridpg.planner import analyze, call_shape
 from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
@@ -225,7 +226,8 @@ class _Registry:
     event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
-    verdicts: dict[tuple[str, tuple[str, ...]], PgError | str | LoopbackCall | NodeLocal | None] = field(default_factory=dict)
+    verdicts: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
+    table_triggers: dict[tuple[str, str], firing_mod.TableTriggers | None] = field(default_factory=dict)
     row_trigger_functions: dict[str, set[int]] = field(default_factory=dict)  # relname -> oids
     trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
 
@@ -257,6 +259,11 @@ class RoutineGuard:
         """Run the statement here when it is create_distributed_function() or a call of a
         distributed function (True); else check it (raises 0A000) and let it go on."""
         lowered = request.sql.lower()
+        if "skip_triggers" in lowered and not getattr(dispatcher.runner, "is_loopback", False):
+            from gridpg.planner.triggers import SKIP_SETTING
+
+            if SKIP_SETTING in lowered:  # only the coordinator sets it (executor/triggers.py)
+                raise PgError("42501", f'permission denied to set parameter "{SKIP_SETTING}"')
         if delegation.NAME in lowered:
             call = _call(request.sql)
             if call is not None and call.name.lower() == delegation.NAME:
@@ -278,6 +285,9 @@ class RoutineGuard:
         if isinstance(group, LoopbackCall):
             await _run_loopback(dispatcher, request, group)
             return True
+        if isinstance(group, firing_mod.TriggerFiring):
+            await firing_mod.run(dispatcher, request, group)
+            return True
         if isinstance(group, NodeLocal):
             _ensure_node_local(dispatcher, request, group, registry)
             return False
@@ -293,7 +303,7 @@ class RoutineGuard:
         return registry.names_routines(sql.lower())
 
     async def check(self, dispatcher: Dispatcher, sql: str,
-                    search_path: list[str]) -> str | LoopbackCall | NodeLocal | None:
+                    search_path: list[str]) -> str | LoopbackCall | NodeLocal | firing_mod.TriggerFiring | None:
         """Raise 0A000 if the statement's user code reaches a distributed table it cannot
         run with; the datanode group to run it on when its code only reads replicated
         tables; a LoopbackCall when it runs on the catalog server with the loopback; else
@@ -374,6 +384,9 @@ class RoutineGuard:
         verdict = await self._plain_verdict(dispatcher, registry, snapshot, sql, path)
         if not isinstance(verdict, PgError) or verdict.sqlstate != FEATURE_NOT_SUPPORTED:
             return verdict
+        firing = await self._firing_verdict(dispatcher, registry, snapshot, sql, path)
+        if firing is not None:
+            return firing
         return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
 
     async def _loopback_verdict(self, dispatcher: Dispatcher, registry: _Registry,
@@ -458,8 +471,137 @@ class RoutineGuard:
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
                             twins=twins, role=role)
 
+    async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                              sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:
+        """A write refused because of its table's triggers runs with the coordinator firing
+        them (executor/triggers.py) when everything else about it passes the check, its
+        BEFORE ROW triggers can stay on the datanodes, and the others reach distributed
+        tables by names the loopback's shadows catch. None: not such a write."""
+        from gridpg.sql.xl import extract_distribution
+
+        tree = sqlparse.parse_tree(extract_distribution(sql)[0])
+        event = firing_mod.statement_event(tree)
+        written = body.written_names(tree)
+        if event is None or len(written) != 1:
+            return None
+        resolve = _resolver(dispatcher, snapshot)
+        name = next(iter(written))
+        target = firing_mod.target_relation(tree)
+        table = resolve(analyze.RelRef(target[0], target[1], -1, None), path) if target else None
+        if table is None:
+            return None
+        found = await self._table_triggers(dispatcher, registry, table)
+        if found is None:
+            return None
+        events = [event]
+        upsert = firing_mod.upsert_targets(tree)
+        if upsert is not None:
+            events.append(("UPDATE", upsert))
+        pairs = [(e, t) for e, targets in events for t in found.triggers if t.fires_on(e, targets)]
+        relevant = list({t.name: t for _, t in pairs}.values())
+        label = f"the triggers of {table.schema}.{table.name}"
+        before_row = [t for t in relevant if t.is_row and t.is_before]
+        others = [t for t in relevant if not (t.is_row and t.is_before)]
+        fired = [(e, t) for e, t in pairs if not (t.is_row and t.is_before)]
+        # (every trigger of the table: those this event does not fire need no check)
+        rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
+                                         (name, frozenset(t.function_oid for t in found.triggers)))
+        if rest is not None or not others:
+            return None  # the refusal is about something else
+        why = firing_mod.why_not_fired_here(tree, table, relevant)
+        if why is not None:
+            return _refusal(label, why)
+        error = await self._before_rows_stay(dispatcher, registry, snapshot, table, before_row, path, resolve)
+        if error is not None:
+            return error
+        tables: set[tuple[str, str]] = set()
+        error = await self._reach_by_loopback(dispatcher, registry, snapshot, others, path, resolve, tables)
+        if error is not None:
+            return error
+        names = {n for _, n in tables}
+        tables |= {(t.schema, t.name) for t in snapshot.tables if t.name in names}
+        after_statement = [(e, t) for e, t in fired if not t.is_row and not t.is_before]
+        after_statement.sort(key=lambda p: [e for e, _ in events].index(p[0]), reverse=True)
+        return firing_mod.TriggerFiring(
+            table, event[0], found.relid,
+            tuple((e, t) for e, t in fired if t.is_before),
+            tuple((e, t) for e, t in fired if t.is_row),
+            tuple(after_statement),
+            tuple(sorted(tables)),
+            tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else ())
+
+    async def _table_triggers(self, dispatcher: Dispatcher, registry: _Registry,
+                              table: DistTable) -> firing_mod.TableTriggers | None:
+        key = (table.schema, table.name)
+        if key not in registry.table_triggers:
+            async with _CatalogConnection(dispatcher, dispatcher.runner.private_snapshot is not None) as conn:
+                registry.table_triggers[key] = await firing_mod.load_table_triggers(conn, table)
+        return registry.table_triggers[key]
+
+    async def _before_rows_stay(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                                table: DistTable, triggers: list[Any], path: tuple[str, ...],
+                                resolve: body.Resolver) -> PgError | None:
+        """None when the BEFORE ROW triggers give PostgreSQL's answer on the datanodes (they
+        change the stored row there): as for any row trigger, replicated tables read on
+        nodes that hold them, colocated writes pinned to the row."""
+        if not triggers:
+            return None
+        oids = {t.function_oid for t in triggers}
+        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, {table.name: table}, path, resolve)
+        reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
+        views = _view_resolver(dispatcher, snapshot)
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            error = _check(routine, routine_access, path, resolve, title, reads, views)
+            if error is None or routine.oid not in pinned:
+                return error
+            return None if pinned[routine.oid] is None else _refusal(title, pinned[routine.oid] or "")
+
+        error = await self._walk(dispatcher, registry, oids, set(), path, resolve, visit=visit)
+        if error is not None:
+            return _refusal(f"BEFORE ROW triggers of {table.schema}.{table.name}",
+                            f"{error.message} (a BEFORE ROW trigger fires on the row's datanode)")
+        for read, refusal in reads.values():
+            if not set(table.groups) <= set(read.groups):
+                return refusal
+        return None
+
+    async def _reach_by_loopback(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                                 triggers: list[Any], path: tuple[str, ...], resolve: body.Resolver,
+                                 tables: set[tuple[str, str]]) -> PgError | None:
+        """None when the trigger functions fired on the coordinator (and what they call)
+        reach distributed tables through the loopback's shadows; those tables go to `tables`."""
+        views = _view_resolver(dispatcher, snapshot)
+        has_path: list[str] = []
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            blocker = routine_access.blocker()
+            if blocker is not None:
+                return _refusal(title, blocker)
+            if routine.search_path is not None:
+                has_path.append(title)
+            reached: set[tuple[str, str]] = set()
+            reason = body.loopback_blocker(routine, routine_access, path, resolve, views, reached)
+            if reason is None and reached and routine.security_definer:
+                # (the loopback would run its statements as the session's role, not the owner)
+                reason = "it is SECURITY DEFINER and reads or writes distributed tables"
+            tables.update(reached)
+            return None if reason is None else _refusal(title, reason)
+
+        oids = {t.function_oid for t in triggers}
+        error = await self._walk(dispatcher, registry, oids, set(), path, resolve, visit=visit)
+        if error is not None:
+            return error
+        if has_path and tables:
+            return _refusal(has_path[0], "it sets its own search_path and calls code that "
+                            "reads or writes distributed tables")
+        return None
+
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
-                             sql: str, path: tuple[str, ...]) -> PgError | str | None:
+                             sql: str, path: tuple[str, ...],
+                             exclude: tuple[str, frozenset[int]] | None = None) -> PgError | str | None:
+        """`exclude`: (relation name, trigger functions) of triggers the coordinator fires
+        itself, left out of the check."""
         from gridpg.sql.xl import extract_distribution
 
         try:
@@ -485,7 +627,7 @@ class RoutineGuard:
         table = body.first_distributed(access, path, resolve) if access.nested else None
         if table is not None:
             return _refusal("a DO block", _touches(table))
-        trigger_error = _trigger_refusal(tree, registry, path, resolve)
+        trigger_error = _trigger_refusal(tree, registry, path, resolve, exclude[0] if exclude else None)
         if trigger_error is not None:
             return trigger_error
         # Triggers, defaults and checks of written distributed tables run on their datanodes,
@@ -496,6 +638,8 @@ class RoutineGuard:
         used = _defaults_used(tree, registry)
         fired = {oid for name in on_nodes for oid in registry.on_write.get(name, ())}
         fired |= {oid for name in on_nodes for oid in used.get(name, ())}
+        if exclude is not None:
+            fired -= exclude[1]
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
         pinned = await self._pinned_triggers(dispatcher, registry, snapshot, on_nodes, path, resolve)
         views = _view_resolver(dispatcher, snapshot)
@@ -712,13 +856,13 @@ def _reroute(tree: dict[str, Any], access: body.Access,
 
 
 def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str, ...],
-                     resolve: body.Resolver) -> PgError | None:
+                     resolve: body.Resolver, excluded: str | None = None) -> PgError | None:
     """Triggers whose firing on the datanodes would differ from PostgreSQL's: statement-level
     ones fire once per datanode a write reaches; an UPDATE that moves rows between nodes
     (it sets the distribution column) fires DELETE and INSERT row triggers, not UPDATE."""
     for name in body.written_names(tree):
         table = resolve(analyze.RelRef(None, name, -1, None), path)
-        if table is None:
+        if table is None or name == excluded:
             continue
         label = f"{table.schema}.{table.name}"
         if name in registry.statement_triggers:

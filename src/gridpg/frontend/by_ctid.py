@@ -77,8 +77,11 @@ async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], reques
     # The statement's triggers and defaults are checked as any statement's would be.
     from gridpg.executor.run import search_path
 
-    await runner.coord.routine_guard.check(runner.dispatcher, request.sql,
-                                           list(search_path(runner.dispatcher)))
+    verdict = await runner.coord.routine_guard.check(runner.dispatcher, request.sql,
+                                                     list(search_path(runner.dispatcher)))
+    if verdict is not None and not isinstance(verdict, str):  # triggers the coordinator fires
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot fire the triggers of {table.schema}."
+                      f"{table.name} for a row changed by server-side code row by row", hint=_REFUSAL_HINT)
     param = stmt["whereClause"]["A_Expr"]["rexpr"]["ParamRef"].get("number", 1)
     value = request.params[param - 1] if len(request.params) >= param else None
     match = _ROW_ID.match(value.decode() if value else "")

@@ -126,6 +126,15 @@ def _parameter_text(request: ExecRequest, number: int, is_bool: bool) -> str | N
     return raw.decode()
 
 
+def ensure_not_internal(name: str) -> None:
+    """gridpg.skip_triggers keeps triggers off the datanodes while the coordinator fires
+    them itself (executor/triggers.py): a client must not set it."""
+    from gridpg.planner.triggers import SKIP_SETTING
+
+    if name.lower() == SKIP_SETTING:
+        raise PgError("42501", f'permission denied to set parameter "{SKIP_SETTING}"')
+
+
 async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
                  statements: list[str]) -> tuple[dict[str, str], str | None]:
     """Validate on the catalog server, keep in the session's model, send to the session's
@@ -133,6 +142,7 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
     in_block = runner.txn.in_block
     if not setting.reset:
         check_setting(setting.name, setting.value)
+        ensure_not_internal(setting.name)
     catalog_node = runner.coord.catalog_node
     catalog = await runner.txn.connection(catalog_node, wants_block=False)
     rows = await catalog.query("; ".join(statements))

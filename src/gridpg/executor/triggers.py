@@ -1,0 +1,542 @@
+"""Triggers the coordinator fires: a write whose table's triggers reach other distributed tables.
+
+A row trigger that only changes its own row (or writes colocated tables pinned to the
+row's key) fires on the datanode that holds the row. Others, such as an audit trigger
+writing a table distributed by its own id, a replicated table, a counter keyed
+differently, and every statement-level trigger, cannot: the datanode holds the wrong
+rows, and a statement trigger would fire once per datanode. For a statement writing such
+a table (`TriggerFiring`, decided by executor/routines.py), the coordinator:
+
+1. fires the BEFORE STATEMENT triggers once, on its catalog server;
+2. runs the statement on the datanodes with `RETURNING WITH (OLD AS gp_old, NEW AS
+   gp_new)` added (PostgreSQL 18), and `gridpg.skip_triggers` set locally on those
+   nodes to the guard tokens of the triggers it fires itself (planner/triggers.py), so
+   they do not fire there; BEFORE ROW triggers still fire on the datanodes and change
+   the stored row;
+3. fires the AFTER ROW triggers for each returned row (NEW/OLD as stored, WHEN checked,
+   in name order), then the AFTER STATEMENT triggers, on the catalog server;
+4. sends the client the statement's own RETURNING columns and command tag.
+
+Steps 1 and 3 call the *twin* of each trigger function (its body as an ordinary PL/pgSQL
+function taking the trigger's variables) on the session's catalog connection with the
+loopback armed (executor/loopback.py): the body's statements on distributed tables are
+planned and run by gridpg inside the caller's distributed transaction. All of it runs in
+one transaction (the client's block, or one for this statement): a trigger's error fails
+the statement everywhere, a rollback undoes every write of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gridpg.catalog.model import DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.pgwire import codec
+from gridpg.planner import triggers as tg
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.frontend.coordinator import Coordinator
+
+TRIGGERS_SQL = """
+SELECT t.tgname, t.tgfoid::oid, t.tgtype, t.tgenabled, pg_catalog.pg_get_triggerdef(t.oid),
+       pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = t.tgrelid AND a.attnum = ANY (t.tgattr) ORDER BY a.attnum))::text,
+       t.tgnargs, pg_catalog.encode(t.tgargs, 'hex'),
+       t.tgconstraint <> 0, c.oid, t.tgnewtable, t.tgoldtable
+FROM pg_catalog.pg_trigger t
+JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = {schema} AND c.relname = {table} AND NOT t.tgisinternal
+ORDER BY t.tgname"""
+
+_FUNCTIONS_SQL = """
+SELECT p.oid, p.prosrc, l.lanname, coalesce(pg_catalog.array_to_string(p.proconfig, ','), ''), p.prosecdef
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+WHERE p.oid IN ({oids})"""
+
+_NODE_TRIGGERS_SQL = """
+SELECT t.tgname, pg_catalog.pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger t
+WHERE t.tgrelid = pg_catalog.to_regclass({qualified}) AND NOT t.tgisinternal"""
+
+
+@dataclass(frozen=True)
+class TableTriggers:
+    """The user triggers of one table on the catalog server, by name order."""
+
+    relid: int
+    triggers: tuple[tg.Trigger, ...]
+
+
+@dataclass(frozen=True)
+class TriggerFiring:
+    """The verdict for a write the coordinator runs with its table's triggers (module doc)."""
+
+    table: DistTable
+    event: str  # INSERT, UPDATE, DELETE, TRUNCATE (INSERT for an upsert)
+    relid: int
+    # (event, trigger) in PostgreSQL's firing order; an INSERT ... ON CONFLICT DO UPDATE
+    # fires INSERT and UPDATE ones (statement level: BEFORE INSERT, BEFORE UPDATE, ...,
+    # AFTER UPDATE, AFTER INSERT; row level: INSERT for an inserted row, UPDATE for an
+    # updated one)
+    before_statement: tuple[tuple[str, tg.Trigger], ...]
+    after_row: tuple[tuple[str, tg.Trigger], ...]
+    after_statement: tuple[tuple[str, tg.Trigger], ...]
+    shadows: tuple[tuple[str, str], ...]  # tables the trigger functions reach (loopback)
+    # also kept off the datanodes, not fired: an UPDATE moving rows fires no DELETE/INSERT
+    # row triggers in PostgreSQL, though the datanodes delete and insert them
+    kept_off: tuple[tg.Trigger, ...] = ()
+
+    @property
+    def fired_here(self) -> tuple[tg.Trigger, ...]:
+        return tuple(t for _, t in (*self.before_statement, *self.after_row, *self.after_statement))
+
+    def row_event(self, old: str | None) -> str:
+        """The event of one returned row (an upsert's row without OLD was inserted)."""
+        if self.event == "INSERT" and old is not None:
+            return "UPDATE"
+        return self.event
+
+
+async def load_table_triggers(conn: BackendConnection, table: DistTable) -> TableTriggers | None:
+    rows = await conn.query(TRIGGERS_SQL.format(schema=quote_literal(table.schema),
+                                                table=quote_literal(table.name)))
+    out = []
+    relid = 0
+    for name, foid, tgtype, enabled, definition, columns, nargs, args, constraint, oid, new, old in rows:
+        raw = bytes.fromhex(args or "")
+        values = tuple(a.decode() for a in raw.split(b"\0")[:int(nargs or 0)])
+        out.append(tg.Trigger(name or "", int(foid or 0), int(tgtype or 0), enabled or "O",
+                              definition or "", tuple(json.loads(columns or "[]")), values,
+                              constraint == "t", new, old))
+        relid = int(oid or 0)
+    return TableTriggers(relid, tuple(out)) if out else None
+
+
+def target_relation(tree: dict) -> tuple[str | None, str] | None:
+    """(schema, name) of the table an INSERT/UPDATE/DELETE/TRUNCATE writes, as written."""
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    relation = body.get("relation")
+    if kind == "TruncateStmt" and body.get("relations"):
+        relation = body["relations"][0].get("RangeVar")
+    if not isinstance(relation, dict) or not relation.get("relname"):
+        return None
+    return relation.get("schemaname"), str(relation["relname"])
+
+
+def upsert_targets(tree: dict) -> frozenset[str] | None:
+    """The SET columns of an INSERT ... ON CONFLICT DO UPDATE (None: not one)."""
+    clause = (tree.get("InsertStmt") or {}).get("onConflictClause") or {}
+    if clause.get("action") != "ONCONFLICT_UPDATE":
+        return None
+    return frozenset(str((t.get("ResTarget") or {}).get("name") or "") for t in clause.get("targetList", []))
+
+
+def statement_event(tree: dict) -> tuple[str, frozenset[str] | None] | None:
+    """The trigger event of a top-level INSERT/UPDATE/DELETE/TRUNCATE (and an UPDATE's SET
+    columns), else None."""
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    if kind == "InsertStmt":
+        return "INSERT", None
+    if kind == "UpdateStmt":
+        targets = frozenset(str((t.get("ResTarget") or {}).get("name") or "") for t in body.get("targetList", []))
+        return "UPDATE", targets
+    if kind == "DeleteStmt":
+        return "DELETE", None
+    if kind == "TruncateStmt":
+        return "TRUNCATE", None
+    return None
+
+
+def moves_rows(tree: dict, table: DistTable) -> bool:
+    """An UPDATE that sets the distribution column: rows move between datanodes (deleted
+    on one, inserted on another: executor/multi.move_rows)."""
+    body = tree.get("UpdateStmt")
+    return isinstance(body, dict) and bool(table.column) and any(
+        (t.get("ResTarget") or {}).get("name") == table.column for t in body.get("targetList", []))
+
+
+def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger]) -> str | None:
+    """Why the coordinator cannot fire this statement's triggers itself (None: it can)."""
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    if body.get("withClause"):
+        return "the statement has a WITH clause"
+    returning = body.get("returningClause") or {}
+    if returning.get("options"):
+        return "the statement names OLD or NEW in RETURNING WITH"
+    if upsert_targets(tree) is not None and any(t.transition for t in relevant):
+        return "INSERT ... ON CONFLICT DO UPDATE with transition tables"
+    if moves_rows(tree, table) and any(t.is_row and t.is_before for t in relevant):
+        return ("it has BEFORE ROW UPDATE triggers and the UPDATE sets the distribution column "
+                "(rows move between datanodes as DELETE and INSERT)")
+    if kind == "TruncateStmt":
+        relations = body.get("relations", [])
+        if len(relations) != 1 or body.get("restart_seqs") or body.get("behavior") == "DROP_CASCADE" \
+                or not (relations[0].get("RangeVar") or {}).get("inh"):
+            return "TRUNCATE names several tables, RESTART IDENTITY, CASCADE or ONLY"
+    for trigger in relevant:
+        if trigger.constraint:
+            return f"trigger {trigger.name} is a constraint trigger"
+        if trigger.is_instead:
+            return f"trigger {trigger.name} is an INSTEAD OF trigger"
+    return None
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring) -> None:
+    """Run the write with the coordinator firing the table's triggers (module doc)."""
+    from gridpg.executor import loopback
+
+    runner = dispatcher.runner
+    _ensure_runnable(dispatcher, request)
+    firing = _for_replication_role(firing, getattr(runner, "settings", {}))
+    coord = dispatcher.coord
+    twins = await ensure_twins(coord, firing)
+    await loopback.ensure_shadows(coord, list(firing.shadows))
+    await runner.sync_pending()
+    async with runner.statement_transaction():
+        tokens = await _node_tokens(dispatcher, firing)
+        await _fire(dispatcher, firing, twins, firing.before_statement, "BEFORE", "STATEMENT", [(None, None)])
+        if firing.event == "TRUNCATE":
+            rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
+        else:
+            rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
+        transition = await _load_transition_tables(dispatcher, firing, rows)
+        if firing.after_row:
+            await _fire(dispatcher, firing, twins, firing.after_row, "AFTER", "ROW", rows)
+        await _fire(dispatcher, firing, twins, firing.after_statement, "AFTER", "STATEMENT", [(None, None)])
+        await _drop_transition_tables(dispatcher, transition)
+    for message in output:
+        dispatcher.session.send(message)
+
+
+def _for_replication_role(firing: TriggerFiring, settings: dict[str, str]) -> TriggerFiring:
+    """With `session_replication_role = replica` PostgreSQL fires only ENABLE ALWAYS (and
+    ENABLE REPLICA) triggers: the others are left out here (the datanodes, which carry the
+    setting, leave them out too)."""
+    role = next((str(v) for k, v in settings.items() if k.lower() == "session_replication_role"), "origin")
+    if role.strip().strip("'").lower() != "replica":
+        return firing
+
+    def kept(pairs: tuple[tuple[str, tg.Trigger], ...]) -> tuple[tuple[str, tg.Trigger], ...]:
+        return tuple(p for p in pairs if p[1].enabled == "A")
+
+    return dataclasses.replace(firing, before_statement=kept(firing.before_statement),
+                               after_row=kept(firing.after_row), after_statement=kept(firing.after_statement))
+
+
+def _ensure_runnable(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    runner = dispatcher.runner
+    if getattr(runner, "is_loopback", False):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire triggers that reach other distributed "
+                      "tables for a write made by server-side code")
+    if runner.private_snapshot is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire triggers that reach other distributed "
+                      "tables in a transaction that changed the schema", hint="Commit the schema change first.")
+    if request.max_rows:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fetch the result of a write whose triggers "
+                      "it fires itself in pieces (Execute with a row limit)")
+
+
+async def _node_tokens(dispatcher: Dispatcher, firing: TriggerFiring) -> list[str]:
+    """The guard tokens of the triggers fired here, the same on every node of the table
+    (read per catalog epoch); a trigger without its guard on a node is refused."""
+    coord = dispatcher.coord
+    epoch = coord.snapshot.epoch if coord.snapshot is not None else 0
+    cache: dict = coord.__dict__.setdefault("trigger_tokens", {})
+    qualified = f"{quote_ident(firing.table.schema)}.{quote_ident(firing.table.name)}"
+    tokens: list[str] = []
+    for group in firing.table.groups:
+        key = (epoch, group, firing.table.schema, firing.table.name)
+        found = cache.get(key)
+        if found is None:
+            conn = await dispatcher.runner.txn.connection(group, wants_block=True)
+            rows = await conn.query(_NODE_TRIGGERS_SQL.format(qualified=quote_literal(qualified)))
+            found = {name: tg.token_of(definition or "") for name, definition in rows}
+            if len(cache) > 5000:
+                cache.clear()
+            cache[key] = found
+        for trigger in (*firing.fired_here, *firing.kept_off):
+            token = found.get(trigger.name)
+            if token is None:
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f"gridpg cannot fire trigger {trigger.name} of {firing.table.schema}."
+                              f"{firing.table.name} on the coordinator: datanode {group} has it without "
+                              "gridpg's guard (created by an older gridpg)",
+                              hint="Drop the trigger and create it again (CREATE OR REPLACE TRIGGER).")
+            tokens.append(token)
+    return sorted(set(tokens))
+
+
+async def _run_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring,
+                            tokens: list[str]) -> tuple[list[tuple[str | None, str | None]], list[bytes]]:
+    """The write on the datanodes, the triggers fired here kept off them; the (old, new)
+    rows it changed and what the client is to receive."""
+    from gridpg.executor import prepared
+    from gridpg.executor.run import run_statement
+
+    runner = dispatcher.runner
+    nodes = []
+    for group in firing.table.groups:
+        conn = await runner.txn.connection(group, wants_block=True)
+        await conn.settle()
+        nodes.append(conn)
+    await _set_skip(nodes, tg.skip_value(tokens))
+    sql, user_columns = with_returning(request.sql, firing.event)
+    formats = list(request.result_formats)
+    if len(formats) > 1:
+        formats += [0, 0]
+    session = dispatcher.session
+    saved, session.out = session.out, []
+    try:
+        await run_statement(dispatcher, dataclasses.replace(request, sql=sql, result_formats=formats))
+        await prepared.finish_cycles(dispatcher)
+        captured = session.out
+    finally:
+        session.out = saved
+    for conn in nodes:
+        await conn.settle()
+    await _set_skip(nodes, "")
+    return _split_output(captured, user_columns, request.simple)
+
+
+async def _truncate_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring,
+                                 tokens: list[str]) -> list[bytes]:
+    """TRUNCATE on the table's datanodes only: the catalog servers' copies are empty, and
+    their TRUNCATE triggers would run the functions there (the coordinator fires them)."""
+    txn = dispatcher.runner.txn
+    for group in firing.table.groups:
+        conn = await txn.connection(group, wants_block=True)
+        txn.mark_written(group)
+        await conn.settle()
+        await _set_skip([conn], tg.skip_value(tokens))
+        await conn.simple_query(request.sql)
+        await _set_skip([conn], "")
+    return [codec.build_command_complete("TRUNCATE TABLE")]
+
+
+async def _set_skip(nodes: list[BackendConnection], value: str) -> None:
+    for conn in nodes:
+        await conn.query(f"SELECT pg_catalog.set_config({quote_literal(tg.SKIP_SETTING)}, "
+                         f"{quote_literal(value)}, true)")
+
+
+def with_returning(sql: str, event: str) -> tuple[str, int | None]:
+    """The statement with the changed rows' old and new values returned last; and how many
+    RETURNING columns the client asked for itself (None: no RETURNING)."""
+    if event == "TRUNCATE":
+        return sql, None
+    tree = sqlparse.parse_tree(sql)
+    kind = sqlparse.node_type(tree)
+    returning = (tree[kind].get("returningClause") or {}).get("exprs")
+    toks = [t for t in sqlparse.tokens(sql) if t.name not in ("C_COMMENT", "SQL_COMMENT")]
+    while toks and toks[-1].name == "ASCII_59":
+        toks.pop()
+    extra = "gp_old::text AS gp_old, gp_new::text AS gp_new"
+    end = toks[-1].end + 1
+    if not returning:
+        return f"{sql[:end]} RETURNING WITH (OLD AS gp_old, NEW AS gp_new) {extra}", None
+    if _names_old_or_new(returning):  # the client's own RETURNING old.x / new.x keeps them
+        return f"{sql[:end]}, old::text AS gp_old, new::text AS gp_new", len(returning)
+    keyword = next(t for t in toks if t.name == "RETURNING")
+    text = (f"{sql[:keyword.end + 1]} WITH (OLD AS gp_old, NEW AS gp_new) {sql[keyword.end + 1:end]}, "
+            f"{extra}")
+    return text, len(returning)
+
+
+def _names_old_or_new(node: object) -> bool:
+    if isinstance(node, dict):
+        ref = node.get("ColumnRef")
+        if isinstance(ref, dict):
+            first = (ref.get("fields") or [{}])[0].get("String", {}).get("sval", "")
+            if first in ("old", "new"):
+                return True
+        return any(_names_old_or_new(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_names_old_or_new(v) for v in node)
+    return False
+
+
+def _split_output(captured: list[bytes], user_columns: int | None,
+                  simple: bool) -> tuple[list[tuple[str | None, str | None]], list[bytes]]:
+    rows: list[tuple[str | None, str | None]] = []
+    out: list[bytes] = []
+    for message in captured:
+        kind = message[:1]
+        if kind == b"T":
+            columns = codec.parse_row_description(message[5:])
+            if user_columns:
+                out.append(codec.build_row_description(columns[:-2]))
+        elif kind == b"D":
+            values = codec.parse_data_row(message[5:])
+            old, new = values[-2], values[-1]
+            rows.append((old.decode() if old is not None else None, new.decode() if new is not None else None))
+            if user_columns:
+                out.append(codec.build_data_row(values[:-2]))
+        else:
+            out.append(message)
+    return rows, out
+
+
+# -- firing on the catalog server --------------------------------------------------------
+
+
+async def _load_transition_tables(dispatcher: Dispatcher, firing: TriggerFiring,
+                                  rows: list[tuple[str | None, str | None]]) -> list[str]:
+    """The transition tables the AFTER triggers name (REFERENCING OLD/NEW TABLE AS ...),
+    as temp tables of those names on the catalog connection, holding the statement's old
+    or new rows (PostgreSQL's are ephemeral relations the function finds by name)."""
+    wanted: dict[str, int] = {}
+    for _, trigger in (*firing.after_row, *firing.after_statement):
+        if trigger.new_table:
+            wanted[trigger.new_table] = 1
+        if trigger.old_table:
+            wanted[trigger.old_table] = 0
+    if not wanted:
+        return []
+    table = firing.table
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+    await conn.settle()
+    for name, side in wanted.items():
+        values = [r[side] for r in rows if r[side] is not None]
+        array = "ARRAY[" + ", ".join(quote_literal(v) for v in values) + "]::text[]"
+        await conn.simple_query(
+            f"CREATE TEMP TABLE {quote_ident(name)} (LIKE {qualified}) ON COMMIT DROP; "
+            f"INSERT INTO pg_temp.{quote_ident(name)} SELECT (r::{qualified}).* FROM pg_catalog.unnest({array}) AS r")
+    return list(wanted)
+
+
+async def _drop_transition_tables(dispatcher: Dispatcher, names: list[str]) -> None:
+    if not names:
+        return
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+    await conn.settle()
+    await conn.simple_query("; ".join(f"DROP TABLE pg_temp.{quote_ident(n)}" for n in names))
+
+
+async def _fire(dispatcher: Dispatcher, firing: TriggerFiring, twins: dict[str, str],
+                triggers: tuple[tuple[str, tg.Trigger], ...], timing: str, level: str,
+                rows: list[tuple[str | None, str | None]]) -> None:
+    """Fire `triggers` for each row in order (statement level: once each, no row),
+    through their twins on the session's catalog connection with the loopback armed."""
+    if not triggers or not rows:
+        return
+    coord = dispatcher.coord
+    runner = dispatcher.runner
+    table = firing.table
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    firings = [(e, tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name)) for e, t in triggers]
+    conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
+    original = await _arm(dispatcher, conn)
+    runner.loopback_calls += 1
+    try:
+        batch: list[str] = []
+        for old, new in rows:
+            if level == "STATEMENT":
+                batch.extend(tg.fire_sql([f], e, timing, level, qualified, None, None) for e, f in firings)
+            else:
+                event = firing.row_event(old)
+                chosen = [f for e, f in firings if e == event]
+                if chosen:
+                    batch.append(tg.fire_sql(chosen, event, timing, level, qualified, new, old))
+            if len(batch) >= 50:
+                await _run_batch(dispatcher, conn, batch)
+                batch = []
+        if batch:
+            await _run_batch(dispatcher, conn, batch)
+    finally:
+        runner.loopback_calls -= 1
+    await conn.settle()
+    await conn.simple_query(
+        f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
+        "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
+
+
+async def _run_batch(dispatcher: Dispatcher, conn: BackendConnection, batch: list[str]) -> None:
+    conn.notices.clear()
+    try:
+        await conn.simple_query("; ".join(batch))
+    finally:
+        for notice in conn.notices:
+            dispatcher.session.send(notice)
+        conn.notices.clear()
+
+
+async def _arm(dispatcher: Dispatcher, conn: BackendConnection) -> str:
+    """The loopback's two local settings on the catalog connection (executor/loopback.py):
+    the shadowed search_path and the application name carrying this session's token."""
+    from gridpg.executor.loopback import APP_PREFIX
+
+    coord = dispatcher.coord
+    token = coord.loopback_tokens.token_for(dispatcher.runner)
+    await conn.settle()
+    rows = await conn.query(
+        "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
+        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(f'{APP_PREFIX}{coord.worker}:{token}')}, true) "
+        "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
+    return rows[0][0] or ""
+
+
+# -- twins -------------------------------------------------------------------------------
+
+
+async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, str]:
+    """The twin function of each trigger fired here, by trigger name; made on this
+    coordinator's catalog server when missing (its name carries a digest of the body)."""
+    oids = sorted({t.function_oid for t in firing.fired_here})
+    if not oids:
+        return {}
+    conn = await coord.internal_acquire(coord.catalog_node)
+    pool = coord.pools.pool(coord.catalog_node)
+    made: dict = coord.__dict__.setdefault("trigger_twins", {})
+    try:
+        rows = await conn.query(_FUNCTIONS_SQL.format(oids=", ".join(str(o) for o in oids)))
+        names: dict[int, str] = {}
+        for oid, source, language, config, secdef in rows:
+            if language != "plpgsql" or config or secdef == "t":
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f"gridpg cannot fire trigger function {oid} on the coordinator: only "
+                              "PL/pgSQL functions without SET clauses or SECURITY DEFINER")
+            name = tg.twin_name(int(oid or 0), source or "", config or "")
+            names[int(oid or 0)] = name
+            if name not in made:
+                await conn.simple_query(_create_twin_sql(name, source or ""))
+                made[name] = True
+    except BaseException:
+        pool.discard(conn)
+        raise
+    pool.release(conn)
+    return {t.name: names[t.function_oid] for t in firing.fired_here}
+
+
+def _create_twin_sql(name: str, source: str) -> str:
+    signature = f"{tg.TWIN_SCHEMA}.{quote_ident(name)}(record, record, text, name, text, text, oid, name, name, name, integer, text[])"
+    create = tg.twin_sql(name, source)
+    schema = quote_ident(tg.TWIN_SCHEMA)
+    ext = "ALTER EXTENSION postgres_fdw"
+    make_schema = quote_literal(f"CREATE SCHEMA {schema}; GRANT USAGE ON SCHEMA {schema} TO PUBLIC; "
+                                f"{ext} ADD SCHEMA {schema}")
+    add = quote_literal(f"{ext} ADD FUNCTION {signature}")
+    tag = "$gp_twin$"
+    while tag in create:
+        tag = tag[:-1] + "x$"
+    return "; ".join([
+        "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340212)",
+        (f"DO {tag} BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = "
+         f"{quote_literal(tg.TWIN_SCHEMA)}) THEN EXECUTE {make_schema}; END IF; END {tag}"),
+        (f"DO {tag} BEGIN IF pg_catalog.to_regprocedure({quote_literal(signature)}) IS NULL THEN "
+         f"EXECUTE {quote_literal(create)}; EXECUTE {add}; END IF; END {tag}"),
+        "COMMIT",
+    ])

@@ -1,0 +1,199 @@
+"""Triggers the coordinator fires (executor/triggers.py): the rows their functions write are
+where their distribution values say, on every node, read directly from each datanode; the
+forms gridpg cannot fire are refused with 0A000 and leave nothing behind.
+
+The answers themselves are compared with plain PostgreSQL in
+tests/oracle/corpus/88_triggers_coordinator.sql.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+from tests.integration.test_server_side_code import REFUSED, pair, walk  # noqa: F401  (fixture)
+
+AUDIT = [
+    "CREATE TABLE orders (id int PRIMARY KEY, customer text NOT NULL, amount int)",
+    "CREATE TABLE audit_log (audit_id int PRIMARY KEY, order_id int, op text, amount int)",
+    "CREATE TABLE per_customer (customer text PRIMARY KEY, n int NOT NULL)",
+    "CREATE TABLE seen (order_id int, op text) DISTRIBUTE BY REPLICATION",
+    # the audit id is its own key: the audit row lands on another node than the order
+    ("CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE k int; BEGIN "
+     "SELECT coalesce(max(audit_id), 0) + 1 INTO k FROM audit_log; "
+     "INSERT INTO audit_log VALUES (k, coalesce(NEW.id, OLD.id), TG_OP, coalesce(NEW.amount, OLD.amount)); "
+     "INSERT INTO seen VALUES (coalesce(NEW.id, OLD.id), TG_OP); RETURN NULL; END $$"),
+    ("CREATE FUNCTION count_customer() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+     "UPDATE per_customer SET n = n + 1 WHERE customer = NEW.customer; "
+     "IF NOT FOUND THEN INSERT INTO per_customer VALUES (NEW.customer, 1); END IF; RETURN NULL; END $$"),
+    "CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON orders FOR EACH ROW EXECUTE FUNCTION audit()",
+    "CREATE TRIGGER count_customer AFTER INSERT ON orders FOR EACH ROW EXECUTE FUNCTION count_customer()",
+]
+
+
+def _remainders(conn: psycopg.Connection[Any], schema: str, table: str) -> list[tuple[str, int]]:
+    """(the row's key as text, the remainder of the shard holding it) for every row of a
+    hash table on one datanode."""
+    rows = conn.execute(
+        f'SELECT t.{"audit_id" if table == "audit_log" else "customer"}::text, '
+        "pg_catalog.pg_get_expr(c.relpartbound, c.oid) "
+        f'FROM "{schema}".{table} t JOIN pg_catalog.pg_class c ON c.oid = t.tableoid').fetchall()
+    out = []
+    for key, bound in rows:
+        found = re.search(r"remainder (\d+)", bound or "")
+        assert found, f"{table} row {key} is not in a shard partition: {bound}"
+        out.append((key, int(found.group(1))))
+    return out
+
+
+def test_rows_written_by_fired_triggers_are_on_their_nodes(
+        gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str], catalogs: dict[str, str]) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as other:
+        for c in (conn, other):
+            c.execute(f'SET search_path TO "{schema}"')
+        for sql in AUDIT:
+            conn.execute(sql)
+        conn.execute("INSERT INTO orders SELECT g, 'c' || (g % 7), g * 10 FROM generate_series(1, 40) g")
+        other.execute("UPDATE orders SET amount = amount + 1 WHERE id % 3 = 0")
+        with conn.transaction():
+            conn.execute("DELETE FROM orders WHERE id > 35")
+        with pytest.raises(psycopg.errors.UniqueViolation), other.transaction():
+            other.execute("INSERT INTO orders VALUES (100, 'c1', 1)")
+            other.execute("INSERT INTO orders VALUES (100, 'c1', 1)")  # rolls back the first too
+        audits = conn.execute("SELECT count(*), count(DISTINCT audit_id) FROM audit_log").fetchone()
+        assert audits == (40 + 13 + 5, 40 + 13 + 5)
+        assert conn.execute("SELECT sum(n) FROM per_customer").fetchone() == (40,)
+        # each row found by a routed lookup of its key (the router goes to one node only)
+        for (key,) in conn.execute("SELECT audit_id FROM audit_log").fetchall():
+            assert conn.execute("SELECT count(*) FROM audit_log WHERE audit_id = %s", (key,)).fetchone() == (1,)
+    with psycopg.connect(next(iter(catalogs.values()))) as cat:
+        placed = {(table, r): g for table, r, g in cat.execute(
+            "SELECT table_name, remainder, datanode_group FROM gridpg.shard WHERE schema_name = %s", (schema,))}
+    per_node: dict[str, set[str]] = {}
+    seen: list[list[tuple[Any, ...]]] = []
+    for group, dsn in datanodes.items():
+        with psycopg.connect(dsn) as node:
+            for table in ("audit_log", "per_customer"):
+                for key, remainder in _remainders(node, schema, table):
+                    assert placed[(table, remainder)] == group, f"{table} {key} on {group}"
+                    per_node.setdefault(table, set()).add(key)
+            seen.append(sorted(node.execute(f'SELECT * FROM "{schema}".seen').fetchall()))
+    assert len(per_node["audit_log"]) == 58 and len(per_node["per_customer"]) == 7
+    assert all(rows == seen[0] for rows in seen) and len(seen[0]) == 58  # every replica whole
+
+
+def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # noqa: F811
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE audit (id int, op text)",
+        "CREATE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (coalesce(NEW.id, OLD.id) + 1000, TG_OP); RETURN NEW; END $$",
+        # a BEFORE row trigger writing elsewhere would have to run before the row is stored
+        "CREATE TRIGGER b BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
+        ("INSERT INTO t VALUES (100, 1)", REFUSED),
+        "DROP TRIGGER b ON t",
+        "CREATE TRIGGER a AFTER INSERT OR UPDATE OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
+        "INSERT INTO t VALUES (100, 1)",
+        "UPDATE t SET id = id + 1 WHERE id IN (1, 100) RETURNING id, v",  # rows move: UPDATE triggers only
+        "UPDATE t SET id = id - 1 WHERE id IN (2, 101)",
+        "SET session_replication_role = replica",  # ENABLE ALWAYS triggers only
+        "INSERT INTO t VALUES (300, 3)",
+        "ALTER TABLE t ENABLE ALWAYS TRIGGER a",
+        "INSERT INTO t VALUES (301, 3)",
+        "RESET session_replication_role",
+        "ALTER TABLE t ENABLE TRIGGER a",
+        "INSERT INTO t VALUES (100, 2), (102, 2) ON CONFLICT (id) DO UPDATE SET v = 3",  # INSERT and UPDATE triggers
+        "INSERT INTO t VALUES (100, 2) ON CONFLICT (id) DO NOTHING",
+        "UPDATE t SET v = v + 1 WHERE id IN (1, 100) RETURNING old.v AS was, new.v, id",  # PostgreSQL 18's OLD/NEW
+        ("COPY t FROM STDIN", REFUSED),
+        ("WITH d AS (SELECT 1) UPDATE t SET v = 5 WHERE id = 100", REFUSED),
+        # a trigger function that is SECURITY DEFINER, or calls one, or sets its own search_path
+        "CREATE FUNCTION log_def() RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN INSERT INTO audit VALUES (-1, 'def'); END $$",
+        "CREATE FUNCTION calls_def() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM log_def(); RETURN NULL; END $$",
+        "CREATE TRIGGER d AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION calls_def()",
+        ("INSERT INTO t VALUES (400, 1)", REFUSED),
+        "DROP TRIGGER d ON t",
+        "CREATE FUNCTION own_path() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$ BEGIN RETURN NULL; END $$",
+        "CREATE TRIGGER p AFTER INSERT ON t FOR EACH STATEMENT EXECUTE FUNCTION own_path()",
+        ("INSERT INTO t VALUES (401, 1)", REFUSED),
+        "DROP TRIGGER p ON t",
+        # a write by server-side code (itself run through the loopback)
+        "CREATE FUNCTION bump(i int) RETURNS void LANGUAGE sql AS $$ UPDATE t SET v = v + 1 WHERE id = i $$",
+        ("SELECT bump(100)", REFUSED),
+        "SELECT * FROM t WHERE id = 100",
+        "SELECT * FROM audit ORDER BY id, op",
+        "DROP TRIGGER a ON t",
+        # transition tables (fired by the coordinator), TRUNCATE triggers
+        "CREATE FUNCTION count_new() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit SELECT count(*), 'stmt' FROM new_rows; RETURN NULL; END $$",
+        "CREATE TRIGGER n AFTER INSERT ON t REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION count_new()",
+        "INSERT INTO t VALUES (200, 1), (201, 2)",  # the transition table: a temp table of that name
+        "DROP TRIGGER n ON t",
+        "CREATE FUNCTION on_truncate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (0, TG_OP); RETURN NULL; END $$",
+        "CREATE TRIGGER tr AFTER TRUNCATE ON x FOR EACH STATEMENT EXECUTE FUNCTION on_truncate()",
+        ("TRUNCATE x RESTART IDENTITY", REFUSED),
+        ("TRUNCATE ONLY x", REFUSED),
+        ("TRUNCATE x, t", REFUSED),
+        "SELECT count(*) FROM x",
+        "BEGIN",
+        "TRUNCATE x",  # fired by the coordinator, once
+        "SELECT count(*) FROM x",
+        "ROLLBACK",
+        "SELECT count(*) FROM x",
+        "SELECT * FROM audit ORDER BY id, op",
+    ])
+
+
+def test_bound_parameters_binary_results_and_the_internal_setting(gridpg_cluster: Cluster, schema: str) -> None:
+    """The extended protocol with bound values and binary results (psycopg), a prepared
+    statement run many times (the fast paths step aside), and gridpg.skip_triggers, which
+    only the coordinator may set."""
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        for sql in AUDIT:
+            conn.execute(sql)
+        with conn.cursor(binary=True) as cur:
+            for i in range(1, 6):
+                cur.execute("INSERT INTO orders VALUES (%s, %s, %s) RETURNING id, amount", (i, "c", i * 2), prepare=True)
+                assert cur.fetchall() == [(i, i * 2)]
+            cur.execute("UPDATE orders SET amount = amount + %s WHERE id > %s RETURNING id", (1, 3))
+            assert sorted(cur.fetchall()) == [(4,), (5,)]
+        assert conn.execute("SELECT count(*) FROM audit_log").fetchone() == (7,)
+        assert conn.execute("SELECT * FROM per_customer").fetchall() == [("c", 5)]
+        for bad in ("SET gridpg.skip_triggers = 'gpskip_0000000000000000'",
+                    "SELECT set_config('gridpg.skip_triggers', 'x', false)",
+                    "SELECT set_config('gridpg.skip_triggers', 'x', false) FROM orders WHERE id = 1"):
+            with pytest.raises(psycopg.Error) as info:
+                conn.execute(bad)
+            assert info.value.sqlstate in ("42501", "0A000"), bad
+
+
+def test_trigger_made_before_distribution_and_unguarded_trigger(
+        gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str]) -> None:
+    """A table's triggers survive create_distributed_table (re-made on the datanodes with
+    their guard: fired once, by the coordinator); a trigger on a datanode without its guard
+    (made by hand, or by an older gridpg) is refused, never fired there as well."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE TABLE items (id int, tag text)")
+        conn.execute("CREATE TABLE item_log (n int, tag text) DISTRIBUTE BY HASH (n)")  # not colocated
+        conn.execute("CREATE FUNCTION log_item() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "INSERT INTO item_log VALUES (NEW.id, NEW.tag); RETURN NULL; END $$")
+        conn.execute("CREATE TRIGGER li AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION log_item()")
+        conn.execute("SELECT create_distributed_table('items', 'tag')")
+        conn.execute("INSERT INTO items SELECT g, 't' || g FROM generate_series(1, 12) g")
+        assert conn.execute("SELECT count(*), count(DISTINCT n) FROM item_log").fetchone() == (12, 12)
+        group, dsn = next(iter(datanodes.items()))
+        with psycopg.connect(dsn, autocommit=True) as node:
+            node.execute(f'DROP TRIGGER li ON "{schema}".items')
+            node.execute(f'CREATE TRIGGER li AFTER INSERT ON "{schema}".items FOR EACH ROW '
+                         f'EXECUTE FUNCTION "{schema}".log_item()')
+        conn.execute("CREATE TABLE bump_epoch (i int)")  # the coordinator reads the nodes again
+        with pytest.raises(psycopg.errors.FeatureNotSupported) as info:
+            conn.execute("INSERT INTO items VALUES (13, 't13')")
+        assert group in str(info.value)
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (12,)
+        assert conn.execute("SELECT count(*) FROM item_log").fetchone() == (12,)

@@ -1,0 +1,179 @@
+"""Triggers the coordinator fires: the datanode guard, the firing SQL, the rewritten write
+(planner/triggers.py, executor/triggers.py's pure helpers). No server."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridpg.catalog.model import DistTable
+from gridpg.executor import triggers as fired
+from gridpg.pgwire import codec
+from gridpg.planner import triggers as tg
+from gridpg.sql import parse as sqlparse
+
+DEF = ("CREATE TRIGGER \"odd name\" AFTER INSERT OR UPDATE OF balance ON s.\"T\" FOR EACH ROW "
+       "WHEN ((new.balance > (0)::numeric)) EXECUTE FUNCTION s.audit('a''b', 'EXECUTE FUNCTION x')")
+
+
+def test_split_definition_reads_tokens_not_text() -> None:
+    head, when, rest = tg.split_definition(DEF)
+    assert head.endswith("FOR EACH ROW")
+    assert when == "(new.balance > (0)::numeric)"
+    assert rest == "EXECUTE FUNCTION s.audit('a''b', 'EXECUTE FUNCTION x')"
+    head, when, rest = tg.split_definition(
+        'CREATE TRIGGER st BEFORE TRUNCATE ON public."for each" FOR EACH STATEMENT EXECUTE FUNCTION f()')
+    assert when is None and head.endswith("FOR EACH STATEMENT") and rest == "EXECUTE FUNCTION f()"
+
+
+def test_guarded_definition_keeps_the_condition_and_carries_the_token() -> None:
+    token = tg.new_token()
+    text = tg.guarded_definition(DEF, token)
+    assert tg.token_of(text) == token
+    assert tg.token_of(DEF) is None
+    tree = sqlparse.parse_tree(text)["CreateTrigStmt"]
+    assert tree["trigname"] == "odd name" and not tree.get("replace")
+    assert "(new.balance > (0)::numeric)" in text and text.endswith("'EXECUTE FUNCTION x')")
+    replaced = sqlparse.parse_tree(tg.guarded_definition(DEF, token, replace=True))["CreateTrigStmt"]
+    assert replaced["replace"] is True
+    constraint = ("CREATE CONSTRAINT TRIGGER c AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED "
+                  "FOR EACH ROW EXECUTE FUNCTION f()")
+    assert "CREATE OR REPLACE CONSTRAINT TRIGGER" in tg.guarded_definition(constraint, token, replace=True)
+    instead = "CREATE TRIGGER i INSTEAD OF INSERT ON v FOR EACH ROW EXECUTE FUNCTION f()"
+    assert tg.guarded_definition(instead, token) == instead
+    assert tg.skip_value([token, "0" * 16]) == f"gpskip_{token},gpskip_{'0' * 16}"
+
+
+def test_fires_on_event_columns_and_enabled() -> None:
+    row_after_update_of = tg.Trigger("a", 1, tg.ROW | tg.UPDATE | tg.INSERT, "O", DEF, ("balance",))
+    assert row_after_update_of.fires_on("INSERT")
+    assert row_after_update_of.fires_on("UPDATE", frozenset({"balance", "x"}))
+    assert not row_after_update_of.fires_on("UPDATE", frozenset({"owner"}))
+    assert not row_after_update_of.fires_on("DELETE")
+    disabled = tg.Trigger("a", 1, tg.ROW | tg.INSERT, "D", DEF)
+    assert not disabled.fires_on("INSERT")
+    assert tg.Trigger("a", 1, tg.ROW | tg.INSERT, "A", DEF).fires_on("INSERT")
+
+
+def test_fire_sql_passes_trigger_variables_and_when() -> None:
+    trigger = tg.Trigger("odd name", 7, tg.ROW | tg.INSERT, "O", DEF, args=("a'b", 'q"x'))
+    firing = tg.Firing(trigger, "f7_abc", 4242, "s", "T")
+    sql = tg.fire_sql([firing], "INSERT", "AFTER", "ROW", 's."T"', "(1,it's)", None)
+    tree = sqlparse.parse_tree(sql)  # one valid statement
+    assert "SelectStmt" in tree
+    assert "'(1,it''s)'::s.\"T\"" in sql and "NULL::s.\"T\"" in sql
+    assert "CASE WHEN (new.balance > (0)::numeric) THEN" in sql
+    literals = [n["A_Const"]["sval"]["sval"] for n in _walk(tree) if "A_Const" in n and "sval" in n["A_Const"]]
+    assert '[0:1]={"a\'b","q\\"x"}' in literals
+    assert "4242::oid" in sql and "'odd name'" in sql
+    statement = tg.fire_sql([firing], "DELETE", "AFTER", "STATEMENT", 's."T"', None, None)
+    assert "'[0:1]=" in statement and "'STATEMENT'" in statement
+
+
+def _walk(node: object) -> list[dict]:
+    out: list[dict] = []
+    if isinstance(node, dict):
+        out.append(node)
+        for value in node.values():
+            out.extend(_walk(value))
+    elif isinstance(node, list):
+        for value in node:
+            out.extend(_walk(value))
+    return out
+
+
+def test_twin_sql_quotes_the_body() -> None:
+    body = "BEGIN RETURN NEW; END $gridpg$"
+    sql = tg.twin_sql(tg.twin_name(9, body, ""), body)
+    assert "$gridpgx$" in sql
+    assert sqlparse.node_type(sqlparse.parse_tree(sql)) == "CreateFunctionStmt"
+    assert tg.twin_name(9, body, "") != tg.twin_name(9, body + " ", "")
+
+
+def test_with_returning_adds_old_and_new_last() -> None:
+    sql, user = fired.with_returning("UPDATE t SET v = 1 WHERE id = 2 -- note\n;", "UPDATE")
+    assert user is None
+    assert sql.startswith("UPDATE t SET v = 1 WHERE id = 2 RETURNING WITH (OLD AS gp_old, NEW AS gp_new)")
+    sql, user = fired.with_returning("/* c */ DELETE FROM t WHERE id = 1 RETURNING id, v * 2 AS w;", "DELETE")
+    assert user == 2
+    tree = sqlparse.parse_tree(sql)["DeleteStmt"]["returningClause"]
+    assert len(tree["exprs"]) == 4 and len(tree["options"]) == 2
+    sql, user = fired.with_returning("UPDATE t SET v = v + 1 RETURNING old.v, new.v", "UPDATE")
+    tree = sqlparse.parse_tree(sql)["UpdateStmt"]["returningClause"]
+    assert user == 2 and len(tree["exprs"]) == 4 and not tree.get("options")
+
+
+def test_split_output_strips_the_rows_columns() -> None:
+    columns = [codec.Column("id", type_oid=23), codec.Column("gp_old"), codec.Column("gp_new")]
+    captured = [codec.build_row_description(columns),
+                codec.build_data_row([b"1", None, b"(1,x)"]),
+                codec.build_data_row([b"2", b"(2,y)", b"(2,z)"]),
+                codec.build_command_complete("UPDATE 2")]
+    rows, out = fired._split_output(captured, 1, True)
+    assert rows == [(None, "(1,x)"), ("(2,y)", "(2,z)")]
+    assert codec.parse_row_description(out[0][5:])[0].name == "id" and len(codec.parse_row_description(out[0][5:])) == 1
+    assert codec.parse_data_row(out[1][5:]) == [b"1"]
+    rows, out = fired._split_output(captured, None, True)
+    assert out == [codec.build_command_complete("UPDATE 2")] and len(rows) == 2
+
+
+@pytest.mark.parametrize(("sql", "why"), [
+    ("UPDATE t SET id = 2", None),  # AFTER ROW triggers only: rows may move
+    ("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1", None),
+    ("WITH a AS (SELECT 1) DELETE FROM t", "WITH"),
+    ("DELETE FROM t RETURNING WITH (OLD AS o) o.id", "RETURNING WITH"),
+    ("UPDATE t SET v = 1", None),
+    ("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", None),
+])
+def test_why_not_fired_here(sql: str, why: str | None) -> None:
+    table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+    row = tg.Trigger("a", 1, tg.ROW | tg.INSERT | tg.UPDATE | tg.DELETE, "O", DEF)
+    reason = fired.why_not_fired_here(sqlparse.parse_tree(sql), table, [row])
+    assert (reason is None) if why is None else (why in (reason or ""))
+    replicated = DistTable("s", "t", "replication", None, None, None, None, ("dn1", "dn2"))
+    if "distribution column" not in (why or ""):  # (a replicated table has none)
+        assert fired.why_not_fired_here(sqlparse.parse_tree(sql), replicated, [row]) == reason
+    constraint = tg.Trigger("n", 1, tg.ROW | tg.INSERT, "O", DEF, constraint=True)
+    assert fired.why_not_fired_here(sqlparse.parse_tree("INSERT INTO t VALUES (1)"), table, [constraint])
+    transition = tg.Trigger("n", 1, tg.INSERT, "O", DEF, new_table="nt")
+    assert transition.transition and fired.why_not_fired_here(
+        sqlparse.parse_tree("INSERT INTO t VALUES (1)"), table, [transition]) is None
+
+
+def test_moving_rows_with_before_update_triggers_is_refused() -> None:
+    table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+    before = tg.Trigger("b", 1, tg.ROW | tg.BEFORE | tg.UPDATE, "O", DEF)
+    moving = sqlparse.parse_tree("UPDATE t SET v = 1, id = id + 1")
+    assert fired.moves_rows(moving, table) and not fired.moves_rows(sqlparse.parse_tree("UPDATE t SET v = 1"), table)
+    assert "distribution column" in (fired.why_not_fired_here(moving, table, [before]) or "")
+
+
+def test_upsert_with_transition_tables_is_refused() -> None:
+    table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+    transition = tg.Trigger("n", 1, tg.UPDATE, "O", DEF, new_table="nt", old_table="ot")
+    upsert = sqlparse.parse_tree("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1, w = 2")
+    assert "transition" in (fired.why_not_fired_here(upsert, table, [transition]) or "")
+    assert fired.upsert_targets(upsert) == frozenset({"v", "w"})
+    assert fired.upsert_targets(sqlparse.parse_tree("INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING")) is None
+
+
+def test_target_relation_keeps_the_schema() -> None:
+    assert fired.target_relation(sqlparse.parse_tree('UPDATE s."T" SET v = 1')) == ("s", "T")
+    assert fired.target_relation(sqlparse.parse_tree("INSERT INTO t AS x VALUES (1)")) == (None, "t")
+    assert fired.target_relation(sqlparse.parse_tree("TRUNCATE TABLE a.b")) == ("a", "b")
+
+
+def test_statement_event() -> None:
+    assert fired.statement_event(sqlparse.parse_tree("UPDATE t SET a = 1, b = 2")) == ("UPDATE", frozenset({"a", "b"}))
+    assert fired.statement_event(sqlparse.parse_tree("DELETE FROM t")) == ("DELETE", None)
+    assert fired.statement_event(sqlparse.parse_tree("SELECT 1")) is None
+
+
+def test_replica_role_fires_only_always_triggers() -> None:
+    table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
+    origin = tg.Trigger("o", 1, tg.ROW | tg.INSERT, "O", DEF)
+    always = tg.Trigger("a", 2, tg.ROW | tg.INSERT, "A", DEF)
+    firing = fired.TriggerFiring(table, "INSERT", 1, (), (("INSERT", origin), ("INSERT", always)), (), ())
+    assert fired._for_replication_role(firing, {}) is firing
+    assert fired._for_replication_role(firing, {"session_replication_role": "origin"}) is firing
+    replica = fired._for_replication_role(firing, {"session_replication_role": "replica"})
+    assert replica.after_row == (("INSERT", always),)
