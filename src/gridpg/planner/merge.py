@@ -35,6 +35,11 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
         stmt.limitCount = ast.A_Const(val=ast.Integer(count + (offset or 0)))
     stmt.limitOffset = None
     star = len(names) < len(body.get("targetList", []))
+    system = [i for i, name in enumerate(names) if name in SYSTEM_COLUMNS]
+    if system and (star or _sorts_by_system_column(stmt)):
+        return NotApplicable(Strategy.MERGE, "an output column named like a system column is also a sort key expression")
+    for index in system:  # a temp table cannot have such a column: renamed there, named back at the end
+        stmt.targetList[index].name = f"gp_sys_{index}"
     hidden = [] if star else _hidden_sort_keys(body, names) or []
     for index in hidden:  # sorted on the nodes, returned, left out at the end
         stmt.targetList = (*stmt.targetList, ast.ResTarget(name=f"gp_sort_{index}",
@@ -42,7 +47,8 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     partial = str(RawStream()(stmt))
     temp = f"pg_temp.{scratch.new('merge')}"
     alias = _final_alias(body, resolved)
-    columns = ", ".join(quote(n) for n in names) if hidden else "*"
+    columns = ", ".join(f"{quote(f'gp_sys_{i}')} AS {quote(n)}" if i in system else quote(n)
+                        for i, n in enumerate(names)) if hidden or system else "*"
     final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
     if body.get("sortClause"):
         final += " ORDER BY " + _sort_text(sql, hidden)
@@ -50,6 +56,34 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     locks = bool(body.get("lockingClause"))
     return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
                      scratch=tuple(scratch.made))
+
+
+# Output names a temp table refuses as column names (42701): PostgreSQL's system columns.
+SYSTEM_COLUMNS = frozenset({"tableoid", "ctid", "xmin", "xmax", "cmin", "cmax"})
+
+
+def _sorts_by_system_column(stmt: ast.SelectStmt) -> bool:
+    """An ORDER BY key that uses a system column name other than as the bare key (the final
+    step resolves a bare name to the output column; inside an expression it would read the
+    temp table's own system column)."""
+    for item in stmt.sortClause or ():
+        node = item.node
+        if isinstance(node, ast.ColumnRef) and len(node.fields) == 1:
+            continue
+        if any(isinstance(n, ast.ColumnRef) and isinstance(n.fields[-1], ast.String)
+               and n.fields[-1].sval in SYSTEM_COLUMNS for n in _ast_walk(node)):
+            return True
+    return False
+
+
+def _ast_walk(node: Any) -> Any:
+    yield node
+    if isinstance(node, ast.Node):
+        for attr in node:
+            yield from _ast_walk(getattr(node, attr))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _ast_walk(item)
 
 
 def _final_alias(body: dict[str, Any], resolved: list[Resolved]) -> str:

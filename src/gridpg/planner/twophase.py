@@ -776,6 +776,21 @@ def _figure_name(node: ast.Node | None) -> tuple[str | None, int]:
     return _figure_special_name(node)
 
 
+def _subquery_column_name(query: ast.Node | None) -> tuple[str | None, int]:
+    """The name of a scalar subquery's column (its leftmost SELECT's first target), as
+    the subquery itself names it; unknown for `*`."""
+    while isinstance(query, ast.SelectStmt) and query.op != SetOperation.SETOP_NONE:
+        query = query.larg
+    if not isinstance(query, ast.SelectStmt) or not query.targetList:
+        return None, 0
+    target = query.targetList[0]
+    if target.name:
+        return target.name, 2
+    if isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1], ast.A_Star):
+        return None, 0
+    return figure_name(target.val) or "?column?", 2
+
+
 def _figure_special_name(node: ast.Node) -> tuple[str | None, int]:
     if isinstance(node, ast.MinMaxExpr):
         return ("greatest" if node.op.name == "IS_GREATEST" else "least"), 2
@@ -787,6 +802,8 @@ def _figure_special_name(node: ast.Node) -> tuple[str | None, int]:
             return "exists", 2
         if kind == SubLinkType.ARRAY_SUBLINK:
             return "array", 2
+        if kind == SubLinkType.EXPR_SUBLINK:  # the subquery's one column's name
+            return _subquery_column_name(node.subselect)
         return None, 0
     if isinstance(node, ast.XmlExpr):
         op = node.op.name
