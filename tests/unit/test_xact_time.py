@@ -13,6 +13,7 @@ from gridpg.sql.xact_time import (
     pin_expression,
     pin_insert_defaults,
     pin_times,
+    pin_to_setting,
     statement_mentions_time,
 )
 
@@ -69,6 +70,28 @@ def test_expressions_and_detection() -> None:
     assert mentions_time("(now() + '1 day'::interval)") and not mentions_time("clock_timestamp()")
     assert statement_mentions_time("SELECT 1 WHERE now() > x") and not statement_mentions_time("SELECT 'now'")
     assert has_special_input("VALUES (' Now ')") and not has_special_input("SELECT 'nowhere'")
+
+
+B = "pg_catalog.current_setting('gridpg.xact_now')::pg_catalog.timestamptz"
+
+
+@pytest.mark.parametrize(("sql", "want"), [
+    ("INSERT INTO h (tid, mtime) VALUES ($1, CURRENT_TIMESTAMP)",
+     f"INSERT INTO h (tid, mtime) VALUES ($1, ({B}::pg_catalog.timestamptz))"),
+    ("SELECT now(), current_date FROM t WHERE id = $1",
+     f'SELECT ({B}) AS now, ({B}::pg_catalog.date) AS "current_date" FROM t WHERE id = $1'),
+    ("UPDATE t SET c = localtimestamp(2), d = 'tomorrow'::date WHERE id = $1",
+     f"UPDATE t SET c = ({B}::pg_catalog.timestamp(2)), d = (({B}::pg_catalog.date + 1))::date WHERE id = $1"),
+    ("SELECT 1 FROM t WHERE id = $1", "SELECT 1 FROM t WHERE id = $1"),
+])
+def test_calls_read_the_blocks_setting(sql: str, want: str) -> None:
+    """The prepared fast path's text inside a block: fixed (no instant in it), valid."""
+    assert pin_to_setting(sql) == want
+    sqlparse.parse_tree(want)
+
+
+def test_statement_time_does_not_read_the_blocks_setting() -> None:
+    assert pin_to_setting("SELECT now(), statement_timestamp() FROM t WHERE id = $1") is None
 
 
 COLUMNS = ["id", "created", "made", "day"]

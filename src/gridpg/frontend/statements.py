@@ -579,23 +579,24 @@ class StatementRunner:
                 self._simple_routes.clear()
             from gridpg.frontend.session import PreparedStatement
 
-            cached = (key, await self._build_routed(PreparedStatement("", text, [])))
+            cached = (key, await self._build_routed(PreparedStatement("", text, []), block_time=False))
             self._simple_routes[text] = cached
         found = cached[1]
         return None if found is NOT_ROUTED else found  # type: ignore[return-value]
 
-    async def _is_plain_statement(self, sql: str) -> bool:
+    async def _is_plain_statement(self, sql: str, block_time: bool) -> bool:
         """What `run` checks on every statement, checked once per fast-path plan (they
         depend only on the text, the catalog snapshot and the session's search_path): no
         session-state change, sequence use, coordinator-answered view, or user code that
-        reaches distributed tables (the routine guard)."""
+        reaches distributed tables (the routine guard). Transaction-time calls only with
+        `block_time` and when a block can read them from its setting (`_block_text`)."""
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
                 or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
                 or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
-                or sequences.is_one_row_of_calls(sql) \
-                or xact_time.statement_mentions_time(sql) or xact_time.has_special_input(sql):
-            return False  # (time calls: pinned per transaction on the general path)
+                or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
+                or (xact_time.statement_mentions_time(sql) and (not block_time or _block_text(sql) is None)):
+            return False  # (other time calls: pinned per statement on the general path)
         try:
             sequences.ensure_supported(sql)
             from gridpg.executor.run import search_path
@@ -646,6 +647,13 @@ class StatementRunner:
                                  or (not txn.participants and self.coord.is_epoch_check_due())):
             return None
         return route
+
+    def has_block_instant(self, route: RoutedStatement, group: str) -> bool:
+        """Whether `route` may run on `group` as it is, with no waiting: it reads no
+        transaction time, or runs outside a block, or the node has (or gets as it joins) the
+        block's settled instant (`DistributedTransaction.has_block_instant`)."""
+        txn = self.txn
+        return route.block is None or not txn.in_block or txn.has_block_instant(group, self.coord.catalog_node)
 
     async def execute_cycle(self, route: RoutedStatement, group: str, bind_tail: bytes) -> None:
         """`execute_portal` of a routed cycle whose Sync came with it: the node's Sync goes
@@ -766,7 +774,7 @@ class StatementRunner:
         found = statement.routed
         return None if found is NOT_ROUTED else found  # type: ignore[return-value]
 
-    async def _build_routed(self, statement: PreparedStatement) -> object:
+    async def _build_routed(self, statement: PreparedStatement, block_time: bool = True) -> object:
         """The statement's fast-path plan, or NOT_ROUTED: the general path takes it.
 
         A statement this cannot read is NOT_ROUTED, never an error: the simple protocol's
@@ -775,7 +783,7 @@ class StatementRunner:
         TRANSACTION SNAPSHOT $1`); the general path runs the client's own text and reports
         the errors that text has."""
         try:
-            return await self._plan_routed(statement)
+            return await self._plan_routed(statement, block_time)
         except PgError:
             return NOT_ROUTED
 
@@ -793,12 +801,15 @@ class StatementRunner:
 
         return await prepared_insert_spec(self.dispatcher, sql, analysis.tree, list(analysis.resolved))
 
-    async def _plan_routed(self, statement: PreparedStatement) -> object:
+    async def _plan_routed(self, statement: PreparedStatement, block_time: bool) -> object:
+        """`block_time`: a statement reading the transaction's time may be routed (its
+        RoutedStatement.block reads the block's instant on the node): the prepared path
+        sends the route's own texts; the simple path sends its literal-free form, so not there."""
         planner = self.coord.planner
         sql = statement.sql
         if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
                 or _is_session_reset(sql) or _ONLY.search(sql) \
-                or not await self._is_plain_statement(sql):
+                or not await self._is_plain_statement(sql, block_time):
             return NOT_ROUTED  # ONLY: the general path drops it where needed (executor/only.py)
         from gridpg.executor.run import catalog_view, session_view
 
@@ -810,7 +821,7 @@ class StatementRunner:
             return NOT_ROUTED
         described = statement.described[0] if statement.described is not None else None
         route = build_routed(spec, sql, statement.param_oids, described, self.coord.snapshot,
-                             self.settings_generation, planner)
+                             self.settings_generation, planner, _block_text(sql))
         return NOT_ROUTED if route is None else route
 
     async def sync(self) -> None:
@@ -1133,3 +1144,12 @@ def _refuse_snapshot_import(identifier: str) -> None:
     raise PgError(FEATURE_NOT_SUPPORTED, "SET TRANSACTION SNAPSHOT is not supported by gridpg",
                   detail="an exported snapshot belongs to one server; the cluster's other "
                          "servers cannot take the same snapshot")
+
+
+def _block_text(sql: str) -> str | None:
+    """The prepared fast path's text of a statement inside a transaction block: its time
+    calls read the block's instant from the node's setting (sql/xact_time.py); the text
+    itself when it has none; None when it cannot (statement_timestamp())."""
+    if not xact_time.statement_mentions_time(sql):
+        return sql
+    return xact_time.pin_to_setting(sql)
