@@ -129,3 +129,20 @@ def test_insert_forms_left_to_the_nodes() -> None:
     assert _pin_insert("INSERT INTO t SELECT * FROM t") is None  # width unknown without the catalog
     assert _pin_insert("INSERT INTO t (id, id) VALUES (1, 2)") is None  # PostgreSQL's error
     assert _pin_insert("INSERT INTO t VALUES (1, 2, 3, 4, 5)") is None
+
+
+def test_stamp_is_the_instant_to_the_microsecond() -> None:
+    """`stamp` formats the second once per second: every instant still reads back as
+    itself (to the microsecond), across second boundaries too."""
+    import random
+    from datetime import UTC, datetime
+
+    from gridpg.sql.xact_time import stamp
+
+    rng = random.Random(7)
+    instants = [0.0, 1.5, 1764644399.9999996, 1764644400.0, 1764644400.000001]
+    instants += [rng.uniform(0, 4e9) for _ in range(2000)] + [1764644400 + i * 0.3 for i in range(20)]
+    for at in instants:
+        text = stamp(at)
+        back = datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f+00").replace(tzinfo=UTC).timestamp()
+        assert abs(back - at) <= 1e-6 and len(text) == 29, (at, text)

@@ -96,9 +96,19 @@ READ_TRANSACTION_START = ("SELECT pg_catalog.to_char(pg_catalog.transaction_time
 
 
 def stamp(at: float | None = None) -> str:
-    """An instant (default: now) as timestamptz input text in UTC, microseconds."""
-    moment = datetime.fromtimestamp(time.time() if at is None else at, UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00")
+    """An instant (default: now) as timestamptz input text in UTC, microseconds (taken
+    at every BEGIN: the text up to the second is formatted once per second)."""
+    micros = round((time.time() if at is None else at) * 1_000_000)
+    second, fraction = divmod(micros, 1_000_000)
+    global _last_second, _last_prefix
+    if second != _last_second:
+        _last_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        _last_second = second
+    return f"{_last_prefix}.{fraction:06d}+00"
+
+
+_last_second = -1
+_last_prefix = ""
 
 
 _SPECIAL_LITERAL = re.compile(r"'\s*(now|today|tomorrow|yesterday)\s*'", re.IGNORECASE)
