@@ -557,6 +557,8 @@ class Session:
         try:
             if cycle.simple:
                 await self.runner.finish_query(cycle)
+            elif cycle.commit:
+                await self.runner.finish_commit(cycle)
             else:
                 await self.runner.finish_cycle(cycle)
         except PgError as exc:

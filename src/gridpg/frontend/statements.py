@@ -713,6 +713,61 @@ class StatementRunner:
         txn.begin(control.begin_sql)
         return codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN")
 
+    def commit_now(self, sql: str) -> BackendConnection | None:
+        """A client's prepared COMMIT/END run from callbacks (frontend/fast_cycle.py): the
+        one-phase case of `end_transaction(commit=True)` where nothing needs waiting and
+        nothing but the node's COMMIT is to do: a block (not failed, not implicit) with one
+        open remote block and no other node written (`DistributedTransaction
+        .one_phase_commit_now`), no DDL, sequence change, setting change, temp table,
+        private snapshot or open cycle in it, the pause gate open. The node's COMMIT sent;
+        its answer ends with `commit_synced` (or `finish_commit` in the task); None:
+        nothing done."""
+        txn = self.txn
+        if txn.state is not TxnState.IN_BLOCK or self.implicit_block or self._running or self.pending_sync \
+                or self.coord.read_only or self.shard_checks_due or self.ddl_in_block or self.sequence_ddl \
+                or self.local_sequences or self.private_snapshot is not None or self.temps.pinned \
+                or self.state.changed_in_transaction or self.coord.pause_gate.is_closed_for(self.session):
+            return None
+        try:
+            control, setting = classify(sql)
+        except PgError:
+            return None
+        if control is None or control.kind != "commit" or control.chain or setting is not None:
+            return None
+        conn = txn.one_phase_commit_now()
+        if conn is None:
+            return None
+        self._note_statement(sql)
+        self.current_sql = sql
+        self._running += 1
+        self.implicit_block = False
+        self.coord.loopback_tokens.forget(self)
+        self.temps.transaction_ended()
+        return conn
+
+    def commit_synced(self) -> None:
+        """A COMMIT from `commit_now` answered COMMIT (its ReadyForQuery taken)."""
+        self.txn.finish_one_phase_commit()
+        self.state.commit()
+        self._running -= 1
+
+    async def finish_commit(self, cycle: FastCycle) -> None:
+        """The rest of a COMMIT from `commit_now` that the task takes over (an error, a
+        notice, a lost node): what `DistributedTransaction.commit` does with its outcome."""
+        try:
+            try:
+                await cycle.conn.read_results()
+            except BaseException:
+                metrics.COMMIT_COUNTS.inc("failed")
+                await self.txn.rollback()
+                self.state.rollback()
+                raise
+            self.txn.finish_one_phase_commit()
+            self.state.commit()
+            self.session.send(codec.build_command_complete("COMMIT"))
+        finally:
+            self._running -= 1
+
     def cycle_synced(self, cycle: FastCycle) -> None:
         """A cycle from `start_cycle_now` answered whole (its ReadyForQuery taken)."""
         if cycle.alone:

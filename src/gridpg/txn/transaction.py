@@ -50,6 +50,9 @@ CONNECT_RETRY_SECONDS = 10.0
 FINISH_COMMIT_SECONDS = 600.0
 
 
+_COMMIT = codec.build_query("COMMIT")
+
+
 class TxnState(enum.Enum):
     IDLE = "I"  # no transaction block; statements run one by one
     IN_BLOCK = "T"  # BEGIN seen, running
@@ -543,6 +546,32 @@ class DistributedTransaction:
             metrics.COMMIT_COUNTS.inc("failed")
             await self.rollback()
             raise
+        self._release_all()
+        self._reset()
+
+    def one_phase_commit_now(self) -> BackendConnection | None:
+        """`commit()`'s one-phase case where nothing needs waiting: exactly one participant
+        with its remote block open and nothing owed or unread on it, every other one idle,
+        clean and not written; that node's COMMIT sent (its answer goes to the caller's
+        relay, then `finish_one_phase_commit`). None: nothing sent (`commit()` decides)."""
+        if self.state is not TxnState.IN_BLOCK or self.tainted or self.pinned or self.closing:
+            return None
+        found: Participant | None = None
+        for part in self.participants.values():
+            if part.conn.txn_status != b"I":
+                if found is not None:
+                    return None
+                found = part
+            elif part.wrote or not part.conn.is_clean:
+                return None
+        if found is None or not found.conn.is_quiet:
+            return None
+        found.conn.send(_COMMIT, 1)
+        return found.conn
+
+    def finish_one_phase_commit(self) -> None:
+        """The node answered COMMIT to `one_phase_commit_now`: the transaction is over."""
+        metrics.COMMIT_COUNTS.inc("one-phase")
         self._release_all()
         self._reset()
 
