@@ -222,6 +222,30 @@ def test_prepared_commit_of_a_one_node_block(gridpg_cluster: Cluster, datanodes:
     assert rows == [(41, 428), (42, 421), (43, 431), (44, 441)]
 
 
+def test_prepared_commit_of_a_block_that_notifies(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
+    """A prepared COMMIT of a one-node block that ran NOTIFY (and one that ran LISTEN) is
+    the task's: the notification goes after the commit, the LISTEN takes effect."""
+    raw = conn.pgconn
+    raw.prepare(b"b_nf", b"BEGIN")
+    raw.prepare(b"c_nf", b"COMMIT")
+    raw.prepare(b"u_nf", b"UPDATE fc SET bal = bal + 1 WHERE id = $1")
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as listener:
+        listener.execute("LISTEN fc_done")
+        for payload in (b"one", b"two"):
+            raw.exec_prepared(b"b_nf", [])
+            raw.exec_prepared(b"u_nf", [b"51"])
+            assert raw.exec_(b"NOTIFY fc_done, '" + payload + b"'").command_status == b"NOTIFY"
+            assert raw.exec_prepared(b"c_nf", []).command_status == b"COMMIT"
+        heard = [n.payload for n in listener.notifies(timeout=5, stop_after=2)]
+    assert heard == ["one", "two"]
+    raw.exec_prepared(b"b_nf", [])
+    raw.exec_prepared(b"u_nf", [b"51"])
+    raw.exec_(b"LISTEN fc_self")
+    assert raw.exec_prepared(b"c_nf", []).command_status == b"COMMIT"
+    assert conn.execute("SELECT pg_listening_channels()").fetchall() == [("fc_self",)]
+    assert conn.execute("SELECT bal FROM fc WHERE id = 51").fetchone() == (513,)
+
+
 def test_cancel_reaches_a_statement_run_from_callbacks(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
     sleep = "SELECT pg_sleep(%s), bal FROM fc WHERE id = %s"
     conn.execute(sleep, (0, 3), prepare=True)

@@ -719,15 +719,16 @@ class StatementRunner:
         nothing but the node's COMMIT is to do: a block (not failed, not implicit) with one
         open remote block and no other node written (`DistributedTransaction
         .one_phase_commit_now`), no DDL, sequence change, setting change, temp table,
-        private snapshot or open cycle in it, the pause gate open. The node's COMMIT sent;
+        private snapshot, LISTEN/NOTIFY or open cycle in it, the pause gate open. The node's COMMIT sent;
         its answer ends with `commit_synced` (or `finish_commit` in the task); None:
         nothing done."""
         txn = self.txn
         if txn.state is not TxnState.IN_BLOCK or self.implicit_block or self._running or self.pending_sync \
                 or self.coord.read_only or self.shard_checks_due or self.ddl_in_block or self.sequence_ddl \
                 or self.local_sequences or self.private_snapshot is not None or self.temps.pinned \
-                or self.state.changed_in_transaction or self.coord.pause_gate.is_closed_for(self.session):
-            return None
+                or self.state.changed_in_transaction or self.coord.pause_gate.is_closed_for(self.session) \
+                or self.notify.in_transaction:
+            return None  # (LISTEN/NOTIFY: the hub's work before and after the commit, in the task)
         try:
             control, setting = classify(sql)
         except PgError:
@@ -749,6 +750,7 @@ class StatementRunner:
         """A COMMIT from `commit_now` answered COMMIT (its ReadyForQuery taken)."""
         self.txn.finish_one_phase_commit()
         self.state.commit()
+        self.notify.committed_quietly()
         self._running -= 1
 
     async def finish_commit(self, cycle: FastCycle) -> None:
@@ -761,9 +763,11 @@ class StatementRunner:
                 metrics.COMMIT_COUNTS.inc("failed")
                 await self.txn.rollback()
                 self.state.rollback()
+                await self.notify.rollback()
                 raise
             self.txn.finish_one_phase_commit()
             self.state.commit()
+            await self.notify.commit()
             self.session.send(codec.build_command_complete("COMMIT"))
         finally:
             self._running -= 1
