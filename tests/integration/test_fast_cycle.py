@@ -172,6 +172,80 @@ def test_prepared_begin(gridpg_cluster: Cluster, conn: psycopg.Connection) -> No
     assert _counted(gridpg_cluster, before, "callback", 1) >= 1
 
 
+def test_prepared_commit_of_a_one_node_block(gridpg_cluster: Cluster, datanodes: dict[str, str],
+                                             conn: psycopg.Connection) -> None:
+    """pgbench -M prepared's END: a block that wrote one node commits from callbacks (one
+    COMMIT round trip, the node's answer relayed); the rows are committed on the node, the
+    client sees 'I'. A COMMIT the node refuses (a deferred key) is the task's: the error,
+    the block gone, nothing of it left, the session usable; two nodes written: 2PC (task)."""
+    raw = conn.pgconn
+    conn.execute("CREATE TABLE dk (id int, v int, PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED) "
+                 "DISTRIBUTE BY HASH (id)")
+    for name, sql in ((b"b_pc", b"BEGIN"), (b"c_pc", b"COMMIT"), (b"e_pc", b"END"),
+                      (b"u_pc", b"UPDATE fc SET bal = bal + 1 WHERE id = $1"),
+                      (b"i_pc", b"INSERT INTO dk VALUES ($1, $2)")):
+        raw.prepare(name, sql)
+        raw.describe_prepared(name)  # as pgbench: the statement described once
+
+    def block(keys: list[bytes], end: bytes = b"c_pc") -> object:
+        raw.exec_prepared(b"b_pc", [])
+        for key in keys:
+            assert raw.exec_prepared(b"u_pc", [key]).command_status == b"UPDATE 1"
+        return raw.exec_prepared(end, [])
+
+    block([b"41"])  # connections and plans made
+    time.sleep(1.5)
+    before = scrape(gridpg_cluster)
+    for end in (b"c_pc", b"e_pc") * 4:
+        result = block([b"41", b"41"], end)
+        assert result.command_status == b"COMMIT" and raw.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    # BEGIN, two UPDATEs and the COMMIT of 8 blocks: 32 statements from callbacks (a BEGIN
+    # with the catalog check due is the task's); without the COMMITs at most 24
+    assert _counted(gridpg_cluster, before, "callback", 32) >= 28
+    assert conn.execute("SELECT bal FROM fc WHERE id = 41").fetchone() == (410 + 1 + 16,)
+    stored = []
+    for dsn in datanodes.values():
+        with psycopg.connect(dsn, autocommit=True) as node:
+            stored += node.execute(f"SELECT bal FROM {conn.execute('SELECT current_schema()').fetchone()[0]}.fc "
+                                   "WHERE id = 41").fetchall()
+    assert stored == [(427,)]
+    raw.exec_prepared(b"b_pc", [])
+    raw.exec_prepared(b"i_pc", [b"7", b"1"])
+    raw.exec_prepared(b"i_pc", [b"7", b"2"])  # a duplicate key, checked at COMMIT
+    failed = raw.exec_prepared(b"c_pc", [])
+    assert failed.error_field(psycopg.pq.DiagnosticField.SQLSTATE) == b"23505"
+    assert raw.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert conn.execute("SELECT count(*) FROM dk").fetchone() == (0,)
+    result = block([b"41", b"42", b"43", b"44"])  # both nodes written: 2PC, the task's path
+    assert result.command_status == b"COMMIT"
+    rows = conn.execute("SELECT id, bal FROM fc WHERE id BETWEEN 41 AND 44 ORDER BY id").fetchall()
+    assert rows == [(41, 428), (42, 421), (43, 431), (44, 441)]
+
+
+def test_prepared_commit_of_a_block_that_notifies(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
+    """A prepared COMMIT of a one-node block that ran NOTIFY (and one that ran LISTEN) is
+    the task's: the notification goes after the commit, the LISTEN takes effect."""
+    raw = conn.pgconn
+    raw.prepare(b"b_nf", b"BEGIN")
+    raw.prepare(b"c_nf", b"COMMIT")
+    raw.prepare(b"u_nf", b"UPDATE fc SET bal = bal + 1 WHERE id = $1")
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as listener:
+        listener.execute("LISTEN fc_done")
+        for payload in (b"one", b"two"):
+            raw.exec_prepared(b"b_nf", [])
+            raw.exec_prepared(b"u_nf", [b"51"])
+            assert raw.exec_(b"NOTIFY fc_done, '" + payload + b"'").command_status == b"NOTIFY"
+            assert raw.exec_prepared(b"c_nf", []).command_status == b"COMMIT"
+        heard = [n.payload for n in listener.notifies(timeout=5, stop_after=2)]
+    assert heard == ["one", "two"]
+    raw.exec_prepared(b"b_nf", [])
+    raw.exec_prepared(b"u_nf", [b"51"])
+    raw.exec_(b"LISTEN fc_self")
+    assert raw.exec_prepared(b"c_nf", []).command_status == b"COMMIT"
+    assert conn.execute("SELECT pg_listening_channels()").fetchall() == [("fc_self",)]
+    assert conn.execute("SELECT bal FROM fc WHERE id = 51").fetchone() == (513,)
+
+
 def test_cancel_reaches_a_statement_run_from_callbacks(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
     sleep = "SELECT pg_sleep(%s), bal FROM fc WHERE id = %s"
     conn.execute(sleep, (0, 3), prepare=True)

@@ -13,6 +13,7 @@ from gridpg.sql.xact_time import (
     pin_expression,
     pin_insert_defaults,
     pin_times,
+    pin_to_setting,
     statement_mentions_time,
 )
 
@@ -71,6 +72,28 @@ def test_expressions_and_detection() -> None:
     assert has_special_input("VALUES (' Now ')") and not has_special_input("SELECT 'nowhere'")
 
 
+B = "pg_catalog.current_setting('gridpg.xact_now')::pg_catalog.timestamptz"
+
+
+@pytest.mark.parametrize(("sql", "want"), [
+    ("INSERT INTO h (tid, mtime) VALUES ($1, CURRENT_TIMESTAMP)",
+     f"INSERT INTO h (tid, mtime) VALUES ($1, ({B}::pg_catalog.timestamptz))"),
+    ("SELECT now(), current_date FROM t WHERE id = $1",
+     f'SELECT ({B}) AS now, ({B}::pg_catalog.date) AS "current_date" FROM t WHERE id = $1'),
+    ("UPDATE t SET c = localtimestamp(2), d = 'tomorrow'::date WHERE id = $1",
+     f"UPDATE t SET c = ({B}::pg_catalog.timestamp(2)), d = (({B}::pg_catalog.date + 1))::date WHERE id = $1"),
+    ("SELECT 1 FROM t WHERE id = $1", "SELECT 1 FROM t WHERE id = $1"),
+])
+def test_calls_read_the_blocks_setting(sql: str, want: str) -> None:
+    """The prepared fast path's text inside a block: fixed (no instant in it), valid."""
+    assert pin_to_setting(sql) == want
+    sqlparse.parse_tree(want)
+
+
+def test_statement_time_does_not_read_the_blocks_setting() -> None:
+    assert pin_to_setting("SELECT now(), statement_timestamp() FROM t WHERE id = $1") is None
+
+
 COLUMNS = ["id", "created", "made", "day"]
 DEFAULTS = {"made": f"({L})", "day": f"({L}::pg_catalog.date)"}
 TYPES = {"id": 23, "created": 1184, "made": 1184, "day": 1082}
@@ -106,3 +129,20 @@ def test_insert_forms_left_to_the_nodes() -> None:
     assert _pin_insert("INSERT INTO t SELECT * FROM t") is None  # width unknown without the catalog
     assert _pin_insert("INSERT INTO t (id, id) VALUES (1, 2)") is None  # PostgreSQL's error
     assert _pin_insert("INSERT INTO t VALUES (1, 2, 3, 4, 5)") is None
+
+
+def test_stamp_is_the_instant_to_the_microsecond() -> None:
+    """`stamp` formats the second once per second: every instant still reads back as
+    itself (to the microsecond), across second boundaries too."""
+    import random
+    from datetime import UTC, datetime
+
+    from gridpg.sql.xact_time import stamp
+
+    rng = random.Random(7)
+    instants = [0.0, 1.5, 1764644399.9999996, 1764644400.0, 1764644400.000001]
+    instants += [rng.uniform(0, 4e9) for _ in range(2000)] + [1764644400 + i * 0.3 for i in range(20)]
+    for at in instants:
+        text = stamp(at)
+        back = datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f+00").replace(tzinfo=UTC).timestamp()
+        assert abs(back - at) <= 1e-6 and len(text) == 29, (at, text)

@@ -165,6 +165,9 @@ class BackendConnection:
         # Answers of statements sent without waiting (a pipelined BEGIN) still to swallow.
         self.skip_results = 0
         self.skipped_error: PgError | None = None
+        # A pipelined query not written yet: it goes in the same write as the next message
+        # (one syscall and one wake-up of the node, not two), or before any wait for an answer.
+        self._ahead = b""
         self.in_cycle = False  # extended-protocol messages sent, Sync not yet
         self.uncertain: set[str] = set()  # statement names that may or may not exist (after an error)
         self.cycle_parsed: set[str] = set()  # names parsed since the last Sync
@@ -273,7 +276,14 @@ class BackendConnection:
             self.broken = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
         self._proto.awaiting_ready += _ready_owed(data) if ready_owed < 0 else ready_owed
+        if self._ahead:
+            data, self._ahead = self._ahead + data, b""
         transport.write(data)
+
+    def _flush_ahead(self) -> None:
+        """Write a pipelined query still held (`send_ahead`) before waiting for its answer."""
+        if self._ahead:
+            self.send(b"", 0)
 
     @property
     def is_clean(self) -> bool:
@@ -319,8 +329,13 @@ class BackendConnection:
             proto.data_received(unread)
 
     def send_ahead(self, sql: str) -> None:  # only on a fresh connection: never in a cycle
-        """Send a simple query whose answer nobody reads (it is swallowed by the readers)."""
-        self.send(codec.build_query(sql))
+        """Send a simple query whose answer nobody reads (it is swallowed by the readers),
+        written with the next message sent (or when an answer is awaited first)."""
+        if self._proto.transport is None or self._proto.closed_exc is not None:
+            self.broken = True
+            raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
+        self._ahead += codec.build_query(sql)
+        self._proto.awaiting_ready += 1
         self.skip_results += 1
 
     def _swallow_skipped(self) -> None:
@@ -373,6 +388,7 @@ class BackendConnection:
         """Wait until the statement sent last has started on the node (its snapshot is taken):
         an answer other than ParseComplete/CloseComplete/notices has arrived (not consumed).
         A write takes its snapshot at Execute, not at Bind: BindComplete does not count."""
+        self._flush_ahead()
         if self.skip_results:
             await self._drain_skipped()
         proto = self._proto
@@ -390,6 +406,7 @@ class BackendConnection:
 
     async def recv_raw_peek(self) -> None:
         """Wait until at least one message is buffered (raises if the connection is lost)."""
+        self._flush_ahead()
         proto = self._proto
         while not proto.frames:
             if proto.closed_exc is not None:

@@ -122,6 +122,10 @@ class Dispatcher:
         group = route.group_for(planner, portal.params, portal.param_formats, written)
         if group is None:
             return False
+        if route.block is not None and txn.in_block:
+            await txn.read_block_instant(self.coord.catalog_node)
+            if not self.runner.has_block_instant(route, group):
+                return False  # the general path gives the instant as a literal
         # The client's Sync already waits in our buffer: send the node's with this.
         sync_now = group not in self.runner.pending_sync and self.session.frames.peek_type() == 0x53
         await self.run_routed_on(group, route, portal.bind_tail, sync_now)
@@ -141,6 +145,7 @@ class Dispatcher:
         runner = self.runner
         if route.writes:
             runner.txn.mark_written(group)
+        route = route.for_block(runner.txn.in_block)
         relay.start_routed(conn, route, route.bind_message(bind_tail), sync_now)
         if sync_now:
             runner.presynced.add(group)

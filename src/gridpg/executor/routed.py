@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogError
@@ -60,6 +60,16 @@ class RoutedStatement:
     # One int4/int8 hash parameter pins the statement: (its index, the group of each
     # shard remainder): a value sent as plain digits is hashed here with no further call.
     int_pin: tuple[int, tuple[str, ...]] | None = None
+    # The statement as a transaction block runs it when it reads the transaction's time:
+    # its now(), CURRENT_TIMESTAMP, ... read the block's instant from the node's setting
+    # (sql/xact_time.py `pin_to_setting`), a text fixed once, prepared once per connection
+    # like this one. Outside a block the statement runs alone on its node, where the
+    # node's own now() is the transaction's: this statement's own text. None: no time calls.
+    block: RoutedStatement | None = None
+
+    def for_block(self, in_block: bool) -> RoutedStatement:
+        """The form to send: `block` inside a transaction block, else this one."""
+        return self.block if in_block and self.block is not None else self
 
     def group_for(self, planner: Planner, params: list[bytes | None],
                   formats: list[int], written: set[tuple[int, int]] | None = None) -> str | None:
@@ -183,8 +193,10 @@ class RoutedStatement:
 def build_routed(
     spec: RouterSpec, sql: str, param_oids: list[int], described: list[int] | None,
     snapshot: CatalogSnapshot, settings_generation: int, planner: Planner,
+    block_sql: str | None = None,
 ) -> RoutedStatement | None:
-    """The fast-path form of a router statement, or None when it has none."""
+    """The fast-path form of a router statement, or None when it has none; `block_sql`:
+    its text inside a transaction block, when that differs (`RoutedStatement.block`)."""
     pins: list[Pin] = []
     for table, values in spec.pins:
         if table.method not in ("hash", "modulo"):
@@ -206,13 +218,22 @@ def build_routed(
     for table in spec.references:
         groups = frozenset(table.groups)
         allowed = groups if allowed is None else allowed & groups
-    name = statement_name(sql, param_oids)
-    return RoutedStatement(
-        snapshot=snapshot, settings_generation=settings_generation, sql=sql, name=name,
-        parse=codec.build_parse(name, sql, node_param_oids(param_oids)), bind_head=b"\0" + codec.cstr(name),
-        writes=spec.writes, fixed_group=spec.fixed_group, pins=tuple(pins), allowed=allowed,
+    route = RoutedStatement(
+        snapshot=snapshot, settings_generation=settings_generation, sql=sql, writes=spec.writes,
+        fixed_group=spec.fixed_group, pins=tuple(pins), allowed=allowed,
         int_pin=_int_pin(pins, snapshot) if spec.fixed_group is None else None,
+        **_node_statement(sql, param_oids),
     )
+    if block_sql is None or block_sql == sql:
+        return route
+    return replace(route, block=replace(route, sql=block_sql, **_node_statement(block_sql, param_oids)))
+
+
+def _node_statement(sql: str, param_oids: list[int]) -> dict[str, Any]:
+    """The node-side statement's name, Parse message and Bind head for `sql`."""
+    name = statement_name(sql, param_oids)
+    return {"name": name, "parse": codec.build_parse(name, sql, node_param_oids(param_oids)),
+            "bind_head": b"\0" + codec.cstr(name)}
 
 
 def _int_pin(pins: list[Pin], snapshot: CatalogSnapshot) -> tuple[int, tuple[str, ...]] | None:

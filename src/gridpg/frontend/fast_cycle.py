@@ -82,7 +82,8 @@ def _start_cycle(session: Session) -> bool:
 
 
 def _run_begin(session: Session, payload: bytes, wants_description: bool) -> bool:
-    """A prepared BEGIN's whole cycle, answered here (it sends nothing to the nodes)."""
+    """A prepared BEGIN's whole cycle, answered here (it sends nothing to the nodes); or a
+    prepared COMMIT/END of a one-node block, whose node's answer is relayed here."""
     statement = session.cycle_statement(payload)
     runner = session.runner
     if statement is None or runner is None or statement.described is None or statement.described[0] \
@@ -96,12 +97,26 @@ def _run_begin(session: Session, payload: bytes, wants_description: bool) -> boo
         return False
     complete = runner.begin_now(statement.sql)
     if complete is None:
-        return False
+        return _run_commit(session, statement.sql, description)
     FAST_CYCLE_COUNTS.inc("callback")
     session.open_cycle(description)
     session.send(complete)
     session.cycle_synced()
     after_cycle(session)
+    return True
+
+
+def _run_commit(session: Session, sql: str, description: bytes) -> bool:
+    """A prepared COMMIT/END sent to the block's one node (`StatementRunner.commit_now`);
+    the node's CommandComplete is the client's, its ReadyForQuery ends the cycle."""
+    runner = session.runner
+    assert runner is not None
+    started = time.perf_counter()
+    conn = runner.commit_now(sql)
+    if conn is None:
+        return False
+    session.open_cycle(description)
+    _begin(FastCycle(session, conn, conn.node, started, False, False, simple=False, commit=True))
     return True
 
 
@@ -135,10 +150,10 @@ def _begin(cycle: FastCycle) -> None:
 class FastCycle:
     """One routed statement whose answer the node's connection hands here as it arrives."""
 
-    __slots__ = ("alone", "conn", "group", "pending", "session", "simple", "started", "writes")
+    __slots__ = ("alone", "commit", "conn", "group", "pending", "session", "simple", "started", "writes")
 
     def __init__(self, session: Session, conn: BackendConnection, group: str, started: float,
-                 alone: bool, writes: bool, simple: bool) -> None:
+                 alone: bool, writes: bool, simple: bool, commit: bool = False) -> None:
         self.session = session
         self.conn = conn
         self.group = group
@@ -146,11 +161,15 @@ class FastCycle:
         self.alone = alone  # one statement outside a block (StatementRunner.start_cycle_now)
         self.writes = writes
         self.simple = simple  # a simple Query (else a prepared cycle)
+        self.commit = commit  # a block's COMMIT (StatementRunner.commit_now)
         self.pending = b""  # an incomplete message (or an answer's end before its ReadyForQuery)
 
     def on_data(self, data: bytes) -> None:
         buf = self.pending + data if self.pending else data
         self.pending = b""
+        if self.commit:
+            self._on_commit_answer(buf)
+            return
         send = self.session.send
         conn = self.conn
         relayed, skipped = (_RELAY_SIMPLE, _SKIP_SIMPLE) if self.simple else (_RELAY, _SKIP)
@@ -194,6 +213,33 @@ class FastCycle:
             send(buf[first:pos])
         self.pending = buf[pos:]
 
+    def _on_commit_answer(self, buf: bytes) -> None:
+        """A COMMIT's answer, taken whole: notices, CommandComplete, the ParameterStatus of
+        the remote block's application_name label going back (not the client's: dropped,
+        as the task's path drops it), ReadyForQuery. Anything else goes to the task."""
+        size = len(buf)
+        pos = 0
+        complete = b""
+        notices: list[bytes] = []
+        while size - pos >= 5:
+            kind = buf[pos]
+            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            if end > size:
+                break
+            if kind == _READY and complete and end == size:
+                self.session.send(b"".join(notices) + complete)
+                self._synced(buf[size - 1 : size])
+                return
+            if kind == 0x43 and not complete:
+                complete = buf[pos:end]
+            elif kind == 0x4E:
+                notices.append(buf[pos:end])
+            elif kind != 0x53:
+                self._hand_back(buf)
+                return
+            pos = end
+        self.pending = buf
+
     def on_lost(self) -> None:
         self._hand_back(self.pending)
 
@@ -216,6 +262,9 @@ class FastCycle:
         if self.simple:
             runner.query_synced(self)
             session.query_synced()
+        elif self.commit:
+            runner.commit_synced()
+            session.cycle_synced()
         else:
             runner.cycle_synced(self)
             session.cycle_synced()
@@ -228,7 +277,7 @@ class FastCycle:
         self.conn.abandon_relay(unread)
         self.pending = b""
         session.cycle = None
-        if session.runner is not None:
+        if session.runner is not None and not self.commit:
             session.runner.adopt_cycle(self)
         session.handover = self
         session.stream.wake()

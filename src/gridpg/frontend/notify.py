@@ -259,6 +259,11 @@ class SessionNotify:
             raise
         await self.commit()
 
+    def committed_quietly(self) -> None:
+        """What `commit` does for a transaction that ran no LISTEN, UNLISTEN or NOTIFY
+        (`in_transaction` false), for a COMMIT run from callbacks (StatementRunner.commit_now)."""
+        self._marks.clear()
+
     async def rollback(self) -> None:
         """The transaction rolled back (or its commit failed): nothing of it happens."""
         if not self._actions and not self._queued and not self._held:

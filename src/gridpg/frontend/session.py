@@ -529,7 +529,9 @@ class Session:
         txn = runner.txn
         written = txn.shard_writes if route.writes and txn.in_block else None
         group = route.group_for(planner, bind.params, bind.param_formats, written) if planner is not None else None
-        return None if group is None else (route, group, description)
+        if group is None or not runner.has_block_instant(route, group):
+            return None  # (the block's instant to settle first: execute_portal awaits it)
+        return route, group, description
 
     def cycle_statement(self, payload: bytes) -> PreparedStatement | None:
         """The statement a Bind of the unnamed portal names (None: another portal, or none)."""
@@ -555,6 +557,8 @@ class Session:
         try:
             if cycle.simple:
                 await self.runner.finish_query(cycle)
+            elif cycle.commit:
+                await self.runner.finish_commit(cycle)
             else:
                 await self.runner.finish_cycle(cycle)
         except PgError as exc:

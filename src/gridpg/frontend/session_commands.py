@@ -25,6 +25,7 @@ from gridpg.errors import PgError
 from gridpg.frontend.session_settings import statements_for
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import xact_time
 from gridpg.sql.quote import quote_ident, quote_literal, set_config_sql
 from gridpg.txn.snapshot import CONSISTENCY, FENCE_TIMEOUT, check_setting
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from gridpg.frontend.statements import StatementRunner
 
 INSUFFICIENT_PRIVILEGE = "42501"
+CANT_CHANGE_RUNTIME_PARAM = "55P02"
 CHARACTERISTICS = ("default_transaction_isolation", "default_transaction_read_only",
                    "default_transaction_deferrable")
 
@@ -140,6 +142,9 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
     """Validate on the catalog server, keep in the session's model, send to the session's
     other nodes; the ParameterStatus values to report and the catalog's first column."""
     in_block = runner.txn.in_block
+    if setting.name == xact_time.SETTING:
+        raise PgError(CANT_CHANGE_RUNTIME_PARAM, f'parameter "{xact_time.SETTING}" cannot be changed',
+                      detail="gridpg gives each transaction block's datanodes the block's now() in it.")
     if not setting.reset:
         check_setting(setting.name, setting.value)
         ensure_not_internal(setting.name)
@@ -157,6 +162,8 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
         await runner.txn.participants[node].conn.simple_query("; ".join(statements))
     if in_block:
         runner.txn.local_settings.extend(statements)
+        if setting.reset and setting.name == "all":
+            runner.txn.forget_block_instant()
     else:
         tag_held_connections(runner)
     return await _reported(runner, setting, catalog), returned

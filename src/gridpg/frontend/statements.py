@@ -579,23 +579,24 @@ class StatementRunner:
                 self._simple_routes.clear()
             from gridpg.frontend.session import PreparedStatement
 
-            cached = (key, await self._build_routed(PreparedStatement("", text, [])))
+            cached = (key, await self._build_routed(PreparedStatement("", text, []), block_time=False))
             self._simple_routes[text] = cached
         found = cached[1]
         return None if found is NOT_ROUTED else found  # type: ignore[return-value]
 
-    async def _is_plain_statement(self, sql: str) -> bool:
+    async def _is_plain_statement(self, sql: str, block_time: bool) -> bool:
         """What `run` checks on every statement, checked once per fast-path plan (they
         depend only on the text, the catalog snapshot and the session's search_path): no
         session-state change, sequence use, coordinator-answered view, or user code that
-        reaches distributed tables (the routine guard)."""
+        reaches distributed tables (the routine guard). Transaction-time calls only with
+        `block_time` and when a block can read them from its setting (`_block_text`)."""
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
                 or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
                 or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
-                or sequences.is_one_row_of_calls(sql) \
-                or xact_time.statement_mentions_time(sql) or xact_time.has_special_input(sql):
-            return False  # (time calls: pinned per transaction on the general path)
+                or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
+                or (xact_time.statement_mentions_time(sql) and (not block_time or _block_text(sql) is None)):
+            return False  # (other time calls: pinned per statement on the general path)
         try:
             sequences.ensure_supported(sql)
             from gridpg.executor.run import search_path
@@ -646,6 +647,13 @@ class StatementRunner:
                                  or (not txn.participants and self.coord.is_epoch_check_due())):
             return None
         return route
+
+    def has_block_instant(self, route: RoutedStatement, group: str) -> bool:
+        """Whether `route` may run on `group` as it is, with no waiting: it reads no
+        transaction time, or runs outside a block, or the node has (or gets as it joins) the
+        block's settled instant (`DistributedTransaction.has_block_instant`)."""
+        txn = self.txn
+        return route.block is None or not txn.in_block or txn.has_block_instant(group, self.coord.catalog_node)
 
     async def execute_cycle(self, route: RoutedStatement, group: str, bind_tail: bytes) -> None:
         """`execute_portal` of a routed cycle whose Sync came with it: the node's Sync goes
@@ -704,6 +712,65 @@ class StatementRunner:
         self.implicit_block = False
         txn.begin(control.begin_sql)
         return codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN")
+
+    def commit_now(self, sql: str) -> BackendConnection | None:
+        """A client's prepared COMMIT/END run from callbacks (frontend/fast_cycle.py): the
+        one-phase case of `end_transaction(commit=True)` where nothing needs waiting and
+        nothing but the node's COMMIT is to do: a block (not failed, not implicit) with one
+        open remote block and no other node written (`DistributedTransaction
+        .one_phase_commit_now`), no DDL, sequence change, setting change, temp table,
+        private snapshot, LISTEN/NOTIFY or open cycle in it, the pause gate open. The node's COMMIT sent;
+        its answer ends with `commit_synced` (or `finish_commit` in the task); None:
+        nothing done."""
+        txn = self.txn
+        if txn.state is not TxnState.IN_BLOCK or self.implicit_block or self._running or self.pending_sync \
+                or self.coord.read_only or self.shard_checks_due or self.ddl_in_block or self.sequence_ddl \
+                or self.local_sequences or self.private_snapshot is not None or self.temps.pinned \
+                or self.state.changed_in_transaction or self.coord.pause_gate.is_closed_for(self.session) \
+                or self.notify.in_transaction:
+            return None  # (LISTEN/NOTIFY: the hub's work before and after the commit, in the task)
+        try:
+            control, setting = classify(sql)
+        except PgError:
+            return None
+        if control is None or control.kind != "commit" or control.chain or setting is not None:
+            return None
+        conn = txn.one_phase_commit_now()
+        if conn is None:
+            return None
+        self._note_statement(sql)
+        self.current_sql = sql
+        self._running += 1
+        self.implicit_block = False
+        self.coord.loopback_tokens.forget(self)
+        self.temps.transaction_ended()
+        return conn
+
+    def commit_synced(self) -> None:
+        """A COMMIT from `commit_now` answered COMMIT (its ReadyForQuery taken)."""
+        self.txn.finish_one_phase_commit()
+        self.state.commit()
+        self.notify.committed_quietly()
+        self._running -= 1
+
+    async def finish_commit(self, cycle: FastCycle) -> None:
+        """The rest of a COMMIT from `commit_now` that the task takes over (an error, a
+        notice, a lost node): what `DistributedTransaction.commit` does with its outcome."""
+        try:
+            try:
+                await cycle.conn.read_results()
+            except BaseException:
+                metrics.COMMIT_COUNTS.inc("failed")
+                await self.txn.rollback()
+                self.state.rollback()
+                await self.notify.rollback()
+                raise
+            self.txn.finish_one_phase_commit()
+            self.state.commit()
+            await self.notify.commit()
+            self.session.send(codec.build_command_complete("COMMIT"))
+        finally:
+            self._running -= 1
 
     def cycle_synced(self, cycle: FastCycle) -> None:
         """A cycle from `start_cycle_now` answered whole (its ReadyForQuery taken)."""
@@ -766,7 +833,7 @@ class StatementRunner:
         found = statement.routed
         return None if found is NOT_ROUTED else found  # type: ignore[return-value]
 
-    async def _build_routed(self, statement: PreparedStatement) -> object:
+    async def _build_routed(self, statement: PreparedStatement, block_time: bool = True) -> object:
         """The statement's fast-path plan, or NOT_ROUTED: the general path takes it.
 
         A statement this cannot read is NOT_ROUTED, never an error: the simple protocol's
@@ -775,7 +842,7 @@ class StatementRunner:
         TRANSACTION SNAPSHOT $1`); the general path runs the client's own text and reports
         the errors that text has."""
         try:
-            return await self._plan_routed(statement)
+            return await self._plan_routed(statement, block_time)
         except PgError:
             return NOT_ROUTED
 
@@ -793,12 +860,15 @@ class StatementRunner:
 
         return await prepared_insert_spec(self.dispatcher, sql, analysis.tree, list(analysis.resolved))
 
-    async def _plan_routed(self, statement: PreparedStatement) -> object:
+    async def _plan_routed(self, statement: PreparedStatement, block_time: bool) -> object:
+        """`block_time`: a statement reading the transaction's time may be routed (its
+        RoutedStatement.block reads the block's instant on the node): the prepared path
+        sends the route's own texts; the simple path sends its literal-free form, so not there."""
         planner = self.coord.planner
         sql = statement.sql
         if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
                 or _is_session_reset(sql) or _ONLY.search(sql) \
-                or not await self._is_plain_statement(sql):
+                or not await self._is_plain_statement(sql, block_time):
             return NOT_ROUTED  # ONLY: the general path drops it where needed (executor/only.py)
         from gridpg.executor.run import catalog_view, session_view
 
@@ -810,7 +880,7 @@ class StatementRunner:
             return NOT_ROUTED
         described = statement.described[0] if statement.described is not None else None
         route = build_routed(spec, sql, statement.param_oids, described, self.coord.snapshot,
-                             self.settings_generation, planner)
+                             self.settings_generation, planner, _block_text(sql))
         return NOT_ROUTED if route is None else route
 
     async def sync(self) -> None:
@@ -1133,3 +1203,12 @@ def _refuse_snapshot_import(identifier: str) -> None:
     raise PgError(FEATURE_NOT_SUPPORTED, "SET TRANSACTION SNAPSHOT is not supported by gridpg",
                   detail="an exported snapshot belongs to one server; the cluster's other "
                          "servers cannot take the same snapshot")
+
+
+def _block_text(sql: str) -> str | None:
+    """The prepared fast path's text of a statement inside a transaction block: its time
+    calls read the block's instant from the node's setting (sql/xact_time.py); the text
+    itself when it has none; None when it cannot (statement_timestamp())."""
+    if not xact_time.statement_mentions_time(sql):
+        return sql
+    return xact_time.pin_to_setting(sql)

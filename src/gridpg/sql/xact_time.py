@@ -65,13 +65,29 @@ _TIME_TYPES = frozenset({"time", "timetz"})
 @dataclass(frozen=True)
 class TimePins:
     """The instants a statement's time functions take: the transaction's and the
-    statement's, as ISO text in UTC."""
+    statement's, as ISO text in UTC; or, `from_setting`, the transaction's read on the node
+    from the block's setting (`BLOCK_INSTANT`) and no statement instant at all."""
 
     transaction: str
     statement: str
+    from_setting: bool = False
 
 
 _ANY = TimePins("2000-01-01 00:00:00.000000+00", "2000-01-01 00:00:00.000000+00")
+
+# The per-transaction setting each datanode's remote block is given the block's instant in
+# (`SET LOCAL gridpg.xact_now = '...'`, with its BEGIN: txn/transaction.py), and the
+# expression that reads it. A placeholder setting: every PostgreSQL accepts it unregistered.
+# current_setting() and the text -> timestamptz cast are STABLE, as now() is: an index or a
+# run-time partition pruning can use it. Unset (outside a block) it fails loudly: an
+# unknown setting, or '' after an earlier block's value went.
+SETTING = "gridpg.xact_now"
+BLOCK_INSTANT = f"pg_catalog.current_setting('{SETTING}')::pg_catalog.timestamptz"
+_FROM_SETTING = TimePins("", "", from_setting=True)
+
+
+class _NotPinnable(Exception):
+    """A statement_timestamp() where only the block's instant is at hand."""
 
 
 # The catalog server's transaction start in `stamp`'s form.
@@ -80,9 +96,19 @@ READ_TRANSACTION_START = ("SELECT pg_catalog.to_char(pg_catalog.transaction_time
 
 
 def stamp(at: float | None = None) -> str:
-    """An instant (default: now) as timestamptz input text in UTC, microseconds."""
-    moment = datetime.fromtimestamp(time.time() if at is None else at, UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00")
+    """An instant (default: now) as timestamptz input text in UTC, microseconds (taken
+    at every BEGIN: the text up to the second is formatted once per second)."""
+    micros = round((time.time() if at is None else at) * 1_000_000)
+    second, fraction = divmod(micros, 1_000_000)
+    global _last_second, _last_prefix
+    if second != _last_second:
+        _last_prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        _last_second = second
+    return f"{_last_prefix}.{fraction:06d}+00"
+
+
+_last_second = -1
+_last_prefix = ""
 
 
 _SPECIAL_LITERAL = re.compile(r"'\s*(now|today|tomorrow|yesterday)\s*'", re.IGNORECASE)
@@ -114,6 +140,17 @@ def pin_times(sql: str, pins: TimePins) -> str:
                                      and tree[kind].get("objtype") == "OBJECT_MATVIEW"):
         return sql
     return _apply(sql, list(_edits(sql, tree, pins)))
+
+
+def pin_to_setting(sql: str) -> str | None:
+    """`sql` with its transaction-time calls reading the block's instant from the node's
+    setting (`BLOCK_INSTANT`): a text fixed once per statement, so a prepared statement
+    keeps one node-side plan (executor/routed.py). None when it calls
+    statement_timestamp(), whose instant is the statement's, not the block's."""
+    try:
+        return pin_times(sql, _FROM_SETTING)
+    except _NotPinnable:
+        return None
 
 
 def pin_expression(expression: str, pins: TimePins) -> str | None:
@@ -219,17 +256,22 @@ def _literal(instant: str) -> str:
     return f"'{instant}'::pg_catalog.timestamptz"
 
 
+def _instant_sql(pins: TimePins, statement: bool = False) -> str:
+    """The SQL of the transaction's (or the statement's) instant under `pins`."""
+    if pins.from_setting:
+        if statement:
+            raise _NotPinnable
+        return BLOCK_INSTANT
+    return _literal(pins.statement if statement else pins.transaction)
+
+
 def _function_edit(call: dict[str, Any], toks: list[Any], starts: dict[int, int],
                    pins: TimePins) -> _Edit | None:
     names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
     if call.get("args") or call.get("agg_star") or call.get("over") or not names \
             or (len(names) == 2 and names[0] != "pg_catalog") or len(names) > 2:
         return None
-    if names[-1] in _TRANSACTION_CALLS:
-        instant = pins.transaction
-    elif names[-1] in _STATEMENT_CALLS:
-        instant = pins.statement
-    else:
+    if names[-1] not in _TRANSACTION_CALLS and names[-1] not in _STATEMENT_CALLS:
         return None
     first = starts.get(call.get("location", -1))
     if first is None:
@@ -237,7 +279,8 @@ def _function_edit(call: dict[str, Any], toks: list[Any], starts: dict[int, int]
     close = _next_token(toks, first, "ASCII_41")
     if close is None:
         return None
-    return _Edit(toks[first].start, toks[close].end + 1, f"({_literal(instant)})")
+    instant = _instant_sql(pins, statement=names[-1] in _STATEMENT_CALLS)
+    return _Edit(toks[first].start, toks[close].end + 1, f"({instant})")
 
 
 def _value_function_edit(value: dict[str, Any], toks: list[Any], starts: dict[int, int],
@@ -255,7 +298,7 @@ def _value_function_edit(value: dict[str, Any], toks: list[Any], starts: dict[in
             return None
         last = close
         cast = f"{cast}({int(value.get('typmod', 0))})"  # (0 is left out of the tree)
-    return _Edit(toks[first].start, toks[last].end + 1, f"({_literal(pins.transaction)}::{cast})")
+    return _Edit(toks[first].start, toks[last].end + 1, f"({_instant_sql(pins)}::{cast})")
 
 
 def _special_input_edit(sql: str, cast: dict[str, Any], toks: list[Any], starts: dict[int, int],
@@ -271,7 +314,7 @@ def _special_input_edit(sql: str, cast: dict[str, Any], toks: list[Any], starts:
     at = starts.get(const.get("location", -1))
     if at is None or toks[at].name != "SCONST":
         return None
-    expression = _SPECIAL_INPUTS[text].format(L=_literal(pins.transaction))
+    expression = _SPECIAL_INPUTS[text].format(L=_instant_sql(pins))
     type_at = type_name.get("location", -1)
     if 0 <= type_at < toks[at].start:  # `timestamptz 'now'`: the type name comes first
         spelled = sql[type_at:toks[at].start].strip()

@@ -50,6 +50,9 @@ CONNECT_RETRY_SECONDS = 10.0
 FINISH_COMMIT_SECONDS = 600.0
 
 
+_COMMIT = codec.build_query("COMMIT")
+
+
 class TxnState(enum.Enum):
     IDLE = "I"  # no transaction block; statements run one by one
     IN_BLOCK = "T"  # BEGIN seen, running
@@ -71,6 +74,9 @@ class Participant:
     conn: BackendConnection
     state: RemoteState = RemoteState.STARTED
     wrote: bool = False
+    # The block's instant its remote block was given with its BEGIN (`gridpg.xact_now`,
+    # sql/xact_time.py), None: not given (a catalog server, a block opened outside BEGIN).
+    instant: str | None = None
 
 
 @dataclass
@@ -154,6 +160,9 @@ class DistributedTransaction:
         self.xact_stamp: str | None = None
         self.xact_stamp_read = False
         self.statement_pins: xact_time.TimePins | None = None
+        # A RESET ALL ran in this block: the nodes' gridpg.xact_now is gone (also on those
+        # joining later, which replay it), no statement reads it until the block ends.
+        self.instant_reset = False
 
     @property
     def effective_isolation(self) -> str:
@@ -204,6 +213,7 @@ class DistributedTransaction:
         self.begin_sql = begin_sql
         self.xact_stamp = xact_time.stamp()
         self.xact_stamp_read = False
+        self.instant_reset = False
         self.isolation = snapshot.isolation_from_begin(begin_sql)
 
     def start_statement(self) -> xact_time.TimePins:
@@ -237,6 +247,30 @@ class DistributedTransaction:
             if self.statement_pins is not None:  # the running statement's, read again
                 self.statement_pins = xact_time.TimePins(self.xact_stamp, self.statement_pins.statement)
         self.xact_stamp_read = True
+
+    def has_block_instant(self, node: str, catalog_node: str) -> bool:
+        """Whether a statement reading the block's instant from the node's setting
+        (`xact_time.BLOCK_INSTANT`) may run on `node` now, with no waiting: the instant is
+        settled (the catalog server is not in the block, or its start was read:
+        `read_block_instant`) and the node's remote block was, or will be when it joins,
+        given that very instant with its BEGIN. False: the caller takes the general path
+        (the instant as a literal), or first awaits `read_block_instant`."""
+        if not self.in_block or self.instant_reset or self.xact_stamp is None:
+            return False
+        if not self.xact_stamp_read:
+            part = self.participants.get(catalog_node)
+            if part is not None and not part.conn.is_closed and part.conn.txn_status != b"I":
+                return False  # its transaction start is to be read first
+            self.xact_stamp_read = True  # as read_block_instant decides it
+        part = self.participants.get(node)
+        return part is None or part.instant == self.xact_stamp
+
+    def forget_block_instant(self) -> None:
+        """A RESET ALL inside the block reset the nodes' gridpg.xact_now."""
+        if self.in_block:
+            self.instant_reset = True
+            for part in self.participants.values():
+                part.instant = None
 
     def time_pins(self) -> xact_time.TimePins:
         """The running statement's instants (`start_statement`)."""
@@ -319,8 +353,8 @@ class DistributedTransaction:
         conn = self.pools.pool(node).take_matching(setup_now)
         if conn is None:
             return None
-        self._open_remote_block(conn, labeled=node not in local)
-        self.participants[node] = Participant(conn)
+        instant = self._open_remote_block(conn, labeled=node not in local)
+        self.participants[node] = Participant(conn, instant=instant)
         self._note_joined(node)
         return conn
 
@@ -367,12 +401,13 @@ class DistributedTransaction:
                 hint="use REPEATABLE READ, or keep the transaction on one distribution value",
             )
         pool, conn = await self._pinned_or_acquire(node)
+        instant = None
         try:
             await self.session_setup(conn)
             if self.in_block or wants_block:
                 if self.gxid is None:
                     self.gxid = await self.commit_log.next_gxid()
-                self._open_remote_block(conn, labeled=node not in self.local_nodes)
+                instant = self._open_remote_block(conn, labeled=node not in self.local_nodes)
         except BaseException:
             if node in self.pinned:
                 self.pinned[node] = conn
@@ -380,7 +415,7 @@ class DistributedTransaction:
             else:
                 pool.discard(conn)
             raise
-        self.participants[node] = Participant(conn)
+        self.participants[node] = Participant(conn, instant=instant)
         self._note_joined(node)
         return conn
 
@@ -456,14 +491,24 @@ class DistributedTransaction:
             return
         if self.gxid is None:
             self.gxid = await self.commit_log.next_gxid()
-        self._open_remote_block(conn, labeled=node not in self.local_nodes)
+        instant = self._open_remote_block(conn, labeled=node not in self.local_nodes)
+        part = self.participants.get(node)
+        if part is not None and part.conn is conn:
+            part.instant = instant
 
-    def _open_remote_block(self, conn: BackendConnection, labeled: bool) -> None:
+    def _open_remote_block(self, conn: BackendConnection, labeled: bool) -> str | None:
+        """Open the transaction on the node, pipelined; the block's instant it was given
+        (None: none, or a RESET ALL it replays removed it again)."""
         sql = [self.begin_sql if self.in_block else "BEGIN"]
         # Catalog servers are not labeled: SHOW application_name is answered there.
         if self.gxid is not None and labeled:
             label = build_label(self.gxid, self.coordinator)
             sql.append(f"SET LOCAL application_name = {quote_literal(label)}")
+        # The block's instant for statements that read it (sql/xact_time.py), before any
+        # savepoint: no ROLLBACK TO undoes it. In the same message: no round trip.
+        instant = self.xact_stamp if self.in_block and labeled and self.xact_stamp is not None else None
+        if instant is not None:
+            sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(instant)}")
         done = 0
         for savepoint in self.savepoints:
             sql.extend(self.local_settings[done : savepoint.settings_at])
@@ -474,6 +519,7 @@ class DistributedTransaction:
         # Pipelined: the answer is swallowed by the connection's next read, saving a round trip.
         conn.send_ahead("; ".join(sql))
         conn.txn_status = b"T"
+        return None if self.instant_reset else instant
 
     def mark_written(self, node: str) -> None:
         part = self.participants.get(node)
@@ -500,6 +546,32 @@ class DistributedTransaction:
             metrics.COMMIT_COUNTS.inc("failed")
             await self.rollback()
             raise
+        self._release_all()
+        self._reset()
+
+    def one_phase_commit_now(self) -> BackendConnection | None:
+        """`commit()`'s one-phase case where nothing needs waiting: exactly one participant
+        with its remote block open and nothing owed or unread on it, every other one idle,
+        clean and not written; that node's COMMIT sent (its answer goes to the caller's
+        relay, then `finish_one_phase_commit`). None: nothing sent (`commit()` decides)."""
+        if self.state is not TxnState.IN_BLOCK or self.tainted or self.pinned or self.closing:
+            return None
+        found: Participant | None = None
+        for part in self.participants.values():
+            if part.conn.txn_status != b"I":
+                if found is not None:
+                    return None
+                found = part
+            elif part.wrote or not part.conn.is_clean:
+                return None
+        if found is None or not found.conn.is_quiet:
+            return None
+        found.conn.send(_COMMIT, 1)
+        return found.conn
+
+    def finish_one_phase_commit(self) -> None:
+        """The node answered COMMIT to `one_phase_commit_now`: the transaction is over."""
+        metrics.COMMIT_COUNTS.inc("one-phase")
         self._release_all()
         self._reset()
 
@@ -753,6 +825,7 @@ class DistributedTransaction:
         self.state = TxnState.IDLE
         self.begin_sql = "BEGIN"
         self.xact_stamp = None
+        self.instant_reset = False
         self.isolation = None
         self.moved_since = None
         self.shard_writes.clear()
