@@ -36,8 +36,9 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     stmt.limitOffset = None
     star = len(names) < len(body.get("targetList", []))
     system = [i for i, name in enumerate(names) if name in SYSTEM_COLUMNS]
-    if system and (star or _sorts_by_system_column(stmt)):
-        return NotApplicable(Strategy.MERGE, "an output column named like a system column is also a sort key expression")
+    by_system = _system_sort_keys(stmt)
+    if by_system or system and star:  # a node's own OIDs do not sort alike across nodes
+        return NotApplicable(Strategy.MERGE, "a system column is a sort key, or an output column beside *")
     for index in system:  # a temp table cannot have such a column: renamed there, named back at the end
         stmt.targetList[index].name = f"gp_sys_{index}"
     hidden = [] if star else _hidden_sort_keys(body, names) or []
@@ -62,18 +63,19 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
 SYSTEM_COLUMNS = frozenset({"tableoid", "ctid", "xmin", "xmax", "cmin", "cmax"})
 
 
-def _sorts_by_system_column(stmt: ast.SelectStmt) -> bool:
-    """An ORDER BY key that uses a system column name other than as the bare key (the final
-    step resolves a bare name to the output column; inside an expression it would read the
-    temp table's own system column)."""
-    for item in stmt.sortClause or ():
+def _system_sort_keys(stmt: ast.SelectStmt) -> list[int]:
+    """Positions of the ORDER BY keys that use a system column name other than as the bare
+    key (the final step resolves a bare name to the output column; inside an expression it
+    would read the temp table's own system column)."""
+    found = []
+    for index, item in enumerate(stmt.sortClause or ()):
         node = item.node
         if isinstance(node, ast.ColumnRef) and len(node.fields) == 1:
             continue
         if any(isinstance(n, ast.ColumnRef) and isinstance(n.fields[-1], ast.String)
                and n.fields[-1].sval in SYSTEM_COLUMNS for n in _ast_walk(node)):
-            return True
-    return False
+            found.append(index)
+    return found
 
 
 def _ast_walk(node: Any) -> Any:

@@ -159,6 +159,10 @@ SELECT tableoid::regclass, id, day FROM pt_events WHERE id IN (3, 4, 150);
 SELECT tableoid::regclass, id FROM pt_events WHERE id = 17;
 SELECT count(*) FROM pt_events WHERE tableoid = 'pt_events_2024'::regclass;
 SELECT x.tableoid::regclass AS part, x.id FROM pt_events x WHERE x.day > '2024-12-01' ORDER BY x.id LIMIT 3;
+-- a sorted merge of rows with tableoid (the scratch table cannot have a column named tableoid)
+SELECT tableoid::regclass, id FROM pt_events ORDER BY id DESC LIMIT 3;
+SELECT DISTINCT tableoid::regclass FROM pt_events ORDER BY 1;
+SELECT tableoid = 'pt_events_2024'::regclass AS in_2024, id FROM pt_events ORDER BY id LIMIT 2;
 UPDATE pt_events SET day = '2024-02-02' WHERE id = 17 RETURNING tableoid::regclass, id, day;
 SELECT tableoid::regclass, * FROM pt_dogs;
 SELECT p.tableoid::regclass AS part, p.tag FROM pt_tags p WHERE p.id = 99;
