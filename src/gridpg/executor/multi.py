@@ -474,7 +474,11 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     """The catalog temp table that receives the partial rows, shaped like `partial`. When
     the partial query reads scratch tables (only the datanodes have them), or `on_datanode`
     (the catalog connection is a side one, which may not see the transaction's tables), its
-    columns are described on the datanode, inside the statement's transaction."""
+    columns are described on the datanode, inside the statement's transaction. So they are
+    when `catalog` is not the block's own catalog connection and that one has run DDL: it
+    may hold a lock on the table (ALTER TABLE earlier in the block) that `catalog` would
+    wait for, forever, and `catalog` would not see the new columns."""
+    on_datanode = on_datanode or _catalog_locked_elsewhere(dispatcher, catalog)
     if f"{SCRATCH_SCHEMA}." not in partial and not on_datanode:
         await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
         return
@@ -485,6 +489,15 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     columns = await _query_columns(conn, partial, {})
     await catalog.simple_query(
         f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
+
+
+def _catalog_locked_elsewhere(dispatcher: Dispatcher, catalog: BackendConnection) -> bool:
+    """Whether `catalog` is a side or staging connection while the block's own catalog
+    connection has written (DDL)."""
+    if dispatcher.runner.catalog_aside:  # inside scratch.side_catalog
+        return True
+    own = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
+    return own is not None and own.wrote and own.conn is not catalog
 
 
 async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: str) -> None:

@@ -120,6 +120,15 @@ async def _catalog(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=plan.sql)
 
 
+async def _catalog_check(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    """PostgreSQL's own error for the statement when it has one, else gridpg's refusal."""
+    from gridpg.executor.multi import inline_params
+
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.query("EXPLAIN (COSTS OFF) " + await inline_params(dispatcher, request, request.sql))
+    raise PgError(FEATURE_NOT_SUPPORTED, plan.message)
+
+
 async def _distributed(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.executor import multi
 
@@ -332,6 +341,7 @@ async def _sequences_to_reset(dispatcher: Dispatcher, plan: plans.UtilityPlan) -
 _Runner = Callable[["Dispatcher", "ExecRequest", Any], Awaitable[None]]
 _RUNNERS: dict[type, _Runner] = {
     plans.CatalogPlan: _catalog,
+    plans.CatalogCheckPlan: _catalog_check,
     plans.ModifyingCtePlan: _modifying_cte,
     plans.UtilityPlan: _utility,
     plans.CreateTablePlan: _create_table,

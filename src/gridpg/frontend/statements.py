@@ -118,6 +118,7 @@ class StatementRunner:
         self.lifted_rights = False  # a plan reading views' tables with the owners' rights runs
         self.is_loopback = False  # this runner serves a loopback connection
         self.side_catalog_active = False  # scratch tables on a side catalog connection (executor/scratch.py)
+        self.catalog_aside = False  # inside scratch.side_catalog: scratch tables shaped on a datanode
         self.side_catalog_read_only = False
 
     @property

@@ -39,6 +39,7 @@ from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
 from gridpg.planner.merge import sorted_merge
 from gridpg.planner.plan import (
+    CatalogCheckPlan,
     CatalogPlan,
     ClusterViewPlan,
     DistributedPlan,
@@ -153,6 +154,8 @@ class Planner:
             return InsertPlan(sql, tree, tuple(resolved))
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
+        if kind in ("UpdateStmt", "DeleteStmt") and resolved[0].table is None:
+            return CatalogCheckPlan(_not_distributed_target(kind, resolved[0].ref))
         pinned = None
         if isinstance(analysis.router, router.RouterSpec):
             pinned = router.pinned_set(analysis.router, catalog.snapshot, params)
@@ -345,6 +348,16 @@ class Planner:
         if kind not in ("InsertStmt", "MergeStmt") and not moves:
             spec_router = router.static(body, resolved, writes)
         return Analysis("query", clean, spec, tree, kind, resolved, spec_router)
+
+
+def _not_distributed_target(kind: str, target: analyze.RelRef) -> str:
+    """The refusal of an UPDATE/DELETE whose target is not a distributed table (temp tables
+    are served before planning) while it reads distributed ones: run on the catalog server
+    it would read their empty copies. A target that does not exist, or a view PostgreSQL
+    cannot update, gets PostgreSQL's error first (CatalogCheckPlan)."""
+    verb = "UPDATE" if kind == "UpdateStmt" else "DELETE"
+    return (f'{verb} of "{target.name}", which is not a distributed table, reading distributed tables '
+            "is not supported by gridpg")
 
 
 # statements that carry a query of their own

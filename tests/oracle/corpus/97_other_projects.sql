@@ -1,0 +1,47 @@
+/*
+Statements as other projects' regression suites write them (issue 12: the Citus and
+Postgres-XL replays of bench/regress_replay.py), each class reduced to a small form with
+our own tables: what gridpg failed on, hung on or closed the connection for.
+*/
+
+-- An UPDATE/DELETE whose target is not a distributed table while it reads one: the
+-- coordinator closed the connection (an internal error); PostgreSQL's own error now
+CREATE TABLE op_ref (uid int, v1 int) DISTRIBUTE BY REPLICATION;
+CREATE TABLE op_events (uid int, v1 int, v2 int, v3 float) DISTRIBUTE BY HASH (uid);
+INSERT INTO op_ref VALUES (1, 10), (2, 20), (3, 30);
+INSERT INTO op_events VALUES (1, 1, 0, 1.5), (2, 2, 0, 2.5), (3, 3, 0, 3.5);
+-- error
+UPDATE op_no_such_table SET v2 = 5 FROM op_ref WHERE op_ref.uid = op_no_such_table.v1;
+-- error
+UPDATE op_no_such_table AS ett SET v2 = 6 WHERE ett.v3 IN (SELECT e.v3 FROM op_events e, op_ref r WHERE e.uid = r.uid AND e.uid = ett.uid);
+-- error
+DELETE FROM /* gone */ op_no_such_table USING op_events WHERE op_events.uid = op_no_such_table.uid;
+CREATE VIEW op_const_view AS SELECT 1 AS a;
+-- error
+UPDATE op_const_view SET a = 2 FROM op_ref;
+-- error
+DELETE FROM op_const_view USING op_events;
+BEGIN;
+-- error
+UPDATE op_no_such_table SET v2 = 5 FROM op_ref;
+ROLLBACK;
+SELECT * FROM op_events ORDER BY uid;
+
+-- INSERT ... SELECT * after ALTER TABLE ... DROP COLUMN of the source in the same block:
+-- the gather's scratch table was shaped on a second catalog connection, which waited for
+-- the block's own ALTER TABLE lock forever
+CREATE TABLE op_first (uid int, t timestamp, v1 int, v2 int, v3 float, v4 bigint, UNIQUE (uid, v1)) DISTRIBUTE BY HASH (uid);
+CREATE TABLE op_second (uid int, t timestamp, v1 int, v2 int, v3 float, v4 bigint, UNIQUE (uid, v1)) DISTRIBUTE BY HASH (uid);
+INSERT INTO op_second SELECT g, timestamp '2024-01-01' + g * interval '1 hour', g, g * 2, g / 4.0, g * 10 FROM generate_series(1, 12) g;
+BEGIN;
+ALTER TABLE op_second DROP COLUMN v4;
+INSERT INTO op_first SELECT * FROM op_second;
+SELECT count(*), sum(v1), sum(v4), sum(v3) FROM op_first;
+ROLLBACK;
+SELECT count(*) FROM op_first;
+BEGIN;
+ALTER TABLE op_second ADD COLUMN extra text DEFAULT 'x';
+INSERT INTO op_first (uid, v1, v4) SELECT uid, v1 + 100, length(extra) FROM op_second WHERE v2 > 4;
+SELECT uid, v1, v4 FROM op_first ORDER BY uid, v1;
+COMMIT;
+SELECT uid, v1, v4 FROM op_first ORDER BY uid, v1;
