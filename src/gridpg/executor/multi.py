@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -726,8 +726,11 @@ def _reads_session_temps(dispatcher: Dispatcher, sql: str) -> bool:
     return any(tempnames.shadows(path, r.schema, r.name) or tempnames.is_temp_schema(r.schema) for r in refs)
 
 
-async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[bytes]:
-    """Run a SELECT through the coordinator and return its rows as COPY text chunks."""
+async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str,
+                                      assign: Sequence[tuple[str, int, int]] = ()) -> list[bytes]:
+    """Run a SELECT through the coordinator and return its rows as COPY text chunks;
+    `assign`: the (name, type oid, typmod) of the columns the rows go into (INSERT ... SELECT),
+    whose assignment casts PostgreSQL applies to them (copy_assigned)."""
     # A connection of its own for the temp tables: the transaction's catalog connection may
     # be a 2PC participant (CREATE TABLE AS), and PREPARE refuses temp objects.
     coord = dispatcher.coord
@@ -737,7 +740,7 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
         prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
-            return await catalog.copy_out_canonical(f"COPY ({final}) TO STDOUT")
+            return await copy_assigned(catalog, final, assign)
         finally:
             await _drop_temp(catalog, temps)
     staging = await coord.internal_acquire(coord.catalog_node)
@@ -746,7 +749,7 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
         prepared = await prepare_query_on_catalog(dispatcher, sql, staging)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
-            return await staging.copy_out_canonical(f"COPY ({final}) TO STDOUT")
+            return await copy_assigned(staging, final, assign)
         finally:
             await _drop_temp(staging, temps)
     finally:
@@ -1031,3 +1034,34 @@ async def run_xl_command(dispatcher: Dispatcher, request: ExecRequest, command: 
     raise PgError(FEATURE_NOT_SUPPORTED, f"{command.kind.replace('_', ' ').upper()} is not supported by gridpg yet")
 
 
+
+
+async def copy_assigned(conn: BackendConnection, final: str,
+                        assign: Sequence[tuple[str, int, int]]) -> list[bytes]:
+    """`final`'s rows as COPY text, each column first converted to the type in `assign` as
+    INSERT converts it (assignment casts: a float8 1.5 stored in an integer column is 2,
+    a text where an integer is due is PostgreSQL's 42804): without it the rows were routed
+    and copied as the source type's text ('1.5' is no integer). Rows pass through a temp
+    table of the target types when a type differs."""
+    from gridpg.executor.dml import _query_columns
+
+    whole = f"COPY ({final}) TO STDOUT"
+    if not assign:
+        return await conn.copy_out_canonical(whole)
+    source = [t for _, t in await _query_columns(conn, final, {})]
+    if not source or len(source) > len(assign):
+        return await conn.copy_out_canonical(whole)
+    pairs = ", ".join(f"({oid}, {mod}, {i})" for i, (_, oid, mod) in enumerate(assign[: len(source)]))
+    rows = await conn.query("SELECT pg_catalog.format_type(o::pg_catalog.oid, m) FROM "
+                            f"(VALUES {pairs}) v(o, m, i) ORDER BY i")
+    targets = [r[0] or "" for r in rows]
+    if targets == source:
+        return await conn.copy_out_canonical(whole)
+    temp = "pg_temp.gp_assign"  # its columns named as the target's: PostgreSQL's messages name them
+    columns = ", ".join(f"{quote_ident(a[0])} {t}" for a, t in zip(assign, targets, strict=False))
+    await conn.simple_query(f"DROP TABLE IF EXISTS {temp}; CREATE TEMP TABLE {temp} ({columns})")
+    try:
+        await conn.simple_query(f"INSERT INTO {temp} {final}")
+        return await conn.copy_out_canonical(f"COPY {temp} TO STDOUT")
+    finally:
+        await _drop_temp(conn, [temp])

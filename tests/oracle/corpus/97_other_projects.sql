@@ -45,3 +45,21 @@ INSERT INTO op_first (uid, v1, v4) SELECT uid, v1 + 100, length(extra) FROM op_s
 SELECT uid, v1, v4 FROM op_first ORDER BY uid, v1;
 COMMIT;
 SELECT uid, v1, v4 FROM op_first ORDER BY uid, v1;
+
+-- INSERT ... SELECT through the coordinator whose SELECT gives another type than the
+-- target column (a float8 GROUP BY key into an integer distribution column): the rows
+-- were routed as the source type's text ("cannot route value '1.5'"); PostgreSQL applies
+-- the assignment cast (1.5 -> 2, banker's rounding of rint)
+CREATE TABLE op_agg (uid int, v1_agg int, v4_agg bigint, label varchar(4), amount numeric(6,1)) DISTRIBUTE BY HASH (uid);
+INSERT INTO op_events VALUES (4, 4, 0, 1.5), (5, 5, 1, 2.5), (6, 6, 1, 2.5);
+INSERT INTO op_agg (v4_agg, v1_agg, uid) SELECT v4, v1, id FROM (SELECT sum(e.v2) AS v4, sum(e.v1) AS v1, e.v3 AS id FROM op_events e GROUP BY e.v3) AS foo;
+SELECT * FROM op_agg ORDER BY uid, v1_agg;
+INSERT INTO op_agg (uid, amount, label) SELECT max(v3), avg(v3), 'ab' || count(*) FROM op_events GROUP BY v2;
+SELECT * FROM op_agg ORDER BY uid, v1_agg, amount;
+BEGIN;
+-- error
+INSERT INTO op_agg (v4_agg, uid) SELECT 'x'::text, max(v1) FROM op_events GROUP BY v2;
+ROLLBACK;
+-- error
+INSERT INTO op_agg (uid, label) SELECT max(v1), 'toolong' || count(*) FROM op_events GROUP BY v2;
+SELECT count(*) FROM op_agg;
