@@ -63,3 +63,14 @@ ROLLBACK;
 -- error
 INSERT INTO op_agg (uid, label) SELECT max(v1), 'toolong' || count(*) FROM op_events GROUP BY v2;
 SELECT count(*) FROM op_agg;
+
+-- Row constructors inside arrays (record[]), CASE and COALESCE, ordered over several
+-- nodes: the sorted merge's scratch table cannot hold an anonymous record
+-- (42P16 "column has pseudo-type record[]"); they are finished on the coordinator
+CREATE TABLE "op Rows" (x int, y int) DISTRIBUTE BY HASH (x);
+INSERT INTO "op Rows" VALUES (1, 2), (1, 3), (2, 2), (2, 3), (3, 1);
+SELECT ARRAY[NULL, (x, (y, x)), NULL, (y, (x, y))] FROM "op Rows" ORDER BY x, y;
+SELECT ARRAY[[(x, (y, x))], [(x, (x, y))]] AS nested FROM "op Rows" ORDER BY x, y;
+SELECT x, CASE WHEN y > 2 THEN ROW(x, y) ELSE ROW(y, x) END AS picked FROM "op Rows" ORDER BY x, y LIMIT 3;
+SELECT COALESCE(NULL, ROW(x, y)) AS c FROM "op Rows" WHERE x > 1 ORDER BY y DESC, x;
+SELECT row_to_json(ROW(x, y)) AS j FROM "op Rows" ORDER BY x, y;
