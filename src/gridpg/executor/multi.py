@@ -61,8 +61,11 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
-        async with writable_catalog(dispatcher, scratch_only=True):
-            await two_phase(dispatcher, request, plan)
+        try:
+            async with writable_catalog(dispatcher, scratch_only=True):
+                await two_phase(dispatcher, request, plan)
+        except RecordOutputError:
+            await _finish_instead(dispatcher, request)
     elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
@@ -453,15 +456,25 @@ async def params_as_text(dispatcher: Dispatcher, request: ExecRequest, oids: lis
 # -- two-phase aggregation -------------------------------------------------------------
 
 
+class RecordOutputError(Exception):
+    """The partial rows have a column of an anonymous record type (a function returning
+    `record`, which the pure planner cannot see): no table can hold them."""
+
+
 async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     txn = dispatcher.runner.txn
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temp = plan.partial_temp or "pg_temp.gp_agg"
     partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
     final = plan.final_sql or ""
-    await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group,
-                              on_datanode=dispatcher.runner.private_snapshot is not None
-                              and dispatcher.runner.side_catalog_active)
+    try:
+        await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group,
+                                  on_datanode=dispatcher.runner.private_snapshot is not None
+                                  and dispatcher.runner.side_catalog_active)
+    except PgError as exc:
+        if exc.sqlstate == "42P16" and "pseudo-type record" in str(exc) and plan.strategy is Strategy.MERGE:
+            raise RecordOutputError() from exc
+        raise
     try:
         await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
         await _run_final(dispatcher, request, final)
@@ -661,6 +674,20 @@ async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan:
         await _run_final(dispatcher, request, final)
     finally:
         await _drop_temp(catalog, temps)
+
+
+async def _finish_instead(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """A sorted merge whose rows no scratch table can hold (RecordOutputError): the tables
+    gathered and the whole query finished on the catalog server. Nothing was sent yet."""
+    sql = await inline_params(dispatcher, request, request.sql) if request.params else request.sql
+    async with writable_catalog(dispatcher):
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
+        final, temps = prepared if prepared is not None else (sql, [])
+        try:
+            await _run_final(dispatcher, request, final)
+        finally:
+            await _drop_temp(catalog, temps)
 
 
 def inline_views(dispatcher: Dispatcher, sql: str) -> str:

@@ -74,3 +74,9 @@ SELECT ARRAY[[(x, (y, x))], [(x, (x, y))]] AS nested FROM "op Rows" ORDER BY x, 
 SELECT x, CASE WHEN y > 2 THEN ROW(x, y) ELSE ROW(y, x) END AS picked FROM "op Rows" ORDER BY x, y LIMIT 3;
 SELECT COALESCE(NULL, ROW(x, y)) AS c FROM "op Rows" WHERE x > 1 ORDER BY y DESC, x;
 SELECT row_to_json(ROW(x, y)) AS j FROM "op Rows" ORDER BY x, y;
+CREATE FUNCTION op_pair(i int) RETURNS TABLE (a int, b int) LANGUAGE sql IMMUTABLE AS $$ SELECT i, i * 10 $$;
+SELECT op_pair(x) FROM "op Rows" ORDER BY x, y;
+BEGIN;
+CREATE TABLE op_in_block (a int) DISTRIBUTE BY HASH (a);
+SELECT op_pair(x), y FROM "op Rows" WHERE y < 3 ORDER BY x, y;
+ROLLBACK;
