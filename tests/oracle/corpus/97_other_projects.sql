@@ -80,3 +80,20 @@ BEGIN;
 CREATE TABLE op_in_block (a int) DISTRIBUTE BY HASH (a);
 SELECT op_pair(x), y FROM "op Rows" WHERE y < 3 ORDER BY x, y;
 ROLLBACK;
+
+-- Postgres-XL's DISTRIBUTE BY MODULO of a column that is not an integer (XL places it by
+-- the value's hash modulo the node count): refused before (42P16); distributed by HASH now
+CREATE TABLE op_mod_text (a text, b int) DISTRIBUTE BY MODULO (a);
+CREATE TABLE op_mod_ts (a timestamp, b int) DISTRIBUTE BY MODULO (a);
+CREATE TABLE "op Mod Num" (a numeric(10, 5), b int, UNIQUE (a)) DISTRIBUTE BY MODULO (a);
+INSERT INTO op_mod_text VALUES ('a', 1), ('ab', 2), ('abc', 3), (NULL, 4);
+INSERT INTO op_mod_ts VALUES ('2012-01-01 10:00', 1), ('2012-06-30 23:59:59', 2);
+INSERT INTO "op Mod Num" VALUES (1.5, 1), (-2.25, 2), (100.12345, 3);
+SELECT * FROM op_mod_text WHERE a = 'ab';
+SELECT * FROM op_mod_text ORDER BY b;
+SELECT * FROM op_mod_ts WHERE a = '2012-06-30 23:59:59';
+SELECT * FROM "op Mod Num" WHERE a = -2.25;
+-- error
+INSERT INTO "op Mod Num" VALUES (1.5, 9);
+UPDATE op_mod_text SET a = a || 'z' WHERE b < 3;
+SELECT * FROM op_mod_text ORDER BY b;
