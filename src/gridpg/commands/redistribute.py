@@ -61,20 +61,31 @@ def bind_arguments(name: str, positional: list[str | None], named: dict[str, str
     return out
 
 
-async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: list[Any]) -> None:
+async def run(dispatcher: Dispatcher, request: ExecRequest, calls: list[tuple[str, list[Any]]]) -> None:
+    """The calls of one SELECT's target list, in order, in one transaction (each later call
+    plans with the metadata the earlier ones changed); one row of void columns."""
     from gridpg.commands.ddl import DdlRunner
 
-    positional, named = _argument_texts(name, args, request)
-    bound = bind_arguments(name, positional, named)
-    ddl = DdlRunner(dispatcher)
-    schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
-    spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
-    await _ensure_distributable(await ddl.conn(dispatcher.coord.catalog_node), quote_qualified(schema, table))
-    await redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
+    runner = dispatcher.runner
+    try:
+        for i, (name, args) in enumerate(calls):
+            ddl = DdlRunner(dispatcher)  # one per call: a runner keeps what its call decided
+            positional, named = _argument_texts(name, args, request)
+            bound = bind_arguments(name, positional, named)
+            schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
+            spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
+            await _ensure_distributable(await ddl.conn(dispatcher.coord.catalog_node), quote_qualified(schema, table))
+            await redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
+            if i < len(calls) - 1:
+                await runner.load_private_snapshot()
+    except BaseException:
+        if not runner.txn.in_block:  # the statement's own transaction ends with it
+            runner.private_snapshot = None
+        raise
     session = dispatcher.session
     if request.simple:
-        session.send(codec.build_row_description([codec.Column(name, type_oid=2278)]))
-    session.send(codec.build_data_row([b""]))
+        session.send(codec.build_row_description([codec.Column(name, type_oid=2278) for name, _ in calls]))
+    session.send(codec.build_data_row([b""] * len(calls)))
     await ddl.finish("SELECT 1")
 
 

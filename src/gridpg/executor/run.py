@@ -145,7 +145,7 @@ async def _xl(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
 
 async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.commands import cluster_ops, redistribute
-    from gridpg.planner.calls import CLUSTER_FUNCTIONS
+    from gridpg.planner.calls import CLUSTER_FUNCTIONS, SEVERAL
 
     if plan.name == "gridpg_switch_placement":
         from gridpg.commands import placement
@@ -155,7 +155,8 @@ async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> 
     if plan.name in CLUSTER_FUNCTIONS:
         await cluster_ops.run(dispatcher, request, plan.name, list(plan.args))
         return
-    await redistribute.run(dispatcher, request, plan.name, list(plan.args))
+    calls = list(plan.args) if plan.name == SEVERAL else [(plan.name, list(plan.args))]
+    await redistribute.run(dispatcher, request, calls)
 
 
 async def _cluster_view(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:

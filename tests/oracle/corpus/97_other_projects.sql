@@ -97,3 +97,10 @@ SELECT * FROM "op Mod Num" WHERE a = -2.25;
 INSERT INTO "op Mod Num" VALUES (1.5, 9);
 UPDATE op_mod_text SET a = a || 'z' WHERE b < 3;
 SELECT * FROM op_mod_text ORDER BY b;
+
+-- A join that moves rows, in a block after ALTER TABLE: its row estimates were read on a
+-- pooled connection, which waited for the block's own lock forever
+BEGIN;
+ALTER TABLE op_events ADD COLUMN note text DEFAULT 'n';
+SELECT e.uid, e.note, a.v1_agg FROM op_events e JOIN op_agg a ON e.v1 = a.uid ORDER BY 1, 3;
+ROLLBACK;
