@@ -182,9 +182,12 @@ class Replay:
             "aborted block" if grid.sqlstate == "25P02" and plain.sqlstate != "25P02" else "")
         res.follow_on += bool(follows)
         res.differences.append((line, sql, plain, grid, follows))
-        changed = _CREATED.match(_strip_leading_comments(sql)) or _WRITTEN.match(_strip_leading_comments(sql))
-        if changed and (plain.ok or grid.ok):
-            self.missing.add(changed.group(1).lower().split(".")[-1].strip('"'))
+        text = _strip_leading_comments(sql)
+        changed = [m.group(1) for m in (_CREATED.match(text), _WRITTEN.match(text)) if m]
+        if text[:4].lower() == "with":  # the tables a data-modifying WITH writes
+            changed += _WRITTEN_IN_WITH.findall(text)
+        if plain.ok or grid.ok:
+            self.missing.update(name.lower().split(".")[-1].strip('"') for name in changed)
 
     def _gset(self, outcomes: list[Outcome], meta: str) -> None:
         prefix = meta.split()[1] if len(meta.split()) > 1 else ""
@@ -300,7 +303,8 @@ _CREATED = re.compile(
 
 _WRITTEN = re.compile(
     r"(?is)^(?:insert\s+into|update(?:\s+only)?|delete\s+from(?:\s+only)?|copy|truncate(?:\s+table)?|"
-    r"alter\s+table(?:\s+if\s+exists)?(?:\s+only)?|drop\s+table(?:\s+if\s+exists)?)\s+([\w.\"]+)")
+    r"merge\s+into|alter\s+table(?:\s+if\s+exists)?(?:\s+only)?|drop\s+table(?:\s+if\s+exists)?)\s+([\w.\"]+)")
+_WRITTEN_IN_WITH = re.compile(r"(?is)\b(?:insert\s+into|update(?:\s+only)?|delete\s+from(?:\s+only)?)\s+([\w.\"]+)")
 
 
 # Citus's regression files name their nodes by these psql variables (pg_regress_multi.pl
