@@ -122,3 +122,25 @@ def test_several_calls_in_one_select_run_in_order_in_one_transaction(conn: psyco
     assert _layout(conn, "d2") == ("distributed", "a", 8)
     assert conn.execute("SELECT count(*) FROM d1 JOIN d2 USING (a)").fetchone() == (40,)
     assert _rows(conn, "d1") == [(g, g % 7) for g in range(1, 41)]
+
+
+def test_null_distribution_column_makes_a_single_shard_table(conn: psycopg.Connection) -> None:
+    """Citus 12's `create_distributed_table('t', NULL)`: every row on one group, and
+    colocate_with another single-shard table puts it on the same group."""
+    conn.execute("CREATE TABLE s1 (id int PRIMARY KEY, v text)")
+    conn.execute("INSERT INTO s1 SELECT g, 'v' || g FROM generate_series(1, 30) g")
+    conn.execute("SELECT create_distributed_table('s1', NULL)")
+    conn.execute("CREATE TABLE s2 (id int, s1_id int)")
+    conn.execute("SELECT create_distributed_table('s2', null, colocate_with => 's1')")
+    conn.execute("INSERT INTO s2 SELECT g, g % 30 + 1 FROM generate_series(1, 60) g")
+    nodes = conn.execute("SELECT DISTINCT nodename || ':' || nodeport FROM citus_shards "
+                         "WHERE table_name IN ('s1'::regclass, 's2'::regclass)").fetchall()
+    assert len(nodes) == 1
+    assert conn.execute("SELECT count(*), count(DISTINCT s1.id) FROM s2 JOIN s1 ON s1.id = s2.s1_id").fetchone() == (60, 30)
+    conn.execute("CREATE TABLE h (id int)")
+    conn.execute("SELECT create_distributed_table('h', 'id')")
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        conn.execute("SELECT create_distributed_table('s2', NULL, colocate_with => 'h')")
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        conn.execute("SELECT create_distributed_table('s2', NULL, shard_count => 4)")
+    assert conn.execute("SELECT count(*) FROM s2").fetchone() == (60,)

@@ -8,8 +8,8 @@ decides nothing: what to do with the numbers is the planner's.
 An EXPLAIN runs on a pooled connection of its own, set up as the session's (the
 statement's transaction may not have begun its block yet, and a node it joined now would
 run the scratch tables' DDL outside it), unless it reads a subplan's scratch table, which
-only the statement's own block sees, or the node is already in the client's block (whose
-DDL may hold locks the pooled connection would wait for).
+only the statement's own block sees, or the node is already in a client's block that ran
+DDL (whose locks the pooled connection would wait for).
 """
 
 from __future__ import annotations
@@ -76,9 +76,9 @@ async def _explain(dispatcher: Dispatcher, group: str, in_block: bool, selects: 
         return out
 
     txn = dispatcher.runner.txn
-    if in_block or (txn.in_block and group in txn.participants):
-        # the block's own connection: one of its own may hold locks (ALTER TABLE earlier in
-        # the block) that a pooled connection would wait for, forever
+    if in_block or (dispatcher.runner.ddl_in_block and group in txn.participants):
+        # the client's block ran DDL (ALTER TABLE, alter_distributed_table): its own
+        # connection may hold locks that a pooled connection would wait for, forever
         conn = await txn.connection(group, wants_block=True)
         await conn.settle()
         return await run(conn)
