@@ -152,10 +152,10 @@ class Planner:
         if kind == "InsertStmt":
             scope.ensure_references_visible(tree)  # INSERT ... SELECT may be rewritten
             return InsertPlan(sql, tree, tuple(resolved))
+        if kind in ("UpdateStmt", "DeleteStmt", "MergeStmt") and resolved[0].table is None:
+            return CatalogCheckPlan(_not_distributed_target(kind, resolved[0].ref))
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
-        if kind in ("UpdateStmt", "DeleteStmt") and resolved[0].table is None:
-            return CatalogCheckPlan(_not_distributed_target(kind, resolved[0].ref))
         pinned = None
         if isinstance(analysis.router, router.RouterSpec):
             pinned = router.pinned_set(analysis.router, catalog.snapshot, params)
@@ -351,11 +351,11 @@ class Planner:
 
 
 def _not_distributed_target(kind: str, target: analyze.RelRef) -> str:
-    """The refusal of an UPDATE/DELETE whose target is not a distributed table (temp tables
+    """The refusal of an UPDATE/DELETE/MERGE whose target is not a distributed table (temp tables
     are served before planning) while it reads distributed ones: run on the catalog server
     it would read their empty copies. A target that does not exist, or a view PostgreSQL
     cannot update, gets PostgreSQL's error first (CatalogCheckPlan)."""
-    verb = "UPDATE" if kind == "UpdateStmt" else "DELETE"
+    verb = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}.get(kind, "MERGE")
     return (f'{verb} of "{target.name}", which is not a distributed table, reading distributed tables '
             "is not supported by gridpg")
 

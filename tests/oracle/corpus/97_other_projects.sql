@@ -104,3 +104,10 @@ BEGIN;
 ALTER TABLE op_events ADD COLUMN note text DEFAULT 'n';
 SELECT e.uid, e.note, a.v1_agg FROM op_events e JOIN op_agg a ON e.v1 = a.uid ORDER BY 1, 3;
 ROLLBACK;
+
+-- MERGE into a relation that is not a distributed table, from a distributed one: the
+-- coordinator closed the connection (an AssertionError); PostgreSQL's own error now
+-- error
+MERGE INTO op_no_such_table t USING op_events e ON (t.uid = e.uid) WHEN MATCHED THEN DELETE;
+-- error
+MERGE INTO op_const_view v USING (SELECT e.uid FROM op_events e, op_ref r WHERE e.uid = r.uid) s ON (v.a = s.uid) WHEN MATCHED THEN DELETE;
