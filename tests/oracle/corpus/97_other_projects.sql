@@ -111,3 +111,22 @@ ROLLBACK;
 MERGE INTO op_no_such_table t USING op_events e ON (t.uid = e.uid) WHEN MATCHED THEN DELETE;
 -- error
 MERGE INTO op_const_view v USING (SELECT e.uid FROM op_events e, op_ref r WHERE e.uid = r.uid) s ON (v.a = s.uid) WHEN MATCHED THEN DELETE;
+
+-- A sequence renamed inside a block (XL's xc_sequence): nextval of the new name started
+-- over at 1, the GTM holding it under the old name until COMMIT
+CREATE SEQUENCE op_seq_1;
+SELECT nextval('op_seq_1');
+BEGIN;
+ALTER SEQUENCE op_seq_1 RENAME TO op_seq_2;
+SELECT nextval('op_seq_2');
+SELECT currval('op_seq_2');
+ROLLBACK;
+SELECT nextval('op_seq_1');
+BEGIN;
+ALTER SEQUENCE op_seq_1 RENAME TO op_seq_2;
+SELECT nextval('op_seq_2');
+SELECT setval('op_seq_2', 10);
+ALTER SEQUENCE op_seq_2 RENAME TO "Op Seq 3";
+SELECT nextval('"Op Seq 3"');
+COMMIT;
+SELECT nextval('"Op Seq 3"'), currval('"Op Seq 3"');
