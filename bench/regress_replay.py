@@ -2,10 +2,22 @@
 
     python bench/regress_replay.py /path/to/postgresql-18 [--files a,b,c] [--timeout 10]
         [--budget 900] [--report /tmp/regress-report.txt] [--no-record] [--keep]
+        [--schedule FILE] [--plain-setup FILE]
 
 The argument is a PostgreSQL source checkout (its src/test/regress/sql/*.sql, data/ and
 parallel_schedule are used) or a directory holding the .sql files (and data/). Those files
 are PostgreSQL's, not ours: nothing of them is shipped, and this script is not run in CI.
+Other projects' regression files (Citus's src/test/regress/sql, Postgres-XL's, a corpus
+of user SQL) replay the same way: `--files all` (the default for a directory that is not
+a PostgreSQL checkout) takes every .sql file, in the order of `--schedule FILE` (lines
+`test: a b c`, the format of PostgreSQL's and Citus's schedules) when given, else sorted.
+`--plain-setup FILE` runs a script on plain PostgreSQL once before the first file, not
+compared: stand-ins there for functions gridpg itself answers (Citus's
+create_distributed_table() and the like, as no-ops), so the statements after them compare
+the rows. `\\c` to a port other than the coordinator's (Citus's `\\c - - - :worker_1_port`)
+starts statements addressed to a worker node: they are skipped (counted as skipped) until
+the next `\\c` back; the psql variables master_port, worker_1_port, worker_2_port (and
+*_host) are set for that.
 
 It starts a fresh gridpg cluster and one plain PostgreSQL 18 with bench/common.py (the
 product's cluster code), then reads each chosen file as psql would (bench/psql_script.py)
@@ -75,13 +87,15 @@ class FileResult:
 class Replay:
     """The state of one replay: both sides, the source tree, the deadline."""
 
-    def __init__(self, plain: Side, grid: Side, regress_dir: Path, timeout: float, deadline: float):
-        self.plain, self.grid = plain, grid
+    def __init__(self, plain: Side, grid: Side, regress_dir: Path, timeout: float, deadline: float,
+                 xl: bool = False):
+        self.plain, self.grid, self.xl = plain, grid, xl
         self.regress_dir, self.timeout, self.deadline = regress_dir, timeout, deadline
         # Objects whose creation or contents already differ: later differences that name
         # them are counted as follow-on differences.
         self.missing: set[str] = set()
         self.cursors: dict[str, str] = {}  # cursor name -> whether its query has ORDER BY
+        self.on_worker = False  # after `\\c` to a Citus worker's port: statements skipped
         env = {"PG_ABS_SRCDIR": str(regress_dir), "PG_ABS_BUILDDIR": "/tmp", "PG_LIBDIR": "/nonexistent",
                "PG_DLSUFFIX": ".so"}
         self.env = env
@@ -91,8 +105,11 @@ class Replay:
         res = FileResult(name)
         self.plain.reconnect()
         self.grid.reconnect()
-        self.plain.variables.clear()
-        self.grid.variables.clear()
+        self.on_worker = False
+        for side in (self.plain, self.grid):
+            side.variables.clear()
+            side.variables.update(_NODE_VARIABLES)
+            side.variables["abs_srcdir"] = str(self.regress_dir)
         t0 = time.monotonic()
         conditions: list[tuple[bool, bool]] = []  # (branch active, some branch taken)
         for item in read_script(text):
@@ -102,6 +119,8 @@ class Replay:
             active = all(c[0] for c in conditions)
             if isinstance(item, Meta):
                 self._meta(item, conditions, active, res)
+            elif active and self.on_worker:
+                res.skipped += 1
             elif active:
                 self._statement(item, res)
         res.seconds = time.monotonic() - t0
@@ -115,9 +134,14 @@ class Replay:
             res.skipped += 1
             return
         sql = st.sql
+        if self.xl and _is_xl_command(sql):
+            res.skipped += 1
+            return
         outcomes = []
         for side in (self.plain, self.grid):
             text, data = interpolate(sql, side.variables), st.copy_data
+            if self.xl and side is self.plain:
+                text = _without_xl_clauses(text)
             if data is None and re.match(r"(?is)^copy\b.*\bfrom\s+'", _strip_leading_comments(text)):
                 text, data = self._file_copy(text)
             outcomes.append(self._run(side, text, data))
@@ -158,9 +182,12 @@ class Replay:
             "aborted block" if grid.sqlstate == "25P02" and plain.sqlstate != "25P02" else "")
         res.follow_on += bool(follows)
         res.differences.append((line, sql, plain, grid, follows))
-        changed = _CREATED.match(_strip_leading_comments(sql)) or _WRITTEN.match(_strip_leading_comments(sql))
-        if changed and (plain.ok or grid.ok):
-            self.missing.add(changed.group(1).lower().split(".")[-1].strip('"'))
+        text = _strip_leading_comments(sql)
+        changed = [m.group(1) for m in (_CREATED.match(text), _WRITTEN.match(text)) if m]
+        if text[:4].lower() == "with":  # the tables a data-modifying WITH writes
+            changed += _WRITTEN_IN_WITH.findall(text)
+        if plain.ok or grid.ok:
+            self.missing.update(name.lower().split(".")[-1].strip('"') for name in changed)
 
     def _gset(self, outcomes: list[Outcome], meta: str) -> None:
         prefix = meta.split()[1] if len(meta.split()) > 1 else ""
@@ -241,6 +268,10 @@ class Replay:
         db = args[0] if args else "-"
         if db not in ("-", "postgres", "regression", self.plain.variables.get("DBNAME", "-")):
             return False
+        port = args[3] if len(args) > 3 else (args[2] if len(args) == 3 and args[2].isdigit() else "-")
+        self.on_worker = port not in ("-", _NODE_VARIABLES["master_port"])
+        if self.on_worker:
+            return False
         for side in (self.plain, self.grid):
             side.reconnect()
         if len(args) > 1 and args[1] != "-":
@@ -272,7 +303,34 @@ _CREATED = re.compile(
 
 _WRITTEN = re.compile(
     r"(?is)^(?:insert\s+into|update(?:\s+only)?|delete\s+from(?:\s+only)?|copy|truncate(?:\s+table)?|"
-    r"alter\s+table(?:\s+if\s+exists)?(?:\s+only)?|drop\s+table(?:\s+if\s+exists)?)\s+([\w.\"]+)")
+    r"merge\s+into|alter\s+table(?:\s+if\s+exists)?(?:\s+only)?|drop\s+table(?:\s+if\s+exists)?)\s+([\w.\"]+)")
+_WRITTEN_IN_WITH = re.compile(r"(?is)\b(?:insert\s+into|update(?:\s+only)?|delete\s+from(?:\s+only)?)\s+([\w.\"]+)")
+
+
+# Citus's regression files name their nodes by these psql variables (pg_regress_multi.pl
+# sets them); `\\c` to a worker's port is recognised by them.
+_NODE_VARIABLES = {"master_port": "57636", "worker_1_port": "57637", "worker_2_port": "57638",
+                   "master_host": "localhost", "worker_1_host": "localhost", "worker_2_host": "localhost",
+                   "follower_master_port": "57640"}
+
+
+def _is_xl_command(sql: str) -> bool:
+    from gridpg.sql.xl import parse_xl_command
+
+    try:
+        return parse_xl_command(sql) is not None
+    except Exception:  # noqa: BLE001 - text the scanner refuses: both sides will say so
+        return False
+
+
+def _without_xl_clauses(sql: str) -> str:
+    """CREATE TABLE without XL's DISTRIBUTE BY / TO NODE, for plain PostgreSQL."""
+    from gridpg.sql.xl import extract_distribution
+
+    try:
+        return extract_distribution(sql)[0]
+    except Exception:  # noqa: BLE001 - as above
+        return sql
 
 
 def _strip_leading_comments(sql: str) -> str:
@@ -293,9 +351,10 @@ def regress_dir_of(source: Path) -> Path:
     raise SystemExit(f"no regression files under {source} (want src/test/regress/sql/*.sql)")
 
 
-def schedule_order(regress_dir: Path) -> list[str]:
-    """The tests of parallel_schedule in order, or the sorted .sql names without one."""
-    sched = regress_dir / "parallel_schedule"
+def schedule_order(regress_dir: Path, schedule: Path | None = None) -> list[str]:
+    """The tests of the schedule (parallel_schedule by default) in order, or the sorted
+    .sql names without one."""
+    sched = schedule or regress_dir / "parallel_schedule"
     if sched.is_file():
         names = []
         for line in sched.read_text().splitlines():
@@ -309,10 +368,13 @@ def _sql_dir(regress_dir: Path) -> Path:
     return regress_dir / "sql" if (regress_dir / "sql").is_dir() else regress_dir
 
 
-def chosen_files(regress_dir: Path, files: list[str]) -> list[str]:
-    """`files` in parallel_schedule order (files not in the schedule keep their place after)."""
-    order = schedule_order(regress_dir)
-    if (regress_dir / "parallel_schedule").is_file():
+def chosen_files(regress_dir: Path, files: list[str], schedule: Path | None = None) -> list[str]:
+    """`files` in schedule order (files not in the schedule keep their place after);
+    `all`: every file of the schedule, else every .sql file, sorted."""
+    order = schedule_order(regress_dir, schedule)
+    if files == ["all"]:
+        files = order
+    if (schedule or regress_dir / "parallel_schedule").is_file():
         rank = {n: i for i, n in enumerate(order)}
         files = sorted(files, key=lambda n: (rank.get(n, len(rank)), files.index(n)))
     missing = [f for f in files if not (_sql_dir(regress_dir) / f"{f}.sql").is_file()]
@@ -379,10 +441,26 @@ def classes_text(results: list[FileResult]) -> str:
                      sorted(groups.items(), key=lambda kv: (kv[0][0], -kv[1])))
 
 
+def _run_setup(side: Side, text: str) -> None:
+    """A setup script on one side, statement by statement; a failure stops the replay."""
+    for item in read_script(text):
+        if isinstance(item, Statement):
+            out = run(side.conn, item.sql, item.copy_data, 60.0)
+            if not out.ok:
+                raise SystemExit(f"setup statement at line {item.line} failed on {side.name}: {out.brief()}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", type=Path, help="PostgreSQL source checkout, or a directory of .sql files")
-    ap.add_argument("--files", default=",".join(CORE), help="comma-separated test names (default: a core set)")
+    ap.add_argument("--files", default="",
+                    help="comma-separated test names, or `all` (default: a core set for a PostgreSQL checkout, "
+                         "else all)")
+    ap.add_argument("--xl", action="store_true",
+                    help="Postgres-XL files: XL clauses cut for plain PostgreSQL, XL commands skipped")
+    ap.add_argument("--schedule", type=Path, help="a schedule file (`test: a b`) giving the order")
+    ap.add_argument("--plain-setup", type=Path,
+                    help="SQL run once on plain PostgreSQL before the first file, not compared")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds per statement (default 10)")
     ap.add_argument("--budget", type=float, default=900.0, help="seconds for the whole replay (default 900)")
     ap.add_argument("--report", type=Path, default=Path("/tmp/regress-report.txt"))
@@ -390,13 +468,18 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true", help="keep the servers' directories")
     args = ap.parse_args()
     regress_dir = regress_dir_of(args.source.resolve())
-    files = chosen_files(regress_dir, [f.strip() for f in args.files.split(",") if f.strip()])
+    default = ",".join(CORE) if (regress_dir / "parallel_schedule").is_file() else "all"
+    files = chosen_files(regress_dir, [f.strip() for f in (args.files or default).split(",") if f.strip()],
+                         args.schedule)
     info = machine_info()
     with environment(keep=args.keep) as env:
         plain, grid = Side("plain", env.plain_dsn), Side("gridpg", env.gridpg_dsn(0))
         plain.reconnect()
         grid.reconnect()
-        replay = Replay(plain, grid, regress_dir, args.timeout, time.monotonic() + args.budget)
+        if args.plain_setup:
+            _run_setup(plain, args.plain_setup.read_text())
+        replay = Replay(plain, grid, regress_dir, args.timeout, time.monotonic() + args.budget,
+                        args.xl)
         results = []
         for name in files:
             text = (_sql_dir(regress_dir) / f"{name}.sql").read_bytes().decode("utf-8", "surrogateescape")

@@ -88,3 +88,59 @@ def test_errors_have_sqlstates_and_keep_rows(conn: psycopg.Connection, sql: str,
         conn.execute(sql)
     assert info.value.sqlstate == sqlstate
     assert _rows(conn, "t0") == [(1, "a"), (2, "b")]
+
+
+def test_several_calls_in_one_select_run_in_order_in_one_transaction(conn: psycopg.Connection) -> None:
+    """`SELECT undistribute_table('t'), create_distributed_table('t', 'a')` (as Citus's own
+    suites write it): each call in order, one row of void columns, all or nothing; and a
+    join in the same block after them (its row estimates were read on a pooled connection,
+    which waited for the block's own DDL locks forever)."""
+    conn.execute("CREATE TABLE d1 (a int, b int)")
+    conn.execute("CREATE TABLE d2 (a int, b text)")
+    conn.execute("INSERT INTO d1 SELECT g, g % 7 FROM generate_series(1, 40) g")
+    conn.execute("INSERT INTO d2 SELECT g, g::text FROM generate_series(1, 40) g")
+    cur = conn.execute("SELECT create_distributed_table('d1', 'b'), "
+                       "create_distributed_table('d2', 'a', colocate_with => 'none')")
+    assert [d.name for d in cur.description] == ["create_distributed_table"] * 2
+    assert cur.fetchall() == [("", "")]
+    assert _layout(conn, "d1")[1] == "b"
+    conn.execute("SELECT undistribute_table('d1'), create_distributed_table('d1', 'a')")
+    assert _layout(conn, "d1") == ("distributed", "a", 32)
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        conn.execute("SELECT create_reference_table('d1'), create_distributed_table('no_such_t', 'a')")
+    assert _layout(conn, "d1") == ("distributed", "a", 32)  # the first call rolled back too
+    conn.execute("BEGIN")
+    conn.execute("SELECT alter_distributed_table('d1', shard_count := 8), "
+                 "alter_distributed_table('d2', shard_count := 8, colocate_with := 'd1')")
+    assert conn.execute("SELECT count(*) FROM d1 JOIN d2 ON d1.b = d2.a").fetchone() == (40 - 40 // 7,)
+    assert conn.execute("SELECT count(*) FROM d1 JOIN d2 USING (a)").fetchone() == (40,)
+    conn.execute("ROLLBACK")  # (its COMMIT would be refused: the join's gathered temp tables, 0A000)
+    assert _layout(conn, "d2")[2] == 32
+    with conn.transaction():
+        conn.execute("SELECT alter_distributed_table('d1', shard_count := 8), "
+                     "alter_distributed_table('d2', shard_count := 8, colocate_with := 'd1')")
+    assert _layout(conn, "d2") == ("distributed", "a", 8)
+    assert conn.execute("SELECT count(*) FROM d1 JOIN d2 USING (a)").fetchone() == (40,)
+    assert _rows(conn, "d1") == [(g, g % 7) for g in range(1, 41)]
+
+
+def test_null_distribution_column_makes_a_single_shard_table(conn: psycopg.Connection) -> None:
+    """Citus 12's `create_distributed_table('t', NULL)`: every row on one group, and
+    colocate_with another single-shard table puts it on the same group."""
+    conn.execute("CREATE TABLE s1 (id int PRIMARY KEY, v text)")
+    conn.execute("INSERT INTO s1 SELECT g, 'v' || g FROM generate_series(1, 30) g")
+    conn.execute("SELECT create_distributed_table('s1', NULL)")
+    conn.execute("CREATE TABLE s2 (id int, s1_id int)")
+    conn.execute("SELECT create_distributed_table('s2', null, colocate_with => 's1')")
+    conn.execute("INSERT INTO s2 SELECT g, g % 30 + 1 FROM generate_series(1, 60) g")
+    nodes = conn.execute("SELECT DISTINCT nodename || ':' || nodeport FROM citus_shards "
+                         "WHERE table_name IN ('s1'::regclass, 's2'::regclass)").fetchall()
+    assert len(nodes) == 1
+    assert conn.execute("SELECT count(*), count(DISTINCT s1.id) FROM s2 JOIN s1 ON s1.id = s2.s1_id").fetchone() == (60, 30)
+    conn.execute("CREATE TABLE h (id int)")
+    conn.execute("SELECT create_distributed_table('h', 'id')")
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        conn.execute("SELECT create_distributed_table('s2', NULL, colocate_with => 'h')")
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        conn.execute("SELECT create_distributed_table('s2', NULL, shard_count => 4)")
+    assert conn.execute("SELECT count(*) FROM s2").fetchone() == (60,)

@@ -450,7 +450,7 @@ class DdlRunner:
                     "bool or bytea type, or use ROUNDROBIN or REPLICATION",
                 )
             if method == "modulo" and ctype not in ("int2", "int4", "int8"):
-                raise PgError(INVALID_TABLE_DEFINITION, "DISTRIBUTE BY MODULO needs an integer column")
+                method = self._modulo_by_hash(column, col.formatted)
             if method == "modulo":
                 for key in keys:
                     if column not in key:
@@ -464,6 +464,17 @@ class DdlRunner:
                 return self._hash_table(schema, name, column, ctype, groups, shard_count, colocate_with)
             return DistTable(schema, name, "modulo", column, ctype, None, None, tuple(groups))
         return DistTable(schema, name, method, None, None, None, None, tuple(groups))
+
+    def _modulo_by_hash(self, column: str, formatted: str) -> str:
+        """MODULO of a column that is not an integer: Postgres-XL takes the value's hash
+        modulo the node count; gridpg's HASH (shards over the groups) is that placement,
+        with pruning, colocation and cluster-wide unique keys. Said in a NOTICE."""
+        from gridpg.errors import notice
+
+        self.dispatcher.session.send(notice(
+            f'column "{column}" of type {formatted} is distributed by HASH: gridpg takes MODULO of '
+            "integer columns only, and Postgres-XL places other types by their hash as well"))
+        return "hash"
 
     def _ensure_foreign_keys_hold(self, table: DistTable,
                                   fks: list[tuple[list[str], str, str, list[str]]]) -> None:

@@ -61,20 +61,34 @@ def bind_arguments(name: str, positional: list[str | None], named: dict[str, str
     return out
 
 
-async def run(dispatcher: Dispatcher, request: ExecRequest, name: str, args: list[Any]) -> None:
+async def run(dispatcher: Dispatcher, request: ExecRequest, calls: list[tuple[str, list[Any]]]) -> None:
+    """The calls of one SELECT's target list, in order, in one transaction (each later call
+    plans with the metadata the earlier ones changed); one row of void columns."""
     from gridpg.commands.ddl import DdlRunner
 
-    positional, named = _argument_texts(name, args, request)
-    bound = bind_arguments(name, positional, named)
-    ddl = DdlRunner(dispatcher)
-    schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
-    spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
-    await _ensure_distributable(await ddl.conn(dispatcher.coord.catalog_node), quote_qualified(schema, table))
-    await redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
+    runner = dispatcher.runner
+    try:
+        for i, (name, args) in enumerate(calls):
+            ddl = DdlRunner(dispatcher)  # one per call: a runner keeps what its call decided
+            positional, named = _argument_texts(name, args, request)
+            bound = bind_arguments(name, positional, named)
+            schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
+            if name == "create_distributed_table" and bound["distribution_column"] is None:
+                spec, shard_count, colocate = await _single_shard(ddl, dispatcher, bound), None, None
+            else:
+                spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
+            await _ensure_distributable(await ddl.conn(dispatcher.coord.catalog_node), quote_qualified(schema, table))
+            await redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
+            if i < len(calls) - 1:
+                await runner.load_private_snapshot()
+    except BaseException:
+        if not runner.txn.in_block:  # the statement's own transaction ends with it
+            runner.private_snapshot = None
+        raise
     session = dispatcher.session
     if request.simple:
-        session.send(codec.build_row_description([codec.Column(name, type_oid=2278)]))
-    session.send(codec.build_data_row([b""]))
+        session.send(codec.build_row_description([codec.Column(name, type_oid=2278) for name, _ in calls]))
+    session.send(codec.build_data_row([b""] * len(calls)))
     await ddl.finish("SELECT 1")
 
 
@@ -137,6 +151,25 @@ def _target(name: str, bound: dict[str, str | None], dispatcher: Dispatcher, sch
     if bound["shard_count"] is not None and str(colocate).lower() not in ("default", "none"):
         raise PgError(INVALID_PARAMETER_VALUE, "Cannot use colocate_with with a table and shard_count at the same time")
     return DistributionSpec("hash", bound["distribution_column"]), _count(bound["shard_count"]), colocate
+
+
+async def _single_shard(ddl: Any, dispatcher: Dispatcher, bound: dict[str, str | None]) -> DistributionSpec:
+    """Citus 12's `create_distributed_table(t, NULL)`: a single-shard table, all its rows on
+    one group (gridpg: ROUNDROBIN on one group, as undistribute_table keeps a table);
+    `colocate_with` another single-shard table puts it on that table's group."""
+    groups = [g.name for g in dispatcher.runner.snapshot().datanode_groups()]
+    colocate = str(bound["colocate_with"] or "default")
+    if str(bound["distribution_type"] or "hash").lower() != "hash" or bound["shard_count"] is not None:
+        raise PgError(INVALID_PARAMETER_VALUE, "distribution_type and shard_count cannot be given for a "
+                      "single-shard table (a NULL distribution column)")
+    if colocate.lower() in ("default", "none"):
+        return DistributionSpec("roundrobin", nodes=(groups[0],))
+    schema, name = await _resolve(ddl, dispatcher, colocate)
+    other = dispatcher.runner.snapshot().table(schema, name)
+    if other is None or other.method != "roundrobin" or len(other.groups) != 1:
+        raise PgError(INVALID_PARAMETER_VALUE, f'cannot colocate with "{colocate}": it is not a single-shard '
+                      "table", hint="colocate a single-shard table with another single-shard table")
+    return DistributionSpec("roundrobin", nodes=(other.groups[0],))
 
 
 def _altered(bound: dict[str, str | None], current: Any,

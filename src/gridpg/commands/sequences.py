@@ -328,6 +328,23 @@ def _send_bigints(dispatcher: Dispatcher, request: ExecRequest, columns: list[st
 # -- evaluating the calls -------------------------------------------------------------------
 
 
+def gtm_name(dispatcher: Dispatcher, name: str) -> str:
+    """The name the GTM holds a sequence under: a sequence renamed in the open block keeps
+    its old name there until COMMIT (SequenceDdl.apply renames it then; after a ROLLBACK
+    the old name is right again), so its values continue instead of starting over."""
+    return dispatcher.runner.renamed_sequences.get(name, name)
+
+
+async def track_renames(dispatcher: Dispatcher, ddl: SequenceDdl) -> None:
+    """After a RENAME / SET SCHEMA of a sequence in a block: its new name (read in the
+    block) maps to the name the GTM holds it under."""
+    renamed = dispatcher.runner.renamed_sequences
+    for old, oid in ddl.rename:
+        new = await _name_of_oid(dispatcher, oid)
+        if new and new != old:
+            renamed[new] = renamed.pop(old, old)
+
+
 def served_by_catalog(dispatcher: Dispatcher, name: str) -> bool:
     """A temp sequence (the session's own) or one created in the open transaction (nobody
     else sees it yet): the catalog server's own sequence, in the session's transaction, is
@@ -361,7 +378,7 @@ async def next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int
                                        f"FROM pg_catalog.generate_series(1, {int(count)})")
             values = [int(str(r[0])) for r in rows]
         else:
-            values = await dispatcher.coord.sequence_values(name, count)
+            values = await dispatcher.coord.sequence_values(gtm_name(dispatcher, name), count)
     except GtmError as exc:
         raise PgError(exc.code, exc.message) from None
     if values:
@@ -413,12 +430,14 @@ async def _setval(dispatcher: Dispatcher, name: str, texts: list[str | None]) ->
             dispatcher.runner.sequence_values[name] = value
         return value
     coord = dispatcher.coord
+    held = gtm_name(dispatcher, name)
     try:
-        await coord.ensure_sequence(name)
-        await coord.gtm.seq_setval(name, value, is_called)
+        if held == name:  # (renamed in the block: its catalog copy is locked by the RENAME)
+            await coord.ensure_sequence(held)
+        await coord.gtm.seq_setval(held, value, is_called)
     except GtmError as exc:
-        raise PgError(exc.code, exc.message.replace(f'"{name}"', f'"{_bare(name)}"')) from None
-    coord.forget_sequences([name])
+        raise PgError(exc.code, exc.message.replace(f'"{held}"', f'"{_bare(name)}"')) from None
+    coord.forget_sequences([held])
     await coord.metadata_changed()  # every coordinator drops its cached ranges
     if is_called:
         dispatcher.runner.sequence_values[name] = value

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -592,7 +593,10 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     select_sql = await inline_params(dispatcher, request, select_sql)
     if not nextvals and await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
         return
-    chunks = await query_as_copy(dispatcher, select_sql)
+    by_name = {c.name: c for c in columns}
+    assign = [] if nextvals or any(c not in by_name for c in cols) else \
+        [(c, by_name[c].type_oid, by_name[c].typmod) for c in cols]
+    chunks = await query_as_copy(dispatcher, select_sql, assign)
     if nextvals:
         chunks = await insert_nextval.fill(dispatcher, chunks, nextvals)
     if not stmt.cols:
@@ -756,10 +760,12 @@ async def chunks_source(chunks: list[bytes], fill: list[TableColumn], dispatcher
     yield b"".join(out)
 
 
-async def query_as_copy(dispatcher: Dispatcher, sql: str) -> list[bytes]:
-    """The rows of a SELECT (anything the planner can run) as COPY text chunks."""
+async def query_as_copy(dispatcher: Dispatcher, sql: str,
+                        assign: Sequence[tuple[str, int, int]] = ()) -> list[bytes]:
+    """The rows of a SELECT (anything the planner can run) as COPY text chunks, converted
+    to the (name, type oid, typmod) of `assign` as INSERT would (multi.copy_assigned)."""
     from gridpg.executor.multi import copy_query_to_catalog_final
-    return await copy_query_to_catalog_final(dispatcher, sql)
+    return await copy_query_to_catalog_final(dispatcher, sql, assign)
 
 
 # -- COPY ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -61,8 +61,11 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
-        async with writable_catalog(dispatcher, scratch_only=True):
-            await two_phase(dispatcher, request, plan)
+        try:
+            async with writable_catalog(dispatcher, scratch_only=True):
+                await two_phase(dispatcher, request, plan)
+        except RecordOutputError:
+            await _finish_instead(dispatcher, request)
     elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
@@ -453,15 +456,25 @@ async def params_as_text(dispatcher: Dispatcher, request: ExecRequest, oids: lis
 # -- two-phase aggregation -------------------------------------------------------------
 
 
+class RecordOutputError(Exception):
+    """The partial rows have a column of an anonymous record type (a function returning
+    `record`, which the pure planner cannot see): no table can hold them."""
+
+
 async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     txn = dispatcher.runner.txn
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temp = plan.partial_temp or "pg_temp.gp_agg"
     partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
     final = plan.final_sql or ""
-    await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group,
-                              on_datanode=dispatcher.runner.private_snapshot is not None
-                              and dispatcher.runner.side_catalog_active)
+    try:
+        await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group,
+                                  on_datanode=dispatcher.runner.private_snapshot is not None
+                                  and dispatcher.runner.side_catalog_active)
+    except PgError as exc:
+        if exc.sqlstate == "42P16" and "pseudo-type record" in str(exc) and plan.strategy is Strategy.MERGE:
+            raise RecordOutputError() from exc
+        raise
     try:
         await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
         await _run_final(dispatcher, request, final)
@@ -474,7 +487,11 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     """The catalog temp table that receives the partial rows, shaped like `partial`. When
     the partial query reads scratch tables (only the datanodes have them), or `on_datanode`
     (the catalog connection is a side one, which may not see the transaction's tables), its
-    columns are described on the datanode, inside the statement's transaction."""
+    columns are described on the datanode, inside the statement's transaction. So they are
+    when `catalog` is not the block's own catalog connection and that one has run DDL: it
+    may hold a lock on the table (ALTER TABLE earlier in the block) that `catalog` would
+    wait for, forever, and `catalog` would not see the new columns."""
+    on_datanode = on_datanode or _catalog_locked_elsewhere(dispatcher, catalog)
     if f"{SCRATCH_SCHEMA}." not in partial and not on_datanode:
         await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
         return
@@ -485,6 +502,15 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     columns = await _query_columns(conn, partial, {})
     await catalog.simple_query(
         f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
+
+
+def _catalog_locked_elsewhere(dispatcher: Dispatcher, catalog: BackendConnection) -> bool:
+    """Whether `catalog` is a side or staging connection while the block's own catalog
+    connection has written (DDL)."""
+    if dispatcher.runner.catalog_aside:  # inside scratch.side_catalog
+        return True
+    own = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
+    return own is not None and own.wrote and own.conn is not catalog
 
 
 async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: str) -> None:
@@ -650,6 +676,20 @@ async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan:
         await _drop_temp(catalog, temps)
 
 
+async def _finish_instead(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """A sorted merge whose rows no scratch table can hold (RecordOutputError): the tables
+    gathered and the whole query finished on the catalog server. Nothing was sent yet."""
+    sql = await inline_params(dispatcher, request, request.sql) if request.params else request.sql
+    async with writable_catalog(dispatcher):
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
+        final, temps = prepared if prepared is not None else (sql, [])
+        try:
+            await _run_final(dispatcher, request, final)
+        finally:
+            await _drop_temp(catalog, temps)
+
+
 def inline_views(dispatcher: Dispatcher, sql: str) -> str:
     """`sql` with the views over distributed tables replaced by their definitions (nested
     views too): the catalog server holds those tables empty, so it cannot answer for them."""
@@ -713,8 +753,11 @@ def _reads_session_temps(dispatcher: Dispatcher, sql: str) -> bool:
     return any(tempnames.shadows(path, r.schema, r.name) or tempnames.is_temp_schema(r.schema) for r in refs)
 
 
-async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[bytes]:
-    """Run a SELECT through the coordinator and return its rows as COPY text chunks."""
+async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str,
+                                      assign: Sequence[tuple[str, int, int]] = ()) -> list[bytes]:
+    """Run a SELECT through the coordinator and return its rows as COPY text chunks;
+    `assign`: the (name, type oid, typmod) of the columns the rows go into (INSERT ... SELECT),
+    whose assignment casts PostgreSQL applies to them (copy_assigned)."""
     # A connection of its own for the temp tables: the transaction's catalog connection may
     # be a 2PC participant (CREATE TABLE AS), and PREPARE refuses temp objects.
     coord = dispatcher.coord
@@ -724,7 +767,7 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
         prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
-            return await catalog.copy_out_canonical(f"COPY ({final}) TO STDOUT")
+            return await copy_assigned(catalog, final, assign)
         finally:
             await _drop_temp(catalog, temps)
     staging = await coord.internal_acquire(coord.catalog_node)
@@ -733,7 +776,7 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str) -> list[
         prepared = await prepare_query_on_catalog(dispatcher, sql, staging)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
-            return await staging.copy_out_canonical(f"COPY ({final}) TO STDOUT")
+            return await copy_assigned(staging, final, assign)
         finally:
             await _drop_temp(staging, temps)
     finally:
@@ -1018,3 +1061,34 @@ async def run_xl_command(dispatcher: Dispatcher, request: ExecRequest, command: 
     raise PgError(FEATURE_NOT_SUPPORTED, f"{command.kind.replace('_', ' ').upper()} is not supported by gridpg yet")
 
 
+
+
+async def copy_assigned(conn: BackendConnection, final: str,
+                        assign: Sequence[tuple[str, int, int]]) -> list[bytes]:
+    """`final`'s rows as COPY text, each column first converted to the type in `assign` as
+    INSERT converts it (assignment casts: a float8 1.5 stored in an integer column is 2,
+    a text where an integer is due is PostgreSQL's 42804): without it the rows were routed
+    and copied as the source type's text ('1.5' is no integer). Rows pass through a temp
+    table of the target types when a type differs."""
+    from gridpg.executor.dml import _query_columns
+
+    whole = f"COPY ({final}) TO STDOUT"
+    if not assign:
+        return await conn.copy_out_canonical(whole)
+    source = [t for _, t in await _query_columns(conn, final, {})]
+    if not source or len(source) > len(assign):
+        return await conn.copy_out_canonical(whole)
+    pairs = ", ".join(f"({oid}, {mod}, {i})" for i, (_, oid, mod) in enumerate(assign[: len(source)]))
+    rows = await conn.query("SELECT pg_catalog.format_type(o::pg_catalog.oid, m) FROM "
+                            f"(VALUES {pairs}) v(o, m, i) ORDER BY i")
+    targets = [r[0] or "" for r in rows]
+    if targets == source:
+        return await conn.copy_out_canonical(whole)
+    temp = "pg_temp.gp_assign"  # its columns named as the target's: PostgreSQL's messages name them
+    columns = ", ".join(f"{quote_ident(a[0])} {t}" for a, t in zip(assign, targets, strict=False))
+    await conn.simple_query(f"DROP TABLE IF EXISTS {temp}; CREATE TEMP TABLE {temp} ({columns})")
+    try:
+        await conn.simple_query(f"INSERT INTO {temp} {final}")
+        return await conn.copy_out_canonical(f"COPY {temp} TO STDOUT")
+    finally:
+        await _drop_temp(conn, [temp])

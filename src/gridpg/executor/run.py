@@ -120,6 +120,15 @@ async def _catalog(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=plan.sql)
 
 
+async def _catalog_check(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    """PostgreSQL's own error for the statement when it has one, else gridpg's refusal."""
+    from gridpg.executor.multi import inline_params
+
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.query("EXPLAIN (COSTS OFF) " + await inline_params(dispatcher, request, request.sql))
+    raise PgError(FEATURE_NOT_SUPPORTED, plan.message)
+
+
 async def _distributed(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.executor import multi
 
@@ -136,7 +145,7 @@ async def _xl(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
 
 async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.commands import cluster_ops, redistribute
-    from gridpg.planner.calls import CLUSTER_FUNCTIONS
+    from gridpg.planner.calls import CLUSTER_FUNCTIONS, SEVERAL
 
     if plan.name == "gridpg_switch_placement":
         from gridpg.commands import placement
@@ -146,7 +155,8 @@ async def _function(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> 
     if plan.name in CLUSTER_FUNCTIONS:
         await cluster_ops.run(dispatcher, request, plan.name, list(plan.args))
         return
-    await redistribute.run(dispatcher, request, plan.name, list(plan.args))
+    calls = list(plan.args) if plan.name == SEVERAL else [(plan.name, list(plan.args))]
+    await redistribute.run(dispatcher, request, calls)
 
 
 async def _cluster_view(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
@@ -332,6 +342,7 @@ async def _sequences_to_reset(dispatcher: Dispatcher, plan: plans.UtilityPlan) -
 _Runner = Callable[["Dispatcher", "ExecRequest", Any], Awaitable[None]]
 _RUNNERS: dict[type, _Runner] = {
     plans.CatalogPlan: _catalog,
+    plans.CatalogCheckPlan: _catalog_check,
     plans.ModifyingCtePlan: _modifying_cte,
     plans.UtilityPlan: _utility,
     plans.CreateTablePlan: _create_table,

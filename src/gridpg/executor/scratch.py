@@ -100,10 +100,12 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
         await side.simple_query("; ".join(["BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", *settings, *local]))
         saved = txn.participants[node]
         txn.participants[node] = Participant(side)
+        runner.catalog_aside = saved.wrote  # the block's own connection may hold DDL locks
         try:
             yield
         finally:
             txn.participants[node] = saved
+            runner.catalog_aside = False
         await side.simple_query("ROLLBACK")
         clean = True
     finally:

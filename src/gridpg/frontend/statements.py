@@ -102,6 +102,7 @@ class StatementRunner:
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
         # Sequences created in the open transaction: the catalog server's until COMMIT.
         self.local_sequences: set[str] = set()
+        self.renamed_sequences: dict[str, str] = {}  # renamed in the open block: new -> GTM's name
         self._running = 0  # statements past the pause gate and not yet finished
         self.waiting_for_pause = False
         self.waiting_for_hold = False  # held by an online move's switch (executor/shard_hold.py)
@@ -119,6 +120,7 @@ class StatementRunner:
         self.lifted_rights = False  # a plan reading views' tables with the owners' rights runs
         self.is_loopback = False  # this runner serves a loopback connection
         self.side_catalog_active = False  # scratch tables on a side catalog connection (executor/scratch.py)
+        self.catalog_aside = False  # inside scratch.side_catalog: scratch tables shaped on a datanode
         self.side_catalog_read_only = False
 
     @property
@@ -232,6 +234,7 @@ class StatementRunner:
         self.private_snapshot = None
         self.temps.transaction_ended()
         self.local_sequences.clear()  # committed: the GTM's from now on; rolled back: gone
+        self.renamed_sequences.clear()  # committed: renamed in the GTM too; rolled back: undone
         if self.state.changed_in_transaction:
             self.txn.taint()
         if commit:
@@ -999,6 +1002,7 @@ class StatementRunner:
         if sequence_ddl is not None:
             if self.txn.in_block:
                 self.sequence_ddl.append(sequence_ddl)  # the GTM follows at COMMIT
+                await sequences.track_renames(self.dispatcher, sequence_ddl)
                 self.local_sequences.update(await sequence_ddl.created_names(self.dispatcher))
             else:
                 await sequence_ddl.apply(self.dispatcher)

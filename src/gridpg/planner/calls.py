@@ -19,33 +19,50 @@ CLUSTER_FUNCTIONS = ("gridpg_recover_prepared", "gridpg_switch_placement")
 _RESULT_TYPES = {"gridpg_recover_prepared": "integer", "gridpg_switch_placement": "text"}
 
 
+# the name of a call list: `SELECT undistribute_table('t'), create_distributed_table('t', 'a')`
+SEVERAL = "*"
+
+
 def function_call(tree: dict[str, Any]) -> tuple[str, list[Any]] | None:
-    """(name, argument nodes) when the statement is `SELECT create_..._table(...)`."""
+    """(name, argument nodes) when the statement is `SELECT create_..._table(...)`; for
+    several distribution calls in one target list (Citus runs them in order, in one
+    transaction), (SEVERAL, [(name, argument nodes), ...])."""
     body = tree.get("SelectStmt")
-    if body is None or body.get("fromClause") or len(body.get("targetList", [])) != 1:
+    targets = (body or {}).get("targetList") or []
+    if body is None or body.get("fromClause") or not targets:
         return None
-    call = body["targetList"][0]["ResTarget"].get("val", {}).get("FuncCall")
-    if call is None:
+    calls = [t["ResTarget"].get("val", {}).get("FuncCall") for t in targets]
+    if any(call is None for call in calls):
         return None
-    names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
-    if names[-1] in CLUSTER_FUNCTIONS and len(names) == 1 and not _has_clauses(body):
-        return names[-1], call.get("args", [])
-    if names[-1] not in DISTRIBUTION_FUNCTIONS or (
-            len(names) == 2 and names[0] not in ("citus", "pg_catalog", "public")):
+    named = [([n["String"]["sval"] for n in call["funcname"] if "String" in n], call) for call in calls]
+    if len(named) == 1 and named[0][0][-1] in CLUSTER_FUNCTIONS and len(named[0][0]) == 1 \
+            and not _has_clauses(body):
+        return named[0][0][-1], calls[0].get("args", [])
+    if not all(_is_distribution_function(names) for names, _ in named):
         return None
-    return names[-1], call.get("args", [])
+    if len(named) == 1:
+        return named[0][0][-1], calls[0].get("args", [])
+    if _has_clauses(body) or body.get("sortClause") or body.get("limitCount"):
+        return None
+    return SEVERAL, [(names[-1], call.get("args", [])) for names, call in named]
+
+
+def _is_distribution_function(names: list[str]) -> bool:
+    return names[-1] in DISTRIBUTION_FUNCTIONS and (
+        len(names) == 1 or (len(names) == 2 and names[0] in ("citus", "pg_catalog", "public")))
 
 
 def _has_clauses(body: dict[str, Any]) -> bool:
     return any(body.get(k) for k in ("whereClause", "groupClause", "withClause", "havingClause"))
 
 
-def describe_stand_in(name: str, sql: str) -> str:
-    """What Describe answers for these calls (the functions exist only in the coordinator)."""
+def describe_stand_in(name: str, sql: str, names: list[str] | None = None) -> str:
+    """What Describe answers for these calls (the functions exist only in the coordinator);
+    `names`: the functions of a SEVERAL call list, one column each."""
     params = sorted({sql[t.start : t.end + 1] for t in tokens(sql) if t.name == "PARAM"})
     source = ", ".join(f"{p}::text" for p in params) or "1"
-    result = _RESULT_TYPES.get(name, "void")
-    return f"SELECT CAST(NULL AS {result}) AS {quote_ident(name)} FROM (SELECT {source}) s"
+    columns = ", ".join(f"CAST(NULL AS {_RESULT_TYPES.get(n, 'void')}) AS {quote_ident(n)}" for n in names or [name])
+    return f"SELECT {columns} FROM (SELECT {source}) s"
 
 
 def sequence_call(tree: dict[str, Any]) -> tuple[str, str, list[Any]] | None:

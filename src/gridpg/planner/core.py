@@ -39,6 +39,7 @@ from gridpg.planner.cluster_views import view_refs
 from gridpg.planner.context import BoundParams, CatalogView, SessionView, resolve
 from gridpg.planner.merge import sorted_merge
 from gridpg.planner.plan import (
+    CatalogCheckPlan,
     CatalogPlan,
     ClusterViewPlan,
     DistributedPlan,
@@ -151,6 +152,8 @@ class Planner:
         if kind == "InsertStmt":
             scope.ensure_references_visible(tree)  # INSERT ... SELECT may be rewritten
             return InsertPlan(sql, tree, tuple(resolved))
+        if kind in ("UpdateStmt", "DeleteStmt", "MergeStmt") and resolved[0].table is None:
+            return CatalogCheckPlan(_not_distributed_target(kind, resolved[0].ref))
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
         pinned = None
@@ -345,6 +348,16 @@ class Planner:
         if kind not in ("InsertStmt", "MergeStmt") and not moves:
             spec_router = router.static(body, resolved, writes)
         return Analysis("query", clean, spec, tree, kind, resolved, spec_router)
+
+
+def _not_distributed_target(kind: str, target: analyze.RelRef) -> str:
+    """The refusal of an UPDATE/DELETE/MERGE whose target is not a distributed table (temp tables
+    are served before planning) while it reads distributed ones: run on the catalog server
+    it would read their empty copies. A target that does not exist, or a view PostgreSQL
+    cannot update, gets PostgreSQL's error first (CatalogCheckPlan)."""
+    verb = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}.get(kind, "MERGE")
+    return (f'{verb} of "{target.name}", which is not a distributed table, reading distributed tables '
+            "is not supported by gridpg")
 
 
 # statements that carry a query of their own

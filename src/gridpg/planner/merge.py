@@ -190,11 +190,30 @@ def _anonymous_record_output(body: dict[str, Any]) -> bool:
     anonymous = set(_record_aliases(body.get("fromClause") or []))
     for target in body.get("targetList", []):
         val = target["ResTarget"].get("val", {})
-        if "RowExpr" in val:
+        if _record_valued(val):
             return True
         ref = analyze.column_ref(val)
         if ref is not None and len(ref) == 1 and ref[0] in anonymous:
             return True
+    return False
+
+
+def _record_valued(node: Any) -> bool:
+    """Whether an expression's value is a ROW(...) or holds one as a whole: an array of
+    rows (`ARRAY[(a, (b, a))]`, type record[]), a CASE or COALESCE choosing between rows.
+    A row passed to a function (row_to_json) gives that function's type."""
+    if not isinstance(node, dict):
+        return False
+    if "RowExpr" in node:
+        return True
+    if "A_ArrayExpr" in node:
+        return any(_record_valued(e) for e in node["A_ArrayExpr"].get("elements") or [])
+    if "CoalesceExpr" in node:
+        return any(_record_valued(a) for a in node["CoalesceExpr"].get("args") or [])
+    if "CaseExpr" in node:
+        case = node["CaseExpr"]
+        results = [w["CaseWhen"].get("result") for w in case.get("args") or []] + [case.get("defresult")]
+        return any(_record_valued(r) for r in results)
     return False
 
 

@@ -123,6 +123,19 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class CatalogCheckPlan(Plan):
+    """Refused with `message` (0A000) once the catalog server has planned the statement:
+    where PostgreSQL has an error for it (a relation that does not exist, a view that
+    cannot be updated), the client gets PostgreSQL's."""
+
+    strategy: ClassVar[Strategy] = Strategy.CATALOG
+    message: str = ""
+
+    def describe(self) -> list[str]:
+        return ["Distributed plan: refused after the catalog server's check", f"  {self.message}"]
+
+
+@dataclass(frozen=True)
 class CatalogPlan(Plan):
     """Runs on the coordinator's catalog server (`sql` when the text changes)."""
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from gridpg.errors import UNDEFINED_OBJECT, PgError
 from gridpg.planner import analyze
-from gridpg.planner.calls import describe_stand_in, function_call
+from gridpg.planner.calls import SEVERAL, describe_stand_in, function_call
 from gridpg.planner.cluster_views import describe_stand_in as views_stand_in
 from gridpg.planner.cluster_views import view_refs
 from gridpg.sql import parse as sqlparse
@@ -25,7 +25,8 @@ def describe_sql(sql: str) -> str:
         except PgError:
             call = None
         if call is not None:
-            return describe_stand_in(call[0], clean)
+            several = [n for n, _ in call[1]] if call[0] == SEVERAL else None
+            return describe_stand_in(call[0], clean, several)
     if "gridpg_" in clean:
         try:
             views = view_refs(analyze.relations(sqlparse.parse_tree(clean)))
