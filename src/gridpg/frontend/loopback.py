@@ -159,6 +159,16 @@ class _LoopbackTxn:
     def __setattr__(self, name: str, value: Any) -> None:
         setattr(self._txn, name, value)
 
+    async def read_block_instant(self, catalog_node: str) -> None:
+        """The caller's catalog connection is running the code: its transaction start cannot
+        be read now (waiting for it would wait for ourselves). The block keeps the instant
+        it has (the coordinator's clock at BEGIN), as a block that reaches the catalog
+        server only after its instant was used does."""
+        if catalog_node != self._busy:
+            await self._txn.read_block_instant(catalog_node)
+            return
+        self._txn.xact_stamp_read = True
+
     async def connection(self, node: str, wants_block: bool) -> BackendConnection:
         if node != self._busy:
             role = getattr(self._caller, "loopback_role", None)

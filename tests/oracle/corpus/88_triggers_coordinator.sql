@@ -193,3 +193,18 @@ SELECT count(*) FROM acct;
 TRUNCATE TABLE acct;
 SELECT count(*) FROM acct;
 SELECT pos, trig, op, lvl, tim FROM stmt_log WHERE op = 'TRUNCATE' ORDER BY pos;
+
+-- an audit table whose column defaults to now(): the trigger's INSERT through the loopback
+-- needs the block's instant, which must not wait for the catalog server running the trigger
+-- (it hung: the caller's catalog connection was asked for its transaction start)
+CREATE TABLE stamped (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id);
+CREATE TABLE stamped_log (log_id bigserial PRIMARY KEY, op text, row_id int, at timestamptz DEFAULT now()) DISTRIBUTE BY HASH (log_id);
+CREATE FUNCTION stamped_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO stamped_log (op, row_id) VALUES (TG_OP, coalesce(NEW.id, OLD.id)); RETURN coalesce(NEW, OLD); END $$;
+CREATE TRIGGER stamped_audit AFTER INSERT OR UPDATE OR DELETE ON stamped FOR EACH ROW EXECUTE FUNCTION stamped_audit();
+INSERT INTO stamped SELECT g, g * 10 FROM generate_series(1, 5) g;
+BEGIN;
+UPDATE stamped SET v = v + 1 WHERE id < 3;
+SELECT op, count(*), count(DISTINCT at) FROM stamped_log GROUP BY op ORDER BY op;
+COMMIT;
+DELETE FROM stamped WHERE id = 5;
+SELECT op, count(*), min(row_id), max(row_id) FROM stamped_log GROUP BY op ORDER BY op;
