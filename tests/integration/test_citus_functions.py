@@ -144,3 +144,20 @@ def test_null_distribution_column_makes_a_single_shard_table(conn: psycopg.Conne
     with pytest.raises(psycopg.errors.InvalidParameterValue):
         conn.execute("SELECT create_distributed_table('s2', NULL, shard_count => 4)")
     assert conn.execute("SELECT count(*) FROM s2").fetchone() == (60,)
+
+
+def test_citus_views_in_the_block_that_moved_the_table(conn: psycopg.Connection, schema: str) -> None:
+    """citus_tables / citus_shards read in the block that ran alter_distributed_table answer
+    with the block's layout; they hung before (their size query waited, on another
+    connection, for the locks the block holds)."""
+    conn.execute("CREATE TABLE moved (id int PRIMARY KEY, v int)")
+    conn.execute("INSERT INTO moved SELECT g, g FROM generate_series(1, 40) g")
+    conn.execute("SET statement_timeout = '20s'")
+    with conn.transaction():
+        conn.execute("SELECT alter_distributed_table('moved', shard_count => 4)")
+        assert conn.execute("SELECT shard_count FROM citus_tables WHERE table_name = 'moved'::regclass"
+                            ).fetchone() == (4,)
+        assert conn.execute("SELECT count(*) FROM citus_shards WHERE table_name = 'moved'::regclass"
+                            ).fetchone() == (4,)
+    assert conn.execute("SELECT shard_count FROM citus_tables WHERE table_name = 'moved'::regclass").fetchone() == (4,)
+    assert conn.execute("SELECT count(*), sum(v) FROM moved").fetchone() == (40, 820)

@@ -23,7 +23,7 @@ group's position; a reference table is one shard placed on every group, as in Ci
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import PgError
 from gridpg.sql import parse as sqlparse
@@ -85,8 +85,11 @@ def reads_views(sql: str) -> bool:
     return "citus_tables" in lowered or "citus_shards" in lowered
 
 
-async def rewrite(coord: Coordinator, sql: str) -> str:
-    """`sql` with each reference to a Citus view replaced by the subquery that answers it."""
+async def rewrite(coord: Coordinator, sql: str, txn: Any = None) -> str:
+    """`sql` with each reference to a Citus view replaced by the subquery that answers it.
+    `txn`: the session's transaction; the nodes already in its block are asked through it
+    (another connection would wait for the locks the block holds, e.g. after its
+    alter_distributed_table, and see the table as it was)."""
     from gridpg.planner import analyze
 
     try:
@@ -98,7 +101,7 @@ async def rewrite(coord: Coordinator, sql: str) -> str:
             and n["RangeVar"].get("schemaname") in (None, "citus", "pg_catalog")]
     if not refs:
         return sql
-    sizes = await _sizes(coord)
+    sizes = await _sizes(coord, txn)
     toks = sqlparse.tokens(sql)
     replacements = []
     for ref in refs:
@@ -114,14 +117,17 @@ async def rewrite(coord: Coordinator, sql: str) -> str:
     return "".join(out) + sql[pos:]
 
 
-async def _sizes(coord: Coordinator) -> str:
+async def _sizes(coord: Coordinator, txn: Any = None) -> str:
     """A VALUES list of (group, schema, table, parent, bytes) of every table on every datanode."""
     async def one(group: str) -> list[str]:
-        conn = await coord.internal_acquire(group)
-        try:
-            rows = await conn.query(_SIZES_SQL)
-        finally:
-            coord.pools.pool(group).release(conn)
+        if txn is not None and txn.in_block and group in txn.participants:
+            rows = await (await txn.connection(group, wants_block=True)).query(_SIZES_SQL)
+        else:
+            conn = await coord.internal_acquire(group)
+            try:
+                rows = await conn.query(_SIZES_SQL)
+            finally:
+                coord.pools.pool(group).release(conn)
         out = []
         for schema, table, parent_schema, parent, size in rows:
             texts = [group, schema, table, parent_schema, parent]

@@ -420,7 +420,7 @@ class StatementRunner:
         if statement.described is None:
             sql = statement.sql
             if citus_views.reads_views(sql):  # views the coordinator answers
-                sql = await citus_views.rewrite(self.coord, sql)
+                sql = await citus_views.rewrite(self.coord, sql, self.txn)
             if plan_sizes.mentions(sql):  # Citus's size functions named as PostgreSQL's
                 sql = plan_sizes.rewrite(sql, plan_sizes.find_calls(sql), {})
             statement.described = await self.dispatcher.describe(sql, statement.param_oids)
@@ -977,7 +977,7 @@ class StatementRunner:
         if prepared.reads_prepared_view(request.sql):
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
         if citus_views.reads_views(request.sql):
-            request = replace(request, sql=await citus_views.rewrite(self.coord, request.sql))
+            request = replace(request, sql=await citus_views.rewrite(self.coord, request.sql, self.txn))
         if table_stats.reads_views(request.sql):  # the datanodes' counters
             request = replace(request, sql=await table_stats.rewrite(self.dispatcher, request.sql))
         if "tableoid" in request.sql.lower() and tableoid_oids.bare_targets(request.sql):
