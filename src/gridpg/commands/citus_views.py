@@ -26,6 +26,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import PgError
+from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 
@@ -110,11 +111,7 @@ async def rewrite(coord: Coordinator, sql: str, txn: Any = None) -> str:
         name_tok = next(t for t in toks if t.start >= start and sql[t.start : t.end + 1].lower() == view)
         body = (_TABLES if view == "citus_tables" else _SHARDS).format(type=_TYPE, sizes=sizes)
         replacements.append((start, name_tok.end + 1, body if ref.get("alias") else f"{body} AS {view}"))
-    out, pos = [], 0
-    for start, end, text in sorted(replacements):
-        out += [sql[pos:start], text]
-        pos = end
-    return "".join(out) + sql[pos:]
+    return splice(sql, replacements)
 
 
 async def _sizes(coord: Coordinator, txn: Any = None) -> str:

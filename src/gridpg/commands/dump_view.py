@@ -33,6 +33,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import PgError
+from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 
@@ -133,11 +134,7 @@ def _splice(sql: str, refs: list[dict[str, Any]]) -> str:
         name_tok = next(t for t in toks if t.start >= start and sql[t.start : t.end + 1].lower() == name)
         body = SUBSTITUTES[name]
         replacements.append((start, name_tok.end + 1, body if ref.get("alias") else f"{body} AS {name}"))
-    out, pos = [], 0
-    for start, end, text in sorted(replacements):
-        out += [sql[pos:start], text]
-        pos = end
-    return "".join(out) + sql[pos:]
+    return splice(sql, replacements)
 
 
 async def sync_sequences(coord: Coordinator) -> None:

@@ -33,6 +33,8 @@ from __future__ import annotations
 from typing import Any
 
 from gridpg.errors import PgError
+from gridpg.planner import analyze
+from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 
 _HIDDEN_SCHEMA = "({a}.nspname = 'gridpg_shards' OR pg_catalog.starts_with({a}.nspname::text, 'gridpg_lb_'))"
@@ -84,7 +86,7 @@ def rewrite(sql: str) -> str:
         return sql  # its run reports the syntax error
     if "SelectStmt" not in tree:
         return sql
-    nodes = list(_walk(tree))
+    nodes = list(analyze._walk(tree))
     refs = [rv for rv in (n.get("RangeVar") for n in nodes if isinstance(n, dict))
             if isinstance(rv, dict) and _key(rv) in SUBSTITUTES]
     if not refs or _names_system_column(nodes) or _has_cte_named(nodes) \
@@ -99,11 +101,7 @@ def rewrite(sql: str) -> str:
         name_tok = next(t for t in toks if t.start >= start and sql[t.start:t.end + 1].strip('"').lower() == name)
         body = SUBSTITUTES[_key(ref)]
         replacements.append((start, name_tok.end + 1, body if ref.get("alias") else f"{body} AS {name}"))
-    out, pos = [], 0
-    for start, end, text in sorted(replacements):
-        out += [sql[pos:start], text]
-        pos = end
-    return "".join(out) + sql[pos:]
+    return splice(sql, replacements)
 
 
 def _key(ref: dict[str, Any]) -> tuple[str, str] | None:
@@ -128,13 +126,3 @@ def _has_cte_named(nodes: list[Any]) -> bool:
     return any(isinstance(n, dict) and isinstance(n.get("CommonTableExpr"), dict)
                and n["CommonTableExpr"].get("ctename") in _NAMES for n in nodes)
 
-
-def _walk(node: Any) -> Any:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        yield item
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)

@@ -27,6 +27,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
+from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 
@@ -80,11 +81,7 @@ async def rewrite(dispatcher: Dispatcher, sql: str) -> str:
         name_tok = next(t for t in toks if t.start >= start and sql[t.start:t.end + 1].lower() == view)
         body = _subquery(view, [(str(n), str(t)) for n, t in columns], counters, node_rows)
         replacements.append((start, name_tok.end + 1, body if ref.get("alias") else f"{body} AS {view}"))
-    out, pos = [], 0
-    for start, end, text in sorted(replacements):
-        out += [sql[pos:start], text]
-        pos = end
-    return "".join(out) + sql[pos:]
+    return splice(sql, replacements)
 
 
 async def _node_counters(dispatcher: Dispatcher, tables: dict[tuple[str, str], DistTable],

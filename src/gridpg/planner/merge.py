@@ -13,6 +13,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES
 from gridpg.planner import analyze, tableoid
+from gridpg.planner.gather import _nodes
 from gridpg.planner.plan import Fragment, MergePlan, NotApplicable, ScratchNames, Strategy
 from gridpg.planner.pushdown import Resolved, has_aggregate
 from gridpg.planner.text import quote
@@ -72,20 +73,11 @@ def _system_sort_keys(stmt: ast.SelectStmt) -> list[int]:
         node = item.node
         if isinstance(node, ast.ColumnRef) and len(node.fields) == 1:
             continue
-        if any(isinstance(n, ast.ColumnRef) and isinstance(n.fields[-1], ast.String)
-               and n.fields[-1].sval in SYSTEM_COLUMNS for n in _ast_walk(node)):
+        if any(isinstance(n.fields[-1], ast.String) and n.fields[-1].sval in SYSTEM_COLUMNS
+               for n in _nodes(node, ast.ColumnRef)):
             found.append(index)
     return found
 
-
-def _ast_walk(node: Any) -> Any:
-    yield node
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _ast_walk(getattr(node, attr))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _ast_walk(item)
 
 
 def _final_alias(body: dict[str, Any], resolved: list[Resolved]) -> str:

@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gridpg.planner import analyze
+from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -117,15 +119,8 @@ def with_values(sql: str, calls: list[SizeCall], answers: list[str | None]) -> s
 
 
 def _nodes(node: Any, kind: str) -> Iterator[dict[str, Any]]:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if kind in item and isinstance(item[kind], dict):
-                yield item[kind]
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+    return (item[kind] for item in analyze._walk(node)
+            if isinstance(item, dict) and isinstance(item.get(kind), dict))
 
 
 def _function_name(call: dict[str, Any]) -> str | None:
@@ -186,9 +181,5 @@ def _fallback(call: SizeCall) -> str:
 
 
 def _splice(sql: str, calls: list[SizeCall], texts: list[str]) -> str:
-    out, pos = [], 0
-    for call, text in zip(calls, texts, strict=True):
-        named = f"{text} AS {quote_ident(call.alias)}" if call.alias else text
-        out += [sql[pos:call.start], named]
-        pos = call.end
-    return "".join(out) + sql[pos:]
+    return splice(sql, [(call.start, call.end, f"{text} AS {quote_ident(call.alias)}" if call.alias else text)
+                        for call, text in zip(calls, texts, strict=True)])

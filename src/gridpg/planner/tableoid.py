@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident
 
@@ -47,11 +48,7 @@ def rewrite(sql: str, tree: dict[str, Any]) -> str | None:
         replacements.append((location, end, _MAPPING.format(c=MARKER, ref=ref)))
     if not replacements:
         return None
-    out, pos = [], 0
-    for start, end, text in sorted(replacements):
-        out += [sql[pos:start], text]
-        pos = end
-    return "".join(out) + sql[pos:]
+    return splice(sql, replacements)
 
 
 def ensure_not_gathered(sql: str, strategy: str) -> None:

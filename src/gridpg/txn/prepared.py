@@ -25,6 +25,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
+from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 
@@ -183,11 +184,7 @@ async def rewrite_view(coord: Coordinator, sql: str) -> str:
         name_tok = next(t for t in toks if t.start >= start and sql[t.start : t.end + 1].lower() == "pg_prepared_xacts")
         text = subquery if ref.get("alias") else f"{subquery} AS pg_prepared_xacts"
         replacements.append((start, name_tok.end + 1, text))
-    out, pos = [], 0
-    for start, end, text in sorted(replacements):
-        out += [sql[pos:start], text]
-        pos = end
-    return "".join(out) + sql[pos:]
+    return splice(sql, replacements)
 
 
 def _values_subquery(rows: list[tuple[str | None, ...]]) -> str:
