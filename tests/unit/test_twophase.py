@@ -45,6 +45,12 @@ GOLDEN = [  # (query, partial_sql, final_sql)
     ('SELECT var_pop(x) FROM t',
      "SELECT count(x) AS p1, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END) AS p2, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END * CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END) AS p3, var_pop(x) FILTER (WHERE FALSE) AS p4 FROM t",
      'SELECT COALESCE(min(p4), CASE WHEN sum(p1) <= 0 THEN NULL WHEN sum(p1) * sum(p3) - sum(p2) * sum(p2) <= 0 THEN 0 ELSE (sum(p1) * sum(p3) - sum(p2) * sum(p2)) / (sum(p1) * sum(p1)) END) AS var_pop FROM pg_temp.gp_agg_1'),
+    # count(o.*) beside a shipped aggregate: `o.*` in the partial's select list would
+    # expand to o's columns, so whether o's whole row is there (not an outer join's
+    # NULL) is shipped instead
+    ("SELECT c.k, count(o.*), array_agg(o.s ORDER BY o.id) FROM c LEFT JOIN o ON o.k = c.k GROUP BY c.k",
+     "SELECT c.k AS g1, o.* IS DISTINCT FROM NULL OR NULL AS v2, o.s AS v3, o.id AS v4 FROM c LEFT JOIN o ON o.k = c.k",
+     "SELECT g1 AS k, count(v2) AS count, array_agg(v3 ORDER BY v4) AS array_agg FROM pg_temp.gp_agg_1 GROUP BY g1"),
     ("SELECT a, string_agg(s, ',' ORDER BY s) FROM t GROUP BY a",
      'SELECT a AS g1, s AS v2 FROM t',
      "SELECT g1 AS a, string_agg(v2, ',' ORDER BY v2) AS string_agg FROM pg_temp.gp_agg_1 GROUP BY g1"),
@@ -114,6 +120,8 @@ REFUSED = [  # (query, words of the reason)
     ("SELECT count(*) FROM (VALUES (1)) v(x)", "VALUES"),
     ("SELECT count(*)", "no FROM"),
     ("SELECT a, b, string_agg(c, ',') FROM t GROUP BY a", "column b"),
+    ("SELECT a, array_agg(o.* ORDER BY o.id) FROM t JOIN o ON o.a = t.a GROUP BY a", "whole-row"),
+    ("SELECT a, count(DISTINCT o.*), string_agg(o.s, ',') FROM t JOIN o ON o.a = t.a GROUP BY a", "whole-row"),
     ("SELECT *, count(*) FROM t GROUP BY a", "*"),
     ("SELECT a + 1 AS b, count(*) FROM t GROUP BY b", "input or an output column"),
     ("SELECT count(*) FROM t GROUP BY 3", "position 3"),

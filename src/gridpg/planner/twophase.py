@@ -293,6 +293,11 @@ def _aggregate_name(call: ast.FuncCall) -> str | None:
     return name
 
 
+def _whole_row(node: ast.Node) -> bool:
+    """`alias.*` (or `*`) as an expression: the whole row of a FROM item."""
+    return isinstance(node, ast.ColumnRef) and isinstance(node.fields[-1], ast.A_Star)
+
+
 def _column(name: str) -> ast.ColumnRef:
     return ast.ColumnRef(fields=(ast.String(name),))
 
@@ -363,6 +368,7 @@ _T_VARIANCE = {
     for sample in (True, False) for stddev in (True, False)
 }
 _FALSE = _template("false")
+_T_ROW_PRESENT = _template("(__r IS DISTINCT FROM NULL) OR NULL")
 
 
 # -- the splitter ------------------------------------------------------------------------
@@ -670,7 +676,16 @@ class _Splitter:
     def _shipped(self, call: ast.FuncCall) -> ast.FuncCall:
         """The aggregate itself, run in the final step over shipped argument values."""
         out = copy.copy(call)
-        out.args = tuple(self._value(a) for a in call.args or ()) or None
+        args = call.args or ()
+        if any(_whole_row(a) for a in args):
+            # `alias.*` in a target list expands to the columns: it cannot be shipped as
+            # one value. count(alias.*) counts the rows whose whole-row value is not NULL
+            # (an outer join's null-extended side), which `IS DISTINCT FROM NULL` tells
+            # apart from a row of NULL fields; other uses keep the slower strategy.
+            if _aggregate_name(call) != "count" or call.agg_distinct:
+                raise _Refusal("a whole-row value as an aggregate argument is not shipped")
+            args = (_fill(_T_ROW_PRESENT, r=args[0]),)
+        out.args = tuple(self._value(a) for a in args) or None
         if call.agg_order:
             out.agg_order = tuple(_with_node(s, self._value(s.node)) for s in call.agg_order)
         if call.agg_filter is not None:

@@ -58,6 +58,11 @@ SELECT user_id, array_agg(status ORDER BY order_id) FROM orders WHERE user_id < 
 SELECT status, array_agg(DISTINCT user_id ORDER BY user_id) FROM orders WHERE user_id < 15 GROUP BY status;
 SELECT string_agg(DISTINCT city, '|' ORDER BY city) FROM users;
 SELECT device, string_agg(kind, ',' ORDER BY ev_id) FROM events GROUP BY device;
+-- count(alias.*) of an outer join's side beside a shipped aggregate (the whole row of a
+-- null-extended side is NULL; a row of NULL fields is not)
+SELECT u.city, count(o.*), count(o), array_agg(o.status ORDER BY o.order_id) FROM users u LEFT JOIN orders o ON o.user_id = u.id AND o.order_id < 40 WHERE u.id < 25 GROUP BY u.city ORDER BY 1;
+SELECT u.city, count(DISTINCT o.*), array_agg(o.order_id ORDER BY o.order_id) FROM users u LEFT JOIN orders o ON o.user_id = u.id AND o.order_id < 40 WHERE u.id < 25 GROUP BY u.city ORDER BY 1;
+SELECT u.city, array_agg(o.* ORDER BY o.order_id)::text FROM users u JOIN orders o ON o.user_id = u.id AND o.order_id < 12 GROUP BY u.city ORDER BY 1;
 SELECT array_agg(tags ORDER BY id) FROM users WHERE id < 20 AND tags IS NOT NULL AND cardinality(tags) = 2;
 SELECT jsonb_agg(name ORDER BY id), json_object_agg(name, age ORDER BY id) FROM users WHERE id < 15;
 SELECT jsonb_object_agg(code, cname) FROM countries;
