@@ -76,6 +76,9 @@ class LoopbackCall:
     # The role every statement of the code runs as, when not the caller's (SECURITY
     # DEFINER code): the loopback runs them as that role on the datanodes too
     role: str | None = None
+    # A SELECT that reads distributed tables itself, besides the code it calls: it runs
+    # whole on the catalog server, its own (unqualified) names reaching the shadows
+    whole_select: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         sql = request.sql  # the verdict found no distributed table among its relations
     elif isinstance(plan, CatalogPlan):
         sql = plan.sql or request.sql
+    elif call.whole_select:
+        sql = request.sql
     else:
         raise call.refusal
     # (a twin's call is watched like dynamic SQL: what its rewriting may have missed would
@@ -403,8 +408,11 @@ class RoutineGuard:
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
         local_write = kind in _LOCAL_WRITE_KINDS and (kind != "CopyStmt" or tree[kind].get("is_from"))
+        # A SELECT that also reads distributed tables itself runs whole on the catalog
+        # server too, its own unqualified names reaching the shadows like the code's.
+        whole_select = body.first_distributed(own, path, resolve) is not None
         if (kind not in _LOOPBACK_KINDS and not local_write) \
-                or body.first_distributed(own, path, resolve) is not None \
+                or (whole_select and kind != "SelectStmt") \
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
                 or access.unreadable_reason() is not None:
             return refusal
@@ -414,7 +422,7 @@ class RoutineGuard:
             return refusal
         why = body.loopback_blocker(None, access, path, resolve, views, tables)
         if why is not None:
-            return _refusal("a DO block", why)
+            return _refusal("a DO block" if kind == "DoStmt" else "the statement", why)
         statement_touches = bool(tables)
         dynamic = [access.has_dynamic()]
         seen: dict[int, tuple[body.Routine, body.Access, str]] = {}
@@ -469,7 +477,7 @@ class RoutineGuard:
             tables |= {key for key in dispatcher.runner.views() if key[0] in path
                        and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
-                            twins=twins, role=role)
+                            twins=twins, role=role, whole_select=whole_select)
 
     async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                               sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:
