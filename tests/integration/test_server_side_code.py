@@ -215,6 +215,13 @@ def test_triggers_defaults_views_and_aggregates(pair: Any) -> None:
         ("COPY t FROM STDIN", REFUSED),
         "DROP TRIGGER aud ON t",
         "INSERT INTO t VALUES (32, 1)",
+        # An UPDATE OF trigger: an UPDATE of other columns fires nothing, here or there
+        "CREATE TABLE w (id int PRIMARY KEY, a int, b int)",
+        "INSERT INTO w VALUES (1, 1, 1), (2, 2, 2)",
+        "CREATE TRIGGER aud_a AFTER UPDATE OF a ON w FOR EACH ROW EXECUTE FUNCTION audit()",
+        "UPDATE w SET b = b + 10",
+        "UPDATE w SET a = a + 10 WHERE id = 2",
+        "SELECT * FROM w ORDER BY id",
         "SELECT * FROM ref ORDER BY id, note",
         # A trigger reading a distributed table.
         "CREATE FUNCTION limit_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF (SELECT count(*) FROM x) > 100 THEN RAISE EXCEPTION 'full'; END IF; RETURN NEW; END $$",

@@ -52,6 +52,9 @@ _LOOPBACK_KINDS = ("SelectStmt", "CallStmt", "DoStmt")
 # A write into a relation the catalog server holds (a view with INSTEAD OF triggers, a
 # table that is not distributed) whose triggers or defaults reach distributed tables.
 _LOCAL_WRITE_KINDS = ("InsertStmt", "CopyStmt")
+# The firing verdict of a write none of whose table's triggers fire (UPDATE of columns an
+# `UPDATE OF` trigger does not list): the statement runs as planned
+_NOTHING_FIRES = PgError("00000", "no trigger fires")
 
 
 @dataclass(frozen=True)
@@ -390,6 +393,8 @@ class RoutineGuard:
         if not isinstance(verdict, PgError) or verdict.sqlstate != FEATURE_NOT_SUPPORTED:
             return verdict
         firing = await self._firing_verdict(dispatcher, registry, snapshot, sql, path)
+        if firing is _NOTHING_FIRES:
+            return None
         if firing is not None:
             return firing
         return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
@@ -514,8 +519,12 @@ class RoutineGuard:
         # (every trigger of the table: those this event does not fire need no check)
         rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
                                          (name, frozenset(t.function_oid for t in found.triggers)))
-        if rest is not None or not others:
+        if rest is not None:
             return None  # the refusal is about something else
+        if not pairs and not firing_mod.moves_rows(tree, table):
+            return _NOTHING_FIRES  # (UPDATE OF other columns): the nodes fire nothing either
+        if not others:
+            return None
         why = firing_mod.why_not_fired_here(tree, table, relevant)
         if why is not None:
             return _refusal(label, why)
