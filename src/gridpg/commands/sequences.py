@@ -131,6 +131,52 @@ async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
     return "".join(out)
 
 
+def per_row_nextval(sql: str) -> bool:
+    """`SELECT nextval('s') FROM generate_series(1, 5)`: a SELECT with a FROM that calls
+    nextval of named sequences, per row, and no other sequence function (their order
+    against the nextval calls would matter)."""
+    lowered = sql.lower()
+    if "nextval" not in lowered or "from" not in lowered:
+        return False
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return False
+    body = tree.get("SelectStmt")
+    if body is None or without_from(body) or _one_row_of_calls(body) or body.get("intoClause"):
+        return False
+    calls = sequence_calls(body)
+    return bool(calls) and all(function == "nextval" and len(args) == 1 and literal_name(args) is not None
+                               for _, function, args in calls)
+
+
+async def run_per_row_nextval(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """Run a `per_row_nextval` statement over no distributed table on the catalog server,
+    each call made `gridpg.loopback_nextval('schema.name')`: the catalog server's executor
+    calls it where and as often as PostgreSQL calls nextval, and each call takes the GTM's
+    next value through the loopback (recorded for currval()/lastval()). The caller has
+    made sure no user routine is called (it would run there unguarded)."""
+    from gridpg.executor import loopback
+    from gridpg.planner.text import splice
+
+    sql = request.sql
+    body = sqlparse.parse_tree(sql)["SelectStmt"]
+    calls = sorted(sequence_calls(body), key=lambda c: c[0])
+    spans = call_spans(sql, [location for location, _, _ in calls])
+    if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
+        raise PgError(FEATURE_NOT_SUPPORTED, "nested nextval() calls are not supported by gridpg",
+                      hint=NOT_SUPPORTED_HINT)
+    named = _bare_targets(body)
+    pieces = []
+    for (location, _, args), span in zip(calls, spans, strict=True):
+        name = await qualified_name(dispatcher, str(literal_name(args)), "nextval")
+        if served_by_catalog(dispatcher, name):
+            continue  # the catalog server's own sequence: its nextval is the answer
+        alias = " AS nextval" if location in named else ""  # the column keeps its name
+        pieces.append((*span, f"gridpg.loopback_nextval({quote_literal(name)}){alias}"))
+    await loopback.run_call(dispatcher, request, splice(sql, pieces), [])
+
+
 def _bare_targets(node: Any) -> set[int]:
     """Locations of the function calls that are whole, unnamed output columns."""
     found: set[int] = set()
@@ -382,7 +428,7 @@ async def next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int
     except GtmError as exc:
         raise PgError(exc.code, exc.message) from None
     if values:
-        runner = dispatcher.runner
+        runner = getattr(dispatcher.runner, "caller", dispatcher.runner)  # a loopback's: its caller's
         runner.sequence_values[name] = values[-1]
         runner.last_sequence = name
     return values

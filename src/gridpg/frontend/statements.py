@@ -973,6 +973,13 @@ class StatementRunner:
         inlined = await sequences.inline_session_values(self.dispatcher, request.sql)
         if inlined != request.sql:
             request = replace(request, sql=inlined)
+        if sequences.per_row_nextval(request.sql) and not self._reads_distributed(request.sql) \
+                and not self.is_loopback \
+                and not await self.coord.routine_guard.may_call_user_code(self.dispatcher, request.sql):
+            await sequences.run_per_row_nextval(self.dispatcher, request)
+            if not self.txn.in_block and not self.pending_sync:
+                self.txn.release_if_idle()
+            return
         sequences.ensure_supported(request.sql, self._is_distributed)
         if prepared.reads_prepared_view(request.sql):
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))

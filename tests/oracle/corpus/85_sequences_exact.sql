@@ -171,3 +171,19 @@ SELECT id, v FROM sert ORDER BY id;
 \connect 1
 SELECT nextval('s1');
 SELECT nextval('st');
+
+-- nextval per row of a query over no distributed table: the catalog server calls it as
+-- PostgreSQL does, each value the GTM's (commands.sequences.run_per_row_nextval)
+CREATE SEQUENCE s_rows INCREMENT 10 MAXVALUE 35 CYCLE;
+SELECT nextval('s_rows') FROM generate_series(1, 5);
+SELECT currval('s_rows'), lastval();
+SELECT g, nextval('s_rows') AS n FROM generate_series(1, 3) g ORDER BY g;
+SELECT nextval('s_rows') + 1, 'x' FROM generate_series(1, 2) WHERE nextval('s_rows') > 0;
+BEGIN;
+SELECT nextval('s_rows') FROM generate_series(1, 2);
+ROLLBACK;
+SELECT nextval('s_rows');
+CREATE TEMP SEQUENCE ts_rows;
+SELECT nextval('ts_rows') FROM generate_series(1, 3);
+-- error
+SELECT nextval('no_such_sequence') FROM generate_series(1, 2);
