@@ -123,8 +123,14 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "DROP TRIGGER p ON t",
         # a write by server-side code (itself run through the loopback)
         "CREATE FUNCTION bump(i int) RETURNS void LANGUAGE sql AS $$ UPDATE t SET v = v + 1 WHERE id = i $$",
-        ("SELECT bump(100)", REFUSED),
+        # (its triggers fired by the coordinator on a catalog connection of their own)
+        "SELECT bump(100)",
         "SELECT * FROM t WHERE id = 100",
+        "SELECT * FROM audit ORDER BY id, op",
+        "BEGIN",
+        "DO $$ BEGIN PERFORM bump(100); PERFORM bump(1); END $$",
+        "SELECT * FROM audit ORDER BY id, op",
+        "ROLLBACK",
         "SELECT * FROM audit ORDER BY id, op",
         "DROP TRIGGER a ON t",
         # transition tables (fired by the coordinator), TRUNCATE triggers
@@ -144,6 +150,57 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "ROLLBACK",
         "SELECT count(*) FROM x",
         "SELECT * FROM audit ORDER BY id, op",
+    ])
+
+
+def test_triggers_of_writes_made_by_triggers(pair: Any) -> None:  # noqa: F811
+    """A trigger's write whose table has triggers the coordinator fires (a comment counter
+    updating posts, whose audit trigger writes a third table): fired too, level by level,
+    each on a catalog connection of its own, all in the client's transaction."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE posts (id int PRIMARY KEY, n int DEFAULT 0, touched text)",
+        "CREATE TABLE comments (id int PRIMARY KEY, post_id int)",
+        "CREATE TABLE log (id bigserial PRIMARY KEY, what text)",
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched := 'yes'; RETURN NEW; END $$",
+        "CREATE TRIGGER p_touch BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION touch()",
+        "CREATE FUNCTION counted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF TG_OP = 'INSERT' THEN UPDATE posts SET n = n + 1 WHERE id = NEW.post_id;"
+        " ELSE UPDATE posts SET n = n - 1 WHERE id = OLD.post_id; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER c_count AFTER INSERT OR DELETE ON comments FOR EACH ROW EXECUTE FUNCTION counted()",
+        "CREATE FUNCTION logged() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " INSERT INTO log (what) VALUES (TG_TABLE_NAME || ' ' || TG_OP || ' ' || NEW.id || ' n=' || NEW.n); RETURN NULL; END $$",
+        "CREATE TRIGGER p_log AFTER UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION logged()",
+        "INSERT INTO posts (id) VALUES (1), (2)",
+        "INSERT INTO comments VALUES (10, 1), (11, 1), (12, 2)",
+        "DELETE FROM comments WHERE id = 11",
+        "SELECT * FROM posts ORDER BY id",
+        "SELECT what FROM log ORDER BY id",
+        "BEGIN",
+        "INSERT INTO comments VALUES (13, 2)",
+        "SAVEPOINT s",
+        "INSERT INTO comments VALUES (14, 2)",
+        "ROLLBACK TO SAVEPOINT s",
+        "SELECT * FROM posts ORDER BY id",
+        "ROLLBACK",
+        "SELECT * FROM posts ORDER BY id",
+        "SELECT what FROM log ORDER BY id",
+        # a trigger whose write fails fails the client's statement, and nothing of it stays
+        "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.n > 1 THEN RAISE EXCEPTION 'too many' USING ERRCODE = '22023'; END IF; RETURN NULL; END $$",
+        "CREATE TRIGGER p_boom AFTER UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION boom()",
+        "INSERT INTO comments VALUES (15, 1)",
+        "SELECT * FROM posts ORDER BY id",
+        "SELECT count(*) FROM comments",
+        "SELECT what FROM log ORDER BY id",
+        "DROP TRIGGER p_boom ON posts",
+        # runaway recursion (posts -> comments -> posts ...): 54001 on both
+        "CREATE FUNCTION again() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " INSERT INTO comments VALUES (1000 + NEW.n, NEW.id); RETURN NULL; END $$",
+        "CREATE TRIGGER p_again AFTER UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION again()",
+        "INSERT INTO comments VALUES (16, 2)",
+        "SELECT * FROM posts ORDER BY id",
+        "SELECT count(*) FROM comments",
     ])
 
 

@@ -27,8 +27,10 @@ the statement everywhere, a rollback undoes every write of it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,6 +45,10 @@ if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.frontend.coordinator import Coordinator
+
+# Writes made by triggers fired here whose own triggers are fired here too, each level on
+# a catalog connection of its own: deeper is refused as PostgreSQL refuses runaway recursion
+MAX_FIRING_DEPTH = 16
 
 TRIGGERS_SQL = """
 SELECT t.tgname, t.tgfoid::oid, t.tgtype, t.tgenabled, pg_catalog.pg_get_triggerdef(t.oid),
@@ -205,18 +211,28 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     twins = await ensure_twins(coord, firing)
     await loopback.ensure_shadows(coord, list(firing.shadows))
     await runner.sync_pending()
-    async with runner.statement_transaction():
-        tokens = await _node_tokens(dispatcher, firing)
-        await _fire(dispatcher, firing, twins, firing.before_statement, "BEFORE", "STATEMENT", [(None, None)])
-        if firing.event == "TRUNCATE":
-            rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
-        else:
-            rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
-        transition = await _load_transition_tables(dispatcher, firing, rows)
-        if firing.after_row:
-            await _fire(dispatcher, firing, twins, firing.after_row, "AFTER", "ROW", rows)
-        await _fire(dispatcher, firing, twins, firing.after_statement, "AFTER", "STATEMENT", [(None, None)])
-        await _drop_transition_tables(dispatcher, transition)
+    caller = getattr(runner, "caller", runner)
+    if caller.firing_depth >= MAX_FIRING_DEPTH:
+        raise PgError("54001", "stack depth limit exceeded",
+                      detail=f"gridpg fires triggers of writes made by triggers up to {MAX_FIRING_DEPTH} levels deep")
+    caller.firing_depth += 1
+    try:
+        async with runner.statement_transaction(), _catalog_for_firing(dispatcher) as catalog:
+            tokens = await _node_tokens(dispatcher, firing)
+            await _fire(dispatcher, catalog, firing, twins, firing.before_statement, "BEFORE", "STATEMENT",
+                        [(None, None)])
+            if firing.event == "TRUNCATE":
+                rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
+            else:
+                rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
+            transition = await _load_transition_tables(catalog, firing, rows)
+            if firing.after_row:
+                await _fire(dispatcher, catalog, firing, twins, firing.after_row, "AFTER", "ROW", rows)
+            await _fire(dispatcher, catalog, firing, twins, firing.after_statement, "AFTER", "STATEMENT",
+                        [(None, None)])
+            await _drop_transition_tables(catalog, transition)
+    finally:
+        caller.firing_depth -= 1
     for message in output:
         dispatcher.session.send(message)
 
@@ -236,11 +252,38 @@ def _for_replication_role(firing: TriggerFiring, settings: dict[str, str]) -> Tr
                                after_row=kept(firing.after_row), after_statement=kept(firing.after_statement))
 
 
+@contextlib.asynccontextmanager
+async def _catalog_for_firing(dispatcher: Dispatcher) -> AsyncIterator[BackendConnection]:
+    """The catalog connection the triggers' twins run on: the session's own, in its block.
+    For a write made by server-side code (a loopback's statement: a trigger's function, a
+    function or DO block of the client's), the session's catalog connection is busy running
+    that code, so the twins run on a connection of their own, in a block of its own, armed
+    for the same caller: what they do to distributed tables goes through the loopback into
+    the caller's distributed transaction like the outer code's; what the block holds itself
+    (the loopback's local settings, transition tables) ends with the firing."""
+    runner = dispatcher.runner
+    coord = dispatcher.coord
+    if not getattr(runner, "is_loopback", False):
+        yield await runner.txn.connection(coord.catalog_node, wants_block=True)
+        return
+    pool = coord.pools.pool(coord.catalog_node)
+    conn = await pool.acquire()
+    pool.detach(conn)  # never pooled again
+    try:
+        await runner.txn.session_setup(conn)
+        await conn.simple_query("BEGIN")
+        role = getattr(runner.caller, "loopback_role", None)
+        if role is not None:  # SECURITY DEFINER code made the write: its triggers run as its owner
+            await conn.simple_query(f"SET LOCAL SESSION AUTHORIZATION {quote_ident(role)}")
+        yield conn
+        await conn.settle()
+        await conn.simple_query("COMMIT")
+    finally:
+        conn.close()
+
+
 def _ensure_runnable(dispatcher: Dispatcher, request: ExecRequest) -> None:
     runner = dispatcher.runner
-    if getattr(runner, "is_loopback", False):
-        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire triggers that reach other distributed "
-                      "tables for a write made by server-side code")
     if runner.private_snapshot is not None:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire triggers that reach other distributed "
                       "tables in a transaction that changed the schema", hint="Commit the schema change first.")
@@ -392,7 +435,7 @@ def _split_output(captured: list[bytes], user_columns: int | None,
 # -- firing on the catalog server --------------------------------------------------------
 
 
-async def _load_transition_tables(dispatcher: Dispatcher, firing: TriggerFiring,
+async def _load_transition_tables(conn: BackendConnection, firing: TriggerFiring,
                                   rows: list[tuple[str | None, str | None]]) -> list[str]:
     """The transition tables the AFTER triggers name (REFERENCING OLD/NEW TABLE AS ...),
     as temp tables of those names on the catalog connection, holding the statement's old
@@ -407,7 +450,6 @@ async def _load_transition_tables(dispatcher: Dispatcher, firing: TriggerFiring,
         return []
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
     await conn.settle()
     for name, side in wanted.items():
         values = [r[side] for r in rows if r[side] is not None]
@@ -418,27 +460,24 @@ async def _load_transition_tables(dispatcher: Dispatcher, firing: TriggerFiring,
     return list(wanted)
 
 
-async def _drop_transition_tables(dispatcher: Dispatcher, names: list[str]) -> None:
+async def _drop_transition_tables(conn: BackendConnection, names: list[str]) -> None:
     if not names:
         return
-    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
     await conn.settle()
     await conn.simple_query("; ".join(f"DROP TABLE pg_temp.{quote_ident(n)}" for n in names))
 
 
-async def _fire(dispatcher: Dispatcher, firing: TriggerFiring, twins: dict[str, str],
+async def _fire(dispatcher: Dispatcher, conn: BackendConnection, firing: TriggerFiring, twins: dict[str, str],
                 triggers: tuple[tuple[str, tg.Trigger], ...], timing: str, level: str,
                 rows: list[tuple[str | None, str | None]]) -> None:
     """Fire `triggers` for each row in order (statement level: once each, no row),
-    through their twins on the session's catalog connection with the loopback armed."""
+    through their twins on the catalog connection `conn` with the loopback armed."""
     if not triggers or not rows:
         return
-    coord = dispatcher.coord
-    runner = dispatcher.runner
+    runner = getattr(dispatcher.runner, "caller", dispatcher.runner)  # whose transaction it is
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     firings = [(e, tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name)) for e, t in triggers]
-    conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
     original = await _arm(dispatcher, conn)
     runner.loopback_calls += 1
     try:
@@ -480,7 +519,7 @@ async def _arm(dispatcher: Dispatcher, conn: BackendConnection) -> str:
     from gridpg.executor.loopback import APP_PREFIX
 
     coord = dispatcher.coord
-    token = coord.loopback_tokens.token_for(dispatcher.runner)
+    token = coord.loopback_tokens.token_for(getattr(dispatcher.runner, "caller", dispatcher.runner))
     await conn.settle()
     rows = await conn.query(
         "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "

@@ -114,6 +114,7 @@ class StatementRunner:
         self.xact_start: float | None = None
         self.loopback_token: str | None = None  # while server-side code may call back
         self.loopback_calls = 0  # statements running with the loopback armed
+        self.firing_depth = 0  # levels of triggers the coordinator is firing (executor/triggers.py)
         self.call_ends_transactions = False  # a CALL/DO outside a block: its COMMIT ends ours
         self.loopback_role: str | None = None  # SECURITY DEFINER code's owner, while it runs
         self.loopback_switched: set[str] = set()  # nodes where the loopback set that role
