@@ -84,12 +84,10 @@ class PgError(Exception):
 
     def to_fields(self) -> dict[str, str]:
         if self.fields is not None:
-            fields = dict(self.fields)
-            if self.node and "W" not in fields:
-                fields["W"] = f"datanode {self.node}"
-            elif self.node:
-                fields["W"] = fields["W"] + f"\ndatanode {self.node}"
-            return fields
+            # A server's own error reaches the client as PostgreSQL words it, its context
+            # included and nothing added (psql's output stays PostgreSQL's); errors gridpg
+            # makes about a node (a lost connection, a refusal) name it.
+            return dict(self.fields)
         fields = {"S": self.severity, "V": self.severity, "C": self.sqlstate, "M": self.message}
         if self.detail:
             fields["D"] = self.detail
