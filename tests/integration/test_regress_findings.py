@@ -170,12 +170,18 @@ def test_copy_on_error_ignore_skips_rows_whose_distribution_value_does_not_conve
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
         conn.execute("CREATE TABLE cpe (id int PRIMARY KEY, n int)")
+        notices: list[str] = []
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
         with conn.cursor() as cur, cur.copy("COPY cpe FROM STDIN WITH (FORMAT csv, ON_ERROR ignore)") as copy:
             copy.write("1,1\nx,2\n3,three\n4,4\n")
         assert conn.execute("SELECT id, n FROM cpe ORDER BY id").fetchall() == [(1, 1), (4, 4)]
-        with pytest.raises(psycopg.errors.InvalidTextRepresentation), conn.cursor() as cur, \
+        # one notice with the cluster's count (the nodes' own are summed, as PostgreSQL words it)
+        assert notices == ["2 rows were skipped due to data type incompatibility"]
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation) as failed, conn.cursor() as cur, \
                 cur.copy("COPY cpe FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write("5,5\nx,6\n")
+        # PostgreSQL's own words for the value (a node reads it), not gridpg's
+        assert failed.value.diag.message_primary == 'invalid input syntax for type integer: "x"'
         assert conn.execute("SELECT count(*) FROM cpe").fetchone() == (2,)
 
 

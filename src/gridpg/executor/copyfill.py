@@ -76,7 +76,7 @@ class _TextRecords:
         record: list[bytes] = []
         quotes = 0
         for line in lines:
-            if line == b"\\." and not record:
+            if line == b"\\." and not record and not self.csv:  # (CSV: data since PostgreSQL 18)
                 self.ended = True
                 break
             record.append(line)

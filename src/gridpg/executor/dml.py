@@ -967,6 +967,7 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
             results = await conn.read_results()
             if group in counted and results and results[-1].tag.startswith("COPY"):
                 total += int(results[-1].tag.split()[-1])
+                router.skipped += _skipped_rows(conn)
         except PgError as exc:
             error = error or exc
     if error is not None:
@@ -976,6 +977,23 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
     if commit and block and not txn.in_block:
         await txn.commit()
     return total
+
+
+_SKIPPED = re.compile(r"(\d+) rows? (?:was|were) skipped due to data type incompatibility")
+
+
+def _skipped_rows(conn: BackendConnection) -> int:
+    """The rows a node's COPY ... (ON_ERROR ignore) skipped, taken from its notice (the one
+    place PostgreSQL tells): the client gets one notice with the cluster's sum."""
+    count, kept = 0, []
+    for message in conn.notices:
+        found = _SKIPPED.fullmatch(codec.parse_error_fields(message[5:]).get("M", ""))
+        if found:
+            count += int(found.group(1))
+        else:
+            kept.append(message)
+    conn.notices[:] = kept
+    return count
 
 
 def _pending_error(conns: Any) -> PgError | None:
@@ -1061,7 +1079,7 @@ class CopyRouter:
         record: list[bytes] = []
         quotes = 0
         for line in lines:
-            if line == b"\\.":
+            if line == b"\\." and self.fmt != "csv":  # (CSV: data since PostgreSQL 18)
                 break
             if self.fmt == "csv":
                 record.append(line)
@@ -1111,6 +1129,12 @@ class CopyRouter:
 
     def _group_for_text(self, text: str | None) -> str:
         group = self.planner.group_for_value(self.table, text, self.snapshot)
+        if group is None and self.table.method in ("hash", "modulo") and self.groups:
+            # A value gridpg cannot read as the column's type: the first node reads it as
+            # PostgreSQL does, and either refuses it with PostgreSQL's own error (or skips it
+            # under ON_ERROR ignore, counted with the rest), or accepts it only into one of
+            # its own shards (partition bounds, the MODULO check), i.e. where it belongs.
+            return self.groups[0]
         if group is None:
             raise PgError("22P02", f'cannot route value {text!r} of distribution column "{self.table.column}"')
         return group
