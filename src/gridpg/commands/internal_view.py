@@ -2,8 +2,9 @@
 relations on the catalog server.
 
 The catalog server holds, beside the user's tables, the loopback's shadows (postgres_fdw
-foreign tables of the same names, in schemas `gridpg_lb_<oid>`, see "The loopback") and
-the schema `gridpg_shards` (scratch tables of plans finished on the coordinator). Left
+foreign tables of the same names, in schemas `gridpg_lb_<oid>`, see "The loopback"),
+the schema `gridpg_shards` (scratch tables of plans finished on the coordinator) and the
+schema `gridpg_tg` (the twins of trigger functions the coordinator fires). Left
 alone, `SELECT relname FROM pg_class WHERE relname = 'tenk1'` found two rows where
 PostgreSQL finds one (PostgreSQL's subselect.sql:1117), and `information_schema.tables` /
 `columns` listed every shadow as a FOREIGN table. A client's SELECT reads, in place of
@@ -37,12 +38,14 @@ from gridpg.planner import analyze
 from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 
-_HIDDEN_SCHEMA = "({a}.nspname = 'gridpg_shards' OR pg_catalog.starts_with({a}.nspname::text, 'gridpg_lb_'))"
+_HIDDEN_SCHEMA = ("({a}.nspname IN ('gridpg_shards', 'gridpg_tg')"
+                  " OR pg_catalog.starts_with({a}.nspname::text, 'gridpg_lb_'))")
 _HIDDEN_NAMESPACES = ("(SELECT gp_hn.oid FROM pg_catalog.pg_namespace gp_hn WHERE "
                       + _HIDDEN_SCHEMA.format(a="gp_hn") + ")")
 _HIDDEN_RELATIONS = ("(SELECT gp_hc.oid FROM pg_catalog.pg_class gp_hc WHERE gp_hc.relnamespace IN "
                      + _HIDDEN_NAMESPACES + ")")
-_HIDDEN_NAMES = "(gp_x.{col}::text = 'gridpg_shards' OR pg_catalog.starts_with(gp_x.{col}::text, 'gridpg_lb_'))"
+_HIDDEN_NAMES = ("(gp_x.{col}::text IN ('gridpg_shards', 'gridpg_tg')"
+                 " OR pg_catalog.starts_with(gp_x.{col}::text, 'gridpg_lb_'))")
 
 # (schema, name) -> the catalog without gridpg's internal rows
 SUBSTITUTES: dict[tuple[str, str], str] = {

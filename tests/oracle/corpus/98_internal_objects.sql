@@ -30,6 +30,14 @@ SELECT count(*) AS foreign_tables FROM pg_class c JOIN pg_namespace n ON n.oid =
  WHERE c.relkind = 'f' AND c.relname IN ('io_items', 'IO Ref');
 SELECT count(*) AS shadow_schemas FROM pg_namespace WHERE nspname LIKE 'gridpg\_lb\_%';
 SELECT count(*) AS shard_schemas FROM pg_catalog.pg_namespace WHERE nspname = 'gridpg_shards';
+-- the twins of coordinator-fired trigger functions (schema gridpg_tg) stay out too
+CREATE FUNCTION io_note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO "IO Ref" VALUES ('n' || NEW.id, 'new'); RETURN NULL; END $$;
+CREATE TRIGGER io_note AFTER INSERT ON io_items FOR EACH ROW EXECUTE FUNCTION io_note();
+INSERT INTO io_items VALUES (100, 'fired', 1);
+SELECT code, label FROM "IO Ref" ORDER BY code;
+DROP TRIGGER io_note ON io_items;
+SELECT count(*) AS twin_schemas FROM pg_namespace WHERE nspname = 'gridpg_tg';
+SELECT count(*) AS twin_schemata FROM information_schema.schemata WHERE schema_name = 'gridpg_tg';
 SELECT typname FROM pg_type WHERE typname IN ('io_items', '_io_items') ORDER BY 1;
 SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
  WHERE c.relname = 'io_items' AND a.attnum > 0 ORDER BY a.attnum;
