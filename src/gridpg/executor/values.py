@@ -30,6 +30,7 @@ from gridpg.catalog.model import DistTable
 from gridpg.commands.sequences import next_values as _next_values
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
+from gridpg.planner.calls import sequence_calls
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
@@ -99,30 +100,48 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
     shape = dml._values_shape(request.sql, body, columns)
     by_name = {c.name: c for c in columns}
     rows = [[request.sql[s:e].strip() for s, e in spans] for spans in shape.rows]
-    fill = [c for c in columns if c.sequence and c.name not in shape.cols]
+    cols = list(shape.cols)
     by_default = {c.name for c in sequence_default_columns(columns)}
-    extra = fill + [c for c in columns if c.name in by_default and c.name not in shape.cols]
+    by_default_extra = [c for c in columns if c.name in by_default and c.name not in cols]
+    # Serial and identity columns the INSERT leaves to their sequence take their values
+    # after the rows are made, one per row in order: a set-returning function in a VALUES
+    # row makes several rows, each with its own value, as PostgreSQL's per-row default
+    # does (an explicit DEFAULT of one VALUES row likewise). Per VALUES row, as before,
+    # when other sequence calls must interleave with them.
+    post = not by_default_extra and not sequence_calls(body.get("selectStmt"))
+    if post and len(rows) == 1:
+        for name, item in list(zip(cols, rows[0], strict=False)):
+            if item.upper() == "DEFAULT" and (by_name.get(name) or _NO_DEFAULT).sequence:
+                rows[0].pop(cols.index(name))
+                cols.remove(name)
+    fill = [c for c in columns if c.sequence and c.name not in cols]
+    post_fill = fill if post else []
+    extra = [c for c in fill if c not in post_fill] + by_default_extra
     rewriter = SequenceRewriter(dispatcher)
-    sent = shape.cols + [c.name for c in extra]
+    sent = cols + [c.name for c in extra]
     # PostgreSQL evaluates a row's expressions in the table's column order, not as written:
     # a default `-1 * currval('s')` after a column `DEFAULT nextval('s')` sees that row's value.
     attnum = {c.name: n for n, c in enumerate(columns)}
     order = sorted(range(len(sent)), key=lambda i: attnum.get(sent[i], i))
     for items in rows:
-        if len(items) != len(shape.cols):
+        if len(items) != len(cols):
             raise PgError("42601", "VALUES lists must all be the same length")
         items.extend(["DEFAULT"] * len(extra))
         for index in order:
-            column = by_name.get(sent[index]) if index < len(shape.cols) else extra[index - len(shape.cols)]
+            column = by_name.get(sent[index]) if index < len(cols) else extra[index - len(cols)]
             items[index] = await _evaluated_item(dispatcher, rewriter, column, by_default, items[index])
     distribution = target.column
-    if distribution and distribution not in sent and (by_name.get(distribution) or _NO_DEFAULT).default:
+    if distribution and distribution not in sent and distribution not in {c.name for c in post_fill} \
+            and (by_name.get(distribution) or _NO_DEFAULT).default:
         sent.append(distribution)  # a default such as gen_random_uuid(): evaluated once, here
         rows = [items + ["DEFAULT"] for items in rows]
     values_sql = "VALUES " + ", ".join("(" + ", ".join(items) + ")" for items in rows)
     values_sql = await inline_params(dispatcher, request, values_sql)
     chunks = await _evaluate(dispatcher, target, columns, sent, values_sql,
                              expected_rows=len(rows) if rewriter.used else None)
+    if post_fill:
+        chunks = await _post_fill(dispatcher, chunks, post_fill, one_values_row=len(rows) == 1)
+        sent = sent + [c.name for c in post_fill]
     stmt = _pglast_statement(request.sql)
     quoted = ", ".join(quote_ident(c) for c in sent)
     qualified = quote_qualified(target.schema, target.name)
@@ -146,10 +165,31 @@ async def _evaluated_item(dispatcher: Dispatcher, rewriter: SequenceRewriter, co
     """One VALUES item with its sequence calls answered (DEFAULT of a serial column: the
     sequence's next value; of a column whose default calls a sequence: that default)."""
     if item.upper() == "DEFAULT" and column is not None and column.sequence:
+        rewriter.used = True  # a value per VALUES row: the row count is checked after
         return str((await _next_values(dispatcher, column.sequence, 1))[0])
     if item.upper() == "DEFAULT" and column is not None and column.name in by_default:
         return f"({await rewriter.rewrite(column.default or '')})"
     return await rewriter.rewrite(item)
+
+
+async def _post_fill(dispatcher: Dispatcher, chunks: list[bytes], columns: list[TableColumn],
+                     one_values_row: bool) -> list[bytes]:
+    """The evaluated rows (COPY text) with the sequence values of `columns` appended: row
+    by row, column by column, in the order PostgreSQL takes them. A set-returning function
+    in PostgreSQL's one VALUES row (rows made: not one) evaluates the defaults once more when
+    it ends: that value is taken and left unused too, so later values are PostgreSQL's."""
+    lines = b"".join(chunks).split(b"\n")[:-1]
+    calls = len(lines) + (1 if one_values_row and len(lines) != 1 else 0)
+    if not calls:
+        return chunks
+    wanted: dict[str, int] = {}
+    for column in columns:
+        wanted[str(column.sequence)] = wanted.get(str(column.sequence), 0) + calls
+    values = {seq: iter(await _next_values(dispatcher, seq, count)) for seq, count in wanted.items()}
+    if not lines:
+        return chunks
+    return [b"".join(line + b"".join(b"\t" + str(next(values[str(c.sequence)])).encode() for c in columns)
+                     + b"\n" for line in lines)]
 
 
 class _NoDefault:

@@ -89,3 +89,17 @@ SELECT id, name, signup, last_login FROM users WHERE id = 9001;
 INSERT INTO users (id, name) VALUES (9002, md5('a') || length('abc')), (9003, concat('p', 'q'));
 SELECT id, name FROM users WHERE id IN (9002, 9003) ORDER BY id;
 DELETE FROM users WHERE id > 9000;
+
+-- serial and identity columns beside a set-returning function in VALUES: one value per row
+-- made, and the one more PostgreSQL's default takes when the function ends (ids after it
+-- are PostgreSQL's); an explicit DEFAULT of the one VALUES row likewise
+CREATE TABLE srf_ids (id serial, k int, g bigint GENERATED ALWAYS AS IDENTITY);
+INSERT INTO srf_ids (k) VALUES (generate_series(1, 3)) RETURNING id, k, g;
+-- error
+INSERT INTO srf_ids (k) VALUES (generate_series(1, 2)), (10);
+INSERT INTO srf_ids (id, k) VALUES (DEFAULT, generate_series(1, 2));
+INSERT INTO srf_ids (k) VALUES (generate_series(1, 0));
+SELECT currval('srf_ids_id_seq');
+INSERT INTO srf_ids (k) SELECT generate_series(20, 21);
+INSERT INTO srf_ids (k) VALUES ((SELECT max(k) FROM srf_ids));
+SELECT id, k, g FROM srf_ids ORDER BY id, k;
