@@ -401,19 +401,27 @@ class DdlRunner:
             "ON a.attrelid = c.conrelid AND a.attnum = k.attnum)::text, "
             "fn.nspname, fc.relname, (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) FROM "
             "pg_catalog.unnest(c.confkey) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
-            "ON a.attrelid = c.confrelid AND a.attnum = k.attnum)::text "
+            "ON a.attrelid = c.confrelid AND a.attnum = k.attnum)::text, "
+            # an exclusion constraint's columns compared with `=`: rows that differ there never
+            # conflict, so such a column may spread the rows (the others may not)
+            "(SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) FROM "
+            "ROWS FROM (pg_catalog.unnest(c.conkey), pg_catalog.unnest(c.conexclop)) WITH ORDINALITY k(attnum, op, ord) "
+            "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
+            "JOIN pg_catalog.pg_operator o ON o.oid = k.op WHERE o.oprname = '=')::text "
             "FROM pg_catalog.pg_constraint c LEFT JOIN pg_catalog.pg_class fc ON fc.oid = c.confrelid "
             "LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace "
-            f"WHERE c.conrelid = {regclass} AND c.contype IN ('p', 'u', 'f') ORDER BY c.contype, c.oid"
+            f"WHERE c.conrelid = {regclass} AND c.contype IN ('p', 'u', 'f', 'x') ORDER BY c.contype, c.oid"
         )
         keys: list[list[str]] = []
         fks: list[tuple[list[str], str, str, list[str]]] = []
-        for contype, cols, fschema, ftable, fcols in con_rows:
+        for contype, cols, fschema, ftable, fcols, equal_cols in con_rows:
             names = _pg_array(cols)
             if contype == "p":
                 keys.insert(0, names)
             elif contype == "u":
                 keys.append(names)
+            elif contype == "x":
+                keys.append(_pg_array(equal_cols) if equal_cols else [])
             elif contype == "f" and fschema and ftable:
                 fks.append((names, fschema, ftable, _pg_array(fcols)))
         return schema, name, columns, keys, fks
@@ -548,7 +556,7 @@ class DdlRunner:
             if column not in key:
                 raise PgError(
                     FEATURE_NOT_SUPPORTED,
-                    f'unique key ({", ".join(key)}) does not include the distribution column "{column}"',
+                    f'unique or exclusion key ({", ".join(key)}) does not include the distribution column "{column}"',
                     detail="each datanode checks uniqueness over its own rows only",
                     hint="add the distribution column to the key, distribute by a column every "
                          "unique key includes, or make the table a reference (REPLICATION) table")
@@ -558,7 +566,8 @@ class DdlRunner:
         is replicated (every node holds every row, so every key holds); say so."""
         from gridpg.errors import notice
 
-        names = "; ".join("(" + ", ".join(key) + ")" for key in keys)
+        names = "; ".join("(" + ", ".join(key) + ")" if key else "(an exclusion constraint without =)"
+                          for key in keys)
         self.dispatcher.session.send(notice(
             f"the table is replicated to every datanode: its unique keys {names} share no "
             "column to distribute it by (use DISTRIBUTE BY, or create_distributed_table with a "

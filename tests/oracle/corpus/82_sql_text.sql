@@ -39,3 +39,17 @@ INSERT INTO cm (id) VALUES (1), (2);
 SELECT * FROM cm ORDER BY id;
 SELECT * FROM cm /* WHERE id = 1 */ WHERE id = 2 -- id = 1
 ;
+
+-- EXCLUDE constraints: without a column compared with = the table is replicated (every
+-- node checks every row); with one, that column spreads the rows
+CREATE TABLE excl_any (id int, during tstzrange, EXCLUDE USING gist (during WITH &&));
+INSERT INTO excl_any VALUES (1, '[2024-01-01,2024-01-02)');
+-- error
+INSERT INTO excl_any VALUES (2, '[2024-01-01 12:00,2024-01-03)');
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+CREATE TABLE excl_room (room int, during tstzrange, EXCLUDE USING gist (room WITH =, during WITH &&));
+INSERT INTO excl_room VALUES (1, '[2024-01-01,2024-01-02)'), (2, '[2024-01-01,2024-01-02)');
+-- error
+INSERT INTO excl_room VALUES (1, '[2024-01-01 12:00,2024-01-03)');
+SELECT room, during FROM excl_room ORDER BY room;
+DROP TABLE excl_any, excl_room;
