@@ -103,7 +103,11 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
     planning), else an exchange runs when one applies (it needs the datanodes' row
     estimates, read here), else the coordinator finish."""
     from gridpg.executor import exchange, subplans
+    from gridpg.planner import tableoid
 
+    if tableoid.MARKER in request.sql:  # the datanodes' copies would not know each row's table
+        await coordinator_finish(dispatcher, request, plan)
+        return
     recursive = await subplans.plan_recursive(dispatcher, request.sql)
     if isinstance(recursive, subplans.Recursive):
         await subplans.run_recursive(dispatcher, request, recursive)
@@ -662,13 +666,15 @@ async def _ensure_no_inheritance_children(catalog: BackendConnection, name: str,
 
 async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     from gridpg.executor.exchange import gather_to_catalog
+    from gridpg.planner.finish import expand_stars
 
     txn = dispatcher.runner.txn
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temps: list[str] = []
+    shapes: dict[str, list[str]] = {}
     try:
-        await gather_to_catalog(dispatcher, request, request.sql, plan.gather, catalog, temps)
-        final = plan.final_sql or ""
+        await gather_to_catalog(dispatcher, request, request.sql, plan.gather, catalog, temps, shapes)
+        final = expand_stars(plan.final_sql or "", {t.temp: shapes[t.temp] for t in plan.gather if t.tableoid})
         if not request.simple and request.params:
             final = await inline_params(dispatcher, request, final)
         await _run_final(dispatcher, request, final)
@@ -730,13 +736,17 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     from gridpg.executor.exchange import gather_to_catalog
 
+    from gridpg.planner.finish import expand_stars
+
     temps: list[str] = []
+    shapes: dict[str, list[str]] = {}
     try:
-        await gather_to_catalog(dispatcher, None, sql, plan.gather, catalog, temps)
+        await gather_to_catalog(dispatcher, None, sql, plan.gather, catalog, temps, shapes)
+        final = expand_stars(plan.final_sql or "", {t.temp: shapes[t.temp] for t in plan.gather if t.tableoid})
     except BaseException:
         await _drop_temp(catalog, temps)
         raise
-    return plan.final_sql or "", temps
+    return final, temps
 
 
 def _reads_session_temps(dispatcher: Dispatcher, sql: str) -> bool:

@@ -72,12 +72,14 @@ class Fragment:
 
 @dataclass(frozen=True)
 class GatherTable:
-    """A distributed table a plan copies into a scratch table (`temp`: a placeholder)."""
+    """A distributed table a plan copies into a scratch table (`temp`: a placeholder);
+    `tableoid`: the copy carries each row's table (planner/tableoid.GATHERED_COLUMN)."""
 
     schema: str
     name: str
     temp: str
     groups: tuple[str, ...]
+    tableoid: bool = False
 
 
 @dataclass(frozen=True)
