@@ -991,9 +991,14 @@ class StatementRunner:
         if "tableoid" in request.sql.lower() and tableoid_oids.bare_targets(request.sql):
             request = replace(request, sql=await tableoid_oids.rewrite(  # the catalog server's OIDs
                 self.dispatcher, request.sql, self._distributed_tables(request.sql)))
+        if any(plan_sizes.mentions(d) for d in self.views().values()):  # answered when read
+            request = replace(request, sql=self._inline_size_views(request.sql))
         if plan_sizes.mentions(request.sql):  # the cluster's sizes, not the empty copies'
-            request = replace(request, sql=await sizes.rewrite(
-                self.dispatcher, request.sql, self._reads_distributed(request.sql)))
+            if plan_sizes.stores_code(request.sql):
+                sizes.ensure_not_in_stored_code(request.sql)
+            else:
+                request = replace(request, sql=await sizes.rewrite(
+                    self.dispatcher, request.sql, self._reads_distributed(request.sql)))
         if dump_view.is_dump_client(self.settings):
             if dump_view.reads_hidden(request.sql):
                 request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))
@@ -1048,6 +1053,28 @@ class StatementRunner:
         views, path = self.views(), list(search_path(self.dispatcher))
         return any((ref.schema, ref.name) in views if ref.schema else any((s, ref.name) in views for s in path)
                    for ref in relations(tree))
+
+    def _inline_size_views(self, sql: str) -> str:
+        """A SELECT reading views that call size functions, with those views replaced by
+        their definitions (nested ones too), so that the calls answer the cluster's sizes
+        as a top-level call does: run as views on the catalog server, they would measure
+        its empty copies."""
+        from gridpg.executor.run import catalog_view, session_view
+        from gridpg.planner.core import inline_views
+
+        catalog, session = catalog_view(self.dispatcher), session_view(self.dispatcher)
+        for _ in range(16):  # views of views; PostgreSQL refuses cycles
+            try:
+                tree = sqlparse.parse_tree(sql)
+            except PgError:
+                return sql
+            if next(iter(tree), "") != "SelectStmt":
+                return sql
+            inlined = inline_views(sql, tree, catalog, session, wanted=plan_sizes.mentions)
+            if inlined is None:
+                return sql
+            sql = inlined
+        return sql
 
     def _is_distributed(self, relation: dict[str, Any]) -> bool:
         """Whether a statement's RangeVar names a distributed table (search_path order)."""
