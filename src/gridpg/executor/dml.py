@@ -1001,7 +1001,7 @@ def _pending_error(conns: Any) -> PgError | None:
         frames = conn._proto.frames
         for kind, raw in frames:
             if kind == 0x45:
-                return PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                return conn.error(codec.parse_error_fields(raw[5:]))
     return None
 
 
@@ -1265,7 +1265,7 @@ async def _relay_copy_out(dispatcher: Dispatcher, conn: BackendConnection, sql: 
                 tag = raw[5:-1].decode()
                 count = int(tag.split()[-1]) if tag.split()[-1].isdigit() else 0
             elif kind == 0x45:
-                error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                error = conn.error(codec.parse_error_fields(raw[5:]))
             elif kind == 0x5A:
                 conn.txn_status = raw[5:6]
                 if pending_tail is not None and pending_tail.endswith(b"\xff\xff"):

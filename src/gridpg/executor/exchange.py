@@ -606,7 +606,7 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
         nbytes += len(data)
         for kind, raw in batch:
             if kind == 0x45:
-                error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), source.node)
+                error = error or source.error(codec.parse_error_fields(raw[5:]))
             elif kind == 0x5A:
                 source.txn_status = raw[5:6]
                 done = True

@@ -322,7 +322,7 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tupl
                     conn.unread(batch[index + 1 :])
                     return tag, rows
             elif kind == 0x45:
-                error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                error = conn.error(codec.parse_error_fields(raw[5:]))
                 if not simple:
                     conn.note_cycle_error()
                     conn.unread(batch[index + 1 :])
@@ -375,7 +375,7 @@ async def copy_rows_to_catalog(
                     rows += 1
                     nbytes += len(raw)
                 elif kind == 0x45:
-                    error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                    error = error or conn.error(codec.parse_error_fields(raw[5:]))
                 elif kind == 0x5A:
                     conn.txn_status = raw[5:6]
                     done = True

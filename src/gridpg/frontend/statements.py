@@ -47,6 +47,7 @@ from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import normalize_literals
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import positions
 from gridpg.sql import xact_time
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
@@ -359,6 +360,9 @@ class StatementRunner:
         self._running += 1
         try:
             await self._simple_statements(statements)
+        except PgError as exc:
+            _offset_position(exc, sql, statements)
+            raise
         finally:
             self._running -= 1
 
@@ -374,8 +378,12 @@ class StatementRunner:
             self.txn.begin()
             self.implicit_block = True
         try:
-            for text in statements:
-                await self.run(ExecRequest(text, simple=True))
+            for index, text in enumerate(statements):
+                try:
+                    await self.run(ExecRequest(text, simple=True))
+                except PgError as exc:
+                    exc.statement_index = index
+                    raise
         except PgError:
             if self.implicit_block:
                 self.implicit_block = False
@@ -934,6 +942,9 @@ class StatementRunner:
         self._running += 1
         try:
             await self._run(request)
+        except PgError as exc:
+            _place_position(exc, request.sql)
+            raise
         finally:
             self._running -= 1
 
@@ -1063,6 +1074,17 @@ class StatementRunner:
         from gridpg.planner.core import inline_views
 
         catalog, session = catalog_view(self.dispatcher), session_view(self.dispatcher)
+        names = {name.lower() for (_, name), text in self.views().items() if plan_sizes.mentions(text)}
+        for _ in range(16):  # the views reading those (a name in the text: inlining more is harmless)
+            more = {name.lower() for (_, name), text in self.views().items()
+                    if name.lower() not in names and any(n in text.lower() for n in names)}
+            if not more:
+                break
+            names |= more
+
+        def wanted(definition: str) -> bool:
+            return plan_sizes.mentions(definition) or any(n in definition.lower() for n in names)
+
         for _ in range(16):  # views of views; PostgreSQL refuses cycles
             try:
                 tree = sqlparse.parse_tree(sql)
@@ -1070,7 +1092,7 @@ class StatementRunner:
                 return sql
             if next(iter(tree), "") != "SelectStmt":
                 return sql
-            inlined = inline_views(sql, tree, catalog, session, wanted=plan_sizes.mentions)
+            inlined = inline_views(sql, tree, catalog, session, wanted=wanted)
             if inlined is None:
                 return sql
             sql = inlined
@@ -1251,3 +1273,36 @@ def _block_text(sql: str) -> str | None:
     if not xact_time.statement_mentions_time(sql):
         return sql
     return xact_time.pin_to_setting(sql)
+
+
+def _place_position(error: PgError, client_sql: str) -> None:
+    """A node's error position, into the text the node ran, placed in the client's
+    statement (sql/positions.py), or dropped when it cannot be."""
+    fields = error.fields
+    if not fields or "P" not in fields or error.text is None:
+        return
+    placed = positions.client_position(fields["P"], error.text, client_sql)
+    error.fields = {k: v for k, v in fields.items() if k != "P"}
+    if placed is not None:
+        error.fields["P"] = placed
+    error.text = None  # placed: relative to the client's statement now
+
+
+def _offset_position(error: PgError, sql: str, statements: list[str]) -> None:
+    """A position inside one statement of a query string, made relative to the whole
+    string (as PostgreSQL reports it)."""
+    fields = error.fields
+    index = getattr(error, "statement_index", 0 if len(statements) == 1 else None)
+    if not fields or "P" not in fields or index is None or not fields["P"].isdigit():
+        return
+    start = 0
+    for number, text in enumerate(statements[:index + 1]):
+        found = sql.find(text, start)
+        if found < 0:
+            error.fields = {k: v for k, v in fields.items() if k != "P"}
+            return
+        if number < index:
+            start = found + len(text)
+        else:
+            start = found
+    error.fields = {**fields, "P": str(int(fields["P"]) + start)}
