@@ -142,6 +142,11 @@ class StatementRunner:
             self.xact_start = now
 
     @property
+    def is_running(self) -> bool:
+        """A statement is past the pause gate and not finished."""
+        return bool(self._running)
+
+    @property
     def busy(self) -> bool:
         """In a transaction: PAUSE CLUSTER waits until no session is."""
         return bool(self._running or self.txn.in_block or self.pending_sync)
