@@ -142,3 +142,23 @@ def test_stars_over_a_copy_with_tableoid_are_spelled_out() -> None:
         with pytest.raises(PgError) as refused:
             expand_stars(sql, {"g1": ["a"]})
         assert refused.value.sqlstate == "0A000"
+
+
+def test_an_insert_select_stores_names_not_numbers() -> None:
+    named = "insert into u select a, tableoid::regclass from t"
+    assert not tableoid.number_refs(parse.parse_tree(named))
+    for sql in ("insert into u select a, tableoid from t", "insert into u select a, tableoid::int::oid from t"):
+        assert tableoid.number_refs(parse.parse_tree(sql))
+
+
+def test_the_coordinator_finish_copies_an_only_reference_without_children() -> None:
+    from gridpg.catalog.model import DistTable
+    from gridpg.planner import analyze
+    from gridpg.planner.finish import coordinator_finish
+    from gridpg.planner.pushdown import Resolved
+
+    sql = "select count(*) from only t p join t q on p.a = q.a"
+    table = DistTable("public", "t", "hash", "a", "int4", 1, 4, ("dn1", "dn2"))
+    resolved = [Resolved(r, table) for r in analyze.relations(parse.parse_tree(sql))]
+    plan = coordinator_finish(sql, resolved, ())
+    assert sorted(g.only for g in plan.gather) == [False, True]

@@ -82,7 +82,7 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
         computed = [(tableoid.GATHERED_COLUMN, tableoid.gathered_mapping())] if table.tableoid else []
         if shapes is not None:
             shapes[table.temp] = list(need.columns if need.columns is not None else columns)
-        select = need.select_sql(table.schema, table.name, columns, computed=computed)
+        select = need.select_sql(table.schema, table.name, columns, computed=computed, only=table.only)
         if request is not None and "$" in select:
             select = await inline_params(dispatcher, request, select)
         shape = need.select_sql(table.schema, table.name, columns, filtered=False, computed=computed)
@@ -130,7 +130,7 @@ async def explain_gather(dispatcher: Dispatcher, sql: str, tables: Sequence[Gath
     for table in tables:
         need, columns = needs[(table.schema, table.name)]
         lines.append(f"  Gather from {', '.join(table.groups)} into {table.temp} (analyzed): "
-                     f"{need.select_sql(table.schema, table.name, columns)}")
+                     f"{need.select_sql(table.schema, table.name, columns, only=table.only)}")
     return lines
 
 

@@ -719,13 +719,16 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
     None when the query touches no distributed table.
     """
     from gridpg.executor.run import bind, catalog_view, search_path
-    from gridpg.planner import analyze
+    from gridpg.planner import analyze, tableoid
     from gridpg.planner.finish import coordinator_finish
     from gridpg.planner.pushdown import Resolved
     from gridpg.sql.parse import parse_tree
 
     sql = inline_views(dispatcher, sql)
     tree = parse_tree(sql)
+    mapped = tableoid.rewrite(sql, tree)  # each row's table read from its gathered copy
+    if mapped is not None:
+        sql, tree = mapped, parse_tree(mapped)
     refs = analyze.relations(tree)
     catalog_facts, path = catalog_view(dispatcher), search_path(dispatcher)
     resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]

@@ -19,37 +19,45 @@ from gridpg.sql import parse as sqlparse
 def coordinator_finish(sql: str, resolved: list[Resolved], reasons: tuple[NotApplicable, ...],
                        scratch: ScratchNames | None = None) -> CoordinatorFinishPlan:
     scratch = scratch or ScratchNames(sql)
-    temps: dict[tuple[str, str], GatherTable] = {}
+    temps: dict[tuple[str, str, bool], GatherTable] = {}
     replacements: list[tuple[int, int, str]] = []
     tokens = sqlparse.tokens(sql)
+    only = _only_locations(sql)
+    keys: dict[str, tuple[str, str, bool]] = {}  # reference name -> its copy
     for r in resolved:
         if r.table is None:
             continue
-        key = (r.table.schema, r.table.name)
+        key = (r.table.schema, r.table.name, r.ref.location in only)  # ONLY t: a copy without children
         if key not in temps:
             temp = scratch.new("gather")
             groups = r.table.groups[:1] if r.table.method == "replication" else r.table.groups
-            temps[key] = GatherTable(r.table.schema, r.table.name, temp, tuple(groups))
+            temps[key] = GatherTable(r.table.schema, r.table.name, temp, tuple(groups), only=key[2])
+        keys[r.ref.alias or r.ref.name] = key
         start, end = relation_span(sql, tokens, r.ref)
         alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
         replacements.append((start, end, f"pg_temp.{temps[key].temp}{alias}"))
-    replacements += _schema_qualified_columns(sql, tokens, set(temps))
-    replacements += _gathered_tableoids(sql, resolved, temps)
+    replacements += _schema_qualified_columns(sql, tokens, {(k[0], k[1]) for k in temps})
+    replacements += _gathered_tableoids(sql, keys, temps)
     final = splice(sql, replacements)
     return CoordinatorFinishPlan((), False, final, tuple(temps.values()), reasons=reasons,
                                  scratch=tuple(scratch.made))
 
 
-def _gathered_tableoids(sql: str, resolved: list[Resolved],
-                        temps: dict[tuple[str, str], GatherTable]) -> list[tuple[int, int, str]]:
+def _only_locations(sql: str) -> set[int]:
+    """Locations of the relations the statement reads with ONLY."""
+    return {int(n["RangeVar"].get("location", -1)) for n in analyze._walk(sqlparse.parse_tree(sql))
+            if isinstance(n, dict) and isinstance(n.get("RangeVar"), dict) and not n["RangeVar"].get("inh")}
+
+
+def _gathered_tableoids(sql: str, keys: dict[str, tuple[str, str, bool]],
+                        temps: dict[tuple[str, str, bool], GatherTable]) -> list[tuple[int, int, str]]:
     """Each `tableoid` mapping (planner/tableoid.py) of a gathered table's reference reads
     the row's table from its copy, as the catalog server's OID: the final statement runs
-    there, where the copy's own `tableoid` is the temp table's. The tables so read are
-    marked in `temps` (their copies carry the column)."""
-    names = {r.ref.alias or r.ref.name: (r.table.schema, r.table.name) for r in resolved if r.table is not None}
+    there, where the copy's own `tableoid` is the temp table's. The copies so read are
+    marked in `temps` (they carry the column); `keys`: reference name -> its copy."""
     out = []
     for start, end, qualifier in tableoid.mapping_spans(sql):
-        key = names.get(qualifier or "")
+        key = keys.get(qualifier or "")
         if key is None:
             continue  # a catalog table's, evaluated there as it is
         temps[key] = dataclasses.replace(temps[key], tableoid=True)

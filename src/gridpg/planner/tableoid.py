@@ -144,6 +144,9 @@ def number_refs(tree: dict[str, Any]) -> set[int]:
     top = body.get("targetList") if kind == "SelectStmt" and body.get("op") in (None, "SETOP_NONE") else \
         (body.get("returningClause") or {}).get("exprs") or body.get("returningList")
     top_ids = {id(t) for t in top or []}
+    select = (body.get("selectStmt") or {}).get("SelectStmt") if kind == "InsertStmt" else None
+    if select and select.get("op") in (None, "SETOP_NONE"):  # the values an INSERT ... SELECT stores
+        top_ids |= {id(t) for t in select.get("targetList") or []}
     _classify(tree, [], top_ids, out)
     if kind == "SelectStmt":
         _sorted_outputs(body, out)
@@ -288,7 +291,9 @@ def _visit(node: Any, scope: list[str], found: list[tuple[int, str | None]]) -> 
         if kind in node and isinstance(node[kind], dict):
             body = node[kind]
             inner = _scope(kind, body)
-            for value in body.values():
+            for key, value in body.items():
+                if key in ("larg", "rarg") and isinstance(value, dict):  # a set operation's branches
+                    value = {"SelectStmt": value}
                 _visit(value, inner if inner else scope, found)
             return
     if "ColumnRef" in node:

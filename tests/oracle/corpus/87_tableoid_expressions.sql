@@ -45,6 +45,21 @@ SELECT max(tableoid::regclass::text), min(tableoid)::regclass FROM toid_p;
 SELECT a, (SELECT relname FROM pg_class WHERE oid = toid_p.tableoid) FROM toid_p WHERE a IN (2, 9) ORDER BY a;
 -- a bare tableoid output joins the catalog
 SELECT c.relname FROM pg_class c WHERE c.oid IN (SELECT tableoid FROM toid_p) ORDER BY 1;
+-- set operations, and INSERT ... SELECT storing the table (as a name, as an OID joined with pg_class)
+SELECT tableoid::regclass, a FROM toid_p1 UNION ALL SELECT tableoid::regclass, a FROM toid_t ORDER BY 2, 1 LIMIT 4;
+SELECT tableoid::regclass::text FROM toid_p UNION SELECT tableoid::regclass::text FROM toid_parent ORDER BY 1;
+SELECT * FROM (SELECT tableoid::regclass, a FROM toid_p UNION ALL SELECT tableoid::regclass, a FROM toid_t) s WHERE a = 3 ORDER BY 1;
+-- ONLY: the parent's own rows (inherit.sql joins them with pg_class)
+SELECT relname, p.* FROM ONLY toid_parent p, pg_class WHERE p.tableoid = pg_class.oid ORDER BY 2;
+SELECT relname, p.* FROM toid_parent p, pg_class WHERE p.tableoid = pg_class.oid ORDER BY 2;
+SELECT tableoid::int > 0 AS pos, a FROM ONLY toid_parent ORDER BY a;
+SELECT count(*) FROM ONLY toid_parent p JOIN toid_parent q ON p.a = q.a WHERE q.tableoid::int > 0;
+CREATE TABLE toid_names (a int, part text);
+INSERT INTO toid_names SELECT a, tableoid::regclass::text FROM toid_p;
+SELECT part, count(*) FROM toid_names GROUP BY 1 ORDER BY 1;
+CREATE TABLE toid_classes (a int, r regclass);
+INSERT INTO toid_classes SELECT a, tableoid::regclass FROM toid_p;
+SELECT r, count(*) FROM toid_classes WHERE r IN ('toid_p1'::regclass, 'toid_p2'::regclass) GROUP BY 1 ORDER BY 1;
 -- writes
 UPDATE toid_p SET b = b || '!' WHERE tableoid = 'toid_p1'::regclass RETURNING tableoid::regclass, a, b;
 DELETE FROM toid_parent WHERE tableoid = 'toid_child'::regclass AND a = 5 RETURNING tableoid::regclass, a;
