@@ -77,7 +77,7 @@ class PgError(Exception):
     def from_fields(cls, fields: dict[str, str], node: str | None = None, text: str | None = None) -> PgError:
         """A datanode's ErrorResponse, kept whole so it reaches the client unchanged (but for
         shard names, which become the user's table and constraint names, and a position
-        into `text`, mapped to the client's text by `with_client_position`)."""
+        into `text`, placed in the client's text by sql/positions.py)."""
         if fields.get("s") == SHARD_SCHEMA and "t" in fields:
             fields = _unshard(fields)
         return cls(
