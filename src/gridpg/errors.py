@@ -61,6 +61,7 @@ class PgError(Exception):
         severity: str = "ERROR",
         node: str | None = None,
         fields: dict[str, str] | None = None,
+        text: str | None = None,
     ) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
@@ -70,16 +71,18 @@ class PgError(Exception):
         self.severity = severity
         self.node = node
         self.fields = fields
+        self.text = text  # the SQL a node ran, which the position field ("P") points into
 
     @classmethod
-    def from_fields(cls, fields: dict[str, str], node: str | None = None) -> PgError:
+    def from_fields(cls, fields: dict[str, str], node: str | None = None, text: str | None = None) -> PgError:
         """A datanode's ErrorResponse, kept whole so it reaches the client unchanged (but for
-        shard names, which become the user's table and constraint names)."""
+        shard names, which become the user's table and constraint names, and a position
+        into `text`, placed in the client's text by sql/positions.py)."""
         if fields.get("s") == SHARD_SCHEMA and "t" in fields:
             fields = _unshard(fields)
         return cls(
             fields.get("C", INTERNAL_ERROR), fields.get("M", ""), fields.get("D"),
-            fields.get("H"), fields.get("S", "ERROR"), node, fields,
+            fields.get("H"), fields.get("S", "ERROR"), node, fields, text,
         )
 
     def to_fields(self) -> dict[str, str]:

@@ -178,3 +178,42 @@ def test_pg_stat_user_tables_counts_the_datanodes_rows(gridpg_cluster: Cluster, 
         row = second.execute("SELECT s.n_tup_ins FROM pg_catalog.pg_stat_all_tables AS s "
                              "WHERE s.relid = %s::regclass", (f'{s}."Orders"',)).fetchone()
     assert row == (2001,)
+
+
+def test_a_view_calling_size_functions_answers_the_clusters_sizes_when_read(
+        gridpg_cluster: Cluster, sized: str, datanodes: dict[str, str]) -> None:
+    """A view is answered when read (the coordinator inlines it): it follows the rows added
+    after CREATE VIEW, and its stored definition is the client's text."""
+    s = sized
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE VIEW {s}.sizes AS SELECT c.relname, pg_relation_size(c.oid) AS bytes, "
+                     f"pg_size_pretty(pg_total_relation_size(c.oid)) AS pretty FROM pg_class c "
+                     f"JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{s}'")
+        conn.execute(f"CREATE VIEW {s}.sizes_of_log AS SELECT bytes FROM {s}.sizes WHERE relname = 'log'")
+        assert "VALUES" not in conn.execute(f"SELECT pg_get_viewdef('{s}.sizes')").fetchone()[0]
+        conn.execute(f"INSERT INTO {s}.log SELECT 'more ' || g FROM generate_series(1, 20000) g")
+        expected = _on_datanodes(datanodes, f"{s}.log")[0]
+        assert conn.execute(f"SELECT bytes FROM {s}.sizes WHERE relname = 'log'").fetchone() == (expected,)
+        assert conn.execute(f"SELECT * FROM {s}.sizes_of_log").fetchone() == (expected,)
+        assert conn.execute(f"SELECT bytes FROM {s}.sizes WHERE relname = 'log'").fetchone() == \
+            conn.execute(f"SELECT pg_relation_size('{s}.log')").fetchone()
+
+
+@pytest.mark.parametrize("body", [
+    "CREATE FUNCTION {s}.f(r regclass) RETURNS bigint LANGUAGE sql AS $$ SELECT pg_relation_size(r) $$",
+    "CREATE FUNCTION {s}.f(r regclass) RETURNS bigint LANGUAGE sql RETURN pg_total_relation_size(r)",
+    "CREATE FUNCTION {s}.f(r regclass) RETURNS bigint LANGUAGE plpgsql AS "
+    "$$ BEGIN RETURN pg_catalog.pg_table_size(r); END $$",
+    "CREATE PROCEDURE {s}.p() LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE '%', pg_indexes_size('{s}.codes'); END $$",
+    "DO $$ BEGIN RAISE NOTICE '%', pg_relation_size('{s}.log'); END $$",
+])
+def test_size_functions_in_server_side_code_are_refused(gridpg_cluster: Cluster, sized: str, body: str) -> None:
+    """Server-side code runs on the catalog server, which would measure its empty copies."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="inside a function"):
+            conn.execute(body.format(s=sized))
+        # a body without them, or naming one only in a comment or a string, is accepted
+        conn.execute(f"CREATE FUNCTION {sized}.g() RETURNS text LANGUAGE sql AS "
+                     "$$ SELECT 'pg_relation_size(x)' -- pg_relation_size(\n $$")
+        assert conn.execute(f"SELECT {sized}.g()").fetchone() == ("pg_relation_size(x)",)
+        conn.execute(f"DROP FUNCTION {sized}.g()")

@@ -5,6 +5,7 @@ say there; it was the datanode's OID of the table, silently."""
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from gridpg.cluster.control import Cluster
 
@@ -37,3 +38,18 @@ def test_bare_tableoid_is_the_catalog_servers_oid(gridpg_cluster: Cluster, schem
             assert conn.execute("SELECT relname FROM pg_class WHERE oid = %s", (oid,)).fetchone() == ("plain",)
             conn.rollback()
     assert plain not in node_oids or len(node_oids) == 1  # (the datanodes number their relations themselves)
+
+
+def test_a_tableoid_number_stored_by_insert_select_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """Stored, the catalog server's OID would later be compared on the datanodes, which
+    number their tables themselves: refused; a name (regclass, text) is stored and found."""
+    s = schema
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {s}.src (a int, b int)")
+        conn.execute(f"CREATE TABLE {s}.dst (a int, o oid, r regclass)")
+        conn.execute(f"INSERT INTO {s}.src SELECT g, g FROM generate_series(1, 6) g")
+        for select in (f"SELECT a, tableoid, NULL FROM {s}.src", f"SELECT a, tableoid::int::oid, NULL FROM {s}.src"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(f"INSERT INTO {s}.dst {select}")
+        conn.execute(f"INSERT INTO {s}.dst SELECT a, NULL, tableoid::regclass FROM {s}.src")
+        assert conn.execute(f"SELECT count(*) FROM {s}.dst WHERE r = '{s}.src'::regclass").fetchone() == (6,)

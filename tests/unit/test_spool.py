@@ -36,6 +36,9 @@ class FakeConn:
     async def settle(self) -> None:
         return None
 
+    def error(self, fields: dict[str, str]) -> PgError:
+        return PgError.from_fields(fields, self.node)
+
     def send(self, data: bytes) -> None:
         if data.startswith(b"Q"):
             sql = data[5:-1].decode()

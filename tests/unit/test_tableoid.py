@@ -69,3 +69,96 @@ def test_gathering_strategies_refuse_a_mapped_statement() -> None:
     assert err.value.sqlstate == "0A000"
     assert not tableoid.has_user_sublink(parse.parse_tree(mapped))
     assert tableoid.has_user_sublink(parse.parse_tree("select (select 1) from t"))
+
+
+@pytest.mark.parametrize("sql", [
+    "select tableoid::regclass, * from t order by 2",
+    "select tableoid::regclass::text as r from t order by 1",
+    "select a from t where tableoid = 'p1'::regclass",
+    "select a from t where 'p1'::regclass::oid <> tableoid",
+    "select a from t where tableoid in ('p1'::regclass, 'p2'::regclass)",
+    "select case when tableoid = 'p1'::regclass then 1 end from t",
+    "update t set a = 1 where tableoid = 't'::regclass returning tableoid::regclass",
+    "select CASE (pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass, tableoid, 0)).identity "
+    "WHEN 'public.t' THEN 1::pg_catalog.oid ELSE tableoid END AS tableoid from t",
+])
+def test_names_and_comparisons_with_names_run_on_the_nodes(sql: str) -> None:
+    assert tableoid.number_refs(parse.parse_tree(sql)) == set()
+    mapped = _mapped(sql)
+    assert mapped is not None and not tableoid.reads_number(mapped)
+
+
+@pytest.mark.parametrize("sql", [
+    "select tableoid::int from t",
+    "select tableoid::regclass from t order by 1",
+    "select tableoid::regclass as r, a from t order by r",
+    "select a from t order by tableoid",
+    "select a from t where tableoid = 16384",
+    "select x from (select tableoid as x from t) s",
+    "select a from t where tableoid::regclass < 'p2'::regclass",
+    "select tableoid from t",  # not turned into the catalog's OID by executor/tableoid_oids
+    "update t set a = 1 returning tableoid::int",
+])
+def test_numbers_need_the_catalog(sql: str) -> None:
+    assert tableoid.number_refs(parse.parse_tree(sql))
+    mapped = _mapped(sql)
+    assert mapped is not None and tableoid.reads_number(mapped)
+
+
+def test_mapping_spans_name_their_reference() -> None:
+    mapped = _mapped("select (select x.tableoid::int), y.tableoid::regclass from t x, u y")
+    assert mapped is not None
+    spans = tableoid.mapping_spans(mapped)
+    assert [q for _, _, q in spans] == ["x", "y"]
+    for start, end, _ in spans:
+        assert mapped[start] == "(" and mapped[end - 1] == ")" and "AS tableoid" in mapped[start:end]
+
+
+def test_the_coordinator_finish_reads_each_rows_table_from_its_copy() -> None:
+    from gridpg.catalog.model import DistTable
+    from gridpg.planner import analyze
+    from gridpg.planner.finish import coordinator_finish
+    from gridpg.planner.pushdown import Resolved
+
+    sql = _mapped("select t.tableoid::int, c.relname from t join pg_class c on c.oid = t.tableoid")
+    assert sql is not None
+    table = DistTable("public", "t", "hash", "a", "int4", 1, 4, ("dn1", "dn2"))
+    resolved = [Resolved(r, table if r.name == "t" else None) for r in analyze.relations(parse.parse_tree(sql))]
+    plan = coordinator_finish(sql, resolved, ())
+    assert [g.tableoid for g in plan.gather] == [True]
+    assert tableoid.MARKER not in (plan.final_sql or "")
+    assert (plan.final_sql or "").count(f"t.{tableoid.GATHERED_COLUMN}::pg_catalog.regclass::pg_catalog.oid") == 2
+
+
+def test_stars_over_a_copy_with_tableoid_are_spelled_out() -> None:
+    from gridpg.planner.finish import expand_stars
+
+    out = expand_stars("select x.tableoid, * from pg_temp.g1 AS x order by 2", {"g1": ["a", "b c"]})
+    assert out == 'select x.tableoid, x.a, x."b c" from pg_temp.g1 AS x order by 2'
+    out = expand_stars("select t.*, u.* from pg_temp.g1 AS t join u on true", {"g1": ["a"]})
+    assert out == "select t.a, u.* from pg_temp.g1 AS t join u on true"
+    for sql in ("select * from pg_temp.g1 AS t, u", "select row_to_json(t.*) from pg_temp.g1 AS t",
+                "select t from pg_temp.g1 AS t"):
+        with pytest.raises(PgError) as refused:
+            expand_stars(sql, {"g1": ["a"]})
+        assert refused.value.sqlstate == "0A000"
+
+
+def test_an_insert_select_stores_names_not_numbers() -> None:
+    named = "insert into u select a, tableoid::regclass from t"
+    assert not tableoid.number_refs(parse.parse_tree(named))
+    for sql in ("insert into u select a, tableoid from t", "insert into u select a, tableoid::int::oid from t"):
+        assert tableoid.number_refs(parse.parse_tree(sql))
+
+
+def test_the_coordinator_finish_copies_an_only_reference_without_children() -> None:
+    from gridpg.catalog.model import DistTable
+    from gridpg.planner import analyze
+    from gridpg.planner.finish import coordinator_finish
+    from gridpg.planner.pushdown import Resolved
+
+    sql = "select count(*) from only t p join t q on p.a = q.a"
+    table = DistTable("public", "t", "hash", "a", "int4", 1, 4, ("dn1", "dn2"))
+    resolved = [Resolved(r, table) for r in analyze.relations(parse.parse_tree(sql))]
+    plan = coordinator_finish(sql, resolved, ())
+    assert sorted(g.only for g in plan.gather) == [False, True]

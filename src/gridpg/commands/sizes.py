@@ -91,6 +91,18 @@ async def rewrite(dispatcher: Dispatcher, sql: str, over_distributed: bool) -> s
     return plan_sizes.with_values(sql, calls, list(rows[0]))
 
 
+def ensure_not_in_stored_code(sql: str) -> None:
+    """Refuse a function, procedure, DO block, rule or policy calling a size function: its
+    statements run on the catalog server, which would measure its empty copies of the
+    distributed tables and answer 0 (or the empty TOAST table's size) without an error."""
+    name = plan_sizes.stored_call(sql)
+    if name is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f"{name}() inside a function, procedure, DO block, rule or policy is not supported by gridpg",
+                      detail="Such code runs on the catalog server, which holds distributed tables empty.",
+                      hint=f"Call {name}() in a statement of its own or in a view; both answer the cluster's sizes.")
+
+
 async def gather(dispatcher: Dispatcher) -> dict[int, dict[str, int]]:
     """The cluster's sizes keyed by the catalog server's OID of each relation."""
     snapshot = dispatcher.runner.snapshot()

@@ -176,6 +176,9 @@ class BackendConnection:
         # The session state (role, authorization, settings) gridpg put here: () neutral (as
         # logged in), a session's tag, or None when unknown (then it is never pooled).
         self.session_state: tuple[object, ...] | None = ()
+        # The last statement-carrying write (Query, Parse, or Bind of a statement parsed
+        # before): what an error's position points into (`last_text`).
+        self._sent = b""
 
     def note_cycle_error(self) -> None:
         """An error in an extended cycle: its Parses may have been skipped by the node."""
@@ -196,6 +199,27 @@ class BackendConnection:
     @property
     def node(self) -> str:
         return self.address.name
+
+    @property
+    def last_text(self) -> str | None:
+        """The SQL text of the last Query or Parse written, None when the last statement
+        was a Bind of one parsed earlier (its text is not at hand)."""
+        data, pos = self._sent, 0
+        while pos + 5 <= len(data):
+            kind, end = data[pos:pos + 1], pos + 1 + int.from_bytes(data[pos + 1:pos + 5], "big")
+            if kind == b"Q":
+                return data[pos + 5:data.index(b"\0", pos + 5)].decode(errors="replace")
+            if kind == b"P":
+                name_end = data.index(b"\0", pos + 5)
+                return data[name_end + 1:data.index(b"\0", name_end + 1)].decode(errors="replace")
+            if kind == b"B":
+                return None
+            pos = end
+        return None
+
+    def error(self, fields: dict[str, str]) -> PgError:
+        """The node's ErrorResponse, with the text its position points into."""
+        return PgError.from_fields(fields, self.node, self.last_text if "P" in fields else None)
 
     # -- connecting --------------------------------------------------------------------
 
@@ -234,7 +258,7 @@ class BackendConnection:
                 self.backend_pid = int.from_bytes(payload[:4], "big")
                 self.backend_key = payload[4:]
             elif kind == 0x45:  # ErrorResponse
-                raise PgError.from_fields(codec.parse_error_fields(payload), self.node)
+                raise self.error(codec.parse_error_fields(payload))
             elif kind == 0x5A:
                 self.txn_status = payload[:1]
                 return
@@ -276,6 +300,8 @@ class BackendConnection:
             self.broken = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
         self._proto.awaiting_ready += _ready_owed(data) if ready_owed < 0 else ready_owed
+        if data[:1] in (b"Q", b"P", b"B", b"C"):
+            self._sent = data  # read only when an error comes (last_text)
         if self._ahead:
             data, self._ahead = self._ahead + data, b""
         transport.write(data)
@@ -343,7 +369,7 @@ class BackendConnection:
         while self.skip_results and frames:
             kind, raw = frames.popleft()
             if kind == 0x45 and self.skipped_error is None:
-                self.skipped_error = PgError.from_fields(codec.parse_error_fields(raw[5:]), self.node)
+                self.skipped_error = self.error(codec.parse_error_fields(raw[5:]))
             elif kind == 0x5A:
                 self.txn_status = raw[5:6]
                 self.skip_results -= 1
@@ -452,7 +478,7 @@ class BackendConnection:
         while True:
             kind, payload = await self.recv()
             if kind == 0x45 and error is None:
-                error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+                error = self.error(codec.parse_error_fields(payload))
                 self.note_cycle_error()
             elif kind == 0x5A:
                 self.txn_status = payload[:1]
@@ -489,7 +515,7 @@ class BackendConnection:
                 results.append(current)
                 current = QueryResult()
             elif kind == 0x45:
-                error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+                error = self.error(codec.parse_error_fields(payload))
             elif kind == 0x5A:
                 self.txn_status = payload[:1]
                 if error is not None:
@@ -510,7 +536,7 @@ class BackendConnection:
             if kind == 0x47:
                 return
             if kind == 0x45:
-                error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+                error = self.error(codec.parse_error_fields(payload))
                 while (await self.recv())[0] != 0x5A:
                     pass
                 raise error
@@ -526,7 +552,7 @@ class BackendConnection:
             if kind == 0x64:
                 chunks.append(payload)
             elif kind == 0x45:
-                error = PgError.from_fields(codec.parse_error_fields(payload), self.node)
+                error = self.error(codec.parse_error_fields(payload))
             elif kind == 0x5A:
                 self.txn_status = payload[:1]
                 if error is not None:

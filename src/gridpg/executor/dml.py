@@ -24,7 +24,7 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copyfill, copysplit
 from gridpg.pgwire import codec
-from gridpg.planner import analyze
+from gridpg.planner import analyze, tableoid
 from gridpg.planner.plan import Fragment, PushdownPlan
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -591,6 +591,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
             recursive = "RECURSIVE " if stmt.withClause.recursive else ""
             select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
     select_sql = await inline_params(dispatcher, request, select_sql)
+    _ensure_no_stored_tableoid(select_sql)
     if not nextvals and await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
         return
     by_name = {c.name: c for c in columns}
@@ -613,6 +614,18 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     async with dispatcher.runner.statement_transaction():  # staging tables live and die in it
         await _insert_via_stage(dispatcher, request, body, target, stmt, chunks, fill, all_cols,
                                 quoted, qualified, stage, columns)
+
+
+def _ensure_no_stored_tableoid(select_sql: str) -> None:
+    """A `tableoid` number stored into a distributed table would be the catalog server's
+    OID of the row's table, while later statements over that table compare it on the
+    datanodes ('t'::regclass, a join with pg_class there), where each node numbers its
+    tables itself: refused (0A000) rather than not found later. As a name
+    (`tableoid::regclass`, into a regclass or text column) it is stored fine."""
+    if "tableoid" not in select_sql.lower():
+        return
+    mapped = tableoid.rewrite(select_sql, sqlparse.parse_tree(select_sql)) or select_sql
+    tableoid.ensure_no_number(mapped, "INSERT ... SELECT into a distributed table")
 
 
 async def _insert_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, stmt: Any, body: dict[str, Any],
@@ -1001,7 +1014,7 @@ def _pending_error(conns: Any) -> PgError | None:
         frames = conn._proto.frames
         for kind, raw in frames:
             if kind == 0x45:
-                return PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                return conn.error(codec.parse_error_fields(raw[5:]))
     return None
 
 
@@ -1265,7 +1278,7 @@ async def _relay_copy_out(dispatcher: Dispatcher, conn: BackendConnection, sql: 
                 tag = raw[5:-1].decode()
                 count = int(tag.split()[-1]) if tag.split()[-1].isdigit() else 0
             elif kind == 0x45:
-                error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                error = conn.error(codec.parse_error_fields(raw[5:]))
             elif kind == 0x5A:
                 conn.txn_status = raw[5:6]
                 if pending_tail is not None and pending_tail.endswith(b"\xff\xff"):

@@ -29,7 +29,7 @@ from gridpg.executor import estimates
 from gridpg.executor.spool import Flow, Target, run_targets
 from gridpg.executor.spool import _all as spool_all
 from gridpg.pgwire import codec
-from gridpg.planner import analyze
+from gridpg.planner import analyze, tableoid
 from gridpg.planner.broadcast import (
     SCRATCH_SCHEMA,
     BroadcastPlan,
@@ -68,9 +68,10 @@ async def needs_of(dispatcher: Dispatcher, sql: str,
 
 async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None, sql: str,
                             tables: Sequence[GatherTable], catalog: BackendConnection,
-                            temps: list[str]) -> None:
+                            temps: list[str], shapes: dict[str, list[str]] | None = None) -> None:
     """Copy what `sql` needs of each table into its catalog temp table (`pg_temp.<temp>`,
-    appended to `temps` as soon as it exists, so the caller drops it whatever happens)."""
+    appended to `temps` as soon as it exists, so the caller drops it whatever happens);
+    `shapes` gets the table's columns each copy holds, by temp name."""
     from gridpg.executor.multi import copy_rows_to_catalog, create_partial_temp, inline_params
 
     needs = await needs_of(dispatcher, sql, tables)
@@ -78,10 +79,13 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
     keys = kept_primary_keys(sql, await _primary_keys(dispatcher, tables), {k: n for k, (n, _) in needs.items()})
     for table in tables:
         need, columns = needs[(table.schema, table.name)]
-        select = need.select_sql(table.schema, table.name, columns)
+        computed = [(tableoid.GATHERED_COLUMN, tableoid.gathered_mapping())] if table.tableoid else []
+        if shapes is not None:
+            shapes[table.temp] = list(need.columns if need.columns is not None else columns)
+        select = need.select_sql(table.schema, table.name, columns, computed=computed, only=table.only)
         if request is not None and "$" in select:
             select = await inline_params(dispatcher, request, select)
-        shape = need.select_sql(table.schema, table.name, columns, filtered=False)
+        shape = need.select_sql(table.schema, table.name, columns, filtered=False, computed=computed)
         # a subplan's scratch table exists only on the datanodes: shaped there
         await create_partial_temp(dispatcher, catalog, f"pg_temp.{quote_ident(table.temp)}", shape, table.groups[0])
         temps.append(f"pg_temp.{quote_ident(table.temp)}")
@@ -126,7 +130,7 @@ async def explain_gather(dispatcher: Dispatcher, sql: str, tables: Sequence[Gath
     for table in tables:
         need, columns = needs[(table.schema, table.name)]
         lines.append(f"  Gather from {', '.join(table.groups)} into {table.temp} (analyzed): "
-                     f"{need.select_sql(table.schema, table.name, columns)}")
+                     f"{need.select_sql(table.schema, table.name, columns, only=table.only)}")
     return lines
 
 
@@ -602,7 +606,7 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
         nbytes += len(data)
         for kind, raw in batch:
             if kind == 0x45:
-                error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), source.node)
+                error = error or source.error(codec.parse_error_fields(raw[5:]))
             elif kind == 0x5A:
                 source.txn_status = raw[5:6]
                 done = True

@@ -17,9 +17,11 @@ from pglast import ast
 from gridpg.catalog.model import DistTable
 from gridpg.executor.dml import _query_columns
 from gridpg.executor.scratch import side_catalog
+from gridpg.planner import tableoid
 from gridpg.planner.broadcast import remainder_sql
 from gridpg.planner.insert_select import InsertSelectRoute, route_insert_select
 from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, Fragment, PushdownPlan
+from gridpg.sql.parse import parse_tree
 from gridpg.sql.quote import quote_ident, quote_qualified
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ async def plan_route(dispatcher: Dispatcher, stmt: Any, target: DistTable, colum
         return "RETURNING gives the rows back in the SELECT's order: the coordinator path keeps it"
     if any(not ref.inh for ref in select_refs(select)):
         return "ONLY: on a datanode the parent of the shards holds no rows itself"
+    if "tableoid" in select_sql.lower() and tableoid.rewrite(select_sql, parse_tree(select_sql)) is not None:
+        return "the SELECT reads tableoid: the coordinator path gives the catalog server's OIDs"
     if stmt.cols:
         cols = [c.name for c in stmt.cols]
     elif any(isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star)

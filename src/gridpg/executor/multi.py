@@ -103,7 +103,11 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
     planning), else an exchange runs when one applies (it needs the datanodes' row
     estimates, read here), else the coordinator finish."""
     from gridpg.executor import exchange, subplans
+    from gridpg.planner import tableoid
 
+    if tableoid.MARKER in request.sql:  # the datanodes' copies would not know each row's table
+        await coordinator_finish(dispatcher, request, plan)
+        return
     recursive = await subplans.plan_recursive(dispatcher, request.sql)
     if isinstance(recursive, subplans.Recursive):
         await subplans.run_recursive(dispatcher, request, recursive)
@@ -318,7 +322,7 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tupl
                     conn.unread(batch[index + 1 :])
                     return tag, rows
             elif kind == 0x45:
-                error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                error = conn.error(codec.parse_error_fields(raw[5:]))
                 if not simple:
                     conn.note_cycle_error()
                     conn.unread(batch[index + 1 :])
@@ -371,7 +375,7 @@ async def copy_rows_to_catalog(
                     rows += 1
                     nbytes += len(raw)
                 elif kind == 0x45:
-                    error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                    error = error or conn.error(codec.parse_error_fields(raw[5:]))
                 elif kind == 0x5A:
                     conn.txn_status = raw[5:6]
                     done = True
@@ -662,13 +666,15 @@ async def _ensure_no_inheritance_children(catalog: BackendConnection, name: str,
 
 async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     from gridpg.executor.exchange import gather_to_catalog
+    from gridpg.planner.finish import expand_stars
 
     txn = dispatcher.runner.txn
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temps: list[str] = []
+    shapes: dict[str, list[str]] = {}
     try:
-        await gather_to_catalog(dispatcher, request, request.sql, plan.gather, catalog, temps)
-        final = plan.final_sql or ""
+        await gather_to_catalog(dispatcher, request, request.sql, plan.gather, catalog, temps, shapes)
+        final = expand_stars(plan.final_sql or "", {t.temp: shapes[t.temp] for t in plan.gather if t.tableoid})
         if not request.simple and request.params:
             final = await inline_params(dispatcher, request, final)
         await _run_final(dispatcher, request, final)
@@ -713,13 +719,16 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
     None when the query touches no distributed table.
     """
     from gridpg.executor.run import bind, catalog_view, search_path
-    from gridpg.planner import analyze
+    from gridpg.planner import analyze, tableoid
     from gridpg.planner.finish import coordinator_finish
     from gridpg.planner.pushdown import Resolved
     from gridpg.sql.parse import parse_tree
 
     sql = inline_views(dispatcher, sql)
     tree = parse_tree(sql)
+    mapped = tableoid.rewrite(sql, tree)  # each row's table read from its gathered copy
+    if mapped is not None:
+        sql, tree = mapped, parse_tree(mapped)
     refs = analyze.relations(tree)
     catalog_facts, path = catalog_view(dispatcher), search_path(dispatcher)
     resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
@@ -730,13 +739,17 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     from gridpg.executor.exchange import gather_to_catalog
 
+    from gridpg.planner.finish import expand_stars
+
     temps: list[str] = []
+    shapes: dict[str, list[str]] = {}
     try:
-        await gather_to_catalog(dispatcher, None, sql, plan.gather, catalog, temps)
+        await gather_to_catalog(dispatcher, None, sql, plan.gather, catalog, temps, shapes)
+        final = expand_stars(plan.final_sql or "", {t.temp: shapes[t.temp] for t in plan.gather if t.tableoid})
     except BaseException:
         await _drop_temp(catalog, temps)
         raise
-    return plan.final_sql or "", temps
+    return final, temps
 
 
 def _reads_session_temps(dispatcher: Dispatcher, sql: str) -> bool:

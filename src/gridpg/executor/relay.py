@@ -146,7 +146,7 @@ async def finish_extended(
                 emit(raw)
                 result.tag = raw[5:-1].decode()
             elif kind == _ERROR:
-                result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                result.error = conn.error(codec.parse_error_fields(raw[5:]))
                 # The node skips to Sync: the Parses of this cycle may or may not have happened.
                 conn.note_cycle_error()
                 if result.error.sqlstate == "26000":  # a statement we thought prepared is gone
@@ -212,7 +212,7 @@ async def finish_simple(
                 result.status = conn.txn_status
                 return result
             elif kind == _ERROR:
-                result.error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                result.error = conn.error(codec.parse_error_fields(raw[5:]))
                 conn.note_cycle_error()  # a Parse sent with the statement may be skipped
             elif kind in _EXTENDED_ACKS:
                 result.parse_complete = result.parse_complete or kind == 0x31

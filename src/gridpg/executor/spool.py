@@ -145,7 +145,7 @@ async def _copy_out(conn: BackendConnection, spool: _Spooled) -> None:
             spool.nbytes += len(chunk)
         for kind, raw in batch:
             if kind == 0x45:
-                error = error or PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                error = error or conn.error(codec.parse_error_fields(raw[5:]))
             elif kind == 0x5A:
                 conn.txn_status = raw[5:6]
                 spool.seconds = time.perf_counter() - started

@@ -16,9 +16,9 @@ with the session's catalog server's OID of every distributed table the statement
 and of the members of their partition trees; the datanode resolves the row's table name
 (`identity` is schema-qualified and quoted, so the search_path does not matter).
 
-Not covered (the datanode's OID still reaches the client): `tableoid` inside an expression
-that outputs its number (`tableoid::int`, `tableoid::text`), in a subquery's or a set
-operation's select list, or in ORDER BY.
+`tableoid` inside an expression that uses its number (`tableoid::int`, a subquery's
+select list, ORDER BY) never runs on the datanodes: planner/tableoid.py sends such a
+statement to the coordinator finish, which reads the catalog server's OIDs.
 """
 
 from __future__ import annotations

@@ -72,16 +72,24 @@ class ClientStream(asyncio.Protocol):
             session.pump()
 
     def eof_received(self) -> bool | None:
-        self.eof = True
-        if self.session is not None and self.is_parked:
-            self.session.pump()
+        self._client_gone()
         return None  # the transport closes itself
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.eof = True
-        if self.session is not None and self.is_parked:
-            self.session.pump()
+        self._client_gone()
         self._wake_drain()
+
+    def _client_gone(self) -> None:
+        """The end of the client's stream: a parked session reads it and closes; a session
+        running a statement has it cancelled on the nodes (Session.client_gone), else the
+        nodes would run it to its end for nobody, its locks and transaction held."""
+        first, self.eof = not self.eof, True
+        if self.session is None:
+            return
+        if self.is_parked:
+            self.session.pump()
+        elif first:
+            self.session.client_gone()
 
     def pause_writing(self) -> None:
         self._write_paused = True

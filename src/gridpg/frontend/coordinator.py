@@ -639,6 +639,13 @@ class Coordinator:
         session = self.sessions.get(pid)
         if session is None or session.info.backend_key != key or session.runner is None:
             return
+        await self.cancel_session(session)
+
+    async def cancel_session(self, session: Session) -> None:
+        """Cancel what `session` runs on every node it holds (a CancelRequest, or its client
+        gone while a statement runs)."""
+        if session.runner is None:
+            return
         conns = [part.conn for part in session.runner.txn.participants.values()]
         cycle = session.cycle  # a routed cycle from callbacks, on a connection of its own
         if cycle is not None and cycle.conn not in conns:

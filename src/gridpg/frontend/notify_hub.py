@@ -394,7 +394,7 @@ class ServerListener:
                 if kind == 0x41:
                     self.hub.dispatch(self, raw[5:])
                 elif kind == 0x45:
-                    error = PgError.from_fields(codec.parse_error_fields(raw[5:]), conn.node)
+                    error = conn.error(codec.parse_error_fields(raw[5:]))
                 elif kind == 0x5A and self._waiting:
                     future = self._waiting.popleft()
                     if not future.done():

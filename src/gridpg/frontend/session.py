@@ -98,6 +98,7 @@ class Session:
         self.skip_until_sync = False
         self.runner: StatementRunner | None = None
         self.task: asyncio.Task[None] | None = None  # the client's task (ended at shutdown)
+        self._gone_cancel: asyncio.Future[None] | None = None  # client_gone's cancel, kept alive
         self.established = False  # AuthenticationOk and ReadyForQuery sent
         # While the message loop waits for the client, data_received may run routed cycles
         # (`pump`, frontend/fast_cycle.py): `fast_cycles` allows it, `cycle` is the one whose
@@ -184,6 +185,15 @@ class Session:
     def is_busy(self) -> bool:
         """Running a transaction (PAUSE CLUSTER waits for these to finish)."""
         return self.runner is not None and self.runner.busy
+
+    def client_gone(self) -> None:
+        """The client closed its connection while the session's task works: a statement
+        still running on the nodes is cancelled there (as PostgreSQL's backend stops at its
+        next interrupt check when the client is gone); its error then ends the statement and
+        the task finds the end of the stream and closes the session (close: the nodes'
+        transactions rolled back, their connections pooled or closed)."""
+        if self.runner is not None and self.runner.is_running:
+            self._gone_cancel = asyncio.ensure_future(self.coord.cancel_session(self))
 
     async def close(self) -> None:
         self.coord.pause_gate.session_closed(self)

@@ -47,6 +47,7 @@ from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import normalize_literals
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import positions
 from gridpg.sql import xact_time
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
@@ -139,6 +140,11 @@ class StatementRunner:
         self.query_text = sql  # the whole query string (pg_prepared_statements shows it)
         if not self.txn.in_block:
             self.xact_start = now
+
+    @property
+    def is_running(self) -> bool:
+        """A statement is past the pause gate and not finished."""
+        return bool(self._running)
 
     @property
     def busy(self) -> bool:
@@ -359,6 +365,9 @@ class StatementRunner:
         self._running += 1
         try:
             await self._simple_statements(statements)
+        except PgError as exc:
+            _offset_position(exc, sql, statements)
+            raise
         finally:
             self._running -= 1
 
@@ -374,8 +383,12 @@ class StatementRunner:
             self.txn.begin()
             self.implicit_block = True
         try:
-            for text in statements:
-                await self.run(ExecRequest(text, simple=True))
+            for index, text in enumerate(statements):
+                try:
+                    await self.run(ExecRequest(text, simple=True))
+                except PgError as exc:
+                    exc.statement_index = index
+                    raise
         except PgError:
             if self.implicit_block:
                 self.implicit_block = False
@@ -934,6 +947,9 @@ class StatementRunner:
         self._running += 1
         try:
             await self._run(request)
+        except PgError as exc:
+            _place_position(exc, request.sql)
+            raise
         finally:
             self._running -= 1
 
@@ -991,9 +1007,14 @@ class StatementRunner:
         if "tableoid" in request.sql.lower() and tableoid_oids.bare_targets(request.sql):
             request = replace(request, sql=await tableoid_oids.rewrite(  # the catalog server's OIDs
                 self.dispatcher, request.sql, self._distributed_tables(request.sql)))
+        if any(plan_sizes.mentions(d) for d in self.views().values()):  # answered when read
+            request = replace(request, sql=self._inline_size_views(request.sql))
         if plan_sizes.mentions(request.sql):  # the cluster's sizes, not the empty copies'
-            request = replace(request, sql=await sizes.rewrite(
-                self.dispatcher, request.sql, self._reads_distributed(request.sql)))
+            if plan_sizes.stores_code(request.sql):
+                sizes.ensure_not_in_stored_code(request.sql)
+            else:
+                request = replace(request, sql=await sizes.rewrite(
+                    self.dispatcher, request.sql, self._reads_distributed(request.sql)))
         if dump_view.is_dump_client(self.settings):
             if dump_view.reads_hidden(request.sql):
                 request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))
@@ -1048,6 +1069,39 @@ class StatementRunner:
         views, path = self.views(), list(search_path(self.dispatcher))
         return any((ref.schema, ref.name) in views if ref.schema else any((s, ref.name) in views for s in path)
                    for ref in relations(tree))
+
+    def _inline_size_views(self, sql: str) -> str:
+        """A SELECT reading views that call size functions, with those views replaced by
+        their definitions (nested ones too), so that the calls answer the cluster's sizes
+        as a top-level call does: run as views on the catalog server, they would measure
+        its empty copies."""
+        from gridpg.executor.run import catalog_view, session_view
+        from gridpg.planner.core import inline_views
+
+        catalog, session = catalog_view(self.dispatcher), session_view(self.dispatcher)
+        names = {name.lower() for (_, name), text in self.views().items() if plan_sizes.mentions(text)}
+        for _ in range(16):  # the views reading those (a name in the text: inlining more is harmless)
+            more = {name.lower() for (_, name), text in self.views().items()
+                    if name.lower() not in names and any(n in text.lower() for n in names)}
+            if not more:
+                break
+            names |= more
+
+        def wanted(definition: str) -> bool:
+            return plan_sizes.mentions(definition) or any(n in definition.lower() for n in names)
+
+        for _ in range(16):  # views of views; PostgreSQL refuses cycles
+            try:
+                tree = sqlparse.parse_tree(sql)
+            except PgError:
+                return sql
+            if next(iter(tree), "") != "SelectStmt":
+                return sql
+            inlined = inline_views(sql, tree, catalog, session, wanted=wanted)
+            if inlined is None:
+                return sql
+            sql = inlined
+        return sql
 
     def _is_distributed(self, relation: dict[str, Any]) -> bool:
         """Whether a statement's RangeVar names a distributed table (search_path order)."""
@@ -1224,3 +1278,36 @@ def _block_text(sql: str) -> str | None:
     if not xact_time.statement_mentions_time(sql):
         return sql
     return xact_time.pin_to_setting(sql)
+
+
+def _place_position(error: PgError, client_sql: str) -> None:
+    """A node's error position, into the text the node ran, placed in the client's
+    statement (sql/positions.py), or dropped when it cannot be."""
+    fields = error.fields
+    if not fields or "P" not in fields or error.text is None:
+        return
+    placed = positions.client_position(fields["P"], error.text, client_sql)
+    error.fields = {k: v for k, v in fields.items() if k != "P"}
+    if placed is not None:
+        error.fields["P"] = placed
+    error.text = None  # placed: relative to the client's statement now
+
+
+def _offset_position(error: PgError, sql: str, statements: list[str]) -> None:
+    """A position inside one statement of a query string, made relative to the whole
+    string (as PostgreSQL reports it)."""
+    fields = error.fields
+    index = getattr(error, "statement_index", 0 if len(statements) == 1 else None)
+    if not fields or "P" not in fields or index is None or not fields["P"].isdigit():
+        return
+    start = 0
+    for number, text in enumerate(statements[:index + 1]):
+        found = sql.find(text, start)
+        if found < 0:
+            error.fields = {k: v for k, v in fields.items() if k != "P"}
+            return
+        if number < index:
+            start = found + len(text)
+        else:
+            start = found
+    error.fields = {**fields, "P": str(int(fields["P"]) + start)}

@@ -17,6 +17,7 @@ since the catalog server holds the tables empty.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -386,9 +387,11 @@ def touches_distributed(tree: dict[str, Any], catalog: CatalogView, session: Ses
     return False
 
 
-def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: SessionView) -> str | None:
-    """The statement with views over distributed tables replaced by their definitions
-    (the catalog server holds those tables empty, so it cannot answer for a view)."""
+def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: SessionView,
+                 wanted: Callable[[str], bool] | None = None) -> str | None:
+    """The statement with views over distributed tables (or, with `wanted`, the views whose
+    definition it accepts) replaced by their definitions (the catalog server holds those
+    tables empty, so it cannot answer for a view)."""
     if not catalog.views:
         return None
     target = analyze._dml_target(tree)
@@ -398,7 +401,7 @@ def inline_views(sql: str, tree: dict[str, Any], catalog: CatalogView, session: 
         if ref.location == target or catalog.resolve(ref, session.search_path) is not None:
             continue
         definition = _view_definition(ref, catalog, session.search_path)
-        if definition is None or not _reads_distributed(definition, catalog, 0):
+        if definition is None or not (wanted(definition) if wanted else _reads_distributed(definition, catalog, 0)):
             continue
         tokens = tokens or sqlparse.tokens(sql)
         start, end = relation_span(sql, tokens, ref)

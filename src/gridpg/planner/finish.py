@@ -5,10 +5,11 @@ for big tables."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from gridpg.errors import PgError
-from gridpg.planner import analyze
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner import analyze, tableoid
 from gridpg.planner.plan import CoordinatorFinishPlan, GatherTable, NotApplicable, ScratchNames
 from gridpg.planner.pushdown import Resolved
 from gridpg.planner.text import quote, relation_span, splice
@@ -18,24 +19,51 @@ from gridpg.sql import parse as sqlparse
 def coordinator_finish(sql: str, resolved: list[Resolved], reasons: tuple[NotApplicable, ...],
                        scratch: ScratchNames | None = None) -> CoordinatorFinishPlan:
     scratch = scratch or ScratchNames(sql)
-    temps: dict[tuple[str, str], GatherTable] = {}
+    temps: dict[tuple[str, str, bool], GatherTable] = {}
     replacements: list[tuple[int, int, str]] = []
     tokens = sqlparse.tokens(sql)
+    only = _only_locations(sql)
+    keys: dict[str, tuple[str, str, bool]] = {}  # reference name -> its copy
     for r in resolved:
         if r.table is None:
             continue
-        key = (r.table.schema, r.table.name)
+        key = (r.table.schema, r.table.name, r.ref.location in only)  # ONLY t: a copy without children
         if key not in temps:
             temp = scratch.new("gather")
             groups = r.table.groups[:1] if r.table.method == "replication" else r.table.groups
-            temps[key] = GatherTable(r.table.schema, r.table.name, temp, tuple(groups))
+            temps[key] = GatherTable(r.table.schema, r.table.name, temp, tuple(groups), only=key[2])
+        keys[r.ref.alias or r.ref.name] = key
         start, end = relation_span(sql, tokens, r.ref)
         alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
         replacements.append((start, end, f"pg_temp.{temps[key].temp}{alias}"))
-    replacements += _schema_qualified_columns(sql, tokens, set(temps))
+    replacements += _schema_qualified_columns(sql, tokens, {(k[0], k[1]) for k in temps})
+    replacements += _gathered_tableoids(sql, keys, temps)
     final = splice(sql, replacements)
     return CoordinatorFinishPlan((), False, final, tuple(temps.values()), reasons=reasons,
                                  scratch=tuple(scratch.made))
+
+
+def _only_locations(sql: str) -> set[int]:
+    """Locations of the relations the statement reads with ONLY."""
+    return {int(n["RangeVar"].get("location", -1)) for n in analyze._walk(sqlparse.parse_tree(sql))
+            if isinstance(n, dict) and isinstance(n.get("RangeVar"), dict) and not n["RangeVar"].get("inh")}
+
+
+def _gathered_tableoids(sql: str, keys: dict[str, tuple[str, str, bool]],
+                        temps: dict[tuple[str, str, bool], GatherTable]) -> list[tuple[int, int, str]]:
+    """Each `tableoid` mapping (planner/tableoid.py) of a gathered table's reference reads
+    the row's table from its copy, as the catalog server's OID: the final statement runs
+    there, where the copy's own `tableoid` is the temp table's. The copies so read are
+    marked in `temps` (they carry the column); `keys`: reference name -> its copy."""
+    out = []
+    for start, end, qualifier in tableoid.mapping_spans(sql):
+        key = keys.get(qualifier or "")
+        if key is None:
+            continue  # a catalog table's, evaluated there as it is
+        temps[key] = dataclasses.replace(temps[key], tableoid=True)
+        column = f"{quote(qualifier or '')}.{tableoid.GATHERED_COLUMN}"
+        out.append((start, end, f"(SELECT {column}::pg_catalog.regclass::pg_catalog.oid AS tableoid)"))
+    return out
 
 
 def _schema_qualified_columns(sql: str, tokens: list[Any],
@@ -61,3 +89,85 @@ def _schema_qualified_columns(sql: str, tokens: list[Any],
             continue
         out.append((tokens[index].start, tokens[index + 2].start, ""))  # drop "schema."
     return out
+
+
+def expand_stars(sql: str, columns: dict[str, list[str]]) -> str:
+    """`sql` (a final statement) with `*` and `alias.*` over the gathered copies named in
+    `columns` (temp name -> the table's columns the copy holds) spelled out, so that the
+    copy's added `tableoid` column stays out of the answer (pure). A whole-row reference to
+    such a copy, or `*` over it beside other FROM items, is refused (0A000)."""
+    if not columns:
+        return sql
+    tree = sqlparse.parse_tree(sql)
+    tokens = sqlparse.tokens(sql)
+    replacements: list[tuple[int, int, str]] = []
+    for node in analyze._walk(tree):
+        body = node.get("SelectStmt") if isinstance(node, dict) else None
+        if not isinstance(body, dict):
+            continue
+        aliases = _copy_aliases(body.get("fromClause") or [], columns)
+        if not aliases:
+            continue
+        for target in body.get("targetList") or []:
+            replacements += _star_target(sql, tokens, target.get("ResTarget", {}), body, aliases)
+        _ensure_no_whole_row(body, aliases)
+    return splice(sql, replacements)
+
+
+def _copy_aliases(items: list[Any], columns: dict[str, list[str]]) -> dict[str, list[str]]:
+    """alias -> columns of the gathered copies among a FROM list's relations (joins too)."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if "JoinExpr" in item:
+            out.update(_copy_aliases([item["JoinExpr"].get("larg"), item["JoinExpr"].get("rarg")], columns))
+        var = item.get("RangeVar")
+        if isinstance(var, dict) and var.get("schemaname") == "pg_temp" and var.get("relname") in columns:
+            out[(var.get("alias") or {}).get("aliasname") or var["relname"]] = columns[var["relname"]]
+    return out
+
+
+def _star_target(sql: str, tokens: list[Any], target: dict[str, Any], body: dict[str, Any],
+                 aliases: dict[str, list[str]]) -> list[tuple[int, int, str]]:
+    ref = (target.get("val") or {}).get("ColumnRef")
+    if not isinstance(ref, dict) or "A_Star" not in str(ref.get("fields")):
+        return []
+    names = [f.get("String", {}).get("sval") for f in ref["fields"]]
+    if len(names) == 1:  # `*`: only over the copy alone
+        from_clause = body.get("fromClause") or []
+        if len(from_clause) != 1 or "RangeVar" not in from_clause[0] or len(aliases) != 1:
+            raise _star_refused()
+        alias = next(iter(aliases))
+    elif names[-2] in aliases:
+        alias = str(names[-2])
+    else:
+        return []
+    start = int(ref.get("location", -1))
+    end = next((t.end + 1 for t in tokens if t.start >= start and sql[t.start:t.end + 1] == "*"), None)
+    if end is None:
+        raise _star_refused()
+    return [(start, end, ", ".join(f"{quote(alias)}.{quote(c)}" for c in aliases[alias]))]
+
+
+def _ensure_no_whole_row(body: dict[str, Any], aliases: dict[str, list[str]]) -> None:
+    """A whole-row reference (`t`, `t.*` inside an expression) would hold the added column."""
+    for node in analyze._walk({k: v for k, v in body.items() if k != "fromClause"}):
+        ref = node.get("ColumnRef") if isinstance(node, dict) else None
+        if not isinstance(ref, dict):
+            continue
+        names = [f.get("String", {}).get("sval") if "String" in f else "*" for f in ref.get("fields") or []]
+        whole = len(names) == 1 and names[0] in aliases and names[0] not in aliases[names[0]]
+        starred = len(names) == 2 and names[1] == "*" and names[0] in aliases and not _is_target(body, ref)
+        if whole or starred:
+            raise _star_refused()
+
+
+def _is_target(body: dict[str, Any], ref: dict[str, Any]) -> bool:
+    return any((t.get("ResTarget", {}).get("val") or {}).get("ColumnRef") is ref for t in body.get("targetList") or [])
+
+
+def _star_refused() -> PgError:
+    return PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot read tableoid of a distributed table's rows beside a "
+                   "whole-row reference or * over several FROM items when it finishes the statement on the "
+                   "coordinator", hint="name the columns")

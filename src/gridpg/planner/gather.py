@@ -66,11 +66,12 @@ class Needs:
     filter: str | None
 
     def select_sql(self, schema: str, name: str, all_columns: Sequence[str],
-                   filtered: bool = True) -> str:
-        """`SELECT <columns> FROM schema.name [WHERE filter]`, run where the table lives."""
+                   filtered: bool = True, computed: Sequence[tuple[str, str]] = (), only: bool = False) -> str:
+        """`SELECT <columns> FROM [ONLY] schema.name [WHERE filter]`, run where the table
+        lives; `computed`: (name, expression) of more columns."""
         names = self.columns if self.columns is not None else tuple(all_columns)
-        cols = ", ".join(quote_ident(c) for c in names) or "*"
-        sql = f"SELECT {cols} FROM {quote_qualified(schema, name)}"
+        cols = ", ".join([*(quote_ident(c) for c in names), *(f"{e} AS {quote_ident(n)}" for n, e in computed)]) or "*"
+        sql = f"SELECT {cols} FROM {'ONLY ' if only else ''}{quote_qualified(schema, name)}"
         return sql + (f" WHERE {self.filter}" if self.filter and filtered else "")
 
 

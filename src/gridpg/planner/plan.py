@@ -72,12 +72,16 @@ class Fragment:
 
 @dataclass(frozen=True)
 class GatherTable:
-    """A distributed table a plan copies into a scratch table (`temp`: a placeholder)."""
+    """A distributed table a plan copies into a scratch table (`temp`: a placeholder);
+    `tableoid`: the copy carries each row's table (planner/tableoid.GATHERED_COLUMN);
+    `only`: the statement reads it with ONLY (its inheritance children left out)."""
 
     schema: str
     name: str
     temp: str
     groups: tuple[str, ...]
+    tableoid: bool = False
+    only: bool = False
 
 
 @dataclass(frozen=True)

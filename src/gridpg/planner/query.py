@@ -81,12 +81,28 @@ class QueryContext:
 Outcome = DistributedPlan | NotApplicable
 
 
+def _tableoid_as_number(ctx: QueryContext, strategy: Strategy) -> NotApplicable | None:
+    """A SELECT that uses a `tableoid` as a number runs by the coordinator finish (with the
+    catalog server's OIDs, planner/tableoid.py); a write that does is refused."""
+    if not tableoid.reads_number(ctx.sql):
+        return None
+    if ctx.kind != "SelectStmt" or ctx.writes:
+        tableoid.ensure_no_number(ctx.sql, f"{ctx.kind[:-4].upper()} over distributed tables")
+    return NotApplicable(strategy, "tableoid is used as a number: the catalog server's OIDs are needed")
+
+
 def _router(ctx: QueryContext) -> Outcome:
+    number = _tableoid_as_number(ctx, Strategy.ROUTER)
+    if number is not None:
+        return number
     spec = ctx.router_spec
     return spec if isinstance(spec, NotApplicable) else router.decide(ctx.sql, spec, ctx.pinned)
 
 
 def _pushdown(ctx: QueryContext) -> Outcome:
+    number = _tableoid_as_number(ctx, Strategy.PUSHDOWN)
+    if number is not None:
+        return number
     groups = ctx.pushable
     if isinstance(groups, NotApplicable):
         return groups
@@ -97,6 +113,9 @@ def _pushdown(ctx: QueryContext) -> Outcome:
 
 
 def _merge(ctx: QueryContext) -> Outcome:
+    number = _tableoid_as_number(ctx, Strategy.MERGE)
+    if number is not None:
+        return number
     groups = ctx.pushable
     if isinstance(groups, NotApplicable):
         return NotApplicable(Strategy.MERGE, "the FROM clause does not run node-locally")
@@ -104,6 +123,9 @@ def _merge(ctx: QueryContext) -> Outcome:
 
 
 def _two_phase(ctx: QueryContext) -> Outcome:
+    number = _tableoid_as_number(ctx, Strategy.TWO_PHASE)
+    if number is not None:
+        return number
     groups = ctx.pushable
     if isinstance(groups, NotApplicable):
         return NotApplicable(Strategy.TWO_PHASE, "the FROM clause does not run node-locally")
@@ -117,11 +139,11 @@ def _coordinator_finish(ctx: QueryContext) -> Outcome:
                       hint="Row locks are taken on the datanodes by statements each node runs alone "
                            "(ORDER BY ... LIMIT with SKIP LOCKED or NOWAIT, no aggregates or non-colocated "
                            "joins), or by one node when the distribution column is pinned.")
-    tableoid.ensure_not_gathered(ctx.sql, "a coordinator finish")
     return coordinator_finish(ctx.sql, ctx.resolved, (), ctx.scratch)
 
 
 def _move_rows(ctx: QueryContext) -> Outcome:
+    tableoid.ensure_no_number(ctx.sql, f"{ctx.kind[:-4].upper()} over distributed tables")
     target = ctx.resolved[0].table
     if ctx.kind == "UpdateStmt" and target is not None and target.column and \
             target.method in ("hash", "modulo") and updates_column(ctx.body, target.column):
@@ -131,6 +153,7 @@ def _move_rows(ctx: QueryContext) -> Outcome:
 
 
 def _every_target_node(ctx: QueryContext) -> Outcome:
+    tableoid.ensure_no_number(ctx.sql, f"{ctx.kind[:-4].upper()} over distributed tables")
     return multi_node_write(ctx.sql, ctx.body, ctx.resolved, ctx.reasons, ctx.snapshot)
 
 

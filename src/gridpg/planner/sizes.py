@@ -70,6 +70,57 @@ def mentions(sql: str) -> bool:
     return "_size" in lowered and any(name in lowered for name in FUNCTIONS)
 
 
+# Statements with code the catalog server runs (later, or a DO block now), where distributed
+# tables are empty: their size calls must not be answered now (a view would keep today's
+# sizes); commands/sizes.ensure_not_in_stored_code says which are refused.
+_STORED_CODE = frozenset({"ViewStmt", "CreateFunctionStmt", "RuleStmt", "CreateTrigStmt", "CreatePolicyStmt",
+                          "DoStmt"})
+
+
+def stores_code(sql: str) -> bool:
+    """Whether `sql` defines a view, function, rule, trigger or policy, or is a DO block."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except Exception:  # noqa: BLE001 - not ours to report: PostgreSQL's error follows
+        return False
+    return next(iter(tree), "") in _STORED_CODE
+
+
+def called_in_body(body: str) -> str | None:
+    """The first size function a routine's body calls (its text: SQL or PL/pgSQL), or None.
+    Read by PostgreSQL's scanner, so names in comments and string constants do not count."""
+    if not mentions(body):
+        return None
+    try:
+        toks = sqlparse.tokens(body)
+    except Exception:  # noqa: BLE001 - PL/pgSQL the SQL scanner cannot read
+        toks = []
+    words = [body[t.start:t.end + 1].strip('"').lower() for t in toks]
+    for index, word in enumerate(words[:-1]):
+        if word in FUNCTIONS and words[index + 1] == "(":
+            return word
+    return None
+
+
+def stored_call(sql: str) -> str | None:
+    """The size function that code `sql` stores (or a DO block runs) calls, where the
+    catalog server would answer it for its empty copies; None for a view (answered when
+    read: the coordinator inlines it) or code without one."""
+    tree = sqlparse.parse_tree(sql)
+    kind, body = next(iter(tree.items()))
+    if kind == "ViewStmt":
+        return None
+    options = body.get("options") or body.get("args") or [] if isinstance(body, dict) else []
+    texts = [sql] if kind != "DoStmt" else []
+    for option in options:
+        element = option.get("DefElem", {}) if isinstance(option, dict) else {}
+        if element.get("defname") == "as":
+            arg = element.get("arg") or {}
+            items = arg.get("List", {}).get("items") or [arg]
+            texts += [i.get("String", {}).get("sval") or "" for i in items if isinstance(i, dict)]
+    return next((name for name in map(called_in_body, texts) if name), None)
+
+
 def find_calls(sql: str) -> list[SizeCall]:
     """The outermost size-function calls of one statement (none when it does not parse)."""
     try:

@@ -4,9 +4,18 @@ On a datanode the rows of a HASH table live in its shards (partitions in gridpg_
 so the node's own `tableoid` names a shard, not the user's table (or the user's partition,
 whose leaves carry the shards). A query over distributed tables that reads `tableoid` is
 rewritten before planning: each reference becomes a scalar subquery, evaluated on the node,
-that maps a shard to the table it belongs to and keeps the column name `tableoid`. The
-strategies that finish a statement on the coordinator over gathered copies (and moved
-rows) cannot know where a row came from: `ensure_not_gathered` refuses them (0A000).
+that maps a shard to the table it belongs to and keeps the column name `tableoid`.
+
+The node's answer is the node's OID of that table, right wherever it stays a name or is
+compared with the node's own OIDs: `tableoid::regclass` as an output column (or cast on to
+text), `tableoid = 't'::regclass`, `tableoid IN ('a'::regclass, ...)`, and the bare output
+column that executor/tableoid_oids.py turns into the catalog server's OID by the table's
+name. Anywhere else its number would show (`tableoid::int`, `ORDER BY tableoid`, a
+comparison with a number, a subquery's output): such a reference is mapped with
+NUMBER_MARKER, and only the coordinator finish runs the statement, over gathered copies
+that carry each row's table (`GATHERED_COLUMN`, the catalog server's name of it) so that
+the statement sees the catalog server's OIDs as PostgreSQL's clients do. A write that
+needs that is refused (0A000), as is moving rows (`ensure_not_gathered`).
 """
 
 from __future__ import annotations
@@ -19,6 +28,12 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident
 
 MARKER = "gp_tableoid_c"
+NUMBER_MARKER = MARKER + "n"  # a reference whose number the statement uses (contains MARKER)
+# The column of a gathered copy that holds each row's table (`schema.name`, quoted as needed).
+GATHERED_COLUMN = "gp_tableoid"
+# What a gathered copy's rows add for that column, evaluated on the node.
+GATHERED_EXPRESSION = ("(pg_catalog.pg_identify_object('pg_catalog.pg_class'::pg_catalog.regclass, "
+                       "{mapping}, 0)).identity")
 # A scalar subquery without relations (the strategies treat a relation in a subquery as a
 # reason not to push a statement down), named `tableoid` as the column it replaces; MARKER
 # tells a mapped text from the client's.
@@ -37,6 +52,7 @@ def rewrite(sql: str, tree: dict[str, Any]) -> str | None:
     _visit(tree, [], found)
     if not found:
         return None
+    numbers = number_refs(tree)
     tokens = sqlparse.tokens(sql)
     replacements = []
     for location, qualifier in found:
@@ -45,10 +61,212 @@ def rewrite(sql: str, tree: dict[str, Any]) -> str | None:
         if end is None:
             continue
         ref = sql[location:end] if qualifier is None else f"{qualifier}.tableoid"
-        replacements.append((location, end, _MAPPING.format(c=MARKER, ref=ref)))
+        marker = NUMBER_MARKER if location in numbers else MARKER
+        replacements.append((location, end, _MAPPING.format(c=marker, ref=ref)))
     if not replacements:
         return None
     return splice(sql, replacements)
+
+
+def gathered_mapping() -> str:
+    """The column a gathered copy adds: its row's table, as the catalog server names it."""
+    return GATHERED_EXPRESSION.format(mapping=_MAPPING.format(c=MARKER, ref="tableoid"))
+
+
+def reads_number(sql: str) -> bool:
+    """Whether a mapped statement uses a `tableoid` as a number (only the coordinator
+    finish, with the catalog server's OIDs, answers it)."""
+    return NUMBER_MARKER in sql
+
+
+def ensure_no_number(sql: str, what: str) -> None:
+    """Refuse a write whose `tableoid` would show the datanode's OID."""
+    if reads_number(sql):
+        raise PgError(FEATURE_NOT_SUPPORTED, f"{what} that uses tableoid of a distributed table's rows other than "
+                      "as a name (tableoid::regclass) or in a comparison with one ('t'::regclass) is not "
+                      "supported by gridpg: a datanode numbers its tables itself",
+                      hint="compare tableoid with 'name'::regclass, or read tableoid::regclass")
+
+
+def mapping_spans(sql: str) -> list[tuple[int, int, str | None]]:
+    """(start, end, qualifier of its reference) of each `tableoid` mapping in a mapped
+    statement (pure)."""
+    if MARKER not in sql:
+        return []
+    tree = sqlparse.parse_tree(sql)
+    tokens = sqlparse.tokens(sql)
+    out = []
+    for node in _walk(tree):
+        sublink = node.get("SubLink") if isinstance(node, dict) else None
+        if not isinstance(sublink, dict) or MARKER not in str(sublink.get("subselect")):
+            continue
+        mapped = _mapped_reference(sublink)
+        start = int(sublink.get("location", -1))
+        if mapped is None or out and start < out[-1][1]:
+            continue  # a user's subquery around a mapping, or the subquery inside one
+        end = _closing(sql, tokens, start)
+        if end is not None:
+            out.append((start, end, mapped[-2] if len(mapped) >= 2 else None))
+    return out
+
+
+def _closing(sql: str, tokens: list[Any], start: int) -> int | None:
+    """The end of the parenthesised text opening at `start`."""
+    depth = 0
+    for tok in tokens:
+        if tok.start < start:
+            continue
+        text = sql[tok.start:tok.end + 1]
+        depth += {"(": 1, ")": -1}.get(text, 0)
+        if depth == 0:
+            return tok.end + 1
+    return None
+
+
+def _mapped_reference(sublink: dict[str, Any]) -> list[str] | None:
+    """The names of the reference a mapping maps (its CASE's ELSE `q.tableoid`), None for
+    another subquery."""
+    select = (sublink.get("subselect") or {}).get("SelectStmt") or {}
+    targets = select.get("targetList") or []
+    if select.get("fromClause") or len(targets) != 1 or targets[0].get("ResTarget", {}).get("name") != "tableoid":
+        return None
+    case = targets[0]["ResTarget"].get("val", {}).get("CaseExpr") or {}
+    fields = case.get("defresult", {}).get("ColumnRef", {}).get("fields") or []
+    names = [f.get("String", {}).get("sval") for f in fields]
+    return names if names and names[-1] == "tableoid" and MARKER in str(case.get("args")) else None
+
+
+def number_refs(tree: dict[str, Any]) -> set[int]:
+    """Locations of the `tableoid` references whose value the statement uses as a number
+    (see the module's docstring); the others are names or compared with names."""
+    out: set[int] = set()
+    kind, body = next(iter(tree.items()))
+    top = body.get("targetList") if kind == "SelectStmt" and body.get("op") in (None, "SETOP_NONE") else \
+        (body.get("returningClause") or {}).get("exprs") or body.get("returningList")
+    top_ids = {id(t) for t in top or []}
+    select = (body.get("selectStmt") or {}).get("SelectStmt") if kind == "InsertStmt" else None
+    if select and select.get("op") in (None, "SETOP_NONE"):  # the values an INSERT ... SELECT stores
+        top_ids |= {id(t) for t in select.get("targetList") or []}
+    _classify(tree, [], top_ids, out)
+    if kind == "SelectStmt":
+        _sorted_outputs(body, out)
+    return out
+
+
+def _classify(node: Any, path: list[Any], top_ids: set[int], out: set[int]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _classify(item, path, top_ids, out)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("ColumnRef")
+    if isinstance(ref, dict):
+        fields = ref.get("fields") or []
+        if fields and fields[-1].get("String", {}).get("sval") == "tableoid" and not _named(path, top_ids):
+            out.add(int(ref.get("location", -1)))
+        return
+    wrapper = len(node) == 1 and next(iter(node))[:1].isupper()  # {"TypeCast": {...}}, not its body
+    if wrapper:
+        path.append(node)
+    for value in node.values():
+        _classify(value, path, top_ids, out)
+    if wrapper:
+        path.pop()
+
+
+_TEXT_TYPES = frozenset({"text", "varchar", "name", "bpchar"})
+
+
+def _named(path: list[Any], top_ids: set[int]) -> bool:
+    """Whether the reference whose ancestors are `path` (outermost first) is used as a name
+    or compared with a name's OID, both answered alike on a datanode."""
+    parents = [p for p in reversed(path) if not (isinstance(p, dict) and "List" in p)]
+    casts = []
+    index = 0
+    while index < len(parents) and "TypeCast" in parents[index]:
+        casts.append(_type_name(parents[index]["TypeCast"]))
+        index += 1
+    if "regclass" in casts and any(c in _TEXT_TYPES for c in casts[casts.index("regclass"):]):
+        return True  # a name as text
+    parent = parents[index] if index < len(parents) else {}
+    if casts in ([], ["regclass"], ["oid"], ["regclass", "oid"]) and _compared_with_name(parent):
+        return True
+    if casts == ["regclass"] and id(parent) in top_ids:
+        return True  # an output column, printed as a name (unless sorted on: _sorted_outputs)
+    if not casts and "FuncCall" in parent:
+        return _function_name(parent["FuncCall"]) == "pg_identify_object"  # tableoid_oids' lookup
+    if not casts and "CaseExpr" in parent:  # tableoid_oids' ELSE: a table it does not list
+        return "pg_identify_object" in str(parent["CaseExpr"].get("arg"))
+    return False
+
+
+def _type_name(cast: dict[str, Any]) -> str:
+    names = (cast.get("typeName") or {}).get("names") or []
+    return str(names[-1].get("String", {}).get("sval")) if names else ""
+
+
+def _function_name(call: dict[str, Any]) -> str:
+    names = call.get("funcname") or []
+    return str(names[-1].get("String", {}).get("sval")) if names else ""
+
+
+def _compared_with_name(parent: dict[str, Any]) -> bool:
+    """`= / <> / IN` whose other side is only `'name'::regclass` constants (maybe ::oid)."""
+    expr = parent.get("A_Expr")
+    if not isinstance(expr, dict) or expr.get("kind") not in ("AEXPR_OP", "AEXPR_IN"):
+        return False
+    operator = (expr.get("name") or [{}])[-1].get("String", {}).get("sval")
+    if operator not in ("=", "<>", "!="):
+        return False
+    sides = [expr.get("lexpr"), expr.get("rexpr")]
+    others = [s for s in sides if "tableoid" not in str(s)]
+    if len(others) != 1:
+        return False
+    other = others[0]
+    items = other["List"].get("items") or [] if isinstance(other, dict) and "List" in other else [other]
+    return bool(items) and all(_regclass_constant(i) for i in items)
+
+
+def _regclass_constant(node: Any) -> bool:
+    while isinstance(node, dict) and "TypeCast" in node and _type_name(node["TypeCast"]) == "oid":
+        node = node["TypeCast"].get("arg")
+    if not (isinstance(node, dict) and "TypeCast" in node and _type_name(node["TypeCast"]) == "regclass"):
+        return False
+    return "A_Const" in (node["TypeCast"].get("arg") or {})
+
+
+def _sorted_outputs(body: dict[str, Any], out: set[int]) -> None:
+    """An output column that holds a `tableoid` (a regclass sorts by its OID), named by
+    position or name in ORDER BY: its references sort by number."""
+    targets = body.get("targetList") or []
+    for item in body.get("sortClause") or []:
+        key = item.get("SortBy", {}).get("node") or {}
+        chosen = None
+        if "A_Const" in key and "ival" in key["A_Const"]:
+            position = int(key["A_Const"]["ival"].get("ival", 0))
+            chosen = targets[position - 1] if 0 < position <= len(targets) else None
+        elif "ColumnRef" in key:
+            fields = key["ColumnRef"].get("fields") or []
+            name = fields[-1].get("String", {}).get("sval") if len(fields) == 1 else None
+            chosen = next((t for t in targets if name and _target_name(t) == name), None)
+        val = (chosen or {}).get("ResTarget", {}).get("val") or {}
+        if not val or ("TypeCast" in val and _type_name(val["TypeCast"]) in _TEXT_TYPES):
+            continue  # a name as text sorts alike everywhere
+        for node in _walk(val):
+            ref = node.get("ColumnRef") if isinstance(node, dict) else None
+            if isinstance(ref, dict) and (ref.get("fields") or [{}])[-1].get("String", {}).get("sval") == "tableoid":
+                out.add(int(ref.get("location", -1)))
+
+
+def _walk(node: Any) -> Any:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
 
 
 def ensure_not_gathered(sql: str, strategy: str) -> None:
@@ -73,7 +291,9 @@ def _visit(node: Any, scope: list[str], found: list[tuple[int, str | None]]) -> 
         if kind in node and isinstance(node[kind], dict):
             body = node[kind]
             inner = _scope(kind, body)
-            for value in body.values():
+            for key, value in body.items():
+                if key in ("larg", "rarg") and isinstance(value, dict):  # a set operation's branches
+                    value = {"SelectStmt": value}
                 _visit(value, inner if inner else scope, found)
             return
     if "ColumnRef" in node:
