@@ -46,8 +46,8 @@ from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import normalize_literals
+from gridpg.sql import connection_values, xact_time
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import xact_time
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.snapshot import SessionConsistency, check_setting
@@ -467,7 +467,13 @@ class StatementRunner:
 
     async def _pinned_times(self, sql: str) -> str:
         """The statement with its transaction-time calls pinned (sql/xact_time.py); in a
-        block, to the catalog server's transaction start, read once."""
+        block, to the catalog server's transaction start, read once. And its
+        inet_client_addr() and the like, the client connection's (sql/connection_values.py)."""
+        if connection_values.mentions(sql) and not self.is_loopback:
+            stream = self.session.stream
+            values = connection_values.of_socket(stream.get_extra_info("peername"),
+                                                 stream.get_extra_info("sockname"))
+            sql = connection_values.pin_connection_values(sql, values)
         if self.txn.in_block and xact_time.statement_mentions_time(sql):
             self.txn.ensure_not_failed()
             await self.txn.read_block_instant(self.coord.catalog_node)
@@ -599,6 +605,7 @@ class StatementRunner:
                 or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
                 or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
+                or connection_values.mentions(sql) \
                 or (xact_time.statement_mentions_time(sql) and (not block_time or _block_text(sql) is None)):
             return False  # (other time calls: pinned per statement on the general path)
         try:
