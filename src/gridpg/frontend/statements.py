@@ -50,7 +50,7 @@ from gridpg.sql import connection_values, xact_time
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
-from gridpg.txn.snapshot import SessionConsistency, check_setting
+from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
 from gridpg.txn.transaction import DistributedTransaction, TxnState
 
 if TYPE_CHECKING:
@@ -1136,7 +1136,10 @@ class StatementRunner:
             send(codec.build_command_complete("COMMIT PREPARED" if kind == "commit_prepared" else "ROLLBACK PREPARED"))
         elif kind == "set_transaction":
             if control.snapshot is not None:
-                _refuse_snapshot_import(control.snapshot)
+                txn = self.txn
+                _refuse_snapshot_import(control.snapshot, queried=txn.in_block and bool(txn.participants),
+                                        isolation=txn.effective_isolation if txn.in_block
+                                        else txn.consistency.default_isolation if txn.consistency else None)
             if self.txn.in_block:
                 await self.txn.set_local(request.sql)
                 self.txn.note_isolation(control.isolation)
@@ -1213,10 +1216,17 @@ def _count_routed(started: float) -> None:
     metrics.ROUTER.observe(time.perf_counter() - started)
 
 
-def _refuse_snapshot_import(identifier: str) -> None:
-    """SET TRANSACTION SNAPSHOT: an identifier PostgreSQL would reject is rejected as it
-    does (22023); a well-formed one names one server's snapshot, which does not describe
-    the cluster's other servers, so importing it is refused rather than half honoured."""
+def _refuse_snapshot_import(identifier: str, queried: bool, isolation: str | None) -> None:
+    """SET TRANSACTION SNAPSHOT: what PostgreSQL rejects is rejected as it does, in its
+    order (after a query of the block 25001, under READ COMMITTED 0A000, a malformed
+    identifier 22023); a well-formed one names one server's snapshot, which does not
+    describe the cluster's other servers, so importing it is refused rather than half
+    honoured."""
+    if queried:
+        raise PgError(ACTIVE_SQL_TRANSACTION, "SET TRANSACTION SNAPSHOT must be called before any query")
+    if isolation not in (REPEATABLE_READ, SERIALIZABLE):
+        raise PgError(FEATURE_NOT_SUPPORTED, "a snapshot-importing transaction must have isolation "
+                      "level SERIALIZABLE or REPEATABLE READ")
     if not identifier or identifier.strip("0123456789ABCDEF-"):
         raise PgError(INVALID_PARAMETER_VALUE, f'invalid snapshot identifier: "{identifier}"')
     raise PgError(FEATURE_NOT_SUPPORTED, "SET TRANSACTION SNAPSHOT is not supported by gridpg",

@@ -61,3 +61,19 @@ CREATE TABLE pgd_block (id int, v int);
 UPDATE pgd_block SET id = x.zz FROM pgd_mytable x WHERE x.id = pgd_block.id;
 ROLLBACK;
 SELECT id, val FROM pgd_mytable ORDER BY id;
+
+-- ref/set_transaction.sgml: SET TRANSACTION SNAPSHOT after the block's first query
+-- (PostgreSQL: 25001, gridpg refused it as unsupported first); under READ COMMITTED
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) FROM pgd_mytable;
+-- error
+SET TRANSACTION SNAPSHOT '00000003-0000001B-1';
+ROLLBACK;
+BEGIN;
+-- error
+SET TRANSACTION SNAPSHOT '00000003-0000001B-1';
+ROLLBACK;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+-- error
+SET TRANSACTION SNAPSHOT 'not-hex';
+ROLLBACK;
