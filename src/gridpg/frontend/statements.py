@@ -951,6 +951,8 @@ class StatementRunner:
             self.coord.follow_standby_verdict()  # per statement: the standbys' current verdict
         control, setting = classify(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
+            if self.txn.state is TxnState.FAILED:
+                sqlparse.ensure_parses(request.sql)  # PostgreSQL parses before it says 25P02
             self.txn.ensure_not_failed()
         if control is not None:
             self.temps.transaction_ended()

@@ -77,3 +77,21 @@ BEGIN ISOLATION LEVEL REPEATABLE READ;
 -- error
 SET TRANSACTION SNAPSHOT 'not-hex';
 ROLLBACK;
+
+-- ref/move.sgml (a statement without its semicolon, in a failed block): PostgreSQL
+-- parses a statement before it refuses it in an aborted block, so a syntax error is
+-- reported as such (42601), not as 25P02
+BEGIN;
+-- error
+SELECT 1 / 0;
+-- error
+MOVE 5
+FETCH 1 FROM pgd_cursor;
+-- error
+SELEC 1;
+-- error
+SELECT id FROM pgd_mytable WHERE id = 1 garbage;
+-- error
+SELECT id FROM pgd_mytable WHERE id = 1;
+ROLLBACK;
+SELECT count(*) FROM pgd_mytable;
