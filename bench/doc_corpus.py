@@ -19,6 +19,9 @@ replays them in the manual's order (the tutorial's tables first):
     python bench/regress_replay.py /tmp/corpus-docs --files all \\
         --schedule /tmp/corpus-docs/schedule --no-record --report /tmp/docs-report.txt
 
+`--contrib` takes the chapters of the contrib modules instead (CONTRIB: hstore, ltree,
+pg_trgm, ...), each script opened by the CREATE EXTENSION its examples assume.
+
 The text is PostgreSQL's, not ours: it is written under /tmp and never enters the
 repository. The script only reads and writes files.
 """
@@ -44,6 +47,16 @@ CHAPTERS = [
     "datetime", "plpgsql", "spi", "ecpg", "logicaldecoding", "maintenance", "manage-ag",
     "user-manag", "charset", "protocol", "sources", "xindex", "xplang", "limits",
 ]
+# `--contrib`: the chapters of contrib modules shipped with PostgreSQL, each script opened
+# by the CREATE EXTENSION its examples take for granted (the only line not the manual's).
+CONTRIB = {
+    "hstore": "hstore", "citext": "citext", "cube": "cube", "earthdistance": "earthdistance",
+    "fuzzystrmatch": "fuzzystrmatch", "intarray": "intarray", "isn": "isn", "ltree": "ltree",
+    "pgtrgm": "pg_trgm", "seg": "seg", "tablefunc": "tablefunc", "unaccent": "unaccent",
+    "btree-gist": "btree_gist", "btree-gin": "btree_gin", "intagg": "intagg", "lo": "lo",
+    "dict-int": "dict_int", "dict-xsyn": "dict_xsyn", "tsm-system-rows": "tsm_system_rows",
+    "tsm-system-time": "tsm_system_time", "bloom": "bloom",
+}
 COMMANDS = {
     "abort", "alter", "analyze", "begin", "call", "checkpoint", "close", "cluster", "comment",
     "commit", "copy", "create", "deallocate", "declare", "delete", "discard", "do", "drop",
@@ -76,11 +89,12 @@ def main() -> None:
     ap.add_argument("sgml", type=Path, help="doc/src/sgml of a PostgreSQL source tree")
     ap.add_argument("--out", type=Path, default=Path("/tmp/corpus-docs"))
     ap.add_argument("--files", default="", help="chapters to take (default: CHAPTERS + ref/*)")
+    ap.add_argument("--contrib", action="store_true", help="the contrib modules' chapters (CONTRIB)")
     args = ap.parse_args()
-    names = [n for n in args.files.split(",") if n] or CHAPTERS
+    names = [n for n in args.files.split(",") if n] or (list(CONTRIB) if args.contrib else CHAPTERS)
     sources = [args.sgml / f"{n}.sgml" for n in dict.fromkeys(names)]
     sources = [p for p in sources if p.exists()]
-    if not args.files:
+    if not args.files and not args.contrib:
         sources += sorted((args.sgml / "ref").glob("*.sgml"))
     args.out.mkdir(parents=True, exist_ok=True)
     total, written = 0, []
@@ -88,6 +102,8 @@ def main() -> None:
         statements = extract(path.read_text(encoding="utf-8"))
         if not statements:
             continue
+        if args.contrib and path.stem in CONTRIB:
+            statements.insert(0, f"CREATE EXTENSION IF NOT EXISTS {CONTRIB[path.stem]} CASCADE;")
         stem = path.stem if path.parent == args.sgml else f"{path.parent.name}_{path.stem}"
         (args.out / f"{stem}.sql").write_text("\n\n".join(statements) + "\n", encoding="utf-8")
         total += len(statements)
