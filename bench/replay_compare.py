@@ -11,6 +11,7 @@ success or failure only (a distributed plan is not PostgreSQL's plan by design).
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -33,6 +34,10 @@ SESSION_OPTIONS = {
     "bytea_output": "hex",
     "timezone_abbreviations": "Default",
 }
+# GRIDPG_REPLAY_PREPARED=1: every statement through the extended protocol as a named
+# prepared statement (Parse, Describe, Bind, Execute: what JDBC and psycopg send for a
+# statement run again) instead of the simple protocol psql uses.
+PREPARED = os.environ.get("GRIDPG_REPLAY_PREPARED") == "1"
 TIMEOUT_STATE = "timeout"
 BROKEN_STATE = "connection"
 
@@ -106,7 +111,7 @@ def _execute(conn: psycopg.Connection, sql: str, copy_data: str | None) -> Outco
     cur = conn.cursor()
     if copy_data is not None or _is_copy(sql):
         return _copy(cur, sql, copy_data)
-    cur.execute(sql, prepare=False)
+    cur.execute(sql, prepare=PREPARED)
     out = _result(cur)
     while cur.nextset():
         out = _result(cur)

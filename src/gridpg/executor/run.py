@@ -61,8 +61,47 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
         sql = await drop_only_over_shards(dispatcher, request.sql, session.search_path)
         if sql != request.sql:
             request = dataclasses.replace(request, sql=sql)
-    plan = planner.plan(request.sql, catalog, session, request.bound(), request.simple)
+    try:
+        plan = planner.plan(request.sql, catalog, session, request.bound(), request.simple)
+    except PgError as exc:
+        if exc.sqlstate == FEATURE_NOT_SUPPORTED:
+            await ensure_postgres_accepts(dispatcher, request)
+        raise
     await execute(dispatcher, request, plan)
+
+
+# What EXPLAIN (without ANALYZE) takes: it analyses and plans them and runs nothing.
+_EXPLAINABLE = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
+                          "DeclareCursorStmt"})
+_CHECK_PREFIX = "EXPLAIN (COSTS OFF) "
+
+
+async def ensure_postgres_accepts(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """PostgreSQL's own error for a statement gridpg is about to refuse (0A000), when it
+    has one: a relation or column that does not exist, a name given twice, a view that
+    cannot be updated. The catalog server holds every table (empty), view and function,
+    so its EXPLAIN analyses the statement as PostgreSQL would, running nothing; the
+    client then gets PostgreSQL's SQLSTATE, not gridpg's refusal of the plan."""
+    from gridpg.sql import parse as sqlparse
+
+    try:
+        kind = sqlparse.node_type(sqlparse.parse_tree(request.sql))
+    except PgError:
+        return
+    if kind in _EXPLAINABLE:
+        await _explain_on_catalog(dispatcher, request)
+
+
+async def _explain_on_catalog(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """EXPLAIN the statement on the catalog server; its error, if any, as the client's."""
+    from gridpg.executor.multi import inline_params
+
+    sql = await inline_params(dispatcher, request, request.sql)
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    try:
+        await conn.query(_CHECK_PREFIX + sql)
+    except PgError as exc:
+        raise _at_statement_position(exc, shift=len(_CHECK_PREFIX), exact=sql == request.sql) from None
 
 
 def catalog_view(dispatcher: Dispatcher) -> CatalogView:
@@ -122,11 +161,20 @@ async def _catalog(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
 
 async def _catalog_check(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     """PostgreSQL's own error for the statement when it has one, else gridpg's refusal."""
-    from gridpg.executor.multi import inline_params
-
-    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    await conn.query("EXPLAIN (COSTS OFF) " + await inline_params(dispatcher, request, request.sql))
+    await _explain_on_catalog(dispatcher, request)
     raise PgError(FEATURE_NOT_SUPPORTED, plan.message)
+
+
+def _at_statement_position(exc: PgError, shift: int, exact: bool) -> PgError:
+    """The catalog server's error about `EXPLAIN ... <statement>` with its cursor position
+    in the client's own text (none when parameters were inlined and the text moved)."""
+    if exc.fields is None or "P" not in exc.fields:
+        return exc
+    fields = dict(exc.fields)
+    position = int(fields.pop("P")) - shift
+    if exact and position > 0:
+        fields["P"] = str(position)
+    return PgError.from_fields(fields, exc.node)
 
 
 async def _distributed(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:

@@ -46,12 +46,12 @@ from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import normalize_literals
+from gridpg.sql import connection_values, xact_time
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import positions
-from gridpg.sql import xact_time
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
-from gridpg.txn.snapshot import SessionConsistency, check_setting
+from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
 from gridpg.txn.transaction import DistributedTransaction, TxnState
 
 if TYPE_CHECKING:
@@ -480,7 +480,13 @@ class StatementRunner:
 
     async def _pinned_times(self, sql: str) -> str:
         """The statement with its transaction-time calls pinned (sql/xact_time.py); in a
-        block, to the catalog server's transaction start, read once."""
+        block, to the catalog server's transaction start, read once. And its
+        inet_client_addr() and the like, the client connection's (sql/connection_values.py)."""
+        if connection_values.mentions(sql) and not self.is_loopback:
+            stream = self.session.stream
+            values = connection_values.of_socket(stream.get_extra_info("peername"),
+                                                 stream.get_extra_info("sockname"))
+            sql = connection_values.pin_connection_values(sql, values)
         if self.txn.in_block and xact_time.statement_mentions_time(sql):
             self.txn.ensure_not_failed()
             await self.txn.read_block_instant(self.coord.catalog_node)
@@ -612,6 +618,7 @@ class StatementRunner:
                 or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
                 or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
+                or connection_values.mentions(sql) \
                 or (xact_time.statement_mentions_time(sql) and (not block_time or _block_text(sql) is None)):
             return False  # (other time calls: pinned per statement on the general path)
         try:
@@ -960,6 +967,8 @@ class StatementRunner:
             self.coord.follow_standby_verdict()  # per statement: the standbys' current verdict
         control, setting = classify(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
+            if self.txn.state is TxnState.FAILED:
+                sqlparse.ensure_parses(request.sql)  # PostgreSQL parses before it says 25P02
             self.txn.ensure_not_failed()
         if control is not None:
             self.temps.transaction_ended()
@@ -1183,7 +1192,10 @@ class StatementRunner:
             send(codec.build_command_complete("COMMIT PREPARED" if kind == "commit_prepared" else "ROLLBACK PREPARED"))
         elif kind == "set_transaction":
             if control.snapshot is not None:
-                _refuse_snapshot_import(control.snapshot)
+                txn = self.txn
+                _refuse_snapshot_import(control.snapshot, queried=txn.in_block and bool(txn.participants),
+                                        isolation=txn.effective_isolation if txn.in_block
+                                        else txn.consistency.default_isolation if txn.consistency else None)
             if self.txn.in_block:
                 await self.txn.set_local(request.sql)
                 self.txn.note_isolation(control.isolation)
@@ -1260,10 +1272,17 @@ def _count_routed(started: float) -> None:
     metrics.ROUTER.observe(time.perf_counter() - started)
 
 
-def _refuse_snapshot_import(identifier: str) -> None:
-    """SET TRANSACTION SNAPSHOT: an identifier PostgreSQL would reject is rejected as it
-    does (22023); a well-formed one names one server's snapshot, which does not describe
-    the cluster's other servers, so importing it is refused rather than half honoured."""
+def _refuse_snapshot_import(identifier: str, queried: bool, isolation: str | None) -> None:
+    """SET TRANSACTION SNAPSHOT: what PostgreSQL rejects is rejected as it does, in its
+    order (after a query of the block 25001, under READ COMMITTED 0A000, a malformed
+    identifier 22023); a well-formed one names one server's snapshot, which does not
+    describe the cluster's other servers, so importing it is refused rather than half
+    honoured."""
+    if queried:
+        raise PgError(ACTIVE_SQL_TRANSACTION, "SET TRANSACTION SNAPSHOT must be called before any query")
+    if isolation not in (REPEATABLE_READ, SERIALIZABLE):
+        raise PgError(FEATURE_NOT_SUPPORTED, "a snapshot-importing transaction must have isolation "
+                      "level SERIALIZABLE or REPEATABLE READ")
     if not identifier or identifier.strip("0123456789ABCDEF-"):
         raise PgError(INVALID_PARAMETER_VALUE, f'invalid snapshot identifier: "{identifier}"')
     raise PgError(FEATURE_NOT_SUPPORTED, "SET TRANSACTION SNAPSHOT is not supported by gridpg",

@@ -39,7 +39,7 @@ def split(sql: str) -> list[str]:
     except pgparser.ParseError:
         slices = _scanner_slices(sql)
         for piece in slices:
-            _ensure_parses(sql[piece].strip())
+            ensure_parses(sql[piece].strip())
     out = []
     for piece in slices:
         text = sql[piece].strip()
@@ -64,7 +64,9 @@ def _scanner_slices(sql: str) -> list[slice]:
     return out
 
 
-def _ensure_parses(text: str) -> None:
+def ensure_parses(text: str) -> None:
+    """A syntax error (42601) when PostgreSQL's parser, or gridpg's for XL statements,
+    rejects the statement."""
     if not text or _only_comments(text):
         return
     from gridpg.sql.xl import extract_distribution, parse_xl_command
