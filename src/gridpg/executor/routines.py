@@ -243,6 +243,7 @@ class _Registry:
         if self.event_functions and _DDL_WORD.match(lowered):
             return True
         return self.names_routines(lowered) or any(
+            name in lowered for name in body.SQL_TEXT_FUNCTIONS) or any(
             name in lowered for name in self.dependents) or any(
             name in lowered for name in self.on_write) or any(
             name in lowered for name in self.defaults) or bool(_DO_WORD.search(lowered))

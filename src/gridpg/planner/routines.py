@@ -31,6 +31,16 @@ _ROW_STATEMENTS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteSt
                              "TruncateStmt", "CallStmt", "DoStmt", "DeclareCursorStmt", "ExplainStmt"})
 # Languages whose routines run no SQL gridpg could not see (C, internal: the server's own).
 OPAQUE_SAFE = frozenset({"c", "internal"})
+# ... but for these, which run a query given to them as text (PostgreSQL's XML and text
+# search functions, contrib's tablefunc): a call is dynamic SQL, whose tables gridpg
+# cannot see in the call (crosstab('SELECT ... FROM t') read the catalog server's empty t)
+SQL_TEXT_FUNCTIONS = frozenset({
+    "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "table_to_xml",
+    "table_to_xmlschema", "table_to_xml_and_xmlschema", "cursor_to_xml", "cursor_to_xmlschema",
+    "schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema", "database_to_xml",
+    "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "ts_rewrite",
+    "crosstab", "crosstab2", "crosstab3", "crosstab4", "crosstab_hash", "connectby",
+})
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 Resolver = Callable[[analyze.RelRef, tuple[str, ...]], DistTable | None]
@@ -133,6 +143,8 @@ def routine_body(routine: Routine) -> Body:
     """The statements one routine runs (empty for C/internal code and aggregates, whose
     support functions are followed instead)."""
     language = routine.language.lower()
+    if language in OPAQUE_SAFE and routine.name in SQL_TEXT_FUNCTIONS:
+        return Body(dynamic=f"{routine.name}(...)")
     if routine.kind == "a" or language in OPAQUE_SAFE:
         return Body()
     if language == "sql":
@@ -146,8 +158,8 @@ def routine_access(routine: Routine) -> Access:
     """What one routine's body touches."""
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
-    return Access(access.relations, access.calls, body.dynamic, body.unreadable, access.nested,
-                  access.operators, access.writes, body.atomic, access.utility)
+    return Access(access.relations, access.calls, body.dynamic or access.dynamic, body.unreadable,
+                  access.nested, access.operators, access.writes, body.atomic, access.utility)
 
 
 def do_access(body: str, language: str | None) -> Access:
@@ -156,7 +168,7 @@ def do_access(body: str, language: str | None) -> Access:
         return Access(unreadable=f"it is written in language {language}, which gridpg cannot read")
     parsed = _plpgsql_body(plpgsql.do_block_function(body))
     access = _tree_access(list(parsed.trees))
-    return Access(access.relations, access.calls, parsed.dynamic, parsed.unreadable,
+    return Access(access.relations, access.calls, parsed.dynamic or access.dynamic, parsed.unreadable,
                   access.nested, access.operators, access.writes, utility=access.utility)
 
 
@@ -331,7 +343,9 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
             do = node.get("DoStmt")
             if isinstance(do, dict):
                 nested.append(_do_stmt_access(do))
-    return Access(tuple(relations), frozenset(calls), nested=tuple(nested),
+    dynamic = next((f"{name}(...)" for schema, name in sorted(calls, key=str)
+                    if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
+    return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility))
 
 
