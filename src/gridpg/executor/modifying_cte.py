@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePlan) -> None:
     from gridpg.executor.prepared import _capture
+    from gridpg.executor.run import ensure_postgres_accepts
 
+    # PostgreSQL analyses the whole statement before running any part (a reference to an
+    # entry without RETURNING, a missing column: its error, and nothing has run)
+    await ensure_postgres_accepts(dispatcher, request)
     async with dispatcher.runner.statement_transaction():
         entries: list[str] = []
         for step in plan.steps:
@@ -34,6 +38,9 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
                 entries.append(step.definition)
                 continue
             statement = _with(entries, step.statement)
+            if not _returns(step.statement):  # nothing can read it: it only runs, in its turn
+                await _capture(dispatcher, _for(request, statement), statement, rows_wanted=False)
+                continue
             catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
             # the columns' types as the catalog server names them (a datanode's type OIDs
             # of the user's own types differ)
@@ -54,6 +61,13 @@ def _for(request: ExecRequest, sql: str) -> ExecRequest:
     oids = list(request.param_oids) + [0] * (len(request.params) - len(request.param_oids))
     oids = [25 if oid == 0 and n not in used else oid for n, oid in enumerate(oids, 1)]
     return dataclasses.replace(request, sql=sql, param_oids=oids)
+
+
+def _returns(statement: str) -> bool:
+    """Whether an entry's INSERT/UPDATE/DELETE/MERGE has a RETURNING list."""
+    tree = sqlparse.parse_tree(statement)
+    body = tree.get(sqlparse.node_type(tree)) or {}
+    return bool(body.get("returningList") or (body.get("returningClause") or {}).get("exprs"))
 
 
 def _with(entries: list[str], statement: str) -> str:

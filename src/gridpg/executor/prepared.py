@@ -525,10 +525,12 @@ def _cursor_query_start(sql: str) -> int:
     raise PgError(SYNTAX_ERROR, "syntax error in DECLARE CURSOR")
 
 
-async def _capture(dispatcher: Dispatcher, request: ExecRequest, query: str) -> tuple[bytes, list[bytes]]:
+async def _capture(dispatcher: Dispatcher, request: ExecRequest, query: str,
+                   rows_wanted: bool = True) -> tuple[bytes, list[bytes]]:
     """Run a cursor's query through the coordinator; its RowDescription and DataRows in
     text. With bound parameters (DECLARE sent through the extended protocol, as psycopg's
-    server-side cursors do) the query runs bound, its columns described first."""
+    server-side cursors do) the query runs bound, its columns described first. Without
+    `rows_wanted`, a statement that returns no rows (no RETURNING) is fine too."""
     session = dispatcher.session
     saved, session.out = session.out, []
     try:
@@ -551,7 +553,7 @@ async def _capture(dispatcher: Dispatcher, request: ExecRequest, query: str) -> 
             rows.append(message)
         elif kind != 0x43:
             session.send(message)  # notices
-    if not row_desc:
+    if not row_desc and rows_wanted:
         raise PgError(SYNTAX_ERROR, "the cursor's query returns no rows")
     return row_desc, rows
 

@@ -56,3 +56,14 @@ ROLLBACK;
 -- key moved by delete and re-insert of the same id: no conflict with the deleted row, as in PostgreSQL
 WITH d AS (DELETE FROM wc_a WHERE id = 6 RETURNING *) INSERT INTO wc_a SELECT id, v + 1, m FROM d;
 SELECT id, v FROM wc_a WHERE id = 6;
+
+-- an entry without RETURNING runs in its turn and is read by nothing; naming it is
+-- PostgreSQL's error, before any part has run
+CREATE TABLE mc_plain (id int PRIMARY KEY, v int);
+INSERT INTO mc_plain VALUES (1, 1), (2, 2);
+WITH t AS (DELETE FROM mc_plain WHERE id = 1) SELECT 1;
+SELECT * FROM mc_plain ORDER BY id;
+-- error
+WITH t AS (DELETE FROM mc_plain) SELECT * FROM t;
+SELECT count(*) FROM mc_plain;
+DROP TABLE mc_plain;
