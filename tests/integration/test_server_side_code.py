@@ -620,6 +620,13 @@ def test_loopback_extended_protocol_and_concurrency(gridpg_cluster: Cluster, pla
         assert conn.execute("SELECT sum(balance), count(*) FROM acct").fetchone() == (40000, 40)
         changed = conn.execute("SELECT count(*) FROM acct WHERE balance <> 1000").fetchone()[0]
         assert changed > 0
+        # a SELECT over the table calling such code, bound and prepared: through the loopback
+        # whole (postgres_fdw's CLOSE of its scan comes when the portal is dropped, after
+        # the call: it was refused, "the loopback's function call has ended")
+        conn.execute("CREATE FUNCTION total() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT sum(balance) FROM acct $$")
+        for _ in range(3):
+            assert conn.execute("SELECT id, total() FROM acct WHERE id = %s", (7,), prepare=True) \
+                .fetchall() == [(7, 40000)]
 
 
 def test_loopback_refuses_strangers(gridpg_cluster: Cluster) -> None:

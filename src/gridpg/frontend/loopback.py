@@ -295,9 +295,10 @@ class LoopbackRunner(StatementRunner):
             return
         if await self._session_reset(request):
             return
-        self._ensure_in_call()
         tree = _tree(request.sql)
         kind = sqlparse.node_type(tree) if tree else ""
+        if kind != "ClosePortalStmt":  # (a scan's CLOSE may come when the caller's portal is
+            self._ensure_in_call()     # dropped, after the call: its rows were all here)
         if kind in ("DeclareCursorStmt", "FetchStmt", "ClosePortalStmt"):
             await self._cursor(kind, tree[kind], request)
             return
