@@ -29,6 +29,7 @@ from gridpg.errors import (
     NO_ACTIVE_SQL_TRANSACTION,
     PROTOCOL_VIOLATION,
     QUERY_CANCELED,
+    TRANSACTION_RESOLUTION_UNKNOWN,
     PgError,
     notice,
 )
@@ -52,7 +53,7 @@ from gridpg.sql import positions
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
-from gridpg.txn.transaction import DistributedTransaction, TxnState
+from gridpg.txn.transaction import DistributedTransaction, TxnState, read_commit_answer
 
 if TYPE_CHECKING:
     from gridpg.executor.shard_hold import ShardHold
@@ -782,9 +783,10 @@ class StatementRunner:
         notice, a lost node): what `DistributedTransaction.commit` does with its outcome."""
         try:
             try:
-                await cycle.conn.read_results()
-            except BaseException:
-                metrics.COMMIT_COUNTS.inc("failed")
+                await read_commit_answer(cycle.conn)  # its answer lost: 08007
+            except BaseException as exc:
+                unknown = isinstance(exc, PgError) and exc.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN
+                metrics.COMMIT_COUNTS.inc("unknown" if unknown else "failed")
                 await self.txn.rollback()
                 self.state.rollback()
                 await self.notify.rollback()

@@ -31,6 +31,7 @@ from gridpg.errors import (
     CONNECTION_FAILURE,
     IN_FAILED_TRANSACTION,
     SERIALIZATION_FAILURE,
+    TRANSACTION_RESOLUTION_UNKNOWN,
     UNDEFINED_OBJECT,
     PgError,
 )
@@ -51,6 +52,29 @@ FINISH_COMMIT_SECONDS = 600.0
 
 
 _COMMIT = codec.build_query("COMMIT")
+
+
+def outcome_unknown(where: str, cause: object) -> PgError:
+    """What the client is told when its COMMIT's commit point was passed to `where` (a
+    node's COMMIT written, the GTM's decision request sent) and the answer was lost: the
+    transaction may have committed, so neither success nor a rollback may be reported
+    (PostgreSQL's transaction_resolution_unknown). The session's block is over either way."""
+    return PgError(TRANSACTION_RESOLUTION_UNKNOWN,
+                   f"the connection to {where} was lost after COMMIT was sent: "
+                   "the transaction may or may not have committed",
+                   detail=str(cause), hint="look for its changes before repeating it")
+
+
+async def read_commit_answer(conn: BackendConnection) -> None:
+    """The answer to a COMMIT written on `conn`: an error the node sent (the transaction
+    rolled back there) is raised as it is; the connection lost instead (the node died, or
+    ended the backend, after the COMMIT may have become durable) raises 08007."""
+    try:
+        await conn.read_results()
+    except PgError as exc:
+        if conn.is_closed:
+            raise outcome_unknown(f"node {conn.node}", exc) from None
+        raise
 
 
 class TxnState(enum.Enum):
@@ -540,14 +564,38 @@ class DistributedTransaction:
                 await self._commit_two_phase(writers)
                 metrics.COMMIT_COUNTS.inc("two-phase")
             elif remote_open:
-                await self._run_everywhere(remote_open, "COMMIT")
+                await self._commit_one_phase(remote_open)
                 metrics.COMMIT_COUNTS.inc("one-phase")
-        except BaseException:
-            metrics.COMMIT_COUNTS.inc("failed")
+        except BaseException as exc:
+            unknown = isinstance(exc, PgError) and exc.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN
+            metrics.COMMIT_COUNTS.inc("unknown" if unknown else "failed")
             await self.rollback()
             raise
         self._release_all()
         self._reset()
+
+    async def _commit_one_phase(self, nodes: list[str]) -> None:
+        """COMMIT on every node with an open block (at most one of them wrote). A node's
+        refusal is raised first (nothing was committed: the writer's refusal, or a reader's
+        beside a writer that then is rolled back too); else a COMMIT whose answer was lost
+        raises 08007 (`read_commit_answer`)."""
+
+        async def commit_on(conn: BackendConnection) -> None:
+            await conn.settle()
+            conn.send(_COMMIT, 1)  # a connection known lost raises here: nothing was sent
+            await read_commit_answer(conn)
+
+        conns = [self.participants[n].conn for n in nodes]
+        if len(conns) == 1:  # (no task to gather)
+            await commit_on(conns[0])
+            return
+        results = await asyncio.gather(*(commit_on(c) for c in conns), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if not errors:
+            return
+        unknown = [e for e in errors if isinstance(e, PgError) and e.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN]
+        first = next((e for e in errors if e not in unknown), unknown[0] if unknown else errors[0])
+        raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
 
     def one_phase_commit_now(self) -> BackendConnection | None:
         """`commit()`'s one-phase case where nothing needs waiting: exactly one participant
@@ -712,8 +760,11 @@ class DistributedTransaction:
                 self.participants[node].state = RemoteState.ABORTING
             raise PgError(exc.code, exc.message) from None
         except (GtmUnavailable, OSError) as exc:
-            raise PgError(CONNECTION_FAILURE, f"could not log the commit decision of {gid}: {exc}",
-                          hint="in-doubt recovery decides its outcome from the GTM's log") from None
+            # The request may have reached the GTM and been logged: the outcome is unknown
+            # here; the prepared transactions stay for recovery, which decides by the log.
+            error = outcome_unknown("the GTM", f"could not log the commit decision of {gid}: {exc}")
+            error.hint = "in-doubt recovery decides its outcome from the GTM's log"
+            raise error from None
 
     async def _forget(self, gid: str) -> None:
         try:
