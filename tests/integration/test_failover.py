@@ -348,7 +348,8 @@ def test_monitor_loop_relaxes_commit_wait_and_fails_over(ha_cluster: Cluster) ->
 def test_pgbench_through_both_coordinators_survives_kill_9_of_a_primary(ha_cluster: Cluster) -> None:
     """TPC-B through both coordinators, a group's primary killed mid-run, then failover:
     pgbench ends, every committed transaction is whole (the four sums agree and history
-    has one row per committed transaction), nothing stays prepared."""
+    has one row per committed transaction, and at most one more per client told 08007),
+    nothing stays prepared."""
     from gridpg.cluster.pgserver import find_pg_bin
 
     pgbench = str(find_pg_bin() / "pgbench")
@@ -371,10 +372,12 @@ def test_pgbench_through_both_coordinators_survives_kill_9_of_a_primary(ha_clust
     result = failover(ha_cluster, "dn1", "--force")
     assert result.returncode == 0, result.stderr
     committed = 0
+    unknown = 0  # clients whose last COMMIT was answered 08007: it may or may not have committed
     for run in runs:
         out, err = run.communicate(timeout=60)  # pgbench ends; it does not hang
         found = [line for line in out.splitlines() if line.startswith("number of transactions actually")]
         committed += int(found[0].split(":")[1].split("/")[0]) if found else 0
+        unknown += sum("aborted" in line and "may or may not have committed" in line for line in err.splitlines())
     assert committed > 50, (out, err)
     sums = ("SELECT sum(abalance) FROM pgbench_accounts", "SELECT sum(bbalance) FROM pgbench_branches",
             "SELECT sum(tbalance) FROM pgbench_tellers", "SELECT sum(delta) FROM pgbench_history")
@@ -387,7 +390,10 @@ def test_pgbench_through_both_coordinators_survives_kill_9_of_a_primary(ha_clust
             break
         time.sleep(0.5)
     assert len(set(values)) == 1, values
-    assert history == committed
+    # a COMMIT whose node died after it was durable, before it answered, is reported 08007
+    # (transaction_resolution_unknown; pgbench counts it as a failure): each such client
+    # may add one transaction pgbench did not count
+    assert committed <= history <= committed + unknown, (history, committed, unknown)
     # a PREPARE lost with the killed primary may have reached the promoted standby: the
     # coordinator rolls it back there in the background (else the monitor's recovery)
     deadline = time.monotonic() + 15

@@ -222,6 +222,56 @@ def test_prepared_commit_of_a_one_node_block(gridpg_cluster: Cluster, datanodes:
     assert rows == [(41, 428), (42, 421), (43, 431), (44, 441)]
 
 
+def test_prepared_commit_of_a_two_node_block(gridpg_cluster: Cluster, datanodes: dict[str, str],
+                                             conn: psycopg.Connection) -> None:
+    """pgbench TPC-B's END: a block that wrote two nodes writes its PREPARE round from the
+    callback and hands the rest (the decision, COMMIT PREPARED) to the task; committed on
+    both nodes, nothing left prepared, the client sees 'I'. A PREPARE one node refuses (a
+    deferred key) rolls the whole block back: the error, nothing of it left anywhere."""
+    raw = conn.pgconn
+    conn.execute("CREATE TABLE dk2 (id int, v int, PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED) "
+                 "DISTRIBUTE BY HASH (id)")
+    for name, sql in ((b"b_2p", b"BEGIN"), (b"c_2p", b"COMMIT"),
+                      (b"u_2p", b"UPDATE fc SET bal = bal + 1 WHERE id = $1"),
+                      (b"i_2p", b"INSERT INTO dk2 VALUES ($1, $2)")):
+        raw.prepare(name, sql)
+        raw.describe_prepared(name)
+
+    def block(keys: list[bytes]) -> psycopg.pq.PGresult:
+        raw.exec_prepared(b"b_2p", [])
+        for key in keys:
+            assert raw.exec_prepared(b"u_2p", [key]).command_status == b"UPDATE 1"
+        return raw.exec_prepared(b"c_2p", [])
+
+    keys = [b"41", b"42", b"43", b"44"]  # on both datanodes
+    block(keys)  # connections and plans made
+    time.sleep(1.5)
+    before = scrape(gridpg_cluster)
+    for _ in range(4):
+        result = block(keys)
+        assert result.command_status == b"COMMIT" and raw.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert _counted(gridpg_cluster, before, "task", 4) >= 4  # each COMMIT's rest, in the task
+    two_phase = 'gridpg_commits_total{outcome="two-phase"}'
+    assert scrape(gridpg_cluster).get(two_phase, 0.0) - before.get(two_phase, 0.0) >= 4
+    rows = conn.execute("SELECT id, bal FROM fc WHERE id BETWEEN 41 AND 44 ORDER BY id").fetchall()
+    assert rows == [(41, 415), (42, 425), (43, 435), (44, 445)]
+    raw.exec_prepared(b"b_2p", [])
+    for key in keys:
+        raw.exec_prepared(b"u_2p", [key])
+    raw.exec_prepared(b"i_2p", [b"7", b"1"])
+    raw.exec_prepared(b"i_2p", [b"7", b"2"])  # a duplicate key, checked at PREPARE
+    failed = raw.exec_prepared(b"c_2p", [])
+    assert failed.error_field(psycopg.pq.DiagnosticField.SQLSTATE) == b"23505"
+    assert raw.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert conn.execute("SELECT count(*) FROM dk2").fetchone() == (0,)
+    rows = conn.execute("SELECT id, bal FROM fc WHERE id BETWEEN 41 AND 44 ORDER BY id").fetchall()
+    assert rows == [(41, 415), (42, 425), (43, 435), (44, 445)]
+    for dsn in datanodes.values():
+        with psycopg.connect(dsn, autocommit=True) as node:
+            assert node.execute("SELECT gid FROM pg_prepared_xacts").fetchall() == []
+    assert block(keys).command_status == b"COMMIT"  # the session goes on
+
+
 def test_prepared_commit_of_a_block_that_notifies(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
     """A prepared COMMIT of a one-node block that ran NOTIFY (and one that ran LISTEN) is
     the task's: the notification goes after the commit, the LISTEN takes effect."""

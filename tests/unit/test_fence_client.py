@@ -31,6 +31,9 @@ class FakeGtm:
         await asyncio.sleep(self.grant_after)
         return 7
 
+    def fence_release_now(self, token: int) -> bool:
+        return False  # no link: the release is sent by a task, awaiting the reply
+
     async def fence_release(self, token: int) -> None:
         self.released.append(token)
 

@@ -24,8 +24,23 @@ class FakeConn:
         self.is_closed = False
         self.is_clean = True
 
+    in_cycle = False
+
+    def send(self, data: bytes, ready_owed: int = -1) -> None:
+        if self.is_closed:
+            raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost")
+        self.sent.append(data[5:-1].decode())  # a simple Query's text
+        self.unanswered = True
+
+    async def read_results(self) -> list[Any]:
+        self.unanswered = False
+        return await self._answer(self.sent[-1])
+
     async def simple_query(self, sql: str) -> list[Any]:
         self.sent.append(sql)
+        return await self._answer(sql)
+
+    async def _answer(self, sql: str) -> list[Any]:
         if self.fail_on and sql.startswith(self.fail_on):
             self.is_closed = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost")

@@ -93,6 +93,9 @@ class GtmCommitLog(CommitLog):
         await self.gtm.txn_log_commit(gid, nodes, self._take_forgets())
 
     async def forget(self, gid: str) -> None:
+        self.forget_soon(gid)
+
+    def forget_soon(self, gid: str) -> None:
         self._forgets.append(gid)
         if self._forget_timer is None:
             self._forget_timer = asyncio.get_running_loop().call_later(

@@ -107,16 +107,27 @@ def _run_begin(session: Session, payload: bytes, wants_description: bool) -> boo
 
 
 def _run_commit(session: Session, sql: str, description: bytes) -> bool:
-    """A prepared COMMIT/END sent to the block's one node (`StatementRunner.commit_now`);
-    the node's CommandComplete is the client's, its ReadyForQuery ends the cycle."""
+    """A prepared COMMIT/END sent to the block's one node (`StatementRunner.commit_now`):
+    the node's CommandComplete is the client's, its ReadyForQuery ends the cycle. Or the
+    PREPARE round of a block that wrote two or more nodes (`two_phase_commit_now`)."""
     runner = session.runner
     assert runner is not None
     started = time.perf_counter()
     conn = runner.commit_now(sql)
+    if conn is not None:
+        session.open_cycle(description)
+        _begin(FastCycle(session, conn, conn.node, started, False, False, simple=False, commit=True))
+        return True
+    conn = runner.two_phase_commit_now(sql)
     if conn is None:
         return False
+    # Two or more nodes written: the PREPAREs are on their way; the task does the rest
+    # (the GTM's decision, COMMIT PREPARED), as `_hand_back` hands it an answer.
     session.open_cycle(description)
-    _begin(FastCycle(session, conn, conn.node, started, False, False, simple=False, commit=True))
+    FAST_CYCLE_COUNTS.inc("task")
+    session.handover = FastCycle(session, conn, conn.node, started, False, True, simple=False, commit=True,
+                                 two_phase=True)
+    session.stream.wake()
     return True
 
 
@@ -150,10 +161,11 @@ def _begin(cycle: FastCycle) -> None:
 class FastCycle:
     """One routed statement whose answer the node's connection hands here as it arrives."""
 
-    __slots__ = ("alone", "commit", "conn", "group", "pending", "session", "simple", "started", "writes")
+    __slots__ = ("alone", "commit", "conn", "group", "pending", "session", "simple", "started", "two_phase",
+                 "writes")
 
     def __init__(self, session: Session, conn: BackendConnection, group: str, started: float,
-                 alone: bool, writes: bool, simple: bool, commit: bool = False) -> None:
+                 alone: bool, writes: bool, simple: bool, commit: bool = False, two_phase: bool = False) -> None:
         self.session = session
         self.conn = conn
         self.group = group
@@ -162,6 +174,7 @@ class FastCycle:
         self.writes = writes
         self.simple = simple  # a simple Query (else a prepared cycle)
         self.commit = commit  # a block's COMMIT (StatementRunner.commit_now)
+        self.two_phase = two_phase  # a 2PC COMMIT whose PREPAREs are written (no node's answer relayed)
         self.pending = b""  # an incomplete message (or an answer's end before its ReadyForQuery)
 
     def on_data(self, data: bytes) -> None:

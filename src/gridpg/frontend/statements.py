@@ -29,6 +29,7 @@ from gridpg.errors import (
     NO_ACTIVE_SQL_TRANSACTION,
     PROTOCOL_VIOLATION,
     QUERY_CANCELED,
+    TRANSACTION_RESOLUTION_UNKNOWN,
     PgError,
     notice,
 )
@@ -52,7 +53,7 @@ from gridpg.sql import positions
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
-from gridpg.txn.transaction import DistributedTransaction, TxnState
+from gridpg.txn.transaction import DistributedTransaction, TxnState, read_commit_answer
 
 if TYPE_CHECKING:
     from gridpg.executor.shard_hold import ShardHold
@@ -740,35 +741,55 @@ class StatementRunner:
     def commit_now(self, sql: str) -> BackendConnection | None:
         """A client's prepared COMMIT/END run from callbacks (frontend/fast_cycle.py): the
         one-phase case of `end_transaction(commit=True)` where nothing needs waiting and
-        nothing but the node's COMMIT is to do: a block (not failed, not implicit) with one
-        open remote block and no other node written (`DistributedTransaction
-        .one_phase_commit_now`), no DDL, sequence change, setting change, temp table,
-        private snapshot, LISTEN/NOTIFY or open cycle in it, the pause gate open. The node's COMMIT sent;
-        its answer ends with `commit_synced` (or `finish_commit` in the task); None:
-        nothing done."""
+        nothing but the node's COMMIT is to do: a block with one open remote block and no
+        other node written (`DistributedTransaction.one_phase_commit_now`) that
+        `_commit_now_allowed`. The node's COMMIT sent; its answer ends with
+        `commit_synced` (or `finish_commit` in the task); None: nothing done."""
+        if not self._commit_now_allowed(sql):
+            return None
+        conn = self.txn.one_phase_commit_now()
+        if conn is None:
+            return None
+        self._committing_now(sql)
+        return conn
+
+    def two_phase_commit_now(self, sql: str) -> BackendConnection | None:
+        """The same for a block that wrote two or more nodes: its PREPARE round written from
+        the callback (`DistributedTransaction.two_phase_commit_now`; a writer's connection
+        returned), the rest left to the task (`finish_commit`). None: nothing done."""
+        if not self._commit_now_allowed(sql):
+            return None
+        conn = self.txn.two_phase_commit_now()
+        if conn is not None:
+            self._committing_now(sql)
+        return conn
+
+    def _commit_now_allowed(self, sql: str) -> bool:
+        """Whether a COMMIT may start from callbacks: a block (not failed, not implicit)
+        with no DDL, sequence change, setting change, temp table, private snapshot,
+        LISTEN/NOTIFY or open cycle in it, the pause gate open, and `sql` a plain COMMIT/END
+        (not AND CHAIN)."""
         txn = self.txn
         if txn.state is not TxnState.IN_BLOCK or self.implicit_block or self._running or self.pending_sync \
                 or self.coord.read_only or self.shard_checks_due or self.ddl_in_block or self.sequence_ddl \
                 or self.local_sequences or self.private_snapshot is not None or self.temps.pinned \
                 or self.state.changed_in_transaction or self.coord.pause_gate.is_closed_for(self.session) \
                 or self.notify.in_transaction:
-            return None  # (LISTEN/NOTIFY: the hub's work before and after the commit, in the task)
+            return False  # (LISTEN/NOTIFY: the hub's work before and after the commit, in the task)
         try:
             control, setting = classify(sql)
         except PgError:
-            return None
-        if control is None or control.kind != "commit" or control.chain or setting is not None:
-            return None
-        conn = txn.one_phase_commit_now()
-        if conn is None:
-            return None
+            return False
+        return control is not None and control.kind == "commit" and not control.chain and setting is None
+
+    def _committing_now(self, sql: str) -> None:
+        """A COMMIT started from callbacks: the bookkeeping `end_transaction` does first."""
         self._note_statement(sql)
         self.current_sql = sql
         self._running += 1
         self.implicit_block = False
         self.coord.loopback_tokens.forget(self)
         self.temps.transaction_ended()
-        return conn
 
     def commit_synced(self) -> None:
         """A COMMIT from `commit_now` answered COMMIT (its ReadyForQuery taken)."""
@@ -779,17 +800,25 @@ class StatementRunner:
 
     async def finish_commit(self, cycle: FastCycle) -> None:
         """The rest of a COMMIT from `commit_now` that the task takes over (an error, a
-        notice, a lost node): what `DistributedTransaction.commit` does with its outcome."""
+        notice, a lost node), or of one from `two_phase_commit_now` (all of its rounds
+        after the PREPAREs written): what `end_transaction(commit=True)` does with its outcome."""
         try:
             try:
-                await cycle.conn.read_results()
+                if cycle.two_phase:
+                    await self.txn.finish_two_phase_commit()  # (rolls back on failure)
+                else:
+                    try:
+                        await read_commit_answer(cycle.conn)  # its answer lost: 08007
+                    except BaseException as exc:
+                        unknown = isinstance(exc, PgError) and exc.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN
+                        metrics.COMMIT_COUNTS.inc("unknown" if unknown else "failed")
+                        await self.txn.rollback()
+                        raise
+                    self.txn.finish_one_phase_commit()
             except BaseException:
-                metrics.COMMIT_COUNTS.inc("failed")
-                await self.txn.rollback()
                 self.state.rollback()
                 await self.notify.rollback()
                 raise
-            self.txn.finish_one_phase_commit()
             self.state.commit()
             await self.notify.commit()
             self.session.send(codec.build_command_complete("COMMIT"))

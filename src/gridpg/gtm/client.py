@@ -270,6 +270,16 @@ class GtmClient:
     async def fence_release(self, token: int) -> None:
         await self.call("fence_release", token=token)
 
+    def fence_release_now(self, token: int) -> bool:
+        """Release the fence without waiting for the GTM's reply (dropped on arrival, as an
+        abandoned token's release is): written on the open link, the one the token was
+        granted on. False: no open link (a dropped link's tokens the GTM released itself)."""
+        link = self._link
+        if link is None or link.closed or link.writer.is_closing():
+            return False
+        link.writer.write(encode_frame(build_request(0, "fence_release", {"token": token})))
+        return True
+
     @contextlib.asynccontextmanager
     async def fence(self, mode: str) -> AsyncIterator[int]:
         """Hold the fence in ``mode`` for the body of an ``async with``."""

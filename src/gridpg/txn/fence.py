@@ -138,6 +138,9 @@ async def _commit_waits(gtm: GtmClient) -> bool:
 
 
 def _release(gtm: GtmClient, token: int) -> None:
+    if gtm.fence_release_now(token):
+        return
+
     async def release() -> None:
         try:
             await gtm.fence_release(token)

@@ -31,6 +31,7 @@ from gridpg.errors import (
     CONNECTION_FAILURE,
     IN_FAILED_TRANSACTION,
     SERIALIZATION_FAILURE,
+    TRANSACTION_RESOLUTION_UNKNOWN,
     UNDEFINED_OBJECT,
     PgError,
 )
@@ -51,6 +52,68 @@ FINISH_COMMIT_SECONDS = 600.0
 
 
 _COMMIT = codec.build_query("COMMIT")
+
+
+def outcome_unknown(where: str, cause: object) -> PgError:
+    """What the client is told when its COMMIT's commit point was passed to `where` (a
+    node's COMMIT written, the GTM's decision request sent) and the answer was lost: the
+    transaction may have committed, so neither success nor a rollback may be reported
+    (PostgreSQL's transaction_resolution_unknown). The session's block is over either way."""
+    return PgError(TRANSACTION_RESOLUTION_UNKNOWN,
+                   f"the connection to {where} was lost after COMMIT was sent: "
+                   "the transaction may or may not have committed",
+                   detail=str(cause), hint="look for its changes before repeating it")
+
+
+async def read_commit_answer(conn: BackendConnection) -> None:
+    """The answer to a COMMIT written on `conn`: an error the node sent (the transaction
+    rolled back there) is raised as it is; the connection lost instead (the node died, or
+    ended the backend, after the COMMIT may have become durable) raises 08007."""
+    try:
+        await conn.read_results()
+    except PgError as exc:
+        if conn.is_closed:
+            raise outcome_unknown(f"node {conn.node}", exc) from None
+        raise
+
+
+@dataclass
+class _PrepareRound:
+    """A PREPARE round written (`DistributedTransaction._start_prepare`), its answers due."""
+
+    gid: str
+    writers: list[str]
+    requests: list[tuple[BackendConnection, bytes]]
+    sent: list[BaseException | None]
+
+
+def _send_round(requests: list[tuple[BackendConnection, bytes]]) -> list[BaseException | None]:
+    """Write every request of a 2PC round (a simple Query's bytes; the connections out of
+    any extended cycle) before any answer is awaited, so the nodes work at once with no
+    task per node (an `asyncio.gather` costs a task, its scheduling and a wake-up of the
+    caller per node). Each one's outcome so far: None (written) or what it raised."""
+    outcomes: list[BaseException | None] = []
+    for conn, query in requests:
+        try:
+            conn.send(query, 1)
+            outcomes.append(None)
+        except Exception as exc:  # noqa: BLE001 - an outcome, as gather(return_exceptions=True)
+            outcomes.append(exc)
+    return outcomes
+
+
+async def _read_round(requests: list[tuple[BackendConnection, bytes]],
+                      outcomes: list[BaseException | None]) -> list[BaseException | None]:
+    """Each written request's answer, read in turn (`_send_round`): None (done) or what it
+    raised."""
+    for index, (conn, _) in enumerate(requests):
+        if outcomes[index] is not None:
+            continue
+        try:
+            await conn.read_results()
+        except Exception as exc:  # noqa: BLE001 - likewise
+            outcomes[index] = exc
+    return outcomes
 
 
 class TxnState(enum.Enum):
@@ -101,6 +164,10 @@ class CommitLog:
 
     async def forget(self, gid: str) -> None:  # pragma: no cover
         raise NotImplementedError
+
+    def forget_soon(self, gid: str) -> None:
+        """`forget` without the caller waiting (every node confirmed the commit)."""
+        asyncio.ensure_future(self.forget(gid))
 
     async def log_commit_fenced(self, gid: str, nodes: list[str]) -> object:
         """Log the decision and take the commit fence for its COMMIT PREPARED round; the
@@ -163,6 +230,8 @@ class DistributedTransaction:
         # A RESET ALL ran in this block: the nodes' gridpg.xact_now is gone (also on those
         # joining later, which replay it), no statement reads it until the block ends.
         self.instant_reset = False
+        # A PREPARE round written from a callback (`two_phase_commit_now`), its answers due.
+        self._prepare_round: _PrepareRound | None = None
 
     @property
     def effective_isolation(self) -> str:
@@ -540,14 +609,38 @@ class DistributedTransaction:
                 await self._commit_two_phase(writers)
                 metrics.COMMIT_COUNTS.inc("two-phase")
             elif remote_open:
-                await self._run_everywhere(remote_open, "COMMIT")
+                await self._commit_one_phase(remote_open)
                 metrics.COMMIT_COUNTS.inc("one-phase")
-        except BaseException:
-            metrics.COMMIT_COUNTS.inc("failed")
+        except BaseException as exc:
+            unknown = isinstance(exc, PgError) and exc.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN
+            metrics.COMMIT_COUNTS.inc("unknown" if unknown else "failed")
             await self.rollback()
             raise
         self._release_all()
         self._reset()
+
+    async def _commit_one_phase(self, nodes: list[str]) -> None:
+        """COMMIT on every node with an open block (at most one of them wrote). A node's
+        refusal is raised first (nothing was committed: the writer's refusal, or a reader's
+        beside a writer that then is rolled back too); else a COMMIT whose answer was lost
+        raises 08007 (`read_commit_answer`)."""
+
+        async def commit_on(conn: BackendConnection) -> None:
+            await conn.settle()
+            conn.send(_COMMIT, 1)  # a connection known lost raises here: nothing was sent
+            await read_commit_answer(conn)
+
+        conns = [self.participants[n].conn for n in nodes]
+        if len(conns) == 1:  # (no task to gather)
+            await commit_on(conns[0])
+            return
+        results = await asyncio.gather(*(commit_on(c) for c in conns), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if not errors:
+            return
+        unknown = [e for e in errors if isinstance(e, PgError) and e.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN]
+        first = next((e for e in errors if e not in unknown), unknown[0] if unknown else errors[0])
+        raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
 
     def one_phase_commit_now(self) -> BackendConnection | None:
         """`commit()`'s one-phase case where nothing needs waiting: exactly one participant
@@ -576,22 +669,73 @@ class DistributedTransaction:
         self._reset()
 
     async def _commit_two_phase(self, writers: list[str]) -> None:
-        gxid = self.gxid if self.gxid is not None else await self.commit_log.next_gxid()
-        gid = f"gridpg_{gxid}_{self.coordinator}"
-        # Read-only participants skip PREPARE: they commit while the writers prepare.
+        if self.gxid is None:
+            self.gxid = await self.commit_log.next_gxid()
+        for part in self.participants.values():
+            if part.conn.txn_status != b"I" and part.conn.in_cycle:
+                await part.conn.settle()  # an open extended cycle closed first
+        await self._finish_two_phase(self._start_prepare(writers))
+
+    def two_phase_commit_now(self) -> BackendConnection | None:
+        """`commit()`'s two-phase case where its PREPARE round can start without waiting
+        (from the callback that took the client's COMMIT, frontend/fast_cycle.py): two or
+        more nodes written, every open remote block's connection with nothing owed or
+        unread, a GXID taken, no tainted, pinned or closing connection. The round's
+        requests written (the first writer's connection returned);
+        `finish_two_phase_commit` does the rest. None: nothing sent."""
+        if self.state is not TxnState.IN_BLOCK or self.tainted or self.pinned or self.closing \
+                or self.gxid is None:
+            return None
+        writers: list[str] = []
+        for node, part in self.participants.items():
+            if part.conn.txn_status != b"I":
+                if not part.conn.is_quiet:
+                    return None
+            elif part.wrote or not part.conn.is_clean:
+                return None
+            if part.wrote:
+                writers.append(node)
+        if len(writers) < 2:
+            return None
+        self._prepare_round = self._start_prepare(writers)
+        return self.participants[writers[0]].conn
+
+    async def finish_two_phase_commit(self) -> None:
+        """The rest of a commit whose PREPARE round `two_phase_commit_now` started: as
+        `commit()` ends a two-phase one (rolled back, and raised, on failure)."""
+        started, self._prepare_round = self._prepare_round, None
+        assert started is not None
+        try:
+            await self._finish_two_phase(started)
+            metrics.COMMIT_COUNTS.inc("two-phase")
+        except BaseException as exc:
+            unknown = isinstance(exc, PgError) and exc.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN
+            metrics.COMMIT_COUNTS.inc("unknown" if unknown else "failed")
+            await self.rollback()
+            raise
+        self._release_all()
+        self._reset()
+
+    def _start_prepare(self, writers: list[str]) -> _PrepareRound:
+        """Write the PREPARE round: PREPARE TRANSACTION on every writer, and COMMIT on every
+        other open remote block (read-only participants skip PREPARE: they commit while
+        the writers prepare). Nothing is awaited: the nodes work while the caller goes on."""
+        gid = f"gridpg_{self.gxid}_{self.coordinator}"
         readers = [n for n, p in self.participants.items() if not p.wrote and p.conn.txn_status != b"I"]
         for node in writers:
             self.participants[node].state = RemoteState.PREPARING
-        prepare = f"PREPARE TRANSACTION {quote_literal(gid)}"
-        conns = [self.participants[n].conn for n in writers]
-        results = await asyncio.gather(
-            *(c.simple_query(prepare) for c in conns),
-            self._run_everywhere(readers, "COMMIT"), return_exceptions=True,
-        )
-        failed = [r for r in results if isinstance(r, BaseException)]
+        prepare = codec.build_query(f"PREPARE TRANSACTION {quote_literal(gid)}")
+        requests = [(self.participants[n].conn, prepare) for n in writers] \
+            + [(self.participants[n].conn, _COMMIT) for n in readers]
+        return _PrepareRound(gid, writers, requests, _send_round(requests))
+
+    async def _finish_two_phase(self, started: _PrepareRound) -> None:
+        gid, writers = started.gid, started.writers
+        results = await _read_round(started.requests, started.sent)
+        failed = [r for r in results if r is not None]
         results = results[: len(writers)]
         for node, result in zip(writers, results):
-            if not isinstance(result, BaseException):
+            if result is None:
                 self.participants[node].state = RemoteState.PREPARED
         if failed:
             # No decision was logged: every node that prepared rolls back.
@@ -603,7 +747,7 @@ class DistributedTransaction:
             # hold the transaction prepared: its PREPARE record can have reached the standby
             # a failover then promotes. Roll it back there in the background, or its locks
             # would block the group's writers until recovery finds it in doubt.
-            unfinished += [n for n, r in zip(writers, results) if isinstance(r, BaseException)
+            unfinished += [n for n, r in zip(writers, results) if r is not None
                            and self.participants[n].conn.is_closed]
             if unfinished:
                 asyncio.ensure_future(self._finish(gid, unfinished, commit=False))
@@ -616,7 +760,10 @@ class DistributedTransaction:
         async def commit_prepared() -> None:
             for node in writers:
                 self.participants[node].state = RemoteState.COMMITTING
-            unfinished.extend(await self._run_collecting(writers, f"COMMIT PREPARED {quote_literal(gid)}"))
+            sql = codec.build_query(f"COMMIT PREPARED {quote_literal(gid)}")
+            requests = [(self.participants[n].conn, sql) for n in writers]
+            results = await _read_round(requests, _send_round(requests))
+            unfinished.extend(n for n, r in zip(writers, results) if r is not None)
 
         if fenced:
             await self.commit_log.commit_fenced(commit_prepared, held)
@@ -633,7 +780,7 @@ class DistributedTransaction:
             asyncio.ensure_future(self._finish(gid, unfinished, commit=True))
             return
         # Forgetting the decision needs no wait: every node confirmed.
-        asyncio.ensure_future(self._forget(gid))
+        self.commit_log.forget_soon(gid)
 
     async def _finish(self, gid: str, nodes: list[str], commit: bool) -> None:
         """COMMIT PREPARED (or ROLLBACK PREPARED) on `nodes` until each confirms or no longer
@@ -712,8 +859,11 @@ class DistributedTransaction:
                 self.participants[node].state = RemoteState.ABORTING
             raise PgError(exc.code, exc.message) from None
         except (GtmUnavailable, OSError) as exc:
-            raise PgError(CONNECTION_FAILURE, f"could not log the commit decision of {gid}: {exc}",
-                          hint="in-doubt recovery decides its outcome from the GTM's log") from None
+            # The request may have reached the GTM and been logged: the outcome is unknown
+            # here; the prepared transactions stay for recovery, which decides by the log.
+            error = outcome_unknown("the GTM", f"could not log the commit decision of {gid}: {exc}")
+            error.hint = "in-doubt recovery decides its outcome from the GTM's log"
+            raise error from None
 
     async def _forget(self, gid: str) -> None:
         try:
