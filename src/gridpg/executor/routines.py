@@ -31,6 +31,7 @@ from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
 from gridpg.planner.delegation import Delegation
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import plpgsql_upsert
 from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ class LoopbackCall:
     # A SELECT that reads distributed tables itself, besides the code it calls: it runs
     # whole on the catalog server, its own (unqualified) names reaching the shadows
     whole_select: bool = False
+    # A DO block whose upserts into distributed tables the coordinator runs (its body
+    # rewritten, sql/plpgsql_upsert.py)
+    upsert_do: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,8 +147,36 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         raise call.refusal
     # (a twin's call is watched like dynamic SQL: what its rewriting may have missed would
     # reach the catalog server's copies; that fails the statement)
+    before = _twin_maker(dispatcher, call) if call.twins else _do_rewriter(call) if call.upsert_do else None
     await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or bool(call.twins),
-                            role=call.role, before=_twin_maker(dispatcher, call) if call.twins else None)
+                            role=call.role, before=before)
+
+
+def _upsert_blocker(routine: body.Routine, access: body.Access, path: tuple[str, ...],
+                    resolve: body.Resolver) -> str | None:
+    """Why a routine's INSERT ... ON CONFLICT into a distributed table cannot run (None: its
+    twin hands it to the coordinator, sql/plpgsql_upsert.py)."""
+    for ref in access.upserts:
+        table = resolve(ref, path)
+        if table is None:
+            continue
+        label = f"INSERT ... ON CONFLICT into distributed table {table.schema}.{table.name}"
+        if routine.language.lower() != "plpgsql":
+            return f"it runs {label} in a {routine.language} body (gridpg runs those from PL/pgSQL)"
+        if routine.search_path is not None:
+            return f"it runs {label} with its own search_path"
+    return None
+
+
+def _do_rewriter(call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
+    """What rewrites a DO block's upserts into distributed tables (sql/plpgsql_upsert.py)."""
+    from gridpg.executor import twins
+
+    async def rewrite(conn: BackendConnection, sql: str) -> tuple[str, str]:
+        targets = await twins.upsert_columns(conn, call.tables)
+        return plpgsql_upsert.rewrite_do(sql, targets), ""
+
+    return rewrite
 
 
 def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
@@ -157,7 +189,8 @@ def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[Backend
         oids = sorted({oid for oid, _, _, _ in call.twins})
         unqualified = {oid for oid, schema, _, _ in call.twins if schema is None}
         redirect = {oid: pairs for oid, _, _, pairs in call.twins}
-        names, drop = await twins.create_twins(conn, state.session_user, state.role, oids, unqualified, redirect)
+        names, drop = await twins.create_twins(conn, state.session_user, state.role, oids, unqualified,
+                                               redirect, call.tables)
         return twins.rewrite_calls(sql, {(s, n): names[oid] for oid, s, n, _ in call.twins}), drop
 
     return make
@@ -452,6 +485,7 @@ class RoutineGuard:
         shape = call_shape.shape({oid: r for oid, (r, _, _) in seen.items()}, edges, path)
         touching: set[int] = set()
         qualified: dict[int, set[tuple[str, str]]] = {}
+        upserting: set[int] = set()
         for oid, (routine, routine_access, title) in seen.items():
             for run_path in shape.paths[oid]:
                 if changes_path(routine):
@@ -462,14 +496,20 @@ class RoutineGuard:
                                                reached, named)
                 if reason is not None:
                     return _refusal(title, reason)
+                reason = _upsert_blocker(routine, routine_access, run_path, resolve)
+                if reason is not None:
+                    return _refusal(title, reason)
                 if reached:
                     touching.add(oid)
+                if any(resolve(ref, run_path) is not None for ref in routine_access.upserts):
+                    upserting.add(oid)
                 tables |= reached
         if not tables and not dynamic[0]:
             return refusal
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
                                           dynamic[0], registry.by_call, path,
-                                          {o: frozenset(q) for o, q in qualified.items() if q})
+                                          {o: frozenset(q) for o, q in qualified.items() if q},
+                                          upserting)
         if isinstance(extra, PgError):
             return extra
         twins, role = extra
@@ -482,8 +522,9 @@ class RoutineGuard:
             tables |= {(t.schema, t.name) for t in snapshot.tables if t.schema in path}
             tables |= {key for key in dispatcher.runner.views() if key[0] in path
                        and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
+        upsert_do = any(resolve(ref, path) is not None for inner in access.nested for ref in inner.upserts)
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
-                            twins=twins, role=role, whole_select=whole_select)
+                            twins=twins, role=role, whole_select=whole_select, upsert_do=upsert_do)
 
     async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                               sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:

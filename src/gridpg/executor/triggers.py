@@ -37,8 +37,10 @@ from typing import TYPE_CHECKING
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
+from gridpg.executor.twins import upsert_columns
 from gridpg.planner import triggers as tg
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import plpgsql_upsert
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -542,13 +544,18 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
     made: dict = coord.__dict__.setdefault("trigger_twins", {})
     try:
         rows = await conn.query(_FUNCTIONS_SQL.format(oids=", ".join(str(o) for o in oids)))
+        upserting = any("conflict" in (row[1] or "").lower() for row in rows)
+        targets = await upsert_columns(conn, firing.shadows if upserting else ())
         names: dict[int, str] = {}
         for oid, source, language, config, secdef in rows:
             if language != "plpgsql" or config or secdef == "t":
                 raise PgError(FEATURE_NOT_SUPPORTED,
                               f"gridpg cannot fire trigger function {oid} on the coordinator: only "
                               "PL/pgSQL functions without SET clauses or SECURITY DEFINER")
-            name = tg.twin_name(int(oid or 0), source or "", config or "")
+            # (its upserts into distributed tables run by the coordinator: the twin's name
+            # carries the rewritten body, which changes when a table becomes distributed)
+            source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
+            name = tg.twin_name(int(oid or 0), source, config or "")
             names[int(oid or 0)] = name
             if name not in made:
                 await conn.simple_query(_create_twin_sql(name, source or ""))
