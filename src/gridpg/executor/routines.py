@@ -86,6 +86,9 @@ class LoopbackCall:
     # A DO block whose upserts into distributed tables the coordinator runs (its body
     # rewritten, sql/plpgsql_upsert.py)
     upsert_do: bool = False
+    # Some twin names shadows in place of schemas or on its own path: its call is watched
+    # (twins made only to run their upserts on the coordinator rewrite no names)
+    watched_twins: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,10 +148,10 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         sql = request.sql
     else:
         raise call.refusal
-    # (a twin's call is watched like dynamic SQL: what its rewriting may have missed would
-    # reach the catalog server's copies; that fails the statement)
+    # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
+    # missed would reach the catalog server's copies; that fails the statement)
     before = _twin_maker(dispatcher, call) if call.twins else _do_rewriter(call) if call.upsert_do else None
-    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or bool(call.twins),
+    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or call.watched_twins,
                             role=call.role, before=before)
 
 
@@ -523,8 +526,10 @@ class RoutineGuard:
             tables |= {key for key in dispatcher.runner.views() if key[0] in path
                        and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
         upsert_do = any(resolve(ref, path) is not None for inner in access.nested for ref in inner.upserts)
+        watched = any(qualified.get(oid) or seen[oid][0].search_path is not None for oid, _, _, _ in twins)
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
-                            twins=twins, role=role, whole_select=whole_select, upsert_do=upsert_do)
+                            twins=twins, role=role, whole_select=whole_select, upsert_do=upsert_do,
+                            watched_twins=watched)
 
     async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                               sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:

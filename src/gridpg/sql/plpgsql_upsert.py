@@ -86,7 +86,7 @@ def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> s
         function = json.loads(pgparser.parse_plpgsql_json(create_sql))[0]["PLpgSQL_function"]
     except (pgparser.ParseError, KeyError, IndexError) as exc:
         raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
-    names = _names(function, body)
+    names = _names(function, body, _function_name(create_sql))
     sites = [s for s in _statements(function.get("action")) if _is_upsert(s, target_columns)]
     if not sites:
         return body
@@ -161,7 +161,14 @@ def _statements(node: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _names(function: dict[str, Any], body: str) -> _Names:
+def _function_name(create_sql: str) -> str:
+    """The routine's name: the label of the block holding its parameters (`f.arg`)."""
+    create = _parse(create_sql).get("CreateFunctionStmt") or {}
+    names = [n.get("String", {}).get("sval", "") for n in create.get("funcname", [])]
+    return names[-1].lower() if names else ""
+
+
+def _names(function: dict[str, Any], body: str, routine: str) -> _Names:
     variables: set[str] = set()
     records: set[str] = set()
     parameters = 0
@@ -174,7 +181,7 @@ def _names(function: dict[str, Any], body: str) -> _Names:
                 records.add(name)
             if name.startswith("$") and name[1:].isdigit():
                 parameters = max(parameters, int(name[1:]))
-    labels = {str(n["label"]).lower() for n in _nodes_with(function.get("action"), "label")}
+    labels = {str(n["label"]).lower() for n in _nodes_with(function.get("action"), "label")} | {routine}
     match = _CONFLICT_OPTION.search(body)
     return _Names(frozenset(variables | records), frozenset(records), frozenset(labels), parameters,
                   match.group(1).lower() if match else "error")
@@ -241,6 +248,11 @@ def _variable_refs(query: str, insert: dict[str, Any], names: _Names,
     tokens = sqlparse.tokens(query)
     by_start = {t.start: i for i, t in enumerate(tokens)}
     scoped = _column_scoped(insert)
+    infer = (insert.get("onConflictClause") or {}).get("infer") or {}
+    for element in infer.get("InferClause", infer).get("indexElems", []):
+        name = element.get("IndexElem", {}).get("name")
+        if name is not None:  # (PostgreSQL resolves it as a column reference, variables included)
+            _is_variable([name], names, columns)
     out: list[tuple[int, int, str]] = []
     for node, in_scope in _refs(insert, False, scoped):
         if "ParamRef" in node:
