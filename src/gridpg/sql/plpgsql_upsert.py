@@ -96,10 +96,8 @@ def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> s
     for statement in sorted(sites, key=lambda s: int(s.get("lineno", 0))):
         query = statement["sqlstmt"]["PLpgSQL_expr"]["query"]
         line = int(statement.get("lineno", 1))
-        start = body.find(query, max(after.get(query, 0), line_starts[min(line, len(line_starts)) - 1]))
-        if start < 0:
-            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find an INSERT ... ON CONFLICT "
-                          "statement in the body of server-side code to run it on distributed tables")
+        start = _find(body, query, max(after.get(query, 0), line_starts[min(line, len(line_starts)) - 1]),
+                      bool(statement.get("into")))
         end = _statement_end(body, start + len(query))
         after[query] = end
         cuts.append((start, end, _replacement(statement, query, names, target_columns)))
@@ -124,6 +122,8 @@ def rewrite_do(sql: str, target_columns: TargetColumns) -> str:
         if token.name != "SCONST" or _string_value(text) != body:
             continue
         new = rewrite_body(do_block_function(body), body, target_columns)
+        if new == body:
+            return sql
         tag = "gp"
         while f"${tag}$" in new:
             tag += "x"
@@ -199,6 +199,22 @@ def _nodes_with(node: Any, key: str) -> list[dict[str, Any]]:
                 out.append(item)
             stack.extend(item.values())
     return out
+
+
+def _find(body: str, query: str, position: int, into: bool) -> int:
+    """Where the statement whose text PL/pgSQL keeps as `query` starts, at or after
+    `position`: the text followed by the `;` that ends it (by INTO, for a statement with
+    one), so that a statement whose text begins another's is not taken for it."""
+    start = body.find(query, position)
+    while start >= 0:
+        rest = body[start + len(query):]
+        following = sqlparse.tokens(rest)[:1] if rest.strip() else []
+        word = rest[following[0].start:following[0].end + 1].lower() if following else ""
+        if word == ("into" if into else ";"):
+            return start
+        start = body.find(query, start + 1)
+    raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find an INSERT ... ON CONFLICT statement in "
+                  "the body of server-side code to run it on distributed tables")
 
 
 def _statement_end(body: str, position: int) -> int:
