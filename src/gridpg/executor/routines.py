@@ -215,7 +215,7 @@ SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
 _DEPENDENTS_SQL = f"""
-SELECT DISTINCT c.relname, p.oid, r.kind, r.col FROM pg_catalog.pg_depend d
+SELECT DISTINCT c.relname, p.oid, r.kind, r.col, rn.nspname FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN LATERAL (
@@ -230,6 +230,7 @@ JOIN LATERAL (
    WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid
 ) r ON true
 JOIN pg_catalog.pg_class c ON c.oid = r.rel
+JOIN pg_catalog.pg_namespace rn ON rn.oid = c.relnamespace
 WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
 _OPERATORS_SQL = f"""
@@ -262,8 +263,6 @@ class _Registry:
     dependents: dict[str, set[int]] = field(default_factory=dict)  # relname -> routine oids
     on_write: dict[str, set[int]] = field(default_factory=dict)  # triggers, defaults, checks
     operators: dict[str, set[int]] = field(default_factory=dict)  # user operator -> function
-    row_triggers: set[str] = field(default_factory=set)  # relnames with user row triggers
-    statement_triggers: set[str] = field(default_factory=set)  # ... statement-level ones
     delegated: dict[str, dict[int, Delegation]] = field(default_factory=dict)  # distributed functions
     delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
     by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
@@ -272,8 +271,15 @@ class _Registry:
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
     table_triggers: dict[tuple[str, str], firing_mod.TableTriggers | None] = field(default_factory=dict)
-    row_trigger_functions: dict[str, set[int]] = field(default_factory=dict)  # relname -> oids
     trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
+    # By (schema, relname) as in pg_class: what fires for one distributed table (by name
+    # alone, another schema's table of that name lent its triggers: spurious refusals, and
+    # a pinned-trigger proof made against the wrong table); the maps by name above serve
+    # relations resolved conservatively (every schema's table of the name)
+    on_write_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    row_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # user row triggers
+    statement_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # statement-level
+    row_trigger_functions_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
@@ -388,20 +394,24 @@ class RoutineGuard:
             names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
             on_write: dict[str, set[int]] = {}
-            row_triggers: set[str] = set()
-            row_trigger_functions: dict[str, set[int]] = {}
-            statement_triggers: set[str] = set()
             defaults: dict[str, dict[str, set[int]]] = {}
-            for relname, oid, kind, col in await conn.query(_DEPENDENTS_SQL):
+            on_write_at: dict[tuple[str, str], set[int]] = {}
+            row_triggers_at: set[tuple[str, str]] = set()
+            statement_triggers_at: set[tuple[str, str]] = set()
+            row_functions_at: dict[tuple[str, str], set[int]] = {}
+            for relname, oid, kind, col, schema in await conn.query(_DEPENDENTS_SQL):
+                key = (schema or "", relname or "")
                 if relname and oid and kind == "d":
                     defaults.setdefault(relname.lower(), {}).setdefault(col or "", set()).add(int(oid))
                 elif relname and oid:
                     target = dependents if kind == "r" else on_write
                     target.setdefault(relname.lower(), set()).add(int(oid))
+                    if kind != "r":
+                        on_write_at.setdefault(key, set()).add(int(oid))
                     if kind in ("t", "s"):
-                        (row_triggers if kind == "t" else statement_triggers).add(relname.lower())
+                        (row_triggers_at if kind == "t" else statement_triggers_at).add(key)
                     if kind == "t":
-                        row_trigger_functions.setdefault(relname.lower(), set()).add(int(oid))
+                        row_functions_at.setdefault(key, set()).add(int(oid))
             operators: dict[str, set[int]] = {}
             for name, oid in await conn.query(_OPERATORS_SQL):
                 if name and oid and oid != "0":
@@ -409,8 +419,10 @@ class RoutineGuard:
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
             events = frozenset(int(r[0]) for r in await conn.query(_EVENT_SQL) if r[0])
         registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
-                             row_triggers, statement_triggers, delegated, event_functions=events,
-                             defaults=defaults, row_trigger_functions=row_trigger_functions)
+                             delegated=delegated, event_functions=events, defaults=defaults,
+                             on_write_at=on_write_at, row_triggers_at=row_triggers_at,
+                             statement_triggers_at=statement_triggers_at,
+                             row_trigger_functions_at=row_functions_at)
         if not private:
             self._registry = registry
             self._private.pop(id(dispatcher.runner), None)
@@ -565,7 +577,7 @@ class RoutineGuard:
         fired = [(e, t) for e, t in pairs if not (t.is_row and t.is_before)]
         # (every trigger of the table: those this event does not fire need no check)
         rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
-                                         (name, frozenset(t.function_oid for t in found.triggers)))
+                                         ((table.schema, table.name), frozenset(t.function_oid for t in found.triggers)))
         if rest is not None:
             return None  # the refusal is about something else
         if not pairs and not firing_mod.moves_rows(tree, table):
@@ -611,7 +623,7 @@ class RoutineGuard:
         if not triggers:
             return None
         oids = {t.function_oid for t in triggers}
-        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, {table.name: table}, path, resolve)
+        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, {table.key: table}, path, resolve)
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
         views = _view_resolver(dispatcher, snapshot)
 
@@ -663,8 +675,8 @@ class RoutineGuard:
 
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                              sql: str, path: tuple[str, ...],
-                             exclude: tuple[str, frozenset[int]] | None = None) -> PgError | str | None:
-        """`exclude`: (relation name, trigger functions) of triggers the coordinator fires
+                             exclude: tuple[tuple[str, str], frozenset[int]] | None = None) -> PgError | str | None:
+        """`exclude`: ((schema, table), trigger functions) of triggers the coordinator fires
         itself, left out of the check."""
         from gridpg.sql.xl import extract_distribution
 
@@ -696,12 +708,12 @@ class RoutineGuard:
             return trigger_error
         # Triggers, defaults and checks of written distributed tables run on their datanodes,
         # where replicated tables are whole: they may read those.
-        written = {name: resolve(analyze.RelRef(None, name, -1, None), path)
-                   for name in body.written_names(tree)}
-        on_nodes = {n: t for n, t in written.items() if t is not None}
+        written = [(ref.name.lower(), resolve(ref, path)) for ref in body.written_relations(tree)]
+        on_nodes = {t.key: t for _, t in written if t is not None}
+        off_nodes = {name for name, t in written if t is None}
         used = _defaults_used(tree, registry)
-        fired = {oid for name in on_nodes for oid in registry.on_write.get(name, ())}
-        fired |= {oid for name in on_nodes for oid in used.get(name, ())}
+        fired = {oid for key in on_nodes for oid in registry.on_write_at.get(key, ())}
+        fired |= {oid for name, t in written if t is not None for oid in used.get(name, ())}
         if exclude is not None:
             fired -= exclude[1]
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
@@ -722,7 +734,7 @@ class RoutineGuard:
             if any(not set(t.groups) <= set(table.groups) for t in on_nodes.values()):
                 return refusal
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
-        roots |= {oid for name in written if name not in on_nodes
+        roots |= {oid for name in off_nodes
                   for oid in (*registry.on_write.get(name, ()), *used.get(name, ()))}
         roots |= registry.operator_functions(access)
         reads = {}
@@ -733,14 +745,14 @@ class RoutineGuard:
         return _reroute(tree, access, reads)
 
     async def _pinned_triggers(self, dispatcher: Dispatcher, registry: _Registry,
-                               snapshot: CatalogSnapshot, on_nodes: dict[str, DistTable],
+                               snapshot: CatalogSnapshot, on_nodes: dict[tuple[str, str], DistTable],
                                path: tuple[str, ...], resolve: body.Resolver) -> dict[int, str | None]:
         """Row trigger functions of the written tables that may touch distributed tables
         because every statement of theirs stays on the row's node: by oid, None when proven,
         else why not."""
         out: dict[int, str | None] = {}
         for name, table in on_nodes.items():
-            for oid in registry.row_trigger_functions.get(name, ()):
+            for oid in registry.row_trigger_functions_at.get(name, ()):
                 found = await self._load(dispatcher, registry, {oid}, set())
                 if not found or (oid in out and out[oid] is not None):
                     continue  # a function refused for one table is refused
@@ -920,20 +932,22 @@ def _reroute(tree: dict[str, Any], access: body.Access,
 
 
 def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str, ...],
-                     resolve: body.Resolver, excluded: str | None = None) -> PgError | None:
+                     resolve: body.Resolver, excluded: tuple[str, str] | None = None) -> PgError | None:
     """Triggers whose firing on the datanodes would differ from PostgreSQL's: statement-level
     ones fire once per datanode a write reaches; an UPDATE that moves rows between nodes
-    (it sets the distribution column) fires DELETE and INSERT row triggers, not UPDATE."""
-    for name in body.written_names(tree):
-        table = resolve(analyze.RelRef(None, name, -1, None), path)
-        if table is None or name == excluded:
+    (it sets the distribution column) fires DELETE and INSERT row triggers, not UPDATE.
+    Each written table resolved with its schema, as written (`b.t` with `a` first on the
+    path was checked as `a.t`, its triggers not at all)."""
+    for ref in body.written_relations(tree):
+        table = resolve(ref, path)
+        if table is None or table.key == excluded:
             continue
         label = f"{table.schema}.{table.name}"
-        if name in registry.statement_triggers:
+        if table.key in registry.statement_triggers_at:
             return _refusal(f"the statement-level triggers of {label}",
                             "they would fire once on each datanode the statement reaches")
         update = tree.get("UpdateStmt")
-        if name in registry.row_triggers and isinstance(update, dict) and table.column and any(
+        if table.key in registry.row_triggers_at and isinstance(update, dict) and table.column and any(
                 (t.get("ResTarget") or {}).get("name") == table.column for t in update.get("targetList", [])):
             return _refusal(f"the triggers of {label} for an UPDATE of its distribution column",
                             "the rows move between datanodes as DELETE and INSERT")

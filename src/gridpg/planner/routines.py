@@ -377,6 +377,28 @@ def written_names(tree: dict[str, Any]) -> set[str]:
     return out
 
 
+def written_relations(tree: dict[str, Any]) -> list[analyze.RelRef]:
+    """The relations a statement writes, as written (schema or None, name): resolved with
+    the session's path, they name the one table whose triggers, defaults and checks run."""
+    out: list[analyze.RelRef] = []
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict):
+            continue
+        for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"):
+            stmt = node.get(kind)
+            if isinstance(stmt, dict) and (kind != "CopyStmt" or stmt.get("is_from")):
+                out.append(_ref(stmt.get("relation") or {}))
+        truncate = node.get("TruncateStmt")
+        if isinstance(truncate, dict):
+            out.extend(_ref(rel.get("RangeVar", {})) for rel in truncate.get("relations", []))
+    return [ref for ref in out if ref.name]
+
+
+def _ref(relation: dict[str, Any]) -> analyze.RelRef:
+    return analyze.RelRef(relation.get("schemaname"), str(relation.get("relname", "")),
+                          int(relation.get("location", -1)), None)
+
+
 def _do_stmt_access(do: dict[str, Any]) -> Access:
     body, language = "", None
     for arg in do.get("args", []):
