@@ -204,6 +204,30 @@ def test_triggers_of_writes_made_by_triggers(pair: Any) -> None:  # noqa: F811
     ])
 
 
+def test_constraint_triggers_of_hash_tables_named_in_set_constraints(pair: Any) -> None:  # noqa: F811
+    """A HASH table's constraint trigger fires on its shards, whose copies of it live in
+    gridpg_shards on the datanodes: SET CONSTRAINTS by name would miss them (the check
+    stayed immediate), so naming one is refused; ALL reaches them."""
+    gridpg, plain = pair
+    gridpg.execute("CREATE TABLE ct (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
+    plain.execute("CREATE TABLE ct (id int PRIMARY KEY, v int)")
+    walk(gridpg, plain, [
+        "CREATE FUNCTION big_v() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.v > 100 THEN "
+        "RAISE EXCEPTION 'big %', NEW.id USING ERRCODE = '23514'; END IF; RETURN NULL; END $$",
+        "CREATE CONSTRAINT TRIGGER ck AFTER INSERT ON ct DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW EXECUTE FUNCTION big_v()",
+        "BEGIN",
+        "INSERT INTO ct VALUES (1, 1)",
+        ("SET CONSTRAINTS ck DEFERRED", REFUSED),
+        "ROLLBACK",
+        "BEGIN",
+        "SET CONSTRAINTS ALL DEFERRED",
+        "INSERT INTO ct VALUES (2, 1000), (3, 1)",
+        "SELECT count(*) FROM ct",
+        "COMMIT",  # the deferred check fails the commit
+        "SELECT count(*) FROM ct",
+    ])
+
+
 def test_bound_parameters_binary_results_and_the_internal_setting(gridpg_cluster: Cluster, schema: str) -> None:
     """The extended protocol with bound values and binary results (psycopg), a prepared
     statement run many times (the fast paths step aside), and gridpg.skip_triggers, which
