@@ -228,6 +228,58 @@ def test_constraint_triggers_of_hash_tables_named_in_set_constraints(pair: Any) 
     ])
 
 
+def test_security_definer_trigger_functions(pair: Any, schema: str) -> None:  # noqa: F811
+    """A SECURITY DEFINER audit trigger (the table it writes is its owner's, the writer may
+    not touch it) fired by the coordinator as its owner, on the catalog server and on the
+    datanodes, upserts included; the writer's own rights are back after it."""
+    gridpg, plain = pair
+    app, owner = f"{schema}_app"[:60], f"{schema}_own"[:60]
+    for conn in (gridpg, plain):
+        for role in (app, owner):
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+            conn.execute(f'CREATE ROLE "{role}"')
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{app}", "{owner}"')
+    gridpg.execute("CREATE TABLE sd_audit (id int PRIMARY KEY, item int, by_role text) DISTRIBUTE BY HASH (id)")
+    plain.execute("CREATE TABLE sd_audit (id int PRIMARY KEY, item int, by_role text)")
+    gridpg.execute("CREATE TABLE sd_count (k text PRIMARY KEY, n int) DISTRIBUTE BY HASH (k)")
+    plain.execute("CREATE TABLE sd_count (k text PRIMARY KEY, n int)")
+    try:
+        walk(gridpg, plain, [
+            f'ALTER TABLE sd_audit OWNER TO "{owner}"',
+            f'ALTER TABLE sd_count OWNER TO "{owner}"',
+            f'GRANT SELECT, INSERT, UPDATE ON t TO "{app}"',
+            "CREATE FUNCTION sd_log() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN "
+            "INSERT INTO sd_audit VALUES (coalesce((SELECT max(id) FROM sd_audit), 0) + 1, NEW.id, current_user); "
+            "INSERT INTO sd_count VALUES (TG_OP, 1) ON CONFLICT (k) DO UPDATE SET n = sd_count.n + 1; RETURN NULL; END $$",
+            f'ALTER FUNCTION sd_log() OWNER TO "{owner}"',
+            "CREATE TRIGGER sd AFTER INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION sd_log()",
+            f'SET ROLE "{app}"',
+            "INSERT INTO t VALUES (500, 1), (501, 2)",
+            "UPDATE t SET v = v + 1 WHERE id = 500",
+            ("SELECT * FROM sd_audit", "same"),  # permission denied on both
+            "SELECT current_user = session_user",
+            "RESET ROLE",
+            "SELECT item, by_role = current_user FROM sd_audit ORDER BY id",
+            "SELECT * FROM sd_count ORDER BY k",
+            # two owners in one statement: refused
+            "CREATE FUNCTION plain_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO sd_count VALUES ('plain', 1) ON CONFLICT (k) DO UPDATE SET n = sd_count.n + 1; RETURN NULL; END $$",
+            "CREATE TRIGGER sp AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION plain_log()",
+            ("INSERT INTO t VALUES (502, 1)", REFUSED),
+            "DROP TRIGGER sp ON t",
+            "DROP TRIGGER sd ON t",
+        ])
+    finally:
+        for conn in (gridpg, plain):
+            conn.execute("RESET ROLE")
+            conn.execute("DROP TABLE IF EXISTS sd_audit, sd_count")
+            conn.execute("DROP FUNCTION IF EXISTS sd_log()")
+            conn.execute(f'REVOKE ALL ON t FROM "{app}"')
+            conn.execute(f'REVOKE ALL ON SCHEMA "{schema}" FROM "{app}", "{owner}"')
+            for role in (app, owner):
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
 def test_bound_parameters_binary_results_and_the_internal_setting(gridpg_cluster: Cluster, schema: str) -> None:
     """The extended protocol with bound values and binary results (psycopg), a prepared
     statement run many times (the fast paths step aside), and gridpg.skip_triggers, which

@@ -254,7 +254,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         finally:
             runner.loopback_calls -= 1
         await conn.settle()
-        await _restore_role(runner)
+        await restore_role(runner)
         if after_call:
             await conn.simple_query(after_call)
         if guarded:
@@ -268,7 +268,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
 _TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
 
 
-async def _restore_role(runner: StatementRunner) -> None:
+async def restore_role(runner: StatementRunner) -> None:
     """The caller's role again on the datanodes where SECURITY DEFINER code set its owner's
     (SET LOCAL: the caller's block goes on after the call)."""
     role = runner.state.role

@@ -591,7 +591,8 @@ class RoutineGuard:
         if error is not None:
             return error
         tables: set[tuple[str, str]] = set()
-        error = await self._reach_by_loopback(dispatcher, registry, snapshot, others, path, resolve, tables)
+        roles: list[str] = []
+        error = await self._reach_by_loopback(dispatcher, registry, snapshot, others, path, resolve, tables, roles)
         if error is not None:
             return error
         names = {n for _, n in tables}
@@ -604,7 +605,8 @@ class RoutineGuard:
             tuple((e, t) for e, t in fired if t.is_row),
             tuple(after_statement),
             tuple(sorted(tables)),
-            tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else ())
+            tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else (),
+            roles[0] if roles else None)
 
     async def _table_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                               table: DistTable) -> firing_mod.TableTriggers | None:
@@ -644,11 +646,14 @@ class RoutineGuard:
 
     async def _reach_by_loopback(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  triggers: list[Any], path: tuple[str, ...], resolve: body.Resolver,
-                                 tables: set[tuple[str, str]]) -> PgError | None:
+                                 tables: set[tuple[str, str]], roles: list[str]) -> PgError | None:
         """None when the trigger functions fired on the coordinator (and what they call)
-        reach distributed tables through the loopback's shadows; those tables go to `tables`."""
+        reach distributed tables through the loopback's shadows; those tables go to
+        `tables`, the one owner they run as (all SECURITY DEFINER of one owner) to `roles`."""
         views = _view_resolver(dispatcher, snapshot)
         has_path: list[str] = []
+        oids = {t.function_oid for t in triggers}
+        definers: dict[int, str] = {}
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
             blocker = routine_access.blocker()
@@ -658,19 +663,27 @@ class RoutineGuard:
                 has_path.append(title)
             reached: set[tuple[str, str]] = set()
             reason = body.loopback_blocker(routine, routine_access, path, resolve, views, reached)
-            if reason is None and reached and routine.security_definer:
-                # (the loopback would run its statements as the session's role, not the owner)
-                reason = "it is SECURITY DEFINER and reads or writes distributed tables"
+            if routine.security_definer:
+                if routine.oid in oids:
+                    definers[routine.oid] = routine.owner  # fired as its owner (TriggerFiring.role)
+                elif reason is None and reached:
+                    # (what a trigger function calls runs as the trigger's role)
+                    reason = "it is SECURITY DEFINER and reads or writes distributed tables"
             tables.update(reached)
             return None if reason is None else _refusal(title, reason)
 
-        oids = {t.function_oid for t in triggers}
         error = await self._walk(dispatcher, registry, oids, set(), path, resolve, visit=visit)
         if error is not None:
             return error
         if has_path and tables:
             return _refusal(has_path[0], "it sets its own search_path and calls code that "
                             "reads or writes distributed tables")
+        if len(set(definers.values())) > 1 or (definers and len(definers) < len(oids)):
+            owners = ", ".join(sorted({*definers.values(), *(["the caller"] if len(definers) < len(oids) else [])}))
+            return PgError(FEATURE_NOT_SUPPORTED,
+                           "gridpg cannot fire the triggers of one statement whose functions run as "
+                           f"different roles ({owners}: SECURITY DEFINER)")
+        roles.extend(set(definers.values()))
         return None
 
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
