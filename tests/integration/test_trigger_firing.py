@@ -121,6 +121,17 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "CREATE TRIGGER p AFTER INSERT ON t FOR EACH STATEMENT EXECUTE FUNCTION own_path()",
         ("INSERT INTO t VALUES (401, 1)", REFUSED),
         "DROP TRIGGER p ON t",
+        # an upsert in a routine the trigger function calls (the trigger's own twin runs its
+        # upserts; the routine called directly runs as its twin)
+        "CREATE TABLE tally (k int PRIMARY KEY, n int)",
+        "CREATE FUNCTION tally_up(i int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO tally VALUES (i % 3, 1) ON CONFLICT (k) DO UPDATE SET n = tally.n + 1; END $$",
+        "CREATE FUNCTION calls_tally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM tally_up(NEW.id); RETURN NULL; END $$",
+        "CREATE TRIGGER u AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION calls_tally()",
+        ("INSERT INTO t VALUES (402, 1)", REFUSED),
+        "DROP TRIGGER u ON t",
+        "SELECT tally_up(1), tally_up(4)",
+        "SELECT * FROM tally",
         # a write by server-side code (itself run through the loopback)
         "CREATE FUNCTION bump(i int) RETURNS void LANGUAGE sql AS $$ UPDATE t SET v = v + 1 WHERE id = i $$",
         # (its triggers fired by the coordinator on a catalog connection of their own)

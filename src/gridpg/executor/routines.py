@@ -663,6 +663,10 @@ class RoutineGuard:
                 has_path.append(title)
             reached: set[tuple[str, str]] = set()
             reason = body.loopback_blocker(routine, routine_access, path, resolve, views, reached)
+            if reason is None and routine.oid not in oids:  # (the trigger's own twin runs them)
+                reason = next((f"it runs INSERT ... ON CONFLICT into distributed table {t.schema}.{t.name}, "
+                               "which gridpg runs in the trigger function itself, not in what it calls"
+                               for t in (resolve(ref, path) for ref in routine_access.upserts) if t), None)
             if routine.security_definer:
                 if routine.oid in oids:
                     definers[routine.oid] = routine.owner  # fired as its owner (TriggerFiring.role)
