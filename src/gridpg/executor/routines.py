@@ -155,6 +155,26 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
                             role=call.role, before=before)
 
 
+def _idle_functions(triggers: tuple[Any, ...], events: list[tuple[str, frozenset[str] | None]]) -> frozenset[int]:
+    """The functions of a table's triggers none of which may fire for the statement's events
+    (an AFTER INSERT trigger for a DELETE): a DELETE was refused for an INSERT trigger's
+    function. Any enabled state but disabled counts as firing (ENABLE REPLICA ones fire on
+    the datanodes under session_replication_role = replica), and a function that one
+    firing trigger uses is not idle."""
+    from gridpg.planner.triggers import EVENT_BITS
+
+    def may_fire(trigger: Any) -> bool:
+        for event, targets in events:
+            if trigger.enabled != "D" and trigger.tgtype & EVENT_BITS[event] and not (
+                    event == "UPDATE" and trigger.columns and targets is not None
+                    and not set(trigger.columns) & targets):
+                return True
+        return False
+
+    firing = {t.function_oid for t in triggers if may_fire(t)}
+    return frozenset(t.function_oid for t in triggers if t.function_oid not in firing)
+
+
 def _upsert_blocker(routine: body.Routine, access: body.Access, path: tuple[str, ...],
                     resolve: body.Resolver) -> str | None:
     """Why a routine's INSERT ... ON CONFLICT into a distributed table cannot run (None: its
@@ -553,11 +573,14 @@ class RoutineGuard:
 
         tree = sqlparse.parse_tree(extract_distribution(sql)[0])
         event = firing_mod.statement_event(tree)
+        copy = tree.get("CopyStmt")
+        is_copy = isinstance(copy, dict) and bool(copy.get("is_from"))
+        if is_copy:  # COPY FROM: INSERT's triggers, which the coordinator cannot fire for it
+            event = ("INSERT", None)
         written = body.written_names(tree)
         if event is None or len(written) != 1:
             return None
         resolve = _resolver(dispatcher, snapshot)
-        name = next(iter(written))
         target = firing_mod.target_relation(tree)
         table = resolve(analyze.RelRef(target[0], target[1], -1, None), path) if target else None
         if table is None:
@@ -577,13 +600,21 @@ class RoutineGuard:
         fired = [(e, t) for e, t in pairs if not (t.is_row and t.is_before)]
         # (every trigger of the table: those this event does not fire need no check)
         rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
-                                         ((table.schema, table.name), frozenset(t.function_oid for t in found.triggers)))
+                                         (table.key, frozenset(t.function_oid for t in found.triggers)))
         if rest is not None:
             return None  # the refusal is about something else
-        if not pairs and not firing_mod.moves_rows(tree, table):
+        moves = firing_mod.moves_rows(tree, table)  # (the nodes then delete and insert rows)
+        if not pairs and not moves:
             return _NOTHING_FIRES  # (UPDATE OF other columns): the nodes fire nothing either
+        idle = _idle_functions(found.triggers, events)
+        if idle and not moves and await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
+                                                            (table.key, idle)) is None:
+            return _NOTHING_FIRES  # refused only for triggers this event does not fire
         if not others:
             return None
+        if is_copy:
+            return _refusal(label, "COPY FROM gives the coordinator no rows to fire them with "
+                            f"({', '.join(t.name for t in others)}); INSERT the rows instead")
         why = firing_mod.why_not_fired_here(tree, table, relevant)
         if why is not None:
             return _refusal(label, why)

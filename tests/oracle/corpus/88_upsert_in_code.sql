@@ -50,6 +50,9 @@ SELECT * FROM cust_counts ORDER BY cust;
 SELECT * FROM daily ORDER BY day;
 DELETE FROM shop_orders WHERE cust = 'dee' AND amount > 100;
 SELECT * FROM cust_counts ORDER BY cust;
+-- an UPDATE fires none of them: it runs as any UPDATE (it was refused for their functions)
+UPDATE shop_orders SET amount = amount + 1 WHERE id IN (1, 2) RETURNING id, amount;
+SELECT * FROM cust_counts ORDER BY cust;
 
 -- a trigger's error undoes the statement and its counters
 CREATE FUNCTION no_zero() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.amount = 0 THEN RAISE EXCEPTION 'zero order %', NEW.id USING ERRCODE = 'P0001'; END IF; RETURN NULL; END $$;
