@@ -121,6 +121,17 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "CREATE TRIGGER p AFTER INSERT ON t FOR EACH STATEMENT EXECUTE FUNCTION own_path()",
         ("INSERT INTO t VALUES (401, 1)", REFUSED),
         "DROP TRIGGER p ON t",
+        # an upsert in a routine the trigger function calls (the trigger's own twin runs its
+        # upserts; the routine called directly runs as its twin)
+        "CREATE TABLE tally (k int PRIMARY KEY, n int)",
+        "CREATE FUNCTION tally_up(i int) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO tally VALUES (i % 3, 1) ON CONFLICT (k) DO UPDATE SET n = tally.n + 1; END $$",
+        "CREATE FUNCTION calls_tally() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM tally_up(NEW.id); RETURN NULL; END $$",
+        "CREATE TRIGGER u AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION calls_tally()",
+        ("INSERT INTO t VALUES (402, 1)", REFUSED),
+        "DROP TRIGGER u ON t",
+        "SELECT tally_up(1), tally_up(4)",
+        "SELECT * FROM tally",
         # a write by server-side code (itself run through the loopback)
         "CREATE FUNCTION bump(i int) RETURNS void LANGUAGE sql AS $$ UPDATE t SET v = v + 1 WHERE id = i $$",
         # (its triggers fired by the coordinator on a catalog connection of their own)
@@ -202,6 +213,82 @@ def test_triggers_of_writes_made_by_triggers(pair: Any) -> None:  # noqa: F811
         "SELECT * FROM posts ORDER BY id",
         "SELECT count(*) FROM comments",
     ])
+
+
+def test_constraint_triggers_of_hash_tables_named_in_set_constraints(pair: Any) -> None:  # noqa: F811
+    """A HASH table's constraint trigger fires on its shards, whose copies of it live in
+    gridpg_shards on the datanodes: SET CONSTRAINTS by name would miss them (the check
+    stayed immediate), so naming one is refused; ALL reaches them."""
+    gridpg, plain = pair
+    gridpg.execute("CREATE TABLE ct (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
+    plain.execute("CREATE TABLE ct (id int PRIMARY KEY, v int)")
+    walk(gridpg, plain, [
+        "CREATE FUNCTION big_v() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.v > 100 THEN "
+        "RAISE EXCEPTION 'big %', NEW.id USING ERRCODE = '23514'; END IF; RETURN NULL; END $$",
+        "CREATE CONSTRAINT TRIGGER ck AFTER INSERT ON ct DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW EXECUTE FUNCTION big_v()",
+        "BEGIN",
+        "INSERT INTO ct VALUES (1, 1)",
+        ("SET CONSTRAINTS ck DEFERRED", REFUSED),
+        "ROLLBACK",
+        "BEGIN",
+        "SET CONSTRAINTS ALL DEFERRED",
+        "INSERT INTO ct VALUES (2, 1000), (3, 1)",
+        "SELECT count(*) FROM ct",
+        "COMMIT",  # the deferred check fails the commit
+        "SELECT count(*) FROM ct",
+    ])
+
+
+def test_security_definer_trigger_functions(pair: Any, schema: str) -> None:  # noqa: F811
+    """A SECURITY DEFINER audit trigger (the table it writes is its owner's, the writer may
+    not touch it) fired by the coordinator as its owner, on the catalog server and on the
+    datanodes, upserts included; the writer's own rights are back after it."""
+    gridpg, plain = pair
+    app, owner = f"{schema}_app"[:60], f"{schema}_own"[:60]
+    for conn in (gridpg, plain):
+        for role in (app, owner):
+            conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+            conn.execute(f'CREATE ROLE "{role}"')
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{app}", "{owner}"')
+    gridpg.execute("CREATE TABLE sd_audit (id int PRIMARY KEY, item int, by_role text) DISTRIBUTE BY HASH (id)")
+    plain.execute("CREATE TABLE sd_audit (id int PRIMARY KEY, item int, by_role text)")
+    gridpg.execute("CREATE TABLE sd_count (k text PRIMARY KEY, n int) DISTRIBUTE BY HASH (k)")
+    plain.execute("CREATE TABLE sd_count (k text PRIMARY KEY, n int)")
+    try:
+        walk(gridpg, plain, [
+            f'ALTER TABLE sd_audit OWNER TO "{owner}"',
+            f'ALTER TABLE sd_count OWNER TO "{owner}"',
+            f'GRANT SELECT, INSERT, UPDATE ON t TO "{app}"',
+            "CREATE FUNCTION sd_log() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN "
+            "INSERT INTO sd_audit VALUES (coalesce((SELECT max(id) FROM sd_audit), 0) + 1, NEW.id, current_user); "
+            "INSERT INTO sd_count VALUES (TG_OP, 1) ON CONFLICT (k) DO UPDATE SET n = sd_count.n + 1; RETURN NULL; END $$",
+            f'ALTER FUNCTION sd_log() OWNER TO "{owner}"',
+            "CREATE TRIGGER sd AFTER INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION sd_log()",
+            f'SET ROLE "{app}"',
+            "INSERT INTO t VALUES (500, 1), (501, 2)",
+            "UPDATE t SET v = v + 1 WHERE id = 500",
+            ("SELECT * FROM sd_audit", "same"),  # permission denied on both
+            "SELECT current_user = session_user",
+            "RESET ROLE",
+            "SELECT item, by_role = current_user FROM sd_audit ORDER BY id",
+            "SELECT * FROM sd_count ORDER BY k",
+            # two owners in one statement: refused
+            "CREATE FUNCTION plain_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO sd_count VALUES ('plain', 1) ON CONFLICT (k) DO UPDATE SET n = sd_count.n + 1; RETURN NULL; END $$",
+            "CREATE TRIGGER sp AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION plain_log()",
+            ("INSERT INTO t VALUES (502, 1)", REFUSED),
+            "DROP TRIGGER sp ON t",
+            "DROP TRIGGER sd ON t",
+        ])
+    finally:
+        for conn in (gridpg, plain):
+            conn.execute("RESET ROLE")
+            conn.execute("DROP TABLE IF EXISTS sd_audit, sd_count")
+            conn.execute("DROP FUNCTION IF EXISTS sd_log()")
+            conn.execute(f'REVOKE ALL ON t FROM "{app}"')
+            conn.execute(f'REVOKE ALL ON SCHEMA "{schema}" FROM "{app}", "{owner}"')
+            for role in (app, owner):
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def test_bound_parameters_binary_results_and_the_internal_setting(gridpg_cluster: Cluster, schema: str) -> None:

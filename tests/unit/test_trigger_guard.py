@@ -177,3 +177,21 @@ def test_replica_role_fires_only_always_triggers() -> None:
     assert fired._for_replication_role(firing, {"session_replication_role": "origin"}) is firing
     replica = fired._for_replication_role(firing, {"session_replication_role": "replica"})
     assert replica.after_row == (("INSERT", always),)
+
+
+def test_idle_trigger_functions_of_an_event() -> None:
+    """A write is refused only for the triggers its event may fire (executor/routines.py)."""
+    from gridpg.executor.routines import _idle_functions
+    from gridpg.planner.triggers import DELETE, INSERT, ROW, UPDATE, Trigger
+
+    on_insert = Trigger("a", 1, ROW | INSERT, "O", "")
+    on_update_of_v = Trigger("b", 2, ROW | UPDATE, "O", "", ("v",))
+    replica_delete = Trigger("c", 3, ROW | DELETE, "R", "")
+    disabled_delete = Trigger("d", 4, ROW | DELETE, "D", "")
+    shared = Trigger("e", 1, ROW | DELETE, "O", "")  # function 1 again, for DELETE
+    triggers = (on_insert, on_update_of_v, replica_delete, disabled_delete)
+    assert _idle_functions(triggers, [("DELETE", None)]) == {1, 2, 4}
+    assert _idle_functions(triggers, [("UPDATE", frozenset({"w"}))]) == {1, 2, 3, 4}
+    assert _idle_functions(triggers, [("UPDATE", frozenset({"v", "w"}))]) == {1, 3, 4}
+    assert _idle_functions(triggers, [("INSERT", None), ("UPDATE", frozenset({"v"}))]) == {3, 4}
+    assert _idle_functions((*triggers, shared), [("DELETE", None)]) == {2, 4}

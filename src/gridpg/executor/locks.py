@@ -12,19 +12,25 @@ checks and its answer).
 `SET CONSTRAINTS` changes when deferred constraints are checked, and those are checked by
 the datanodes: it is run on every node of the transaction and on each node that joins it
 later (as SET LOCAL is), so `SET CONSTRAINTS ALL IMMEDIATE` fails on a pending violation
-as PostgreSQL's does.
+as PostgreSQL's does. A constraint trigger of a HASH table cannot be named there: its
+clones on the shard partitions (schema gridpg_shards on the datanodes) have no parent
+constraint for SET CONSTRAINTS to follow, and PostgreSQL finds named constraints by the
+search path, so `SET CONSTRAINTS t_check DEFERRED` left the rows' checks immediate (an
+error at the INSERT that PostgreSQL defers to COMMIT, where the transaction may have put
+things right). Naming one is refused (0A000); `SET CONSTRAINTS ALL` reaches them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gridpg.errors import NO_ACTIVE_SQL_TRANSACTION, PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, NO_ACTIVE_SQL_TRANSACTION, PgError
 from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
-from gridpg.sql.quote import quote_qualified
+from gridpg.sql.quote import quote_literal, quote_qualified
 
 if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 _MODES = {1: "ACCESS SHARE", 2: "ROW SHARE", 3: "ROW EXCLUSIVE", 4: "SHARE UPDATE EXCLUSIVE",
@@ -42,13 +48,43 @@ async def run_if_lock(dispatcher: Dispatcher, request: ExecRequest) -> bool:
         return await _lock(dispatcher, request, tree[kind])
     if kind == "ConstraintsSetStmt" and dispatcher.runner.txn.in_block:
         # the catalog server joins first: it checks the names when no datanode has yet
-        await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+        await _ensure_not_sharded_triggers(dispatcher, catalog, tree[kind].get("constraints") or [])
         await dispatcher.runner.txn.set_local(request.sql)
         from gridpg.pgwire import codec
 
         dispatcher.session.send(codec.build_command_complete("SET CONSTRAINTS"))
         return True
     return False
+
+
+_CONSTRAINT_TRIGGERS_SQL = """
+SELECT k.conname, n.nspname, c.relname FROM pg_catalog.pg_constraint k
+JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE k.contype = 't' AND k.conname IN ({names})"""
+
+
+async def _ensure_not_sharded_triggers(dispatcher: Dispatcher, catalog: BackendConnection,
+                                       constraints: list[dict[str, Any]]) -> None:
+    """Refuse SET CONSTRAINTS naming a constraint trigger of a HASH table (module doc)."""
+    from gridpg.executor.run import catalog_view, search_path
+
+    named = [((c.get("RangeVar") or {}).get("schemaname"), str((c.get("RangeVar") or {}).get("relname", "")))
+             for c in constraints]
+    if not named:
+        return  # ALL
+    await catalog.settle()
+    rows = await catalog.query(_CONSTRAINT_TRIGGERS_SQL.format(names=", ".join(quote_literal(n) for _, n in named)))
+    view, path = catalog_view(dispatcher), list(search_path(dispatcher))
+    for conname, schema, relname in rows:
+        if not any(n == conname and (s == schema if s else schema in path) for s, n in named):
+            continue
+        table = view.resolve(analyze.RelRef(schema, relname or "", -1, None), path)
+        if table is not None and table.method == "hash":
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f"gridpg cannot set the mode of constraint trigger {conname} of {schema}.{relname} "
+                          "by name: its copies on the table's shards are not found by it",
+                          hint="Use SET CONSTRAINTS ALL DEFERRED (or IMMEDIATE).")
 
 
 async def _lock(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> bool:

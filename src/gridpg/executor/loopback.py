@@ -81,7 +81,7 @@ DO $gridpg$ BEGIN
   END IF;
 END $gridpg$"""
     return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
-            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION,
+            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION, RUN_FUNCTION,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
             _TOUCHED_FUNCTION, "GRANT EXECUTE ON FUNCTION gridpg.loopback_touched() TO PUBLIC",  # its own backend only
             _DDL_GUARD_FUNCTION, _DDL_GUARD_TRIGGERS]
@@ -254,7 +254,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         finally:
             runner.loopback_calls -= 1
         await conn.settle()
-        await _restore_role(runner)
+        await restore_role(runner)
         if after_call:
             await conn.simple_query(after_call)
         if guarded:
@@ -268,7 +268,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
 _TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
 
 
-async def _restore_role(runner: StatementRunner) -> None:
+async def restore_role(runner: StatementRunner) -> None:
     """The caller's role again on the datanodes where SECURITY DEFINER code set its owner's
     (SET LOCAL: the caller's block goes on after the call)."""
     role = runner.state.role
@@ -534,6 +534,29 @@ BEGIN
   RETURN v;
 END $$;
 GRANT EXECUTE ON FUNCTION gridpg.loopback_nextval(text) TO PUBLIC"""
+
+# A statement server-side code cannot send through postgres_fdw (INSERT ... ON CONFLICT
+# with a conflict target or DO UPDATE, sql/plpgsql_upsert.py): its text, values written in,
+# in the WHERE of a scan of this foreign table, which the coordinator answers itself
+# (frontend/loopback.py, `statement`) by running it inside the caller's transaction. One
+# row comes back per row the statement wrote (mode 'perform'), or per row it returned,
+# as text[] (mode 'into', at most one).
+RUN_FUNCTION = """
+DO $gridpg$ BEGIN
+  IF to_regclass('gridpg.loopback_statement') IS NULL THEN
+    CREATE FOREIGN TABLE gridpg.loopback_statement (sql text, mode text, r text[])
+      SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'statement');
+    GRANT SELECT ON gridpg.loopback_statement TO PUBLIC;  -- before ADD: its initial privilege
+    ALTER EXTENSION postgres_fdw ADD FOREIGN TABLE gridpg.loopback_statement;
+  END IF;
+END $gridpg$;
+CREATE OR REPLACE FUNCTION gridpg.loopback_run(sql text, mode text) RETURNS SETOF text[]
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE pg_catalog.format(
+    'SELECT r FROM gridpg.loopback_statement WHERE sql = %L AND mode = %L', sql, mode);
+END $$;
+GRANT EXECUTE ON FUNCTION gridpg.loopback_run(text, text) TO PUBLIC"""
 
 NO_DEFAULT_FUNCTION = """
 CREATE OR REPLACE FUNCTION gridpg.loopback_no_default(label text, anyelement)

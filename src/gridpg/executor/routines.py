@@ -31,6 +31,7 @@ from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
 from gridpg.planner.delegation import Delegation
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import plpgsql_upsert
 from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
@@ -82,6 +83,12 @@ class LoopbackCall:
     # A SELECT that reads distributed tables itself, besides the code it calls: it runs
     # whole on the catalog server, its own (unqualified) names reaching the shadows
     whole_select: bool = False
+    # A DO block whose upserts into distributed tables the coordinator runs (its body
+    # rewritten, sql/plpgsql_upsert.py)
+    upsert_do: bool = False
+    # Some twin names shadows in place of schemas or on its own path: its call is watched
+    # (twins made only to run their upserts on the coordinator rewrite no names)
+    watched_twins: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,10 +148,58 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         sql = request.sql
     else:
         raise call.refusal
-    # (a twin's call is watched like dynamic SQL: what its rewriting may have missed would
-    # reach the catalog server's copies; that fails the statement)
-    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or bool(call.twins),
-                            role=call.role, before=_twin_maker(dispatcher, call) if call.twins else None)
+    # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
+    # missed would reach the catalog server's copies; that fails the statement)
+    before = _twin_maker(dispatcher, call) if call.twins else _do_rewriter(call) if call.upsert_do else None
+    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or call.watched_twins,
+                            role=call.role, before=before)
+
+
+def _idle_functions(triggers: tuple[Any, ...], events: list[tuple[str, frozenset[str] | None]]) -> frozenset[int]:
+    """The functions of a table's triggers none of which may fire for the statement's events
+    (an AFTER INSERT trigger for a DELETE): a DELETE was refused for an INSERT trigger's
+    function. Any enabled state but disabled counts as firing (ENABLE REPLICA ones fire on
+    the datanodes under session_replication_role = replica), and a function that one
+    firing trigger uses is not idle."""
+    from gridpg.planner.triggers import EVENT_BITS
+
+    def may_fire(trigger: Any) -> bool:
+        for event, targets in events:
+            if trigger.enabled != "D" and trigger.tgtype & EVENT_BITS[event] and not (
+                    event == "UPDATE" and trigger.columns and targets is not None
+                    and not set(trigger.columns) & targets):
+                return True
+        return False
+
+    firing = {t.function_oid for t in triggers if may_fire(t)}
+    return frozenset(t.function_oid for t in triggers if t.function_oid not in firing)
+
+
+def _upsert_blocker(routine: body.Routine, access: body.Access, path: tuple[str, ...],
+                    resolve: body.Resolver) -> str | None:
+    """Why a routine's INSERT ... ON CONFLICT into a distributed table cannot run (None: its
+    twin hands it to the coordinator, sql/plpgsql_upsert.py)."""
+    for ref in access.upserts:
+        table = resolve(ref, path)
+        if table is None:
+            continue
+        label = f"INSERT ... ON CONFLICT into distributed table {table.schema}.{table.name}"
+        if routine.language.lower() != "plpgsql":
+            return f"it runs {label} in a {routine.language} body (gridpg runs those from PL/pgSQL)"
+        if routine.search_path is not None:
+            return f"it runs {label} with its own search_path"
+    return None
+
+
+def _do_rewriter(call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
+    """What rewrites a DO block's upserts into distributed tables (sql/plpgsql_upsert.py)."""
+    from gridpg.executor import twins
+
+    async def rewrite(conn: BackendConnection, sql: str) -> tuple[str, str]:
+        targets = await twins.upsert_columns(conn, call.tables)
+        return plpgsql_upsert.rewrite_do(sql, targets), ""
+
+    return rewrite
 
 
 def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
@@ -157,7 +212,8 @@ def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[Backend
         oids = sorted({oid for oid, _, _, _ in call.twins})
         unqualified = {oid for oid, schema, _, _ in call.twins if schema is None}
         redirect = {oid: pairs for oid, _, _, pairs in call.twins}
-        names, drop = await twins.create_twins(conn, state.session_user, state.role, oids, unqualified, redirect)
+        names, drop = await twins.create_twins(conn, state.session_user, state.role, oids, unqualified,
+                                               redirect, call.tables)
         return twins.rewrite_calls(sql, {(s, n): names[oid] for oid, s, n, _ in call.twins}), drop
 
     return make
@@ -179,7 +235,7 @@ SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
 _DEPENDENTS_SQL = f"""
-SELECT DISTINCT c.relname, p.oid, r.kind, r.col FROM pg_catalog.pg_depend d
+SELECT DISTINCT c.relname, p.oid, r.kind, r.col, rn.nspname FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN LATERAL (
@@ -194,6 +250,7 @@ JOIN LATERAL (
    WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid
 ) r ON true
 JOIN pg_catalog.pg_class c ON c.oid = r.rel
+JOIN pg_catalog.pg_namespace rn ON rn.oid = c.relnamespace
 WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
 _OPERATORS_SQL = f"""
@@ -226,8 +283,6 @@ class _Registry:
     dependents: dict[str, set[int]] = field(default_factory=dict)  # relname -> routine oids
     on_write: dict[str, set[int]] = field(default_factory=dict)  # triggers, defaults, checks
     operators: dict[str, set[int]] = field(default_factory=dict)  # user operator -> function
-    row_triggers: set[str] = field(default_factory=set)  # relnames with user row triggers
-    statement_triggers: set[str] = field(default_factory=set)  # ... statement-level ones
     delegated: dict[str, dict[int, Delegation]] = field(default_factory=dict)  # distributed functions
     delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
     by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
@@ -236,8 +291,15 @@ class _Registry:
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
     table_triggers: dict[tuple[str, str], firing_mod.TableTriggers | None] = field(default_factory=dict)
-    row_trigger_functions: dict[str, set[int]] = field(default_factory=dict)  # relname -> oids
     trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
+    # By (schema, relname) as in pg_class: what fires for one distributed table (by name
+    # alone, another schema's table of that name lent its triggers: spurious refusals, and
+    # a pinned-trigger proof made against the wrong table); the maps by name above serve
+    # relations resolved conservatively (every schema's table of the name)
+    on_write_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    row_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # user row triggers
+    statement_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # statement-level
+    row_trigger_functions_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
@@ -352,20 +414,24 @@ class RoutineGuard:
             names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
             on_write: dict[str, set[int]] = {}
-            row_triggers: set[str] = set()
-            row_trigger_functions: dict[str, set[int]] = {}
-            statement_triggers: set[str] = set()
             defaults: dict[str, dict[str, set[int]]] = {}
-            for relname, oid, kind, col in await conn.query(_DEPENDENTS_SQL):
+            on_write_at: dict[tuple[str, str], set[int]] = {}
+            row_triggers_at: set[tuple[str, str]] = set()
+            statement_triggers_at: set[tuple[str, str]] = set()
+            row_functions_at: dict[tuple[str, str], set[int]] = {}
+            for relname, oid, kind, col, schema in await conn.query(_DEPENDENTS_SQL):
+                key = (schema or "", relname or "")
                 if relname and oid and kind == "d":
                     defaults.setdefault(relname.lower(), {}).setdefault(col or "", set()).add(int(oid))
                 elif relname and oid:
                     target = dependents if kind == "r" else on_write
                     target.setdefault(relname.lower(), set()).add(int(oid))
+                    if kind != "r":
+                        on_write_at.setdefault(key, set()).add(int(oid))
                     if kind in ("t", "s"):
-                        (row_triggers if kind == "t" else statement_triggers).add(relname.lower())
+                        (row_triggers_at if kind == "t" else statement_triggers_at).add(key)
                     if kind == "t":
-                        row_trigger_functions.setdefault(relname.lower(), set()).add(int(oid))
+                        row_functions_at.setdefault(key, set()).add(int(oid))
             operators: dict[str, set[int]] = {}
             for name, oid in await conn.query(_OPERATORS_SQL):
                 if name and oid and oid != "0":
@@ -373,8 +439,10 @@ class RoutineGuard:
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
             events = frozenset(int(r[0]) for r in await conn.query(_EVENT_SQL) if r[0])
         registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
-                             row_triggers, statement_triggers, delegated, event_functions=events,
-                             defaults=defaults, row_trigger_functions=row_trigger_functions)
+                             delegated=delegated, event_functions=events, defaults=defaults,
+                             on_write_at=on_write_at, row_triggers_at=row_triggers_at,
+                             statement_triggers_at=statement_triggers_at,
+                             row_trigger_functions_at=row_functions_at)
         if not private:
             self._registry = registry
             self._private.pop(id(dispatcher.runner), None)
@@ -452,6 +520,7 @@ class RoutineGuard:
         shape = call_shape.shape({oid: r for oid, (r, _, _) in seen.items()}, edges, path)
         touching: set[int] = set()
         qualified: dict[int, set[tuple[str, str]]] = {}
+        upserting: set[int] = set()
         for oid, (routine, routine_access, title) in seen.items():
             for run_path in shape.paths[oid]:
                 if changes_path(routine):
@@ -462,14 +531,20 @@ class RoutineGuard:
                                                reached, named)
                 if reason is not None:
                     return _refusal(title, reason)
+                reason = _upsert_blocker(routine, routine_access, run_path, resolve)
+                if reason is not None:
+                    return _refusal(title, reason)
                 if reached:
                     touching.add(oid)
+                if any(resolve(ref, run_path) is not None for ref in routine_access.upserts):
+                    upserting.add(oid)
                 tables |= reached
         if not tables and not dynamic[0]:
             return refusal
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
                                           dynamic[0], registry.by_call, path,
-                                          {o: frozenset(q) for o, q in qualified.items() if q})
+                                          {o: frozenset(q) for o, q in qualified.items() if q},
+                                          upserting)
         if isinstance(extra, PgError):
             return extra
         twins, role = extra
@@ -482,8 +557,11 @@ class RoutineGuard:
             tables |= {(t.schema, t.name) for t in snapshot.tables if t.schema in path}
             tables |= {key for key in dispatcher.runner.views() if key[0] in path
                        and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
+        upsert_do = any(resolve(ref, path) is not None for inner in access.nested for ref in inner.upserts)
+        watched = any(qualified.get(oid) or seen[oid][0].search_path is not None for oid, _, _, _ in twins)
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
-                            twins=twins, role=role, whole_select=whole_select)
+                            twins=twins, role=role, whole_select=whole_select, upsert_do=upsert_do,
+                            watched_twins=watched)
 
     async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                               sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:
@@ -495,11 +573,14 @@ class RoutineGuard:
 
         tree = sqlparse.parse_tree(extract_distribution(sql)[0])
         event = firing_mod.statement_event(tree)
+        copy = tree.get("CopyStmt")
+        is_copy = isinstance(copy, dict) and bool(copy.get("is_from"))
+        if is_copy:  # COPY FROM: INSERT's triggers, which the coordinator cannot fire for it
+            event = ("INSERT", None)
         written = body.written_names(tree)
         if event is None or len(written) != 1:
             return None
         resolve = _resolver(dispatcher, snapshot)
-        name = next(iter(written))
         target = firing_mod.target_relation(tree)
         table = resolve(analyze.RelRef(target[0], target[1], -1, None), path) if target else None
         if table is None:
@@ -519,13 +600,21 @@ class RoutineGuard:
         fired = [(e, t) for e, t in pairs if not (t.is_row and t.is_before)]
         # (every trigger of the table: those this event does not fire need no check)
         rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
-                                         (name, frozenset(t.function_oid for t in found.triggers)))
+                                         (table.key, frozenset(t.function_oid for t in found.triggers)))
         if rest is not None:
             return None  # the refusal is about something else
-        if not pairs and not firing_mod.moves_rows(tree, table):
+        moves = firing_mod.moves_rows(tree, table)  # (the nodes then delete and insert rows)
+        if not pairs and not moves:
             return _NOTHING_FIRES  # (UPDATE OF other columns): the nodes fire nothing either
+        idle = _idle_functions(found.triggers, events)
+        if idle and not moves and await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
+                                                            (table.key, idle)) is None:
+            return _NOTHING_FIRES  # refused only for triggers this event does not fire
         if not others:
             return None
+        if is_copy:
+            return _refusal(label, "COPY FROM gives the coordinator no rows to fire them with "
+                            f"({', '.join(t.name for t in others)}); INSERT the rows instead")
         why = firing_mod.why_not_fired_here(tree, table, relevant)
         if why is not None:
             return _refusal(label, why)
@@ -533,7 +622,8 @@ class RoutineGuard:
         if error is not None:
             return error
         tables: set[tuple[str, str]] = set()
-        error = await self._reach_by_loopback(dispatcher, registry, snapshot, others, path, resolve, tables)
+        roles: list[str] = []
+        error = await self._reach_by_loopback(dispatcher, registry, snapshot, others, path, resolve, tables, roles)
         if error is not None:
             return error
         names = {n for _, n in tables}
@@ -546,7 +636,8 @@ class RoutineGuard:
             tuple((e, t) for e, t in fired if t.is_row),
             tuple(after_statement),
             tuple(sorted(tables)),
-            tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else ())
+            tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else (),
+            roles[0] if roles else None)
 
     async def _table_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                               table: DistTable) -> firing_mod.TableTriggers | None:
@@ -565,7 +656,7 @@ class RoutineGuard:
         if not triggers:
             return None
         oids = {t.function_oid for t in triggers}
-        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, {table.name: table}, path, resolve)
+        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, {table.key: table}, path, resolve)
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
         views = _view_resolver(dispatcher, snapshot)
 
@@ -586,11 +677,14 @@ class RoutineGuard:
 
     async def _reach_by_loopback(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  triggers: list[Any], path: tuple[str, ...], resolve: body.Resolver,
-                                 tables: set[tuple[str, str]]) -> PgError | None:
+                                 tables: set[tuple[str, str]], roles: list[str]) -> PgError | None:
         """None when the trigger functions fired on the coordinator (and what they call)
-        reach distributed tables through the loopback's shadows; those tables go to `tables`."""
+        reach distributed tables through the loopback's shadows; those tables go to
+        `tables`, the one owner they run as (all SECURITY DEFINER of one owner) to `roles`."""
         views = _view_resolver(dispatcher, snapshot)
         has_path: list[str] = []
+        oids = {t.function_oid for t in triggers}
+        definers: dict[int, str] = {}
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
             blocker = routine_access.blocker()
@@ -600,25 +694,37 @@ class RoutineGuard:
                 has_path.append(title)
             reached: set[tuple[str, str]] = set()
             reason = body.loopback_blocker(routine, routine_access, path, resolve, views, reached)
-            if reason is None and reached and routine.security_definer:
-                # (the loopback would run its statements as the session's role, not the owner)
-                reason = "it is SECURITY DEFINER and reads or writes distributed tables"
+            if reason is None and routine.oid not in oids:  # (the trigger's own twin runs them)
+                reason = next((f"it runs INSERT ... ON CONFLICT into distributed table {t.schema}.{t.name}, "
+                               "which gridpg runs in the trigger function itself, not in what it calls"
+                               for t in (resolve(ref, path) for ref in routine_access.upserts) if t), None)
+            if routine.security_definer:
+                if routine.oid in oids:
+                    definers[routine.oid] = routine.owner  # fired as its owner (TriggerFiring.role)
+                elif reason is None and reached:
+                    # (what a trigger function calls runs as the trigger's role)
+                    reason = "it is SECURITY DEFINER and reads or writes distributed tables"
             tables.update(reached)
             return None if reason is None else _refusal(title, reason)
 
-        oids = {t.function_oid for t in triggers}
         error = await self._walk(dispatcher, registry, oids, set(), path, resolve, visit=visit)
         if error is not None:
             return error
         if has_path and tables:
             return _refusal(has_path[0], "it sets its own search_path and calls code that "
                             "reads or writes distributed tables")
+        if len(set(definers.values())) > 1 or (definers and len(definers) < len(oids)):
+            owners = ", ".join(sorted({*definers.values(), *(["the caller"] if len(definers) < len(oids) else [])}))
+            return PgError(FEATURE_NOT_SUPPORTED,
+                           "gridpg cannot fire the triggers of one statement whose functions run as "
+                           f"different roles ({owners}: SECURITY DEFINER)")
+        roles.extend(set(definers.values()))
         return None
 
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                              sql: str, path: tuple[str, ...],
-                             exclude: tuple[str, frozenset[int]] | None = None) -> PgError | str | None:
-        """`exclude`: (relation name, trigger functions) of triggers the coordinator fires
+                             exclude: tuple[tuple[str, str], frozenset[int]] | None = None) -> PgError | str | None:
+        """`exclude`: ((schema, table), trigger functions) of triggers the coordinator fires
         itself, left out of the check."""
         from gridpg.sql.xl import extract_distribution
 
@@ -650,12 +756,12 @@ class RoutineGuard:
             return trigger_error
         # Triggers, defaults and checks of written distributed tables run on their datanodes,
         # where replicated tables are whole: they may read those.
-        written = {name: resolve(analyze.RelRef(None, name, -1, None), path)
-                   for name in body.written_names(tree)}
-        on_nodes = {n: t for n, t in written.items() if t is not None}
+        written = [(ref.name.lower(), resolve(ref, path)) for ref in body.written_relations(tree)]
+        on_nodes = {t.key: t for _, t in written if t is not None}
+        off_nodes = {name for name, t in written if t is None}
         used = _defaults_used(tree, registry)
-        fired = {oid for name in on_nodes for oid in registry.on_write.get(name, ())}
-        fired |= {oid for name in on_nodes for oid in used.get(name, ())}
+        fired = {oid for key in on_nodes for oid in registry.on_write_at.get(key, ())}
+        fired |= {oid for name, t in written if t is not None for oid in used.get(name, ())}
         if exclude is not None:
             fired -= exclude[1]
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
@@ -676,7 +782,7 @@ class RoutineGuard:
             if any(not set(t.groups) <= set(table.groups) for t in on_nodes.values()):
                 return refusal
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
-        roots |= {oid for name in written if name not in on_nodes
+        roots |= {oid for name in off_nodes
                   for oid in (*registry.on_write.get(name, ()), *used.get(name, ()))}
         roots |= registry.operator_functions(access)
         reads = {}
@@ -687,14 +793,14 @@ class RoutineGuard:
         return _reroute(tree, access, reads)
 
     async def _pinned_triggers(self, dispatcher: Dispatcher, registry: _Registry,
-                               snapshot: CatalogSnapshot, on_nodes: dict[str, DistTable],
+                               snapshot: CatalogSnapshot, on_nodes: dict[tuple[str, str], DistTable],
                                path: tuple[str, ...], resolve: body.Resolver) -> dict[int, str | None]:
         """Row trigger functions of the written tables that may touch distributed tables
         because every statement of theirs stays on the row's node: by oid, None when proven,
         else why not."""
         out: dict[int, str | None] = {}
         for name, table in on_nodes.items():
-            for oid in registry.row_trigger_functions.get(name, ()):
+            for oid in registry.row_trigger_functions_at.get(name, ()):
                 found = await self._load(dispatcher, registry, {oid}, set())
                 if not found or (oid in out and out[oid] is not None):
                     continue  # a function refused for one table is refused
@@ -874,20 +980,22 @@ def _reroute(tree: dict[str, Any], access: body.Access,
 
 
 def _trigger_refusal(tree: dict[str, Any], registry: _Registry, path: tuple[str, ...],
-                     resolve: body.Resolver, excluded: str | None = None) -> PgError | None:
+                     resolve: body.Resolver, excluded: tuple[str, str] | None = None) -> PgError | None:
     """Triggers whose firing on the datanodes would differ from PostgreSQL's: statement-level
     ones fire once per datanode a write reaches; an UPDATE that moves rows between nodes
-    (it sets the distribution column) fires DELETE and INSERT row triggers, not UPDATE."""
-    for name in body.written_names(tree):
-        table = resolve(analyze.RelRef(None, name, -1, None), path)
-        if table is None or name == excluded:
+    (it sets the distribution column) fires DELETE and INSERT row triggers, not UPDATE.
+    Each written table resolved with its schema, as written (`b.t` with `a` first on the
+    path was checked as `a.t`, its triggers not at all)."""
+    for ref in body.written_relations(tree):
+        table = resolve(ref, path)
+        if table is None or table.key == excluded:
             continue
         label = f"{table.schema}.{table.name}"
-        if name in registry.statement_triggers:
+        if table.key in registry.statement_triggers_at:
             return _refusal(f"the statement-level triggers of {label}",
                             "they would fire once on each datanode the statement reaches")
         update = tree.get("UpdateStmt")
-        if name in registry.row_triggers and isinstance(update, dict) and table.column and any(
+        if table.key in registry.row_triggers_at and isinstance(update, dict) and table.column and any(
                 (t.get("ResTarget") or {}).get("name") == table.column for t in update.get("targetList", [])):
             return _refusal(f"the triggers of {label} for an UPDATE of its distribution column",
                             "the rows move between datanodes as DELETE and INSERT")

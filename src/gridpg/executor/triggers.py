@@ -37,8 +37,10 @@ from typing import TYPE_CHECKING
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
+from gridpg.executor.twins import upsert_columns
 from gridpg.planner import triggers as tg
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import plpgsql_upsert
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -98,6 +100,9 @@ class TriggerFiring:
     # also kept off the datanodes, not fired: an UPDATE moving rows fires no DELETE/INSERT
     # row triggers in PostgreSQL, though the datanodes delete and insert them
     kept_off: tuple[tg.Trigger, ...] = ()
+    # the owner the trigger functions run as (all SECURITY DEFINER of one owner), on the
+    # catalog connection and, through the loopback, on the datanodes
+    role: str | None = None
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:
@@ -476,8 +481,39 @@ async def _fire(dispatcher: Dispatcher, conn: BackendConnection, firing: Trigger
         return
     runner = getattr(dispatcher.runner, "caller", dispatcher.runner)  # whose transaction it is
     table = firing.table
-    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     firings = [(e, tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name)) for e, t in triggers]
+    if firing.role is None:
+        await _fire_armed(dispatcher, conn, firing, firings, timing, level, rows)
+        return
+    # SECURITY DEFINER functions of one owner: their bodies run as the owner on the catalog
+    # connection (set before arming: `$user` in the path is the owner's, as in PostgreSQL)
+    # and their statements on the datanodes (the loopback's role); the twin itself is not
+    # SECURITY DEFINER, so that nobody gains the owner's rights by calling it directly
+    from gridpg.executor.loopback import restore_role
+
+    if runner.loopback_role is not None or runner is not dispatcher.runner:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire SECURITY DEFINER trigger functions "
+                      "for a write made by other server-side code")
+    await conn.settle()
+    await conn.simple_query(f"SET LOCAL SESSION AUTHORIZATION {quote_ident(firing.role)}")
+    runner.loopback_role = firing.role
+    runner.loopback_switched = set()
+    try:
+        await _fire_armed(dispatcher, conn, firing, firings, timing, level, rows)
+        state = runner.state  # (after an error the rollback puts them back)
+        await conn.simple_query(f"SET LOCAL SESSION AUTHORIZATION {quote_ident(state.session_user)}; "
+                                f"SET LOCAL ROLE {'NONE' if state.role is None else quote_ident(str(state.role))}")
+        await restore_role(runner)
+    finally:
+        runner.loopback_role = None
+
+
+async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: TriggerFiring,
+                      firings: list[tuple[str, tg.Firing]], timing: str, level: str,
+                      rows: list[tuple[str | None, str | None]]) -> None:
+    runner = getattr(dispatcher.runner, "caller", dispatcher.runner)  # whose transaction it is
+    table = firing.table
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     original = await _arm(dispatcher, conn)
     runner.loopback_calls += 1
     try:
@@ -542,13 +578,18 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
     made: dict = coord.__dict__.setdefault("trigger_twins", {})
     try:
         rows = await conn.query(_FUNCTIONS_SQL.format(oids=", ".join(str(o) for o in oids)))
+        upserting = any("conflict" in (row[1] or "").lower() for row in rows)
+        targets = await upsert_columns(conn, firing.shadows if upserting else ())
         names: dict[int, str] = {}
         for oid, source, language, config, secdef in rows:
-            if language != "plpgsql" or config or secdef == "t":
+            if language != "plpgsql" or config or (secdef == "t" and firing.role is None):
                 raise PgError(FEATURE_NOT_SUPPORTED,
                               f"gridpg cannot fire trigger function {oid} on the coordinator: only "
-                              "PL/pgSQL functions without SET clauses or SECURITY DEFINER")
-            name = tg.twin_name(int(oid or 0), source or "", config or "")
+                              "PL/pgSQL functions without SET clauses")
+            # (its upserts into distributed tables run by the coordinator: the twin's name
+            # carries the rewritten body, which changes when a table becomes distributed)
+            source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
+            name = tg.twin_name(int(oid or 0), source, config or "")
             names[int(oid or 0)] = name
             if name not in made:
                 await conn.simple_query(_create_twin_sql(name, source or ""))

@@ -20,11 +20,14 @@ This module must not run client statements; it only prepares the catalog server.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.loopback import SHADOW_PREFIX
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import plpgsql_upsert
+from gridpg.sql.plpgsql_upsert import TargetColumns
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -46,22 +49,51 @@ WHERE p.oid IN ({oids})"""
 
 _SCHEMAS_SQL = "SELECT nspname, oid FROM pg_catalog.pg_namespace"
 
+_COLUMNS_SQL = """
+SELECT n.nspname, c.relname, a.attname
+FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attnum > 0 AND NOT a.attisdropped AND (n.nspname, c.relname) IN ({pairs})"""
+
+
+async def upsert_columns(conn: BackendConnection, tables: Iterable[tuple[str, str]]) -> TargetColumns:
+    """What sql/plpgsql_upsert.py rewrites a body against: the columns of each of `tables`
+    (the distributed tables the code reaches), by (schema, name) and, for names written
+    without their schema, by name (the columns of every such table of that name)."""
+    wanted = sorted(set(tables))
+    by_key: dict[tuple[str | None, str], list[str]] = {}
+    if wanted:
+        pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in wanted)
+        for schema, name, column in await conn.query(_COLUMNS_SQL.format(pairs=pairs)):
+            for key in ((schema, name), (None, name)):
+                by_key.setdefault((key[0], key[1] or ""), []).append(column or "")
+
+    def columns(schema: str | None, name: str) -> tuple[str, ...] | None:
+        found = by_key.get((schema, name))
+        return tuple(found) if found is not None else None
+    return columns
+
 
 async def create_twins(conn: BackendConnection, session_user: str, role: str | None,
                        oids: list[int], unqualified: set[int],
-                       redirect: dict[int, frozenset[tuple[str, str]]] | None = None) -> tuple[dict[int, str], str]:
+                       redirect: dict[int, frozenset[tuple[str, str]]] | None = None,
+                       tables: Iterable[tuple[str, str]] = ()) -> tuple[dict[int, str], str]:
     """Make the twins of `oids` on the session's catalog connection, before the call: (the
     twin's name per routine, the SQL that drops them again after the call). Made as the
     superuser the connection logged in as (the routine's owner must own the twin), then
     the session's authorization and role again. A routine called without its schema
-    (`unqualified`) whose name pg_catalog also has is refused: the call may mean that one."""
+    (`unqualified`) whose name pg_catalog also has is refused: the call may mean that one.
+    A PL/pgSQL twin's upserts into `tables` (the distributed tables the code reaches) are
+    rewritten to run on the coordinator (sql/plpgsql_upsert.py)."""
     rows = await conn.query(_TWIN_SQL.format(oids=", ".join(str(int(o)) for o in oids)))
     schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
+    upserting = any("conflict" in (row[2] or "").lower() for row in rows)
+    targets = await upsert_columns(conn, tables if upserting else ())
     out: dict[int, str] = {}
     creates: list[str] = []
     drops: list[str] = []
     for row in rows:
-        name, create, drop = twin_ddl(row, schemas, (redirect or {}).get(int(row[0] or 0), frozenset()))
+        name, create, drop = twin_ddl(row, schemas, (redirect or {}).get(int(row[0] or 0), frozenset()), targets)
         if any(drop == d for d in drops):
             raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run two routines named {name} "
                           "with their own search_path in one statement")
@@ -97,11 +129,15 @@ def _as_superuser(conn: BackendConnection, session_user: str, role: str | None,
 
 
 def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
-             redirect: frozenset[tuple[str, str]] = frozenset()) -> tuple[str, str, str]:
+             redirect: frozenset[tuple[str, str]] = frozenset(),
+             targets: TargetColumns | None = None) -> tuple[str, str, str]:
     """(the twin's name, the statements that make it, the one that drops it). `row`: one
     of _TWIN_SQL's; `redirect`: the (schema, table) names the body gives with their schema,
-    which the twin names in the table's shadow schema."""
+    which the twin names in the table's shadow schema; `targets`: the distributed tables
+    whose upserts in a PL/pgSQL body the coordinator runs (sql/plpgsql_upsert.py)."""
     _, kind, definition, qualified, ident, args, owner, default_acl, grantees, _, path = row[:11]
+    if targets is not None and "\n LANGUAGE plpgsql\n" in (definition or ""):
+        definition = _rewrite_upserts(definition, targets)
     what = "PROCEDURE" if kind == "p" else "FUNCTION"
     twin = f"pg_temp.{ident}"
     head = f"CREATE OR REPLACE {what} {qualified}("
@@ -158,6 +194,17 @@ def _redirect_body(definition: str, shadows: dict[tuple[str, str], str]) -> str:
             cuts.append((first.start, first.end + 1, quote_ident(shadows[key])))
     for cut_start, cut_end, text in sorted(cuts, reverse=True):
         body = body[:cut_start] + text + body[cut_end:]
+    return definition[:start] + body + definition[end:]
+
+
+def _rewrite_upserts(definition: str, targets: TargetColumns) -> str:
+    """A PL/pgSQL definition with its body's upserts into distributed tables rewritten."""
+    match = re.search(r"^AS (\$[A-Za-z_0-9]*\$)", definition, re.MULTILINE)
+    if match is None:
+        return definition
+    start = match.end()
+    end = definition.rindex(match.group(1))
+    body = plpgsql_upsert.rewrite_body(definition, definition[start:end], targets)
     return definition[:start] + body + definition[end:]
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_AUTHORIZATION, PgError, fatal
@@ -364,6 +365,8 @@ class LoopbackRunner(StatementRunner):
             self.txn.ensure_not_failed()
             if _reads_sequence_next(body.get("query")):  # a serial column's value (loopback_nextval)
                 row_desc, rows = await self._sequence_next(body["query"])
+            elif _reads_gridpg_table(body.get("query"), "statement"):  # an upsert (loopback_run)
+                row_desc, rows = await self._statement(body["query"], request)
             elif _reads_ctid(body.get("query")):  # rows to update or delete one by one
                 row_desc, rows = await by_ctid.select(self, query, request)
             else:
@@ -410,6 +413,29 @@ class LoopbackRunner(StatementRunner):
             fields.append((name if column == "seq" else str(value)).encode())
         return codec.build_row_description(columns), [codec.build_data_row(fields)]
 
+    async def _statement(self, query: dict[str, Any], request: ExecRequest) -> tuple[bytes, list[bytes]]:
+        """`SELECT r FROM gridpg.statement WHERE sql = '...' AND mode = '...'` (what the
+        catalog server's `gridpg.loopback_run` reads, sql/plpgsql_upsert.py): the INSERT
+        ... ON CONFLICT run here, inside the caller's transaction; one row per row written
+        (mode 'perform'), or the RETURNING row as text[] (mode 'into': more than one is
+        PL/pgSQL's P0003)."""
+        body = query["SelectStmt"]
+        where = body.get("whereClause") or {}
+        sql, mode = _equality_constant(where, "sql"), _equality_constant(where, "mode")
+        tree = _tree(sql or "")
+        if mode not in ("perform", "into") or sqlparse.node_type(tree) != "InsertStmt" \
+                or len(sqlparse.split(sql or "")) != 1:
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.statement runs one INSERT of server-side code at a time")
+        tag, fields = await _capture_rows(self.dispatcher, request, sql or "")
+        if mode == "into" and len(fields) > 1:
+            raise PgError("P0003", "query returned more than one row",
+                          hint="Make sure the query returns a single row, or use LIMIT 1.")
+        if mode == "perform":
+            fields = [[] for _ in range(_tag_count(tag))]
+        columns = [codec.Column("r", type_oid=1009)]
+        rows = [codec.build_data_row([_text_array(f)]) for f in fields]
+        return codec.build_row_description(columns), rows
+
     # -- extended protocol -------------------------------------------------------------
 
     async def check_bind(self, statement: PreparedStatement, bind: codec.Bind) -> None:
@@ -437,14 +463,24 @@ def _tree(sql: str) -> dict[str, Any]:
 
 
 def _reads_sequence_next(query: Any) -> bool:
+    return _reads_gridpg_table(query, "sequence_next")
+
+
+def _reads_gridpg_table(query: Any, name: str) -> bool:
+    """Whether a cursor's query scans `gridpg.<name>`, a table only the coordinator answers."""
     body = (query or {}).get("SelectStmt") or {}
     items = body.get("fromClause") or []
     var = items[0].get("RangeVar", {}) if len(items) == 1 else {}
-    return var.get("schemaname") == "gridpg" and var.get("relname") == "sequence_next"
+    return var.get("schemaname") == "gridpg" and var.get("relname") == name
 
 
 def _equality_constant(node: dict[str, Any], column: str) -> str | None:
-    """The constant of `column = 'text'` (postgres_fdw writes `((seq = 'x'::text))`)."""
+    """The constant of `column = 'text'` (postgres_fdw writes `((seq = 'x'::text))`),
+    also as one operand of an AND."""
+    conjunction = node.get("BoolExpr") or {}
+    if conjunction.get("boolop") == "AND_EXPR":
+        found = [_equality_constant(arg, column) for arg in conjunction.get("args", [])]
+        return next((f for f in found if f is not None), None)
     expr = node.get("A_Expr") or {}
     if [n.get("String", {}).get("sval") for n in expr.get("name", [])] != ["="]:
         return None
@@ -455,6 +491,43 @@ def _equality_constant(node: dict[str, Any], column: str) -> str | None:
     value = (value.get("TypeCast") or {}).get("arg", value)
     const = value.get("A_Const", {})
     return str(const["sval"]["sval"]) if "sval" in const else None
+
+
+async def _capture_rows(dispatcher: Dispatcher, request: ExecRequest,
+                        sql: str) -> tuple[str, list[list[bytes | None]]]:
+    """Run a statement through the coordinator: its command tag and its rows' text fields
+    (notices go on to the client)."""
+    session = dispatcher.session
+    saved, session.out = session.out, []
+    try:
+        await dispatcher.run(dataclasses.replace(request, sql=sql, simple=True, params=[], param_formats=[],
+                                                 param_oids=[], portal=None, result_formats=[], max_rows=0))
+        captured = session.out
+    finally:
+        session.out = saved
+    tag = ""
+    rows: list[list[bytes | None]] = []
+    for message in captured:
+        kind = message[0]
+        if kind == 0x44:
+            rows.append(list(codec.parse_data_row(message[5:])))
+        elif kind == 0x43:
+            tag = bytes(message[5:]).rstrip(b"\0").decode()
+        elif kind != 0x54:
+            session.send(message)  # notices
+    return tag, rows
+
+
+def _tag_count(tag: str) -> int:
+    last = tag.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+def _text_array(fields: list[bytes | None]) -> bytes:
+    """A text[] literal of a row's text fields (NULL unquoted)."""
+    items = [b"NULL" if f is None else b'"' + f.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+             for f in fields]
+    return b"{" + b",".join(items) + b"}"
 
 
 def _reads_ctid(query: Any) -> bool:

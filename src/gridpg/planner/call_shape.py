@@ -69,19 +69,23 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
                    statement_touches: bool, dynamic: bool,
                    by_call: dict[tuple[str | None, str], list[int]], session_path: Path = (),
                    qualified: dict[int, frozenset[tuple[str, str]]] | None = None,
+                   upserting: set[int] | None = None,
                    ) -> tuple[tuple[tuple[int, str | None, str, frozenset[tuple[str, str]]], ...], str | None] | PgError:
     """The twins the statement's calls are rewritten to (routines with their own search
-    path reaching distributed tables, or naming them with their schema: `qualified`), and
-    the one role (None: the caller's) the code's statements run as; an error when the
-    code cannot be run so."""
+    path reaching distributed tables, naming them with their schema: `qualified`, or
+    running INSERT ... ON CONFLICT on them: `upserting`, sql/plpgsql_upsert.py), and the
+    one role (None: the caller's) the code's statements run as; an error when the code
+    cannot be run so."""
     qualified = qualified or {}
+    upserting = upserting or set()
     twins: list[tuple[int, str | None, str, frozenset[tuple[str, str]]]] = []
     calls = statement_calls(tree)
     for oid, (routine, _, title) in sorted(routines.items()):
         own_path = routine.search_path is not None and bool((_descendants(oid, found.children) | {oid}) & touching)
-        if not own_path and oid not in qualified:
+        if not own_path and oid not in qualified and oid not in upserting:
             continue
-        why = "sets its own search_path" if own_path else "names distributed tables with their schema"
+        why = ("sets its own search_path" if own_path else "names distributed tables with their schema"
+               if oid in qualified else "runs INSERT ... ON CONFLICT on distributed tables")
         if dynamic:
             return _refusal(title, f"it {why} and runs dynamic SQL over distributed tables")
         named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]

@@ -23,7 +23,7 @@ from gridpg.catalog.model import DistTable
 from gridpg.errors import PgError
 from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import plpgsql
+from gridpg.sql import plpgsql, plpgsql_upsert
 
 # Statements that read or write rows (what the loopback's shadows carry); others (ALTER,
 # LOCK, COMMENT, GRANT, ...) on a shadow would act on the shadow itself.
@@ -83,6 +83,8 @@ class Access:
     writes: frozenset[str] = frozenset()  # names of the relations written (lowercase)
     atomic: bool = False  # a SQL routine's BEGIN ATOMIC body (its names bound at creation)
     utility: tuple[tuple[str, analyze.RelRef], ...] = ()  # (statement kind, relation) of DDL, LOCK...
+    # targets of INSERT ... ON CONFLICT the loopback cannot send (sql/plpgsql_upsert.py)
+    upserts: tuple[analyze.RelRef, ...] = ()
 
     def all_relations(self) -> Iterator[analyze.RelRef]:
         yield from self.relations
@@ -159,7 +161,7 @@ def routine_access(routine: Routine) -> Access:
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
     return Access(access.relations, access.calls, body.dynamic or access.dynamic, body.unreadable,
-                  access.nested, access.operators, access.writes, body.atomic, access.utility)
+                  access.nested, access.operators, access.writes, body.atomic, access.utility, access.upserts)
 
 
 def do_access(body: str, language: str | None) -> Access:
@@ -169,7 +171,8 @@ def do_access(body: str, language: str | None) -> Access:
     parsed = _plpgsql_body(plpgsql.do_block_function(body))
     access = _tree_access(list(parsed.trees))
     return Access(access.relations, access.calls, parsed.dynamic or access.dynamic, parsed.unreadable,
-                  access.nested, access.operators, access.writes, utility=access.utility)
+                  access.nested, access.operators, access.writes, utility=access.utility,
+                  upserts=access.upserts)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -322,8 +325,13 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     operators: set[str] = set()
     writes: set[str] = set()
     utility: list[tuple[str, analyze.RelRef]] = []
+    upserts: list[analyze.RelRef] = []
     for tree in trees:
         relations.extend(analyze.relations(tree))
+        target = plpgsql_upsert.upsert_target(tree)
+        if target is not None:
+            upserts.append(analyze.RelRef(target.get("schemaname"), str(target.get("relname", "")),
+                                          int(target.get("location", -1)), None))
         writes |= written_names(tree)
         kind = next(iter(tree), "")
         if kind not in _ROW_STATEMENTS:
@@ -346,7 +354,8 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     dynamic = next((f"{name}(...)" for schema, name in sorted(calls, key=str)
                     if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
     return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
-                  operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility))
+                  operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
+                  upserts=tuple(upserts))
 
 
 def written_names(tree: dict[str, Any]) -> set[str]:
@@ -366,6 +375,28 @@ def written_names(tree: dict[str, Any]) -> set[str]:
                 out.add(str(rel.get("RangeVar", {}).get("relname", "")).lower())
     out.discard("")
     return out
+
+
+def written_relations(tree: dict[str, Any]) -> list[analyze.RelRef]:
+    """The relations a statement writes, as written (schema or None, name): resolved with
+    the session's path, they name the one table whose triggers, defaults and checks run."""
+    out: list[analyze.RelRef] = []
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict):
+            continue
+        for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"):
+            stmt = node.get(kind)
+            if isinstance(stmt, dict) and (kind != "CopyStmt" or stmt.get("is_from")):
+                out.append(_ref(stmt.get("relation") or {}))
+        truncate = node.get("TruncateStmt")
+        if isinstance(truncate, dict):
+            out.extend(_ref(rel.get("RangeVar", {})) for rel in truncate.get("relations", []))
+    return [ref for ref in out if ref.name]
+
+
+def _ref(relation: dict[str, Any]) -> analyze.RelRef:
+    return analyze.RelRef(relation.get("schemaname"), str(relation.get("relname", "")),
+                          int(relation.get("location", -1)), None)
 
 
 def _do_stmt_access(do: dict[str, Any]) -> Access:

@@ -1,0 +1,351 @@
+"""INSERT ... ON CONFLICT in PL/pgSQL over distributed tables: the body rewritten so that
+gridpg runs the statement itself. Pure.
+
+Server-side code reaches distributed tables through the loopback's shadows, postgres_fdw
+foreign tables (executor/loopback.py). PostgreSQL cannot infer a conflict target on a
+foreign table (42P10) and postgres_fdw sends no `ON CONFLICT DO UPDATE`, so an upsert in a
+body failed, though gridpg itself runs such a statement on a distributed table. In the
+twin of a routine or trigger function (executor/twins.py, executor/triggers.py) each such
+statement whose target is a distributed table becomes a call that hands the statement's
+text, with the current values of the PL/pgSQL variables it uses written in as typed
+literals, to the coordinator through the loopback (`gridpg.loopback_run`, a scan of a
+foreign table the coordinator answers itself, frontend/loopback.py): it runs there as a
+gridpg statement inside the caller's transaction, with the caller's settings and role.
+
+    INSERT INTO counts (k, n) VALUES (NEW.cust, 1) ON CONFLICT (k) DO UPDATE SET n = counts.n + 1;
+    -->
+    PERFORM 1 FROM gridpg.loopback_run('INSERT INTO counts (k, n) VALUES (' || <NEW.cust as
+        a typed literal> || ', 1) ON CONFLICT (k) DO UPDATE SET n = counts.n + 1', 'perform');
+
+PERFORM keeps FOUND and GET DIAGNOSTICS ROW_COUNT (one row comes back per row inserted or
+updated). `RETURNING ... INTO [STRICT] a, b` becomes `SELECT r[1], r[2] INTO [STRICT] a, b
+FROM gridpg.loopback_run(..., 'into')` (the coordinator raises PostgreSQL's P0003 for more
+than one row, as PL/pgSQL does for any INSERT ... RETURNING INTO). Variables are told from
+columns as PL/pgSQL does with its default `variable_conflict = error`: a name that is both
+a variable and a column of the target raises 42702 (`#variable_conflict use_column` /
+`use_variable` honoured).
+
+This module must not do I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import parser as pgparser
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, SYNTAX_ERROR, PgError
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_literal
+
+RUN_FUNCTION = "gridpg.loopback_run"
+AMBIGUOUS_COLUMN = "42702"
+
+# (schema or None, table name) -> the target's column names when it is a distributed
+# table whose upserts gridpg runs itself, else None
+TargetColumns = Callable[[str | None, str], "tuple[str, ...] | None"]
+
+_CONFLICT_OPTION = re.compile(r"#\s*variable_conflict\s+(use_column|use_variable|error)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The PL/pgSQL names a body's SQL may use: variables, records, labels, parameters."""
+
+    variables: frozenset[str]
+    records: frozenset[str]
+    labels: frozenset[str]
+    parameters: int
+    conflict: str  # error, use_column, use_variable
+
+
+def upsert_target(tree: dict[str, Any]) -> dict[str, Any] | None:
+    """The RangeVar an `INSERT ... ON CONFLICT` statement writes when the loopback cannot
+    send it (a conflict target, or DO UPDATE); None for anything else."""
+    insert = tree.get("InsertStmt") if isinstance(tree, dict) else None
+    if not isinstance(insert, dict):
+        return None
+    conflict = insert.get("onConflictClause")
+    if not isinstance(conflict, dict):
+        return None
+    if not conflict.get("infer") and conflict.get("action") != "ONCONFLICT_UPDATE":
+        return None  # plain ON CONFLICT DO NOTHING: postgres_fdw sends it as it is
+    relation = insert.get("relation")
+    return relation if isinstance(relation, dict) else None
+
+
+def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> str:
+    """`body` (the dollar-quoted text of `create_sql`, a CREATE FUNCTION / PROCEDURE of
+    language plpgsql) with each upsert into a table `target_columns` knows rewritten (module
+    doc). Unchanged when it has none."""
+    try:
+        function = json.loads(pgparser.parse_plpgsql_json(create_sql))[0]["PLpgSQL_function"]
+    except (pgparser.ParseError, KeyError, IndexError) as exc:
+        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
+    names = _names(function, body, _function_name(create_sql))
+    sites = [s for s in _statements(function.get("action")) if _is_upsert(s, target_columns)]
+    if not sites:
+        return body
+    line_starts = [0] + [m.end() for m in re.finditer("\n", body)]
+    cuts: list[tuple[int, int, str]] = []
+    after: dict[str, int] = {}
+    for statement in sorted(sites, key=lambda s: int(s.get("lineno", 0))):
+        query = statement["sqlstmt"]["PLpgSQL_expr"]["query"]
+        line = int(statement.get("lineno", 1))
+        start = _find(body, query, max(after.get(query, 0), line_starts[min(line, len(line_starts)) - 1]),
+                      bool(statement.get("into")))
+        end = _statement_end(body, start + len(query))
+        after[query] = end
+        cuts.append((start, end, _replacement(statement, query, names, target_columns)))
+    for start, end, text in sorted(cuts, reverse=True):
+        body = body[:start] + text + body[end:]
+    return body
+
+
+def rewrite_do(sql: str, target_columns: TargetColumns) -> str:
+    """A `DO` statement with its PL/pgSQL body's upserts rewritten (`rewrite_body`); the
+    statement unchanged when its body is not a plain or dollar-quoted string."""
+    from gridpg.sql.plpgsql import do_block_function
+
+    do = (_parse(sql).get("DoStmt") or {})
+    options = {a.get("DefElem", {}).get("defname"): a.get("DefElem", {}).get("arg", {}).get("String", {}).get("sval")
+               for a in do.get("args", [])}
+    body = options.get("as")
+    if body is None or (options.get("language") or "plpgsql").lower() != "plpgsql":
+        return sql
+    for token in sqlparse.tokens(sql):
+        text = sql[token.start:token.end + 1]
+        if token.name != "SCONST" or _string_value(text) != body:
+            continue
+        new = rewrite_body(do_block_function(body), body, target_columns)
+        if new == body:
+            return sql
+        tag = "gp"
+        while f"${tag}$" in new:
+            tag += "x"
+        return sql[:token.start] + f"${tag}${new}${tag}$" + sql[token.end + 1:]
+    return sql
+
+
+def _string_value(token: str) -> str | None:
+    if token.startswith("$"):
+        tag = token[:token.index("$", 1) + 1]
+        return token[len(tag):len(token) - len(tag)]
+    if token.startswith("'"):
+        return token[1:-1].replace("''", "'")
+    return None
+
+
+def _is_upsert(statement: dict[str, Any], target_columns: TargetColumns) -> bool:
+    target = upsert_target(_parse(statement["sqlstmt"]["PLpgSQL_expr"]["query"]))
+    return target is not None and target_columns(target.get("schemaname"), target.get("relname", "")) is not None
+
+
+def _statements(node: Any) -> list[dict[str, Any]]:
+    """Every `PLpgSQL_stmt_execsql` of a function's statements, nested ones included."""
+    out: list[dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            execsql = item.get("PLpgSQL_stmt_execsql")
+            if isinstance(execsql, dict) and int(execsql["sqlstmt"]["PLpgSQL_expr"].get("parseMode", 0)) == 0:
+                out.append(execsql)
+            stack.extend(item.values())
+    return out
+
+
+def _function_name(create_sql: str) -> str:
+    """The routine's name: the label of the block holding its parameters (`f.arg`)."""
+    create = _parse(create_sql).get("CreateFunctionStmt") or {}
+    names = [n.get("String", {}).get("sval", "") for n in create.get("funcname", [])]
+    return names[-1].lower() if names else ""
+
+
+def _names(function: dict[str, Any], body: str, routine: str) -> _Names:
+    variables: set[str] = set()
+    records: set[str] = set()
+    parameters = 0
+    for datum in function.get("datums", []):
+        for kind, item in datum.items():
+            name = str(item.get("refname", ""))
+            if kind == "PLpgSQL_var" or (kind == "PLpgSQL_row" and name != "(unnamed row)"):
+                variables.add(name)
+            elif kind == "PLpgSQL_rec":
+                records.add(name)
+            if name.startswith("$") and name[1:].isdigit():
+                parameters = max(parameters, int(name[1:]))
+    labels = {str(n["label"]).lower() for n in _nodes_with(function.get("action"), "label")} | {routine}
+    match = _CONFLICT_OPTION.search(body)
+    return _Names(frozenset(variables | records), frozenset(records), frozenset(labels), parameters,
+                  match.group(1).lower() if match else "error")
+
+
+def _nodes_with(node: Any, key: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            if isinstance(item.get(key), str):
+                out.append(item)
+            stack.extend(item.values())
+    return out
+
+
+def _find(body: str, query: str, position: int, into: bool) -> int:
+    """Where the statement whose text PL/pgSQL keeps as `query` starts, at or after
+    `position`: the text followed by the `;` that ends it (by INTO, for a statement with
+    one), so that a statement whose text begins another's is not taken for it."""
+    start = body.find(query, position)
+    while start >= 0:
+        rest = body[start + len(query):]
+        following = sqlparse.tokens(rest)[:1] if rest.strip() else []
+        word = rest[following[0].start:following[0].end + 1].lower() if following else ""
+        if word == ("into" if into else ";"):
+            return start
+        start = body.find(query, start + 1)
+    raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find an INSERT ... ON CONFLICT statement in "
+                  "the body of server-side code to run it on distributed tables")
+
+
+def _statement_end(body: str, position: int) -> int:
+    """The offset of the `;` that ends the statement whose text runs to `position` (an INTO
+    clause may follow the query text PL/pgSQL keeps)."""
+    rest = body[position:]
+    for token in sqlparse.tokens(rest):
+        if rest[token.start:token.end + 1] == ";":
+            return position + token.start
+    return len(body)
+
+
+def _replacement(statement: dict[str, Any], query: str, names: _Names,
+                 target_columns: TargetColumns) -> str:
+    tree = _parse(query)
+    insert = tree["InsertStmt"]
+    relation = insert["relation"]
+    columns = frozenset(c.lower() for c in target_columns(relation.get("schemaname"), relation.get("relname", "")) or ())
+    pieces: list[str] = []
+    position = 0
+    for start, end, text in _variable_refs(query, insert, names, columns):
+        pieces.append(quote_literal(query[position:start]))
+        pieces.append(f"'(' || pg_catalog.quote_nullable({text}) || '::' || pg_catalog.pg_typeof({text}) || ')'")
+        position = end
+    pieces.append(quote_literal(query[position:]))
+    sql = " || ".join(p for p in pieces if p != "''") or "''"
+    if not statement.get("into"):
+        return f"PERFORM 1 FROM {RUN_FUNCTION}({sql}, 'perform')"
+    target = statement.get("target") or {}
+    row = target.get("PLpgSQL_row") or {}
+    fields = [str(f.get("name", "")) for f in row.get("fields", [])]
+    var = (target.get("PLpgSQL_var") or {}).get("refname")
+    if var:
+        fields = [str(var)]
+    if not fields or not _returning(insert):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT ... RETURNING INTO "
+                      "a record in server-side code over distributed tables only into a list of variables",
+                      hint="Name the variables after INTO.")
+    items = ", ".join(f"(gp_run.r)[{i}]" for i in range(1, len(fields) + 1))
+    strict = " STRICT" if statement.get("strict") else ""
+    return f"SELECT {items} INTO{strict} {', '.join(fields)} FROM {RUN_FUNCTION}({sql}, 'into') AS gp_run(r)"
+
+
+def _variable_refs(query: str, insert: dict[str, Any], names: _Names,
+                   columns: frozenset[str]) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each PL/pgSQL variable the statement uses, in text order."""
+    tokens = sqlparse.tokens(query)
+    by_start = {t.start: i for i, t in enumerate(tokens)}
+    scoped = _column_scoped(insert)
+    infer = (insert.get("onConflictClause") or {}).get("infer") or {}
+    for element in infer.get("InferClause", infer).get("indexElems", []):
+        name = element.get("IndexElem", {}).get("name")
+        if name is not None:  # (PostgreSQL resolves it as a column reference, variables included)
+            _is_variable([name], names, columns)
+    out: list[tuple[int, int, str]] = []
+    for node, in_scope in _refs(insert, False, scoped):
+        if "ParamRef" in node:
+            number = int(node["ParamRef"].get("number", 0))
+            location = int(node["ParamRef"].get("location", -1))
+            if 0 < number <= names.parameters and location in by_start:
+                token = tokens[by_start[location]]
+                out.append((token.start, token.end + 1, query[token.start:token.end + 1]))
+            continue
+        ref = node["ColumnRef"]
+        fields = [f.get("String", {}).get("sval") if "String" in f else "*" for f in ref.get("fields", [])]
+        if not _is_variable(fields, names, columns if in_scope else frozenset()):
+            continue
+        if "*" in fields:
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT in server-side code "
+                          "over distributed tables with the record's fields named, not `record.*`")
+        first = by_start.get(int(ref.get("location", -1)))
+        if first is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot read a variable of INSERT ... ON CONFLICT "
+                          "in server-side code")
+        last = tokens[first + 2 * len(fields) - 2]
+        start = tokens[first].start
+        out.append((start, last.end + 1, query[start:last.end + 1]))
+    return sorted(out)
+
+
+def _is_variable(fields: list[str | None], names: _Names, columns: frozenset[str]) -> bool:
+    """Whether a column reference names a PL/pgSQL variable (PostgreSQL's resolution:
+    `v`, `rec.field`, `label.v`, `label.rec.field`); `columns`: the target's columns
+    visible where the reference stands (name clashes follow `variable_conflict`)."""
+    head = (fields[0] or "").lower()
+    if len(fields) == 1:
+        if head not in names.variables:
+            return False
+        if head in columns:
+            if names.conflict == "use_column":
+                return False
+            if names.conflict == "error":
+                raise PgError(AMBIGUOUS_COLUMN, f'column reference "{fields[0]}" is ambiguous',
+                              detail="It could refer to either a PL/pgSQL variable or a table column.")
+        return True
+    if head in names.records:
+        return True
+    return head in names.labels and (fields[1] or "").lower() in names.variables
+
+
+def _column_scoped(insert: dict[str, Any]) -> set[int]:
+    """ids of the parts of an INSERT where the target's columns are in scope: ON CONFLICT's
+    SET and WHERE, RETURNING."""
+    conflict = insert.get("onConflictClause") or {}
+    return {id(part) for part in (conflict.get("targetList"), conflict.get("whereClause"),
+                                  _returning(insert)) if part is not None}
+
+
+def _returning(insert: dict[str, Any]) -> Any:
+    """An INSERT's RETURNING items (PostgreSQL 18 wraps them in a ReturningClause)."""
+    clause = insert.get("returningClause") or {}
+    return (clause.get("ReturningClause") or clause).get("exprs") or insert.get("returningList")
+
+
+def _refs(node: Any, in_scope: bool, scoped: set[int]) -> list[tuple[dict[str, Any], bool]]:
+    out: list[tuple[dict[str, Any], bool]] = []
+    if id(node) in scoped:
+        in_scope = True
+    if isinstance(node, list):
+        for item in node:
+            out.extend(_refs(item, in_scope, scoped))
+    elif isinstance(node, dict):
+        if "ColumnRef" in node or "ParamRef" in node:
+            return [(node, in_scope)]
+        for value in node.values():
+            out.extend(_refs(value, in_scope, scoped))
+    return out
+
+
+def _parse(query: str) -> dict[str, Any]:
+    try:
+        return sqlparse.parse_tree(query) or {}
+    except PgError:
+        return {}
