@@ -1373,7 +1373,8 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     columns = await _query_columns(catalog, query_sql, into)
     rel = into["rel"]
     name = quote_qualified(rel.get("schemaname"), rel["relname"])
-    create_sql = f"CREATE TABLE {name} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})"
+    unlogged = "UNLOGGED " if rel.get("relpersistence") == "u" else ""
+    create_sql = f"CREATE {unlogged}TABLE {name} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})"
     create_sql += _storage_clauses(into)
     saved = dispatcher.session.out[:]
     await DdlRunner(dispatcher).create_table(create_sql, parse_tree(create_sql), spec)

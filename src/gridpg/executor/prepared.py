@@ -227,6 +227,8 @@ async def _bind(dispatcher: Dispatcher, sql: str, kind: str,
         raise PgError(INVALID_SQL_STATEMENT_NAME, f'prepared statement "{name}" does not exist')
     args = body.get("params") or []
     oids = await _param_types(dispatcher, statement)
+    if not oids:
+        return statement, [], oids  # PostgreSQL ignores arguments given to a statement without parameters
     if len(args) != len(oids):
         raise PgError(SYNTAX_ERROR, f'wrong number of parameters for prepared statement "{name}"',
                       detail=f"Expected {len(oids)} parameters but got {len(args)}.")

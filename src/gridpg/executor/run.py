@@ -296,6 +296,8 @@ async def _copy(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None
 async def _create_table_as(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.executor import multi
 
+    if plan.spec is None and plan.clean != request.sql:
+        request = dataclasses.replace(request, sql=plan.clean)  # SELECT INTO, as CREATE TABLE AS
     if not await multi.create_table_as(dispatcher, request, plan.tree, plan.spec):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
 
@@ -330,6 +332,9 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     if sequences and plan.sequences == "restart" and dispatcher.runner.txn.in_block:
         _restart_at_commit(dispatcher, list(sequences))
         return
+    if sequences and plan.sequences == "drop" and dispatcher.runner.txn.in_block:
+        _drop_at_commit(dispatcher, list(sequences))
+        return
     coord = dispatcher.coord
     for name, start in sequences.items():
         if start is None:
@@ -350,6 +355,15 @@ def _restart_at_commit(dispatcher: Dispatcher, names: list[str]) -> None:
     runner = dispatcher.runner
     runner.local_sequences.update(names)
     runner.sequence_ddl.append(SequenceDdl(restarted=names))
+
+
+def _drop_at_commit(dispatcher: Dispatcher, names: list[str]) -> None:
+    """DROP TABLE inside a block drops its serial/identity columns' GTM sequences when the
+    block commits: dropped at once, a ROLLBACK brought the table back with a sequence that
+    started again from 1 (values handed out twice)."""
+    from gridpg.commands.sequences import SequenceDdl
+
+    dispatcher.runner.sequence_ddl.append(SequenceDdl(drop=names, dropped=list(names)))
 
 
 async def _session_temp_only(dispatcher: Dispatcher, sql: str, plan: Any) -> bool:

@@ -264,6 +264,10 @@ class Planner:
         clean, spec = extract_distribution(sql)
         tree = sqlparse.parse_tree(clean)
         kind = sqlparse.node_type(tree)
+        if kind == "SelectStmt" and _select_into(tree["SelectStmt"]):
+            clean = _select_into_as_create_table(clean)
+            tree = sqlparse.parse_tree(clean)
+            kind = sqlparse.node_type(tree)
         if kind == "SelectStmt":
             call = function_call(tree)
             if call is not None:
@@ -359,6 +363,33 @@ def _not_distributed_target(kind: str, target: analyze.RelRef) -> str:
     verb = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}.get(kind, "MERGE")
     return (f'{verb} of "{target.name}", which is not a distributed table, reading distributed tables '
             "is not supported by gridpg")
+
+
+def _select_into(body: dict[str, Any]) -> bool:
+    """`SELECT ... INTO [UNLOGGED] t`: the INTO clause sits on the first leaf of a set
+    operation. A temp target is left as it is (the session's temp-table path serves it)."""
+    while body.get("op", "SETOP_NONE") != "SETOP_NONE":
+        body = body["larg"]
+    into = body.get("intoClause")
+    return bool(into) and into.get("rel", {}).get("relpersistence") != "t"
+
+
+def _select_into_as_create_table(sql: str) -> str:
+    """`SELECT ... INTO t ...` as the `CREATE TABLE t AS SELECT ...` PostgreSQL's parser
+    makes of it: run as a query, it created `t` on this coordinator's catalog server alone
+    (no rows on the datanodes, unknown to the other coordinators)."""
+    from pglast import ast, enums
+    from pglast.stream import RawStream
+
+    from gridpg.sql.parse import parse_sql
+
+    stmt = parse_sql(sql)[0].stmt
+    leaf = stmt
+    while leaf.op != enums.SetOperation.SETOP_NONE:
+        leaf = leaf.larg
+    into, leaf.intoClause = leaf.intoClause, None
+    return str(RawStream()(ast.CreateTableAsStmt(query=stmt, into=into, objtype=enums.ObjectType.OBJECT_TABLE,
+                                                 is_select_into=True)))
 
 
 # statements that carry a query of their own

@@ -133,6 +133,8 @@ def _output_names(query: object, aliases: Sequence[ast.String] | None) -> tuple[
         return None
     names: list[str] = []
     for target in query.targetList or ():
+        if isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1], ast.A_Star):
+            return None  # `*` or `t.*`: the columns are not known from the text
         names.append(target.name or figure_name(target.val) or "")
     for n, alias in enumerate(aliases or ()):
         if n < len(names):

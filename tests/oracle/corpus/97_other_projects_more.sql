@@ -1,0 +1,98 @@
+/*
+More statement shapes from other projects' regression suites (issue 12: the Citus,
+Postgres-XL and OpenTenBase replays of bench/regress_replay.py, rebuilt by
+bench/prepare_corpus.py), each reduced to a small form with our own tables.
+*/
+
+-- SELECT ... INTO (Citus's merge.sql): run as a query, it created the table on this
+-- coordinator's catalog server alone: its rows on no datanode, the other coordinator
+-- without it ("table does not exist" from the second catalog server at DROP). Now
+-- PostgreSQL's CREATE TABLE AS
+CREATE TABLE oq_demo (id1 int, val1 int);
+INSERT INTO oq_demo VALUES (1, 10), (3, 30), (5, 50), (7, NULL);
+SELECT * INTO oq_into_1 FROM oq_demo ORDER BY 1, 2;
+SELECT id1 INTO TABLE oq_into_2 FROM oq_demo WHERE id1 > 1 UNION SELECT 100;
+SELECT 7 AS a, 'x'::text AS b INTO UNLOGGED oq_into_3;
+WITH c AS (SELECT id1 * 2 AS d FROM oq_demo) SELECT d INTO oq_into_4 FROM c WHERE d > 2;
+SELECT * FROM oq_into_1 ORDER BY id1;
+SELECT * FROM oq_into_2 ORDER BY id1;
+SELECT * FROM oq_into_3;
+SELECT * FROM oq_into_4 ORDER BY d;
+SELECT relname, relpersistence FROM pg_class WHERE relname LIKE 'oq_into_%' AND relkind = 'r' ORDER BY relname;
+-- error
+SELECT * INTO oq_into_1 FROM oq_demo;
+BEGIN;
+SELECT * INTO oq_into_5 FROM oq_demo WHERE val1 > 10;
+SELECT count(*) FROM oq_into_5;
+ROLLBACK;
+-- error
+SELECT * FROM oq_into_5;
+SELECT oq_into_1.id1, oq_demo.val1 FROM oq_into_1 JOIN oq_demo USING (id1) ORDER BY 1;
+\connect 2
+SELECT * FROM oq_into_1 ORDER BY id1;
+SELECT count(*), sum(id1) FROM oq_into_2;
+DROP TABLE oq_into_1, oq_into_2;
+DROP TABLE oq_into_3, oq_into_4;
+\connect 1
+
+-- DROP TABLE of a table with serial and identity columns in a block that rolls back
+-- (XL's xc_sequence): the GTM's sequences were dropped at once, so after the ROLLBACK
+-- they started again from 1 and handed out values twice
+CREATE TABLE oq_serial (col1 int, col2 serial, col3 int GENERATED ALWAYS AS IDENTITY);
+INSERT INTO oq_serial VALUES (1, DEFAULT), (2, DEFAULT);
+BEGIN;
+DROP TABLE oq_serial;
+ROLLBACK;
+SELECT nextval('oq_serial_col2_seq');
+INSERT INTO oq_serial VALUES (3, DEFAULT);
+SELECT * FROM oq_serial ORDER BY col1;
+BEGIN;
+DROP TABLE oq_serial;
+SAVEPOINT s;
+ROLLBACK;
+INSERT INTO oq_serial VALUES (4, DEFAULT);
+SELECT * FROM oq_serial ORDER BY col1;
+BEGIN;
+DROP TABLE oq_serial;
+COMMIT;
+CREATE TABLE oq_serial (col1 int, col2 serial);
+INSERT INTO oq_serial VALUES (5, DEFAULT);
+BEGIN;
+DROP TABLE oq_serial;
+CREATE TABLE oq_serial (col1 int, col2 serial);
+INSERT INTO oq_serial VALUES (6, DEFAULT);
+COMMIT;
+INSERT INTO oq_serial VALUES (7, DEFAULT);
+SELECT * FROM oq_serial ORDER BY col1;
+
+-- EXECUTE with arguments of a statement without parameters (Citus's null_parameters):
+-- PostgreSQL ignores them; gridpg failed with 42601
+CREATE TABLE oq_text_key (key text, value text);
+INSERT INTO oq_text_key VALUES ('a', 'x'), ('b', 'y');
+PREPARE oq_null_update AS UPDATE oq_text_key SET value = '' WHERE key = NULL;
+EXECUTE oq_null_update(NULL);
+EXECUTE oq_null_update(1, 'two');
+PREPARE oq_no_params AS SELECT key FROM oq_text_key ORDER BY key;
+EXECUTE oq_no_params(NULL);
+PREPARE oq_one_param(text) AS SELECT value FROM oq_text_key WHERE key = $1;
+-- error
+EXECUTE oq_one_param;
+-- error
+EXECUTE oq_one_param('a', 'b');
+EXECUTE oq_one_param('a');
+DEALLOCATE oq_null_update;
+DEALLOCATE oq_no_params;
+DEALLOCATE oq_one_param;
+
+-- A CTE whose select list is `alias.*` over a distributed table joined with a catalog
+-- view (Citus's subquery_local_tables): the subplan took `icl` for its one column and
+-- failed with an internal error (XX000) when the rows came back with all of them
+CREATE TABLE oq_cols (table_name text, column_name text);
+INSERT INTO oq_cols VALUES ('oq_cols', 'table_name'), ('oq_cols', 'nothing');
+WITH q AS (
+    SELECT icl.* FROM oq_cols td
+    JOIN information_schema.columns icl ON icl.table_name::text = lower(td.table_name)
+        AND icl.column_name::text = lower(td.column_name)
+) SELECT column_name, ordinal_position FROM q;
+WITH q AS (SELECT td.* FROM oq_cols td WHERE td.column_name <> 'nothing')
+SELECT q.column_name FROM q JOIN pg_class c ON c.relname = q.table_name;
