@@ -102,9 +102,12 @@ class SessionTemps:
 
 
 def creates_temp(sql: str) -> bool:
-    """CREATE TEMP TABLE / VIEW / SEQUENCE, CREATE TEMP TABLE AS, SELECT ... INTO TEMP."""
+    """CREATE TEMP TABLE / VIEW / SEQUENCE, CREATE TEMP TABLE AS, SELECT ... INTO TEMP
+    (also with Postgres-XL's DISTRIBUTE BY / TO NODE, which a temp table ignores)."""
+    from gridpg.sql.xl import extract_distribution
+
     try:
-        tree = sqlparse.parse_tree(sql)
+        tree = sqlparse.parse_tree(extract_distribution(sql)[0])
     except Exception:  # noqa: BLE001 - not ours to report; the statement's path will
         return False
     kind = sqlparse.node_type(tree)

@@ -96,3 +96,17 @@ WITH q AS (
 ) SELECT column_name, ordinal_position FROM q;
 WITH q AS (SELECT td.* FROM oq_cols td WHERE td.column_name <> 'nothing')
 SELECT q.column_name FROM q JOIN pg_class c ON c.relname = q.table_name;
+
+-- A temp table created with Postgres-XL's DISTRIBUTE BY (xc_temp): not known as the
+-- session's temp table, so a join with a replicated table went to a datanode (42P01)
+CREATE TABLE oq_rep (a int, b_rep char(1)) DISTRIBUTE BY REPLICATION;
+CREATE TEMP TABLE oq_temp_rep (a int, b_tprep char(1)) DISTRIBUTE BY REPLICATION;
+CREATE TEMP TABLE oq_temp_hash (a int, b_tphash char(1)) DISTRIBUTE BY HASH(a);
+INSERT INTO oq_rep VALUES (1, 'a'), (2, 'b'), (NULL, 'e');
+INSERT INTO oq_temp_rep VALUES (1, 'A'), (3, 'C');
+INSERT INTO oq_temp_hash VALUES (2, 'B'), (NULL, 'E');
+SELECT * FROM oq_rep, oq_temp_rep ORDER BY 1, 2, 3, 4;
+SELECT * FROM oq_rep JOIN oq_temp_hash USING (a) ORDER BY 1;
+SELECT * FROM oq_rep NATURAL JOIN oq_temp_rep ORDER BY 1;
+SELECT * FROM oq_temp_rep UNION ALL SELECT * FROM oq_temp_hash ORDER BY 1, 2;
+DROP TABLE oq_temp_rep, oq_temp_hash;
