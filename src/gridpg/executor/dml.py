@@ -505,7 +505,10 @@ async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecReques
     table per node per statement: rows of one node in two shards are refused (0A000)."""
     if target.method != "hash" or not returns_system_columns(body):
         return {}
-    if await _is_partitioned(dispatcher, target):  # its shards hang below its partitions
+    kind = await _datanode_kind(dispatcher, target)
+    if kind == "inherits":  # a plain table on its datanodes: it returns them itself
+        return {}
+    if kind == "partitioned":  # its shards hang below its partitions
         raise PgError(FEATURE_NOT_SUPPORTED, "RETURNING system columns (xmin, xmax, ctid...) of an INSERT "
                       "into a partitioned distributed table is not supported by gridpg",
                       hint="insert into the partition itself, or return other columns")
@@ -527,11 +530,16 @@ async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecReques
     return leaves
 
 
-async def _is_partitioned(dispatcher: Dispatcher, target: DistTable) -> bool:
+async def _datanode_kind(dispatcher: Dispatcher, target: DistTable) -> str:
+    """"partitioned" for a table the user partitions, "inherits" for a member of an
+    inheritance tree (a plain table on its datanodes, commands/partitions.py), else ""."""
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    rows = await conn.query("SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
-                            f"{quote_literal(quote_qualified(target.schema, target.name))})")
-    return bool(rows) and rows[0][0] == "p"
+    rows = await conn.query(
+        "SELECT CASE WHEN c.relkind = 'p' THEN 'partitioned' WHEN NOT c.relispartition AND EXISTS ("
+        "SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid) "
+        "THEN 'inherits' ELSE '' END FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
+        f"{quote_literal(quote_qualified(target.schema, target.name))})")
+    return rows[0][0] if rows else ""
 
 
 def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: _ValuesShape,

@@ -110,3 +110,13 @@ SELECT * FROM oq_rep JOIN oq_temp_hash USING (a) ORDER BY 1;
 SELECT * FROM oq_rep NATURAL JOIN oq_temp_rep ORDER BY 1;
 SELECT * FROM oq_temp_rep UNION ALL SELECT * FROM oq_temp_hash ORDER BY 1, 2;
 DROP TABLE oq_temp_rep, oq_temp_hash;
+
+-- INSERT ... RETURNING a system column into a member of an inheritance tree (XL's
+-- xc_returning): gridpg named a shard table, which such a table (plain on its datanodes)
+-- does not have (42P01)
+CREATE TABLE oq_fp (f1 int, f2 varchar(255), f3 int);
+CREATE TABLE oq_fp_child (fc int) INHERITS (oq_fp);
+INSERT INTO oq_fp_child VALUES (123, 'child', 999, -123) RETURNING ctid IS NOT NULL AS has_ctid, *;
+INSERT INTO oq_fp VALUES (124, 'parent', 998), (125, 'parent', 997) RETURNING tableoid::regclass, ctid IS NOT NULL AS has_ctid, f1;
+SELECT * FROM oq_fp ORDER BY f1;
+SELECT * FROM ONLY oq_fp ORDER BY f1;
