@@ -715,6 +715,10 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
     stmt.partspec = ast.PartitionSpec(
         strategy="h", partParams=(ast.PartitionElem(name=table.column),)
     )
+    from gridpg.planner.utility import DEFAULT_TABLESPACE
+
+    if stmt.tablespacename == DEFAULT_TABLESPACE:
+        stmt.tablespacename = None  # PostgreSQL refuses it on a partitioned table; the shards get it
     parent = RawStream()(stmt)
     with_options = ""
     if options:

@@ -22,6 +22,10 @@ from gridpg.planner.plan import (
 )
 from gridpg.sql.quote import quote_literal, quote_qualified
 
+# The databases' default tablespace: named explicitly on a partitioned table (a HASH
+# table's datanode copy) PostgreSQL refuses it (0A000), where leaving it out means the same.
+DEFAULT_TABLESPACE = "pg_default"
+
 _OWN_PLANS = {"CreateStmt": CreateTablePlan, "ExplainStmt": ExplainPlan, "CopyStmt": CopyPlan,
               "CreateTableAsStmt": CreateTableAsPlan}
 
@@ -50,7 +54,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
     after = _metadata_after(kind, tree, tables, snapshot)
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
-        or _storage_options_per_group(clean, tree, kind, tables, list(groups or ()))
+        or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
+        or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ()))
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
 
@@ -186,6 +191,24 @@ def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tabl
         "EXECUTE 'ALTER TABLE ' || r.relid::text || " + quote_literal(tail) + "; END LOOP; END $gridpg_reloptions$"
     )
     return {group: block for group in groups}
+
+
+def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                                  groups: list[str]) -> dict[str, str] | None:
+    """CREATE INDEX ... TABLESPACE pg_default on a HASH table (pgAdmin writes it): on the
+    datanodes the table is partitioned, where PostgreSQL refuses the default tablespace by
+    name (0A000); without the clause the index and its shards' indexes land there too."""
+    if kind != "IndexStmt" or len(tables) != 1 or tables[0].method != "hash" \
+            or tree[kind].get("tableSpace") != DEFAULT_TABLESPACE:
+        return None
+    from pglast.stream import RawStream
+
+    from gridpg.sql.parse import parse_sql
+
+    stmt = parse_sql(clean)[0].stmt
+    stmt.tableSpace = None
+    text = str(RawStream()(stmt))
+    return {group: text for group in groups}
 
 
 # -- materialized views over distributed tables (executor/matview.py) --------------------

@@ -120,3 +120,16 @@ INSERT INTO oq_fp_child VALUES (123, 'child', 999, -123) RETURNING ctid IS NOT N
 INSERT INTO oq_fp VALUES (124, 'parent', 998), (125, 'parent', 997) RETURNING tableoid::regclass, ctid IS NOT NULL AS has_ctid, f1;
 SELECT * FROM oq_fp ORDER BY f1;
 SELECT * FROM ONLY oq_fp ORDER BY f1;
+
+-- TABLESPACE pg_default on a HASH table and its indexes (Citus's with_modifying; pgAdmin
+-- writes it on every CREATE TABLE and CREATE INDEX): the datanode copy is partitioned,
+-- where PostgreSQL refuses the default tablespace by name (0A000)
+CREATE TABLE oq_ts (a int, b int, c text) TABLESPACE pg_default;
+CREATE UNIQUE INDEX oq_ts_ab ON oq_ts USING btree (a, b) TABLESPACE pg_default;
+CREATE INDEX oq_ts_c ON oq_ts (c) TABLESPACE pg_default;
+INSERT INTO oq_ts VALUES (1, 2, 'x'), (2, 3, 'y');
+-- error
+INSERT INTO oq_ts VALUES (1, 2, 'z');
+SELECT * FROM oq_ts ORDER BY a;
+SELECT indexname, tablespace FROM pg_indexes WHERE tablename = 'oq_ts' ORDER BY indexname;
+SELECT relname, reltablespace FROM pg_class WHERE relname LIKE 'oq_ts%' ORDER BY relname;
