@@ -715,10 +715,11 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
     stmt.partspec = ast.PartitionSpec(
         strategy="h", partParams=(ast.PartitionElem(name=table.column),)
     )
-    from gridpg.planner.utility import DEFAULT_TABLESPACE
+    from gridpg.planner.utility import DEFAULT_TABLESPACE, without_default_index_tablespace
 
     if stmt.tablespacename == DEFAULT_TABLESPACE:
         stmt.tablespacename = None  # PostgreSQL refuses it on a partitioned table; the shards get it
+    without_default_index_tablespace(stmt)
     parent = RawStream()(stmt)
     with_options = ""
     if options:

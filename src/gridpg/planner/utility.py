@@ -198,17 +198,44 @@ def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, t
     """CREATE INDEX ... TABLESPACE pg_default on a HASH table (pgAdmin writes it): on the
     datanodes the table is partitioned, where PostgreSQL refuses the default tablespace by
     name (0A000); without the clause the index and its shards' indexes land there too."""
-    if kind != "IndexStmt" or len(tables) != 1 or tables[0].method != "hash" \
-            or tree[kind].get("tableSpace") != DEFAULT_TABLESPACE:
+    if kind not in ("IndexStmt", "AlterTableStmt") or len(tables) != 1 or tables[0].method != "hash":
+        return None
+    if tree[kind].get("tableSpace") != DEFAULT_TABLESPACE and not (
+            kind == "AlterTableStmt" and _names_default_index_space(tree)):
         return None
     from pglast.stream import RawStream
 
     from gridpg.sql.parse import parse_sql
 
     stmt = parse_sql(clean)[0].stmt
-    stmt.tableSpace = None
+    if kind == "IndexStmt":
+        stmt.tableSpace = None
+    without_default_index_tablespace(stmt)
     text = str(RawStream()(stmt))
     return {group: text for group in groups}
+
+
+def _names_default_index_space(node: Any) -> bool:
+    if isinstance(node, dict):
+        return node.get("indexspace") == DEFAULT_TABLESPACE or any(
+            _names_default_index_space(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_names_default_index_space(v) for v in node)
+    return False
+
+
+def without_default_index_tablespace(stmt: Any) -> None:
+    """`USING INDEX TABLESPACE pg_default` of the constraints in a CREATE/ALTER TABLE left
+    out (see _default_tablespace_per_group)."""
+    from pglast import ast
+    from pglast.visitors import Visitor
+
+    class _Drop(Visitor):  # type: ignore[misc]
+        def visit_Constraint(self, _ancestors: Any, node: ast.Constraint) -> None:
+            if node.indexspace == DEFAULT_TABLESPACE:
+                node.indexspace = None
+
+    _Drop()(stmt)
 
 
 # -- materialized views over distributed tables (executor/matview.py) --------------------

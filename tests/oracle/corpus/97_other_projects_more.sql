@@ -133,3 +133,13 @@ INSERT INTO oq_ts VALUES (1, 2, 'z');
 SELECT * FROM oq_ts ORDER BY a;
 SELECT indexname, tablespace FROM pg_indexes WHERE tablename = 'oq_ts' ORDER BY indexname;
 SELECT relname, reltablespace FROM pg_class WHERE relname LIKE 'oq_ts%' ORDER BY relname;
+CREATE TABLE oq_ts2 (a int, b int, CONSTRAINT oq_ts2_pk PRIMARY KEY (a) USING INDEX TABLESPACE pg_default) TABLESPACE pg_default;
+CREATE TABLE oq_ts3 (a int PRIMARY KEY USING INDEX TABLESPACE pg_default, b int);
+ALTER TABLE oq_ts2 ADD CONSTRAINT oq_ts2_ab UNIQUE (a, b) USING INDEX TABLESPACE pg_default;
+INSERT INTO oq_ts2 VALUES (1, 1), (2, 2);
+INSERT INTO oq_ts3 VALUES (1, 1);
+-- error
+INSERT INTO oq_ts2 VALUES (1, 3);
+-- error
+INSERT INTO oq_ts3 VALUES (1, 3);
+SELECT conname, contype FROM pg_constraint WHERE conrelid IN ('oq_ts2'::regclass, 'oq_ts3'::regclass) ORDER BY conname;
