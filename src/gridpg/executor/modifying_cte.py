@@ -28,9 +28,10 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
     from gridpg.executor.prepared import _capture
     from gridpg.executor.run import ensure_postgres_accepts
 
-    # PostgreSQL analyses the whole statement before running any part (a reference to an
-    # entry without RETURNING, a missing column: its error, and nothing has run)
-    await ensure_postgres_accepts(dispatcher, request)
+    # PostgreSQL analyses the whole statement before running any part: a reference to an
+    # entry without RETURNING is its error, and nothing has run
+    if any(step.modifying and not _returns(step.statement) for step in plan.steps):
+        await ensure_postgres_accepts(dispatcher, request)
     async with dispatcher.runner.statement_transaction():
         entries: list[str] = []
         for step in plan.steps:

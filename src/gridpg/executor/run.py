@@ -98,6 +98,7 @@ async def _explain_on_catalog(dispatcher: Dispatcher, request: ExecRequest) -> N
 
     sql = await inline_params(dispatcher, request, request.sql)
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()  # (an EXECUTE's Describe may have left it in an extended cycle)
     try:
         await conn.query(_CHECK_PREFIX + sql)
     except PgError as exc:

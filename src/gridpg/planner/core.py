@@ -280,7 +280,8 @@ class Planner:
                 return Analysis("cluster_view", clean, spec, tree, kind, xl=views)
         if kind in QUERY_KINDS:
             return self._analyze_query(sql, clean, spec, tree, kind, catalog, session)
-        if kind in _WRAPPING_KINDS and analyze.has_modifying_cte(tree) \
+        # (a PREPAREd one is planned at each EXECUTE, as the statement itself: in steps)
+        if kind in _WRAPPING_KINDS and kind != "PrepareStmt" and analyze.has_modifying_cte(tree) \
                 and touches_distributed(tree, catalog, session):
             _refuse_modifying_cte()
         if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":

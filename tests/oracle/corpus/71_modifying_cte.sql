@@ -67,3 +67,18 @@ SELECT * FROM mc_plain ORDER BY id;
 WITH t AS (DELETE FROM mc_plain) SELECT * FROM t;
 SELECT count(*) FROM mc_plain;
 DROP TABLE mc_plain;
+
+-- a PREPAREd data-modifying WITH is planned at each EXECUTE, in steps
+CREATE TABLE mc_prep (id int PRIMARY KEY, v int);
+CREATE TABLE mc_prep_log (id int, v int);
+INSERT INTO mc_prep SELECT g, g FROM generate_series(1, 5) g;
+PREPARE mc_move(int) AS WITH d AS (DELETE FROM mc_prep WHERE id = $1 RETURNING *) INSERT INTO mc_prep_log SELECT * FROM d;
+EXECUTE mc_move(1);
+EXECUTE mc_move(2);
+SELECT * FROM mc_prep_log ORDER BY id;
+PREPARE mc_bump AS WITH u AS (UPDATE mc_prep SET v = v + 100 WHERE id > 3 RETURNING id) SELECT count(*) FROM u;
+EXECUTE mc_bump;
+SELECT * FROM mc_prep ORDER BY id;
+DEALLOCATE mc_move;
+DEALLOCATE mc_bump;
+DROP TABLE mc_prep, mc_prep_log;
