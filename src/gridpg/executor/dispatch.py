@@ -119,9 +119,10 @@ class Dispatcher:
         assert planner is not None
         txn = self.runner.txn
         written = txn.shard_writes if route.writes and txn.in_block else None
-        group = route.group_for(planner, portal.params, portal.param_formats, written)
-        if group is None:
+        target = route.target(planner, portal.params, portal.param_formats, written)
+        if target is None:
             return False
+        group, route = target
         if route.block is not None and txn.in_block:
             await txn.read_block_instant(self.coord.catalog_node)
             if not self.runner.has_block_instant(route, group):
