@@ -69,6 +69,54 @@ def test_routed_statements_name_the_shard(gridpg_cluster: Cluster, conn: psycopg
     assert any(other in t for t in _node_texts(gridpg_cluster, "SELECT v, n FROM"))
 
 
+def test_the_table_is_named_where_its_shard_would_answer_otherwise(
+        gridpg_cluster: Cluster, conn: psycopg.Connection, schema: str) -> None:
+    """Row security, an owner or privileges that differ between the table and its shards,
+    a statement trigger, a user's partitioned parent: the datanode gets the table's name;
+    a GRANT keeps the shard route (it reaches the shards), and a leaf partition has shards."""
+    role = f"{schema}_who"
+    conn.execute(f"CREATE ROLE {role}")
+    try:
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        conn.execute("CREATE TABLE tp (id int, day int, v text) PARTITION BY RANGE (day) DISTRIBUTE BY HASH (id)")
+        conn.execute("CREATE TABLE tp_a PARTITION OF tp FOR VALUES FROM (0) TO (10)")
+        conn.execute("INSERT INTO tp SELECT g, g % 10, 'p' || g FROM generate_series(1, 50) g")
+        cases = [
+            ("SELECT v FROM sr WHERE id = %s", None, True),
+            ("SELECT v FROM tp WHERE id = %s", None, False),
+            ("SELECT v FROM tp_a WHERE id = %s", None, True),
+            ("SELECT v FROM sr WHERE id = %s", "ALTER TABLE sr ENABLE ROW LEVEL SECURITY", False),
+            ("SELECT v FROM sr WHERE id = %s", "ALTER TABLE sr DISABLE ROW LEVEL SECURITY", True),
+            ("SELECT v FROM sr WHERE id = %s", f"GRANT SELECT ON sr TO {role}", True),
+            ("SELECT v FROM sr WHERE id = %s", f"SET ROLE {role}", True),
+            ("SELECT v FROM sr WHERE id = %s FOR UPDATE", None, False),  # 42501 either way
+            ("UPDATE sr SET n = n WHERE id = %s", "RESET ROLE", True),
+            ("UPDATE sr SET n = n WHERE id = %s", "CREATE FUNCTION said() RETURNS trigger LANGUAGE plpgsql "
+             "AS $$BEGIN RETURN NULL; END$$; CREATE TRIGGER st AFTER UPDATE ON sr "
+             "FOR EACH STATEMENT EXECUTE FUNCTION said()", False),
+            ("SELECT v FROM sr WHERE id = %s", None, True),  # a statement trigger on UPDATE
+            ("SELECT v FROM sr WHERE id = %s", f"ALTER TABLE sr OWNER TO {role}", False),
+        ]
+        for step, (sql, change, shard) in enumerate(cases):
+            if change is not None:
+                conn.execute(change)
+            marked = f"/* step {step} */ {sql}"
+            for _ in range(2):
+                try:
+                    conn.execute(marked, (5,), prepare=True)
+                except psycopg.errors.InsufficientPrivilege:
+                    assert not shard
+            texts = _node_texts(gridpg_cluster, f"/* step {step} */")
+            if shard:
+                assert texts and all("gridpg_shards." in t for t in texts), (step, texts)
+            else:
+                assert all("gridpg_shards." not in t for t in texts), (step, texts)
+    finally:
+        conn.execute("RESET ROLE")
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.execute(f"DROP ROLE {role}")
+
+
 def test_the_shard_route_gives_postgres_answers(gridpg_cluster: Cluster, plain_pg: str,
                                                 schema: str) -> None:
     """The same script on plain PostgreSQL and on gridpg: rows, command tags, errors

@@ -7,8 +7,9 @@ answer, the error or what fires. Checked on each datanode group, per catalog epo
 role, for every partitioned table there (`ShardRoutes.allowed`); a table qualifies when,
 on every group holding its shards:
 
-* the table has no row security (enabled or forced), no rules, no statement-level
-  triggers and no triggers with transition tables; nor has any of its shards;
+* the table has no row security (enabled or forced) and no rules; nor has any of its
+  shards; and neither has statement-level triggers or triggers with transition tables
+  for the statement's event (UPDATE, DELETE; a SELECT fires none);
 * its only children are its shards, ordinary tables in `gridpg_shards` (a table the user
   partitions, or an inheritance parent, keeps the parent route: the leaf is not certain);
 * each shard has the table's owner, ACL, and columns (names, types, typmods, collations,
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     from gridpg.catalog.model import DistTable
     from gridpg.frontend.coordinator import Coordinator
 
-_NO_TRIGGER = """NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid = {rel}.oid
-  AND NOT t.tgisinternal AND (t.tgtype & 1 = 0 OR t.tgnewtable IS NOT NULL OR t.tgoldtable IS NOT NULL))"""
 _COLUMNS = """ARRAY(SELECT ROW(a.attname, a.atttypid, a.atttypmod, a.attcollation, a.attacl::text,
   a.attgenerated, a.attidentity, pg_catalog.pg_get_expr(d.adbin, d.adrelid))::text
   FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -47,11 +46,13 @@ ALLOWED_SQL = f"""
 SELECT n.nspname, p.relname,
   pg_catalog.has_table_privilege({{role}}, p.oid, 'SELECT'),
   pg_catalog.has_table_privilege({{role}}, p.oid, 'UPDATE')
-    AND pg_catalog.has_table_privilege({{role}}, p.oid, 'DELETE')
+    AND pg_catalog.has_table_privilege({{role}}, p.oid, 'DELETE'),
+  (SELECT coalesce(pg_catalog.bit_or(t.tgtype), 0) FROM pg_catalog.pg_trigger t
+    WHERE (t.tgrelid = p.oid OR t.tgrelid IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = p.oid))
+      AND NOT t.tgisinternal AND (t.tgtype & 1 = 0 OR t.tgnewtable IS NOT NULL OR t.tgoldtable IS NOT NULL))
 FROM pg_catalog.pg_class p JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
 WHERE p.relkind = 'p' AND n.nspname <> 'gridpg_shards'
   AND NOT p.relrowsecurity AND NOT p.relforcerowsecurity AND NOT p.relhasrules
-  AND {_NO_TRIGGER.format(rel="p")}
   AND pg_catalog.has_schema_privilege({{role}}, n.oid, 'USAGE')
   AND NOT EXISTS (
     SELECT FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
@@ -59,8 +60,11 @@ WHERE p.relkind = 'p' AND n.nspname <> 'gridpg_shards'
       c.relnamespace = 'gridpg_shards'::pg_catalog.regnamespace AND c.relkind = 'r' AND c.relispartition
       AND c.relowner = p.relowner AND c.relacl IS NOT DISTINCT FROM p.relacl
       AND NOT c.relrowsecurity AND NOT c.relforcerowsecurity AND NOT c.relhasrules
-      AND {_NO_TRIGGER.format(rel="c")}
       AND {_COLUMNS.format(rel="c")} = {_COLUMNS.format(rel="p")}))"""
+
+
+# pg_trigger.tgtype bits of the events a statement fires triggers for
+_EVENT_BITS = {"SelectStmt": 0, "UpdateStmt": 16, "DeleteStmt": 8}
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,15 @@ class TableRights:
 
     select: bool
     write: bool  # UPDATE and DELETE (a write, or a locking read)
+    # tgtype bits of the table's (and its shards') statement-level triggers and triggers
+    # with transition tables: a statement of such an event names the table
+    trigger_events: int = 0
+
+    def allow(self, kind: str, locks: bool) -> bool:
+        """Whether a statement of `kind` (a locking read when `locks`) may name the shard."""
+        if not self.select or ((locks or kind != "SelectStmt") and not self.write):
+            return False
+        return not self.trigger_events & _EVENT_BITS.get(kind, 0xFF)
 
 
 class ShardRoutes:
@@ -79,15 +92,15 @@ class ShardRoutes:
         self._epoch = -1
         self._verdicts: dict[tuple[str, str], asyncio.Future[dict[tuple[str, str], TableRights]]] = {}
 
-    async def allows(self, table: DistTable, role: str, writes: bool, epoch: int) -> bool:
-        """Whether statements of `role` may name `table`'s shards (a write or locking read
-        when `writes`) under the catalog of `epoch`."""
+    async def allows(self, table: DistTable, role: str, kind: str, locks: bool, epoch: int) -> bool:
+        """Whether a statement of `kind` by `role` (a locking read when `locks`) may name
+        `table`'s shards under the catalog of `epoch`."""
         if epoch != self._epoch:
             self._epoch = epoch
             self._verdicts.clear()
         for group in table.groups:
             rights = (await self._rights(group, role)).get(table.key)
-            if rights is None or not rights.select or (writes and not rights.write):
+            if rights is None or not rights.allow(kind, locks):
                 return False
         return True
 
@@ -118,5 +131,5 @@ class ShardRoutes:
             coord.pools.pool(group).discard(conn)
             raise
         coord.pools.pool(group).release(conn)
-        return {(schema, name): TableRights(select == "t", write == "t")
-                for schema, name, select, write in rows if schema and name}
+        return {(schema, name): TableRights(select == "t", write == "t", int(events or 0))
+                for schema, name, select, write, events in rows if schema and name}

@@ -957,8 +957,8 @@ class StatementRunner:
             return None
         shard_texts = [text for text in texts if not isinstance(text, str)]
         role = self.state.role or self.state.session_user
-        writes = spec.writes or shard_texts[0].locks
-        if not await self.coord.shard_routes.allows(table, role, writes, snapshot.epoch):
+        first = shard_texts[0]
+        if not await self.coord.shard_routes.allows(table, role, first.kind, first.locks, snapshot.epoch):
             return None
         count = table.shard_count or 0
         plain = tuple(shard_texts[0].text(r) for r in range(count))

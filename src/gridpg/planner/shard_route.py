@@ -49,6 +49,7 @@ class ShardText:
     alias: str  # " AS name" when the reference has no alias of its own, else ""
     schema: str
     table: str
+    kind: str  # SelectStmt, UpdateStmt or DeleteStmt
     locks: bool  # FOR UPDATE/SHARE: the role needs more than SELECT on the table
 
     def text(self, remainder: int) -> str:
@@ -79,7 +80,7 @@ def shard_text(sql: str, tree: dict[str, Any], kind: str, resolved: Sequence[Res
     start, end = relation_span(sql, sqlparse.tokens(sql), ref)
     alias = "" if ref.alias else f" AS {quote(ref.name)}"
     locks = kind == "SelectStmt" and any("lockingClause" in n for n in analyze._walk(tree) if isinstance(n, dict))
-    return ShardText(sql, start, end, alias, table.schema, table.name, locks)
+    return ShardText(sql, start, end, alias, table.schema, table.name, kind, locks)
 
 
 def _column_refs_reason(tree: Any, names: set[str]) -> str | None:
