@@ -111,7 +111,7 @@ class DdlRunner:
             await self._check_added_foreign_keys(request.sql)
         if kind == "CreateTrigStmt" and groups and not group_sql:
             group_sql = await self._guarded_trigger(request.sql, groups)
-        if kind == "GrantStmt" and groups and not group_sql:
+        if kind in ("GrantStmt", "AlterTableStmt") and groups and not group_sql:
             mirrored = shard_grants.with_shards(request.sql)  # the shards keep their table's ACL
             group_sql = {group: mirrored for group in groups} if mirrored is not None else None
         for group in groups:
