@@ -518,7 +518,8 @@ class StatementRunner:
         prepared = None if types is None or len(types) != len(literals) else (sent.sql, types, literals)
         started = time.perf_counter()
         try:
-            await self.dispatcher.run_simple_routed(group, sql, route.writes, prepared)
+            await self.dispatcher.run_simple_routed(group, sql, route.writes, prepared,
+                                                    None if prepared is None else (text, prepared[1]))
         except PgError as exc:
             metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
             await self._statement_failed()
@@ -554,7 +555,7 @@ class StatementRunner:
         target = route.target_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
         types = literal_types(statement, text) if target is not None else None
         if target is None or types is None or len(types) != len(literals) \
-                or routed.PREPARABLE.get((target[1].sql, types)) is not True:
+                or routed.PREPARABLE.get((text, types)) is not True:  # (its shard's text alike)
             return None
         group, sent = target
         alone = not txn.in_block and not txn.participants and group not in txn.pinned
