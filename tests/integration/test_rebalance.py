@@ -278,9 +278,10 @@ def test_node_add_then_rebalance_while_clients_write(cluster: Cluster, plain_pg:
 def _routed_reads(conn: psycopg.Connection, keys: list[int]) -> list[tuple[int, int]]:
     """Each key's row through a prepared routed statement (the shard route), checked
     against the same rows read by a statement over every node."""
+    want = conn.execute("SELECT id, val FROM items WHERE id = ANY(%s) ORDER BY id", (keys,)).fetchall()
     got = [row for key in keys
            for row in conn.execute("/* routed */ SELECT id, val FROM items WHERE id = %s", (key,), prepare=True)]
-    assert got == conn.execute("SELECT id, val FROM items WHERE id = ANY(%s) ORDER BY id", (keys,)).fetchall()
+    assert got == want
     return got
 
 
