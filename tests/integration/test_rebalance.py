@@ -233,6 +233,9 @@ def placement(cluster: Cluster) -> dict[str, int]:
 
 
 def test_node_add_then_rebalance_while_clients_write(cluster: Cluster, plain_pg: str) -> None:
+    routed = psycopg.connect(cluster.dsn(0), autocommit=True)  # prepared before the moves
+    keys = list(range(1, 6001, 37))
+    before = _routed_reads(routed, keys)
     clients, threads = start_clients(cluster, 8, 1_000_000)
     try:
         time.sleep(1.0)
@@ -261,6 +264,25 @@ def test_node_add_then_rebalance_while_clients_write(cluster: Cluster, plain_pg:
         assert usage["rows"] == counted[usage["group"]].get(table), usage
     again = gridpg(cluster, "rebalance")  # balanced now: nothing (or almost nothing) to move
     assert again.returncode == 0, show(again)
+    # A statement prepared before the moves names each key's shard on the group that holds
+    # it now (its plan is made again for the new catalog epoch), with the same answers.
+    assert _routed_reads(routed, keys) == before
+    routed.close()
+    spec = next(g for g in cluster.topology.groups if g.name == new).primary
+    with psycopg.connect(f"postgresql://postgres:{cluster.password()}@{spec.host}:{spec.port}/postgres") as node:
+        texts = [r[0] for r in node.execute("SELECT query FROM pg_stat_activity WHERE strpos(query, '/* routed */') > 0 "
+                                            "AND pid <> pg_backend_pid()")]
+    assert texts and all('gridpg_shards."public.items_' in t for t in texts), texts
+
+
+def _routed_reads(conn: psycopg.Connection, keys: list[int]) -> list[tuple[int, int]]:
+    """Each key's row through a prepared routed statement (the shard route), checked
+    against the same rows read by a statement over every node."""
+    want = conn.execute("SELECT id, val FROM items WHERE id = ANY(%s) ORDER BY id", (keys,)).fetchall()
+    got = [row for key in keys
+           for row in conn.execute("/* routed */ SELECT id, val FROM items WHERE id = %s", (key,), prepare=True)]
+    assert got == want
+    return got
 
 
 def _newest_group(cluster: Cluster) -> str:

@@ -131,3 +131,47 @@ def test_an_int_pin_routes_as_the_general_hashing_path() -> None:
     assert _int_pin([Pin(_Table("text"), 0, None, 25)], snapshot) is None  # type: ignore[arg-type, list-item]
     two = [Pin(_Table("int4"), 0, None, 23), Pin(_Table("int4"), 1, None, 23)]
     assert _int_pin(two, snapshot) is None  # type: ignore[arg-type]
+
+
+def test_a_shard_form_goes_to_the_shard_of_the_value() -> None:
+    """RoutedStatement.target sends a statement with shard forms to the group the general
+    path names, as the form of the value's shard (PostgreSQL's partition hash); a NULL or
+    an unreadable value takes the table's form (or the general path), as before."""
+    from gridpg.executor.routed import _int_pin, _with_shards
+    from gridpg.planner.hashing import shard_for_text
+
+    snapshot, planner = _Snapshot(), _RealPlanner()
+    for column_type, oid in (("integer", 23), ("bigint", 20), ("text", 25)):
+        pins = (Pin(_Table(column_type), 0, None, oid),)  # type: ignore[arg-type]
+        base = RoutedStatement(
+            snapshot=snapshot, settings_generation=0, sql="SELECT 1 FROM t WHERE k = $1", name="gp_x",  # type: ignore[arg-type]
+            parse=b"", bind_head=b"", writes=True, fixed_group=None, pins=pins, allowed=None,
+            int_pin=_int_pin(list(pins), snapshot))  # type: ignore[arg-type]
+        texts = tuple(f"SELECT 1 FROM shard_{r} AS t WHERE k = $1" for r in range(12))
+        route = _with_shards(base, (texts, None), snapshot, [oid])  # type: ignore[arg-type]
+        assert route.shards is not None and route.shards[3].sql == texts[3]
+        assert route.shards[3].statement == base.sql and route.shards[3].name != base.name
+        general = _route(pins)
+        object.__setattr__(general, "snapshot", snapshot)
+        raws = [b"0", b"7", b"0042", b"123456789", b"2147483647", b"-5", b"+5", "٣".encode(), None]
+        if column_type == "text":
+            raws += [b"abc", "é".encode(), b"5a"]
+        for raw in raws:
+            written: set[tuple[int, int]] = set()
+            general_written: set[tuple[int, int]] = set()
+            target = route.target(planner, [raw], [], written)  # type: ignore[arg-type]
+            expected = general.group_for(planner, [raw], [], general_written)  # type: ignore[arg-type]
+            assert (target[0] if target else None) == expected, (column_type, raw)
+            assert written == general_written, (column_type, raw)
+            if target is None:
+                continue
+            try:
+                remainder = -1 if raw is None else shard_for_text(column_type, raw.decode(), 12)
+            except (ValueError, TypeError, OverflowError):
+                remainder = -1
+            assert target[1] is (route if remainder < 0 else route.shards[remainder]), (column_type, raw)
+            literal = None if raw is None else raw.decode()
+            by_literal = route.target_for_literals(planner, [literal])  # type: ignore[arg-type]
+            assert by_literal is not None and by_literal[1] is target[1], (column_type, raw)
+    no_shards = _with_shards(base, (texts[:5], None), snapshot, [25])  # type: ignore[arg-type]
+    assert no_shards.shards is None  # texts for another shard count: the table's form only

@@ -16,6 +16,7 @@ Two kinds of "group", kept apart on purpose:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -133,6 +134,15 @@ class ColocationChoice:
 
     colocation: Colocation
     is_new: bool
+
+
+def shard_table_name(schema: str, table: str, remainder: int) -> str:
+    """The name of shard `remainder` of a HASH table in schema gridpg_shards on its datanode."""
+    name = f"{schema}.{table}_{remainder}"
+    if len(name.encode()) <= 63:
+        return name
+    digest = hashlib.blake2b(f"{schema}.{table}".encode(), digest_size=6).hexdigest()
+    return f"{table.encode()[:40].decode(errors='ignore')}_{digest}_{remainder}"
 
 
 def place_shards(shard_count: int, groups: Sequence[str]) -> dict[int, str]:

@@ -12,7 +12,6 @@ then the metadata epoch is bumped in the GTM so every coordinator reloads.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,8 +19,8 @@ from pglast import ast
 from pglast.stream import RawStream
 
 from gridpg.catalog import store
-from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards
-from gridpg.commands import default_placement, partitions, sizes
+from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
+from gridpg.commands import default_placement, partitions, shard_grants, sizes
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner import tableoid
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
@@ -112,6 +111,9 @@ class DdlRunner:
             await self._check_added_foreign_keys(request.sql)
         if kind == "CreateTrigStmt" and groups and not group_sql:
             group_sql = await self._guarded_trigger(request.sql, groups)
+        if kind in ("GrantStmt", "AlterTableStmt") and groups and not group_sql:
+            mirrored = shard_grants.with_shards(request.sql)  # the shards keep their table's ACL
+            group_sql = {group: mirrored for group in groups} if mirrored is not None else None
         for group in groups:
             conn = await self.conn(group)
             await conn.simple_query(group_sql.get(group, request.sql) if group_sql else request.sql)
@@ -732,14 +734,6 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
             f"(MODULUS {table.shard_count}, REMAINDER {remainder}){with_options}"
         )
     return {group: ";\n".join(parts) for group, parts in out.items()}
-
-
-def shard_table_name(schema: str, table: str, remainder: int) -> str:
-    name = f"{schema}.{table}_{remainder}"
-    if len(name.encode()) <= 63:
-        return name
-    digest = hashlib.blake2b(f"{schema}.{table}".encode(), digest_size=6).hexdigest()
-    return f"{table.encode()[:40].decode(errors='ignore')}_{digest}_{remainder}"
 
 
 def _pg_array(text: str | None) -> list[str]:

@@ -119,9 +119,10 @@ class Dispatcher:
         assert planner is not None
         txn = self.runner.txn
         written = txn.shard_writes if route.writes and txn.in_block else None
-        group = route.group_for(planner, portal.params, portal.param_formats, written)
-        if group is None:
+        target = route.target(planner, portal.params, portal.param_formats, written)
+        if target is None:
             return False
+        group, route = target
         if route.block is not None and txn.in_block:
             await txn.read_block_instant(self.coord.catalog_node)
             if not self.runner.has_block_instant(route, group):
@@ -168,15 +169,19 @@ class Dispatcher:
         runner.presynced.discard(group)
 
     async def run_simple_routed(self, group: str, sql: str, writes: bool,
-                                prepared: tuple[str, tuple[int, ...], list[str | None]] | None) -> None:
+                                prepared: tuple[str, tuple[int, ...], list[str | None]] | None,
+                                form: tuple[str, tuple[int, ...]] | None = None) -> None:
         """The simple protocol's fast path: the statement to its node (as its literal-free
-        form prepared there, bound with the literals, when `prepared`), answer relayed."""
+        form prepared there, bound with the literals, when `prepared`), answer relayed.
+        `form`: the literal-free form whose Parse is known to succeed or not (`PREPARABLE`),
+        when `prepared` sends its shard's text (same columns, same types: the same outcome)."""
         txn = self.runner.txn
         conn = await txn.connection(group, wants_block=False)
         if writes:
             txn.mark_written(group)
         await conn.settle()
-        form = None if prepared is None else (prepared[0], prepared[1])
+        if form is None and prepared is not None:
+            form = (prepared[0], prepared[1])
         known = None if form is None else routed.PREPARABLE.get(form)
         if form is not None and (known is False or (known is None and txn.in_block)):
             prepared = None  # a form not known to prepare: not where a failure would abort

@@ -66,10 +66,83 @@ class RoutedStatement:
     # like this one. Outside a block the statement runs alone on its node, where the
     # node's own now() is the transaction's: this statement's own text. None: no time calls.
     block: RoutedStatement | None = None
+    # The statement naming the pinned table's shard instead of the table (issue 11: the
+    # datanode plans one plain table, not a partitioned parent), by shard remainder, and
+    # the group of each shard; None: the table is named (executor/shard_route.py says when).
+    shards: tuple[RoutedStatement, ...] | None = None
+    shard_groups: tuple[str, ...] = ()
+    client_sql: str = ""  # a shard's form: the client's statement (what a shard hold reads)
+
+    @property
+    def statement(self) -> str:
+        """The client's statement (not the node's text of a shard's form)."""
+        return self.client_sql or self.sql
 
     def for_block(self, in_block: bool) -> RoutedStatement:
         """The form to send: `block` inside a transaction block, else this one."""
         return self.block if in_block and self.block is not None else self
+
+    def target(self, planner: Planner, params: list[bytes | None], formats: list[int],
+               written: set[tuple[int, int]] | None = None) -> tuple[str, RoutedStatement] | None:
+        """The group the bound values pin the statement to and the form to send there (its
+        shard's, when it has them), or None (general path); `written` as in group_for."""
+        shards = self.shards
+        if shards is not None:
+            remainder = self._bound_remainder(params, formats)
+            if remainder >= 0:
+                return self._shard_target(shards, remainder, written)
+        group = self.group_for(planner, params, formats, written)
+        return None if group is None else (group, self)
+
+    def target_for_literals(self, planner: Planner, literals: list[str | None],
+                            written: set[tuple[int, int]] | None = None) -> tuple[str, RoutedStatement] | None:
+        """`target` for a simple-protocol statement whose literals became $n."""
+        shards = self.shards
+        if shards is not None:
+            pin = self.pins[0]
+            remainder = pin.remainder if pin.param < 0 else \
+                self._text_remainder(literals[pin.param]) if pin.param < len(literals) else -1
+            if remainder >= 0:
+                return self._shard_target(shards, remainder, written)
+        group = self.group_for_literals(planner, literals, written)
+        return None if group is None else (group, self)
+
+    def _shard_target(self, shards: tuple[RoutedStatement, ...], remainder: int,
+                      written: set[tuple[int, int]] | None) -> tuple[str, RoutedStatement] | None:
+        group = self.shard_groups[remainder]
+        if self.allowed is not None and group not in self.allowed:
+            return None
+        self._note_int_write(remainder, written)
+        return group, shards[remainder]
+
+    def _bound_remainder(self, params: list[bytes | None], formats: list[int]) -> int:
+        """The shard of the one pinning value (-1: NULL, not readable: the general path)."""
+        pin = self.pins[0]
+        index = pin.param
+        if index < 0:
+            return pin.remainder
+        raw = params[index] if index < len(params) else None
+        if raw is None:
+            return -1
+        fmt = formats[index] if len(formats) > 1 else (formats[0] if formats else 0)
+        if not fmt and 0 < len(raw) < 10 and raw.isdigit() and self.int_pin is not None:
+            return shard_for_nonneg_int(int(raw), len(self.shard_groups))
+        try:
+            text = raw.decode() if not fmt else decode_binary_param(pin.decode_oid, raw)
+        except UnicodeDecodeError:
+            return -1
+        return self._text_remainder(text)
+
+    def _text_remainder(self, text: str | None) -> int:
+        if text is None:
+            return -1
+        if self.int_pin is not None and 0 < len(text) < 10 and text.isascii() and text.isdigit():
+            return shard_for_nonneg_int(int(text), len(self.shard_groups))
+        table = self.pins[0].table
+        try:
+            return shard_for_text(table.column_type or "", text, len(self.shard_groups))
+        except (ValueError, TypeError, OverflowError):
+            return -1
 
     def group_for(self, planner: Planner, params: list[bytes | None],
                   formats: list[int], written: set[tuple[int, int]] | None = None) -> str | None:
@@ -193,10 +266,12 @@ class RoutedStatement:
 def build_routed(
     spec: RouterSpec, sql: str, param_oids: list[int], described: list[int] | None,
     snapshot: CatalogSnapshot, settings_generation: int, planner: Planner,
-    block_sql: str | None = None,
+    block_sql: str | None = None, shard_texts: ShardTexts | None = None,
 ) -> RoutedStatement | None:
     """The fast-path form of a router statement, or None when it has none; `block_sql`:
-    its text inside a transaction block, when that differs (`RoutedStatement.block`)."""
+    its text inside a transaction block, when that differs (`RoutedStatement.block`);
+    `shard_texts`: its text naming the pinned table's shard, and `block_sql`'s, by remainder
+    (`RoutedStatement.shards`), where the caller found the shard route gives the table's answer."""
     pins: list[Pin] = []
     for table, values in spec.pins:
         if table.method not in ("hash", "modulo"):
@@ -224,9 +299,38 @@ def build_routed(
         int_pin=_int_pin(pins, snapshot) if spec.fixed_group is None else None,
         **_node_statement(sql, param_oids),
     )
-    if block_sql is None or block_sql == sql:
+    if block_sql is not None and block_sql != sql:
+        route = replace(route, block=replace(route, sql=block_sql, **_node_statement(block_sql, param_oids)))
+    return _with_shards(route, shard_texts, snapshot, param_oids)
+
+
+# (texts by remainder, block texts by remainder or None): see build_routed
+ShardTexts = tuple[tuple[str, ...], tuple[str, ...] | None]
+
+
+def _with_shards(route: RoutedStatement, texts: ShardTexts | None, snapshot: CatalogSnapshot,
+                 param_oids: list[int]) -> RoutedStatement:
+    """`route` with its shard forms, when it has exactly one pin, on the table they name."""
+    if texts is None or route.fixed_group is not None or len(route.pins) != 1:
         return route
-    return replace(route, block=replace(route, sql=block_sql, **_node_statement(block_sql, param_oids)))
+    table = route.pins[0].table
+    plain, in_block = texts
+    if table.method != "hash" or len(plain) != table.shard_count:
+        return route
+    try:
+        groups = tuple(snapshot.shard_group(table.schema, table.name, r) for r in range(len(plain)))
+    except CatalogError:
+        return route
+    if (route.block is None) != (in_block is None):
+        return route
+    forms = []
+    for remainder, text in enumerate(plain):
+        form = replace(route, sql=text, block=None, client_sql=route.sql, **_node_statement(text, param_oids))
+        if route.block is not None and in_block is not None:
+            block_text = in_block[remainder]
+            form = replace(form, block=replace(form, sql=block_text, **_node_statement(block_text, param_oids)))
+        forms.append(form)
+    return replace(route, shards=tuple(forms), shard_groups=groups)
 
 
 def _node_statement(sql: str, param_oids: list[int]) -> dict[str, Any]:

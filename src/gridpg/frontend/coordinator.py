@@ -28,6 +28,7 @@ from gridpg.errors import PgError
 from gridpg.executor import loopback
 from gridpg.executor.loopback import LoopbackTokens
 from gridpg.executor.routines import RoutineGuard
+from gridpg.executor.shard_route import ShardRoutes
 from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
 from gridpg.frontend.client_stream import ClientStream
 from gridpg.frontend.notify_hub import NotifyHub
@@ -164,6 +165,7 @@ class Coordinator:
         self.snapshot: CatalogSnapshot | None = None
         self.planner: Planner | None = None
         self.routine_guard = RoutineGuard(self)
+        self.shard_routes = ShardRoutes(self)  # which tables routed statements address by shard
         self.loopback_tokens = LoopbackTokens()  # sessions whose server-side code calls back
         self.loopback_shadows: dict[tuple[str, str], int] = {}  # shadow checked at epoch
         self.listen_address: tuple[str, int] = ("127.0.0.1", 0)  # where loopbacks connect

@@ -538,10 +538,10 @@ class Session:
         planner = self.coord.planner
         txn = runner.txn
         written = txn.shard_writes if route.writes and txn.in_block else None
-        group = route.group_for(planner, bind.params, bind.param_formats, written) if planner is not None else None
-        if group is None or not runner.has_block_instant(route, group):
+        target = route.target(planner, bind.params, bind.param_formats, written) if planner is not None else None
+        if target is None or not runner.has_block_instant(target[1], target[0]):
             return None  # (the block's instant to settle first: execute_portal awaits it)
-        return route, group, description
+        return target[1], target[0], description
 
     def cycle_statement(self, payload: bytes) -> PreparedStatement | None:
         """The statement a Bind of the unnamed portal names (None: another portal, or none)."""

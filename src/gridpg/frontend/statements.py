@@ -37,7 +37,7 @@ from gridpg.executor import relay, routed, tableoid_oids
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
-from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, build_routed, literal_types
+from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, ShardTexts, build_routed, literal_types
 from gridpg.executor.shard_hold import wrote_held
 from gridpg.frontend import notify, readonly, session_commands, shard_gate
 from gridpg.frontend.notify import SessionNotify
@@ -510,14 +510,16 @@ class StatementRunner:
         if route is None or planner is None:
             return False
         txn.ensure_not_failed()
-        group = route.group_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
-        if group is None:
+        target = route.target_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
+        if target is None:
             return False
+        group, sent = target  # sent.sql: the literal-free text, or its shard's
         types = literal_types(sql, text)
-        prepared = None if types is None or len(types) != len(literals) else (text, types, literals)
+        prepared = None if types is None or len(types) != len(literals) else (sent.sql, types, literals)
         started = time.perf_counter()
         try:
-            await self.dispatcher.run_simple_routed(group, sql, route.writes, prepared)
+            await self.dispatcher.run_simple_routed(group, sql, route.writes, prepared,
+                                                    None if prepared is None else (text, prepared[1]))
         except PgError as exc:
             metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
             await self._statement_failed()
@@ -550,10 +552,12 @@ class StatementRunner:
                 or not isinstance(cached[1], RoutedStatement):
             return None
         route = cached[1]
-        group = route.group_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
-        types = literal_types(statement, text) if group is not None else None
-        if types is None or len(types) != len(literals) or routed.PREPARABLE.get((text, types)) is not True:
+        target = route.target_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
+        types = literal_types(statement, text) if target is not None else None
+        if target is None or types is None or len(types) != len(literals) \
+                or routed.PREPARABLE.get((text, types)) is not True:  # (its shard's text alike)
             return None
+        group, sent = target
         alone = not txn.in_block and not txn.participants and group not in txn.pinned
         conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)
         if conn is None:
@@ -563,7 +567,7 @@ class StatementRunner:
         self.current_sql = statement
         if route.writes and not alone:
             txn.mark_written(group)
-        relay.start_simple_prepared(conn, text, types, literals)
+        relay.start_simple_prepared(conn, sent.sql, types, literals)
         return conn, alone, group, route.writes
 
     def query_synced(self, cycle: FastCycle) -> None:
@@ -683,7 +687,7 @@ class StatementRunner:
     async def execute_cycle(self, route: RoutedStatement, group: str, bind_tail: bytes) -> None:
         """`execute_portal` of a routed cycle whose Sync came with it: the node's Sync goes
         with the Execute; the connection is given back by the Sync that follows (`sync`)."""
-        self.current_sql = route.sql
+        self.current_sql = route.statement
         self._running += 1
         started = time.perf_counter()
         try:
@@ -707,7 +711,7 @@ class StatementRunner:
         conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)
         if conn is None:
             return None
-        self.current_sql = route.sql
+        self.current_sql = route.statement
         self._running += 1
         if alone:
             relay.start_routed(conn, route, route.bind_message(bind_tail), True)
@@ -932,9 +936,35 @@ class StatementRunner:
         if spec is None:
             return NOT_ROUTED
         described = statement.described[0] if statement.described is not None else None
+        block_sql = _block_text(sql)
+        shard_texts = await self._shard_texts(spec, sql, block_sql, catalog, session)
         route = build_routed(spec, sql, statement.param_oids, described, self.coord.snapshot,
-                             self.settings_generation, planner, _block_text(sql))
+                             self.settings_generation, planner, block_sql, shard_texts)
         return NOT_ROUTED if route is None else route
+
+    async def _shard_texts(self, spec: RouterSpec, sql: str, block_sql: str | None,
+                           catalog: CatalogView, session: SessionView) -> ShardTexts | None:
+        """The statement's texts naming its pinned table's shard, by remainder (and its
+        block text's), where that gives the table's answer for this session's role
+        (planner/shard_route.py, executor/shard_route.py); None: the table is named."""
+        planner = self.coord.planner
+        snapshot = self.coord.snapshot
+        if planner is None or snapshot is None or len(spec.pins) != 1 or len(spec.pins[0][1]) != 1:
+            return None
+        table = spec.pins[0][0]
+        own = [sql] if block_sql is None or block_sql == sql else [sql, block_sql]
+        texts = [planner.shard_text(text, table, catalog, session) for text in own]
+        if any(isinstance(text, str) for text in texts):
+            return None
+        shard_texts = [text for text in texts if not isinstance(text, str)]
+        role = self.state.role or self.state.session_user
+        first = shard_texts[0]
+        if not await self.coord.shard_routes.allows(table, role, first.kind, first.locks, snapshot.epoch):
+            return None
+        count = table.shard_count or 0
+        plain = tuple(shard_texts[0].text(r) for r in range(count))
+        in_block = tuple(shard_texts[1].text(r) for r in range(count)) if len(shard_texts) > 1 else None
+        return plain, in_block
 
     async def sync(self) -> None:
         """End of an extended-protocol cycle: sync the nodes we talked to."""

@@ -31,6 +31,7 @@ from gridpg.planner import (
     qualnames,
     router,
     scope,
+    shard_route,
     tableoid,
     tempnames,
 )
@@ -228,6 +229,15 @@ class Planner:
         if analysis.kind not in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
             return None
         return analysis.router if isinstance(analysis.router, router.RouterSpec) else None
+
+    def shard_text(self, sql: str, table: DistTable, catalog: CatalogView,
+                   session: SessionView) -> shard_route.ShardText | str:
+        """A routed statement's text ready to name `table`'s shard (planner/shard_route.py),
+        or why it may not."""
+        analysis = self.analysis(sql, catalog, session)
+        if analysis.route != "query" or analysis.sql is not None or analysis.literals is not None:
+            return "not a plain query"
+        return shard_route.shard_text(sql, analysis.tree, analysis.kind, analysis.resolved, table)
 
     def _normalized(self, sql: str, catalog: CatalogView, session: SessionView) -> Analysis | None:
         """The analysis of the statement with its literals as parameters, when that answers
