@@ -762,6 +762,10 @@ def report(suite: str, layout: str, results: list[Result], tables: list[Table]) 
             plain = r.plain.error or f"{len(r.plain.rows or [])}"
             lines.append(f"| {r.name} | {r.verdict} | {plain} | {grid.replace('|', '/')[:160]} | "
                          f"{r.strategy.replace('|', '/')[:200]} |")
+    for kind in ("ties ordered differently", "LIMIT picks other rows among ties", "same error"):
+        names = [r.name for r in results if r.verdict == f"yes ({kind})"]
+        if names:
+            lines += ["", f"agree, {kind}: {', '.join(names)}"]
     empty = [r.name for r in results if r.plain.rows == []]
     if empty:
         lines += ["", f"queries with no rows on plain PostgreSQL (compared, but weak): {', '.join(empty)}"]
