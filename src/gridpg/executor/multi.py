@@ -1002,6 +1002,10 @@ async def _explain_recursive(dispatcher: Dispatcher, request: ExecRequest, recur
         tree = sqlparse.parse_tree(sql)
         catalog, path = catalog_view(dispatcher), search_path(dispatcher)
         resolved = [Resolved(r, catalog.resolve(r, path)) for r in analyze.relations(tree)]
+        if not any(r.table is not None for r in resolved):
+            # the subplans' values replaced every distributed table: the rest runs as any
+            # statement without one does, on the catalog server (as run_recursive runs it)
+            return [f"Distributed plan: {Strategy.CATALOG.value}"]
         outer = replace(request, sql=sql)
         plan = plan_query(sql, tree, sqlparse.node_type(tree), resolved, catalog.snapshot, outer.bound())
         lines = plan.describe()

@@ -35,6 +35,8 @@ def route(sql: str, spec: RouterSpec, snapshot: CatalogSnapshot,
 def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> RouterSpec | NotApplicable:
     """What pins the statement to one node, read once from the parse tree."""
     tables = [r.table for r in resolved if r.table is not None]
+    if not tables:  # e.g. what is left of a statement once its subplans ran: nothing to route
+        return NotApplicable(Strategy.ROUTER, "the statement reads no distributed or replicated table")
     if all(t.method == "replication" for t in tables):
         common = set(tables[0].groups).intersection(*[set(t.groups) for t in tables[1:]])
         if not common:
