@@ -70,3 +70,13 @@ def test_explain_analyze_refuses_to_move_rows(gridpg_cluster: Cluster, tables: s
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("EXPLAIN ANALYZE UPDATE t SET id = id + 10 WHERE n = 3")
         assert conn.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,), (3,)]
+
+
+def test_explain_of_subplans_that_leave_no_table(gridpg_cluster: Cluster, tables: str) -> None:
+    # TPC-DS q09's shape: once the scalar subquery's value is in place no table is left;
+    # EXPLAIN ended the session with an internal error (router over no tables)
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path = {tables}")
+        lines = _explain(conn, "EXPLAIN SELECT (SELECT count(*) FROM t) AS c")
+        assert lines[0] == "Distributed plan: subplans, then catalog", lines
+        assert conn.execute("SELECT (SELECT count(*) FROM t) AS c").fetchall() == [(3,)]

@@ -103,6 +103,11 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
         runner.catalog_aside = saved.wrote  # the block's own connection may hold DDL locks
         try:
             yield
+            if runner.pending_sync.get(node) is side:
+                # the statement's last part ran here through the extended protocol and owes
+                # its Sync: settle it now, or the side connection goes back unclean (closed)
+                # while the client's Sync still expects it ("connection ... was lost")
+                await runner.sync_pending()
         finally:
             txn.participants[node] = saved
             runner.catalog_aside = False

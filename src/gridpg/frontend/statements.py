@@ -229,6 +229,11 @@ class StatementRunner:
             await self.end_transaction(commit=False)
             raise
         self.implicit_block = False
+        # A node this statement ran its last part on through the extended protocol (after
+        # subplans: `then` on one node) owes its Sync: settle it before the COMMIT, as a
+        # client's COMMIT does, or the connection is given back unclean and closed while
+        # the client's Sync still expects it
+        await self.sync_pending()
         await self.end_transaction(commit=True)
 
     async def end_transaction(self, commit: bool) -> None:
