@@ -675,18 +675,41 @@ class Result:
     strategy: str = ""
 
 
-def run_suite(env: Env, queries: dict[str, str], timeout: float) -> list[Result]:
+def run_grid(dsn: str, sql: str, timeout: float, repeat: int) -> Outcome:
+    """The query on gridpg; with `repeat` > 1 run that often on one connection as a prepared
+    statement (the extended protocol's second Bind/Execute), the first differing outcome kept."""
+    import psycopg
+
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            if repeat <= 1:
+                return run_with_timeout(conn, sql, timeout)
+            first: Outcome | None = None
+            for n in range(repeat):
+                t0 = time.monotonic()
+                try:
+                    got = Outcome(time.monotonic() - t0, [tuple(r) for r in conn.execute(sql, prepare=True).fetchall()])
+                except Exception as exc:  # noqa: BLE001 - recorded
+                    got = Outcome(error=f"{type(exc).__name__}: run {n + 1}: {str(exc).strip().splitlines()[0]}")
+                if got.error or first is None:
+                    first = first if first is not None and not got.error else got
+                    if got.error:
+                        return got
+                elif sorted(map(repr, got.rows or [])) != sorted(map(repr, first.rows or [])):
+                    return got
+            return first or Outcome(error="no run")
+    except Exception as exc:  # noqa: BLE001 - a lost connection is an outcome too
+        return Outcome(error=f"{type(exc).__name__}: {exc}")
+
+
+def run_suite(env: Env, queries: dict[str, str], timeout: float, repeat: int = 1) -> list[Result]:
     import psycopg
 
     out = []
     with psycopg.connect(env.plain_dsn, autocommit=True) as plain_conn:
         for name, sql in queries.items():
             plain = run_with_timeout(plain_conn, sql, timeout)
-            try:
-                with psycopg.connect(env.gridpg_dsn(0), autocommit=True) as conn:
-                    grid = run_with_timeout(conn, sql, timeout * 3)
-            except Exception as exc:  # noqa: BLE001 - a lost connection is an outcome too
-                grid = Outcome(error=f"{type(exc).__name__}: {exc}")
+            grid = run_grid(env.gridpg_dsn(0), sql, timeout * 3, repeat)
             if plain.error and plain.error.startswith("timeout"):
                 out.append(Result(name, plain, grid, "n/a (plain failed)"))
                 continue
@@ -809,6 +832,8 @@ def main() -> int:
     parser.add_argument("--source", default=None, help="directory with the suite's query texts")
     parser.add_argument("--queries", default="", help="comma-separated query names (default: all)")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per query on plain (x3 gridpg)")
+    parser.add_argument("--repeat", type=int, default=1, help="run each query this often on one gridpg "
+                        "connection as a prepared statement (extended protocol), each answer compared")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--gridpg-dsn", default="", help="use this running gridpg (with --plain-dsn) "
                         "instead of starting both; the tables are dropped and made again")
@@ -830,7 +855,7 @@ def main() -> int:
                 try:
                     load(env.plain_dsn, tables, None)
                     load(env.gridpg_dsn(0), tables, layout)
-                    results = run_suite(env, queries, args.timeout)
+                    results = run_suite(env, queries, args.timeout, args.repeat)
                 except Exception:  # noqa: BLE001 - a failed run is recorded as a failure
                     text = traceback.format_exc()
                     log(text)
