@@ -162,6 +162,10 @@ class BackendConnection:
         self.txn_status = b"I"
         self.prepared: dict[str, str] = {}  # backend statement name -> sql, for reuse
         self.broken = False
+        # A cancel request was sent for it: it may reach the server after this connection's
+        # statement ended, so the connection is never handed to another session (whose
+        # statement the late cancel would stop); it is closed when given back.
+        self.cancel_sent = False
         # Answers of statements sent without waiting (a pipelined BEGIN) still to swallow.
         self.skip_results = 0
         self.skipped_error: PgError | None = None
@@ -587,6 +591,7 @@ class BackendConnection:
 
     async def send_cancel(self) -> None:
         """Ask the server to cancel what this connection runs (a separate connection)."""
+        self.cancel_sent = True
         try:
             _, writer = await asyncio.open_connection(self.address.host, self.address.port)
         except OSError:

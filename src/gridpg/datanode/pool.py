@@ -89,9 +89,11 @@ class NodePool:
         """Back to the pool only when clean: idle, nothing owed or unread, its session
         state known (a session's recorded settings or neutral), and to this pool's server (a
         session may give back a connection taken before the node's address switched: a
-        failover, or a read-only coordinator moving between a standby and the primary);
-        else closed."""
+        failover, or a read-only coordinator moving between a standby and the primary), and
+        no cancel request sent for it (one arriving late would stop the next session's
+        statement); else closed."""
         if conn.txn_status != b"I" or self.closed or not conn.is_clean or conn.session_state is None \
+                or getattr(conn, "cancel_sent", False) \
                 or (conn.address is not self.address and conn.address != self.address):
             conn.close()
             self._open -= 1

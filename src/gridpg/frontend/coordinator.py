@@ -655,6 +655,8 @@ class Coordinator:
         cycle = session.cycle  # a routed cycle from callbacks, on a connection of its own
         if cycle is not None and cycle.conn not in conns:
             conns.append(cycle.conn)
+        for conn in conns:  # all marked before the first wait: none goes back to a pool
+            conn.cancel_sent = True  # (and to another session) with a cancel still on its way
         for conn in conns:
             await conn.send_cancel()
 
