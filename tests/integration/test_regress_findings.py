@@ -63,7 +63,6 @@ def test_importing_a_snapshot_is_refused(gridpg_cluster: Cluster) -> None:
     "WITH RECURSIVE d AS (DELETE FROM wcte RETURNING *) SELECT count(*) FROM d",
     "EXPLAIN ANALYZE WITH d AS (DELETE FROM wcte RETURNING *) SELECT count(*) FROM d",
     "COPY (WITH d AS (DELETE FROM wcte RETURNING *) SELECT * FROM d) TO STDOUT",
-    "PREPARE wp AS WITH d AS (DELETE FROM wcte RETURNING *) SELECT count(*) FROM d",
     "SELECT * FROM (WITH d AS (DELETE FROM wcte RETURNING *) SELECT * FROM d) s",
 ])
 def test_data_modifying_with_is_refused_and_changes_nothing(
@@ -85,6 +84,20 @@ def test_data_modifying_with_is_refused_and_changes_nothing(
         # over a temp table alone it is PostgreSQL's own business
         conn.execute("CREATE TEMP TABLE wtemp (a int)")
         assert conn.execute("WITH i AS (INSERT INTO wtemp VALUES (1) RETURNING a) SELECT * FROM i").fetchall() == [(1,)]
+
+
+def test_prepared_data_modifying_with_runs_in_steps_at_each_execute(gridpg_cluster: Cluster, schema: str) -> None:
+    """A PREPAREd data-modifying WITH was refused (and every EXECUTE then failed 26000);
+    PREPARE changes nothing, each EXECUTE runs it in steps as the statement itself."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE wprep (id int PRIMARY KEY, v int)")
+        conn.execute("INSERT INTO wprep SELECT g, g FROM generate_series(1, 10) g")
+        conn.execute("PREPARE wp AS WITH d AS (DELETE FROM wprep WHERE id > 7 RETURNING *) SELECT count(*) FROM d")
+        assert conn.execute("SELECT count(*) FROM wprep").fetchone() == (10,)
+        assert conn.execute("EXECUTE wp").fetchone() == (3,)
+        assert conn.execute("EXECUTE wp").fetchone() == (0,)
+        assert conn.execute("SELECT count(*), sum(id) FROM wprep").fetchone() == (7, 28)
 
 
 def test_data_modifying_with_over_an_enum_column(gridpg_cluster: Cluster, schema: str) -> None:
