@@ -38,8 +38,7 @@ def test_values_unique_across_coordinators_and_forms(gridpg_cluster: Cluster, sc
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT nextval('q') FROM generate_series(1, 3)",
-        "SELECT nextval('q'), v FROM t2",
+        "SELECT nextval('q'), v FROM t2",  # (over no distributed table it is served, below)
         "UPDATE t2 SET v = nextval('q')",
         # a whole select-list item is served (tests/integration/test_insert_nextval.py); inside
         # an expression or a DISTINCT it is not
@@ -55,6 +54,17 @@ def test_forms_evaluated_per_row_are_refused(gridpg_cluster: Cluster, schema: st
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute(sql)
         assert conn.execute("SELECT nextval('q')").fetchone() == (1,)
+
+
+def test_nextval_per_row_over_no_distributed_table_is_served(gridpg_cluster: Cluster, schema: str) -> None:
+    """`SELECT nextval('s') FROM generate_series(1, n)` runs on the catalog server, each call
+    the GTM's next value: unique across coordinators, and currval/lastval follow."""
+    with _connect(gridpg_cluster, 0, schema) as one, _connect(gridpg_cluster, 1, schema) as two:
+        one.execute("CREATE SEQUENCE IF NOT EXISTS qr")
+        a = [r[0] for r in one.execute("SELECT nextval('qr') FROM generate_series(1, 3)")]
+        b = [r[0] for r in two.execute("SELECT nextval('qr') FROM generate_series(1, 3)")]
+        assert a == [1, 2, 3] and len(set(a + b)) == 6
+        assert one.execute("SELECT currval('qr'), lastval()").fetchone() == (3, 3)
 
 
 def test_extended_protocol_parameters_and_binary_results(gridpg_cluster: Cluster, schema: str) -> None:
