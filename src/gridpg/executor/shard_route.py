@@ -4,7 +4,7 @@ PostgreSQL checks privileges, applies row-level security and fires statement-lev
 triggers and rules on the relation a statement names. A routed statement may name its
 shard instead of the table (planner/shard_route.py) only where that cannot change the
 answer, the error or what fires. Checked on each datanode group, per catalog epoch and
-role, for every partitioned table there (`ShardRoutes.allowed`); a table qualifies when,
+role, table by table as statements need them (`ShardRoutes.allows`); a table qualifies when,
 on every group holding its shards:
 
 * the table has no row security (enabled or forced) and no rules; nor has any of its
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
-from gridpg.sql.quote import quote_literal
+from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import DistTable
@@ -51,7 +51,7 @@ SELECT n.nspname, p.relname,
     WHERE (t.tgrelid = p.oid OR t.tgrelid IN (SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = p.oid))
       AND NOT t.tgisinternal AND (t.tgtype & 1 = 0 OR t.tgnewtable IS NOT NULL OR t.tgoldtable IS NOT NULL))
 FROM pg_catalog.pg_class p JOIN pg_catalog.pg_namespace n ON n.oid = p.relnamespace
-WHERE p.relkind = 'p' AND n.nspname <> 'gridpg_shards'
+WHERE p.oid = pg_catalog.to_regclass({{table}}) AND p.relkind = 'p' AND n.nspname <> 'gridpg_shards'
   AND NOT p.relrowsecurity AND NOT p.relforcerowsecurity AND NOT p.relhasrules
   AND pg_catalog.has_schema_privilege({{role}}, n.oid, 'USAGE')
   AND NOT EXISTS (
@@ -90,7 +90,9 @@ class ShardRoutes:
     def __init__(self, coordinator: Coordinator) -> None:
         self.coord = coordinator
         self._epoch = -1
-        self._verdicts: dict[tuple[str, str], asyncio.Future[dict[tuple[str, str], TableRights]]] = {}
+        # by (datanode group, role, schema, table): one table's check at a time, so that the
+        # cost of an epoch does not grow with the number of tables on the node
+        self._verdicts: dict[tuple[str, str, str, str], asyncio.Future[TableRights | None]] = {}
 
     async def allows(self, table: DistTable, role: str, kind: str, locks: bool, epoch: int) -> bool:
         """Whether a statement of `kind` by `role` (a locking read when `locks`) may name
@@ -99,37 +101,40 @@ class ShardRoutes:
             self._epoch = epoch
             self._verdicts.clear()
         for group in table.groups:
-            rights = (await self._rights(group, role)).get(table.key)
+            rights = await self._rights(group, role, table.key)
             if rights is None or not rights.allow(kind, locks):
                 return False
         return True
 
-    async def _rights(self, group: str, role: str) -> dict[tuple[str, str], TableRights]:
-        key = (group, role)
-        found = self._verdicts.get(key)
+    async def _rights(self, group: str, role: str, key: tuple[str, str]) -> TableRights | None:
+        full = (group, role, *key)
+        found = self._verdicts.get(full)
         if found is None:
-            if len(self._verdicts) > 1000:
+            if len(self._verdicts) > 10000:
                 self._verdicts.clear()
             found = asyncio.get_running_loop().create_future()
-            self._verdicts[key] = found
+            self._verdicts[full] = found
             try:
-                found.set_result(await self._load(group, role))
+                found.set_result(await self._load(group, role, key))
             except BaseException as exc:
-                found.set_result({})  # unknown: the parent route, asked again next epoch
+                found.set_result(None)  # unknown: the parent route, asked again next epoch
                 if not isinstance(exc, (PgError, OSError)):
                     raise
         return await asyncio.shield(found)
 
-    async def _load(self, group: str, role: str) -> dict[tuple[str, str], TableRights]:
+    async def _load(self, group: str, role: str, key: tuple[str, str]) -> TableRights | None:
         coord = self.coord
         if group not in coord.datanode_addresses:
-            return {}
+            return None
+        qualified = f"{quote_ident(key[0])}.{quote_ident(key[1])}"
         conn = await coord.internal_acquire(group)
         try:
-            rows = await conn.query(ALLOWED_SQL.format(role=quote_literal(role)))
+            rows = await conn.query(ALLOWED_SQL.format(role=quote_literal(role), table=quote_literal(qualified)))
         except BaseException:
             coord.pools.pool(group).discard(conn)
             raise
         coord.pools.pool(group).release(conn)
-        return {(schema, name): TableRights(select == "t", write == "t", int(events or 0))
-                for schema, name, select, write, events in rows if schema and name}
+        for schema, name, select, write, events in rows:
+            if (schema, name) == key:
+                return TableRights(select == "t", write == "t", int(events or 0))
+        return None
