@@ -360,21 +360,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
 
 def written_names(tree: dict[str, Any]) -> set[str]:
     """Names of the relations a statement writes (where triggers, defaults and checks run)."""
-    out: set[str] = set()
-    for node in analyze._walk(tree):
-        if not isinstance(node, dict):
-            continue
-        for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"):
-            stmt = node.get(kind)
-            if isinstance(stmt, dict) and (kind != "CopyStmt" or stmt.get("is_from")):
-                relation = stmt.get("relation") or {}
-                out.add(str(relation.get("relname", "")).lower())
-        truncate = node.get("TruncateStmt")
-        if isinstance(truncate, dict):
-            for rel in truncate.get("relations", []):
-                out.add(str(rel.get("RangeVar", {}).get("relname", "")).lower())
-    out.discard("")
-    return out
+    return {ref.name.lower() for ref in written_relations(tree)}
 
 
 def written_relations(tree: dict[str, Any]) -> list[analyze.RelRef]:

@@ -612,12 +612,17 @@ class DistributedTransaction:
                 await self._commit_one_phase(remote_open)
                 metrics.COMMIT_COUNTS.inc("one-phase")
         except BaseException as exc:
-            unknown = isinstance(exc, PgError) and exc.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN
-            metrics.COMMIT_COUNTS.inc("unknown" if unknown else "failed")
-            await self.rollback()
+            await self._commit_failed(exc)
             raise
         self._release_all()
         self._reset()
+
+    async def _commit_failed(self, exc: BaseException) -> None:
+        """A COMMIT that did not succeed: counted (its outcome unknown when its answer was
+        lost), the transaction rolled back everywhere it still can be."""
+        unknown = isinstance(exc, PgError) and exc.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN
+        metrics.COMMIT_COUNTS.inc("unknown" if unknown else "failed")
+        await self.rollback()
 
     async def _commit_one_phase(self, nodes: list[str]) -> None:
         """COMMIT on every node with an open block (at most one of them wrote). A node's
@@ -709,9 +714,7 @@ class DistributedTransaction:
             await self._finish_two_phase(started)
             metrics.COMMIT_COUNTS.inc("two-phase")
         except BaseException as exc:
-            unknown = isinstance(exc, PgError) and exc.sqlstate == TRANSACTION_RESOLUTION_UNKNOWN
-            metrics.COMMIT_COUNTS.inc("unknown" if unknown else "failed")
-            await self.rollback()
+            await self._commit_failed(exc)
             raise
         self._release_all()
         self._reset()
