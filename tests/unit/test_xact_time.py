@@ -117,11 +117,24 @@ def test_insert_defaults_are_given_explicitly() -> None:
         f"INSERT INTO t (id, day, made) VALUES (1, ({L}::pg_catalog.date), ({L}))")
 
 
-def test_insert_select_gets_the_instant_through_a_wrapped_query() -> None:
+def test_insert_select_gets_the_instant_in_its_target_list() -> None:
+    # Appended to the SELECT's own targets, not wrapped: an untyped literal stays untyped
+    # (a wrapping subquery would resolve 'paid' as text, refused for an enum column).
     assert _pin_insert("INSERT INTO t (id) SELECT g FROM generate_series(1, 3) g") == (
+        "INSERT INTO t (id, made, day) SELECT g, ('2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz), "
+        "('2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz::pg_catalog.date) "
+        "FROM generate_series(1, 3) g")
+    assert _pin_insert("INSERT INTO t (id, note) WITH w AS (SELECT 1 AS a) SELECT a, 'x' FROM w ORDER BY 1;") == (
+        "INSERT INTO t (id, note, made, day) WITH w AS (SELECT 1 AS a) SELECT a, 'x', "
+        "('2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz), "
+        "('2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz::pg_catalog.date) FROM w ORDER BY 1")
+
+
+def test_insert_select_of_a_set_operation_gets_the_instant_through_a_wrapped_query() -> None:
+    assert _pin_insert("INSERT INTO t (id) SELECT 1 UNION ALL SELECT 2") == (
         "INSERT INTO t (id, made, day) SELECT gp_src.*, ('2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz), "
         "('2026-12-02 03:00:00.000001+00'::pg_catalog.timestamptz::pg_catalog.date) "
-        "FROM (SELECT g FROM generate_series(1, 3) g) AS gp_src")
+        "FROM (SELECT 1 UNION ALL SELECT 2) AS gp_src")
 
 
 def test_insert_forms_left_to_the_nodes() -> None:

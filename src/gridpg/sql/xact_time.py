@@ -408,7 +408,37 @@ def _select_source(sql: str, toks: list[Any], after: list[int], body: dict[str, 
         head = sql[:toks[close].start] + ", " + ", ".join(quote_ident(n) for n in missing) + ") "
     else:
         head = sql[:toks[start].start] + f"({names}) "
+    end = _target_list_end(toks, start) if select.get("op", "SETOP_NONE") == "SETOP_NONE" else None
+    if end is not None:
+        # The instants join the SELECT's own target list: wrapped in a subquery, an untyped
+        # literal ('paid' for an enum column) would be resolved as text and refused.
+        cut = toks[end].start if end < len(toks) else len(sql.rstrip().rstrip(";"))
+        return f"{head}{sql[toks[start].start:cut].rstrip()}, {values} {sql[cut:].rstrip().rstrip(';')}".rstrip()
     return f"{head}SELECT gp_src.*, {values} FROM ({query}) AS gp_src"
+
+
+_AFTER_TARGETS = frozenset({"FROM", "INTO", "WHERE", "GROUP_P", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET",
+                            "FETCH", "FOR", "UNION", "INTERSECT", "EXCEPT", "ASCII_59"})
+
+
+def _target_list_end(toks: list[Any], start: int) -> int | None:
+    """The token index right after the target list of the plain SELECT whose query starts
+    at `start` (its SELECT, or the WITH before it): the first clause keyword at the
+    query's own depth, or len(toks) when the target list ends the text. None for other
+    shapes (a parenthesized query, TABLE)."""
+    depth = 0
+    select_at = None
+    for i in range(start, len(toks)):
+        name = toks[i].name
+        if name == "ASCII_40":
+            depth += 1
+        elif name == "ASCII_41":
+            depth -= 1
+        elif depth == 0 and name == "SELECT" and select_at is None:
+            select_at = i
+        elif depth == 0 and select_at is not None and name in _AFTER_TARGETS:
+            return i
+    return len(toks) if select_at is not None and depth == 0 else None
 
 
 def _columns_close(toks: list[Any], after: list[int]) -> int:

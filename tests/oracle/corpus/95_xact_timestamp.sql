@@ -122,3 +122,13 @@ SELECT bool_and(made = now()) FROM ts_t WHERE id >= 1000;
 WITH src AS (SELECT g FROM generate_series(1200, 1210) g) INSERT INTO ts_t (id) SELECT g FROM src;
 SELECT count(DISTINCT made) FROM ts_t WHERE id >= 1000;
 ROLLBACK;
+
+-- INSERT ... SELECT with untyped literals for enum/jsonb/date columns beside a DEFAULT now()
+-- column it does not list: the literals take the target columns' types, as in PostgreSQL
+CREATE TYPE ts_state AS ENUM ('new', 'paid');
+CREATE TABLE ts_orders (id bigserial PRIMARY KEY, k int, state ts_state NOT NULL DEFAULT 'new',
+                        meta jsonb, due date, created_at timestamptz DEFAULT now());
+INSERT INTO ts_orders (k, state, meta, due) SELECT g, 'paid', '{"src": "web"}', '2026-01-31' FROM generate_series(1, 4) g;
+INSERT INTO ts_orders (k, state) WITH w AS (SELECT 7 AS a) SELECT a, 'new' FROM w ORDER BY 1;
+SELECT k, state::text, meta, due FROM ts_orders ORDER BY k;
+SELECT count(DISTINCT created_at) FROM ts_orders;
