@@ -244,7 +244,9 @@ class DdlRunner:
     def _relay_notices(self, conn: BackendConnection) -> None:
         """The coordinator's own catalog server speaks for the cluster (once, not per node)."""
         for notice in conn.notices:
-            self.dispatcher.session.send(notice)
+            relayed = without_internal_objects(notice)
+            if relayed is not None:
+                self.dispatcher.session.send(relayed)
         conn.notices.clear()
 
     async def _run_non_transactional(self, request: ExecRequest, groups: list[str], kind: str) -> None:
@@ -773,3 +775,35 @@ def _adds_foreign_key(node: Any) -> bool:
     if isinstance(node, list):
         return any(_adds_foreign_key(v) for v in node)
     return False
+
+
+_INTERNAL_SCHEMAS = (" gridpg_lb_", " gridpg_tg.")
+
+
+def without_internal_objects(notice: bytes) -> bytes | None:
+    """A catalog server's NoticeResponse as the client's PostgreSQL would give it: a DROP
+    ... CASCADE there also reaches gridpg's own objects (the loopback's shadow foreign
+    tables, whose columns use the user's types; the trigger schema), which the client's
+    database does not have. Their `drop cascades to` lines are left out and the count
+    made again; None when nothing of the user's is left to report."""
+    from gridpg.pgwire import codec
+
+    fields = codec.parse_error_fields(notice[5:])
+    message = fields.get("M", "")
+    if not message.startswith("drop cascades to"):
+        return notice
+    lines = [message] if "D" not in fields else fields["D"].split("\n")
+    kept = [line for line in lines if not any(p in line for p in _INTERNAL_SCHEMAS)]
+    if len(kept) == len(lines):
+        return notice
+    if not kept:
+        return None
+    fields = dict(fields)
+    if len(kept) == 1 and not kept[0].startswith("and "):
+        fields["M"] = kept[0]
+        fields.pop("D", None)
+    else:
+        fields["M"] = f"drop cascades to {len(kept)} other objects"
+        fields["D"] = "\n".join(kept)
+    return codec.build_error_fields(b"N", fields)
+
