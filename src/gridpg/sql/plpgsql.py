@@ -35,38 +35,69 @@ class Embedded:
     dynamic: bool = False
 
 
+def parse(create_sql: str) -> Any:
+    """PostgreSQL's PL/pgSQL parse (pglast's JSON, loaded) of a full CREATE FUNCTION /
+    PROCEDURE text; 42601 when it cannot be read.
+
+    pglast's parser runs without a catalog: a type named with a schema other than
+    pg_catalog or public in the signature (`RETURNS SETOF blog.posts`, as
+    pg_get_functiondef writes it) and any VARIADIC parameter make it fail although
+    neither changes what the body runs. Such a text is read again with the signature
+    simplified (`_plain_signature`); the body is never changed, so line numbers hold."""
+    try:
+        return json.loads(pgparser.parse_plpgsql_json(create_sql))
+    except pgparser.ParseError as exc:
+        plain = _plain_signature(create_sql)
+        if plain != create_sql:
+            try:
+                return json.loads(pgparser.parse_plpgsql_json(plain))
+            except pgparser.ParseError:
+                pass
+        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
+
+
+_KEEP_SCHEMAS = frozenset({"pg_catalog", "public"})
+
+
+def _plain_signature(create_sql: str) -> str:
+    """`create_sql` with VARIADIC dropped and each `schema.` before a type name of the
+    signature removed (the routine's own name keeps its schema). The body, a string
+    constant, is one token and left as it is."""
+    toks = list(pgparser.scan(create_sql))
+    cuts: list[tuple[int, int]] = []
+    name_at = next((i + 1 for i, t in enumerate(toks) if t.name in ("FUNCTION", "PROCEDURE")), None)
+    for i, tok in enumerate(toks):
+        if tok.name == "VARIADIC":
+            cuts.append((tok.start, tok.end + 1))
+        elif (tok.name == "IDENT" and i != name_at and i + 2 < len(toks) and toks[i + 1].name == "ASCII_46"
+              and toks[i + 2].name == "IDENT" and (i == 0 or toks[i - 1].name != "ASCII_46")
+              and create_sql[tok.start:tok.end + 1].strip('"').lower() not in _KEEP_SCHEMAS):
+            cuts.append((tok.start, toks[i + 1].end + 1))
+    for start, end in reversed(cuts):
+        create_sql = create_sql[:start] + create_sql[end:]
+    return create_sql
+
+
 def embedded_sql(create_sql: str) -> list[Embedded]:
     """The SQL a PL/pgSQL routine runs, from its full CREATE FUNCTION/PROCEDURE text."""
-    try:
-        raw = pgparser.parse_plpgsql_json(create_sql)
-    except pgparser.ParseError as exc:
-        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
     out: list[Embedded] = []
-    _walk(json.loads(raw), False, out)
+    _walk(parse(create_sql), False, out)
     return out
 
 
 def assigned_variables(create_sql: str) -> set[str]:
     """Names of the variables a PL/pgSQL body may change: assignment targets, INTO
     targets, loop variables (lowercase)."""
-    try:
-        raw = json.loads(pgparser.parse_plpgsql_json(create_sql))
-    except pgparser.ParseError as exc:
-        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
     out: set[str] = set()
-    _assigned(raw, out)
+    _assigned(parse(create_sql), out)
     return out
 
 
 def assigned_targets(create_sql: str) -> set[str]:
     """The full targets of a PL/pgSQL body's assignments (`new.id`, `arr[1]` as `arr`),
     lowercase."""
-    try:
-        raw = json.loads(pgparser.parse_plpgsql_json(create_sql))
-    except pgparser.ParseError as exc:
-        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
     out: set[str] = set()
-    stack: list[Any] = [raw]
+    stack: list[Any] = [parse(create_sql)]
     while stack:
         node = stack.pop()
         if isinstance(node, list):

@@ -30,16 +30,15 @@ This module must not do I/O.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pglast import parser as pgparser
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, SYNTAX_ERROR, PgError
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import plpgsql
 from gridpg.sql.quote import quote_literal
 
 RUN_FUNCTION = "gridpg.loopback_run"
@@ -83,8 +82,8 @@ def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> s
     language plpgsql) with each upsert into a table `target_columns` knows rewritten (module
     doc). Unchanged when it has none."""
     try:
-        function = json.loads(pgparser.parse_plpgsql_json(create_sql))[0]["PLpgSQL_function"]
-    except (pgparser.ParseError, KeyError, IndexError) as exc:
+        function = plpgsql.parse(create_sql)[0]["PLpgSQL_function"]
+    except (KeyError, IndexError) as exc:
         raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
     names = _names(function, body, _function_name(create_sql))
     sites = [s for s in _statements(function.get("action")) if _is_upsert(s, target_columns)]
