@@ -20,6 +20,10 @@ CASES = [
     ("select tableoid::int, x + 'z' from {s}.et", "'z'"),  # the tableoid mapping rewrote the text
     ("select 1; select * from {s}.et where x = 'abc'::int", "'abc'"),  # within the whole query string
     ("  \n select x from {s}.et order by nosuch", "nosuch"),
+    # a routed statement's literals sent as parameters: the node names "$2", not a caret
+    ("select * from {s}.et where x = 'abc'", "'abc'"),
+    ("select * from {s}.et where y = 'a' and x = 'abc'", "'abc'"),
+    ("select 1; select * from {s}.et where x = 'abc'", "'abc'"),
 ]
 
 
@@ -34,6 +38,7 @@ def test_positions_point_into_the_clients_text(gridpg_cluster: Cluster, schema: 
         position = failed.value.diag.statement_position
         assert position is not None, failed.value
         assert int(position) == text.index(caret) + 1, (text, position)
+        assert "portal" not in (failed.value.diag.context or "")
 
 
 def test_a_caret_gridpg_cannot_place_is_left_out(gridpg_cluster: Cluster, schema: str) -> None:

@@ -46,7 +46,7 @@ from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
-from gridpg.planner.text import normalize_literals
+from gridpg.planner.text import literal_start, normalize_literals
 from gridpg.sql import connection_values, xact_time
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import positions
@@ -372,6 +372,7 @@ class StatementRunner:
         try:
             await self._simple_statements(statements)
         except PgError as exc:
+            _place_parameter(exc, statements)
             _offset_position(exc, sql, statements)
             raise
         finally:
@@ -1374,6 +1375,29 @@ def _place_position(error: PgError, client_sql: str) -> None:
     if placed is not None:
         error.fields["P"] = placed
     error.text = None  # placed: relative to the client's statement now
+
+
+_PORTAL_PARAMETER = re.compile(r"(?:unnamed portal|portal \"[^\"]*\") parameter \$(\d+)(?: = .*)?", re.DOTALL)
+
+
+def _place_parameter(error: PgError, statements: list[str]) -> None:
+    """A node's error about a value that was one of the client's literals (the simple
+    protocol's fast path sends them as parameters, planner/text.normalize_literals):
+    PostgreSQL points at the literal; the node names its parameter instead ("unnamed
+    portal parameter $2 = '...'"), which the client never wrote. That CONTEXT line is
+    replaced by the literal's position in the statement (none when the statement's time
+    calls were pinned as literals too: the numbering is not the client's then)."""
+    fields = error.fields
+    match = _PORTAL_PARAMETER.fullmatch(fields.get("W", "")) if fields and "P" not in fields else None
+    index = getattr(error, "statement_index", 0 if len(statements) == 1 else None)
+    if match is None or index is None:
+        return
+    error.fields = {k: v for k, v in fields.items() if k != "W"}
+    client_sql = statements[index]
+    if not xact_time.statement_mentions_time(client_sql):
+        start = literal_start(client_sql, int(match.group(1)))
+        if start is not None:
+            error.fields["P"] = str(start + 1)
 
 
 def _offset_position(error: PgError, sql: str, statements: list[str]) -> None:

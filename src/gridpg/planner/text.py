@@ -107,6 +107,15 @@ def normalize_literals(sql: str) -> tuple[str, list[str | None]] | None:
     return "".join(out), values
 
 
+def literal_start(sql: str, number: int) -> int | None:
+    """Where the `number`-th (1-based) literal that normalize_literals turns into
+    `$number` starts in `sql`, None when it did not turn `sql` into parameters."""
+    if normalize_literals(sql) is None:
+        return None
+    match = next((m for i, m in enumerate(_LITERALS.finditer(sql), 1) if i == number), None)
+    return match.start() if match is not None else None
+
+
 def rewrite_version(sql: str) -> str:
     """`version()` names gridpg: calls to it are pointed at gridpg.version()."""
     if "version" not in sql.lower():
