@@ -760,8 +760,15 @@ class RoutineGuard:
         on_nodes = {t.key: t for _, t in written if t is not None}
         off_nodes = {name for name, t in written if t is None}
         used = _defaults_used(tree, registry)
-        fired = {oid for key in on_nodes for oid in registry.on_write_at.get(key, ())}
-        fired |= {oid for name, t in written if t is not None for oid in used.get(name, ())}
+        if kind == "TruncateStmt":
+            # Only TRUNCATE triggers fire: no row triggers, defaults or checks.
+            fired = set()
+            for table in on_nodes.values():
+                found = await self._table_triggers(dispatcher, registry, table)
+                fired |= {t.function_oid for t in (found.triggers if found else ()) if t.fires_on("TRUNCATE")}
+        else:
+            fired = {oid for key in on_nodes for oid in registry.on_write_at.get(key, ())}
+            fired |= {oid for name, t in written if t is not None for oid in used.get(name, ())}
         if exclude is not None:
             fired -= exclude[1]
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
