@@ -13,6 +13,7 @@ name would be read in its place.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from typing import TYPE_CHECKING
@@ -99,7 +100,7 @@ def utility_on_temp(analysis: Analysis, path: list[str]) -> bool | None:
 async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) -> bool:
     """Run the statement on the session's catalog connection; False when the INSERT path
     (target distributed) is to take it."""
-    from gridpg.executor.multi import _drop_temp, prepare_query_on_catalog
+    from gridpg.executor.multi import _drop_temp, inline_params, prepare_query_on_catalog
 
     if _into_temp(analysis):
         return await create_temp_table_as(dispatcher, request)
@@ -124,6 +125,11 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     node = dispatcher.coord.catalog_node
     catalog = await dispatcher.runner.txn.connection(node, wants_block=False)
     sql = analysis.sql or request.sql
+    if request.params and not request.simple:
+        # The gathers of the distributed tables it reads carry its filters: its parameters
+        # (a bound statement, EXECUTE of a PREPAREd one) become typed literals first.
+        sql = await inline_params(dispatcher, request, sql)
+        request = dataclasses.replace(request, params=[], param_formats=[], param_oids=[])
     prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
     final, temps = prepared if prepared is not None else (sql, [])
     try:

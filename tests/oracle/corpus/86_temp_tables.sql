@@ -74,3 +74,12 @@ DISCARD TEMP;
 SELECT * FROM shadowed ORDER BY id;
 -- error
 SELECT * FROM picks;
+
+-- a PREPAREd statement joining a temp table with a distributed one: its parameters reach
+-- the gather of the distributed table (it failed: "there is no parameter $1")
+CREATE TEMP TABLE wanted (id int PRIMARY KEY);
+INSERT INTO wanted SELECT g FROM generate_series(1, 40, 3) g;
+PREPARE tq(int, text) AS SELECT d.id, d.v FROM tdist d JOIN wanted w USING (id) WHERE d.id > $1 AND d.v >= $2 ORDER BY d.id;
+EXECUTE tq(10, 'a');
+EXECUTE tq(30, '');
+DEALLOCATE tq;
