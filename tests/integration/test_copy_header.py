@@ -23,6 +23,13 @@ CASES: list[tuple[str, list[bytes]]] = [
     ("(format csv, header match)", [b"a,", b"B c\n5,", b"q\n"]),
     ("(format csv, header 0)", [b"6,z\n"]),
     ('(format csv, header match) -- columns listed', [b"B c,a\nw,7\n"]),
+    # the old syntax psql's \copy passes on: the header was stored as a row, NULL's string
+    # and FORCE NOT NULL's columns were lost on the way to the nodes (a syntax error there)
+    ("CSV HEADER", [b"a,B c\n8,h\n"]),
+    ("WITH CSV HEADER DELIMITER ';' NULL 'N' QUOTE '|'", [b"a;B c\n9;N\n10;|x;y|\n"]),
+    ('CSV FORCE NOT NULL "B c"', [b"11,\n"]),
+    ("(format csv, force_null *)", [b'12,""\n']),
+    ("(format csv, force_not_null *)", [b"13,\n"]),
 ]
 
 
@@ -41,7 +48,10 @@ def _run(dsn: str, schema: str, distribute: str) -> list[object]:
                 out.append((options, "ok"))
             except psycopg.Error as exc:
                 out.append((options, exc.sqlstate, str(exc).splitlines()[0]))
-        out.append(conn.execute("SELECT * FROM hm ORDER BY a").fetchall())
+        out.append(conn.execute("SELECT a, \"B c\", \"B c\" IS NULL FROM hm ORDER BY a").fetchall())
+        for options in ("CSV HEADER FORCE QUOTE *", "(format csv, force_quote *)", "WITH CSV QUOTE '|' FORCE QUOTE a"):
+            with conn.cursor().copy(f"COPY hm TO STDOUT {options}") as copy:
+                out.append(sorted(bytes(b"".join(copy)).splitlines()))
     return out
 
 

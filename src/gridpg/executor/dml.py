@@ -844,23 +844,49 @@ def _copy_options(body: dict[str, Any]) -> dict[str, Any]:
                 value = arg["String"]["sval"]
             elif "Integer" in arg:
                 value = str(arg["Integer"].get("ival", 0))
+            elif "Boolean" in arg:  # the old syntax's bare keywords: COPY t FROM STDIN CSV HEADER
+                value = bool(arg["Boolean"].get("boolval", False))
+            elif "Float" in arg:
+                value = arg["Float"].get("fval")
             elif "List" in arg:
                 value = [i.get("String", {}).get("sval") for i in arg["List"]["items"]]
         out[elem["defname"].lower()] = value
     return out
 
 
-def _node_copy_sql(sql: str, drop: tuple[str, ...] = ("freeze", "header"),
+def _node_copy_sql(sql: str, columns: list[str], drop: tuple[str, ...] = ("freeze", "header"),
                    extra_columns: list[str] | None = None) -> str:
     """The COPY statement for the nodes: without the options the coordinator handles,
-    naming `extra_columns` (filled by the coordinator) after the client's columns."""
+    naming `extra_columns` (filled by the coordinator) after the client's columns
+    (`columns`: the columns the COPY reads, for FORCE_... *)."""
     stmt = parse_sql(sql)[0].stmt
     if extra_columns:
-        stmt.attlist = (*stmt.attlist, *(ast.String(sval=name) for name in extra_columns))
+        stmt.attlist = (*(stmt.attlist or ()), *(ast.String(sval=name) for name in extra_columns))
     if stmt.options:
         kept = tuple(o for o in stmt.options if o.defname.lower() not in drop)
-        stmt.options = kept or None
+        stmt.options = _named_columns(kept, columns) or None
     return str(RawStream()(stmt))
+
+
+_COLUMN_LIST_OPTIONS = ("force_quote", "force_not_null", "force_null")
+
+
+def _named_columns(options: tuple[Any, ...], columns: list[str]) -> tuple[Any, ...]:
+    """COPY options as pglast's deparser prints them right, with the same meaning: the
+    old syntax's bare keywords (`CSV HEADER`, a Boolean argument) as `HEADER true` (with
+    one, pglast prints the whole list in the old syntax, where it drops NULL's string and
+    FORCE NOT NULL's columns: a syntax error on the node), and `FORCE_QUOTE *` (also
+    FORCE_NOT_NULL / FORCE_NULL *) as the list of every column it covers (pglast cannot
+    print `*` there: a TypeError, which ended the client's connection)."""
+    out = []
+    for o in options:
+        if o.defname.lower() in _COLUMN_LIST_OPTIONS and isinstance(o.arg, ast.A_Star):
+            o = ast.DefElem(defname=o.defname, arg=tuple(ast.String(sval=c) for c in columns), defaction=o.defaction)
+        elif isinstance(o.arg, ast.Boolean):
+            o = ast.DefElem(defname=o.defname, arg=ast.String(sval="true" if o.arg.boolval else "false"),
+                            defaction=o.defaction)
+        out.append(o)
+    return tuple(out)
 
 
 async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
@@ -877,8 +903,8 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     router.skip_unroutable = str(options.get("on_error", "stop")).lower() == "ignore"
     header, match = _header_option(options.get("header"), fmt)
     dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
-    node_sql = _node_copy_sql(request.sql, extra_columns=[c.name for c in fill])
-    check = _node_copy_sql(request.sql, drop=("freeze",)) if match else None
+    node_sql = _node_copy_sql(request.sql, cols, extra_columns=[c.name for c in fill])
+    check = _node_copy_sql(request.sql, listed or cols, drop=("freeze",)) if match else None
     source = _client_chunks(dispatcher, header and fmt != "binary", check)
     if fill:
         source = copyfill.filled(source, fill, fmt, delimiter.encode(), dispatcher)
@@ -1249,8 +1275,9 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
         node_stmt.query = parse_sql(f"SELECT {col_sql} FROM {quote_qualified(table.schema, table.name)}")[0].stmt
         node_stmt.relation = None
         node_stmt.attlist = None
-        if index > 0 and node_stmt.options:
-            node_stmt.options = tuple(o for o in node_stmt.options if o.defname.lower() != "header") or None
+        if node_stmt.options:
+            kept = tuple(o for o in node_stmt.options if index == 0 or o.defname.lower() != "header")
+            node_stmt.options = _named_columns(kept, cols or [c.name for c in columns]) or None
         conn = await dispatcher.runner.txn.connection(group, wants_block=False)
         total += await _relay_copy_out(dispatcher, conn, str(RawStream()(node_stmt)),
                                        skip_binary_header=index > 0 and fmt == "binary",
