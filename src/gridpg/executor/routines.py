@@ -304,18 +304,42 @@ class _Registry:
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
             return True
-        return self.names_routines(lowered) or any(
-            name in lowered for name in body.SQL_TEXT_FUNCTIONS) or any(
-            name in lowered for name in self.dependents) or any(
-            name in lowered for name in self.on_write) or any(
-            name in lowered for name in self.defaults) or bool(_DO_WORD.search(lowered))
+        if _DO_WORD.search(lowered) or self.names_routines(lowered):
+            return True
+        found = [name for names in (body.SQL_TEXT_FUNCTIONS, self.dependents, self.on_write, self.defaults)
+                 for name in names if name in lowered]
+        return bool(found) and _names_words(lowered, found)
 
     def names_routines(self, lowered: str) -> bool:
-        """The text names a user routine, or an operator of one (conservative: substrings)."""
-        return any(name in lowered for name in self.names) or any(op in lowered for op in self.operators)
+        """The text names a user routine, or an operator of one (conservative: a name must
+        stand as a word of the text, in a string constant too; operators as substrings).
+        A routine named `f` or a table named `t` no longer marks every statement."""
+        if any(op in lowered for op in self.operators):
+            return True
+        found = [name for name in self.names if name in lowered]
+        return bool(found) and _names_words(lowered, found)
 
     def operator_functions(self, access: body.Access) -> set[int]:
         return {oid for op in access.all_operators() for oid in self.operators.get(op, ())}
+
+
+_WORD_PARTS = re.compile(r"[^\W\d][\w$]*")
+
+
+def _names_words(lowered: str, names: list[str]) -> bool:
+    """Whether one of `names` (each found in `lowered` as a substring) is a word of the
+    statement: an identifier or keyword token, or a word inside a string constant (dynamic
+    SQL, 'f'::regproc). A text the scanner cannot read counts as naming them."""
+    try:
+        toks = sqlparse.tokens(lowered)
+    except PgError:
+        return True
+    words: set[str] = set()
+    for tok in toks:
+        text = lowered[tok.start:tok.end + 1]
+        words.update(_WORD_PARTS.findall(text))
+        words.add(text.strip('"'))
+    return any(name in words for name in names)
 
 
 class RoutineGuard:

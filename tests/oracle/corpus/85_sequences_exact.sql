@@ -187,3 +187,11 @@ CREATE TEMP SEQUENCE ts_rows;
 SELECT nextval('ts_rows') FROM generate_series(1, 3);
 -- error
 SELECT nextval('no_such_sequence') FROM generate_series(1, 2);
+
+-- a routine with a one-letter name (f) does not make every statement look like it calls
+-- user code (the guard matched names as substrings): nextval per row of a SELECT still runs
+CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE SEQUENCE seq_after_f START 7;
+SELECT nextval('seq_after_f') FROM generate_series(1, 3);
+SELECT currval('seq_after_f'), f();
+DROP FUNCTION f();
