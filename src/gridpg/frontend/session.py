@@ -300,6 +300,11 @@ class Session:
             trust=self.coord.settings.trust,
         )
         self.info.is_superuser = role.is_superuser
+        served = self.coord.catalog_address.database
+        if self.info.database != served:
+            # One database per cluster: another name reached this one's tables silently.
+            raise fatal("3D000", f'database "{self.info.database}" does not exist '
+                        f'(a gridpg cluster serves one database, "{served}")')
         from gridpg.frontend.statements import StatementRunner
 
         self.runner = StatementRunner(self.coord, self)

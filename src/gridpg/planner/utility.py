@@ -32,6 +32,13 @@ _OWN_PLANS = {"CreateStmt": CreateTablePlan, "ExplainStmt": ExplainPlan, "CopySt
 
 def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
                  catalog: CatalogView, session: SessionView) -> Plan:
+    if kind in ("CreatedbStmt", "DropdbStmt") or (
+            kind == "RenameStmt" and tree[kind].get("renameType") == "OBJECT_DATABASE"):
+        # One database per cluster (frontend/session.py refuses connections to another
+        # name): made on one catalog server, a database would be one nobody can reach.
+        word = {"CreatedbStmt": "CREATE", "DropdbStmt": "DROP"}.get(kind, "ALTER")
+        raise PgError(FEATURE_NOT_SUPPORTED, f"{word} DATABASE is not supported by gridpg: "
+                      "a cluster serves one database", hint="use a schema (CREATE SCHEMA), or another cluster")
     own = _OWN_PLANS.get(kind)
     if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":
         own = None  # over no distributed table (core refuses others): DDL everywhere, as a view
