@@ -62,6 +62,10 @@ DATANODE_OPTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Query, Parse, Bind, Close: the messages whose text an error's position points into
+_STATEMENT_KINDS = frozenset(b"QPBC")
+
+
 def _is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
@@ -304,7 +308,7 @@ class BackendConnection:
             self.broken = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
         self._proto.awaiting_ready += _ready_owed(data) if ready_owed < 0 else ready_owed
-        if data[:1] in (b"Q", b"P", b"B", b"C"):
+        if data and data[0] in _STATEMENT_KINDS:
             self._sent = data  # read only when an error comes (last_text)
         if self._ahead:
             data, self._ahead = self._ahead + data, b""

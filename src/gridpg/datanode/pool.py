@@ -57,7 +57,12 @@ class NodePool:
         """An idle connection that `accept` takes as it is (among the most recent few), or
         None; no connection is opened and none waited for."""
         idle = self._idle
-        for index in range(len(idle) - 1, max(-1, len(idle) - 1 - _SCAN), -1):
+        if not idle:
+            return None
+        conn = idle[-1]  # the most recent first: almost always the one
+        if not conn.is_closed and accept(conn):
+            return idle.pop()
+        for index in range(len(idle) - 2, max(-1, len(idle) - 1 - _SCAN), -1):
             conn = idle[index]
             if not conn.is_closed and accept(conn):
                 del idle[index]

@@ -24,7 +24,6 @@ import time
 from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
-from gridpg.executor import routed
 from gridpg.metrics import FAST_CYCLE_COUNTS
 from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, parse_bind
 
@@ -68,11 +67,11 @@ def _start_cycle(session: Session) -> bool:
             return _run_begin(session, payload, wants_description)
     except (PgError, ProtocolViolation):
         return False  # the task's handlers report it
-    route, group, description = planned
+    route, group, description, tail = planned
     runner = session.runner
     assert runner is not None
     started = time.perf_counter()
-    taken = runner.start_cycle_now(route, group, routed.bind_tail(payload))
+    taken = runner.start_cycle_now(route, group, tail)
     if taken is None:
         return False
     conn, alone = taken
@@ -183,48 +182,69 @@ class FastCycle:
         if self.commit:
             self._on_commit_answer(buf)
             return
+        pos = 0
+        if self.conn.skip_results:
+            pos = self._skip_begin_answer(buf)
+            if pos < 0:
+                return
         send = self.session.send
-        conn = self.conn
         relayed, skipped = (_RELAY_SIMPLE, _SKIP_SIMPLE) if self.simple else (_RELAY, _SKIP)
         size = len(buf)
-        pos = 0
         first = -1  # where the run of messages to relay as one slice begins
         while size - pos >= 5:
             kind = buf[pos]
             end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
             if end > size:
                 break
-            if conn.skip_results:  # first the answer to the remote block's pipelined BEGIN
-                if kind == _ERROR:  # the task's reader raises it (BackendConnection._drain_skipped)
-                    self._hand_back(buf[pos:])
-                    return
-                if kind == _READY:
-                    conn.swallow_ready(buf[end - 1 : end])
-                pos = end
-                continue
             if kind in relayed:
                 if first < 0:
                     first = pos
                 pos = end
                 continue
+            if kind in _END:
+                if size - end == _READY_SIZE and buf[end] == _READY:
+                    send(buf[pos if first < 0 else first : end])  # the rows and the end, one slice
+                    self._synced(buf[size - 1 : size])
+                    return
+                if size - end < _READY_SIZE and (size == end or buf[end] == _READY):
+                    break  # its ReadyForQuery is on its way
             if first >= 0:
                 send(buf[first:pos])
                 first = -1
             if kind in skipped:
                 pos = end
                 continue
-            if kind in _END:
-                if size - end == _READY_SIZE and buf[end] == _READY:
-                    send(buf[pos:end])
-                    self._synced(buf[size - 1 : size])
-                    return
-                if size - end < _READY_SIZE and (size == end or buf[end] == _READY):
-                    break  # its ReadyForQuery is on its way
             self._hand_back(buf[pos:])
             return
         if first >= 0:
             send(buf[first:pos])
         self.pending = buf[pos:]
+
+    def _skip_begin_answer(self, buf: bytes) -> int:
+        """The answer to the remote block's pipelined BEGIN, first in `buf`, taken (the
+        connection swallows it): where the statement's own answer starts; -1: handed back
+        (an error, which the task's reader raises: BackendConnection._drain_skipped) or
+        kept until the rest of it arrives."""
+        conn = self.conn
+        size = len(buf)
+        pos = 0
+        while conn.skip_results:
+            if size - pos < 5:
+                break
+            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            if end > size:
+                break
+            kind = buf[pos]
+            if kind == _ERROR:
+                self._hand_back(buf[pos:])
+                return -1
+            if kind == _READY:
+                conn.swallow_ready(buf[end - 1 : end])
+            pos = end
+        if conn.skip_results:
+            self.pending = buf[pos:]
+            return -1
+        return pos
 
     def _on_commit_answer(self, buf: bytes) -> None:
         """A COMMIT's answer, taken whole: notices, CommandComplete, the ParameterStatus of
@@ -301,5 +321,5 @@ def after_cycle(session: Session) -> None:
     stream = session.stream
     if stream.needs_drain:
         stream.wake()  # the task waits for a slow client before anything else
-    elif stream.is_parked:
-        session.pump()
+    elif (session.frames.buffered() or stream.eof or session.handover is not None) and stream.is_parked:
+        session.pump()  # (with none of those, pump would find nothing to do)

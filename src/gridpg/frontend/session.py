@@ -33,6 +33,7 @@ from gridpg.frontend import fast_cycle
 from gridpg.frontend.auth import authenticate
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
+from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
     from gridpg.frontend.client_stream import ClientStream
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
     from gridpg.frontend.statements import StatementRunner
 
 log = logging.getLogger("gridpg.session")
+
+# Session.plan_cycle's answer: the form to send, its node group, the client's description
+# and the client's Bind after its two names.
+PlannedCycle = tuple[routed.RoutedStatement, str, bytes, bytes]
 
 
 @dataclass
@@ -508,12 +513,12 @@ class Session:
         planned = self.plan_cycle(payload, wants_description) if wants_description is not None else None
         if planned is None:
             return False
-        route, group, description = planned
+        route, group, description, tail = planned
         runner = self.runner
         assert runner is not None
         self.open_cycle(description)
         try:
-            await runner.execute_cycle(route, group, routed.bind_tail(payload))
+            await runner.execute_cycle(route, group, tail)
         except PgError as exc:
             if exc.is_fatal:
                 raise
@@ -521,32 +526,47 @@ class Session:
         await self.on_sync(b"")
         return True
 
-    def plan_cycle(self, payload: bytes, wants_description: bool) -> tuple[routed.RoutedStatement, str, bytes] | None:
-        """Whether a whole cycle (`routed_cycle`) may run as one: its plan, node group and
-        the description the client gets; None: message by message."""
+    def plan_cycle(self, payload: bytes, wants_description: bool) -> PlannedCycle | None:
+        """Whether a whole cycle (`routed_cycle`) may run as one: its plan, node group, the
+        description the client gets and the client's Bind after its names (forwarded as it
+        is); None: message by message."""
         runner = self.runner
-        statement = self.cycle_statement(payload)
-        if runner is None or (runner.notify.in_transaction and not runner.txn.in_block):
-            return None  # (its Sync ends a LISTEN/NOTIFY's implicit transaction: on_sync)
-        route = runner.cycle_route(statement) if statement is not None else None
-        if route is None or statement is None or (wants_description and statement.described is None):
+        if runner is None or payload[:1] != b"\0":
+            return None  # (a named portal: message by message)
+        names_end = payload.find(b"\0", 1)
+        try:
+            statement = self.statements.get(payload[1:names_end].decode()) if names_end > 0 else None
+        except UnicodeDecodeError:
             return None
-        bind = codec.parse_bind(payload)  # a malformed Bind is the same violation either way
+        if statement is None or (wants_description and statement.described is None):
+            return None
+        txn = runner.txn
+        if runner.notify.in_transaction and txn.state is TxnState.IDLE:
+            return None  # (its Sync ends a LISTEN/NOTIFY's implicit transaction: on_sync)
+        route = runner.cycle_route(statement)
+        if route is None:
+            return None
+        # a malformed Bind is the same violation either way
+        formats, params, result_formats = codec.split_bind(payload, names_end + 1)
         described = statement.described
-        if len(bind.params) != len(described[0] if described is not None else statement.param_oids):
+        if len(params) != len(described[0] if described is not None else statement.param_oids):
             return None  # on_bind reports PostgreSQL's error
         try:
-            description = self._portal_description(statement, described[1], bind.result_formats) \
+            description = self._portal_description(statement, described[1], result_formats) \
                 if wants_description and described is not None else b""
         except PgError:
             return None  # on_describe reports it (and the Execute is skipped)
         planner = self.coord.planner
-        txn = runner.txn
-        written = txn.shard_writes if route.writes and txn.in_block else None
-        target = route.target(planner, bind.params, bind.param_formats, written) if planner is not None else None
-        if target is None or not runner.has_block_instant(target[1], target[0]):
+        if planner is None:
+            return None
+        target = route.target(planner, params, formats,
+                              txn.shard_writes if route.writes and txn.state is not TxnState.IDLE else None)
+        if target is None:
+            return None
+        group, form = target
+        if form.block is not None and not runner.has_block_instant(form, group):
             return None  # (the block's instant to settle first: execute_portal awaits it)
-        return target[1], target[0], description
+        return form, group, description, payload[names_end + 1 :]
 
     def cycle_statement(self, payload: bytes) -> PreparedStatement | None:
         """The statement a Bind of the unnamed portal names (None: another portal, or none)."""
@@ -563,7 +583,8 @@ class Session:
         self.frames.skip_buffered()
         self.portals.pop("", None)  # this Bind replaces the unnamed portal; Sync closes it
         self.send(codec.BIND_COMPLETE)
-        self.send(description)
+        if description:
+            self.send(description)
 
     async def finish_cycle(self, cycle: fast_cycle.FastCycle) -> None:
         """A statement started from callbacks whose answer was not the plain one: relayed

@@ -669,19 +669,28 @@ class StatementRunner:
         once may run as one (Session.routed_cycle): the plan made already for this catalog
         and these settings, and nothing that `execute_portal` would stop at (no open cycle,
         failed block, closed pause gate or catalog check due). None: message by message."""
-        if self.private_snapshot is not None or self.coord.read_only or self.temps.pinned \
-                or self.pending_sync or self.is_loopback or self.shard_checks_due:
+        coord = self.coord
+        key = statement.routed_key
+        if key is None or self.private_snapshot is not None or coord.read_only or self.pending_sync \
+                or self.is_loopback or self.shard_checks_due or self.temps.pinned:
             return None  # (a loopback's statements go message by message: its own describe)
-        if statement.routed_key != (self.coord.snapshot, self.settings_generation, self.temps.names):
+        # the plan's key, (snapshot, settings generation, temp names), compared item by item
+        # (an identical item first: no tuple built per Execute)
+        snapshot, generation, names = key
+        temps = self.temps
+        if generation != self.settings_generation or (snapshot is not coord.snapshot and snapshot != coord.snapshot) \
+                or (names is not temps.names and names != temps.names):
             return None
         route = statement.routed
         txn = self.txn
-        if not isinstance(route, RoutedStatement) or txn.state is TxnState.FAILED:
+        state = txn.state
+        if state is TxnState.IDLE:
+            if coord.pause_gate.is_closed_for(self.session) \
+                    or (not txn.participants and coord.is_epoch_check_due()):
+                return None
+        elif state is TxnState.FAILED:
             return None
-        if not txn.in_block and (self.coord.pause_gate.is_closed_for(self.session)
-                                 or (not txn.participants and self.coord.is_epoch_check_due())):
-            return None
-        return route
+        return route if isinstance(route, RoutedStatement) else None
 
     def has_block_instant(self, route: RoutedStatement, group: str) -> bool:
         """Whether `route` may run on `group` as it is, with no waiting: it reads no

@@ -344,7 +344,11 @@ def build_backend_key(pid: int, key: bytes) -> bytes:
 
 
 def build_ready(status: bytes) -> bytes:
-    return message(b"Z", status)
+    found = _READY_MESSAGES.get(status)
+    return found if found is not None else message(b"Z", status)
+
+
+_READY_MESSAGES = {status: message(b"Z", status) for status in (b"I", b"T", b"E")}
 
 
 def build_notification(pid: int, channel: str, payload: str) -> bytes:
@@ -512,24 +516,32 @@ def parse_bind(payload: bytes) -> Bind:
     reader = PayloadReader(payload)
     portal = reader.cstring()
     statement = reader.cstring()
-    formats, params, results = _bind_values(payload, reader.pos)
-    for f in formats + results:
-        if f not in (0, 1):
+    return Bind(portal, statement, *split_bind(payload, reader.pos))
+
+
+def split_bind(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], list[int]]:
+    """A Bind's formats, values and result formats from `pos` (after its two names),
+    checked as `parse_bind` checks them. The hot path of every Execute: one function, no
+    reader or message object (the fast path reads the names itself)."""
+    formats, params, results = _bind_values(data, pos)
+    for f in formats:
+        if f != 0 and f != 1:
+            raise ProtocolViolation(f"unsupported format code: {f}")
+    for f in results:
+        if f != 0 and f != 1:
             raise ProtocolViolation(f"unsupported format code: {f}")
     if len(formats) > 1 and len(formats) != len(params):
         raise ProtocolViolation(
             f"bind message has {len(formats)} parameter formats but {len(params)} parameters"
         )
-    return Bind(portal, statement, formats, params, results)
+    return formats, params, results
 
 
 def _bind_values(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], list[int]]:
-    """A Bind's formats, values and result formats (the hot path of every Execute: one
-    function, no reader object)."""
     size = len(data)
     try:
         (count,) = _I16.unpack_from(data, pos)
-        formats = list(struct.unpack_from(f">{_nonneg(count)}h", data, pos + 2))
+        formats = _int16s(data, pos + 2, count)
         pos += 2 + 2 * count
         (count,) = _I16.unpack_from(data, pos)
         pos += 2
@@ -545,10 +557,19 @@ def _bind_values(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], 
             params.append(data[pos : pos + n])
             pos += n
         (count,) = _I16.unpack_from(data, pos)
-        results = list(struct.unpack_from(f">{_nonneg(count)}h", data, pos + 2))
+        results = _int16s(data, pos + 2, count)
     except struct.error:
         raise ProtocolViolation("message too short") from None
     return formats, params, results
+
+
+def _int16s(data: bytes, pos: int, count: int) -> list[int]:
+    """`count` int16 at `pos` (no format string built for the usual none or one)."""
+    if count == 0:
+        return []
+    if count == 1:
+        return [_I16.unpack_from(data, pos)[0]]
+    return list(struct.unpack_from(f">{_nonneg(count)}h", data, pos))
 
 
 def build_bind(

@@ -907,6 +907,9 @@ class DistributedTransaction:
         """Outside a block, give back connections whose node finished its work."""
         if self.in_block:
             return
+        if not self.participants:  # (one statement run alone: nothing joined)
+            self.tainted = False
+            return
         for node, part in list(self.participants.items()):
             if part.conn.is_closed:  # lost (a node restarted or failed over): never reused
                 if part.conn in self.closing:
