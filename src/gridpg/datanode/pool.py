@@ -104,7 +104,8 @@ class NodePool:
             self._open -= 1
         else:
             self._idle.append(conn)
-        self._wake_one()
+        if self._waiters:
+            self._wake_one()
 
     def discard(self, conn: BackendConnection) -> None:
         conn.close()

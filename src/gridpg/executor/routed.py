@@ -88,6 +88,17 @@ class RoutedStatement:
         shard's, when it has them), or None (general path); `written` as in group_for."""
         shards = self.shards
         if shards is not None:
+            int_pin = self.int_pin
+            raw = params[int_pin[0]] if int_pin is not None and int_pin[0] < len(params) else None
+            if raw is not None and 0 < len(raw) < 10 and raw.isdigit() and formats in _TEXT_FORMATS:
+                # the usual Execute (pgbench's): one int key as 1-9 text digits, [0, 2**31)
+                remainder = shard_for_nonneg_int(int(raw), len(shards))
+                group = self.shard_groups[remainder]
+                if self.allowed is not None and group not in self.allowed:
+                    return None
+                if written is not None:
+                    self._note_int_write(remainder, written)
+                return group, shards[remainder]
             remainder = self._bound_remainder(params, formats)
             if remainder >= 0:
                 return self._shard_target(shards, remainder, written)
@@ -261,6 +272,10 @@ class RoutedStatement:
         """The node's Bind: the client's formats, values and result formats unchanged."""
         head = self.bind_head
         return b"B" + (4 + len(head) + len(bind_tail)).to_bytes(4, "big") + head + bind_tail
+
+
+# A Bind's parameter formats that make every value text (no format codes, or one: 0).
+_TEXT_FORMATS = ([], [0])
 
 
 def build_routed(

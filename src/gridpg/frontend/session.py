@@ -619,9 +619,11 @@ class Session:
         assert runner is not None
         self.skip_until_sync = False
         runner.txn.release_if_idle()
-        self.portals.pop("", None)
-        if not runner.in_block():
-            self.portals.clear()
+        portals = self.portals
+        if portals:
+            portals.pop("", None)
+            if not runner.in_block():
+                portals.clear()
         self.send_ready()
         self.stream.write(b"".join(self.out))
         self.out.clear()

@@ -434,7 +434,9 @@ class DistributedTransaction:
         return self.pools.pool(node).take_matching(setup_now)
 
     def give_back_alone(self, node: str, conn: BackendConnection) -> None:
-        self._give_back(node, conn)
+        if self.tainted:  # (as _give_back: one call fewer on the fast path)
+            conn.session_state = None
+        self.pools.pool(node).release(conn)
 
     def adopt(self, node: str, conn: BackendConnection, wrote: bool) -> None:
         """A connection taken by `take_alone` joins the participants (as `_join` joins one)."""
