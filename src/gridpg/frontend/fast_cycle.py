@@ -40,6 +40,7 @@ _RELAY_SIMPLE = _RELAY | {0x54}
 _SKIP = frozenset((0x31, 0x32, 0x33, 0x54))
 _SKIP_SIMPLE = frozenset((0x31, 0x32, 0x33, 0x6E))
 _END = frozenset((0x43, 0x49))  # CommandComplete, EmptyQueryResponse
+_BIND_COMPLETE = b"2\0\0\0\4"
 _READY = 0x5A
 _READY_SIZE = 6
 _ERROR = 0x45
@@ -187,8 +188,13 @@ class FastCycle:
             pos = self._skip_begin_answer(buf)
             if pos < 0:
                 return
-        send = self.session.send
-        relayed, skipped = (_RELAY_SIMPLE, _SKIP_SIMPLE) if self.simple else (_RELAY, _SKIP)
+        send = self.session.out.append  # (Session.send, without its call per message)
+        if self.simple:
+            relayed, skipped = _RELAY_SIMPLE, _SKIP_SIMPLE
+        else:
+            relayed, skipped = _RELAY, _SKIP
+            if buf.startswith(_BIND_COMPLETE, pos):  # (skipped, as the loop would skip it)
+                pos += 5
         size = len(buf)
         first = -1  # where the run of messages to relay as one slice begins
         while size - pos >= 5:

@@ -582,9 +582,10 @@ class Session:
         """The cycle's messages are consumed: the client's BindComplete and description."""
         self.frames.skip_buffered()
         self.portals.pop("", None)  # this Bind replaces the unnamed portal; Sync closes it
-        self.send(codec.BIND_COMPLETE)
+        out = self.out  # (appended to as `send` does, without its call per message)
+        out.append(codec.BIND_COMPLETE)
         if description:
-            self.send(description)
+            out.append(description)
 
     async def finish_cycle(self, cycle: fast_cycle.FastCycle) -> None:
         """A statement started from callbacks whose answer was not the plain one: relayed

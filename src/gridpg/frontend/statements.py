@@ -349,7 +349,9 @@ class StatementRunner:
     def txn_status(self) -> bytes:
         if self.implicit_block:
             return b"I"
-        return _STATUS[self.txn.state]
+        state = self.txn.state
+        # (compared, not looked up: an Enum key's hash is a Python-level call)
+        return b"I" if state is TxnState.IDLE else b"T" if state is TxnState.IN_BLOCK else b"E"
 
     def in_block(self) -> bool:
         return self.txn.in_block and not self.implicit_block
@@ -671,21 +673,21 @@ class StatementRunner:
         failed block, closed pause gate or catalog check due). None: message by message."""
         coord = self.coord
         key = statement.routed_key
+        txn = self.txn
         if key is None or self.private_snapshot is not None or coord.read_only or self.pending_sync \
-                or self.is_loopback or self.shard_checks_due or self.temps.pinned:
+                or self.is_loopback or self.shard_checks_due or (txn.pinned and self.temps.pinned):
             return None  # (a loopback's statements go message by message: its own describe)
         # the plan's key, (snapshot, settings generation, temp names), compared item by item
         # (an identical item first: no tuple built per Execute)
         snapshot, generation, names = key
         temps = self.temps
-        if generation != self.settings_generation or (snapshot is not coord.snapshot and snapshot != coord.snapshot) \
+        if generation != self.state.generation or (snapshot is not coord.snapshot and snapshot != coord.snapshot) \
                 or (names is not temps.names and names != temps.names):
             return None
         route = statement.routed
-        txn = self.txn
         state = txn.state
         if state is TxnState.IDLE:
-            if coord.pause_gate.is_closed_for(self.session) \
+            if (coord.pause_gate.paused and coord.pause_gate.is_closed_for(self.session)) \
                     or (not txn.participants and coord.is_epoch_check_due()):
                 return None
         elif state is TxnState.FAILED:
@@ -722,7 +724,7 @@ class StatementRunner:
         kept out of the transaction's bookkeeping (no participant, no pending Sync) until it
         goes back to its pool (`cycle_synced`) or joins them (`adopt_cycle`)."""
         txn = self.txn
-        alone = not txn.in_block and not txn.participants and group not in txn.pinned
+        alone = txn.state is TxnState.IDLE and not txn.participants and group not in txn.pinned
         conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)
         if conn is None:
             return None
@@ -1323,7 +1325,6 @@ def _is_session_reset(sql: str) -> bool:
     return first.startswith(("deallocate", "discard"))
 
 
-_STATUS = {state: state.value.encode() for state in TxnState}  # ReadyForQuery's status byte
 
 _ONLY = re.compile(r"\bonly\b", re.IGNORECASE)
 

@@ -122,13 +122,16 @@ class FrameReader:
         end = pos + 1 + length
         if length < 4 or length > self.max_message or end > size:
             return None
-        if size - end == len(_EXECUTE_SYNC) and buf.startswith(_EXECUTE_SYNC, end):
-            return bytes(buf[pos + 5 : end]), False
-        if size - end == len(_DESCRIBE_UNNAMED_PORTAL) + len(_EXECUTE_SYNC) \
-                and buf.startswith(_DESCRIBE_UNNAMED_PORTAL, end) \
-                and buf.startswith(_EXECUTE_SYNC, end + len(_DESCRIBE_UNNAMED_PORTAL)):
-            return bytes(buf[pos + 5 : end]), True
-        return None
+        rest = size - end
+        if rest == _EXECUTE_SYNC_SIZE:
+            described = False
+        elif rest == _DESCRIBED_CYCLE_SIZE and buf.startswith(_DESCRIBE_UNNAMED_PORTAL, end):
+            described = True
+        else:
+            return None
+        if not buf.endswith(_EXECUTE_SYNC):
+            return None
+        return bytes(buf[pos + 5 : end]), described
 
     def peek_query(self) -> bytes | None:
         """The buffered bytes as exactly one simple Query: its text's bytes (to the first
@@ -379,6 +382,8 @@ FLUSH = message(b"H")
 TERMINATE = message(b"X")
 _DESCRIBE_UNNAMED_PORTAL = message(b"D", b"P\0")
 _EXECUTE_SYNC = message(b"E", b"\0\0\0\0\0") + SYNC  # unnamed portal, no row limit
+_EXECUTE_SYNC_SIZE = len(_EXECUTE_SYNC)
+_DESCRIBED_CYCLE_SIZE = len(_DESCRIBE_UNNAMED_PORTAL) + len(_EXECUTE_SYNC)
 
 
 @dataclass(frozen=True)
@@ -541,12 +546,12 @@ def _bind_values(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], 
     size = len(data)
     try:
         (count,) = _I16.unpack_from(data, pos)
-        formats = _int16s(data, pos + 2, count)
+        formats = [] if count == 0 else _int16s(data, pos + 2, count)
         pos += 2 + 2 * count
         (count,) = _I16.unpack_from(data, pos)
         pos += 2
         params: list[bytes | None] = []
-        for _ in range(_nonneg(count)):
+        for _ in range(count if count >= 0 else _nonneg(count)):
             (n,) = _I32.unpack_from(data, pos)
             pos += 4
             if n == -1:
@@ -557,16 +562,14 @@ def _bind_values(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], 
             params.append(data[pos : pos + n])
             pos += n
         (count,) = _I16.unpack_from(data, pos)
-        results = _int16s(data, pos + 2, count)
+        results = [] if count == 0 else _int16s(data, pos + 2, count)
     except struct.error:
         raise ProtocolViolation("message too short") from None
     return formats, params, results
 
 
 def _int16s(data: bytes, pos: int, count: int) -> list[int]:
-    """`count` int16 at `pos` (no format string built for the usual none or one)."""
-    if count == 0:
-        return []
+    """`count` int16 at `pos` (no format string built for the usual one)."""
     if count == 1:
         return [_I16.unpack_from(data, pos)[0]]
     return list(struct.unpack_from(f">{_nonneg(count)}h", data, pos))
