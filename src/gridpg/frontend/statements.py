@@ -917,8 +917,8 @@ class StatementRunner:
             return None
         analysis = planner.analysis(sql, catalog, session)
         if analysis.route != "query" or analysis.kind != "InsertStmt" or analysis.sql is not None \
-                or analysis.literals is not None or not analysis.resolved:
-            return None
+                or analysis.literals is not None or not analysis.resolved or analysis.oid_use is not None:
+            return None  # OID-typed values: checked with the parameters' values (planner/catalog_oids.py)
         from gridpg.executor.dml import prepared_insert_spec
 
         return await prepared_insert_spec(self.dispatcher, sql, analysis.tree, list(analysis.resolved))
