@@ -28,6 +28,7 @@ from gridpg.planner import (
     analyze,
     matview,
     modifying_cte,
+    node_values,
     prepared,
     qualnames,
     router,
@@ -369,6 +370,7 @@ class Planner:
         target = resolved[0].table if kind in ("UpdateStmt", "DeleteStmt") else None
         moves = target is not None and target.column is not None and kind == "UpdateStmt" \
             and updates_column(body, target.column)
+        node_values.ensure_none(tree, kind)
         oid_use = None
         if any(r.table is not None and catalog.snapshot.reg_columns_of(r.table.schema, r.table.name)
                for r in resolved) or "reg" in sql.lower():
