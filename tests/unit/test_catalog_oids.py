@@ -34,6 +34,7 @@ def _hazard(sql: str, params: BoundParams | None = None) -> str | None:
     "UPDATE st SET r = 'x' WHERE id = 1",
     "DELETE FROM st WHERE r = 'st'::regclass",
     "SELECT a FROM other WHERE b = 5",
+    "SELECT id FROM st WHERE has_table_privilege('st', 'select')",
 ])
 def test_names_stay_on_the_datanodes(sql: str) -> None:
     assert _hazard(sql) is None
@@ -59,6 +60,9 @@ def test_names_stay_on_the_datanodes(sql: str) -> None:
     "INSERT INTO st (id, r) VALUES (1, $1)",
     "UPDATE st SET o = 'x'::regclass",
     "DELETE FROM st WHERE r::oid = 5",
+    "SELECT id FROM st WHERE has_table_privilege(o, 'select')",
+    "SELECT format_type(o, NULL) FROM st",
+    "SELECT pg_get_userbyid(owner) FROM st",
 ])
 def test_numbers_are_found(sql: str) -> None:
     assert _hazard(sql) is not None

@@ -13,7 +13,9 @@ a comparison `r = 't'::regclass`, `tableoid = 't'::regclass`, `r IN (...)`, `IS 
 Anywhere else the number shows or meets a number the client got from the catalog server
 (`'t'::regclass::oid` as an output, `oidcol = 't'::regclass`, `r::int`, `ORDER BY r`,
 `min(r)`, a number stored into a regclass column, a regclass value stored into an oid
-column, a parameter): `hazard` names the first such expression. A SELECT that has one
+column, a parameter, a function that looks an object up by OID such as
+`has_table_privilege(oidcol, 'select')` or `format_type(typcol, NULL)`): `hazard` names the
+first such expression. A SELECT that has one
 runs by the coordinator finish (its gathered copies carry regclass columns by name into
 the catalog server, which evaluates everything with its own OIDs); a write that has one is
 refused (0A000). The tableoid mappings of planner/tableoid.py stand for the node's OID of
@@ -22,6 +24,7 @@ a table and are left to that module.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -35,8 +38,36 @@ REG_TYPES = frozenset({"regclass", "regtype", "regproc", "regprocedure", "regope
                        "regnamespace", "regrole", "regcollation", "regconfig", "regdictionary"})
 TO_REG_FUNCTIONS = frozenset({"to_regclass", "to_regtype", "to_regproc", "to_regprocedure", "to_regoper",
                               "to_regoperator", "to_regnamespace", "to_regrole", "to_regcollation"})
+# Functions that look an object up by its OID (or name): on a datanode an OID read from an
+# oid column or computed there means that datanode's object, or none
+LOOKUP_FUNCTIONS = frozenset({
+    "has_table_privilege", "has_column_privilege", "has_any_column_privilege", "has_sequence_privilege",
+    "has_function_privilege", "has_type_privilege", "has_schema_privilege", "has_database_privilege",
+    "has_foreign_data_wrapper_privilege", "has_server_privilege", "has_language_privilege",
+    "has_tablespace_privilege", "pg_has_role", "pg_get_viewdef", "pg_get_ruledef", "pg_get_indexdef",
+    "pg_get_constraintdef", "pg_get_triggerdef", "pg_get_functiondef", "pg_get_function_arguments",
+    "pg_get_function_identity_arguments", "pg_get_function_result", "pg_get_expr", "pg_get_partkeydef",
+    "pg_get_statisticsobjdef", "pg_get_userbyid", "format_type", "obj_description", "col_description",
+    "shobj_description", "pg_describe_object", "pg_identify_object", "pg_identify_object_as_address",
+    "pg_relation_filenode", "pg_relation_filepath", "pg_table_is_visible", "pg_type_is_visible",
+    "pg_function_is_visible", "pg_operator_is_visible", "pg_opclass_is_visible", "pg_opfamily_is_visible",
+    "pg_collation_is_visible", "pg_conversion_is_visible", "pg_statistics_obj_is_visible",
+    "pg_ts_parser_is_visible", "pg_ts_dict_is_visible", "pg_ts_template_is_visible",
+    "pg_ts_config_is_visible", "pg_partition_root", "pg_partition_ancestors", "pg_partition_tree",
+    "pg_index_column_has_property", "pg_index_has_property", "pg_indexam_has_property",
+    "pg_sequence_last_value", "pg_get_serial_sequence",
+})
 _TEXT_TYPES = frozenset({"text", "varchar", "name", "bpchar"})
 _EQUALITY = frozenset({"=", "<>", "!="})
+
+
+_MAY_USE_OIDS = re.compile(r"reg|has_|pg_get_|format_type|_description|pg_identify|pg_describe|_is_visible"
+                           r"|pg_relation_file|pg_partition_|_has_property|pg_sequence_last_value", re.IGNORECASE)
+
+
+def may_use_oids(sql: str) -> bool:
+    """A cheap test before reading the tree: the text may compute an OID on a datanode."""
+    return _MAY_USE_OIDS.search(sql) is not None
 
 
 def hazard(tree: dict[str, Any], kind: str, tables: Iterable[tuple[str, str, str]],
@@ -200,6 +231,9 @@ class _Reader:
             return f"a cast to {_type_name(node['TypeCast'])}"
         if "FuncCall" in node and _function_name(node["FuncCall"]) in TO_REG_FUNCTIONS:
             return f"{_function_name(node['FuncCall'])}()"
+        if "FuncCall" in node and _function_name(node["FuncCall"]) in LOOKUP_FUNCTIONS \
+                and not all(_is_name_literal(a) or _is_null(a) for a in node["FuncCall"].get("args") or []):
+            return f"{_function_name(node['FuncCall'])}() of an OID"
         if "ColumnRef" in node and self._is_reg_column(node["ColumnRef"]):
             return "a column of OIDs (regclass, regtype, ...) used as a number"
         if "SelectStmt" in node:

@@ -373,7 +373,7 @@ class Planner:
         node_values.ensure_none(tree, kind)
         oid_use = None
         if any(r.table is not None and catalog.snapshot.reg_columns_of(r.table.schema, r.table.name)
-               for r in resolved) or "reg" in sql.lower():
+               for r in resolved) or catalog_oids.may_use_oids(sql):
             oid_use = catalog_oids.hazard(tree, kind, oid_tables(resolved), catalog.snapshot)
         if oid_use is not None:
             spec_router = NotApplicable(Strategy.ROUTER, f"{oid_use}: the catalog server's OIDs are needed")

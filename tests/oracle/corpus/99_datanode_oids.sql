@@ -62,6 +62,12 @@ SELECT id FROM oid_t WHERE r::oid > 0 AND id < 5 ORDER BY id;
 SELECT id FROM oid_t WHERE r::oid = o ORDER BY id;
 SELECT x.id FROM (SELECT id, r AS x_r FROM oid_t) x WHERE x.x_r::oid = 'oid_u'::regclass::oid ORDER BY 1;
 SELECT rs[1]::oid = 'oid_t'::regclass::oid AS first_t FROM oid_t WHERE id = 1;
+-- functions that look an object up by OID, over a stored oid column
+SELECT id, format_type(o, NULL) FROM oid_t WHERE o IS NOT NULL ORDER BY id;
+SELECT id, has_table_privilege(o, 'select') AS can FROM oid_t WHERE id = 5;
+SELECT id, pg_table_is_visible(o) AS visible FROM oid_t WHERE id = 5;
+SELECT id, pg_describe_object('pg_class'::regclass, o, 0) FROM oid_t WHERE id = 5;
+SELECT id, has_table_privilege('oid_t', 'select') AS can FROM oid_t WHERE id < 3 ORDER BY id;
 -- writes by name stay on the datanodes
 UPDATE oid_t SET r = 'oid_t' WHERE id = 3;
 UPDATE oid_t SET ty = 'int4'::regtype WHERE ty = 'oid_mood'::regtype AND id = 3;
