@@ -6,7 +6,8 @@ one datanode, every datanode), or refused with 0A000.
   datanode connection's, another per transaction and per node); `SHOW port`,
   current_setting('port') the coordinator's port (was: the catalog server's or a
   datanode's); functions in FROM (`SELECT * FROM inet_client_addr()`) as in the select
-  list (was: NULL) - sql/connection_values.py;
+  list (was: NULL) - sql/connection_values.py; version() names gridpg also when the
+  datanodes run it (was: their plain PostgreSQL string) - planner/text.rewrite_version;
 - txid_current() and other per-server functions inside statements over distributed tables
   are refused (was: one datanode's xid, or in INSERT ... VALUES the xid of a transaction
   of the catalog server's own) - planner/node_values.py;
@@ -56,6 +57,12 @@ def test_session_values_are_the_clients_on_every_path(gridpg_cluster: Cluster, s
             assert [d.name for d in cur.description] == ["inet_client_addr", "inet_client_port", "inet_server_port"]
             assert direct[2] == port
             assert conn.execute("SELECT a.* FROM inet_server_port() AS a").fetchone() == (port,)
+            version = conn.execute("SELECT version()").fetchone()
+            assert "gridpg" in version[0]
+            for sql in ("SELECT version() FROM sv WHERE id = 2", "SELECT DISTINCT version() FROM sv",
+                        "SELECT pg_catalog.version() FROM sv WHERE version() LIKE '%gridpg%' LIMIT 1"):
+                cur = conn.execute(sql)
+                assert cur.fetchall() == [version] and cur.description[0].name == "version", sql
 
 
 def test_per_server_functions_over_distributed_tables_are_refused(gridpg_cluster: Cluster, schema: str) -> None:

@@ -49,3 +49,13 @@ def test_backend_pid_and_port_are_the_sessions() -> None:
 
 def test_of_socket_reads_tcp_addresses() -> None:
     assert of_socket(("::1", 5, 0, 0), ("::1", 6, 0, 0)) == ConnectionValues("::1", 5, "::1", 6, port=6)
+
+
+def test_version_runs_as_an_expression_where_datanodes_answer() -> None:
+    from gridpg.planner.text import VERSION_EXPRESSION, rewrite_version
+
+    assert rewrite_version("SELECT version()") == "SELECT gridpg.version()"
+    assert rewrite_version("SELECT pg_catalog.version() FROM t", inline=True) == (
+        f"SELECT (SELECT {VERSION_EXPRESSION} AS version) FROM t")
+    assert rewrite_version(f"SELECT {VERSION_EXPRESSION}", inline=True) == f"SELECT {VERSION_EXPRESSION}"
+    assert rewrite_version("SELECT s.version() FROM t", inline=True) == "SELECT s.version() FROM t"

@@ -353,6 +353,11 @@ class Planner:
             analysis = self._analyze(unqualified, catalog, session)
             analysis.sql = analysis.sql or unqualified
             return analysis
+        versioned = rewrite_version(sql, inline=True)
+        if versioned != sql:  # the datanodes have no gridpg.version(): its expression, there
+            analysis = self._analyze(versioned, catalog, session)
+            analysis.sql = analysis.sql or versioned
+            return analysis
         if kind in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
             mapped = tableoid.rewrite(sql, tree)
             if mapped is not None:
