@@ -6,7 +6,9 @@ one datanode, every datanode), or refused with 0A000.
   datanode connection's, another per transaction and per node); `SHOW port`,
   current_setting('port') the coordinator's port (was: the catalog server's or a
   datanode's); functions in FROM (`SELECT * FROM inet_client_addr()`) as in the select
-  list (was: NULL) - sql/connection_values.py; version() names gridpg also when the
+  list (was: NULL); a session without temp objects has no temp schema (pg_my_temp_schema()
+  0, current_schemas(true) without pg_temp_N; was: the pooled catalog connection's, where
+  gridpg's scratch tables made one) - sql/connection_values.py; version() names gridpg also when the
   datanodes run it (was: their plain PostgreSQL string) - planner/text.rewrite_version;
 - txid_current() and other per-server functions inside statements over distributed tables
   are refused (was: one datanode's xid, or in INSERT ... VALUES the xid of a transaction
@@ -57,6 +59,9 @@ def test_session_values_are_the_clients_on_every_path(gridpg_cluster: Cluster, s
             assert [d.name for d in cur.description] == ["inet_client_addr", "inet_client_port", "inet_server_port"]
             assert direct[2] == port
             assert conn.execute("SELECT a.* FROM inet_server_port() AS a").fetchone() == (port,)
+            conn.execute("SELECT count(*) FROM (SELECT id FROM sv ORDER BY id LIMIT 3) x")  # scratch temps
+            assert conn.execute("SELECT pg_my_temp_schema(), current_schemas(true)::text[]").fetchone() == (
+                0, ["pg_catalog", s])
             version = conn.execute("SELECT version()").fetchone()
             assert "gridpg" in version[0]
             for sql in ("SELECT version() FROM sv WHERE id = 2", "SELECT DISTINCT version() FROM sv",

@@ -59,3 +59,13 @@ def test_version_runs_as_an_expression_where_datanodes_answer() -> None:
         f"SELECT (SELECT {VERSION_EXPRESSION} AS version) FROM t")
     assert rewrite_version(f"SELECT {VERSION_EXPRESSION}", inline=True) == f"SELECT {VERSION_EXPRESSION}"
     assert rewrite_version("SELECT s.version() FROM t", inline=True) == "SELECT s.version() FROM t"
+
+
+def test_a_session_without_temp_objects_has_no_temp_schema() -> None:
+    values = ConnectionValues(own_temps=False)
+    assert pin_connection_values("SELECT pg_my_temp_schema(), current_schemas(false) s", values) == (
+        "SELECT (0::pg_catalog.oid) AS pg_my_temp_schema, (ARRAY(SELECT gp_s.n FROM pg_catalog.unnest("
+        "pg_catalog.current_schemas(false)) WITH ORDINALITY AS gp_s(n, i) WHERE gp_s.n !~ '^pg_temp_[0-9]+$' "
+        "ORDER BY gp_s.i)) s")
+    own = ConnectionValues(own_temps=True)  # its own catalog connection: PostgreSQL's answer there
+    assert pin_connection_values("SELECT pg_my_temp_schema()", own) == "SELECT pg_my_temp_schema()"

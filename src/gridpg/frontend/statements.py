@@ -494,7 +494,7 @@ class StatementRunner:
             stream = self.session.stream
             values = connection_values.of_socket(stream.get_extra_info("peername"),
                                                  stream.get_extra_info("sockname"),
-                                                 self.session.info.backend_pid)
+                                                 self.session.info.backend_pid, own_temps=self.temps.pinned)
             sql = connection_values.pin_connection_values(sql, values)
         if self.txn.in_block and xact_time.statement_mentions_time(sql):
             self.txn.ensure_not_failed()

@@ -13,7 +13,10 @@ each datanode its own), its `port` its own. The coordinator knows the values, so
 of them (`'10.0.0.7'::pg_catalog.inet`, NULL over a Unix socket, as PostgreSQL), keeping
 PostgreSQL's output column name; a call in FROM (`SELECT * FROM inet_client_addr()`)
 becomes a one-row function of the literal with the call's column name. DDL is never
-rewritten (a column default, a view or a function body keeps its call). Pure: no I/O.
+rewritten (a column default, a view or a function body keeps its call). A session that
+made no temp object has no temp schema in PostgreSQL: then `pg_my_temp_schema()` is 0 and
+`current_schemas(true)` lists no `pg_temp_N`, whatever temp tables of gridpg's own the
+pooled connection that answers holds. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from gridpg.errors import PgError
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
-_MAY_MENTION = re.compile(r"inet_(client|server)_(addr|port)|pg_backend_pid|current_setting\s*\(\s*'port'",
-                          re.IGNORECASE)
+_MAY_MENTION = re.compile(r"inet_(client|server)_(addr|port)|pg_backend_pid|current_setting\s*\(\s*'port'"
+                          r"|pg_my_temp_schema|current_schemas", re.IGNORECASE)
 _FUNCTIONS = frozenset({"inet_client_addr", "inet_client_port", "inet_server_addr", "inet_server_port",
                         "pg_backend_pid"})
 
@@ -48,8 +51,13 @@ class ConnectionValues:
     server_port: int | None = None
     backend_pid: int | None = None  # the session's, as BackendKeyData gave it
     port: int | None = None  # the coordinator's listening port (the `port` setting)
+    # the session made temp objects (its own catalog connection, temp schema and all);
+    # otherwise a pooled connection's temp schema (gridpg's scratch tables) is not its own
+    own_temps: bool = True
 
     def literal(self, function: str) -> str:
+        if function == "pg_my_temp_schema":
+            return "0::pg_catalog.oid"
         if function == "pg_backend_pid":
             return "NULL::pg_catalog.int4" if self.backend_pid is None else f"{int(self.backend_pid)}::pg_catalog.int4"
         if function == "current_setting":
@@ -61,7 +69,8 @@ class ConnectionValues:
         return "NULL::pg_catalog.int4" if port is None else f"{int(port)}::pg_catalog.int4"
 
 
-def of_socket(peer: Any, local: Any, backend_pid: int | None = None, port: int | None = None) -> ConnectionValues:
+def of_socket(peer: Any, local: Any, backend_pid: int | None = None, port: int | None = None,
+              own_temps: bool = True) -> ConnectionValues:
     """The values of a socket's peername and sockname (a Unix socket's are strings), the
     session's pid and the coordinator's port (default: the socket's)."""
     client = peer if isinstance(peer, tuple) and len(peer) >= 2 else None
@@ -69,7 +78,7 @@ def of_socket(peer: Any, local: Any, backend_pid: int | None = None, port: int |
     return ConnectionValues(
         str(client[0]) if client else None, int(client[1]) if client else None,
         str(server[0]) if server else None, int(server[1]) if server else None,
-        backend_pid, port if port is not None else (int(server[1]) if server else None))
+        backend_pid, port if port is not None else (int(server[1]) if server else None), own_temps)
 
 
 def mentions(sql: str) -> bool:
@@ -112,7 +121,16 @@ def pin_connection_values(sql: str, values: ConnectionValues) -> str:
         close = _closing(toks, first)
         if close is None:
             continue
+        if function in ("pg_my_temp_schema", "current_schemas") and values.own_temps:
+            continue
+        if function == "current_schemas" and place in ("from", "from_aliased"):
+            continue  # an array: unnest(ARRAY[...]) would flatten it (left as the call)
         literal = values.literal(function)
+        if function == "current_schemas":
+            opening = next(i for i in range(first, close) if toks[i].name == "ASCII_40")
+            literal = ("ARRAY(SELECT gp_s.n FROM pg_catalog.unnest(pg_catalog.current_schemas("
+                       f"{sql[toks[opening].end + 1:toks[close].start]})) WITH ORDINALITY AS gp_s(n, i) "
+                       "WHERE gp_s.n !~ '^pg_temp_[0-9]+$' ORDER BY gp_s.i)")
         if place in ("from", "from_aliased"):
             # one row of the value, its column named after the call as PostgreSQL names it
             text = f"pg_catalog.unnest(ARRAY[{literal}])"
@@ -151,6 +169,10 @@ def _function(call: dict[str, Any]) -> str | None:
             or len(names) > 2 or (len(names) == 2 and names[0] != "pg_catalog"):
         return None
     args = call.get("args") or []
+    if names[-1] == "current_schemas" and len(args) == 1:
+        return "current_schemas"
+    if names[-1] == "pg_my_temp_schema" and not args:
+        return "pg_my_temp_schema"
     if names[-1] == "current_setting" and 1 <= len(args) <= 2:
         first = (args[0].get("A_Const") or {}).get("sval") or {}
         return "current_setting" if first.get("sval") == "port" else None
