@@ -35,6 +35,8 @@ def _hazard(sql: str, params: BoundParams | None = None) -> str | None:
     "DELETE FROM st WHERE r = 'st'::regclass",
     "SELECT a FROM other WHERE b = 5",
     "SELECT id FROM st WHERE has_table_privilege('st', 'select')",
+    "INSERT INTO st (id) VALUES (nextval('s'::regclass))",      # looked up where it is computed
+    "SELECT format_type(ty, NULL), has_table_privilege(r, 'select') FROM st",
 ])
 def test_names_stay_on_the_datanodes(sql: str) -> None:
     assert _hazard(sql) is None
@@ -62,6 +64,7 @@ def test_names_stay_on_the_datanodes(sql: str) -> None:
     "DELETE FROM st WHERE r::oid = 5",
     "SELECT id FROM st WHERE has_table_privilege(o, 'select')",
     "SELECT format_type(o, NULL) FROM st",
+    "SELECT int8('st'::regclass) FROM st",
     "SELECT pg_get_userbyid(owner) FROM st",
 ])
 def test_numbers_are_found(sql: str) -> None:

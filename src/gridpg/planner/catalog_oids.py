@@ -58,6 +58,9 @@ LOOKUP_FUNCTIONS = frozenset({
     "pg_sequence_last_value", "pg_get_serial_sequence",
 })
 _TEXT_TYPES = frozenset({"text", "varchar", "name", "bpchar"})
+# Functions whose result shows an OID's number or its order
+_NUMBER_FUNCTIONS = frozenset({"oid", "int2", "int4", "int8", "numeric", "float4", "float8", "min", "max",
+                               "hashoid", "hashoidextended", "oidlarger", "oidsmaller", "greatest", "least"})
 _EQUALITY = frozenset({"=", "<>", "!="})
 
 
@@ -229,11 +232,8 @@ class _Reader:
             return None
         if "TypeCast" in node and _type_name(node["TypeCast"]) in REG_TYPES:
             return f"a cast to {_type_name(node['TypeCast'])}"
-        if "FuncCall" in node and _function_name(node["FuncCall"]) in TO_REG_FUNCTIONS:
-            return f"{_function_name(node['FuncCall'])}()"
-        if "FuncCall" in node and _function_name(node["FuncCall"]) in LOOKUP_FUNCTIONS \
-                and not all(_is_name_literal(a) or _is_null(a) for a in node["FuncCall"].get("args") or []):
-            return f"{_function_name(node['FuncCall'])}() of an OID"
+        if "FuncCall" in node:
+            return self._call(node["FuncCall"])
         if "ColumnRef" in node and self._is_reg_column(node["ColumnRef"]):
             return "a column of OIDs (regclass, regtype, ...) used as a number"
         if "SelectStmt" in node:
@@ -243,6 +243,22 @@ class _Reader:
             if found is not None:
                 return found
         return None
+
+    def _call(self, call: dict[str, Any]) -> str | None:
+        """A function call: one given a value of its own node's OIDs (`nextval('s'::regclass)`,
+        `format_type(typcol, NULL)`) looks the object up on that node, where the OID means
+        it; a lookup given another OID (an oid column's, a number) or a function that
+        shows or orders the number (`oid()`, `int8()`, `min()`, `max()`) does not."""
+        name = _function_name(call)
+        if name in TO_REG_FUNCTIONS:
+            return f"{name}()"
+        args = call.get("args") or []
+        if name in LOOKUP_FUNCTIONS and not all(_is_name_literal(a) or _is_null(a) or self._is_name(a) for a in args):
+            return f"{name}() of an OID"
+        rest = {k: v for k, v in call.items() if k != "args"}
+        if name in _NUMBER_FUNCTIONS:
+            return self._find(args) or self._find(rest)
+        return self._find([a for a in args if not self._is_name(a)]) or self._find(rest)
 
     def _is_node_comparison(self, expr: dict[str, Any]) -> bool:
         """`a = b`, `a <> b`, `a IN (...)`, `a IS [NOT] DISTINCT FROM b` over values of the
