@@ -226,11 +226,13 @@ class _Reader:
             return None
         if "NullTest" in node and self._is_node_value(node["NullTest"].get("arg") or {}):
             return None
-        if "SubLink" in node and MARKER in str(node["SubLink"].get("subselect")):
+        if _is_tableoid_mapping(node):
             return None  # a tableoid mapping: planner/tableoid.py decides
         if self._is_text_of_name(node):
             return None
         if "TypeCast" in node and _type_name(node["TypeCast"]) in REG_TYPES:
+            if _is_tableoid_mapping(node["TypeCast"].get("arg") or {}):
+                return None  # tableoid::regclass: a name (planner/tableoid.py)
             return f"a cast to {_type_name(node['TypeCast'])}"
         if "FuncCall" in node:
             return self._call(node["FuncCall"])
@@ -282,7 +284,7 @@ class _Reader:
         column, a name cast to a reg type (or that cast made an oid), a tableoid mapping."""
         if "TypeCast" in node and _type_name(node["TypeCast"]) == "oid":
             return self._is_name(node["TypeCast"].get("arg") or {})
-        if "SubLink" in node and MARKER in str(node["SubLink"].get("subselect")):
+        if _is_tableoid_mapping(node):
             return True
         return self._is_name(node)
 
@@ -293,7 +295,8 @@ class _Reader:
         if "TypeCast" in node and _type_name(node["TypeCast"]) in REG_TYPES:
             arg = node["TypeCast"].get("arg") or {}
             elements = (arg.get("A_ArrayExpr") or {}).get("elements")
-            return _is_name_literal(arg) or (bool(elements) and all(_is_name_literal(e) for e in elements))
+            return _is_name_literal(arg) or _is_tableoid_mapping(arg) \
+                or (bool(elements) and all(_is_name_literal(e) for e in elements))
         if "FuncCall" in node and _function_name(node["FuncCall"]) in TO_REG_FUNCTIONS:
             args = node["FuncCall"].get("args") or []
             return len(args) == 1 and _is_name_literal(args[0])
@@ -352,6 +355,11 @@ def _function_name(call: dict[str, Any]) -> str:
     if not names or len(names) > 2 or (len(names) == 2 and names[0] != "pg_catalog"):
         return ""
     return names[-1].lower()
+
+
+def _is_tableoid_mapping(node: dict[str, Any]) -> bool:
+    """A `tableoid` reference as planner/tableoid.py maps it: the node's OID of the table."""
+    return "SubLink" in node and MARKER in str(node["SubLink"].get("subselect"))
 
 
 def _is_null(node: dict[str, Any]) -> bool:
