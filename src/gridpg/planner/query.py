@@ -63,6 +63,9 @@ class QueryContext:
     def oid_use(self) -> str | None:
         """An expression whose value would be a datanode's OID (planner/catalog_oids.py)."""
         tables = [(r.ref.alias or r.ref.name, r.table.schema, r.table.name) for r in self.resolved if r.table]
+        if not catalog_oids.may_use_oids(self.sql) and not any(
+                self.snapshot.reg_columns_of(schema, name) for _, schema, name in tables):
+            return None
         return catalog_oids.hazard(self.tree, self.kind, tables, self.snapshot, self.params)
 
     @cached_property
