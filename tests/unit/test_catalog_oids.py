@@ -37,6 +37,7 @@ def _hazard(sql: str, params: BoundParams | None = None) -> str | None:
     "SELECT id FROM st WHERE has_table_privilege('st', 'select')",
     "INSERT INTO st (id) VALUES (nextval('s'::regclass))",      # looked up where it is computed
     "SELECT format_type(ty, NULL), has_table_privilege(r, 'select') FROM st",
+    "SELECT format_type(23, NULL), pg_describe_object('pg_class'::regclass, r, 0) FROM st",
 ])
 def test_names_stay_on_the_datanodes(sql: str) -> None:
     assert _hazard(sql) is None

@@ -255,7 +255,8 @@ class _Reader:
         if name in TO_REG_FUNCTIONS:
             return f"{name}()"
         args = call.get("args") or []
-        if name in LOOKUP_FUNCTIONS and not all(_is_name_literal(a) or _is_null(a) or self._is_name(a) for a in args):
+        if name in LOOKUP_FUNCTIONS and not all(_is_name_literal(a) or _is_null(a) or _is_builtin_number(a)
+                                                or _is_tableoid_mapping(a) or self._is_name(a) for a in args):
             return f"{name}() of an OID"
         rest = {k: v for k, v in call.items() if k != "args"}
         if name in _NUMBER_FUNCTIONS:
@@ -360,6 +361,14 @@ def _function_name(call: dict[str, Any]) -> str:
 def _is_tableoid_mapping(node: dict[str, Any]) -> bool:
     """A `tableoid` reference as planner/tableoid.py maps it: the node's OID of the table."""
     return "SubLink" in node and MARKER in str(node["SubLink"].get("subselect"))
+
+
+def _is_builtin_number(node: dict[str, Any]) -> bool:
+    """A number below FirstNormalObjectId (16384): a built-in object's OID (the same on every
+    server of one PostgreSQL version) or a sub-id such as a column number."""
+    value = ((node.get("A_Const") or {}).get("ival") or {}) if isinstance(node, dict) else {}
+    return "A_Const" in node and isinstance(value, dict) and 0 <= int(value.get("ival", 0)) < 16384 \
+        and "sval" not in node["A_Const"] and "fval" not in node["A_Const"]
 
 
 def _is_null(node: dict[str, Any]) -> bool:
