@@ -36,6 +36,7 @@ def test_refused(sql: str) -> None:
     "SELECT count(*) FROM t",
     "SELECT current_setting('work_mem') FROM t",      # settings reach the datanodes
     "SELECT s.txid_current() FROM t",                 # the user's own function
+    "INSERT INTO t VALUES (1) RETURNING xmin = pg_current_xact_id()::xid",  # the row's own node
 ])
 def test_allowed(sql: str) -> None:
     _check(sql)

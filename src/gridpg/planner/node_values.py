@@ -6,7 +6,8 @@ own: its transaction id (`txid_current()`, `pg_current_xact_id()`), snapshot, WA
 start time, temp schema and data directory are not the ones the client's other statements
 see from the coordinator's catalog server, and differ from node to node within one
 statement (`SELECT txid_current(), count(*) FROM t` answered one node's xid; an INSERT ...
-SELECT stored each node's). `ensure_none` refuses such a call (0A000) instead; in a
+SELECT stored each node's). `ensure_none` refuses such a call (0A000) instead (except in
+a comparison with a row's `xmin`/`xmax`, which the row's node answers right); in a
 statement of its own the call is answered by the catalog server, the same for every
 statement of the session's transaction. An INSERT's VALUES too: they are evaluated before
 routing in a transaction of their own on the catalog server (executor/values.py), whose
@@ -15,10 +16,10 @@ xid the client's transaction never sees.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze
 
 PER_SERVER_FUNCTIONS = frozenset({
     "txid_current", "txid_current_if_assigned", "txid_current_snapshot", "txid_status",
@@ -41,7 +42,7 @@ PER_SERVER_SETTINGS = frozenset({
 
 def ensure_none(tree: dict[str, Any], kind: str) -> None:
     """Refuse a statement over distributed tables calling a per-server function."""
-    for node in analyze._walk(tree.get(kind) or {}):
+    for node in _walk(tree.get(kind) or {}):
         call = node.get("FuncCall") if isinstance(node, dict) else None
         if not isinstance(call, dict):
             continue
@@ -53,6 +54,28 @@ def ensure_none(tree: dict[str, Any], kind: str) -> None:
                           f"{what} in a statement over distributed tables is not supported by gridpg: "
                           "each datanode would answer its own",
                           hint=f"Call {what} in a statement of its own.")
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    """The tree's nodes, without comparisons of a row's xmin/xmax: `xmin =
+    pg_current_xact_id()::xid` asks whether the node's own transaction wrote the row, and
+    the node that holds the row answers it right."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            expr = item.get("A_Expr")
+            if isinstance(expr, dict) and any(_is_xid_column(expr.get(side)) for side in ("lexpr", "rexpr")):
+                continue
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _is_xid_column(node: Any) -> bool:
+    fields = (node.get("ColumnRef") or {}).get("fields") if isinstance(node, dict) else None
+    return bool(fields) and (fields[-1].get("String") or {}).get("sval") in ("xmin", "xmax")
 
 
 def _name(call: dict[str, Any]) -> str:
