@@ -207,6 +207,10 @@ class CatalogSnapshot:
     # materialized view on the catalog servers), and those of them not populated
     matviews: frozenset[tuple[str, str]] = frozenset()
     unpopulated: frozenset[tuple[str, str]] = frozenset()
+    # Columns of distributed tables holding OIDs by type (regclass, regtype, ... and their
+    # arrays): (schema, table, column, position among the table's columns, from 1). A
+    # datanode stores and compares its own OIDs in them (planner/catalog_oids.py).
+    reg_columns: frozenset[tuple[str, str, str, int]] = frozenset()
     _index: _SnapshotIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -214,6 +218,10 @@ class CatalogSnapshot:
 
     def table(self, schema: str, name: str) -> DistTable | None:
         return self._index.tables.get((schema, name))
+
+    def reg_columns_of(self, schema: str, name: str) -> Mapping[str, int]:
+        """The OID-typed columns of a distributed table: name -> position (from 1)."""
+        return self._index.reg_columns.get((schema, name), {})
 
     def is_matview(self, table: DistTable) -> bool:
         return table.key in self.matviews
@@ -303,12 +311,16 @@ class _SnapshotIndex:
     colocations: Mapping[int, Colocation]
     tables: Mapping[tuple[str, str], DistTable]
     shards: Mapping[tuple[str, str], Mapping[int, Shard]]
+    reg_columns: Mapping[tuple[str, str], Mapping[str, int]]
 
     @staticmethod
     def build(snapshot: CatalogSnapshot) -> _SnapshotIndex:
         shards: dict[tuple[str, str], dict[int, Shard]] = {}
         for shard in sorted(snapshot.shards, key=lambda s: s.remainder):
             shards.setdefault((shard.schema, shard.table), {})[shard.remainder] = shard
+        reg_columns: dict[tuple[str, str], dict[str, int]] = {}
+        for schema, table, column, position in snapshot.reg_columns:
+            reg_columns.setdefault((schema, table), {})[column] = position
         return _SnapshotIndex(
             nodes={n.name: n for n in snapshot.nodes},
             groups={g.name: g for g in snapshot.datanode_group_list},
@@ -316,4 +328,5 @@ class _SnapshotIndex:
             colocations={c.id: c for c in snapshot.colocations},
             tables={t.key: t for t in snapshot.tables},
             shards=shards,
+            reg_columns=reg_columns,
         )

@@ -85,6 +85,8 @@ async def rewrite(dispatcher: Dispatcher, sql: str, over_distributed: bool) -> s
                              "datanodes'.",
                       hint=f"Call {varying.name}() in a statement of its own, e.g. over pg_class.")
     sizes = await gather(dispatcher)
+    if any(plan_sizes.FUNCTIONS[c.name][0] == "database" for c in calls):
+        sizes[plan_sizes.DATABASE_KEY] = {"database": await _datanode_databases(dispatcher)}
     if not over_distributed:
         return plan_sizes.rewrite(sql, calls, sizes)
     rows = await _catalog_query(dispatcher, plan_sizes.lookup_select(calls, sizes))
@@ -146,6 +148,14 @@ async def _datanode_sizes(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> 
             for i, value in enumerate(values):
                 total[i] += int(value or 0)
     return dict(sums)
+
+
+async def _datanode_databases(dispatcher: Dispatcher) -> int:
+    """The datanode groups' databases (this session's database on each primary), summed."""
+    groups = [g.name for g in dispatcher.runner.snapshot().datanode_groups()]
+    sql = "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())"
+    answers = await asyncio.gather(*(_node_query(dispatcher, g, sql) for g in groups))
+    return sum(int(rows[0][0] or 0) for rows in answers if rows)
 
 
 def _relation_measures(sums: list[int]) -> dict[str, int]:

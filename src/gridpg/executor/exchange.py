@@ -60,7 +60,7 @@ async def needs_of(dispatcher: Dispatcher, sql: str,
         table = snapshot.table(gathered.schema, gathered.name)
         if table is not None:
             columns[table.key] = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)]
-    needs = table_needs(sql, refs, columns)
+    needs = table_needs(sql, refs, columns, unfiltered={key: frozenset(snapshot.reg_columns_of(*key)) for key in columns})
     every = Needs(None, None)
     return {(t.schema, t.name): (needs.get((t.schema, t.name), every), columns.get((t.schema, t.name), []))
             for t in tables}

@@ -105,7 +105,8 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
     from gridpg.executor import exchange, subplans
     from gridpg.planner import tableoid
 
-    if tableoid.MARKER in request.sql:  # the datanodes' copies would not know each row's table
+    if tableoid.MARKER in request.sql or getattr(plan, "catalog_oids", False):
+        # the datanodes' copies would not know each row's table, nor the catalog's OIDs
         await coordinator_finish(dispatcher, request, plan)
         return
     recursive = await subplans.plan_recursive(dispatcher, request.sql)

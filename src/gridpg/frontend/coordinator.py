@@ -37,6 +37,7 @@ from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
+from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.pause import PauseGate
 from gridpg.txn.transaction import CommitLog
 
@@ -778,7 +779,7 @@ GRIDPG_FUNCTIONS = """
 CREATE TABLE IF NOT EXISTS gridpg.coordinator_state (
   name text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now());
 CREATE OR REPLACE FUNCTION gridpg.version() RETURNS text LANGUAGE sql STABLE
-  AS $$ SELECT pg_catalog.regexp_replace(pg_catalog.version(), '^(PostgreSQL \\S+)', '\\1 (gridpg 0.1.0)') $$;
+  AS $$ SELECT """ + VERSION_EXPRESSION + """ $$;
 """
 
 

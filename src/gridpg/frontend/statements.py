@@ -490,11 +490,13 @@ class StatementRunner:
     async def _pinned_times(self, sql: str) -> str:
         """The statement with its transaction-time calls pinned (sql/xact_time.py); in a
         block, to the catalog server's transaction start, read once. And its
-        inet_client_addr() and the like, the client connection's (sql/connection_values.py)."""
+        inet_client_addr(), pg_backend_pid() and the like, the client connection's
+        (sql/connection_values.py)."""
         if connection_values.mentions(sql) and not self.is_loopback:
             stream = self.session.stream
             values = connection_values.of_socket(stream.get_extra_info("peername"),
-                                                 stream.get_extra_info("sockname"))
+                                                 stream.get_extra_info("sockname"),
+                                                 self.session.info.backend_pid, own_temps=self.temps.pinned)
             sql = connection_values.pin_connection_values(sql, values)
         if self.txn.in_block and xact_time.statement_mentions_time(sql):
             self.txn.ensure_not_failed()
@@ -928,8 +930,8 @@ class StatementRunner:
             return None
         analysis = planner.analysis(sql, catalog, session)
         if analysis.route != "query" or analysis.kind != "InsertStmt" or analysis.sql is not None \
-                or analysis.literals is not None or not analysis.resolved:
-            return None
+                or analysis.literals is not None or not analysis.resolved or analysis.oid_use is not None:
+            return None  # OID-typed values: checked with the parameters' values (planner/catalog_oids.py)
         from gridpg.executor.dml import prepared_insert_spec
 
         return await prepared_insert_spec(self.dispatcher, sql, analysis.tree, list(analysis.resolved))
@@ -1041,6 +1043,10 @@ class StatementRunner:
             if await self._read_only_answer(request):
                 return
             self.coord.follow_standby_verdict()  # per statement: the standbys' current verdict
+        if not self.is_loopback and connection_values.shows_port(request.sql):
+            self.txn.ensure_not_failed()
+            self._show_port(request)
+            return
         control, setting = classify(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
             if self.txn.state is TxnState.FAILED:
@@ -1195,6 +1201,15 @@ class StatementRunner:
 
         ref = RelRef(relation.get("schemaname"), relation["relname"], 0, None)
         return catalog_view(self.dispatcher).resolve(ref, search_path(self.dispatcher)) is not None
+
+    def _show_port(self, request: ExecRequest) -> None:
+        """SHOW port: the port this coordinator listens on, where the client connected (the
+        catalog server behind it listens on another)."""
+        values = connection_values.of_socket(None, self.session.stream.get_extra_info("sockname"))
+        if request.simple:
+            self.session.send(codec.build_row_description([codec.Column("port")]))
+        self.session.send(codec.build_data_row([None if values.port is None else str(values.port).encode()]))
+        self.session.send(codec.build_command_complete("SHOW"))
 
     async def _read_only_answer(self, request: ExecRequest) -> bool:
         """On a read-only coordinator: refuse writes (25006); SHOW transaction_read_only

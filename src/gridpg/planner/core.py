@@ -24,9 +24,11 @@ from typing import Any
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import (
+    catalog_oids,
     analyze,
     matview,
     modifying_cte,
+    node_values,
     prepared,
     qualnames,
     router,
@@ -93,6 +95,10 @@ class Analysis:
     sql: str | None = None  # the text to run when it differs from the client's (views inlined)
     view_sql: str | None = None  # the client's text, whose views `sql` inlined (see _through_views)
     literals: list[str | None] | None = None  # values of $n in a normalized form
+    # an expression whose value would be a datanode's OID (planner/catalog_oids.py), read
+    # without the parameters' values
+    oid_use: str | None = None
+    writes: bool = False
 
 
 class Planner:
@@ -151,6 +157,9 @@ class Planner:
         nodes the parameter values pin (the only thing they take from the values): they
         hold scratch placeholders, not names, so one plan serves every execution."""
         tree, kind, resolved = analysis.tree, analysis.kind, analysis.resolved
+        if analysis.oid_use is not None and (kind != "SelectStmt" or analysis.writes):
+            # a parameter's value may make it a name (stored into a column of OIDs)
+            catalog_oids.ensure_no_hazard(tree, kind, oid_tables(resolved), catalog.snapshot, params)
         if kind == "InsertStmt":
             scope.ensure_references_visible(tree)  # INSERT ... SELECT may be rewritten
             return InsertPlan(sql, tree, tuple(resolved))
@@ -344,6 +353,11 @@ class Planner:
             analysis = self._analyze(unqualified, catalog, session)
             analysis.sql = analysis.sql or unqualified
             return analysis
+        versioned = rewrite_version(sql, inline=True)
+        if versioned != sql:  # the datanodes have no gridpg.version(): its expression, there
+            analysis = self._analyze(versioned, catalog, session)
+            analysis.sql = analysis.sql or versioned
+            return analysis
         if kind in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
             mapped = tableoid.rewrite(sql, tree)
             if mapped is not None:
@@ -361,9 +375,21 @@ class Planner:
         target = resolved[0].table if kind in ("UpdateStmt", "DeleteStmt") else None
         moves = target is not None and target.column is not None and kind == "UpdateStmt" \
             and updates_column(body, target.column)
-        if kind not in ("InsertStmt", "MergeStmt") and not moves:
+        node_values.ensure_none(tree, kind)
+        oid_use = None
+        if any(r.table is not None and catalog.snapshot.reg_columns_of(r.table.schema, r.table.name)
+               for r in resolved) or catalog_oids.may_use_oids(sql):
+            oid_use = catalog_oids.hazard(tree, kind, oid_tables(resolved), catalog.snapshot)
+        if oid_use is not None:
+            spec_router = NotApplicable(Strategy.ROUTER, f"{oid_use}: the catalog server's OIDs are needed")
+        elif kind not in ("InsertStmt", "MergeStmt") and not moves:
             spec_router = router.static(body, resolved, writes)
-        return Analysis("query", clean, spec, tree, kind, resolved, spec_router)
+        return Analysis("query", clean, spec, tree, kind, resolved, spec_router, oid_use=oid_use, writes=writes)
+
+
+def oid_tables(resolved: list[Resolved]) -> list[tuple[str, str, str]]:
+    """(exposed name, schema, name) of each distributed table reference."""
+    return [(r.ref.alias or r.ref.name, r.table.schema, r.table.name) for r in resolved if r.table is not None]
 
 
 def _not_distributed_target(kind: str, target: analyze.RelRef) -> str:

@@ -28,7 +28,7 @@ It must not do I/O: the caller passes each table's column names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,18 +76,23 @@ class Needs:
 
 
 def table_needs(sql: str, refs: Mapping[int, TableKey], columns: Mapping[TableKey, Sequence[str]],
-                complete: frozenset[TableKey] = frozenset()) -> dict[TableKey, Needs]:
+                complete: frozenset[TableKey] = frozenset(),
+                unfiltered: Mapping[TableKey, Collection[str]] | None = None) -> dict[TableKey, Needs]:
     """Per table: the columns and rows `sql` can use. `refs` maps the text location of each
     reference to a distributed table to the table; `columns` gives each table's columns;
     `complete` names the tables whole on every node the filters run on (replicated tables,
-    subplan results): `x IN (SELECT c FROM complete_table)` may then filter too."""
+    subplan results): `x IN (SELECT c FROM complete_table)` may then filter too;
+    `unfiltered` names columns no filter may read (OID-typed columns, whose numbers are the
+    datanode's: planner/catalog_oids.py)."""
     stmt = parse_sql(sql)[0].stmt
     used = _Usage(refs)
     used.visit(stmt)
     filters: dict[int, list[str]] = {}
     whole = {loc: frozenset(columns.get(key, ())) for loc, key in refs.items() if key in complete}
+    filterable = columns if not unfiltered else {
+        key: [c for c in names if c not in unfiltered.get(key, ())] for key, names in columns.items()}
     for select in _nodes(stmt, ast.SelectStmt):
-        _select_filters(select, refs, columns, filters, whole, {})
+        _select_filters(select, refs, filterable, filters, whole, {})
     out = {}
     for key in dict.fromkeys(refs.values()):
         table_columns = list(columns.get(key, ()))

@@ -423,9 +423,12 @@ class TwoPhasePlan(DistributedPlan):
 
 @dataclass(frozen=True)
 class CoordinatorFinishPlan(DistributedPlan):
-    """The distributed tables gathered into catalog temp tables, `final_sql` run there."""
+    """The distributed tables gathered into catalog temp tables, `final_sql` run there.
+    `catalog_oids`: the statement uses OIDs as the client sees them (planner/catalog_oids.py),
+    so no part of it may run on a datanode (no subplans, no exchange)."""
 
     strategy: ClassVar[Strategy] = Strategy.COORDINATOR_FINISH
+    catalog_oids: bool = False
 
 
 @dataclass(frozen=True)

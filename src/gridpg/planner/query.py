@@ -25,7 +25,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, router, tableoid
+from gridpg.planner import analyze, catalog_oids, router, tableoid
 from gridpg.planner.aggregate import two_phase
 from gridpg.planner.context import BoundParams
 from gridpg.planner.finish import coordinator_finish
@@ -60,6 +60,15 @@ class QueryContext:
         self.scratch = ScratchNames(self.sql)
 
     @cached_property
+    def oid_use(self) -> str | None:
+        """An expression whose value would be a datanode's OID (planner/catalog_oids.py)."""
+        tables = [(r.ref.alias or r.ref.name, r.table.schema, r.table.name) for r in self.resolved if r.table]
+        if not catalog_oids.may_use_oids(self.sql) and not any(
+                self.snapshot.reg_columns_of(schema, name) for _, schema, name in tables):
+            return None
+        return catalog_oids.hazard(self.tree, self.kind, tables, self.snapshot, self.params)
+
+    @cached_property
     def router_spec(self) -> router.RouterSpec | NotApplicable:
         return router.static(self.body, self.resolved, self.writes)
 
@@ -82,8 +91,13 @@ Outcome = DistributedPlan | NotApplicable
 
 
 def _tableoid_as_number(ctx: QueryContext, strategy: Strategy) -> NotApplicable | None:
-    """A SELECT that uses a `tableoid` as a number runs by the coordinator finish (with the
-    catalog server's OIDs, planner/tableoid.py); a write that does is refused."""
+    """A SELECT that uses a `tableoid` or another datanode OID as a number runs by the
+    coordinator finish (with the catalog server's OIDs, planner/tableoid.py,
+    planner/catalog_oids.py); a write that does is refused."""
+    if ctx.oid_use is not None:
+        if ctx.kind != "SelectStmt" or ctx.writes:
+            catalog_oids.raise_refusal(ctx.kind, ctx.oid_use)
+        return NotApplicable(strategy, f"{ctx.oid_use}: the catalog server's OIDs are needed")
     if not tableoid.reads_number(ctx.sql):
         return None
     if ctx.kind != "SelectStmt" or ctx.writes:
@@ -139,10 +153,13 @@ def _coordinator_finish(ctx: QueryContext) -> Outcome:
                       hint="Row locks are taken on the datanodes by statements each node runs alone "
                            "(ORDER BY ... LIMIT with SKIP LOCKED or NOWAIT, no aggregates or non-colocated "
                            "joins), or by one node when the distribution column is pinned.")
-    return coordinator_finish(ctx.sql, ctx.resolved, (), ctx.scratch)
+    plan = coordinator_finish(ctx.sql, ctx.resolved, (), ctx.scratch)
+    return dataclasses.replace(plan, catalog_oids=True) if ctx.oid_use is not None else plan
 
 
 def _move_rows(ctx: QueryContext) -> Outcome:
+    if ctx.oid_use is not None:
+        catalog_oids.raise_refusal(ctx.kind, ctx.oid_use)
     tableoid.ensure_no_number(ctx.sql, f"{ctx.kind[:-4].upper()} over distributed tables")
     target = ctx.resolved[0].table
     if ctx.kind == "UpdateStmt" and target is not None and target.column and \
@@ -153,6 +170,8 @@ def _move_rows(ctx: QueryContext) -> Outcome:
 
 
 def _every_target_node(ctx: QueryContext) -> Outcome:
+    if ctx.oid_use is not None:
+        catalog_oids.raise_refusal(ctx.kind, ctx.oid_use)
     tableoid.ensure_no_number(ctx.sql, f"{ctx.kind[:-4].upper()} over distributed tables")
     return multi_node_write(ctx.sql, ctx.body, ctx.resolved, ctx.reasons, ctx.snapshot)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from gridpg.catalog.model import DistTable
 from gridpg.errors import PgError
-from gridpg.planner import analyze
+from gridpg.planner import analyze, sizes
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql, plpgsql_upsert
 
@@ -160,8 +160,25 @@ def routine_access(routine: Routine) -> Access:
     """What one routine's body touches."""
     body = routine_body(routine)
     access = _tree_access(list(body.trees))
-    return Access(access.relations, access.calls, body.dynamic or access.dynamic, body.unreadable,
+    unreadable = body.unreadable
+    size_call = _size_call(routine.definition)
+    if size_call is not None and not unreadable:
+        # refused at CREATE since the size functions answer the cluster's sizes; a routine
+        # created before would measure the catalog server's empty copies when it runs
+        unreadable = (f"it calls {size_call}(), which would measure the catalog server's empty copies "
+                      "of distributed tables")
+    return Access(access.relations, access.calls, body.dynamic or access.dynamic, unreadable,
                   access.nested, access.operators, access.writes, body.atomic, access.utility, access.upserts)
+
+
+def _size_call(definition: str) -> str | None:
+    """The size function a routine's body calls (its CREATE text from pg_get_functiondef)."""
+    if not definition or not sizes.mentions(definition):
+        return None
+    try:
+        return sizes.stored_call(definition)
+    except PgError:
+        return None
 
 
 def do_access(body: str, language: str | None) -> Access:

@@ -20,6 +20,14 @@ VALUES list of the cluster's sizes and falls back to the PostgreSQL function its
 so the argument may be any expression the catalog server evaluates per row (`pg_class.oid`,
 a parameter), and PostgreSQL's own call keeps its errors (an unknown relation, a bad fork
 name). A bare call in a select list keeps its column name (`AS pg_relation_size`).
+
+`pg_database_size(db)` of the session's database answers the catalog server's database
+(the schema, gridpg's metadata) plus the datanodes' databases (one per datanode group: the
+rows, their catalogs): the cluster's physical storage, as the relation sizes; another
+database keeps the catalog server's answer:
+
+    (pg_catalog.pg_database_size(ARG) + CASE WHEN (ARG)::text IN (current_database(), its oid)
+     THEN <the datanodes' sum> ELSE 0 END)
 """
 
 from __future__ import annotations
@@ -42,11 +50,14 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "citus_relation_size": ("relation", "pg_relation_size"),
     "citus_table_size": ("table", "pg_table_size"),
     "citus_total_relation_size": ("total", "pg_total_relation_size"),
+    "pg_database_size": ("database", "pg_database_size"),
 }
+# The key of the datanodes' summed database size among the sizes (no relation has OID 0)
+DATABASE_KEY = 0
 
 FORKS = ("main", "fsm", "vm", "init")
 # what a size row measures: a fork of the relation, or a function's whole answer
-MEASURES = (*FORKS, "table", "indexes", "total")
+MEASURES = (*FORKS, "table", "indexes", "total", "database")
 
 # Oid -> measure -> bytes: the cluster's sizes of the catalog server's relations
 Sizes = Mapping[int, Mapping[str, int]]
@@ -214,6 +225,12 @@ def _values(sizes: Sizes) -> str:
 def _lookup_expression(call: SizeCall, values: str) -> str:
     kind, _ = FUNCTIONS[call.name]
     rel = call.args[0] if call.args else "NULL"
+    if kind == "database":
+        return (f"({_fallback(call)} + CASE WHEN ({rel})::pg_catalog.text IN (pg_catalog.current_database()::pg_catalog.text, "
+                "(SELECT gp_db.oid::pg_catalog.text FROM pg_catalog.pg_database gp_db "
+                "WHERE gp_db.datname = pg_catalog.current_database())) "
+                f"THEN COALESCE((SELECT gp_sz.b FROM (VALUES {values}) AS gp_sz(o, w, b) "
+                f"WHERE gp_sz.o = {DATABASE_KEY} AND gp_sz.w = 'database'), 0) ELSE 0 END)")
     if kind == "relation":
         what = f"({call.args[1]})::text" if len(call.args) > 1 else "'main'"
     else:

@@ -116,8 +116,16 @@ def literal_start(sql: str, number: int) -> int | None:
     return match.start() if match is not None else None
 
 
-def rewrite_version(sql: str) -> str:
-    """`version()` names gridpg: calls to it are pointed at gridpg.version()."""
+# What gridpg.version() answers on a catalog server, as an expression any server evaluates
+# (a datanode has no schema gridpg): PostgreSQL's version() with gridpg's name in it (the
+# name quoted, so that rewrite_version leaves this call alone)
+VERSION_EXPRESSION = ("pg_catalog.regexp_replace(pg_catalog.\"version\"(), '^(PostgreSQL \\S+)', "
+                      "'\\1 (gridpg 0.1.0)')")
+
+
+def rewrite_version(sql: str, inline: bool = False) -> str:
+    """`version()` names gridpg: calls to it are pointed at gridpg.version() (with `inline`,
+    for statements the datanodes run, replaced by its expression)."""
     if "version" not in sql.lower():
         return sql
     try:
@@ -131,7 +139,19 @@ def rewrite_version(sql: str) -> str:
             prev = sql[toks[i - 1].start : toks[i - 1].end + 1] if i else ""
             if prev == ".":
                 if i >= 2 and sql[toks[i - 2].start : toks[i - 2].end + 1].lower() == "pg_catalog":
-                    replacements.append((toks[i - 2].start, tok.end + 1, "gridpg.version"))
+                    replacements.append(_version_call(sql, toks, i - 2, i, inline))
                 continue
-            replacements.append((tok.start, tok.end + 1, "gridpg.version"))
+            replacements.append(_version_call(sql, toks, i, i, inline))
     return splice(sql, replacements)
+
+
+def _version_call(sql: str, toks: list[Any], first: int, name: int, inline: bool) -> tuple[int, int, str]:
+    """The replacement of `[pg_catalog.]version` (tokens first..name): the name, or with
+    `inline` the whole call `version()` by the expression (named `version`, as PostgreSQL
+    names the column)."""
+    if not inline:
+        return (toks[first].start, toks[name].end + 1, "gridpg.version")
+    close = name + 2 if name + 2 < len(toks) and sql[toks[name + 2].start] == ")" else None
+    if close is None:
+        return (toks[first].start, toks[name].end + 1, "pg_catalog.version")
+    return (toks[first].start, toks[close].end + 1, f"(SELECT {VERSION_EXPRESSION} AS version)")
