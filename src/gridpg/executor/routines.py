@@ -89,6 +89,12 @@ class LoopbackCall:
     # Some twin names shadows in place of schemas or on its own path: its call is watched
     # (twins made only to run their upserts on the coordinator rewrite no names)
     watched_twins: bool = False
+    # The statement to run when it is not the client's text: a SELECT whose views that
+    # call such code are replaced by their definitions (`_inline_code_views`)
+    sql: str | None = None
+    # (schema, name) of distributed tables and views the statement itself names with
+    # their schema: it names their shadow schemas instead (twins.redirect_statement)
+    redirect: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -143,16 +149,90 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
     if isinstance(plan, CopyPlan) and call.copy:
         sql = request.sql  # the verdict found no distributed table among its relations
     elif isinstance(plan, CatalogPlan):
-        sql = plan.sql or request.sql
+        sql = call.sql or plan.sql or request.sql
     elif call.whole_select:
-        sql = request.sql
+        sql = call.sql or request.sql
     else:
         raise call.refusal
     # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
     # missed would reach the catalog server's copies; that fails the statement)
-    before = _twin_maker(dispatcher, call) if call.twins else _do_rewriter(call) if call.upsert_do else None
     await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or call.watched_twins,
-                            role=call.role, before=before)
+                            role=call.role, before=_preparer(dispatcher, call))
+
+
+def _preparer(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any] | None:
+    """What prepares the armed catalog connection and the statement's text: twins (the
+    calls first: the twins' names are no tables), then the statement's own schema-qualified
+    names of distributed tables; or a DO block's upserts."""
+    steps = [_twin_maker(dispatcher, call)] if call.twins else [_do_rewriter(call)] if call.upsert_do else []
+    if call.redirect:
+        steps.append(_statement_redirector(call))
+    if len(steps) < 2:
+        return steps[0] if steps else None
+
+    async def prepare(conn: BackendConnection, sql: str) -> tuple[str, str]:
+        drops: list[str] = []
+        for step in steps:
+            sql, drop = await step(conn, sql)
+            drops.extend([drop] if drop else [])
+        return sql, "; ".join(drops)
+
+    return prepare
+
+
+def _statement_redirector(call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
+    """What makes the statement name the shadow schemas of the tables it names with their schema."""
+    from gridpg.executor import twins
+
+    async def redirect(conn: BackendConnection, sql: str) -> tuple[str, str]:
+        return await twins.redirect_statement(conn, sql, call.redirect), ""
+
+    return redirect
+
+
+def _inline_code_views(dispatcher: Dispatcher, registry: _Registry, sql: str,
+                       tree: dict[str, Any]) -> str | None:
+    """The SELECT with each view it names whose definition calls user routines (or reads a
+    view that does) replaced by that definition, level by level (at most 16), or None when
+    it names no such view. The loopback cannot run such a view whole: a view over
+    distributed tables is reached through its shadow, i.e. the coordinator, which would
+    have to call back into the catalog server for the view's code; one over none would
+    call the code with no shadow for the tables the view itself names with their schema.
+    Inlined, the view's code becomes the statement's own calls (twins where needed) and its
+    tables the statement's own names (the shadows). The definitions name everything with
+    its schema (coordinator._load_views). Read with the caller's rights, as a
+    security_invoker view is."""
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner.core import inline_views
+
+    catalog = catalog_view(dispatcher)
+    session = session_view(dispatcher)
+    if not catalog.views:
+        return None
+    memo: dict[str, bool] = {}
+
+    def calls_code(definition: str, depth: int = 0) -> bool:
+        if definition not in memo:
+            memo[definition] = False  # (a cycle calls nothing more)
+            try:
+                view_tree = sqlparse.parse_tree(definition)
+            except PgError:
+                return False
+            access = body.statement_access(view_tree)
+            calls = {name.lower() for _, name in call_shape.statement_calls(view_tree)}
+            memo[definition] = bool(calls & set(registry.names)) or bool(registry.operator_functions(access)) \
+                or (depth < 16 and any(calls_code(inner, depth + 1) for inner in (
+                    catalog.views.get((ref.schema, ref.name)) for ref in access.relations if ref.schema) if inner))
+        return memo[definition]
+
+    out = None
+    for _ in range(16):
+        inlined = inline_views(sql, tree, catalog, session, wanted=calls_code)
+        if inlined is None:
+            break
+        sql = out = inlined
+        tree = sqlparse.parse_tree(sql)
+    return out
 
 
 def _idle_functions(triggers: tuple[Any, ...], events: list[tuple[str, frozenset[str] | None]]) -> frozenset[int]:
@@ -350,6 +430,9 @@ class RoutineGuard:
             if tree and await delegation.try_delegate(self, dispatcher, request, tree, registry,
                                                       tuple(search_path)):
                 return True
+        if "cursor" in lowered and registry.mentions(lowered) and await self._declare_over_code(
+                dispatcher, request, search_path):
+            return True
         group = await self.check(dispatcher, request.sql, search_path)
         if group is None:
             return False
@@ -363,6 +446,24 @@ class RoutineGuard:
             _ensure_node_local(dispatcher, request, group, registry)
             return False
         await dispatcher.run_on_node(group, request, writes=False)
+        return True
+
+    async def _declare_over_code(self, dispatcher: Dispatcher, request: ExecRequest,
+                                 search_path: list[str]) -> bool:
+        """DECLARE CURSOR over a query whose code needs the loopback (or a datanode): the
+        cursor is declared over the query's rows, computed first by the path the query
+        alone would take (executor/prepared.py), as for a query over distributed tables;
+        declared on the catalog server, FETCH would run the code there later, unarmed.
+        False: not such a DECLARE (the query's own check refuses what cannot run)."""
+        from gridpg.executor import prepared
+
+        tree = _tree(request.sql)
+        if tree is None or sqlparse.node_type(tree) != "DeclareCursorStmt":
+            return False
+        query = request.sql[prepared.cursor_query_start(request.sql):]
+        if await self.check(dispatcher, query, search_path) is None:
+            return False
+        await prepared.declare_cursor(dispatcher, request, tree["DeclareCursorStmt"])
         return True
 
     async def may_call_user_code(self, dispatcher: Dispatcher, sql: str) -> bool:
@@ -478,6 +579,9 @@ class RoutineGuard:
 
         tree = sqlparse.parse_tree(extract_distribution(sql)[0])
         kind = sqlparse.node_type(tree)
+        expanded = _inline_code_views(dispatcher, registry, sql, tree) if kind == "SelectStmt" else None
+        if expanded is not None:  # (its views' code is then the statement's own calls)
+            sql, tree = expanded, sqlparse.parse_tree(expanded)
         access = body.statement_access(tree)
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
@@ -494,7 +598,9 @@ class RoutineGuard:
         tables: set[tuple[str, str]] = set()
         if "search_path" in sql.lower():
             return refusal
-        why = body.loopback_blocker(None, access, path, resolve, views, tables)
+        own_qualified: set[tuple[str, str]] = set()  # (a SELECT's: named in the shadow schemas)
+        why = body.loopback_blocker(None, access, path, resolve, views, tables,
+                                    own_qualified if kind == "SelectStmt" else None)
         if why is not None:
             return _refusal("a DO block" if kind == "DoStmt" else "the statement", why)
         statement_touches = bool(tables)
@@ -559,9 +665,11 @@ class RoutineGuard:
                        and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
         upsert_do = any(resolve(ref, path) is not None for inner in access.nested for ref in inner.upserts)
         watched = any(qualified.get(oid) or seen[oid][0].search_path is not None for oid, _, _, _ in twins)
+        # (a statement naming shadows in place of schemas is watched like a twin that does)
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
                             twins=twins, role=role, whole_select=whole_select, upsert_do=upsert_do,
-                            watched_twins=watched)
+                            watched_twins=watched or bool(own_qualified), sql=expanded,
+                            redirect=frozenset(own_qualified))
 
     async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                               sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:

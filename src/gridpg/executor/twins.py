@@ -181,20 +181,34 @@ def _redirect_body(definition: str, shadows: dict[tuple[str, str], str]) -> str:
                       "distributed tables with their schema")
     start = match.end()
     end = definition.rindex(match.group(1))
-    body = definition[start:end]
-    tokens = sqlparse.tokens(body)
+    return definition[:start] + redirect_names(definition[start:end], shadows) + definition[end:]
+
+
+def redirect_names(text: str, shadows: dict[tuple[str, str], str]) -> str:
+    """`text` with each `schema.table` of `shadows` naming that shadow schema instead, read
+    with PostgreSQL's scanner (a body, or a client's statement run whole on the catalog
+    server): a name followed or preceded by `.` (a column, a longer name) is left alone."""
+    tokens = sqlparse.tokens(text)
     cuts: list[tuple[int, int, str]] = []
     for i in range(len(tokens) - 2):
         first, dot, second = tokens[i], tokens[i + 1], tokens[i + 2]
-        if body[dot.start:dot.end + 1] != "." or (i > 0 and body[tokens[i - 1].start:tokens[i - 1].end + 1] == "."):
+        if text[dot.start:dot.end + 1] != "." or (i > 0 and text[tokens[i - 1].start:tokens[i - 1].end + 1] == "."):
             continue
-        after = body[tokens[i + 3].start:tokens[i + 3].end + 1] if i + 3 < len(tokens) else ""
-        key = (_ident(body[first.start:first.end + 1]), _ident(body[second.start:second.end + 1]))
+        after = text[tokens[i + 3].start:tokens[i + 3].end + 1] if i + 3 < len(tokens) else ""
+        key = (_ident(text[first.start:first.end + 1]), _ident(text[second.start:second.end + 1]))
         if key in shadows and after != ".":  # (`INSERT INTO app.t (cols)`: a table too)
             cuts.append((first.start, first.end + 1, quote_ident(shadows[key])))
-    for cut_start, cut_end, text in sorted(cuts, reverse=True):
-        body = body[:cut_start] + text + body[cut_end:]
-    return definition[:start] + body + definition[end:]
+    for cut_start, cut_end, name in sorted(cuts, reverse=True):
+        text = text[:cut_start] + name + text[cut_end:]
+    return text
+
+
+async def redirect_statement(conn: BackendConnection, sql: str, tables: Iterable[tuple[str, str]]) -> str:
+    """A client's statement run whole on the catalog server with the loopback armed, its
+    `schema.table` names of `tables` (distributed tables and views over them) naming the
+    tables' shadow schemas (the search path only catches unqualified names)."""
+    schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
+    return redirect_names(sql, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in tables if k[0] in schemas})
 
 
 def _rewrite_upserts(definition: str, targets: TargetColumns) -> str:
