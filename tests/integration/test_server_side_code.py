@@ -226,7 +226,8 @@ def test_triggers_defaults_views_and_aggregates(pair: Any) -> None:
         # A trigger reading a distributed table.
         "CREATE FUNCTION limit_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF (SELECT count(*) FROM x) > 100 THEN RAISE EXCEPTION 'full'; END IF; RETURN NEW; END $$",
         "CREATE TRIGGER lim BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION limit_rows()",
-        ("INSERT INTO t VALUES (31, 1)", REFUSED),
+        "INSERT INTO t VALUES (31, 1)",  # fired by the coordinator before the row is stored
+        ("INSERT INTO t SELECT id + 40, v FROM t WHERE id < 3", REFUSED),  # (rows made from tables)
         "UPDATE t SET v = 0 WHERE id = 1",  # fires no INSERT trigger: runs as planned
         "DROP TRIGGER lim ON t",
         # A column default calling such a function.

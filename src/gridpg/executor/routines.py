@@ -596,7 +596,7 @@ class RoutineGuard:
             return refusal
         views = _view_resolver(dispatcher, snapshot)
         tables: set[tuple[str, str]] = set()
-        if "search_path" in sql.lower():
+        if body.mentions_search_path(sql):  # (by the scanner: not a schema named t_search_path_x)
             return refusal
         own_qualified: set[tuple[str, str]] = set()  # (a SELECT's: named in the shadow schemas)
         why = body.loopback_blocker(None, access, path, resolve, views, tables,
@@ -718,7 +718,8 @@ class RoutineGuard:
         if idle and not moves and await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
                                                             (table.key, idle)) is None:
             return _NOTHING_FIRES  # refused only for triggers this event does not fire
-        if not others:
+        if not others and (not before_row or await self._before_rows_stay(
+                dispatcher, registry, snapshot, table, before_row, path, resolve) is None):
             return None
         if is_copy:
             return _refusal(label, "COPY FROM gives the coordinator no rows to fire them with "
@@ -726,10 +727,16 @@ class RoutineGuard:
         why = firing_mod.why_not_fired_here(tree, table, relevant)
         if why is not None:
             return _refusal(label, why)
-        error = await self._before_rows_stay(dispatcher, registry, snapshot, table, before_row, path, resolve)
-        if error is not None:
-            return error
         tables: set[tuple[str, str]] = set()
+        error = await self._before_rows_stay(dispatcher, registry, snapshot, table, before_row, path, resolve)
+        before_here = error is not None
+        if before_here:  # (fired here on each new row, executor/triggers._fire_before_rows)
+            why = await self._before_rows_here(dispatcher, registry, snapshot, tree, table,
+                                               before_row, path, resolve, tables)
+            if why is not None:
+                return _refusal(f"BEFORE ROW triggers of {table.schema}.{table.name}",
+                                f"{error.message.split(': ', 1)[-1]}, and the coordinator cannot fire "
+                                f"them before storing the rows: {why}")
         roles: list[str] = []
         error = await self._reach_by_loopback(dispatcher, registry, snapshot, others, path, resolve, tables, roles)
         if error is not None:
@@ -745,7 +752,49 @@ class RoutineGuard:
             tuple(after_statement),
             tuple(sorted(tables)),
             tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else (),
-            roles[0] if roles else None)
+            roles[0] if roles else None,
+            tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else ())
+
+    async def _before_rows_here(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                                tree: dict[str, Any], table: DistTable, triggers: list[Any],
+                                path: tuple[str, ...], resolve: body.Resolver,
+                                tables: set[tuple[str, str]]) -> str | None:
+        """Why the coordinator cannot fire these BEFORE ROW triggers itself on the new rows
+        of the INSERT (None: it can; the tables they reach, and the table's own shadow, go
+        to `tables`). The rows are made on the catalog server (executor/triggers.
+        _fire_before_rows), so they must need no table, user routine or sequence there; the
+        triggers, fired on all the rows before any is stored, must not read or write their
+        own table (in PostgreSQL each sees the rows stored before its own)."""
+        from gridpg.planner.calls import sequence_calls
+
+        insert = tree.get("InsertStmt")
+        if not isinstance(insert, dict):
+            return "they fire for an INSERT only"
+        if insert.get("onConflictClause"):
+            return "the INSERT has ON CONFLICT"
+        if insert.get("override") not in (None, "OVERRIDING_NOT_SET"):
+            return "the INSERT has OVERRIDING"
+        source = insert.get("selectStmt") or {}
+        access = body.statement_access({"SelectStmt": source.get("SelectStmt") or {}})
+        if any(True for _ in access.all_relations()):
+            return "the INSERT reads tables (INSERT ... VALUES is served)"
+        if {n.lower() for _, n in call_shape.statement_calls(source)} & set(registry.names) \
+                or registry.operator_functions(access):
+            return "the INSERT calls user routines"
+        if sequence_calls(source):
+            return "the INSERT calls sequence functions"
+        reached: set[tuple[str, str]] = set()
+        roles: list[str] = []
+        error = await self._reach_by_loopback(dispatcher, registry, snapshot, triggers, path, resolve,
+                                              reached, roles)
+        if error is not None:
+            return error.message
+        if roles:
+            return "they are SECURITY DEFINER"
+        if table.key in reached:
+            return f"they read or write {table.schema}.{table.name} itself"
+        tables |= reached | {table.key}
+        return None
 
     async def _table_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                               table: DistTable) -> firing_mod.TableTriggers | None:
@@ -790,7 +839,9 @@ class RoutineGuard:
         reach distributed tables through the loopback's shadows; those tables go to
         `tables`, the one owner they run as (all SECURITY DEFINER of one owner) to `roles`."""
         views = _view_resolver(dispatcher, snapshot)
-        has_path: list[str] = []
+        has_path: list[str] = []  # (routines they call with their own path)
+        own_paths: list[str] = []  # (trigger functions with their own path)
+        called_reach: list[str] = []  # (routines they call that reach distributed tables)
         oids = {t.function_oid for t in triggers}
         definers: dict[int, str] = {}
 
@@ -798,14 +849,26 @@ class RoutineGuard:
             blocker = routine_access.blocker()
             if blocker is not None:
                 return _refusal(title, blocker)
-            if routine.search_path is not None:
+            run_path = path
+            if routine.search_path is not None and routine.oid in oids:
+                # its twin runs with its own path, the shadows put on it (executor/triggers.py)
+                own_paths.append(title)
+                run_path = routine.search_path
+            elif routine.search_path is not None:
                 has_path.append(title)
             reached: set[tuple[str, str]] = set()
-            reason = body.loopback_blocker(routine, routine_access, path, resolve, views, reached)
+            reason = body.loopback_blocker(routine, routine_access, run_path, resolve, views, reached)
+            if reached and routine.oid not in oids:
+                called_reach.append(title)
             if reason is None and routine.oid not in oids:  # (the trigger's own twin runs them)
                 reason = next((f"it runs INSERT ... ON CONFLICT into distributed table {t.schema}.{t.name}, "
                                "which gridpg runs in the trigger function itself, not in what it calls"
                                for t in (resolve(ref, path) for ref in routine_access.upserts) if t), None)
+            if reason is None and routine.oid in oids and routine.search_path is not None:
+                # (the coordinator runs its upserts with the caller's path, not the function's)
+                reason = next((f"it runs INSERT ... ON CONFLICT into distributed table {t.schema}.{t.name} "
+                               "with its own search_path" for t in (resolve(ref, run_path) for ref in
+                                                                   routine_access.upserts) if t), None)
             if routine.security_definer:
                 if routine.oid in oids:
                     definers[routine.oid] = routine.owner  # fired as its owner (TriggerFiring.role)
@@ -821,6 +884,9 @@ class RoutineGuard:
         if has_path and tables:
             return _refusal(has_path[0], "it sets its own search_path and calls code that "
                             "reads or writes distributed tables")
+        if own_paths and called_reach:  # (they would run with its path, checked with the caller's)
+            return _refusal(own_paths[0], "it sets its own search_path and calls code that "
+                            f"reads or writes distributed tables ({called_reach[0]})")
         if len(set(definers.values())) > 1 or (definers and len(definers) < len(oids)):
             owners = ", ".join(sorted({*definers.values(), *(["the caller"] if len(definers) < len(oids) else [])}))
             return PgError(FEATURE_NOT_SUPPORTED,
