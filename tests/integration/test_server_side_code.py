@@ -679,9 +679,11 @@ def test_triggers_writing_colocated_tables_pinned_to_the_row(pair: Any) -> None:
         "DROP TRIGGER e ON t",
         "CREATE FUNCTION moves() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.id := NEW.id + 1; INSERT INTO audit VALUES (NEW.id, 'm', 0); RETURN NEW; END $$",
         "CREATE TRIGGER m BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION moves()",
-        ("INSERT INTO t VALUES (62, 1)", REFUSED),
+        # (fired by the coordinator before the row is stored: stored as 63, where 63 lives)
+        "INSERT INTO t VALUES (62, 1)",
+        "SELECT id FROM t WHERE id IN (62, 63)",
         "DROP TRIGGER m ON t",
-        "INSERT INTO t VALUES (63, 1)",
+        "INSERT INTO t VALUES (64, 1)",
         "SELECT * FROM audit WHERE id >= 60 ORDER BY id",
         "SELECT * FROM t ORDER BY id",
     ])

@@ -264,8 +264,8 @@ def _upsert_blocker(routine: body.Routine, access: body.Access, path: tuple[str,
         if table is None:
             continue
         label = f"INSERT ... ON CONFLICT into distributed table {table.schema}.{table.name}"
-        if routine.language.lower() != "plpgsql":
-            return f"it runs {label} in a {routine.language} body (gridpg runs those from PL/pgSQL)"
+        if routine.language.lower() not in ("plpgsql", "sql"):
+            return f"it runs {label} in a {routine.language} body (gridpg runs those from PL/pgSQL and SQL)"
         if routine.search_path is not None:
             return f"it runs {label} with its own search_path"
     return None
