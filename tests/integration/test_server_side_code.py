@@ -212,7 +212,7 @@ def test_triggers_defaults_views_and_aggregates(pair: Any) -> None:
         "CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ref VALUES (NEW.id, 'audit'); RETURN NEW; END $$",
         "CREATE TRIGGER aud AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION audit()",
         "INSERT INTO t VALUES (30, 1)",
-        ("COPY t FROM STDIN", REFUSED),
+        ("COPY t FROM '/nonexistent/rows.txt'", REFUSED),  # (FROM STDIN: tests/integration/test_copy_firing.py)
         "DROP TRIGGER aud ON t",
         "INSERT INTO t VALUES (32, 1)",
         # An UPDATE OF trigger: an UPDATE of other columns fires nothing, here or there
@@ -675,7 +675,7 @@ def test_triggers_writing_colocated_tables_pinned_to_the_row(pair: Any) -> None:
         "CREATE TRIGGER e AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION elsewhere()",
         "INSERT INTO t VALUES (61, 1)",
         "SELECT * FROM other",
-        ("COPY t FROM STDIN", REFUSED),
+        ("COPY t FROM '/nonexistent/rows.txt'", REFUSED),  # (FROM STDIN: tests/integration/test_copy_firing.py)
         "DROP TRIGGER e ON t",
         "CREATE FUNCTION moves() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.id := NEW.id + 1; INSERT INTO audit VALUES (NEW.id, 'm', 0); RETURN NEW; END $$",
         "CREATE TRIGGER m BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION moves()",

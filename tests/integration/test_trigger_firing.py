@@ -114,7 +114,7 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "INSERT INTO t VALUES (100, 2), (102, 2) ON CONFLICT (id) DO UPDATE SET v = 3",  # INSERT and UPDATE triggers
         "INSERT INTO t VALUES (100, 2) ON CONFLICT (id) DO NOTHING",
         "UPDATE t SET v = v + 1 WHERE id IN (1, 100) RETURNING old.v AS was, new.v, id",  # PostgreSQL 18's OLD/NEW
-        ("COPY t FROM STDIN", REFUSED),
+        ("COPY t FROM '/nonexistent/rows.txt'", REFUSED),  # (FROM STDIN: tests/integration/test_copy_firing.py)
         ("WITH d AS (SELECT 1) UPDATE t SET v = 5 WHERE id = 100", REFUSED),
         # a trigger function that is SECURITY DEFINER, or calls one, or sets its own search_path
         "CREATE FUNCTION log_def() RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN INSERT INTO audit VALUES (-1, 'def'); END $$",

@@ -721,9 +721,10 @@ class RoutineGuard:
         if not others and (not before_row or await self._before_rows_stay(
                 dispatcher, registry, snapshot, table, before_row, path, resolve) is None):
             return None
-        if is_copy:
-            return _refusal(label, "COPY FROM gives the coordinator no rows to fire them with "
-                            f"({', '.join(t.name for t in others)}); INSERT the rows instead")
+        copy_body = tree.get("CopyStmt") or {}
+        if is_copy and (copy_body.get("filename") or copy_body.get("is_program")):
+            return _refusal(label, "COPY FROM a file or program (gridpg reads the rows of COPY ... "
+                            "FROM STDIN to fire them)")
         why = firing_mod.why_not_fired_here(tree, table, relevant)
         if why is not None:
             return _refusal(label, why)
@@ -753,7 +754,8 @@ class RoutineGuard:
             tuple(sorted(tables)),
             tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else (),
             roles[0] if roles else None,
-            tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else ())
+            tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else (),
+            is_copy)
 
     async def _before_rows_here(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                 tree: dict[str, Any], table: DistTable, triggers: list[Any],

@@ -112,6 +112,8 @@ class TriggerFiring:
     # BEFORE ROW INSERT triggers whose functions reach other distributed tables: fired here
     # on each new row before the rows go to the datanodes (`_fire_before_rows`)
     before_row: tuple[tuple[str, tg.Trigger], ...] = ()
+    # COPY ... FROM STDIN: its rows are read first and run as an INSERT (`_copy_as_insert`)
+    copy: bool = False
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:
@@ -233,6 +235,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     caller.firing_depth += 1
     try:
         async with runner.statement_transaction(), _catalog_for_firing(dispatcher) as catalog:
+            if firing.copy:
+                request = await _copy_as_insert(dispatcher, catalog, firing, request)
             tokens = await _node_tokens(dispatcher, firing)
             await _fire(dispatcher, catalog, firing, twins, firing.before_statement, "BEFORE", "STATEMENT",
                         [(None, None)])
@@ -251,6 +255,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     finally:
         caller.firing_depth -= 1
     for message in output:
+        if firing.copy and message[0] == 0x43:  # (COPY's tag for the INSERT's)
+            message = codec.build_command_complete("COPY " + message[5:-1].decode().rsplit(" ", 1)[-1])
         dispatcher.session.send(message)
 
 
@@ -448,6 +454,61 @@ def _split_output(captured: list[bytes], user_columns: int | None,
         else:
             out.append(message)
     return rows, out
+
+
+# -- COPY FROM STDIN -------------------------------------------------------------------
+
+
+_COPY_ROWS = "gp_copy_rows"
+
+
+async def _copy_as_insert(dispatcher: Dispatcher, conn: BackendConnection, firing: TriggerFiring,
+                          request: ExecRequest) -> ExecRequest:
+    """COPY ... FROM STDIN into a table whose triggers the coordinator fires: the client's
+    data goes, as it is, into a temp table shaped like the table on the catalog connection
+    (PostgreSQL's own COPY reads every format and option, and its WHERE), and the rows come
+    back as an INSERT of typed literals, which then runs like any INSERT firing those
+    triggers (RETURNING gives the rows the triggers need; the tag becomes COPY's)."""
+    import pglast
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    from gridpg.executor import relay
+
+    table = firing.table
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    stmt = pglast.parse_sql(request.sql)[0].stmt
+    if stmt.filename is not None or stmt.is_program or stmt.query is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg fires the triggers of {table.schema}.{table.name} "
+                      "for COPY ... FROM STDIN only, not from a file or program")
+    columns = [c.sval for c in stmt.attlist] if stmt.attlist else [
+        name or "" for name, in await conn.query(
+            "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+            f"{quote_literal(qualified)}::regclass AND attnum > 0 AND NOT attisdropped "
+            "AND attgenerated = '' ORDER BY attnum")]
+    temp = f"pg_temp.{_COPY_ROWS}"
+    await conn.settle()
+    await conn.simple_query(f"CREATE TEMP TABLE {_COPY_ROWS} ON COMMIT DROP AS SELECT "
+                            f"{', '.join(quote_ident(c) for c in columns)} FROM {qualified} WITH NO DATA")
+    stmt.relation = ast.RangeVar(relname=_COPY_ROWS, schemaname="pg_temp", inh=True, relpersistence="p")
+    stmt.attlist = tuple(ast.String(sval=c) for c in columns)
+    conn.send(codec.build_query(str(RawStream()(stmt))))
+    started = await relay.finish_simple(conn, lambda _: None)
+    if not started.copy_in:
+        raise started.error or PgError("XX000", "the catalog server did not start the COPY")
+    await dispatcher.relay_copy_in(conn, started, emit=lambda _: None)
+    types = await conn.query(f"SELECT pg_catalog.format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute "
+                             f"WHERE attrelid = {quote_literal(temp)}::regclass AND attnum > 0 ORDER BY attnum")
+    rows = await conn.query(f"SELECT {', '.join(quote_ident(c) + '::text' for c in columns)} FROM {temp}")
+    await conn.simple_query(f"DROP TABLE {temp}")
+    names = ", ".join(quote_ident(c) for c in columns)
+    if not rows:
+        sql = f"INSERT INTO {qualified} ({names}) SELECT {names} FROM {qualified} WHERE false"
+    else:
+        values = ", ".join("(" + ", ".join("NULL" if v is None else f"{quote_literal(v)}::{t}"
+                                           for v, (t,) in zip(row, types)) + ")" for row in rows)
+        sql = f"INSERT INTO {qualified} ({names}) VALUES {values}"
+    return dataclasses.replace(request, sql=sql)
 
 
 # -- BEFORE ROW INSERT triggers fired here -----------------------------------------------
