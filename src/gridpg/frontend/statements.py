@@ -1186,6 +1186,8 @@ class StatementRunner:
         from gridpg.executor import update_nextval
         from gridpg.executor.run import catalog_view, search_path
 
+        if request.params:
+            return False  # (bound parameters: the locking SELECT runs as simple text)
         path = search_path(self.dispatcher)
         catalog = catalog_view(self.dispatcher)
         update = update_nextval.served(request.sql, lambda ref: catalog.resolve(ref, path))
