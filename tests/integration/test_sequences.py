@@ -39,7 +39,10 @@ def test_values_unique_across_coordinators_and_forms(gridpg_cluster: Cluster, sc
     "sql",
     [
         "SELECT nextval('q'), v FROM t2",  # (over no distributed table it is served, below)
-        "UPDATE t2 SET v = nextval('q')",
+        # a whole SET item is served (tests/oracle/corpus/89_nextval_per_row.sql); inside an
+        # expression, or setting the distribution column, it is not
+        "UPDATE t2 SET v = nextval('q') + 1",
+        "UPDATE t2 SET id = nextval('q')",
         # a whole select-list item is served (tests/integration/test_insert_nextval.py); inside
         # an expression or a DISTINCT it is not
         "INSERT INTO t2 SELECT nextval('q') + 1, 1",

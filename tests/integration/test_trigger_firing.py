@@ -92,10 +92,15 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
     walk(gridpg, plain, [
         "CREATE TABLE audit (id int, op text)",
         "CREATE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (coalesce(NEW.id, OLD.id) + 1000, TG_OP); RETURN NEW; END $$",
-        # a BEFORE row trigger writing elsewhere would have to run before the row is stored
-        "CREATE TRIGGER b BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
-        ("INSERT INTO t VALUES (100, 1)", REFUSED),
+        # a BEFORE row trigger writing elsewhere: fired by the coordinator on the rows of an
+        # INSERT ... VALUES before they are stored; refused where the rows come from tables,
+        # and for UPDATE
+        "CREATE TRIGGER b BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
+        "INSERT INTO t VALUES (90, 1), (91, 2) RETURNING id, v",
+        ("INSERT INTO t SELECT id + 500, 1 FROM t WHERE id < 3", REFUSED),
+        ("UPDATE t SET v = 2 WHERE id = 90", REFUSED),
         "DROP TRIGGER b ON t",
+        "DELETE FROM t WHERE id IN (90, 91)",
         "CREATE TRIGGER a AFTER INSERT OR UPDATE OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
         "INSERT INTO t VALUES (100, 1)",
         "UPDATE t SET id = id + 1 WHERE id IN (1, 100) RETURNING id, v",  # rows move: UPDATE triggers only
@@ -109,7 +114,7 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "INSERT INTO t VALUES (100, 2), (102, 2) ON CONFLICT (id) DO UPDATE SET v = 3",  # INSERT and UPDATE triggers
         "INSERT INTO t VALUES (100, 2) ON CONFLICT (id) DO NOTHING",
         "UPDATE t SET v = v + 1 WHERE id IN (1, 100) RETURNING old.v AS was, new.v, id",  # PostgreSQL 18's OLD/NEW
-        ("COPY t FROM STDIN", REFUSED),
+        ("COPY t FROM '/nonexistent/rows.txt'", REFUSED),  # (FROM STDIN: tests/integration/test_copy_firing.py)
         ("WITH d AS (SELECT 1) UPDATE t SET v = 5 WHERE id = 100", REFUSED),
         # a trigger function that is SECURITY DEFINER, or calls one, or sets its own search_path
         "CREATE FUNCTION log_def() RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN INSERT INTO audit VALUES (-1, 'def'); END $$",
@@ -119,7 +124,7 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "DROP TRIGGER d ON t",
         "CREATE FUNCTION own_path() RETURNS trigger LANGUAGE plpgsql SET search_path = public AS $$ BEGIN RETURN NULL; END $$",
         "CREATE TRIGGER p AFTER INSERT ON t FOR EACH STATEMENT EXECUTE FUNCTION own_path()",
-        ("INSERT INTO t VALUES (401, 1)", REFUSED),
+        "INSERT INTO t VALUES (401, 1)",  # its twin runs with its own path (the shadows on it)
         "DROP TRIGGER p ON t",
         # an upsert in a routine the trigger function calls (the trigger's own twin runs its
         # upserts; the routine called directly runs as its twin)

@@ -32,11 +32,16 @@ def test_twins_only_for_routines_the_statement_calls_and_one_role() -> None:
     # the statement itself touching tables too: two roles
     assert isinstance(call_shape.twins_and_role(tree, routines, edges, shape, {2}, True, False,
                                                 {("app", "outer"): [1]}), PgError)
-    # a routine with its own path called by another routine: refused
+    # a routine with its own path called by another routine: both run as twins (the
+    # caller's twin calls the callee's in pg_temp) when no other routine has its name
     routines[2] = (_r(2, "inner", ("app",)), Access(), "f2")
     shape = call_shape.shape({k: v[0] for k, v in routines.items()}, edges, ("public",))
+    assert call_shape.twins_and_role(tree, routines, edges, shape, {2}, False, False,
+                                     {("app", "outer"): [1], (None, "inner"): [2]}) == (
+        ((1, "app", "outer", frozenset()), (2, None, "inner", frozenset())), "boss")
+    # ... else refused: the caller's call could mean another routine
     assert isinstance(call_shape.twins_and_role(tree, routines, edges, shape, {2}, False, False,
-                                                {("app", "outer"): [1]}), PgError)
+                                                {("app", "outer"): [1], (None, "inner"): [2, 3]}), PgError)
 
 
 def test_qualified_names_make_a_twin_of_a_routine_the_statement_calls() -> None:

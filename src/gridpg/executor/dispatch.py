@@ -8,6 +8,7 @@ answers Describe from the catalog server, which holds every table's definition.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -221,8 +222,10 @@ class Dispatcher:
         if result.error is not None:
             raise result.error
 
-    async def relay_copy_in(self, conn: BackendConnection, result: relay.RelayResult) -> relay.RelayResult:
-        """COPY FROM STDIN to one node: the client's CopyData goes through as it is."""
+    async def relay_copy_in(self, conn: BackendConnection, result: relay.RelayResult,
+                            emit: Callable[[bytes], None] | None = None) -> relay.RelayResult:
+        """COPY FROM STDIN to one node: the client's CopyData goes through as it is; the
+        node's answer to `emit` (the client by default)."""
         self.session.send(result.extra[0])
         while True:
             kind, payload = await self.session.read_copy_data()
@@ -234,7 +237,10 @@ class Dispatcher:
             else:
                 conn.send(codec.message(b"f", payload))
                 break
-        return await relay.finish_simple(conn, self.session.send)
+        done = await relay.finish_simple(conn, emit or self.session.send)
+        if emit is not None and done.error is not None:
+            raise done.error
+        return done
 
     # -- describe ----------------------------------------------------------------------
 

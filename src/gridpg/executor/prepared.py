@@ -76,7 +76,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: SessionStateme
     handlers = {
         "PrepareStmt": _prepare, "ExecuteStmt": _execute, "DeallocateStmt": _deallocate,
         "ExplainStmt": _explain_execute, "CreateTableAsStmt": _create_table_as_execute,
-        "DeclareCursorStmt": _declare_cursor,
+        "DeclareCursorStmt": declare_cursor,
     }
     handler = handlers.get(plan.kind)
     if handler is None:
@@ -477,7 +477,7 @@ def _regtype_array(oids: list[int] | None) -> str:
 CURSOR_OPT_HOLD = 0x0020
 
 
-async def _declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
+async def declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
     """The query's rows, computed by the cluster, in a catalog temp table; the cursor over it.
 
     WITH HOLD (what Django's `iterator()` declares outside a transaction): the session keeps
@@ -499,7 +499,7 @@ async def _declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: di
 async def _declare_over_rows(dispatcher: Dispatcher, request: ExecRequest) -> None:
     txn = dispatcher.runner.txn
     sql = request.sql
-    query_start = _cursor_query_start(sql)
+    query_start = cursor_query_start(sql)
     row_desc, rows = await _capture(dispatcher, request, sql[query_start:])
     columns = codec.parse_row_description(row_desc[5:])
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=True)
@@ -515,7 +515,7 @@ async def _declare_over_rows(dispatcher: Dispatcher, request: ExecRequest) -> No
         dispatcher.runner.cursor_texts[name] = whole or sql
 
 
-def _cursor_query_start(sql: str) -> int:
+def cursor_query_start(sql: str) -> int:
     """Offset of the query after `DECLARE name ... CURSOR [WITH[OUT] HOLD] FOR`."""
     toks = [t for t in sqlparse.tokens(sql) if t.name not in ("C_COMMENT", "SQL_COMMENT")]
     seen_cursor = False

@@ -89,6 +89,12 @@ class LoopbackCall:
     # Some twin names shadows in place of schemas or on its own path: its call is watched
     # (twins made only to run their upserts on the coordinator rewrite no names)
     watched_twins: bool = False
+    # The statement to run when it is not the client's text: a SELECT whose views that
+    # call such code are replaced by their definitions (`_inline_code_views`)
+    sql: str | None = None
+    # (schema, name) of distributed tables and views the statement itself names with
+    # their schema: it names their shadow schemas instead (twins.redirect_statement)
+    redirect: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -143,16 +149,90 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
     if isinstance(plan, CopyPlan) and call.copy:
         sql = request.sql  # the verdict found no distributed table among its relations
     elif isinstance(plan, CatalogPlan):
-        sql = plan.sql or request.sql
+        sql = call.sql or plan.sql or request.sql
     elif call.whole_select:
-        sql = request.sql
+        sql = call.sql or request.sql
     else:
         raise call.refusal
     # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
     # missed would reach the catalog server's copies; that fails the statement)
-    before = _twin_maker(dispatcher, call) if call.twins else _do_rewriter(call) if call.upsert_do else None
     await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or call.watched_twins,
-                            role=call.role, before=before)
+                            role=call.role, before=_preparer(dispatcher, call))
+
+
+def _preparer(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any] | None:
+    """What prepares the armed catalog connection and the statement's text: twins (the
+    calls first: the twins' names are no tables), then the statement's own schema-qualified
+    names of distributed tables; or a DO block's upserts."""
+    steps = [_twin_maker(dispatcher, call)] if call.twins else [_do_rewriter(call)] if call.upsert_do else []
+    if call.redirect:
+        steps.append(_statement_redirector(call))
+    if len(steps) < 2:
+        return steps[0] if steps else None
+
+    async def prepare(conn: BackendConnection, sql: str) -> tuple[str, str]:
+        drops: list[str] = []
+        for step in steps:
+            sql, drop = await step(conn, sql)
+            drops.extend([drop] if drop else [])
+        return sql, "; ".join(drops)
+
+    return prepare
+
+
+def _statement_redirector(call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
+    """What makes the statement name the shadow schemas of the tables it names with their schema."""
+    from gridpg.executor import twins
+
+    async def redirect(conn: BackendConnection, sql: str) -> tuple[str, str]:
+        return await twins.redirect_statement(conn, sql, call.redirect), ""
+
+    return redirect
+
+
+def _inline_code_views(dispatcher: Dispatcher, registry: _Registry, sql: str,
+                       tree: dict[str, Any]) -> str | None:
+    """The SELECT with each view it names whose definition calls user routines (or reads a
+    view that does) replaced by that definition, level by level (at most 16), or None when
+    it names no such view. The loopback cannot run such a view whole: a view over
+    distributed tables is reached through its shadow, i.e. the coordinator, which would
+    have to call back into the catalog server for the view's code; one over none would
+    call the code with no shadow for the tables the view itself names with their schema.
+    Inlined, the view's code becomes the statement's own calls (twins where needed) and its
+    tables the statement's own names (the shadows). The definitions name everything with
+    its schema (coordinator._load_views). Read with the caller's rights, as a
+    security_invoker view is."""
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner.core import inline_views
+
+    catalog = catalog_view(dispatcher)
+    session = session_view(dispatcher)
+    if not catalog.views:
+        return None
+    memo: dict[str, bool] = {}
+
+    def calls_code(definition: str, depth: int = 0) -> bool:
+        if definition not in memo:
+            memo[definition] = False  # (a cycle calls nothing more)
+            try:
+                view_tree = sqlparse.parse_tree(definition)
+            except PgError:
+                return False
+            access = body.statement_access(view_tree)
+            calls = {name.lower() for _, name in call_shape.statement_calls(view_tree)}
+            memo[definition] = bool(calls & set(registry.names)) or bool(registry.operator_functions(access)) \
+                or (depth < 16 and any(calls_code(inner, depth + 1) for inner in (
+                    catalog.views.get((ref.schema, ref.name)) for ref in access.relations if ref.schema) if inner))
+        return memo[definition]
+
+    out = None
+    for _ in range(16):
+        inlined = inline_views(sql, tree, catalog, session, wanted=calls_code)
+        if inlined is None:
+            break
+        sql = out = inlined
+        tree = sqlparse.parse_tree(sql)
+    return out
 
 
 def _idle_functions(triggers: tuple[Any, ...], events: list[tuple[str, frozenset[str] | None]]) -> frozenset[int]:
@@ -184,8 +264,8 @@ def _upsert_blocker(routine: body.Routine, access: body.Access, path: tuple[str,
         if table is None:
             continue
         label = f"INSERT ... ON CONFLICT into distributed table {table.schema}.{table.name}"
-        if routine.language.lower() != "plpgsql":
-            return f"it runs {label} in a {routine.language} body (gridpg runs those from PL/pgSQL)"
+        if routine.language.lower() not in ("plpgsql", "sql"):
+            return f"it runs {label} in a {routine.language} body (gridpg runs those from PL/pgSQL and SQL)"
         if routine.search_path is not None:
             return f"it runs {label} with its own search_path"
     return None
@@ -374,6 +454,9 @@ class RoutineGuard:
             if tree and await delegation.try_delegate(self, dispatcher, request, tree, registry,
                                                       tuple(search_path)):
                 return True
+        if "cursor" in lowered and registry.mentions(lowered) and await self._declare_over_code(
+                dispatcher, request, search_path):
+            return True
         group = await self.check(dispatcher, request.sql, search_path)
         if group is None:
             return False
@@ -387,6 +470,24 @@ class RoutineGuard:
             _ensure_node_local(dispatcher, request, group, registry)
             return False
         await dispatcher.run_on_node(group, request, writes=False)
+        return True
+
+    async def _declare_over_code(self, dispatcher: Dispatcher, request: ExecRequest,
+                                 search_path: list[str]) -> bool:
+        """DECLARE CURSOR over a query whose code needs the loopback (or a datanode): the
+        cursor is declared over the query's rows, computed first by the path the query
+        alone would take (executor/prepared.py), as for a query over distributed tables;
+        declared on the catalog server, FETCH would run the code there later, unarmed.
+        False: not such a DECLARE (the query's own check refuses what cannot run)."""
+        from gridpg.executor import prepared
+
+        tree = _tree(request.sql)
+        if tree is None or sqlparse.node_type(tree) != "DeclareCursorStmt":
+            return False
+        query = request.sql[prepared.cursor_query_start(request.sql):]
+        if await self.check(dispatcher, query, search_path) is None:
+            return False
+        await prepared.declare_cursor(dispatcher, request, tree["DeclareCursorStmt"])
         return True
 
     async def may_call_user_code(self, dispatcher: Dispatcher, sql: str) -> bool:
@@ -502,6 +603,9 @@ class RoutineGuard:
 
         tree = sqlparse.parse_tree(extract_distribution(sql)[0])
         kind = sqlparse.node_type(tree)
+        expanded = _inline_code_views(dispatcher, registry, sql, tree) if kind == "SelectStmt" else None
+        if expanded is not None:  # (its views' code is then the statement's own calls)
+            sql, tree = expanded, sqlparse.parse_tree(expanded)
         access = body.statement_access(tree)
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
@@ -516,9 +620,11 @@ class RoutineGuard:
             return refusal
         views = _view_resolver(dispatcher, snapshot)
         tables: set[tuple[str, str]] = set()
-        if "search_path" in sql.lower():
+        if body.mentions_search_path(sql):  # (by the scanner: not a schema named t_search_path_x)
             return refusal
-        why = body.loopback_blocker(None, access, path, resolve, views, tables)
+        own_qualified: set[tuple[str, str]] = set()  # (a SELECT's: named in the shadow schemas)
+        why = body.loopback_blocker(None, access, path, resolve, views, tables,
+                                    own_qualified if kind == "SelectStmt" else None)
         if why is not None:
             return _refusal("a DO block" if kind == "DoStmt" else "the statement", why)
         statement_touches = bool(tables)
@@ -583,9 +689,11 @@ class RoutineGuard:
                        and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
         upsert_do = any(resolve(ref, path) is not None for inner in access.nested for ref in inner.upserts)
         watched = any(qualified.get(oid) or seen[oid][0].search_path is not None for oid, _, _, _ in twins)
+        # (a statement naming shadows in place of schemas is watched like a twin that does)
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
                             twins=twins, role=role, whole_select=whole_select, upsert_do=upsert_do,
-                            watched_twins=watched)
+                            watched_twins=watched or bool(own_qualified), sql=expanded,
+                            redirect=frozenset(own_qualified))
 
     async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                               sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:
@@ -634,18 +742,26 @@ class RoutineGuard:
         if idle and not moves and await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
                                                             (table.key, idle)) is None:
             return _NOTHING_FIRES  # refused only for triggers this event does not fire
-        if not others:
+        if not others and (not before_row or await self._before_rows_stay(
+                dispatcher, registry, snapshot, table, before_row, path, resolve) is None):
             return None
-        if is_copy:
-            return _refusal(label, "COPY FROM gives the coordinator no rows to fire them with "
-                            f"({', '.join(t.name for t in others)}); INSERT the rows instead")
+        copy_body = tree.get("CopyStmt") or {}
+        if is_copy and (copy_body.get("filename") or copy_body.get("is_program")):
+            return _refusal(label, "COPY FROM a file or program (gridpg reads the rows of COPY ... "
+                            "FROM STDIN to fire them)")
         why = firing_mod.why_not_fired_here(tree, table, relevant)
         if why is not None:
             return _refusal(label, why)
-        error = await self._before_rows_stay(dispatcher, registry, snapshot, table, before_row, path, resolve)
-        if error is not None:
-            return error
         tables: set[tuple[str, str]] = set()
+        error = await self._before_rows_stay(dispatcher, registry, snapshot, table, before_row, path, resolve)
+        before_here = error is not None
+        if before_here:  # (fired here on each new row, executor/triggers._fire_before_rows)
+            why = await self._before_rows_here(dispatcher, registry, snapshot, tree, table,
+                                               before_row, path, resolve, tables)
+            if why is not None:
+                return _refusal(f"BEFORE ROW triggers of {table.schema}.{table.name}",
+                                f"{error.message.split(': ', 1)[-1]}, and the coordinator cannot fire "
+                                f"them before storing the rows: {why}")
         roles: list[str] = []
         error = await self._reach_by_loopback(dispatcher, registry, snapshot, others, path, resolve, tables, roles)
         if error is not None:
@@ -661,7 +777,50 @@ class RoutineGuard:
             tuple(after_statement),
             tuple(sorted(tables)),
             tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else (),
-            roles[0] if roles else None)
+            roles[0] if roles else None,
+            tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else (),
+            is_copy)
+
+    async def _before_rows_here(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                                tree: dict[str, Any], table: DistTable, triggers: list[Any],
+                                path: tuple[str, ...], resolve: body.Resolver,
+                                tables: set[tuple[str, str]]) -> str | None:
+        """Why the coordinator cannot fire these BEFORE ROW triggers itself on the new rows
+        of the INSERT (None: it can; the tables they reach, and the table's own shadow, go
+        to `tables`). The rows are made on the catalog server (executor/triggers.
+        _fire_before_rows), so they must need no table, user routine or sequence there; the
+        triggers, fired on all the rows before any is stored, must not read or write their
+        own table (in PostgreSQL each sees the rows stored before its own)."""
+        from gridpg.planner.calls import sequence_calls
+
+        insert = tree.get("InsertStmt")
+        if not isinstance(insert, dict):
+            return "they fire for an INSERT only"
+        if insert.get("onConflictClause"):
+            return "the INSERT has ON CONFLICT"
+        if insert.get("override") not in (None, "OVERRIDING_NOT_SET"):
+            return "the INSERT has OVERRIDING"
+        source = insert.get("selectStmt") or {}
+        access = body.statement_access({"SelectStmt": source.get("SelectStmt") or {}})
+        if any(True for _ in access.all_relations()):
+            return "the INSERT reads tables (INSERT ... VALUES is served)"
+        if {n.lower() for _, n in call_shape.statement_calls(source)} & set(registry.names) \
+                or registry.operator_functions(access):
+            return "the INSERT calls user routines"
+        if sequence_calls(source):
+            return "the INSERT calls sequence functions"
+        reached: set[tuple[str, str]] = set()
+        roles: list[str] = []
+        error = await self._reach_by_loopback(dispatcher, registry, snapshot, triggers, path, resolve,
+                                              reached, roles)
+        if error is not None:
+            return error.message
+        if roles:
+            return "they are SECURITY DEFINER"
+        if table.key in reached:
+            return f"they read or write {table.schema}.{table.name} itself"
+        tables |= reached | {table.key}
+        return None
 
     async def _table_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                               table: DistTable) -> firing_mod.TableTriggers | None:
@@ -706,7 +865,9 @@ class RoutineGuard:
         reach distributed tables through the loopback's shadows; those tables go to
         `tables`, the one owner they run as (all SECURITY DEFINER of one owner) to `roles`."""
         views = _view_resolver(dispatcher, snapshot)
-        has_path: list[str] = []
+        has_path: list[str] = []  # (routines they call with their own path)
+        own_paths: list[str] = []  # (trigger functions with their own path)
+        called_reach: list[str] = []  # (routines they call that reach distributed tables)
         oids = {t.function_oid for t in triggers}
         definers: dict[int, str] = {}
 
@@ -714,14 +875,26 @@ class RoutineGuard:
             blocker = routine_access.blocker()
             if blocker is not None:
                 return _refusal(title, blocker)
-            if routine.search_path is not None:
+            run_path = path
+            if routine.search_path is not None and routine.oid in oids:
+                # its twin runs with its own path, the shadows put on it (executor/triggers.py)
+                own_paths.append(title)
+                run_path = routine.search_path
+            elif routine.search_path is not None:
                 has_path.append(title)
             reached: set[tuple[str, str]] = set()
-            reason = body.loopback_blocker(routine, routine_access, path, resolve, views, reached)
+            reason = body.loopback_blocker(routine, routine_access, run_path, resolve, views, reached)
+            if reached and routine.oid not in oids:
+                called_reach.append(title)
             if reason is None and routine.oid not in oids:  # (the trigger's own twin runs them)
                 reason = next((f"it runs INSERT ... ON CONFLICT into distributed table {t.schema}.{t.name}, "
                                "which gridpg runs in the trigger function itself, not in what it calls"
                                for t in (resolve(ref, path) for ref in routine_access.upserts) if t), None)
+            if reason is None and routine.oid in oids and routine.search_path is not None:
+                # (the coordinator runs its upserts with the caller's path, not the function's)
+                reason = next((f"it runs INSERT ... ON CONFLICT into distributed table {t.schema}.{t.name} "
+                               "with its own search_path" for t in (resolve(ref, run_path) for ref in
+                                                                   routine_access.upserts) if t), None)
             if routine.security_definer:
                 if routine.oid in oids:
                     definers[routine.oid] = routine.owner  # fired as its owner (TriggerFiring.role)
@@ -737,6 +910,9 @@ class RoutineGuard:
         if has_path and tables:
             return _refusal(has_path[0], "it sets its own search_path and calls code that "
                             "reads or writes distributed tables")
+        if own_paths and called_reach:  # (they would run with its path, checked with the caller's)
+            return _refusal(own_paths[0], "it sets its own search_path and calls code that "
+                            f"reads or writes distributed tables ({called_reach[0]})")
         if len(set(definers.values())) > 1 or (definers and len(definers) < len(oids)):
             owners = ", ".join(sorted({*definers.values(), *(["the caller"] if len(definers) < len(oids) else [])}))
             return PgError(FEATURE_NOT_SUPPORTED,

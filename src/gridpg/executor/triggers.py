@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
-from gridpg.executor.twins import upsert_columns
+from gridpg.executor.loopback import SHADOW_PREFIX
+from gridpg.executor.twins import path_elements, upsert_columns
 from gridpg.planner import triggers as tg
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql_upsert
@@ -65,9 +66,14 @@ WHERE n.nspname = {schema} AND c.relname = {table} AND NOT t.tgisinternal
 ORDER BY t.tgname"""
 
 _FUNCTIONS_SQL = """
-SELECT p.oid, p.prosrc, l.lanname, coalesce(pg_catalog.array_to_string(p.proconfig, ','), ''), p.prosecdef
+SELECT p.oid, p.prosrc, l.lanname,
+       coalesce(pg_catalog.array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s
+                                                 WHERE s NOT LIKE 'search_path=%'), ','), ''),
+       p.prosecdef, (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%')
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE p.oid IN ({oids})"""
+
+_SCHEMAS_SQL = "SELECT nspname, oid FROM pg_catalog.pg_namespace"
 
 _NODE_TRIGGERS_SQL = """
 SELECT t.tgname, pg_catalog.pg_get_triggerdef(t.oid) FROM pg_catalog.pg_trigger t
@@ -103,10 +109,16 @@ class TriggerFiring:
     # the owner the trigger functions run as (all SECURITY DEFINER of one owner), on the
     # catalog connection and, through the loopback, on the datanodes
     role: str | None = None
+    # BEFORE ROW INSERT triggers whose functions reach other distributed tables: fired here
+    # on each new row before the rows go to the datanodes (`_fire_before_rows`)
+    before_row: tuple[tuple[str, tg.Trigger], ...] = ()
+    # COPY ... FROM STDIN: its rows are read first and run as an INSERT (`_copy_as_insert`)
+    copy: bool = False
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:
-        return tuple(t for _, t in (*self.before_statement, *self.after_row, *self.after_statement))
+        return tuple(t for _, t in (*self.before_statement, *self.before_row, *self.after_row,
+                                    *self.after_statement))
 
     def row_event(self, old: str | None) -> str:
         """The event of one returned row (an upsert's row without OLD was inserted)."""
@@ -213,8 +225,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     _ensure_runnable(dispatcher, request)
     firing = _for_replication_role(firing, getattr(runner, "settings", {}))
     coord = dispatcher.coord
+    await loopback.ensure_shadows(coord, list(firing.shadows))  # (before twins whose path names them)
     twins = await ensure_twins(coord, firing)
-    await loopback.ensure_shadows(coord, list(firing.shadows))
     await runner.sync_pending()
     caller = getattr(runner, "caller", runner)
     if caller.firing_depth >= MAX_FIRING_DEPTH:
@@ -223,9 +235,13 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     caller.firing_depth += 1
     try:
         async with runner.statement_transaction(), _catalog_for_firing(dispatcher) as catalog:
+            if firing.copy:
+                request = await _copy_as_insert(dispatcher, catalog, firing, request)
             tokens = await _node_tokens(dispatcher, firing)
             await _fire(dispatcher, catalog, firing, twins, firing.before_statement, "BEFORE", "STATEMENT",
                         [(None, None)])
+            if firing.before_row:
+                request = await _fire_before_rows(dispatcher, catalog, firing, twins, request)
             if firing.event == "TRUNCATE":
                 rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
             else:
@@ -239,6 +255,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     finally:
         caller.firing_depth -= 1
     for message in output:
+        if firing.copy and message[0] == 0x43:  # (COPY's tag for the INSERT's)
+            message = codec.build_command_complete("COPY " + message[5:-1].decode().rsplit(" ", 1)[-1])
         dispatcher.session.send(message)
 
 
@@ -254,6 +272,7 @@ def _for_replication_role(firing: TriggerFiring, settings: dict[str, str]) -> Tr
         return tuple(p for p in pairs if p[1].enabled == "A")
 
     return dataclasses.replace(firing, before_statement=kept(firing.before_statement),
+                               before_row=kept(firing.before_row),
                                after_row=kept(firing.after_row), after_statement=kept(firing.after_statement))
 
 
@@ -437,6 +456,178 @@ def _split_output(captured: list[bytes], user_columns: int | None,
     return rows, out
 
 
+# -- COPY FROM STDIN -------------------------------------------------------------------
+
+
+_COPY_ROWS = "gp_copy_rows"
+
+
+async def _copy_as_insert(dispatcher: Dispatcher, conn: BackendConnection, firing: TriggerFiring,
+                          request: ExecRequest) -> ExecRequest:
+    """COPY ... FROM STDIN into a table whose triggers the coordinator fires: the client's
+    data goes, as it is, into a temp table shaped like the table on the catalog connection
+    (PostgreSQL's own COPY reads every format and option, and its WHERE), and the rows come
+    back as an INSERT of typed literals, which then runs like any INSERT firing those
+    triggers (RETURNING gives the rows the triggers need; the tag becomes COPY's)."""
+    import pglast
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    from gridpg.executor import relay
+
+    table = firing.table
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    stmt = pglast.parse_sql(request.sql)[0].stmt
+    if stmt.filename is not None or stmt.is_program or stmt.query is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg fires the triggers of {table.schema}.{table.name} "
+                      "for COPY ... FROM STDIN only, not from a file or program")
+    columns = [c.sval for c in stmt.attlist] if stmt.attlist else [
+        name or "" for name, in await conn.query(
+            "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+            f"{quote_literal(qualified)}::regclass AND attnum > 0 AND NOT attisdropped "
+            "AND attgenerated = '' ORDER BY attnum")]
+    temp = f"pg_temp.{_COPY_ROWS}"
+    await conn.settle()
+    await conn.simple_query(f"CREATE TEMP TABLE {_COPY_ROWS} ON COMMIT DROP AS SELECT "
+                            f"{', '.join(quote_ident(c) for c in columns)} FROM {qualified} WITH NO DATA")
+    stmt.relation = ast.RangeVar(relname=_COPY_ROWS, schemaname="pg_temp", inh=True, relpersistence="p")
+    stmt.attlist = tuple(ast.String(sval=c) for c in columns)
+    conn.send(codec.build_query(str(RawStream()(stmt))))
+    started = await relay.finish_simple(conn, lambda _: None)
+    if not started.copy_in:
+        raise started.error or PgError("XX000", "the catalog server did not start the COPY")
+    await dispatcher.relay_copy_in(conn, started, emit=lambda _: None)
+    types = await conn.query(f"SELECT pg_catalog.format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute "
+                             f"WHERE attrelid = {quote_literal(temp)}::regclass AND attnum > 0 ORDER BY attnum")
+    rows = await conn.query(f"SELECT {', '.join(quote_ident(c) + '::text' for c in columns)} FROM {temp}")
+    await conn.simple_query(f"DROP TABLE {temp}")
+    names = ", ".join(quote_ident(c) for c in columns)
+    if not rows:
+        sql = f"INSERT INTO {qualified} ({names}) SELECT {names} FROM {qualified} WHERE false"
+    else:
+        values = ", ".join("(" + ", ".join("NULL" if v is None else f"{quote_literal(v)}::{t}"
+                                           for v, (t,) in zip(row, types)) + ")" for row in rows)
+        sql = f"INSERT INTO {qualified} ({names}) VALUES {values}"
+    return dataclasses.replace(request, sql=sql)
+
+
+# -- BEFORE ROW INSERT triggers fired here -----------------------------------------------
+
+
+async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, firing: TriggerFiring,
+                            twins: dict[str, str], request: ExecRequest) -> ExecRequest:
+    """The INSERT with its rows as its BEFORE ROW triggers return them. PostgreSQL makes
+    each new row (the statement's values, the defaults of the columns it leaves out), fires
+    the BEFORE ROW triggers on it in name order, and stores what the last one returns
+    (nothing when one returns NULL). Here: (1) the statement's own rows are made on the
+    catalog connection with the loopback armed, by the statement itself aimed at a temp
+    table shaped like the table's shadow (its defaults: those the loopback gives, sequences
+    from the GTM), with no constraints (a trigger may fill a NOT NULL column); (2) each row
+    goes through the triggers' twins, one round trip per row; (3) the statement becomes an
+    INSERT of the resulting rows, run on the datanodes with the triggers kept off there
+    (its RETURNING, AFTER triggers and constraints are the stored rows'). The guard admits
+    only statements whose rows need no table and call no user routine or sequence, and
+    triggers that do not read or write their own table (executor/routines.py)."""
+    table = firing.table
+    qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    runner = getattr(dispatcher.runner, "caller", dispatcher.runner)
+    if firing.role is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire SECURITY DEFINER BEFORE ROW triggers "
+                      "that reach other distributed tables")
+    original = await _arm(dispatcher, conn)
+    runner.loopback_calls += 1
+    try:
+        rows = await _new_rows(conn, request, table)
+        firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for _, t in firing.before_row]
+        kept: list[str] = []
+        for row in rows:
+            conn.notices.clear()
+            try:
+                result = await conn.query(tg.before_row_sql(firings, qualified, row))
+            finally:
+                for notice in conn.notices:
+                    dispatcher.session.send(notice)
+                conn.notices.clear()
+            if result and result[0][0] is not None:
+                kept.append(result[0][0])
+    finally:
+        runner.loopback_calls -= 1
+    await conn.settle()
+    await conn.simple_query(
+        f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
+        "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
+    return dataclasses.replace(request, sql=stored_rows_insert(request.sql, qualified, kept),
+                               params=[], param_formats=[], param_oids=[], decode_oids=[])
+
+
+_NEW_ROWS = "gp_new_rows"
+
+
+async def _new_rows(conn: BackendConnection, request: ExecRequest, table: DistTable) -> list[str]:
+    """The statement's new rows before any trigger, as text of the table's row type."""
+    from gridpg.executor import relay
+    from gridpg.executor.loopback import SHADOW_PREFIX
+
+    found = await conn.query(f"SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = {quote_literal(table.schema)}")
+    shadow = f"{quote_ident(SHADOW_PREFIX + (found[0][0] or ''))}.{quote_ident(table.name)}"
+    temp = f"pg_temp.{_NEW_ROWS}"
+    await conn.simple_query(f"CREATE TEMP TABLE {_NEW_ROWS} (LIKE {shadow} INCLUDING DEFAULTS) ON COMMIT DROP")
+    not_null = await conn.query(f"SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+                                f"{quote_literal(temp)}::regclass AND attnum > 0 AND attnotnull")
+    if not_null:
+        await conn.simple_query(f"ALTER TABLE {temp} " + ", ".join(
+            f"ALTER COLUMN {quote_ident(name or '')} DROP NOT NULL" for name, in not_null))
+    sql = new_rows_insert(request.sql, _NEW_ROWS)
+    try:
+        if request.params and not request.simple:
+            relay.start_extended(conn, sql, request.param_oids, request.params, request.param_formats,
+                                 [], 0, sync=True)
+            result = await relay.finish_extended(conn, lambda _: None, through_ready=True)
+            await conn.settle()
+            if result.error is not None:
+                raise result.error
+        else:
+            await conn.simple_query(sql)
+        rows = await conn.query(f"SELECT r::text FROM {temp} AS r")
+    finally:
+        await conn.settle()
+        if conn.txn_status != b"E":
+            await conn.simple_query(f"DROP TABLE IF EXISTS {temp}")
+    return [r[0] or "" for r in rows]
+
+
+def new_rows_insert(sql: str, temp: str) -> str:
+    """The client's INSERT aimed at the temp table `temp` (alias kept), without RETURNING."""
+    import pglast
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    stmt = pglast.parse_sql(sql)[0].stmt
+    relation = stmt.relation
+    stmt.relation = ast.RangeVar(relname=temp, schemaname="pg_temp", inh=True, relpersistence="p",
+                                 alias=relation.alias)
+    stmt.returningClause = None
+    return str(RawStream()(stmt))
+
+
+def stored_rows_insert(sql: str, qualified: str, rows: list[str]) -> str:
+    """An INSERT of `rows` (text of the table's row type) in their order, with the client's
+    alias and RETURNING: what the datanodes store once the BEFORE ROW triggers ran."""
+    import pglast
+    from pglast.stream import RawStream
+
+    stmt = pglast.parse_sql(sql)[0].stmt
+    alias = f" AS {quote_ident(stmt.relation.alias.aliasname)}" if stmt.relation.alias else ""
+    returning = ""
+    if stmt.returningClause is not None:  # (the deparsed text with it, less the text without)
+        whole = str(RawStream()(stmt))
+        stmt.returningClause = None
+        returning = whole[len(str(RawStream()(stmt))):]
+    array = "ARRAY[" + ", ".join(quote_literal(r) for r in rows) + "]::text[]"
+    return (f"INSERT INTO {qualified}{alias} OVERRIDING SYSTEM VALUE SELECT (gp_row.r::{qualified}).* "
+            f"FROM pg_catalog.unnest({array}) WITH ORDINALITY AS gp_row(r, n) ORDER BY gp_row.n{returning}")
+
+
 # -- firing on the catalog server --------------------------------------------------------
 
 
@@ -581,18 +772,24 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
         upserting = any("conflict" in (row[1] or "").lower() for row in rows)
         targets = await upsert_columns(conn, firing.shadows if upserting else ())
         names: dict[int, str] = {}
-        for oid, source, language, config, secdef in rows:
+        schemas: dict[str, str] | None = None
+        for oid, source, language, config, secdef, own_path in rows:
             if language != "plpgsql" or config or (secdef == "t" and firing.role is None):
                 raise PgError(FEATURE_NOT_SUPPORTED,
                               f"gridpg cannot fire trigger function {oid} on the coordinator: only "
-                              "PL/pgSQL functions without SET clauses")
+                              "PL/pgSQL functions without SET clauses other than search_path")
+            path = None
+            if own_path is not None:  # its own SET search_path: the shadows before its schemas
+                schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
+                path = shadowed_path(own_path, schemas)
             # (its upserts into distributed tables run by the coordinator: the twin's name
-            # carries the rewritten body, which changes when a table becomes distributed)
+            # carries the rewritten body, which changes when a table becomes distributed,
+            # and the path, which names the shadow schemas by oid)
             source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
-            name = tg.twin_name(int(oid or 0), source, config or "")
+            name = tg.twin_name(int(oid or 0), source, "" if path is None else repr(path))
             names[int(oid or 0)] = name
             if name not in made:
-                await conn.simple_query(_create_twin_sql(name, source or ""))
+                await conn.simple_query(_create_twin_sql(name, source or "", path))
                 made[name] = True
     except BaseException:
         pool.discard(conn)
@@ -601,9 +798,20 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
     return {t.name: names[t.function_oid] for t in firing.fired_here}
 
 
-def _create_twin_sql(name: str, source: str) -> str:
+def shadowed_path(value: str, schemas: dict[str, str]) -> tuple[str, ...]:
+    """A stored search_path value (`tsp, "App X", pg_temp`) with each schema's shadow
+    schema just before it, as the loopback arms a session's path (loopback_path())."""
+    out: list[str] = []
+    for element in path_elements(value):
+        if element in schemas and not element.startswith(("pg_", "$")):
+            out.append(f"{SHADOW_PREFIX}{schemas[element]}")
+        out.append(element)
+    return tuple(out)
+
+
+def _create_twin_sql(name: str, source: str, search_path: tuple[str, ...] | None = None) -> str:
     signature = f"{tg.TWIN_SCHEMA}.{quote_ident(name)}(record, record, text, name, text, text, oid, name, name, name, integer, text[])"
-    create = tg.twin_sql(name, source)
+    create = tg.twin_sql(name, source, search_path)
     schema = quote_ident(tg.TWIN_SCHEMA)
     ext = "ALTER EXTENSION postgres_fdw"
     make_schema = quote_literal(f"CREATE SCHEMA {schema}; GRANT USAGE ON SCHEMA {schema} TO PUBLIC; "

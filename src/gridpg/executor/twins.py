@@ -92,8 +92,10 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
     out: dict[int, str] = {}
     creates: list[str] = []
     drops: list[str] = []
+    callees = {str(row[4] or ""): f"pg_temp.{row[4]}" for row in rows}  # (quoted name: its twin)
     for row in rows:
-        name, create, drop = twin_ddl(row, schemas, (redirect or {}).get(int(row[0] or 0), frozenset()), targets)
+        name, create, drop = twin_ddl(row, schemas, (redirect or {}).get(int(row[0] or 0), frozenset()), targets,
+                                      callees)
         if any(drop == d for d in drops):
             raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run two routines named {name} "
                           "with their own search_path in one statement")
@@ -130,7 +132,8 @@ def _as_superuser(conn: BackendConnection, session_user: str, role: str | None,
 
 def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
              redirect: frozenset[tuple[str, str]] = frozenset(),
-             targets: TargetColumns | None = None) -> tuple[str, str, str]:
+             targets: TargetColumns | None = None,
+             callees: dict[str, str] | None = None) -> tuple[str, str, str]:
     """(the twin's name, the statements that make it, the one that drops it). `row`: one
     of _TWIN_SQL's; `redirect`: the (schema, table) names the body gives with their schema,
     which the twin names in the table's shadow schema; `targets`: the distributed tables
@@ -138,6 +141,8 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
     _, kind, definition, qualified, ident, args, owner, default_acl, grantees, _, path = row[:11]
     if targets is not None and "\n LANGUAGE plpgsql\n" in (definition or ""):
         definition = _rewrite_upserts(definition, targets)
+    elif targets is not None and "\n LANGUAGE sql\n" in (definition or ""):
+        definition = _rewrite_upserts(definition, targets, sql_body=True)
     what = "PROCEDURE" if kind == "p" else "FUNCTION"
     twin = f"pg_temp.{ident}"
     head = f"CREATE OR REPLACE {what} {qualified}("
@@ -156,6 +161,8 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
     text = "\n".join(lines)
     if redirect:
         text = _redirect_body(text, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in redirect if k[0] in schemas})
+    if callees:
+        text = _redirect_calls(text, callees)
     lines = text.split("\n")
     signature = f"{twin}({args})"
     statements = ["\n".join(lines).rstrip("\n"), f"ALTER {what} {signature} OWNER TO {quote_ident(owner or '')}"]
@@ -181,30 +188,77 @@ def _redirect_body(definition: str, shadows: dict[tuple[str, str], str]) -> str:
                       "distributed tables with their schema")
     start = match.end()
     end = definition.rindex(match.group(1))
-    body = definition[start:end]
-    tokens = sqlparse.tokens(body)
-    cuts: list[tuple[int, int, str]] = []
-    for i in range(len(tokens) - 2):
-        first, dot, second = tokens[i], tokens[i + 1], tokens[i + 2]
-        if body[dot.start:dot.end + 1] != "." or (i > 0 and body[tokens[i - 1].start:tokens[i - 1].end + 1] == "."):
-            continue
-        after = body[tokens[i + 3].start:tokens[i + 3].end + 1] if i + 3 < len(tokens) else ""
-        key = (_ident(body[first.start:first.end + 1]), _ident(body[second.start:second.end + 1]))
-        if key in shadows and after != ".":  # (`INSERT INTO app.t (cols)`: a table too)
-            cuts.append((first.start, first.end + 1, quote_ident(shadows[key])))
-    for cut_start, cut_end, text in sorted(cuts, reverse=True):
-        body = body[:cut_start] + text + body[cut_end:]
-    return definition[:start] + body + definition[end:]
+    return definition[:start] + redirect_names(definition[start:end], shadows) + definition[end:]
 
 
-def _rewrite_upserts(definition: str, targets: TargetColumns) -> str:
-    """A PL/pgSQL definition with its body's upserts into distributed tables rewritten."""
+def _redirect_calls(definition: str, callees: dict[str, str]) -> str:
+    """The definition with each call in its body of a routine that runs as a twin (by its
+    name as `quote_ident` writes it, with or without a schema) naming the twin in pg_temp,
+    which PostgreSQL never searches for functions by itself. Read with the scanner: strings
+    and quoted text are single tokens; only a name followed by `(` is a call."""
     match = re.search(r"^AS (\$[A-Za-z_0-9]*\$)", definition, re.MULTILINE)
     if match is None:
         return definition
     start = match.end()
     end = definition.rindex(match.group(1))
-    body = plpgsql_upsert.rewrite_body(definition, definition[start:end], targets)
+    body = definition[start:end]
+    tokens = sqlparse.tokens(body)
+    wanted = {_ident(k): v for k, v in callees.items()}
+    cuts: list[tuple[int, int, str]] = []
+    for i, token in enumerate(tokens[:-1]):
+        if body[tokens[i + 1].start:tokens[i + 1].end + 1] != "(":
+            continue
+        name = _ident(body[token.start:token.end + 1])
+        if name not in wanted:
+            continue
+        first = token.start
+        if i >= 2 and body[tokens[i - 1].start:tokens[i - 1].end + 1] == ".":
+            first = tokens[i - 2].start  # (schema.name: the schema goes too)
+        elif i >= 1 and body[tokens[i - 1].start:tokens[i - 1].end + 1] == ".":
+            continue
+        cuts.append((first, token.end + 1, wanted[name]))
+    for cut_start, cut_end, text in sorted(cuts, reverse=True):
+        body = body[:cut_start] + text + body[cut_end:]
+    return definition[:start] + body + definition[end:]
+
+
+def redirect_names(text: str, shadows: dict[tuple[str, str], str]) -> str:
+    """`text` with each `schema.table` of `shadows` naming that shadow schema instead, read
+    with PostgreSQL's scanner (a body, or a client's statement run whole on the catalog
+    server): a name followed or preceded by `.` (a column, a longer name) is left alone."""
+    tokens = sqlparse.tokens(text)
+    cuts: list[tuple[int, int, str]] = []
+    for i in range(len(tokens) - 2):
+        first, dot, second = tokens[i], tokens[i + 1], tokens[i + 2]
+        if text[dot.start:dot.end + 1] != "." or (i > 0 and text[tokens[i - 1].start:tokens[i - 1].end + 1] == "."):
+            continue
+        after = text[tokens[i + 3].start:tokens[i + 3].end + 1] if i + 3 < len(tokens) else ""
+        key = (_ident(text[first.start:first.end + 1]), _ident(text[second.start:second.end + 1]))
+        if key in shadows and after != ".":  # (`INSERT INTO app.t (cols)`: a table too)
+            cuts.append((first.start, first.end + 1, quote_ident(shadows[key])))
+    for cut_start, cut_end, name in sorted(cuts, reverse=True):
+        text = text[:cut_start] + name + text[cut_end:]
+    return text
+
+
+async def redirect_statement(conn: BackendConnection, sql: str, tables: Iterable[tuple[str, str]]) -> str:
+    """A client's statement run whole on the catalog server with the loopback armed, its
+    `schema.table` names of `tables` (distributed tables and views over them) naming the
+    tables' shadow schemas (the search path only catches unqualified names)."""
+    schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
+    return redirect_names(sql, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in tables if k[0] in schemas})
+
+
+def _rewrite_upserts(definition: str, targets: TargetColumns, sql_body: bool = False) -> str:
+    """A PL/pgSQL (or, `sql_body`, SQL) definition with its body's upserts into distributed
+    tables rewritten."""
+    match = re.search(r"^AS (\$[A-Za-z_0-9]*\$)", definition, re.MULTILINE)
+    if match is None:
+        return definition
+    start = match.end()
+    end = definition.rindex(match.group(1))
+    rewrite = plpgsql_upsert.rewrite_sql_body if sql_body else plpgsql_upsert.rewrite_body
+    body = rewrite(definition, definition[start:end], targets)
     return definition[:start] + body + definition[end:]
 
 

@@ -361,7 +361,7 @@ class LoopbackRunner(StatementRunner):
         name = str(body.get("portalname") or "")
         send = self.session.send
         if kind == "DeclareCursorStmt":
-            query = request.sql[prepared._cursor_query_start(request.sql):]
+            query = request.sql[prepared.cursor_query_start(request.sql):]
             self.txn.ensure_not_failed()
             if _reads_sequence_next(body.get("query")):  # a serial column's value (loopback_nextval)
                 row_desc, rows = await self._sequence_next(body["query"])

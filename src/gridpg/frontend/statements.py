@@ -1088,6 +1088,8 @@ class StatementRunner:
             if not self.txn.in_block and not self.pending_sync:
                 self.txn.release_if_idle()
             return
+        if "nextval" in request.sql.lower() and not self.is_loopback and await self._update_nextval(request):
+            return
         sequences.ensure_supported(request.sql, self._is_distributed)
         if prepared.reads_prepared_view(request.sql):
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
@@ -1193,6 +1195,25 @@ class StatementRunner:
                 return sql
             sql = inlined
         return sql
+
+    async def _update_nextval(self, request: ExecRequest) -> bool:
+        """`UPDATE t SET col = nextval('s')` on a distributed table, each row its own value
+        (executor/update_nextval.py), when the routine guard has nothing to run for it
+        (no trigger the coordinator fires, no user code reaching distributed tables)."""
+        from gridpg.executor import update_nextval
+        from gridpg.executor.run import catalog_view, search_path
+
+        if request.params:
+            return False  # (bound parameters: the locking SELECT runs as simple text)
+        path = search_path(self.dispatcher)
+        catalog = catalog_view(self.dispatcher)
+        update = update_nextval.served(request.sql, lambda ref: catalog.resolve(ref, path))
+        if update is None or await self.coord.routine_guard.check(self.dispatcher, request.sql, list(path)) is not None:
+            return False
+        await update_nextval.run(self.dispatcher, request, update)
+        if not self.txn.in_block and not self.pending_sync:
+            self.txn.release_if_idle()
+        return True
 
     def _is_distributed(self, relation: dict[str, Any]) -> bool:
         """Whether a statement's RangeVar names a distributed table (search_path order)."""

@@ -80,21 +80,37 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
     upserting = upserting or set()
     twins: list[tuple[int, str | None, str, frozenset[tuple[str, str]]]] = []
     calls = statement_calls(tree)
+    needs = {oid for oid, (routine, _, _) in routines.items()
+             if oid in qualified or oid in upserting
+             or (routine.search_path is not None and bool((_descendants(oid, found.children) | {oid}) & touching))}
+    # A routine that another routine calls runs as its twin when its callers do too: their
+    # twins call it in pg_temp (executor/twins.py); so every caller up to the statement.
+    callers = _ancestors(needs, edges)
     for oid, (routine, _, title) in sorted(routines.items()):
-        own_path = routine.search_path is not None and bool((_descendants(oid, found.children) | {oid}) & touching)
-        if not own_path and oid not in qualified and oid not in upserting:
+        if oid not in needs and oid not in callers:
             continue
+        own_path = routine.search_path is not None and oid in needs and oid not in qualified and oid not in upserting
         why = ("sets its own search_path" if own_path else "names distributed tables with their schema"
-               if oid in qualified else "runs INSERT ... ON CONFLICT on distributed tables")
+               if oid in qualified else "runs INSERT ... ON CONFLICT on distributed tables"
+               if oid in upserting else "calls such code")
         if dynamic:
             return _refusal(title, f"it {why} and runs dynamic SQL over distributed tables")
         named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]
-        if (edges.get(oid) or {STATEMENT}) != {STATEMENT} or not named \
+        parents = edges.get(oid) or {STATEMENT}
+        if (STATEMENT in parents and not named) \
                 or any(_candidates(c, by_call, routines, session_path) != [oid] for c in named):
             return _refusal(title, f"it {why} and reads or writes distributed tables; gridpg runs "
-                            "such a routine only when the statement itself calls it, by a name "
-                            "no other routine has")
+                            "such a routine only when the statement (or such a routine) calls it, "
+                            "by a name no other routine has")
+        if parents - {STATEMENT} and (any(oids != [oid] for call, oids in by_call.items()
+                                          if call[1].lower() == routine.name.lower())
+                                      or any(routines[p][0].language.lower() not in ("plpgsql", "sql")
+                                             for p in parents - {STATEMENT} if p in routines)):
+            return _refusal(title, f"it {why} and is called by other routines; gridpg runs such a "
+                            "routine only by a name no other routine has, called from SQL or PL/pgSQL")
         twins.extend((oid, schema, name, qualified.get(oid, frozenset())) for schema, name in named)
+        if not named:  # (called by routines only: their twins name it in pg_temp)
+            twins.append((oid, None, routine.name, qualified.get(oid, frozenset())))
     roles: set[str | None] = set()
     for oid in touching:
         roles |= found.roles[oid]
@@ -146,6 +162,18 @@ def _candidates(call: tuple[str | None, str], by_call: dict[tuple[str | None, st
     if call[0] is not None:
         return oids
     return [o for o in oids if o in routines and routines[o][0].schema in session_path]
+
+
+def _ancestors(oids: set[int], edges: dict[int, set[int]]) -> set[int]:
+    """The routines that may call `oids`, directly or through others (not the statement)."""
+    out: set[int] = set()
+    stack = [p for o in oids for p in edges.get(o, ()) if p != STATEMENT]
+    while stack:
+        parent = stack.pop()
+        if parent not in out:
+            out.add(parent)
+            stack.extend(p for p in edges.get(parent, ()) if p != STATEMENT)
+    return out
 
 
 def _descendants(oid: int, children: dict[int, frozenset[int]]) -> set[int]:

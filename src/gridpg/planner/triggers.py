@@ -165,11 +165,15 @@ def twin_name(function_oid: int, source: str, config: str) -> str:
     return f"f{function_oid}_{digest}"
 
 
-def twin_sql(name: str, source: str) -> str:
+def twin_sql(name: str, source: str, search_path: tuple[str, ...] | None = None) -> str:
     """The twin of a PL/pgSQL trigger function: its body, the trigger variables as
-    parameters; it returns what the body returns (AFTER triggers' value is ignored)."""
+    parameters; it returns what the body returns (AFTER triggers' value is ignored). A
+    function declared with `SET search_path` gets `search_path` (its path with the
+    loopback's shadow schemas put before its schemas, executor/triggers.py)."""
+    own = "" if search_path is None else \
+        " SET search_path TO " + (", ".join(quote_literal(e) for e in search_path) or "''")
     return (f"CREATE OR REPLACE FUNCTION {TWIN_SCHEMA}.{quote_ident(name)}({TWIN_PARAMETERS}) "
-            f"RETURNS record LANGUAGE plpgsql AS {_dollar(source)}")
+            f"RETURNS record LANGUAGE plpgsql{own} AS {_dollar(source)}")
 
 
 def _dollar(source: str) -> str:
@@ -209,6 +213,26 @@ def fire_sql(firings: list[Firing], event: str, timing: str, level: str, qualifi
         calls.append(f"CASE WHEN {when} THEN {call} END" if when else call)
     return (f"SELECT {', '.join(calls)} FROM (SELECT ({new_row}).*) AS new, "
             f"(SELECT ({old_row}).*) AS old")
+
+
+def before_row_sql(firings: list[Firing], qualified: str, new: str) -> str:
+    """One statement firing BEFORE ROW INSERT triggers in order for one new row: each
+    trigger's WHEN read on the row as the previous trigger returned it, its twin given that
+    row; the row as the last one returns it, as text (NULL: a trigger skipped the row,
+    and the later ones do not fire, as in PostgreSQL)."""
+    parts = [f"(SELECT {quote_literal(new)}::{qualified} AS v) AS s0"]
+    for i, f in enumerate(firings, 1):
+        args = f.trigger.args
+        argv = "'{}'::text[]" if not args else \
+            quote_literal(f"[0:{len(args) - 1}]=" + _array_text(args)) + "::text[]"
+        row = f"s{i - 1}.v"
+        call = (f"({TWIN_SCHEMA}.{quote_ident(f.twin)}({row}, NULL::{qualified}, 'INSERT', "
+                f"{quote_literal(f.trigger.name)}, 'BEFORE', 'ROW', {f.relid}::oid, {quote_literal(f.table)}, "
+                f"{quote_literal(f.schema)}, {quote_literal(f.table)}, {len(args)}, {argv})::text)::{qualified}")
+        when = f" WHEN NOT coalesce(({f.trigger.when}), false) THEN {row}" if f.trigger.when else ""
+        parts.append(f"LATERAL (SELECT CASE WHEN {row}::text IS NULL THEN NULL{when} ELSE {call} END AS v "
+                     f"FROM (SELECT ({row}).*) AS new OFFSET 0) AS s{i}")
+    return f"SELECT s{len(firings)}.v::text FROM {', '.join(parts)}"
 
 
 def _array_text(items: tuple[str, ...]) -> str:

@@ -105,6 +105,60 @@ def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> s
     return body
 
 
+def rewrite_sql_body(create_sql: str, body: str, target_columns: TargetColumns) -> str:
+    """`body` of a LANGUAGE sql function (its string form, not BEGIN ATOMIC) with each
+    upsert into a table `target_columns` knows as `SELECT 1 FROM gridpg.loopback_run(...,
+    'perform')`, its parameters (by name, `fn.name` or `$n`) written in as typed literals
+    when it runs. In a SQL function a column wins over a parameter of the same name
+    (`use_column`). An upsert with RETURNING is refused (its rows would be the function's
+    answer). Unchanged when it has none."""
+    create = _parse(create_sql).get("CreateFunctionStmt") or {}
+    parameters = [p.get("FunctionParameter", {}) for p in create.get("parameters", [])]
+    inputs = [p for p in parameters if p.get("mode", "FUNC_PARAM_IN") in ("FUNC_PARAM_IN", "FUNC_PARAM_INOUT",
+                                                                           "FUNC_PARAM_VARIADIC", "FUNC_PARAM_DEFAULT")]
+    names = _Names(frozenset(str(p["name"]).lower() for p in inputs if p.get("name")), frozenset(),
+                   frozenset({_function_name(create_sql)}), len(inputs), "use_column")
+    cuts: list[tuple[int, int, str]] = []
+    for start, end in _top_level_statements(body):
+        query = body[start:end]
+        try:
+            tree = _parse(query)
+        except PgError:
+            continue
+        if not _is_upsert({"sqlstmt": {"PLpgSQL_expr": {"query": query}}}, target_columns):
+            continue
+        if _returning(tree["InsertStmt"]):
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT ... RETURNING over "
+                          "distributed tables in PL/pgSQL (RETURNING ... INTO), not as a SQL function's answer")
+        perform = _replacement({}, query, names, target_columns)
+        cuts.append((start, end, "SELECT 1" + perform.removeprefix("PERFORM 1")))
+    for start, end, text in sorted(cuts, reverse=True):
+        body = body[:start] + text + body[end:]
+    return body
+
+
+def _top_level_statements(body: str) -> list[tuple[int, int]]:
+    """(start, end) of each statement of a SQL body, split at its `;` tokens (the scanner's:
+    not inside strings, quoted names or dollar quotes), comments before it left out."""
+    out: list[tuple[int, int]] = []
+    start: int | None = None
+    end = 0
+    for token in sqlparse.tokens(body):
+        if token.name in ("C_COMMENT", "SQL_COMMENT"):
+            continue
+        if token.name == "ASCII_59":
+            if start is not None:
+                out.append((start, end))
+            start = None
+            continue
+        if start is None:
+            start = token.start
+        end = token.end + 1
+    if start is not None:
+        out.append((start, end))
+    return out
+
+
 def rewrite_do(sql: str, target_columns: TargetColumns) -> str:
     """A `DO` statement with its PL/pgSQL body's upserts rewritten (`rewrite_body`); the
     statement unchanged when its body is not a plain or dollar-quoted string."""
