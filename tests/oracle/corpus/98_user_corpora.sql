@@ -37,3 +37,15 @@ BEGIN;
 SELECT * FROM current_date;
 SELECT d = current_date FROM current_date d, uc_track WHERE uc_track.track_id = 2;
 COMMIT;
+
+-- CREATE TABLE IF NOT EXISTS ... AS over a name taken (sqlglot's identity.sql): gridpg
+-- skipped it without looking at the query, where PostgreSQL analyses the query first and
+-- fails on a relation or column that does not exist
+CREATE TABLE IF NOT EXISTS uc_track AS SELECT 1 AS a;
+SELECT count(*) FROM uc_track;
+-- error
+CREATE TABLE IF NOT EXISTS uc_track AS SELECT a FROM uc_nosuch;
+-- error
+CREATE TABLE IF NOT EXISTS uc_track AS SELECT no_column FROM uc_days;
+CREATE TABLE IF NOT EXISTS uc_track AS SELECT id FROM uc_days WITH NO DATA;
+SELECT count(*) FROM uc_track;
