@@ -291,3 +291,18 @@ def test_constant_messages() -> None:
     assert split(codec.build_ready(b"I")) == (ord("Z"), b"I")
     assert split(codec.build_auth(codec.AUTH_SASL, b"SCRAM-SHA-256\0\0")) == (
         ord("R"), struct.pack("!i", 10) + b"SCRAM-SHA-256\0\0")
+
+
+def test_has_frame_says_whether_a_whole_message_is_buffered() -> None:
+    """The client stream pauses reading only while a whole message waits (client_stream)."""
+    query = codec.build_query("SELECT 1")
+    reader = FrameReader()
+    assert not reader.has_frame()
+    for i in range(len(query) - 1):
+        reader.feed(query[i:i + 1])
+        assert not reader.has_frame()
+    reader.feed(query[-1:])
+    assert reader.has_frame()
+    reader.feed(query[:3])
+    assert reader.next_frame() == (ord("Q"), b"SELECT 1\0")
+    assert not reader.has_frame()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gridpg.sql import parse as sqlparse
+from gridpg.sql import xact_time
 from gridpg.sql.xact_time import (
     TimePins,
     has_special_input,
@@ -159,3 +160,19 @@ def test_stamp_is_the_instant_to_the_microsecond() -> None:
         text = stamp(at)
         back = datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f+00").replace(tzinfo=UTC).timestamp()
         assert abs(back - at) <= 1e-6 and len(text) == 29, (at, text)
+
+
+def test_a_call_standing_as_a_from_item_is_pinned_as_a_function() -> None:
+    """`FROM current_date`: a literal is no FROM item (42601 before); unnest of a
+    one-element array is, named as PostgreSQL names the call when the user gave no alias."""
+    pins = xact_time.TimePins(transaction="2026-01-01 00:00:00+00", statement="2026-01-01 00:00:01+00")
+    lit = "'2026-01-01 00:00:00+00'::pg_catalog.timestamptz"
+    assert xact_time.pin_times("SELECT * FROM current_date", pins) == \
+        f'SELECT * FROM pg_catalog.unnest(ARRAY[({lit}::pg_catalog.date)]) AS "current_date"'
+    assert xact_time.pin_times("SELECT * FROM now() n", pins) == f"SELECT * FROM pg_catalog.unnest(ARRAY[({lit})]) n"
+    # no name can follow WITH ORDINALITY without an alias, nor ROWS FROM: left as written
+    for sql in ("SELECT * FROM current_date WITH ORDINALITY", "SELECT * FROM ROWS FROM (now(), current_date)"):
+        assert xact_time.pin_times(sql, pins) == sql
+    # an argument of a FROM function is an expression like any other
+    assert xact_time.pin_times("SELECT * FROM generate_series(current_date, current_date, '1 day') g", pins) == \
+        f"SELECT * FROM generate_series(({lit}::pg_catalog.date), ({lit}::pg_catalog.date), '1 day') g"

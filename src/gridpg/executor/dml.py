@@ -1369,15 +1369,19 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         from gridpg.executor.temp_query import create_temp_table_as
 
         return await create_temp_table_as(dispatcher, request)
+    stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
+    query_sql = str(RawStream()(stmt.query))
     if body.get("if_not_exists") and await _creation_name_taken(dispatcher, into["rel"]):
         from gridpg.errors import notice
 
+        # PostgreSQL analyses the query before it looks for the name: a query naming a
+        # relation or column that does not exist fails (42P01, 42703) even then
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        await _query_columns(catalog, query_sql, into)
         relname = into["rel"]["relname"]
         dispatcher.session.send(notice(f'relation "{relname}" already exists, skipping', sqlstate="42P07"))
         dispatcher.session.send(codec.build_command_complete("CREATE TABLE AS"))
         return True
-    stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
-    query_sql = str(RawStream()(stmt.query))
     with_data = not into.get("skipData")
     # Create the table from the query's shape, then distribute and fill it: one transaction.
     async with dispatcher.runner.statement_transaction():

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 # read (COPY FROM STDIN faster than the nodes take it); reading resumes below half of it.
 # Kept small: FrameReader moves the unread rest of its buffer down as messages are taken,
 # so with 4 MB buffered COPY FROM STDIN ran at less than half its speed (1.4 -> 0.6 M rows/s).
+# Reading is paused only while a whole message is buffered for the session to take: a
+# single message longer than the mark (a pasted dump sent as one Query, a large Bind) is
+# read to its end, else neither side could go on.
 _READ_HIGH_WATER = 256 << 10
 
 
@@ -65,7 +68,8 @@ class ClientStream(asyncio.Protocol):
             return
         frames = session.frames
         frames.feed(data)
-        if not self._read_paused and frames.buffered() > _READ_HIGH_WATER and self.transport is not None:
+        if not self._read_paused and frames.buffered() > _READ_HIGH_WATER and frames.has_frame() \
+                and self.transport is not None:
             self._read_paused = True
             self.transport.pause_reading()
         if self.is_parked:
@@ -113,8 +117,9 @@ class ClientStream(asyncio.Protocol):
 
     async def wait_data(self) -> None:
         """Until `wake` (more bytes, end of stream, or work the callback handed back)."""
-        if self._read_paused and self.session is not None and \
-                self.session.frames.buffered() < _READ_HIGH_WATER // 2 and self.transport is not None:
+        frames = self.session.frames if self.session is not None else None
+        if self._read_paused and frames is not None and self.transport is not None and \
+                (frames.buffered() < _READ_HIGH_WATER // 2 or not frames.has_frame()):
             self._read_paused = False
             self.transport.resume_reading()
         waiter = asyncio.get_running_loop().create_future()

@@ -70,6 +70,15 @@ class FrameReader:
         self._advance(length)
         return packet
 
+    def has_frame(self) -> bool:
+        """Whether a whole message is buffered (after the startup phase): while none is,
+        only more bytes from the client let the session go on."""
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 5:
+            return False
+        (length,) = _I32.unpack_from(buf, pos + 1)
+        return pos + 1 + length <= len(buf)
+
     def peek_type(self) -> int | None:
         """The type byte of the next buffered message, if any."""
         if self._pos < len(self._buf):

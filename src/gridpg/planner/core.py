@@ -157,6 +157,8 @@ class Planner:
         nodes the parameter values pin (the only thing they take from the values): they
         hold scratch placeholders, not names, so one plan serves every execution."""
         tree, kind, resolved = analysis.tree, analysis.kind, analysis.resolved
+        if kind == "InsertStmt" and resolved[0].table is None:
+            return CatalogCheckPlan(_not_distributed_target(kind, resolved[0].ref))
         if analysis.oid_use is not None and (kind != "SelectStmt" or analysis.writes):
             # a parameter's value may make it a name (stored into a column of OIDs)
             catalog_oids.ensure_no_hazard(tree, kind, oid_tables(resolved), catalog.snapshot, params)
@@ -393,12 +395,12 @@ def oid_tables(resolved: list[Resolved]) -> list[tuple[str, str, str]]:
 
 
 def _not_distributed_target(kind: str, target: analyze.RelRef) -> str:
-    """The refusal of an UPDATE/DELETE/MERGE whose target is not a distributed table (temp tables
+    """The refusal of an INSERT/UPDATE/DELETE/MERGE whose target is not a distributed table (temp tables
     are served before planning) while it reads distributed ones: run on the catalog server
     it would read their empty copies. A target that does not exist, or a view PostgreSQL
     cannot update, gets PostgreSQL's error first (CatalogCheckPlan)."""
-    verb = {"UpdateStmt": "UPDATE", "DeleteStmt": "DELETE"}.get(kind, "MERGE")
-    return (f'{verb} of "{target.name}", which is not a distributed table, reading distributed tables '
+    verb = {"InsertStmt": "INSERT into", "UpdateStmt": "UPDATE of", "DeleteStmt": "DELETE of"}.get(kind, "MERGE of")
+    return (f'{verb} "{target.name}", which is not a distributed table, reading distributed tables '
             "is not supported by gridpg")
 
 

@@ -204,13 +204,49 @@ def _apply(sql: str, edits: list[_Edit]) -> str:
 def _edits(sql: str, tree: dict[str, Any], pins: TimePins) -> Iterator[_Edit]:
     toks = sqlparse.tokens(sql)
     starts = {t.start: i for i, t in enumerate(toks)}
+    in_from = _from_calls(tree)
     for node, named in _walk(tree, None):
+        from_name = in_from.get(id(node), "-")
+        if from_name is None:
+            continue  # see _from_calls
         edit = _edit_for(sql, node, toks, starts, pins)
         if edit is None:
             continue
-        if named is not None:
+        if from_name != "-":
+            alias = f" AS {quote_ident(from_name)}" if from_name else ""
+            edit = _Edit(edit.start, edit.end, f"pg_catalog.unnest(ARRAY[{edit.text}]){alias}")
+        elif named is not None:
             edit = _Edit(edit.start, edit.end, f"{edit.text} AS {quote_ident(named)}")
         yield edit
+
+
+def _from_calls(tree: dict[str, Any]) -> dict[int, str | None]:
+    """The calls standing as a FROM item themselves (`FROM current_date`, `FROM now() t`),
+    where a literal is no valid syntax: each is pinned as `unnest(ARRAY[literal])`, a
+    function with the same one row; without an alias of the user's it is named as
+    PostgreSQL names the call's range and column (`AS "current_date"`), which maps to that
+    name ('' with the user's alias). Where that name cannot follow the call (WITH
+    ORDINALITY without an alias, ROWS FROM) the call keeps its text, mapped to None: the
+    node's own transaction start, apart from the coordinator's by the time between the
+    two BEGINs."""
+    calls: dict[int, str | None] = {}
+    for node, _ in _walk(tree, None):
+        rf = node.get("RangeFunction")
+        if not isinstance(rf, dict):
+            continue
+        functions = rf.get("functions", [])
+        single = not rf.get("is_rowsfrom") and len(functions) == 1
+        for item in functions:
+            items = item.get("List", {}).get("items", []) if isinstance(item, dict) else []
+            if not items or not isinstance(items[0], dict):
+                continue
+            if single and rf.get("alias"):
+                calls[id(items[0])] = ""
+            elif single and not rf.get("ordinality"):
+                calls[id(items[0])] = _default_name(items[0])
+            else:
+                calls[id(items[0])] = None
+    return calls
 
 
 def _walk(node: Any, name: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:

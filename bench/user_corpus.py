@@ -1,0 +1,191 @@
+"""Build corpora of SQL as users write it, over the sample databases they practise on.
+
+    python bench/user_corpus.py chinook DUMP_GIT LAB_GIT [--dest /tmp/corpus-chinook]
+    python bench/user_corpus.py northwind DUMP_GIT COURSE_GIT [WINDOW_GIT ...] [--dest /tmp/corpus-northwind]
+    python bench/user_corpus.py sqlglot SQLGLOT_GIT [--dest /tmp/corpus-sqlglot]
+
+Each GIT is a clone (or bare mirror) of a public repository; its HEAD is read with
+`git show`. Nothing of these files enters our repository: this script writes them to
+DEST (outside it) and prints the bench/regress_replay.py command that replays them through
+gridpg and plain PostgreSQL 18, statement by statement (opt-in, not CI).
+
+- **chinook**: DUMP_GIT is lerocha/chinook-database (its
+  `ChinookDatabase/DataSources/Chinook_PostgreSql.sql`, the dump users load: tables with
+  inline primary keys, foreign keys added by ALTER TABLE, multi-row INSERTs; its DROP/CREATE
+  DATABASE and `\\c chinook` are left out, the replay stays in one database); LAB_GIT is
+  Danij4ne/sql-chinook-lab, whose `challenges/postgres/*/*/result.sql` are 100 reporting
+  queries written for that dump (joins, GROUP BY, subqueries, window functions, CTEs,
+  analytical projects), one replay file per level.
+- **northwind**: DUMP_GIT is pthom/northwind_psql (`northwind.sql`, a pg_dump-style
+  script: tables, ALTER TABLE ... ADD CONSTRAINT keys and foreign keys); COURSE_GIT is
+  kn7072/kn7072, whose `SQL/*.sql` are a student's notes of a PostgreSQL course over that
+  database, as written (Russian comments, prose lines that are not SQL, DDL, views,
+  functions in SQL and PL/pgSQL, arrays, custom types, transactions with savepoints,
+  sequences, CASE/COALESCE, window functions, each file in the course's order); each further
+  WINDOW_GIT is a repository whose `.sql` files query that database (kamil-jodlowski/
+  SQL-Window-Functions-Northwind, ilyakovalenko4321/PostgresLesson), one replay file each.
+- **sqlglot**: SQLGLOT_GIT is tobymao/sqlglot; the statements of its test fixtures
+  (`tests/fixtures/identity.sql`, `pretty.sql` and `optimizer/*.sql` but the TPC-H/TPC-DS
+  ones, which bench/bench_queries.py runs: each optimizer fixture holds a query and its
+  rewritten form, correlated subqueries unnested into joins, CTEs merged, predicates
+  pushed down, columns qualified) that PostgreSQL's parser accepts (pglast), one replay
+  file per fixture, after `sqlglot_setup.sql`, which creates the tables the fixtures name
+  (x, y, z, w, temporal, t_bool, unpivotable, pivotable: sqlglot's test schema) with a
+  few rows, NULLs and duplicates.
+
+Tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
+created with an inline key, replicated where a foreign key added later needs it (see
+"The default distribution gives way to keys added later" in docs/architecture.md), so
+the fact tables (invoice_line, playlist_track; orders, order_details) are spread by their
+keys and the dimensions are replicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+CHINOOK_DUMP = "ChinookDatabase/DataSources/Chinook_PostgreSql.sql"
+NORTHWIND_DUMP = "northwind.sql"
+# Statements of the Chinook dump that address the server, not the database: the replay
+# runs every file in one database.
+_SERVER_LEVEL = re.compile(r"(?im)^(?:DROP DATABASE IF EXISTS chinook;|CREATE DATABASE chinook;|\\c chinook;)\s*$")
+
+
+def git_files(git_dir: Path, prefix: str = "") -> list[str]:
+    out = subprocess.run(["git", "-C", str(git_dir), "ls-tree", "-r", "--name-only", "HEAD", "--", prefix or "."],
+                         check=True, capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line]
+
+
+def git_text(git_dir: Path, path: str) -> str:
+    data = subprocess.run(["git", "-C", str(git_dir), "show", f"HEAD:{path}"], check=True,
+                          capture_output=True).stdout
+    return data.decode("utf-8", "surrogateescape").replace("\r\n", "\n").lstrip("\ufeff")
+
+
+def ended(text: str) -> str:
+    """A script whose last statement lacks its semicolon (a user's file often does) gets
+    one, so the next file's first statement is not glued to it."""
+    body = text.rstrip()
+    return body + ("\n" if body.endswith(";") else "\n;\n")
+
+
+def build_chinook(dump_git: Path, lab_git: Path, dest: Path) -> list[str]:
+    files = {"chinook_load": _SERVER_LEVEL.sub("", git_text(dump_git, CHINOOK_DUMP))}
+    levels: dict[str, list[str]] = {}
+    for path in sorted(git_files(lab_git, "challenges/postgres")):
+        if path.endswith("/result.sql"):
+            level, challenge = path.split("/")[2:4]
+            levels.setdefault(level, []).append(f"-- {challenge}\n{ended(git_text(lab_git, path))}")
+    for level, parts in levels.items():
+        files[f"chinook_lab_{level}"] = "\n".join(parts)
+    return _write(dest, files)
+
+
+def _course_order(path: str) -> tuple[int, str]:
+    """The course's numbered notes in number order; unnumbered notes (functions, union,
+    lessonN) after them."""
+    name = Path(path).stem
+    m = re.match(r"(\d+)", name)
+    return (int(m.group(1)) if m else 10_000, name)
+
+
+def build_northwind(dump_git: Path, course_git: Path, others: list[Path], dest: Path) -> list[str]:
+    files = {"northwind_load": git_text(dump_git, NORTHWIND_DUMP)}
+    course = [p for p in git_files(course_git, "SQL") if p.endswith(".sql") and p.count("/") == 1
+              and "fill_in" not in p and "cookbook" not in p and "stratascratch" not in p
+              and "create_data_base" not in p]
+    for path in sorted(course, key=_course_order):
+        files[f"northwind_course_{Path(path).stem}"] = ended(git_text(course_git, path))
+    for git in others:
+        repo = git.resolve().parent.name if git.name == "repo" else git.resolve().name
+        tag = re.sub(r"\W+", "_", repo.split("+")[-1]).strip("_").lower()
+        for path in sorted(p for p in git_files(git) if p.endswith(".sql") and "northwind" not in p.lower()):
+            stem = re.sub(r"\W+", "_", path[:-4]).strip("_").lower()
+            files[f"northwind_{tag}_{stem}"] = ended(git_text(git, path))
+    return _write(dest, files)
+
+
+# sqlglot's test schema (tests/test_optimizer.py) with rows of our own: NULLs on both
+# sides of every join column, duplicates, empty matches.
+SQLGLOT_SETUP = """\
+CREATE TABLE x (a int, b int);
+CREATE TABLE y (b int, c int);
+CREATE TABLE z (b int, c int);
+CREATE TABLE w (d text, e text);
+CREATE TABLE temporal (d date, t timestamp);
+CREATE TABLE t_bool (a boolean, b boolean);
+CREATE TABLE unpivotable (id int, jan int, feb int, north int, south int);
+CREATE TABLE pivotable (id int, cat text, val int, kind text, amt int);
+INSERT INTO x VALUES (1, 2), (2, 3), (3, NULL), (NULL, 4), (1, 5), (4, 4), (5, 1);
+INSERT INTO y VALUES (2, 1), (3, 2), (NULL, 3), (2, 4), (4, NULL), (6, 6);
+INSERT INTO z VALUES (1, 1), (2, 2), (5, NULL), (NULL, 7), (3, 3);
+INSERT INTO w VALUES ('a', 'b'), ('c', NULL), (NULL, 'd'), ('a', 'e');
+INSERT INTO temporal VALUES ('2024-01-01', '2024-01-01 10:00'), ('2023-06-30', NULL), (NULL, '2020-02-29 23:59:59');
+INSERT INTO t_bool VALUES (true, false), (NULL, true), (false, NULL);
+INSERT INTO unpivotable VALUES (1, 10, 20, 30, 40), (2, NULL, 5, 6, NULL);
+INSERT INTO pivotable VALUES (1, 'a', 10, 'x', 5), (1, 'b', 20, 'x', 5), (2, 'a', NULL, 'y', 7);
+"""
+
+
+def build_sqlglot(git_dir: Path, dest: Path) -> list[str]:
+    from pglast import parser  # the only parser that says what PostgreSQL accepts
+
+    files = {"sqlglot_setup": SQLGLOT_SETUP}
+    # the optimizer's queries first: identity.sql and pretty.sql write to x and y
+    for path in sorted(git_files(git_dir, "tests/fixtures"), key=lambda p: ("/optimizer/" not in p, p)):
+        if not path.endswith(".sql") or "/tpc-" in path:
+            continue
+        lines = [line for line in git_text(git_dir, path).splitlines()
+                 if line and not line.startswith(("--", "#"))]
+        # identity.sql holds one statement or expression a line; the others split at ';'
+        # (sqlglot's own tests/helpers.py reads them so)
+        parts = lines if path.endswith("identity.sql") else "\n".join(lines).split(";")
+        kept = []
+        for part in (p.strip() for p in parts):
+            try:
+                if part and len(parser.parse_sql(part)) == 1:
+                    kept.append(part + ";\n")
+            except parser.ParseError:
+                continue
+        if kept:
+            files["sqlglot_" + re.sub(r"\W+", "_", Path(path).stem).lower()] = "".join(kept)
+    return _write(dest, files)
+
+
+def _write(dest: Path, files: dict[str, str]) -> list[str]:
+    dest.mkdir(parents=True, exist_ok=True)
+    for old in dest.glob("*.sql"):
+        old.unlink()
+    for name, text in files.items():
+        (dest / f"{name}.sql").write_text(text, encoding="utf-8", errors="surrogateescape")
+    (dest / "schedule").write_text("".join(f"test: {name}\n" for name in files))
+    return list(files)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot"])
+    ap.add_argument("dump_git", type=Path, help="the repository holding the sample database's SQL dump")
+    ap.add_argument("query_gits", type=Path, nargs="*", help="repositories of queries over it")
+    ap.add_argument("--dest", type=Path)
+    args = ap.parse_args()
+    dest = args.dest or Path(f"/tmp/corpus-{args.corpus}")
+    if args.corpus == "sqlglot":
+        names = build_sqlglot(args.dump_git, dest)
+    elif args.corpus == "chinook":
+        names = build_chinook(args.dump_git, args.query_gits[0], dest)
+    else:
+        names = build_northwind(args.dump_git, args.query_gits[0], args.query_gits[1:], dest)
+    print(f"{len(names)} files in {dest}; replay with:\n"
+          f"  python bench/regress_replay.py {dest} --files all --schedule {dest}/schedule "
+          f"--no-record --report /tmp/{args.corpus}-report.txt")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
