@@ -38,6 +38,7 @@ from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
 from gridpg.planner.text import VERSION_EXPRESSION
+from gridpg.txn.durable import CommitWitness
 from gridpg.txn.pause import PauseGate
 from gridpg.txn.transaction import CommitLog
 
@@ -159,6 +160,8 @@ class Coordinator:
         self.pools = PoolSet(settings.pool_size)
         for address in [catalog, *datanodes, *other_catalogs]:
             self.pools.set_node(address)
+        # Decisions of asynchronous COMMIT PREPAREDs, kept until they are durable.
+        self.commit_witness = CommitWitness(self.pools, self.commit_log.forget_soon)
         self.sessions: dict[int, Session] = {}
         self.describe_cache: dict[Any, tuple[list[int], bytes | None]] = {}
         self.server_parameters: dict[str, str] = {}
@@ -316,6 +319,8 @@ class Coordinator:
                 metrics.PRIMARY_CHANGES.labels(group).inc()
             self.pools.set_node(address)
         self.datanode_addresses = addresses
+        self.commit_witness.replicated = frozenset(
+            g.name for g in snapshot.datanode_groups() if g.secondaries)
         self.notify_hub.follow()
 
     def _serving_node(self, snapshot: CatalogSnapshot, group: Any) -> Any:
@@ -749,6 +754,7 @@ class Coordinator:
             self._standby_task.cancel()
             self._standby_watch.close()
         self.pools.close()
+        self.commit_witness.close()
 
 
 _VIEWS_SQL = (

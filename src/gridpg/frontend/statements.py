@@ -87,6 +87,7 @@ class StatementRunner:
         self._simple_routes: dict[str, tuple[tuple[object, int], object]] = {}
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
         self.txn.switch_count = lambda: coordinator.pause_gate.switches
+        self.txn.witness = coordinator.commit_witness
         self.txn.consistency = SessionConsistency(
             coordinator.gtm, lambda: self.state.values, lambda: list(coordinator.datanode_addresses))
         self.implicit_block = False

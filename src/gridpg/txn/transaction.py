@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gridpg import metrics
-from gridpg.datanode.connection import BackendConnection
+from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.datanode.pool import NodePool, PoolSet
 from gridpg.errors import (
     CANNOT_CONNECT_NOW,
@@ -38,7 +38,7 @@ from gridpg.errors import (
 from gridpg.pgwire import codec
 from gridpg.sql import xact_time
 from gridpg.sql.quote import quote_ident, quote_literal
-from gridpg.txn import fence, snapshot
+from gridpg.txn import durable, fence, snapshot
 from gridpg.txn.deadlock import build_label
 
 log = logging.getLogger("gridpg.txn")
@@ -88,18 +88,27 @@ class _PrepareRound:
 
 
 def _send_round(requests: list[tuple[BackendConnection, bytes]]) -> list[BaseException | None]:
-    """Write every request of a 2PC round (a simple Query's bytes; the connections out of
-    any extended cycle) before any answer is awaited, so the nodes work at once with no
-    task per node (an `asyncio.gather` costs a task, its scheduling and a wake-up of the
-    caller per node). Each one's outcome so far: None (written) or what it raised."""
+    """Write every request of a 2PC round (simple Query messages, one or more; the
+    connections out of any extended cycle) before any answer is awaited, so the nodes work
+    at once with no task per node (an `asyncio.gather` costs a task, its scheduling and a
+    wake-up of the caller per node). Each one's outcome so far: None (written) or what it
+    raised."""
     outcomes: list[BaseException | None] = []
     for conn, query in requests:
         try:
-            conn.send(query, 1)
+            conn.send(query)
             outcomes.append(None)
         except Exception as exc:  # noqa: BLE001 - an outcome, as gather(return_exceptions=True)
             outcomes.append(exc)
     return outcomes
+
+
+async def _read_answer(conn: BackendConnection) -> BaseException | None:
+    try:
+        await conn.read_results()
+    except Exception as exc:  # noqa: BLE001 - an outcome, as in `_read_round`
+        return exc
+    return None
 
 
 async def _read_round(requests: list[tuple[BackendConnection, bytes]],
@@ -232,6 +241,9 @@ class DistributedTransaction:
         self.instant_reset = False
         # A PREPARE round written from a callback (`two_phase_commit_now`), its answers due.
         self._prepare_round: _PrepareRound | None = None
+        # Keeps the decisions of asynchronous COMMIT PREPAREDs until they are durable
+        # (txn/durable.py); None: COMMIT PREPARED waits for its node's flush.
+        self.witness: durable.CommitWitness | None = None
 
     @property
     def effective_isolation(self) -> str:
@@ -761,13 +773,22 @@ class DistributedTransaction:
         fenced = self.consistency is None or self.consistency.is_cluster
         held = await self._log_decision(gid, writers, fenced)
         unfinished: list[str] = []
+        sql = codec.build_query(f"COMMIT PREPARED {quote_literal(gid)}")
+        requests = [(self.participants[n].conn, self._commit_prepared_request(n, sql)) for n in writers]
+        asynchronous: list[NodeAddress] = []  # servers that committed it asynchronously
 
         async def commit_prepared() -> None:
             for node in writers:
                 self.participants[node].state = RemoteState.COMMITTING
-            sql = codec.build_query(f"COMMIT PREPARED {quote_literal(gid)}")
-            requests = [(self.participants[n].conn, sql) for n in writers]
-            results = await _read_round(requests, _send_round(requests))
+            sent = _send_round(requests)
+            results: list[BaseException | None] = []
+            for (conn, request), outcome in zip(requests, sent):
+                if outcome is None:
+                    outcome = await (durable.read_async_commit(conn) if request is not sql
+                                     else _read_answer(conn))
+                    if outcome is None and request is not sql:
+                        asynchronous.append(conn.address)
+                results.append(outcome)
             unfinished.extend(n for n, r in zip(writers, results) if r is not None)
 
         if fenced:
@@ -782,15 +803,31 @@ class DistributedTransaction:
             # recovery can still commit it if this coordinator dies first.
             log.warning("%s: COMMIT PREPARED unconfirmed on %s; retrying", gid, ", ".join(unfinished))
             metrics.COMMIT_COUNTS.inc("two-phase-unconfirmed")
-            asyncio.ensure_future(self._finish(gid, unfinished, commit=True))
+            # A node that committed asynchronously may still bring the GID back prepared:
+            # its decision is then left for recovery to forget (never forgotten here).
+            sent_async = any(request is not sql for _, request in requests)
+            asyncio.ensure_future(self._finish(gid, unfinished, commit=True, forget=not sent_async))
             return
-        # Forgetting the decision needs no wait: every node confirmed.
+        if asynchronous and self.witness is not None:
+            # Forgotten once each of those servers witnessed its commit durable (txn/durable.py).
+            self.witness.hold(gid, asynchronous)
+            return
+        # Forgetting the decision needs no wait: every node confirmed durably.
         self.commit_log.forget_soon(gid)
 
-    async def _finish(self, gid: str, nodes: list[str], commit: bool) -> None:
+    def _commit_prepared_request(self, node: str, sql: bytes) -> bytes:
+        """The COMMIT PREPARED round's bytes for one writer: `sql` itself, or, on a group
+        with standbys, the asynchronous form (txn/durable.py): the row locks go without
+        waiting for a standby, the decision kept until a witness shows it there."""
+        if self.witness is None or not self.witness.is_async(node, self.participants[node].conn):
+            return sql
+        return durable.async_commit_request(sql)
+
+    async def _finish(self, gid: str, nodes: list[str], commit: bool, forget: bool = True) -> None:
         """COMMIT PREPARED (or ROLLBACK PREPARED) on `nodes` until each confirms or no longer
         has it, reaching each node's primary of the moment; a finished commit's decision is
-        then forgotten. Given up after FINISH_COMMIT_SECONDS: recovery finishes it then."""
+        then forgotten (`forget`). Given up after FINISH_COMMIT_SECONDS: recovery finishes
+        it then."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FINISH_COMMIT_SECONDS
         pending = list(nodes)
@@ -804,7 +841,7 @@ class DistributedTransaction:
             log.error("%s: still prepared on %s; recovery will %s it", gid, ", ".join(pending),
                       "commit" if commit else "roll back")
             return
-        if commit:
+        if commit and forget:
             await self._forget(gid)
 
     async def _finish_on(self, node: str, sql: str) -> bool:

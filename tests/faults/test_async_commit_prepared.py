@@ -1,0 +1,116 @@
+"""Fault test: on a group with a synchronous standby, COMMIT PREPARED runs with
+synchronous_commit = off (txn/durable.py): the client hears COMMIT before the standby has
+the COMMIT PREPARED. If the primary is then killed and the standby promoted, the
+transaction comes back prepared there: the GTM must still hold the decision, and recovery
+must commit it, so that it ends committed on every node, never half.
+
+The faults are real processes stopped and killed: the GTM is paused (SIGSTOP) while the
+client's COMMIT is under way, so that the PREPAREs (acknowledged by the standbys) are done
+and the decision not yet taken; dn1's standby is then stopped; the GTM goes on; the
+client's COMMIT must be answered without the standby (a synchronous COMMIT PREPARED would
+wait for it for ever); dn1's primary gets SIGKILL; the standby, which has the PREPARE and
+not the COMMIT PREPARED, is started and promoted (`gridpg failover --force`).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from gridpg.cluster import processes
+from gridpg.cluster.control import Cluster
+from gridpg.cluster.topology import PortAllocator, build_default
+from tests.conftest import server_dir
+
+
+@pytest.fixture(scope="module")
+def ha_cluster() -> Iterator[Cluster]:
+    with server_dir("acp") as directory:
+        cluster = Cluster(directory / "cluster")
+        base = PortAllocator("127.0.0.1", 27000 + (os.getpid() % 50) * 20).take()
+        topology = build_default(datanodes=2, coordinators=1, standbys=1, port=base)
+        topology.failover = False  # the test fails over itself
+        # and runs recovery itself: the monitor's pass could commit the GID on the promoted
+        # standby before the test has seen it prepared there
+        topology.monitor = False
+        cluster.create(topology, lambda _m: None)
+        try:
+            cluster.up(lambda _m: None)
+            yield cluster
+        finally:
+            cluster.down(lambda _m: None)
+
+
+def _dsn(cluster: Cluster, port: int) -> str:
+    return f"host=127.0.0.1 port={port} dbname=postgres user=postgres password={cluster.password()}"
+
+
+def _prepared(dsn: str) -> list[str]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return [r[0] for r in conn.execute("SELECT gid FROM pg_prepared_xacts WHERE gid LIKE 'gridpg_%'")]
+
+
+def _retrying(dsn: str, sql: str) -> list[tuple[object, ...]]:
+    """`sql` through the coordinator, retried while it follows the new primary."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                return conn.execute(sql).fetchall()
+        except psycopg.OperationalError:
+            assert time.monotonic() < deadline, f"{sql} kept failing"
+            time.sleep(0.5)
+
+
+def test_primary_killed_after_the_commit_answer_then_failover(ha_cluster: Cluster) -> None:
+    dsn = ha_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE ac (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO ac SELECT g, 0 FROM generate_series(1, 20) g")
+    group = next(g for g in ha_cluster.topology.groups if g.name == "dn1")
+    primary, standby = group.primary, group.standbys[0]
+    primaries = [_dsn(ha_cluster, g.primary.port) for g in ha_cluster.topology.groups]
+    gtm_pid = processes.running_pid(ha_cluster.dir, ha_cluster.topology.gtm.name)
+    assert gtm_pid is not None
+
+    client = psycopg.connect(dsn, autocommit=True)
+    client.execute("BEGIN")
+    assert client.execute("UPDATE ac SET v = v + 1").rowcount == 20  # both groups: 2PC
+    answered: list[object] = []
+    committing = threading.Thread(target=lambda: answered.append(client.execute("COMMIT")), daemon=True)
+    os.kill(gtm_pid, signal.SIGSTOP)
+    try:
+        committing.start()
+        deadline = time.monotonic() + 10
+        while not all(_prepared(d) for d in primaries):  # PREPAREs done, standbys have them
+            assert time.monotonic() < deadline, "the PREPAREs did not complete"
+            time.sleep(0.05)
+        ha_cluster.server(standby).stop("fast")
+    finally:
+        os.kill(gtm_pid, signal.SIGCONT)
+    committing.join(timeout=15)
+    assert answered, "COMMIT waited for the stopped standby"
+    client.close()
+
+    pid = ha_cluster.server(primary).pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    ha_cluster.server(standby).start(wait=True)
+    result = subprocess.run([sys.executable, "-m", "gridpg", "failover", "--dir", str(ha_cluster.dir),
+                             "dn1", "--force"], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    # the promoted standby had the PREPARE, not the COMMIT PREPARED
+    assert _prepared(_dsn(ha_cluster, standby.port)), "the transaction did not come back prepared"
+    _retrying(dsn, "SELECT gridpg_recover_prepared(0)")
+    current = Cluster(ha_cluster.dir)
+    for g in current.topology.groups:
+        assert _prepared(_dsn(current, g.primary.port)) == [], f"still prepared on {g.name}"
+    assert _retrying(dsn, "SELECT v FROM ac ORDER BY id") == [(1,)] * 20
