@@ -6,9 +6,8 @@ temp table on that connection (the coordinator-finish strategy) and the statemen
 over them with PostgreSQL's own semantics. INSERT into a distributed table from a temp
 table takes the INSERT ... SELECT path, whose SELECT runs on that same connection.
 UPDATE and DELETE of a distributed table that read temp tables ship the temp rows to the
-target's nodes first (scratch tables in the statement's transaction); MERGE is refused
-(0A000): on a datanode the temp table does not exist, or a distributed table of the same
-name would be read in its place.
+target's nodes first (scratch tables in the statement's transaction); MERGE into a distributed table stages its
+source rows, read on this connection, on the target's nodes (executor/merge_staged.py).
 """
 
 from __future__ import annotations
@@ -107,8 +106,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     kind = analysis.kind
     target = analysis.resolved[0].table if kind != "SelectStmt" else None
     if target is not None:
-        if kind == "InsertStmt":
-            return False
+        if kind in ("InsertStmt", "MergeStmt"):
+            return False  # INSERT ... SELECT and MERGE read the temp rows on this connection
         if kind in ("UpdateStmt", "DeleteStmt"):
             await _ship_and_write(dispatcher, request, analysis, target)
             return True

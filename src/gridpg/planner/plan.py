@@ -37,6 +37,7 @@ class Strategy(Enum):
     CLUSTER_VIEW = "cluster-view"  # gridpg_stat_activity, gridpg_lock_waits
     INSERT = "insert"
     MERGE_STATEMENT = "merge-statement"
+    MERGE_STAGED = "merge-staged"  # MERGE over source rows staged on the target's nodes
     SESSION_STATEMENT = "session-statement"  # PREPARE/EXECUTE/DEALLOCATE, cursors over distributed tables
     MODIFYING_CTE = "modifying-cte"  # a data-modifying WITH run as steps (planner/modifying_cte.py)
     MATERIALIZED_VIEW = "materialized-view"  # CREATE / REFRESH of one over distributed tables
