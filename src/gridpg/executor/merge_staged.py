@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner.broadcast import REPARTITION_TYPES, remainder_sql
-from gridpg.planner.merge_staged import MergeStagedPlan
-from gridpg.planner.plan import SCRATCH_SCHEMA, Fragment, PushdownPlan
+from gridpg.planner.plan import SCRATCH_SCHEMA, Fragment, MergeStagedPlan, PushdownPlan
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:

@@ -20,7 +20,6 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
 from gridpg.planner import plan as plans
 from gridpg.planner import tempnames
 from gridpg.planner.context import CatalogView, SessionView, parse_search_path
-from gridpg.planner.merge_staged import MergeStagedPlan
 from gridpg.planner.router import group_for_value
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -432,7 +431,7 @@ _RUNNERS: dict[type, _Runner] = {
     plans.ClusterViewPlan: _cluster_view,
     plans.InsertPlan: _insert,
     plans.MergeStatementPlan: _merge_statement,
-    MergeStagedPlan: _merge_staged,
+    plans.MergeStagedPlan: _merge_staged,
     plans.SessionStatementPlan: _session_statement,
     plans.RouterPlan: _distributed,
     plans.PushdownPlan: _distributed,

@@ -36,6 +36,15 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     runs on the session's catalog connection)."""
     analysis = planner.analysis(request.sql, catalog, session)
     path = list(session.search_path)
+    if analysis.route in ("query", "catalog") and tempnames.temp_names(path):
+        from gridpg.executor import temp_views
+
+        inlined = await temp_views.inline(dispatcher, request.sql, catalog, session)
+        if inlined is not None:  # planned as written with the views' definitions
+            from gridpg.executor.run import run_statement
+
+            await run_statement(dispatcher, dataclasses.replace(request, sql=inlined))
+            return True
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
     if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, catalog, session):
@@ -50,19 +59,13 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
 
 def _temp_view(analysis: Analysis, catalog: CatalogView, session: SessionView) -> bool:
     """CREATE TEMP VIEW: made on the session's catalog connection (pinned by
-    `frontend/temps.py`), as its temp tables are, when it reads no distributed table; over
-    distributed tables it is refused (reads of it would not be planned over the datanodes)."""
+    `frontend/temps.py`), as its temp tables are; reads of one over distributed tables are
+    planned through its definition (executor/temp_views.py)."""
     from gridpg.frontend.temps import sqlparse_is_temp_schema
-    from gridpg.planner.core import touches_distributed
 
     body = analysis.tree["ViewStmt"]
     view = body.get("view") or {}
-    if view.get("relpersistence") != "t" and not sqlparse_is_temp_schema(view.get("schemaname")):
-        return False
-    if touches_distributed(body.get("query") or {}, catalog, session):
-        raise PgError(FEATURE_NOT_SUPPORTED, "temporary views over distributed tables are not supported by gridpg",
-                      hint="create a view (not temporary), or select into a temporary table")
-    return True
+    return view.get("relpersistence") == "t" or sqlparse_is_temp_schema(view.get("schemaname"))
 
 
 def references_temp(analysis: Analysis, path: list[str]) -> bool:

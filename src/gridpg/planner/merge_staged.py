@@ -26,8 +26,6 @@ only), a join as the bare source, REPLICATION targets on several nodes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
 
 from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, CmdType, MergeMatchKind
@@ -36,7 +34,7 @@ from pglast.stream import RawStream
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner.gather import _nodes
-from gridpg.planner.plan import Plan, Strategy
+from gridpg.planner.plan import MergeStagedPlan
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.parse import parse_sql
 
@@ -45,32 +43,6 @@ from gridpg.sql.parse import parse_sql
 _DETERMINISTIC = frozenset({"lower", "upper", "btrim", "ltrim", "rtrim", "abs", "md5", "substr",
                             "substring", "left", "right", "replace", "lpad", "rpad", "trunc", "round",
                             "floor", "ceil", "ceiling", "int4", "int8", "text", "numeric"})
-
-
-@dataclass(frozen=True)
-class MergeStagedPlan(Plan):
-    """The MERGE split in its source query and its node statement. The executor runs
-    `{with_text} SELECT <alias>.*[, key] FROM {source_text}` (its key cast to the target's
-    distribution type), stages the rows on the target's nodes (split by `key_sql`'s hash,
-    or all of them everywhere when None), then runs `{head} USING <stage> {tail}` there."""
-
-    strategy: ClassVar[Strategy] = Strategy.MERGE_STAGED
-    target: DistTable | None = None
-    with_text: str = ""
-    head: str = ""
-    source_text: str = ""
-    alias: str | None = None
-    tail: str = ""
-    key_sql: str | None = None
-    needs_key: bool = False  # a NOT MATCHED [BY TARGET] INSERT: the rows cannot be broadcast
-
-    def describe(self) -> list[str]:
-        assert self.target is not None
-        how = f"split by hash({self.key_sql})" if self.key_sql else "broadcast to every node"
-        return [f"Distributed plan: {self.strategy}",
-                f"  Source rows staged on {', '.join(self.target.groups)}, {how}",
-                f"  Source SQL: {self.with_text}SELECT * FROM {self.source_text.strip()}",
-                f"  Node SQL: {self.head}USING <stage> {self.tail}"]
 
 
 def staged_merge(sql: str, target: DistTable) -> MergeStagedPlan:
@@ -181,6 +153,10 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
         if when.matchKind != MergeMatchKind.MERGE_WHEN_NOT_MATCHED_BY_TARGET:
             continue
         inserts = True
+        if key_text is None and target.method != "hash":
+            raise _refused(f"MERGE ... WHEN NOT MATCHED THEN INSERT into a {target.method.upper()} table is "
+                           "supported by gridpg only when its source is colocated with it",
+                           "MERGE into a table distributed by HASH, or INSERT the new rows separately")
         if key_text is None:
             raise _refused("MERGE ... WHEN NOT MATCHED THEN INSERT into a distributed table is supported "
                            "by gridpg only when the ON condition equates the target's distribution "

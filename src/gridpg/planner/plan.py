@@ -343,6 +343,33 @@ class MergeStatementPlan(Plan):
         return [f"Distributed plan: merge-statement on {where}"]
 
 
+@dataclass(frozen=True)
+class MergeStagedPlan(Plan):
+    """MERGE over source rows staged on the target's nodes (planner/merge_staged.py): the
+    statement split in its source query and its node statement. The executor runs
+    `{with_text} SELECT <alias>.*[, key] FROM {source_text}` (its key cast to the target's
+    distribution type), stages the rows on the target's nodes (split by `key_sql`'s hash,
+    or all of them everywhere when None), then runs `{head} USING <stage> {tail}` there."""
+
+    strategy: ClassVar[Strategy] = Strategy.MERGE_STAGED
+    target: DistTable | None = None
+    with_text: str = ""
+    head: str = ""
+    source_text: str = ""
+    alias: str | None = None
+    tail: str = ""
+    key_sql: str | None = None
+    needs_key: bool = False  # a NOT MATCHED [BY TARGET] INSERT: the rows cannot be broadcast
+
+    def describe(self) -> list[str]:
+        assert self.target is not None
+        how = f"split by hash({self.key_sql})" if self.key_sql else "broadcast to every node"
+        return [f"Distributed plan: {self.strategy}",
+                f"  Source rows staged on {', '.join(self.target.groups)}, {how}",
+                f"  Source SQL: {self.with_text}SELECT * FROM {self.source_text.strip()}",
+                f"  Node SQL: {self.head}USING <stage> {self.tail}"]
+
+
 # -- multi-node queries and writes -------------------------------------------------------
 
 

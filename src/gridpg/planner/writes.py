@@ -15,6 +15,7 @@ from gridpg.planner.plan import (
     BroadcastWritePlan,
     Fragment,
     GatherTable,
+    MergeStagedPlan,
     MergeStatementPlan,
     MoveRowsPlan,
     NotApplicable,
@@ -22,7 +23,7 @@ from gridpg.planner.plan import (
     ScratchNames,
     Strategy,
 )
-from gridpg.planner.merge_staged import MergeStagedPlan, staged_merge
+from gridpg.planner.merge_staged import staged_merge
 from gridpg.planner.pushdown import (
     Resolved,
     joined_on_distribution_columns,
