@@ -39,7 +39,14 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     if analysis.route in ("query", "catalog") and tempnames.temp_names(path):
         from gridpg.executor import temp_views
 
-        inlined = await temp_views.inline(dispatcher, request.sql, catalog, session)
+        try:
+            inlined = await temp_views.inline(dispatcher, request.sql, catalog, session)
+        except PgError as exc:
+            if exc.sqlstate == FEATURE_NOT_SUPPORTED:  # PostgreSQL's own error first, if it has one
+                from gridpg.executor.run import ensure_postgres_accepts
+
+                await ensure_postgres_accepts(dispatcher, request)
+            raise
         if inlined is not None:  # planned as written with the views' definitions
             from gridpg.executor.run import run_statement
 
