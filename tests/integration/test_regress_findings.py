@@ -451,6 +451,11 @@ def test_temp_views_rules_and_ctas_beside_temp_tables(gridpg_cluster: Cluster, s
         assert conn.execute("SELECT count(*), sum(g) FROM tv_dt").fetchone() == (100, 5050)
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("DELETE FROM tv_dt")  # its rows are not on the catalog server
+        conn.execute("CREATE FUNCTION count_tv_dt() RETURNS bigint LANGUAGE plpgsql "
+                     "AS $$ BEGIN RETURN (SELECT count(*) FROM tv_dt); END $$")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):  # it would read the empty copy
+            conn.execute("SELECT count_tv_dt()")
+        conn.execute("DROP VIEW tv_dt")
         conn.execute("CREATE TABLE ctas_g AS SELECT g % 7 AS k, count(*) AS n FROM dt GROUP BY 1")
         assert conn.execute("SELECT count(*), sum(n) FROM ctas_g").fetchone() == (7, 100)
 

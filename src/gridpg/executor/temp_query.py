@@ -36,7 +36,7 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     runs on the session's catalog connection)."""
     analysis = planner.analysis(request.sql, catalog, session)
     path = list(session.search_path)
-    if analysis.route in ("query", "catalog") and tempnames.temp_names(path):
+    if analysis.route in ("query", "catalog", "utility") and tempnames.temp_names(path):
         from gridpg.executor import temp_views
 
         try:
@@ -56,6 +56,7 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
         return await run(dispatcher, request, analysis)
     if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, catalog, session):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        _note_view_over_distributed(dispatcher, analysis, catalog, session)
         return True
     if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
             and utility_on_temp(analysis, path):
@@ -73,6 +74,24 @@ def _temp_view(analysis: Analysis, catalog: CatalogView, session: SessionView) -
     body = analysis.tree["ViewStmt"]
     view = body.get("view") or {}
     return view.get("relpersistence") == "t" or sqlparse_is_temp_schema(view.get("schemaname"))
+
+
+def _note_view_over_distributed(dispatcher: Dispatcher, analysis: Analysis, catalog: CatalogView,
+                                session: SessionView) -> None:
+    """Remember a temp view that reads distributed tables (itself or through another such
+    temp view): server-side code reading it is refused, as for any view over them."""
+    from gridpg.planner.core import touches_distributed
+
+    body = analysis.tree["ViewStmt"]
+    name = str((body.get("view") or {}).get("relname", ""))
+    query = body.get("query") or {}
+    known = dispatcher.runner.temp_views_over_distributed
+    path = list(session.search_path)
+    if touches_distributed(query, catalog, session) or any(
+            r.name in known and tempnames.shadows(path, r.schema, r.name) for r in analyze.relations(query)):
+        known.add(name)
+    else:
+        known.discard(name)  # (CREATE OR REPLACE of one that no longer reads them)
 
 
 def references_temp(analysis: Analysis, path: list[str]) -> bool:

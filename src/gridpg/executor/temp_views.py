@@ -28,7 +28,7 @@ _VIEWS_SQL = (
     "pg_catalog.array_to_json(ARRAY(SELECT a.attname FROM pg_catalog.pg_attribute a "
     "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum))::text "
     "FROM pg_catalog.pg_class c WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relkind = 'v'")
-_READING = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+_READING = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt"})
 _MAX_DEPTH = 16  # views of views; PostgreSQL refuses cycles
 
 
@@ -42,7 +42,10 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
         tree = sqlparse.parse_tree(sql)
     except PgError:
         return None  # (the statement's own run reports it)
-    if sqlparse.node_type(tree) not in _READING or not any(
+    kind = sqlparse.node_type(tree)
+    if kind == "CopyStmt" and not tree[kind].get("query"):
+        return None  # COPY of a relation: PostgreSQL's own error for a view
+    if kind not in _READING or not any(
             tempnames.shadows(path, r.schema, r.name) for r in analyze.relations(tree)):
         return None
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)

@@ -55,6 +55,10 @@ SELECT * FROM prod WHERE sku IN ('p5', 'p6', 'zz1') OR sku IS NULL ORDER BY sku;
 MERGE INTO prod p USING (VALUES ('p7', 5), (NULL, 8)) AS v(sku, q) ON p.sku = v.sku WHEN NOT MATCHED THEN INSERT (sku, qty) VALUES (v.sku, v.q);
 SELECT count(*), sum(qty) FROM prod;
 
+-- one constant row (whose node alone used to run the MERGE), NOT MATCHED BY SOURCE reaching every node
+MERGE INTO prod p USING (SELECT 'p5' AS sku, 55 AS q) s ON p.sku = s.sku WHEN MATCHED THEN UPDATE SET qty = s.q WHEN NOT MATCHED BY SOURCE AND p.qty < 0 THEN UPDATE SET qty = -p.qty RETURNING p.sku, p.qty;
+SELECT count(*) FILTER (WHERE qty < 0), sum(qty) FROM prod;
+
 -- a CTE source, the key an expression of the source
 WITH up AS (SELECT upper(sku) AS code, qty FROM stage_r WHERE qty > -40) MERGE INTO prod p USING up ON p.sku = lower(up.code) WHEN MATCHED THEN UPDATE SET qty = up.qty * 10;
 SELECT sku, qty FROM prod WHERE sku BETWEEN 'p30' AND 'p39' ORDER BY sku;
