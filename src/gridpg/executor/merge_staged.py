@@ -52,7 +52,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
         stage, columns = await _stage_source(dispatcher, plan, target)
         source = f"(SELECT {', '.join(quote_ident(c) for c in columns)} FROM {stage})"
         alias = f" AS {quote_ident(plan.alias)}" if plan.alias else ""
-        node_sql = f"{plan.head.rstrip()} USING {source}{alias} {plan.tail}"
+        node_sql = f"{plan.head}USING {source}{alias} {plan.tail}"  # (head ends in a space or a newline)
         await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True),
                       commit=False)
         for group in target.groups:
@@ -111,7 +111,7 @@ async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: D
 def _source_select(plan: MergeStagedPlan, key_type: str | None) -> str:
     """The source's rows, with the staging key (cast to the target's distribution type,
     whose partition hash places them) as the last column."""
-    source = plan.source_text.strip()
+    source = plan.source_text.strip() + "\n"  # (it may end in a -- comment)
     if key_type is None or plan.key_sql is None:
         columns = f"{quote_ident(plan.alias)}.*" if plan.alias else "*"
         return f"{plan.with_text}SELECT {columns} FROM {source}"

@@ -182,21 +182,23 @@ def _deparse(node: ast.Node) -> str:
 
 def _pieces(sql: str) -> tuple[str, str, str, str]:
     """(WITH clause, `MERGE INTO target [alias] `, the source as written, `ON ...` to the
-    end), cut at the statement's top-level MERGE, USING and ON keywords."""
+    end), cut at the statement's top-level MERGE, USING and ON keywords (keyword tokens:
+    a quoted name or a comment never matches)."""
     depth, merge_at, using = 0, -1, (-1, -1)
     previous = ""
     for tok in sqlparse.tokens(sql):
         text = sql[tok.start: tok.end + 1]
-        word = text.lower()
+        if tok.name in ("C_COMMENT", "SQL_COMMENT"):
+            continue
         if text == "(":
             depth += 1
         elif text == ")":
             depth -= 1
-        elif depth == 0 and merge_at < 0 and word == "merge" and previous in ("", ")"):
+        elif depth == 0 and merge_at < 0 and tok.name == "MERGE" and previous in ("", ")"):
             merge_at = tok.start
-        elif depth == 0 and merge_at >= 0 and using[0] < 0 and word == "using":
+        elif depth == 0 and merge_at >= 0 and using[0] < 0 and tok.name == "USING":
             using = (tok.start, tok.end + 1)
-        elif depth == 0 and using[0] >= 0 and word == "on":
+        elif depth == 0 and using[0] >= 0 and tok.name == "ON":
             return sql[:merge_at], sql[merge_at:using[0]], sql[using[1]:tok.start], sql[tok.start:]
         previous = text
     raise PgError(FEATURE_NOT_SUPPORTED, "gridpg could not find the parts of this MERGE statement")

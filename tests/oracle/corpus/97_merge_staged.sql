@@ -84,6 +84,13 @@ SELECT count(*) FROM prod WHERE name = 'in block';
 MERGE INTO prod p USING stage_h s ON p.qty = s.id WHEN MATCHED THEN UPDATE SET name = 'by qty' WHEN NOT MATCHED BY SOURCE AND p.qty > 1800 THEN UPDATE SET name = 'big';
 SELECT name, count(*) FROM prod WHERE name IN ('by qty', 'big') GROUP BY name ORDER BY name;
 
+-- comments before MERGE, before USING and after the source
+/* nightly load */ MERGE INTO prod p -- the target
+USING stage_r s -- the source
+ON p.sku = s.sku
+WHEN MATCHED AND s.qty < -48 THEN DELETE;
+SELECT count(*) FROM prod;
+
 -- the classic ETL: a session temp table as the staging table
 CREATE TEMP TABLE incoming (sku text, qty int, price numeric);
 INSERT INTO incoming VALUES ('p1', 11, 1.1), ('p2', 22, NULL), ('new1', 1, 9.99), ('new2', 2, 8.88), (NULL, 3, 3);
