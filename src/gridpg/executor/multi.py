@@ -880,6 +880,11 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             ["Distributed plan: insert routed by the distribution column"]
         plan = None
     else:
+        if kind == "MergeStmt" and planned is None and resolved and resolved[0].table is not None:
+            planned = _merge_plan_to_explain(inner_sql, inner_tree, resolved, options)
+            if not isinstance(planned, DistributedPlan):
+                _send_explain(dispatcher, request, planned.describe(), [], _explain_format(body))
+                return True
         plan = planned or plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
                                      inner_request.bound())
         lines = plan.describe()
@@ -908,6 +913,19 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             node_plans.append((fragment.group, [row[0] or "" for row in results[-1].rows]))
     _send_explain(dispatcher, request, lines, node_plans, _explain_format(body))
     return True
+
+
+def _merge_plan_to_explain(sql: str, tree: dict[str, Any], resolved: list[Any], options: list[str]) -> Any:
+    """A MERGE's plan for EXPLAIN: run whole on the nodes (their plans shown), or on the node
+    of its values or over staged source rows (its steps only: they need the rows first,
+    and EXPLAIN ANALYZE of those is refused rather than run half-way)."""
+    from gridpg.planner.writes import merge_statement
+
+    plan = merge_statement(sql, tree["MergeStmt"], resolved)
+    if not isinstance(plan, DistributedPlan) and "analyze" in options:
+        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a MERGE whose source rows must first be "
+                      "placed on the target's nodes is not supported by gridpg")
+    return plan
 
 
 def _explain_format(body: dict[str, Any]) -> str:

@@ -26,7 +26,7 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import delegation
 from gridpg.executor import triggers as firing_mod
-from gridpg.planner import analyze, call_shape
+from gridpg.planner import analyze, call_shape, tempnames
 from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
 from gridpg.planner.delegation import Delegation
@@ -513,13 +513,22 @@ class RoutineGuard:
         if not registry.mentions(sql.lower()):
             return None
         key = (sql, tuple(search_path))
-        if key in registry.verdicts:
+        # the session's temp views over distributed tables are its own: no shared verdict
+        own_views = bool(runner.temp_views_over_distributed & runner.temps.names)
+        if own_views and (registry.names_routines(sql.lower()) or _is_code_block(sql)):
+            # code runs on the catalog server, where such a view reads the empty copies of
+            # its tables, and names it in ways (dynamic SQL, nested calls) not all followed
+            raise _refusal("user code", "this session has temporary views over distributed tables "
+                           f"({', '.join(sorted(runner.temp_views_over_distributed & runner.temps.names))}), "
+                           "which code running on the catalog server would read empty; drop them first")
+        if key in registry.verdicts and not own_views:
             verdict = registry.verdicts[key]
         else:
             verdict = await self._verdict(dispatcher, registry, snapshot, sql, tuple(search_path))
             if len(registry.verdicts) > 10000:
                 registry.verdicts.clear()
-            registry.verdicts[key] = verdict  # a private registry serves one catalog view
+            if not own_views:
+                registry.verdicts[key] = verdict  # a private registry serves one catalog view
         if isinstance(verdict, PgError):
             raise verdict
         return verdict
@@ -1295,6 +1304,7 @@ def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Vi
     """Views whose definitions reach distributed tables (through other views too)."""
     views = dispatcher.runner.views()
     resolve = _resolver(dispatcher, snapshot)
+    temp_views = dispatcher.runner.temp_views_over_distributed & dispatcher.runner.temps.names
 
     def over_distributed(key: tuple[str, str], depth: int) -> bool:
         definition = views.get(key)
@@ -1314,6 +1324,8 @@ def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Vi
         return False
 
     def view_of(ref: analyze.RelRef, path: tuple[str, ...]) -> tuple[str, str] | None:
+        if ref.name in temp_views and tempnames.shadows(path, ref.schema, ref.name):
+            return ("pg_temp", ref.name)  # the catalog server would read its tables' empty copies
         if not views:
             return None
         schemas = (ref.schema,) if ref.schema is not None else path
@@ -1342,6 +1354,14 @@ def wide_path(snapshot: CatalogSnapshot, path: tuple[str, ...]) -> tuple[str, ..
     meets a distributed table of that name wherever one is (for code that may change its
     search path at run time)."""
     return tuple(dict.fromkeys((*path, *sorted({t.schema for t in snapshot.tables}))))
+
+
+def _is_code_block(sql: str) -> bool:
+    """A DO block or CALL: code that runs on the catalog server."""
+    try:
+        return sqlparse.node_type(sqlparse.parse_tree(sql)) in ("DoStmt", "CallStmt")
+    except PgError:
+        return False
 
 
 def _refusal(what: str, why: str) -> PgError:

@@ -235,12 +235,20 @@ async def _insert(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> No
 async def _merge_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     request = dataclasses.replace(request, sql=plan.sql) if plan.sql != request.sql else request
     group = plan.group or await _merge_group(dispatcher, request, plan)
+    if group is None:
+        from gridpg.executor import merge_staged
+        from gridpg.planner.merge_staged import staged_merge
+
+        assert plan.target is not None
+        await merge_staged.run(dispatcher, request, staged_merge(plan.sql, plan.target))
+        return
     await dispatcher.run_on_node(group, request, writes=True)
 
 
 async def _merge_group(dispatcher: Dispatcher, request: ExecRequest,
-                       plan: plans.MergeStatementPlan) -> str:
-    """The node of a MERGE's rows: the distinct values of its source's join column."""
+                       plan: plans.MergeStatementPlan) -> str | None:
+    """The node of a MERGE's rows: the distinct values of its source's join column (None:
+    they belong on several nodes)."""
     from gridpg.executor.multi import inline_params
 
     target = plan.target
@@ -257,9 +265,13 @@ async def _merge_group(dispatcher: Dispatcher, request: ExecRequest,
         return groups.pop()  # type: ignore[return-value]
     if not groups:
         return target.groups[0]
-    raise PgError(FEATURE_NOT_SUPPORTED, "MERGE into a distributed table is supported by "
-                  "gridpg only when its source is a subquery of constants joined on the "
-                  "distribution column and its rows live on one node")
+    return None  # its rows belong on several nodes: staged there (executor/merge_staged.py)
+
+
+async def _merge_staged(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import merge_staged
+
+    await merge_staged.run(dispatcher, request, plan)
 
 
 async def _modifying_cte(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
@@ -419,6 +431,7 @@ _RUNNERS: dict[type, _Runner] = {
     plans.ClusterViewPlan: _cluster_view,
     plans.InsertPlan: _insert,
     plans.MergeStatementPlan: _merge_statement,
+    plans.MergeStagedPlan: _merge_staged,
     plans.SessionStatementPlan: _session_statement,
     plans.RouterPlan: _distributed,
     plans.PushdownPlan: _distributed,

@@ -6,9 +6,8 @@ temp table on that connection (the coordinator-finish strategy) and the statemen
 over them with PostgreSQL's own semantics. INSERT into a distributed table from a temp
 table takes the INSERT ... SELECT path, whose SELECT runs on that same connection.
 UPDATE and DELETE of a distributed table that read temp tables ship the temp rows to the
-target's nodes first (scratch tables in the statement's transaction); MERGE is refused
-(0A000): on a datanode the temp table does not exist, or a distributed table of the same
-name would be read in its place.
+target's nodes first (scratch tables in the statement's transaction); MERGE into a distributed table stages its
+source rows, read on this connection, on the target's nodes (executor/merge_staged.py).
 """
 
 from __future__ import annotations
@@ -37,10 +36,27 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     runs on the session's catalog connection)."""
     analysis = planner.analysis(request.sql, catalog, session)
     path = list(session.search_path)
+    if analysis.route in ("query", "catalog", "utility") and tempnames.temp_names(path):
+        from gridpg.executor import temp_views
+
+        try:
+            inlined = await temp_views.inline(dispatcher, request.sql, catalog, session)
+        except PgError as exc:
+            if exc.sqlstate == FEATURE_NOT_SUPPORTED:  # PostgreSQL's own error first, if it has one
+                from gridpg.executor.run import ensure_postgres_accepts
+
+                await ensure_postgres_accepts(dispatcher, request)
+            raise
+        if inlined is not None:  # planned as written with the views' definitions
+            from gridpg.executor.run import run_statement
+
+            await run_statement(dispatcher, dataclasses.replace(request, sql=inlined))
+            return True
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
     if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, catalog, session):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        _note_view_over_distributed(dispatcher, analysis, catalog, session)
         return True
     if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
             and utility_on_temp(analysis, path):
@@ -51,19 +67,31 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
 
 def _temp_view(analysis: Analysis, catalog: CatalogView, session: SessionView) -> bool:
     """CREATE TEMP VIEW: made on the session's catalog connection (pinned by
-    `frontend/temps.py`), as its temp tables are, when it reads no distributed table; over
-    distributed tables it is refused (reads of it would not be planned over the datanodes)."""
+    `frontend/temps.py`), as its temp tables are; reads of one over distributed tables are
+    planned through its definition (executor/temp_views.py)."""
     from gridpg.frontend.temps import sqlparse_is_temp_schema
-    from gridpg.planner.core import touches_distributed
 
     body = analysis.tree["ViewStmt"]
     view = body.get("view") or {}
-    if view.get("relpersistence") != "t" and not sqlparse_is_temp_schema(view.get("schemaname")):
-        return False
-    if touches_distributed(body.get("query") or {}, catalog, session):
-        raise PgError(FEATURE_NOT_SUPPORTED, "temporary views over distributed tables are not supported by gridpg",
-                      hint="create a view (not temporary), or select into a temporary table")
-    return True
+    return view.get("relpersistence") == "t" or sqlparse_is_temp_schema(view.get("schemaname"))
+
+
+def _note_view_over_distributed(dispatcher: Dispatcher, analysis: Analysis, catalog: CatalogView,
+                                session: SessionView) -> None:
+    """Remember a temp view that reads distributed tables (itself or through another such
+    temp view): server-side code reading it is refused, as for any view over them."""
+    from gridpg.planner.core import touches_distributed
+
+    body = analysis.tree["ViewStmt"]
+    name = str((body.get("view") or {}).get("relname", ""))
+    query = body.get("query") or {}
+    known = dispatcher.runner.temp_views_over_distributed
+    path = list(session.search_path)
+    if touches_distributed(query, catalog, session) or any(
+            r.name in known and tempnames.shadows(path, r.schema, r.name) for r in analyze.relations(query)):
+        known.add(name)
+    else:
+        known.discard(name)  # (CREATE OR REPLACE of one that no longer reads them)
 
 
 def references_temp(analysis: Analysis, path: list[str]) -> bool:
@@ -107,8 +135,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     kind = analysis.kind
     target = analysis.resolved[0].table if kind != "SelectStmt" else None
     if target is not None:
-        if kind == "InsertStmt":
-            return False
+        if kind in ("InsertStmt", "MergeStmt"):
+            return False  # INSERT ... SELECT and MERGE read the temp rows on this connection
         if kind in ("UpdateStmt", "DeleteStmt"):
             await _ship_and_write(dispatcher, request, analysis, target)
             return True

@@ -124,6 +124,9 @@ class StatementRunner:
         self.lifted_rights = False  # a plan reading views' tables with the owners' rights runs
         self.is_loopback = False  # this runner serves a loopback connection
         self.side_catalog_active = False  # scratch tables on a side catalog connection (executor/scratch.py)
+        # temp views this session made over distributed tables (executor/temp_views.py):
+        # server-side code reading one is refused (executor/routines.py)
+        self.temp_views_over_distributed: set[str] = set()
         self.catalog_aside = False  # inside scratch.side_catalog: scratch tables shaped on a datanode
         self.side_catalog_read_only = False
 

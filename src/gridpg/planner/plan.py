@@ -37,6 +37,7 @@ class Strategy(Enum):
     CLUSTER_VIEW = "cluster-view"  # gridpg_stat_activity, gridpg_lock_waits
     INSERT = "insert"
     MERGE_STATEMENT = "merge-statement"
+    MERGE_STAGED = "merge-staged"  # MERGE over source rows staged on the target's nodes
     SESSION_STATEMENT = "session-statement"  # PREPARE/EXECUTE/DEALLOCATE, cursors over distributed tables
     MODIFYING_CTE = "modifying-cte"  # a data-modifying WITH run as steps (planner/modifying_cte.py)
     MATERIALIZED_VIEW = "materialized-view"  # CREATE / REFRESH of one over distributed tables
@@ -340,6 +341,33 @@ class MergeStatementPlan(Plan):
     def describe(self) -> list[str]:
         where = self.group or f"the node of the source's {self.source_column} values"
         return [f"Distributed plan: merge-statement on {where}"]
+
+
+@dataclass(frozen=True)
+class MergeStagedPlan(Plan):
+    """MERGE over source rows staged on the target's nodes (planner/merge_staged.py): the
+    statement split in its source query and its node statement. The executor runs
+    `{with_text} SELECT <alias>.*[, key] FROM {source_text}` (its key cast to the target's
+    distribution type), stages the rows on the target's nodes (split by `key_sql`'s hash,
+    or all of them everywhere when None), then runs `{head} USING <stage> {tail}` there."""
+
+    strategy: ClassVar[Strategy] = Strategy.MERGE_STAGED
+    target: DistTable | None = None
+    with_text: str = ""
+    head: str = ""
+    source_text: str = ""
+    alias: str | None = None
+    tail: str = ""
+    key_sql: str | None = None
+    needs_key: bool = False  # a NOT MATCHED [BY TARGET] INSERT: the rows cannot be broadcast
+
+    def describe(self) -> list[str]:
+        assert self.target is not None
+        how = f"split by hash({self.key_sql})" if self.key_sql else "broadcast to every node"
+        return [f"Distributed plan: {self.strategy}",
+                f"  Source rows staged on {', '.join(self.target.groups)}, {how}",
+                f"  Source SQL: {self.with_text}SELECT * FROM {self.source_text.strip()}",
+                f"  Node SQL: {self.head}USING <stage> {self.tail}"]
 
 
 # -- multi-node queries and writes -------------------------------------------------------

@@ -1,6 +1,7 @@
 """Multi-node writes: UPDATE/DELETE on every node of the target (colocated reads joined
 node-locally, other distributed tables broadcast to the target's nodes first), UPDATE of
-the distribution column (rows moved), MERGE where its rows stay on one node."""
+the distribution column (rows moved), MERGE (run whole where its rows are, or over its
+source rows staged on the target's nodes)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from gridpg.planner.plan import (
     BroadcastWritePlan,
     Fragment,
     GatherTable,
+    MergeStagedPlan,
     MergeStatementPlan,
     MoveRowsPlan,
     NotApplicable,
@@ -21,6 +23,7 @@ from gridpg.planner.plan import (
     ScratchNames,
     Strategy,
 )
+from gridpg.planner.merge_staged import staged_merge
 from gridpg.planner.pushdown import (
     Resolved,
     joined_on_distribution_columns,
@@ -107,11 +110,12 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
                         scratch=tuple(scratch.made))
 
 
-def merge_statement(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MergeStatementPlan | PushdownPlan:
-    """MERGE runs where its rows stay on one node: a source of constants joined on the
-    target's distribution column, all of whose values live on the same node (the executor
-    reads those values); or on every node, its source colocated with its target
-    (planner/merge_colocated.py); anything else is refused."""
+def merge_statement(sql: str, body: dict[str, Any],
+                    resolved: list[Resolved]) -> MergeStatementPlan | PushdownPlan | MergeStagedPlan:
+    """MERGE runs whole where its rows are: on every node, its source colocated with its
+    target (planner/merge_colocated.py); on one node, a source of constants joined on the
+    target's distribution column whose values all live there (the executor reads them);
+    else its source rows are staged on the target's nodes first (planner/merge_staged.py)."""
     from gridpg.planner.merge_colocated import colocated_merge
 
     target = resolved[0].table
@@ -119,18 +123,17 @@ def merge_statement(sql: str, body: dict[str, Any], resolved: list[Resolved]) ->
     colocated = colocated_merge(sql, body, resolved)
     if colocated is not None:
         return colocated
-    unsupported = PgError(FEATURE_NOT_SUPPORTED, "MERGE into a distributed table is supported by "
-                          "gridpg only when its source is a subquery of constants joined on the "
-                          "distribution column and its rows live on one node")
     if target.method == "replication" and len(target.groups) == 1:
         return MergeStatementPlan(sql, target, target.groups[0])
     source = body.get("sourceRelation", {}).get("RangeSubselect")
-    if target.method not in ("hash", "modulo") or source is None or len(resolved) > 1:
-        raise unsupported
+    by_source = any((c.get("MergeWhenClause") or {}).get("matchKind") == "MERGE_WHEN_NOT_MATCHED_BY_SOURCE"
+                    for c in body.get("mergeWhenClauses", []))
+    if target.method not in ("hash", "modulo") or source is None or len(resolved) > 1 or by_source:
+        return staged_merge(sql, target)  # (refuses what no plan can run)
     alias = source.get("alias", {}).get("aliasname")
     source_col = _merge_source_column(body, resolved[0], target, alias)
     if source_col is None:
-        raise unsupported
+        return staged_merge(sql, target)
     toks = sqlparse.tokens(sql)
     using_at = top_level_keywords(sql, toks, ("using",))[0]
     on_at = top_level_keywords(sql, toks, ("on",))[0]

@@ -1,0 +1,153 @@
+"""Running a staged MERGE (planner/merge_staged.py decides): the source rows computed on the
+catalog connection, split by the target's partition hash and staged on the target's nodes,
+then the MERGE on every node over its stage.
+
+The source query runs where the statement's other catalog-side work runs: on the session's
+catalog connection (its temp tables are there), its distributed tables gathered into
+scratch temp tables with their filters (the coordinator finish), its rows kept in one more
+temp table with the staging key as an extra column. From there COPY byte pumps move each
+node's part into an unlogged scratch table on that node (`gridpg_shards`), created inside
+the statement's transaction, so a failure or a rollback leaves nothing behind. Each node
+then runs the client's MERGE with its source replaced by a SELECT of its stage; their
+RETURNING rows are relayed and their counts summed into one `MERGE n`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner.broadcast import REPARTITION_TYPES, remainder_sql
+from gridpg.planner.plan import SCRATCH_SCHEMA, Fragment, MergeStagedPlan, PushdownPlan
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
+
+if TYPE_CHECKING:
+    from gridpg.catalog.model import DistTable
+    from gridpg.datanode.connection import BackendConnection
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+KEY_COLUMN = "gp_merge_key"
+
+
+async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPlan) -> None:
+    """Stage the source rows on the target's nodes, run the MERGE there, drop the stages."""
+    from gridpg.executor.exchange import is_read_only
+    from gridpg.executor.multi import inline_params, scatter
+    from gridpg.executor.run import _explain_on_catalog
+
+    target = plan.target
+    assert target is not None
+    if is_read_only(dispatcher):
+        raise PgError("25006", "cannot execute MERGE in a read-only transaction")
+    await _explain_on_catalog(dispatcher, request)  # PostgreSQL's own errors (names, types, rights) first
+    if request.params:  # several steps cannot share one bound statement: its values as literals
+        texts = [await inline_params(dispatcher, request, t) if t else t
+                 for t in (plan.with_text, plan.head, plan.source_text, plan.tail, plan.key_sql)]
+        plan = dataclasses.replace(plan, with_text=texts[0] or "", head=texts[1] or "",
+                                   source_text=texts[2] or "", tail=texts[3] or "", key_sql=texts[4])
+    bare = dataclasses.replace(request, params=[], param_formats=[], param_oids=[])
+    txn = dispatcher.runner.txn
+    async with dispatcher.runner.statement_transaction():
+        stage, columns = await _stage_source(dispatcher, plan, target)
+        source = f"(SELECT {', '.join(quote_ident(c) for c in columns)} FROM {stage})"
+        alias = f" AS {quote_ident(plan.alias)}" if plan.alias else ""
+        node_sql = f"{plan.head}USING {source}{alias} {plan.tail}"  # (head ends in a space or a newline)
+        await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True),
+                      commit=False)
+        for group in target.groups:
+            conn = await txn.connection(group, wants_block=True)
+            await conn.settle()
+            await conn.simple_query(f"DROP TABLE {stage}")
+
+
+async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: DistTable) -> tuple[str, list[str]]:
+    """The source rows in a scratch table on each target node (its part, or all of them);
+    (its name, the source's column names)."""
+    from gridpg.executor.exchange import _ensure_blocks, low_float_digits, pump
+    from gridpg.executor.multi import _drop_temp, prepare_query_on_catalog
+    from gridpg.executor.run import scratch_name
+    from gridpg.executor.scratch import writable_catalog
+
+    txn = dispatcher.runner.txn
+    async with writable_catalog(dispatcher):
+        catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        await catalog.settle()
+        key = await _key_type(catalog, target) if plan.key_sql else None
+        if plan.key_sql and key is None and plan.needs_key:
+            raise PgError(FEATURE_NOT_SUPPORTED, "MERGE ... WHEN NOT MATCHED THEN INSERT into a table "
+                          f"distributed by a column of type {target.column_type} is not supported by gridpg")
+        select = _source_select(plan, key[1] if key else None)
+        rows = f"pg_temp.{quote_ident(scratch_name(dispatcher, 'msrc', shared=False))}"
+        temps: list[str] = []
+        try:
+            prepared = await prepare_query_on_catalog(dispatcher, select, catalog)
+            final, gathered = prepared if prepared is not None else (select, [])
+            temps += gathered
+            await catalog.simple_query(f"CREATE TEMP TABLE {rows} AS {final}")
+            temps.append(rows)
+            columns = await _columns(catalog, rows)
+            await _ensure_blocks(dispatcher, list(target.groups))
+            stage = f"{SCRATCH_SCHEMA}.{quote_ident(scratch_name(dispatcher, 'mstage'))}"
+            shape = ", ".join(f"{quote_ident(name)} {type_sql}" for name, type_sql in columns)
+            for group in target.groups:
+                conn = await txn.connection(group, wants_block=True)
+                txn.mark_written(group)
+                await conn.settle()
+                await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} ({shape})")
+            lossy = low_float_digits(dispatcher.runner)
+            if key is None:  # every row to every node
+                dests = [await txn.connection(g, wants_block=True) for g in target.groups]
+                await pump(catalog, dests, f"SELECT * FROM {rows}", stage, lossy)
+            else:
+                for group, part in _parts(dispatcher, target, rows, key[0]).items():
+                    await pump(catalog, [await txn.connection(group, wants_block=True)], part, stage, lossy)
+        finally:
+            await _drop_temp(catalog, temps)
+    names = [name for name, _ in columns]
+    return stage, names[:-1] if key is not None else names
+
+
+def _source_select(plan: MergeStagedPlan, key_type: str | None) -> str:
+    """The source's rows, with the staging key (cast to the target's distribution type,
+    whose partition hash places them) as the last column."""
+    source = plan.source_text.strip() + "\n"  # (it may end in a -- comment)
+    if key_type is None or plan.key_sql is None:
+        columns = f"{quote_ident(plan.alias)}.*" if plan.alias else "*"
+        return f"{plan.with_text}SELECT {columns} FROM {source}"
+    assert plan.alias is not None
+    return (f"{plan.with_text}SELECT {quote_ident(plan.alias)}.*, CAST(({plan.key_sql}) AS {key_type}) "
+            f"AS {KEY_COLUMN} FROM {source}")
+
+
+async def _key_type(catalog: BackendConnection, target: DistTable) -> tuple[int, str] | None:
+    """The (base type OID, type name) the target's partition hash reads its distribution
+    column as; None when gridpg cannot compute that hash on a server."""
+    rows = await catalog.query(
+        "SELECT b.oid, pg_catalog.format_type(b.oid, NULL) FROM pg_catalog.pg_attribute a "
+        "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_catalog.pg_type b ON b.oid = CASE WHEN t.typbasetype <> 0 THEN t.typbasetype ELSE t.oid END "
+        f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(quote_qualified(target.schema, target.name))}) "
+        f"AND a.attname = {quote_literal(target.column or '')}")
+    if not rows or rows[0][0] is None or int(rows[0][0]) not in REPARTITION_TYPES:
+        return None
+    return int(rows[0][0]), str(rows[0][1])
+
+
+async def _columns(catalog: BackendConnection, table: str) -> list[tuple[str, str]]:
+    rows = await catalog.query(
+        "SELECT attname, pg_catalog.format_type(atttypid, atttypmod) FROM pg_catalog.pg_attribute "
+        f"WHERE attrelid = {quote_literal(table)}::pg_catalog.regclass AND attnum > 0 AND NOT attisdropped "
+        "ORDER BY attnum")
+    return [(str(name), str(type_sql)) for name, type_sql in rows]
+
+
+def _parts(dispatcher: Dispatcher, target: DistTable, rows: str, type_oid: int) -> dict[str, str]:
+    """Per target node, the SELECT of the source rows whose key hashes to its partitions."""
+    assert target.shard_count
+    snapshot = dispatcher.runner.snapshot()
+    mine: dict[str, list[int]] = {g: [] for g in target.groups}
+    for remainder in range(target.shard_count):
+        mine[snapshot.shard_group(target.schema, target.name, remainder)].append(remainder)
+    split = remainder_sql(quote_ident(KEY_COLUMN), type_oid, target.shard_count)
+    return {g: f"SELECT * FROM {rows} WHERE {split} IN ({', '.join(map(str, r))})" for g, r in mine.items() if r}

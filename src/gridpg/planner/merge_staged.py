@@ -1,0 +1,204 @@
+"""MERGE into a distributed table from any source: the source rows staged on the target's
+nodes, the MERGE run on each node over its stage. Pure.
+
+PostgreSQL's MERGE joins every target row with the source rows its ON condition accepts.
+When that condition holds an equality `target.<distribution column> = <source
+expression>` (a top-level conjunct), a source row can only match target rows whose
+partition is the one the target's partition hash gives that expression's value. So the
+executor (executor/merge_staged.py) computes the source rows wherever they come from
+(distributed, replicated or temp tables, VALUES, subqueries, CTEs), splits them by that
+hash and stages each part on the node holding that partition; every node then runs the
+MERGE with its stage as the source. Each source row meets there every target row it could
+match, so WHEN MATCHED, NOT MATCHED [BY TARGET] and NOT MATCHED BY SOURCE are decided as
+in one server, a target row matched by two source rows is PostgreSQL's cardinality error
+(21000) on its node, and a row an INSERT action gives another distribution value lands in
+no partition of that node: an error, never a row on the wrong node.
+
+Without such an equality (or a target not split by hash) every node gets every source
+row (a broadcast): right for WHEN MATCHED and NOT MATCHED BY SOURCE (each target row is on
+one node and meets every source row there), wrong for NOT MATCHED [BY TARGET] (a source
+row unmatched on one node may match on another), which is then refused. Also refused
+(0A000): an UPDATE action setting the distribution column (the row would move between
+nodes), an INSERT action whose column list gives the distribution column something other
+than the staged key, subqueries outside the source (the nodes would read their own rows
+only), a join as the bare source, REPLICATION targets on several nodes.
+"""
+
+from __future__ import annotations
+
+
+from pglast import ast
+from pglast.enums import A_Expr_Kind, BoolExprType, CmdType, MergeMatchKind
+from pglast.stream import RawStream
+
+from gridpg.catalog.model import DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner.gather import _nodes
+from gridpg.planner.plan import MergeStagedPlan
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.parse import parse_sql
+
+# Functions whose value depends on nothing but their arguments: a key expression calling
+# only these gives the same value when staged as when the node evaluates the ON condition.
+_DETERMINISTIC = frozenset({"lower", "upper", "btrim", "ltrim", "rtrim", "abs", "md5", "substr",
+                            "substring", "left", "right", "replace", "lpad", "rpad", "trunc", "round",
+                            "floor", "ceil", "ceiling", "int4", "int8", "text", "numeric"})
+
+
+def staged_merge(sql: str, target: DistTable) -> MergeStagedPlan:
+    """The staged plan of a MERGE into `target` (not colocated with its source), or 0A000."""
+    stmt = parse_sql(sql)[0].stmt
+    assert isinstance(stmt, ast.MergeStmt)
+    if target.method == "replication" and len(target.groups) > 1:
+        raise _refused("MERGE into a REPLICATION table on several nodes from a source that is not "
+                       "on each of them is not supported by gridpg",
+                       "MERGE into a distributed table, or UPDATE/INSERT the replicated table")
+    source = stmt.sourceRelation
+    if not isinstance(source, (ast.RangeVar, ast.RangeSubselect, ast.RangeFunction)):
+        raise _refused("MERGE whose source is a join is not supported by gridpg",
+                       "write the join as a subquery: USING (SELECT ... FROM a JOIN b ...) AS s")
+    if _has_sublink_outside_source(stmt):
+        raise _refused("MERGE into a distributed table with subqueries outside its source is not "
+                       "supported by gridpg", "compute those values in the source subquery")
+    alias = _source_alias(source)
+    names = _target_names(stmt)
+    key = _key_expression(stmt.joinCondition, names, target.column, alias) \
+        if target.method == "hash" and target.column and target.shard_count else None
+    needs_key = _ensure_actions_keep_rows_home(stmt, target, key)
+    with_text, head, source_text, tail = _pieces(sql)
+    return MergeStagedPlan(target=target, with_text=with_text, head=head, source_text=source_text,
+                           alias=alias, tail=tail, key_sql=None if key is None else _deparse(key),
+                           needs_key=needs_key)
+
+
+def _refused(message: str, hint: str) -> PgError:
+    return PgError(FEATURE_NOT_SUPPORTED, message, hint=hint)
+
+
+def _has_sublink_outside_source(stmt: ast.MergeStmt) -> bool:
+    parts = (stmt.joinCondition, stmt.mergeWhenClauses, stmt.returningClause)
+    return any(True for part in parts for _ in _nodes(part, ast.SubLink))
+
+
+def _source_alias(source: ast.Node) -> str | None:
+    """The name the statement gives the source's columns (None: a subquery without alias)."""
+    alias = getattr(source, "alias", None)
+    if alias is not None and alias.aliasname:
+        return str(alias.aliasname)
+    if isinstance(source, ast.RangeVar):
+        return str(source.relname)
+    return None
+
+
+def _target_names(stmt: ast.MergeStmt) -> set[str]:
+    relation = stmt.relation
+    return {str(relation.alias.aliasname) if relation.alias is not None else str(relation.relname)}
+
+
+def _key_expression(condition: ast.Node | None, target_names: set[str], column: str | None,
+                    alias: str | None) -> ast.Node | None:
+    """The source expression a top-level conjunct of ON equates with the target's
+    distribution column: made of the source's columns only, no volatile call."""
+    if alias is None or column is None:
+        return None
+    for cond in _conjuncts(condition):
+        if not (isinstance(cond, ast.A_Expr) and cond.kind == A_Expr_Kind.AEXPR_OP
+                and [n.sval for n in cond.name] == ["="]):
+            continue
+        for left, right in ((cond.lexpr, cond.rexpr), (cond.rexpr, cond.lexpr)):
+            if _column(left) in ({(n, column) for n in target_names}) and _is_source_expression(right, alias):
+                return right
+    return None
+
+
+def _conjuncts(node: ast.Node | None) -> list[ast.Node]:
+    if isinstance(node, ast.BoolExpr) and node.boolop == BoolExprType.AND_EXPR:
+        return [c for arg in node.args for c in _conjuncts(arg)]
+    return [] if node is None else [node]
+
+
+def _column(node: ast.Node | None) -> tuple[str, ...] | None:
+    if not isinstance(node, ast.ColumnRef) or not all(isinstance(f, ast.String) for f in node.fields):
+        return None
+    return tuple(f.sval for f in node.fields)
+
+
+def _is_source_expression(node: ast.Node, alias: str) -> bool:
+    refs = list(_nodes(node, ast.ColumnRef))
+    if not refs or any(_column(r) is None or len(_column(r) or ()) != 2 or (_column(r) or ("",))[0] != alias
+                       for r in refs):
+        return False
+    if any(True for _ in _nodes(node, ast.SubLink)) or any(True for _ in _nodes(node, ast.ParamRef)):
+        return False
+    calls = list(_nodes(node, ast.FuncCall))
+    return all(call.funcname[-1].sval in _DETERMINISTIC and not call.agg_star and call.over is None
+               for call in calls)
+
+
+def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: ast.Node | None) -> bool:
+    """No UPDATE sets the distribution column; an INSERT only with the key staged by (never
+    when the source is broadcast: its unmatched rows are not known on any one node).
+    Whether the MERGE inserts rows (its source must then be split by the key)."""
+    key_text = None if key is None else _deparse(key)
+    inserts = False
+    for when in stmt.mergeWhenClauses or ():
+        names = [str(t.name) for t in when.targetList or ()]
+        kind = _command(when)
+        if kind == "update" and target.column in names:
+            raise _refused("MERGE ... UPDATE of the distribution column of a distributed table is not "
+                           "supported by gridpg (the row would move to another node)",
+                           "DELETE the row and INSERT it with its new key")
+        if kind != "insert":
+            continue
+        if when.matchKind != MergeMatchKind.MERGE_WHEN_NOT_MATCHED_BY_TARGET:
+            continue
+        inserts = True
+        if key_text is None and target.method != "hash":
+            raise _refused(f"MERGE ... WHEN NOT MATCHED THEN INSERT into a {target.method.upper()} table is "
+                           "supported by gridpg only when its source is colocated with it",
+                           "MERGE into a table distributed by HASH, or INSERT the new rows separately")
+        if key_text is None:
+            raise _refused("MERGE ... WHEN NOT MATCHED THEN INSERT into a distributed table is supported "
+                           "by gridpg only when the ON condition equates the target's distribution "
+                           "column with an expression of the source's columns",
+                           f"add ON ... {target.column} = <source column> to the condition")
+        if names and target.column in names:
+            value = (when.values or ())[names.index(target.column)]
+            if _deparse(value) != key_text:
+                raise _refused("MERGE ... INSERT of a distribution column value other than the one in the "
+                               "ON condition is not supported by gridpg (the row would belong on another "
+                               "node)", f"insert {key_text} into {target.column}")
+    return inserts
+
+
+def _command(when: ast.MergeWhenClause) -> str:
+    return {CmdType.CMD_UPDATE: "update", CmdType.CMD_INSERT: "insert", CmdType.CMD_DELETE: "delete"}.get(
+        when.commandType, "nothing")
+
+
+def _deparse(node: ast.Node) -> str:
+    return str(RawStream()(node))
+
+
+def _pieces(sql: str) -> tuple[str, str, str, str]:
+    """(WITH clause, `MERGE INTO target [alias] `, the source as written, `ON ...` to the
+    end), cut at the statement's top-level MERGE, USING and ON keywords (keyword tokens:
+    a quoted name or a comment never matches)."""
+    depth, merge_at, using = 0, -1, (-1, -1)
+    previous = ""
+    for tok in sqlparse.tokens(sql):
+        text = sql[tok.start: tok.end + 1]
+        if tok.name in ("C_COMMENT", "SQL_COMMENT"):
+            continue
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and merge_at < 0 and tok.name == "MERGE" and previous in ("", ")"):
+            merge_at = tok.start
+        elif depth == 0 and merge_at >= 0 and using[0] < 0 and tok.name == "USING":
+            using = (tok.start, tok.end + 1)
+        elif depth == 0 and using[0] >= 0 and tok.name == "ON":
+            return sql[:merge_at], sql[merge_at:using[0]], sql[using[1]:tok.start], sql[tok.start:]
+        previous = text
+    raise PgError(FEATURE_NOT_SUPPORTED, "gridpg could not find the parts of this MERGE statement")

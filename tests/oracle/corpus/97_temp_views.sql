@@ -1,0 +1,35 @@
+/*
+Temporary views over distributed tables (executor/temp_views.py): CREATE TEMP VIEW is made
+on the session's catalog connection; a statement reading one has it replaced by its
+definition (view column names kept, nested temp views, joins with distributed and temp
+tables, a MERGE source); writes through one fail on both sides.
+*/
+
+CREATE TABLE tv_items (id int PRIMARY KEY, grp int, price numeric) DISTRIBUTE BY HASH (id);
+CREATE TABLE tv_groups (grp int PRIMARY KEY, label text) DISTRIBUTE BY REPLICATION;
+INSERT INTO tv_items SELECT g, g % 5, g * 1.25 FROM generate_series(1, 60) g;
+INSERT INTO tv_groups SELECT g, 'group ' || g FROM generate_series(0, 4) g;
+
+CREATE TEMP VIEW cheap (item, grp, cost) AS SELECT id, grp, price FROM tv_items WHERE price < 40;
+SELECT count(*), sum(cost) FROM cheap;
+SELECT item, cost FROM cheap WHERE grp = 2 ORDER BY item;
+SELECT g.label, count(*), sum(c.cost) FROM cheap c JOIN tv_groups g USING (grp) GROUP BY g.label ORDER BY g.label;
+
+-- a temp view over a temp view, with an aggregate
+CREATE TEMP VIEW cheap_by_grp AS SELECT grp, count(*) AS n, max(cost) AS top FROM cheap GROUP BY grp;
+SELECT * FROM cheap_by_grp ORDER BY grp;
+
+-- joined with a temp table and a distributed table
+CREATE TEMP TABLE wanted (grp int);
+INSERT INTO wanted VALUES (1), (3);
+SELECT w.grp, v.n, (SELECT count(*) FROM tv_items i WHERE i.grp = w.grp) AS all_items FROM wanted w JOIN cheap_by_grp v ON v.grp = w.grp ORDER BY w.grp;
+
+-- a source of MERGE
+MERGE INTO tv_items t USING cheap c ON t.id = c.item WHEN MATCHED AND c.grp = 0 THEN UPDATE SET price = c.cost + 100;
+SELECT count(*), sum(price) FROM tv_items;
+SELECT count(*), sum(cost) FROM cheap;
+
+-- a write through a view PostgreSQL cannot update: its error (gridpg refuses writes through the others)
+-- error
+DELETE FROM cheap_by_grp;
+SELECT count(*) FROM tv_items;

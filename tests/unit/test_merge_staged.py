@@ -1,0 +1,65 @@
+"""Planning a MERGE whose source is staged on the target's nodes (planner/merge_staged.py):
+the staging key taken from the ON condition, the statement cut into its parts, and the
+forms refused because no node could decide them."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridpg.catalog.model import DistTable
+from gridpg.errors import PgError
+from gridpg.planner.merge_staged import staged_merge
+
+PROD = DistTable("public", "prod", "hash", "sku", "text", 1, 8, ("dn1", "dn2"))
+
+
+def test_the_key_is_the_source_side_of_the_distribution_column_equality() -> None:
+    plan = staged_merge("MERGE INTO prod p USING staging s ON s.qty > 0 AND p.sku = s.sku "
+                        "WHEN MATCHED THEN UPDATE SET qty = s.qty", PROD)
+    assert plan.key_sql == "s.sku" and plan.alias == "s" and not plan.needs_key
+    plan = staged_merge("MERGE INTO prod USING (VALUES ('a', 1)) AS v(code, n) ON lower(v.code) = prod.sku "
+                        "WHEN NOT MATCHED THEN INSERT (sku) VALUES (lower(v.code))", PROD)
+    assert plan.key_sql == "lower(v.code)" and plan.needs_key
+
+
+def test_no_key_without_an_equality_on_the_distribution_column() -> None:
+    for on in ("p.qty = s.qty", "p.sku = s.sku OR p.qty = 1", "p.sku = random()::text || s.sku",
+               "p.sku = (SELECT max(sku) FROM x)"):
+        try:
+            plan = staged_merge(f"MERGE INTO prod p USING staging s ON {on} WHEN MATCHED THEN DELETE", PROD)
+        except PgError as exc:  # a subquery in ON: refused outright
+            assert exc.sqlstate == "0A000" and "SELECT" in on
+            continue
+        assert plan.key_sql is None, on
+
+
+def test_the_statement_is_cut_at_its_top_level_keywords() -> None:
+    sql = ("WITH m AS (SELECT sku, 1 AS on_hand FROM x WHERE sku IN (SELECT sku FROM y)) "
+           "MERGE INTO prod AS p USING m ON p.sku = m.sku WHEN MATCHED THEN DELETE")
+    plan = staged_merge(sql, PROD)
+    assert plan.with_text.startswith("WITH m AS (") and plan.head == "MERGE INTO prod AS p "
+    assert plan.source_text.strip() == "m" and plan.tail.startswith("ON p.sku = m.sku")
+
+
+@pytest.mark.parametrize("sql", [
+    "MERGE INTO prod p USING s ON p.qty = s.qty WHEN NOT MATCHED THEN INSERT (sku) VALUES (s.sku)",
+    "MERGE INTO prod p USING s ON p.sku = s.sku WHEN MATCHED THEN UPDATE SET sku = s.sku || 'x'",
+    "MERGE INTO prod p USING s ON p.sku = s.sku WHEN NOT MATCHED THEN INSERT (sku) VALUES (s.sku || 'x')",
+    "MERGE INTO prod p USING s ON p.sku = s.sku WHEN MATCHED AND p.qty IN (SELECT 1) THEN DELETE",
+    "MERGE INTO prod p USING a JOIN b ON a.k = b.k ON p.sku = a.sku WHEN MATCHED THEN DELETE",
+])
+def test_forms_no_node_can_decide_are_refused(sql: str) -> None:
+    with pytest.raises(PgError) as err:
+        staged_merge(sql, PROD)
+    assert err.value.sqlstate == "0A000"
+
+
+def test_replicated_and_modulo_targets() -> None:
+    replicated = DistTable("public", "r", "replication", None, None, 2, None, ("dn1", "dn2"))
+    with pytest.raises(PgError):
+        staged_merge("MERGE INTO r USING s ON r.id = s.id WHEN MATCHED THEN DELETE", replicated)
+    modulo = DistTable("public", "m", "modulo", "id", "int4", 3, None, ("dn1", "dn2"))
+    assert staged_merge("MERGE INTO m USING s ON m.id = s.id WHEN MATCHED THEN DELETE", modulo).key_sql is None
+    with pytest.raises(PgError) as err:
+        staged_merge("MERGE INTO m USING s ON m.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id)", modulo)
+    assert "MODULO" in err.value.message
