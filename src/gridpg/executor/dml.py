@@ -1505,8 +1505,11 @@ def _strip(sql: str) -> str:
     return extract_distribution(sql)[0]
 
 
-async def _query_columns(conn: BackendConnection, query_sql: str, into: dict[str, Any]) -> list[tuple[str, str]]:
-    conn.send(codec.build_parse("", query_sql) + codec.build_describe("S", "") + codec.SYNC)
+async def _query_columns(conn: BackendConnection, query_sql: str, into: dict[str, Any],
+                         param_oids: list[int] | None = None) -> list[tuple[str, str]]:
+    """(name, type) of each output column of `query_sql` as `conn` describes it, with its
+    parameters of these types (0: inferred)."""
+    conn.send(codec.build_parse("", query_sql, param_oids or ()) + codec.build_describe("S", "") + codec.SYNC)
     row_desc: list[codec.Column] = []
     error = None
     while True:

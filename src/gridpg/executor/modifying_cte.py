@@ -45,8 +45,9 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
             catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
             # the columns' types as the catalog server names them (a datanode's type OIDs
             # of the user's own types differ)
-            columns = await _query_columns(catalog, statement, {})
-            _, rows = await _capture(dispatcher, _for(request, statement), statement)
+            part = _for(request, statement)
+            columns = await _query_columns(catalog, statement, {}, part.param_oids)
+            _, rows = await _capture(dispatcher, part, statement)
             entries.append(_constant_entry(step.name, step.columns, columns, rows))
         main = _with(entries, plan.main)
         await dispatcher.run(_for(request, main))

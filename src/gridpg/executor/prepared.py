@@ -148,9 +148,31 @@ async def _execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
     statement, values, oids = await _bind(dispatcher, request.sql, "ExecuteStmt", body)
     await _ensure_same_result_type(dispatcher, statement)
     inner = _inner_request(request, statement.sql, values, oids)
+    bare = _bare_output_params(statement.sql)
+    if any(o >= FIRST_NORMAL_OID for o in oids) and bare is not None:
+        # A parameter of the user's own type (a composite, an enum) has another OID on
+        # each datanode, and left to infer it is `record` or nothing (0A000, 42P18): the
+        # values go as literals of the type the statement was prepared with.
+        text = reading.inline_params(statement.sql, values, await dispatcher.coord.type_names(oids), bare)
+        inner = dataclasses.replace(inner, sql=text, params=[], param_formats=[], param_oids=[],
+                                    decode_oids=[])
     if portal is not None and not request.simple:
         portal.gridpg_inner = inner
     await _run_inner(dispatcher, request, inner)
+
+
+def _bare_output_params(sql: str) -> set[int] | None:
+    """Offsets of the `$n` that are output columns without a name of their own (PostgreSQL
+    names them `?column?`, which a typed literal in their place would change); None when
+    offsets cannot be trusted (text that is not ASCII: the parser counts bytes)."""
+    if not sql.isascii():
+        return None
+    out: set[int] = set()
+    for node in analyze._walk(sqlparse.parse_tree(sql)):
+        target = node.get("ResTarget") if isinstance(node, dict) else None
+        if target is not None and not target.get("name") and "ParamRef" in (target.get("val") or {}):
+            out.add(target["val"]["ParamRef"].get("location", -1))
+    return out
 
 
 async def _ensure_same_result_type(dispatcher: Dispatcher, statement: Any) -> None:

@@ -148,9 +148,11 @@ def _comment_end(sql: str, pos: int) -> int:
     return pos
 
 
-def inline_params(sql: str, texts: list[str | None], type_names: list[str]) -> str:
+def inline_params(sql: str, texts: list[str | None], type_names: list[str],
+                  unnamed: set[int] | frozenset[int] = frozenset()) -> str:
     """`sql` with each `$n` replaced by its value as a typed literal (CREATE TABLE AS, which
-    has no bound parameters)."""
+    has no bound parameters; EXECUTE with values of the user's own types); those at the
+    offsets `unnamed` (output columns without a name) keep PostgreSQL's `?column?`."""
     replacements = []
     for tok in sqlparse.tokens(sql):
         if tok.name != "PARAM":
@@ -158,7 +160,8 @@ def inline_params(sql: str, texts: list[str | None], type_names: list[str]) -> s
         index = int(sql[tok.start + 1 : tok.end + 1]) - 1
         value = texts[index] if index < len(texts) else None
         literal = "NULL" if value is None else quote_literal(value)
-        replacements.append((tok.start, tok.end + 1, f"CAST({literal} AS {type_names[index]})"))
+        label = ' AS "?column?"' if tok.start in unnamed else ""
+        replacements.append((tok.start, tok.end + 1, f"CAST({literal} AS {type_names[index]}){label}"))
     return splice(sql, replacements)
 
 
