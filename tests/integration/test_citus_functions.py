@@ -161,3 +161,39 @@ def test_citus_views_in_the_block_that_moved_the_table(conn: psycopg.Connection,
                             ).fetchone() == (4,)
     assert conn.execute("SELECT shard_count FROM citus_tables WHERE table_name = 'moved'::regclass").fetchone() == (4,)
     assert conn.execute("SELECT count(*), sum(v) FROM moved").fetchone() == (40, 820)
+
+
+def test_alter_distributed_table_cascades_to_colocated_tables(conn: psycopg.Connection) -> None:
+    """`cascade_to_colocated => true` (Citus's alter_distributed_table.sql): every table
+    colocated with the altered one takes its new shard count and stays colocated with it,
+    rows kept, in one transaction; Citus's argument errors (22023) change nothing."""
+    conn.execute("CREATE TABLE d (a int, b int)")
+    conn.execute("SELECT create_distributed_table('d', 'a', colocate_with => 'none')")
+    conn.execute("CREATE TABLE c1 (a int, b int)")
+    conn.execute("SELECT create_distributed_table('c1', 'a', colocate_with => 'd')")
+    conn.execute("CREATE TABLE c2 (x int, y text)")
+    conn.execute("SELECT create_distributed_table('c2', 'x', colocate_with => 'd')")
+    conn.execute("CREATE TABLE alone (a int)")
+    conn.execute("SELECT create_distributed_table('alone', 'a', colocate_with => 'none')")
+    conn.execute("INSERT INTO d SELECT g, g FROM generate_series(1, 20) g")
+    conn.execute("INSERT INTO c2 SELECT g, g::text FROM generate_series(1, 30) g")
+    before = _rows(conn, "d"), _rows(conn, "c2")
+    for sql in ("SELECT alter_distributed_table('d', distribution_column => 'b', cascade_to_colocated => true)",
+                "SELECT alter_distributed_table('d', cascade_to_colocated => true)",
+                "SELECT alter_distributed_table('d', shard_count => 4, colocate_with => 'none', "
+                "cascade_to_colocated => true)"):
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute(sql)
+        assert info.value.sqlstate == "22023", sql
+    with conn.transaction():
+        conn.execute("SELECT alter_distributed_table('d', shard_count => 6, cascade_to_colocated => true)")
+        raise psycopg.Rollback()
+    assert _layout(conn, "c2")[2] != 6
+    conn.execute("SELECT alter_distributed_table('d', shard_count => 6, cascade_to_colocated => true)")
+    assert [_layout(conn, t)[2] for t in ("d", "c1", "c2")] == [6, 6, 6]
+    assert _layout(conn, "c2")[1] == "x"
+    groups = conn.execute("SELECT count(DISTINCT colocation_id) FROM citus_tables "
+                          "WHERE table_name IN ('d'::regclass, 'c1'::regclass, 'c2'::regclass)").fetchone()
+    assert groups == (1,)
+    assert _layout(conn, "alone")[2] != 6
+    assert (_rows(conn, "d"), _rows(conn, "c2")) == before

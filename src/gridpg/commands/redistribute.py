@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog import store
+from gridpg.catalog.model import is_colocated
 from gridpg.errors import INVALID_PARAMETER_VALUE, UNDEFINED_TABLE, PgError
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -73,12 +74,18 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, calls: list[tuple[st
             positional, named = _argument_texts(name, args, request)
             bound = bind_arguments(name, positional, named)
             schema, table = await _resolve(ddl, dispatcher, bound["table_name"] or "")
+            colocated = await _colocated_to_cascade(ddl, dispatcher, name, bound, schema, table)
             if name == "create_distributed_table" and bound["distribution_column"] is None:
                 spec, shard_count, colocate = await _single_shard(ddl, dispatcher, bound), None, None
             else:
                 spec, shard_count, colocate = _target(name, bound, dispatcher, schema, table)
             await _ensure_distributable(await ddl.conn(dispatcher.coord.catalog_node), quote_qualified(schema, table))
             await redistribute(dispatcher, ddl, quote_qualified(schema, table), spec, shard_count, colocate)
+            for other in colocated:  # each then placed as the altered table is
+                await runner.load_private_snapshot()
+                ddl = DdlRunner(dispatcher)
+                await redistribute(dispatcher, ddl, other, DistributionSpec("hash", colocated[other]), None,
+                                   quote_qualified(schema, table))
             if i < len(calls) - 1:
                 await runner.load_private_snapshot()
     except BaseException:
@@ -90,6 +97,38 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, calls: list[tuple[st
         session.send(codec.build_row_description([codec.Column(name, type_oid=2278) for name, _ in calls]))
     session.send(codec.build_data_row([b""] * len(calls)))
     await ddl.finish("SELECT 1")
+
+
+async def _colocated_to_cascade(ddl: Any, dispatcher: Dispatcher, name: str, bound: dict[str, str | None],
+                                schema: str, table: str) -> dict[str, str]:
+    """alter_distributed_table(..., cascade_to_colocated => true): the other tables
+    colocated with the table (qualified name -> distribution column), which follow it to
+    its new shard count or colocation (Citus's rules for the arguments); partitions follow
+    their parents by themselves."""
+    if name != "alter_distributed_table" or str(bound["cascade_to_colocated"]).lower() not in _TRUE:
+        return {}
+    if bound["distribution_column"]:
+        raise PgError(INVALID_PARAMETER_VALUE, "distribution_column cannot be cascaded to colocated tables")
+    if not bound["shard_count"] and not bound["colocate_with"]:
+        raise PgError(INVALID_PARAMETER_VALUE, "shard_count or colocate_with is necessary for cascading "
+                      "to colocated tables")
+    if (bound["colocate_with"] or "").lower() == "none":
+        raise PgError(INVALID_PARAMETER_VALUE, "colocate_with := 'none' cannot be cascaded to colocated tables")
+    bound["cascade_to_colocated"] = "false"
+    snapshot = dispatcher.runner.snapshot()
+    current = snapshot.table(schema, table)
+    if current is None or current.method != "hash":
+        return {}
+    others = {quote_qualified(t.schema, t.name): t.column or "" for t in snapshot.tables
+              if t.key != current.key and t.method == "hash" and is_colocated(current, t)}
+    if not others:
+        return {}
+    catalog = await ddl.conn(dispatcher.coord.catalog_node)
+    names = ", ".join(quote_literal(q) for q in others)
+    rows = await catalog.query(
+        f"SELECT n FROM pg_catalog.unnest(ARRAY[{names}]::text[]) AS n JOIN pg_catalog.pg_class c "
+        "ON c.oid = pg_catalog.to_regclass(n) WHERE NOT c.relispartition ORDER BY n")
+    return {r[0]: others[r[0]] for r in rows if r[0] is not None}
 
 
 def _argument_texts(name: str, args: list[Any], request: ExecRequest) -> tuple[list[str | None], dict[str, str | None]]:
@@ -175,8 +214,6 @@ async def _single_shard(ddl: Any, dispatcher: Dispatcher, bound: dict[str, str |
 def _altered(bound: dict[str, str | None], current: Any,
              table_name: str) -> tuple[DistributionSpec, int | None, str | None]:
     """alter_distributed_table: what is not given stays as the table has it now."""
-    if str(bound["cascade_to_colocated"]).lower() in _TRUE:
-        raise PgError("0A000", "alter_distributed_table(cascade_to_colocated => true) is not supported by gridpg")
     if current is None or current.method != "hash":
         raise PgError(INVALID_PARAMETER_VALUE, f'table "{table_name}" is not a hash-distributed table',
                       hint="use create_distributed_table()")
