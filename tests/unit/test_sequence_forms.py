@@ -70,6 +70,13 @@ def test_citus_arguments_bind_as_citus_does() -> None:
                      "colocate_with": "other", "shard_count": None}
     bound = redistribute.bind_arguments("create_distributed_table", ["t", "id"], {"shard_count": "4"})
     assert bound["colocate_with"] == "default" and bound["shard_count"] == "4"
+    # alter_distributed_table.sql: colocate_with => 'None' is Citus's 'none' (no case)
+    assert redistribute.bind_arguments("create_distributed_table", ["t", "a"],
+                                       {"colocate_with": "None"})["colocate_with"] == "none"
+    assert redistribute.bind_arguments("alter_distributed_table", ["t"],
+                                       {"colocate_with": "DEFAULT"})["colocate_with"] == "default"
+    assert redistribute.bind_arguments("create_distributed_table", ["t", "a"],
+                                       {"colocate_with": "Other"})["colocate_with"] == "Other"
     with pytest.raises(PgError) as info:
         redistribute.bind_arguments("create_distributed_table", ["t"], {"nonsense": "1"})
     assert info.value.sqlstate == "42883"

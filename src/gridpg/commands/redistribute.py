@@ -40,7 +40,8 @@ _TRUE = ("true", "t", "on", "1", "yes", "y")
 
 
 def bind_arguments(name: str, positional: list[str | None], named: dict[str, str | None]) -> dict[str, str | None]:
-    """Citus's argument rules: positional first, then by name, defaults for the rest."""
+    """Citus's argument rules: positional first, then by name, defaults for the rest;
+    colocate_with's 'default' and 'none' in any case."""
     signature = SIGNATURES[name]
     if len(positional) > len(signature):
         raise PgError("42883", f"function {name} with {len(positional)} arguments does not exist")
@@ -59,6 +60,9 @@ def bind_arguments(name: str, positional: list[str | None], named: dict[str, str
             if default == "":
                 raise PgError("42883", f'{name}() needs its argument "{arg}"')
             out[arg] = default
+    colocate = out.get("colocate_with")
+    if colocate is not None and colocate.lower() in ("default", "none"):
+        out["colocate_with"] = colocate.lower()  # Citus compares these words without case
     return out
 
 
