@@ -147,6 +147,11 @@ async def execute(dispatcher: Dispatcher, request: ExecRequest, plan: plans.Plan
     strategy = plan.strategy.value
     started = time.perf_counter()
     try:
+        if isinstance(plan, (plans.MergeStatementPlan, plans.MergeStagedPlan, plans.PushdownPlan)) \
+                and "merge" in request.sql.lower():
+            from gridpg.executor.merge_defaults import ensure_defaults_on_nodes
+
+            await ensure_defaults_on_nodes(dispatcher, request.sql)
         await runner(dispatcher, request, plan)
     except PgError as exc:
         metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
