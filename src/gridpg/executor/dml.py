@@ -864,14 +864,14 @@ def _node_copy_sql(sql: str, columns: list[str], drop: tuple[str, ...] = ("freez
         stmt.attlist = (*(stmt.attlist or ()), *(ast.String(sval=name) for name in extra_columns))
     if stmt.options:
         kept = tuple(o for o in stmt.options if o.defname.lower() not in drop)
-        stmt.options = _named_columns(kept, columns) or None
+        stmt.options = _node_options(kept, columns) or None
     return str(RawStream()(stmt))
 
 
 _COLUMN_LIST_OPTIONS = ("force_quote", "force_not_null", "force_null")
 
 
-def _named_columns(options: tuple[Any, ...], columns: list[str]) -> tuple[Any, ...]:
+def _node_options(options: tuple[Any, ...], columns: list[str]) -> tuple[Any, ...]:
     """COPY options as pglast's deparser prints them right, with the same meaning: the
     old syntax's bare keywords (`CSV HEADER`, a Boolean argument) as `HEADER true` (with
     one, pglast prints the whole list in the old syntax, where it drops NULL's string and
@@ -1277,7 +1277,7 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
         node_stmt.attlist = None
         if node_stmt.options:
             kept = tuple(o for o in node_stmt.options if index == 0 or o.defname.lower() != "header")
-            node_stmt.options = _named_columns(kept, cols or [c.name for c in columns]) or None
+            node_stmt.options = _node_options(kept, cols or [c.name for c in columns]) or None
         conn = await dispatcher.runner.txn.connection(group, wants_block=False)
         total += await _relay_copy_out(dispatcher, conn, str(RawStream()(node_stmt)),
                                        skip_binary_header=index > 0 and fmt == "binary",

@@ -384,11 +384,11 @@ class _Registry:
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
             return True
-        if _DO_WORD.search(lowered) or self.names_routines(lowered):
+        if _DO_WORD.search(lowered) or any(op in lowered for op in self.operators):
             return True
-        found = [name for names in (body.SQL_TEXT_FUNCTIONS, self.dependents, self.on_write, self.defaults)
-                 for name in names if name in lowered]
-        return bool(found) and _names_words(lowered, found)
+        found = [name for names in (self.names, body.SQL_TEXT_FUNCTIONS, self.dependents, self.on_write,
+                                    self.defaults) for name in names if name in lowered]
+        return bool(found) and _names_words(lowered, found)  # one scan for all of them
 
     def names_routines(self, lowered: str) -> bool:
         """The text names a user routine, or an operator of one (conservative: a name must

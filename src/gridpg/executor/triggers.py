@@ -552,10 +552,7 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
                 kept.append(result[0][0])
     finally:
         runner.loopback_calls -= 1
-    await conn.settle()
-    await conn.simple_query(
-        f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
-        "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
+    await _disarm(conn, original)
     return dataclasses.replace(request, sql=stored_rows_insert(request.sql, qualified, kept),
                                params=[], param_formats=[], param_oids=[], decode_oids=[])
 
@@ -724,10 +721,7 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
             await _run_batch(dispatcher, conn, batch)
     finally:
         runner.loopback_calls -= 1
-    await conn.settle()
-    await conn.simple_query(
-        f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
-        "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
+    await _disarm(conn, original)
 
 
 async def _run_batch(dispatcher: Dispatcher, conn: BackendConnection, batch: list[str]) -> None:
@@ -753,6 +747,14 @@ async def _arm(dispatcher: Dispatcher, conn: BackendConnection) -> str:
         f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(f'{APP_PREFIX}{coord.worker}:{token}')}, true) "
         "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
     return rows[0][0] or ""
+
+
+async def _disarm(conn: BackendConnection, original: str) -> None:
+    """`_arm`'s two settings put back: the search_path it returned, no token."""
+    await conn.settle()
+    await conn.simple_query(
+        f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
+        "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
 
 
 # -- twins -------------------------------------------------------------------------------
