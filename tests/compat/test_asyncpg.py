@@ -388,6 +388,25 @@ def test_cursor_fetch_n_multi_node(poison_dsn: str) -> None:
     run(poison_dsn, body)
 
 
+def test_cursor_fetch_n_through_server_side_code(sdsn: str) -> None:
+    """A portal whose statement calls code reading distributed tables (run on the catalog
+    server with the loopback), read a few rows at a time: the rows wait in the portal."""
+    async def body(conn: asyncpg.Connection) -> None:
+        await conn.execute("CREATE TABLE ap_curf (id int PRIMARY KEY) DISTRIBUTE BY HASH(id)")
+        await conn.execute("INSERT INTO ap_curf SELECT generate_series(1, 30)")
+        await conn.execute("CREATE FUNCTION ap_curf_below(i int) RETURNS bigint LANGUAGE sql STABLE "
+                           "AS $$ SELECT count(*) FROM ap_curf WHERE id < i $$")
+        async with conn.transaction():
+            cur = await conn.cursor("SELECT id, ap_curf_below(id) FROM ap_curf WHERE id >= $1 ORDER BY id", 20)
+            assert [tuple(r) for r in await cur.fetch(2)] == [(20, 19), (21, 20)]
+            assert [tuple(r) for r in await cur.fetch(100)] == [(i, i - 1) for i in range(22, 31)]
+            got = [tuple(r) async for r in conn.cursor("SELECT ap_curf_below(id) FROM ap_curf ORDER BY id",
+                                                       prefetch=7)]
+            assert got == [(i - 1,) for i in range(1, 31)]
+
+    run(sdsn, body)
+
+
 def test_error_fields_name_the_table(sdsn: str, schema: str) -> None:
     async def body(conn: asyncpg.Connection) -> None:
         await conn.execute("CREATE TABLE ap_fld (id int PRIMARY KEY, v int NOT NULL) DISTRIBUTE BY HASH(id)")

@@ -211,6 +211,8 @@ async def run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
 async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
                     tables: list[tuple[str, str]], guarded: bool,
                     before: Callable[[BackendConnection, str], Awaitable[tuple[str, str]]] | None) -> None:
+    from gridpg.executor import multi
+
     runner = dispatcher.runner
     if getattr(runner, "is_loopback", False):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run server-side code over "
@@ -220,9 +222,6 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
                       "gridpg cannot run server-side code over distributed tables in a "
                       "transaction that changed the schema",
                       hint="Commit the schema change first.")
-    if request.max_rows:
-        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fetch the result of server-side "
-                      "code over distributed tables in pieces (Execute with a row limit)")
     coord = dispatcher.coord
     await ensure_shadows(coord, tables)
     await runner.sync_pending()
@@ -249,8 +248,8 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         try:
             if request.simple:
                 await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
-            else:
-                await dispatcher.run_on_node_synced(coord.catalog_node, request, sql)
+            else:  # (an Execute with a row limit gets the rows from the portal, in pieces)
+                await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
         finally:
             runner.loopback_calls -= 1
         await conn.settle()
@@ -316,6 +315,8 @@ async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql
     postgres_fdw's COMMIT / ABORT of its remote transaction, which then ends the caller's
     distributed transaction (2PC when needed) and starts the next one
     (`end_within_call`); the catalog server's commit at the end of the call ends the last."""
+    from gridpg.executor import multi
+
     runner = dispatcher.runner
     coord = dispatcher.coord
     conn = await runner.txn.connection(coord.catalog_node, wants_block=False)  # no block: joined first
@@ -341,7 +342,7 @@ async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql
         if request.simple:
             await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
         else:
-            await dispatcher.run_on_node_synced(coord.catalog_node, request, sql)
+            await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
     except BaseException:
         await _restore_settings(runner, conn, original, after_call)
         runner.implicit_block = False

@@ -525,11 +525,17 @@ async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: st
     if request.simple:
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=final_sql)
         return
-    final_request = replace(request, params=[], param_formats=[], param_oids=[], max_rows=0, portal=None)
+    final_request = replace(request, params=[], param_formats=[], param_oids=[])
+    await run_synced_in_pieces(dispatcher, dispatcher.coord.catalog_node, final_request, final_sql)
+
+
+async def run_synced_in_pieces(dispatcher: Dispatcher, node: str, request: ExecRequest, sql: str) -> None:
+    """An extended-protocol statement run whole on `node` and Synced there at once
+    (`Dispatcher.run_on_node_synced`), as the client's Execute asked for it: with a row
+    limit, the rows wait in the portal and are handed out max_rows at a time."""
     if not (request.max_rows and request.portal is not None):
-        await dispatcher.run_on_node_synced(dispatcher.coord.catalog_node, final_request, final_sql)
+        await dispatcher.run_on_node_synced(node, request, sql)
         return
-    # Execute with a row limit: the rows wait in the portal, handed out max_rows at a time.
     rows: list[bytes] = []
     tag = [""]
 
@@ -541,7 +547,7 @@ async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: st
         else:
             dispatcher.session.send(raw)
 
-    await dispatcher.run_on_node_synced(dispatcher.coord.catalog_node, final_request, final_sql, collect)
+    await dispatcher.run_on_node_synced(node, request, sql, collect)
     cursor = BufferedRows(rows, tag[0])
     request.portal.cursor = cursor
     cursor.serve(dispatcher.session.send, request.max_rows)
