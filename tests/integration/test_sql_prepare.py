@@ -143,6 +143,22 @@ def test_errors_have_postgres_sqlstates(sides: dict[str, str]) -> None:
     ])
 
 
+def test_execute_after_its_table_is_dropped_points_into_the_prepare(sides: dict[str, str]) -> None:
+    """An EXECUTE whose statement no longer plans (its table dropped) fails as in
+    PostgreSQL: 42P01, its cursor position in the PREPARE's text (psql shows none: it
+    lies past the end of the EXECUTE), not in the EXECUTE's."""
+    positions = {}
+    for side in ("pg", "gridpg"):
+        with psycopg.connect(sides[side], autocommit=True) as conn:
+            conn.execute("CREATE TABLE gone (id int PRIMARY KEY, v text)")
+            conn.execute("PREPARE g(int) AS SELECT v FROM gone WHERE id = $1")
+            conn.execute("DROP TABLE gone")
+            with pytest.raises(psycopg.errors.UndefinedTable) as info:
+                conn.execute("EXECUTE g(2)")
+            positions[side] = info.value.diag.statement_position
+    assert positions["gridpg"] == positions["pg"] == "33"
+
+
 def test_prepare_survives_rollback_and_discard_clears(sides: dict[str, str]) -> None:
     _same(sides, [
         "BEGIN",

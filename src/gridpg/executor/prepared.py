@@ -179,9 +179,31 @@ async def _ensure_same_result_type(dispatcher: Dispatcher, statement: Any) -> No
     """PostgreSQL's check when a DDL changed what a prepared statement returns: the columns
     now (described again at each catalog epoch) must be those it was prepared with."""
     _, before = await _describe_statement(dispatcher, statement)
-    _, now = await dispatcher.describe(statement.sql, statement.param_oids)
+    try:
+        _, now = await dispatcher.describe(statement.sql, statement.param_oids)
+    except PgError as exc:
+        _point_into_prepare(exc, statement)
+        raise
     if _row_type(before) != _row_type(now):
         raise PgError(FEATURE_NOT_SUPPORTED, "cached plan must not change result type")
+
+
+def _point_into_prepare(error: PgError, statement: Any) -> None:
+    """A statement prepared earlier that no longer plans: PostgreSQL's cursor position
+    points into the PREPARE's source text (where the statement was written), not into
+    the EXECUTE; none when it cannot be placed there."""
+    from gridpg.sql.positions import client_position
+
+    fields = error.fields
+    if not fields or "P" not in fields:
+        return
+    inner = client_position(fields["P"], error.text, statement.sql)
+    start = statement.text.find(statement.sql) if statement.text else -1
+    if inner is None or not inner.isdigit() or start < 0:
+        del fields["P"]
+    else:
+        fields["P"] = str(start + int(inner))
+    error.text = None  # (kept as is: the client's text is not where it points)
 
 
 def _row_type(row_desc: bytes | None) -> list[tuple[str, int, int]] | None:
