@@ -11,12 +11,15 @@ ADDRESS = NodeAddress("dn1", "127.0.0.1", 1, "u", "p")
 
 
 class _Conn:
-    def __init__(self, settings: object, closed: bool = False, address: NodeAddress = ADDRESS) -> None:
+    def __init__(self, settings: object, closed: bool = False, address: NodeAddress = ADDRESS,
+                 timer_set: bool = False) -> None:
         self.address = address
         self.session_state = settings
         self.is_closed = closed
         self.txn_status = b"I"
         self.is_clean = True
+        self.timer_set = timer_set
+        self.cancel_sent = False
 
     def close(self) -> None:
         self.is_closed = True
@@ -38,6 +41,32 @@ def test_prefers_a_connection_with_the_sessions_settings() -> None:
     assert pool.take_idle(alice) is b2  # none left for alice: the most recent one
     assert pool.take_idle(alice) is b1
     assert pool.take_idle(alice) is None
+
+
+def test_a_connection_with_a_timer_serves_only_its_own_state() -> None:
+    """A connection whose state set statement_timeout (or another timer) is handed to a
+    session in that same state, never reset for another one: the RESET would run under the
+    old timer and could be cancelled by it, failing a session that never set one (57014
+    seen in tests/integration/cancel_mix.py under load). It is closed instead."""
+    timed, plain = ("timed",), ("plain",)
+    a = _Conn(timed, timer_set=True)
+    b = _Conn(timed, timer_set=True)
+    pool = _pool(a, b)
+    assert pool.take_idle(timed) is b  # its own state: taken as it is
+    assert pool.take_idle(plain) is None  # another state: not reset but closed
+    assert a.is_closed and pool._open == 1
+    c = _Conn(timed, timer_set=True)
+    pool._open += 1
+    pool.release(c)  # type: ignore[arg-type]
+    assert pool.take_idle() is None  # the coordinator's own queries (neutral) neither
+    assert c.is_closed
+
+
+def test_a_connection_a_cancel_was_sent_for_is_closed_not_pooled() -> None:
+    conn = _Conn(())
+    conn.cancel_sent = True
+    pool = _pool(conn)
+    assert conn.is_closed and pool.take_idle() is None
 
 
 def test_skips_closed_connections() -> None:

@@ -6,7 +6,9 @@ from gridpg.frontend.session_settings import (
     NEUTRAL,
     RESET_TO_NEUTRAL,
     SessionSettings,
+    carries_timer,
     statements_for,
+    timeout_ms,
 )
 
 SU = "postgres"
@@ -106,6 +108,26 @@ def test_statements_for() -> None:
     assert statements_for(wanted, NEUTRAL, SU) == [RESET_TO_NEUTRAL]
     odd = _state('we"ird')
     assert statements_for(NEUTRAL, odd.tag(SU), SU) == ['SET SESSION AUTHORIZATION "we""ird"']
+
+
+def test_timers_are_set_last() -> None:
+    """A statement after `statement_timeout = '1ms'` in the setup would run under it."""
+    s = _state("app")
+    s.set_value("statement_timeout", "1ms", in_block=False)
+    s.set_value("application_name", "x", in_block=False)
+    s.set_role("r", in_block=False)
+    setup = statements_for(NEUTRAL, s.tag(SU), SU)
+    assert setup[-1] == "SELECT pg_catalog.set_config('statement_timeout', '1ms', false)"
+    assert setup.index("SET ROLE r") < len(setup) - 1
+    assert carries_timer(s.tag(SU))
+    s.set_value("statement_timeout", "0", in_block=False)
+    assert not carries_timer(s.tag(SU)) and not carries_timer(NEUTRAL) and not carries_timer(None)
+
+
+def test_timeout_values_in_milliseconds() -> None:
+    assert [timeout_ms(v) for v in ("150ms", "2s", "1min", "1000", "0", None, "", "1.5s", "10 ms", "1h")] == \
+        [150, 2000, 60000, 1000, 0, 0, 0, 1500, 10, 3600000]
+    assert timeout_ms("soon") == 0  # unreadable: no coordinator-side limit (the nodes keep theirs)
 
 
 def test_cached_tag_follows_every_change() -> None:

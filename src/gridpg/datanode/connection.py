@@ -184,6 +184,10 @@ class BackendConnection:
         # The session state (role, authorization, settings) gridpg put here: () neutral (as
         # logged in), a session's tag, or None when unknown (then it is never pooled).
         self.session_state: tuple[object, ...] | None = ()
+        # That state arms a timer in the backend (statement_timeout, ...): resetting the
+        # connection for another state would run under it, so the pool closes it instead
+        # of handing it to a session in another state.
+        self.timer_set = False
         # The last statement-carrying write (Query, Parse, or Bind of a statement parsed
         # before): what an error's position points into (`last_text`).
         self._sent = b""

@@ -38,7 +38,10 @@ class NodePool:
 
     def take_idle(self, wanted: object = None) -> BackendConnection | None:
         """An idle connection without waiting, preferring one already set up as `wanted`
-        (its session state: no RESET/SET round trip); None when none is idle."""
+        (its session state: no RESET/SET round trip); None when none is idle. One in
+        another state whose state arms a timer (`timer_set`) is closed, not handed out:
+        the RESET bringing it to the new state would run under the old statement_timeout
+        and could fail, for a session that never set one (57014)."""
         idle = self._idle
         while idle:
             if wanted is not None:
@@ -48,8 +51,10 @@ class NodePool:
                         del idle[index]
                         return conn
             conn = idle.pop()
-            if not conn.is_closed:
+            if not conn.is_closed and not conn.timer_set:
                 return conn
+            if conn.timer_set:  # its RESET would run under another session's timer
+                conn.close()
             self._open -= 1
         return None
 

@@ -282,7 +282,7 @@ class Coordinator:
             except BaseException:
                 self.pools.pool(node).discard(conn)
                 raise
-            conn.session_state = NEUTRAL
+            conn.session_state, conn.timer_set = NEUTRAL, False
         return conn
 
     async def forget_state(self) -> None:

@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
-from gridpg.frontend.session_settings import statements_for
+from gridpg.frontend.session_settings import carries_timer, statements_for
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -49,7 +49,13 @@ async def setup_connection(runner: StatementRunner, conn: BackendConnection) -> 
     if statements:
         conn.session_state = None  # unknown until every statement succeeded
         await conn.simple_query("; ".join(statements))
-    conn.session_state = wanted
+    tag_connection(conn, wanted)
+
+
+def tag_connection(conn: BackendConnection, tag: tuple[object, ...]) -> None:
+    """The connection carries session state `tag` now."""
+    conn.session_state = tag
+    conn.timer_set = carries_timer(tag)
 
 
 async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
@@ -189,7 +195,7 @@ def tag_held_connections(runner: StatementRunner) -> None:
     """Outside a block a SET took effect on every held connection: they now carry exactly
     the session's state."""
     for part in runner.txn.participants.values():
-        part.conn.session_state = runner.state.tag(part.conn.address.user)
+        tag_connection(part.conn, runner.state.tag(part.conn.address.user))
 
 
 def _node_statements(runner: StatementRunner, setting: sqlparse.SetStatement, sql: str) -> list[str]:

@@ -31,6 +31,12 @@ NEUTRAL: tuple[object, ...] = ()
 # a client can make (client_encoding is the coordinator's, always UTF8).
 _NOT_FORWARDED = frozenset(("client_encoding",))
 RESET_TO_NEUTRAL = "RESET ROLE; RESET SESSION AUTHORIZATION; RESET ALL"
+# Settings that arm a timer in the backend: each statement gridpg itself runs after them
+# on the connection (the next session's RESET, the rest of a setup) runs under it and may
+# be cancelled by it. They go last in a setup, and a connection carrying one is never
+# reset for another state (datanode.pool closes it instead: `carries_timer`).
+TIMERS = frozenset(("statement_timeout", "lock_timeout", "transaction_timeout",
+                    "idle_in_transaction_session_timeout"))
 
 
 @dataclass(frozen=True)
@@ -174,11 +180,39 @@ def statements_for(current: tuple[object, ...] | None, wanted: tuple[object, ...
     session_user, role, items = wanted
     # Settings first, as the superuser: the session may hold values only a superuser sets
     # (lc_messages from the startup packet) and then have changed its role, as PostgreSQL
-    # allows; a role's own SETs are always within the superuser's reach.
+    # allows; a role's own SETs are always within the superuser's reach. Timers last (any
+    # role may set them): a statement after `statement_timeout = '1ms'` in the same setup
+    # would run under it and could be cancelled by it (57014 for a statement the client
+    # never sent).
+    timers = []
     for key, value in items:  # type: ignore[attr-defined]
-        statements.append(set_config_sql(key, value))
+        (timers if key in TIMERS else statements).append(set_config_sql(key, value))
     if session_user != superuser:
         statements.append(f"SET SESSION AUTHORIZATION {quote_ident(str(session_user))}")
     if role is not None:
         statements.append(f"SET ROLE {quote_ident(str(role))}")
-    return statements
+    return statements + timers
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60000.0, "h": 3600000.0, "d": 86400000.0}
+
+
+def timeout_ms(value: str | None) -> float:
+    """A timeout setting's value (as current_setting() shows it: `150ms`, `2s`, `1min`,
+    a bare number of milliseconds) in milliseconds; 0 when unset, off or unreadable."""
+    text = (value or "").strip().strip("'").strip().lower()
+    digits = len(text) - len(text.lstrip("0123456789."))
+    number, unit = text[:digits], text[digits:].strip() or "ms"
+    try:
+        return max(float(number) * _UNITS_MS[unit], 0.0)
+    except (ValueError, KeyError):
+        return 0.0
+
+
+def carries_timer(tag: tuple[object, ...] | None) -> bool:
+    """Whether a connection in state `tag` has a timer set (`TIMERS`, not zero): the
+    statements that reset it for another state would run under that timer."""
+    if not tag:
+        return False
+    items = tag[2]
+    return any(key in TIMERS and value not in ("0", "") for key, value in items)  # type: ignore[attr-defined]
