@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import hashlib
 import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -576,6 +578,13 @@ class BackendConnection:
         exact floats, hex bytea), put back afterwards: rows that gridpg routes by a value's
         text must not depend on the session's DateStyle or extra_float_digits (PostgreSQL
         reads these forms whatever the reading session's settings)."""
+        async with self.canonical_output():
+            return await self.copy_out(sql)
+
+    @contextlib.asynccontextmanager
+    async def canonical_output(self) -> AsyncIterator[None]:
+        """The output settings of `copy_out_canonical` while the block runs, the session's
+        put back after (not on a connection closed meanwhile: an abandoned stream)."""
         names = ("DateStyle", "IntervalStyle", "extra_float_digits", "bytea_output")
         canonical = ("ISO, MDY", "postgres", "3", "hex")
         current = await self.query("SELECT " + ", ".join(
@@ -588,11 +597,48 @@ class BackendConnection:
 
         await self.simple_query(setting(canonical))
         try:
-            return await self.copy_out(sql)
+            yield
         finally:
-            await self.settle()
-            if self.txn_status != b"E":
-                await self.simple_query(setting(old))
+            if not self.is_closed:
+                await self.settle()
+                if self.txn_status != b"E":
+                    await self.simple_query(setting(old))
+
+    async def copy_out_stream(self, sql: str) -> AsyncIterator[bytes]:
+        """Run a COPY ... TO STDOUT and yield its data batch by batch as it arrives (the
+        CopyData of one read, whole rows). The socket is not read while the consumer holds
+        a batch: memory stays bounded by one read, whatever the result's size. A consumer
+        that stops early leaves the COPY unfinished: the connection is closed (its answer
+        would be the next reader's)."""
+        await self.settle()
+        self.send(codec.build_query(sql))
+        error: PgError | None = None
+        finished = False
+        try:
+            while True:
+                batch = await self.recv_batch()
+                data = b"".join(raw[5:] for kind, raw in batch if kind == 0x64)
+                for kind, raw in batch:
+                    if kind == 0x45 and error is None:
+                        error = self.error(codec.parse_error_fields(raw[5:]))
+                    elif kind == 0x5A:
+                        self.txn_status = raw[5:6]
+                        finished = True
+                if finished:
+                    if error is not None:
+                        raise error
+                    if data:
+                        yield data
+                    return
+                if data and error is None:
+                    self.pause_reading()
+                    try:
+                        yield data
+                    finally:
+                        self.resume_reading()
+        finally:
+            if not finished:
+                self.close()
 
     def cancel_request(self) -> bytes:
         return codec.build_cancel_request(self.backend_pid, self.backend_key)

@@ -9,10 +9,11 @@ a remote transaction block on each and 2PC at the end.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
-from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copyfill, copysplit
 from gridpg.pgwire import codec
 from gridpg.planner import analyze, tableoid
@@ -605,23 +606,49 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     by_name = {c.name: c for c in columns}
     assign = [] if nextvals or any(c not in by_name for c in cols) else \
         [(c, by_name[c].type_oid, by_name[c].typmod) for c in cols]
-    chunks = await query_as_copy(dispatcher, select_sql, assign)
-    if nextvals:
-        chunks = await insert_nextval.fill(dispatcher, chunks, nextvals)
+    if nextvals:  # every row's GTM value first: the rows are gathered whole
+        chunks = await insert_nextval.fill(dispatcher, await query_as_copy(dispatcher, select_sql, assign), nextvals)
+        await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, _listed(chunks))
+        return
+    # Streamed, batch by batch, from the catalog server's COPY to the nodes' COPY: memory
+    # bounded by a batch, the worker's other sessions served between batches, a cancel
+    # request or statement_timeout stops it (`_copy_routed`).
+    from gridpg.executor.multi import stream_query_from_catalog
+
+    async with stream_query_from_catalog(dispatcher, select_sql, assign) as stream:
+        await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, stream)
+
+
+async def _insert_rows(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any], target: DistTable,
+                       stmt: Any, cols: list[str], columns: list[TableColumn], rows: AsyncIterator[bytes]) -> None:
+    """INSERT ... SELECT's rows (COPY text batches) into the target through staging tables."""
+    from gridpg.executor.run import scratch_name
+    from gridpg.planner.plan import SCRATCH_SCHEMA
+
+    first = await anext(rows, b"")
     if not stmt.cols:
-        width = _copy_width(chunks)
+        width = _copy_width([first])
         cols = cols[: width] if width else cols
     fill = [c for c in columns if c.sequence and c.name not in cols]
     all_cols = cols + [c.name for c in fill]
     quoted = ", ".join(quote_ident(c) for c in all_cols)
     qualified = quote_qualified(target.schema, target.name)
-    from gridpg.executor.run import scratch_name
-    from gridpg.planner.plan import SCRATCH_SCHEMA
-
     stage = f"{SCRATCH_SCHEMA}.{scratch_name(dispatcher, 'stage')}"
     async with dispatcher.runner.statement_transaction():  # staging tables live and die in it
-        await _insert_via_stage(dispatcher, request, body, target, stmt, chunks, fill, all_cols,
+        await _insert_via_stage(dispatcher, request, body, target, stmt, _prepend(first, rows), fill, all_cols,
                                 quoted, qualified, stage, columns)
+
+
+async def _listed(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
 
 
 def _ensure_no_stored_tableoid(select_sql: str) -> None:
@@ -689,7 +716,8 @@ async def explain_insert_select(dispatcher: Dispatcher, request: ExecRequest, tr
 
 
 async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
-                            target: DistTable, stmt: Any, chunks: list[bytes], fill: list[TableColumn],
+                            target: DistTable, stmt: Any, chunks: Iterable[bytes] | AsyncIterator[bytes],
+                            fill: list[TableColumn],
                             all_cols: list[str], quoted: str, qualified: str, stage: str,
                             columns: list[TableColumn], fill_rows: bool = True) -> None:
     from gridpg.executor.multi import inline_params, scatter
@@ -703,7 +731,8 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     if _has_returning(body) and target.method != "replication":
         router.record_order = []  # RETURNING gives the rows back in the order they came
     await _copy_routed(dispatcher, target, f"COPY {stage} FROM STDIN", router,
-                       chunks_source(chunks, fill if fill_rows else [], dispatcher), commit=False)
+                       chunks_source(chunks, fill if fill_rows else [], dispatcher), commit=False,
+                       drain=False)
     relation = qualified
     if stmt.relation.alias is not None:
         relation += f" AS {quote_ident(stmt.relation.alias.aliasname)}"
@@ -764,21 +793,24 @@ def _first_location(node: Any) -> int:
     return best
 
 
-async def chunks_source(chunks: list[bytes], fill: list[TableColumn], dispatcher: Dispatcher):  # type: ignore[no-untyped-def]
-    if not fill:
-        for chunk in chunks:
+async def chunks_source(chunks: Iterable[bytes] | AsyncIterator[bytes], fill: list[TableColumn],
+                        dispatcher: Dispatcher) -> AsyncIterator[bytes]:
+    """COPY text chunks of whole rows, each row with the next values of `fill`'s sequences
+    appended (taken from the GTM chunk by chunk, in row order)."""
+    source = chunks if isinstance(chunks, AsyncIterator) else _listed(chunks)
+    async for chunk in source:
+        if not fill:
             yield chunk
-        return
-    data = b"".join(chunks)
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    values = [await _next_values(dispatcher, c.sequence or "", len(lines)) for c in fill]
-    out = []
-    for i, line in enumerate(lines):
-        extra = b"\t".join(str(v[i]).encode() for v in values)
-        out.append(line + b"\t" + extra + b"\n")
-    yield b"".join(out)
+            continue
+        lines = chunk.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        values = [await _next_values(dispatcher, c.sequence or "", len(lines)) for c in fill]
+        out = []
+        for i, line in enumerate(lines):
+            extra = b"\t".join(str(v[i]).encode() for v in values)
+            out.append(line + b"\t" + extra + b"\n")
+        yield b"".join(out)
 
 
 async def query_as_copy(dispatcher: Dispatcher, sql: str,
@@ -974,8 +1006,15 @@ async def _check_header(dispatcher: Dispatcher, sql: str, header: bytes) -> None
 
 
 async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
-                       router: CopyRouter, source: Any, commit: bool = True) -> int:
-    """Stream records from `source` to the table's nodes by their distribution column."""
+                       router: CopyRouter, source: Any, commit: bool = True, drain: bool = True) -> int:
+    """Stream records from `source` to the table's nodes by their distribution column.
+
+    Between chunks the worker's other sessions run (the loop yields, and waits while a
+    node has more than PUMP_HIGH_WATER bytes queued), and a cancel request or the
+    session's statement_timeout stops it (`StatementRunner.check_interrupts`): the nodes'
+    COPYs are failed, nothing is inserted. `drain`: the source is the client's COPY data,
+    read to its end after an error (PostgreSQL discards it until CopyDone); a source of
+    the coordinator's own (a catalog query's rows) is simply dropped."""
     txn = dispatcher.runner.txn
     groups = list(table.groups)
     block = len(groups) > 1
@@ -989,14 +1028,20 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
     for conn in conns.values():
         await conn.expect_copy_in()
     error: PgError | None = None
+    runner = dispatcher.runner
     try:
         async for chunk in source:
             if error is not None:
-                continue
+                if drain:
+                    continue
+                break
+            runner.check_interrupts()
             for group, data in router.route(chunk).items():
                 conns[group].send(codec.build_copy_data(data))
+            await _wait_for_nodes(conns.values())
             error = _pending_error(conns.values())
         if error is None:
+            runner.check_interrupts()
             for group, data in router.finish().items():
                 conns[group].send(codec.build_copy_data(data))
     except PgError as exc:
@@ -1041,6 +1086,22 @@ def _skipped_rows(conn: BackendConnection) -> int:
             kept.append(message)
     conn.notices[:] = kept
     return count
+
+
+async def _wait_for_nodes(conns: Any) -> None:
+    """Let the event loop run (other sessions' statements, the nodes' answers arriving),
+    and wait while a node has more than PUMP_HIGH_WATER bytes queued (down to
+    PUMP_LOW_WATER; bounded: a node that stopped reading for 100 s is a lost node)."""
+    from gridpg.executor.exchange import PUMP_HIGH_WATER, PUMP_LOW_WATER
+
+    await asyncio.sleep(0)
+    if max(c.write_buffer_size() for c in conns) <= PUMP_HIGH_WATER:
+        return
+    for _ in range(100000):
+        if max(c.write_buffer_size() for c in conns) <= PUMP_LOW_WATER or _pending_error(conns) is not None:
+            return
+        await asyncio.sleep(0.001)
+    raise PgError(CONNECTION_FAILURE, "a datanode stopped reading the rows of a COPY")
 
 
 def _pending_error(conns: Any) -> PgError | None:
@@ -1433,11 +1494,12 @@ async def fill_table(dispatcher: Dispatcher, table: DistTable, cols: list[str], 
     count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
     if count is not None:
         return count
-    chunks = await query_as_copy(dispatcher, query_sql)
     copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
     router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
-    return await _copy_routed(dispatcher, table, copy_sql, router, chunks_source(chunks, [], dispatcher),
-                              commit=False)
+    from gridpg.executor.multi import stream_query_from_catalog
+
+    async with stream_query_from_catalog(dispatcher, query_sql) as stream:
+        return await _copy_routed(dispatcher, table, copy_sql, router, stream, commit=False, drain=False)
 
 
 def _storage_clauses(into: dict[str, Any]) -> str:

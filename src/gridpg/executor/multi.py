@@ -9,9 +9,10 @@ with 2PC.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -803,6 +804,42 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str,
         coord.pools.pool(coord.catalog_node).release(staging)
 
 
+@contextlib.asynccontextmanager
+async def stream_query_from_catalog(dispatcher: Dispatcher, sql: str,
+                                    assign: Sequence[tuple[str, int, int]] = ()
+                                    ) -> AsyncIterator[AsyncIterator[bytes]]:
+    """`copy_query_to_catalog_final`'s rows as a stream of COPY text batches, for a result
+    of any size (INSERT ... SELECT from generate_series or a catalog table: millions of
+    rows). The catalog connection it reads is the statement's side connection while it
+    runs: a cancel request reaches it (`Coordinator.cancel_session`)."""
+    coord = dispatcher.coord
+    runner = dispatcher.runner
+    if runner.temps.names and _reads_session_temps(dispatcher, sql):
+        catalog = await runner.txn.connection(coord.catalog_node, wants_block=False)
+        prepared = await prepare_query_on_catalog(dispatcher, sql, catalog)
+        final, temps = prepared if prepared is not None else (sql, [])
+        try:
+            async with stream_assigned(catalog, final, assign) as stream:
+                yield stream
+        finally:
+            await _drop_temp(catalog, temps)
+        return
+    staging = await coord.internal_acquire(coord.catalog_node)
+    runner.side_connections.add(staging)
+    try:
+        await runner._setup_connection(staging)
+        prepared = await prepare_query_on_catalog(dispatcher, sql, staging)
+        final, temps = prepared if prepared is not None else (sql, [])
+        try:
+            async with stream_assigned(staging, final, assign) as stream:
+                yield stream
+        finally:
+            await _drop_temp(staging, temps)
+    finally:
+        runner.side_connections.discard(staging)
+        coord.pools.pool(coord.catalog_node).release(staging)
+
+
 # -- EXPLAIN ---------------------------------------------------------------------------
 
 
@@ -1112,25 +1149,57 @@ async def copy_assigned(conn: BackendConnection, final: str,
     a text where an integer is due is PostgreSQL's 42804): without it the rows were routed
     and copied as the source type's text ('1.5' is no integer). Rows pass through a temp
     table of the target types when a type differs."""
+    copy_sql, temp = await _assigned_copy(conn, final, assign)
+    try:
+        return await conn.copy_out_canonical(copy_sql)
+    finally:
+        if temp is not None:
+            await _drop_temp(conn, [temp])
+
+
+@contextlib.asynccontextmanager
+async def stream_assigned(conn: BackendConnection, final: str,
+                          assign: Sequence[tuple[str, int, int]]) -> AsyncIterator[AsyncIterator[bytes]]:
+    """`copy_assigned`'s rows as they come, batch by batch (`copy_out_stream`): memory
+    bounded by one batch whatever the row count."""
+    copy_sql, temp = await _assigned_copy(conn, final, assign)
+    try:
+        async with conn.canonical_output():
+            stream = conn.copy_out_stream(copy_sql)
+            try:
+                yield stream
+            finally:
+                await stream.aclose()  # type: ignore[attr-defined]
+    finally:
+        if temp is not None:
+            await _drop_temp(conn, [temp])
+
+
+async def _assigned_copy(conn: BackendConnection, final: str,
+                         assign: Sequence[tuple[str, int, int]]) -> tuple[str, str | None]:
+    """The COPY TO STDOUT giving `final`'s rows as `assign`'s types, and the temp table it
+    reads (filled here) when a type differs."""
     from gridpg.executor.dml import _query_columns
 
     whole = f"COPY ({final}) TO STDOUT"
     if not assign:
-        return await conn.copy_out_canonical(whole)
+        return whole, None
     source = [t for _, t in await _query_columns(conn, final, {})]
     if not source or len(source) > len(assign):
-        return await conn.copy_out_canonical(whole)
+        return whole, None
     pairs = ", ".join(f"({oid}, {mod}, {i})" for i, (_, oid, mod) in enumerate(assign[: len(source)]))
     rows = await conn.query("SELECT pg_catalog.format_type(o::pg_catalog.oid, m) FROM "
                             f"(VALUES {pairs}) v(o, m, i) ORDER BY i")
     targets = [r[0] or "" for r in rows]
     if targets == source:
-        return await conn.copy_out_canonical(whole)
+        return whole, None
     temp = "pg_temp.gp_assign"  # its columns named as the target's: PostgreSQL's messages name them
     columns = ", ".join(f"{quote_ident(a[0])} {t}" for a, t in zip(assign, targets, strict=False))
     await conn.simple_query(f"DROP TABLE IF EXISTS {temp}; CREATE TEMP TABLE {temp} ({columns})")
     try:
         await conn.simple_query(f"INSERT INTO {temp} {final}")
-        return await conn.copy_out_canonical(f"COPY {temp} TO STDOUT")
-    finally:
+    except BaseException:
         await _drop_temp(conn, [temp])
+        raise
+    return f"COPY {temp} TO STDOUT", temp
+

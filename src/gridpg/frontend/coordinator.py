@@ -657,7 +657,11 @@ class Coordinator:
         gone while a statement runs)."""
         if session.runner is None:
             return
-        conns = [part.conn for part in session.runner.txn.participants.values()]
+        runner = session.runner
+        if runner.is_running:  # (PostgreSQL ignores a cancel that finds its backend idle)
+            runner.cancel_pending = True  # the coordinator's own loops stop too
+        conns = [part.conn for part in runner.txn.participants.values()]
+        conns += [conn for conn in runner.side_connections if conn not in conns]
         cycle = session.cycle  # a routed cycle from callbacks, on a connection of its own
         if cycle is not None and cycle.conn not in conns:
             conns.append(cycle.conn)

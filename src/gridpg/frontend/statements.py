@@ -41,7 +41,7 @@ from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, ShardTexts, buil
 from gridpg.executor.shard_hold import wrote_held
 from gridpg.frontend import notify, readonly, session_commands, shard_gate
 from gridpg.frontend.notify import SessionNotify
-from gridpg.frontend.session_settings import SessionSettings
+from gridpg.frontend.session_settings import SessionSettings, timeout_ms
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
@@ -129,6 +129,12 @@ class StatementRunner:
         self.temp_views_over_distributed: set[str] = set()
         self.catalog_aside = False  # inside scratch.side_catalog: scratch tables shaped on a datanode
         self.side_catalog_read_only = False
+        # A cancel request came for the running statement: work the coordinator does itself
+        # (rows it routes) stops at its next `check_interrupts`; reset when a statement starts.
+        self.cancel_pending = False
+        # Connections the running statement uses beside its transaction's participants
+        # (a catalog connection streaming rows): a cancel request reaches them too.
+        self.side_connections: set[BackendConnection] = set()
 
     @property
     def state_name(self) -> str:
@@ -141,10 +147,23 @@ class StatementRunner:
 
     def _note_statement(self, sql: str) -> None:
         now = time.time()
+        self.cancel_pending = False
         self.last_query, self.query_start = sql[:1000], now
         self.query_text = sql  # the whole query string (pg_prepared_statements shows it)
         if not self.txn.in_block:
             self.xact_start = now
+
+    def check_interrupts(self) -> None:
+        """Raise PostgreSQL's 57014 when the running statement was cancelled (a cancel
+        request, the client gone) or has run longer than the session's statement_timeout:
+        for loops the coordinator runs itself, which no node's timer or cancel reaches.
+        (A SET LOCAL statement_timeout is the nodes' to enforce: it reaches every node of
+        the block; here only the session's value, which ROLLBACK TO keeps exact.)"""
+        if self.cancel_pending:
+            raise PgError(QUERY_CANCELED, "canceling statement due to user request")
+        limit = timeout_ms(self.state.values.get("statement_timeout"))
+        if limit and self.query_start is not None and (time.time() - self.query_start) * 1000 >= limit:
+            raise PgError(QUERY_CANCELED, "canceling statement due to statement timeout")
 
     @property
     def is_running(self) -> bool:
