@@ -179,3 +179,47 @@ def test_large_insert_select_through_the_coordinator_is_exact(gridpg_cluster: Cl
                             f"count(*) FILTER (WHERE v <> 'v' || id) FROM {s}.t").fetchone() == \
             (200000, 200000, 200000 * 200001 // 2, 200000, 0)
         assert conn.execute(f"SELECT v FROM {s}.t WHERE id = 123457").fetchone() == ("v123457",)
+
+
+def test_rows_a_failed_merge_left_unread_never_answer_the_next_statement(
+        gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str]) -> None:
+    """An ordered read over both datanodes is merged on the catalog server: each node's
+    rows are copied there, node after node. One node's backend dies mid-copy (terminated);
+    the other node's rows are still on their way. Before, that node's connection stayed
+    with the session holding the rest of its COPY, and the session's next statement there
+    read it as its own answer: a routed read of one row gave another statement's rows, or
+    "COPY is not supported in the extended query protocol" (found by the interruption mix
+    under 1-15 ms timeouts, where the catalog's COPY was the one refused)."""
+    s = schema
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {s}.t (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH (id)")
+        conn.execute(f"INSERT INTO {s}.t SELECT g, repeat('x', 200) || g FROM generate_series(1, 150000) g")
+    failures = 0
+    for attempt in range(4):
+        node = sorted(datanodes.values())[attempt % 2]
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=0) as conn:
+            killer = threading.Thread(target=_terminate_copy, args=(node, s))
+            killer.start()
+            try:
+                conn.execute(f"SELECT id, v FROM {s}.t ORDER BY v").fetchall()
+            except psycopg.OperationalError:
+                failures += 1
+            killer.join()
+            for k in (1, 2, 3, 77, 150000):  # on both nodes
+                assert conn.execute(f"SELECT id, v FROM {s}.t WHERE id = %s", (k,)).fetchall() == \
+                    [(k, "x" * 200 + str(k))]
+            assert conn.execute(f"SELECT count(*) FROM {s}.t").fetchone() == (150000,)
+    assert failures, "no copy was cut: the test proved nothing"
+
+
+def _terminate_copy(node_dsn: str, schema: str) -> None:
+    """pg_terminate_backend on the node's backend copying the merge's rows out, once it does."""
+    deadline = time.monotonic() + 20
+    with psycopg.connect(node_dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if conn.execute("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE query LIKE 'COPY (%%' AND query LIKE %s AND pid <> pg_backend_pid()",
+                            (f"%{schema}%",)).fetchone()[0]:
+                return
+            time.sleep(0.005)

@@ -640,6 +640,46 @@ class BackendConnection:
             if not finished:
                 self.close()
 
+    async def abandon_answer(self, patience: float = 2.0) -> None:
+        """Nobody will use the answers still owed to what was sent (a statement over several
+        nodes failed elsewhere while this node's rows were on their way): read them to their
+        ReadyForQuery and drop them, so that the connection's next reader starts at its own
+        answer, not at these rows (a routed read of the same session answered with another
+        statement's rows: tests/integration/cancel_mix.py). A node still busy after
+        `patience` seconds is cancelled; one that does not finish even then is closed."""
+        if self.is_closed:
+            return
+        self.in_cycle = False
+        for attempt in range(2):
+            try:
+                await asyncio.wait_for(self._read_owed(), patience)
+                return
+            except TimeoutError:
+                if attempt == 0:
+                    await self.send_cancel()
+            except PgError:
+                break  # the connection was lost
+        self.close()
+
+    async def _read_owed(self) -> None:
+        proto = self._proto
+        self._flush_ahead()
+        while proto.awaiting_ready > 0 or proto.frames:
+            kind, raw = await self._recv_any()
+            if kind == 0x5A:
+                self.txn_status = raw[5:6]
+                if self.skip_results:
+                    self.skip_results -= 1
+        self.skipped_error = None
+        self.cycle_parsed.clear()
+
+    async def _recv_any(self) -> tuple[int, bytes]:
+        """The next message, whatever it answers (skipped answers included)."""
+        proto = self._proto
+        if not proto.frames:
+            await self.recv_raw_peek()
+        return proto.frames.popleft()
+
     def cancel_request(self) -> bytes:
         return codec.build_cancel_request(self.backend_pid, self.backend_key)
 

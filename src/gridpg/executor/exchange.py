@@ -599,21 +599,30 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
     source.send(codec.build_query(f"COPY ({select}) TO STDOUT"))
     error: PgError | None = None
     done = False
-    while not done:
-        batch = await source.recv_batch()
-        data = b"".join(raw for kind, raw in batch if kind == 0x64)
-        rows += sum(1 for kind, _ in batch if kind == 0x64)
-        nbytes += len(data)
-        for kind, raw in batch:
-            if kind == 0x45:
-                error = error or source.error(codec.parse_error_fields(raw[5:]))
-            elif kind == 0x5A:
-                source.txn_status = raw[5:6]
-                done = True
-        if data and error is None:
-            for dest in dests:
-                dest.send(data)
-            await _wait_for_room(source, dests)
+    try:
+        while not done:
+            batch = await source.recv_batch()
+            data = b"".join(raw for kind, raw in batch if kind == 0x64)
+            rows += sum(1 for kind, _ in batch if kind == 0x64)
+            nbytes += len(data)
+            for kind, raw in batch:
+                if kind == 0x45:
+                    error = error or source.error(codec.parse_error_fields(raw[5:]))
+                elif kind == 0x5A:
+                    source.txn_status = raw[5:6]
+                    done = True
+            if data and error is None:
+                for dest in dests:
+                    dest.send(data)
+                await _wait_for_room(source, dests)
+    except BaseException:
+        # (a destination lost or stuck): the rest of the source's COPY is nobody's answer
+        await source.abandon_answer()
+        session_floats([source] if not source.is_closed else [], lossy_floats)
+        for dest in dests:
+            if not dest.is_closed:
+                dest.close()  # mid-COPY FROM STDIN: it cannot serve another statement
+        raise
     session_floats([source], lossy_floats)
     for dest in dests:
         dest.send(codec.COPY_DONE if error is None else codec.message(b"f", codec.cstr("aborted by the coordinator")))

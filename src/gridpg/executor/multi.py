@@ -363,39 +363,61 @@ async def copy_rows_to_catalog(
     # COPY answers CopyOutResponse once its query's snapshot is taken (also for the
     # DELETE ... RETURNING of moved rows), before it reads a row.
     await start_fenced(dispatcher, conns, start, writes=False)
-    catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
-    await catalog.expect_copy_in()
     error: PgError | None = None
     started = time.perf_counter()
     rows = nbytes = 0
-    for conn in conns:
-        while True:
-            done = False
-            for kind, raw in await conn.recv_batch():
-                if kind == 0x64:
-                    catalog.send(raw)
-                    rows += 1
-                    nbytes += len(raw)
-                elif kind == 0x45:
-                    error = error or conn.error(codec.parse_error_fields(raw[5:]))
-                elif kind == 0x5A:
-                    conn.txn_status = raw[5:6]
-                    done = True
-            if done:
-                break
+    read: list[BackendConnection] = []  # the nodes whose answer was read to its end
+    copying = False
+    try:
+        catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
+        await catalog.expect_copy_in()
+        copying = True
+        for conn in conns:
+            while True:
+                done = False
+                for kind, raw in await conn.recv_batch():
+                    if kind == 0x64:
+                        catalog.send(raw)
+                        rows += 1
+                        nbytes += len(raw)
+                    elif kind == 0x45:
+                        error = error or conn.error(codec.parse_error_fields(raw[5:]))
+                    elif kind == 0x5A:
+                        conn.txn_status = raw[5:6]
+                        done = True
+                if done:
+                    break
+            read.append(conn)
+    except BaseException:
+        # (the catalog's COPY refused, say by the session's statement_timeout, or a node
+        # lost): what the other nodes still send would be their next statement's answer
+        for conn in conns:
+            if conn not in read:
+                await conn.abandon_answer()
+        session_floats([c for c in conns if not c.is_closed], lossy)  # (not left at 3 for the next user)
+        if copying:
+            await _fail_copy_in(catalog)
+        raise
     session_floats(conns, lossy)
     if error is not None:
-        catalog.send(codec.message(b"f", codec.cstr("aborted by the coordinator")))
-        try:
-            await catalog.read_results()
-        except PgError:
-            pass
+        await _fail_copy_in(catalog)
         raise error
     catalog.send(codec.COPY_DONE)
     await catalog.read_results()
     from gridpg.executor.exchange import record_stage
 
     record_stage(f"rows into {temp}", ", ".join(g for g, _ in sources), catalog.node, rows, nbytes, started)
+
+
+async def _fail_copy_in(catalog: BackendConnection) -> None:
+    """End a COPY FROM STDIN the coordinator feeds, with nothing copied."""
+    if catalog.is_closed:
+        return
+    catalog.send(codec.message(b"f", codec.cstr("aborted by the coordinator")))
+    try:
+        await catalog.read_results()
+    except PgError:
+        pass
 
 
 async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> str:
