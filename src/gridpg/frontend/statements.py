@@ -435,6 +435,7 @@ class StatementRunner:
             self.implicit_block = False
             await self.end_transaction(commit=True)
         self.txn.release_if_idle()
+        self.txn.close_orphans()
 
     async def _statement_failed(self) -> None:
         if self.txn.in_block:
@@ -1015,6 +1016,7 @@ class StatementRunner:
             self.session.send((await self.explain_cancel(error)).to_message())
             await self._statement_failed()
         self.txn.release_if_idle()
+        self.txn.close_orphans()
         failed, self.cycle_failed = self.cycle_failed, False
         if self.notify.in_transaction:  # LISTEN/NOTIFY of the implicit transaction
             try:

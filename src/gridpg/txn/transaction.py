@@ -968,6 +968,20 @@ class DistributedTransaction:
         if not self.participants:
             self.tainted = False
 
+    def close_orphans(self) -> None:
+        """At the end of a statement outside a block (its client's Sync read too), after
+        `release_if_idle`: a participant that is idle on its node but still has answers
+        owed or unread belongs to no statement any more (one that failed before reading
+        them): closed, never read by the session's next statement as its own answer."""
+        if self.in_block:
+            return
+        for node, part in list(self.participants.items()):
+            conn = part.conn
+            if node in self.pinned or conn.is_clean or conn.in_cycle or conn.txn_status != b"I":
+                continue
+            self.pools.pool(node).discard(conn)
+            del self.participants[node]
+
     async def _run_everywhere(self, nodes: list[str], sql: str, swallow: bool = False) -> None:
         conns = [self.participants[n].conn for n in nodes]
         if len(conns) == 1:  # one node (a single-node COMMIT): no task to gather
