@@ -287,11 +287,14 @@ async def run_staged(dispatcher: Dispatcher, request: ExecRequest, staged: Stage
         await _ensure_blocks(dispatcher, staged.exchange.groups)
         prepared = []
         for move in staged.exchange.moves:
+            dispatcher.runner.check_interrupts()  # (a cancel between steps reaches no node)
             if move.key is None:
                 prepared.append(await _broadcast(dispatcher, request, staged.exchange.groups, move))
             else:
                 prepared.append(await _repartition(dispatcher, request, staged.exchange, move))
+        dispatcher.runner.check_interrupts()
         await _move_all(dispatcher, request, staged.exchange.groups, prepared)
+        dispatcher.runner.check_interrupts()
         await _finish(dispatcher, request, staged)
         await _drop_scratch(dispatcher, staged.exchange, prepared)
 

@@ -205,7 +205,10 @@ async def start_fenced(dispatcher: Dispatcher, conns: list[BackendConnection],
     """Send one statement to each node (`start`); when its snapshots must be cluster-wide,
     under the GTM's snapshot fence, held until every node has taken its snapshot (a write:
     until its answer, since PostgreSQL takes a write's snapshot at Execute). A statement
-    that cannot be fenced is cancelled on its nodes and fails with 40001."""
+    that cannot be fenced is cancelled on its nodes and fails with 40001. A cancel request
+    that came between two steps of a plan (when no node was running anything for it, so
+    the nodes ignored it) or a statement_timeout that passed stops the plan here."""
+    dispatcher.runner.check_interrupts()
     txn = dispatcher.runner.txn
     if not txn.needs_statement_fence(len(conns)):
         start()
