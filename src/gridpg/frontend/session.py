@@ -529,23 +529,23 @@ class Session:
         return True
 
     def plan_cycle(self, payload: bytes, wants_description: bool,
-                   statement: PreparedStatement | None = None) -> PlannedCycle | None:
+                   bound: tuple[PreparedStatement, int] | None = None) -> PlannedCycle | None:
         """Whether a whole cycle (`routed_cycle`) may run as one: its plan, node group, the
         description the client gets and the client's Bind after its names (forwarded as it
-        is); None: message by message. `statement`: what `cycle_statement` found already."""
+        is); None: message by message. `bound`: what `cycle_statement` found already."""
         runner = self.runner
         if runner is None:
             return None
-        if statement is None:
-            statement = self.cycle_statement(payload)
-            if statement is None:
+        if bound is None:
+            bound = self.cycle_statement(payload)
+            if bound is None:
                 return None  # (a named portal: message by message)
+        statement, names_end = bound
         if wants_description and statement.described is None:
             return None
         route = runner.cycle_route(statement)  # (LISTEN/NOTIFY in the transaction: None)
         if route is None:
             return None
-        names_end = payload.index(b"\0", 1) + 1  # (cycle_statement found it)
         # a malformed Bind is the same violation either way
         formats, params, result_formats = codec.split_bind(payload, names_end)
         described = statement.described
@@ -569,15 +569,17 @@ class Session:
             return None  # (the block's instant to settle first: execute_portal awaits it)
         return form, group, description, payload[names_end:]
 
-    def cycle_statement(self, payload: bytes) -> PreparedStatement | None:
-        """The statement a Bind of the unnamed portal names (None: another portal, or none)."""
+    def cycle_statement(self, payload: bytes) -> tuple[PreparedStatement, int] | None:
+        """The statement a Bind of the unnamed portal names and where the Bind goes on
+        after its names (None: another portal, or no such statement)."""
         if payload[:1] != b"\0":
             return None
         end = payload.find(b"\0", 1)
         try:
-            return self.statements.get(payload[1:end].decode()) if end > 0 else None
+            statement = self.statements.get(payload[1:end].decode()) if end > 0 else None
         except UnicodeDecodeError:
             return None
+        return None if statement is None else (statement, end + 1)
 
     def open_cycle(self, description: bytes) -> None:
         """The cycle's messages are consumed: the client's BindComplete and description."""
