@@ -747,9 +747,8 @@ class StatementRunner:
         for this catalog, these settings and temp relations, and nothing that
         `execute_portal` would stop at (a private catalog, a read-only coordinator, a shard
         hold or a switch since this REPEATABLE READ block's snapshot, pinned temp tables,
-        LISTEN/NOTIFY in the transaction: stricter than before, where only a statement
-        outside a block stopped there). A loopback's statements go message by message (its
-        own describe)."""
+        LISTEN/NOTIFY in the transaction: that one inside a block too, where a statement went
+        on before). A loopback's statements go message by message (its own describe)."""
         coord = self.coord
         key = statement.routed_key
         if key is None or not isinstance(statement.routed, RoutedStatement) or self.is_loopback \
