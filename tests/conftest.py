@@ -23,6 +23,11 @@ from gridpg.cluster.pgserver import SUPERUSER, PgServer, find_pg_bin
 from gridpg.cluster.topology import PortAllocator, build_default
 
 
+# Coordinators started by the tests check every stamped routed cycle in full and fail
+# loudly on a stale stamp (frontend/statements.py CHECK_STAMPS).
+os.environ.setdefault("GRIDPG_CHECK_STAMPS", "1")
+
+
 def _free_base(start: int) -> int:
     return PortAllocator("127.0.0.1", start + (os.getpid() % 50) * 20).take()
 

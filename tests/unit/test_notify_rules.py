@@ -125,7 +125,8 @@ def _session(in_block: bool = True) -> tuple[SessionNotify, RecordingHub, Simple
     runner = SimpleNamespace(
         coord=SimpleNamespace(notify_hub=hub, read_only=False),
         session=SimpleNamespace(info=SimpleNamespace(backend_pid=5), send=out.append),
-        txn=SimpleNamespace(in_block=in_block))
+        txn=SimpleNamespace(in_block=in_block),
+        invalidate_cycles=lambda: None)  # (StatementRunner's routed-cycle stamp)
     return SessionNotify(runner), hub, runner  # type: ignore[arg-type]
 
 

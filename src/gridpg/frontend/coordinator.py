@@ -157,6 +157,14 @@ class Coordinator:
         self.commit_log = GtmCommitLog(gtm)
         self.pause_gate = PauseGate(gtm)
         self.pause_gate.on_hold_end = self.expire_epoch_check
+        self.pause_gate.on_change = self.invalidate_cycles
+        # Bumped by every change of what a session's routed cycles depend on here: the
+        # catalog snapshot, the pause gate, the catalog check coming due or done (each
+        # session's stamp follows it: StatementRunner.cycle_route).
+        self.cycle_generation = 0
+        # Whether a statement outside a block may have to wait or check first (a pause, the
+        # catalog check due or under way): kept with `cycle_generation`.
+        self.idle_cycles_stop = True
         self.pools = PoolSet(settings.pool_size)
         for address in [catalog, *datanodes, *other_catalogs]:
             self.pools.set_node(address)
@@ -249,7 +257,7 @@ class Coordinator:
         epoch = await self.gtm.epoch_get()
         conn = await self.internal_acquire(self.catalog_node)
         try:
-            self.snapshot = await store.load_snapshot(conn, epoch)
+            self.install_snapshot(await store.load_snapshot(conn, epoch))
             self._follow_datanodes(self.snapshot)
             self.views = await _load_views(conn)
             await conn.simple_query(
@@ -375,6 +383,16 @@ class Coordinator:
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
 
+    def install_snapshot(self, snapshot: CatalogSnapshot) -> None:
+        """The catalog this coordinator plans with from now on."""
+        self.snapshot = snapshot
+        self.invalidate_cycles()
+
+    def invalidate_cycles(self) -> None:
+        """Something every session's routed cycles depend on changed: each checks again."""
+        self.cycle_generation += 1
+        self.idle_cycles_stop = self.pause_gate.paused or self.is_epoch_check_due()
+
     def is_epoch_check_due(self) -> bool:
         """Whether ensure_fresh_catalog would ask the GTM (or join a check under way)."""
         return self._epoch_due or self._epoch_check is not None
@@ -389,12 +407,14 @@ class Coordinator:
             return
         if self._epoch_check is None:
             self._epoch_check = asyncio.ensure_future(self._check_epoch())
+            self.invalidate_cycles()
         check = self._epoch_check
         try:
             await asyncio.shield(check)
         finally:
             if self._epoch_check is check and check.done():
                 self._epoch_check = None
+                self.invalidate_cycles()
 
     def follow_standby_verdict(self) -> None:
         """A read-only coordinator, before each statement: the pools follow the workers'
@@ -415,14 +435,17 @@ class Coordinator:
         released) asks the GTM for the epoch, in case this worker missed the NOTIFY."""
         if self._epoch_check is None:
             self._epoch_due = True
+            self.invalidate_cycles()
 
     def _mark_epoch_due(self) -> None:
         self._epoch_due = True
+        self.invalidate_cycles()
 
     async def _check_epoch(self) -> None:
         epoch = await self.gtm.epoch_get()
         if self._epoch_due:
             self._epoch_due = False
+            self.invalidate_cycles()
             asyncio.get_running_loop().call_later(1.0, self._mark_epoch_due)
         if self.snapshot is None or epoch != self.snapshot.epoch:
             await self.reload_catalog()

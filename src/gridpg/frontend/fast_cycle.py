@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
 from gridpg.metrics import FAST_CYCLE_COUNTS
-from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, parse_bind
+from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, split_bind
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
-    from gridpg.frontend.session import Session
+    from gridpg.frontend.session import PreparedStatement, Session
 
 # Relayed to the client as they are: DataRow, NoticeResponse, ParameterStatus, Notification
 # (and, for a simple Query, the RowDescription: the node answers its Describe).
@@ -62,10 +62,13 @@ def _start_cycle(session: Session) -> bool:
     if found is None:
         return False
     payload, wants_description = found
+    bound = session.cycle_statement(payload)
+    if bound is None:
+        return False
     try:
-        planned = session.plan_cycle(payload, wants_description)
+        planned = session.plan_cycle(payload, wants_description, bound)
         if planned is None:
-            return _run_begin(session, payload, wants_description)
+            return _run_begin(session, bound, payload, wants_description)
     except (PgError, ProtocolViolation):
         return False  # the task's handlers report it
     route, group, description, tail = planned
@@ -81,16 +84,17 @@ def _start_cycle(session: Session) -> bool:
     return True
 
 
-def _run_begin(session: Session, payload: bytes, wants_description: bool) -> bool:
+def _run_begin(session: Session, bound: tuple[PreparedStatement, int], payload: bytes,
+               wants_description: bool) -> bool:
     """A prepared BEGIN's whole cycle, answered here (it sends nothing to the nodes); or a
     prepared COMMIT/END of a one-node block, whose node's answer is relayed here."""
-    statement = session.cycle_statement(payload)
+    statement, names_end = bound
     runner = session.runner
-    if statement is None or runner is None or statement.described is None or statement.described[0] \
+    if runner is None or statement.described is None or statement.described[0] \
             or session.coord.settings.idle_in_transaction_timeout > 0:
         return False  # (that timer runs in the task, from the block's first wait on)
-    bind = parse_bind(payload)  # a malformed Bind is the same violation either way
-    if bind.params or bind.portal:
+    # (the unnamed portal: cycle_statement) a malformed Bind is the same violation either way
+    if split_bind(payload, names_end)[1]:
         return False  # on_bind reports PostgreSQL's error
     description = NO_DATA if wants_description else b""
     if wants_description and statement.described[1] is not None:

@@ -105,6 +105,7 @@ class SessionNotify:
 
     async def _act(self, action: str, channel: str | None, now: bool) -> None:
         self._actions.append((action, channel))
+        self.runner.invalidate_cycles()  # (in_transaction: no routed cycle until it ends)
         if now:
             try:
                 await self.pre_commit()
@@ -126,6 +127,7 @@ class SessionNotify:
             if item not in self._seen:  # a transaction folds its duplicates, savepoints or not
                 self._seen.add(item)
                 self._queued.append(item)
+        self.runner.invalidate_cycles()
         if now:
             await self.commit()
 
@@ -280,6 +282,7 @@ class SessionNotify:
     async def unlisten_all(self) -> None:
         """DISCARD ALL (outside a block) and the session's end."""
         self._actions.append(("unlisten", None))
+        self.runner.invalidate_cycles()
         await self.commit()
 
     async def close(self) -> None:

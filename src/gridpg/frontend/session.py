@@ -57,6 +57,8 @@ class PreparedStatement:
     # settings generation it was made for (a RoutedStatement, or NOT_ROUTED).
     routed: object | None = None
     routed_key: tuple[object, ...] | None = None
+    # The session's cycle stamp when its routed cycle was last allowed (StatementRunner.cycle_route).
+    cycle_stamp: int = 0
     # RowDescriptions with a portal's result formats applied, by those formats.
     portal_descriptions: dict[tuple[int, ...], bytes] = field(default_factory=dict)
 
@@ -526,28 +528,26 @@ class Session:
         await self.on_sync(b"")
         return True
 
-    def plan_cycle(self, payload: bytes, wants_description: bool) -> PlannedCycle | None:
+    def plan_cycle(self, payload: bytes, wants_description: bool,
+                   bound: tuple[PreparedStatement, int] | None = None) -> PlannedCycle | None:
         """Whether a whole cycle (`routed_cycle`) may run as one: its plan, node group, the
         description the client gets and the client's Bind after its names (forwarded as it
-        is); None: message by message."""
+        is); None: message by message. `bound`: what `cycle_statement` found already."""
         runner = self.runner
-        if runner is None or payload[:1] != b"\0":
-            return None  # (a named portal: message by message)
-        names_end = payload.find(b"\0", 1)
-        try:
-            statement = self.statements.get(payload[1:names_end].decode()) if names_end > 0 else None
-        except UnicodeDecodeError:
+        if runner is None:
             return None
-        if statement is None or (wants_description and statement.described is None):
+        if bound is None:
+            bound = self.cycle_statement(payload)
+            if bound is None:
+                return None  # (a named portal: message by message)
+        statement, names_end = bound
+        if wants_description and statement.described is None:
             return None
-        txn = runner.txn
-        if runner.notify.in_transaction and txn.state is TxnState.IDLE:
-            return None  # (its Sync ends a LISTEN/NOTIFY's implicit transaction: on_sync)
-        route = runner.cycle_route(statement)
+        route = runner.cycle_route(statement)  # (LISTEN/NOTIFY in the transaction: None)
         if route is None:
             return None
         # a malformed Bind is the same violation either way
-        formats, params, result_formats = codec.split_bind(payload, names_end + 1)
+        formats, params, result_formats = codec.split_bind(payload, names_end)
         described = statement.described
         if len(params) != len(described[0] if described is not None else statement.param_oids):
             return None  # on_bind reports PostgreSQL's error
@@ -559,6 +559,7 @@ class Session:
         planner = self.coord.planner
         if planner is None:
             return None
+        txn = runner.txn
         target = route.target(planner, params, formats,
                               txn.shard_writes if route.writes and txn.state is not TxnState.IDLE else None)
         if target is None:
@@ -566,17 +567,19 @@ class Session:
         group, form = target
         if form.block is not None and not runner.has_block_instant(form, group):
             return None  # (the block's instant to settle first: execute_portal awaits it)
-        return form, group, description, payload[names_end + 1 :]
+        return form, group, description, payload[names_end:]
 
-    def cycle_statement(self, payload: bytes) -> PreparedStatement | None:
-        """The statement a Bind of the unnamed portal names (None: another portal, or none)."""
+    def cycle_statement(self, payload: bytes) -> tuple[PreparedStatement, int] | None:
+        """The statement a Bind of the unnamed portal names and where the Bind goes on
+        after its names (None: another portal, or no such statement)."""
         if payload[:1] != b"\0":
             return None
         end = payload.find(b"\0", 1)
         try:
-            return self.statements.get(payload[1:end].decode()) if end > 0 else None
+            statement = self.statements.get(payload[1:end].decode()) if end > 0 else None
         except UnicodeDecodeError:
             return None
+        return None if statement is None else (statement, end + 1)
 
     def open_cycle(self, description: bytes) -> None:
         """The cycle's messages are consumed: the client's BindComplete and description."""

@@ -22,6 +22,7 @@ model, pure (no I/O):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gridpg.sql.quote import quote_ident, set_config_sql
@@ -59,6 +60,8 @@ class SessionSettings:
     _savepoints: list[tuple[str, _State]] = field(default_factory=list)
     generation: int = 0  # bumped by every change (plans cached by the fast paths depend on it)
     _tag_cache: tuple[int, str, tuple[object, ...]] | None = None  # (generation, superuser, tag)
+    # Called after every change (the session's routed cycles check their plans again).
+    on_change: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.values = {k: v for k, v in self.startup.items()}
@@ -66,13 +69,18 @@ class SessionSettings:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def set_value(self, name: str, value: str, in_block: bool) -> None:
+    def _changed(self) -> None:
         self.generation += 1
+        if self.on_change is not None:
+            self.on_change()
+
+    def set_value(self, name: str, value: str, in_block: bool) -> None:
+        self._changed()
         self._remember(in_block)
         self.values[name] = value
 
     def reset_value(self, name: str, in_block: bool) -> None:
-        self.generation += 1
+        self._changed()
         self._remember(in_block)
         self.values.pop(name, None)
         for key, value in self.startup.items():
@@ -81,25 +89,25 @@ class SessionSettings:
 
     def reset_all(self, in_block: bool) -> None:
         """RESET ALL: every setting back to its startup value; role and authorization stay."""
-        self.generation += 1
+        self._changed()
         self._remember(in_block)
         self.values = dict(self.startup)
 
     def set_role(self, role: str | None, in_block: bool) -> None:
-        self.generation += 1
+        self._changed()
         self._remember(in_block)
         self.role = role
 
     def set_session_authorization(self, user: str | None, in_block: bool) -> None:
         """SET SESSION AUTHORIZATION user (None: back to the login); the role resets too."""
-        self.generation += 1
+        self._changed()
         self._remember(in_block)
         self.session_user = user or self.login
         self.role = None
 
     def discard_all(self) -> None:
         """DISCARD ALL (never inside a transaction block)."""
-        self.generation += 1
+        self._changed()
         self.values = dict(self.startup)
         self.session_user = self.login
         self.role = None
@@ -152,7 +160,7 @@ class SessionSettings:
         return _State(tuple(sorted(self.values.items())), self.session_user, self.role)
 
     def _restore(self, state: _State) -> None:
-        self.generation += 1
+        self._changed()
         self.values = dict(state.values)
         self.session_user = state.session_user
         self.role = state.role

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -65,6 +66,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gridpg.statements")
 
+# Every routed cycle whose stamp says "valid" checked again in full, a stale stamp raised
+# (the test suites run with it; a missed invalidation would be a silent wrong answer).
+CHECK_STAMPS = os.environ.get("GRIDPG_CHECK_STAMPS") == "1"
+
 # Settings the coordinator keeps for itself as well as forwarding.
 REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "search_path",
             "client_encoding", "standard_conforming_strings", "is_superuser",
@@ -78,11 +83,17 @@ class StatementRunner:
     def __init__(self, coordinator: Coordinator, session: Session) -> None:
         self.coord = coordinator
         self.session = session
+        # The routed cycles' validity stamp (`cycle_route`): bumped by every change of what
+        # they depend on in this session; `cycle_generation` is the coordinator's
+        # `cycle_generation` it was last checked against.
+        self.cycle_stamp = 1
+        self.cycle_generation = -1
         # Session-level settings, role and authorization, replayed on each connection.
-        self.state = SessionSettings(login=session.info.user)
+        self.state = SessionSettings(login=session.info.user, on_change=self.invalidate_cycles)
         self.txn = DistributedTransaction(
             coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
         )
+        self.txn.on_pin = self.invalidate_cycles
         # Simple-protocol routes by literal-free text: ((snapshot, settings generation), route).
         self._simple_routes: dict[str, tuple[tuple[object, int], object]] = {}
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
@@ -95,7 +106,7 @@ class StatementRunner:
         self.presynced: set[str] = set()  # nodes already sent their Sync with the Execute
         self.dispatcher = Dispatcher(coordinator, self)
         self.ddl_in_block = False
-        self.private_snapshot: CatalogSnapshot | None = None
+        self._private_snapshot: CatalogSnapshot | None = None
         self.private_views: dict[tuple[str, str], str] = {}  # with the private snapshot
         self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
         self.temps = SessionTemps(self)
@@ -207,6 +218,17 @@ class StatementRunner:
         return shard_gate.text_touches(self, hold, self.current_sql)
 
     # -- metadata ----------------------------------------------------------------------
+
+    @property
+    def private_snapshot(self) -> CatalogSnapshot | None:
+        """The catalog as this transaction's own DDL (or a plan's scratch tables) left it."""
+        return self._private_snapshot
+
+    @private_snapshot.setter
+    def private_snapshot(self, snapshot: CatalogSnapshot | None) -> None:
+        if snapshot is not self._private_snapshot:
+            self._private_snapshot = snapshot
+            self.invalidate_cycles()
 
     @property
     def settings_generation(self) -> int:
@@ -328,7 +350,9 @@ class StatementRunner:
                 "22023", f"gridpg supports only client_encoding UTF8, not {startup['client_encoding']}",
                 severity="FATAL",
             )
-        self.state = SessionSettings(login=self.session.info.user, startup=startup)
+        self.state = SessionSettings(login=self.session.info.user, startup=startup,
+                                     on_change=self.invalidate_cycles)
+        self.invalidate_cycles()
 
     @staticmethod
     def _apply_options(options: str, startup: dict[str, str]) -> None:
@@ -694,31 +718,66 @@ class StatementRunner:
 
     def cycle_route(self, statement: PreparedStatement) -> RoutedStatement | None:
         """The statement's fast-path plan when a whole Bind-Execute-Sync cycle received at
-        once may run as one (Session.routed_cycle): the plan made already for this catalog
-        and these settings, and nothing that `execute_portal` would stop at (no open cycle,
-        failed block, closed pause gate or catalog check due). None: message by message."""
+        once may run as one (Session.routed_cycle); None: message by message.
+
+        Per Execute this reads what changes with every transaction (a node owing its Sync,
+        the block's state; outside a block, whether a pause or a catalog check is on:
+        `Coordinator.idle_cycles_stop`) and compares two integers: the statement's stamp
+        with the session's (`invalidate_cycles`: settings, role, temp relations or pins, a
+        private catalog, LISTEN/NOTIFY in the transaction) and the session's view of the
+        coordinator's generation (catalog snapshot, pause gate, shard holds and switches,
+        the catalog check). When either moved, `_cycle_allowed` checks everything again
+        and stamps the statement."""
+        if self.pending_sync:
+            return None
+        state = self.txn.state
+        if state is not TxnState.IN_BLOCK and (state is TxnState.FAILED or (self.coord.idle_cycles_stop
+                                                                            and self._idle_stopped())):
+            return None
+        if statement.cycle_stamp != self.cycle_stamp or self.cycle_generation != self.coord.cycle_generation:
+            return self._stamp_cycle(statement)
+        if CHECK_STAMPS and not self._cycle_allowed(statement):
+            log.error("a stale routed-cycle stamp for %r", statement.sql)
+            raise AssertionError(f"stale routed-cycle stamp for {statement.sql!r}")
+        return statement.routed  # type: ignore[return-value]
+
+    def invalidate_cycles(self) -> None:
+        """Something this session's routed cycles depend on changed: each checks again."""
+        self.cycle_stamp += 1
+
+    def _idle_stopped(self) -> bool:
+        """Outside a block: the pause gate closed for this session, or (no node held) the
+        catalog check due; `execute_portal` would wait for either."""
+        coord = self.coord
+        return coord.pause_gate.is_closed_for(self.session) \
+            or (not self.txn.participants and coord.is_epoch_check_due())
+
+    def _stamp_cycle(self, statement: PreparedStatement) -> RoutedStatement | None:
+        generation = self.coord.cycle_generation
+        if self.cycle_generation != generation:
+            self.cycle_generation = generation
+            self.cycle_stamp += 1
+        if not self._cycle_allowed(statement):
+            return None
+        statement.cycle_stamp = self.cycle_stamp
+        return statement.routed  # type: ignore[return-value]
+
+    def _cycle_allowed(self, statement: PreparedStatement) -> bool:
+        """The checks behind a stamp, whatever the transaction's state: the plan made already
+        for this catalog, these settings and temp relations, and nothing that
+        `execute_portal` would stop at (a private catalog, a read-only coordinator, a shard
+        hold or a switch since this REPEATABLE READ block's snapshot, pinned temp tables,
+        LISTEN/NOTIFY in the transaction: that one inside a block too, where a statement went
+        on before). A loopback's statements go message by message (its own describe)."""
         coord = self.coord
         key = statement.routed_key
-        txn = self.txn
-        if key is None or self.private_snapshot is not None or coord.read_only or self.pending_sync \
-                or self.is_loopback or self.shard_checks_due or (txn.pinned and self.temps.pinned):
-            return None  # (a loopback's statements go message by message: its own describe)
-        # the plan's key, (snapshot, settings generation, temp names), compared item by item
-        # (an identical item first: no tuple built per Execute)
+        if key is None or not isinstance(statement.routed, RoutedStatement) or self.is_loopback \
+                or self.private_snapshot is not None or coord.read_only or coord.planner is None \
+                or self.shard_checks_due or self.temps.pinned or self.notify.in_transaction:
+            return False
         snapshot, generation, names = key
-        temps = self.temps
-        if generation != self.state.generation or (snapshot is not coord.snapshot and snapshot != coord.snapshot) \
-                or (names is not temps.names and names != temps.names):
-            return None
-        route = statement.routed
-        state = txn.state
-        if state is TxnState.IDLE:
-            if (coord.pause_gate.paused and coord.pause_gate.is_closed_for(self.session)) \
-                    or (not txn.participants and coord.is_epoch_check_due()):
-                return None
-        elif state is TxnState.FAILED:
-            return None
-        return route if isinstance(route, RoutedStatement) else None
+        return generation == self.state.generation and (snapshot is coord.snapshot or snapshot == coord.snapshot) \
+            and names == self.temps.names
 
     def has_block_instant(self, route: RoutedStatement, group: str) -> bool:
         """Whether `route` may run on `group` as it is, with no waiting: it reads no
@@ -928,6 +987,7 @@ class StatementRunner:
         snapshot = self.coord.snapshot
         key = (snapshot, self.settings_generation, self.temps.names)
         if statement.routed_key != key:
+            statement.cycle_stamp = 0  # (a stamp vouches for the plan it was checked with)
             statement.routed = await self._build_routed(statement)
             statement.routed_key = key
         found = statement.routed

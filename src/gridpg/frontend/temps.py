@@ -41,6 +41,12 @@ class SessionTemps:
         self.names: frozenset[str] = frozenset()
         self._stale = False
 
+    def set_names(self, names: frozenset[str]) -> None:
+        """The session's temp relation names (routed plans depend on them)."""
+        if names != self.names:
+            self.names = names
+            self.runner.invalidate_cycles()
+
     @property
     def node(self) -> str:
         return self.runner.coord.catalog_node
@@ -53,7 +59,7 @@ class SessionTemps:
         """Refresh the names after earlier statements; pin the catalog connection when this
         statement creates a temp relation."""
         if not self.pinned and self.names:
-            self.names = frozenset()  # the connection was lost (reported once): none left
+            self.set_names(frozenset())  # the connection was lost (reported once): none left
         if self.pinned and self._stale:
             await self.refresh()
         if _TEMP_WORD.search(sql) and creates_temp(sql):
@@ -76,7 +82,7 @@ class SessionTemps:
         if txn.state is TxnState.FAILED:
             return
         conn = await txn.connection(self.node, wants_block=False)
-        self.names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
+        self.set_names(frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0]))
         self._stale = False
         if not txn.in_block:
             txn.release_if_idle()
@@ -91,14 +97,14 @@ class SessionTemps:
             self._stale = True
             return
         txn.unpin(self.node)  # closing the connection drops the temp tables
-        self.names = frozenset()
+        self.set_names(frozenset())
         self._stale = False
 
     def close(self) -> None:
         """End of the session: the connection is closed, and its temp tables with it."""
         if self.pinned:
             self.runner.txn.unpin(self.node)
-        self.names = frozenset()
+        self.set_names(frozenset())
 
 
 def creates_temp(sql: str) -> bool:

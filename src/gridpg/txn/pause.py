@@ -64,6 +64,7 @@ class PauseGate:
         self.switches = 0  # holds seen to end: a transaction snapshot older than one is checked
         self.ended_holds: list[tuple[int, ShardHold]] = []  # (switches after it, hold), the latest
         self.on_hold_end: Callable[[], None] | None = None
+        self.on_change: Callable[[], None] | None = None  # paused, hold or switches changed
 
     def start(self, sessions: Callable[[], Iterable[Any]],
               activity: Callable[[], list[Any]] | None = None) -> None:
@@ -220,6 +221,14 @@ class PauseGate:
 
     def _apply(self, version: int, paused: bool, sessions: Callable[[], Iterable[Any]],
                scope: Any = None) -> None:
+        try:
+            self._apply_state(version, paused, sessions, scope)
+        finally:
+            if self.on_change is not None:
+                self.on_change()
+
+    def _apply_state(self, version: int, paused: bool, sessions: Callable[[], Iterable[Any]],
+                     scope: Any) -> None:
         self.version = version
         if self._drain is not None:
             self._drain.cancel()

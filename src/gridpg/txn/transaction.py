@@ -214,6 +214,7 @@ class DistributedTransaction:
         # Connections kept across transactions (the session's temp tables live there);
         # None: wanted, not taken yet.
         self.pinned: dict[str, BackendConnection | None] = {}
+        self.on_pin: Callable[[], None] | None = None  # a node pinned (the session's routed cycles stop)
         self.closing: list[BackendConnection] = []  # unpinned while in use: closed at the end
         self.gxid: int | None = None  # taken when the first remote block opens
         self.last_gxid: int | None = None  # the previous transaction's, for late errors
@@ -552,6 +553,8 @@ class DistributedTransaction:
         if part is not None:
             self.pools.pool(node).detach(part.conn)
         self.pinned[node] = part.conn if part is not None else None
+        if self.on_pin is not None:
+            self.on_pin()
 
     def unpin(self, node: str) -> None:
         """Close a pinned connection (its temp tables go with it); one still in use by the
