@@ -228,15 +228,9 @@ PROCRASTINATE_RUN: tuple[tuple[str, dict[str, str]], ...] = (
 def procrastinate_queries(text: str) -> dict[str, str]:
     """queries.sql's blocks by name, as procrastinate's utils read them: a block opens with
     `-- name --`, its description lines follow, the statement is the rest."""
-    queries: dict[str, str] = {}
-    for block in re.split(r"(?m)^-- (\w+) --\n", text)[1:]:
-        if not queries or list(queries.values())[-1] is not None:
-            name = block
-            queries[name] = None  # type: ignore[assignment]
-        else:
-            body = "\n".join(line for line in block.splitlines() if not line.startswith("--"))
-            queries[name] = body.strip().rstrip(";")
-    return queries
+    parts = re.split(r"(?m)^-- (\w+) --\n", text)[1:]
+    return {name: "\n".join(line for line in body.splitlines() if not line.startswith("--")).strip().rstrip(";")
+            for name, body in zip(parts[::2], parts[1::2])}
 
 
 def build_procrastinate(wheel: Path, dest: Path) -> list[str]:

@@ -11,13 +11,16 @@ table, inside the caller's transaction, reading also each row's shard
 from, by its real ctid (the row is locked FOR UPDATE by the same transaction, so its ctid
 holds). A replicated table holds each row on every node under another ctid: its row
 number stands for the row's primary key values, read with the row on the table's first
-node, and the UPDATE or DELETE runs on every node with `WHERE ctid = $1` replaced by the
-key (a replicated table without a primary key is refused with 0A000, and so are UPDATEs of
-the distribution column: the row would move).
+node, and the UPDATE or DELETE runs with `WHERE ctid = $1` replaced by the
+key, as any statement of the code (the coordinator writes every node and fires the
+table's triggers). A replicated table without a primary key is refused with 0A000, and so
+are UPDATEs of the distribution column (the row would move) and row-by-row writes of a
+distributed table whose triggers the coordinator fires.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -111,8 +114,15 @@ async def _select_replicated(runner: LoopbackRunner, text: str, ctid_at: int,
 
 
 async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], request: ExecRequest) -> None:
-    """UPDATE/DELETE ... WHERE ctid = $1 for one row number: on the row's node and shard."""
+    """UPDATE/DELETE ... WHERE ctid = $1 for one row number: on the row's node and shard,
+    or, for a replicated table, by its key as any statement of the code (triggers too)."""
     table = _table(runner, [stmt.get("relation") and {"RangeVar": stmt["relation"]}], kind)
+    address = _address(runner, stmt, request)
+    if not address.node:
+        await runner.dispatcher.run(dataclasses.replace(
+            request, sql=_by_key(stmt, request, address.key), params=[], param_formats=[], param_oids=[],
+            decode_oids=[]))
+        return
     if kind == "UpdateStmt" and table.column and any(
             t.get("ResTarget", {}).get("name") == table.column for t in stmt.get("targetList", [])):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot update the distribution column of "
@@ -126,21 +136,13 @@ async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], reques
         raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot fire the triggers of {table.schema}."
                       f"{table.name} for a row changed by server-side code row by row", hint=_REFUSAL_HINT)
     param = stmt["whereClause"]["A_Expr"]["rexpr"]["ParamRef"].get("number", 1)
-    value = request.params[param - 1] if len(request.params) >= param else None
-    match = _ROW_ID.match(value.decode() if value else "")
-    if match is None or not 0 < int(match.group(1)) <= len(runner.row_ids):
-        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the row postgres_fdw names by ctid")
-    address = runner.row_ids[int(match.group(1)) - 1]
-    if not address.node:
-        result = await _modify_replicated(runner, stmt, request, address.key, table)
-    else:
-        params = list(request.params)
-        params[param - 1] = address.ctid.encode()
-        # The table comes before any parameter: retarget the text the tree's locations are of.
-        text = inline_params(_retarget(request.sql, stmt["relation"]["location"], address.relation), params)
-        conn = await runner.txn.connection(address.node, wants_block=True)
-        runner.caller.txn.mark_written(address.node)
-        result = (await conn.simple_query(text))[-1]
+    params = list(request.params)
+    params[param - 1] = address.ctid.encode()
+    # The table comes before any parameter: retarget the text the tree's locations are of.
+    text = inline_params(_retarget(request.sql, stmt["relation"]["location"], address.relation), params)
+    conn = await runner.txn.connection(address.node, wants_block=True)
+    runner.caller.txn.mark_written(address.node)
+    result = (await conn.simple_query(text))[-1]
     if request.simple and result.columns:
         runner.session.send(codec.build_row_description(result.columns))
     for row in result.rows:
@@ -148,10 +150,20 @@ async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], reques
     runner.session.send(codec.build_command_complete(result.tag))
 
 
-async def _modify_replicated(runner: LoopbackRunner, stmt: dict[str, Any], request: ExecRequest,
-                             key: str, table: DistTable) -> Any:
-    """The statement with `ctid = $n` replaced by the row's key, on every node of the
-    replicated table, in the table's node order; the first node's result."""
+def _address(runner: LoopbackRunner, stmt: dict[str, Any], request: ExecRequest) -> RowAddress:
+    """The row behind the row number postgres_fdw binds for `ctid = $n`."""
+    param = stmt["whereClause"]["A_Expr"]["rexpr"]["ParamRef"].get("number", 1)
+    value = request.params[param - 1] if len(request.params) >= param else None
+    match = _ROW_ID.match(value.decode() if value else "")
+    if match is None or not 0 < int(match.group(1)) <= len(runner.row_ids):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the row postgres_fdw names by ctid")
+    return runner.row_ids[int(match.group(1)) - 1]
+
+
+def _by_key(stmt: dict[str, Any], request: ExecRequest, key: str) -> str:
+    """The statement with `ctid = $n` replaced by the row's key and its other parameters
+    written in: a statement of the code like any other, which the coordinator runs on
+    every node of the replicated table and whose triggers it fires."""
     where = stmt["whereClause"]["A_Expr"]
     start = int(where["lexpr"]["ColumnRef"]["location"])
     param_at = int(where["rexpr"]["ParamRef"]["location"])
@@ -160,14 +172,7 @@ async def _modify_replicated(runner: LoopbackRunner, stmt: dict[str, Any], reque
     if param is None:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the row postgres_fdw names by ctid")
     sql = (raw[:start] + f"({key})".encode() + raw[param_at + param.end():]).decode()
-    text = inline_params(sql, list(request.params))
-    first = None
-    for node in table.groups:
-        conn = await runner.txn.connection(node, wants_block=True)
-        runner.caller.txn.mark_written(node)
-        result = (await conn.simple_query(text))[-1]
-        first = first or result
-    return first
+    return inline_params(sql, list(request.params))
 
 
 def inline_params(sql: str, params: list[bytes | None]) -> str:

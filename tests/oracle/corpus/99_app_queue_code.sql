@@ -59,3 +59,18 @@ INSERT INTO qc_log VALUES ('it''s é', 1, 0), ('plain', 2, 0), ('big', 3, 0);
 DO $$ BEGIN UPDATE qc_log SET n = n + 10, note = note || ' ü' WHERE qc_small(at_job); END $$;
 DO $$ BEGIN DELETE FROM qc_log WHERE qc_small(at_job) AND note LIKE 'plain%'; END $$;
 SELECT note, at_job, n FROM qc_log ORDER BY at_job;
+
+-- A row trigger of the replicated table writing an events table (procrastinate's status
+-- events) on a row the code changes row by row: refused with 0A000 ("cannot fire the
+-- triggers ... row by row"); now the coordinator runs the write by key and fires them
+CREATE TABLE qc_events (id bigserial PRIMARY KEY, job_id bigint NOT NULL, kind text, old_status text);
+CREATE FUNCTION qc_on_status() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO qc_events (job_id, kind, old_status) VALUES (NEW.id, NEW.status::text, OLD.status::text); RETURN NEW; END $$;
+CREATE TRIGGER qc_status_events AFTER UPDATE OF status ON qc_jobs FOR EACH ROW EXECUTE FUNCTION qc_on_status();
+SELECT qc_fetch('other');
+SELECT qc_finish(5, 'failed');
+BEGIN;
+SELECT qc_fetch('urgent');
+SELECT job_id, kind, old_status FROM qc_events ORDER BY id;
+ROLLBACK;
+SELECT job_id, kind, old_status FROM qc_events ORDER BY id;
+SELECT id, status::text, attempts FROM qc_jobs ORDER BY id;
