@@ -74,3 +74,25 @@ SELECT job_id, kind, old_status FROM qc_events ORDER BY id;
 ROLLBACK;
 SELECT job_id, kind, old_status FROM qc_events ORDER BY id;
 SELECT id, status::text, attempts FROM qc_jobs ORDER BY id;
+
+-- A GENERATED ALWAYS identity column (and a stored generated column) filled inside
+-- server-side code (procrastinate_register_worker_v1: INSERT ... DEFAULT VALUES RETURNING
+-- id): refused with 0A000 ("cannot fill column ... inside server-side code"); now filled
+-- as a client's INSERT would be, and a value the code gives is PostgreSQL's 428C9
+CREATE TABLE qc_workers (id bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY, beat int NOT NULL DEFAULT 0, twice bigint GENERATED ALWAYS AS (id * 2) STORED);
+CREATE FUNCTION qc_register() RETURNS TABLE (worker_id bigint) LANGUAGE sql AS $$ INSERT INTO qc_workers DEFAULT VALUES RETURNING id $$;
+CREATE FUNCTION qc_register_as(i bigint) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE r bigint; BEGIN INSERT INTO qc_workers (id) VALUES (i) RETURNING id INTO r; RETURN r; END $$;
+CREATE FUNCTION qc_beat(w bigint) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE t bigint; BEGIN UPDATE qc_workers SET beat = beat + 1 WHERE id = w RETURNING twice INTO t; RETURN t; END $$;
+CREATE FUNCTION qc_move(w bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN UPDATE qc_workers SET id = id + 100 WHERE id = w; END $$;
+SELECT * FROM qc_register();
+SELECT * FROM qc_register();
+-- error
+SELECT qc_register_as(50);
+-- error
+SELECT qc_move(1);
+SELECT qc_beat(2), qc_beat(2);
+BEGIN;
+SELECT * FROM qc_register();
+ROLLBACK;
+SELECT * FROM qc_register();
+SELECT id, beat, twice FROM qc_workers ORDER BY id;
