@@ -161,6 +161,16 @@ def _unqualified_declarations(create_sql: str) -> str | None:
     return _retype_declarations(create_sql, unqualified)
 
 
+def declared_types(create_sql: str) -> dict[str, str]:
+    """The type each variable of the body's DECLARE sections is declared with, as written
+    (lowercase names; the last declaration of a name wins); %TYPE/%ROWTYPE left out."""
+    body = _body_token(create_sql)
+    if body is None:
+        return {}
+    text = create_sql[body.start:body.end + 1]
+    return {var: text[begin:end] for var, begin, end in _declarations(text)}
+
+
 def _retype_declarations(create_sql: str, new_type: Callable[[str, str], str | None]) -> str | None:
     """`create_sql` with each declared type of the body that `new_type(variable, type
     text)` answers replaced by its answer; None when it answered none."""
@@ -168,11 +178,26 @@ def _retype_declarations(create_sql: str, new_type: Callable[[str, str], str | N
     if body is None:
         return None
     text = create_sql[body.start:body.end + 1]
+    cuts: list[tuple[int, int, str]] = []
+    for var, begin, end in _declarations(text):
+        replacement = new_type(var, text[begin:end])
+        if replacement is not None and "\n" not in text[begin:end]:  # keep every line where it was
+            cuts.append((begin, end, replacement))
+    if not cuts:
+        return None
+    for begin, end, replacement in reversed(cuts):
+        text = text[:begin] + replacement + text[end:]
+    return create_sql[:body.start] + text + create_sql[body.end + 1:]
+
+
+def _declarations(text: str) -> list[tuple[str, int, int]]:
+    """(variable, start, end) of each declared type of a body's DECLARE sections, by
+    PostgreSQL's scanner; %TYPE / %ROWTYPE types (the catalog decides) left out."""
     try:
         toks = list(pgparser.scan(text))
     except pgparser.ParseError:
-        return None
-    cuts: list[tuple[int, int, str]] = []
+        return []
+    out: list[tuple[str, int, int]] = []
     declaring = False  # inside a DECLARE section: from DECLARE to its block's BEGIN
     for i, tok in enumerate(toks[:-1]):
         if tok.name in ("DECLARE", "BEGIN_P"):
@@ -187,16 +212,9 @@ def _retype_declarations(create_sql: str, new_type: Callable[[str, str], str | N
         while last < len(toks) and toks[last].name not in _DECLARATION_ENDS:
             last += 1
         if last == first or last == len(toks) or any(t.name == "ASCII_37" for t in toks[first:last]):
-            continue  # no type, or %TYPE / %ROWTYPE: the catalog decides
-        begin, end = toks[first].start, toks[last - 1].end + 1
-        replacement = new_type(text[tok.start:tok.end + 1].strip('"').lower(), text[begin:end])
-        if replacement is not None and "\n" not in text[begin:end]:  # keep every line where it was
-            cuts.append((begin, end, replacement))
-    if not cuts:
-        return None
-    for begin, end, replacement in reversed(cuts):
-        text = text[:begin] + replacement + text[end:]
-    return create_sql[:body.start] + text + create_sql[body.end + 1:]
+            continue
+        out.append((text[tok.start:tok.end + 1].strip('"').lower(), toks[first].start, toks[last - 1].end + 1))
+    return out
 
 
 # what ends a declaration's type: `;`, `:=`, `=`, DEFAULT, NOT NULL, COLLATE

@@ -96,3 +96,15 @@ SELECT * FROM qc_register();
 ROLLBACK;
 SELECT * FROM qc_register();
 SELECT id, beat, twice FROM qc_workers ORDER BY id;
+
+-- INSERT ... ON CONFLICT DO UPDATE ... RETURNING * INTO a variable of the table's row
+-- type (graphile-worker's add_job: `returning * into v_job`): refused with 0A000 ("only
+-- into a list of variables"); now the row fills the variable by position
+CREATE TABLE qc_keyed (key text PRIMARY KEY, payload jsonb, revision int NOT NULL DEFAULT 0, run_at date);
+CREATE FUNCTION qc_upsert(k text, p jsonb) RETURNS qc_keyed LANGUAGE plpgsql AS $$ DECLARE v_job qc_keyed; BEGIN INSERT INTO qc_keyed (key, payload, run_at) VALUES (k, p, DATE '2024-01-01') ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, revision = qc_keyed.revision + 1 RETURNING * INTO v_job; RETURN v_job; END $$;
+CREATE FUNCTION qc_upsert_some(k text) RETURNS text LANGUAGE plpgsql AS $$ DECLARE v qc_keyed; BEGIN INSERT INTO qc_keyed (key) VALUES (k) ON CONFLICT (key) DO UPDATE SET revision = qc_keyed.revision + 10 RETURNING key, payload INTO v; RETURN v.key || '/' || coalesce(v.payload::text, 'null') || '/' || coalesce(v.revision::text, 'null'); END $$;
+SELECT * FROM qc_upsert('a', '{"n": 1}');
+SELECT * FROM qc_upsert('a', '{"n": 2}');
+SELECT (qc_upsert('b', '[1, 2]')).revision;
+SELECT qc_upsert_some('a'), qc_upsert_some('c');
+SELECT key, payload, revision, run_at FROM qc_keyed ORDER BY key;
