@@ -257,13 +257,13 @@ alter table graphile_worker.migrations add column if not exists breaking boolean
 """
 # calls of the SQL API the migrations leave, and reads of the tables behind it
 GRAPHILE_CALLS = """\
-select id, queue_name, task_identifier, payload, priority, attempts, max_attempts, key from graphile_worker.add_job('send_email', json_build_object('to', 'a@b.c'));
-select id, queue_name, task_identifier, priority, key from graphile_worker.add_job('send_email', '{"to": "d"}', queue_name := 'mail', priority := 3);
-select id, task_identifier, payload, key from graphile_worker.add_job('report', '{"n": 1}', job_key := 'daily', run_at := '2030-01-01 00:00+00');
-select id, task_identifier, payload, key, revision from graphile_worker.add_job('report', '{"n": 2}', job_key := 'daily', run_at := '2030-01-02 00:00+00');
-select id, task_identifier, payload, key from graphile_worker.add_job('report', '{"n": 3}', job_key := 'daily', job_key_mode := 'preserve_run_at');
-select id, task_identifier, payload, key, flags from graphile_worker.add_job('tagged', flags := array['slow', 'big']);
-select id, task_identifier, payload from graphile_worker.add_jobs(array[('bulk', '{"i": 1}'::json, null, null, null, null, null, null)::graphile_worker.job_spec, ('bulk', '{"i": 2}', 'q2', null, 5, null, 1, null)::graphile_worker.job_spec]);
+select id, payload, priority, attempts, max_attempts, key, revision from graphile_worker.add_job('send_email', json_build_object('to', 'a@b.c'));
+select id, job_queue_id is not null as queued, priority, key from graphile_worker.add_job('send_email', '{"to": "d"}', queue_name := 'mail', priority := 3);
+select id, payload, key, run_at from graphile_worker.add_job('report', '{"n": 1}', job_key := 'daily', run_at := '2030-01-01 00:00+00');
+select id, payload, key, revision, run_at from graphile_worker.add_job('report', '{"n": 2}', job_key := 'daily', run_at := '2030-01-02 00:00+00');
+select id, payload, key, revision, run_at from graphile_worker.add_job('report', '{"n": 3}', job_key := 'daily', job_key_mode := 'preserve_run_at');
+select id, payload, key, flags from graphile_worker.add_job('tagged', flags := array['slow', 'big']);
+select id, payload, max_attempts, priority from graphile_worker.add_jobs(array[('bulk', '{"i": 1}'::json, null, null, null, null, null, null)::graphile_worker.job_spec, ('bulk', '{"i": 2}', 'q2', null, 5, null, 1, null)::graphile_worker.job_spec]);
 select task_identifier, count(*) from graphile_worker.jobs group by task_identifier order by 1;
 select id, queue_name, task_identifier, priority, attempts, max_attempts, key, locked_by, flags from graphile_worker.jobs order by id;
 select identifier from graphile_worker._private_tasks order by id;
@@ -271,7 +271,7 @@ select queue_name, locked_by from graphile_worker._private_job_queues order by i
 select id, priority, attempts, max_attempts from graphile_worker.reschedule_jobs(array[1, 2]::bigint[], run_at := '2031-01-01 00:00+00', priority := 9);
 update graphile_worker._private_jobs set locked_by = 'w1', locked_at = now() where id in (1, 2);
 select id, attempts, last_error from graphile_worker.permanently_fail_jobs(array[2]::bigint[], 'gave up');
-select id, task_identifier from graphile_worker.complete_jobs(array[1]::bigint[]);
+select id, key from graphile_worker.complete_jobs(array[1]::bigint[]);
 select graphile_worker.force_unlock_workers(array['w1']);
 select id, locked_by from graphile_worker.jobs order by id;
 select id, key from graphile_worker.remove_job('daily');
