@@ -3,6 +3,8 @@
     python bench/user_corpus.py chinook DUMP_GIT LAB_GIT [--dest /tmp/corpus-chinook]
     python bench/user_corpus.py northwind DUMP_GIT COURSE_GIT [WINDOW_GIT ...] [--dest /tmp/corpus-northwind]
     python bench/user_corpus.py sqlglot SQLGLOT_GIT [--dest /tmp/corpus-sqlglot]
+    python bench/user_corpus.py procrastinate PROCRASTINATE_WHEEL [--dest /tmp/corpus-procrastinate]
+    python bench/user_corpus.py graphile GRAPHILE_WORKER_TGZ [--dest /tmp/corpus-graphile]
 
 Each GIT is a clone (or bare mirror) of a public repository; its HEAD is read with
 `git show`. Nothing of these files enters our repository: this script writes them to
@@ -33,6 +35,23 @@ gridpg and plain PostgreSQL 18, statement by statement (opt-in, not CI).
   (x, y, z, w, temporal, t_bool, unpivotable, pivotable: sqlglot's test schema) with a
   few rows, NULLs and duplicates.
 
+- **procrastinate**: PROCRASTINATE_WHEEL is the wheel of the Python task queue (`pip
+  download procrastinate`): its `procrastinate/sql/schema.sql` (enums, a composite type,
+  tables with identity keys and partial unique indexes, PL/pgSQL functions that defer,
+  fetch (FOR UPDATE SKIP LOCKED), finish, retry and cancel jobs, triggers writing an events
+  table and sending NOTIFY), then the application's own statements
+  (`procrastinate/sql/queries.sql`, one `-- name --` block each) in a worker's life: register,
+  defer jobs, fetch, finish, retry, cancel, list and count, prune. The `%(name)s` parameters
+  the library binds are filled with the literals of `PROCRASTINATE_RUN` below (ours; the
+  statements are theirs).
+- **graphile**: GRAPHILE_WORKER_TGZ is the npm tarball of graphile-worker (`npm pack
+  graphile-worker`): its `package/sql/0000NN.sql` migrations as its migrate.js runs them
+  (the bootstrap statement, then each file in a transaction after the row in
+  `migrations`, `:GRAPHILE_WORKER_SCHEMA` replaced by `graphile_worker`): tables rebuilt,
+  functions replaced many times over, row-level security, triggers, domains, views), then
+  calls of the SQL API the migrations leave (`GRAPHILE_CALLS`, ours: add_job(s), job keys,
+  reschedule, complete, fail, remove) and reads of its tables.
+
 Tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
 created with an inline key, replicated where a foreign key added later needs it (see
 "The default distribution gives way to keys added later" in docs/architecture.md), so
@@ -46,6 +65,8 @@ import argparse
 import re
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 CHINOOK_DUMP = "ChinookDatabase/DataSources/Chinook_PostgreSql.sql"
@@ -157,6 +178,122 @@ def build_sqlglot(git_dir: Path, dest: Path) -> list[str]:
     return _write(dest, files)
 
 
+PROCRASTINATE_JOBS = ("ARRAY[('default', 'send_mail', 0, NULL, NULL, '{\"to\": 1}', NULL),"
+                      " ('default', 'send_mail', 5, 'lk1', 'ql1', '{\"to\": 2}', NULL),"
+                      " ('urgent', 'resize', 10, 'lk1', NULL, '{}', NULL),"
+                      " ('urgent', 'resize', 0, NULL, 'ql2', '{\"x\": [1, 2]}', '2020-01-01 00:00+00')]")
+# (query name, parameter literals): one worker's life over the application's statements
+PROCRASTINATE_RUN: tuple[tuple[str, dict[str, str]], ...] = (
+    ("check_connection", {}),
+    ("register_worker", {}),
+    ("defer_jobs", {"jobs": PROCRASTINATE_JOBS}),
+    ("defer_jobs", {"jobs": "ARRAY[('default', 'cleanup', 1, NULL, 'ql1', '{}', NULL)]"}),
+    ("defer_periodic_job", {"queue": "'default'", "lock": "NULL", "queueing_lock": "NULL",
+                            "task_name": "'tick'", "priority": "0", "periodic_id": "''",
+                            "defer_timestamp": "1700000000", "args": "'{}'"}),
+    ("defer_periodic_job", {"queue": "'default'", "lock": "NULL", "queueing_lock": "NULL",
+                            "task_name": "'tick'", "priority": "0", "periodic_id": "''",
+                            "defer_timestamp": "1700000000", "args": "'{}'"}),
+    ("count_jobs_status", {}),
+    ("fetch_job", {"queues": "NULL", "worker_id": "1"}),
+    ("fetch_job", {"queues": "ARRAY['urgent']", "worker_id": "1"}),
+    ("fetch_job", {"queues": "ARRAY['default']", "worker_id": "1"}),
+    ("get_job_status", {"job_id": "1"}),
+    ("finish_job", {"job_id": "1", "status": "'succeeded'", "delete_job": "false"}),
+    ("finish_job", {"job_id": "2", "status": "'failed'", "delete_job": "false"}),
+    ("finish_job", {"job_id": "2", "status": "'failed'", "delete_job": "false"}),
+    ("retry_job", {"job_id": "2", "retry_at": "'2030-01-01 00:00+00'", "new_priority": "7",
+                   "new_queue_name": "'retries'", "new_lock": "NULL"}),
+    ("cancel_job", {"job_id": "3", "abort": "false", "delete_job": "false"}),
+    ("cancel_job", {"job_id": "4", "abort": "true", "delete_job": "false"}),
+    ("list_jobs_to_abort", {"queue_name": "NULL"}),
+    ("select_stalled_jobs_by_started", {"queue": "NULL", "task_name": "NULL", "nb_seconds": "0"}),
+    ("select_stalled_jobs_by_heartbeat", {"queue": "'default'", "task_name": "NULL",
+                                          "seconds_since_heartbeat": "3600"}),
+    ("list_jobs", {"id": "NULL", "queue_name": "NULL", "task_name": "NULL", "status": "NULL",
+                   "lock": "NULL", "queueing_lock": "NULL", "worker_id": "NULL"}),
+    ("list_jobs", {"id": "NULL", "queue_name": "'default'", "task_name": "NULL", "status": "'todo'",
+                   "lock": "NULL", "queueing_lock": "NULL", "worker_id": "NULL"}),
+    ("list_queues", {"queue_name": "NULL", "task_name": "NULL", "status": "NULL", "lock": "NULL"}),
+    ("list_tasks", {"queue_name": "NULL", "task_name": "NULL", "status": "NULL", "lock": "NULL"}),
+    ("list_locks", {"queue_name": "NULL", "task_name": "NULL", "status": "NULL", "lock": "NULL"}),
+    ("update_heartbeat", {"worker_id": "1"}),
+    ("prune_stalled_workers", {"seconds_since_heartbeat": "3600"}),
+    ("delete_old_jobs", {"statuses": "ARRAY['succeeded', 'failed']", "queue": "NULL", "nb_hours": "0"}),
+    ("count_jobs_status", {}),
+    ("unregister_worker", {"worker_id": "1"}),
+)
+
+
+def procrastinate_queries(text: str) -> dict[str, str]:
+    """queries.sql's blocks by name, as procrastinate's utils read them: a block opens with
+    `-- name --`, its description lines follow, the statement is the rest."""
+    parts = re.split(r"(?m)^-- (\w+) --\n", text)[1:]
+    return {name: "\n".join(line for line in body.splitlines() if not line.startswith("--")).strip().rstrip(";")
+            for name, body in zip(parts[::2], parts[1::2])}
+
+
+def build_procrastinate(wheel: Path, dest: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as zf:
+        schema = zf.read("procrastinate/sql/schema.sql").decode()
+        queries = procrastinate_queries(zf.read("procrastinate/sql/queries.sql").decode())
+    run = []
+    for name, params in PROCRASTINATE_RUN:
+        sql = queries[name]
+        for key, literal in params.items():
+            sql = sql.replace(f"%({key})s", literal)
+        run.append(f"-- {name}\n{sql};\n")
+    return _write(dest, {"procrastinate_schema": schema, "procrastinate_worker": "\n".join(run)})
+
+
+# graphile-worker's migrate.js installSchema(): the bootstrap statement before migration 1
+GRAPHILE_BOOTSTRAP = """\
+create schema if not exists graphile_worker;
+create table if not exists graphile_worker.migrations(
+  id int primary key,
+  ts timestamptz default now() not null
+);
+alter table graphile_worker.migrations add column if not exists breaking boolean not null default false;
+"""
+# calls of the SQL API the migrations leave, and reads of the tables behind it
+GRAPHILE_CALLS = """\
+select id, payload, priority, attempts, max_attempts, key, revision from graphile_worker.add_job('send_email', json_build_object('to', 'a@b.c'));
+select id, job_queue_id is not null as queued, priority, key from graphile_worker.add_job('send_email', '{"to": "d"}', queue_name := 'mail', priority := 3);
+select id, payload, key, run_at from graphile_worker.add_job('report', '{"n": 1}', job_key := 'daily', run_at := '2030-01-01 00:00+00');
+select id, payload, key, revision, run_at from graphile_worker.add_job('report', '{"n": 2}', job_key := 'daily', run_at := '2030-01-02 00:00+00');
+select id, payload, key, revision, run_at from graphile_worker.add_job('report', '{"n": 3}', job_key := 'daily', job_key_mode := 'preserve_run_at');
+select id, payload, key, flags from graphile_worker.add_job('tagged', flags := array['slow', 'big']);
+select id, payload, max_attempts, priority from graphile_worker.add_jobs(array[('bulk', '{"i": 1}'::json, null, null, null, null, null, null)::graphile_worker.job_spec, ('bulk', '{"i": 2}', 'q2', null, 5, null, 1, null)::graphile_worker.job_spec]);
+select task_identifier, count(*) from graphile_worker.jobs group by task_identifier order by 1;
+select id, queue_name, task_identifier, priority, attempts, max_attempts, key, locked_by, flags from graphile_worker.jobs order by id;
+select identifier from graphile_worker._private_tasks order by id;
+select queue_name, locked_by from graphile_worker._private_job_queues order by id;
+select id, priority, attempts, max_attempts from graphile_worker.reschedule_jobs(array[1, 2]::bigint[], run_at := '2031-01-01 00:00+00', priority := 9);
+update graphile_worker._private_jobs set locked_by = 'w1', locked_at = now() where id in (1, 2);
+select id, attempts, last_error from graphile_worker.permanently_fail_jobs(array[2]::bigint[], 'gave up');
+select id, key from graphile_worker.complete_jobs(array[1]::bigint[]);
+select graphile_worker.force_unlock_workers(array['w1']);
+select id, locked_by from graphile_worker.jobs order by id;
+select id, key from graphile_worker.remove_job('daily');
+select id, task_identifier, key, attempts, max_attempts, last_error from graphile_worker.jobs order by id;
+select id, breaking from graphile_worker.migrations order by id;
+"""
+
+
+def build_graphile(tarball: Path, dest: Path) -> list[str]:
+    with tarfile.open(tarball) as tf:
+        names = sorted(m.name for m in tf.getmembers() if re.fullmatch(r"package/sql/\d+\.sql", m.name))
+        texts = {n: tf.extractfile(n).read().decode() for n in names}  # type: ignore[union-attr]
+    migrations = [GRAPHILE_BOOTSTRAP]
+    for name in names:
+        number = int(Path(name).stem)
+        body = re.sub(r":GRAPHILE_WORKER_SCHEMA\b", "graphile_worker", texts[name])
+        breaking = body.startswith("--! breaking-change")
+        migrations.append(f"-- {Path(name).name}\nbegin;\ninsert into graphile_worker.migrations (id, breaking) "
+                          f"values ({number}, {str(breaking).lower()});\n{ended(body)}commit;\n")
+    return _write(dest, {"graphile_migrations": "\n".join(migrations), "graphile_calls": GRAPHILE_CALLS})
+
+
 def _write(dest: Path, files: dict[str, str]) -> list[str]:
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.sql"):
@@ -169,13 +306,17 @@ def _write(dest: Path, files: dict[str, str]) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot"])
+    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot", "procrastinate", "graphile"])
     ap.add_argument("dump_git", type=Path, help="the repository holding the sample database's SQL dump")
     ap.add_argument("query_gits", type=Path, nargs="*", help="repositories of queries over it")
     ap.add_argument("--dest", type=Path)
     args = ap.parse_args()
     dest = args.dest or Path(f"/tmp/corpus-{args.corpus}")
-    if args.corpus == "sqlglot":
+    if args.corpus == "procrastinate":
+        names = build_procrastinate(args.dump_git, dest)
+    elif args.corpus == "graphile":
+        names = build_graphile(args.dump_git, dest)
+    elif args.corpus == "sqlglot":
         names = build_sqlglot(args.dump_git, dest)
     elif args.corpus == "chinook":
         names = build_chinook(args.dump_git, args.query_gits[0], dest)

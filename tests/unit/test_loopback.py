@@ -81,9 +81,16 @@ def test_shadow_ddl_copies_defaults_a_datanode_would_compute() -> None:
     (ddl,) = loopback.shadow_ddl(_columns("42"))
     assert 'CREATE FOREIGN TABLE gridpg_lb_2200.t (id integer, v bigint DEFAULT 42) SERVER gridpg_loopback' in ddl
     assert "schema_name 'public', table_name 't'" in ddl and "DROP FOREIGN TABLE" not in ddl
-    for sequence_like in (_columns("nextval('t_v_seq'::regclass)"), _columns(None, identity="a")):
-        (ddl,) = loopback.shadow_ddl(sequence_like)
-        assert "v bigint DEFAULT gridpg.loopback_no_default('public.t.v', NULL::bigint)" in ddl
+    (ddl,) = loopback.shadow_ddl(_columns("nextval('t_v_seq'::regclass)"))
+    assert "v bigint DEFAULT gridpg.loopback_no_default('public.t.v', NULL::bigint)" in ddl
+
+
+def test_shadow_ddl_generates_always_generated_columns() -> None:
+    """postgres_fdw leaves a generated column out of its INSERT/UPDATE: the coordinator's
+    write fills a GENERATED ALWAYS identity or stored generated column."""
+    for row in (_columns(None, identity="a"), [(*c[:7], "s", c[8]) for c in _columns("(id * 2)")][1:]):
+        (ddl,) = loopback.shadow_ddl(row)
+        assert "v bigint GENERATED ALWAYS AS (NULL::bigint) STORED" in ddl
 
 
 def test_shadow_ddl_skips_an_unchanged_shadow_and_replaces_a_changed_one() -> None:

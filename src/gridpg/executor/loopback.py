@@ -497,7 +497,13 @@ def _column(table: str, col: tuple[str | None, ...], sequence: str | None = None
     PostgreSQL would have filled."""
     name, type_name, default, identity, generated = col
     text = f"{quote_ident(name or '')} {type_name}"
-    # (GENERATED ALWAYS identity keeps the refusal: the value would arrive as a given one)
+    if identity == "a" or generated == "s":
+        # A GENERATED ALWAYS identity or stored generated column: generated in the shadow
+        # too, so postgres_fdw leaves it out of its INSERT and UPDATE (the coordinator's
+        # write fills it as a client's would: the GTM's sequence, the datanode's
+        # expression; RETURNING reads the stored value), and a value the code gives is
+        # refused with PostgreSQL's 428C9 by the catalog server
+        return text + f" GENERATED ALWAYS AS (NULL::{type_name}) STORED"
     if sequence and not generated and (identity == "d" or (not identity and (default or "").startswith("nextval("))):
         return text + f" DEFAULT gridpg.loopback_nextval({quote_literal(sequence)})::{type_name}"
     if identity or generated or (default is not None and "nextval(" in default):

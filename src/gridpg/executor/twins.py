@@ -53,7 +53,8 @@ _COLUMNS_SQL = """
 SELECT n.nspname, c.relname, a.attname
 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attnum > 0 AND NOT a.attisdropped AND (n.nspname, c.relname) IN ({pairs})"""
+WHERE a.attnum > 0 AND NOT a.attisdropped AND (n.nspname, c.relname) IN ({pairs})
+ORDER BY c.oid, a.attnum"""  # in order: a RETURNING * row fills a composite by position
 
 
 async def upsert_columns(conn: BackendConnection, tables: Iterable[tuple[str, str]]) -> TargetColumns:

@@ -9,20 +9,26 @@ table, inside the caller's transaction, reading also each row's shard
 (`tableoid::regclass`), and hands postgres_fdw a *row number* in place of the ctid
 (`(n,1)`); the UPDATE or DELETE for that number goes to the node and shard the row came
 from, by its real ctid (the row is locked FOR UPDATE by the same transaction, so its ctid
-holds). Replicated tables (one row per node, with different ctids) and UPDATEs of the
-distribution column (the row would move) are refused with 0A000.
+holds). A replicated table holds each row on every node under another ctid: its row
+number stands for the row's primary key values, read with the row on the table's first
+node, and the UPDATE or DELETE runs with `WHERE ctid = $1` replaced by the
+key, as any statement of the code (the coordinator writes every node and fires the
+table's triggers). A replicated table without a primary key is refused with 0A000, and so
+are UPDATEs of the distribution column (the row would move) and row-by-row writes of a
+distributed table whose triggers the coordinator fires.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
-from gridpg.sql.quote import quote_literal
+from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import DistTable
@@ -32,6 +38,16 @@ if TYPE_CHECKING:
 _ROW_ID = re.compile(r"^\((\d+),1\)$")
 _REFUSAL_HINT = ("Keep the statement's SET and WHERE to columns, constants and the routine's "
                  "variables (compute now(), random() or other functions into a variable first).")
+
+
+class RowAddress(NamedTuple):
+    """Where the row behind one row number is: a shard on a node by its ctid, or (`node`
+    empty) the row of a replicated table on every node by its key (`key`, a predicate)."""
+
+    node: str
+    relation: str
+    ctid: str
+    key: str = ""
 
 
 def is_by_ctid(stmt: dict[str, Any]) -> bool:
@@ -50,6 +66,8 @@ async def select(runner: LoopbackRunner, query: str, request: ExecRequest) -> tu
     stmt = tree.get("SelectStmt", {})
     table = _table(runner, stmt.get("fromClause", []), "")
     ctid_at = _ctid_location(stmt)
+    if table.method == "replication":
+        return await _select_replicated(runner, text, ctid_at, table)
     raw = text.encode()
     text = (raw[:ctid_at] + b"tableoid::pg_catalog.regclass::pg_catalog.text, " + raw[ctid_at:]).decode()
     row_desc = b""
@@ -61,15 +79,50 @@ async def select(runner: LoopbackRunner, query: str, request: ExecRequest) -> tu
         rel_at = len(columns) - 2  # the shard's name, then its ctid: always last (see _ctid_location)
         row_desc = codec.build_row_description(columns[:rel_at] + columns[rel_at + 1:])
         for row in result.rows:
-            runner.row_ids.append((node, row[rel_at] or "", row[rel_at + 1] or ""))
+            runner.row_ids.append(RowAddress(node, row[rel_at] or "", row[rel_at + 1] or ""))
             values = [*row[:rel_at], f"({len(runner.row_ids)},1)"]
             rows.append(codec.build_data_row([None if v is None else v.encode() for v in values]))
     return row_desc, rows
 
 
+async def _select_replicated(runner: LoopbackRunner, text: str, ctid_at: int,
+                             table: DistTable) -> tuple[bytes, list[bytes]]:
+    """The FOR UPDATE query on the table's first node (every node holds every row; the
+    writes that follow lock the others), each row's primary key read with it."""
+    conn = await runner.txn.connection(table.groups[0], wants_block=True)
+    relation = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+    keys = [row[0] or "" for row in (await conn.simple_query(
+        "SELECT a.attname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid "
+        f"AND a.attnum = ANY (i.indkey) WHERE i.indrelid = {quote_literal(relation)}::pg_catalog.regclass "
+        "AND i.indisprimary ORDER BY pg_catalog.array_position(i.indkey::pg_catalog.int2[], a.attnum)"))[-1].rows]
+    if not keys:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "gridpg cannot run this UPDATE or DELETE of server-side code on a replicated "
+                      "table without a primary key row by row (by ctid): each node holds the row "
+                      "under another ctid", hint=_REFUSAL_HINT)
+    raw = text.encode()
+    read_keys = "".join(f"{quote_ident(k)}::pg_catalog.text, " for k in keys)
+    result = (await conn.simple_query((raw[:ctid_at] + read_keys.encode() + raw[ctid_at:]).decode()))[-1]
+    key_at = len(result.columns) - 1 - len(keys)
+    rows: list[bytes] = []
+    for row in result.rows:
+        key = " AND ".join(f"{quote_ident(k)} = {quote_literal(v or '')}" for k, v in zip(keys, row[key_at:-1]))
+        runner.row_ids.append(RowAddress("", relation, "", key))
+        values = [*row[:key_at], f"({len(runner.row_ids)},1)"]
+        rows.append(codec.build_data_row([None if v is None else v.encode() for v in values]))
+    return codec.build_row_description(result.columns[:key_at] + result.columns[-1:]), rows
+
+
 async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], request: ExecRequest) -> None:
-    """UPDATE/DELETE ... WHERE ctid = $1 for one row number: on the row's node and shard."""
+    """UPDATE/DELETE ... WHERE ctid = $1 for one row number: on the row's node and shard,
+    or, for a replicated table, by its key as any statement of the code (triggers too)."""
     table = _table(runner, [stmt.get("relation") and {"RangeVar": stmt["relation"]}], kind)
+    address = _address(runner, stmt, request)
+    if not address.node:
+        await runner.dispatcher.run(dataclasses.replace(
+            request, sql=_by_key(stmt, request, address.key), params=[], param_formats=[], param_oids=[],
+            decode_oids=[]))
+        return
     if kind == "UpdateStmt" and table.column and any(
             t.get("ResTarget", {}).get("name") == table.column for t in stmt.get("targetList", [])):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot update the distribution column of "
@@ -83,17 +136,12 @@ async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], reques
         raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot fire the triggers of {table.schema}."
                       f"{table.name} for a row changed by server-side code row by row", hint=_REFUSAL_HINT)
     param = stmt["whereClause"]["A_Expr"]["rexpr"]["ParamRef"].get("number", 1)
-    value = request.params[param - 1] if len(request.params) >= param else None
-    match = _ROW_ID.match(value.decode() if value else "")
-    if match is None or not 0 < int(match.group(1)) <= len(runner.row_ids):
-        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the row postgres_fdw names by ctid")
-    node, relation, ctid = runner.row_ids[int(match.group(1)) - 1]
     params = list(request.params)
-    params[param - 1] = ctid.encode()
+    params[param - 1] = address.ctid.encode()
     # The table comes before any parameter: retarget the text the tree's locations are of.
-    text = inline_params(_retarget(request.sql, stmt["relation"]["location"], relation), params)
-    conn = await runner.txn.connection(node, wants_block=True)
-    runner.caller.txn.mark_written(node)
+    text = inline_params(_retarget(request.sql, stmt["relation"]["location"], address.relation), params)
+    conn = await runner.txn.connection(address.node, wants_block=True)
+    runner.caller.txn.mark_written(address.node)
     result = (await conn.simple_query(text))[-1]
     if request.simple and result.columns:
         runner.session.send(codec.build_row_description(result.columns))
@@ -102,21 +150,45 @@ async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], reques
     runner.session.send(codec.build_command_complete(result.tag))
 
 
+def _address(runner: LoopbackRunner, stmt: dict[str, Any], request: ExecRequest) -> RowAddress:
+    """The row behind the row number postgres_fdw binds for `ctid = $n`."""
+    param = stmt["whereClause"]["A_Expr"]["rexpr"]["ParamRef"].get("number", 1)
+    value = request.params[param - 1] if len(request.params) >= param else None
+    match = _ROW_ID.match(value.decode() if value else "")
+    if match is None or not 0 < int(match.group(1)) <= len(runner.row_ids):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the row postgres_fdw names by ctid")
+    return runner.row_ids[int(match.group(1)) - 1]
+
+
+def _by_key(stmt: dict[str, Any], request: ExecRequest, key: str) -> str:
+    """The statement with `ctid = $n` replaced by the row's key and its other parameters
+    written in: a statement of the code like any other, which the coordinator runs on
+    every node of the replicated table and whose triggers it fires."""
+    where = stmt["whereClause"]["A_Expr"]
+    start = int(where["lexpr"]["ColumnRef"]["location"])
+    param_at = int(where["rexpr"]["ParamRef"]["location"])
+    raw = request.sql.encode()  # the tree's locations count bytes
+    param = re.match(rb"\$\d+", raw[param_at:])
+    if param is None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the row postgres_fdw names by ctid")
+    sql = (raw[:start] + f"({key})".encode() + raw[param_at + param.end():]).decode()
+    return inline_params(sql, list(request.params))
+
+
 def inline_params(sql: str, params: list[bytes | None]) -> str:
     """`$n` replaced by the text value as a literal (untyped, as an unspecified parameter
-    is), found by PostgreSQL's scanner; NULL for NULL."""
-    raw = sql.encode()
+    is), found by PostgreSQL's scanner (whose offsets count characters); NULL for NULL."""
     out, last = [], 0
     for tok in sqlparse.tokens(sql):
         if tok.name != "PARAM":
             continue
-        number = int(raw[tok.start + 1: tok.end + 1])
+        number = int(sql[tok.start + 1: tok.end + 1])
         value = params[number - 1] if number <= len(params) else None
-        out.append(raw[last:tok.start])
-        out.append(b"NULL" if value is None else quote_literal(value.decode()).encode())
+        out.append(sql[last:tok.start])
+        out.append("NULL" if value is None else quote_literal(value.decode()))
         last = tok.end + 1
-    out.append(raw[last:])
-    return b"".join(out).decode()
+    out.append(sql[last:])
+    return "".join(out)
 
 
 def _table(runner: LoopbackRunner, from_clause: list[Any], kind: str) -> DistTable:
@@ -127,11 +199,9 @@ def _table(runner: LoopbackRunner, from_clause: list[Any], kind: str) -> DistTab
     ref = analyze.RelRef(refs[0].get("schemaname"), refs[0].get("relname", ""), -1, None)
     planner = runner.coord.planner
     table = planner.resolve(runner.snapshot(), ref, []) if planner is not None else None
-    if table is None or table.method == "replication":
-        raise PgError(FEATURE_NOT_SUPPORTED,
-                      "gridpg cannot run this UPDATE or DELETE of server-side code on a replicated "
-                      "table row by row (by ctid): each node holds the row under another ctid",
-                      hint=_REFUSAL_HINT)
+    if table is None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run this statement of server-side code "
+                      "row by row (by ctid)", hint=_REFUSAL_HINT)
     return table
 
 

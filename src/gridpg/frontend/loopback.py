@@ -256,7 +256,7 @@ class LoopbackRunner(StatementRunner):
         self.sequence_values = caller.sequence_values
         self.remote_block = False  # postgres_fdw's START TRANSACTION seen, no end yet
         self.cursors: dict[str, _Cursor] = {}
-        self.row_ids: list[tuple[str, str, str]] = []  # by_ctid: (node, relation, ctid) per row
+        self.row_ids: list[by_ctid.RowAddress] = []  # by_ctid: where each row number's row is
 
     # -- what the caller allows --------------------------------------------------------
 

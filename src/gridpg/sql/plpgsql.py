@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, Callable
 
 from pglast import parser as pgparser
 
@@ -39,21 +40,207 @@ def parse(create_sql: str) -> Any:
     """PostgreSQL's PL/pgSQL parse (pglast's JSON, loaded) of a full CREATE FUNCTION /
     PROCEDURE text; 42601 when it cannot be read.
 
-    pglast's parser runs without a catalog: a type named with a schema other than
-    pg_catalog or public in the signature (`RETURNS SETOF blog.posts`, as
-    pg_get_functiondef writes it) and any VARIADIC parameter make it fail although
-    neither changes what the body runs. Such a text is read again with the signature
-    simplified (`_plain_signature`); the body is never changed, so line numbers hold."""
+    pglast's parser runs without a catalog, and a text PostgreSQL compiles may fail there
+    although what the body runs is plain: a type named with a schema other than pg_catalog
+    or public in the signature (`RETURNS SETOF blog.posts`, as pg_get_functiondef writes
+    it) or a VARIADIC parameter; a type it does not know is taken for a composite, so an
+    array of one (`jobs job_spec[]`, parameter or variable) is refused as `_record`, and a
+    variable of one (an enum, a domain) cannot be one of several INTO targets. Such a text
+    is read again after `_readable`'s rewrite for the error; only type names change, each
+    on its own line, so line numbers and every embedded statement hold."""
+    text = create_sql
+    for _ in range(_MAX_REREADS):
+        try:
+            return json.loads(pgparser.parse_plpgsql_json(text))
+        except pgparser.ParseError as exc:
+            readable = _readable(text, str(exc))
+            if readable is None:
+                raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
+            text = readable
+    raise PgError(SYNTAX_ERROR, "cannot read PL/pgSQL body: too many types it does not know")
+
+
+_MAX_REREADS = 12
+_PSEUDO_ARRAY = re.compile(r'variable "([^"]+)" has pseudo-type _record')
+_NOT_SCALAR = re.compile(r'"([^"]+)" is not a scalar variable')
+
+
+def _readable(create_sql: str, error: str) -> str | None:
+    """The text to read after `error`, or None when no rewrite helps."""
+    plain = _plain_signature(create_sql)
+    if plain != create_sql:
+        return plain
+    if "cannot accept type _record" in error:
+        return _text_array_parameters(create_sql)
+    if "LookupExplicitNamespace" in error:
+        return _unqualified_declarations(create_sql)
+    for pattern, as_type in ((_PSEUDO_ARRAY, "text[]"), (_NOT_SCALAR, "text")):
+        match = pattern.search(error)
+        if match:
+            return _retype_variable(create_sql, match.group(1).lower(), as_type)
+    if "record variable cannot be part of multiple-item INTO list" in error:
+        return _scalar_unknown_types(create_sql)
+    return None
+
+
+def _text_array_parameters(create_sql: str) -> str | None:
+    """`create_sql` with each array type of the parameter list whose element type is an
+    identifier, maybe schema-qualified (`jobs job_spec[]`, not `integer[]`), read as
+    `text[]`; None when it has none."""
+    toks = list(pgparser.scan(create_sql))
+    opened = next((i for i, t in enumerate(toks) if t.name == "ASCII_40"), None)
+    if opened is None:
+        return None
+    cuts: list[tuple[int, int]] = []
+    depth = 0
+    for i in range(opened, len(toks)):
+        name = toks[i].name
+        depth += (name == "ASCII_40") - (name == "ASCII_41")
+        if depth == 0:
+            break
+        if depth != 1 or name != "ASCII_91" or toks[i - 1].name != "IDENT":
+            continue
+        first = i - 1
+        if first >= 2 and toks[first - 1].name == "ASCII_46" and toks[first - 2].name == "IDENT":
+            first -= 2
+        last = i
+        while last + 1 < len(toks) and toks[last].name != "ASCII_93":
+            last += 1
+        while last + 2 < len(toks) and toks[last + 1].name == "ASCII_91":  # more dimensions
+            last += 2 + (toks[last + 2].name == "ICONST")
+        cuts.append((toks[first].start, toks[last].end + 1))
+    if not cuts:
+        return None
+    for begin, end in reversed(cuts):
+        create_sql = create_sql[:begin] + "text[]" + create_sql[end:]
+    return create_sql
+
+
+def _retype_variable(create_sql: str, name: str, as_type: str) -> str | None:
+    """`create_sql` with the declared type of the body's variable `name` (every DECLARE of
+    that name) replaced by `as_type`; None when no declaration of it is found."""
+    return _retype_declarations(create_sql, lambda var, _type: as_type if var == name else None)
+
+
+def _scalar_unknown_types(create_sql: str) -> str | None:
+    """`create_sql` with each variable the parser takes for a composite only because it
+    does not know its type (an enum, a domain: `s job_status`) declared `text`; not a
+    `record`, nor a variable whose fields the body reads (`r.id`)."""
+    body = _body_token(create_sql)
+    text = create_sql[body.start:body.end + 1] if body is not None else ""
+
+    def scalar(var: str, type_text: str) -> str | None:
+        if type_text.strip().lower() == "record" or _is_scalar_type(type_text):
+            return None
+        if re.search(rf'(?<![\w$"]){re.escape(var)}\s*\.', text, re.IGNORECASE):
+            return None
+        return "text"
+    return _retype_declarations(create_sql, scalar)
+
+
+@lru_cache(maxsize=256)
+def _is_scalar_type(type_text: str) -> bool:
+    """Whether pglast's PL/pgSQL parser takes a variable of this type for a scalar."""
+    probe = ("CREATE FUNCTION pg_temp.gridpg_probe() RETURNS void LANGUAGE plpgsql AS $gridpg$ "
+             f"DECLARE a int; b {type_text}; BEGIN SELECT 1, 2 INTO a, b; END $gridpg$")
     try:
-        return json.loads(pgparser.parse_plpgsql_json(create_sql))
-    except pgparser.ParseError as exc:
-        plain = _plain_signature(create_sql)
-        if plain != create_sql:
-            try:
-                return json.loads(pgparser.parse_plpgsql_json(plain))
-            except pgparser.ParseError:
-                pass
-        raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
+        pgparser.parse_plpgsql_json(probe)
+    except pgparser.ParseError:
+        return False
+    return True
+
+
+def _unqualified_declarations(create_sql: str) -> str | None:
+    """`create_sql` with the schema dropped from the body's declared types
+    (`v blog.status` -> `v status`) but pg_catalog's and public's."""
+    def unqualified(_var: str, type_text: str) -> str | None:
+        head, dot, tail = type_text.partition(".")
+        if not dot or head.strip('"').lower() in _KEEP_SCHEMAS:
+            return None
+        return tail.strip()
+    return _retype_declarations(create_sql, unqualified)
+
+
+def declared_types(create_sql: str) -> dict[str, str]:
+    """The type each variable of the body's DECLARE sections is declared with, as written
+    (lowercase names; the last declaration of a name wins); %TYPE/%ROWTYPE left out."""
+    body = _body_token(create_sql)
+    if body is None:
+        return {}
+    text = create_sql[body.start:body.end + 1]
+    return {var: text[begin:end] for var, begin, end in _declarations(text)}
+
+
+def _retype_declarations(create_sql: str, new_type: Callable[[str, str], str | None]) -> str | None:
+    """`create_sql` with each declared type of the body that `new_type(variable, type
+    text)` answers replaced by its answer; None when it answered none."""
+    body = _body_token(create_sql)
+    if body is None:
+        return None
+    text = create_sql[body.start:body.end + 1]
+    cuts: list[tuple[int, int, str]] = []
+    for var, begin, end in _declarations(text):
+        replacement = new_type(var, text[begin:end])
+        if replacement is not None and "\n" not in text[begin:end]:  # keep every line where it was
+            cuts.append((begin, end, replacement))
+    if not cuts:
+        return None
+    for begin, end, replacement in reversed(cuts):
+        text = text[:begin] + replacement + text[end:]
+    return create_sql[:body.start] + text + create_sql[body.end + 1:]
+
+
+def _declarations(text: str) -> list[tuple[str, int, int]]:
+    """(variable, start, end) of each declared type of a body's DECLARE sections, by
+    PostgreSQL's scanner; %TYPE / %ROWTYPE types (the catalog decides) left out."""
+    try:
+        toks = list(pgparser.scan(text))
+    except pgparser.ParseError:
+        return []
+    out: list[tuple[str, int, int]] = []
+    declaring = False  # inside a DECLARE section: from DECLARE to its block's BEGIN
+    for i, tok in enumerate(toks[:-1]):
+        if tok.name in ("DECLARE", "BEGIN_P"):
+            declaring = tok.name == "DECLARE"
+            continue
+        if not declaring or toks[i - 1].name not in ("ASCII_59", "DECLARE"):
+            continue  # a declaration opens the section or follows another
+        first = i + 1
+        if toks[first].name == "IDENT" and text[toks[first].start:toks[first].end + 1].lower() == "constant":
+            first += 1
+        last = first
+        while last < len(toks) and toks[last].name not in _DECLARATION_ENDS:
+            last += 1
+        if last == first or last == len(toks) or any(t.name == "ASCII_37" for t in toks[first:last]):
+            continue
+        out.append((text[tok.start:tok.end + 1].strip('"').lower(), toks[first].start, toks[last - 1].end + 1))
+    return out
+
+
+# what ends a declaration's type: `;`, `:=`, `=`, DEFAULT, NOT NULL, COLLATE
+_DECLARATION_ENDS = frozenset({"ASCII_59", "COLON_EQUALS", "ASCII_61", "DEFAULT", "NOT", "COLLATE"})
+
+
+def _body_token(create_sql: str) -> Any:
+    """Where the body is in `create_sql`: the content of the dollar-quoted string after AS
+    (inclusive bounds, as pglast's tokens); None when there is none."""
+    toks = list(pgparser.scan(create_sql))
+    for i, tok in enumerate(toks[:-1]):
+        if tok.name == "AS" and toks[i + 1].name == "SCONST":
+            const = toks[i + 1]
+            raw = create_sql[const.start:const.end + 1]
+            match = re.match(r"\$[A-Za-z_0-9]*\$", raw)
+            if not match:
+                return None
+            tag = len(match.group(0))
+            return _Span(const.start + tag, const.end - tag)
+    return None
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
 
 
 _KEEP_SCHEMAS = frozenset({"pg_catalog", "public"})

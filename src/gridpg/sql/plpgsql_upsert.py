@@ -30,6 +30,8 @@ This module must not do I/O.
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +62,9 @@ class _Names:
     labels: frozenset[str]
     parameters: int
     conflict: str  # error, use_column, use_variable
+    # records declared with a composite type (`v_job jobs`), not `record`: a RETURNING row
+    # goes into one by position, each value converted as PL/pgSQL assigns it
+    composites: frozenset[str] = frozenset()
 
 
 def upsert_target(tree: dict[str, Any]) -> dict[str, Any] | None:
@@ -89,6 +94,9 @@ def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> s
     sites = [s for s in _statements(function.get("action")) if _is_upsert(s, target_columns)]
     if not sites:
         return body
+    declared = plpgsql.declared_types(create_sql)
+    names = dataclasses.replace(names, composites=frozenset(
+        r for r in names.records if declared.get(r.lower(), "record").strip().lower() != "record"))
     line_starts = [0] + [m.end() for m in re.finditer("\n", body)]
     cuts: list[tuple[int, int, str]] = []
     after: dict[str, int] = {}
@@ -299,14 +307,18 @@ def _replacement(statement: dict[str, Any], query: str, names: _Names,
     target = statement.get("target") or {}
     row = target.get("PLpgSQL_row") or {}
     fields = [str(f.get("name", "")) for f in row.get("fields", [])]
+    width = len(fields)
     var = (target.get("PLpgSQL_var") or {}).get("refname")
     if var:
-        fields = [str(var)]
-    if not fields or not _returning(insert):
+        fields, width = [str(var)], 1
+    rec = str((target.get("PLpgSQL_rec") or {}).get("refname", ""))
+    if rec and rec in names.composites:
+        fields, width = [rec], _returning_width(insert, target_columns) or 0
+    if not fields or not width or not _returning(insert):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT ... RETURNING INTO "
-                      "a record in server-side code over distributed tables only into a list of variables",
-                      hint="Name the variables after INTO.")
-    items = ", ".join(f"(gp_run.r)[{i}]" for i in range(1, len(fields) + 1))
+                      "a record in server-side code over distributed tables only into a list of variables "
+                      "or a variable of a composite type", hint="Name the variables after INTO.")
+    items = ", ".join(f"(gp_run.r)[{i}]" for i in range(1, width + 1))
     strict = " STRICT" if statement.get("strict") else ""
     return f"SELECT {items} INTO{strict} {', '.join(fields)} FROM {RUN_FUNCTION}({sql}, 'into') AS gp_run(r)"
 
@@ -374,6 +386,23 @@ def _column_scoped(insert: dict[str, Any]) -> set[int]:
     conflict = insert.get("onConflictClause") or {}
     return {id(part) for part in (conflict.get("targetList"), conflict.get("whereClause"),
                                   _returning(insert)) if part is not None}
+
+
+def _returning_width(insert: dict[str, Any], target_columns: TargetColumns) -> int | None:
+    """How many columns the RETURNING row has: one per item, a `*` (or `t.*`) the target
+    table's columns; None when a `*` meets a table whose columns are not known."""
+    relation = insert["relation"]
+    width = 0
+    for item in _returning(insert) or []:
+        fields = item.get("ResTarget", {}).get("val", {}).get("ColumnRef", {}).get("fields", [])
+        if fields and "A_Star" in fields[-1]:
+            columns = target_columns(relation.get("schemaname"), relation.get("relname", ""))
+            if columns is None:
+                return None
+            width += len(columns)
+        else:
+            width += 1
+    return width
 
 
 def _returning(insert: dict[str, Any]) -> Any:
