@@ -449,8 +449,7 @@ class RoutineGuard:
                 await delegation.create(self, dispatcher, request, call, tuple(search_path))
                 return True
         snapshot = dispatcher.runner.snapshot()
-        if not snapshot.tables:
-            return False
+        # (without distributed tables, only code calling sequence functions is checked)
         registry = await self._registry_for(dispatcher, snapshot,
                                             dispatcher.runner.private_snapshot is not None)
         if registry.delegated and any(name in lowered for name in registry.delegated):
@@ -510,8 +509,6 @@ class RoutineGuard:
         None."""
         runner = dispatcher.runner
         snapshot = runner.snapshot()
-        if not snapshot.tables:
-            return None
         private = runner.private_snapshot is not None
         registry = await self._registry_for(dispatcher, snapshot, private)
         if not registry.mentions(sql.lower()):
@@ -528,7 +525,9 @@ class RoutineGuard:
         if key in registry.verdicts and not own_views:
             verdict = registry.verdicts[key]
         else:
-            verdict = await self._verdict(dispatcher, registry, snapshot, sql, tuple(search_path))
+            verdict = None
+            if snapshot.tables or await self._calls_sequences(dispatcher, registry, sql, tuple(search_path)):
+                verdict = await self._verdict(dispatcher, registry, snapshot, sql, tuple(search_path))
             if len(registry.verdicts) > 10000:
                 registry.verdicts.clear()
             if not own_views:
@@ -536,6 +535,29 @@ class RoutineGuard:
         if isinstance(verdict, PgError):
             raise verdict
         return verdict
+
+    async def _calls_sequences(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
+                               path: tuple[str, ...]) -> bool:
+        """Whether the code a statement runs calls sequence functions: checked also in a
+        cluster without distributed tables, since every sequence is the GTM's (the catalog
+        server's copy gave each coordinator its own values)."""
+        tree = _tree(sql)
+        if tree is None or sqlparse.node_type(tree) in DEFINITIONS:
+            return False
+        access = body.statement_access(tree)  # type: ignore[arg-type]
+        if any(inner.sequence_call() for inner in access.nested):
+            return True
+        found: list[int] = []
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            if routine_access.sequence_call() is not None:
+                found.append(routine.oid)
+            return None
+
+        roots = registry.operator_functions(access) | _written_routines(tree, access, registry)  # type: ignore[arg-type]
+        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names), path,
+                                 _resolver(dispatcher, dispatcher.runner.snapshot()), visit=visit)
+        return bool(found) or error is not None
 
     # -- registry ----------------------------------------------------------------------
 
