@@ -127,3 +127,28 @@ def test_privileges_are_checked_as_the_code_runs(gridpg_cluster: Cluster, schema
             conn.execute("RESET ROLE")
             conn.execute(f'DROP OWNED BY "{role}"')
             conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_functions_without_tables_take_gtm_values(gridpg_cluster: Cluster, schema: str,
+                                                  catalogs: dict[str, str]) -> None:
+    """Code that reaches no table (static and dynamic calls) on both coordinators: one
+    sequence, no value twice (each coordinator's catalog server counted on its own copy;
+    the guard also skipped clusters without distributed tables)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as other:
+        for c in (conn, other):
+            c.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE SEQUENCE plain_seq")
+        conn.execute("CREATE FUNCTION take() RETURNS bigint LANGUAGE sql AS $$ SELECT nextval('plain_seq') $$")
+        conn.execute("CREATE FUNCTION take_dyn() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE v bigint; "
+                     "BEGIN EXECUTE 'SELECT nextval(''plain_seq'')' INTO v; RETURN v; END $$")
+        values = []
+        for c in (conn, other, conn, other):
+            values += list(c.execute("SELECT take(), take_dyn()").fetchone())
+        with conn.transaction():
+            values.append(conn.execute("SELECT take()").fetchone()[0])
+            conn.execute("DO $$ BEGIN PERFORM nextval('plain_seq'); END $$")
+        values.append(other.execute("SELECT nextval('plain_seq')").fetchone()[0])
+        assert values == list(range(1, 10)) + [11]
+        assert conn.execute("SELECT currval('plain_seq'), lastval()").fetchone() == (10, 10)
+    assert set(_copies(catalogs, schema, "plain_seq").values()) <= {(1, False)}

@@ -538,19 +538,20 @@ class RoutineGuard:
 
     async def _calls_sequences(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
                                path: tuple[str, ...]) -> bool:
-        """Whether the code a statement runs calls sequence functions: checked also in a
-        cluster without distributed tables, since every sequence is the GTM's (the catalog
-        server's copy gave each coordinator its own values)."""
+        """Whether the code a statement runs may call sequence functions (or runs dynamic
+        SQL, which may): checked also in a cluster without distributed tables, since every
+        sequence is the GTM's (the catalog server's copy gave each coordinator its own
+        values)."""
         tree = _tree(sql)
         if tree is None or sqlparse.node_type(tree) in DEFINITIONS:
             return False
         access = body.statement_access(tree)  # type: ignore[arg-type]
-        if any(inner.sequence_call() for inner in access.nested):
+        if any(inner.sequence_call() or inner.has_dynamic() for inner in access.nested):
             return True
         found: list[int] = []
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-            if routine_access.sequence_call() is not None:
+            if routine_access.sequence_call() is not None or routine_access.has_dynamic():
                 found.append(routine.oid)
             return None
 
@@ -665,7 +666,7 @@ class RoutineGuard:
         statement_touches = bool(tables)
         dynamic = [access.has_dynamic()]
         seen: dict[int, tuple[body.Routine, body.Access, str]] = {}
-        why = next((_sequence_blocker(None, inner) for inner in access.nested if _sequence_blocker(None, inner)), None)
+        why = next(filter(None, map(_sequence_blocker, access.nested)), None)
         if why is not None:
             return _refusal("a DO block", why)
         # code calling sequence functions runs armed: they reach the GTM's sequences through
@@ -676,7 +677,7 @@ class RoutineGuard:
             unreadable = routine_access.unreadable_reason()
             if unreadable is not None:
                 return _refusal(title, unreadable)
-            why = _sequence_blocker(routine, routine_access)
+            why = _sequence_blocker(routine_access)
             if why is not None:
                 return _refusal(title, why)
             if routine_access.sequence_call() is not None:
@@ -918,12 +919,13 @@ class RoutineGuard:
         definers: dict[int, str] = {}
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-            blocker = routine_access.blocker() or _sequence_blocker(routine, routine_access)
+            blocker = routine_access.blocker() or _sequence_blocker(routine_access)
             if blocker is not None:
                 return _refusal(title, blocker)
-            if routine.search_path is not None and routine.oid not in oids and routine_access.sequence_call():
+            called = routine_access.sequence_call()
+            if called is not None and routine.search_path is not None and routine.oid not in oids:
                 # (it would run with its own path, without the loopback's sequence functions)
-                return _refusal(title, f"it sets its own search_path and calls {routine_access.sequence_call()}, "
+                return _refusal(title, f"it sets its own search_path and calls {called}, "
                                 "whose sequences are cluster-wide")
             run_path = path
             if routine.search_path is not None and routine.oid in oids:
@@ -1411,7 +1413,7 @@ def _is_code_block(sql: str) -> bool:
         return False
 
 
-def _sequence_blocker(routine: body.Routine | None, access: body.Access) -> str | None:
+def _sequence_blocker(access: body.Access) -> str | None:
     """Why code run with the loopback armed cannot reach the GTM's sequences by its
     sequence calls (None: it can, or calls none): the armed search_path sends
     unqualified calls to the loopback's functions only."""
