@@ -69,7 +69,7 @@ def test_twin_ddl_keeps_the_definition_and_puts_shadows_on_its_path() -> None:
     name, create, drop = twin_ddl(row, {"app": "77"})
     assert name == "pg_temp.f" and drop == "DROP FUNCTION pg_temp.f(i integer)"
     assert create.startswith("CREATE FUNCTION pg_temp.f(i integer)\n RETURNS bigint")
-    assert "SET search_path TO 'gridpg_lb_77', 'app', 'pg_temp'\nAS $function$ select 1 $function$;" in create
+    assert "SET search_path TO 'gridpg_lb_calls', 'pg_catalog', 'gridpg_lb_77', 'app', 'pg_temp'\nAS $function$ select 1 $function$;" in create
     assert "OWNER TO boss" in create and "REVOKE ALL ON FUNCTION" in create and "GRANT EXECUTE" in create
     # default privileges (proacl NULL): executable by PUBLIC, as the routine
     _, create, _ = twin_ddl(row[:7] + ("t", None) + row[9:], {"app": "77"})

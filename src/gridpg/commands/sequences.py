@@ -461,6 +461,37 @@ async def call_value(dispatcher: Dispatcher, function: str, texts: list[str | No
     return await _setval(dispatcher, name, texts)
 
 
+async def loopback_call(dispatcher: Dispatcher, function: str, name: str,
+                        arg: str) -> tuple[int | None, str]:
+    """A sequence call of code the catalog server runs with the loopback armed (the
+    `gridpg_lb_calls` functions, executor/loopback.py `SEQUENCE_CALLS`; the sequence named
+    and its privilege checked there): (value, answer) for the caller's session. nextval and
+    setval reach the GTM's sequence; currval and lastval read what the session recorded
+    (value None: not yet defined; lastval's answer names its sequence); a sequence the
+    catalog server serves (temp, or created in the open transaction) is answered 'local':
+    the caller's catalog connection is busy running the code, so the call is made there by
+    pg_catalog's function, whose value comes back as `note_nextval` / `note_setval`."""
+    runner = getattr(dispatcher.runner, "caller", dispatcher.runner)
+    if function == "lastval":
+        last = runner.last_sequence
+        return (runner.sequence_values.get(last) if last else None), last or ""
+    if function == "currval":
+        return runner.sequence_values.get(name), ""
+    if function in ("note_nextval", "note_setval"):
+        runner.sequence_values[name] = int(arg)
+        if function == "note_nextval":
+            runner.last_sequence = name
+        return int(arg), ""
+    if name.startswith(("pg_temp", '"pg_temp')) or name in runner.local_sequences:
+        return None, "local"
+    if function == "nextval":
+        return (await next_values(dispatcher, name, 1))[0], ""
+    if function == "setval":
+        value, called = arg.split(",")
+        return await _setval(dispatcher, name, [name, value, called]), ""
+    raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg.sequence_call has no function {function}")
+
+
 async def _setval(dispatcher: Dispatcher, name: str, texts: list[str | None]) -> int:
     from gridpg.gtm.protocol import GtmError
 

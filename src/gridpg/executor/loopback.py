@@ -44,17 +44,31 @@ SERVER = "gridpg_loopback"
 SHADOW_PREFIX = "gridpg_lb_"
 APP_PREFIX = "gridpg-lb:"
 
+# The schema of the loopback's sequence functions (`SEQUENCE_CALLS`): first on every armed
+# path, so that the code's nextval('s') means gridpg_lb_calls.nextval, the GTM's sequence.
+CALLS_SCHEMA = f"{SHADOW_PREFIX}calls"
+
 # The shadowed search path: each schema of the current one that has a shadow schema is
-# preceded by it (pg_temp and pg_catalog stay where the user put them).
+# preceded by it (pg_temp and pg_catalog stay where the user put them), the sequence
+# functions' schema first; pg_catalog, searched first when the path does not name it
+# (so before gridpg_lb_calls), is then named right after it.
 _PATH_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION gridpg.loopback_path() RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT string_agg(CASE WHEN s.nspname IS NULL THEN quote_ident(c.name)
-                         ELSE quote_ident(s.nspname) || ', ' || quote_ident(c.name) END,
-                    ', ' ORDER BY c.ord)
-  FROM unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS c(name, ord)
-  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = c.name
-  LEFT JOIN pg_catalog.pg_namespace s ON s.nspname = '{SHADOW_PREFIX}' || n.oid::text
+  SELECT pg_catalog.concat_ws(', ', '{CALLS_SCHEMA}',
+    CASE WHEN 'pg_catalog' = ANY (pg_catalog.current_schemas(false)) THEN NULL ELSE 'pg_catalog' END,
+    (SELECT string_agg(CASE WHEN s.nspname IS NULL THEN quote_ident(c.name)
+                            ELSE quote_ident(s.nspname) || ', ' || quote_ident(c.name) END,
+                       ', ' ORDER BY c.ord)
+     FROM unnest(pg_catalog.current_schemas(false)) WITH ORDINALITY AS c(name, ord)
+     LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = c.name
+     LEFT JOIN pg_catalog.pg_namespace s ON s.nspname = '{SHADOW_PREFIX}' || n.oid::text))
 $$"""
+
+
+def calls_path(path: tuple[str, ...] | list[str]) -> list[str]:
+    """A routine's own (shadowed) search path armed as `loopback_path()` arms a session's:
+    the sequence functions' schema first, pg_catalog after it unless the path names it."""
+    return [CALLS_SCHEMA, *([] if "pg_catalog" in path else ["pg_catalog"]), *path]
 
 
 def setup_sql(host: str, port: int, user: str, password: str, database: str) -> list[str]:
@@ -81,7 +95,7 @@ DO $gridpg$ BEGIN
   END IF;
 END $gridpg$"""
     return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
-            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION, RUN_FUNCTION,
+            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION, RUN_FUNCTION, SEQUENCE_CALLS,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
             _TOUCHED_FUNCTION, "GRANT EXECUTE ON FUNCTION gridpg.loopback_touched() TO PUBLIC",  # its own backend only
             _DDL_GUARD_FUNCTION, _DDL_GUARD_TRIGGERS]
@@ -574,3 +588,116 @@ BEGIN
           HINT = 'Give the column''s value explicitly in the function''s INSERT.';
 END $$"""
 
+
+# Sequence functions of code the catalog server runs with the loopback armed (the armed
+# path names their schema first). Each names the sequence as pg_get_serial_sequence quotes
+# it, checks the privilege PostgreSQL's function wants (as the current role: the caller's,
+# or a SECURITY DEFINER routine's owner), and scans the foreign table
+# `gridpg.loopback_sequence_call`, which the coordinator answers itself (frontend/loopback.py
+# `_sequence_call`): nextval and setval on the GTM's sequence, currval and lastval from the
+# caller's session, as recorded for its own statements. A temp sequence or one created in
+# the open transaction is the catalog server's own until COMMIT
+# (commands/sequences.served_by_catalog; the coordinator must not query this busy
+# connection): the answer is 'local', pg_catalog's function makes the call here, and the
+# value is noted for the caller's currval()/lastval(). Errors keep PostgreSQL's SQLSTATE and
+# message (a bad sequence and out-of-range setval values raise in pg_catalog's function).
+SEQUENCE_CALLS = f"""
+DO $gridpg$ BEGIN
+  IF to_regclass('gridpg.loopback_sequence_call') IS NULL THEN
+    CREATE FOREIGN TABLE gridpg.loopback_sequence_call (fn text, seq text, arg text, value bigint, answer text)
+      SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'sequence_call');
+    GRANT SELECT ON gridpg.loopback_sequence_call TO PUBLIC;  -- before ADD: its initial privilege
+    ALTER EXTENSION postgres_fdw ADD FOREIGN TABLE gridpg.loopback_sequence_call;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = '{CALLS_SCHEMA}') THEN
+    CREATE SCHEMA {CALLS_SCHEMA};
+    GRANT USAGE ON SCHEMA {CALLS_SCHEMA} TO PUBLIC;  -- before ADD: its initial privilege
+    ALTER EXTENSION postgres_fdw ADD SCHEMA {CALLS_SCHEMA};
+  END IF;
+END $gridpg$;
+CREATE OR REPLACE FUNCTION gridpg.loopback_sequence_ask(fn text, seq text, arg text, OUT value bigint, OUT answer text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE pg_catalog.format('SELECT value, answer FROM gridpg.loopback_sequence_call '
+                            'WHERE fn = %L AND seq = %L AND arg = %L', fn, seq, arg) INTO value, answer;
+  IF answer IS NULL THEN
+    RAISE EXCEPTION 'gridpg could not run %() through the coordinator', fn USING ERRCODE = 'XX000';
+  END IF;
+END $$;
+CREATE OR REPLACE FUNCTION gridpg.loopback_sequence_name(seq regclass, wanted text[], OUT name text)
+LANGUAGE plpgsql AS $$
+DECLARE bare text;
+BEGIN
+  SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relname INTO name, bare
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = seq AND c.relkind = 'S';
+  IF name IS NOT NULL AND NOT EXISTS (SELECT 1 FROM unnest(wanted) w
+                                       WHERE pg_catalog.has_sequence_privilege(seq, w)) THEN
+    RAISE EXCEPTION 'permission denied for sequence %', bare USING ERRCODE = '42501';
+  END IF;
+END $$;
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.nextval(seq regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'UPDATE']); v bigint; answer text;
+BEGIN
+  IF name IS NULL THEN
+    RETURN pg_catalog.nextval(seq);  -- not a sequence: PostgreSQL's own error
+  END IF;
+  SELECT a.value, a.answer INTO v, answer FROM gridpg.loopback_sequence_ask('nextval', name, '') a;
+  IF answer = 'local' THEN
+    v := pg_catalog.nextval(seq);
+    PERFORM gridpg.loopback_sequence_ask('note_nextval', name, v::text);
+  END IF;
+  RETURN v;
+END $$;
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.currval(seq regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'SELECT']); v bigint;
+BEGIN
+  IF name IS NULL THEN
+    RETURN pg_catalog.currval(seq);
+  END IF;
+  v := (gridpg.loopback_sequence_ask('currval', name, '')).value;
+  IF v IS NULL THEN
+    RAISE EXCEPTION 'currval of sequence "%" is not yet defined in this session',
+      (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = seq) USING ERRCODE = '55000';
+  END IF;
+  RETURN v;
+END $$;
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.setval(seq regclass, value bigint, called boolean) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['UPDATE']);
+BEGIN
+  IF name IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_sequence s WHERE s.seqrelid = seq
+                                   AND value BETWEEN s.seqmin AND s.seqmax) THEN
+    RETURN pg_catalog.setval(seq, value, called);  -- PostgreSQL's own error (42809, 22003)
+  END IF;
+  IF (gridpg.loopback_sequence_ask('setval', name, value::text || ',' || called::text)).answer = 'local' THEN
+    PERFORM pg_catalog.setval(seq, value, called);
+    IF called THEN
+      PERFORM gridpg.loopback_sequence_ask('note_setval', name, value::text);
+    END IF;
+  END IF;
+  RETURN value;
+END $$;
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.setval(seq regclass, value bigint) RETURNS bigint
+LANGUAGE sql AS $$ SELECT {CALLS_SCHEMA}.setval(seq, value, true) $$;
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.lastval() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE v bigint; answer text; seq regclass;
+BEGIN
+  SELECT a.value, a.answer INTO v, answer FROM gridpg.loopback_sequence_ask('lastval', '', '') a;
+  seq := pg_catalog.to_regclass(answer);
+  IF v IS NULL OR seq IS NULL THEN
+    RAISE EXCEPTION 'lastval is not yet defined in this session' USING ERRCODE = '55000';
+  END IF;
+  PERFORM gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'SELECT']);
+  RETURN v;
+END $$;
+DO $gridpg$ DECLARE f regprocedure; BEGIN
+  FOREACH f IN ARRAY ARRAY['{CALLS_SCHEMA}.nextval(regclass)', '{CALLS_SCHEMA}.currval(regclass)',
+                           '{CALLS_SCHEMA}.setval(regclass, bigint)', '{CALLS_SCHEMA}.setval(regclass, bigint, boolean)',
+                           '{CALLS_SCHEMA}.lastval()']::regprocedure[] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+                    AND d.objid = f AND d.deptype = 'e') THEN
+      EXECUTE pg_catalog.format('ALTER EXTENSION postgres_fdw ADD FUNCTION %s', f);
+    END IF;
+  END LOOP;
+END $gridpg$"""

@@ -140,7 +140,7 @@ def _calls_user_code(sql: str, registry: _Registry) -> bool:
 async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall) -> None:
     from gridpg.executor import loopback
     from gridpg.executor.run import catalog_view, session_view
-    from gridpg.planner.plan import CatalogPlan, CopyPlan
+    from gridpg.planner.plan import CatalogPlan, CopyPlan, SequenceCallPlan
 
     planner = dispatcher.coord.planner
     assert planner is not None
@@ -150,6 +150,10 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         sql = request.sql  # the verdict found no distributed table among its relations
     elif isinstance(plan, CatalogPlan):
         sql = call.sql or plan.sql or request.sql
+    elif isinstance(plan, SequenceCallPlan):
+        # (`SELECT f(), currval('s')`: armed, the statement's own sequence calls reach the
+        # GTM's sequences as the code's do, in PostgreSQL's order)
+        sql = call.sql or request.sql
     elif call.whole_select:
         sql = call.sql or request.sql
     else:
@@ -445,8 +449,7 @@ class RoutineGuard:
                 await delegation.create(self, dispatcher, request, call, tuple(search_path))
                 return True
         snapshot = dispatcher.runner.snapshot()
-        if not snapshot.tables:
-            return False
+        # (without distributed tables, only code calling sequence functions is checked)
         registry = await self._registry_for(dispatcher, snapshot,
                                             dispatcher.runner.private_snapshot is not None)
         if registry.delegated and any(name in lowered for name in registry.delegated):
@@ -506,8 +509,6 @@ class RoutineGuard:
         None."""
         runner = dispatcher.runner
         snapshot = runner.snapshot()
-        if not snapshot.tables:
-            return None
         private = runner.private_snapshot is not None
         registry = await self._registry_for(dispatcher, snapshot, private)
         if not registry.mentions(sql.lower()):
@@ -524,7 +525,9 @@ class RoutineGuard:
         if key in registry.verdicts and not own_views:
             verdict = registry.verdicts[key]
         else:
-            verdict = await self._verdict(dispatcher, registry, snapshot, sql, tuple(search_path))
+            verdict = None
+            if snapshot.tables or await self._calls_sequences(dispatcher, registry, sql, tuple(search_path)):
+                verdict = await self._verdict(dispatcher, registry, snapshot, sql, tuple(search_path))
             if len(registry.verdicts) > 10000:
                 registry.verdicts.clear()
             if not own_views:
@@ -532,6 +535,30 @@ class RoutineGuard:
         if isinstance(verdict, PgError):
             raise verdict
         return verdict
+
+    async def _calls_sequences(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
+                               path: tuple[str, ...]) -> bool:
+        """Whether the code a statement runs may call sequence functions (or runs dynamic
+        SQL, which may): checked also in a cluster without distributed tables, since every
+        sequence is the GTM's (the catalog server's copy gave each coordinator its own
+        values)."""
+        tree = _tree(sql)
+        if tree is None or sqlparse.node_type(tree) in DEFINITIONS:
+            return False
+        access = body.statement_access(tree)  # type: ignore[arg-type]
+        if any(inner.sequence_call() or inner.has_dynamic() for inner in access.nested):
+            return True
+        found: list[int] = []
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            if routine_access.sequence_call() is not None or routine_access.has_dynamic():
+                found.append(routine.oid)
+            return None
+
+        roots = registry.operator_functions(access) | _written_routines(tree, access, registry)  # type: ignore[arg-type]
+        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names), path,
+                                 _resolver(dispatcher, dispatcher.runner.snapshot()), visit=visit)
+        return bool(found) or error is not None
 
     # -- registry ----------------------------------------------------------------------
 
@@ -639,11 +666,22 @@ class RoutineGuard:
         statement_touches = bool(tables)
         dynamic = [access.has_dynamic()]
         seen: dict[int, tuple[body.Routine, body.Access, str]] = {}
+        why = next(filter(None, map(_sequence_blocker, access.nested)), None)
+        if why is not None:
+            return _refusal("a DO block", why)
+        # code calling sequence functions runs armed: they reach the GTM's sequences through
+        # the loopback (executor/loopback.py SEQUENCE_CALLS), not the catalog server's copies
+        sequences = {0} if any(inner.sequence_call() for inner in access.nested) else set()
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
             unreadable = routine_access.unreadable_reason()
             if unreadable is not None:
                 return _refusal(title, unreadable)
+            why = _sequence_blocker(routine_access)
+            if why is not None:
+                return _refusal(title, why)
+            if routine_access.sequence_call() is not None:
+                sequences.add(routine.oid)
             dynamic[0] = dynamic[0] or routine_access.has_dynamic()
             seen[routine.oid] = (routine, routine_access, title)
             return None
@@ -673,12 +711,12 @@ class RoutineGuard:
                 reason = _upsert_blocker(routine, routine_access, run_path, resolve)
                 if reason is not None:
                     return _refusal(title, reason)
-                if reached:
-                    touching.add(oid)
+                if reached or (oid in sequences and routine.search_path is not None):
+                    touching.add(oid)  # (its own path: its twin's path names the sequence functions)
                 if any(resolve(ref, run_path) is not None for ref in routine_access.upserts):
                     upserting.add(oid)
                 tables |= reached
-        if not tables and not dynamic[0]:
+        if not tables and not dynamic[0] and not sequences:
             return refusal
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
                                           dynamic[0], registry.by_call, path,
@@ -881,9 +919,14 @@ class RoutineGuard:
         definers: dict[int, str] = {}
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-            blocker = routine_access.blocker()
+            blocker = routine_access.blocker() or _sequence_blocker(routine_access)
             if blocker is not None:
                 return _refusal(title, blocker)
+            called = routine_access.sequence_call()
+            if called is not None and routine.search_path is not None and routine.oid not in oids:
+                # (it would run with its own path, without the loopback's sequence functions)
+                return _refusal(title, f"it sets its own search_path and calls {called}, "
+                                "whose sequences are cluster-wide")
             run_path = path
             if routine.search_path is not None and routine.oid in oids:
                 # its twin runs with its own path, the shadows put on it (executor/triggers.py)
@@ -960,6 +1003,9 @@ class RoutineGuard:
         table = body.first_distributed(access, path, resolve) if access.nested else None
         if table is not None:
             return _refusal("a DO block", _touches(table))
+        called = next((c for c in (inner.sequence_call() for inner in access.nested) if c), None)
+        if called is not None:
+            return _sequence_refusal("a DO block", called)
         trigger_error = _trigger_refusal(tree, registry, path, resolve, exclude[0] if exclude else None)
         if trigger_error is not None:
             return trigger_error
@@ -1125,6 +1171,9 @@ def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],
     blocker = access.blocker()
     if blocker is not None:
         return _refusal(title, blocker)
+    called = access.sequence_call()
+    if called is not None:  # (run with the loopback armed where the statement allows it)
+        return _sequence_refusal(title, called)
     if wide and changes_path(routine):
         path = wide  # its names may mean any schema's tables
         routine = body.Routine(routine.oid, routine.schema, routine.name, routine.signature,
@@ -1362,6 +1411,31 @@ def _is_code_block(sql: str) -> bool:
         return sqlparse.node_type(sqlparse.parse_tree(sql)) in ("DoStmt", "CallStmt")
     except PgError:
         return False
+
+
+def _sequence_blocker(access: body.Access) -> str | None:
+    """Why code run with the loopback armed cannot reach the GTM's sequences by its
+    sequence calls (None: it can, or calls none): the armed search_path sends
+    unqualified calls to the loopback's functions only."""
+    qualified = access.qualified_sequence_call()
+    if qualified is not None:
+        return (f"it calls {qualified} with its schema, which gridpg cannot send to the cluster-wide "
+                "sequence (write it without pg_catalog.)")
+    called = access.sequence_call()
+    if called is not None and access.atomic:
+        return f"its BEGIN ATOMIC body is bound to the catalog server's own {called} (its sequences are cluster-wide)"
+    return None
+
+
+def _sequence_refusal(what: str, called: str) -> PgError:
+    return PgError(
+        FEATURE_NOT_SUPPORTED,
+        f"gridpg cannot run {what}: it calls {called}, whose sequences are cluster-wide",
+        detail="Its code would run inside one PostgreSQL server (a datanode, or the catalog server), "
+               "which holds only its own copy of each sequence: values would repeat across servers.",
+        hint="Call the routine in a statement of its own (SELECT f(...), CALL, DO), or take the "
+             "value with SELECT nextval(...) in the client.",
+    )
 
 
 def _refusal(what: str, why: str) -> PgError:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
-from gridpg.executor.loopback import SHADOW_PREFIX
+from gridpg.executor.loopback import SHADOW_PREFIX, calls_path
 from gridpg.executor.twins import path_elements, upsert_columns
 from gridpg.planner import triggers as tg
 from gridpg.sql import parse as sqlparse
@@ -802,13 +802,14 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
 
 def shadowed_path(value: str, schemas: dict[str, str]) -> tuple[str, ...]:
     """A stored search_path value (`tsp, "App X", pg_temp`) with each schema's shadow
-    schema just before it, as the loopback arms a session's path (loopback_path())."""
+    schema just before it and the sequence functions' schema first, as the loopback arms a
+    session's path (loopback_path())."""
     out: list[str] = []
     for element in path_elements(value):
         if element in schemas and not element.startswith(("pg_", "$")):
             out.append(f"{SHADOW_PREFIX}{schemas[element]}")
         out.append(element)
-    return tuple(out)
+    return tuple(calls_path(out))
 
 
 def _create_twin_sql(name: str, source: str, search_path: tuple[str, ...] | None = None) -> str:

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor.loopback import SHADOW_PREFIX
+from gridpg.executor.loopback import SHADOW_PREFIX, calls_path
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql_upsert
 from gridpg.sql.plpgsql_upsert import TargetColumns
@@ -156,7 +156,8 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
         shadowed.append(element)
     lines = (f"CREATE {what} {twin}(" + definition[len(head):]).split("\n")
     body_at = next((i for i, line in enumerate(lines) if line.startswith(("AS ", "BEGIN ATOMIC"))), len(lines))
-    new_path = " SET search_path TO " + ", ".join(quote_literal(e) for e in shadowed)
+    # (the sequence functions' schema first, as on the armed session path)
+    new_path = " SET search_path TO " + ", ".join(quote_literal(e) for e in calls_path(shadowed))
     lines = [new_path if i < body_at and line.startswith(" SET search_path TO ") else line
              for i, line in enumerate(lines)]
     text = "\n".join(lines)

@@ -365,6 +365,8 @@ class LoopbackRunner(StatementRunner):
             self.txn.ensure_not_failed()
             if _reads_sequence_next(body.get("query")):  # a serial column's value (loopback_nextval)
                 row_desc, rows = await self._sequence_next(body["query"])
+            elif _reads_gridpg_table(body.get("query"), "sequence_call"):  # the code's nextval() ...
+                row_desc, rows = await self._sequence_call(body["query"])
             elif _reads_gridpg_table(body.get("query"), "statement"):  # an upsert (loopback_run)
                 row_desc, rows = await self._statement(body["query"], request)
             elif _reads_ctid(body.get("query")):  # rows to update or delete one by one
@@ -411,6 +413,29 @@ class LoopbackRunner(StatementRunner):
             column = (ref.get("fields") or [{}])[-1].get("String", {}).get("sval", "")
             columns.append(codec.Column(column, type_oid=25 if column == "seq" else 20))
             fields.append((name if column == "seq" else str(value)).encode())
+        return codec.build_row_description(columns), [codec.build_data_row(fields)]
+
+    async def _sequence_call(self, query: dict[str, Any]) -> tuple[bytes, list[bytes]]:
+        """`SELECT value, answer FROM gridpg.sequence_call WHERE fn = ... AND seq = ... AND
+        arg = ...` (what the catalog server's `gridpg_lb_calls.nextval()` and the other
+        sequence functions read, executor/loopback.py): one row, the call's value for the
+        caller's session (commands/sequences.loopback_call)."""
+        from gridpg.commands.sequences import loopback_call
+
+        body = query["SelectStmt"]
+        where = body.get("whereClause") or {}
+        fn, seq, arg = (_equality_constant(where, c) for c in ("fn", "seq", "arg"))
+        if fn is None or seq is None or arg is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.sequence_call is read one call at a time")
+        value, answer = await loopback_call(self.dispatcher, fn, seq, arg)
+        known = {"fn": fn, "seq": seq, "arg": arg, "value": None if value is None else str(value), "answer": answer}
+        columns, fields = [], []
+        for target in body.get("targetList", []):
+            ref = target.get("ResTarget", {}).get("val", {}).get("ColumnRef", {})
+            column = (ref.get("fields") or [{}])[-1].get("String", {}).get("sval", "")
+            columns.append(codec.Column(column or "?column?", type_oid=20 if column == "value" else 25))
+            text = known.get(column)
+            fields.append(None if text is None else text.encode())
         return codec.build_row_description(columns), [codec.build_data_row(fields)]
 
     async def _statement(self, query: dict[str, Any], request: ExecRequest) -> tuple[bytes, list[bytes]]:

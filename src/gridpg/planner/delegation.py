@@ -28,6 +28,7 @@ from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.planner import analyze
+from gridpg.planner.calls import sequence_calls
 from gridpg.planner.routines import Body, Resolver
 
 CONFIG_ARGUMENT = "gridpg.distribution_argument"
@@ -113,6 +114,9 @@ def why_not_delegable(body: Body, argument: Argument, assigned: set[str], anchor
         return body.unreadable
     if body.dynamic:
         return "it runs dynamic SQL"
+    called = sorted((c[1] for c in sequence_calls(list(body.trees))))
+    if called:  # (a datanode holds only a copy of the sequence)
+        return f"it calls {called[0]}(), whose sequences are cluster-wide"
     if argument.name and argument.name.lower() in assigned:
         return f"it assigns its distribution argument {argument.name}"
     for tree in body.trees:

@@ -22,6 +22,7 @@ from typing import Any
 from gridpg.catalog.model import DistTable
 from gridpg.errors import PgError
 from gridpg.planner import analyze, sizes
+from gridpg.planner.calls import SEQUENCE_FUNCTIONS
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql, plpgsql_upsert
 
@@ -108,6 +109,21 @@ class Access:
         for inner in self.nested:
             out |= inner.all_operators()
         return out
+
+    def sequence_call(self) -> str | None:
+        """The first sequence function (nextval, setval, currval, lastval) the body calls,
+        unqualified or as pg_catalog's, as `nextval()`, when it calls one: its sequences
+        are cluster-wide (the GTM's), a server running the body holds only a copy."""
+        found = sorted(name.lower() for schema, name in self.all_calls()
+                       if name.lower() in SEQUENCE_FUNCTIONS and schema in (None, "pg_catalog"))
+        return f"{found[0]}()" if found else None
+
+    def qualified_sequence_call(self) -> str | None:
+        """A call of pg_catalog.nextval() (or setval, currval, lastval) written with its
+        schema: the loopback's path cannot send it to the GTM."""
+        found = sorted(f"{schema}.{name.lower()}()" for schema, name in self.all_calls()
+                       if name.lower() in SEQUENCE_FUNCTIONS and schema == "pg_catalog")
+        return found[0] if found else None
 
     def unreadable_reason(self) -> str | None:
         """Why a body cannot be read at all (its language, a parse failure)."""
