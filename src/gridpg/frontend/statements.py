@@ -88,6 +88,7 @@ class StatementRunner:
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
         self.txn.switch_count = lambda: coordinator.pause_gate.switches
         self.txn.witness = coordinator.commit_witness
+        self.txn.markers = coordinator.commit_markers
         self.txn.consistency = SessionConsistency(
             coordinator.gtm, lambda: self.state.values, lambda: list(coordinator.datanode_addresses))
         self.implicit_block = False
