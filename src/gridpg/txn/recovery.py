@@ -48,6 +48,7 @@ IN_DOUBT_AFTER = 10.0  # seconds prepared before a running coordinator's GID is 
 # node confirmed; this is garbage collection and must never race a commit still under way.
 FORGET_AFTER = 60.0
 UNDEFINED_OBJECT = "42704"
+OBJECT_IN_PREREQUISITE_STATE = "55000"
 
 _SCAN = ("SELECT gid, extract(epoch FROM now() - prepared)::float8 FROM pg_catalog.pg_prepared_xacts "
          "WHERE gid ~ '^gridpgm?_[0-9]+_' AND database = current_database()")
@@ -221,7 +222,9 @@ async def resolve(conn: BackendConnection, gtm: GtmClient, txn: PreparedTxn,
     try:
         await conn.simple_query(f"{verb} {quote_literal(txn.gid)}")
     except PgError as exc:
-        if exc.sqlstate != UNDEFINED_OBJECT:
+        # Done by another resolver (42704), or being done by one right now ("prepared
+        # transaction ... is busy", 55000: the coordinator's own COMMIT PREPARED).
+        if exc.sqlstate not in (UNDEFINED_OBJECT, OBJECT_IN_PREREQUISITE_STATE):
             raise
         return
     if committed:
