@@ -10,9 +10,9 @@ dn2: dn2 (first written last) decides, dn1 prepares.
 * killed after the PREPARE, before the decider's commit (the GTM stopped, so the commit
   waits for the commit fence there): recovery aborts, with an abort marker on dn2;
 * killed after the decider's commit, before COMMIT PREPARED: recovery commits dn1;
-* recovery while the decider's commit is in flight (its marker inserted, its commit
-  sleeping in a deferred trigger): recovery's abort marker waits on the key, finds the
-  commit marker and commits;
+* recovery while the decider's commit is in flight (its marker inserted, a trigger on the
+  marker table sleeping before the commit): recovery's abort marker waits on the key,
+  finds the commit marker and commits;
 * recovery first, the coordinator stalled before its decider commit: the coordinator's
   marker then collides with recovery's, the client hears 40000, nothing is committed.
 """
@@ -141,7 +141,8 @@ def bank(cluster: Cluster) -> Iterator[tuple[int, int]]:
               "the marker tables were not made")
     yield ids[0], ids[1]
     for node in _nodes(cluster).values():
-        _one(node, "DROP TRIGGER IF EXISTS slow ON public.cm; DROP FUNCTION IF EXISTS public.slow_commit()")
+        _one(node, "DROP TRIGGER IF EXISTS slow ON gridpg.commit_marker; "
+                   "DROP FUNCTION IF EXISTS public.slow_commit()")
     assert all(_prepared(d) == [] for d in _nodes(cluster).values())
 
 
@@ -230,11 +231,13 @@ def test_killed_after_the_decider_commit_recovery_commits(cluster: Cluster, bank
 def test_recovery_waits_for_an_in_flight_decider_commit_and_commits(cluster: Cluster,
                                                                     bank: tuple[int, int]) -> None:
     dn2 = _nodes(cluster)["dn2"]
-    # The decider's commit sleeps after its marker insert, before its commit record.
+    # The decider's commit sleeps after its marker insert, before its commit record (a
+    # deferred trigger on cm would fire earlier: the decider's deferred checks run with
+    # the others' PREPAREs).
     _one(dn2, "CREATE FUNCTION public.slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
               "$$ BEGIN PERFORM pg_sleep(4); RETURN NULL; END $$")
-    _one(dn2, "CREATE CONSTRAINT TRIGGER slow AFTER UPDATE ON public.cm DEFERRABLE INITIALLY DEFERRED "
-              "FOR EACH ROW EXECUTE FUNCTION public.slow_commit()")
+    _one(dn2, "CREATE TRIGGER slow AFTER INSERT ON gridpg.commit_marker FOR EACH ROW "
+              "WHEN (NEW.outcome = 'c') EXECUTE FUNCTION public.slow_commit()")
     committing, outcome = _start_commit(cluster.dsn(0), bank)
     committing.start()
     gid = _prepared_on_dn1(cluster)

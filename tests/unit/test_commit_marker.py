@@ -201,7 +201,8 @@ def test_the_writer_first_written_last_decides_and_does_not_prepare() -> None:
     log, conns, keep = asyncio.run(scenario())
     gid = marker.build_gid(7, "coord_1", "dn_2")
     assert log.logged == [] and log.fenced == 1  # no GTM decision; the fence still taken
-    assert conns["dn_2"].sent == [f"INSERT INTO gridpg.commit_marker (gid) VALUES ('{gid}'); COMMIT"]
+    assert conns["dn_2"].sent == ["SET CONSTRAINTS ALL IMMEDIATE",  # its deferred checks, before the fence
+                                  f"INSERT INTO gridpg.commit_marker (gid) VALUES ('{gid}'); COMMIT"]
     for node in ("dn_1", "dn_3"):
         assert conns[node].sent == [f"PREPARE TRANSACTION '{gid}'", f"COMMIT PREPARED '{gid}'"]
     assert keep.pending == 1  # the marker goes once every node committed
@@ -217,7 +218,7 @@ def test_readers_commit_in_the_prepare_round() -> None:
 
     conns = asyncio.run(scenario())
     assert conns["dn_3"].sent == ["COMMIT"]
-    assert conns["dn_2"].sent[0].startswith("INSERT INTO gridpg.commit_marker")
+    assert conns["dn_2"].sent[1].startswith("INSERT INTO gridpg.commit_marker")
 
 
 def test_no_ready_table_means_the_gtm_decides() -> None:
@@ -266,7 +267,7 @@ def test_a_writer_with_its_own_synchronous_commit_is_passed_over() -> None:
         return conns
 
     conns = asyncio.run(scenario())
-    assert conns["dn_1"].sent[0].startswith("INSERT INTO gridpg.commit_marker")
+    assert conns["dn_1"].sent[1].startswith("INSERT INTO gridpg.commit_marker")
     assert conns["dn_2"].sent[0].startswith("PREPARE TRANSACTION 'gridpgm_7_4_dn_1_coord_1'")
 
 
@@ -310,6 +311,16 @@ def test_recoverys_marker_first_is_reported_as_a_rollback() -> None:
     assert conns["dn_1"].sent[-1] == f"ROLLBACK PREPARED '{GID}'"
 
 
+def test_a_deferred_check_refused_on_the_decider_rolls_the_others_back_before_the_fence() -> None:
+    refusal = PgError("23503", "insert or update violates foreign key constraint", fields={"C": "23503"})
+    conns = {"dn_1": FakeConn("dn_1"), "dn_2": FakeConn("dn_2", refuse={"SET CONSTRAINTS": refusal})}
+    log = FakeLog()
+    error, _, _ = run_commit(conns, log)
+    assert error is refusal and log.fenced == 0
+    assert conns["dn_1"].sent == [f"PREPARE TRANSACTION '{GID}'", f"ROLLBACK PREPARED '{GID}'"]
+    assert conns["dn_2"].sent == ["SET CONSTRAINTS ALL IMMEDIATE", "ROLLBACK"]
+
+
 def test_a_failed_prepare_never_reaches_the_decider_commit() -> None:
     conns = {"dn_1": FakeConn("dn_1", lose="PREPARE"), "dn_2": FakeConn("dn_2")}
     error, _, _ = run_commit(conns)
@@ -323,7 +334,7 @@ def test_no_commit_fence_decides_nothing() -> None:
     error, _, _ = run_commit(conns, FakeLog(fence_fails=True))
     assert error is not None and error.sqlstate == "08006"
     assert conns["dn_1"].sent == [f"PREPARE TRANSACTION '{GID}'", f"ROLLBACK PREPARED '{GID}'"]
-    assert conns["dn_2"].sent == ["ROLLBACK"]
+    assert conns["dn_2"].sent == ["SET CONSTRAINTS ALL IMMEDIATE", "ROLLBACK"]
 
 
 @pytest.mark.parametrize("found, verb", [(marker.COMMITTED, "COMMIT"), (marker.ABORTED, "ROLLBACK")])

@@ -54,6 +54,7 @@ FINISH_COMMIT_SECONDS = 600.0
 
 
 _COMMIT = codec.build_query("COMMIT")
+_IMMEDIATE = codec.build_query("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def outcome_unknown(where: str, cause: object) -> PgError:
@@ -763,8 +764,13 @@ class DistributedTransaction:
         for node in writers:
             self.participants[node].state = RemoteState.PREPARING
         prepare = codec.build_query(f"PREPARE TRANSACTION {quote_literal(gid)}")
-        requests = [(self.participants[n].conn, prepare) for n in writers] \
-            + [(self.participants[n].conn, _COMMIT) for n in readers]
+        requests = [(self.participants[n].conn, prepare) for n in writers]
+        if decider is not None:
+            # The decider's deferred checks run now, beside the others' PREPAREs (which run
+            # theirs): its commit, under the commit fence, then waits on no lock a reader
+            # may hold, as COMMIT PREPARED does not (txn/fence.py).
+            requests.append((self.participants[decider].conn, _IMMEDIATE))
+        requests += [(self.participants[n].conn, _COMMIT) for n in readers]
         return _PrepareRound(gid, writers, requests, _send_round(requests), decider)
 
     def _choose_decider(self, writers: list[str]) -> str | None:
