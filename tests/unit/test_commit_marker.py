@@ -189,12 +189,13 @@ def test_marker_conflict_is_recognised_by_constraint_name() -> None:
 # -- which writer decides --------------------------------------------------------------
 
 
-def test_the_writer_first_written_last_decides_and_does_not_prepare() -> None:
+def test_the_writer_locking_rows_last_decides_and_does_not_prepare() -> None:
     async def scenario() -> tuple[FakeLog, dict[str, FakeConn], marker.MarkerKeeper]:
         keep = await ready_keeper(["dn_1", "dn_2", "dn_3"])
         conns = {n: FakeConn(n) for n in ("dn_3", "dn_1", "dn_2")}  # joined in this order
         log = FakeLog()
-        txn = build_txn(log, conns, ["dn_1", "dn_3", "dn_2", "dn_1"], keep)
+        txn = build_txn(log, conns, ["dn_1", "dn_3", "dn_2"], keep)
+        txn.mark_written("dn_1", locks_rows=False)  # an INSERT last: locks nothing there
         await txn.commit()
         return log, conns, keep
 
@@ -206,6 +207,47 @@ def test_the_writer_first_written_last_decides_and_does_not_prepare() -> None:
     for node in ("dn_1", "dn_3"):
         assert conns[node].sent == [f"PREPARE TRANSACTION '{gid}'", f"COMMIT PREPARED '{gid}'"]
     assert keep.pending == 1  # the marker goes once every node committed
+
+
+@pytest.mark.parametrize("accounts, tellers, branches", [
+    ("dn_1", "dn_2", "dn_1"), ("dn_1", "dn_1", "dn_2"), ("dn_1", "dn_2", "dn_2"), ("dn_2", "dn_1", "dn_2"),
+])
+def test_tpcb_the_branch_rows_node_decides(accounts: str, tellers: str, branches: str) -> None:
+    """TPC-B's order: UPDATE accounts, UPDATE tellers, UPDATE branches, INSERT history (on
+    the tellers' node): the node of the branch row, the last row lock, decides."""
+    async def scenario() -> str:
+        keep = await ready_keeper(["dn_1", "dn_2"])
+        conns = {n: FakeConn(n) for n in ("dn_1", "dn_2")}
+        txn = build_txn(FakeLog(), conns, [], keep)
+        for node in (accounts, tellers, branches):
+            txn.mark_written(node)
+        txn.mark_written(tellers, locks_rows=False)
+        await txn.commit()
+        return next(n for n, c in conns.items() if any(s.startswith("INSERT INTO gridpg.commit_marker") for s in c.sent))
+
+    assert asyncio.run(scenario()) == branches
+
+
+def test_with_inserts_only_the_node_first_written_last_decides() -> None:
+    async def scenario() -> dict[str, FakeConn]:
+        keep = await ready_keeper(["dn_1", "dn_2"])
+        conns = {n: FakeConn(n) for n in ("dn_1", "dn_2")}
+        txn = build_txn(FakeLog(), conns, [], keep)
+        for node in ("dn_2", "dn_1", "dn_2"):
+            txn.mark_written(node, locks_rows=False)
+        await txn.commit()
+        return conns
+
+    conns = asyncio.run(scenario())
+    assert conns["dn_1"].sent[1].startswith("INSERT INTO gridpg.commit_marker")
+
+
+def test_inserts_take_no_row_lock() -> None:
+    from gridpg.txn.transaction import is_insert
+
+    assert is_insert("INSERT INTO h VALUES ($1, $2)") and is_insert("  insert into h select 1")
+    assert not is_insert("INSERT INTO h VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 2")
+    assert not is_insert("UPDATE t SET v = 1") and not is_insert("WITH x AS (DELETE FROM t) INSERT INTO h SELECT 1")
 
 
 def test_readers_commit_in_the_prepare_round() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -78,6 +79,15 @@ async def read_commit_answer(conn: BackendConnection) -> None:
         if conn.is_closed:
             raise outcome_unknown(f"node {conn.node}", exc) from None
         raise
+
+
+_ON_CONFLICT = re.compile(r"\bON\s+CONFLICT\b", re.IGNORECASE)
+
+
+def is_insert(sql: str) -> bool:
+    """Whether `sql` is a plain INSERT, which locks no row already there (an upsert may):
+    a hint for choosing the 2PC decider (`_choose_decider`), read from the text's start."""
+    return sql.lstrip()[:6].upper() == "INSERT" and _ON_CONFLICT.search(sql) is None
 
 
 @dataclass
@@ -152,7 +162,10 @@ class Participant:
     conn: BackendConnection
     state: RemoteState = RemoteState.STARTED
     wrote: bool = False
-    write_order: int = 0  # 1 for the first node written in the transaction, 2 for the next...
+    # When the node was first written, and last written by a statement that may lock rows
+    # already there, counted in the transaction's writes (0: never).
+    write_order: int = 0
+    lock_order: int = 0
     # The block's instant its remote block was given with its BEGIN (`gridpg.xact_now`,
     # sql/xact_time.py), None: not given (a catalog server, a block opened outside BEGIN).
     instant: str | None = None
@@ -617,12 +630,18 @@ class DistributedTransaction:
         conn.txn_status = b"T"
         return None if self.instant_reset else instant
 
-    def mark_written(self, node: str) -> None:
+    def mark_written(self, node: str, locks_rows: bool = True) -> None:
+        """The node is written by a statement (`locks_rows`: one that may lock rows already
+        there, an UPDATE, DELETE...; False: an INSERT, whose new rows nobody waits for)."""
         part = self.participants.get(node)
-        if part is not None and not part.wrote:
+        if part is None:
+            return
+        self._writes += 1
+        if not part.wrote:
             part.wrote = True
-            self._writes += 1
             part.write_order = self._writes
+        if locks_rows:
+            part.lock_order = self._writes
 
     def held_nodes(self) -> list[str]:
         return list(self.participants)
@@ -777,11 +796,11 @@ class DistributedTransaction:
         """The writer whose commit decides (txn/marker.py), or None (the GTM decides): a
         datanode whose marker table is there, whose commit waits as the node's own
         synchronous_commit says (a session's `off` or `local` could lose the decision
-        while the others commit). Among them the one written first *last*: its row locks
-        are held for the shortest time, and a transaction written in the usual order
-        (TPC-B: accounts, tellers, then the one branch row they all share) takes its
-        hottest lock last; the decider holds its locks across two durable steps (the
-        others' PREPARE, its own commit), the others across three."""
+        while the others commit). Among them the one that took a row lock *last* (then the
+        one first written last): the decider holds its locks across two durable steps (the
+        others' PREPARE, its own commit), the others across three, and a transaction
+        takes its hottest lock last as a rule (TPC-B: accounts, tellers, then the branch
+        row every transaction of the branch updates; its history INSERT locks nothing)."""
         keeper = self.markers
         if keeper is None or not keeper.enabled or self.gxid is None \
                 or any(durable.SETTING in s.lower() for s in self.local_settings):
@@ -791,7 +810,7 @@ class DistributedTransaction:
         ready = [n for n in candidates if keeper.is_ready(n)]  # (asks about each: makes them ready)
         if not ready:
             return None
-        return max(ready, key=lambda n: self.participants[n].write_order)
+        return max(ready, key=lambda n: (self.participants[n].lock_order, self.participants[n].write_order))
 
     async def _finish_two_phase(self, started: _PrepareRound) -> None:
         gid, writers = started.gid, started.writers
