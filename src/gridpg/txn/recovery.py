@@ -137,14 +137,17 @@ async def recover_round(
 async def _reach(address: NodeAddress, connect: Connector | None,
                  outcome: RecoveryOutcome) -> BackendConnection | None:
     """A connection to the node's primary, or None (noted unreachable)."""
+    conn = None
     try:
         conn = await (connect or _connect)(address)
+        if await is_primary(conn):
+            return conn
     except (PgError, OSError) as exc:
         log.warning("recovery: node %s unreachable: %s", address.name, exc)
+        if conn is not None and connect is None:
+            conn.close()
         outcome.unreachable.append(address.name)
         return None
-    if await is_primary(conn):
-        return conn
     # An address that now serves a standby (a failover switched the group's primary):
     # what it holds says nothing about the group; skip it and forget nothing in this pass.
     if connect is None:

@@ -4,9 +4,11 @@ State is one Enum with its transitions here. A node joins lazily: the first stat
 needs it takes a pooled connection and opens the transaction there (BEGIN with the
 transaction's isolation, then every savepoint still open, then SET LOCALs), pipelined with
 the statement itself. The end: nothing written or one node written -> plain COMMIT on each;
-two or more written -> 2PC (PREPARE TRANSACTION everywhere, the decision logged in the GTM,
-then COMMIT PREPARED). The GID carries the GXID and the coordinator, so recovery can find
-the decision.
+two or more written -> 2PC: PREPARE TRANSACTION on every writer but the decider, whose
+one-phase commit with a marker row decides (txn/marker.py), then COMMIT PREPARED; where no
+writer can decide so, PREPARE everywhere, the decision logged in the GTM, then COMMIT
+PREPARED. The GID carries the GXID and the coordinator (and the decider), so recovery can
+find the decision.
 
 A transaction takes its GXID when it opens its first remote block (from the coordinator's
 cached GXID range: no round trip); every node's block is labeled with it in the same
@@ -31,11 +33,11 @@ from gridpg.errors import (
     CANNOT_CONNECT_NOW,
     CONNECTION_FAILURE,
     IN_FAILED_TRANSACTION,
-    UNDEFINED_TABLE,
     SERIALIZATION_FAILURE,
     TRANSACTION_RESOLUTION_UNKNOWN,
     TRANSACTION_ROLLBACK,
     UNDEFINED_OBJECT,
+    UNDEFINED_TABLE,
     PgError,
 )
 from gridpg.pgwire import codec
