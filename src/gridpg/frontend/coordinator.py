@@ -39,7 +39,7 @@ from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
 from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.durable import CommitWitness
-from gridpg.txn.marker import MarkerKeeper
+from gridpg.txn.marker import MarkerKeeper, OwnConnections
 from gridpg.txn.marker import parse_gid as marker_gid
 from gridpg.txn.pause import PauseGate
 from gridpg.txn.transaction import CommitLog
@@ -167,7 +167,8 @@ class Coordinator:
             self.pools.set_node(address)
         # The datanodes' commit markers: which nodes may decide a 2PC commit, and the
         # markers to delete once every node committed (txn/marker.py).
-        self.commit_markers = MarkerKeeper(self.internal_acquire, self._release_internal)
+        self.marker_connections = OwnConnections(self.pools)
+        self.commit_markers = MarkerKeeper(self.marker_connections.acquire, self.marker_connections.release)
         self.commit_markers.enabled = settings.commit_markers
         # Decisions of asynchronous COMMIT PREPAREDs, kept until they are durable.
         self.commit_witness = CommitWitness(self.pools, self.forget_decision)
@@ -286,15 +287,6 @@ class Coordinator:
             self.commit_markers.delete_soon(parsed.decider, gid)
         else:
             self.commit_log.forget_soon(gid)
-
-    def _release_internal(self, node: str, conn: BackendConnection) -> None:
-        """Give back a connection from `internal_acquire` (one left in a block or lost is
-        discarded)."""
-        pool = self.pools.pool(node)
-        if conn.is_closed or conn.txn_status != b"I":
-            pool.discard(conn)
-        else:
-            pool.release(conn)
 
     async def internal_acquire(self, node: str) -> BackendConnection:
         """A pooled connection for the coordinator's own queries: as the cluster superuser,
@@ -782,6 +774,7 @@ class Coordinator:
             self._standby_watch.close()
         self.pools.close()
         self.commit_witness.close()
+        self.marker_connections.close()
 
 
 _VIEWS_SQL = (

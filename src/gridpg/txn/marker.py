@@ -36,7 +36,8 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from gridpg.datanode.connection import BackendConnection
+from gridpg.datanode.connection import BackendConnection, NodeAddress
+from gridpg.datanode.pool import PoolSet
 from gridpg.errors import UNDEFINED_TABLE, UNIQUE_VIOLATION, PgError
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
@@ -160,6 +161,49 @@ async def _end_block(conn: BackendConnection) -> None:
 
 Acquire = Callable[[str], Awaitable[BackendConnection]]
 Release = Callable[[str, BackendConnection], None]
+Connector = Callable[[NodeAddress], Awaitable[BackendConnection]]
+
+
+class OwnConnections:
+    """The marker keeper's connections: one per node, its own, used by one caller at a
+    time. Never a pooled one: taking a pooled connection would reset a session's settings
+    on it (the session's next statement then pays for setting them again, and a block's
+    first statement cannot run from the callbacks), and these queries want the node's
+    defaults and the cluster superuser."""
+
+    def __init__(self, pools: PoolSet, connect: Connector | None = None) -> None:
+        self._pools = pools
+        self._connect = connect or (lambda address: BackendConnection.connect(address, timeout=3))
+        self._conns: dict[str, BackendConnection] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def acquire(self, node: str) -> BackendConnection:
+        """The node's connection, to its primary of the moment (a failover's new one)."""
+        lock = self._locks.setdefault(node, asyncio.Lock())
+        await lock.acquire()
+        try:
+            address = self._pools.pool(node).address
+            conn = self._conns.get(node)
+            if conn is None or conn.is_closed or conn.address != address:
+                if conn is not None:
+                    conn.close()
+                conn = self._conns[node] = await self._connect(address)
+            return conn
+        except BaseException:
+            self._conns.pop(node, None)
+            lock.release()
+            raise
+
+    def release(self, node: str, conn: BackendConnection) -> None:
+        if conn.is_closed or conn.txn_status != b"I":
+            conn.close()
+            self._conns.pop(node, None)
+        self._locks[node].release()
+
+    def close(self) -> None:
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()
 
 
 class MarkerKeeper:
