@@ -44,6 +44,7 @@ def ha_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         base = PortAllocator("127.0.0.1", 27000 + (os.getpid() % 50) * 20).take()
         topology = build_default(datanodes=2, coordinators=1, standbys=1, port=base)
         topology.failover = False  # the test fails over itself
+        topology.coordinators[0].workers = 1  # the warm-up's worker (its marker keeper) is the test's
         # and runs recovery itself: the monitor's pass could commit the GID on the promoted
         # standby before the test has seen it prepared there
         topology.monitor = False

@@ -235,7 +235,7 @@ def test_recovery_waits_for_an_in_flight_decider_commit_and_commits(cluster: Clu
     # deferred trigger on cm would fire earlier: the decider's deferred checks run with
     # the others' PREPAREs).
     _one(dn2, "CREATE FUNCTION public.slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
-              "$$ BEGIN PERFORM pg_sleep(4); RETURN NULL; END $$")
+              "$$ BEGIN PERFORM pg_sleep(10); RETURN NULL; END $$")
     _one(dn2, "CREATE TRIGGER slow AFTER INSERT ON gridpg.commit_marker FOR EACH ROW "
               "WHEN (NEW.outcome = 'c') EXECUTE FUNCTION public.slow_commit()")
     committing, outcome = _start_commit(cluster.dsn(0), bank)
@@ -249,7 +249,7 @@ def test_recovery_waits_for_an_in_flight_decider_commit_and_commits(cluster: Clu
     # recovery's abort marker waits on the key the decider's uncommitted marker holds
     _wait(lambda: _one(dn2, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                             "AND query LIKE '%ON CONFLICT (gid) DO NOTHING%'") or not committing.is_alive(),
-          "recovery did not reach the decider")
+          "recovery did not reach the decider", seconds=30)
     assert committing.is_alive(), "the decider's commit ended before recovery asked"
     recovering.join(timeout=30)
     committing.join(timeout=15)
