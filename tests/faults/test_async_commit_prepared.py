@@ -10,6 +10,10 @@ and the decision not yet taken; dn1's standby is then stopped; the GTM goes on; 
 client's COMMIT must be answered without the standby (a synchronous COMMIT PREPARED would
 wait for it for ever); dn1's primary gets SIGKILL; the standby, which has the PREPARE and
 not the COMMIT PREPARED, is started and promoted (`gridpg failover --force`).
+
+Run with both deciders: the GTM's log (GRIDPG_COMMIT_MARKERS=off) and the commit marker
+(txn/marker.py), whose decider commits in one phase and does not prepare: there the group
+failed over is the one that prepared, and the marker is what recovery finds.
 """
 
 from __future__ import annotations
@@ -31,13 +35,16 @@ from gridpg.cluster.topology import PortAllocator, build_default
 from tests.conftest import server_dir
 
 
-@pytest.fixture(scope="module")
-def ha_cluster() -> Iterator[Cluster]:
+@pytest.fixture(scope="module", params=["gtm", "marker"])
+def ha_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    saved = os.environ.get("GRIDPG_COMMIT_MARKERS")
+    os.environ["GRIDPG_COMMIT_MARKERS"] = "off" if request.param == "gtm" else "on"
     with server_dir("acp") as directory:
         cluster = Cluster(directory / "cluster")
         base = PortAllocator("127.0.0.1", 27000 + (os.getpid() % 50) * 20).take()
         topology = build_default(datanodes=2, coordinators=1, standbys=1, port=base)
         topology.failover = False  # the test fails over itself
+        topology.coordinators[0].workers = 1  # the warm-up's worker (its marker keeper) is the test's
         # and runs recovery itself: the monitor's pass could commit the GID on the promoted
         # standby before the test has seen it prepared there
         topology.monitor = False
@@ -47,6 +54,10 @@ def ha_cluster() -> Iterator[Cluster]:
             yield cluster
         finally:
             cluster.down(lambda _m: None)
+            if saved is None:
+                os.environ.pop("GRIDPG_COMMIT_MARKERS", None)
+            else:
+                os.environ["GRIDPG_COMMIT_MARKERS"] = saved
 
 
 def _dsn(cluster: Cluster, port: int) -> str:
@@ -75,9 +86,9 @@ def test_primary_killed_after_the_commit_answer_then_failover(ha_cluster: Cluste
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE ac (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
         conn.execute("INSERT INTO ac SELECT g, 0 FROM generate_series(1, 20) g")
-    group = next(g for g in ha_cluster.topology.groups if g.name == "dn1")
-    primary, standby = group.primary, group.standbys[0]
-    primaries = [_dsn(ha_cluster, g.primary.port) for g in ha_cluster.topology.groups]
+        for _ in range(3):  # 2PC commits: the coordinator's workers know the marker tables
+            conn.execute("UPDATE ac SET v = v")
+    primaries = {g.name: _dsn(ha_cluster, g.primary.port) for g in ha_cluster.topology.groups}
     gtm_pid = processes.running_pid(ha_cluster.dir, ha_cluster.topology.gtm.name)
     assert gtm_pid is not None
 
@@ -90,9 +101,18 @@ def test_primary_killed_after_the_commit_answer_then_failover(ha_cluster: Cluste
     try:
         committing.start()
         deadline = time.monotonic() + 10
-        while not all(_prepared(d) for d in primaries):  # PREPAREs done, standbys have them
+        # PREPAREs done, standbys have them (the GTM's decision, or the commit fence
+        # before the decider's commit, waits for the GTM)
+        while not (prepared := [g for g, d in primaries.items() if _prepared(d)]) \
+                or len(prepared) < len(primaries) and not _prepared(primaries[prepared[0]])[0].startswith("gridpgm_"):
             assert time.monotonic() < deadline, "the PREPAREs did not complete"
             time.sleep(0.05)
+        by_marker = os.environ.get("GRIDPG_COMMIT_MARKERS") == "on"
+        gid = _prepared(primaries[prepared[0]])[0]
+        assert gid.startswith("gridpgm_") if by_marker else gid.startswith("gridpg_"), gid
+        assert len(prepared) == (1 if by_marker else len(primaries))
+        group = next(g for g in ha_cluster.topology.groups if g.name == prepared[0])
+        primary, standby = group.primary, group.standbys[0]
         ha_cluster.server(standby).stop("fast")
     finally:
         os.kill(gtm_pid, signal.SIGCONT)
@@ -105,7 +125,7 @@ def test_primary_killed_after_the_commit_answer_then_failover(ha_cluster: Cluste
     os.kill(pid, signal.SIGKILL)
     ha_cluster.server(standby).start(wait=True)
     result = subprocess.run([sys.executable, "-m", "gridpg", "failover", "--dir", str(ha_cluster.dir),
-                             "dn1", "--force"], capture_output=True, text=True, timeout=120, check=False)
+                             group.name, "--force"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     # the promoted standby had the PREPARE, not the COMMIT PREPARED
     assert _prepared(_dsn(ha_cluster, standby.port)), "the transaction did not come back prepared"

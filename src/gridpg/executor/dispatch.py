@@ -20,6 +20,7 @@ from gridpg.pgwire import codec
 from gridpg.planner import text as planner_text
 from gridpg.planner.context import BoundParams
 from gridpg.planner.prepared import first_keyword
+from gridpg.txn.transaction import is_insert
 
 if TYPE_CHECKING:
     from gridpg.executor.routed import RoutedStatement
@@ -146,7 +147,7 @@ class Dispatcher:
         """`run_routed_on`'s send: the node's Bind + Execute (+ Sync), the cycle noted."""
         runner = self.runner
         if route.writes:
-            runner.txn.mark_written(group)
+            runner.txn.mark_written(group, locks_rows=not is_insert(route.sql))
         route = route.for_block(runner.txn.in_block)
         relay.start_routed(conn, route, route.bind_message(bind_tail), sync_now)
         if sync_now:
@@ -179,7 +180,7 @@ class Dispatcher:
         txn = self.runner.txn
         conn = await txn.connection(group, wants_block=False)
         if writes:
-            txn.mark_written(group)
+            txn.mark_written(group, locks_rows=not is_insert(sql))
         await conn.settle()
         if form is None and prepared is not None:
             form = (prepared[0], prepared[1])

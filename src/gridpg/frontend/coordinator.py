@@ -39,6 +39,8 @@ from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
 from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.durable import CommitWitness
+from gridpg.txn.marker import MarkerKeeper, OwnConnections
+from gridpg.txn.marker import parse_gid as marker_gid
 from gridpg.txn.pause import PauseGate
 from gridpg.txn.transaction import CommitLog
 
@@ -56,6 +58,9 @@ class CoordinatorSettings:
     max_message: int = 64 * 1024 * 1024
     pool_size: int = 32
     idle_in_transaction_timeout: float = 0.0
+    # 2PC commits decided by one writer's commit with a marker row (txn/marker.py);
+    # off (GRIDPG_COMMIT_MARKERS=off): every decision is logged in the GTM.
+    commit_markers: bool = True
 
 
 class GtmCommitLog(CommitLog):
@@ -168,8 +173,13 @@ class Coordinator:
         self.pools = PoolSet(settings.pool_size)
         for address in [catalog, *datanodes, *other_catalogs]:
             self.pools.set_node(address)
+        # The datanodes' commit markers: which nodes may decide a 2PC commit, and the
+        # markers to delete once every node committed (txn/marker.py).
+        self.marker_connections = OwnConnections(self.pools)
+        self.commit_markers = MarkerKeeper(self.marker_connections.acquire, self.marker_connections.release)
+        self.commit_markers.enabled = settings.commit_markers
         # Decisions of asynchronous COMMIT PREPAREDs, kept until they are durable.
-        self.commit_witness = CommitWitness(self.pools, self.commit_log.forget_soon)
+        self.commit_witness = CommitWitness(self.pools, self.forget_decision)
         self.sessions: dict[int, Session] = {}
         self.describe_cache: dict[Any, tuple[list[int], bytes | None]] = {}
         self.server_parameters: dict[str, str] = {}
@@ -276,6 +286,15 @@ class Coordinator:
     @property
     def state_name(self) -> str:
         return self.name if self.worker == 0 else f"{self.name}#{self.worker}"
+
+    def forget_decision(self, gid: str) -> None:
+        """Every node committed `gid` durably: the GTM's decision, or the decider's
+        commit marker (txn/marker.py), goes."""
+        parsed = marker_gid(gid)
+        if parsed is not None:
+            self.commit_markers.delete_soon(parsed.decider, gid)
+        else:
+            self.commit_log.forget_soon(gid)
 
     async def internal_acquire(self, node: str) -> BackendConnection:
         """A pooled connection for the coordinator's own queries: as the cluster superuser,
@@ -782,6 +801,7 @@ class Coordinator:
             self._standby_watch.close()
         self.pools.close()
         self.commit_witness.close()
+        self.marker_connections.close()
 
 
 _VIEWS_SQL = (
@@ -853,6 +873,7 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     gtm_first, *gtm_others = topo.gtm_addresses()
     gtm = GtmClient(*gtm_first, alternates=gtm_others)
     settings = CoordinatorSettings(trust=topo.trust)
+    settings.commit_markers = os.environ.get("GRIDPG_COMMIT_MARKERS", "on").lower() not in ("off", "0", "false")
     limit = os.environ.get("GRIDPG_MAX_CONNECTIONS", "")
     if limit.isdigit():
         settings.max_connections = int(limit)

@@ -54,7 +54,7 @@ from gridpg.sql import positions
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
-from gridpg.txn.transaction import DistributedTransaction, TxnState, read_commit_answer
+from gridpg.txn.transaction import DistributedTransaction, TxnState, is_insert, read_commit_answer
 
 if TYPE_CHECKING:
     from gridpg.executor.shard_hold import ShardHold
@@ -99,6 +99,7 @@ class StatementRunner:
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
         self.txn.switch_count = lambda: coordinator.pause_gate.switches
         self.txn.witness = coordinator.commit_witness
+        self.txn.markers = coordinator.commit_markers
         self.txn.consistency = SessionConsistency(
             coordinator.gtm, lambda: self.state.values, lambda: list(coordinator.datanode_addresses))
         self.implicit_block = False
@@ -624,7 +625,7 @@ class StatementRunner:
         self._running += 1
         self.current_sql = statement
         if route.writes and not alone:
-            txn.mark_written(group)
+            txn.mark_written(group, locks_rows=not is_insert(route.sql))
         relay.start_simple_prepared(conn, sent.sql, types, literals)
         return conn, alone, group, route.writes
 

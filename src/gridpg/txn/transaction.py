@@ -4,9 +4,11 @@ State is one Enum with its transitions here. A node joins lazily: the first stat
 needs it takes a pooled connection and opens the transaction there (BEGIN with the
 transaction's isolation, then every savepoint still open, then SET LOCALs), pipelined with
 the statement itself. The end: nothing written or one node written -> plain COMMIT on each;
-two or more written -> 2PC (PREPARE TRANSACTION everywhere, the decision logged in the GTM,
-then COMMIT PREPARED). The GID carries the GXID and the coordinator, so recovery can find
-the decision.
+two or more written -> 2PC: PREPARE TRANSACTION on every writer but the decider, whose
+one-phase commit with a marker row decides (txn/marker.py), then COMMIT PREPARED; where no
+writer can decide so, PREPARE everywhere, the decision logged in the GTM, then COMMIT
+PREPARED. The GID carries the GXID and the coordinator (and the decider), so recovery can
+find the decision.
 
 A transaction takes its GXID when it opens its first remote block (from the coordinator's
 cached GXID range: no round trip); every node's block is labeled with it in the same
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -32,13 +35,15 @@ from gridpg.errors import (
     IN_FAILED_TRANSACTION,
     SERIALIZATION_FAILURE,
     TRANSACTION_RESOLUTION_UNKNOWN,
+    TRANSACTION_ROLLBACK,
     UNDEFINED_OBJECT,
+    UNDEFINED_TABLE,
     PgError,
 )
 from gridpg.pgwire import codec
 from gridpg.sql import xact_time
 from gridpg.sql.quote import quote_ident, quote_literal
-from gridpg.txn import durable, fence, snapshot
+from gridpg.txn import durable, fence, marker, snapshot
 from gridpg.txn.deadlock import build_label
 
 log = logging.getLogger("gridpg.txn")
@@ -52,6 +57,7 @@ FINISH_COMMIT_SECONDS = 600.0
 
 
 _COMMIT = codec.build_query("COMMIT")
+_IMMEDIATE = codec.build_query("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def outcome_unknown(where: str, cause: object) -> PgError:
@@ -77,14 +83,26 @@ async def read_commit_answer(conn: BackendConnection) -> None:
         raise
 
 
+_ON_CONFLICT = re.compile(r"\bON\s+CONFLICT\b", re.IGNORECASE)
+
+
+def is_insert(sql: str) -> bool:
+    """Whether `sql` is a plain INSERT, which locks no row already there (an upsert may):
+    a hint for choosing the 2PC decider (`_choose_decider`), read from the text's start."""
+    return sql.lstrip()[:6].upper() == "INSERT" and _ON_CONFLICT.search(sql) is None
+
+
 @dataclass
 class _PrepareRound:
     """A PREPARE round written (`DistributedTransaction._start_prepare`), its answers due."""
 
     gid: str
-    writers: list[str]
+    writers: list[str]  # the writers prepared (all but the decider)
     requests: list[tuple[BackendConnection, bytes]]
     sent: list[BaseException | None]
+    # The writer whose one-phase commit with the GID's marker decides (txn/marker.py);
+    # None: every writer prepared, the GTM's log decides.
+    decider: str | None = None
 
 
 def _send_round(requests: list[tuple[BackendConnection, bytes]]) -> list[BaseException | None]:
@@ -146,6 +164,10 @@ class Participant:
     conn: BackendConnection
     state: RemoteState = RemoteState.STARTED
     wrote: bool = False
+    # When the node was first written, and last written by a statement that may lock rows
+    # already there, counted in the transaction's writes (0: never).
+    write_order: int = 0
+    lock_order: int = 0
     # The block's instant its remote block was given with its BEGIN (`gridpg.xact_now`,
     # sql/xact_time.py), None: not given (a catalog server, a block opened outside BEGIN).
     instant: str | None = None
@@ -245,6 +267,10 @@ class DistributedTransaction:
         # Keeps the decisions of asynchronous COMMIT PREPAREDs until they are durable
         # (txn/durable.py); None: COMMIT PREPARED waits for its node's flush.
         self.witness: durable.CommitWitness | None = None
+        # The datanodes' commit markers (txn/marker.py): a 2PC commit decided by one
+        # writer's commit; None: every 2PC decision is the GTM's.
+        self.markers: marker.MarkerKeeper | None = None
+        self._writes = 0  # nodes written so far in this transaction (Participant.write_order)
 
     @property
     def effective_isolation(self) -> str:
@@ -453,7 +479,9 @@ class DistributedTransaction:
 
     def adopt(self, node: str, conn: BackendConnection, wrote: bool) -> None:
         """A connection taken by `take_alone` joins the participants (as `_join` joins one)."""
-        self.participants[node] = Participant(conn, wrote=wrote)
+        self.participants[node] = Participant(conn)
+        if wrote:
+            self.mark_written(node)
 
     async def _take_cluster_snapshot(self) -> None:
         """Open the block on every datanode (connections taken outside the fence), then
@@ -607,10 +635,18 @@ class DistributedTransaction:
         conn.txn_status = b"T"
         return None if self.instant_reset else instant
 
-    def mark_written(self, node: str) -> None:
+    def mark_written(self, node: str, locks_rows: bool = True) -> None:
+        """The node is written by a statement (`locks_rows`: one that may lock rows already
+        there, an UPDATE, DELETE...; False: an INSERT, whose new rows nobody waits for)."""
         part = self.participants.get(node)
-        if part is not None:
+        if part is None:
+            return
+        self._writes += 1
+        if not part.wrote:
             part.wrote = True
+            part.write_order = self._writes
+        if locks_rows:
+            part.lock_order = self._writes
 
     def held_nodes(self) -> list[str]:
         return list(self.participants)
@@ -737,17 +773,49 @@ class DistributedTransaction:
         self._reset()
 
     def _start_prepare(self, writers: list[str]) -> _PrepareRound:
-        """Write the PREPARE round: PREPARE TRANSACTION on every writer, and COMMIT on every
-        other open remote block (read-only participants skip PREPARE: they commit while
-        the writers prepare). Nothing is awaited: the nodes work while the caller goes on."""
-        gid = f"gridpg_{self.gxid}_{self.coordinator}"
+        """Write the PREPARE round: PREPARE TRANSACTION on every writer but the decider
+        (`_choose_decider`: it commits in one phase once the others prepared), and COMMIT
+        on every other open remote block (read-only participants skip PREPARE: they commit
+        while the writers prepare). Nothing is awaited: the nodes work while the caller
+        goes on."""
+        decider = self._choose_decider(writers)
+        if decider is None:
+            gid = f"gridpg_{self.gxid}_{self.coordinator}"
+        else:
+            gid = marker.build_gid(self.gxid or 0, self.coordinator, decider)
+            writers = [n for n in writers if n != decider]
         readers = [n for n, p in self.participants.items() if not p.wrote and p.conn.txn_status != b"I"]
         for node in writers:
             self.participants[node].state = RemoteState.PREPARING
         prepare = codec.build_query(f"PREPARE TRANSACTION {quote_literal(gid)}")
-        requests = [(self.participants[n].conn, prepare) for n in writers] \
-            + [(self.participants[n].conn, _COMMIT) for n in readers]
-        return _PrepareRound(gid, writers, requests, _send_round(requests))
+        requests = [(self.participants[n].conn, prepare) for n in writers]
+        if decider is not None:
+            # The decider's deferred checks run now, beside the others' PREPAREs (which run
+            # theirs): its commit, under the commit fence, then waits on no lock a reader
+            # may hold, as COMMIT PREPARED does not (txn/fence.py).
+            requests.append((self.participants[decider].conn, _IMMEDIATE))
+        requests += [(self.participants[n].conn, _COMMIT) for n in readers]
+        return _PrepareRound(gid, writers, requests, _send_round(requests), decider)
+
+    def _choose_decider(self, writers: list[str]) -> str | None:
+        """The writer whose commit decides (txn/marker.py), or None (the GTM decides): a
+        datanode whose marker table is there, whose commit waits as the node's own
+        synchronous_commit says (a session's `off` or `local` could lose the decision
+        while the others commit). Among them the one that took a row lock *last* (then the
+        one first written last): the decider holds its locks across two durable steps (the
+        others' PREPARE, its own commit), the others across three, and a transaction
+        takes its hottest lock last as a rule (TPC-B: accounts, tellers, then the branch
+        row every transaction of the branch updates; its history INSERT locks nothing)."""
+        keeper = self.markers
+        if keeper is None or not keeper.enabled or self.gxid is None \
+                or any(durable.SETTING in s.lower() for s in self.local_settings):
+            return None
+        candidates = [n for n in writers if n not in self.local_nodes
+                      and durable.session_setting(self.participants[n].conn.session_state) is None]
+        ready = [n for n in candidates if keeper.is_ready(n)]  # (asks about each: makes them ready)
+        if not ready:
+            return None
+        return max(ready, key=lambda n: (self.participants[n].lock_order, self.participants[n].write_order))
 
     async def _finish_two_phase(self, started: _PrepareRound) -> None:
         gid, writers = started.gid, started.writers
@@ -758,7 +826,8 @@ class DistributedTransaction:
             if result is None:
                 self.participants[node].state = RemoteState.PREPARED
         if failed:
-            # No decision was logged: every node that prepared rolls back.
+            # Nothing was decided: every node that prepared rolls back (the decider's
+            # block, not prepared, is rolled back with the transaction).
             prepared = [n for n in writers if self.participants[n].state is RemoteState.PREPARED]
             unfinished = await self._run_collecting(prepared, f"ROLLBACK PREPARED {quote_literal(gid)}")
             for node in prepared:
@@ -774,13 +843,103 @@ class DistributedTransaction:
             first = failed[0]
             raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
         fenced = self.consistency is None or self.consistency.is_cluster
+        if started.decider is not None:
+            await self._commit_by_marker(gid, started.decider, writers, fenced)
+            return
         held = await self._log_decision(gid, writers, fenced)
+        await self._commit_prepared_round(gid, writers, fenced, held)
+
+    async def _commit_by_marker(self, gid: str, decider: str, writers: list[str], fenced: bool) -> None:
+        """The decision is the decider's commit with the GID's marker (txn/marker.py); the
+        commit fence is held from before it until every COMMIT PREPARED answered, so no
+        fenced snapshot sees the transaction on the decider and not on the others. A fence
+        that cannot be had decides nothing: the transaction is rolled back."""
+        from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+        decided = False
+
+        async def decide() -> None:
+            nonlocal decided
+            await self._decide(gid, decider, writers)
+            decided = True
+
+        try:
+            await self._commit_prepared_round(gid, writers, fenced, None, decide)
+        except (GtmError, GtmUnavailable, OSError) as exc:
+            if decided:
+                raise
+            await self._abort_prepared(gid, writers)
+            raise PgError(CONNECTION_FAILURE, f"could not take the GTM's commit fence: {exc}",
+                          detail="the transaction was rolled back") from None
+
+    async def _decide(self, gid: str, decider: str, writers: list[str]) -> None:
+        """The decider's commit with the marker. Refused (recovery's abort marker came
+        first, a deferred constraint): the others roll back too. Its answer lost after it
+        was sent: the outcome is unknown here (08007); the marker decides, looked up in the
+        background as recovery would (`_resolve_later`)."""
+        part = self.participants[decider]
+        part.state = RemoteState.COMMITTING
+        conn = part.conn
+        try:
+            conn.send(marker.decide_request(gid))
+        except PgError:  # the connection was known lost: nothing was sent, nothing decided
+            await self._abort_prepared(gid, writers)
+            raise
+        try:
+            await conn.read_results()
+        except PgError as exc:
+            if conn.is_closed:
+                asyncio.ensure_future(self._resolve_later(gid, decider, writers))
+                error = outcome_unknown(f"node {decider}", exc)
+                error.hint = "in-doubt recovery decides its outcome from the commit marker on that node"
+                raise error from None
+            if exc.sqlstate == UNDEFINED_TABLE and self.markers is not None:
+                self.markers.forget_node(decider)
+            await self._abort_prepared(gid, writers)
+            if marker.is_marker_conflict(exc):  # recovery's abort marker came first
+                raise PgError(TRANSACTION_ROLLBACK, f"transaction {gid} was rolled back by in-doubt recovery",
+                              detail="its commit took longer than the in-doubt bound") from None
+            raise
+
+    async def _abort_prepared(self, gid: str, writers: list[str]) -> None:
+        """ROLLBACK PREPARED on every prepared writer; one that does not confirm is rolled
+        back in the background (`_finish`)."""
+        unfinished = await self._run_collecting(writers, f"ROLLBACK PREPARED {quote_literal(gid)}")
+        for node in writers:
+            self.participants[node].state = RemoteState.ABORTING
+        if unfinished:
+            asyncio.ensure_future(self._finish(gid, unfinished, commit=False))
+
+    async def _resolve_later(self, gid: str, decider: str, writers: list[str]) -> None:
+        """After the decider's answer was lost: decide by its marker, as recovery does
+        (an abort marker if none), and finish the prepared writers accordingly."""
+        assert self.markers is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FINISH_COMMIT_SECONDS
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                committed = await self.markers.decide(decider, gid)
+                break
+            except (PgError, OSError) as exc:
+                if loop.time() >= deadline:
+                    log.error("%s: no decision on %s (%s); recovery will decide", gid, decider, exc)
+                    return
+        await self._finish(gid, writers, commit=committed)
+
+    async def _commit_prepared_round(self, gid: str, writers: list[str], fenced: bool, held: object,
+                                     decide: Callable[[], Awaitable[None]] | None = None) -> None:
+        """COMMIT PREPARED on every prepared writer (under the commit fence when `fenced`:
+        the one `held`, else one taken here), after `decide` (the decider's commit) when
+        given; then the decision forgotten, or kept until a witness or `_finish` is done."""
         unfinished: list[str] = []
         sql = codec.build_query(f"COMMIT PREPARED {quote_literal(gid)}")
         requests = [(self.participants[n].conn, self._commit_prepared_request(n, sql)) for n in writers]
         asynchronous: list[NodeAddress] = []  # servers that committed it asynchronously
 
         async def commit_prepared() -> None:
+            if decide is not None:
+                await decide()
             for node in writers:
                 self.participants[node].state = RemoteState.COMMITTING
             sent = _send_round(requests)
@@ -816,7 +975,16 @@ class DistributedTransaction:
             self.witness.hold(gid, asynchronous)
             return
         # Forgetting the decision needs no wait: every node confirmed durably.
-        self.commit_log.forget_soon(gid)
+        self.forget_decision(gid)
+
+    def forget_decision(self, gid: str) -> None:
+        """Every node committed `gid` durably: its decision goes (the GTM's log entry, or
+        the decider's marker)."""
+        parsed = marker.parse_gid(gid)
+        if parsed is not None and self.markers is not None:
+            self.markers.delete_soon(parsed.decider, gid)
+        else:
+            self.commit_log.forget_soon(gid)
 
     def _commit_prepared_request(self, node: str, sql: bytes) -> bytes:
         """The COMMIT PREPARED round's bytes for one writer: `sql` itself, or, on a group
@@ -911,6 +1079,9 @@ class DistributedTransaction:
             raise error from None
 
     async def _forget(self, gid: str) -> None:
+        if marker.parse_gid(gid) is not None and self.markers is not None:
+            self.forget_decision(gid)
+            return
         try:
             await self.commit_log.forget(gid)
         except Exception:  # noqa: BLE001 - recovery cleans up decisions left behind
@@ -1032,6 +1203,7 @@ class DistributedTransaction:
         self.tainted = False
 
     def _reset(self) -> None:
+        self._writes = 0
         if self.gxid is not None:
             self.last_gxid, self.gxid = self.gxid, None
         self.state = TxnState.IDLE
