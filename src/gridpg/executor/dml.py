@@ -219,12 +219,15 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
 def _distribution_default(sql: str, target: DistTable, shape: _ValuesShape,
                           columns: list[TableColumn]) -> bool:
     """True when the distribution column takes a non-sequence default (omitted or DEFAULT):
-    it must be evaluated once, before routing, not again on the datanode."""
+    it must be evaluated once, before routing, not again on the datanode. An explicit
+    DEFAULT of a column without a default of its own is evaluated too (NULL, or its
+    domain's default): it has no text to route by (42601 "DEFAULT is not allowed in this
+    context" when it was cast for routing)."""
     column = next((c for c in columns if c.name == target.column), None)
-    if column is None or not column.default or column.sequence:
+    if column is None or column.sequence:
         return False
     if column.name not in shape.cols:
-        return True
+        return bool(column.default)
     index = shape.cols.index(column.name)
     return any(index < len(spans) and sql[spans[index][0]:spans[index][1]].strip().upper() == "DEFAULT"
                for spans in shape.rows)

@@ -1,0 +1,40 @@
+/*
+Ordinary statements PostgreSQL 18's regression files run that gridpg refused or failed
+(the replay of 2026-12-02 20:30 UTC, issue 12), each reduced to its smallest form.
+*/
+
+-- select.sql, timetz.sql: `TABLE rel` where gridpg splices a scratch table or a view's
+-- query at the relation (`TABLE scratch AS rel`): a syntax error at "AS" / "("
+CREATE TABLE rr_tbl_i8 (q1 int8, q2 int8) DISTRIBUTE BY HASH (q1);
+INSERT INTO rr_tbl_i8 VALUES (123, 456), (4567890123456789, -4567890123456789);
+CREATE TABLE rr_tbl_other (id int, q1 int8) DISTRIBUTE BY HASH (id);
+INSERT INTO rr_tbl_other VALUES (1, 123), (2, 4567890123456789);
+VALUES (1, 2), (3, 4+4), (7, 77.7) UNION ALL SELECT 2+2, 57 UNION ALL TABLE rr_tbl_i8;
+CREATE VIEW rr_tbl_view AS SELECT q1, q2, q1 + q2 AS s FROM rr_tbl_i8 ORDER BY q1;
+TABLE rr_tbl_view;
+(TABLE ONLY rr_tbl_i8) UNION (TABLE rr_tbl_i8) ORDER BY 1;
+SELECT * FROM rr_tbl_other o WHERE o.q1 IN (TABLE rr_tbl_view);
+WITH t AS (TABLE rr_tbl_i8) SELECT count(*) FROM t JOIN rr_tbl_other USING (q1);
+CREATE TABLE rr_tbl_copy AS TABLE rr_tbl_view;
+INSERT INTO rr_tbl_copy TABLE rr_tbl_view;
+SELECT q1, count(*) FROM rr_tbl_copy GROUP BY q1;
+-- "table" in names and strings stays as written
+CREATE TABLE "table" (id int, "TABLE" text) DISTRIBUTE BY HASH (id);
+INSERT INTO "table" VALUES (1, 'table x');
+TABLE "table";
+SELECT "TABLE" FROM "table" WHERE "TABLE" = 'table x';
+
+-- insert.sql: DEFAULT for a distribution column that has no default (NULL) or whose
+-- domain has one: 42601 "DEFAULT is not allowed in this context" (it was cast for routing)
+CREATE TABLE rr_dflt (col1 int4, col2 int4 NOT NULL, col3 text DEFAULT 'testing') DISTRIBUTE BY HASH (col1);
+INSERT INTO rr_dflt (col1, col2, col3) VALUES (DEFAULT, 5, DEFAULT);
+-- error
+INSERT INTO rr_dflt (col1, col2, col3) VALUES (DEFAULT, DEFAULT, DEFAULT);
+INSERT INTO rr_dflt VALUES (DEFAULT, 5, 'test');
+INSERT INTO rr_dflt VALUES (DEFAULT, 7), (3, 8), (DEFAULT, 9) RETURNING *;
+SELECT * FROM rr_dflt WHERE col1 IS NULL;
+SELECT count(*) FROM rr_dflt;
+CREATE DOMAIN rr_dflt_dom AS int DEFAULT 42;
+CREATE TABLE rr_dflt_domain (a rr_dflt_dom, b int) DISTRIBUTE BY HASH (a);
+INSERT INTO rr_dflt_domain VALUES (DEFAULT, 1), (DEFAULT, 2) RETURNING *;
+SELECT * FROM rr_dflt_domain WHERE a = 42;
