@@ -38,3 +38,15 @@ CREATE DOMAIN rr_dflt_dom AS int DEFAULT 42;
 CREATE TABLE rr_dflt_domain (a rr_dflt_dom, b int) DISTRIBUTE BY HASH (a);
 INSERT INTO rr_dflt_domain VALUES (DEFAULT, 1), (DEFAULT, 2) RETURNING *;
 SELECT * FROM rr_dflt_domain WHERE a = 42;
+
+-- join.sql: a join renamed by position, `(a CROSS JOIN b) AS x (c1, c2, ...)`: the copy of
+-- a table moved for the join held only the columns the query names (42P10 "join
+-- expression has 3 columns available but 5 columns specified")
+CREATE TABLE rr_j1 (i integer, j integer, t text) DISTRIBUTE BY HASH (i);
+CREATE TABLE rr_j2 (i integer, k integer) DISTRIBUTE BY HASH (k);
+INSERT INTO rr_j1 VALUES (1, 4, 'one'), (2, 3, 'two'), (3, 2, 'three'), (4, 1, 'four'), (0, NULL, 'zero');
+INSERT INTO rr_j2 VALUES (1, -1), (2, 2), (3, -3), (2, 4), (5, -5), (NULL, 0);
+SELECT ii, tt, kk FROM (rr_j1 CROSS JOIN rr_j2) AS tx (ii, jj, tt, ii2, kk);
+SELECT tx.ii, tx.kk FROM (rr_j1 a CROSS JOIN rr_j2 b) AS tx (ii, jj, tt, ii2, kk) WHERE tx.jj > 1;
+SELECT x.q, count(*) FROM (rr_j1 a JOIN rr_j2 b ON a.j = b.k) AS x (p, q) GROUP BY x.q;
+SELECT x.r FROM (rr_j1 a LEFT JOIN rr_j2 b ON a.i = b.k) AS x (p, q, r) ORDER BY 1;
