@@ -50,3 +50,11 @@ SELECT ii, tt, kk FROM (rr_j1 CROSS JOIN rr_j2) AS tx (ii, jj, tt, ii2, kk);
 SELECT tx.ii, tx.kk FROM (rr_j1 a CROSS JOIN rr_j2 b) AS tx (ii, jj, tt, ii2, kk) WHERE tx.jj > 1;
 SELECT x.q, count(*) FROM (rr_j1 a JOIN rr_j2 b ON a.j = b.k) AS x (p, q) GROUP BY x.q;
 SELECT x.r FROM (rr_j1 a LEFT JOIN rr_j2 b ON a.i = b.k) AS x (p, q, r) ORDER BY 1;
+
+-- aggregates.sql: min/max of a row constructor; its partial per node was a column of
+-- pseudo-type record (42P16)
+CREATE TABLE rr_aggtest (id int, a int2, b float4) DISTRIBUTE BY HASH (id);
+INSERT INTO rr_aggtest VALUES (1, 56, 7.8), (2, 100, 99.097), (3, 0, 0.09561), (4, 42, 324.78), (5, 100, 1.5);
+SELECT max(row(a, b)) FROM rr_aggtest;
+SELECT min(row(b, a)), max(row(b, a)), count(*) FROM rr_aggtest;
+SELECT a % 3 AS m, max(row(a, b)), min(row(a, id)) FROM rr_aggtest GROUP BY 1;
