@@ -94,6 +94,31 @@ def _branches(select: Tree) -> Any:
             yield from _branches(select[side])
 
 
+# `'Y'::text` right after TO or DEFAULT, written as `text 'Y'`
+_CAST_CONSTANT = re.compile(
+    r"\b(TO|DEFAULT) ('(?:[^']|'')*')::((?:[A-Za-z_][\w$]*|\"(?:[^\"]|\"\")+\")"
+    r"(?:\.(?:[A-Za-z_][\w$]*|\"(?:[^\"]|\"\")+\"))?)(?![\w$.\"(\[])")
+
+
+def repair_view_definition(definition: str) -> str:
+    """A view's definition as `pg_get_viewdef` prints it, made parseable where PostgreSQL
+    18 prints what its own grammar refuses: a CYCLE clause's mark values as casts (`SET
+    is_cycle TO 'Y'::text DEFAULT 'N'::text`, where the grammar takes constants only, as
+    `text 'Y'`). A definition that parses, or that the repair does not make parse, is
+    returned unchanged."""
+    try:
+        parse_tree(definition)
+        return definition
+    except PgError:
+        pass
+    repaired = _CAST_CONSTANT.sub(r"\1 \3 \2", definition)
+    try:
+        parse_tree(repaired)
+    except PgError:
+        return definition
+    return repaired
+
+
 def _is_table_query(select: Tree) -> bool:
     targets = select.get("targetList") or []
     froms = select.get("fromClause") or []
