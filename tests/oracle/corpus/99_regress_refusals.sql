@@ -13,7 +13,8 @@ VALUES (1, 2), (3, 4+4), (7, 77.7) UNION ALL SELECT 2+2, 57 UNION ALL TABLE rr_t
 CREATE VIEW rr_tbl_view AS SELECT q1, q2, q1 + q2 AS s FROM rr_tbl_i8 ORDER BY q1;
 TABLE rr_tbl_view;
 (TABLE ONLY rr_tbl_i8) UNION (TABLE rr_tbl_i8) ORDER BY 1;
-SELECT * FROM rr_tbl_other o WHERE o.q1 IN (TABLE rr_tbl_view);
+CREATE VIEW rr_tbl_q1s AS SELECT q1 FROM rr_tbl_i8;
+SELECT * FROM rr_tbl_other o WHERE o.q1 IN (TABLE rr_tbl_q1s);
 WITH t AS (TABLE rr_tbl_i8) SELECT count(*) FROM t JOIN rr_tbl_other USING (q1);
 CREATE TABLE rr_tbl_copy AS TABLE rr_tbl_view;
 INSERT INTO rr_tbl_copy TABLE rr_tbl_view;
