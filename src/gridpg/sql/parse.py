@@ -255,9 +255,16 @@ def node_type(stmt: Tree) -> str:
     return next(iter(stmt)) if stmt else ""
 
 
+class ParserError(PgError):
+    """A statement PostgreSQL's parser (through pglast) refuses: always 42601 here, as
+    pglast does not carry the SQLSTATE PostgreSQL's scanner and grammar give some of these
+    (22025 for an invalid escape, 0A000 for Unicode escapes without standard conforming
+    strings, ...); the session asks a PostgreSQL server for its own (frontend/statements.py)."""
+
+
 def _syntax_error(exc: pgparser.ParseError) -> PgError:
     message = exc.args[0] if exc.args else str(exc)
-    error = PgError(SYNTAX_ERROR, str(message))
+    error = ParserError(SYNTAX_ERROR, str(message))
     if len(exc.args) > 1 and isinstance(exc.args[1], int):
         error.fields = {"S": "ERROR", "V": "ERROR", "C": SYNTAX_ERROR, "M": str(message),
                         "P": str(exc.args[1] + 1)}
