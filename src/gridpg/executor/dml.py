@@ -24,7 +24,7 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copyfill, copysplit
 from gridpg.pgwire import codec
-from gridpg.planner import analyze, tableoid
+from gridpg.planner import analyze, tableoid, tempnames
 from gridpg.planner.plan import Fragment, PushdownPlan
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -1395,7 +1395,7 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
     if body.get("objtype") != "OBJECT_TABLE":
         return False
     into = body["into"]
-    if into["rel"].get("relpersistence") == "t":
+    if tempnames.is_temp_relation(into["rel"]):
         from gridpg.executor.temp_query import create_temp_table_as
 
         return await create_temp_table_as(dispatcher, request)

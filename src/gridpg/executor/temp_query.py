@@ -269,7 +269,7 @@ def _scratch_name() -> str:
 
 def _into_temp(analysis: Analysis) -> bool:
     into = (analysis.tree.get("SelectStmt") or {}).get("intoClause") or {}
-    return bool(into.get("rel", {}).get("relpersistence") == "t")
+    return tempnames.is_temp_relation(into.get("rel", {}))
 
 
 async def create_temp_table_as(dispatcher: Dispatcher, request: ExecRequest) -> bool:

@@ -410,7 +410,7 @@ def _select_into(body: dict[str, Any]) -> bool:
     while body.get("op", "SETOP_NONE") != "SETOP_NONE":
         body = body["larg"]
     into = body.get("intoClause")
-    return bool(into) and into.get("rel", {}).get("relpersistence") != "t"
+    return bool(into) and not tempnames.is_temp_relation(into.get("rel", {}))
 
 
 def _select_into_as_create_table(sql: str) -> str:

@@ -85,3 +85,15 @@ WITH RECURSIVE search_graph(f, t, label) AS (
 SELECT f, t, label FROM search_graph;
 SELECT * FROM rr_v_cycle_temp;
 DROP VIEW rr_v_cycle_temp;
+
+-- create_table.sql: a table created in pg_temp by name is temporary (it was distributed,
+-- and the datanodes refused its schema: 3F000 schema "pg_temp_N" does not exist)
+CREATE TABLE pg_temp.rr_implicitly_temp (a int PRIMARY KEY);
+INSERT INTO pg_temp.rr_implicitly_temp VALUES (1);
+INSERT INTO rr_implicitly_temp VALUES (2);
+SELECT * FROM rr_implicitly_temp;
+SELECT t.a, j.t FROM rr_implicitly_temp t JOIN rr_j1 j ON j.i = t.a;
+CREATE TABLE pg_temp.rr_implicitly_temp2 AS SELECT i, t FROM rr_j1 WHERE i < 3;
+SELECT * FROM rr_implicitly_temp2;
+SELECT relpersistence FROM pg_class WHERE relname IN ('rr_implicitly_temp', 'rr_implicitly_temp2');
+DROP TABLE rr_implicitly_temp, rr_implicitly_temp2;
