@@ -718,7 +718,10 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     # ON CONFLICT ... SET col = $n / RETURNING ... $n: the parameters as typed literals (the
     # statement below runs without them)
     tail = await inline_params(dispatcher, request, _insert_tail(request.sql, body))
-    node_sql = f"INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
+    from gridpg.executor.values import with_clause_text
+
+    prefix = with_clause_text(request.sql, body, constant=True) if tail.strip() else ""
+    node_sql = f"{prefix}INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
     # Reads only its staging table: the SELECT's snapshot was fenced when it was gathered.

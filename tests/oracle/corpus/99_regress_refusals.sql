@@ -97,3 +97,18 @@ CREATE TABLE pg_temp.rr_implicitly_temp2 AS SELECT i, t FROM rr_j1 WHERE i < 3;
 SELECT * FROM rr_implicitly_temp2;
 SELECT relpersistence FROM pg_class WHERE relname IN ('rr_implicitly_temp', 'rr_implicitly_temp2');
 DROP TABLE rr_implicitly_temp, rr_implicitly_temp2;
+
+-- with.sql: an INSERT's WITH read by its VALUES rows and by ON CONFLICT ... DO UPDATE:
+-- the rows were evaluated without it (42P01 relation "aa" does not exist)
+CREATE TABLE rr_withz (k int PRIMARY KEY, v text) DISTRIBUTE BY HASH (k);
+WITH aa AS (SELECT 1 a, 2 b)
+INSERT INTO rr_withz VALUES (1, (SELECT b || ' insert' FROM aa WHERE a = 1))
+ON CONFLICT (k) DO UPDATE SET v = (SELECT b || ' update' FROM aa WHERE a = 1 LIMIT 1);
+WITH aa AS (SELECT 1 a, 2 b)
+INSERT INTO rr_withz VALUES (1, (SELECT b || ' insert' FROM aa WHERE a = 1))
+ON CONFLICT (k) DO UPDATE SET v = (SELECT b || ' update' FROM aa WHERE a = 1 LIMIT 1);
+WITH aa AS (SELECT 3 a, 4 b), bb AS (SELECT a + b AS c FROM aa)
+INSERT INTO rr_withz VALUES ((SELECT a FROM aa), (SELECT c::text FROM bb)), (2, 'two') RETURNING *;
+WITH aa AS (SELECT max(k) m FROM rr_withz)
+INSERT INTO rr_withz VALUES ((SELECT m + 10 FROM aa), 'ten more') RETURNING *;
+SELECT * FROM rr_withz;
