@@ -112,3 +112,15 @@ INSERT INTO rr_withz VALUES ((SELECT a FROM aa), (SELECT c::text FROM bb)), (2, 
 WITH aa AS (SELECT max(k) m FROM rr_withz)
 INSERT INTO rr_withz VALUES ((SELECT m + 10 FROM aa), 'ten more') RETURNING *;
 SELECT * FROM rr_withz;
+
+-- select_into.sql: SELECT ... INTO where the statement does not allow one: PostgreSQL's
+-- 42601 / 0A000 (gridpg ran the statement half-way first: 0A000 from COPY, 25P01, 42501)
+-- error
+DECLARE rr_foo CURSOR FOR SELECT 1 INTO rr_j1;
+-- error
+INSERT INTO rr_j1 (i) SELECT 1 INTO rr_f;
+-- error
+INSERT INTO rr_j1 (i) SELECT i INTO rr_f FROM rr_j2;
+-- error
+COPY (SELECT 1 INTO rr_frak UNION SELECT 2) TO STDOUT;
+SELECT count(*) FROM rr_j1;
