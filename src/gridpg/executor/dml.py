@@ -324,6 +324,11 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
         i += 1
     if len(cols) < max((len(r) for r in rows), default=0):
         raise PgError("42601", "INSERT has more expressions than target columns")
+    widths = {len(r) for r in rows}
+    if body.get("cols") and len(widths) == 1 and len(cols) > widths.pop():
+        # (the evaluated path rebuilds the INSERT with as many columns as the rows have:
+        # the extra named columns took their defaults, silently)
+        raise PgError("42601", "INSERT has more target columns than expressions")
     return _ValuesShape(cols[: max(len(r) for r in rows)], rows, toks[start_index].start, end)
 
 

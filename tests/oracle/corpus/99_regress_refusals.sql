@@ -33,6 +33,11 @@ INSERT INTO rr_dflt (col1, col2, col3) VALUES (DEFAULT, 5, DEFAULT);
 INSERT INTO rr_dflt (col1, col2, col3) VALUES (DEFAULT, DEFAULT, DEFAULT);
 INSERT INTO rr_dflt VALUES (DEFAULT, 5, 'test');
 INSERT INTO rr_dflt VALUES (DEFAULT, 7), (3, 8), (DEFAULT, 9) RETURNING *;
+-- error
+INSERT INTO rr_dflt (col1, col2, col3) VALUES (DEFAULT, DEFAULT);
+-- error
+INSERT INTO rr_dflt (col1, col2, col3) VALUES (DEFAULT, 11), (DEFAULT, 12);
+INSERT INTO rr_dflt VALUES (DEFAULT, 13);
 SELECT * FROM rr_dflt WHERE col1 IS NULL;
 SELECT count(*) FROM rr_dflt;
 CREATE DOMAIN rr_dflt_dom AS int DEFAULT 42;
