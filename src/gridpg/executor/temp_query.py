@@ -54,7 +54,7 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
             return True
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
-    if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, catalog, session):
+    if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         _note_view_over_distributed(dispatcher, analysis, catalog, session)
         return True
@@ -101,15 +101,17 @@ async def _explain_over_temp(dispatcher: Dispatcher, request: ExecRequest, analy
     return True
 
 
-def _temp_view(analysis: Analysis, catalog: CatalogView, session: SessionView) -> bool:
-    """CREATE TEMP VIEW: made on the session's catalog connection (pinned by
+def _temp_view(analysis: Analysis, path: list[str]) -> bool:
+    """CREATE TEMP VIEW, or a view over the session's temp relations (PostgreSQL makes it
+    temporary, with a notice; gridpg refused it as one statement over temporary and other
+    relations, groupingsets.sql:239): made on the session's catalog connection (pinned by
     `frontend/temps.py`), as its temp tables are; reads of one over distributed tables are
     planned through its definition (executor/temp_views.py)."""
-    from gridpg.frontend.temps import sqlparse_is_temp_schema
-
     body = analysis.tree["ViewStmt"]
     view = body.get("view") or {}
-    return view.get("relpersistence") == "t" or sqlparse_is_temp_schema(view.get("schemaname"))
+    if tempnames.is_temp_relation(view):
+        return True
+    return any(tempnames.shadows(path, r.schema, r.name) for r in analyze.relations(body.get("query") or {}))
 
 
 def _note_view_over_distributed(dispatcher: Dispatcher, analysis: Analysis, catalog: CatalogView,

@@ -129,3 +129,15 @@ INSERT INTO rr_j1 (i) SELECT i INTO rr_f FROM rr_j2;
 -- error
 COPY (SELECT 1 INTO rr_frak UNION SELECT 2) TO STDOUT;
 SELECT count(*) FROM rr_j1;
+
+-- groupingsets.sql: CREATE VIEW over a temp table is a temporary view (PostgreSQL says so
+-- in a notice); it was refused as one statement over temporary and other relations
+CREATE TEMP TABLE rr_tq (i int);
+INSERT INTO rr_tq VALUES (1), (3), (5);
+CREATE VIEW rr_v_mixed AS SELECT j.i, j.t FROM rr_j1 j JOIN rr_tq USING (i);
+CREATE VIEW rr_v_temp_only AS SELECT i * 2 AS d FROM rr_tq;
+SELECT * FROM rr_v_mixed;
+SELECT * FROM rr_v_temp_only;
+SELECT relname, relpersistence FROM pg_class WHERE relname IN ('rr_v_mixed', 'rr_v_temp_only');
+DROP VIEW rr_v_mixed, rr_v_temp_only;
+DROP TABLE rr_tq;
