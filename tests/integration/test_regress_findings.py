@@ -648,3 +648,27 @@ def test_insert_returning_system_columns_of_a_partitioned_table(gridpg_cluster: 
         row = conn.execute("INSERT INTO utr1 VALUES (1, 'bar') RETURNING b, tableoid::regclass::text, "
                            "xmin = pg_current_xact_id()::xid").fetchone()
         assert row == ("bar", "utr1", True)
+
+
+def test_explain_over_temporary_and_distributed_tables(gridpg_cluster: Cluster, schema: str) -> None:
+    """EXPLAIN of a query joining a temp table with a distributed one (join.sql, subselect.sql,
+    union.sql of the regression replay) was refused as "one utility statement over temporary
+    and other tables"; it shows what is gathered and the plan on the session's catalog
+    connection, where such a query runs. EXPLAIN ANALYZE is refused (0A000): over the
+    catalog server's empty copies it would report rows that are not the cluster's."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE ex_dist (id int, v int)")
+        conn.execute("INSERT INTO ex_dist SELECT g, g FROM generate_series(1, 20) g")
+        conn.execute("CREATE TEMP TABLE ex_temp (id int)")
+        conn.execute("INSERT INTO ex_temp VALUES (3), (4)")
+        plan = [r[0] for r in conn.execute("EXPLAIN (COSTS OFF) SELECT * FROM ex_dist JOIN ex_temp USING (id)")]
+        assert plan[0].startswith("Distributed plan: coordinator finish")
+        assert f"  Gather: {schema}.ex_dist" in plan
+        assert any("ex_temp" in line for line in plan[2:])
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("EXPLAIN ANALYZE SELECT * FROM ex_dist JOIN ex_temp USING (id)")
+        # the query itself, and EXPLAIN of the temp table alone (PostgreSQL's own plan)
+        assert conn.execute("SELECT id, v FROM ex_dist JOIN ex_temp USING (id) ORDER BY id").fetchall() \
+            == [(3, 3), (4, 4)]
+        assert [r[0] for r in conn.execute("EXPLAIN (COSTS OFF) SELECT * FROM ex_temp")] == ["Seq Scan on ex_temp"]

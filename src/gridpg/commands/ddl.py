@@ -22,7 +22,7 @@ from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
 from gridpg.commands import default_placement, partitions, shard_grants, sizes
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
-from gridpg.planner import tableoid
+from gridpg.planner import tableoid, tempnames
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql.parse import parse_sql, parse_tree
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -310,7 +310,7 @@ class DdlRunner:
                            shard_count: int | None = None, colocate_with: str | None = None) -> None:
         body = tree["CreateStmt"]
         relation = body["relation"]
-        if relation.get("relpersistence") == "t":
+        if tempnames.is_temp_relation(relation):
             if not body.get("partbound"):  # a temp partition: PostgreSQL's own error first
                 await self._ensure_no_distributed_parent(body)
             await self.catalog_only(sql)

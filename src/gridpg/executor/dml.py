@@ -25,7 +25,7 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copyfill, copysplit
 from gridpg.pgwire import codec
-from gridpg.planner import analyze, tableoid
+from gridpg.planner import analyze, tableoid, tempnames
 from gridpg.planner.plan import Fragment, PushdownPlan
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -220,12 +220,15 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
 def _distribution_default(sql: str, target: DistTable, shape: _ValuesShape,
                           columns: list[TableColumn]) -> bool:
     """True when the distribution column takes a non-sequence default (omitted or DEFAULT):
-    it must be evaluated once, before routing, not again on the datanode."""
+    it must be evaluated once, before routing, not again on the datanode. An explicit
+    DEFAULT of a column without a default of its own is evaluated too (NULL, or its
+    domain's default): it has no text to route by (42601 "DEFAULT is not allowed in this
+    context" when it was cast for routing)."""
     column = next((c for c in columns if c.name == target.column), None)
-    if column is None or not column.default or column.sequence:
+    if column is None or column.sequence:
         return False
     if column.name not in shape.cols:
-        return True
+        return bool(column.default)
     index = shape.cols.index(column.name)
     return any(index < len(spans) and sql[spans[index][0]:spans[index][1]].strip().upper() == "DEFAULT"
                for spans in shape.rows)
@@ -322,6 +325,11 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
         i += 1
     if len(cols) < max((len(r) for r in rows), default=0):
         raise PgError("42601", "INSERT has more expressions than target columns")
+    widths = {len(r) for r in rows}
+    if body.get("cols") and len(widths) == 1 and len(cols) > widths.pop():
+        # (the evaluated path rebuilds the INSERT with as many columns as the rows have:
+        # the extra named columns took their defaults, silently)
+        raise PgError("42601", "INSERT has more target columns than expressions")
     return _ValuesShape(cols[: max(len(r) for r in rows)], rows, toks[start_index].start, end)
 
 
@@ -744,7 +752,10 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     # ON CONFLICT ... SET col = $n / RETURNING ... $n: the parameters as typed literals (the
     # statement below runs without them)
     tail = await inline_params(dispatcher, request, _insert_tail(request.sql, body))
-    node_sql = f"INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
+    from gridpg.executor.values import with_clause_text
+
+    prefix = with_clause_text(request.sql, body, constant=True) if tail.strip() else ""
+    node_sql = f"{prefix}INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
     # Reads only its staging table: the SELECT's snapshot was fenced when it was gathered.
@@ -909,10 +920,15 @@ def _node_options(options: tuple[Any, ...], columns: list[str]) -> tuple[Any, ..
     one, pglast prints the whole list in the old syntax, where it drops NULL's string and
     FORCE NOT NULL's columns: a syntax error on the node), and `FORCE_QUOTE *` (also
     FORCE_NOT_NULL / FORCE_NULL *) as the list of every column it covers (pglast cannot
-    print `*` there: a TypeError, which ended the client's connection)."""
+    print `*` there: a TypeError, which ended the client's connection), and an integer
+    argument under the option's name in capitals: pglast prints `reject_limit 3` as
+    `REJECT_LIMIT3` (42601 option not recognized) and fails on `header 1`, while its
+    generic branch, which the capitals select, prints `NAME 3` (PostgreSQL folds the name)."""
     out = []
     for o in options:
-        if o.defname.lower() in _COLUMN_LIST_OPTIONS and isinstance(o.arg, ast.A_Star):
+        if isinstance(o.arg, ast.Integer):
+            o = ast.DefElem(defname=o.defname.upper(), arg=o.arg, defaction=o.defaction)
+        elif o.defname.lower() in _COLUMN_LIST_OPTIONS and isinstance(o.arg, ast.A_Star):
             o = ast.DefElem(defname=o.defname, arg=tuple(ast.String(sval=c) for c in columns), defaction=o.defaction)
         elif isinstance(o.arg, ast.Boolean):
             o = ast.DefElem(defname=o.defname, arg=ast.String(sval="true" if o.arg.boolval else "false"),
@@ -933,20 +949,35 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     # ON_ERROR ignore: a row whose distribution value does not convert is skipped, as the
     # node skips rows whose other values do not
     router.skip_unroutable = str(options.get("on_error", "stop")).lower() == "ignore"
+    router.reject_limit = _reject_limit(options)
+    silent = str(options.get("log_verbosity", "default")).lower() == "silent"
     header, match = _header_option(options.get("header"), fmt)
     dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
-    node_sql = _node_copy_sql(request.sql, cols, extra_columns=[c.name for c in fill])
+    # the nodes' counts of skipped rows come from their notices, which LOG_VERBOSITY
+    # silent turns off: the nodes keep the default, the client gets no notice
+    drop = ("freeze", "header", "log_verbosity") if silent else ("freeze", "header")
+    node_sql = _node_copy_sql(request.sql, cols, drop, extra_columns=[c.name for c in fill])
     check = _node_copy_sql(request.sql, listed or cols, drop=("freeze",)) if match else None
     source = _client_chunks(dispatcher, header and fmt != "binary", check)
     if fill:
         source = copyfill.filled(source, fill, fmt, delimiter.encode(), dispatcher)
     count = await _copy_routed(dispatcher, table, node_sql, router, source)
-    if router.skipped:
+    if router.skipped and not silent:
         from gridpg.errors import notice
 
         rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
         dispatcher.session.send(notice(f"{rows} skipped due to data type incompatibility"))
     dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
+
+
+def _reject_limit(options: dict[str, Any]) -> int | None:
+    """COPY's REJECT_LIMIT: each node applies it to its own rows only, so the cluster's sum
+    of skipped rows is checked against it too (`_copy_routed`)."""
+    value = options.get("reject_limit")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None  # the nodes refuse it with PostgreSQL's error
 
 
 _BOOL_TEXT = {"true": True, "t": True, "on": True, "1": True, "yes": True, "y": True,
@@ -1017,7 +1048,8 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
     the coordinator's own (a catalog query's rows) is simply dropped."""
     txn = dispatcher.runner.txn
     groups = list(table.groups)
-    block = len(groups) > 1
+    # (REJECT_LIMIT: the cluster's count is checked before the rows commit)
+    block = len(groups) > 1 or router.reject_limit is not None
     conns: dict[str, BackendConnection] = {}
     for group in groups:
         conn = await txn.connection(group, wants_block=block)
@@ -1062,6 +1094,11 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
                 router.skipped += _skipped_rows(conn)
         except PgError as exc:
             error = error or exc
+    if error is None and router.reject_limit is not None and router.skipped > router.reject_limit:
+        # no node skipped more than the limit, the cluster did: PostgreSQL's error, and the
+        # rows the nodes took roll back with the statement
+        error = PgError("22P02", f"skipped more than REJECT_LIMIT ({router.reject_limit}) rows "
+                        "due to data type incompatibility")
     if error is not None:
         if not txn.in_block:
             await dispatcher.runner.end_transaction(commit=False)
@@ -1134,6 +1171,7 @@ class CopyRouter:
         self.record_order: list[str] | None = None  # when set: each record's group, in order
         self.skip_unroutable = False  # COPY ... (ON_ERROR ignore)
         self.skipped = 0
+        self.reject_limit: int | None = None  # COPY ... (REJECT_LIMIT n)
         self.type_oid = 0
         if columns is not None and table.column:
             self.type_oid = next((c.type_oid for c in columns if c.name == table.column), 0)
@@ -1426,7 +1464,7 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
     if body.get("objtype") != "OBJECT_TABLE":
         return False
     into = body["into"]
-    if into["rel"].get("relpersistence") == "t":
+    if tempnames.is_temp_relation(into["rel"]):
         from gridpg.executor.temp_query import create_temp_table_as
 
         return await create_temp_table_as(dispatcher, request)

@@ -50,6 +50,15 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
         if advisory.mentions(request.sql) and await advisory.run_if_advisory(dispatcher, request):
             return
+    if "into" in lowered:
+        from gridpg.planner.into_checks import ensure_into_allowed
+        from gridpg.sql.parse import parse_tree
+
+        try:
+            tree = parse_tree(request.sql)
+        except PgError:
+            tree = {}  # (reported where it is planned)
+        ensure_into_allowed(tree)
     if dispatcher.runner.temps.names or "temp" in lowered:
         from gridpg.executor import temp_query
 

@@ -54,9 +54,12 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
             return True
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
-    if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, catalog, session):
+    if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         _note_view_over_distributed(dispatcher, analysis, catalog, session)
+        return True
+    if analysis.route == "utility" and analysis.kind == "ExplainStmt" \
+            and await _explain_over_temp(dispatcher, request, analysis, catalog, session):
         return True
     if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
             and utility_on_temp(analysis, path):
@@ -65,15 +68,50 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     return False
 
 
-def _temp_view(analysis: Analysis, catalog: CatalogView, session: SessionView) -> bool:
-    """CREATE TEMP VIEW: made on the session's catalog connection (pinned by
+async def _explain_over_temp(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
+                             catalog: CatalogView, session: SessionView) -> bool:
+    """EXPLAIN (without ANALYZE) of a query that reads the session's temp tables and
+    distributed tables: it would run on the session's catalog connection over gathered
+    copies of the distributed tables (`run`), so the plan shown is what is gathered and
+    PostgreSQL's plan there (over the catalog server's copies, which have the same columns
+    and indexes). False when it is no such EXPLAIN; EXPLAIN ANALYZE is refused (0A000)."""
+    from gridpg.executor.multi import _explain_format, _send_explain, inline_params
+    from gridpg.planner.core import touches_distributed
+
+    body = analysis.tree["ExplainStmt"]
+    query = body.get("query") or {}
+    path = list(session.search_path)
+    refs = analyze.relations(query)
+    if "SelectStmt" not in query or not any(tempnames.shadows(path, r.schema, r.name) for r in refs) \
+            or not touches_distributed(query, catalog, session):
+        return False
+    options = {str(o["DefElem"].get("defname", "")).lower(): o["DefElem"].get("arg")
+               for o in body.get("options", []) or []}
+    if "analyze" in options and (options["analyze"] or {}).get("Boolean", {"boolval": True}).get("boolval", False):
+        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a query over temporary and distributed "
+                      "tables is not supported by gridpg", hint="run EXPLAIN without ANALYZE, or the query itself")
+    tables = sorted({f"{t.schema}.{t.name}" for r in refs
+                     if (t := catalog.resolve(r, path)) is not None})
+    lines = ["Distributed plan: coordinator finish on the session's catalog connection "
+             "(temporary tables)", *(f"  Gather: {name}" for name in tables)]
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    results = await conn.simple_query(await inline_params(dispatcher, request, request.sql))
+    catalog_plan = [row[0] or "" for row in results[-1].rows]
+    _send_explain(dispatcher, request, lines, [("the catalog server", catalog_plan)], _explain_format(body))
+    return True
+
+
+def _temp_view(analysis: Analysis, path: list[str]) -> bool:
+    """CREATE TEMP VIEW, or a view over the session's temp relations (PostgreSQL makes it
+    temporary, with a notice; gridpg refused it as one statement over temporary and other
+    relations, groupingsets.sql:239): made on the session's catalog connection (pinned by
     `frontend/temps.py`), as its temp tables are; reads of one over distributed tables are
     planned through its definition (executor/temp_views.py)."""
-    from gridpg.frontend.temps import sqlparse_is_temp_schema
-
     body = analysis.tree["ViewStmt"]
     view = body.get("view") or {}
-    return view.get("relpersistence") == "t" or sqlparse_is_temp_schema(view.get("schemaname"))
+    if tempnames.is_temp_relation(view):
+        return True
+    return any(tempnames.shadows(path, r.schema, r.name) for r in analyze.relations(body.get("query") or {}))
 
 
 def _note_view_over_distributed(dispatcher: Dispatcher, analysis: Analysis, catalog: CatalogView,
@@ -233,7 +271,7 @@ def _scratch_name() -> str:
 
 def _into_temp(analysis: Analysis) -> bool:
     into = (analysis.tree.get("SelectStmt") or {}).get("intoClause") or {}
-    return bool(into.get("rel", {}).get("relpersistence") == "t")
+    return tempnames.is_temp_relation(into.get("rel", {}))
 
 
 async def create_temp_table_as(dispatcher: Dispatcher, request: ExecRequest) -> bool:

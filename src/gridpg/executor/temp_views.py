@@ -50,7 +50,7 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
         return None
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     await conn.settle()
-    views = {str(name): (str(definition).strip().rstrip(";"), json.loads(columns))
+    views = {str(name): (sqlparse.repair_view_definition(str(definition).strip().rstrip(";")), json.loads(columns))
              for name, definition, columns in await conn.query(_VIEWS_SQL)}
     if not views:
         return None

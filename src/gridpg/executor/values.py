@@ -138,7 +138,8 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
     values_sql = "VALUES " + ", ".join("(" + ", ".join(items) + ")" for items in rows)
     values_sql = await inline_params(dispatcher, request, values_sql)
     chunks = await _evaluate(dispatcher, target, columns, sent, values_sql,
-                             expected_rows=len(rows) if rewriter.used else None)
+                             expected_rows=len(rows) if rewriter.used else None,
+                             with_sql=with_clause_text(request.sql, body))
     if post_fill:
         chunks = await _post_fill(dispatcher, chunks, post_fill, one_values_row=len(rows) == 1)
         sent = sent + [c.name for c in post_fill]
@@ -263,9 +264,39 @@ def _constant_name(args: list[Any], function: str) -> str:
     return name
 
 
+def with_clause_text(sql: str, body: dict[str, Any], constant: bool = False) -> str:
+    """The INSERT's own WITH clause as text (`WITH aa AS (...) `), which its VALUES rows
+    may read (42P01 "relation aa does not exist" when they were evaluated without it);
+    "" when it has none. A data-modifying one never gets here (planner/modifying_cte.py),
+    and is left out should it: its writes are the cluster's, not the evaluation's.
+    `constant`: only a WITH that reads no relation and calls no function, which each
+    datanode may evaluate again with the same result (its ON CONFLICT ... DO UPDATE or
+    RETURNING reading it); else ""."""
+    from gridpg.planner import analyze
+
+    with_clause = body.get("withClause") or {}
+    ctes = with_clause.get("ctes") or []
+    if not ctes or any(set(c.get("CommonTableExpr", {}).get("ctequery", {})) - {"SelectStmt"} for c in ctes):
+        return ""
+    if constant and any(analyze.has_node(with_clause, kind) for kind in ("RangeVar", "FuncCall", "SubLink")):
+        return ""
+    from gridpg.sql import parse as sqlparse
+
+    start = sqlparse.statement_start(sql)
+    depth = 0
+    for tok in sqlparse.tokens(sql):
+        text = sql[tok.start:tok.end + 1]
+        depth += (text == "(") - (text == ")")
+        if depth == 0 and tok.start > start and text.lower() == "insert":
+            return sql[start:tok.start]
+    return ""
+
+
 async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[TableColumn],
-                    sent: list[str], values_sql: str, expected_rows: int | None) -> list[bytes]:
-    """The rows of `values_sql` as INSERT into the target would store them, as COPY text."""
+                    sent: list[str], values_sql: str, expected_rows: int | None,
+                    with_sql: str = "") -> list[bytes]:
+    """The rows of `values_sql` as INSERT into the target would store them, as COPY text
+    (`with_sql`: the statement's WITH clause, which the rows may read)."""
     coord = dispatcher.coord
     conn = await coord.internal_acquire(coord.catalog_node)
     try:
@@ -274,7 +305,7 @@ async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[Tab
         try:
             temp = f"pg_temp.gp_values_{next(_ids)}"
             await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
-            insert = f"INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
+            insert = f"{with_sql}INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
             results = await conn.simple_query(insert)
             chunks = await conn.copy_out_canonical(
                 f"COPY (SELECT {', '.join(quote_ident(c) for c in sent)} FROM {temp}) TO STDOUT")

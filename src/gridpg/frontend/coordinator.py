@@ -36,6 +36,7 @@ from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
+from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.durable import CommitWitness
@@ -823,7 +824,8 @@ async def _load_views(conn: BackendConnection, in_block: bool = False) -> dict[t
     else:
         results = await conn.simple_query(f"BEGIN; {_VIEWS_SQL}; COMMIT")
     rows = results[2].rows if len(results) > 2 else []
-    return {(r[0] or "", r[1] or ""): (r[2] or "").strip().rstrip(";") for r in rows}
+    return {(r[0] or "", r[1] or ""): sqlparse.repair_view_definition((r[2] or "").strip().rstrip(";"))
+            for r in rows}
 
 
 EPOCH_CHANNEL = "gridpg_catalog"

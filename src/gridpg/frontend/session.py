@@ -33,6 +33,7 @@ from gridpg.frontend import fast_cycle
 from gridpg.frontend.auth import authenticate
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
+from gridpg.sql import parse as sqlparse
 from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
@@ -481,7 +482,9 @@ class Session:
             raise PgError(DUPLICATE_PSTATEMENT, f'prepared statement "{parsed.name}" already exists')
         assert self.runner is not None
         self.runner.check_parse(parsed.sql)
-        self.statements[parsed.name] = PreparedStatement(parsed.name, parsed.sql, parsed.param_oids)
+        sql = sqlparse.spell_out_table_queries(parsed.sql) if sqlparse.may_hold_table(parsed.sql) \
+            else parsed.sql
+        self.statements[parsed.name] = PreparedStatement(parsed.name, sql, parsed.param_oids)
         self.send(codec.PARSE_COMPLETE)
 
     async def on_bind(self, payload: bytes) -> None:

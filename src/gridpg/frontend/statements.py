@@ -412,6 +412,13 @@ class StatementRunner:
     # -- simple protocol ---------------------------------------------------------------
 
     async def simple_query(self, sql: str) -> None:
+        try:
+            await self._simple_query(sql)
+        except sqlparse.ParserError:
+            await self._ensure_postgres_parses(sql)
+            raise
+
+    async def _simple_query(self, sql: str) -> None:
         statements = sqlparse.split(sql)
         if not statements:
             self.session.send(codec.EMPTY_QUERY)
@@ -427,6 +434,32 @@ class StatementRunner:
             raise
         finally:
             self._running -= 1
+
+    async def _ensure_postgres_parses(self, sql: str) -> None:
+        """A query string gridpg's parser refused: PostgreSQL's own error when it is not a
+        plain syntax error (its scanner and grammar give some other SQLSTATEs, and read
+        string constants under the session's standard_conforming_strings), from an unnamed
+        Parse on the catalog server, which runs nothing. Outside a transaction block only
+        (an error there would abort the block's catalog transaction); a 42601 from
+        PostgreSQL leaves gridpg's own error, which knows XL's clauses."""
+        if self.txn.in_block:
+            return
+        conn = await self.txn.connection(self.coord.catalog_node, wants_block=False)
+        try:
+            await conn.settle()
+            conn.send(codec.build_parse("", sql, []) + codec.SYNC)
+            error: PgError | None = None
+            while True:
+                kind, raw = await conn.recv_raw()
+                if kind == 0x45:
+                    error = PgError.from_fields(codec.parse_error_fields(raw[5:]), None, text=sql)
+                elif kind == 0x5A:
+                    conn.txn_status = raw[5:6]
+                    break
+        finally:
+            self.txn.release_if_idle()
+        if error is not None and error.sqlstate != "42601":
+            raise error
 
     async def _simple_statements(self, statements: list[str]) -> None:
         self.current_sql = statements[0]

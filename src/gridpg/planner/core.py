@@ -410,7 +410,7 @@ def _select_into(body: dict[str, Any]) -> bool:
     while body.get("op", "SETOP_NONE") != "SETOP_NONE":
         body = body["larg"]
     into = body.get("intoClause")
-    return bool(into) and into.get("rel", {}).get("relpersistence") != "t"
+    return bool(into) and not tempnames.is_temp_relation(into.get("rel", {}))
 
 
 def _select_into_as_create_table(sql: str) -> str:
@@ -569,7 +569,9 @@ def _reads_distributed(definition: str, catalog: CatalogView, depth: int) -> boo
     try:
         refs = analyze.relations(sqlparse.parse_tree(definition))
     except PgError:
-        return False
+        # a definition gridpg cannot read may read distributed tables: inlined, its
+        # syntax error is loud; taken as local, the catalog server's empty copies answered
+        return True
     for ref in refs:
         if catalog.resolve(ref, ["public"]) is not None:
             return True

@@ -152,6 +152,13 @@ class _Usage:
                 self.everything |= bool(node.isNatural)
                 for name in node.usingClause or ():
                     self.names.add(name.sval)
+                if node.alias is not None and node.alias.colnames:
+                    # `(a CROSS JOIN b) AS x (c1, c2, ...)` renames the join's columns by
+                    # position: every column of the tables inside it counts (42P10 when
+                    # a copy of fewer columns was joined)
+                    for inner in _nodes(node, ast.RangeVar):
+                        if inner.location in self.refs:
+                            self.whole.add(self.refs[inner.location])
             elif isinstance(node, ast.RangeVar):
                 self._range_var(node)
 

@@ -30,6 +30,15 @@ def is_temp_schema(schema: str | None) -> bool:
     return schema is not None and (schema == "pg_temp" or schema.startswith("pg_temp_"))
 
 
+def is_temp_relation(rel: dict[str, object]) -> bool:
+    """A RangeVar of CREATE TABLE / CREATE TABLE AS / SELECT INTO that makes a temp table:
+    TEMP, or created in `pg_temp` by name (`CREATE TABLE pg_temp.t`), which PostgreSQL makes
+    temporary too (the table was distributed, and the DDL failed on the datanodes: 3F000
+    schema "pg_temp_6" does not exist)."""
+    schema = rel.get("schemaname")
+    return rel.get("relpersistence") == "t" or is_temp_schema(schema if isinstance(schema, str) else None)
+
+
 def shadows(path: list[str] | tuple[str, ...], schema: str | None, name: str) -> bool:
     """True when the reference names a session temp relation (before any schema that could
     hold a distributed table of that name is reached: the caller checks in path order)."""

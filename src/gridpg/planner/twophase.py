@@ -608,6 +608,9 @@ class _Splitter:
         if any(_is_aggregate(n) for n in _walk((call.args, call.agg_order, call.agg_filter))):
             raise _Refusal("nested aggregate calls")
         _ensure_arity(call, name)
+        if name in ("min", "max") and any(isinstance(a, ast.RowExpr) for a in call.args or ()):
+            # its partial would be a column of pseudo-type record (42P16)
+            raise _Refusal(f"{name} of a row constructor is not split")
         if self.raw or call.agg_distinct:
             final = self._shipped(call)
         elif name == "count":

@@ -33,7 +33,7 @@ def split(sql: str) -> list[str]:
         body = body.rstrip("; \t\r\n")
         if not body or (body.startswith(("--", "/*")) and _only_comments(body)):
             return []
-        return [body]
+        return [spell_out_table_queries(body) if may_hold_table(body) else body]
     try:
         slices = pgparser.split(sql, with_parser=True, only_slices=True)
     except pgparser.ParseError:
@@ -44,8 +44,104 @@ def split(sql: str) -> list[str]:
     for piece in slices:
         text = sql[piece].strip()
         if text and not _only_comments(text):
-            out.append(text)
+            out.append(spell_out_table_queries(text) if may_hold_table(text) else text)
     return out
+
+
+may_hold_table = re.compile("table", re.IGNORECASE).search
+
+
+def spell_out_table_queries(sql: str) -> str:
+    """`sql` with each `TABLE rel` query written as `SELECT * FROM rel`.
+
+    PostgreSQL's grammar turns `TABLE rel` into the very tree of `SELECT * FROM rel` (its
+    `*` and target carry location -1), so the two texts mean the same. gridpg rewrites
+    statements by splicing text at the relation's location (`scratch AS rel`, a view's
+    query in parentheses), which `TABLE` does not accept after it: `VALUES (1) UNION ALL
+    TABLE t` failed with a syntax error at "AS". Text that does not parse is returned
+    unchanged (its error is reported where it is planned)."""
+    try:
+        tree = parse_tree(sql)
+    except PgError:
+        return sql
+    starts = [select["fromClause"][0]["RangeVar"]["location"]
+              for select in _selects(tree) if _is_table_query(select)]
+    if not starts:
+        return sql
+    toks = tokens(sql)
+    keywords = [_table_keyword(sql, toks, start) for start in starts]
+    out = []
+    pos = 0
+    for start, end in sorted({(k.start, k.end) for k in keywords if k is not None}):
+        out.append(sql[pos:start])
+        out.append("SELECT * FROM")
+        pos = end + 1
+    out.append(sql[pos:])
+    return "".join(out)
+
+
+def _selects(tree: Tree) -> Any:
+    """Every SelectStmt of the tree, the branches of set operations (`larg`, `rarg`, which
+    the tree holds without a node name) included."""
+    for select in _nodes_of(tree, "SelectStmt"):
+        yield from _branches(select)
+
+
+def _branches(select: Tree) -> Any:
+    yield select
+    for side in ("larg", "rarg"):
+        if isinstance(select.get(side), dict):
+            yield from _branches(select[side])
+
+
+# `'Y'::text` right after TO or DEFAULT, written as `text 'Y'`
+_CAST_CONSTANT = re.compile(
+    r"\b(TO|DEFAULT) ('(?:[^']|'')*')::((?:[A-Za-z_][\w$]*|\"(?:[^\"]|\"\")+\")"
+    r"(?:\.(?:[A-Za-z_][\w$]*|\"(?:[^\"]|\"\")+\"))?)(?![\w$.\"(\[])")
+
+
+def repair_view_definition(definition: str) -> str:
+    """A view's definition as `pg_get_viewdef` prints it, made parseable where PostgreSQL
+    18 prints what its own grammar refuses: a CYCLE clause's mark values as casts (`SET
+    is_cycle TO 'Y'::text DEFAULT 'N'::text`, where the grammar takes constants only, as
+    `text 'Y'`). A definition that parses, or that the repair does not make parse, is
+    returned unchanged."""
+    try:
+        parse_tree(definition)
+        return definition
+    except PgError:
+        pass
+    repaired = _CAST_CONSTANT.sub(r"\1 \3 \2", definition)
+    try:
+        parse_tree(repaired)
+    except PgError:
+        return definition
+    return repaired
+
+
+def _is_table_query(select: Tree) -> bool:
+    targets = select.get("targetList") or []
+    froms = select.get("fromClause") or []
+    if len(targets) != 1 or len(froms) != 1 or "RangeVar" not in froms[0]:
+        return False
+    target = targets[0].get("ResTarget", {})
+    value = target.get("val", {}).get("ColumnRef", {})
+    return target.get("location") == -1 and value.get("location") == -1 \
+        and value.get("fields") == [{"A_Star": {}}]
+
+
+def _table_keyword(sql: str, toks: list[Any], start: int) -> Any:
+    """The TABLE keyword token of the `TABLE [ONLY] [(] rel` query whose relation starts
+    at `start`, or None."""
+    index = next((i for i, tok in enumerate(toks) if tok.start == start), None)
+    if index is None:
+        return None
+    index -= 1
+    while index >= 0 and sql[toks[index].start:toks[index].end + 1].lower() in ("only", "("):
+        index -= 1
+    if index >= 0 and sql[toks[index].start:toks[index].end + 1].lower() == "table":
+        return toks[index]
+    return None
 
 
 def _scanner_slices(sql: str) -> list[slice]:
@@ -159,9 +255,16 @@ def node_type(stmt: Tree) -> str:
     return next(iter(stmt)) if stmt else ""
 
 
+class ParserError(PgError):
+    """A statement PostgreSQL's parser (through pglast) refuses: always 42601 here, as
+    pglast does not carry the SQLSTATE PostgreSQL's scanner and grammar give some of these
+    (22025 for an invalid escape, 0A000 for Unicode escapes without standard conforming
+    strings, ...); the session asks a PostgreSQL server for its own (frontend/statements.py)."""
+
+
 def _syntax_error(exc: pgparser.ParseError) -> PgError:
     message = exc.args[0] if exc.args else str(exc)
-    error = PgError(SYNTAX_ERROR, str(message))
+    error = ParserError(SYNTAX_ERROR, str(message))
     if len(exc.args) > 1 and isinstance(exc.args[1], int):
         error.fields = {"S": "ERROR", "V": "ERROR", "C": SYNTAX_ERROR, "M": str(message),
                         "P": str(exc.args[1] + 1)}
