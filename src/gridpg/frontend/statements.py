@@ -33,7 +33,7 @@ from gridpg.errors import (
     PgError,
     notice,
 )
-from gridpg.executor import relay, routed, tableoid_oids
+from gridpg.executor import oid_results, relay, routed, tableoid_oids
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
@@ -457,6 +457,13 @@ class StatementRunner:
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
             return
+        if 1 in portal.result_formats and portal.cursor is None:
+            described = portal.statement.described or await self.describe(portal.statement)
+            oid_columns = oid_results.oid_columns(portal.statement.sql, described[1],
+                                                  portal.result_formats)
+            if oid_columns:  # regclass ... in binary: the catalog server's OIDs
+                await self._execute_oid_portal(portal, max_rows, oid_columns, described[1])
+                return
         if (not max_rows and portal.cursor is None and self.private_snapshot is None
                 and not self.coord.read_only and not self.temps.pinned
                 and not self.shard_checks_due):
@@ -487,6 +494,23 @@ class StatementRunner:
         except PgError:
             # Outside a block the nodes roll back their implicit transaction at Sync, and
             # sync() gives their connections back then; inside one, the block is failed.
+            if self.txn.in_block:
+                self.txn.fail()
+            raise
+
+    async def _execute_oid_portal(self, portal: Portal, max_rows: int, oid_columns: dict[int, int],
+                                  row_description: bytes | None) -> None:
+        statement = portal.statement
+        request = ExecRequest(
+            statement.sql, simple=False, params=portal.params,
+            param_formats=portal.param_formats, result_formats=portal.result_formats,
+            param_oids=statement.param_oids, max_rows=max_rows, portal=portal,
+            decode_oids=(statement.described or await self.describe(statement))[0],
+        )
+        columns = len(codec.parse_row_description(row_description[5:])) if row_description else 0
+        try:
+            await oid_results.run_translated(self, request, oid_columns, columns)
+        except PgError:
             if self.txn.in_block:
                 self.txn.fail()
             raise
