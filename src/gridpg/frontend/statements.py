@@ -33,7 +33,7 @@ from gridpg.errors import (
     PgError,
     notice,
 )
-from gridpg.executor import oid_results, relay, routed, tableoid_oids
+from gridpg.executor import oid_results, relay, routed, server_settings, tableoid_oids
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
@@ -1075,6 +1075,10 @@ class StatementRunner:
             self.txn.ensure_not_failed()
             self._show_port(request)
             return
+        if not self.is_loopback and server_settings.shows_all(request.sql):
+            self.txn.ensure_not_failed()
+            await server_settings.show_all(self.dispatcher, request, self.coordinator_port())
+            return
         control, setting = classify(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
             if self.txn.state is TxnState.FAILED:
@@ -1251,13 +1255,17 @@ class StatementRunner:
         ref = RelRef(relation.get("schemaname"), relation["relname"], 0, None)
         return catalog_view(self.dispatcher).resolve(ref, search_path(self.dispatcher)) is not None
 
+    def coordinator_port(self) -> int | None:
+        """The port this coordinator listens on, where the client connected (the catalog
+        server behind it listens on another)."""
+        return connection_values.of_socket(None, self.session.stream.get_extra_info("sockname")).port
+
     def _show_port(self, request: ExecRequest) -> None:
-        """SHOW port: the port this coordinator listens on, where the client connected (the
-        catalog server behind it listens on another)."""
-        values = connection_values.of_socket(None, self.session.stream.get_extra_info("sockname"))
+        """SHOW port: the coordinator's."""
+        port = self.coordinator_port()
         if request.simple:
             self.session.send(codec.build_row_description([codec.Column("port")]))
-        self.session.send(codec.build_data_row([None if values.port is None else str(values.port).encode()]))
+        self.session.send(codec.build_data_row([None if port is None else str(port).encode()]))
         self.session.send(codec.build_command_complete("SHOW"))
 
     async def _read_only_answer(self, request: ExecRequest) -> bool:
