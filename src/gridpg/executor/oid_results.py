@@ -15,6 +15,7 @@ ran on the catalog server (it parsed the names into its own OIDs) come out the s
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import PgError
@@ -47,6 +48,16 @@ def oid_columns(sql: str, row_description: bytes | None, result_formats: list[in
     of a statement whose rows may come from datanodes."""
     if row_description is None or 1 not in result_formats:
         return {}
+    return dict(_oid_columns(sql, row_description, tuple(result_formats)))
+
+
+@functools.lru_cache(maxsize=4096)  # (per Execute of binary clients: asyncpg asks binary always)
+def _oid_columns(sql: str, row_description: bytes,
+                 result_formats: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    return tuple(_find_oid_columns(sql, row_description, list(result_formats)).items())
+
+
+def _find_oid_columns(sql: str, row_description: bytes, result_formats: list[int]) -> dict[int, int]:
     columns = codec.parse_row_description(row_description[5:])
     formats = result_formats * len(columns) if len(result_formats) == 1 else result_formats
     if len(formats) != len(columns):
