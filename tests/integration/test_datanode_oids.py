@@ -39,3 +39,40 @@ def test_writes_that_would_use_a_datanodes_oid_are_refused(gridpg_cluster: Clust
             other.execute(f"SET search_path = {s}")
             mine = other.execute("SELECT 'dno'::regclass::oid").fetchone()[0]
             assert other.execute("SELECT r::oid FROM dno WHERE id = 2").fetchone() == (mine,)
+
+
+def test_binary_results_carry_the_catalog_servers_oids(gridpg_cluster: Cluster, schema: str) -> None:
+    """A regclass (regtype, regproc, their arrays) value in binary format is a number: the
+    catalog server's, from any path (routed, multi-node, RETURNING, a cursor, a row limit)."""
+    s = schema
+    with psycopg.connect(gridpg_cluster.dsn(0)) as conn:
+        conn.execute(f"SET search_path = {s}")
+        conn.execute("CREATE TABLE bno_other (a int)")
+        conn.execute("CREATE FUNCTION bno_f(int) RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        conn.execute("CREATE TABLE bno (id int PRIMARY KEY, r regclass, ty regtype, p regproc)")
+        conn.commit()
+        conn.execute(f"SET search_path = {s}")
+        conn.execute("INSERT INTO bno SELECT i, 'bno_other', 'bno_other', 'bno_f' FROM generate_series(1, 6) i")
+        conn.commit()
+        other, other_type, fn = conn.execute(
+            "SELECT 'bno_other'::regclass::oid, 'bno_other'::regtype::oid, 'bno_f'::regproc::oid").fetchone()
+        expected = (other, other_type, fn)
+        cur = conn.cursor(binary=True)
+        as_numbers = lambda row: tuple(int.from_bytes(v, "big") for v in row)  # noqa: E731
+        for sql in ("SELECT r, ty, p FROM bno WHERE id = 1",                   # routed
+                    "SELECT r, ty, p FROM bno WHERE id = %s",
+                    "SELECT 'bno_other'::regclass, 'bno_other'::regtype, 'bno_f'::regproc FROM bno WHERE id = 2",
+                    "SELECT r, ty, p FROM bno"):                                # every node
+            rows = cur.execute(sql, (3,) if "%s" in sql else None).fetchall()
+            assert rows and all(as_numbers(row) == expected for row in rows), sql
+        arrays = cur.execute("SELECT ARRAY[r, r] FROM bno WHERE id = 4").fetchone()[0]
+        assert [int.from_bytes(v, "big") for v in arrays] == [other, other]
+        row = cur.execute("INSERT INTO bno VALUES (7, 'bno_other', 'int4', 'bno_f') RETURNING r, ty, p").fetchone()
+        assert as_numbers(row) == (other, 23, fn)
+        conn.rollback()
+        conn.execute(f"SET search_path = {s}")
+        with conn.cursor(name="bno_cursor", binary=True) as named:
+            named.itersize = 2
+            named.execute("SELECT r FROM bno ORDER BY id")
+            assert [int.from_bytes(v, "big") for (v,) in named.fetchall()] == [other] * 6
+        conn.rollback()

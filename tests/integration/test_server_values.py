@@ -4,8 +4,8 @@ one datanode, every datanode), or refused with 0A000.
 
 - pg_backend_pid() is the pid BackendKeyData gave the client (was: the pooled catalog or
   datanode connection's, another per transaction and per node); `SHOW port`,
-  current_setting('port') the coordinator's port (was: the catalog server's or a
-  datanode's); functions in FROM (`SELECT * FROM inet_client_addr()`) as in the select
+  current_setting('port'), SHOW ALL's and pg_settings' port the coordinator's port (was:
+  the catalog server's or a datanode's); functions in FROM (`SELECT * FROM inet_client_addr()`) as in the select
   list (was: NULL); a session without temp objects has no temp schema (pg_my_temp_schema()
   0, current_schemas(true) without pg_temp_N; was: the pooled catalog connection's, where
   gridpg's scratch tables made one) - sql/connection_values.py; version() names gridpg also when the
@@ -53,6 +53,15 @@ def test_session_values_are_the_clients_on_every_path(gridpg_cluster: Cluster, s
             with conn.cursor() as cur:  # the extended protocol
                 cur.execute("SHOW port", prepare=True)
                 assert cur.fetchall() == [(str(port),)] and cur.description[0].name == "port"
+            # SHOW ALL and pg_settings say the same (was: the catalog server's port)
+            shown = {row[0]: row[1] for row in conn.execute("SHOW ALL").fetchall()}
+            assert shown["port"] == str(port) and "work_mem" in shown
+            for sql in ("SELECT setting, reset_val FROM pg_settings WHERE name = 'port'",
+                        "SELECT s.setting, s.reset_val FROM pg_catalog.pg_settings s WHERE s.name = %s"):
+                assert conn.execute(sql, ("port",) if "%s" in sql else None).fetchall() == [
+                    (str(port), str(port))], sql
+            assert conn.execute("SELECT count(*) FROM pg_settings WHERE name = 'port'"
+                                " AND setting = current_setting('port')").fetchone() == (1,)
             direct = conn.execute("SELECT inet_client_addr(), inet_client_port(), inet_server_port()").fetchone()
             cur = conn.execute("SELECT * FROM inet_client_addr(), inet_client_port(), inet_server_port()")
             assert cur.fetchone() == direct

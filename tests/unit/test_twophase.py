@@ -34,8 +34,8 @@ GOLDEN = [  # (query, partial_sql, final_sql)
      'SELECT sum(x) AS p1 FROM t',
      'SELECT (CAST(ROW(sum(p1)) AS pg_temp.gp_agg_1)).p1 AS sum FROM pg_temp.gp_agg_1'),
     ('SELECT avg(x) FROM t',
-     'SELECT sum(x) AS p1, count(x) AS p2 FROM t',
-     'SELECT sum(p1) / NULLIF(sum(p2), 0) AS avg FROM pg_temp.gp_agg_1'),
+     "SELECT avg(x) FILTER (WHERE FALSE) AS p1, count(x) AS p2, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN x * CAST(1 AS double precision) END) AS p3, sum(x) AS p4 FROM t",
+     'SELECT COALESCE((CAST(ROW(sum(p3) / NULLIF(sum(p2), 0), NULL, NULL, NULL) AS pg_temp.gp_agg_1)).p1, sum(p4) / NULLIF(sum(p2), 0)) AS avg FROM pg_temp.gp_agg_1'),
     ('SELECT min(x), max(x) FROM t',
      'SELECT min(x) AS p1, max(x) AS p2 FROM t',
      'SELECT min(p1) AS min, max(p2) AS max FROM pg_temp.gp_agg_1'),
@@ -43,8 +43,8 @@ GOLDEN = [  # (query, partial_sql, final_sql)
      'SELECT bool_and(f) AS p1, bool_or(f) AS p2, every(f) AS p3 FROM t',
      'SELECT bool_and(p1) AS bool_and, bool_or(p2) AS bool_or, bool_and(p3) AS every FROM pg_temp.gp_agg_1'),
     ('SELECT var_pop(x) FROM t',
-     "SELECT count(x) AS p1, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END) AS p2, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END * CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN CAST(CAST(x AS double precision) AS numeric) ELSE CAST(x AS numeric) END) AS p3, var_pop(x) FILTER (WHERE FALSE) AS p4 FROM t",
-     'SELECT COALESCE(min(p4), CASE WHEN sum(p1) <= 0 THEN NULL WHEN sum(p1) * sum(p3) - sum(p2) * sum(p2) <= 0 THEN 0 ELSE (sum(p1) * sum(p3) - sum(p2) * sum(p2)) / (sum(p1) * sum(p1)) END) AS var_pop FROM pg_temp.gp_agg_1'),
+     "SELECT var_pop(x) FILTER (WHERE FALSE) AS p1, count(x) AS p2, sum(CASE WHEN pg_catalog.pg_typeof(x) IN (CAST('pg_catalog.float4' AS pg_catalog.regtype), CAST('pg_catalog.float8' AS pg_catalog.regtype)) THEN NULL ELSE CAST(x AS numeric) END) AS p3, sum(CASE WHEN pg_catalog.pg_typeof(x) IN (CAST('pg_catalog.float4' AS pg_catalog.regtype), CAST('pg_catalog.float8' AS pg_catalog.regtype)) THEN NULL ELSE CAST(x AS numeric) END * CASE WHEN pg_catalog.pg_typeof(x) IN (CAST('pg_catalog.float4' AS pg_catalog.regtype), CAST('pg_catalog.float8' AS pg_catalog.regtype)) THEN NULL ELSE CAST(x AS numeric) END) AS p4, sum(CASE WHEN pg_catalog.pg_typeof(x) IN (CAST('pg_catalog.float4' AS pg_catalog.regtype), CAST('pg_catalog.float8' AS pg_catalog.regtype)) THEN CAST(x AS double precision) END) AS p5, var_pop(CASE WHEN pg_catalog.pg_typeof(x) IN (CAST('pg_catalog.float4' AS pg_catalog.regtype), CAST('pg_catalog.float8' AS pg_catalog.regtype)) THEN CAST(x AS double precision) END) * count(CASE WHEN pg_catalog.pg_typeof(x) IN (CAST('pg_catalog.float4' AS pg_catalog.regtype), CAST('pg_catalog.float8' AS pg_catalog.regtype)) THEN CAST(x AS double precision) END) AS p6 FROM t",
+     'SELECT COALESCE((CAST(ROW(CASE WHEN sum(p2) = 0 THEN NULL ELSE (sum(p6) + GREATEST(sum(p2 * (p5 / NULLIF(p2, 0) - w1) * (p5 / NULLIF(p2, 0) - w1)) - sum(p2 * (p5 / NULLIF(p2, 0) - w1)) * sum(p2 * (p5 / NULLIF(p2, 0) - w1)) / sum(p2), 0)) / sum(p2) END, NULL, NULL, NULL, NULL, NULL) AS pg_temp.gp_agg_1)).p1, COALESCE(min(p1), CASE WHEN sum(p2) <= 0 THEN NULL WHEN sum(p2) * sum(p4) - sum(p3) * sum(p3) <= 0 THEN 0 ELSE (sum(p2) * sum(p4) - sum(p3) * sum(p3)) / (sum(p2) * sum(p2)) END)) AS var_pop FROM (SELECT *, min(p5 / NULLIF(p2, 0)) OVER () AS w1 FROM pg_temp.gp_agg_1) AS partials'),
     # count(o.*) beside a shipped aggregate: `o.*` in the partial's select list would
     # expand to o's columns, so whether o's whole row is there (not an outer join's
     # NULL) is shipped instead
@@ -73,8 +73,8 @@ GOLDEN = [  # (query, partial_sql, final_sql)
      'SELECT a AS g1, max(x) AS p2 FROM t GROUP BY 1',
      'SELECT DISTINCT g1 % 2 AS "?column?", max(p2) AS max FROM pg_temp.gp_agg_1 GROUP BY g1'),
     ('SELECT round(avg(x), 2), coalesce(max(x), 0), sum(a) / count(*) FROM t',
-     'SELECT sum(x) AS p1, count(x) AS p2, max(x) AS p3, sum(a) AS p4, count(*) AS p5 FROM t',
-     'SELECT round(sum(p1) / NULLIF(sum(p2), 0), 2) AS round, COALESCE(max(p3), 0) AS coalesce, (CAST(ROW(NULL, NULL, NULL, sum(p4), NULL) AS pg_temp.gp_agg_1)).p4 / CAST(COALESCE(sum(p5), 0) AS bigint) AS "?column?" FROM pg_temp.gp_agg_1'),
+     "SELECT avg(x) FILTER (WHERE FALSE) AS p1, count(x) AS p2, sum(CASE WHEN pg_catalog.pg_typeof(x) = CAST('pg_catalog.float4' AS pg_catalog.regtype) THEN x * CAST(1 AS double precision) END) AS p3, sum(x) AS p4, max(x) AS p5, sum(a) AS p6, count(*) AS p7 FROM t",
+     'SELECT round(COALESCE((CAST(ROW(sum(p3) / NULLIF(sum(p2), 0), NULL, NULL, NULL, NULL, NULL, NULL) AS pg_temp.gp_agg_1)).p1, sum(p4) / NULLIF(sum(p2), 0)), 2) AS round, COALESCE(max(p5), 0) AS coalesce, (CAST(ROW(NULL, NULL, NULL, NULL, NULL, sum(p6), NULL) AS pg_temp.gp_agg_1)).p6 / CAST(COALESCE(sum(p7), 0) AS bigint) AS "?column?" FROM pg_temp.gp_agg_1'),
     ('SELECT a, count(*) AS n FROM t GROUP BY a ORDER BY n',
      'SELECT a AS g1, count(*) AS p2 FROM t GROUP BY 1',
      'SELECT g1 AS a, CAST(COALESCE(sum(p2), 0) AS bigint) AS n FROM pg_temp.gp_agg_1 GROUP BY g1 ORDER BY n'),
@@ -165,7 +165,8 @@ def test_output_names_follow_postgres() -> None:
 def test_same_aggregate_is_computed_once() -> None:
     plan = build_two_phase("SELECT sum(x), sum(x) + 1, avg(x) FROM t", TEMP)
     assert isinstance(plan, TwoPhasePlan)
-    assert plan.partial_sql == "SELECT sum(x) AS p1, count(x) AS p2 FROM t"
+    assert plan.partial_sql.startswith("SELECT sum(x) AS p1, avg(x) FILTER (WHERE FALSE) AS p2, count(x) AS p3")
+    assert plan.partial_sql.count("sum(x)") == 1 and plan.partial_sql.count("count(x)") == 1
 
 
 def test_identifiers_are_quoted_by_the_deparser() -> None:
@@ -187,11 +188,47 @@ def test_sum_is_cast_through_the_temp_row_type() -> None:
 def test_variance_family_takes_its_type_from_a_typed_null() -> None:
     plan = build_two_phase("SELECT stddev(x) FILTER (WHERE x > 0) FROM t", TEMP)
     assert isinstance(plan, TwoPhasePlan)
-    assert "count(x) FILTER (WHERE x > 0) AS p1" in plan.partial_sql
-    assert "stddev(x) FILTER (WHERE FALSE) AS p4" in plan.partial_sql
-    assert plan.final_sql.startswith("SELECT COALESCE(min(p4), CASE WHEN sum(p1) <= 1")
+    assert plan.partial_sql.startswith("SELECT stddev(x) FILTER (WHERE FALSE) AS p1,"
+                                       " count(x) FILTER (WHERE x > 0) AS p2")
+    assert "COALESCE(min(p1), CASE WHEN sum(p2) <= 1" in plan.final_sql
 
 
 def test_bad_temp_table_name_is_a_caller_error() -> None:
     with pytest.raises(ValueError):
         build_two_phase("SELECT count(*) FROM t", "a b c")
+
+
+def test_avg_sums_real_in_float8_typed_like_avg() -> None:
+    plan = build_two_phase("SELECT g, avg(x) FROM t GROUP BY g", TEMP)
+    assert isinstance(plan, TwoPhasePlan)
+    # a typed NULL of avg's result type first, then the float8 sum for float4 input
+    assert "avg(x) FILTER (WHERE FALSE) AS p2" in plan.partial_sql
+    assert "THEN x * CAST(1 AS double precision) END) AS p4" in plan.partial_sql
+    assert "COALESCE((CAST(ROW(NULL, sum(p4) / NULLIF(sum(p3), 0)" in plan.final_sql
+
+
+def test_float_variance_combines_around_a_group_reference() -> None:
+    plan = build_two_phase("SELECT g, var_samp(x) FROM t GROUP BY g", TEMP)
+    assert isinstance(plan, TwoPhasePlan)
+    assert "var_pop(CASE WHEN pg_catalog.pg_typeof(x) IN" in plan.partial_sql
+    assert plan.final_sql.endswith(
+        "FROM (SELECT *, min(p6 / NULLIF(p3, 0)) OVER (PARTITION BY g1) AS w1"
+        " FROM pg_temp.gp_agg_1) AS partials GROUP BY g1")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT sum(x ORDER BY y) FROM t",
+    "SELECT g, avg(x ORDER BY x DESC), count(*) FROM t GROUP BY g",
+    "SELECT variance(x ORDER BY y) FROM t",
+])
+def test_float_sums_in_a_given_order_ship_their_rows(sql: str) -> None:
+    plan = build_two_phase(sql, TEMP)
+    assert isinstance(plan, TwoPhasePlan)
+    assert "GROUP BY" not in plan.partial_sql  # one row per input row
+    assert "ORDER BY" in plan.final_sql
+
+
+def test_order_inside_count_or_distinct_sum_keeps_combining() -> None:
+    plan = build_two_phase("SELECT count(x ORDER BY y), sum(DISTINCT x ORDER BY x) FROM t", TEMP)
+    assert isinstance(plan, TwoPhasePlan)
+    assert "GROUP BY 2" in plan.partial_sql

@@ -842,7 +842,9 @@ class RoutineGuard:
 
         insert = tree.get("InsertStmt")
         if not isinstance(insert, dict):
-            return "they fire for an INSERT only"
+            event = firing_mod.statement_event(tree)
+            return (f"it fires them itself for INSERT ... VALUES only, not for "
+                    f"{event[0] if event else 'this statement'}")
         if insert.get("onConflictClause"):
             return "the INSERT has ON CONFLICT"
         if insert.get("override") not in (None, "OVERRIDING_NOT_SET"):

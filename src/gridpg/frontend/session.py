@@ -28,7 +28,7 @@ from gridpg.errors import (
     PgError,
     fatal,
 )
-from gridpg.executor import prepared, routed
+from gridpg.executor import oid_results, prepared, routed
 from gridpg.frontend import fast_cycle
 from gridpg.frontend.auth import authenticate
 from gridpg.pgwire import codec
@@ -554,6 +554,9 @@ class Session:
         described = statement.described
         if len(params) != len(described[0] if described is not None else statement.param_oids):
             return None  # on_bind reports PostgreSQL's error
+        if 1 in result_formats and (described is None
+                                    or oid_results.oid_columns(statement.sql, described[1], result_formats)):
+            return None  # regclass ... in binary: execute_portal gives the catalog's OIDs
         try:
             description = self._portal_description(statement, described[1], result_formats) \
                 if wants_description and described is not None else b""

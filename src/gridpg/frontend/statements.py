@@ -34,7 +34,7 @@ from gridpg.errors import (
     PgError,
     notice,
 )
-from gridpg.executor import relay, routed, tableoid_oids
+from gridpg.executor import oid_results, relay, routed, server_settings, tableoid_oids
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
@@ -535,6 +535,13 @@ class StatementRunner:
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
             return
+        if 1 in portal.result_formats and portal.cursor is None:
+            described = portal.statement.described or await self.describe(portal.statement)
+            oid_columns = oid_results.oid_columns(portal.statement.sql, described[1],
+                                                  portal.result_formats)
+            if oid_columns:  # regclass ... in binary: the catalog server's OIDs
+                await self._execute_oid_portal(portal, max_rows, oid_columns, described[1])
+                return
         if (not max_rows and portal.cursor is None and self.private_snapshot is None
                 and not self.coord.read_only and not self.temps.pinned
                 and not self.shard_checks_due):
@@ -565,6 +572,23 @@ class StatementRunner:
         except PgError:
             # Outside a block the nodes roll back their implicit transaction at Sync, and
             # sync() gives their connections back then; inside one, the block is failed.
+            if self.txn.in_block:
+                self.txn.fail()
+            raise
+
+    async def _execute_oid_portal(self, portal: Portal, max_rows: int, oid_columns: dict[int, int],
+                                  row_description: bytes | None) -> None:
+        statement = portal.statement
+        request = ExecRequest(
+            statement.sql, simple=False, params=portal.params,
+            param_formats=portal.param_formats, result_formats=portal.result_formats,
+            param_oids=statement.param_oids, max_rows=max_rows, portal=portal,
+            decode_oids=(statement.described or await self.describe(statement))[0],
+        )
+        columns = len(codec.parse_row_description(row_description[5:])) if row_description else 0
+        try:
+            await oid_results.run_translated(self, request, oid_columns, columns)
+        except PgError:
             if self.txn.in_block:
                 self.txn.fail()
             raise
@@ -1166,6 +1190,10 @@ class StatementRunner:
             self.txn.ensure_not_failed()
             self._show_port(request)
             return
+        if not self.is_loopback and server_settings.shows_all(request.sql):
+            self.txn.ensure_not_failed()
+            await server_settings.show_all(self.dispatcher, request, self.coordinator_port())
+            return
         control, setting = classify(request.sql)
         if control is None or control.kind not in ("commit", "rollback", "rollback_to", "prepare"):
             if self.txn.state is TxnState.FAILED:
@@ -1342,13 +1370,17 @@ class StatementRunner:
         ref = RelRef(relation.get("schemaname"), relation["relname"], 0, None)
         return catalog_view(self.dispatcher).resolve(ref, search_path(self.dispatcher)) is not None
 
+    def coordinator_port(self) -> int | None:
+        """The port this coordinator listens on, where the client connected (the catalog
+        server behind it listens on another)."""
+        return connection_values.of_socket(None, self.session.stream.get_extra_info("sockname")).port
+
     def _show_port(self, request: ExecRequest) -> None:
-        """SHOW port: the port this coordinator listens on, where the client connected (the
-        catalog server behind it listens on another)."""
-        values = connection_values.of_socket(None, self.session.stream.get_extra_info("sockname"))
+        """SHOW port: the coordinator's."""
+        port = self.coordinator_port()
         if request.simple:
             self.session.send(codec.build_row_description([codec.Column("port")]))
-        self.session.send(codec.build_data_row([None if values.port is None else str(values.port).encode()]))
+        self.session.send(codec.build_data_row([None if port is None else str(port).encode()]))
         self.session.send(codec.build_command_complete("SHOW"))
 
     async def _read_only_answer(self, request: ExecRequest) -> bool:

@@ -339,12 +339,27 @@ def _fill(template: ast.Node, **columns: ast.Node) -> ast.Node:
 
 _T_COUNT = _template("coalesce(sum(__p), 0)::bigint")
 _T_AVG = _template("sum(__s) / nullif(sum(__c), 0)")
-# x as numeric, exactly: float4 -> numeric keeps only 6 digits, while PostgreSQL's float4
-# variance accumulates the exact binary value (as float8); so float4 goes through float8.
-_EXACT = ("(CASE WHEN pg_catalog.pg_typeof(__x) = 'pg_catalog.float4'::pg_catalog.regtype"
-          " THEN __x::pg_catalog.float8::pg_catalog.numeric ELSE __x::pg_catalog.numeric END)")
-_T_PART_SUM_NUMERIC = _template(f"sum({_EXACT})")
-_T_PART_SUM_SQUARES = _template(f"sum({_EXACT} * {_EXACT})")
+_IS_FLOAT4 = "pg_catalog.pg_typeof(__x) = 'pg_catalog.float4'::pg_catalog.regtype"
+# avg(float4) accumulates in float8 (float4_accum), sum(float4) in float4: a float4 sum
+# per node would round every partial to 7 digits. So the partial of avg also sums x in
+# float8 when x is float4 (NULL otherwise). `x * 1::float8` rather than `x::float8`: it
+# parses for every input type of avg (interval has no cast to float8), and it is exact.
+_T_PART_SUM_FLOAT8 = _template(
+    f"sum(CASE WHEN {_IS_FLOAT4} THEN __x * 1::pg_catalog.float8 END)")
+# The variance family over integers and numeric works in exact numeric in PostgreSQL
+# (numeric_accum), over floats in float8 (float8_accum, Youngs-Cramer): a float converted
+# to numeric keeps 15 digits, not its binary value, so the floats keep to float8 here too.
+# Each input feeds one of the two (the other's partials are NULL): per node, count, the
+# numeric sums of x and x*x, the float8 sum of x, and PostgreSQL's own float8 Sxx (as
+# var_pop * count).
+_IS_FLOAT = ("pg_catalog.pg_typeof(__x) IN ('pg_catalog.float4'::pg_catalog.regtype,"
+             " 'pg_catalog.float8'::pg_catalog.regtype)")
+_NUMERIC_X = f"(CASE WHEN {_IS_FLOAT} THEN NULL ELSE __x::pg_catalog.numeric END)"
+_FLOAT_X = f"(CASE WHEN {_IS_FLOAT} THEN __x::pg_catalog.float8 END)"
+_T_PART_SUM_NUMERIC = _template(f"sum({_NUMERIC_X})")
+_T_PART_SUM_SQUARES = _template(f"sum({_NUMERIC_X} * {_NUMERIC_X})")
+_T_PART_SUM_FLOAT = _template(f"sum({_FLOAT_X})")
+_T_PART_SXX_FLOAT = _template(f"var_pop({_FLOAT_X}) * count({_FLOAT_X})")
 _T_PART_COUNT = _template("count(__x)")
 _T_PART_SUM = _template("sum(__x)")
 _VAR_NUM = "(sum(__n) * sum(__q) - sum(__s) * sum(__s))"
@@ -367,6 +382,26 @@ _T_VARIANCE = {
         + " END)")
     for sample in (True, False) for stddev in (True, False)
 }
+# Combining float8 states as float8_combine does, for any number of them: the sum of the
+# nodes' Sxx plus the spread of the nodes' means, each weighted by its count. The spread
+# is taken around `c`, the smallest of the group's node means (a window over the partial
+# rows of the group, see _group_reference): the distances d from it are small and exact
+# where the means are close, and sum(n d^2) - sum(n d)^2 / sum(n) does not cancel as the
+# same around zero would.
+_D = "(__fs / nullif(__n, 0) - __c)"
+_FLOAT_SXX = (f"(sum(__fq) + greatest(sum(__n * {_D} * {_D})"
+              f" - sum(__n * {_D}) * sum(__n * {_D}) / sum(__n), 0))")
+
+
+def _float_variance(sample: bool, stddev: bool) -> str:
+    quotient = (f"CASE WHEN sum(__n) <= 1 THEN NULL ELSE {_FLOAT_SXX} / (sum(__n) - 1) END" if sample
+                else f"CASE WHEN sum(__n) = 0 THEN NULL ELSE {_FLOAT_SXX} / sum(__n) END")
+    return f"sqrt({quotient})" if stddev else f"({quotient})"
+
+
+_T_FLOAT_VARIANCE = {(sample, stddev): _template(_float_variance(sample, stddev))
+                     for sample in (True, False) for stddev in (True, False)}
+_T_GROUP_REFERENCE = _template("min(__fs / nullif(__n, 0)) OVER ()")
 _FALSE = _template("false")
 _T_ROW_PRESENT = _template("(__r IS DISTINCT FROM NULL) OR NULL")
 
@@ -388,13 +423,15 @@ class _Splitter:
     columns: list[_PartialColumn] = field(default_factory=list)
     combined: list[tuple[ast.Node, ast.Node]] = field(default_factory=list)
     row_casts: list[tuple[ast.RowExpr, str]] = field(default_factory=list)
+    # window columns over the partial rows: (fs, n) column names -> (name, expression)
+    group_refs: dict[tuple[str, str], tuple[str, ast.Node]] = field(default_factory=dict)
+    windows: list[ast.WindowDef] = field(default_factory=list)
     raw: bool = False
     output_names: list[str] = field(default_factory=list)
 
     def build(self) -> TwoPhasePlan:
         stmt = self.stmt
-        self.raw = any(isinstance(n, ast.FuncCall) and _aggregate_name(n) in SHIPPED
-                       for n in _walk(_final_parts(stmt)))
+        self.raw = any(isinstance(n, ast.FuncCall) and _is_shipped(n) for n in _walk(_final_parts(stmt)))
         self.output_names = [_output_name(t) for t in stmt.targetList]
         group_columns = [self._group_key(e) for e in self._group_exprs()]
         targets = tuple(ast.ResTarget(name=name, val=self._final(t.val))
@@ -403,11 +440,12 @@ class _Splitter:
         sort = tuple(self._final_sort(s) for s in stmt.sortClause or ()) or None
         distinct = self._final_distinct(stmt.distinctClause)
         group_columns += [c.name for c in self.columns if c.name.startswith("f")]
+        group_columns = list(dict.fromkeys(group_columns))
         final = ast.SelectStmt(
             targetList=targets,
-            fromClause=(copy.deepcopy(self.temp),),
+            fromClause=(self._final_from(group_columns),),
             whereClause=None,
-            groupClause=tuple(_column(c) for c in dict.fromkeys(group_columns)) or None,
+            groupClause=tuple(_column(c) for c in group_columns) or None,
             havingClause=having,
             sortClause=sort,
             distinctClause=distinct,
@@ -418,6 +456,18 @@ class _Splitter:
         )
         self._fill_row_casts()
         return TwoPhasePlan(_deparse(self._partial_stmt()), _deparse(final))
+
+    def _final_from(self, group_columns: list[str]) -> ast.Node:
+        """The temp table, with the reference points of float variances beside its columns."""
+        if not self.group_refs:
+            return copy.deepcopy(self.temp)
+        for window in self.windows:
+            window.partitionClause = tuple(_column(c) for c in group_columns) or None
+        targets = (ast.ResTarget(val=ast.ColumnRef(fields=(ast.A_Star(),))),) + tuple(
+            ast.ResTarget(name=name, val=reference) for name, reference in self.group_refs.values())
+        rows = ast.SelectStmt(targetList=targets, fromClause=(copy.deepcopy(self.temp),),
+                              op=SetOperation.SETOP_NONE)
+        return ast.RangeSubselect(subquery=rows, alias=ast.Alias(aliasname="partials"))
 
     # -- the partial query --
 
@@ -616,10 +666,10 @@ class _Splitter:
         elif name == "count":
             final = _fill(_T_COUNT, p=self._partial(call))
         elif name == "sum":
-            final = self._cast_like_partial(self._partial(call))
+            column = self._partial(call)
+            final = self._cast_like_partial(column.fields[0].sval, _fill(_T_PART_SUM, x=column))
         elif name == "avg":
-            final = _fill(_T_AVG, s=self._partial_of(_T_PART_SUM, call),
-                          c=self._partial_of(_T_PART_COUNT, call))
+            final = self._avg(call)
         elif name in _VARIANCE_FAMILY:
             final = self._variance(call, name)
         else:
@@ -640,41 +690,71 @@ class _Splitter:
         partial.agg_filter = agg_filter if agg_filter is not None else call.agg_filter
         return self._partial(partial)
 
-    def _cast_like_partial(self, column: ast.ColumnRef) -> ast.Node:
-        """`sum(p)` typed like p: summing bigint partials of sum(int4) gives numeric, but
-        PostgreSQL's sum(int4) is bigint. Casting a ROW to the temp table's row type and
-        taking the field converts to the column's exact type, whatever it is."""
-        name = column.fields[0].sval
-        row = ast.RowExpr(args=(), row_format="COERCE_EXPLICIT_CALL")
-        self.row_casts.append((row, name))
+    def _avg(self, call: ast.FuncCall) -> ast.Node:
+        """sum/count per node, except over float4: there the float8 sum, typed like avg's
+        result through a typed NULL `t` (float8 for float4, numeric for the integers, whose
+        float8 sum is NULL and must not make the whole expression float8)."""
+        typed_null = copy.deepcopy(call)
+        typed_null.agg_filter = copy.deepcopy(_FALSE)
+        typed_null.agg_order = None
+        t = self._partial(typed_null)  # first: avg(money) fails as PostgreSQL's does
+        count = self._partial_of(_T_PART_COUNT, call)
+        exact = _fill(_T_AVG, s=self._partial_of(_T_PART_SUM_FLOAT8, call), c=count)
+        plain = _fill(_T_AVG, s=self._partial_of(_T_PART_SUM, call), c=count)
+        return ast.CoalesceExpr(args=(self._cast_like_partial(t.fields[0].sval, exact), plain))
+
+    def _cast_like_partial(self, name: str, value: ast.Node) -> ast.Node:
+        """`value` typed like the partial column `name`: summing bigint partials of
+        sum(int4) gives numeric, but PostgreSQL's sum(int4) is bigint. Casting a ROW to the
+        temp table's row type and taking the field converts to the column's exact type,
+        whatever it is."""
+        row = ast.RowExpr(args=(value,), row_format="COERCE_EXPLICIT_CALL")
+        self.row_casts.append((row, name))  # the full row is filled in at the end
         type_name = ast.TypeName(names=tuple(ast.String(part) for part in (
             self.temp.schemaname, self.temp.relname) if part))
-        sum_call = ast.FuncCall(funcname=(ast.String("sum"),), args=(column,),
-                                funcformat="COERCE_EXPLICIT_CALL")
-        row.args = (sum_call,)  # placeholder; the full row is filled in at the end
         return ast.A_Indirection(arg=ast.TypeCast(arg=row, typeName=type_name),
                                  indirection=(ast.String(name),))
 
     def _fill_row_casts(self) -> None:
         for row, name in self.row_casts:
-            (sum_call,) = row.args
-            row.args = tuple(sum_call if c.name == name else ast.A_Const(isnull=True)
+            (value,) = row.args
+            row.args = tuple(value if c.name == name else ast.A_Const(isnull=True)
                              for c in self.columns)
 
     def _variance(self, call: ast.FuncCall, name: str) -> ast.Node:
-        """count, sum(x::numeric) and sum(x::numeric * x::numeric) per node, then
-        PostgreSQL's own formula in numeric (numeric_stddev_internal); the result is
-        typed like the original aggregate via a typed NULL of its result type."""
+        """Over integers and numeric: count, sum(x::numeric) and sum(x::numeric * x::numeric)
+        per node, then PostgreSQL's own formula in numeric (numeric_stddev_internal). Over
+        floats: per node count, float8 sum and Sxx, combined as float8_combine does. The
+        result is typed like the original aggregate via a typed NULL of its result type."""
         typed_null = copy.deepcopy(call)
         typed_null.agg_filter = copy.deepcopy(_FALSE)
-        columns = {
-            "n": self._partial_of(_T_PART_COUNT, call),
-            "s": self._partial_of(_T_PART_SUM_NUMERIC, call),
-            "q": self._partial_of(_T_PART_SUM_SQUARES, call),
-            "t": self._partial(typed_null),
-        }
-        template = _T_VARIANCE[(name in _VARIANCE_SAMPLE, name in _STDDEV)]
-        return _fill(template, **columns)
+        typed_null.agg_order = None
+        # t first: variance(interval) fails as PostgreSQL's does, not at a cast
+        t = self._partial(typed_null)
+        n = self._partial_of(_T_PART_COUNT, call)
+        numeric = _fill(_T_VARIANCE[(name in _VARIANCE_SAMPLE, name in _STDDEV)], t=t, n=n,
+                        s=self._partial_of(_T_PART_SUM_NUMERIC, call),
+                        q=self._partial_of(_T_PART_SUM_SQUARES, call))
+        fs = self._partial_of(_T_PART_SUM_FLOAT, call)
+        sxx = _fill(_T_PART_SXX_FLOAT, x=call.args[0])
+        assert isinstance(sxx, ast.A_Expr)
+        for aggregate in (sxx.lexpr, sxx.rexpr):
+            aggregate.agg_filter = call.agg_filter
+        fq = self._partial(sxx)
+        floats = _fill(_T_FLOAT_VARIANCE[(name in _VARIANCE_SAMPLE, name in _STDDEV)],
+                       n=n, fs=fs, fq=fq, c=self._group_reference(fs, n))
+        return ast.CoalesceExpr(args=(self._cast_like_partial(t.fields[0].sval, floats), numeric))
+
+    def _group_reference(self, fs: ast.ColumnRef, n: ast.ColumnRef) -> ast.ColumnRef:
+        """A column of the final query's input: the smallest node mean of the group the
+        partial row belongs to (a window partitioned by the group columns, set once they
+        are all known)."""
+        key = (fs.fields[0].sval, n.fields[0].sval)
+        if key not in self.group_refs:
+            reference = _fill(_T_GROUP_REFERENCE, fs=fs, n=n)
+            self.windows.extend(w for w in _walk(reference) if isinstance(w, ast.WindowDef))
+            self.group_refs[key] = (f"w{len(self.group_refs) + 1}", reference)
+        return _column(self.group_refs[key][0])
 
     def _shipped(self, call: ast.FuncCall) -> ast.FuncCall:
         """The aggregate itself, run in the final step over shipped argument values."""
@@ -702,6 +782,17 @@ class _Splitter:
 
 
 # -- small helpers -----------------------------------------------------------------------
+
+def _is_shipped(call: ast.FuncCall) -> bool:
+    """Whether `call` needs its input rows in the final step: string_agg/array_agg, and a
+    float sum (avg, variance) in a given order (`sum(x ORDER BY y)`), which PostgreSQL
+    adds up in that order and partial sums per node would round differently."""
+    name = _aggregate_name(call)
+    return name in SHIPPED or bool(call.agg_order and not call.agg_distinct and name in _ORDERED_SUMS)
+
+
+_ORDERED_SUMS = frozenset({"sum", "avg"}) | _VARIANCE_FAMILY
+
 
 def _ensure_arity(call: ast.FuncCall, name: str) -> None:
     nargs = len(call.args or ())
