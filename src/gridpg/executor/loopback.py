@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog import store
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor.code_ddl import CODE_DDL_SQL
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ END $gridpg$"""
             _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION, RUN_FUNCTION,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
             _TOUCHED_FUNCTION, "GRANT EXECUTE ON FUNCTION gridpg.loopback_touched() TO PUBLIC",  # its own backend only
-            _DDL_GUARD_FUNCTION, _DDL_GUARD_TRIGGERS]
+            *CODE_DDL_SQL]
 
 
 # Dynamic SQL (text made at run time) cannot be read before it runs. Such calls are
@@ -92,8 +93,8 @@ END $gridpg$"""
 # to the catalog server's own copies of distributed tables (scans, index scans, rows
 # written, a new file from TRUNCATE, relation locks); it is taken before and after the
 # call, and any change fails the statement. Row statistics and locks are read without
-# taking locks themselves. DDL is refused by an event trigger while the call runs
-# (`gridpg.loopback_dynamic` is set locally), except on temporary objects.
+# taking locks themselves. DDL the code runs is stopped by the event triggers of
+# executor/code_ddl.py, which run it as distributed DDL instead.
 _TOUCHED_FUNCTION = """
 CREATE OR REPLACE FUNCTION gridpg.loopback_touched() RETURNS TABLE (rel text, touched text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -114,44 +115,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
                    pg_stat_get_xact_tuples_deleted(r.oid), pg_relation_filenode(r.oid), k.modes)
   FROM rels r LEFT JOIN locks k ON k.relation = r.oid
 $$"""
-
-_DDL_GUARD_FUNCTION = """
-CREATE OR REPLACE FUNCTION gridpg.loopback_ddl_guard() RETURNS event_trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
-DECLARE r record;
-BEGIN
-  IF coalesce(current_setting('gridpg.loopback_dynamic', true), '') <> 'on' THEN RETURN; END IF;
-  IF TG_EVENT = 'sql_drop' THEN
-    FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
-      IF NOT r.is_temporary AND r.original THEN
-        RAISE EXCEPTION 'gridpg cannot run % from dynamic SQL in server-side code', TG_TAG
-          USING ERRCODE = '0A000', DETAIL = 'It would change one catalog server only.';
-      END IF;
-    END LOOP;
-    RETURN;
-  END IF;
-  FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
-    IF r.schema_name IS NULL OR r.schema_name NOT LIKE 'pg\\_temp\\_%' THEN
-      RAISE EXCEPTION 'gridpg cannot run % from dynamic SQL in server-side code', TG_TAG
-        USING ERRCODE = '0A000', DETAIL = 'It would change one catalog server only.';
-    END IF;
-  END LOOP;
-END $$"""
-
-_DDL_GUARD_TRIGGERS = """
-DO $gridpg$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'gridpg_loopback_ddl') THEN
-    CREATE EVENT TRIGGER gridpg_loopback_ddl ON ddl_command_end
-      EXECUTE FUNCTION gridpg.loopback_ddl_guard();
-    ALTER EXTENSION postgres_fdw ADD EVENT TRIGGER gridpg_loopback_ddl;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'gridpg_loopback_drop') THEN
-    CREATE EVENT TRIGGER gridpg_loopback_drop ON sql_drop
-      EXECUTE FUNCTION gridpg.loopback_ddl_guard();
-    ALTER EXTENSION postgres_fdw ADD EVENT TRIGGER gridpg_loopback_drop;
-  END IF;
-END $gridpg$"""
-
 
 class LoopbackTokens:
     """Per coordinator worker: which session a loopback token belongs to."""
@@ -387,6 +350,7 @@ async def end_within_call(caller: StatementRunner, commit: bool) -> None:
         if running is not None:
             txn.participants[busy] = running
         txn.begin()
+        caller.call_transactions_ended += 1
         caller.loopback_switched = set()  # its SET LOCAL ROLEs ended with that transaction
 
 
