@@ -60,7 +60,8 @@ if TYPE_CHECKING:
 
 MARKER_STATE = "P0004"  # assert_failure: not caught by EXCEPTION WHEN OTHERS
 MARKER_DETAIL = "gridpg: DDL inside server-side code"
-SAVEPOINT = "gridpg_code_ddl"
+SAVEPOINT = "gridpg_code_ddl"  # around the capture
+TRY_SAVEPOINT = "gridpg_code_try"  # around a first attempt inside a block
 
 # The user tables whose statistics the capture watches: every table, partitioned table and
 # materialized view the session can write (its own temp tables too), by oid.
@@ -150,7 +151,7 @@ BEGIN
     END LOOP;
   ELSIF TG_EVENT = 'ddl_command_end' THEN
     FOR r IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() LOOP
-      IF NOT r.in_extension AND coalesce(r.schema_name, '') NOT LIKE 'pg\_temp\_%'
+      IF NOT r.in_extension AND coalesce(r.schema_name, '') <> 'pg_temp' AND coalesce(r.schema_name, '') NOT LIKE 'pg\_temp\_%'
          AND NOT gridpg.code_ddl_internal(r.object_type, r.schema_name, r.object_identity) THEN
         RAISE EXCEPTION 'gridpg runs % inside server-side code as distributed DDL', TG_TAG
           USING ERRCODE = 'P0004', DETAIL = 'gridpg: DDL inside server-side code';
@@ -224,7 +225,7 @@ async def run_retrying(dispatcher: Dispatcher, request: ExecRequest,
     if guarded:
         conn = await runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
         await conn.settle()
-        await conn.simple_query(f"SAVEPOINT {SAVEPOINT}")
+        await conn.simple_query(f"SAVEPOINT {TRY_SAVEPOINT}")
     mark = len(session.out)
     ended, writes = runner.call_transactions_ended, runner.loopback_writes
     try:
@@ -242,12 +243,12 @@ async def run_retrying(dispatcher: Dispatcher, request: ExecRequest,
         if conn is not None:
             await runner.sync_pending()
             await conn.settle()
-            await conn.simple_query(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}")
+            await conn.simple_query(f"ROLLBACK TO SAVEPOINT {TRY_SAVEPOINT}; RELEASE SAVEPOINT {TRY_SAVEPOINT}")
     else:
         if conn is not None and not conn.is_closed:
             await runner.sync_pending()
             await conn.settle()
-            await conn.simple_query(f"RELEASE SAVEPOINT {SAVEPOINT}")
+            await conn.simple_query(f"RELEASE SAVEPOINT {TRY_SAVEPOINT}")
         return
     await run_capturing(dispatcher, request)
 

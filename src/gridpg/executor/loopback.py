@@ -180,6 +180,13 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
     if getattr(runner, "is_loopback", False):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run server-side code over "
                       "distributed tables from inside another such call")
+    if runner.private_snapshot is not None and guarded and before is None:
+        # dynamic SQL after DDL in this transaction (shadows exist for committed tables only):
+        # run without the loopback, its DDL captured; what it does to rows is refused there
+        from gridpg.executor import code_ddl
+
+        await code_ddl.run_capturing(dispatcher, request)
+        return
     if runner.private_snapshot is not None:
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "gridpg cannot run server-side code over distributed tables in a "
