@@ -298,7 +298,8 @@ async def run_capturing(dispatcher: Dispatcher, request: ExecRequest) -> None:
                 raise PgError(FEATURE_NOT_SUPPORTED,
                               f"gridpg cannot run {tag} from server-side code under a search_path "
                               "of its own", detail=f"It ran with search_path {entry.get('path')!r}.",
-                              hint="Name the objects with their schema in the code's DDL.")
+                              hint="Run the DDL with the session's search_path (no SET "
+                                   "search_path on the routine), or from the client.")
         for sql, _ in statements:
             await _replay(dispatcher, request, sql)
     session.out.extend(answer)
