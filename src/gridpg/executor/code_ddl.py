@@ -270,6 +270,9 @@ async def run_capturing(dispatcher: Dispatcher, request: ExecRequest) -> None:
     runner = dispatcher.runner
     session = dispatcher.session
     catalog = dispatcher.coord.catalog_node
+    if request.max_rows:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fetch the answer of server-side code "
+                      "that runs DDL in pieces (Execute with a row limit)")
     async with runner.statement_transaction():
         conn = await runner.txn.connection(catalog, wants_block=True)
         await conn.settle()
