@@ -205,12 +205,11 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         tag = f"{APP_PREFIX}{coord.worker}:{token}"
         await conn.settle()
         after_call = ""
-        if before is not None:  # (before arming: DDL is refused while guarded code runs)
+        if before is not None:  # (before arming: the twins' DDL is gridpg's own, not the code's)
             sql, after_call = await before(conn, sql)
         rows = await conn.query(
             "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
-            f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true), "
-            f"pg_catalog.set_config('gridpg.loopback_dynamic', {quote_literal('on' if guarded else '')}, true) "
+            f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
             "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
         original = rows[0][0] or ""
         touched = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
@@ -230,8 +229,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             _check_untouched(touched, dict(await conn.query(_TOUCHED_SQL)))
         await conn.simple_query(
             f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
-            "pg_catalog.set_config('postgres_fdw.application_name', '', true), "
-            "pg_catalog.set_config('gridpg.loopback_dynamic', '', true)")
+            "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
 
 
 _TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
