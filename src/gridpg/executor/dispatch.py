@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
-from gridpg.executor import prepared, relay, routed, server_settings
+from gridpg.executor import code_ddl, prepared, relay, routed, server_settings
 from gridpg.executor.run import run_statement, search_path
 from gridpg.pgwire import codec
 from gridpg.planner import text as planner_text
@@ -69,6 +69,9 @@ class Dispatcher:
             request = await prepared.with_session_cursors(self, request)
         if "pg_settings" in request.sql.lower() and not self.runner.is_loopback:
             request = server_settings.with_coordinator_settings(request, self.runner.coordinator_port())
+        await code_ddl.run_retrying(self, request, lambda: self._run_checked(request))
+
+    async def _run_checked(self, request: ExecRequest) -> None:
         if await self.coord.routine_guard.before(self, request, list(search_path(self))):
             return
         await run_statement(self, request)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog import store
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor.code_ddl import CODE_DDL_SQL
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ END $gridpg$"""
             _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION, RUN_FUNCTION, SEQUENCE_CALLS,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
             _TOUCHED_FUNCTION, "GRANT EXECUTE ON FUNCTION gridpg.loopback_touched() TO PUBLIC",  # its own backend only
-            _DDL_GUARD_FUNCTION, _DDL_GUARD_TRIGGERS]
+            *CODE_DDL_SQL]
 
 
 # Dynamic SQL (text made at run time) cannot be read before it runs. Such calls are
@@ -106,8 +107,8 @@ END $gridpg$"""
 # to the catalog server's own copies of distributed tables (scans, index scans, rows
 # written, a new file from TRUNCATE, relation locks); it is taken before and after the
 # call, and any change fails the statement. Row statistics and locks are read without
-# taking locks themselves. DDL is refused by an event trigger while the call runs
-# (`gridpg.loopback_dynamic` is set locally), except on temporary objects.
+# taking locks themselves. DDL the code runs is stopped by the event triggers of
+# executor/code_ddl.py, which run it as distributed DDL instead.
 _TOUCHED_FUNCTION = """
 CREATE OR REPLACE FUNCTION gridpg.loopback_touched() RETURNS TABLE (rel text, touched text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -128,44 +129,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
                    pg_stat_get_xact_tuples_deleted(r.oid), pg_relation_filenode(r.oid), k.modes)
   FROM rels r LEFT JOIN locks k ON k.relation = r.oid
 $$"""
-
-_DDL_GUARD_FUNCTION = """
-CREATE OR REPLACE FUNCTION gridpg.loopback_ddl_guard() RETURNS event_trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
-DECLARE r record;
-BEGIN
-  IF coalesce(current_setting('gridpg.loopback_dynamic', true), '') <> 'on' THEN RETURN; END IF;
-  IF TG_EVENT = 'sql_drop' THEN
-    FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
-      IF NOT r.is_temporary AND r.original THEN
-        RAISE EXCEPTION 'gridpg cannot run % from dynamic SQL in server-side code', TG_TAG
-          USING ERRCODE = '0A000', DETAIL = 'It would change one catalog server only.';
-      END IF;
-    END LOOP;
-    RETURN;
-  END IF;
-  FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
-    IF r.schema_name IS NULL OR r.schema_name NOT LIKE 'pg\\_temp\\_%' THEN
-      RAISE EXCEPTION 'gridpg cannot run % from dynamic SQL in server-side code', TG_TAG
-        USING ERRCODE = '0A000', DETAIL = 'It would change one catalog server only.';
-    END IF;
-  END LOOP;
-END $$"""
-
-_DDL_GUARD_TRIGGERS = """
-DO $gridpg$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'gridpg_loopback_ddl') THEN
-    CREATE EVENT TRIGGER gridpg_loopback_ddl ON ddl_command_end
-      EXECUTE FUNCTION gridpg.loopback_ddl_guard();
-    ALTER EXTENSION postgres_fdw ADD EVENT TRIGGER gridpg_loopback_ddl;
-  END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'gridpg_loopback_drop') THEN
-    CREATE EVENT TRIGGER gridpg_loopback_drop ON sql_drop
-      EXECUTE FUNCTION gridpg.loopback_ddl_guard();
-    ALTER EXTENSION postgres_fdw ADD EVENT TRIGGER gridpg_loopback_drop;
-  END IF;
-END $gridpg$"""
-
 
 class LoopbackTokens:
     """Per coordinator worker: which session a loopback token belongs to."""
@@ -231,6 +194,13 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
     if getattr(runner, "is_loopback", False):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run server-side code over "
                       "distributed tables from inside another such call")
+    if runner.private_snapshot is not None and guarded and before is None:
+        # dynamic SQL after DDL in this transaction (shadows exist for committed tables only):
+        # run without the loopback, its DDL captured; what it does to rows is refused there
+        from gridpg.executor import code_ddl
+
+        await code_ddl.run_capturing(dispatcher, request)
+        return
     if runner.private_snapshot is not None:
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "gridpg cannot run server-side code over distributed tables in a "
@@ -249,12 +219,11 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         tag = f"{APP_PREFIX}{coord.worker}:{token}"
         await conn.settle()
         after_call = ""
-        if before is not None:  # (before arming: DDL is refused while guarded code runs)
+        if before is not None:  # (before arming: the twins' DDL is gridpg's own, not the code's)
             sql, after_call = await before(conn, sql)
         rows = await conn.query(
             "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
-            f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true), "
-            f"pg_catalog.set_config('gridpg.loopback_dynamic', {quote_literal('on' if guarded else '')}, true) "
+            f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
             "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
         original = rows[0][0] or ""
         touched = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
@@ -274,8 +243,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             _check_untouched(touched, dict(await conn.query(_TOUCHED_SQL)))
         await conn.simple_query(
             f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
-            "pg_catalog.set_config('postgres_fdw.application_name', '', true), "
-            "pg_catalog.set_config('gridpg.loopback_dynamic', '', true)")
+            "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
 
 
 _TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
@@ -401,6 +369,7 @@ async def end_within_call(caller: StatementRunner, commit: bool) -> None:
         if running is not None:
             txn.participants[busy] = running
         txn.begin()
+        caller.call_transactions_ended += 1
         caller.loopback_switched = set()  # its SET LOCAL ROLEs ended with that transaction
 
 

@@ -304,7 +304,7 @@ def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[Backend
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
 _EVENT_SQL = ("SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
-              "AND evtname <> 'gridpg_loopback_ddl'")
+              "AND evtname NOT LIKE 'gridpg\\_loopback\\_%'")
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
                  "AND n.nspname NOT LIKE 'pg\\_toast%' "
                  "AND n.nspname NOT LIKE 'gridpg\\_lb%'")  # the loopback's shadows and twins

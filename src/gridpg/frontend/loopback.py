@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from gridpg.frontend.session import PreparedStatement, Session
 
 SAVEPOINT_PREFIX = "gridpg_lb_"
+_WRITE_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "TruncateStmt"})
 _NO_DATA_WORDS = frozenset({"declare", "fetch", "move", "close", "set", "savepoint", "release",
                             "rollback", "commit", "start", "begin", "abort", "deallocate"})
 
@@ -303,6 +304,8 @@ class LoopbackRunner(StatementRunner):
         if kind in ("DeclareCursorStmt", "FetchStmt", "ClosePortalStmt"):
             await self._cursor(kind, tree[kind], request)
             return
+        if kind in _WRITE_KINDS:
+            self.caller.loopback_writes += 1  # (a retry of the call would write again)
         if kind in ("UpdateStmt", "DeleteStmt") and by_ctid.is_by_ctid(tree[kind]):
             self.txn.ensure_not_failed()
             await by_ctid.modify(self, kind, tree[kind], request)
@@ -368,6 +371,7 @@ class LoopbackRunner(StatementRunner):
             elif _reads_gridpg_table(body.get("query"), "sequence_call"):  # the code's nextval() ...
                 row_desc, rows = await self._sequence_call(body["query"])
             elif _reads_gridpg_table(body.get("query"), "statement"):  # an upsert (loopback_run)
+                self.caller.loopback_writes += 1
                 row_desc, rows = await self._statement(body["query"], request)
             elif _reads_ctid(body.get("query")):  # rows to update or delete one by one
                 row_desc, rows = await by_ctid.select(self, query, request)

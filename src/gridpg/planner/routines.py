@@ -30,6 +30,15 @@ from gridpg.sql import plpgsql, plpgsql_upsert
 # LOCK, COMMENT, GRANT, ...) on a shadow would act on the shadow itself.
 _ROW_STATEMENTS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
                              "TruncateStmt", "CallStmt", "DoStmt", "DeclareCursorStmt", "ExplainStmt"})
+# Statements that change the schema: code running them is stopped at the statement and run
+# again with its DDL captured and replayed as distributed DDL (executor/code_ddl.py), so
+# they do not keep code from the loopback.
+_SCHEMA_STATEMENTS = frozenset({
+    "CreateStmt", "CreateTableAsStmt", "AlterTableStmt", "IndexStmt", "DropStmt", "RenameStmt",
+    "CommentStmt", "GrantStmt", "ViewStmt", "CreateTrigStmt", "RuleStmt", "CreatePolicyStmt",
+    "AlterPolicyStmt", "CreateStatsStmt", "AlterObjectSchemaStmt", "AlterOwnerStmt", "CreateSeqStmt",
+    "AlterSeqStmt", "ReindexStmt",
+})
 # Languages whose routines run no SQL gridpg could not see (C, internal: the server's own).
 OPAQUE_SAFE = frozenset({"c", "internal"})
 # ... but for these, which run a query given to them as text (PostgreSQL's XML and text
@@ -254,6 +263,8 @@ def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, .
         shadows.add(target)
     for inner in (access, *access.nested):
         for kind, ref in inner.utility:
+            if kind in _SCHEMA_STATEMENTS:
+                continue
             if ref.schema not in SYSTEM_SCHEMAS and (resolve(ref, path) or views(ref, path)):
                 return f"it runs {kind.removesuffix('Stmt')} on {ref.name}, which would reach only the catalog server's copy"
     return None
@@ -360,7 +371,8 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     utility: list[tuple[str, analyze.RelRef]] = []
     upserts: list[analyze.RelRef] = []
     for tree in trees:
-        relations.extend(analyze.relations(tree))
+        if next(iter(tree), "") not in _SCHEMA_STATEMENTS:  # (DDL runs as distributed DDL)
+            relations.extend(analyze.relations(tree))
         target = plpgsql_upsert.upsert_target(tree)
         if target is not None:
             upserts.append(analyze.RelRef(target.get("schemaname"), str(target.get("relname", "")),
