@@ -450,18 +450,13 @@ class StatementRunner:
         try:
             await conn.settle()
             conn.send(codec.build_parse("", sql, []) + codec.SYNC)
-            error: PgError | None = None
-            while True:
-                kind, raw = await conn.recv_raw()
-                if kind == 0x45:
-                    error = PgError.from_fields(codec.parse_error_fields(raw[5:]), None, text=sql)
-                elif kind == 0x5A:
-                    conn.txn_status = raw[5:6]
-                    break
+            await conn.read_results()
+        except PgError as error:
+            if error.sqlstate != "42601":
+                error.text = sql  # (its position points into the client's text)
+                raise
         finally:
             self.txn.release_if_idle()
-        if error is not None and error.sqlstate != "42601":
-            raise error
 
     async def _simple_statements(self, statements: list[str]) -> None:
         self.current_sql = statements[0]
@@ -542,7 +537,7 @@ class StatementRunner:
             oid_columns = oid_results.oid_columns(portal.statement.sql, described[1],
                                                   portal.result_formats)
             if oid_columns:  # regclass ... in binary: the catalog server's OIDs
-                await self._execute_oid_portal(portal, max_rows, oid_columns, described[1])
+                await self._execute_oid_portal(portal, max_rows, oid_columns, described)
                 return
         if (not max_rows and portal.cursor is None and self.private_snapshot is None
                 and not self.coord.read_only and not self.temps.pinned
@@ -579,13 +574,14 @@ class StatementRunner:
             raise
 
     async def _execute_oid_portal(self, portal: Portal, max_rows: int, oid_columns: dict[int, int],
-                                  row_description: bytes | None) -> None:
+                                  described: tuple[list[int], bytes | None]) -> None:
         statement = portal.statement
+        param_oids, row_description = described
         request = ExecRequest(
             statement.sql, simple=False, params=portal.params,
             param_formats=portal.param_formats, result_formats=portal.result_formats,
             param_oids=statement.param_oids, max_rows=max_rows, portal=portal,
-            decode_oids=(statement.described or await self.describe(statement))[0],
+            decode_oids=param_oids,
         )
         columns = len(codec.parse_row_description(row_description[5:])) if row_description else 0
         try:
