@@ -255,10 +255,10 @@ class _Worker:
 
         threading.Thread(target=cut).start()
         try:
-            if self.rnd.random() < 0.5:
-                self.block(conn)
+            # reads in the block see its own change until the cut lands
+            bumped = self.block(conn) if self.rnd.random() < 0.5 else None
             for _ in range(3):
-                self.reads(conn, label, strict=True)
+                self.reads(conn, label, strict=True, bumped=bumped)
         except psycopg.Error:
             self.findings.count("cut")
         time.sleep(0.03)
