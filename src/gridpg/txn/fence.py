@@ -29,7 +29,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gridpg import metrics
 from gridpg.errors import SERIALIZATION_FAILURE, PgError
@@ -63,6 +63,90 @@ async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]],
         await body()
     finally:
         _release(gtm, token)
+
+
+# How long after its grant a worker's commit-fence token takes in further COMMIT PREPARED
+# rounds (`CommitFenceShare`). A snapshot waiting for the fence then waits at most this
+# longer than for the rounds already under it (the GTM's grant is phase-fair).
+JOIN_WINDOW = 0.005
+
+
+@dataclass(eq=False)
+class _Lease:
+    """One commit-fence token of the worker and the rounds under it."""
+
+    granted: asyncio.Future[int] = field(init=False)  # the GTM's token, once granted
+    holders: int = 0
+    granted_at: float = 0.0
+    link: object | None = None  # the GTM connection it was granted on
+
+
+class CommitFenceShare:
+    """A worker's COMMIT PREPARED rounds under shared commit-fence tokens: the GTM-proxy
+    idea of DESIGN section 6 (many sessions, one GTM round trip). A round joins the token
+    being acquired, or one granted less than `window` ago on the GTM connection still
+    open; else it asks the GTM for a new one. A token is released when its last round ends.
+    The guarantee is the unshared one: every round runs while a granted commit token is
+    held, so no snapshot fence is granted meanwhile. What is not shared: a token that came
+    with the decision's log (`txn_log_commit_fenced`), the snapshot fence."""
+
+    def __init__(self, gtm: GtmClient, window: float = JOIN_WINDOW) -> None:
+        self.gtm = gtm
+        self.window = window
+        self._open: _Lease | None = None  # the lease new rounds may join
+
+    async def run(self, body: Callable[[], Awaitable[None]]) -> None:
+        """Run `body` under a commit token, shared or taken here."""
+        started = time.perf_counter()
+        lease = self._join()
+        try:
+            await asyncio.shield(lease.granted)
+            metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
+            await body()
+        finally:
+            lease.holders -= 1
+            if lease.holders == 0:
+                self._end(lease)
+
+    def _join(self) -> _Lease:
+        lease = self._open
+        if lease is None or not self._is_joinable(lease):
+            lease = _Lease()
+            lease.granted = asyncio.ensure_future(self._acquire(lease))
+            self._open = lease
+        lease.holders += 1
+        return lease
+
+    def _is_joinable(self, lease: _Lease) -> bool:
+        if not lease.granted.done():
+            return True  # asked for, not yet granted: wait for it together
+        if lease.granted.cancelled() or lease.granted.exception() is not None:
+            return False
+        # A token of a dropped GTM connection was released there: never joined.
+        return lease.link is not None and lease.link is self.gtm.open_link() \
+            and time.perf_counter() - lease.granted_at < self.window
+
+    async def _acquire(self, lease: _Lease) -> int:
+        token = await self.gtm.fence_acquire("commit")
+        lease.granted_at = time.perf_counter()
+        lease.link = self.gtm.open_link()
+        return token
+
+    def _end(self, lease: _Lease) -> None:
+        """The lease's last round ended: its token goes back (once granted, if still
+        asked for: every round waiting for it was cancelled)."""
+        if self._open is lease:
+            self._open = None
+        granted = lease.granted
+
+        def release(done: asyncio.Future[int]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                _release(self.gtm, done.result())
+
+        if granted.done():
+            release(granted)
+        else:
+            granted.add_done_callback(release)
 
 
 async def acquire_snapshot(gtm: GtmClient, timeout: float) -> int:
