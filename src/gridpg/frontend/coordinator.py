@@ -40,7 +40,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.durable import CommitWitness
-from gridpg.txn.fence import CommitFenceShare, with_commit_fence
+from gridpg.txn.fence import CommitFenceShare, FenceClaim, with_commit_fence
 from gridpg.txn.marker import MarkerKeeper, OwnConnections
 from gridpg.txn.marker import parse_gid as marker_gid
 from gridpg.txn.pause import PauseGate
@@ -134,10 +134,17 @@ class GtmCommitLog(CommitLog):
             log.debug("forgetting %d decisions failed (recovery forgets them): %s", len(gids), exc)
 
     async def commit_fenced(self, body: Any, held: object = None) -> None:
-        if isinstance(held, int):
+        if isinstance(held, int):  # the token that came with the decision's log
             await with_commit_fence(self.gtm, body, held)
         else:  # shared with the worker's other rounds: one GTM round trip for many
-            await self._fence_share.run(body)
+            await self._fence_share.run(body, held if isinstance(held, FenceClaim) else None)
+
+    def claim_commit_fence(self) -> object | None:
+        return self._fence_share.claim()
+
+    def drop_commit_fence(self, claim: object) -> None:
+        if isinstance(claim, FenceClaim):
+            self._fence_share.drop(claim)
 
 
 class Coordinator:

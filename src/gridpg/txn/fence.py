@@ -81,6 +81,15 @@ class _Lease:
     link: object | None = None  # the GTM connection it was granted on
 
 
+@dataclass(eq=False)
+class FenceClaim:
+    """One round's share of a lease (`CommitFenceShare.claim`)."""
+
+    lease: _Lease
+    started: float
+    active: bool = True
+
+
 class CommitFenceShare:
     """A worker's COMMIT PREPARED rounds under shared commit-fence tokens: the GTM-proxy
     idea of DESIGN section 6 (many sessions, one GTM round trip). A round joins the token
@@ -95,18 +104,32 @@ class CommitFenceShare:
         self.window = window
         self._open: _Lease | None = None  # the lease new rounds may join
 
-    async def run(self, body: Callable[[], Awaitable[None]]) -> None:
-        """Run `body` under a commit token, shared or taken here."""
-        started = time.perf_counter()
-        lease = self._join()
+    def claim(self) -> FenceClaim:
+        """A share of a commit token, asked for now (joined or requested, not awaited):
+        for a round whose COMMIT PREPARED is still to come. Ends with `run` or `drop`."""
+        return FenceClaim(self._join(), time.perf_counter())
+
+    async def run(self, body: Callable[[], Awaitable[None]], claim: FenceClaim | None = None) -> None:
+        """Run `body` under a commit token: the one `claim` holds, else one shared or taken
+        here. The share is given back after `body`, however it ends."""
+        if claim is None or not claim.active:
+            claim = self.claim()
         try:
-            await asyncio.shield(lease.granted)
-            metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
+            await asyncio.shield(claim.lease.granted)
+            metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - claim.started)
             await body()
         finally:
-            lease.holders -= 1
-            if lease.holders == 0:
-                self._end(lease)
+            self.drop(claim)
+
+    def drop(self, claim: FenceClaim) -> None:
+        """Give back a claim's share (once: later calls do nothing)."""
+        if not claim.active:
+            return
+        claim.active = False
+        lease = claim.lease
+        lease.holders -= 1
+        if lease.holders == 0:
+            self._end(lease)
 
     def _join(self) -> _Lease:
         lease = self._open
