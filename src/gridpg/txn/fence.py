@@ -89,7 +89,6 @@ class FenceClaim:
     """One round's share of a lease (`CommitFenceShare.claim`)."""
 
     lease: _Lease
-    started: float
     active: bool = True
 
 
@@ -110,16 +109,18 @@ class CommitFenceShare:
     def claim(self) -> FenceClaim:
         """A share of a commit token, asked for now (joined or requested, not awaited):
         for a round whose COMMIT PREPARED is still to come. Ends with `run` or `drop`."""
-        return FenceClaim(self._join(), time.perf_counter())
+        return FenceClaim(self._join())
 
     async def run(self, body: Callable[[], Awaitable[None]], claim: FenceClaim | None = None) -> None:
         """Run `body` under a commit token: the one `claim` holds, else one shared or taken
         here. The share is given back after `body`, however it ends."""
+        started = time.perf_counter()
         if claim is None or not claim.active:
             claim = self.claim()
         try:
             await asyncio.shield(claim.lease.granted)
-            metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - claim.started)
+            # (the wait of the round itself: a claim asked for early waited beside its PREPAREs)
+            metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
             await body()
         finally:
             self.drop(claim)
