@@ -300,3 +300,24 @@ def test_a_token_granted_after_every_waiting_round_was_cancelled_is_released() -
 
     gtm = asyncio.run(main())
     assert gtm.acquired == [1] and gtm.released == [1]
+
+
+def test_a_token_granted_while_the_gtm_link_changed_is_never_joined() -> None:
+    class Reconnecting(CountingGtm):
+        async def fence_acquire(self, mode: str) -> int:
+            token = await super().fence_acquire(mode)
+            if token == 1:
+                self.drop_link()  # the reply came on a link since replaced
+            return token
+
+    async def main() -> Reconnecting:
+        gtm = Reconnecting()
+        share = fence.CommitFenceShare(gtm, window=10.0)  # type: ignore[arg-type]
+        log: list[str] = []
+        first = asyncio.ensure_future(share.run(_round(log, "a", 0.05)))
+        await asyncio.sleep(0.01)
+        await share.run(_round(log, "b", 0.0))
+        await first
+        return gtm
+
+    assert asyncio.run(main()).acquired == [1, 2]

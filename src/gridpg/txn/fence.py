@@ -154,9 +154,11 @@ class CommitFenceShare:
             and time.perf_counter() - lease.granted_at < self.window
 
     async def _acquire(self, lease: _Lease) -> int:
+        link = self.gtm.open_link()
         token = await self.gtm.fence_acquire("commit")
         lease.granted_at = time.perf_counter()
-        lease.link = self.gtm.open_link()
+        # Joinable only when granted on the link still open (not on one connected meanwhile).
+        lease.link = link if link is not None and link is self.gtm.open_link() else None
         return token
 
     def _end(self, lease: _Lease) -> None:
