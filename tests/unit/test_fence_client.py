@@ -180,3 +180,144 @@ def test_and_chain_keeps_the_isolation_level() -> None:
     assert txn.chain_begin_sql() == "BEGIN ISOLATION LEVEL SERIALIZABLE"
     txn.begin()
     assert txn.chain_begin_sql() == "BEGIN"
+
+
+class CountingGtm(FakeGtm):
+    """A fake GTM that counts commit-fence grants, hands out distinct tokens and keeps
+    one link until `drop_link`."""
+
+    def __init__(self, grant_after: float = 0.0, down: bool = False) -> None:
+        super().__init__(grant_after=grant_after, down=down)
+        self.acquired: list[int] = []
+        self.link: object | None = object()
+
+    async def fence_acquire(self, mode: str) -> int:
+        await super().fence_acquire(mode)
+        token = len(self.acquired) + 1
+        self.acquired.append(token)
+        return token
+
+    def open_link(self) -> object | None:
+        return self.link
+
+    def drop_link(self) -> None:
+        self.link = object()  # a new connection: the old one's tokens are void
+
+
+def _round(log: list[str], name: str, seconds: float) -> Any:
+    async def body() -> None:
+        log.append(f"{name} start")
+        await asyncio.sleep(seconds)
+        log.append(f"{name} end")
+    return body
+
+
+def test_commit_rounds_at_once_share_one_token_released_after_the_last() -> None:
+    async def main() -> tuple[CountingGtm, list[int]]:
+        gtm = CountingGtm(grant_after=0.01)
+        share = fence.CommitFenceShare(gtm, window=1.0)  # type: ignore[arg-type]
+        log: list[str] = []
+        released_while_running: list[int] = []
+
+        async def watch() -> None:
+            await asyncio.sleep(0.03)  # the first round is over, the second not
+            released_while_running.extend(gtm.released)
+
+        await asyncio.gather(share.run(_round(log, "a", 0.02)), share.run(_round(log, "b", 0.05)), watch())
+        await _settle()
+        return gtm, released_while_running
+
+    gtm, early = asyncio.run(main())
+    assert gtm.acquired == [1]  # one GTM round trip for both rounds
+    assert early == []  # held while a round still runs under it
+    assert gtm.released == [1]
+
+
+def test_a_round_after_the_window_takes_its_own_token() -> None:
+    async def main() -> CountingGtm:
+        gtm = CountingGtm()
+        share = fence.CommitFenceShare(gtm, window=0.01)  # type: ignore[arg-type]
+        log: list[str] = []
+        first = asyncio.ensure_future(share.run(_round(log, "a", 0.1)))
+        await asyncio.sleep(0.03)  # the first token is held, granted 30 ms ago
+        await share.run(_round(log, "b", 0.0))
+        await first
+        await _settle()
+        return gtm
+
+    gtm = asyncio.run(main())
+    assert gtm.acquired == [1, 2]
+    assert sorted(gtm.released) == [1, 2]
+
+
+def test_a_token_of_a_dropped_gtm_connection_is_never_joined() -> None:
+    async def main() -> CountingGtm:
+        gtm = CountingGtm()
+        share = fence.CommitFenceShare(gtm, window=10.0)  # type: ignore[arg-type]
+        log: list[str] = []
+        first = asyncio.ensure_future(share.run(_round(log, "a", 0.05)))
+        await asyncio.sleep(0.01)
+        gtm.drop_link()
+        await share.run(_round(log, "b", 0.0))
+        await first
+        await _settle()
+        return gtm
+
+    assert asyncio.run(main()).acquired == [1, 2]
+
+
+def test_a_failed_acquire_fails_every_round_waiting_for_it_and_is_not_reused() -> None:
+    async def main() -> tuple[list[BaseException | None], CountingGtm, list[str]]:
+        gtm = CountingGtm(down=True)
+        share = fence.CommitFenceShare(gtm, window=10.0)  # type: ignore[arg-type]
+        log: list[str] = []
+        results = await asyncio.gather(share.run(_round(log, "a", 0.0)), share.run(_round(log, "b", 0.0)),
+                                       return_exceptions=True)
+        gtm.down = False
+        await share.run(_round(log, "c", 0.0))
+        await _settle()
+        return list(results), gtm, log
+
+    results, gtm, log = asyncio.run(main())
+    assert all(isinstance(r, GtmUnavailable) for r in results)
+    assert log == ["c start", "c end"]  # no round ran without the fence
+    assert gtm.acquired == [1] and gtm.released == [1]
+
+
+def test_a_token_granted_after_every_waiting_round_was_cancelled_is_released() -> None:
+    async def main() -> CountingGtm:
+        gtm = CountingGtm(grant_after=0.05)
+        share = fence.CommitFenceShare(gtm)  # type: ignore[arg-type]
+        log: list[str] = []
+        waiting = asyncio.ensure_future(share.run(_round(log, "a", 0.0)))
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        await asyncio.sleep(0.06)
+        await _settle()
+        assert log == []
+        return gtm
+
+    gtm = asyncio.run(main())
+    assert gtm.acquired == [1] and gtm.released == [1]
+
+
+def test_a_token_granted_while_the_gtm_link_changed_is_never_joined() -> None:
+    class Reconnecting(CountingGtm):
+        async def fence_acquire(self, mode: str) -> int:
+            token = await super().fence_acquire(mode)
+            if token == 1:
+                self.drop_link()  # the reply came on a link since replaced
+            return token
+
+    async def main() -> Reconnecting:
+        gtm = Reconnecting()
+        share = fence.CommitFenceShare(gtm, window=10.0)  # type: ignore[arg-type]
+        log: list[str] = []
+        first = asyncio.ensure_future(share.run(_round(log, "a", 0.05)))
+        await asyncio.sleep(0.01)
+        await share.run(_round(log, "b", 0.0))
+        await first
+        return gtm
+
+    assert asyncio.run(main()).acquired == [1, 2]

@@ -58,3 +58,47 @@ def test_forgets_without_a_decision_are_sent_together() -> None:
         assert gtm.calls[-1] == ("forget", ["g5"])
 
     asyncio.run(body())
+
+
+class FencingGtm(FakeGtm):
+    """Grants commit tokens 1, 2, ... and records acquires and releases."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.link = object()
+
+    async def fence_acquire(self, mode: str) -> int:
+        self.calls.append(("acquire", mode))
+        await asyncio.sleep(0.01)
+        return sum(1 for c in self.calls if c[0] == "acquire")
+
+    def fence_release_now(self, token: int) -> bool:
+        self.calls.append(("release", token))
+        return True
+
+    def open_link(self) -> object:
+        return self.link
+
+
+def test_commit_rounds_use_a_claimed_or_shared_token_and_the_logged_one() -> None:
+    """A round with a claim (asked for beside its PREPAREs) and one without, at once: one
+    token for both; a round holding the token that came with the decision's log asks for
+    none and gives that one back."""
+    async def body() -> list[tuple[str, Any]]:
+        gtm = FencingGtm()
+        log = GtmCommitLog(gtm)  # type: ignore[arg-type]
+        ran: list[str] = []
+
+        def round_(name: str) -> Any:
+            async def run() -> None:
+                ran.append(name)
+            return run
+
+        claim = log.claim_commit_fence()
+        await asyncio.gather(log.commit_fenced(round_("claimed"), claim), log.commit_fenced(round_("joined")))
+        await log.commit_fenced(round_("logged"), 9)
+        assert sorted(ran) == ["claimed", "joined", "logged"]
+        log.drop_commit_fence(claim)  # (already given back by its round: nothing happens)
+        return gtm.calls
+
+    assert asyncio.run(body()) == [("acquire", "commit"), ("release", 1), ("release", 9)]

@@ -526,3 +526,93 @@ def test_recovery_leaves_nothing_when_a_node_is_unreached() -> None:
     addresses = [NodeAddress(n, "127.0.0.1", 1, "postgres", "") for n in ("dn_1", "dn_2")]
     asyncio.run(recovery.recover_round(FakeGtm(), addresses, lambda _t: True, connect))  # type: ignore[arg-type]
     assert not any("DELETE" in s for s in node.sent)
+
+
+# -- the commit fence asked for beside the PREPAREs ---------------------------------------
+
+
+class SlowPrepareConn(FakeConn):
+    """A node whose PREPARE answers after `delay` seconds."""
+
+    def __init__(self, node: str, delay: float) -> None:
+        super().__init__(node)
+        self.delay = delay
+
+    async def _answer(self, sql: str) -> list[Any]:
+        if sql.startswith("PREPARE"):
+            await asyncio.sleep(self.delay)
+        return await super()._answer(sql)
+
+
+class ClaimingLog(FakeLog):
+    """A commit log that claims the fence early and records what happens to the claim."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+        self.claims: list[dict[str, bool]] = []
+
+    def claim_commit_fence(self) -> object | None:
+        claim = {"active": True}
+        self.claims.append(claim)
+        self.events.append("claim")
+        return claim
+
+    def drop_commit_fence(self, claim: object) -> None:
+        assert isinstance(claim, dict)
+        if claim["active"]:
+            claim["active"] = False
+            self.events.append("drop")
+
+    async def commit_fenced(self, body: Callable[[], Awaitable[None]], held: object = None) -> None:
+        early = isinstance(held, dict) and held["active"]
+        self.events.append("fenced with the claim" if early else "fenced anew")
+        if early:
+            self.drop_commit_fence(held)
+        await super().commit_fenced(body, held)
+
+
+def _claiming_commit(delay: float) -> tuple[ClaimingLog, dict[str, FakeConn]]:
+    async def scenario() -> tuple[ClaimingLog, dict[str, FakeConn]]:
+        keep = await ready_keeper(["dn_1", "dn_2"])
+        conns: dict[str, FakeConn] = {"dn_1": SlowPrepareConn("dn_1", delay), "dn_2": FakeConn("dn_2")}
+        log = ClaimingLog()
+        txn = build_txn(log, conns, ["dn_1", "dn_2"], keep)
+        await txn.commit()
+        return log, conns
+
+    return asyncio.run(scenario())
+
+
+def test_the_commit_fence_is_claimed_when_the_prepares_are_sent_and_used_by_the_decision() -> None:
+    log, conns = _claiming_commit(0.0)
+    assert log.events == ["claim", "fenced with the claim", "drop"]
+    assert conns["dn_1"].sent == [f"PREPARE TRANSACTION '{GID}'", f"COMMIT PREPARED '{GID}'"]
+    assert conns["dn_2"].sent[-1].endswith("; COMMIT")
+
+
+def test_a_claim_is_given_back_while_a_prepare_takes_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PREPARE that waits (on a lock a snapshot-fence waiter may hold) keeps no fence past
+    EARLY_FENCE_SECONDS: the claim is given back, and the decision takes the fence anew."""
+    from gridpg.txn import transaction
+
+    monkeypatch.setattr(transaction, "EARLY_FENCE_SECONDS", 0.01)
+    log, conns = _claiming_commit(0.05)
+    assert log.events == ["claim", "drop", "fenced anew"]
+    assert conns["dn_1"].sent[-1] == f"COMMIT PREPARED '{GID}'"
+
+
+def test_a_failed_prepare_gives_the_claim_back() -> None:
+    async def scenario() -> tuple[ClaimingLog, dict[str, FakeConn]]:
+        keep = await ready_keeper(["dn_1", "dn_2"])
+        conns = {"dn_1": FakeConn("dn_1", refuse={"PREPARE": PgError("40001", "could not serialize")}),
+                 "dn_2": FakeConn("dn_2")}
+        log = ClaimingLog()
+        txn = build_txn(log, conns, ["dn_1", "dn_2"], keep)
+        with pytest.raises(PgError):
+            await txn.commit()
+        return log, conns
+
+    log, conns = asyncio.run(scenario())
+    assert log.events == ["claim", "drop"] and log.fenced == 0
+    assert not any(s.startswith("INSERT INTO gridpg.commit_marker") for s in conns["dn_2"].sent)

@@ -40,6 +40,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.durable import CommitWitness
+from gridpg.txn.fence import CommitFenceShare, FenceClaim, with_commit_fence
 from gridpg.txn.marker import MarkerKeeper, OwnConnections
 from gridpg.txn.marker import parse_gid as marker_gid
 from gridpg.txn.pause import PauseGate
@@ -81,6 +82,7 @@ class GtmCommitLog(CommitLog):
         self._end = 0
         self._forgets: list[str] = []
         self._forget_timer: asyncio.TimerHandle | None = None
+        self._fence_share = CommitFenceShare(gtm)
 
     async def next_gxid(self) -> int:
         if self._next >= self._end:
@@ -132,9 +134,17 @@ class GtmCommitLog(CommitLog):
             log.debug("forgetting %d decisions failed (recovery forgets them): %s", len(gids), exc)
 
     async def commit_fenced(self, body: Any, held: object = None) -> None:
-        from gridpg.txn.fence import with_commit_fence
+        if isinstance(held, int):  # the token that came with the decision's log
+            await with_commit_fence(self.gtm, body, held)
+        else:  # shared with the worker's other rounds: one GTM round trip for many
+            await self._fence_share.run(body, held if isinstance(held, FenceClaim) else None)
 
-        await with_commit_fence(self.gtm, body, held if isinstance(held, int) else None)
+    def claim_commit_fence(self) -> object | None:
+        return self._fence_share.claim()
+
+    def drop_commit_fence(self, claim: object) -> None:
+        if isinstance(claim, FenceClaim):
+            self._fence_share.drop(claim)
 
 
 class Coordinator:

@@ -280,6 +280,12 @@ class GtmClient:
         link.writer.write(encode_frame(build_request(0, "fence_release", {"token": token})))
         return True
 
+    def open_link(self) -> object | None:
+        """The open connection to the GTM, as an opaque value (None: none open). Fence
+        tokens granted on one are void once it changed: the GTM released them."""
+        link = self._link
+        return None if link is None or link.closed else link
+
     @contextlib.asynccontextmanager
     async def fence(self, mode: str) -> AsyncIterator[int]:
         """Hold the fence in ``mode`` for the body of an ``async with``."""

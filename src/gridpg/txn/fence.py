@@ -19,6 +19,9 @@ it waited for. Waits are bounded so that no cycle through the fence can hang:
   goes on (a long multi-node write keeps its guarantee); once a commit waits and the hold
   has lasted the fence timeout, the statement is cancelled on its nodes and fails 40001.
 
+A worker's commit rounds share commit tokens (`CommitFenceShare`): one GTM round trip
+and one release for the rounds that start together, never a round without a granted token.
+
 This module must not decide *whether* a statement is fenced: callers do (the session's
 `gridpg.consistency`, the number of nodes, an already established transaction snapshot).
 """
@@ -29,7 +32,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gridpg import metrics
 from gridpg.errors import SERIALIZATION_FAILURE, PgError
@@ -63,6 +66,116 @@ async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]],
         await body()
     finally:
         _release(gtm, token)
+
+
+# How long after its grant a worker's commit-fence token takes in further COMMIT PREPARED
+# rounds (`CommitFenceShare`). A snapshot waiting for the fence then waits at most this
+# longer than for the rounds already under it (the GTM's grant is phase-fair).
+JOIN_WINDOW = 0.005
+
+
+@dataclass(eq=False)
+class _Lease:
+    """One commit-fence token of the worker and the rounds under it."""
+
+    granted: asyncio.Future[int] = field(init=False)  # the GTM's token, once granted
+    holders: int = 0
+    granted_at: float = 0.0
+    link: object | None = None  # the GTM connection it was granted on
+
+
+@dataclass(eq=False)
+class FenceClaim:
+    """One round's share of a lease (`CommitFenceShare.claim`)."""
+
+    lease: _Lease
+    active: bool = True
+
+
+class CommitFenceShare:
+    """A worker's COMMIT PREPARED rounds under shared commit-fence tokens: the GTM-proxy
+    idea of DESIGN section 6 (many sessions, one GTM round trip). A round joins the token
+    being acquired, or one granted less than `window` ago on the GTM connection still
+    open; else it asks the GTM for a new one. A token is released when its last round ends.
+    The guarantee is the unshared one: every round runs while a granted commit token is
+    held, so no snapshot fence is granted meanwhile. What is not shared: a token that came
+    with the decision's log (`txn_log_commit_fenced`), the snapshot fence."""
+
+    def __init__(self, gtm: GtmClient, window: float = JOIN_WINDOW) -> None:
+        self.gtm = gtm
+        self.window = window
+        self._open: _Lease | None = None  # the lease new rounds may join
+
+    def claim(self) -> FenceClaim:
+        """A share of a commit token, asked for now (joined or requested, not awaited):
+        for a round whose COMMIT PREPARED is still to come. Ends with `run` or `drop`."""
+        return FenceClaim(self._join())
+
+    async def run(self, body: Callable[[], Awaitable[None]], claim: FenceClaim | None = None) -> None:
+        """Run `body` under a commit token: the one `claim` holds, else one shared or taken
+        here. The share is given back after `body`, however it ends."""
+        started = time.perf_counter()
+        if claim is None or not claim.active:
+            claim = self.claim()
+        try:
+            await asyncio.shield(claim.lease.granted)
+            # (the wait of the round itself: a claim asked for early waited beside its PREPAREs)
+            metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
+            await body()
+        finally:
+            self.drop(claim)
+
+    def drop(self, claim: FenceClaim) -> None:
+        """Give back a claim's share (once: later calls do nothing)."""
+        if not claim.active:
+            return
+        claim.active = False
+        lease = claim.lease
+        lease.holders -= 1
+        if lease.holders == 0:
+            self._end(lease)
+
+    def _join(self) -> _Lease:
+        lease = self._open
+        if lease is None or not self._is_joinable(lease):
+            lease = _Lease()
+            lease.granted = asyncio.ensure_future(self._acquire(lease))
+            self._open = lease
+        lease.holders += 1
+        return lease
+
+    def _is_joinable(self, lease: _Lease) -> bool:
+        if not lease.granted.done():
+            return True  # asked for, not yet granted: wait for it together
+        if lease.granted.cancelled() or lease.granted.exception() is not None:
+            return False
+        # A token of a dropped GTM connection was released there: never joined.
+        return lease.link is not None and lease.link is self.gtm.open_link() \
+            and time.perf_counter() - lease.granted_at < self.window
+
+    async def _acquire(self, lease: _Lease) -> int:
+        link = self.gtm.open_link()
+        token = await self.gtm.fence_acquire("commit")
+        lease.granted_at = time.perf_counter()
+        # Joinable only when granted on the link still open (not on one connected meanwhile).
+        lease.link = link if link is not None and link is self.gtm.open_link() else None
+        return token
+
+    def _end(self, lease: _Lease) -> None:
+        """The lease's last round ended: its token goes back (once granted, if still
+        asked for: every round waiting for it was cancelled)."""
+        if self._open is lease:
+            self._open = None
+        granted = lease.granted
+
+        def release(done: asyncio.Future[int]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                _release(self.gtm, done.result())
+
+        if granted.done():
+            release(granted)
+        else:
+            granted.add_done_callback(release)
 
 
 async def acquire_snapshot(gtm: GtmClient, timeout: float) -> int:

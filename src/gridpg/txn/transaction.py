@@ -51,6 +51,10 @@ log = logging.getLogger("gridpg.txn")
 # How long a node that refuses connections is retried before a statement fails: covers a
 # primary's restart and a failover (planned: about a second; after a crash: a few seconds).
 CONNECT_RETRY_SECONDS = 10.0
+# How long a 2PC commit holds the commit fence it asked for beside its PREPARE round while
+# that round runs: a PREPARE waiting on a lock (a deferred trigger's) whose holder waits for
+# the snapshot fence gives the fence back after this, and asks again once prepared.
+EARLY_FENCE_SECONDS = 0.1
 # How long a coordinator keeps finishing a committed transaction on a node that did not
 # confirm COMMIT PREPARED; after that the monitor's or a restart's recovery does it.
 FINISH_COMMIT_SECONDS = 600.0
@@ -103,6 +107,8 @@ class _PrepareRound:
     # The writer whose one-phase commit with the GID's marker decides (txn/marker.py);
     # None: every writer prepared, the GTM's log decides.
     decider: str | None = None
+    # The commit fence asked for beside the PREPAREs (`CommitLog.claim_commit_fence`).
+    fence: object | None = None
 
 
 def _send_round(requests: list[tuple[BackendConnection, bytes]]) -> list[BaseException | None]:
@@ -208,8 +214,17 @@ class CommitLog:
 
     async def commit_fenced(self, body: Callable[[], Awaitable[None]], held: object = None) -> None:
         """Run the COMMIT PREPARED round; the GTM-backed log holds the commit fence (the one
-        `held` from log_commit_fenced, else one taken here)."""
+        `held` from log_commit_fenced or `claim_commit_fence`, else one taken here)."""
         await body()
+
+    def claim_commit_fence(self) -> object | None:
+        """Start asking for the commit fence of a COMMIT PREPARED round still to come, without
+        waiting: the claim goes to `commit_fenced` as `held`, or to `drop_commit_fence`.
+        None: nothing asked for (`commit_fenced` takes the fence itself)."""
+        return None
+
+    def drop_commit_fence(self, claim: object) -> None:
+        """Give back a claim no round will use (again: nothing happens)."""
 
 
 class DistributedTransaction:
@@ -795,7 +810,16 @@ class DistributedTransaction:
             # may hold, as COMMIT PREPARED does not (txn/fence.py).
             requests.append((self.participants[decider].conn, _IMMEDIATE))
         requests += [(self.participants[n].conn, _COMMIT) for n in readers]
-        return _PrepareRound(gid, writers, requests, _send_round(requests), decider)
+        sent = _send_round(requests)
+        # The commit fence is asked for now, not once the PREPAREs answered: its GTM round
+        # trip overlaps theirs instead of lengthening the decider's row locks. (The GTM's
+        # decision, without a decider, comes with its fence in one request later.)
+        fence = self.commit_log.claim_commit_fence() if decider is not None and self._is_fenced() else None
+        return _PrepareRound(gid, writers, requests, sent, decider, fence)
+
+    def _is_fenced(self) -> bool:
+        """Whether this transaction's COMMIT PREPARED round runs under the commit fence."""
+        return self.consistency is None or self.consistency.is_cluster
 
     def _choose_decider(self, writers: list[str]) -> str | None:
         """The writer whose commit decides (txn/marker.py), or None (the GTM decides): a
@@ -818,8 +842,15 @@ class DistributedTransaction:
         return max(ready, key=lambda n: (self.participants[n].lock_order, self.participants[n].write_order))
 
     async def _finish_two_phase(self, started: _PrepareRound) -> None:
+        try:
+            await self._finish_prepared(started)
+        finally:
+            if started.fence is not None:  # (given back by its round already, if it ran)
+                self.commit_log.drop_commit_fence(started.fence)
+
+    async def _finish_prepared(self, started: _PrepareRound) -> None:
         gid, writers = started.gid, started.writers
-        results = await _read_round(started.requests, started.sent)
+        results = await self._read_prepare_round(started)
         failed = [r for r in results if r is not None]
         results = results[: len(writers)]
         for node, result in zip(writers, results):
@@ -842,18 +873,32 @@ class DistributedTransaction:
                 asyncio.ensure_future(self._finish(gid, unfinished, commit=False))
             first = failed[0]
             raise first if isinstance(first, PgError) else PgError(CONNECTION_FAILURE, str(first))
-        fenced = self.consistency is None or self.consistency.is_cluster
+        fenced = self._is_fenced()
         if started.decider is not None:
-            await self._commit_by_marker(gid, started.decider, writers, fenced)
+            await self._commit_by_marker(gid, started.decider, writers, fenced, started.fence)
             return
         held = await self._log_decision(gid, writers, fenced)
         await self._commit_prepared_round(gid, writers, fenced, held)
 
-    async def _commit_by_marker(self, gid: str, decider: str, writers: list[str], fenced: bool) -> None:
+    async def _read_prepare_round(self, started: _PrepareRound) -> list[BaseException | None]:
+        """The PREPARE round's answers; a commit fence claimed beside it is given back when
+        they take longer than EARLY_FENCE_SECONDS (`commit_fenced` then asks again)."""
+        if started.fence is None:
+            return await _read_round(started.requests, started.sent)
+        timer = asyncio.get_running_loop().call_later(
+            EARLY_FENCE_SECONDS, self.commit_log.drop_commit_fence, started.fence)
+        try:
+            return await _read_round(started.requests, started.sent)
+        finally:
+            timer.cancel()
+
+    async def _commit_by_marker(self, gid: str, decider: str, writers: list[str], fenced: bool,
+                                claim: object = None) -> None:
         """The decision is the decider's commit with the GID's marker (txn/marker.py); the
-        commit fence is held from before it until every COMMIT PREPARED answered, so no
-        fenced snapshot sees the transaction on the decider and not on the others. A fence
-        that cannot be had decides nothing: the transaction is rolled back."""
+        commit fence (the one `claim`ed beside the PREPAREs, or one taken now) is held from
+        before it until every COMMIT PREPARED answered, so no fenced snapshot sees the
+        transaction on the decider and not on the others. A fence that cannot be had
+        decides nothing: the transaction is rolled back."""
         from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
         decided = False
@@ -864,7 +909,7 @@ class DistributedTransaction:
             decided = True
 
         try:
-            await self._commit_prepared_round(gid, writers, fenced, None, decide)
+            await self._commit_prepared_round(gid, writers, fenced, claim, decide)
         except (GtmError, GtmUnavailable, OSError) as exc:
             if decided:
                 raise
