@@ -172,6 +172,35 @@ def test_prepared_begin(gridpg_cluster: Cluster, conn: psycopg.Connection) -> No
     assert _counted(gridpg_cluster, before, "callback", 1) >= 1
 
 
+def test_prepared_transaction_control_left_to_the_task(conn: psycopg.Connection) -> None:
+    """Prepared transaction control other than BEGIN and COMMIT/END (SAVEPOINT, ROLLBACK
+    TO, RELEASE, ROLLBACK), recognised once per statement and never planned as a routed
+    cycle, is the task's and answers as PostgreSQL does; a routed statement between them
+    still runs."""
+    raw = conn.pgconn
+    for name, sql in ((b"b_tc", b"BEGIN"), (b"sp_tc", b"SAVEPOINT s1"), (b"rbsp_tc", b"ROLLBACK TO SAVEPOINT s1"),
+                      (b"rel_tc", b"RELEASE SAVEPOINT s1"), (b"rb_tc", b"ROLLBACK"), (b"c_tc", b"COMMIT"),
+                      (b"u_tc", b"UPDATE fc SET bal = bal + 1 WHERE id = $1")):
+        raw.prepare(name, sql)
+        raw.describe_prepared(name)
+    for _ in range(3):  # the first round reads the statements; then they are known
+        assert raw.exec_prepared(b"b_tc", []).command_status == b"BEGIN"
+        assert raw.exec_prepared(b"u_tc", [b"51"]).command_status == b"UPDATE 1"
+        assert raw.exec_prepared(b"sp_tc", []).command_status == b"SAVEPOINT"
+        assert raw.exec_prepared(b"u_tc", [b"51"]).command_status == b"UPDATE 1"
+        assert raw.exec_prepared(b"rbsp_tc", []).command_status == b"ROLLBACK"
+        assert raw.exec_prepared(b"rel_tc", []).command_status == b"RELEASE"
+        assert raw.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        assert raw.exec_prepared(b"c_tc", []).command_status == b"COMMIT"
+        assert raw.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert conn.execute("SELECT bal FROM fc WHERE id = 51").fetchone() == (513,)
+    assert raw.exec_prepared(b"b_tc", []).command_status == b"BEGIN"
+    assert raw.exec_prepared(b"u_tc", [b"51"]).command_status == b"UPDATE 1"
+    assert raw.exec_prepared(b"rb_tc", []).command_status == b"ROLLBACK"
+    assert raw.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert conn.execute("SELECT bal FROM fc WHERE id = 51").fetchone() == (513,)
+
+
 def test_prepared_commit_of_a_one_node_block(gridpg_cluster: Cluster, datanodes: dict[str, str],
                                              conn: psycopg.Connection) -> None:
     """pgbench -M prepared's END: a block that wrote one node commits from callbacks (one

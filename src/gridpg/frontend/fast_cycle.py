@@ -63,17 +63,22 @@ def _start_cycle(session: Session) -> bool:
         return False
     payload, wants_description = found
     bound = session.cycle_statement(payload)
-    if bound is None:
+    runner = session.runner
+    if bound is None or runner is None:
         return False
+    statement = bound[0]
+    control = statement.controls_transaction
+    if control is None:
+        control = statement.controls_transaction = runner.is_transaction_control(statement.sql)
     try:
+        if control:  # (never a routed plan: plan_cycle would find none)
+            return _run_begin(session, bound, payload, wants_description)
         planned = session.plan_cycle(payload, wants_description, bound)
         if planned is None:
-            return _run_begin(session, bound, payload, wants_description)
+            return False
     except (PgError, ProtocolViolation):
         return False  # the task's handlers report it
     route, group, description, tail = planned
-    runner = session.runner
-    assert runner is not None
     started = time.perf_counter()
     taken = runner.start_cycle_now(route, group, tail)
     if taken is None:

@@ -60,6 +60,9 @@ class PreparedStatement:
     routed_key: tuple[object, ...] | None = None
     # The session's cycle stamp when its routed cycle was last allowed (StatementRunner.cycle_route).
     cycle_stamp: int = 0
+    # Transaction control (BEGIN, COMMIT, ...: never routed; frontend/fast_cycle.py reads
+    # it once per statement, not per Execute); None: not read yet.
+    controls_transaction: bool | None = None
     # RowDescriptions with a portal's result formats applied, by those formats.
     portal_descriptions: dict[tuple[int, ...], bytes] = field(default_factory=dict)
 

@@ -877,6 +877,15 @@ class StatementRunner:
             self.dispatcher.start_routed_on(conn, group, route, bind_tail, sync_now=True)
         return conn, alone
 
+    @staticmethod
+    def is_transaction_control(sql: str) -> bool:
+        """BEGIN, COMMIT, ROLLBACK, SAVEPOINT ...: run here, never routed (False also for
+        a text `classify` cannot read: the general path reports it)."""
+        try:
+            return classify(sql)[0] is not None
+        except PgError:
+            return False
+
     def begin_now(self, sql: str) -> bytes | None:
         """A client's prepared BEGIN run from callbacks (frontend/fast_cycle.py): what
         `run` does for it, where nothing needs waiting (no pause gate closed, no shard
