@@ -34,6 +34,7 @@ from gridpg.sql.quote import quote_ident, quote_literal
 if TYPE_CHECKING:
     from gridpg.catalog.model import CatalogSnapshot, DistTable
     from gridpg.commands.ddl import DdlRunner
+    from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher
     from gridpg.frontend.coordinator import Coordinator
 
@@ -87,7 +88,10 @@ async def publish_in_transaction(ddl: DdlRunner, tree: dict[str, Any]) -> None:
     datanodes on its own connections and write every catalog server in it."""
     from gridpg.commands.ddl import as_cluster_owner
 
-    tables = await maintained_tables(ddl.dispatcher, tree)
+    # (the partitions are looked up on the session's own catalog connection: the statement
+    # may hold a lock on them there that another connection's lookup would wait for)
+    catalog = await ddl.conn(ddl.coord.catalog_node)
+    tables = await maintained_tables(ddl.dispatcher, tree, catalog)
     if not tables:
         return
     sql = _relstats_sql(tables)
@@ -100,9 +104,11 @@ async def publish_in_transaction(ddl: DdlRunner, tree: dict[str, Any]) -> None:
         await (await ddl.conn(node)).simple_query(as_cluster_owner(updates))
 
 
-async def maintained_tables(dispatcher: Dispatcher, tree: dict[str, Any]) -> list[DistTable]:
+async def maintained_tables(dispatcher: Dispatcher, tree: dict[str, Any],
+                            catalog: BackendConnection | None = None) -> list[DistTable]:
     """The distributed tables a VACUUM, ANALYZE, REINDEX, CLUSTER or CREATE INDEX reaches,
-    with their partitions (PostgreSQL's maintenance of a partitioned table reaches them)."""
+    with their partitions (PostgreSQL's maintenance of a partitioned table reaches them),
+    looked up on `catalog` (else a connection of their own)."""
     from gridpg.executor.run import catalog_view, search_path
     from gridpg.planner.analyze import RelRef
 
@@ -129,11 +135,15 @@ async def maintained_tables(dispatcher: Dispatcher, tree: dict[str, Any]) -> lis
     if not named:
         return []
     listed = ", ".join(quote_literal(_qualified(t.key)) for t in named)
-    rows = await _internal_query(dispatcher.coord, dispatcher.coord.catalog_node, (
+    members_sql = (
         "SELECT DISTINCT n.nspname, c.relname FROM unnest(ARRAY[" + listed + "]) AS u(name) "
         "CROSS JOIN LATERAL pg_catalog.pg_partition_tree(pg_catalog.to_regclass(u.name)) p "
         "JOIN pg_catalog.pg_class c ON c.oid = p.relid "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"))
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace")
+    if catalog is not None:
+        rows = await catalog.query(members_sql)
+    else:
+        rows = await _internal_query(dispatcher.coord, dispatcher.coord.catalog_node, members_sql)
     members = [snapshot.table(str(schema), str(name)) for schema, name in rows]
     out = {t.key: t for t in named}
     out.update((t.key, t) for t in members if t is not None and t.groups)

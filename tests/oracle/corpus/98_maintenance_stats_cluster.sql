@@ -124,3 +124,12 @@ ALTER TABLE ms_events CLUSTER ON ms_events_day;
 SELECT count(*), sum(day) FROM ms_events;
 SELECT relname, reltuples::bigint AS rows_estimate FROM pg_class
  WHERE relname LIKE 'ms_events_%' AND relkind = 'r' AND relnamespace = current_schema()::regnamespace ORDER BY 1;
+-- a partition is a plain table: CLUSTER and REINDEX of it run in a block
+BEGIN;
+CLUSTER ms_events_a USING ms_events_a_day_idx;
+REINDEX TABLE ms_events_b;
+SELECT c.relname, i.indisclustered FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE i.indrelid = 'ms_events_a'::regclass ORDER BY 1;
+COMMIT;
+SELECT relname, reltuples::bigint AS rows_estimate FROM pg_class
+ WHERE relname LIKE 'ms_events_%' AND relkind = 'r' AND relnamespace = current_schema()::regnamespace ORDER BY 1;
