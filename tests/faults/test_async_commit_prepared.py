@@ -31,42 +31,28 @@ import pytest
 
 from gridpg.cluster import processes
 from gridpg.cluster.control import Cluster
-from gridpg.cluster.topology import PortAllocator, build_default
-from tests.conftest import server_dir
+from tests.cluster_fixtures import prepared_gids, private_cluster, server_dsn
 
 
 @pytest.fixture(scope="module", params=["gtm", "marker"])
 def ha_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     saved = os.environ.get("GRIDPG_COMMIT_MARKERS")
     os.environ["GRIDPG_COMMIT_MARKERS"] = "off" if request.param == "gtm" else "on"
-    with server_dir("acp") as directory:
-        cluster = Cluster(directory / "cluster")
-        base = PortAllocator("127.0.0.1", 27000 + (os.getpid() % 50) * 20).take()
-        topology = build_default(datanodes=2, coordinators=1, standbys=1, port=base)
-        topology.failover = False  # the test fails over itself
-        topology.coordinators[0].workers = 1  # the warm-up's worker (its marker keeper) is the test's
-        # and runs recovery itself: the monitor's pass could commit the GID on the promoted
-        # standby before the test has seen it prepared there
-        topology.monitor = False
-        cluster.create(topology, lambda _m: None)
-        try:
-            cluster.up(lambda _m: None)
+    try:
+        # the test fails over itself; the warm-up's worker (its marker keeper) is the
+        # test's; and it runs recovery itself: the monitor's pass could commit the GID on
+        # the promoted standby before the test has seen it prepared there
+        with private_cluster("acp", 27000, standbys=1, workers=1, monitor=False, failover=False) as cluster:
             yield cluster
-        finally:
-            cluster.down(lambda _m: None)
-            if saved is None:
-                os.environ.pop("GRIDPG_COMMIT_MARKERS", None)
-            else:
-                os.environ["GRIDPG_COMMIT_MARKERS"] = saved
-
-
-def _dsn(cluster: Cluster, port: int) -> str:
-    return f"host=127.0.0.1 port={port} dbname=postgres user=postgres password={cluster.password()}"
+    finally:
+        if saved is None:
+            os.environ.pop("GRIDPG_COMMIT_MARKERS", None)
+        else:
+            os.environ["GRIDPG_COMMIT_MARKERS"] = saved
 
 
 def _prepared(dsn: str) -> list[str]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return [r[0] for r in conn.execute("SELECT gid FROM pg_prepared_xacts WHERE gid LIKE 'gridpg_%'")]
+    return prepared_gids(dsn, "gridpg_%")
 
 
 def _retrying(dsn: str, sql: str) -> list[tuple[object, ...]]:
@@ -88,7 +74,7 @@ def test_primary_killed_after_the_commit_answer_then_failover(ha_cluster: Cluste
         conn.execute("INSERT INTO ac SELECT g, 0 FROM generate_series(1, 20) g")
         for _ in range(3):  # 2PC commits: the coordinator's workers know the marker tables
             conn.execute("UPDATE ac SET v = v")
-    primaries = {g.name: _dsn(ha_cluster, g.primary.port) for g in ha_cluster.topology.groups}
+    primaries = {g.name: server_dsn(ha_cluster, g.primary.port) for g in ha_cluster.topology.groups}
     gtm_pid = processes.running_pid(ha_cluster.dir, ha_cluster.topology.gtm.name)
     assert gtm_pid is not None
 
@@ -128,9 +114,9 @@ def test_primary_killed_after_the_commit_answer_then_failover(ha_cluster: Cluste
                              group.name, "--force"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     # the promoted standby had the PREPARE, not the COMMIT PREPARED
-    assert _prepared(_dsn(ha_cluster, standby.port)), "the transaction did not come back prepared"
+    assert _prepared(server_dsn(ha_cluster, standby.port)), "the transaction did not come back prepared"
     _retrying(dsn, "SELECT gridpg_recover_prepared(0)")
     current = Cluster(ha_cluster.dir)
     for g in current.topology.groups:
-        assert _prepared(_dsn(current, g.primary.port)) == [], f"still prepared on {g.name}"
+        assert _prepared(server_dsn(current, g.primary.port)) == [], f"still prepared on {g.name}"
     assert _retrying(dsn, "SELECT v FROM ac ORDER BY id") == [(1,)] * 20

@@ -33,44 +33,20 @@ import pytest
 
 from gridpg.cluster import processes
 from gridpg.cluster.control import Cluster
-from gridpg.cluster.topology import PortAllocator, build_default
-from tests.conftest import server_dir
+from tests.cluster_fixtures import prepared_gids, primaries, private_cluster, query
 from tests.faults.test_commit_answer_lost import commits_wait_for_a_missing_standby
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with server_dir("cmk") as directory:
-        made = Cluster(directory / "cluster")
-        base = PortAllocator("127.0.0.1", 28000 + (os.getpid() % 50) * 20).take()
-        topology = build_default(datanodes=2, coordinators=1, port=base)
-        topology.coordinators[0].workers = 1  # one marker keeper, one process to stop
-        topology.monitor = False  # the test runs recovery itself, at the moment it chooses
-        topology.failover = False
-        made.create(topology, lambda _m: None)
-        try:
-            made.up(lambda _m: None)
-            yield made
-        finally:
-            made.down(lambda _m: None)
-
-
-def _dsn(cluster: Cluster, port: int) -> str:
-    return f"host=127.0.0.1 port={port} dbname=postgres user=postgres password={cluster.password()}"
-
-
-def _nodes(cluster: Cluster) -> dict[str, str]:
-    return {g.name: _dsn(cluster, g.primary.port) for g in cluster.topology.groups}
-
-
-def _one(dsn: str, sql: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        cursor = conn.execute(sql)
-        return cursor.fetchall() if cursor.description is not None else []
+    # one worker: one marker keeper, one process to stop; no monitor: the test runs
+    # recovery itself, at the moment it chooses
+    with private_cluster("cmk", 28000, workers=1, monitor=False, failover=False) as made:
+        yield made
 
 
 def _prepared(dsn: str) -> list[str]:
-    return [str(r[0]) for r in _one(dsn, "SELECT gid FROM pg_prepared_xacts WHERE gid LIKE 'gridpg%'")]
+    return prepared_gids(dsn, "gridpg%")
 
 
 def _family(pid: int) -> list[int]:
@@ -131,19 +107,19 @@ def bank(cluster: Cluster) -> Iterator[tuple[int, int]]:
         conn.execute("DROP TABLE IF EXISTS cm")
         conn.execute("CREATE TABLE cm (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
         conn.execute("INSERT INTO cm SELECT g, 0 FROM generate_series(1, 20) g")
-        nodes = _nodes(cluster)
-        ids = [int(str(_one(nodes[n], "SELECT min(id) FROM cm")[0][0])) for n in ("dn1", "dn2")]
+        nodes = primaries(cluster)
+        ids = [int(str(query(nodes[n], "SELECT min(id) FROM cm")[0][0])) for n in ("dn1", "dn2")]
         for _ in range(3):
             with conn.transaction():
                 conn.execute("UPDATE cm SET v = v WHERE id = %s", (ids[0],))
                 conn.execute("UPDATE cm SET v = v WHERE id = %s", (ids[1],))
-        _wait(lambda: all(_one(d, "SELECT to_regclass('gridpg.commit_marker')")[0][0] for d in nodes.values()),
+        _wait(lambda: all(query(d, "SELECT to_regclass('gridpg.commit_marker')")[0][0] for d in nodes.values()),
               "the marker tables were not made")
     yield ids[0], ids[1]
-    for node in _nodes(cluster).values():
-        _one(node, "DROP TRIGGER IF EXISTS slow ON gridpg.commit_marker; "
-                   "DROP FUNCTION IF EXISTS public.slow_commit()")
-    assert all(_prepared(d) == [] for d in _nodes(cluster).values())
+    for node in primaries(cluster).values():
+        query(node, "DROP TRIGGER IF EXISTS slow ON gridpg.commit_marker; "
+                    "DROP FUNCTION IF EXISTS public.slow_commit()")
+    assert all(_prepared(d) == [] for d in primaries(cluster).values())
 
 
 def _start_commit(dsn: str, ids: tuple[int, int]) -> tuple[threading.Thread, list[object]]:
@@ -167,17 +143,17 @@ def _start_commit(dsn: str, ids: tuple[int, int]) -> tuple[threading.Thread, lis
 
 
 def _values(cluster: Cluster, ids: tuple[int, int]) -> list[int]:
-    nodes = _nodes(cluster)
-    return [int(str(_one(nodes[n], f"SELECT v FROM cm WHERE id = {i}")[0][0])) for n, i in zip(("dn1", "dn2"), ids)]
+    nodes = primaries(cluster)
+    return [int(str(query(nodes[n], f"SELECT v FROM cm WHERE id = {i}")[0][0])) for n, i in zip(("dn1", "dn2"), ids)]
 
 
 def _marker(cluster: Cluster, gid: str) -> list[tuple[object, ...]]:
-    return _one(_nodes(cluster)["dn2"], f"SELECT outcome FROM gridpg.commit_marker WHERE gid = '{gid}'")
+    return query(primaries(cluster)["dn2"], f"SELECT outcome FROM gridpg.commit_marker WHERE gid = '{gid}'")
 
 
 def _prepared_on_dn1(cluster: Cluster) -> str:
     """Wait for the block's PREPARE on dn1 (the marker form of its GID, dn2 deciding)."""
-    nodes = _nodes(cluster)
+    nodes = primaries(cluster)
     _wait(lambda: _prepared(nodes["dn1"]), "dn1 did not prepare")
     gid = _prepared(nodes["dn1"])[0]
     assert gid.startswith("gridpgm_") and "_3_dn2_" in gid, gid
@@ -199,14 +175,14 @@ def test_killed_before_the_decider_commit_recovery_aborts(cluster: Cluster, bank
     committing.join(timeout=15)
     assert outcome and outcome[0] is not True
     assert "1 rolled back" in _recover(cluster)
-    assert all(_prepared(d) == [] for d in _nodes(cluster).values())
+    assert all(_prepared(d) == [] for d in primaries(cluster).values())
     assert _values(cluster, bank) == [0, 0]
     assert _marker(cluster, gid) == [("a",)]
 
 
 def test_killed_after_the_decider_commit_recovery_commits(cluster: Cluster, bank: tuple[int, int]) -> None:
     coordinator = _family(_pid(cluster, "coord1"))
-    dn2 = _nodes(cluster)["dn2"]
+    dn2 = primaries(cluster)["dn2"]
     waiting = ("SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep' "
                "AND application_name LIKE 'gridpg:%'")
     committing, outcome = _start_commit(cluster.dsn(0), bank)
@@ -215,40 +191,40 @@ def test_killed_after_the_decider_commit_recovery_commits(cluster: Cluster, bank
         gid = _prepared_on_dn1(cluster)
         # the decider's commit is durable on dn2 and waits for the standby: no COMMIT
         # PREPARED can have been sent
-        _wait(lambda: _one(dn2, waiting), "the decider's commit did not wait for the standby")
+        _wait(lambda: query(dn2, waiting), "the decider's commit did not wait for the standby")
         _signal(coordinator, signal.SIGKILL)
-        for (pid,) in _one(dn2, waiting):
-            _one(dn2, f"SELECT pg_terminate_backend({pid})")
+        for (pid,) in query(dn2, waiting):
+            query(dn2, f"SELECT pg_terminate_backend({pid})")
     committing.join(timeout=15)
     assert outcome and outcome[0] is not True
-    assert _prepared(_nodes(cluster)["dn1"]) == [gid]
+    assert _prepared(primaries(cluster)["dn1"]) == [gid]
     assert _marker(cluster, gid) == [("c",)]
     assert "1 committed" in _recover(cluster)
-    assert all(_prepared(d) == [] for d in _nodes(cluster).values())
+    assert all(_prepared(d) == [] for d in primaries(cluster).values())
     assert _values(cluster, bank) == [1, 1]
 
 
 def test_recovery_waits_for_an_in_flight_decider_commit_and_commits(cluster: Cluster,
                                                                     bank: tuple[int, int]) -> None:
-    dn2 = _nodes(cluster)["dn2"]
+    dn2 = primaries(cluster)["dn2"]
     # The decider's commit sleeps after its marker insert, before its commit record (a
     # deferred trigger on cm would fire earlier: the decider's deferred checks run with
     # the others' PREPAREs).
-    _one(dn2, "CREATE FUNCTION public.slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
-              "$$ BEGIN PERFORM pg_sleep(10); RETURN NULL; END $$")
-    _one(dn2, "CREATE TRIGGER slow AFTER INSERT ON gridpg.commit_marker FOR EACH ROW "
-              "WHEN (NEW.outcome = 'c') EXECUTE FUNCTION public.slow_commit()")
+    query(dn2, "CREATE FUNCTION public.slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+               "$$ BEGIN PERFORM pg_sleep(10); RETURN NULL; END $$")
+    query(dn2, "CREATE TRIGGER slow AFTER INSERT ON gridpg.commit_marker FOR EACH ROW "
+               "WHEN (NEW.outcome = 'c') EXECUTE FUNCTION public.slow_commit()")
     committing, outcome = _start_commit(cluster.dsn(0), bank)
     committing.start()
     gid = _prepared_on_dn1(cluster)
-    _wait(lambda: _one(dn2, "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'"),
+    _wait(lambda: query(dn2, "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep'"),
           "the decider's commit is not sleeping")
     reports: list[str] = []
     recovering = threading.Thread(target=lambda: reports.append(_recover(cluster)), daemon=True)
     recovering.start()
     # recovery's abort marker waits on the key the decider's uncommitted marker holds
-    _wait(lambda: _one(dn2, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                            "AND query LIKE '%ON CONFLICT (gid) DO NOTHING%'") or not committing.is_alive(),
+    _wait(lambda: query(dn2, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                             "AND query LIKE '%ON CONFLICT (gid) DO NOTHING%'") or not committing.is_alive(),
           "recovery did not reach the decider", seconds=30)
     assert committing.is_alive(), "the decider's commit ended before recovery asked"
     recovering.join(timeout=30)
@@ -256,7 +232,7 @@ def test_recovery_waits_for_an_in_flight_decider_commit_and_commits(cluster: Clu
     assert outcome == [True]
     assert reports and "0 rolled back" in reports[0], reports
     assert _marker(cluster, gid) in ([("c",)], [])  # never an abort marker
-    assert all(_prepared(d) == [] for d in _nodes(cluster).values())
+    assert all(_prepared(d) == [] for d in primaries(cluster).values())
     assert _values(cluster, bank) == [1, 1]
 
 
@@ -281,5 +257,5 @@ def test_recovery_first_makes_the_late_decider_commit_roll_back(cluster: Cluster
     assert len(outcome) == 1 and isinstance(outcome[0], psycopg.Error)
     assert outcome[0].sqlstate == "40000", outcome[0]
     assert "rolled back by in-doubt recovery" in str(outcome[0])
-    _wait(lambda: all(_prepared(d) == [] for d in _nodes(cluster).values()), "still prepared")
+    _wait(lambda: all(_prepared(d) == [] for d in primaries(cluster).values()), "still prepared")
     assert _values(cluster, bank) == [0, 0]

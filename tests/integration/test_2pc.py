@@ -6,14 +6,7 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
-
-
-def _prepared(dsns: dict[str, str]) -> list[tuple[str, str]]:
-    out = []
-    for name, dsn in dsns.items():
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            out += [(name, row[0]) for row in conn.execute("SELECT gid FROM pg_prepared_xacts")]
-    return out
+from tests.cluster_fixtures import prepared_on, session
 
 
 def _rows_on_nodes(dsns: dict[str, str], table: str) -> int:
@@ -27,8 +20,7 @@ def _rows_on_nodes(dsns: dict[str, str], table: str) -> int:
 def test_commit_on_two_nodes_uses_prepared_transactions(
     gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str]
 ) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         conn.execute("CREATE TABLE acct (id int PRIMARY KEY, balance int) DISTRIBUTE BY HASH (id)")
         with conn.transaction():
             for i in range(1, 41):
@@ -40,7 +32,7 @@ def test_commit_on_two_nodes_uses_prepared_transactions(
         with psycopg.connect(dsn, autocommit=True) as direct:
             per_node.append(direct.execute(f"SELECT count(*) FROM {schema}.acct").fetchone()[0])
     assert sum(per_node) == 40 and all(n > 0 for n in per_node)
-    assert _prepared(datanodes) == []
+    assert prepared_on(datanodes) == []
 
 
 def test_failure_during_prepare_leaves_no_trace(
@@ -48,8 +40,7 @@ def test_failure_during_prepare_leaves_no_trace(
 ) -> None:
     """The second node refuses at PREPARE (a deferred constraint trigger fires there):
     the first node's prepared transaction is rolled back, no row anywhere."""
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         conn.execute("CREATE TABLE t (id int, v text) DISTRIBUTE BY HASH (id)")
     second = sorted(datanodes)[1]
     with psycopg.connect(datanodes[second], autocommit=True) as direct:
@@ -61,21 +52,19 @@ def test_failure_during_prepare_leaves_no_trace(
             f"CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON {schema}.t DEFERRABLE INITIALLY "
             f"DEFERRED FOR EACH ROW EXECUTE FUNCTION {schema}.refuse()"
         )
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         with pytest.raises(psycopg.Error) as info:
             with conn.transaction():
                 conn.execute("INSERT INTO t SELECT g, 'x' FROM generate_series(1, 50) g")
         assert info.value.sqlstate == "P0001"
         assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     assert _rows_on_nodes(datanodes, f"{schema}.t") == 0
-    assert _prepared(datanodes) == []
+    assert prepared_on(datanodes) == []
 
 
 def test_error_on_one_node_aborts_everywhere(gridpg_cluster: Cluster, schema: str,
                                              datanodes: dict[str, str]) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         conn.execute("CREATE TABLE u (id int PRIMARY KEY) DISTRIBUTE BY HASH (id)")
         conn.execute("INSERT INTO u VALUES (7)")
         with pytest.raises(psycopg.errors.UniqueViolation):
@@ -84,12 +73,11 @@ def test_error_on_one_node_aborts_everywhere(gridpg_cluster: Cluster, schema: st
                 conn.execute("INSERT INTO u VALUES (7)")
         assert conn.execute("SELECT count(*) FROM u").fetchone()[0] == 1
     assert _rows_on_nodes(datanodes, f"{schema}.u") == 1
-    assert _prepared(datanodes) == []
+    assert prepared_on(datanodes) == []
 
 
 def test_savepoint_reaches_nodes_joined_later(gridpg_cluster: Cluster, schema: str) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         conn.execute("CREATE TABLE s (id int) DISTRIBUTE BY HASH (id)")
         conn.execute("BEGIN")
         conn.execute("INSERT INTO s VALUES (1)")
@@ -103,8 +91,7 @@ def test_savepoint_reaches_nodes_joined_later(gridpg_cluster: Cluster, schema: s
 
 
 def test_serializable_is_refused_across_nodes(gridpg_cluster: Cluster, schema: str) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         conn.execute("CREATE TABLE z (id int PRIMARY KEY) DISTRIBUTE BY HASH (id)")
         conn.execute("INSERT INTO z SELECT generate_series(1, 20)")
         conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")

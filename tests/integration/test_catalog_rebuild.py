@@ -14,23 +14,13 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
-from gridpg.cluster.topology import PortAllocator, build_default
-from tests.conftest import server_dir
+from tests.cluster_fixtures import private_cluster
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with server_dir("catrebuild") as directory:
-        cluster = Cluster(directory / "cluster")
-        base = PortAllocator("127.0.0.1", 27000 + (os.getpid() % 50) * 20).take()
-        topology = build_default(datanodes=2, coordinators=2, port=base)
-        topology.monitor = False
-        cluster.create(topology, lambda _m: None)
-        try:
-            cluster.up(lambda _m: None)
-            yield cluster
-        finally:
-            cluster.down(lambda _m: None)
+    with private_cluster("catrebuild", 27000, coordinators=2, monitor=False) as made:
+        yield made
 
 
 def gridpg(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,28 +12,22 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
-
-
-def _one(dsn: str, sql: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        cursor = conn.execute(sql)
-        return cursor.fetchall() if cursor.description is not None else []
+from tests.cluster_fixtures import prepared_on, query, session
 
 
 def _ids_by_node(datanodes: dict[str, str], table: str) -> dict[str, int]:
-    return {name: int(str(_one(dsn, f"SELECT min(id) FROM {table}")[0][0])) for name, dsn in datanodes.items()}
+    return {name: int(str(query(dsn, f"SELECT min(id) FROM {table}")[0][0])) for name, dsn in datanodes.items()}
 
 
 def _markers_written(dsn: str) -> int:
-    rows = _one(dsn, "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = 'gridpg.commit_marker'::regclass")
+    rows = query(dsn, "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = 'gridpg.commit_marker'::regclass")
     return int(str(rows[0][0])) if rows else 0
 
 
 def test_the_node_first_written_last_decides_and_its_marker_goes(
         gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str]) -> None:
     first, last = sorted(datanodes)
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         conn.execute("CREATE TABLE acct (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
         conn.execute("INSERT INTO acct SELECT g, 0 FROM generate_series(1, 40) g")
         ids = _ids_by_node(datanodes, f"{schema}.acct")
@@ -53,28 +47,26 @@ def test_the_node_first_written_last_decides_and_its_marker_goes(
         total = conn.execute("SELECT sum(v) FROM acct").fetchone()
     assert total == (2 * done,)
     deadline = time.monotonic() + 10
-    while _one(datanodes[last], "SELECT count(*) FROM gridpg.commit_marker")[0][0] != 0:
+    while query(datanodes[last], "SELECT count(*) FROM gridpg.commit_marker")[0][0] != 0:
         assert time.monotonic() < deadline, "the markers were not deleted"
         time.sleep(0.2)
-    assert all(_one(d, "SELECT gid FROM pg_prepared_xacts") == [] for d in datanodes.values())
+    assert prepared_on(datanodes) == []
 
 
 def test_a_refusal_at_the_deciders_commit_commits_nothing(
         gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str]) -> None:
     first, last = sorted(datanodes)
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         conn.execute("CREATE TABLE r (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
         conn.execute("INSERT INTO r SELECT g, 0 FROM generate_series(1, 40) g")
         for _ in range(3):  # every worker knows both marker tables by now
             conn.execute("UPDATE r SET v = v")
     ids = _ids_by_node(datanodes, f"{schema}.r")
-    _one(datanodes[last], f"CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                          "$$ BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'P0001'; END $$")
-    _one(datanodes[last], f"CREATE CONSTRAINT TRIGGER refuse AFTER UPDATE ON {schema}.r DEFERRABLE "
-                          f"INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {schema}.refuse()")
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    query(datanodes[last], f"CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                           "$$ BEGIN RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'P0001'; END $$")
+    query(datanodes[last], f"CREATE CONSTRAINT TRIGGER refuse AFTER UPDATE ON {schema}.r DEFERRABLE "
+                           f"INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {schema}.refuse()")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         for _ in range(3):
             with pytest.raises(psycopg.Error) as info:
                 with conn.transaction():
@@ -82,21 +74,19 @@ def test_a_refusal_at_the_deciders_commit_commits_nothing(
                     conn.execute("UPDATE r SET v = 1 WHERE id = %s", (ids[last],))
             assert info.value.sqlstate == "P0001"
         assert conn.execute("SELECT sum(v) FROM r").fetchone() == (0,)
-    assert all(_one(d, "SELECT gid FROM pg_prepared_xacts") == [] for d in datanodes.values())
+    assert prepared_on(datanodes) == []
 
 
 def test_concurrent_transfers_keep_the_sum(gridpg_cluster: Cluster, schema: str,
                                            datanodes: dict[str, str]) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
+    with session(gridpg_cluster.dsn(), schema) as conn:
         conn.execute("CREATE TABLE bank (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
         conn.execute("INSERT INTO bank SELECT g, 100 FROM generate_series(1, 8) g")
     errors: list[BaseException] = []
 
     def transfer(worker: int) -> None:
         try:
-            with psycopg.connect(gridpg_cluster.dsn(worker % 2), autocommit=True) as conn:
-                conn.execute(f"SET search_path TO {schema}")
+            with session(gridpg_cluster.dsn(worker % 2), schema) as conn:
                 for step in range(25):
                     src, dst = 1 + (worker + step) % 8, 1 + (worker * 3 + step * 5 + 1) % 8
                     if src == dst:
@@ -118,4 +108,4 @@ def test_concurrent_transfers_keep_the_sum(gridpg_cluster: Cluster, schema: str,
     assert errors == []
     with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
         assert conn.execute(f"SELECT sum(v) FROM {schema}.bank").fetchone() == (800,)
-    assert all(_one(d, "SELECT gid FROM pg_prepared_xacts") == [] for d in datanodes.values())
+    assert prepared_on(datanodes) == []

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
+from tests.cluster_fixtures import session, two_sessions
 
 
 def _copies(dsns: dict[str, str], schema: str, sequence: str) -> dict[str, tuple[Any, ...]]:
@@ -27,10 +28,7 @@ def _copies(dsns: dict[str, str], schema: str, sequence: str) -> dict[str, tuple
 
 def test_trigger_numbers_come_from_the_gtm(gridpg_cluster: Cluster, schema: str,
                                           datanodes: dict[str, str], catalogs: dict[str, str]) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn, \
-            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as other:
-        for c in (conn, other):
-            c.execute(f'SET search_path TO "{schema}"')
+    with two_sessions(gridpg_cluster, schema) as (conn, other):
         conn.execute("CREATE SEQUENCE order_no_seq")
         conn.execute("CREATE TABLE orders (id int PRIMARY KEY, order_no bigint)")
         conn.execute("CREATE FUNCTION set_no() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -87,8 +85,7 @@ REFUSALS = [
 @pytest.mark.parametrize("setup,statement,after", REFUSALS, ids=[r[1].split("(")[0][:30] for r in REFUSALS])
 def test_code_drawing_from_copies_is_refused(gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str],
                                              setup: list[str], statement: str, after: str | None) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
-        conn.execute(f'SET search_path TO "{schema}"')
+    with session(gridpg_cluster.dsn(0), schema) as conn:
         conn.execute("CREATE SEQUENCE s")
         for sql in setup:
             conn.execute(sql.replace("{schema}", f'"{schema}"'))
@@ -104,8 +101,7 @@ def test_code_drawing_from_copies_is_refused(gridpg_cluster: Cluster, schema: st
 
 def test_privileges_are_checked_as_the_code_runs(gridpg_cluster: Cluster, schema: str) -> None:
     role = f"{schema}_clerk"
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
-        conn.execute(f'SET search_path TO "{schema}"')
+    with session(gridpg_cluster.dsn(0), schema) as conn:
         conn.execute(f'DROP ROLE IF EXISTS "{role}"')
         conn.execute(f'CREATE ROLE "{role}"')
         try:
@@ -134,10 +130,7 @@ def test_functions_without_tables_take_gtm_values(gridpg_cluster: Cluster, schem
     """Code that reaches no table (static and dynamic calls) on both coordinators: one
     sequence, no value twice (each coordinator's catalog server counted on its own copy;
     the guard also skipped clusters without distributed tables)."""
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn, \
-            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as other:
-        for c in (conn, other):
-            c.execute(f'SET search_path TO "{schema}"')
+    with two_sessions(gridpg_cluster, schema) as (conn, other):
         conn.execute("CREATE SEQUENCE plain_seq")
         conn.execute("CREATE FUNCTION take() RETURNS bigint LANGUAGE sql AS $$ SELECT nextval('plain_seq') $$")
         conn.execute("CREATE FUNCTION take_dyn() RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE v bigint; "

@@ -20,7 +20,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
-from gridpg.commands import default_placement, partitions, shard_grants, sizes
+from gridpg.commands import default_placement, partitions, relstats, shard_grants
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner import tableoid, tempnames
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
@@ -43,7 +43,8 @@ SHARD_SCHEMA_SETUP = (
 )
 
 # Statements that cannot run inside a transaction block: run node by node.
-NON_TRANSACTIONAL = {"VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "ReindexStmt"}
+# (CLUSTER and REINDEX are such a statement only for some relations: commands/maintenance.py.)
+NON_TRANSACTIONAL = {"VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt"}
 
 
 @dataclass
@@ -86,10 +87,11 @@ class DdlRunner:
 
     async def propagate(self, request: ExecRequest, kind: str, groups: list[str],
                         after: list[str] | None = None,
-                        group_sql: dict[str, str] | None = None) -> None:
+                        group_sql: dict[str, str] | None = None, non_transactional: bool = False) -> None:
         """Run the statement on every catalog server and on `groups` (or each group's own
-        text from `group_sql`); then the `after` SQL on the catalog servers."""
-        if kind in NON_TRANSACTIONAL:
+        text from `group_sql`); then the `after` SQL on the catalog servers. A statement
+        PostgreSQL runs outside transaction blocks (or `non_transactional`) goes node by node."""
+        if kind in NON_TRANSACTIONAL or non_transactional:
             await self._run_non_transactional(request, groups, kind)
             return
         if kind == "CreateFunctionStmt" and self.runner.temps.pinned:
@@ -121,6 +123,8 @@ class DdlRunner:
             for node in self.catalog_nodes():
                 conn = await self.conn(node)
                 await conn.simple_query(as_cluster_owner("\n".join(after)))
+        if kind in relstats.REBUILDING and groups:  # the catalog servers counted their empty copies
+            await relstats.publish_in_transaction(self, parse_tree(request.sql))
         await self.finish(tag)
 
     async def _create_function_beside_temps(self, request: ExecRequest, groups: list[str]) -> None:
@@ -255,8 +259,7 @@ class DdlRunner:
             if kind == "VacuumStmt" and not tree["VacuumStmt"].get("is_vacuumcmd"):
                 await self._analyze_in_block(request, groups, tree)
                 return
-            word = request.sql.split(None, 1)[0].upper()
-            raise PgError("25001", f"{word} cannot run inside a transaction block")
+            raise PgError("25001", f"{_block_refusal_words(kind, tree)} cannot run inside a transaction block")
         tag = ""
         for node in [self.coord.catalog_node, *groups]:
             pool = self.coord.pools.pool(node)
@@ -268,8 +271,8 @@ class DdlRunner:
                     tag = results[-1].tag
             finally:
                 pool.release(conn)
-        if kind == "VacuumStmt":  # the cluster's relpages/reltuples on the catalog servers
-            await sizes.publish_relstats(self.dispatcher, parse_tree(request.sql))
+        if kind in ("VacuumStmt", "ReindexStmt", "ClusterStmt"):  # the cluster's relpages/reltuples on the catalog servers
+            await relstats.publish_after_maintenance(self.dispatcher, parse_tree(request.sql))
         from gridpg.pgwire import codec
 
         self.dispatcher.session.send(codec.build_command_complete(tag))
@@ -285,7 +288,7 @@ class DdlRunner:
         results = await catalog.simple_query(request.sql)
         for group in groups:
             await (await self.conn(group)).simple_query(request.sql)
-        await sizes.publish_relstats(self.dispatcher, tree)
+        await relstats.publish_after_maintenance(self.dispatcher, tree)
         self.dispatcher.session.send(codec.build_command_complete(results[-1].tag if results else "ANALYZE"))
 
     async def finish(self, tag: str) -> None:
@@ -666,6 +669,14 @@ def _created_name(sql: str) -> str:
     tree = sqlparse.parse_tree(sql)
     names = tree.get("CreateFunctionStmt", {}).get("funcname", [])
     return names[-1].get("String", {}).get("sval", "") if names else ""
+
+
+def _block_refusal_words(kind: str, tree: dict[str, Any]) -> str:
+    """The statement's name in PostgreSQL's "... cannot run inside a transaction block"."""
+    if kind == "ReindexStmt":
+        return "REINDEX " + str(tree[kind].get("kind", "")).removeprefix("REINDEX_OBJECT_")
+    return {"VacuumStmt": "VACUUM", "ClusterStmt": "CLUSTER", "CreatedbStmt": "CREATE DATABASE",
+            "DropdbStmt": "DROP DATABASE", "AlterSystemStmt": "ALTER SYSTEM"}.get(kind, kind)
 
 
 def as_cluster_owner(metadata_sql: str) -> str:

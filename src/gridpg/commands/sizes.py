@@ -22,18 +22,16 @@ indexes, and rewrites the statement:
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import sizes as plan_sizes
-from gridpg.sql.quote import quote_ident, quote_literal
+from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
-    from gridpg.catalog.model import CatalogSnapshot, DistTable
+    from gridpg.catalog.model import CatalogSnapshot
     from gridpg.executor.dispatch import Dispatcher
-    from gridpg.frontend.coordinator import Coordinator
 
 _FORK_SUMS = ", ".join(f"sum(pg_catalog.pg_relation_size(l.r, '{f}'))" for f in plan_sizes.FORKS)
 _TOAST_SUMS = ", ".join(
@@ -68,7 +66,6 @@ FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamesp
 WHERE c.relkind IN ('r', 'm', 'i') AND (n.nspname, c.relname) IN ({names})"""
 
 Key = tuple[str, str]
-log = logging.getLogger("gridpg.sizes")
 
 
 async def rewrite(dispatcher: Dispatcher, sql: str, over_distributed: bool) -> str:
@@ -186,101 +183,3 @@ async def _catalog_query(dispatcher: Dispatcher, sql: str) -> list[tuple[str | N
     await conn.settle()
     return await conn.query(sql)
 
-
-# -- pg_class.relpages / reltuples after ANALYZE and VACUUM ------------------------
-
-# Per distributed table on a datanode: its leaves' relpages and reltuples (-1: never
-# analyzed, kept only when no leaf was), as PostgreSQL's ANALYZE/VACUUM of each leaf left them.
-_RELSTATS_SQL = """SELECT tn.nspname, t.relname, coalesce(sum(lc.relpages), 0),
-  coalesce(sum(greatest(lc.reltuples, 0)), 0), bool_or(lc.reltuples >= 0)
-FROM pg_catalog.pg_class t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
-CROSS JOIN LATERAL (SELECT p.relid FROM pg_catalog.pg_partition_tree(t.oid) p WHERE p.isleaf
-  UNION ALL SELECT t.oid WHERE NOT (t.relkind = 'p' OR t.relispartition)) AS l(r)
-JOIN pg_catalog.pg_class lc ON lc.oid = l.r
-WHERE t.relkind IN ('r', 'p', 'm') AND (tn.nspname, t.relname) IN ({tables})
-GROUP BY 1, 2"""
-
-
-async def publish_relstats(dispatcher: Dispatcher, tree: dict[str, object]) -> None:
-    """After ANALYZE/VACUUM: the analyzed distributed tables' `relpages` and `reltuples` on
-    every catalog server become the cluster's (summed over their groups, one copy of a
-    REPLICATION table), as Postgres-XL's coordinator records its datanodes' statistics; the
-    catalog server's own ANALYZE of the empty copy had set them to 0. A partitioned table
-    keeps relpages 0 (no storage), as in PostgreSQL."""
-    snapshot = dispatcher.runner.snapshot()
-    tables = await _vacuumed_tables(dispatcher, tree)
-    if not tables:
-        return
-    listed = ", ".join(f"({quote_literal(t.schema)}, {quote_literal(t.name)})" for t in tables)
-    groups = sorted({g for t in tables for g in t.groups})
-    coord = dispatcher.coord
-    answers = await asyncio.gather(*(_internal_query(coord, g, _RELSTATS_SQL.format(tables=listed))
-                                     for g in groups))
-    stats: dict[Key, list[float]] = {}
-    for group, rows in zip(groups, answers, strict=True):
-        for schema, name, pages, tuples, analyzed in rows:
-            table = snapshot.table(str(schema), str(name))
-            if table is None or group not in table.groups or \
-                    (table.method == "replication" and group != table.groups[0]):
-                continue
-            total = stats.setdefault(table.key, [0, 0.0, 0])
-            total[0] += int(pages or 0)
-            total[1] += float(tuples or 0)
-            total[2] = total[2] or (analyzed == "t")
-    if not stats:
-        return
-    updates = [
-        "UPDATE pg_catalog.pg_class SET "
-        f"relpages = CASE WHEN relkind = 'p' THEN 0 ELSE {int(pages)} END, "
-        f"reltuples = {float(tuples) if analyzed else -1.0} "
-        f"WHERE oid = pg_catalog.to_regclass({quote_literal(_qualified(key))})"
-        for key, (pages, tuples, analyzed) in sorted(stats.items())
-    ]
-    await _internal_query(coord, coord.catalog_node, ";\n".join(updates))
-    for address in coord.other_catalogs:  # another coordinator's: its own next ANALYZE catches up
-        try:
-            await _internal_query(coord, address.name, ";\n".join(updates))
-        except (PgError, OSError) as exc:
-            log.warning("could not record relpages/reltuples on catalog server %s: %s", address.name, exc)
-
-
-async def _vacuumed_tables(dispatcher: Dispatcher, tree: dict[str, object]) -> list[DistTable]:
-    """The distributed tables an ANALYZE/VACUUM names, with their partitions (PostgreSQL's
-    ANALYZE of a partitioned table reaches them); every one when it names none."""
-    from gridpg.executor.run import catalog_view, search_path
-    from gridpg.planner.analyze import RelRef
-
-    body = tree.get("VacuumStmt")
-    if not isinstance(body, dict):
-        return []
-    snapshot = dispatcher.runner.snapshot()
-    rels = [r["VacuumRelation"]["relation"] for r in body.get("rels") or []]
-    if not rels:
-        return [t for t in snapshot.tables if t.groups]
-    view, path = catalog_view(dispatcher), search_path(dispatcher)
-    found = [view.resolve(RelRef(r.get("schemaname"), r["relname"], 0, None), path) for r in rels]
-    named = [t for t in found if t is not None and t.groups]
-    if not named:
-        return []
-    listed = ", ".join(quote_literal(_qualified(t.key)) for t in named)
-    rows = await _internal_query(dispatcher.coord, dispatcher.coord.catalog_node, (
-        "SELECT DISTINCT n.nspname, c.relname FROM unnest(ARRAY[" + listed + "]) AS u(name) "
-        "CROSS JOIN LATERAL pg_catalog.pg_partition_tree(pg_catalog.to_regclass(u.name)) p "
-        "JOIN pg_catalog.pg_class c ON c.oid = p.relid "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"))
-    members = [snapshot.table(str(schema), str(name)) for schema, name in rows]
-    out = {t.key: t for t in named}
-    out.update((t.key, t) for t in members if t is not None and t.groups)
-    return list(out.values())
-
-
-def _qualified(key: Key) -> str:
-    return f"{quote_ident(key[0])}.{quote_ident(key[1])}"
-
-
-async def _internal_query(coord: Coordinator, node: str, sql: str) -> list[tuple[str | None, ...]]:
-    conn = await coord.internal_acquire(node)
-    try:
-        return await conn.query(sql)
-    finally:
-        coord.pools.pool(node).release(conn)

@@ -14,6 +14,8 @@ caller routes that block record by record, with the same result, more slowly.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gridpg.planner.hashing import _A0 as A0
@@ -34,8 +36,10 @@ def is_vectorisable(type_name: str) -> bool:
 
 
 def split_block(data: bytes, delimiter: bytes, position: int, type_name: str,
-                shard_groups: list[str]) -> dict[str, bytes] | None:
-    """`data` (complete lines, ending with a newline) as one block per group, or None."""
+                shard_groups: list[str], line_groups: list[Any] | None = None) -> dict[str, bytes] | None:
+    """`data` (complete lines, ending with a newline) as one block per group, or None.
+    `line_groups` gets (each line's group as an index into the sorted group names, those
+    names) when given (executor/copylines.py)."""
     kind = _split_type(type_name)[0]
     arr = np.frombuffer(data, dtype=np.uint8)
     if len(delimiter) != 1 or kind not in INTEGER_RANGES or not data.endswith(b"\n"):
@@ -56,7 +60,7 @@ def split_block(data: bytes, delimiter: bytes, position: int, type_name: str,
     if values is None or values.min() < low or values.max() > high:
         return None
     shards = shard_indexes(values, kind, len(shard_groups))
-    return _gather(arr, ends, starts, shards, shard_groups)
+    return _gather(arr, ends, starts, shards, shard_groups, line_groups)
 
 
 def _key_field(arr: np.ndarray, ends: np.ndarray, starts: np.ndarray, delimiter: int,
@@ -129,10 +133,12 @@ def _hash_uint32_seeded(k: np.ndarray) -> np.ndarray:
 
 
 def _gather(arr: np.ndarray, ends: np.ndarray, starts: np.ndarray, shards: np.ndarray,
-            shard_groups: list[str]) -> dict[str, bytes]:
+            shard_groups: list[str], line_groups: list[Any] | None = None) -> dict[str, bytes]:
     names = sorted(set(shard_groups))
     group_of_shard = np.array([names.index(g) for g in shard_groups], dtype=np.int64)
     line_group = group_of_shard[shards]
+    if line_groups is not None:
+        line_groups.append((line_group, names))
     byte_group = np.repeat(line_group, ends - starts + 1)
     out: dict[str, bytes] = {}
     for index, name in enumerate(names):

@@ -24,6 +24,7 @@ from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copyfill, copysplit
+from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
 from gridpg.planner import analyze, tableoid, tempnames
 from gridpg.planner.plan import Fragment, PushdownPlan
@@ -952,6 +953,10 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     router.reject_limit = _reject_limit(options)
     silent = str(options.get("log_verbosity", "default")).lower() == "silent"
     header, match = _header_option(options.get("header"), fmt)
+    # a node's line numbers (its errors' context, its skipped rows' notices) are of its
+    # share of the data: mapped back to the client's
+    router.lines = CopyLines(list(table.groups), 1 if header and fmt != "binary" else 0,
+                             replicated=table.method == "replication")
     dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
     # the nodes' counts of skipped rows come from their notices, which LOG_VERBOSITY
     # silent turns off: the nodes keep the default, the client gets no notice
@@ -1071,7 +1076,7 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
             for group, data in router.route(chunk).items():
                 conns[group].send(codec.build_copy_data(data))
             await _wait_for_nodes(conns.values())
-            error = _pending_error(conns.values())
+            error = _pending_error(conns, router)
         if error is None:
             runner.check_interrupts()
             for group, data in router.finish().items():
@@ -1091,14 +1096,12 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
             results = await conn.read_results()
             if group in counted and results and results[-1].tag.startswith("COPY"):
                 total += int(results[-1].tag.split()[-1])
-                router.skipped += _skipped_rows(conn)
         except PgError as exc:
-            error = error or exc
-    if error is None and router.reject_limit is not None and router.skipped > router.reject_limit:
-        # no node skipped more than the limit, the cluster did: PostgreSQL's error, and the
-        # rows the nodes took roll back with the statement
-        error = PgError("22P02", f"skipped more than REJECT_LIMIT ({router.reject_limit}) rows "
-                        "due to data type incompatibility")
+            error = error or _in_client_lines(exc, group, router)
+        router.skipped += _skipped_rows(conn, group, router, group in counted)
+    if router.reject_limit is not None:
+        error = _reject_limit_error(table, router, error)
+    _relay_row_notices(dispatcher, router.row_notices)
     if error is not None:
         if not txn.in_block:
             await dispatcher.runner.end_transaction(commit=False)
@@ -1109,20 +1112,73 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
 
 
 _SKIPPED = re.compile(r"(\d+) rows? (?:was|were) skipped due to data type incompatibility")
+_REJECT_LIMIT_ERROR = re.compile(r"skipped more than REJECT_LIMIT \(\d+\) rows due to data type incompatibility")
+_SKIPPED_COLUMN = re.compile(r'for column "((?:[^"]|"")*)": (null input|"(.*)")$', re.S)
 
 
-def _skipped_rows(conn: BackendConnection) -> int:
+def _skipped_rows(conn: BackendConnection, group: str, router: CopyRouter, counted: bool) -> int:
     """The rows a node's COPY ... (ON_ERROR ignore) skipped, taken from its notice (the one
-    place PostgreSQL tells): the client gets one notice with the cluster's sum."""
+    place PostgreSQL tells): the client gets one notice with the cluster's sum. The notice
+    of each skipped row (LOG_VERBOSITY verbose) goes to `router.row_notices` with the
+    client's line (of one copy of a REPLICATION table only)."""
     count, kept = 0, []
     for message in conn.notices:
-        found = _SKIPPED.fullmatch(codec.parse_error_fields(message[5:]).get("M", ""))
+        fields = codec.parse_error_fields(message[5:])
+        found = _SKIPPED.fullmatch(fields.get("M", ""))
+        row = router.lines.rewrite_skipped_row(group, fields) if router.lines is not None else None
         if found:
-            count += int(found.group(1))
+            count += int(found.group(1)) if counted else 0
+        elif row is not None:
+            if counted:
+                router.row_notices.append(row)
         else:
             kept.append(message)
     conn.notices[:] = kept
     return count
+
+
+def _in_client_lines(error: PgError, group: str, router: CopyRouter) -> PgError:
+    """A node's error with the client's line in its COPY context."""
+    if router.lines is not None and error.fields is not None:
+        error.fields = router.lines.rewrite_context(group, error.fields)
+    return error
+
+
+def _reject_limit_error(table: DistTable, router: CopyRouter, error: PgError | None) -> PgError | None:
+    """COPY's REJECT_LIMIT over the cluster: PostgreSQL stops at the row that makes one
+    more than the limit. No node skipped more than the limit but the cluster did, or a node
+    did (with the other nodes' skipped rows before it, the cluster may have done so on an
+    earlier line): PostgreSQL's error, in the context of the cluster's row when the nodes
+    said which rows they skipped (LOG_VERBOSITY verbose); only the notices up to it are
+    relayed. The rows the nodes took roll back with the statement."""
+    limit = router.reject_limit
+    assert limit is not None
+    node_limit = error is not None and _REJECT_LIMIT_ERROR.fullmatch(error.message) is not None
+    if error is not None and not node_limit:
+        return error
+    router.row_notices.sort(key=lambda item: item[0])
+    if router.skipped <= limit and len(router.row_notices) <= limit:
+        return error
+    message = f"skipped more than REJECT_LIMIT ({limit}) rows due to data type incompatibility"
+    if len(router.row_notices) <= limit:
+        return error or PgError("22P02", message)
+    line, fields = router.row_notices[limit]
+    del router.row_notices[limit + 1:]
+    column = _SKIPPED_COLUMN.search(fields.get("M", ""))
+    if column is None:
+        return error or PgError("22P02", message)
+    name = column.group(1).replace('""', '"')
+    value = "null input" if column.group(3) is None else f'"{column.group(3)}"'
+    return PgError("22P02", message, fields={
+        "S": "ERROR", "V": "ERROR", "C": "22P02", "M": message,
+        "W": f"COPY {table.name}, line {line}, column {name}: {value}"})
+
+
+def _relay_row_notices(dispatcher: Dispatcher, notices: list[tuple[int, dict[str, str]]]) -> None:
+    """The skipped rows' notices, in the client's line order (the nodes sent theirs in parallel)."""
+    for _line, fields in sorted(notices, key=lambda item: item[0]):
+        dispatcher.session.send(codec.build_error_fields(b"N", fields))
+    notices.clear()
 
 
 async def _wait_for_nodes(conns: Any) -> None:
@@ -1135,18 +1191,22 @@ async def _wait_for_nodes(conns: Any) -> None:
     if max(c.write_buffer_size() for c in conns) <= PUMP_HIGH_WATER:
         return
     for _ in range(100000):
-        if max(c.write_buffer_size() for c in conns) <= PUMP_LOW_WATER or _pending_error(conns) is not None:
+        if max(c.write_buffer_size() for c in conns) <= PUMP_LOW_WATER or _has_error_frame(conns):
             return
         await asyncio.sleep(0.001)
     raise PgError(CONNECTION_FAILURE, "a datanode stopped reading the rows of a COPY")
 
 
-def _pending_error(conns: Any) -> PgError | None:
-    for conn in conns:
+def _has_error_frame(conns: Any) -> bool:
+    return any(kind == 0x45 for conn in conns for kind, _raw in conn._proto.frames)
+
+
+def _pending_error(conns: dict[str, BackendConnection], router: CopyRouter) -> PgError | None:
+    for group, conn in conns.items():
         frames = conn._proto.frames
         for kind, raw in frames:
             if kind == 0x45:
-                return conn.error(codec.parse_error_fields(raw[5:]))
+                return _in_client_lines(conn.error(codec.parse_error_fields(raw[5:])), group, router)
     return None
 
 
@@ -1171,6 +1231,8 @@ class CopyRouter:
         self.record_order: list[str] | None = None  # when set: each record's group, in order
         self.skip_unroutable = False  # COPY ... (ON_ERROR ignore)
         self.skipped = 0
+        self.lines: CopyLines | None = None  # when set: the client's line of each node's line
+        self.row_notices: list[tuple[int, dict[str, str]]] = []  # LOG_VERBOSITY verbose, by client line
         self.reject_limit: int | None = None  # COPY ... (REJECT_LIMIT n)
         self.type_oid = 0
         if columns is not None and table.column:
@@ -1190,9 +1252,12 @@ class CopyRouter:
         self.pending = data[cut + 1 :]
         block = data[: cut + 1]
         if self.shard_groups is not None:
+            line_groups: list[Any] | None = [] if self.lines is not None else None
             split = copysplit.split_block(block, self.delimiter, self.position,
-                                          self.table.column_type or "", self.shard_groups)
+                                          self.table.column_type or "", self.shard_groups, line_groups)
             if split is not None:
+                if self.lines is not None and line_groups:
+                    self.lines.add_block(*line_groups[0])
                 return split
         return self._route_lines(block.split(b"\n")[:-1])
 
@@ -1227,12 +1292,14 @@ class CopyRouter:
         for line in lines:
             if line == b"\\." and self.fmt != "csv":  # (CSV: data since PostgreSQL 18)
                 break
+            span = 1
             if self.fmt == "csv":
                 record.append(line)
                 quotes += line.count(b'"')
                 if quotes % 2:
                     continue
                 full = b"\n".join(record)
+                span = len(record)
                 record, quotes = [], 0
             else:
                 full = line
@@ -1242,7 +1309,11 @@ class CopyRouter:
                 if not (self.skip_unroutable and exc.sqlstate == "22P02"):
                     raise
                 self.skipped += 1
+                if self.lines is not None:
+                    self.lines.add_record(None, span)
                 continue
+            if self.lines is not None:
+                self.lines.add_record(group, span)
             if self.record_order is not None:
                 self.record_order.append(group)
             out.setdefault(group, []).append(full)
@@ -1330,6 +1401,8 @@ class CopyRouter:
             else:
                 self.rr += 1
                 group = self.groups[self.rr % len(self.groups)]
+            if self.lines is not None:  # (PostgreSQL counts a binary COPY's tuples as its lines)
+                self.lines.add_record(group)
             out.setdefault(group, []).append(data[pos:p])
             pos = p
         self.pending = data[pos:]

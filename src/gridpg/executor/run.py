@@ -338,7 +338,7 @@ async def _materialized_view(dispatcher: Dispatcher, request: ExecRequest, plan:
 async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     """DDL everywhere it applies, then the GTM sequences of the tables it dropped or
     restarted."""
-    from gridpg.commands import concurrent, partitions
+    from gridpg.commands import concurrent, maintenance, partitions
     from gridpg.commands.ddl import DdlRunner
 
     ddl = DdlRunner(dispatcher)
@@ -349,6 +349,10 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     words = concurrent.concurrent_words(plan.kind, plan.tree)
     if words:
         await concurrent.run(ddl, request, plan.kind, words, list(plan.tables), groups)
+        return
+    if plan.kind in ("ClusterStmt", "ReindexStmt"):  # a plain table's in the transaction, others not
+        run = maintenance.run_cluster if plan.kind == "ClusterStmt" else maintenance.run_reindex
+        await run(ddl, request, plan.tree, groups)
         return
     if plan.kind == "AlterTableStmt":
         await partitions.align_for_attach(ddl, plan.tree)

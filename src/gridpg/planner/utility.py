@@ -10,7 +10,7 @@ from typing import Any
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner import analyze, tableoid
+from gridpg.planner import analyze, leafwise, tableoid
 from gridpg.planner.context import CatalogView, SessionView
 from gridpg.planner.plan import (
     CopyPlan,
@@ -62,7 +62,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     after = _metadata_after(kind, tree, tables, snapshot)
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
-        or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ()))
+        or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
+        or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ()))
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
 
@@ -198,6 +199,16 @@ def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tabl
         "EXECUTE 'ALTER TABLE ' || r.relid::text || " + quote_literal(tail) + "; END LOOP; END $gridpg_reloptions$"
     )
     return {group: block for group in groups}
+
+
+def _cluster_marks_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                             groups: list[str]) -> dict[str, str] | None:
+    """ALTER TABLE ... CLUSTER ON / SET WITHOUT CLUSTER of a HASH table: the marks go to
+    its shards (planner/leafwise.py)."""
+    if kind != "AlterTableStmt" or len(tables) != 1 or tables[0].method != "hash":
+        return None
+    text = leafwise.alter_cluster_text(clean, tree[kind], tables[0].schema, tables[0].name)
+    return {group: text for group in groups} if text is not None else None
 
 
 def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
