@@ -415,9 +415,6 @@ def test_stamp_listen_in_a_block(gridpg_cluster: Cluster, conn: psycopg.Connecti
     conn.execute("UNLISTEN *")
 
 
-@pytest.mark.xfail(strict=True, reason="found on main (8fbf826, 16d2947) too: 42P01 'relation \"acc\" does not "
-                   "exist' from coord1 after the table is dropped and created again through coord2 in a "
-                   "test schema; not reproduced by hand in a fresh schema")
 def test_stamp_catalog_change_on_another_coordinator(gridpg_cluster: Cluster, conn: psycopg.Connection,
                                                      schema: str) -> None:
     """The table redistributed through coord2: coord1's statement prepared before it finds

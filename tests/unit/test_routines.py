@@ -179,3 +179,24 @@ def test_an_argument_a_column_hides_does_not_pin() -> None:
     routine = routines.Routine(9, "app", "f", "v integer", "sql", "f", other)
     assert delegation.why_not_delegable(routines.routine_body(routine), delegation.Argument(1, "v", "f"), set(),
                                         _T, _SNAPSHOT, _resolve, ("app",), lambda t: ["id", "v"]) is not None
+
+
+def test_sub_select_calls_where_postgres_fdw_may_send_their_value() -> None:
+    """`Access.sublinks`: the calls inside sub-selects in WHERE, ON, HAVING, ORDER BY,
+    LIMIT and an UPDATE's SET (postgres_fdw computes those values for the remote statement),
+    per statement with the relations it names; not a SELECT's output columns or VALUES."""
+    def calls(sql: str) -> set[tuple[str | None, str]]:
+        access = routines.statement_access(sqlparse.parse_tree(sql))
+        return {call for _, found in access.all_sublinks() for call in found}
+
+    assert calls("UPDATE t SET x = (SELECT f())") == {(None, "f")}
+    assert calls("DELETE FROM t WHERE x = (SELECT s.f()) + 2") == {("s", "f")}
+    assert calls("SELECT * FROM t JOIN u ON u.a = (SELECT f()) LIMIT (SELECT g())") == {(None, "f"), (None, "g")}
+    assert calls("SELECT (SELECT max(a) FROM u WHERE b = (SELECT h())) FROM t") == {(None, "h")}
+    assert calls("SELECT id, (SELECT f()) FROM t") == set()
+    assert calls("INSERT INTO t VALUES (1, (SELECT f()))") == set()
+    assert calls("SELECT f() FROM t WHERE x = 1") == set()
+    access = routines.do_access("DECLARE v int; BEGIN UPDATE t SET x = (SELECT f()) + 1; v := g(); END", "plpgsql")
+    assert [({r.name for r in rels}, found) for rels, found in access.all_sublinks()] == [({"t"}, {(None, "f")})]
+    body = routines.routine_access(_plpgsql("BEGIN DELETE FROM t WHERE x = (SELECT f()); END"))
+    assert [found for _, found in body.all_sublinks()] == [{(None, "f")}]

@@ -228,9 +228,10 @@ async def _position(dispatcher: Dispatcher, routine: body.Routine, argument: str
 async def _catalog_query(dispatcher: Dispatcher, sql: str) -> list[tuple[str | None, ...]]:
     """On the session's own catalog connection: it sees routines created in its transaction."""
     txn = dispatcher.runner.txn
-    conn = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    node = dispatcher.coord.catalog_node
+    held = node in txn.participants
+    conn = await txn.connection(node, wants_block=False)
     try:
         return await conn.query(sql)
     finally:
-        if not txn.in_block:
-            txn.release_if_idle()
+        txn.release_lookup(node, held)

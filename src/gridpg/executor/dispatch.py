@@ -260,12 +260,13 @@ class Dispatcher:
         if cached is not None:
             return cached
         txn = self.runner.txn
-        conn = await txn.connection(self.coord.catalog_node, wants_block=False)
+        node = self.coord.catalog_node
+        held = node in txn.participants
+        conn = await txn.connection(node, wants_block=False)
         try:
             answer = await describe_on(conn, sql, param_oids, self.coord.planner is not None)
         finally:
-            if not txn.in_block:
-                txn.release_if_idle()
+            txn.release_lookup(node, held)
         if len(self.coord.describe_cache) > 10000:
             self.coord.describe_cache.clear()
         self.coord.describe_cache[key] = answer

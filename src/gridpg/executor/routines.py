@@ -716,6 +716,10 @@ class RoutineGuard:
                 if any(resolve(ref, run_path) is not None for ref in routine_access.upserts):
                     upserting.add(oid)
                 tables |= reached
+        error = _fdw_parameter_blocker(access, "a DO block" if kind == "DoStmt" else "the statement", path,
+                                       seen, edges, shape.paths, touching | (sequences - {0}), resolve, views)
+        if error is not None:
+            return error
         if not tables and not dynamic[0] and not sequences:
             return refusal
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
@@ -1438,6 +1442,63 @@ def _sequence_refusal(what: str, called: str) -> PgError:
         hint="Call the routine in a statement of its own (SELECT f(...), CALL, DO), or take the "
              "value with SELECT nextval(...) in the client.",
     )
+
+
+def _fdw_parameter_blocker(access: body.Access, what: str, path: tuple[str, ...],
+                           seen: dict[int, tuple[body.Routine, body.Access, str]],
+                           edges: dict[int, set[int]], paths: dict[int, Any], bound: set[int],
+                           resolve: body.Resolver, views: body.ViewResolver) -> PgError | None:
+    """The refusal for code that calls, inside a sub-select of a statement over a
+    distributed table or a view over one, a routine whose names must reach the shadows or
+    the GTM's sequence functions (`bound`: it reads or writes distributed tables or calls
+    sequence functions; or it calls such a routine). Over the shadow, postgres_fdw sends an
+    uncorrelated sub-select's value as a parameter of the remote query and computes it
+    with search_path = pg_catalog in force (its `set_transmission_modes`): the routine's
+    names would miss the shadows (42P01) or, named with their schema, reach the catalog
+    server's own copies (`nextval('app.s')` there takes the catalog server's sequence, not
+    the cluster's), where PostgreSQL reads the tables themselves."""
+    # (a routine with its own SET search_path (its twin) sets its path on entry)
+    risky = {oid for oid in bound if oid in seen and seen[oid][0].search_path is None}
+    grew = True
+    while grew:  # (the callers of such a routine: its call resolves by the same path)
+        grew = False
+        for callee, callers in edges.items():
+            if callee in risky:
+                for caller in callers - risky - {0}:
+                    if caller in seen and seen[caller][0].search_path is None:
+                        risky.add(caller)
+                        grew = True
+    if not risky:
+        return None
+    candidates: list[tuple[body.Access, str, list[tuple[str, ...]]]] = [(access, what, [path])]
+    candidates += [(routine_access, title, list(paths.get(oid, [path])))
+                   for oid, (_, routine_access, title) in seen.items()]
+    for code, title, run_paths in candidates:
+        for relations, calls in code.all_sublinks():
+            for run_path in run_paths:
+                over = next((target for ref in relations if ref.schema not in body.SYSTEM_SCHEMAS
+                             for target in [_target(ref, run_path, resolve, views)] if target is not None), None)
+                if over is None:
+                    continue
+                called = next((seen[oid][0] for oid in sorted(risky) for schema, name in sorted(calls, key=str)
+                               if name.lower() == seen[oid][0].name.lower()
+                               and schema in (None, seen[oid][0].schema)), None)
+                if called is not None:
+                    return PgError(
+                        FEATURE_NOT_SUPPORTED,
+                        f"gridpg cannot run {title}: it calls {called.title} in a sub-select of a "
+                        f"statement over {over[0]}.{over[1]}, which gridpg would evaluate with "
+                        "search_path = pg_catalog (postgres_fdw computes a sub-select's value that way "
+                        "for the remote statement), where its names would not reach the cluster's tables and sequences",
+                        hint="Take the value into a variable first (SELECT ... INTO v) and use the "
+                             "variable in the statement.")
+    return None
+
+
+def _target(ref: analyze.RelRef, path: tuple[str, ...], resolve: body.Resolver,
+            views: body.ViewResolver) -> tuple[str, str] | None:
+    table = resolve(ref, path)
+    return (table.schema, table.name) if table is not None else views(ref, path)
 
 
 def _refusal(what: str, why: str) -> PgError:

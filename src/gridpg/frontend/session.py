@@ -54,6 +54,9 @@ class PreparedStatement:
     sql: str
     param_oids: list[int]
     described: tuple[list[int], bytes | None] | None = None  # (param oids, RowDescription)
+    # The catalog snapshot and search_path `described` was made for (StatementRunner.describe
+    # checks it again, as PostgreSQL revalidates a cached plan, when either moved).
+    described_for: tuple[object, str] | None = None
     # The prepared fast path (executor/routed.py): its plan, and the catalog snapshot and
     # settings generation it was made for (a RoutedStatement, or NOT_ROUTED).
     routed: object | None = None
@@ -673,7 +676,7 @@ class Session:
                 self.send(cursor)
                 return
             statement = portal.statement
-            described = statement.described or await self.runner.describe(statement)
+            described = await self.runner.describe(statement)
             self.send(self._portal_description(statement, described[1], portal.result_formats))
 
     async def on_execute(self, payload: bytes) -> None:

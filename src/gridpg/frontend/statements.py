@@ -519,19 +519,47 @@ class StatementRunner:
             )
 
     async def describe(self, statement: PreparedStatement) -> tuple[list[int], bytes | None]:
-        if statement.described is None:
-            sql = statement.sql
-            if citus_views.reads_views(sql):  # views the coordinator answers
-                sql = await citus_views.rewrite(self.coord, sql, self.txn)
-            if plan_sizes.mentions(sql):  # Citus's size functions named as PostgreSQL's
-                sql = plan_sizes.rewrite(sql, plan_sizes.find_calls(sql), {})
-            statement.described = await self.dispatcher.describe(sql, statement.param_oids)
-        return statement.described
+        """The statement's parameter types and RowDescription. Described again when the
+        catalog snapshot or search_path moved since (DDL here or through another
+        coordinator, a SET): PostgreSQL revalidates a prepared statement's plan then, and
+        refuses one whose result columns changed (0A000), where the client would read rows
+        of another shape than the description it holds."""
+        described = statement.described
+        snapshot, path = self.snapshot(), self.settings.get("search_path", "")
+        made_for = statement.described_for
+        if described is not None and made_for is not None and made_for[0] is snapshot and made_for[1] == path:
+            return described
+        sql = statement.sql
+        if citus_views.reads_views(sql):  # views the coordinator answers
+            sql = await citus_views.rewrite(self.coord, sql, self.txn)
+        if plan_sizes.mentions(sql):  # Citus's size functions named as PostgreSQL's
+            sql = plan_sizes.rewrite(sql, plan_sizes.find_calls(sql), {})
+        fresh = await self.dispatcher.describe(sql, statement.param_oids)
+        if described is not None:
+            if _result_type(fresh[1]) != _result_type(described[1]):
+                raise PgError(FEATURE_NOT_SUPPORTED, "cached plan must not change result type")
+            # (the parameter types stay those of the first analysis, as PostgreSQL's do)
+            fresh = (described[0], fresh[1])
+            if fresh[1] != described[1]:
+                statement.portal_descriptions.clear()
+        statement.described, statement.described_for = fresh, (snapshot, path)
+        return fresh
+
+    async def revalidate(self, statement: PreparedStatement) -> None:
+        """Before a described statement runs: `describe` checks it again when the catalog
+        snapshot or search_path it was described for moved."""
+        made_for = statement.described_for
+        if statement.described is not None and (
+                made_for is None or made_for[0] is not self.snapshot()
+                or made_for[1] != self.settings.get("search_path", "")):
+            await self.describe(statement)
 
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
             return
+        if portal.cursor is None:
+            await self.revalidate(portal.statement)
         if 1 in portal.result_formats and portal.cursor is None:
             described = portal.statement.described or await self.describe(portal.statement)
             oid_columns = oid_results.oid_columns(portal.statement.sql, described[1],
@@ -1622,3 +1650,13 @@ def _offset_position(error: PgError, sql: str, statements: list[str]) -> None:
         else:
             start = found
     error.fields = {**fields, "P": str(int(fields["P"]) + start)}
+
+
+def _result_type(row_description: bytes | None) -> list[tuple[str, int, int]] | None:
+    """What PostgreSQL compares when it revalidates a prepared statement (equalRowTypes):
+    each result column's name, type and typmod; not the table OID or column number a
+    re-created table changes."""
+    if row_description is None:
+        return None
+    return [(c.name, c.type_oid, c.type_mod)
+            for c in codec.parse_row_description(row_description[5:])]

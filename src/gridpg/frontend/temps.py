@@ -81,11 +81,13 @@ class SessionTemps:
         txn = self.runner.txn
         if txn.state is TxnState.FAILED:
             return
+        held = self.node in txn.participants
         conn = await txn.connection(self.node, wants_block=False)
-        self.set_names(frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0]))
+        try:
+            self.set_names(frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0]))
+        finally:
+            txn.release_lookup(self.node, held)
         self._stale = False
-        if not txn.in_block:
-            txn.release_if_idle()
 
     async def discard(self) -> None:
         """DISCARD TEMP / ALL: drop the temp relations (outside a block: close the connection)."""

@@ -95,6 +95,17 @@ class Access:
     utility: tuple[tuple[str, analyze.RelRef], ...] = ()  # (statement kind, relation) of DDL, LOCK...
     # targets of INSERT ... ON CONFLICT the loopback cannot send (sql/plpgsql_upsert.py)
     upserts: tuple[analyze.RelRef, ...] = ()
+    # Per statement naming relations: (those relations, the routines called inside its
+    # sub-selects). Over a shadow, postgres_fdw evaluates an uncorrelated sub-select as a
+    # parameter of the remote query, under its own search_path = pg_catalog
+    # (`set_transmission_modes`): code called there resolves its names against pg_catalog
+    # alone, not the armed path (executor/routines.py refuses it).
+    sublinks: tuple[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]], ...] = ()
+
+    def all_sublinks(self) -> Iterator[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]]:
+        yield from self.sublinks
+        for inner in self.nested:
+            yield from inner.all_sublinks()
 
     def all_relations(self) -> Iterator[analyze.RelRef]:
         yield from self.relations
@@ -193,7 +204,8 @@ def routine_access(routine: Routine) -> Access:
         unreadable = (f"it calls {size_call}(), which would measure the catalog server's empty copies "
                       "of distributed tables")
     return Access(access.relations, access.calls, body.dynamic or access.dynamic, unreadable,
-                  access.nested, access.operators, access.writes, body.atomic, access.utility, access.upserts)
+                  access.nested, access.operators, access.writes, body.atomic, access.utility, access.upserts,
+                  access.sublinks)
 
 
 def _size_call(definition: str) -> str | None:
@@ -214,7 +226,7 @@ def do_access(body: str, language: str | None) -> Access:
     access = _tree_access(list(parsed.trees))
     return Access(access.relations, access.calls, parsed.dynamic or access.dynamic, parsed.unreadable,
                   access.nested, access.operators, access.writes, utility=access.utility,
-                  upserts=access.upserts)
+                  upserts=access.upserts, sublinks=access.sublinks)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -370,9 +382,13 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     writes: set[str] = set()
     utility: list[tuple[str, analyze.RelRef]] = []
     upserts: list[analyze.RelRef] = []
+    sublinks: list[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]] = []
     for tree in trees:
         if next(iter(tree), "") not in _SCHEMA_STATEMENTS:  # (DDL runs as distributed DDL)
             relations.extend(analyze.relations(tree))
+            sublink = _sublink_calls(tree)
+            if sublink[0] and sublink[1]:
+                sublinks.append(sublink)
         target = plpgsql_upsert.upsert_target(tree)
         if target is not None:
             upserts.append(analyze.RelRef(target.get("schemaname"), str(target.get("relname", "")),
@@ -400,7 +416,42 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
                     if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
     return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
-                  upserts=tuple(upserts))
+                  upserts=tuple(upserts), sublinks=tuple(sublinks))
+
+
+def _sublink_calls(tree: dict[str, Any]) -> tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]:
+    """(the relations a statement names, the functions called inside its sub-selects where
+    postgres_fdw may send their value with the remote statement: WHERE, JOIN ... ON,
+    HAVING, ORDER BY, LIMIT, an UPDATE's SET; not a SELECT's output columns or an INSERT's
+    VALUES, which PostgreSQL computes itself before anything is sent)."""
+    calls: set[tuple[str | None, str]] = set()
+    _shipped_calls(tree, True, calls)
+    return tuple(analyze.relations(tree)), frozenset(calls)
+
+
+def _shipped_calls(node: Any, shipped: bool, calls: set[tuple[str | None, str]]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _shipped_calls(item, shipped, calls)
+        return
+    if not isinstance(node, dict):
+        return
+    sublink = node.get("SubLink")
+    if isinstance(sublink, dict):
+        if shipped:
+            for inner in analyze._walk(sublink):
+                if isinstance(inner, dict) and isinstance(inner.get("FuncCall"), dict):
+                    calls.add(_qualified(inner["FuncCall"].get("funcname", [])))
+            return
+        _shipped_calls(sublink.get("subselect"), True, calls)  # (its own WHERE...)
+        return
+    select = node.get("SelectStmt")
+    if isinstance(select, dict):
+        for key, value in select.items():
+            _shipped_calls(value, key not in ("targetList", "valuesLists"), calls)
+        return
+    for value in node.values():
+        _shipped_calls(value, shipped, calls)
 
 
 def written_names(tree: dict[str, Any]) -> set[str]:

@@ -1169,23 +1169,42 @@ class DistributedTransaction:
             self.tainted = False
             return
         for node, part in list(self.participants.items()):
-            if part.conn.is_closed:  # lost (a node restarted or failed over): never reused
-                if part.conn in self.closing:
-                    self.closing.remove(part.conn)
-                elif node not in self.pinned:  # a pinned one reports the loss at its next use
-                    self.pools.pool(node).discard(part.conn)
-                del self.participants[node]
-            elif part.conn.txn_status == b"I" and part.conn.is_clean:
-                if part.conn in self.closing:
-                    self.closing.remove(part.conn)
-                    part.conn.close()
-                elif node not in self.pinned:
-                    self._give_back(node, part.conn)
-                elif self.tainted:
-                    part.conn.session_state = None  # pinned: the session's next setup resets it
-                del self.participants[node]
+            self._release_idle(node, part)
         if not self.participants:
             self.tainted = False
+
+    def release_lookup(self, node: str, held: bool) -> None:
+        """After a lookup on `node` outside a block (a describe, a catalog query): its
+        connection back when the lookup joined the node for itself (`held` False). Not
+        `release_if_idle`: the statement under way may hold other idle connections it is
+        about to use (two_phase's catalog connection, taken before the describe of its
+        parameters), and one given back would be taken by the next user of the pool (the
+        coordinator's own lookups reset it to default settings) while the statement still
+        sends on it."""
+        if held or self.in_block:
+            return
+        part = self.participants.get(node)
+        if part is not None:
+            self._release_idle(node, part)
+        if not self.participants:
+            self.tainted = False
+
+    def _release_idle(self, node: str, part: Participant) -> None:
+        if part.conn.is_closed:  # lost (a node restarted or failed over): never reused
+            if part.conn in self.closing:
+                self.closing.remove(part.conn)
+            elif node not in self.pinned:  # a pinned one reports the loss at its next use
+                self.pools.pool(node).discard(part.conn)
+            del self.participants[node]
+        elif part.conn.txn_status == b"I" and part.conn.is_clean:
+            if part.conn in self.closing:
+                self.closing.remove(part.conn)
+                part.conn.close()
+            elif node not in self.pinned:
+                self._give_back(node, part.conn)
+            elif self.tainted:
+                part.conn.session_state = None  # pinned: the session's next setup resets it
+            del self.participants[node]
 
     def close_orphans(self) -> None:
         """At the end of a statement outside a block (its client's Sync read too), after
