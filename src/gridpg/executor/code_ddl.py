@@ -161,11 +161,11 @@ BEGIN
 END $$"""
 
 # gridpg's own DDL in DO blocks on a catalog server (the loopback's setup, its shadow
-# schemas, the twins of trigger functions in gridpg_tg): left alone.
+# schemas and the shadows in them, the twins of trigger functions in gridpg_tg): left alone.
 _INTERNAL = r"""
 CREATE OR REPLACE FUNCTION gridpg.code_ddl_internal(kind text, schema text, identity text) RETURNS boolean
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
-  SELECT schema IN ('gridpg', 'gridpg_tg')
+  SELECT schema IN ('gridpg', 'gridpg_tg') OR schema LIKE 'gridpg\_lb\_%'
       OR (kind = 'schema' AND (identity LIKE 'gridpg\_lb\_%' OR identity = 'gridpg_tg'))
       OR (kind = 'extension' AND identity = 'postgres_fdw')
       OR (kind = 'server' AND identity = 'gridpg_loopback')
