@@ -472,6 +472,14 @@ async def loopback_call(dispatcher: Dispatcher, function: str, name: str,
     the caller's catalog connection is busy running the code, so the call is made there by
     pg_catalog's function, whose value comes back as `note_nextval` / `note_setval`."""
     runner = getattr(dispatcher.runner, "caller", dispatcher.runner)
+    value, answer = await _loopback_call(dispatcher, runner, function, name, arg)
+    if runner.sequence_echo is not None:  # (code_ddl: its capture run takes these values again)
+        runner.sequence_echo.record(function, name, arg, value, answer)
+    return value, answer
+
+
+async def _loopback_call(dispatcher: Dispatcher, runner: Any, function: str, name: str,
+                         arg: str) -> tuple[int | None, str]:
     if function == "lastval":
         last = runner.last_sequence
         return (runner.sequence_values.get(last) if last else None), last or ""

@@ -370,6 +370,7 @@ async def end_within_call(caller: StatementRunner, commit: bool) -> None:
             txn.participants[busy] = running
         txn.begin()
         caller.call_transactions_ended += 1
+        caller.call_commits += commit
         caller.loopback_switched = set()  # its SET LOCAL ROLEs ended with that transaction
 
 
@@ -569,6 +570,10 @@ END $gridpg$;
 CREATE OR REPLACE FUNCTION gridpg.loopback_sequence_ask(fn text, seq text, arg text, OUT value bigint, OUT answer text)
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF coalesce(pg_catalog.current_setting('gridpg.ddl_capture', true), '') <> '' THEN
+    SELECT a.value, a.answer INTO value, answer FROM gridpg.code_ddl_sequence_ask(fn, seq, arg) a;
+    RETURN;  -- the capture run of code that runs DDL (executor/code_ddl.py): no call back
+  END IF;
   EXECUTE pg_catalog.format('SELECT value, answer FROM gridpg.loopback_sequence_call '
                             'WHERE fn = %L AND seq = %L AND arg = %L', fn, seq, arg) INTO value, answer;
   IF answer IS NULL THEN

@@ -87,6 +87,9 @@ async def begin(session: Session, params: dict[str, str]) -> None:
         raise fatal(INVALID_AUTHORIZATION, "gridpg loopback token is not valid now")
     session.info.user = caller.session.info.user
     session.info.is_superuser = caller.session.info.is_superuser
+    running = caller.txn.participants.get(coord.catalog_node)
+    if running is not None:
+        running.called_back = True
     runner = LoopbackRunner(coord, session, caller, token)
     session.runner = runner
     session.info.backend_pid, session.info.backend_key = coord.register_session(session)
