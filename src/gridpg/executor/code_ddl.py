@@ -27,6 +27,12 @@ procedures, so gridpg runs it instead of refusing it, by *capture and replay*:
    rolled back with the caller. Then the code's own answer (its rows, notices) goes to
    the client.
 
+The code runs twice, and what no rollback undoes must happen once: the first attempt's
+sequence calls (the GTM's, and the session's temp sequences) are recorded
+(`SequenceEcho`) and the capture run takes their values again instead of calling again
+(`gridpg.code_ddl_sequence_ask`); calls it cannot answer so (a cluster sequence after the
+DDL, calls that differ from the first attempt's) are refused with 0A000.
+
 Replaying the statements gives PostgreSQL's answer only when the code did nothing else
 that the rollback undid: a fingerprint of every user table's statistics (scans, rows
 written, relation file) taken before and after the run, less what the DDL statements
