@@ -72,3 +72,10 @@ def test_the_first_attempts_sequence_calls_in_order_with_their_values() -> None:
     echo.record("setval", "pg_temp_3.t", "40,false", None, "local")  # (is_called false: no note)
     assert echo.entries() == [["nextval", "public.s", "", 101], ["nextval", "pg_temp_3.t", "", 7],
                               ["setval", "public.s", "500,true", 500], ["setval", "pg_temp_3.t", "40,false", None]]
+
+
+def test_a_nested_statements_calls_are_the_outer_first_attempts_too() -> None:
+    outer = code_ddl.SequenceEcho()
+    inner = code_ddl.SequenceEcho(outer)
+    inner.record("nextval", "public.s", "", 5, "")
+    assert inner.entries() == outer.entries() == [["nextval", "public.s", "", 5]]

@@ -339,7 +339,8 @@ async def run_retrying(dispatcher: Dispatcher, request: ExecRequest,
         await conn.simple_query(f"SAVEPOINT {TRY_SAVEPOINT}")
     mark = len(session.out)
     ended, commits, writes = runner.call_transactions_ended, runner.call_commits, runner.loopback_writes
-    outer_echo, echo = runner.sequence_echo, SequenceEcho()
+    outer_echo = runner.sequence_echo
+    echo = SequenceEcho(outer_echo)
     runner.sequence_echo = echo
     try:
         await attempt()
@@ -497,12 +498,17 @@ class SequenceEcho:
     instead of calling again (`_SEQUENCE_ASK`): the sequence moves once, as in
     PostgreSQL's one run."""
 
-    def __init__(self) -> None:
+    __slots__ = ("calls", "outer")
+
+    def __init__(self, outer: SequenceEcho | None = None) -> None:
         self.calls: list[tuple[str, str, str, int | None, str]] = []
+        self.outer = outer  # a statement's, run while it runs: its first attempt's calls too
 
     def record(self, function: str, name: str, arg: str, value: int | None, answer: str) -> None:
         if function in ("nextval", "setval", "note_nextval", "note_setval"):
             self.calls.append((function, name, arg, value, answer))
+            if self.outer is not None:
+                self.outer.record(function, name, arg, value, answer)
 
     def entries(self) -> list[list[Any]]:
         """[function, sequence, arg, value] per call; a call the catalog server made itself
