@@ -666,7 +666,7 @@ END $gridpg$"""
 # foreign table go. A default of another form (none was ever made) becomes one that
 # refuses, as for a column gridpg cannot fill: never a silent NULL. Runs at every
 # coordinator start; a no-op once done.
-RETIRE_LOOPBACK_NEXTVAL = f"""
+RETIRE_LOOPBACK_NEXTVAL = rf"""
 DO $gridpg$ DECLARE r record; seq text; BEGIN
   IF pg_catalog.to_regprocedure('gridpg.loopback_nextval(text)') IS NOT NULL THEN
     FOR r IN SELECT d.adrelid::pg_catalog.regclass::text AS rel, a.attname,
