@@ -153,3 +153,45 @@ def test_temporary_and_caught_ddl(gridpg_cluster: Cluster, schema: str) -> None:
                      "RAISE NOTICE 'swallowed'; END; END $$")
         conn.execute("INSERT INTO guarded VALUES (1)")
         assert conn.execute("SELECT count(*) FROM gridpg.dist_table WHERE table_name = 'guarded'").fetchone()[0] == 1
+
+
+def test_sequence_values_taken_once_and_what_cannot_be_is_refused(gridpg_cluster: Cluster, schema: str,
+                                                                  catalogs: dict[str, str],
+                                                                  datanodes: dict[str, str]) -> None:
+    """Code that takes sequence values and runs DDL runs twice (a first attempt, then the
+    capture run): the capture run takes the first attempt's values again, so each value is
+    taken once and a notice before the DDL reaches the client once. What cannot be answered
+    that way is refused (0A000), and leaves no table behind: a cluster sequence called
+    after the DDL (the capture run cannot reach the GTM), code whose second run calls
+    differently, and DDL in a block after the code called back through the loopback (the
+    catalog server's transaction could no longer PREPARE)."""
+    notices: list[str] = []
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.add_notice_handler(lambda diag: notices.append(str(diag.message_primary)))
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE SEQUENCE cs")
+        conn.execute("DO $$ BEGIN RAISE NOTICE 'before %', nextval('cs'); CREATE TABLE once_t (id int); END $$")
+        assert notices == ["before 1"]
+        assert conn.execute("SELECT nextval('cs')").fetchone() == (2,)
+        refused = [
+            ("CREATE FUNCTION after_ddl() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN "
+             "CREATE TABLE late_t (id int); RETURN nextval('cs'); END $$", "SELECT after_ddl()", "late_t", "after its DDL"),
+            # the first run (armed: gridpg_lb_calls first on its path) takes a value of cs,
+            # the capture run (the session's path first) does not
+            ("CREATE FUNCTION flips() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+             "IF current_setting('search_path') LIKE 'gridpg_lb_calls%' THEN PERFORM nextval('cs'); END IF; "
+             "CREATE TABLE flip_t (id int); END $$", "SELECT flips()", "flip_t", "differently each time"),
+        ]
+        for create, call, table, why in refused:
+            conn.execute(create)
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match=why):
+                conn.execute(call)
+            for where in (catalogs, datanodes):
+                found = _on_every_node(where, f"SELECT pg_catalog.to_regclass('\"{schema}\".{table}') IS NULL")
+                assert set(found.values()) == {True}, (call, found)
+        assert conn.execute("SELECT nextval('cs')").fetchone() == (4,)  # (flips' first run took 3)
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="called back through the loopback"):
+            conn.execute("DO $$ BEGIN PERFORM nextval('cs'); CREATE TABLE block_t (id int); END $$")
+        conn.execute("ROLLBACK")
+        assert conn.execute(f"SELECT to_regclass('\"{schema}\".block_t')").fetchone() == (None,)

@@ -501,7 +501,7 @@ def test_loopback_cases(pair: Any, schema: str) -> None:
         "SELECT * FROM ref ORDER BY id",
         "CREATE TABLE s (id serial PRIMARY KEY, v int)",
         "CREATE FUNCTION s_add(i int) RETURNS void LANGUAGE sql AS $$ INSERT INTO s (v) VALUES (i) $$",
-        "SELECT s_add(1)",  # a serial default inside code: the cluster's sequence (loopback_nextval)
+        "SELECT s_add(1)",  # a serial default inside code: the cluster's sequence (gridpg_lb_calls.nextval)
         "CREATE FUNCTION s_put(i int) RETURNS void LANGUAGE sql AS $$ INSERT INTO s (id, v) VALUES (i, i) $$",
         "SELECT s_put(7)",
         "SELECT * FROM s",

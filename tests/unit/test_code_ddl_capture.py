@@ -60,3 +60,22 @@ def test_the_marker_and_its_refusal() -> None:
     assert not code_ddl.is_marker(PgError("P0004", "assertion failed"))
     refused = code_ddl.refusal(marker, "inside a transaction block")
     assert refused.sqlstate == "0A000" and "CREATE TABLE" in refused.message
+
+
+def test_the_first_attempts_sequence_calls_in_order_with_their_values() -> None:
+    echo = code_ddl.SequenceEcho()
+    echo.record("nextval", "public.s", "", 101, "")  # the GTM's
+    echo.record("currval", "public.s", "", 101, "")  # (reads: not echoed)
+    echo.record("nextval", "pg_temp_3.t", "", None, "local")  # the catalog server's own ...
+    echo.record("note_nextval", "pg_temp_3.t", "7", 7, "")  # ... whose value came as a note
+    echo.record("setval", "public.s", "500,true", 500, "")
+    echo.record("setval", "pg_temp_3.t", "40,false", None, "local")  # (is_called false: no note)
+    assert echo.entries() == [["nextval", "public.s", "", 101], ["nextval", "pg_temp_3.t", "", 7],
+                              ["setval", "public.s", "500,true", 500], ["setval", "pg_temp_3.t", "40,false", None]]
+
+
+def test_a_nested_statements_calls_are_the_outer_first_attempts_too() -> None:
+    outer = code_ddl.SequenceEcho()
+    inner = code_ddl.SequenceEcho(outer)
+    inner.record("nextval", "public.s", "", 5, "")
+    assert inner.entries() == outer.entries() == [["nextval", "public.s", "", 5]]

@@ -152,7 +152,7 @@ def per_row_nextval(sql: str) -> bool:
 
 async def run_per_row_nextval(dispatcher: Dispatcher, request: ExecRequest) -> None:
     """Run a `per_row_nextval` statement over no distributed table on the catalog server,
-    each call made `gridpg.loopback_nextval('schema.name')`: the catalog server's executor
+    each call made `gridpg_lb_calls.nextval('schema.name')` (loopback.nextval_call): its executor
     calls it where and as often as PostgreSQL calls nextval, and each call takes the GTM's
     next value through the loopback (recorded for currval()/lastval()). The caller has
     made sure no user routine is called (it would run there unguarded)."""
@@ -173,7 +173,7 @@ async def run_per_row_nextval(dispatcher: Dispatcher, request: ExecRequest) -> N
         if served_by_catalog(dispatcher, name):
             continue  # the catalog server's own sequence: its nextval is the answer
         alias = " AS nextval" if location in named else ""  # the column keeps its name
-        pieces.append((*span, f"gridpg.loopback_nextval({quote_literal(name)}){alias}"))
+        pieces.append((*span, f"{loopback.nextval_call(name)}{alias}"))
     await loopback.run_call(dispatcher, request, splice(sql, pieces), [])
 
 
@@ -472,6 +472,14 @@ async def loopback_call(dispatcher: Dispatcher, function: str, name: str,
     the caller's catalog connection is busy running the code, so the call is made there by
     pg_catalog's function, whose value comes back as `note_nextval` / `note_setval`."""
     runner = getattr(dispatcher.runner, "caller", dispatcher.runner)
+    value, answer = await _loopback_call(dispatcher, runner, function, name, arg)
+    if runner.sequence_echo is not None:  # (code_ddl: its capture run takes these values again)
+        runner.sequence_echo.record(function, name, arg, value, answer)
+    return value, answer
+
+
+async def _loopback_call(dispatcher: Dispatcher, runner: Any, function: str, name: str,
+                         arg: str) -> tuple[int | None, str]:
     if function == "lastval":
         last = runner.last_sequence
         return (runner.sequence_values.get(last) if last else None), last or ""

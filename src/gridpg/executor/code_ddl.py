@@ -27,6 +27,12 @@ procedures, so gridpg runs it instead of refusing it, by *capture and replay*:
    rolled back with the caller. Then the code's own answer (its rows, notices) goes to
    the client.
 
+The code runs twice, and what no rollback undoes must happen once: the first attempt's
+sequence calls (the GTM's, and the session's temp sequences) are recorded
+(`SequenceEcho`) and the capture run takes their values again instead of calling again
+(`gridpg.code_ddl_sequence_ask`); calls it cannot answer so (a cluster sequence after the
+DDL, calls that differ from the first attempt's) are refused with 0A000.
+
 Replaying the statements gives PostgreSQL's answer only when the code did nothing else
 that the rollback undid: a fingerprint of every user table's statistics (scans, rows
 written, relation file) taken before and after the run, less what the DDL statements
@@ -161,11 +167,11 @@ BEGIN
 END $$"""
 
 # gridpg's own DDL in DO blocks on a catalog server (the loopback's setup, its shadow
-# schemas, the twins of trigger functions in gridpg_tg): left alone.
+# schemas and the shadows in them, the twins of trigger functions in gridpg_tg): left alone.
 _INTERNAL = r"""
 CREATE OR REPLACE FUNCTION gridpg.code_ddl_internal(kind text, schema text, identity text) RETURNS boolean
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
-  SELECT schema IN ('gridpg', 'gridpg_tg')
+  SELECT schema IN ('gridpg', 'gridpg_tg') OR schema LIKE 'gridpg\_lb\_%'
       OR (kind = 'schema' AND (identity LIKE 'gridpg\_lb\_%' OR identity = 'gridpg_tg'))
       OR (kind = 'extension' AND identity = 'postgres_fdw')
       OR (kind = 'server' AND identity = 'gridpg_loopback')
@@ -192,8 +198,113 @@ DO $gridpg$ BEGIN
   END IF;
 END $gridpg$"""
 
+# How many of the first attempt's sequence calls the capture run took again (see
+# `SequenceEcho`): scans of an empty table, counted in the transaction's statistics, which a
+# subtransaction's rollback does not undo (a setting would go back with it, and the code's
+# EXCEPTION block would then take one value twice).
+_ECHO_TICK = """
+DO $gridpg$ BEGIN
+  IF pg_catalog.to_regclass('gridpg.code_ddl_echo_tick') IS NULL THEN
+    CREATE TABLE gridpg.code_ddl_echo_tick ();
+    GRANT SELECT ON gridpg.code_ddl_echo_tick TO PUBLIC;  -- before ADD: its initial privilege
+    ALTER EXTENSION postgres_fdw ADD TABLE gridpg.code_ddl_echo_tick;  -- (left out of dumps)
+  END IF;
+END $gridpg$"""
+_ECHO_AT = "pg_catalog.pg_stat_get_xact_numscans('gridpg.code_ddl_echo_tick'::pg_catalog.regclass)"
+
+# The capture run's answers to the loopback's sequence functions (gridpg.loopback_sequence_ask
+# asks this in capture mode): the first attempt's calls, in order, with their values; then
+# the session's temp sequences and those made in its open transaction ('local': the
+# function calls pg_catalog's); a cluster sequence's nextval/setval past the first
+# attempt's calls, or lastval(), refused (0A000).
+_SEQUENCE_ASK = r"""
+CREATE OR REPLACE FUNCTION gridpg.code_ddl_sequence_ask(fn text, seq text, arg text, OUT value bigint, OUT answer text)
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+  echo jsonb := coalesce(nullif(current_setting('gridpg.ddl_echo', true), ''), '[]')::jsonb;
+  at bigint := pg_stat_get_xact_numscans('gridpg.code_ddl_echo_tick'::regclass)
+               - coalesce(nullif(current_setting('gridpg.ddl_echo_base', true), ''), '0')::bigint;
+  local boolean := seq LIKE 'pg\_temp%' OR seq LIKE '"pg\_temp%' OR coalesce(nullif(
+      current_setting('gridpg.ddl_local', true), ''), '[]')::jsonb ? seq;
+  e jsonb;
+BEGIN
+  answer := '';
+  IF fn IN ('nextval', 'setval') AND at < jsonb_array_length(echo) THEN
+    e := echo -> at::int;
+    IF e->>0 IS DISTINCT FROM fn OR e->>1 IS DISTINCT FROM seq OR e->>2 IS DISTINCT FROM arg THEN
+      RAISE EXCEPTION 'gridpg cannot run server-side code that runs DDL and calls sequence % differently each time it runs', seq
+        USING ERRCODE = '0A000',
+              DETAIL = 'gridpg runs such code a second time to capture its DDL; that run must make the first run''s sequence calls again, in the same order.',
+              HINT = 'Run the DDL and the sequence calls in separate statements.';
+    END IF;
+    PERFORM FROM gridpg.code_ddl_echo_tick;  -- one more taken
+    value := (e->>3)::bigint;
+    IF value IS NULL AND fn = 'setval' THEN
+      value := split_part(arg, ',', 1)::bigint;
+    END IF;
+  ELSIF fn IN ('note_nextval', 'note_setval') THEN
+    value := arg::bigint;
+  ELSIF local AND fn = 'currval' THEN
+    value := pg_catalog.currval(seq::regclass);
+  ELSIF local AND fn <> 'lastval' THEN
+    answer := 'local';
+  ELSIF fn = 'currval' THEN  -- the last value the first attempt's calls took, else the session's
+    SELECT (x.e->>3)::bigint INTO value FROM jsonb_array_elements(echo) WITH ORDINALITY x(e, n)
+     WHERE x.n <= at AND x.e->>1 = seq AND (x.e->>0 = 'nextval' OR x.e->>2 LIKE '%,true')
+     ORDER BY x.n DESC LIMIT 1;
+    IF NOT FOUND THEN
+      value := (coalesce(nullif(current_setting('gridpg.ddl_seqvals', true), ''), '{}')::jsonb ->> seq)::bigint;
+    END IF;
+  ELSE
+    RAISE EXCEPTION 'gridpg cannot run %() on sequence % in server-side code after its DDL', fn, coalesce(nullif(seq, ''), '(last)')
+      USING ERRCODE = '0A000',
+            DETAIL = 'gridpg runs the code a second time to capture its DDL, without reaching the cluster''s sequences.',
+            HINT = 'Call the sequence before the DDL, or in a separate statement.';
+  END IF;
+END $$"""
+
+# The capture run's search_path: the session's, with the loopback's sequence functions'
+# schema just before pg_catalog (named last when the path does not name it), so that the
+# code's nextval('s') is gridpg_lb_calls.nextval (answered by `_SEQUENCE_ASK`) while its
+# current_schema() and the schema its unqualified CREATEs make objects in stay the
+# session's. pg_catalog then comes after the session's schemas: when one of them holds a
+# function, operator or relation named as one of pg_catalog's (which it would now hide),
+# NULL: the capture runs on the session's own path (its sequence calls then unanswered).
+_CAPTURE_PATH = r"""
+CREATE OR REPLACE FUNCTION gridpg.code_ddl_capture_path() RETURNS text
+LANGUAGE sql STABLE AS $$
+  WITH own AS (SELECT n.oid FROM pg_catalog.pg_namespace n
+                WHERE n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(false))
+                  AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog')
+  SELECT CASE
+    WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_proc q
+                   ON q.proname OPERATOR(pg_catalog.=) p.proname AND q.proargtypes OPERATOR(pg_catalog.=) p.proargtypes
+                  AND q.pronamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+                 WHERE p.pronamespace IN (SELECT oid FROM own))
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator p JOIN pg_catalog.pg_operator q
+                   ON q.oprname OPERATOR(pg_catalog.=) p.oprname AND q.oprleft OPERATOR(pg_catalog.=) p.oprleft
+                  AND q.oprright OPERATOR(pg_catalog.=) p.oprright
+                  AND q.oprnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+                 WHERE p.oprnamespace IN (SELECT oid FROM own))
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_class p JOIN pg_catalog.pg_class q
+                   ON q.relname OPERATOR(pg_catalog.=) p.relname
+                  AND q.relnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+                 WHERE p.relnamespace IN (SELECT oid FROM own))
+      OR EXISTS (SELECT 1 FROM pg_catalog.pg_type p JOIN pg_catalog.pg_type q
+                   ON q.typname OPERATOR(pg_catalog.=) p.typname
+                  AND q.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+                 WHERE p.typnamespace IN (SELECT oid FROM own))
+      THEN NULL
+    WHEN 'pg_catalog' OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(false)) THEN
+      pg_catalog.regexp_replace(pg_catalog.current_setting('search_path'),
+                                '(^|,)(\s*)("?)pg_catalog\3(\s*)(,|$)', '\1\2gridpg_lb_calls, \3pg_catalog\3\4\5')
+    ELSE pg_catalog.concat_ws(', ', NULLIF(pg_catalog.current_setting('search_path'), ''),
+                              'gridpg_lb_calls', 'pg_catalog')
+  END
+$$"""
+
 # In the order a catalog server runs them (executor/loopback.setup_sql).
-CODE_DDL_SQL = (_FINGERPRINT, _DELTA, _INTERNAL, _GUARD, _TRIGGERS)
+CODE_DDL_SQL = (_FINGERPRINT, _DELTA, _INTERNAL, _GUARD, _TRIGGERS, _ECHO_TICK, _SEQUENCE_ASK, _CAPTURE_PATH)
 
 
 def is_marker(exc: BaseException) -> bool:
@@ -227,7 +338,10 @@ async def run_retrying(dispatcher: Dispatcher, request: ExecRequest,
         await conn.settle()
         await conn.simple_query(f"SAVEPOINT {TRY_SAVEPOINT}")
     mark = len(session.out)
-    ended, writes = runner.call_transactions_ended, runner.loopback_writes
+    ended, commits, writes = runner.call_transactions_ended, runner.call_commits, runner.loopback_writes
+    outer_echo = runner.sequence_echo
+    echo = SequenceEcho(outer_echo)
+    runner.sequence_echo = echo
     try:
         await attempt()
     except PgError as exc:
@@ -235,7 +349,11 @@ async def run_retrying(dispatcher: Dispatcher, request: ExecRequest,
             raise
         if in_block and (conn is None or runner.loopback_writes != writes):
             raise refusal(exc, "inside a transaction block after it wrote through the loopback") from None
-        if runner.call_transactions_ended != ended:
+        if in_block and _called_back(dispatcher):
+            raise refusal(exc, "inside a transaction block whose code called back through the "
+                          "loopback (the catalog server could not take part in its two-phase commit)") from None
+        # (the statement's own failure ends the loopback's transaction once: a ROLLBACK)
+        if runner.call_commits != commits or runner.call_transactions_ended - ended > 1:
             raise refusal(exc, "after it committed part of its work") from None
         if len(session.out) < mark or request.max_rows:
             raise refusal(exc, "whose answer was already sent in part") from None
@@ -250,7 +368,14 @@ async def run_retrying(dispatcher: Dispatcher, request: ExecRequest,
             await conn.settle()
             await conn.simple_query(f"RELEASE SAVEPOINT {TRY_SAVEPOINT}")
         return
-    await run_capturing(dispatcher, request)
+    finally:
+        runner.sequence_echo = outer_echo
+    await run_capturing(dispatcher, request, echo)
+
+
+def _called_back(dispatcher: Dispatcher) -> bool:
+    part = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
+    return part is not None and part.called_back
 
 
 async def _may_run_code(dispatcher: Dispatcher, sql: str) -> bool:
@@ -264,48 +389,138 @@ async def _may_run_code(dispatcher: Dispatcher, sql: str) -> bool:
     return await dispatcher.coord.routine_guard.may_call_user_code(dispatcher, sql)
 
 
-async def run_capturing(dispatcher: Dispatcher, request: ExecRequest) -> None:
+async def run_capturing(dispatcher: Dispatcher, request: ExecRequest,
+                        echo: SequenceEcho | None = None) -> None:
     """Run the statement's code on the catalog server in a savepoint, recording its DDL;
-    undo it there; replay the DDL as gridpg statements; then send the code's answer."""
+    undo it there; replay the DDL as gridpg statements; then send the code's answer.
+    Outside a transaction block the capture has a catalog transaction of its own, rolled
+    back, and the replay the next: what the code did to the session's temp objects there
+    (a temp sequence's nextval after its DDL) does not forbid the replay's PREPARE."""
     runner = dispatcher.runner
     session = dispatcher.session
-    catalog = dispatcher.coord.catalog_node
     if request.max_rows:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fetch the answer of server-side code "
                       "that runs DDL in pieces (Execute with a row limit)")
-    async with runner.statement_transaction():
-        conn = await runner.txn.connection(catalog, wants_block=True)
-        await conn.settle()
-        await conn.simple_query(f"SAVEPOINT {SAVEPOINT}")
-        rows = await conn.query("SELECT pg_catalog.set_config('gridpg.ddl_capture', '[]', true), "
-                                "pg_catalog.set_config('gridpg.ddl_delta', '', true), "
-                                "pg_catalog.current_setting('search_path'), gridpg.code_ddl_fingerprint()")
-        session_path, before = rows[0][2] or "", json.loads(rows[0][3] or "{}")
-        mark = len(session.out)
-        if request.simple:
-            await dispatcher.run_on_node(catalog, request, writes=False)
-        else:
-            await dispatcher.run_on_node_synced(catalog, request, request.sql)
-        answer = session.out[mark:]
-        del session.out[mark:]
-        await conn.settle()
-        rows = await conn.query("SELECT pg_catalog.current_setting('gridpg.ddl_capture'), "
-                                "pg_catalog.current_setting('gridpg.ddl_delta', true), gridpg.code_ddl_fingerprint()")
-        captured = json.loads(rows[0][0] or "[]")
-        ddl_delta = json.loads(rows[0][1] or "{}")
-        ensure_untouched(before, json.loads(rows[0][2] or "{}"), ddl_delta)
-        await conn.simple_query(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}")
-        statements = [await _statement_text(conn, entry) for entry in captured]
-        for (sql, tag), entry in zip(statements, captured):
-            if entry.get("path") != session_path:
-                raise PgError(FEATURE_NOT_SUPPORTED,
-                              f"gridpg cannot run {tag} from server-side code under a search_path "
-                              "of its own", detail=f"It ran with search_path {entry.get('path')!r}.",
-                              hint="Run the DDL with the session's search_path (no SET "
-                                   "search_path on the routine), or from the client.")
-        for sql, _ in statements:
-            await _replay(dispatcher, request, sql)
+    echoed = (echo or SequenceEcho()).entries()
+    if runner.txn.in_block:
+        async with runner.statement_transaction():
+            statements, answer = await _capture(dispatcher, request, echoed)
+            for sql in statements:
+                await _replay(dispatcher, request, sql)
+    else:
+        runner.txn.begin()
+        runner.implicit_block = True
+        try:
+            statements, answer = await _capture(dispatcher, request, echoed)
+        finally:
+            runner.implicit_block = False
+            await runner.end_transaction(commit=False)
+        async with runner.statement_transaction():
+            for sql in statements:
+                await _replay(dispatcher, request, sql)
     session.out.extend(answer)
+
+
+async def _capture(dispatcher: Dispatcher, request: ExecRequest,
+                   echoed: list[list[Any]]) -> tuple[list[str], list[bytes]]:
+    """The capture run, in a savepoint of the catalog server's transaction rolled back after
+    it: the DDL statements it ran, and its answer (messages for the client).
+    The code's sequence functions are the loopback's (`gridpg.code_ddl_capture_path`),
+    answered on the catalog server without calling back (`_SEQUENCE_ASK`): the calls of
+    the first attempt (`echoed`) with that attempt's values, the session's temp sequences
+    by pg_catalog's functions; a cluster sequence past those calls is refused (a loopback
+    connection in the catalog server's transaction would forbid its PREPARE)."""
+    runner = dispatcher.runner
+    session = dispatcher.session
+    catalog = dispatcher.coord.catalog_node
+    conn = await runner.txn.connection(catalog, wants_block=True)
+    await conn.settle()
+    await conn.simple_query(f"SAVEPOINT {SAVEPOINT}")  # (its rollback puts the settings back)
+    settings = {"gridpg.ddl_echo": json.dumps(echoed), "gridpg.ddl_local": json.dumps(sorted(runner.local_sequences)),
+                "gridpg.ddl_seqvals": json.dumps(runner.sequence_values)}
+    rows = await conn.query(
+        "WITH c AS MATERIALIZED (SELECT gridpg.code_ddl_capture_path() AS p) "
+        "SELECT pg_catalog.set_config('gridpg.ddl_capture', '[]', true), "
+        "pg_catalog.set_config('gridpg.ddl_delta', '', true), pg_catalog.set_config('search_path', "
+        "coalesce(c.p, pg_catalog.current_setting('search_path')), true), c.p IS NULL, "
+        f"gridpg.code_ddl_fingerprint(), pg_catalog.set_config('gridpg.ddl_echo_base', ({_ECHO_AT})::text, true), "
+        + ", ".join(f"pg_catalog.set_config({quote_literal(k)}, {quote_literal(v)}, true)" for k, v in settings.items())
+        + " FROM c")
+    capture_path, before = rows[0][2] or "", json.loads(rows[0][4] or "{}")
+    if rows[0][3] == "t" and echoed:  # (its calls would reach pg_catalog's, not the first values)
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "gridpg cannot run server-side code that calls sequences and runs DDL under "
+                      "a search_path whose schemas hold names of pg_catalog's",
+                      hint="Run the DDL and the sequence calls in separate statements.")
+    mark = len(session.out)
+    if request.simple:
+        await dispatcher.run_on_node(catalog, request, writes=False)
+    else:
+        await dispatcher.run_on_node_synced(catalog, request, request.sql)
+    answer = session.out[mark:]
+    del session.out[mark:]
+    await conn.settle()
+    rows = await conn.query("SELECT pg_catalog.current_setting('gridpg.ddl_capture'), "
+                            "pg_catalog.current_setting('gridpg.ddl_delta', true), gridpg.code_ddl_fingerprint(), "
+                            f"({_ECHO_AT}) - pg_catalog.current_setting('gridpg.ddl_echo_base')::bigint")
+    captured = json.loads(rows[0][0] or "[]")
+    ddl_delta = json.loads(rows[0][1] or "{}")
+    ensure_untouched(before, json.loads(rows[0][2] or "{}"), ddl_delta)
+    if int(rows[0][3] or 0) != len(echoed):  # (more were refused as they came)
+        raise _diverged(echoed[int(rows[0][3] or 0)][1])
+    await conn.simple_query(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}")
+    statements = [await _statement_text(conn, entry) for entry in captured]
+    for (_, tag), entry in zip(statements, captured):
+        if entry.get("path") != capture_path:
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f"gridpg cannot run {tag} from server-side code under a search_path "
+                          "of its own", detail=f"It ran with search_path {entry.get('path')!r}.",
+                          hint="Run the DDL with the session's search_path (no SET "
+                               "search_path on the routine), or from the client.")
+    return [sql for sql, _ in statements], answer
+
+
+def _diverged(sequence: str) -> PgError:
+    return PgError(FEATURE_NOT_SUPPORTED,
+                   f"gridpg cannot run server-side code that runs DDL and calls sequence {sequence} "
+                   "differently each time it runs",
+                   detail="gridpg runs such code a second time to capture its DDL; that run must make "
+                          "the first run's sequence calls again, in the same order.",
+                   hint="Run the DDL and the sequence calls in separate statements.")
+
+
+class SequenceEcho:
+    """The sequence calls (nextval, setval) server-side code made through the loopback in
+    its first attempt, which stopped at its DDL. Their effects outlive that attempt's
+    rollback (the GTM's sequences; the catalog server's own temp sequences, which the
+    loopback has pg_catalog's function call there and note), so the capture run of the
+    same code is given them (`gridpg.ddl_echo`) and takes each value again, in order,
+    instead of calling again (`_SEQUENCE_ASK`): the sequence moves once, as in
+    PostgreSQL's one run."""
+
+    __slots__ = ("calls", "outer")
+
+    def __init__(self, outer: SequenceEcho | None = None) -> None:
+        self.calls: list[tuple[str, str, str, int | None, str]] = []
+        self.outer = outer  # a statement's, run while it runs: its first attempt's calls too
+
+    def record(self, function: str, name: str, arg: str, value: int | None, answer: str) -> None:
+        if function in ("nextval", "setval", "note_nextval", "note_setval"):
+            self.calls.append((function, name, arg, value, answer))
+            if self.outer is not None:
+                self.outer.record(function, name, arg, value, answer)
+
+    def entries(self) -> list[list[Any]]:
+        """[function, sequence, arg, value] per call; a call the catalog server made itself
+        ('local') takes the value its note gave."""
+        out: list[list[Any]] = []
+        for function, name, arg, value, answer in self.calls:
+            if function.startswith("note_"):
+                if out and out[-1][0] == function.removeprefix("note_") and out[-1][1] == name:
+                    out[-1][3] = value
+                continue
+            out.append([function, name, arg, None if answer == "local" else value])
+        return out
 
 
 def ensure_untouched(before: dict[str, list[Any]], after: dict[str, list[Any]],

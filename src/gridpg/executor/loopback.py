@@ -96,10 +96,10 @@ DO $gridpg$ BEGIN
   END IF;
 END $gridpg$"""
     return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
-            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, NEXTVAL_FUNCTION, RUN_FUNCTION, SEQUENCE_CALLS,
+            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, RUN_FUNCTION, SEQUENCE_CALLS,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
             _TOUCHED_FUNCTION, "GRANT EXECUTE ON FUNCTION gridpg.loopback_touched() TO PUBLIC",  # its own backend only
-            *CODE_DDL_SQL]
+            *CODE_DDL_SQL, RETIRE_LOOPBACK_NEXTVAL]  # (after the guard that lets its DDL be)
 
 
 # Dynamic SQL (text made at run time) cannot be read before it runs. Such calls are
@@ -370,6 +370,7 @@ async def end_within_call(caller: StatementRunner, commit: bool) -> None:
             txn.participants[busy] = running
         txn.begin()
         caller.call_transactions_ended += 1
+        caller.call_commits += commit
         caller.loopback_switched = set()  # its SET LOCAL ROLEs ended with that transaction
 
 
@@ -474,7 +475,7 @@ def _schema_sql(name: str) -> str:
 def _column(table: str, col: tuple[str | None, ...], sequence: str | None = None) -> str:
     """A shadow column: the real type; the real default when the catalog server can
     evaluate it as a datanode would; a serial or identity column's default takes the
-    sequence's next value from the GTM through this coordinator (`loopback_nextval`:
+    sequence's next value from the GTM through this coordinator (`nextval_default`:
     gridpg's sequences live in the GTM, not in the catalog server's copies); any other
     default it cannot evaluate refuses, so that a row is never written with a NULL
     PostgreSQL would have filled."""
@@ -488,7 +489,7 @@ def _column(table: str, col: tuple[str | None, ...], sequence: str | None = None
         # refused with PostgreSQL's 428C9 by the catalog server
         return text + f" GENERATED ALWAYS AS (NULL::{type_name}) STORED"
     if sequence and not generated and (identity == "d" or (not identity and (default or "").startswith("nextval("))):
-        return text + f" DEFAULT gridpg.loopback_nextval({quote_literal(sequence)})::{type_name}"
+        return text + f" DEFAULT {nextval_call(sequence)}::{type_name}"
     if identity or generated or (default is not None and "nextval(" in default):
         label = quote_literal(f"{table}.{name}")
         return text + f" DEFAULT gridpg.loopback_no_default({label}, NULL::{type_name})"
@@ -496,34 +497,6 @@ def _column(table: str, col: tuple[str | None, ...], sequence: str | None = None
         return text + f" DEFAULT {default}"
     return text
 
-
-# A serial column's value inside server-side code: a scan of this foreign table, whose
-# remote side the coordinator answers itself (frontend/loopback.py, `sequence_next`): one
-# value of the named sequence from the GTM, recorded for the caller's currval()/lastval().
-NEXTVAL_FUNCTION = """
-DO $gridpg$ BEGIN
-  IF to_regclass('gridpg.loopback_sequence_next') IS NULL THEN
-    -- a member of the extension, as the server it uses: left out of dumps (a catalog server
-    -- rebuilt from another's dump gets it from this setup, with its own server)
-    CREATE FOREIGN TABLE gridpg.loopback_sequence_next (seq text, value bigint)
-      SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'sequence_next');
-    GRANT SELECT ON gridpg.loopback_sequence_next TO PUBLIC;  -- before ADD: its initial privilege
-    ALTER EXTENSION postgres_fdw ADD FOREIGN TABLE gridpg.loopback_sequence_next;
-  END IF;
-END $gridpg$;
-CREATE OR REPLACE FUNCTION gridpg.loopback_nextval(seq text) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE v bigint;
-BEGIN
-  IF NOT (pg_catalog.has_sequence_privilege(seq, 'USAGE') OR pg_catalog.has_sequence_privilege(seq, 'UPDATE')) THEN
-    RAISE EXCEPTION 'permission denied for sequence %', seq USING ERRCODE = '42501';
-  END IF;
-  EXECUTE pg_catalog.format('SELECT value FROM gridpg.loopback_sequence_next WHERE seq = %L', seq) INTO v;
-  IF v IS NULL THEN
-    RAISE EXCEPTION 'gridpg could not take a value of sequence % through the coordinator', seq USING ERRCODE = 'XX000';
-  END IF;
-  RETURN v;
-END $$;
-GRANT EXECUTE ON FUNCTION gridpg.loopback_nextval(text) TO PUBLIC"""
 
 # A statement server-side code cannot send through postgres_fdw (INSERT ... ON CONFLICT
 # with a conflict target or DO UPDATE, sql/plpgsql_upsert.py): its text, values written in,
@@ -547,6 +520,16 @@ BEGIN
     'SELECT r FROM gridpg.loopback_statement WHERE sql = %L AND mode = %L', sql, mode);
 END $$;
 GRANT EXECUTE ON FUNCTION gridpg.loopback_run(text, text) TO PUBLIC"""
+
+def nextval_call(sequence: str) -> str:
+    """A call of the GTM's sequence (its `schema.name`, quoted as pg_get_serial_sequence
+    quotes it) that the catalog server makes with the loopback armed: the one route from
+    there to the GTM's sequences (`gridpg_lb_calls.nextval`, `SEQUENCE_CALLS`), for the
+    shadows' serial defaults and per-row nextval alike. The name is cast from text at each
+    call (late binding, as `nextval('s'::text)`): a default holding the sequence's oid
+    would depend on it, and dropping the table or the sequence would trip over the shadow."""
+    return f"{CALLS_SCHEMA}.nextval({quote_literal(sequence)}::text::pg_catalog.regclass)"
+
 
 NO_DEFAULT_FUNCTION = """
 CREATE OR REPLACE FUNCTION gridpg.loopback_no_default(label text, anyelement)
@@ -587,6 +570,10 @@ END $gridpg$;
 CREATE OR REPLACE FUNCTION gridpg.loopback_sequence_ask(fn text, seq text, arg text, OUT value bigint, OUT answer text)
 LANGUAGE plpgsql AS $$
 BEGIN
+  IF coalesce(pg_catalog.current_setting('gridpg.ddl_capture', true), '') <> '' THEN
+    SELECT a.value, a.answer INTO value, answer FROM gridpg.code_ddl_sequence_ask(fn, seq, arg) a;
+    RETURN;  -- the capture run of code that runs DDL (executor/code_ddl.py): no call back
+  END IF;
   EXECUTE pg_catalog.format('SELECT value, answer FROM gridpg.loopback_sequence_call '
                             'WHERE fn = %L AND seq = %L AND arg = %L', fn, seq, arg) INTO value, answer;
   IF answer IS NULL THEN
@@ -669,4 +656,43 @@ DO $gridpg$ DECLARE f regprocedure; BEGIN
       EXECUTE pg_catalog.format('ALTER EXTENSION postgres_fdw ADD FUNCTION %s', f);
     END IF;
   END LOOP;
+END $gridpg$"""
+
+# Upgrade of a catalog server set up by an earlier gridpg, whose shadows' serial defaults
+# called `gridpg.loopback_nextval('schema.seq')` (a scan of the foreign table
+# `gridpg.loopback_sequence_next`, a second route to the GTM's sequences): every such
+# default is rewritten to `nextval_call`'s form in place (the shadow is also made again on
+# its next use, the hash of its definition having changed), then the function and the
+# foreign table go. A default of another form (none was ever made) becomes one that
+# refuses, as for a column gridpg cannot fill: never a silent NULL. Runs at every
+# coordinator start; a no-op once done.
+RETIRE_LOOPBACK_NEXTVAL = rf"""
+DO $gridpg$ DECLARE r record; seq text; BEGIN
+  IF pg_catalog.to_regprocedure('gridpg.loopback_nextval(text)') IS NOT NULL THEN
+    FOR r IN SELECT d.adrelid::pg_catalog.regclass::text AS rel, a.attname,
+                    pg_catalog.format_type(a.atttypid, a.atttypmod) AS typ,
+                    pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expr
+               FROM pg_catalog.pg_depend p
+               JOIN pg_catalog.pg_attrdef d ON d.oid = p.objid
+               JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+              WHERE p.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+                AND p.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+                AND p.refobjid = 'gridpg.loopback_nextval(text)'::pg_catalog.regprocedure LOOP
+      seq := (pg_catalog.regexp_match(r.expr, $re$^\(?gridpg\.loopback_nextval\('((?:[^']|'')*)'::text\)$re$))[1];
+      IF seq IS NULL THEN
+        EXECUTE pg_catalog.format('ALTER FOREIGN TABLE %s ALTER COLUMN %I SET DEFAULT '
+                                  'gridpg.loopback_no_default(%L, NULL::%s)', r.rel, r.attname,
+                                  r.rel || '.' || r.attname, r.typ);
+      ELSE
+        EXECUTE pg_catalog.format('ALTER FOREIGN TABLE %s ALTER COLUMN %I SET DEFAULT '
+                                  '{CALLS_SCHEMA}.nextval(%L::text::pg_catalog.regclass)::%s',
+                                  r.rel, r.attname, pg_catalog.replace(seq, $q$''$q$, $q$'$q$), r.typ);
+      END IF;
+    END LOOP;
+    DROP FUNCTION gridpg.loopback_nextval(text);
+  END IF;
+  IF pg_catalog.to_regclass('gridpg.loopback_sequence_next') IS NOT NULL THEN
+    ALTER EXTENSION postgres_fdw DROP FOREIGN TABLE gridpg.loopback_sequence_next;
+    DROP FOREIGN TABLE gridpg.loopback_sequence_next;
+  END IF;
 END $gridpg$"""

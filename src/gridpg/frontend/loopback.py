@@ -87,6 +87,9 @@ async def begin(session: Session, params: dict[str, str]) -> None:
         raise fatal(INVALID_AUTHORIZATION, "gridpg loopback token is not valid now")
     session.info.user = caller.session.info.user
     session.info.is_superuser = caller.session.info.is_superuser
+    running = caller.txn.participants.get(coord.catalog_node)
+    if running is not None:
+        running.called_back = True
     runner = LoopbackRunner(coord, session, caller, token)
     session.runner = runner
     session.info.backend_pid, session.info.backend_key = coord.register_session(session)
@@ -366,9 +369,7 @@ class LoopbackRunner(StatementRunner):
         if kind == "DeclareCursorStmt":
             query = request.sql[prepared.cursor_query_start(request.sql):]
             self.txn.ensure_not_failed()
-            if _reads_sequence_next(body.get("query")):  # a serial column's value (loopback_nextval)
-                row_desc, rows = await self._sequence_next(body["query"])
-            elif _reads_gridpg_table(body.get("query"), "sequence_call"):  # the code's nextval() ...
+            if _reads_gridpg_table(body.get("query"), "sequence_call"):  # the code's nextval() ...
                 row_desc, rows = await self._sequence_call(body["query"])
             elif _reads_gridpg_table(body.get("query"), "statement"):  # an upsert (loopback_run)
                 self.caller.loopback_writes += 1
@@ -399,25 +400,6 @@ class LoopbackRunner(StatementRunner):
             for row in rows:
                 send(row)
             send(codec.build_command_complete(f"FETCH {len(rows)}"))
-
-    async def _sequence_next(self, query: dict[str, Any]) -> tuple[bytes, list[bytes]]:
-        """`SELECT ... FROM gridpg.sequence_next WHERE seq = 'schema.name'` (what the
-        catalog server's `gridpg.loopback_nextval` reads): one row, the sequence's next
-        value from the GTM, recorded for the caller's currval()/lastval()."""
-        from gridpg.commands.sequences import next_values
-
-        body = query["SelectStmt"]
-        name = _equality_constant(body.get("whereClause") or {}, "seq")
-        if name is None:
-            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.sequence_next is read one sequence at a time")
-        value = (await next_values(self.dispatcher, name, 1))[0]
-        columns, fields = [], []
-        for target in body.get("targetList", []):
-            ref = target.get("ResTarget", {}).get("val", {}).get("ColumnRef", {})
-            column = (ref.get("fields") or [{}])[-1].get("String", {}).get("sval", "")
-            columns.append(codec.Column(column, type_oid=25 if column == "seq" else 20))
-            fields.append((name if column == "seq" else str(value)).encode())
-        return codec.build_row_description(columns), [codec.build_data_row(fields)]
 
     async def _sequence_call(self, query: dict[str, Any]) -> tuple[bytes, list[bytes]]:
         """`SELECT value, answer FROM gridpg.sequence_call WHERE fn = ... AND seq = ... AND
@@ -489,10 +471,6 @@ def _tree(sql: str) -> dict[str, Any]:
         return sqlparse.parse_tree(sql) or {}
     except PgError:
         return {}
-
-
-def _reads_sequence_next(query: Any) -> bool:
-    return _reads_gridpg_table(query, "sequence_next")
 
 
 def _reads_gridpg_table(query: Any, name: str) -> bool:

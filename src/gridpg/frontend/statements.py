@@ -132,6 +132,8 @@ class StatementRunner:
         self.firing_depth = 0  # levels of triggers the coordinator is firing (executor/triggers.py)
         self.call_ends_transactions = False  # a CALL/DO outside a block: its COMMIT ends ours
         self.call_transactions_ended = 0  # COMMIT/ROLLBACKs such calls ran (executor/code_ddl.py)
+        self.call_commits = 0  # the COMMITs among them
+        self.sequence_echo: Any = None  # code_ddl.SequenceEcho while code may run twice
         self.loopback_writes = 0  # statements that wrote through this session's loopback
         self.loopback_role: str | None = None  # SECURITY DEFINER code's owner, while it runs
         self.loopback_switched: set[str] = set()  # nodes where the loopback set that role

@@ -177,6 +177,9 @@ class Participant:
     # The block's instant its remote block was given with its BEGIN (`gridpg.xact_now`,
     # sql/xact_time.py), None: not given (a catalog server, a block opened outside BEGIN).
     instant: str | None = None
+    # A catalog server whose code called back through the loopback in this transaction:
+    # postgres_fdw's open remote transaction forbids its PREPARE (executor/code_ddl.py).
+    called_back: bool = False
 
 
 @dataclass
