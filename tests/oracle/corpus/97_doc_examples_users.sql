@@ -3,7 +3,7 @@ Differences a corpus of SQL as users write it (PostgreSQL's manual's examples tu
 scripts over ordinary tables, mixed with triggers, temp tables, generated columns) found
 against plain PostgreSQL, each reduced to a small form (issue 12 item 6, "no silent wrong
 answer").
-Exercises: sql.trigger_relation (the TG_ relation variables of a trigger fired on a
+Exercises: planner.merge ((row).* in a sorted SELECT), sql.trigger_relation (the TG_ relation variables of a trigger fired on a
 shard), executor.multi.move_rows (generated columns of rows that change node).
 */
 
@@ -59,3 +59,13 @@ UPDATE dex_people SET height_cm = 100 WHERE id = 3 RETURNING *;
 SELECT * FROM dex_people WHERE height_cm = 100;
 ROLLBACK;
 SELECT * FROM dex_people ORDER BY id;
+
+-- rowtypes.sgml: (item).* sorted by a field: the sorted merge named the output `item`
+-- and its final ORDER BY read a column its temp table did not have (42703)
+CREATE TYPE dex_inventory_item AS (name text, supplier_id integer, price numeric);
+CREATE TABLE dex_on_hand (item dex_inventory_item, count integer);
+INSERT INTO dex_on_hand VALUES (ROW('fuzzy dice', 42, 1.99), 1000), (('plush toy', 7, 12.50), 3), (ROW('yo-yo', 42, 0.5), 70);
+SELECT (item).* FROM dex_on_hand ORDER BY (item).name;
+SELECT (item).* FROM dex_on_hand ORDER BY name DESC;
+SELECT (h.item).name, (h.item).* FROM dex_on_hand h ORDER BY (item).price DESC LIMIT 2;
+SELECT count, (item).* FROM dex_on_hand WHERE (item).supplier_id = 42 ORDER BY count;
