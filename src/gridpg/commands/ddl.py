@@ -24,6 +24,7 @@ from gridpg.commands import default_placement, partitions, relstats, shard_grant
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner import tableoid, tempnames
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
+from gridpg.sql import trigger_relation
 from gridpg.sql.parse import parse_sql, parse_tree
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import DistributionSpec
@@ -113,6 +114,9 @@ class DdlRunner:
             await self._check_added_foreign_keys(request.sql)
         if kind == "CreateTrigStmt" and groups and not group_sql:
             group_sql = await self._guarded_trigger(request.sql, groups)
+        if kind == "CreateFunctionStmt" and groups and not group_sql:
+            on_shards = trigger_relation.for_datanodes(request.sql, parse_tree(request.sql))
+            group_sql = {group: on_shards for group in groups} if on_shards is not None else None
         if kind in ("GrantStmt", "AlterTableStmt") and groups and not group_sql:
             mirrored = shard_grants.with_shards(request.sql)  # the shards keep their table's ACL
             group_sql = {group: mirrored for group in groups} if mirrored is not None else None
@@ -138,12 +142,13 @@ class DdlRunner:
         not checked again (it names the session's temp objects)."""
         own = self.coord.catalog_node
         temp_dependent = await self._try_beside_temps(request.sql)
-        quiet = f"{_KEEP_CHECK_BODIES};\nSET LOCAL check_function_bodies = off;\n{request.sql}\n;\n{_RESTORE_CHECK_BODIES}"
+        on_shards = trigger_relation.for_datanodes(request.sql, parse_tree(request.sql)) or request.sql
         tag = ""
         for node in [own] if temp_dependent else [own, *(n for n in self.catalog_nodes() if n != own), *groups]:
             conn = await self.conn(node)
             conn.notices.clear()
-            results = await conn.simple_query(request.sql if temp_dependent else quiet)
+            text = on_shards if node in groups else request.sql
+            results = await conn.simple_query(text if temp_dependent else _unchecked(text))
             if node == own:
                 tag = next((r.tag for r in results if r.tag.startswith("CREATE")), "")
                 self._relay_notices(conn)
@@ -660,6 +665,11 @@ _KEEP_CHECK_BODIES = ("SELECT pg_catalog.set_config('gridpg.check_function_bodie
                       "pg_catalog.current_setting('check_function_bodies'), true)")
 _RESTORE_CHECK_BODIES = ("SELECT pg_catalog.set_config('check_function_bodies', "
                          "pg_catalog.current_setting('gridpg.check_function_bodies'), true)")
+
+
+def _unchecked(sql: str) -> str:
+    """`sql` run with check_function_bodies off, the session's value restored after it."""
+    return f"{_KEEP_CHECK_BODIES};\nSET LOCAL check_function_bodies = off;\n{sql}\n;\n{_RESTORE_CHECK_BODIES}"
 
 
 def _created_name(sql: str) -> str:

@@ -636,19 +636,26 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     await _ensure_no_inheritance_children(catalog, table.name, qualified)
     _check_identity_set(request.sql, await dispatcher.coord.table_columns(dispatcher.runner, table))
     temp = f"pg_temp.{table_ref.temp}"
-    await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS)")
+    generated = await _generated_columns(catalog, qualified)
+    # generated columns computed again by the UPDATE in the copy (its RETURNING shows
+    # them), and by the datanodes when the rows go back
+    await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS"
+                               f"{' INCLUDING GENERATED' if generated else ''})")
+    columns = [c for c in await dispatcher.coord.table_columns(dispatcher.runner, table) if c.name not in generated]
+    names = [c.name for c in columns]
     async with dispatcher.runner.statement_transaction():
         for f in plan.fragments:
             await txn.connection(f.group, wants_block=True)
             txn.mark_written(f.group)
-        await copy_rows_to_catalog(
-            dispatcher, [(f.group, await inline_params(dispatcher, request, f.sql)) for f in plan.fragments],
-            catalog, temp)
+        sources = [(f.group, await inline_params(dispatcher, request, f.sql)) for f in plan.fragments]
+        if generated:
+            await _copy_without_generated(dispatcher, sources, catalog, table_ref.temp, qualified, names)
+        else:
+            await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
         final = await inline_params(dispatcher, request, plan.final_sql or "")
         await _run_final(dispatcher, request, final)
-        columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
-        names = [c.name for c in columns]
-        chunks = await catalog.copy_out_canonical(f"COPY {temp} TO STDOUT")
+        listed = ", ".join(quote_ident(n) for n in names)
+        chunks = await catalog.copy_out_canonical(f"COPY {temp} ({listed}) TO STDOUT")
         copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
         router = CopyRouter(dispatcher, table, names, "text", "\t", columns)
 
@@ -658,6 +665,26 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
         await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
         await _drop_temp(catalog, [temp])
+
+
+async def _generated_columns(catalog: BackendConnection, qualified: str) -> set[str]:
+    rows = await catalog.query(
+        "SELECT a.attname FROM pg_catalog.pg_attribute a WHERE a.attrelid = pg_catalog.to_regclass("
+        f"{quote_literal(qualified)}) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''")
+    return {r[0] for r in rows}
+
+
+async def _copy_without_generated(dispatcher: Dispatcher, sources: list[tuple[str, str]],
+                                  catalog: BackendConnection, temp: str, qualified: str,
+                                  names: list[str]) -> None:
+    """The deleted rows (every column, as RETURNING gives them) into the copy `temp`,
+    whose generated columns take no value: through a plain staging table."""
+    staging = quote_ident(f"{temp}_rows")
+    await catalog.simple_query(f"CREATE TEMP TABLE {staging} (LIKE {qualified})")
+    await copy_rows_to_catalog(dispatcher, sources, catalog, f"pg_temp.{staging}")
+    listed = ", ".join(quote_ident(n) for n in names)
+    await catalog.simple_query(f"INSERT INTO pg_temp.{quote_ident(temp)} ({listed}) SELECT {listed} "
+                               f"FROM pg_temp.{staging}; DROP TABLE pg_temp.{staging}")
 
 
 def _check_identity_set(sql: str, columns: list[Any]) -> None:

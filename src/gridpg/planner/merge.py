@@ -121,6 +121,9 @@ def _merge_blocker(body: dict[str, Any], names: list[str], relations: int, aggre
     if _anonymous_record_output(body):
         return "an output column is an anonymous record, which a table cannot hold"
     targets = body.get("targetList", [])
+    if any(any("A_Star" in f for f in (t["ResTarget"].get("val", {}).get("A_Indirection") or {}).get("indirection", []))
+           for t in targets):
+        return "(row).* in the output expands to columns the final step would not name"
     star = any("ColumnRef" in t["ResTarget"].get("val", {}) and any(
         "A_Star" in f for f in t["ResTarget"]["val"]["ColumnRef"]["fields"]) for t in targets)
     if star and (relations != 1 or targets and len(targets) > 1):

@@ -265,6 +265,10 @@ def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, .
         # SECURITY DEFINER too: the loopback runs as the owner)
         if routine is not None and mentions_search_path(body_text(routine.definition)):
             return f"it may change search_path and reads or writes {label}"
+        if routine is not None and reads_current_schema(body_text(routine.definition)):
+            # armed, the loopback's shadow schemas come first on its path: current_schema()
+            # answered their name
+            return f"it reads current_schema() and reads or writes {label}"
         if access.atomic:
             return f"its BEGIN ATOMIC body is bound to the catalog server's empty copy of {label}"
         if ref.schema is not None:
@@ -309,6 +313,27 @@ def mentions_search_path(text: str, depth: int = 0) -> bool:
                 if mentions_search_path(inner, depth + 1):
                     return True
             elif "search_path" in piece.lower():
+                return True
+    return False
+
+
+def reads_current_schema(text: str, depth: int = 0) -> bool:
+    """Whether code calls current_schema() or current_schemas(), or names either in a
+    string (dynamic SQL), read with PostgreSQL's scanner down into dollar-quoted bodies."""
+    try:
+        tokens = sqlparse.tokens(text)
+    except PgError:
+        return "current_schema" in text.lower()
+    for token in tokens:
+        piece = text[token.start:token.end + 1]
+        if token.name == "CURRENT_SCHEMA" or (token.name == "IDENT" and piece.lower() == "current_schemas"):
+            return True
+        if token.name == "SCONST":
+            if piece.startswith("$") and depth < 4:
+                inner = piece[piece.index("$", 1) + 1:piece.rindex("$", 0, len(piece) - 1)]
+                if reads_current_schema(inner, depth + 1):
+                    return True
+            elif "current_schema" in piece.lower():
                 return True
     return False
 

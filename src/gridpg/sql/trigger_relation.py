@@ -1,0 +1,137 @@
+"""The relation a PL/pgSQL trigger reads in TG_TABLE_NAME & co., as datanodes must see it. Pure.
+
+A row trigger of a HASH table fires on a datanode for the shard that holds the row: a
+partition named `gridpg_shards."public.t_17"`. PL/pgSQL fills TG_TABLE_NAME, TG_RELNAME,
+TG_TABLE_SCHEMA and TG_RELID from that partition, so a generic audit trigger
+(`INSERT INTO audit VALUES (TG_TABLE_NAME, ...)`, `EXECUTE format('... %I.%I',
+TG_TABLE_SCHEMA, TG_TABLE_NAME)`) recorded the shard's name where PostgreSQL gives the
+user's table: a wrong answer without an error.
+
+The CREATE FUNCTION text a datanode gets for a PL/pgSQL trigger function therefore reads
+each of these variables through the shard's parent: when the trigger's relation is in
+the shard schema, the table it is a partition of (the user's table, or the user's own
+partition for a partitioned table), else the relation itself (replicated and round-robin
+tables are plain tables on each node). Each reference is replaced in place by PostgreSQL's
+scanner tokens of the body, on its own line, so error line numbers stay the same; the
+catalog server keeps the function as written (the coordinator fires triggers there with
+the user table's values already).
+
+This module must not do I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pglast import parser as pgparser
+
+SHARD_SCHEMA = "gridpg_shards"
+
+# The user's relation: the shard's parent when the trigger fired on a shard.
+_RELID = ("COALESCE((SELECT gp_i.inhparent FROM pg_catalog.pg_inherits gp_i "
+          "JOIN pg_catalog.pg_class gp_s ON gp_s.oid = gp_i.inhrelid "
+          "JOIN pg_catalog.pg_namespace gp_n ON gp_n.oid = gp_s.relnamespace "
+          f"WHERE gp_i.inhrelid = tg_relid AND gp_n.nspname = '{SHARD_SCHEMA}'), tg_relid)")
+_REPLACEMENTS = {
+    "tg_relid": f"({_RELID})",
+    "tg_table_name": f"(SELECT gp_c.relname FROM pg_catalog.pg_class gp_c WHERE gp_c.oid = {_RELID})",
+    "tg_relname": f"(SELECT gp_c.relname FROM pg_catalog.pg_class gp_c WHERE gp_c.oid = {_RELID})",
+    "tg_table_schema": ("(SELECT gp_n.nspname FROM pg_catalog.pg_class gp_c JOIN pg_catalog.pg_namespace gp_n "
+                        f"ON gp_n.oid = gp_c.relnamespace WHERE gp_c.oid = {_RELID})"),
+}
+_DOLLAR_TAG = re.compile(r"\$[A-Za-z_0-9]*\$")
+
+
+def for_datanodes(create_sql: str, tree: dict[str, Any]) -> str | None:
+    """The CREATE FUNCTION text for the datanodes (`tree`: its parse, sql.parse's form),
+    or None when it is the client's text unchanged (not a PL/pgSQL trigger function, or
+    no TG_ relation variable read)."""
+    body = tree.get("CreateFunctionStmt") or {}
+    if not _returns_trigger(body) or _language(body) != "plpgsql":
+        return None
+    span = _body_span(create_sql)
+    if span is None:
+        return None
+    start, end, quote = span
+    source = create_sql[start:end]
+    if quote == "'":
+        source = source.replace("''", "'")
+    rewritten = rewrite_body(source)
+    if rewritten is None:
+        return None
+    return create_sql[:start - len(quote)] + _dollar(rewritten) + create_sql[end + len(quote):]
+
+
+def rewrite_body(source: str) -> str | None:
+    """A PL/pgSQL body with each read of a TG_ relation variable replaced; None when it
+    reads none (or declares a variable of that name itself, which then hides it)."""
+    try:
+        toks = list(pgparser.scan(source))
+    except pgparser.ParseError:
+        return None
+    names = [_identifier(source, t) if t.name == "IDENT" else None for t in toks]
+    if any(toks[i - 1].name in ("DECLARE", "ASCII_59") and names[i] in _REPLACEMENTS
+           for i in range(1, len(toks))) and any(t.name == "DECLARE" for t in toks):
+        return None  # a declaration of that name: the user's own variable
+    cuts = []
+    for i, tok in enumerate(toks):
+        if names[i] not in _REPLACEMENTS:
+            continue
+        if i > 0 and toks[i - 1].name == "ASCII_46":
+            continue  # qualified (`block.tg_relid`, `t.tg_table_name`): not the variable
+        if i + 1 < len(toks) and toks[i + 1].name in ("ASCII_46", "COLON_EQUALS"):
+            continue
+        cuts.append((tok.start, tok.end + 1, _REPLACEMENTS[names[i]]))
+    if not cuts:
+        return None
+    for begin, finish, text in reversed(cuts):
+        source = source[:begin] + text + source[finish:]
+    return source
+
+
+def _identifier(source: str, tok: Any) -> str:
+    raw = source[tok.start:tok.end + 1]
+    return raw[1:-1].replace('""', '"') if raw.startswith('"') else raw.lower()
+
+
+def _returns_trigger(body: dict[str, Any]) -> bool:
+    names = (body.get("returnType") or {}).get("names") or []
+    last = names[-1].get("String", {}).get("sval") if names else None
+    return last == "trigger" and not (body.get("returnType") or {}).get("arrayBounds")
+
+
+def _language(body: dict[str, Any]) -> str | None:
+    for option in body.get("options") or []:
+        elem = option.get("DefElem") or {}
+        if elem.get("defname") == "language":
+            return str((elem.get("arg") or {}).get("String", {}).get("sval", "")).lower()
+    return None
+
+
+def _body_span(create_sql: str) -> tuple[int, int, str] | None:
+    """(start, end, quote) of the body's content after AS: `quote` is its dollar tag or
+    `'` (a standard string); None for any other form (E'', U&'', a SQL-standard body)."""
+    toks = list(pgparser.scan(create_sql))
+    for i, tok in enumerate(toks[:-1]):
+        if tok.name != "AS" or toks[i + 1].name != "SCONST":
+            continue
+        if i + 2 < len(toks) and toks[i + 2].name == "ASCII_44":
+            return None  # AS 'obj_file', 'link_symbol': a C function
+        const = toks[i + 1]
+        raw = create_sql[const.start:const.end + 1]
+        match = _DOLLAR_TAG.match(raw)
+        if match:
+            tag = match.group(0)
+            return const.start + len(tag), const.end + 1 - len(tag), tag
+        if raw.startswith("'") and raw.endswith("'"):
+            return const.start + 1, const.end, "'"
+        return None
+    return None
+
+
+def _dollar(source: str) -> str:
+    tag = "gridpg"
+    while f"${tag}$" in source:
+        tag += "x"
+    return f"${tag}${source}${tag}$"
