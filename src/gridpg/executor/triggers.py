@@ -114,6 +114,11 @@ class TriggerFiring:
     before_row: tuple[tuple[str, tg.Trigger], ...] = ()
     # COPY ... FROM STDIN: its rows are read first and run as an INSERT (`_copy_as_insert`)
     copy: bool = False
+    # UPDATE or DELETE run row by row by the coordinator (executor/row_writes.py): its
+    # BEFORE ROW triggers (in `before_row`) or its SET or WHERE reach distributed tables
+    rows_here: bool = False
+    # ... and its WHERE calls user routines: evaluated on the coordinator, not the datanodes
+    where_here: bool = False
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:
@@ -219,7 +224,7 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring) -> None:
     """Run the write with the coordinator firing the table's triggers (module doc)."""
-    from gridpg.executor import loopback
+    from gridpg.executor import loopback, row_writes
 
     runner = dispatcher.runner
     _ensure_runnable(dispatcher, request)
@@ -240,9 +245,11 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
             tokens = await _node_tokens(dispatcher, firing)
             await _fire(dispatcher, catalog, firing, twins, firing.before_statement, "BEFORE", "STATEMENT",
                         [(None, None)])
-            if firing.before_row:
+            if firing.before_row and not firing.rows_here:
                 request = await _fire_before_rows(dispatcher, catalog, firing, twins, request)
-            if firing.event == "TRUNCATE":
+            if firing.rows_here:
+                rows, output = await row_writes.run(dispatcher, catalog, firing, twins, request, tokens)
+            elif firing.event == "TRUNCATE":
                 rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
             else:
                 rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
