@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -69,7 +70,10 @@ _FUNCTIONS_SQL = """
 SELECT p.oid, p.prosrc, l.lanname,
        coalesce(pg_catalog.array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s
                                                  WHERE s NOT LIKE 'search_path=%'), ','), ''),
-       p.prosecdef, (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%')
+       p.prosecdef, (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%'),
+       pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.array_to_string(ARRAY(
+         SELECT pg_catalog.format_type(a.t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, n)
+         ORDER BY a.n), ',') || ')'
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE p.oid IN ({oids})"""
 
@@ -239,7 +243,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
                       detail=f"gridpg fires triggers of writes made by triggers up to {MAX_FIRING_DEPTH} levels deep")
     caller.firing_depth += 1
     try:
-        async with runner.statement_transaction(), _catalog_for_firing(dispatcher) as catalog:
+        async with runner.statement_transaction(), _catalog_for_firing(dispatcher) as catalog, \
+                _own_context(coord):
             if firing.copy:
                 request = await _copy_as_insert(dispatcher, catalog, firing, request)
             tokens = await _node_tokens(dispatcher, firing)
@@ -265,6 +270,24 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
         if firing.copy and message[0] == 0x43:  # (COPY's tag for the INSERT's)
             message = codec.build_command_complete("COPY " + message[5:-1].decode().rsplit(" ", 1)[-1])
         dispatcher.session.send(message)
+
+
+_TWIN_IN_CONTEXT = re.compile(rf"{tg.TWIN_SCHEMA}\.(f\d+_[0-9a-f]{{16}})\([^)]*\)")
+
+
+@contextlib.asynccontextmanager
+async def _own_context(coord: Coordinator) -> AsyncIterator[None]:
+    """An error raised in a trigger function names it in its CONTEXT as PostgreSQL does
+    (`PL/pgSQL function check_stock() line 5 at RAISE`), not its twin."""
+    try:
+        yield
+    except PgError as error:
+        titles: dict[str, str] = coord.__dict__.get("trigger_twin_titles", {})
+        context = (error.fields or {}).get("W")
+        if context and error.fields is not None:
+            error.fields = {**error.fields, "W": _TWIN_IN_CONTEXT.sub(
+                lambda m: titles.get(m.group(1), m.group(0)), context)}
+        raise
 
 
 def _for_replication_role(firing: TriggerFiring, settings: dict[str, str]) -> TriggerFiring:
@@ -782,7 +805,8 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
         targets = await upsert_columns(conn, firing.shadows if upserting else ())
         names: dict[int, str] = {}
         schemas: dict[str, str] | None = None
-        for oid, source, language, config, secdef, own_path in rows:
+        titles: dict[str, str] = coord.__dict__.setdefault("trigger_twin_titles", {})
+        for oid, source, language, config, secdef, own_path, title in rows:
             if language != "plpgsql" or config or (secdef == "t" and firing.role is None):
                 raise PgError(FEATURE_NOT_SUPPORTED,
                               f"gridpg cannot fire trigger function {oid} on the coordinator: only "
@@ -797,6 +821,7 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
             source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
             name = tg.twin_name(int(oid or 0), source, "" if path is None else repr(path))
             names[int(oid or 0)] = name
+            titles[name] = title or name
             if name not in made:
                 await conn.simple_query(_create_twin_sql(name, source or "", path))
                 made[name] = True

@@ -1,0 +1,122 @@
+/*
+UPDATE and DELETE run row by row by the coordinator (executor/row_writes.py): BEFORE ROW
+triggers whose functions read or write other distributed tables (an audit table keyed by
+its own id, a stock table), and SET / WHERE calling a function that reads another
+distributed table. NEW as the triggers return it is stored, RETURN NULL skips the row, an
+exception aborts the whole statement, WHEN and UPDATE OF choose the triggers, statement
+and AFTER ROW triggers fire alongside, ROLLBACK undoes the rows and the triggers' writes.
+*/
+
+CREATE TABLE acct (id int PRIMARY KEY, bal int, updated_at timestamptz) DISTRIBUTE BY HASH (id);
+CREATE TABLE audit (id bigserial, acct int, op text, oldbal int, newbal int) DISTRIBUTE BY HASH (id);
+CREATE FUNCTION acct_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'DELETE' THEN INSERT INTO audit (acct, op, oldbal) VALUES (OLD.id, TG_OP, OLD.bal); RETURN OLD; END IF; NEW.updated_at := '2020-01-01'; INSERT INTO audit (acct, op, oldbal, newbal) VALUES (NEW.id, TG_OP, CASE WHEN TG_OP = 'UPDATE' THEN OLD.bal END, NEW.bal); RETURN NEW; END $$;
+CREATE TRIGGER acct_audit BEFORE INSERT OR UPDATE OR DELETE ON acct FOR EACH ROW EXECUTE FUNCTION acct_audit();
+INSERT INTO acct (id, bal) SELECT g, g * 100 FROM generate_series(1, 8) AS g;
+UPDATE acct SET bal = bal + 1 WHERE id = 2;
+UPDATE acct SET bal = bal * 2;
+DELETE FROM acct WHERE id = 3;
+SELECT * FROM acct ORDER BY id;
+SELECT acct, op, oldbal, newbal FROM audit ORDER BY acct, op, oldbal;
+UPDATE acct SET bal = bal - 1 WHERE id IN (1, 4) RETURNING id, bal, updated_at;
+DELETE FROM acct WHERE id = 8 RETURNING *;
+UPDATE acct a SET bal = a.bal + 5 WHERE a.bal > 1000 RETURNING a.id, a.bal;
+UPDATE acct SET bal = 0 WHERE id > 1000 RETURNING id;
+SELECT count(*), sum(oldbal), sum(newbal) FROM audit;
+
+-- RETURN NULL skips the row (and its audit), the others are stored
+CREATE FUNCTION skip_big() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF coalesce(NEW.bal, OLD.bal) > 1200 THEN INSERT INTO audit (acct, op) VALUES (coalesce(NEW.id, OLD.id), 'skipped'); RETURN NULL; END IF; IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$;
+CREATE TRIGGER a_skip BEFORE UPDATE OR DELETE ON acct FOR EACH ROW EXECUTE FUNCTION skip_big();
+UPDATE acct SET bal = bal + 100;
+SELECT * FROM acct ORDER BY id;
+DELETE FROM acct WHERE id IN (6, 7);
+SELECT id FROM acct ORDER BY id;
+SELECT acct, op, count(*) FROM audit GROUP BY acct, op ORDER BY acct, op;
+DROP TRIGGER a_skip ON acct;
+
+-- an exception in a trigger aborts the whole statement: no row and no audit row changes
+CREATE FUNCTION no_negative() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit (acct, op) VALUES (NEW.id, 'checked'); IF NEW.bal < 0 THEN RAISE EXCEPTION 'negative balance for %', NEW.id USING ERRCODE = '23514'; END IF; RETURN NEW; END $$;
+CREATE TRIGGER b_check BEFORE UPDATE ON acct FOR EACH ROW EXECUTE FUNCTION no_negative();
+-- error
+UPDATE acct SET bal = bal - 500;
+SELECT * FROM acct ORDER BY id;
+SELECT op, count(*) FROM audit GROUP BY op ORDER BY op;
+
+-- in a block that rolls back, and one that commits
+BEGIN;
+UPDATE acct SET bal = bal + 7;
+DELETE FROM acct WHERE id = 1;
+SELECT * FROM acct ORDER BY id;
+SELECT op, count(*) FROM audit GROUP BY op ORDER BY op;
+ROLLBACK;
+SELECT * FROM acct ORDER BY id;
+SELECT op, count(*) FROM audit GROUP BY op ORDER BY op;
+BEGIN;
+UPDATE acct SET bal = bal + 7 WHERE id = 1;
+SAVEPOINT s;
+DELETE FROM acct WHERE id = 2;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT * FROM acct ORDER BY id;
+SELECT op, count(*) FROM audit GROUP BY op ORDER BY op;
+DROP TRIGGER b_check ON acct;
+
+-- WHEN, UPDATE OF, statement-level and AFTER ROW triggers alongside
+CREATE TABLE stmt_log (pos int, trig text, op text, lvl text, tim text) DISTRIBUTE BY HASH (pos);
+CREATE FUNCTION log_statement() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO stmt_log SELECT coalesce(max(pos), 0) + 1, TG_NAME, TG_OP, TG_LEVEL, TG_WHEN FROM stmt_log; RETURN NULL; END $$;
+CREATE FUNCTION log_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO stmt_log SELECT coalesce(max(pos), 0) + 1, TG_NAME, TG_OP, TG_LEVEL, TG_WHEN || ':' || coalesce(NEW.bal, OLD.bal) FROM stmt_log; IF TG_WHEN = 'BEFORE' AND TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$;
+CREATE TRIGGER s_before BEFORE UPDATE OR DELETE ON acct FOR EACH STATEMENT EXECUTE FUNCTION log_statement();
+CREATE TRIGGER s_after AFTER UPDATE OR DELETE ON acct FOR EACH STATEMENT EXECUTE FUNCTION log_statement();
+CREATE TRIGGER r_when BEFORE UPDATE ON acct FOR EACH ROW WHEN (OLD.bal IS DISTINCT FROM NEW.bal) EXECUTE FUNCTION log_row();
+CREATE TRIGGER r_of BEFORE UPDATE OF updated_at ON acct FOR EACH ROW EXECUTE FUNCTION log_row();
+CREATE TRIGGER r_after AFTER UPDATE OR DELETE ON acct FOR EACH ROW EXECUTE FUNCTION log_row();
+UPDATE acct SET bal = bal WHERE id = 1;
+UPDATE acct SET bal = bal + 1 WHERE id = 2;
+UPDATE acct SET updated_at = '2021-01-01' WHERE id = 4;
+DELETE FROM acct WHERE id = 5;
+UPDATE acct SET bal = 0 WHERE id > 1000;
+SELECT trig, op, lvl, tim, count(*) FROM stmt_log GROUP BY trig, op, lvl, tim ORDER BY trig, op, lvl, tim;
+SELECT count(*), count(DISTINCT pos), max(pos) FROM stmt_log;
+SELECT * FROM acct ORDER BY id;
+SELECT acct, op, oldbal, newbal FROM audit WHERE op IN ('UPDATE', 'DELETE') ORDER BY acct, op, oldbal, newbal;
+
+-- stock checks: a trigger reading and writing another distributed table
+CREATE TABLE stock (item int PRIMARY KEY, qty int) DISTRIBUTE BY HASH (item);
+CREATE TABLE orders (id int PRIMARY KEY, item int, qty int) DISTRIBUTE BY HASH (id);
+INSERT INTO stock VALUES (1, 10), (2, 5), (3, 40);
+CREATE FUNCTION check_stock() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE have int; BEGIN SELECT qty INTO have FROM stock WHERE item = NEW.item; IF have < NEW.qty THEN RAISE EXCEPTION 'not enough stock for %', NEW.item; END IF; UPDATE stock SET qty = qty - NEW.qty WHERE item = NEW.item; RETURN NEW; END $$;
+CREATE TRIGGER orders_stock BEFORE INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION check_stock();
+INSERT INTO orders VALUES (1, 1, 3);
+-- error
+INSERT INTO orders VALUES (2, 2, 9);
+INSERT INTO orders VALUES (3, 3, 4), (4, 3, 5), (5, 2, 1);
+UPDATE orders SET qty = 2 WHERE id = 1;
+SELECT * FROM orders ORDER BY id;
+SELECT * FROM stock ORDER BY item;
+-- error
+UPDATE orders SET qty = qty + 20 WHERE item = 3;
+SELECT * FROM stock ORDER BY item;
+
+-- SET and WHERE calling a function that reads another distributed table, per row
+CREATE FUNCTION stock_of(i int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT qty FROM stock WHERE item = i $$;
+UPDATE orders SET qty = stock_of(item) / 4 WHERE id IN (1, 5);
+SELECT id, stock_of(item) FROM orders ORDER BY id;
+SELECT * FROM orders ORDER BY id;
+SELECT * FROM stock ORDER BY item;
+UPDATE orders SET qty = 1 WHERE qty < stock_of(item) / 4 RETURNING id, qty;
+SELECT * FROM stock ORDER BY item;
+DELETE FROM orders WHERE qty > stock_of(item);
+DELETE FROM orders WHERE qty * 10 < stock_of(item) RETURNING id, item;
+SELECT * FROM orders ORDER BY id;
+
+-- a table without triggers: the same per-row code
+CREATE TABLE plain_orders (id int PRIMARY KEY, item int, qty int) DISTRIBUTE BY HASH (id);
+INSERT INTO plain_orders VALUES (1, 1, 0), (2, 2, 0), (3, 3, 0), (4, 1, 0);
+UPDATE plain_orders SET qty = stock_of(item);
+SELECT * FROM plain_orders ORDER BY id;
+DELETE FROM plain_orders WHERE qty = stock_of(1) RETURNING id;
+SELECT * FROM plain_orders ORDER BY id;
+BEGIN;
+UPDATE plain_orders SET qty = stock_of(item) + 100 WHERE stock_of(item) > 0;
+SELECT * FROM plain_orders ORDER BY id;
+ROLLBACK;
+SELECT * FROM plain_orders ORDER BY id;
