@@ -93,15 +93,24 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "CREATE TABLE audit (id int, op text)",
         "CREATE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (coalesce(NEW.id, OLD.id) + 1000, TG_OP); RETURN NEW; END $$",
         # a BEFORE row trigger writing elsewhere: fired by the coordinator on the rows of an
-        # INSERT ... VALUES before they are stored; refused where the rows come from tables,
-        # and for UPDATE
+        # INSERT ... VALUES before they are stored, and row by row for UPDATE and DELETE
+        # (executor/row_writes.py); refused where an INSERT's rows come from tables, for
+        # UPDATE ... FROM, and where a trigger changes the distribution column (the row
+        # would move)
         "CREATE TRIGGER b BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
         "INSERT INTO t VALUES (90, 1), (91, 2) RETURNING id, v",
         ("INSERT INTO t SELECT id + 500, 1 FROM t WHERE id < 3", REFUSED),
-        ("UPDATE t SET v = 2 WHERE id = 90", REFUSED),
+        "UPDATE t SET v = 2 WHERE id = 90 RETURNING id, v",
+        ("UPDATE t SET v = 3 FROM x WHERE x.id = t.id", REFUSED),
+        "CREATE FUNCTION move_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.id := NEW.id + 1000; RETURN NEW; END $$",
+        "CREATE TRIGGER c_move BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.v = 77) EXECUTE FUNCTION move_it()",
+        ("UPDATE t SET v = 77 WHERE id IN (90, 91)", REFUSED),
+        "DROP TRIGGER c_move ON t",
+        "SELECT * FROM t WHERE id >= 90 ORDER BY id",
+        "SELECT * FROM audit ORDER BY id, op",
         "DROP TRIGGER b ON t",
         "CREATE TRIGGER bd BEFORE DELETE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
-        ("DELETE FROM t WHERE id = 90", REFUSED),
+        "DELETE FROM t WHERE id = 90 RETURNING id",
         "DROP TRIGGER bd ON t",
         "DELETE FROM t WHERE id IN (90, 91)",
         "CREATE TRIGGER a AFTER INSERT OR UPDATE OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",

@@ -80,14 +80,14 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
               tokens: list[str]) -> tuple[list[tuple[str | None, str | None]], list[bytes]]:
     """The statement applied row by row (module doc): the (old, new) rows it changed and
     what the client is to receive."""
+    from gridpg.executor import multi
     from gridpg.executor import triggers as firing_mod
-    from gridpg.frontend.by_ctid import inline_params
 
-    if any(request.param_formats) or any(request.result_formats):
-        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs this statement row by row on the coordinator "
-                      "and takes text parameters and results only there")
-    sql = inline_params(request.sql, request.params) if request.params else request.sql
+    sql = await multi.inline_params(dispatcher, request, request.sql)  # (typed literals)
     statement = _Statement(sql, firing)
+    if statement.returning and any(request.result_formats):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs this statement row by row on the coordinator "
+                      "and returns its RETURNING rows in text format only")
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     columns, fixed = await _columns(catalog, qualified, table.column)
@@ -96,7 +96,6 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
     nodes = {group: await runner.txn.connection(group, wants_block=True) for group in table.groups}
     for conn in nodes.values():
         await conn.settle()
-    await firing_mod._set_skip(list(nodes.values()), tg.skip_value(tokens))
     candidates = []
     for group, conn in nodes.items():
         candidates += [(group, *row) for row in await conn.query(_read_sql(statement, firing.event, qualified, columns))]
@@ -122,8 +121,13 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
             if leaf is None:
                 leaf = leaves[(group, leaf_oid or "")] = await _leaf(conn, leaf_oid or "")
             runner.txn.mark_written(group)
-            result = (await conn.simple_query(_apply_sql(statement, firing.event, leaf, qualified, columns,
-                                                         fixed, ctid or "", stored)))[-1]
+            # (the triggers kept off for this one write only: the code fired here may write
+            # the table through the loopback, on these same connections, and its writes fire
+            # their triggers as any write does)
+            result = (await conn.simple_query(
+                f"{_skip_sql(tg.skip_value(tokens))}; "
+                f"{_apply_sql(statement, firing.event, leaf, qualified, columns, fixed, ctid or '', stored)}; "
+                f"{_skip_sql('')}"))[-2]
             if not result.rows:
                 raise PgError("27000", f"tuple to be {'updated' if firing.event == 'UPDATE' else 'deleted'} "
                               "was already modified by an operation triggered by the current command",
@@ -143,11 +147,12 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
     if catalog.txn_status != b"E":
         await catalog.simple_query(f"DROP TABLE IF EXISTS pg_temp.{_ROWS}")
         await firing_mod._disarm(catalog, original)
-    for conn in nodes.values():
-        await conn.settle()
-    await firing_mod._set_skip(list(nodes.values()), "")
     output.append(codec.build_command_complete(f"{firing.event} {len(changed)}"))
     return changed, output
+
+
+def _skip_sql(value: str) -> str:
+    return f"SELECT pg_catalog.set_config({quote_literal(tg.SKIP_SETTING)}, {quote_literal(value)}, true)"
 
 
 async def _columns(conn: BackendConnection, qualified: str,

@@ -60,6 +60,14 @@ SELECT * FROM acct ORDER BY id;
 SELECT op, count(*) FROM audit GROUP BY op ORDER BY op;
 DROP TRIGGER b_check ON acct;
 
+-- a trigger writing another row of its own table: that write fires the table's triggers too
+CREATE FUNCTION mirror() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.id = 1 THEN UPDATE acct SET bal = NEW.bal WHERE id = 2; END IF; RETURN NEW; END $$;
+CREATE TRIGGER m_mirror BEFORE UPDATE ON acct FOR EACH ROW EXECUTE FUNCTION mirror();
+UPDATE acct SET bal = 4242 WHERE id = 1;
+SELECT * FROM acct ORDER BY id;
+SELECT acct, op, oldbal, newbal FROM audit WHERE newbal = 4242 ORDER BY acct;
+DROP TRIGGER m_mirror ON acct;
+
 -- WHEN, UPDATE OF, statement-level and AFTER ROW triggers alongside
 CREATE TABLE stmt_log (pos int, trig text, op text, lvl text, tim text) DISTRIBUTE BY HASH (pos);
 CREATE FUNCTION log_statement() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO stmt_log SELECT coalesce(max(pos), 0) + 1, TG_NAME, TG_OP, TG_LEVEL, TG_WHEN FROM stmt_log; RETURN NULL; END $$;
