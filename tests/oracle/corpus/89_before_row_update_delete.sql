@@ -88,43 +88,43 @@ SELECT * FROM acct ORDER BY id;
 SELECT acct, op, oldbal, newbal FROM audit WHERE op IN ('UPDATE', 'DELETE') ORDER BY acct, op, oldbal, newbal;
 
 -- stock checks: a trigger reading and writing another distributed table
-CREATE TABLE stock (item int PRIMARY KEY, qty int) DISTRIBUTE BY HASH (item);
-CREATE TABLE orders (id int PRIMARY KEY, item int, qty int) DISTRIBUTE BY HASH (id);
-INSERT INTO stock VALUES (1, 10), (2, 5), (3, 40);
-CREATE FUNCTION check_stock() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE have int; BEGIN SELECT qty INTO have FROM stock WHERE item = NEW.item; IF have < NEW.qty THEN RAISE EXCEPTION 'not enough stock for %', NEW.item; END IF; UPDATE stock SET qty = qty - NEW.qty WHERE item = NEW.item; RETURN NEW; END $$;
-CREATE TRIGGER orders_stock BEFORE INSERT OR UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION check_stock();
-INSERT INTO orders VALUES (1, 1, 3);
+CREATE TABLE st_stock (item int PRIMARY KEY, qty int) DISTRIBUTE BY HASH (item);
+CREATE TABLE st_orders (id int PRIMARY KEY, item int, qty int) DISTRIBUTE BY HASH (id);
+INSERT INTO st_stock VALUES (1, 10), (2, 5), (3, 40);
+CREATE FUNCTION check_stock() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE have int; BEGIN SELECT qty INTO have FROM st_stock WHERE item = NEW.item; IF have < NEW.qty THEN RAISE EXCEPTION 'not enough st_stock for %', NEW.item; END IF; UPDATE st_stock SET qty = qty - NEW.qty WHERE item = NEW.item; RETURN NEW; END $$;
+CREATE TRIGGER st_orders_stock BEFORE INSERT OR UPDATE ON st_orders FOR EACH ROW EXECUTE FUNCTION check_stock();
+INSERT INTO st_orders VALUES (1, 1, 3);
 -- error
-INSERT INTO orders VALUES (2, 2, 9);
-INSERT INTO orders VALUES (3, 3, 4), (4, 3, 5), (5, 2, 1);
-UPDATE orders SET qty = 2 WHERE id = 1;
-SELECT * FROM orders ORDER BY id;
-SELECT * FROM stock ORDER BY item;
+INSERT INTO st_orders VALUES (2, 2, 9);
+INSERT INTO st_orders VALUES (3, 3, 4), (4, 3, 5), (5, 2, 1);
+UPDATE st_orders SET qty = 2 WHERE id = 1;
+SELECT * FROM st_orders ORDER BY id;
+SELECT * FROM st_stock ORDER BY item;
 -- error
-UPDATE orders SET qty = qty + 20 WHERE item = 3;
-SELECT * FROM stock ORDER BY item;
+UPDATE st_orders SET qty = qty + 20 WHERE item = 3;
+SELECT * FROM st_stock ORDER BY item;
 
 -- SET and WHERE calling a function that reads another distributed table, per row
-CREATE FUNCTION stock_of(i int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT qty FROM stock WHERE item = i $$;
-UPDATE orders SET qty = stock_of(item) / 4 WHERE id IN (1, 5);
-SELECT id, stock_of(item) FROM orders ORDER BY id;
-SELECT * FROM orders ORDER BY id;
-SELECT * FROM stock ORDER BY item;
-UPDATE orders SET qty = 1 WHERE qty < stock_of(item) / 4 RETURNING id, qty;
-SELECT * FROM stock ORDER BY item;
-DELETE FROM orders WHERE qty > stock_of(item);
-DELETE FROM orders WHERE qty * 10 < stock_of(item) RETURNING id, item;
-SELECT * FROM orders ORDER BY id;
+CREATE FUNCTION stock_of(i int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT qty FROM st_stock WHERE item = i $$;
+UPDATE st_orders SET qty = stock_of(item) / 4 WHERE id IN (1, 5);
+SELECT id, stock_of(item) FROM st_orders ORDER BY id;
+SELECT * FROM st_orders ORDER BY id;
+SELECT * FROM st_stock ORDER BY item;
+UPDATE st_orders SET qty = 1 WHERE qty < stock_of(item) / 4 RETURNING id, qty;
+SELECT * FROM st_stock ORDER BY item;
+DELETE FROM st_orders WHERE qty > stock_of(item);
+DELETE FROM st_orders WHERE qty * 10 < stock_of(item) RETURNING id, item;
+SELECT * FROM st_orders ORDER BY id;
 
 -- a table without triggers: the same per-row code
-CREATE TABLE plain_orders (id int PRIMARY KEY, item int, qty int) DISTRIBUTE BY HASH (id);
-INSERT INTO plain_orders VALUES (1, 1, 0), (2, 2, 0), (3, 3, 0), (4, 1, 0);
-UPDATE plain_orders SET qty = stock_of(item);
-SELECT * FROM plain_orders ORDER BY id;
-DELETE FROM plain_orders WHERE qty = stock_of(1) RETURNING id;
-SELECT * FROM plain_orders ORDER BY id;
+CREATE TABLE st_plain (id int PRIMARY KEY, item int, qty int) DISTRIBUTE BY HASH (id);
+INSERT INTO st_plain VALUES (1, 1, 0), (2, 2, 0), (3, 3, 0), (4, 1, 0);
+UPDATE st_plain SET qty = stock_of(item);
+SELECT * FROM st_plain ORDER BY id;
+DELETE FROM st_plain WHERE qty = stock_of(1) RETURNING id;
+SELECT * FROM st_plain ORDER BY id;
 BEGIN;
-UPDATE plain_orders SET qty = stock_of(item) + 100 WHERE stock_of(item) > 0;
-SELECT * FROM plain_orders ORDER BY id;
+UPDATE st_plain SET qty = stock_of(item) + 100 WHERE stock_of(item) > 0;
+SELECT * FROM st_plain ORDER BY id;
 ROLLBACK;
-SELECT * FROM plain_orders ORDER BY id;
+SELECT * FROM st_plain ORDER BY id;
