@@ -12,7 +12,9 @@ a table (`TriggerFiring`, decided by executor/routines.py), the coordinator:
    gp_new)` added (PostgreSQL 18), and `gridpg.skip_triggers` set locally on those
    nodes to the guard tokens of the triggers it fires itself (planner/triggers.py), so
    they do not fire there; BEFORE ROW triggers still fire on the datanodes and change
-   the stored row;
+   the stored row, unless they reach other distributed tables: then they fire here on
+   each new row of an INSERT (`_fire_before_rows`), and an UPDATE or DELETE runs row by
+   row (executor/row_writes.py);
 3. fires the AFTER ROW triggers for each returned row (NEW/OLD as stored, WHEN checked,
    in name order), then the AFTER STATEMENT triggers, on the catalog server;
 4. sends the client the statement's own RETURNING columns and command tag.
