@@ -786,10 +786,13 @@ class RoutineGuard:
         # runs row by row here, that code evaluated with the loopback (executor/row_writes.py)
         code_here = False
         if rest is not None:
-            if not row_kind or not isinstance(rest, PgError) or rest.sqlstate != FEATURE_NOT_SUPPORTED \
-                    or await self._plain_verdict(dispatcher, registry, snapshot, sql, path, exclude,
-                                                 own_calls=False) is not None:
+            if not row_kind or not isinstance(rest, PgError):
                 return None  # the refusal is about something else
+            if rest.sqlstate != FEATURE_NOT_SUPPORTED or await self._plain_verdict(
+                    dispatcher, registry, snapshot, sql, path, exclude, own_calls=False) is not None:
+                # (about something else, named without the table's triggers: a DELETE is
+                # not refused for a trigger only INSERT or UPDATE fires)
+                return rest
             code_here = True
         moves = firing_mod.moves_rows(tree, table)  # (the nodes then delete and insert rows)
         if not code_here:
