@@ -816,11 +816,11 @@ class RoutineGuard:
         error = await self._before_rows_stay(dispatcher, registry, snapshot, table, before_row, path, resolve)
         before_here = error is not None
         rows_here = row_kind and (before_here or code_here)
-        where_here = False
+        where_here = volatile = False
         if rows_here:  # (every BEFORE ROW trigger fired here, on each row: executor/row_writes.py)
             before_here = bool(before_row)
-            why, where_here = await self._rows_here_blocker(dispatcher, registry, snapshot, tree, table,
-                                                            path, resolve, tables)
+            why, where_here, volatile = await self._rows_here_blocker(dispatcher, registry, snapshot, tree,
+                                                                      table, path, resolve, tables)
             if why is not None:
                 what = f"BEFORE ROW triggers of {table.schema}.{table.name}" if error is not None else "the statement"
                 cause = (error.message.split(": ", 1)[-1] if error is not None
@@ -857,47 +857,60 @@ class RoutineGuard:
             kept_off,
             roles[0] if roles else None,
             tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else (),
-            is_copy, rows_here, where_here)
+            is_copy, rows_here, where_here, volatile)
 
     async def _rows_here_blocker(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  tree: dict[str, Any], table: DistTable, path: tuple[str, ...],
-                                 resolve: body.Resolver, tables: set[tuple[str, str]]) -> tuple[str | None, bool]:
+                                 resolve: body.Resolver,
+                                 tables: set[tuple[str, str]]) -> tuple[str | None, bool, bool]:
         """Why the coordinator cannot run this UPDATE or DELETE row by row (None: it can;
         the tables its SET and WHERE reach through the loopback, and the table's own
-        shadow, go to `tables`), and whether its WHERE is evaluated here (it calls user
-        routines) rather than on the datanodes."""
+        shadow, go to `tables`), whether its WHERE is evaluated here (it calls user
+        routines) rather than on the datanodes, and whether it calls VOLATILE routines
+        (evaluated row by row, seeing what the triggers of the earlier rows did, as in
+        PostgreSQL; STABLE and IMMUTABLE ones see the statement's snapshot: evaluated for
+        every row before any trigger fires)."""
         from gridpg.planner.calls import sequence_calls
 
         kind = sqlparse.node_type(tree)
         stmt = tree[kind]
         if table.method == "replication":
-            return "the table is replicated", False
+            return "the table is replicated", False, False
         if stmt.get("fromClause") or stmt.get("usingClause"):
-            return "it has FROM or USING", False
+            return "it has FROM or USING", False, False
         if analyze.has_node(tree, "CurrentOfExpr"):
-            return "it has WHERE CURRENT OF", False
+            return "it has WHERE CURRENT OF", False, False
         if firing_mod.moves_rows(tree, table):
-            return "it sets the distribution column", False
+            return "it sets the distribution column", False, False
         access = body.statement_access(tree)
         if any(resolve(ref, path) != table for ref in access.all_relations()):
-            return "it reads other tables", False
+            return "it reads other tables", False, False
         if sequence_calls(stmt):
-            return "it calls sequence functions", False
+            return "it calls sequence functions", False, False
         calls = body.user_calls(access, registry.names)
+        names = {n.lower() for _, n in calls}
+        volatile: list[int] = []
         if calls:
             reached: set[tuple[str, str]] = set()
             roles: list[str] = []
             error = await self._reach_by_loopback(dispatcher, registry, snapshot, [], path, resolve,
                                                   reached, roles, calls)
             if error is not None:
-                return error.message, False
+                return error.message, False, False
             tables |= reached
+
+            def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+                if routine.name.lower() in names and is_volatile(routine):
+                    volatile.append(routine.oid)
+                return None
+
+            await self._walk(dispatcher, registry, set(), calls, path, resolve, visit=visit)
         tables.add(table.key)
         where = stmt.get("whereClause")
         where_access = body.statement_access({"SelectStmt": {"whereClause": where}}) if where else None
         where_here = where_access is not None and bool(
             body.user_calls(where_access, registry.names) or registry.operator_functions(where_access))
-        return None, where_here
+        return None, where_here, bool(calls) and bool(volatile)
 
     async def _before_rows_here(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                 tree: dict[str, Any], table: DistTable, triggers: list[Any],
@@ -1462,6 +1475,13 @@ def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Vi
         return None
 
     return view_of
+
+
+def is_volatile(routine: body.Routine) -> bool:
+    """Whether a routine is VOLATILE, read from its pg_get_functiondef header (which names
+    STABLE and IMMUTABLE only)."""
+    header = re.split(r"\n ?AS ", routine.definition, maxsplit=1)[0]
+    return re.search(r"^ (STABLE|IMMUTABLE)\b", header, re.MULTILINE) is None
 
 
 def _touches(table: DistTable) -> str:

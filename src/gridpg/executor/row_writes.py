@@ -11,11 +11,14 @@ coordinator does what PostgreSQL's executor does, one row at a time:
    applied there when it calls no user routine (else every row is read and the WHERE is
    evaluated in step 2, the row locked once it qualifies, and refused with 40001 if it
    changed meanwhile: PostgreSQL would read it again);
-2. for each row, on the catalog connection with the loopback armed (so what the code does
-   to distributed tables runs through gridpg inside the caller's distributed
-   transaction): runs the client's statement on a temp copy of the row (its SET gives the
-   NEW row with PostgreSQL's own assignment rules and defaults, its WHERE decides whether
-   it qualifies), then fires the BEFORE ROW triggers through their twins
+2. on the catalog connection with the loopback armed (so what the code does to
+   distributed tables runs through gridpg inside the caller's distributed transaction):
+   runs the client's statement on a temp copy of the rows (its SET gives the NEW rows with
+   PostgreSQL's own assignment rules and defaults, its WHERE decides which qualify), for
+   all rows first when the statement's code is STABLE or IMMUTABLE (PostgreSQL evaluates
+   it in the statement's snapshot, blind to what the triggers of earlier rows do), else
+   one row at a time before that row's triggers (VOLATILE code sees their changes); then,
+   per row, fires the BEFORE ROW triggers through their twins
    (planner/triggers.before_row_sql), which return the row to store or NULL (skip);
 3. stores that row by ctid in the row's own shard on its datanode, the triggers kept off
    there (the guard tokens), before the next row is read, so a later row's code sees the
@@ -107,8 +110,11 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
     leaves: dict[tuple[str, str], str] = {}
     try:
         await _load_copies(catalog, table, qualified, [row[3] or "" for row in candidates])
+        made = None if firing.volatile_code else \
+            await _new_rows(catalog, statement, firing.event, qualified, columns)
         for n, (group, leaf_oid, ctid, old) in enumerate(candidates, 1):
-            new = await _new_row(catalog, statement, firing.event, qualified, columns, n)
+            new = made.get(n) if made is not None else \
+                await _new_row(catalog, statement, firing.event, qualified, columns, n)
             if new is None:
                 continue  # (the WHERE, evaluated here, does not take it)
             conn = nodes[group]
@@ -219,6 +225,20 @@ async def _new_row(conn: BackendConnection, statement: _Statement, event: str, q
     else:
         rows = await conn.query(f"{statement.on_copy}{where} RETURNING {_row(ref, qualified, columns)}::text")
     return rows[0][0] if rows else None
+
+
+async def _new_rows(conn: BackendConnection, statement: _Statement, event: str, qualified: str,
+                    columns: list[str]) -> dict[int, str]:
+    """Every row as the client's statement makes it, by number, those its WHERE evaluated
+    here does not take left out: all evaluated before any trigger fires, as PostgreSQL
+    evaluates STABLE and IMMUTABLE code in the statement's snapshot."""
+    ref = quote_ident(statement.alias) if statement.alias else statement.ref
+    if event == "DELETE" and not statement.where_here:
+        sql = f"SELECT r.gp_n, {_row('r', qualified, columns)}::text FROM pg_temp.{_ROWS} AS r"
+    else:
+        where = f" WHERE {statement.where}" if statement.where_here else ""
+        sql = f"{statement.on_copy}{where} RETURNING {ref}.gp_n, {_row(ref, qualified, columns)}::text"
+    return {int(n or 0): row or "" for n, row in await conn.query(sql)}
 
 
 async def _lock(conn: BackendConnection, statement: _Statement, event: str, qualified: str,

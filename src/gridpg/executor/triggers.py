@@ -125,6 +125,9 @@ class TriggerFiring:
     rows_here: bool = False
     # ... and its WHERE calls user routines: evaluated on the coordinator, not the datanodes
     where_here: bool = False
+    # ... and its SET or WHERE calls VOLATILE routines: evaluated row by row, after the
+    # triggers of the earlier rows (else for every row first, in the statement's snapshot)
+    volatile_code: bool = False
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:

@@ -91,7 +91,7 @@ SELECT acct, op, oldbal, newbal FROM audit WHERE op IN ('UPDATE', 'DELETE') ORDE
 CREATE TABLE st_stock (item int PRIMARY KEY, qty int) DISTRIBUTE BY HASH (item);
 CREATE TABLE st_orders (id int PRIMARY KEY, item int, qty int) DISTRIBUTE BY HASH (id);
 INSERT INTO st_stock VALUES (1, 10), (2, 5), (3, 40);
-CREATE FUNCTION check_stock() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE have int; BEGIN SELECT qty INTO have FROM st_stock WHERE item = NEW.item; IF have < NEW.qty THEN RAISE EXCEPTION 'not enough st_stock for %', NEW.item; END IF; UPDATE st_stock SET qty = qty - NEW.qty WHERE item = NEW.item; RETURN NEW; END $$;
+CREATE FUNCTION check_stock() RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE have int; BEGIN SELECT qty INTO have FROM st_stock WHERE item = NEW.item; IF have < NEW.qty THEN RAISE EXCEPTION 'not enough stock for %', NEW.item; END IF; UPDATE st_stock SET qty = qty - NEW.qty WHERE item = NEW.item; RETURN NEW; END $$;
 CREATE TRIGGER st_orders_stock BEFORE INSERT OR UPDATE ON st_orders FOR EACH ROW EXECUTE FUNCTION check_stock();
 INSERT INTO st_orders VALUES (1, 1, 3);
 -- error
@@ -115,6 +115,21 @@ SELECT * FROM st_stock ORDER BY item;
 DELETE FROM st_orders WHERE qty > stock_of(item);
 DELETE FROM st_orders WHERE qty * 10 < stock_of(item) RETURNING id, item;
 SELECT * FROM st_orders ORDER BY id;
+
+-- STABLE code sees the statement's snapshot (blind to the earlier rows' trigger writes),
+-- VOLATILE code sees them (the quantities as a multiset: row order is PostgreSQL's choice)
+CREATE FUNCTION stock_now(i int) RETURNS int LANGUAGE sql VOLATILE AS $$ SELECT qty FROM st_stock WHERE item = i $$;
+UPDATE st_stock SET qty = 30 WHERE item = 1;
+INSERT INTO st_orders VALUES (10, 1, 0), (11, 1, 0), (12, 1, 0);
+UPDATE st_orders SET qty = stock_of(item) / 10 WHERE id >= 10;
+SELECT qty, count(*) FROM st_orders WHERE id >= 10 GROUP BY qty ORDER BY qty;
+SELECT * FROM st_stock ORDER BY item;
+UPDATE st_stock SET qty = 30 WHERE item = 1;
+UPDATE st_orders SET qty = stock_now(item) / 10 WHERE id >= 10;
+SELECT qty, count(*) FROM st_orders WHERE id >= 10 GROUP BY qty ORDER BY qty;
+SELECT * FROM st_stock ORDER BY item;
+DELETE FROM st_orders WHERE id >= 10 AND qty < stock_now(item);
+SELECT count(*) FROM st_orders WHERE id >= 10;
 
 -- a table without triggers: the same per-row code
 CREATE TABLE st_plain (id int PRIMARY KEY, item int, qty int) DISTRIBUTE BY HASH (id);
