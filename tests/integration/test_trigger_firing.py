@@ -379,15 +379,18 @@ def test_row_by_row_writes_and_their_refusals(pair: Any) -> None:  # noqa: F811
         "SELECT * FROM t ORDER BY id",
         ("CREATE FUNCTION dyn(i int) RETURNS int LANGUAGE plpgsql AS $$ DECLARE r int; BEGIN "
          "EXECUTE 'SELECT qty FROM stock2 WHERE item = $1' INTO r USING i; RETURN r; END $$"),
-        ("DELETE FROM t WHERE v > dyn(1)", REFUSED),
+        "DELETE FROM t WHERE v > dyn(1) + 50 RETURNING id",
+        ("CREATE FUNCTION own(i int) RETURNS int LANGUAGE sql SET search_path FROM CURRENT "
+         "AS $$ SELECT qty FROM stock2 WHERE item = i $$"),
+        ("DELETE FROM t WHERE v > own(1)", REFUSED),
         ("UPDATE t SET v = qty_of(1) FROM x WHERE x.id = t.id", REFUSED),
         ("UPDATE t SET v = (SELECT max(qty) FROM stock2) + qty_of(1)", REFUSED),
         "SELECT * FROM t ORDER BY id",
         "SELECT * FROM stock2 ORDER BY item",
     ])
     with pytest.raises(psycopg.errors.FeatureNotSupported) as info:
-        gridpg.execute("DELETE FROM t WHERE v > dyn(1)")
-    assert "dyn" in str(info.value) and "take" not in str(info.value), str(info.value)
+        gridpg.execute("DELETE FROM t WHERE v > own(1)")
+    assert "own(" in str(info.value) and "take()" not in str(info.value), str(info.value)
     for conn in (gridpg, plain):  # bound parameters (psycopg sends integers in binary)
         conn.execute("UPDATE t SET v = qty_of(%s) + %s WHERE id = %s", (2, 1000, 7))
     assert gridpg.execute("SELECT * FROM t ORDER BY id").fetchall() == \
