@@ -889,7 +889,7 @@ class RoutineGuard:
             return "it calls sequence functions", False, False
         calls = body.user_calls(access, registry.names)
         names = {n.lower() for _, n in calls}
-        volatile: list[int] = []
+        seen: dict[str, list[tuple[str, bool]]] = {}  # name: (schema, volatile) of each overload
         if calls:
             reached: set[tuple[str, str]] = set()
             roles: list[str] = []
@@ -900,8 +900,8 @@ class RoutineGuard:
             tables |= reached
 
             def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-                if routine.name.lower() in names and is_volatile(routine):
-                    volatile.append(routine.oid)
+                if routine.name.lower() in names:
+                    seen.setdefault(routine.name.lower(), []).append((routine.schema, is_volatile(routine)))
                 return None
 
             await self._walk(dispatcher, registry, set(), calls, path, resolve, visit=visit)
@@ -910,7 +910,14 @@ class RoutineGuard:
         where_access = body.statement_access({"SelectStmt": {"whereClause": where}}) if where else None
         where_here = where_access is not None and bool(
             body.user_calls(where_access, registry.names) or registry.operator_functions(where_access))
-        return None, where_here, bool(calls) and bool(volatile)
+        # (the overloads the session's path finds first are those called; each one of them
+        # that is VOLATILE makes the statement's code evaluated row by row)
+        volatile = False
+        for found in seen.values():
+            ranked = sorted(found, key=lambda f: path.index(f[0]) if f[0] in path else len(path))
+            first = ranked[0][0]
+            volatile |= any(v for schema, v in ranked if schema == first)
+        return None, where_here, volatile
 
     async def _before_rows_here(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                 tree: dict[str, Any], table: DistTable, triggers: list[Any],
