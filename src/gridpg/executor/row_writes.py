@@ -40,6 +40,7 @@ from gridpg.planner import triggers as tg
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
+    from gridpg.catalog.model import DistTable
     from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.executor.triggers import TriggerFiring
@@ -97,19 +98,13 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
     runner = dispatcher.runner
     caller = getattr(runner, "caller", runner)
     nodes = {group: await runner.txn.connection(group, wants_block=True) for group in table.groups}
-    for conn in nodes.values():
-        await conn.settle()
-    candidates = []
-    for group, conn in nodes.items():
-        candidates += [(group, *row) for row in await conn.query(_read_sql(statement, firing.event, qualified, columns))]
+    candidates = await _read_candidates(nodes, statement, firing.event, qualified, columns)
     firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for _, t in firing.before_row]
-    original = await firing_mod._arm(dispatcher, catalog)
+    writer = _Writer(statement, firing.event, qualified, columns, fixed, tg.skip_value(tokens))
+    original = await firing_mod.arm_loopback(dispatcher, catalog)
     caller.loopback_calls += 1
-    changed: list[tuple[str | None, str | None]] = []
-    output: list[bytes] = []
-    leaves: dict[tuple[str, str], str] = {}
     try:
-        await _load_copies(catalog, table, qualified, [row[3] or "" for row in candidates])
+        await _load_copies(catalog, table, qualified, [row[3] for row in candidates])
         made = None if firing.volatile_code else \
             await _new_rows(catalog, statement, firing.event, qualified, columns)
         for n, (group, leaf_oid, ctid, old) in enumerate(candidates, 1):
@@ -117,44 +112,72 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
                 await _new_row(catalog, statement, firing.event, qualified, columns, n)
             if new is None:
                 continue  # (the WHERE, evaluated here, does not take it)
-            conn = nodes[group]
             if statement.where_here:
-                await _lock(conn, statement, firing.event, qualified, columns, leaf_oid or "", ctid or "", old or "")
-            stored = await _fire(dispatcher, catalog, firings, firing.event, qualified, new, old or "", fixed)
-            if stored is None:
-                continue
-            leaf = leaves.get((group, leaf_oid or ""))
-            if leaf is None:
-                leaf = leaves[(group, leaf_oid or "")] = await _leaf(conn, leaf_oid or "")
-            runner.txn.mark_written(group)
-            # (the triggers kept off for this one write only: the code fired here may write
-            # the table through the loopback, on these same connections, and its writes fire
-            # their triggers as any write does)
-            result = (await conn.simple_query(
-                f"{_skip_sql(tg.skip_value(tokens))}; "
-                f"{_apply_sql(statement, firing.event, leaf, qualified, columns, fixed, ctid or '', stored)}; "
-                f"{_skip_sql('')}"))[-2]
-            if not result.rows:
-                raise PgError("27000", f"tuple to be {'updated' if firing.event == 'UPDATE' else 'deleted'} "
-                              "was already modified by an operation triggered by the current command",
-                              hint="Consider using an AFTER trigger instead of a BEFORE trigger to propagate "
-                                   "changes to other rows.")
-            values = result.rows[0]
-            changed.append((values[0], values[1]))
-            if statement.returning:
-                if not output and request.simple:
-                    output.append(codec.build_row_description(result.columns[2:]))
-                output.append(codec.build_data_row([None if v is None else v.encode() for v in values[2:]]))
-        if statement.returning and not output and request.simple:
-            output.append(await _description(nodes, statement, firing.event, qualified, columns, fixed))
+                await _lock(nodes[group], statement, firing.event, qualified, columns, leaf_oid, ctid, old)
+            stored = await _fire(dispatcher, catalog, firings, firing.event, qualified, new, old, fixed)
+            if stored is not None:
+                runner.txn.mark_written(group)
+                await writer.store(nodes[group], group, leaf_oid, ctid, stored)
+        if statement.returning and request.simple:
+            writer.output.insert(0, writer.description or await _description(nodes, statement, qualified))
     finally:
         caller.loopback_calls -= 1
     await catalog.settle()
     if catalog.txn_status != b"E":
         await catalog.simple_query(f"DROP TABLE IF EXISTS pg_temp.{_ROWS}")
-        await firing_mod._disarm(catalog, original)
-    output.append(codec.build_command_complete(f"{firing.event} {len(changed)}"))
-    return changed, output
+        await firing_mod.disarm_loopback(catalog, original)
+    writer.output.append(codec.build_command_complete(f"{firing.event} {len(writer.changed)}"))
+    return writer.changed, writer.output
+
+
+async def _read_candidates(nodes: dict[str, BackendConnection], statement: _Statement, event: str,
+                           qualified: str, columns: list[str]) -> list[tuple[str, str, str, str]]:
+    """(node, shard oid, ctid, row as text) of the target rows on every datanode."""
+    out: list[tuple[str, str, str, str]] = []
+    sql = _read_sql(statement, event, qualified, columns)
+    for group, conn in nodes.items():
+        await conn.settle()
+        out += [(group, oid or "", ctid or "", row or "") for oid, ctid, row in await conn.query(sql)]
+    return out
+
+
+class _Writer:
+    """Stores rows by ctid in their shards and keeps what the client and the AFTER
+    triggers are to receive."""
+
+    def __init__(self, statement: _Statement, event: str, qualified: str, columns: list[str],
+                 fixed: tuple[str, ...], skip: str) -> None:
+        self.statement = statement
+        self.event = event
+        self.qualified = qualified
+        self.columns = columns
+        self.fixed = fixed
+        self.skip = skip
+        self.leaves: dict[tuple[str, str], str] = {}
+        self.changed: list[tuple[str | None, str | None]] = []
+        self.output: list[bytes] = []  # the RETURNING rows
+        self.description: bytes | None = None
+
+    async def store(self, conn: BackendConnection, group: str, leaf_oid: str, ctid: str, stored: str) -> None:
+        leaf = self.leaves.get((group, leaf_oid))
+        if leaf is None:
+            leaf = self.leaves[(group, leaf_oid)] = await _leaf(conn, leaf_oid)
+        # (the triggers kept off for this one write only: the code fired here may write the
+        # table through the loopback, on these same connections, and its writes fire their
+        # triggers as any write does)
+        apply = _apply_sql(self.statement, self.event, leaf, self.qualified, self.columns, self.fixed, ctid, stored)
+        result = (await conn.simple_query(f"{_skip_sql(self.skip)}; {apply}; {_skip_sql('')}"))[-2]
+        if not result.rows:
+            raise PgError("27000", f"tuple to be {'updated' if self.event == 'UPDATE' else 'deleted'} "
+                          "was already modified by an operation triggered by the current command",
+                          hint="Consider using an AFTER trigger instead of a BEFORE trigger to propagate "
+                               "changes to other rows.")
+        values = result.rows[0]
+        self.changed.append((values[0], values[1]))
+        if self.statement.returning:
+            if self.description is None:
+                self.description = codec.build_row_description(result.columns[2:])
+            self.output.append(codec.build_data_row([None if v is None else v.encode() for v in values[2:]]))
 
 
 def _skip_sql(value: str) -> str:
@@ -192,15 +215,14 @@ def _read_sql(statement: _Statement, event: str, qualified: str, columns: list[s
     return sql + f" FOR {'UPDATE' if event == 'DELETE' else 'NO KEY UPDATE'} OF {ref}"
 
 
-async def _load_copies(conn: BackendConnection, table: object, qualified: str, rows: list[str]) -> None:
+async def _load_copies(conn: BackendConnection, table: DistTable, qualified: str, rows: list[str]) -> None:
     """The temp table the statement runs on, one row at a time: shaped like the table's
     shadow (its defaults: the loopback's, sequences from the GTM), no NOT NULL, each row
     numbered (`gp_n`) in the order read."""
     from gridpg.executor.loopback import SHADOW_PREFIX
 
-    schema = getattr(table, "schema", "")
-    found = await conn.query(f"SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = {quote_literal(schema)}")
-    shadow = f"{quote_ident(SHADOW_PREFIX + (found[0][0] or ''))}.{quote_ident(getattr(table, 'name', ''))}"
+    found = await conn.query(f"SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = {quote_literal(table.schema)}")
+    shadow = f"{quote_ident(SHADOW_PREFIX + (found[0][0] or ''))}.{quote_ident(table.name)}"
     temp = f"pg_temp.{_ROWS}"
     await conn.simple_query(f"CREATE TEMP TABLE {_ROWS} (LIKE {shadow} INCLUDING DEFAULTS) ON COMMIT DROP")
     not_null = await conn.query(f"SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
@@ -303,12 +325,10 @@ def _apply_sql(statement: _Statement, event: str, leaf: str, qualified: str, col
             f"{_row('new', qualified, columns)}::text{extra}")
 
 
-async def _description(nodes: dict[str, BackendConnection], statement: _Statement, event: str,
-                       qualified: str, columns: list[str], fixed: tuple[str, ...]) -> bytes:
+async def _description(nodes: dict[str, BackendConnection], statement: _Statement, qualified: str) -> bytes:
     """The RowDescription of the client's RETURNING when no row was changed (PostgreSQL
     sends it all the same): the statement's shape on a datanode, matching no row."""
     conn = next(iter(nodes.values()))
     ref = quote_ident(statement.alias) if statement.alias else statement.ref
-    sql = (f"SELECT {statement.returning} FROM {qualified} AS {ref} WHERE false")
-    result = (await conn.simple_query(sql))[-1]
+    result = (await conn.simple_query(f"SELECT {statement.returning} FROM {qualified} AS {ref} WHERE false"))[-1]
     return codec.build_row_description(result.columns)

@@ -569,7 +569,7 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
     if firing.role is not None:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire SECURITY DEFINER BEFORE ROW triggers "
                       "that reach other distributed tables")
-    original = await _arm(dispatcher, conn)
+    original = await arm_loopback(dispatcher, conn)
     runner.loopback_calls += 1
     try:
         rows = await _new_rows(conn, request, table)
@@ -587,7 +587,7 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
                 kept.append(result[0][0])
     finally:
         runner.loopback_calls -= 1
-    await _disarm(conn, original)
+    await disarm_loopback(conn, original)
     return dataclasses.replace(request, sql=stored_rows_insert(request.sql, qualified, kept),
                                params=[], param_formats=[], param_oids=[], decode_oids=[])
 
@@ -737,7 +737,7 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
     runner = getattr(dispatcher.runner, "caller", dispatcher.runner)  # whose transaction it is
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-    original = await _arm(dispatcher, conn)
+    original = await arm_loopback(dispatcher, conn)
     runner.loopback_calls += 1
     try:
         batch: list[str] = []
@@ -756,7 +756,7 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
             await _run_batch(dispatcher, conn, batch)
     finally:
         runner.loopback_calls -= 1
-    await _disarm(conn, original)
+    await disarm_loopback(conn, original)
 
 
 async def _run_batch(dispatcher: Dispatcher, conn: BackendConnection, batch: list[str]) -> None:
@@ -769,7 +769,7 @@ async def _run_batch(dispatcher: Dispatcher, conn: BackendConnection, batch: lis
         conn.notices.clear()
 
 
-async def _arm(dispatcher: Dispatcher, conn: BackendConnection) -> str:
+async def arm_loopback(dispatcher: Dispatcher, conn: BackendConnection) -> str:
     """The loopback's two local settings on the catalog connection (executor/loopback.py):
     the shadowed search_path and the application name carrying this session's token."""
     from gridpg.executor.loopback import APP_PREFIX
@@ -784,8 +784,8 @@ async def _arm(dispatcher: Dispatcher, conn: BackendConnection) -> str:
     return rows[0][0] or ""
 
 
-async def _disarm(conn: BackendConnection, original: str) -> None:
-    """`_arm`'s two settings put back: the search_path it returned, no token."""
+async def disarm_loopback(conn: BackendConnection, original: str) -> None:
+    """`arm_loopback`'s two settings put back: the search_path it returned, no token."""
     await conn.settle()
     await conn.simple_query(
         f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
