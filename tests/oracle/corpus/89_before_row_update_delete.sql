@@ -68,6 +68,20 @@ SELECT * FROM acct ORDER BY id;
 SELECT acct, op, oldbal, newbal FROM audit WHERE newbal = 4242 ORDER BY acct;
 DROP TRIGGER m_mirror ON acct;
 
+-- a trigger changing the very row being updated: 27000, as PostgreSQL refuses it
+CREATE TABLE selfy (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id);
+CREATE TABLE selfy_log (id int, note text) DISTRIBUTE BY HASH (note);
+INSERT INTO selfy VALUES (1, 0), (2, 0);
+CREATE FUNCTION selfy_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO selfy_log VALUES (NEW.id, 'touch'); IF NEW.v = 1 THEN UPDATE selfy SET v = 99 WHERE id = NEW.id; END IF; RETURN NEW; END $$;
+CREATE TRIGGER selfy_touch BEFORE UPDATE ON selfy FOR EACH ROW EXECUTE FUNCTION selfy_touch();
+-- error
+UPDATE selfy SET v = 1 WHERE id = 1;
+SELECT * FROM selfy ORDER BY id;
+SELECT count(*) FROM selfy_log;
+UPDATE selfy SET v = 2;
+SELECT * FROM selfy ORDER BY id;
+SELECT id, note FROM selfy_log ORDER BY id;
+
 -- WHEN, UPDATE OF, statement-level and AFTER ROW triggers alongside
 CREATE TABLE stmt_log (pos int, trig text, op text, lvl text, tim text) DISTRIBUTE BY HASH (pos);
 CREATE FUNCTION log_statement() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO stmt_log SELECT coalesce(max(pos), 0) + 1, TG_NAME, TG_OP, TG_LEVEL, TG_WHEN FROM stmt_log; RETURN NULL; END $$;
