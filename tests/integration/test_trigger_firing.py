@@ -93,15 +93,24 @@ def test_forms_not_fired_by_the_coordinator_are_refused(pair: Any) -> None:  # n
         "CREATE TABLE audit (id int, op text)",
         "CREATE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (coalesce(NEW.id, OLD.id) + 1000, TG_OP); RETURN NEW; END $$",
         # a BEFORE row trigger writing elsewhere: fired by the coordinator on the rows of an
-        # INSERT ... VALUES before they are stored; refused where the rows come from tables,
-        # and for UPDATE
+        # INSERT ... VALUES before they are stored, and row by row for UPDATE and DELETE
+        # (executor/row_writes.py); refused where an INSERT's rows come from tables, for
+        # UPDATE ... FROM, and where a trigger changes the distribution column (the row
+        # would move)
         "CREATE TRIGGER b BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
         "INSERT INTO t VALUES (90, 1), (91, 2) RETURNING id, v",
         ("INSERT INTO t SELECT id + 500, 1 FROM t WHERE id < 3", REFUSED),
-        ("UPDATE t SET v = 2 WHERE id = 90", REFUSED),
+        "UPDATE t SET v = 2 WHERE id = 90 RETURNING id, v",
+        ("UPDATE t SET v = 3 FROM x WHERE x.id = t.id", REFUSED),
+        "CREATE FUNCTION move_it() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.id := NEW.id + 1000; RETURN NEW; END $$",
+        "CREATE TRIGGER c_move BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.v = 77) EXECUTE FUNCTION move_it()",
+        ("UPDATE t SET v = 77 WHERE id IN (90, 91)", REFUSED),
+        "DROP TRIGGER c_move ON t",
+        "SELECT * FROM t WHERE id >= 90 ORDER BY id",
+        "SELECT * FROM audit ORDER BY id, op",
         "DROP TRIGGER b ON t",
         "CREATE TRIGGER bd BEFORE DELETE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
-        ("DELETE FROM t WHERE id = 90", REFUSED),
+        "DELETE FROM t WHERE id = 90 RETURNING id",
         "DROP TRIGGER bd ON t",
         "DELETE FROM t WHERE id IN (90, 91)",
         "CREATE TRIGGER a AFTER INSERT OR UPDATE OR DELETE ON t FOR EACH ROW EXECUTE FUNCTION log_it()",
@@ -349,3 +358,42 @@ def test_trigger_made_before_distribution_and_unguarded_trigger(
         assert group in str(info.value)
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (12,)
         assert conn.execute("SELECT count(*) FROM item_log").fetchone() == (12,)
+
+
+def test_row_by_row_writes_and_their_refusals(pair: Any) -> None:  # noqa: F811
+    """UPDATE and DELETE run row by row by the coordinator (executor/row_writes.py): per-row
+    code in SET and WHERE reading another distributed table, with psycopg's bound (binary)
+    parameters; what it cannot run is refused with 0A000 naming the real cause (a DELETE is
+    not refused for a trigger only INSERT and UPDATE fire)."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE stock2 (item int PRIMARY KEY, qty int)",
+        "INSERT INTO stock2 VALUES (1, 15), (2, 25), (3, 35)",
+        "CREATE FUNCTION qty_of(i int) RETURNS int LANGUAGE sql STABLE AS $$ SELECT qty FROM stock2 WHERE item = i $$",
+        ("CREATE FUNCTION take() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+         "UPDATE stock2 SET qty = qty - 1 WHERE item = NEW.id % 3 + 1; RETURN NEW; END $$"),
+        "CREATE TRIGGER take BEFORE INSERT OR UPDATE ON t FOR EACH ROW EXECUTE FUNCTION take()",
+        "UPDATE t SET v = qty_of(id % 3 + 1) WHERE id <= 6 RETURNING id, v",
+        "SELECT * FROM stock2 ORDER BY item",
+        "DELETE FROM t WHERE v = qty_of(id % 3 + 1) RETURNING id",
+        "SELECT * FROM t ORDER BY id",
+        ("CREATE FUNCTION dyn(i int) RETURNS int LANGUAGE plpgsql AS $$ DECLARE r int; BEGIN "
+         "EXECUTE 'SELECT qty FROM stock2 WHERE item = $1' INTO r USING i; RETURN r; END $$"),
+        "DELETE FROM t WHERE v > dyn(1) + 50 RETURNING id",
+        ("CREATE FUNCTION own(i int) RETURNS int LANGUAGE sql SET search_path FROM CURRENT "
+         "AS $$ SELECT qty FROM stock2 WHERE item = i $$"),
+        ("DELETE FROM t WHERE v > own(1)", REFUSED),
+        ("UPDATE t SET v = qty_of(1) FROM x WHERE x.id = t.id", REFUSED),
+        ("UPDATE t SET v = (SELECT max(qty) FROM stock2) + qty_of(1)", REFUSED),
+        "SELECT * FROM t ORDER BY id",
+        "SELECT * FROM stock2 ORDER BY item",
+    ])
+    with pytest.raises(psycopg.errors.FeatureNotSupported) as info:
+        gridpg.execute("DELETE FROM t WHERE v > own(1)")
+    assert "own(" in str(info.value) and "take()" not in str(info.value), str(info.value)
+    for conn in (gridpg, plain):  # bound parameters (psycopg sends integers in binary)
+        conn.execute("UPDATE t SET v = qty_of(%s) + %s WHERE id = %s", (2, 1000, 7))
+    assert gridpg.execute("SELECT * FROM t ORDER BY id").fetchall() == \
+        plain.execute("SELECT * FROM t ORDER BY id").fetchall()
+    assert gridpg.execute("SELECT * FROM stock2 ORDER BY item").fetchall() == \
+        plain.execute("SELECT * FROM stock2 ORDER BY item").fetchall()

@@ -195,3 +195,39 @@ def test_idle_trigger_functions_of_an_event() -> None:
     assert _idle_functions(triggers, [("UPDATE", frozenset({"v", "w"}))]) == {1, 3, 4}
     assert _idle_functions(triggers, [("INSERT", None), ("UPDATE", frozenset({"v"}))]) == {3, 4}
     assert _idle_functions((*triggers, shared), [("DELETE", None)]) == {2, 4}
+
+
+def test_before_row_sql_for_update_and_delete() -> None:
+    """The BEFORE ROW chain of a row-by-row UPDATE/DELETE (executor/row_writes.py): OLD and
+    TG_OP passed, WHEN read on OLD and NEW, a DELETE's row let through by any non-NULL
+    result, and the distribution column checked unchanged."""
+    when = ("CREATE TRIGGER b BEFORE UPDATE ON s.t FOR EACH ROW WHEN ((old.v IS DISTINCT FROM new.v)) "
+            "EXECUTE FUNCTION f()")
+    trigger = tg.Trigger("b", 7, tg.ROW | tg.BEFORE | tg.UPDATE, "O", when)
+    firing = tg.Firing(trigger, "f7_abc", 4242, "s", "t")
+    sql = tg.before_row_sql([firing], "s.t", "(1,2)", "UPDATE", "(1,1)", ("id",))
+    assert "SelectStmt" in sqlparse.parse_tree(sql)
+    assert "'UPDATE'" in sql and "AS old" in sql and "AS new" in sql
+    assert "(old.v IS DISTINCT FROM new.v)" in sql
+    assert '(s1.v)."id" IS NOT DISTINCT FROM' in sql or "(s1.v).id IS NOT DISTINCT FROM" in sql
+    delete = tg.Trigger("d", 8, tg.ROW | tg.BEFORE | tg.DELETE, "O", DEF.replace("INSERT", "DELETE"))
+    sql = tg.before_row_sql([tg.Firing(delete, "f8_abc", 4242, "s", "t")], "s.t", None, "DELETE", "(1,1)")
+    assert "SelectStmt" in sqlparse.parse_tree(sql)
+    assert "f8_abc(NULL::s.t, '(1,1)'::s.t, 'DELETE'" in sql.replace('"', "")
+    assert "IS NULL THEN NULL ELSE s0.v END" in sql and "AS new" not in sql
+
+
+@pytest.mark.parametrize("definition,volatile", [
+    ("CREATE OR REPLACE FUNCTION s.f(i integer)\n RETURNS integer\n LANGUAGE sql\n STABLE\nAS $function$ "
+     "SELECT 1 $function$\n", False),
+    ("CREATE OR REPLACE FUNCTION s.f()\n RETURNS integer\n LANGUAGE sql\n IMMUTABLE STRICT\nAS $function$ "
+     "SELECT 1 $function$\n", False),
+    ("CREATE OR REPLACE FUNCTION s.f()\n RETURNS integer\n LANGUAGE plpgsql\nAS $function$\n STABLE\n"
+     "$function$\n", True),  # (the word in the body, not the header)
+    ("", True),
+])
+def test_volatility_read_from_the_definition(definition: str, volatile: bool) -> None:
+    from gridpg.executor.routines import is_volatile
+    from gridpg.planner.routines import Routine
+
+    assert is_volatile(Routine(1, "s", "f", "", "sql", "f", definition)) is volatile

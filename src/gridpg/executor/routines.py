@@ -769,33 +769,46 @@ class RoutineGuard:
         if table is None:
             return None
         found = await self._table_triggers(dispatcher, registry, table)
-        if found is None:
+        row_kind = sqlparse.node_type(tree) in ("UpdateStmt", "DeleteStmt")
+        if found is None and not row_kind:
             return None
+        triggers = found.triggers if found is not None else ()
         events = [event]
         upsert = firing_mod.upsert_targets(tree)
         if upsert is not None:
             events.append(("UPDATE", upsert))
-        pairs = [(e, t) for e, targets in events for t in found.triggers if t.fires_on(e, targets)]
+        pairs = [(e, t) for e, targets in events for t in triggers if t.fires_on(e, targets)]
         relevant = list({t.name: t for _, t in pairs}.values())
         label = f"the triggers of {table.schema}.{table.name}"
         before_row = [t for t in relevant if t.is_row and t.is_before]
         others = [t for t in relevant if not (t.is_row and t.is_before)]
         fired = [(e, t) for e, t in pairs if not (t.is_row and t.is_before)]
         # (every trigger of the table: those this event does not fire need no check)
-        rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
-                                         (table.key, frozenset(t.function_oid for t in found.triggers)))
+        exclude = (table.key, frozenset(t.function_oid for t in triggers))
+        rest = await self._plain_verdict(dispatcher, registry, snapshot, sql, path, exclude)
+        # An UPDATE or DELETE whose own SET or WHERE calls code reaching distributed tables
+        # runs row by row here, that code evaluated with the loopback (executor/row_writes.py)
+        code_here = False
         if rest is not None:
-            return None  # the refusal is about something else
+            if not row_kind or not isinstance(rest, PgError):
+                return None  # the refusal is about something else
+            if rest.sqlstate != FEATURE_NOT_SUPPORTED or await self._plain_verdict(
+                    dispatcher, registry, snapshot, sql, path, exclude, own_calls=False) is not None:
+                # (about something else, named without the table's triggers: a DELETE is
+                # not refused for a trigger only INSERT or UPDATE fires)
+                return rest
+            code_here = True
         moves = firing_mod.moves_rows(tree, table)  # (the nodes then delete and insert rows)
-        if not pairs and not moves:
-            return _NOTHING_FIRES  # (UPDATE OF other columns): the nodes fire nothing either
-        idle = _idle_functions(found.triggers, events)
-        if idle and not moves and await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
-                                                            (table.key, idle)) is None:
-            return _NOTHING_FIRES  # refused only for triggers this event does not fire
-        if not others and (not before_row or await self._before_rows_stay(
-                dispatcher, registry, snapshot, table, before_row, path, resolve) is None):
-            return None
+        if not code_here:
+            if not pairs and not moves:
+                return _NOTHING_FIRES  # (UPDATE OF other columns): the nodes fire nothing either
+            idle = _idle_functions(triggers, events)
+            if idle and not moves and await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
+                                                                (table.key, idle)) is None:
+                return _NOTHING_FIRES  # refused only for triggers this event does not fire
+            if not others and (not before_row or await self._before_rows_stay(
+                    dispatcher, registry, snapshot, table, before_row, path, resolve) is None):
+                return None
         copy_body = tree.get("CopyStmt") or {}
         if is_copy and (copy_body.get("filename") or copy_body.get("is_program")):
             return _refusal(label, "COPY FROM a file or program (gridpg reads the rows of COPY ... "
@@ -806,7 +819,19 @@ class RoutineGuard:
         tables: set[tuple[str, str]] = set()
         error = await self._before_rows_stay(dispatcher, registry, snapshot, table, before_row, path, resolve)
         before_here = error is not None
-        if before_here:  # (fired here on each new row, executor/triggers._fire_before_rows)
+        rows_here = row_kind and (before_here or code_here)
+        where_here = volatile = False
+        if rows_here:  # (every BEFORE ROW trigger fired here, on each row: executor/row_writes.py)
+            before_here = bool(before_row)
+            why, where_here, volatile = await self._rows_here_blocker(dispatcher, registry, snapshot, tree,
+                                                                      table, path, resolve, tables)
+            if why is not None:
+                what = f"BEFORE ROW triggers of {table.schema}.{table.name}" if error is not None else "the statement"
+                cause = (error.message.split(": ", 1)[-1] if error is not None
+                         else rest.message.split(": ", 1)[-1] if isinstance(rest, PgError) else "")
+                return _refusal(what, f"{cause}, and the coordinator cannot run the statement row by row "
+                                f"itself: {why}")
+        elif before_here:  # (fired here on each new row, executor/triggers._fire_before_rows)
             why = await self._before_rows_here(dispatcher, registry, snapshot, tree, table,
                                                before_row, path, resolve, tables)
             if why is not None:
@@ -814,23 +839,89 @@ class RoutineGuard:
                                 f"{error.message.split(': ', 1)[-1]}, and the coordinator cannot fire "
                                 f"them before storing the rows: {why}")
         roles: list[str] = []
-        error = await self._reach_by_loopback(dispatcher, registry, snapshot, others, path, resolve, tables, roles)
+        error = await self._reach_by_loopback(dispatcher, registry, snapshot,
+                                              others + (before_row if rows_here else []), path, resolve,
+                                              tables, roles)
         if error is not None:
             return error
+        if roles and rows_here:
+            return _refusal(label, "they are SECURITY DEFINER, which gridpg does not fire row by row")
         names = {n for _, n in tables}
         tables |= {(t.schema, t.name) for t in snapshot.tables if t.name in names}
         after_statement = [(e, t) for e, t in fired if not t.is_row and not t.is_before]
         after_statement.sort(key=lambda p: [e for e, _ in events].index(p[0]), reverse=True)
+        kept_off = triggers if rows_here else \
+            tuple(t for t in triggers if t.is_row) if firing_mod.moves_rows(tree, table) else ()
         return firing_mod.TriggerFiring(
-            table, event[0], found.relid,
+            table, event[0], found.relid if found is not None else 0,
             tuple((e, t) for e, t in fired if t.is_before),
             tuple((e, t) for e, t in fired if t.is_row),
             tuple(after_statement),
             tuple(sorted(tables)),
-            tuple(t for t in found.triggers if t.is_row) if firing_mod.moves_rows(tree, table) else (),
+            kept_off,
             roles[0] if roles else None,
             tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else (),
-            is_copy)
+            is_copy, rows_here, where_here, volatile)
+
+    async def _rows_here_blocker(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                                 tree: dict[str, Any], table: DistTable, path: tuple[str, ...],
+                                 resolve: body.Resolver,
+                                 tables: set[tuple[str, str]]) -> tuple[str | None, bool, bool]:
+        """Why the coordinator cannot run this UPDATE or DELETE row by row (None: it can;
+        the tables its SET and WHERE reach through the loopback, and the table's own
+        shadow, go to `tables`), whether its WHERE is evaluated here (it calls user
+        routines) rather than on the datanodes, and whether it calls VOLATILE routines
+        (evaluated row by row, seeing what the triggers of the earlier rows did, as in
+        PostgreSQL; STABLE and IMMUTABLE ones see the statement's snapshot: evaluated for
+        every row before any trigger fires)."""
+        from gridpg.planner.calls import sequence_calls
+
+        kind = sqlparse.node_type(tree)
+        stmt = tree[kind]
+        if table.method == "replication":
+            return "the table is replicated", False, False
+        if stmt.get("fromClause") or stmt.get("usingClause"):
+            return "it has FROM or USING", False, False
+        if analyze.has_node(tree, "CurrentOfExpr"):
+            return "it has WHERE CURRENT OF", False, False
+        if firing_mod.moves_rows(tree, table):
+            return "it sets the distribution column", False, False
+        access = body.statement_access(tree)
+        if any(resolve(ref, path) != table for ref in access.all_relations()):
+            return "it reads other tables", False, False
+        if sequence_calls(stmt):
+            return "it calls sequence functions", False, False
+        calls = body.user_calls(access, registry.names)
+        names = {n.lower() for _, n in calls}
+        seen: dict[str, list[tuple[str, bool]]] = {}  # name: (schema, volatile) of each overload
+        if calls:
+            reached: set[tuple[str, str]] = set()
+            roles: list[str] = []
+            error = await self._reach_by_loopback(dispatcher, registry, snapshot, [], path, resolve,
+                                                  reached, roles, calls)
+            if error is not None:
+                return error.message, False, False
+            tables |= reached
+
+            def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+                if routine.name.lower() in names:
+                    seen.setdefault(routine.name.lower(), []).append((routine.schema, is_volatile(routine)))
+                return None
+
+            await self._walk(dispatcher, registry, set(), calls, path, resolve, visit=visit)
+        tables.add(table.key)
+        where = stmt.get("whereClause")
+        where_access = body.statement_access({"SelectStmt": {"whereClause": where}}) if where else None
+        where_here = where_access is not None and bool(
+            body.user_calls(where_access, registry.names) or registry.operator_functions(where_access))
+        # (the overloads the session's path finds first are those called; each one of them
+        # that is VOLATILE makes the statement's code evaluated row by row)
+        volatile = False
+        for found in seen.values():
+            ranked = sorted(found, key=lambda f: path.index(f[0]) if f[0] in path else len(path))
+            first = ranked[0][0]
+            volatile |= any(v for schema, v in ranked if schema == first)
+        return None, where_here, volatile
 
     async def _before_rows_here(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                 tree: dict[str, Any], table: DistTable, triggers: list[Any],
@@ -913,7 +1004,8 @@ class RoutineGuard:
 
     async def _reach_by_loopback(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  triggers: list[Any], path: tuple[str, ...], resolve: body.Resolver,
-                                 tables: set[tuple[str, str]], roles: list[str]) -> PgError | None:
+                                 tables: set[tuple[str, str]], roles: list[str],
+                                 calls: set[tuple[str | None, str]] | None = None) -> PgError | None:
         """None when the trigger functions fired on the coordinator (and what they call)
         reach distributed tables through the loopback's shadows; those tables go to
         `tables`, the one owner they run as (all SECURITY DEFINER of one owner) to `roles`."""
@@ -962,7 +1054,7 @@ class RoutineGuard:
             tables.update(reached)
             return None if reason is None else _refusal(title, reason)
 
-        error = await self._walk(dispatcher, registry, oids, set(), path, resolve, visit=visit)
+        error = await self._walk(dispatcher, registry, oids, set(calls or ()), path, resolve, visit=visit)
         if error is not None:
             return error
         if has_path and tables:
@@ -981,9 +1073,11 @@ class RoutineGuard:
 
     async def _plain_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                              sql: str, path: tuple[str, ...],
-                             exclude: tuple[tuple[str, str], frozenset[int]] | None = None) -> PgError | str | None:
+                             exclude: tuple[tuple[str, str], frozenset[int]] | None = None,
+                             own_calls: bool = True) -> PgError | str | None:
         """`exclude`: ((schema, table), trigger functions) of triggers the coordinator fires
-        itself, left out of the check."""
+        itself, left out of the check; without `own_calls`, the routines the statement calls
+        by name are left out too (the coordinator evaluates them itself)."""
         from gridpg.sql.xl import extract_distribution
 
         try:
@@ -1054,7 +1148,8 @@ class RoutineGuard:
                   for oid in (*registry.on_write.get(name, ()), *used.get(name, ()))}
         roots |= registry.operator_functions(access)
         reads = {}
-        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names),
+        error = await self._walk(dispatcher, registry, roots,
+                                 body.user_calls(access, registry.names) if own_calls else set(),
                                  path, resolve, reads)
         if error is not None or not reads:
             return error
@@ -1391,6 +1486,13 @@ def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Vi
         return None
 
     return view_of
+
+
+def is_volatile(routine: body.Routine) -> bool:
+    """Whether a routine is VOLATILE, read from its pg_get_functiondef header (which names
+    STABLE and IMMUTABLE only)."""
+    header = re.split(r"\n ?AS ", routine.definition, maxsplit=1)[0]
+    return re.search(r"^ (STABLE|IMMUTABLE)\b", header, re.MULTILINE) is None
 
 
 def _touches(table: DistTable) -> str:

@@ -12,7 +12,9 @@ a table (`TriggerFiring`, decided by executor/routines.py), the coordinator:
    gp_new)` added (PostgreSQL 18), and `gridpg.skip_triggers` set locally on those
    nodes to the guard tokens of the triggers it fires itself (planner/triggers.py), so
    they do not fire there; BEFORE ROW triggers still fire on the datanodes and change
-   the stored row;
+   the stored row, unless they reach other distributed tables: then they fire here on
+   each new row of an INSERT (`_fire_before_rows`), and an UPDATE or DELETE runs row by
+   row (executor/row_writes.py);
 3. fires the AFTER ROW triggers for each returned row (NEW/OLD as stored, WHEN checked,
    in name order), then the AFTER STATEMENT triggers, on the catalog server;
 4. sends the client the statement's own RETURNING columns and command tag.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -69,7 +72,10 @@ _FUNCTIONS_SQL = """
 SELECT p.oid, p.prosrc, l.lanname,
        coalesce(pg_catalog.array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s
                                                  WHERE s NOT LIKE 'search_path=%'), ','), ''),
-       p.prosecdef, (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%')
+       p.prosecdef, (SELECT substr(s, 13) FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%'),
+       pg_catalog.quote_ident(p.proname) || '(' || pg_catalog.array_to_string(ARRAY(
+         SELECT pg_catalog.format_type(a.t, NULL) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, n)
+         ORDER BY a.n), ',') || ')'
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
 WHERE p.oid IN ({oids})"""
 
@@ -114,6 +120,14 @@ class TriggerFiring:
     before_row: tuple[tuple[str, tg.Trigger], ...] = ()
     # COPY ... FROM STDIN: its rows are read first and run as an INSERT (`_copy_as_insert`)
     copy: bool = False
+    # UPDATE or DELETE run row by row by the coordinator (executor/row_writes.py): its
+    # BEFORE ROW triggers (in `before_row`) or its SET or WHERE reach distributed tables
+    rows_here: bool = False
+    # ... and its WHERE calls user routines: evaluated on the coordinator, not the datanodes
+    where_here: bool = False
+    # ... and its SET or WHERE calls VOLATILE routines: evaluated row by row, after the
+    # triggers of the earlier rows (else for every row first, in the statement's snapshot)
+    volatile_code: bool = False
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:
@@ -219,7 +233,7 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFiring) -> None:
     """Run the write with the coordinator firing the table's triggers (module doc)."""
-    from gridpg.executor import loopback
+    from gridpg.executor import loopback, row_writes
 
     runner = dispatcher.runner
     _ensure_runnable(dispatcher, request)
@@ -234,15 +248,18 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
                       detail=f"gridpg fires triggers of writes made by triggers up to {MAX_FIRING_DEPTH} levels deep")
     caller.firing_depth += 1
     try:
-        async with runner.statement_transaction(), _catalog_for_firing(dispatcher) as catalog:
+        async with runner.statement_transaction(), _catalog_for_firing(dispatcher) as catalog, \
+                _own_context(coord):
             if firing.copy:
                 request = await _copy_as_insert(dispatcher, catalog, firing, request)
             tokens = await _node_tokens(dispatcher, firing)
             await _fire(dispatcher, catalog, firing, twins, firing.before_statement, "BEFORE", "STATEMENT",
                         [(None, None)])
-            if firing.before_row:
+            if firing.before_row and not firing.rows_here:
                 request = await _fire_before_rows(dispatcher, catalog, firing, twins, request)
-            if firing.event == "TRUNCATE":
+            if firing.rows_here:
+                rows, output = await row_writes.run(dispatcher, catalog, firing, twins, request, tokens)
+            elif firing.event == "TRUNCATE":
                 rows, output = [], await _truncate_on_datanodes(dispatcher, request, firing, tokens)
             else:
                 rows, output = await _run_on_datanodes(dispatcher, request, firing, tokens)
@@ -258,6 +275,24 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
         if firing.copy and message[0] == 0x43:  # (COPY's tag for the INSERT's)
             message = codec.build_command_complete("COPY " + message[5:-1].decode().rsplit(" ", 1)[-1])
         dispatcher.session.send(message)
+
+
+_TWIN_IN_CONTEXT = re.compile(rf"{tg.TWIN_SCHEMA}\.(f\d+_[0-9a-f]{{16}})\([^)]*\)")
+
+
+@contextlib.asynccontextmanager
+async def _own_context(coord: Coordinator) -> AsyncIterator[None]:
+    """An error raised in a trigger function names it in its CONTEXT as PostgreSQL does
+    (`PL/pgSQL function check_stock() line 5 at RAISE`), not its twin."""
+    try:
+        yield
+    except PgError as error:
+        titles: dict[str, str] = coord.__dict__.get("trigger_twin_titles", {})
+        context = (error.fields or {}).get("W")
+        if context and error.fields is not None:
+            error.fields = {**error.fields, "W": _TWIN_IN_CONTEXT.sub(
+                lambda m: titles.get(m.group(1), m.group(0)), context)}
+        raise
 
 
 def _for_replication_role(firing: TriggerFiring, settings: dict[str, str]) -> TriggerFiring:
@@ -534,7 +569,7 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
     if firing.role is not None:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire SECURITY DEFINER BEFORE ROW triggers "
                       "that reach other distributed tables")
-    original = await _arm(dispatcher, conn)
+    original = await arm_loopback(dispatcher, conn)
     runner.loopback_calls += 1
     try:
         rows = await _new_rows(conn, request, table)
@@ -552,7 +587,7 @@ async def _fire_before_rows(dispatcher: Dispatcher, conn: BackendConnection, fir
                 kept.append(result[0][0])
     finally:
         runner.loopback_calls -= 1
-    await _disarm(conn, original)
+    await disarm_loopback(conn, original)
     return dataclasses.replace(request, sql=stored_rows_insert(request.sql, qualified, kept),
                                params=[], param_formats=[], param_oids=[], decode_oids=[])
 
@@ -702,7 +737,7 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
     runner = getattr(dispatcher.runner, "caller", dispatcher.runner)  # whose transaction it is
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-    original = await _arm(dispatcher, conn)
+    original = await arm_loopback(dispatcher, conn)
     runner.loopback_calls += 1
     try:
         batch: list[str] = []
@@ -721,7 +756,7 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
             await _run_batch(dispatcher, conn, batch)
     finally:
         runner.loopback_calls -= 1
-    await _disarm(conn, original)
+    await disarm_loopback(conn, original)
 
 
 async def _run_batch(dispatcher: Dispatcher, conn: BackendConnection, batch: list[str]) -> None:
@@ -734,7 +769,7 @@ async def _run_batch(dispatcher: Dispatcher, conn: BackendConnection, batch: lis
         conn.notices.clear()
 
 
-async def _arm(dispatcher: Dispatcher, conn: BackendConnection) -> str:
+async def arm_loopback(dispatcher: Dispatcher, conn: BackendConnection) -> str:
     """The loopback's two local settings on the catalog connection (executor/loopback.py):
     the shadowed search_path and the application name carrying this session's token."""
     from gridpg.executor.loopback import APP_PREFIX
@@ -749,8 +784,8 @@ async def _arm(dispatcher: Dispatcher, conn: BackendConnection) -> str:
     return rows[0][0] or ""
 
 
-async def _disarm(conn: BackendConnection, original: str) -> None:
-    """`_arm`'s two settings put back: the search_path it returned, no token."""
+async def disarm_loopback(conn: BackendConnection, original: str) -> None:
+    """`arm_loopback`'s two settings put back: the search_path it returned, no token."""
     await conn.settle()
     await conn.simple_query(
         f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
@@ -775,7 +810,8 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
         targets = await upsert_columns(conn, firing.shadows if upserting else ())
         names: dict[int, str] = {}
         schemas: dict[str, str] | None = None
-        for oid, source, language, config, secdef, own_path in rows:
+        titles: dict[str, str] = coord.__dict__.setdefault("trigger_twin_titles", {})
+        for oid, source, language, config, secdef, own_path, title in rows:
             if language != "plpgsql" or config or (secdef == "t" and firing.role is None):
                 raise PgError(FEATURE_NOT_SUPPORTED,
                               f"gridpg cannot fire trigger function {oid} on the coordinator: only "
@@ -790,6 +826,7 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
             source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
             name = tg.twin_name(int(oid or 0), source, "" if path is None else repr(path))
             names[int(oid or 0)] = name
+            titles[name] = title or name
             if name not in made:
                 await conn.simple_query(_create_twin_sql(name, source or "", path))
                 made[name] = True

@@ -215,24 +215,41 @@ def fire_sql(firings: list[Firing], event: str, timing: str, level: str, qualifi
             f"(SELECT ({old_row}).*) AS old")
 
 
-def before_row_sql(firings: list[Firing], qualified: str, new: str) -> str:
-    """One statement firing BEFORE ROW INSERT triggers in order for one new row: each
-    trigger's WHEN read on the row as the previous trigger returned it, its twin given that
-    row; the row as the last one returns it, as text (NULL: a trigger skipped the row,
-    and the later ones do not fire, as in PostgreSQL)."""
-    parts = [f"(SELECT {quote_literal(new)}::{qualified} AS v) AS s0"]
+def before_row_sql(firings: list[Firing], qualified: str, new: str | None, event: str = "INSERT",
+                   old: str | None = None, fixed: tuple[str, ...] = ()) -> str:
+    """One statement firing BEFORE ROW triggers in order for one row: each trigger's WHEN
+    read on the row as the previous trigger returned it (and on OLD), its twin given that
+    row; the row as the last one returns it, as text (NULL: a trigger skipped the row, and
+    the later ones do not fire, as in PostgreSQL). For DELETE the row is OLD, which a
+    trigger only lets through (any non-NULL result) or skips. With `fixed` columns, a second
+    column says whether the resulting row keeps OLD's values in them."""
+    old_row = f"{quote_literal(old)}::{qualified}" if old is not None else f"NULL::{qualified}"
+    deleting = event == "DELETE"
+    start = old if deleting else new
+    parts = [f"(SELECT {quote_literal(start or '')}::{qualified} AS v) AS s0"]
     for i, f in enumerate(firings, 1):
         args = f.trigger.args
         argv = "'{}'::text[]" if not args else \
             quote_literal(f"[0:{len(args) - 1}]=" + _array_text(args)) + "::text[]"
         row = f"s{i - 1}.v"
-        call = (f"({TWIN_SCHEMA}.{quote_ident(f.twin)}({row}, NULL::{qualified}, 'INSERT', "
-                f"{quote_literal(f.trigger.name)}, 'BEFORE', 'ROW', {f.relid}::oid, {quote_literal(f.table)}, "
-                f"{quote_literal(f.schema)}, {quote_literal(f.table)}, {len(args)}, {argv})::text)::{qualified}")
+        twin = (f"{TWIN_SCHEMA}.{quote_ident(f.twin)}({f'NULL::{qualified}' if deleting else row}, {old_row}, "
+                f"{quote_literal(event)}, {quote_literal(f.trigger.name)}, 'BEFORE', 'ROW', {f.relid}::oid, "
+                f"{quote_literal(f.table)}, {quote_literal(f.schema)}, {quote_literal(f.table)}, {len(args)}, "
+                f"{argv})::text")
+        call = f"CASE WHEN {twin} IS NULL THEN NULL ELSE {row} END" if deleting else f"({twin})::{qualified}"
         when = f" WHEN NOT coalesce(({f.trigger.when}), false) THEN {row}" if f.trigger.when else ""
+        scope = [] if deleting else [f"(SELECT ({row}).*) AS new"]
+        if old is not None:
+            scope.append(f"(SELECT ({old_row}).*) AS old")
         parts.append(f"LATERAL (SELECT CASE WHEN {row}::text IS NULL THEN NULL{when} ELSE {call} END AS v "
-                     f"FROM (SELECT ({row}).*) AS new OFFSET 0) AS s{i}")
-    return f"SELECT s{len(firings)}.v::text FROM {', '.join(parts)}"
+                     f"FROM {', '.join(scope)} OFFSET 0) AS s{i}")
+    last = f"s{len(firings)}.v"
+    kept = ""
+    if fixed:
+        same = " AND ".join(f"({last}).{quote_ident(c)} IS NOT DISTINCT FROM ({old_row}).{quote_ident(c)}"
+                            for c in fixed)
+        kept = f", {last}::text IS NULL OR ({same})"
+    return f"SELECT {last}::text{kept} FROM {', '.join(parts)}"
 
 
 def _array_text(items: tuple[str, ...]) -> str:
