@@ -14,6 +14,7 @@ type's width) and the node's COPY statement names those columns last.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,31 @@ def missing_sequence_columns(columns: Sequence[TableColumn], listed: list[str] |
     if not listed:
         return []
     return [c for c in columns if c.sequence and c.name not in listed]
+
+
+def client_error(fields: dict[str, str], cols: list[str], appended: int, delimiter: bytes) -> dict[str, str]:
+    """A node's error about a record the coordinator lengthened, as the client's record
+    would have it: `cols` are the node's COPY columns, the client's first and the
+    `appended` filled ones last. A client record short of fields had the filled values
+    shift into its missing columns, so the node names a column `appended` places too far
+    ("missing data for column "id"" where PostgreSQL says "b"), and the record the context
+    quotes ends with the values the client never sent."""
+    out = dict(fields)
+    missing = _MISSING.fullmatch(out.get("M", ""))
+    if missing and missing.group(1) in cols:
+        at = cols.index(missing.group(1)) - appended
+        if at >= 0:
+            out["M"] = f'missing data for column "{cols[at]}"'
+    context = _WHOLE_RECORD.match(out.get("W", ""))
+    if context:
+        tail = re.escape(delimiter.decode()) + r"-?\d+"
+        record = re.sub(f"(?:{tail}){{{appended}}}$", "", context.group(2))
+        out["W"] = context.group(1) + record + out["W"][context.end(2):]
+    return out
+
+
+_MISSING = re.compile(r'missing data for column "(.*)"', re.S)
+_WHOLE_RECORD = re.compile(r'^(COPY [^\n]*?, line \d+: ")(.*)(")', re.S)
 
 
 async def filled(source: AsyncIterator[bytes], fill: list[TableColumn], fmt: str, delimiter: bytes,

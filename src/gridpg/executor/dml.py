@@ -957,6 +957,7 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     # share of the data: mapped back to the client's
     router.lines = CopyLines(list(table.groups), 1 if header and fmt != "binary" else 0,
                              replicated=table.method == "replication")
+    router.cols, router.appended = cols, len(fill) if fmt != "binary" else 0
     dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
     # the nodes' counts of skipped rows come from their notices, which LOG_VERBOSITY
     # silent turns off: the nodes keep the default, the client gets no notice
@@ -1141,6 +1142,9 @@ def _in_client_lines(error: PgError, group: str, router: CopyRouter) -> PgError:
     """A node's error with the client's line in its COPY context."""
     if router.lines is not None and error.fields is not None:
         error.fields = router.lines.rewrite_context(group, error.fields)
+    if router.appended and error.fields is not None:
+        error.fields = copyfill.client_error(error.fields, router.cols, router.appended, router.delimiter)
+        error.message = error.fields.get("M", error.message)
     return error
 
 
@@ -1234,6 +1238,8 @@ class CopyRouter:
         self.lines: CopyLines | None = None  # when set: the client's line of each node's line
         self.row_notices: list[tuple[int, dict[str, str]]] = []  # LOG_VERBOSITY verbose, by client line
         self.reject_limit: int | None = None  # COPY ... (REJECT_LIMIT n)
+        self.cols = cols
+        self.appended = 0  # serial/identity values the coordinator appended to each record
         self.type_oid = 0
         if columns is not None and table.column:
             self.type_oid = next((c.type_oid for c in columns if c.name == table.column), 0)
