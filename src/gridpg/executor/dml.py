@@ -1098,7 +1098,7 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
             if group in counted and results and results[-1].tag.startswith("COPY"):
                 total += int(results[-1].tag.split()[-1])
         except PgError as exc:
-            error = error or _in_client_lines(exc, group, router)
+            error = _first_in_client_order(error, _in_client_lines(exc, group, router))
         router.skipped += _skipped_rows(conn, group, router, group in counted)
     if router.reject_limit is not None:
         error = _reject_limit_error(table, router, error)
@@ -1203,6 +1203,27 @@ async def _wait_for_nodes(conns: Any) -> None:
 
 def _has_error_frame(conns: Any) -> bool:
     return any(kind == 0x45 for conn in conns for kind, _raw in conn._proto.frames)
+
+
+_ERROR_LINE = re.compile(r"^COPY [^\n]*?, line (\d+)")
+_ABORTED = "COPY from stdin failed: aborted by the coordinator"
+
+
+def _first_in_client_order(error: PgError | None, other: PgError) -> PgError:
+    """Of two nodes' errors, the one at the client's earlier line: PostgreSQL stops at the
+    first bad record, and every record before the one a node refused reached every node
+    (a chunk is routed whole before the nodes' answers are read), so the node that holds
+    an earlier bad record refuses it too. The coordinator's abort of the others is never it."""
+    if error is None:
+        return other
+    if other.message == _ABORTED:
+        return error
+
+    def line(e: PgError) -> float:
+        found = _ERROR_LINE.match((e.fields or {}).get("W", ""))
+        return int(found.group(1)) if found else float("inf")
+
+    return other if line(other) < line(error) else error
 
 
 def _pending_error(conns: dict[str, BackendConnection], router: CopyRouter) -> PgError | None:
