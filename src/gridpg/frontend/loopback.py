@@ -325,7 +325,10 @@ class LoopbackRunner(StatementRunner):
             self.remote_block = True
             send(codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN"))
         elif kind in ("commit", "rollback"):
-            ending = self.remote_block and self.in_call and self.caller.call_ends_transactions
+            # (while the coordinator fires triggers, the code's statement waits for them:
+            # an end arriving then is the firing's own catalog block ending, not the code's)
+            ending = self.remote_block and self.in_call and self.caller.call_ends_transactions \
+                and self.caller.firing_depth == 0
             self.remote_block = False
             self.cursors.clear()
             if ending:  # the code's own COMMIT / ROLLBACK (or the end of its CALL)

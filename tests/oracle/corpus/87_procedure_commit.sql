@@ -43,3 +43,19 @@ SELECT * FROM pc WHERE id < 300 ORDER BY id;
 BEGIN;
 SELECT count(*) FROM pc;
 ROLLBACK;
+
+-- a write whose triggers the coordinator fires (an audit table keyed by its own serial),
+-- made by code outside a block: the firing's own catalog block ending is not the code's
+-- COMMIT (it committed the caller's transaction: ROLLBACK and errors kept the rows)
+\connect 1
+CREATE TABLE pt (id int PRIMARY KEY) DISTRIBUTE BY HASH (id);
+CREATE TABLE pt_log (n serial, v int) DISTRIBUTE BY HASH (n);
+CREATE FUNCTION pt_log_f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO pt_log (v) VALUES (NEW.id); RETURN NEW; END $$;
+CREATE TRIGGER pt_log_t AFTER INSERT ON pt FOR EACH ROW EXECUTE FUNCTION pt_log_f();
+DO $$ BEGIN INSERT INTO pt VALUES (1); ROLLBACK; INSERT INTO pt VALUES (2); END $$;
+-- error
+DO $$ BEGIN INSERT INTO pt VALUES (3); RAISE EXCEPTION 'after the write'; END $$;
+CREATE PROCEDURE pt_batch() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO pt VALUES (4); COMMIT; INSERT INTO pt VALUES (5); ROLLBACK; INSERT INTO pt VALUES (6), (7); END $$;
+CALL pt_batch();
+SELECT * FROM pt ORDER BY id;
+SELECT v FROM pt_log ORDER BY v;
