@@ -84,6 +84,8 @@ class PgError(Exception):
         into `text`, placed in the client's text by sql/positions.py)."""
         if fields.get("s") == SHARD_SCHEMA and "t" in fields:
             fields = _unshard(fields)
+        if "remote SQL command: " in fields.get("W", ""):
+            fields = _without_loopback_context(fields)
         return cls(
             fields.get("C", INTERNAL_ERROR), fields.get("M", ""), fields.get("D"),
             fields.get("H"), fields.get("S", "ERROR"), node, fields, text,
@@ -114,6 +116,20 @@ class PgError(Exception):
 
 SHARD_SCHEMA = "gridpg_shards"
 _SHARD_NAME = re.compile(r"^(?P<schema>.+)\.(?P<table>.+)_(?P<remainder>\d+)$")
+
+
+def _without_loopback_context(fields: dict[str, str]) -> dict[str, str]:
+    """An error of a statement server-side code ran through the loopback carries the
+    catalog server's postgres_fdw context line (`remote SQL command: INSERT INTO
+    public.t(id, v) VALUES ($1, $2)`), which PostgreSQL running the code itself does not
+    have: left out, so the context is PostgreSQL's."""
+    lines = [line for line in fields["W"].split("\n") if not line.startswith("remote SQL command: ")]
+    out = dict(fields)
+    if lines:
+        out["W"] = "\n".join(lines)
+    else:
+        del out["W"]
+    return out
 
 
 def _unshard(fields: dict[str, str]) -> dict[str, str]:
