@@ -195,3 +195,23 @@ def test_sequence_values_taken_once_and_what_cannot_be_is_refused(gridpg_cluster
             conn.execute("DO $$ BEGIN PERFORM nextval('cs'); CREATE TABLE block_t (id int); END $$")
         conn.execute("ROLLBACK")
         assert conn.execute(f"SELECT to_regclass('\"{schema}\".block_t')").fetchone() == (None,)
+
+
+def test_schema_change_after_code_over_distributed_tables_in_a_block(gridpg_cluster: Cluster, schema: str) -> None:
+    """The catalog server's block that ran such code used postgres_fdw and cannot PREPARE:
+    the DDL is refused at once (0A000), not at a COMMIT that fails after it seemed to work;
+    the same DDL in its own transaction, or before the code, works."""
+    _setup(gridpg_cluster.dsn(0), schema)
+    with psycopg.connect(gridpg_cluster.dsn(0)) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM base $$")
+        conn.commit()
+        assert conn.execute("SELECT total()").fetchone() == (2,)
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot change the schema"):
+            conn.execute("CREATE TABLE after_code (a int)")
+        conn.rollback()
+        conn.execute("CREATE TABLE after_code (a int)")
+        conn.execute("INSERT INTO after_code VALUES (1)")
+        conn.commit()
+        assert conn.execute("SELECT total(), (SELECT count(*) FROM after_code)").fetchone() == (2, 1)
+        conn.commit()

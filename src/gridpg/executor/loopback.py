@@ -228,6 +228,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         original = rows[0][0] or ""
         touched = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
         runner.loopback_calls += 1
+        runner.txn.catalog_used_loopback = True
         try:
             if request.simple:
                 await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)

@@ -77,6 +77,11 @@ REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "searc
             "integer_datetimes", "server_encoding", "server_version", "scram_iterations")
 
 
+# Whether the catalog server's block reached the cluster through the loopback (then it
+# cannot PREPARE); a call that stopped at its first DDL (executor/code_ddl.py) did not.
+_LOOPBACK_USED_SQL = "SELECT EXISTS (SELECT FROM gridpg.postgres_fdw_get_connections() WHERE used_in_xact)"
+
+
 class StatementRunner:
     """Runs the statements of one session."""
 
@@ -254,6 +259,13 @@ class StatementRunner:
         from gridpg.frontend.coordinator import _load_views
 
         conn = await self.txn.connection(self.coord.catalog_node, wants_block=True)
+        if self.txn.catalog_used_loopback and (await conn.query(_LOOPBACK_USED_SQL))[0][0] == "t":
+            # (else the COMMIT would fail: "cannot PREPARE a transaction that has operated
+            # on postgres_fdw foreign tables", after the schema change seemed to succeed)
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          "gridpg cannot change the schema in a transaction block that ran "
+                          "server-side code over distributed tables",
+                          hint="Run the schema change in its own transaction, or before the code.")
         epoch = self.coord.snapshot.epoch if self.coord.snapshot else 0
         self.private_snapshot = await store.load_snapshot(conn, epoch)
         self.private_views = await _load_views(conn, in_block=True)

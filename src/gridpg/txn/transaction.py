@@ -271,6 +271,10 @@ class DistributedTransaction:
         self.switch_count: Callable[[], int] | None = None
         # One snapshot on every datanode, taken under the fence (REPEATABLE READ, cluster).
         self.cluster_snapshot = False
+        # Server-side code ran with the loopback armed in the catalog server's block: if
+        # it reached the cluster (postgres_fdw), that block can no longer PREPARE, so it can
+        # take no DDL, which commits in two phases on every catalog server.
+        self.catalog_used_loopback = False
         # The block's now() (sql/xact_time.py): the coordinator's clock at BEGIN, or the
         # catalog server's transaction start when the block had reached it before the first
         # statement that needs it (`read_block_instant`); None outside a block.
@@ -1281,6 +1285,7 @@ class DistributedTransaction:
         self.moved_since = None
         self.shard_writes.clear()
         self.cluster_snapshot = False
+        self.catalog_used_loopback = False
         if self.consistency is not None:
             self.consistency.local.clear()
         self.savepoints.clear()
