@@ -672,3 +672,20 @@ def test_explain_over_temporary_and_distributed_tables(gridpg_cluster: Cluster, 
         assert conn.execute("SELECT id, v FROM ex_dist JOIN ex_temp USING (id) ORDER BY id").fetchall() \
             == [(3, 3), (4, 4)]
         assert [r[0] for r in conn.execute("EXPLAIN (COSTS OFF) SELECT * FROM ex_temp")] == ["Seq Scan on ex_temp"]
+
+
+def test_insert_select_assigning_elements_or_fields_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """insert.sql's subscripted and field targets: INSERT ... VALUES gives PostgreSQL's rows;
+    INSERT ... SELECT, whose column lists are names, would store `f2[2:3]`'s value as the
+    whole of f2 (silently '{7,8}' where PostgreSQL stores '[2:3]={7,8}'): refused, nothing stored."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE TYPE ipair AS (if1 int, if2 text)")
+        conn.execute("CREATE TABLE ia (f1 int, f2 int[], f3 ipair)")
+        conn.execute("INSERT INTO ia (f1, f2[2:3], f3.if2) VALUES (1, '{7,8}', 'x')")
+        assert conn.execute("SELECT f2::text, f3::text FROM ia").fetchall() == [("[2:3]={7,8}", "(,x)")]
+        for sql in ("INSERT INTO ia (f1, f2[2:3]) SELECT 2, '{7,8}'",
+                    "INSERT INTO ia (f3.if1, f1) SELECT f1, 3 FROM ia"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="array elements or fields"):
+                conn.execute(sql)
+        assert conn.execute("SELECT count(*) FROM ia").fetchone() == (1,)

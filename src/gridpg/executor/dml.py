@@ -591,6 +591,11 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     """INSERT ... SELECT: the SELECT's rows are routed into a staging temp table on each node,
     then each node runs the INSERT from its staging table (ON CONFLICT and RETURNING included)."""
     stmt = parse_sql(request.sql)[0].stmt
+    if any(c.indirection for c in stmt.cols or ()):
+        # (the column lists below are names: `f2[2:3]` would store the whole array as f2)
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run INSERT ... SELECT into a distributed "
+                      "table whose column list assigns array elements or fields (INSERT INTO t (a[1]) ...)",
+                      hint="Build the whole value in the SELECT, or use INSERT ... VALUES.")
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
     _ensure_no_sequence_defaults(body, columns)
