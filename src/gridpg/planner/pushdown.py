@@ -10,6 +10,7 @@ from typing import Any
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES, CatalogSnapshot, DistTable
 from gridpg.planner import analyze, tableoid
+from gridpg.planner.node_local import has_aggregate, not_node_local
 from gridpg.planner.plan import NotApplicable, Strategy
 
 PUSHDOWN = Strategy.PUSHDOWN
@@ -132,17 +133,14 @@ def row_local_subqueries(body: dict[str, Any], aggregates: frozenset[str] = BUIL
 
 
 def _is_row_local(sub: dict[str, Any], aggregates: frozenset[str]) -> bool:
-    if sub.get("op", "SETOP_NONE") != "SETOP_NONE" or any(sub.get(k) for k in (
-            "withClause", "groupClause", "havingClause", "limitCount", "limitOffset", "windowClause", "sortClause",
-            "valuesLists", "lockingClause", "intoClause")) or sub.get("distinctClause") is not None:
+    """Node-local (planner/node_local.py) with no distribution column followed through it,
+    and nothing the concatenation of node results would lose (an order, locks, INTO)."""
+    if any(sub.get(k) for k in ("sortClause", "lockingClause", "intoClause")):
         return False
-    if analyze.has_node(sub, "SubLink", "RangeSubselect", "RangeFunction", "RangeTableFunc", "JsonTable",
-                        "GroupingFunc", "JsonArrayAgg", "JsonObjectAgg"):
-        return False
-    return not any(isinstance(n, dict) and "FuncCall" in n and (
-        "over" in n["FuncCall"] or any(n["FuncCall"].get(k) for k in (
-            "agg_star", "agg_distinct", "agg_within_group", "agg_order", "agg_filter")))
-        for n in analyze._walk(sub)) and not has_aggregate(sub, aggregates)
+    return not_node_local(sub, aggregates) is None and not analyze.has_node(sub, "JsonArrayAgg", "JsonObjectAgg") \
+        and not any(isinstance(n, dict) and "FuncCall" in n and any(n["FuncCall"].get(k) for k in (
+            "agg_star", "agg_distinct", "agg_within_group", "agg_order", "agg_filter"))
+            for n in analyze._walk(sub))
 
 
 def _outer_joined_subquery(body: dict[str, Any]) -> bool:
@@ -194,23 +192,6 @@ def needs_combine(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGG
     ):
         return "volatile functions"
     return None
-
-
-def has_aggregate(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:
-    """An aggregate call (not a window) in the target list, HAVING or ORDER BY; `aggregates`
-    names every aggregate function of the catalog (user-defined ones included)."""
-    for node in analyze._walk([body.get("targetList"), body.get("havingClause"), body.get("sortClause")]):
-        if isinstance(node, dict) and ("JsonArrayAgg" in node or "JsonObjectAgg" in node):
-            return True  # JSON_ARRAYAGG / JSON_OBJECTAGG (also as windows) see every row
-        if isinstance(node, dict) and "FuncCall" in node and "over" not in node["FuncCall"]:
-            call = node["FuncCall"]
-            names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
-            if call.get("agg_star") or call.get("agg_distinct") or call.get("agg_within_group") \
-                    or call.get("agg_order") or call.get("agg_filter"):
-                return True
-            if names and names[-1].lower() in aggregates:
-                return True
-    return False
 
 
 def _has_outer_join_with_reference_nullable(body: dict[str, Any], resolved: list[Resolved]) -> bool:
