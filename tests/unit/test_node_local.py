@@ -12,7 +12,7 @@ from gridpg.errors import PgError
 from gridpg.planner.context import BoundParams, CatalogView, SessionView
 from gridpg.planner.core import Planner
 from gridpg.planner.node_local import key_columns, not_node_local, output_keys, volatile_subselect
-from gridpg.planner.plan import BroadcastWritePlan, PushdownPlan
+from gridpg.planner.plan import BroadcastWritePlan, PushdownPlan, RouterPlan
 from gridpg.sql.parse import parse_tree
 
 from tests.unit.test_plan_golden import VIEWS, snapshot
@@ -143,3 +143,22 @@ def test_volatile_subselect_in_a_write_on_several_nodes_is_refused() -> None:
     with pytest.raises(PgError):
         _plan("UPDATE orders SET total = (SELECT random())")
     assert isinstance(_plan("UPDATE orders SET total = random()"), PushdownPlan)
+
+
+@pytest.mark.parametrize("sql", [
+    # a FROM item naming a CTE is no table: the CTE's table is not pinned by the statement's
+    # own `orders.id = 3`, even under the same name
+    "WITH nx AS (SELECT id FROM orders ORDER BY id LIMIT 1) SELECT * FROM orders JOIN nx USING (id) "
+    "WHERE orders.id = 3",
+    "WITH nx AS (SELECT count(*) c FROM orders) SELECT * FROM orders, nx WHERE orders.id = 3",
+    "WITH nx AS (SELECT order_id FROM items ORDER BY order_id LIMIT 1) SELECT * FROM orders JOIN nx "
+    "ON nx.order_id = orders.id WHERE orders.id = 3",
+    "WITH nx AS (SELECT id FROM orders ORDER BY id LIMIT 1) UPDATE orders SET total = 0 FROM nx "
+    "WHERE orders.id = nx.id AND orders.id = 3",
+])
+def test_a_cte_over_a_sharded_table_is_not_routed_with_its_statement(sql: str) -> None:
+    assert not isinstance(_plan(sql), RouterPlan)
+
+
+def test_a_cte_without_tables_does_not_stop_the_router() -> None:
+    assert isinstance(_plan("WITH v(k) AS (VALUES (3)) SELECT * FROM orders, v WHERE orders.id = 3"), RouterPlan)

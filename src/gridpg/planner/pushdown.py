@@ -6,6 +6,7 @@ combined (`needs_combine`), aggregates, the statement's own FROM."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES, CatalogSnapshot, DistTable
@@ -32,7 +33,7 @@ def pushable_from(body: dict[str, Any], resolved: list[Resolved],
     if body.get("withClause"):
         return NotApplicable(PUSHDOWN, "CTEs are finished on the coordinator")
     nested = row_local_subqueries(body, snapshot.aggregates)
-    if nested is None or top_level_relation_count(body) + sum(len(locs) for _, locs in nested) != len(resolved):
+    if nested is None or not all_top_level(body, resolved, set().union(*(locs for _, locs in nested))):
         return NotApplicable(PUSHDOWN, "distributed tables appear in subqueries")
     distributed = [r for r in resolved if r.table is not None and r.table.method != "replication"]
     if not distributed:
@@ -153,19 +154,29 @@ def _outer_joined_subquery(body: dict[str, Any]) -> bool:
     return False
 
 
-def top_level_relation_count(body: dict[str, Any]) -> int:
-    """Tables of the statement's own FROM (and a DML target with its FROM/USING), not of
-    subqueries: equal to the number of table references when nothing is nested."""
-    count = 1 if "relation" in body else 0
+def top_level_locations(body: dict[str, Any]) -> set[int]:
+    """Text locations of the statement's own FROM items that are RangeVars (and of a DML
+    target, with its FROM/USING), not of subqueries, CTE bodies or SubLinks. A FROM item
+    naming a CTE is among them but is no table: callers compare the locations of the
+    statement's tables with these, never their numbers (counting it as a table let a CTE's
+    table pass as joined or pinned: `WITH nx AS (SELECT ... FROM t LIMIT 1) ... FROM t, nx
+    WHERE t.id = 3` ran the CTE on one node)."""
+    found = {body["relation"].get("location", -1)} if "relation" in body else set()
     stack: list[Any] = [*(body.get("fromClause") or []), *(body.get("usingClause") or [])]
     while stack:
         node = stack.pop()
         if "RangeVar" in node:
-            count += 1
+            found.add(node["RangeVar"].get("location", -1))
         elif "JoinExpr" in node:
             stack.append(node["JoinExpr"]["larg"])
             stack.append(node["JoinExpr"]["rarg"])
-    return count
+    return found
+
+
+def all_top_level(body: dict[str, Any], resolved: list[Resolved], nested: AbstractSet[int] = frozenset()) -> bool:
+    """Every table of the statement is one of its own FROM items (or target), or at one of
+    the `nested` locations (tables of subqueries the caller follows)."""
+    return {r.ref.location for r in resolved} <= top_level_locations(body) | nested
 
 
 def needs_combine(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> str | None:

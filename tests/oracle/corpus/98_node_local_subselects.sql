@@ -74,3 +74,16 @@ SELECT * FROM nl_jobs ORDER BY id;
 SELECT j.id, s.c FROM nl_jobs j JOIN (SELECT job_id, count(*) c FROM nl_items GROUP BY job_id) s ON s.job_id = j.id ORDER BY 1;
 SELECT count(*) FROM nl_jobs j JOIN (SELECT job_id FROM nl_items ORDER BY n LIMIT 5) s ON s.job_id = j.id;
 SELECT count(*) FROM (SELECT id, row_number() OVER (ORDER BY id) rn FROM nl_jobs) s WHERE rn <= 2;
+
+-- a statement pinned to one node by its own table: a CTE over the same table (same name) is not
+TRUNCATE nl_jobs;
+INSERT INTO nl_jobs SELECT g, 'new', g % 3 FROM generate_series(1, 12) g;
+WITH nx AS (SELECT id FROM nl_jobs ORDER BY id LIMIT 1) SELECT * FROM nl_jobs JOIN nx USING (id) WHERE nl_jobs.id = 3;
+WITH nx AS (SELECT id FROM nl_jobs ORDER BY id LIMIT 1) SELECT * FROM nl_jobs JOIN nx USING (id) WHERE id = 3;
+WITH nx AS (SELECT job_id AS id FROM nl_items ORDER BY n LIMIT 1) SELECT * FROM nl_jobs JOIN nx USING (id) WHERE id = 5;
+WITH nx AS (SELECT count(*) c FROM nl_jobs) SELECT * FROM nl_jobs, nx WHERE nl_jobs.id = 3;
+WITH nx AS (SELECT id FROM nl_jobs ORDER BY id LIMIT 1) UPDATE nl_jobs SET state = 'x' FROM nx WHERE nl_jobs.id = nx.id AND nl_jobs.id = 3 RETURNING nl_jobs.*;
+WITH nx AS (SELECT count(*) c FROM nl_jobs) UPDATE nl_jobs SET state = 'z' FROM nx WHERE nl_jobs.id = 3 AND nx.c = 12 RETURNING nl_jobs.*;
+WITH nx AS (SELECT max(id) m FROM nl_jobs) DELETE FROM nl_jobs USING nx WHERE nl_jobs.id = 4 AND nx.m = 12 RETURNING nl_jobs.*;
+WITH v(k) AS (VALUES (6)) SELECT j.* FROM nl_jobs j, v WHERE j.id = 6 AND v.k = j.id;
+SELECT * FROM nl_jobs ORDER BY id;
