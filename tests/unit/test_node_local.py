@@ -12,7 +12,7 @@ from gridpg.errors import PgError
 from gridpg.planner.context import BoundParams, CatalogView, SessionView
 from gridpg.planner.core import Planner
 from gridpg.planner.node_local import key_columns, not_node_local, output_keys, volatile_subselect
-from gridpg.planner.plan import BroadcastWritePlan, PushdownPlan, RouterPlan
+from gridpg.planner.plan import BroadcastWritePlan, PushdownPlan, RouterPlan, Strategy
 from gridpg.sql.parse import parse_tree
 
 from tests.unit.test_plan_golden import VIEWS, snapshot
@@ -162,3 +162,13 @@ def test_a_cte_over_a_sharded_table_is_not_routed_with_its_statement(sql: str) -
 
 def test_a_cte_without_tables_does_not_stop_the_router() -> None:
     assert isinstance(_plan("WITH v(k) AS (VALUES (3)) SELECT * FROM orders, v WHERE orders.id = 3"), RouterPlan)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT count(*) FROM orders WHERE id = (SELECT (random() * 9)::int + 1)",
+    "SELECT * FROM orders WHERE id IN (SELECT id FROM nation ORDER BY random() LIMIT 1)",
+    "SELECT count(*) FROM orders o JOIN (SELECT id FROM nation ORDER BY random() LIMIT 1) s USING (id)",
+])
+def test_a_select_with_a_volatile_subselect_is_not_run_on_every_node(sql: str) -> None:
+    plan = _plan(sql)
+    assert plan.strategy is Strategy.COORDINATOR_FINISH, plan.describe()

@@ -87,3 +87,17 @@ WITH nx AS (SELECT count(*) c FROM nl_jobs) UPDATE nl_jobs SET state = 'z' FROM 
 WITH nx AS (SELECT max(id) m FROM nl_jobs) DELETE FROM nl_jobs USING nx WHERE nl_jobs.id = 4 AND nx.m = 12 RETURNING nl_jobs.*;
 WITH v(k) AS (VALUES (6)) SELECT j.* FROM nl_jobs j, v WHERE j.id = 6 AND v.k = j.id;
 SELECT * FROM nl_jobs ORDER BY id;
+
+-- a volatile function in a sub-select is drawn once, as in PostgreSQL (each count is always 1 there)
+TRUNCATE nl_jobs;
+INSERT INTO nl_jobs SELECT g, 'new', g % 3 FROM generate_series(1, 12) g;
+SELECT count(*) FROM nl_jobs WHERE id = (SELECT (random() * 11)::int + 1);
+SELECT count(*) FROM nl_jobs WHERE id = (SELECT (random() * 11)::int + 1);
+SELECT count(*) FROM nl_jobs WHERE id = (SELECT (random() * 11)::int + 1);
+SELECT count(*) FROM nl_jobs WHERE id IN (SELECT id FROM nl_ref ORDER BY random() LIMIT 1);
+SELECT count(*) FROM nl_jobs WHERE id IN (SELECT id FROM nl_ref ORDER BY random() LIMIT 1);
+SELECT count(*) FROM nl_jobs WHERE id IN (SELECT id FROM nl_jobs ORDER BY random() LIMIT 1);
+SELECT count(*) FROM nl_jobs WHERE id IN (SELECT id FROM nl_jobs ORDER BY random() LIMIT 1);
+SELECT count(*) FROM nl_jobs j JOIN (SELECT id FROM nl_ref ORDER BY random() LIMIT 1) s USING (id);
+SELECT count(*) FROM nl_jobs j JOIN (SELECT id FROM nl_ref ORDER BY random() LIMIT 1) s USING (id);
+SELECT count(*) FROM (SELECT id FROM nl_jobs WHERE id IN (SELECT id FROM nl_ref ORDER BY random() LIMIT 1)) s;
