@@ -172,3 +172,10 @@ def test_a_cte_without_tables_does_not_stop_the_router() -> None:
 def test_a_select_with_a_volatile_subselect_is_not_run_on_every_node(sql: str) -> None:
     plan = _plan(sql)
     assert plan.strategy is Strategy.COORDINATOR_FINISH, plan.describe()
+
+
+def test_a_volatile_pick_from_a_reference_table_in_a_write_is_refused() -> None:
+    with pytest.raises(PgError) as err:
+        _plan("UPDATE orders SET total = 0 FROM (SELECT id FROM nation ORDER BY random() LIMIT 1) s "
+              "WHERE s.id = orders.id")
+    assert err.value.sqlstate == "0A000"

@@ -43,7 +43,7 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
     others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"]
     local = not others or reads_node_locally(body, resolved, snapshot)
     replicated = target.method == "replication"
-    if len(target.groups) > 1 and volatile_subselect(body) and (not local or analyze.has_node(body, "SubLink")):
+    if len(target.groups) > 1 and volatile_subselect(body):
         raise PgError(FEATURE_NOT_SUPPORTED, "a sub-select calling a volatile function (random(), nextval(), "
                       "...) in an UPDATE/DELETE on several datanodes is not supported by gridpg: each "
                       "datanode would draw its own value")
