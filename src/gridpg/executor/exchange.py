@@ -236,12 +236,13 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
     from gridpg.executor.run import bind, scratch_name
     from gridpg.planner import twophase
     from gridpg.planner.merge import sorted_merge
+    from gridpg.planner.node_local import volatile_subselect
     from gridpg.planner.plan import MergePlan, PushdownPlan, ScratchNames, TwoPhasePlan
     from gridpg.planner.pushdown import Resolved, needs_combine
 
     tree = parse_tree(exchange.sql)
     body = tree.get("SelectStmt", {})
-    if analyze.has_node(tree, "SetToDefault") or "nextval" in exchange.sql.lower():
+    if analyze.has_node(tree, "SetToDefault") or "nextval" in exchange.sql.lower() or volatile_subselect(tree):
         return "volatile functions must run once"
     fragments = tuple(Fragment(g, exchange.sql) for g in exchange.groups)
     aggregates = dispatcher.runner.snapshot().aggregates

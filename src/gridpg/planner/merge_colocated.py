@@ -18,6 +18,7 @@ from typing import Any
 
 from gridpg.catalog.model import DistTable, is_colocated
 from gridpg.planner import analyze
+from gridpg.planner.node_local import key_columns, not_node_local, output_keys
 from gridpg.planner.plan import Fragment, PushdownPlan
 from gridpg.planner.pushdown import Resolved
 
@@ -71,29 +72,23 @@ def _source(node: dict[str, Any], ctes: dict[str, Any], table: DistTable) -> tup
 
 
 def _passthrough_keys(query: dict[str, Any], table: DistTable) -> set[str] | None:
-    """Output names of a row-by-row SELECT of `table` that are its distribution column."""
+    """Output names of a row-by-row SELECT of `table` that are its distribution column: a
+    node-local sub-select (planner/node_local.py) of that one table, no locks, no INTO."""
     select = query.get("SelectStmt")
-    if not isinstance(select, dict) or select.get("op", "SETOP_NONE") != "SETOP_NONE":
+    if not isinstance(select, dict) or not_node_local(select) is not None:
         return None
-    for clause in ("groupClause", "distinctClause", "havingClause", "limitCount", "limitOffset",
-                   "windowClause", "withClause", "valuesLists", "lockingClause", "intoClause"):
-        if select.get(clause):
-            return None
+    if select.get("lockingClause") or select.get("intoClause") or select.get("windowClause"):
+        return None
     from_items = select.get("fromClause", [])
     if len(from_items) != 1 or "RangeVar" not in from_items[0]:
         return None
     if any(analyze.has_node(t, "FuncCall") for t in select.get("targetList", [])):
         return None  # it might be an aggregate (over each node's rows only)
-    keys: set[str] = set()
-    for item in select.get("targetList", []):
-        target = item.get("ResTarget", {})
-        fields = target.get("val", {}).get("ColumnRef", {}).get("fields", [])
-        names = [f.get("String", {}).get("sval") for f in fields]
-        if fields and "A_Star" in fields[-1]:
-            keys.add(table.column or "")
-        elif names and names[-1] == table.column:
-            keys.add(target.get("name") or table.column)
-    return keys
+    var = from_items[0]["RangeVar"]
+    if (var.get("alias") or {}).get("colnames"):
+        return None
+    name = (var.get("alias") or {}).get("aliasname") or var["relname"]
+    return output_keys(select, key_columns([(name, table.column or "")]))
 
 
 def _joined_key(body: dict[str, Any], target_names: set[str], column: str, alias: str,

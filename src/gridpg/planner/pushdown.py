@@ -6,10 +6,12 @@ combined (`needs_combine`), aggregates, the statement's own FROM."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES, CatalogSnapshot, DistTable
 from gridpg.planner import analyze, tableoid
+from gridpg.planner.node_local import has_aggregate, not_node_local
 from gridpg.planner.plan import NotApplicable, Strategy
 
 PUSHDOWN = Strategy.PUSHDOWN
@@ -31,7 +33,7 @@ def pushable_from(body: dict[str, Any], resolved: list[Resolved],
     if body.get("withClause"):
         return NotApplicable(PUSHDOWN, "CTEs are finished on the coordinator")
     nested = row_local_subqueries(body, snapshot.aggregates)
-    if nested is None or top_level_relation_count(body) + sum(len(locs) for _, locs in nested) != len(resolved):
+    if nested is None or not all_top_level(body, resolved, set().union(*(locs for _, locs in nested))):
         return NotApplicable(PUSHDOWN, "distributed tables appear in subqueries")
     distributed = [r for r in resolved if r.table is not None and r.table.method != "replication"]
     if not distributed:
@@ -132,17 +134,14 @@ def row_local_subqueries(body: dict[str, Any], aggregates: frozenset[str] = BUIL
 
 
 def _is_row_local(sub: dict[str, Any], aggregates: frozenset[str]) -> bool:
-    if sub.get("op", "SETOP_NONE") != "SETOP_NONE" or any(sub.get(k) for k in (
-            "withClause", "groupClause", "havingClause", "limitCount", "limitOffset", "windowClause", "sortClause",
-            "valuesLists", "lockingClause", "intoClause")) or sub.get("distinctClause") is not None:
+    """Node-local (planner/node_local.py) with no distribution column followed through it,
+    and nothing the concatenation of node results would lose (an order, locks, INTO)."""
+    if any(sub.get(k) for k in ("sortClause", "lockingClause", "intoClause")):
         return False
-    if analyze.has_node(sub, "SubLink", "RangeSubselect", "RangeFunction", "RangeTableFunc", "JsonTable",
-                        "GroupingFunc", "JsonArrayAgg", "JsonObjectAgg"):
-        return False
-    return not any(isinstance(n, dict) and "FuncCall" in n and (
-        "over" in n["FuncCall"] or any(n["FuncCall"].get(k) for k in (
-            "agg_star", "agg_distinct", "agg_within_group", "agg_order", "agg_filter")))
-        for n in analyze._walk(sub)) and not has_aggregate(sub, aggregates)
+    return not_node_local(sub, aggregates) is None and not analyze.has_node(sub, "JsonArrayAgg", "JsonObjectAgg") \
+        and not any(isinstance(n, dict) and "FuncCall" in n and any(n["FuncCall"].get(k) for k in (
+            "agg_star", "agg_distinct", "agg_within_group", "agg_order", "agg_filter"))
+            for n in analyze._walk(sub))
 
 
 def _outer_joined_subquery(body: dict[str, Any]) -> bool:
@@ -155,19 +154,29 @@ def _outer_joined_subquery(body: dict[str, Any]) -> bool:
     return False
 
 
-def top_level_relation_count(body: dict[str, Any]) -> int:
-    """Tables of the statement's own FROM (and a DML target with its FROM/USING), not of
-    subqueries: equal to the number of table references when nothing is nested."""
-    count = 1 if "relation" in body else 0
+def top_level_locations(body: dict[str, Any]) -> set[int]:
+    """Text locations of the statement's own FROM items that are RangeVars (and of a DML
+    target, with its FROM/USING), not of subqueries, CTE bodies or SubLinks. A FROM item
+    naming a CTE is among them but is no table: callers compare the locations of the
+    statement's tables with these, never their numbers (counting it as a table let a CTE's
+    table pass as joined or pinned: `WITH nx AS (SELECT ... FROM t LIMIT 1) ... FROM t, nx
+    WHERE t.id = 3` ran the CTE on one node)."""
+    found = {body["relation"].get("location", -1)} if "relation" in body else set()
     stack: list[Any] = [*(body.get("fromClause") or []), *(body.get("usingClause") or [])]
     while stack:
         node = stack.pop()
         if "RangeVar" in node:
-            count += 1
+            found.add(node["RangeVar"].get("location", -1))
         elif "JoinExpr" in node:
             stack.append(node["JoinExpr"]["larg"])
             stack.append(node["JoinExpr"]["rarg"])
-    return count
+    return found
+
+
+def all_top_level(body: dict[str, Any], resolved: list[Resolved], nested: AbstractSet[int] = frozenset()) -> bool:
+    """Every table of the statement is one of its own FROM items (or target), or at one of
+    the `nested` locations (tables of subqueries the caller follows)."""
+    return {r.ref.location for r in resolved} <= top_level_locations(body) | nested
 
 
 def needs_combine(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> str | None:
@@ -194,23 +203,6 @@ def needs_combine(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGG
     ):
         return "volatile functions"
     return None
-
-
-def has_aggregate(body: dict[str, Any], aggregates: frozenset[str] = BUILTIN_AGGREGATES) -> bool:
-    """An aggregate call (not a window) in the target list, HAVING or ORDER BY; `aggregates`
-    names every aggregate function of the catalog (user-defined ones included)."""
-    for node in analyze._walk([body.get("targetList"), body.get("havingClause"), body.get("sortClause")]):
-        if isinstance(node, dict) and ("JsonArrayAgg" in node or "JsonObjectAgg" in node):
-            return True  # JSON_ARRAYAGG / JSON_OBJECTAGG (also as windows) see every row
-        if isinstance(node, dict) and "FuncCall" in node and "over" not in node["FuncCall"]:
-            call = node["FuncCall"]
-            names = [n["String"]["sval"] for n in call["funcname"] if "String" in n]
-            if call.get("agg_star") or call.get("agg_distinct") or call.get("agg_within_group") \
-                    or call.get("agg_order") or call.get("agg_filter"):
-                return True
-            if names and names[-1].lower() in aggregates:
-                return True
-    return False
 
 
 def _has_outer_join_with_reference_nullable(body: dict[str, Any], resolved: list[Resolved]) -> bool:

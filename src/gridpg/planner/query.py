@@ -30,6 +30,7 @@ from gridpg.planner.aggregate import two_phase
 from gridpg.planner.context import BoundParams
 from gridpg.planner.finish import coordinator_finish
 from gridpg.planner.merge import sorted_merge
+from gridpg.planner.node_local import volatile_subselect
 from gridpg.planner.plan import (
     DistributedPlan,
     Fragment,
@@ -81,6 +82,9 @@ class QueryContext:
     @cached_property
     def pushable(self) -> list[str] | NotApplicable:
         """The nodes to run on when each can answer for its own rows (pinned ones only)."""
+        if volatile_subselect(self.body):
+            return NotApplicable(Strategy.PUSHDOWN, "a sub-select calls a volatile function: PostgreSQL "
+                                 "draws its value once, each node would draw its own")
         groups = pushable_from(self.body, self.resolved, self.snapshot)
         if isinstance(groups, NotApplicable) or not self.pinned:
             return groups

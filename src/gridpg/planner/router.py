@@ -13,7 +13,7 @@ from gridpg.planner import analyze
 from gridpg.planner.context import UNKNOWN, BoundParams, value_text
 from gridpg.planner.hashing import shard_for_text
 from gridpg.planner.plan import Fragment, NotApplicable, RouterPlan, Strategy
-from gridpg.planner.pushdown import Resolved, top_level_relation_count
+from gridpg.planner.pushdown import Resolved, all_top_level
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
                 return RouterSpec((), min(common), True, ())
             return NotApplicable(Strategy.ROUTER, "a write to a reference table goes to every node")
         return RouterSpec((), min(common), False, ())
-    if top_level_relation_count(body) != len(resolved):
+    if not all_top_level(body, resolved):
         return NotApplicable(Strategy.ROUTER, "distributed tables appear in subqueries or CTEs")
     where = body.get("whereClause")
     pins = []

@@ -24,10 +24,11 @@ from gridpg.planner.plan import (
     Strategy,
 )
 from gridpg.planner.merge_staged import staged_merge
+from gridpg.planner.node_local import key_columns, not_node_local, output_keys, volatile_subselect
 from gridpg.planner.pushdown import (
     Resolved,
+    _has_outer_join_with_reference_nullable,
     joined_on_distribution_columns,
-    top_level_relation_count,
 )
 from gridpg.planner.text import quote, relation_span, splice, top_level_keywords
 from gridpg.sql import parse as sqlparse
@@ -40,11 +41,12 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
     target = resolved[0].table
     assert target is not None
     others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"]
-    local = not others or (
-        top_level_relation_count(body) == len(resolved)
-        and joined_on_distribution_columns(body, [resolved[0], *others], snapshot)
-    )
+    local = not others or reads_node_locally(body, resolved, snapshot)
     replicated = target.method == "replication"
+    if len(target.groups) > 1 and volatile_subselect(body):
+        raise PgError(FEATURE_NOT_SUPPORTED, "a sub-select calling a volatile function (random(), nextval(), "
+                      "...) in an UPDATE/DELETE on several datanodes is not supported by gridpg: each "
+                      "datanode would draw its own value")
     if local and not (replicated and others):
         return PushdownPlan(tuple(Fragment(g, sql) for g in target.groups), True,
                             reasons=tuple(reasons), replicated=replicated)
@@ -67,6 +69,149 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
     return BroadcastWritePlan(tuple(Fragment(g, spliced) for g in target.groups), True,
                               gather=tuple(temps.values()), reasons=tuple(reasons),
                               replicated=replicated, scratch=tuple(scratch.made))
+
+
+def reads_node_locally(body: dict[str, Any], resolved: list[Resolved], snapshot: CatalogSnapshot) -> bool:
+    """Whether each node of an UPDATE/DELETE's target can join its own target rows with its
+    own rows of every other distributed table the statement reads: each such table is a
+    FROM/USING item, or inside a node-local CTE or sub-select there (planner/node_local.py)
+    passing its distribution column through, colocated with the target and linked to it by
+    equalities of distribution columns. A table anywhere else (a SubLink, a CTE read
+    elsewhere, a sub-select that limits, aggregates, ...) is not node-local."""
+    target = resolved[0]
+    assert target.table is not None
+    if target.table.method not in ("hash", "modulo") or not target.table.column:
+        return False
+    ctes = {c["CommonTableExpr"]["ctename"]: c["CommonTableExpr"]
+            for c in (body.get("withClause") or {}).get("ctes", []) if "CommonTableExpr" in c}
+    if (body.get("withClause") or {}).get("recursive"):
+        return False
+    by_location = {r.ref.location: r for r in resolved}
+    names: dict[str, set[str]] = {target.ref.alias or target.ref.name: {target.table.column}}
+    tables = [target]
+    covered: set[int] = set()
+    stack: list[Any] = [*(body.get("fromClause") or []), *(body.get("usingClause") or [])]
+    while stack:
+        node = stack.pop()
+        if "JoinExpr" in node:
+            join = node["JoinExpr"]
+            if join.get("jointype", "JOIN_INNER") != "JOIN_INNER" and analyze.has_node(join, "RangeSubselect"):
+                return False
+            stack += [join["larg"], join["rarg"]]
+            continue
+        derived = _derived_source(node, by_location, ctes)
+        if derived is False:
+            return False
+        if derived is None:
+            if "RangeVar" in node and node["RangeVar"].get("location") in by_location:
+                r = by_location[node["RangeVar"]["location"]]
+                if r.table is not None and r.table.method != "replication":
+                    alias = node["RangeVar"].get("alias") or {}
+                    names[r.ref.alias or r.ref.name] = set() if alias.get("colnames") else {r.table.column or ""}
+                    tables.append(r)
+                    covered.add(r.ref.location)
+            continue
+        name, sub, colnames = derived
+        inner = [by_location[loc] for loc in _range_var_locations(sub) if loc in by_location]
+        sharded = [r for r in inner if r.table is not None and r.table.method != "replication"]
+        if not sharded:
+            continue
+        if not _node_local_beside(sub, inner, sharded, snapshot):
+            return False
+        keys = key_columns((r.ref.alias or r.ref.name, r.table.column or "") for r in sharded if r.table)
+        names[name] = output_keys(sub, keys, colnames)
+        tables += sharded
+        covered |= {r.ref.location for r in inner}
+    others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"]
+    if any(r.ref.location not in covered for r in others) or _cte_read_in_sublink(body, set(ctes)):
+        return False
+    if any(r.table is None or r.table.method not in ("hash", "modulo")
+           or not snapshot.colocated(target.table, r.table) for r in tables):
+        return False
+    return _linked(body, names)
+
+
+def _derived_source(node: dict[str, Any], by_location: dict[int, Resolved], ctes: dict[str, Any],
+                    ) -> tuple[str, dict[str, Any], list[str] | None] | None | bool:
+    """(name, SELECT body, column names) of a CTE reference or sub-select FROM item; None
+    for anything else; False for one that cannot be followed (LATERAL, a modifying CTE)."""
+    if "RangeSubselect" in node:
+        item = node["RangeSubselect"]
+        sub = item["subquery"].get("SelectStmt")
+        if sub is None or item.get("lateral"):
+            return False
+        alias = item.get("alias") or {}
+        return alias.get("aliasname", ""), sub, _strings(alias.get("colnames"))
+    if "RangeVar" in node:
+        var = node["RangeVar"]
+        if var.get("location") in by_location or var.get("schemaname") or var["relname"] not in ctes:
+            return None
+        cte = ctes[var["relname"]]
+        sub = (cte.get("ctequery") or {}).get("SelectStmt")
+        if sub is None:
+            return False
+        alias = var.get("alias") or {}
+        colnames = _strings(alias.get("colnames")) or _strings(cte.get("aliascolnames"))
+        return alias.get("aliasname") or var["relname"], sub, colnames
+    return None
+
+
+def _node_local_beside(sub: dict[str, Any], inner: list[Resolved], sharded: list[Resolved],
+                       snapshot: CatalogSnapshot) -> bool:
+    """`sub` is node-local over its own tables (every one of them a plain FROM item, no
+    CTE of the statement, no renamed columns) joined there on their distribution columns."""
+    if len(inner) != len(_range_var_locations(sub)) or any(
+            (n["RangeVar"].get("alias") or {}).get("colnames") for n in analyze._walk(sub.get("fromClause"))
+            if isinstance(n, dict) and "RangeVar" in n):
+        return False
+    if any(r.table is None for r in inner):
+        return False  # a table the datanodes do not have
+    keys = key_columns((r.ref.alias or r.ref.name, r.table.column or "") for r in sharded if r.table)
+    if not_node_local(sub, snapshot.aggregates, keys) is not None:
+        return False
+    if len(sharded) > 1 and not joined_on_distribution_columns(sub, sharded, snapshot):
+        return False
+    return not _has_outer_join_with_reference_nullable(sub, inner)
+
+
+def _cte_read_in_sublink(body: dict[str, Any], ctes: set[str]) -> bool:
+    """A CTE read by a SubLink of the statement: evaluated there over one node's rows."""
+    for node in analyze._walk({k: v for k, v in body.items() if k != "withClause"}):
+        if isinstance(node, dict) and "SubLink" in node:
+            if any(isinstance(n, dict) and "RangeVar" in n and not n["RangeVar"].get("schemaname")
+                   and n["RangeVar"]["relname"] in ctes for n in analyze._walk(node)):
+                return True
+    return False
+
+
+def _linked(body: dict[str, Any], names: dict[str, set[str]]) -> bool:
+    """Every FROM item of `names` (name -> its distribution columns) reaches the target's
+    (the first) through `a.x = b.y` equalities of those columns."""
+    order = list(names)
+    linked = {order[0]}
+    pairs = analyze.equi_join_pairs({"whereClause": body.get("whereClause"),
+                                     "fromClause": [*(body.get("fromClause") or []),
+                                                    *(body.get("usingClause") or [])]})
+    changed = True
+    while changed:
+        changed = False
+        for left, right in pairs:
+            if len(left) < 2 or len(right) < 2:
+                continue
+            if left[-1] in names.get(left[-2], ()) and right[-1] in names.get(right[-2], ()):
+                new = {left[-2], right[-2]} - linked
+                if len(new) == 1 and ({left[-2], right[-2]} & linked):
+                    linked |= new
+                    changed = True
+    return linked == set(order)
+
+
+def _range_var_locations(node: Any) -> set[int]:
+    return {n["RangeVar"]["location"] for n in analyze._walk(node) if isinstance(n, dict) and "RangeVar" in n}
+
+
+def _strings(items: list[Any] | None) -> list[str] | None:
+    return [i["String"]["sval"] for i in items if "String" in i] if items else None
 
 
 def updates_column(body: dict[str, Any], column: str) -> bool:
