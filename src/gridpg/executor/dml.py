@@ -26,7 +26,7 @@ from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copyfill, copysplit
 from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
-from gridpg.planner import analyze, tableoid, tempnames
+from gridpg.planner import analyze, replicas, tableoid, tempnames
 from gridpg.planner.plan import Fragment, PushdownPlan
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -83,7 +83,8 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
 
     if values.needs_evaluation(select, shape.cols, target.column) \
             or _distribution_default(request.sql, target, shape, columns) \
-            or _uses_sequence_defaults(request.sql, shape, columns):
+            or _uses_sequence_defaults(request.sql, shape, columns) \
+            or _diverges_on_replicas(request.sql, select, target, shape, columns):
         await values.insert_evaluated(dispatcher, request, body, target)
         return
     fill = [c for c in columns if c.sequence and c.name not in shape.cols]
@@ -189,6 +190,7 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
         raise PgError(FEATURE_NOT_SUPPORTED, f'the default of distribution column "{target.column}" calls a '
                       "sequence function inside an expression; gridpg cannot route DEFAULT VALUES by it")
     fill = [c for c in columns if c.sequence or c.name in by_default]
+    replicas.ensure_no_diverging_defaults(target, columns, (), "INSERT ... DEFAULT VALUES")
     planner = dispatcher.coord.planner
     assert planner is not None
     rewriter = SequenceRewriter(dispatcher)
@@ -216,6 +218,28 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
 
     await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None,
                   reads=False)
+
+
+def _diverges_on_replicas(sql: str, select: dict[str, Any], target: DistTable, shape: _ValuesShape,
+                          columns: list[TableColumn]) -> bool:
+    """Whether the VALUES rows for a REPLICATION table on several groups call a volatile
+    function (`random()`, `gen_random_uuid()`, `clock_timestamp()`, ...), directly or
+    through a column default they leave to it: each node would store its own value, so
+    they are evaluated once first (values.insert_evaluated)."""
+    if target.method != "replication" or len(target.groups) < 2:
+        return False
+    if replicas.replica_divergence(select.get("valuesLists")) is not None:
+        return True
+    for column in columns:
+        if column.sequence or not replicas.diverging_default(column.default):
+            continue
+        if column.name not in shape.cols:
+            return True
+        index = shape.cols.index(column.name)
+        if any(index < len(spans) and sql[spans[index][0]:spans[index][1]].strip().upper() == "DEFAULT"
+               for spans in shape.rows):
+            return True
+    return False
 
 
 def _distribution_default(sql: str, target: DistTable, shape: _ValuesShape,
@@ -599,6 +623,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
     _ensure_no_sequence_defaults(body, columns)
+    replicas.ensure_no_diverging_defaults(target, columns, cols, "INSERT ... SELECT")
     select_sql = str(RawStream()(stmt.selectStmt))
     if stmt.withClause is not None:  # WITH x AS (...) INSERT ... SELECT ... FROM x
         recursive = "RECURSIVE " if stmt.withClause.recursive else ""

@@ -31,6 +31,7 @@ from gridpg.planner import (
     node_values,
     prepared,
     qualnames,
+    replicas,
     router,
     scope,
     shard_route,
@@ -167,6 +168,11 @@ class Planner:
             return InsertPlan(sql, tree, tuple(resolved))
         if kind in ("UpdateStmt", "DeleteStmt", "MergeStmt") and resolved[0].table is None:
             return CatalogCheckPlan(_not_distributed_target(kind, resolved[0].ref))
+        if kind in ("UpdateStmt", "DeleteStmt", "MergeStmt"):
+            target = resolved[0].table
+            assert target is not None
+            body = {k: v for k, v in tree[kind].items() if k not in ("returningClause", "returningList")}
+            replicas.ensure_same_on_every_replica(body, target, kind[:-4].upper())
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
         pinned = None

@@ -1,0 +1,29 @@
+/*
+Writes as applications write them, compared with PostgreSQL (issue 12, h-hunt): UPDATE
+SET (a, b) = (SELECT ...) reading a table that is not colocated (its sub-select was
+spliced twice: a syntax error), correlated sub-selects and self-joins that must read the
+statement's old snapshot, UPDATE ... FROM counting target rows once, SET col = DEFAULT,
+RETURNING old/new, MERGE with sub-selects as source.
+*/
+CREATE TABLE wa_t (id int PRIMARY KEY, v int DEFAULT 7, w text DEFAULT 'dw') DISTRIBUTE BY HASH (id);
+CREATE TABLE wa_s (k int PRIMARY KEY, id int, v int) DISTRIBUTE BY HASH (k);
+INSERT INTO wa_t (id, v) SELECT g, g FROM generate_series(1, 20) g;
+INSERT INTO wa_s SELECT g, g % 10 + 1, g FROM generate_series(1, 30) g;
+UPDATE wa_t SET (v, w) = (SELECT v, 'c' || k FROM wa_s WHERE wa_s.k = wa_t.id) WHERE id <= 5;
+UPDATE wa_t SET (v, w) = (SELECT max(v), 'm' || count(*) FROM wa_s WHERE wa_s.id = wa_t.id), v = 0 - id WHERE id > 15;
+-- error
+UPDATE wa_t SET (v, w) = (SELECT v, 'x' FROM wa_s WHERE wa_s.id = wa_t.id) WHERE id = 6;
+SELECT * FROM wa_t ORDER BY id;
+UPDATE wa_t SET (v, w) = (SELECT max(v), 'm' || count(*) FROM wa_s WHERE wa_s.id = wa_t.id) WHERE id BETWEEN 6 AND 12 RETURNING *;
+UPDATE wa_t SET v = DEFAULT, w = DEFAULT WHERE id IN (1, 2) RETURNING old.v, new.v, new.w;
+UPDATE wa_t SET v = wa_s.v FROM wa_s WHERE wa_s.id = wa_t.id AND wa_s.k > 20;
+UPDATE wa_t SET v = t2.v FROM wa_t t2 WHERE t2.id = wa_t.id + 1 AND wa_t.id < 10;
+SELECT id, v FROM wa_t ORDER BY id;
+UPDATE wa_t SET v = (SELECT count(*) FROM wa_s WHERE wa_s.v > wa_t.v) WHERE id BETWEEN 13 AND 15 RETURNING id, v;
+DELETE FROM wa_t USING wa_s WHERE wa_s.v = wa_t.id * 3 RETURNING old.id;
+MERGE INTO wa_t USING (SELECT id, max(v) AS v FROM wa_s GROUP BY id) q ON wa_t.id = q.id
+  WHEN MATCHED THEN UPDATE SET v = q.v WHEN NOT MATCHED THEN INSERT VALUES (q.id, q.v, 'q');
+-- error
+MERGE INTO wa_t USING wa_s ON wa_t.id = wa_s.id WHEN MATCHED THEN UPDATE SET v = wa_s.v;
+MERGE INTO wa_t USING wa_s ON wa_t.id = wa_s.k WHEN NOT MATCHED BY SOURCE THEN DELETE;
+SELECT * FROM wa_t ORDER BY id;
