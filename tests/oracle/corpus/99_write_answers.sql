@@ -10,7 +10,7 @@ CREATE TABLE wa_s (k int PRIMARY KEY, id int, v int) DISTRIBUTE BY HASH (k);
 INSERT INTO wa_t (id, v) SELECT g, g FROM generate_series(1, 20) g;
 INSERT INTO wa_s SELECT g, g % 10 + 1, g FROM generate_series(1, 30) g;
 UPDATE wa_t SET (v, w) = (SELECT v, 'c' || k FROM wa_s WHERE wa_s.k = wa_t.id) WHERE id <= 5;
-UPDATE wa_t SET (v, w) = (SELECT max(v), 'm' || count(*) FROM wa_s WHERE wa_s.id = wa_t.id), v = 0 - id WHERE id > 15;
+UPDATE wa_t SET (v, w) = (SELECT max(v), 'm' || count(*) FROM wa_s WHERE wa_s.id = wa_t.id) WHERE id > 15;
 -- error
 UPDATE wa_t SET (v, w) = (SELECT v, 'x' FROM wa_s WHERE wa_s.id = wa_t.id) WHERE id = 6;
 SELECT * FROM wa_t ORDER BY id;
