@@ -653,7 +653,17 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         else:
             await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
         final = await inline_params(dispatcher, request, plan.final_sql or "")
-        await _run_final(dispatcher, request, final)
+        # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
+        # the rows are back in the table: a re-insert that fails (a duplicate key) must
+        # not leave the client a success before the error.
+        session = dispatcher.session
+        send = session.send
+        held: list[bytes] = []
+        session.send = held.append
+        try:
+            await _run_final(dispatcher, request, final)
+        finally:
+            session.send = send
         listed = ", ".join(quote_ident(n) for n in names)
         chunks = await catalog.copy_out_canonical(f"COPY {temp} ({listed}) TO STDOUT")
         copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
@@ -665,6 +675,8 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
         await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
         await _drop_temp(catalog, [temp])
+    for raw in held:
+        send(raw)
 
 
 async def _generated_columns(catalog: BackendConnection, qualified: str) -> set[str]:
