@@ -65,6 +65,7 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
                  resolved: list[Resolved]) -> None:
     target = resolved[0].table
     assert target is not None
+    ensure_no_partial_reads(tree["InsertStmt"], resolved)
     pinned = await _pin_time_defaults(dispatcher, request, tree, target)
     if pinned is not None:
         request, tree = replace(request, sql=pinned), sqlparse.parse_tree(pinned)
@@ -110,6 +111,27 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups=None if target.method != "replication" else {fragments[0].group},
                   order=order, reads=False)
+
+
+def ensure_no_partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> None:
+    """Refuse (0A000) an INSERT whose RETURNING list or ON CONFLICT DO UPDATE reads a
+    distributed table in a sub-select: those run on the node of each inserted row, where
+    the sub-select would see that node's rows only (a count of one node's share, stored or
+    returned as if it were the table's)."""
+    clauses = {"RETURNING": [body.get("returningList"), body.get("returningClause")],
+               "ON CONFLICT DO UPDATE": [body.get("onConflictClause")]}
+    for what, parts in clauses.items():
+        locations = {node["RangeVar"].get("location") for node in analyze._walk(parts)
+                     if isinstance(node, dict) and isinstance(node.get("RangeVar"), dict)}
+        if not locations:
+            continue
+        for r in resolved[1:]:
+            if r.table is not None and r.table.method != "replication" and r.ref.location in locations:
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f'INSERT with a sub-select over distributed table "{r.table.name}" in its '
+                              f"{what} clause is not supported by gridpg: it would run on the node of each "
+                              "inserted row and read that node's rows only",
+                              hint="Read the value in a statement of its own first.")
 
 
 async def _pin_time_defaults(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
