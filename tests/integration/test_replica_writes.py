@@ -62,6 +62,12 @@ def test_volatile_values_and_defaults_are_evaluated_once(gridpg_cluster: Cluster
     "INSERT INTO {s}.ref (id, v) SELECT id + 1000, v FROM {s}.src",
     ("MERGE INTO {s}.ref r USING {s}.ref q ON r.id = q.id + 1 "
      "WHEN MATCHED THEN UPDATE SET v = random()"),
+    "UPDATE {s}.ref SET u = DEFAULT WHERE id = 1",
+    "INSERT INTO {s}.ref (id, v) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET made = DEFAULT",
+    "INSERT INTO {s}.ref (id, v) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET v = random()",
+    ("MERGE INTO {s}.ref r USING (SELECT 500 AS id) q ON r.id = q.id "
+     "WHEN NOT MATCHED THEN INSERT (id, v, u, made) VALUES (q.id, 1, NULL, DEFAULT)"),
+    "MERGE INTO {s}.ref r USING (SELECT 501 AS id) q ON r.id = q.id WHEN NOT MATCHED THEN INSERT (id) VALUES (q.id)",
 ])
 def test_writes_each_node_would_compute_are_refused(gridpg_cluster: Cluster, tables: str,
                                                     datanodes: dict[str, str], sql: str) -> None:
@@ -81,6 +87,8 @@ def test_deterministic_writes_still_run(gridpg_cluster: Cluster, tables: str, da
         conn.execute(f"UPDATE {s}.ref SET v = (SELECT v FROM {s}.src ORDER BY id DESC LIMIT 1), "
                      "ts = now() WHERE id = 5 RETURNING random()")
         conn.execute(f"INSERT INTO {s}.ref (id, v, u, made) SELECT id + 1000, v, NULL, now() FROM {s}.src")
+        conn.execute(f"UPDATE {s}.ref SET v = DEFAULT, ts = now() WHERE id = 6")
+        conn.execute(f"INSERT INTO {s}.ref (id, v) VALUES (7, 1) ON CONFLICT (id) DO UPDATE SET v = DEFAULT")
         assert conn.execute(f"SELECT note FROM {s}.ref WHERE id = 4").fetchone() == ("1,2,3",)
         assert conn.execute(f"SELECT v FROM {s}.ref WHERE id = 5").fetchone() == (40.0,)
     first, *others = _replicas(datanodes, s)

@@ -26,6 +26,7 @@ from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copyfill, copysplit
 from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
+from gridpg.executor.replica_defaults import ensure_replica_defaults
 from gridpg.planner import analyze, replicas, tableoid, tempnames
 from gridpg.planner.plan import Fragment, PushdownPlan
 from gridpg.sql import parse as sqlparse
@@ -66,6 +67,9 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     target = resolved[0].table
     assert target is not None
     ensure_no_partial_reads(tree["InsertStmt"], resolved)
+    if target.method == "replication" and tree["InsertStmt"].get("onConflictClause"):
+        replicas.ensure_same_on_every_replica(tree["InsertStmt"]["onConflictClause"], target, "INSERT ... ON CONFLICT")
+        await ensure_replica_defaults(dispatcher, request.sql)
     pinned = await _pin_time_defaults(dispatcher, request, tree, target)
     if pinned is not None:
         request, tree = replace(request, sql=pinned), sqlparse.parse_tree(pinned)

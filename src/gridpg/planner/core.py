@@ -32,6 +32,7 @@ from gridpg.planner import (
     prepared,
     qualnames,
     replicas,
+    row_ids,
     router,
     scope,
     shard_route,
@@ -181,6 +182,7 @@ class Planner:
             routed = router.decide(sql, analysis.router, pinned)
             if isinstance(routed, DistributedPlan):
                 return _through_views(routed, sql, analysis.view_sql)
+        row_ids.ensure_no_row_identity(sql, tree[kind], kind, resolved, catalog.snapshot)
         key = ("plan", sql, session.search_path, frozenset(pinned) if pinned else None)
         cached = self.cache.get(key) if catalog.cacheable else None
         if cached is not None:

@@ -27,3 +27,10 @@ MERGE INTO wa_t USING (SELECT id, max(v) AS v FROM wa_s GROUP BY id) q ON wa_t.i
 MERGE INTO wa_t USING wa_s ON wa_t.id = wa_s.id WHEN MATCHED THEN UPDATE SET v = wa_s.v;
 MERGE INTO wa_t USING wa_s ON wa_t.id = wa_s.k WHEN NOT MATCHED BY SOURCE THEN DELETE;
 SELECT * FROM wa_t ORDER BY id;
+-- the dedupe idiom on the distribution column pairs rows of one shard: it runs
+CREATE TABLE wa_d (id int, k int, v int) DISTRIBUTE BY HASH (id);
+INSERT INTO wa_d SELECT g, g % 5, g FROM generate_series(1, 40) g;
+INSERT INTO wa_d SELECT id, k, v FROM wa_d WHERE id <= 10;
+DELETE FROM wa_d a USING wa_d b WHERE a.ctid < b.ctid AND a.id = b.id;
+SELECT id, count(*) FROM wa_d GROUP BY id HAVING count(*) > 1;
+SELECT count(*), sum(v) FROM wa_d;
