@@ -34,3 +34,10 @@ INSERT INTO wa_d SELECT id, k, v FROM wa_d WHERE id <= 10;
 DELETE FROM wa_d a USING wa_d b WHERE a.ctid < b.ctid AND a.id = b.id;
 SELECT id, count(*) FROM wa_d GROUP BY id HAVING count(*) > 1;
 SELECT count(*), sum(v) FROM wa_d;
+-- moving rows of a table with generated columns (stored and virtual): recomputed, not copied
+CREATE TABLE wa_g (a int, b int GENERATED ALWAYS AS (a * 2) STORED, c text, d int GENERATED ALWAYS AS (a + 1)) DISTRIBUTE BY HASH (a);
+INSERT INTO wa_g (a, c) SELECT g, 'z' || g FROM generate_series(1, 20) g;
+UPDATE wa_g SET a = 100 WHERE a = 1 RETURNING *;
+UPDATE wa_g SET a = a + 1000, c = c || '!' WHERE a > 15 RETURNING b, a, d, c;
+SELECT * FROM wa_g WHERE b > 100 ORDER BY a;
+SELECT count(*), sum(b), sum(d) FROM wa_g;
