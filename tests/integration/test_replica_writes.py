@@ -68,6 +68,7 @@ def test_volatile_values_and_defaults_are_evaluated_once(gridpg_cluster: Cluster
     ("MERGE INTO {s}.ref r USING (SELECT 500 AS id) q ON r.id = q.id "
      "WHEN NOT MATCHED THEN INSERT (id, v, u, made) VALUES (q.id, 1, NULL, DEFAULT)"),
     "MERGE INTO {s}.ref r USING (SELECT 501 AS id) q ON r.id = q.id WHEN NOT MATCHED THEN INSERT (id) VALUES (q.id)",
+    "UPDATE {s}.ref SET v = src.v FROM {s}.src WHERE src.v % 10 = ref.id % 10",  # a row joined 4 times
 ])
 def test_writes_each_node_would_compute_are_refused(gridpg_cluster: Cluster, tables: str,
                                                     datanodes: dict[str, str], sql: str) -> None:
@@ -88,6 +89,9 @@ def test_deterministic_writes_still_run(gridpg_cluster: Cluster, tables: str, da
                      "ts = now() WHERE id = 5 RETURNING random()")
         conn.execute(f"INSERT INTO {s}.ref (id, v, u, made) SELECT id + 1000, v, NULL, now() FROM {s}.src")
         conn.execute(f"UPDATE {s}.ref SET v = DEFAULT, ts = now() WHERE id = 6")
+        updated = conn.execute(f"WITH x AS (SELECT 1 AS one) UPDATE {s}.ref AS r SET v = src.v + x.one "
+                               f"FROM {s}.src, x WHERE src.id = r.id + 1 AND r.id BETWEEN 10 AND 17")
+        assert updated.rowcount == 8  # each row joined once: runs
         conn.execute(f"INSERT INTO {s}.ref (id, v) VALUES (7, 1) ON CONFLICT (id) DO UPDATE SET v = DEFAULT")
         assert conn.execute(f"SELECT note FROM {s}.ref WHERE id = 4").fetchone() == ("1,2,3",)
         assert conn.execute(f"SELECT v FROM {s}.ref WHERE id = 5").fetchone() == (40.0,)

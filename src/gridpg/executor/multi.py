@@ -611,11 +611,27 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
                 if remote:
                     await copy_rows_to_catalog(
                         dispatcher, [(g, f"SELECT * FROM {qualified}") for g in remote], dest, name)
+        check = getattr(plan, "row_check", None)
+        if check:
+            await _ensure_one_match_per_row(dispatcher, request, groups[0], check)
         relay_groups = {groups[0]} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups, commit=False)
         for group in groups:
             await txn.participants[group].conn.simple_query(
                 "; ".join(f"DROP TABLE {name}" for name in scratch))
+
+
+async def _ensure_one_match_per_row(dispatcher: Dispatcher, request: ExecRequest, group: str, check: str) -> None:
+    """Refuse (0A000) an UPDATE of a REPLICATION table whose FROM joins a target row more
+    than once: PostgreSQL keeps whichever joined row comes first, and each node's copies of
+    the tables read come in another order, so each replica would keep another value."""
+    conn = dispatcher.runner.txn.participants[group].conn
+    if await conn.query(await inline_params(dispatcher, request, check)):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "UPDATE of a REPLICATION table whose FROM list joins a row more than once is not "
+                      "supported by gridpg: each node would keep another of the joined values and the "
+                      "replicas would differ",
+                      hint="Join each row to one row of the FROM list (aggregate it, or add a condition).")
 
 
 # -- rows that change node ------------------------------------------------------------
