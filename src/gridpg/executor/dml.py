@@ -666,9 +666,16 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
             select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
     select_sql = await inline_params(dispatcher, request, select_sql)
     _ensure_no_stored_tableoid(select_sql)
-    if not nextvals and await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
-        return
     by_name = {c.name: c for c in columns}
+    key = by_name.get(target.column or "")
+    evaluated_key = bool(stmt.cols and key is not None and key.name not in cols and key.default and not key.sequence)
+    if evaluated_key:  # its default (gen_random_uuid()) evaluated once, here: routed by that value
+        assert key is not None
+        select_sql = f"SELECT gp_rows.*, {key.default} FROM ({select_sql}) AS gp_rows"
+        cols = [*cols, key.name]
+    if not nextvals and not evaluated_key and \
+            await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
+        return
     assign = [] if nextvals or any(c not in by_name for c in cols) else \
         [(c, by_name[c].type_oid, by_name[c].typmod) for c in cols]
     if nextvals:  # every row's GTM value first: the rows are gathered whole

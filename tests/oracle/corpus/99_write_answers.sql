@@ -41,3 +41,10 @@ UPDATE wa_g SET a = 100 WHERE a = 1 RETURNING *;
 UPDATE wa_g SET a = a + 1000, c = c || '!' WHERE a > 15 RETURNING b, a, d, c;
 SELECT * FROM wa_g WHERE b > 100 ORDER BY a;
 SELECT count(*), sum(b), sum(d) FROM wa_g;
+-- INSERT ... SELECT leaving the distribution column to a volatile default: evaluated once,
+-- routed by that value (the datanodes evaluated it again: "no partition of relation found")
+CREATE TABLE wa_u (id uuid DEFAULT gen_random_uuid() PRIMARY KEY, v int) DISTRIBUTE BY HASH (id);
+INSERT INTO wa_u (v) SELECT g FROM generate_series(1, 50) g;
+INSERT INTO wa_u (v) SELECT v + 100 FROM wa_u WHERE v <= 5 RETURNING v;
+INSERT INTO wa_u (v) SELECT k FROM wa_s WHERE k < 4 ON CONFLICT (id) DO NOTHING;
+SELECT count(*), count(DISTINCT id), sum(v) FROM wa_u;
