@@ -1008,8 +1008,11 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     listed = [c["String"]["sval"] for c in body.get("attlist", []) or []]
     fill = copyfill.missing_sequence_columns(columns, listed)
     cols = listed + [c.name for c in fill] if listed else [c.name for c in columns]
+    replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY")
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
+    if table.method in ("hash", "modulo") and table.column not in cols:
+        router.fixed_group = await _group_of_default(dispatcher, table, columns)
     # ON_ERROR ignore: a row whose distribution value does not convert is skipped, as the
     # node skips rows whose other values do not
     router.skip_unroutable = str(options.get("on_error", "stop")).lower() == "ignore"
@@ -1037,6 +1040,29 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
         rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
         dispatcher.session.send(notice(f"{rows} skipped due to data type incompatibility"))
     dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
+
+
+async def _group_of_default(dispatcher: Dispatcher, table: DistTable, columns: list[TableColumn]) -> str | None:
+    """The group of every row a COPY leaves the distribution column of to its default (a
+    constant: one value for all rows, evaluated once here); None for no default (NULL).
+    A default the datanode would evaluate to another value (gen_random_uuid(), now()) is
+    refused (0A000): rows were routed as if NULL and stored elsewhere or refused with "no
+    partition of relation found"."""
+    column = next(c for c in columns if c.name == table.column)
+    if column.sequence or not column.default:
+        return None
+    if replicas.diverging_default(column.default) or xact_time.mentions_time(column.default) \
+            or "nextval(" in column.default.lower():
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'COPY leaving distribution column "{column.name}" to its default ({column.default}) is '
+                      "not supported by gridpg: each row's value must be known before it is routed",
+                      hint="List the column in the COPY and give its values.")
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await catalog.settle()
+    rows = await catalog.query(f"SELECT ({column.default})::text")
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    return planner.group_for_value(table, rows[0][0] if rows else None, dispatcher.runner.snapshot())
 
 
 def _reject_limit(options: dict[str, Any]) -> int | None:
@@ -1311,6 +1337,7 @@ class CopyRouter:
         self.fmt = fmt
         self.delimiter = delimiter.encode()
         self.position = cols.index(table.column) if table.column in cols else -1
+        self.fixed_group: str | None = None  # every row's group (a COPY leaving the column to a constant default)
         self.pending = b""
         self.groups = list(table.groups)
         self.rr = 0
@@ -1412,6 +1439,8 @@ class CopyRouter:
         return {g: b"\n".join(rows) + b"\n" for g, rows in out.items()}  # type: ignore[misc]
 
     def _group_of(self, record: bytes) -> str:
+        if self.fixed_group is not None:
+            return self.fixed_group
         if self.table.method == "roundrobin" or self.position < 0:
             if self.table.method in ("hash", "modulo"):
                 return self._group_for_text(None)
@@ -1485,7 +1514,9 @@ class CopyRouter:
                     p += n
             if not complete:
                 break
-            if self.table.method in ("hash", "modulo"):
+            if self.fixed_group is not None:
+                group = self.fixed_group
+            elif self.table.method in ("hash", "modulo"):
                 text = None if value_raw is None else decode_binary_param(self.type_oid, value_raw)
                 group = self._group_for_text(text)
             else:
