@@ -112,6 +112,8 @@ class DdlRunner:
             groups = []  # rebuilt from the catalog's definition, which has the change
         elif kind == "AlterTableStmt":
             await self._check_added_foreign_keys(request.sql)
+        if kind in ("AlterTableStmt", "IndexStmt") and groups:
+            await self._check_added_unique_keys(request.sql)
         if kind == "CreateTrigStmt" and groups and not group_sql:
             group_sql = await self._guarded_trigger(request.sql, groups)
         if kind == "CreateFunctionStmt" and groups and not group_sql:
@@ -234,6 +236,28 @@ class DdlRunner:
         if not rows:
             return False
         return await default_placement.fit_altered_table(self, rows[0][0] or "", rows[0][1] or "")
+
+    async def _check_added_unique_keys(self, sql: str) -> None:
+        """A unique key added later (ALTER TABLE ... ADD PRIMARY KEY / UNIQUE, CREATE UNIQUE
+        INDEX) to a ROUNDROBIN table on several groups, or to a MODULO table without its
+        distribution column: each datanode would check it over its own rows only, and
+        duplicates on two nodes went in silently. The same rule as CREATE TABLE's."""
+        from gridpg.sql.parse import parse_tree
+
+        relation = default_placement.altered_relation(parse_tree(sql))
+        if relation is None or relation.get("relpersistence") == "t":
+            return
+        own = await self.conn(self.coord.catalog_node)
+        rows = await own.query(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass("
+            f"{quote_literal(quote_qualified(relation.get('schemaname'), relation['relname']))})")
+        table = self.snapshot.table(rows[0][0] or "", rows[0][1] or "") if rows else None
+        if table is None or table.method not in ("roundrobin", "modulo"):
+            return
+        keys = await default_placement.unique_keys(self, table.schema, table.name)
+        _ensure_keys_fit(table.method, table.column, [k if k is not None else [] for k in keys],
+                         len(table.groups))
 
     async def _check_added_foreign_keys(self, sql: str) -> None:
         """ALTER TABLE ... ADD FOREIGN KEY / REFERENCES: the same rule as CREATE TABLE's
@@ -472,17 +496,13 @@ class DdlRunner:
             if method == "modulo" and ctype not in ("int2", "int4", "int8"):
                 method = self._modulo_by_hash(column, col.formatted)
             if method == "modulo":
-                for key in keys:
-                    if column not in key:
-                        raise PgError(
-                            INVALID_TABLE_DEFINITION,
-                            "a unique constraint of a MODULO table must contain its distribution "
-                            f'column "{column}"',
-                        )
+                _ensure_keys_fit(method, column, keys, len(groups))
             if method == "hash":
                 self._ensure_keys_hold(column, keys)
                 return self._hash_table(schema, name, column, ctype, groups, shard_count, colocate_with)
             return DistTable(schema, name, "modulo", column, ctype, None, None, tuple(groups))
+        if spec is not None and spec.method:  # a default placement gives way to its keys instead
+            _ensure_keys_fit(method, None, keys, len(groups))
         return DistTable(schema, name, method, None, None, None, None, tuple(groups))
 
     def _modulo_by_hash(self, column: str, formatted: str) -> str:
@@ -828,3 +848,19 @@ def without_internal_objects(notice: bytes) -> bytes | None:
         fields["D"] = "\n".join(kept)
     return codec.build_error_fields(b"N", fields)
 
+
+def _ensure_keys_fit(method: str, column: str | None, keys: list[list[str]], groups: int) -> None:
+    """Unique keys each datanode can enforce alone: on a MODULO table they contain the
+    distribution column; a ROUNDROBIN table on several groups has none (its rows go to any
+    node, so two equal keys would land on two nodes and both stay, as Postgres-XL refuses
+    too). A REPLICATION table holds every row on every node: any key holds."""
+    if method == "modulo":
+        for key in keys:
+            if column not in key:
+                raise PgError(INVALID_TABLE_DEFINITION,
+                              f'a unique constraint of a MODULO table must contain its distribution column "{column}"')
+    elif method == "roundrobin" and keys and groups > 1:
+        raise PgError(INVALID_TABLE_DEFINITION,
+                      "a ROUNDROBIN table cannot have a primary key or unique constraint: each datanode "
+                      "would check it over its own rows only",
+                      hint="Distribute the table by HASH of a key column, or make it a REPLICATION table.")

@@ -26,7 +26,8 @@ from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copyfill, copysplit
 from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
-from gridpg.planner import analyze, tableoid, tempnames
+from gridpg.executor.replica_defaults import ensure_replica_defaults
+from gridpg.planner import analyze, replicas, tableoid, tempnames
 from gridpg.planner.plan import Fragment, PushdownPlan
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -65,6 +66,10 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
                  resolved: list[Resolved]) -> None:
     target = resolved[0].table
     assert target is not None
+    ensure_no_partial_reads(tree["InsertStmt"], resolved)
+    if target.method == "replication" and tree["InsertStmt"].get("onConflictClause"):
+        replicas.ensure_same_on_every_replica(tree["InsertStmt"]["onConflictClause"], target, "INSERT ... ON CONFLICT")
+        await ensure_replica_defaults(dispatcher, request.sql)
     pinned = await _pin_time_defaults(dispatcher, request, tree, target)
     if pinned is not None:
         request, tree = replace(request, sql=pinned), sqlparse.parse_tree(pinned)
@@ -83,7 +88,8 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
 
     if values.needs_evaluation(select, shape.cols, target.column) \
             or _distribution_default(request.sql, target, shape, columns) \
-            or _uses_sequence_defaults(request.sql, shape, columns):
+            or _uses_sequence_defaults(request.sql, shape, columns) \
+            or _diverges_on_replicas(request.sql, select, target, shape, columns):
         await values.insert_evaluated(dispatcher, request, body, target)
         return
     fill = [c for c in columns if c.sequence and c.name not in shape.cols]
@@ -109,6 +115,27 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups=None if target.method != "replication" else {fragments[0].group},
                   order=order, reads=False)
+
+
+def ensure_no_partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> None:
+    """Refuse (0A000) an INSERT whose RETURNING list or ON CONFLICT DO UPDATE reads a
+    distributed table in a sub-select: those run on the node of each inserted row, where
+    the sub-select would see that node's rows only (a count of one node's share, stored or
+    returned as if it were the table's)."""
+    clauses = {"RETURNING": [body.get("returningList"), body.get("returningClause")],
+               "ON CONFLICT DO UPDATE": [body.get("onConflictClause")]}
+    for what, parts in clauses.items():
+        locations = {node["RangeVar"].get("location") for node in analyze._walk(parts)
+                     if isinstance(node, dict) and isinstance(node.get("RangeVar"), dict)}
+        if not locations:
+            continue
+        for r in resolved[1:]:
+            if r.table is not None and r.table.method != "replication" and r.ref.location in locations:
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f'INSERT with a sub-select over distributed table "{r.table.name}" in its '
+                              f"{what} clause is not supported by gridpg: it would run on the node of each "
+                              "inserted row and read that node's rows only",
+                              hint="Read the value in a statement of its own first.")
 
 
 async def _pin_time_defaults(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
@@ -189,6 +216,7 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
         raise PgError(FEATURE_NOT_SUPPORTED, f'the default of distribution column "{target.column}" calls a '
                       "sequence function inside an expression; gridpg cannot route DEFAULT VALUES by it")
     fill = [c for c in columns if c.sequence or c.name in by_default]
+    replicas.ensure_no_diverging_defaults(target, columns, (), "INSERT ... DEFAULT VALUES")
     planner = dispatcher.coord.planner
     assert planner is not None
     rewriter = SequenceRewriter(dispatcher)
@@ -216,6 +244,28 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
 
     await scatter(dispatcher, request, plan, relay_groups={groups[0]} if len(groups) > 1 else None,
                   reads=False)
+
+
+def _diverges_on_replicas(sql: str, select: dict[str, Any], target: DistTable, shape: _ValuesShape,
+                          columns: list[TableColumn]) -> bool:
+    """Whether the VALUES rows for a REPLICATION table on several groups call a volatile
+    function (`random()`, `gen_random_uuid()`, `clock_timestamp()`, ...), directly or
+    through a column default they leave to it: each node would store its own value, so
+    they are evaluated once first (values.insert_evaluated)."""
+    if target.method != "replication" or len(target.groups) < 2:
+        return False
+    if replicas.replica_divergence(select.get("valuesLists")) is not None:
+        return True
+    for column in columns:
+        if column.sequence or not replicas.diverging_default(column.default):
+            continue
+        if column.name not in shape.cols:
+            return True
+        index = shape.cols.index(column.name)
+        if any(index < len(spans) and sql[spans[index][0]:spans[index][1]].strip().upper() == "DEFAULT"
+               for spans in shape.rows):
+            return True
+    return False
 
 
 def _distribution_default(sql: str, target: DistTable, shape: _ValuesShape,
@@ -599,6 +649,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
     _ensure_no_sequence_defaults(body, columns)
+    replicas.ensure_no_diverging_defaults(target, columns, cols, "INSERT ... SELECT")
     select_sql = str(RawStream()(stmt.selectStmt))
     if stmt.withClause is not None:  # WITH x AS (...) INSERT ... SELECT ... FROM x
         recursive = "RECURSIVE " if stmt.withClause.recursive else ""
@@ -615,9 +666,16 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
             select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
     select_sql = await inline_params(dispatcher, request, select_sql)
     _ensure_no_stored_tableoid(select_sql)
-    if not nextvals and await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
-        return
     by_name = {c.name: c for c in columns}
+    key = by_name.get(target.column or "")
+    evaluated_key = bool(stmt.cols and key is not None and key.name not in cols and key.default and not key.sequence)
+    if evaluated_key:  # its default (gen_random_uuid()) evaluated once, here: routed by that value
+        assert key is not None
+        select_sql = f"SELECT gp_rows.*, {key.default} FROM ({select_sql}) AS gp_rows"
+        cols = [*cols, key.name]
+    if not nextvals and not evaluated_key and \
+            await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
+        return
     assign = [] if nextvals or any(c not in by_name for c in cols) else \
         [(c, by_name[c].type_oid, by_name[c].typmod) for c in cols]
     if nextvals:  # every row's GTM value first: the rows are gathered whole
@@ -950,8 +1008,11 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     listed = [c["String"]["sval"] for c in body.get("attlist", []) or []]
     fill = copyfill.missing_sequence_columns(columns, listed)
     cols = listed + [c.name for c in fill] if listed else [c.name for c in columns]
+    replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY")
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
+    if table.method in ("hash", "modulo") and table.column not in cols:
+        router.fixed_group = await _group_of_default(dispatcher, table, columns)
     # ON_ERROR ignore: a row whose distribution value does not convert is skipped, as the
     # node skips rows whose other values do not
     router.skip_unroutable = str(options.get("on_error", "stop")).lower() == "ignore"
@@ -979,6 +1040,29 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
         rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
         dispatcher.session.send(notice(f"{rows} skipped due to data type incompatibility"))
     dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
+
+
+async def _group_of_default(dispatcher: Dispatcher, table: DistTable, columns: list[TableColumn]) -> str | None:
+    """The group of every row a COPY leaves the distribution column of to its default (a
+    constant: one value for all rows, evaluated once here); None for no default (NULL).
+    A default the datanode would evaluate to another value (gen_random_uuid(), now()) is
+    refused (0A000): rows were routed as if NULL and stored elsewhere or refused with "no
+    partition of relation found"."""
+    column = next(c for c in columns if c.name == table.column)
+    if column.sequence or not column.default:
+        return None
+    if replicas.diverging_default(column.default) or xact_time.mentions_time(column.default) \
+            or "nextval(" in column.default.lower():
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'COPY leaving distribution column "{column.name}" to its default ({column.default}) is '
+                      "not supported by gridpg: each row's value must be known before it is routed",
+                      hint="List the column in the COPY and give its values.")
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await catalog.settle()
+    rows = await catalog.query(f"SELECT ({column.default})::text")
+    planner = dispatcher.coord.planner
+    assert planner is not None
+    return planner.group_for_value(table, rows[0][0] if rows else None, dispatcher.runner.snapshot())
 
 
 def _reject_limit(options: dict[str, Any]) -> int | None:
@@ -1253,6 +1337,7 @@ class CopyRouter:
         self.fmt = fmt
         self.delimiter = delimiter.encode()
         self.position = cols.index(table.column) if table.column in cols else -1
+        self.fixed_group: str | None = None  # every row's group (a COPY leaving the column to a constant default)
         self.pending = b""
         self.groups = list(table.groups)
         self.rr = 0
@@ -1354,6 +1439,8 @@ class CopyRouter:
         return {g: b"\n".join(rows) + b"\n" for g, rows in out.items()}  # type: ignore[misc]
 
     def _group_of(self, record: bytes) -> str:
+        if self.fixed_group is not None:
+            return self.fixed_group
         if self.table.method == "roundrobin" or self.position < 0:
             if self.table.method in ("hash", "modulo"):
                 return self._group_for_text(None)
@@ -1427,7 +1514,9 @@ class CopyRouter:
                     p += n
             if not complete:
                 break
-            if self.table.method in ("hash", "modulo"):
+            if self.fixed_group is not None:
+                group = self.fixed_group
+            elif self.table.method in ("hash", "modulo"):
                 text = None if value_raw is None else decode_binary_param(self.type_oid, value_raw)
                 group = self._group_for_text(text)
             else:

@@ -611,11 +611,27 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
                 if remote:
                     await copy_rows_to_catalog(
                         dispatcher, [(g, f"SELECT * FROM {qualified}") for g in remote], dest, name)
+        check = getattr(plan, "row_check", None)
+        if check:
+            await _ensure_one_match_per_row(dispatcher, request, groups[0], check)
         relay_groups = {groups[0]} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups, commit=False)
         for group in groups:
             await txn.participants[group].conn.simple_query(
                 "; ".join(f"DROP TABLE {name}" for name in scratch))
+
+
+async def _ensure_one_match_per_row(dispatcher: Dispatcher, request: ExecRequest, group: str, check: str) -> None:
+    """Refuse (0A000) an UPDATE of a REPLICATION table whose FROM joins a target row more
+    than once: PostgreSQL keeps whichever joined row comes first, and each node's copies of
+    the tables read come in another order, so each replica would keep another value."""
+    conn = dispatcher.runner.txn.participants[group].conn
+    if await conn.query(await inline_params(dispatcher, request, check)):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "UPDATE of a REPLICATION table whose FROM list joins a row more than once is not "
+                      "supported by gridpg: each node would keep another of the joined values and the "
+                      "replicas would differ",
+                      hint="Join each row to one row of the FROM list (aggregate it, or add a condition).")
 
 
 # -- rows that change node ------------------------------------------------------------
@@ -653,7 +669,17 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         else:
             await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
         final = await inline_params(dispatcher, request, plan.final_sql or "")
-        await _run_final(dispatcher, request, final)
+        # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
+        # the rows are back in the table: a re-insert that fails (a duplicate key) must
+        # not leave the client a success before the error.
+        session = dispatcher.session
+        send = session.send
+        held: list[bytes] = []
+        session.send = held.append
+        try:
+            await _run_final(dispatcher, request, final)
+        finally:
+            session.send = send
         listed = ", ".join(quote_ident(n) for n in names)
         chunks = await catalog.copy_out_canonical(f"COPY {temp} ({listed}) TO STDOUT")
         copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
@@ -665,6 +691,8 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
         await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
         await _drop_temp(catalog, [temp])
+    for raw in held:
+        send(raw)
 
 
 async def _generated_columns(catalog: BackendConnection, qualified: str) -> set[str]:

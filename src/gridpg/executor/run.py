@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg import metrics
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
+from gridpg.executor.replica_defaults import ensure_replica_defaults
 from gridpg.planner import plan as plans
 from gridpg.planner import tempnames
 from gridpg.planner.context import CatalogView, SessionView, parse_search_path
@@ -197,6 +198,8 @@ async def _distributed(dispatcher: Dispatcher, request: ExecRequest, plan: Any) 
 
     if plan.sql and plan.sql != request.sql:
         request = dataclasses.replace(request, sql=plan.sql)
+    if plan.writes:
+        await ensure_replica_defaults(dispatcher, request.sql)
     await multi.execute_plan(dispatcher, request, bind(dispatcher, plan))
 
 
@@ -248,6 +251,7 @@ async def _insert(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> No
 
 async def _merge_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     request = dataclasses.replace(request, sql=plan.sql) if plan.sql != request.sql else request
+    await ensure_replica_defaults(dispatcher, request.sql)
     group = plan.group or await _merge_group(dispatcher, request, plan)
     if group is None:
         from gridpg.executor import merge_staged
@@ -285,6 +289,7 @@ async def _merge_group(dispatcher: Dispatcher, request: ExecRequest,
 async def _merge_staged(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.executor import merge_staged
 
+    await ensure_replica_defaults(dispatcher, request.sql)
     await merge_staged.run(dispatcher, request, plan)
 
 

@@ -31,6 +31,7 @@ from gridpg.commands.sequences import next_values as _next_values
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
 from gridpg.planner.calls import sequence_calls
+from gridpg.planner.replicas import diverging_default
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
@@ -135,6 +136,11 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
             and (by_name.get(distribution) or _NO_DEFAULT).default:
         sent.append(distribution)  # a default such as gen_random_uuid(): evaluated once, here
         rows = [items + ["DEFAULT"] for items in rows]
+    if target.method == "replication":  # each replica would evaluate gen_random_uuid() anew
+        for column in columns:
+            if column.name not in sent and not column.sequence and diverging_default(column.default):
+                sent.append(column.name)
+                rows = [items + ["DEFAULT"] for items in rows]
     values_sql = "VALUES " + ", ".join("(" + ", ".join(items) + ")" for items in rows)
     values_sql = await inline_params(dispatcher, request, values_sql)
     chunks = await _evaluate(dispatcher, target, columns, sent, values_sql,

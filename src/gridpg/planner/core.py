@@ -31,6 +31,8 @@ from gridpg.planner import (
     node_values,
     prepared,
     qualnames,
+    replicas,
+    row_ids,
     router,
     scope,
     shard_route,
@@ -167,6 +169,11 @@ class Planner:
             return InsertPlan(sql, tree, tuple(resolved))
         if kind in ("UpdateStmt", "DeleteStmt", "MergeStmt") and resolved[0].table is None:
             return CatalogCheckPlan(_not_distributed_target(kind, resolved[0].ref))
+        if kind in ("UpdateStmt", "DeleteStmt", "MergeStmt"):
+            target = resolved[0].table
+            assert target is not None
+            body = {k: v for k, v in tree[kind].items() if k not in ("returningClause", "returningList")}
+            replicas.ensure_same_on_every_replica(body, target, kind[:-4].upper())
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
         pinned = None
@@ -175,6 +182,7 @@ class Planner:
             routed = router.decide(sql, analysis.router, pinned)
             if isinstance(routed, DistributedPlan):
                 return _through_views(routed, sql, analysis.view_sql)
+        row_ids.ensure_no_row_identity(sql, tree[kind], kind, resolved, catalog.snapshot)
         key = ("plan", sql, session.search_path, frozenset(pinned) if pinned else None)
         cached = self.cache.get(key) if catalog.cacheable else None
         if cached is not None:

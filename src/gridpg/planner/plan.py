@@ -464,6 +464,9 @@ class BroadcastWritePlan(DistributedPlan):
     """UPDATE/DELETE reading non-colocated tables: those copied to the target's nodes."""
 
     strategy: ClassVar[Strategy] = Strategy.BROADCAST
+    # UPDATE of a REPLICATION table with FROM: finds a target row joined twice (one node,
+    # before the UPDATE; planner/writes.several_matches_check)
+    row_check: str | None = None
 
 
 @dataclass(frozen=True)
@@ -493,4 +496,5 @@ def bind_scratch(plan: DistributedPlan, names: Mapping[str, str]) -> Distributed
         gather=tuple(dataclasses.replace(g, temp=sub(g.temp)) for g in plan.gather),
         partial_temp=None if plan.partial_temp is None else sub(plan.partial_temp),
         scratch=(),
+        **({"row_check": sub(plan.row_check)} if isinstance(plan, BroadcastWritePlan) and plan.row_check else {}),
     )

@@ -66,9 +66,37 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
         alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
         replacements.append((start, end, f"{SCRATCH_SCHEMA}.{temps[key].temp}{alias}"))
     spliced = splice(sql, replacements)
+    check = None
+    if replicated and len(target.groups) > 1 and body.get("fromClause") and "targetList" in body:
+        check = several_matches_check(spliced, resolved[0].ref)
     return BroadcastWritePlan(tuple(Fragment(g, spliced) for g in target.groups), True,
                               gather=tuple(temps.values()), reasons=tuple(reasons),
-                              replicated=replicated, scratch=tuple(scratch.made))
+                              replicated=replicated, scratch=tuple(scratch.made), row_check=check)
+
+
+def several_matches_check(sql: str, target: analyze.RelRef) -> str:
+    """A query that finds a row of the UPDATE's target its FROM list joins more than once.
+
+    PostgreSQL updates such a row once, with whichever joined row comes first: on a
+    REPLICATION table each node would take the first of its own copy of the tables read,
+    and the replicas would differ. The query (the UPDATE's WITH, target, FROM and WHERE,
+    grouped by the target's ctid) runs on one node before the UPDATE; a row refuses it."""
+    tokens = sqlparse.tokens(sql)
+    body = sqlparse.parse_tree(sql)["UpdateStmt"]
+    first_item = min(n["location"] for n in analyze._walk(body["fromClause"])
+                     if isinstance(n, dict) and isinstance(n.get("location"), int))
+    (update_at,) = top_level_keywords(sql, tokens, ("update",))
+    from_at = max(t.start for t in tokens if t.start < first_item and sql[t.start:t.end + 1].lower() == "from")
+    after = [t for t in tokens if t.start > from_at]
+    where_at, returning_at = top_level_keywords(sql, after, ("where", "returning"))
+    end = returning_at if returning_at >= 0 else len(sql)
+    from_text = sql[from_at + 4:where_at if where_at >= 0 else end]
+    where_text = sql[where_at:end] if where_at >= 0 else ""
+    start, stop = relation_span(sql, tokens, target)
+    alias = target.alias or target.name
+    relation = sql[start:stop] + (f" AS {quote(target.alias)}" if target.alias else "")
+    return (f"{sql[:update_at]}SELECT 1 FROM {relation}, {from_text} {where_text} "
+            f"GROUP BY {quote(alias)}.ctid HAVING count(*) > 1 LIMIT 1")
 
 
 def reads_node_locally(body: dict[str, Any], resolved: list[Resolved], snapshot: CatalogSnapshot) -> bool:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from pglast import parser as pgparser
+from pglast.visitors import Visitor
 
 from gridpg.errors import SYNTAX_ERROR, PgError
 
@@ -207,7 +208,8 @@ def parse_tree(sql: str) -> Tree:
     before a node (`/* é */ SELECT ... FROM ONLY t`), text surgery by a byte location hit the
     wrong place, and the ONLY of a HASH table stayed (no rows, silently)."""
     try:
-        doc = json.loads(_parse_cached(sql))
+        text = _parse_cached(sql)
+        doc = json.loads(text)
     except pgparser.ParseError as exc:
         raise _syntax_error(exc) from None
     stmts = doc.get("stmts", [])
@@ -218,6 +220,8 @@ def parse_tree(sql: str) -> Tree:
     stmt: Tree = stmts[0]["stmt"]
     if not sql.isascii():
         _to_char_offsets(stmt, _char_index(sql))
+    if "MultiAssignRef" in text:
+        _drop_repeated_sources(stmt)
     return stmt
 
 
@@ -227,7 +231,34 @@ def parse_sql(sql: str) -> Any:
     in bytes from the parser), so the two can be compared and used to cut the text."""
     from pglast import parse_sql as pglast_parse
 
-    return pglast_parse(sql)
+    stmts = pglast_parse(sql)
+    if "=" in sql:
+        _RepeatedSources()(stmts)
+    return stmts
+
+
+class _RepeatedSources(Visitor):  # type: ignore[misc]
+    """`_drop_repeated_sources` for pglast's AST."""
+
+    def visit_MultiAssignRef(self, _ancestors: Any, node: Any) -> None:
+        if node.colno != node.ncolumns:
+            node.source = None
+
+
+def _drop_repeated_sources(node: Any) -> None:
+    """`SET (a, b) = (SELECT ...)` parses into one MultiAssignRef per column, each holding
+    the same sub-select (PostgreSQL's parser shares one node; its JSON repeats it). Keep it
+    on the last column only, where deparsers print it: a walker then sees its relations
+    once, and a rewrite at their locations is not spliced twice (`... AS sgridpg_shards.x`)."""
+    if isinstance(node, dict):
+        ref = node.get("MultiAssignRef")
+        if isinstance(ref, dict) and ref.get("colno") != ref.get("ncolumns"):
+            ref.pop("source", None)
+        for value in node.values():
+            _drop_repeated_sources(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_repeated_sources(value)
 
 
 def _char_index(sql: str) -> list[int]:

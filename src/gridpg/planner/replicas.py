@@ -1,0 +1,109 @@
+"""Writes to REPLICATION tables must leave every replica equal. Pure.
+
+A write to a reference table placed on several groups runs as the same statement on each
+of them (pushdown, router, broadcast of what it reads, staged MERGE): whatever each node
+computes for itself must come out equal everywhere, or the replicas differ and a later
+read answers by whichever node serves it, silently. What a node may compute differently:
+
+* a volatile function (`random()`, `clock_timestamp()`, `gen_random_uuid()`, ...): each
+  node calls it once per row;
+* a sub-select with LIMIT/OFFSET and no ORDER BY (or ordered by a volatile call): each
+  node keeps the rows its own scan meets first;
+* an aggregate whose result depends on the input order (`string_agg`, `array_agg`,
+  `json_agg`, ...) without an ORDER BY of its own.
+
+`now()` and the other transaction-time calls are pinned to one instant by the coordinator
+(sql/xact_time.py) and sequence calls come from the GTM (executor/update_nextval.py), so
+neither counts here. Such a write is refused with 0A000 rather than run; a user function's
+volatility is not known to the planner and is not checked (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gridpg.catalog.model import DistTable
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner import analyze
+
+# PostgreSQL's built-in volatile functions whose value differs between two servers
+# evaluating the same row (pg_proc.provolatile = 'v', minus those pinned or from the GTM).
+VOLATILE_BUILTINS = frozenset({
+    "random", "random_normal", "setseed", "gen_random_uuid", "uuidv4", "uuidv7",
+    "clock_timestamp", "timeofday", "pg_backend_pid", "txid_current", "txid_current_if_assigned",
+    "pg_current_xact_id", "pg_current_xact_id_if_assigned", "inet_server_addr",
+    "inet_server_port", "pg_postmaster_start_time", "pg_current_wal_lsn", "pg_current_wal_insert_lsn",
+})
+
+# Aggregates whose value depends on the order their input arrives in.
+ORDER_SENSITIVE_AGGREGATES = frozenset({
+    "string_agg", "array_agg", "json_agg", "jsonb_agg", "json_agg_strict", "jsonb_agg_strict",
+    "json_object_agg", "jsonb_object_agg", "json_object_agg_strict", "jsonb_object_agg_strict",
+    "json_object_agg_unique", "jsonb_object_agg_unique", "json_object_agg_unique_strict",
+    "jsonb_object_agg_unique_strict", "xmlagg",
+})
+
+
+def ensure_same_on_every_replica(body: Any, target: DistTable, what: str) -> None:
+    """Refuse (0A000) a write that each replica of `target` would compute on its own when
+    the replicas could come out different (see the module docstring)."""
+    if target.method != "replication" or len(target.groups) < 2:
+        return
+    reason = replica_divergence(body)
+    if reason is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'{what} of REPLICATION table "{target.name}" with {reason} is not supported by '
+                      "gridpg: each node would compute its own value and the replicas would differ",
+                      hint="Compute the value first (a literal or a parameter), or give the "
+                           "sub-select an ORDER BY that fixes its rows.")
+
+
+def diverging_default(default: str | None) -> bool:
+    """Whether a column default (its text from pg_get_expr) calls a function that each
+    replica would evaluate to its own value."""
+    if not default:
+        return False
+    text = default.lower()
+    return any(f"{name}(" in text for name in VOLATILE_BUILTINS)
+
+
+def ensure_no_diverging_defaults(target: DistTable, columns: Any, given: Any, what: str) -> None:
+    """Refuse (0A000) a write that leaves a column of a REPLICATION table on several groups
+    to a default such as gen_random_uuid() that each node would evaluate for itself."""
+    if target.method != "replication" or len(target.groups) < 2:
+        return
+    for column in columns:
+        if column.name not in given and not column.sequence and diverging_default(column.default):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'{what} into REPLICATION table "{target.name}" leaving column "{column.name}" '
+                          f"to its default ({column.default}) is not supported by gridpg: each node would "
+                          "compute its own value and the replicas would differ",
+                          hint="Give the column's value in the statement (INSERT ... VALUES evaluates "
+                               "it once).")
+
+
+def replica_divergence(body: Any) -> str | None:
+    """What in `body` two nodes may compute differently, or None."""
+    for node in analyze._walk(body):
+        if not isinstance(node, dict):
+            continue
+        if "FuncCall" in node:
+            call = node["FuncCall"]
+            name = _builtin_name(call)
+            if name in VOLATILE_BUILTINS:
+                return f"the volatile function {name}()"
+            if name in ORDER_SENSITIVE_AGGREGATES and not call.get("agg_order") and "over" not in call:
+                return f"{name}() without an ORDER BY of its own"
+        elif "SelectStmt" in node:
+            select = node["SelectStmt"]
+            if (select.get("limitCount") or select.get("limitOffset")) and not select.get("sortClause"):
+                return "LIMIT/OFFSET in a sub-select without ORDER BY"
+    return None
+
+
+def _builtin_name(call: dict[str, Any]) -> str | None:
+    """The function's name when it is a pg_catalog one (unqualified or qualified so)."""
+    names = [n["String"]["sval"].lower() for n in call.get("funcname", []) if "String" in n]
+    if not names or (len(names) > 1 and names[0] != "pg_catalog"):
+        return None
+    return names[-1]

@@ -1,0 +1,59 @@
+"""An INSERT whose RETURNING list or ON CONFLICT DO UPDATE reads a distributed table in a
+sub-select is refused with 0A000 (executor/dml.ensure_no_partial_reads): those parts run
+on the node of each inserted row, where the sub-select counted that node's share only and
+the INSERT stored or returned it as the table's (silently). A sub-select over a
+REPLICATION table, complete on every node, still runs."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+SETUP = [
+    "CREATE TABLE {s}.t (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)",
+    "CREATE TABLE {s}.src (k int PRIMARY KEY, v int) DISTRIBUTE BY HASH (k)",
+    "CREATE TABLE {s}.ref (id int PRIMARY KEY, v int) DISTRIBUTE BY REPLICATION",
+    "INSERT INTO {s}.t SELECT g, g FROM generate_series(1, 20) g",
+    "INSERT INTO {s}.src SELECT g, g * 2 FROM generate_series(1, 20) g",
+    "INSERT INTO {s}.ref SELECT g, g FROM generate_series(1, 5) g",
+]
+
+
+@pytest.fixture()
+def tables(gridpg_cluster: Cluster, schema: str) -> str:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        for sql in SETUP:
+            conn.execute(sql.format(s=schema))
+    return schema
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO {s}.t VALUES (100, 1) RETURNING id, (SELECT count(*) FROM {s}.t)",
+    "INSERT INTO {s}.t VALUES (101, 1), (102, 2) RETURNING (SELECT count(*) FROM {s}.src)",
+    "INSERT INTO {s}.t SELECT k + 200, v FROM {s}.src WHERE k < 3 RETURNING (SELECT max(v) FROM {s}.src)",
+    "INSERT INTO {s}.ref VALUES (10, 10) RETURNING (SELECT count(*) FROM {s}.src)",
+    "INSERT INTO {s}.t VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET v = (SELECT count(*) FROM {s}.src)",
+    ("INSERT INTO {s}.t VALUES (2, 1) ON CONFLICT (id) DO UPDATE SET v = 5 "
+     "WHERE (SELECT count(*) FROM {s}.src) > 15"),
+    ("INSERT INTO {s}.t SELECT k, v FROM {s}.src WHERE k < 3 ON CONFLICT (id) "
+     "DO UPDATE SET v = (SELECT max(v) FROM {s}.src)"),
+])
+def test_node_local_sub_selects_are_refused(gridpg_cluster: Cluster, tables: str, sql: str) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="sub-select over distributed table"):
+            conn.execute(sql.format(s=tables))
+        assert conn.execute(f"SELECT count(*), sum(v) FROM {tables}.t").fetchone() == (20, 210)
+        assert conn.execute(f"SELECT count(*) FROM {tables}.ref").fetchone() == (5,)
+
+
+def test_reference_and_plain_returning_still_run(gridpg_cluster: Cluster, tables: str) -> None:
+    s = tables
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        rows = conn.execute(f"INSERT INTO {s}.t VALUES (300, 3), (301, 4) "
+                            f"RETURNING id, (SELECT count(*) FROM {s}.ref)").fetchall()
+        assert sorted(rows) == [(300, 5), (301, 5)]
+        row = conn.execute(f"INSERT INTO {s}.t VALUES (1, 0) ON CONFLICT (id) DO UPDATE "
+                           f"SET v = (SELECT max(v) FROM {s}.ref) RETURNING v").fetchone()
+        assert row == (5,)

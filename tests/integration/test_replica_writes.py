@@ -1,0 +1,99 @@
+"""Writes to a REPLICATION table leave every replica equal (planner/replicas.py): volatile
+calls in INSERT ... VALUES and volatile column defaults are evaluated once by the
+coordinator, and writes each node would compute for itself (random(), clock_timestamp(),
+an unordered LIMIT, string_agg without ORDER BY, a gen_random_uuid() default left to an
+INSERT ... SELECT) are refused with 0A000 instead of storing different rows per node.
+The replicas are read on each datanode directly."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+SETUP = [
+    "CREATE TABLE {s}.src (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)",
+    "INSERT INTO {s}.src SELECT g, g FROM generate_series(1, 40) g",
+    ("CREATE TABLE {s}.ref (id int PRIMARY KEY, v float8, ts timestamptz, note text, "
+     "u uuid DEFAULT gen_random_uuid(), made timestamptz DEFAULT clock_timestamp()) "
+     "DISTRIBUTE BY REPLICATION"),
+    "INSERT INTO {s}.ref (id, v, note, u, made) SELECT id, 0, 'a', NULL, NULL FROM {s}.src",
+]
+
+
+@pytest.fixture()
+def tables(gridpg_cluster: Cluster, schema: str) -> str:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        for sql in SETUP:
+            conn.execute(sql.format(s=schema))
+    return schema
+
+
+def _replicas(datanodes: dict[str, str], schema: str) -> list[list[tuple[object, ...]]]:
+    out = []
+    for dsn in datanodes.values():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            out.append(conn.execute(f"SELECT * FROM {schema}.ref ORDER BY id").fetchall())
+    return out
+
+
+def test_volatile_values_and_defaults_are_evaluated_once(gridpg_cluster: Cluster, tables: str,
+                                                         datanodes: dict[str, str]) -> None:
+    s = tables
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"INSERT INTO {s}.ref (id, v, ts, note) VALUES (100, random(), clock_timestamp(), "
+                     "gen_random_uuid()::text), (101, random(), now(), md5(random()::text))")
+        conn.execute(f"INSERT INTO {s}.ref (id, v) VALUES (102, 1)")  # u and made by default
+        conn.execute(f"INSERT INTO {s}.ref (id, v, u) VALUES (%s, %s, DEFAULT)", (103, 2))
+        rows = conn.execute(f"SELECT count(*), count(DISTINCT u) FROM {s}.ref WHERE id >= 100").fetchone()
+        assert rows == (4, 4)  # 100 and 101 take their u from the default as well
+    first, *others = _replicas(datanodes, s)
+    assert len(first) == 44 and all(other == first for other in others)
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE {s}.ref SET v = random() WHERE id <= 3",
+    "UPDATE {s}.ref SET ts = clock_timestamp() WHERE id = 1",
+    "UPDATE {s}.ref SET note = (SELECT string_agg(id::text, ',') FROM {s}.src) WHERE id = 4",
+    "UPDATE {s}.ref SET v = (SELECT v FROM {s}.src LIMIT 1) WHERE id = 5",
+    "DELETE FROM {s}.ref WHERE id IN (SELECT id FROM {s}.src LIMIT 3)",
+    "DELETE FROM {s}.ref WHERE v < random()",
+    "INSERT INTO {s}.ref (id, v) SELECT id + 1000, v FROM {s}.src",
+    ("MERGE INTO {s}.ref r USING {s}.ref q ON r.id = q.id + 1 "
+     "WHEN MATCHED THEN UPDATE SET v = random()"),
+    "UPDATE {s}.ref SET u = DEFAULT WHERE id = 1",
+    "INSERT INTO {s}.ref (id, v) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET made = DEFAULT",
+    "INSERT INTO {s}.ref (id, v) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET v = random()",
+    ("MERGE INTO {s}.ref r USING (SELECT 500 AS id) q ON r.id = q.id "
+     "WHEN NOT MATCHED THEN INSERT (id, v, u, made) VALUES (q.id, 1, NULL, DEFAULT)"),
+    "MERGE INTO {s}.ref r USING (SELECT 501 AS id) q ON r.id = q.id WHEN NOT MATCHED THEN INSERT (id) VALUES (q.id)",
+    "UPDATE {s}.ref SET v = src.v FROM {s}.src WHERE src.v % 10 = ref.id % 10",  # a row joined 4 times
+])
+def test_writes_each_node_would_compute_are_refused(gridpg_cluster: Cluster, tables: str,
+                                                    datanodes: dict[str, str], sql: str) -> None:
+    s = tables
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="REPLICATION table"):
+            conn.execute(sql.format(s=s))
+    first, *others = _replicas(datanodes, s)
+    assert len(first) == 40 and all(other == first for other in others)
+
+
+def test_deterministic_writes_still_run(gridpg_cluster: Cluster, tables: str, datanodes: dict[str, str]) -> None:
+    s = tables
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"UPDATE {s}.ref SET note = (SELECT string_agg(id::text, ',' ORDER BY id) "
+                     f"FROM {s}.src WHERE id < 4) WHERE id = 4")
+        conn.execute(f"UPDATE {s}.ref SET v = (SELECT v FROM {s}.src ORDER BY id DESC LIMIT 1), "
+                     "ts = now() WHERE id = 5 RETURNING random()")
+        conn.execute(f"INSERT INTO {s}.ref (id, v, u, made) SELECT id + 1000, v, NULL, now() FROM {s}.src")
+        conn.execute(f"UPDATE {s}.ref SET v = DEFAULT, ts = now() WHERE id = 6")
+        updated = conn.execute(f"WITH x AS (SELECT 1 AS one) UPDATE {s}.ref AS r SET v = src.v + x.one "
+                               f"FROM {s}.src, x WHERE src.id = r.id + 1 AND r.id BETWEEN 10 AND 17")
+        assert updated.rowcount == 8  # each row joined once: runs
+        conn.execute(f"INSERT INTO {s}.ref (id, v) VALUES (7, 1) ON CONFLICT (id) DO UPDATE SET v = DEFAULT")
+        assert conn.execute(f"SELECT note FROM {s}.ref WHERE id = 4").fetchone() == ("1,2,3",)
+        assert conn.execute(f"SELECT v FROM {s}.ref WHERE id = 5").fetchone() == (40.0,)
+    first, *others = _replicas(datanodes, s)
+    assert len(first) == 80 and all(other == first for other in others)

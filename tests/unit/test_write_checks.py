@@ -1,0 +1,56 @@
+"""Pure checks of issue 12's write answers: MultiAssignRef sub-selects kept once
+(sql/parse.py), what two replicas may compute differently (planner/replicas.py) and where
+ctid compares rows of several shards (planner/row_ids.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridpg.planner import analyze, replicas, row_ids
+from gridpg.sql.parse import parse_sql, parse_tree
+
+
+def test_multi_assignment_sub_select_is_walked_once() -> None:
+    sql = "UPDATE t SET (a, b) = (SELECT x, y FROM s WHERE s.k = t.id), c = 1"
+    tree = parse_tree(sql)
+    ranges = [n for n in analyze._walk(tree) if isinstance(n, dict) and "RangeVar" in n]
+    assert len(ranges) == 1  # s once (the target is "relation"), not once per column
+    from pglast.stream import RawStream
+
+    assert RawStream()(parse_sql(sql)[0].stmt) == \
+        "UPDATE t SET ( a, b) = (SELECT x, y FROM s WHERE s.k = t.id), c = 1"
+
+
+@pytest.mark.parametrize(("sql", "reason"), [
+    ("UPDATE r SET v = random()", "random()"),
+    ("UPDATE r SET v = pg_catalog.clock_timestamp()", "clock_timestamp()"),
+    ("UPDATE r SET v = (SELECT v FROM s LIMIT 1)", "LIMIT/OFFSET"),
+    ("DELETE FROM r WHERE id IN (SELECT id FROM s OFFSET 2)", "LIMIT/OFFSET"),
+    ("UPDATE r SET n = (SELECT string_agg(x, ',') FROM s)", "string_agg()"),
+    ("UPDATE r SET v = 1", None),
+    ("UPDATE r SET v = (SELECT v FROM s ORDER BY id LIMIT 1), t = now()", None),
+    ("UPDATE r SET n = (SELECT string_agg(x, ',' ORDER BY x) FROM s)", None),
+    ("UPDATE r SET v = myschema.random()", None),
+])
+def test_replica_divergence(sql: str, reason: str | None) -> None:
+    found = replicas.replica_divergence(parse_tree(sql))
+    assert (found is None) if reason is None else (reason in (found or ""))
+
+
+def test_diverging_defaults() -> None:
+    assert replicas.diverging_default("gen_random_uuid()")
+    assert replicas.diverging_default("(clock_timestamp() + '1 day'::interval)")
+    assert not replicas.diverging_default("now()")
+    assert not replicas.diverging_default("'x'::text")
+    assert not replicas.diverging_default(None)
+
+
+@pytest.mark.parametrize(("sql", "kind", "uses"), [
+    ("SELECT ctid, * FROM t ORDER BY ctid", "SelectStmt", False),
+    ("SELECT * FROM t WHERE ctid = '(0,1)'", "SelectStmt", True),
+    ("SELECT count(*) FROM (SELECT ctid FROM t) x", "SelectStmt", True),
+    ("DELETE FROM t WHERE ctid IN (SELECT min(ctid) FROM t GROUP BY k)", "DeleteStmt", True),
+    ("UPDATE t SET v = 1 WHERE id = 1 RETURNING ctid", "UpdateStmt", False),
+])
+def test_uses_ctid(sql: str, kind: str, uses: bool) -> None:
+    assert row_ids.uses_ctid(parse_tree(sql)[kind], kind) is uses
