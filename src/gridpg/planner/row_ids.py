@@ -24,7 +24,7 @@ from typing import Any
 from gridpg.catalog.model import CatalogSnapshot
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
-from gridpg.planner.pushdown import Resolved, joined_on_distribution_columns, top_level_relation_count
+from gridpg.planner.pushdown import Resolved, all_top_level, joined_on_distribution_columns
 
 # Top-level parts of a statement that only shape its output.
 _OUTPUT_PARTS = ("targetList", "returningList", "returningClause", "sortClause")
@@ -68,7 +68,7 @@ def _within_one_shard(body: dict[str, Any], kind: str, resolved: list[Resolved],
     sub-select (`a.ctid < b.ctid AND a.id = b.id` pairs rows of one key, hence one shard)."""
     if len(resolved) < 2 or any(r.table is None or r.table.method == "replication" for r in resolved):
         return False
-    if top_level_relation_count(body) != len(resolved) or not joined_on_distribution_columns(body, resolved, snapshot):
+    if not all_top_level(body, resolved) or not joined_on_distribution_columns(body, resolved, snapshot):
         return False
     skip = _OUTPUT_PARTS if kind == "SelectStmt" else ("returningList", "returningClause")
     for node in analyze._walk([value for key, value in body.items() if key not in skip]):
