@@ -79,6 +79,11 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     if body.get("selectStmt") is None:
         await insert_default_values(dispatcher, request, body, target)
         return
+    if sources and analyze.has_node(body, "lockingClause"):
+        from gridpg.executor.locked_insert import insert_locked
+
+        await insert_locked(dispatcher, request)  # its rows locked where they live, first
+        return
     if select is None or not select.get("valuesLists") or sources:
         await insert_select(dispatcher, request, body, target)
         return

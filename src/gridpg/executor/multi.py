@@ -71,6 +71,10 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
         await broadcast_write(dispatcher, request, plan)
+    elif strategy is Strategy.LOCKING_SUBPLANS:
+        from gridpg.executor import subplans
+
+        await subplans.run_locking(dispatcher, request)
     elif strategy is Strategy.COORDINATOR_FINISH:
         async with writable_catalog(dispatcher) as side:
             if side:  # read-only: the datanodes cannot take an exchange's scratch tables

@@ -50,6 +50,7 @@ class Strategy(Enum):
     # multi-node writes
     BROADCAST = "broadcast"
     MOVE_ROWS = "move-rows"
+    LOCKING_SUBPLANS = "locking-subplans"  # FOR UPDATE/SHARE sub-selects of a write run first
 
     def __str__(self) -> str:
         return self.value
@@ -475,6 +476,21 @@ class MoveRowsPlan(DistributedPlan):
     catalog temp table, the rows re-inserted where they now belong."""
 
     strategy: ClassVar[Strategy] = Strategy.MOVE_ROWS
+
+
+@dataclass(frozen=True)
+class LockingSubplansPlan(DistributedPlan):
+    """UPDATE/DELETE whose sub-selects carry FOR UPDATE/SHARE: each runs first as a locking
+    SELECT of its own, planned like any other (so it locks the rows where they live, never
+    a copy), its result put in the statement's text, and the rest planned again
+    (planner/subplans.py split_locking; executor/subplans.py runs it)."""
+
+    strategy: ClassVar[Strategy] = Strategy.LOCKING_SUBPLANS
+
+    def describe(self) -> list[str]:
+        return [f"Distributed plan: {self.strategy}",
+                "  Each sub-select with FOR UPDATE/SHARE runs first as a locking SELECT of its own "
+                "(its rows locked where they live); the statement is then planned with their results"]
 
 
 def bind_scratch(plan: DistributedPlan, names: Mapping[str, str]) -> DistributedPlan:
