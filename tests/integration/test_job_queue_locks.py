@@ -111,7 +111,8 @@ def test_locks_that_would_land_on_copies_are_refused(gridpg_cluster: Cluster, sc
             f"UPDATE {jobs} SET state = 'x' FROM (SELECT id FROM {jobs} ORDER BY id LIMIT 2 FOR UPDATE SKIP LOCKED) s "
             f"WHERE s.id = {jobs}.id",
             f"UPDATE {jobs} SET state = 'x' WHERE EXISTS (SELECT 1 FROM {schema}.other FOR UPDATE)",
-            f"UPDATE {jobs} j SET state = 'x' WHERE id = (SELECT jid FROM {schema}.other o WHERE o.jid = j.id FOR UPDATE)",
+            f"UPDATE {jobs} j SET state = 'x' WHERE id = "
+            f"(SELECT jid FROM {schema}.other o WHERE o.jid = j.id FOR UPDATE)",
             f"SELECT * FROM {jobs} j JOIN {schema}.other o ON o.jid = j.id FOR UPDATE",
         ):
             with pytest.raises(errors.FeatureNotSupported):

@@ -72,7 +72,8 @@ class SubplanSplit:
         lines = []
         for n, sub in enumerate(self.subplans, 1):
             into = {"table": f"rows into {SCRATCH_SCHEMA}.{sub.marker} ({', '.join(sub.columns)}) on every node",
-                    "list": f"its rows replace the IN list {sub.marker}"}.get(sub.kind, f"its value replaces {sub.marker}")
+                    "list": f"its rows replace the IN list {sub.marker}"}.get(sub.kind,
+                                                                              f"its value replaces {sub.marker}")
             lines.append(f"  Subplan {n} ({sub.origin}, run first; {into}): {sub.sql}")
         lines.append(f"  Then: {self.sql}")
         return lines
