@@ -51,3 +51,12 @@ INSERT INTO lq_claims (job, weight) SELECT jid, note FROM lq_other WHERE k = 'b'
 INSERT INTO lq_claims SELECT id, state FROM lq_jobs WHERE id > 100 FOR UPDATE RETURNING *;
 INSERT INTO lq_claims (job, who) SELECT id, state FROM lq_jobs WHERE id = 9 FOR NO KEY UPDATE NOWAIT RETURNING job, who;
 SELECT job, who, weight FROM lq_claims ORDER BY job, who;
+
+-- the same WITH shape without a lock: the entry's LIMIT applies once, not on every node
+-- (the write took it for a colocated join and updated one row per node)
+BEGIN;
+WITH nxt AS (SELECT id FROM lq_jobs WHERE state = 'new' ORDER BY id LIMIT 1) UPDATE lq_jobs SET state = 'one' FROM nxt WHERE lq_jobs.id = nxt.id RETURNING lq_jobs.id, lq_jobs.state;
+WITH old AS (SELECT id FROM lq_jobs ORDER BY id DESC LIMIT 2) DELETE FROM lq_jobs USING old WHERE lq_jobs.id = old.id RETURNING lq_jobs.id;
+WITH few AS (SELECT id FROM lq_jobs WHERE id < 12) DELETE FROM lq_jobs USING few WHERE lq_jobs.id = few.id RETURNING lq_jobs.id;
+SELECT id, state FROM lq_jobs ORDER BY id;
+ROLLBACK;
