@@ -118,3 +118,27 @@ def test_locks_that_would_land_on_copies_are_refused(gridpg_cluster: Cluster, sc
             with pytest.raises(errors.FeatureNotSupported):
                 conn.execute(sql)
         assert taken(gridpg_cluster, jobs) == []
+
+
+def test_a_limit_over_several_nodes_locks_only_the_rows_taken(
+        jobs: str, workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    """Each node locks its own first rows; a node none of whose rows the answer takes gives
+    its locks back before the statement ends, so only PostgreSQL's rows stay locked (with an
+    OFFSET, the rows skipped too: PostgreSQL locks below the LIMIT): every other row can be
+    locked at once (NOWAIT) by another session."""
+    a, b = workers
+    for take, locked in (
+        (f"SELECT id FROM {jobs} WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", [1]),
+        (f"SELECT id FROM {jobs} ORDER BY id DESC LIMIT 1 OFFSET 1 FOR NO KEY UPDATE NOWAIT", [9, 10]),
+        (TAKE_ONE.format(t=jobs), [1]),
+    ):
+        a.execute(take)
+        others = b.execute(f"SELECT id FROM {jobs} WHERE id <> ALL (%s) ORDER BY id FOR UPDATE NOWAIT",
+                           (locked,)).fetchall()
+        assert len(others) == 10 - len(locked), take
+        b.rollback()
+        for row in locked:
+            with pytest.raises(errors.LockNotAvailable):
+                b.execute(f"SELECT id FROM {jobs} WHERE id = %s FOR UPDATE NOWAIT", (row,))
+            b.rollback()
+        a.rollback()

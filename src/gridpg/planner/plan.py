@@ -438,9 +438,12 @@ class PushdownPlan(DistributedPlan):
 
 @dataclass(frozen=True)
 class MergePlan(DistributedPlan):
-    """Sorted/limited pieces from every node into `partial_temp`, merged by `final_sql`."""
+    """Sorted/limited pieces from every node into `partial_temp`, merged by `final_sql`.
+    `lock_keep_sql` (FOR UPDATE/SHARE with a LIMIT): the `gp_lock_ctid` of the merged rows
+    the answer takes, so the nodes none of whose rows it takes give their locks back."""
 
     strategy: ClassVar[Strategy] = Strategy.MERGE
+    lock_keep_sql: str | None = None
 
 
 @dataclass(frozen=True)
@@ -505,6 +508,8 @@ def bind_scratch(plan: DistributedPlan, names: Mapping[str, str]) -> Distributed
             text = text.replace(placeholder, names[placeholder])
         return text
 
+    if isinstance(plan, MergePlan) and plan.lock_keep_sql is not None:
+        plan = dataclasses.replace(plan, lock_keep_sql=sub(plan.lock_keep_sql))
     return dataclasses.replace(
         plan,
         fragments=tuple(Fragment(f.group, sub(f.sql)) for f in plan.fragments),
