@@ -142,3 +142,24 @@ def test_a_limit_over_several_nodes_locks_only_the_rows_taken(
                 b.execute(f"SELECT id FROM {jobs} WHERE id = %s FOR UPDATE NOWAIT", (row,))
             b.rollback()
         a.rollback()
+
+
+def test_bound_parameters_inside_and_outside_the_locking_select(gridpg_cluster: Cluster, schema: str,
+                                                                jobs: str) -> None:
+    """Extended protocol, prepared or not: a parameter only the sub-select uses is taken
+    with it (what remains must not carry an untyped $n), one used elsewhere stays bound."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {schema}.claims (job int, who text)")
+    with psycopg.connect(gridpg_cluster.dsn(0)) as conn:
+        for prepare in (False, True):
+            got = conn.execute(f"UPDATE {jobs} SET state = %s WHERE id = (SELECT id FROM {jobs} WHERE state = %s "
+                               "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, state",
+                               ("taken", "new"), prepare=prepare).fetchall()
+            assert got == [(1, "taken")]
+            got = conn.execute(f"INSERT INTO {schema}.claims SELECT id, %s AS who FROM {jobs} WHERE id = %s "
+                               "FOR UPDATE RETURNING *, %s::text", ("w", 3, "z"), prepare=prepare).fetchall()
+            assert got == [(3, "w", "z")]
+            got = conn.execute(f"DELETE FROM {jobs} WHERE id IN (SELECT id FROM {jobs} WHERE id > %s ORDER BY id "
+                               "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id", (5, 2), prepare=prepare).fetchall()
+            assert got == [(6,), (7,)]
+            conn.rollback()

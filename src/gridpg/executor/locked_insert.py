@@ -57,7 +57,11 @@ async def insert_locked(dispatcher: Dispatcher, request: ExecRequest) -> None:
         if not all(types):
             raise PgError(INTERNAL_ERROR, "unknown type of a locking SELECT's column")
         stmt.selectStmt = parse_sql(constant_rows(rows, types))[0].stmt
-        await run_statement(dispatcher, dataclasses.replace(request, sql=str(RawStream()(stmt))))
+        # the parameters' values in the text: one only the SELECT used would be left
+        # without a type in what remains (42P18)
+        text = await inline_params(dispatcher, request, str(RawStream()(stmt)))
+        await run_statement(dispatcher, dataclasses.replace(request, sql=text, params=[], param_oids=[],
+                                                            param_formats=[]))
 
 
 def constant_rows(rows: list[list[bytes | None]], types: list[str]) -> str:

@@ -89,11 +89,22 @@ async def _small_in_subqueries(dispatcher: Dispatcher, texts: list[str], groups:
 async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
     """An UPDATE/DELETE whose locking sub-selects run first (LockingSubplansPlan), or the
     refusal (0A000) when one cannot: it would lock copies of the rows."""
+    from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import run_statement
+
     recursive = await plan_recursive(dispatcher, request.sql, locking=True)
     if isinstance(recursive, str):
         raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this UPDATE/DELETE: {recursive}",
                       hint="lock the rows with a SELECT ... FOR UPDATE of its own, then write them by key")
-    await run_recursive(dispatcher, request, recursive)
+
+    async def then(sql: str) -> None:
+        # the parameters' values in the text: a parameter only the sub-selects used would
+        # be left without a type in what remains (42P18)
+        text = await inline_params(dispatcher, request, sql)
+        await run_statement(dispatcher, dataclasses.replace(request, sql=text, params=[], param_oids=[],
+                                                            param_formats=[]))
+
+    await with_subplans(dispatcher, request, recursive, then)
 
 
 async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:
