@@ -114,9 +114,16 @@ def test_locks_that_would_land_on_copies_are_refused(gridpg_cluster: Cluster, sc
             f"UPDATE {jobs} j SET state = 'x' WHERE id = "
             f"(SELECT jid FROM {schema}.other o WHERE o.jid = j.id FOR UPDATE)",
             f"SELECT * FROM {jobs} j JOIN {schema}.other o ON o.jid = j.id FOR UPDATE",
+            # PostgreSQL runs these; gridpg reads their query from gathered or staged copies
+            f"CREATE TABLE {schema}.ctas AS SELECT id FROM {jobs} WHERE id = 1 FOR UPDATE",
+            f"MERGE INTO {schema}.other o USING (SELECT id FROM {jobs} WHERE id = 1 FOR UPDATE) s "
+            "ON o.jid = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id::text, s.id)",
         ):
             with pytest.raises(errors.FeatureNotSupported):
                 conn.execute(sql)
+        with pytest.raises(errors.FeatureNotSupported):
+            with conn.cursor().copy(f"COPY (SELECT id FROM {jobs} WHERE id = 1 FOR UPDATE) TO STDOUT") as copy:
+                list(copy)
         assert taken(gridpg_cluster, jobs) == []
 
 

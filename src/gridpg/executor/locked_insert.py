@@ -33,6 +33,23 @@ def locks_rows(node: object) -> bool:
     return any(s.lockingClause for s in _nodes(node, ast.SelectStmt))
 
 
+def ensure_no_copied_locks(dispatcher: Dispatcher, query: ast.Node, statement: str) -> None:
+    """0A000 for a query whose FOR UPDATE/SHARE would lock gathered copies of distributed
+    tables' rows (COPY (query) TO and CREATE TABLE AS read them so), not the rows."""
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.planner import analyze
+    from gridpg.sql import parse as sqlparse
+
+    if not locks_rows(query):
+        return
+    catalog, path = catalog_view(dispatcher), search_path(dispatcher)
+    tree = sqlparse.parse_tree(str(RawStream()(query)))
+    if any(catalog.resolve(r, path) is not None for r in analyze.relations(tree)):
+        raise PgError(FEATURE_NOT_SUPPORTED, f"FOR UPDATE/SHARE in {statement} over distributed tables is not "
+                      "supported by gridpg: it would lock copies of the rows",
+                      hint="lock the rows with a SELECT ... FOR UPDATE of its own in the same transaction first")
+
+
 async def insert_locked(dispatcher: Dispatcher, request: ExecRequest) -> None:
     """Run an INSERT ... SELECT whose SELECT locks rows (see the module docstring)."""
     from gridpg.executor.multi import inline_params
