@@ -215,3 +215,12 @@ def test_locking_subqueries_that_cannot_run_first_are_reported() -> None:
     ):
         got = split_locks(sql)
         assert isinstance(got, str) and "would lock copies of the rows" in got, sql
+
+
+def test_locked_rows_become_typed_constants_in_their_order() -> None:
+    from gridpg.executor.locked_insert import constant_rows
+
+    assert constant_rows([[b"2", None], [b"1", b"it's"]], ["integer", "text"]) == (
+        "SELECT * FROM (VALUES (CAST('2' AS integer), CAST(NULL AS text)), "
+        "(CAST('1' AS integer), CAST('it''s' AS text))) AS gp_locked")
+    assert constant_rows([], ["integer"]) == "SELECT CAST(NULL AS integer) WHERE false"

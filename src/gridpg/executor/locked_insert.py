@@ -22,7 +22,6 @@ from pglast.stream import RawStream
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
 from gridpg.planner.gather import _nodes
 from gridpg.sql.parse import parse_sql
-from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -84,10 +83,9 @@ async def insert_locked(dispatcher: Dispatcher, request: ExecRequest) -> None:
 def constant_rows(rows: list[list[bytes | None]], types: list[str]) -> str:
     """A SELECT of these rows (text values of these types), in their order; none: a
     SELECT of typed NULLs that returns no row."""
-    def literal(value: bytes | None, type_name: str) -> str:
-        return f"CAST({'NULL' if value is None else quote_literal(value.decode())} AS {type_name})"
+    from gridpg.executor.subplans import typed_literal
 
     if not rows:
-        return f"SELECT {', '.join(literal(None, t) for t in types)} WHERE false"
-    values = ", ".join("(" + ", ".join(literal(v, t) for v, t in zip(row, types)) + ")" for row in rows)
+        return f"SELECT {', '.join(typed_literal(None, t) for t in types)} WHERE false"
+    values = ", ".join("(" + ", ".join(typed_literal(v, t) for v, t in zip(row, types)) + ")" for row in rows)
     return f"SELECT * FROM (VALUES {values}) AS gp_locked"

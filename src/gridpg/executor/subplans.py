@@ -206,9 +206,12 @@ async def _value(dispatcher: Dispatcher, sql: str) -> str:
     (type_name,) = await dispatcher.coord.type_names([columns[0].type_oid])
     if not type_name:
         raise PgError(INTERNAL_ERROR, f"unknown type {columns[0].type_oid} of a scalar subquery")
-    value = rows[0][0] if rows else None
-    text = "NULL" if value is None else quote_literal(value.decode())
-    return f"CAST({text} AS {type_name})"
+    return typed_literal(rows[0][0] if rows else None, type_name)
+
+
+def typed_literal(value: bytes | None, type_name: str) -> str:
+    """A value in PostgreSQL's text form as a literal of its type."""
+    return f"CAST({'NULL' if value is None else quote_literal(value.decode())} AS {type_name})"
 
 
 async def _list(dispatcher: Dispatcher, sql: str) -> str:
@@ -218,13 +221,9 @@ async def _list(dispatcher: Dispatcher, sql: str) -> str:
     types = await dispatcher.coord.type_names([c.type_oid for c in columns])
     if not all(types):
         raise PgError(INTERNAL_ERROR, "unknown type of an IN subquery's column")
-
-    def literal(value: bytes | None, type_name: str) -> str:
-        return f"CAST({'NULL' if value is None else quote_literal(value.decode())} AS {type_name})"
-
     if not rows:
-        return f"SELECT {', '.join(literal(None, t) for t in types)} WHERE false"
-    items = [", ".join(literal(v, t) for v, t in zip(row, types)) for row in rows]
+        return f"SELECT {', '.join(typed_literal(None, t) for t in types)} WHERE false"
+    items = [", ".join(typed_literal(v, t) for v, t in zip(row, types)) for row in rows]
     return ", ".join(items if len(types) == 1 else [f"ROW({item})" for item in items])
 
 
