@@ -1066,6 +1066,14 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     if plan is not None and plan.strategy is Strategy.MOVE_ROWS and "analyze" in options:
         raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of an UPDATE of the distribution column "
                       "is not supported by gridpg (it would delete the rows without moving them)")
+    if "analyze" in options and (kind == "InsertStmt" and len([r for r in resolved if r.table]) > 1
+                                 or plan is not None and plan.strategy is Strategy.LOCKING_SUBPLANS) \
+            and analyze.has_node(inner_tree, "lockingClause"):
+        # its locking SELECTs run first (subplans.run_locking, locked_insert.py): run here,
+        # the write would not run, nor would its rows be locked
+        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a write whose sub-selects lock rows "
+                      "(FOR UPDATE/SHARE) over distributed tables is not supported by gridpg",
+                      hint="EXPLAIN it without ANALYZE, or run it")
     node_plans: list[tuple[str, list[str]]] = []
     if plan is not None and any(s.shared for s in plan.scratch):
         lines.append("  (no node plans: the remote SQL reads scratch tables made at execution)")
