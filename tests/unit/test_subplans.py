@@ -6,7 +6,7 @@ import itertools
 
 from gridpg.catalog.model import DistTable
 from gridpg.planner import analyze
-from gridpg.planner.subplans import SubplanSplit, split_subplans
+from gridpg.planner.subplans import SubplanSplit, split_locking, split_subplans
 from gridpg.sql.parse import parse_tree
 
 GROUPS = ("dn1", "dn2")
@@ -153,3 +153,74 @@ def test_in_subqueries_that_stay() -> None:
     sql = "SELECT s_name FROM supplier WHERE s_suppkey IN (SELECT ps_suppkey AS k FROM partsupp ORDER BY k LIMIT 5)"
     candidates, got = split_small(sql)
     assert len(candidates) == 1 and isinstance(got, str)
+
+
+# -- locking sub-selects of an UPDATE/DELETE (split_locking) -------------------------------
+
+
+def split_locks(sql: str) -> SubplanSplit | str:
+    refs = {r.location: TABLES[r.name] for r in analyze.relations(parse_tree(sql)) if r.name in TABLES}
+    counter = itertools.count(1)
+    return split_locking(sql, refs, COLUMNS, lambda kind: f"gp_{kind}_s{next(counter)}")
+
+
+def test_locking_scalar_subquery_runs_first_as_a_value() -> None:
+    got = split_locks("UPDATE supplier SET s_name = 'taken' WHERE s_suppkey = (SELECT s_suppkey FROM supplier "
+                      "WHERE s_name = 'new' ORDER BY s_suppkey LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING *")
+    assert isinstance(got, SubplanSplit), got
+    (value,) = got.subplans
+    assert value.kind == "value"
+    assert value.sql == ("SELECT s_suppkey FROM supplier WHERE s_name = 'new' ORDER BY s_suppkey "
+                         "LIMIT 1 FOR UPDATE SKIP LOCKED")
+    assert got.sql == "UPDATE supplier SET s_name = 'taken' WHERE s_suppkey = (gp_val_s1) RETURNING *"
+
+
+def test_locking_in_and_eq_any_become_in_lists() -> None:
+    for op in ("IN", "= ANY"):
+        got = split_locks(f"DELETE FROM lineitem WHERE l_orderkey {op} (SELECT l_orderkey FROM lineitem "
+                          "ORDER BY l_orderkey LIMIT 3 FOR NO KEY UPDATE NOWAIT)")
+        assert isinstance(got, SubplanSplit), got
+        (items,) = got.subplans
+        assert items.kind == "list" and items.sql.endswith("FOR NO KEY UPDATE NOWAIT")
+        assert got.sql == "DELETE FROM lineitem WHERE l_orderkey IN (gp_list_s1)"
+
+
+def test_locking_cte_becomes_a_scratch_table() -> None:
+    got = split_locks("WITH next AS (SELECT s_suppkey FROM supplier ORDER BY s_suppkey LIMIT 1 FOR UPDATE SKIP LOCKED) "
+                      "UPDATE supplier SET s_name = 'x' FROM next WHERE supplier.s_suppkey = next.s_suppkey")
+    assert isinstance(got, SubplanSplit), got
+    (cte,) = got.subplans
+    assert cte.kind == "table" and cte.columns == ("s_suppkey",)
+    assert "FROM gridpg_shards.gp_cte_s1 AS next WHERE" in got.sql and not got.sql.startswith("WITH")
+
+
+def test_only_the_locking_subqueries_run_first() -> None:
+    got = split_locks("UPDATE supplier SET s_name = (SELECT max(n_name) FROM nation) WHERE s_suppkey = "
+                      "(SELECT s_suppkey FROM supplier LIMIT 1 FOR SHARE SKIP LOCKED)")
+    assert isinstance(got, SubplanSplit), got
+    assert [s.sql.endswith("FOR SHARE SKIP LOCKED") for s in got.subplans] == [True]
+    assert "(SELECT max(n_name) FROM nation)" in got.sql
+
+
+def test_locking_subqueries_that_cannot_run_first_are_reported() -> None:
+    for sql in (
+        # correlated with the target
+        "UPDATE supplier s SET s_name = 'x' WHERE s_suppkey = (SELECT ps_suppkey FROM partsupp "
+        "WHERE ps_partkey = s.s_suppkey FOR UPDATE)",
+        # FROM sub-select, EXISTS, another operator than = ANY
+        "UPDATE supplier SET s_name = 'x' FROM (SELECT ps_suppkey FROM partsupp FOR UPDATE) p "
+        "WHERE p.ps_suppkey = supplier.s_suppkey",
+        "DELETE FROM supplier WHERE EXISTS (SELECT 1 FROM partsupp FOR UPDATE)",
+        "DELETE FROM supplier WHERE s_suppkey < ANY (SELECT ps_suppkey FROM partsupp FOR UPDATE)",
+    ):
+        got = split_locks(sql)
+        assert isinstance(got, str) and "would lock copies of the rows" in got, sql
+
+
+def test_locked_rows_become_typed_constants_in_their_order() -> None:
+    from gridpg.executor.locked_insert import constant_rows
+
+    assert constant_rows([[b"2", None], [b"1", b"it's"]], ["integer", "text"]) == (
+        "SELECT * FROM (VALUES (CAST('2' AS integer), CAST(NULL AS text)), "
+        "(CAST('1' AS integer), CAST('it''s' AS text))) AS gp_locked")
+    assert constant_rows([], ["integer"]) == "SELECT CAST(NULL AS integer) WHERE false"

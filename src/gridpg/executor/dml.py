@@ -79,6 +79,11 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     if body.get("selectStmt") is None:
         await insert_default_values(dispatcher, request, body, target)
         return
+    if sources and analyze.has_node(body, "lockingClause"):
+        from gridpg.executor.locked_insert import insert_locked
+
+        await insert_locked(dispatcher, request)  # its rows locked where they live, first
+        return
     if select is None or not select.get("valuesLists") or sources:
         await insert_select(dispatcher, request, body, target)
         return
@@ -1633,6 +1638,9 @@ async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
             raise PgError(FEATURE_NOT_SUPPORTED, "COPY (INSERT/UPDATE/DELETE ... RETURNING) TO over "
                           "distributed tables is not supported by gridpg",
                           hint="run the statement with RETURNING as a query instead")
+    from gridpg.executor.locked_insert import ensure_no_copied_locks
+
+    ensure_no_copied_locks(dispatcher, stmt.query, "COPY (query) TO")
     prepared = await prepare_query_on_catalog(dispatcher, str(RawStream()(stmt.query)))
     if prepared is None:
         return False
@@ -1664,6 +1672,9 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         return await create_temp_table_as(dispatcher, request)
     stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
     query_sql = str(RawStream()(stmt.query))
+    from gridpg.executor.locked_insert import ensure_no_copied_locks
+
+    ensure_no_copied_locks(dispatcher, stmt.query, "CREATE TABLE AS")
     if body.get("if_not_exists") and await _creation_name_taken(dispatcher, into["rel"]):
         from gridpg.errors import notice
 

@@ -71,6 +71,10 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
         await broadcast_write(dispatcher, request, plan)
+    elif strategy is Strategy.LOCKING_SUBPLANS:
+        from gridpg.executor import subplans
+
+        await subplans.run_locking(dispatcher, request)
     elif strategy is Strategy.COORDINATOR_FINISH:
         async with writable_catalog(dispatcher) as side:
             if side:  # read-only: the datanodes cannot take an exchange's scratch tables
@@ -347,12 +351,18 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tupl
 
 async def copy_rows_to_catalog(
     dispatcher: Dispatcher, sources: list[tuple[str, str]], catalog: BackendConnection, temp: str,
-) -> None:
-    """COPY (sql) TO STDOUT on each (group, sql) into `temp` on the catalog server."""
+    savepoint: str | None = None,
+) -> list[int]:
+    """COPY (sql) TO STDOUT on each (group, sql) into `temp` on the catalog server; the
+    rows copied from each, whose rows lie in `temp` one source after the other.
+    `savepoint`: set on each source first (inside the transaction's block)."""
     txn = dispatcher.runner.txn
     conns = [await txn.connection(g, wants_block=False) for g, _ in sources]
     for conn in [*conns, catalog]:
         await conn.settle()
+    if savepoint is not None:
+        for conn in conns:
+            await conn.simple_query(f"SAVEPOINT {savepoint}")
 
     from gridpg.executor.exchange import exact_floats, low_float_digits, session_floats
 
@@ -369,19 +379,21 @@ async def copy_rows_to_catalog(
     error: PgError | None = None
     started = time.perf_counter()
     rows = nbytes = 0
+    counts = [0] * len(conns)
     read: list[BackendConnection] = []  # the nodes whose answer was read to its end
     copying = False
     try:
         catalog.send(codec.build_query(f"COPY {temp} FROM STDIN"))
         await catalog.expect_copy_in()
         copying = True
-        for conn in conns:
+        for index, conn in enumerate(conns):
             while True:
                 done = False
                 for kind, raw in await conn.recv_batch():
                     if kind == 0x64:
                         catalog.send(raw)
                         rows += 1
+                        counts[index] += 1
                         nbytes += len(raw)
                     elif kind == 0x45:
                         error = error or conn.error(codec.parse_error_fields(raw[5:]))
@@ -410,6 +422,7 @@ async def copy_rows_to_catalog(
     from gridpg.executor.exchange import record_stage
 
     record_stage(f"rows into {temp}", ", ".join(g for g, _ in sources), catalog.node, rows, nbytes, started)
+    return counts
 
 
 async def _fail_copy_in(catalog: BackendConnection) -> None:
@@ -506,11 +519,41 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         if exc.sqlstate == "42P16" and "pseudo-type record" in str(exc) and plan.strategy is Strategy.MERGE:
             raise RecordOutputError() from exc
         raise
+    keep = getattr(plan, "lock_keep_sql", None) if dispatcher.runner.txn.in_block else None
     try:
-        await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
+        counts = await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog,
+                                            temp, savepoint=LOCK_SAVEPOINT if keep else None)
+        if keep:
+            await _give_back_locks(dispatcher, catalog, plan.groups, counts, temp, keep)
         await _run_final(dispatcher, request, final)
     finally:
         await _drop_temp(catalog, [temp])
+
+
+LOCK_SAVEPOINT = "gridpg_merge_locks"
+
+
+async def _give_back_locks(dispatcher: Dispatcher, catalog: BackendConnection, groups: Sequence[str],
+                           counts: list[int], temp: str, keep: str) -> None:
+    """SELECT ... FOR UPDATE/SHARE ... LIMIT over several nodes: each node locked its own
+    first LIMIT rows, inside a savepoint. Where none of a node's rows is among those the
+    answer takes (`keep`: the merged rows' places in `temp`, which holds each node's rows
+    one node after the other), the savepoint is rolled back: its locks are given back
+    before the statement ends, so the transaction holds PostgreSQL's locks (all of them
+    with LIMIT 1, the job queue). A node some of whose rows are taken keeps all it locked."""
+    rows = await catalog.query(
+        f"SELECT n.ord FROM (SELECT ctid AS c, row_number() OVER (ORDER BY ctid) AS ord FROM {temp}) AS n "
+        f"JOIN ({keep}) AS k ON n.c = k.gp_lock_ctid")
+    taken = sorted(int(r[0]) for r in rows if r[0] is not None)
+    txn = dispatcher.runner.txn
+    start = 0
+    for group, count in zip(groups, counts):
+        conn = await txn.connection(group, wants_block=False)
+        await conn.settle()
+        if not any(start < place <= start + count for place in taken):
+            await conn.simple_query(f"ROLLBACK TO SAVEPOINT {LOCK_SAVEPOINT}")
+        await conn.simple_query(f"RELEASE SAVEPOINT {LOCK_SAVEPOINT}")
+        start += count
 
 
 async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection, temp: str, partial: str,
@@ -1023,6 +1066,14 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     if plan is not None and plan.strategy is Strategy.MOVE_ROWS and "analyze" in options:
         raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of an UPDATE of the distribution column "
                       "is not supported by gridpg (it would delete the rows without moving them)")
+    if "analyze" in options and (kind == "InsertStmt" and len([r for r in resolved if r.table]) > 1
+                                 or plan is not None and plan.strategy is Strategy.LOCKING_SUBPLANS) \
+            and analyze.has_node(inner_tree, "lockingClause"):
+        # its locking SELECTs run first (subplans.run_locking, locked_insert.py): run here,
+        # the write would not run, nor would its rows be locked
+        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a write whose sub-selects lock rows "
+                      "(FOR UPDATE/SHARE) over distributed tables is not supported by gridpg",
+                      hint="EXPLAIN it without ANALYZE, or run it")
     node_plans: list[tuple[str, list[str]]] = []
     if plan is not None and any(s.shared for s in plan.scratch):
         lines.append("  (no node plans: the remote SQL reads scratch tables made at execution)")

@@ -463,4 +463,5 @@ _RUNNERS: dict[type, _Runner] = {
     plans.CoordinatorFinishPlan: _distributed,
     plans.BroadcastWritePlan: _distributed,
     plans.MoveRowsPlan: _distributed,
+    plans.LockingSubplansPlan: _distributed,
 }

@@ -10,6 +10,10 @@ connections: the scratch tables are dropped at the end, and an error or a cancel
 them back with the transaction (or the client's block). A CTE's rows pass through the
 coordinator once, as COPY text; the subqueries split off are those whose results are
 small in the plans this serves (aggregates, thresholds).
+
+The locking sub-selects of an UPDATE/DELETE (planner/subplans.py split_locking) run the
+same way, first and inside the caller's transaction, so the rows they lock are the
+cluster's own and stay locked until it ends.
 """
 
 from __future__ import annotations
@@ -21,12 +25,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
-from gridpg.errors import CARDINALITY_VIOLATION, INTERNAL_ERROR, PgError
+from gridpg.errors import CARDINALITY_VIOLATION, FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
 from gridpg.executor.exchange import record_stage
 from gridpg.pgwire import codec
 from gridpg.planner.estimates import in_subquery_requests, small_in_subqueries
 from gridpg.planner.plan import SCRATCH_SCHEMA, ScratchNames
-from gridpg.planner.subplans import SubplanSplit, in_subqueries, split_subplans
+from gridpg.planner.subplans import SubplanSplit, in_subqueries, split_locking, split_subplans
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -47,8 +51,9 @@ class Recursive:
         return [f"Distributed plan: subplans, then {then}", *self.split.describe()]
 
 
-async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
-    """The split of `sql` into subplans, or why there is none."""
+async def plan_recursive(dispatcher: Dispatcher, sql: str, locking: bool = False) -> Recursive | str:
+    """The split of `sql` into subplans, or why there is none; `locking`: the split of an
+    UPDATE/DELETE's locking sub-selects (split_locking)."""
     from gridpg.executor.exchange import _resolved_refs, is_read_only
 
     refs = _resolved_refs(dispatcher, sql)
@@ -58,9 +63,12 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str) -> Recursive | str:
     columns = {k: [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, t)]
                for k, t in tables.items()}
     names = ScratchNames(sql)
-    small = await _small_in_subqueries(dispatcher, in_subqueries(sql, refs, columns),
-                                       sorted({g for t in tables.values() for g in t.groups}))
-    split = split_subplans(sql, refs, columns, lambda kind: names.new(kind, shared=True), small)
+    if locking:
+        split = split_locking(sql, refs, columns, lambda kind: names.new(kind, shared=True))
+    else:
+        small = await _small_in_subqueries(dispatcher, in_subqueries(sql, refs, columns),
+                                           sorted({g for t in tables.values() for g in t.groups}))
+        split = split_subplans(sql, refs, columns, lambda kind: names.new(kind, shared=True), small)
     if isinstance(split, str):
         return split
     if is_read_only(dispatcher) and any(s.kind == "table" for s in split.subplans):
@@ -76,6 +84,27 @@ async def _small_in_subqueries(dispatcher: Dispatcher, texts: list[str], groups:
 
     answers = await estimates.gather(dispatcher, None, in_subquery_requests(texts, groups), tolerant=True)
     return small_in_subqueries(texts, answers)
+
+
+async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """An UPDATE/DELETE whose locking sub-selects run first (LockingSubplansPlan), or the
+    refusal (0A000) when one cannot: it would lock copies of the rows."""
+    from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import run_statement
+
+    recursive = await plan_recursive(dispatcher, request.sql, locking=True)
+    if isinstance(recursive, str):
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this UPDATE/DELETE: {recursive}",
+                      hint="lock the rows with a SELECT ... FOR UPDATE of its own, then write them by key")
+
+    async def then(sql: str) -> None:
+        # the parameters' values in the text: a parameter only the sub-selects used would
+        # be left without a type in what remains (42P18)
+        text = await inline_params(dispatcher, request, sql)
+        await run_statement(dispatcher, dataclasses.replace(request, sql=text, params=[], param_oids=[],
+                                                            param_formats=[]))
+
+    await with_subplans(dispatcher, request, recursive, then)
 
 
 async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:
@@ -104,8 +133,8 @@ async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
             for sub in plan.split.subplans:
                 sql = await inline_params(dispatcher, request, bind_markers(sub.sql, names))
                 started = time.perf_counter()
-                if sub.kind == "value":
-                    names[sub.marker] = await _value(dispatcher, sql)
+                if sub.kind in ("value", "list"):
+                    names[sub.marker] = await (_value if sub.kind == "value" else _list)(dispatcher, sql)
                     record_stage(f"subplan ({sub.origin}) -> {names[sub.marker]}", "coordinator", "statement text",
                                  1, 0, started)
                     continue
@@ -177,9 +206,25 @@ async def _value(dispatcher: Dispatcher, sql: str) -> str:
     (type_name,) = await dispatcher.coord.type_names([columns[0].type_oid])
     if not type_name:
         raise PgError(INTERNAL_ERROR, f"unknown type {columns[0].type_oid} of a scalar subquery")
-    value = rows[0][0] if rows else None
-    text = "NULL" if value is None else quote_literal(value.decode())
-    return f"CAST({text} AS {type_name})"
+    return typed_literal(rows[0][0] if rows else None, type_name)
+
+
+def typed_literal(value: bytes | None, type_name: str) -> str:
+    """A value in PostgreSQL's text form as a literal of its type."""
+    return f"CAST({'NULL' if value is None else quote_literal(value.decode())} AS {type_name})"
+
+
+async def _list(dispatcher: Dispatcher, sql: str) -> str:
+    """An IN subquery's rows as the items of an IN list (typed literals; ROW(...) for
+    several columns); without rows, a subquery that returns none."""
+    columns, rows = await capture(dispatcher, sql)
+    types = await dispatcher.coord.type_names([c.type_oid for c in columns])
+    if not all(types):
+        raise PgError(INTERNAL_ERROR, "unknown type of an IN subquery's column")
+    if not rows:
+        return f"SELECT {', '.join(typed_literal(None, t) for t in types)} WHERE false"
+    items = [", ".join(typed_literal(v, t) for v, t in zip(row, types)) for row in rows]
+    return ", ".join(items if len(types) == 1 else [f"ROW({item})" for item in items])
 
 
 async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Sequence[str],

@@ -54,10 +54,19 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
     if body.get("sortClause"):
         final += " ORDER BY " + _sort_text(sql, hidden)
-    final += _final_limit(count, offset, stmt.limitOption == LimitOption.LIMIT_OPTION_WITH_TIES)
+    with_ties = stmt.limitOption == LimitOption.LIMIT_OPTION_WITH_TIES
+    final += _final_limit(count, offset, with_ties)
     locks = bool(body.get("lockingClause"))
+    keep = None
+    if locks and count is not None and not with_ties and len(groups) > 1:
+        # the rows PostgreSQL locks: the first count+offset in the merged order (LockRows
+        # sits below Limit); listed after the output columns, so ORDER BY positions hold
+        keep = f"SELECT {columns}, {alias}.ctid AS gp_lock_ctid FROM {temp} AS {alias}"
+        if body.get("sortClause"):
+            keep += " ORDER BY " + _sort_text(sql, hidden)
+        keep += f" LIMIT {count + (offset or 0)}"
     return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
-                     scratch=tuple(scratch.made))
+                     scratch=tuple(scratch.made), lock_keep_sql=keep)
 
 
 # Output names a temp table refuses as column names (42701): PostgreSQL's system columns.
@@ -165,10 +174,12 @@ def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | Non
 
 def _locking_blocker(body: dict[str, Any]) -> str | None:
     """FOR UPDATE/SHARE: each node locks the rows it returns, up to its LIMIT. Without a
-    LIMIT those are the rows PostgreSQL locks. With one, the rows past the merged LIMIT stay
-    locked too: harmless under SKIP LOCKED (a job queue: others skip them, as they may) and
-    NOWAIT, but waiting locks on rows nobody asked for could deadlock sessions PostgreSQL
-    would only queue, so that case is refused."""
+    LIMIT those are the rows PostgreSQL locks. With one, a node's rows past the merged LIMIT
+    are locked too, for the length of the statement (the executor gives back the locks of
+    every node none of whose rows the answer takes, `MergePlan.lock_keep_sql`): harmless
+    under SKIP LOCKED (a job queue: others skip them, as they may) and NOWAIT, but waiting
+    locks on rows nobody asked for could deadlock sessions PostgreSQL would only queue, so
+    that case is refused."""
     clauses = body.get("lockingClause") or []
     if not clauses or not body.get("limitCount"):
         return None

@@ -50,6 +50,7 @@ class Strategy(Enum):
     # multi-node writes
     BROADCAST = "broadcast"
     MOVE_ROWS = "move-rows"
+    LOCKING_SUBPLANS = "locking-subplans"  # FOR UPDATE/SHARE sub-selects of a write run first
 
     def __str__(self) -> str:
         return self.value
@@ -437,9 +438,12 @@ class PushdownPlan(DistributedPlan):
 
 @dataclass(frozen=True)
 class MergePlan(DistributedPlan):
-    """Sorted/limited pieces from every node into `partial_temp`, merged by `final_sql`."""
+    """Sorted/limited pieces from every node into `partial_temp`, merged by `final_sql`.
+    `lock_keep_sql` (FOR UPDATE/SHARE with a LIMIT): the `gp_lock_ctid` of the merged rows
+    the answer takes, so the nodes none of whose rows it takes give their locks back."""
 
     strategy: ClassVar[Strategy] = Strategy.MERGE
+    lock_keep_sql: str | None = None
 
 
 @dataclass(frozen=True)
@@ -477,6 +481,21 @@ class MoveRowsPlan(DistributedPlan):
     strategy: ClassVar[Strategy] = Strategy.MOVE_ROWS
 
 
+@dataclass(frozen=True)
+class LockingSubplansPlan(DistributedPlan):
+    """UPDATE/DELETE whose sub-selects carry FOR UPDATE/SHARE: each runs first as a locking
+    SELECT of its own, planned like any other (so it locks the rows where they live, never
+    a copy), its result put in the statement's text, and the rest planned again
+    (planner/subplans.py split_locking; executor/subplans.py runs it)."""
+
+    strategy: ClassVar[Strategy] = Strategy.LOCKING_SUBPLANS
+
+    def describe(self) -> list[str]:
+        return [f"Distributed plan: {self.strategy}",
+                "  Each sub-select with FOR UPDATE/SHARE runs first as a locking SELECT of its own "
+                "(its rows locked where they live); the statement is then planned with their results"]
+
+
 def bind_scratch(plan: DistributedPlan, names: Mapping[str, str]) -> DistributedPlan:
     """The plan with its scratch placeholders replaced by the names given (placeholder ->
     name), at execution."""
@@ -489,6 +508,8 @@ def bind_scratch(plan: DistributedPlan, names: Mapping[str, str]) -> Distributed
             text = text.replace(placeholder, names[placeholder])
         return text
 
+    if isinstance(plan, MergePlan) and plan.lock_keep_sql is not None:
+        plan = dataclasses.replace(plan, lock_keep_sql=sub(plan.lock_keep_sql))
     return dataclasses.replace(
         plan,
         fragments=tuple(Fragment(f.group, sub(f.sql)) for f in plan.fragments),

@@ -12,7 +12,8 @@ VERBOSE prints them):
            4. coordinator-finish  anything else (finish.py); never for SELECT ... FOR UPDATE
   UPDATE/  1. move-rows           an UPDATE of the distribution column (writes.py)
   DELETE   2. router
-           3. every node of the target: pushdown, or broadcast of the tables it reads
+           3. every node of the target: pushdown, or broadcast of the tables it reads; but
+              locking-subplans first when a sub-select has FOR UPDATE/SHARE (subplans.py)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from gridpg.planner.node_local import volatile_subselect
 from gridpg.planner.plan import (
     DistributedPlan,
     Fragment,
+    LockingSubplansPlan,
     NotApplicable,
     PushdownPlan,
     ScratchNames,
@@ -176,6 +178,12 @@ def _move_rows(ctx: QueryContext) -> Outcome:
 def _every_target_node(ctx: QueryContext) -> Outcome:
     if ctx.oid_use is not None:
         catalog_oids.raise_refusal(ctx.kind, ctx.oid_use)
+    if analyze.has_node(ctx.tree, "lockingClause"):
+        # Run on the target's nodes, a sub-select's FOR UPDATE/SHARE would lock the rows of
+        # what it reads there: a broadcast copy, each node's own LIMIT of rows, one replica.
+        # The sub-selects run first instead, as locking SELECTs of their own (or the
+        # statement is refused): never a silently locked copy.
+        return LockingSubplansPlan(writes=True)
     tableoid.ensure_no_number(ctx.sql, f"{ctx.kind[:-4].upper()} over distributed tables")
     return multi_node_write(ctx.sql, ctx.body, ctx.resolved, ctx.reasons, ctx.snapshot)
 
@@ -191,7 +199,7 @@ SELECT_STRATEGIES: tuple[tuple[Strategy, Step], ...] = (
 WRITE_STRATEGIES: tuple[tuple[Strategy, Step], ...] = (
     (Strategy.MOVE_ROWS, _move_rows),
     (Strategy.ROUTER, _router),
-    (Strategy.PUSHDOWN, _every_target_node),  # or BROADCAST of the tables it reads
+    (Strategy.PUSHDOWN, _every_target_node),  # or LOCKING_SUBPLANS first, or BROADCAST of the tables it reads
 )
 OTHER_STRATEGIES: tuple[tuple[Strategy, Step], ...] = ((Strategy.ROUTER, _router),)
 

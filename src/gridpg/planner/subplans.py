@@ -19,6 +19,16 @@ one of its own: a qualified name whose table is in its FROM (at its level or an 
 one inside it), an unqualified name that one of those FROM items has (their columns must
 be known). Anything unsure stays where it is. This module decides and rewrites text; the
 executor (executor/subplans.py) runs the pieces.
+
+An UPDATE or DELETE whose sub-selects carry FOR UPDATE/SHARE (`WHERE id = (SELECT id FROM
+jobs ... LIMIT 1 FOR UPDATE SKIP LOCKED)`, the job queue) splits the same way, for its
+locks rather than its speed (`split_locking`): run where the statement runs, a locking
+sub-select would lock the rows of a broadcast copy, or each node's own LIMIT of rows.
+Each one runs first as a locking SELECT of its own, planned like any other (its rows
+locked where they live, in the caller's transaction); a scalar one becomes its value, an
+`IN`/`= ANY` one the list of its rows (`x IN (v1, v2)`, which the router can pin), a WITH
+entry a scratch table. A locking clause left anywhere after that (a correlated or FROM
+sub-select, EXISTS) is the caller's to refuse.
 """
 
 from __future__ import annotations
@@ -41,7 +51,8 @@ from gridpg.sql.quote import quote_ident
 @dataclass(frozen=True)
 class Subplan:
     """One piece run before the statement: `kind` "table" (its rows into the scratch table
-    named `marker`, with `columns`) or "value" (its value replaces `marker` in the text)."""
+    named `marker`, with `columns`), "value" (its value replaces `marker` in the text) or
+    "list" (its rows, as an IN list's items, replace `marker`)."""
 
     marker: str
     kind: str
@@ -60,8 +71,9 @@ class SubplanSplit:
     def describe(self) -> list[str]:
         lines = []
         for n, sub in enumerate(self.subplans, 1):
-            into = (f"rows into {SCRATCH_SCHEMA}.{sub.marker} ({', '.join(sub.columns)}) on every node"
-                    if sub.kind == "table" else f"its value replaces {sub.marker}")
+            into = {"table": f"rows into {SCRATCH_SCHEMA}.{sub.marker} ({', '.join(sub.columns)}) on every node",
+                    "list": f"its rows replace the IN list {sub.marker}"}.get(sub.kind,
+                                                                              f"its value replaces {sub.marker}")
             lines.append(f"  Subplan {n} ({sub.origin}, run first; {into}): {sub.sql}")
         lines.append(f"  Then: {self.sql}")
         return lines
@@ -95,11 +107,63 @@ def split_subplans(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tab
     return SubplanSplit(tuple(subplans), text)
 
 
+def split_locking(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
+                  new_marker: Callable[[str], str]) -> SubplanSplit | str:
+    """The split of an UPDATE/DELETE whose sub-selects lock rows (see the module
+    docstring), or why there is none: then a locking clause would stay where only copies
+    of the rows are, and the caller refuses the statement."""
+    try:
+        stmt = parse_sql(sql)[0].stmt
+    except Exception:  # noqa: BLE001 - the caller parsed it already; be safe
+        return "the statement does not parse on its own"
+    if not isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt)):
+        return "only the sub-selects of an UPDATE or DELETE run first for their locks"
+    scope = _Scope(refs, columns)
+    subplans: list[Subplan] = []
+    target = stmt.relation.relname if stmt.relation.schemaname is None else None
+    _pull_ctes(stmt, scope, new_marker, subplans, wanted=lambda cte: _locks(cte.ctequery) and cte.ctename != target)
+    _pull_scalars(stmt, scope, new_marker, subplans, wanted=_locks)
+    _pull_locking_lists(stmt, scope, new_marker, subplans)
+    if _locks(stmt):
+        return ("FOR UPDATE/SHARE in a sub-select that cannot run first (only uncorrelated scalar, "
+                "IN and WITH sub-selects do): it would lock copies of the rows")
+    text = str(RawStream()(stmt))
+    for sub in subplans:
+        if sub.kind in ("value", "list"):
+            text = text.replace(f"(SELECT {sub.marker})", f"({sub.marker})")
+    return SubplanSplit(tuple(subplans), text)
+
+
+def _locks(node: object) -> bool:
+    """Whether a FOR UPDATE/SHARE clause is anywhere under `node`."""
+    return any(s.lockingClause for s in _nodes(node, ast.SelectStmt))
+
+
+def _pull_locking_lists(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str],
+                        out: list[Subplan]) -> None:
+    """Each uncorrelated `x IN (SELECT ... FOR UPDATE)` (or `= ANY`) becomes a list subplan:
+    the IN list of its rows, compared as PostgreSQL compares them to the subquery's rows
+    (NULLs included; none: the executor puts a subquery without rows)."""
+    for link in _outermost_sublinks(stmt):
+        sub = link.subselect
+        if link.subLinkType != SubLinkType.ANY_SUBLINK or not isinstance(sub, ast.SelectStmt) or not _locks(sub):
+            continue
+        if [getattr(n, "sval", None) for n in link.operName or ()] not in ([], ["="]):
+            continue
+        if not scope.reads_distributed(sub) or not scope.is_self_contained(sub):
+            continue
+        marker = new_marker("list")
+        out.append(Subplan(marker, "list", str(RawStream()(sub)), "locking IN subquery"))
+        link.operName = None
+        _become_marker(link, marker)
+
+
 # -- CTEs --------------------------------------------------------------------------------
 
 
-def _pull_ctes(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], str],
-               out: list[Subplan]) -> None:
+def _pull_ctes(stmt: ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt, scope: _Scope,
+               new_marker: Callable[[str], str], out: list[Subplan],
+               wanted: Callable[[ast.CommonTableExpr], bool] = lambda cte: True) -> None:
     with_clause = stmt.withClause
     if with_clause is None or with_clause.recursive:
         return
@@ -108,7 +172,8 @@ def _pull_ctes(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], 
     for cte in with_clause.ctes:
         query = cte.ctequery
         columns = _output_names(query, cte.aliascolnames)
-        if not isinstance(query, ast.SelectStmt) or columns is None or not scope.reads_distributed(query) \
+        if not wanted(cte) or not isinstance(query, ast.SelectStmt) or columns is None \
+                or not scope.reads_distributed(query) \
                 or _names_relation(query, names) or _defines_cte_elsewhere(stmt, cte):
             kept.append(cte)
             continue
@@ -179,12 +244,12 @@ def _read_scratch(stmt: ast.SelectStmt, name: str, marker: str) -> None:
 # -- scalar subqueries -------------------------------------------------------------------
 
 
-def _pull_scalars(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[str], str],
-                  out: list[Subplan]) -> None:
+def _pull_scalars(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str],
+                  out: list[Subplan], wanted: Callable[[ast.SelectStmt], bool] = lambda sub: True) -> None:
     unnamed = {id(t.val): t for t in _nodes(stmt, ast.ResTarget) if t.name is None and isinstance(t.val, ast.SubLink)}
     for link in _outermost_sublinks(stmt):
         sub = link.subselect
-        if link.subLinkType != SubLinkType.EXPR_SUBLINK or not isinstance(sub, ast.SelectStmt):
+        if link.subLinkType != SubLinkType.EXPR_SUBLINK or not isinstance(sub, ast.SelectStmt) or not wanted(sub):
             continue
         if sub.op == SetOperation.SETOP_NONE and len(sub.targetList or ()) != 1:
             continue

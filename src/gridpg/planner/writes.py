@@ -293,6 +293,11 @@ def merge_statement(sql: str, body: dict[str, Any],
 
     target = resolved[0].table
     assert target is not None
+    if analyze.has_node(body, "lockingClause"):
+        # its source is staged, gathered or split by node: the locks would land on copies
+        raise PgError(FEATURE_NOT_SUPPORTED, "FOR UPDATE/SHARE in a MERGE over distributed tables is not "
+                      "supported by gridpg: it would lock copies of the rows",
+                      hint="lock the rows with a SELECT ... FOR UPDATE of its own in the same transaction first")
     colocated = colocated_merge(sql, body, resolved)
     if colocated is not None:
         return colocated

@@ -1,0 +1,174 @@
+"""Row locks taken by sub-selects land on the cluster's rows, never on copies: the job-queue
+pattern (`UPDATE jobs ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)`) hands two
+concurrent workers different jobs, NOWAIT fails with 55P03 on a row another transaction
+locked, and what gridpg cannot lock where the rows live is refused (0A000). Before, the
+sub-select ran over a broadcast copy of the table: both workers took the same job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from gridpg.cluster.control import Cluster
+
+TAKE_ONE = ("UPDATE {t} SET state = 'taken' WHERE id = (SELECT id FROM {t} WHERE state = 'new' "
+            "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id")
+
+
+@pytest.fixture()
+def jobs(gridpg_cluster: Cluster, schema: str) -> str:
+    table = f"{schema}.jobs"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, state text)")  # distributed by id
+        conn.execute(f"INSERT INTO {table} SELECT g, 'new' FROM generate_series(1, 10) g")
+    return table
+
+
+@pytest.fixture()
+def workers(gridpg_cluster: Cluster) -> Iterator[tuple[psycopg.Connection, psycopg.Connection]]:
+    """Two sessions in transactions, one per coordinator; a wait on a lock ends in 10 s."""
+    a, b = psycopg.connect(gridpg_cluster.dsn(0)), psycopg.connect(gridpg_cluster.dsn(1))
+    for conn in (a, b):
+        conn.execute("SET lock_timeout = '10s'")
+        conn.commit()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def taken(gridpg_cluster: Cluster, table: str) -> list[int]:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        return [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE state <> 'new' ORDER BY id")]
+
+
+def test_two_workers_take_different_jobs(gridpg_cluster: Cluster, jobs: str,
+                                         workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    a, b = workers
+    first = a.execute(TAKE_ONE.format(t=jobs)).fetchall()
+    second = b.execute(TAKE_ONE.format(t=jobs)).fetchall()  # skips a's row, does not wait for it
+    assert first == [(1,)]
+    assert len(second) == 1 and second != first
+    a.commit()
+    b.commit()
+    assert taken(gridpg_cluster, jobs) == sorted([first[0][0], second[0][0]])
+
+
+def test_delete_in_limit_skip_locked_and_the_with_form(gridpg_cluster: Cluster, jobs: str,
+                                                       workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    a, b = workers
+    deleted = a.execute(f"DELETE FROM {jobs} WHERE id IN (SELECT id FROM {jobs} ORDER BY id LIMIT 3 "
+                        "FOR NO KEY UPDATE SKIP LOCKED) RETURNING id").fetchall()
+    updated = b.execute(f"WITH next AS (SELECT id FROM {jobs} WHERE state = 'new' ORDER BY id LIMIT 2 "
+                        f"FOR UPDATE SKIP LOCKED) UPDATE {jobs} SET state = 'taken' FROM next "
+                        f"WHERE {jobs}.id = next.id RETURNING {jobs}.id").fetchall()
+    assert sorted(deleted) == [(1,), (2,), (3,)]
+    assert len(updated) == 2 and not set(updated) & set(deleted)
+    a.commit()
+    b.commit()
+    assert taken(gridpg_cluster, jobs) == sorted(r[0] for r in updated)
+
+
+def test_insert_select_skip_locked_takes_different_rows(gridpg_cluster: Cluster, schema: str, jobs: str,
+                                                        workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    a, b = workers
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {schema}.claims (job int, worker text) DISTRIBUTE BY HASH(worker)")
+    claim = (f"INSERT INTO {schema}.claims SELECT id, %s FROM {jobs} WHERE state = 'new' ORDER BY id LIMIT 1 "
+             "FOR UPDATE SKIP LOCKED RETURNING job")
+    first = a.execute(claim, ("a",)).fetchall()
+    second = b.execute(claim, ("b",)).fetchall()
+    assert first == [(1,)] and len(second) == 1 and second != first
+    a.commit()
+    b.commit()
+
+
+def test_nowait_on_a_locked_row_raises_55p03(jobs: str, workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    a, b = workers
+    nowait = (f"UPDATE {jobs} SET state = 'taken' WHERE id = (SELECT id FROM {jobs} WHERE state = 'new' "
+              "ORDER BY id LIMIT 1 FOR UPDATE NOWAIT) RETURNING id")
+    assert a.execute(nowait).fetchall() == [(1,)]
+    with pytest.raises(errors.LockNotAvailable):
+        b.execute(nowait)
+    b.rollback()
+    # FOR SHARE of a row another transaction holds FOR SHARE is granted; FOR UPDATE NOWAIT is not
+    a.rollback()
+    share = f"DELETE FROM {jobs} WHERE id = (SELECT id FROM {jobs} WHERE id = 5 FOR SHARE NOWAIT) AND false"
+    a.execute(share)
+    b.execute(share)
+    with pytest.raises(errors.LockNotAvailable):
+        b.execute(f"UPDATE {jobs} SET state = 'x' WHERE id IN (SELECT id FROM {jobs} WHERE id = 5 FOR UPDATE NOWAIT)")
+    a.rollback()
+    b.rollback()
+
+
+def test_locks_that_would_land_on_copies_are_refused(gridpg_cluster: Cluster, schema: str, jobs: str) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {schema}.other (k text PRIMARY KEY, jid int)")  # not colocated with jobs
+        for sql in (
+            f"UPDATE {jobs} SET state = 'x' FROM (SELECT id FROM {jobs} ORDER BY id LIMIT 2 FOR UPDATE SKIP LOCKED) s "
+            f"WHERE s.id = {jobs}.id",
+            f"UPDATE {jobs} SET state = 'x' WHERE EXISTS (SELECT 1 FROM {schema}.other FOR UPDATE)",
+            f"UPDATE {jobs} j SET state = 'x' WHERE id = "
+            f"(SELECT jid FROM {schema}.other o WHERE o.jid = j.id FOR UPDATE)",
+            f"SELECT * FROM {jobs} j JOIN {schema}.other o ON o.jid = j.id FOR UPDATE",
+            # PostgreSQL runs these; gridpg reads their query from gathered or staged copies
+            f"CREATE TABLE {schema}.ctas AS SELECT id FROM {jobs} WHERE id = 1 FOR UPDATE",
+            f"MERGE INTO {schema}.other o USING (SELECT id FROM {jobs} WHERE id = 1 FOR UPDATE) s "
+            "ON o.jid = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id::text, s.id)",
+            # would neither run the write nor lock (the locking SELECT runs first when run)
+            "EXPLAIN ANALYZE " + TAKE_ONE.format(t=jobs),
+        ):
+            with pytest.raises(errors.FeatureNotSupported):
+                conn.execute(sql)
+        with pytest.raises(errors.FeatureNotSupported):
+            with conn.cursor().copy(f"COPY (SELECT id FROM {jobs} WHERE id = 1 FOR UPDATE) TO STDOUT") as copy:
+                list(copy)
+        assert taken(gridpg_cluster, jobs) == []
+
+
+def test_a_limit_over_several_nodes_locks_only_the_rows_taken(
+        jobs: str, workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    """Each node locks its own first rows; a node none of whose rows the answer takes gives
+    its locks back before the statement ends, so only PostgreSQL's rows stay locked (with an
+    OFFSET, the rows skipped too: PostgreSQL locks below the LIMIT): every other row can be
+    locked at once (NOWAIT) by another session."""
+    a, b = workers
+    for take, locked in (
+        (f"SELECT id FROM {jobs} WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED", [1]),
+        (f"SELECT id FROM {jobs} ORDER BY id DESC LIMIT 1 OFFSET 1 FOR NO KEY UPDATE NOWAIT", [9, 10]),
+        (TAKE_ONE.format(t=jobs), [1]),
+    ):
+        a.execute(take)
+        others = b.execute(f"SELECT id FROM {jobs} WHERE id <> ALL (%s) ORDER BY id FOR UPDATE NOWAIT",
+                           (locked,)).fetchall()
+        assert len(others) == 10 - len(locked), take
+        b.rollback()
+        for row in locked:
+            with pytest.raises(errors.LockNotAvailable):
+                b.execute(f"SELECT id FROM {jobs} WHERE id = %s FOR UPDATE NOWAIT", (row,))
+            b.rollback()
+        a.rollback()
+
+
+def test_bound_parameters_inside_and_outside_the_locking_select(gridpg_cluster: Cluster, schema: str,
+                                                                jobs: str) -> None:
+    """Extended protocol, prepared or not: a parameter only the sub-select uses is taken
+    with it (what remains must not carry an untyped $n), one used elsewhere stays bound."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {schema}.claims (job int, who text)")
+    with psycopg.connect(gridpg_cluster.dsn(0)) as conn:
+        for prepare in (False, True):
+            got = conn.execute(f"UPDATE {jobs} SET state = %s WHERE id = (SELECT id FROM {jobs} WHERE state = %s "
+                               "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id, state",
+                               ("taken", "new"), prepare=prepare).fetchall()
+            assert got == [(1, "taken")]
+            got = conn.execute(f"INSERT INTO {schema}.claims SELECT id, %s AS who FROM {jobs} WHERE id = %s "
+                               "FOR UPDATE RETURNING *, %s::text", ("w", 3, "z"), prepare=prepare).fetchall()
+            assert got == [(3, "w", "z")]
+            got = conn.execute(f"DELETE FROM {jobs} WHERE id IN (SELECT id FROM {jobs} WHERE id > %s ORDER BY id "
+                               "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id", (5, 2), prepare=prepare).fetchall()
+            assert got == [(6,), (7,)]
+            conn.rollback()
