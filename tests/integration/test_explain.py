@@ -80,3 +80,26 @@ def test_explain_of_subplans_that_leave_no_table(gridpg_cluster: Cluster, tables
         lines = _explain(conn, "EXPLAIN SELECT (SELECT count(*) FROM t) AS c")
         assert lines[0] == "Distributed plan: subplans, then catalog", lines
         assert conn.execute("SELECT (SELECT count(*) FROM t) AS c").fetchall() == [(3,)]
+
+
+def test_explain_analyze_of_a_write_runs_it(gridpg_cluster: Cluster, schema: str) -> None:
+    """EXPLAIN ANALYZE runs the write, as PostgreSQL does, also where no node runs the plan
+    under ANALYZE (a broadcast UPDATE, a routed INSERT, an INSERT ... SELECT): before, those
+    showed a plan and changed nothing. Bound parameters; a block that rolls back undoes it."""
+    analyze = "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f'SET search_path TO "{schema}"')
+        conn.execute("CREATE TABLE ea1 (id int PRIMARY KEY, v int)")
+        conn.execute("CREATE TABLE ea2 (k int PRIMARY KEY, w int)")
+        conn.execute("INSERT INTO ea1 SELECT g, g FROM generate_series(1, 10) g")
+        conn.execute("INSERT INTO ea2 SELECT g, g * 2 FROM generate_series(1, 10) g")
+        plan = [r[0] for r in conn.execute(analyze + "UPDATE ea1 SET v = 0 WHERE id IN (SELECT w FROM ea2)")]
+        assert any("Executed: UPDATE 5" in line for line in plan)
+        assert conn.execute("SELECT count(*) FROM ea1 WHERE v = 0").fetchone() == (5,)
+        conn.execute(analyze + "INSERT INTO ea1 VALUES (%s, %s)", (100, 7))
+        conn.execute(analyze + "INSERT INTO ea1 SELECT w + 200, k FROM ea2 WHERE k <= %s", (3,))
+        assert conn.execute("SELECT count(*) FROM ea1 WHERE id >= 100").fetchone() == (4,)
+        with conn.transaction(force_rollback=True):
+            conn.execute(analyze + "DELETE FROM ea1 WHERE v IN (SELECT k FROM ea2)")
+            assert conn.execute("SELECT count(*) FROM ea1").fetchone() == (5,)
+        assert conn.execute("SELECT count(*) FROM ea1").fetchone() == (14,)

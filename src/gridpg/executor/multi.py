@@ -1074,6 +1074,11 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
         raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a write whose sub-selects lock rows "
                       "(FOR UPDATE/SHARE) over distributed tables is not supported by gridpg",
                       hint="EXPLAIN it without ANALYZE, or run it")
+    if "analyze" in options and kind in _WRITE_KINDS and (plan is None or any(s.shared for s in plan.scratch)):
+        # no node runs this write's plan under ANALYZE (its steps need rows first): it runs
+        # as it would without EXPLAIN, so its rows change as PostgreSQL's EXPLAIN ANALYZE
+        # changes them (shown, before, as a plan that did nothing)
+        lines.append(f"  Executed: {await _run_for_analyze(dispatcher, inner_request)}")
     node_plans: list[tuple[str, list[str]]] = []
     if plan is not None and any(s.shared for s in plan.scratch):
         lines.append("  (no node plans: the remote SQL reads scratch tables made at execution)")
@@ -1087,6 +1092,36 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             node_plans.append((fragment.group, [row[0] or "" for row in results[-1].rows]))
     _send_explain(dispatcher, request, lines, node_plans, _explain_format(body))
     return True
+
+
+_WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+
+
+async def _run_for_analyze(dispatcher: Dispatcher, request: ExecRequest) -> str:
+    """Run the write of an EXPLAIN ANALYZE; its command tag (its rows are not sent, its
+    notices are)."""
+    from gridpg.executor import prepared
+    from gridpg.executor.run import run_statement
+
+    session = dispatcher.session
+    saved, session.out = session.out, []
+    try:
+        await run_statement(dispatcher, request)
+        await prepared.finish_cycles(dispatcher)
+        captured = b"".join(session.out)
+    finally:
+        session.out = saved
+    tag = ""
+    pos = 0
+    while pos + 5 <= len(captured):
+        kind = captured[pos]
+        length = int.from_bytes(captured[pos + 1 : pos + 5], "big")
+        if kind == 0x43:
+            tag = captured[pos + 5 : pos + 1 + length].rstrip(b"\0").decode()
+        elif kind == 0x4E:
+            session.send(captured[pos : pos + 1 + length])
+        pos += 1 + length
+    return tag
 
 
 def _merge_plan_to_explain(sql: str, tree: dict[str, Any], resolved: list[Any], options: list[str]) -> Any:
