@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pglast import ast
+from pglast import ast, enums
 from pglast.stream import RawStream
 
 from gridpg.catalog import store
@@ -119,6 +119,10 @@ class DdlRunner:
         if kind == "CreateFunctionStmt" and groups and not group_sql:
             on_shards = trigger_relation.for_datanodes(request.sql, parse_tree(request.sql))
             group_sql = {group: on_shards for group in groups} if on_shards is not None else None
+        if kind == "AlterTableStmt" and groups and not group_sql:
+            pinned = await self._time_defaults_pinned(request.sql)
+            if pinned is not None:
+                group_sql = {group: shard_grants.with_shards(pinned) or pinned for group in groups}
         if kind in ("GrantStmt", "AlterTableStmt") and groups and not group_sql:
             mirrored = shard_grants.with_shards(request.sql)  # the shards keep their table's ACL
             group_sql = {group: mirrored for group in groups} if mirrored is not None else None
@@ -132,6 +136,42 @@ class DdlRunner:
         if kind in relstats.REBUILDING and groups:  # the catalog servers counted their empty copies
             await relstats.publish_in_transaction(self, parse_tree(request.sql))
         await self.finish(tag)
+
+    async def _time_defaults_pinned(self, sql: str) -> str | None:
+        """ALTER TABLE ... ADD COLUMN c ... DEFAULT now() as the datanodes get it: PostgreSQL
+        fills the table's rows with the transaction's instant, one value; each datanode's
+        own transaction start would give each node's rows another. The added column's
+        default is the block's pinned instant (sql/xact_time.py), then set back to the
+        client's expression for later rows in the same statement. None when no added
+        column's default reads the transaction time (or IF NOT EXISTS: the column may be
+        there already, and its default must stay)."""
+        from gridpg.sql import xact_time
+
+        if not xact_time.may_mention_time(sql):
+            return None
+        stmt = parse_sql(sql)[0].stmt
+        txn = self.runner.txn
+        restore: list[str] = []
+        for cmd in stmt.cmds or ():
+            column = cmd.def_ if cmd.subtype == enums.AlterTableType.AT_AddColumn else None
+            if not isinstance(column, ast.ColumnDef) or cmd.missing_ok:
+                continue
+            for constraint in column.constraints or ():
+                if constraint.contype != enums.ConstrType.CONSTR_DEFAULT or constraint.raw_expr is None:
+                    continue
+                written = str(RawStream()(constraint.raw_expr))
+                if not xact_time.mentions_time(written):
+                    continue
+                if txn.in_block:
+                    await txn.read_block_instant(self.coord.catalog_node)
+                pinned = xact_time.pin_expression(written, txn.start_statement())
+                if pinned is None:
+                    continue
+                constraint.raw_expr = parse_sql(f"SELECT {pinned}")[0].stmt.targetList[0].val
+                restore.append(f"ALTER COLUMN {quote_ident(column.colname)} SET DEFAULT {written}")
+        if not restore:
+            return None
+        return str(RawStream()(stmt)) + ", " + ", ".join(restore)
 
     async def _create_function_beside_temps(self, request: ExecRequest, groups: list[str]) -> None:
         """CREATE FUNCTION / PROCEDURE in a session with temp objects: PostgreSQL checks the

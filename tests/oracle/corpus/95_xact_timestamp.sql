@@ -132,3 +132,21 @@ INSERT INTO ts_orders (k, state, meta, due) SELECT g, 'paid', '{"src": "web"}', 
 INSERT INTO ts_orders (k, state) WITH w AS (SELECT 7 AS a) SELECT a, 'new' FROM w ORDER BY 1;
 SELECT k, state::text, meta, due FROM ts_orders ORDER BY k;
 SELECT count(DISTINCT created_at) FROM ts_orders;
+
+-- ALTER TABLE ... ADD COLUMN ... DEFAULT now() fills the existing rows of every node with the
+-- transaction's one instant (each node's own start gave each node's rows another); the
+-- column keeps its default for later rows; IF NOT EXISTS keeps an existing column's default
+CREATE TABLE ts_add (id int PRIMARY KEY);
+INSERT INTO ts_add SELECT generate_series(1, 40);
+BEGIN;
+ALTER TABLE ts_add ADD COLUMN made timestamptz DEFAULT now();
+ALTER TABLE ts_add ADD COLUMN day date NOT NULL DEFAULT CURRENT_DATE, ADD COLUMN at timestamp DEFAULT LOCALTIMESTAMP,
+    ADD COLUMN n int DEFAULT 7;
+SELECT count(DISTINCT made), bool_and(made = now()), count(DISTINCT day), count(DISTINCT at), sum(n) FROM ts_add;
+COMMIT;
+ALTER TABLE ts_add ADD COLUMN later timestamptz DEFAULT transaction_timestamp();
+SELECT count(DISTINCT later), count(DISTINCT made) FROM ts_add;
+ALTER TABLE ts_add ADD COLUMN IF NOT EXISTS made timestamptz DEFAULT now() + interval '1 day';
+SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attrdef d
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+  WHERE d.adrelid = 'ts_add'::regclass ORDER BY a.attnum;
