@@ -66,6 +66,7 @@ DATANODE_OPTIONS: tuple[tuple[str, str], ...] = (
 
 # Query, Parse, Bind, Close: the messages whose text an error's position points into
 _STATEMENT_KINDS = frozenset(b"QPBC")
+CANCEL_ACK_WAIT = 5.0  # seconds a cancel waits for the server to say it signalled the backend
 
 
 def _is_loopback(host: str) -> bool:
@@ -687,12 +688,22 @@ class BackendConnection:
         """Ask the server to cancel what this connection runs (a separate connection)."""
         self.cancel_sent = True
         try:
-            _, writer = await asyncio.open_connection(self.address.host, self.address.port)
+            reader, writer = await asyncio.open_connection(self.address.host, self.address.port)
         except OSError:
             return
-        writer.write(self.cancel_request())
-        await writer.drain()
-        writer.close()
+        try:
+            writer.write(self.cancel_request())
+            await writer.drain()
+            # The server closes the connection once it signalled the backend (what libpq's
+            # PQcancel waits for): only then may the client hear that its cancel was sent,
+            # or its next statement, already on this backend, takes the cancel meant for
+            # the one before (a statement_timeout or driver timeout followed at once by
+            # another query was canceled too).
+            await asyncio.wait_for(reader.read(), CANCEL_ACK_WAIT)
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            writer.close()
 
     def close(self) -> None:
         transport = self._proto.transport

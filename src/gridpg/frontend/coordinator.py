@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Node
-from gridpg.datanode.connection import DATANODE_OPTIONS, BackendConnection, NodeAddress
+from gridpg.datanode.connection import CANCEL_ACK_WAIT, DATANODE_OPTIONS, BackendConnection, NodeAddress
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
 from gridpg.executor import loopback
@@ -720,8 +720,7 @@ class Coordinator:
             conns.append(cycle.conn)
         for conn in conns:  # all marked before the first wait: none goes back to a pool
             conn.cancel_sent = True  # (and to another session) with a cancel still on its way
-        for conn in conns:
-            await conn.send_cancel()
+        await asyncio.gather(*(conn.send_cancel() for conn in conns))
 
     def cancel_socket(self, worker: int) -> str:
         return str(self.cancel_socket_dir / f"{self.name}.w{worker}.cancel")
@@ -738,12 +737,17 @@ class Coordinator:
 
     async def _forward_cancel(self, worker: int, pid: int, key: bytes) -> None:
         try:
-            _, writer = await asyncio.open_unix_connection(self.cancel_socket(worker))
+            reader, writer = await asyncio.open_unix_connection(self.cancel_socket(worker))
         except OSError:
             return
-        writer.write(codec.build_cancel_request(pid, key))
-        await writer.drain()
-        writer.close()
+        try:
+            writer.write(codec.build_cancel_request(pid, key))
+            await writer.drain()
+            await asyncio.wait_for(reader.read(), CANCEL_ACK_WAIT)  # its nodes were told (send_cancel)
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            writer.close()
 
     async def serve_forwarded_cancels(self) -> asyncio.AbstractServer:
         """Sibling workers hand this worker the cancel requests of its sessions."""
