@@ -90,3 +90,12 @@ def two_sessions(cluster: Cluster, schema: str) -> Iterator[tuple[psycopg.Connec
     """A session on each of the first two coordinators, both in the test's schema."""
     with session(cluster.dsn(0), schema) as first, session(cluster.dsn(1), schema) as second:
         yield first, second
+
+
+def create_in_schema(cluster: Cluster, schema: str, statements: list[str]) -> str:
+    """Run a module's setup statements (`{s}` is the test's schema) on the first
+    coordinator; the schema, for the tests' own statements."""
+    with psycopg.connect(cluster.dsn(0), autocommit=True) as conn:
+        for sql in statements:
+            conn.execute(sql.format(s=schema))
+    return schema

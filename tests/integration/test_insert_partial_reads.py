@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
+from tests.cluster_fixtures import create_in_schema
 
 SETUP = [
     "CREATE TABLE {s}.t (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)",
@@ -23,10 +24,7 @@ SETUP = [
 
 @pytest.fixture()
 def tables(gridpg_cluster: Cluster, schema: str) -> str:
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
-        for sql in SETUP:
-            conn.execute(sql.format(s=schema))
-    return schema
+    return create_in_schema(gridpg_cluster, schema, SETUP)
 
 
 @pytest.mark.parametrize("sql", [
