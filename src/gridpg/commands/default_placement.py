@@ -142,13 +142,21 @@ async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str,
 
 async def unique_keys(ddl: DdlRunner, schema: str, name: str) -> list[list[str] | None]:
     """The columns of every unique index of the table (constraints' included), None for an
-    index on an expression, as the catalog server has them in this transaction."""
+    index on an expression, as the catalog server has them in this transaction. An
+    EXCLUDE constraint counts as a key of the columns it compares with `=` (None when
+    none): rows it must keep apart share those values, so a node holding all rows of a
+    distribution value checks it whole when the distribution column is among them."""
     conn = await ddl.conn(ddl.coord.catalog_node)
     rows = await conn.query(
         "SELECT CASE WHEN i.indexprs IS NULL THEN (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) "
         "FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
         "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts)::text END "
-        f"FROM pg_catalog.pg_index i WHERE i.indrelid = {_regclass(schema, name)} AND i.indisunique")
+        f"FROM pg_catalog.pg_index i WHERE i.indrelid = {_regclass(schema, name)} AND i.indisunique "
+        "UNION ALL SELECT (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) "
+        "FROM ROWS FROM (pg_catalog.unnest(c.conkey), pg_catalog.unnest(c.conexclop)) WITH ORDINALITY k(attnum, op, ord) "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum "
+        "JOIN pg_catalog.pg_operator o ON o.oid = k.op WHERE o.oprname = '=')::text "
+        f"FROM pg_catalog.pg_constraint c WHERE c.conrelid = {_regclass(schema, name)} AND c.contype = 'x'")
     from gridpg.commands.ddl import _pg_array
 
     return [_pg_array(r[0]) if r[0] is not None else None for r in rows]
