@@ -365,8 +365,10 @@ _T_PART_SUM = _template("sum(__x)")
 _VAR_NUM = "(sum(__n) * sum(__q) - sum(__s) * sum(__s))"
 # PostgreSQL takes the square root at the variance's own scale; numeric's sqrt() picks
 # its scale itself, so take it 20 digits finer and round back (double rounding then
-# differs only if those 20 digits are exactly 50000000000000000000).
-_SQRT = "round(sqrt(round({q}, scale({q}) + 20)), scale({q}))"
+# differs only if those 20 digits are exactly 50000000000000000000). A NaN quotient (an
+# infinite or NaN input: PostgreSQL's stddev is then NaN) has no scale: NaN stays NaN at
+# any scale, and a NULL scale would make the whole stddev NULL.
+_SQRT = "round(sqrt(round({q}, coalesce(scale({q}), 0) + 20)), coalesce(scale({q}), 0))"
 
 
 def _var_quotient(sample: bool) -> str:
