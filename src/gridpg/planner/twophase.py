@@ -365,8 +365,10 @@ _T_PART_SUM = _template("sum(__x)")
 _VAR_NUM = "(sum(__n) * sum(__q) - sum(__s) * sum(__s))"
 # PostgreSQL takes the square root at the variance's own scale; numeric's sqrt() picks
 # its scale itself, so take it 20 digits finer and round back (double rounding then
-# differs only if those 20 digits are exactly 50000000000000000000).
-_SQRT = "round(sqrt(round({q}, scale({q}) + 20)), scale({q}))"
+# differs only if those 20 digits are exactly 50000000000000000000). A NaN quotient (an
+# infinite or NaN input: PostgreSQL's stddev is then NaN) has no scale: NaN stays NaN at
+# any scale, and a NULL scale would make the whole stddev NULL.
+_SQRT = "round(sqrt(round({q}, coalesce(scale({q}), 0) + 20)), coalesce(scale({q}), 0))"
 
 
 def _var_quotient(sample: bool) -> str:
@@ -384,13 +386,17 @@ _T_VARIANCE = {
 }
 # Combining float8 states as float8_combine does, for any number of them: the sum of the
 # nodes' Sxx plus the spread of the nodes' means, each weighted by its count. The spread
-# is taken around `c`, the smallest of the group's node means (a window over the partial
-# rows of the group, see _group_reference): the distances d from it are small and exact
-# where the means are close, and sum(n d^2) - sum(n d)^2 / sum(n) does not cancel as the
-# same around zero would.
-_D = "(__fs / nullif(__n, 0) - __c)"
-_FLOAT_SXX = (f"(sum(__fq) + greatest(sum(__n * {_D} * {_D})"
-              f" - sum(__n * {_D}) * sum(__n * {_D}) / sum(__n), 0))")
+# is taken around a reference `c` near the group's node means (a window over the partial
+# rows of the group, see _group_reference), through e = sum - n * c per node, as
+# sum(e / n * e) - sum(e) / sum(n) * sum(e) (divided first: e^2 would overflow before
+# the Sxx does), which does not cancel as the same around zero would.
+# `c` is the smallest node mean, rounded to an integer when every input of the group is
+# one: then n * c and e are exact (integers below 2^53), as PostgreSQL's per-row
+# Youngs-Cramer accumulation is on such data (the unrounded mean lost 8 digits of a
+# var_pop over 1e10 + 4k).
+_E = "(__fs - __n * __c)"
+_FLOAT_SXX = (f"(sum(__fq) + greatest(sum({_E} / __n * {_E})"
+              f" - sum({_E}) / sum(__n) * sum({_E}), 0))")
 
 
 def _float_variance(sample: bool, stddev: bool) -> str:
@@ -401,7 +407,9 @@ def _float_variance(sample: bool, stddev: bool) -> str:
 
 _T_FLOAT_VARIANCE = {(sample, stddev): _template(_float_variance(sample, stddev))
                      for sample in (True, False) for stddev in (True, False)}
-_T_GROUP_REFERENCE = _template("min(__fs / nullif(__n, 0)) OVER ()")
+_T_GROUP_REFERENCE = _template("CASE WHEN bool_and(__fi) OVER () THEN round(min(__fs / nullif(__n, 0)) OVER ())"
+                               " ELSE min(__fs / nullif(__n, 0)) OVER () END")
+_T_PART_INTEGRAL_FLOAT = _template(f"bool_and({_FLOAT_X} = pg_catalog.trunc({_FLOAT_X}))")
 _FALSE = _template("false")
 _T_ROW_PRESENT = _template("(__r IS DISTINCT FROM NULL) OR NULL")
 
@@ -742,16 +750,19 @@ class _Splitter:
             aggregate.agg_filter = call.agg_filter
         fq = self._partial(sxx)
         floats = _fill(_T_FLOAT_VARIANCE[(name in _VARIANCE_SAMPLE, name in _STDDEV)],
-                       n=n, fs=fs, fq=fq, c=self._group_reference(fs, n))
+                       n=n, fs=fs, fq=fq,
+                       c=self._group_reference(fs, n, self._partial_of(_T_PART_INTEGRAL_FLOAT, call)))
         return ast.CoalesceExpr(args=(self._cast_like_partial(t.fields[0].sval, floats), numeric))
 
-    def _group_reference(self, fs: ast.ColumnRef, n: ast.ColumnRef) -> ast.ColumnRef:
+    def _group_reference(self, fs: ast.ColumnRef, n: ast.ColumnRef,
+                         integral: ast.ColumnRef) -> ast.ColumnRef:
         """A column of the final query's input: the smallest node mean of the group the
-        partial row belongs to (a window partitioned by the group columns, set once they
+        partial row belongs to, rounded when `integral` (every input an integer) holds on
+        every node of the group (windows partitioned by the group columns, set once they
         are all known)."""
         key = (fs.fields[0].sval, n.fields[0].sval)
         if key not in self.group_refs:
-            reference = _fill(_T_GROUP_REFERENCE, fs=fs, n=n)
+            reference = _fill(_T_GROUP_REFERENCE, fs=fs, n=n, fi=integral)
             self.windows.extend(w for w in _walk(reference) if isinstance(w, ast.WindowDef))
             self.group_refs[key] = (f"w{len(self.group_refs) + 1}", reference)
         return _column(self.group_refs[key][0])
