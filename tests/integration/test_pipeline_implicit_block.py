@@ -131,3 +131,29 @@ def test_savepoint_in_implicit_block_refused(sides: dict[str, str]) -> None:
         return [outcome, _stored(dsn)]
 
     assert run(sides["gridpg"]) == run(sides["pg"]) == ["25P01", []]
+
+
+QUERY_STRINGS = {
+    # after a COMMIT (or ROLLBACK) among them, PostgreSQL begins another implicit block:
+    # the error rolls back the statements between it and the COMMIT
+    "commit_then_error": "INSERT INTO pp VALUES (1, 1); COMMIT; INSERT INTO rr VALUES (1, 1); SELECT 1 / 0",
+    "rollback_then_error": "INSERT INTO pp VALUES (1, 1); ROLLBACK; INSERT INTO rr VALUES (2, 2); SELECT 1 / 0",
+    "block_then_error": "BEGIN; INSERT INTO pp VALUES (1, 1); COMMIT; INSERT INTO rr VALUES (3, 3); "
+                        "INSERT INTO pp VALUES (1, 1)",
+    "commit_then_ok": "INSERT INTO pp VALUES (1, 1); COMMIT; INSERT INTO rr VALUES (1, 1); INSERT INTO pp VALUES (2, 2)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUERY_STRINGS))
+def test_query_string_block_after_commit(sides: dict[str, str], name: str) -> None:
+    def run(dsn: str) -> list[Any]:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            try:
+                conn.execute(QUERY_STRINGS[name])
+                outcome: Any = "ok"
+            except psycopg.Error as exc:
+                outcome = exc.sqlstate
+            status = conn.info.transaction_status.name
+        return [outcome, status, _stored(dsn)]
+
+    assert run(sides["gridpg"]) == run(sides["pg"])

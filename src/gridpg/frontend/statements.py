@@ -482,12 +482,14 @@ class StatementRunner:
                 and await self._query_routed(await self._pinned_times(statements[0])):
             self.txn.release_if_idle()
             return
-        implicit = len(statements) > 1 and not self.txn.in_block
-        if implicit:
-            self.txn.begin()
-            self.implicit_block = True
+        several = len(statements) > 1
         try:
             for index, text in enumerate(statements):
+                if several and not self.txn.in_block:
+                    # PostgreSQL's implicit block, begun again after a COMMIT or ROLLBACK
+                    # among the statements: an error later rolls back what follows it
+                    self.txn.begin()
+                    self.implicit_block = True
                 try:
                     await self.run(ExecRequest(text, simple=True))
                 except PgError as exc:
