@@ -50,6 +50,8 @@ def start(session: Session) -> bool:
     """Start the statement the client's buffered bytes hold, if it can run from callbacks;
     False: nothing consumed or sent (the task handles the bytes)."""
     kind = session.frames.peek_type()
+    if session.runner is not None and session.runner.pipeline_block:
+        return False  # a pipeline's implicit block ends in the task's on_sync
     if kind == 0x42:
         return _start_cycle(session)
     if kind == 0x51:

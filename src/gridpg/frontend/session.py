@@ -550,8 +550,8 @@ class Session:
             if bound is None:
                 return None  # (a named portal: message by message)
         statement, names_end = bound
-        if wants_description and statement.described is None:
-            return None
+        if (wants_description and statement.described is None) or runner.pipeline_block:
+            return None  # (a pipeline's block ends at the Sync on_sync runs)
         route = runner.cycle_route(statement)  # (LISTEN/NOTIFY in the transaction: None)
         if route is None:
             return None
@@ -684,8 +684,21 @@ class Session:
         portal = self.portals.get(name)
         if portal is None:
             raise PgError(INVALID_CURSOR_NAME, f'portal "{name}" does not exist')
-        assert self.runner is not None
-        await self.runner.execute_portal(portal, max_rows)
+        runner = self.runner
+        assert runner is not None
+        if not runner.txn.in_block and await self._more_before_sync():
+            runner.begin_pipeline_block()
+        await runner.execute_portal(portal, max_rows)
+
+    async def _more_before_sync(self) -> bool:
+        """Whether the client's next message after an Execute is not its Sync (a pipeline).
+        PostgreSQL answers nothing before a Sync or Flush, so waiting for that message
+        delays no answer the client could expect."""
+        while not self.frames.has_frame():
+            if self.stream.eof:
+                return False
+            await self.stream.wait_data()
+        return self.frames.peek_type() != 0x53
 
     async def on_sync(self, payload: bytes) -> None:
         self.skip_until_sync = False

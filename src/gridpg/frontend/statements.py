@@ -108,6 +108,9 @@ class StatementRunner:
         self.txn.consistency = SessionConsistency(
             coordinator.gtm, lambda: self.state.values, lambda: list(coordinator.datanode_addresses))
         self.implicit_block = False
+        # An implicit block an extended-protocol pipeline opened (`begin_pipeline_block`):
+        # its statements commit or roll back together at the client's Sync.
+        self.pipeline_block = False
         self.pending_sync: dict[str, BackendConnection] = {}
         self.presynced: set[str] = set()  # nodes already sent their Sync with the Execute
         self.dispatcher = Dispatcher(coordinator, self)
@@ -479,12 +482,14 @@ class StatementRunner:
                 and await self._query_routed(await self._pinned_times(statements[0])):
             self.txn.release_if_idle()
             return
-        implicit = len(statements) > 1 and not self.txn.in_block
-        if implicit:
-            self.txn.begin()
-            self.implicit_block = True
+        several = len(statements) > 1
         try:
             for index, text in enumerate(statements):
+                if several and not self.txn.in_block:
+                    # PostgreSQL's implicit block, begun again after a COMMIT or ROLLBACK
+                    # among the statements: an error later rolls back what follows it
+                    self.txn.begin()
+                    self.implicit_block = True
                 try:
                     await self.run(ExecRequest(text, simple=True))
                 except PgError as exc:
@@ -1176,12 +1181,33 @@ class StatementRunner:
         in_block = tuple(shard_texts[1].text(r) for r in range(count)) if len(shard_texts) > 1 else None
         return plain, in_block
 
+    def begin_pipeline_block(self) -> None:
+        """An Execute outside a block that the client follows with more messages before its
+        Sync (JDBC's executeBatch, psycopg's and asyncpg's pipelines): PostgreSQL runs every
+        statement up to the Sync in one implicit transaction, so an error rolls back the
+        statements before it too. The block ends at `sync` (or at a BEGIN/COMMIT/ROLLBACK
+        among the statements, as in PostgreSQL)."""
+        self.txn.begin()
+        self.implicit_block = True
+        self.pipeline_block = True
+
     async def sync(self) -> None:
-        """End of an extended-protocol cycle: sync the nodes we talked to."""
+        """End of an extended-protocol cycle: sync the nodes we talked to, and end the
+        pipeline's implicit block (committed unless a message of the cycle failed)."""
         error = await sync_cycles(self)
         if error is not None:
             self.session.send((await self.explain_cancel(error)).to_message())
             await self._statement_failed()
+        if self.pipeline_block:
+            self.pipeline_block = False
+            if self.implicit_block:
+                self.implicit_block = False
+                failed = self.cycle_failed or error is not None or self.txn.state is TxnState.FAILED
+                try:
+                    await self.end_transaction(commit=not failed)
+                except PgError as exc:
+                    self.session.send(exc.to_message())
+                    self.cycle_failed = True
         self.txn.release_if_idle()
         self.txn.close_orphans()
         failed, self.cycle_failed = self.cycle_failed, False
@@ -1536,7 +1562,9 @@ class StatementRunner:
         send(codec.build_command_complete("PREPARE TRANSACTION"))
 
     def _ensure_block(self, what: str) -> None:
-        if not self.txn.in_block:
+        """Savepoints need an explicit block: an implicit one (several statements of one
+        query string, or a pipeline before its Sync) refuses them, as PostgreSQL does."""
+        if not self.txn.in_block or self.implicit_block:
             raise PgError(NO_ACTIVE_SQL_TRANSACTION, f"{what} can only be used in transaction blocks")
 
     async def sync_pending(self) -> None:

@@ -158,7 +158,15 @@ def _output_names(stmt: ast.SelectStmt) -> list[str]:
 def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | None:
     """Positions of the ORDER BY keys that use columns not in the output: each node sorts
     by them and returns them as extra columns the final step sorts by and leaves out
-    (None: a key with no column at all, such as random())."""
+    (None: a key with no column at all, such as random()). A column is in the output when
+    an output column of its name is that column written the same way (`ORDER BY o.id`
+    beside an output `t.id` is not: the final step would sort by t.id), or the key is a
+    bare output name (PostgreSQL's rule for ORDER BY name)."""
+    written = {}  # output name -> the column reference it is, as written
+    for target, name in zip(body.get("targetList", []), names):
+        ref = analyze.column_ref(target["ResTarget"].get("val", {}))
+        if ref is not None:
+            written.setdefault(name, set()).add(ref)
     hidden = []
     for index, item in enumerate(body.get("sortClause", [])):
         node = item["SortBy"]["node"]
@@ -167,7 +175,10 @@ def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | Non
         refs = [analyze.column_ref(n) for n in analyze._walk(node) if isinstance(n, dict) and "ColumnRef" in n]
         if not refs:
             return None
-        if any(ref is None or ref[-1] not in names for ref in refs):
+        key = analyze.column_ref(node)
+        if key is not None and len(key) == 1 and key[0] in names:
+            continue  # an output column by its name
+        if any(ref is None or ref not in written.get(ref[-1], ()) for ref in refs):
             hidden.append(index)
     return hidden
 
