@@ -1112,15 +1112,11 @@ async def _run_for_analyze(dispatcher: Dispatcher, request: ExecRequest) -> str:
     finally:
         session.out = saved
     tag = ""
-    pos = 0
-    while pos + 5 <= len(captured):
-        kind = captured[pos]
-        length = int.from_bytes(captured[pos + 1 : pos + 5], "big")
+    for kind, payload, message in codec.backend_messages(captured):
         if kind == 0x43:
-            tag = captured[pos + 5 : pos + 1 + length].rstrip(b"\0").decode()
+            tag = payload.rstrip(b"\0").decode()
         elif kind == 0x4E:
-            session.send(captured[pos : pos + 1 + length])
-        pos += 1 + length
+            session.send(message)
     return tag
 
 

@@ -181,18 +181,13 @@ async def capture(dispatcher: Dispatcher, sql: str) -> tuple[list[codec.Column],
         del out[start:]
     columns: list[codec.Column] = []
     rows: list[list[bytes | None]] = []
-    pos = 0
-    while pos + 5 <= len(data):
-        kind = data[pos]
-        length = int.from_bytes(data[pos + 1 : pos + 5], "big")
-        payload = data[pos + 5 : pos + 1 + length]
+    for kind, payload, message in codec.backend_messages(data):
         if kind == 0x54:
             columns = codec.parse_row_description(payload)
         elif kind == 0x44:
             rows.append(codec.parse_data_row(payload))
         elif kind == 0x4E:
-            dispatcher.session.send(data[pos : pos + 1 + length])  # a notice still reaches the client
-        pos += 1 + length
+            dispatcher.session.send(message)  # a notice still reaches the client
     return columns, rows
 
 

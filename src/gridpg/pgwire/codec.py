@@ -8,6 +8,7 @@ one payload. The frontend server and the datanode client share all of it.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 PROTOCOL_V3 = 196608  # 3.0
@@ -531,6 +532,16 @@ def parse_bind(payload: bytes) -> Bind:
     portal = reader.cstring()
     statement = reader.cstring()
     return Bind(portal, statement, *split_bind(payload, reader.pos))
+
+
+def backend_messages(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:
+    """(type byte, payload, the whole message) of each complete message in `data`, a run of
+    messages as a server sends them (the captured output of a statement)."""
+    pos = 0
+    while pos + 5 <= len(data):
+        length = int.from_bytes(data[pos + 1 : pos + 5], "big")
+        yield data[pos], data[pos + 5 : pos + 1 + length], data[pos : pos + 1 + length]
+        pos += 1 + length
 
 
 def split_bind(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], list[int]]:
