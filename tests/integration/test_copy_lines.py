@@ -9,6 +9,9 @@ notices (severity, message, context), the error (SQLSTATE, message, context) and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import psycopg
 
 from gridpg.cluster.control import Cluster
@@ -72,15 +75,23 @@ def _run(dsn: str, schema: str, gridpg: bool) -> list[object]:
     return out
 
 
-def test_copy_speaks_of_the_clients_lines(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+def _as_plain_postgresql(run: Callable[[str, str, bool], list[object]], cluster: Cluster, plain_pg: str,
+                         schema: str) -> list[object]:
+    """`run`'s cases on plain PostgreSQL, then on gridpg, which must give the same outcome
+    case by case; gridpg's."""
     try:
-        expected = _run(plain_pg, schema, False)
+        expected = run(plain_pg, schema, False)
     finally:
         with psycopg.connect(plain_pg, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    got = _run(gridpg_cluster.dsn(0), schema, True)
+    got = run(cluster.dsn(0), schema, True)
     for want, have in zip(expected, got, strict=True):
         assert have == want
+    return got
+
+
+def test_copy_speaks_of_the_clients_lines(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    got: list[Any] = _as_plain_postgresql(_run, gridpg_cluster, plain_pg, schema)
     # the cases tell apart what they must: per-row notices, errors with a line, a limit
     assert any(len(case[3]) > 2 for case in got)
     assert any(case[2][0] == "22P02" and "line" in (case[2][2] or "") for case in got)
@@ -124,12 +135,5 @@ def _run_filled(dsn: str, schema: str, gridpg: bool) -> list[object]:
 
 def test_copy_errors_do_not_show_the_values_the_coordinator_appended(
         gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
-    try:
-        expected = _run_filled(plain_pg, schema, False)
-    finally:
-        with psycopg.connect(plain_pg, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    got = _run_filled(gridpg_cluster.dsn(0), schema, True)
-    for want, have in zip(expected, got, strict=True):
-        assert have == want
+    got: list[Any] = _as_plain_postgresql(_run_filled, gridpg_cluster, plain_pg, schema)
     assert sum(1 for case in got if case[3][0] == "22P04") >= 5  # missing and extra data
