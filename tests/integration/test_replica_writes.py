@@ -2,7 +2,7 @@
 calls in INSERT ... VALUES and volatile column defaults are evaluated once by the
 coordinator, and writes each node would compute for itself (random(), clock_timestamp(),
 an unordered LIMIT, string_agg without ORDER BY, a gen_random_uuid() default left to an
-INSERT ... SELECT) are refused with 0A000 instead of storing different rows per node.
+INSERT ... SELECT, a user's VOLATILE function called in the write or by a default) are refused with 0A000 instead of storing different rows per node.
 The replicas are read on each datanode directly."""
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ SETUP = [
      "u uuid DEFAULT gen_random_uuid(), made timestamptz DEFAULT clock_timestamp()) "
      "DISTRIBUTE BY REPLICATION"),
     "INSERT INTO {s}.ref (id, v, note, u, made) SELECT id, 0, 'a', NULL, NULL FROM {s}.src",
+    # a user's function is VOLATILE unless declared otherwise
+    "CREATE FUNCTION {s}.jitter() RETURNS float8 LANGUAGE sql AS 'SELECT random()'",
+    "CREATE FUNCTION {s}.twice(x float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS 'SELECT x * 2'",
+    ("CREATE TABLE {s}.ref2 (id int PRIMARY KEY, v float8, w float8 DEFAULT {s}.jitter()) "
+     "DISTRIBUTE BY REPLICATION"),
 ]
 
 
@@ -32,7 +37,8 @@ def _replicas(datanodes: dict[str, str], schema: str) -> list[list[tuple[object,
     out = []
     for dsn in datanodes.values():
         with psycopg.connect(dsn, autocommit=True) as conn:
-            out.append(conn.execute(f"SELECT * FROM {schema}.ref ORDER BY id").fetchall())
+            out.append(conn.execute(f"SELECT * FROM {schema}.ref ORDER BY id").fetchall()
+                       + conn.execute(f"SELECT * FROM {schema}.ref2 ORDER BY id").fetchall())
     return out
 
 
@@ -67,11 +73,18 @@ def test_volatile_values_and_defaults_are_evaluated_once(gridpg_cluster: Cluster
      "WHEN NOT MATCHED THEN INSERT (id, v, u, made) VALUES (q.id, 1, NULL, DEFAULT)"),
     "MERGE INTO {s}.ref r USING (SELECT 501 AS id) q ON r.id = q.id WHEN NOT MATCHED THEN INSERT (id) VALUES (q.id)",
     "UPDATE {s}.ref SET v = src.v FROM {s}.src WHERE src.v % 10 = ref.id % 10",  # a row joined 4 times
+    "UPDATE {s}.ref SET v = {s}.jitter() WHERE id = 1",
+    "UPDATE {s}.ref SET v = twice(jitter()) WHERE id = 1",  # (search_path names the schema)
+    "DELETE FROM {s}.ref WHERE v > jitter()",
+    "INSERT INTO {s}.ref (id, v) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET v = {s}.jitter()",
+    "INSERT INTO {s}.ref2 (id, v) SELECT id, v FROM {s}.src",  # w left to jitter()
+    "INSERT INTO {s}.ref2 SELECT id, v FROM {s}.src",  # likewise, without a column list
 ])
 def test_writes_each_node_would_compute_are_refused(gridpg_cluster: Cluster, tables: str,
                                                     datanodes: dict[str, str], sql: str) -> None:
     s = tables
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path = {s}, public")
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="REPLICATION table"):
             conn.execute(sql.format(s=s))
     first, *others = _replicas(datanodes, s)
@@ -91,7 +104,10 @@ def test_deterministic_writes_still_run(gridpg_cluster: Cluster, tables: str, da
                                f"FROM {s}.src, x WHERE src.id = r.id + 1 AND r.id BETWEEN 10 AND 17")
         assert updated.rowcount == 8  # each row joined once: runs
         conn.execute(f"INSERT INTO {s}.ref (id, v) VALUES (7, 1) ON CONFLICT (id) DO UPDATE SET v = DEFAULT")
+        conn.execute(f"UPDATE {s}.ref SET v = {s}.twice(v) WHERE id = 8")  # IMMUTABLE: runs
+        conn.execute(f"INSERT INTO {s}.ref2 (id, v) VALUES (1, {s}.jitter()), (2, 1)")  # evaluated once
+        conn.execute(f"INSERT INTO {s}.ref2 SELECT id, v, 0 FROM {s}.src WHERE id > 2")
         assert conn.execute(f"SELECT note FROM {s}.ref WHERE id = 4").fetchone() == ("1,2,3",)
         assert conn.execute(f"SELECT v FROM {s}.ref WHERE id = 5").fetchone() == (40.0,)
     first, *others = _replicas(datanodes, s)
-    assert len(first) == 80 and all(other == first for other in others)
+    assert len(first) == 80 + 40 and all(other == first for other in others)

@@ -203,6 +203,9 @@ class CatalogSnapshot:
     tables: tuple[DistTable, ...] = ()
     shards: tuple[Shard, ...] = ()
     aggregates: frozenset[str] = field(default_factory=lambda: BUILTIN_AGGREGATES)
+    # Names of the functions outside pg_catalog whose provolatile is 'v' (a user's function
+    # is VOLATILE unless declared otherwise): two nodes calling one may get two values.
+    volatile_functions: frozenset[str] = frozenset()
     # Materialized views over distributed tables (REPLICATION tables on the datanodes, a
     # materialized view on the catalog servers), and those of them not populated
     matviews: frozenset[tuple[str, str]] = frozenset()

@@ -169,6 +169,10 @@ SELECT json_build_object(
             FROM gridpg.shard),
   'aggregates', (SELECT coalesce(json_agg(DISTINCT lower(proname)), '[]')
             FROM pg_catalog.pg_proc WHERE prokind = 'a'),
+  'volatile_functions', (SELECT coalesce(json_agg(DISTINCT lower(p.proname)), '[]')
+            FROM pg_catalog.pg_proc p WHERE p.provolatile = 'v' AND p.prokind = 'f'
+            AND p.pronamespace NOT IN ('pg_catalog'::pg_catalog.regnamespace,
+                                       'information_schema'::pg_catalog.regnamespace)),
   'matviews', (SELECT coalesce(json_agg(json_build_array(d.schema_name, d.table_name, c.relispopulated)), '[]')
             FROM gridpg.dist_table d JOIN pg_catalog.pg_namespace n ON n.nspname = d.schema_name
             JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.table_name
@@ -209,6 +213,7 @@ def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
         tables=tuple(_table_from_row(row) for row in doc["tables"]),
         shards=tuple(Shard(s, t, r, g, b) for s, t, r, g, b in doc["shards"]),
         aggregates=frozenset(doc.get("aggregates") or ()) | BUILTIN_AGGREGATES,
+        volatile_functions=frozenset(doc.get("volatile_functions") or ()),
         matviews=frozenset((s, n) for s, n, _ in doc.get("matviews") or ()),
         unpopulated=frozenset((s, n) for s, n, p in doc.get("matviews") or () if not p),
         reg_columns=frozenset((s, t, c, int(p)) for s, t, c, p in doc.get("reg_columns") or ()),

@@ -68,7 +68,8 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     assert target is not None
     ensure_no_partial_reads(tree["InsertStmt"], resolved)
     if target.method == "replication" and tree["InsertStmt"].get("onConflictClause"):
-        replicas.ensure_same_on_every_replica(tree["InsertStmt"]["onConflictClause"], target, "INSERT ... ON CONFLICT")
+        replicas.ensure_same_on_every_replica(tree["InsertStmt"]["onConflictClause"], target, "INSERT ... ON CONFLICT",
+                                              dispatcher.runner.snapshot().volatile_functions)
         await ensure_replica_defaults(dispatcher, request.sql)
     pinned = await _pin_time_defaults(dispatcher, request, tree, target)
     if pinned is not None:
@@ -94,7 +95,8 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     if values.needs_evaluation(select, shape.cols, target.column) \
             or _distribution_default(request.sql, target, shape, columns) \
             or _uses_sequence_defaults(request.sql, shape, columns) \
-            or _diverges_on_replicas(request.sql, select, target, shape, columns):
+            or _diverges_on_replicas(request.sql, select, target, shape, columns,
+                                     dispatcher.runner.snapshot().volatile_functions):
         await values.insert_evaluated(dispatcher, request, body, target)
         return
     fill = [c for c in columns if c.sequence and c.name not in shape.cols]
@@ -221,7 +223,8 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
         raise PgError(FEATURE_NOT_SUPPORTED, f'the default of distribution column "{target.column}" calls a '
                       "sequence function inside an expression; gridpg cannot route DEFAULT VALUES by it")
     fill = [c for c in columns if c.sequence or c.name in by_default]
-    replicas.ensure_no_diverging_defaults(target, columns, (), "INSERT ... DEFAULT VALUES")
+    replicas.ensure_no_diverging_defaults(target, columns, (), "INSERT ... DEFAULT VALUES",
+                                          dispatcher.runner.snapshot().volatile_functions)
     planner = dispatcher.coord.planner
     assert planner is not None
     rewriter = SequenceRewriter(dispatcher)
@@ -252,17 +255,17 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
 
 
 def _diverges_on_replicas(sql: str, select: dict[str, Any], target: DistTable, shape: _ValuesShape,
-                          columns: list[TableColumn]) -> bool:
+                          columns: list[TableColumn], user_volatile: frozenset[str]) -> bool:
     """Whether the VALUES rows for a REPLICATION table on several groups call a volatile
     function (`random()`, `gen_random_uuid()`, `clock_timestamp()`, ...), directly or
     through a column default they leave to it: each node would store its own value, so
     they are evaluated once first (values.insert_evaluated)."""
     if target.method != "replication" or len(target.groups) < 2:
         return False
-    if replicas.replica_divergence(select.get("valuesLists")) is not None:
+    if replicas.replica_divergence(select.get("valuesLists"), user_volatile) is not None:
         return True
     for column in columns:
-        if column.sequence or not replicas.diverging_default(column.default):
+        if column.sequence or not replicas.diverging_default(column.default, user_volatile):
             continue
         if column.name not in shape.cols:
             return True
@@ -654,7 +657,6 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
     _ensure_no_sequence_defaults(body, columns)
-    replicas.ensure_no_diverging_defaults(target, columns, cols, "INSERT ... SELECT")
     select_sql = str(RawStream()(stmt.selectStmt))
     if stmt.withClause is not None:  # WITH x AS (...) INSERT ... SELECT ... FROM x
         recursive = "RECURSIVE " if stmt.withClause.recursive else ""
@@ -670,6 +672,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
             recursive = "RECURSIVE " if stmt.withClause.recursive else ""
             select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
     select_sql = await inline_params(dispatcher, request, select_sql)
+    await _ensure_same_defaults_on_replicas(dispatcher, target, columns, cols if stmt.cols else None, select_sql)
     _ensure_no_stored_tableoid(select_sql)
     by_name = {c.name: c for c in columns}
     key = by_name.get(target.column or "")
@@ -694,6 +697,23 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
 
     async with stream_query_from_catalog(dispatcher, select_sql, assign) as stream:
         await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, stream)
+
+
+async def _ensure_same_defaults_on_replicas(dispatcher: Dispatcher, target: DistTable, columns: list[TableColumn],
+                                            listed: list[str] | None, select_sql: str) -> None:
+    """INSERT ... SELECT into a REPLICATION table: refuse a column left to a default each
+    replica would evaluate for itself. Without a column list the SELECT fills the table's
+    first columns only, as many as it returns (described on the catalog server)."""
+    if target.method != "replication" or len(target.groups) < 2:
+        return
+    user_volatile = dispatcher.runner.snapshot().volatile_functions
+    if not any(replicas.diverging_default(c.default, user_volatile) for c in columns if not c.sequence):
+        return
+    if listed is None:
+        _, description = await dispatcher.describe(select_sql, [])
+        width = int.from_bytes(description[5:7], "big") if description and description[:1] == b"T" else len(columns)
+        listed = [c.name for c in columns[:width]]
+    replicas.ensure_no_diverging_defaults(target, columns, listed, "INSERT ... SELECT", user_volatile)
 
 
 async def _insert_rows(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any], target: DistTable,
@@ -1013,7 +1033,7 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     listed = [c["String"]["sval"] for c in body.get("attlist", []) or []]
     fill = copyfill.missing_sequence_columns(columns, listed)
     cols = listed + [c.name for c in fill] if listed else [c.name for c in columns]
-    replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY")
+    replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY", dispatcher.runner.snapshot().volatile_functions)
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
     if table.method in ("hash", "modulo") and table.column not in cols:
@@ -1056,7 +1076,8 @@ async def _group_of_default(dispatcher: Dispatcher, table: DistTable, columns: l
     column = next(c for c in columns if c.name == table.column)
     if column.sequence or not column.default:
         return None
-    if replicas.diverging_default(column.default) or xact_time.mentions_time(column.default) \
+    if replicas.diverging_default(column.default, dispatcher.runner.snapshot().volatile_functions) \
+            or xact_time.mentions_time(column.default) \
             or "nextval(" in column.default.lower():
         raise PgError(FEATURE_NOT_SUPPORTED,
                       f'COPY leaving distribution column "{column.name}" to its default ({column.default}) is '

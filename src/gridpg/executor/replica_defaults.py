@@ -36,7 +36,9 @@ async def ensure_replica_defaults(dispatcher: Dispatcher, sql: str) -> None:
     if target is None or target.method != "replication" or len(target.groups) < 2:
         return
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-    diverging = {c.name: c.default for c in columns if not c.sequence and replicas.diverging_default(c.default)}
+    user_volatile = dispatcher.runner.snapshot().volatile_functions
+    diverging = {c.name: c.default for c in columns
+                 if not c.sequence and replicas.diverging_default(c.default, user_volatile)}
     if not diverging:
         return
     name = _left_to_default(body, kind, diverging, [c.name for c in columns])

@@ -138,7 +138,8 @@ async def insert_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: d
         rows = [items + ["DEFAULT"] for items in rows]
     if target.method == "replication":  # each replica would evaluate gen_random_uuid() anew
         for column in columns:
-            if column.name not in sent and not column.sequence and diverging_default(column.default):
+            if column.name not in sent and not column.sequence \
+                    and diverging_default(column.default, dispatcher.runner.snapshot().volatile_functions):
                 sent.append(column.name)
                 rows = [items + ["DEFAULT"] for items in rows]
     values_sql = "VALUES " + ", ".join("(" + ", ".join(items) + ")" for items in rows)

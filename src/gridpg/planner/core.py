@@ -173,7 +173,8 @@ class Planner:
             target = resolved[0].table
             assert target is not None
             body = {k: v for k, v in tree[kind].items() if k not in ("returningClause", "returningList")}
-            replicas.ensure_same_on_every_replica(body, target, kind[:-4].upper())
+            replicas.ensure_same_on_every_replica(body, target, kind[:-4].upper(),
+                                                  catalog.snapshot.volatile_functions)
         if kind == "MergeStmt":
             return merge_statement(sql, tree["MergeStmt"], resolved)
         pinned = None

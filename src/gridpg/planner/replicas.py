@@ -14,12 +14,14 @@ read answers by whichever node serves it, silently. What a node may compute diff
 
 `now()` and the other transaction-time calls are pinned to one instant by the coordinator
 (sql/xact_time.py) and sequence calls come from the GTM (executor/update_nextval.py), so
-neither counts here. Such a write is refused with 0A000 rather than run; a user function's
-volatility is not known to the planner and is not checked (docs/architecture.md).
+neither counts here. A user's function counts when it is VOLATILE (the default of CREATE
+FUNCTION): its name is in the catalog snapshot's `volatile_functions`. Such a write is
+refused with 0A000 rather than run.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gridpg.catalog.model import DistTable
@@ -44,36 +46,45 @@ ORDER_SENSITIVE_AGGREGATES = frozenset({
 })
 
 
-def ensure_same_on_every_replica(body: Any, target: DistTable, what: str) -> None:
+def ensure_same_on_every_replica(body: Any, target: DistTable, what: str,
+                                 user_volatile: frozenset[str] = frozenset()) -> None:
     """Refuse (0A000) a write that each replica of `target` would compute on its own when
-    the replicas could come out different (see the module docstring)."""
+    the replicas could come out different (see the module docstring). `user_volatile`:
+    the VOLATILE functions outside pg_catalog, by name (CatalogSnapshot.volatile_functions)."""
     if target.method != "replication" or len(target.groups) < 2:
         return
-    reason = replica_divergence(body)
+    reason = replica_divergence(body, user_volatile)
     if reason is not None:
         raise PgError(FEATURE_NOT_SUPPORTED,
                       f'{what} of REPLICATION table "{target.name}" with {reason} is not supported by '
                       "gridpg: each node would compute its own value and the replicas would differ",
                       hint="Compute the value first (a literal or a parameter), or give the "
-                           "sub-select an ORDER BY that fixes its rows.")
+                           "sub-select an ORDER BY that fixes its rows; a function of yours that "
+                           "gives the same value for the same arguments can be declared IMMUTABLE "
+                           "or STABLE.")
 
 
-def diverging_default(default: str | None) -> bool:
+_CALLED = re.compile(r'([a-z_][a-z0-9_$]*|"(?:[^"]|"")+")\s*\(')
+
+
+def diverging_default(default: str | None, user_volatile: frozenset[str] = frozenset()) -> bool:
     """Whether a column default (its text from pg_get_expr) calls a function that each
-    replica would evaluate to its own value."""
+    replica would evaluate to its own value: a volatile built-in, or one of the user's
+    VOLATILE functions (`user_volatile`, by name)."""
     if not default:
         return False
-    text = default.lower()
-    return any(f"{name}(" in text for name in VOLATILE_BUILTINS)
+    names = {m.group(1).strip('"').replace('""', '"').lower() for m in _CALLED.finditer(default.lower())}
+    return not names.isdisjoint(VOLATILE_BUILTINS) or not names.isdisjoint(user_volatile)
 
 
-def ensure_no_diverging_defaults(target: DistTable, columns: Any, given: Any, what: str) -> None:
+def ensure_no_diverging_defaults(target: DistTable, columns: Any, given: Any, what: str,
+                                 user_volatile: frozenset[str] = frozenset()) -> None:
     """Refuse (0A000) a write that leaves a column of a REPLICATION table on several groups
     to a default such as gen_random_uuid() that each node would evaluate for itself."""
     if target.method != "replication" or len(target.groups) < 2:
         return
     for column in columns:
-        if column.name not in given and not column.sequence and diverging_default(column.default):
+        if column.name not in given and not column.sequence and diverging_default(column.default, user_volatile):
             raise PgError(FEATURE_NOT_SUPPORTED,
                           f'{what} into REPLICATION table "{target.name}" leaving column "{column.name}" '
                           f"to its default ({column.default}) is not supported by gridpg: each node would "
@@ -82,7 +93,7 @@ def ensure_no_diverging_defaults(target: DistTable, columns: Any, given: Any, wh
                                "it once).")
 
 
-def replica_divergence(body: Any) -> str | None:
+def replica_divergence(body: Any, user_volatile: frozenset[str] = frozenset()) -> str | None:
     """What in `body` two nodes may compute differently, or None."""
     for node in analyze._walk(body):
         if not isinstance(node, dict):
@@ -92,6 +103,9 @@ def replica_divergence(body: Any) -> str | None:
             name = _builtin_name(call)
             if name in VOLATILE_BUILTINS:
                 return f"the volatile function {name}()"
+            user = _user_name(call)
+            if user is not None and user in user_volatile:
+                return f"the VOLATILE function {user}()"
             if name in ORDER_SENSITIVE_AGGREGATES and not call.get("agg_order") and "over" not in call:
                 return f"{name}() without an ORDER BY of its own"
         elif "SelectStmt" in node:
@@ -99,6 +113,15 @@ def replica_divergence(body: Any) -> str | None:
             if (select.get("limitCount") or select.get("limitOffset")) and not select.get("sortClause"):
                 return "LIMIT/OFFSET in a sub-select without ORDER BY"
     return None
+
+
+def _user_name(call: dict[str, Any]) -> str | None:
+    """The function's name when it may be one outside pg_catalog (unqualified: the
+    search path may find it first or after pg_catalog, so it counts either way)."""
+    names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
+    if not names or (len(names) > 1 and names[0].lower() == "pg_catalog"):
+        return None
+    return names[-1].lower()
 
 
 def _builtin_name(call: dict[str, Any]) -> str | None:
