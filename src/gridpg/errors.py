@@ -154,3 +154,14 @@ def notice(message: str, severity: str = "NOTICE", sqlstate: str = "00000") -> b
 
 def fatal(sqlstate: str, message: str) -> PgError:
     return PgError(sqlstate, message, severity="FATAL")
+
+
+STATEMENT_TOO_COMPLEX = "54001"
+
+
+def stack_depth_exceeded() -> PgError:
+    """PostgreSQL's answer to a statement nested deeper than its stack allows, for one
+    nested deeper than the coordinator's Python recursion allows (a parse tree of 5,000
+    `||` is 5,000 levels deep): an error of the statement, not of the session."""
+    return PgError(STATEMENT_TOO_COMPLEX, "stack depth limit exceeded",
+                   hint="The statement nests too deeply for gridpg's coordinator; split or flatten it.")

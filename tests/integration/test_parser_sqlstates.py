@@ -43,3 +43,36 @@ def test_parser_errors_carry_postgresqls_sqlstate(gridpg_cluster: Cluster, plain
     expected = _outcomes(plain_pg)
     assert _outcomes(gridpg_cluster.dsn(0)) == expected
     assert {o[0] for o in expected} >= {"22025", "0A000", "22023", "42601", "ok"}
+
+
+def test_deeply_nested_statements_answer_or_fail_as_statements(gridpg_cluster: Cluster, schema: str) -> None:
+    """A statement nested deeper than the coordinator's recursion (a parse tree of 5,000
+    `||`, 800 nested sub-selects) fails with PostgreSQL's 54001 and the session goes on (it
+    was closed with "internal error in the coordinator"); one as deep as applications
+    generate (600 `||` with a parameter, 30 sub-selects over a distributed table) runs."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {schema}.deep (id int PRIMARY KEY, v text)")
+        conn.execute(f"INSERT INTO {schema}.deep VALUES (1, 'a'), (2, 'b')")
+        for statement in ("SELECT 'a' || " + " || ".join(["'x'"] * 5000),
+                          "SELECT " + "(SELECT " * 800 + "1" + ")" * 800):
+            try:
+                conn.execute(statement)
+                raise AssertionError("the statement ran")
+            except psycopg.errors.StatementTooComplex as exc:
+                assert exc.diag.message_primary == "stack depth limit exceeded"
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        row = conn.execute("SELECT %s::text || " + " || ".join(["'x'"] * 600), ("a",)).fetchone()
+        assert row == ("a" + "x" * 600,)
+        nested = f"SELECT count(*) FROM {schema}.deep WHERE id IN " + \
+            f"(SELECT id FROM {schema}.deep WHERE id IN " * 30 + "(1, 2)" + ")" * 30
+        assert conn.execute(nested).fetchone() == (2,)
+        conn.execute("BEGIN")
+        conn.execute(f"UPDATE {schema}.deep SET v = 'c' WHERE id = 1")
+        try:
+            conn.execute("SELECT " + "(SELECT " * 800 + "1" + ")" * 800)
+            raise AssertionError("the statement ran")
+        except psycopg.errors.StatementTooComplex:
+            pass
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        conn.execute("ROLLBACK")
+        assert conn.execute(f"SELECT v FROM {schema}.deep WHERE id = 1").fetchone() == ("a",)

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import ssl
+import sys
 import time
 import zlib
 from dataclasses import dataclass
@@ -843,6 +844,7 @@ async def _load_views(conn: BackendConnection, in_block: bool = False) -> dict[t
 
 
 EPOCH_CHANNEL = "gridpg_catalog"
+RECURSION_LIMIT = 5000  # (see serve)
 
 GRIDPG_FUNCTIONS = """
 CREATE TABLE IF NOT EXISTS gridpg.coordinator_state (
@@ -940,6 +942,11 @@ def default_workers(configured: int = 0) -> int:
 def run_coordinator(cluster: Cluster, name: str, workers: int | None = None) -> int:
     """Bootstrap once, then serve with `workers` processes sharing the port (SO_REUSEPORT)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # Parse trees are walked recursively: a statement as deeply nested as PostgreSQL takes
+    # (hundreds of sub-selects, thousands of `||`) needs more than Python's 1,000 frames,
+    # and deeper ones fail as 54001 (errors.stack_depth_exceeded). 5,000 stays well inside
+    # the 8 MB C stack (a walker through generators overflowed it near 40,000).
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
     try:
         import uvloop
 

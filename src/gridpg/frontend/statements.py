@@ -33,6 +33,7 @@ from gridpg.errors import (
     TRANSACTION_RESOLUTION_UNKNOWN,
     PgError,
     notice,
+    stack_depth_exceeded,
 )
 from gridpg.executor import oid_results, relay, routed, server_settings, tableoid_oids
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
@@ -1253,6 +1254,8 @@ class StatementRunner:
         except PgError as exc:
             _place_position(exc, request.sql)
             raise
+        except RecursionError:
+            raise stack_depth_exceeded() from None
         finally:
             self._running -= 1
 

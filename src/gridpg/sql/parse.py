@@ -17,7 +17,7 @@ from typing import Any
 from pglast import parser as pgparser
 from pglast.visitors import Visitor
 
-from gridpg.errors import SYNTAX_ERROR, PgError
+from gridpg.errors import SYNTAX_ERROR, PgError, stack_depth_exceeded
 
 Tree = dict[str, Any]
 
@@ -212,6 +212,8 @@ def parse_tree(sql: str) -> Tree:
         doc = json.loads(text)
     except pgparser.ParseError as exc:
         raise _syntax_error(exc) from None
+    except RecursionError:
+        raise stack_depth_exceeded() from None
     stmts = doc.get("stmts", [])
     if not stmts:
         return {}
@@ -295,6 +297,8 @@ class ParserError(PgError):
 
 def _syntax_error(exc: pgparser.ParseError) -> PgError:
     message = exc.args[0] if exc.args else str(exc)
+    if message == "stack depth limit exceeded":  # PostgreSQL's parser ran out of its stack
+        return stack_depth_exceeded()
     error = ParserError(SYNTAX_ERROR, str(message))
     if len(exc.args) > 1 and isinstance(exc.args[1], int):
         error.fields = {"S": "ERROR", "V": "ERROR", "C": SYNTAX_ERROR, "M": str(message),
