@@ -281,6 +281,14 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     shard_count, colocate, by_default = options
     temp = "gp_redistribute"
     columns = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2]
+    if old is not None:
+        # the catalog's definition may have a column the datanodes' table lacks (an ALTER
+        # TABLE ... ADD COLUMN ... UNIQUE that made the table replicated): the rows carry
+        # the columns both have, the new one takes its default where they land, as the
+        # ALTER TABLE fills it in PostgreSQL; a dropped one is left behind
+        on_nodes = await _column_names(await ddl.conn(old.groups[0]), qualified)
+        columns = [c for c in columns if c.name in on_nodes]
+    copied = {c.name for c in columns}
     # the column types spelled out: the staging connection cannot see a table created in
     # this (uncommitted) transaction, so no LIKE
     # (the type names as the session's search_path spells them)
@@ -298,7 +306,8 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         groups = old.groups[:1] if old.method == "replication" else old.groups
         for group in groups:
             await ddl.conn(group)
-        await copy_rows_to_catalog(dispatcher, [(g, f"SELECT * FROM {qualified}") for g in groups],
+        listed = ", ".join(quote_ident(c.name) for c in columns)
+        await copy_rows_to_catalog(dispatcher, [(g, f"SELECT {listed} FROM {qualified}") for g in groups],
                                    staging, f"pg_temp.{temp}")
         for group in old.groups:
             conn = await ddl.conn(group)
@@ -318,7 +327,8 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
                                     f"pg_catalog.to_regclass({quote_literal(qualified)}) AND attgenerated <> '' "
                                     "AND NOT attisdropped")
     for row in generated:
-        await staging.simple_query(f"ALTER TABLE pg_temp.{temp} DROP COLUMN {quote_ident(row[0] or '')}")
+        if row[0] in copied:
+            await staging.simple_query(f"ALTER TABLE pg_temp.{temp} DROP COLUMN {quote_ident(row[0] or '')}")
     skipped = {row[0] for row in generated}
     await dispatcher.runner.load_private_snapshot()
     # 2. the new placement and metadata, as CREATE TABLE would make them
@@ -347,7 +357,7 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     await _ensure_foreign_keys_still_hold(ddl, catalog, table, fks)
     # 3. the rows, routed to their new nodes; then the foreign keys that refer to the table
     await _route_rows(dispatcher, ddl, staging, temp, table, qualified,
-                      [c.name for c in columns if c.name not in skipped])
+                      [c.name for c in columns if c.name in copied and c.name not in skipped])
     for group, keys_of_group in incoming.items():
         if group in table.groups:
             conn = await ddl.conn(group)
@@ -649,6 +659,14 @@ async def _pump_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnectio
     for group, part in parts.items():
         await pump(staging, [await ddl.conn(group)], part, into)
     return True
+
+
+async def _column_names(conn: BackendConnection, qualified: str) -> set[str]:
+    """The names of the table's columns as `conn`'s server has them."""
+    rows = await conn.query("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+                            f"pg_catalog.to_regclass({quote_literal(qualified)}) AND attnum > 0 "
+                            "AND NOT attisdropped")
+    return {row[0] or "" for row in rows}
 
 
 async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str, str]:
