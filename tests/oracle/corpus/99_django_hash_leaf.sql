@@ -32,3 +32,9 @@ INSERT INTO "shop_event" ("kind", "amount", "seq", "author_id") VALUES ('new', N
 SELECT "shop_event"."seq" FROM "shop_event" WHERE "shop_event"."seq" = 7777 LIMIT 21 FOR UPDATE;
 COMMIT;
 SELECT count(*), sum("seq") FROM "shop_event";
+
+-- Exists() is EXISTS (... LIMIT 1): an UPDATE of a replicated table with it was refused
+-- (0A000, "LIMIT/OFFSET in a sub-select without ORDER BY"), though EXISTS only counts rows
+UPDATE "shop_author" SET "rank" = coalesce("rank", 0) + 10 WHERE EXISTS(SELECT 1 AS "a" FROM "shop_event" U0 WHERE (U0."author_id" = ("shop_author"."id") AND U0."kind" = 'buy' AND U0."seq" > 200) LIMIT 1);
+UPDATE "shop_author" SET "rank" = -1 WHERE NOT EXISTS(SELECT 1 AS "a" FROM "shop_event" U0 WHERE (U0."author_id" = ("shop_author"."id") AND U0."amount" > 9.5) LIMIT 1);
+SELECT "name", "rank" FROM "shop_author" ORDER BY "name";
