@@ -250,7 +250,7 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     # hold a table created a moment ago: its rows would be taken from the empty catalog copy).
     await dispatcher.runner.load_private_snapshot()
     old = dispatcher.runner.snapshot().table(schema, name)
-    create_sql, extra_sql, before_sql = await _definition(catalog, qualified)
+    create_sql, extra_sql, before_sql, foreign_sql = await _definition(catalog, qualified)
     tree = await _partition_tree(catalog, qualified)
     if tree.partition_by:
         create_sql += f" PARTITION BY {tree.partition_by}"
@@ -262,7 +262,7 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
-                    (shard_count, colocate, by_default), create_sql, extra_sql, before_sql, tree)
+                    (shard_count, colocate, by_default), (create_sql, extra_sql, before_sql, foreign_sql), tree)
         moved = dispatcher.runner.snapshot().table(schema, name)
         for group in moved.groups if moved is not None and triggers else ():
             await (await ddl.conn(group)).simple_query("; ".join(triggers))
@@ -276,9 +276,10 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
                 schema: str, name: str, qualified: str, old: Any, spec: DistributionSpec,
-                options: tuple[int | None, str | None, bool], create_sql: str, extra_sql: str,
-                before_sql: str, tree: PartitionTree) -> None:
+                options: tuple[int | None, str | None, bool], definition: tuple[str, str, str, list[str]],
+                tree: PartitionTree) -> None:
     shard_count, colocate, by_default = options
+    create_sql, extra_sql, before_sql, foreign_sql = definition
     temp = "gp_redistribute"
     columns = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2]
     if old is not None:
@@ -358,6 +359,12 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     # 3. the rows, routed to their new nodes; then the foreign keys that refer to the table
     await _route_rows(dispatcher, ddl, staging, temp, table, qualified,
                       [c.name for c in columns if c.name in copied and c.name not in skipped])
+    # its own foreign keys after its rows, checked at once as pg_restore does: made before,
+    # a DEFERRABLE INITIALLY DEFERRED one (Django's) queued a check per row, and the next
+    # ALTER TABLE of the table in the transaction failed (55006 "pending trigger events")
+    for group in table.groups if foreign_sql else ():
+        await (await ddl.conn(group)).simple_query(
+            "; ".join(f"ALTER TABLE {qualified} ADD {constraint}" for constraint in foreign_sql))
     for group, keys_of_group in incoming.items():
         if group in table.groups:
             conn = await ddl.conn(group)
@@ -669,9 +676,10 @@ async def _column_names(conn: BackendConnection, qualified: str) -> set[str]:
     return {row[0] or "" for row in rows}
 
 
-async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str, str]:
-    """CREATE TABLE text (columns, defaults, constraints); what follows it (indexes, the
-    serial sequences' owner); what precedes it (those sequences), from the catalog."""
+async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str, str, list[str]]:
+    """CREATE TABLE text (columns, defaults, constraints but foreign keys); what follows
+    it (indexes, the serial sequences' owner); what precedes it (those sequences); its
+    foreign keys (`CONSTRAINT name FOREIGN KEY ...`), from the catalog."""
     regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
     columns = await conn.query(
         "SELECT quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) "
@@ -691,10 +699,11 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
         "ORDER BY a.attnum"
     )
     constraints = await conn.query(
-        "SELECT 'CONSTRAINT ' || quote_ident(conname) || ' ' || pg_catalog.pg_get_constraintdef(oid) "
+        "SELECT 'CONSTRAINT ' || quote_ident(conname) || ' ' || pg_catalog.pg_get_constraintdef(oid), contype "
         f"FROM pg_catalog.pg_constraint WHERE conrelid = {regclass} AND contype IN ('p', 'u', 'c', 'f', 'x') "
         "AND conparentid = 0 ORDER BY contype = 'f', oid"
     )
+    foreign = [r[0] or "" for r in constraints if r[1] == "f"]
     indexes = await conn.query(
         "SELECT pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index i "
         f"WHERE i.indrelid = {regclass} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c "
@@ -711,12 +720,12 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
         f"WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = {regclass} "
         "AND d.deptype = 'a'"
     )
-    parts = [r[0] or "" for r in columns] + [r[0] or "" for r in constraints]
+    parts = [r[0] or "" for r in columns] + [r[0] or "" for r in constraints if r[1] != "f"]
     create = f"CREATE TABLE {qualified} ({', '.join(parts)})"
     before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
     after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
     extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _kept_on_nodes(conn, qualified)])
-    return create, extra, before
+    return create, extra, before, foreign
 
 
 async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
