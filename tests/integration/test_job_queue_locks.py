@@ -153,6 +153,38 @@ def test_a_limit_over_several_nodes_locks_only_the_rows_taken(
         a.rollback()
 
 
+def test_a_waiting_lock_with_a_limit_and_no_order_locks_node_after_node(
+        jobs: str, workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    """Django's `select_for_update().get(...)` and `update_or_create` send `... LIMIT 21 FOR
+    UPDATE` (no ORDER BY, a lock that waits): it was refused (0A000). The nodes now lock in
+    turn, each asked for the rows still wanted, so exactly the rows returned are locked, as
+    in PostgreSQL; with an ORDER BY it is still refused."""
+    a, b = workers
+    for take, params, count in (
+        (f"SELECT id, state FROM {jobs} WHERE state = %s LIMIT 21 FOR UPDATE", ("new",), 10),
+        (f"SELECT id FROM {jobs} WHERE id = %s LIMIT 21 FOR UPDATE", (4,), 1),
+        (f"SELECT id FROM {jobs} LIMIT 3 FOR UPDATE", (), 3),
+        (f"SELECT id FROM {jobs} LIMIT 2 OFFSET 3 FOR SHARE", (), 5),
+        (f"SELECT id FROM {jobs} LIMIT 0 FOR UPDATE", (), 0),
+    ):
+        for prepare in (False, True):
+            rows = a.execute(take, params, prepare=prepare).fetchall()
+            free = b.execute(f"SELECT id FROM {jobs} FOR UPDATE SKIP LOCKED").fetchall()
+            assert (len(rows), 10 - len(free)) == (min(count, 2 if "OFFSET" in take else count), count), take
+            assert not {r[0] for r in rows} & {r[0] for r in free}
+            b.rollback()
+            a.rollback()
+    b.execute(f"SELECT id FROM {jobs} WHERE id = 7 FOR UPDATE")
+    a.execute("SET lock_timeout = '300ms'")
+    with pytest.raises(errors.LockNotAvailable):  # waits for b's row, as PostgreSQL does
+        a.execute(f"SELECT id FROM {jobs} WHERE id BETWEEN 6 AND 8 LIMIT 21 FOR UPDATE")
+    a.rollback()
+    b.rollback()
+    with pytest.raises(errors.FeatureNotSupported):
+        a.execute(f"SELECT id FROM {jobs} ORDER BY id LIMIT 2 FOR UPDATE")
+    a.rollback()
+
+
 def test_bound_parameters_inside_and_outside_the_locking_select(gridpg_cluster: Cluster, schema: str,
                                                                 jobs: str) -> None:
     """Extended protocol, prepared or not: a parameter only the sub-select uses is taken

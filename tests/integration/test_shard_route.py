@@ -234,3 +234,33 @@ def _script(dsns: tuple[str, str], schema: str, role: str, gridpg: bool) -> list
                     got = (exc.sqlstate, exc.diag.message_primary)
                 out.append((got, sorted(notices)))
     return out
+
+
+def test_shards_follow_the_table_when_it_is_renamed(gridpg_cluster: Cluster, conn: psycopg.Connection,
+                                                   schema: str) -> None:
+    """Django's RenameModel (ALTER TABLE ... RENAME TO), ALTER TABLE ... SET SCHEMA and ALTER
+    SCHEMA ... RENAME TO: the shards kept the old name, and a statement routed to its shard
+    (prepared, or any extended-protocol one) failed with 42P01 on the new name; a rolled back
+    rename leaves them as they were."""
+    query = "SELECT v FROM {t} WHERE id = %s"
+    conn.execute("ALTER TABLE sr RENAME TO sr_renamed")
+    for prepare in (False, True):
+        assert conn.execute(query.format(t="sr_renamed"), (7,), prepare=prepare).fetchall() == [("v7",)]
+    conn.execute("BEGIN")
+    conn.execute("ALTER TABLE sr_renamed RENAME TO sr_gone")
+    assert conn.execute(query.format(t="sr_gone"), (8,), prepare=True).fetchall() == [("v8",)]
+    conn.execute("ROLLBACK")
+    assert conn.execute(query.format(t="sr_renamed"), (8,), prepare=True).fetchall() == [("v8",)]
+    other = f"{schema}_b"
+    conn.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE')
+    conn.execute(f'CREATE SCHEMA "{other}"')
+    try:
+        conn.execute(f'ALTER TABLE sr_renamed SET SCHEMA "{other}"')
+        assert conn.execute(query.format(t=f'"{other}".sr_renamed'), (9,)).fetchall() == [("v9",)]
+        conn.execute(f'ALTER SCHEMA "{other}" RENAME TO "{other}_c"')
+        assert conn.execute(query.format(t=f'"{other}_c".sr_renamed'), (10,)).fetchall() == [("v10",)]
+        conn.execute(f'UPDATE "{other}_c".sr_renamed SET n = %s WHERE id = %s', (1000, 10))
+        assert conn.execute(f'SELECT sum(n) FROM "{other}_c".sr_renamed').fetchone() == (5050 - 10 + 1000,)
+    finally:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE')
+        conn.execute(f'DROP SCHEMA IF EXISTS "{other}_c" CASCADE')

@@ -31,6 +31,13 @@ def test_multi_assignment_sub_select_is_walked_once() -> None:
     ("UPDATE r SET v = (SELECT v FROM s ORDER BY id LIMIT 1), t = now()", None),
     ("UPDATE r SET n = (SELECT string_agg(x, ',' ORDER BY x) FROM s)", None),
     ("UPDATE r SET v = myschema.random()", None),
+    # Django's Exists() adds LIMIT 1: EXISTS only counts the rows
+    ("UPDATE r SET v = v + 1 WHERE EXISTS (SELECT 1 AS a FROM s WHERE s.k = r.id LIMIT 1)", None),
+    ("DELETE FROM r WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.k = r.id OFFSET 2)", None),
+    ("UPDATE r SET v = 1 WHERE EXISTS (SELECT 1 FROM (SELECT k FROM s LIMIT 1) q WHERE q.k = r.id)", "LIMIT/OFFSET"),
+    ("UPDATE r SET v = 1 WHERE EXISTS (SELECT 1 FROM s WHERE s.k = (SELECT k FROM s LIMIT 1) LIMIT 1)",
+     "LIMIT/OFFSET"),
+    ("UPDATE r SET v = 1 WHERE id IN (SELECT k FROM s LIMIT 1)", "LIMIT/OFFSET"),
 ])
 def test_replica_divergence(sql: str, reason: str | None) -> None:
     found = replicas.replica_divergence(parse_tree(sql))

@@ -250,7 +250,7 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     # hold a table created a moment ago: its rows would be taken from the empty catalog copy).
     await dispatcher.runner.load_private_snapshot()
     old = dispatcher.runner.snapshot().table(schema, name)
-    create_sql, extra_sql, before_sql = await _definition(catalog, qualified)
+    create_sql, extra_sql, before_sql, foreign_sql = await _definition(catalog, qualified)
     tree = await _partition_tree(catalog, qualified)
     if tree.partition_by:
         create_sql += f" PARTITION BY {tree.partition_by}"
@@ -262,7 +262,7 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
-                    (shard_count, colocate, by_default), create_sql, extra_sql, before_sql, tree)
+                    (shard_count, colocate, by_default), (create_sql, extra_sql, before_sql, foreign_sql), tree)
         moved = dispatcher.runner.snapshot().table(schema, name)
         for group in moved.groups if moved is not None and triggers else ():
             await (await ddl.conn(group)).simple_query("; ".join(triggers))
@@ -276,11 +276,20 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
                 schema: str, name: str, qualified: str, old: Any, spec: DistributionSpec,
-                options: tuple[int | None, str | None, bool], create_sql: str, extra_sql: str,
-                before_sql: str, tree: PartitionTree) -> None:
+                options: tuple[int | None, str | None, bool], definition: tuple[str, str, str, list[str]],
+                tree: PartitionTree) -> None:
     shard_count, colocate, by_default = options
+    create_sql, extra_sql, before_sql, foreign_sql = definition
     temp = "gp_redistribute"
     columns = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2]
+    if old is not None:
+        # the catalog's definition may have a column the datanodes' table lacks (an ALTER
+        # TABLE ... ADD COLUMN ... UNIQUE that made the table replicated): the rows carry
+        # the columns both have, the new one takes its default where they land, as the
+        # ALTER TABLE fills it in PostgreSQL; a dropped one is left behind
+        on_nodes = await _column_names(await ddl.conn(old.groups[0]), qualified)
+        columns = [c for c in columns if c.name in on_nodes]
+    copied = {c.name for c in columns}
     # the column types spelled out: the staging connection cannot see a table created in
     # this (uncommitted) transaction, so no LIKE
     # (the type names as the session's search_path spells them)
@@ -298,7 +307,8 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         groups = old.groups[:1] if old.method == "replication" else old.groups
         for group in groups:
             await ddl.conn(group)
-        await copy_rows_to_catalog(dispatcher, [(g, f"SELECT * FROM {qualified}") for g in groups],
+        listed = ", ".join(quote_ident(c.name) for c in columns)
+        await copy_rows_to_catalog(dispatcher, [(g, f"SELECT {listed} FROM {qualified}") for g in groups],
                                    staging, f"pg_temp.{temp}")
         for group in old.groups:
             conn = await ddl.conn(group)
@@ -318,7 +328,8 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
                                     f"pg_catalog.to_regclass({quote_literal(qualified)}) AND attgenerated <> '' "
                                     "AND NOT attisdropped")
     for row in generated:
-        await staging.simple_query(f"ALTER TABLE pg_temp.{temp} DROP COLUMN {quote_ident(row[0] or '')}")
+        if row[0] in copied:
+            await staging.simple_query(f"ALTER TABLE pg_temp.{temp} DROP COLUMN {quote_ident(row[0] or '')}")
     skipped = {row[0] for row in generated}
     await dispatcher.runner.load_private_snapshot()
     # 2. the new placement and metadata, as CREATE TABLE would make them
@@ -347,7 +358,13 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     await _ensure_foreign_keys_still_hold(ddl, catalog, table, fks)
     # 3. the rows, routed to their new nodes; then the foreign keys that refer to the table
     await _route_rows(dispatcher, ddl, staging, temp, table, qualified,
-                      [c.name for c in columns if c.name not in skipped])
+                      [c.name for c in columns if c.name in copied and c.name not in skipped])
+    # its own foreign keys after its rows, checked at once as pg_restore does: made before,
+    # a DEFERRABLE INITIALLY DEFERRED one (Django's) queued a check per row, and the next
+    # ALTER TABLE of the table in the transaction failed (55006 "pending trigger events")
+    for group in table.groups if foreign_sql else ():
+        await (await ddl.conn(group)).simple_query(
+            "; ".join(f"ALTER TABLE {qualified} ADD {constraint}" for constraint in foreign_sql))
     for group, keys_of_group in incoming.items():
         if group in table.groups:
             conn = await ddl.conn(group)
@@ -651,9 +668,18 @@ async def _pump_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnectio
     return True
 
 
-async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str, str]:
-    """CREATE TABLE text (columns, defaults, constraints); what follows it (indexes, the
-    serial sequences' owner); what precedes it (those sequences), from the catalog."""
+async def _column_names(conn: BackendConnection, qualified: str) -> set[str]:
+    """The names of the table's columns as `conn`'s server has them."""
+    rows = await conn.query("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = "
+                            f"pg_catalog.to_regclass({quote_literal(qualified)}) AND attnum > 0 "
+                            "AND NOT attisdropped")
+    return {row[0] or "" for row in rows}
+
+
+async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str, str, list[str]]:
+    """CREATE TABLE text (columns, defaults, constraints but foreign keys); what follows
+    it (indexes, the serial sequences' owner); what precedes it (those sequences); its
+    foreign keys (`CONSTRAINT name FOREIGN KEY ...`), from the catalog."""
     regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
     columns = await conn.query(
         "SELECT quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) "
@@ -673,10 +699,11 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
         "ORDER BY a.attnum"
     )
     constraints = await conn.query(
-        "SELECT 'CONSTRAINT ' || quote_ident(conname) || ' ' || pg_catalog.pg_get_constraintdef(oid) "
+        "SELECT 'CONSTRAINT ' || quote_ident(conname) || ' ' || pg_catalog.pg_get_constraintdef(oid), contype "
         f"FROM pg_catalog.pg_constraint WHERE conrelid = {regclass} AND contype IN ('p', 'u', 'c', 'f', 'x') "
         "AND conparentid = 0 ORDER BY contype = 'f', oid"
     )
+    foreign = [r[0] or "" for r in constraints if r[1] == "f"]
     indexes = await conn.query(
         "SELECT pg_catalog.pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index i "
         f"WHERE i.indrelid = {regclass} AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c "
@@ -693,12 +720,12 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
         f"WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = {regclass} "
         "AND d.deptype = 'a'"
     )
-    parts = [r[0] or "" for r in columns] + [r[0] or "" for r in constraints]
+    parts = [r[0] or "" for r in columns] + [r[0] or "" for r in constraints if r[1] != "f"]
     create = f"CREATE TABLE {qualified} ({', '.join(parts)})"
     before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
     after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
     extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _kept_on_nodes(conn, qualified)])
-    return create, extra, before
+    return create, extra, before, foreign
 
 
 async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:

@@ -520,17 +520,34 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
             raise RecordOutputError() from exc
         raise
     keep = getattr(plan, "lock_keep_sql", None) if dispatcher.runner.txn.in_block else None
+    in_turn = getattr(plan, "lock_rows_in_turn", None)
     try:
-        counts = await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog,
-                                            temp, savepoint=LOCK_SAVEPOINT if keep else None)
-        if keep:
-            await _give_back_locks(dispatcher, catalog, plan.groups, counts, temp, keep)
+        if in_turn is not None:
+            await _lock_rows_in_turn(dispatcher, catalog, plan.groups, partial, temp, in_turn)
+        else:
+            counts = await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog,
+                                                temp, savepoint=LOCK_SAVEPOINT if keep else None)
+            if keep:
+                await _give_back_locks(dispatcher, catalog, plan.groups, counts, temp, keep)
         await _run_final(dispatcher, request, final)
     finally:
         await _drop_temp(catalog, [temp])
 
 
 LOCK_SAVEPOINT = "gridpg_merge_locks"
+
+
+async def _lock_rows_in_turn(dispatcher: Dispatcher, catalog: BackendConnection, groups: Sequence[str],
+                             partial: str, temp: str, wanted: int) -> None:
+    """SELECT ... FOR UPDATE/SHARE ... LIMIT without ORDER BY, whose locks wait: the nodes
+    are read one after the other, each for the rows still wanted (`partial` ends with its
+    locking clause, which PostgreSQL accepts before a LIMIT), so that, as in PostgreSQL,
+    no row is locked (or waited for) that the answer does not return."""
+    for group in groups:
+        if wanted <= 0:
+            return
+        counts = await copy_rows_to_catalog(dispatcher, [(group, f"{partial} LIMIT {int(wanted)}")], catalog, temp)
+        wanted -= counts[0]
 
 
 async def _give_back_locks(dispatcher: Dispatcher, catalog: BackendConnection, groups: Sequence[str],

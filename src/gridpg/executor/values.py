@@ -311,7 +311,7 @@ async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[Tab
         await conn.simple_query("BEGIN")
         try:
             temp = f"pg_temp.gp_values_{next(_ids)}"
-            await conn.simple_query(await _temp_table_sql(conn, target, columns, temp))
+            await conn.simple_query(await _temp_table_sql(await _describer(dispatcher, conn), target, columns, temp))
             insert = f"{with_sql}INSERT INTO {temp} ({', '.join(quote_ident(c) for c in sent)}) {values_sql}"
             results = await conn.simple_query(insert)
             chunks = await conn.copy_out_canonical(
@@ -322,6 +322,18 @@ async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[Tab
             await conn.simple_query("ROLLBACK")
     finally:
         coord.pools.pool(coord.catalog_node).release(conn)
+
+
+async def _describer(dispatcher: Dispatcher, conn: BackendConnection) -> BackendConnection:
+    """The connection that reads the target's columns: the transaction's own catalog
+    connection when the transaction has run DDL there (a column added in it, also by the
+    rebuild that made the table replicated, is not visible to `conn`, which evaluates the
+    rows outside the transaction, as its temp table would forbid PREPARE TRANSACTION)."""
+    own = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
+    if own is None or not own.wrote:
+        return conn
+    await own.conn.settle()
+    return own.conn
 
 
 def _ensure_row_count(results: Any, expected_rows: int | None) -> None:

@@ -32,16 +32,21 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     count, offset = _constant(body.get("limitCount")), _constant(body.get("limitOffset"))
     if (body.get("limitCount") and count is None) or (body.get("limitOffset") and offset is None):
         return NotApplicable(Strategy.MERGE, "LIMIT/OFFSET are not constants")
+    # FOR UPDATE/SHARE that waits, with a LIMIT and no ORDER BY: the nodes lock in turn
+    in_turn = count is not None and len(groups) > 1 and _waits_for_row_locks(body)
     if count is not None:
-        stmt.limitCount = ast.A_Const(val=ast.Integer(count + (offset or 0)))
+        stmt.limitCount = None if in_turn else ast.A_Const(val=ast.Integer(count + (offset or 0)))
     stmt.limitOffset = None
     star = len(names) < len(body.get("targetList", []))
     system = [i for i, name in enumerate(names) if name in SYSTEM_COLUMNS]
     by_system = _system_sort_keys(stmt)
     if by_system or system and star:  # a node's own OIDs do not sort alike across nodes
         return NotApplicable(Strategy.MERGE, "a system column is a sort key, or an output column beside *")
-    for index in system:  # a temp table cannot have such a column: renamed there, named back at the end
-        stmt.targetList[index].name = f"gp_sys_{index}"
+    # a temp table cannot have a system column's name, nor two columns of one name (Django's
+    # select_related: "id" of each table): renamed there, named back at the end
+    renamed = {i: f"gp_sys_{i}" for i in system} | {i: f"gp_dup_{i}" for i in _repeated_names(names)}
+    for index, name in renamed.items():
+        stmt.targetList[index].name = name
     hidden = [] if star else _hidden_sort_keys(body, names) or []
     for index in hidden:  # sorted on the nodes, returned, left out at the end
         stmt.targetList = (*stmt.targetList, ast.ResTarget(name=f"gp_sort_{index}",
@@ -49,8 +54,8 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     partial = str(RawStream()(stmt))
     temp = f"pg_temp.{scratch.new('merge')}"
     alias = _final_alias(body, resolved)
-    columns = ", ".join(f"{quote(f'gp_sys_{i}')} AS {quote(n)}" if i in system else quote(n)
-                        for i, n in enumerate(names)) if hidden or system else "*"
+    columns = ", ".join(f"{quote(renamed[i])} AS {quote(n)}" if i in renamed else quote(n)
+                        for i, n in enumerate(names)) if hidden or renamed else "*"
     final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
     if body.get("sortClause"):
         final += " ORDER BY " + _sort_text(sql, hidden)
@@ -58,7 +63,7 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     final += _final_limit(count, offset, with_ties)
     locks = bool(body.get("lockingClause"))
     keep = None
-    if locks and count is not None and not with_ties and len(groups) > 1:
+    if locks and count is not None and not with_ties and len(groups) > 1 and not in_turn:
         # the rows PostgreSQL locks: the first count+offset in the merged order (LockRows
         # sits below Limit); listed after the output columns, so ORDER BY positions hold
         keep = f"SELECT {columns}, {alias}.ctid AS gp_lock_ctid FROM {temp} AS {alias}"
@@ -66,7 +71,8 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
             keep += " ORDER BY " + _sort_text(sql, hidden)
         keep += f" LIMIT {count + (offset or 0)}"
     return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
-                     scratch=tuple(scratch.made), lock_keep_sql=keep)
+                     scratch=tuple(scratch.made), lock_keep_sql=keep,
+                     lock_rows_in_turn=count + (offset or 0) if in_turn and count is not None else None)
 
 
 # Output names a temp table refuses as column names (42701): PostgreSQL's system columns.
@@ -137,8 +143,8 @@ def _merge_blocker(body: dict[str, Any], names: list[str], relations: int, aggre
         "A_Star" in f for f in t["ResTarget"]["val"]["ColumnRef"]["fields"]) for t in targets)
     if star and (relations != 1 or targets and len(targets) > 1):
         return "* over several tables may repeat column names"
-    if len(set(names)) != len(names) or "?column?" in names:
-        return "output columns need distinct names"
+    if "?column?" in names:
+        return "output columns need names"
     if star:  # the relation's columns are all in the output
         return None
     hidden = _hidden_sort_keys(body, names)
@@ -155,6 +161,17 @@ def _output_names(stmt: ast.SelectStmt) -> list[str]:
             if not (isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star))]
 
 
+def _repeated_names(names: list[str]) -> list[int]:
+    """Positions of the output columns whose name an earlier output column has."""
+    seen: set[str] = set()
+    repeated = []
+    for index, name in enumerate(names):
+        if name in seen:
+            repeated.append(index)
+        seen.add(name)
+    return repeated
+
+
 def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | None:
     """Positions of the ORDER BY keys that use columns not in the output: each node sorts
     by them and returns them as extra columns the final step sorts by and leaves out
@@ -162,6 +179,7 @@ def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | Non
     an output column of its name is that column written the same way (`ORDER BY o.id`
     beside an output `t.id` is not: the final step would sort by t.id), or the key is a
     bare output name (PostgreSQL's rule for ORDER BY name)."""
+    repeated = {names[i] for i in _repeated_names(names)}
     written = {}  # output name -> the column reference it is, as written
     for target, name in zip(body.get("targetList", []), names):
         ref = analyze.column_ref(target["ResTarget"].get("val", {}))
@@ -175,6 +193,9 @@ def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | Non
         refs = [analyze.column_ref(n) for n in analyze._walk(node) if isinstance(n, dict) and "ColumnRef" in n]
         if not refs:
             return None
+        if any(ref is not None and ref[-1] in repeated for ref in refs):
+            hidden.append(index)  # the bare name would mean the first column of that name
+            continue
         key = analyze.column_ref(node)
         if key is not None and len(key) == 1 and key[0] in names:
             continue  # an output column by its name
@@ -185,19 +206,29 @@ def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | Non
 
 def _locking_blocker(body: dict[str, Any]) -> str | None:
     """FOR UPDATE/SHARE: each node locks the rows it returns, up to its LIMIT. Without a
-    LIMIT those are the rows PostgreSQL locks. With one, a node's rows past the merged LIMIT
-    are locked too, for the length of the statement (the executor gives back the locks of
-    every node none of whose rows the answer takes, `MergePlan.lock_keep_sql`): harmless
-    under SKIP LOCKED (a job queue: others skip them, as they may) and NOWAIT, but waiting
-    locks on rows nobody asked for could deadlock sessions PostgreSQL would only queue, so
-    that case is refused."""
+    LIMIT those are the rows PostgreSQL locks. With one and SKIP LOCKED or NOWAIT, a node's
+    rows past the merged LIMIT are locked too, for the length of the statement (the
+    executor gives back the locks of every node none of whose rows the answer takes,
+    `MergePlan.lock_keep_sql`): harmless (a job queue: others skip them, as they may).
+    A lock that waits, with a LIMIT and no ORDER BY (Django's `select_for_update().get()`,
+    `update_or_create`), is taken one node after the other, each asked for the rows still
+    wanted (`MergePlan.lock_rows_in_turn`): PostgreSQL's scan of the nodes' rows in turn,
+    locking no row it does not return. With an ORDER BY the first rows are known only
+    once every node has sorted its own: waiting locks on rows nobody asked for could
+    deadlock sessions PostgreSQL would only queue, so that case is refused."""
+    if not body.get("sortClause") or not _waits_for_row_locks(body):
+        return None
+    return "FOR UPDATE/SHARE with ORDER BY and LIMIT over several nodes waits on rows beyond the LIMIT " \
+           "(use SKIP LOCKED or NOWAIT)"
+
+
+def _waits_for_row_locks(body: dict[str, Any]) -> bool:
+    """Whether the SELECT has a LIMIT and a FOR UPDATE/SHARE that waits for locked rows."""
     clauses = body.get("lockingClause") or []
     if not clauses or not body.get("limitCount"):
-        return None
+        return False
     policies = {(c.get("LockingClause") or {}).get("waitPolicy") for c in clauses}
-    if policies <= {"LockWaitSkip", "LockWaitError"}:
-        return None
-    return "FOR UPDATE/SHARE with LIMIT over several nodes waits on rows beyond the LIMIT (use SKIP LOCKED or NOWAIT)"
+    return not policies <= {"LockWaitSkip", "LockWaitError"}
 
 
 def _anonymous_record_output(body: dict[str, Any]) -> bool:

@@ -440,10 +440,20 @@ class PushdownPlan(DistributedPlan):
 class MergePlan(DistributedPlan):
     """Sorted/limited pieces from every node into `partial_temp`, merged by `final_sql`.
     `lock_keep_sql` (FOR UPDATE/SHARE with a LIMIT): the `gp_lock_ctid` of the merged rows
-    the answer takes, so the nodes none of whose rows it takes give their locks back."""
+    the answer takes, so the nodes none of whose rows it takes give their locks back.
+    `lock_rows_in_turn` (FOR UPDATE/SHARE that waits, LIMIT, no ORDER BY): the fragments
+    have no LIMIT; the nodes run one after the other, each with `LIMIT <rows still
+    wanted>` after its locking clause, until this many rows are locked."""
 
     strategy: ClassVar[Strategy] = Strategy.MERGE
     lock_keep_sql: str | None = None
+    lock_rows_in_turn: int | None = None
+
+    def describe(self) -> list[str]:
+        lines = super().describe()
+        if self.lock_rows_in_turn is not None:
+            lines.insert(2, f"  Row locks: node after node, until {self.lock_rows_in_turn} rows (LIMIT)")
+        return lines
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ read answers by whichever node serves it, silently. What a node may compute diff
 * a volatile function (`random()`, `clock_timestamp()`, `gen_random_uuid()`, ...): each
   node calls it once per row;
 * a sub-select with LIMIT/OFFSET and no ORDER BY (or ordered by a volatile call): each
-  node keeps the rows its own scan meets first;
+  node keeps the rows its own scan meets first (not so for the query of an EXISTS, which
+  only counts them);
 * an aggregate whose result depends on the input order (`string_agg`, `array_agg`,
   `json_agg`, ...) without an ORDER BY of its own.
 
@@ -95,6 +96,7 @@ def ensure_no_diverging_defaults(target: DistTable, columns: Any, given: Any, wh
 
 def replica_divergence(body: Any, user_volatile: frozenset[str] = frozenset()) -> str | None:
     """What in `body` two nodes may compute differently, or None."""
+    counted = _exists_queries(body)
     for node in analyze._walk(body):
         if not isinstance(node, dict):
             continue
@@ -110,7 +112,8 @@ def replica_divergence(body: Any, user_volatile: frozenset[str] = frozenset()) -
                 return f"{name}() without an ORDER BY of its own"
         elif "SelectStmt" in node:
             select = node["SelectStmt"]
-            if (select.get("limitCount") or select.get("limitOffset")) and not select.get("sortClause"):
+            if (select.get("limitCount") or select.get("limitOffset")) and not select.get("sortClause") \
+                    and id(select) not in counted:
                 return "LIMIT/OFFSET in a sub-select without ORDER BY"
     return None
 
@@ -122,6 +125,19 @@ def _user_name(call: dict[str, Any]) -> str | None:
     if not names or (len(names) > 1 and names[0].lower() == "pg_catalog"):
         return None
     return names[-1].lower()
+
+
+def _exists_queries(body: Any) -> set[int]:
+    """The ids of the SELECTs that are an EXISTS (...) whole (Django's `Exists()` adds
+    LIMIT 1): EXISTS depends on how many rows they have, which LIMIT and OFFSET cut
+    alike whichever rows a node meets first. Their own sub-selects are not among them."""
+    found = set()
+    for node in analyze._walk(body):
+        if isinstance(node, dict) and "SubLink" in node and node["SubLink"].get("subLinkType") == "EXISTS_SUBLINK":
+            subselect = node["SubLink"].get("subselect") or {}
+            if "SelectStmt" in subselect:
+                found.add(id(subselect["SelectStmt"]))
+    return found
 
 
 def _builtin_name(call: dict[str, Any]) -> str | None:

@@ -8,7 +8,7 @@ import itertools
 from typing import Any
 
 from gridpg.catalog import store
-from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.catalog.model import CatalogSnapshot, DistTable, shard_table_name
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze, leafwise, tableoid
 from gridpg.planner.context import CatalogView, SessionView
@@ -17,10 +17,11 @@ from gridpg.planner.plan import (
     CreateTableAsPlan,
     CreateTablePlan,
     ExplainPlan,
+    SCRATCH_SCHEMA,
     Plan,
     UtilityPlan,
 )
-from gridpg.sql.quote import quote_literal, quote_qualified
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 # The databases' default tablespace: named explicitly on a partitioned table (a HASH
 # table's datanode copy) PostgreSQL refuses it (0A000), where leaving it out means the same.
@@ -63,7 +64,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
-        or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ()))
+        or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
+        or _shard_renames_per_group(clean, tree, kind, tables, snapshot)
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
 
@@ -199,6 +201,33 @@ def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tabl
         "EXECUTE 'ALTER TABLE ' || r.relid::text || " + quote_literal(tail) + "; END LOOP; END $gridpg_reloptions$"
     )
     return {group: block for group in groups}
+
+
+def _shard_renames_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                             snapshot: CatalogSnapshot) -> dict[str, str] | None:
+    """A HASH table's shards on the datanodes are named after it (`gridpg_shards."s.t_0"`,
+    catalog.model.shard_table_name): ALTER TABLE ... RENAME TO / SET SCHEMA and ALTER SCHEMA
+    ... RENAME TO rename them with it, on the group that holds each. Left with the old
+    name (Django's RenameModel), a statement routed to its shard (planner/shard_route.py:
+    extended protocol, prepared statements) failed with 42P01 on the new name."""
+    body = tree[kind]
+    moves: list[tuple[DistTable, str, str]] = []  # (table, its new schema, its new name)
+    if kind == "RenameStmt" and body.get("renameType") == "OBJECT_TABLE" and tables:
+        moves = [(tables[0], tables[0].schema, body["newname"])]
+    elif kind == "AlterObjectSchemaStmt" and body.get("objectType") == "OBJECT_TABLE" and tables:
+        moves = [(tables[0], body["newschema"], tables[0].name)]
+    elif kind == "RenameStmt" and body.get("renameType") == "OBJECT_SCHEMA":
+        moves = [(t, body["newname"], t.name) for t in snapshot.tables if t.schema == body.get("subname")]
+    renames: dict[str, list[str]] = {}
+    for table, schema, name in moves:
+        if table.method != "hash" or not table.shard_count or (schema, name) == (table.schema, table.name):
+            continue
+        for remainder in range(table.shard_count):
+            old = quote_ident(shard_table_name(table.schema, table.name, remainder))
+            new = quote_ident(shard_table_name(schema, name, remainder))
+            renames.setdefault(snapshot.shard_group(table.schema, table.name, remainder), []).append(
+                f"ALTER TABLE {SCRATCH_SCHEMA}.{old} RENAME TO {new}")
+    return {group: "; ".join([clean, *statements]) for group, statements in renames.items()} or None
 
 
 def _cluster_marks_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
