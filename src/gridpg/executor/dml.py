@@ -118,10 +118,34 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     plan = PushdownPlan(tuple(fragments), True)
     from gridpg.executor.multi import scatter
 
-    order = [g for g, _ in rows] if _has_returning(body) and target.method != "replication" else None
+    order = _returned_order(rows, leaves) if _has_returning(body) and target.method != "replication" else None
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups=None if target.method != "replication" else {fragments[0].group},
-                  order=order, reads=False)
+                  order=order, reads=False, command="INSERT" if leaves else None)
+
+
+def _returned_order(rows: list[tuple[str, list[str]]], leaves: list[str]) -> list[tuple[str, int]]:
+    """Each VALUES row's node and its place among the rows that node returns: in the
+    order sent, or, when the rows went to several shard tables of one node
+    (`_insert_fragments`), shard table after shard table in the order they first appear."""
+    from gridpg.executor.multi import in_sent_order
+
+    if not leaves:
+        return in_sent_order([g for g, _ in rows])
+    sequence: dict[str, list[int]] = {}
+    for group, leaf in _leaf_runs(rows, leaves):
+        sequence.setdefault(group, []).extend(leaf)
+    place = {index: position for indexes in sequence.values() for position, index in enumerate(indexes)}
+    return [(group, place[index]) for index, (group, _) in enumerate(rows)]
+
+
+def _leaf_runs(rows: list[tuple[str, list[str]]], leaves: list[str]) -> list[tuple[str, list[int]]]:
+    """(node, the indexes of its rows in one shard table) per shard table, node by node in
+    the order the nodes first appear, shard tables in the order they first appear."""
+    by_leaf: dict[tuple[str, str], list[int]] = {}
+    for index, ((group, _), leaf) in enumerate(zip(rows, leaves, strict=True)):
+        by_leaf.setdefault((group, leaf), []).append(index)
+    return [(group, indexes) for (group, _), indexes in by_leaf.items()]
 
 
 def ensure_no_partial_reads(body: dict[str, Any], resolved: list[Resolved]) -> None:
@@ -566,16 +590,16 @@ def returns_system_columns(body: dict[str, Any]) -> bool:
 
 async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                                      target: DistTable, shape: _ValuesShape, fill: list[TableColumn],
-                                     rows: list[tuple[str, list[str]]]) -> dict[str, str]:
-    """{group: shard table} when RETURNING reads system columns of a hash-distributed table.
-    On a datanode the table is partitioned by shard, and PostgreSQL cannot return a system
-    column through a partitioned table's INSERT; the shard table itself can. One shard
-    table per node per statement: rows of one node in two shards are refused (0A000)."""
+                                     rows: list[tuple[str, list[str]]]) -> list[str]:
+    """Each row's shard table when RETURNING reads system columns of a hash-distributed
+    table (else []). On a datanode the table is partitioned by shard, and PostgreSQL cannot
+    return a system column through a partitioned table's INSERT; the shard table itself
+    can (rows of one node in several shards: `_insert_fragments` writes a WITH of INSERTs)."""
     if target.method != "hash" or not returns_system_columns(body):
-        return {}
+        return []
     kind = await _datanode_kind(dispatcher, target)
     if kind == "inherits":  # a plain table on its datanodes: it returns them itself
-        return {}
+        return []
     if kind == "partitioned":  # its shards hang below its partitions
         raise PgError(FEATURE_NOT_SUPPORTED, "RETURNING system columns (xmin, xmax, ctid...) of an INSERT "
                       "into a partitioned distributed table is not supported by gridpg",
@@ -586,15 +610,11 @@ async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecReques
 
     names = shape.cols + [c.name for c in fill]
     position = names.index(target.column) if target.column in names else -1
-    leaves: dict[str, str] = {}
-    for group, items in rows:
+    leaves = []
+    for _, items in rows:
         text = await _evaluate_item(dispatcher, request, items[position]) if position >= 0 else None
         remainder = shard_for_text(target.column_type or "", text, target.shard_count or 1)
-        leaf = f"{SHARD_SCHEMA}.{quote_ident(shard_table_name(target.schema, target.name, remainder))}"
-        if leaves.setdefault(group, leaf) != leaf:
-            raise PgError(FEATURE_NOT_SUPPORTED, "RETURNING system columns (xmin, xmax, ctid...) of an INSERT "
-                          "whose rows go to several shards of one datanode is not supported by gridpg",
-                          hint="insert those rows in separate statements")
+        leaves.append(f"{SHARD_SCHEMA}.{quote_ident(shard_table_name(target.schema, target.name, remainder))}")
     return leaves
 
 
@@ -612,7 +632,7 @@ async def _datanode_kind(dispatcher: Dispatcher, target: DistTable) -> str:
 
 def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: _ValuesShape,
                       fill: list[TableColumn], rows: list[tuple[str, list[str]]],
-                      columns: list[TableColumn], leaves: dict[str, str] | None = None) -> list[Fragment]:
+                      columns: list[TableColumn], leaves: list[str] | None = None) -> list[Fragment]:
     relation = quote_qualified(target.schema, target.name)
     alias = body["relation"].get("alias")
     if alias:
@@ -626,19 +646,32 @@ def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: 
     overriding = " OVERRIDING SYSTEM VALUE" if always or body.get("override") == "OVERRIDING_SYSTEM_VALUE" else ""
     names = f" ({', '.join(quote_ident(c) for c in cols)}){overriding} VALUES "
     tail = sql[shape.values_end :]
-    by_group: dict[str, list[str]] = {}
-    for group, items in rows:
-        by_group.setdefault(group, []).append("(" + ", ".join(items) + ")")
 
-    def into(group: str) -> str:
-        leaf = (leaves or {}).get(group)
-        if leaf is None:
-            return relation
-        # the shard table under the table's own name: ON CONFLICT and RETURNING refer to it
-        return f"{leaf} AS {quote_ident(alias['aliasname'] if alias else target.name)}"
+    def values(indexes: list[int]) -> str:
+        return ", ".join("(" + ", ".join(rows[i][1]) + ")" for i in indexes)
 
-    return [Fragment(g, f"INSERT INTO {into(g)}{names}" + ", ".join(values) + tail)
-            for g, values in by_group.items()]
+    if not leaves:
+        by_group: dict[str, list[int]] = {}
+        for index, (group, _) in enumerate(rows):
+            by_group.setdefault(group, []).append(index)
+        return [Fragment(g, f"INSERT INTO {relation}{names}{values(indexes)}{tail}")
+                for g, indexes in by_group.items()]
+    # The shard table under the table's own name: ON CONFLICT and RETURNING refer to it.
+    # Rows of one node in several shard tables: one INSERT per shard table in a WITH, their
+    # RETURNING rows one after the other (`_returned_order` knows in which order).
+    named = quote_ident(alias["aliasname"] if alias else target.name)
+    by_node: dict[str, list[str]] = {}
+    for group, indexes in _leaf_runs(rows, leaves):
+        by_node.setdefault(group, []).append(f"INSERT INTO {leaves[indexes[0]]} AS {named}{names}{values(indexes)}{tail}")
+    fragments = []
+    for group, inserts in by_node.items():
+        if len(inserts) == 1:
+            fragments.append(Fragment(group, inserts[0]))
+            continue
+        steps = ", ".join(f"gp_insert_{k} AS ({text})" for k, text in enumerate(inserts))
+        reads = " UNION ALL ".join(f"SELECT * FROM gp_insert_{k}" for k in range(len(inserts)))
+        fragments.append(Fragment(group, f"WITH {steps} {reads}"))
+    return fragments
 
 
 # -- INSERT ... SELECT -----------------------------------------------------------------
@@ -817,7 +850,7 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
                             fill: list[TableColumn],
                             all_cols: list[str], quoted: str, qualified: str, stage: str,
                             columns: list[TableColumn], fill_rows: bool = True) -> None:
-    from gridpg.executor.multi import inline_params, scatter
+    from gridpg.executor.multi import in_sent_order, inline_params, scatter
 
     txn = dispatcher.runner.txn
     for group in target.groups:
@@ -849,7 +882,8 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     relay = {target.groups[0]} if target.method == "replication" else None
     # Reads only its staging table: the SELECT's snapshot was fenced when it was gathered.
     await scatter(dispatcher, replace(request, params=[], param_formats=[], param_oids=[]), plan, relay,
-                  commit=False, order=router.record_order, reads=False)
+                  commit=False, reads=False,
+                  order=None if router.record_order is None else in_sent_order(router.record_order))
     for group in target.groups:
         await txn.participants[group].conn.simple_query(f"DROP TABLE {stage}")
 

@@ -130,12 +130,14 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
 
 async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
                   relay_groups: set[str] | None = None, commit: bool = True,
-                  order: list[str] | None = None, reads: bool = True) -> None:
+                  order: list[tuple[str, int]] | None = None, reads: bool = True,
+                  command: str | None = None) -> None:
     """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count.
-    `order` (a multi-row INSERT ... RETURNING): the node of each row as the client listed
-    them; the returned rows are put back in that order, as PostgreSQL returns them.
-    `reads`: the fragments read rows of the cluster (their snapshots are fenced), unlike an
-    INSERT of given rows."""
+    `order` (a multi-row INSERT ... RETURNING): for each row as the client listed them, its
+    node and its place among that node's returned rows; the rows are put back in that
+    order, as PostgreSQL returns them. `reads`: the fragments read rows of the cluster
+    (their snapshots are fenced), unlike an INSERT of given rows. `command`: the tag's
+    word when a node's statement stands in for another (a WITH of INSERTs for an INSERT)."""
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     block = plan.writes and len(groups) > 1
@@ -182,6 +184,8 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
             error = error or exc
             continue
         word, _, count = tag.rpartition(" ")
+        if command is not None:
+            word = command
         if word.startswith("INSERT"):
             word = "INSERT 0"
         tag_word = word or tag
@@ -278,15 +282,25 @@ class _GroupBuffer(_RowSink):
         self.kept.append(raw)
 
 
-def _emit_in_order(out: _RowSink, buffers: dict[str, _GroupBuffer], order: list[str]) -> None:
-    """Each node returned its rows in the order it was sent them; interleaved by `order`
-    they come back in the client's order. When a node returned fewer (ON CONFLICT DO
-    NOTHING skipped some) which rows went is unknown: each node's rows, in node order."""
-    if all(len(b.kept) == order.count(g) for g, b in buffers.items()):
-        position = dict.fromkeys(buffers, 0)
-        for group in order:
-            out.emit_row(buffers[group].kept[position[group]])
-            position[group] += 1
+def in_sent_order(groups: list[str]) -> list[tuple[str, int]]:
+    """`scatter`'s `order` for rows each node returns in the order it was sent them:
+    each row's node and its place among that node's rows."""
+    seen: dict[str, int] = {}
+    places = []
+    for group in groups:
+        places.append((group, seen.get(group, 0)))
+        seen[group] = places[-1][1] + 1
+    return places
+
+
+def _emit_in_order(out: _RowSink, buffers: dict[str, _GroupBuffer], order: list[tuple[str, int]]) -> None:
+    """Each node returned its rows in a known order; picked by `order` they come back in
+    the client's order. When a node returned fewer (ON CONFLICT DO NOTHING skipped some)
+    which rows went is unknown: each node's rows, in node order."""
+    sent = {g: sum(1 for group, _ in order if group == g) for g in buffers}
+    if all(len(b.kept) == sent[g] for g, b in buffers.items()):
+        for group, place in order:
+            out.emit_row(buffers[group].kept[place])
         return
     for buffer in buffers.values():
         for raw in buffer.kept:

@@ -58,7 +58,7 @@ class _ViewShape:
 
 async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any],
                               view: tuple[str, str], target: DistTable) -> None:
-    from gridpg.executor.multi import _ensure_plain_view, scatter
+    from gridpg.executor.multi import _ensure_plain_view, in_sent_order, scatter
 
     await _ensure_plain_view(dispatcher, *view)
     body = tree["InsertStmt"]
@@ -88,7 +88,7 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
     if not request.simple and request.params:
         oids, _ = await dispatcher.describe(request.sql, request.param_oids)
     replicated = target.method == "replication"
-    order = [g for g, _ in routed] if body.get("returningList") and not replicated else None
+    order = in_sent_order([g for g, _ in routed]) if body.get("returningList") and not replicated else None
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups={fragments[0].group} if replicated else None, order=order, reads=False)
 
