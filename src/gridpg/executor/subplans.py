@@ -198,7 +198,7 @@ async def _value(dispatcher: Dispatcher, sql: str) -> str:
         raise PgError(CARDINALITY_VIOLATION, "more than one row returned by a subquery used as an expression")
     if len(columns) != 1:
         raise PgError(INTERNAL_ERROR, "a scalar subquery returned other than one column")
-    (type_name,) = await dispatcher.coord.type_names([columns[0].type_oid])
+    (type_name,) = await dispatcher.coord.type_names([columns[0].type_oid], [columns[0].type_mod])
     if not type_name:
         raise PgError(INTERNAL_ERROR, f"unknown type {columns[0].type_oid} of a scalar subquery")
     return typed_literal(rows[0][0] if rows else None, type_name)
@@ -213,7 +213,7 @@ async def _list(dispatcher: Dispatcher, sql: str) -> str:
     """An IN subquery's rows as the items of an IN list (typed literals; ROW(...) for
     several columns); without rows, a subquery that returns none."""
     columns, rows = await capture(dispatcher, sql)
-    types = await dispatcher.coord.type_names([c.type_oid for c in columns])
+    types = await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
     if not all(types):
         raise PgError(INTERNAL_ERROR, "unknown type of an IN subquery's column")
     if not rows:
@@ -231,7 +231,7 @@ async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Seq
     columns, rows = await capture(dispatcher, sql)
     if len(columns) != len(names):
         raise PgError(INTERNAL_ERROR, f"a CTE returned {len(columns)} columns where {len(names)} were named")
-    types = await dispatcher.coord.type_names([c.type_oid for c in columns])
+    types = await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
     table = f"{SCRATCH_SCHEMA}.{quote_ident(name)}"
     ddl = f"CREATE UNLOGGED TABLE {table} ({', '.join(f'{quote_ident(n)} {t}' for n, t in zip(names, types))})"
     chunks = _copy_text(rows)

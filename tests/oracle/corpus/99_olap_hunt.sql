@@ -1,0 +1,33 @@
+/*
+Analytic SQL over distributed tables as users write it (TPC-DS style), against one
+PostgreSQL (issue 12, no silent wrong answer). Values that travel between the steps of a
+distributed plan keep their type: a char(n) or bit(n) value of an IN subquery or a CTE
+(scratch table columns), of an uncorrelated scalar subquery (a typed literal), of a
+cursor's rows and of a prepared statement's parameter was written as `character` /
+`bit`, which mean char(1) / bit(1): the scratch table refused the value (22001, TPC-DS
+q45) and the literal was cut to its first character (a wrong count, silently).
+*/
+
+CREATE TABLE oh_item (sk int PRIMARY KEY, code char(16), cls char(4), flag bit(3)) DISTRIBUTE BY HASH (sk);
+CREATE TABLE oh_sale (id int NOT NULL, item int, cust int, amt numeric(10,2)) DISTRIBUTE BY HASH (cust);
+INSERT INTO oh_item SELECT i, 'CODE' || lpad((i / 2)::text, 6, '0'), CASE WHEN i % 3 = 0 THEN 'ab' ELSE 'xyz' END, (i % 8)::bit(3) FROM generate_series(1, 200) i;
+INSERT INTO oh_sale SELECT i, 1 + i % 210, i % 37, i * 1.5 FROM generate_series(1, 2000) i;
+
+-- an IN subquery's char(16) rows into a scratch table (TPC-DS q45's shape)
+SELECT count(*), sum(s.amt) FROM oh_sale s JOIN oh_item i ON i.sk = s.item WHERE s.cust < 20 OR i.code IN (SELECT code FROM oh_item WHERE sk IN (2, 3, 5, 7, 11));
+-- scalar subqueries of types bpchar and bit without a length
+SELECT count(*) FROM oh_sale s JOIN oh_item i ON i.sk = s.item WHERE i.code = (SELECT max(code) FROM oh_item WHERE sk < 50);
+SELECT (SELECT max(code) FROM oh_item), (SELECT min(cls) FROM oh_item), (SELECT bit_or(flag) FROM oh_item) FROM oh_sale WHERE id = 1;
+SELECT count(*) FROM oh_sale s WHERE s.item IN (SELECT sk FROM oh_item WHERE cls = (SELECT min(cls) FROM oh_item));
+-- a CTE with char(n) and bit(n) columns as a scratch table
+WITH c AS (SELECT code, cls, flag, count(*) n FROM oh_item GROUP BY code, cls, flag) SELECT c.code, c.cls, c.flag, c.n, count(s.id) FROM c JOIN oh_item i ON i.code = c.code JOIN oh_sale s ON s.item = i.sk GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3;
+-- a cursor's rows kept on the catalog server
+BEGIN;
+DECLARE oh_c CURSOR FOR SELECT cls, max(code), bit_or(flag) FROM oh_item GROUP BY cls ORDER BY cls;
+FETCH ALL FROM oh_c;
+COMMIT;
+-- a parameter of type char(n) / bpchar inlined into a plan of several steps
+PREPARE oh_p(char(16)) AS SELECT count(*) FROM oh_sale s JOIN oh_item i ON i.sk = s.item WHERE i.code = $1 AND s.amt > (SELECT avg(amt) FROM oh_sale);
+EXECUTE oh_p('CODE000024');
+PREPARE oh_q AS SELECT count(*) FROM oh_sale s JOIN oh_item i ON i.sk = s.item WHERE i.code = $1 AND s.amt > (SELECT avg(amt) FROM oh_sale);
+EXECUTE oh_q('CODE000070');
