@@ -5,7 +5,9 @@ distributed plan keep their type: a char(n) or bit(n) value of an IN subquery or
 (scratch table columns), of an uncorrelated scalar subquery (a typed literal), of a
 cursor's rows and of a prepared statement's parameter was written as `character` /
 `bit`, which mean char(1) / bit(1): the scratch table refused the value (22001, TPC-DS
-q45) and the literal was cut to its first character (a wrong count, silently).
+q45) and the literal was cut to its first character (a wrong count, silently). Float
+values of those steps are carried exactly under extra_float_digits = 0 (their text is
+rounded to 15 digits: a CTE joined on a float column or a scalar max(f) matched no row).
 */
 
 CREATE TABLE oh_item (sk int PRIMARY KEY, code char(16), cls char(4), flag bit(3)) DISTRIBUTE BY HASH (sk);
@@ -31,3 +33,18 @@ PREPARE oh_p(char(16)) AS SELECT count(*) FROM oh_sale s JOIN oh_item i ON i.sk 
 EXECUTE oh_p('CODE000024');
 PREPARE oh_q AS SELECT count(*) FROM oh_sale s JOIN oh_item i ON i.sk = s.item WHERE i.code = $1 AND s.amt > (SELECT avg(amt) FROM oh_sale);
 EXECUTE oh_q('CODE000070');
+
+-- float values between plan steps under extra_float_digits = 0 (and bytea_output = escape)
+SET extra_float_digits = 0;
+SET bytea_output = escape;
+CREATE TABLE oh_fl (id int, f float8, r real) DISTRIBUTE BY HASH (id);
+INSERT INTO oh_fl SELECT i, i / 3.0::float8 + 1e-15 * i, i / 7.0::real FROM generate_series(1, 100) i;
+INSERT INTO oh_fl VALUES (101, 'Infinity', '-Infinity'), (102, 'NaN', 'NaN'), (103, NULL, NULL);
+SELECT count(*) FROM oh_fl WHERE f = (SELECT max(f) FROM oh_fl WHERE id < 50);
+SELECT count(*) FROM oh_fl WHERE r = (SELECT max(r) FROM oh_fl WHERE id < 50);
+SELECT count(*) FROM oh_fl WHERE f IN (SELECT f FROM oh_fl WHERE id % 7 = 0 OR id > 100);
+SELECT count(*) FROM oh_fl WHERE r IN (SELECT r FROM oh_fl WHERE id % 7 = 0 OR id > 100);
+WITH m AS (SELECT id, f, r FROM oh_fl WHERE id % 3 = 0 OR id > 100) SELECT count(*), count(DISTINCT m.r) FROM oh_fl JOIN m ON m.f = oh_fl.f AND m.r = oh_fl.r;
+SELECT f FROM oh_fl WHERE f < 'Infinity' ORDER BY f DESC LIMIT 3;
+SET bytea_output = hex;
+SET extra_float_digits = 1;
