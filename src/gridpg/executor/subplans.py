@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 COPY_CHUNK = 1 << 20
+FIRST_NORMAL_OID = 16384  # PostgreSQL's FirstNormalObjectId: OIDs below are the same on every server
 T = TypeVar("T")
 
 
@@ -136,7 +137,7 @@ async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
                 sql = await inline_params(dispatcher, request, bind_markers(sub.sql, names))
                 started = time.perf_counter()
                 if sub.kind in ("value", "list"):
-                    names[sub.marker] = await (_value if sub.kind == "value" else _list)(dispatcher, sql)
+                    names[sub.marker] = await (_value if sub.kind == "value" else _list)(dispatcher, sql, plan.groups)
                     record_stage(f"subplan ({sub.origin}) -> {names[sub.marker]}", "coordinator", "statement text",
                                  1, 0, started)
                     continue
@@ -255,17 +256,35 @@ def _unescape_bytea(value: bytes) -> bytes:
     return bytes(out)
 
 
-async def _value(dispatcher: Dispatcher, sql: str) -> str:
+async def _value(dispatcher: Dispatcher, sql: str, groups: Sequence[str]) -> str:
     """A scalar subquery's value as a typed literal: NULL without rows, error 21000 with more."""
     columns, rows = await capture_values(dispatcher, sql)
     if len(rows) > 1:
         raise PgError(CARDINALITY_VIOLATION, "more than one row returned by a subquery used as an expression")
     if len(columns) != 1:
         raise PgError(INTERNAL_ERROR, "a scalar subquery returned other than one column")
-    (type_name,) = await dispatcher.coord.type_names([columns[0].type_oid], [columns[0].type_mod])
+    (type_name,) = await _type_names(dispatcher, sql, columns, groups)
     if not type_name:
         raise PgError(INTERNAL_ERROR, f"unknown type {columns[0].type_oid} of a scalar subquery")
     return typed_literal(rows[0][0] if rows else None, type_name)
+
+
+async def _type_names(dispatcher: Dispatcher, sql: str, columns: Sequence[codec.Column],
+                      groups: Sequence[str]) -> list[str]:
+    """The names of the captured columns' types, to write in casts. A user's type (enum,
+    composite, domain over an array...) has an OID of its own on every server and the
+    rows' one may be a datanode's: then a node of the statement names them, describing
+    `sql` (which has just run), as PostgreSQL prints them there."""
+    if not any(c.type_oid >= FIRST_NORMAL_OID for c in columns) or not groups:
+        return await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
+    from gridpg.executor.dml import _query_columns
+
+    conn = await dispatcher.runner.txn.connection(groups[0], wants_block=True)
+    await conn.settle()
+    described = await _query_columns(conn, sql, {})
+    if len(described) != len(columns):
+        raise PgError(INTERNAL_ERROR, "a subquery was described with other columns than it returned")
+    return [t for _, t in described]
 
 
 def typed_literal(value: bytes | None, type_name: str) -> str:
@@ -273,11 +292,11 @@ def typed_literal(value: bytes | None, type_name: str) -> str:
     return f"CAST({'NULL' if value is None else quote_literal(value.decode())} AS {type_name})"
 
 
-async def _list(dispatcher: Dispatcher, sql: str) -> str:
+async def _list(dispatcher: Dispatcher, sql: str, groups: Sequence[str]) -> str:
     """An IN subquery's rows as the items of an IN list (typed literals; ROW(...) for
     several columns); without rows, a subquery that returns none."""
     columns, rows = await capture_values(dispatcher, sql)
-    types = await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
+    types = await _type_names(dispatcher, sql, columns, groups)
     if not all(types):
         raise PgError(INTERNAL_ERROR, "unknown type of an IN subquery's column")
     if not rows:
@@ -295,9 +314,16 @@ async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Seq
     columns, rows = await capture_values(dispatcher, sql)
     if len(columns) != len(names):
         raise PgError(INTERNAL_ERROR, f"a CTE returned {len(columns)} columns where {len(names)} were named")
-    types = await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
     table = f"{SCRATCH_SCHEMA}.{quote_ident(name)}"
-    ddl = f"CREATE UNLOGGED TABLE {table} ({', '.join(f'{quote_ident(n)} {t}' for n, t in zip(names, types))})"
+    if any(c.type_oid >= FIRST_NORMAL_OID for c in columns):
+        # A user's type (enum, composite, domain over an array...) has an OID of its own on
+        # every server, and the rows' one may be a datanode's: the node names the columns'
+        # types itself from the statement, which it only plans.
+        ddl = (f"CREATE UNLOGGED TABLE {table} ({', '.join(quote_ident(n) for n in names)}) "
+               f"AS {sql} WITH NO DATA")
+    else:
+        types = await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
+        ddl = f"CREATE UNLOGGED TABLE {table} ({', '.join(f'{quote_ident(n)} {t}' for n, t in zip(names, types))})"
     chunks = _copy_text(rows)
     await _ensure_blocks(dispatcher, groups)
     txn = dispatcher.runner.txn

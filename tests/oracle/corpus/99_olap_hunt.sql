@@ -8,6 +8,9 @@ cursor's rows and of a prepared statement's parameter was written as `character`
 q45) and the literal was cut to its first character (a wrong count, silently). Float
 values of those steps are carried exactly under extra_float_digits = 0 (their text is
 rounded to 15 digits: a CTE joined on a float column or a scalar max(f) matched no row).
+A CTE, an IN subquery or a scalar subquery with a column of the user's own type (an
+enum, a domain, an array of an enum) named the type by the datanode's OID looked up on the
+catalog server ("syntax error at or near ???"); a node of the statement names it now.
 */
 
 CREATE TABLE oh_item (sk int PRIMARY KEY, code char(16), cls char(4), flag bit(3)) DISTRIBUTE BY HASH (sk);
@@ -48,3 +51,16 @@ WITH m AS (SELECT id, f, r FROM oh_fl WHERE id % 3 = 0 OR id > 100) SELECT count
 SELECT f FROM oh_fl WHERE f < 'Infinity' ORDER BY f DESC LIMIT 3;
 SET bytea_output = hex;
 SET extra_float_digits = 1;
+
+-- user types (an enum, a domain) in a CTE's and an IN subquery's scratch table
+CREATE TYPE oh_mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN oh_pos AS int CHECK (VALUE > 0);
+CREATE TABLE oh_ty (id int, m oh_mood, p oh_pos, ms oh_mood[]) DISTRIBUTE BY HASH (id);
+INSERT INTO oh_ty SELECT i, (ARRAY['sad', 'ok', 'happy'])[1 + i % 3]::oh_mood, i, ARRAY[(ARRAY['sad', 'ok', 'happy'])[1 + i % 3]::oh_mood, 'ok'] FROM generate_series(1, 300) i;
+SELECT count(*) FROM oh_ty JOIN oh_sale s ON s.item = oh_ty.id WHERE (oh_ty.id, oh_ty.m) IN (SELECT id, m FROM oh_ty WHERE id % 4 = 0);
+WITH t AS (SELECT id, m, p, ms FROM oh_ty WHERE id % 5 = 0) SELECT t.m::text, count(*), sum(t.p), max(t.ms::text) FROM t JOIN oh_sale s ON s.item = t.id GROUP BY t.m ORDER BY 1;
+WITH t AS (SELECT m, count(*) n FROM oh_ty GROUP BY m) SELECT t.m::text, t.n, count(s.id) FROM t JOIN oh_ty USING (m) JOIN oh_sale s ON s.item = oh_ty.id GROUP BY 1, 2 ORDER BY 1;
+SELECT count(*) FROM oh_ty JOIN oh_sale s ON s.item = oh_ty.id WHERE oh_ty.m = (SELECT max(m) FROM oh_ty WHERE id < 100);
+SELECT count(*) FROM oh_ty JOIN oh_sale s ON s.item = oh_ty.id WHERE oh_ty.m = (SELECT m FROM oh_ty WHERE id = 7);
+SELECT count(*) FROM oh_ty JOIN oh_sale s ON s.item = oh_ty.id WHERE oh_ty.m IN (SELECT m FROM oh_ty WHERE id IN (7, 8));
+SELECT count(*) FROM oh_ty JOIN oh_sale s ON s.item = oh_ty.id WHERE oh_ty.ms = (SELECT ms FROM oh_ty WHERE id = 7);
