@@ -608,7 +608,7 @@ async def _load(catalog: BackendConnection, temp: str, columns: list[codec.Colum
     """A temp table (dropped at commit) with an ordinal column and the rows, by COPY."""
     pairs = ", ".join(f"({c.type_oid}, {c.type_mod})" for c in columns)
     names = await catalog.query(
-        f"SELECT pg_catalog.format_type(o, NULLIF(m, -1)) FROM (VALUES {pairs}) AS v(o, m)")
+        f"SELECT pg_catalog.format_type(o, m) FROM (VALUES {pairs}) AS v(o, m)")
     defs = ", ".join(f"c{i} {name}" for i, (name,) in enumerate(names, 1))
     await catalog.simple_query(f"CREATE TEMP TABLE {temp} (gp_ord int8, {defs}) ON COMMIT DROP")
     catalog.send(codec.build_query(f"COPY pg_temp.{temp} FROM STDIN"))

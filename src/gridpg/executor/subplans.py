@@ -19,6 +19,8 @@ cluster's own and stay locked until it ends.
 from __future__ import annotations
 
 import dataclasses
+import math
+import struct
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 COPY_CHUNK = 1 << 20
+FIRST_NORMAL_OID = 16384  # PostgreSQL's FirstNormalObjectId: OIDs below are the same on every server
 T = TypeVar("T")
 
 
@@ -134,7 +137,7 @@ async def with_subplans(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
                 sql = await inline_params(dispatcher, request, bind_markers(sub.sql, names))
                 started = time.perf_counter()
                 if sub.kind in ("value", "list"):
-                    names[sub.marker] = await (_value if sub.kind == "value" else _list)(dispatcher, sql)
+                    names[sub.marker] = await (_value if sub.kind == "value" else _list)(dispatcher, sql, plan.groups)
                     record_stage(f"subplan ({sub.origin}) -> {names[sub.marker]}", "coordinator", "statement text",
                                  1, 0, started)
                     continue
@@ -191,17 +194,97 @@ async def capture(dispatcher: Dispatcher, sql: str) -> tuple[list[codec.Column],
     return columns, rows
 
 
-async def _value(dispatcher: Dispatcher, sql: str) -> str:
-    """A scalar subquery's value as a typed literal: NULL without rows, error 21000 with more."""
+_FLOAT_SEND = {700: ("float4send", ">f"), 701: ("float8send", ">d")}
+_FLOAT_ARRAYS = (1021, 1022)
+
+
+async def capture_values(dispatcher: Dispatcher, sql: str) -> tuple[list[codec.Column], list[list[bytes | None]]]:
+    """`capture`, with float values exact whatever the session's extra_float_digits: below
+    1 their text is rounded (15 digits), and a value written back as a literal or into a
+    scratch table would no longer equal the row it came from. Then the statement runs
+    again with each float column read as its binary form (float8send), and the values are
+    written with the digits that give them back exactly."""
+    from gridpg.executor.exchange import low_float_digits
+
     columns, rows = await capture(dispatcher, sql)
+    if low_float_digits(dispatcher.runner) is None or not any(
+            c.type_oid in _FLOAT_SEND or c.type_oid in _FLOAT_ARRAYS for c in columns):
+        return columns, rows
+    if any(c.type_oid in _FLOAT_ARRAYS for c in columns):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot carry float arrays exactly between the steps of this "
+                      "plan while extra_float_digits is below 1", hint="SET extra_float_digits = 1")
+    names = [f"c{i}" for i in range(1, len(columns) + 1)]
+    items = [f"pg_catalog.{_FLOAT_SEND[c.type_oid][0]}(s.{n})" if c.type_oid in _FLOAT_SEND else f"s.{n}"
+             for c, n in zip(columns, names, strict=True)]
+    _, binary = await capture(dispatcher, f"SELECT {', '.join(items)} FROM ({sql}) AS s({', '.join(names)})")
+    floats = [i for i, c in enumerate(columns) if c.type_oid in _FLOAT_SEND]
+    for row in binary:
+        for i in floats:
+            row[i] = exact_float_text(row[i], _FLOAT_SEND[columns[i].type_oid][1])
+    return columns, binary
+
+
+def exact_float_text(value: bytes | None, layout: str) -> bytes | None:
+    """A float's binary send form (bytea text, hex or escape output) as text that
+    PostgreSQL reads back to the same value."""
+    if value is None:
+        return None
+    raw = bytes.fromhex(value[2:].decode()) if value.startswith(b"\\x") else _unescape_bytea(value)
+    (number,) = struct.unpack(layout, raw)
+    if math.isnan(number):
+        return b"NaN"
+    if math.isinf(number):
+        return b"Infinity" if number > 0 else b"-Infinity"
+    return (repr(number) if layout == ">d" else f"{number:.9g}").encode()
+
+
+def _unescape_bytea(value: bytes) -> bytes:
+    """bytea's escape output (bytea_output = 'escape') as its bytes."""
+    out = bytearray()
+    i = 0
+    while i < len(value):
+        if value[i:i + 1] == b"\\":
+            if value[i + 1:i + 2] == b"\\":
+                out.append(0x5C)
+                i += 2
+            else:
+                out.append(int(value[i + 1:i + 4], 8))
+                i += 4
+        else:
+            out.append(value[i])
+            i += 1
+    return bytes(out)
+
+
+async def _value(dispatcher: Dispatcher, sql: str, groups: Sequence[str]) -> str:
+    """A scalar subquery's value as a typed literal: NULL without rows, error 21000 with more."""
+    columns, rows = await capture_values(dispatcher, sql)
     if len(rows) > 1:
         raise PgError(CARDINALITY_VIOLATION, "more than one row returned by a subquery used as an expression")
     if len(columns) != 1:
         raise PgError(INTERNAL_ERROR, "a scalar subquery returned other than one column")
-    (type_name,) = await dispatcher.coord.type_names([columns[0].type_oid])
+    (type_name,) = await _type_names(dispatcher, sql, columns, groups)
     if not type_name:
         raise PgError(INTERNAL_ERROR, f"unknown type {columns[0].type_oid} of a scalar subquery")
     return typed_literal(rows[0][0] if rows else None, type_name)
+
+
+async def _type_names(dispatcher: Dispatcher, sql: str, columns: Sequence[codec.Column],
+                      groups: Sequence[str]) -> list[str]:
+    """The names of the captured columns' types, to write in casts. A user's type (enum,
+    composite, domain over an array...) has an OID of its own on every server and the
+    rows' one may be a datanode's: then a node of the statement names them, describing
+    `sql` (which has just run), as PostgreSQL prints them there."""
+    if not any(c.type_oid >= FIRST_NORMAL_OID for c in columns) or not groups:
+        return await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
+    from gridpg.executor.dml import _query_columns
+
+    conn = await dispatcher.runner.txn.connection(groups[0], wants_block=True)
+    await conn.settle()
+    described = await _query_columns(conn, sql, {})
+    if len(described) != len(columns):
+        raise PgError(INTERNAL_ERROR, "a subquery was described with other columns than it returned")
+    return [t for _, t in described]
 
 
 def typed_literal(value: bytes | None, type_name: str) -> str:
@@ -209,11 +292,11 @@ def typed_literal(value: bytes | None, type_name: str) -> str:
     return f"CAST({'NULL' if value is None else quote_literal(value.decode())} AS {type_name})"
 
 
-async def _list(dispatcher: Dispatcher, sql: str) -> str:
+async def _list(dispatcher: Dispatcher, sql: str, groups: Sequence[str]) -> str:
     """An IN subquery's rows as the items of an IN list (typed literals; ROW(...) for
     several columns); without rows, a subquery that returns none."""
-    columns, rows = await capture(dispatcher, sql)
-    types = await dispatcher.coord.type_names([c.type_oid for c in columns])
+    columns, rows = await capture_values(dispatcher, sql)
+    types = await _type_names(dispatcher, sql, columns, groups)
     if not all(types):
         raise PgError(INTERNAL_ERROR, "unknown type of an IN subquery's column")
     if not rows:
@@ -228,12 +311,19 @@ async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Seq
     `made` as soon as it exists anywhere, so the caller drops it)."""
     from gridpg.executor.exchange import _ensure_blocks
 
-    columns, rows = await capture(dispatcher, sql)
+    columns, rows = await capture_values(dispatcher, sql)
     if len(columns) != len(names):
         raise PgError(INTERNAL_ERROR, f"a CTE returned {len(columns)} columns where {len(names)} were named")
-    types = await dispatcher.coord.type_names([c.type_oid for c in columns])
     table = f"{SCRATCH_SCHEMA}.{quote_ident(name)}"
-    ddl = f"CREATE UNLOGGED TABLE {table} ({', '.join(f'{quote_ident(n)} {t}' for n, t in zip(names, types))})"
+    if any(c.type_oid >= FIRST_NORMAL_OID for c in columns):
+        # A user's type (enum, composite, domain over an array...) has an OID of its own on
+        # every server, and the rows' one may be a datanode's: the node names the columns'
+        # types itself from the statement, which it only plans.
+        ddl = (f"CREATE UNLOGGED TABLE {table} ({', '.join(quote_ident(n) for n in names)}) "
+               f"AS {sql} WITH NO DATA")
+    else:
+        types = await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
+        ddl = f"CREATE UNLOGGED TABLE {table} ({', '.join(f'{quote_ident(n)} {t}' for n, t in zip(names, types))})"
     chunks = _copy_text(rows)
     await _ensure_blocks(dispatcher, groups)
     txn = dispatcher.runner.txn

@@ -17,6 +17,7 @@ import ssl
 import sys
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -222,7 +223,7 @@ class Coordinator:
         self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
         self._sequences: dict[str, list[int]] = {}
         self._sequence_caches: dict[str, int] = {}  # CACHE of each sequence, per epoch
-        self._type_names: dict[int, str] = {}
+        self._type_names: dict[tuple[int, int], str] = {}  # (oid, typmod) -> name
 
     # -- startup -----------------------------------------------------------------------
 
@@ -664,20 +665,25 @@ class Coordinator:
             self.pools.pool(self.catalog_node).release(conn)
         return int(rows[0][0]) if rows and rows[0][0] else 1
 
-    async def type_names(self, oids: list[int]) -> list[str]:
-        missing = [o for o in oids if o and o not in self._type_names]
+    async def type_names(self, oids: list[int], typmods: Sequence[int] | None = None) -> list[str]:
+        """Each type as a name to write in a cast or a column definition: `format_type` with
+        its modifier, -1 when none is given (the unconstrained type: `bpchar` and `"bit"`,
+        where `character` and `bit` would mean char(1) and bit(1) and cut the values)."""
+        keys = list(zip(oids, typmods if typmods is not None else [-1] * len(oids), strict=True))
+        missing = sorted({k for k in keys if k[0] and k not in self._type_names})
         if missing:
+            pairs = ", ".join(f"({int(o)}, {int(m)})" for o, m in missing)
             conn = await self.internal_acquire(self.catalog_node)
             try:
                 rows = await conn.query(
-                    "SELECT oid, pg_catalog.format_type(oid, NULL) FROM pg_catalog.pg_type WHERE oid = ANY('{"
-                    + ",".join(str(o) for o in missing) + "}'::oid[])"
+                    "SELECT v.o, v.m, pg_catalog.format_type(v.o::pg_catalog.oid, v.m) "
+                    f"FROM (VALUES {pairs}) AS v(o, m)"
                 )
             finally:
                 self.pools.pool(self.catalog_node).release(conn)
-            for oid, name in rows:
-                self._type_names[int(oid or 0)] = name or ""
-        return [self._type_names.get(o, "") for o in oids]
+            for oid, mod, name in rows:
+                self._type_names[(int(oid or 0), int(mod or 0))] = name or ""
+        return [self._type_names.get(k, "") for k in keys]
 
     # -- sessions ----------------------------------------------------------------------
 
