@@ -1,0 +1,38 @@
+"""Cases found by replaying PostgreSQL's PL/pgSQL, trigger and function regression files
+through gridpg (issue 12): each gives PostgreSQL's answer or a clear SQLSTATE error.
+
+Steps walk in lockstep on gridpg and plain PostgreSQL (`test_server_side_code.walk`): a
+compared step must give the same rows, status or SQLSTATE; a REFUSED one fails on gridpg
+with 0A000 while PostgreSQL runs a stand-in failing alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.test_server_side_code import REFUSED, pair, walk  # noqa: F401 - pair is a fixture
+
+
+def test_moving_rows_keeps_referencing_rows(pair: Any) -> None:
+    """An UPDATE of the distribution column moves rows as DELETE and INSERT: a foreign key
+    with ON DELETE CASCADE deleted the referencing rows (PostgreSQL cascades the UPDATE),
+    silently. Keys with referential actions are refused; NO ACTION keys fail as in
+    PostgreSQL when rows reference the moved ones, and rows nothing references move."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE refd (a int PRIMARY KEY, b text)",
+        "CREATE TABLE kids (a int, b text, FOREIGN KEY (a) REFERENCES refd ON UPDATE CASCADE ON DELETE CASCADE)",
+        "INSERT INTO refd VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+        "INSERT INTO kids VALUES (1, 'one a'), (1, 'one b'), (2, 'two a')",
+        ("UPDATE refd SET a = 11 WHERE b = 'one'", REFUSED),
+        "SELECT * FROM kids ORDER BY a, b",
+        "SELECT * FROM refd ORDER BY a",
+        "CREATE TABLE plainref (a int PRIMARY KEY, b text)",
+        "CREATE TABLE plainkids (a int REFERENCES plainref, b text)",
+        "INSERT INTO plainref VALUES (1, 'x'), (2, 'y')",
+        "INSERT INTO plainkids VALUES (1, 'k')",
+        "UPDATE plainref SET a = 12 WHERE a = 1",
+        "UPDATE plainref SET a = 13 WHERE a = 2",
+        "SELECT * FROM plainref ORDER BY a",
+        "SELECT * FROM plainkids ORDER BY a",
+    ])
