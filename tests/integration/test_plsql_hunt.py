@@ -36,3 +36,31 @@ def test_moving_rows_keeps_referencing_rows(pair: Any) -> None:
         "SELECT * FROM plainref ORDER BY a",
         "SELECT * FROM plainkids ORDER BY a",
     ])
+
+
+def test_moving_rows_fires_update_triggers_only(pair: Any) -> None:
+    """Rows that move (UPDATE of the distribution column) are deleted and inserted on the
+    datanodes: their DELETE / INSERT statement triggers fired there (a BEFORE DELETE one
+    wrote a log row PostgreSQL never writes), and a table with only INSERT triggers had its
+    UPDATE refused. PostgreSQL's UPDATE fires UPDATE triggers alone."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE mv (a int, b int)",
+        "CREATE TABLE mv_log (op text)",
+        "CREATE FUNCTION mv_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO mv_log VALUES (TG_OP || ' ' || TG_WHEN || ' ' || TG_LEVEL); RETURN NULL; END $$",
+        "CREATE TRIGGER mv_upd AFTER UPDATE ON mv FOR EACH STATEMENT EXECUTE FUNCTION mv_log()",
+        "CREATE TRIGGER mv_ins AFTER INSERT ON mv FOR EACH STATEMENT EXECUTE FUNCTION mv_log()",
+        "CREATE TRIGGER mv_del BEFORE DELETE ON mv FOR EACH STATEMENT EXECUTE FUNCTION mv_log()",
+        "INSERT INTO mv SELECT g, g FROM generate_series(1, 8) g",
+        "UPDATE mv SET a = a + 10",
+        "SELECT op, count(*) FROM mv_log GROUP BY op ORDER BY op",
+        "SELECT * FROM mv ORDER BY a",
+        "CREATE TABLE mv_ins_only (a int)",
+        "CREATE TRIGGER mv_ins_s BEFORE INSERT ON mv_ins_only EXECUTE FUNCTION mv_log()",
+        "CREATE TRIGGER mv_ins_r AFTER INSERT ON mv_ins_only FOR EACH ROW EXECUTE FUNCTION mv_log()",
+        "INSERT INTO mv_ins_only VALUES (1), (2), (3)",
+        "UPDATE mv_ins_only SET a = a + 20 WHERE a > 1",
+        "SELECT * FROM mv_ins_only ORDER BY a",
+        "SELECT op, count(*) FROM mv_log GROUP BY op ORDER BY op",
+    ])
