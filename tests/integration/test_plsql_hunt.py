@@ -64,3 +64,35 @@ def test_moving_rows_fires_update_triggers_only(pair: Any) -> None:
         "SELECT * FROM mv_ins_only ORDER BY a",
         "SELECT op, count(*) FROM mv_log GROUP BY op ORDER BY op",
     ])
+
+
+def test_row_by_row_writes_of_code_fire_the_coordinators_triggers(pair: Any) -> None:
+    """postgres_fdw updates row by row (by ctid) when a statement of code calls a user
+    function in its WHERE; the table's triggers, which the coordinator fires (they write a
+    table distributed otherwise), refused it (0A000). The row is now written by a statement
+    pinned to its distribution value and ctid, its triggers fired as for any statement;
+    a row whose distribution value is NULL stays refused."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE acct (id int, bal int)",
+        "CREATE TABLE acct_log (note text, id int)",
+        "CREATE FUNCTION acct_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO acct_log "
+        "VALUES (TG_OP || ' ' || OLD.bal || '->' || NEW.bal, NEW.id); RETURN NEW; END $$",
+        "CREATE TRIGGER acct_t AFTER UPDATE ON acct FOR EACH ROW EXECUTE FUNCTION acct_trg()",
+        "CREATE FUNCTION lim() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 3; END $$",
+        "CREATE FUNCTION bump() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+        "UPDATE acct SET bal = bal + 1 WHERE id < lim() OR id IS NULL; END $$",
+        "INSERT INTO acct SELECT g, g * 10 FROM generate_series(1, 5) g",
+        "SELECT bump()",
+        "SELECT * FROM acct ORDER BY id",
+        "SELECT * FROM acct_log ORDER BY id, note",
+        "BEGIN",
+        "SELECT bump()",
+        "SELECT * FROM acct_log ORDER BY id, note",
+        "ROLLBACK",
+        "SELECT count(*) FROM acct_log",
+        "INSERT INTO acct VALUES (NULL, 0)",
+        ("SELECT bump()", REFUSED),
+        "SELECT * FROM acct ORDER BY id",
+        "SELECT count(*) FROM acct_log",
+    ])
