@@ -14,8 +14,12 @@ number stands for the row's primary key values, read with the row on the table's
 node, and the UPDATE or DELETE runs with `WHERE ctid = $1` replaced by the
 key, as any statement of the code (the coordinator writes every node and fires the
 table's triggers). A replicated table without a primary key is refused with 0A000, and so
-are UPDATEs of the distribution column (the row would move) and row-by-row writes of a
-distributed table whose triggers the coordinator fires.
+are UPDATEs of the distribution column (the row would move). A row of a hash or modulo
+table whose triggers the coordinator fires is written by an ordinary statement of the code
+pinned to it, `WHERE ctid = '(b,i)' AND col = 'value'` (its distribution value, read with
+the row: the router sends it to the row's node, where PostgreSQL prunes to its shard, in
+which the ctid names it), so the triggers fire as for any statement; refused when that
+value is NULL or the table has no distribution column.
 """
 
 from __future__ import annotations
