@@ -92,3 +92,16 @@ def test_compile_errors_carry_postgresqls_sqlstate(body: str, sqlstate: str) -> 
         plpgsql.parse(plpgsql.do_block_function(body))
     assert info.value.sqlstate == sqlstate
     assert "cannot read" not in info.value.message
+
+
+def test_fields_of_a_row_type_variable() -> None:
+    """`s.f := ...` of a %ROWTYPE (or unknown composite) variable: pglast cannot see its
+    fields ("not a known variable"); it is read as a record. An undeclared name or a scalar
+    stays PostgreSQL's compile error."""
+    body = ("CREATE FUNCTION f(i int) RETURNS text LANGUAGE plpgsql AS $$ DECLARE r acc; s acc%ROWTYPE; "
+            "t app.acc; BEGIN SELECT * INTO r FROM acc WHERE id = i; s := r; s.bal := s.bal * 2; "
+            "t.id := 1; INSERT INTO acc SELECT s.*; RETURN s::text; END $$")
+    assert "INSERT INTO acc SELECT s.*" in [e.sql for e in plpgsql.embedded_sql(body)]
+    for wrong in ("DECLARE c int; BEGIN c.x = 1; END", "DECLARE c acc; BEGIN d.c2.x = 1; END"):
+        with pytest.raises(plpgsql.CompileError):
+            plpgsql.parse(plpgsql.do_block_function(wrong))

@@ -53,11 +53,13 @@ def parse(create_sql: str) -> Any:
         try:
             return json.loads(pgparser.parse_plpgsql_json(text))
         except pgparser.ParseError as exc:
-            invalid = _compile_error(str(exc))
-            if invalid is not None:
-                raise invalid from exc
             readable = _readable(text, str(exc))
             if readable is None:
+                # (only once no rewrite applies: `r.f` of a %ROWTYPE variable is "not a
+                # known variable" to pglast alone)
+                invalid = _compile_error(str(exc))
+                if invalid is not None:
+                    raise invalid from exc
                 raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
             text = readable
     raise PgError(SYNTAX_ERROR, "cannot read PL/pgSQL body: too many types it does not know")
@@ -92,6 +94,7 @@ def _compile_error(message: str) -> CompileError | None:
 _MAX_REREADS = 12
 _PSEUDO_ARRAY = re.compile(r'variable "([^"]+)" has pseudo-type _record')
 _NOT_SCALAR = re.compile(r'"([^"]+)" is not a scalar variable')
+_NOT_KNOWN = re.compile(r'^"([^"]+\.[^"]+)" is not a known variable$')
 
 
 def _readable(create_sql: str, error: str) -> str | None:
@@ -107,6 +110,12 @@ def _readable(create_sql: str, error: str) -> str | None:
         return _text_array_result(create_sql)
     if "request for type OID 0" in error:
         return _retype_declarations(create_sql, _text_array_of_row_type, catalog_types=True)
+    match = _NOT_KNOWN.search(error)
+    if match:  # `s.f` of a variable whose row type pglast cannot look up: a record to it
+        name = match.group(1).split(".")[0].strip('"').lower()
+        return _retype_declarations(create_sql, lambda var, type_text: "record" if var == name and (
+            "%" in type_text or not _is_scalar_type(type_text)) and type_text.strip().lower() != "record"
+            else None, catalog_types=True)
     for pattern, as_type in ((_PSEUDO_ARRAY, "text[]"), (_NOT_SCALAR, "text")):
         match = pattern.search(error)
         if match:
