@@ -62,3 +62,46 @@ def test_only_declarations_are_retyped() -> None:
             "IF a = 'x' THEN b := 1; END IF; SELECT 1, 2 INTO a, b; END $$")
     retyped = plpgsql._readable(body, "record variable cannot be part of multiple-item INTO list")
     assert retyped == body.replace("a st;", "a text;")
+
+
+def test_an_array_of_an_unknown_type_as_result() -> None:
+    """`RETURNS uint2[]` (a domain, a composite) was refused as `_record`."""
+    for returns, ret in (("uint2[]", "RETURN"), ("SETOF app.pair[]", "RETURN NEXT"), ("ordered_pair[][2]", "RETURN")):
+        body = (f"CREATE FUNCTION f(x int2) RETURNS {returns} LANGUAGE plpgsql AS $$ BEGIN "
+                f"{ret} array[x, x]; END $$")
+        assert [e.sql for e in plpgsql.embedded_sql(body)] == ["SELECT array[x, x]"]
+
+
+def test_an_array_of_a_row_type_variable() -> None:
+    body = plpgsql.do_block_function(
+        "DECLARE tg t%rowtype[]; n t.a%TYPE; BEGIN tg := array(SELECT t FROM t); RAISE NOTICE '%', tg; END")
+    assert [e.sql for e in plpgsql.embedded_sql(body)] == ["SELECT  array(SELECT t FROM t)", "SELECT tg"]
+
+
+@pytest.mark.parametrize(("body", "sqlstate"), [
+    ("DECLARE x constant int; BEGIN x := 42; END", "22005"),
+    ("DECLARE x int NOT NULL; BEGIN RAISE NOTICE '%', x; END", "22004"),
+    ("BEGIN d.c2.x = 1; END", "42601"),
+    ("BEGIN RETURN 1; END", "42804"),
+    ("BEGIN SELEC 1; END", "42601"),
+    ("BEGIN RAISE NOTICE '% %', 1; END", "42601"),
+])
+def test_compile_errors_carry_postgresqls_sqlstate(body: str, sqlstate: str) -> None:
+    """Errors of PL/pgSQL's grammar are PostgreSQL's answer for a DO block, with its code."""
+    with pytest.raises(plpgsql.CompileError) as info:
+        plpgsql.parse(plpgsql.do_block_function(body))
+    assert info.value.sqlstate == sqlstate
+    assert "cannot read" not in info.value.message
+
+
+def test_fields_of_a_row_type_variable() -> None:
+    """`s.f := ...` of a %ROWTYPE (or unknown composite) variable: pglast cannot see its
+    fields ("not a known variable"); it is read as a record. An undeclared name or a scalar
+    stays PostgreSQL's compile error."""
+    body = ("CREATE FUNCTION f(i int) RETURNS text LANGUAGE plpgsql AS $$ DECLARE r acc; s acc%ROWTYPE; "
+            "t app.acc; BEGIN SELECT * INTO r FROM acc WHERE id = i; s := r; s.bal := s.bal * 2; "
+            "t.id := 1; INSERT INTO acc SELECT s.*; RETURN s::text; END $$")
+    assert "INSERT INTO acc SELECT s.*" in [e.sql for e in plpgsql.embedded_sql(body)]
+    for wrong in ("DECLARE c int; BEGIN c.x = 1; END", "DECLARE c acc; BEGIN d.c2.x = 1; END"):
+        with pytest.raises(plpgsql.CompileError):
+            plpgsql.parse(plpgsql.do_block_function(wrong))

@@ -724,6 +724,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     await _ensure_no_inheritance_children(catalog, table.name, qualified)
+    await _ensure_no_referential_actions(catalog, table.name, qualified)
     _check_identity_set(request.sql, await dispatcher.coord.table_columns(dispatcher.runner, table))
     temp = f"pg_temp.{table_ref.temp}"
     generated = await _generated_columns(catalog, qualified)
@@ -821,6 +822,25 @@ async def _ensure_no_inheritance_children(catalog: BackendConnection, name: str,
         raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": it has '
                       "inheritance children, and moved rows would leave their child table",
                       hint="update each child table (and the parent with ONLY) separately")
+
+
+async def _ensure_no_referential_actions(catalog: BackendConnection, name: str, qualified: str) -> None:
+    """Rows move as DELETE and INSERT: a foreign key referencing the table whose ON DELETE
+    action is CASCADE / SET NULL / SET DEFAULT would delete or clear the referencing rows
+    (PostgreSQL's UPDATE runs the ON UPDATE action, or fails), and an ON UPDATE action
+    cannot be run on rows that move: both refused. NO ACTION and RESTRICT keys fail the
+    DELETE when rows reference the moved ones, as PostgreSQL's UPDATE does (23503)."""
+    rows = await catalog.query(
+        "SELECT c.conname, c.conrelid::pg_catalog.regclass::text FROM pg_catalog.pg_constraint c "
+        f"WHERE c.contype = 'f' AND c.confrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
+        "AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd')) "
+        "ORDER BY c.conrelid::pg_catalog.regclass::text, c.conname LIMIT 1")
+    if rows:
+        constraint, referencing = rows[0]
+        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": foreign key '
+                      f'"{constraint}" of {referencing} references it with a referential action, and rows that '
+                      "move between datanodes are deleted and inserted again",
+                      hint="update the referencing rows and the referenced ones in separate statements")
 
 
 # -- coordinator finish ----------------------------------------------------------------

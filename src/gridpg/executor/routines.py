@@ -806,7 +806,9 @@ class RoutineGuard:
             if idle and not moves and await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
                                                                 (table.key, idle)) is None:
                 return _NOTHING_FIRES  # refused only for triggers this event does not fire
-            if not others and (not before_row or await self._before_rows_stay(
+            # (rows that move are deleted and inserted on the datanodes, where every trigger
+            # of the table would fire: a move keeps them all off, below)
+            if not others and not (moves and triggers) and (not before_row or await self._before_rows_stay(
                     dispatcher, registry, snapshot, table, before_row, path, resolve) is None):
                 return None
         copy_body = tree.get("CopyStmt") or {}
@@ -850,8 +852,9 @@ class RoutineGuard:
         tables |= {(t.schema, t.name) for t in snapshot.tables if t.name in names}
         after_statement = [(e, t) for e, t in fired if not t.is_row and not t.is_before]
         after_statement.sort(key=lambda p: [e for e, _ in events].index(p[0]), reverse=True)
-        kept_off = triggers if rows_here else \
-            tuple(t for t in triggers if t.is_row) if firing_mod.moves_rows(tree, table) else ()
+        # A move fires none of the DELETE / INSERT triggers, row or statement level, that
+        # the datanodes' DELETE and COPY would: PostgreSQL's UPDATE fires UPDATE ones (here)
+        kept_off = triggers if rows_here or moves else ()
         return firing_mod.TriggerFiring(
             table, event[0], found.relid if found is not None else 0,
             tuple((e, t) for e, t in fired if t.is_before),

@@ -14,8 +14,12 @@ number stands for the row's primary key values, read with the row on the table's
 node, and the UPDATE or DELETE runs with `WHERE ctid = $1` replaced by the
 key, as any statement of the code (the coordinator writes every node and fires the
 table's triggers). A replicated table without a primary key is refused with 0A000, and so
-are UPDATEs of the distribution column (the row would move) and row-by-row writes of a
-distributed table whose triggers the coordinator fires.
+are UPDATEs of the distribution column (the row would move). A row of a hash or modulo
+table whose triggers the coordinator fires is written by an ordinary statement of the code
+pinned to it, `WHERE ctid = '(b,i)' AND col = 'value'` (its distribution value, read with
+the row: the router sends it to the row's node, where PostgreSQL prunes to its shard, in
+which the ctid names it), so the triggers fire as for any statement; refused when that
+value is NULL or the table has no distribution column.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ _REFUSAL_HINT = ("Keep the statement's SET and WHERE to columns, constants and t
 
 class RowAddress(NamedTuple):
     """Where the row behind one row number is: a shard on a node by its ctid, or (`node`
-    empty) the row of a replicated table on every node by its key (`key`, a predicate)."""
+    empty) the row of a replicated table on every node by its key (`key`, a predicate).
+    `value`: the row's distribution value (text output), when its table has a column."""
 
     node: str
     relation: str
     ctid: str
     key: str = ""
+    value: str | None = None
 
 
 def is_by_ctid(stmt: dict[str, Any]) -> bool:
@@ -69,7 +75,12 @@ async def select(runner: LoopbackRunner, query: str, request: ExecRequest) -> tu
     if table.method == "replication":
         return await _select_replicated(runner, text, ctid_at, table)
     raw = text.encode()
-    text = (raw[:ctid_at] + b"tableoid::pg_catalog.regclass::pg_catalog.text, " + raw[ctid_at:]).decode()
+    # the distribution value too, when there is one: a row whose triggers the coordinator
+    # fires is then written by a statement pinned to it (`modify`)
+    pinned = bool(table.column) and table.method in _PINNED_METHODS
+    read = (f"{_qualifier(stmt)}{quote_ident(table.column)}, " if pinned else "")
+    text = (raw[:ctid_at] + f"{read}tableoid::pg_catalog.regclass::pg_catalog.text, ".encode()
+            + raw[ctid_at:]).decode()
     row_desc = b""
     rows: list[bytes] = []
     for node in table.groups:
@@ -77,10 +88,12 @@ async def select(runner: LoopbackRunner, query: str, request: ExecRequest) -> tu
         result = (await conn.simple_query(text))[-1]
         columns = result.columns
         rel_at = len(columns) - 2  # the shard's name, then its ctid: always last (see _ctid_location)
-        row_desc = codec.build_row_description(columns[:rel_at] + columns[rel_at + 1:])
+        extra_at = rel_at - pinned
+        row_desc = codec.build_row_description(columns[:extra_at] + columns[rel_at + 1:])
         for row in result.rows:
-            runner.row_ids.append(RowAddress(node, row[rel_at] or "", row[rel_at + 1] or ""))
-            values = [*row[:rel_at], f"({len(runner.row_ids)},1)"]
+            value = row[extra_at] if pinned else None
+            runner.row_ids.append(RowAddress(node, row[rel_at] or "", row[rel_at + 1] or "", value=value))
+            values = [*row[:extra_at], f"({len(runner.row_ids)},1)"]
             rows.append(codec.build_data_row([None if v is None else v.encode() for v in values]))
     return row_desc, rows
 
@@ -133,8 +146,17 @@ async def modify(runner: LoopbackRunner, kind: str, stmt: dict[str, Any], reques
     verdict = await runner.coord.routine_guard.check(runner.dispatcher, request.sql,
                                                      list(search_path(runner.dispatcher)))
     if verdict is not None and not isinstance(verdict, str):  # triggers the coordinator fires
-        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot fire the triggers of {table.schema}."
-                      f"{table.name} for a row changed by server-side code row by row", hint=_REFUSAL_HINT)
+        if address.value is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot fire the triggers of {table.schema}."
+                          f"{table.name} for a row changed by server-side code row by row", hint=_REFUSAL_HINT)
+        # a statement of the code like any other, pinned to the row's node by its
+        # distribution value and to the row by its ctid within that value's shard
+        pin = f"ctid = {quote_literal(address.ctid)} AND {quote_ident(table.column or '')} = " \
+              f"{quote_literal(address.value)}"
+        await runner.dispatcher.run(dataclasses.replace(
+            request, sql=_by_key(stmt, request, pin), params=[], param_formats=[], param_oids=[],
+            decode_oids=[]))
+        return
     param = stmt["whereClause"]["A_Expr"]["rexpr"]["ParamRef"].get("number", 1)
     params = list(request.params)
     params[param - 1] = address.ctid.encode()
@@ -203,6 +225,20 @@ def _table(runner: LoopbackRunner, from_clause: list[Any], kind: str) -> DistTab
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run this statement of server-side code "
                       "row by row (by ctid)", hint=_REFUSAL_HINT)
     return table
+
+
+# a table whose rows a distribution value pins to one node and one shard
+_PINNED_METHODS = ("hash", "modulo")
+
+
+def _qualifier(stmt: dict[str, Any]) -> str:
+    """`alias.` of the query's only table (postgres_fdw writes `r1.ctid`), else empty."""
+    targets = stmt.get("targetList", [])
+    fields = (targets[-1].get("ResTarget", {}).get("val", {}).get("ColumnRef", {}).get("fields", [])
+              if targets else [])
+    if len(fields) == 2:
+        return f"{quote_ident(fields[0].get('String', {}).get('sval', ''))}."
+    return ""
 
 
 def _ctid_location(stmt: dict[str, Any]) -> int:

@@ -222,7 +222,7 @@ def do_access(body: str, language: str | None) -> Access:
     """What a DO block's body touches."""
     if (language or "plpgsql").lower() != "plpgsql":
         return Access(unreadable=f"it is written in language {language}, which gridpg cannot read")
-    parsed = _plpgsql_body(plpgsql.do_block_function(body))
+    parsed = _plpgsql_body(plpgsql.do_block_function(body), compiles=True)
     access = _tree_access(list(parsed.trees))
     return Access(access.relations, access.calls, parsed.dynamic or access.dynamic, parsed.unreadable,
                   access.nested, access.operators, access.writes, utility=access.utility,
@@ -346,10 +346,14 @@ def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, s
 # -- bodies --------------------------------------------------------------------------
 
 
-def _plpgsql_body(create_sql: str) -> Body:
+def _plpgsql_body(create_sql: str, compiles: bool = False) -> Body:
+    """The body's statements. `compiles`: the body is compiled when the statement runs (a
+    DO block), so an error of PL/pgSQL's grammar is PostgreSQL's answer, raised as such."""
     try:
         pieces = plpgsql.embedded_sql(create_sql)
     except PgError as exc:
+        if compiles and isinstance(exc, plpgsql.CompileError):
+            raise
         return Body(unreadable=f"its body cannot be read ({exc.message})")
     trees = []
     dynamic = None

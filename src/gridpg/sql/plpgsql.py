@@ -55,14 +55,46 @@ def parse(create_sql: str) -> Any:
         except pgparser.ParseError as exc:
             readable = _readable(text, str(exc))
             if readable is None:
+                # (only once no rewrite applies: `r.f` of a %ROWTYPE variable is "not a
+                # known variable" to pglast alone)
+                invalid = _compile_error(str(exc))
+                if invalid is not None:
+                    raise invalid from exc
                 raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
             text = readable
     raise PgError(SYNTAX_ERROR, "cannot read PL/pgSQL body: too many types it does not know")
 
 
+class CompileError(PgError):
+    """PostgreSQL's own error compiling the body (its PL/pgSQL grammar, which pglast runs,
+    found it without a catalog): PostgreSQL raises it before the code runs."""
+
+
+# Errors of PL/pgSQL's grammar that do not depend on the catalog, with PostgreSQL's
+# SQLSTATE (pl_gram.y); pglast appends ", at index N" to a syntax error's message.
+_COMPILE_ERRORS = (
+    (re.compile(r"^(syntax error at (or near .*|end of input))(, at index \d+)?$"), "42601"),
+    (re.compile(r'^variable ".*" is declared CONSTANT$'), "22005"),
+    (re.compile(r'^variable ".*" must have a default value, since it\'s declared NOT NULL$'), "22004"),
+    (re.compile(r'^".*" is not a known variable$'), "42601"),
+    (re.compile(r"^RETURN cannot have a parameter in function returning void$"), "42804"),
+    (re.compile(r"^too (few|many) parameters specified for RAISE$"), "42601"),
+)
+
+
+def _compile_error(message: str) -> CompileError | None:
+    for pattern, sqlstate in _COMPILE_ERRORS:
+        match = pattern.match(message)
+        if match:
+            text = match.group(1) if sqlstate == "42601" and match.re is _COMPILE_ERRORS[0][0] else message
+            return CompileError(sqlstate, text)
+    return None
+
+
 _MAX_REREADS = 12
 _PSEUDO_ARRAY = re.compile(r'variable "([^"]+)" has pseudo-type _record')
 _NOT_SCALAR = re.compile(r'"([^"]+)" is not a scalar variable')
+_NOT_KNOWN = re.compile(r'^"([^"]+\.[^"]+)" is not a known variable$')
 
 
 def _readable(create_sql: str, error: str) -> str | None:
@@ -74,6 +106,16 @@ def _readable(create_sql: str, error: str) -> str | None:
         return _text_array_parameters(create_sql)
     if "LookupExplicitNamespace" in error:
         return _unqualified_declarations(create_sql)
+    if "cannot return type _record" in error:
+        return _text_array_result(create_sql)
+    if "request for type OID 0" in error:
+        return _retype_declarations(create_sql, _text_array_of_row_type, catalog_types=True)
+    match = _NOT_KNOWN.search(error)
+    if match:  # `s.f` of a variable whose row type pglast cannot look up: a record to it
+        name = match.group(1).split(".")[0].strip('"').lower()
+        return _retype_declarations(create_sql, lambda var, type_text: "record" if var == name and (
+            "%" in type_text or not _is_scalar_type(type_text)) and type_text.strip().lower() != "record"
+            else None, catalog_types=True)
     for pattern, as_type in ((_PSEUDO_ARRAY, "text[]"), (_NOT_SCALAR, "text")):
         match = pattern.search(error)
         if match:
@@ -114,6 +156,35 @@ def _text_array_parameters(create_sql: str) -> str | None:
     for begin, end in reversed(cuts):
         create_sql = create_sql[:begin] + "text[]" + create_sql[end:]
     return create_sql
+
+
+def _text_array_result(create_sql: str) -> str | None:
+    """`create_sql` with the array type it RETURNS, when its element type is an identifier
+    (`RETURNS uint2[]`, `RETURNS SETOF app.pair[]`), read as `text[]`; None otherwise."""
+    toks = list(pgparser.scan(create_sql))
+    at = next((i for i, t in enumerate(toks) if t.name == "RETURNS"), None)
+    if at is None:
+        return None
+    first = at + 1 + (at + 1 < len(toks) and toks[at + 1].name == "SETOF")
+    last = first
+    while last + 2 < len(toks) and toks[last].name == "IDENT" and toks[last + 1].name == "ASCII_46":
+        last += 2
+    if last >= len(toks) - 1 or toks[last].name != "IDENT" or toks[last + 1].name != "ASCII_91":
+        return None
+    end = last + 1
+    while end + 1 < len(toks) and toks[end].name == "ASCII_91":
+        end += 1 + (toks[end + 1].name == "ICONST")
+        if end >= len(toks) or toks[end].name != "ASCII_93":
+            return None
+        end += 1
+    return create_sql[:toks[first].start] + "text[]" + create_sql[toks[end - 1].end + 1:]
+
+
+def _text_array_of_row_type(_var: str, type_text: str) -> str | None:
+    """`text[]` for an array of a catalog-decided type (`t%ROWTYPE[]`, `v%TYPE[]`), which
+    pglast's parser cannot look up."""
+    squeezed = re.sub(r"\s+", "", type_text)
+    return "text[]" if "%" in squeezed and squeezed.endswith("]") else None
 
 
 def _retype_variable(create_sql: str, name: str, as_type: str) -> str | None:
@@ -171,15 +242,17 @@ def declared_types(create_sql: str) -> dict[str, str]:
     return {var: text[begin:end] for var, begin, end in _declarations(text)}
 
 
-def _retype_declarations(create_sql: str, new_type: Callable[[str, str], str | None]) -> str | None:
+def _retype_declarations(create_sql: str, new_type: Callable[[str, str], str | None],
+                         catalog_types: bool = False) -> str | None:
     """`create_sql` with each declared type of the body that `new_type(variable, type
-    text)` answers replaced by its answer; None when it answered none."""
+    text)` answers replaced by its answer (%TYPE / %ROWTYPE types offered too when
+    `catalog_types`); None when it answered none."""
     body = _body_token(create_sql)
     if body is None:
         return None
     text = create_sql[body.start:body.end + 1]
     cuts: list[tuple[int, int, str]] = []
-    for var, begin, end in _declarations(text):
+    for var, begin, end in _declarations(text, catalog_types):
         replacement = new_type(var, text[begin:end])
         if replacement is not None and "\n" not in text[begin:end]:  # keep every line where it was
             cuts.append((begin, end, replacement))
@@ -190,9 +263,10 @@ def _retype_declarations(create_sql: str, new_type: Callable[[str, str], str | N
     return create_sql[:body.start] + text + create_sql[body.end + 1:]
 
 
-def _declarations(text: str) -> list[tuple[str, int, int]]:
+def _declarations(text: str, catalog_types: bool = False) -> list[tuple[str, int, int]]:
     """(variable, start, end) of each declared type of a body's DECLARE sections, by
-    PostgreSQL's scanner; %TYPE / %ROWTYPE types (the catalog decides) left out."""
+    PostgreSQL's scanner; %TYPE / %ROWTYPE types (the catalog decides) left out unless
+    `catalog_types`."""
     try:
         toks = list(pgparser.scan(text))
     except pgparser.ParseError:
@@ -211,7 +285,8 @@ def _declarations(text: str) -> list[tuple[str, int, int]]:
         last = first
         while last < len(toks) and toks[last].name not in _DECLARATION_ENDS:
             last += 1
-        if last == first or last == len(toks) or any(t.name == "ASCII_37" for t in toks[first:last]):
+        if last == first or last == len(toks) or (
+                not catalog_types and any(t.name == "ASCII_37" for t in toks[first:last])):
             continue
         out.append((text[tok.start:tok.end + 1].strip('"').lower(), toks[first].start, toks[last - 1].end + 1))
     return out
