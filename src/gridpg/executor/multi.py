@@ -538,6 +538,8 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     try:
         if in_turn is not None:
             await _lock_rows_in_turn(dispatcher, catalog, plan.groups, partial, temp, in_turn)
+        elif getattr(plan, "lock_nodes_in_order", False):
+            await _lock_nodes_in_order(dispatcher, catalog, plan.groups, partial, temp, keep)
         else:
             counts = await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog,
                                                 temp, savepoint=LOCK_SAVEPOINT if keep else None)
@@ -562,6 +564,26 @@ async def _lock_rows_in_turn(dispatcher: Dispatcher, catalog: BackendConnection,
             return
         counts = await copy_rows_to_catalog(dispatcher, [(group, f"{partial} LIMIT {int(wanted)}")], catalog, temp)
         wanted -= counts[0]
+
+
+async def _lock_nodes_in_order(dispatcher: Dispatcher, catalog: BackendConnection, groups: Sequence[str],
+                               partial: str, temp: str, keep: str | None) -> None:
+    """SELECT ... ORDER BY ... LIMIT ... FOR UPDATE/SHARE whose locks wait: each node runs
+    its sorted, limited, locking piece in turn, in the groups' sorted order (the same for
+    every session on every coordinator: two such statements queue on the first node they
+    share, where run at once each could hold one node's first row and wait for the
+    other's, a deadlock PostgreSQL's one scan never makes). A node waits, as PostgreSQL
+    does, for a row another transaction holds, and re-checks the WHERE clause of a row
+    that transaction changed, moving on to its next row. Inside a transaction block each
+    piece runs in a savepoint, and the nodes none of whose rows the answer takes give
+    their locks back (`_give_back_locks`); outside one, the statement's end does."""
+    order = sorted(groups)
+    counts = []
+    for group in order:
+        counts += await copy_rows_to_catalog(dispatcher, [(group, partial)], catalog, temp,
+                                             savepoint=LOCK_SAVEPOINT if keep else None)
+    if keep:
+        await _give_back_locks(dispatcher, catalog, order, counts, temp, keep)
 
 
 async def _give_back_locks(dispatcher: Dispatcher, catalog: BackendConnection, groups: Sequence[str],

@@ -32,8 +32,10 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     count, offset = _constant(body.get("limitCount")), _constant(body.get("limitOffset"))
     if (body.get("limitCount") and count is None) or (body.get("limitOffset") and offset is None):
         return NotApplicable(Strategy.MERGE, "LIMIT/OFFSET are not constants")
-    # FOR UPDATE/SHARE that waits, with a LIMIT and no ORDER BY: the nodes lock in turn
-    in_turn = count is not None and len(groups) > 1 and _waits_for_row_locks(body)
+    # FOR UPDATE/SHARE that waits, with a LIMIT: the nodes lock one after the other, for
+    # the rows still wanted (no ORDER BY) or each its first rows in a savepoint (ORDER BY)
+    waits = count is not None and len(groups) > 1 and _waits_for_row_locks(body)
+    in_turn = waits and not body.get("sortClause")
     if count is not None:
         stmt.limitCount = None if in_turn else ast.A_Const(val=ast.Integer(count + (offset or 0)))
     stmt.limitOffset = None
@@ -56,23 +58,25 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     alias = _final_alias(body, resolved)
     columns = ", ".join(f"{quote(renamed[i])} AS {quote(n)}" if i in renamed else quote(n)
                         for i, n in enumerate(names)) if hidden or renamed else "*"
-    final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
-    if body.get("sortClause"):
-        final += " ORDER BY " + _sort_text(sql, hidden)
     with_ties = stmt.limitOption == LimitOption.LIMIT_OPTION_WITH_TIES
-    final += _final_limit(count, offset, with_ties)
     locks = bool(body.get("lockingClause"))
+    # the rows PostgreSQL locks: the first count+offset in the merged order (LockRows sits
+    # below Limit), read by `keep`; it and the final step break ties alike (by the merged
+    # row's place in the temp table), so the locks kept are those of the rows returned
+    keeps = locks and count is not None and not with_ties and len(groups) > 1 and not in_turn
+    order = ""
+    if body.get("sortClause"):
+        order = " ORDER BY " + _sort_text(sql, hidden) + (f", {alias}.ctid" if keeps else "")
+    final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
+    final += order + _final_limit(count, offset, with_ties)
     keep = None
-    if locks and count is not None and not with_ties and len(groups) > 1 and not in_turn:
-        # the rows PostgreSQL locks: the first count+offset in the merged order (LockRows
-        # sits below Limit); listed after the output columns, so ORDER BY positions hold
-        keep = f"SELECT {columns}, {alias}.ctid AS gp_lock_ctid FROM {temp} AS {alias}"
-        if body.get("sortClause"):
-            keep += " ORDER BY " + _sort_text(sql, hidden)
-        keep += f" LIMIT {count + (offset or 0)}"
+    if keeps and count is not None:  # listed after the output columns, so ORDER BY positions hold
+        keep = f"SELECT {columns}, {alias}.ctid AS gp_lock_ctid FROM {temp} AS {alias}{order} " \
+               f"LIMIT {count + (offset or 0)}"
     return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
                      scratch=tuple(scratch.made), lock_keep_sql=keep,
-                     lock_rows_in_turn=count + (offset or 0) if in_turn and count is not None else None)
+                     lock_rows_in_turn=count + (offset or 0) if in_turn and count is not None else None,
+                     lock_nodes_in_order=waits and not in_turn)
 
 
 # Output names a temp table refuses as column names (42701): PostgreSQL's system columns.
@@ -213,13 +217,19 @@ def _locking_blocker(body: dict[str, Any]) -> str | None:
     A lock that waits, with a LIMIT and no ORDER BY (Django's `select_for_update().get()`,
     `update_or_create`), is taken one node after the other, each asked for the rows still
     wanted (`MergePlan.lock_rows_in_turn`): PostgreSQL's scan of the nodes' rows in turn,
-    locking no row it does not return. With an ORDER BY the first rows are known only
-    once every node has sorted its own: waiting locks on rows nobody asked for could
-    deadlock sessions PostgreSQL would only queue, so that case is refused."""
+    locking no row it does not return. With an ORDER BY (`select_for_update().first()`,
+    Rails' `lock.first`, a job queue without SKIP LOCKED) the nodes run one after the other,
+    always in the same order (so two such statements queue on the first node, as in
+    PostgreSQL, instead of each holding one node's first row and waiting for the other's),
+    each its ORDER BY and LIMIT inside a savepoint, and the nodes none of whose rows the
+    merged answer takes give their locks back (`MergePlan.lock_nodes_in_order`). WITH TIES
+    keeps no such account of the rows taken: refused when its locks wait."""
     if not body.get("sortClause") or not _waits_for_row_locks(body):
         return None
-    return "FOR UPDATE/SHARE with ORDER BY and LIMIT over several nodes waits on rows beyond the LIMIT " \
-           "(use SKIP LOCKED or NOWAIT)"
+    if body.get("limitOption") != "LIMIT_OPTION_WITH_TIES":
+        return None
+    return "FOR UPDATE/SHARE with FETCH FIRST ... WITH TIES over several nodes waits on rows beyond the " \
+           "answer (use SKIP LOCKED or NOWAIT)"
 
 
 def _waits_for_row_locks(body: dict[str, Any]) -> bool:

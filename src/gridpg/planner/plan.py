@@ -443,16 +443,22 @@ class MergePlan(DistributedPlan):
     the answer takes, so the nodes none of whose rows it takes give their locks back.
     `lock_rows_in_turn` (FOR UPDATE/SHARE that waits, LIMIT, no ORDER BY): the fragments
     have no LIMIT; the nodes run one after the other, each with `LIMIT <rows still
-    wanted>` after its locking clause, until this many rows are locked."""
+    wanted>` after its locking clause, until this many rows are locked.
+    `lock_nodes_in_order` (FOR UPDATE/SHARE that waits, ORDER BY, LIMIT): the fragments run
+    one node after the other in `groups` order, never at once, each inside a savepoint
+    whose locks `lock_keep_sql` then keeps or gives back."""
 
     strategy: ClassVar[Strategy] = Strategy.MERGE
     lock_keep_sql: str | None = None
     lock_rows_in_turn: int | None = None
+    lock_nodes_in_order: bool = False
 
     def describe(self) -> list[str]:
         lines = super().describe()
         if self.lock_rows_in_turn is not None:
             lines.insert(2, f"  Row locks: node after node, until {self.lock_rows_in_turn} rows (LIMIT)")
+        if self.lock_nodes_in_order:
+            lines.insert(2, "  Row locks: node after node, each in a savepoint; given back where no row is returned")
         return lines
 
 
