@@ -6,6 +6,7 @@ sub-select ran over a broadcast copy of the table: both workers took the same jo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import psycopg
@@ -204,3 +205,98 @@ def test_bound_parameters_inside_and_outside_the_locking_select(gridpg_cluster: 
                                "LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id", (5, 2), prepare=prepare).fetchall()
             assert got == [(6,), (7,)]
             conn.rollback()
+
+
+WAIT_FIRST = "SELECT id FROM {t} WHERE state = 'new' ORDER BY id LIMIT 1 FOR UPDATE"
+
+
+def nowait_locked(conn: psycopg.Connection, table: str, ids: list[int]) -> list[int]:
+    """The rows among `ids` another transaction holds: those `FOR UPDATE NOWAIT` refuses (55P03)."""
+    held = []
+    for row in ids:
+        try:
+            conn.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT", (row,))
+        except errors.LockNotAvailable:
+            held.append(row)
+        conn.rollback()
+    return held
+
+
+def test_an_ordered_waiting_lock_returns_and_locks_postgresqls_row(
+        gridpg_cluster: Cluster, jobs: str, workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    """`... ORDER BY ... LIMIT n FOR UPDATE` (no SKIP LOCKED) over both nodes was refused
+    (0A000). It now returns PostgreSQL's rows (the first n in the order, NULLs, DESC, OFFSET
+    and bound parameters as PostgreSQL reads them) and, with LIMIT 1, holds exactly its lock:
+    a third session's NOWAIT fails on the chosen row only (the other node's first row was
+    locked in a savepoint and given back)."""
+    a, b = workers
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"UPDATE {jobs} SET state = NULL WHERE id IN (3, 8)")
+    for take, params, answer, held in (
+        (WAIT_FIRST.format(t=jobs), (), [1], [1]),
+        (f"SELECT id FROM {jobs} ORDER BY state NULLS FIRST, id DESC LIMIT 1 FOR NO KEY UPDATE", (), [8], [8]),
+        (f"SELECT id FROM {jobs} ORDER BY state DESC, id LIMIT 1 FOR UPDATE NOWAIT", (), [3], [3]),
+        (f"SELECT id FROM {jobs} WHERE id > %s ORDER BY id DESC LIMIT 1 FOR SHARE", (4,), [10], [10]),
+        (f"SELECT id FROM {jobs} ORDER BY id DESC LIMIT 1 OFFSET 1 FOR UPDATE", (), [9], [9, 10]),
+        (f"SELECT id, state FROM {jobs} WHERE state = %s ORDER BY id LIMIT 3 FOR UPDATE", ("new",), [1, 2, 4], None),
+    ):
+        for prepare in (False, True):
+            rows = [r[0] for r in a.execute(take, params, prepare=prepare).fetchall()]
+            assert rows == answer, take
+            locked = nowait_locked(b, jobs, list(range(1, 11)))
+            if held is not None:
+                assert locked == held, take
+            else:  # LIMIT n > 1: a node some of whose rows are taken may keep its others' locks
+                assert set(answer) <= set(locked), take
+            a.rollback()
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:  # no lock outlives the statement
+        assert conn.execute(WAIT_FIRST.format(t=jobs)).fetchall() == [(1,)]
+        assert nowait_locked(b, jobs, list(range(1, 11))) == []
+
+
+@pytest.mark.parametrize("finish", ["DELETE FROM {t} WHERE id = %s", "UPDATE {t} SET state = 'done' WHERE id = %s"])
+def test_a_second_worker_without_skip_locked_waits_then_takes_the_next_job(
+        jobs: str, workers: tuple[psycopg.Connection, psycopg.Connection], finish: str) -> None:
+    """PostgreSQL's queue without SKIP LOCKED: the second worker waits for the first one's
+    job; once that commits (the job deleted, or its row no longer matching the WHERE
+    clause), it moves on to the next job in the order."""
+    a, b = workers
+    assert a.execute(WAIT_FIRST.format(t=jobs)).fetchall() == [(1,)]
+    got: list[tuple[int]] = []
+    waiter = threading.Thread(target=lambda: got.extend(b.execute(WAIT_FIRST.format(t=jobs)).fetchall()))
+    waiter.start()
+    waiter.join(1.5)
+    assert waiter.is_alive() and got == []  # waits for job 1, as in PostgreSQL
+    a.execute(finish.format(t=jobs), (1,))
+    a.commit()
+    waiter.join(10)
+    assert got == [(2,)]
+    b.commit()
+
+
+def test_workers_taking_jobs_in_order_never_deadlock(gridpg_cluster: Cluster, jobs: str) -> None:
+    """Two such statements at once: run on both nodes at once, each could hold one node's
+    first row and wait for the other's (a deadlock PostgreSQL never makes); the nodes lock
+    in one order, so the workers queue. Every job is taken once."""
+    take = (f"UPDATE {jobs} SET state = 'taken' WHERE id = (SELECT id FROM {jobs} WHERE state = 'new' "
+            "ORDER BY id LIMIT 1 FOR UPDATE) RETURNING id")
+    done: list[int] = []
+    failures: list[BaseException] = []
+
+    def work(dsn: str) -> None:
+        try:
+            with psycopg.connect(dsn) as conn:
+                conn.execute("SET lock_timeout = '20s'")
+                for _ in range(4):
+                    done.extend(r[0] for r in conn.execute(take).fetchall())
+                    conn.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(gridpg_cluster.dsn(i),)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert sorted(done) == list(range(1, 9))
