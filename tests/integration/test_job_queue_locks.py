@@ -239,9 +239,13 @@ def test_an_ordered_waiting_lock_returns_and_locks_postgresqls_row(
         (f"SELECT id FROM {jobs} WHERE id > %s ORDER BY id DESC LIMIT 1 FOR SHARE", (4,), [10], [10]),
         (f"SELECT id FROM {jobs} ORDER BY id DESC LIMIT 1 OFFSET 1 FOR UPDATE", (), [9], [9, 10]),
         (f"SELECT id, state FROM {jobs} WHERE state = %s ORDER BY id LIMIT 3 FOR UPDATE", ("new",), [1, 2, 4], None),
+        # Rails' `Job.order(:id).lock.first`: LIMIT $1
+        (f"SELECT {jobs}.* FROM {jobs} ORDER BY {jobs}.id DESC LIMIT %s FOR UPDATE", (1,), [10], [10]),
+        (f"SELECT id FROM {jobs} ORDER BY id DESC LIMIT %s OFFSET %s FOR UPDATE", (1, 1), [9], [9, 10]),
+        (f"SELECT id FROM {jobs} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (1,), [1], [1]),
     ):
         for prepare in (False, True):
-            rows = [r[0] for r in a.execute(take, params, prepare=prepare).fetchall()]
+            rows = [r[0] for r in a.execute(take, params, prepare=prepare).fetchall()]  # type: ignore[arg-type]
             assert rows == answer, take
             locked = nowait_locked(b, jobs, list(range(1, 11)))
             if held is not None:

@@ -524,7 +524,7 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temp = plan.partial_temp or "pg_temp.gp_agg"
     partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
-    final = plan.final_sql or ""
+    final = await inline_params(dispatcher, request, plan.final_sql or "")  # LIMIT $n with a row lock
     try:
         await create_partial_temp(dispatcher, catalog, temp, partial, plan.fragments[0].group,
                                   on_datanode=dispatcher.runner.private_snapshot is not None
@@ -534,6 +534,7 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
             raise RecordOutputError() from exc
         raise
     keep = getattr(plan, "lock_keep_sql", None) if dispatcher.runner.txn.in_block else None
+    keep = keep and await inline_params(dispatcher, request, keep)
     in_turn = getattr(plan, "lock_rows_in_turn", None)
     try:
         if in_turn is not None:

@@ -29,15 +29,19 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     why = _merge_blocker(body, names, len(resolved), aggregates)
     if why:
         return NotApplicable(Strategy.MERGE, why)
-    count, offset = _constant(body.get("limitCount")), _constant(body.get("limitOffset"))
+    count, offset = _limit_texts(stmt, body)
     if (body.get("limitCount") and count is None) or (body.get("limitOffset") and offset is None):
-        return NotApplicable(Strategy.MERGE, "LIMIT/OFFSET are not constants")
+        return NotApplicable(Strategy.MERGE, "LIMIT/OFFSET are not constants (nor, with a row lock, parameters)")
+    offset = None if offset == "0" else offset
+    taken = _rows_taken(count, offset)  # the rows each node returns and PostgreSQL locks
     # FOR UPDATE/SHARE that waits, with a LIMIT: the nodes lock one after the other, for
     # the rows still wanted (no ORDER BY) or each its first rows in a savepoint (ORDER BY)
     waits = count is not None and len(groups) > 1 and _waits_for_row_locks(body)
     in_turn = waits and not body.get("sortClause")
-    if count is not None:
-        stmt.limitCount = None if in_turn else ast.A_Const(val=ast.Integer(count + (offset or 0)))
+    if in_turn and _integer(taken) is None:
+        return NotApplicable(Strategy.MERGE, "a waiting row lock with LIMIT $n and no ORDER BY")
+    if taken:
+        stmt.limitCount = None if in_turn else parse_sql(f"SELECT LIMIT {taken}")[0].stmt.limitCount
     stmt.limitOffset = None
     star = len(names) < len(body.get("targetList", []))
     system = [i for i, name in enumerate(names) if name in SYSTEM_COLUMNS]
@@ -63,19 +67,18 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     # the rows PostgreSQL locks: the first count+offset in the merged order (LockRows sits
     # below Limit), read by `keep`; it and the final step break ties alike (by the merged
     # row's place in the temp table), so the locks kept are those of the rows returned
-    keeps = locks and count is not None and not with_ties and len(groups) > 1 and not in_turn
+    keeps = locks and bool(taken) and not with_ties and len(groups) > 1 and not in_turn
     order = ""
     if body.get("sortClause"):
         order = " ORDER BY " + _sort_text(sql, hidden) + (f", {alias}.ctid" if keeps else "")
     final = f"SELECT {'DISTINCT ' if body.get('distinctClause') is not None else ''}{columns} FROM {temp} AS {alias}"
     final += order + _final_limit(count, offset, with_ties)
     keep = None
-    if keeps and count is not None:  # listed after the output columns, so ORDER BY positions hold
-        keep = f"SELECT {columns}, {alias}.ctid AS gp_lock_ctid FROM {temp} AS {alias}{order} " \
-               f"LIMIT {count + (offset or 0)}"
+    if keeps:  # listed after the output columns, so ORDER BY positions hold
+        keep = f"SELECT {columns}, {alias}.ctid AS gp_lock_ctid FROM {temp} AS {alias}{order} LIMIT {taken}"
     return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
                      scratch=tuple(scratch.made), lock_keep_sql=keep,
-                     lock_rows_in_turn=count + (offset or 0) if in_turn and count is not None else None,
+                     lock_rows_in_turn=_integer(taken) if in_turn else None,
                      lock_nodes_in_order=waits and not in_turn)
 
 
@@ -110,7 +113,7 @@ def _final_alias(body: dict[str, Any], resolved: list[Resolved]) -> str:
     return quote(relation.alias or relation.name) if len(resolved) == 1 else "m"
 
 
-def _final_limit(count: int | None, offset: int | None, with_ties: bool) -> str:
+def _final_limit(count: str | None, offset: str | None, with_ties: bool) -> str:
     """LIMIT/OFFSET of the merged rows. WITH TIES stays WITH TIES: each node returned its
     first count+offset rows and their ties, which hold every row PostgreSQL's answer needs
     (a row of the answer sorts before or level with the last counted row, and no node has
@@ -119,6 +122,42 @@ def _final_limit(count: int | None, offset: int | None, with_ties: bool) -> str:
     if count is not None and with_ties:
         return text + f" FETCH FIRST {count} ROWS WITH TIES"
     return (f" LIMIT {count}" if count is not None else "") + text
+
+
+def _limit_texts(stmt: ast.SelectStmt, body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """LIMIT and OFFSET as SQL text: integer constants, or, when the
+    SELECT locks rows (refused otherwise, a merge being no better there than gathering),
+    bound parameters (Rails' `lock.first`: `LIMIT $1 FOR UPDATE`), which the executor
+    inlines into every step. None where absent or neither."""
+    locks = bool(body.get("lockingClause"))
+
+    def text(node: dict[str, Any] | None, tree: ast.Node | None) -> str | None:
+        number = _constant(node)
+        if number is not None:
+            return str(number)
+        value = analyze.value_of(node) if node else None
+        return str(RawStream()(tree)) if locks and value is not None and value.param else None
+
+    return text(body.get("limitCount"), stmt.limitCount), text(body.get("limitOffset"), stmt.limitOffset)
+
+
+def _rows_taken(count: str | None, offset: str | None) -> str:
+    """LIMIT + OFFSET as SQL text ("" without a LIMIT): a number when both are constants."""
+    if count is None:
+        return ""
+    if offset is None:
+        return count
+    both = _integer(count), _integer(offset)
+    if both[0] is not None and both[1] is not None:
+        return str(both[0] + both[1])
+    return f"({count}) + COALESCE(({offset}), 0)"
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def _merge_blocker(body: dict[str, Any], names: list[str], relations: int, aggregates: frozenset[str]) -> str | None:
