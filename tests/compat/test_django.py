@@ -118,6 +118,13 @@ def test_orm_statements_over_a_hash_table(gridpg_cluster: Cluster, orm: Any) -> 
     with transaction.atomic():
         event = Event.objects.select_for_update().get(seq=77)
         assert (event.kind, event.amount) == ("like", Decimal("19.25"))
+    # select_for_update().first() / order_by()[:1]: ORDER BY ... LIMIT 1 FOR UPDATE whose
+    # lock waits, over both nodes (was 0A000)
+    with transaction.atomic():
+        first = Event.objects.select_for_update().filter(kind="like").first()
+        assert first is not None and first.seq == 2
+        top = list(Event.objects.select_for_update(no_key=True).order_by("-amount", "seq")[:1])
+        assert [(e.seq, e.amount) for e in top] == [(0, None)]  # NULLs first under DESC, as in PostgreSQL
     event, created = Event.objects.update_or_create(seq=77, defaults={"kind": "done"})
     assert not created and Event.objects.get(seq=77).kind == "done"
     event, created = Event.objects.update_or_create(seq=1000, defaults={"kind": "new", "author": Author.objects.get(name="a03")})
