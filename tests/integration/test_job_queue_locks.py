@@ -304,3 +304,31 @@ def test_workers_taking_jobs_in_order_never_deadlock(gridpg_cluster: Cluster, jo
         thread.join(60)
     assert failures == []
     assert sorted(done) == list(range(1, 9))
+
+
+def test_the_nodes_lock_one_after_the_other(gridpg_cluster: Cluster, jobs: str,
+                                           workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    """While the statement waits on the first node (dn1) for a row another transaction
+    holds, it has locked nothing on dn2: a third session locks dn2's first row at once
+    (NOWAIT). Run on both nodes at once, dn2's first row would be held meanwhile: the
+    half of a deadlock two such statements could make. Once the holder ends, the answer
+    and the one lock kept are PostgreSQL's."""
+    a, b = workers
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        firsts = []
+        for node in ("dn1", "dn2"):
+            row = conn.execute(f"EXECUTE DIRECT ON ({node}) 'SELECT min(id) FROM {jobs}'").fetchone()
+            assert row is not None
+            firsts.append(row[0])
+    with psycopg.connect(gridpg_cluster.dsn(1)) as holder:
+        holder.execute(f"SELECT id FROM {jobs} WHERE id = %s FOR UPDATE", (firsts[0],))
+        got: list[tuple[int]] = []
+        waiter = threading.Thread(target=lambda: got.extend(a.execute(WAIT_FIRST.format(t=jobs)).fetchall()))
+        waiter.start()
+        waiter.join(1.5)
+        assert waiter.is_alive()
+        assert nowait_locked(b, jobs, [firsts[1]]) == []  # dn2 not reached yet
+        holder.rollback()
+    waiter.join(10)
+    assert got == [(1,)] and nowait_locked(b, jobs, firsts) == [1]
+    a.rollback()
