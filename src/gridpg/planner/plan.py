@@ -445,7 +445,7 @@ class MergePlan(DistributedPlan):
     have no LIMIT; the nodes run one after the other, each with `LIMIT <rows still
     wanted>` after its locking clause, until this many rows are locked.
     `lock_nodes_in_order` (FOR UPDATE/SHARE that waits, ORDER BY, LIMIT): the fragments run
-    one node after the other in `groups` order, never at once, each inside a savepoint
+    one node after the other in the groups' name order, never at once, each inside a savepoint
     whose locks `lock_keep_sql` then keeps or gives back."""
 
     strategy: ClassVar[Strategy] = Strategy.MERGE
