@@ -332,3 +332,28 @@ def test_the_nodes_lock_one_after_the_other(gridpg_cluster: Cluster, jobs: str,
     waiter.join(10)
     assert got == [(1,)] and nowait_locked(b, jobs, firsts) == [1]
     a.rollback()
+
+
+def test_a_later_node_locks_only_rows_that_can_be_returned(
+        gridpg_cluster: Cluster, jobs: str, workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    """dn1 (read first) gives the first job; dn2 then locks only its rows sorting before it:
+    another transaction holding dn2's next row does not make the statement wait (PostgreSQL
+    never reaches that row), and only the job returned stays locked."""
+    a, b = workers
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        row = conn.execute(f"EXECUTE DIRECT ON (dn1) 'SELECT min(id) FROM {jobs}'").fetchone()
+        assert row is not None
+        first = row[0]
+        row = conn.execute(f"EXECUTE DIRECT ON (dn2) 'SELECT min(id) FROM {jobs} WHERE id > {int(first)}'").fetchone()
+        assert row is not None and row[0] is not None
+        later = row[0]
+    with psycopg.connect(gridpg_cluster.dsn(1)) as holder:
+        holder.execute(f"SELECT id FROM {jobs} WHERE id = %s FOR UPDATE", (later,))
+        a.execute("SET LOCAL lock_timeout = '2s'")
+        for prepare in (False, True):
+            got = a.execute(f"SELECT id FROM {jobs} WHERE id >= %s ORDER BY id LIMIT 1 FOR UPDATE", (first,),
+                            prepare=prepare).fetchall()
+            assert got == [(first,)]
+            assert nowait_locked(b, jobs, [i for i in range(1, 11) if i != later]) == [first]
+        a.rollback()
+        holder.rollback()

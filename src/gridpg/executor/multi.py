@@ -27,7 +27,7 @@ from gridpg.executor import relay
 from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
 from gridpg.executor.scratch import writable_catalog
 from gridpg.pgwire import codec
-from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, Strategy
+from gridpg.planner.plan import SCRATCH_SCHEMA, DistributedPlan, LockBound, Strategy
 from gridpg.planner.text import splice
 from gridpg.sql.quote import quote_ident, quote_literal
 from gridpg.sql.xl import XlCommand
@@ -540,7 +540,7 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         if in_turn is not None:
             await _lock_rows_in_turn(dispatcher, catalog, plan.groups, partial, temp, in_turn)
         elif getattr(plan, "lock_nodes_in_order", False):
-            await _lock_nodes_in_order(dispatcher, catalog, plan.groups, partial, temp, keep)
+            await _lock_nodes_in_order(dispatcher, request, catalog, plan, partial, temp, keep)
         else:
             counts = await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog,
                                                 temp, savepoint=LOCK_SAVEPOINT if keep else None)
@@ -567,24 +567,51 @@ async def _lock_rows_in_turn(dispatcher: Dispatcher, catalog: BackendConnection,
         wanted -= counts[0]
 
 
-async def _lock_nodes_in_order(dispatcher: Dispatcher, catalog: BackendConnection, groups: Sequence[str],
-                               partial: str, temp: str, keep: str | None) -> None:
+async def _lock_nodes_in_order(dispatcher: Dispatcher, request: ExecRequest, catalog: BackendConnection,
+                               plan: DistributedPlan, partial: str, temp: str, keep: str | None) -> None:
     """SELECT ... ORDER BY ... LIMIT ... FOR UPDATE/SHARE whose locks wait: each node runs
     its sorted, limited, locking piece in turn, in the groups' sorted order (the same for
     every session on every coordinator: two such statements queue on the first node they
     share, where run at once each could hold one node's first row and wait for the
     other's, a deadlock PostgreSQL's one scan never makes). A node waits, as PostgreSQL
     does, for a row another transaction holds, and re-checks the WHERE clause of a row
-    that transaction changed, moving on to its next row. Inside a transaction block each
-    piece runs in a savepoint, and the nodes none of whose rows the answer takes give
-    their locks back (`_give_back_locks`); outside one, the statement's end does."""
-    order = sorted(groups)
-    counts = []
+    that transaction changed, moving on to its next row. Once the nodes read so far gave
+    LIMIT+OFFSET rows, a later node locks (and waits for) only its rows that sort before
+    the last of them (`MergePlan.lock_bound`): the others could not be in the answer.
+    Inside a transaction block each piece runs in a savepoint, and the nodes none of whose
+    rows the answer takes give their locks back (`_give_back_locks`); outside one, the
+    statement's end does."""
+    order = sorted(plan.groups)
+    bound = getattr(plan, "lock_bound", None)
+    counts: list[int] = []
     for group in order:
-        counts += await copy_rows_to_catalog(dispatcher, [(group, partial)], catalog, temp,
+        piece = partial
+        if bound is not None and counts:
+            piece = await _bounded_piece(dispatcher, request, catalog, bound) or partial
+        counts += await copy_rows_to_catalog(dispatcher, [(group, piece)], catalog, temp,
                                              savepoint=LOCK_SAVEPOINT if keep else None)
     if keep:
         await _give_back_locks(dispatcher, catalog, order, counts, temp, keep)
+
+
+async def _bounded_piece(dispatcher: Dispatcher, request: ExecRequest, catalog: BackendConnection,
+                         bound: LockBound) -> str | None:
+    """The node piece locking only rows that sort before the last row the answer can
+    take so far; None while the nodes read so far gave fewer rows than it takes."""
+    from gridpg.planner.merge import BOUND_MARKER, lock_bound_predicate
+    from gridpg.sql.parse import tokens
+
+    rows = await catalog.query(await inline_params(dispatcher, request, bound.keys_sql))
+    if not rows:
+        return None
+    row = rows[0]
+    values = [(str(row[i]), row[i + 1] in ("t", True)) for i in range(0, len(row), 2)]
+    predicate = lock_bound_predicate(bound.keys, values)
+    sql = await inline_params(dispatcher, request, bound.bounded_sql)
+    places = [(t.start, t.end + 1) for t in tokens(sql) if sql[t.start : t.end + 1] == BOUND_MARKER]
+    if len(places) != 1:
+        return None
+    return splice(sql, [(places[0][0], places[0][1], f"({predicate})")])
 
 
 async def _give_back_locks(dispatcher: Dispatcher, catalog: BackendConnection, groups: Sequence[str],

@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from pglast import ast
-from pglast.enums import LimitOption
+from pglast.enums import BoolExprType, LimitOption, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES
 from gridpg.planner import analyze, tableoid
 from gridpg.planner.gather import _nodes
-from gridpg.planner.plan import Fragment, MergePlan, NotApplicable, ScratchNames, Strategy
+from gridpg.planner.plan import Fragment, LockBound, MergePlan, NotApplicable, ScratchNames, Strategy
 from gridpg.planner.pushdown import Resolved, has_aggregate
 from gridpg.planner.text import quote
 from gridpg.planner.twophase import figure_name
@@ -76,10 +76,13 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     keep = None
     if keeps:  # listed after the output columns, so ORDER BY positions hold
         keep = f"SELECT {columns}, {alias}.ctid AS gp_lock_ctid FROM {temp} AS {alias}{order} LIMIT {taken}"
+    bound = None
+    if waits and not in_turn and keep is not None:
+        bound = _lock_bound(sql, stmt, names, hidden, f"{temp} AS {alias}{order}", taken)
     return MergePlan(tuple(Fragment(g, partial) for g in groups), locks, final, partial_temp=temp,
                      scratch=tuple(scratch.made), lock_keep_sql=keep,
                      lock_rows_in_turn=_integer(taken) if in_turn else None,
-                     lock_nodes_in_order=waits and not in_turn)
+                     lock_nodes_in_order=waits and not in_turn, lock_bound=bound)
 
 
 # Output names a temp table refuses as column names (42701): PostgreSQL's system columns.
@@ -347,6 +350,66 @@ def _constant(node: dict[str, Any] | None) -> int | None:
         return int(value.text)
     except ValueError:
         return None
+
+
+BOUND_MARKER = "gp_lock_bound"
+
+
+def _lock_bound(sql: str, partial: ast.SelectStmt, names: list[str], hidden: list[int], source: str,
+                taken: str) -> LockBound | None:
+    """The bound later nodes lock under (`LockBound`), when every ORDER BY key is a column
+    (Django's and Rails' orders): then the node computes it as the merge does, and no
+    volatile or set-returning expression lands in a WHERE clause. None otherwise (each node
+    locks its first rows)."""
+    keys = []  # (LIMIT NULL: no bound; LIMIT 0: nothing to bound)
+    original = parse_sql(sql)[0].stmt
+    star = len(names) < len(original.targetList or ())
+    targets = {} if star else {n: t for n, t in zip(names, original.targetList or ()) if names.count(n) == 1}
+    for item in original.sortClause or ():
+        if item.sortby_dir == SortByDir.SORTBY_USING:
+            return None
+        node = item.node
+        if isinstance(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String):
+            target = targets.get(node.fields[0].sval)  # ORDER BY an output name: its expression
+            node = target.val if target is not None else node
+        if not (isinstance(node, ast.ColumnRef) and all(isinstance(f, ast.String) for f in node.fields)):
+            return None
+        descending = item.sortby_dir == SortByDir.SORTBY_DESC
+        nulls_first = item.sortby_nulls == SortByNulls.SORTBY_NULLS_FIRST or (
+            item.sortby_nulls == SortByNulls.SORTBY_NULLS_DEFAULT and descending)
+        keys.append((str(RawStream()(node)), descending, nulls_first))
+    merged = _sort_key_texts(sql, hidden)
+    values = ", ".join(f"format('%L::%s', {k}, pg_typeof({k})), ({k}) IS NULL" for k in merged)
+    bounded = parse_sql(str(RawStream()(partial)))[0].stmt
+    marker = ast.ColumnRef(fields=(ast.String(sval=BOUND_MARKER),))
+    bounded.whereClause = marker if bounded.whereClause is None else ast.BoolExpr(
+        boolop=BoolExprType.AND_EXPR, args=(bounded.whereClause, marker))
+    return LockBound(str(RawStream()(bounded)), f"SELECT {values} FROM {source} OFFSET GREATEST(({taken}) - 1, 0) "
+                     f"LIMIT CASE WHEN ({taken}) > 0 THEN 1 ELSE 0 END",
+                     tuple(keys))
+
+
+def lock_bound_predicate(keys: tuple[tuple[str, bool, bool], ...], values: list[tuple[str, bool]]) -> str:
+    """The rows that sort strictly before the row whose keys are `values` (typed literals,
+    and whether NULL), in the order `keys` gives: true or false, never NULL."""
+    predicate = ""
+    for (expression, descending, nulls_first), (literal, is_null) in reversed(list(zip(keys, values))):
+        if is_null:
+            before = "false" if nulls_first else f"({expression}) IS NOT NULL"
+            same = f"({expression}) IS NULL"
+        else:
+            before = f"({expression}) {'>' if descending else '<'} {literal}"
+            if nulls_first:
+                before = f"({before} OR ({expression}) IS NULL)"
+            same = f"({expression}) = {literal}"
+        predicate = f"({before} OR ({same} AND {predicate}))" if predicate else before
+    return f"COALESCE({predicate or 'false'}, false)"
+
+
+def _sort_key_texts(sql: str, hidden: list[int]) -> list[str]:
+    """The ORDER BY keys over the merged rows, without their direction (see _sort_text)."""
+    stmt = parse_sql(f"SELECT 1 ORDER BY {_sort_text(sql, hidden)}")[0].stmt
+    return [str(RawStream()(item.node)) for item in stmt.sortClause]
 
 
 def _sort_text(sql: str, hidden: list[int] | None = None) -> str:

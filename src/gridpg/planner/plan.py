@@ -437,6 +437,20 @@ class PushdownPlan(DistributedPlan):
 
 
 @dataclass(frozen=True)
+class LockBound:
+    """A waiting row lock with ORDER BY and LIMIT, node after node: once the nodes read so
+    far gave LIMIT+OFFSET rows, a later node need lock only its rows that sort before the
+    last of those. `bounded_sql` is the node piece with the conjunct `gp_lock_bound` in its
+    WHERE clause, where `merge.lock_bound_predicate` goes; `keys_sql` reads, on the catalog
+    server, that row's sort keys (a typed literal and whether NULL, per key); `keys` are the
+    keys as the nodes compute them: (expression, descending, nulls first)."""
+
+    bounded_sql: str
+    keys_sql: str
+    keys: tuple[tuple[str, bool, bool], ...]
+
+
+@dataclass(frozen=True)
 class MergePlan(DistributedPlan):
     """Sorted/limited pieces from every node into `partial_temp`, merged by `final_sql`.
     `lock_keep_sql` (FOR UPDATE/SHARE with a LIMIT): the `gp_lock_ctid` of the merged rows
@@ -452,13 +466,16 @@ class MergePlan(DistributedPlan):
     lock_keep_sql: str | None = None
     lock_rows_in_turn: int | None = None
     lock_nodes_in_order: bool = False
+    lock_bound: LockBound | None = None
 
     def describe(self) -> list[str]:
         lines = super().describe()
         if self.lock_rows_in_turn is not None:
             lines.insert(2, f"  Row locks: node after node, until {self.lock_rows_in_turn} rows (LIMIT)")
         if self.lock_nodes_in_order:
-            lines.insert(2, "  Row locks: node after node, each in a savepoint; given back where no row is returned")
+            lines.insert(2, "  Row locks: node after node, each in a savepoint; given back where no row is returned"
+                         + ("; later nodes lock only rows sorting before the LIMIT's last so far"
+                            if self.lock_bound is not None else ""))
         return lines
 
 
@@ -526,6 +543,9 @@ def bind_scratch(plan: DistributedPlan, names: Mapping[str, str]) -> Distributed
 
     if isinstance(plan, MergePlan) and plan.lock_keep_sql is not None:
         plan = dataclasses.replace(plan, lock_keep_sql=sub(plan.lock_keep_sql))
+    if isinstance(plan, MergePlan) and plan.lock_bound is not None:
+        bound = plan.lock_bound
+        plan = dataclasses.replace(plan, lock_bound=LockBound(sub(bound.bounded_sql), sub(bound.keys_sql), bound.keys))
     return dataclasses.replace(
         plan,
         fragments=tuple(Fragment(f.group, sub(f.sql)) for f in plan.fragments),
