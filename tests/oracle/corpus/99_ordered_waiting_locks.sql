@@ -52,3 +52,19 @@ SELECT count(*) FROM "app_job";
 -- outside a transaction block (autocommit): the same answers
 SELECT "app_job"."id", "app_job"."priority" FROM "app_job" ORDER BY "app_job"."priority" DESC, "app_job"."id" LIMIT 2 FOR UPDATE;
 SELECT "app_job"."id" FROM "app_job" ORDER BY "app_job"."id" LIMIT 1 OFFSET 2 FOR SHARE;
+
+-- keys of several types, NULLs, ties on the first key: a later node locks only the rows
+-- sorting before the last row taken so far (typed literals read from the merged rows)
+CREATE TABLE lk_typed (id int PRIMARY KEY, name varchar(10), due timestamptz, amount numeric(8, 2), score float8, flag boolean);
+INSERT INTO lk_typed SELECT g, CASE WHEN g % 7 <> 0 THEN 'n' || (g % 4) END, CASE WHEN g % 6 <> 0 THEN timestamptz '2024-01-01 00:00+00' + g % 5 * interval '1 day 3 hours' END, CASE WHEN g % 9 <> 0 THEN (g % 6) * 1.25 END, g % 3 * 0.1, g % 2 = 0 FROM generate_series(1, 60) g;
+BEGIN;
+SELECT id, name FROM lk_typed ORDER BY name, id LIMIT 3 FOR UPDATE;
+SELECT id, name FROM lk_typed ORDER BY name DESC, id DESC LIMIT 2 OFFSET 2 FOR UPDATE;
+SELECT id, due FROM lk_typed ORDER BY due NULLS FIRST, id LIMIT 4 FOR NO KEY UPDATE;
+SELECT id, due FROM lk_typed WHERE flag ORDER BY due DESC NULLS LAST, id LIMIT 3 FOR SHARE;
+SELECT id, amount FROM lk_typed ORDER BY amount DESC, id LIMIT 5 FOR UPDATE;
+SELECT id, amount FROM lk_typed WHERE amount > 2 ORDER BY flag, amount, id DESC LIMIT 4 FOR UPDATE;
+SELECT id, score FROM lk_typed ORDER BY score DESC, id LIMIT 3 FOR UPDATE;
+SELECT id AS job, name AS label FROM lk_typed ORDER BY label NULLS FIRST, job DESC LIMIT 3 FOR UPDATE;
+SELECT id FROM lk_typed ORDER BY name, due, amount, id LIMIT 1 FOR UPDATE;
+COMMIT;
