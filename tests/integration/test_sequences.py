@@ -133,20 +133,21 @@ def test_restart_continues_without_a_gap(tmp_path_factory: pytest.TempPathFactor
             cluster.down(lambda _m: None)
 
 
-def test_upsert_returning_system_columns_over_several_shards_is_refused(
-        gridpg_cluster: Cluster, schema: str) -> None:
-    """RETURNING xmax of an INSERT goes to the shard table; rows of one statement in two
-    shards of one datanode cannot: refused with 0A000, nothing written, never a wrong row."""
+def test_upsert_returning_system_columns_over_several_shards(gridpg_cluster: Cluster, schema: str) -> None:
+    """RETURNING xmax of an INSERT goes to the shard table; rows of one statement in several
+    shards of one datanode go to each shard table in one WITH per node, and come back in
+    the order the client listed them, as PostgreSQL returns them (was refused, 0A000)."""
     with _connect(gridpg_cluster, 0, schema) as conn:
         conn.execute("CREATE TABLE upr (id int PRIMARY KEY, v int)")
         ids = list(range(1, 41))
-        with pytest.raises(psycopg.errors.FeatureNotSupported):
-            conn.execute("INSERT INTO upr VALUES " + ", ".join(f"({i}, 0)" for i in ids)
-                         + " ON CONFLICT (id) DO UPDATE SET v = excluded.v RETURNING (xmax <> 0)")
-        assert conn.execute("SELECT count(*) FROM upr").fetchone() == (0,)
+        upsert = ("INSERT INTO upr VALUES " + ", ".join(f"({i}, 0)" for i in ids)
+                  + " ON CONFLICT (id) DO UPDATE SET v = excluded.v RETURNING id, (xmax <> 0)")
+        assert conn.execute(upsert).fetchall() == [(i, False) for i in ids]
+        assert conn.execute(upsert).fetchall() == [(i, True) for i in ids]
+        assert conn.execute("SELECT count(*) FROM upr").fetchone() == (40,)
         rows = [conn.execute("INSERT INTO upr VALUES (%s, 1) ON CONFLICT (id) DO UPDATE SET v = 2 "
-                             "RETURNING id, (xmax <> 0) AS updated", (i,)).fetchone() for i in (5, 5, 6)]
-        assert rows == [(5, False), (5, True), (6, False)]
+                             "RETURNING id, (xmax <> 0) AS updated", (i,)).fetchone() for i in (50, 50, 6)]
+        assert rows == [(50, False), (50, True), (6, True)]
 
 
 def test_extended_protocol_serial_insert_commits_before_the_client_leaves(
