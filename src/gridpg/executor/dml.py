@@ -140,8 +140,8 @@ def _returned_order(rows: list[tuple[str, list[str]]], leaves: list[str]) -> lis
 
 
 def _leaf_runs(rows: list[tuple[str, list[str]]], leaves: list[str]) -> list[tuple[str, list[int]]]:
-    """(node, the indexes of its rows in one shard table) per shard table, node by node in
-    the order the nodes first appear, shard tables in the order they first appear."""
+    """(node, the indexes of its rows in one shard table) per shard table, in the order
+    each (node, shard table) first appears; a node's shard tables keep that order."""
     by_leaf: dict[tuple[str, str], list[int]] = {}
     for index, ((group, _), leaf) in enumerate(zip(rows, leaves, strict=True)):
         by_leaf.setdefault((group, leaf), []).append(index)
@@ -744,7 +744,7 @@ async def _ensure_same_defaults_on_replicas(dispatcher: Dispatcher, target: Dist
         return
     if listed is None:
         _, description = await dispatcher.describe(select_sql, [])
-        width = int.from_bytes(description[5:7], "big") if description and description[:1] == b"T" else len(columns)
+        width = len(codec.parse_row_description(description[5:])) if description else len(columns)
         listed = [c.name for c in columns[:width]]
     replicas.ensure_no_diverging_defaults(target, columns, listed, "INSERT ... SELECT", user_volatile)
 

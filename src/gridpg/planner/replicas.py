@@ -102,12 +102,13 @@ def replica_divergence(body: Any, user_volatile: frozenset[str] = frozenset()) -
             continue
         if "FuncCall" in node:
             call = node["FuncCall"]
-            name = _builtin_name(call)
+            schema, called = _function_name(call)
+            # unqualified: the search path may find pg_catalog's or the user's, so both count
+            name = called if schema in (None, "pg_catalog") else None
             if name in VOLATILE_BUILTINS:
                 return f"the volatile function {name}()"
-            user = _user_name(call)
-            if user is not None and user in user_volatile:
-                return f"the VOLATILE function {user}()"
+            if schema != "pg_catalog" and called in user_volatile:
+                return f"the VOLATILE function {called}()"
             if name in ORDER_SENSITIVE_AGGREGATES and not call.get("agg_order") and "over" not in call:
                 return f"{name}() without an ORDER BY of its own"
         elif "SelectStmt" in node:
@@ -116,15 +117,6 @@ def replica_divergence(body: Any, user_volatile: frozenset[str] = frozenset()) -
                     and id(select) not in counted:
                 return "LIMIT/OFFSET in a sub-select without ORDER BY"
     return None
-
-
-def _user_name(call: dict[str, Any]) -> str | None:
-    """The function's name when it may be one outside pg_catalog (unqualified: the
-    search path may find it first or after pg_catalog, so it counts either way)."""
-    names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
-    if not names or (len(names) > 1 and names[0].lower() == "pg_catalog"):
-        return None
-    return names[-1].lower()
 
 
 def _exists_queries(body: Any) -> set[int]:
@@ -140,9 +132,9 @@ def _exists_queries(body: Any) -> set[int]:
     return found
 
 
-def _builtin_name(call: dict[str, Any]) -> str | None:
-    """The function's name when it is a pg_catalog one (unqualified or qualified so)."""
+def _function_name(call: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(schema, name) of a called function, lowercased; schema None when unqualified."""
     names = [n["String"]["sval"].lower() for n in call.get("funcname", []) if "String" in n]
-    if not names or (len(names) > 1 and names[0] != "pg_catalog"):
-        return None
-    return names[-1]
+    if not names:
+        return None, None
+    return (names[0] if len(names) > 1 else None), names[-1]
