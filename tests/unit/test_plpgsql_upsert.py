@@ -76,3 +76,35 @@ def test_do_blocks() -> None:
     plain = "DO 'BEGIN INSERT INTO counts VALUES (''q'', 1) ON CONFLICT (k) DO NOTHING; END'"
     assert "loopback_run" in up.rewrite_do(plain, _columns)
     assert up.rewrite_do("DO $$ BEGIN NULL; END $$", _columns) == "DO $$ BEGIN NULL; END $$"
+
+
+def test_return_query_and_for_loops_take_the_rows_as_text() -> None:
+    body = ("DECLARE a int; r record; BEGIN /* c */ RETURN /* q */ QUERY INSERT INTO counts VALUES ($1, 1) "
+            "ON CONFLICT (k) DO UPDATE SET n = counts.n + 1 RETURNING k, n; "
+            "FOR a IN INSERT INTO counts VALUES ($1, 2) ON CONFLICT (k) DO NOTHING RETURNING n LOOP NULL; END LOOP; "
+            "FOR r IN INSERT INTO counts VALUES ($1, 3) ON CONFLICT (k) DO NOTHING RETURNING * LOOP NULL; END LOOP; "
+            "END")
+    create = f"CREATE FUNCTION f(text) RETURNS TABLE (\"Key\" text, total int) LANGUAGE plpgsql AS $x${body}$x$"
+    out = up.rewrite_body(create, body, _columns)
+    assert out.startswith("DECLARE a int; r record; BEGIN /* c */ DECLARE gp_out_1 \"Key\"%TYPE := \"Key\"; "
+                          "gp_out_2 total%TYPE := total; BEGIN FOR \"Key\", total IN SELECT (gp_run.r)[1], (gp_run.r)[2] FROM "
+                          "gridpg.loopback_run(")
+    assert "'rows') AS gp_run(r) LOOP RETURN NEXT; END LOOP; \"Key\" := gp_out_1; total := gp_out_2; END; FOR a IN" in out
+    assert "FOR a IN SELECT (gp_run.r)[1] FROM gridpg.loopback_run(" in out
+    assert ("FOR r IN SELECT (pg_catalog.jsonb_populate_record(NULL::counts, pg_catalog.jsonb_object("
+            "ARRAY['k', 'n']::text[], gp_run.r))).* FROM gridpg.loopback_run(") in out
+    no_outs = f"CREATE FUNCTION f(text) RETURNS SETOF app.counts LANGUAGE plpgsql AS $x${body}$x$"
+    assert "DECLARE gp_row app.counts; BEGIN FOR gp_row IN SELECT" in up.rewrite_body(no_outs, body, _columns)
+
+
+def test_a_record_loop_variable_needs_returning_star() -> None:
+    body = ("DECLARE r record; BEGIN FOR r IN INSERT INTO counts VALUES ('a', 1) ON CONFLICT (k) DO NOTHING "
+            "RETURNING k LOOP NULL; END LOOP; RETURN 1; END")
+    with pytest.raises(PgError) as err:
+        _rewrite(body)
+    assert err.value.sqlstate == "0A000"
+    setof_record = ("CREATE FUNCTION f() RETURNS SETOF record LANGUAGE plpgsql AS $x$BEGIN RETURN QUERY INSERT "
+                    "INTO counts VALUES ('a', 1) ON CONFLICT (k) DO NOTHING RETURNING k; END$x$")
+    with pytest.raises(PgError) as err:
+        up.rewrite_body(setof_record, setof_record.split("$x$")[1], _columns)
+    assert err.value.sqlstate == "0A000"

@@ -387,8 +387,12 @@ class DdlRunner:
                 await self._ensure_no_distributed_parent(body)
             await self.catalog_only(sql)
             return
-        own = await self.conn(self.coord.catalog_node)
-        if body.get("if_not_exists") and await self._exists(own, relation):
+        # (looked up before the DDL's block opens: a skipped CREATE left it open on the
+        # session's catalog connection, and the session's next DDL after a temp table
+        # failed to PREPARE with it: 0A000 "operated on temporary objects")
+        looked = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
+        relation = await in_creation_schema(looked, relation)
+        if body.get("if_not_exists") and await self._exists(looked, relation):
             from gridpg.errors import notice
             from gridpg.pgwire import codec
 
@@ -396,6 +400,7 @@ class DdlRunner:
                 f'relation "{relation["relname"]}" already exists, skipping', sqlstate="42P07"))
             self.dispatcher.session.send(codec.build_command_complete("CREATE TABLE"))
             return
+        own = await self.conn(self.coord.catalog_node)
         for node in self.catalog_nodes():
             await (await self.conn(node)).simple_query(sql)
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
@@ -904,3 +909,16 @@ def _ensure_keys_fit(method: str, column: str | None, keys: list[list[str]], gro
                       "a ROUNDROBIN table cannot have a primary key or unique constraint: each datanode "
                       "would check it over its own rows only",
                       hint="Distribute the table by HASH of a key column, or make it a REPLICATION table.")
+
+
+async def in_creation_schema(conn: BackendConnection, relation: dict[str, Any]) -> dict[str, Any]:
+    """The RangeVar of a table about to be created, with the schema PostgreSQL creates it
+    in when it names none: the first schema of the search path that exists
+    (`current_schema()`), never a temp table that the name would find (a `CREATE TABLE
+    x` beside the session's temp table `x` was looked up as the temp table after it was
+    made, and failed on the datanodes: 3F000 schema "pg_temp_7" does not exist)."""
+    if relation.get("schemaname"):
+        return relation
+    rows = await conn.query("SELECT pg_catalog.current_schema()")
+    schema = rows[0][0] if rows else None
+    return {**relation, "schemaname": schema} if schema else relation

@@ -1769,7 +1769,9 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
 
     catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
     columns = await _query_columns(catalog, query_sql, into)
-    rel = into["rel"]
+    from gridpg.commands.ddl import in_creation_schema
+
+    rel = await in_creation_schema(catalog, into["rel"])
     name = quote_qualified(rel.get("schemaname"), rel["relname"])
     unlogged = "UNLOGGED " if rel.get("relpersistence") == "u" else ""
     create_sql = f"CREATE {unlogged}TABLE {name} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})"

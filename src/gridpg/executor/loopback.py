@@ -504,7 +504,7 @@ def _column(table: str, col: tuple[str | None, ...], sequence: str | None = None
 # in the WHERE of a scan of this foreign table, which the coordinator answers itself
 # (frontend/loopback.py, `statement`) by running it inside the caller's transaction. One
 # row comes back per row the statement wrote (mode 'perform'), or per row it returned,
-# as text[] (mode 'into', at most one).
+# as text[] (mode 'into', at most one; mode 'rows', any number).
 RUN_FUNCTION = """
 DO $gridpg$ BEGIN
   IF to_regclass('gridpg.loopback_statement') IS NULL THEN

@@ -431,13 +431,13 @@ class LoopbackRunner(StatementRunner):
         """`SELECT r FROM gridpg.statement WHERE sql = '...' AND mode = '...'` (what the
         catalog server's `gridpg.loopback_run` reads, sql/plpgsql_upsert.py): the INSERT
         ... ON CONFLICT run here, inside the caller's transaction; one row per row written
-        (mode 'perform'), or the RETURNING row as text[] (mode 'into': more than one is
-        PL/pgSQL's P0003)."""
+        (mode 'perform'), or the RETURNING rows as text[] (mode 'into': more than one is
+        PL/pgSQL's P0003; mode 'rows': any number, for RETURN QUERY and FOR loops)."""
         body = query["SelectStmt"]
         where = body.get("whereClause") or {}
         sql, mode = _equality_constant(where, "sql"), _equality_constant(where, "mode")
         tree = _tree(sql or "")
-        if mode not in ("perform", "into") or sqlparse.node_type(tree) != "InsertStmt" \
+        if mode not in ("perform", "into", "rows") or sqlparse.node_type(tree) != "InsertStmt" \
                 or len(sqlparse.split(sql or "")) != 1:
             raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.statement runs one INSERT of server-side code at a time")
         tag, fields = await _capture_rows(self.dispatcher, request, sql or "")

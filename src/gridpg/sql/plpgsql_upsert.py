@@ -41,7 +41,7 @@ from typing import Any
 from gridpg.errors import FEATURE_NOT_SUPPORTED, SYNTAX_ERROR, PgError
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql
-from gridpg.sql.quote import quote_literal
+from gridpg.sql.quote import quote_ident, quote_literal
 
 RUN_FUNCTION = "gridpg.loopback_run"
 AMBIGUOUS_COLUMN = "42702"
@@ -91,7 +91,7 @@ def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> s
     except (KeyError, IndexError) as exc:
         raise PgError(SYNTAX_ERROR, f"cannot read PL/pgSQL body: {exc}") from exc
     names = _names(function, body, _function_name(create_sql))
-    sites = [s for s in _statements(function.get("action")) if _is_upsert(s, target_columns)]
+    sites = [(k, s) for k, s in _statements(function.get("action")) if _is_upsert(_query_of(k, s), target_columns)]
     if not sites:
         return body
     declared = plpgsql.declared_types(create_sql)
@@ -100,14 +100,20 @@ def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> s
     line_starts = [0] + [m.end() for m in re.finditer("\n", body)]
     cuts: list[tuple[int, int, str]] = []
     after: dict[str, int] = {}
-    for statement in sorted(sites, key=lambda s: int(s.get("lineno", 0))):
-        query = statement["sqlstmt"]["PLpgSQL_expr"]["query"]
+    for kind, statement in sorted(sites, key=lambda s: int(s[1].get("lineno", 0))):
+        query = _query_of(kind, statement)
         line = int(statement.get("lineno", 1))
-        start = _find(body, query, max(after.get(query, 0), line_starts[min(line, len(line_starts)) - 1]),
-                      bool(statement.get("into")))
-        end = _statement_end(body, start + len(query))
+        follows = {_EXECSQL: "into" if statement.get("into") else ";", _RETURN_QUERY: ";", _FOR_QUERY: "loop"}[kind]
+        start = _find(body, query, max(after.get(query, 0), line_starts[min(line, len(line_starts)) - 1]), follows)
+        end = start + len(query) if kind == _FOR_QUERY else _statement_end(body, start + len(query))
         after[query] = end
-        cuts.append((start, end, _replacement(statement, query, names, target_columns)))
+        if kind == _EXECSQL:
+            cuts.append((start, end, _replacement(statement, query, names, target_columns)))
+        elif kind == _FOR_QUERY:
+            cuts.append((start, end, _rows_select(statement, query, names, target_columns)))
+        else:
+            cuts.append((_return_start(body, start), end,
+                         _return_rows(create_sql, query, names, target_columns)))
     for start, end, text in sorted(cuts, reverse=True):
         body = body[:start] + text + body[end:]
     return body
@@ -133,7 +139,7 @@ def rewrite_sql_body(create_sql: str, body: str, target_columns: TargetColumns) 
             tree = _parse(query)
         except PgError:
             continue
-        if not _is_upsert({"sqlstmt": {"PLpgSQL_expr": {"query": query}}}, target_columns):
+        if not _is_upsert(query, target_columns):
             continue
         if _returning(tree["InsertStmt"]):
             raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT ... RETURNING over "
@@ -201,25 +207,43 @@ def _string_value(token: str) -> str | None:
     return None
 
 
-def _is_upsert(statement: dict[str, Any], target_columns: TargetColumns) -> bool:
-    target = upsert_target(_parse(statement["sqlstmt"]["PLpgSQL_expr"]["query"]))
+_EXECSQL = "PLpgSQL_stmt_execsql"
+_RETURN_QUERY = "PLpgSQL_stmt_return_query"
+_FOR_QUERY = "PLpgSQL_stmt_fors"
+
+
+def _is_upsert(query: str, target_columns: TargetColumns) -> bool:
+    target = upsert_target(_parse(query))
     return target is not None and target_columns(target.get("schemaname"), target.get("relname", "")) is not None
 
 
-def _statements(node: Any) -> list[dict[str, Any]]:
-    """Every `PLpgSQL_stmt_execsql` of a function's statements, nested ones included."""
-    out: list[dict[str, Any]] = []
+def _query_of(kind: str, statement: dict[str, Any]) -> str:
+    return str(statement["sqlstmt" if kind == _EXECSQL else "query"]["PLpgSQL_expr"]["query"])
+
+
+def _statements(node: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, statement) of every statement of a function that runs a static SQL statement
+    gridpg may have to take over: a plain SQL statement (`PLpgSQL_stmt_execsql`), `RETURN
+    QUERY` and `FOR ... IN query LOOP`, nested ones included."""
+    out: list[tuple[str, dict[str, Any]]] = []
     stack = [node]
     while stack:
         item = stack.pop()
         if isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, dict):
-            execsql = item.get("PLpgSQL_stmt_execsql")
-            if isinstance(execsql, dict) and int(execsql["sqlstmt"]["PLpgSQL_expr"].get("parseMode", 0)) == 0:
-                out.append(execsql)
+            for kind in (_EXECSQL, _RETURN_QUERY, _FOR_QUERY):
+                statement = item.get(kind)
+                if isinstance(statement, dict) and isinstance(statement.get(
+                        "sqlstmt" if kind == _EXECSQL else "query"), dict) \
+                        and int(_expr(kind, statement).get("parseMode", 0)) == 0:
+                    out.append((kind, statement))
             stack.extend(item.values())
     return out
+
+
+def _expr(kind: str, statement: dict[str, Any]) -> dict[str, Any]:
+    return statement["sqlstmt" if kind == _EXECSQL else "query"]["PLpgSQL_expr"]
 
 
 def _function_name(create_sql: str) -> str:
@@ -262,20 +286,31 @@ def _nodes_with(node: Any, key: str) -> list[dict[str, Any]]:
     return out
 
 
-def _find(body: str, query: str, position: int, into: bool) -> int:
+def _find(body: str, query: str, position: int, follows: str) -> int:
     """Where the statement whose text PL/pgSQL keeps as `query` starts, at or after
-    `position`: the text followed by the `;` that ends it (by INTO, for a statement with
-    one), so that a statement whose text begins another's is not taken for it."""
+    `position`: the text followed by the word that ends it there (`;`, `into` for a
+    statement with INTO, `loop` for a FOR loop's query), so that a statement whose text
+    begins another's is not taken for it."""
     start = body.find(query, position)
     while start >= 0:
         rest = body[start + len(query):]
         following = sqlparse.tokens(rest)[:1] if rest.strip() else []
         word = rest[following[0].start:following[0].end + 1].lower() if following else ""
-        if word == ("into" if into else ";"):
+        if word == follows:
             return start
         start = body.find(query, start + 1)
     raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find an INSERT ... ON CONFLICT statement in "
                   "the body of server-side code to run it on distributed tables")
+
+
+def _return_start(body: str, query_start: int) -> int:
+    """The offset of the `RETURN` of the `RETURN QUERY` whose query starts at `query_start`."""
+    words = [t for t in sqlparse.tokens(body[:query_start]) if t.name not in ("C_COMMENT", "SQL_COMMENT")]
+    said = [body[t.start:t.end + 1].lower() for t in words[-2:]]
+    if said != ["return", "query"]:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the RETURN QUERY of an INSERT ... ON "
+                      "CONFLICT in the body of server-side code to run it on distributed tables")
+    return int(words[-2].start)
 
 
 def _statement_end(body: str, position: int) -> int:
@@ -288,10 +323,10 @@ def _statement_end(body: str, position: int) -> int:
     return len(body)
 
 
-def _replacement(statement: dict[str, Any], query: str, names: _Names,
-                 target_columns: TargetColumns) -> str:
-    tree = _parse(query)
-    insert = tree["InsertStmt"]
+def _statement_text(query: str, names: _Names, target_columns: TargetColumns) -> str:
+    """A SQL expression of the statement's text with the current values of the PL/pgSQL
+    variables it uses written in as typed literals."""
+    insert = _parse(query)["InsertStmt"]
     relation = insert["relation"]
     columns = frozenset(c.lower() for c in target_columns(relation.get("schemaname"), relation.get("relname", "")) or ())
     pieces: list[str] = []
@@ -301,7 +336,13 @@ def _replacement(statement: dict[str, Any], query: str, names: _Names,
         pieces.append(f"'(' || pg_catalog.quote_nullable({text}) || '::' || pg_catalog.pg_typeof({text}) || ')'")
         position = end
     pieces.append(quote_literal(query[position:]))
-    sql = " || ".join(p for p in pieces if p != "''") or "''"
+    return " || ".join(p for p in pieces if p != "''") or "''"
+
+
+def _replacement(statement: dict[str, Any], query: str, names: _Names,
+                 target_columns: TargetColumns) -> str:
+    insert = _parse(query)["InsertStmt"]
+    sql = _statement_text(query, names, target_columns)
     if not statement.get("into"):
         return f"PERFORM 1 FROM {RUN_FUNCTION}({sql}, 'perform')"
     target = statement.get("target") or {}
@@ -321,6 +362,91 @@ def _replacement(statement: dict[str, Any], query: str, names: _Names,
     items = ", ".join(f"(gp_run.r)[{i}]" for i in range(1, width + 1))
     strict = " STRICT" if statement.get("strict") else ""
     return f"SELECT {items} INTO{strict} {', '.join(fields)} FROM {RUN_FUNCTION}({sql}, 'into') AS gp_run(r)"
+
+
+def _rows_query(query: str, names: _Names, target_columns: TargetColumns) -> str:
+    """A SELECT of the RETURNING rows of the upsert `query`, run by the coordinator, each
+    value as text (PL/pgSQL converts them as it assigns them)."""
+    width = _returning_width(_parse(query)["InsertStmt"], target_columns)
+    if not width:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT in a FOR loop or RETURN "
+                      "QUERY over distributed tables only with a RETURNING list")
+    items = ", ".join(f"(gp_run.r)[{i}]" for i in range(1, width + 1))
+    return f"SELECT {items} FROM {RUN_FUNCTION}({_statement_text(query, names, target_columns)}, 'rows') AS gp_run(r)"
+
+
+def _rows_select(statement: dict[str, Any], query: str, names: _Names, target_columns: TargetColumns) -> str:
+    """The query of `FOR target IN <upsert> LOOP` rewritten: the rows come back as text,
+    which a list of variables or a record of a named row type converts as it is assigned;
+    a `record` variable would keep the text (`r.k > 9` compared as text), so it is
+    refused."""
+    var = statement.get("var") or {}
+    rec = str((var.get("PLpgSQL_rec") or {}).get("refname", ""))
+    if rec and rec not in names.composites:
+        typed = _whole_rows_query(query, names, target_columns)
+        if typed is not None:
+            return typed
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs FOR ... IN INSERT ... ON CONFLICT ... RETURNING over "
+                      f"distributed tables into a list of variables or a row-typed variable, not the record {rec}",
+                      hint="Declare the loop variable with the table's row type, or name variables after FOR.")
+    return _rows_query(query, names, target_columns)
+
+
+def _whole_rows_query(query: str, names: _Names, target_columns: TargetColumns) -> str | None:
+    """For `RETURNING *` alone: a SELECT of the rows as the target's row type (its columns
+    named and typed, as a `record` loop variable gets them from PostgreSQL), None for any
+    other RETURNING list."""
+    insert = _parse(query)["InsertStmt"]
+    items = _returning(insert) or []
+    fields = items[0].get("ResTarget", {}).get("val", {}).get("ColumnRef", {}).get("fields", []) if len(items) == 1 else []
+    relation = insert["relation"]
+    columns = target_columns(relation.get("schemaname"), relation.get("relname", ""))
+    if not fields or "A_Star" not in fields[-1] or not columns:
+        return None
+    table = ".".join(quote_ident(str(p)) for p in (relation.get("schemaname"), relation["relname"]) if p)
+    keys = ", ".join(quote_literal(c) for c in columns)
+    text = _statement_text(query, names, target_columns)
+    return (f"SELECT (pg_catalog.jsonb_populate_record(NULL::{table}, pg_catalog.jsonb_object("
+            f"ARRAY[{keys}]::text[], gp_run.r))).* FROM {RUN_FUNCTION}({text}, 'rows') AS gp_run(r)")
+
+
+def _return_rows(create_sql: str, query: str, names: _Names, target_columns: TargetColumns) -> str:
+    """`RETURN QUERY <upsert>` as a block that returns the same rows: each comes back as
+    text and is assigned to the function's OUT parameters (kept and given back after) or
+    to a variable of its result type, then returned with RETURN NEXT, which converts
+    nothing else."""
+    select = _rows_query(query, names, target_columns)
+    outs, result = _result_shape(create_sql)
+    if outs:
+        quoted = [quote_ident(n) for n in outs]
+        saves = " ".join(f"gp_out_{i} {q}%TYPE := {q};" for i, q in enumerate(quoted, 1))
+        restores = " ".join(f"{q} := gp_out_{i};" for i, q in enumerate(quoted, 1))
+        return (f"DECLARE {saves} BEGIN FOR {', '.join(quoted)} IN {select} LOOP RETURN NEXT; END LOOP; "
+                f"{restores} END")
+    if result is None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs RETURN QUERY INSERT ... ON CONFLICT over distributed "
+                      "tables in functions with a declared result type or OUT parameters, not SETOF record")
+    return f"DECLARE gp_row {result}; BEGIN FOR gp_row IN {select} LOOP RETURN NEXT gp_row; END LOOP; END"
+
+
+def _result_shape(create_sql: str) -> tuple[list[str], str | None]:
+    """The names of a function's OUT (INOUT, TABLE) parameters, and its result type as
+    written without SETOF (None for record)."""
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    try:
+        create = parse_sql(create_sql)[0].stmt
+    except Exception as exc:  # noqa: BLE001 - pglast's ParseError and friends
+        raise PgError(SYNTAX_ERROR, f"cannot read function definition: {exc}") from exc
+    outs = [str(p.name) for p in (create.parameters or ())
+            if str(getattr(p.mode, "value", p.mode)) in ("o", "b", "t") and p.name]
+    returns = getattr(create, "returnType", None)
+    if returns is None:
+        return outs, None
+    text = RawStream()(returns)
+    text = text[len("SETOF "):] if text.upper().startswith("SETOF ") else text
+    return outs, None if text.lower() in ("pg_catalog.record", "record") else text
 
 
 def _variable_refs(query: str, insert: dict[str, Any], names: _Names,

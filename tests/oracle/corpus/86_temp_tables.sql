@@ -83,3 +83,29 @@ PREPARE tq(int, text) AS SELECT d.id, d.v FROM tdist d JOIN wanted w USING (id) 
 EXECUTE tq(10, 'a');
 EXECUTE tq(30, '');
 DEALLOCATE tq;
+
+-- CREATE TABLE / CREATE TABLE AS of a name the session's temp table already has: the new
+-- table goes to the first schema of the path, as in PostgreSQL (it was looked up as the
+-- temp table after it was made: 3F000 schema "pg_temp_N" does not exist)
+CREATE SCHEMA twin_s;
+SET search_path = twin_s;
+CREATE TEMP TABLE twin_name AS SELECT 1 AS a;
+CREATE TABLE twin_name (a int, b int);
+INSERT INTO twin_s.twin_name VALUES (1, 2);
+SELECT * FROM twin_name;
+SELECT * FROM twin_s.twin_name;
+CREATE TEMP TABLE twin_ctas (a int);
+CREATE TABLE twin_ctas AS SELECT 2 AS a, 3 AS b;
+SELECT * FROM twin_s.twin_ctas;
+CREATE TEMP TABLE twin_if (a int);
+CREATE TABLE IF NOT EXISTS twin_if (a int, c int);
+SELECT * FROM twin_s.twin_if;
+-- a CREATE TABLE IF NOT EXISTS that is skipped leaves no block open: the next DDL after a
+-- temp table commits (it failed: cannot PREPARE a transaction that has operated on
+-- temporary objects)
+CREATE TABLE IF NOT EXISTS twin_if (a int);
+CREATE TEMP TABLE after_skip (a int);
+CREATE TABLE after_skip_dist (a int, b int);
+INSERT INTO after_skip_dist VALUES (1, 1);
+SELECT * FROM after_skip_dist;
+DROP SCHEMA twin_s CASCADE;
