@@ -515,13 +515,15 @@ class RoutineGuard:
             return None
         key = (sql, tuple(search_path))
         # the session's temp views over distributed tables are its own: no shared verdict
-        own_views = bool(runner.temp_views_over_distributed & runner.temps.names)
-        if own_views and (registry.names_routines(sql.lower()) or _is_code_block(sql)):
+        views = runner.temp_views_over_distributed & runner.temps.names
+        own_views = bool(views)
+        if own_views and (registry.names_routines(sql.lower()) or _is_code_block(sql)) \
+                and await self._code_may_read(dispatcher, registry, sql, tuple(search_path), views):
             # code runs on the catalog server, where such a view reads the empty copies of
-            # its tables, and names it in ways (dynamic SQL, nested calls) not all followed
+            # its tables
             raise _refusal("user code", "this session has temporary views over distributed tables "
-                           f"({', '.join(sorted(runner.temp_views_over_distributed & runner.temps.names))}), "
-                           "which code running on the catalog server would read empty; drop them first")
+                           f"({', '.join(sorted(views))}), which code running on the catalog server "
+                           "would read empty; drop them first")
         if key in registry.verdicts and not own_views:
             verdict = registry.verdicts[key]
         else:
@@ -534,7 +536,45 @@ class RoutineGuard:
                 registry.verdicts[key] = verdict  # a private registry serves one catalog view
         if isinstance(verdict, PgError):
             raise verdict
+        if own_views and isinstance(verdict, (str, LoopbackCall, firing_mod.TriggerFiring)) \
+                and _names_views(sql, views):
+            # the statement itself runs where its code can (the catalog server, a datanode),
+            # and reads the view there: over the empty copies of its tables (0 rows, silently)
+            raise _refusal("user code", "this statement reads temporary views over distributed tables "
+                           f"({', '.join(sorted(views))}) and calls code that gridpg runs on another "
+                           "server, where those views read empty; drop them or read their tables")
         return verdict
+
+    async def _code_may_read(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
+                             path: tuple[str, ...], views: set[str] | frozenset[str]) -> bool:
+        """Whether the code a statement runs (its DO block, the routines it reaches, their
+        triggers and operators) may read one of the session's temp `views`: a body naming
+        one (unqualified or in pg_temp), running dynamic SQL, or unreadable; an immutable
+        `plus1(v)` or `upper()` calls nothing of the kind (such a session refused every
+        call of user code before)."""
+        tree = _tree(sql)
+        if tree is None:
+            return True
+
+        def reads_view(access: body.Access) -> bool:
+            return access.has_dynamic() or access.unreadable_reason() is not None or any(
+                r.name.lower() in views and (r.schema is None or tempnames.is_temp_schema(r.schema))
+                for r in access.all_relations())
+
+        access = body.statement_access(tree)  # type: ignore[arg-type]
+        if any(reads_view(inner) for inner in access.nested):
+            return True
+        found: list[int] = []
+
+        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            if reads_view(routine_access):
+                found.append(routine.oid)
+            return None
+
+        roots = registry.operator_functions(access) | _written_routines(tree, access, registry)  # type: ignore[arg-type]
+        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names), path,
+                                 _resolver(dispatcher, dispatcher.runner.snapshot()), visit=visit)
+        return bool(found) or error is not None
 
     async def _calls_sequences(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
                                path: tuple[str, ...]) -> bool:
@@ -1514,6 +1554,15 @@ def wide_path(snapshot: CatalogSnapshot, path: tuple[str, ...]) -> tuple[str, ..
     meets a distributed table of that name wherever one is (for code that may change its
     search path at run time)."""
     return tuple(dict.fromkeys((*path, *sorted({t.schema for t in snapshot.tables}))))
+
+
+def _names_views(sql: str, views: set[str] | frozenset[str]) -> bool:
+    """Whether the statement names one of the session's temp `views` (or cannot be read)."""
+    tree = _tree(sql)
+    if tree is None:
+        return True
+    return any(r.name.lower() in views and (r.schema is None or tempnames.is_temp_schema(r.schema))
+               for r in analyze.relations(tree))
 
 
 def _is_code_block(sql: str) -> bool:

@@ -33,3 +33,13 @@ SELECT count(*), sum(cost) FROM cheap;
 -- error
 DELETE FROM cheap_by_grp;
 SELECT count(*) FROM tv_items;
+
+-- user code that cannot read the session's temp views runs beside them (every call of
+-- user code was refused while such a view existed): an immutable SQL function, one over
+-- the distributed table itself, nested calls, a function over the view's rows in the query
+CREATE FUNCTION tv_plus1(i numeric) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$ SELECT i + 1 $$;
+CREATE FUNCTION tv_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tv_items $$;
+CREATE FUNCTION tv_outer() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RETURN tv_count() + 1; END $$;
+SELECT tv_plus1(1), tv_count(), tv_outer();
+SELECT tv_plus1(cost) FROM cheap ORDER BY 1 LIMIT 3;
+SELECT upper('x'), tv_plus1(n) FROM cheap_by_grp ORDER BY grp LIMIT 1;
