@@ -30,7 +30,11 @@ console = Console(stderr=True, soft_wrap=True)
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and getattr(args, "func", None) is cmd_psql:
+        args.psql_args = [*unknown, *args.psql_args]  # `gridpg psql -c 'SELECT 1'`: psql's own options
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
