@@ -236,6 +236,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
                 await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
         finally:
             runner.loopback_calls -= 1
+            runner.loopback_call_writes = runner.txn.write_count
         await conn.settle()
         await restore_role(runner)
         if after_call:

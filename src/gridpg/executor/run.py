@@ -22,6 +22,7 @@ from gridpg.planner import plan as plans
 from gridpg.planner import tempnames
 from gridpg.planner.context import CatalogView, SessionView, parse_search_path
 from gridpg.planner.router import group_for_value
+from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -172,7 +173,29 @@ async def execute(dispatcher: Dispatcher, request: ExecRequest, plan: plans.Plan
 
 
 async def _catalog(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    runner = dispatcher.runner
+    if runner.loopback_token is not None and _fetches(request.sql):
+        # FETCH / MOVE of a cursor that code opened with the loopback armed (a function
+        # returning a refcursor over distributed tables): postgres_fdw declares its remote
+        # cursor at the first fetch, through the loopback, which serves only while the
+        # caller waits for the catalog server in an armed call; this FETCH is such a wait
+        # (the call had ended: 0A000 "the gridpg loopback's function call has ended")
+        runner.loopback_calls += 1
+        runner.loopback_fetching = True
+        try:
+            await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=plan.sql)
+        finally:
+            runner.loopback_calls -= 1
+            runner.loopback_fetching = False
+        return
     await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=plan.sql)
+
+
+def _fetches(sql: str) -> bool:
+    try:
+        return sqlparse.node_type(sqlparse.parse_tree(sql)) == "FetchStmt"
+    except PgError:
+        return False
 
 
 async def _catalog_check(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:

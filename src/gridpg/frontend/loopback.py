@@ -372,6 +372,14 @@ class LoopbackRunner(StatementRunner):
         if kind == "DeclareCursorStmt":
             query = request.sql[prepared.cursor_query_start(request.sql):]
             self.txn.ensure_not_failed()
+            caller = self.caller
+            if caller.loopback_fetching and caller.txn.write_count != caller.loopback_call_writes:
+                # postgres_fdw declares its remote cursor at the first fetch: PostgreSQL's
+                # cursor reads as of its OPEN, this one would see the writes made since
+                raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot read a cursor that server-side code "
+                              "opened over distributed tables after this transaction wrote rows: its "
+                              "first FETCH would see those writes",
+                              hint="FETCH from the cursor before the writes, or inside the function.")
             if _reads_gridpg_table(body.get("query"), "sequence_call"):  # the code's nextval() ...
                 row_desc, rows = await self._sequence_call(body["query"])
             elif _reads_gridpg_table(body.get("query"), "statement"):  # an upsert (loopback_run)

@@ -138,6 +138,11 @@ class StatementRunner:
         self.xact_start: float | None = None
         self.loopback_token: str | None = None  # while server-side code may call back
         self.loopback_calls = 0  # statements running with the loopback armed
+        # a FETCH of a cursor that armed code opened (executor/run.py); the transaction's
+        # write count when the last armed call ended: a remote cursor first declared in
+        # such a FETCH after later writes would see them (frontend/loopback.py refuses it)
+        self.loopback_fetching = False
+        self.loopback_call_writes = 0
         self.firing_depth = 0  # levels of triggers the coordinator is firing (executor/triggers.py)
         self.call_ends_transactions = False  # a CALL/DO outside a block: its COMMIT ends ours
         self.call_transactions_ended = 0  # COMMIT/ROLLBACKs such calls ran (executor/code_ddl.py)

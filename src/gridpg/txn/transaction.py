@@ -670,6 +670,11 @@ class DistributedTransaction:
         if locks_rows:
             part.lock_order = self._writes
 
+    @property
+    def write_count(self) -> int:
+        """How many writes statements marked in this transaction so far."""
+        return self._writes
+
     def held_nodes(self) -> list[str]:
         return list(self.participants)
 
