@@ -74,3 +74,31 @@ def test_twin_ddl_keeps_the_definition_and_puts_shadows_on_its_path() -> None:
     # default privileges (proacl NULL): executable by PUBLIC, as the routine
     _, create, _ = twin_ddl(row[:7] + ("t", None) + row[9:], {"app": "77"})
     assert "REVOKE" not in create and "GRANT" not in create
+
+
+def test_a_routine_of_that_name_off_the_path_is_not_called() -> None:
+    tree = sqlparse.parse_tree("SELECT * FROM up(1)")
+    here = Routine(1, "tenant_a", "up", "", "plpgsql", "f", "", None, (), False, "")
+    there = Routine(2, "tenant_b", "up", "", "plpgsql", "f", "", None, (), False, "")
+    routines = {1: (here, Access(), "tenant_a.up"), 2: (there, Access(), "tenant_b.up")}
+    edges = {1: {0}, 2: {0}}
+    shape = call_shape.shape({k: v[0] for k, v in routines.items()}, edges, ("tenant_a",))
+    # both upsert into distributed tables: only the one the path reaches runs as a twin
+    assert call_shape.twins_and_role(tree, routines, edges, shape, {1, 2}, False, False,
+                                     {(None, "up"): [1, 2]}, ("tenant_a",), upserting={1, 2}) == (
+        ((1, None, "up", frozenset()),), None)
+    # with both schemas on the path the call cannot be told: refused, as before
+    shape = call_shape.shape({k: v[0] for k, v in routines.items()}, edges, ("tenant_a", "tenant_b"))
+    assert isinstance(call_shape.twins_and_role(tree, routines, edges, shape, {1, 2}, False, False,
+                                                {(None, "up"): [1, 2]}, ("tenant_a", "tenant_b"),
+                                                upserting={1, 2}), PgError)
+
+
+def test_errors_of_twins_name_the_routines_as_called() -> None:
+    from gridpg.executor.loopback import without_twin_names
+
+    exc = PgError.from_fields({"S": "ERROR", "C": "22012", "M": "division by zero",
+                               "W": "PL/pgSQL function pg_temp_12.boom(integer) line 4 at RETURN\n"
+                                    "SQL function pg_temp_3.outer() statement 1"})
+    assert without_twin_names(exc).fields["W"] == ("PL/pgSQL function boom(integer) line 4 at RETURN\n"
+                                                   "SQL function outer() statement 1")

@@ -91,17 +91,21 @@ def test_return_query_and_for_loops_take_the_rows_as_text() -> None:
                           "gridpg.loopback_run(")
     assert "'rows') AS gp_run(r) LOOP RETURN NEXT; END LOOP; \"Key\" := gp_out_1; total := gp_out_2; END; FOR a IN" in out
     assert "FOR a IN SELECT (gp_run.r)[1] FROM gridpg.loopback_run(" in out
-    assert ("FOR r IN SELECT (pg_catalog.jsonb_populate_record(NULL::counts, pg_catalog.jsonb_object("
-            "ARRAY['k', 'n']::text[], gp_run.r))).* FROM gridpg.loopback_run(") in out
+    assert "FOR r IN SELECT (gp_row.x).k AS k, (gp_row.x).n AS n FROM gridpg.loopback_run(" in out
+    assert ("'rows') AS gp_run(r), LATERAL (SELECT pg_catalog.jsonb_populate_record(NULL::counts, "
+            "pg_catalog.jsonb_object(ARRAY['k', 'n']::text[], gp_run.r)) AS x) AS gp_row LOOP") in out
     no_outs = f"CREATE FUNCTION f(text) RETURNS SETOF app.counts LANGUAGE plpgsql AS $x${body}$x$"
     assert "DECLARE gp_row app.counts; BEGIN FOR gp_row IN SELECT" in up.rewrite_body(no_outs, body, _columns)
 
 
-def test_a_record_loop_variable_needs_returning_star() -> None:
-    body = ("DECLARE r record; BEGIN FOR r IN INSERT INTO counts VALUES ('a', 1) ON CONFLICT (k) DO NOTHING "
-            "RETURNING k LOOP NULL; END LOOP; RETURN 1; END")
+def test_a_record_loop_variable_needs_the_targets_columns() -> None:
+    body = ("DECLARE r record; BEGIN FOR r IN INSERT INTO counts AS c VALUES ('a', 1) ON CONFLICT (k) DO NOTHING "
+            "RETURNING c.n AS total, k LOOP NULL; END LOOP; RETURN 1; END")
+    assert ("SELECT (gp_row.x).n AS total, (gp_row.x).k AS k FROM gridpg.loopback_run("
+            in _rewrite(body))
+    assert "jsonb_object(ARRAY['n', 'k']::text[], gp_run.r)" in _rewrite(body)
     with pytest.raises(PgError) as err:
-        _rewrite(body)
+        _rewrite(body.replace("RETURNING c.n AS total, k", "RETURNING k || 'x'"))
     assert err.value.sqlstate == "0A000"
     setof_record = ("CREATE FUNCTION f() RETURNS SETOF record LANGUAGE plpgsql AS $x$BEGIN RETURN QUERY INSERT "
                     "INTO counts VALUES ('a', 1) ON CONFLICT (k) DO NOTHING RETURNING k; END$x$")

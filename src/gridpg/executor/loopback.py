@@ -26,6 +26,7 @@ What cannot be reached this way is refused by `executor/routines.py` (0A000).
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -234,6 +235,10 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
                 await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
             else:  # (an Execute with a row limit gets the rows from the portal, in pieces)
                 await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
+        except PgError as exc:
+            if before is not None:
+                raise without_twin_names(exc) from None
+            raise
         finally:
             runner.loopback_calls -= 1
             runner.loopback_call_writes = runner.txn.write_count
@@ -249,6 +254,18 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
 
 
 _TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
+_TWIN_CONTEXT = re.compile(r"\b(function) pg_temp_\d+\.")
+
+
+def without_twin_names(exc: PgError) -> PgError:
+    """An error of code run as twins (temporary copies, executor/twins.py) with its context
+    naming the routines as the client called them: `PL/pgSQL function f(integer) line 3`,
+    not the copy's `pg_temp_7.f(integer)`."""
+    where = (exc.fields or {}).get("W")
+    if not where or not _TWIN_CONTEXT.search(where):
+        return exc
+    exc.fields = {**(exc.fields or {}), "W": _TWIN_CONTEXT.sub(r"\1 ", where)}
+    return exc
 
 
 async def restore_role(runner: StatementRunner) -> None:

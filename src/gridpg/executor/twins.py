@@ -60,16 +60,27 @@ ORDER BY c.oid, a.attnum"""  # in order: a RETURNING * row fills a composite by 
 async def upsert_columns(conn: BackendConnection, tables: Iterable[tuple[str, str]]) -> TargetColumns:
     """What sql/plpgsql_upsert.py rewrites a body against: the columns of each of `tables`
     (the distributed tables the code reaches), by (schema, name) and, for names written
-    without their schema, by name (the columns of every such table of that name)."""
+    without their schema, by name (when every table of that name has the same columns)."""
     wanted = sorted(set(tables))
     by_key: dict[tuple[str | None, str], list[str]] = {}
     if wanted:
         pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in wanted)
         for schema, name, column in await conn.query(_COLUMNS_SQL.format(pairs=pairs)):
-            for key in ((schema, name), (None, name)):
-                by_key.setdefault((key[0], key[1] or ""), []).append(column or "")
+            by_key.setdefault((schema, name or ""), []).append(column or "")
+    # a name written without its schema: the columns its tables have alike (tables of one
+    # name in several schemas, a schema per tenant, have the same ones); else unknown
+    by_name: dict[str, set[tuple[str, ...]]] = {}
+    for (schema, name), cols in by_key.items():
+        by_name.setdefault(name, set()).add(tuple(cols))
 
     def columns(schema: str | None, name: str) -> tuple[str, ...] | None:
+        if schema is None:
+            shapes = by_name.get(name, set())
+            if len(shapes) > 1:
+                raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot tell which table an INSERT ... ON CONFLICT "
+                              f'of server-side code writes: tables named "{name}" in several schemas have '
+                              "different columns", hint="Name the table with its schema in the code.")
+            return next(iter(shapes), None)
         found = by_key.get((schema, name))
         return tuple(found) if found is not None else None
     return columns

@@ -393,21 +393,40 @@ def _rows_select(statement: dict[str, Any], query: str, names: _Names, target_co
 
 
 def _whole_rows_query(query: str, names: _Names, target_columns: TargetColumns) -> str | None:
-    """For `RETURNING *` alone: a SELECT of the rows as the target's row type (its columns
-    named and typed, as a `record` loop variable gets them from PostgreSQL), None for any
-    other RETURNING list."""
+    """A SELECT of the RETURNING rows with each value typed as its column of the target
+    (what a `record` loop variable gets from PostgreSQL: names and types), for a RETURNING
+    list of the target's columns (`*`, `t.*`, `k`, `t.k AS key`); None for any other (an
+    expression's type is not known here)."""
     insert = _parse(query)["InsertStmt"]
-    items = _returning(insert) or []
-    fields = items[0].get("ResTarget", {}).get("val", {}).get("ColumnRef", {}).get("fields", []) if len(items) == 1 else []
     relation = insert["relation"]
     columns = target_columns(relation.get("schemaname"), relation.get("relname", ""))
-    if not fields or "A_Star" not in fields[-1] or not columns:
+    if not columns:
         return None
+    own = {str(relation.get("relname", "")).lower(), str((relation.get("alias") or {}).get("aliasname", "")).lower()}
+    keys: list[str] = []
+    outputs: list[tuple[str, str]] = []
+    for item in _returning(insert) or []:
+        target = item.get("ResTarget", {})
+        fields = target.get("val", {}).get("ColumnRef", {}).get("fields", [])
+        if not fields or len(fields) > 2 or (len(fields) == 2 and str(
+                fields[0].get("String", {}).get("sval", "")).lower() not in own):
+            return None
+        if "A_Star" in fields[-1]:
+            keys.extend(columns)
+            outputs.extend((c, c) for c in columns)
+            continue
+        column = str(fields[-1].get("String", {}).get("sval", ""))
+        match = next((c for c in columns if c == column), None)
+        if match is None:
+            return None
+        keys.append(match)
+        outputs.append((match, str(target.get("name") or match)))
     table = ".".join(quote_ident(str(p)) for p in (relation.get("schemaname"), relation["relname"]) if p)
-    keys = ", ".join(quote_literal(c) for c in columns)
     text = _statement_text(query, names, target_columns)
-    return (f"SELECT (pg_catalog.jsonb_populate_record(NULL::{table}, pg_catalog.jsonb_object("
-            f"ARRAY[{keys}]::text[], gp_run.r))).* FROM {RUN_FUNCTION}({text}, 'rows') AS gp_run(r)")
+    items = ", ".join(f"(gp_row.x).{quote_ident(c)} AS {quote_ident(n)}" for c, n in outputs)
+    return (f"SELECT {items} FROM {RUN_FUNCTION}({text}, 'rows') AS gp_run(r), LATERAL (SELECT "
+            f"pg_catalog.jsonb_populate_record(NULL::{table}, pg_catalog.jsonb_object(ARRAY["
+            f"{', '.join(quote_literal(k) for k in keys)}]::text[], gp_run.r)) AS x) AS gp_row")
 
 
 def _return_rows(create_sql: str, query: str, names: _Names, target_columns: TargetColumns) -> str:

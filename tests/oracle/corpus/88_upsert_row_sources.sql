@@ -42,3 +42,21 @@ SELECT * FROM rs_up(61, 'kept');
 COMMIT;
 SELECT * FROM rs_kv ORDER BY k;
 SELECT id, "Odd Name", p::text, arr, ts, n FROM rs_wide ORDER BY id;
+
+-- a record loop variable over a list of the target's columns: their names and types
+CREATE FUNCTION rs_up5(k0 int) RETURNS text LANGUAGE plpgsql AS $$ DECLARE r record; BEGIN FOR r IN INSERT INTO rs_kv AS t VALUES (k0, 'r') ON CONFLICT (k) DO UPDATE SET v = t.v || '+' RETURNING t.k AS key, v LOOP RETURN (r.key + 1)::text || ' ' || r.v; END LOOP; RETURN 'none'; END $$;
+SELECT rs_up5(1), rs_up5(70);
+
+-- the same function and table names in another schema, off the search path (a schema
+-- per tenant): the call reaches this schema's function (it was refused: "by a name no
+-- other routine has"), and RETURNING * takes the tables' columns (both tables' were
+-- counted: mismatched array dimensions; tables of one name with other columns are
+-- refused, 0A000, unless the code names the schema)
+CREATE SCHEMA rs_other;
+CREATE TABLE rs_other.rs_kv (k int PRIMARY KEY, v text) DISTRIBUTE BY HASH (k);
+CREATE FUNCTION rs_other.rs_up(k0 int, v0 text) RETURNS SETOF rs_other.rs_kv LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY INSERT INTO rs_other.rs_kv VALUES (k0, v0) ON CONFLICT (k) DO UPDATE SET v = excluded.v RETURNING *; END $$;
+SELECT * FROM rs_up(80, 'here');
+SELECT * FROM rs_other.rs_up(80, 'there');
+SELECT * FROM rs_kv WHERE k = 80;
+SELECT * FROM rs_other.rs_kv;
+DROP SCHEMA rs_other CASCADE;
