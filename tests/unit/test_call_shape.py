@@ -102,3 +102,17 @@ def test_errors_of_twins_name_the_routines_as_called() -> None:
                                     "SQL function pg_temp_3.outer() statement 1"})
     assert without_twin_names(exc).fields["W"] == ("PL/pgSQL function boom(integer) line 4 at RETURN\n"
                                                    "SQL function outer() statement 1")
+
+
+def test_a_nested_callee_of_that_name_off_the_callers_path_is_not_called() -> None:
+    tree = sqlparse.parse_tree("SELECT outer_fn()")
+    outer = Routine(1, "a", "outer_fn", "", "plpgsql", "f", "", None, (), False, "")
+    inner_a = Routine(2, "a", "inner_fn", "", "plpgsql", "f", "", ("a",), (), False, "")
+    inner_b = Routine(3, "b", "inner_fn", "", "plpgsql", "f", "", ("b",), (), False, "")
+    routines = {1: (outer, Access(), "a.outer_fn"), 2: (inner_a, Access(), "a.inner_fn"),
+                3: (inner_b, Access(), "b.inner_fn")}
+    edges = {1: {0}, 2: {1}, 3: {1}}
+    shape = call_shape.shape({k: v[0] for k, v in routines.items()}, edges, ("a",))
+    by_call = {(None, "outer_fn"): [1], (None, "inner_fn"): [2, 3]}
+    assert call_shape.twins_and_role(tree, routines, edges, shape, {2, 3}, False, False, by_call, ("a",)) == (
+        ((1, None, "outer_fn", frozenset()), (2, None, "inner_fn", frozenset())), None)

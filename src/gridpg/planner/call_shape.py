@@ -86,6 +86,7 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
     # A routine that another routine calls runs as its twin when its callers do too: their
     # twins call it in pg_temp (executor/twins.py); so every caller up to the statement.
     callers = _ancestors(needs, edges)
+    skipped: set[int] = set()  # routines no call of the code reaches
     for oid, (routine, _, title) in sorted(routines.items()):
         if oid not in needs and oid not in callers:
             continue
@@ -99,14 +100,20 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
         parents = edges.get(oid) or {STATEMENT}
         if parents == {STATEMENT} and named \
                 and not any(oid in _candidates(c, by_call, routines, session_path) for c in named):
+            skipped.add(oid)
             continue  # a routine of that name in a schema off the path: no call reaches it
         if (STATEMENT in parents and not named) \
                 or any(_candidates(c, by_call, routines, session_path) != [oid] for c in named):
             return _refusal(title, f"it {why} and reads or writes distributed tables; gridpg runs "
                             "such a routine only when the statement (or such a routine) calls it, "
                             "by a name no other routine has")
-        if parents - {STATEMENT} and (any(oids != [oid] for call, oids in by_call.items()
-                                          if call[1].lower() == routine.name.lower())
+        caller_paths = {p for parent in parents - {STATEMENT} for p in found.paths.get(parent, ())}
+        reach = [_reachable(call, oids, routines, caller_paths) for call, oids in by_call.items()
+                 if call[1].lower() == routine.name.lower() and oid in oids]
+        if parents - {STATEMENT} and STATEMENT not in parents and reach and not any(oid in r for r in reach):
+            skipped.add(oid)
+            continue  # a routine of that name in a schema off its callers' paths: not called
+        if parents - {STATEMENT} and (any(r != [oid] for r in reach if oid in r)
                                       or any(routines[p][0].language.lower() not in ("plpgsql", "sql")
                                              for p in parents - {STATEMENT} if p in routines)):
             return _refusal(title, f"it {why} and is called by other routines; gridpg runs such a "
@@ -115,13 +122,13 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
         if not named:  # (called by routines only: their twins name it in pg_temp)
             twins.append((oid, None, routine.name, qualified.get(oid, frozenset())))
     roles: set[str | None] = set()
-    for oid in touching:
+    for oid in touching - skipped:
         roles |= found.roles[oid]
     if statement_touches:
         roles.add(None)
     if dynamic:
         roles.add(None)
-        for oid in routines:
+        for oid in set(routines) - skipped:
             roles |= found.roles[oid]
     if len(roles) > 1:
         owners = ", ".join(sorted(r or "the caller" for r in roles))
@@ -165,6 +172,15 @@ def _candidates(call: tuple[str | None, str], by_call: dict[tuple[str | None, st
     if call[0] is not None:
         return oids
     return [o for o in oids if o in routines and routines[o][0].schema in session_path]
+
+
+def _reachable(call: tuple[str | None, str], oids: list[int], routines: dict[int, tuple[Routine, Access, str]],
+               paths: set[Path]) -> list[int]:
+    """The routines a call made inside other routines may reach: by its schema, else
+    those in a search path its callers may run with."""
+    if call[0] is not None:
+        return oids
+    return [o for o in oids if o not in routines or any(routines[o][0].schema in p for p in paths)]
 
 
 def _ancestors(oids: set[int], edges: dict[int, set[int]]) -> set[int]:
