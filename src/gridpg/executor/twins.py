@@ -120,9 +120,26 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
         drops.append(drop)
     if set(out) != set(oids):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find a routine to run it through the loopback")
+    await _ensure_block_can_create(conn, [str(row[3]) for row in rows])
     await conn.simple_query(_as_superuser(conn, session_user, role,
                                           ["SET LOCAL check_function_bodies = off", *creates]))
     return out, _as_superuser(conn, session_user, role, drops)
+
+
+async def _ensure_block_can_create(conn: BackendConnection, names: list[str]) -> None:
+    """A twin is made inside the session's block; PostgreSQL refuses CREATE FUNCTION in a
+    read-only one (PostgREST runs every GET in one): refused as gridpg's limit, not as a
+    write of the client's (was 25006 'cannot execute CREATE FUNCTION')."""
+    if conn.txn_status == b"I":
+        return  # made in a block of its own, READ WRITE (_as_superuser)
+    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
+    if rows and rows[0][0] == "on":
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f"gridpg cannot run {', '.join(names)} in a read-only transaction: it runs a "
+                      "routine that names distributed tables with their schema, sets its own "
+                      "search_path or upserts into them as a temporary copy, which PostgreSQL "
+                      "cannot create in a read-only transaction",
+                      hint="Run it in a read-write transaction, or name the tables without their schema.")
 
 
 def _as_superuser(conn: BackendConnection, session_user: str, role: str | None,
@@ -132,8 +149,8 @@ def _as_superuser(conn: BackendConnection, session_user: str, role: str | None,
     back = [f"SET LOCAL SESSION AUTHORIZATION {quote_ident(session_user)}",
             f"SET LOCAL ROLE {'NONE' if role is None else quote_ident(role)}"]
     body = [f"SET LOCAL SESSION AUTHORIZATION {quote_ident(conn.address.user)}", *statements, *back]
-    if conn.txn_status == b"I":
-        return "; ".join(["BEGIN", *body, "COMMIT"])
+    if conn.txn_status == b"I":  # (READ WRITE: gridpg's own step, also under default_transaction_read_only)
+        return "; ".join(["BEGIN READ WRITE", *body, "COMMIT"])
     # (check_function_bodies back to the session's value for the rest of its block)
     keep = ("SELECT pg_catalog.set_config('gridpg.check_function_bodies', "
             "pg_catalog.current_setting('check_function_bodies'), true)")
