@@ -276,7 +276,31 @@ async def redirect_statement(conn: BackendConnection, sql: str, tables: Iterable
     `schema.table` names of `tables` (distributed tables and views over them) naming the
     tables' shadow schemas (the search path only catches unqualified names)."""
     schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
-    return redirect_names(sql, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in tables if k[0] in schemas})
+    shadows = {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in tables if k[0] in schemas}
+    if sqlparse.node_type(sqlparse.parse_tree(sql)) == "DoStmt":
+        return _redirect_do_body(sql, shadows)
+    return redirect_names(sql, shadows)
+
+
+def _redirect_do_body(sql: str, shadows: dict[tuple[str, str], str]) -> str:
+    """A DO block with the names of its body redirected (migrations backfill
+    `auth.identities` so): a dollar-quoted or plain '...' string. A body in an E'' string
+    is left alone: what it names reaches the catalog server's copy, which the watched call
+    refuses."""
+    cuts = []
+    for token in sqlparse.tokens(sql):
+        text = sql[token.start:token.end + 1]
+        match = re.match(r"\$[A-Za-z_0-9]*\$", text)
+        if match and text.endswith(match.group(0)) and len(text) >= 2 * len(match.group(0)):
+            inner = text[len(match.group(0)):len(text) - len(match.group(0))]
+            cuts.append((token.start + len(match.group(0)), token.end + 1 - len(match.group(0)),
+                         redirect_names(inner, shadows)))
+        elif len(text) >= 2 and text[0] == "'" and text[-1] == "'":
+            inner = redirect_names(text[1:-1].replace("''", "'"), shadows)
+            cuts.append((token.start + 1, token.end, inner.replace("'", "''")))
+    for start, end, text in sorted(cuts, reverse=True):
+        sql = sql[:start] + text + sql[end:]
+    return sql
 
 
 def _rewrite_upserts(definition: str, targets: TargetColumns, sql_body: bool = False) -> str:

@@ -5,7 +5,8 @@ for the transaction only (`set_config('search_path', ..., true)`, `SET LOCAL`): 
 resolved by the session's path read the catalog server's empty copies (0 rows, silently).
 A computed column `f(t)` takes the table's row type: a whole-row reference over a
 gathered copy had the copy's type (42883). COMMENT ON MATERIALIZED VIEW of a view over
-distributed tables failed on the datanodes (42809).
+distributed tables failed on the datanodes (42809). Supabase auth's migrations backfill
+tables from DO blocks naming them with their schema (was 0A000).
 */
 CREATE SCHEMA oracle_rs_api;
 CREATE TABLE oracle_rs_api.items (id bigint PRIMARY KEY, name text);
@@ -76,4 +77,19 @@ COMMENT ON MATERIALIZED VIEW oracle_rs_api.materialized_projects IS $$A material
 Just a test for materialized views$$;
 SELECT obj_description('oracle_rs_api.materialized_projects'::regclass, 'pg_class');
 SELECT count(*) FROM oracle_rs_api.materialized_projects;
+-- migrations' backfills: DO blocks naming distributed tables with their schema
+CREATE TABLE oracle_rs_api.users (id uuid PRIMARY KEY, email text, encrypted_password text, invited_at timestamptz);
+CREATE TABLE oracle_rs_api.identities (id text, user_id uuid REFERENCES oracle_rs_api.users (id), identity_data jsonb, provider text, last_sign_in_at timestamptz, created_at timestamptz, updated_at timestamptz, PRIMARY KEY (provider, id));
+INSERT INTO oracle_rs_api.users SELECT ('00000000-0000-0000-0000-0000000000' || lpad(g::text, 2, '0'))::uuid, 'u' || g || '@x.org', CASE WHEN g % 3 = 0 THEN '' ELSE 'pw' END, CASE WHEN g % 4 = 0 THEN '2023-01-01'::timestamptz END FROM generate_series(1, 20) g;
+DO $$ BEGIN INSERT INTO oracle_rs_api.identities (id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at) SELECT id, id AS user_id, jsonb_build_object('sub', id, 'email', email) AS identity_data, 'email' AS provider, NULL AS last_sign_in_at, '2022-11-25' AS created_at, '2022-11-25' AS updated_at FROM oracle_rs_api.users AS users WHERE encrypted_password != '' AND email IS NOT NULL AND NOT EXISTS (SELECT user_id FROM oracle_rs_api.identities WHERE user_id = users.id); END; $$;
+SELECT count(*), count(DISTINCT user_id) FROM oracle_rs_api.identities;
+DO $$ BEGIN UPDATE oracle_rs_api.identities AS identities SET identity_data = identity_data || jsonb_build_object('email2', (SELECT email FROM oracle_rs_api.users WHERE id = identities.user_id)), updated_at = '2022-11-26' WHERE identities.provider = 'email' AND identity_data->>'email2' IS NULL; END $$;
+SELECT provider, count(*), min(identity_data->>'email2'), max(updated_at) FROM oracle_rs_api.identities GROUP BY 1;
+BEGIN;
+DO $$ BEGIN DELETE FROM oracle_rs_api.identities WHERE user_id IN (SELECT id FROM oracle_rs_api.users WHERE invited_at IS NOT NULL); END $$;
+SELECT count(*) FROM oracle_rs_api.identities;
+ROLLBACK;
+SELECT count(*) FROM oracle_rs_api.identities;
+DO 'BEGIN DELETE FROM oracle_rs_api.identities WHERE provider = ''email'' AND user_id::text LIKE ''%1''; END';
+SELECT count(*) FROM oracle_rs_api.identities;
 DROP SCHEMA oracle_rs_api CASCADE;
