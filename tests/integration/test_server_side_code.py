@@ -272,6 +272,17 @@ def test_search_path_and_schemas_of_function_bodies(pair: Any, schema: str) -> N
         "SELECT id, qualified() FROM t WHERE id < 3 ORDER BY id",
         "CREATE FUNCTION catalog_only() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'no such' $$",
         "SELECT catalog_only()",
+        # a read-only block (PostgREST's GET) cannot take the twin: refused, saying why;
+        # outside a block the twin is made READ WRITE, also under default_transaction_read_only
+        "CREATE FUNCTION plain_cnt() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM t $$",
+        "BEGIN READ ONLY",
+        "SELECT plain_cnt()",  # no twin: runs
+        ("SELECT qualified()", REFUSED),
+        "ROLLBACK",
+        "SET default_transaction_read_only = on",
+        ("SELECT pinned()", REFUSED),
+        "RESET default_transaction_read_only",
+        "SELECT qualified()",
     ])
 
 

@@ -235,3 +235,22 @@ def test_sessions_in_the_same_state_share_connections_without_leaks(both: tuple[
             pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("SELECT count(*) FROM secret")
     _next_clients_are_themselves(subject)
+
+
+def test_a_role_without_schema_usage_gets_postgresql_s_error(both: tuple[str, str]) -> None:
+    """A write as a role without USAGE on the table's schema (PostgREST's private schemas):
+    PostgreSQL's 42501; the coordinator's lookup of the table's serial columns by name
+    failed first, inside the block, and the client saw 25P02 for a statement it never sent."""
+    reference, subject = both
+    setup = ["DROP SCHEMA IF EXISTS ss_priv CASCADE", "CREATE SCHEMA ss_priv",
+             "CREATE TABLE ss_priv.articles (id serial PRIMARY KEY, body text, owner name DEFAULT current_user)",
+             "GRANT ALL ON ss_priv.articles TO ss_app"]
+    script = ["BEGIN", "SET LOCAL ROLE ss_app", "INSERT INTO ss_priv.articles (body) VALUES ('x') RETURNING body",
+              "ROLLBACK", "GRANT USAGE ON SCHEMA ss_priv TO ss_app",
+              "GRANT USAGE ON SEQUENCE ss_priv.articles_id_seq TO ss_app",
+              "BEGIN", "SET LOCAL ROLE ss_app", "INSERT INTO ss_priv.articles (body) VALUES ('y') RETURNING body, owner",
+              "COMMIT", "SELECT body, owner FROM ss_priv.articles", "DROP SCHEMA ss_priv CASCADE"]
+    for dsn in (reference, subject):
+        _run(dsn, setup)
+    assert _run(subject, script) == _run(reference, script)
+    _next_clients_are_themselves(subject)

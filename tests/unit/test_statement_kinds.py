@@ -119,6 +119,22 @@ def test_set_config_elsewhere_is_probed_or_refused_not_lost() -> None:
         assert err.value.sqlstate == "0A000"
 
 
+def test_set_config_in_writes_over_tables_is_refused() -> None:
+    """PostgREST's upsert counts inserted rows with set_config() in its WHERE clauses: on
+    the datanodes each node counted alone, the DO UPDATE's test failed and the update was
+    skipped, silently."""
+    count = "set_config('pgrst.inserted', (coalesce(nullif(current_setting('pgrst.inserted', true), '')::int, 0) + 1)::text, true)"
+    upsert = (f"WITH pgrst_source AS (INSERT INTO t(id) SELECT b.id FROM (SELECT 1 AS id) b WHERE {count} <> '0' "
+              f"ON CONFLICT(id) DO UPDATE SET id = EXCLUDED.id WHERE {count} <> '-1' RETURNING t.*) "
+              "SELECT count(*) FROM pgrst_source")
+    for sql in (upsert, f"INSERT INTO t SELECT 1 WHERE {count} <> '0'",
+                f"UPDATE t SET v = 1 WHERE {count} IS NOT NULL", f"DELETE FROM t WHERE {count} = '1'",
+                f"WITH x AS (SELECT id FROM t) SELECT {count} FROM x"):
+        with pytest.raises(PgError) as err:
+            _probe(sql)
+        assert err.value.sqlstate == "0A000"
+
+
 def test_locations_are_string_offsets_also_after_non_ascii_text() -> None:
     sql = "/* é ü */ SELECT count(*) FROM ONLY tàble t"
     var = parse.parse_tree(sql)["SelectStmt"]["fromClause"][0]["RangeVar"]

@@ -379,6 +379,20 @@ def _table_match(schema: str, name: str) -> str:
     return f"schema_name = {quote_literal(schema)} AND table_name = {quote_literal(name)}"
 
 
+def owned_sequence_sql(relation: str, attnum: str) -> str:
+    """SQL for the sequence a column owns (serial or identity: what pg_get_serial_sequence
+    answers, quoted as it writes it), read from pg_depend by OIDs: no name is looked up, so
+    no schema privilege of the session's role is needed (pg_get_serial_sequence('s.t', c)
+    fails with 42501 for a role without USAGE on s, aborting the client's block)."""
+    return ("(SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(sc.relname) "
+            "FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class sc ON sc.oid = dp.objid "
+            "JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace "
+            "WHERE dp.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+            "AND dp.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+            f"AND dp.refobjid = {relation} AND dp.refobjsubid = {attnum} "
+            "AND dp.deptype IN ('a', 'i') AND sc.relkind = 'S' LIMIT 1)")
+
+
 def nextval_default_sequence_sql(attrdef: str) -> str:
     """SQL for the sequence a column default is exactly `nextval('s'::regclass)` of (by the
     default's dependency, `schema.name` quoted as pg_get_serial_sequence writes it), else

@@ -700,7 +700,7 @@ class RoutineGuard:
             return refusal
         own_qualified: set[tuple[str, str]] = set()  # (a SELECT's: named in the shadow schemas)
         why = body.loopback_blocker(None, access, path, resolve, views, tables,
-                                    own_qualified if kind == "SelectStmt" else None)
+                                    own_qualified if kind in ("SelectStmt", "DoStmt") else None)
         if why is not None:
             return _refusal("a DO block" if kind == "DoStmt" else "the statement", why)
         statement_touches = bool(tables)

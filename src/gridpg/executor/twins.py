@@ -120,9 +120,26 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
         drops.append(drop)
     if set(out) != set(oids):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find a routine to run it through the loopback")
+    await _ensure_block_can_create(conn, [str(row[3]) for row in rows])
     await conn.simple_query(_as_superuser(conn, session_user, role,
                                           ["SET LOCAL check_function_bodies = off", *creates]))
     return out, _as_superuser(conn, session_user, role, drops)
+
+
+async def _ensure_block_can_create(conn: BackendConnection, names: list[str]) -> None:
+    """A twin is made inside the session's block; PostgreSQL refuses CREATE FUNCTION in a
+    read-only one (PostgREST runs every GET in one): refused as gridpg's limit, not as a
+    write of the client's (was 25006 'cannot execute CREATE FUNCTION')."""
+    if conn.txn_status == b"I":
+        return  # made in a block of its own, READ WRITE (_as_superuser)
+    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
+    if rows and rows[0][0] == "on":
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f"gridpg cannot run {', '.join(names)} in a read-only transaction: it runs a "
+                      "routine that names distributed tables with their schema, sets its own "
+                      "search_path or upserts into them as a temporary copy, which PostgreSQL "
+                      "cannot create in a read-only transaction",
+                      hint="Run it in a read-write transaction, or name the tables without their schema.")
 
 
 def _as_superuser(conn: BackendConnection, session_user: str, role: str | None,
@@ -132,8 +149,8 @@ def _as_superuser(conn: BackendConnection, session_user: str, role: str | None,
     back = [f"SET LOCAL SESSION AUTHORIZATION {quote_ident(session_user)}",
             f"SET LOCAL ROLE {'NONE' if role is None else quote_ident(role)}"]
     body = [f"SET LOCAL SESSION AUTHORIZATION {quote_ident(conn.address.user)}", *statements, *back]
-    if conn.txn_status == b"I":
-        return "; ".join(["BEGIN", *body, "COMMIT"])
+    if conn.txn_status == b"I":  # (READ WRITE: gridpg's own step, also under default_transaction_read_only)
+        return "; ".join(["BEGIN READ WRITE", *body, "COMMIT"])
     # (check_function_bodies back to the session's value for the rest of its block)
     keep = ("SELECT pg_catalog.set_config('gridpg.check_function_bodies', "
             "pg_catalog.current_setting('check_function_bodies'), true)")
@@ -259,7 +276,31 @@ async def redirect_statement(conn: BackendConnection, sql: str, tables: Iterable
     `schema.table` names of `tables` (distributed tables and views over them) naming the
     tables' shadow schemas (the search path only catches unqualified names)."""
     schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
-    return redirect_names(sql, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in tables if k[0] in schemas})
+    shadows = {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in tables if k[0] in schemas}
+    if sqlparse.node_type(sqlparse.parse_tree(sql)) == "DoStmt":
+        return _redirect_do_body(sql, shadows)
+    return redirect_names(sql, shadows)
+
+
+def _redirect_do_body(sql: str, shadows: dict[tuple[str, str], str]) -> str:
+    """A DO block with the names of its body redirected (migrations backfill
+    `auth.identities` so): a dollar-quoted or plain '...' string. A body in an E'' string
+    is left alone: what it names reaches the catalog server's copy, which the watched call
+    refuses."""
+    cuts = []
+    for token in sqlparse.tokens(sql):
+        text = sql[token.start:token.end + 1]
+        match = re.match(r"\$[A-Za-z_0-9]*\$", text)
+        if match and text.endswith(match.group(0)) and len(text) >= 2 * len(match.group(0)):
+            inner = text[len(match.group(0)):len(text) - len(match.group(0))]
+            cuts.append((token.start + len(match.group(0)), token.end + 1 - len(match.group(0)),
+                         redirect_names(inner, shadows)))
+        elif len(text) >= 2 and text[0] == "'" and text[-1] == "'":
+            inner = redirect_names(text[1:-1].replace("''", "'"), shadows)
+            cuts.append((token.start + 1, token.end, inner.replace("'", "''")))
+    for start, end, text in sorted(cuts, reverse=True):
+        sql = sql[:start] + text + sql[end:]
+    return sql
 
 
 def _rewrite_upserts(definition: str, targets: TargetColumns, sql_body: bool = False) -> str:

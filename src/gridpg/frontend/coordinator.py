@@ -534,21 +534,24 @@ class Coordinator:
     async def table_columns(self, runner: Any, table: Any) -> list[Any]:
         """Columns of a distributed table (name, default, serial sequence), cached per epoch."""
         from gridpg.executor.dml import TableColumn
-        from gridpg.sql.quote import quote_literal, quote_qualified
+        from gridpg.sql.quote import quote_literal
 
         epoch = runner.snapshot().epoch
         key = (table.schema, table.name, epoch, runner.private_snapshot is not None)
         cached = self._columns.get(key)
         if cached is not None:
             return cached
-        qualified = quote_qualified(table.schema, table.name)
         conn = await runner.txn.connection(self.catalog_node, wants_block=False)
+        # (by OIDs, not names: this runs as the session's role, which may lack USAGE on the
+        # schema; PostgreSQL's own error for the statement comes from the datanodes)
+        root_attnum = ("(SELECT r.attnum FROM pg_catalog.pg_attribute r WHERE r.attrelid = "
+                       "pg_catalog.pg_partition_root(a.attrelid) AND r.attname = a.attname)")
         rows = await conn.query(
             "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
-            f"COALESCE(pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, a.attname), "
+            f"COALESCE({store.owned_sequence_sql('a.attrelid', 'a.attnum')}, "
             # a partition's identity column is its partitioned root's (one sequence)
-            "CASE WHEN a.attidentity <> '' THEN pg_catalog.pg_get_serial_sequence("
-            "pg_catalog.pg_partition_root(a.attrelid)::text, a.attname) END, "
+            "CASE WHEN a.attidentity <> '' THEN "
+            f"{store.owned_sequence_sql('pg_catalog.pg_partition_root(a.attrelid)', root_attnum)} END, "
             # a default of nextval() of a sequence the column does not own (pg_dump's tables
             # share them; XL/Citus users write them): the GTM's too, never a datanode's copy
             f"{store.nextval_default_sequence_sql('d')}), "
@@ -557,7 +560,9 @@ class Coordinator:
             "a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::pg_catalog.int2[])) "
             "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-            f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
+            "WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            f"ON n.oid = c.relnamespace WHERE n.nspname = {quote_literal(table.schema)} "
+            f"AND c.relname = {quote_literal(table.name)}) "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )
         columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1), r[6] == "t")

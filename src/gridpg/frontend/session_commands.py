@@ -143,6 +143,10 @@ def ensure_not_internal(name: str) -> None:
         raise PgError("42501", f'permission denied to set parameter "{SKIP_SETTING}"')
 
 
+# SET LOCAL of these is not a value the session's model holds (identity, or several settings)
+_NOT_LOCAL_VALUES = frozenset(("role", "session_authorization", "all", "session characteristics"))
+
+
 async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
                  statements: list[str]) -> tuple[dict[str, str], str | None]:
     """Validate on the catalog server, keep in the session's model, send to the session's
@@ -162,6 +166,9 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
         return {}, returned  # PostgreSQL: SET LOCAL outside a block does nothing (it warned)
     if not setting.is_local:
         await _record(runner, setting, catalog, in_block)
+    elif setting.name not in _NOT_LOCAL_VALUES:
+        rows = await catalog.query(f"SELECT pg_catalog.current_setting({quote_literal(setting.name)})")
+        runner.state.set_local(setting.name, rows[0][0] or "")
     _note_transaction_setting(runner, setting, in_block)
     others = [n for n in runner.txn.held_nodes() if n != catalog_node]
     for node in others:

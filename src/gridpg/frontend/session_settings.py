@@ -10,6 +10,11 @@ model, pure (no I/O):
   the value the client gave at startup;
 * undo: a change made inside a transaction is undone by its ROLLBACK and by a ROLLBACK TO
   SAVEPOINT taken before it, and kept by COMMIT and RELEASE;
+* `SET LOCAL` (and `set_config(..., true)`): a value for the rest of the transaction only,
+  over the session's (`effective`: what the planner resolves names with, search_path
+  first), gone at its end, undone by a ROLLBACK TO taken before it, replaced by a later
+  session-level SET of the same name; never part of a connection's tag (the nodes drop it
+  at the transaction's end);
 * the *state tag* of a backend connection: `NEUTRAL` (the coordinator's own login, no
   settings) or the session's identity and settings, plus the statements that bring a
   connection from one tag to another. The tag is the state itself, not the session:
@@ -45,6 +50,7 @@ class _State:
     values: tuple[tuple[str, str], ...]
     session_user: str
     role: str | None
+    local: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -54,6 +60,7 @@ class SessionSettings:
     login: str
     startup: dict[str, str] = field(default_factory=dict)  # RESET goes back to these
     values: dict[str, str] = field(default_factory=dict)
+    local: dict[str, str] = field(default_factory=dict)  # SET LOCAL, until the transaction ends
     session_user: str = ""
     role: str | None = None
     _base: _State | None = None  # at the start of the transaction that changed something
@@ -74,15 +81,27 @@ class SessionSettings:
         if self.on_change is not None:
             self.on_change()
 
+    @property
+    def effective(self) -> dict[str, str]:
+        """The values statements see now: the session's, under this transaction's SET LOCAL."""
+        return {**self.values, **self.local} if self.local else self.values
+
+    def set_local(self, name: str, value: str) -> None:
+        """SET LOCAL name (inside a transaction block): `value` as the server now reports it."""
+        self._changed()
+        self.local[name] = value
+
     def set_value(self, name: str, value: str, in_block: bool) -> None:
         self._changed()
         self._remember(in_block)
         self.values[name] = value
+        self.local.pop(name, None)
 
     def reset_value(self, name: str, in_block: bool) -> None:
         self._changed()
         self._remember(in_block)
         self.values.pop(name, None)
+        self.local.pop(name, None)
         for key, value in self.startup.items():
             if key.lower() == name:
                 self.values[key] = value
@@ -92,6 +111,7 @@ class SessionSettings:
         self._changed()
         self._remember(in_block)
         self.values = dict(self.startup)
+        self.local.clear()
 
     def set_role(self, role: str | None, in_block: bool) -> None:
         self._changed()
@@ -131,6 +151,9 @@ class SessionSettings:
                 return
 
     def commit(self) -> None:
+        if self.local:
+            self._changed()
+            self.local.clear()
         self._base = None
         self._savepoints.clear()
 
@@ -157,11 +180,13 @@ class SessionSettings:
         return tag
 
     def _state(self) -> _State:
-        return _State(tuple(sorted(self.values.items())), self.session_user, self.role)
+        return _State(tuple(sorted(self.values.items())), self.session_user, self.role,
+                      tuple(sorted(self.local.items())))
 
     def _restore(self, state: _State) -> None:
         self._changed()
         self.values = dict(state.values)
+        self.local = dict(state.local)
         self.session_user = state.session_user
         self.role = state.role
 

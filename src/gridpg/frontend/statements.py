@@ -350,8 +350,9 @@ class StatementRunner:
 
     @property
     def settings(self) -> dict[str, str]:
-        """Session-level settings by name (the planner reads search_path here)."""
-        return self.state.values
+        """Settings by name as statements see them now: the session's, under the open
+        transaction's SET LOCAL (the planner reads search_path here)."""
+        return self.state.effective
 
     # -- session start and settings ----------------------------------------------------
 

@@ -14,6 +14,7 @@ from gridpg.planner.plan import CoordinatorFinishPlan, GatherTable, NotApplicabl
 from gridpg.planner.pushdown import Resolved
 from gridpg.planner.text import quote, relation_span, splice
 from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_qualified
 
 
 def coordinator_finish(sql: str, resolved: list[Resolved], reasons: tuple[NotApplicable, ...],
@@ -24,6 +25,7 @@ def coordinator_finish(sql: str, resolved: list[Resolved], reasons: tuple[NotApp
     tokens = sqlparse.tokens(sql)
     only = _only_locations(sql)
     keys: dict[str, tuple[str, str, bool]] = {}  # reference name -> its copy
+    spans: list[tuple[int, int, analyze.RelRef, tuple[str, str, bool]]] = []
     for r in resolved:
         if r.table is None:
             continue
@@ -34,13 +36,50 @@ def coordinator_finish(sql: str, resolved: list[Resolved], reasons: tuple[NotApp
             temps[key] = GatherTable(r.table.schema, r.table.name, temp, tuple(groups), only=key[2])
         keys[r.ref.alias or r.ref.name] = key
         start, end = relation_span(sql, tokens, r.ref)
-        alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
-        replacements.append((start, end, f"pg_temp.{temps[key].temp}{alias}"))
+        spans.append((start, end, r.ref, key))
     replacements += _schema_qualified_columns(sql, tokens, {(k[0], k[1]) for k in temps})
     replacements += _gathered_tableoids(sql, keys, temps)
+    whole_rows = _whole_row_names(sql)
+    for start, end, ref, key in spans:
+        copy = f"pg_temp.{temps[key].temp}"
+        if (ref.alias or ref.name) in whole_rows and not temps[key].tableoid:
+            copy = _typed_rows(copy, key[0], key[1])
+        alias = "" if ref.alias else f" AS {quote(ref.name)}"
+        replacements.append((start, end, copy + alias))
     final = splice(sql, replacements)
     return CoordinatorFinishPlan((), False, final, tuple(temps.values()), reasons=reasons,
                                  scratch=tuple(scratch.made))
+
+
+def _whole_row_names(sql: str) -> set[str]:
+    """Names the statement uses as whole-row values: a one-field column reference (`t`,
+    also a column's name: then the typed rows below cost time, never an answer) or `t.*`
+    inside an expression."""
+    out: set[str] = set()
+    tree = sqlparse.parse_tree(sql)
+    targets = {id((t.get("ResTarget", {}).get("val") or {}).get("ColumnRef"))
+               for node in analyze._walk(tree) if isinstance(node, dict) and "SelectStmt" in node
+               for t in node["SelectStmt"].get("targetList") or []}
+    for node in analyze._walk(tree):
+        ref = node.get("ColumnRef") if isinstance(node, dict) else None
+        if not isinstance(ref, dict):
+            continue
+        fields = ref.get("fields") or []
+        if len(fields) == 1 and "String" in fields[0]:
+            out.add(fields[0]["String"]["sval"])
+        elif len(fields) == 2 and "A_Star" in fields[1] and "String" in fields[0] and id(ref) not in targets:
+            out.add(fields[0]["String"]["sval"])
+    return out
+
+
+def _typed_rows(copy: str, schema: str, name: str) -> str:
+    """The copy's rows as values of the table's own row type, so that a whole-row reference
+    has that type (PostgREST's computed columns `f(t)` take it: the copy's type matches no
+    such function): a function in FROM whose result is the table's type. The copy holds
+    every column, in the table's order, when the statement uses whole rows
+    (gather.table_needs)."""
+    typ = quote_qualified(schema, name)
+    return f"pg_catalog.unnest(ARRAY(SELECT ROW(g.*)::{typ} FROM {copy} AS g))"
 
 
 def _only_locations(sql: str) -> set[int]:

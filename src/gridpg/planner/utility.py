@@ -288,7 +288,7 @@ def without_default_index_tablespace(stmt: Any) -> None:
 # -- materialized views over distributed tables (executor/matview.py) --------------------
 
 _MATVIEW_ALTERS = {"AlterTableStmt": "objtype", "RenameStmt": "relationType",
-                   "AlterObjectSchemaStmt": "objectType"}
+                   "AlterObjectSchemaStmt": "objectType", "CommentStmt": "objtype"}
 
 
 def _on_distributed_matviews(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
@@ -299,6 +299,8 @@ def _on_distributed_matviews(clean: str, tree: dict[str, Any], kind: str, tables
     snapshot = catalog.snapshot
     if kind == "DropStmt" and body.get("removeType") == "OBJECT_MATVIEW":
         return _drop_matviews(tree, kind, catalog, session)
+    if kind == "CommentStmt" and body.get("objtype") == "OBJECT_MATVIEW":
+        tables = _commented_matview(body, catalog, session)
     field_name = _MATVIEW_ALTERS.get(kind)
     views = [t for t in tables if snapshot.is_matview(t)]
     if field_name is None or not views:
@@ -309,6 +311,16 @@ def _on_distributed_matviews(clean: str, tree: dict[str, Any], kind: str, tables
     groups = tuple(sorted({g for t in views for g in t.groups}))
     after = _metadata_after(kind, tree, views, snapshot)
     return UtilityPlan(kind, tree, tuple(views), groups, tuple(after), {g: text for g in groups})
+
+
+def _commented_matview(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> list[DistTable]:
+    """The view `COMMENT ON MATERIALIZED VIEW` names (a name list, not a RangeVar)."""
+    names = [i["String"]["sval"] for i in body["object"].get("List", {}).get("items", []) if "String" in i]
+    if not names:
+        return []
+    found = catalog.resolve(analyze.RelRef(names[-2] if len(names) > 1 else None, names[-1], -1, None),
+                            session.search_path)
+    return [found] if found is not None else []
 
 
 def _drop_matviews(tree: dict[str, Any], kind: str, catalog: CatalogView,
@@ -336,7 +348,7 @@ def _drop_matviews(tree: dict[str, Any], kind: str, catalog: CatalogView,
 
 
 def _as_table_statement(sql: str) -> str:
-    """`ALTER MATERIALIZED VIEW ...` as `ALTER TABLE ...` (PostgreSQL's ALTER TABLE takes
+    """`ALTER / COMMENT ON MATERIALIZED VIEW ...` as `... TABLE ...` (PostgreSQL's ALTER TABLE takes
     every subcommand ALTER MATERIALIZED VIEW has), by the scanner's tokens."""
     from gridpg.sql.parse import tokens
 

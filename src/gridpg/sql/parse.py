@@ -466,6 +466,13 @@ class SetConfigCall:
     args: tuple[tuple[str, Any], ...]
 
 
+# Statements whose set_config() calls are read here: a SELECT, and writes (PostgREST's
+# upserts count inserted rows with set_config() in their WHERE clauses: run on the
+# datanodes, each node counted alone and the catalog server read none of it, so the DO
+# UPDATE's test saw the wrong count and skipped the update, silently)
+_SET_CONFIG_STATEMENT = re.compile(r"^\(*\s*(?:select|with|insert|update|delete|merge)\b", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class SetConfigUse:
     """How a SELECT uses set_config(). `alone`: it is `SELECT set_config(...)[, ...]` and
@@ -481,23 +488,27 @@ class SetConfigUse:
 
 
 def set_config_use(sql: str) -> SetConfigUse | None:
-    """How the statement uses set_config(); None when it does not call it. A SELECT that
-    calls it over anything but system catalogs is refused (0A000): it would run on a
-    datanode's pooled connection and the setting would be lost."""
-    if "set_config" not in sql.lower() or not re.match(r"^\(*\s*select\b", sql[statement_start(sql):], re.IGNORECASE):
+    """How the statement uses set_config(); None when it does not call it. A SELECT or a
+    write that calls it over anything but system catalogs is refused (0A000): it would run
+    on datanodes' pooled connections, each with its own value, and the setting would be
+    lost."""
+    if "set_config" not in sql.lower() or not _SET_CONFIG_STATEMENT.match(sql[statement_start(sql):]):
         return None
-    body = parse_tree(sql).get("SelectStmt")
+    tree = parse_tree(sql)
+    body = next((tree[k] for k in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+                 if k in tree), None)
     if body is None or not any(_funcname(c) == "set_config" for c in _nodes_of(body, "FuncCall")):
         return None
-    alone = [_set_config_call(t.get("ResTarget", {})) for t in body.get("targetList", [])]
-    if not {k for k in body if k not in ("targetList", "limitOption", "op")} and all(alone):
+    alone = [_set_config_call(t.get("ResTarget", {})) for t in body.get("targetList", [])] if "SelectStmt" in tree else []
+    if alone and not {k for k in body if k not in ("targetList", "limitOption", "op")} and all(alone):
         if any(kind == "expr" for c in alone for kind, _ in c.args):  # type: ignore[union-attr]
             alone = _with_expression_text(sql, alone)  # type: ignore[arg-type]
         return SetConfigUse(alone, True)  # type: ignore[arg-type]
-    for var in _nodes_of(body, "RangeVar"):
+    written = [body["relation"]] if isinstance(body.get("relation"), dict) else []  # (no RangeVar key)
+    for var in [*written, *_nodes_of(body, "RangeVar")]:
         schema = var.get("schemaname")
         if schema not in ("pg_catalog", "information_schema") and not (schema is None and var["relname"].startswith("pg_")):
-            raise PgError("0A000", "set_config() in a query over tables is not supported by gridpg",
+            raise PgError("0A000", "set_config() in a statement over tables is not supported by gridpg",
                           hint="call it alone: SELECT set_config(name, value, is_local)",
                           detail="the query runs on a datanode's pooled connection; the session's "
                                  "other connections would not see the setting")
