@@ -547,11 +547,10 @@ class RoutineGuard:
 
     async def _code_may_read(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
                              path: tuple[str, ...], views: set[str] | frozenset[str]) -> bool:
-        """Whether the code a statement runs (its DO block, the routines it reaches, their
-        triggers and operators) may read one of the session's temp `views`: a body naming
-        one (unqualified or in pg_temp), running dynamic SQL, or unreadable; an immutable
-        `plus1(v)` or `upper()` calls nothing of the kind (such a session refused every
-        call of user code before)."""
+        """Whether the code a statement runs may read one of the session's temp `views`: a
+        body naming one (unqualified or in pg_temp), running dynamic SQL, or unreadable; an
+        immutable `plus1(v)` or `upper()` calls nothing of the kind (such a session refused
+        every call of user code before)."""
         tree = _tree(sql)
         if tree is None:
             return True
@@ -561,20 +560,7 @@ class RoutineGuard:
                 r.name.lower() in views and (r.schema is None or tempnames.is_temp_schema(r.schema))
                 for r in access.all_relations())
 
-        access = body.statement_access(tree)  # type: ignore[arg-type]
-        if any(reads_view(inner) for inner in access.nested):
-            return True
-        found: list[int] = []
-
-        def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-            if reads_view(routine_access):
-                found.append(routine.oid)
-            return None
-
-        roots = registry.operator_functions(access) | _written_routines(tree, access, registry)  # type: ignore[arg-type]
-        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names), path,
-                                 _resolver(dispatcher, dispatcher.runner.snapshot()), visit=visit)
-        return bool(found) or error is not None
+        return await self._any_code(dispatcher, registry, tree, path, reads_view)
 
     async def _calls_sequences(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
                                path: tuple[str, ...]) -> bool:
@@ -585,13 +571,20 @@ class RoutineGuard:
         tree = _tree(sql)
         if tree is None or sqlparse.node_type(tree) in DEFINITIONS:
             return False
+        return await self._any_code(dispatcher, registry, tree, path,
+                                    lambda access: access.sequence_call() is not None or access.has_dynamic())
+
+    async def _any_code(self, dispatcher: Dispatcher, registry: _Registry, tree: dict[str, object],
+                        path: tuple[str, ...], test: Callable[[body.Access], bool]) -> bool:
+        """Whether `test` holds for any code the statement runs: its DO blocks, the routines
+        it reaches, their triggers and operators (True also when they cannot all be read)."""
         access = body.statement_access(tree)  # type: ignore[arg-type]
-        if any(inner.sequence_call() or inner.has_dynamic() for inner in access.nested):
+        if any(test(inner) for inner in access.nested):
             return True
         found: list[int] = []
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-            if routine_access.sequence_call() is not None or routine_access.has_dynamic():
+            if test(routine_access):
                 found.append(routine.oid)
             return None
 
