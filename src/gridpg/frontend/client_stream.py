@@ -67,12 +67,12 @@ class ClientStream(asyncio.Protocol):
         if session is None:
             return
         frames = session.frames
-        frames.feed(data)
-        if not self._read_paused and frames.buffered() > _READ_HIGH_WATER and frames.has_frame() \
+        if frames.feed(data) > _READ_HIGH_WATER and not self._read_paused and frames.has_frame() \
                 and self.transport is not None:
             self._read_paused = True
             self.transport.pause_reading()
-        if self.is_parked:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():  # (is_parked, without its call)
             session.pump()
 
     def eof_received(self) -> bool | None:

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
 from gridpg.metrics import FAST_CYCLE_COUNTS
-from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, split_bind
+from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, build_ready, split_bind
+from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
@@ -42,6 +43,7 @@ _SKIP_SIMPLE = frozenset((0x31, 0x32, 0x33, 0x6E))
 _END = frozenset((0x43, 0x49))  # CommandComplete, EmptyQueryResponse
 _BIND_COMPLETE = b"2\0\0\0\4"
 _READY = 0x5A
+_READY_IDLE = build_ready(b"I")
 _READY_SIZE = 6
 _ERROR = 0x45
 
@@ -49,14 +51,10 @@ _ERROR = 0x45
 def start(session: Session) -> bool:
     """Start the statement the client's buffered bytes hold, if it can run from callbacks;
     False: nothing consumed or sent (the task handles the bytes)."""
-    kind = session.frames.peek_type()
     if session.runner is not None and session.runner.pipeline_block:
         return False  # a pipeline's implicit block ends in the task's on_sync
-    if kind == 0x42:
-        return _start_cycle(session)
-    if kind == 0x51:
-        return _start_query(session)
-    return False
+    # (each reads the type byte first: a Bind cycle, else a Query)
+    return _start_cycle(session) or _start_query(session)
 
 
 def _start_cycle(session: Session) -> bool:
@@ -199,6 +197,8 @@ class FastCycle:
             pos = self._skip_begin_answer(buf)
             if pos < 0:
                 return
+        elif not self.simple and buf.startswith(_BIND_COMPLETE) and self._took_plain_answer(buf):
+            return
         send = self.session.out.append  # (Session.send, without its call per message)
         if self.simple:
             relayed, skipped = _RELAY_SIMPLE, _SKIP_SIMPLE
@@ -236,6 +236,28 @@ class FastCycle:
         if first >= 0:
             send(buf[first:pos])
         self.pending = buf[pos:]
+
+    def _took_plain_answer(self, buf: bytes) -> bool:
+        """The usual answer to a prepared cycle, whole in `buf`: BindComplete, DataRows,
+        CommandComplete, ReadyForQuery; its rows and end relayed as one slice and the
+        cycle ended. False: anything else (nothing taken; the loop of `on_data` reads it)."""
+        size = len(buf)
+        pos = 5
+        while size - pos >= 5:
+            kind = buf[pos]
+            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            if kind == 0x44:  # DataRow
+                pos = end
+                continue
+            if kind == 0x43 and size - end == _READY_SIZE and buf[end] == _READY:
+                self.session.out.append(buf[5:end])
+                if self.alone:
+                    self._synced_alone(buf[size - 1 : size])
+                else:
+                    self._synced(buf[size - 1 : size])
+                return True
+            return False
+        return False
 
     def _skip_begin_answer(self, buf: bytes) -> int:
         """The answer to the remote block's pipelined BEGIN, first in `buf`, taken (the
@@ -318,6 +340,39 @@ class FastCycle:
         else:
             runner.cycle_synced(self)
             session.cycle_synced()
+        after_cycle(session)
+
+    def _synced_alone(self, status: bytes) -> None:
+        """`_synced` of a prepared cycle run alone (one statement outside any transaction:
+        `StatementRunner.start_cycle_now`), the usual case, in one function: the steps of
+        `StatementRunner.cycle_synced` and `Session.cycle_synced` for a session outside a
+        block, whose ReadyForQuery is Idle."""
+        pending = FAST_CYCLE_COUNTS.pending
+        pending["callback"] = pending.get("callback", 0) + 1
+        session = self.session
+        conn = self.conn
+        conn.end_relay(status)
+        session.cycle = None
+        runner = session.runner
+        assert runner is not None
+        txn = runner.txn
+        if txn.tainted:  # (as DistributedTransaction.give_back_alone)
+            conn.session_state = None
+        txn.pools.pool(self.group).release(conn)
+        runner.alone_cycle_ended(self.started)
+        if txn.participants or txn.state is not TxnState.IDLE:
+            session.cycle_synced()  # (not the usual case: its general steps)
+        else:  # Session.cycle_synced outside a block, nothing joined
+            session.skip_until_sync = False
+            txn.tainted = False  # (as release_if_idle)
+            session.portals.clear()
+            out = session.out
+            if session.notifications:  # (as send_ready, before ReadyForQuery)
+                out.extend(session.notifications)
+                session.notifications.clear()
+            out.append(_READY_IDLE)
+            session.stream.write(b"".join(out))
+            out.clear()
         after_cycle(session)
 
     def _hand_back(self, unread: bytes) -> None:

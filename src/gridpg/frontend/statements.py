@@ -1059,6 +1059,12 @@ class StatementRunner:
         self._running -= 1
         _count_routed(cycle.started)
 
+    def alone_cycle_ended(self, started: float) -> None:
+        """`cycle_synced`'s count of a cycle run alone whose connection went back to its
+        pool (FastCycle._synced_alone)."""
+        self._running -= 1
+        metrics.ROUTER.observe(time.perf_counter() - started)
+
     def adopt_cycle(self, cycle: FastCycle) -> None:
         """A cycle run alone whose answer is left to the task (or to the close's Sync): it
         joins the transaction's bookkeeping as `run_routed_on` would have joined it."""

@@ -44,8 +44,11 @@ class FrameReader:
         self.max_message = max_message
         self.expect_startup = expect_startup
 
-    def feed(self, data: bytes) -> None:
-        self._buf += data
+    def feed(self, data: bytes) -> int:
+        """Append received bytes; how many are buffered now (not read yet)."""
+        buf = self._buf
+        buf += data
+        return len(buf) - self._pos
 
     def buffered(self) -> int:
         return len(self._buf) - self._pos
@@ -547,8 +550,43 @@ def backend_messages(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:
 def split_bind(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], list[int]]:
     """A Bind's formats, values and result formats from `pos` (after its two names),
     checked as `parse_bind` checks them. The hot path of every Execute: one function, no
-    reader or message object (the fast path reads the names itself)."""
-    formats, params, results = _bind_values(data, pos)
+    reader or message object, no call for the usual zero or one format code and the
+    usual single value (the fast path reads the names itself)."""
+    size = len(data)
+    unpack16 = _I16.unpack_from
+    try:
+        (count,) = unpack16(data, pos)
+        formats = [] if count == 0 else [unpack16(data, pos + 2)[0]] if count == 1 else _int16s(data, pos + 2, count)
+        pos += 2 + 2 * count
+        (count,) = unpack16(data, pos)
+        pos += 2
+        params: list[bytes | None]
+        if count == 1:
+            (n,) = _I32.unpack_from(data, pos)
+            pos += 4
+            if n == -1:
+                params = [None]
+            elif n < 0 or pos + n > size:
+                raise ProtocolViolation("message too short")
+            else:
+                params = [data[pos : pos + n]]
+                pos += n
+        else:
+            params = []
+            for _ in range(count if count >= 0 else _nonneg(count)):
+                (n,) = _I32.unpack_from(data, pos)
+                pos += 4
+                if n == -1:
+                    params.append(None)
+                    continue
+                if n < 0 or pos + n > size:
+                    raise ProtocolViolation("message too short")
+                params.append(data[pos : pos + n])
+                pos += n
+        (count,) = unpack16(data, pos)
+        results = [] if count == 0 else [unpack16(data, pos + 2)[0]] if count == 1 else _int16s(data, pos + 2, count)
+    except struct.error:
+        raise ProtocolViolation("message too short") from None
     for f in formats:
         if f != 0 and f != 1:
             raise ProtocolViolation(f"unsupported format code: {f}")
@@ -562,36 +600,8 @@ def split_bind(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], li
     return formats, params, results
 
 
-def _bind_values(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], list[int]]:
-    size = len(data)
-    try:
-        (count,) = _I16.unpack_from(data, pos)
-        formats = [] if count == 0 else _int16s(data, pos + 2, count)
-        pos += 2 + 2 * count
-        (count,) = _I16.unpack_from(data, pos)
-        pos += 2
-        params: list[bytes | None] = []
-        for _ in range(count if count >= 0 else _nonneg(count)):
-            (n,) = _I32.unpack_from(data, pos)
-            pos += 4
-            if n == -1:
-                params.append(None)
-                continue
-            if n < 0 or pos + n > size:
-                raise ProtocolViolation("message too short")
-            params.append(data[pos : pos + n])
-            pos += n
-        (count,) = _I16.unpack_from(data, pos)
-        results = [] if count == 0 else _int16s(data, pos + 2, count)
-    except struct.error:
-        raise ProtocolViolation("message too short") from None
-    return formats, params, results
-
-
 def _int16s(data: bytes, pos: int, count: int) -> list[int]:
-    """`count` int16 at `pos` (no format string built for the usual one)."""
-    if count == 1:
-        return [_I16.unpack_from(data, pos)[0]]
+    """`count` int16 at `pos` (count > 1, or negative: an error)."""
     return list(struct.unpack_from(f">{_nonneg(count)}h", data, pos))
 
 
