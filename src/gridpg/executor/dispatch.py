@@ -154,7 +154,7 @@ class Dispatcher:
         if route.writes:
             runner.txn.mark_written(group, locks_rows=not is_insert(route.sql))
         route = route.for_block(runner.txn.in_block)
-        relay.start_routed(conn, route, route.bind_message(bind_tail), sync_now)
+        relay.start_routed(conn, route, bind_tail, sync_now)
         if sync_now:
             runner.presynced.add(group)
         runner.pending_sync[group] = conn

@@ -93,18 +93,19 @@ def node_param_oids(param_oids: list[int] | tuple[int, ...]) -> list[int]:
     return [oid if oid < FIRST_NORMAL_OID else 0 for oid in param_oids]
 
 
-def start_routed(conn: BackendConnection, route: RoutedStatement, bind: bytes, sync: bool) -> None:
-    """The prepared fast path: (Parse once per connection) + spliced Bind + Execute + Sync/Flush."""
+def start_routed(conn: BackendConnection, route: RoutedStatement, bind_tail: bytes, sync: bool) -> None:
+    """The prepared fast path: (Parse once per connection) + spliced Bind
+    (`RoutedStatement.bind_message`, joined here with the Execute) + Execute + Sync/Flush."""
+    head = route.bind_head
+    data = b"".join((b"B", (4 + len(head) + len(bind_tail)).to_bytes(4, "big"), head, bind_tail,
+                     _EXECUTE_SYNC if sync else _EXECUTE_FLUSH))
     if conn.prepared.get(route.name) != route.sql:
         parts: list[bytes] = []
         _prepare(conn, parts, route.name, route.sql, route.parse)
-        parts.append(bind)
-        bind = b"".join(parts)
+        parts.append(data)
+        data = b"".join(parts)
     conn.in_cycle = not sync
-    if sync:
-        conn.send(bind + _EXECUTE_SYNC, 1)
-    else:
-        conn.send(bind + _EXECUTE_FLUSH, 0)
+    conn.send(data, 1 if sync else 0)
 
 
 _EXECUTE_SYNC = codec.build_execute("", 0) + codec.SYNC

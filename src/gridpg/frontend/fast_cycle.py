@@ -85,7 +85,8 @@ def _start_cycle(session: Session) -> bool:
         return False
     conn, alone = taken
     session.open_cycle(description)
-    _begin(FastCycle(session, conn, group, started, alone, route.writes, simple=False))
+    cycle = session.cycle = FastCycle(session, conn, group, started, alone, route.writes, False)
+    conn.start_relay(cycle)  # (as _begin)
     return True
 
 

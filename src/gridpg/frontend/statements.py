@@ -926,7 +926,7 @@ class StatementRunner:
         self.current_sql = route.statement
         self._running += 1
         if alone:
-            relay.start_routed(conn, route, route.bind_message(bind_tail), True)
+            relay.start_routed(conn, route, bind_tail, True)
         else:
             self.dispatcher.start_routed_on(conn, group, route, bind_tail, sync_now=True)
         return conn, alone
