@@ -4,9 +4,10 @@
 
 Runs pgbench (the arguments after `--`) against the coordinator at 127.0.0.1:PORT and reads
 user+sys CPU of every process from /proc over the run: the coordinator's workers, each
-PostgreSQL server's backends (by the data directory under DIR), the GTM. On a shared
-machine TPS swings with the load; CPU per transaction is the steadier figure for a
-before/after comparison (bench/RESULTS.md, "OLTP profile of the coordinator").
+PostgreSQL server's backends (by the data directory under DIR), the GTM; and pgbench's own
+CPU over its whole run. On a shared machine TPS swings with the load; CPU per transaction
+is the steadier figure for a before/after comparison (a plain PostgreSQL measured the same
+way, `--dir` its parent directory, gives the denominator of a CPU ratio) (bench/RESULTS.md, "OLTP profile of the coordinator").
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import subprocess
 import time
 
@@ -66,6 +68,7 @@ def main() -> None:
     env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(args.port), PGUSER="postgres",
                PGDATABASE="postgres")
     bench_args = [a for a in args.pgbench if a != "--"]
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(["pgbench", *bench_args, "-n"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     time.sleep(1.0)  # past the connections' start
@@ -75,6 +78,9 @@ def main() -> None:
         last, ended = _snapshot(cluster), time.time()
         time.sleep(0.5)
     output = proc.stdout.read() if proc.stdout else ""
+    proc.wait()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
     found = re.search(r"tps = ([\d.]+)", output)
     if not found:
         raise SystemExit(f"pgbench failed:\n{output}")
@@ -88,6 +94,10 @@ def main() -> None:
         print(f"  {name:10s} {seconds:6.2f} s CPU  {1e6 * seconds / transactions:8.1f} us/transaction")
     total = sum(per.values())
     print(f"  {'total':10s} {total:6.2f} s CPU  {1e6 * total / transactions:8.1f} us/transaction")
+    # pgbench's own CPU over its whole run (connections included), per transaction of the run
+    run_transactions = float(found2.group(1)) if (found2 := re.search(r"processed: (\d+)", output)) else transactions
+    print(f"  {'pgbench':10s} {client:6.2f} s CPU  {1e6 * client / run_transactions:8.1f} us/transaction "
+          "(whole run)")
 
 
 if __name__ == "__main__":
