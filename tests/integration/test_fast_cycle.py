@@ -69,6 +69,43 @@ def test_simple_queries_are_relayed_by_callbacks(gridpg_cluster: Cluster, conn: 
     assert _counted(gridpg_cluster, before, "callback", 20) >= 20
 
 
+def test_notification_held_while_a_statement_runs_alone(gridpg_cluster: Cluster, schema: str,
+                                                       conn: psycopg.Connection) -> None:
+    """A notification that arrives while a statement run alone from callbacks waits for
+    its node (a row lock here) is written with that statement's answer, before its
+    ReadyForQuery, as PostgreSQL sends it (FastCycle._synced_alone)."""
+    update = "UPDATE fc SET bal = bal + 1 WHERE id = %s"
+    for _ in range(3):  # the plan made, the node's statement parsed on the pooled connection
+        conn.execute(update, (7,), prepare=True)
+    conn.execute("LISTEN fc_note")
+    # The lock held through the other coordinator: this one's pooled connection (the
+    # statement parsed on it) stays idle for `conn`.
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as blocker, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as notifier:
+        blocker.execute("BEGIN")
+        blocker.execute(f'UPDATE "{schema}".fc SET bal = bal WHERE id = 7')
+
+        def notify_then_commit() -> None:
+            time.sleep(0.3)
+            notifier.execute("NOTIFY fc_note, 'mid-statement'")
+            time.sleep(0.5)
+            blocker.execute("COMMIT")
+
+        time.sleep(1.2)  # (the counts of the statements above flushed to the metrics)
+        before = scrape(gridpg_cluster)
+        # a statement of the general path: the once-a-second catalog check, if due, done
+        # here (due during the UPDATE below, it would send that to the task)
+        assert conn.execute("SELECT sum(bal) FROM fc").fetchone() == (50503,)
+        thread = threading.Thread(target=notify_then_commit)
+        thread.start()
+        assert conn.execute(update, (7,), prepare=True).rowcount == 1  # waits for the COMMIT
+        thread.join()
+    # already in psycopg's backlog: it came before the statement's ReadyForQuery
+    assert [n.payload for n in conn.notifies(timeout=0.0)] == ["mid-statement"]
+    assert _counted(gridpg_cluster, before, "callback", 1) == 1  # (the UPDATE's answer)
+    assert conn.execute("SELECT bal FROM fc WHERE id = 7").fetchone() == (74,)
+
+
 def test_errors_go_to_the_task(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:
     divide = "SELECT bal / (id - %s) FROM fc WHERE id = %s"
     assert conn.execute(divide, (8, 9), prepare=True).fetchall() == [(90,)]
