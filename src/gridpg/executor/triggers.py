@@ -807,7 +807,8 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
     try:
         rows = await conn.query(_FUNCTIONS_SQL.format(oids=", ".join(str(o) for o in oids)))
         upserting = any("conflict" in (row[1] or "").lower() for row in rows)
-        targets = await upsert_columns(conn, firing.shadows if upserting else ())
+        # (an internal connection, and twins kept for every session: no search path of theirs)
+        targets = await upsert_columns(conn, firing.shadows if upserting else (), path=())
         names: dict[int, str] = {}
         schemas: dict[str, str] | None = None
         titles: dict[str, str] = coord.__dict__.setdefault("trigger_twin_titles", {})

@@ -20,7 +20,7 @@ This module must not run client statements; it only prepares the catalog server.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
@@ -57,32 +57,52 @@ WHERE a.attnum > 0 AND NOT a.attisdropped AND (n.nspname, c.relname) IN ({pairs}
 ORDER BY c.oid, a.attnum"""  # in order: a RETURNING * row fills a composite by position
 
 
-async def upsert_columns(conn: BackendConnection, tables: Iterable[tuple[str, str]]) -> TargetColumns:
+async def upsert_columns(conn: BackendConnection, tables: Iterable[tuple[str, str]],
+                         path: Sequence[str] | None = None) -> TargetColumns:
     """What sql/plpgsql_upsert.py rewrites a body against: the columns of each of `tables`
     (the distributed tables the code reaches), by (schema, name) and, for names written
-    without their schema, by name (when every table of that name has the same columns)."""
+    without their schema, those of the first table of that name on `path` (the session's
+    search path on `conn` when None and `conn` is the session's, `()` for none)."""
+    by_key = await _table_columns(conn, tables)
+    if path is None:
+        path = [r[0] or "" for r in await conn.query(_PATH_SQL)] if by_key else []
+    return columns_by_path(by_key, path)
+
+
+_PATH_SQL = "SELECT s FROM unnest(pg_catalog.current_schemas(false)) AS s"
+
+
+async def _table_columns(conn: BackendConnection,
+                         tables: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
     wanted = sorted(set(tables))
-    by_key: dict[tuple[str | None, str], list[str]] = {}
+    by_key: dict[tuple[str, str], list[str]] = {}
     if wanted:
         pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in wanted)
         for schema, name, column in await conn.query(_COLUMNS_SQL.format(pairs=pairs)):
-            by_key.setdefault((schema, name or ""), []).append(column or "")
-    # a name written without its schema: the columns its tables have alike (tables of one
-    # name in several schemas, a schema per tenant, have the same ones); else unknown
-    by_name: dict[str, set[tuple[str, ...]]] = {}
-    for (schema, name), cols in by_key.items():
-        by_name.setdefault(name, set()).add(tuple(cols))
+            by_key.setdefault((schema or "", name or ""), []).append(column or "")
+    return by_key
+
+
+def columns_by_path(by_key: dict[tuple[str, str], list[str]], path: Sequence[str]) -> TargetColumns:
+    """The columns of a table by (schema, name); a name written without its schema is the
+    first table of that name on `path`, else the columns every table of that name has
+    alike, else all of theirs (a body's names are told from variables by them; the width
+    of a RETURNING * row then fails loudly)."""
 
     def columns(schema: str | None, name: str) -> tuple[str, ...] | None:
-        if schema is None:
-            shapes = by_name.get(name, set())
-            if len(shapes) > 1:
-                raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot tell which table an INSERT ... ON CONFLICT "
-                              f'of server-side code writes: tables named "{name}" in several schemas have '
-                              "different columns", hint="Name the table with its schema in the code.")
-            return next(iter(shapes), None)
-        found = by_key.get((schema, name))
-        return tuple(found) if found is not None else None
+        if schema is not None:
+            found = by_key.get((schema, name))
+            return tuple(found) if found is not None else None
+        for element in path:
+            found = by_key.get((element, name))
+            if found is not None:
+                return tuple(found)
+        shapes = [tuple(c) for (s, n), c in sorted(by_key.items()) if n == name]
+        if not shapes:
+            return None
+        if len(set(shapes)) == 1:
+            return shapes[0]
+        return tuple(c for shape in shapes for c in shape)
     return columns
 
 
@@ -100,12 +120,15 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
     rows = await conn.query(_TWIN_SQL.format(oids=", ".join(str(int(o)) for o in oids)))
     schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
     upserting = any("conflict" in (row[2] or "").lower() for row in rows)
-    targets = await upsert_columns(conn, tables if upserting else ())
+    by_key = await _table_columns(conn, tables if upserting else ())
+    session_path = [r[0] or "" for r in await conn.query(_PATH_SQL)] if by_key else []
     out: dict[int, str] = {}
     creates: list[str] = []
     drops: list[str] = []
     callees = {str(row[4] or ""): f"pg_temp.{row[4]}" for row in rows}  # (quoted name: its twin)
     for row in rows:
+        # (its body's names resolve with its own search_path when it has one)
+        targets = columns_by_path(by_key, path_elements(row[10]) if row[10] else session_path)
         name, create, drop = twin_ddl(row, schemas, (redirect or {}).get(int(row[0] or 0), frozenset()), targets,
                                       callees)
         if any(drop == d for d in drops):

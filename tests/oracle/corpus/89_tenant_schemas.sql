@@ -8,6 +8,10 @@ has"); twins of routines with their own search_path likewise.
 
 CREATE SCHEMA ten_a;
 CREATE SCHEMA ten_b;
+-- a table of the same name with other columns elsewhere (an upsert's unqualified name is
+-- the first on the search path: this one was taken into account and the calls refused)
+CREATE SCHEMA ten_other;
+CREATE TABLE ten_other.items (code text PRIMARY KEY, a int, b int, c int, d int) DISTRIBUTE BY HASH (code);
 CREATE TABLE ten_a.items (id int PRIMARY KEY, name text, qty int DEFAULT 0) DISTRIBUTE BY HASH (id);
 CREATE TABLE ten_b.items (id int PRIMARY KEY, name text, qty int DEFAULT 0) DISTRIBUTE BY HASH (id);
 CREATE FUNCTION ten_a.add_item(i int, n text) RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO items (id, name) VALUES (i, n) ON CONFLICT (id) DO UPDATE SET qty = items.qty + 1; RETURN (SELECT count(*) FROM items); END $$;
@@ -39,3 +43,4 @@ SELECT inner_fn();
 RESET search_path;
 DROP SCHEMA ten_a CASCADE;
 DROP SCHEMA ten_b CASCADE;
+DROP SCHEMA ten_other CASCADE;
