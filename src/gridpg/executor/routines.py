@@ -557,8 +557,7 @@ class RoutineGuard:
 
         def reads_view(access: body.Access) -> bool:
             return access.has_dynamic() or access.unreadable_reason() is not None or any(
-                r.name.lower() in views and (r.schema is None or tempnames.is_temp_schema(r.schema))
-                for r in access.all_relations())
+                _names_view(r, views) for r in access.all_relations())
 
         return await self._any_code(dispatcher, registry, tree, path, reads_view)
 
@@ -1554,8 +1553,12 @@ def _names_views(sql: str, views: set[str] | frozenset[str]) -> bool:
     tree = _tree(sql)
     if tree is None:
         return True
-    return any(r.name.lower() in views and (r.schema is None or tempnames.is_temp_schema(r.schema))
-               for r in analyze.relations(tree))
+    return any(_names_view(r, views) for r in analyze.relations(tree))
+
+
+def _names_view(ref: analyze.RelRef, views: set[str] | frozenset[str]) -> bool:
+    """Whether a reference names one of the session's temp `views` (unqualified or in pg_temp)."""
+    return ref.name.lower() in views and (ref.schema is None or tempnames.is_temp_schema(ref.schema))
 
 
 def _is_code_block(sql: str) -> bool:

@@ -65,11 +65,13 @@ async def upsert_columns(conn: BackendConnection, tables: Iterable[tuple[str, st
     search path on `conn` when None and `conn` is the session's, `()` for none)."""
     by_key = await _table_columns(conn, tables)
     if path is None:
-        path = [r[0] or "" for r in await conn.query(_PATH_SQL)] if by_key else []
+        path = await _search_path(conn) if by_key else []
     return columns_by_path(by_key, path)
 
 
-_PATH_SQL = "SELECT s FROM unnest(pg_catalog.current_schemas(false)) AS s"
+async def _search_path(conn: BackendConnection) -> list[str]:
+    """The schemas of the connection's search path that exist, in order."""
+    return [r[0] or "" for r in await conn.query("SELECT s FROM unnest(pg_catalog.current_schemas(false)) AS s")]
 
 
 async def _table_columns(conn: BackendConnection,
@@ -121,7 +123,7 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
     schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
     upserting = any("conflict" in (row[2] or "").lower() for row in rows)
     by_key = await _table_columns(conn, tables if upserting else ())
-    session_path = [r[0] or "" for r in await conn.query(_PATH_SQL)] if by_key else []
+    session_path = await _search_path(conn) if by_key else []
     out: dict[int, str] = {}
     creates: list[str] = []
     drops: list[str] = []

@@ -98,12 +98,11 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
             return _refusal(title, f"it {why} and runs dynamic SQL over distributed tables")
         named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]
         parents = edges.get(oid) or {STATEMENT}
-        if parents == {STATEMENT} and named \
-                and not any(oid in _candidates(c, by_call, routines, session_path) for c in named):
+        candidates = [_candidates(c, by_call, routines, session_path) for c in named]
+        if parents == {STATEMENT} and named and not any(oid in c for c in candidates):
             skipped.add(oid)
             continue  # a routine of that name in a schema off the path: no call reaches it
-        if (STATEMENT in parents and not named) \
-                or any(_candidates(c, by_call, routines, session_path) != [oid] for c in named):
+        if (STATEMENT in parents and not named) or any(c != [oid] for c in candidates):
             return _refusal(title, f"it {why} and reads or writes distributed tables; gridpg runs "
                             "such a routine only when the statement (or such a routine) calls it, "
                             "by a name no other routine has")

@@ -218,7 +218,7 @@ def _is_upsert(query: str, target_columns: TargetColumns) -> bool:
 
 
 def _query_of(kind: str, statement: dict[str, Any]) -> str:
-    return str(statement["sqlstmt" if kind == _EXECSQL else "query"]["PLpgSQL_expr"]["query"])
+    return str((_expr(kind, statement) or {})["query"])
 
 
 def _statements(node: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -234,16 +234,18 @@ def _statements(node: Any) -> list[tuple[str, dict[str, Any]]]:
         elif isinstance(item, dict):
             for kind in (_EXECSQL, _RETURN_QUERY, _FOR_QUERY):
                 statement = item.get(kind)
-                if isinstance(statement, dict) and isinstance(statement.get(
-                        "sqlstmt" if kind == _EXECSQL else "query"), dict) \
-                        and int(_expr(kind, statement).get("parseMode", 0)) == 0:
+                expr = _expr(kind, statement) if isinstance(statement, dict) else None
+                if expr is not None and int(expr.get("parseMode", 0)) == 0:
                     out.append((kind, statement))
             stack.extend(item.values())
     return out
 
 
-def _expr(kind: str, statement: dict[str, Any]) -> dict[str, Any]:
-    return statement["sqlstmt" if kind == _EXECSQL else "query"]["PLpgSQL_expr"]
+def _expr(kind: str, statement: dict[str, Any]) -> dict[str, Any] | None:
+    """The statement's static SQL (`PLpgSQL_expr`); None for RETURN QUERY EXECUTE."""
+    node = statement.get("sqlstmt" if kind == _EXECSQL else "query")
+    expr = node.get("PLpgSQL_expr") if isinstance(node, dict) else None
+    return expr if isinstance(expr, dict) else None
 
 
 def _function_name(create_sql: str) -> str:
