@@ -206,6 +206,9 @@ class CatalogSnapshot:
     # Names of the functions outside pg_catalog whose provolatile is 'v' (a user's function
     # is VOLATILE unless declared otherwise): two nodes calling one may get two values.
     volatile_functions: frozenset[str] = frozenset()
+    # Whether any constraint or constraint trigger is DEFERRABLE: else no transaction can
+    # have checks left for its COMMIT (txn/transaction.py skips SET CONSTRAINTS ALL IMMEDIATE).
+    deferrable: bool = True
     # Materialized views over distributed tables (REPLICATION tables on the datanodes, a
     # materialized view on the catalog servers), and those of them not populated
     matviews: frozenset[tuple[str, str]] = frozenset()

@@ -173,6 +173,10 @@ SELECT json_build_object(
             FROM pg_catalog.pg_proc p WHERE p.provolatile = 'v' AND p.prokind = 'f'
             AND p.pronamespace NOT IN ('pg_catalog'::pg_catalog.regnamespace,
                                        'information_schema'::pg_catalog.regnamespace)),
+  'deferrable', (SELECT EXISTS (SELECT FROM pg_catalog.pg_constraint c WHERE c.condeferrable
+                AND c.connamespace NOT IN ('pg_catalog'::pg_catalog.regnamespace,
+                                           'information_schema'::pg_catalog.regnamespace))
+            OR EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgdeferrable)),
   'matviews', (SELECT coalesce(json_agg(json_build_array(d.schema_name, d.table_name, c.relispopulated)), '[]')
             FROM gridpg.dist_table d JOIN pg_catalog.pg_namespace n ON n.nspname = d.schema_name
             JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.table_name
@@ -214,6 +218,7 @@ def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
         shards=tuple(Shard(s, t, r, g, b) for s, t, r, g, b in doc["shards"]),
         aggregates=frozenset(doc.get("aggregates") or ()) | BUILTIN_AGGREGATES,
         volatile_functions=frozenset(doc.get("volatile_functions") or ()),
+        deferrable=bool(doc.get("deferrable", True)),
         matviews=frozenset((s, n) for s, n, _ in doc.get("matviews") or ()),
         unpopulated=frozenset((s, n) for s, n, p in doc.get("matviews") or () if not p),
         reg_columns=frozenset((s, t, c, int(p)) for s, t, c, p in doc.get("reg_columns") or ()),

@@ -104,6 +104,7 @@ class StatementRunner:
         self._simple_routes: dict[str, tuple[tuple[object, int], object]] = {}
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
         self.txn.switch_count = lambda: coordinator.pause_gate.switches
+        self.txn.deferrable = lambda: self.snapshot().deferrable
         self.txn.witness = coordinator.commit_witness
         self.txn.markers = coordinator.commit_markers
         self.txn.consistency = SessionConsistency(

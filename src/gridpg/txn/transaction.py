@@ -269,6 +269,9 @@ class DistributedTransaction:
         # while in a block: an online move's switch waits for those writing its shard.
         self.shard_writes: set[tuple[int, int]] = set()
         self.switch_count: Callable[[], int] | None = None
+        # Whether the catalog has a DEFERRABLE constraint or trigger (CatalogSnapshot.deferrable):
+        # without one no check waits for COMMIT, and the decider needs no SET CONSTRAINTS.
+        self.deferrable: Callable[[], bool] = lambda: True
         # One snapshot on every datanode, taken under the fence (REPEATABLE READ, cluster).
         self.cluster_snapshot = False
         # Server-side code ran with the loopback armed in the catalog server's block: if
@@ -816,10 +819,11 @@ class DistributedTransaction:
             self.participants[node].state = RemoteState.PREPARING
         prepare = codec.build_query(f"PREPARE TRANSACTION {quote_literal(gid)}")
         requests = [(self.participants[n].conn, prepare) for n in writers]
-        if decider is not None:
+        if decider is not None and self.deferrable():
             # The decider's deferred checks run now, beside the others' PREPAREs (which run
             # theirs): its commit, under the commit fence, then waits on no lock a reader
-            # may hold, as COMMIT PREPARED does not (txn/fence.py).
+            # may hold, as COMMIT PREPARED does not (txn/fence.py). With no DEFERRABLE
+            # constraint or trigger in the catalog there are none: no message.
             requests.append((self.participants[decider].conn, _IMMEDIATE))
         requests += [(self.participants[n].conn, _COMMIT) for n in readers]
         sent = _send_round(requests)
