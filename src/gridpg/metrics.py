@@ -49,14 +49,18 @@ PRIMARY_CHANGES = Counter("gridpg_primary_changes", "Datanode group primaries sw
 
 
 class Tally:
-    """Statements of one strategy counted in process memory and added to the shared
+    """Observations of one label counted in process memory and added to the shared
     metric files by `flush` (the coordinator's once-a-second report): each add to a
-    multiprocess file takes a lock and writes the mapped file, about 5 us for a counter and
-    a histogram observation (more under load), against about 60 us for all of a fast-path
-    statement. The metrics lag by at most the report's interval."""
+    multiprocess file takes a lock, asks the kernel for the pid and writes the mapped
+    file, about 5 us for a counter and a histogram observation (more under load), against
+    about 60 us for all of a fast-path statement. The metrics lag by at most the report's
+    interval. By default a statement of strategy `label` (STATEMENTS and its seconds);
+    `counter` None counts nothing beside the histogram."""
 
-    def __init__(self, strategy: str) -> None:
-        self.strategy = strategy
+    def __init__(self, label: str, counter: Any = STATEMENTS, histogram: Any = STATEMENT_SECONDS) -> None:
+        self.label = label
+        self.counter = counter
+        self.histogram = histogram
         self.count = 0
         self.total = 0.0
         self.buckets = [0] * (len(_LATENCY_BUCKETS) + 1)  # the last one is +Inf
@@ -72,8 +76,10 @@ class Tally:
             return
         count, total, buckets = self.count, self.total, self.buckets
         self.count, self.total, self.buckets = 0, 0.0, [0] * len(buckets)
-        (counter or STATEMENTS).labels(self.strategy).inc(count)
-        add_observations((histogram or STATEMENT_SECONDS).labels(self.strategy), total, buckets)
+        counter = counter or self.counter
+        if counter is not None:
+            counter.labels(self.label).inc(count)
+        add_observations((histogram or self.histogram).labels(self.label), total, buckets)
 
 
 def add_observations(child: Any, total: float, buckets: list[int]) -> None:
@@ -105,13 +111,29 @@ class Counts:
             self.counter.labels(label).inc(count)
 
 
-ROUTER = Tally("router")  # the fast paths (frontend/statements.py)
+_STRATEGY_TALLIES: dict[str, Tally] = {}
+
+
+def strategy_tally(strategy: str) -> Tally:
+    """The tally of the statements of one plan strategy (executor/run.py)."""
+    tally = _STRATEGY_TALLIES.get(strategy)
+    if tally is None:
+        tally = _STRATEGY_TALLIES[strategy] = Tally(strategy)
+    return tally
+
+
+ROUTER = strategy_tally("router")  # the fast paths (frontend/statements.py)
+COMMIT_FENCE_WAIT = Tally("commit", None, FENCE_WAIT_SECONDS)  # every 2PC commit round (txn/fence.py)
+SNAPSHOT_FENCE_WAIT = Tally("snapshot", None, FENCE_WAIT_SECONDS)  # every fenced snapshot
 COMMIT_COUNTS = Counts(COMMITS)  # DistributedTransaction.commit's outcomes
 FAST_CYCLE_COUNTS = Counts(FAST_CYCLES)  # "callback" or "task"
 
 
 def flush_tallies() -> None:
-    ROUTER.flush()
+    for tally in list(_STRATEGY_TALLIES.values()):
+        tally.flush()
+    COMMIT_FENCE_WAIT.flush()
+    SNAPSHOT_FENCE_WAIT.flush()
     COMMIT_COUNTS.flush()
     FAST_CYCLE_COUNTS.flush()
 

@@ -47,6 +47,7 @@ def test_counts_statements_commits_and_errors(gridpg_cluster: Cluster, schema: s
 
     deadline = time.monotonic() + 5  # fast-path statements and commits are flushed once a second
     while (grew('gridpg_statements_total{strategy="router"}') < 5
+           or grew('gridpg_statements_total{strategy="two-phase"}') < 1
            or grew('gridpg_commits_total{outcome="two-phase"}') < 1) and time.monotonic() < deadline:
         time.sleep(0.2)
         after = scrape(gridpg_cluster)

@@ -53,3 +53,20 @@ def test_counts_flush_equals_one_inc_per_event() -> None:
     counts.flush()
     counts.flush()  # a second flush adds nothing
     assert _samples(batched) == _samples(direct)
+
+
+def test_a_histogram_tally_without_counter_adds_only_observations() -> None:
+    direct, _, histogram = _metrics()
+    for value in VALUES:
+        histogram.labels("commit").observe(value)
+    bulk, _, bulk_histogram = _metrics()
+    tally = metrics.Tally("commit", None, bulk_histogram)
+    for value in VALUES:
+        tally.observe(value)
+    tally.flush()
+    assert _samples(bulk) == _samples(direct)
+
+
+def test_strategy_tallies_are_one_per_strategy_and_flushed_together() -> None:
+    assert metrics.strategy_tally("router") is metrics.ROUTER
+    assert metrics.strategy_tally("pushdown") is metrics.strategy_tally("pushdown")

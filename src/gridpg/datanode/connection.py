@@ -102,6 +102,9 @@ class _Protocol(asyncio.Protocol):
         self.raw = False
         self.awaiting_ready = 0  # ReadyForQuery messages owed by the server
         self.relay: ReplyRelay | None = None
+        # The loop the connection was made on, for the readers' futures: Python 3.11's
+        # asyncio.get_running_loop() asks the kernel for the pid on every call.
+        self.loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -437,7 +440,7 @@ class BackendConnection:
         while not any(kind not in early for kind, _ in proto.frames):
             if proto.closed_exc is not None:
                 return
-            proto.waiter = asyncio.get_running_loop().create_future()
+            proto.waiter = proto.loop.create_future()
             await proto.waiter
             proto.waiter = None
 
@@ -456,7 +459,7 @@ class BackendConnection:
                     CONNECTION_FAILURE, f"connection to node {self.node} was lost: {proto.closed_exc}",
                     node=self.node,
                 )
-            proto.waiter = asyncio.get_running_loop().create_future()
+            proto.waiter = proto.loop.create_future()
             await proto.waiter
             proto.waiter = None
 

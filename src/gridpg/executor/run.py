@@ -168,8 +168,7 @@ async def execute(dispatcher: Dispatcher, request: ExecRequest, plan: plans.Plan
         metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
         raise
     finally:
-        metrics.STATEMENTS.labels(strategy).inc()
-        metrics.STATEMENT_SECONDS.labels(strategy).observe(time.perf_counter() - started)
+        metrics.strategy_tally(strategy).observe(time.perf_counter() - started)
 
 
 async def _catalog(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:

@@ -42,6 +42,7 @@ class ClientStream(asyncio.Protocol):
         self.session: Session | None = None
         self.eof = False
         self._waiter: asyncio.Future[None] | None = None  # the session's task, parked in wait_data
+        self._loop = asyncio.get_running_loop()  # (3.11's get_running_loop() costs a getpid call)
         self._drain_waiter: asyncio.Future[None] | None = None
         self._write_paused = False
         self._read_paused = False
@@ -122,7 +123,7 @@ class ClientStream(asyncio.Protocol):
                 (frames.buffered() < _READ_HIGH_WATER // 2 or not frames.has_frame()):
             self._read_paused = False
             self.transport.resume_reading()
-        waiter = asyncio.get_running_loop().create_future()
+        waiter = self._loop.create_future()
         self._waiter = waiter
         try:
             await waiter

@@ -116,7 +116,7 @@ class GtmCommitLog(CommitLog):
 
     async def log_commit_fenced(self, gid: str, nodes: list[str]) -> object:
         token, waited = await self.gtm.txn_log_commit_fenced(gid, nodes, self._take_forgets())
-        metrics.FENCE_WAIT_SECONDS.labels("commit").observe(waited)
+        metrics.COMMIT_FENCE_WAIT.observe(waited)
         return token
 
     def _take_forgets(self) -> list[str]:

@@ -61,7 +61,7 @@ async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]],
     if token is None:
         started = time.perf_counter()
         token = await gtm.fence_acquire("commit")
-        metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
+        metrics.COMMIT_FENCE_WAIT.observe(time.perf_counter() - started)
     try:
         await body()
     finally:
@@ -120,7 +120,7 @@ class CommitFenceShare:
         try:
             await asyncio.shield(claim.lease.granted)
             # (the wait of the round itself: a claim asked for early waited beside its PREPAREs)
-            metrics.FENCE_WAIT_SECONDS.labels("commit").observe(time.perf_counter() - started)
+            metrics.COMMIT_FENCE_WAIT.observe(time.perf_counter() - started)
             await body()
         finally:
             self.drop(claim)
@@ -185,7 +185,7 @@ async def acquire_snapshot(gtm: GtmClient, timeout: float) -> int:
     try:
         async with asyncio.timeout(limit):
             token = await gtm.fence_acquire("snapshot")
-        metrics.FENCE_WAIT_SECONDS.labels("snapshot").observe(time.perf_counter() - started)
+        metrics.SNAPSHOT_FENCE_WAIT.observe(time.perf_counter() - started)
         return token
     except TimeoutError:
         metrics.FENCE_FAILURES.labels("acquire-timeout").inc()
