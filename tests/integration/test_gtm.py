@@ -361,6 +361,26 @@ def test_fence_modes_over_the_wire(tmp_path: Path) -> None:
     run(body())
 
 
+def test_fence_watch_answers_when_a_snapshot_waits(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with running_gtm(tmp_path) as port:
+            a = await GtmClient.connect(HOST, port)
+            b = await GtmClient.connect(HOST, port)
+            assert await a.fence_watch(0.05) is False  # nobody waits: answered after the wait
+            token = await a.fence_acquire("commit")
+            watch = asyncio.create_task(a.fence_watch(10.0))
+            assert await _is_blocked(watch)
+            snapshot = asyncio.create_task(b.fence_acquire("snapshot"))
+            assert await asyncio.wait_for(watch, 2) is True  # the commit holder is told
+            assert await a.fence_watch(10.0) is True  # one still waits: at once
+            await a.fence_release(token)
+            await b.fence_release(await asyncio.wait_for(snapshot, 2))
+            await a.close()
+            await b.close()
+
+    run(body())
+
+
 def test_fence_released_when_connection_drops(tmp_path: Path) -> None:
     async def body() -> None:
         async with running_gtm(tmp_path) as port:

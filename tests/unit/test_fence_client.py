@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gridpg.errors import PgError
-from gridpg.gtm.protocol import GtmUnavailable
+from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.sql.parse import set_statement, transaction_control
 from gridpg.txn import fence, snapshot
 from gridpg.txn.transaction import DistributedTransaction
@@ -203,6 +203,26 @@ class CountingGtm(FakeGtm):
     def drop_link(self) -> None:
         self.link = object()  # a new connection: the old one's tokens are void
 
+    async def fence_watch(self, wait: float) -> bool:
+        raise GtmError("0A000", "unknown GTM operation 'fence_watch'")  # as an older GTM
+
+
+class WatchingGtm(CountingGtm):
+    """A fake GTM that answers `fence_watch` once `snapshot_waits` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot_waits = asyncio.Event()
+        self.watches = 0
+
+    async def fence_watch(self, wait: float) -> bool:
+        self.watches += 1
+        try:
+            await asyncio.wait_for(self.snapshot_waits.wait(), wait)
+        except TimeoutError:
+            return False
+        return True
+
 
 def _round(log: list[str], name: str, seconds: float) -> Any:
     async def body() -> None:
@@ -321,3 +341,81 @@ def test_a_token_granted_while_the_gtm_link_changed_is_never_joined() -> None:
         return gtm
 
     assert asyncio.run(main()).acquired == [1, 2]
+
+
+def test_a_round_right_after_the_last_one_ended_joins_the_lingering_token() -> None:
+    """A busy worker's next commit within the window takes no GTM round trip: the token
+    lingers after its last round, and goes back by the window's end at the latest."""
+    async def main() -> tuple[CountingGtm, list[int], list[int]]:
+        gtm = CountingGtm()
+        share = fence.CommitFenceShare(gtm, window=0.05, linger=0.05)  # type: ignore[arg-type]
+        log: list[str] = []
+        await share.run(_round(log, "a", 0.0))
+        await asyncio.sleep(0.005)
+        lingering = list(gtm.released)
+        await share.run(_round(log, "b", 0.0))  # joins the token still held
+        await asyncio.sleep(0.06)  # past the window: released
+        released = list(gtm.released)
+        await share.run(_round(log, "c", 0.0))  # a new token
+        await asyncio.sleep(0.06)
+        return gtm, lingering, released
+
+    gtm, lingering, released = asyncio.run(main())
+    assert lingering == []  # held between the rounds
+    assert released == [1]
+    assert gtm.acquired == [1, 2] and gtm.released == [1, 2]
+
+
+def test_a_lingering_token_goes_back_by_the_end_of_its_window() -> None:
+    async def main() -> tuple[list[int], list[int]]:
+        gtm = CountingGtm()
+        share = fence.CommitFenceShare(gtm, window=0.02, linger=10.0)  # type: ignore[arg-type]
+        await share.run(_round([], "a", 0.0))
+        await asyncio.sleep(0.005)
+        early = list(gtm.released)
+        await asyncio.sleep(0.03)
+        return early, list(gtm.released)
+
+    early, late = asyncio.run(main())
+    assert early == [] and late == [1]
+
+
+def test_a_watched_token_is_kept_between_rounds_until_a_snapshot_waits() -> None:
+    """While the worker watches the GTM, its token outlives the short window; once a
+    snapshot request waits, it is joined no more and goes back (no round under it)."""
+    async def main() -> tuple[WatchingGtm, list[int], list[int]]:
+        gtm = WatchingGtm()
+        share = fence.CommitFenceShare(gtm, window=0.01, watched_window=10.0)  # type: ignore[arg-type]
+        log: list[str] = []
+        await share.run(_round(log, "a", 0.0))
+        await asyncio.sleep(0.03)  # past the short window
+        await share.run(_round(log, "b", 0.0))  # joins: watched, nobody waits
+        kept = list(gtm.released)
+        gtm.snapshot_waits.set()
+        await _settle()
+        released = list(gtm.released)
+        await share.run(_round(log, "c", 0.0))  # a new token, behind that snapshot
+        return gtm, kept, released
+
+    gtm, kept, released = asyncio.run(main())
+    assert kept == [] and released == [1]
+    assert gtm.acquired == [1, 2] and gtm.watches >= 1
+
+
+def test_a_revoked_token_still_covers_the_rounds_under_it() -> None:
+    async def main() -> tuple[WatchingGtm, list[int], list[str]]:
+        gtm = WatchingGtm()
+        share = fence.CommitFenceShare(gtm, window=0.01, watched_window=10.0)  # type: ignore[arg-type]
+        log: list[str] = []
+        running = asyncio.ensure_future(share.run(_round(log, "a", 0.05)))
+        await asyncio.sleep(0.01)
+        gtm.snapshot_waits.set()
+        await asyncio.sleep(0.01)
+        during = list(gtm.released)
+        await running
+        await _settle()
+        return gtm, during, log
+
+    gtm, during, log = asyncio.run(main())
+    assert during == []  # held while its round runs
+    assert gtm.released == [1] and log == ["a start", "a end"]

@@ -267,6 +267,11 @@ class GtmClient:
         """
         return int((await self.call("fence_acquire", mode=mode))["token"])
 
+    async def fence_watch(self, wait: float) -> bool:
+        """Wait until a snapshot request waits for the fence, `wait` seconds at most;
+        whether one does."""
+        return bool((await self.call("fence_watch", wait_ms=int(wait * 1000)))["snapshot_waiting"])
+
     async def fence_release(self, token: int) -> None:
         await self.call("fence_release", token=token)
 

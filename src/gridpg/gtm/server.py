@@ -317,6 +317,7 @@ class GtmService(CoordinationOps):
         self._seq_logged: dict[str, int] = {}  # values the stored state is ahead of memory
         self._decisions = storage.load_decisions()
         self._fence_waiters: dict[int, asyncio.Future[None]] = {}
+        self._snapshot_watchers: set[asyncio.Future[None]] = set()  # op_fence_watch's waits
         self.fence_open_at = 0.0  # a promoted GTM waits before its first grant (gtm/node.py)
         self.init_coordination()
         self._ops: dict[str, Handler] = {
@@ -543,6 +544,10 @@ class GtmService(CoordinationOps):
             await asyncio.sleep(delay)
         token, granted = self.fence.acquire(mode, conn_id)
         if not granted:
+            if mode is FenceMode.SNAPSHOT:
+                for watcher in self._snapshot_watchers:
+                    if not watcher.done():
+                        watcher.set_result(None)
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._fence_waiters[token] = waiter
             try:
@@ -551,6 +556,21 @@ class GtmService(CoordinationOps):
                 self._release_if_known(token)
                 raise
         return token
+
+    async def op_fence_watch(self, conn_id: int, fields: Message) -> Message:
+        """Answer once a snapshot request waits for the fence (at once if one waits now),
+        or after `wait_ms`: a coordinator worker keeps a commit token between its commits
+        while nobody waits for the snapshot fence, and gives it back on this answer."""
+        if not self.fence.waiting(FenceMode.SNAPSHOT):
+            watcher: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._snapshot_watchers.add(watcher)
+            try:
+                await asyncio.wait_for(watcher, min(max(float(fields.get("wait_ms") or 0), 0.0), 60000.0) / 1000)
+            except TimeoutError:
+                pass
+            finally:
+                self._snapshot_watchers.discard(watcher)
+        return {"snapshot_waiting": self.fence.waiting(FenceMode.SNAPSHOT) > 0}
 
     async def op_fence_release(self, conn_id: int, fields: Message) -> Message:
         token = _int(fields, "token")

@@ -72,6 +72,11 @@ async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]],
 # rounds (`CommitFenceShare`). A snapshot waiting for the fence then waits at most this
 # longer than for the rounds already under it (the GTM's grant is phase-fair).
 JOIN_WINDOW = 0.005
+# How long a token may be joined while the worker watches the GTM for snapshot requests
+# (`GtmClient.fence_watch`): given back at once when one waits, so a snapshot waits for
+# the rounds under it, not for this window.
+WATCHED_WINDOW = 0.1
+WATCH_WAIT = 1.0  # seconds one watch request waits at the GTM before it is renewed
 
 
 @dataclass(eq=False)
@@ -80,6 +85,9 @@ class _Lease:
 
     granted: asyncio.Future[int] = field(init=False)  # the GTM's token, once granted
     holders: int = 0
+    lingering: asyncio.TimerHandle | None = None  # no round under it: its release, set for later
+    watched: bool = False  # granted while the worker watched the GTM on its link
+    revoked: bool = False  # a snapshot waits: joined no more
     granted_at: float = 0.0
     link: object | None = None  # the GTM connection it was granted on
 
@@ -96,15 +104,27 @@ class CommitFenceShare:
     """A worker's COMMIT PREPARED rounds under shared commit-fence tokens: the GTM-proxy
     idea of DESIGN section 6 (many sessions, one GTM round trip). A round joins the token
     being acquired, or one granted less than `window` ago on the GTM connection still
-    open; else it asks the GTM for a new one. A token is released when its last round ends.
-    The guarantee is the unshared one: every round runs while a granted commit token is
-    held, so no snapshot fence is granted meanwhile. What is not shared: a token that came
-    with the decision's log (`txn_log_commit_fenced`), the snapshot fence."""
+    open; else it asks the GTM for a new one. A token is released when its last round ends,
+    or, while it could still be joined, `linger` later at most (never after the window):
+    the next round of a busy worker then joins it instead of asking the GTM again. While
+    it holds a token the worker watches the GTM (`fence_watch`); a token granted under the
+    watch may be joined for `watched_window` instead, until a snapshot request waits:
+    then it is joined no more and goes back once its rounds ended, so a snapshot waits
+    for those rounds only, not for a window. The guarantee is the unshared one: every
+    round runs while a granted commit token is held, so no snapshot fence is granted
+    meanwhile. What is not shared: a token that came with the decision's log
+    (`txn_log_commit_fenced`), the snapshot fence."""
 
-    def __init__(self, gtm: GtmClient, window: float = JOIN_WINDOW) -> None:
+    def __init__(self, gtm: GtmClient, window: float = JOIN_WINDOW, linger: float = JOIN_WINDOW,
+                 watched_window: float = WATCHED_WINDOW) -> None:
         self.gtm = gtm
         self.window = window
+        self.linger = linger
+        self.watched_window = watched_window
         self._open: _Lease | None = None  # the lease new rounds may join
+        self._watch: asyncio.Future[None] | None = None
+        self._watch_link: object | None = None  # the GTM connection the running watch is on
+        self._watch_refused = False  # the GTM has no fence_watch: short windows only
 
     def claim(self) -> FenceClaim:
         """A share of a commit token, asked for now (joined or requested, not awaited):
@@ -141,29 +161,90 @@ class CommitFenceShare:
             lease = _Lease()
             lease.granted = asyncio.ensure_future(self._acquire(lease))
             self._open = lease
+        elif lease.lingering is not None:
+            lease.lingering.cancel()
+            lease.lingering = None
         lease.holders += 1
         return lease
 
     def _is_joinable(self, lease: _Lease) -> bool:
         if not lease.granted.done():
             return True  # asked for, not yet granted: wait for it together
-        if lease.granted.cancelled() or lease.granted.exception() is not None:
+        if lease.granted.cancelled() or lease.granted.exception() is not None or lease.revoked:
             return False
         # A token of a dropped GTM connection was released there: never joined.
         return lease.link is not None and lease.link is self.gtm.open_link() \
-            and time.perf_counter() - lease.granted_at < self.window
+            and time.perf_counter() - lease.granted_at < self._window(lease)
+
+    def _window(self, lease: _Lease) -> float:
+        return self.watched_window if lease.watched else self.window
 
     async def _acquire(self, lease: _Lease) -> int:
         link = self.gtm.open_link()
+        if link is not None:
+            self._start_watch(link)
         token = await self.gtm.fence_acquire("commit")
         lease.granted_at = time.perf_counter()
         # Joinable only when granted on the link still open (not on one connected meanwhile).
         lease.link = link if link is not None and link is self.gtm.open_link() else None
+        lease.watched = lease.link is not None and self._watch_link is lease.link
         return token
+
+    def _start_watch(self, link: object) -> None:
+        if self._watch_refused or (self._watch is not None and not self._watch.done()):
+            return
+        self._watch_link = link
+        self._watch = asyncio.ensure_future(self._watch_gtm(link))
+
+    async def _watch_gtm(self, link: object) -> None:
+        """Watch the GTM while this worker holds commit tokens; on a snapshot request
+        waiting, give the open one back (as soon as its rounds end) and stop: the next
+        token is asked for behind that snapshot, and watched again."""
+        from gridpg.gtm.protocol import GtmError, GtmUnavailable
+
+        try:
+            while self._open is not None and self.gtm.open_link() is link:
+                if await self.gtm.fence_watch(WATCH_WAIT):
+                    break
+        except GtmError:
+            self._watch_refused = True  # (an older GTM: no such operation)
+        except (GtmUnavailable, OSError):
+            pass
+        finally:
+            self._watch_link = None
+            self._revoke()
+
+    def _revoke(self) -> None:
+        """The open token is joined no more; with no round under it, it goes back now."""
+        lease = self._open
+        if lease is None or not lease.watched:
+            return
+        lease.revoked = True
+        if lease.holders == 0 and lease.lingering is not None:
+            lease.lingering.cancel()
+            lease.lingering = None
+            self._release_lease(lease)
 
     def _end(self, lease: _Lease) -> None:
         """The lease's last round ended: its token goes back (once granted, if still
-        asked for: every round waiting for it was cancelled)."""
+        asked for: every round waiting for it was cancelled); a granted token that may
+        still be joined lingers until the window's end, `linger` at most."""
+        if self._open is lease and lease.granted.done() and self._is_joinable(lease):
+            # (a watched token is kept to its window's end: a snapshot request ends it sooner)
+            delay = lease.granted_at + self._window(lease) - time.perf_counter()
+            if not lease.watched:
+                delay = min(self.linger, delay)
+            if delay > 0:
+                lease.lingering = asyncio.get_running_loop().call_later(delay, self._expire, lease)
+                return
+        self._release_lease(lease)
+
+    def _expire(self, lease: _Lease) -> None:
+        lease.lingering = None
+        if lease.holders == 0:
+            self._release_lease(lease)
+
+    def _release_lease(self, lease: _Lease) -> None:
         if self._open is lease:
             self._open = None
         granted = lease.granted
