@@ -453,6 +453,8 @@ class RecoveryNode(FakeConn):
             rows = [(g, "20") for g in self.prepared]
         elif sql.startswith("SELECT gid, outcome FROM gridpg.commit_marker"):
             rows = list(self.markers)
+        elif "to_regclass('gridpg.commit_marker')" in sql:  # (made once markers were written)
+            rows = [("t" if self.markers else "f",)]
         elif "pg_stat_activity" in sql:
             rows = [(r,) for r in self.running]
         elif "ON CONFLICT (gid) DO NOTHING" in sql:

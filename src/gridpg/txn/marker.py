@@ -134,7 +134,12 @@ async def ensure_table(conn: BackendConnection) -> None:
 
 
 async def stale_markers(conn: BackendConnection, older_than: float = STALE_AFTER) -> list[tuple[str, str]]:
-    """(gid, outcome) of the node's markers made at least `older_than` seconds ago."""
+    """(gid, outcome) of the node's markers made at least `older_than` seconds ago (none
+    where the table was never made: catalog servers, a new node; asked first, so that no
+    recovery pass leaves an error in the server's log)."""
+    rows = await conn.query(f"SELECT pg_catalog.to_regclass({quote_literal(TABLE)}) IS NOT NULL")
+    if not rows or rows[0][0] != "t":
+        return []
     try:
         rows = await conn.query(f"SELECT gid, outcome FROM {TABLE} WHERE made < "
                                 f"pg_catalog.clock_timestamp() - interval '{float(older_than)} seconds'")
