@@ -547,12 +547,37 @@ def backend_messages(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:
         pos += 1 + length
 
 
+_ONE_VALUE = b"\0\0\0\1"  # no parameter format code, one value
+_NO_VALUE = b"\0\0\0\0"
+_NO_RESULT_FORMAT = b"\0\0"
+_TEXT_RESULTS = b"\0\1\0\0"  # one result format code: text
+_BINARY_RESULTS = b"\0\1\0\1"
+
+
 def split_bind(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], list[int]]:
     """A Bind's formats, values and result formats from `pos` (after its two names),
     checked as `parse_bind` checks them. The hot path of every Execute: one function, no
     reader or message object, no call for the usual zero or one format code and the
     usual single value (the fast path reads the names itself)."""
     size = len(data)
+    head = data[pos : pos + 4]
+    # The usual Binds, read by their bytes: no format codes and no value (BEGIN, COMMIT) or
+    # one value (pgbench -S); no result format code, or one that is 0 or 1.
+    if head == _ONE_VALUE and size >= pos + 8:
+        (n,) = _I32.unpack_from(data, pos + 4)
+        end = pos + 8 + n
+        if n >= 0 and end <= size:
+            tail = data[end:]
+            if tail == _NO_RESULT_FORMAT:
+                return [], [data[pos + 8 : end]], []
+            if tail == _TEXT_RESULTS or tail == _BINARY_RESULTS:
+                return [], [data[pos + 8 : end]], [tail[3]]
+    elif head == _NO_VALUE:
+        tail = data[pos + 4 :]
+        if tail == _NO_RESULT_FORMAT:
+            return [], [], []
+        if tail == _TEXT_RESULTS or tail == _BINARY_RESULTS:
+            return [], [], [tail[3]]
     unpack16 = _I16.unpack_from
     try:
         (count,) = unpack16(data, pos)

@@ -20,7 +20,9 @@ it waited for. Waits are bounded so that no cycle through the fence can hang:
   has lasted the fence timeout, the statement is cancelled on its nodes and fails 40001.
 
 A worker's commit rounds share commit tokens (`CommitFenceShare`): one GTM round trip
-and one release for the rounds that start together, never a round without a granted token.
+and one release for the rounds that start together, never a round without a granted token;
+while the GTM says no snapshot waits (`fence_watch`), a busy worker keeps its token from one
+commit to the next.
 
 This module must not decide *whether* a statement is fenced: callers do (the session's
 `gridpg.consistency`, the number of nodes, an already established transaction snapshot).
