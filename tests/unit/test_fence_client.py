@@ -419,3 +419,25 @@ def test_a_revoked_token_still_covers_the_rounds_under_it() -> None:
     gtm, during, log = asyncio.run(main())
     assert during == []  # held while its round runs
     assert gtm.released == [1] and log == ["a start", "a end"]
+
+
+def test_only_an_unknown_operation_stops_the_watch_for_good() -> None:
+    class Refusing(WatchingGtm):
+        def __init__(self, code: str) -> None:
+            super().__init__()
+            self.code = code
+
+        async def fence_watch(self, wait: float) -> bool:
+            self.watches += 1
+            raise GtmError(self.code, "no")
+
+    async def main(code: str) -> int:
+        gtm = Refusing(code)
+        share = fence.CommitFenceShare(gtm, window=0.001)  # type: ignore[arg-type]
+        for _ in range(3):
+            await share.run(_round([], "a", 0.0))
+            await asyncio.sleep(0.01)
+        return gtm.watches
+
+    assert asyncio.run(main("0A000")) == 1  # an older GTM: asked once
+    assert asyncio.run(main("XX000")) == 3  # any other refusal: asked again with the next token

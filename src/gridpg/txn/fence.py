@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from gridpg import metrics
-from gridpg.errors import SERIALIZATION_FAILURE, PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, SERIALIZATION_FAILURE, PgError
 from gridpg.gtm.client import GtmClient
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 
@@ -208,8 +208,10 @@ class CommitFenceShare:
             while self._open is not None and self.gtm.open_link() is link:
                 if await self.gtm.fence_watch(WATCH_WAIT):
                     break
-        except GtmError:
-            self._watch_refused = True  # (an older GTM: no such operation)
+        except GtmError as exc:
+            # An older GTM has no such operation: short windows from now on. Any other
+            # refusal only ends this watch; the next token asks again.
+            self._watch_refused = exc.code == FEATURE_NOT_SUPPORTED
         except (GtmUnavailable, OSError):
             pass
         finally:
