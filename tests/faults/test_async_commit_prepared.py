@@ -31,6 +31,7 @@ import pytest
 
 from gridpg.cluster import processes
 from gridpg.cluster.control import Cluster
+from gridpg.txn.fence import WATCHED_WINDOW
 from tests.cluster_fixtures import prepared_gids, private_cluster, server_dsn
 
 
@@ -84,6 +85,7 @@ def test_primary_killed_after_the_commit_answer_then_failover(ha_cluster: Cluste
     answered: list[object] = []
     committing = threading.Thread(target=lambda: answered.append(client.execute("COMMIT")), daemon=True)
     os.kill(gtm_pid, signal.SIGSTOP)
+    time.sleep(WATCHED_WINDOW + 0.2)  # a fence token kept since the commits above goes
     try:
         committing.start()
         deadline = time.monotonic() + 10

@@ -33,6 +33,7 @@ import pytest
 
 from gridpg.cluster import processes
 from gridpg.cluster.control import Cluster
+from gridpg.txn.fence import WATCHED_WINDOW
 from tests.cluster_fixtures import prepared_gids, primaries, private_cluster, query
 from tests.faults.test_commit_answer_lost import commits_wait_for_a_missing_standby
 
@@ -87,6 +88,12 @@ def _recover(cluster: Cluster) -> str:
                              "--older-than", "0"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout + result.stderr
+
+
+def _outlive_fence_tokens() -> None:
+    """Let a commit-fence token the worker still holds from the fixture's commits go (it
+    keeps one up to WATCHED_WINDOW between commits): the next commit then needs the GTM."""
+    time.sleep(WATCHED_WINDOW + 0.2)
 
 
 def _wait(condition: object, what: str, seconds: float = 15) -> None:
@@ -166,6 +173,7 @@ def test_killed_before_the_decider_commit_recovery_aborts(cluster: Cluster, bank
     coordinator = _family(_pid(cluster, "coord1"))
     committing, outcome = _start_commit(cluster.dsn(0), bank)
     os.kill(gtm, signal.SIGSTOP)  # the commit stops at the commit fence, after the PREPAREs
+    _outlive_fence_tokens()
     try:
         committing.start()
         gid = _prepared_on_dn1(cluster)
@@ -242,6 +250,7 @@ def test_recovery_first_makes_the_late_decider_commit_roll_back(cluster: Cluster
     coordinator = _family(_pid(cluster, "coord1"))
     committing, outcome = _start_commit(cluster.dsn(0), bank)
     os.kill(gtm, signal.SIGSTOP)
+    _outlive_fence_tokens()
     try:
         committing.start()
         gid = _prepared_on_dn1(cluster)
