@@ -262,7 +262,7 @@ class CoordinationOps:
             raise GtmError(OBJECT_NOT_IN_PREREQUISITE_STATE, "the cluster is already paused "
                            "(or shards are held for a move)")
         self._signal_pause()
-        deadline = time.monotonic() + _wait(fields)
+        deadline = time.monotonic() + wait_seconds(fields)
         while not self.pause_state.is_drained() and self.pause_state.holder == conn_id:
             if not await self._wait_change(deadline):
                 break
@@ -284,7 +284,7 @@ class CoordinationOps:
         activity request waits for this watcher (bounded)."""
         self.pause_state.watchers.add(conn_id)
         known = fields.get("version")
-        deadline = time.monotonic() + _wait(fields)
+        deadline = time.monotonic() + wait_seconds(fields)
         while known == self.pause_state.version and not self._requests_for(conn_id):
             if not await self._wait_change(deadline):
                 break
@@ -299,7 +299,7 @@ class CoordinationOps:
         request = ActivityRequest(set(self.pause_state.watchers))
         self._activity[rid] = request
         self._signal_pause()
-        deadline = time.monotonic() + _wait(fields)
+        deadline = time.monotonic() + wait_seconds(fields)
         try:
             while request.waiting & self.pause_state.watchers:
                 if not await self._wait_change(deadline):
@@ -393,5 +393,6 @@ def _number(fields: Message, key: str, default: float) -> float:
     return float(value)
 
 
-def _wait(fields: Message) -> float:
+def wait_seconds(fields: Message) -> float:
+    """A long poll's `wait_ms`, checked and bounded (MAX_WAIT_MS), in seconds."""
     return min(max(_number(fields, "wait_ms", 0), 0.0), MAX_WAIT_MS) / 1000.0

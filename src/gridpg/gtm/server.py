@@ -27,7 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from gridpg.gtm.coordination import CoordinationOps
+from gridpg.gtm.coordination import CoordinationOps, wait_seconds
 from gridpg.gtm.node import GtmNode
 from gridpg.gtm.protocol import (
     DUPLICATE_TABLE,
@@ -565,7 +565,7 @@ class GtmService(CoordinationOps):
             watcher: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._snapshot_watchers.add(watcher)
             try:
-                await asyncio.wait_for(watcher, min(max(float(fields.get("wait_ms") or 0), 0.0), 60000.0) / 1000)
+                await asyncio.wait_for(watcher, wait_seconds(fields))
             except TimeoutError:
                 pass
             finally:

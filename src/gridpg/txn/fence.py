@@ -202,8 +202,6 @@ class CommitFenceShare:
         """Watch the GTM while this worker holds commit tokens; on a snapshot request
         waiting, give the open one back (as soon as its rounds end) and stop: the next
         token is asked for behind that snapshot, and watched again."""
-        from gridpg.gtm.protocol import GtmError, GtmUnavailable
-
         try:
             while self._open is not None and self.gtm.open_link() is link:
                 if await self.gtm.fence_watch(WATCH_WAIT):
