@@ -9,6 +9,8 @@ then runs, gridpg right after plain for each workload:
 
   init             pgbench -i -s S                              (time; reported, no target)
   select-prepared  pgbench -S -M prepared -c 8 -j 2 -T T        ratio >= 0.40
+  proxy-floor      select-prepared through a proxy that only forwards bytes (reference:
+                   bench/forward_proxy.py, 2 uvloop processes in front of plain; no target)
   select-simple    pgbench -S -M simple -c 8 -j 2 -T T          ratio >= 0.35
   latency          pgbench -S -M prepared -c 1 -T T -l          added p50 <= 150 us, p99 <= 1 ms
   tpcb-prepared    pgbench -M prepared -c 8 -j 2 -T T           ratio >= 0.30 (bank invariant checked)
@@ -42,10 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import copy_bench
 import pgbench_bench
-from common import Env, Target, fenced, log
+from common import HOST, Env, Target, fenced, log
 
 PLOTS = common.BENCH_DIR / "plots"
-ORDER = ("init", "select-prepared", "select-simple", "latency", "tpcb-prepared", "simple-update",
+ORDER = ("init", "select-prepared", "proxy-floor", "select-simple", "latency", "tpcb-prepared", "simple-update",
          "copy", "idle")
 RATIO_TARGETS = {"select-prepared": 0.40, "select-simple": 0.35, "tpcb-prepared": 0.30,
                  "simple-update": 0.45, "copy": 0.50}
@@ -206,6 +208,70 @@ def tps_workload(script: list[str], label: str):  # type: ignore[no-untyped-def]
                 check_simple_update(target, before[target.name], result, outcome)
         set_ratio(outcome, figures.get("plain"), figures.get("gridpg"), RATIO_TARGETS[label])
     return run
+
+
+def run_proxy_floor(env: Env, args: argparse.Namespace, outcome: Outcome) -> None:
+    """select-prepared's pgbench through a proxy that only forwards bytes to plain
+    PostgreSQL's Unix socket (bench/forward_proxy.py, as many processes as the coordinator
+    has workers): the kernel's and the event loop's share of a Python coordinator, the floor
+    its ratio is held to, measured in this run. The proxy's CPU per transaction is noted."""
+    import subprocess
+
+    outcome.unit = "tps ('gridpg' column: the forwarding proxy)"
+    outcome.target = "(reference, no target)"
+    bargs = ["-S", "-M", "prepared", "-c", str(args.clients), "-j", str(args.jobs), "-T", str(args.time), "-n"]
+    plain = pgbench(env, env.target("plain"), bargs, args.time + 120, outcome, "proxy-floor")
+    port = common.free_base(27000)
+    socket_file = Path(env.plain.socket_dir) / f".s.PGSQL.{env.plain.port}"
+    processes = args.workers or 2
+    command = [sys.executable, str(common.BENCH_DIR / "forward_proxy.py"), "--port", str(port),
+               "--unix", str(socket_file), "--processes", str(processes)]
+    outcome.commands.append(" ".join(["python", "bench/forward_proxy.py", *command[2:]]))
+    proxy = subprocess.Popen(command)
+    try:
+        deadline = time.monotonic() + 10
+        while not _accepts(port):
+            if proxy.poll() is not None or time.monotonic() > deadline:
+                outcome.errors.append(f"the forwarding proxy did not start (exit {proxy.poll()})")
+                return
+            time.sleep(0.05)
+        through = Target("proxy", HOST, port, env.plain_password,
+                         f"postgresql://{common.SUPERUSER}:{env.plain_password}@{HOST}:{port}/postgres")
+        before = _tree_cpu(proxy.pid)
+        run = pgbench(env, through, bargs, args.time + 120, outcome, "proxy-floor")
+        cpu = _tree_cpu(proxy.pid) - before
+    finally:
+        proxy.terminate()
+        try:
+            proxy.wait(10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+    outcome.plain, outcome.gridpg = plain.tps, run.tps
+    if plain.tps and run.tps and not outcome.errors:
+        outcome.ratio = run.tps / plain.tps
+        outcome.notes.append(f"the proxy ({processes} processes) used {cpu:.2f} s CPU: "
+                             f"{cpu / (run.tps * args.time) * 1e6:.1f} us per transaction")
+
+
+def _accepts(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _tree_cpu(pid: int) -> float:
+    """user + system CPU seconds of a process and its children, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def set_ratio(outcome: Outcome, plain: float | None, gridpg: float | None, target: float) -> None:
@@ -414,6 +480,7 @@ def datanode_backends(env: Env) -> dict[str, object]:
 RUNNERS = {
     "init": run_init,
     "select-prepared": tps_workload(["-S", "-M", "prepared"], "select-prepared"),
+    "proxy-floor": run_proxy_floor,
     "select-simple": tps_workload(["-S", "-M", "simple"], "select-simple"),
     "latency": run_latency,
     "tpcb-prepared": tps_workload(["-M", "prepared"], "tpcb-prepared"),
