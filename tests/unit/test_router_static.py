@@ -30,3 +30,43 @@ def test_a_statement_without_tables_is_not_routed_and_does_not_fail() -> None:
 def test_reference_tables_still_route_to_a_common_node() -> None:
     got = _static("SELECT * FROM ref WHERE a = 1", {"ref": REF})
     assert isinstance(got, router.RouterSpec) and got.fixed_group == "dn1"
+
+
+TEXT_KEYED = DistTable("public", "t", "hash", "k", "text", 1, 32, ("dn1", "dn2"))
+
+
+def test_a_cast_that_may_change_the_value_pins_nothing() -> None:
+    # `k = 'a  '::bpchar` compares k with 'a' (bpchar to text drops trailing blanks):
+    # hashing 'a  ' as text would send the statement to another shard than the row's
+    for sql in ("SELECT * FROM t WHERE k = 'a  '::bpchar", "SELECT * FROM t WHERE k = 'abcdef'::varchar(3)",
+                "SELECT * FROM t WHERE k = $1::char(4)", "SELECT * FROM t WHERE k = 'ab'::\"char\"",
+                "SELECT * FROM t WHERE k = 'x'::public.mytext", "SELECT * FROM t WHERE k IN ('a', 'b  '::bpchar)"):
+        assert isinstance(_static(sql, {"t": TEXT_KEYED}), NotApplicable), sql
+    for sql in ("SELECT * FROM t WHERE k = 'a'", "SELECT * FROM t WHERE k = 'a'::text",
+                "SELECT * FROM t WHERE k = 'a'::varchar", "SELECT * FROM t WHERE k = $1::text",
+                "SELECT * FROM t WHERE k = CAST('a' AS character varying)"):
+        assert isinstance(_static(sql, {"t": TEXT_KEYED}), router.RouterSpec), sql
+
+
+def test_which_casts_keep_the_value_for_the_column_type() -> None:
+    def keeps(cast_sql: str, column_type: str) -> bool:
+        tree = sqlparse.parse_tree(f"SELECT * FROM t WHERE k = {cast_sql}")
+        (values,) = analyze.pinning_values(tree["SelectStmt"]["whereClause"], lambda col: col[-1]).values()
+        return values[0].cast_keeps_value(column_type)
+
+    assert keeps("1::int8", "integer") and keeps("1::smallint", "bigint") and keeps("$1::bigint", "int8")
+    assert keeps("'a'::text", "character varying(20)") and keeps("'1.5'::numeric", "numeric(10,2)")
+    assert not keeps("1.5::int", "numeric")  # rounds to 2
+    assert not keeps("'2020-01-01 10:00'::date", "timestamp without time zone")  # drops the time
+    assert not keeps("'2020-01-01 10:00+05'::timestamp", "timestamp with time zone")
+    assert not keeps("2.45::numeric(3,1)", "numeric")  # rounds to 2.5
+    assert not keeps("'a  '::bpchar", "text") and not keeps("'a'::text", "character(3)")
+
+
+def test_a_parameter_of_another_type_is_compared_converted() -> None:
+    assert analyze.param_keeps_value(0, "text") and analyze.param_keeps_value(705, "timestamp")
+    assert analyze.param_keeps_value(23, "bigint") and analyze.param_keeps_value(1043, "text")
+    assert not analyze.param_keeps_value(1042, "text")  # bpchar: trailing blanks dropped
+    assert not analyze.param_keeps_value(1184, "timestamp without time zone")
+    assert not analyze.param_keeps_value(1700, "integer")
+    assert not analyze.param_keeps_value(123456, "text")  # a type of the user's: unknown here

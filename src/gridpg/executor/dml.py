@@ -479,7 +479,7 @@ async def _group_of_row(dispatcher: Dispatcher, request: ExecRequest, target: Di
     if position < 0 or position >= len(items):
         text = None
     else:
-        text = await _evaluate_item(dispatcher, request, items[position])
+        text = await _evaluate_item(dispatcher, request, items[position], target.column_type or "")
     group = planner.group_for_value(target, text, dispatcher.runner.snapshot())
     if group is not None and position >= 0 and await _rounds(dispatcher, target):
         group = None  # route the value PostgreSQL will store, not the one written
@@ -536,8 +536,11 @@ def _routable_text_sql(value: str, type_name: str) -> str:
             "THEN ' BC' ELSE '' END END")
 
 
-async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str) -> str | None:
-    """The text value of one VALUES item: constants and parameters directly, else the catalog."""
+async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str,
+                         column_type: str) -> str | None:
+    """The text value of one VALUES item for a column of `column_type`: constants and
+    parameters directly, else the catalog (a cast, or a parameter of another type, which
+    the column stores converted: a timestamptz for a timestamp column, a bpchar for text)."""
     from gridpg.planner.context import UNKNOWN, value_text
 
     try:
@@ -546,8 +549,11 @@ async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str
         tree = None
     if tree is not None:
         value = analyze.value_of(tree)
-        if value is not None and value.cast is None:
-            text = value_text(value, request.bound())
+        bound = request.bound()
+        if value is not None and value.cast is None and (
+                not value.param or value.param > len(bound.oids)
+                or analyze.param_keeps_value(bound.oids[value.param - 1], column_type)):
+            text = value_text(value, bound)
             if text is not UNKNOWN:
                 return text  # type: ignore[return-value]
     from gridpg.executor.multi import inline_params
@@ -612,7 +618,8 @@ async def _leaves_for_system_columns(dispatcher: Dispatcher, request: ExecReques
     position = names.index(target.column) if target.column in names else -1
     leaves = []
     for _, items in rows:
-        text = await _evaluate_item(dispatcher, request, items[position]) if position >= 0 else None
+        text = await _evaluate_item(dispatcher, request, items[position], target.column_type or "") \
+            if position >= 0 else None
         remainder = shard_for_text(target.column_type or "", text, target.shard_count or 1)
         leaves.append(f"{SHARD_SCHEMA}.{quote_ident(shard_table_name(target.schema, target.name, remainder))}")
     return leaves

@@ -24,11 +24,54 @@ class RelRef:
 
 @dataclass(frozen=True)
 class Value:
-    """A constant (text form, None for NULL) or a parameter number."""
+    """A constant (text form, None for NULL) or a parameter number, possibly under a cast."""
 
     text: str | None = None
     param: int = 0  # $n, 0 when a constant
+    # The cast's type as written: PostgreSQL's internal name for the SQL spellings
+    # (`integer` -> int4, `char(3)` -> bpchar), `schema.name` for a qualified one, `"char"`
+    # for the one-byte type; None: no cast.
     cast: str | None = None
+    cast_typmods: bool = False  # the cast has type modifiers (varchar(3), numeric(5,1)...)
+
+    def cast_keeps_value(self, column_type: str) -> bool:
+        """Whether `col = value` compares the column with this text read as the column's
+        own type: no cast, or one to the column's type (or between integer types, or text
+        and varchar) without modifiers. Any other cast may change the value first (bpchar
+        drops trailing blanks, ::int rounds 1.5, ::date drops the time, varchar(3) cuts):
+        hashing the text as the column's type would pick another shard than the row's."""
+        cast = self.cast
+        if cast is None:
+            return True
+        if self.cast_typmods or cast == '"char"' or "." in cast:
+            return False
+        from gridpg.planner.hashing import canonical_type_name
+
+        try:
+            want, have = canonical_type_name(cast), canonical_type_name(column_type)
+        except (ValueError, KeyError):
+            return False
+        return want == have or {want, have} <= _INTEGERS or {want, have} <= _TEXTS
+
+
+_INTEGERS = frozenset(("int2", "int4", "int8"))
+_TEXTS = frozenset(("text", "varchar"))
+# Built-in types a parameter may be declared with (Parse) or described as, by OID.
+_PARAM_TYPES = {16: "bool", 17: "bytea", 18: '"char"', 19: "name", 20: "int8", 21: "int2", 23: "int4",
+                25: "text", 26: "oid", 114: "json", 700: "float4", 701: "float8", 869: "inet",
+                1042: "bpchar", 1043: "varchar", 1082: "date", 1083: "time", 1114: "timestamp",
+                1184: "timestamptz", 1186: "interval", 1266: "timetz", 1700: "numeric", 2950: "uuid",
+                3802: "jsonb"}
+
+
+def param_keeps_value(oid: int, column_type: str) -> bool:
+    """`Value.cast_keeps_value` for a parameter of type `oid` (0, unknown: the column's type
+    is inferred for it): a parameter declared timestamptz against a timestamp column, or
+    bpchar against a text one, is compared as converted, not as its text read as the column's."""
+    if oid in (0, 705):
+        return True
+    name = _PARAM_TYPES.get(oid)
+    return name is not None and Value(cast=name).cast_keeps_value(column_type)
 
 
 def relations(tree: Any) -> list[RelRef]:
@@ -152,27 +195,34 @@ def column_ref(node: Tree) -> tuple[str, ...] | None:
 def value_of(node: Tree) -> Value | None:
     """A constant or parameter, possibly under one cast; None for anything else."""
     cast = None
+    typmods = False
     if "TypeCast" in node:
         tc = node["TypeCast"]
         names = [n["String"]["sval"] for n in tc["typeName"]["names"] if "String" in n]
         if tc["typeName"].get("arrayBounds"):
             return None
-        cast = names[-1] if names else None
+        if len(names) > 1 and names[0] != "pg_catalog":
+            cast = ".".join(names)
+        elif names == ["char"]:  # (the SQL spelling char(n) is pg_catalog.bpchar)
+            cast = '"char"'
+        else:
+            cast = names[-1] if names else None
+        typmods = bool(tc["typeName"].get("typmods"))
         node = tc["arg"]
     if "ParamRef" in node:
-        return Value(param=node["ParamRef"]["number"], cast=cast)
+        return Value(param=node["ParamRef"]["number"], cast=cast, cast_typmods=typmods)
     const = node.get("A_Const")
     if const is None:
         return None
     if const.get("isnull"):
-        return Value(None, cast=cast)
+        return Value(None, cast=cast, cast_typmods=typmods)
     for key in ("ival", "fval", "sval", "boolval", "bsval"):
         if key in const:
             inner = const[key]
             raw = inner.get(key, 0 if key == "ival" else False if key == "boolval" else "")
             if key == "boolval":
-                return Value("true" if raw else "false", cast=cast)
-            return Value(str(raw), cast=cast)
+                return Value("true" if raw else "false", cast=cast, cast_typmods=typmods)
+            return Value(str(raw), cast=cast, cast_typmods=typmods)
     return None
 
 

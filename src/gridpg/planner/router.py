@@ -79,7 +79,15 @@ def _pin_values(where: Any, r: Resolved, table: DistTable) -> list[analyze.Value
             return column
         return None
 
-    return analyze.pinning_values(where, matches).get(column) or None
+    values = analyze.pinning_values(where, matches).get(column)
+    if not values:
+        return None
+    # A value under a cast that may change it pins nothing: the comparison sees the cast's
+    # result, not the text hashed as the column's type (`text_col = 'a  '::bpchar` matches 'a').
+    column_type = table.column_type or ""
+    if not all(v.cast_keeps_value(column_type) for v in values):
+        return None
+    return values
 
 
 def decide(sql: str, spec: RouterSpec, groups: set[str] | None) -> RouterPlan | NotApplicable:
@@ -101,8 +109,14 @@ def pinned_set(spec: RouterSpec, snapshot: CatalogSnapshot, params: BoundParams)
     if spec.fixed_group is not None or not spec.pins:
         return None
     groups: set[str] = set()
+    oids = params.oids
     for table, values in spec.pins:
         for value in values:
+            # (a cast's type: the parameter is converted to it first; the cast itself kept
+            # the value, or `static` pinned nothing)
+            if value.param and value.param <= len(oids) \
+                    and not analyze.param_keeps_value(oids[value.param - 1], value.cast or table.column_type or ""):
+                return None
             text = value_text(value, params)
             group = None if text is UNKNOWN else group_for_value(table, text, snapshot)  # type: ignore[arg-type]
             if group is None:
