@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import PgError
 from gridpg.planner import analyze
-from gridpg.planner.context import UNKNOWN, BoundParams, value_text
+from gridpg.planner.context import UNKNOWN, BoundParams
 from gridpg.planner.hashing import shard_for_text
-from gridpg.planner.router import RouterSpec
+from gridpg.planner.router import RouterSpec, pin_text
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import DistTable
@@ -159,7 +159,7 @@ def _query_writes(analysis: Analysis, spec: RouterSpec | None, params: BoundPara
             continue
         found = []
         for value in values:
-            text = value_text(value, params)
+            text = pin_text(value, table, params)
             try:
                 found.append(None if text is UNKNOWN else shard_for_text(
                     table.column_type or "", text, table.shard_count or 1))  # type: ignore[arg-type]
@@ -188,7 +188,7 @@ def _pinned_elsewhere(spec: Any, hold: ShardHold, held_refs: int, params: BoundP
         if table.method != "hash":
             return False
         for value in values:
-            text = value_text(value, params)
+            text = pin_text(value, table, params)
             if text is UNKNOWN:
                 return False
             try:

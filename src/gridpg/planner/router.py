@@ -109,20 +109,26 @@ def pinned_set(spec: RouterSpec, snapshot: CatalogSnapshot, params: BoundParams)
     if spec.fixed_group is not None or not spec.pins:
         return None
     groups: set[str] = set()
-    oids = params.oids
     for table, values in spec.pins:
         for value in values:
-            # (a cast's type: the parameter is converted to it first; the cast itself kept
-            # the value, or `static` pinned nothing)
-            if value.param and value.param <= len(oids) \
-                    and not analyze.param_keeps_value(oids[value.param - 1], value.cast or table.column_type or ""):
-                return None
-            text = value_text(value, params)
+            text = pin_text(value, table, params)
             group = None if text is UNKNOWN else group_for_value(table, text, snapshot)  # type: ignore[arg-type]
             if group is None:
                 return None
             groups.add(group)
     return groups
+
+
+def pin_text(value: analyze.Value, table: DistTable, params: BoundParams) -> str | None | object:
+    """The text of a pinning value to hash as the column's type (`value_text`), or UNKNOWN
+    for a parameter whose type is not the column's (`analyze.param_keeps_value`: compared
+    converted, a timestamptz with a timestamp column). A cast's type is the one the
+    parameter is converted to first (`static` pinned nothing under a cast that changes it)."""
+    oids = params.oids
+    if value.param and value.param <= len(oids) \
+            and not analyze.param_keeps_value(oids[value.param - 1], value.cast or table.column_type or ""):
+        return UNKNOWN
+    return value_text(value, params)
 
 
 def group_for_value(table: DistTable, text: str | None, snapshot: CatalogSnapshot) -> str | None:
