@@ -583,10 +583,16 @@ def plot_ratios(plt, outcomes: list[Outcome], subtitle: str) -> Path | None:  # 
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color="#2e8b57", label="target met"),
-                       Patch(color="#d9534f", label="target not met"),
-                       Line2D([0], [0], color="black", linewidth=2.5, label="target")],
-              loc="upper right", fontsize=8, framealpha=0.9)
+    handles = [Patch(color="#2e8b57", label="target met"), Patch(color="#d9534f", label="target not met"),
+               Line2D([0], [0], color="black", linewidth=2.5, label="target")]
+    floor = next((o.ratio for o in outcomes if o.workload == "proxy-floor" and o.ratio), None)
+    if floor is not None and "select-prepared" in names:
+        # select-prepared's pgbench through a proxy that only forwards bytes (same run)
+        index = names.index("select-prepared")
+        ax.plot([floor, floor], [index - 0.38, index + 0.38], color="#555555", linewidth=2, linestyle=":")
+        handles.append(Line2D([0], [0], color="#555555", linewidth=2, linestyle=":",
+                              label=f"byte-forwarding proxy {floor:.2f}"))
+    ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
     ax.set_xlabel("gridpg throughput / plain PostgreSQL throughput (same run; higher is better)")
     ax.set_title(f"gridpg vs plain PostgreSQL: ratio per workload against its target\n{subtitle}",
                  fontsize=10)
