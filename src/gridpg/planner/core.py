@@ -24,6 +24,7 @@ from typing import Any
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import (
+    alias_columns,
     catalog_oids,
     analyze,
     matview,
@@ -370,6 +371,11 @@ class Planner:
             analysis.sql = analysis.sql or versioned
             return analysis
         if kind in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+            unaliased = alias_columns.rewrite(sql, tree, resolved)
+            if unaliased is not None:  # `t AS x(a, b)` -> `(SELECT * FROM t) AS x(a, b)`
+                analysis = self._analyze(unaliased, catalog, session)
+                analysis.sql = analysis.sql or unaliased
+                return analysis
             mapped = tableoid.rewrite(sql, tree)
             if mapped is not None:
                 analysis = self._analyze(mapped, catalog, session)

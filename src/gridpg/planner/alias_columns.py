@@ -1,0 +1,100 @@
+"""Column aliases on a distributed table (`FROM orders AS o(order_no, cust)`), made a
+subquery before planning. Pure.
+
+A column alias list renames the table's columns by position: in `a AS x(k, id)` (a's
+columns `id, ref`), `x.k` is a.id and `x.id` is a.ref. The strategies match column
+references to a table's distribution column by name (the router's `x.id = 3`, a
+colocated join's `x.id = b.id`, a grouping by it); with the list those names point at
+other columns, so `WHERE x.id = 3` was routed by a value of `ref` (0 rows) and
+`JOIN b ON b.id = x.id` ran node-locally as if colocated (rows missed), silently. The
+planner does not know the columns' positions, so each such reference is written
+`(SELECT * FROM a) AS x(k, id)`, which PostgreSQL reads alike and whose output names the
+strategies already resolve through the subquery. Where that form would read otherwise
+(ONLY, TABLESAMPLE, row locks, system columns of the alias) the statement is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner.pushdown import Resolved
+from gridpg.planner.text import splice
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident
+
+_SYSTEM_COLUMNS = re.compile(r"\b(ctid|tableoid|xmin|xmax|cmin|cmax)\b", re.IGNORECASE)
+
+
+def rewrite(sql: str, tree: dict[str, Any], resolved: list[Resolved]) -> str | None:
+    """`sql` with each aliased-columns reference to a distributed table made a subquery,
+    or None when there is none. Raises 0A000 where the subquery would not read alike."""
+    distributed = {r.ref.location for r in resolved if r.table is not None and r.table.column is not None}
+    if not distributed:
+        return None
+    found: list[dict[str, Any]] = []
+    _visit(tree, found, distributed, in_sample=False)
+    if not found:
+        return None
+    if _SYSTEM_COLUMNS.search(sql) or _has_key(tree, "lockingClause"):
+        raise PgError(FEATURE_NOT_SUPPORTED, "column aliases on a distributed table together with row "
+                      "locks or system columns are not supported by gridpg",
+                      hint="Alias the columns in a subquery instead: (SELECT ... FROM t) AS x(a, b).")
+    tokens = sqlparse.tokens(sql)
+    replacements = []
+    for rv in found:
+        end = _alias_end(sql, tokens, rv["location"])
+        if end is None:
+            return None
+        name = quote_ident(rv["relname"])
+        if rv.get("schemaname"):
+            name = f"{quote_ident(rv['schemaname'])}.{name}"
+        alias = rv["alias"]
+        columns = ", ".join(quote_ident(c["String"]["sval"]) for c in alias["colnames"])
+        replacements.append((rv["location"], end,
+                             f"(SELECT * FROM {name}) AS {quote_ident(alias['aliasname'])}({columns})"))
+    return splice(sql, replacements)
+
+
+def _visit(node: Any, found: list[dict[str, Any]], distributed: set[int], in_sample: bool) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _visit(item, found, distributed, in_sample)
+        return
+    if not isinstance(node, dict):
+        return
+    rv = node.get("RangeVar")
+    if isinstance(rv, dict):
+        if (rv.get("alias") or {}).get("colnames") and rv.get("location", -1) in distributed:
+            if in_sample or rv.get("inh") is not True:  # ONLY: `inh` left out (false)
+                raise PgError(FEATURE_NOT_SUPPORTED, "column aliases on a distributed table with ONLY or "
+                              "TABLESAMPLE are not supported by gridpg",
+                              hint="Alias the columns in a subquery instead: (SELECT ... FROM t) AS x(a, b).")
+            found.append(rv)
+        return
+    for key, value in node.items():
+        _visit(value, found, distributed, in_sample or key == "RangeTableSample")
+
+
+def _has_key(node: Any, key: str) -> bool:
+    if isinstance(node, list):
+        return any(_has_key(item, key) for item in node)
+    if isinstance(node, dict):
+        return key in node or any(_has_key(value, key) for value in node.values())
+    return False
+
+
+def _alias_end(sql: str, tokens: list[Any], location: int) -> int | None:
+    """The offset just past the `)` closing the alias's column list of the relation at
+    `location` (the first parenthesis after it: a relation name and an alias hold none)."""
+    opened = False
+    for token in tokens:
+        if token.start < location:
+            continue
+        text = sql[token.start:token.end + 1]  # the scanner's end is inclusive
+        if not opened:
+            opened = text == "("
+        elif text == ")":
+            return int(token.end) + 1
+    return None
