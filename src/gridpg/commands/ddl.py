@@ -54,6 +54,7 @@ class Column:
     type_name: str  # typname of the base type, e.g. int4, text
     formatted: str  # format_type(), e.g. integer, character varying(10)
     default: str | None
+    generated: bool = False  # GENERATED ALWAYS AS (...) STORED: no partition key may use it
 
 
 class DdlRunner:
@@ -469,13 +470,13 @@ class DdlRunner:
         schema, name = rows[0][0] or "", rows[0][1] or ""
         col_rows = await conn.query(
             "SELECT a.attname, bt.typname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
-            "pg_catalog.pg_get_expr(d.adbin, d.adrelid) FROM pg_catalog.pg_attribute a "
+            "pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attgenerated <> '' FROM pg_catalog.pg_attribute a "
             "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
             "JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
             "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             f"WHERE a.attrelid = {regclass} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )
-        columns = [Column(r[0] or "", r[1] or "", r[2] or "", r[3]) for r in col_rows]
+        columns = [Column(r[0] or "", r[1] or "", r[2] or "", r[3], r[4] == "t") for r in col_rows]
         con_rows = await conn.query(
             "SELECT c.contype, (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) FROM "
             "pg_catalog.unnest(c.conkey) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
@@ -600,7 +601,10 @@ class DdlRunner:
     ) -> tuple[str, str | None]:
         if spec is not None and spec.method:
             return spec.method, spec.column
-        hashable = {c.name for c in columns if is_hashable_type(canonical_type_name(c.type_name))}
+        # a generated column cannot be a partition key (42P17 on every datanode): the
+        # defaults pass it over, so a primary key on one makes the table replicated
+        hashable = {c.name for c in columns
+                    if is_hashable_type(canonical_type_name(c.type_name)) and not c.generated}
         for child_cols, fschema, ftable, parent_cols in fks:
             parent = self.snapshot.table(fschema, ftable)
             if parent is None:
@@ -610,7 +614,7 @@ class DdlRunner:
             if parent.column in parent_cols:
                 candidate = child_cols[parent_cols.index(parent.column)]
                 # Only when the table's own unique keys can hold with it (XL: else fall through).
-                if all(candidate in key for key in keys):
+                if all(candidate in key for key in keys) and not by_name[candidate].generated:
                     return parent.method, candidate
         if keys:
             # each datanode checks uniqueness alone: every unique key must hold the column
