@@ -78,6 +78,10 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     select = (body.get("selectStmt") or {}).get("SelectStmt")
     sources = [r for r in resolved[1:] if r.table is not None]
     if body.get("selectStmt") is None:
+        spelled = await _default_values_as_values(dispatcher, request, target)
+        if spelled is not None:  # the distribution column's default decides the node
+            await insert(dispatcher, replace(request, sql=spelled), sqlparse.parse_tree(spelled), resolved)
+            return
         await insert_default_values(dispatcher, request, body, target)
         return
     if sources and analyze.has_node(body, "lockingClause"):
@@ -235,6 +239,29 @@ class _NoColumn:
 
 
 _NO_COLUMN = _NoColumn()
+
+
+async def _default_values_as_values(dispatcher: Dispatcher, request: ExecRequest,
+                                    target: DistTable) -> str | None:
+    """`INSERT INTO t DEFAULT VALUES ...` written `INSERT INTO t (key) VALUES (DEFAULT) ...`
+    when the distribution column has a default that is not a sequence's
+    (`gen_random_uuid()`, a constant): DEFAULT VALUES routed the row by NULL, and the node
+    it reached evaluated the default, so the row was refused by that node's partitions
+    (23514) unless its shard happened to live there. As a VALUES item the default is
+    evaluated before routing. None when the form does not apply."""
+    if target.method not in ("hash", "modulo") or target.column is None:
+        return None
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    key = next((c for c in columns if c.name == target.column), None)
+    if key is None or key.sequence or key.identity or not key.default:
+        return None
+    toks = tokens(request.sql)
+    for first, second in zip(toks, toks[1:]):
+        if (request.sql[first.start:first.end + 1].lower() == "default"
+                and request.sql[second.start:second.end + 1].lower() == "values"):
+            return (f"{request.sql[:first.start]}({quote_ident(key.name)}) VALUES (DEFAULT)"
+                    f"{request.sql[second.end + 1:]}")
+    return None
 
 
 async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
