@@ -70,3 +70,42 @@ def test_a_parameter_of_another_type_is_compared_converted() -> None:
     assert not analyze.param_keeps_value(1184, "timestamp without time zone")
     assert not analyze.param_keeps_value(1700, "integer")
     assert not analyze.param_keeps_value(123456, "text")  # a type of the user's: unknown here
+
+
+def _hash_table(column_type: str) -> DistTable:
+    return DistTable("public", "t", "hash", "k", column_type, 1, 32, ("dn1", "dn2"))
+
+
+def test_a_constant_cast_to_another_type_does_not_pin() -> None:
+    # PostgreSQL compares with the converted value: 'abc '::char(4) is 'abc' against a text
+    # column, a timestamptz is shifted by the session's zone against a timestamp column,
+    # 2.6::int is 3; hashing the text as written picked another shard (0 rows, silently)
+    cases = [
+        ("text", "SELECT * FROM t WHERE k = 'abc '::char(4)"),
+        ("text", "SELECT * FROM t WHERE k = 'abc  '::bpchar"),
+        ("varchar(10)", "UPDATE t SET v = 1 WHERE k = 'abcdef'::varchar(3)"),
+        ("timestamp without time zone", "SELECT * FROM t WHERE k = '2024-01-01 10:00+05'::timestamptz"),
+        ("timestamp without time zone", "SELECT * FROM t WHERE k = $1::timestamptz"),
+        ("numeric", "DELETE FROM t WHERE k = 2.6::int"),
+        ("numeric", "SELECT * FROM t WHERE k = 1.55::numeric(3,1)"),
+        ("interval", "SELECT * FROM t WHERE k = '1 day 3 hours'::interval hour"),
+        ("integer", "SELECT * FROM t WHERE k IN (1, '2'::posint)"),
+    ]
+    for column_type, sql in cases:
+        got = _static(sql, {"t": _hash_table(column_type)})
+        assert isinstance(got, NotApplicable), (column_type, sql)
+
+
+def test_a_constant_cast_to_the_column_s_own_type_still_pins() -> None:
+    cases = [
+        ("integer", "SELECT * FROM t WHERE k = '3'::int"),
+        ("bigint", "SELECT * FROM t WHERE k = $1::int4"),
+        ("text", "SELECT * FROM t WHERE k = 'abc'::varchar"),
+        ("character varying(20)", "SELECT * FROM t WHERE k = $1::text"),
+        ("timestamp with time zone", "SELECT * FROM t WHERE k = $1::timestamptz"),
+        ("uuid", "SELECT * FROM t WHERE k IN ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid)"),
+        ("character(5)", "SELECT * FROM t WHERE k = 'ab'::bpchar"),
+    ]
+    for column_type, sql in cases:
+        got = _static(sql, {"t": _hash_table(column_type)})
+        assert isinstance(got, router.RouterSpec) and len(got.pins) == 1, (column_type, sql)
