@@ -70,3 +70,15 @@ def test_a_parameter_of_another_type_is_compared_converted() -> None:
     assert not analyze.param_keeps_value(1184, "timestamp without time zone")
     assert not analyze.param_keeps_value(1700, "integer")
     assert not analyze.param_keeps_value(123456, "text")  # a type of the user's: unknown here
+
+
+def test_an_update_setting_a_column_to_its_default_is_not_routed() -> None:
+    # a time default is pinned before planning (executor/update_defaults.py); the routed
+    # fast paths, planned once per text, would send DEFAULT to the node as written
+    table = DistTable("public", "t", "hash", "k", "integer", 1, 32, ("dn1", "dn2"))
+    got = _static("UPDATE t SET at = DEFAULT WHERE k = 3", {"t": table})
+    assert isinstance(got, NotApplicable)
+    got = _static("UPDATE t SET (n, at) = (1, DEFAULT) WHERE k = 3", {"t": table})
+    assert isinstance(got, NotApplicable)
+    got = _static("UPDATE t SET at = now() WHERE k = 3", {"t": table})
+    assert isinstance(got, router.RouterSpec)
