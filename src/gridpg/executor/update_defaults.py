@@ -1,12 +1,13 @@
-"""`UPDATE t SET col = DEFAULT` of a column whose default reads the transaction time,
-given the transaction's instant before planning.
+"""`UPDATE t SET col = DEFAULT` (also in ON CONFLICT DO UPDATE and MERGE's UPDATE) of a
+column whose default reads the transaction time, given the transaction's instant before
+planning.
 
 `SET updated_at = DEFAULT` (`DEFAULT now()`) was evaluated by each datanode with its own
 transaction start: in a block, the rows of one statement got one instant per node, none
 of them the block's `now()` (`count(DISTINCT updated_at)` 2, `updated_at = now()` false,
 where PostgreSQL gives 1 and true). As for INSERT (`dml._pin_time_defaults`), the item is
-written as the default's expression with its time calls pinned (sql/xact_time.py). The
-row form `SET (a, b) = (1, DEFAULT)` is left as it was (each node's own start).
+written as the default's expression with its time calls pinned (sql/xact_time.py), in
+the row form `SET (a, b) = (1, DEFAULT)` too.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ async def pin_update_time_defaults(dispatcher: Dispatcher, sql: str) -> str:
         tree = parse_tree(sql)
     except PgError:
         return sql  # reported where it is planned
-    body = tree.get("UpdateStmt")
-    if not isinstance(body, dict):
+    kind = next(iter(tree), "")
+    body = tree.get(kind)
+    if kind not in _PARTS or not isinstance(body, dict):
         return sql
-    items = _default_items(body)
+    items = _default_items(body.get(_PARTS[kind]))
     if not items:
         return sql
     from gridpg.executor.exchange import _resolved_refs
@@ -56,14 +58,42 @@ async def pin_update_time_defaults(dispatcher: Dispatcher, sql: str) -> str:
     return splice(sql, replacements) if replacements else sql
 
 
-def _default_items(body: dict[str, Any]) -> list[tuple[str, int]]:
-    """(column, location of DEFAULT) of the SET items written `col = DEFAULT`."""
-    out = []
-    for item in body.get("targetList") or []:
-        res = item.get("ResTarget") if isinstance(item, dict) else None
-        if not isinstance(res, dict) or res.get("indirection"):
+# Where a statement's SET items are: UPDATE's list, INSERT's ON CONFLICT DO UPDATE, the
+# UPDATE actions of MERGE.
+_PARTS = {"UpdateStmt": "targetList", "InsertStmt": "onConflictClause", "MergeStmt": "mergeWhenClauses"}
+
+
+def _default_items(part: Any) -> list[tuple[str, int]]:
+    """(column, location of DEFAULT) of the SET items written `col = DEFAULT` or
+    `(a, col) = (..., DEFAULT)` in this part of the statement."""
+    out: list[tuple[str, int]] = []
+    row: list[str | None] = []  # (a, b) = (x, DEFAULT): the row's source is on its last target
+    for res in _res_targets(part):
+        name = None if res.get("indirection") else res.get("name")
+        val = res.get("val") or {}
+        multi = val.get("MultiAssignRef")
+        if isinstance(multi, dict):
+            row.append(name)
+            if "source" not in multi:
+                continue
+            args = ((multi.get("source") or {}).get("RowExpr") or {}).get("args") or []
+            for column, arg in zip(row, args):
+                default = arg.get("SetToDefault") if isinstance(arg, dict) else None
+                if column and isinstance(default, dict) and "location" in default:
+                    out.append((str(column), int(default["location"])))
+            row = []
             continue
-        default = (res.get("val") or {}).get("SetToDefault")
-        if isinstance(default, dict) and "location" in default and res.get("name"):
-            out.append((str(res["name"]), int(default["location"])))
+        default = val.get("SetToDefault")
+        if name and isinstance(default, dict) and "location" in default:
+            out.append((str(name), int(default["location"])))
     return out
+
+
+def _res_targets(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [res for item in node for res in _res_targets(item)]
+    if not isinstance(node, dict):
+        return []
+    if isinstance(node.get("ResTarget"), dict):
+        return [node["ResTarget"]]
+    return [res for value in node.values() for res in _res_targets(value)]

@@ -52,8 +52,7 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
         return RouterSpec((), min(common), False, ())
     if not all_top_level(body, resolved):
         return NotApplicable(Strategy.ROUTER, "distributed tables appear in subqueries or CTEs")
-    if any("SetToDefault" in ((item.get("ResTarget") or {}).get("val") or {}) for item in body.get("targetList") or []
-           if "relation" in body):
+    if "relation" in body and analyze.has_node(body.get("targetList") or [], "SetToDefault"):
         # `UPDATE t SET col = DEFAULT`: a default reading the transaction time is given the
         # block's instant before planning (executor/update_defaults.py), which the routed
         # fast paths, planned once per statement text, would skip
