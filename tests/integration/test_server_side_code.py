@@ -450,6 +450,25 @@ def test_distributed_functions_are_delegated_to_the_node_of_their_key(pair: Any)
     ])
 
 
+def test_a_distributed_function_s_key_cast_to_another_type_is_not_delegated_by_its_text(pair: Any) -> None:
+    """`f('k3 '::char(3))` passes 'k3' to a text parameter: delegated by the text as
+    written, the call ran on another node and found nothing (NULL, silently)."""
+    gridpg, plain = pair
+    walk(gridpg, plain, [
+        "CREATE TABLE kw (k text PRIMARY KEY, v int)",
+        "INSERT INTO kw SELECT 'k' || g, g FROM generate_series(1, 40) g",
+        "CREATE FUNCTION get_kw(key text) RETURNS int LANGUAGE sql STABLE AS $$ SELECT v FROM kw WHERE k = key $$",
+        ("SELECT create_distributed_function('get_kw(text)', 'key', 'kw')", GRIDPG_ONLY),
+        "SELECT get_kw('k3')",
+        # 'k3 ' and 'k9 ' hash to shards 4 and 9, 'k3' and 'k9' to 31 and 26; 'k4  ' to 26,
+        # 'k4' to 9: another node under either placement of the 32 shards on two groups
+        "SELECT get_kw('k3 '::char(3))",
+        "SELECT get_kw('k9 '::char(3))",
+        "SELECT get_kw('k4  '::bpchar)",
+        "SELECT get_kw('k7'::varchar)",
+    ])
+
+
 def test_distributed_function_with_bound_parameters(gridpg_cluster: Cluster, schema: str) -> None:
     with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
         conn.execute(f'SET search_path TO "{schema}"')

@@ -109,3 +109,15 @@ def test_a_constant_cast_to_the_column_s_own_type_still_pins() -> None:
     for column_type, sql in cases:
         got = _static(sql, {"t": _hash_table(column_type)})
         assert isinstance(got, router.RouterSpec) and len(got.pins) == 1, (column_type, sql)
+
+
+def test_an_update_setting_a_column_to_its_default_is_not_routed() -> None:
+    # a time default is pinned before planning (executor/update_defaults.py); the routed
+    # fast paths, planned once per text, would send DEFAULT to the node as written
+    table = DistTable("public", "t", "hash", "k", "integer", 1, 32, ("dn1", "dn2"))
+    got = _static("UPDATE t SET at = DEFAULT WHERE k = 3", {"t": table})
+    assert isinstance(got, NotApplicable)
+    got = _static("UPDATE t SET (n, at) = (1, DEFAULT) WHERE k = 3", {"t": table})
+    assert isinstance(got, NotApplicable)
+    got = _static("UPDATE t SET at = now() WHERE k = 3", {"t": table})
+    assert isinstance(got, router.RouterSpec)

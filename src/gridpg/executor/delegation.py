@@ -67,6 +67,10 @@ async def try_delegate(guard: RoutineGuard, dispatcher: Dispatcher, request: Exe
     if reason is not None:
         raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot delegate {routine.title}: {reason}")
     value = delegation.argument_value(call, declared.argument)
+    if value is not None and not value.cast_keeps_value(anchor.column_type or ""):
+        # `f('k3 '::char(3))` passes 'k3' to a text parameter: the text as written would
+        # hash to another node; run the call as any other (through the loopback)
+        return False
     text = UNKNOWN if value is None else value_text(value, request.bound())
     planner = dispatcher.coord.planner
     assert planner is not None

@@ -72,6 +72,12 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
         sql = await drop_only_over_shards(dispatcher, request.sql, session.search_path)
         if sql != request.sql:
             request = dataclasses.replace(request, sql=sql)
+    if "default" in lowered and "update" in lowered:
+        from gridpg.executor.update_defaults import pin_update_time_defaults
+
+        sql = await pin_update_time_defaults(dispatcher, request.sql)
+        if sql != request.sql:
+            request = dataclasses.replace(request, sql=sql)
     try:
         plan = planner.plan(request.sql, catalog, session, request.bound(), request.simple)
     except PgError as exc:

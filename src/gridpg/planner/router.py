@@ -52,6 +52,11 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
         return RouterSpec((), min(common), False, ())
     if not all_top_level(body, resolved):
         return NotApplicable(Strategy.ROUTER, "distributed tables appear in subqueries or CTEs")
+    if "relation" in body and analyze.has_node(body.get("targetList") or [], "SetToDefault"):
+        # `UPDATE t SET col = DEFAULT`: a default reading the transaction time is given the
+        # block's instant before planning (executor/update_defaults.py), which the routed
+        # fast paths, planned once per statement text, would skip
+        return NotApplicable(Strategy.ROUTER, "an UPDATE sets a column to its default")
     where = body.get("whereClause")
     pins = []
     for r in resolved:
