@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,16 @@ from gridpg.cluster.topology import PortAllocator, build_default
 # Coordinators started by the tests check every stamped routed cycle in full and fail
 # loudly on a stale stamp (frontend/statements.py CHECK_STAMPS).
 os.environ.setdefault("GRIDPG_CHECK_STAMPS", "1")
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# A run stopped with SIGTERM (`timeout`, a CI runner's cancel) ends as Ctrl-C does: the
+# session fixtures' teardown stops their clusters, which otherwise outlive pytest.
+if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _free_base(start: int) -> int:
