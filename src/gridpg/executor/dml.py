@@ -577,9 +577,7 @@ async def _evaluate_item(dispatcher: Dispatcher, request: ExecRequest, item: str
     if tree is not None:
         value = analyze.value_of(tree)
         bound = request.bound()
-        if value is not None and value.cast is None and (
-                not value.param or value.param > len(bound.oids)
-                or analyze.param_keeps_value(bound.oids[value.param - 1], column_type)):
+        if value is not None and value.cast is None and value.param_type_keeps_value(bound.oids, column_type):
             text = value_text(value, bound)
             if text is not UNKNOWN:
                 return text  # type: ignore[return-value]

@@ -24,7 +24,6 @@ from gridpg.catalog.model import CatalogError
 from gridpg.executor.relay import node_param_oids, statement_name
 from gridpg.pgwire import codec
 from gridpg.pgwire.binary import decode_binary_param
-from gridpg.planner import analyze
 from gridpg.planner.hashing import canonical_type_name, shard_for_nonneg_int, shard_for_text
 
 if TYPE_CHECKING:
@@ -296,10 +295,9 @@ def build_routed(
             if value.param:
                 index = value.param - 1
                 oids = described or param_oids
-                oid = oids[index] if index < len(oids) else 0
-                if not analyze.param_keeps_value(oid, value.cast or table.column_type or ""):
+                if not value.param_type_keeps_value(oids, table.column_type or ""):
                     return None  # compared as its own type converted: the general path decides
-                pins.append(Pin(table, index, None, oid))
+                pins.append(Pin(table, index, None, oids[index] if index < len(oids) else 0))
             else:
                 group = planner.group_for_value(table, value.text, snapshot)
                 if group is None:

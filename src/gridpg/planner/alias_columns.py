@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner import analyze
 from gridpg.planner.pushdown import Resolved
 from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
@@ -37,7 +38,7 @@ def rewrite(sql: str, tree: dict[str, Any], resolved: list[Resolved]) -> str | N
     _visit(tree, found, distributed, in_sample=False)
     if not found:
         return None
-    if _SYSTEM_COLUMNS.search(sql) or _has_key(tree, "lockingClause"):
+    if _SYSTEM_COLUMNS.search(sql) or analyze.has_node(tree, "lockingClause"):
         raise PgError(FEATURE_NOT_SUPPORTED, "column aliases on a distributed table together with row "
                       "locks or system columns are not supported by gridpg",
                       hint="Alias the columns in a subquery instead: (SELECT ... FROM t) AS x(a, b).")
@@ -75,14 +76,6 @@ def _visit(node: Any, found: list[dict[str, Any]], distributed: set[int], in_sam
         return
     for key, value in node.items():
         _visit(value, found, distributed, in_sample or key == "RangeTableSample")
-
-
-def _has_key(node: Any, key: str) -> bool:
-    if isinstance(node, list):
-        return any(_has_key(item, key) for item in node)
-    if isinstance(node, dict):
-        return key in node or any(_has_key(value, key) for value in node.values())
-    return False
 
 
 def _alias_end(sql: str, tokens: list[Any], location: int) -> int | None:

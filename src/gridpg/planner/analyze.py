@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,14 @@ class Value:
         except (ValueError, KeyError):
             return False
         return want == have or {want, have} <= _INTEGERS or {want, have} <= _TEXTS
+
+    def param_type_keeps_value(self, oids: Sequence[int], column_type: str) -> bool:
+        """`param_keeps_value` for this value when it is a parameter whose type `oids` gives
+        (by position; none there: inferred as the column's), against the cast's type when
+        it has one (the parameter is converted to it first); True for a constant."""
+        if not self.param or self.param > len(oids):
+            return True
+        return param_keeps_value(oids[self.param - 1], self.cast or column_type)
 
 
 _INTEGERS = frozenset(("int2", "int4", "int8"))

@@ -129,9 +129,7 @@ def pin_text(value: analyze.Value, table: DistTable, params: BoundParams) -> str
     for a parameter whose type is not the column's (`analyze.param_keeps_value`: compared
     converted, a timestamptz with a timestamp column). A cast's type is the one the
     parameter is converted to first (`static` pinned nothing under a cast that changes it)."""
-    oids = params.oids
-    if value.param and value.param <= len(oids) \
-            and not analyze.param_keeps_value(oids[value.param - 1], value.cast or table.column_type or ""):
+    if not value.param_type_keeps_value(params.oids, table.column_type or ""):
         return UNKNOWN
     return value_text(value, params)
 
