@@ -1,11 +1,12 @@
 """Every OLTP workload of issue 11, on gridpg and on one plain PostgreSQL, in the same run.
 
-    python -m bench [--quick] [--time T] [--scale S] [--workloads a,b,...] [--workers N]
+    python -m bench [--quick] [--time T] [--scale S] [--rounds R] [--workloads a,b,...] [--workers N]
                     [--rows N] [--idle N] [--no-record] [--no-plots] [--keep]
 
 Starts a fresh gridpg cluster (default topology: GTM, 2 coordinators, 2 datanode groups)
 and one plain PostgreSQL from the same binaries with the datanodes' settings (bench/common.py),
-then runs, gridpg right after plain for each workload:
+then runs, gridpg right after plain for each workload (the throughput workloads R times
+each, default 3, alternated plain, gridpg, gridpg, plain, ...: the ratio of the mean tps):
 
   init             pgbench -i -s S                              (time; reported, no target)
   select-prepared  pgbench -S -M prepared -c 8 -j 2 -T T        ratio >= 0.40
@@ -94,6 +95,9 @@ def main() -> int:
     elapsed = time.monotonic() - t0
     table = markdown_table(outcomes)
     print(table)
+    for o in outcomes:
+        for note in o.notes:
+            print(f"  {o.workload}: {note}")
     plots = [] if args.no_plots else make_plots(outcomes, info)
     if not args.no_record:
         body = report(cmdline, info, settings, outcomes, table, plots, setup_error, elapsed, args)
@@ -108,6 +112,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="10 s per pgbench run (default 30 s)")
     ap.add_argument("--time", type=int, default=None, help="seconds per pgbench run")
     ap.add_argument("--scale", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="pgbench runs per system for each throughput workload, alternated "
+                         "(plain, gridpg, gridpg, plain, ...); the ratio is of the mean tps")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--rows", type=int, default=1_000_000, help="rows for the COPY workload")
@@ -189,25 +196,41 @@ def run_init(env: Env, args: argparse.Namespace, outcome: Outcome) -> None:
 
 def tps_workload(script: list[str], label: str):  # type: ignore[no-untyped-def]
     def run(env: Env, args: argparse.Namespace, outcome: Outcome) -> None:
+        """`args.rounds` runs on each system, in the order plain, gridpg, gridpg, plain, ...
+        (a drift of the machine's speed through the workload weighs on both alike); the
+        ratio is gridpg's mean tps over plain's, each round's ratio noted."""
         outcome.unit = "tps"
         bargs = [*script, "-c", str(args.clients), "-j", str(args.jobs), "-T", str(args.time), "-n"]
         if label == "simple-update":
             prepare_history_by_aid(env)
         before = {t: balance(env.target(t)) for t in ("plain", "gridpg")} if label == "simple-update" else {}
-        figures = {}
-        for target in (env.target("plain"), env.target("gridpg")):
-            result = pgbench(env, target, bargs, args.time + 120, outcome, label)
-            figures[target.name] = result.tps
-            if label == "tpcb-prepared":
-                check = pgbench_bench.check_invariant(target)
-                outcome.notes.append(f"{target.name}: bank invariant "
-                                     f"{'holds' if check.get('ok') else 'VIOLATED'}: {check}")
-                if not check.get("ok"):
-                    outcome.errors.append(f"{target.name}: bank invariant violated: {check}")
-            if label == "simple-update":
-                check_simple_update(target, before[target.name], result, outcome)
-        set_ratio(outcome, figures.get("plain"), figures.get("gridpg"), RATIO_TARGETS[label])
+        committed = {"plain": 0, "gridpg": 0}
+        figures: dict[str, list[float]] = {"plain": [], "gridpg": []}
+        order = ("plain", "gridpg")
+        for round_ in range(args.rounds):
+            for name in order if round_ % 2 == 0 else order[::-1]:
+                target = env.target(name)
+                result = pgbench(env, target, bargs, args.time + 120, outcome, label)
+                if result.tps is not None:
+                    figures[name].append(result.tps)
+                committed[name] += result.transactions or 0
+                if label == "tpcb-prepared":
+                    check = pgbench_bench.check_invariant(target)
+                    outcome.notes.append(f"{target.name}: bank invariant "
+                                         f"{'holds' if check.get('ok') else 'VIOLATED'}: {check}")
+                    if not check.get("ok"):
+                        outcome.errors.append(f"{target.name}: bank invariant violated: {check}")
+                if label == "simple-update":
+                    check_simple_update(target, before[target.name], committed[target.name], outcome)
+        if len(figures["plain"]) == len(figures["gridpg"]) > 1:
+            outcome.notes.append("ratio of each round (plain and gridpg back to back): " + ", ".join(
+                f"{g / p:.3f}" for p, g in zip(figures["plain"], figures["gridpg"], strict=True) if p))
+        set_ratio(outcome, _mean(figures["plain"]), _mean(figures["gridpg"]), RATIO_TARGETS[label])
     return run
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def run_proxy_floor(env: Env, args: argparse.Namespace, outcome: Outcome) -> None:
@@ -302,8 +325,9 @@ def balance(target: Target) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def check_simple_update(target: Target, before: int, run: pgbench_bench.Run, outcome: Outcome) -> None:
-    """Every committed transaction moved abalance by its history row's delta."""
+def check_simple_update(target: Target, before: int, transactions: int, outcome: Outcome) -> None:
+    """Every committed transaction so far (`transactions`, over the workload's runs) left
+    one history row and moved abalance by its delta."""
     import psycopg
 
     with psycopg.connect(target.dsn, autocommit=True) as conn:
@@ -311,12 +335,12 @@ def check_simple_update(target: Target, before: int, run: pgbench_bench.Run, out
     assert row is not None
     rows, delta = int(row[0]), int(row[1])
     moved = balance(target) - before
-    ok = moved == delta and (run.transactions is None or rows == run.transactions)
-    outcome.notes.append(f"{target.name}: {rows} history rows for {run.transactions} transactions, "
+    ok = moved == delta and (not transactions or rows == transactions)
+    outcome.notes.append(f"{target.name}: {rows} history rows for {transactions} transactions, "
                          f"sum(delta)={delta}, abalance moved {moved}: {'ok' if ok else 'MISMATCH'}")
     if not ok:
         outcome.errors.append(f"{target.name}: simple-update check failed (rows={rows}, "
-                              f"transactions={run.transactions}, delta={delta}, moved={moved})")
+                              f"transactions={transactions}, delta={delta}, moved={moved})")
 
 
 def run_latency(env: Env, args: argparse.Namespace, outcome: Outcome) -> None:
@@ -526,7 +550,9 @@ def report(cmdline: str, info: dict[str, str], settings: str, outcomes: list[Out
     lines.append(f"- gridpg: default topology (GTM, 2 coordinators + catalog servers, 2 datanode "
                  f"groups), clients on coord1; coordinator workers: "
                  f"{args.workers or 'automatic'}; pgbench scale {args.scale}, {args.clients} clients, "
-                 f"{args.jobs} threads, {args.time} s per run; plain first, gridpg right after")
+                 f"{args.jobs} threads, {args.time} s per run; throughput workloads: {args.rounds} "
+                 f"runs per system in the order plain, gridpg, gridpg, plain, ... (ratio of the mean tps), "
+                 f"the others plain first, gridpg right after")
     lines += ["", table, ""]
     if setup_error:
         lines += ["**FAILED RUN: setup failed**", "", fenced(setup_error, 3000), ""]
