@@ -709,6 +709,16 @@ def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: 
 # -- INSERT ... SELECT -----------------------------------------------------------------
 
 
+def insert_select_text(stmt: ast.InsertStmt) -> str:
+    """The SELECT of `[WITH ...] INSERT ... SELECT` as a statement of its own, the INSERT's
+    WITH in front. pglast prints a WITH clause's RECURSIVE itself: one more made
+    `WITH RECURSIVE RECURSIVE c AS ...`, a syntax error."""
+    select_sql = str(RawStream()(stmt.selectStmt))
+    if stmt.withClause is None:
+        return select_sql
+    return f"WITH {RawStream()(stmt.withClause)} {select_sql}"
+
+
 async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                         target: DistTable) -> None:
     """INSERT ... SELECT: the SELECT's rows are routed into a staging temp table on each node,
@@ -722,20 +732,14 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
     _ensure_no_sequence_defaults(body, columns)
-    select_sql = str(RawStream()(stmt.selectStmt))
-    if stmt.withClause is not None:  # WITH x AS (...) INSERT ... SELECT ... FROM x
-        recursive = "RECURSIVE " if stmt.withClause.recursive else ""
-        select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
+    select_sql = insert_select_text(stmt)  # WITH x AS (...) INSERT ... SELECT ... FROM x
     from gridpg.executor import insert_nextval
     from gridpg.executor.multi import inline_params
 
     nextvals = insert_nextval.nextval_items(body)
     if nextvals:  # each row's value from the GTM, then routed by it (executor/insert_nextval.py)
         insert_nextval.with_nulls(stmt, nextvals)
-        select_sql = str(RawStream()(stmt.selectStmt))
-        if stmt.withClause is not None:
-            recursive = "RECURSIVE " if stmt.withClause.recursive else ""
-            select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
+        select_sql = insert_select_text(stmt)
     select_sql = await inline_params(dispatcher, request, select_sql)
     await _ensure_same_defaults_on_replicas(dispatcher, target, columns, cols if stmt.cols else None, select_sql)
     _ensure_no_stored_tableoid(select_sql)
