@@ -1267,6 +1267,8 @@ class StatementRunner:
         except PgError as exc:
             _place_position(exc, request.sql)
             raise
+        except GtmError as exc:  # the GTM said no (its SQLSTATE): the statement fails, not the session
+            raise PgError(exc.code, exc.message) from None
         except RecursionError:
             raise stack_depth_exceeded() from None
         finally:
