@@ -41,7 +41,7 @@ from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
 from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, ShardTexts, build_routed, literal_types
 from gridpg.executor.shard_hold import wrote_held
-from gridpg.frontend import notify, readonly, session_commands, shard_gate
+from gridpg.frontend import notify, portal_moves, readonly, session_commands, shard_gate
 from gridpg.frontend.notify import SessionNotify
 from gridpg.frontend.session_settings import SessionSettings, timeout_ms
 from gridpg.frontend.temps import SessionTemps
@@ -1304,6 +1304,8 @@ class StatementRunner:
             await session_commands.run_set_config(self, set_config.calls, request)
             return
         if await self._session_reset(request):
+            return
+        if await portal_moves.run_if_protocol_portal(self, request):  # MOVE n "<Bound portal>" (asyncpg)
             return
         if notify.may_concern(request.sql):
             if await self.notify.run(request):
