@@ -109,5 +109,9 @@ async def _lock(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, An
         conn = await txn.connection(group, wants_block=True)
         await conn.settle()
         await conn.simple_query(f"LOCK TABLE {names} IN {mode} MODE{' NOWAIT' if body.get('nowait') else ''}")
+        txn.participants[group].locked = True
     await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+    catalog = txn.participants.get(dispatcher.coord.catalog_node)
+    if catalog is not None:
+        catalog.locked = True
     return True

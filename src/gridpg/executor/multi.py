@@ -667,7 +667,7 @@ def _catalog_locked_elsewhere(dispatcher: Dispatcher, catalog: BackendConnection
     if dispatcher.runner.catalog_aside:  # inside scratch.side_catalog
         return True
     own = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
-    return own is not None and own.wrote and own.conn is not catalog
+    return own is not None and own.holds_table_locks and own.conn is not catalog
 
 
 async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: str) -> None:
