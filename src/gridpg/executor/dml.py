@@ -57,6 +57,7 @@ class TableColumn:
     type_oid: int
     typmod: int = -1  # numeric(8,-6), timestamp(2): PostgreSQL rounds the value it stores
     primary_key: bool = False  # a column of the table's primary key
+    generated: str = ""  # pg_attribute.attgenerated: '' | 's' (stored) | 'v' (virtual)
 
 
 # -- INSERT ----------------------------------------------------------------------------
@@ -1652,12 +1653,14 @@ def _unescape_copy_text(raw: bytes) -> str:
 async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                          table: DistTable, options: dict[str, Any]) -> None:
     fmt = str(options.get("format", "text")).lower()
-    cols = [c["String"]["sval"] for c in body.get("attlist", []) or []]
-    col_sql = ", ".join(quote_ident(c) for c in cols) if cols else "*"
     columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
-    ncols = len(cols) or len(columns)
+    # without a column list, every column but the generated ones, as PostgreSQL copies them
+    # (`SELECT *` had added them: a dump read back by COPY FROM failed with 22P04)
+    cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] \
+        or [c.name for c in columns if not c.generated]
+    col_sql = ", ".join(quote_ident(c) for c in cols)
     groups = table.groups[:1] if table.method == "replication" else table.groups
-    dispatcher.session.send(codec.build_copy_response(b"H", 1 if fmt == "binary" else 0, ncols))
+    dispatcher.session.send(codec.build_copy_response(b"H", 1 if fmt == "binary" else 0, len(cols)))
     total = 0
     for index, group in enumerate(groups):
         node_stmt = parse_sql(request.sql)[0].stmt
@@ -1666,7 +1669,7 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
         node_stmt.attlist = None
         if node_stmt.options:
             kept = tuple(o for o in node_stmt.options if index == 0 or o.defname.lower() != "header")
-            node_stmt.options = _node_options(kept, cols or [c.name for c in columns]) or None
+            node_stmt.options = _node_options(kept, cols) or None
         conn = await dispatcher.runner.txn.connection(group, wants_block=False)
         total += await _relay_copy_out(dispatcher, conn, str(RawStream()(node_stmt)),
                                        skip_binary_header=index > 0 and fmt == "binary",

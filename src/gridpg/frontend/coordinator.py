@@ -557,7 +557,7 @@ class Coordinator:
             f"{store.nextval_default_sequence_sql('d')}), "
             "a.attidentity, "
             "a.atttypid, a.atttypmod, EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = "
-            "a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::pg_catalog.int2[])) "
+            "a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::pg_catalog.int2[])), a.attgenerated "
             "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             "WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
@@ -565,7 +565,8 @@ class Coordinator:
             f"AND c.relname = {quote_literal(table.name)}) "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )
-        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1), r[6] == "t")
+        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1), r[6] == "t",
+                               r[7] or "")
                    for r in rows]
         if runner.private_snapshot is None:
             self._columns[key] = columns
