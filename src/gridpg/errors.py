@@ -165,3 +165,15 @@ def stack_depth_exceeded() -> PgError:
     `||` is 5,000 levels deep): an error of the statement, not of the session."""
     return PgError(STATEMENT_TOO_COMPLEX, "stack depth limit exceeded",
                    hint="The statement nests too deeply for gridpg's coordinator; split or flatten it.")
+
+
+def cached_plan_changed() -> PgError:
+    """PostgreSQL's error for a prepared statement whose result columns changed since it
+    was prepared, with its source fields: asyncpg recognizes it by the routine
+    (`RevalidateCachedQuery`), not the localizable message, and then prepares the
+    statement again and retries it (outside a transaction); without the field its users
+    got the error on the first query after a migration."""
+    message = "cached plan must not change result type"
+    return PgError(FEATURE_NOT_SUPPORTED, message, fields={
+        "S": "ERROR", "V": "ERROR", "C": FEATURE_NOT_SUPPORTED, "M": message,
+        "F": "plancache.c", "R": "RevalidateCachedQuery"})

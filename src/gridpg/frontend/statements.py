@@ -32,6 +32,7 @@ from gridpg.errors import (
     QUERY_CANCELED,
     TRANSACTION_RESOLUTION_UNKNOWN,
     PgError,
+    cached_plan_changed,
     notice,
     stack_depth_exceeded,
 )
@@ -564,7 +565,7 @@ class StatementRunner:
         fresh = await self.dispatcher.describe(sql, statement.param_oids)
         if described is not None:
             if _result_type(fresh[1]) != _result_type(described[1]):
-                raise PgError(FEATURE_NOT_SUPPORTED, "cached plan must not change result type")
+                raise cached_plan_changed()
             # (the parameter types stay those of the first analysis, as PostgreSQL's do)
             fresh = (described[0], fresh[1])
             if fresh[1] != described[1]:
