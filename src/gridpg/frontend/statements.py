@@ -1589,10 +1589,19 @@ class StatementRunner:
             raise PgError(NO_ACTIVE_SQL_TRANSACTION, f"{what} can only be used in transaction blocks")
 
     async def sync_pending(self) -> None:
-        if self.pending_sync:
-            saved = self.session.out
-            await self.sync()
-            self.session.out = saved
+        """Settle the nodes' open extended cycles now (Sync to each, read to ReadyForQuery),
+        in the middle of the client's own cycle. Only the client's Sync (`sync`) ends that
+        cycle and with it a pipeline's implicit block: ending it here had committed the
+        pipeline's statements before this one while the pipeline went on (an error after it
+        no longer rolled them back, and the step that asked for the sync, a savepoint's
+        RELEASE, then failed at the client's Sync: an extra ErrorResponse, psycopg's
+        pipeline out of step)."""
+        if not self.pending_sync:
+            return
+        error = await sync_cycles(self)
+        if error is not None:
+            self.session.send((await self.explain_cancel(error)).to_message())
+            await self._statement_failed()
 
     async def _session_reset(self, request: ExecRequest) -> bool:
         """DEALLOCATE / DISCARD concern the client's session, which the coordinator keeps
