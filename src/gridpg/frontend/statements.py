@@ -28,6 +28,7 @@ from gridpg.errors import (
     FEATURE_NOT_SUPPORTED,
     INVALID_PARAMETER_VALUE,
     NO_ACTIVE_SQL_TRANSACTION,
+    OBJECT_NOT_IN_PREREQUISITE_STATE,
     PROTOCOL_VIOLATION,
     QUERY_CANCELED,
     TRANSACTION_RESOLUTION_UNKNOWN,
@@ -583,6 +584,19 @@ class StatementRunner:
             await self.describe(statement)
 
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
+        """Execute a Bound portal. One that already ran to completion is not run again, as
+        in PostgreSQL: a query's portal answers no rows (`SELECT 0`), any other statement's
+        is refused (55000); it ran the statement again (the rows twice, a write twice)."""
+        if portal.done:
+            if sqlparse.node_type(sqlparse.parse_tree(portal.statement.sql)) != "SelectStmt":
+                raise PgError(OBJECT_NOT_IN_PREREQUISITE_STATE, f'portal "{portal.name}" cannot be run')
+            self.session.send(codec.build_command_complete("SELECT 0"))
+            return
+        await self._execute_portal(portal, max_rows)
+        if portal.cursor is None:
+            portal.done = True
+
+    async def _execute_portal(self, portal: Portal, max_rows: int) -> None:
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
             return
