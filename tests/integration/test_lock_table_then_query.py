@@ -73,3 +73,37 @@ def test_statements_after_lock_table_in_a_block(gridpg_cluster: Cluster, plain_p
     assert answers["gridpg"] == answers["pg"]
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:  # nothing was kept
         assert conn.execute(f'SELECT count(*) FROM "{schema}".lk').fetchone() == (50,)
+
+
+def test_a_function_writing_the_locked_table(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """`LOCK TABLE t IN EXCLUSIVE MODE` (a counter's usual guard) and then a function that
+    writes t: the loopback's Describe of the function's INSERT, on a catalog connection of
+    the coordinator's own, waited for the lock the client's transaction held on the
+    catalog server's copy, forever."""
+    async def run(dsn: str) -> list[Any]:
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+        out: list[Any] = []
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; CREATE SCHEMA "{schema}"')
+            await conn.execute("CREATE TABLE counters (name text PRIMARY KEY, n int)")
+            await conn.execute("INSERT INTO counters VALUES ('a', 0), ('b', 0)")
+            await conn.execute(f'CREATE FUNCTION "{schema}".bump(k text) RETURNS int LANGUAGE plpgsql AS '
+                               "$$ DECLARE r int; BEGIN UPDATE counters SET n = n + 1 WHERE name = k "
+                               "RETURNING n INTO r; INSERT INTO counters VALUES (k || r, r); RETURN r; END $$")
+            for mode in ("EXCLUSIVE", "SHARE ROW EXCLUSIVE", "ACCESS EXCLUSIVE"):
+                async with conn.transaction():
+                    await conn.execute(f"LOCK TABLE counters IN {mode} MODE", timeout=10)
+                    try:
+                        out.append(await conn.fetchval("SELECT bump('a')", timeout=10))
+                    except asyncio.TimeoutError:
+                        out.append("hung")
+                        break
+            out.append([tuple(r) for r in await conn.fetch("SELECT * FROM counters ORDER BY name")])
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        finally:
+            await conn.close()
+        return out
+
+    expected = asyncio.run(run(plain_pg))
+    assert expected[:3] == [1, 2, 3]
+    assert asyncio.run(run(gridpg_cluster.dsn(0))) == expected
