@@ -548,12 +548,16 @@ class Coordinator:
                        "pg_catalog.pg_partition_root(a.attrelid) AND r.attname = a.attname)")
         rows = await conn.query(
             "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
+            # an identity column's own sequence (a partition's: its partitioned root's, one
+            # sequence); any other column's only while its default is exactly nextval() of
+            # it: a serial whose default was changed (`1000 + nextval(...)`) or dropped is
+            # filled by that default, or none, as in PostgreSQL (the GTM's value was stored
+            # as it was: 6 where PostgreSQL stores 1006, a value where it refuses NULL)
+            "COALESCE(CASE WHEN a.attidentity <> '' THEN "
             f"COALESCE({store.owned_sequence_sql('a.attrelid', 'a.attnum')}, "
-            # a partition's identity column is its partitioned root's (one sequence)
-            "CASE WHEN a.attidentity <> '' THEN "
-            f"{store.owned_sequence_sql('pg_catalog.pg_partition_root(a.attrelid)', root_attnum)} END, "
-            # a default of nextval() of a sequence the column does not own (pg_dump's tables
-            # share them; XL/Citus users write them): the GTM's too, never a datanode's copy
+            f"{store.owned_sequence_sql('pg_catalog.pg_partition_root(a.attrelid)', root_attnum)}) END, "
+            # a default of nextval() of a sequence (a serial's own; pg_dump's tables share
+            # them; XL/Citus users write them): the GTM's, never a datanode's copy
             f"{store.nextval_default_sequence_sql('d')}), "
             "a.attidentity, "
             "a.atttypid, a.atttypmod, EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = "
