@@ -129,6 +129,9 @@ class StatementRunner:
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
         # Sequences created in the open transaction: the catalog server's until COMMIT.
         self.local_sequences: set[str] = set()
+        # Sequences ALTERed without RESTART in the open block: the GTM takes the change at
+        # COMMIT, so values of theirs are refused until then (commands/sequences.next_values)
+        self.altered_sequences: set[str] = set()
         self.renamed_sequences: dict[str, str] = {}  # renamed in the open block: new -> GTM's name
         self._running = 0  # statements past the pause gate and not yet finished
         self.waiting_for_pause = False
@@ -321,6 +324,7 @@ class StatementRunner:
         self.private_snapshot = None
         self.temps.transaction_ended()
         self.local_sequences.clear()  # committed: the GTM's from now on; rolled back: gone
+        self.altered_sequences.clear()
         self.renamed_sequences.clear()  # committed: renamed in the GTM too; rolled back: undone
         if self.state.changed_in_transaction:
             self.txn.taint()
@@ -1383,6 +1387,16 @@ class StatementRunner:
                 self.sequence_ddl.append(sequence_ddl)  # the GTM follows at COMMIT
                 await sequences.track_renames(self.dispatcher, sequence_ddl)
                 self.local_sequences.update(await sequence_ddl.created_names(self.dispatcher))
+                # ALTER SEQUENCE ... RESTART: the catalog server's sequence, restarted in this
+                # block (and rolled back with it), serves the block as for TRUNCATE ...
+                # RESTART IDENTITY; the GTM takes its definition and position at COMMIT
+                # (SequenceDdl.realter). Other ALTERs: values refused until COMMIT (the
+                # catalog server's copy does not hold the GTM's position).
+                for name, restarted in sequence_ddl.realter:
+                    if restarted:
+                        self.local_sequences.add(name)
+                    elif name not in self.local_sequences:
+                        self.altered_sequences.add(name)
             else:
                 await sequence_ddl.apply(self.dispatcher)
         if not self.txn.in_block and not self.pending_sync:
