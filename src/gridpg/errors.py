@@ -37,6 +37,7 @@ INTERNAL_ERROR = "XX000"
 CARDINALITY_VIOLATION = "21000"
 PROGRAM_LIMIT_EXCEEDED = "54000"
 OBJECT_IN_USE = "55006"
+OBJECT_NOT_IN_PREREQUISITE_STATE = "55000"
 ADMIN_SHUTDOWN = "57P01"
 CANNOT_CONNECT_NOW = "57P03"
 SERIALIZATION_FAILURE = "40001"
@@ -165,3 +166,15 @@ def stack_depth_exceeded() -> PgError:
     `||` is 5,000 levels deep): an error of the statement, not of the session."""
     return PgError(STATEMENT_TOO_COMPLEX, "stack depth limit exceeded",
                    hint="The statement nests too deeply for gridpg's coordinator; split or flatten it.")
+
+
+def cached_plan_changed() -> PgError:
+    """PostgreSQL's error for a prepared statement whose result columns changed since it
+    was prepared, with its source fields: asyncpg recognizes it by the routine
+    (`RevalidateCachedQuery`), not the localizable message, and then prepares the
+    statement again and retries it (outside a transaction); without the field its users
+    got the error on the first query after a migration."""
+    message = "cached plan must not change result type"
+    return PgError(FEATURE_NOT_SUPPORTED, message, fields={
+        "S": "ERROR", "V": "ERROR", "C": FEATURE_NOT_SUPPORTED, "M": message,
+        "F": "plancache.c", "R": "RevalidateCachedQuery"})

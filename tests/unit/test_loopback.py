@@ -110,3 +110,35 @@ def test_row_by_row_statements_are_recognised_and_retargeted() -> None:
                                  [b"(0,7)", b"it's"])
     assert text == "UPDATE public.t_3 SET v = 'it''s' WHERE ctid = '(0,7)'"
     assert by_ctid.inline_params("SELECT '$1', $1, $10", [None] * 9 + [b"x"]) == "SELECT '$1', NULL, 'x'"
+
+
+def test_a_loopback_takes_no_datanode_connection_after_its_call() -> None:
+    """After the caller's call ended (its transaction possibly rolled back), a statement of
+    the code still on its way must not get a connection: the caller's transaction would
+    hand out a new one, outside any block, and the write would commit on its own."""
+    import asyncio
+
+    import pytest
+
+    from gridpg.errors import PgError
+    from gridpg.frontend.loopback import _LoopbackTxn
+
+    class Txn:
+        async def connection(self, node: str, wants_block: bool) -> str:
+            return f"conn:{node}"
+
+        def connection_now(self, node: str, setup_now: Any) -> str:
+            return f"conn:{node}"
+
+    class Caller:
+        loopback_role = None
+        loopback_switched: set[str] = set()
+
+    running = [True]
+    txn = _LoopbackTxn(Txn(), "catalog1", Caller(), lambda: running[0])
+    assert asyncio.run(txn.connection("dn1", True)) == "conn:dn1"
+    running[0] = False
+    with pytest.raises(PgError, match="call has ended"):
+        asyncio.run(txn.connection("dn1", True))
+    with pytest.raises(PgError, match="call has ended"):
+        txn.connection_now("dn1", None)

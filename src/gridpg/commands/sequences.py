@@ -418,6 +418,12 @@ async def next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int
     from gridpg.gtm.protocol import GtmError
 
     ensure_writable(dispatcher, "nextval", name)
+    caller = getattr(dispatcher.runner, "caller", dispatcher.runner)  # a loopback's: its caller's
+    if name in getattr(caller, "altered_sequences", ()) and not served_by_catalog(dispatcher, name):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f"gridpg cannot hand out values of sequence {name} in the transaction that "
+                      "altered it: the change reaches the cluster's sequence at COMMIT",
+                      hint="Commit the ALTER SEQUENCE first, or RESTART the sequence in it.")
     try:
         if served_by_catalog(dispatcher, name):
             rows = await _catalog_call(dispatcher, f"SELECT pg_catalog.nextval({quote_literal(name)}) "

@@ -149,6 +149,9 @@ BEGIN
     RETURN;
   END IF;
   IF TG_EVENT = 'sql_drop' THEN
+    IF rest OPERATOR(pg_catalog.~) '(^|\n)extension script file "' THEN
+      RETURN;  -- an extension's script (its update path drops objects): part of CREATE/ALTER EXTENSION
+    END IF;
     FOR r IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
       IF r.original AND NOT r.is_temporary AND NOT gridpg.code_ddl_internal(r.object_type, r.schema_name, r.object_identity) THEN
         RAISE EXCEPTION 'gridpg runs % inside server-side code as distributed DDL', TG_TAG

@@ -57,6 +57,7 @@ class TableColumn:
     type_oid: int
     typmod: int = -1  # numeric(8,-6), timestamp(2): PostgreSQL rounds the value it stores
     primary_key: bool = False  # a column of the table's primary key
+    generated: str = ""  # pg_attribute.attgenerated: '' | 's' (stored) | 'v' (virtual)
 
 
 # -- INSERT ----------------------------------------------------------------------------
@@ -709,6 +710,16 @@ def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: 
 # -- INSERT ... SELECT -----------------------------------------------------------------
 
 
+def insert_select_text(stmt: ast.InsertStmt) -> str:
+    """The SELECT of `[WITH ...] INSERT ... SELECT` as a statement of its own, the INSERT's
+    WITH in front. pglast prints a WITH clause's RECURSIVE itself: one more made
+    `WITH RECURSIVE RECURSIVE c AS ...`, a syntax error."""
+    select_sql = str(RawStream()(stmt.selectStmt))
+    if stmt.withClause is None:
+        return select_sql
+    return f"WITH {RawStream()(stmt.withClause)} {select_sql}"
+
+
 async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                         target: DistTable) -> None:
     """INSERT ... SELECT: the SELECT's rows are routed into a staging temp table on each node,
@@ -722,20 +733,14 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
     _ensure_no_sequence_defaults(body, columns)
-    select_sql = str(RawStream()(stmt.selectStmt))
-    if stmt.withClause is not None:  # WITH x AS (...) INSERT ... SELECT ... FROM x
-        recursive = "RECURSIVE " if stmt.withClause.recursive else ""
-        select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
+    select_sql = insert_select_text(stmt)  # WITH x AS (...) INSERT ... SELECT ... FROM x
     from gridpg.executor import insert_nextval
     from gridpg.executor.multi import inline_params
 
     nextvals = insert_nextval.nextval_items(body)
     if nextvals:  # each row's value from the GTM, then routed by it (executor/insert_nextval.py)
         insert_nextval.with_nulls(stmt, nextvals)
-        select_sql = str(RawStream()(stmt.selectStmt))
-        if stmt.withClause is not None:
-            recursive = "RECURSIVE " if stmt.withClause.recursive else ""
-            select_sql = f"WITH {recursive}{RawStream()(stmt.withClause)} {select_sql}"
+        select_sql = insert_select_text(stmt)
     select_sql = await inline_params(dispatcher, request, select_sql)
     await _ensure_same_defaults_on_replicas(dispatcher, target, columns, cols if stmt.cols else None, select_sql)
     _ensure_no_stored_tableoid(select_sql)
@@ -1648,12 +1653,14 @@ def _unescape_copy_text(raw: bytes) -> str:
 async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                          table: DistTable, options: dict[str, Any]) -> None:
     fmt = str(options.get("format", "text")).lower()
-    cols = [c["String"]["sval"] for c in body.get("attlist", []) or []]
-    col_sql = ", ".join(quote_ident(c) for c in cols) if cols else "*"
     columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
-    ncols = len(cols) or len(columns)
+    # without a column list, every column but the generated ones, as PostgreSQL copies them
+    # (`SELECT *` had added them: a dump read back by COPY FROM failed with 22P04)
+    cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] \
+        or [c.name for c in columns if not c.generated]
+    col_sql = ", ".join(quote_ident(c) for c in cols)
     groups = table.groups[:1] if table.method == "replication" else table.groups
-    dispatcher.session.send(codec.build_copy_response(b"H", 1 if fmt == "binary" else 0, ncols))
+    dispatcher.session.send(codec.build_copy_response(b"H", 1 if fmt == "binary" else 0, len(cols)))
     total = 0
     for index, group in enumerate(groups):
         node_stmt = parse_sql(request.sql)[0].stmt
@@ -1662,7 +1669,7 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
         node_stmt.attlist = None
         if node_stmt.options:
             kept = tuple(o for o in node_stmt.options if index == 0 or o.defname.lower() != "header")
-            node_stmt.options = _node_options(kept, cols or [c.name for c in columns]) or None
+            node_stmt.options = _node_options(kept, cols) or None
         conn = await dispatcher.runner.txn.connection(group, wants_block=False)
         total += await _relay_copy_out(dispatcher, conn, str(RawStream()(node_stmt)),
                                        skip_binary_header=index > 0 and fmt == "binary",

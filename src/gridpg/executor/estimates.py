@@ -9,7 +9,7 @@ An EXPLAIN runs on a pooled connection of its own, set up as the session's (the
 statement's transaction may not have begun its block yet, and a node it joined now would
 run the scratch tables' DDL outside it), unless it reads a subplan's scratch table, which
 only the statement's own block sees, or the node is already in a client's block that ran
-DDL (whose locks the pooled connection would wait for).
+DDL or LOCK TABLE (whose locks the pooled connection would wait for).
 """
 
 from __future__ import annotations
@@ -76,9 +76,10 @@ async def _explain(dispatcher: Dispatcher, group: str, in_block: bool, selects: 
         return out
 
     txn = dispatcher.runner.txn
-    if in_block or (dispatcher.runner.ddl_in_block and group in txn.participants):
-        # the client's block ran DDL (ALTER TABLE, alter_distributed_table): its own
-        # connection may hold locks that a pooled connection would wait for, forever
+    part = txn.participants.get(group)
+    if in_block or (part is not None and (dispatcher.runner.ddl_in_block or part.locked)):
+        # the client's block ran DDL (ALTER TABLE, alter_distributed_table) or LOCK TABLE:
+        # its own connection may hold locks that a pooled connection would wait for, forever
         conn = await txn.connection(group, wants_block=True)
         await conn.settle()
         return await run(conn)

@@ -51,16 +51,14 @@ def ensure_no_copied_locks(dispatcher: Dispatcher, query: ast.Node, statement: s
 
 async def insert_locked(dispatcher: Dispatcher, request: ExecRequest) -> None:
     """Run an INSERT ... SELECT whose SELECT locks rows (see the module docstring)."""
+    from gridpg.executor.dml import insert_select_text
     from gridpg.executor.multi import inline_params
     from gridpg.executor.run import run_statement
     from gridpg.executor.subplans import capture
 
     stmt = parse_sql(request.sql)[0].stmt
     assert isinstance(stmt, ast.InsertStmt) and stmt.selectStmt is not None
-    select_sql = str(RawStream()(stmt.selectStmt))
-    if stmt.withClause is not None:
-        select_sql = f"WITH {'RECURSIVE ' if stmt.withClause.recursive else ''}{RawStream()(stmt.withClause)} " \
-                     f"{select_sql}"
+    select_sql = insert_select_text(stmt)
     stmt.withClause = None
     stmt.selectStmt = None
     if locks_rows(stmt):

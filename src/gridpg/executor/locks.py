@@ -6,8 +6,9 @@ silent loss of the mutual exclusion the client asked for). It now also takes the
 every datanode of each distributed or replicated table it names, inside the transaction's
 blocks there (groups in a fixed order, so two sessions locking the same tables queue rather
 than deadlock), without ONLY: a gridpg table's rows are in its shards, the children of the
-datanode's table. The catalog server runs the client's statement last, as before (its
-checks and its answer).
+datanode's table. The catalog server runs the client's statement last, for its checks and
+errors, in a savepoint rolled back at once: the lock is not kept on its empty copies,
+where the transaction's own work on other catalog connections would wait for it.
 
 `SET CONSTRAINTS` changes when deferred constraints are checked, and those are checked by
 the datanodes: it is run on every node of the transaction and on each node that joins it
@@ -109,5 +110,26 @@ async def _lock(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, An
         conn = await txn.connection(group, wants_block=True)
         await conn.settle()
         await conn.simple_query(f"LOCK TABLE {names} IN {mode} MODE{' NOWAIT' if body.get('nowait') else ''}")
-    await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        txn.participants[group].locked = True
+    await _check_on_catalog(dispatcher, request.sql)
+    from gridpg.pgwire import codec
+
+    dispatcher.session.send(codec.build_command_complete("LOCK TABLE"))
     return True
+
+
+async def _check_on_catalog(dispatcher: Dispatcher, sql: str) -> None:
+    """The client's LOCK on the catalog server, for PostgreSQL's checks and errors (names,
+    privileges), then given back there: the catalog server's copies hold no rows to
+    protect, and a lock kept on them made this transaction's own work on other catalog
+    connections wait for it, forever (the loopback describing `INSERT INTO t` for a
+    function the client called after `LOCK TABLE t IN EXCLUSIVE MODE`, a side connection's
+    scratch table `AS SELECT ... FROM t`)."""
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
+    await conn.settle()
+    await conn.simple_query(f"SAVEPOINT {_CHECK_SAVEPOINT}")
+    await conn.simple_query(sql)
+    await conn.simple_query(f"ROLLBACK TO SAVEPOINT {_CHECK_SAVEPOINT}; RELEASE SAVEPOINT {_CHECK_SAVEPOINT}")
+
+
+_CHECK_SAVEPOINT = "gridpg_lock_check"

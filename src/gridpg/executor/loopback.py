@@ -401,9 +401,10 @@ SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid
        (SELECT coalesce(pg_catalog.obj_description(f.oid, 'pg_class'), '') FROM pg_catalog.pg_class f
          JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
         WHERE fn.nspname = '{prefix}' || n.oid::text AND f.relname = c.relname),
-       -- the sequence that fills the column: identity or serial (owned), or a default of
-       -- exactly nextval() of another sequence
-       COALESCE(pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname),
+       -- the sequence that fills the column: an identity column's own, or the one its
+       -- default is exactly nextval() of (a serial's own while its default is that)
+       COALESCE(CASE WHEN a.attidentity <> '' THEN pg_catalog.pg_get_serial_sequence(
+                  pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname) END,
                 {nextval_default})
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -319,10 +319,16 @@ class BufferedRows:
         end = len(self.rows) if max_rows <= 0 else min(len(self.rows), self.position + max_rows)
         for raw in self.rows[self.position : end]:
             send(raw)
-        self.position = end
-        if self.position < len(self.rows):
+        served, self.position = end - self.position, end
+        if self.position < len(self.rows) or (max_rows > 0 and served == max_rows):
+            # (PostgreSQL stops at the limit without looking for a next row: suspended
+            # also when none is left, the next Execute then completes with none)
             send(codec.PORTAL_SUSPENDED)
-        else:
+        elif self.tag.startswith("SELECT "):
+            # a query's portal reports the rows of this Execute, as PostgreSQL's does
+            # (`SELECT 3` for the last 3 of 11; `SELECT 0` once it is done), not all of them
+            send(codec.build_command_complete(f"SELECT {served}"))
+        else:  # (a statement's RETURNING rows: its own tag, as PostgreSQL keeps it)
             send(codec.build_command_complete(self.tag))
 
 
@@ -667,7 +673,7 @@ def _catalog_locked_elsewhere(dispatcher: Dispatcher, catalog: BackendConnection
     if dispatcher.runner.catalog_aside:  # inside scratch.side_catalog
         return True
     own = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
-    return own is not None and own.wrote and own.conn is not catalog
+    return own is not None and own.holds_table_locks and own.conn is not catalog
 
 
 async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: str) -> None:

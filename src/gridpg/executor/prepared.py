@@ -40,6 +40,7 @@ from gridpg.errors import (
     NO_ACTIVE_SQL_TRANSACTION,
     SYNTAX_ERROR,
     PgError,
+    cached_plan_changed,
 )
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
@@ -185,7 +186,7 @@ async def _ensure_same_result_type(dispatcher: Dispatcher, statement: Any) -> No
         _point_into_prepare(exc, statement)
         raise
     if _row_type(before) != _row_type(now):
-        raise PgError(FEATURE_NOT_SUPPORTED, "cached plan must not change result type")
+        raise cached_plan_changed()
 
 
 def _point_into_prepare(error: PgError, statement: Any) -> None:

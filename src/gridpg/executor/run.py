@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from gridpg import metrics
-from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, UNDEFINED_TABLE, PgError
 from gridpg.executor.replica_defaults import ensure_replica_defaults
 from gridpg.planner import plan as plans
 from gridpg.planner import tempnames
@@ -373,6 +373,7 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     restarted."""
     from gridpg.commands import concurrent, maintenance, partitions
     from gridpg.commands.ddl import DdlRunner
+    from gridpg.gtm.protocol import GtmError
 
     ddl = DdlRunner(dispatcher)
     if await _session_temp_only(dispatcher, request.sql, plan):
@@ -404,7 +405,12 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
         if start is None:
             await coord.gtm.seq_drop(name, if_exists=True)
         else:
-            await coord.gtm.seq_setval(name, start, is_called=False)
+            try:
+                await coord.gtm.seq_setval(name, start, is_called=False)
+            except GtmError as exc:
+                if exc.code != UNDEFINED_TABLE:
+                    raise
+                # never used: the GTM makes it from the catalog's sequence (just restarted) when first used
     if sequences:
         coord.forget_sequences(list(sequences))
 

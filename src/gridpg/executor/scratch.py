@@ -100,7 +100,7 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
         await side.simple_query("; ".join(["BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", *settings, *local]))
         saved = txn.participants[node]
         txn.participants[node] = Participant(side)
-        runner.catalog_aside = saved.wrote  # the block's own connection may hold DDL locks
+        runner.catalog_aside = saved.holds_table_locks  # the block's own connection may hold DDL locks
         try:
             yield
             if runner.pending_sync.get(node) is side:

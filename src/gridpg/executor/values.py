@@ -330,7 +330,7 @@ async def _describer(dispatcher: Dispatcher, conn: BackendConnection) -> Backend
     rebuild that made the table replicated, is not visible to `conn`, which evaluates the
     rows outside the transaction, as its temp table would forbid PREPARE TRANSACTION)."""
     own = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
-    if own is None or not own.wrote:
+    if own is None or not own.holds_table_locks:
         return conn
     await own.conn.settle()
     return own.conn

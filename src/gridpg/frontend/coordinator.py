@@ -548,16 +548,20 @@ class Coordinator:
                        "pg_catalog.pg_partition_root(a.attrelid) AND r.attname = a.attname)")
         rows = await conn.query(
             "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
+            # an identity column's own sequence (a partition's: its partitioned root's, one
+            # sequence); any other column's only while its default is exactly nextval() of
+            # it: a serial whose default was changed (`1000 + nextval(...)`) or dropped is
+            # filled by that default, or none, as in PostgreSQL (the GTM's value was stored
+            # as it was: 6 where PostgreSQL stores 1006, a value where it refuses NULL)
+            "COALESCE(CASE WHEN a.attidentity <> '' THEN "
             f"COALESCE({store.owned_sequence_sql('a.attrelid', 'a.attnum')}, "
-            # a partition's identity column is its partitioned root's (one sequence)
-            "CASE WHEN a.attidentity <> '' THEN "
-            f"{store.owned_sequence_sql('pg_catalog.pg_partition_root(a.attrelid)', root_attnum)} END, "
-            # a default of nextval() of a sequence the column does not own (pg_dump's tables
-            # share them; XL/Citus users write them): the GTM's too, never a datanode's copy
+            f"{store.owned_sequence_sql('pg_catalog.pg_partition_root(a.attrelid)', root_attnum)}) END, "
+            # a default of nextval() of a sequence (a serial's own; pg_dump's tables share
+            # them; XL/Citus users write them): the GTM's, never a datanode's copy
             f"{store.nextval_default_sequence_sql('d')}), "
             "a.attidentity, "
             "a.atttypid, a.atttypmod, EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = "
-            "a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::pg_catalog.int2[])) "
+            "a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::pg_catalog.int2[])), a.attgenerated "
             "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
             "WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
@@ -565,7 +569,8 @@ class Coordinator:
             f"AND c.relname = {quote_literal(table.name)}) "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )
-        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1), r[6] == "t")
+        columns = [TableColumn(r[0] or "", r[1], r[2], r[3] or "", int(r[4] or 0), int(r[5] or -1), r[6] == "t",
+                               r[7] or "")
                    for r in rows]
         if runner.private_snapshot is None:
             self._columns[key] = columns

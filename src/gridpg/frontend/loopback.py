@@ -52,7 +52,7 @@ from gridpg.sql.quote import quote_ident
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
-    from gridpg.frontend.session import PreparedStatement, Session
+    from gridpg.frontend.session import Portal, PreparedStatement, Session
 
 SAVEPOINT_PREFIX = "gridpg_lb_"
 _WRITE_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "TruncateStmt"})
@@ -146,13 +146,26 @@ class _LoopbackTxn:
     gathered from the nodes (partial aggregates, coordinator finish), outside any block;
     what would need the caller's catalog transaction itself is refused."""
 
-    def __init__(self, txn: Any, busy: str, caller: Any = None) -> None:
+    def __init__(self, txn: Any, busy: str, caller: Any = None, in_call: Any = None) -> None:
         object.__setattr__(self, "_txn", txn)
         object.__setattr__(self, "_busy", busy)
         object.__setattr__(self, "_caller", caller)
+        object.__setattr__(self, "_in_call", in_call)
         object.__setattr__(self, "side", None)
 
+    def _ensure_in_call(self) -> None:
+        """A datanode connection only while the caller's call runs: after it, the caller's
+        transaction may be over (rolled back when its client left or its statement was
+        cancelled), and a connection from it would be a new one, outside any block: a
+        statement of the code still on its way (its Describe waited for a lock) wrote in
+        autocommit, committed, though the caller's transaction never was."""
+        in_call = object.__getattribute__(self, "_in_call")
+        if in_call is not None and not in_call():
+            raise PgError(FEATURE_NOT_SUPPORTED, "the gridpg loopback's function call has ended")
+
     def connection_now(self, node: str, setup_now: Any) -> BackendConnection | None:
+        if node != self._busy:
+            self._ensure_in_call()
         if getattr(self._caller, "loopback_role", None) is not None \
                 and node not in self._caller.loopback_switched:
             return None  # the general path sets the role first
@@ -176,6 +189,7 @@ class _LoopbackTxn:
 
     async def connection(self, node: str, wants_block: bool) -> BackendConnection:
         if node != self._busy:
+            self._ensure_in_call()
             role = getattr(self._caller, "loopback_role", None)
             if role is None:
                 return await self._txn.connection(node, wants_block)
@@ -254,7 +268,8 @@ class LoopbackRunner(StatementRunner):
         self.token = token
         self.is_loopback = True
         self.state = caller.state
-        self.txn = _LoopbackTxn(caller.txn, coordinator.catalog_node, caller)  # type: ignore[assignment]
+        self.txn = _LoopbackTxn(caller.txn, coordinator.catalog_node, caller,  # type: ignore[assignment]
+                                lambda: self.in_call)
         self.dispatcher = LoopbackDispatcher(coordinator, self)
         self.temps = _NoTemps(self)
         self.sequence_values = caller.sequence_values
@@ -289,6 +304,17 @@ class LoopbackRunner(StatementRunner):
             self.txn.close_side()
 
     # -- statements --------------------------------------------------------------------
+
+    async def _execute_routed(self, portal: Portal) -> bool:
+        """The prepared fast path (postgres_fdw's INSERT/UPDATE/DELETE by key) does not pass
+        through `_run`: its checks first (the caller's call still runs) and its writes
+        counted, as `_run` does (a call that wrote through the loopback is not run again,
+        executor/code_ddl.py)."""
+        self._ensure_in_call()
+        tree = _tree(portal.statement.sql)
+        if tree and sqlparse.node_type(tree) in _WRITE_KINDS:
+            self.caller.loopback_writes += 1
+        return await super()._execute_routed(portal)
 
     async def _run(self, request: ExecRequest) -> None:
         control = sqlparse.transaction_control(request.sql)

@@ -28,10 +28,12 @@ from gridpg.errors import (
     FEATURE_NOT_SUPPORTED,
     INVALID_PARAMETER_VALUE,
     NO_ACTIVE_SQL_TRANSACTION,
+    OBJECT_NOT_IN_PREREQUISITE_STATE,
     PROTOCOL_VIOLATION,
     QUERY_CANCELED,
     TRANSACTION_RESOLUTION_UNKNOWN,
     PgError,
+    cached_plan_changed,
     notice,
     stack_depth_exceeded,
 )
@@ -41,7 +43,7 @@ from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
 from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, ShardTexts, build_routed, literal_types
 from gridpg.executor.shard_hold import wrote_held
-from gridpg.frontend import notify, readonly, session_commands, shard_gate
+from gridpg.frontend import notify, portal_moves, readonly, session_commands, shard_gate
 from gridpg.frontend.notify import SessionNotify
 from gridpg.frontend.session_settings import SessionSettings, timeout_ms
 from gridpg.frontend.temps import SessionTemps
@@ -127,6 +129,9 @@ class StatementRunner:
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
         # Sequences created in the open transaction: the catalog server's until COMMIT.
         self.local_sequences: set[str] = set()
+        # Sequences ALTERed without RESTART in the open block: the GTM takes the change at
+        # COMMIT, so values of theirs are refused until then (commands/sequences.next_values)
+        self.altered_sequences: set[str] = set()
         self.renamed_sequences: dict[str, str] = {}  # renamed in the open block: new -> GTM's name
         self._running = 0  # statements past the pause gate and not yet finished
         self.waiting_for_pause = False
@@ -319,6 +324,7 @@ class StatementRunner:
         self.private_snapshot = None
         self.temps.transaction_ended()
         self.local_sequences.clear()  # committed: the GTM's from now on; rolled back: gone
+        self.altered_sequences.clear()
         self.renamed_sequences.clear()  # committed: renamed in the GTM too; rolled back: undone
         if self.state.changed_in_transaction:
             self.txn.taint()
@@ -564,7 +570,7 @@ class StatementRunner:
         fresh = await self.dispatcher.describe(sql, statement.param_oids)
         if described is not None:
             if _result_type(fresh[1]) != _result_type(described[1]):
-                raise PgError(FEATURE_NOT_SUPPORTED, "cached plan must not change result type")
+                raise cached_plan_changed()
             # (the parameter types stay those of the first analysis, as PostgreSQL's do)
             fresh = (described[0], fresh[1])
             if fresh[1] != described[1]:
@@ -582,6 +588,19 @@ class StatementRunner:
             await self.describe(statement)
 
     async def execute_portal(self, portal: Portal, max_rows: int) -> None:
+        """Execute a Bound portal. One that already ran to completion is not run again, as
+        in PostgreSQL: a query's portal answers no rows (`SELECT 0`), any other statement's
+        is refused (55000); it ran the statement again (the rows twice, a write twice)."""
+        if portal.done:
+            if sqlparse.node_type(sqlparse.parse_tree(portal.statement.sql)) != "SelectStmt":
+                raise PgError(OBJECT_NOT_IN_PREREQUISITE_STATE, f'portal "{portal.name}" cannot be run')
+            self.session.send(codec.build_command_complete("SELECT 0"))
+            return
+        await self._execute_portal(portal, max_rows)
+        if portal.cursor is None:
+            portal.done = True
+
+    async def _execute_portal(self, portal: Portal, max_rows: int) -> None:
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
             return
@@ -1267,6 +1286,8 @@ class StatementRunner:
         except PgError as exc:
             _place_position(exc, request.sql)
             raise
+        except GtmError as exc:  # the GTM said no (its SQLSTATE): the statement fails, not the session
+            raise PgError(exc.code, exc.message) from None
         except RecursionError:
             raise stack_depth_exceeded() from None
         finally:
@@ -1302,6 +1323,8 @@ class StatementRunner:
             await session_commands.run_set_config(self, set_config.calls, request)
             return
         if await self._session_reset(request):
+            return
+        if await portal_moves.run_if_protocol_portal(self, request):  # MOVE n "<Bound portal>" (asyncpg)
             return
         if notify.may_concern(request.sql):
             if await self.notify.run(request):
@@ -1364,6 +1387,16 @@ class StatementRunner:
                 self.sequence_ddl.append(sequence_ddl)  # the GTM follows at COMMIT
                 await sequences.track_renames(self.dispatcher, sequence_ddl)
                 self.local_sequences.update(await sequence_ddl.created_names(self.dispatcher))
+                # ALTER SEQUENCE ... RESTART: the catalog server's sequence, restarted in this
+                # block (and rolled back with it), serves the block as for TRUNCATE ...
+                # RESTART IDENTITY; the GTM takes its definition and position at COMMIT
+                # (SequenceDdl.realter). Other ALTERs: values refused until COMMIT (the
+                # catalog server's copy does not hold the GTM's position).
+                for name, restarted in sequence_ddl.realter:
+                    if restarted:
+                        self.local_sequences.add(name)
+                    elif name not in self.local_sequences:
+                        self.altered_sequences.add(name)
             else:
                 await sequence_ddl.apply(self.dispatcher)
         if not self.txn.in_block and not self.pending_sync:
@@ -1584,10 +1617,19 @@ class StatementRunner:
             raise PgError(NO_ACTIVE_SQL_TRANSACTION, f"{what} can only be used in transaction blocks")
 
     async def sync_pending(self) -> None:
-        if self.pending_sync:
-            saved = self.session.out
-            await self.sync()
-            self.session.out = saved
+        """Settle the nodes' open extended cycles now (Sync to each, read to ReadyForQuery),
+        in the middle of the client's own cycle. Only the client's Sync (`sync`) ends that
+        cycle and with it a pipeline's implicit block: ending it here had committed the
+        pipeline's statements before this one while the pipeline went on (an error after it
+        no longer rolled them back, and the step that asked for the sync, a savepoint's
+        RELEASE, then failed at the client's Sync: an extra ErrorResponse, psycopg's
+        pipeline out of step)."""
+        if not self.pending_sync:
+            return
+        error = await sync_cycles(self)
+        if error is not None:
+            self.session.send((await self.explain_cancel(error)).to_message())
+            await self._statement_failed()
 
     async def _session_reset(self, request: ExecRequest) -> bool:
         """DEALLOCATE / DISCARD concern the client's session, which the coordinator keeps

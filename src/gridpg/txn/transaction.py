@@ -180,6 +180,14 @@ class Participant:
     # A catalog server whose code called back through the loopback in this transaction:
     # postgres_fdw's open remote transaction forbids its PREPARE (executor/code_ddl.py).
     called_back: bool = False
+    # LOCK TABLE ran here in this transaction: as after DDL (`wrote`), a pooled connection
+    # reading the table would wait for this one, forever (executor/locks.py).
+    locked: bool = False
+
+    @property
+    def holds_table_locks(self) -> bool:
+        """Whether the transaction may hold locks here that other connections wait for."""
+        return self.wrote or self.locked
 
 
 @dataclass
