@@ -7,6 +7,7 @@ the protocol) and ordinary Python exceptions (our bugs: reported as XX000).
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from gridpg.pgwire.codec import build_error_fields
@@ -134,7 +135,8 @@ def _without_loopback_context(fields: dict[str, str]) -> dict[str, str]:
 
 
 def _unshard(fields: dict[str, str]) -> dict[str, str]:
-    """Shard `gridpg_shards."s.t_7"` (and its `s.t_7_pkey` index) read as `s.t` (`t_pkey`)."""
+    """Shard `gridpg_shards."s.t_7"` read as `s.t`; its index `s.t_7:users_email_uq` as
+    the user's `users_email_uq` (or, named by PostgreSQL, `s.t_7_pkey` as `t_pkey`)."""
     match = _SHARD_NAME.match(fields["t"])
     if match is None:
         return fields
@@ -143,9 +145,14 @@ def _unshard(fields: dict[str, str]) -> dict[str, str]:
     out = dict(fields)
     out["s"] = match["schema"]
     out["t"] = table
+    # a shard index named after the user's (commands/shard_indexes.py)
+    prefixes = (f"{shard}:", hashlib.md5(shard.encode(), usedforsecurity=False).hexdigest()[:10] + ":")
     for key in ("M", "D", "n", "W"):
         if key in out:
-            out[key] = out[key].replace(f'"{shard}', f'"{table}').replace(shard, table)
+            text = out[key]
+            for prefix in prefixes:
+                text = text.replace(f'"{prefix}', '"').replace(prefix, "")
+            out[key] = text.replace(f'"{shard}', f'"{table}').replace(shard, table)
     return out
 
 

@@ -272,7 +272,13 @@ def test_node_add_then_rebalance_while_clients_write(cluster: Cluster, plain_pg:
     with psycopg.connect(f"postgresql://postgres:{cluster.password()}@{spec.host}:{spec.port}/postgres") as node:
         texts = [r[0] for r in node.execute("SELECT query FROM pg_stat_activity WHERE strpos(query, '/* routed */') > 0 "
                                             "AND pid <> pg_backend_pid()")]
+        # the moved copies' indexes are named after their table's (commands/shard_indexes.py)
+        indexes = [r[0] for r in node.execute(
+            "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+            "WHERE c.relnamespace = 'gridpg_shards'::regnamespace "
+            "AND EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid)")]
     assert texts and all('gridpg_shards."public.items_' in t for t in texts), texts
+    assert indexes and all(":" in name for name in indexes), indexes
 
 
 def _routed_reads(conn: psycopg.Connection, keys: list[int]) -> list[tuple[int, int]]:

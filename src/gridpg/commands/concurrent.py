@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pglast.stream import RawStream
 
+from gridpg.commands import shard_indexes
 from gridpg.errors import ACTIVE_SQL_TRANSACTION, PgError
 from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_literal, quote_qualified
@@ -147,7 +148,8 @@ async def _index_on_partitioned(ddl: DdlRunner, group: str, sql: str, done: list
     stmt = parse_sql(sql)[0].stmt
 
     async def work(conn: BackendConnection) -> str:
-        table = quote_qualified(stmt.relation.schemaname, stmt.relation.relname)
+        names = (stmt.relation.schemaname, stmt.relation.relname)
+        table = quote_qualified(*names)
         tree = await conn.query(
             "SELECT t.relid::pg_catalog.text, t.parentrelid::pg_catalog.text, t.isleaf, c.relkind "
             "FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass("
@@ -159,6 +161,7 @@ async def _index_on_partitioned(ddl: DdlRunner, group: str, sql: str, done: list
         for relid, parent, isleaf, _kind in tree:
             index_of[relid or ""] = await _index_one(conn, stmt, relid or "", isleaf == "t",
                                                      index_of.get(parent or ""))
+        await conn.simple_query(shard_indexes.rename_sql([names]))  # the shards' copies, named after it
         return "CREATE INDEX"
 
     await _with_connection(ddl, group, work, done, words)

@@ -20,7 +20,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
-from gridpg.commands import default_placement, partitions, relstats, shard_grants
+from gridpg.commands import default_placement, partitions, relstats, shard_grants, shard_indexes
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner import tableoid, tempnames
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
@@ -130,6 +130,8 @@ class DdlRunner:
         for group in groups:
             conn = await self.conn(group)
             await conn.simple_query(group_sql.get(group, request.sql) if group_sql else request.sql)
+            if kind in shard_indexes.RENAMING:
+                await conn.simple_query(shard_indexes.rename_sql())
         if after:
             for node in self.catalog_nodes():
                 conn = await self.conn(node)
@@ -700,6 +702,8 @@ class DdlRunner:
         for group, group_sql in statements.items():
             conn = await self.conn(group)
             await conn.simple_query(group_sql)
+            if table.method == "hash":
+                await conn.simple_query(shard_indexes.rename_sql([(table.schema, table.name)]))
 
     def _placement(self, table: DistTable) -> dict[int, str]:
         if table.method != "hash" or table.shard_count is None:

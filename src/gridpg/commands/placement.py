@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, DistTable
+from gridpg.commands import shard_indexes
 from gridpg.errors import (
     FEATURE_NOT_SUPPORTED,
     INSUFFICIENT_PRIVILEGE,
@@ -303,6 +304,7 @@ def _move(snapshot: CatalogSnapshot, change: dict[str, Any]) -> tuple[dict[str, 
         metadata.append(store.sql_move_shard(table.schema, table.name, remainder, target))
         if target not in table.groups:
             metadata.append(_sql_set_groups(table, sorted({*table.groups, target})))
+    attach.append(shard_indexes.rename_sql([(t.schema, t.name) for t in tables]))  # the copies' index names
     scope = build_scope([(t.schema, t.name) for t in tables], colocation, remainder, source, target, shards)
     return {target: attach}, metadata, scope
 
