@@ -12,6 +12,7 @@ from pglast.enums import BoolExprType, LimitOption, SortByDir, SortByNulls
 from pglast.stream import RawStream
 
 from gridpg.catalog.model import BUILTIN_AGGREGATES
+from gridpg.errors import AMBIGUOUS_COLUMN, PgError
 from gridpg.planner import analyze, tableoid
 from gridpg.planner.gather import _nodes
 from gridpg.planner.plan import Fragment, LockBound, MergePlan, NotApplicable, ScratchNames, Strategy
@@ -26,6 +27,7 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
     """Each node sorts and limits; the catalog server merges and applies the rest."""
     stmt = parse_sql(sql)[0].stmt
     names = _output_names(stmt)
+    _ensure_sort_names_unambiguous(stmt)
     why = _merge_blocker(body, names, len(resolved), aggregates)
     if why:
         return NotApplicable(Strategy.MERGE, why)
@@ -205,6 +207,42 @@ def _output_names(stmt: ast.SelectStmt) -> list[str]:
     """The output column names of the select list, as PostgreSQL names them (a `*` left out)."""
     return [str(t.name) if t.name else figure_name(t.val) or "?column?" for t in stmt.targetList or ()
             if not (isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star))]
+
+
+def _ensure_sort_names_unambiguous(stmt: ast.SelectStmt) -> None:
+    """PostgreSQL's 42702 for `ORDER BY u` where two output columns named u are different
+    expressions (`SELECT u, u::text ... ORDER BY u`, `SELECT a.id, b.id ... ORDER BY id`):
+    the merge renames repeated output columns in its scratch table, where the name would
+    have found one of them. Two column references count as the same column unless both
+    name their table and the tables differ (`t.id` and `id` may be one column)."""
+    targets: dict[str, list[ast.Node]] = {}
+    for target in stmt.targetList or ():
+        if isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1], ast.A_Star):
+            continue
+        name = str(target.name) if target.name else figure_name(target.val) or "?column?"
+        targets.setdefault(name, []).append(target.val)
+    for sort in stmt.sortClause or ():
+        node = sort.node
+        if not (isinstance(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String)):
+            continue
+        name = node.fields[0].sval
+        found = targets.get(name, [])
+        if any(_different_values(found[0], other) for other in found[1:]):
+            raise PgError(AMBIGUOUS_COLUMN, f'ORDER BY "{name}" is ambiguous')
+
+
+def _different_values(a: ast.Node, b: ast.Node) -> bool:
+    if isinstance(a, ast.ColumnRef) and isinstance(b, ast.ColumnRef):
+        left, right = _column_parts(a), _column_parts(b)
+        if left is None or right is None or left[-1] != right[-1]:
+            return left != right
+        return len(left) > 1 and len(right) > 1 and left[:-1] != right[:-1]
+    return RawStream()(a) != RawStream()(b)
+
+
+def _column_parts(ref: ast.ColumnRef) -> tuple[str, ...] | None:
+    parts = tuple(f.sval for f in ref.fields if isinstance(f, ast.String))
+    return parts if len(parts) == len(ref.fields) else None
 
 
 def _repeated_names(names: list[str]) -> list[int]:

@@ -38,13 +38,12 @@ from dataclasses import dataclass
 from typing import Any
 
 
-from gridpg.errors import FEATURE_NOT_SUPPORTED, SYNTAX_ERROR, PgError
+from gridpg.errors import AMBIGUOUS_COLUMN, FEATURE_NOT_SUPPORTED, SYNTAX_ERROR, PgError
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql
 from gridpg.sql.quote import quote_ident, quote_literal
 
 RUN_FUNCTION = "gridpg.loopback_run"
-AMBIGUOUS_COLUMN = "42702"
 
 # (schema or None, table name) -> the target's column names when it is a distributed
 # table whose upserts gridpg runs itself, else None
