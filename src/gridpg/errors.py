@@ -87,6 +87,8 @@ class PgError(Exception):
         into `text`, placed in the client's text by sql/positions.py)."""
         if fields.get("s") == SHARD_SCHEMA and "t" in fields:
             fields = _unshard(fields)
+        if '"' in fields.get("M", ""):
+            fields = _referenced_shard(fields)
         if "remote SQL command: " in fields.get("W", ""):
             fields = _without_loopback_context(fields)
         return cls(
@@ -154,6 +156,32 @@ def _unshard(fields: dict[str, str]) -> dict[str, str]:
             for prefix in prefixes:
                 text = text.replace(f'"{prefix}', '"').replace(prefix, "")
             out[key] = text.replace(f'"{shard}', f'"{table}').replace(shard, table)
+    return out
+
+
+_QUOTED_SHARD = re.compile(r'"(?P<schema>[^".]+)\.(?P<table>[^"]+)_(?P<remainder>\d+)"')
+_REFERENCED = re.compile(r'^update or delete on table "(?P<shard>[^"]+)" violates foreign key constraint '
+                         r'"(?P<constraint>[^"]+)_\d+" on table ')
+
+
+def _referenced_shard(fields: dict[str, str]) -> dict[str, str]:
+    """A shard named in the text of an error about another table: `update or delete on
+    table "s.t_7" violates foreign key constraint "c_fkey_13" on table "c"` (a row of a
+    HASH table still referenced). PostgreSQL names the copy of the foreign key it made
+    for each partition of the referenced table (`c_fkey_13`): read as the user's `c_fkey`."""
+    message = fields["M"]
+    found = _REFERENCED.match(message)
+    if found is None and _QUOTED_SHARD.search(message) is None:
+        return fields
+    out = dict(fields)
+    if found is not None and _SHARD_NAME.match(found["shard"]):
+        clone = message[found.start("constraint"):].split('"', 1)[0]
+        out["M"] = message.replace(f'"{clone}"', f'"{found["constraint"]}"', 1)
+        if out.get("n") == clone:
+            out["n"] = found["constraint"]
+    for key in ("M", "D"):
+        if key in out:
+            out[key] = _QUOTED_SHARD.sub(lambda m: f'"{m["table"]}"', out[key])
     return out
 
 

@@ -69,3 +69,46 @@ def test_unique_violations_name_the_users_constraint(gridpg_cluster: Cluster, pl
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     assert [e[1] for e in expected[:3]] == ["users_pk", "users_email_uq", "index_users_on_handle"]
     assert _violations(gridpg_cluster.dsn(0), schema) == expected
+
+
+FOREIGN_KEYS = [
+    "CREATE TABLE products (id int PRIMARY KEY, name text)",
+    "CREATE TABLE reviews (id serial, product_id int CONSTRAINT reviews_product_fk REFERENCES products (id), "
+    "stars int)",
+    "INSERT INTO products SELECT g, 'p' || g FROM generate_series(1, 20) g",
+    "INSERT INTO reviews (product_id, stars) SELECT g, 5 FROM generate_series(1, 20) g",
+]
+FOREIGN_KEY_WRITES = [
+    "DELETE FROM products WHERE id = 7",
+    "UPDATE products SET id = 100 WHERE id = 8",
+    "INSERT INTO reviews (product_id, stars) VALUES (999, 1)",
+    "TRUNCATE products",
+]
+
+
+def _foreign_key_errors(dsn: str, schema: str) -> list[Any]:
+    out: list[Any] = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'SET search_path = "{schema}"')
+        for sql in FOREIGN_KEYS:
+            conn.execute(sql)
+        for sql in FOREIGN_KEY_WRITES:
+            try:
+                out.append(("ok", conn.execute(sql).statusmessage))
+            except psycopg.Error as exc:
+                out.append((exc.sqlstate, exc.diag.constraint_name, exc.diag.message_primary, exc.diag.message_detail))
+    return out
+
+
+def test_a_referenced_rows_error_names_the_table_and_foreign_key(gridpg_cluster: Cluster, plain_pg: str,
+                                                                 schema: str) -> None:
+    """Deleting a row another table still references: PostgreSQL's message named the
+    referenced table's shard (`"s.products_24"`) and the copy of the foreign key made for
+    that partition (`reviews_product_fk_13`)."""
+    expected = _foreign_key_errors(plain_pg, schema)
+    with psycopg.connect(plain_pg, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    assert expected[0][:2] == ("23503", "reviews_product_fk")
+    assert _foreign_key_errors(gridpg_cluster.dsn(0), schema) == expected
