@@ -52,3 +52,24 @@ def test_nextval_in_insert_select_as_postgresql(gridpg_cluster: Cluster, plain_p
         rows = conn.execute(f'SELECT count(*) FROM {schema}."Nv t" WHERE id = ANY(%s)',
                             ([r[0] for r in grid[-2]],)).fetchone()  # type: ignore[index,union-attr]
         assert rows == (len(grid[-2]),)  # type: ignore[arg-type]
+
+
+def test_sequence_expression_defaults_left_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """Defaults calling nextval() inside an expression are evaluated from staged GTM
+    values (tests/oracle/corpus/99_sequence_expression_defaults.sql), except where that
+    cannot be PostgreSQL's answer: such a default of the distribution column (the rows are
+    routed before any node computes it) and one calling currval() (a datanode's session
+    has none, or another's). Both are refused (0A000) and nothing is written."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE SEQUENCE {schema}.q")
+        conn.execute(f"CREATE TABLE {schema}.src (id int PRIMARY KEY)")
+        conn.execute(f"INSERT INTO {schema}.src SELECT generate_series(1, 5)")
+        conn.execute(f"CREATE TABLE {schema}.bykey (code text PRIMARY KEY DEFAULT 'K' || nextval('{schema}.q'), v int)")
+        conn.execute(f"CREATE TABLE {schema}.cur (id int PRIMARY KEY, c bigint DEFAULT -1 * currval('{schema}.q'))")
+        for table, column in (("bykey", "v"), ("cur", "id")):
+            try:
+                conn.execute(f"INSERT INTO {schema}.{table} ({column}) SELECT id FROM {schema}.src")
+                raise AssertionError(f"{table}: refused expected")
+            except psycopg.errors.FeatureNotSupported:
+                pass
+            assert conn.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone() == (0,)

@@ -36,6 +36,7 @@ from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.executor.insert_nextval import SequenceDefault
     from gridpg.planner.pushdown import Resolved
     from gridpg.planner.router import RouterSpec
 
@@ -354,28 +355,39 @@ class _ValuesShape:
     changed: bool = False
 
 
-def _ensure_no_sequence_defaults(body: dict[str, Any], columns: list[TableColumn]) -> None:
-    """INSERT ... SELECT leaving a column to a default that calls a sequence function inside an
-    expression (`-1 * currval('s')`) is refused: each datanode would evaluate it on its own
-    session, without the GTM's values (currval undefined there, or another session's)."""
+def _staged_sequence_defaults(body: dict[str, Any], columns: list[TableColumn],
+                              target: DistTable) -> list[SequenceDefault]:
+    """INSERT ... SELECT leaving columns to defaults that call a sequence function inside an
+    expression: a datanode evaluating them would take its own copy's values, not the
+    GTM's. Those calling nextval() only (`'ORD-' || nextval('order_no')`) are evaluated
+    from staged GTM values (executor/insert_nextval.SequenceDefault); refused (0A000) are
+    currval()/lastval() (undefined, or another session's, on a datanode) and such a
+    default of the distribution column (its rows are routed before the nodes insert)."""
+    from gridpg.executor import insert_nextval
     from gridpg.executor.values import sequence_default_columns
 
-    names = [c.name for c in sequence_default_columns(columns)]
-    if not names:
-        return
+    candidates = sequence_default_columns(columns)
+    if not candidates:
+        return []
     given = [c["ResTarget"]["name"] for c in body.get("cols", [])]
     if not given:
         select = (body.get("selectStmt") or {}).get("SelectStmt") or {}
         targets = select.get("targetList") or []
         if not targets or any("A_Star" in str(t) for t in targets):
-            return  # `SELECT *` (or a set operation): taken to give every column
+            return []  # `SELECT *` (or a set operation): taken to give every column
         given = [c.name for c in columns[:len(targets)]]
-    omitted = [n for n in names if n not in given]
-    if omitted:
+    omitted = [c for c in candidates if c.name not in given]
+    if not omitted:
+        return []
+    staged = insert_nextval.sequence_defaults([(c.name, c.default or "") for c in omitted])
+    refused = [c.name for c in omitted if c.name == target.column] if staged is not None else [omitted[0].name]
+    if refused:
         raise PgError(FEATURE_NOT_SUPPORTED,
-                      f'INSERT ... SELECT into a distributed table leaving column "{omitted[0]}" to its '
+                      f'INSERT ... SELECT into a distributed table leaving column "{refused[0]}" to its '
                       "default, which calls a sequence function inside an expression, is not supported",
                       hint="Give the column's value in the SELECT, or insert with VALUES.")
+    assert staged is not None
+    return staged
 
 
 def _uses_sequence_defaults(sql: str, shape: _ValuesShape, columns: list[TableColumn]) -> bool:
@@ -732,7 +744,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
                       hint="Build the whole value in the SELECT, or use INSERT ... VALUES.")
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     cols = [c.name for c in stmt.cols] if stmt.cols else [c.name for c in columns]
-    _ensure_no_sequence_defaults(body, columns)
+    staged = _staged_sequence_defaults(body, columns, target)
     select_sql = insert_select_text(stmt)  # WITH x AS (...) INSERT ... SELECT ... FROM x
     from gridpg.executor import insert_nextval
     from gridpg.executor.multi import inline_params
@@ -742,7 +754,8 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
         insert_nextval.with_nulls(stmt, nextvals)
         select_sql = insert_select_text(stmt)
     select_sql = await inline_params(dispatcher, request, select_sql)
-    await _ensure_same_defaults_on_replicas(dispatcher, target, columns, cols if stmt.cols else None, select_sql)
+    await _ensure_same_defaults_on_replicas(dispatcher, target, columns, cols if stmt.cols else None, select_sql,
+                                            staged)
     _ensure_no_stored_tableoid(select_sql)
     by_name = {c.name: c for c in columns}
     key = by_name.get(target.column or "")
@@ -751,14 +764,14 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
         assert key is not None
         select_sql = f"SELECT gp_rows.*, {key.default} FROM ({select_sql}) AS gp_rows"
         cols = [*cols, key.name]
-    if not nextvals and not evaluated_key and \
+    if not nextvals and not evaluated_key and not staged and \
             await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
         return
     assign = [] if nextvals or any(c not in by_name for c in cols) else \
         [(c, by_name[c].type_oid, by_name[c].typmod) for c in cols]
     if nextvals:  # every row's GTM value first: the rows are gathered whole
         chunks = await insert_nextval.fill(dispatcher, await query_as_copy(dispatcher, select_sql, assign), nextvals)
-        await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, _listed(chunks))
+        await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, _listed(chunks), staged)
         return
     # Streamed, batch by batch, from the catalog server's COPY to the nodes' COPY: memory
     # bounded by a batch, the worker's other sessions served between batches, a cancel
@@ -766,29 +779,35 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
     from gridpg.executor.multi import stream_query_from_catalog
 
     async with stream_query_from_catalog(dispatcher, select_sql, assign) as stream:
-        await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, stream)
+        await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, stream, staged)
 
 
 async def _ensure_same_defaults_on_replicas(dispatcher: Dispatcher, target: DistTable, columns: list[TableColumn],
-                                            listed: list[str] | None, select_sql: str) -> None:
+                                            listed: list[str] | None, select_sql: str,
+                                            evaluated: Sequence[SequenceDefault] = ()) -> None:
     """INSERT ... SELECT into a REPLICATION table: refuse a column left to a default each
-    replica would evaluate for itself. Without a column list the SELECT fills the table's
-    first columns only, as many as it returns (described on the catalog server)."""
+    replica would evaluate for itself (not those `evaluated` from staged GTM values: every
+    replica computes the same). Without a column list the SELECT fills the table's first
+    columns only, as many as it returns (described on the catalog server)."""
     if target.method != "replication" or len(target.groups) < 2:
         return
     user_volatile = dispatcher.runner.snapshot().volatile_functions
-    if not any(replicas.diverging_default(c.default, user_volatile) for c in columns if not c.sequence):
+    skipped = {d.column for d in evaluated}
+    checked = [c for c in columns if c.name not in skipped]
+    if not any(replicas.diverging_default(c.default, user_volatile) for c in checked if not c.sequence):
         return
     if listed is None:
         _, description = await dispatcher.describe(select_sql, [])
         width = len(codec.parse_row_description(description[5:])) if description else len(columns)
         listed = [c.name for c in columns[:width]]
-    replicas.ensure_no_diverging_defaults(target, columns, listed, "INSERT ... SELECT", user_volatile)
+    replicas.ensure_no_diverging_defaults(target, checked, listed, "INSERT ... SELECT", user_volatile)
 
 
 async def _insert_rows(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any], target: DistTable,
-                       stmt: Any, cols: list[str], columns: list[TableColumn], rows: AsyncIterator[bytes]) -> None:
-    """INSERT ... SELECT's rows (COPY text batches) into the target through staging tables."""
+                       stmt: Any, cols: list[str], columns: list[TableColumn], rows: AsyncIterator[bytes],
+                       staged: Sequence[SequenceDefault] = ()) -> None:
+    """INSERT ... SELECT's rows (COPY text batches) into the target through staging tables
+    (with the GTM values of `staged` defaults' nextval() calls beside them)."""
     from gridpg.executor.run import scratch_name
     from gridpg.planner.plan import SCRATCH_SCHEMA
 
@@ -803,7 +822,7 @@ async def _insert_rows(dispatcher: Dispatcher, request: ExecRequest, body: dict[
     stage = f"{SCRATCH_SCHEMA}.{scratch_name(dispatcher, 'stage')}"
     async with dispatcher.runner.statement_transaction():  # staging tables live and die in it
         await _insert_via_stage(dispatcher, request, body, target, stmt, _prepend(first, rows), fill, all_cols,
-                                quoted, qualified, stage, columns)
+                                quoted, qualified, stage, columns, staged=staged)
 
 
 async def _listed(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
@@ -886,19 +905,29 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
                             target: DistTable, stmt: Any, chunks: Iterable[bytes] | AsyncIterator[bytes],
                             fill: list[TableColumn],
                             all_cols: list[str], quoted: str, qualified: str, stage: str,
-                            columns: list[TableColumn], fill_rows: bool = True) -> None:
+                            columns: list[TableColumn], fill_rows: bool = True,
+                            staged: Sequence[SequenceDefault] = ()) -> None:
+    from gridpg.commands.sequences import qualified_name
     from gridpg.executor.multi import in_sent_order, inline_params, scatter
 
+    # each staged nextval() call: a bigint column of the staging table, filled from the
+    # GTM as a serial column is, read by its default's expression below
+    calls = [(column, sequence) for default in staged for column, sequence in default.sequences]
+    seq_fill = [TableColumn(column, None, await qualified_name(dispatcher, sequence, "nextval"), "", 20)
+                for column, sequence in calls]
+    added = "".join(f", ADD COLUMN {quote_ident(column)} pg_catalog.int8" for column, _ in calls)
     txn = dispatcher.runner.txn
     for group in target.groups:
         conn = await txn.connection(group, wants_block=True)
         txn.mark_written(group)
         await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} AS SELECT {quoted} FROM {qualified} WITH NO DATA")
-    router = CopyRouter(dispatcher, target, all_cols, "text", "\t", columns)
+        if added:
+            await conn.simple_query(f"ALTER TABLE {stage} {added[2:]}")
+    router = CopyRouter(dispatcher, target, all_cols + [c for c, _ in calls], "text", "\t", columns)
     if _has_returning(body) and target.method != "replication":
         router.record_order = []  # RETURNING gives the rows back in the order they came
     await _copy_routed(dispatcher, target, f"COPY {stage} FROM STDIN", router,
-                       chunks_source(chunks, fill if fill_rows else [], dispatcher), commit=False,
+                       chunks_source(chunks, (fill if fill_rows else []) + seq_fill, dispatcher), commit=False,
                        drain=False)
     relation = qualified
     if stmt.relation.alias is not None:
@@ -914,7 +943,12 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     from gridpg.executor.values import with_clause_text
 
     prefix = with_clause_text(request.sql, body, constant=True) if tail.strip() else ""
-    node_sql = f"{prefix}INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
+    if staged:
+        listed = ", ".join([quoted, *(quote_ident(d.column) for d in staged)])
+        read = ", ".join([quoted, *(d.expression for d in staged)])
+        node_sql = f"{prefix}INSERT INTO {relation} ({listed}){overriding} SELECT {read} FROM {stage} {tail}"
+    else:
+        node_sql = f"{prefix}INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
     # Reads only its staging table: the SELECT's snapshot was fenced when it was gathered.
@@ -976,7 +1010,16 @@ async def chunks_source(chunks: Iterable[bytes] | AsyncIterator[bytes], fill: li
         lines = chunk.split(b"\n")
         if lines and lines[-1] == b"":
             lines.pop()
-        values = [await _next_values(dispatcher, c.sequence or "", len(lines)) for c in fill]
+        # Row by row, column by column, as PostgreSQL evaluates defaults: a sequence two
+        # columns call gives the first row's two values, then the second row's.
+        by_sequence: dict[str, list[int]] = {}
+        for index, column in enumerate(fill):
+            by_sequence.setdefault(column.sequence or "", []).append(index)
+        values: list[list[int]] = [[] for _ in fill]
+        for sequence, places in by_sequence.items():
+            taken = await _next_values(dispatcher, sequence, len(lines) * len(places))
+            for k, place in enumerate(places):
+                values[place] = taken[k :: len(places)]
         out = []
         for i, line in enumerate(lines):
             extra = b"\t".join(str(v[i]).encode() for v in values)

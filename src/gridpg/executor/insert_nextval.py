@@ -16,10 +16,12 @@ would not be one per inserted row) stays refused (0A000, commands/sequences.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.planner import analyze
 from gridpg.planner.calls import sequence_calls
+from gridpg.sql.parse import parse_sql
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher
@@ -109,3 +111,82 @@ async def fill(dispatcher: Dispatcher, chunks: list[bytes], positions: dict[int,
             fields[place] = str(taken[place][row]).encode()
         out.append(b"\t".join(fields) + b"\n")
     return [b"".join(out)] if out else []
+
+
+@dataclass
+class SequenceDefault:
+    """A column left to its default whose expression calls nextval() inside it
+    (`'ORD-' || lpad(nextval('order_no')::text, 6, '0')`), for INSERT ... SELECT: each
+    call becomes a staging column (`gp_seq_<k>`) that takes the GTM's next value per row,
+    and each node computes the expression from it when it inserts its rows."""
+
+    column: str
+    expression: str  # the default with each nextval() call replaced by its staging column
+    sequences: list[tuple[str, str]]  # (staging column, sequence name as written) per call
+
+
+def sequence_defaults(defaults: list[tuple[str, str]]) -> list[SequenceDefault] | None:
+    """For (column, default expression) pairs: the staged form of each; None when one of
+    them calls another sequence function (currval, lastval, setval) or nextval() of a
+    sequence not named by a constant, which stay refused."""
+    from pglast.stream import RawStream
+
+    out: list[SequenceDefault] = []
+    count = 0
+    for column, default in defaults:
+        stmt = parse_sql(f"SELECT {default}")[0].stmt
+        calls = _StagedCalls(count)
+        calls(stmt)
+        if calls.refused or not calls.found:
+            return None
+        count += len(calls.found)
+        out.append(SequenceDefault(column, RawStream()(stmt.targetList[0].val), calls.found))
+    return out
+
+
+def _staged_calls_visitor() -> type:
+    from pglast import ast
+    from pglast.visitors import Visitor
+
+    class StagedCalls(Visitor):  # type: ignore[misc]
+        """Replaces each `nextval('name')` by its staging column `gp_seq_<k>`."""
+
+        def __init__(self, first: int) -> None:
+            self.first = first
+            self.found: list[tuple[str, str]] = []
+            self.refused = False
+
+        def visit_FuncCall(self, _ancestors: Any, node: ast.FuncCall) -> Any:
+            name = node.funcname[-1].sval if node.funcname else ""
+            if name in ("currval", "lastval", "setval"):
+                self.refused = True
+                return None
+            if name != "nextval":
+                return None
+            sequence = _constant_sequence(node)
+            if sequence is None:
+                self.refused = True
+                return None
+            staged = f"gp_seq_{self.first + len(self.found)}"
+            self.found.append((staged, sequence))
+            return ast.ColumnRef(fields=(ast.String(sval=staged),))
+
+    return StagedCalls
+
+
+_StagedCalls = _staged_calls_visitor()
+
+
+def _constant_sequence(call: Any) -> str | None:
+    """The sequence of `nextval('name')` / `nextval('name'::regclass)` (a pglast FuncCall)."""
+    from pglast import ast
+
+    args = call.args or ()
+    if len(args) != 1 or call.agg_star or call.over is not None:
+        return None
+    arg = args[0]
+    if isinstance(arg, ast.TypeCast):
+        arg = arg.arg
+    if isinstance(arg, ast.A_Const) and isinstance(arg.val, ast.String):
+        return str(arg.val.sval)
+    return None
