@@ -73,3 +73,47 @@ def test_sequence_expression_defaults_left_refused(gridpg_cluster: Cluster, sche
             except psycopg.errors.FeatureNotSupported:
                 pass
             assert conn.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone() == (0,)
+
+
+def test_set_default_and_copy_never_take_a_datanodes_sequence_value(gridpg_cluster: Cluster, plain_pg: str,
+                                                                   schema: str) -> None:
+    """`UPDATE ... SET col = DEFAULT`, `ON CONFLICT DO UPDATE SET col = DEFAULT` and COPY
+    leaving a column to a default that calls nextval(): the datanode evaluated it on its
+    own copy of the sequence, so the values repeated ones the GTM had handed out (two rows
+    'C50'), silently. Now a plain `nextval('s')` default takes the GTM's value as
+    `SET n = nextval('s')` does, and the rest is refused (0A000) with nothing written."""
+    def run(dsn: str) -> list[object]:
+        out: list[object] = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+            conn.execute(f'SET search_path = "{schema}"')
+            conn.execute("CREATE SEQUENCE s START 50")
+            conn.execute("CREATE TABLE t (id int PRIMARY KEY, code text DEFAULT 'C' || nextval('s'), v int, "
+                         "n bigint DEFAULT nextval('s'))")
+            conn.execute("INSERT INTO t (id, v) VALUES (1, 1), (2, 2), (3, 3)")
+            for sql in ("UPDATE t SET n = DEFAULT WHERE id = 2", "UPDATE t SET n = DEFAULT, v = 0 WHERE id >= 2",
+                        "UPDATE t SET code = DEFAULT WHERE id = 1",
+                        "INSERT INTO t (id, v) VALUES (3, 0) ON CONFLICT (id) DO UPDATE SET code = DEFAULT"):
+                try:
+                    out.append(conn.execute(sql).statusmessage)
+                except psycopg.Error as exc:
+                    out.append(exc.sqlstate)
+            try:
+                with conn.cursor() as cur, cur.copy("COPY t (id, v) FROM STDIN") as copy:
+                    copy.write("7\t7\n8\t8\n")
+                out.append("COPY")
+            except psycopg.Error as exc:
+                out.append(exc.sqlstate)
+            out.append(conn.execute("SELECT id, code, n FROM t WHERE id <= 3 ORDER BY id").fetchall())
+            out.append(conn.execute("SELECT nextval('s')").fetchone())
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        return out
+
+    plain, grid = run(plain_pg), run(gridpg_cluster.dsn(0))
+    assert plain[:2] == grid[:2] == ["UPDATE 1", "UPDATE 2"]
+    assert grid[2:5] == ["0A000", "0A000", "0A000"] and plain[2:5] == ["UPDATE 1", "INSERT 0 1", "COPY"]
+    # the values the GTM handed out: each once (plain's differ only by the calls gridpg refused)
+    rows = grid[5]
+    assert [r[:2] for r in rows] == [(1, "C50"), (2, "C52"), (3, "C54")] and rows[0][2] == 51, rows
+    assert sorted(r[2] for r in rows[1:]) == [57, 58] and grid[6] == (59,), rows  # (56: the first UPDATE's)

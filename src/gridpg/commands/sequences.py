@@ -970,3 +970,55 @@ async def _realter(dispatcher: Dispatcher, name: str, restarted: bool) -> None:
         return
     await dispatcher.coord.ensure_sequence(name)
     await gtm.seq_setval(name, int(state["last_value"]), bool(state["is_called"]))
+
+
+_SEQUENCE_FUNCTIONS = ("nextval(", "currval(", "lastval(", "setval(")
+
+
+async def inline_sequence_defaults(dispatcher: Dispatcher, sql: str) -> str:
+    """`sql` with each `col = DEFAULT` of an UPDATE or an ON CONFLICT DO UPDATE on a
+    distributed table spelled out as the column's default, when that default calls a
+    sequence function (`n bigint DEFAULT nextval('s')`, `code DEFAULT 'C' || nextval('s')`).
+    A datanode evaluating DEFAULT would take its own copy's value, not the GTM's: the
+    values repeated those the cluster had handed out, silently. Spelled out, the call is
+    served as written (`executor/update_nextval.py` takes `SET n = nextval('s')`) or
+    refused (0A000, `ensure_supported`) like any other sequence call there."""
+    if "default" not in sql.lower():
+        return sql
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return sql
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    if kind == "UpdateStmt":
+        items = body.get("targetList") or []
+    elif kind == "InsertStmt":
+        items = ((body.get("onConflictClause") or {}).get("targetList")) or []
+    else:
+        return sql
+    defaults = [(t["ResTarget"]["name"], t["ResTarget"]["val"]["SetToDefault"]["location"]) for t in items
+                if "SetToDefault" in (t.get("ResTarget", {}).get("val") or {}) and t["ResTarget"].get("name")]
+    if not defaults:
+        return sql
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.planner.analyze import RelRef
+
+    relation = body["relation"]
+    ref = RelRef(relation.get("schemaname"), relation["relname"], 0, None)
+    table = catalog_view(dispatcher).resolve(ref, search_path(dispatcher))
+    if table is None:
+        return sql
+    columns = {c.name: c for c in await dispatcher.coord.table_columns(dispatcher.runner, table)}
+    out, pos = [], 0
+    for name, location in sorted(defaults, key=lambda d: d[1]):
+        column = columns.get(name)
+        default = column.default if column is not None else None
+        if not default or not any(f in default.lower() for f in _SEQUENCE_FUNCTIONS):
+            continue
+        if sql[location:location + 7].upper() != "DEFAULT":
+            return sql  # (not where the parser said: left as it is)
+        out += [sql[pos:location], f"({default})"]
+        pos = location + 7
+    out.append(sql[pos:])
+    return "".join(out)

@@ -1140,6 +1140,22 @@ def _node_options(options: tuple[Any, ...], columns: list[str]) -> tuple[Any, ..
     return tuple(out)
 
 
+def _ensure_no_copy_sequence_defaults(columns: list[TableColumn], cols: list[str]) -> None:
+    """COPY leaving a column to a default that calls a sequence function inside an
+    expression (`'C' || nextval('s')`): each datanode would evaluate it on its own copy of
+    the sequence, repeating values the GTM hands out (silently, before). Refused (0A000);
+    INSERT ... SELECT and INSERT ... VALUES take the GTM's values for it."""
+    from gridpg.executor.values import sequence_default_columns
+
+    left = [c.name for c in sequence_default_columns(columns) if c.name not in cols]
+    if left:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'COPY into a distributed table leaving column "{left[0]}" to its default, which calls a '
+                      "sequence function inside an expression, is not supported",
+                      hint="List the column in the COPY, or load the rows into a staging table and "
+                      "INSERT ... SELECT from it.")
+
+
 async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                           table: DistTable, options: dict[str, Any]) -> None:
     fmt = str(options.get("format", "text")).lower()
@@ -1147,6 +1163,7 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     listed = [c["String"]["sval"] for c in body.get("attlist", []) or []]
     fill = copyfill.missing_sequence_columns(columns, listed)
     cols = listed + [c.name for c in fill] if listed else [c.name for c in columns]
+    _ensure_no_copy_sequence_defaults(columns, cols)
     replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY", dispatcher.runner.snapshot().volatile_functions)
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)

@@ -1339,6 +1339,9 @@ class StatementRunner:
         await self.temps.before_statement(request.sql)
         if sqlparse.may_change_session_state(request.sql):
             self.txn.taint()  # its connections are closed after it, not pooled
+        spelled = await sequences.inline_sequence_defaults(self.dispatcher, request.sql)
+        if spelled != request.sql:  # SET col = DEFAULT calling a sequence: the GTM's value, not a node's
+            request = replace(request, sql=spelled)
         inlined = await sequences.inline_session_values(self.dispatcher, request.sql)
         if inlined != request.sql:
             request = replace(request, sql=inlined)
