@@ -20,7 +20,7 @@ from pglast.stream import RawStream
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
-from gridpg.commands import default_placement, partitions, relstats, shard_grants, shard_indexes
+from gridpg.commands import default_placement, partitions, relstats, sequence_fill, shard_grants, shard_indexes
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner import tableoid, tempnames
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
@@ -132,6 +132,8 @@ class DdlRunner:
             await conn.simple_query(group_sql.get(group, request.sql) if group_sql else request.sql)
             if kind in shard_indexes.RENAMING:
                 await conn.simple_query(shard_indexes.rename_sql())
+        if kind == "AlterTableStmt" and groups:  # added columns filled from a sequence: the cluster's values
+            await sequence_fill.fill_added_columns(self, request.sql, groups)
         if after:
             for node in self.catalog_nodes():
                 conn = await self.conn(node)

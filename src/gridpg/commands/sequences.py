@@ -785,7 +785,7 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
         added = {((c.get("def") or {}).get("ColumnDef") or {}).get("colname") for c in cmds
                  if c.get("subtype") == "AT_AddColumn"}
         if any(_fills_from_sequence(c) or (c.get("subtype") == "AT_AddIdentity" and c.get("name") in added)
-               for c in cmds):
+               for c in cmds) and not await _filled_by_the_cluster(dispatcher, body["relation"], cmds, added):
             await _ensure_no_rows(dispatcher, body["relation"])
         for cmd in (c for c in cmds if c.get("subtype") == "AT_SetIdentity"):
             name = await _column_sequence(dispatcher, _range_text(body["relation"]), str(cmd.get("name")))
@@ -836,6 +836,24 @@ def _fills_from_sequence(cmd: dict[str, Any]) -> bool:
         if constraint.get("contype") == "CONSTR_DEFAULT" and sequence_calls(constraint.get("raw_expr")):
             return True
     return False
+
+
+async def _filled_by_the_cluster(dispatcher: Dispatcher, rangevar: dict[str, Any], cmds: list[dict[str, Any]],
+                                 added: set[Any]) -> bool:
+    """Whether commands/sequence_fill.py gives the added columns the cluster's values: serial,
+    identity or `DEFAULT nextval('s')` columns of a HASH or modulo table (not an identity
+    added to a column the statement adds, nor a nextval() inside an expression)."""
+    from gridpg.commands.sequence_fill import added_columns
+    from gridpg.executor.run import catalog_view, session_view
+
+    if any(c.get("subtype") == "AT_AddIdentity" and c.get("name") in added for c in cmds):
+        return False
+    columns, served = added_columns(cmds)
+    if not columns or not served:
+        return False
+    ref = analyze.RelRef(rangevar.get("schemaname"), rangevar["relname"], 0, None)
+    table = catalog_view(dispatcher).resolve(ref, session_view(dispatcher).search_path)
+    return table is not None and table.method in ("hash", "modulo")
 
 
 async def _ensure_no_rows(dispatcher: Dispatcher, rangevar: dict[str, Any]) -> None:

@@ -1,0 +1,173 @@
+"""ALTER TABLE ... ADD COLUMN filled from a sequence, on a distributed table with rows.
+
+`ADD COLUMN n serial`, `... GENERATED ALWAYS AS IDENTITY` or `... DEFAULT nextval('s')`:
+PostgreSQL gives every existing row the sequence's next value. Each datanode running the
+ALTER fills its rows from its own copy of the sequence, so two nodes hand out the same
+values and none is the cluster's (it was refused, 0A000). Here, in the DDL's distributed
+transaction, after the ALTER ran everywhere, each node's rows get values of the cluster's
+sequence instead:
+
+1. a sequence the statement creates (serial, identity) is new: nobody else can draw from
+   it before COMMIT, so its values come from the coordinator's catalog server (in the
+   DDL's transaction), and every other catalog server's copy is set to the same position
+   (the GTM takes the sequence's position from a catalog server when it is first used);
+   an existing sequence (`DEFAULT nextval('s')`) gives the GTM's values;
+2. per datanode group, the rows are read in (tableoid, ctid) order, values taken for them,
+   and written back by (tableoid, ctid) in batches; a unique index over the column is kept
+   satisfied by first negating the node's own values (they and the cluster's overlap);
+   an identity column GENERATED ALWAYS is made BY DEFAULT for the writes, then ALWAYS again.
+
+PostgreSQL's values follow its scan order, which SQL does not promise: here they follow
+group order, then the rows' order on each node. A default that calls nextval() inside an
+expression, and a REPLICATION table (its replicas' rows have no common order to number
+them by), stay refused before the ALTER runs (commands/sequences.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
+
+if TYPE_CHECKING:
+    from gridpg.catalog.model import DistTable
+    from gridpg.commands.ddl import DdlRunner
+
+BATCH = 10_000  # rows per UPDATE
+SERIAL_TYPES = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
+
+
+@dataclass(frozen=True)
+class AddedColumn:
+    name: str
+    new_sequence: bool  # serial or identity: a sequence the statement creates
+    sequence: str | None  # an existing sequence's name as written (DEFAULT nextval('s'))
+    always: bool  # GENERATED ALWAYS AS IDENTITY
+
+
+def added_columns(cmds: list[dict[str, Any]]) -> tuple[list[AddedColumn], bool]:
+    """The ADD COLUMN commands that fill from a sequence, and whether every one of them is
+    served here (False: one whose default calls nextval() inside an expression, or another
+    sequence function)."""
+    from gridpg.executor.insert_nextval import _nextval_name
+    from gridpg.planner.calls import sequence_calls
+
+    out: list[AddedColumn] = []
+    served = True
+    for cmd in cmds:
+        column = (cmd.get("def") or {}).get("ColumnDef") if cmd.get("subtype") == "AT_AddColumn" else None
+        if not column:
+            continue
+        names = (column.get("typeName") or {}).get("names") or [{}]
+        serial = names[-1].get("String", {}).get("sval") in SERIAL_TYPES
+        identity = always = False
+        sequence = None
+        for constraint in (c.get("Constraint", {}) for c in column.get("constraints") or []):
+            if constraint.get("contype") == "CONSTR_IDENTITY":
+                identity, always = True, constraint.get("generated_when") == "a"
+            elif constraint.get("contype") == "CONSTR_DEFAULT" and sequence_calls(constraint.get("raw_expr")):
+                sequence = _nextval_name(constraint.get("raw_expr") or {})
+                if sequence is None:
+                    served = False
+        if serial or identity or sequence is not None:
+            out.append(AddedColumn(str(column["colname"]), serial or identity, sequence, always))
+    return out, served
+
+
+async def fill_added_columns(ddl: DdlRunner, sql: str, groups: list[str]) -> None:
+    """After an ALTER TABLE ran on the catalog servers and `groups`: its added columns that
+    fill from a sequence get the cluster's values on every row (module doc)."""
+    lowered = sql.lower()
+    if "add" not in lowered or not any(w in lowered for w in ("serial", "identity", "nextval")):
+        return
+    tree = sqlparse.parse_tree(sql)
+    body = tree.get("AlterTableStmt") or {}
+    cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds", [])]
+    columns, served = added_columns(cmds)
+    if not columns or not served:
+        return
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.planner.analyze import RelRef
+
+    relation = body["relation"]
+    ref = RelRef(relation.get("schemaname"), relation["relname"], 0, None)
+    table = catalog_view(ddl.dispatcher).resolve(ref, search_path(ddl.dispatcher))
+    if table is None or table.method not in ("hash", "modulo"):
+        return
+    for column in columns:
+        await _fill(ddl, table, column, [g for g in groups if g in table.groups])
+
+
+async def _fill(ddl: DdlRunner, table: DistTable, column: AddedColumn, groups: list[str]) -> None:
+    from gridpg.commands.sequences import next_values, qualified_name
+
+    qualified = quote_qualified(table.schema, table.name)
+    col = quote_ident(column.name)
+    catalog = await ddl.conn(ddl.coord.catalog_node)
+    if column.new_sequence:
+        rows = await catalog.query(f"SELECT pg_catalog.pg_get_serial_sequence({quote_literal(qualified)}, "
+                                   f"{quote_literal(column.name)})")
+        sequence = str(rows[0][0]) if rows and rows[0][0] else ""
+    else:
+        sequence = await qualified_name(ddl.dispatcher, column.sequence or "", "nextval")
+    last: int | None = None
+    for group in groups:
+        conn = await ddl.conn(group)
+        # The user's triggers must not see these writes (PostgreSQL's ADD COLUMN fires none):
+        # those enabled are disabled for them, then enabled again as they were.
+        enabled = await conn.query(
+            "SELECT tgname, tgenabled FROM pg_catalog.pg_trigger WHERE tgrelid = "
+            f"{quote_literal(qualified)}::pg_catalog.regclass AND NOT tgisinternal AND tgenabled <> 'D'")
+        for name, _ in enabled:
+            await conn.simple_query(f"ALTER TABLE {qualified} DISABLE TRIGGER {quote_ident(str(name))}")
+        values: list[int] = []
+        written = 0
+        if column.always:
+            await conn.simple_query(f"ALTER TABLE {qualified} ALTER COLUMN {col} SET GENERATED BY DEFAULT")
+        unique = await conn.query(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+            f"WHERE i.indrelid = {quote_literal(qualified)}::pg_catalog.regclass AND i.indisunique "
+            f"AND a.attname = {quote_literal(column.name)})")
+        if unique and unique[0][0] == "t":  # the node's own values and the cluster's overlap
+            await conn.simple_query(f"UPDATE {qualified} SET {col} = -{col}")
+        # (read after that UPDATE: it moved every row to a new ctid)
+        rows = await conn.query(f"SELECT tableoid::pg_catalog.oid::pg_catalog.text, ctid::pg_catalog.text "
+                                f"FROM {qualified} ORDER BY 1, 2")
+        if rows:
+            if column.new_sequence:
+                drawn = await catalog.query(f"SELECT pg_catalog.nextval({quote_literal(sequence)}) "
+                                            f"FROM pg_catalog.generate_series(1, {len(rows)})")
+                values = [int(str(r[0])) for r in drawn]
+            else:
+                values = await next_values(ddl.dispatcher, sequence, len(rows))
+            last = values[-1]
+        for start in range(0, len(rows), BATCH):
+            part = rows[start : start + BATCH]
+            oids = ",".join(str(r[0]) for r in part)
+            ctids = ",".join(f'"{r[1]}"' for r in part)
+            numbers = ",".join(str(v) for v in values[start : start + BATCH])
+            results = await conn.simple_query(
+                f"UPDATE {qualified} AS gp_t SET {col} = gp_v.v FROM ROWS FROM ("
+                f"pg_catalog.unnest('{{{oids}}}'::pg_catalog.oid[]), pg_catalog.unnest('{{{ctids}}}'::pg_catalog.tid[]), "
+                f"pg_catalog.unnest('{{{numbers}}}'::pg_catalog.int8[])) AS gp_v(o, c, v) "
+                "WHERE gp_t.tableoid = gp_v.o AND gp_t.ctid = gp_v.c")
+            tag = results[-1].tag if results else ""
+            written += int(tag.split()[-1]) if tag.startswith("UPDATE") else 0
+        if written != len(rows):  # (a row policy hiding rows from the owner, say): never half-filled
+            raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg could not fill column "{column.name}" of every row of '
+                          f'"{table.name}" on {group} ({written} of {len(rows)}) from the cluster\'s sequence',
+                          hint="add the column while the table is empty, or without the sequence default")
+        if column.always:
+            await conn.simple_query(f"ALTER TABLE {qualified} ALTER COLUMN {col} SET GENERATED ALWAYS")
+        for name, mode in enabled:
+            how = {"A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}.get(str(mode), "ENABLE")
+            await conn.simple_query(f"ALTER TABLE {qualified} {how} TRIGGER {quote_ident(str(name))}")
+    if column.new_sequence and last is not None:
+        for node in ddl.catalog_nodes():  # every catalog server's copy at the same position
+            if node != ddl.coord.catalog_node:
+                await (await ddl.conn(node)).query(
+                    f"SELECT pg_catalog.setval({quote_literal(sequence)}, {int(last)}, true)")
