@@ -13,7 +13,7 @@ sequence instead:
    (the GTM takes the sequence's position from a catalog server when it is first used);
    an existing sequence (`DEFAULT nextval('s')`) gives the GTM's values;
 2. per datanode group, the rows are read in (tableoid, ctid) order, values taken for them,
-   and written back by (tableoid, ctid) in batches; a unique index over the column is kept
+   staged beside them in a scratch table and written back by one UPDATE joining it; a unique index over the column is kept
    satisfied by first negating the node's own values (they and the cluster's overlap);
    an identity column GENERATED ALWAYS is made BY DEFAULT for the writes, then ALWAYS again.
 
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner.plan import SCRATCH_SCHEMA
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from gridpg.catalog.model import DistTable
     from gridpg.commands.ddl import DdlRunner
 
-BATCH = 10_000  # rows per UPDATE
+BATCH = 10_000  # rows per INSERT into the scratch table
 SERIAL_TYPES = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
 
 
@@ -103,6 +104,7 @@ async def fill_added_columns(ddl: DdlRunner, sql: str, groups: list[str]) -> Non
 
 async def _fill(ddl: DdlRunner, table: DistTable, column: AddedColumn, groups: list[str]) -> None:
     from gridpg.commands.sequences import next_values, qualified_name
+    from gridpg.executor.run import scratch_name
 
     qualified = quote_qualified(table.schema, table.name)
     col = quote_ident(column.name)
@@ -145,18 +147,26 @@ async def _fill(ddl: DdlRunner, table: DistTable, column: AddedColumn, groups: l
             else:
                 values = await next_values(ddl.dispatcher, sequence, len(rows))
             last = values[-1]
-        for start in range(0, len(rows), BATCH):
-            part = rows[start : start + BATCH]
-            oids = ",".join(str(r[0]) for r in part)
-            ctids = ",".join(f'"{r[1]}"' for r in part)
-            numbers = ",".join(str(v) for v in values[start : start + BATCH])
+            # (tableoid, ctid, value) staged in batches, then one UPDATE joins them: one pass
+            stage = f"{SCRATCH_SCHEMA}.{scratch_name(ddl.dispatcher, 'fill')}"
+            await conn.simple_query(f"CREATE UNLOGGED TABLE {stage} (o pg_catalog.oid, c pg_catalog.tid, "
+                                    "v pg_catalog.int8)")
+            for start in range(0, len(rows), BATCH):
+                part = rows[start : start + BATCH]
+                oids = ",".join(str(r[0]) for r in part)
+                ctids = ",".join(f'"{r[1]}"' for r in part)
+                numbers = ",".join(str(v) for v in values[start : start + BATCH])
+                await conn.simple_query(
+                    f"INSERT INTO {stage} SELECT * FROM ROWS FROM ("
+                    f"pg_catalog.unnest('{{{oids}}}'::pg_catalog.oid[]), "
+                    f"pg_catalog.unnest('{{{ctids}}}'::pg_catalog.tid[]), "
+                    f"pg_catalog.unnest('{{{numbers}}}'::pg_catalog.int8[]))")
             results = await conn.simple_query(
-                f"UPDATE {qualified} AS gp_t SET {col} = gp_v.v FROM ROWS FROM ("
-                f"pg_catalog.unnest('{{{oids}}}'::pg_catalog.oid[]), pg_catalog.unnest('{{{ctids}}}'::pg_catalog.tid[]), "
-                f"pg_catalog.unnest('{{{numbers}}}'::pg_catalog.int8[])) AS gp_v(o, c, v) "
+                f"UPDATE {qualified} AS gp_t SET {col} = gp_v.v FROM {stage} AS gp_v "
                 "WHERE gp_t.tableoid = gp_v.o AND gp_t.ctid = gp_v.c")
             tag = results[-1].tag if results else ""
-            written += int(tag.split()[-1]) if tag.startswith("UPDATE") else 0
+            written = int(tag.split()[-1]) if tag.startswith("UPDATE") else 0
+            await conn.simple_query(f"DROP TABLE {stage}")
         if written != len(rows):  # (a row policy hiding rows from the owner, say): never half-filled
             raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg could not fill column "{column.name}" of every row of '
                           f'"{table.name}" on {group} ({written} of {len(rows)}) from the cluster\'s sequence',
