@@ -20,7 +20,15 @@ from pglast.stream import RawStream
 
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
-from gridpg.commands import default_placement, partitions, relstats, sequence_fill, shard_grants, shard_indexes
+from gridpg.commands import (
+    default_placement,
+    partitions,
+    policies,
+    relstats,
+    sequence_fill,
+    shard_grants,
+    shard_indexes,
+)
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
 from gridpg.planner import tableoid, tempnames
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
@@ -99,6 +107,8 @@ class DdlRunner:
         if kind == "CreateFunctionStmt" and self.runner.temps.pinned:
             await self._create_function_beside_temps(request, groups)
             return
+        if kind in policies.KINDS:  # before anything runs: a policy reading part of a table
+            await policies.ensure_reads_whole_tables(self.dispatcher, request.sql)
         tag = ""
         for node in self.catalog_nodes():
             conn = await self.conn(node)
