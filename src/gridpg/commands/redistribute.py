@@ -294,9 +294,10 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     # this (uncommitted) transaction, so no LIKE
     # (the type names as the session's search_path spells them)
     path = (await catalog.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
+    staged = await _staging_types(catalog, staging, qualified)
     await staging.simple_query(
         f"BEGIN; SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true); "
-        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {c.formatted}' for c in columns)}); COMMIT")
+        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {staged.get(c.name, c.formatted)}' for c in columns)}); COMMIT")
     incoming: dict[str, list[tuple[str, str, str]]] = {}
     views: dict[str, list[str]] = {}
     from gridpg.commands import ddl as ddl_module
@@ -666,6 +667,28 @@ async def _pump_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnectio
     for group, part in parts.items():
         await pump(staging, [await ddl.conn(group)], part, into)
     return True
+
+
+async def _staging_types(catalog: BackendConnection, staging: BackendConnection, qualified: str) -> dict[str, str]:
+    """The column types the staging table takes where the staging connection, outside the
+    transaction, cannot see a column's type: one the transaction created (a migration's
+    CREATE TYPE ... AS ENUM before its CREATE TABLE: the staging table failed, 42704). Such
+    a column is staged as its domain's base type when that is visible (a hash distribution
+    column keeps its hash), else as text: the rows travel as COPY text both ways, so their
+    text form is all the staging table has to keep."""
+    rows = await catalog.query(
+        "SELECT a.attname, a.atttypid, t.typbasetype, pg_catalog.format_type(t.typbasetype, t.typtypmod) "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) AND a.attnum > 0 "
+        "AND NOT a.attisdropped")
+    oids = {int(r[1] or 0) for r in rows} | {int(r[2] or 0) for r in rows}
+    seen = await staging.query(f"SELECT oid FROM pg_catalog.pg_type WHERE oid IN ({', '.join(map(str, oids))})")
+    visible = {int(r[0] or 0) for r in seen}
+    staged: dict[str, str] = {}
+    for name, type_oid, base_oid, base in rows:
+        if int(type_oid or 0) not in visible:
+            staged[name or ""] = base if int(base_oid or 0) in visible and base else "text"
+    return staged
 
 
 async def _column_names(conn: BackendConnection, qualified: str) -> set[str]:

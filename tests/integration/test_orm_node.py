@@ -1,0 +1,75 @@
+"""Statement shapes the Node.js ORMs (knex, sequelize, typeorm, kysely, drizzle,
+pg-promise) send, reproduced with psycopg: each test names what gridpg did before it was
+fixed. The ORMs themselves run in tests/compat/test_node_orms.py."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+def _connect(cluster: Cluster, schema: str) -> psycopg.Connection:
+    conn = psycopg.connect(cluster.dsn(0), autocommit=True)
+    conn.execute(f"SET search_path TO {schema}")
+    return conn
+
+
+def test_a_key_added_to_a_table_of_a_type_made_in_the_same_transaction(gridpg_cluster: Cluster, schema: str) -> None:
+    """knex's migration: CREATE TYPE ... AS ENUM, CREATE TABLE with a column of it, then
+    ALTER TABLE ... ADD UNIQUE, in one transaction. The unique key makes the default HASH
+    table replicated; its rows were staged outside the transaction, where the new type did
+    not exist: 42704 type "user_role" does not exist, and the migration failed."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("BEGIN")
+        conn.execute("CREATE TYPE user_role AS ENUM ('admin', 'user')")
+        conn.execute("CREATE DOMAIN user_no AS int CHECK (VALUE > 0)")
+        conn.execute("CREATE TABLE users (id serial PRIMARY KEY, email varchar(255) NOT NULL, "
+                     "role user_role DEFAULT 'user', roles user_role[], n user_no)")
+        conn.execute("INSERT INTO users (email, role, roles, n) VALUES ('a@x', 'admin', '{admin,user}', 7), "
+                     "('b@x', DEFAULT, NULL, 8)")
+        conn.execute("ALTER TABLE users ADD CONSTRAINT users_email_unique UNIQUE (email)")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT method FROM gridpg.dist_table WHERE schema_name = %s AND table_name = 'users'",
+                            (schema,)).fetchone() == ("replication",)
+        rows = conn.execute("SELECT email, role::text, roles::text, n FROM users ORDER BY id").fetchall()
+        assert rows == [("a@x", "admin", "{admin,user}", 7), ("b@x", "user", None, 8)]
+        try:
+            conn.execute("INSERT INTO users (email) VALUES ('a@x')")
+            raise AssertionError("duplicate email accepted")
+        except psycopg.errors.UniqueViolation:
+            pass
+        # a HASH table keyed by a domain made in the transaction keeps its hash
+        conn.execute("BEGIN")
+        conn.execute("CREATE DOMAIN acct AS int")
+        conn.execute("CREATE TABLE ledger (a acct, code text, PRIMARY KEY (a)) ")
+        conn.execute("INSERT INTO ledger VALUES (1, 'c1'), (2, 'c2'), (33, 'c33')")
+        conn.execute("SELECT create_distributed_table('ledger', 'a', shard_count => 4)")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT count(*), sum(a) FROM ledger").fetchone() == (3, 36)
+        assert conn.execute("SELECT code FROM ledger WHERE a = 33").fetchone() == ("c33",)
+
+
+def test_insert_select_into_a_column_of_a_type_made_in_the_same_transaction(gridpg_cluster: Cluster,
+                                                                              schema: str) -> None:
+    """A migration seeding its new table: CREATE TYPE ... AS ENUM, CREATE TABLE, INSERT ...
+    SELECT. The rows pass a catalog connection outside the transaction, where the temp
+    table of the target types was spelled with format_type of an unknown type: 42601 at
+    "???". The rows now keep their source type there and become the enum on the datanode."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("BEGIN")
+        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+        conn.execute("CREATE DOMAIN small AS int CHECK (VALUE < 100)")
+        conn.execute("CREATE TABLE feel (id int PRIMARY KEY, m mood, n small)")
+        assert conn.execute("INSERT INTO feel SELECT g, CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END, g "
+                            "FROM generate_series(1, 10) g").rowcount == 10
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            conn.execute("INSERT INTO feel SELECT 11, 'glad', 1")
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+        conn.execute("CREATE TABLE feel (id int PRIMARY KEY, m mood)")
+        conn.execute("INSERT INTO feel SELECT g, 'ok' FROM generate_series(1, 10) g")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT m::text, count(*) FROM feel GROUP BY m").fetchall() == [("ok", 10)]
