@@ -73,3 +73,23 @@ def test_insert_select_into_a_column_of_a_type_made_in_the_same_transaction(grid
         conn.execute("INSERT INTO feel SELECT g, 'ok' FROM generate_series(1, 10) g")
         conn.execute("COMMIT")
         assert conn.execute("SELECT m::text, count(*) FROM feel GROUP BY m").fetchall() == [("ok", 10)]
+
+
+def test_set_config_in_a_with_query_read_by_an_advisory_lock(gridpg_cluster: Cluster) -> None:
+    """kysely's Migrator takes its lock with `WITH set_timeout AS (SELECT set_config(
+    'lock_timeout', ..., true)) SELECT pg_advisory_lock(k) FROM set_timeout`: the WITH
+    query's name was taken for a table, and every kysely migration failed with 0A000
+    "set_config() in a statement over tables". The lock is the cluster's, as alone."""
+    lock = ("WITH set_timeout AS (SELECT set_config('lock_timeout', '60000', true) AS config_val) "
+            "SELECT pg_advisory_lock(3853314791062309107) FROM set_timeout")
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as a, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as b:
+        assert a.execute(lock).fetchall() == [("",)]
+        assert b.execute("SELECT pg_try_advisory_lock(3853314791062309107)").fetchone() == (False,)
+        assert a.execute("SELECT pg_advisory_unlock(3853314791062309107)").fetchone() == (True,)
+        assert b.execute("SELECT pg_try_advisory_lock(3853314791062309107)").fetchone() == (True,)
+        assert b.execute("SELECT pg_advisory_unlock(3853314791062309107)").fetchone() == (True,)
+        # a real table beside a WITH query is still refused
+        b.execute("CREATE TEMP TABLE IF NOT EXISTS cfg_t (x int)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            b.execute("WITH w AS (SELECT 1) SELECT set_config('a.b', 'c', true) FROM w, pg_temp.cfg_t")
