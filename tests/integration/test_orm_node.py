@@ -93,3 +93,25 @@ def test_set_config_in_a_with_query_read_by_an_advisory_lock(gridpg_cluster: Clu
         b.execute("CREATE TEMP TABLE IF NOT EXISTS cfg_t (x int)")
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             b.execute("WITH w AS (SELECT 1) SELECT set_config('a.b', 'c', true) FROM w, pg_temp.cfg_t")
+
+
+def test_in_subquery_run_first_with_a_bound_limit(gridpg_cluster: Cluster, schema: str) -> None:
+    """knex binds LIMIT: `... WHERE company_id IN (SELECT id FROM companies WHERE ...)
+    ORDER BY ... LIMIT $1` over tables distributed by the tenant. The IN subquery ran
+    first into a scratch table; the rest, planned to finish on the coordinator with its
+    parameter, was described on the catalog server, which has no scratch tables: 42P01
+    relation "gridpg_shards.gp_cte_..." does not exist."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("CREATE TABLE companies (id int PRIMARY KEY, settings jsonb)")
+        conn.execute("CREATE TABLE projects (company_id int, id int, name text, PRIMARY KEY (company_id, id))")
+        conn.execute("SELECT create_distributed_table('companies', 'id')")
+        conn.execute("SELECT create_distributed_table('projects', 'company_id', colocate_with => 'companies')")
+        conn.execute("INSERT INTO companies SELECT g, jsonb_build_object('tier', g % 3) FROM generate_series(1, 12) g")
+        conn.execute("INSERT INTO projects SELECT c, p, 'c' || c || 'p' || p FROM generate_series(1, 12) c, "
+                     "generate_series(1, 3) p")
+        sql = ("SELECT name FROM projects WHERE company_id IN (SELECT id FROM companies WHERE "
+               "(settings->>'tier')::int = 2) ORDER BY company_id, id LIMIT %s")
+        expected = [("c2p1",), ("c2p2",), ("c2p3",), ("c5p1",)]
+        for prepare in (False, True):
+            assert conn.execute(sql, (4,), prepare=prepare).fetchall() == expected
+            assert conn.execute(sql, (4,), prepare=prepare, binary=True).fetchall() == expected
