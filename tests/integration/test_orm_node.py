@@ -115,3 +115,32 @@ def test_in_subquery_run_first_with_a_bound_limit(gridpg_cluster: Cluster, schem
         for prepare in (False, True):
             assert conn.execute(sql, (4,), prepare=prepare).fetchall() == expected
             assert conn.execute(sql, (4,), prepare=prepare, binary=True).fetchall() == expected
+
+
+def test_first_table_of_a_key_type_whose_foreign_key_replicates_its_parent(gridpg_cluster: Cluster,
+                                                                            schema: str) -> None:
+    """pg-promise's example: `CREATE TABLE xfer (id <type> PRIMARY KEY, src int REFERENCES
+    acct (id))` as the cluster's first table keyed by that type. The foreign key made acct
+    replicated, and moving it cleared the colocation group xfer was to write: 23503 on
+    gridpg.dist_table's colocation_id, and the CREATE TABLE failed (only on a cluster that
+    had no table of that key type yet)."""
+    with _connect(gridpg_cluster, schema) as conn:
+        used = {r[0] for r in conn.execute("SELECT dist_type FROM gridpg.colocation")}
+        free = [t for t in ("interval", "time", "oid", "int2", "bpchar", "name", "date") if t not in used]
+        if not free:
+            pytest.skip("every candidate key type already has a colocation group")
+        key = {"bpchar": "char(3)"}.get(free[0], free[0])
+        conn.execute("CREATE TABLE acct (id serial PRIMARY KEY, owner text)")
+        conn.execute(f"CREATE TABLE xfer (id {key} PRIMARY KEY, src int REFERENCES acct (id))")
+        conn.execute(f"CREATE TABLE xfer2 (id {key} PRIMARY KEY, src int REFERENCES acct (id))")
+        placed = conn.execute("SELECT table_name, method, colocation_id IS NOT NULL FROM gridpg.dist_table "
+                              "WHERE schema_name = %s ORDER BY 1", (schema,)).fetchall()
+        assert placed == [("acct", "replication", False), ("xfer", "hash", True), ("xfer2", "hash", True)]
+        assert conn.execute("SELECT count(DISTINCT colocation_id) FROM gridpg.dist_table WHERE schema_name = %s "
+                            "AND method = 'hash'", (schema,)).fetchone() == (1,)
+        sample = {"interval": "1 day", "time": "10:00", "date": "2024-01-01"}.get(free[0], "7")
+        conn.execute("INSERT INTO acct (owner) VALUES ('a')")
+        conn.execute(f"INSERT INTO xfer (id, src) VALUES (%s::text::{key}, 1)", (sample,))
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(f"INSERT INTO xfer2 (id, src) VALUES (%s::text::{key}, 999)", (sample,))
+        assert conn.execute("SELECT count(*) FROM xfer JOIN acct ON acct.id = xfer.src").fetchone() == (1,)

@@ -260,6 +260,12 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     #    (PostgreSQL refuses PREPARE TRANSACTION after touching temp tables)
     pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
+    # a colocation group the statement's own new table is to write: the move must not
+    # take it for its own (CREATE TABLE of the cluster's first table keyed by a type, whose
+    # foreign key made its parent replicated, lost its group and failed with 23503 on
+    # gridpg.dist_table's colocation_id)
+    pending = getattr(ddl, "_new_colocation", None)
+    ddl._new_colocation = None
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
                     (shard_count, colocate, by_default), (create_sql, extra_sql, before_sql, foreign_sql), tree)
@@ -267,11 +273,19 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
         for group in moved.groups if moved is not None and triggers else ():
             await (await ddl.conn(group)).simple_query("; ".join(triggers))
     finally:
+        written = _moved_colocation(dispatcher, schema, name)
+        ddl._new_colocation = pending if pending is None or pending.id != written else None
         try:
             await staging.simple_query("DROP TABLE IF EXISTS pg_temp.gp_redistribute")
         except PgError:
             staging.broken = True
         pool.release(staging)
+
+
+def _moved_colocation(dispatcher: Dispatcher, schema: str, name: str) -> int | None:
+    """The colocation group of the table as moved (None when not hash or not moved)."""
+    table = dispatcher.runner.snapshot().table(schema, name)
+    return table.colocation_id if table is not None else None
 
 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
