@@ -112,9 +112,8 @@ async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
 async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:
     """Subplans in order, then the statement over their results; scratch tables dropped."""
-    from gridpg.executor.run import run_statement
-
     from gridpg.executor.multi import inline_params
+    from gridpg.executor.run import run_statement
 
     async def then(sql: str) -> None:
         # the parameters' values in the text, their types from the client's statement: the
