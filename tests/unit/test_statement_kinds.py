@@ -113,7 +113,13 @@ def test_set_config_elsewhere_is_probed_or_refused_not_lost() -> None:
     dump = ("SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings "
             "WHERE name = 'restrict_nonsystem_relation_kind'")
     assert _probe(dump) == []  # runs on the catalog server only (its name is a column)
-    for sql in ("SELECT set_config('a.b', x, false) FROM t", "SELECT set_config('a.b', 'c', false) FROM public.pg_x"):
+    # kysely's migration lock reads a WITH query, no table
+    kysely = ("WITH set_timeout AS (SELECT set_config('lock_timeout', '60000', true) AS config_val) "
+              "SELECT pg_advisory_lock(1) FROM set_timeout")
+    assert _probe(kysely) == [parse.SetConfigCall("set_config", (("const", "lock_timeout"), ("const", "60000"),
+                                                                 ("const", "true")))]
+    for sql in ("SELECT set_config('a.b', x, false) FROM t", "SELECT set_config('a.b', 'c', false) FROM public.pg_x",
+                "WITH w AS (SELECT 1) SELECT set_config('a.b', 'c', false) FROM w, t"):
         with pytest.raises(PgError) as err:
             _probe(sql)
         assert err.value.sqlstate == "0A000"

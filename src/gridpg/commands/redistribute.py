@@ -260,6 +260,12 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     #    (PostgreSQL refuses PREPARE TRANSACTION after touching temp tables)
     pool = dispatcher.coord.pools.pool(dispatcher.coord.catalog_node)
     staging = await dispatcher.coord.internal_acquire(dispatcher.coord.catalog_node)
+    # a colocation group the statement's own new table is to write: the move must not
+    # take it for its own (CREATE TABLE of the cluster's first table keyed by a type, whose
+    # foreign key made its parent replicated, lost its group and failed with 23503 on
+    # gridpg.dist_table's colocation_id)
+    pending = getattr(ddl, "_new_colocation", None)
+    ddl._new_colocation = None
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
                     (shard_count, colocate, by_default), (create_sql, extra_sql, before_sql, foreign_sql), tree)
@@ -267,11 +273,19 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
         for group in moved.groups if moved is not None and triggers else ():
             await (await ddl.conn(group)).simple_query("; ".join(triggers))
     finally:
+        written = _moved_colocation(dispatcher, schema, name)
+        ddl._new_colocation = pending if pending is None or pending.id != written else None
         try:
             await staging.simple_query("DROP TABLE IF EXISTS pg_temp.gp_redistribute")
         except PgError:
             staging.broken = True
         pool.release(staging)
+
+
+def _moved_colocation(dispatcher: Dispatcher, schema: str, name: str) -> int | None:
+    """The colocation group of the table as moved (None when not hash or not moved)."""
+    table = dispatcher.runner.snapshot().table(schema, name)
+    return table.colocation_id if table is not None else None
 
 
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
@@ -294,9 +308,10 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     # this (uncommitted) transaction, so no LIKE
     # (the type names as the session's search_path spells them)
     path = (await catalog.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
+    staged = await _staging_types(catalog, staging, qualified)
     await staging.simple_query(
         f"BEGIN; SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true); "
-        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {c.formatted}' for c in columns)}); COMMIT")
+        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(c.name)} {staged.get(c.name, c.formatted)}' for c in columns)}); COMMIT")
     incoming: dict[str, list[tuple[str, str, str]]] = {}
     views: dict[str, list[str]] = {}
     from gridpg.commands import ddl as ddl_module
@@ -666,6 +681,28 @@ async def _pump_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnectio
     for group, part in parts.items():
         await pump(staging, [await ddl.conn(group)], part, into)
     return True
+
+
+async def _staging_types(catalog: BackendConnection, staging: BackendConnection, qualified: str) -> dict[str, str]:
+    """The column types the staging table takes where the staging connection, outside the
+    transaction, cannot see a column's type: one the transaction created (a migration's
+    CREATE TYPE ... AS ENUM before its CREATE TABLE: the staging table failed, 42704). Such
+    a column is staged as its domain's base type when that is visible (a hash distribution
+    column keeps its hash), else as text: the rows travel as COPY text both ways, so their
+    text form is all the staging table has to keep."""
+    rows = await catalog.query(
+        "SELECT a.attname, a.atttypid, t.typbasetype, pg_catalog.format_type(t.typbasetype, t.typtypmod) "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) AND a.attnum > 0 "
+        "AND NOT a.attisdropped")
+    oids = {int(r[1] or 0) for r in rows} | {int(r[2] or 0) for r in rows}
+    seen = await staging.query(f"SELECT oid FROM pg_catalog.pg_type WHERE oid IN ({', '.join(map(str, oids))})")
+    visible = {int(r[0] or 0) for r in seen}
+    staged: dict[str, str] = {}
+    for name, type_oid, base_oid, base in rows:
+        if int(type_oid or 0) not in visible:
+            staged[name or ""] = base if int(base_oid or 0) in visible and base else "text"
+    return staged
 
 
 async def _column_names(conn: BackendConnection, qualified: str) -> set[str]:

@@ -1459,9 +1459,14 @@ async def _assigned_copy(conn: BackendConnection, final: str,
     if not source or len(source) > len(assign):
         return whole, None
     pairs = ", ".join(f"({oid}, {mod}, {i})" for i, (_, oid, mod) in enumerate(assign[: len(source)]))
-    rows = await conn.query("SELECT pg_catalog.format_type(o::pg_catalog.oid, m) FROM "
+    # a type the transaction created is not visible on this connection (outside it): that
+    # column is left as its source type, and the datanode's COPY input makes it the
+    # target type (a migration's CREATE TYPE ... AS ENUM, CREATE TABLE, INSERT ... SELECT
+    # failed with 42601 at "???")
+    rows = await conn.query("SELECT pg_catalog.format_type(o::pg_catalog.oid, m), EXISTS (SELECT FROM "
+                            "pg_catalog.pg_type t WHERE t.oid = o::pg_catalog.oid) FROM "
                             f"(VALUES {pairs}) v(o, m, i) ORDER BY i")
-    targets = [r[0] or "" for r in rows]
+    targets = [(r[0] or "") if r[1] == "t" else s for r, s in zip(rows, source, strict=False)]
     if targets == source:
         return whole, None
     temp = "pg_temp.gp_assign"  # its columns named as the target's: PostgreSQL's messages name them

@@ -112,10 +112,17 @@ async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
 async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:
     """Subplans in order, then the statement over their results; scratch tables dropped."""
+    from gridpg.executor.multi import inline_params
     from gridpg.executor.run import run_statement
 
     async def then(sql: str) -> None:
-        await run_statement(dispatcher, dataclasses.replace(request, sql=sql))
+        # the parameters' values in the text, their types from the client's statement: the
+        # rest, when planned to finish on the coordinator, would be described on the
+        # catalog server, which has no scratch tables (knex's `WHERE k IN (SELECT ...)
+        # ORDER BY ... LIMIT $1` failed with 42P01 "gp_cte_..." does not exist)
+        text = await inline_params(dispatcher, request, sql)
+        await run_statement(dispatcher, dataclasses.replace(request, sql=text, params=[], param_oids=[],
+                                                            param_formats=[]))
 
     await with_subplans(dispatcher, request, plan, then)
 

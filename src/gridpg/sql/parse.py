@@ -505,8 +505,15 @@ def set_config_use(sql: str) -> SetConfigUse | None:
             alone = _with_expression_text(sql, alone)  # type: ignore[arg-type]
         return SetConfigUse(alone, True)  # type: ignore[arg-type]
     written = [body["relation"]] if isinstance(body.get("relation"), dict) else []  # (no RangeVar key)
+    written += [stmt["relation"] for kind in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+                for stmt in _nodes_of(body, kind) if isinstance(stmt.get("relation"), dict)]  # in WITH
+    # a WITH query's name read in FROM is no table (kysely's migration lock: `WITH t AS
+    # (SELECT set_config('lock_timeout', ...)) SELECT pg_advisory_lock(...) FROM t`)
+    ctes = {cte.get("ctename") for cte in _nodes_of(tree, "CommonTableExpr")}
     for var in [*written, *_nodes_of(body, "RangeVar")]:
         schema = var.get("schemaname")
+        if schema is None and var["relname"] in ctes:
+            continue
         if schema not in ("pg_catalog", "information_schema") and not (schema is None and var["relname"].startswith("pg_")):
             raise PgError("0A000", "set_config() in a statement over tables is not supported by gridpg",
                           hint="call it alone: SELECT set_config(name, value, is_local)",
