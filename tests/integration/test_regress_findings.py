@@ -689,3 +689,51 @@ def test_insert_select_assigning_elements_or_fields_is_refused(gridpg_cluster: C
             with pytest.raises(psycopg.errors.FeatureNotSupported, match="array elements or fields"):
                 conn.execute(sql)
         assert conn.execute("SELECT count(*) FROM ia").fetchone() == (1,)
+
+
+def test_create_schema_with_elements_distributes_its_tables(gridpg_cluster: Cluster) -> None:
+    """foreign_key.sql, namespace.sql: `CREATE SCHEMA s CREATE TABLE t ...` went whole to the
+    catalog server, whose tables are not distributed: the rows written through one
+    coordinator were stored on its catalog server and absent through the other, and a
+    distributed table referencing one failed its foreign key on the datanodes. Now the
+    elements run as statements of their own, in PostgreSQL's order (sequences, tables,
+    views, indexes, ...) and with the new schema first in the path, in one transaction."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
+        one.execute("DROP SCHEMA IF EXISTS se_shop CASCADE")
+        one.execute("""CREATE SCHEMA se_shop
+            CREATE VIEW costly AS SELECT id FROM items WHERE price > 5
+            CREATE TABLE items (id int PRIMARY KEY, price int DEFAULT nextval('prices'))
+            CREATE TABLE parts (id int REFERENCES items, n int) PARTITION BY RANGE (n)
+            CREATE TABLE parts_low PARTITION OF parts FOR VALUES FROM (minvalue) TO (10)
+            CREATE INDEX ON items (price)
+            CREATE SEQUENCE prices START 4""")
+        one.execute("INSERT INTO se_shop.items (id) SELECT g FROM generate_series(1, 4) g")
+        one.execute("INSERT INTO se_shop.parts VALUES (1, 1), (4, 2)")
+        assert two.execute("SELECT id, price FROM se_shop.items ORDER BY id").fetchall() \
+            == [(1, 4), (2, 5), (3, 6), (4, 7)]
+        assert two.execute("SELECT * FROM se_shop.costly ORDER BY id").fetchall() == [(3,), (4,)]
+        assert two.execute("SELECT count(*) FROM se_shop.parts").fetchone() == (2,)
+        assert two.execute("SELECT table_name FROM gridpg.dist_table WHERE schema_name = 'se_shop' "
+                           "ORDER BY 1").fetchall() == [("items",), ("parts",), ("parts_low",)]
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            one.execute("INSERT INTO se_shop.parts VALUES (9, 1)")
+        # an element that fails (or names another schema) leaves nothing behind
+        with pytest.raises(psycopg.errors.InvalidSchemaDefinition):
+            one.execute("CREATE SCHEMA se_bad CREATE TABLE a (x int) CREATE TABLE public.b (x int)")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            one.execute("CREATE SCHEMA se_bad CREATE TABLE a (x int) CREATE VIEW v AS SELECT * FROM nothere")
+        assert one.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'se_bad'").fetchone() == (0,)
+        # inside a block (rolled back with it), and through the simple protocol
+        one.execute("BEGIN")
+        one.execute("CREATE SCHEMA se_block CREATE TABLE a (x int)")
+        one.execute("INSERT INTO se_block.a VALUES (1)")
+        one.execute("ROLLBACK")
+        assert one.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'se_block'").fetchone() == (0,)
+        with one.cursor() as cur:
+            one.pgconn.exec_(b"CREATE SCHEMA se_simple CREATE TABLE a (x int); "
+                             b"INSERT INTO se_simple.a VALUES (1), (2)")
+            assert cur.execute("SELECT count(*) FROM se_simple.a").fetchone() == (2,)
+        assert two.execute("SELECT count(*) FROM se_simple.a").fetchone() == (2,)
+        one.execute("DROP SCHEMA se_shop, se_simple CASCADE")
+
