@@ -737,3 +737,25 @@ def test_create_schema_with_elements_distributes_its_tables(gridpg_cluster: Clus
         assert two.execute("SELECT count(*) FROM se_simple.a").fetchone() == (2,)
         one.execute("DROP SCHEMA se_shop, se_simple CASCADE")
 
+
+def test_generated_column_reading_tableoid_is_refused_on_a_hash_table(gridpg_cluster: Cluster, schema: str) -> None:
+    """generated_stored.sql: a stored generated column reading tableoid was computed on the
+    datanodes, where it names a shard: `tableoid::regclass` stored
+    `gridpg_shards."s.t_24"` and `tableoid = 't'::regclass` false, silently."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="generated column"):
+            conn.execute("CREATE TABLE gen_oid (a int PRIMARY KEY, "
+                         "mine bool GENERATED ALWAYS AS (tableoid = 'gen_oid'::regclass) STORED)")
+        conn.execute("CREATE TABLE gen_oid2 (a int PRIMARY KEY, b int GENERATED ALWAYS AS (a * 2) STORED)")
+        conn.execute("INSERT INTO gen_oid2 VALUES (1), (2)")
+        for sql in ("ALTER TABLE gen_oid2 ADD COLUMN c regclass GENERATED ALWAYS AS (tableoid) STORED",
+                    "ALTER TABLE gen_oid2 ALTER COLUMN b SET EXPRESSION AS (tableoid::int)"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="generated column"):
+                conn.execute(sql)
+        assert conn.execute("SELECT a, b FROM gen_oid2 ORDER BY a").fetchall() == [(1, 2), (2, 4)]
+        # a replicated table's rows have the table's own tableoid: PostgreSQL's answer
+        conn.execute("CREATE TABLE gen_oid3 (a int, c regclass GENERATED ALWAYS AS (tableoid) STORED) "
+                     "DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO gen_oid3 VALUES (1)")
+        assert conn.execute("SELECT c::text FROM gen_oid3").fetchall() == [("gen_oid3",)]
