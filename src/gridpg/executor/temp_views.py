@@ -54,7 +54,10 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
              for name, definition, columns in await conn.query(_VIEWS_SQL)}
     if not views:
         return None
-    reading = _reading_distributed(views, catalog, session, path)
+    guard = dispatcher.coord.routine_guard
+    calling = {name for name, (definition, _) in views.items()
+               if await guard.may_call_user_code(dispatcher, definition)}
+    reading = _reading_distributed(views, catalog, session, path, calling)
     changed = False
     for _ in range(_MAX_DEPTH):
         tree = sqlparse.parse_tree(sql)
@@ -82,12 +85,15 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
 
 
 def _reading_distributed(views: dict[str, tuple[str, list[str]]], catalog: CatalogView, session: SessionView,
-                         path: list[str]) -> set[str]:
-    """The temp views that read distributed tables, themselves or through other temp views."""
+                         path: list[str], calling: set[str]) -> set[str]:
+    """The temp views that read distributed tables, themselves or through other temp views.
+    `calling`: the views whose definitions call the user's routines, which may read them
+    (a view over `f()` whose SQL body reads a distributed table answered from the catalog
+    server's empty copy): inlined too, so the statement's own checks see the call."""
     from gridpg.planner.core import touches_distributed
 
     uses: dict[str, set[str]] = {}
-    reading: set[str] = set()
+    reading: set[str] = set(calling)
     for name, (definition, _) in views.items():
         try:
             tree = sqlparse.parse_tree(definition)
