@@ -759,3 +759,33 @@ def test_generated_column_reading_tableoid_is_refused_on_a_hash_table(gridpg_clu
                      "DISTRIBUTE BY REPLICATION")
         conn.execute("INSERT INTO gen_oid3 VALUES (1)")
         assert conn.execute("SELECT c::text FROM gen_oid3").fetchall() == [("gen_oid3",)]
+
+
+def test_row_security_holds_on_an_inheritance_parent(gridpg_cluster: Cluster, schema: str) -> None:
+    """rowsecurity.sql: a HASH table that gets an inheritance child is made a plain table on
+    the datanodes, and that conversion dropped ENABLE ROW LEVEL SECURITY and the policies:
+    a user the policy limits saw every row (101 where PostgreSQL shows 29)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("DROP ROLE IF EXISTS rls_reader")
+        conn.execute("CREATE ROLE rls_reader")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO rls_reader")
+        conn.execute("CREATE TABLE rls_docs (id int PRIMARY KEY, lvl int, kind text)")
+        conn.execute("INSERT INTO rls_docs SELECT g, g % 5, CASE WHEN g % 2 = 0 THEN 'even' END "
+                     "FROM generate_series(1, 40) g")
+        conn.execute("GRANT SELECT ON rls_docs TO rls_reader")
+        conn.execute("ALTER TABLE rls_docs ENABLE ROW LEVEL SECURITY")
+        conn.execute("CREATE POLICY low ON rls_docs FOR SELECT TO rls_reader USING (lvl < 2)")
+        conn.execute("CREATE POLICY no_even ON rls_docs AS RESTRICTIVE TO rls_reader USING (kind IS NULL)")
+        seen = "SET ROLE rls_reader; SELECT count(*) FROM rls_docs; RESET ROLE"
+        with conn.cursor() as cur:
+            cur.execute(seen)
+            cur.nextset()
+            assert cur.fetchone() == (8,)
+        conn.execute("CREATE TABLE rls_docs_more () INHERITS (rls_docs)")
+        conn.execute("INSERT INTO rls_docs_more VALUES (100, 0, NULL), (101, 4, NULL)")
+        conn.execute("GRANT SELECT ON rls_docs_more TO rls_reader")
+        with conn.cursor() as cur:
+            cur.execute(seen)
+            cur.nextset()
+            assert cur.fetchone() == (9,)  # the parent's policies hold for the child's rows read through it
