@@ -789,3 +789,21 @@ def test_row_security_holds_on_an_inheritance_parent(gridpg_cluster: Cluster, sc
             cur.execute(seen)
             cur.nextset()
             assert cur.fetchone() == (9,)  # the parent's policies hold for the child's rows read through it
+
+
+def test_policy_reading_a_distributed_table_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """rowsecurity.sql: `USING (lvl <= (SELECT lvl FROM accounts WHERE name = current_user))`
+    ran on each datanode, whose subquery read that node's accounts only: a user saw the rows
+    of the nodes that hold their account row. Refused; a replicated lookup table answers."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE pol_accounts (name text PRIMARY KEY, lvl int)")
+        conn.execute("CREATE TABLE pol_levels (name text PRIMARY KEY, lvl int) DISTRIBUTE BY REPLICATION")
+        conn.execute("CREATE TABLE pol_docs (id int PRIMARY KEY, lvl int)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="pol_accounts"):
+            conn.execute("CREATE POLICY p1 ON pol_docs USING "
+                         "(lvl <= (SELECT lvl FROM pol_accounts WHERE name = current_user))")
+        conn.execute("CREATE POLICY p2 ON pol_docs USING (lvl <= (SELECT lvl FROM pol_levels WHERE name = current_user))")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="pol_accounts"):
+            conn.execute("ALTER POLICY p2 ON pol_docs WITH CHECK "
+                         "(EXISTS (SELECT 1 FROM pol_accounts a WHERE a.name = current_user))")

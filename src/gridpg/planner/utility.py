@@ -55,6 +55,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
             return matview_plan
     if kind == "RuleStmt":
         _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
+    if kind in ("CreatePolicyStmt", "AlterPolicyStmt"):
+        _ensure_policy_reads_whole_tables(tree[kind], catalog, session)
     if kind == "AlterTableStmt":
         for table in tables:
             if table.method == "hash":
@@ -86,6 +88,29 @@ def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, ses
                           f'rules on distributed table "{target.name}" cannot run {kind[:-4].upper() or "that"} '
                           "actions: they would run on one datanode and ignore where rows belong",
                           hint="use DO INSTEAD NOTHING, or do the writes from the client")
+
+
+def _ensure_policy_reads_whole_tables(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
+    """A row security policy of a distributed table is applied on the datanodes, row by
+    row: a subquery of its USING or WITH CHECK expression that reads a distributed table
+    (not a replicated one) reads that node's shards only, so a row passes or fails on
+    whether the rows it looks up live on the same node (the usual
+    `USING (level <= (SELECT level FROM accounts WHERE name = current_user))` showed a
+    user some of their rows, silently). Refused, never silent."""
+    table = body.get("table") or {}
+    target = catalog.resolve(analyze.RelRef(table.get("schemaname"), table.get("relname", ""), 0, None),
+                             session.search_path)
+    if target is None:
+        return
+    for clause in (body.get("qual"), body.get("with_check")):
+        for ref in analyze.relations(clause) if clause else ():
+            read = catalog.resolve(ref, session.search_path)
+            if read is not None and read.method != "replication":
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f'gridpg cannot apply policy "{body.get("policy_name")}" of distributed table '
+                              f'"{target.name}": it reads distributed table "{read.name}", and each datanode '
+                              "would read only its own rows of it",
+                              hint=f'Distribute "{read.name}" by REPLICATION, or write the policy without reading it.')
 
 
 def _sequences(kind: str, tree: dict[str, Any]) -> str | None:
