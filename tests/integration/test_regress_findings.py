@@ -807,3 +807,23 @@ def test_policy_reading_a_distributed_table_is_refused(gridpg_cluster: Cluster, 
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="pol_accounts"):
             conn.execute("ALTER POLICY p2 ON pol_docs WITH CHECK "
                          "(EXISTS (SELECT 1 FROM pol_accounts a WHERE a.name = current_user))")
+
+
+def test_copy_of_an_inheritance_parent_copies_its_own_rows(gridpg_cluster: Cluster, schema: str) -> None:
+    """rowsecurity.sql: `COPY parent TO STDOUT` copied the inheritance children's rows too
+    (PostgreSQL copies the table's own rows); a partitioned table is refused as there."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE cp_parent (a int, b text)")
+        conn.execute("INSERT INTO cp_parent VALUES (1, 'parent')")
+        conn.execute("CREATE TABLE cp_child () INHERITS (cp_parent)")
+        conn.execute("INSERT INTO cp_child VALUES (2, 'child')")
+        for sql, expected in (("COPY cp_parent TO STDOUT", b"1\tparent\n"), ("COPY cp_parent (b) TO STDOUT", b"parent\n"),
+                              ("COPY (SELECT * FROM cp_parent ORDER BY a) TO STDOUT", b"1\tparent\n2\tchild\n")):
+            with conn.cursor() as cur, cur.copy(sql) as copy:
+                assert b"".join(bytes(c) for c in copy) == expected
+        conn.execute("CREATE TABLE cp_parted (a int) PARTITION BY RANGE (a)")
+        conn.execute("CREATE TABLE cp_parted_1 PARTITION OF cp_parted FOR VALUES FROM (0) TO (10)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="partitioned"), \
+                conn.cursor() as cur, cur.copy("COPY cp_parted TO STDOUT") as copy:
+            list(copy)
