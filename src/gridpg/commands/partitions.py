@@ -161,7 +161,7 @@ BEGIN
       HINT = 'drop them, create the child table, then create them again';
   END IF;
   FOR r IN SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
-           WHERE conrelid = t AND contype IN ('p', 'u', 'c', 'x', 'f') ORDER BY oid LOOP
+           WHERE conrelid = t AND contype IN ('p', 'u', 'c', 'x', 'f') AND conparentid = 0 ORDER BY oid LOOP
     stmts := stmts || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', '%QN%', r.conname, r.def);
   END LOOP;
   FOR r IN SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def FROM pg_catalog.pg_index i
