@@ -40,6 +40,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         word = {"CreatedbStmt": "CREATE", "DropdbStmt": "DROP"}.get(kind, "ALTER")
         raise PgError(FEATURE_NOT_SUPPORTED, f"{word} DATABASE is not supported by gridpg: "
                       "a cluster serves one database", hint="use a schema (CREATE SCHEMA), or another cluster")
+    if kind == "CreateTableAsStmt":
+        _ensure_on_commit_of_temp(tree[kind].get("into") or {})
     own = _OWN_PLANS.get(kind)
     if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":
         own = None  # over no distributed table (core refuses others): DDL everywhere, as a view
@@ -70,6 +72,15 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         or _shard_renames_per_group(clean, tree, kind, tables, snapshot)
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
+
+
+def _ensure_on_commit_of_temp(into: dict[str, Any]) -> None:
+    """PostgreSQL's check: CREATE TABLE ... ON COMMIT ... AS of a table that is not
+    temporary fails (42P16); it made a permanent distributed table (one ON COMMIT DROP was
+    meant to drop)."""
+    if into.get("onCommit", "ONCOMMIT_NOOP") != "ONCOMMIT_NOOP" \
+            and (into.get("rel") or {}).get("relpersistence") != "t":
+        raise PgError("42P16", "ON COMMIT can only be used on temporary tables")
 
 
 def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:

@@ -94,3 +94,13 @@ INSERT INTO rr_toid VALUES (20, 'in a block') RETURNING tableoid::regclass, id;
 ROLLBACK;
 -- error
 SELECT tableoid, id FROM rr_toid, (SELECT 1) s(tableoid) WHERE id = 1;
+
+-- temp.sql: ON COMMIT of a table that is not temporary, in CREATE TABLE ... AS: accepted
+-- (a permanent distributed table, one ON COMMIT DROP was meant to drop) where PostgreSQL
+-- refuses it (42P16)
+-- error
+CREATE TABLE rr_oncommit (col) ON COMMIT DELETE ROWS AS SELECT 1;
+-- error
+CREATE TABLE rr_oncommit ON COMMIT DROP AS SELECT 1 AS a;
+-- error
+SELECT count(*) FROM rr_oncommit;
