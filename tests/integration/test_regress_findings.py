@@ -827,3 +827,19 @@ def test_copy_of_an_inheritance_parent_copies_its_own_rows(gridpg_cluster: Clust
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="partitioned"), \
                 conn.cursor() as cur, cur.copy("COPY cp_parted TO STDOUT") as copy:
             list(copy)
+
+
+def test_copy_naming_a_generated_column_fails_as_in_postgresql(gridpg_cluster: Cluster, schema: str) -> None:
+    """generated_virtual.sql: `COPY t (a, b) TO STDOUT` with b generated (virtual or stored)
+    printed b, where PostgreSQL 18 refuses it (42P10): the nodes were asked for a query."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE cg (a int, b int GENERATED ALWAYS AS (a * 2) VIRTUAL, "
+                     "c int GENERATED ALWAYS AS (a * 3) STORED)")
+        conn.execute("INSERT INTO cg (a) VALUES (1)")
+        for column in ("b", "c"):
+            with pytest.raises(psycopg.errors.InvalidColumnReference, match="generated column"), \
+                    conn.cursor() as cur, cur.copy(f"COPY cg (a, {column}) TO STDOUT") as copy:
+                list(copy)
+        with conn.cursor() as cur, cur.copy("COPY cg TO STDOUT") as copy:
+            assert b"".join(bytes(c) for c in copy) == b"1\n"

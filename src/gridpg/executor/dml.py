@@ -1658,6 +1658,11 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
     # (`SELECT *` had added them: a dump read back by COPY FROM failed with 22P04)
     cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] \
         or [c.name for c in columns if not c.generated]
+    generated = {c.name for c in columns if c.generated}
+    for name in cols:  # PostgreSQL's check (the nodes are asked for a query's columns)
+        if name in generated:
+            raise PgError("42P10", f'column "{name}" is a generated column',
+                          detail="Generated columns cannot be used in COPY.")
     col_sql = ", ".join(quote_ident(c) for c in cols)
     groups = table.groups[:1] if table.method == "replication" else table.groups
     source = await _copy_source(dispatcher, table)
