@@ -843,3 +843,25 @@ def test_copy_naming_a_generated_column_fails_as_in_postgresql(gridpg_cluster: C
                 list(copy)
         with conn.cursor() as cur, cur.copy("COPY cg TO STDOUT") as copy:
             assert b"".join(bytes(c) for c in copy) == b"1\n"
+
+
+@pytest.mark.timeout(90)
+def test_analyze_in_a_block_after_ddl_or_lock_does_not_hang(gridpg_cluster: Cluster, schema: str) -> None:
+    """alter_table.sql: `BEGIN; ALTER TABLE t DROP CONSTRAINT ...; ANALYZE t;` hung: the
+    cluster's relpages/reltuples were published on connections of their own, which waited
+    for the block's own locks (then the replay cut the connection). LOCK TABLE likewise."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE an_parent (id int PRIMARY KEY, t text)")
+        conn.execute("CREATE TABLE an_child (id int REFERENCES an_parent, t text)")
+        conn.execute("INSERT INTO an_parent VALUES (1, 'a')")
+        with conn.transaction():
+            conn.execute("ALTER TABLE an_child DROP CONSTRAINT an_child_id_fkey")
+            conn.execute("ANALYZE an_child")
+            raise psycopg.Rollback()
+        with conn.transaction():
+            conn.execute("LOCK TABLE an_parent IN ACCESS EXCLUSIVE MODE")
+            conn.execute("ANALYZE an_parent")
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'an_child_id_fkey'").fetchone() == (1,)
+        conn.execute("ANALYZE an_parent")  # outside a block: published as before
+        assert conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'an_parent'::regclass").fetchone() == (1.0,)
