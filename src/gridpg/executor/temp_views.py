@@ -54,9 +54,8 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
              for name, definition, columns in await conn.query(_VIEWS_SQL)}
     if not views:
         return None
-    guard = dispatcher.coord.routine_guard
     calling = {name for name, (definition, _) in views.items()
-               if await guard.may_call_user_code(dispatcher, definition)}
+               if await _calls_code_over_tables(dispatcher, definition, path)}
     reading = _reading_distributed(views, catalog, session, path, calling)
     changed = False
     for _ in range(_MAX_DEPTH):
@@ -82,6 +81,20 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
         sql = splice(sql, replacements)
         changed = True
     raise PgError("42P17", "temporary views nested too deeply")
+
+
+async def _calls_code_over_tables(dispatcher: Dispatcher, definition: str, path: list[str]) -> bool:
+    """Whether a view's definition calls user code that gridpg cannot leave to the catalog
+    server (it reads distributed tables or the cluster's sequences; or it is refused): then
+    the view is inlined and the statement's own checks run that code where it can. A view
+    over a function that reads temp tables only stays on the catalog server."""
+    guard = dispatcher.coord.routine_guard
+    if not await guard.may_call_user_code(dispatcher, definition):
+        return False
+    try:
+        return await guard.check(dispatcher, definition, path) is not None
+    except PgError:
+        return True
 
 
 def _reading_distributed(views: dict[str, tuple[str, list[str]]], catalog: CatalogView, session: SessionView,

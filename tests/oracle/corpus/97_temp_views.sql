@@ -52,3 +52,11 @@ SELECT * FROM tv_first_of ORDER BY n;
 CREATE TEMP VIEW tv_costly_of AS SELECT id FROM tv_items_of(4) z WHERE price > 50;
 SELECT * FROM tv_costly_of ORDER BY id;
 SELECT count(*) FROM tv_costly_of, cheap WHERE cheap.item = tv_costly_of.id - 40;
+-- a temp view over a function that reads temp tables only stays on the catalog server
+-- (inlined, the definition PostgreSQL prints for ROWS FROM ... WITH ORDINALITY reads as an
+-- ambiguous "ordinality": 42702)
+CREATE TEMP TABLE tv_people (name text, n int);
+INSERT INTO tv_people VALUES ('a', 1), ('b', 2);
+CREATE FUNCTION tv_people_all() RETURNS SETOF tv_people LANGUAGE sql STABLE AS $$ SELECT * FROM tv_people ORDER BY name $$;
+CREATE TEMP VIEW tv_people_view AS SELECT * FROM ROWS FROM (tv_people_all(), generate_series(10, 11)) WITH ORDINALITY;
+SELECT * FROM tv_people_view ORDER BY ordinality;
