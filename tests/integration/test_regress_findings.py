@@ -865,3 +865,29 @@ def test_analyze_in_a_block_after_ddl_or_lock_does_not_hang(gridpg_cluster: Clus
         assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'an_child_id_fkey'").fetchone() == (1,)
         conn.execute("ANALYZE an_parent")  # outside a block: published as before
         assert conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'an_parent'::regclass").fetchone() == (1.0,)
+
+
+def test_merge_inserting_as_a_plain_role_with_a_superuser_only_startup_setting(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """merge.sql: with lc_messages given at startup (pg_regress does) and SET SESSION
+    AUTHORIZATION to a plain role, every MERGE with an INSERT action failed with 42501
+    "permission denied to set parameter lc_messages": its side catalog connection set the
+    session's settings again after the authorization."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True, options="-c lc_messages=C") as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("DROP ROLE IF EXISTS merge_plain")
+        conn.execute("CREATE ROLE merge_plain")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO merge_plain")
+        conn.execute("CREATE TABLE mp_target (tid int, balance int)")
+        conn.execute("CREATE TABLE mp_source (sid int, delta int)")
+        conn.execute("INSERT INTO mp_target VALUES (1, 10), (2, 20)")
+        conn.execute("INSERT INTO mp_source VALUES (2, 5), (3, 30)")
+        conn.execute("ALTER TABLE mp_target OWNER TO merge_plain")
+        conn.execute("ALTER TABLE mp_source OWNER TO merge_plain")
+        conn.execute("SET SESSION AUTHORIZATION merge_plain")
+        conn.execute("MERGE INTO mp_target t USING mp_source s ON t.tid = s.sid "
+                     "WHEN MATCHED THEN UPDATE SET balance = balance + s.delta "
+                     "WHEN NOT MATCHED THEN INSERT VALUES (s.sid, s.delta)")
+        assert conn.execute("SELECT tid, balance FROM mp_target ORDER BY tid").fetchall() == [(1, 10), (2, 25), (3, 30)]
+        assert conn.execute("SHOW lc_messages").fetchone() == ("C",)
+        conn.execute("RESET SESSION AUTHORIZATION")
