@@ -891,3 +891,21 @@ def test_merge_inserting_as_a_plain_role_with_a_superuser_only_startup_setting(
         assert conn.execute("SELECT tid, balance FROM mp_target ORDER BY tid").fetchall() == [(1, 10), (2, 25), (3, 30)]
         assert conn.execute("SHOW lc_messages").fetchone() == ("C",)
         conn.execute("RESET SESSION AUTHORIZATION")
+
+
+def test_whole_row_of_a_distributed_table_with_column_aliases_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """rowtypes.sql: `row_to_json(i) FROM int8_tbl i(x, y)` gave {"x": ..., "y": ...} where
+    PostgreSQL keeps the table's row type ({"q1": ..., "q2": ...}): the alias list is planned
+    as a subquery, whose whole row is a record named by the aliases. Refused; the columns
+    themselves, and `i.*` in the select list, answer as before."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE wr_pair (q1 int8, q2 int8)")
+        conn.execute("INSERT INTO wr_pair VALUES (1, 2), (3, 4)")
+        for sql in ("SELECT row_to_json(i) FROM wr_pair i(x, y)", "SELECT i FROM wr_pair i(x)",
+                    "SELECT count(*) FROM wr_pair i(x, y) WHERE row_to_json(i.*)::text <> ''"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="whole-row"):
+                conn.execute(sql)
+        assert conn.execute("SELECT i.*, i.x + i.y FROM wr_pair i(x, y) ORDER BY x").fetchall() == [(1, 2, 3), (3, 4, 7)]
+        assert conn.execute("SELECT row_to_json(i) FROM wr_pair i ORDER BY q1").fetchall() \
+            == [({"q1": 1, "q2": 2},), ({"q1": 3, "q2": 4},)]
