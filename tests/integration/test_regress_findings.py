@@ -689,3 +689,223 @@ def test_insert_select_assigning_elements_or_fields_is_refused(gridpg_cluster: C
             with pytest.raises(psycopg.errors.FeatureNotSupported, match="array elements or fields"):
                 conn.execute(sql)
         assert conn.execute("SELECT count(*) FROM ia").fetchone() == (1,)
+
+
+def test_create_schema_with_elements_distributes_its_tables(gridpg_cluster: Cluster) -> None:
+    """foreign_key.sql, namespace.sql: `CREATE SCHEMA s CREATE TABLE t ...` went whole to the
+    catalog server, whose tables are not distributed: the rows written through one
+    coordinator were stored on its catalog server and absent through the other, and a
+    distributed table referencing one failed its foreign key on the datanodes. Now the
+    elements run as statements of their own, in PostgreSQL's order (sequences, tables,
+    views, indexes, ...) and with the new schema first in the path, in one transaction."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
+        one.execute("DROP SCHEMA IF EXISTS se_shop CASCADE")
+        one.execute("""CREATE SCHEMA se_shop
+            CREATE VIEW costly AS SELECT id FROM items WHERE price > 5
+            CREATE TABLE items (id int PRIMARY KEY, price int DEFAULT nextval('prices'))
+            CREATE TABLE parts (id int REFERENCES items, n int) PARTITION BY RANGE (n)
+            CREATE TABLE parts_low PARTITION OF parts FOR VALUES FROM (minvalue) TO (10)
+            CREATE INDEX ON items (price)
+            CREATE SEQUENCE prices START 4""")
+        one.execute("INSERT INTO se_shop.items (id) SELECT g FROM generate_series(1, 4) g")
+        one.execute("INSERT INTO se_shop.parts VALUES (1, 1), (4, 2)")
+        assert two.execute("SELECT id, price FROM se_shop.items ORDER BY id").fetchall() \
+            == [(1, 4), (2, 5), (3, 6), (4, 7)]
+        assert two.execute("SELECT * FROM se_shop.costly ORDER BY id").fetchall() == [(3,), (4,)]
+        assert two.execute("SELECT count(*) FROM se_shop.parts").fetchone() == (2,)
+        assert two.execute("SELECT table_name FROM gridpg.dist_table WHERE schema_name = 'se_shop' "
+                           "ORDER BY 1").fetchall() == [("items",), ("parts",), ("parts_low",)]
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            one.execute("INSERT INTO se_shop.parts VALUES (9, 1)")
+        # an element that fails (or names another schema) leaves nothing behind
+        with pytest.raises(psycopg.errors.InvalidSchemaDefinition):
+            one.execute("CREATE SCHEMA se_bad CREATE TABLE a (x int) CREATE TABLE public.b (x int)")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            one.execute("CREATE SCHEMA se_bad CREATE TABLE a (x int) CREATE VIEW v AS SELECT * FROM nothere")
+        assert one.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'se_bad'").fetchone() == (0,)
+        # inside a block (rolled back with it), and through the simple protocol
+        one.execute("BEGIN")
+        one.execute("CREATE SCHEMA se_block CREATE TABLE a (x int)")
+        one.execute("INSERT INTO se_block.a VALUES (1)")
+        one.execute("ROLLBACK")
+        assert one.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'se_block'").fetchone() == (0,)
+        with one.cursor() as cur:
+            one.pgconn.exec_(b"CREATE SCHEMA se_simple CREATE TABLE a (x int); "
+                             b"INSERT INTO se_simple.a VALUES (1), (2)")
+            assert cur.execute("SELECT count(*) FROM se_simple.a").fetchone() == (2,)
+        assert two.execute("SELECT count(*) FROM se_simple.a").fetchone() == (2,)
+        one.execute("DROP SCHEMA se_shop, se_simple CASCADE")
+
+
+def test_generated_column_reading_tableoid_is_refused_on_a_hash_table(gridpg_cluster: Cluster, schema: str) -> None:
+    """generated_stored.sql: a stored generated column reading tableoid was computed on the
+    datanodes, where it names a shard: `tableoid::regclass` stored
+    `gridpg_shards."s.t_24"` and `tableoid = 't'::regclass` false, silently."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="generated column"):
+            conn.execute("CREATE TABLE gen_oid (a int PRIMARY KEY, "
+                         "mine bool GENERATED ALWAYS AS (tableoid = 'gen_oid'::regclass) STORED)")
+        conn.execute("CREATE TABLE gen_oid2 (a int PRIMARY KEY, b int GENERATED ALWAYS AS (a * 2) STORED)")
+        conn.execute("INSERT INTO gen_oid2 VALUES (1), (2)")
+        for sql in ("ALTER TABLE gen_oid2 ADD COLUMN c regclass GENERATED ALWAYS AS (tableoid) STORED",
+                    "ALTER TABLE gen_oid2 ALTER COLUMN b SET EXPRESSION AS (tableoid::int)"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="generated column"):
+                conn.execute(sql)
+        assert conn.execute("SELECT a, b FROM gen_oid2 ORDER BY a").fetchall() == [(1, 2), (2, 4)]
+        # a replicated table's rows have the table's own tableoid: PostgreSQL's answer
+        conn.execute("CREATE TABLE gen_oid3 (a int, c regclass GENERATED ALWAYS AS (tableoid) STORED) "
+                     "DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO gen_oid3 VALUES (1)")
+        assert conn.execute("SELECT c::text FROM gen_oid3").fetchall() == [("gen_oid3",)]
+
+
+def test_row_security_holds_on_an_inheritance_parent(gridpg_cluster: Cluster, schema: str) -> None:
+    """rowsecurity.sql: a HASH table that gets an inheritance child is made a plain table on
+    the datanodes, and that conversion dropped ENABLE ROW LEVEL SECURITY and the policies:
+    a user the policy limits saw every row (101 where PostgreSQL shows 29)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("DROP ROLE IF EXISTS rls_reader")
+        conn.execute("CREATE ROLE rls_reader")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO rls_reader")
+        conn.execute("CREATE TABLE rls_docs (id int PRIMARY KEY, lvl int, kind text)")
+        conn.execute("INSERT INTO rls_docs SELECT g, g % 5, CASE WHEN g % 2 = 0 THEN 'even' END "
+                     "FROM generate_series(1, 40) g")
+        conn.execute("GRANT SELECT ON rls_docs TO rls_reader")
+        conn.execute("ALTER TABLE rls_docs ENABLE ROW LEVEL SECURITY")
+        conn.execute("CREATE POLICY low ON rls_docs FOR SELECT TO rls_reader USING (lvl < 2)")
+        conn.execute("CREATE POLICY no_even ON rls_docs AS RESTRICTIVE TO rls_reader USING (kind IS NULL)")
+        seen = "SET ROLE rls_reader; SELECT count(*) FROM rls_docs; RESET ROLE"
+        with conn.cursor() as cur:
+            cur.execute(seen)
+            cur.nextset()
+            assert cur.fetchone() == (8,)
+        conn.execute("CREATE TABLE rls_docs_more () INHERITS (rls_docs)")
+        conn.execute("INSERT INTO rls_docs_more VALUES (100, 0, NULL), (101, 4, NULL)")
+        conn.execute("GRANT SELECT ON rls_docs_more TO rls_reader")
+        with conn.cursor() as cur:
+            cur.execute(seen)
+            cur.nextset()
+            assert cur.fetchone() == (9,)  # the parent's policies hold for the child's rows read through it
+
+
+def test_policy_reading_a_distributed_table_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """rowsecurity.sql: `USING (lvl <= (SELECT lvl FROM accounts WHERE name = current_user))`
+    ran on each datanode, whose subquery read that node's accounts only: a user saw the rows
+    of the nodes that hold their account row. Refused; a replicated lookup table answers."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE pol_accounts (name text PRIMARY KEY, lvl int)")
+        conn.execute("CREATE TABLE pol_levels (name text PRIMARY KEY, lvl int) DISTRIBUTE BY REPLICATION")
+        conn.execute("CREATE TABLE pol_docs (id int PRIMARY KEY, lvl int)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="pol_accounts"):
+            conn.execute("CREATE POLICY p1 ON pol_docs USING "
+                         "(lvl <= (SELECT lvl FROM pol_accounts WHERE name = current_user))")
+        conn.execute("CREATE POLICY p2 ON pol_docs USING (lvl <= (SELECT lvl FROM pol_levels WHERE name = current_user))")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="pol_accounts"):
+            conn.execute("ALTER POLICY p2 ON pol_docs WITH CHECK "
+                         "(EXISTS (SELECT 1 FROM pol_accounts a WHERE a.name = current_user))")
+
+
+def test_copy_of_an_inheritance_parent_copies_its_own_rows(gridpg_cluster: Cluster, schema: str) -> None:
+    """rowsecurity.sql: `COPY parent TO STDOUT` copied the inheritance children's rows too
+    (PostgreSQL copies the table's own rows); a partitioned table is refused as there."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE cp_parent (a int, b text)")
+        conn.execute("INSERT INTO cp_parent VALUES (1, 'parent')")
+        conn.execute("CREATE TABLE cp_child () INHERITS (cp_parent)")
+        conn.execute("INSERT INTO cp_child VALUES (2, 'child')")
+        for sql, expected in (("COPY cp_parent TO STDOUT", b"1\tparent\n"), ("COPY cp_parent (b) TO STDOUT", b"parent\n"),
+                              ("COPY (SELECT * FROM cp_parent ORDER BY a) TO STDOUT", b"1\tparent\n2\tchild\n")):
+            with conn.cursor() as cur, cur.copy(sql) as copy:
+                assert b"".join(bytes(c) for c in copy) == expected
+        conn.execute("CREATE TABLE cp_parted (a int) PARTITION BY RANGE (a)")
+        conn.execute("CREATE TABLE cp_parted_1 PARTITION OF cp_parted FOR VALUES FROM (0) TO (10)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="partitioned"), \
+                conn.cursor() as cur, cur.copy("COPY cp_parted TO STDOUT") as copy:
+            list(copy)
+
+
+def test_copy_naming_a_generated_column_fails_as_in_postgresql(gridpg_cluster: Cluster, schema: str) -> None:
+    """generated_virtual.sql: `COPY t (a, b) TO STDOUT` with b generated (virtual or stored)
+    printed b, where PostgreSQL 18 refuses it (42P10): the nodes were asked for a query."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE cg (a int, b int GENERATED ALWAYS AS (a * 2) VIRTUAL, "
+                     "c int GENERATED ALWAYS AS (a * 3) STORED)")
+        conn.execute("INSERT INTO cg (a) VALUES (1)")
+        for column in ("b", "c"):
+            with pytest.raises(psycopg.errors.InvalidColumnReference, match="generated column"), \
+                    conn.cursor() as cur, cur.copy(f"COPY cg (a, {column}) TO STDOUT") as copy:
+                list(copy)
+        with conn.cursor() as cur, cur.copy("COPY cg TO STDOUT") as copy:
+            assert b"".join(bytes(c) for c in copy) == b"1\n"
+
+
+@pytest.mark.timeout(90)
+def test_analyze_in_a_block_after_ddl_or_lock_does_not_hang(gridpg_cluster: Cluster, schema: str) -> None:
+    """alter_table.sql: `BEGIN; ALTER TABLE t DROP CONSTRAINT ...; ANALYZE t;` hung: the
+    cluster's relpages/reltuples were published on connections of their own, which waited
+    for the block's own locks (then the replay cut the connection). LOCK TABLE likewise."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE an_parent (id int PRIMARY KEY, t text)")
+        conn.execute("CREATE TABLE an_child (id int REFERENCES an_parent, t text)")
+        conn.execute("INSERT INTO an_parent VALUES (1, 'a')")
+        with conn.transaction():
+            conn.execute("ALTER TABLE an_child DROP CONSTRAINT an_child_id_fkey")
+            conn.execute("ANALYZE an_child")
+            raise psycopg.Rollback()
+        with conn.transaction():
+            conn.execute("LOCK TABLE an_parent IN ACCESS EXCLUSIVE MODE")
+            conn.execute("ANALYZE an_parent")
+        assert conn.execute("SELECT count(*) FROM pg_constraint WHERE conname = 'an_child_id_fkey'").fetchone() == (1,)
+        conn.execute("ANALYZE an_parent")  # outside a block: published as before
+        assert conn.execute("SELECT reltuples FROM pg_class WHERE oid = 'an_parent'::regclass").fetchone() == (1.0,)
+
+
+def test_merge_inserting_as_a_plain_role_with_a_superuser_only_startup_setting(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """merge.sql: with lc_messages given at startup (pg_regress does) and SET SESSION
+    AUTHORIZATION to a plain role, every MERGE with an INSERT action failed with 42501
+    "permission denied to set parameter lc_messages": its side catalog connection set the
+    session's settings again after the authorization."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True, options="-c lc_messages=C") as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("DROP ROLE IF EXISTS merge_plain")
+        conn.execute("CREATE ROLE merge_plain")
+        conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO merge_plain")
+        conn.execute("CREATE TABLE mp_target (tid int, balance int)")
+        conn.execute("CREATE TABLE mp_source (sid int, delta int)")
+        conn.execute("INSERT INTO mp_target VALUES (1, 10), (2, 20)")
+        conn.execute("INSERT INTO mp_source VALUES (2, 5), (3, 30)")
+        conn.execute("ALTER TABLE mp_target OWNER TO merge_plain")
+        conn.execute("ALTER TABLE mp_source OWNER TO merge_plain")
+        conn.execute("SET SESSION AUTHORIZATION merge_plain")
+        conn.execute("MERGE INTO mp_target t USING mp_source s ON t.tid = s.sid "
+                     "WHEN MATCHED THEN UPDATE SET balance = balance + s.delta "
+                     "WHEN NOT MATCHED THEN INSERT VALUES (s.sid, s.delta)")
+        assert conn.execute("SELECT tid, balance FROM mp_target ORDER BY tid").fetchall() == [(1, 10), (2, 25), (3, 30)]
+        assert conn.execute("SHOW lc_messages").fetchone() == ("C",)
+        conn.execute("RESET SESSION AUTHORIZATION")
+
+
+def test_whole_row_of_a_distributed_table_with_column_aliases_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """rowtypes.sql: `row_to_json(i) FROM int8_tbl i(x, y)` gave {"x": ..., "y": ...} where
+    PostgreSQL keeps the table's row type ({"q1": ..., "q2": ...}): the alias list is planned
+    as a subquery, whose whole row is a record named by the aliases. Refused; the columns
+    themselves, and `i.*` in the select list, answer as before."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE wr_pair (q1 int8, q2 int8)")
+        conn.execute("INSERT INTO wr_pair VALUES (1, 2), (3, 4)")
+        for sql in ("SELECT row_to_json(i) FROM wr_pair i(x, y)", "SELECT i FROM wr_pair i(x)",
+                    "SELECT count(*) FROM wr_pair i(x, y) WHERE row_to_json(i.*)::text <> ''"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="whole-row"):
+                conn.execute(sql)
+        assert conn.execute("SELECT i.*, i.x + i.y FROM wr_pair i(x, y) ORDER BY x").fetchall() == [(1, 2, 3), (3, 4, 7)]
+        assert conn.execute("SELECT row_to_json(i) FROM wr_pair i ORDER BY q1").fetchall() \
+            == [({"q1": 1, "q2": 2},), ({"q1": 3, "q2": 4},)]

@@ -372,7 +372,13 @@ class DdlRunner:
         results = await catalog.simple_query(request.sql)
         for group in groups:
             await (await self.conn(group)).simple_query(request.sql)
-        await relstats.publish_after_maintenance(self.dispatcher, tree)
+        # The publication reads the datanodes and writes the catalog servers on connections
+        # of their own: after DDL or LOCK TABLE in this block they would wait for the
+        # block's own locks (an ALTER TABLE's ACCESS EXCLUSIVE, its pg_class row), for ever
+        # (the session hung). Then the cluster's relpages/reltuples wait for the next
+        # ANALYZE outside a block.
+        if not self.runner.ddl_in_block and not any(p.locked for p in txn.participants.values()):
+            await relstats.publish_after_maintenance(self.dispatcher, tree)
         self.dispatcher.session.send(codec.build_command_complete(results[-1].tag if results else "ANALYZE"))
 
     async def finish(self, tag: str) -> None:

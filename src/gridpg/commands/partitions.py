@@ -161,7 +161,7 @@ BEGIN
       HINT = 'drop them, create the child table, then create them again';
   END IF;
   FOR r IN SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
-           WHERE conrelid = t AND contype IN ('p', 'u', 'c', 'x', 'f') ORDER BY oid LOOP
+           WHERE conrelid = t AND contype IN ('p', 'u', 'c', 'x', 'f') AND conparentid = 0 ORDER BY oid LOOP
     stmts := stmts || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', '%QN%', r.conname, r.def);
   END LOOP;
   FOR r IN SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def FROM pg_catalog.pg_index i
@@ -178,6 +178,25 @@ BEGIN
     stmts := stmts || pg_catalog.format('GRANT %s ON %s TO %s', r.privilege_type, '%QN%',
       CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.grantee)) END);
   END LOOP;
+  -- row security: the flags and the policies (a policy's role list: 0 is PUBLIC)
+  FOR r IN SELECT pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR %s TO %s%s%s', p.polname, '%QN%',
+             CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+             CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                           WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+             (SELECT pg_catalog.string_agg(CASE WHEN o = 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(o)) END, ', ')
+                FROM pg_catalog.unnest(p.polroles) o),
+             ' USING (' || pg_catalog.pg_get_expr(p.polqual, p.polrelid) || ')',
+             ' WITH CHECK (' || pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) || ')') AS def
+           FROM pg_catalog.pg_policy p WHERE p.polrelid = t ORDER BY p.oid LOOP
+    stmts := stmts || r.def;
+  END LOOP;
+  IF (SELECT relrowsecurity FROM pg_catalog.pg_class WHERE oid = t) THEN
+    stmts := stmts || 'ALTER TABLE %QN% ENABLE ROW LEVEL SECURITY'::text;
+  END IF;
+  IF (SELECT relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = t) THEN
+    stmts := stmts || 'ALTER TABLE %QN% FORCE ROW LEVEL SECURITY'::text;
+  END IF;
   FOR r IN SELECT d.objid::regclass AS seq, a.attname FROM pg_catalog.pg_depend d
            JOIN pg_catalog.pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
            JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid

@@ -808,9 +808,18 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
         # (ALTER TABLE also renames a sequence, as PostgreSQL allows)
         oid = await _oid(dispatcher, _range_text(body["relation"]))
         old = await _name_of_oid(dispatcher, oid) if oid else None
-        if not old:
+        if old:
+            ddl.rename.append((old, oid))
+        elif oid and kind == "AlterObjectSchemaStmt":
+            # a table's serial and identity sequences move to the new schema with it: the
+            # GTM's follow (under the old name, a new one started again from 1, silently
+            # giving the same ids twice)
+            for seq_oid in await _owned_sequence_oids(dispatcher, oid):
+                name = await _name_of_oid(dispatcher, seq_oid)
+                if name:
+                    ddl.rename.append((name, seq_oid))
+        if not ddl.rename:
             return None
-        ddl.rename.append((old, oid))
     else:
         return None
     # Before the DDL (whose commit drops every coordinator's cached ranges): this
@@ -903,6 +912,16 @@ async def _existing(dispatcher: Dispatcher, name: str) -> str | None:
 async def _oid(dispatcher: Dispatcher, name: str) -> int:
     rows = await _catalog_rows(dispatcher, f"SELECT pg_catalog.to_regclass({quote_literal(name)})::oid")
     return int(rows[0][0]) if rows and rows[0][0] else 0
+
+
+async def _owned_sequence_oids(dispatcher: Dispatcher, table_oid: int) -> list[int]:
+    """The sequences a table's serial (auto) and identity (internal) columns own."""
+    rows = await _catalog_rows(
+        dispatcher, "SELECT d.objid FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid "
+        "AND s.relkind = 'S' WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+        "AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+        f"AND d.refobjid = {int(table_oid)} AND d.deptype IN ('a', 'i') ORDER BY d.objid")
+    return [int(r[0]) for r in rows if r[0]]
 
 
 async def _name_of_oid(dispatcher: Dispatcher, oid: int) -> str | None:

@@ -1718,13 +1718,19 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
     # (`SELECT *` had added them: a dump read back by COPY FROM failed with 22P04)
     cols = [c["String"]["sval"] for c in body.get("attlist", []) or []] \
         or [c.name for c in columns if not c.generated]
+    generated = {c.name for c in columns if c.generated}
+    for name in cols:  # PostgreSQL's check (the nodes are asked for a query's columns)
+        if name in generated:
+            raise PgError("42P10", f'column "{name}" is a generated column',
+                          detail="Generated columns cannot be used in COPY.")
     col_sql = ", ".join(quote_ident(c) for c in cols)
     groups = table.groups[:1] if table.method == "replication" else table.groups
+    source = await _copy_source(dispatcher, table)
     dispatcher.session.send(codec.build_copy_response(b"H", 1 if fmt == "binary" else 0, len(cols)))
     total = 0
     for index, group in enumerate(groups):
         node_stmt = parse_sql(request.sql)[0].stmt
-        node_stmt.query = parse_sql(f"SELECT {col_sql} FROM {quote_qualified(table.schema, table.name)}")[0].stmt
+        node_stmt.query = parse_sql(f"SELECT {col_sql} FROM {source}")[0].stmt
         node_stmt.relation = None
         node_stmt.attlist = None
         if node_stmt.options:
@@ -1736,6 +1742,24 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
                                        skip_binary_trailer=index < len(groups) - 1 and fmt == "binary")
     dispatcher.session.send(codec.COPY_DONE)
     dispatcher.session.send(codec.build_command_complete(f"COPY {total}"))
+
+
+async def _copy_source(dispatcher: Dispatcher, table: DistTable) -> str:
+    """What the nodes' `COPY (SELECT ...) TO` reads for `COPY table TO`: PostgreSQL copies the
+    table's own rows, not its inheritance children's (ONLY; such a table is a plain table on
+    the datanodes), and refuses a partitioned table (0A000). A HASH table without children
+    is partitioned into its shards on the datanodes: read whole."""
+    name = quote_qualified(table.schema, table.name)
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    rows = await conn.query(
+        f"SELECT c.relkind, EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) "
+        f"FROM pg_catalog.pg_class c WHERE c.oid = {quote_literal(name)}::pg_catalog.regclass")
+    kind, has_children = rows[0] if rows else ("r", "f")
+    if kind == "p":
+        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot copy from partitioned table "{table.name}"',
+                      hint="Try the COPY (SELECT ...) TO variant.")
+    return f"ONLY {name}" if has_children == "t" else name
 
 
 async def _relay_copy_out(dispatcher: Dispatcher, conn: BackendConnection, sql: str,

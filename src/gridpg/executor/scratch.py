@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from gridpg.sql import parse as sqlparse
-from gridpg.sql.quote import set_config_sql
+from gridpg.sql.quote import quote_literal, set_config_sql
 from gridpg.txn.transaction import Participant
 
 if TYPE_CHECKING:
@@ -77,6 +77,20 @@ async def _needs_side(dispatcher: Dispatcher, scratch_only: bool) -> bool | None
     return None
 
 
+def _changed_settings(items: list[tuple[str, str | None]]) -> list[str]:
+    """SET LOCAL of the session's settings on a side connection, only of those its setup
+    left otherwise: the setup applied the session's settings as the superuser, before its
+    SESSION AUTHORIZATION; set again there as a plain role, a superuser-only one (lc_messages
+    from the startup packet) failed with 42501 ("permission denied to set parameter")."""
+    plain = [(n, v) for n, v in items if v is not None]
+    out = [set_config_sql(n, v, True) for n, v in items if v is None]
+    if plain:
+        rows = ", ".join(f"({quote_literal(n)}, {quote_literal(v)})" for n, v in plain)
+        out.append(f"SELECT pg_catalog.set_config(s.n, s.v, true) FROM (VALUES {rows}) AS s(n, v) "
+                   "WHERE pg_catalog.current_setting(s.n, true) IS DISTINCT FROM s.v")
+    return out
+
+
 @contextlib.asynccontextmanager
 async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
     """Inside, the transaction's catalog participant is a side connection of the pool,
@@ -94,8 +108,8 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
         # the session's settings as they are now, those made inside this block included
         # (search_path, DateStyle, ...: the final query's names and output depend on them),
         # then the block's SET LOCALs (current_setting() in the final query reads them)
-        settings = [set_config_sql(name, value, True)
-                    for name, value in runner.settings.items() if name.lower() not in _NOT_COPIED]
+        settings = _changed_settings([(name, value) for name, value in runner.settings.items()
+                                      if name.lower() not in _NOT_COPIED])
         local = [sql for sql in txn.local_settings if _setting_name(sql) not in _NOT_COPIED | {""}]
         await side.simple_query("; ".join(["BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", *settings, *local]))
         saved = txn.participants[node]

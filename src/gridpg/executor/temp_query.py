@@ -48,9 +48,14 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
                 await ensure_postgres_accepts(dispatcher, request)
             raise
         if inlined is not None:  # planned as written with the views' definitions
-            from gridpg.executor.run import run_statement
+            from gridpg.executor.run import run_statement, search_path
 
-            await run_statement(dispatcher, dataclasses.replace(request, sql=inlined))
+            inlined_request = dataclasses.replace(request, sql=inlined)
+            # the definitions' calls of the user's routines are the statement's now: checked
+            # as the client's own (they may read distributed tables, through the loopback)
+            if not await dispatcher.coord.routine_guard.before(dispatcher, inlined_request,
+                                                               list(search_path(dispatcher))):
+                await run_statement(dispatcher, inlined_request)
             return True
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)

@@ -54,7 +54,9 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
              for name, definition, columns in await conn.query(_VIEWS_SQL)}
     if not views:
         return None
-    reading = _reading_distributed(views, catalog, session, path)
+    calling = {name for name, (definition, _) in views.items()
+               if await _calls_code_over_tables(dispatcher, definition, path)}
+    reading = _reading_distributed(views, catalog, session, path, calling)
     changed = False
     for _ in range(_MAX_DEPTH):
         tree = sqlparse.parse_tree(sql)
@@ -81,13 +83,30 @@ async def inline(dispatcher: Dispatcher, sql: str, catalog: CatalogView, session
     raise PgError("42P17", "temporary views nested too deeply")
 
 
+async def _calls_code_over_tables(dispatcher: Dispatcher, definition: str, path: list[str]) -> bool:
+    """Whether a view's definition calls user code that gridpg cannot leave to the catalog
+    server (it reads distributed tables or the cluster's sequences; or it is refused): then
+    the view is inlined and the statement's own checks run that code where it can. A view
+    over a function that reads temp tables only stays on the catalog server."""
+    guard = dispatcher.coord.routine_guard
+    if not await guard.may_call_user_code(dispatcher, definition):
+        return False
+    try:
+        return await guard.check(dispatcher, definition, path) is not None
+    except PgError:
+        return True
+
+
 def _reading_distributed(views: dict[str, tuple[str, list[str]]], catalog: CatalogView, session: SessionView,
-                         path: list[str]) -> set[str]:
-    """The temp views that read distributed tables, themselves or through other temp views."""
+                         path: list[str], calling: set[str]) -> set[str]:
+    """The temp views that read distributed tables, themselves or through other temp views.
+    `calling`: the views whose definitions call the user's routines, which may read them
+    (a view over `f()` whose SQL body reads a distributed table answered from the catalog
+    server's empty copy): inlined too, so the statement's own checks see the call."""
     from gridpg.planner.core import touches_distributed
 
     uses: dict[str, set[str]] = {}
-    reading: set[str] = set()
+    reading: set[str] = set(calling)
     for name, (definition, _) in views.items():
         try:
             tree = sqlparse.parse_tree(definition)

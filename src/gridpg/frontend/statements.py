@@ -41,7 +41,13 @@ from gridpg.executor import oid_results, relay, routed, server_settings, tableoi
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
-from gridpg.executor.routed import NOT_ROUTED, RoutedStatement, ShardTexts, build_routed, literal_types
+from gridpg.executor.routed import (
+    NOT_ROUTED,
+    RoutedStatement,
+    ShardTexts,
+    build_routed,
+    literal_types,
+)
 from gridpg.executor.shard_hold import wrote_held
 from gridpg.frontend import notify, portal_moves, readonly, session_commands, shard_gate
 from gridpg.frontend.notify import SessionNotify
@@ -51,9 +57,8 @@ from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import literal_start, normalize_literals
-from gridpg.sql import connection_values, xact_time
+from gridpg.sql import connection_values, positions, schema_elements, xact_time
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import positions
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
@@ -1324,6 +1329,10 @@ class StatementRunner:
             return
         if await self._session_reset(request):
             return
+        elements = schema_elements.split(request.sql) if "schema" in request.sql.lower() else None
+        if elements is not None:
+            await self._run_schema_elements(request, elements)
+            return
         if await portal_moves.run_if_protocol_portal(self, request):  # MOVE n "<Bound portal>" (asyncpg)
             return
         if notify.may_concern(request.sql):
@@ -1404,6 +1413,40 @@ class StatementRunner:
                 await sequence_ddl.apply(self.dispatcher)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
+
+    async def _run_schema_elements(self, request: ExecRequest, elements: schema_elements.SchemaElements) -> None:
+        """CREATE SCHEMA with schema elements: the CREATE SCHEMA, then each element as a
+        statement of its own (sql/schema_elements.py), all in one transaction, as
+        PostgreSQL runs it; the client sees the one CREATE SCHEMA."""
+        implicit = not self.txn.in_block
+        if implicit:
+            self.txn.begin()
+            self.implicit_block = True
+        try:
+            await self._run(replace(request, sql=elements.head))
+            schema = elements.schema or await self._current_user()
+            session = self.session
+            send = session.send
+            session.send = lambda data: send(codec.without_message_type(data, b"C"))
+            try:
+                for text in elements.statements(schema):
+                    await self._run(replace(request, sql=text))
+            finally:
+                session.send = send
+        except BaseException:
+            if implicit:
+                self.implicit_block = False
+                await self.end_transaction(commit=False)
+            raise
+        if implicit:
+            self.implicit_block = False
+            await self.end_transaction(commit=True)
+
+    async def _current_user(self) -> str:
+        conn = await self.txn.connection(self.coord.catalog_node, wants_block=False)
+        await conn.settle()
+        rows = await conn.query("SELECT current_user")
+        return str(rows[0][0])
 
     def _distributed_tables(self, sql: str) -> list[tuple[str, str]]:
         """The distributed tables a statement names (search_path order), its target included."""

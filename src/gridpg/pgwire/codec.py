@@ -547,6 +547,14 @@ def backend_messages(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:
         pos += 1 + length
 
 
+def without_message_type(data: bytes, kind: bytes) -> bytes:
+    """`data`, a run of whole backend messages, without the messages of type `kind`."""
+    if kind not in data:
+        return data
+    code = kind[0]
+    return b"".join(whole for t, _payload, whole in backend_messages(data) if t != code)
+
+
 _ONE_VALUE = b"\0\0\0\1"  # no parameter format code, one value
 _NO_VALUE = b"\0\0\0\0"
 _NO_RESULT_FORMAT = b"\0\0"

@@ -42,6 +42,7 @@ def rewrite(sql: str, tree: dict[str, Any], resolved: list[Resolved]) -> str | N
         raise PgError(FEATURE_NOT_SUPPORTED, "column aliases on a distributed table together with row "
                       "locks or system columns are not supported by gridpg",
                       hint="Alias the columns in a subquery instead: (SELECT ... FROM t) AS x(a, b).")
+    _ensure_no_whole_row(tree, found)
     tokens = sqlparse.tokens(sql)
     replacements = []
     for rv in found:
@@ -56,6 +57,39 @@ def rewrite(sql: str, tree: dict[str, Any], resolved: list[Resolved]) -> str | N
         replacements.append((rv["location"], end,
                              f"(SELECT * FROM {name}) AS {quote_ident(alias['aliasname'])}({columns})"))
     return splice(sql, replacements)
+
+
+def _ensure_no_whole_row(tree: Any, found: list[dict[str, Any]]) -> None:
+    """A whole-row reference to the alias (`row_to_json(x)`, `f(x.*)`) is of the table's
+    own row type in PostgreSQL, its fields named as the table's columns; through the
+    subquery it would be a record named by the alias list (`{"k": ...}` for `{"id":
+    ...}`, rowtypes.sql). Refused (0A000) rather than answered with other names."""
+    aliases = {rv["alias"]["aliasname"] for rv in found
+               if rv["alias"]["aliasname"] not in {c["String"]["sval"] for c in rv["alias"]["colnames"]}}
+    if aliases and _whole_row_of(tree, aliases, expanding=False):
+        raise PgError(FEATURE_NOT_SUPPORTED, "a whole-row reference to a distributed table with column "
+                      "aliases is not supported by gridpg",
+                      hint="Name the columns (ROW(x.a, x.b)), or alias them in a subquery: (SELECT ... FROM t) AS x(a, b).")
+
+
+def _whole_row_of(node: Any, aliases: set[str], expanding: bool) -> bool:
+    """Whether `node` holds `alias` alone or `alias.*` other than as a select-list item
+    (which expands to the columns, named by the alias list as in PostgreSQL)."""
+    if isinstance(node, list):
+        return any(_whole_row_of(item, aliases, expanding) for item in node)
+    if not isinstance(node, dict):
+        return False
+    ref = node.get("ColumnRef")
+    if isinstance(ref, dict):
+        fields = ref.get("fields") or []
+        first = (fields[0].get("String") or {}).get("sval") if fields else None
+        return first in aliases and (len(fields) == 1 or (len(fields) == 2 and "A_Star" in fields[1]
+                                                           and not expanding))
+    target = node.get("ResTarget")
+    if isinstance(target, dict):
+        return _whole_row_of(target.get("val"), aliases, expanding=True) \
+            or _whole_row_of(target.get("indirection"), aliases, expanding=False)
+    return any(_whole_row_of(value, aliases, expanding=False) for value in node.values())
 
 
 def _visit(node: Any, found: list[dict[str, Any]], distributed: set[int], in_sample: bool) -> None:

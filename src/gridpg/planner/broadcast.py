@@ -538,12 +538,28 @@ class _Locality:
 
 def _groups_by_partitioning(stmt: ast.SelectStmt, top: list[_Leaf], local: _Locality) -> bool:
     """Whether a GROUP BY item is a local reference's partitioning column: then every
-    group's rows are on one node and the node's groups are final."""
+    group's rows are on one node and the node's groups are final. Not a reference on the
+    nullable side of an outer join: its column is NULL in the rows the join adds, on
+    every node, so the NULL group would come once per node (`GROUP BY b.y` of `a LEFT
+    JOIN b ON a.x = b.y`)."""
+    nullable = _nullable_side(stmt.fromClause or ())
     for item in stmt.groupClause or ():
         owner = _owner(item, top) if isinstance(item, ast.ColumnRef) else None
-        if owner is not None and owner[0] in local.keys and local.key_of(owner[0]) == owner[1]:
+        if owner is not None and owner[0] in local.keys and owner[0] not in nullable \
+                and local.key_of(owner[0]) == owner[1]:
             return True
     return False
+
+
+def _nullable_side(items: Sequence[object]) -> set[int]:
+    """The locations of the references on the nullable side of an outer join."""
+    out: set[int] = set()
+    for item in items:
+        for join in _nodes(item, ast.JoinExpr):
+            sides = {JoinType.JOIN_LEFT: (join.rarg,), JoinType.JOIN_RIGHT: (join.larg,),
+                     JoinType.JOIN_FULL: (join.larg, join.rarg)}.get(join.jointype, ())
+            out |= {n.location for side in sides for n in _nodes(side, ast.RangeVar)}
+    return out
 
 
 def _outer_join_blocker(items: Sequence[object], local: set[int]) -> str | None:

@@ -404,28 +404,58 @@ def has_user_sublink(node: Any) -> bool:
 
 
 def ensure_no_check_reads_tableoid(node: Any, table: str) -> None:
-    """A CHECK constraint of a HASH table that reads `tableoid` would be checked on the
-    datanodes, where each row's `tableoid` is its shard: it would pass or fail on the shard's
-    name, not the table's. Refused (0A000) rather than checked against the wrong table."""
-    for check in _check_constraints(node):
+    """A CHECK constraint or a generated column of a HASH table that reads `tableoid` would
+    be checked or computed on the datanodes, where each row's `tableoid` is its shard: it
+    would pass or fail on the shard's name, not the table's, and store the shard's (a
+    generated column `tableoid::regclass` read back `gridpg_shards."s.t_7"`). Refused
+    (0A000) rather than computed against the wrong table. `node`: a CREATE TABLE's
+    elements or an ALTER TABLE's commands."""
+    for check in _constraints(node, "CONSTR_CHECK"):
         if _reads_tableoid(check.get("raw_expr")):
             raise PgError(FEATURE_NOT_SUPPORTED,
                           f'gridpg cannot check constraint "{check.get("conname") or table + "_check"}" of '
                           f'distributed table "{table}": it reads tableoid, which on a datanode names a shard',
                           hint="Distribute the table by REPLICATION or ROUNDROBIN, or check without tableoid.")
+    for column, expr in _generation_expressions(node):
+        if _reads_tableoid(expr):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'gridpg cannot compute generated column "{column}" of distributed table '
+                          f'"{table}": it reads tableoid, which on a datanode names a shard',
+                          hint="Distribute the table by REPLICATION or ROUNDROBIN, or compute it without tableoid.")
 
 
-def _check_constraints(node: Any) -> list[dict[str, Any]]:
+def _constraints(node: Any, contype: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(node, list):
         for item in node:
-            out += _check_constraints(item)
+            out += _constraints(item, contype)
     elif isinstance(node, dict):
         constraint = node.get("Constraint")
-        if isinstance(constraint, dict) and constraint.get("contype") == "CONSTR_CHECK":
+        if isinstance(constraint, dict) and constraint.get("contype") == contype:
             out.append(constraint)
         for value in node.values():
-            out += _check_constraints(value)
+            out += _constraints(value, contype)
+    return out
+
+
+def _generation_expressions(node: Any) -> list[tuple[str, Any]]:
+    """(column, expression) of the generated columns a CREATE TABLE's elements or an ALTER
+    TABLE's commands define (ADD COLUMN ... GENERATED, ALTER COLUMN ... SET EXPRESSION)."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(node, list):
+        for item in node:
+            out += _generation_expressions(item)
+    elif isinstance(node, dict):
+        column = node.get("ColumnDef")
+        if isinstance(column, dict):
+            out += [(column.get("colname", "?"), c.get("raw_expr"))
+                    for c in _constraints(column.get("constraints"), "CONSTR_GENERATED")]
+            return out
+        cmd = node.get("AlterTableCmd")
+        if isinstance(cmd, dict) and cmd.get("subtype") == "AT_SetExpression":
+            out.append((cmd.get("name", "?"), cmd.get("def")))
+        for value in node.values():
+            out += _generation_expressions(value)
     return out
 
 

@@ -40,6 +40,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         word = {"CreatedbStmt": "CREATE", "DropdbStmt": "DROP"}.get(kind, "ALTER")
         raise PgError(FEATURE_NOT_SUPPORTED, f"{word} DATABASE is not supported by gridpg: "
                       "a cluster serves one database", hint="use a schema (CREATE SCHEMA), or another cluster")
+    if kind == "CreateTableAsStmt":
+        _ensure_on_commit_of_temp(tree[kind].get("into") or {})
     own = _OWN_PLANS.get(kind)
     if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":
         own = None  # over no distributed table (core refuses others): DDL everywhere, as a view
@@ -55,6 +57,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
             return matview_plan
     if kind == "RuleStmt":
         _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
+    if kind in ("CreatePolicyStmt", "AlterPolicyStmt"):
+        _ensure_policy_reads_whole_tables(tree[kind], catalog, session)
     if kind == "AlterTableStmt":
         for table in tables:
             if table.method == "hash":
@@ -68,6 +72,15 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         or _shard_renames_per_group(clean, tree, kind, tables, snapshot)
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
+
+
+def _ensure_on_commit_of_temp(into: dict[str, Any]) -> None:
+    """PostgreSQL's check: CREATE TABLE ... ON COMMIT ... AS of a table that is not
+    temporary fails (42P16); it made a permanent distributed table (one ON COMMIT DROP was
+    meant to drop)."""
+    if into.get("onCommit", "ONCOMMIT_NOOP") != "ONCOMMIT_NOOP" \
+            and (into.get("rel") or {}).get("relpersistence") != "t":
+        raise PgError("42P16", "ON COMMIT can only be used on temporary tables")
 
 
 def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
@@ -86,6 +99,29 @@ def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, ses
                           f'rules on distributed table "{target.name}" cannot run {kind[:-4].upper() or "that"} '
                           "actions: they would run on one datanode and ignore where rows belong",
                           hint="use DO INSTEAD NOTHING, or do the writes from the client")
+
+
+def _ensure_policy_reads_whole_tables(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
+    """A row security policy of a distributed table is applied on the datanodes, row by
+    row: a subquery of its USING or WITH CHECK expression that reads a distributed table
+    (not a replicated one) reads that node's shards only, so a row passes or fails on
+    whether the rows it looks up live on the same node (the usual
+    `USING (level <= (SELECT level FROM accounts WHERE name = current_user))` showed a
+    user some of their rows, silently). Refused, never silent."""
+    table = body.get("table") or {}
+    target = catalog.resolve(analyze.RelRef(table.get("schemaname"), table.get("relname", ""), 0, None),
+                             session.search_path)
+    if target is None:
+        return
+    for clause in (body.get("qual"), body.get("with_check")):
+        for ref in analyze.relations(clause) if clause else ():
+            read = catalog.resolve(ref, session.search_path)
+            if read is not None and read.method != "replication":
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f'gridpg cannot apply policy "{body.get("policy_name")}" of distributed table '
+                              f'"{target.name}": it reads distributed table "{read.name}", and each datanode '
+                              "would read only its own rows of it",
+                              hint=f'Distribute "{read.name}" by REPLICATION, or write the policy without reading it.')
 
 
 def _sequences(kind: str, tree: dict[str, Any]) -> str | None:

@@ -82,3 +82,22 @@ INSERT INTO ser (v) VALUES ('c') RETURNING id;
 INSERT INTO ser VALUES (DEFAULT, 'd'), (nextval('ser_id_seq'), 'e');
 SELECT * FROM ser ORDER BY id;
 SELECT lastval();
+
+-- alter_table.sql: a table's serial and identity sequences move with ALTER TABLE ... SET
+-- SCHEMA; the GTM's stayed under the old name and the moved table's ids started again at 1
+CREATE SCHEMA seq_move_a;
+CREATE SCHEMA seq_move_b;
+CREATE TABLE seq_move_a.t (id serial, v int) DISTRIBUTE BY HASH (v);
+CREATE TABLE seq_move_a.u (id bigint GENERATED ALWAYS AS IDENTITY, v int) DISTRIBUTE BY HASH (v);
+INSERT INTO seq_move_a.t (v) VALUES (1), (2);
+INSERT INTO seq_move_a.u (v) VALUES (1), (2);
+ALTER TABLE seq_move_a.t SET SCHEMA seq_move_b;
+INSERT INTO seq_move_b.t (v) VALUES (3), (4);
+BEGIN;
+ALTER TABLE seq_move_a.u SET SCHEMA seq_move_b;
+INSERT INTO seq_move_b.u (v) VALUES (3);
+COMMIT;
+INSERT INTO seq_move_b.u (v) VALUES (4);
+SELECT id, v FROM seq_move_b.t ORDER BY v;
+SELECT id, v FROM seq_move_b.u ORDER BY v;
+DROP SCHEMA seq_move_a, seq_move_b CASCADE;

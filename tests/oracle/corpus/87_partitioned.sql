@@ -218,3 +218,18 @@ SELECT units FROM pt_typmod WHERE millions = 2000000;
 CREATE TABLE pt_ts (t timestamp(0), v int) DISTRIBUTE BY HASH (t);
 INSERT INTO pt_ts VALUES ('2024-01-01 10:00:00.7', 1);
 SELECT * FROM pt_ts WHERE t = '2024-01-01 10:00:01';
+
+-- alter_table.sql: a table with a foreign key to a HASH table (partitioned on the
+-- datanodes, so the key has a clone per shard partition there) becomes an inheritance
+-- parent: the conversion re-added the clones too, and CREATE TABLE ... INHERITS failed
+-- (42710 "constraint ..._1 already exists")
+CREATE TABLE inh_fk_ref (b int PRIMARY KEY);
+INSERT INTO inh_fk_ref VALUES (1), (5);
+CREATE TABLE inh_fk_p (a int, b int);
+ALTER TABLE inh_fk_p ADD CONSTRAINT inh_fk FOREIGN KEY (a) REFERENCES inh_fk_ref MATCH FULL;
+INSERT INTO inh_fk_p VALUES (1, 10), (5, 50);
+CREATE TABLE inh_fk_c () INHERITS (inh_fk_p);
+INSERT INTO inh_fk_c VALUES (5, 30);
+-- error
+INSERT INTO inh_fk_p VALUES (7, 70);
+SELECT * FROM inh_fk_p ORDER BY b;

@@ -94,3 +94,22 @@ INSERT INTO rr_toid VALUES (20, 'in a block') RETURNING tableoid::regclass, id;
 ROLLBACK;
 -- error
 SELECT tableoid, id FROM rr_toid, (SELECT 1) s(tableoid) WHERE id = 1;
+
+-- temp.sql: ON COMMIT of a table that is not temporary, in CREATE TABLE ... AS: accepted
+-- (a permanent distributed table, one ON COMMIT DROP was meant to drop) where PostgreSQL
+-- refuses it (42P16)
+-- error
+CREATE TABLE rr_oncommit (col) ON COMMIT DELETE ROWS AS SELECT 1;
+-- error
+CREATE TABLE rr_oncommit ON COMMIT DROP AS SELECT 1 AS a;
+-- error
+SELECT count(*) FROM rr_oncommit;
+
+-- rowtypes.sql: a whole-row reference to a distributed table with column aliases is of
+-- the table's row type in PostgreSQL (its own column names); gridpg's subquery for the
+-- alias list made it a record named by the aliases ({"x": ...} for {"q1": ...}): refused
+CREATE TABLE rr_pair (q1 int8, q2 int8) DISTRIBUTE BY HASH (q1);
+INSERT INTO rr_pair VALUES (1, 2), (3, 4);
+SELECT row_to_json(i) FROM rr_pair i ORDER BY 1::text;
+SELECT i.*, i.x + i.y AS s FROM rr_pair i(x, y) ORDER BY x;
+SELECT x FROM rr_pair i(x) WHERE i.q2 = 4;

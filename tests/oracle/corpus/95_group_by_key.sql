@@ -52,3 +52,18 @@ SELECT o.amount % 7 AS bucket, count(*) FROM fd_ord o JOIN fd_cust c ON c.id = o
 SELECT c.region || '-' || o.amount % 3 AS k, sum(o.amount) FROM fd_ord o JOIN fd_cust c ON c.id = o.cust_id GROUP BY region || '-' || amount % 3 ORDER BY 1;
 -- error
 SELECT amount, count(*) FROM fd_ord o JOIN fd_ord p ON p.oid = o.cust_id GROUP BY o.amount;
+
+-- partition_aggregate.sql: GROUP BY the join key of the nullable side of an outer join.
+-- Its column is NULL in the rows the join adds, on every node, so the groups are not final
+-- on each node: the NULL group came once per node
+CREATE TABLE gk_outer_a (x int, y int) DISTRIBUTE BY HASH (x);
+CREATE TABLE gk_outer_b (x int, y int) DISTRIBUTE BY HASH (x);
+INSERT INTO gk_outer_a SELECT i % 30, i % 20 FROM generate_series(0, 299, 2) i;
+INSERT INTO gk_outer_b SELECT i % 20, i % 30 FROM generate_series(0, 299, 3) i;
+ANALYZE gk_outer_a;
+ANALYZE gk_outer_b;
+SELECT b.y, sum(a.y) FROM gk_outer_a a LEFT JOIN gk_outer_b b ON a.x = b.y GROUP BY b.y ORDER BY 1 NULLS LAST;
+SELECT b.y, count(*) FROM gk_outer_b b RIGHT JOIN gk_outer_a a ON a.x = b.y GROUP BY b.y ORDER BY 1 NULLS FIRST;
+SELECT count(*), count(x) FROM (SELECT b.x FROM gk_outer_a a LEFT JOIN gk_outer_b b ON a.x = b.x GROUP BY b.x) s;
+SELECT count(*) FROM (SELECT b.x FROM gk_outer_a a FULL JOIN gk_outer_b b ON a.x = b.x GROUP BY b.x) s;
+SELECT a.x, count(b.y) FROM gk_outer_a a LEFT JOIN gk_outer_b b ON a.x = b.y GROUP BY a.x ORDER BY 1;

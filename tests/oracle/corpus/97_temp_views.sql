@@ -43,3 +43,20 @@ CREATE FUNCTION tv_outer() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RETURN tv
 SELECT tv_plus1(1), tv_count(), tv_outer();
 SELECT tv_plus1(cost) FROM cheap ORDER BY 1 LIMIT 3;
 SELECT upper('x'), tv_plus1(n) FROM cheap_by_grp ORDER BY grp LIMIT 1;
+
+-- rangefuncs.sql: a temp view over a SQL function that reads a distributed table (the view
+-- names no table): it was answered on the catalog server, whose copy is empty (0 rows)
+CREATE FUNCTION tv_items_of(int) RETURNS SETOF tv_items LANGUAGE sql AS $$ SELECT * FROM tv_items WHERE grp = $1 ORDER BY id $$;
+CREATE TEMP VIEW tv_first_of (n, id, grp, price, ord) AS SELECT * FROM (VALUES (1), (2)) v(n) JOIN tv_items_of(3) WITH ORDINALITY AS z(id, grp, price, ord) ON (n = ord);
+SELECT * FROM tv_first_of ORDER BY n;
+CREATE TEMP VIEW tv_costly_of AS SELECT id FROM tv_items_of(4) z WHERE price > 50;
+SELECT * FROM tv_costly_of ORDER BY id;
+SELECT count(*) FROM tv_costly_of, cheap WHERE cheap.item = tv_costly_of.id - 40;
+-- a temp view over a function that reads temp tables only stays on the catalog server
+-- (inlined, the definition PostgreSQL prints for ROWS FROM ... WITH ORDINALITY reads as an
+-- ambiguous "ordinality": 42702)
+CREATE TEMP TABLE tv_people (name text, n int);
+INSERT INTO tv_people VALUES ('a', 1), ('b', 2);
+CREATE FUNCTION tv_people_all() RETURNS SETOF tv_people LANGUAGE sql STABLE AS $$ SELECT * FROM tv_people ORDER BY name $$;
+CREATE TEMP VIEW tv_people_view AS SELECT * FROM ROWS FROM (tv_people_all(), generate_series(10, 11)) WITH ORDINALITY;
+SELECT * FROM tv_people_view ORDER BY ordinality;
