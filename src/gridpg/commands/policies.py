@@ -5,9 +5,11 @@ that node's shards. A sub-select in it over another distributed table (`owner IN
 id FROM users WHERE team = ...)`, the usual multi-tenant policy), or over the policy's own
 table, or a function it calls that reads one, reads only the part of that table the node
 holds: rows the policy grants were hidden and writes the policy allows were skipped, with
-no error (found by the lead's probe: 42 of 100 rows). So CREATE POLICY and ALTER POLICY
-on a distributed table whose expressions read a table that is not REPLICATION (every node
-holds all its rows), or call code reaching one, are refused (0A000) before anything runs.
+no error (found by the lead's probe: 42 of 100 rows). CREATE POLICY and ALTER POLICY on a
+distributed table whose expressions read a table that is not REPLICATION (every node holds
+all its rows) are refused by the planner (`planner/utility._ensure_policy_reads_whole_tables`);
+those calling code that reaches one (a SQL or PL/pgSQL function reading a HASH table: the
+routine guard's verdict) are refused here (0A000), before anything runs.
 """
 
 from __future__ import annotations
@@ -44,11 +46,8 @@ async def ensure_reads_whole_tables(dispatcher: Dispatcher, sql: str) -> None:
     if own is None or catalog.resolve(own, path) is None:
         return  # (a temporary table's policy runs on the catalog server with the session)
     name = str(body.get("policy_name") or "")
-    for ref in analyze.relations(expressions):
-        table = catalog.resolve(ref, path)
-        if table is not None and table.method != "replication":
-            raise _refusal(name, f'it reads distributed table "{table.name}", of which each datanode holds '
-                           "only its own rows")
+    # (a sub-select over such a table is refused by the planner already:
+    # planner/utility._ensure_policy_reads_whole_tables; here, the code the policy calls)
     stmt = parse_sql(sql)[0].stmt
     for expr in (stmt.qual, stmt.with_check):
         if expr is None:
