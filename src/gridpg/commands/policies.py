@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
-from gridpg.sql import parse as sqlparse
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher
@@ -34,21 +33,16 @@ async def ensure_reads_whole_tables(dispatcher: Dispatcher, sql: str) -> None:
     from gridpg.executor.run import catalog_view, search_path
     from gridpg.sql.parse import parse_sql
 
-    tree = sqlparse.parse_tree(sql)
-    kind = sqlparse.node_type(tree)
-    body: dict[str, Any] = tree.get(kind) or {}
-    expressions = [e for e in (body.get("qual"), body.get("with_check")) if e]
-    if not expressions:
+    stmt = parse_sql(sql)[0].stmt
+    if stmt.qual is None and stmt.with_check is None:
         return
     path = search_path(dispatcher)
-    catalog = catalog_view(dispatcher)
-    own = analyze.relations({"r": {"RangeVar": body["table"]}})[0] if body.get("table") else None
-    if own is None or catalog.resolve(own, path) is None:
+    own = analyze.RelRef(stmt.table.schemaname, stmt.table.relname, 0, None)
+    if catalog_view(dispatcher).resolve(own, path) is None:
         return  # (a temporary table's policy runs on the catalog server with the session)
-    name = str(body.get("policy_name") or "")
+    name = str(stmt.policy_name or "")
     # (a sub-select over such a table is refused by the planner already:
     # planner/utility._ensure_policy_reads_whole_tables; here, the code the policy calls)
-    stmt = parse_sql(sql)[0].stmt
     for expr in (stmt.qual, stmt.with_check):
         if expr is None:
             continue

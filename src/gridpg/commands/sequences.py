@@ -828,23 +828,13 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
     return ddl
 
 
-_SERIAL_TYPES = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
-
-
 def _fills_from_sequence(cmd: dict[str, Any]) -> bool:
-    """ADD COLUMN of a serial or identity column, or one whose default calls nextval()."""
-    column = (cmd.get("def") or {}).get("ColumnDef") if cmd.get("subtype") == "AT_AddColumn" else None
-    if not column:
-        return False
-    names = (column.get("typeName") or {}).get("names") or [{}]
-    if names[-1].get("String", {}).get("sval") in _SERIAL_TYPES:
-        return True
-    for constraint in (c.get("Constraint", {}) for c in column.get("constraints") or []):
-        if constraint.get("contype") == "CONSTR_IDENTITY":
-            return True
-        if constraint.get("contype") == "CONSTR_DEFAULT" and sequence_calls(constraint.get("raw_expr")):
-            return True
-    return False
+    """ADD COLUMN of a serial or identity column, or one whose default calls a sequence
+    function (served or not by commands/sequence_fill.py)."""
+    from gridpg.commands.sequence_fill import added_columns
+
+    columns, served = added_columns([cmd])
+    return bool(columns) or not served
 
 
 async def _filled_by_the_cluster(dispatcher: Dispatcher, rangevar: dict[str, Any], cmds: list[dict[str, Any]],

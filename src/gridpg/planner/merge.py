@@ -205,8 +205,17 @@ def _merge_blocker(body: dict[str, Any], names: list[str], relations: int, aggre
 
 def _output_names(stmt: ast.SelectStmt) -> list[str]:
     """The output column names of the select list, as PostgreSQL names them (a `*` left out)."""
-    return [str(t.name) if t.name else figure_name(t.val) or "?column?" for t in stmt.targetList or ()
+    return [_output_name(t) for t in _named_targets(stmt)]
+
+
+def _named_targets(stmt: ast.SelectStmt) -> list[ast.ResTarget]:
+    """The select list's items but `*`."""
+    return [t for t in stmt.targetList or ()
             if not (isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star))]
+
+
+def _output_name(target: ast.ResTarget) -> str:
+    return str(target.name) if target.name else figure_name(target.val) or "?column?"
 
 
 def _ensure_sort_names_unambiguous(stmt: ast.SelectStmt) -> None:
@@ -216,11 +225,8 @@ def _ensure_sort_names_unambiguous(stmt: ast.SelectStmt) -> None:
     have found one of them. Two column references count as the same column unless both
     name their table and the tables differ (`t.id` and `id` may be one column)."""
     targets: dict[str, list[ast.Node]] = {}
-    for target in stmt.targetList or ():
-        if isinstance(target.val, ast.ColumnRef) and isinstance(target.val.fields[-1], ast.A_Star):
-            continue
-        name = str(target.name) if target.name else figure_name(target.val) or "?column?"
-        targets.setdefault(name, []).append(target.val)
+    for target in _named_targets(stmt):
+        targets.setdefault(_output_name(target), []).append(target.val)
     for sort in stmt.sortClause or ():
         node = sort.node
         if not (isinstance(node, ast.ColumnRef) and len(node.fields) == 1 and isinstance(node.fields[0], ast.String)):
