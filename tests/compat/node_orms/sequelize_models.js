@@ -4,8 +4,10 @@ const { Sequelize, DataTypes, Op, QueryTypes } = require('sequelize');
 const [dsn, schema] = process.argv.slice(2);
 const out = [];
 const log = (k, v) => out.push([k, v]);
-const sql = new Sequelize(dsn, { logging: process.env.SQLLOG ? console.error : false, define: { schema }, pool: { max: 3 } ,
-  dialectOptions: {}, searchPath: schema });
+// Every pooled connection starts in the test's schema: a SET on one of them would leave
+// the others (which raw queries may take) on the default search_path.
+const sql = new Sequelize(dsn, { logging: process.env.SQLLOG ? console.error : false, define: { schema }, pool: { max: 3 },
+  dialectOptions: { options: `-c search_path=${schema}` } });
 const plain = (xs) => JSON.parse(JSON.stringify(xs));
 const User = sql.define('User', {
   email: { type: DataTypes.STRING, unique: true, allowNull: false },
@@ -27,7 +29,6 @@ Task.belongsTo(Project);
 Project.belongsToMany(Label, { through: 'project_labels', as: 'labels' });
 Label.belongsToMany(Project, { through: 'project_labels' });
 (async () => {
-  await sql.query(`SET search_path TO ${schema}`);
   await sql.sync({ force: true });
   await sql.sync({ alter: true });
   log('tables', (await sql.getQueryInterface().showAllTables()).map(t => t.tableName || t).sort());
