@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridpg.planner.text import normalize_literals
+from gridpg.planner.text import literal_start, normalize_literals
 
 
 def test_literals_become_parameters() -> None:
@@ -21,3 +21,14 @@ def test_literals_become_parameters() -> None:
 ])
 def test_what_is_not_normalized(sql: str) -> None:
     assert normalize_literals(sql) is None
+
+
+def test_quoted_identifiers_are_names_not_literals() -> None:
+    """A number or quote inside a double-quoted name stays in the name: `"v 6"` read as
+    `"v $1"` named no view, and the statement went to the catalog server's empty copies
+    (0 rows from a view over a distributed table)."""
+    assert normalize_literals('SELECT count(*) FROM s."v 6"') is None
+    assert normalize_literals('SELECT "it\'s", "a""b 2" FROM "t-8" WHERE k = 3') == (
+        'SELECT "it\'s", "a""b 2" FROM "t-8" WHERE k = $1', ["3"])
+    sql = 'SELECT "x 1" FROM t WHERE a = 5 AND b = \'q\''
+    assert literal_start(sql, 2) == sql.index("'q'")

@@ -87,15 +87,22 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
 
 async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str) -> None:
     """A write through a view runs on the datanodes only when PostgreSQL would write the
-    view's table itself there: no INSTEAD OF triggers or rules of the view (they would run
-    on each datanode, away from the tables they may write)."""
+    view's table itself there: no INSTEAD OF triggers or rules of the view, nor of the
+    views below it that it reads (they would run on each datanode, away from the tables
+    they may write)."""
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     await conn.settle()
     rows = await conn.query(
-        "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid) + "
-        "(SELECT count(*) FROM pg_catalog.pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN') "
-        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE n.nspname = {quote_literal(schema)} AND c.relname = {quote_literal(name)}")
+        "WITH RECURSIVE stack(oid) AS ("
+        "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE n.nspname = {quote_literal(schema)} AND c.relname = {quote_literal(name)} "
+        "UNION SELECT d.refobjid FROM stack JOIN pg_catalog.pg_rewrite r ON r.ev_class = stack.oid "
+        "AND r.rulename = '_RETURN' JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass "
+        "AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> stack.oid "
+        "JOIN pg_catalog.pg_class v ON v.oid = d.refobjid AND v.relkind = 'v') "
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM stack)) + "
+        "(SELECT count(*) FROM pg_catalog.pg_rewrite r WHERE r.ev_class IN (SELECT oid FROM stack) "
+        "AND r.rulename <> '_RETURN')")
     if rows and rows[0][0] not in (None, "0"):
         raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot write through view "{name}": it has '
                       "INSTEAD OF triggers or rules, which would run on each datanode",

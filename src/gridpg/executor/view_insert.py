@@ -1,4 +1,5 @@
-"""INSERT ... VALUES through an automatically updatable view over one distributed table.
+"""INSERT ... VALUES through an automatically updatable view over one distributed table
+(directly, or through automatically updatable views over such a view).
 
 The view exists on the datanodes too, so each row is sent, as an INSERT into the view, to
 the node its distribution value routes to, and PostgreSQL there applies its own rules: the
@@ -48,6 +49,7 @@ class _ViewShape:
 
     columns: list[tuple[str, str | None]]
     defaults: dict[str, str]  # view column -> its own default (ALTER VIEW ... SET DEFAULT)
+    hidden: tuple[str, ...] = ()  # defaults of views below of columns this view does not show
 
     def shows(self, table_column: str) -> str | None:
         return next((v for v, t in self.columns if t == table_column), None)
@@ -93,8 +95,9 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
                   relay_groups={fragments[0].group} if replicated else None, order=order, reads=False)
 
 
-async def _view_shape(dispatcher: Dispatcher, view: tuple[str, str]) -> _ViewShape:
-    """The view's columns (from its definition as PostgreSQL prints it) and its defaults."""
+async def _view_shape(dispatcher: Dispatcher, view: tuple[str, str], depth: int = 0) -> _ViewShape:
+    """The view's columns (from its definition as PostgreSQL prints it), each with the
+    table column it shows through the views below it, and its defaults."""
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     regclass = f"pg_catalog.to_regclass({quote_literal(quote_qualified(*view))})"
     definition = await conn.query(f"SELECT pg_catalog.pg_get_viewdef({regclass})")
@@ -109,7 +112,31 @@ async def _view_shape(dispatcher: Dispatcher, view: tuple[str, str]) -> _ViewSha
         ref = analyze.column_ref(res.get("val", {}))
         column = ref[-1] if ref else None
         out.append((res.get("name") or column or "?column?", column))
-    return _ViewShape(out, {str(n): str(d) for n, d in defaults})
+    shape = _ViewShape(out, {str(n): str(d) for n, d in defaults})
+    below = await conn.query(
+        "SELECT DISTINCT n.nspname, c.relname FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_depend d "
+        "ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid "
+        "AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class "
+        "JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.relkind = 'v' "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE r.ev_class = {regclass} AND r.rulename = '_RETURN'")
+    if len(below) == 1 and depth < 16:  # a view over a view: its columns as the table's
+        return _over(shape, await _view_shape(dispatcher, (str(below[0][0]), str(below[0][1])), depth + 1))
+    return shape
+
+
+def _over(top: _ViewShape, inner: _ViewShape) -> _ViewShape:
+    """The shape of view `top` over view `inner`, in terms of inner's table: a column of top
+    shows what the inner column it reads shows, and takes the inner column's default when
+    top gives it none (PostgreSQL applies each view's defaults as it rewrites that level)."""
+    columns = [(v, inner.base(t) if t is not None else None) for v, t in top.columns]
+    defaults = dict(top.defaults)
+    for v, t in top.columns:
+        if v not in defaults and t is not None and t in inner.defaults:
+            defaults[v] = inner.defaults[t]
+    shown = {t for _, t in top.columns}
+    hidden = inner.hidden + tuple(d for c, d in inner.defaults.items() if c not in shown)
+    return _ViewShape(columns, defaults, hidden)
 
 
 def _rows(sql: str, body: dict[str, Any], shape: _ViewShape) -> tuple[list[str], list[list[str]], str]:
@@ -162,6 +189,11 @@ def _sequence_columns(view: tuple[str, str], shape: _ViewShape, columns: list[Ta
         out.append((shown, column))
     for name, default in shape.defaults.items():
         _ensure_no_sequence_default(view, name, default)
+    for default in shape.hidden:
+        if "nextval(" in default.lower():
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'gridpg cannot INSERT through view "{view[1]}": a view below it gives a column '
+                          "a default calling nextval(), which a datanode would take from its own copy")
     return out
 
 

@@ -538,16 +538,29 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
     if entry is None or not _reads_distributed(entry[1], catalog, 0):
         return None
     key, definition = entry
-    inner = analyze.relations(sqlparse.parse_tree(definition))
-    tables = [catalog.resolve(r, ["public"]) for r in inner]
-    if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and len(inner) == 1 and tables[0] is not None \
+    table = _table_below_views(definition, catalog, 0)
+    if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and table is not None \
             and not analyze.has_node(tree, "SubLink") and len(refs) == 1:
-        return key, tables[0]  # INSERT: executor/view_insert.py (VALUES only, routed per row)
+        return key, table  # INSERT: executor/view_insert.py (VALUES only, routed per row)
     verb = kind.removesuffix("Stmt").upper()
     raise PgError(FEATURE_NOT_SUPPORTED,
                   f'gridpg cannot {verb} through view "{ref.name}" over distributed tables',
                   hint="write the view's table directly (gridpg runs INSERT ... VALUES, UPDATE and DELETE "
                        "of a view over one distributed table, without FROM/USING or subqueries)")
+
+
+def _table_below_views(definition: str, catalog: CatalogView, depth: int) -> DistTable | None:
+    """The one distributed table a view reads, directly or through views that each read
+    one relation (PostgreSQL writes through such a stack level by level, on the datanodes
+    as on one server), else None."""
+    inner = analyze.relations(sqlparse.parse_tree(definition))
+    if len(inner) != 1 or depth > 16:
+        return None
+    table = catalog.resolve(inner[0], ["public"])
+    if table is not None:
+        return table
+    below = catalog.views.get((inner[0].schema or "public", inner[0].name))
+    return _table_below_views(below, catalog, depth + 1) if below is not None else None
 
 
 def view_definition(ref: analyze.RelRef, catalog: CatalogView, search_path: tuple[str, ...]) -> str | None:

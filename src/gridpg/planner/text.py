@@ -80,7 +80,9 @@ def top_level_keywords(sql: str, tokens: list[Any], words: tuple[str, ...]) -> l
     return [found[w] for w in words]
 
 
-_LITERALS = re.compile(r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")
+# string and number literals; a double-quoted identifier is matched too, to be skipped
+# whole (`"v 6"`, `"it's"` are names, not a name around a literal)
+_LITERALS = re.compile(r'"(?:[^"]|"")*"|' r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")
 
 
 def normalize_literals(sql: str) -> tuple[str, list[str | None]] | None:
@@ -94,6 +96,8 @@ def normalize_literals(sql: str) -> tuple[str, list[str | None]] | None:
     pos = 0
     for match in _LITERALS.finditer(sql):
         text = match.group()
+        if text.startswith('"'):
+            continue
         start = match.start()
         if text.startswith("'") and start and (sql[start - 1].isalnum() or sql[start - 1] in "_&"):
             return None
@@ -112,7 +116,8 @@ def literal_start(sql: str, number: int) -> int | None:
     `$number` starts in `sql`, None when it did not turn `sql` into parameters."""
     if normalize_literals(sql) is None:
         return None
-    match = next((m for i, m in enumerate(_LITERALS.finditer(sql), 1) if i == number), None)
+    literals = (m for m in _LITERALS.finditer(sql) if not m.group().startswith('"'))
+    match = next((m for i, m in enumerate(literals, 1) if i == number), None)
     return match.start() if match is not None else None
 
 
