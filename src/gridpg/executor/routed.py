@@ -25,6 +25,7 @@ from gridpg.executor.relay import node_param_oids, statement_name
 from gridpg.pgwire import codec
 from gridpg.pgwire.binary import decode_binary_param
 from gridpg.planner.hashing import canonical_type_name, shard_for_nonneg_int, shard_for_text
+from gridpg.planner.text import LITERALS
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -397,7 +398,6 @@ NOT_ROUTED: Any = object()  # a statement classified once as "general path only"
 # int4, int8 or numeric as PostgreSQL types it), and never after ORDER BY or GROUP BY, where
 # a number is a column position and a parameter would be a constant.
 _POSITIONAL = re.compile(r"\b(order|group)\s+by\b", re.IGNORECASE)
-_LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")  # as normalize_literals
 INT4, INT8, NUMERIC = 23, 20, 1700
 
 
@@ -407,8 +407,10 @@ def literal_types(sql: str, text: str) -> tuple[int, ...] | None:
     if _POSITIONAL.search(text):
         return None
     types = []
-    for match in _LITERAL.finditer(sql):
+    for match in LITERALS.finditer(sql):
         literal = match.group()
+        if literal.startswith('"'):
+            continue  # a quoted name
         if literal.startswith("'"):
             types.append(0)
         elif "." in literal:

@@ -82,7 +82,7 @@ def top_level_keywords(sql: str, tokens: list[Any], words: tuple[str, ...]) -> l
 
 # string and number literals; a double-quoted identifier is matched too, to be skipped
 # whole (`"v 6"`, `"it's"` are names, not a name around a literal)
-_LITERALS = re.compile(r'"(?:[^"]|"")*"|' r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")
+LITERALS = re.compile(r'"(?:[^"]|"")*"|' r"'(?:[^']|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")
 
 
 def normalize_literals(sql: str) -> tuple[str, list[str | None]] | None:
@@ -94,7 +94,7 @@ def normalize_literals(sql: str) -> tuple[str, list[str | None]] | None:
     values: list[str | None] = []
     out = []
     pos = 0
-    for match in _LITERALS.finditer(sql):
+    for match in LITERALS.finditer(sql):
         text = match.group()
         if text.startswith('"'):
             continue
@@ -116,7 +116,7 @@ def literal_start(sql: str, number: int) -> int | None:
     `$number` starts in `sql`, None when it did not turn `sql` into parameters."""
     if normalize_literals(sql) is None:
         return None
-    literals = (m for m in _LITERALS.finditer(sql) if not m.group().startswith('"'))
+    literals = (m for m in LITERALS.finditer(sql) if not m.group().startswith('"'))
     match = next((m for i, m in enumerate(literals, 1) if i == number), None)
     return match.start() if match is not None else None
 
