@@ -15,9 +15,10 @@ RETURNING rows are relayed and their counts summed into one `MERGE n`.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor.merge_defaults import SEQUENCE_COLUMN, with_sequence_values
 from gridpg.planner.broadcast import REPARTITION_TYPES, remainder_sql
 from gridpg.planner.plan import SCRATCH_SCHEMA, Fragment, MergeStagedPlan, PushdownPlan
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 KEY_COLUMN = "gp_merge_key"
+SEQUENCE_PREFIX = SEQUENCE_COLUMN.format("")
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPlan) -> None:
@@ -53,6 +55,9 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
         source = f"(SELECT {', '.join(quote_ident(c) for c in columns)} FROM {stage})"
         alias = f" AS {quote_ident(plan.alias)}" if plan.alias else ""
         node_sql = f"{plan.head}USING {source}{alias} {plan.tail}"  # (head ends in a space or a newline)
+        if plan.sequences:
+            own = [c for c in columns if not c.startswith(SEQUENCE_PREFIX)]
+            node_sql = with_sequence_values(node_sql, plan.alias, plan.sequences, plan.target_columns, own)
         await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True),
                       commit=False)
         for group in target.groups:
@@ -86,6 +91,8 @@ async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: D
             temps += gathered
             await catalog.simple_query(f"CREATE TEMP TABLE {rows} AS {final}")
             temps.append(rows)
+            if plan.sequences:
+                await _draw_sequence_values(dispatcher, catalog, rows, plan.sequences)
             columns = await _columns(catalog, rows)
             await _ensure_blocks(dispatcher, list(target.groups))
             stage = f"{SCRATCH_SCHEMA}.{quote_ident(scratch_name(dispatcher, 'mstage'))}"
@@ -104,8 +111,29 @@ async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: D
                     await pump(catalog, [await txn.connection(group, wants_block=True)], part, stage, lossy)
         finally:
             await _drop_temp(catalog, temps)
-    names = [name for name, _ in columns]
-    return stage, names[:-1] if key is not None else names
+    return stage, [name for name, _ in columns if name != KEY_COLUMN]
+
+
+async def _draw_sequence_values(dispatcher: Dispatcher, catalog: BackendConnection, rows: str,
+                                sequences: tuple[Any, ...]) -> None:
+    """A column `gp_seq_<n>` per sequence-filled target column in the source rows, each row
+    its own value from the GTM, in the rows' order (executor/merge_defaults.py)."""
+    from gridpg.commands.sequences import next_values
+
+    count = int((await catalog.query(f"SELECT count(*) FROM {rows}"))[0][0] or 0)
+    names = [quote_ident(SEQUENCE_COLUMN.format(n)) for n in range(len(sequences))]
+    await catalog.simple_query(f"ALTER TABLE {rows} " + ", ".join(f"ADD COLUMN {n} bigint" for n in names))
+    if not count:
+        return
+    arrays = []
+    for column in sequences:
+        values = await next_values(dispatcher, column.sequence, count)
+        arrays.append("ARRAY[" + ",".join(str(v) for v in values) + "]::pg_catalog.int8[]")
+    sets = ", ".join(f"{n} = v.{n}" for n in names)
+    await catalog.simple_query(
+        f"UPDATE {rows} SET {sets} FROM (SELECT ctid AS at, row_number() OVER (ORDER BY ctid) AS gp_n "
+        f"FROM {rows}) AS r, unnest({', '.join(arrays)}) WITH ORDINALITY AS v({', '.join(names)}, gp_n) "
+        f"WHERE {rows}.ctid = r.at AND v.gp_n = r.gp_n")
 
 
 def _source_select(plan: MergeStagedPlan, key_type: str | None) -> str:

@@ -166,9 +166,8 @@ async def execute(dispatcher: Dispatcher, request: ExecRequest, plan: plans.Plan
     try:
         if isinstance(plan, (plans.MergeStatementPlan, plans.MergeStagedPlan, plans.PushdownPlan)) \
                 and "merge" in request.sql.lower():
-            from gridpg.executor.merge_defaults import ensure_defaults_on_nodes
-
-            await ensure_defaults_on_nodes(dispatcher, request.sql)
+            plan = await _merge_filling_sequences(dispatcher, request, plan)
+            runner = _RUNNERS[type(plan)]
         await runner(dispatcher, request, plan)
     except PgError as exc:
         metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
@@ -275,6 +274,33 @@ async def _insert(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> No
         await insert_through_view(dispatcher, request, plan.tree, plan.through_view, plan.view_table)
         return
     await multi.insert(dispatcher, request, plan.tree, list(plan.resolved))
+
+
+async def _merge_filling_sequences(dispatcher: Dispatcher, request: ExecRequest, plan: plans.Plan) -> plans.Plan:
+    """A MERGE whose INSERT leaves serial or identity columns to their defaults, staged
+    with their values from the GTM whatever its plan (executor/merge_defaults.py); any
+    other plan as it is."""
+    from gridpg.executor.merge_defaults import sequence_defaults
+    from gridpg.planner.merge_staged import staged_merge
+
+    sql = plan.sql if isinstance(plan, plans.MergeStatementPlan) else request.sql
+    filled, names = await sequence_defaults(dispatcher, sql)
+    if not filled:
+        return plan
+    if isinstance(plan, plans.MergeStagedPlan):
+        staged = plan
+    else:
+        target = catalog_view(dispatcher).resolve(_merge_target(sql), search_path(dispatcher))
+        assert target is not None  # (sequence_defaults found it)
+        staged = staged_merge(sql, target)
+    return dataclasses.replace(staged, sequences=tuple(filled), target_columns=tuple(names))
+
+
+def _merge_target(sql: str) -> Any:
+    from gridpg.planner import analyze
+
+    relation = sqlparse.parse_tree(sql)["MergeStmt"]["relation"]
+    return analyze.RelRef(relation.get("schemaname"), str(relation.get("relname", "")), -1, None)
 
 
 async def _merge_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:

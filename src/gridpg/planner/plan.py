@@ -361,6 +361,11 @@ class MergeStagedPlan(Plan):
     tail: str = ""
     key_sql: str | None = None
     needs_key: bool = False  # a NOT MATCHED [BY TARGET] INSERT: the rows cannot be broadcast
+    # target columns an INSERT action leaves to a sequence default (executor/dml.py
+    # TableColumn), each filled from the GTM per source row (executor/merge_defaults.py),
+    # and the target's column names, for an INSERT action without a column list
+    sequences: tuple[Any, ...] = ()
+    target_columns: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         assert self.target is not None
