@@ -56,8 +56,10 @@ def test_forms_no_node_can_decide_are_refused(sql: str) -> None:
 
 def test_replicated_and_modulo_targets() -> None:
     replicated = DistTable("public", "r", "replication", None, None, 2, None, ("dn1", "dn2"))
-    with pytest.raises(PgError):
-        staged_merge("MERGE INTO r USING s ON r.id = s.id WHEN MATCHED THEN DELETE", replicated)
+    # every source row to every replica, inserts too (each replica holds every target row)
+    plan = staged_merge("MERGE INTO r USING s ON r.id = s.id WHEN MATCHED THEN DELETE "
+                        "WHEN NOT MATCHED THEN INSERT VALUES (s.id)", replicated)
+    assert plan.key_sql is None and not plan.needs_key
     modulo = DistTable("public", "m", "modulo", "id", "int4", 3, None, ("dn1", "dn2"))
     assert staged_merge("MERGE INTO m USING s ON m.id = s.id WHEN MATCHED THEN DELETE", modulo).key_sql is None
     with pytest.raises(PgError) as err:

@@ -58,8 +58,9 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
         if plan.sequences:
             own = [c for c in columns if not c.startswith(SEQUENCE_PREFIX)]
             node_sql = with_sequence_values(node_sql, plan.alias, plan.sequences, plan.target_columns, own)
+        replicated = target.method == "replication"
         await scatter(dispatcher, bare, PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True),
-                      commit=False)
+                      relay_groups={target.groups[0]} if replicated else None, commit=False)
         for group in target.groups:
             conn = await txn.connection(group, wants_block=True)
             await conn.settle()

@@ -21,7 +21,12 @@ row unmatched on one node may match on another), which is then refused. Also ref
 (0A000): an UPDATE action setting the distribution column (the row would move between
 nodes), an INSERT action whose column list gives the distribution column something other
 than the staged key, subqueries outside the source (the nodes would read their own rows
-only), a join as the bare source, REPLICATION targets on several nodes.
+only), a join as the bare source.
+
+A REPLICATION target on several nodes gets every source row on every node (each replica
+holds every target row, so each decides MATCHED and NOT MATCHED as one server would, the
+same way: the planner refused the volatile calls that could make them differ,
+planner/replicas.py); one replica's RETURNING rows and count answer.
 """
 
 from __future__ import annotations
@@ -49,10 +54,6 @@ def staged_merge(sql: str, target: DistTable) -> MergeStagedPlan:
     """The staged plan of a MERGE into `target` (not colocated with its source), or 0A000."""
     stmt = parse_sql(sql)[0].stmt
     assert isinstance(stmt, ast.MergeStmt)
-    if target.method == "replication" and len(target.groups) > 1:
-        raise _refused("MERGE into a REPLICATION table on several nodes from a source that is not "
-                       "on each of them is not supported by gridpg",
-                       "MERGE into a distributed table, or UPDATE/INSERT the replicated table")
     source = stmt.sourceRelation
     if not isinstance(source, (ast.RangeVar, ast.RangeSubselect, ast.RangeFunction)):
         raise _refused("MERGE whose source is a join is not supported by gridpg",
@@ -139,6 +140,8 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
     """No UPDATE sets the distribution column; an INSERT only with the key staged by (never
     when the source is broadcast: its unmatched rows are not known on any one node).
     Whether the MERGE inserts rows (its source must then be split by the key)."""
+    if target.method == "replication":
+        return False  # every row on every replica: nothing moves, nothing is split
     key_text = None if key is None else _deparse(key)
     inserts = False
     for when in stmt.mergeWhenClauses or ():

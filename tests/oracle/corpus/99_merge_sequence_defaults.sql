@@ -46,3 +46,20 @@ COMMIT;
 SELECT k, v FROM ms_items WHERE k >= 8 ORDER BY k;
 SELECT count(*), count(DISTINCT id) FROM ms_items;
 
+
+-- a table with two unique keys is replicated by default: MERGE into it (was 0A000 for any
+-- source not on every replica) stages every source row on every replica, one answers
+CREATE TABLE ms_users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text UNIQUE NOT NULL, name text, logins int DEFAULT 0);
+CREATE TABLE ms_incoming (email text, name text);
+INSERT INTO ms_incoming VALUES ('a@x', 'Ann');
+MERGE INTO ms_users u USING ms_incoming i ON u.email = i.email WHEN MATCHED THEN UPDATE SET logins = u.logins + 1 WHEN NOT MATCHED THEN INSERT (email, name) VALUES (i.email, i.name) RETURNING merge_action(), u.id, u.email, u.logins;
+INSERT INTO ms_incoming VALUES ('b@x', 'Bob');
+MERGE INTO ms_users u USING ms_incoming i ON u.email = i.email WHEN MATCHED THEN UPDATE SET logins = u.logins + 1 WHEN NOT MATCHED THEN INSERT (email, name) VALUES (i.email, i.name) RETURNING merge_action(), u.email, u.logins;
+SELECT email, name, logins FROM ms_users ORDER BY email;
+MERGE INTO ms_users u USING (VALUES ('a@x')) v(email) ON u.email = v.email WHEN MATCHED THEN DELETE;
+SELECT email, logins FROM ms_users ORDER BY 1;
+SELECT count(*), count(DISTINCT id) FROM ms_users;
+CREATE TABLE ms_scores (player text PRIMARY KEY, best int, region text UNIQUE);
+INSERT INTO ms_scores VALUES ('p1', 10, 'eu');
+MERGE INTO ms_scores s USING (VALUES ('p1', 15, 'eu'), ('p2', 7, 'us'), ('p3', 1, 'as')) n(player, score, region) ON s.player = n.player WHEN MATCHED AND n.score > s.best THEN UPDATE SET best = n.score WHEN NOT MATCHED AND n.score > 5 THEN INSERT VALUES (n.player, n.score, n.region) WHEN NOT MATCHED THEN DO NOTHING;
+SELECT * FROM ms_scores ORDER BY 1;
