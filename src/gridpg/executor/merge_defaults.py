@@ -66,6 +66,30 @@ async def sequence_defaults(dispatcher: Dispatcher, sql: str) -> tuple[list[Tabl
     return out, names
 
 
+async def ensure_view_insert_defaults(dispatcher: Dispatcher, sql: str, plan: Any) -> None:
+    """A MERGE through a view (plan.through_view) whose INSERT action could leave a column
+    of the view's table to a default the nodes cannot compute as one server would (a
+    sequence's, or on several replicas a volatile one): 0A000. The view's mapping of
+    columns is PostgreSQL's, on the nodes: any such column of the table refuses."""
+    from gridpg.planner import replicas
+
+    body = parse_tree(sql).get("MergeStmt") or {}
+    if not any((c.get("MergeWhenClause") or {}).get("commandType") == "CMD_INSERT"
+               for c in body.get("mergeWhenClauses") or []):
+        return
+    table = plan.target
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
+    replicated = table.method == "replication" and len(table.groups) > 1
+    volatile = dispatcher.runner.snapshot().volatile_functions
+    for column in columns:
+        if column.sequence or _calls_sequence(column.default) or (
+                replicated and replicas.diverging_default(column.default, volatile)):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'gridpg cannot MERGE ... INSERT through view "{plan.through_view[1]}": column '
+                          f'"{column.name}" of "{table.name}" has a default the datanodes would each compute '
+                          "for themselves", hint=f'MERGE into "{table.name}" itself')
+
+
 def with_sequence_values(sql: str, alias: str | None, columns: Sequence[TableColumn],
                          names: Sequence[str], source_columns: Sequence[str]) -> str:
     """The MERGE `sql` (its source already the stage) with each INSERT action giving the

@@ -42,6 +42,10 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: MergeStagedPla
     assert target is not None
     if is_read_only(dispatcher):
         raise PgError("25006", "cannot execute MERGE in a read-only transaction")
+    if plan.through_view is not None:
+        from gridpg.executor.multi import _ensure_plain_view
+
+        await _ensure_plain_view(dispatcher, *plan.through_view)
     await _explain_on_catalog(dispatcher, request)  # PostgreSQL's own errors (names, types, rights) first
     if request.params:  # several steps cannot share one bound statement: its values as literals
         texts = [await inline_params(dispatcher, request, t) if t else t
@@ -79,7 +83,9 @@ async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: D
     async with writable_catalog(dispatcher):
         catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
         await catalog.settle()
-        key = await _key_type(catalog, target) if plan.key_sql else None
+        key = await _key_type(catalog, *(
+            (plan.through_view, plan.key_column) if plan.through_view is not None and plan.key_column
+            else ((target.schema, target.name), target.column))) if plan.key_sql else None
         if plan.key_sql and key is None and plan.needs_key:
             raise PgError(FEATURE_NOT_SUPPORTED, "MERGE ... WHEN NOT MATCHED THEN INSERT into a table "
                           f"distributed by a column of type {target.column_type} is not supported by gridpg")
@@ -149,15 +155,17 @@ def _source_select(plan: MergeStagedPlan, key_type: str | None) -> str:
             f"AS {KEY_COLUMN} FROM {source}")
 
 
-async def _key_type(catalog: BackendConnection, target: DistTable) -> tuple[int, str] | None:
+async def _key_type(catalog: BackendConnection, relation: tuple[str, str],
+                    column: str | None) -> tuple[int, str] | None:
     """The (base type OID, type name) the target's partition hash reads its distribution
-    column as; None when gridpg cannot compute that hash on a server."""
+    column as (`column` of `relation`: the table, or the view the MERGE names); None when
+    gridpg cannot compute that hash on a server."""
     rows = await catalog.query(
         "SELECT b.oid, pg_catalog.format_type(b.oid, NULL) FROM pg_catalog.pg_attribute a "
         "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
         "JOIN pg_catalog.pg_type b ON b.oid = CASE WHEN t.typbasetype <> 0 THEN t.typbasetype ELSE t.oid END "
-        f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(quote_qualified(target.schema, target.name))}) "
-        f"AND a.attname = {quote_literal(target.column or '')}")
+        f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(quote_qualified(*relation))}) "
+        f"AND a.attname = {quote_literal(column or '')}")
     if not rows or rows[0][0] is None or int(rows[0][0]) not in REPARTITION_TYPES:
         return None
     return int(rows[0][0]), str(rows[0][1])

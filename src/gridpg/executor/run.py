@@ -280,9 +280,12 @@ async def _merge_filling_sequences(dispatcher: Dispatcher, request: ExecRequest,
     """A MERGE whose INSERT leaves serial or identity columns to their defaults, staged
     with their values from the GTM whatever its plan (executor/merge_defaults.py); any
     other plan as it is."""
-    from gridpg.executor.merge_defaults import sequence_defaults
+    from gridpg.executor.merge_defaults import ensure_view_insert_defaults, sequence_defaults
     from gridpg.planner.merge_staged import staged_merge
 
+    if isinstance(plan, plans.MergeStagedPlan) and plan.through_view is not None:
+        await ensure_view_insert_defaults(dispatcher, request.sql, plan)
+        return plan
     sql = plan.sql if isinstance(plan, plans.MergeStatementPlan) else request.sql
     filled, names = await sequence_defaults(dispatcher, sql)
     if not filled:

@@ -140,6 +140,8 @@ class Planner:
             return SessionStatementPlan(analysis.kind, analysis.tree)
         if analysis.route == "query":
             return self._plan_query(run_sql, analysis, catalog, session, params)
+        if analysis.route == "view_write" and analysis.kind == "MergeStmt":
+            return _merge_through_view(run_sql, analysis, catalog)
         if analysis.route == "view_write" and analysis.kind == "InsertStmt":
             view, table = analysis.xl
             return InsertPlan(run_sql, analysis.tree, (), through_view=view, view_table=table)
@@ -539,6 +541,8 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
         return None
     key, definition = entry
     table = _table_below_views(definition, catalog, 0)
+    if kind == "MergeStmt" and table is not None:
+        return key, table  # its source may read anything: staged (_merge_through_view)
     if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and table is not None \
             and not analyze.has_node(tree, "SubLink") and len(refs) == 1:
         return key, table  # INSERT: executor/view_insert.py (VALUES only, routed per row)
@@ -547,6 +551,39 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
                   f'gridpg cannot {verb} through view "{ref.name}" over distributed tables',
                   hint="write the view's table directly (gridpg runs INSERT ... VALUES, UPDATE and DELETE "
                        "of a view over one distributed table, without FROM/USING or subqueries)")
+
+
+def _merge_through_view(sql: str, analysis: Analysis, catalog: CatalogView) -> Plan:
+    """A MERGE into an automatically updatable view over one distributed table: staged on
+    the table's nodes, keyed by the view column that shows its distribution column,
+    PostgreSQL resolving the view on each node (planner/merge_staged.py)."""
+    from gridpg.planner.merge_staged import staged_merge
+
+    view, table = analysis.xl
+    body = {k: v for k, v in analysis.tree["MergeStmt"].items() if k not in ("returningClause", "returningList")}
+    replicas.ensure_same_on_every_replica(body, table, "MERGE", catalog.snapshot.volatile_functions)
+    shown = tuple(sorted(_view_columns_showing(catalog.views[view], table.column, catalog, 0))) \
+        if table.column else ()
+    return staged_merge(sql, table, through_view=view, shown_as=shown)
+
+
+def _view_columns_showing(definition: str, column: str, catalog: CatalogView, depth: int) -> set[str]:
+    """The names of a view's columns that show `column` of the table below it (through
+    the views between, each reading one relation)."""
+    select = sqlparse.parse_tree(definition).get("SelectStmt", {})
+    inner = analyze.relations(select)
+    wanted = {column}
+    if len(inner) == 1 and depth < 16 and catalog.resolve(inner[0], ["public"]) is None:
+        below = catalog.views.get((inner[0].schema or "public", inner[0].name))
+        if below is not None:
+            wanted = _view_columns_showing(below, column, catalog, depth + 1)
+    out = set()
+    for target in select.get("targetList") or []:
+        res = target["ResTarget"]
+        ref = analyze.column_ref(res.get("val", {}))
+        if ref and ref[-1] in wanted:
+            out.add(res.get("name") or ref[-1])
+    return out
 
 
 def _table_below_views(definition: str, catalog: CatalogView, depth: int) -> DistTable | None:

@@ -50,8 +50,12 @@ _DETERMINISTIC = frozenset({"lower", "upper", "btrim", "ltrim", "rtrim", "abs", 
                             "floor", "ceil", "ceiling", "int4", "int8", "text", "numeric"})
 
 
-def staged_merge(sql: str, target: DistTable) -> MergeStagedPlan:
-    """The staged plan of a MERGE into `target` (not colocated with its source), or 0A000."""
+def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | None = None,
+                 shown_as: tuple[str, ...] = ()) -> MergeStagedPlan:
+    """The staged plan of a MERGE into `target` (not colocated with its source), or 0A000.
+    `through_view`: the MERGE names this automatically updatable view over `target`, whose
+    columns `shown_as` show the target's distribution column (the nodes write through
+    the view, PostgreSQL resolving it there)."""
     stmt = parse_sql(sql)[0].stmt
     assert isinstance(stmt, ast.MergeStmt)
     source = stmt.sourceRelation
@@ -63,13 +67,20 @@ def staged_merge(sql: str, target: DistTable) -> MergeStagedPlan:
                        "supported by gridpg", "compute those values in the source subquery")
     alias = _source_alias(source)
     names = _target_names(stmt)
-    key = _key_expression(stmt.joinCondition, names, target.column, alias) \
-        if target.method == "hash" and target.column and target.shard_count else None
-    needs_key = _ensure_actions_keep_rows_home(stmt, target, key)
+    columns = shown_as if through_view is not None else (target.column,) if target.column else ()
+    key, column = None, columns[0] if columns else None
+    if target.method == "hash" and target.shard_count:
+        for name in columns:
+            key = _key_expression(stmt.joinCondition, names, name, alias)
+            if key is not None:
+                column = name
+                break
+    needs_key = _ensure_actions_keep_rows_home(stmt, target, key, column, columns)
     with_text, head, source_text, tail = _pieces(sql)
     return MergeStagedPlan(target=target, with_text=with_text, head=head, source_text=source_text,
                            alias=alias, tail=tail, key_sql=None if key is None else _deparse(key),
-                           needs_key=needs_key)
+                           needs_key=needs_key, through_view=through_view,
+                           key_column=column if through_view is not None else None)
 
 
 def _refused(message: str, hint: str) -> PgError:
@@ -136,7 +147,8 @@ def _is_source_expression(node: ast.Node, alias: str) -> bool:
                for call in calls)
 
 
-def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: ast.Node | None) -> bool:
+def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: ast.Node | None,
+                                   column: str | None, columns: tuple[str | None, ...]) -> bool:
     """No UPDATE sets the distribution column; an INSERT only with the key staged by (never
     when the source is broadcast: its unmatched rows are not known on any one node).
     Whether the MERGE inserts rows (its source must then be split by the key)."""
@@ -147,7 +159,7 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
     for when in stmt.mergeWhenClauses or ():
         names = [str(t.name) for t in when.targetList or ()]
         kind = _command(when)
-        if kind == "update" and target.column in names:
+        if kind == "update" and any(c in names for c in columns):
             raise _refused("MERGE ... UPDATE of the distribution column of a distributed table is not "
                            "supported by gridpg (the row would move to another node)",
                            "DELETE the row and INSERT it with its new key")
@@ -164,13 +176,14 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
             raise _refused("MERGE ... WHEN NOT MATCHED THEN INSERT into a distributed table is supported "
                            "by gridpg only when the ON condition equates the target's distribution "
                            "column with an expression of the source's columns",
-                           f"add ON ... {target.column} = <source column> to the condition")
-        if names and target.column in names:
-            value = (when.values or ())[names.index(target.column)]
-            if _deparse(value) != key_text:
-                raise _refused("MERGE ... INSERT of a distribution column value other than the one in the "
-                               "ON condition is not supported by gridpg (the row would belong on another "
-                               "node)", f"insert {key_text} into {target.column}")
+                           f"add ON ... {column} = <source column> to the condition")
+        for name in columns:
+            if names and name in names:
+                value = (when.values or ())[names.index(name)]
+                if _deparse(value) != key_text:
+                    raise _refused("MERGE ... INSERT of a distribution column value other than the one in "
+                                   "the ON condition is not supported by gridpg (the row would belong on "
+                                   "another node)", f"insert {key_text} into {name}")
     return inserts
 
 

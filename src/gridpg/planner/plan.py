@@ -366,6 +366,10 @@ class MergeStagedPlan(Plan):
     # and the target's column names, for an INSERT action without a column list
     sequences: tuple[Any, ...] = ()
     target_columns: tuple[str, ...] = ()
+    # the MERGE names this view over `target`, whose column `key_column` shows the
+    # distribution column (the staging key's type is read from the view)
+    through_view: tuple[str, str] | None = None
+    key_column: str | None = None
 
     def describe(self) -> list[str]:
         assert self.target is not None

@@ -57,3 +57,16 @@ CREATE TABLE "t 10" (id int PRIMARY KEY, "col 2" text);
 INSERT INTO "t 10" VALUES (1, 'one'), (2, 'two');
 SELECT "col 2" FROM "t 10" WHERE id = 2;
 SELECT count(*) FROM "t 10" WHERE "col 2" <> 'x';
+
+-- MERGE through a view, and through a view over a view that renames the distribution
+-- column (staged on the table's nodes, keyed by the view column that shows it; was 0A000)
+CREATE TABLE nv_m (a int PRIMARY KEY, b text DEFAULT 'Unspecified');
+INSERT INTO nv_m SELECT i, 'Row ' || i FROM generate_series(-2, 2) g(i);
+CREATE VIEW nv_m1 AS SELECT * FROM nv_m WHERE a > 0;
+CREATE VIEW nv_m2 AS SELECT a AS aaa, b AS bbb FROM nv_m1 WHERE a < 10;
+MERGE INTO nv_m1 t USING (VALUES (0, 'ROW 0'), (1, 'ROW 1'), (2, 'ROW 2'), (3, 'ROW 3')) AS v(a, b) ON t.a = v.a WHEN MATCHED AND t.a <= 1 THEN UPDATE SET b = v.b WHEN MATCHED THEN DELETE WHEN NOT MATCHED AND a > 0 THEN INSERT (a) VALUES (v.a) RETURNING merge_action(), v.*, t.*;
+SELECT * FROM nv_m ORDER BY a;
+MERGE INTO nv_m2 t USING (VALUES (3, 'R3'), (4, 'R4'), (5, 'R5')) AS v(a, b) ON t.aaa = v.a WHEN MATCHED AND aaa = 3 THEN DELETE WHEN MATCHED THEN UPDATE SET bbb = v.b WHEN NOT MATCHED THEN INSERT (aaa) VALUES (v.a) RETURNING merge_action(), v.*, t.*;
+MERGE INTO nv_m2 t USING (SELECT x, 'R' || x FROM generate_series(0, 6) x) AS s(a, b) ON t.aaa = s.a WHEN MATCHED THEN UPDATE SET bbb = s.b;
+MERGE INTO nv_m1 t USING nv_base s ON t.a = s.a WHEN MATCHED AND s.b LIKE 'view%' THEN UPDATE SET b = s.b;
+SELECT * FROM nv_m ORDER BY a;
