@@ -779,8 +779,6 @@ async def _ensure_one_match_per_row(dispatcher: Dispatcher, request: ExecRequest
 async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     """UPDATE of the distribution column: DELETE ... RETURNING on the nodes, UPDATE in a
     catalog temp table (so SET and RETURNING keep PostgreSQL's semantics), re-insert routed."""
-    from gridpg.executor.dml import CopyRouter, _copy_routed
-
     txn = dispatcher.runner.txn
     table_ref = plan.gather[0]
     snapshot = dispatcher.runner.snapshot()
@@ -797,6 +795,23 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     # them), and by the datanodes when the rows go back
     await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS"
                                f"{' INCLUDING GENERATED' if generated else ''})")
+    try:
+        held = await _move_through_copy(dispatcher, request, plan, catalog, table, qualified, temp, generated)
+    finally:  # a refused DELETE, a duplicate key: the copy must not outlive the statement on
+        await _drop_temp(catalog, [temp])  # a catalog connection the pool gives another session
+    for raw in held:
+        dispatcher.session.send(raw)
+
+
+async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
+                             catalog: BackendConnection, table: Any, qualified: str, temp: str,
+                             generated: set[str]) -> list[bytes]:
+    """`move_rows` once its copy `temp` exists: the moved rows deleted into it, updated
+    there, copied back routed; the UPDATE's answer, held until they are back."""
+    from gridpg.executor.dml import CopyRouter, _copy_routed
+
+    txn = dispatcher.runner.txn
+    table_ref = plan.gather[0]
     columns = [c for c in await dispatcher.coord.table_columns(dispatcher.runner, table) if c.name not in generated]
     names = [c.name for c in columns]
     async with dispatcher.runner.statement_transaction():
@@ -830,9 +845,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
                 yield chunk
 
         await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
-        await _drop_temp(catalog, [temp])
-    for raw in held:
-        send(raw)
+    return held
 
 
 async def _generated_columns(catalog: BackendConnection, qualified: str) -> set[str]:
