@@ -140,12 +140,13 @@ def _calls_user_code(sql: str, registry: _Registry) -> bool:
 async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall) -> None:
     from gridpg.executor import loopback
     from gridpg.executor.run import catalog_view, session_view
-    from gridpg.planner.plan import CatalogPlan, CopyPlan, SequenceCallPlan
+    from gridpg.planner.plan import CatalogPlan, CopyPlan, InsertPlan, SequenceCallPlan
 
     planner = dispatcher.coord.planner
     assert planner is not None
     plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
                         request.bound(), request.simple)
+    tables = list(call.tables)
     if isinstance(plan, CopyPlan) and call.copy:
         sql = request.sql  # the verdict found no distributed table among its relations
     elif isinstance(plan, CatalogPlan):
@@ -156,12 +157,47 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         sql = call.sql or request.sql
     elif call.whole_select:
         sql = call.sql or request.sql
+    elif isinstance(plan, InsertPlan) and plan.through_view is not None and not call.twins \
+            and await _inserts_instead(dispatcher, plan.through_view):
+        sql = _naming_view(request.sql, plan.through_view)
+        tables = [t for t in tables if t != plan.through_view]
     else:
         raise call.refusal
     # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
     # missed would reach the catalog server's copies; that fails the statement)
-    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or call.watched_twins,
+    await loopback.run_call(dispatcher, request, sql, tables, guarded=call.dynamic or call.watched_twins,
                             role=call.role, before=_preparer(dispatcher, call))
+
+
+async def _inserts_instead(dispatcher: Dispatcher, view: tuple[str, str]) -> bool:
+    """Whether an INSERT into `view` (over distributed tables) is carried out by an INSTEAD
+    OF INSERT row trigger of the view, and no rule: then it runs on the catalog server, the
+    trigger with NEW as PostgreSQL builds it and its code reaching the tables through the
+    loopback (the INSERT reads nothing of the view). A rule's actions are bound to the
+    catalog server's own copies: not so."""
+    from gridpg.sql.quote import quote_qualified
+
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    regclass = f"pg_catalog.to_regclass({quote_literal(quote_qualified(*view))})"
+    rows = await conn.query(
+        f"SELECT (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid = {regclass} "
+        "AND t.tgenabled <> 'D' AND t.tgtype::int & 69 = 69), "
+        f"(SELECT count(*) FROM pg_catalog.pg_rewrite r WHERE r.ev_class = {regclass} AND r.rulename <> '_RETURN')")
+    return bool(rows) and rows[0][0] not in (None, "0") and rows[0][1] == "0"
+
+
+def _naming_view(sql: str, view: tuple[str, str]) -> str:
+    """The INSERT with its target named with its schema: armed, the session's path has the
+    shadows first, and the view's shadow would take the INSERT back through the loopback."""
+    from gridpg.planner.text import relation_span
+    from gridpg.sql.quote import quote_qualified
+
+    tree = sqlparse.parse_tree(sql)
+    relation = tree["InsertStmt"]["relation"]
+    ref = analyze.RelRef(relation.get("schemaname"), relation["relname"], relation["location"], None)
+    start, end = relation_span(sql, sqlparse.tokens(sql), ref)
+    return sql[:start] + quote_qualified(*view) + sql[end:]
 
 
 def _preparer(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any] | None:
