@@ -67,9 +67,9 @@ def test_insert_through_a_view_as_postgresql(gridpg_cluster: Cluster, plain_pg: 
 
 
 @pytest.mark.parametrize("sql", [
-    "INSERT INTO vr_v (n) VALUES (1)",  # the distribution value left to a default
+    "INSERT INTO vr_keyed_v (n) VALUES (1)",  # the distribution value left to a default
     "INSERT INTO vr_v (key, n) VALUES (floor(random() * 10)::int, 1)",  # a function: evaluated again
-    "INSERT INTO vr_v (key, n) VALUES (1, 1), (DEFAULT, 2)",
+    "INSERT INTO vr_keyed_v (key, n) VALUES (1, 1), (DEFAULT, 2)",
     "INSERT INTO vr_hidden (k) VALUES (1)",  # a serial column the view does not show
     "INSERT INTO vr_v SELECT 1, 'a', 1",
     "INSERT INTO vr_seq_default (key, n) VALUES (1, 1)",  # a view default calling nextval()
@@ -81,6 +81,8 @@ def test_what_cannot_be_routed_is_refused_and_changes_nothing(gridpg_cluster: Cl
         conn.execute("CREATE TABLE vr (id serial, k int, v text, n int) DISTRIBUTE BY HASH (k)")
         conn.execute("CREATE VIEW vr_v AS SELECT k AS key, v, n, id FROM vr")
         conn.execute("CREATE VIEW vr_hidden AS SELECT k, v FROM vr")
+        conn.execute("CREATE TABLE vr_keyed (k int DEFAULT 7, n int) DISTRIBUTE BY HASH (k)")
+        conn.execute("CREATE VIEW vr_keyed_v AS SELECT k AS key, n FROM vr_keyed")
         conn.execute("CREATE SEQUENCE vr_s")
         conn.execute("CREATE VIEW vr_seq_default AS SELECT k AS key, n, id FROM vr")
         conn.execute("ALTER VIEW vr_seq_default ALTER COLUMN n SET DEFAULT nextval('vr_s')")
@@ -89,3 +91,25 @@ def test_what_cannot_be_routed_is_refused_and_changes_nothing(gridpg_cluster: Cl
         assert conn.execute("SELECT count(*) FROM vr").fetchone() == (0,)
         # no sequence value was taken by the refused statement
         assert conn.execute("INSERT INTO vr_v (key) VALUES (1) RETURNING id").fetchone() == (1,)
+
+
+NULL_KEYS = [
+    "INSERT INTO vn_v (n) VALUES (1) RETURNING key, n, id",
+    "INSERT INTO vn_v (key, n) VALUES (1, 2), (DEFAULT, 3) RETURNING key, n, id",
+    "SELECT k, n, id FROM vn ORDER BY id",
+    "SELECT count(*) FROM vn_v WHERE key IS NULL",
+]
+
+
+def test_a_key_left_without_default_is_null(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """The view column showing the distribution column left out, or DEFAULT, where no
+    default exists: the row's key is NULL, as in PostgreSQL (it was refused, 0A000)."""
+    def run(dsns: tuple[str, str], schema: str, gridpg: bool) -> list[object]:
+        with psycopg.connect(dsns[0], autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            conn.execute(f"SET search_path TO {schema}")
+            conn.execute("CREATE TABLE vn (id serial, k int, n int)" + (" DISTRIBUTE BY HASH (k)" if gridpg else ""))
+            conn.execute("CREATE VIEW vn_v AS SELECT k AS key, n, id FROM vn")
+            return [answer(conn, sql, ()) for sql in NULL_KEYS]
+
+    same_answers_as_plain(run, NULL_KEYS, gridpg_cluster, plain_pg, schema)

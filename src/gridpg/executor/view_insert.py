@@ -15,9 +15,11 @@ INSERT into the table (executor/dml.py):
   sequence default that the INSERT leaves to its default gets a value in the view column
   that shows it (the datanode's own copy of the sequence is not the cluster's).
 
-Refused with 0A000 (never a silent difference): the distribution column's value left to a
-default that is not a sequence's, or computed by a function; a sequence column the view
-does not show; a view default calling nextval(); INSERT ... SELECT through a view.
+A distribution column left out or DEFAULT where neither the view nor the table gives it a
+default is NULL, routed as the table's own NULL keys. Refused with 0A000 (never a silent
+difference): the distribution column's value left to a default that is not a sequence's,
+or computed by a function; a sequence column the view does not show; a view default
+calling nextval(); INSERT ... SELECT through a view.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     head, rows, tail = _rows(request.sql, body, shape)
     added = _sequence_columns(view, shape, columns, head, rows)
+    _null_keys_spelled(target, shape, columns, head, rows)
     if target.method not in ("replication", "roundrobin"):
         for items in rows:  # before any sequence value is taken: a refused INSERT takes none
             _ensure_routable(view, target, shape, head, [v for v, _ in added], items)
@@ -202,6 +205,27 @@ def _ensure_no_sequence_default(view: tuple[str, str], column: str, default: str
         raise PgError(FEATURE_NOT_SUPPORTED,
                       f'gridpg cannot INSERT through view "{view[1]}": the default of its column '
                       f'"{column}" calls nextval(), which a datanode would take from its own copy')
+
+
+def _null_keys_spelled(target: DistTable, shape: _ViewShape, columns: list[TableColumn], head: list[str],
+                       rows: list[list[str]]) -> None:
+    """A DEFAULT for the view column showing the distribution column, or that column left
+    out, where neither the view nor the table gives it a default, is NULL: spelled so, the
+    row routes as the table's own NULL keys do (`VALUES (17), (DEFAULT)`)."""
+    shown = shape.shows(target.column or "")
+    column = next((c for c in columns if c.name == target.column), None)
+    if shown is None or shown in shape.defaults or column is None or column.default is not None \
+            or column.sequence:
+        return
+    if shown not in head:  # left out: NULL too
+        head.append(shown)
+        for items in rows:
+            items.append("NULL")
+        return
+    at = head.index(shown)
+    for items in rows:
+        if items[at].upper() == "DEFAULT":
+            items[at] = "NULL"
 
 
 def _ensure_routable(view: tuple[str, str], target: DistTable, shape: _ViewShape, head: list[str],

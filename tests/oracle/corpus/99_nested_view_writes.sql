@@ -70,3 +70,14 @@ MERGE INTO nv_m2 t USING (VALUES (3, 'R3'), (4, 'R4'), (5, 'R5')) AS v(a, b) ON 
 MERGE INTO nv_m2 t USING (SELECT x, 'R' || x FROM generate_series(0, 6) x) AS s(a, b) ON t.aaa = s.a WHEN MATCHED THEN UPDATE SET bbb = s.b;
 MERGE INTO nv_m1 t USING nv_base s ON t.a = s.a WHEN MATCHED AND s.b LIKE 'view%' THEN UPDATE SET b = s.b;
 SELECT * FROM nv_m ORDER BY a;
+
+-- DEFAULT for the distribution column with no default of the view's or the table's is
+-- NULL, routed as the table's own NULL keys (was 0A000)
+CREATE TABLE nv_def (a int, b text DEFAULT 'Table default', c text);
+CREATE VIEW nv_def_v AS SELECT * FROM nv_def;
+ALTER VIEW nv_def_v ALTER b SET DEFAULT 'View default';
+INSERT INTO nv_def_v VALUES (17), (DEFAULT);
+INSERT INTO nv_def_v (a, b) VALUES (DEFAULT, 'x') RETURNING *;
+INSERT INTO nv_def VALUES (NULL, 'direct');
+SELECT * FROM nv_def ORDER BY a NULLS FIRST, b;
+SELECT count(*) FROM nv_def_v WHERE a IS NULL;
