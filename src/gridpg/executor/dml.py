@@ -1819,19 +1819,24 @@ async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
     from gridpg.executor.locked_insert import ensure_no_copied_locks
 
     ensure_no_copied_locks(dispatcher, stmt.query, "COPY (query) TO")
-    prepared = await prepare_query_on_catalog(dispatcher, str(RawStream()(stmt.query)))
-    if prepared is None:
-        return False
-    final_sql, temps = prepared
-    stmt.query = parse_sql(final_sql)[0].stmt
     from gridpg.executor.multi import _drop_temp
+    from gridpg.executor.scratch import writable_catalog
 
-    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    try:
-        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False,
-                                     sql=str(RawStream()(stmt)))
-    finally:
-        await _drop_temp(catalog, temps)
+    # The gathered rows' temp tables go on a side connection in a read-only block (25006
+    # otherwise) and in a writable one (its DDL after this statement failed to PREPARE: 0A000
+    # "operated on temporary objects", and the whole block was lost at COMMIT).
+    async with writable_catalog(dispatcher):
+        prepared = await prepare_query_on_catalog(dispatcher, str(RawStream()(stmt.query)))
+        if prepared is None:
+            return False
+        final_sql, temps = prepared
+        stmt.query = parse_sql(final_sql)[0].stmt
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        try:
+            await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False,
+                                         sql=str(RawStream()(stmt)))
+        finally:
+            await _drop_temp(catalog, temps)
     return True
 
 
