@@ -49,3 +49,41 @@ def test_copy_of_a_query_then_ddl_in_one_transaction(gridpg_cluster: Cluster, sc
                 out.write(bytes(chunk))
         conn.execute("COMMIT")
         assert out.getvalue() == b"16\n17\n18\n19\n20\n"
+
+
+def test_alembic_version_update_beside_ddl_in_one_transaction(gridpg_cluster: Cluster, schema: str) -> None:
+    """Alembic's migration: DDL, then `UPDATE alembic_version SET version_num = ...`, whose
+    key (the table's distribution column) moves the row; its copy on the catalog server was
+    a temp table in the block, and COMMIT failed (0A000 "cannot PREPARE a transaction that
+    has operated on temporary objects"). As a role that is no superuser, and nothing left
+    in the catalog server's shard schema afterwards."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("DROP ROLE IF EXISTS pytools_mover")
+        conn.execute("CREATE ROLE pytools_mover")
+        conn.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO pytools_mover")
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('r2')")
+        conn.execute("ALTER TABLE alembic_version OWNER TO pytools_mover")
+        try:
+            conn.execute("SET ROLE pytools_mover")
+            for n in range(3, 7):
+                conn.execute("BEGIN")
+                if n % 2:
+                    conn.execute(f"CREATE TABLE t{n} (id serial PRIMARY KEY, v text)")
+                row = conn.execute("UPDATE alembic_version SET version_num = %s WHERE version_num = %s "
+                                   "RETURNING version_num", (f"r{n}", f"r{n - 1}")).fetchone()
+                assert row == (f"r{n}",)
+                if not n % 2:
+                    conn.execute(f"CREATE INDEX ix_t{n - 1} ON t{n - 1} (v)")
+                conn.execute("COMMIT")
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("r6",)]
+            conn.execute("RESET ROLE")
+            rows = conn.execute("EXECUTE DIRECT ON (catalog1) 'SELECT count(*) FROM pg_catalog.pg_class c "
+                                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE n.nspname = ''gridpg_shards'''").fetchall()
+            assert rows == [(0,)]
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute("DROP TABLE IF EXISTS alembic_version, t3, t5")
+            conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM pytools_mover")
+            conn.execute("DROP ROLE pytools_mover")

@@ -24,6 +24,7 @@ from gridpg.errors import (
     PgError,
 )
 from gridpg.executor import relay
+from gridpg.executor.catalog_scratch import scratch_table
 from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
 from gridpg.executor.scratch import writable_catalog
 from gridpg.pgwire import codec
@@ -784,11 +785,12 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     await _ensure_no_inheritance_children(catalog, table.name, qualified)
     await _ensure_no_referential_actions(catalog, table.name, qualified)
     _check_identity_set(request.sql, await dispatcher.coord.table_columns(dispatcher.runner, table))
-    temp = f"pg_temp.{table_ref.temp}"
     generated = await _generated_columns(catalog, qualified)
+    # the copy: in a block an unlogged table, so that DDL in the block can still PREPARE
+    create, temp = await scratch_table(dispatcher, table_ref.temp)
     # generated columns computed again by the UPDATE in the copy (its RETURNING shows
     # them), and by the datanodes when the rows go back
-    await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS"
+    await catalog.simple_query(f"{create} (LIKE {qualified} INCLUDING DEFAULTS"
                                f"{' INCLUDING GENERATED' if generated else ''})")
     columns = [c for c in await dispatcher.coord.table_columns(dispatcher.runner, table) if c.name not in generated]
     names = [c.name for c in columns]
@@ -798,10 +800,13 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
             txn.mark_written(f.group)
         sources = [(f.group, await inline_params(dispatcher, request, f.sql)) for f in plan.fragments]
         if generated:
-            await _copy_without_generated(dispatcher, sources, catalog, table_ref.temp, qualified, names)
+            await _copy_without_generated(dispatcher, sources, catalog, table_ref.temp, temp, qualified, names)
         else:
             await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
-        final = await inline_params(dispatcher, request, plan.final_sql or "")
+        final_sql = plan.final_sql or ""
+        written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
+        assert final_sql.startswith(written), final_sql
+        final = await inline_params(dispatcher, request, f"UPDATE {temp} {final_sql[len(written):]}")
         # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
         # the rows are back in the table: a re-insert that fails (a duplicate key) must
         # not leave the client a success before the error.
@@ -836,16 +841,16 @@ async def _generated_columns(catalog: BackendConnection, qualified: str) -> set[
 
 
 async def _copy_without_generated(dispatcher: Dispatcher, sources: list[tuple[str, str]],
-                                  catalog: BackendConnection, temp: str, qualified: str,
+                                  catalog: BackendConnection, name: str, into: str, qualified: str,
                                   names: list[str]) -> None:
-    """The deleted rows (every column, as RETURNING gives them) into the copy `temp`,
-    whose generated columns take no value: through a plain staging table."""
-    staging = quote_ident(f"{temp}_rows")
-    await catalog.simple_query(f"CREATE TEMP TABLE {staging} (LIKE {qualified})")
-    await copy_rows_to_catalog(dispatcher, sources, catalog, f"pg_temp.{staging}")
+    """The deleted rows (every column, as RETURNING gives them) into the copy `into` (made
+    for scratch `name`), whose generated columns take no value: through a plain staging table."""
+    create, staging = await scratch_table(dispatcher, f"{name}_rows")
+    await catalog.simple_query(f"{create} (LIKE {qualified})")
+    await copy_rows_to_catalog(dispatcher, sources, catalog, staging)
     listed = ", ".join(quote_ident(n) for n in names)
-    await catalog.simple_query(f"INSERT INTO pg_temp.{quote_ident(temp)} ({listed}) SELECT {listed} "
-                               f"FROM pg_temp.{staging}; DROP TABLE pg_temp.{staging}")
+    await catalog.simple_query(f"INSERT INTO {into} ({listed}) SELECT {listed} "
+                               f"FROM {staging}; DROP TABLE {staging}")
 
 
 def _check_identity_set(sql: str, columns: list[Any]) -> None:
