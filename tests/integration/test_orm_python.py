@@ -5,6 +5,7 @@ was fixed. The tools themselves run in tests/compat/test_python_tools.py."""
 from __future__ import annotations
 
 import io
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -87,3 +88,25 @@ def test_alembic_version_update_beside_ddl_in_one_transaction(gridpg_cluster: Cl
             conn.execute("DROP TABLE IF EXISTS alembic_version, t3, t5")
             conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM pytools_mover")
             conn.execute("DROP ROLE pytools_mover")
+
+
+def test_copy_of_a_query_in_the_extended_protocol_is_refused_cleanly(gridpg_cluster: Cluster, schema: str) -> None:
+    """pg8000 sends every statement, COPY included, as Parse, Sync, Describe, Sync, Bind,
+    Execute, Flush, Sync. COPY in the extended protocol is refused (0A000), but `COPY
+    (SELECT ... FROM <distributed table>) TO STDOUT` so sent left the catalog server's
+    connection in COPY OUT and failed with 08006 "connection to node catalog1 was lost"."""
+    pg8000 = pytest.importorskip("pg8000.native")
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("CREATE TABLE author (id serial PRIMARY KEY, name text)")
+        conn.execute("INSERT INTO author (name) SELECT 'a' || g FROM generate_series(1, 10) g")
+    u = urlsplit(gridpg_cluster.dsn(0))
+    con = pg8000.Connection(u.username, host=u.hostname, port=u.port, password=u.password, database="postgres")
+    try:
+        con.run(f"SET search_path TO {schema}")
+        for sql in ("COPY (SELECT id FROM author ORDER BY id) TO STDOUT", "COPY author TO STDOUT"):
+            with pytest.raises(pg8000.DatabaseError) as info:
+                con.run(sql, stream=io.StringIO())
+            assert info.value.args[0]["C"] == "0A000", info.value.args[0]
+        assert con.run("SELECT count(*) FROM author") == [[10]]
+    finally:
+        con.close()

@@ -1833,6 +1833,10 @@ async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
         stmt.query = parse_sql(final_sql)[0].stmt
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
         try:
+            if not request.simple:
+                # (pg8000 sends every statement so: the catalog server's COPY OUT then broke
+                # its connection, 08006 "connection to node catalog1 was lost")
+                raise PgError(FEATURE_NOT_SUPPORTED, "COPY in the extended query protocol is not supported by gridpg")
             await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False,
                                          sql=str(RawStream()(stmt)))
         finally:
