@@ -1,5 +1,5 @@
 """Python database tools (psycopg2, pandas, Alembic, peewee, SQLModel and SQLAlchemy's
-asyncio ORM over asyncpg, Tortoise ORM, Pony ORM) against a coordinator and against plain
+asyncio ORM over asyncpg, Tortoise ORM, Pony ORM, pg8000, aiopg) against a coordinator and against plain
 PostgreSQL: each script in `python_tools/` runs what the tool's users run (migrations with
 the tool's own bookkeeping, autogenerate's introspection, bulk loads, upserts, savepoints,
 server-side cursors, COPY, eager loading, window functions, json and arrays) over tables
@@ -31,6 +31,7 @@ NEEDS = {
     "sqlmodel_async.py": ("sqlmodel", "asyncpg", "greenlet"),
     "tortoise_models.py": ("tortoise", "asyncpg"),
     "pony_models.py": ("pony", "psycopg2"),
+    "pg8000_aiopg.py": ("pg8000", "aiopg"),
 }
 
 

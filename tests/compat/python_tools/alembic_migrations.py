@@ -14,14 +14,13 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import sqlalchemy as sa  # noqa: E402
-from alembic import command  # noqa: E402
-from alembic.autogenerate import compare_metadata  # noqa: E402
-from alembic.config import Config  # noqa: E402
-from alembic.migration import MigrationContext  # noqa: E402
-from alembic.script import ScriptDirectory  # noqa: E402
-from sqlalchemy.dialects import postgresql as pg  # noqa: E402
-from _common import args, check, out, with_search_path  # noqa: E402
+import sqlalchemy as sa
+from _common import args, check, out, with_search_path
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 uri, schema = args()
 url = with_search_path(uri, schema).replace("postgresql://", "postgresql+psycopg://", 1)
@@ -146,7 +145,7 @@ def set_models(text: str) -> None:
 
 def diff() -> list[str]:
     sys.path.insert(0, str(work))
-    import models  # noqa: PLC0415
+    import models
     with engine.connect() as c:
         ctx = MigrationContext.configure(c, opts={"compare_type": True, "compare_server_default": True})
         return sorted(re.sub(r" at 0x[0-9a-f]+", "", repr(d)) for d in compare_metadata(ctx, models.metadata))

@@ -10,11 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.dialects import postgresql as pg  # noqa: E402
-from _common import args, check, out, with_search_path  # noqa: E402
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from _common import args, check, out, with_search_path
+from sqlalchemy.dialects import postgresql as pg
 
 uri, schema = args()
 base = with_search_path(uri, schema).replace("postgresql://", "postgresql+psycopg://", 1)
@@ -105,8 +105,8 @@ wide = pd.read_sql("SELECT id, name, score, rank() OVER (ORDER BY score DESC NUL
 out("window", frame_rows(wide))
 
 # A writer callable: COPY, the recipe from pandas' documentation (psql_insert_copy).
-import csv  # noqa: E402
-import io  # noqa: E402
+import csv
+import io
 
 
 def psql_insert_copy(table, conn, keys, data_iter):
@@ -121,7 +121,7 @@ def psql_insert_copy(table, conn, keys, data_iter):
         return cur.rowcount
 
 
-big = pd.DataFrame({"k": np.arange(5000), "v": np.arange(5000) * 0.5, "t": ["s%d" % (i % 50) for i in range(5000)]})
+big = pd.DataFrame({"k": np.arange(5000), "v": np.arange(5000) * 0.5, "t": [f"s{i % 50}" for i in range(5000)]})
 out("copy method", big.to_sql("big", engine2, index=False, method=psql_insert_copy))
 out("copy result", frame_rows(pd.read_sql("SELECT count(*), sum(k), sum(v), count(DISTINCT t) FROM big", engine)))
 out("groupby", frame_rows(pd.read_sql("SELECT t, count(*) FROM big GROUP BY t ORDER BY count(*) DESC, t LIMIT 3", engine)))

@@ -12,7 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from peewee import (  # noqa: E402
+from _common import args, check, out, parts
+from peewee import (
     JOIN,
     SQL,
     BooleanField,
@@ -29,9 +30,8 @@ from peewee import (  # noqa: E402
     fn,
     prefetch,
 )
-from playhouse.migrate import PostgresqlMigrator, migrate  # noqa: E402
-from playhouse.postgres_ext import ArrayField, BinaryJSONField, PostgresqlExtDatabase, ServerSide  # noqa: E402
-from _common import args, check, out, parts  # noqa: E402
+from playhouse.migrate import PostgresqlMigrator, migrate
+from playhouse.postgres_ext import ArrayField, BinaryJSONField, PostgresqlExtDatabase, ServerSide
 
 uri, schema = args()
 p = parts(uri)

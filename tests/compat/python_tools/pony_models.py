@@ -10,7 +10,8 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pony.orm import (  # noqa: E402
+from _common import args, out, parts
+from pony.orm import (
     Database,
     Json,
     Optional,
@@ -28,7 +29,6 @@ from pony.orm import (  # noqa: E402
     select,
     sum,
 )
-from _common import args, out, parts  # noqa: E402
 
 uri, schema = args()
 p = parts(uri)
@@ -92,7 +92,7 @@ with db_session:
     q = select((c.country, count(c)) for c in Customer).order_by(1)
     out("group by", q[:])
     out("select_by_sql", [p.name for p in Product.select_by_sql(
-        "SELECT * FROM product WHERE price > $x ORDER BY price DESC LIMIT 3", globals={"x": Decimal("5")})])
+        "SELECT * FROM product WHERE price > $x ORDER BY price DESC LIMIT 3", globals={"x": Decimal(5)})])
     out("json", sorted(p.name for p in select(p for p in Product if p.tags["cat"] == "b")))
     out("distinct", sorted(select(o.customer.country for o in Order if o.total < 20).distinct()[:]))
 

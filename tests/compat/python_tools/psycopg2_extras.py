@@ -11,10 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import psycopg2  # noqa: E402
-import psycopg2.extensions  # noqa: E402
-import psycopg2.extras  # noqa: E402
-from _common import args, check, out, with_search_path  # noqa: E402
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+from _common import args, check, out, with_search_path
 
 uri, schema = args()
 conn = psycopg2.connect(with_search_path(uri, schema))

@@ -12,15 +12,21 @@ import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
-from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).parent))
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine  # noqa: E402
-from sqlalchemy.orm import DeclarativeBase, Mapped, joinedload, mapped_column, relationship, selectinload  # noqa: E402
-from sqlmodel import Field, Relationship, Session, SQLModel, col, create_engine, func, select  # noqa: E402
-from _common import args, check, out, parts, with_search_path  # noqa: E402
+import sqlalchemy as sa
+from _common import args, out, parts, with_search_path
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    joinedload,
+    mapped_column,
+    relationship,
+    selectinload,
+)
+from sqlmodel import Field, Relationship, Session, SQLModel, col, create_engine, func, select
 
 uri, schema = args()
 
@@ -29,19 +35,19 @@ uri, schema = args()
 
 
 class Team(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True)
     headquarters: str
-    heroes: List["Hero"] = Relationship(back_populates="team")
+    heroes: list["Hero"] = Relationship(back_populates="team")
 
 
 class Hero(SQLModel, table=True):
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True)
     secret_name: str
-    age: Optional[int] = Field(default=None, index=True)
-    team_id: Optional[int] = Field(default=None, foreign_key="team.id")
-    team: Optional[Team] = Relationship(back_populates="heroes")
+    age: int | None = Field(default=None, index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    team: Team | None = Relationship(back_populates="heroes")
 
 
 engine = create_engine(with_search_path(uri, schema).replace("postgresql://", "postgresql+psycopg://", 1))
@@ -166,7 +172,7 @@ async def run_async() -> None:
                  .join(Order, isouter=True).group_by(Customer.tier).order_by(Customer.tier))
             out("group by", (await s.execute(q)).all())
             q = sa.select(Order.id).where(sa.tuple_(Order.customer_id, Order.total).in_(
-                [(uid(2), Decimal("2.5")), (uid(3), Decimal("28.5")), (uid(4), Decimal("1"))])).order_by(Order.id)
+                [(uid(2), Decimal("2.5")), (uid(3), Decimal("28.5")), (uid(4), Decimal(1))])).order_by(Order.id)
             out("tuple in", (await s.scalars(q)).all())
             q = sa.select(Order.id, sa.func.array_length(Order.items, 1)).where(sa.literal("i5") == sa.any_(Order.items)).order_by(Order.id)
             out("array any", (await s.execute(q)).all())

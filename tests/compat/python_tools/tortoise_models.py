@@ -10,13 +10,13 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tortoise import Tortoise, fields, run_async  # noqa: E402
-from tortoise.exceptions import IntegrityError  # noqa: E402
-from tortoise.expressions import F, Q  # noqa: E402
-from tortoise.functions import Avg, Count, Sum  # noqa: E402
-from tortoise.models import Model  # noqa: E402
-from tortoise.transactions import in_transaction  # noqa: E402
-from _common import args, out, parts  # noqa: E402
+from _common import args, out, parts
+from tortoise import Tortoise, fields, run_async
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+from tortoise.functions import Avg, Count, Sum
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 uri, schema = args()
 
