@@ -90,23 +90,37 @@ def test_alembic_version_update_beside_ddl_in_one_transaction(gridpg_cluster: Cl
             conn.execute("DROP ROLE pytools_mover")
 
 
-def test_copy_of_a_query_in_the_extended_protocol_is_refused_cleanly(gridpg_cluster: Cluster, schema: str) -> None:
+def test_copy_in_the_extended_protocol(gridpg_cluster: Cluster, schema: str) -> None:
     """pg8000 sends every statement, COPY included, as Parse, Sync, Describe, Sync, Bind,
-    Execute, Flush, Sync. COPY in the extended protocol is refused (0A000), but `COPY
-    (SELECT ... FROM <distributed table>) TO STDOUT` so sent left the catalog server's
-    connection in COPY OUT and failed with 08006 "connection to node catalog1 was lost"."""
+    Execute, Flush, (CopyData, CopyDone,) Sync. COPY of a distributed table so sent was
+    refused (0A000: pg8000's users could not COPY at all), and `COPY (SELECT ... FROM
+    <distributed table>) TO STDOUT` left the catalog server's connection in COPY OUT and
+    failed with 08006 "connection to node catalog1 was lost"."""
     pg8000 = pytest.importorskip("pg8000.native")
-    with _connect(gridpg_cluster, schema) as conn:
-        conn.execute("CREATE TABLE author (id serial PRIMARY KEY, name text)")
-        conn.execute("INSERT INTO author (name) SELECT 'a' || g FROM generate_series(1, 10) g")
     u = urlsplit(gridpg_cluster.dsn(0))
     con = pg8000.Connection(u.username, host=u.hostname, port=u.port, password=u.password, database="postgres")
     try:
         con.run(f"SET search_path TO {schema}")
-        for sql in ("COPY (SELECT id FROM author ORDER BY id) TO STDOUT", "COPY author TO STDOUT"):
-            with pytest.raises(pg8000.DatabaseError) as info:
-                con.run(sql, stream=io.StringIO())
-            assert info.value.args[0]["C"] == "0A000", info.value.args[0]
-        assert con.run("SELECT count(*) FROM author") == [[10]]
+        con.run("CREATE TABLE author (id serial PRIMARY KEY, name text)")
+        con.run("COPY author (id, name) FROM STDIN", stream=io.StringIO("".join(f"{i}\ta{i}\n" for i in range(1, 41))))
+        assert con.row_count == 40
+        con.run("COPY author FROM STDIN WITH (FORMAT csv, HEADER)", stream=io.StringIO("id,name\n41,x\n42,y\n"))
+        assert con.run("SELECT count(*), sum(id) FROM author") == [[42, 903]]
+        with pytest.raises(pg8000.DatabaseError) as info:  # a duplicate key on one node: nothing copied
+            con.run("COPY author FROM STDIN", stream=io.StringIO("43\tz\n7\tdup\n"))
+        assert info.value.args[0]["C"] == "23505"
+        out = io.StringIO()
+        con.run("COPY author TO STDOUT", stream=out)
+        assert con.row_count == 42 and sorted(out.getvalue().splitlines())[:2] == ["1\ta1", "10\ta10"]
+        out = io.StringIO()
+        con.run("COPY (SELECT id, name FROM author WHERE id > 38 ORDER BY id) TO STDOUT WITH (FORMAT csv)", stream=out)
+        assert out.getvalue() == "39,a39\n40,a40\n41,x\n42,y\n" and con.row_count == 4
+        with pytest.raises(pg8000.DatabaseError) as info:
+            con.run("COPY (SELECT 1 / (id - id) FROM author) TO STDOUT", stream=io.StringIO())
+        assert info.value.args[0]["C"] == "22012"
+        con.run("BEGIN")
+        con.run("COPY author FROM STDIN", stream=io.StringIO("100\tin block\n"))
+        con.run("ROLLBACK")
+        assert con.run("SELECT count(*) FROM author") == [[42]]
     finally:
         con.close()

@@ -2,12 +2,13 @@
 through file objects, native and DB-API interfaces) and aiopg (psycopg2 in asynchronous
 mode) as their users drive them: DDL, parameters of every Python type as the driver
 types them, keys of several types, upserts with RETURNING, transactions and errors,
-server-side cursors."""
+server-side cursors, COPY in and out."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import sys
 import uuid
 from decimal import Decimal
@@ -64,10 +65,21 @@ try:
     con.run("INSERT INTO by_text VALUES ('key1', 1)")
 except pg8000.native.DatabaseError as e:
     out("unique error", e.args[0]["C"])
-# (COPY: pg8000 sends it in the extended protocol, which gridpg refuses: 0A000)
+# COPY: pg8000 sends it with Parse/Bind/Execute like every statement
+buf = io.StringIO()
+con.run("COPY (SELECT id, code, price FROM item ORDER BY id) TO STDOUT WITH (FORMAT csv)", stream=buf)
+out("copy query out", [con.row_count, buf.getvalue().splitlines()[:3]])
 con.run("CREATE TABLE item2 (id bigint PRIMARY KEY, code text, price numeric(10,2))")
-con.run("INSERT INTO item2 SELECT id, code, price FROM item")
-out("insert select", con.run("SELECT count(*), sum(price) FROM item2"))
+con.run("COPY item2 FROM STDIN WITH (FORMAT csv)", stream=io.StringIO(buf.getvalue()))
+out("copy in", [con.row_count, con.run("SELECT count(*), sum(price) FROM item2")])
+buf = io.StringIO()
+con.run("COPY item2 (code, id) TO STDOUT", stream=buf)
+out("copy table out", [con.row_count, sorted(buf.getvalue().splitlines())[:3]])
+try:
+    con.run("COPY item2 FROM STDIN", stream=io.StringIO("500\tx\t1\n1\tdup\t2\n"))
+except pg8000.native.DatabaseError as e:
+    out("copy error", e.args[0]["C"])
+out("after copy error", con.run("SELECT count(*) FROM item2"))
 con.close()
 
 # DB-API: paramstyle format, executemany, cursor.description
