@@ -124,3 +124,32 @@ def test_copy_in_the_extended_protocol(gridpg_cluster: Cluster, schema: str) -> 
         assert con.run("SELECT count(*) FROM author") == [[42]]
     finally:
         con.close()
+
+
+def test_subplan_then_exchange_after_ddl_in_a_block_does_not_hang(gridpg_cluster: Cluster, schema: str) -> None:
+    """A migration's `CREATE TABLE ...` then `SELECT ... WHERE id NOT IN (SELECT ... FROM
+    other) ORDER BY 1` in one block: the IN subquery runs first into scratch tables, and the
+    exchange after it asked the datanodes' row estimates in two batches at once, both on the
+    block's own connection of a node (one batch reads the scratch table only the block sees,
+    the other does not; after DDL both go to the block's connection): each waited for the
+    other's answer, and the statement hung with the block's locks held."""
+    import asyncio
+
+    async def run() -> list[tuple[str]]:
+        aconn = await psycopg.AsyncConnection.connect(gridpg_cluster.dsn(0), autocommit=True)
+        async with aconn:
+            await aconn.execute(f"SET search_path TO {schema}")
+            await aconn.execute("CREATE TABLE author (id serial PRIMARY KEY, name text)")
+            await aconn.execute("CREATE TABLE post (id serial PRIMARY KEY, author_id int, score int)")
+            await aconn.execute("INSERT INTO author (name) SELECT 'a' || g FROM generate_series(1, 12) g")
+            await aconn.execute("INSERT INTO post (author_id, score) SELECT 1 + g % 12, g % 7 FROM generate_series(1, 60) g")
+            await aconn.execute("BEGIN")
+            await aconn.execute("CREATE TABLE migrated (id int PRIMARY KEY)")
+            cur = await aconn.execute("SELECT a.name FROM author a WHERE a.id NOT IN "
+                                      "(SELECT author_id FROM post WHERE score = 6) ORDER BY 1")
+            rows = await cur.fetchall()
+            await aconn.execute("COMMIT")
+            return rows
+
+    rows = asyncio.run(asyncio.wait_for(run(), 30))
+    assert rows == [("a10",), ("a12",), ("a3",), ("a5",)]
