@@ -10,13 +10,20 @@ such a table is an unlogged table in the shard schema instead, created and dropp
 block (as the datanodes' scratch tables are), under a name unique on the server; outside
 a block it stays a temp table, which nothing can leave behind.
 
+The same holds for the tables a coordinator finish gathers its rows into, when the block
+has run DDL (its catalog part cannot go to a side connection, which would not see the
+DDL): they become shard-schema tables too (`gather_out_of_pg_temp`).
+
 This module owns the schema's creation on the catalog server (once per process, as the
-superuser, by the same statements that prepare a datanode) and the table's spelling; it
+superuser, by the same statements that prepare a datanode) and the tables' spelling; it
 must not decide when a statement needs a copy.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gridpg.commands.ddl import SHARD_SCHEMA, SHARD_SCHEMA_SETUP
@@ -24,7 +31,9 @@ from gridpg.errors import PgError
 from gridpg.sql.quote import quote_ident
 
 if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
     from gridpg.executor.dispatch import Dispatcher
+    from gridpg.planner.plan import GatherTable
 
 _READY: set[str] = set()  # catalog nodes whose shard schema this process has seen
 
@@ -37,6 +46,32 @@ async def scratch_table(dispatcher: Dispatcher, name: str) -> tuple[str, str]:
     await ensure_scratch_schema(dispatcher)
     qualified = f"{SHARD_SCHEMA}.{quote_ident(name)}"
     return f"CREATE UNLOGGED TABLE {qualified}", qualified
+
+
+def is_block_catalog(dispatcher: Dispatcher, catalog: BackendConnection) -> bool:
+    """Whether `catalog` is the client block's own catalog connection (not a side one,
+    which is rolled back at the statement's end): its temp tables would fail the block's
+    PREPARE."""
+    runner = dispatcher.runner
+    if not runner.txn.in_block or getattr(runner, "side_catalog_active", False):
+        return False
+    part = runner.txn.participants.get(dispatcher.coord.catalog_node)
+    return part is not None and part.conn is catalog
+
+
+async def gather_out_of_pg_temp(dispatcher: Dispatcher, gather: Sequence[GatherTable],
+                                final_sql: str) -> tuple[tuple[GatherTable, ...], str]:
+    """A coordinator finish's copies as shard-schema tables: each gathered table renamed
+    to a name unique on the server, and the final statement's `pg_temp.<copy>` with it."""
+    from gridpg.executor.run import scratch_name
+
+    await ensure_scratch_schema(dispatcher)
+    renamed = []
+    for table in gather:
+        name = scratch_name(dispatcher, "gather", shared=True)
+        final_sql = re.sub(rf"\bpg_temp\.{re.escape(table.temp)}(?![\w$])", f"{SHARD_SCHEMA}.{name}", final_sql)
+        renamed.append(dataclasses.replace(table, temp=name))
+    return tuple(renamed), final_sql
 
 
 async def ensure_scratch_schema(dispatcher: Dispatcher) -> None:

@@ -24,7 +24,7 @@ from gridpg.errors import (
     PgError,
 )
 from gridpg.executor import relay
-from gridpg.executor.catalog_scratch import scratch_table
+from gridpg.executor.catalog_scratch import gather_out_of_pg_temp, is_block_catalog, scratch_table
 from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
 from gridpg.executor.scratch import writable_catalog
 from gridpg.pgwire import codec
@@ -656,8 +656,10 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     may hold a lock on the table (ALTER TABLE earlier in the block) that `catalog` would
     wait for, forever, and `catalog` would not see the new columns."""
     on_datanode = on_datanode or _catalog_locked_elsewhere(dispatcher, catalog)
+    # (a temp outside pg_temp: a shard-schema table, executor/catalog_scratch.py)
+    kind = "TEMP" if temp.startswith("pg_temp.") else "UNLOGGED"
     if f"{SCRATCH_SCHEMA}." not in partial and not on_datanode:
-        await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+        await catalog.simple_query(f"CREATE {kind} TABLE {temp} AS {partial} WITH NO DATA")
         return
     from gridpg.executor.dml import _query_columns
 
@@ -665,7 +667,7 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     await conn.settle()
     columns = await _query_columns(conn, partial, {})
     await catalog.simple_query(
-        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
+        f"CREATE {kind} TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
 
 
 def _catalog_locked_elsewhere(dispatcher: Dispatcher, catalog: BackendConnection) -> bool:
@@ -917,9 +919,12 @@ async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan:
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temps: list[str] = []
     shapes: dict[str, list[str]] = {}
+    gather, final_sql, schema = plan.gather, plan.final_sql or "", "pg_temp"
+    if is_block_catalog(dispatcher, catalog):  # the block ran DDL: its PREPARE must not see temp tables
+        (gather, final_sql), schema = await gather_out_of_pg_temp(dispatcher, gather, final_sql), SCRATCH_SCHEMA
     try:
-        await gather_to_catalog(dispatcher, request, request.sql, plan.gather, catalog, temps, shapes)
-        final = expand_stars(plan.final_sql or "", {t.temp: shapes[t.temp] for t in plan.gather if t.tableoid})
+        await gather_to_catalog(dispatcher, request, request.sql, gather, catalog, temps, shapes, schema)
+        final = expand_stars(final_sql, {t.temp: shapes[t.temp] for t in gather if t.tableoid})
         if not request.simple and request.params:
             final = await inline_params(dispatcher, request, final)
         await _run_final(dispatcher, request, final)
@@ -988,9 +993,12 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
 
     temps: list[str] = []
     shapes: dict[str, list[str]] = {}
+    gather, final_sql, schema = plan.gather, plan.final_sql or "", "pg_temp"
+    if is_block_catalog(dispatcher, catalog):  # the block ran DDL: its PREPARE must not see temp tables
+        (gather, final_sql), schema = await gather_out_of_pg_temp(dispatcher, gather, final_sql), SCRATCH_SCHEMA
     try:
-        await gather_to_catalog(dispatcher, None, sql, plan.gather, catalog, temps, shapes)
-        final = expand_stars(plan.final_sql or "", {t.temp: shapes[t.temp] for t in plan.gather if t.tableoid})
+        await gather_to_catalog(dispatcher, None, sql, gather, catalog, temps, shapes, schema)
+        final = expand_stars(final_sql, {t.temp: shapes[t.temp] for t in gather if t.tableoid})
     except BaseException:
         await _drop_temp(catalog, temps)
         raise

@@ -38,3 +38,31 @@ UPDATE oracle_pyt.alembic_version SET version_num = 'r4' RETURNING version_num;
 ROLLBACK;
 SELECT version_num FROM oracle_pyt.alembic_version;
 SELECT count(*) FROM information_schema.tables WHERE table_schema = 'oracle_pyt' AND table_name = 'gone';
+/*
+Alembic data migrations: DDL, then queries over distributed tables in the same
+transaction. A coordinator finish (an expression join, a correlated subquery) kept its
+gathered rows in temp tables on the block's catalog connection, and COMMIT failed with
+0A000 (documented as left before); an exchange finished by two-phase aggregation or a
+sorted merge did the same; `NOT IN (SELECT ...)` with ORDER BY (a subplan, then an exchange
+that moves nothing) hung forever: the exchange's row estimates were asked on the block's
+own datanode connection twice at once.
+*/
+CREATE TABLE oracle_pyt.author (id serial PRIMARY KEY, name text);
+CREATE TABLE oracle_pyt.post (id serial PRIMARY KEY, author_id int, title text, score int);
+INSERT INTO oracle_pyt.author (name) SELECT 'a' || g FROM generate_series(1, 12) g;
+INSERT INTO oracle_pyt.post (author_id, title, score) SELECT 1 + g % 12, 't' || g, g % 7 FROM generate_series(1, 60) g;
+BEGIN;
+CREATE TABLE oracle_pyt.b1 (id int PRIMARY KEY);
+SELECT a.name, (SELECT max(p.score) FROM oracle_pyt.post p WHERE p.author_id = a.id) FROM oracle_pyt.author a ORDER BY a.id LIMIT 4;
+SELECT count(*) FROM oracle_pyt.post a JOIN oracle_pyt.post b ON a.title = b.title || '0';
+SELECT string_agg(name, ',' ORDER BY name) FROM oracle_pyt.author a WHERE EXISTS (SELECT 1 FROM oracle_pyt.post p WHERE p.author_id = a.id AND p.score > 5);
+SELECT author_id, sum(score), rank() OVER (ORDER BY sum(score) DESC, author_id) FROM oracle_pyt.post GROUP BY author_id ORDER BY 3 LIMIT 3;
+SELECT DISTINCT ON (score) score, title FROM oracle_pyt.post ORDER BY score, title;
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY score) FROM oracle_pyt.post;
+SELECT a.name FROM oracle_pyt.author a WHERE a.id NOT IN (SELECT author_id FROM oracle_pyt.post WHERE score = 6) ORDER BY 1;
+SELECT score, count(*) FROM oracle_pyt.post GROUP BY score HAVING count(*) > (SELECT count(*) / 10 FROM oracle_pyt.post) ORDER BY 1;
+INSERT INTO oracle_pyt.b1 SELECT DISTINCT score FROM oracle_pyt.post;
+UPDATE oracle_pyt.post SET score = score + 1 WHERE author_id IN (SELECT id FROM oracle_pyt.author WHERE name LIKE 'a1%');
+COMMIT;
+SELECT count(*), sum(score) FROM oracle_pyt.post;
+SELECT count(*) FROM oracle_pyt.b1;
