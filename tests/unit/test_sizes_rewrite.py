@@ -47,11 +47,27 @@ def test_internal_objects_are_filtered_from_selects_only() -> None:
     assert "FROM (SELECT * FROM information_schema.tables gp_x WHERE NOT" in aliased and aliased.endswith(") t")
     # kept as sent: a system column (a subquery has none), a CTE of that name, DML, EXPLAIN
     for sql in ("SELECT xmin, relname FROM pg_class",
-                "SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class",
+                "SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class c",
+                "SELECT pg_catalog.pg_class.relname FROM pg_class a, pg_catalog.pg_class",
+                "SELECT postgres.pg_catalog.pg_class.relname FROM pg_catalog.pg_class",
                 "SELECT count(*) FROM ONLY pg_class", "SELECT count(*) FROM pg_class TABLESAMPLE system (50)", "WITH pg_class AS (SELECT 1) SELECT * FROM pg_class",
                 "UPDATE pg_class SET relpages = 0 WHERE false", "EXPLAIN SELECT * FROM pg_class"):
         assert internal_view.rewrite(sql) == sql
     assert not internal_view.mentions("SELECT * FROM my_tables")
+
+
+def test_schema_qualified_columns_of_a_substituted_catalog_lose_their_schema() -> None:
+    """SQLAlchemy's reflection names its columns `pg_catalog.pg_namespace.nspname`: such a
+    statement was kept as sent, and `get_schema_names()` listed gridpg's internal schemas."""
+    sql = ("SELECT pg_catalog.pg_namespace.nspname FROM pg_catalog.pg_namespace "
+           "WHERE pg_catalog.pg_namespace.nspname NOT LIKE 'pg_%' ORDER BY pg_catalog.pg_namespace.nspname")
+    out = internal_view.rewrite(sql)
+    assert out.startswith("SELECT pg_namespace.nspname FROM (SELECT * FROM pg_catalog.pg_namespace gp_x WHERE NOT")
+    assert out.endswith(") AS pg_namespace WHERE pg_namespace.nspname NOT LIKE 'pg_%' ORDER BY pg_namespace.nspname")
+    out = internal_view.rewrite('SELECT "pg_catalog"."pg_class".*, pg_catalog.pg_attrdef.adbin FROM pg_class '
+                                "JOIN pg_catalog.pg_attrdef ON pg_catalog.pg_attrdef.adrelid = pg_class.oid")
+    assert out.startswith('SELECT "pg_class".*, pg_catalog.pg_attrdef.adbin FROM (SELECT * FROM pg_catalog.pg_class')
+    assert out.endswith(") AS pg_class JOIN pg_catalog.pg_attrdef ON pg_catalog.pg_attrdef.adrelid = pg_class.oid")
 
 
 def test_bare_tableoid_targets_answer_the_catalogs_oid() -> None:

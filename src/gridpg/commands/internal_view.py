@@ -19,10 +19,11 @@ schemas, so the user's query runs unchanged otherwise; their OIDs still resolve
 metadata: `gridpg.dist_table`, the `pgxc_*` views) stays visible, as Citus's `pg_dist_*`
 tables do.
 
-Not substituted (the catalog server's rows are shown, internal ones included): a statement
-that names a system column (`xmin`, `ctid`, `tableoid`, ...; a subquery has none) or a
-schema-qualified column (`pg_catalog.pg_class.relname`, as SQLAlchemy writes), one
-with a CTE of a substituted name, ONLY or TABLESAMPLE on a catalog, anything but a SELECT (EXPLAIN, DML on catalogs), other
+A schema-qualified column of a substituted catalog (`pg_catalog.pg_namespace.nspname`, as
+SQLAlchemy's reflection writes; its `get_schema_names()` listed gridpg's schemas) loses its
+schema with it. Not substituted (the catalog server's rows are shown, internal ones
+included): a statement that names a system column (`xmin`, `ctid`, `tableoid`, ...; a
+subquery has none), one with a CTE of a substituted name, ONLY or TABLESAMPLE on a catalog, anything but a SELECT (EXPLAIN, DML on catalogs), other
 catalogs and views (`pg_depend`, `pg_description`, `pg_stat_*`, `pg_views`...), and code
 running on the catalog server (functions, which read its catalogs directly). pg_dump's
 sessions see the dump view instead (commands/dump_view.py), loopback sessions the catalogs
@@ -97,7 +98,9 @@ def rewrite(sql: str) -> str:
             or any(isinstance(n, dict) and "RangeTableSample" in n for n in nodes):
         return sql  # (ONLY and TABLESAMPLE take a table, not a subquery)
     toks = sqlparse.tokens(sql)
-    replacements = []
+    replacements = _unqualified_columns(sql, toks, nodes, refs)
+    if replacements is None:
+        return sql
     for ref in refs:
         start = int(ref.get("location", 0))
         name = ref["relname"]
@@ -120,9 +123,37 @@ def _names_system_column(nodes: list[Any]) -> bool:
             fields = node["ColumnRef"].get("fields", [])
             if fields and fields[-1].get("String", {}).get("sval") in SYSTEM_COLUMNS:
                 return True
-            if len(fields) > 2:  # `pg_catalog.pg_class.relname`: a subquery has no schema
-                return True
     return False
+
+
+def _unqualified_columns(sql: str, toks: list[Any], nodes: list[Any],
+                         refs: list[dict[str, Any]]) -> list[tuple[int, int, str]] | None:
+    """Spans that drop the schema of `pg_catalog.pg_class.relname` (as SQLAlchemy's
+    reflection writes columns), which names a catalog the rewrite makes a subquery `AS
+    pg_class` (it has no schema): the name is then the subquery's. None when a column
+    names its relation otherwise than the rewrite can follow (four parts; a substituted
+    catalog with an alias or read twice, where PostgreSQL's own error must stay)."""
+    plain = {_key(r): r for r in refs if not r.get("alias")}
+    out: list[tuple[int, int, str]] = []
+    for node in nodes:
+        column = node.get("ColumnRef") if isinstance(node, dict) else None
+        if not isinstance(column, dict) or len(column.get("fields", [])) < 3:
+            continue
+        fields = column["fields"]
+        names = [f.get("String", {}).get("sval") for f in fields[:2]]
+        key = (names[0], names[1])
+        if len(fields) > 3 or key not in SUBSTITUTES:
+            if len(fields) > 3:
+                return None
+            continue  # another catalog's column: not rewritten
+        if key not in plain or sum(1 for r in refs if _key(r) == key) > 1:
+            return None
+        start = int(column.get("location", -1))
+        dots = [t for t in toks if t.start >= start and t.name == "ASCII_46"]
+        if start < 0 or not dots:
+            return None
+        out.append((start, dots[0].end + 1, ""))
+    return out
 
 
 def _has_cte_named(nodes: list[Any]) -> bool:

@@ -1066,8 +1066,6 @@ async def copy(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any
     if table is None:
         return False
     _ensure_copy_matview(dispatcher, table, bool(body.get("is_from")))
-    if not request.simple:
-        raise PgError(FEATURE_NOT_SUPPORTED, "COPY in the extended query protocol is not supported by gridpg")
     options = _copy_options(body)
     if body.get("is_from"):
         await copy_from_stdin(dispatcher, request, body, table, options)
@@ -1763,7 +1761,10 @@ async def _copy_source(dispatcher: Dispatcher, table: DistTable) -> str:
 
 
 async def _relay_copy_out(dispatcher: Dispatcher, conn: BackendConnection, sql: str,
-                          skip_binary_header: bool = False, skip_binary_trailer: bool = False) -> int:
+                          skip_binary_header: bool = False, skip_binary_trailer: bool = False,
+                          relay_response: bool = False) -> int:
+    """The rows of `sql` (a COPY ... TO STDOUT) relayed to the client as CopyData; with
+    `relay_response`, its CopyOutResponse too. The row count."""
     await conn.settle()
     conn.send(codec.build_query(sql))
     error: PgError | None = None
@@ -1785,6 +1786,8 @@ async def _relay_copy_out(dispatcher: Dispatcher, conn: BackendConnection, sql: 
                     continue
                 if data:
                     dispatcher.session.send(codec.build_copy_data(data))
+            elif kind == 0x48 and relay_response:
+                dispatcher.session.send(raw)
             elif kind == 0x43:
                 tag = raw[5:-1].decode()
                 count = int(tag.split()[-1]) if tag.split()[-1].isdigit() else 0
@@ -1819,19 +1822,32 @@ async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
     from gridpg.executor.locked_insert import ensure_no_copied_locks
 
     ensure_no_copied_locks(dispatcher, stmt.query, "COPY (query) TO")
-    prepared = await prepare_query_on_catalog(dispatcher, str(RawStream()(stmt.query)))
-    if prepared is None:
-        return False
-    final_sql, temps = prepared
-    stmt.query = parse_sql(final_sql)[0].stmt
     from gridpg.executor.multi import _drop_temp
+    from gridpg.executor.scratch import writable_catalog
 
-    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    try:
-        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False,
-                                     sql=str(RawStream()(stmt)))
-    finally:
-        await _drop_temp(catalog, temps)
+    # The gathered rows' temp tables go on a side connection in a read-only block (25006
+    # otherwise) and in a writable one (its DDL after this statement failed to PREPARE: 0A000
+    # "operated on temporary objects", and the whole block was lost at COMMIT).
+    async with writable_catalog(dispatcher):
+        prepared = await prepare_query_on_catalog(dispatcher, str(RawStream()(stmt.query)))
+        if prepared is None:
+            return False
+        final_sql, temps = prepared
+        stmt.query = parse_sql(final_sql)[0].stmt
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        try:
+            if request.simple:
+                await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False,
+                                             sql=str(RawStream()(stmt)))
+            else:
+                # pg8000 sends every statement with Parse/Bind/Execute: the relay of an
+                # extended cycle takes no COPY OUT (it broke the catalog server's
+                # connection, 08006), so the final COPY runs as a simple query, relayed
+                count = await _relay_copy_out(dispatcher, catalog, str(RawStream()(stmt)), relay_response=True)
+                dispatcher.session.send(codec.COPY_DONE)
+                dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
+        finally:
+            await _drop_temp(catalog, temps)
     return True
 
 

@@ -40,13 +40,16 @@ async def gather(dispatcher: Dispatcher, request: ExecRequest | None, requests: 
         if "$" in sql and request is not None:
             sql = await inline_params(dispatcher, request, sql)
         texts.append(sql)
+    # one batch per connection: two batches sent at once on the block's own connection of a
+    # node (one reading the block's scratch tables, one not, after DDL in the block) waited
+    # for each other's answers forever
     batches: dict[tuple[str, bool], list[int]] = {}
     for n, req in enumerate(requests):
-        batches.setdefault((req.group, req.in_block), []).append(n)
+        batches.setdefault((req.group, _on_block_connection(dispatcher, req.group, req.in_block)), []).append(n)
     out: dict[tuple[str, str], Estimate] = {}
 
-    async def one(group: str, in_block: bool, members: list[int]) -> None:
-        plans = await _explain(dispatcher, group, in_block, [texts[n] for n in members], tolerant)
+    async def one(group: str, on_block: bool, members: list[int]) -> None:
+        plans = await _explain(dispatcher, group, on_block, [texts[n] for n in members], tolerant)
         for n, plan in zip(members, plans):
             if plan is not None:
                 req = requests[n]
@@ -57,10 +60,20 @@ async def gather(dispatcher: Dispatcher, request: ExecRequest | None, requests: 
     return out
 
 
-async def _explain(dispatcher: Dispatcher, group: str, in_block: bool, selects: list[str],
+def _on_block_connection(dispatcher: Dispatcher, group: str, in_block: bool) -> bool:
+    """Whether `group`'s EXPLAINs run on the block's own connection: they read what only
+    the block sees (`in_block`), or the client's block ran DDL (ALTER TABLE,
+    alter_distributed_table) or LOCK TABLE: its own connection may hold locks that a pooled
+    connection would wait for, forever."""
+    part = dispatcher.runner.txn.participants.get(group)
+    return in_block or (part is not None and (dispatcher.runner.ddl_in_block or part.locked))
+
+
+async def _explain(dispatcher: Dispatcher, group: str, on_block: bool, selects: list[str],
                    tolerant: bool) -> list[dict | None]:
     """The top plan node of each SELECT on `group`, one round trip (each alone when the
-    batch fails and `tolerant`: None for those that fail)."""
+    batch fails and `tolerant`: None for those that fail); on the block's own connection
+    when `on_block`."""
     async def run(conn: BackendConnection) -> list[dict | None]:
         try:
             return _plans(await conn.simple_query("; ".join(f"EXPLAIN (FORMAT JSON) {s}" for s in selects)))
@@ -76,10 +89,7 @@ async def _explain(dispatcher: Dispatcher, group: str, in_block: bool, selects: 
         return out
 
     txn = dispatcher.runner.txn
-    part = txn.participants.get(group)
-    if in_block or (part is not None and (dispatcher.runner.ddl_in_block or part.locked)):
-        # the client's block ran DDL (ALTER TABLE, alter_distributed_table) or LOCK TABLE:
-        # its own connection may hold locks that a pooled connection would wait for, forever
+    if on_block:
         conn = await txn.connection(group, wants_block=True)
         await conn.settle()
         return await run(conn)

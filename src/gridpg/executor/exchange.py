@@ -68,10 +68,12 @@ async def needs_of(dispatcher: Dispatcher, sql: str,
 
 async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None, sql: str,
                             tables: Sequence[GatherTable], catalog: BackendConnection,
-                            temps: list[str], shapes: dict[str, list[str]] | None = None) -> None:
+                            temps: list[str], shapes: dict[str, list[str]] | None = None,
+                            schema: str = "pg_temp") -> None:
     """Copy what `sql` needs of each table into its catalog temp table (`pg_temp.<temp>`,
-    appended to `temps` as soon as it exists, so the caller drops it whatever happens);
-    `shapes` gets the table's columns each copy holds, by temp name."""
+    or an unlogged table of `schema`: executor/catalog_scratch.py), appended to `temps` as
+    soon as it exists, so the caller drops it whatever happens; `shapes` gets the table's
+    columns each copy holds, by temp name."""
     from gridpg.executor.multi import copy_rows_to_catalog, create_partial_temp, inline_params
 
     needs = await needs_of(dispatcher, sql, tables)
@@ -87,8 +89,8 @@ async def gather_to_catalog(dispatcher: Dispatcher, request: ExecRequest | None,
             select = await inline_params(dispatcher, request, select)
         shape = need.select_sql(table.schema, table.name, columns, filtered=False, computed=computed)
         # a subplan's scratch table exists only on the datanodes: shaped there
-        await create_partial_temp(dispatcher, catalog, f"pg_temp.{quote_ident(table.temp)}", shape, table.groups[0])
-        temps.append(f"pg_temp.{quote_ident(table.temp)}")
+        await create_partial_temp(dispatcher, catalog, f"{schema}.{quote_ident(table.temp)}", shape, table.groups[0])
+        temps.append(f"{schema}.{quote_ident(table.temp)}")
         await copy_rows_to_catalog(dispatcher, [(g, select) for g in table.groups], catalog, temps[-1])
         key = (table.schema, table.name)
         await catalog.simple_query(_index_and_analyze(temps[-1], lookups.get(key, []), keys.get(key, ())))
@@ -341,20 +343,25 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
         await scatter(dispatcher, request, plan, commit=False)
         return
     # merge / two-phase: the catalog server makes the partial rows' temp table from the
-    # partial query over the real (empty there) tables, which have the scratch copies' types.
-    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    temp = plan.partial_temp or ""
-    partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
-    shape = partial
-    for move in staged.exchange.moves:
-        shape = shape.replace(f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}",
-                              quote_qualified(move.table.schema, move.table.name))
-    await create_partial_temp(dispatcher, catalog, temp, shape, plan.fragments[0].group)
-    try:
-        await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
-        await _run_final(dispatcher, request, plan.final_sql or "")
-    finally:
-        await _drop_temp(catalog, [temp])
+    # partial query over the real (empty there) tables, which have the scratch copies' types;
+    # on a side connection, as two-phase aggregation does (in a block that ran DDL, a temp
+    # table on the block's own connection failed its PREPARE at COMMIT: 0A000)
+    from gridpg.executor.scratch import writable_catalog
+
+    async with writable_catalog(dispatcher, scratch_only=True):
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        temp = plan.partial_temp or ""
+        partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
+        shape = partial
+        for move in staged.exchange.moves:
+            shape = shape.replace(f"{SCRATCH_SCHEMA}.{quote_ident(move.scratch)}",
+                                  quote_qualified(move.table.schema, move.table.name))
+        await create_partial_temp(dispatcher, catalog, temp, shape, plan.fragments[0].group)
+        try:
+            await copy_rows_to_catalog(dispatcher, [(f.group, partial) for f in plan.fragments], catalog, temp)
+            await _run_final(dispatcher, request, plan.final_sql or "")
+        finally:
+            await _drop_temp(catalog, [temp])
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from gridpg.errors import (
     PgError,
 )
 from gridpg.executor import relay
+from gridpg.executor.catalog_scratch import gather_out_of_pg_temp, is_block_catalog, scratch_table
 from gridpg.executor.dml import copy, create_table_as, insert  # noqa: F401 - re-exported entries
 from gridpg.executor.scratch import writable_catalog
 from gridpg.pgwire import codec
@@ -662,8 +663,10 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     may hold a lock on the table (ALTER TABLE earlier in the block) that `catalog` would
     wait for, forever, and `catalog` would not see the new columns."""
     on_datanode = on_datanode or _catalog_locked_elsewhere(dispatcher, catalog)
+    # (a temp outside pg_temp: a shard-schema table, executor/catalog_scratch.py)
+    kind = "TEMP" if temp.startswith("pg_temp.") else "UNLOGGED"
     if f"{SCRATCH_SCHEMA}." not in partial and not on_datanode:
-        await catalog.simple_query(f"CREATE TEMP TABLE {temp} AS {partial} WITH NO DATA")
+        await catalog.simple_query(f"CREATE {kind} TABLE {temp} AS {partial} WITH NO DATA")
         return
     from gridpg.executor.dml import _query_columns
 
@@ -671,7 +674,7 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     await conn.settle()
     columns = await _query_columns(conn, partial, {})
     await catalog.simple_query(
-        f"CREATE TEMP TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
+        f"CREATE {kind} TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
 
 
 def _catalog_locked_elsewhere(dispatcher: Dispatcher, catalog: BackendConnection) -> bool:
@@ -789,11 +792,12 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     await _ensure_no_inheritance_children(catalog, table.name, qualified)
     await _ensure_no_referential_actions(catalog, table.name, qualified)
     _check_identity_set(request.sql, await dispatcher.coord.table_columns(dispatcher.runner, table))
-    temp = f"pg_temp.{table_ref.temp}"
     generated = await _generated_columns(catalog, qualified)
+    # the copy: in a block an unlogged table, so that DDL in the block can still PREPARE
+    create, temp = await scratch_table(dispatcher, table_ref.temp)
     # generated columns computed again by the UPDATE in the copy (its RETURNING shows
     # them), and by the datanodes when the rows go back
-    await catalog.simple_query(f"CREATE TEMP TABLE {table_ref.temp} (LIKE {qualified} INCLUDING DEFAULTS"
+    await catalog.simple_query(f"{create} (LIKE {qualified} INCLUDING DEFAULTS"
                                f"{' INCLUDING GENERATED' if generated else ''})")
     try:
         held = await _move_through_copy(dispatcher, request, plan, catalog, table, qualified, temp, generated)
@@ -820,10 +824,13 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
             txn.mark_written(f.group)
         sources = [(f.group, await inline_params(dispatcher, request, f.sql)) for f in plan.fragments]
         if generated:
-            await _copy_without_generated(dispatcher, sources, catalog, table_ref.temp, qualified, names)
+            await _copy_without_generated(dispatcher, sources, catalog, table_ref.temp, temp, qualified, names)
         else:
             await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
-        final = await inline_params(dispatcher, request, plan.final_sql or "")
+        final_sql = plan.final_sql or ""
+        written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
+        assert final_sql.startswith(written), final_sql
+        final = await inline_params(dispatcher, request, f"UPDATE {temp} {final_sql[len(written):]}")
         # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
         # the rows are back in the table: a re-insert that fails (a duplicate key) must
         # not leave the client a success before the error.
@@ -856,16 +863,16 @@ async def _generated_columns(catalog: BackendConnection, qualified: str) -> set[
 
 
 async def _copy_without_generated(dispatcher: Dispatcher, sources: list[tuple[str, str]],
-                                  catalog: BackendConnection, temp: str, qualified: str,
+                                  catalog: BackendConnection, name: str, into: str, qualified: str,
                                   names: list[str]) -> None:
-    """The deleted rows (every column, as RETURNING gives them) into the copy `temp`,
-    whose generated columns take no value: through a plain staging table."""
-    staging = quote_ident(f"{temp}_rows")
-    await catalog.simple_query(f"CREATE TEMP TABLE {staging} (LIKE {qualified})")
-    await copy_rows_to_catalog(dispatcher, sources, catalog, f"pg_temp.{staging}")
+    """The deleted rows (every column, as RETURNING gives them) into the copy `into` (made
+    for scratch `name`), whose generated columns take no value: through a plain staging table."""
+    create, staging = await scratch_table(dispatcher, f"{name}_rows")
+    await catalog.simple_query(f"{create} (LIKE {qualified})")
+    await copy_rows_to_catalog(dispatcher, sources, catalog, staging)
     listed = ", ".join(quote_ident(n) for n in names)
-    await catalog.simple_query(f"INSERT INTO pg_temp.{quote_ident(temp)} ({listed}) SELECT {listed} "
-                               f"FROM pg_temp.{staging}; DROP TABLE pg_temp.{staging}")
+    await catalog.simple_query(f"INSERT INTO {into} ({listed}) SELECT {listed} "
+                               f"FROM {staging}; DROP TABLE {staging}")
 
 
 def _check_identity_set(sql: str, columns: list[Any]) -> None:
@@ -932,9 +939,12 @@ async def coordinator_finish(dispatcher: Dispatcher, request: ExecRequest, plan:
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     temps: list[str] = []
     shapes: dict[str, list[str]] = {}
+    gather, final_sql, schema = plan.gather, plan.final_sql or "", "pg_temp"
+    if is_block_catalog(dispatcher, catalog):  # the block ran DDL: its PREPARE must not see temp tables
+        (gather, final_sql), schema = await gather_out_of_pg_temp(dispatcher, gather, final_sql), SCRATCH_SCHEMA
     try:
-        await gather_to_catalog(dispatcher, request, request.sql, plan.gather, catalog, temps, shapes)
-        final = expand_stars(plan.final_sql or "", {t.temp: shapes[t.temp] for t in plan.gather if t.tableoid})
+        await gather_to_catalog(dispatcher, request, request.sql, gather, catalog, temps, shapes, schema)
+        final = expand_stars(final_sql, {t.temp: shapes[t.temp] for t in gather if t.tableoid})
         if not request.simple and request.params:
             final = await inline_params(dispatcher, request, final)
         await _run_final(dispatcher, request, final)
@@ -1003,9 +1013,12 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
 
     temps: list[str] = []
     shapes: dict[str, list[str]] = {}
+    gather, final_sql, schema = plan.gather, plan.final_sql or "", "pg_temp"
+    if is_block_catalog(dispatcher, catalog):  # the block ran DDL: its PREPARE must not see temp tables
+        (gather, final_sql), schema = await gather_out_of_pg_temp(dispatcher, gather, final_sql), SCRATCH_SCHEMA
     try:
-        await gather_to_catalog(dispatcher, None, sql, plan.gather, catalog, temps, shapes)
-        final = expand_stars(plan.final_sql or "", {t.temp: shapes[t.temp] for t in plan.gather if t.tableoid})
+        await gather_to_catalog(dispatcher, None, sql, gather, catalog, temps, shapes, schema)
+        final = expand_stars(final_sql, {t.temp: shapes[t.temp] for t in gather if t.tableoid})
     except BaseException:
         await _drop_temp(catalog, temps)
         raise

@@ -145,8 +145,10 @@ def search_path(dispatcher: Dispatcher) -> tuple[str, ...]:
 def scratch_name(dispatcher: Dispatcher, kind: str, shared: bool = True) -> str:
     """A fresh scratch table name: unique in the cluster when `shared` (datanode scratch
     tables; temp tables would forbid 2PC), else in the coordinator process."""
-    if shared:
-        return f"gp_{kind}_{dispatcher.coord.name}_{next(_scratch_ids)}"
+    if shared:  # the coordinator's worker processes count alike
+        coord = dispatcher.coord
+        worker = f"w{coord.worker}_" if getattr(coord, "worker", 0) else ""
+        return f"gp_{kind}_{coord.name}_{worker}{next(_scratch_ids)}"
     return f"gp_{kind}_{next(_scratch_ids)}"
 
 

@@ -10,7 +10,13 @@ from typing import Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze, tableoid
-from gridpg.planner.plan import CoordinatorFinishPlan, GatherTable, NotApplicable, ScratchNames
+from gridpg.planner.plan import (
+    SCRATCH_SCHEMA,
+    CoordinatorFinishPlan,
+    GatherTable,
+    NotApplicable,
+    ScratchNames,
+)
 from gridpg.planner.pushdown import Resolved
 from gridpg.planner.text import quote, relation_span, splice
 from gridpg.sql import parse as sqlparse
@@ -162,7 +168,7 @@ def _copy_aliases(items: list[Any], columns: dict[str, list[str]]) -> dict[str, 
         if "JoinExpr" in item:
             out.update(_copy_aliases([item["JoinExpr"].get("larg"), item["JoinExpr"].get("rarg")], columns))
         var = item.get("RangeVar")
-        if isinstance(var, dict) and var.get("schemaname") == "pg_temp" and var.get("relname") in columns:
+        if isinstance(var, dict) and var.get("schemaname") in ("pg_temp", SCRATCH_SCHEMA) and var.get("relname") in columns:
             out[(var.get("alias") or {}).get("aliasname") or var["relname"]] = columns[var["relname"]]
     return out
 

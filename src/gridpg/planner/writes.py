@@ -278,7 +278,7 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     relation = sql[start:end] + (f" AS {quote(ref.alias)}" if ref.alias else "")
     delete = f"DELETE FROM {relation} {where_text} RETURNING {quote(alias)}.*"
     scratch = ScratchNames(sql)
-    temp = scratch.new("move")
+    temp = scratch.new("move", shared=True)  # a table of the shard schema inside a block
     set_end = where_at if where_at >= 0 else (returning_at if returning_at >= 0 else len(sql))
     after_relation = sql[end:set_end]
     if ref.alias:  # drop "AS alias" that followed the name: re-added below

@@ -52,6 +52,13 @@ SELECT count(*) AS lb_schemata FROM information_schema.schemata WHERE schema_nam
 SELECT c.relname FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relname OPERATOR(pg_catalog.~) '^(io_items)$' COLLATE pg_catalog.default AND pg_catalog.pg_table_is_visible(c.oid);
 SELECT 'io_items'::regclass::text AS by_regclass, to_regclass('io_items') IS NOT NULL AS found;
+-- SQLAlchemy's reflection (Inspector.get_schema_names, get_table_names) names columns with
+-- their schema: such a statement was kept as sent and listed gridpg_lb_* (h-pytools)
+SELECT pg_catalog.pg_namespace.nspname FROM pg_catalog.pg_namespace
+ WHERE pg_catalog.pg_namespace.nspname LIKE 'gridpg\_%' ORDER BY pg_catalog.pg_namespace.nspname;
+SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class JOIN pg_catalog.pg_namespace
+ ON pg_catalog.pg_namespace.oid = pg_catalog.pg_class.relnamespace
+ WHERE pg_catalog.pg_class.relname IN ('io_items', 'IO Ref') ORDER BY pg_catalog.pg_class.relname;
 
 BEGIN;
 SELECT io_bump();
