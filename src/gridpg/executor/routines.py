@@ -318,6 +318,14 @@ _NAMES_SQL = f"""
 SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
+# Routines whose source names temporary objects (`CREATE TEMP TABLE`, `DROP TABLE
+# pg_temp.x`, dynamic SQL spelling TEMP): calling them may leave temp tables on the
+# catalog connection that runs them (frontend/temps.py pins it for the session).
+_TEMP_MAKERS_SQL = f"""
+SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}
+AND p.prosrc ~* '\\m(temp|temporary|pg_temp)\\M'"""
+
 _DEPENDENTS_SQL = f"""
 SELECT DISTINCT c.relname, p.oid, r.kind, r.col, rn.nspname FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
@@ -384,6 +392,7 @@ class _Registry:
     row_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # user row triggers
     statement_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # statement-level
     row_trigger_functions_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    temp_makers: frozenset[str] = frozenset()  # names of routines whose source names temp objects
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
@@ -545,6 +554,21 @@ class RoutineGuard:
                            "server, where those views read empty; drop them or read their tables")
         return verdict
 
+    async def may_create_temp(self, dispatcher: Dispatcher, sql: str) -> bool:
+        """Whether the statement runs code that may create temporary objects: a DO block
+        naming them, or a call of a routine whose source does (by name, as a word of the
+        text). PostgreSQL keeps them for the session; the catalog connection that runs the
+        code must then stay the session's (`frontend/temps.py`)."""
+        lowered = sql.lower()
+        if _DO_WORD.search(lowered) and re.search(r"\b(temp|temporary|pg_temp)\b", lowered):
+            tree = _tree(sql)
+            if tree is not None and sqlparse.node_type(tree) == "DoStmt":
+                return True
+        registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
+                                            dispatcher.runner.private_snapshot is not None)
+        found = [name for name in registry.temp_makers if name in lowered]
+        return bool(found) and _names_words(lowered, found)
+
     async def _code_may_read(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
                              path: tuple[str, ...], views: set[str] | frozenset[str]) -> bool:
         """Whether the code a statement runs may read one of the session's temp `views`: a
@@ -605,6 +629,7 @@ class RoutineGuard:
             return own[1]
         async with _CatalogConnection(dispatcher, private) as conn:
             names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
+            temp_makers = frozenset(r[0] for r in await conn.query(_TEMP_MAKERS_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
             on_write: dict[str, set[int]] = {}
             defaults: dict[str, dict[str, set[int]]] = {}
@@ -635,7 +660,7 @@ class RoutineGuard:
                              delegated=delegated, event_functions=events, defaults=defaults,
                              on_write_at=on_write_at, row_triggers_at=row_triggers_at,
                              statement_triggers_at=statement_triggers_at,
-                             row_trigger_functions_at=row_functions_at)
+                             row_trigger_functions_at=row_functions_at, temp_makers=temp_makers)
         if not private:
             self._registry = registry
             self._private.pop(id(dispatcher.runner), None)

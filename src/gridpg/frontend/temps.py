@@ -25,7 +25,7 @@ from gridpg.sql import parse as sqlparse
 if TYPE_CHECKING:
     from gridpg.frontend.statements import StatementRunner
 
-_TEMP_WORD = re.compile(r"\btemp(orary)?\b", re.IGNORECASE)
+_TEMP_WORD = re.compile(r"\b(temp|temporary|pg_temp\w*)\b", re.IGNORECASE)
 _HOLD_WORD = re.compile(r"\bhold\b", re.IGNORECASE)
 _CURSOR_OPT_HOLD = 0x0020
 _PLAIN_DML = re.compile(r"^\s*(select|insert|update|delete|values|table|with)\b", re.IGNORECASE)
@@ -69,6 +69,19 @@ class SessionTemps:
             self.runner.txn.pin(self.node)  # the cursor outlives the transaction on it
         elif self.pinned and not _PLAIN_DML.match(sql):
             self._stale = True  # DDL, DISCARD, DO, CALL...: may create or drop temp relations
+        elif not getattr(self.runner, "is_loopback", False) and await self._runs_temp_code(sql):
+            # `SELECT make_scratch()`, a DO block: code creating temp tables runs on this
+            # catalog connection; given back to the pool, they stayed there for the next
+            # session that took it and were gone for this one (42P01), silently shadowing
+            # nothing the planner knew of
+            self.runner.txn.pin(self.node)
+            self._stale = True
+
+    async def _runs_temp_code(self, sql: str) -> bool:
+        coord = self.runner.coord
+        if coord.planner is None or getattr(coord, "routine_guard", None) is None:
+            return False
+        return await coord.routine_guard.may_create_temp(self.runner.dispatcher, sql)
 
     def transaction_ended(self) -> None:
         """ON COMMIT DROP, and rolled-back CREATEs, change the names at a transaction's end."""
@@ -131,6 +144,9 @@ def creates_temp(sql: str) -> bool:
         rel = body.get("into", {}).get("rel", {})
     elif kind == "SelectStmt":
         rel = (body.get("intoClause") or {}).get("rel", {})
+    elif kind == "CreateFunctionStmt":  # `CREATE FUNCTION pg_temp.f()`: the session's own
+        names = [n.get("String", {}).get("sval") for n in body.get("funcname", [])]
+        return len(names) > 1 and sqlparse_is_temp_schema(names[0])
     return rel.get("relpersistence") == "t" or sqlparse_is_temp_schema(rel.get("schemaname"))
 
 
