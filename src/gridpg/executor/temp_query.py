@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
@@ -70,7 +70,37 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
             and utility_on_temp(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         return True
+    if analysis.route == "utility" and dispatcher.runner.temps.pinned and _on_temp_routines(analysis.tree):
+        # DROP / ALTER FUNCTION pg_temp.f(): the session's own routine, on its connection
+        # alone (the other servers have no such schema: 3F000 before)
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        return True
     return False
+
+
+_ROUTINE_OBJECTS = ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE")
+
+
+def _on_temp_routines(tree: dict[str, Any]) -> bool:
+    """DROP FUNCTION / PROCEDURE / ROUTINE, or ALTER FUNCTION, naming routines of the
+    session's temp schema (`pg_temp.f`) only."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind == "DropStmt" and body.get("removeType") in _ROUTINE_OBJECTS:
+        objects = [o.get("ObjectWithArgs", {}) for o in body.get("objects", [])]
+    elif kind == "AlterFunctionStmt":
+        objects = [body.get("func") or {}]
+    elif kind in ("RenameStmt", "AlterOwnerStmt", "AlterObjectSchemaStmt") \
+            and body.get("renameType", body.get("objectType")) in _ROUTINE_OBJECTS:
+        objects = [(body.get("object") or {}).get("ObjectWithArgs", {})]
+    else:
+        return False
+
+    def schema(obj: dict[str, Any]) -> str | None:
+        names = [n.get("String", {}).get("sval") for n in obj.get("objname", [])]
+        return names[0] if len(names) > 1 else None
+
+    return bool(objects) and all(tempnames.is_temp_schema(schema(o)) for o in objects)
 
 
 async def _explain_over_temp(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,

@@ -1,0 +1,58 @@
+/*
+Temporary objects made by server-side code, and the session's temp sequences and
+routines (h-odd pass, issue 12):
+- `CREATE TEMP TABLE t AS SELECT ... FROM <distributed table>` inside a PL/pgSQL function
+  filled the temp table from the catalog server's empty copy (0 rows, silently): the
+  guard did not count a CREATE TABLE AS query's tables as the code's, so the call ran
+  unarmed.
+- a DO block or a function creating temp tables ran on a pooled catalog connection: the
+  next statement of the session did not find the table (42P01), the next session that
+  took the connection did; and a temp table made by code over a distributed table's name
+  did not shadow it for the session's later statements.
+- `currval('temp_seq')` / `lastval()` after a temp table's `DEFAULT nextval('temp_seq')`
+  filled rows gave the value of the session's last explicit nextval() (1 for 3).
+- `CREATE FUNCTION pg_temp.f()` failed at PREPARE (0A000), `DROP FUNCTION pg_temp.f()`
+  with 3F000 from the other servers.
+*/
+CREATE TABLE stock (wh_id int, sku text, qty int, PRIMARY KEY (sku, wh_id));
+INSERT INTO stock VALUES (1, 'A1', 3), (2, 'A1', 2), (1, 'B2', 500), (2, 'C3', 20), (3, 'D4', 1), (3, 'E5', 0);
+CREATE TABLE items (sku text PRIMARY KEY, name text);
+INSERT INTO items VALUES ('A1', 'anvil'), ('B2', 'bolt'), ('C3', 'chain');
+CREATE FUNCTION stocked_count(min_qty int) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint; -- rows kept
+BEGIN
+  DROP TABLE IF EXISTS pg_temp.stocked; -- from an earlier call
+  CREATE TEMP TABLE stocked AS SELECT sku, sum(qty) AS q FROM stock WHERE qty >= min_qty GROUP BY sku; -- a distributed table
+  SELECT count(*) INTO n FROM stocked; -- the temp table
+  RETURN n; -- done
+END $$;
+SELECT stocked_count(2);
+SELECT sku, q FROM stocked ORDER BY sku;
+SELECT stocked_count(100);
+SELECT sku, q FROM stocked ORDER BY sku;
+SELECT s.sku, i.name, s.q FROM stocked s JOIN items i USING (sku) ORDER BY 1;
+DO $$ BEGIN CREATE TEMP TABLE low AS SELECT * FROM stock WHERE qty < 3; END $$;
+SELECT sku, wh_id, qty FROM low ORDER BY sku, wh_id;
+CREATE FUNCTION shadow_items() RETURNS void LANGUAGE plpgsql AS $$ BEGIN CREATE TEMP TABLE IF NOT EXISTS items (sku text, name text); INSERT INTO items VALUES ('T1', 'temp'); END $$;
+SELECT shadow_items();
+SELECT sku, name FROM items ORDER BY sku;
+SELECT shadow_items();
+SELECT count(*) FROM items;
+SELECT count(*) FROM oracle_99_odd_temp_code.items;
+DROP TABLE pg_temp.items;
+SELECT count(*) FROM items;
+CREATE TEMP SEQUENCE ticket_no START 100;
+SELECT nextval('ticket_no');
+CREATE TEMP TABLE tickets (n int DEFAULT nextval('ticket_no'), sku text);
+INSERT INTO tickets (sku) SELECT sku FROM items ORDER BY sku;
+SELECT n, sku FROM tickets ORDER BY n;
+SELECT currval('ticket_no'), lastval();
+SELECT n, sku FROM tickets WHERE n = currval('ticket_no');
+CREATE FUNCTION pg_temp.twice(x int) RETURNS int LANGUAGE sql AS $$ SELECT x * 2 $$;
+SELECT pg_temp.twice(21);
+SELECT sku, pg_temp.twice(qty) FROM low ORDER BY sku, wh_id;
+ALTER FUNCTION pg_temp.twice(int) RENAME TO double_it;
+SELECT pg_temp.double_it(5);
+DROP FUNCTION pg_temp.double_it(int);
+-- error
+SELECT pg_temp.double_it(5);
