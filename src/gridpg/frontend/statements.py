@@ -57,7 +57,7 @@ from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import literal_start, normalize_literals
-from gridpg.sql import connection_values, positions, schema_elements, xact_time
+from gridpg.sql import connection_values, long_names, positions, schema_elements, xact_time
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
@@ -457,6 +457,8 @@ class StatementRunner:
             raise
 
     async def _simple_query(self, sql: str) -> None:
+        if not self.is_loopback:
+            self.session.say_truncations(sql)
         statements = sqlparse.split(sql)
         if not statements:
             self.session.send(codec.EMPTY_QUERY)
@@ -735,7 +737,7 @@ class StatementRunner:
             return None
         statement = statements[0]
         form = normalize_literals(statement)
-        if form is None:
+        if form is None or long_names.may_truncate(statement):  # (its NOTICEs: `simple_query`)
             return None
         text, literals = form
         cached = self._simple_routes.get(text)
