@@ -1,0 +1,27 @@
+/*
+SQL as users write it, found wrong by the h-odd pass (issue 12):
+- `SELECT 1/0 FROM t WHERE id = 77` (no such row), `UPDATE t SET n = 1/0 WHERE id = 77`,
+  `WHERE n = sqrt(-1)`: PostgreSQL folds an expression of literals when it plans, so its
+  error comes with no row to read; the simple protocol's routed fast path ran the
+  statement prepared with its literals as parameters of a generic plan, computed per
+  row: 0 rows (UPDATE 0) where PostgreSQL fails.
+*/
+CREATE TABLE readings (id int PRIMARY KEY, n int, t varchar(3));
+INSERT INTO readings VALUES (1, 10, 'a'), (2, 20, 'b');
+-- error
+SELECT 1/0 FROM readings WHERE id = 77;
+-- error
+SELECT 1/0 FROM readings WHERE id = 77;
+-- error
+SELECT n FROM readings WHERE id = 77 AND n = 10 / 0;
+-- error
+UPDATE readings SET n = 1/0 WHERE id = 77;
+-- error
+DELETE FROM readings WHERE id = 78 AND n > sqrt(-1);
+-- error
+SELECT id FROM readings WHERE id = 79 AND n < 2147483647 + 1;
+SELECT n / 2 FROM readings WHERE id = 1;
+SELECT n / 2 FROM readings WHERE id = 1;
+SELECT n FROM readings WHERE id = 2 AND n = 40 / 2;
+UPDATE readings SET n = n + 1 WHERE id = 2 RETURNING n;
+SELECT id, n, t FROM readings ORDER BY id;
