@@ -5,6 +5,9 @@ SQL as users write it, found wrong by the h-odd pass (issue 12):
   error comes with no row to read; the simple protocol's routed fast path ran the
   statement prepared with its literals as parameters of a generic plan, computed per
   row: 0 rows (UPDATE 0) where PostgreSQL fails.
+- `SELECT min(p), max(p) FROM t` of a composite-type column over several nodes: 42P16
+  (column has pseudo-type record: PostgreSQL's min/max of records answer `record`, which
+  the partial aggregates' table cannot hold); now finished on the catalog server.
 */
 CREATE TABLE readings (id int PRIMARY KEY, n int, t varchar(3));
 INSERT INTO readings VALUES (1, 10, 'a'), (2, 20, 'b');
@@ -25,3 +28,14 @@ SELECT n / 2 FROM readings WHERE id = 1;
 SELECT n FROM readings WHERE id = 2 AND n = 40 / 2;
 UPDATE readings SET n = n + 1 WHERE id = 2 RETURNING n;
 SELECT id, n, t FROM readings ORDER BY id;
+CREATE TYPE point2 AS (x int, label text);
+CREATE TABLE shapes (id int PRIMARY KEY, corner point2, kind text);
+INSERT INTO shapes SELECT g, ROW(g % 4, chr(97 + g % 5))::point2, CASE WHEN g % 2 = 0 THEN 'even' ELSE 'odd' END FROM generate_series(1, 30) g;
+SELECT min(corner), max(corner) FROM shapes;
+SELECT kind, min(corner), max(corner), count(*) FROM shapes GROUP BY kind ORDER BY kind;
+SELECT min(corner) FILTER (WHERE (corner).x > 1) FROM shapes WHERE id > 3;
+BEGIN;
+UPDATE shapes SET corner = ROW(9, 'z') WHERE id = 7;
+SELECT max(corner) FROM shapes;
+ROLLBACK;
+SELECT max(corner) FROM shapes;
