@@ -1589,6 +1589,8 @@ class StatementRunner:
             await self.sync_pending()
             failed = self.txn.state is TxnState.FAILED
             chained = self.txn.chain_begin_sql()  # AND CHAIN keeps the characteristics
+            if self.implicit_block:  # a multi-statement query's or a pipeline's block: PostgreSQL ends it, warning
+                send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
             self.implicit_block = False
             if kind == "commit" and not failed:
                 await self.end_transaction(commit=True)
