@@ -66,6 +66,9 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     if analysis.route == "utility" and analysis.kind == "ExplainStmt" \
             and await _explain_over_temp(dispatcher, request, analysis, catalog, session):
         return True
+    if analysis.route == "utility" and analysis.kind == "CopyStmt" \
+            and await _copy_query_over_temp(dispatcher, request, analysis, path):
+        return True
     if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
             and utility_on_temp(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
@@ -76,6 +79,57 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         return True
     return False
+
+
+async def _copy_query_over_temp(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
+                                path: list[str]) -> bool:
+    """`COPY (SELECT ... FROM temp JOIN distributed ...) TO STDOUT` (an export, psql's
+    \\copy): the query's distributed tables gathered onto the session's catalog
+    connection, as for the SELECT itself (`run`), and the COPY run there. False when it is
+    no such COPY (the utility path takes it; it refused the mix with 0A000 before)."""
+    from gridpg.executor.multi import _drop_temp, inline_params, prepare_query_on_catalog
+    from gridpg.sql import parse as sqlparse
+
+    body = analysis.tree.get("CopyStmt") or {}
+    query = body.get("query")
+    if query is None or body.get("is_from"):
+        return False
+    refs = analyze.relations(query)
+    if not any(tempnames.shadows(path, r.schema, r.name) for r in refs):
+        return False
+    sql = analysis.sql or request.sql
+    if request.params and not request.simple:
+        sql = await inline_params(dispatcher, request, sql)
+        request = dataclasses.replace(request, params=[], param_formats=[], param_oids=[])
+    span = _parenthesized_query(sql, sqlparse.tokens(sql))
+    if span is None:
+        return False
+    node = dispatcher.coord.catalog_node
+    catalog = await dispatcher.runner.txn.connection(node, wants_block=False)
+    prepared = await prepare_query_on_catalog(dispatcher, sql[span[0]:span[1]], catalog)
+    final, temps = prepared if prepared is not None else (sql[span[0]:span[1]], [])
+    try:
+        await dispatcher.run_on_node(node, request, writes=False,
+                                     sql=f"{sql[:span[0]]}{final}{sql[span[1]:]}")
+    finally:
+        await _drop_temp(catalog, temps)
+    return True
+
+
+def _parenthesized_query(sql: str, tokens: list[Any]) -> tuple[int, int] | None:
+    """The span of the query inside `COPY ( ... )`, between its parentheses."""
+    if len(tokens) < 3 or sql[tokens[1].start:tokens[1].end + 1] != "(":
+        return None
+    depth = 0
+    for token in tokens[1:]:
+        text = sql[token.start:token.end + 1]
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+            if depth == 0:
+                return tokens[1].end + 1, token.start
+    return None
 
 
 _ROUTINE_OBJECTS = ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE")
@@ -202,6 +256,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     """Run the statement on the session's catalog connection; False when the INSERT path
     (target distributed) is to take it."""
     from gridpg.executor.multi import _drop_temp, inline_params, prepare_query_on_catalog
+    from gridpg.executor.run import search_path as run_search_path
 
     if _into_temp(analysis):
         return await create_temp_table_as(dispatcher, request)
@@ -220,7 +275,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
             hint="copy the temporary rows into a distributed table first, or select the keys "
                  "from the client",
         )
-    if analyze.has_node(analysis.tree, "lockingClause"):
+    if analyze.has_node(analysis.tree, "lockingClause") \
+            and not _locks_temp_only(analysis.tree, list(run_search_path(dispatcher))):
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "SELECT ... FOR UPDATE/SHARE over temporary and distributed tables is not supported by gridpg")
     node = dispatcher.coord.catalog_node
@@ -238,6 +294,27 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     finally:
         await _drop_temp(catalog, temps)
     return True
+
+
+def _locks_temp_only(tree: dict[str, Any], path: list[str]) -> bool:
+    """Every row lock of the statement names (FOR UPDATE OF ...) the session's temp tables
+    only: they are locked where they are, on its catalog connection; the distributed
+    tables' gathered copies are not locked (a lock on them would lock nothing real)."""
+    clauses = [n["LockingClause"] for n in analyze._walk(tree)
+               if isinstance(n, dict) and isinstance(n.get("LockingClause"), dict)]
+    refs = analyze.relations(tree)
+    for clause in clauses:
+        rels = clause.get("lockedRels") or []
+        if not rels:
+            return False
+        for rel in rels:
+            rv = rel.get("RangeVar", {})
+            name, schema = str(rv.get("relname", "")), rv.get("schemaname")
+            named = [r for r in refs if (r.alias == name and schema is None)
+                     or (r.alias is None and r.name == name and r.schema == schema)]
+            if not named or not all(tempnames.shadows(path, r.schema, r.name) for r in named):
+                return False
+    return bool(clauses)
 
 
 async def _ship_and_write(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
