@@ -22,10 +22,11 @@ def _run(dsn: str, schema: str) -> list[object]:
         conn.execute("INSERT INTO products SELECT 'p' || g, g * 1.25 FROM generate_series(1, 40) g")
         conn.execute("CREATE TEMP TABLE cart (sku text PRIMARY KEY, qty int)")
         conn.execute("INSERT INTO cart VALUES ('p3', 1), ('p17', 2), ('p40', 5), ('none', 9)")
-        for sql in ("COPY (SELECT c.sku, c.qty, p.price FROM cart c LEFT JOIN products p USING (sku) "
-                    "ORDER BY c.sku) TO STDOUT",
-                    "COPY (SELECT p.sku, p.price * c.qty FROM products p JOIN cart c ON c.sku = p.sku "
-                    "WHERE p.price > 5 ORDER BY 1) TO STDOUT (FORMAT csv, HEADER)"):
+        copies = [("COPY (SELECT c.sku, c.qty, p.price FROM cart c LEFT JOIN products p USING (sku) "
+                   "ORDER BY c.sku) TO STDOUT"),
+                  ("COPY (SELECT p.sku, p.price * c.qty FROM products p JOIN cart c ON c.sku = p.sku "
+                   "WHERE p.price > 5 ORDER BY 1) TO STDOUT (FORMAT csv, HEADER)")]
+        for sql in copies:
             with conn.cursor().copy(sql) as copy:
                 out.append((sql, bytes(b"".join(copy)).decode()))
         with conn.transaction():
