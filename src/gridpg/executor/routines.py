@@ -554,6 +554,15 @@ class RoutineGuard:
                            "server, where those views read empty; drop them or read their tables")
         return verdict
 
+    def forget_registry(self) -> None:
+        """Read the routines and what depends on them again at the next statement: a
+        session's DDL on its temp objects (a trigger on a temp table, a DEFAULT or CHECK
+        calling code) reaches no other server and moves no catalog epoch, yet the guard
+        must see it (a temp table's trigger writing a distributed table ran unarmed,
+        against the catalog server's empty copy: rows lost, silently)."""
+        self._registry = None
+        self._private.clear()
+
     async def may_create_temp(self, dispatcher: Dispatcher, sql: str) -> bool:
         """Whether the statement runs code that may create temporary objects: a DO block
         naming them, or a call of a routine whose source does (by name, as a word of the
@@ -702,7 +711,8 @@ class RoutineGuard:
         access = body.statement_access(tree)
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
-        local_write = kind in _LOCAL_WRITE_KINDS and (kind != "CopyStmt" or tree[kind].get("is_from"))
+        local_write = (kind in _LOCAL_WRITE_KINDS and (kind != "CopyStmt" or tree[kind].get("is_from"))) \
+            or _writes_temp_table(tree, kind, path)
         # A SELECT that also reads distributed tables itself runs whole on the catalog
         # server too, its own unqualified names reaching the shadows like the code's.
         whole_select = body.first_distributed(own, path, resolve) is not None
@@ -1713,6 +1723,16 @@ class _CatalogConnection:
                 pool.release(self.conn)
             else:
                 pool.discard(self.conn)
+
+
+def _writes_temp_table(tree: dict[str, Any], kind: str, path: tuple[str, ...]) -> bool:
+    """An UPDATE or DELETE of one of the session's temp tables (which the catalog server
+    holds, on the session's own connection): its triggers run there, armed like an
+    INSERT's (0A000 before)."""
+    if kind not in ("UpdateStmt", "DeleteStmt"):
+        return False
+    relation = tree[kind].get("relation") or {}
+    return tempnames.shadows(path, relation.get("schemaname"), str(relation.get("relname", "")))
 
 
 def _written_routines(tree: dict[str, Any], access: body.Access, registry: _Registry) -> set[int]:

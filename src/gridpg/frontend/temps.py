@@ -40,6 +40,7 @@ class SessionTemps:
         self.runner = runner
         self.names: frozenset[str] = frozenset()
         self._stale = False
+        self._forget_routines_after = False
 
     def set_names(self, names: frozenset[str]) -> None:
         """The session's temp relation names (routed plans depend on them)."""
@@ -58,6 +59,7 @@ class SessionTemps:
     async def before_statement(self, sql: str) -> None:
         """Refresh the names after earlier statements; pin the catalog connection when this
         statement creates a temp relation."""
+        self.statement_done()
         if not self.pinned and self.names:
             self.set_names(frozenset())  # the connection was lost (reported once): none left
         if self.pinned and self._stale:
@@ -65,10 +67,12 @@ class SessionTemps:
         if _TEMP_WORD.search(sql) and creates_temp(sql):
             self.runner.txn.pin(self.node)
             self._stale = True
+            self._forget_routines_after = True
         elif _HOLD_WORD.search(sql) and declares_holdable_cursor(sql):
             self.runner.txn.pin(self.node)  # the cursor outlives the transaction on it
         elif self.pinned and not _PLAIN_DML.match(sql):
             self._stale = True  # DDL, DISCARD, DO, CALL...: may create or drop temp relations
+            self._forget_routines_after = True
         elif not getattr(self.runner, "is_loopback", False) and await self._runs_temp_code(sql):
             # `SELECT make_scratch()`, a DO block: code creating temp tables runs on this
             # catalog connection; given back to the pool, they stayed there for the next
@@ -87,6 +91,16 @@ class SessionTemps:
         """ON COMMIT DROP, and rolled-back CREATEs, change the names at a transaction's end."""
         if self.pinned:
             self._stale = True
+
+    def statement_done(self) -> None:
+        """After a statement that may have made triggers, rules, defaults or checks on the
+        session's temp objects (called before the next one): the routine guard reads them
+        again (they move no epoch)."""
+        if self._forget_routines_after:
+            self._forget_routines_after = False
+            guard = getattr(self.runner.coord, "routine_guard", None)
+            if guard is not None:
+                guard.forget_registry()
 
     async def refresh(self) -> None:
         from gridpg.txn.transaction import TxnState

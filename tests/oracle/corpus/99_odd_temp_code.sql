@@ -13,6 +13,12 @@ routines (h-odd pass, issue 12):
   filled rows gave the value of the session's last explicit nextval() (1 for 3).
 - `CREATE FUNCTION pg_temp.f()` failed at PREPARE (0A000), `DROP FUNCTION pg_temp.f()`
   with 3F000 from the other servers.
+- a temp table's trigger writing a distributed table (an audit log), its DEFAULT or
+  CHECK calling a function that reads one, a BEFORE trigger checking a limit kept in
+  one: the routine guard did not know the temp table's trigger, default or check (temp
+  DDL moves no catalog epoch), so the code ran unarmed against the catalog server's empty
+  copies: audit rows lost, NULL defaults, checks not enforced, silently. UPDATE and
+  DELETE of such a temp table were refused (0A000).
 */
 CREATE TABLE stock (wh_id int, sku text, qty int, PRIMARY KEY (sku, wh_id));
 INSERT INTO stock VALUES (1, 'A1', 3), (2, 'A1', 2), (1, 'B2', 500), (2, 'C3', 20), (3, 'D4', 1), (3, 'E5', 0);
@@ -56,3 +62,31 @@ SELECT pg_temp.double_it(5);
 DROP FUNCTION pg_temp.double_it(int);
 -- error
 SELECT pg_temp.double_it(5);
+CREATE TABLE audit (id serial PRIMARY KEY, what text, n int);
+CREATE TABLE limits (k text PRIMARY KEY, maxv int);
+INSERT INTO limits VALUES ('qty', 10);
+CREATE FUNCTION log_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit (what, n) VALUES (TG_OP || ' ' || TG_TABLE_NAME, coalesce(NEW.q, OLD.q)); RETURN coalesce(NEW, OLD); END $$;
+CREATE TEMP TABLE scratch (id int, q int);
+CREATE TRIGGER scratch_log AFTER INSERT OR UPDATE OR DELETE ON scratch FOR EACH ROW EXECUTE FUNCTION log_row();
+INSERT INTO scratch VALUES (1, 1), (2, 2);
+UPDATE scratch SET q = q + 10 WHERE id = 2;
+DELETE FROM scratch WHERE id = 1;
+SELECT what, n FROM audit ORDER BY id;
+CREATE FUNCTION max_qty() RETURNS int LANGUAGE sql STABLE AS $$ SELECT maxv FROM limits WHERE k = 'qty' $$;
+CREATE TEMP TABLE lines (q int DEFAULT max_qty(), note text);
+INSERT INTO lines (note) VALUES ('default');
+SELECT q, note FROM lines;
+CREATE FUNCTION q_ok(v int) RETURNS bool LANGUAGE sql STABLE AS $$ SELECT v <= (SELECT maxv FROM limits WHERE k = 'qty') $$;
+CREATE TEMP TABLE checked (q int CHECK (q_ok(q)));
+INSERT INTO checked VALUES (5);
+-- error
+INSERT INTO checked VALUES (50);
+SELECT q FROM checked;
+CREATE FUNCTION over_limit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.q > (SELECT maxv FROM limits WHERE k = 'qty') THEN RAISE EXCEPTION 'too big: %', NEW.q; END IF; RETURN NEW; END $$;
+CREATE TEMP TABLE guarded (q int);
+CREATE TRIGGER guarded_check BEFORE INSERT ON guarded FOR EACH ROW EXECUTE FUNCTION over_limit();
+INSERT INTO guarded VALUES (3);
+-- error
+INSERT INTO guarded VALUES (30);
+SELECT q FROM guarded;
+SELECT count(*) FROM audit;
