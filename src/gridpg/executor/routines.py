@@ -460,7 +460,7 @@ class RoutineGuard:
         snapshot = dispatcher.runner.snapshot()
         # (without distributed tables, only code calling sequence functions is checked)
         registry = await self._registry_for(dispatcher, snapshot,
-                                            dispatcher.runner.private_snapshot is not None)
+                                            _sees_own_catalog(dispatcher))
         if registry.delegated and any(name in lowered for name in registry.delegated):
             tree = _tree(request.sql)
             if tree and await delegation.try_delegate(self, dispatcher, request, tree, registry,
@@ -507,7 +507,7 @@ class RoutineGuard:
         or behind an operator it uses (a cheap, conservative test; the triggers and defaults
         of the tables it writes run on the datanodes, row by row)."""
         snapshot = dispatcher.runner.snapshot()
-        registry = await self._registry_for(dispatcher, snapshot, dispatcher.runner.private_snapshot is not None)
+        registry = await self._registry_for(dispatcher, snapshot, _sees_own_catalog(dispatcher))
         return registry.names_routines(sql.lower())
 
     async def check(self, dispatcher: Dispatcher, sql: str,
@@ -518,7 +518,7 @@ class RoutineGuard:
         None."""
         runner = dispatcher.runner
         snapshot = runner.snapshot()
-        private = runner.private_snapshot is not None
+        private = _sees_own_catalog(dispatcher)
         registry = await self._registry_for(dispatcher, snapshot, private)
         if not registry.mentions(sql.lower()):
             return None
@@ -574,7 +574,7 @@ class RoutineGuard:
             if tree is not None and sqlparse.node_type(tree) == "DoStmt":
                 return True
         registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
-                                            dispatcher.runner.private_snapshot is not None)
+                                            _sees_own_catalog(dispatcher))
         found = [name for name in registry.temp_makers if name in lowered]
         return bool(found) and _names_words(lowered, found)
 
@@ -1040,7 +1040,7 @@ class RoutineGuard:
                               table: DistTable) -> firing_mod.TableTriggers | None:
         key = (table.schema, table.name)
         if key not in registry.table_triggers:
-            async with _CatalogConnection(dispatcher, dispatcher.runner.private_snapshot is not None) as conn:
+            async with _CatalogConnection(dispatcher, _sees_own_catalog(dispatcher)) as conn:
                 registry.table_triggers[key] = await firing_mod.load_table_triggers(conn, table)
         return registry.table_triggers[key]
 
@@ -1319,7 +1319,7 @@ class RoutineGuard:
             conditions.append(f"({cond} AND {_USER_SCHEMAS})")
         if not conditions:
             return out
-        private = dispatcher.runner.private_snapshot is not None
+        private = _sees_own_catalog(dispatcher)
         async with _CatalogConnection(dispatcher, private) as conn:
             rows = await conn.query(_ROUTINES_SQL + " OR ".join(conditions))
         for row in rows:
@@ -1696,6 +1696,15 @@ def _refusal(what: str, why: str) -> PgError:
         hint="Run those statements from the client, or keep server-side code on tables that "
              "are not distributed.",
     )
+
+
+def _sees_own_catalog(dispatcher: Dispatcher) -> bool:
+    """Whether the statement's transaction sees a catalog of its own: it ran DDL (a
+    private catalog view), or DDL on the session's temp objects that no other connection
+    sees before COMMIT (a trigger made on a temp table in the open block)."""
+    runner = dispatcher.runner
+    temps = getattr(runner, "temps", None)
+    return runner.private_snapshot is not None or bool(getattr(temps, "ddl_in_block", False))
 
 
 class _CatalogConnection:

@@ -41,6 +41,7 @@ class SessionTemps:
         self.names: frozenset[str] = frozenset()
         self._stale = False
         self._forget_routines_after = False
+        self.ddl_in_block = False  # DDL on temp objects in the open transaction block
 
     def set_names(self, names: frozenset[str]) -> None:
         """The session's temp relation names (routed plans depend on them)."""
@@ -91,6 +92,9 @@ class SessionTemps:
         """ON COMMIT DROP, and rolled-back CREATEs, change the names at a transaction's end."""
         if self.pinned:
             self._stale = True
+        if self.ddl_in_block:  # committed (seen by all) or rolled back: read them again
+            self.ddl_in_block = False
+            self._forget_routines_after = True
 
     def statement_done(self) -> None:
         """After a statement that may have made triggers, rules, defaults or checks on the
@@ -98,6 +102,8 @@ class SessionTemps:
         again (they move no epoch)."""
         if self._forget_routines_after:
             self._forget_routines_after = False
+            if self.runner.txn.in_block:
+                self.ddl_in_block = True  # (seen by the session's own connection only, until COMMIT)
             guard = getattr(self.runner.coord, "routine_guard", None)
             if guard is not None:
                 guard.forget_registry()
