@@ -36,6 +36,8 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     runs on the session's catalog connection)."""
     analysis = planner.analysis(request.sql, catalog, session)
     path = list(session.search_path)
+    if tempnames.temp_names(path):
+        await _ensure_no_cluster_sequence_default(dispatcher, analysis.tree or _tree(request.sql), path)
     if analysis.route in ("query", "catalog", "utility") and tempnames.temp_names(path):
         from gridpg.executor import temp_views
 
@@ -130,6 +132,100 @@ def _parenthesized_query(sql: str, tokens: list[Any]) -> tuple[int, int] | None:
             if depth == 0:
                 return tokens[1].end + 1, token.start
     return None
+
+
+# The columns of a temp table whose DEFAULT calls nextval() of a sequence that is not
+# the session's own (a cluster sequence, which the GTM serves).
+_CLUSTER_SEQUENCE_DEFAULTS = """
+SELECT a.attname, a.attnum, (SELECT count(*) FROM pg_catalog.pg_attribute x
+                              WHERE x.attrelid = d.adrelid AND x.attnum > 0 AND NOT x.attisdropped)
+FROM pg_catalog.pg_attrdef d
+JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+ AND dep.objid = d.oid AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+JOIN pg_catalog.pg_class s ON s.oid = dep.refobjid AND s.relkind = 'S' AND s.relpersistence <> 't'
+WHERE d.adrelid = pg_catalog.to_regclass({name})"""
+
+
+async def _ensure_no_cluster_sequence_default(dispatcher: Dispatcher, tree: dict[str, Any],
+                                              path: list[str]) -> None:
+    """A write into a temp table that leaves a column to a DEFAULT calling nextval() of a
+    cluster sequence is refused (0A000): the catalog server would take the value from its
+    own copy of the sequence, not the GTM's, handing out values the cluster hands out
+    again (duplicates, silently)."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind == "CopyStmt" and not body.get("is_from"):
+        return
+    if kind not in ("InsertStmt", "CopyStmt", "MergeStmt", "UpdateStmt"):
+        return
+    relation = body.get("relation") or {}
+    schema, name = relation.get("schemaname"), str(relation.get("relname", ""))
+    if not tempnames.shadows(path, schema, name):
+        return
+    if kind == "UpdateStmt" and not analyze.has_node(tree, "SetToDefault"):
+        return
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    qualified = f"pg_temp.{quote_ident(name)}"
+    rows = await conn.query(_CLUSTER_SEQUENCE_DEFAULTS.format(name=quote_literal(qualified)))
+    if not rows:
+        return
+    given = _given_columns(kind, body)
+    if kind == "CopyStmt" and not body.get("attlist"):
+        return  # every column from the data
+    for column, position, count in rows:
+        if kind == "InsertStmt" and given is None:
+            if not _fills_position(body, int(str(position)), int(str(count))):
+                continue
+        elif given is not None and column in given and not analyze.has_node(tree, "SetToDefault"):
+            continue
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f"gridpg cannot fill column {column} of temporary table {name} from its DEFAULT: "
+                      "it calls nextval() of a cluster-wide sequence, which the GTM serves",
+                      hint="Give the column's value (SELECT nextval(...) first), or use a serial column "
+                           "of the temporary table.")
+
+
+def _tree(sql: str) -> dict[str, Any]:
+    from gridpg.sql import parse as sqlparse
+    from gridpg.sql.xl import extract_distribution
+
+    try:
+        return sqlparse.parse_tree(extract_distribution(sql)[0])
+    except PgError:
+        return {}
+
+
+def _given_columns(kind: str, body: dict[str, Any]) -> set[str] | None:
+    if kind == "MergeStmt":
+        return set()  # (its INSERT actions: taken as leaving the column to its default)
+    cols = body.get("cols") if kind == "InsertStmt" else body.get("attlist")
+    if not cols:
+        return None if kind == "InsertStmt" else set()
+    out = set()
+    for col in cols:
+        target = col.get("ResTarget", col)
+        out.add(str(target.get("name") or target.get("String", {}).get("sval", "")))
+    return out
+
+
+def _fills_position(body: dict[str, Any], position: int, count: int) -> bool:
+    """Whether an INSERT without a column list leaves the column at `position` (1-based)
+    to its default: DEFAULT VALUES, a DEFAULT item, or rows shorter than that."""
+    select = (body.get("selectStmt") or {}).get("SelectStmt")
+    if select is None:
+        return True
+    rows = select.get("valuesLists")
+    if rows:
+        for row in rows:
+            items = row.get("List", {}).get("items", [])
+            if len(items) < position or "SetToDefault" in (items[position - 1] or {}):
+                return True
+        return False
+    targets = select.get("targetList") or []
+    if any("A_Star" in str(t) for t in targets):
+        return False
+    return len(targets) < position or position > count
 
 
 _ROUTINE_OBJECTS = ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE")

@@ -103,3 +103,10 @@ CREATE TRIGGER rolled_back_log AFTER INSERT ON rolled_back FOR EACH ROW EXECUTE 
 INSERT INTO rolled_back VALUES (1, 9);
 ROLLBACK;
 SELECT what, n FROM audit WHERE n > 6 ORDER BY id;
+CREATE SEQUENCE order_numbers;
+SELECT nextval('order_numbers');
+CREATE TEMP TABLE draft_orders (no int DEFAULT nextval('order_numbers'), note text);
+INSERT INTO draft_orders VALUES (5, 'given');
+INSERT INTO draft_orders (no, note) SELECT 6, 'selected';
+UPDATE draft_orders SET note = upper(note);
+SELECT no, note FROM draft_orders ORDER BY no;
