@@ -554,6 +554,22 @@ class RoutineGuard:
                            "server, where those views read empty; drop them or read their tables")
         return verdict
 
+    async def code_reads_temps(self, dispatcher: Dispatcher, sql: str, path: tuple[str, ...],
+                               temps: set[str] | frozenset[str]) -> bool:
+        """Whether a statement calls code that reads one of the session's temp tables and
+        no distributed or replicated one (`SELECT id, note_of(id) FROM t`, `note_of` reading
+        a temp table): run where the statement is planned (the datanodes), the code finds no
+        such table (42P01); the caller runs it on the session's catalog connection instead."""
+        if not temps:
+            return False
+        registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
+                                            _sees_own_catalog(dispatcher))
+        if not registry.names_routines(sql.lower()):
+            return False
+        if await self.check(dispatcher, sql, list(path)) is not None:
+            return False  # its code reaches distributed tables: the loopback's, or refused
+        return await self._code_may_read(dispatcher, registry, sql, path, temps)
+
     def forget_registry(self) -> None:
         """Read the routines and what depends on them again at the next statement: a
         session's DDL on its temp objects (a trigger on a temp table, a DEFAULT or CHECK

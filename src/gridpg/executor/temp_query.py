@@ -61,6 +61,10 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
             return True
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
+    if analysis.route == "query" and analysis.kind == "SelectStmt" and tempnames.temp_names(path) \
+            and await dispatcher.coord.routine_guard.code_reads_temps(
+                dispatcher, analysis.sql or request.sql, tuple(path), tempnames.temp_names(path)):
+        return await run(dispatcher, request, analysis)  # (its tables gathered where the temp ones are)
     if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         _note_view_over_distributed(dispatcher, analysis, catalog, session)

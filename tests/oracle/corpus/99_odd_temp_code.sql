@@ -19,6 +19,8 @@ routines (h-odd pass, issue 12):
   DDL moves no catalog epoch), so the code ran unarmed against the catalog server's empty
   copies: audit rows lost, NULL defaults, checks not enforced, silently. UPDATE and
   DELETE of such a temp table were refused (0A000).
+- `SELECT id, note_of(id) FROM <distributed>` where note_of reads a temp table: the
+  statement ran on the datanodes, where the function found no such table (42P01).
 */
 CREATE TABLE stock (wh_id int, sku text, qty int, PRIMARY KEY (sku, wh_id));
 INSERT INTO stock VALUES (1, 'A1', 3), (2, 'A1', 2), (1, 'B2', 500), (2, 'C3', 20), (3, 'D4', 1), (3, 'E5', 0);
@@ -110,3 +112,9 @@ INSERT INTO draft_orders VALUES (5, 'given');
 INSERT INTO draft_orders (no, note) SELECT 6, 'selected';
 UPDATE draft_orders SET note = upper(note);
 SELECT no, note FROM draft_orders ORDER BY no;
+CREATE TEMP TABLE item_notes (sku text, note text);
+INSERT INTO item_notes VALUES ('A1', 'heavy'), ('C3', 'long');
+CREATE FUNCTION note_of(k text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT note FROM item_notes WHERE sku = k $$;
+CREATE FUNCTION note_of_pl(k text) RETURNS text LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN (SELECT note FROM item_notes WHERE sku = k); END $$;
+SELECT sku, wh_id, note_of(sku), note_of_pl(sku) FROM stock ORDER BY sku, wh_id;
+SELECT sku, sum(qty) FROM stock WHERE note_of(sku) IS NOT NULL GROUP BY sku ORDER BY sku;
