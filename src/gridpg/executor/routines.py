@@ -343,7 +343,8 @@ JOIN LATERAL (
 ) r ON true
 JOIN pg_catalog.pg_class c ON c.oid = r.rel
 JOIN pg_catalog.pg_namespace rn ON rn.oid = c.relnamespace
-WHERE {_USER_SCHEMAS} AND {_READABLE}"""
+WHERE {_USER_SCHEMAS} AND {_READABLE}
+  AND NOT (r.kind = 'r' AND c.relpersistence = 't')"""  # (temp views: executor/temp_views.py inlines them)
 
 _OPERATORS_SQL = f"""
 SELECT o.oprname, o.oprcode::oid FROM pg_catalog.pg_operator o
