@@ -61,10 +61,14 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
             return True
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
-    if analysis.route == "query" and analysis.kind == "SelectStmt" and tempnames.temp_names(path) \
-            and await dispatcher.coord.routine_guard.code_reads_temps(
-                dispatcher, analysis.sql or request.sql, tuple(path), tempnames.temp_names(path)):
-        return await run(dispatcher, request, analysis)  # (its tables gathered where the temp ones are)
+    if analysis.route == "query" and analysis.kind == "SelectStmt" and (
+            _names_temp_routines_or_types(analysis.tree)
+            or (tempnames.temp_names(path) and await dispatcher.coord.routine_guard.code_reads_temps(
+                dispatcher, analysis.sql or request.sql, tuple(path), tempnames.temp_names(path)))):
+        # code or types of the session's own (pg_temp.f(), ::pg_temp.t, code reading its temp
+        # tables): its tables gathered where those are (the datanodes have none of them:
+        # 3F000, 42P01)
+        return await run(dispatcher, request, analysis)
     if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         _note_view_over_distributed(dispatcher, analysis, catalog, session)
@@ -77,6 +81,13 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
         return True
     if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
             and utility_on_temp(analysis, path):
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        return True
+    if analysis.route == "utility" and dispatcher.runner.temps.pinned \
+            and (_on_temp_types(analysis.tree) or _comment_on_temp(analysis.tree, path)):
+        # CREATE/ALTER/DROP TYPE or DOMAIN in pg_temp, COMMENT ON a temp object: the
+        # session's own, on its connection alone (0A000 at PREPARE or 42P01 from the
+        # other servers before)
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         return True
     if analysis.route == "utility" and dispatcher.runner.temps.pinned and _on_temp_routines(analysis.tree):
@@ -230,6 +241,65 @@ def _fills_position(body: dict[str, Any], position: int, count: int) -> bool:
     if any("A_Star" in str(t) for t in targets):
         return False
     return len(targets) < position or position > count
+
+
+def _names_temp_routines_or_types(tree: dict[str, Any]) -> bool:
+    """A call of a routine or a type named in the session's temp schema (`pg_temp.f(x)`,
+    `x::pg_temp.pair`)."""
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict):
+            continue
+        type_name = node.get("TypeName") or (node.get("typeName") if isinstance(node.get("typeName"), dict) else None)
+        named = (node.get("FuncCall") or {}).get("funcname") or (type_name or {}).get("names")
+        if named and len(named) > 1 and tempnames.is_temp_schema(_names_list(named)[0]):
+            return True
+    return False
+
+
+def _names_list(items: list[Any]) -> list[str]:
+    return [str(n.get("String", {}).get("sval", "")) for n in items or []]
+
+
+def _on_temp_types(tree: dict[str, Any]) -> bool:
+    """A type or domain of the session's temp schema made, altered or dropped."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind in ("CreateEnumStmt", "CreateRangeStmt", "AlterEnumStmt"):
+        names = [_names_list(body.get("typeName", []))]
+    elif kind == "CreateDomainStmt":
+        names = [_names_list(body.get("domainname", []))]
+    elif kind == "CompositeTypeStmt":
+        names = [[str((body.get("typevar") or {}).get("schemaname") or ""), ""]]
+    elif kind == "DropStmt" and body.get("removeType") in ("OBJECT_TYPE", "OBJECT_DOMAIN"):
+        names = [_names_list(o.get("TypeName", {}).get("names", [])) for o in body.get("objects", [])]
+    elif kind == "AlterDomainStmt":
+        names = [_names_list(body.get("typeName", []))]
+    else:
+        return False
+    return bool(names) and all(len(n) > 1 and tempnames.is_temp_schema(n[0]) for n in names)
+
+
+_COMMENTED_RELATIONS = ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_SEQUENCE", "OBJECT_INDEX",
+                        "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE", "OBJECT_COLUMN")
+
+
+def _comment_on_temp(tree: dict[str, Any], path: list[str]) -> bool:
+    """COMMENT ON a temp table (view, sequence, index, one of its columns) or a temp type."""
+    body = tree.get("CommentStmt")
+    if not isinstance(body, dict):
+        return False
+    target = body.get("object") or {}
+    if body.get("objtype") in ("OBJECT_TYPE", "OBJECT_DOMAIN"):
+        names = _names_list(target.get("TypeName", {}).get("names", []))
+        return len(names) > 1 and tempnames.is_temp_schema(names[0])
+    if body.get("objtype") not in _COMMENTED_RELATIONS:
+        return False
+    names = _names_list(target.get("List", {}).get("items", []))
+    if body.get("objtype") == "OBJECT_COLUMN":
+        names = names[:-1]
+    if len(names) == 1:
+        return tempnames.shadows(path, None, names[0])
+    return len(names) == 2 and tempnames.is_temp_schema(names[0])
 
 
 _ROUTINE_OBJECTS = ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE")

@@ -164,9 +164,13 @@ def creates_temp(sql: str) -> bool:
         rel = body.get("into", {}).get("rel", {})
     elif kind == "SelectStmt":
         rel = (body.get("intoClause") or {}).get("rel", {})
-    elif kind == "CreateFunctionStmt":  # `CREATE FUNCTION pg_temp.f()`: the session's own
-        names = [n.get("String", {}).get("sval") for n in body.get("funcname", [])]
+    elif kind in ("CreateFunctionStmt", "CreateEnumStmt", "CreateDomainStmt", "CreateRangeStmt"):
+        # `CREATE FUNCTION pg_temp.f()`, `CREATE TYPE pg_temp.mood AS ENUM ...`: the session's own
+        key = {"CreateFunctionStmt": "funcname", "CreateDomainStmt": "domainname"}.get(kind, "typeName")
+        names = [n.get("String", {}).get("sval") for n in body.get(key) or [] if isinstance(n, dict)]
         return len(names) > 1 and sqlparse_is_temp_schema(names[0])
+    elif kind == "CompositeTypeStmt":
+        rel = body.get("typevar", {})
     return rel.get("relpersistence") == "t" or sqlparse_is_temp_schema(rel.get("schemaname"))
 
 

@@ -20,7 +20,11 @@ routines (h-odd pass, issue 12):
   copies: audit rows lost, NULL defaults, checks not enforced, silently. UPDATE and
   DELETE of such a temp table were refused (0A000).
 - `SELECT id, note_of(id) FROM <distributed>` where note_of reads a temp table: the
-  statement ran on the datanodes, where the function found no such table (42P01).
+  statement ran on the datanodes, where the function found no such table (42P01); the
+  same for `pg_temp.f(col)` and `::pg_temp.type` (3F000).
+- `CREATE TYPE pg_temp.t` (enum, composite, range), `CREATE DOMAIN pg_temp.d`, their
+  ALTER and DROP, and `COMMENT ON` a temp table, column or type: 0A000 at PREPARE, or
+  42P01/3F000 from the other servers.
 */
 CREATE TABLE stock (wh_id int, sku text, qty int, PRIMARY KEY (sku, wh_id));
 INSERT INTO stock VALUES (1, 'A1', 3), (2, 'A1', 2), (1, 'B2', 500), (2, 'C3', 20), (3, 'D4', 1), (3, 'E5', 0);
@@ -118,3 +122,28 @@ CREATE FUNCTION note_of(k text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT no
 CREATE FUNCTION note_of_pl(k text) RETURNS text LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN (SELECT note FROM item_notes WHERE sku = k); END $$;
 SELECT sku, wh_id, note_of(sku), note_of_pl(sku) FROM stock ORDER BY sku, wh_id;
 SELECT sku, sum(qty) FROM stock WHERE note_of(sku) IS NOT NULL GROUP BY sku ORDER BY sku;
+CREATE TYPE pg_temp.mood AS ENUM ('sad', 'happy');
+CREATE TEMP TABLE feelings (m pg_temp.mood);
+INSERT INTO feelings VALUES ('happy'), ('sad');
+ALTER TYPE pg_temp.mood ADD VALUE 'meh' BEFORE 'happy';
+INSERT INTO feelings VALUES ('meh');
+SELECT m::text FROM feelings ORDER BY m;
+CREATE TYPE pg_temp.pair AS (a int, b int);
+SELECT ((1, 2)::pg_temp.pair)::text;
+CREATE DOMAIN pg_temp.pos AS int CHECK (VALUE > 0);
+SELECT 5::pg_temp.pos;
+-- error
+SELECT (-5)::pg_temp.pos;
+COMMENT ON TABLE feelings IS 'how we feel';
+COMMENT ON COLUMN feelings.m IS 'mood';
+COMMENT ON TYPE pg_temp.mood IS 'moods';
+SELECT obj_description('feelings'::regclass), col_description('feelings'::regclass, 1);
+DROP TABLE feelings;
+DROP TYPE pg_temp.mood;
+DROP DOMAIN pg_temp.pos;
+SELECT to_regtype('pg_temp.mood') IS NULL;
+CREATE FUNCTION pg_temp.doubled(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x * 2 $$;
+SELECT sku, pg_temp.doubled(qty) FROM stock ORDER BY sku, wh_id;
+SELECT sum(pg_temp.doubled(qty)) FROM stock;
+CREATE TYPE pg_temp.stocked_pair AS (a text, b int);
+SELECT (ROW(sku, qty)::pg_temp.stocked_pair)::text FROM stock WHERE qty > 2 ORDER BY 1;
