@@ -785,6 +785,8 @@ class StatementRunner:
                 if result.error is not None:
                     raise result.error
             except PgError as exc:
+                if self.current_sql is not None:
+                    _place_parameter(exc, [self.current_sql])  # (as `simple_query` does)
                 metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
                 await self._statement_failed()
                 raise
@@ -1762,6 +1764,11 @@ def _place_position(error: PgError, client_sql: str) -> None:
 _PORTAL_PARAMETER = re.compile(r"(?:unnamed portal|portal \"[^\"]*\") parameter \$(\d+)(?: = .*)?", re.DOTALL)
 
 
+# Errors about a literal that PostgreSQL raises while the statement runs, not while it
+# parses (a domain's CHECK or NOT NULL): no position points at the literal.
+_RAISED_RUNNING = frozenset({"23514", "23502"})
+
+
 def _place_parameter(error: PgError, statements: list[str]) -> None:
     """A node's error about a value that was one of the client's literals (the simple
     protocol's fast path sends them as parameters, planner/text.normalize_literals):
@@ -1776,6 +1783,8 @@ def _place_parameter(error: PgError, statements: list[str]) -> None:
         return
     error.fields = {k: v for k, v in fields.items() if k != "W"}
     client_sql = statements[index]
+    if error.sqlstate in _RAISED_RUNNING:
+        return  # PostgreSQL checks a domain's constraints as the statement runs: no position
     if not xact_time.statement_mentions_time(client_sql):
         start = literal_start(client_sql, int(match.group(1)))
         if start is not None:
