@@ -160,8 +160,30 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         raise call.refusal
     # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
     # missed would reach the catalog server's copies; that fails the statement)
-    await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or call.watched_twins,
-                            role=call.role, before=_preparer(dispatcher, call))
+    dispatcher.runner.loopback_error = None
+    try:
+        await loopback.run_call(dispatcher, request, sql, list(call.tables), guarded=call.dynamic or call.watched_twins,
+                                role=call.role, before=_preparer(dispatcher, call))
+    except PgError as exc:
+        with_loopback_names(exc, getattr(dispatcher.runner, "loopback_error", None))
+        raise
+
+
+# PostgreSQL's error fields naming the object an error is about (schema, table, column,
+# data type, constraint), which postgres_fdw does not pass on when it raises a remote error
+_NAME_FIELDS = ("s", "t", "c", "d", "n")
+
+
+def with_loopback_names(error: PgError, inner: PgError | None) -> None:
+    """`error`, raised by the catalog server where the code's statement failed through the
+    loopback, given back the names the loopback sent (a unique violation's constraint and
+    table: `err.constraint` in node-postgres, `diag.constraint_name` in psycopg) when it is
+    that same error."""
+    if inner is None or inner.sqlstate != error.sqlstate or inner.message != error.message:
+        return
+    names = {k: v for k, v in (inner.fields or {}).items() if k in _NAME_FIELDS}
+    if names and error.fields is not None:
+        error.fields = {**error.fields, **{k: v for k, v in names.items() if k not in error.fields}}
 
 
 def _preparer(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any] | None:
