@@ -361,7 +361,10 @@ JOIN LATERAL (
   UNION ALL SELECT ev_class, 'r', NULL FROM pg_catalog.pg_rewrite
    WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND oid = d.objid
   UNION ALL SELECT conrelid, 'w', NULL FROM pg_catalog.pg_constraint
-   WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid
+   WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid AND conrelid <> 0
+  UNION ALL SELECT a.attrelid, 'w', NULL FROM pg_catalog.pg_constraint k
+   JOIN pg_catalog.pg_attribute a ON a.atttypid = k.contypid AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND k.oid = d.objid AND k.contypid <> 0
 ) r ON true
 JOIN pg_catalog.pg_class c ON c.oid = r.rel
 JOIN pg_catalog.pg_namespace rn ON rn.oid = c.relnamespace
@@ -423,7 +426,7 @@ class _Registry:
         if _DO_WORD.search(lowered) or any(op in lowered for op in self.operators):
             return True
         found = [name for names in (self.names, body.SQL_TEXT_FUNCTIONS, self.dependents, self.on_write,
-                                    self.defaults) for name in names if name in lowered]
+                                    self.defaults) for name in names if _written_in(name, lowered)]
         return bool(found) and _names_words(lowered, found)  # one scan for all of them
 
     def names_routines(self, lowered: str) -> bool:
@@ -432,7 +435,7 @@ class _Registry:
         A routine named `f` or a table named `t` no longer marks every statement."""
         if any(op in lowered for op in self.operators):
             return True
-        found = [name for name in self.names if name in lowered]
+        found = [name for name in self.names if _written_in(name, lowered)]
         return bool(found) and _names_words(lowered, found)
 
     def operator_functions(self, access: body.Access) -> set[int]:
@@ -452,10 +455,22 @@ def _names_words(lowered: str, names: list[str]) -> bool:
         return True
     words: set[str] = set()
     for tok in toks:
+        if tok.name == "UIDENT":
+            return True  # U&"\0066n": a name written with escapes (the parse tree reads it)
         text = lowered[tok.start:tok.end + 1]
         words.update(_WORD_PARTS.findall(text))
         words.add(text.strip('"'))
+        if len(text) > 1 and text[0] == text[-1] == '"':  # a quoted name: its quotes undoubled
+            words.add(text[1:-1].replace('""', '"'))
     return any(name in words for name in names)
+
+
+def _written_in(name: str, lowered: str) -> bool:
+    """Whether a name may be written in the text: as it is, or quoted with each of its
+    double quotes doubled (a function whose name holds a double quote: the name was not
+    found in the text, and its code ran unchecked, on the datanodes or over the catalog
+    server's empty copies)."""
+    return name in lowered or ('"' in name and name.replace('"', '""') in lowered) or 'u&"' in lowered
 
 
 class RoutineGuard:
@@ -614,7 +629,7 @@ class RoutineGuard:
                 return True
         registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
                                             _sees_own_catalog(dispatcher))
-        found = [name for name in registry.temp_makers if name in lowered]
+        found = [name for name in registry.temp_makers if _written_in(name, lowered)]
         return bool(found) and _names_words(lowered, found)
 
     async def _code_may_read(self, dispatcher: Dispatcher, registry: _Registry, sql: str,

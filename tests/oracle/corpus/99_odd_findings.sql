@@ -8,6 +8,11 @@ SQL as users write it, found wrong by the h-odd pass (issue 12):
 - `SELECT min(p), max(p) FROM t` of a composite-type column over several nodes: 42P16
   (column has pseudo-type record: PostgreSQL's min/max of records answer `record`, which
   the partial aggregates' table cannot hold); now finished on the catalog server.
+- a function whose name holds a double quote (`"count ""them"" all"(10)`) or is written
+  with Unicode escapes (`U&"tally\00e9"()`) and reads a distributed table: the routine
+  guard looked for the name in the statement's text as stored, did not find it, and the
+  call ran unchecked: over the catalog server's empty copy (10 for 15), or per node in
+  a SELECT over the table (each node counting its own rows), silently.
 */
 CREATE TABLE readings (id int PRIMARY KEY, n int, t varchar(3));
 INSERT INTO readings VALUES (1, 10, 'a'), (2, 20, 'b');
@@ -39,3 +44,13 @@ UPDATE shapes SET corner = ROW(9, 'z') WHERE id = 7;
 SELECT max(corner) FROM shapes;
 ROLLBACK;
 SELECT max(corner) FROM shapes;
+CREATE TABLE tally (id int PRIMARY KEY);
+INSERT INTO tally SELECT generate_series(1, 5);
+CREATE FUNCTION "count ""them"" all"(x int) RETURNS bigint LANGUAGE sql AS $$ SELECT x + count(*) FROM tally $$;
+SELECT "count ""them"" all"(10);
+SELECT id, "count ""them"" all"(id) FROM tally ORDER BY id;
+CREATE FUNCTION U&"tally\00e9"() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM tally $$;
+SELECT U&"tally\00e9"();
+SELECT "tallyé"();
+CREATE FUNCTION "Tally Of"(lo int) RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT count(*) FROM tally WHERE id >= lo); END $$;
+SELECT "Tally Of"(2);
