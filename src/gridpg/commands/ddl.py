@@ -751,7 +751,7 @@ SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid
   CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.refclassid, d.refobjid, 0) o
  WHERE p.proname = {name} AND p.xmin = pg_catalog.pg_current_xact_id()::xid
-   AND o.schema LIKE 'pg\\_temp\\_%')"""
+   AND (o.schema LIKE 'pg\\_temp\\_%' OR p.pronamespace = pg_catalog.pg_my_temp_schema()))"""
 _KEEP_CHECK_BODIES = ("SELECT pg_catalog.set_config('gridpg.check_function_bodies', "
                       "pg_catalog.current_setting('check_function_bodies'), true)")
 _RESTORE_CHECK_BODIES = ("SELECT pg_catalog.set_config('check_function_bodies', "

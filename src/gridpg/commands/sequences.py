@@ -404,6 +404,18 @@ async def _catalog_call(dispatcher: Dispatcher, sql: str) -> list[tuple[str | No
     return await conn.query(sql)
 
 
+async def _catalog_session_value(dispatcher: Dispatcher, sql: str) -> int | None:
+    """A session value (lastval()) of the session's catalog connection, None where it has
+    none (55000 there)."""
+    try:
+        rows = await _catalog_call(dispatcher, sql)
+    except PgError as exc:
+        if exc.sqlstate == "55000":
+            return None
+        raise
+    return int(str(rows[0][0])) if rows and rows[0][0] is not None else None
+
+
 def ensure_writable(dispatcher: Dispatcher, function: str, name: str) -> None:
     """nextval/setval change a sequence: refused in a read-only transaction (not for the
     session's temp sequences), as PostgreSQL does."""
@@ -445,6 +457,10 @@ async def call_value(dispatcher: Dispatcher, function: str, texts: list[str | No
     runner = dispatcher.runner
     if function == "lastval":
         last = runner.last_sequence
+        if (last is None or served_by_catalog(dispatcher, last)) and getattr(getattr(runner, "temps", None), "pinned", False):
+            value = await _catalog_session_value(dispatcher, "SELECT pg_catalog.lastval()")
+            if value is not None:
+                return value
         if last is None or last not in runner.sequence_values:
             raise PgError("55000", "lastval is not yet defined in this session")
         value = runner.sequence_values[last]
@@ -461,6 +477,13 @@ async def call_value(dispatcher: Dispatcher, function: str, texts: list[str | No
     if function == "nextval":
         return (await next_values(dispatcher, name, 1))[0]
     if function == "currval":
+        if served_by_catalog(dispatcher, name):
+            # the catalog server's own sequence, whose nextval() may also have been called
+            # there without gridpg (a temp table's DEFAULT nextval('temp_seq'), code): its
+            # currval is PostgreSQL's answer (the session's note of values gridpg handed
+            # out missed those: `currval` gave an older value)
+            rows = await _catalog_call(dispatcher, f"SELECT pg_catalog.currval({quote_literal(name)})")
+            return int(str(rows[0][0]))
         if name not in runner.sequence_values:
             raise PgError("55000", f'currval of sequence "{_bare(name)}" is not yet defined in this session')
         return runner.sequence_values[name]
@@ -490,6 +513,8 @@ async def _loopback_call(dispatcher: Dispatcher, runner: Any, function: str, nam
         last = runner.last_sequence
         return (runner.sequence_values.get(last) if last else None), last or ""
     if function == "currval":
+        if name.startswith(("pg_temp", '"pg_temp')) or name in runner.local_sequences:
+            return None, "local"  # the catalog server's own currval (its DEFAULTs call nextval there too)
         return runner.sequence_values.get(name), ""
     if function in ("note_nextval", "note_setval"):
         runner.sequence_values[name] = int(arg)

@@ -141,10 +141,20 @@ BEGIN
     RETURN;
   END IF;
   IF pg_catalog.current_setting('postgres_fdw.application_name', true) LIKE 'gridpg-lb:%' THEN
-    -- armed: the code's names reach the shadows; only CREATE TEMP is its own
-    IF TG_EVENT = 'ddl_command_start' AND rest !~* '^SQL statement "\s*create\s+(global\s+|local\s+)?temp(orary)?\s' THEN
+    -- armed: the code's names reach the shadows; only CREATE TEMP and drops of temporary
+    -- objects (`DROP TABLE IF EXISTS pg_temp.scratch` before making it again) are its own
+    IF TG_EVENT = 'ddl_command_start' AND rest !~* '^SQL statement "\s*create\s+(global\s+|local\s+)?temp(orary)?\s'
+       AND TG_TAG NOT IN ('DROP TABLE', 'DROP VIEW', 'DROP SEQUENCE', 'DROP INDEX', 'DROP FUNCTION') THEN
       RAISE EXCEPTION 'gridpg runs % inside server-side code as distributed DDL', TG_TAG
         USING ERRCODE = 'P0004', DETAIL = 'gridpg: DDL inside server-side code';
+    END IF;
+    IF TG_EVENT = 'sql_drop' THEN  -- (a shadow or a table of the catalog server's: not its own)
+      FOR r IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
+        IF r.original AND NOT r.is_temporary THEN
+          RAISE EXCEPTION 'gridpg runs % inside server-side code as distributed DDL', TG_TAG
+            USING ERRCODE = 'P0004', DETAIL = 'gridpg: DDL inside server-side code';
+        END IF;
+      END LOOP;
     END IF;
     RETURN;
   END IF;

@@ -626,12 +626,15 @@ BEGIN
   RETURN v;
 END $$;
 CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.currval(seq regclass) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'SELECT']); v bigint;
+DECLARE name text := gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'SELECT']); v bigint; answer text;
 BEGIN
   IF name IS NULL THEN
     RETURN pg_catalog.currval(seq);
   END IF;
-  v := (gridpg.loopback_sequence_ask('currval', name, '')).value;
+  SELECT a.value, a.answer INTO v, answer FROM gridpg.loopback_sequence_ask('currval', name, '') a;
+  IF answer = 'local' THEN
+    RETURN pg_catalog.currval(seq);
+  END IF;
   IF v IS NULL THEN
     RAISE EXCEPTION 'currval of sequence "%" is not yet defined in this session',
       (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = seq) USING ERRCODE = '55000';

@@ -544,7 +544,9 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
                                   on_datanode=dispatcher.runner.private_snapshot is not None
                                   and dispatcher.runner.side_catalog_active)
     except PgError as exc:
-        if exc.sqlstate == "42P16" and "pseudo-type record" in str(exc) and plan.strategy is Strategy.MERGE:
+        if exc.sqlstate == "42P16" and "pseudo-type record" in str(exc):
+            # (a merge's record column; a partial min()/max() of a composite column: the
+            # record aggregates answer `record`)
             raise RecordOutputError() from exc
         raise
     keep = getattr(plan, "lock_keep_sql", None) if dispatcher.runner.txn.in_block else None

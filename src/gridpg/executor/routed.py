@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogError
@@ -404,7 +405,7 @@ INT4, INT8, NUMERIC = 23, 20, 1700
 def literal_types(sql: str, text: str) -> tuple[int, ...] | None:
     """Parameter types that keep the meaning of `sql`'s literals in its literal-free form
     `text`; None when the statement must keep its literals."""
-    if _POSITIONAL.search(text):
+    if _POSITIONAL.search(text) or folds_constants(text):
         return None
     types = []
     for match in LITERALS.finditer(sql):
@@ -419,6 +420,61 @@ def literal_types(sql: str, text: str) -> tuple[int, ...] | None:
             value = int(literal)
             types.append(INT4 if value <= 0x7FFFFFFF else INT8 if value <= 0x7FFFFFFFFFFFFFFF else NUMERIC)
     return tuple(types)
+
+
+@lru_cache(maxsize=4096)
+def folds_constants(text: str) -> bool:
+    """Whether a literal-free form computes with its parameters alone (`SELECT 1/0 FROM t
+    WHERE id = 7`, `WHERE d > '2024-01-01'::date - 7`, `sqrt(-1)`): PostgreSQL folds such an
+    expression of literals when it plans, so its error (division by zero) comes even when
+    no row qualifies; a parameter of a generic plan is computed per row, and with no row
+    there was none (0 rows where PostgreSQL fails). Such a statement keeps its literals."""
+    from gridpg.errors import PgError
+    from gridpg.sql import parse as sqlparse
+
+    try:
+        tree = sqlparse.parse_tree(text)
+    except PgError:
+        return True
+    return _computes_with_constants(tree)
+
+
+def _computes_with_constants(node: Any) -> bool:
+    if isinstance(node, list):
+        return any(_computes_with_constants(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    expr = node.get("A_Expr")
+    if isinstance(expr, dict) and expr.get("lexpr") is not None and expr.get("rexpr") is not None \
+            and not isinstance(expr.get("rexpr"), list) and _constant(expr["lexpr"]) and _constant(expr["rexpr"]) \
+            and (_has_param(expr["lexpr"]) or _has_param(expr["rexpr"])):
+        return True
+    call = node.get("FuncCall")
+    if isinstance(call, dict) and call.get("args") and all(_constant(a) for a in call["args"]) \
+            and any(_has_param(a) for a in call["args"]):
+        return True
+    return any(_computes_with_constants(value) for value in node.values() if isinstance(value, (dict, list)))
+
+
+def _constant(node: Any) -> bool:
+    """A parameter, a constant, or a cast of one (what PostgreSQL's planner sees as constant
+    once the literal is back)."""
+    if not isinstance(node, dict):
+        return False
+    if "ParamRef" in node or "A_Const" in node:
+        return True
+    cast = node.get("TypeCast")
+    if isinstance(cast, dict):
+        return _constant(cast.get("arg"))
+    sign = node.get("A_Expr")  # -1 (a sign before a literal)
+    return isinstance(sign, dict) and sign.get("lexpr") is None and _constant(sign.get("rexpr"))
+
+
+def _has_param(node: Any) -> bool:
+    if not isinstance(node, dict):
+        return False
+    return "ParamRef" in node or _has_param((node.get("TypeCast") or {}).get("arg")) \
+        or _has_param((node.get("A_Expr") or {}).get("rexpr"))
 
 
 # Literal-free forms that prepared on a node (True) or failed to (False): a form is tried

@@ -165,8 +165,30 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
         raise call.refusal
     # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
     # missed would reach the catalog server's copies; that fails the statement)
-    await loopback.run_call(dispatcher, request, sql, tables, guarded=call.dynamic or call.watched_twins,
-                            role=call.role, before=_preparer(dispatcher, call))
+    dispatcher.runner.loopback_error = None
+    try:
+        await loopback.run_call(dispatcher, request, sql, tables, guarded=call.dynamic or call.watched_twins,
+                                role=call.role, before=_preparer(dispatcher, call))
+    except PgError as exc:
+        with_loopback_names(exc, getattr(dispatcher.runner, "loopback_error", None))
+        raise
+
+
+# PostgreSQL's error fields naming the object an error is about (schema, table, column,
+# data type, constraint), which postgres_fdw does not pass on when it raises a remote error
+_NAME_FIELDS = ("s", "t", "c", "d", "n")
+
+
+def with_loopback_names(error: PgError, inner: PgError | None) -> None:
+    """`error`, raised by the catalog server where the code's statement failed through the
+    loopback, given back the names the loopback sent (a unique violation's constraint and
+    table: `err.constraint` in node-postgres, `diag.constraint_name` in psycopg) when it is
+    that same error."""
+    if inner is None or inner.sqlstate != error.sqlstate or inner.message != error.message:
+        return
+    names = {k: v for k, v in (inner.fields or {}).items() if k in _NAME_FIELDS}
+    if names and error.fields is not None:
+        error.fields = {**error.fields, **{k: v for k, v in names.items() if k not in error.fields}}
 
 
 async def _inserts_instead(dispatcher: Dispatcher, view: tuple[str, str]) -> bool:
@@ -354,6 +376,14 @@ _NAMES_SQL = f"""
 SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
+# Routines whose source names temporary objects (`CREATE TEMP TABLE`, `DROP TABLE
+# pg_temp.x`, dynamic SQL spelling TEMP): calling them may leave temp tables on the
+# catalog connection that runs them (frontend/temps.py pins it for the session).
+_TEMP_MAKERS_SQL = f"""
+SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}
+AND p.prosrc ~* '\\m(temp|temporary|pg_temp)\\M'"""
+
 _DEPENDENTS_SQL = f"""
 SELECT DISTINCT c.relname, p.oid, r.kind, r.col, rn.nspname FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
@@ -367,11 +397,15 @@ JOIN LATERAL (
   UNION ALL SELECT ev_class, 'r', NULL FROM pg_catalog.pg_rewrite
    WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND oid = d.objid
   UNION ALL SELECT conrelid, 'w', NULL FROM pg_catalog.pg_constraint
-   WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid
+   WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid AND conrelid <> 0
+  UNION ALL SELECT a.attrelid, 'w', NULL FROM pg_catalog.pg_constraint k
+   JOIN pg_catalog.pg_attribute a ON a.atttypid = k.contypid AND a.attnum > 0 AND NOT a.attisdropped
+   WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND k.oid = d.objid AND k.contypid <> 0
 ) r ON true
 JOIN pg_catalog.pg_class c ON c.oid = r.rel
 JOIN pg_catalog.pg_namespace rn ON rn.oid = c.relnamespace
-WHERE {_USER_SCHEMAS} AND {_READABLE}"""
+WHERE {_USER_SCHEMAS} AND {_READABLE}
+  AND NOT (r.kind = 'r' AND c.relpersistence = 't')"""  # (temp views: executor/temp_views.py inlines them)
 
 _OPERATORS_SQL = f"""
 SELECT o.oprname, o.oprcode::oid FROM pg_catalog.pg_operator o
@@ -420,6 +454,7 @@ class _Registry:
     row_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # user row triggers
     statement_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # statement-level
     row_trigger_functions_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    temp_makers: frozenset[str] = frozenset()  # names of routines whose source names temp objects
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
@@ -427,7 +462,7 @@ class _Registry:
         if _DO_WORD.search(lowered) or any(op in lowered for op in self.operators):
             return True
         found = [name for names in (self.names, body.SQL_TEXT_FUNCTIONS, self.dependents, self.on_write,
-                                    self.defaults) for name in names if name in lowered]
+                                    self.defaults) for name in names if _written_in(name, lowered)]
         return bool(found) and _names_words(lowered, found)  # one scan for all of them
 
     def names_routines(self, lowered: str) -> bool:
@@ -436,7 +471,7 @@ class _Registry:
         A routine named `f` or a table named `t` no longer marks every statement."""
         if any(op in lowered for op in self.operators):
             return True
-        found = [name for name in self.names if name in lowered]
+        found = [name for name in self.names if _written_in(name, lowered)]
         return bool(found) and _names_words(lowered, found)
 
     def operator_functions(self, access: body.Access) -> set[int]:
@@ -456,10 +491,22 @@ def _names_words(lowered: str, names: list[str]) -> bool:
         return True
     words: set[str] = set()
     for tok in toks:
+        if tok.name == "UIDENT":
+            return True  # U&"\0066n": a name written with escapes (the parse tree reads it)
         text = lowered[tok.start:tok.end + 1]
         words.update(_WORD_PARTS.findall(text))
         words.add(text.strip('"'))
+        if len(text) > 1 and text[0] == text[-1] == '"':  # a quoted name: its quotes undoubled
+            words.add(text[1:-1].replace('""', '"'))
     return any(name in words for name in names)
+
+
+def _written_in(name: str, lowered: str) -> bool:
+    """Whether a name may be written in the text: as it is, or quoted with each of its
+    double quotes doubled (a function whose name holds a double quote: the name was not
+    found in the text, and its code ran unchecked, on the datanodes or over the catalog
+    server's empty copies)."""
+    return name in lowered or ('"' in name and name.replace('"', '""') in lowered) or 'u&"' in lowered
 
 
 class RoutineGuard:
@@ -487,7 +534,7 @@ class RoutineGuard:
         snapshot = dispatcher.runner.snapshot()
         # (without distributed tables, only code calling sequence functions is checked)
         registry = await self._registry_for(dispatcher, snapshot,
-                                            dispatcher.runner.private_snapshot is not None)
+                                            _sees_own_catalog(dispatcher))
         if registry.delegated and any(name in lowered for name in registry.delegated):
             tree = _tree(request.sql)
             if tree and await delegation.try_delegate(self, dispatcher, request, tree, registry,
@@ -534,7 +581,7 @@ class RoutineGuard:
         or behind an operator it uses (a cheap, conservative test; the triggers and defaults
         of the tables it writes run on the datanodes, row by row)."""
         snapshot = dispatcher.runner.snapshot()
-        registry = await self._registry_for(dispatcher, snapshot, dispatcher.runner.private_snapshot is not None)
+        registry = await self._registry_for(dispatcher, snapshot, _sees_own_catalog(dispatcher))
         return registry.names_routines(sql.lower())
 
     async def check(self, dispatcher: Dispatcher, sql: str,
@@ -545,7 +592,7 @@ class RoutineGuard:
         None."""
         runner = dispatcher.runner
         snapshot = runner.snapshot()
-        private = runner.private_snapshot is not None
+        private = _sees_own_catalog(dispatcher)
         registry = await self._registry_for(dispatcher, snapshot, private)
         if not registry.mentions(sql.lower()):
             return None
@@ -580,6 +627,46 @@ class RoutineGuard:
                            f"({', '.join(sorted(views))}) and calls code that gridpg runs on another "
                            "server, where those views read empty; drop them or read their tables")
         return verdict
+
+    async def code_reads_temps(self, dispatcher: Dispatcher, sql: str, path: tuple[str, ...],
+                               temps: set[str] | frozenset[str]) -> bool:
+        """Whether a statement calls code that reads one of the session's temp tables and
+        no distributed or replicated one (`SELECT id, note_of(id) FROM t`, `note_of` reading
+        a temp table): run where the statement is planned (the datanodes), the code finds no
+        such table (42P01); the caller runs it on the session's catalog connection instead."""
+        if not temps:
+            return False
+        registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
+                                            _sees_own_catalog(dispatcher))
+        if not registry.names_routines(sql.lower()):
+            return False
+        if await self.check(dispatcher, sql, list(path)) is not None:
+            return False  # its code reaches distributed tables: the loopback's, or refused
+        return await self._code_may_read(dispatcher, registry, sql, path, temps)
+
+    def forget_registry(self) -> None:
+        """Read the routines and what depends on them again at the next statement: a
+        session's DDL on its temp objects (a trigger on a temp table, a DEFAULT or CHECK
+        calling code) reaches no other server and moves no catalog epoch, yet the guard
+        must see it (a temp table's trigger writing a distributed table ran unarmed,
+        against the catalog server's empty copy: rows lost, silently)."""
+        self._registry = None
+        self._private.clear()
+
+    async def may_create_temp(self, dispatcher: Dispatcher, sql: str) -> bool:
+        """Whether the statement runs code that may create temporary objects: a DO block
+        naming them, or a call of a routine whose source does (by name, as a word of the
+        text). PostgreSQL keeps them for the session; the catalog connection that runs the
+        code must then stay the session's (`frontend/temps.py`)."""
+        lowered = sql.lower()
+        if _DO_WORD.search(lowered) and re.search(r"\b(temp|temporary|pg_temp)\b", lowered):
+            tree = _tree(sql)
+            if tree is not None and sqlparse.node_type(tree) == "DoStmt":
+                return True
+        registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
+                                            _sees_own_catalog(dispatcher))
+        found = [name for name in registry.temp_makers if _written_in(name, lowered)]
+        return bool(found) and _names_words(lowered, found)
 
     async def _code_may_read(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
                              path: tuple[str, ...], views: set[str] | frozenset[str]) -> bool:
@@ -641,6 +728,7 @@ class RoutineGuard:
             return own[1]
         async with _CatalogConnection(dispatcher, private) as conn:
             names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
+            temp_makers = frozenset(r[0] for r in await conn.query(_TEMP_MAKERS_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
             on_write: dict[str, set[int]] = {}
             defaults: dict[str, dict[str, set[int]]] = {}
@@ -671,7 +759,7 @@ class RoutineGuard:
                              delegated=delegated, event_functions=events, defaults=defaults,
                              on_write_at=on_write_at, row_triggers_at=row_triggers_at,
                              statement_triggers_at=statement_triggers_at,
-                             row_trigger_functions_at=row_functions_at)
+                             row_trigger_functions_at=row_functions_at, temp_makers=temp_makers)
         if not private:
             self._registry = registry
             self._private.pop(id(dispatcher.runner), None)
@@ -713,7 +801,8 @@ class RoutineGuard:
         access = body.statement_access(tree)
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
-        local_write = kind in _LOCAL_WRITE_KINDS and (kind != "CopyStmt" or tree[kind].get("is_from"))
+        local_write = (kind in _LOCAL_WRITE_KINDS and (kind != "CopyStmt" or tree[kind].get("is_from"))) \
+            or _writes_temp_table(tree, kind, path)
         # A SELECT that also reads distributed tables itself runs whole on the catalog
         # server too, its own unqualified names reaching the shadows like the code's.
         whole_select = body.first_distributed(own, path, resolve) is not None
@@ -1041,7 +1130,7 @@ class RoutineGuard:
                               table: DistTable) -> firing_mod.TableTriggers | None:
         key = (table.schema, table.name)
         if key not in registry.table_triggers:
-            async with _CatalogConnection(dispatcher, dispatcher.runner.private_snapshot is not None) as conn:
+            async with _CatalogConnection(dispatcher, _sees_own_catalog(dispatcher)) as conn:
                 registry.table_triggers[key] = await firing_mod.load_table_triggers(conn, table)
         return registry.table_triggers[key]
 
@@ -1320,7 +1409,7 @@ class RoutineGuard:
             conditions.append(f"({cond} AND {_USER_SCHEMAS})")
         if not conditions:
             return out
-        private = dispatcher.runner.private_snapshot is not None
+        private = _sees_own_catalog(dispatcher)
         async with _CatalogConnection(dispatcher, private) as conn:
             rows = await conn.query(_ROUTINES_SQL + " OR ".join(conditions))
         for row in rows:
@@ -1699,6 +1788,15 @@ def _refusal(what: str, why: str) -> PgError:
     )
 
 
+def _sees_own_catalog(dispatcher: Dispatcher) -> bool:
+    """Whether the statement's transaction sees a catalog of its own: it ran DDL (a
+    private catalog view), or DDL on the session's temp objects that no other connection
+    sees before COMMIT (a trigger made on a temp table in the open block)."""
+    runner = dispatcher.runner
+    temps = getattr(runner, "temps", None)
+    return runner.private_snapshot is not None or bool(getattr(temps, "ddl_in_block", False))
+
+
 class _CatalogConnection:
     """The transaction's catalog connection when it ran DDL (its catalog differs), else a
     connection of the coordinator's own."""
@@ -1724,6 +1822,16 @@ class _CatalogConnection:
                 pool.release(self.conn)
             else:
                 pool.discard(self.conn)
+
+
+def _writes_temp_table(tree: dict[str, Any], kind: str, path: tuple[str, ...]) -> bool:
+    """An UPDATE or DELETE of one of the session's temp tables (which the catalog server
+    holds, on the session's own connection): its triggers run there, armed like an
+    INSERT's (0A000 before)."""
+    if kind not in ("UpdateStmt", "DeleteStmt"):
+        return False
+    relation = tree[kind].get("relation") or {}
+    return tempnames.shadows(path, relation.get("schemaname"), str(relation.get("relname", "")))
 
 
 def _written_routines(tree: dict[str, Any], access: body.Access, registry: _Registry) -> set[int]:

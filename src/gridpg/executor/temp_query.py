@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
@@ -36,6 +36,8 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     runs on the session's catalog connection)."""
     analysis = planner.analysis(request.sql, catalog, session)
     path = list(session.search_path)
+    if tempnames.temp_names(path):
+        await _ensure_no_cluster_sequence_default(dispatcher, analysis.tree or _tree(request.sql), path)
     if analysis.route in ("query", "catalog", "utility") and tempnames.temp_names(path):
         from gridpg.executor import temp_views
 
@@ -59,6 +61,14 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
             return True
     if analysis.route == "query" and references_temp(analysis, path):
         return await run(dispatcher, request, analysis)
+    if analysis.route == "query" and analysis.kind == "SelectStmt" and (
+            _names_temp_routines_or_types(analysis.tree)
+            or (tempnames.temp_names(path) and await dispatcher.coord.routine_guard.code_reads_temps(
+                dispatcher, analysis.sql or request.sql, tuple(path), tempnames.temp_names(path)))):
+        # code or types of the session's own (pg_temp.f(), ::pg_temp.t, code reading its temp
+        # tables): its tables gathered where those are (the datanodes have none of them:
+        # 3F000, 42P01)
+        return await run(dispatcher, request, analysis)
     if analysis.route == "utility" and analysis.kind == "ViewStmt" and _temp_view(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         _note_view_over_distributed(dispatcher, analysis, catalog, session)
@@ -66,11 +76,255 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     if analysis.route == "utility" and analysis.kind == "ExplainStmt" \
             and await _explain_over_temp(dispatcher, request, analysis, catalog, session):
         return True
+    if analysis.route == "utility" and analysis.kind == "CopyStmt" \
+            and await _copy_query_over_temp(dispatcher, request, analysis, path):
+        return True
     if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
             and utility_on_temp(analysis, path):
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         return True
+    if analysis.route == "utility" and dispatcher.runner.temps.pinned \
+            and (_on_temp_types(analysis.tree) or _comment_on_temp(analysis.tree, path)):
+        # CREATE/ALTER/DROP TYPE or DOMAIN in pg_temp, COMMENT ON a temp object: the
+        # session's own, on its connection alone (0A000 at PREPARE or 42P01 from the
+        # other servers before)
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        return True
+    if analysis.route == "utility" and dispatcher.runner.temps.pinned and _on_temp_routines(analysis.tree):
+        # DROP / ALTER FUNCTION pg_temp.f(): the session's own routine, on its connection
+        # alone (the other servers have no such schema: 3F000 before)
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        return True
     return False
+
+
+async def _copy_query_over_temp(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
+                                path: list[str]) -> bool:
+    """`COPY (SELECT ... FROM temp JOIN distributed ...) TO STDOUT` (an export, psql's
+    \\copy): the query's distributed tables gathered onto the session's catalog
+    connection, as for the SELECT itself (`run`), and the COPY run there. False when it is
+    no such COPY (the utility path takes it; it refused the mix with 0A000 before)."""
+    from gridpg.executor.multi import _drop_temp, inline_params, prepare_query_on_catalog
+    from gridpg.sql import parse as sqlparse
+
+    body = analysis.tree.get("CopyStmt") or {}
+    query = body.get("query")
+    if query is None or body.get("is_from"):
+        return False
+    refs = analyze.relations(query)
+    if not any(tempnames.shadows(path, r.schema, r.name) for r in refs):
+        return False
+    sql = analysis.sql or request.sql
+    if request.params and not request.simple:
+        sql = await inline_params(dispatcher, request, sql)
+        request = dataclasses.replace(request, params=[], param_formats=[], param_oids=[])
+    span = _parenthesized_query(sql, sqlparse.tokens(sql))
+    if span is None:
+        return False
+    node = dispatcher.coord.catalog_node
+    catalog = await dispatcher.runner.txn.connection(node, wants_block=False)
+    prepared = await prepare_query_on_catalog(dispatcher, sql[span[0]:span[1]], catalog)
+    final, temps = prepared if prepared is not None else (sql[span[0]:span[1]], [])
+    try:
+        await dispatcher.run_on_node(node, request, writes=False,
+                                     sql=f"{sql[:span[0]]}{final}{sql[span[1]:]}")
+    finally:
+        await _drop_temp(catalog, temps)
+    return True
+
+
+def _parenthesized_query(sql: str, tokens: list[Any]) -> tuple[int, int] | None:
+    """The span of the query inside `COPY ( ... )`, between its parentheses."""
+    if len(tokens) < 3 or sql[tokens[1].start:tokens[1].end + 1] != "(":
+        return None
+    depth = 0
+    for token in tokens[1:]:
+        text = sql[token.start:token.end + 1]
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+            if depth == 0:
+                return tokens[1].end + 1, token.start
+    return None
+
+
+# The columns of a temp table whose DEFAULT calls nextval() of a sequence that is not
+# the session's own (a cluster sequence, which the GTM serves).
+_CLUSTER_SEQUENCE_DEFAULTS = """
+SELECT a.attname, a.attnum, (SELECT count(*) FROM pg_catalog.pg_attribute x
+                              WHERE x.attrelid = d.adrelid AND x.attnum > 0 AND NOT x.attisdropped)
+FROM pg_catalog.pg_attrdef d
+JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+ AND dep.objid = d.oid AND dep.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+JOIN pg_catalog.pg_class s ON s.oid = dep.refobjid AND s.relkind = 'S' AND s.relpersistence <> 't'
+WHERE d.adrelid = pg_catalog.to_regclass({name})"""
+
+
+async def _ensure_no_cluster_sequence_default(dispatcher: Dispatcher, tree: dict[str, Any],
+                                              path: list[str]) -> None:
+    """A write into a temp table that leaves a column to a DEFAULT calling nextval() of a
+    cluster sequence is refused (0A000): the catalog server would take the value from its
+    own copy of the sequence, not the GTM's, handing out values the cluster hands out
+    again (duplicates, silently)."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind == "CopyStmt" and not body.get("is_from"):
+        return
+    if kind not in ("InsertStmt", "CopyStmt", "MergeStmt", "UpdateStmt"):
+        return
+    relation = body.get("relation") or {}
+    schema, name = relation.get("schemaname"), str(relation.get("relname", ""))
+    if not tempnames.shadows(path, schema, name):
+        return
+    if kind == "UpdateStmt" and not analyze.has_node(tree, "SetToDefault"):
+        return
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    qualified = f"pg_temp.{quote_ident(name)}"
+    rows = await conn.query(_CLUSTER_SEQUENCE_DEFAULTS.format(name=quote_literal(qualified)))
+    if not rows:
+        return
+    given = _given_columns(kind, body)
+    if kind == "CopyStmt" and not body.get("attlist"):
+        return  # every column from the data
+    for column, position, count in rows:
+        if kind == "InsertStmt" and given is None:
+            if not _fills_position(body, int(str(position)), int(str(count))):
+                continue
+        elif given is not None and column in given and not analyze.has_node(tree, "SetToDefault"):
+            continue
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f"gridpg cannot fill column {column} of temporary table {name} from its DEFAULT: "
+                      "it calls nextval() of a cluster-wide sequence, which the GTM serves",
+                      hint="Give the column's value (SELECT nextval(...) first), or use a serial column "
+                           "of the temporary table.")
+
+
+def _tree(sql: str) -> dict[str, Any]:
+    from gridpg.sql import parse as sqlparse
+    from gridpg.sql.xl import extract_distribution
+
+    try:
+        return sqlparse.parse_tree(extract_distribution(sql)[0])
+    except PgError:
+        return {}
+
+
+def _given_columns(kind: str, body: dict[str, Any]) -> set[str] | None:
+    if kind == "MergeStmt":
+        return set()  # (its INSERT actions: taken as leaving the column to its default)
+    cols = body.get("cols") if kind == "InsertStmt" else body.get("attlist")
+    if not cols:
+        return None if kind == "InsertStmt" else set()
+    out = set()
+    for col in cols:
+        target = col.get("ResTarget", col)
+        out.add(str(target.get("name") or target.get("String", {}).get("sval", "")))
+    return out
+
+
+def _fills_position(body: dict[str, Any], position: int, count: int) -> bool:
+    """Whether an INSERT without a column list leaves the column at `position` (1-based)
+    to its default: DEFAULT VALUES, a DEFAULT item, or rows shorter than that."""
+    select = (body.get("selectStmt") or {}).get("SelectStmt")
+    if select is None:
+        return True
+    rows = select.get("valuesLists")
+    if rows:
+        for row in rows:
+            items = row.get("List", {}).get("items", [])
+            if len(items) < position or "SetToDefault" in (items[position - 1] or {}):
+                return True
+        return False
+    targets = select.get("targetList") or []
+    if any("A_Star" in str(t) for t in targets):
+        return False
+    return len(targets) < position or position > count
+
+
+def _names_temp_routines_or_types(tree: dict[str, Any]) -> bool:
+    """A call of a routine or a type named in the session's temp schema (`pg_temp.f(x)`,
+    `x::pg_temp.pair`)."""
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict):
+            continue
+        type_name = node.get("TypeName") or (node.get("typeName") if isinstance(node.get("typeName"), dict) else None)
+        named = (node.get("FuncCall") or {}).get("funcname") or (type_name or {}).get("names")
+        if named and len(named) > 1 and tempnames.is_temp_schema(_names_list(named)[0]):
+            return True
+    return False
+
+
+def _names_list(items: list[Any]) -> list[str]:
+    return [str(n.get("String", {}).get("sval", "")) for n in items or []]
+
+
+def _on_temp_types(tree: dict[str, Any]) -> bool:
+    """A type or domain of the session's temp schema made, altered or dropped."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind in ("CreateEnumStmt", "CreateRangeStmt", "AlterEnumStmt"):
+        names = [_names_list(body.get("typeName", []))]
+    elif kind == "CreateDomainStmt":
+        names = [_names_list(body.get("domainname", []))]
+    elif kind == "CompositeTypeStmt":
+        names = [[str((body.get("typevar") or {}).get("schemaname") or ""), ""]]
+    elif kind == "DropStmt" and body.get("removeType") in ("OBJECT_TYPE", "OBJECT_DOMAIN"):
+        names = [_names_list(o.get("TypeName", {}).get("names", [])) for o in body.get("objects", [])]
+    elif kind == "AlterDomainStmt":
+        names = [_names_list(body.get("typeName", []))]
+    else:
+        return False
+    return bool(names) and all(len(n) > 1 and tempnames.is_temp_schema(n[0]) for n in names)
+
+
+_COMMENTED_RELATIONS = ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_SEQUENCE", "OBJECT_INDEX",
+                        "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE", "OBJECT_COLUMN")
+
+
+def _comment_on_temp(tree: dict[str, Any], path: list[str]) -> bool:
+    """COMMENT ON a temp table (view, sequence, index, one of its columns) or a temp type."""
+    body = tree.get("CommentStmt")
+    if not isinstance(body, dict):
+        return False
+    target = body.get("object") or {}
+    if body.get("objtype") in ("OBJECT_TYPE", "OBJECT_DOMAIN"):
+        names = _names_list(target.get("TypeName", {}).get("names", []))
+        return len(names) > 1 and tempnames.is_temp_schema(names[0])
+    if body.get("objtype") not in _COMMENTED_RELATIONS:
+        return False
+    names = _names_list(target.get("List", {}).get("items", []))
+    if body.get("objtype") == "OBJECT_COLUMN":
+        names = names[:-1]
+    if len(names) == 1:
+        return tempnames.shadows(path, None, names[0])
+    return len(names) == 2 and tempnames.is_temp_schema(names[0])
+
+
+_ROUTINE_OBJECTS = ("OBJECT_FUNCTION", "OBJECT_PROCEDURE", "OBJECT_ROUTINE", "OBJECT_AGGREGATE")
+
+
+def _on_temp_routines(tree: dict[str, Any]) -> bool:
+    """DROP FUNCTION / PROCEDURE / ROUTINE, or ALTER FUNCTION, naming routines of the
+    session's temp schema (`pg_temp.f`) only."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind == "DropStmt" and body.get("removeType") in _ROUTINE_OBJECTS:
+        objects = [o.get("ObjectWithArgs", {}) for o in body.get("objects", [])]
+    elif kind == "AlterFunctionStmt":
+        objects = [body.get("func") or {}]
+    elif kind in ("RenameStmt", "AlterOwnerStmt", "AlterObjectSchemaStmt") \
+            and body.get("renameType", body.get("objectType")) in _ROUTINE_OBJECTS:
+        objects = [(body.get("object") or {}).get("ObjectWithArgs", {})]
+    else:
+        return False
+
+    def schema(obj: dict[str, Any]) -> str | None:
+        names = [n.get("String", {}).get("sval") for n in obj.get("objname", [])]
+        return names[0] if len(names) > 1 else None
+
+    return bool(objects) and all(tempnames.is_temp_schema(schema(o)) for o in objects)
 
 
 async def _explain_over_temp(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
@@ -172,6 +426,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     """Run the statement on the session's catalog connection; False when the INSERT path
     (target distributed) is to take it."""
     from gridpg.executor.multi import _drop_temp, inline_params, prepare_query_on_catalog
+    from gridpg.executor.run import search_path as run_search_path
 
     if _into_temp(analysis):
         return await create_temp_table_as(dispatcher, request)
@@ -190,7 +445,8 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
             hint="copy the temporary rows into a distributed table first, or select the keys "
                  "from the client",
         )
-    if analyze.has_node(analysis.tree, "lockingClause"):
+    if analyze.has_node(analysis.tree, "lockingClause") \
+            and not _locks_temp_only(analysis.tree, list(run_search_path(dispatcher))):
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "SELECT ... FOR UPDATE/SHARE over temporary and distributed tables is not supported by gridpg")
     node = dispatcher.coord.catalog_node
@@ -208,6 +464,27 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     finally:
         await _drop_temp(catalog, temps)
     return True
+
+
+def _locks_temp_only(tree: dict[str, Any], path: list[str]) -> bool:
+    """Every row lock of the statement names (FOR UPDATE OF ...) the session's temp tables
+    only: they are locked where they are, on its catalog connection; the distributed
+    tables' gathered copies are not locked (a lock on them would lock nothing real)."""
+    clauses = [n["LockingClause"] for n in analyze._walk(tree)
+               if isinstance(n, dict) and isinstance(n.get("LockingClause"), dict)]
+    refs = analyze.relations(tree)
+    for clause in clauses:
+        rels = clause.get("lockedRels") or []
+        if not rels:
+            return False
+        for rel in rels:
+            rv = rel.get("RangeVar", {})
+            name, schema = str(rv.get("relname", "")), rv.get("schemaname")
+            named = [r for r in refs if (r.alias == name and schema is None)
+                     or (r.alias is None and r.name == name and r.schema == schema)]
+            if not named or not all(tempnames.shadows(path, r.schema, r.name) for r in named):
+                return False
+    return bool(clauses)
 
 
 async def _ship_and_write(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,

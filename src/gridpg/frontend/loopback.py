@@ -262,6 +262,14 @@ class LoopbackDispatcher(Dispatcher):
 class LoopbackRunner(StatementRunner):
     """Runs a loopback connection's statements on its caller's transaction."""
 
+    async def explain_cancel(self, error: PgError) -> PgError:
+        """Every error sent to postgres_fdw passes here: noted for the caller, whose
+        client gets it back through postgres_fdw without the schema, table, column, data
+        type and constraint names (`routines.with_loopback_names`)."""
+        error = await super().explain_cancel(error)
+        self.caller.loopback_error = error
+        return error
+
     def __init__(self, coordinator: Any, session: Session, caller: StatementRunner, token: str) -> None:
         super().__init__(coordinator, session)
         self.caller = caller

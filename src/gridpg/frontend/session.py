@@ -33,6 +33,7 @@ from gridpg.frontend import fast_cycle
 from gridpg.frontend.auth import authenticate
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
+from gridpg.sql import long_names
 from gridpg.sql import parse as sqlparse
 from gridpg.txn.transaction import TxnState
 
@@ -123,11 +124,26 @@ class Session:
         # NotificationResponses for the client, held until it is idle outside a block
         # (`deliver_notification`) and written just before ReadyForQuery (`send_ready`).
         self.notifications: list[bytes] = []
+        # identifier truncation notices said for the client's statements: the servers'
+        # repetitions of them are not relayed (`send`)
+        self.said_truncations: set[str] = set()
 
     # -- output ------------------------------------------------------------------------
 
     def send(self, data: bytes) -> None:
+        if self.said_truncations and data[:1] == b"N" and long_names.is_duplicate(data, self.said_truncations):
+            return  # the coordinator said it for the client's text (sql/long_names.py)
         self.out.append(data)
+
+    def say_truncations(self, sql: str) -> None:
+        """PostgreSQL's scanner's NOTICEs for identifiers of 64 bytes or more in `sql`."""
+        messages = long_names.notices(sql)
+        if not messages:
+            return
+        self.out.extend(long_names.notice_messages(messages))
+        if len(self.said_truncations) > 1000:
+            self.said_truncations.clear()
+        self.said_truncations.update(messages)
 
     async def flush(self) -> None:
         if self.out:
@@ -488,6 +504,7 @@ class Session:
             raise PgError(DUPLICATE_PSTATEMENT, f'prepared statement "{parsed.name}" already exists')
         assert self.runner is not None
         self.runner.check_parse(parsed.sql)
+        self.say_truncations(parsed.sql)
         sql = sqlparse.spell_out_table_queries(parsed.sql) if sqlparse.may_hold_table(parsed.sql) \
             else parsed.sql
         self.statements[parsed.name] = PreparedStatement(parsed.name, sql, parsed.param_oids)

@@ -57,7 +57,7 @@ from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import literal_start, normalize_literals
-from gridpg.sql import connection_values, positions, schema_elements, xact_time
+from gridpg.sql import connection_values, long_names, positions, schema_elements, xact_time
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
@@ -457,6 +457,8 @@ class StatementRunner:
             raise
 
     async def _simple_query(self, sql: str) -> None:
+        if not self.is_loopback:
+            self.session.say_truncations(sql)
         statements = sqlparse.split(sql)
         if not statements:
             self.session.send(codec.EMPTY_QUERY)
@@ -735,7 +737,7 @@ class StatementRunner:
             return None
         statement = statements[0]
         form = normalize_literals(statement)
-        if form is None:
+        if form is None or long_names.may_truncate(statement):  # (its NOTICEs: `simple_query`)
             return None
         text, literals = form
         cached = self._simple_routes.get(text)
@@ -783,6 +785,8 @@ class StatementRunner:
                 if result.error is not None:
                     raise result.error
             except PgError as exc:
+                if self.current_sql is not None:
+                    _place_parameter(exc, [self.current_sql])  # (as `simple_query` does)
                 metrics.STATEMENT_ERRORS.labels(exc.sqlstate[:2]).inc()
                 await self._statement_failed()
                 raise
@@ -1587,6 +1591,8 @@ class StatementRunner:
             await self.sync_pending()
             failed = self.txn.state is TxnState.FAILED
             chained = self.txn.chain_begin_sql()  # AND CHAIN keeps the characteristics
+            if self.implicit_block:  # a multi-statement query's or a pipeline's block: PostgreSQL ends it, warning
+                send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
             self.implicit_block = False
             if kind == "commit" and not failed:
                 await self.end_transaction(commit=True)
@@ -1758,6 +1764,11 @@ def _place_position(error: PgError, client_sql: str) -> None:
 _PORTAL_PARAMETER = re.compile(r"(?:unnamed portal|portal \"[^\"]*\") parameter \$(\d+)(?: = .*)?", re.DOTALL)
 
 
+# Errors about a literal that PostgreSQL raises while the statement runs, not while it
+# parses (a domain's CHECK or NOT NULL): no position points at the literal.
+_RAISED_RUNNING = frozenset({"23514", "23502"})
+
+
 def _place_parameter(error: PgError, statements: list[str]) -> None:
     """A node's error about a value that was one of the client's literals (the simple
     protocol's fast path sends them as parameters, planner/text.normalize_literals):
@@ -1772,6 +1783,8 @@ def _place_parameter(error: PgError, statements: list[str]) -> None:
         return
     error.fields = {k: v for k, v in fields.items() if k != "W"}
     client_sql = statements[index]
+    if error.sqlstate in _RAISED_RUNNING:
+        return  # PostgreSQL checks a domain's constraints as the statement runs: no position
     if not xact_time.statement_mentions_time(client_sql):
         start = literal_start(client_sql, int(match.group(1)))
         if start is not None:

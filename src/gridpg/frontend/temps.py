@@ -25,7 +25,7 @@ from gridpg.sql import parse as sqlparse
 if TYPE_CHECKING:
     from gridpg.frontend.statements import StatementRunner
 
-_TEMP_WORD = re.compile(r"\btemp(orary)?\b", re.IGNORECASE)
+_TEMP_WORD = re.compile(r"\b(temp|temporary|pg_temp\w*)\b", re.IGNORECASE)
 _HOLD_WORD = re.compile(r"\bhold\b", re.IGNORECASE)
 _CURSOR_OPT_HOLD = 0x0020
 _PLAIN_DML = re.compile(r"^\s*(select|insert|update|delete|values|table|with)\b", re.IGNORECASE)
@@ -40,6 +40,8 @@ class SessionTemps:
         self.runner = runner
         self.names: frozenset[str] = frozenset()
         self._stale = False
+        self._forget_routines_after = False
+        self.ddl_in_block = False  # DDL on temp objects in the open transaction block
 
     def set_names(self, names: frozenset[str]) -> None:
         """The session's temp relation names (routed plans depend on them)."""
@@ -58,6 +60,7 @@ class SessionTemps:
     async def before_statement(self, sql: str) -> None:
         """Refresh the names after earlier statements; pin the catalog connection when this
         statement creates a temp relation."""
+        self.statement_done()
         if not self.pinned and self.names:
             self.set_names(frozenset())  # the connection was lost (reported once): none left
         if self.pinned and self._stale:
@@ -65,15 +68,45 @@ class SessionTemps:
         if _TEMP_WORD.search(sql) and creates_temp(sql):
             self.runner.txn.pin(self.node)
             self._stale = True
+            self._forget_routines_after = True
         elif _HOLD_WORD.search(sql) and declares_holdable_cursor(sql):
             self.runner.txn.pin(self.node)  # the cursor outlives the transaction on it
         elif self.pinned and not _PLAIN_DML.match(sql):
             self._stale = True  # DDL, DISCARD, DO, CALL...: may create or drop temp relations
+            self._forget_routines_after = True
+        elif not getattr(self.runner, "is_loopback", False) and await self._runs_temp_code(sql):
+            # `SELECT make_scratch()`, a DO block: code creating temp tables runs on this
+            # catalog connection; given back to the pool, they stayed there for the next
+            # session that took it and were gone for this one (42P01), silently shadowing
+            # nothing the planner knew of
+            self.runner.txn.pin(self.node)
+            self._stale = True
+
+    async def _runs_temp_code(self, sql: str) -> bool:
+        coord = self.runner.coord
+        if coord.planner is None or getattr(coord, "routine_guard", None) is None:
+            return False
+        return await coord.routine_guard.may_create_temp(self.runner.dispatcher, sql)
 
     def transaction_ended(self) -> None:
         """ON COMMIT DROP, and rolled-back CREATEs, change the names at a transaction's end."""
         if self.pinned:
             self._stale = True
+        if self.ddl_in_block:  # committed (seen by all) or rolled back: read them again
+            self.ddl_in_block = False
+            self._forget_routines_after = True
+
+    def statement_done(self) -> None:
+        """After a statement that may have made triggers, rules, defaults or checks on the
+        session's temp objects (called before the next one): the routine guard reads them
+        again (they move no epoch)."""
+        if self._forget_routines_after:
+            self._forget_routines_after = False
+            if self.runner.txn.in_block:
+                self.ddl_in_block = True  # (seen by the session's own connection only, until COMMIT)
+            guard = getattr(self.runner.coord, "routine_guard", None)
+            if guard is not None:
+                guard.forget_registry()
 
     async def refresh(self) -> None:
         from gridpg.txn.transaction import TxnState
@@ -131,6 +164,13 @@ def creates_temp(sql: str) -> bool:
         rel = body.get("into", {}).get("rel", {})
     elif kind == "SelectStmt":
         rel = (body.get("intoClause") or {}).get("rel", {})
+    elif kind in ("CreateFunctionStmt", "CreateEnumStmt", "CreateDomainStmt", "CreateRangeStmt"):
+        # `CREATE FUNCTION pg_temp.f()`, `CREATE TYPE pg_temp.mood AS ENUM ...`: the session's own
+        key = {"CreateFunctionStmt": "funcname", "CreateDomainStmt": "domainname"}.get(kind, "typeName")
+        names = [n.get("String", {}).get("sval") for n in body.get(key) or [] if isinstance(n, dict)]
+        return len(names) > 1 and sqlparse_is_temp_schema(names[0])
+    elif kind == "CompositeTypeStmt":
+        rel = body.get("typevar", {})
     return rel.get("relpersistence") == "t" or sqlparse_is_temp_schema(rel.get("schemaname"))
 
 

@@ -413,7 +413,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     upserts: list[analyze.RelRef] = []
     sublinks: list[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]] = []
     for tree in trees:
-        if next(iter(tree), "") not in _SCHEMA_STATEMENTS:  # (DDL runs as distributed DDL)
+        if next(iter(tree), "") not in _SCHEMA_STATEMENTS or _is_temp_table_as(tree):  # (DDL runs as distributed DDL)
             relations.extend(analyze.relations(tree))
             sublink = _sublink_calls(tree)
             if sublink[0] and sublink[1]:
@@ -446,6 +446,17 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
                   upserts=tuple(upserts), sublinks=tuple(sublinks))
+
+
+def _is_temp_table_as(tree: dict[str, Any]) -> bool:
+    """`CREATE TEMP TABLE t AS SELECT ...` (or `SELECT ... INTO TEMP t` in SQL code): the one
+    DDL that code runs in place, on the catalog server, also armed (code_ddl.py lets CREATE
+    TEMP through), so the tables its query reads must reach their shadows like any SELECT's
+    (not seen, it filled the temp table from the catalog server's empty copies, silently)."""
+    body = tree.get("CreateTableAsStmt")
+    if not isinstance(body, dict) or body.get("objtype") != "OBJECT_TABLE":
+        return False
+    return ((body.get("into") or {}).get("rel") or {}).get("relpersistence") == "t"
 
 
 def _sublink_calls(tree: dict[str, Any]) -> tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]:
