@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
@@ -27,6 +29,17 @@ def dsn_parts(dsn: str) -> dict[str, str]:
         "password": urllib.parse.unquote(parsed.password or ""),
         "database": parsed.path.lstrip("/") or "postgres",
     }
+
+
+@pytest.fixture()
+def plain_schema(plain_pg: str, schema: str) -> Iterator[str]:
+    """The test's schema name on the plain PostgreSQL too (scripts run against both)."""
+    with psycopg.connect(plain_pg, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield schema
+    with psycopg.connect(plain_pg, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture()

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
@@ -40,17 +38,6 @@ def node_modules() -> Path:
         except (subprocess.SubprocessError, OSError) as e:
             pytest.skip(f"npm install {' '.join(missing)} failed: {e}")
     return modules
-
-
-@pytest.fixture()
-def plain_schema(plain_pg: str, schema: str) -> Iterator[str]:
-    """The test's schema name on the plain PostgreSQL too."""
-    with psycopg.connect(plain_pg, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield schema
-    with psycopg.connect(plain_pg, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _run(script: Path, modules: Path, dsn: str, schema: str, gridpg: bool) -> list[str]:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from gridpg.cluster.control import Cluster
@@ -33,17 +31,6 @@ NEEDS = {
     "pony_models.py": ("pony", "psycopg2"),
     "pg8000_aiopg.py": ("pg8000", "aiopg"),
 }
-
-
-@pytest.fixture()
-def plain_schema(plain_pg: str, schema: str) -> Iterator[str]:
-    """The test's schema name on the plain PostgreSQL too."""
-    with psycopg.connect(plain_pg, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield schema
-    with psycopg.connect(plain_pg, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def _start(script: Path, dsn: str, schema: str) -> subprocess.Popen[str]:
