@@ -27,28 +27,30 @@ from gridpg.planner import analyze
 from gridpg.sql.parse import parse_sql, parse_tree
 
 if TYPE_CHECKING:
+    from gridpg.catalog.model import DistTable
     from gridpg.executor.dispatch import Dispatcher
     from gridpg.executor.dml import TableColumn
 
 SEQUENCE_COLUMN = "gp_seq_{}"  # the staging column of the n-th sequence-filled column
 
 
-async def sequence_defaults(dispatcher: Dispatcher, sql: str) -> tuple[list[TableColumn], list[str]]:
-    """(the target's columns a MERGE's INSERT leaves to a serial/identity/nextval('s')
-    default, the target's column names); 0A000 for a default that is an expression
-    around a sequence call (module doc)."""
+async def sequence_defaults(dispatcher: Dispatcher, sql: str
+                            ) -> tuple[DistTable | None, list[TableColumn], list[str]]:
+    """(the MERGE's distributed target, its columns the MERGE's INSERT leaves to a
+    serial/identity/nextval('s') default, its column names); 0A000 for a default that is
+    an expression around a sequence call (module doc)."""
     from gridpg.executor.run import catalog_view, search_path
 
     body = parse_tree(sql).get("MergeStmt")
     if not isinstance(body, dict) or not any(
             (c.get("MergeWhenClause") or {}).get("commandType") == "CMD_INSERT"
             for c in body.get("mergeWhenClauses") or []):
-        return [], []
+        return None, [], []
     relation = body.get("relation") or {}
     ref = analyze.RelRef(relation.get("schemaname"), str(relation.get("relname", "")), -1, None)
     target = catalog_view(dispatcher).resolve(ref, search_path(dispatcher))
     if target is None:
-        return [], []
+        return None, [], []
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     names = [c.name for c in columns if not c.generated]
     left, overridden = _defaulted_columns(body, names)
@@ -63,7 +65,7 @@ async def sequence_defaults(dispatcher: Dispatcher, sql: str) -> tuple[list[Tabl
                           f'"{column.name}" to its default, which calls a sequence function the datanodes '
                           "would answer from their own copy of the sequence",
                           hint=f'give "{column.name}" a value in the INSERT action')
-    return out, names
+    return target, out, names
 
 
 async def ensure_view_insert_defaults(dispatcher: Dispatcher, sql: str, plan: Any) -> None:

@@ -289,23 +289,11 @@ async def _merge_filling_sequences(dispatcher: Dispatcher, request: ExecRequest,
         await ensure_view_insert_defaults(dispatcher, request.sql, plan)
         return plan
     sql = plan.sql if isinstance(plan, plans.MergeStatementPlan) else request.sql
-    filled, names = await sequence_defaults(dispatcher, sql)
-    if not filled:
+    target, filled, names = await sequence_defaults(dispatcher, sql)
+    if target is None or not filled:
         return plan
-    if isinstance(plan, plans.MergeStagedPlan):
-        staged = plan
-    else:
-        target = catalog_view(dispatcher).resolve(_merge_target(sql), search_path(dispatcher))
-        assert target is not None  # (sequence_defaults found it)
-        staged = staged_merge(sql, target)
+    staged = plan if isinstance(plan, plans.MergeStagedPlan) else staged_merge(sql, target)
     return dataclasses.replace(staged, sequences=tuple(filled), target_columns=tuple(names))
-
-
-def _merge_target(sql: str) -> Any:
-    from gridpg.planner import analyze
-
-    relation = sqlparse.parse_tree(sql)["MergeStmt"]["relation"]
-    return analyze.RelRef(relation.get("schemaname"), str(relation.get("relname", "")), -1, None)
 
 
 async def _merge_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
