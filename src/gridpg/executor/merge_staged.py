@@ -83,9 +83,8 @@ async def _stage_source(dispatcher: Dispatcher, plan: MergeStagedPlan, target: D
     async with writable_catalog(dispatcher):
         catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
         await catalog.settle()
-        key = await _key_type(catalog, *(
-            (plan.through_view, plan.key_column) if plan.through_view is not None and plan.key_column
-            else ((target.schema, target.name), target.column))) if plan.key_sql else None
+        named = plan.through_view or (target.schema, target.name)
+        key = await _key_type(catalog, named, plan.key_column) if plan.key_sql else None
         if plan.key_sql and key is None and plan.needs_key:
             raise PgError(FEATURE_NOT_SUPPORTED, "MERGE ... WHEN NOT MATCHED THEN INSERT into a table "
                           f"distributed by a column of type {target.column_type} is not supported by gridpg")

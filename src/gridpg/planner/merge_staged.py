@@ -79,8 +79,7 @@ def staged_merge(sql: str, target: DistTable, through_view: tuple[str, str] | No
     with_text, head, source_text, tail = _pieces(sql)
     return MergeStagedPlan(target=target, with_text=with_text, head=head, source_text=source_text,
                            alias=alias, tail=tail, key_sql=None if key is None else _deparse(key),
-                           needs_key=needs_key, through_view=through_view,
-                           key_column=column if through_view is not None else None)
+                           needs_key=needs_key, through_view=through_view, key_column=column)
 
 
 def _refused(message: str, hint: str) -> PgError:

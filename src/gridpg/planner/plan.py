@@ -366,8 +366,9 @@ class MergeStagedPlan(Plan):
     # and the target's column names, for an INSERT action without a column list
     sequences: tuple[Any, ...] = ()
     target_columns: tuple[str, ...] = ()
-    # the MERGE names this view over `target`, whose column `key_column` shows the
-    # distribution column (the staging key's type is read from the view)
+    # the MERGE names this view over `target` (else `target` itself); `key_column`: the
+    # column of what it names that shows the distribution column (the staging key's type
+    # is read from it)
     through_view: tuple[str, str] | None = None
     key_column: str | None = None
 
