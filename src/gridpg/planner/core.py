@@ -540,7 +540,7 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
     if entry is None or not _reads_distributed(entry[1], catalog, 0):
         return None
     key, definition = entry
-    table = _table_below_views(definition, catalog, 0)
+    table, _ = _view_stack(definition, catalog)
     if kind == "MergeStmt" and table is not None:
         return key, table  # its source may read anything: staged (_merge_through_view)
     if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and table is not None \
@@ -562,42 +562,44 @@ def _merge_through_view(sql: str, analysis: Analysis, catalog: CatalogView) -> P
     view, table = analysis.xl
     body = {k: v for k, v in analysis.tree["MergeStmt"].items() if k not in ("returningClause", "returningList")}
     replicas.ensure_same_on_every_replica(body, table, "MERGE", catalog.snapshot.volatile_functions)
-    shown = tuple(sorted(_view_columns_showing(catalog.views[view], table.column, catalog, 0))) \
+    shown = tuple(sorted(_view_columns_showing(catalog.views[view], table.column, catalog))) \
         if table.column else ()
     return staged_merge(sql, table, through_view=view, shown_as=shown)
 
 
-def _view_columns_showing(definition: str, column: str, catalog: CatalogView, depth: int) -> set[str]:
+def _view_columns_showing(definition: str, column: str, catalog: CatalogView) -> set[str]:
     """The names of a view's columns that show `column` of the table below it (through
     the views between, each reading one relation)."""
-    select = sqlparse.parse_tree(definition).get("SelectStmt", {})
-    inner = analyze.relations(select)
     wanted = {column}
-    if len(inner) == 1 and depth < 16 and catalog.resolve(inner[0], ["public"]) is None:
+    for select in reversed(_view_stack(definition, catalog)[1]):  # from the table up
+        shown = set()
+        for target in select.get("targetList") or []:
+            res = target["ResTarget"]
+            ref = analyze.column_ref(res.get("val", {}))
+            if ref and ref[-1] in wanted:
+                shown.add(res.get("name") or ref[-1])
+        wanted = shown
+    return wanted
+
+
+def _view_stack(definition: str, catalog: CatalogView) -> tuple[DistTable | None, list[dict[str, Any]]]:
+    """(the one distributed table a view reads, directly or through views that each read
+    one relation, None when there is none; the stack's SELECTs, the view's own first).
+    PostgreSQL writes through such a stack level by level, on the datanodes as on one
+    server."""
+    selects: list[dict[str, Any]] = []
+    below: str | None = definition
+    while below is not None and len(selects) <= 16:
+        select = sqlparse.parse_tree(below).get("SelectStmt", {})
+        selects.append(select)
+        inner = analyze.relations(select)
+        if len(inner) != 1:
+            break
+        table = catalog.resolve(inner[0], ["public"])
+        if table is not None:
+            return table, selects
         below = catalog.views.get((inner[0].schema or "public", inner[0].name))
-        if below is not None:
-            wanted = _view_columns_showing(below, column, catalog, depth + 1)
-    out = set()
-    for target in select.get("targetList") or []:
-        res = target["ResTarget"]
-        ref = analyze.column_ref(res.get("val", {}))
-        if ref and ref[-1] in wanted:
-            out.add(res.get("name") or ref[-1])
-    return out
-
-
-def _table_below_views(definition: str, catalog: CatalogView, depth: int) -> DistTable | None:
-    """The one distributed table a view reads, directly or through views that each read
-    one relation (PostgreSQL writes through such a stack level by level, on the datanodes
-    as on one server), else None."""
-    inner = analyze.relations(sqlparse.parse_tree(definition))
-    if len(inner) != 1 or depth > 16:
-        return None
-    table = catalog.resolve(inner[0], ["public"])
-    if table is not None:
-        return table
-    below = catalog.views.get((inner[0].schema or "public", inner[0].name))
-    return _table_below_views(below, catalog, depth + 1) if below is not None else None
+    return None, selects
 
 
 def view_definition(ref: analyze.RelRef, catalog: CatalogView, search_path: tuple[str, ...]) -> str | None:

@@ -1,6 +1,6 @@
 /*
 Writes through automatically updatable views over views over one distributed table, as
-updatable_views.sql writes them (planner/core.py `_table_below_views`,
+updatable_views.sql writes them (planner/core.py `_view_stack`,
 executor/view_insert.py `_over`): each view's conditions, column names, defaults and
 CHECK OPTIONs are PostgreSQL's on the datanodes; serial columns a view shows take the
 GTM's values. Before, every write through a second view was refused (0A000).
