@@ -246,19 +246,13 @@ def updates_column(body: dict[str, Any], column: str) -> bool:
     """Whether an UPDATE's SET list assigns `column` (`SET col = col`, which ORMs write when
     they set every column, keeps its value: not an assignment here)."""
     relation = body.get("relation") or {}
-    names = {(relation.get("alias") or {}).get("aliasname") or relation.get("relname"), None}
+    itself = {((relation.get("alias") or {}).get("aliasname") or relation.get("relname"), column), (column,)}
     for target in body.get("targetList", []):
         res = target.get("ResTarget", {})
-        if res.get("name") == column and not res.get("indirection"):
-            ref = analyze.column_ref(res.get("val", {}))
-            if ref and ref[-1] == column and len(ref) <= 2 and (ref[0] if len(ref) == 2 else None) in names:
-                continue
-            return True
-        if res.get("name") == column:
-            return True
-        val = res.get("val", {})
-        if "MultiAssignRef" in val and res.get("name") == column:
-            return True
+        if res.get("name") != column:
+            continue
+        if res.get("indirection") or analyze.column_ref(res.get("val", {})) not in itself:
+            return True  # (a MultiAssignRef `(a, b) = (...)` names each column too)
     return False
 
 
