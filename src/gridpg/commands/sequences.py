@@ -708,18 +708,10 @@ def call_spans(sql: str, starts: list[int]) -> list[tuple[int, int]]:
     toks = sqlparse.tokens(sql)
     spans = []
     for start in starts:
-        depth = 0
-        for tok in toks:
-            if tok.start < start:
-                continue
-            text = sql[tok.start : tok.end + 1]
-            if text == "(":
-                depth += 1
-            elif text == ")":
-                depth -= 1
-                if depth == 0:
-                    spans.append((start, tok.end + 1))
-                    break
+        first = next((i for i, tok in enumerate(toks) if tok.start >= start), len(toks))
+        close = sqlparse.closing_paren(toks, first)
+        if close is not None:
+            spans.append((start, toks[close].end + 1))
     return spans
 
 

@@ -1388,21 +1388,14 @@ async def _explain_recursive(dispatcher: Dispatcher, request: ExecRequest, recur
 
 
 def _inner_statement_text(sql: str) -> str:
-    from gridpg.sql.parse import tokens
+    from gridpg.sql.parse import closing_paren, tokens
 
     toks = tokens(sql)
-    depth = 0
     index = 1
-    if index < len(toks) and sql[toks[index].start] == "(":
-        for i in range(index, len(toks)):
-            ch = sql[toks[i].start : toks[i].end + 1]
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-                if depth == 0:
-                    index = i + 1
-                    break
+    if index < len(toks) and toks[index].name == "ASCII_40":
+        close = closing_paren(toks, index)
+        if close is not None:
+            index = close + 1
     else:
         while index < len(toks) and sql[toks[index].start : toks[index].end + 1].lower() in (
             "analyze", "analyse", "verbose"

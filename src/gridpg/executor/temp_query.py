@@ -135,18 +135,12 @@ async def _copy_query_over_temp(dispatcher: Dispatcher, request: ExecRequest, an
 
 def _parenthesized_query(sql: str, tokens: list[Any]) -> tuple[int, int] | None:
     """The span of the query inside `COPY ( ... )`, between its parentheses."""
-    if len(tokens) < 3 or sql[tokens[1].start:tokens[1].end + 1] != "(":
+    from gridpg.sql import parse as sqlparse
+
+    if len(tokens) < 3 or tokens[1].name != "ASCII_40":
         return None
-    depth = 0
-    for token in tokens[1:]:
-        text = sql[token.start:token.end + 1]
-        if text == "(":
-            depth += 1
-        elif text == ")":
-            depth -= 1
-            if depth == 0:
-                return tokens[1].end + 1, token.start
-    return None
+    close = sqlparse.closing_paren(tokens, 1)
+    return None if close is None else (tokens[1].end + 1, tokens[close].start)
 
 
 # The columns of a temp table whose DEFAULT calls nextval() of a sequence that is not

@@ -98,16 +98,10 @@ def _text(sql: str, tok: Any) -> str:
 
 def _matching(sql: str, toks: list[Any], open_index: int) -> int:
     """Index of the `)` that closes the `(` at open_index."""
-    depth = 0
-    for i in range(open_index, len(toks)):
-        text = _text(sql, toks[i])
-        if text == "(":
-            depth += 1
-        elif text == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    raise PgError(SYNTAX_ERROR, "syntax error: unbalanced parentheses")
+    close = sqlparse.closing_paren(toks, open_index)
+    if close is None:
+        raise PgError(SYNTAX_ERROR, "syntax error: unbalanced parentheses")
+    return close
 
 
 def first_keyword(sql: str) -> str:

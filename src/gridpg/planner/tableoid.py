@@ -104,23 +104,11 @@ def mapping_spans(sql: str) -> list[tuple[int, int, str | None]]:
         start = int(sublink.get("location", -1))
         if mapped is None or out and start < out[-1][1]:
             continue  # a user's subquery around a mapping, or the subquery inside one
-        end = _closing(sql, tokens, start)
-        if end is not None:
-            out.append((start, end, mapped[-2] if len(mapped) >= 2 else None))
+        first = next((i for i, tok in enumerate(tokens) if tok.start >= start), len(tokens))
+        close = sqlparse.closing_paren(tokens, first)
+        if close is not None:
+            out.append((start, tokens[close].end + 1, mapped[-2] if len(mapped) >= 2 else None))
     return out
-
-
-def _closing(sql: str, tokens: list[Any], start: int) -> int | None:
-    """The end of the parenthesised text opening at `start`."""
-    depth = 0
-    for tok in tokens:
-        if tok.start < start:
-            continue
-        text = sql[tok.start:tok.end + 1]
-        depth += {"(": 1, ")": -1}.get(text, 0)
-        if depth == 0:
-            return tok.end + 1
-    return None
 
 
 def _mapped_reference(sublink: dict[str, Any]) -> list[str] | None:

@@ -108,23 +108,13 @@ def split_definition(definition: str) -> tuple[str, str | None, str]:
             head_end = toks[i + 2].end + 1
             rest = toks[i + 3:]
             if rest and rest[0].name == "WHEN":
-                close = _matching_paren(rest, 1)
+                close = sqlparse.closing_paren(rest, 1)
+                if close is None:
+                    raise ValueError("unbalanced parentheses in a trigger definition")
                 when = definition[rest[1].start + 1:rest[close].start].strip()
                 return definition[:head_end], when, definition[rest[close].end + 1:].lstrip()
             return definition[:head_end], None, definition[head_end:].lstrip()
     raise ValueError(f"not a trigger definition: {definition[:80]}")
-
-
-def _matching_paren(toks: list, start: int) -> int:
-    depth = 0
-    for j in range(start, len(toks)):
-        if toks[j].name == "ASCII_40":
-            depth += 1
-        elif toks[j].name == "ASCII_41":
-            depth -= 1
-            if depth == 0:
-                return j
-    raise ValueError("unbalanced parentheses in a trigger definition")
 
 
 def guard(token: str) -> str:

@@ -118,7 +118,7 @@ def pin_connection_values(sql: str, values: ConnectionValues) -> str:
         first = starts.get(call.get("location", -1))
         if function is None or first is None:
             continue
-        close = _closing(toks, first)
+        close = sqlparse.closing_paren(toks, first)
         if close is None:
             continue
         if function in ("pg_my_temp_schema", "current_schemas") and values.own_temps:
@@ -146,19 +146,6 @@ def pin_connection_values(sql: str, values: ConnectionValues) -> str:
         out += [sql[at:start], text]
         at = end
     return "".join(out) + sql[at:]
-
-
-def _closing(toks: list[Any], first: int) -> int | None:
-    """The token closing the call's argument list that opens after token `first`."""
-    depth = 0
-    for i in range(first, min(len(toks), first + 16)):
-        if toks[i].name == "ASCII_40":
-            depth += 1
-        elif toks[i].name == "ASCII_41":
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
 
 
 def _function(call: dict[str, Any]) -> str | None:

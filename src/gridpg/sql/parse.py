@@ -191,6 +191,22 @@ def tokens(sql: str) -> list[Any]:
         raise _syntax_error(exc) from None
 
 
+def closing_paren(toks: list[Any], first: int) -> int | None:
+    """The index of the token closing the first parenthesis opened at or after token
+    `first` (the scanner's tokens: quoted text and comments hold no parenthesis), None
+    when it is not closed."""
+    depth = 0
+    for i in range(first, len(toks)):
+        name = toks[i].name
+        if name == "ASCII_40":
+            depth += 1
+        elif name == "ASCII_41" and depth:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
 def fingerprint(sql: str) -> str:
     return str(pgparser.fingerprint(sql))
 
