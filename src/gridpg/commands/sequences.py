@@ -42,7 +42,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.calls import SEQUENCE_FUNCTIONS as FUNCTIONS
-from gridpg.planner.calls import sequence_call, sequence_calls, without_from
+from gridpg.planner.calls import mentions_sequence_call, sequence_call, sequence_calls, without_from
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -1016,9 +1016,6 @@ async def _realter(dispatcher: Dispatcher, name: str, restarted: bool) -> None:
     await gtm.seq_setval(name, int(state["last_value"]), bool(state["is_called"]))
 
 
-_SEQUENCE_FUNCTIONS = ("nextval(", "currval(", "lastval(", "setval(")
-
-
 async def inline_sequence_defaults(dispatcher: Dispatcher, sql: str) -> str:
     """`sql` with each `col = DEFAULT` of an UPDATE or an ON CONFLICT DO UPDATE on a
     distributed table spelled out as the column's default, when that default calls a
@@ -1058,7 +1055,7 @@ async def inline_sequence_defaults(dispatcher: Dispatcher, sql: str) -> str:
     for name, location in sorted(defaults, key=lambda d: d[1]):
         column = columns.get(name)
         default = column.default if column is not None else None
-        if not default or not any(f in default.lower() for f in _SEQUENCE_FUNCTIONS):
+        if not mentions_sequence_call(default):
             continue
         if sql[location:location + 7].upper() != "DEFAULT":
             return sql  # (not where the parser said: left as it is)

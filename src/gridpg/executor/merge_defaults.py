@@ -24,6 +24,7 @@ from pglast.stream import RawStream
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
+from gridpg.planner.calls import mentions_sequence_call
 from gridpg.sql.parse import parse_sql, parse_tree
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ async def sequence_defaults(dispatcher: Dispatcher, sql: str
             continue
         if column.sequence:
             out.append(column)
-        elif _calls_sequence(column.default):
+        elif mentions_sequence_call(column.default):
             raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot run this MERGE: its INSERT leaves column '
                           f'"{column.name}" to its default, which calls a sequence function the datanodes '
                           "would answer from their own copy of the sequence",
@@ -84,7 +85,7 @@ async def ensure_view_insert_defaults(dispatcher: Dispatcher, sql: str, plan: An
     replicated = table.method == "replication" and len(table.groups) > 1
     volatile = dispatcher.runner.snapshot().volatile_functions
     for column in columns:
-        if column.sequence or _calls_sequence(column.default) or (
+        if column.sequence or mentions_sequence_call(column.default) or (
                 replicated and replicas.diverging_default(column.default, volatile)):
             raise PgError(FEATURE_NOT_SUPPORTED,
                           f'gridpg cannot MERGE ... INSERT through view "{plan.through_view[1]}": column '
@@ -171,11 +172,6 @@ def _column_refs(node: Any) -> list[ast.ColumnRef]:
 def _returning_refused() -> PgError:
     return PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot return the source's whole row from a MERGE "
                    "whose INSERT fills a serial or identity column", hint="name the columns in RETURNING")
-
-
-def _calls_sequence(default: str | None) -> bool:
-    text = (default or "").lower()
-    return any(f in text for f in ("nextval(", "currval(", "lastval("))
 
 
 def _defaulted_columns(body: dict[str, Any], columns: Sequence[str]) -> tuple[set[str], set[str]]:

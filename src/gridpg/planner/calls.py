@@ -96,6 +96,13 @@ def without_from(body: dict[str, Any]) -> bool:
     return not any(body.get(k) for k in _FROM_KEYS) and body.get("op", "SETOP_NONE") == "SETOP_NONE"
 
 
+def mentions_sequence_call(text: str | None) -> bool:
+    """Whether an expression's text (a column default as pg_get_expr prints it) calls a
+    sequence function: a cheap test before anything is parsed."""
+    lowered = (text or "").lower()
+    return any(f"{name}(" in lowered for name in SEQUENCE_FUNCTIONS)
+
+
 def sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
     """(location, function, arguments) of every sequence function call in `tree`."""
     out = []
