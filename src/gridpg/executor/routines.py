@@ -477,6 +477,20 @@ class _Registry:
     def operator_functions(self, access: body.Access) -> set[int]:
         return {oid for op in access.all_operators() for oid in self.operators.get(op, ())}
 
+    def written_code(self, ref: analyze.RelRef, path: tuple[str, ...]) -> set[int]:
+        """The triggers and checks a write into `ref` runs: those of the relation its
+        schema, else the search path, names (`s2.v` does not run the trigger of `s1.v`).
+        Unqualified, the first schema of `path` whose relation of the name has code
+        counts, and a session's temp relation of the name besides (conservative: a
+        relation without code earlier on the path is not known here)."""
+        if ref.schema is not None:
+            return self.on_write_at.get((ref.schema, ref.name), set())
+        out = {oid for (schema, name), oids in self.on_write_at.items()
+               if name == ref.name and schema.startswith("pg_temp") for oid in oids}
+        found = next((self.on_write_at[(schema, ref.name)] for schema in path
+                      if (schema, ref.name) in self.on_write_at), set())
+        return out | found
+
 
 _WORD_PARTS = re.compile(r"[^\W\d][\w$]*")
 
@@ -1273,7 +1287,7 @@ class RoutineGuard:
         # where replicated tables are whole: they may read those.
         written = [(ref.name.lower(), resolve(ref, path)) for ref in body.written_relations(tree)]
         on_nodes = {t.key: t for _, t in written if t is not None}
-        off_nodes = {name for name, t in written if t is None}
+        off_nodes = [ref for ref in body.written_relations(tree) if resolve(ref, path) is None]
         used = _defaults_used(tree, registry)
         if kind == "TruncateStmt":
             # Only TRUNCATE triggers fire: no row triggers, defaults or checks.
@@ -1304,8 +1318,8 @@ class RoutineGuard:
             if any(not set(t.groups) <= set(table.groups) for t in on_nodes.values()):
                 return refusal
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
-        roots |= {oid for name in off_nodes
-                  for oid in (*registry.on_write.get(name, ()), *used.get(name, ()))}
+        roots |= {oid for ref in off_nodes
+                  for oid in (*registry.written_code(ref, path), *used.get(ref.name.lower(), ()))}
         roots |= registry.operator_functions(access)
         reads = {}
         error = await self._walk(dispatcher, registry, roots,

@@ -33,3 +33,27 @@ BEGIN;
 INSERT INTO vi_items_v (id, name, price) VALUES (7, 'kept', 70);
 COMMIT;
 SELECT id, name, note FROM vi_items WHERE id = 7;
+
+-- Same-named views in two schemas: the INSTEAD OF trigger of one is not the other's. A
+-- write into vi_s2.v checked (and refused, 0A000) the trigger of vi_s1.v, found by the
+-- view's name alone (executor/routines.py `_Registry.written_code`).
+CREATE SCHEMA vi_s1;
+CREATE SCHEMA vi_s2;
+CREATE TABLE vi_s1.t (id int PRIMARY KEY, v text);
+CREATE TABLE vi_s2.t (id int PRIMARY KEY, v text);
+CREATE VIEW vi_s1.v AS SELECT id, v FROM vi_s1.t;
+CREATE VIEW vi_s2.v AS SELECT id, v FROM vi_s2.t;
+CREATE FUNCTION vi_s1.v_ins() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (NEW.id, upper(NEW.v)); RETURN NEW; END $$;
+CREATE TRIGGER v_ins INSTEAD OF INSERT ON vi_s1.v FOR EACH ROW EXECUTE FUNCTION vi_s1.v_ins();
+INSERT INTO vi_s2.v VALUES (1, 'b'), (2, 'c');
+UPDATE vi_s2.v SET v = v || '!' WHERE id = 2;
+DELETE FROM vi_s2.v WHERE id = 1;
+SELECT * FROM vi_s2.t ORDER BY id;
+SET search_path = vi_s2, public;
+INSERT INTO v VALUES (3, 'd');
+UPDATE v SET v = 'e' WHERE id = 3;
+SET search_path = vi_s1, public;
+INSERT INTO v VALUES (4, 'f');
+SELECT * FROM vi_s1.t ORDER BY id;
+SELECT * FROM vi_s2.t ORDER BY id;
+RESET search_path;
