@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -161,6 +161,8 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
             and await _inserts_instead(dispatcher, plan.through_view):
         sql = _naming_view(request.sql, plan.through_view)
         tables = [t for t in tables if t != plan.through_view]
+        if plan.through_view in call.redirect:  # (the view itself, not its shadow)
+            call = replace(call, redirect=call.redirect - {plan.through_view})
     else:
         raise call.refusal
     # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
@@ -829,9 +831,11 @@ class RoutineGuard:
         tables: set[tuple[str, str]] = set()
         if body.mentions_search_path(sql):  # (by the scanner: not a schema named t_search_path_x)
             return refusal
-        own_qualified: set[tuple[str, str]] = set()  # (a SELECT's: named in the shadow schemas)
+        # (a SELECT's: named in the shadow schemas; an INSERT's target view too, which
+        # `_run_loopback` names itself when the view's INSTEAD OF trigger carries it out)
+        own_qualified: set[tuple[str, str]] = set()
         why = body.loopback_blocker(None, access, path, resolve, views, tables,
-                                    own_qualified if kind in ("SelectStmt", "DoStmt") else None)
+                                    own_qualified if kind in ("SelectStmt", "DoStmt", "InsertStmt") else None)
         if why is not None:
             return _refusal("a DO block" if kind == "DoStmt" else "the statement", why)
         statement_touches = bool(tables)

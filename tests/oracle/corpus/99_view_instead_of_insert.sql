@@ -54,6 +54,9 @@ INSERT INTO v VALUES (3, 'd');
 UPDATE v SET v = 'e' WHERE id = 3;
 SET search_path = vi_s1, public;
 INSERT INTO v VALUES (4, 'f');
+-- the view named with its schema (was 0A000: "it names view vi_s1.v with its schema")
+INSERT INTO vi_s1.v VALUES (5, 'g') RETURNING *;
+INSERT INTO vi_s1.v AS w (id, v) VALUES (6, 'h'), (7, 'i') RETURNING w.id;
 SELECT * FROM vi_s1.t ORDER BY id;
 SELECT * FROM vi_s2.t ORDER BY id;
 RESET search_path;
