@@ -12,7 +12,8 @@ CTE chains and upserts from SELECT across non-colocated tables, identity through
 coordinators, values equal but printed differently (numeric scales, intervals, -0,
 enums' order, inet, bytea) in GROUP BY/DISTINCT/joins/keys, session TimeZone/DateStyle,
 WITH TIES, empty inputs, partial-unique upserts, key moves, row security by a session
-setting. Every statement here agreed with PostgreSQL when it was written.
+setting, statement triggers with transition tables, cascading foreign keys to colocated and
+replicated tables, deferrable unique keys. Every statement here agreed with PostgreSQL when it was written.
 */
 
 -- ---- saas_shop ----
@@ -659,3 +660,59 @@ SELECT body FROM my_notes ORDER BY body;
 SET app.tenant = '4';
 SELECT body FROM my_notes ORDER BY body;
 RESET app.tenant;
+
+-- ---- more: transition tables, cascades, deferrable keys ----
+CREATE TABLE orgs9 (id int PRIMARY KEY, name text NOT NULL) DISTRIBUTE BY HASH (id);
+CREATE TABLE members9 (org_id int NOT NULL REFERENCES orgs9 (id) ON DELETE CASCADE, uid int NOT NULL, role text, PRIMARY KEY (org_id, uid)) DISTRIBUTE BY HASH (org_id);
+CREATE TABLE plans9 (code text PRIMARY KEY, seats int NOT NULL) DISTRIBUTE BY REPLICATION;
+CREATE TABLE subs9 (org_id int NOT NULL, plan text NOT NULL REFERENCES plans9 (code) ON UPDATE CASCADE, seats int, PRIMARY KEY (org_id)) DISTRIBUTE BY HASH (org_id);
+CREATE TABLE changes9 (id bigserial, tbl text, op text, n int, keys text) DISTRIBUTE BY ROUNDROBIN;
+CREATE FUNCTION log_members9() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    INSERT INTO changes9 (tbl, op, n, keys) SELECT TG_TABLE_NAME, TG_OP, count(*), string_agg(org_id || ':' || uid, ',' ORDER BY org_id, uid) FROM old_rows
+    ; ELSE
+    INSERT INTO changes9 (tbl, op, n, keys) SELECT TG_TABLE_NAME, TG_OP, count(*), string_agg(org_id || ':' || uid, ',' ORDER BY org_id, uid) FROM new_rows
+    ; END IF
+  ; RETURN NULL
+  ; END
+$$;
+CREATE TRIGGER members9_ins AFTER INSERT ON members9 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION log_members9();
+INSERT INTO orgs9 SELECT i, 'org' || i FROM generate_series(1, 6) i;
+INSERT INTO plans9 VALUES ('free', 1), ('team', 10);
+INSERT INTO members9 SELECT o, u, CASE WHEN u = 1 THEN 'owner' ELSE 'member' END FROM generate_series(1, 6) o, generate_series(1, 3) u;
+INSERT INTO subs9 SELECT id, CASE WHEN id % 2 = 0 THEN 'team' ELSE 'free' END, id FROM orgs9;
+-- error
+INSERT INTO subs9 VALUES (7, 'gold', 1);
+-- error
+INSERT INTO members9 VALUES (99, 1, 'x');
+DELETE FROM orgs9 WHERE id IN (2, 5) RETURNING id;
+SELECT org_id, count(*) FROM members9 GROUP BY org_id ORDER BY 1;
+UPDATE plans9 SET code = 'pro' WHERE code = 'team' RETURNING code;
+SELECT org_id, plan FROM subs9 ORDER BY org_id;
+DELETE FROM members9 WHERE role = 'member' AND org_id < 4;
+SELECT tbl, op, n, keys FROM changes9 ORDER BY op, n, keys;
+-- error
+DELETE FROM plans9 WHERE code = 'free';
+BEGIN;
+ALTER TABLE subs9 ADD CONSTRAINT seats_pos CHECK (seats > 0) NOT VALID;
+-- error
+UPDATE subs9 SET seats = 0 WHERE org_id = 1;
+ROLLBACK;
+CREATE TABLE pairs9 (a int PRIMARY KEY, b int UNIQUE DEFERRABLE INITIALLY DEFERRED) DISTRIBUTE BY REPLICATION;
+INSERT INTO pairs9 VALUES (1, 1), (2, 2);
+BEGIN;
+UPDATE pairs9 SET b = 2 WHERE a = 1;
+UPDATE pairs9 SET b = 1 WHERE a = 2;
+COMMIT;
+SELECT a, b FROM pairs9 ORDER BY a;
+BEGIN;
+UPDATE pairs9 SET b = 5;
+-- error
+COMMIT;
+SELECT a, b FROM pairs9 ORDER BY a;
+ALTER TABLE members9 ADD COLUMN joined date NOT NULL DEFAULT '2025-01-01';
+ALTER TABLE members9 ADD COLUMN score int GENERATED ALWAYS AS (uid * 10) STORED;
+INSERT INTO members9 (org_id, uid, role) VALUES (1, 7, 'member') RETURNING org_id, uid, joined, score;
+SELECT org_id, uid, role, joined, score FROM members9 ORDER BY org_id, uid;
+SELECT o.name, count(m.uid) AS n, max(m.score) FROM orgs9 o LEFT JOIN members9 m ON m.org_id = o.id GROUP BY o.name ORDER BY o.name;
