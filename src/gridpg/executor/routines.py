@@ -1307,15 +1307,16 @@ class RoutineGuard:
         else:
             fired = {oid for key in on_nodes for oid in registry.on_write_at.get(key, ())}
             fired |= {oid for name, t in written if t is not None for oid in used.get(name, ())}
+        reached: dict[tuple[str, str], DistTable] = {}  # tables written by foreign-key actions
         if kind in ("DeleteStmt", "UpdateStmt", "MergeStmt") and registry.fk_actions:
-            cascaded = await self._cascade_triggers(dispatcher, registry, on_nodes, kind, path, resolve)
+            cascaded = await self._cascade_triggers(dispatcher, registry, on_nodes, kind, path, resolve, reached)
             if isinstance(cascaded, PgError):
                 return cascaded
             fired |= cascaded
         if exclude is not None:
             fired -= exclude[1]
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
-        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, on_nodes, path, resolve)
+        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, {**reached, **on_nodes}, path, resolve)
         views = _view_resolver(dispatcher, snapshot)
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
@@ -1345,14 +1346,17 @@ class RoutineGuard:
 
     async def _cascade_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                                 written: dict[tuple[str, str], DistTable], kind: str,
-                                path: tuple[str, ...], resolve: body.Resolver) -> set[int] | PgError:
+                                path: tuple[str, ...], resolve: body.Resolver,
+                                reached: dict[tuple[str, str], DistTable]) -> set[int] | PgError:
         """The row trigger functions that foreign-key actions (ON DELETE/UPDATE CASCADE, SET
         NULL, SET DEFAULT) fire in tables referencing the written ones, to be checked as the
         written tables' own: the datanodes run those actions, so these triggers fire there,
         where the coordinator neither fires nor sees them. A statement-level trigger so
         fired runs once per datanode, with that node's rows: refused (0A000). Before, a
         multi-node DELETE fired it once per node, and row triggers writing a replicated
-        table wrote the copy of each row's node alone (copies diverged, silently)."""
+        table wrote the copy of each row's node alone (copies diverged, silently). The
+        referencing tables go to `reached`: their row triggers proven to stay on the row's
+        node (`_pinned_triggers`) still run."""
         events = {"DeleteStmt": ("DELETE",), "UpdateStmt": ("UPDATE",), "MergeStmt": ("DELETE", "UPDATE")}[kind]
         todo = [(key, event) for key in written for event in events]
         seen: set[tuple[tuple[str, str], str]] = set()
@@ -1371,6 +1375,7 @@ class RoutineGuard:
                 table = resolve(analyze.RelRef(child[0], child[1], -1, None), path)
                 if table is None:
                     continue
+                reached[table.key] = table
                 found = await self._table_triggers(dispatcher, registry, table)
                 for trigger in found.triggers if found is not None else ():
                     if not trigger.fires_on(fired_event):

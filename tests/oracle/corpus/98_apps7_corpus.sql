@@ -716,3 +716,16 @@ ALTER TABLE members9 ADD COLUMN score int GENERATED ALWAYS AS (uid * 10) STORED;
 INSERT INTO members9 (org_id, uid, role) VALUES (1, 7, 'member') RETURNING org_id, uid, joined, score;
 SELECT org_id, uid, role, joined, score FROM members9 ORDER BY org_id, uid;
 SELECT o.name, count(m.uid) AS n, max(m.score) FROM orgs9 o LEFT JOIN members9 m ON m.org_id = o.id GROUP BY o.name ORDER BY o.name;
+
+-- ---- a cascade whose child trigger writes colocated rows of the row's key (runs on the datanodes) ----
+CREATE TABLE orgs11 (id int PRIMARY KEY) DISTRIBUTE BY HASH (id);
+CREATE TABLE members11 (org_id int NOT NULL REFERENCES orgs11 (id) ON DELETE CASCADE, uid int NOT NULL, PRIMARY KEY (org_id, uid)) DISTRIBUTE BY HASH (org_id);
+CREATE TABLE stats11 (org_id int PRIMARY KEY, n int NOT NULL) DISTRIBUTE BY HASH (org_id);
+CREATE FUNCTION m11_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE stats11 SET n = n - 1 WHERE org_id = OLD.org_id ; RETURN OLD ; END $$;
+CREATE TRIGGER m11_c AFTER DELETE ON members11 FOR EACH ROW EXECUTE FUNCTION m11_count();
+INSERT INTO orgs11 SELECT g FROM generate_series(1, 6) g;
+INSERT INTO stats11 SELECT g, 2 FROM generate_series(1, 6) g;
+INSERT INTO members11 SELECT o, u FROM generate_series(1, 6) o, generate_series(1, 2) u;
+DELETE FROM members11 WHERE uid = 1 AND org_id < 3;
+DELETE FROM orgs11 WHERE id IN (2, 3, 4);
+SELECT org_id, n FROM stats11 ORDER BY org_id;
