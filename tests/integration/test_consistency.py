@@ -216,11 +216,13 @@ def test_consistency_setting_decides_where_a_repeatable_read_transaction_opens(
         psycopg.connect(gridpg_cluster.dsn(1), options="-c gridpg.consistency=sometimes")
 
 
-def test_fenced_multi_node_update_waiting_on_a_committer_gets_40001_not_a_hang(
+def test_fenced_multi_node_update_waiting_on_a_committer_lets_it_commit(
         gridpg_cluster: Cluster, schema: str) -> None:
-    """A multi-node UPDATE holds the snapshot fence until its nodes answer; blocked on rows
-    of a transfer whose COMMIT PREPARED then waits for that fence, it is the one to fail
-    (40001 after gridpg.fence_timeout) and the transfer commits: no deadlock, no hang."""
+    """A multi-node UPDATE holds the snapshot fence until its nodes answer or wait for a
+    row lock (then their snapshots are taken); blocked on rows of a transfer whose COMMIT
+    PREPARED then waits for that fence, it gives the fence back, the transfer commits and
+    the UPDATE goes on, as on PostgreSQL: no deadlock, no hang. (It failed with 40001
+    after gridpg.fence_timeout before h-apps7.)"""
     table = f"{schema}.upd_acct"
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, balance int) DISTRIBUTE BY HASH (id)")
@@ -250,10 +252,8 @@ def test_fenced_multi_node_update_waiting_on_a_committer_gets_40001_not_a_hang(
         took = time.monotonic() - began
     updater.join(20)
     assert not updater.is_alive()
-    error = outcome["update"]
-    assert isinstance(error, psycopg.errors.SerializationFailure), error
-    assert "2PC commit waited" in str(error), str(error)
-    assert took < 5, took
+    assert outcome["update"] == "no error", outcome
+    assert took < 2, took
     with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
         rows = dict(conn.execute(f"SELECT id, balance FROM {table}").fetchall())
     assert rows[a] == START - 5 and rows[b] == START + 5 and sum(rows.values()) == ACCOUNTS * START

@@ -67,6 +67,7 @@ DATANODE_OPTIONS: tuple[tuple[str, str], ...] = (
 # Query, Parse, Bind, Close: the messages whose text an error's position points into
 _STATEMENT_KINDS = frozenset(b"QPBC")
 CANCEL_ACK_WAIT = 5.0  # seconds a cancel waits for the server to say it signalled the backend
+ROW_LOCK_PROBE_WAIT = 2.0  # seconds the fence waits to learn whether a write waits for a row lock
 
 
 def _is_loopback(host: str) -> bool:
@@ -686,6 +687,26 @@ class BackendConnection:
 
     def cancel_request(self) -> bytes:
         return codec.build_cancel_request(self.backend_pid, self.backend_key)
+
+    async def waits_for_a_row_lock(self) -> bool:
+        """Whether this connection's backend now waits for a row lock (a transaction id, a
+        tuple, a speculative insertion), asked over a connection of its own. PostgreSQL
+        waits for one only while a statement reads its rows: after it took its snapshot.
+        An unanswered question is a no."""
+        try:
+            probe = await BackendConnection.connect(self.address, timeout=ROW_LOCK_PROBE_WAIT)
+        except PgError:
+            return False
+        try:
+            rows = await asyncio.wait_for(probe.query(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = " + str(int(self.backend_pid))
+                + " AND wait_event_type = 'Lock' AND wait_event IN ('transactionid', 'tuple', "
+                "'speculative token')"), ROW_LOCK_PROBE_WAIT)
+            return bool(rows)
+        except (PgError, TimeoutError, OSError):
+            return False
+        finally:
+            probe.close()
 
     async def send_cancel(self) -> None:
         """Ask the server to cancel what this connection runs (a separate connection)."""

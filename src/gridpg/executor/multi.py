@@ -220,7 +220,8 @@ async def start_fenced(dispatcher: Dispatcher, conns: list[BackendConnection],
                        start: Callable[[], None], writes: bool) -> None:
     """Send one statement to each node (`start`); when its snapshots must be cluster-wide,
     under the GTM's snapshot fence, held until every node has taken its snapshot (a write:
-    until its answer, since PostgreSQL takes a write's snapshot at Execute). A statement
+    until its answer, since PostgreSQL takes a write's snapshot at Execute, or until it
+    waits for a row lock, which it does only after taking it: txn/fence.py). A statement
     that cannot be fenced is cancelled on its nodes and fails with 40001. A cancel request
     that came between two steps of a plan (when no node was running anything for it, so
     the nodes ignored it) or a statement_timeout that passed stops the plan here."""
@@ -230,7 +231,8 @@ async def start_fenced(dispatcher: Dispatcher, conns: list[BackendConnection],
         start()
         return
     assert txn.consistency is not None
-    started = [Started(c.node, functools.partial(c.wait_started, writes)) for c in conns]
+    started = [Started(c.node, functools.partial(c.wait_started, writes),
+                       c.waits_for_a_row_lock if writes else None) for c in conns]
     try:
         await txn.consistency.fenced(start, started)
     except PgError:

@@ -386,6 +386,15 @@ SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}
 AND p.prosrc ~* '\\m(temp|temporary|pg_temp)\\M'"""
 
+# Foreign keys whose ON DELETE / ON UPDATE action writes the referencing table: the
+# datanodes run the action, so the referencing table's triggers fire there (`_cascade_triggers`).
+_FK_ACTIONS_SQL = """
+SELECT pn.nspname, p.relname, cn.nspname, c.relname, k.confdeltype, k.confupdtype
+FROM pg_catalog.pg_constraint k
+JOIN pg_catalog.pg_class p ON p.oid = k.confrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+WHERE k.contype = 'f' AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd'))"""
+
 _DEPENDENTS_SQL = f"""
 SELECT DISTINCT c.relname, p.oid, r.kind, r.col, rn.nspname FROM pg_catalog.pg_depend d
 JOIN pg_catalog.pg_proc p ON d.refclassid = 'pg_catalog.pg_proc'::regclass AND p.oid = d.refobjid
@@ -457,6 +466,10 @@ class _Registry:
     statement_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # statement-level
     row_trigger_functions_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     temp_makers: frozenset[str] = frozenset()  # names of routines whose source names temp objects
+    # (schema, relname) -> (referencing table, its ON DELETE action, its ON UPDATE action),
+    # for referencing tables with user triggers
+    fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = field(default_factory=dict)
+    fk_parents: frozenset[str] = frozenset()  # their referenced tables' names
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
@@ -464,7 +477,7 @@ class _Registry:
         if _DO_WORD.search(lowered) or any(op in lowered for op in self.operators):
             return True
         found = [name for names in (self.names, body.SQL_TEXT_FUNCTIONS, self.dependents, self.on_write,
-                                    self.defaults) for name in names if _written_in(name, lowered)]
+                                    self.defaults, self.fk_parents) for name in names if _written_in(name, lowered)]
         return bool(found) and _names_words(lowered, found)  # one scan for all of them
 
     def names_routines(self, lowered: str) -> bool:
@@ -771,11 +784,21 @@ class RoutineGuard:
                     operators.setdefault(name, set()).add(int(oid))
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
             events = frozenset(int(r[0]) for r in await conn.query(_EVENT_SQL) if r[0])
+            with_triggers = row_triggers_at | statement_triggers_at
+            fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = {}
+            for p_schema, p_name, c_schema, c_name, on_delete, on_update in await conn.query(_FK_ACTIONS_SQL):
+                child = (c_schema or "", c_name or "")
+                fk_actions.setdefault((p_schema or "", p_name or ""), []).append(
+                    (child, on_delete or "", on_update or ""))
+            # (a parent matters when some table its actions reach has user triggers)
+            fk_actions = {parent: children for parent, children in fk_actions.items()
+                          if _reaches(parent, fk_actions, with_triggers)}
         registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
                              delegated=delegated, event_functions=events, defaults=defaults,
                              on_write_at=on_write_at, row_triggers_at=row_triggers_at,
                              statement_triggers_at=statement_triggers_at,
-                             row_trigger_functions_at=row_functions_at, temp_makers=temp_makers)
+                             row_trigger_functions_at=row_functions_at, temp_makers=temp_makers,
+                             fk_actions=fk_actions, fk_parents=frozenset(p[1].lower() for p in fk_actions))
         if not private:
             self._registry = registry
             self._private.pop(id(dispatcher.runner), None)
@@ -1302,10 +1325,16 @@ class RoutineGuard:
         else:
             fired = {oid for key in on_nodes for oid in registry.on_write_at.get(key, ())}
             fired |= {oid for name, t in written if t is not None for oid in used.get(name, ())}
+        reached: dict[tuple[str, str], DistTable] = {}  # tables written by foreign-key actions
+        if kind in ("DeleteStmt", "UpdateStmt", "MergeStmt") and registry.fk_actions:
+            cascaded = await self._cascade_triggers(dispatcher, registry, on_nodes, kind, path, resolve, reached)
+            if isinstance(cascaded, PgError):
+                return cascaded
+            fired |= cascaded
         if exclude is not None:
             fired -= exclude[1]
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
-        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, on_nodes, path, resolve)
+        pinned = await self._pinned_triggers(dispatcher, registry, snapshot, {**reached, **on_nodes}, path, resolve)
         views = _view_resolver(dispatcher, snapshot)
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
@@ -1332,6 +1361,49 @@ class RoutineGuard:
         if error is not None or not reads:
             return error
         return _reroute(tree, access, reads)
+
+    async def _cascade_triggers(self, dispatcher: Dispatcher, registry: _Registry,
+                                written: dict[tuple[str, str], DistTable], kind: str,
+                                path: tuple[str, ...], resolve: body.Resolver,
+                                reached: dict[tuple[str, str], DistTable]) -> set[int] | PgError:
+        """The row trigger functions that foreign-key actions (ON DELETE/UPDATE CASCADE, SET
+        NULL, SET DEFAULT) fire in tables referencing the written ones, to be checked as the
+        written tables' own: the datanodes run those actions, so these triggers fire there,
+        where the coordinator neither fires nor sees them. A statement-level trigger so
+        fired runs once per datanode, with that node's rows: refused (0A000). Before, a
+        multi-node DELETE fired it once per node, and row triggers writing a replicated
+        table wrote the copy of each row's node alone (copies diverged, silently). The
+        referencing tables go to `reached`: their row triggers proven to stay on the row's
+        node (`_pinned_triggers`) still run."""
+        events = {"DeleteStmt": ("DELETE",), "UpdateStmt": ("UPDATE",), "MergeStmt": ("DELETE", "UPDATE")}[kind]
+        todo = [(key, event) for key in written for event in events]
+        seen: set[tuple[tuple[str, str], str]] = set()
+        functions: set[int] = set()
+        while todo:
+            key, event = todo.pop()
+            for child, on_delete, on_update in registry.fk_actions.get(key, ()):
+                action = on_delete if event == "DELETE" else on_update
+                if action not in ("c", "n", "d"):
+                    continue
+                fired_event = "DELETE" if event == "DELETE" and action == "c" else "UPDATE"
+                if (child, fired_event) in seen:
+                    continue
+                seen.add((child, fired_event))
+                todo.append((child, fired_event))
+                table = resolve(analyze.RelRef(child[0], child[1], -1, None), path)
+                if table is None:
+                    continue
+                reached[table.key] = table
+                found = await self._table_triggers(dispatcher, registry, table)
+                for trigger in found.triggers if found is not None else ():
+                    if not trigger.fires_on(fired_event):
+                        continue
+                    if not trigger.is_row:
+                        return _refusal(f"trigger {trigger.name} of {table.schema}.{table.name}",
+                                        f"a foreign key's ON {event} action fires it on each datanode "
+                                        "that holds referencing rows, once per node")
+                    functions.add(trigger.function_oid)
+        return functions
 
     async def _pinned_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                                snapshot: CatalogSnapshot, on_nodes: dict[tuple[str, str], DistTable],
@@ -1441,6 +1513,21 @@ class RoutineGuard:
             registry.by_call[(schema, name)] = [
                 r.oid for r, _ in out if r.name == name and schema in (None, r.schema)]
         return out
+
+
+def _reaches(parent: tuple[str, str], fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]],
+             with_triggers: set[tuple[str, str]]) -> bool:
+    """Whether a foreign-key action from `parent` reaches, directly or through further
+    actions, a table with user triggers."""
+    todo, seen = [parent], {parent}
+    while todo:
+        for child, _, _ in fk_actions.get(todo.pop(), ()):
+            if child in with_triggers:
+                return True
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return False
 
 
 def _check(routine: body.Routine, access: body.Access, path: tuple[str, ...],

@@ -50,10 +50,13 @@ HINT = ("retry the transaction; SET gridpg.consistency = node reads each node's 
 
 @dataclass(frozen=True)
 class Started:
-    """One node's statement: its name and a wait that ends once its snapshot is taken."""
+    """One node's statement: its name and a wait that ends once its snapshot is taken.
+    `blocked`, for a write, asks the node whether the statement now waits for a row lock:
+    then its snapshot is taken, though its answer may be far away."""
 
     node: str
     wait: Callable[[], Awaitable[None]]
+    blocked: Callable[[], Awaitable[bool]] | None = None
 
 
 async def with_commit_fence(gtm: GtmClient, body: Callable[[], Awaitable[None]],
@@ -79,6 +82,9 @@ JOIN_WINDOW = 0.005
 # the rounds under it, not for this window.
 WATCHED_WINDOW = 0.1
 WATCH_WAIT = 1.0  # seconds one watch request waits at the GTM before it is renewed
+# While a commit waits for the snapshot fence, how often a held write is asked whether it
+# waits for a row lock (`hold_until_started`).
+PROBE_INTERVAL = 0.1
 
 
 @dataclass(eq=False)
@@ -287,26 +293,59 @@ async def hold_until_started(gtm: GtmClient, token: int, started: Sequence[Start
                              timeout: float) -> None:
     """Hold the snapshot fence until every node's statement has taken its snapshot, then
     release it. Raises 40001 (the fence released) when, after `timeout`, some node has not
-    and a 2PC commit is waiting for the fence; the caller then abandons the statement."""
-    tasks = {asyncio.ensure_future(s.wait()): s.node for s in started}
+    and a 2PC commit is waiting for the fence; the caller then abandons the statement.
+
+    A write's snapshot is known taken at its first answer, or once it waits for a row lock
+    (`Started.blocked`): PostgreSQL waits for one only while the statement reads its rows,
+    after it took its snapshot. So while a commit waits for the fence, the writes still
+    running are asked every `PROBE_INTERVAL`; one blocked on a row lock, perhaps held by
+    that very commit's prepared transaction, no longer holds the fence (it held it until
+    the 40001 before: writers contending for a row of a replicated table, each write on
+    every node, failed where PostgreSQL queues them)."""
+    tasks = {asyncio.ensure_future(s.wait()): s for s in started}
+    deadline = time.perf_counter() + timeout
     try:
         while tasks:
-            _, pending = await asyncio.wait(tasks, timeout=timeout)
-            if not pending:
+            probing = any(s.blocked is not None for s in tasks.values())
+            left = max(deadline - time.perf_counter(), 0.0)
+            done, _ = await asyncio.wait(tasks, timeout=min(PROBE_INTERVAL, left) if probing else left)
+            for task in done:
+                del tasks[task]
+            if not tasks:
                 return
-            if await _commit_waits(gtm):
+            waits = None
+            if probing:
+                waits = await _commit_waits(gtm)
+                if waits:
+                    await _drop_blocked(tasks)
+                    if not tasks:
+                        return
+            if time.perf_counter() < deadline:
+                continue
+            if waits if waits is not None else await _commit_waits(gtm):
                 metrics.FENCE_FAILURES.labels("hold-timeout").inc()
-                late = ", ".join(sorted(tasks[t] for t in pending))
+                late = ", ".join(sorted(s.node for s in tasks.values()))
                 raise PgError(
                     SERIALIZATION_FAILURE,
                     f"could not establish a cluster-wide snapshot: node {late} did not take its "
                     f"snapshot within {timeout * 1000:.0f} ms while a 2PC commit waited for the "
                     "snapshot fence (the statement may wait on a lock that transaction holds)",
                     hint=HINT)
+            deadline = time.perf_counter() + timeout
     finally:
         for task in tasks:
             task.cancel()
         _release(gtm, token)
+
+
+async def _drop_blocked(tasks: dict[asyncio.Future[None], Started]) -> None:
+    """Leave out the statements that wait for a row lock: their snapshots are taken."""
+    pending = [(task, s) for task, s in tasks.items() if s.blocked is not None]
+    answers = await asyncio.gather(*(s.blocked() for _, s in pending if s.blocked is not None))
+    for (task, _), blocked in zip(pending, answers):
+        if blocked:
+            task.cancel()
+            del tasks[task]
 
 
 async def run_fenced(gtm: GtmClient, timeout: float, start: Callable[[], None],
