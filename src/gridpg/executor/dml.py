@@ -754,6 +754,13 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
         insert_nextval.with_nulls(stmt, nextvals)
         select_sql = insert_select_text(stmt)
     select_sql = await inline_params(dispatcher, request, select_sql)
+    user_values = body.get("override") == "OVERRIDING_USER_VALUE" and any(c.identity for c in columns)
+    if user_values:
+        if nextvals:  # (their values are filled by position in the SELECT's rows)
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run INSERT ... OVERRIDING USER VALUE "
+                          "SELECT calling nextval() into a distributed table with an identity column",
+                          hint="Leave the identity column out of the INSERT's column list instead.")
+        select_sql, cols = await _without_identity_values(dispatcher, select_sql, cols, columns)
     await _ensure_same_defaults_on_replicas(dispatcher, target, columns, cols if stmt.cols else None, select_sql,
                                             staged)
     _ensure_no_stored_tableoid(select_sql)
@@ -764,7 +771,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
         assert key is not None
         select_sql = f"SELECT gp_rows.*, {key.default} FROM ({select_sql}) AS gp_rows"
         cols = [*cols, key.name]
-    if not nextvals and not evaluated_key and not staged and \
+    if not nextvals and not evaluated_key and not staged and not user_values and \
             await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
         return
     assign = [] if nextvals or any(c not in by_name for c in cols) else \
@@ -780,6 +787,23 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
 
     async with stream_query_from_catalog(dispatcher, select_sql, assign) as stream:
         await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, stream, staged)
+
+
+async def _without_identity_values(dispatcher: Dispatcher, select_sql: str, cols: list[str],
+                                   columns: list[TableColumn]) -> tuple[str, list[str]]:
+    """OVERRIDING USER VALUE: the SELECT's values for identity columns are dropped (by
+    position), so that those columns are filled from the GTM as if left out; a datanode
+    given the clause would take its own copy of the sequence's values."""
+    _, description = await dispatcher.describe(select_sql, [])
+    width = len(codec.parse_row_description(description[5:])) if description else len(cols)
+    given = cols[:width]
+    identity = {c.name for c in columns if c.identity and c.sequence}
+    if not identity & set(given):
+        return select_sql, given
+    kept = [c for c in given if c not in identity]
+    names = ", ".join(quote_ident(c) for c in given)
+    read = ", ".join(f"gp_rows.{quote_ident(c)}" for c in kept)
+    return f"SELECT {read} FROM ({select_sql}) AS gp_rows ({names})", kept
 
 
 async def _ensure_same_defaults_on_replicas(dispatcher: Dispatcher, target: DistTable, columns: list[TableColumn],
@@ -933,7 +957,8 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     if stmt.relation.alias is not None:
         relation += f" AS {quote_ident(stmt.relation.alias.aliasname)}"
     overriding = ""
-    if body.get("override") == "OVERRIDING_SYSTEM_VALUE" or any(c.identity == "a" for c in fill):
+    if body.get("override") == "OVERRIDING_SYSTEM_VALUE" or any(c.identity == "a" for c in fill) or (
+            body.get("override") == "OVERRIDING_USER_VALUE" and any(c.identity for c in fill)):
         overriding = " OVERRIDING SYSTEM VALUE"
     elif body.get("override") == "OVERRIDING_USER_VALUE":
         overriding = " OVERRIDING USER VALUE"
