@@ -963,3 +963,23 @@ def test_sequence_defaults_set_by_merge_or_an_always_identity_update_are_refused
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="GENERATED ALWAYS"):
             conn.execute("UPDATE sd_always SET n = DEFAULT WHERE k > 2")
         assert conn.execute("SELECT count(DISTINCT n), max(n) FROM sd_always").fetchone() == (8, 8)
+
+
+def test_volatile_fill_of_a_replicated_table_with_rows_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """fast_default.sql (beside it): ALTER TABLE ... ADD COLUMN r DEFAULT random() on a
+    REPLICATION table with rows filled each replica with values of its own (and ALTER
+    COLUMN ... TYPE ... USING a volatile call likewise): reads answered by whichever
+    replica served them, silently. Refused while the table has rows; empty, or with a
+    stable default, it runs as before."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE vf_rep (k int, b text) DISTRIBUTE BY REPLICATION")
+        conn.execute("CREATE TABLE vf_empty (k int) DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO vf_rep SELECT g, 'x' FROM generate_series(1, 20) g")
+        for alter in ("ADD COLUMN r float8 DEFAULT random()", "ADD COLUMN u uuid DEFAULT gen_random_uuid()",
+                      "ALTER COLUMN k TYPE float8 USING k * random()"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="replicas would differ"):
+                conn.execute(f"ALTER TABLE vf_rep {alter}")
+        conn.execute("ALTER TABLE vf_rep ADD COLUMN c float8 DEFAULT 1.5, ALTER COLUMN k TYPE bigint")
+        conn.execute("ALTER TABLE vf_empty ADD COLUMN r float8 DEFAULT random()")
+        assert conn.execute("SELECT count(*), sum(c), sum(k) FROM vf_rep").fetchone() == (20, 30.0, 210)

@@ -123,6 +123,7 @@ class DdlRunner:
             groups = []  # rebuilt from the catalog's definition, which has the change
         elif kind == "AlterTableStmt":
             await self._check_added_foreign_keys(request.sql)
+            await self._ensure_replicas_filled_alike(request.sql)
         if kind in ("AlterTableStmt", "IndexStmt") and groups:
             await self._check_added_unique_keys(request.sql)
         if kind == "CreateTrigStmt" and groups and not group_sql:
@@ -313,6 +314,37 @@ class DdlRunner:
         keys = await default_placement.unique_keys(self, table.schema, table.name)
         _ensure_keys_fit(table.method, table.column, [k if k is not None else [] for k in keys],
                          len(table.groups))
+
+    async def _ensure_replicas_filled_alike(self, sql: str) -> None:
+        """ALTER TABLE filling a REPLICATION table's rows with a volatile value (ADD COLUMN
+        ... DEFAULT random(), ALTER ... TYPE ... USING clock_timestamp()): each replica
+        would fill its rows with values of its own, and reads answer by whichever replica
+        serves them. Refused (0A000) when the table has rows (empty, nothing is filled;
+        the INSERTs after are checked as any INSERT is)."""
+        from gridpg.planner import replicas
+
+        body = parse_tree(sql).get("AlterTableStmt") or {}
+        relation = default_placement.altered_relation({"AlterTableStmt": body})
+        column = replicas.diverging_column_fill(body, self.snapshot.volatile_functions)
+        if column is None or relation is None or relation.get("relpersistence") == "t":
+            return
+        own = await self.conn(self.coord.catalog_node)
+        rows = await own.query(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass("
+            f"{quote_literal(quote_qualified(relation.get('schemaname'), relation['relname']))})")
+        table = self.snapshot.table(rows[0][0] or "", rows[0][1] or "") if rows else None
+        if table is None or table.method != "replication" or len(table.groups) < 2:
+            return
+        conn = await self.runner.txn.connection(table.groups[0], wants_block=True)
+        found = await conn.query(f"SELECT EXISTS (SELECT 1 FROM {quote_qualified(table.schema, table.name)})")
+        if found and found[0][0] == "t":
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'filling column "{column}" of REPLICATION table "{table.name}", which has rows, '
+                          "with a volatile value is not supported by gridpg: each replica would compute "
+                          "its own values and the replicas would differ",
+                          hint="Add the column without that default and give the rows their values "
+                               "(computed first) before SET DEFAULT for the rows to come.")
 
     async def _check_added_foreign_keys(self, sql: str) -> None:
         """ALTER TABLE ... ADD FOREIGN KEY / REFERENCES: the same rule as CREATE TABLE's
