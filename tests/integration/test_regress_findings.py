@@ -983,3 +983,21 @@ def test_volatile_fill_of_a_replicated_table_with_rows_is_refused(gridpg_cluster
         conn.execute("ALTER TABLE vf_rep ADD COLUMN c float8 DEFAULT 1.5, ALTER COLUMN k TYPE bigint")
         conn.execute("ALTER TABLE vf_empty ADD COLUMN r float8 DEFAULT random()")
         assert conn.execute("SELECT count(*), sum(c), sum(k) FROM vf_rep").fetchone() == (20, 30.0, 210)
+
+
+def test_create_table_as_calling_nextval_inside_an_expression_is_refused(gridpg_cluster: Cluster,
+                                                                        schema: str) -> None:
+    """CREATE TABLE AS over a distributed table whose query calls nextval() inside an
+    expression was filled on the datanodes from their own copies of the sequence (the same
+    values on several nodes). A whole nextval() item takes the GTM's values (the oracle
+    corpus 99_regress7_findings.sql); any other sequence call is refused, nothing created."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE ct_seq")
+        conn.execute("CREATE TABLE ct_base (k int) DISTRIBUTE BY HASH (k)")
+        conn.execute("INSERT INTO ct_base SELECT generate_series(1, 10)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="CREATE TABLE AS"):
+            conn.execute("CREATE TABLE ct_expr AS SELECT k, nextval('ct_seq') * 2 AS n FROM ct_base")
+        assert conn.execute("SELECT to_regclass('ct_expr')").fetchone() == (None,)
+        conn.execute("CREATE TABLE ct_item AS SELECT k, nextval('ct_seq') AS n FROM ct_base")
+        assert conn.execute("SELECT count(DISTINCT n), min(n), max(n) FROM ct_item").fetchone() == (10, 1, 10)

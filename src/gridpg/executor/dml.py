@@ -13,9 +13,9 @@ import asyncio
 import csv
 import itertools
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pglast import ast
 from pglast.stream import RawStream
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from gridpg.planner.router import RouterSpec
 
 _roundrobin = itertools.count()
+_T = TypeVar("_T")
 
 
 async def _next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int]:
@@ -1954,8 +1955,13 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
 async def fill_table(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int:
     """Insert the rows of a query (anything the planner runs) into a distributed table, on
     the datanodes when the query runs there, else routed through the coordinator as COPY
-    text; the rows inserted (CREATE TABLE AS, materialized views)."""
-    count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
+    text; the rows inserted (CREATE TABLE AS, materialized views). A query calling a
+    sequence function is filled as INSERT ... SELECT is, nextval() items taking the GTM's
+    values (executor/insert_nextval.py); other calls are refused (0A000): the datanodes or
+    the catalog server would answer from their own copies of the sequence."""
+    count = await _fill_with_sequence_calls(dispatcher, table, cols, query_sql)
+    if count is None:
+        count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
     if count is not None:
         return count
     copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
@@ -2000,6 +2006,52 @@ def _option_value(arg: dict[str, Any]) -> str:
     raise PgError(FEATURE_NOT_SUPPORTED, "this storage option of CREATE TABLE AS is not supported")
 
 
+async def _fill_with_sequence_calls(dispatcher: Dispatcher, table: DistTable, cols: list[str],
+                                    query_sql: str) -> int | None:
+    """Fill `table` by `insert_select` when the query calls a sequence function: the rows
+    inserted, or None when it calls none."""
+    from gridpg.executor import insert_nextval
+    from gridpg.executor.dispatch import ExecRequest
+    from gridpg.planner.calls import sequence_calls
+    from gridpg.sql.parse import parse_tree
+
+    lowered = query_sql.lower()
+    if "val(" not in lowered and "val (" not in lowered:
+        return None
+    text = (f"INSERT INTO {quote_qualified(table.schema, table.name)} "
+            f"({', '.join(quote_ident(c) for c in cols)}) {query_sql}")
+    body = parse_tree(text)["InsertStmt"]
+    calls = sequence_calls(body)
+    if not calls:
+        return None
+    if insert_nextval.nextval_items(body) is None:
+        raise PgError(FEATURE_NOT_SUPPORTED, f"{calls[0][1]}() in the query of CREATE TABLE AS or a "
+                      "materialized view over distributed tables is not supported by gridpg: sequences "
+                      "are cluster-wide and evaluated by the coordinator",
+                      hint="call nextval() as a whole item of the select list, or create the table first "
+                           "and INSERT ... SELECT into it")
+    _, tag = await _tag_kept_back(dispatcher, insert_select(dispatcher, ExecRequest(text, simple=True), body, table))
+    return _row_count(tag)
+
+
+async def _tag_kept_back(dispatcher: Dispatcher, insert: Awaitable[_T]) -> tuple[_T, str]:
+    """Run an INSERT whose replies go to the client, keeping them back: what it returns and
+    its command tag ('' when it sent none)."""
+    out = dispatcher.session.out
+    start = len(out)
+    try:
+        result = await insert
+        tags = [m for m in out[start:] if m[:1] == b"C"]
+    finally:
+        del out[start:]
+    return result, tags[-1][5:-1].decode() if tags else ""
+
+
+def _row_count(tag: str) -> int:
+    last = tag.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
 async def _fill_on_datanodes(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int | None:
     """CREATE TABLE AS filled as INSERT ... SELECT on the datanodes (executor/insert_select.py):
     the rows inserted, or None when the query must go through the coordinator."""
@@ -2011,18 +2063,9 @@ async def _fill_on_datanodes(dispatcher: Dispatcher, table: DistTable, cols: lis
     stmt = parse_sql(text)[0].stmt
     body = parse_tree(text)["InsertStmt"]
     columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
-    out = dispatcher.session.out
-    start = len(out)
-    try:
-        done = await _insert_on_datanodes(dispatcher, ExecRequest(text, simple=True), stmt, body, table, columns,
-                                          str(RawStream()(stmt.selectStmt)))
-        tags = [m for m in out[start:] if m[:1] == b"C"]
-    finally:
-        del out[start:]
-    if not done:
-        return None
-    tag = tags[-1][5:-1].decode() if tags else ""
-    return int(tag.rsplit(" ", 1)[-1]) if tag.rsplit(" ", 1)[-1].isdigit() else 0
+    done, tag = await _tag_kept_back(dispatcher, _insert_on_datanodes(
+        dispatcher, ExecRequest(text, simple=True), stmt, body, table, columns, str(RawStream()(stmt.selectStmt))))
+    return _row_count(tag) if done else None
 
 
 def _strip(sql: str) -> str:

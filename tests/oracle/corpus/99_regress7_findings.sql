@@ -55,3 +55,15 @@ UPDATE r7_upd_ident SET n = DEFAULT WHERE k > 2;
 SELECT count(DISTINCT n), min(n), max(n) FROM r7_upd_ident;
 UPDATE r7_upd_ident SET b = 'z', n = DEFAULT WHERE k = 1 RETURNING n, b;
 SELECT count(DISTINCT n), min(n), max(n) FROM r7_upd_ident;
+
+-- (found beside identity.sql) CREATE TABLE AS SELECT ..., nextval('s') FROM <distributed
+-- table> filled the new table on the datanodes, each calling nextval() on its own copy
+-- of the sequence: the same values on several nodes, none of them the cluster's
+CREATE SEQUENCE r7_ctas_seq;
+CREATE TABLE r7_ctas_base (k int, b text) DISTRIBUTE BY HASH (k);
+INSERT INTO r7_ctas_base SELECT g, 'x' FROM generate_series(1, 10) g;
+CREATE TABLE r7_ctas_1 AS SELECT k, nextval('r7_ctas_seq') AS n FROM r7_ctas_base;
+SELECT count(DISTINCT n), min(n), max(n) FROM r7_ctas_1;
+CREATE TABLE r7_ctas_2 AS SELECT nextval('r7_ctas_seq') AS n, b FROM r7_ctas_base WHERE k > 5;
+SELECT count(DISTINCT n), min(n), max(n) FROM r7_ctas_2;
+SELECT nextval('r7_ctas_seq');
