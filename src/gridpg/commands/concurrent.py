@@ -173,6 +173,10 @@ async def _index_one(conn: BackendConnection, stmt: Any, relation: str, leaf: bo
     rows = await conn.query(f"SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
                             f"ON n.oid = c.relnamespace WHERE c.oid = {quote_literal(relation)}::pg_catalog.regclass")
     schema, name = rows[0][0] or "", rows[0][1] or ""
+    if parent_index is not None:
+        attached = await _attached_index(conn, parent_index, relation)
+        if attached is not None:  # the parent's IF NOT EXISTS skipped it: so are its partitions'
+            return attached
     stmt.relation.schemaname, stmt.relation.relname = schema, name
     stmt.relation.inh = leaf
     stmt.concurrent = leaf
@@ -193,6 +197,16 @@ async def _index_one(conn: BackendConnection, stmt: Any, relation: str, leaf: bo
     if parent_index is not None:
         await conn.simple_query(f"ALTER INDEX {parent_index} ATTACH PARTITION {index}")
     return index
+
+
+async def _attached_index(conn: BackendConnection, parent_index: str, relation: str) -> str | None:
+    """The index of `relation` attached to `parent_index` already (its qualified name), if any."""
+    rows = await conn.query(
+        "SELECT i.inhrelid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_inherits i "
+        "JOIN pg_catalog.pg_index x ON x.indexrelid = i.inhrelid "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(parent_index)}) "
+        f"AND x.indrelid = {quote_literal(relation)}::pg_catalog.regclass")
+    return rows[0][0] if rows else None
 
 
 async def _index_oids(conn: BackendConnection, relation: str) -> list[str]:

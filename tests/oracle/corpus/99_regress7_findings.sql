@@ -67,3 +67,22 @@ SELECT count(DISTINCT n), min(n), max(n) FROM r7_ctas_1;
 CREATE TABLE r7_ctas_2 AS SELECT nextval('r7_ctas_seq') AS n, b FROM r7_ctas_base WHERE k > 5;
 SELECT count(DISTINCT n), min(n), max(n) FROM r7_ctas_2;
 SELECT nextval('r7_ctas_seq');
+
+-- create_index.sql:496, 501: CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS of an index
+-- that exists (a migration run twice): 55000 "cannot attach index ... as a partition"
+-- from a datanode, which built a second index on each shard before attaching it
+CREATE TABLE r7_cic (f1 text, f2 text) DISTRIBUTE BY HASH (f1);
+CREATE TABLE r7_cic_key (id int, v text) DISTRIBUTE BY HASH (id);
+CREATE INDEX CONCURRENTLY r7_cic_i1 ON r7_cic (f2, f1);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS r7_cic_i1 ON r7_cic (f2, f1);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS r7_cic_i1 ON r7_cic (f2);
+INSERT INTO r7_cic VALUES ('a', 'b'), ('b', 'b');
+CREATE INDEX CONCURRENTLY IF NOT EXISTS r7_cic_i2 ON r7_cic (f1);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS r7_cic_i2 ON r7_cic (f1);
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS r7_cic_u ON r7_cic_key (id);
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS r7_cic_u ON r7_cic_key (id);
+INSERT INTO r7_cic_key VALUES (1, 'a');
+-- error
+INSERT INTO r7_cic_key VALUES (1, 'b');
+SELECT c.relname, i.indisvalid, i.indisunique FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid IN ('r7_cic'::regclass, 'r7_cic_key'::regclass) ORDER BY 1;
+SELECT count(*) FROM r7_cic WHERE f2 = 'b';
