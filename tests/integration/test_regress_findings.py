@@ -1001,3 +1001,24 @@ def test_create_table_as_calling_nextval_inside_an_expression_is_refused(gridpg_
         assert conn.execute("SELECT to_regclass('ct_expr')").fetchone() == (None,)
         conn.execute("CREATE TABLE ct_item AS SELECT k, nextval('ct_seq') AS n FROM ct_base")
         assert conn.execute("SELECT count(DISTINCT n), min(n), max(n) FROM ct_item").fetchone() == (10, 1, 10)
+
+
+def test_unique_index_concurrently_without_the_distribution_column_is_refused_before_it_is_built(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """create_index.sql:504: CREATE UNIQUE INDEX CONCURRENTLY without a HASH table's
+    distribution column failed on the first datanode (0A000) after the catalog servers had
+    built it, valid, and nothing took that back: pg_index showed a unique index the rows
+    never had (duplicates inserted after it went in), and a later CREATE INDEX failed with
+    23505 rebuilding the table. Refused before any server builds it."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE ui_conc (f1 text, f2 text)")
+        conn.execute("INSERT INTO ui_conc VALUES ('a', 'b'), ('b', 'c')")
+        for key in ("f2", "lower(f1)"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="distribution column"):
+                conn.execute(f"CREATE UNIQUE INDEX CONCURRENTLY ui_conc_u ON ui_conc ({key})")
+        assert conn.execute("SELECT count(*) FROM pg_index WHERE indrelid = 'ui_conc'::regclass").fetchone() == (0,)
+        conn.execute("CREATE INDEX ui_conc_f2 ON ui_conc (f2)")
+        conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ui_conc_k ON ui_conc (f1, f2)")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("INSERT INTO ui_conc VALUES ('a', 'b')")
