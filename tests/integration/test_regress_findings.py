@@ -1022,3 +1022,42 @@ def test_unique_index_concurrently_without_the_distribution_column_is_refused_be
         conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ui_conc_k ON ui_conc (f1, f2)")
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("INSERT INTO ui_conc VALUES ('a', 'b')")
+
+
+def test_a_view_over_a_view_reads_with_its_owners_rights(gridpg_cluster: Cluster, schema: str) -> None:
+    """privileges.sql:474: a role granted SELECT only on a view over another role's view
+    (over a distributed table) read it in PostgreSQL and got 42501 "permission denied for
+    view" in gridpg: the rights were checked on the text with the outer view inlined, which
+    names the inner view directly. Checked on the client's text: the outer view's owner's
+    rights on the inner one, as PostgreSQL does; one who lacks them still fails."""
+    roles = ("vv_inner", "vv_outer", "vv_reader")
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        for role in roles:
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+            conn.execute(f"CREATE ROLE {role}")
+            conn.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}")
+        try:
+            conn.execute("CREATE TABLE vv_base (one int, two int) DISTRIBUTE BY HASH (one)")
+            conn.execute("INSERT INTO vv_base VALUES (1, 2), (3, 4)")
+            conn.execute("GRANT SELECT ON vv_base TO vv_inner")
+            conn.execute("SET SESSION AUTHORIZATION vv_inner")
+            conn.execute("CREATE VIEW vv_v1 AS SELECT * FROM vv_base")
+            conn.execute("GRANT SELECT ON vv_v1 TO vv_outer")
+            conn.execute("SET SESSION AUTHORIZATION vv_outer")
+            conn.execute("CREATE VIEW vv_v2 AS SELECT * FROM vv_v1")
+            conn.execute("GRANT SELECT ON vv_v2 TO vv_reader")
+            conn.execute("SET SESSION AUTHORIZATION vv_reader")
+            assert conn.execute("SELECT * FROM vv_v2 ORDER BY one").fetchall() == [(1, 2), (3, 4)]
+            assert conn.execute("SELECT two FROM vv_v2 WHERE one = 3").fetchall() == [(4,)]
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="vv_v1"):
+                conn.execute("SELECT * FROM vv_v1")
+            conn.execute("CREATE VIEW vv_v3 AS SELECT * FROM vv_v1")  # its owner lacks rights on vv_v1
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="vv_v1"):
+                conn.execute("SELECT * FROM vv_v3")
+        finally:
+            conn.execute("RESET SESSION AUTHORIZATION")
+            conn.execute("DROP VIEW IF EXISTS vv_v3, vv_v2, vv_v1")
+            for role in roles:
+                conn.execute(f"DROP OWNED BY {role}")
+                conn.execute(f"DROP ROLE {role}")
