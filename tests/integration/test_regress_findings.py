@@ -1061,3 +1061,22 @@ def test_a_view_over_a_view_reads_with_its_owners_rights(gridpg_cluster: Cluster
             for role in roles:
                 conn.execute(f"DROP OWNED BY {role}")
                 conn.execute(f"DROP ROLE {role}")
+
+
+def test_retyping_a_column_using_a_sequence_call_is_refused_on_a_table_with_rows(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """(beside fast_default.sql) `ALTER TABLE t ALTER COLUMN v TYPE bigint USING
+    nextval('s')` on a HASH table with rows: each datanode called nextval() on its own copy
+    of the sequence (8 distinct values for 10 rows). Refused while the table has rows, as
+    an added column filled from a sequence is."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE rt_seq")
+        conn.execute("CREATE TABLE rt_rows (k int, v text) DISTRIBUTE BY HASH (k)")
+        conn.execute("CREATE TABLE rt_empty (k int, v text) DISTRIBUTE BY HASH (k)")
+        conn.execute("INSERT INTO rt_rows SELECT g, g::text FROM generate_series(1, 10) g")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="from a sequence"):
+            conn.execute("ALTER TABLE rt_rows ALTER COLUMN v TYPE bigint USING nextval('rt_seq')")
+        conn.execute("ALTER TABLE rt_rows ALTER COLUMN v TYPE bigint USING v::bigint")
+        conn.execute("ALTER TABLE rt_empty ALTER COLUMN v TYPE bigint USING nextval('rt_seq')")
+        assert conn.execute("SELECT count(DISTINCT v), sum(v) FROM rt_rows").fetchone() == (10, 55)

@@ -856,8 +856,13 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
 
 def _fills_from_sequence(cmd: dict[str, Any]) -> bool:
     """ADD COLUMN of a serial or identity column, or one whose default calls a sequence
-    function (served or not by commands/sequence_fill.py)."""
+    function (served or not by commands/sequence_fill.py); ALTER COLUMN ... TYPE ... USING
+    a sequence call (never served: each datanode would call it on its own copy)."""
     from gridpg.commands.sequence_fill import added_columns
+
+    if cmd.get("subtype") == "AT_AlterColumnType":
+        using = ((cmd.get("def") or {}).get("ColumnDef") or {}).get("raw_default")
+        return bool(using) and bool(sequence_calls(using))
 
     columns, served = added_columns([cmd])
     return bool(columns) or not served
@@ -895,8 +900,8 @@ async def _ensure_no_rows(dispatcher: Dispatcher, rangevar: dict[str, Any]) -> N
         conn = await dispatcher.runner.txn.connection(group, wants_block=False)
         rows = await conn.query(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(table.schema)}.{quote_ident(table.name)})")
         if rows and rows[0][0] == "t":
-            raise PgError(FEATURE_NOT_SUPPORTED, f'adding a column filled from a sequence (serial, identity, '
-                          f'nextval()) to distributed table "{table.name}", which has rows, is not supported '
+            raise PgError(FEATURE_NOT_SUPPORTED, f'filling a column from a sequence (serial, identity, '
+                          f'nextval()) in distributed table "{table.name}", which has rows, is not supported '
                           "by gridpg: each datanode would fill it from its own copy of the sequence",
                           hint="add it while the table is empty, or create a new table with the column "
                           "and copy the rows with INSERT ... SELECT")
