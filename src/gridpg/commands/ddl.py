@@ -30,7 +30,7 @@ from gridpg.commands import (
     shard_indexes,
 )
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
-from gridpg.planner import tableoid, tempnames
+from gridpg.planner import leafwise, tableoid, tempnames
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql import trigger_relation
 from gridpg.sql.parse import parse_sql, parse_tree
@@ -135,6 +135,9 @@ class DdlRunner:
             pinned = await self._time_defaults_pinned(request.sql)
             if pinned is not None:
                 group_sql = {group: shard_grants.with_shards(pinned) or pinned for group in groups}
+        if kind == "AlterTableStmt" and groups and not group_sql:
+            on_leaves = leafwise.index_options_text(request.sql, parse_tree(request.sql)["AlterTableStmt"])
+            group_sql = {group: on_leaves for group in groups} if on_leaves is not None else None
         if kind in ("GrantStmt", "AlterTableStmt") and groups and not group_sql:
             mirrored = shard_grants.with_shards(request.sql)  # the shards keep their table's ACL
             group_sql = {group: mirrored for group in groups} if mirrored is not None else None

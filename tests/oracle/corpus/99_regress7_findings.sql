@@ -86,3 +86,24 @@ INSERT INTO r7_cic_key VALUES (1, 'a');
 INSERT INTO r7_cic_key VALUES (1, 'b');
 SELECT c.relname, i.indisvalid, i.indisunique FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid IN ('r7_cic'::regclass, 'r7_cic_key'::regclass) ORDER BY 1;
 SELECT count(*) FROM r7_cic WHERE f2 = 'b';
+
+-- (found beside create_index.sql) ALTER INDEX ... SET/RESET (storage options) of a HASH
+-- table's index: 42809 from the datanodes, where the index is partitioned (PostgreSQL
+-- refuses storage options there); the options go to the shards' indexes now
+CREATE TABLE r7_ixo (id int PRIMARY KEY, w int) DISTRIBUTE BY HASH (id);
+CREATE TABLE r7_ixo_rep (id int, v text) DISTRIBUTE BY REPLICATION;
+INSERT INTO r7_ixo SELECT g, g FROM generate_series(1, 20) g;
+CREATE INDEX r7_ixo_w ON r7_ixo (w);
+CREATE INDEX r7_ixo_rep_v ON r7_ixo_rep (v);
+ALTER INDEX r7_ixo_w SET (fillfactor = 70);
+ALTER INDEX r7_ixo_w RESET (fillfactor);
+ALTER INDEX r7_ixo_w SET (fillfactor = 80, deduplicate_items = off);
+ALTER INDEX r7_ixo_pkey SET (fillfactor = 90);
+ALTER INDEX r7_ixo_rep_v SET (fillfactor = 60);
+ALTER INDEX IF EXISTS r7_ixo_nope SET (fillfactor = 60);
+-- error
+ALTER INDEX r7_ixo_nope SET (fillfactor = 60);
+-- error
+ALTER INDEX r7_ixo_w SET (fillfactor = 5);
+SELECT relname, reloptions FROM pg_class WHERE relname IN ('r7_ixo_w', 'r7_ixo_pkey', 'r7_ixo_rep_v') ORDER BY 1;
+SELECT count(*) FROM r7_ixo WHERE w > 3;
