@@ -107,3 +107,18 @@ ALTER INDEX r7_ixo_nope SET (fillfactor = 60);
 ALTER INDEX r7_ixo_w SET (fillfactor = 5);
 SELECT relname, reloptions FROM pg_class WHERE relname IN ('r7_ixo_w', 'r7_ixo_pkey', 'r7_ixo_rep_v') ORDER BY 1;
 SELECT count(*) FROM r7_ixo WHERE w > 3;
+
+-- identity.sql:226, and a bulk load's usual steps: ALTER TABLE ... SET UNLOGGED / SET
+-- LOGGED of a HASH table: 42809 from the datanodes, where the table is partitioned; its
+-- shards change now, as CREATE UNLOGGED TABLE makes them
+CREATE UNLOGGED TABLE r7_ul (id int, v text) DISTRIBUTE BY HASH (id);
+CREATE TABLE r7_ul_rep (id int, v text) DISTRIBUTE BY REPLICATION;
+INSERT INTO r7_ul VALUES (1, 'a');
+ALTER TABLE r7_ul SET LOGGED;
+SELECT relpersistence FROM pg_class WHERE oid = 'r7_ul'::regclass;
+ALTER TABLE r7_ul SET UNLOGGED;
+INSERT INTO r7_ul SELECT g, 'x' FROM generate_series(2, 30) g;
+ALTER TABLE r7_ul SET LOGGED, SET (fillfactor = 80);
+ALTER TABLE r7_ul_rep SET UNLOGGED;
+SELECT relname, relpersistence, reloptions FROM pg_class WHERE oid IN ('r7_ul'::regclass, 'r7_ul_rep'::regclass) ORDER BY 1;
+SELECT count(*), sum(id) FROM r7_ul;
