@@ -136,7 +136,8 @@ class DdlRunner:
             if pinned is not None:
                 group_sql = {group: shard_grants.with_shards(pinned) or pinned for group in groups}
         if kind == "AlterTableStmt" and groups and not group_sql:
-            on_leaves = leafwise.index_options_text(request.sql, parse_tree(request.sql)["AlterTableStmt"])
+            on_leaves = leafwise.index_options_text(request.sql, parse_tree(request.sql)["AlterTableStmt"]) \
+                or await self._constraints_using_index(request.sql)
             group_sql = {group: on_leaves for group in groups} if on_leaves is not None else None
         if kind in ("GrantStmt", "AlterTableStmt") and groups and not group_sql:
             mirrored = shard_grants.with_shards(request.sql)  # the shards keep their table's ACL
@@ -155,6 +156,36 @@ class DdlRunner:
         if kind in relstats.REBUILDING and groups:  # the catalog servers counted their empty copies
             await relstats.publish_in_transaction(self, parse_tree(request.sql))
         await self.finish(tag)
+
+    async def _constraints_using_index(self, sql: str) -> str | None:
+        """`ALTER TABLE t ADD [CONSTRAINT c] UNIQUE / PRIMARY KEY USING INDEX i` (how a
+        unique key is added without a long lock: CREATE UNIQUE INDEX CONCURRENTLY first) as
+        the datanodes run it: a HASH table is partitioned there, where PostgreSQL has no
+        USING INDEX (0A000), so the index is dropped and the constraint added as the catalog
+        server now defines it (the index built again, under the statement's lock). A table
+        that is not partitioned on the node takes the statement as written. None when the
+        statement is not only such commands."""
+        body = parse_tree(sql).get("AlterTableStmt") or {}
+        cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds") or []]
+        adds = [((c.get("def") or {}).get("Constraint") or {}) for c in cmds if c.get("subtype") == "AT_AddConstraint"]
+        if not adds or len(adds) != len(cmds) or not all(a.get("indexname") for a in adds) or "$gridpg_" in sql:
+            return None
+        relation = body["relation"]
+        table = quote_qualified(relation.get("schemaname"), relation["relname"])
+        own = await self.conn(self.coord.catalog_node)
+        steps = [(f"IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
+                  f"{quote_literal(table)})) <> 'p' THEN EXECUTE {quote_literal(sql)}; RETURN; END IF;")]
+        for add in adds:
+            name = add.get("conname") or add["indexname"]
+            rows = await own.query(
+                "SELECT pg_catalog.pg_get_constraintdef(c.oid) FROM pg_catalog.pg_constraint c WHERE c.conrelid = "
+                f"pg_catalog.to_regclass({quote_literal(table)}) AND c.conname = {quote_literal(name)}")
+            if not rows or not rows[0][0]:
+                return None
+            index = quote_qualified(relation.get("schemaname"), add["indexname"])
+            steps.append(f"EXECUTE {quote_literal(f'DROP INDEX {index}')};")
+            steps.append(f"EXECUTE {quote_literal(f'ALTER TABLE {table} ADD CONSTRAINT {quote_ident(name)} {rows[0][0]}')};")
+        return f"DO $gridpg_using_index$ BEGIN {' '.join(steps)} END $gridpg_using_index$"
 
     async def _time_defaults_pinned(self, sql: str) -> str | None:
         """ALTER TABLE ... ADD COLUMN c ... DEFAULT now() as the datanodes get it: PostgreSQL

@@ -122,3 +122,25 @@ ALTER TABLE r7_ul SET LOGGED, SET (fillfactor = 80);
 ALTER TABLE r7_ul_rep SET UNLOGGED;
 SELECT relname, relpersistence, reloptions FROM pg_class WHERE oid IN ('r7_ul'::regclass, 'r7_ul_rep'::regclass) ORDER BY 1;
 SELECT count(*), sum(id) FROM r7_ul;
+
+-- create_index.sql:482, 601, index_including.sql:23, 46, constraints.sql:761: ALTER TABLE ...
+-- ADD CONSTRAINT ... UNIQUE / PRIMARY KEY USING INDEX (a unique key added without a long
+-- lock, after CREATE UNIQUE INDEX CONCURRENTLY) on a HASH table: 0A000 from the datanodes,
+-- where the table is partitioned
+CREATE TABLE r7_ui (id int NOT NULL, v text, w int) DISTRIBUTE BY HASH (id);
+INSERT INTO r7_ui SELECT g, g::text, g FROM generate_series(1, 20) g;
+CREATE UNIQUE INDEX CONCURRENTLY r7_ui_idv ON r7_ui (id, v);
+ALTER TABLE r7_ui ADD CONSTRAINT r7_ui_idv_uq UNIQUE USING INDEX r7_ui_idv;
+-- error
+INSERT INTO r7_ui VALUES (1, '1', 0);
+CREATE UNIQUE INDEX r7_ui_pk_idx ON r7_ui (id) INCLUDE (w);
+ALTER TABLE r7_ui ADD PRIMARY KEY USING INDEX r7_ui_pk_idx;
+-- error
+INSERT INTO r7_ui VALUES (2, 'x', 0);
+INSERT INTO r7_ui VALUES (21, 'x', 0);
+SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'r7_ui'::regclass ORDER BY 1;
+SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'r7_ui'::regclass ORDER BY 1;
+CREATE TABLE r7_ui_rep (id int NOT NULL, v text) DISTRIBUTE BY REPLICATION;
+CREATE UNIQUE INDEX r7_ui_rep_v ON r7_ui_rep (v);
+ALTER TABLE r7_ui_rep ADD CONSTRAINT r7_ui_rep_v UNIQUE USING INDEX r7_ui_rep_v;
+SELECT count(*) FROM r7_ui WHERE id > 10;
