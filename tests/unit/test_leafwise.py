@@ -62,3 +62,15 @@ def test_the_planner_sends_cluster_marks_of_a_hash_table_to_its_shards() -> None
     sql = "ALTER TABLE r CLUSTER ON r_pkey"  # a plain table on every node: the text as written
     plan = plan_utility(sql, parse_tree(sql), "AlterTableStmt", None, catalog, session)
     assert isinstance(plan, UtilityPlan) and plan.group_sql is None
+
+
+def test_index_storage_options_go_to_the_shards_indexes() -> None:
+    sql = "ALTER INDEX s.ix_w SET (fillfactor = 70)"
+    text = leafwise.index_options_text(sql, parse_tree(sql)["AlterTableStmt"])
+    assert text is not None and text.startswith("DO $gridpg_leaves$")
+    assert "pg_partition_tree(pg_catalog.to_regclass('s.ix_w'))" in text
+    assert "' SET (fillfactor = 70)'" in text and "EXECUTE 'ALTER INDEX s.ix_w SET (fillfactor = 70)'" in text
+    for other in ("ALTER TABLE t SET (fillfactor = 70)", "ALTER INDEX ix RENAME TO ix2",
+                  "ALTER INDEX ix ALTER COLUMN 1 SET STATISTICS 100"):
+        tree = parse_tree(other)
+        assert leafwise.index_options_text(other, tree.get("AlterTableStmt") or {}) is None, other

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pglast.stream import RawStream
 
 from gridpg.commands import shard_indexes
-from gridpg.errors import ACTIVE_SQL_TRANSACTION, PgError
+from gridpg.errors import ACTIVE_SQL_TRANSACTION, FEATURE_NOT_SUPPORTED, PgError
 from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_literal, quote_qualified
 
@@ -59,6 +59,8 @@ async def run(ddl: DdlRunner, request: ExecRequest, kind: str, words: str,
 
     if ddl.runner.txn.in_block:
         raise PgError(ACTIVE_SQL_TRANSACTION, f"{words} cannot run inside a transaction block")
+    if kind == "IndexStmt" and tables:
+        _ensure_unique_key_fits(parse_sql(request.sql)[0].stmt, tables[0])
     done: list[str] = []
     own = ddl.coord.catalog_node
     tag = await _on_node(ddl, own, request.sql, done, words)
@@ -76,6 +78,27 @@ async def run(ddl: DdlRunner, request: ExecRequest, kind: str, words: str,
         await _on_node(ddl, node, sql, done, words)
     await ddl.coord.metadata_changed()
     ddl.dispatcher.session.send(codec.build_command_complete(tag))
+
+
+def _ensure_unique_key_fits(stmt: Any, table: Any) -> None:
+    """A unique index each datanode cannot enforce alone (without the distribution column of
+    a HASH or MODULO table; any on a ROUNDROBIN table on several groups): refused before any
+    server builds it (0A000). A datanode refused it only after the catalog servers had
+    built theirs, which no transaction takes back here: the catalog then showed a valid
+    unique index the rows never had."""
+    if not stmt.unique or table.method == "replication" or len(table.groups) < 2:
+        return
+    names = {str(p.name) for p in stmt.indexParams or () if p.name is not None}
+    if table.method in ("hash", "modulo") and table.column in names:
+        return
+    hint = (f'Include column "{table.column}" in the key' if table.column else "Distribute the table by a key")
+    if table.by_default:
+        hint += (", or build the index without CONCURRENTLY: gridpg then makes the table a REPLICATION "
+                 "table, which holds any key")
+    raise PgError(FEATURE_NOT_SUPPORTED,
+                  f'CREATE UNIQUE INDEX CONCURRENTLY on distributed table "{table.name}" without its '
+                  "distribution column is not supported by gridpg: each datanode would check the key over "
+                  "its own rows only", hint=hint + ".")
 
 
 async def _on_node(ddl: DdlRunner, node: str, sql: str, done: list[str], words: str) -> str:
@@ -173,6 +196,10 @@ async def _index_one(conn: BackendConnection, stmt: Any, relation: str, leaf: bo
     rows = await conn.query(f"SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
                             f"ON n.oid = c.relnamespace WHERE c.oid = {quote_literal(relation)}::pg_catalog.regclass")
     schema, name = rows[0][0] or "", rows[0][1] or ""
+    if parent_index is not None:
+        attached = await _attached_index(conn, parent_index, relation)
+        if attached is not None:  # the parent's IF NOT EXISTS skipped it: so are its partitions'
+            return attached
     stmt.relation.schemaname, stmt.relation.relname = schema, name
     stmt.relation.inh = leaf
     stmt.concurrent = leaf
@@ -193,6 +220,16 @@ async def _index_one(conn: BackendConnection, stmt: Any, relation: str, leaf: bo
     if parent_index is not None:
         await conn.simple_query(f"ALTER INDEX {parent_index} ATTACH PARTITION {index}")
     return index
+
+
+async def _attached_index(conn: BackendConnection, parent_index: str, relation: str) -> str | None:
+    """The index of `relation` attached to `parent_index` already (its qualified name), if any."""
+    rows = await conn.query(
+        "SELECT i.inhrelid::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_inherits i "
+        "JOIN pg_catalog.pg_index x ON x.indexrelid = i.inhrelid "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(parent_index)}) "
+        f"AND x.indrelid = {quote_literal(relation)}::pg_catalog.regclass")
+    return rows[0][0] if rows else None
 
 
 async def _index_oids(conn: BackendConnection, relation: str) -> list[str]:

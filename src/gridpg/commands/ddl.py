@@ -30,7 +30,7 @@ from gridpg.commands import (
     shard_indexes,
 )
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, UNDEFINED_OBJECT, PgError
-from gridpg.planner import tableoid, tempnames
+from gridpg.planner import leafwise, tableoid, tempnames
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql import trigger_relation
 from gridpg.sql.parse import parse_sql, parse_tree
@@ -123,6 +123,7 @@ class DdlRunner:
             groups = []  # rebuilt from the catalog's definition, which has the change
         elif kind == "AlterTableStmt":
             await self._check_added_foreign_keys(request.sql)
+            await self._ensure_replicas_filled_alike(request.sql)
         if kind in ("AlterTableStmt", "IndexStmt") and groups:
             await self._check_added_unique_keys(request.sql)
         if kind == "CreateTrigStmt" and groups and not group_sql:
@@ -134,6 +135,10 @@ class DdlRunner:
             pinned = await self._time_defaults_pinned(request.sql)
             if pinned is not None:
                 group_sql = {group: shard_grants.with_shards(pinned) or pinned for group in groups}
+        if kind == "AlterTableStmt" and groups and not group_sql:
+            on_leaves = leafwise.index_options_text(request.sql, parse_tree(request.sql)["AlterTableStmt"]) \
+                or await self._constraints_using_index(request.sql)
+            group_sql = {group: on_leaves for group in groups} if on_leaves is not None else None
         if kind in ("GrantStmt", "AlterTableStmt") and groups and not group_sql:
             mirrored = shard_grants.with_shards(request.sql)  # the shards keep their table's ACL
             group_sql = {group: mirrored for group in groups} if mirrored is not None else None
@@ -151,6 +156,36 @@ class DdlRunner:
         if kind in relstats.REBUILDING and groups:  # the catalog servers counted their empty copies
             await relstats.publish_in_transaction(self, parse_tree(request.sql))
         await self.finish(tag)
+
+    async def _constraints_using_index(self, sql: str) -> str | None:
+        """`ALTER TABLE t ADD [CONSTRAINT c] UNIQUE / PRIMARY KEY USING INDEX i` (how a
+        unique key is added without a long lock: CREATE UNIQUE INDEX CONCURRENTLY first) as
+        the datanodes run it: a HASH table is partitioned there, where PostgreSQL has no
+        USING INDEX (0A000), so the index is dropped and the constraint added as the catalog
+        server now defines it (the index built again, under the statement's lock). A table
+        that is not partitioned on the node takes the statement as written. None when the
+        statement is not only such commands."""
+        body = parse_tree(sql).get("AlterTableStmt") or {}
+        cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds") or []]
+        adds = [((c.get("def") or {}).get("Constraint") or {}) for c in cmds if c.get("subtype") == "AT_AddConstraint"]
+        if not adds or len(adds) != len(cmds) or not all(a.get("indexname") for a in adds) or "$gridpg_" in sql:
+            return None
+        relation = body["relation"]
+        table = quote_qualified(relation.get("schemaname"), relation["relname"])
+        own = await self.conn(self.coord.catalog_node)
+        steps = [(f"IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
+                  f"{quote_literal(table)})) <> 'p' THEN EXECUTE {quote_literal(sql)}; RETURN; END IF;")]
+        for add in adds:
+            name = add.get("conname") or add["indexname"]
+            rows = await own.query(
+                "SELECT pg_catalog.pg_get_constraintdef(c.oid) FROM pg_catalog.pg_constraint c WHERE c.conrelid = "
+                f"pg_catalog.to_regclass({quote_literal(table)}) AND c.conname = {quote_literal(name)}")
+            if not rows or not rows[0][0]:
+                return None
+            index = quote_qualified(relation.get("schemaname"), add["indexname"])
+            steps.append(f"EXECUTE {quote_literal(f'DROP INDEX {index}')};")
+            steps.append(f"EXECUTE {quote_literal(f'ALTER TABLE {table} ADD CONSTRAINT {quote_ident(name)} {rows[0][0]}')};")
+        return f"DO $gridpg_using_index$ BEGIN {' '.join(steps)} END $gridpg_using_index$"
 
     async def _time_defaults_pinned(self, sql: str) -> str | None:
         """ALTER TABLE ... ADD COLUMN c ... DEFAULT now() as the datanodes get it: PostgreSQL
@@ -313,6 +348,37 @@ class DdlRunner:
         keys = await default_placement.unique_keys(self, table.schema, table.name)
         _ensure_keys_fit(table.method, table.column, [k if k is not None else [] for k in keys],
                          len(table.groups))
+
+    async def _ensure_replicas_filled_alike(self, sql: str) -> None:
+        """ALTER TABLE filling a REPLICATION table's rows with a volatile value (ADD COLUMN
+        ... DEFAULT random(), ALTER ... TYPE ... USING clock_timestamp()): each replica
+        would fill its rows with values of its own, and reads answer by whichever replica
+        serves them. Refused (0A000) when the table has rows (empty, nothing is filled;
+        the INSERTs after are checked as any INSERT is)."""
+        from gridpg.planner import replicas
+
+        body = parse_tree(sql).get("AlterTableStmt") or {}
+        relation = default_placement.altered_relation({"AlterTableStmt": body})
+        column = replicas.diverging_column_fill(body, self.snapshot.volatile_functions)
+        if column is None or relation is None or relation.get("relpersistence") == "t":
+            return
+        own = await self.conn(self.coord.catalog_node)
+        rows = await own.query(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass("
+            f"{quote_literal(quote_qualified(relation.get('schemaname'), relation['relname']))})")
+        table = self.snapshot.table(rows[0][0] or "", rows[0][1] or "") if rows else None
+        if table is None or table.method != "replication" or len(table.groups) < 2:
+            return
+        conn = await self.runner.txn.connection(table.groups[0], wants_block=True)
+        found = await conn.query(f"SELECT EXISTS (SELECT 1 FROM {quote_qualified(table.schema, table.name)})")
+        if found and found[0][0] == "t":
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'filling column "{column}" of REPLICATION table "{table.name}", which has rows, '
+                          "with a volatile value is not supported by gridpg: each replica would compute "
+                          "its own values and the replicas would differ",
+                          hint="Add the column without that default and give the rows their values "
+                               "(computed first) before SET DEFAULT for the rows to come.")
 
     async def _check_added_foreign_keys(self, sql: str) -> None:
         """ALTER TABLE ... ADD FOREIGN KEY / REFERENCES: the same rule as CREATE TABLE's

@@ -282,6 +282,17 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
         pool.release(staging)
 
 
+def _diverges(dispatcher: Dispatcher, default: str | None) -> bool:
+    """Whether a column default gives each server that evaluates it values of its own (a
+    sequence's is the GTM's business: refused before a table with rows gets one)."""
+    from gridpg.planner import replicas
+
+    lowered = (default or "").lower()
+    if any(call in lowered for call in ("nextval(", "currval(", "lastval(")):
+        return False
+    return replicas.diverging_default(default, dispatcher.runner.snapshot().volatile_functions)
+
+
 def _moved_colocation(dispatcher: Dispatcher, schema: str, name: str) -> int | None:
     """The colocation group of the table as moved (None when not hash or not moved)."""
     table = dispatcher.runner.snapshot().table(schema, name)
@@ -296,14 +307,18 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     create_sql, extra_sql, before_sql, foreign_sql = definition
     temp = "gp_redistribute"
     columns = (await ddl._inspect(catalog, {"schemaname": schema, "relname": name}))[2]
+    filled: list[Any] = []
     if old is not None:
         # the catalog's definition may have a column the datanodes' table lacks (an ALTER
         # TABLE ... ADD COLUMN ... UNIQUE that made the table replicated): the rows carry
         # the columns both have, the new one takes its default where they land, as the
-        # ALTER TABLE fills it in PostgreSQL; a dropped one is left behind
+        # ALTER TABLE fills it in PostgreSQL; a dropped one is left behind. A volatile
+        # default (random(), gen_random_uuid()) is computed once, in the staging table: on
+        # each replica it would give the rows values of its own
         on_nodes = await _column_names(await ddl.conn(old.groups[0]), qualified)
+        filled = [c for c in columns if c.name not in on_nodes and _diverges(dispatcher, c.default)]
         columns = [c for c in columns if c.name in on_nodes]
-    copied = {c.name for c in columns}
+    copied = {c.name for c in columns} | {c.name for c in filled}
     # the column types spelled out: the staging connection cannot see a table created in
     # this (uncommitted) transaction, so no LIKE
     # (the type names as the session's search_path spells them)
@@ -325,6 +340,11 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         listed = ", ".join(quote_ident(c.name) for c in columns)
         await copy_rows_to_catalog(dispatcher, [(g, f"SELECT {listed} FROM {qualified}") for g in groups],
                                    staging, f"pg_temp.{temp}")
+        for column in filled:  # (the default as PostgreSQL prints it, under the session's search_path)
+            await staging.simple_query(
+                f"BEGIN; SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true); "
+                f"ALTER TABLE pg_temp.{temp} ADD COLUMN {quote_ident(column.name)} "
+                f"{staged.get(column.name, column.formatted)} DEFAULT {column.default}; COMMIT")
         for group in old.groups:
             conn = await ddl.conn(group)
             incoming[group] = await _drop_incoming_foreign_keys(conn, qualified)

@@ -13,9 +13,9 @@ import asyncio
 import csv
 import itertools
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pglast import ast
 from pglast.stream import RawStream
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from gridpg.planner.router import RouterSpec
 
 _roundrobin = itertools.count()
+_T = TypeVar("_T")
 
 
 async def _next_values(dispatcher: Dispatcher, name: str, count: int) -> list[int]:
@@ -754,6 +755,13 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
         insert_nextval.with_nulls(stmt, nextvals)
         select_sql = insert_select_text(stmt)
     select_sql = await inline_params(dispatcher, request, select_sql)
+    user_values = body.get("override") == "OVERRIDING_USER_VALUE" and any(c.identity for c in columns)
+    if user_values:
+        if nextvals:  # (their values are filled by position in the SELECT's rows)
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run INSERT ... OVERRIDING USER VALUE "
+                          "SELECT calling nextval() into a distributed table with an identity column",
+                          hint="Leave the identity column out of the INSERT's column list instead.")
+        select_sql, cols = await _without_identity_values(dispatcher, select_sql, cols, columns)
     await _ensure_same_defaults_on_replicas(dispatcher, target, columns, cols if stmt.cols else None, select_sql,
                                             staged)
     _ensure_no_stored_tableoid(select_sql)
@@ -764,7 +772,7 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
         assert key is not None
         select_sql = f"SELECT gp_rows.*, {key.default} FROM ({select_sql}) AS gp_rows"
         cols = [*cols, key.name]
-    if not nextvals and not evaluated_key and not staged and \
+    if not nextvals and not evaluated_key and not staged and not user_values and \
             await _insert_on_datanodes(dispatcher, request, stmt, body, target, columns, select_sql):
         return
     assign = [] if nextvals or any(c not in by_name for c in cols) else \
@@ -780,6 +788,23 @@ async def insert_select(dispatcher: Dispatcher, request: ExecRequest, body: dict
 
     async with stream_query_from_catalog(dispatcher, select_sql, assign) as stream:
         await _insert_rows(dispatcher, request, body, target, stmt, cols, columns, stream, staged)
+
+
+async def _without_identity_values(dispatcher: Dispatcher, select_sql: str, cols: list[str],
+                                   columns: list[TableColumn]) -> tuple[str, list[str]]:
+    """OVERRIDING USER VALUE: the SELECT's values for identity columns are dropped (by
+    position), so that those columns are filled from the GTM as if left out; a datanode
+    given the clause would take its own copy of the sequence's values."""
+    _, description = await dispatcher.describe(select_sql, [])
+    width = len(codec.parse_row_description(description[5:])) if description else len(cols)
+    given = cols[:width]
+    identity = {c.name for c in columns if c.identity and c.sequence}
+    if not identity & set(given):
+        return select_sql, given
+    kept = [c for c in given if c not in identity]
+    names = ", ".join(quote_ident(c) for c in given)
+    read = ", ".join(f"gp_rows.{quote_ident(c)}" for c in kept)
+    return f"SELECT {read} FROM ({select_sql}) AS gp_rows ({names})", kept
 
 
 async def _ensure_same_defaults_on_replicas(dispatcher: Dispatcher, target: DistTable, columns: list[TableColumn],
@@ -933,7 +958,8 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
     if stmt.relation.alias is not None:
         relation += f" AS {quote_ident(stmt.relation.alias.aliasname)}"
     overriding = ""
-    if body.get("override") == "OVERRIDING_SYSTEM_VALUE" or any(c.identity == "a" for c in fill):
+    if body.get("override") == "OVERRIDING_SYSTEM_VALUE" or any(c.identity == "a" for c in fill) or (
+            body.get("override") == "OVERRIDING_USER_VALUE" and any(c.identity for c in fill)):
         overriding = " OVERRIDING SYSTEM VALUE"
     elif body.get("override") == "OVERRIDING_USER_VALUE":
         overriding = " OVERRIDING USER VALUE"
@@ -1929,8 +1955,13 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
 async def fill_table(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int:
     """Insert the rows of a query (anything the planner runs) into a distributed table, on
     the datanodes when the query runs there, else routed through the coordinator as COPY
-    text; the rows inserted (CREATE TABLE AS, materialized views)."""
-    count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
+    text; the rows inserted (CREATE TABLE AS, materialized views). A query calling a
+    sequence function is filled as INSERT ... SELECT is, nextval() items taking the GTM's
+    values (executor/insert_nextval.py); other calls are refused (0A000): the datanodes or
+    the catalog server would answer from their own copies of the sequence."""
+    count = await _fill_with_sequence_calls(dispatcher, table, cols, query_sql)
+    if count is None:
+        count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
     if count is not None:
         return count
     copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
@@ -1975,6 +2006,52 @@ def _option_value(arg: dict[str, Any]) -> str:
     raise PgError(FEATURE_NOT_SUPPORTED, "this storage option of CREATE TABLE AS is not supported")
 
 
+async def _fill_with_sequence_calls(dispatcher: Dispatcher, table: DistTable, cols: list[str],
+                                    query_sql: str) -> int | None:
+    """Fill `table` by `insert_select` when the query calls a sequence function: the rows
+    inserted, or None when it calls none."""
+    from gridpg.executor import insert_nextval
+    from gridpg.executor.dispatch import ExecRequest
+    from gridpg.planner.calls import sequence_calls
+    from gridpg.sql.parse import parse_tree
+
+    lowered = query_sql.lower()
+    if "val(" not in lowered and "val (" not in lowered:
+        return None
+    text = (f"INSERT INTO {quote_qualified(table.schema, table.name)} "
+            f"({', '.join(quote_ident(c) for c in cols)}) {query_sql}")
+    body = parse_tree(text)["InsertStmt"]
+    calls = sequence_calls(body)
+    if not calls:
+        return None
+    if insert_nextval.nextval_items(body) is None:
+        raise PgError(FEATURE_NOT_SUPPORTED, f"{calls[0][1]}() in the query of CREATE TABLE AS or a "
+                      "materialized view over distributed tables is not supported by gridpg: sequences "
+                      "are cluster-wide and evaluated by the coordinator",
+                      hint="call nextval() as a whole item of the select list, or create the table first "
+                           "and INSERT ... SELECT into it")
+    _, tag = await _tag_kept_back(dispatcher, insert_select(dispatcher, ExecRequest(text, simple=True), body, table))
+    return _row_count(tag)
+
+
+async def _tag_kept_back(dispatcher: Dispatcher, insert: Awaitable[_T]) -> tuple[_T, str]:
+    """Run an INSERT whose replies go to the client, keeping them back: what it returns and
+    its command tag ('' when it sent none)."""
+    out = dispatcher.session.out
+    start = len(out)
+    try:
+        result = await insert
+        tags = [m for m in out[start:] if m[:1] == b"C"]
+    finally:
+        del out[start:]
+    return result, tags[-1][5:-1].decode() if tags else ""
+
+
+def _row_count(tag: str) -> int:
+    last = tag.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
 async def _fill_on_datanodes(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int | None:
     """CREATE TABLE AS filled as INSERT ... SELECT on the datanodes (executor/insert_select.py):
     the rows inserted, or None when the query must go through the coordinator."""
@@ -1986,18 +2063,9 @@ async def _fill_on_datanodes(dispatcher: Dispatcher, table: DistTable, cols: lis
     stmt = parse_sql(text)[0].stmt
     body = parse_tree(text)["InsertStmt"]
     columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
-    out = dispatcher.session.out
-    start = len(out)
-    try:
-        done = await _insert_on_datanodes(dispatcher, ExecRequest(text, simple=True), stmt, body, table, columns,
-                                          str(RawStream()(stmt.selectStmt)))
-        tags = [m for m in out[start:] if m[:1] == b"C"]
-    finally:
-        del out[start:]
-    if not done:
-        return None
-    tag = tags[-1][5:-1].decode() if tags else ""
-    return int(tag.rsplit(" ", 1)[-1]) if tag.rsplit(" ", 1)[-1].isdigit() else 0
+    done, tag = await _tag_kept_back(dispatcher, _insert_on_datanodes(
+        dispatcher, ExecRequest(text, simple=True), stmt, body, table, columns, str(RawStream()(stmt.selectStmt))))
+    return _row_count(tag) if done else None
 
 
 def _strip(sql: str) -> str:

@@ -10,7 +10,9 @@ source's order, and the INSERT action reads the value from there
 (`with_sequence_values`). A source row that matches takes a value it does not use: the
 sequence has gaps PostgreSQL's would not (each value still unique cluster-wide). A
 default that is an expression around nextval() stays refused (0A000), as does a
-RETURNING of the source's whole row (it would show the staging columns).
+RETURNING of the source's whole row (it would show the staging columns) and an INSERT
+that fills a HASH table's distribution column so (DEFAULT, left out, or an identity
+under OVERRIDING USER VALUE): the row would belong on another node than the source row.
 """
 
 from __future__ import annotations
@@ -66,6 +68,11 @@ async def sequence_defaults(dispatcher: Dispatcher, sql: str
                           f'"{column.name}" to its default, which calls a sequence function the datanodes '
                           "would answer from their own copy of the sequence",
                           hint=f'give "{column.name}" a value in the INSERT action')
+    if target.method == "hash" and any(c.name == target.column for c in out):
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run a MERGE whose INSERT takes the value of "
+                      f'distribution column "{target.column}" from its sequence (OVERRIDING USER VALUE or '
+                      "DEFAULT): the row would belong on another node than the source row that inserts it",
+                      hint=f'give "{target.column}" the source value the ON condition equates it with')
     return target, out, names
 
 

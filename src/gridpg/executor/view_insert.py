@@ -12,8 +12,9 @@ INSERT into the table (executor/dml.py):
   expression without function calls (evaluated once on the catalog server; a function
   call would be evaluated again on the node);
 - give serial and identity columns their values from the GTM: a table column with a
-  sequence default that the INSERT leaves to its default gets a value in the view column
-  that shows it (the datanode's own copy of the sequence is not the cluster's).
+  sequence default that the INSERT leaves to its default (or, OVERRIDING USER VALUE, an
+  identity column whatever value it is given) gets a value in the view column that shows
+  it (the datanode's own copy of the sequence is not the cluster's).
 
 A distribution column left out or DEFAULT where neither the view nor the table gives it a
 default is NULL, routed as the table's own NULL keys. Refused with 0A000 (never a silent
@@ -69,6 +70,9 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
     shape = await _view_shape(dispatcher, view)
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     head, rows, tail = _rows(request.sql, body, shape)
+    user_value = body.get("override") == "OVERRIDING_USER_VALUE"
+    if user_value:
+        _identity_values_to_default(shape, columns, head, rows)
     added = _sequence_columns(view, shape, columns, head, rows)
     _null_keys_spelled(target, shape, columns, head, rows)
     if target.method not in ("replication", "roundrobin"):
@@ -87,7 +91,7 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
         routed.append((await _group(dispatcher, request, target, shape, names, items), items))
     names = head + [v for v, _ in added if v not in head]
     fragments = _fragments(body, view, target, names, routed, tail,
-                           any(c.identity == "a" for _, c in added))
+                           any(c.identity == "a" or user_value and c.identity for _, c in added))
     plan = PushdownPlan(tuple(fragments), True)
     oids = request.param_oids
     if not request.simple and request.params:
@@ -162,6 +166,18 @@ def _rows(sql: str, body: dict[str, Any], shape: _ViewShape) -> tuple[list[str],
     values = dml._values_shape(sql, body, [_Named(v) for v, _ in shape.columns])  # type: ignore[list-item]
     rows = [[sql[s:e].strip() for s, e in spans] for spans in values.rows]
     return list(values.cols), rows, sql[values.values_end:]
+
+
+def _identity_values_to_default(shape: _ViewShape, columns: list[TableColumn], head: list[str],
+                                rows: list[list[str]]) -> None:
+    """OVERRIDING USER VALUE: the values given for identity columns are ignored, each
+    takes its sequence's next value, as for DEFAULT (from the GTM then, not from the
+    datanode's own copy of the sequence, which the clause sent on would make it use)."""
+    for column in columns:
+        shown = shape.shows(column.name) if column.identity and column.sequence else None
+        if shown in head:
+            for items in rows:
+                items[head.index(shown)] = "DEFAULT"
 
 
 def _sequence_columns(view: tuple[str, str], shape: _ViewShape, columns: list[TableColumn],

@@ -348,8 +348,9 @@ class Planner:
         inlined = inline_views(sql, tree, catalog, session)
         if inlined is not None:
             analysis = self._analyze(inlined, catalog, session)
-            if analysis.route == "query" and analysis.sql is None and kind == "SelectStmt":
-                analysis.view_sql = sql
+            if analysis.route == "query" and kind == "SelectStmt" and (
+                    analysis.sql is None or analysis.view_sql is not None):
+                analysis.view_sql = sql  # the client's own text (views in views: the outermost)
             analysis.sql = analysis.sql or inlined
             return analysis
         refs = analyze.relations(tree)

@@ -1,5 +1,6 @@
-"""CLUSTER, ALTER TABLE ... CLUSTER ON / SET WITHOUT CLUSTER and REINDEX of a HASH table,
-as the datanodes get them: shard by shard. Pure: text in, text out.
+"""CLUSTER, ALTER TABLE ... CLUSTER ON / SET WITHOUT CLUSTER, REINDEX and ALTER INDEX ...
+SET/RESET (storage options) of a HASH table or its index, as the datanodes get them: shard
+by shard. Pure: text in, text out.
 
 On a datanode a HASH table is partitioned (its shards are the leaves). PostgreSQL refuses
 to mark an index of a partitioned table clustered (0A000) and runs CLUSTER and REINDEX of
@@ -23,6 +24,7 @@ from typing import Any
 from gridpg.sql.quote import quote_literal, quote_qualified
 
 _CLUSTER_COMMANDS = frozenset({"AT_ClusterOn", "AT_DropCluster"})
+_RELOPTION_COMMANDS = frozenset({"AT_SetRelOptions", "AT_ResetRelOptions"})
 
 # Each leaf of an index on the datanode: its table (regclass) and its own name.
 _LEAVES_OF_INDEX = (
@@ -92,6 +94,32 @@ def reindex_leaves(clean: str, schema: str, name: str, index: bool) -> str:
     leaves = _LEAVES_OF_INDEX.format(index=qualified) if index else _LEAVES_OF_TABLE.format(table=qualified)
     return _do_block(f"FOR r IN {leaves} LOOP EXECUTE {quote_literal(head)} || "
                      f"{'r.leaf' if index else 'r.tab'}::text || {quote_literal(tail)}; END LOOP;")
+
+
+def index_options_text(clean: str, body: dict[str, Any]) -> str | None:
+    """The datanodes' text of `ALTER INDEX [IF EXISTS] i SET/RESET (...)`: an index of a
+    HASH table is partitioned there, where PostgreSQL refuses storage options (42809), so
+    they go to its leaves, the shards' indexes; any other index (or none of that name:
+    PostgreSQL's own answer) as written. None for other statements."""
+    from pglast.stream import RawStream
+
+    from gridpg.sql.parse import parse_sql
+
+    cmds = {c.get("AlterTableCmd", {}).get("subtype") for c in body.get("cmds") or []}
+    if body.get("objtype") != "OBJECT_INDEX" or not cmds or not cmds <= _RELOPTION_COMMANDS:
+        return None
+    if "$gridpg_leaves$" in clean:
+        return None  # (it would end the block's quoting)
+    stmt = parse_sql(clean)[0].stmt
+    index = quote_literal(quote_qualified(stmt.relation.schemaname, stmt.relation.relname))
+    stmt.relation.schemaname, stmt.relation.relname, stmt.missing_ok = None, "gp_reloptions_target", False
+    tail = str(RawStream()(stmt)).split("gp_reloptions_target", 1)[1]
+    leaves = f"SELECT p.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass({index})) p WHERE p.isleaf"
+    return _do_block(
+        f"IF pg_catalog.to_regclass({index}) IS NULL OR (SELECT c.relkind FROM pg_catalog.pg_class c "
+        f"WHERE c.oid = pg_catalog.to_regclass({index})) <> 'I' THEN EXECUTE {quote_literal(clean)}; RETURN; "
+        f"END IF; FOR r IN {leaves} LOOP EXECUTE 'ALTER INDEX ' || r.relid::pg_catalog.regclass::text || "
+        f"{quote_literal(tail)}; END LOOP;")
 
 
 def _without_cluster_commands(clean: str) -> str:

@@ -177,12 +177,18 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
                            "column with an expression of the source's columns",
                            f"add ON ... {column} = <source column> to the condition")
         for name in columns:
-            if names and name in names:
-                value = (when.values or ())[names.index(name)]
-                if _deparse(value) != key_text:
-                    raise _refused("MERGE ... INSERT of a distribution column value other than the one in "
-                                   "the ON condition is not supported by gridpg (the row would belong on "
-                                   "another node)", f"insert {key_text} into {name}")
+            if not names or name is None:
+                continue
+            if name not in names:  # left to its default (an identity's under OVERRIDING USER
+                # VALUE: executor/merge_defaults.sequence_defaults)
+                raise _refused(f'MERGE ... INSERT leaving the distribution column "{name}" to its '
+                               "default is not supported by gridpg (the row would belong on another "
+                               "node than the source row that inserts it)", f"insert {key_text} into {name}")
+            value = (when.values or ())[names.index(name)]
+            if _deparse(value) != key_text:
+                raise _refused("MERGE ... INSERT of a distribution column value other than the one in "
+                               "the ON condition is not supported by gridpg (the row would belong on "
+                               "another node)", f"insert {key_text} into {name}")
     return inserts
 
 

@@ -138,3 +138,22 @@ def _function_name(call: dict[str, Any]) -> tuple[str | None, str | None]:
     if not names:
         return None, None
     return (names[0] if len(names) > 1 else None), names[-1]
+
+
+def diverging_column_fill(body: dict[str, Any], user_volatile: frozenset[str] = frozenset()) -> str | None:
+    """The column an ALTER TABLE (its parse tree body) fills, in the rows the table has,
+    with a value each replica would compute for itself: ADD COLUMN ... DEFAULT random(),
+    ALTER COLUMN ... TYPE ... USING clock_timestamp(); else None."""
+    for item in body.get("cmds") or []:
+        cmd = item.get("AlterTableCmd") or {}
+        column = (cmd.get("def") or {}).get("ColumnDef") or {}
+        if cmd.get("subtype") == "AT_AddColumn":
+            filled = [(c.get("Constraint") or {}).get("raw_expr") for c in column.get("constraints") or []
+                      if (c.get("Constraint") or {}).get("contype") == "CONSTR_DEFAULT"]
+        elif cmd.get("subtype") == "AT_AlterColumnType":
+            filled = [column.get("raw_default")]
+        else:
+            continue
+        if any(node and replica_divergence(node, user_volatile) for node in filled):
+            return str(column.get("colname") or cmd.get("name") or "?")
+    return None

@@ -208,14 +208,17 @@ def _drop_tables_per_group(tree: dict[str, Any], kind: str, tables: list[DistTab
     return out
 
 
-_RELOPTION_COMMANDS = {"AT_SetRelOptions", "AT_ResetRelOptions"}
+# Commands PostgreSQL refuses on a partitioned table (a HASH table's datanode copy) that
+# concern the storage of its leaves, the shards.
+_RELOPTION_COMMANDS = {"AT_SetRelOptions", "AT_ResetRelOptions", "AT_SetLogged", "AT_SetUnLogged"}
 
 
 def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
                                groups: list[str]) -> dict[str, str] | None:
-    """ALTER TABLE ... SET/RESET (storage options) of a HASH table: on the datanodes the
-    table is partitioned (PostgreSQL refuses storage options there), so they go to its
-    leaves, the shards, which hold the rows."""
+    """ALTER TABLE ... SET/RESET (storage options), SET LOGGED/UNLOGGED of a HASH table: on
+    the datanodes the table is partitioned (PostgreSQL refuses those there), so they go to
+    its leaves, the shards, which hold the rows (CREATE UNLOGGED TABLE makes its shards
+    unlogged likewise)."""
     if kind != "AlterTableStmt" or len(tables) != 1 or tables[0].method != "hash":
         return None
     cmds = [c.get("AlterTableCmd", {}).get("subtype") for c in tree[kind].get("cmds") or []]
