@@ -327,6 +327,16 @@ class DdlRunner:
             return False
         return await default_placement.fit_altered_table(self, rows[0][0] or "", rows[0][1] or "")
 
+    async def _altered_table(self, relation: dict[str, Any]) -> DistTable | None:
+        """The distributed table an ALTER's RangeVar names, resolved by the catalog server
+        with the session's search path; None for any other relation."""
+        own = await self.conn(self.coord.catalog_node)
+        rows = await own.query(
+            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass("
+            f"{quote_literal(quote_qualified(relation.get('schemaname'), relation['relname']))})")
+        return self.snapshot.table(rows[0][0] or "", rows[0][1] or "") if rows else None
+
     async def _check_added_unique_keys(self, sql: str) -> None:
         """A unique key added later (ALTER TABLE ... ADD PRIMARY KEY / UNIQUE, CREATE UNIQUE
         INDEX) to a ROUNDROBIN table on several groups, or to a MODULO table without its
@@ -337,12 +347,7 @@ class DdlRunner:
         relation = default_placement.altered_relation(parse_tree(sql))
         if relation is None or relation.get("relpersistence") == "t":
             return
-        own = await self.conn(self.coord.catalog_node)
-        rows = await own.query(
-            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass("
-            f"{quote_literal(quote_qualified(relation.get('schemaname'), relation['relname']))})")
-        table = self.snapshot.table(rows[0][0] or "", rows[0][1] or "") if rows else None
+        table = await self._altered_table(relation)
         if table is None or table.method not in ("roundrobin", "modulo"):
             return
         keys = await default_placement.unique_keys(self, table.schema, table.name)
@@ -362,12 +367,7 @@ class DdlRunner:
         column = replicas.diverging_column_fill(body, self.snapshot.volatile_functions)
         if column is None or relation is None or relation.get("relpersistence") == "t":
             return
-        own = await self.conn(self.coord.catalog_node)
-        rows = await own.query(
-            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass("
-            f"{quote_literal(quote_qualified(relation.get('schemaname'), relation['relname']))})")
-        table = self.snapshot.table(rows[0][0] or "", rows[0][1] or "") if rows else None
+        table = await self._altered_table(relation)
         if table is None or table.method != "replication" or len(table.groups) < 2:
             return
         conn = await self.runner.txn.connection(table.groups[0], wants_block=True)
