@@ -168,6 +168,9 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
                 relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
                                      request.result_formats, 0)
 
+    if plan.first_copy_lock is not None and len(conns) > 1 and \
+            await dispatcher.coord.first_copy_rights.may_lock(dispatcher.runner, plan.first_copy_lock):
+        await _lock_on_first_copy(dispatcher, request, conns[0], plan.first_copy_lock.sql)
     if reads:
         await start_fenced(dispatcher, conns, start, writes=plan.writes)
     else:
@@ -214,6 +217,49 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     out.finish(f"{tag_word} {total}".strip())
     if commit and block and not txn.in_block:
         await txn.commit()
+
+
+async def _lock_on_first_copy(dispatcher: Dispatcher, request: ExecRequest, conn: BackendConnection,
+                              sql: str) -> None:
+    """Lock, on the first node of a REPLICATION table, the rows a write to every copy will
+    write (planner/writes.first_copy_lock, executor/first_copy.py), before the write
+    starts on any node. The query takes the statement's parameters; where one it leaves
+    out has a type the node cannot know, the rows are not locked first."""
+    if request.simple:
+        relay.start_simple(conn, sql)
+    else:
+        oids = await _lock_param_oids(dispatcher, request, sql)
+        if oids is None:
+            return
+        relay.start_extended(conn, sql, oids, request.params, request.param_formats, [], 0)
+    quiet = _RowSink(dispatcher, request)
+    quiet.emit_row = lambda raw: None  # type: ignore[method-assign]
+    quiet.described = True
+    try:
+        await _collect(conn, request.simple, quiet)
+    except PgError:
+        if not dispatcher.runner.txn.in_block:
+            await dispatcher.runner.end_transaction(commit=False)
+        raise
+
+
+async def _lock_param_oids(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> list[int] | None:
+    """Parameter types for a query that uses only some of the statement's parameters: the
+    client's, else the catalog server's where the query leaves out one the client left
+    untyped (a datanode cannot infer the type of a parameter its statement does not use);
+    None where that is still unknown to the datanode (a user type)."""
+    from gridpg.sql.parse import tokens
+
+    count = len(request.params)
+    oids = list(request.param_oids) + [0] * (count - len(request.param_oids))
+    used = {int(sql[t.start + 1:t.end + 1]) for t in tokens(sql) if t.name == "PARAM"}
+    unused = [n for n in range(1, count + 1) if n not in used]
+    if all(oids[n - 1] for n in unused):
+        return oids
+    described, _ = await dispatcher.describe(request.sql, request.param_oids)
+    oids = [o or (described[i] if i < len(described) else 0) for i, o in enumerate(oids)]
+    node_oids = relay.node_param_oids(oids)
+    return oids if all(node_oids[n - 1] for n in unused) else None
 
 
 async def start_fenced(dispatcher: Dispatcher, conns: list[BackendConnection],

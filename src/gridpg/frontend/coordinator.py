@@ -28,6 +28,7 @@ from gridpg.datanode.connection import CANCEL_ACK_WAIT, DATANODE_OPTIONS, Backen
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
 from gridpg.executor import loopback
+from gridpg.executor.first_copy import FirstCopyRights
 from gridpg.executor.loopback import LoopbackTokens
 from gridpg.executor.routines import RoutineGuard
 from gridpg.executor.shard_route import ShardRoutes
@@ -201,6 +202,7 @@ class Coordinator:
         self.planner: Planner | None = None
         self.routine_guard = RoutineGuard(self)
         self.shard_routes = ShardRoutes(self)  # which tables routed statements address by shard
+        self.first_copy_rights = FirstCopyRights(self)  # who may lock a replicated table's rows first
         self.loopback_tokens = LoopbackTokens()  # sessions whose server-side code calls back
         self.loopback_shadows: dict[tuple[str, str], int] = {}  # shadow checked at epoch
         self.listen_address: tuple[str, int] = ("127.0.0.1", 0)  # where loopbacks connect

@@ -385,6 +385,16 @@ class MergeStagedPlan(Plan):
 
 
 @dataclass(frozen=True)
+class FirstCopyLock:
+    """A query locking, on `group` (a REPLICATION table's first node), the rows of `table`
+    a write to every copy will write, run before it (planner/writes.first_copy_lock)."""
+
+    sql: str
+    group: str
+    table: tuple[str, str]
+
+
+@dataclass(frozen=True)
 class DistributedPlan(Plan):
     """Fragments run on datanodes, maybe followed by SQL on the catalog server."""
 
@@ -395,6 +405,9 @@ class DistributedPlan(Plan):
     gather: tuple[GatherTable, ...] = ()
     partial_temp: str | None = None
     replicated: bool = False  # a write to every copy: the client sees one copy's answer
+    # run on the first node before such a write (UPDATE/DELETE): its rows locked there
+    # first, so writers of a row queue on one node (planner/writes.first_copy_lock)
+    first_copy_lock: FirstCopyLock | None = None
     reasons: tuple[NotApplicable, ...] = field(default=(), compare=False)
     scratch: tuple[Scratch, ...] = ()
     sql: str = ""  # the statement as run (views inlined); "" when the client's text
@@ -423,6 +436,8 @@ class DistributedPlan(Plan):
             )
         if self.final_sql:
             lines.append(f"  Final SQL on the catalog server: {self.final_sql}")
+        if self.first_copy_lock:
+            lines.append(f"  Rows locked on {self.first_copy_lock.group} first: {self.first_copy_lock.sql}")
         if self.writes and len(self.groups) > 1 and self.strategy is not Strategy.MERGE:  # a merge only locks rows
             lines.append("  Commit: two-phase (PREPARE TRANSACTION on every node written)")
         return lines
@@ -563,5 +578,7 @@ def bind_scratch(plan: DistributedPlan, names: Mapping[str, str]) -> Distributed
         gather=tuple(dataclasses.replace(g, temp=sub(g.temp)) for g in plan.gather),
         partial_temp=None if plan.partial_temp is None else sub(plan.partial_temp),
         scratch=(),
+        first_copy_lock=None if plan.first_copy_lock is None else dataclasses.replace(
+            plan.first_copy_lock, sql=sub(plan.first_copy_lock.sql)),
         **({"row_check": sub(plan.row_check)} if isinstance(plan, BroadcastWritePlan) and plan.row_check else {}),
     )

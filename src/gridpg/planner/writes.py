@@ -10,9 +10,12 @@ from typing import Any
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
+from gridpg.planner.merge_staged import staged_merge
+from gridpg.planner.node_local import key_columns, not_node_local, output_keys, volatile_subselect
 from gridpg.planner.plan import (
     SCRATCH_SCHEMA,
     BroadcastWritePlan,
+    FirstCopyLock,
     Fragment,
     GatherTable,
     MergeStagedPlan,
@@ -23,8 +26,6 @@ from gridpg.planner.plan import (
     ScratchNames,
     Strategy,
 )
-from gridpg.planner.merge_staged import staged_merge
-from gridpg.planner.node_local import key_columns, not_node_local, output_keys, volatile_subselect
 from gridpg.planner.pushdown import (
     Resolved,
     _has_outer_join_with_reference_nullable,
@@ -47,9 +48,11 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
         raise PgError(FEATURE_NOT_SUPPORTED, "a sub-select calling a volatile function (random(), nextval(), "
                       "...) in an UPDATE/DELETE on several datanodes is not supported by gridpg: each "
                       "datanode would draw its own value")
+    several_copies = replicated and len(target.groups) > 1
     if local and not (replicated and others):
         return PushdownPlan(tuple(Fragment(g, sql) for g in target.groups), True,
-                            reasons=tuple(reasons), replicated=replicated)
+                            reasons=tuple(reasons), replicated=replicated,
+                            first_copy_lock=_first_copy(sql, target) if several_copies else None)
     reasons.append(NotApplicable(Strategy.PUSHDOWN,
                                  "reads distributed tables that are not colocated with the target"))
     scratch = ScratchNames(sql)
@@ -67,11 +70,12 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
         replacements.append((start, end, f"{SCRATCH_SCHEMA}.{temps[key].temp}{alias}"))
     spliced = splice(sql, replacements)
     check = None
-    if replicated and len(target.groups) > 1 and body.get("fromClause") and "targetList" in body:
+    if several_copies and body.get("fromClause") and "targetList" in body:
         check = several_matches_check(spliced, resolved[0].ref)
     return BroadcastWritePlan(tuple(Fragment(g, spliced) for g in target.groups), True,
                               gather=tuple(temps.values()), reasons=tuple(reasons),
-                              replicated=replicated, scratch=tuple(scratch.made), row_check=check)
+                              replicated=replicated, scratch=tuple(scratch.made), row_check=check,
+                              first_copy_lock=_first_copy(spliced, target) if several_copies else None)
 
 
 def several_matches_check(sql: str, target: analyze.RelRef) -> str:
@@ -97,6 +101,59 @@ def several_matches_check(sql: str, target: analyze.RelRef) -> str:
     relation = sql[start:stop] + (f" AS {quote(target.alias)}" if target.alias else "")
     return (f"{sql[:update_at]}SELECT 1 FROM {relation}, {from_text} {where_text} "
             f"GROUP BY {quote(alias)}.ctid HAVING count(*) > 1 LIMIT 1")
+
+
+def first_copy_lock(sql: str) -> str | None:
+    """A query that locks, on one node, the rows an UPDATE/DELETE of a REPLICATION table
+    will write, or None where none is made (WHERE CURRENT OF).
+
+    A write to every copy runs on every node at once, so two writers of one row could
+    each lock it on a different node first and wait for each other (a deadlock PostgreSQL
+    does not have). Run on the table's first node before the write, this query makes
+    every writer of a row queue there, as Postgres-XL's primary node did: the query is
+    the statement's WITH, target, FROM/USING and WHERE, `FOR NO KEY UPDATE` (UPDATE) or
+    `FOR UPDATE` (DELETE) of the target, counted so no rows come back."""
+    tree = sqlparse.parse_tree(sql)
+    kind = next(iter(tree))
+    body = tree[kind]
+    if kind not in ("UpdateStmt", "DeleteStmt") or "CurrentOfExpr" in (body.get("whereClause") or {}):
+        return None
+    tokens = [t for t in sqlparse.tokens(sql) if not t.name.endswith("COMMENT")]
+    end = tokens[-1].end + 1 if sql[tokens[-1].start] != ";" else tokens[-2].end + 1
+    if kind == "UpdateStmt":
+        (verb_at,) = top_level_keywords(sql, tokens, ("update",))
+        (target_at,) = top_level_keywords(sql, [t for t in tokens if t.start > verb_at], ("set",))
+        target_from, target_to = verb_at + len("update"), target_at
+        items_word, strength = "from", "NO KEY UPDATE"
+    else:
+        (verb_at,) = top_level_keywords(sql, tokens, ("delete",))
+        (from_at,) = top_level_keywords(sql, [t for t in tokens if t.start > verb_at], ("from",))
+        target_from, target_to = from_at + len("from"), -1
+        items_word, strength = "using", "UPDATE"
+    after = [t for t in tokens if t.start > max(target_from, target_to)]
+    items_at, where_at, returning_at = top_level_keywords(sql, after, (items_word, "where", "returning"))
+    stops = [at for at in (items_at, where_at, returning_at) if at >= 0]
+    if target_to < 0:
+        target_to = min(stops, default=end)
+    tail_end = returning_at if returning_at >= 0 else end
+    items = ""
+    if items_at >= 0:
+        items = ", " + _piece(sql[items_at + len(items_word):where_at if where_at >= 0 else tail_end])
+    where = " " + _piece(sql[where_at:tail_end]) if where_at >= 0 else ""
+    relation = body["relation"]
+    name = quote((relation.get("alias") or {}).get("aliasname") or relation["relname"])
+    return (f"{sql[:verb_at]}SELECT count(*) FROM (SELECT 1 FROM {_piece(sql[target_from:target_to])}{items}"
+            f"{where} FOR {strength} OF {name}) AS gridpg_first_copy")
+
+
+def _first_copy(sql: str, target: DistTable) -> FirstCopyLock | None:
+    lock = first_copy_lock(sql)
+    return None if lock is None else FirstCopyLock(lock, target.groups[0], target.key)
+
+
+def _piece(text: str) -> str:
+    """A clause's text without its outer blanks; a line break ending a `--` comment stays."""
+    return text.lstrip().rstrip(" \t")
 
 
 def reads_node_locally(body: dict[str, Any], resolved: list[Resolved], snapshot: CatalogSnapshot) -> bool:
