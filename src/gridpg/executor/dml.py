@@ -128,7 +128,8 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     order = _returned_order(rows, leaves) if _has_returning(body) and target.method != "replication" else None
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups=None if target.method != "replication" else {fragments[0].group},
-                  order=order, reads=False, command="INSERT" if leaves else None)
+                  order=order, reads=False, command="INSERT" if leaves else None,
+                  first_alone=target.method == "replication" and "onConflictClause" in body)
 
 
 def _returned_order(rows: list[tuple[str, list[str]]], leaves: list[str]) -> list[tuple[str, int]]:

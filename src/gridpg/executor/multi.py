@@ -139,13 +139,17 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
 async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
                   relay_groups: set[str] | None = None, commit: bool = True,
                   order: list[tuple[str, int]] | None = None, reads: bool = True,
-                  command: str | None = None) -> None:
+                  command: str | None = None, first_alone: bool = False) -> None:
     """Run each fragment on its node and concatenate; `relay_groups` limits whose rows count.
     `order` (a multi-row INSERT ... RETURNING): for each row as the client listed them, its
     node and its place among that node's returned rows; the rows are put back in that
     order, as PostgreSQL returns them. `reads`: the fragments read rows of the cluster
     (their snapshots are fenced), unlike an INSERT of given rows. `command`: the tag's
-    word when a node's statement stands in for another (a WITH of INSERTs for an INSERT)."""
+    word when a node's statement stands in for another (a WITH of INSERTs for an INSERT).
+    `first_alone`: a write that takes no fenced snapshot runs on the first node to its
+    answer before it starts on the others (an INSERT ... ON CONFLICT of every copy of a
+    REPLICATION table: writers of one key then queue on that node, where each could take
+    it first on another node and both wait for the other, a deadlock PostgreSQL has not)."""
     txn = dispatcher.runner.txn
     groups = list(plan.groups)
     block = plan.writes and len(groups) > 1
@@ -159,8 +163,8 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         for conn in conns:
             await conn.settle()
 
-    def start() -> None:
-        for group, conn in zip(groups, conns):
+    def start(first: int = 0, stop: int = len(conns)) -> None:
+        for group, conn in zip(groups[first:stop], conns[first:stop]):
             sql = sql_by_group[group]
             if request.simple:
                 relay.start_simple(conn, sql)
@@ -171,10 +175,11 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     if plan.first_copy_lock is not None and len(conns) > 1 and \
             await dispatcher.coord.first_copy_rights.may_lock(dispatcher.runner, plan.first_copy_lock):
         await _lock_on_first_copy(dispatcher, request, conns[0], plan.first_copy_lock.sql)
+    first_alone = first_alone and not reads and len(conns) > 1
     if reads:
         await start_fenced(dispatcher, conns, start, writes=plan.writes)
     else:
-        start()
+        start(0, 1 if first_alone else len(conns))
     out = _RowSink(dispatcher, request)
     if not request.simple and request.max_rows and request.portal is not None:
         out.buffer = []  # Execute with a row limit: rows are handed out by BufferedRows
@@ -185,7 +190,7 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     tag_word = ""
     error: PgError | None = None
     buffers = {g: _GroupBuffer(out) for g in groups} if order is not None and relay_groups is None else None
-    for group, conn in zip(groups, conns):
+    for index, (group, conn) in enumerate(zip(groups, conns)):
         sink = out if relay_groups is None or group in relay_groups else quiet
         if buffers is not None:
             sink = buffers[group]
@@ -193,7 +198,11 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
             tag, _rows = await _collect(conn, request.simple, sink)
         except PgError as exc:
             error = error or exc
+            if first_alone:
+                break  # the other nodes were not sent the statement
             continue
+        if first_alone and index == 0:
+            start(1)
         word, _, count = tag.rpartition(" ")
         if command is not None:
             word = command

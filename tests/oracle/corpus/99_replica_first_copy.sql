@@ -89,6 +89,26 @@ UPDATE rf SET note = 'policy' RETURNING k, n;
 RESET ROLE;
 SELECT k, n, note FROM rf ORDER BY k;
 ALTER TABLE rf DISABLE ROW LEVEL SECURITY;
+-- upserts run on the first copy to their answer before the others
+CREATE TABLE rf_up (k text PRIMARY KEY, n int NOT NULL CHECK (n < 50), seen int DEFAULT 0) DISTRIBUTE BY REPLICATION;
+INSERT INTO rf_up VALUES ('a', 1), ('b', 2) ON CONFLICT DO NOTHING RETURNING *;
+INSERT INTO rf_up VALUES ('a', 10), ('c', 3) ON CONFLICT DO NOTHING RETURNING *;
+INSERT INTO rf_up VALUES ('a', 1), ('d', 4) ON CONFLICT (k) DO UPDATE SET n = rf_up.n + excluded.n, seen = rf_up.seen + 1 RETURNING k, n, seen;
+INSERT INTO rf_up AS u VALUES ('b', 5) ON CONFLICT (k) DO UPDATE SET n = u.n + 1 WHERE u.n > 100 RETURNING k, n;
+INSERT INTO rf_up VALUES ('b', 5) ON CONFLICT ON CONSTRAINT rf_up_pkey DO UPDATE SET n = excluded.n RETURNING k, n;
+-- error
+INSERT INTO rf_up VALUES ('a', 1) ON CONFLICT (k) DO UPDATE SET n = rf_up.n + 60;
+-- error
+INSERT INTO rf_up VALUES ('e', 1), ('e', 2) ON CONFLICT (k) DO UPDATE SET n = excluded.n;
+PREPARE up3(text, int) AS INSERT INTO rf_up VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET n = rf_up.n + $2 RETURNING k, n;
+EXECUTE up3('c', 7);
+EXECUTE up3('f', 7);
+DEALLOCATE up3;
+BEGIN;
+INSERT INTO rf_up VALUES ('g', 1) ON CONFLICT DO NOTHING;
+INSERT INTO rf_up VALUES ('g', 2) ON CONFLICT (k) DO UPDATE SET n = excluded.n + rf_up.n RETURNING n;
+ROLLBACK;
+SELECT k, n, seen FROM rf_up ORDER BY k;
 -- a simple view over it, and a partitioned replicated table
 CREATE VIEW rf_v AS SELECT k, n FROM rf WHERE n < 1000;
 UPDATE rf_v SET n = n + 1000 WHERE k = 'k2' RETURNING k, n;
