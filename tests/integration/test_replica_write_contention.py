@@ -132,3 +132,23 @@ def test_upserts_of_the_same_keys_queue_instead_of_deadlocking(gridpg_cluster: C
     total, done, failures = _contend(gridpg_cluster, s, upsert, 2, rounds=40)
     assert failures == []
     assert total == done
+
+
+def test_inserts_of_one_new_key_give_the_later_writers_a_unique_violation(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """Several writers insert the same new keys: one wins each, the others get 23505 as
+    on PostgreSQL (before: some got 40P01, having taken the key first on another node)."""
+    s = create_in_schema(gridpg_cluster, schema, SETUP)
+    outcomes: list[str] = []
+
+    def insert(conn: psycopg.Connection, i: int) -> None:
+        try:
+            conn.execute(f"INSERT INTO {s}.counters VALUES (%s, 1)", (f"k{i}",))
+            outcomes.append("ok")
+        except psycopg.errors.UniqueViolation:
+            outcomes.append("23505")
+
+    total, done, failures = _contend(gridpg_cluster, s, insert, 0, rounds=100)
+    assert failures == []
+    assert outcomes.count("ok") == 100 and outcomes.count("23505") == 300
+    assert total == 100

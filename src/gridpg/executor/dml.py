@@ -129,7 +129,7 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups=None if target.method != "replication" else {fragments[0].group},
                   order=order, reads=False, command="INSERT" if leaves else None,
-                  first_alone=target.method == "replication" and "onConflictClause" in body)
+                  first_alone=target.method == "replication")
 
 
 def _returned_order(rows: list[tuple[str, list[str]]], leaves: list[str]) -> list[tuple[str, int]]:
