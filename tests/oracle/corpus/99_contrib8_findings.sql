@@ -11,7 +11,9 @@ pgvector's test/sql, h-contrib8) found, and vector search as users write it.
 3. Vector search (pgvector) over a HASH table: k nearest neighbours by <->, <=>, <#>, <+>
    merged across nodes, with WHERE, LIMIT/OFFSET, ties broken by id, the query vector
    from a sub-select or a CTE, joins, aggregates of vectors, and exact index scans
-   (ivfflat with one list; hnsw with ef_search above the row count).
+   (ivfflat with one list; hnsw with ef_search above the row count). avg() of a vector
+   column (a centroid) failed with 42883: two-phase aggregation's partials of avg are
+   PostgreSQL's numeric sums and casts; not split over columns of an extension's type.
 */
 
 CREATE EXTENSION IF NOT EXISTS tablefunc;
@@ -63,6 +65,10 @@ SELECT c.name, (SELECT i.id FROM c8_items i WHERE i.cat = c.cat ORDER BY i.embed
 SELECT cat, count(*), min(embedding <-> '[3,1,2]') FROM c8_items GROUP BY cat ORDER BY cat;
 SELECT cat, sum(embedding)::text FROM c8_items GROUP BY cat ORDER BY cat;
 SELECT sum(embedding)::text, count(embedding) FROM c8_items;
+SELECT cat, avg(embedding)::text, avg(id) FROM c8_items GROUP BY cat ORDER BY cat;
+SELECT avg(embedding)::text, count(*) FROM c8_items WHERE id > 100;
+SELECT cat FROM c8_items GROUP BY cat HAVING avg(embedding) <-> '[6,7,9]' < 100 ORDER BY cat;
+SELECT s.cat, s.centroid::text, (SELECT count(*) FROM c8_items i WHERE i.cat = s.cat AND i.embedding <-> s.centroid < 5) FROM (SELECT cat, avg(embedding) AS centroid FROM c8_items GROUP BY cat) s ORDER BY s.cat;
 SELECT l2_distance(embedding, '[1,1,1]'), cosine_distance(embedding, '[1,1,1]'), inner_product(embedding, '[1,1,1]'), vector_dims(embedding), vector_norm(embedding) FROM c8_items WHERE id = 5;
 SELECT id, embedding::halfvec(3) <-> '[3,1,2]'::halfvec AS d FROM c8_items ORDER BY d, id LIMIT 3;
 SELECT id, l2_normalize(embedding)::text FROM c8_items WHERE id IN (1, 2, 3) ORDER BY id;
