@@ -3,7 +3,8 @@
 * C trigger functions that act on the one server running them: spi's autoinc draws from
   that server's copy of a sequence (each datanode numbered rows from 1: duplicates,
   silently), refint's check_primary_key/check_foreign_key query the tables they name there,
-  lo's lo_manage unlinks large objects on a datanode while they live on the catalog server.
+  lo's lo_manage unlinks large objects on a datanode while they live on the catalog server,
+  tcn's triggered_change_notification names the shard ("public.t_24") in its payload.
   A write that would fire one on a distributed table is refused (0A000), nothing written.
 * COPY into a HASH table whose distribution values gridpg's own parser cannot read (a
   timestamptz without an offset, under the session's TimeZone; POSIX zones such as
@@ -47,6 +48,14 @@ def test_c_triggers_that_act_on_their_own_server_are_refused(gridpg_cluster: Clu
         assert _refused(conn, "UPDATE lo_images SET raster = 43214 WHERE title = 'a'") == "0A000"
         assert _refused(conn, "DELETE FROM lo_images") == "0A000"
         assert conn.execute("SELECT raster::oid::int FROM lo_images").fetchall() == [(43213,)]
+        conn.execute(f"CREATE EXTENSION IF NOT EXISTS tcn SCHEMA {schema}")
+        conn.execute("CREATE TABLE tcn_t (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
+        conn.execute("CREATE TRIGGER tcn_t_notify AFTER INSERT OR UPDATE OR DELETE ON tcn_t FOR EACH ROW "
+                     "EXECUTE FUNCTION triggered_change_notification()")
+        conn.execute("LISTEN tcn")
+        assert _refused(conn, "INSERT INTO tcn_t VALUES (1, 1), (2, 2)") == "0A000"
+        assert conn.execute("SELECT count(*) FROM tcn_t").fetchone() == (0,)
+        assert not list(conn.notifies(timeout=0.5, stop_after=1))
 
 
 _VALUES = ["2020-01-10 10:00:00", "2020-01-11 10:00:00", "2020-01-12 23:30:00", "2020-01-13 00:00:01",

@@ -64,6 +64,9 @@ SERVER_STATE_C_FUNCTIONS = {
     # lo: lo_unlink() of the large object a row leaves, on the server running the trigger
     # (a datanode), where no large object is: they live on the catalog server
     "lo_manage": "unlinks large objects on the datanode it runs on, while they live on the catalog server",
+    # tcn: its NOTIFY payload names the relation the trigger fires on, a shard on a datanode
+    # ("public.t_24" where PostgreSQL says "t")
+    "triggered_change_notification": "names the datanode's shard, not the table, in its notification",
 }
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
