@@ -35,6 +35,7 @@ _M64 = 0xFFFFFFFFFFFFFFFF
 # Types whose every text form the coordinator reads (or routes by vectorised code).
 _ALWAYS_READ = frozenset({"int2", "int4", "int8", "oid", "text", "varchar", "bpchar", "name", "char"})
 _BATCH = 2000
+_KEPT = 200_000  # values whose group is kept (the coordinator's own or the server's)
 
 # The column's type as the datanodes' partition key casts it (typmod included) and its
 # default hash operator class's extended hash function (support function 2).
@@ -62,7 +63,7 @@ class ServerHashes:
     def __init__(self, table: DistTable, fmt: str, delimiter: bytes, position: int) -> None:
         self.table, self.fmt, self.delimiter, self.position = table, fmt, delimiter, position
         self.groups: dict[str, str] = {}  # value text -> group
-        self.tried: set[str] = set()  # asked already (resolved or not)
+        self.tried: set[str] = set()  # placed or asked already
         self.function: tuple[str, str] | None = None  # (formatted type, hash function)
         self.looked_up = False
 
@@ -72,7 +73,12 @@ class ServerHashes:
     async def resolve(self, dispatcher: Dispatcher, lines: list[bytes], unescape: Callable[[bytes], str],
                       group_of: Callable[[str], str | None]) -> None:
         """Ask the server for the values of these complete lines that `group_of` (the
-        coordinator's own reading) cannot place."""
+        coordinator's own reading) cannot place. The groups of earlier blocks are kept up
+        to _KEPT values (the caller routes a block's lines before it asks about the next:
+        dropping them between blocks is safe)."""
+        if len(self.tried) > _KEPT:
+            self.groups.clear()
+            self.tried.clear()
         unknown: list[str] = []
         seen: set[str] = set()
         for line in lines:
@@ -80,8 +86,12 @@ class ServerHashes:
             if text is None or text in seen or text in self.tried:
                 continue
             seen.add(text)
-            if group_of(text) is None:
+            group = group_of(text)
+            if group is None:
                 unknown.append(text)
+            else:  # (routing asks `group` first: hashed once)
+                self.groups[text] = group
+                self.tried.add(text)
         if not unknown:
             return
         self.tried.update(unknown)

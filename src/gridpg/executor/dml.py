@@ -1665,9 +1665,9 @@ class CopyRouter:
         return group
 
     def _group_for_text(self, text: str | None) -> str:
-        group = self.planner.group_for_value(self.table, text, self.snapshot)
-        if group is None and self.server is not None:
-            group = self.server.group(text)
+        group = self.server.group(text) if self.server is not None else None
+        if group is None:
+            group = self.planner.group_for_value(self.table, text, self.snapshot)
         if group is None and self.table.method in ("hash", "modulo") and self.groups:
             # A value gridpg cannot read as the column's type: the first node reads it as
             # PostgreSQL does, and either refuses it with PostgreSQL's own error (or skips it
