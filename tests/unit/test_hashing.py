@@ -175,7 +175,7 @@ def test_typmods_round_like_the_column() -> None:
         ("integer", "int4"), ("INT", "int4"), ("serial", "int4"), ("bigint", "int8"),
         ("bigserial", "int8"), ("smallint", "int2"), ("boolean", "bool"),
         ("character varying", "varchar"), ("character varying(20)", "varchar"),
-        ("character(3)", "bpchar"), ("char", "bpchar"), ("decimal(10, 2)", "numeric"),
+        ("character(3)", "bpchar"), ("char(3)", "bpchar"), ("char", "char"), ('"char"', "char"), ("decimal(10, 2)", "numeric"),
         ("timestamp with time zone", "timestamptz"), ("timestamp(3) without time zone", "timestamp"),
         ("time without time zone", "time"), ("time with time zone", "timetz"),
         ("double precision", "float8"), ("real", "float4"), ("float(10)", "float4"),
@@ -184,6 +184,14 @@ def test_typmods_round_like_the_column() -> None:
 )  # fmt: skip
 def test_canonical_type_name(alias: str, canonical: str) -> None:
     assert canonical_type_name(alias) == canonical
+
+
+def test_internal_char_is_not_bpchar() -> None:
+    """The one-byte type "char" (typname char) hashes as hashcharextended, not as text:
+    taken for bpchar, its rows went to the wrong node. It is not a distribution type."""
+    assert not is_hashable_type("char")
+    assert not is_hashable_type('"char"')
+    assert is_hashable_type("char(1)")
 
 
 def test_is_hashable_type() -> None:

@@ -200,3 +200,16 @@ def test_sub_select_calls_where_postgres_fdw_may_send_their_value() -> None:
     assert [({r.name for r in rels}, found) for rels, found in access.all_sublinks()] == [({"t"}, {(None, "f")})]
     body = routines.routine_access(_plpgsql("BEGIN DELETE FROM t WHERE x = (SELECT f()); END"))
     assert [found for _, found in body.all_sublinks()] == [{(None, "f")}]
+
+
+def test_c_functions_are_known_by_their_c_symbol() -> None:
+    """A C function created under another name over tablefunc's crosstab runs a query
+    given as text (dynamic SQL); one over spi's autoinc, refint, lo_manage or tcn acts on
+    the server running it (unreadable: refused where it would run on a datanode)."""
+    pivot = routines.Routine(5, "public", "my_pivot", "text", "c", "f", "", symbol="crosstab")
+    assert routines.routine_access(pivot).blocker() is not None
+    assert routines.routine_access(pivot).dynamic == "my_pivot(...)"
+    stamp = routines.Routine(6, "public", "stamp", "", "c", "f", "", symbol="autoinc")
+    assert "sequence" in (routines.routine_access(stamp).unreadable or "")
+    plain = routines.Routine(7, "public", "moddatetime", "", "c", "f", "", symbol="moddatetime")
+    assert routines.routine_access(plain).blocker() is None

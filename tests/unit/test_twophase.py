@@ -237,3 +237,16 @@ def test_order_inside_count_or_distinct_sum_keeps_combining() -> None:
     plan = build_two_phase("SELECT count(x ORDER BY y), sum(DISTINCT x ORDER BY x) FROM t", TEMP)
     assert isinstance(plan, TwoPhasePlan)
     assert "GROUP BY 2" in plan.partial_sql
+
+
+def test_avg_over_a_column_of_an_extension_type_is_not_split() -> None:
+    """avg's partials are PostgreSQL's numeric sums and casts (`x * 1::float8`): over
+    pgvector's vector they fail with 42883, so avg and the variances of such a column run
+    whole; sum/count/min/max and avg of the other columns still split."""
+    foreign = frozenset({"embedding"})
+    for sql in ("SELECT avg(embedding) FROM items", "SELECT cat, avg(i.embedding) FROM items i GROUP BY cat",
+                "SELECT variance(embedding) FROM items"):
+        assert isinstance(build_two_phase(sql, "pg_temp.t", foreign_type_columns=foreign), NotApplicable)
+    for sql in ("SELECT sum(embedding), count(embedding) FROM items", "SELECT cat, avg(id) FROM items GROUP BY cat"):
+        assert isinstance(build_two_phase(sql, "pg_temp.t", foreign_type_columns=foreign), TwoPhasePlan)
+    assert isinstance(build_two_phase("SELECT avg(embedding) FROM items", "pg_temp.t"), TwoPhasePlan)

@@ -217,6 +217,10 @@ class CatalogSnapshot:
     # arrays): (schema, table, column, position among the table's columns, from 1). A
     # datanode stores and compares its own OIDs in them (planner/catalog_oids.py).
     reg_columns: frozenset[tuple[str, str, str, int]] = frozenset()
+    # Columns of distributed tables whose (base) type is not PostgreSQL's own: an
+    # extension's (pgvector's vector, hstore, ...) or the user's: (schema, table, column).
+    # Two-phase aggregation knows the partial forms of PostgreSQL's types only.
+    foreign_type_columns: frozenset[tuple[str, str, str]] = frozenset()
     _index: _SnapshotIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -224,6 +228,10 @@ class CatalogSnapshot:
 
     def table(self, schema: str, name: str) -> DistTable | None:
         return self._index.tables.get((schema, name))
+
+    def foreign_type_columns_of(self, schema: str, name: str) -> frozenset[str]:
+        """The columns of a distributed table whose type is not PostgreSQL's own."""
+        return self._index.foreign_type_columns.get((schema, name), frozenset())
 
     def reg_columns_of(self, schema: str, name: str) -> Mapping[str, int]:
         """The OID-typed columns of a distributed table: name -> position (from 1)."""
@@ -318,6 +326,7 @@ class _SnapshotIndex:
     tables: Mapping[tuple[str, str], DistTable]
     shards: Mapping[tuple[str, str], Mapping[int, Shard]]
     reg_columns: Mapping[tuple[str, str], Mapping[str, int]]
+    foreign_type_columns: Mapping[tuple[str, str], frozenset[str]]
 
     @staticmethod
     def build(snapshot: CatalogSnapshot) -> _SnapshotIndex:
@@ -327,6 +336,9 @@ class _SnapshotIndex:
         reg_columns: dict[tuple[str, str], dict[str, int]] = {}
         for schema, table, column, position in snapshot.reg_columns:
             reg_columns.setdefault((schema, table), {})[column] = position
+        foreign: dict[tuple[str, str], set[str]] = {}
+        for schema, table, column in snapshot.foreign_type_columns:
+            foreign.setdefault((schema, table), set()).add(column)
         return _SnapshotIndex(
             nodes={n.name: n for n in snapshot.nodes},
             groups={g.name: g for g in snapshot.datanode_group_list},
@@ -335,4 +347,5 @@ class _SnapshotIndex:
             tables={t.key: t for t in snapshot.tables},
             shards=shards,
             reg_columns=reg_columns,
+            foreign_type_columns={key: frozenset(cols) for key, cols in foreign.items()},
         )

@@ -192,7 +192,14 @@ SELECT json_build_object(
             LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
             WHERE coalesce(e.oid, t.oid)::pg_catalog.regtype::pg_catalog.text IN ('regclass', 'regtype', 'regproc',
                   'regprocedure', 'regoper', 'regoperator', 'regnamespace', 'regrole', 'regcollation',
-                  'regconfig', 'regdictionary'))
+                  'regconfig', 'regdictionary')),
+  'foreign_type_columns', (SELECT coalesce(json_agg(json_build_array(d.schema_name, d.table_name, a.attname)), '[]')
+            FROM gridpg.dist_table d JOIN pg_catalog.pg_namespace n ON n.nspname = d.schema_name
+            JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.table_name
+            JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid
+            JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typtype = 'd' THEN t0.typbasetype ELSE t0.oid END
+            WHERE t.typnamespace <> 'pg_catalog'::pg_catalog.regnamespace)
 )::text
 """
 
@@ -222,6 +229,7 @@ def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
         matviews=frozenset((s, n) for s, n, _ in doc.get("matviews") or ()),
         unpopulated=frozenset((s, n) for s, n, p in doc.get("matviews") or () if not p),
         reg_columns=frozenset((s, t, c, int(p)) for s, t, c, p in doc.get("reg_columns") or ()),
+        foreign_type_columns=frozenset((s, t, c) for s, t, c in doc.get("foreign_type_columns") or ()),
     )
 
 

@@ -23,7 +23,7 @@ from pglast.stream import RawStream
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor import copyfill, copysplit
+from gridpg.executor import copy_server_hash, copyfill, copysplit
 from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
 from gridpg.executor.replica_defaults import ensure_replica_defaults
@@ -1345,12 +1345,14 @@ async def _copy_routed(dispatcher: Dispatcher, table: DistTable, node_sql: str,
                     continue
                 break
             runner.check_interrupts()
+            await router.resolve(dispatcher, chunk)
             for group, data in router.route(chunk).items():
                 conns[group].send(codec.build_copy_data(data))
             await _wait_for_nodes(conns.values())
             error = _pending_error(conns, router)
         if error is None:
             runner.check_interrupts()
+            await router.resolve(dispatcher, b"", final=True)
             for group, data in router.finish().items():
                 conns[group].send(codec.build_copy_data(data))
     except PgError as exc:
@@ -1537,6 +1539,24 @@ class CopyRouter:
         if columns is not None and table.column:
             self.type_oid = next((c.type_oid for c in columns if c.name == table.column), 0)
         self.shard_groups = self._vectorised_groups()
+        self.server: copy_server_hash.ServerHashes | None = None  # values only PostgreSQL reads
+        if self.shard_groups is None and copy_server_hash.wanted(table, fmt, self.position):
+            self.server = copy_server_hash.ServerHashes(table, fmt, self.delimiter, self.position)
+
+    async def resolve(self, dispatcher: Dispatcher, chunk: bytes, final: bool = False) -> None:
+        """Before `route(chunk)` (or `finish()`, `final`): the groups of the values in its
+        complete records that gridpg cannot read, from the catalog server."""
+        if self.server is None or self.fixed_group is not None:
+            return
+        data = self.pending + chunk
+        if final:
+            lines = [self.pending] if self.pending.strip() else []
+        else:
+            cut = data.rfind(b"\n")
+            lines = data[:cut].split(b"\n") if cut >= 0 else []
+        if lines:
+            await self.server.resolve(dispatcher, lines, _unescape_copy_text,
+                                      lambda text: self.planner.group_for_value(self.table, text, self.snapshot))
 
     def route(self, chunk: bytes) -> dict[str, bytes]:
         if self.table.method == "replication":
@@ -1646,7 +1666,9 @@ class CopyRouter:
         return group
 
     def _group_for_text(self, text: str | None) -> str:
-        group = self.planner.group_for_value(self.table, text, self.snapshot)
+        group = self.server.group(text) if self.server is not None else None
+        if group is None:
+            group = self.planner.group_for_value(self.table, text, self.snapshot)
         if group is None and self.table.method in ("hash", "modulo") and self.groups:
             # A value gridpg cannot read as the column's type: the first node reads it as
             # PostgreSQL does, and either refuses it with PostgreSQL's own error (or skips it

@@ -370,9 +370,13 @@ _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg'
                  "AND n.nspname NOT LIKE 'gridpg\\_lb%'")  # the loopback's shadows and twins
 
 # C and internal functions (extensions' code) run no SQL gridpg could not see: left out,
-# so that their names and operators do not send every statement through the check.
+# so that their names and operators do not send every statement through the check; but not
+# those whose C function runs a query given as text or acts on the one server's own state
+# (planner/routines.py), under whatever name they were created
 _READABLE = ("(p.prokind = 'a' OR p.prolang NOT IN (SELECT oid FROM pg_catalog.pg_language "
-             "WHERE lanname IN ('c', 'internal')))")
+             "WHERE lanname IN ('c', 'internal')) OR lower(p.prosrc) IN ("
+             + ", ".join(quote_literal(s) for s in sorted(body.SQL_TEXT_FUNCTIONS | set(body.SERVER_STATE_C_FUNCTIONS)))
+             + "))")
 
 _NAMES_SQL = f"""
 SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
@@ -432,7 +436,8 @@ SELECT p.oid, n.nspname, p.proname, pg_catalog.pg_get_function_identity_argument
        (SELECT concat_ws(',', a.aggtransfn::oid, a.aggfinalfn::oid, a.aggcombinefn::oid,
                          a.aggmtransfn::oid, a.aggminvtransfn::oid, a.aggmfinalfn::oid)
           FROM pg_catalog.pg_aggregate a WHERE a.aggfnoid = p.oid),
-       p.prosecdef, pg_catalog.pg_get_userbyid(p.proowner)
+       p.prosecdef, pg_catalog.pg_get_userbyid(p.proowner),
+       CASE WHEN l.lanname IN ('c', 'internal') THEN p.prosrc END
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -1692,7 +1697,7 @@ def _call(sql: str) -> Any:
 
 
 def _routine(row: tuple[str | None, ...]) -> body.Routine:
-    oid, schema, name, signature, language, kind, definition, path, support, secdef, owner = row
+    oid, schema, name, signature, language, kind, definition, path, support, secdef, owner, symbol = row
     search_path = None
     if path:
         search_path = tuple(p.strip().strip('"') for p in path.split(",") if p.strip())
@@ -1700,7 +1705,7 @@ def _routine(row: tuple[str | None, ...]) -> body.Routine:
         int(oid or 0), schema or "", name or "", signature or "", language or "", kind or "f",
         definition or "", search_path,
         tuple(int(o) for o in (support or "").split(",") if o and o != "0"),
-        secdef == "t", owner or "",
+        secdef == "t", owner or "", symbol or "",
     )
 
 

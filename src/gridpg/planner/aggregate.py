@@ -8,10 +8,12 @@ from gridpg.planner import twophase
 from gridpg.planner.plan import Fragment, NotApplicable, ScratchNames, Strategy, TwoPhasePlan
 
 
-def two_phase(sql: str, groups: list[str], scratch: ScratchNames) -> TwoPhasePlan | NotApplicable:
+def two_phase(sql: str, groups: list[str], scratch: ScratchNames,
+              foreign_type_columns: frozenset[str] = frozenset()) -> TwoPhasePlan | NotApplicable:
+    """`foreign_type_columns`: names of the tables' columns of types not PostgreSQL's own."""
     temp = f"pg_temp.{scratch.new('agg')}"
     try:
-        result = twophase.build_two_phase(sql, temp)
+        result = twophase.build_two_phase(sql, temp, foreign_type_columns=foreign_type_columns)
     except Exception as exc:  # noqa: BLE001 - a rewriter failure falls back safely
         return NotApplicable(Strategy.TWO_PHASE, f"rewriter failed: {exc}")
     if isinstance(result, twophase.NotApplicable):

@@ -556,6 +556,12 @@ def _split_type_uncached(type_name: str) -> tuple[str, tuple[int, ...]]:
         bits = int(match["mods"])
         return ("float4" if bits <= 24 else "float8"), ()
     mods = tuple(int(part) for part in match["mods"].split(",")) if match["mods"] else ()
+    if head == "char" and not mods:
+        # PostgreSQL's one-byte type "char" (typname char, format_type '"char"'; a parse
+        # tree's `"char"`): not bpchar, which a catalog or a tree always names bpchar (or
+        # character(n)). Taken for bpchar, a "char" column was hashed as text: rows sent to
+        # the wrong node ("no partition of relation found for row") and reads pruned to it
+        return "char", mods
     return _ALIASES.get(head, head), mods
 
 

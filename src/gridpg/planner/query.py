@@ -149,7 +149,9 @@ def _two_phase(ctx: QueryContext) -> Outcome:
     groups = ctx.pushable
     if isinstance(groups, NotApplicable):
         return NotApplicable(Strategy.TWO_PHASE, "the FROM clause does not run node-locally")
-    return two_phase(ctx.sql, groups, ctx.scratch)
+    foreign = frozenset(column for r in ctx.resolved if r.table is not None
+                        for column in ctx.snapshot.foreign_type_columns_of(r.table.schema, r.table.name))
+    return two_phase(ctx.sql, groups, ctx.scratch, foreign)
 
 
 def _coordinator_finish(ctx: QueryContext) -> Outcome:

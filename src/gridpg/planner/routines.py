@@ -51,6 +51,23 @@ SQL_TEXT_FUNCTIONS = frozenset({
     "database_to_xmlschema", "database_to_xml_and_xmlschema", "ts_stat", "ts_rewrite",
     "crosstab", "crosstab2", "crosstab3", "crosstab4", "crosstab_hash", "connectby",
 })
+# C functions of contrib modules that act on the state of the one server running them, which
+# for a trigger on a distributed table is a datanode: wrong there without an error
+SERVER_STATE_C_FUNCTIONS = {
+    # spi/autoinc: nextval() of the sequence its trigger arguments name, called in C, on
+    # the server's own copy (the GTM's sequence is the cluster's): each node numbered rows
+    # from 1
+    "autoinc": "draws from the server's own copy of a sequence, not the cluster's",
+    # spi/refint: queries by SPI over the tables its arguments name (one node's shards)
+    "check_primary_key": "reads the tables its arguments name on the one server running it",
+    "check_foreign_key": "reads and writes the tables its arguments name on the one server running it",
+    # lo: lo_unlink() of the large object a row leaves, on the server running the trigger
+    # (a datanode), where no large object is: they live on the catalog server
+    "lo_manage": "unlinks large objects on the datanode it runs on, while they live on the catalog server",
+    # tcn: its NOTIFY payload names the relation the trigger fires on, a shard on a datanode
+    # ("public.t_24" where PostgreSQL says "t")
+    "triggered_change_notification": "names the datanode's shard, not the table, in its notification",
+}
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema"})
 
 Resolver = Callable[[analyze.RelRef, tuple[str, ...]], DistTable | None]
@@ -73,6 +90,7 @@ class Routine:
     support: tuple[int, ...] = ()  # an aggregate's transition/final/combine functions
     security_definer: bool = False
     owner: str = ""
+    symbol: str = ""  # the C (or internal) function C and internal code runs: pg_proc.prosrc
 
     @property
     def title(self) -> str:
@@ -181,8 +199,15 @@ def routine_body(routine: Routine) -> Body:
     """The statements one routine runs (empty for C/internal code and aggregates, whose
     support functions are followed instead)."""
     language = routine.language.lower()
-    if language in OPAQUE_SAFE and routine.name in SQL_TEXT_FUNCTIONS:
-        return Body(dynamic=f"{routine.name}(...)")
+    if language in OPAQUE_SAFE:
+        # by its C function too: `CREATE FUNCTION my_pivot(text) ... AS '$libdir/tablefunc',
+        # 'crosstab' LANGUAGE C` runs crosstab under another name (it read the catalog
+        # server's empty tables)
+        symbol = routine.symbol.lower()
+        if routine.name in SQL_TEXT_FUNCTIONS or symbol in SQL_TEXT_FUNCTIONS:
+            return Body(dynamic=f"{routine.name}(...)")
+        if symbol in SERVER_STATE_C_FUNCTIONS:
+            return Body(unreadable=f"it runs the C function {symbol}, which {SERVER_STATE_C_FUNCTIONS[symbol]}")
     if routine.kind == "a" or language in OPAQUE_SAFE:
         return Body()
     if language == "sql":

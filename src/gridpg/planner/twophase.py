@@ -48,7 +48,8 @@ class NotApplicable:
 
 
 def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False,
-                    final_from: bool = False) -> TwoPhasePlan | NotApplicable:
+                    final_from: bool = False,
+                    foreign_type_columns: frozenset[str] = frozenset()) -> TwoPhasePlan | NotApplicable:
     """Split `sql` (one SELECT) into a partial and a final query, or say why not.
 
     `temp_table` is an already-quoted name such as `pg_temp.gp_agg_1`; the final query
@@ -58,12 +59,15 @@ def build_two_phase(sql: str, temp_table: str, complete_subqueries: bool = False
     aggregates inside subqueries are exact there. `final_from` says that the rows of the
     statement's FROM subquery are final on each datanode (it groups by the partitioning
     column of an exchange's anchor: every group is complete on one node).
+    `foreign_type_columns` names the columns whose type is not PostgreSQL's own (pgvector's
+    vector, ...): avg and the variance family over them are not split (their partials are
+    sums and casts of PostgreSQL's numeric types: `avg(embedding)` failed with 42883).
     """
     temp = _parse_temp_table(temp_table)
     try:
         stmt = _parse_select(sql)
         _ensure_splittable(stmt, complete_subqueries, final_from)
-        return _Splitter(stmt, temp).build()
+        return _Splitter(stmt, temp, foreign_type_columns=foreign_type_columns).build()
     except _Refusal as refusal:
         return NotApplicable(refusal.reason)
 
@@ -436,6 +440,7 @@ class _Splitter:
     windows: list[ast.WindowDef] = field(default_factory=list)
     raw: bool = False
     output_names: list[str] = field(default_factory=list)
+    foreign_type_columns: frozenset[str] = frozenset()
 
     def build(self) -> TwoPhasePlan:
         stmt = self.stmt
@@ -666,6 +671,10 @@ class _Splitter:
         if any(_is_aggregate(n) for n in _walk((call.args, call.agg_order, call.agg_filter))):
             raise _Refusal("nested aggregate calls")
         _ensure_arity(call, name)
+        if (name == "avg" or name in _VARIANCE_FAMILY) and self.foreign_type_columns and any(
+                isinstance(n, ast.ColumnRef) and isinstance(n.fields[-1], ast.String)
+                and n.fields[-1].sval in self.foreign_type_columns for n in _walk(call.args)):
+            raise _Refusal(f"{name} over a column of a type that is not PostgreSQL's own")
         if name in ("min", "max") and any(isinstance(a, ast.RowExpr) for a in call.args or ()):
             # its partial would be a column of pseudo-type record (42P16)
             raise _Refusal(f"{name} of a row constructor is not split")
