@@ -103,6 +103,10 @@ class _Protocol(asyncio.Protocol):
         self.raw = False
         self.awaiting_ready = 0  # ReadyForQuery messages owed by the server
         self.relay: ReplyRelay | None = None
+        # The node's OIDs of user and extension types -> the catalog server's (shared by the
+        # node's pool, filled per catalog epoch): RowDescriptions carry the catalog's OIDs,
+        # the ones clients look types up by (psycopg's register_enum, pgvector's adapters).
+        self.type_map: dict[int, int] = {}
         # The loop the connection was made on, for the readers' futures: Python 3.11's
         # asyncio.get_running_loop() asks the kernel for the pid on every call.
         self.loop = asyncio.get_running_loop()
@@ -116,9 +120,12 @@ class _Protocol(asyncio.Protocol):
             return
         self.reader.feed(data)
         frames = self.frames
+        type_map = self.type_map
         for frame in self.reader.raw_frames():
             if frame[0] == 0x5A:
                 self.awaiting_ready -= 1
+            elif frame[0] == 0x54 and type_map:
+                frame = (0x54, codec.map_row_description_types(frame[1], type_map))
             frames.append(frame)
         if frames and self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
@@ -214,6 +221,14 @@ class BackendConnection:
             self.uncertain.update(self.prepared)
             self.prepared.clear()
         self.catalog_epoch = epoch
+
+    def use_type_map(self, type_map: dict[int, int]) -> None:
+        """Map the node's type OIDs in RowDescriptions through `type_map` (its pool's)."""
+        self._proto.type_map = type_map
+
+    @property
+    def type_map(self) -> dict[int, int]:
+        return self._proto.type_map
 
     @property
     def node(self) -> str:

@@ -20,9 +20,11 @@ _SCAN = 16  # idle connections looked at for one already set up for the session
 class NodePool:
     """Idle connections to one node, at most `max_size` open at once."""
 
-    def __init__(self, address: NodeAddress, max_size: int = 32) -> None:
+    def __init__(self, address: NodeAddress, max_size: int = 32, type_map: dict[int, int] | None = None) -> None:
         self.address = address
         self.max_size = max_size
+        # the node's type OIDs -> the catalog server's, given to each connection it opens
+        self.type_map: dict[int, int] = {} if type_map is None else type_map
         self._idle: collections.deque[BackendConnection] = collections.deque()
         self._open = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -82,11 +84,13 @@ class NodePool:
             if self._open < self.max_size:
                 self._open += 1
                 try:
-                    return await BackendConnection.connect(self.address)
+                    conn = await BackendConnection.connect(self.address)
                 except BaseException:
                     self._open -= 1
                     self._wake_one()
                     raise
+                conn.use_type_map(self.type_map)
+                return conn
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
@@ -142,6 +146,8 @@ class PoolSet:
     def __init__(self, max_size: int = 32) -> None:
         self.max_size = max_size
         self._pools: dict[str, NodePool] = {}
+        # per node, kept when its pool is replaced (a promoted standby has its primary's OIDs)
+        self.type_maps: dict[str, dict[int, int]] = {}
 
     def set_node(self, address: NodeAddress) -> None:
         pool = self._pools.get(address.name)
@@ -149,7 +155,7 @@ class PoolSet:
             return
         if pool is not None:
             pool.close()
-        self._pools[address.name] = NodePool(address, self.max_size)
+        self._pools[address.name] = NodePool(address, self.max_size, self.type_maps.setdefault(address.name, {}))
 
     def pool(self, node: str) -> NodePool:
         return self._pools[node]

@@ -55,6 +55,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gridpg.coordinator")
 
+# Types clients may look up by OID: user and extension types (enums, domains, composites,
+# base types, their arrays), not the row types of tables and views (nor their arrays).
+TYPE_OIDS_SQL = """SELECT t.oid, n.nspname, t.typname FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid
+WHERE t.oid >= 16384 AND n.nspname NOT LIKE 'pg\\_t%' AND n.nspname <> 'gridpg_shards'
+  AND coalesce((SELECT c.relkind FROM pg_catalog.pg_class c
+                WHERE c.oid = coalesce(nullif(t.typrelid, 0), e.typrelid)), 'c') = 'c'"""
+
 
 @dataclass
 class CoordinatorSettings:
@@ -285,6 +294,7 @@ class Coordinator:
             self.install_snapshot(await store.load_snapshot(conn, epoch))
             self._follow_datanodes(self.snapshot)
             self.views = await _load_views(conn)
+            await self._load_type_maps(conn)
             await conn.simple_query(
                 "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
                 f"({quote_literal(self.state_name)}, {int(epoch)}) ON CONFLICT (name) DO UPDATE SET "
@@ -416,6 +426,37 @@ class Coordinator:
                 await asyncio.sleep(0.01)
             else:
                 log.warning("a coordinator on %s did not confirm epoch %d", address.name, epoch)
+
+    async def _load_type_maps(self, catalog: BackendConnection) -> None:
+        """Each datanode's OIDs of user and extension types -> the catalog server's, matched
+        by schema and name (`_Protocol.type_map`): a node's RowDescription then names types
+        by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
+        as the answers the coordinator builds do. A node that cannot answer keeps its map."""
+        try:
+            wanted = {(schema, name): int(oid) for oid, schema, name in await catalog.query(TYPE_OIDS_SQL)}
+        except PgError:
+            return
+
+        async def load(node: str) -> None:
+            conn = await self.internal_acquire(node)
+            try:
+                rows = await conn.query(TYPE_OIDS_SQL)
+            except BaseException:
+                self.pools.pool(node).discard(conn)
+                raise
+            self.pools.pool(node).release(conn)
+            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in rows}
+            type_map = self.pools.type_maps.setdefault(node, {})
+            type_map.clear()
+            type_map.update({oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid})
+
+        pooled = {name for name, _ in self.pools.items()}
+        nodes = [n for n in self.datanode_addresses if n in pooled]
+        for node, outcome in zip(nodes, await asyncio.gather(*(load(n) for n in nodes), return_exceptions=True)):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, (PgError, OSError)):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                log.debug("type OIDs of %s not read: %s", node, outcome)
 
     def install_snapshot(self, snapshot: CatalogSnapshot) -> None:
         """The catalog this coordinator plans with from now on."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
 from gridpg.metrics import FAST_CYCLE_COUNTS
-from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, build_ready, split_bind
+from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, build_ready, map_row_description_types, split_bind
 from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
@@ -209,11 +209,19 @@ class FastCycle:
                 pos += 5
         size = len(buf)
         first = -1  # where the run of messages to relay as one slice begins
+        type_map = self.conn.type_map if self.simple else None
         while size - pos >= 5:
             kind = buf[pos]
             end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
             if end > size:
                 break
+            if kind == 0x54 and type_map:  # the node's type OIDs -> the catalog server's
+                if first >= 0:
+                    send(buf[first:pos])
+                    first = -1
+                send(map_row_description_types(buf[pos:end], type_map))
+                pos = end
+                continue
             if kind in relayed:
                 if first < 0:
                     first = pos

@@ -8,7 +8,7 @@ one payload. The frontend server and the datanode client share all of it.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 PROTOCOL_V3 = 196608  # 3.0
@@ -428,6 +428,23 @@ def parse_row_description(payload: bytes) -> list[Column]:
         )
         columns.append(Column(name, table_oid, attnum, type_oid, size, mod, fmt))
     return columns
+
+
+def map_row_description_types(message: bytes, oids: Mapping[int, int]) -> bytes:
+    """A whole RowDescription message with each column's type OID found in `oids` replaced
+    by its value (a datanode's OID of a user or extension type by the catalog server's)."""
+    count = int.from_bytes(message[5:7], "big")
+    pos = 7
+    out: bytearray | None = None
+    for _ in range(count):
+        pos = message.index(0, pos) + 7  # past the name, table OID and column number
+        mapped = oids.get(int.from_bytes(message[pos:pos + 4], "big"))
+        if mapped is not None:
+            if out is None:
+                out = bytearray(message)
+            out[pos:pos + 4] = mapped.to_bytes(4, "big")
+        pos += 12
+    return message if out is None else bytes(out)
 
 
 def build_data_row(values: list[bytes | None]) -> bytes:
