@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gridpg.coordinator")
 
+TYPE_MAP_WAIT = 1.0  # seconds a catalog reload waits for a datanode's type OIDs (one down)
 # Types clients may look up by OID: user and extension types (enums, domains, composites,
 # base types, their arrays), not the row types of tables and views (nor their arrays).
 TYPE_OIDS_SQL = """SELECT t.oid, n.nspname, t.typname FROM pg_catalog.pg_type t
@@ -431,7 +432,8 @@ class Coordinator:
         """Each datanode's OIDs of user and extension types -> the catalog server's, matched
         by schema and name (`_Protocol.type_map`): a node's RowDescription then names types
         by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
-        as the answers the coordinator builds do. A node that cannot answer keeps its map."""
+        as the answers the coordinator builds do. A node that does not answer within
+        TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down)."""
         try:
             wanted = {(schema, name): int(oid) for oid, schema, name in await catalog.query(TYPE_OIDS_SQL)}
         except PgError:
@@ -452,8 +454,9 @@ class Coordinator:
 
         pooled = {name for name, _ in self.pools.items()}
         nodes = [n for n in self.datanode_addresses if n in pooled]
-        for node, outcome in zip(nodes, await asyncio.gather(*(load(n) for n in nodes), return_exceptions=True)):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, (PgError, OSError)):
+        loads = (asyncio.wait_for(load(n), TYPE_MAP_WAIT) for n in nodes)
+        for node, outcome in zip(nodes, await asyncio.gather(*loads, return_exceptions=True)):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, (PgError, OSError, TimeoutError)):
                 raise outcome
             if isinstance(outcome, BaseException):
                 log.debug("type OIDs of %s not read: %s", node, outcome)
