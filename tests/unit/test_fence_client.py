@@ -142,6 +142,11 @@ def test_settings_are_checked_and_read() -> None:
 def test_isolation_is_read_from_every_place_it_is_set() -> None:
     assert snapshot.isolation_from_begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY") == "repeatable read"
     assert snapshot.isolation_from_begin("BEGIN READ ONLY") is None
+    # Of several levels PostgreSQL runs the last (the first was taken: serializable unrefused).
+    assert snapshot.isolation_from_begin(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ, ISOLATION LEVEL SERIALIZABLE") == "serializable"
+    twice = transaction_control("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, ISOLATION LEVEL SERIALIZABLE")
+    assert twice is not None and snapshot.normalize_isolation(twice.isolation) == "serializable"
     control = transaction_control("/* x */ set transaction isolation level serializable")
     assert control is not None and snapshot.normalize_isolation(control.isolation) == "serializable"
     setting = set_statement("SET LOCAL gridpg.fence_timeout = 300")

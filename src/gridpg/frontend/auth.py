@@ -2,7 +2,9 @@
 
 Roles live on the catalog servers (one role set, propagated to all of them by DDL), so a
 role created through any coordinator can log in on every coordinator. The verifier is
-read from `pg_authid`; the SCRAM exchange is done by `scramp`.
+read from `pg_authid`; the SCRAM exchange is done by `scramp`. The same lookup reads the
+settings `ALTER ROLE ... SET` and `ALTER DATABASE ... SET` give the role at login
+(`pg_db_role_setting`), which the session starts from, as a PostgreSQL backend does.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +28,9 @@ class RoleInfo:
     can_login: bool
     is_superuser: bool
     verifier: str | None  # SCRAM-SHA-256$..., md5..., or None
+    # (name, value) from ALTER DATABASE/ROLE ... SET, weakest first (PostgreSQL's order:
+    # every role in every database, the database, the role, the role in the database)
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 RoleLookup = Callable[[str], Awaitable[RoleInfo | None]]
@@ -115,14 +121,29 @@ def role_lookup_sql(user: str) -> str:
     from gridpg.sql.quote import quote_literal
 
     return (
-        "SELECT rolname, rolcanlogin, rolsuper, rolpassword FROM pg_catalog.pg_authid "
-        f"WHERE rolname = {quote_literal(user)}"
+        "SELECT a.rolname, a.rolcanlogin, a.rolsuper, a.rolpassword, "
+        "(SELECT json_agg(u.item ORDER BY s.rank, u.n) FROM (SELECT setconfig, "
+        "(setdatabase <> 0)::int + 2 * (setrole <> 0)::int AS rank "
+        "FROM pg_catalog.pg_db_role_setting WHERE setrole IN (0, a.oid) AND setdatabase IN "
+        "(0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()))) s, "
+        "unnest(s.setconfig) WITH ORDINALITY AS u(item, n)) "
+        f"FROM pg_catalog.pg_authid a WHERE a.rolname = {quote_literal(user)}"
     )
 
 
 def role_from_row(row: tuple[str | None, ...] | None) -> RoleInfo | None:
     if row is None:
         return None
-    return RoleInfo(str(row[0]), row[1] == "t", row[2] == "t", row[3])
+    return RoleInfo(str(row[0]), row[1] == "t", row[2] == "t", row[3],
+                    login_settings(row[4] if len(row) > 4 else None))
+
+
+def login_settings(items: str | None) -> tuple[tuple[str, str], ...]:
+    """`["name=value", ...]` (pg_db_role_setting's items as JSON) -> ((name, value), ...)."""
+    pairs = []
+    for item in json.loads(items) if items else []:
+        name, _, value = str(item).partition("=")
+        pairs.append((name.lower(), value))
+    return tuple(pairs)
 
 

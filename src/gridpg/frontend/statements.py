@@ -84,6 +84,33 @@ REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "searc
             "session_authorization", "default_transaction_read_only", "in_hot_standby",
             "integer_datetimes", "server_encoding", "server_version", "scram_iterations")
 
+# Role and database settings a login does not take from pg_db_role_setting: the encoding
+# is UTF8 (gridpg speaks no other); role and authorization are the session model's own.
+_NOT_FROM_ROLE_SETTINGS = frozenset({"client_encoding", "role", "session_authorization"})
+
+
+def _split_options(options: str) -> list[str]:
+    """The startup packet's `options` split at whitespace, a backslash taking the next
+    character as it is (PostgreSQL's pg_split_opts: `-c default_transaction_isolation=
+    repeatable\\ read` is one value)."""
+    parts: list[str] = []
+    current: list[str] | None = None
+    chars = iter(options)
+    for char in chars:
+        if char.isspace():
+            if current is not None:
+                parts.append("".join(current))
+                current = None
+            continue
+        if char == "\\":
+            char = next(chars, "")
+        if current is None:
+            current = []
+        current.append(char)
+    if current is not None:
+        parts.append("".join(current))
+    return parts
+
 
 # Whether the catalog server's block reached the cluster through the loopback (then it
 # cannot PREPARE); a call that stopped at its first DDL (executor/code_ddl.py) did not.
@@ -368,8 +395,8 @@ class StatementRunner:
 
     # -- session start and settings ----------------------------------------------------
 
-    async def start(self, params: dict[str, str]) -> None:
-        startup: dict[str, str] = {}
+    async def start(self, params: dict[str, str], role_settings: tuple[tuple[str, str], ...] = ()) -> None:
+        startup = self._role_settings(role_settings)
         for key, value in params.items():
             if key in ("user", "database", "replication") or key.startswith("_pq_"):
                 continue
@@ -394,9 +421,26 @@ class StatementRunner:
         self.invalidate_cycles()
 
     @staticmethod
+    def _role_settings(settings: tuple[tuple[str, str], ...]) -> dict[str, str]:
+        """What ALTER DATABASE/ROLE ... SET give the login (the client's startup values
+        override them, as PostgreSQL's PGC_S_CLIENT does): a `default_transaction_isolation
+        = serializable` of the role was silently READ COMMITTED. One gridpg cannot take is
+        left out, as PostgreSQL warns and goes on over a stored value it cannot apply."""
+        startup: dict[str, str] = {}
+        for key, value in settings:
+            if key in _NOT_FROM_ROLE_SETTINGS:
+                continue
+            try:
+                check_setting(key, value)
+            except PgError:
+                continue
+            startup[key] = value
+        return startup
+
+    @staticmethod
     def _apply_options(options: str, startup: dict[str, str]) -> None:
         """`-c name=value`, `-cname=value` and `--name=value`, as PostgreSQL reads options."""
-        parts = options.split()
+        parts = _split_options(options)
         index = 0
         while index < len(parts):
             part = parts[index]

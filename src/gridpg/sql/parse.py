@@ -415,13 +415,16 @@ def transaction_control(sql: str) -> TxnControl | None:
 
 
 def _isolation_option(options: list[dict[str, Any]]) -> str | None:
-    """The level a list of transaction modes (DefElem) names, if any."""
+    """The level a list of transaction modes (DefElem) names, if any: the last one, as
+    PostgreSQL applies the modes in order (`ISOLATION LEVEL REPEATABLE READ, ISOLATION
+    LEVEL SERIALIZABLE` is SERIALIZABLE)."""
+    level = None
     for option in options:
         elem = option.get("DefElem", {})
         if elem.get("defname") == "transaction_isolation":
             const = elem.get("arg", {}).get("A_Const", {})
-            return str(const["sval"]["sval"]) if "sval" in const else None
-    return None
+            level = str(const["sval"]["sval"]) if "sval" in const else None
+    return level
 
 
 @dataclass(frozen=True)

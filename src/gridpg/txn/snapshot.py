@@ -49,9 +49,11 @@ def normalize_isolation(level: str | None) -> str | None:
 
 
 def isolation_from_begin(begin_sql: str) -> str | None:
-    """The level a BEGIN statement names (gridpg's own normalized BEGIN text), or None."""
-    match = _LEVEL.search(begin_sql)
-    return normalize_isolation(match.group(1)) if match else None
+    """The level a BEGIN statement names (gridpg's own normalized BEGIN text), or None;
+    of several, the last, which PostgreSQL runs (the first was taken: a BEGIN naming
+    REPEATABLE READ then SERIALIZABLE ran serializable on each node unrefused)."""
+    levels = _LEVEL.findall(begin_sql)
+    return normalize_isolation(levels[-1]) if levels else None
 
 
 def check_setting(name: str, value: str | None) -> None:
