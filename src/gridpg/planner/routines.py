@@ -412,6 +412,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     utility: list[tuple[str, analyze.RelRef]] = []
     upserts: list[analyze.RelRef] = []
     sublinks: list[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]] = []
+    attribute_calls: set[tuple[str | None, str]] = set()
     for tree in trees:
         if next(iter(tree), "") not in _SCHEMA_STATEMENTS or _is_temp_table_as(tree):  # (DDL runs as distributed DDL)
             relations.extend(analyze.relations(tree))
@@ -432,6 +433,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
             call = node.get("FuncCall")
             if isinstance(call, dict):
                 calls.add(_qualified(call.get("funcname", [])))
+            attribute_calls.update(_attribute_notation_names(node))
             procedure = node.get("CallStmt")
             if isinstance(procedure, dict):  # its funccall is a bare FuncCall body
                 calls.add(_qualified(procedure.get("funccall", {}).get("funcname", [])))
@@ -443,9 +445,27 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
                 nested.append(_do_stmt_access(do))
     dynamic = next((f"{name}(...)" for schema, name in sorted(calls, key=str)
                     if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
-    return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
+    return Access(tuple(relations), frozenset(calls | attribute_calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
                   upserts=tuple(upserts), sublinks=tuple(sublinks))
+
+
+def _attribute_notation_names(node: dict[str, Any]) -> Iterator[tuple[str | None, str]]:
+    """The names a node may call a function by in attribute notation: `p.f` and `(p).f`
+    are `f(p)` when p's row type has no column f (PostgreSQL's functional notation; misc.sql's
+    `name(p.hobbies)`). Unseen, such a call of code reading distributed tables ran on each
+    datanode over its own shards: a wrong answer, silently. Conservative: every such name
+    counts (a column named like a user routine only sends the statement through the check)."""
+    ref = node.get("ColumnRef")
+    if isinstance(ref, dict):
+        fields = ref.get("fields") or []
+        if len(fields) >= 2 and isinstance(fields[-1], dict) and "String" in fields[-1]:
+            yield None, str(fields[-1]["String"].get("sval", ""))
+    indirection = node.get("A_Indirection")
+    if isinstance(indirection, dict):
+        for item in indirection.get("indirection") or []:
+            if isinstance(item, dict) and "String" in item:
+                yield None, str(item["String"].get("sval", ""))
 
 
 def _is_temp_table_as(tree: dict[str, Any]) -> bool:

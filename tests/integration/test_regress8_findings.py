@@ -1,0 +1,94 @@
+"""What the eighth regression-replay pass (h-regress8: guc, prepared_xacts, largeobject,
+misc, ... of PostgreSQL 18's files) found: each test fails on the code before it."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+def test_large_objects_are_the_same_through_every_coordinator(gridpg_cluster: Cluster) -> None:
+    """A large object lived on the catalog server of the coordinator that made it: through
+    the other it did not exist (42704), and lo_create of its OID there made a second
+    object of that OID with contents of its own (largeobject.sql)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
+        one.execute("SELECT lo_unlink(l.oid) FROM pg_largeobject_metadata l WHERE l.oid IN (880001, 880002)")
+        one.execute("SELECT lo_from_bytea(880001, '\\xdeadbeef'::bytea)")
+        assert two.execute("SELECT lo_get(880001)").fetchone() == (b"\xde\xad\xbe\xef",)
+        with pytest.raises(psycopg.errors.UniqueViolation):  # (PostgreSQL's own)
+            two.execute("SELECT lo_create(880001)")
+        two.execute("SELECT lo_create(880002)")
+        two.execute("SELECT lo_put(880002, 0, 'hello'::bytea)")
+        two.execute("COMMENT ON LARGE OBJECT 880002 IS 'greeting'")
+        assert one.execute("SELECT lo_get(880002)").fetchone() == (b"hello",)
+        assert one.execute("SELECT obj_description(880002, 'pg_largeobject')").fetchone() == ("greeting",)
+        assert one.execute("SELECT count(*) FROM pg_largeobject_metadata WHERE oid IN (880001, 880002)"
+                           ).fetchone() == two.execute("SELECT count(*) FROM pg_largeobject_metadata "
+                                                       "WHERE oid IN (880001, 880002)").fetchone() == (2,)
+        with two.transaction():  # a descriptor lives for the transaction, on the home server
+            fd = two.execute("SELECT lo_open(880002, 262144)").fetchone()[0]  # INV_READ
+            assert two.execute("SELECT loread(%s, 3)", (fd,)).fetchone() == (b"hel",)
+        two.execute("SELECT lo_unlink(880001)")
+        with pytest.raises(psycopg.errors.UndefinedObject):
+            one.execute("SELECT lo_get(880001)")
+        one.execute("SELECT lo_unlink(880002)")
+
+
+def test_large_object_functions_over_a_distributed_table_are_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """The datanodes hold no large objects: such a statement is refused, not run there."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE images (id int, loid oid) DISTRIBUTE BY HASH (id)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("INSERT INTO images VALUES (1, lo_create(0)), (2, lo_create(0))")
+        assert conn.execute("SELECT count(*) FROM images").fetchone() == (0,)
+
+
+def test_a_function_called_in_attribute_notation_over_a_distributed_table_is_never_answered_per_node(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """`p.f` is `f(p)` (misc.sql's `name(p.hobbies)`): the function, reading a distributed
+    table, ran on each datanode over its own shards (11 of 20 rows, silently)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE per (name text, age int)")
+        conn.execute("INSERT INTO per SELECT 'p' || g, g FROM generate_series(1, 20) g")
+        conn.execute("CREATE TABLE hob (name text, person text)")
+        conn.execute("INSERT INTO hob SELECT 'h' || g, 'p' || g FROM generate_series(1, 20) g")
+        conn.execute("CREATE FUNCTION nhobs(per) RETURNS bigint "
+                     "AS 'SELECT count(*) FROM hob WHERE person = $1.name' LANGUAGE sql")
+        for sql in ("SELECT sum(p.nhobs) FROM per p", "SELECT sum((p).nhobs) FROM per p"):
+            try:
+                got = conn.execute(sql).fetchone()
+            except psycopg.Error:
+                continue  # loud is allowed; a per-node answer is not
+            assert got == (20,), sql
+        assert conn.execute("SELECT p.name FROM per p WHERE p.age = 3").fetchone() == ("p3",)
+
+
+def test_an_unknown_setting_under_plpgsqls_prefix_fails_and_the_session_goes_on(gridpg_cluster: Cluster) -> None:
+    """guc.sql:171-173: `SET plpgsql.extra_foo_warnings` was validated on a connection
+    without PL/pgSQL loaded and accepted; every connection set up afterwards where PL/pgSQL
+    was loaded refused it (42602), so DDL, and even RESET, failed for the rest of the
+    session. gridpg checks such names with PL/pgSQL loaded (as in a session that ran any
+    PL/pgSQL): an unknown one fails at once."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        for _ in range(2):
+            try:
+                conn.execute("SET plpgsql.extra_foo_warnings = true")
+            except psycopg.errors.InvalidName:
+                pass
+            conn.execute("LOAD 'plpgsql'")
+        for _ in range(3):
+            conn.execute("DO $$BEGIN END$$")
+            conn.execute("CREATE TABLE IF NOT EXISTS regress8_guc_probe (a int)")
+        conn.execute("DROP TABLE regress8_guc_probe")
+        with pytest.raises(psycopg.errors.InvalidName):
+            conn.execute("SET plpgsql.extra_foo_warnings = true")
+        conn.execute("SET plpgsql.variable_conflict = use_column")
+        assert conn.execute("SHOW plpgsql.variable_conflict").fetchone() == ("use_column",)
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("SET plpgsql.variable_conflict = bogus")
+        conn.execute("RESET ALL")
