@@ -45,6 +45,13 @@ def test_large_object_functions_over_a_distributed_table_are_refused(gridpg_clus
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("INSERT INTO images VALUES (1, lo_create(0)), (2, lo_create(0))")
         assert conn.execute("SELECT count(*) FROM images").fetchone() == (0,)
+        conn.execute("INSERT INTO images VALUES (1, 880003)")
+        # a routed point query too (it made the object on the datanode holding the row)
+        for sql in ("SELECT lo_create(0) FROM images WHERE id = 1", "SELECT lo_get(loid) FROM images WHERE id = 1"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(sql)
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(sql.replace("= 1", "= %s"), (1,))
 
 
 def test_a_function_called_in_attribute_notation_over_a_distributed_table_is_never_answered_per_node(
