@@ -99,3 +99,18 @@ def test_an_unknown_setting_under_plpgsqls_prefix_fails_and_the_session_goes_on(
         with pytest.raises(psycopg.errors.InvalidParameterValue):
             conn.execute("SET plpgsql.variable_conflict = bogus")
         conn.execute("RESET ALL")
+
+
+def test_a_login_event_trigger_is_refused(gridpg_cluster: Cluster) -> None:
+    """event_trigger_login.sql: the trigger fired for gridpg's own pooled connections to
+    each server (never for a client's login to a coordinator) and wrote the catalog
+    server's empty copy of the distributed table it logs to: 0 logins, silently."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE FUNCTION regress8_on_login() RETURNS event_trigger "
+                     "AS $$BEGIN END$$ LANGUAGE plpgsql")
+        try:
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute("CREATE EVENT TRIGGER regress8_login ON login EXECUTE FUNCTION regress8_on_login()")
+        finally:
+            conn.execute("DROP EVENT TRIGGER IF EXISTS regress8_login")
+            conn.execute("DROP FUNCTION regress8_on_login()")

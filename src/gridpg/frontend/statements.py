@@ -37,7 +37,14 @@ from gridpg.errors import (
     notice,
     stack_depth_exceeded,
 )
-from gridpg.executor import large_objects, oid_results, relay, routed, server_settings, tableoid_oids
+from gridpg.executor import (
+    large_objects,
+    oid_results,
+    relay,
+    routed,
+    server_settings,
+    tableoid_oids,
+)
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
