@@ -114,3 +114,40 @@ def test_a_login_event_trigger_is_refused(gridpg_cluster: Cluster) -> None:
         finally:
             conn.execute("DROP EVENT TRIGGER IF EXISTS regress8_login")
             conn.execute("DROP FUNCTION regress8_on_login()")
+
+
+def test_role_defaults_are_the_sessions_startup_values_on_every_coordinator(gridpg_cluster: Cluster, schema: str) -> None:
+    """`ALTER ROLE r SET search_path = app` (and any setting): PostgreSQL applies it when r
+    logs in; gridpg's backend connections never log in as r, so the session ran with the
+    server's defaults: r's tables were not found (42P01), or another schema's table of the
+    same name was read."""
+    password = gridpg_cluster.password()
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS regress8_app")
+        admin.execute(f"CREATE ROLE regress8_app LOGIN PASSWORD '{password}'")
+        try:
+            admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO regress8_app")
+            admin.execute(f"CREATE TABLE {schema}.items (id int, v text)")
+            admin.execute(f"INSERT INTO {schema}.items SELECT g, 'x' FROM generate_series(1, 10) g")
+            admin.execute(f"GRANT SELECT ON {schema}.items TO regress8_app")
+            admin.execute("CREATE TABLE IF NOT EXISTS public.items (id int)")  # the same name, empty
+            admin.execute("GRANT SELECT ON public.items TO regress8_app")
+            admin.execute(f"ALTER ROLE regress8_app SET search_path = {schema}, public")
+            admin.execute("ALTER ROLE regress8_app SET work_mem = '7MB'")
+            for coordinator in (0, 1):
+                with psycopg.connect(gridpg_cluster.dsn(coordinator, user="regress8_app"), autocommit=True) as conn:
+                    assert conn.execute("SHOW search_path").fetchone() == (f"{schema}, public",)
+                    assert conn.execute("SELECT count(*) FROM items").fetchone() == (10,)
+                    assert conn.execute("SELECT DISTINCT current_setting('work_mem') FROM items").fetchall() == [("7MB",)]
+                    conn.execute("SET work_mem = '9MB'")
+                    conn.execute("RESET work_mem")  # back to the role's value, as in PostgreSQL
+                    assert conn.execute("SELECT DISTINCT current_setting('work_mem') FROM items").fetchall() == [("7MB",)]
+                    conn.execute("RESET ALL")
+                    assert conn.execute("SELECT count(*) FROM items").fetchone() == (10,)
+                with psycopg.connect(gridpg_cluster.dsn(coordinator, user="regress8_app"), autocommit=True,
+                                     options="-c work_mem=11MB") as conn:  # the client's own value wins
+                    assert conn.execute("SHOW work_mem").fetchone() == ("11MB",)
+        finally:
+            admin.execute("DROP TABLE IF EXISTS public.items")
+            admin.execute("DROP OWNED BY regress8_app")
+            admin.execute("DROP ROLE regress8_app")

@@ -25,6 +25,8 @@ class RoleInfo:
     can_login: bool
     is_superuser: bool
     verifier: str | None  # SCRAM-SHA-256$..., md5..., or None
+    # `name=value` of ALTER ROLE/DATABASE ... SET for this login, lowest precedence first
+    settings: tuple[str, ...] = ()
 
 
 RoleLookup = Callable[[str], Awaitable[RoleInfo | None]]
@@ -117,6 +119,27 @@ def role_lookup_sql(user: str) -> str:
     return (
         "SELECT rolname, rolcanlogin, rolsuper, rolpassword FROM pg_catalog.pg_authid "
         f"WHERE rolname = {quote_literal(user)}"
+    )
+
+
+def role_settings_sql(user: str) -> str:
+    """The role's and the database's defaults (ALTER ROLE / ALTER DATABASE ... SET), in
+    PostgreSQL's order of precedence, lowest first: ALTER ROLE ALL, the database's, the
+    role's, the role's in this database. Backend connections are the cluster superuser's
+    (a client's role is set on them): PostgreSQL applies such defaults only at a login,
+    so the session takes them as its startup values (a role's search_path was never
+    applied: its tables were not found, or another schema's of the same name were read)."""
+    from gridpg.sql.quote import quote_literal
+
+    return (
+        "SELECT c.setting FROM pg_catalog.pg_db_role_setting s "
+        "CROSS JOIN LATERAL unnest(s.setconfig) WITH ORDINALITY AS c(setting, n) "
+        "LEFT JOIN pg_catalog.pg_authid a ON a.oid = s.setrole "
+        "WHERE (s.setrole = 0 OR a.rolname = " + quote_literal(user) + ") "
+        "AND s.setdatabase IN (0, (SELECT d.oid FROM pg_catalog.pg_database d "
+        "WHERE d.datname = pg_catalog.current_database())) "
+        "ORDER BY CASE WHEN s.setrole = 0 AND s.setdatabase = 0 THEN 1 WHEN s.setrole = 0 THEN 2 "
+        "WHEN s.setdatabase = 0 THEN 3 ELSE 4 END, c.n"
     )
 
 

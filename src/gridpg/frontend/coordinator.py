@@ -9,6 +9,7 @@ the rest of the system only through this object.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import contextlib
 import logging
 import os
@@ -31,7 +32,7 @@ from gridpg.executor import loopback
 from gridpg.executor.loopback import LoopbackTokens
 from gridpg.executor.routines import RoutineGuard
 from gridpg.executor.shard_route import ShardRoutes
-from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql
+from gridpg.frontend.auth import RoleInfo, role_from_row, role_lookup_sql, role_settings_sql
 from gridpg.frontend.client_stream import ClientStream
 from gridpg.frontend.notify_hub import NotifyHub
 from gridpg.frontend.session import Session
@@ -789,9 +790,13 @@ class Coordinator:
         conn = await self.internal_acquire(self.catalog_node)
         try:
             rows = await conn.query(role_lookup_sql(user))
+            settings = await conn.query(role_settings_sql(user)) if rows else []
         finally:
             pool.release(conn)
-        return role_from_row(rows[0] if rows else None)
+        role = role_from_row(rows[0] if rows else None)
+        if role is not None and settings:
+            role = dataclasses.replace(role, settings=tuple(str(r[0]) for r in settings))
+        return role
 
     def client_protocol(self) -> ClientStream:
         """The protocol of one client connection (the servers' protocol factory)."""

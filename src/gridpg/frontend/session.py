@@ -338,7 +338,7 @@ class Session:
         from gridpg.frontend.statements import StatementRunner
 
         self.runner = StatementRunner(self.coord, self)
-        await self.runner.start(params)
+        await self.runner.start(params, role.settings)
         self.info.backend_pid, self.info.backend_key = self.coord.register_session(self)
         self.send(codec.build_auth(codec.AUTH_OK))
         for name, value in self.runner.reported_parameters().items():

@@ -375,8 +375,21 @@ class StatementRunner:
 
     # -- session start and settings ----------------------------------------------------
 
-    async def start(self, params: dict[str, str]) -> None:
+    async def start(self, params: dict[str, str], defaults: tuple[str, ...] = ()) -> None:
+        """The session's startup values: the role's and database's defaults (`name=value`,
+        lowest precedence first; one gridpg refuses is left out, as PostgreSQL only warns
+        of it), then the client's own."""
         startup: dict[str, str] = {}
+        for item in defaults:
+            key, _, value = item.partition("=")
+            key = key.lower()
+            if key in ("role", "session_authorization", "client_encoding"):
+                continue
+            try:
+                check_setting(key, value)
+            except PgError:
+                continue
+            startup[key] = value
         for key, value in params.items():
             if key in ("user", "database", "replication") or key.startswith("_pq_"):
                 continue

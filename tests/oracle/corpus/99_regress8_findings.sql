@@ -30,3 +30,12 @@ SELECT reloptions FROM pg_class WHERE oid = 'r8_relopt'::regclass;
 CREATE TABLE r8_relopt2 (k int, s text) WITH (toast.autovacuum_enabled = false) DISTRIBUTE BY HASH (k);
 INSERT INTO r8_relopt2 VALUES (1, 'a');
 SELECT s FROM r8_relopt2;
+
+-- reindex_catalog.sql: REINDEX of a system catalog ran in gridpg's distributed
+-- transaction, on every server, and PREPARE TRANSACTION refuses a transaction that
+-- rebuilt a mapped catalog (0A000); each server's catalog is its own: reindexed one by one
+REINDEX TABLE pg_class;
+REINDEX INDEX pg_class_oid_index;
+REINDEX TABLE pg_shdescription;
+REINDEX TABLE pg_aggregate;
+SELECT count(*) > 0 FROM pg_class WHERE relname = 'r8_src';
