@@ -101,6 +101,9 @@ class Access:
     # (`set_transmission_modes`): code called there resolves its names against pg_catalog
     # alone, not the armed path (executor/routines.py refuses it).
     sublinks: tuple[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]], ...] = ()
+    # Names used as `x.name` or `(x).name`: calls of `name(x)` when a routine of that name
+    # takes one row argument (PostgreSQL's attribute notation), else columns
+    attribute_calls: frozenset[tuple[str | None, str]] = frozenset()
 
     def all_sublinks(self) -> Iterator[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]]:
         yield from self.sublinks
@@ -116,6 +119,12 @@ class Access:
         out = set(self.calls)
         for inner in self.nested:
             out |= inner.all_calls()
+        return out
+
+    def all_attribute_calls(self) -> set[tuple[str | None, str]]:
+        out = set(self.attribute_calls)
+        for inner in self.nested:
+            out |= inner.all_attribute_calls()
         return out
 
     def all_writes(self) -> set[str]:
@@ -205,7 +214,7 @@ def routine_access(routine: Routine) -> Access:
                       "of distributed tables")
     return Access(access.relations, access.calls, body.dynamic or access.dynamic, unreadable,
                   access.nested, access.operators, access.writes, body.atomic, access.utility, access.upserts,
-                  access.sublinks)
+                  access.sublinks, access.attribute_calls)
 
 
 def _size_call(definition: str) -> str | None:
@@ -226,7 +235,7 @@ def do_access(body: str, language: str | None) -> Access:
     access = _tree_access(list(parsed.trees))
     return Access(access.relations, access.calls, parsed.dynamic or access.dynamic, parsed.unreadable,
                   access.nested, access.operators, access.writes, utility=access.utility,
-                  upserts=access.upserts, sublinks=access.sublinks)
+                  upserts=access.upserts, sublinks=access.sublinks, attribute_calls=access.attribute_calls)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -338,9 +347,12 @@ def reads_current_schema(text: str, depth: int = 0) -> bool:
     return False
 
 
-def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, str]]:
-    """The calls that may reach user routines (their names are among `known`)."""
-    return {(s, n) for s, n in access.all_calls() if n.lower() in known and s not in SYSTEM_SCHEMAS}
+def user_calls(access: Access, known: frozenset[str],
+               row_argument: frozenset[str] = frozenset()) -> set[tuple[str | None, str]]:
+    """The calls that may reach user routines (their names are among `known`; names used in
+    attribute notation, among `row_argument`: routines of one row-typed argument)."""
+    out = {(s, n) for s, n in access.all_calls() if n.lower() in known and s not in SYSTEM_SCHEMAS}
+    return out | {(s, n) for s, n in access.all_attribute_calls() if n.lower() in row_argument}
 
 
 # -- bodies --------------------------------------------------------------------------
@@ -445,9 +457,10 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
                 nested.append(_do_stmt_access(do))
     dynamic = next((f"{name}(...)" for schema, name in sorted(calls, key=str)
                     if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
-    return Access(tuple(relations), frozenset(calls | attribute_calls), dynamic, nested=tuple(nested),
+    return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
-                  upserts=tuple(upserts), sublinks=tuple(sublinks))
+                  upserts=tuple(upserts), sublinks=tuple(sublinks),
+                  attribute_calls=frozenset(attribute_calls))
 
 
 def _attribute_notation_names(node: dict[str, Any]) -> Iterator[tuple[str | None, str]]:
