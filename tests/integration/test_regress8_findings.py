@@ -37,21 +37,36 @@ def test_large_objects_are_the_same_through_every_coordinator(gridpg_cluster: Cl
         one.execute("SELECT lo_unlink(880002)")
 
 
-def test_large_object_functions_over_a_distributed_table_are_refused(gridpg_cluster: Cluster, schema: str) -> None:
-    """The datanodes hold no large objects: such a statement is refused, not run there."""
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+def test_large_objects_made_in_insert_values_are_stored_at_the_home_in_the_transaction(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """`INSERT INTO image VALUES ('x', lo_import(...))` (the manual's example): the VALUES
+    rows were computed in a side transaction gridpg rolls back, so the object was made
+    and undone and the row kept a dangling OID, silently. Now each such item is computed
+    at the large objects' home in the session's transaction; other statements over
+    distributed tables that call large-object functions are refused (the datanodes hold
+    none; a routed point query made the object on the row's datanode)."""
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn, \
+            psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as other:
         conn.execute(f"SET search_path TO {schema}")
+        other.execute(f"SET search_path TO {schema}")
         conn.execute("CREATE TABLE images (id int, loid oid) DISTRIBUTE BY HASH (id)")
-        with pytest.raises(psycopg.errors.FeatureNotSupported):
-            conn.execute("INSERT INTO images VALUES (1, lo_create(0)), (2, lo_create(0))")
-        assert conn.execute("SELECT count(*) FROM images").fetchone() == (0,)
-        conn.execute("INSERT INTO images VALUES (1, 880003)")
-        # a routed point query too (it made the object on the datanode holding the row)
-        for sql in ("SELECT lo_create(0) FROM images WHERE id = 1", "SELECT lo_get(loid) FROM images WHERE id = 1"):
+        conn.execute("INSERT INTO images VALUES (1, lo_from_bytea(0, 'one')), (2, lo_from_bytea(0, %s))", (b"two",))
+        got = other.execute("SELECT id, loid FROM images ORDER BY id").fetchall()
+        assert [other.execute("SELECT lo_get(%s)", (loid,)).fetchone()[0] for _, loid in got] == [b"one", b"two"]
+        conn.execute("BEGIN")
+        loid = conn.execute("INSERT INTO images VALUES (3, lo_from_bytea(0, 'gone')) RETURNING loid").fetchone()[0]
+        conn.execute("ROLLBACK")  # the object goes with the row
+        assert other.execute("SELECT count(*) FROM pg_largeobject_metadata WHERE oid = %s", (loid,)).fetchone() == (0,)
+        for sql in ("SELECT lo_create(0) FROM images WHERE id = 1", "SELECT lo_get(loid) FROM images WHERE id = 1",
+                    "SELECT lo_get(loid) FROM images", "INSERT INTO images VALUES (4, 5) RETURNING lo_get(loid)"):
             with pytest.raises(psycopg.errors.FeatureNotSupported):
                 conn.execute(sql)
-            with pytest.raises(psycopg.errors.FeatureNotSupported):
-                conn.execute(sql.replace("= 1", "= %s"), (1,))
+            if "= 1" in sql:
+                with pytest.raises(psycopg.errors.FeatureNotSupported):
+                    conn.execute(sql.replace("= 1", "= %s"), (1,))
+        assert conn.execute("SELECT count(*) FROM images").fetchone() == (2,)
+        for _, loid in got:
+            conn.execute("SELECT lo_unlink(%s)", (loid,))
 
 
 def test_a_function_called_in_attribute_notation_over_a_distributed_table_is_never_answered_per_node(

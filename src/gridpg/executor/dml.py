@@ -97,8 +97,20 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
         return
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     shape = _values_shape(request.sql, body, columns)
-    from gridpg.executor import values
+    from gridpg.executor import large_objects, values
 
+    if large_objects.may_touch(request.sql.lower()):
+        from gridpg.executor.multi import inline_params
+
+        text = await inline_params(dispatcher, request, request.sql)
+        spans = shape.rows if text == request.sql else \
+            _values_shape(text, sqlparse.parse_tree(text)["InsertStmt"], columns).rows
+        computed = await large_objects.values_at_home(dispatcher, text, spans)
+        if computed is not None:
+            await insert(dispatcher, replace(request, sql=computed, params=[], param_oids=[], param_formats=[],
+                                                    decode_oids=[]),
+                         sqlparse.parse_tree(computed), resolved)
+            return
     if values.needs_evaluation(select, shape.cols, target.column) \
             or _distribution_default(request.sql, target, shape, columns) \
             or _uses_sequence_defaults(request.sql, shape, columns) \

@@ -11,9 +11,12 @@ Here every statement that names a large-object function or catalog, and the stat
 on large objects (`ALTER`, `GRANT`/`REVOKE`, `COMMENT`, `SECURITY LABEL ... ON LARGE
 OBJECT`), runs on one catalog server, the home: the first catalog server by name, the
 same for every coordinator. It runs there inside the session's transaction (a block
-that also wrote elsewhere commits by 2PC). A statement over distributed tables that
-calls large-object functions is refused (0A000): its rows are on the datanodes, which
-hold no large objects. The fastpath function-call protocol (libpq's lo_* client
+that also wrote elsewhere commits by 2PC). `INSERT INTO t VALUES (..., lo_import(...))`
+(the manual's example) has each VALUES item that calls them computed at the home first,
+in the session's transaction, and the value written in its place (the VALUES path
+computes rows in a side transaction it rolls back: the object was made and undone, the
+row kept its OID). Another statement over distributed tables that calls large-object
+functions is refused (0A000): its rows are on the datanodes, which hold no large objects. The fastpath function-call protocol (libpq's lo_* client
 functions, psql's `\\lo_import`) is refused by the session itself.
 """
 
@@ -36,7 +39,7 @@ NAMES = frozenset({
     "lo_lseek", "lo_lseek64", "lo_tell", "lo_tell64", "lo_truncate", "lo_truncate64", "lo_unlink",
     "lo_get", "lo_put", "lo_from_bytea", "pg_largeobject", "pg_largeobject_metadata",
 })
-_HINTS = ("lo", "large")
+_HINTS = ("lo_", "loread", "lowrite", "large")  # (every name of NAMES holds one)
 
 
 def may_touch(lowered: str) -> bool:
@@ -68,6 +71,8 @@ async def run_if_large_object(dispatcher: Dispatcher, request: ExecRequest, plan
         return False
     coord = dispatcher.coord
     node = home(coord)
+    if _is_insert_values(request.sql):
+        return False  # its VALUES items are computed at the home first (`values_at_home`)
     if isinstance(plan, plans.CatalogPlan):
         if node == coord.catalog_node:
             return False
@@ -76,10 +81,7 @@ async def run_if_large_object(dispatcher: Dispatcher, request: ExecRequest, plan
     if _on_large_object(request.sql):
         await dispatcher.run_on_node(node, request, writes=True)
         return True
-    raise PgError(FEATURE_NOT_SUPPORTED,
-                  "large object functions in a statement over distributed tables are not supported by gridpg",
-                  hint="Large objects live on one catalog server; read or write them in a statement of "
-                       "their own.")
+    raise _refusal()
 
 
 def _on_large_object(sql: str) -> bool:
@@ -92,3 +94,52 @@ def _on_large_object(sql: str) -> bool:
     if not isinstance(body, dict):
         return False
     return body.get("objtype") == "OBJECT_LARGEOBJECT" or body.get("objectType") == "OBJECT_LARGEOBJECT"
+
+
+def _is_insert_values(sql: str) -> bool:
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return False
+    body = tree.get("InsertStmt")
+    select = ((body or {}).get("selectStmt") or {}).get("SelectStmt") or {}
+    return bool(select.get("valuesLists"))
+
+
+async def values_at_home(dispatcher: Dispatcher, sql: str, spans: list[list[tuple[int, int]]]) -> str | None:
+    """`sql` (parameters written in) with each VALUES item that calls a large-object
+    function computed at the home, in the session's transaction, row by row as
+    PostgreSQL evaluates them, and replaced by its value (a typed literal); None when no
+    item calls one. Refused (0A000) when the rest of the statement still does."""
+    from gridpg.planner.text import splice
+    from gridpg.sql.quote import quote_literal
+
+    items = [(s, e) for row in spans for s, e in row if touches(sql[s:e])]
+    if not items:
+        _ensure_untouched(sql)
+        return None
+    node = home(dispatcher.coord)
+    txn = dispatcher.runner.txn
+    conn = await txn.connection(node, wants_block=False)
+    txn.mark_written(node)
+    replacements = []
+    for start, end in items:
+        rows = await conn.query(f"SELECT v::pg_catalog.text, pg_catalog.pg_typeof(v)::pg_catalog.text "
+                                f"FROM (SELECT ({sql[start:end]}) AS v OFFSET 0) AS s")
+        value, type_name = rows[0] if rows else (None, "unknown")
+        literal = "NULL" if value is None else quote_literal(value)
+        replacements.append((start, end, f"CAST({literal} AS {type_name})"))
+    out = splice(sql, replacements)
+    _ensure_untouched(out)
+    return out
+
+
+def _ensure_untouched(sql: str) -> None:
+    if touches(sql):  # (RETURNING lo_get(col): the datanodes hold no large objects)
+        raise _refusal()
+
+
+def _refusal() -> PgError:
+    return PgError(FEATURE_NOT_SUPPORTED,
+                   "large object functions in a statement over distributed tables are not supported by gridpg",
+                   hint="Large objects live on one catalog server; read or write them in a statement of their own.")
