@@ -31,6 +31,12 @@ def test_large_objects_are_the_same_through_every_coordinator(gridpg_cluster: Cl
         with two.transaction():  # a descriptor lives for the transaction, on the home server
             fd = two.execute("SELECT lo_open(880002, 262144)").fetchone()[0]  # INV_READ
             assert two.execute("SELECT loread(%s, 3)", (fd,)).fetchone() == (b"hel",)
+        # a statement over a temp table runs on the session's own catalog server: through
+        # the coordinator whose server is not the home, refused rather than run there
+        two.execute("CREATE TEMP TABLE regress8_tt (o oid)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            two.execute("INSERT INTO regress8_tt VALUES (lo_from_bytea(0, 'x'))")
+        two.execute("DROP TABLE regress8_tt")
         two.execute("SELECT lo_unlink(880001)")
         with pytest.raises(psycopg.errors.UndefinedObject):
             one.execute("SELECT lo_get(880001)")

@@ -32,6 +32,7 @@ from gridpg.sql import parse as sqlparse
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
     from gridpg.frontend.coordinator import Coordinator
+    from gridpg.planner.context import SessionView
 
 # PostgreSQL's server-side large-object functions (be-fsstubs.c) and its two catalogs
 NAMES = frozenset({
@@ -143,3 +144,24 @@ def _refusal() -> PgError:
     return PgError(FEATURE_NOT_SUPPORTED,
                    "large object functions in a statement over distributed tables are not supported by gridpg",
                    hint="Large objects live on one catalog server; read or write them in a statement of their own.")
+
+
+def ensure_not_beside_temps(dispatcher: Dispatcher, request: ExecRequest, session: SessionView) -> None:
+    """A statement over the session's temp tables runs on the session's own catalog
+    server: refused (0A000) when it calls large-object functions and their home is
+    another one (they would reach that server's objects, not the cluster's)."""
+    from gridpg.planner import analyze, tempnames
+
+    coord = dispatcher.coord
+    if home(coord) == coord.catalog_node or not touches(request.sql):
+        return
+    try:
+        tree = sqlparse.parse_tree(request.sql)
+    except PgError:
+        return
+    temps = tempnames.temp_names(list(session.search_path))
+    if any(tempnames.is_temp_schema(ref.schema) or (ref.schema is None and ref.name in temps)
+           for ref in analyze.relations(tree)):
+        raise PgError(FEATURE_NOT_SUPPORTED, "large object functions beside temporary tables are not "
+                      f"supported by gridpg through this coordinator (the large objects live on {home(coord)})",
+                      hint="Read or write the large objects in a statement of their own.")

@@ -62,6 +62,8 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
         except PgError:
             tree = {}  # (reported where it is planned)
         ensure_into_allowed(tree)
+    if dispatcher.runner.temps.names and large_objects.may_touch(lowered):
+        large_objects.ensure_not_beside_temps(dispatcher, request, session)
     if dispatcher.runner.temps.names or "temp" in lowered:
         from gridpg.executor import temp_query
 
