@@ -213,3 +213,16 @@ def test_c_functions_are_known_by_their_c_symbol() -> None:
     assert "sequence" in (routines.routine_access(stamp).unreadable or "")
     plain = routines.Routine(7, "public", "moddatetime", "", "c", "f", "", symbol="moddatetime")
     assert routines.routine_access(plain).blocker() is None
+
+
+def test_attribute_notation_counts_as_a_call_of_a_routine_taking_a_row() -> None:
+    """`p.f` and `(p).f` are `f(p)` when f takes one row (misc.sql's `name(p.hobbies)`):
+    unseen, code reading distributed tables ran node by node. A column of that name
+    counts only when such a routine exists (`ref.note` in a function named note(int))."""
+    access = routines.statement_access(sqlparse.parse_tree(
+        "SELECT p.name, name(p.hobbies), (p).nhobs, (h.equip).kind FROM person p, hobby h"))
+    assert {n for _, n in access.attribute_calls} >= {"name", "hobbies", "nhobs", "equip", "kind"}
+    rows = frozenset({"hobbies", "nhobs"})
+    assert routines.user_calls(access, frozenset({"hobbies", "nhobs", "note"}), rows) == {
+        (None, "hobbies"), (None, "nhobs")}
+    assert routines.user_calls(access, frozenset({"hobbies", "nhobs"})) == set()

@@ -905,7 +905,10 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
     parent = RawStream()(stmt)
     with_options = ""
     if options:
-        with_options = " WITH (" + ", ".join(RawStream()(o) for o in options) + ")"
+        # (pglast prints a lone option without its namespace: `toast.x = 1` became a
+        # second `x`, 22023 "specified more than once" or the heap's setting for the TOAST's)
+        with_options = " WITH (" + ", ".join(
+            (f"{quote_ident(o.defnamespace)}." if o.defnamespace else "") + RawStream()(o) for o in options) + ")"
     out: dict[str, list[str]] = {group: [parent] for group in table.groups}
     for remainder, group in sorted(placement.items()):
         shard = quote_qualified(SHARD_SCHEMA, shard_table_name(table.schema, table.name, remainder))

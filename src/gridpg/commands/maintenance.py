@@ -74,12 +74,28 @@ async def run_reindex(ddl: DdlRunner, request: ExecRequest, tree: dict[str, Any]
     if relkind in _PARTITIONED:
         await ddl.propagate(request, "ReindexStmt", groups, non_transactional=not ddl.runner.txn.in_block)
         return
+    if table is None and not ddl.runner.txn.in_block and await _is_system_relation(ddl, body["relation"]):
+        # Each server's own catalog (reindex_catalog.sql): in the distributed transaction,
+        # PREPARE TRANSACTION refuses a mapped catalog (pg_class, shared catalogs: 0A000)
+        await ddl.propagate(request, "ReindexStmt", groups, non_transactional=True)
+        return
     group_sql = None
     if table is not None and table.method == "hash":
         name = body["relation"]["relname"] if of_index else table.name
         text = leafwise.reindex_leaves(request.sql, table.schema, name, of_index)
         group_sql = {group: text for group in table.groups}
     await ddl.propagate(request, "ReindexStmt", list(table.groups) if table else groups, group_sql=group_sql)
+
+
+async def _is_system_relation(ddl: DdlRunner, relation: dict[str, Any]) -> bool:
+    """Whether the relation (or its index's table) is one of PostgreSQL's own catalogs."""
+    conn = await ddl.runner.txn.connection(ddl.coord.catalog_node, wants_block=False)
+    name = quote_qualified(relation.get("schemaname"), relation["relname"])
+    rows = await conn.query(
+        "SELECT n.nspname IN ('pg_catalog', 'pg_toast') FROM pg_catalog.pg_class r "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
+        f"WHERE r.oid = pg_catalog.to_regclass({quote_literal(name)})")
+    return bool(rows) and rows[0][0] == "t"
 
 
 async def _on_catalog(ddl: DdlRunner, relation: dict[str, Any]) -> tuple[str, DistTable | None, str | None] | None:

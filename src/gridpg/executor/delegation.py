@@ -115,7 +115,7 @@ async def why_not(guard: RoutineGuard, dispatcher: Dispatcher, registry: _Regist
     access = body.routine_access(routine)
     oids = {oid for tree in parsed.trees for name in body.written_names(tree)
             for oid in registry.on_write.get(name, ())} | registry.operator_functions(access)
-    error = await guard._walk(dispatcher, registry, oids, body.user_calls(access, registry.names),
+    error = await guard._walk(dispatcher, registry, oids, body.user_calls(access, registry.names, registry.row_argument_names),
                               own_path, resolve)
     return None if error is None else error.message
 

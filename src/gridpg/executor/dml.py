@@ -97,8 +97,20 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
         return
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     shape = _values_shape(request.sql, body, columns)
-    from gridpg.executor import values
+    from gridpg.executor import large_objects, values
 
+    if large_objects.may_touch(request.sql.lower()):
+        from gridpg.executor.multi import inline_params
+
+        text = await inline_params(dispatcher, request, request.sql)
+        spans = shape.rows if text == request.sql else \
+            _values_shape(text, sqlparse.parse_tree(text)["InsertStmt"], columns).rows
+        computed = await large_objects.values_at_home(dispatcher, text, spans)
+        if computed is not None:
+            await insert(dispatcher, replace(request, sql=computed, params=[], param_oids=[], param_formats=[],
+                                                    decode_oids=[]),
+                         sqlparse.parse_tree(computed), resolved)
+            return
     if values.needs_evaluation(select, shape.cols, target.column) \
             or _distribution_default(request.sql, target, shape, columns) \
             or _uses_sequence_defaults(request.sql, shape, columns) \
@@ -888,7 +900,7 @@ async def _insert_on_datanodes(dispatcher: Dispatcher, request: ExecRequest, stm
                   "OVERRIDING_USER_VALUE": " OVERRIDING USER VALUE"}.get(body.get("override") or "", "")
 
     def head_for(cols: list[str]) -> str:
-        return f"INSERT INTO {relation} ({', '.join(quote_ident(c) for c in cols)}){overriding}"
+        return f"INSERT INTO {relation}{_column_list(cols)}{overriding}"
 
     tail = _insert_tail(request.sql, body)
     routed = await on_nodes.plan_route(dispatcher, stmt, target, columns, select_sql, head_for, tail)
@@ -916,8 +928,8 @@ async def explain_insert_select(dispatcher: Dispatcher, request: ExecRequest, tr
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     select_sql = await inline_params(dispatcher, request, str(RawStream()(stmt.selectStmt)))
     routed = await on_nodes.plan_route(dispatcher, stmt, target, columns, select_sql,
-                                       lambda cols: f"INSERT INTO {quote_qualified(target.schema, target.name)} "
-                                       f"({', '.join(quote_ident(c) for c in cols)})", _insert_tail(request.sql, body))
+                                       lambda cols: f"INSERT INTO {quote_qualified(target.schema, target.name)}"
+                                       f"{_column_list(cols)}", _insert_tail(request.sql, body))
     if isinstance(routed, str):
         return ["Distributed plan: insert ... select through the coordinator (rows routed by the distribution column)",
                 f"  Not on the datanodes: {routed}"]
@@ -1975,6 +1987,13 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     return await fill_table(dispatcher, table, [n for n, _ in columns], query_sql)
 
 
+def _column_list(cols: list[str]) -> str:
+    """` (a, b)` of a filled table's columns; nothing for a table of none (`SELECT INTO t
+    FROM src` makes one: `INSERT INTO t () ...` is no SQL, and its parse error escaped as
+    an internal error that closed the client's connection)."""
+    return f" ({', '.join(quote_ident(c) for c in cols)})" if cols else ""
+
+
 async def fill_table(dispatcher: Dispatcher, table: DistTable, cols: list[str], query_sql: str) -> int:
     """Insert the rows of a query (anything the planner runs) into a distributed table, on
     the datanodes when the query runs there, else routed through the coordinator as COPY
@@ -1987,7 +2006,7 @@ async def fill_table(dispatcher: Dispatcher, table: DistTable, cols: list[str], 
         count = await _fill_on_datanodes(dispatcher, table, cols, query_sql)
     if count is not None:
         return count
-    copy_sql = f"COPY {quote_qualified(table.schema, table.name)} ({', '.join(quote_ident(c) for c in cols)}) FROM STDIN"
+    copy_sql = f"COPY {quote_qualified(table.schema, table.name)}{_column_list(cols)} FROM STDIN"
     router = CopyRouter(dispatcher, table, cols, "text", "\t", None)
     from gridpg.executor.multi import stream_query_from_catalog
 
@@ -2042,7 +2061,7 @@ async def _fill_with_sequence_calls(dispatcher: Dispatcher, table: DistTable, co
     if "val(" not in lowered and "val (" not in lowered:
         return None
     text = (f"INSERT INTO {quote_qualified(table.schema, table.name)} "
-            f"({', '.join(quote_ident(c) for c in cols)}) {query_sql}")
+            f"{_column_list(cols)} {query_sql}")
     body = parse_tree(text)["InsertStmt"]
     calls = sequence_calls(body)
     if not calls:
@@ -2082,7 +2101,7 @@ async def _fill_on_datanodes(dispatcher: Dispatcher, table: DistTable, cols: lis
     from gridpg.sql.parse import parse_tree
 
     text = (f"INSERT INTO {quote_qualified(table.schema, table.name)} "
-            f"({', '.join(quote_ident(c) for c in cols)}) {query_sql}")
+            f"{_column_list(cols)} {query_sql}")
     stmt = parse_sql(text)[0].stmt
     body = parse_tree(text)["InsertStmt"]
     columns = await dispatcher.coord.table_columns(dispatcher.runner, table)

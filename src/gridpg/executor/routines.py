@@ -382,6 +382,16 @@ _NAMES_SQL = f"""
 SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE {_USER_SCHEMAS} AND {_READABLE}"""
 
+# Routines `x.f` may call (attribute notation): one argument, of a row type (a table's,
+# a composite type's, record)
+_ROW_ARGUMENT_SQL = f"""
+SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_catalog.pg_type t ON t.oid = p.proargtypes[0]
+WHERE {_USER_SCHEMAS} AND {_READABLE} AND p.pronargs = 1
+AND (t.typtype = 'c' OR t.oid = 'pg_catalog.record'::pg_catalog.regtype
+     OR (t.typtype = 'd' AND (SELECT b.typtype FROM pg_catalog.pg_type b WHERE b.oid = t.typbasetype) = 'c'))"""
+
 # Routines whose source names temporary objects (`CREATE TEMP TABLE`, `DROP TABLE
 # pg_temp.x`, dynamic SQL spelling TEMP): calling them may leave temp tables on the
 # catalog connection that runs them (frontend/temps.py pins it for the session).
@@ -450,6 +460,7 @@ class _Registry:
 
     epoch: int
     names: frozenset[str] = frozenset()
+    row_argument_names: frozenset[str] = frozenset()  # routines attribute notation may call
     dependents: dict[str, set[int]] = field(default_factory=dict)  # relname -> routine oids
     on_write: dict[str, set[int]] = field(default_factory=dict)  # triggers, defaults, checks
     operators: dict[str, set[int]] = field(default_factory=dict)  # user operator -> function
@@ -745,7 +756,7 @@ class RoutineGuard:
             return None
 
         roots = registry.operator_functions(access) | _written_routines(tree, access, registry)  # type: ignore[arg-type]
-        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names), path,
+        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names, registry.row_argument_names), path,
                                  _resolver(dispatcher, dispatcher.runner.snapshot()), visit=visit)
         return bool(found) or error is not None
 
@@ -762,6 +773,7 @@ class RoutineGuard:
             return own[1]
         async with _CatalogConnection(dispatcher, private) as conn:
             names = frozenset(r[0] for r in await conn.query(_NAMES_SQL) if r[0])
+            row_argument_names = frozenset(r[0] for r in await conn.query(_ROW_ARGUMENT_SQL) if r[0])
             temp_makers = frozenset(r[0] for r in await conn.query(_TEMP_MAKERS_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
             on_write: dict[str, set[int]] = {}
@@ -798,7 +810,7 @@ class RoutineGuard:
             # (a parent matters when some table its actions reach has user triggers)
             fk_actions = {parent: children for parent, children in fk_actions.items()
                           if _reaches(parent, fk_actions, with_triggers)}
-        registry = _Registry(snapshot.epoch, names, dependents, on_write, operators,
+        registry = _Registry(snapshot.epoch, names, row_argument_names, dependents, on_write, operators,
                              delegated=delegated, event_functions=events, defaults=defaults,
                              on_write_at=on_write_at, row_triggers_at=row_triggers_at,
                              statement_triggers_at=statement_triggers_at,
@@ -893,7 +905,7 @@ class RoutineGuard:
         if local_write:  # the triggers and defaults of the written table run on the catalog server
             roots |= _written_routines(tree, access, registry)
         edges: dict[int, set[int]] = {}
-        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names),
+        error = await self._walk(dispatcher, registry, roots, body.user_calls(access, registry.names, registry.row_argument_names),
                                  path, resolve, visit=visit, edges=edges)
         if error is not None:
             return error
@@ -1097,7 +1109,7 @@ class RoutineGuard:
             return "it reads other tables", False, False
         if sequence_calls(stmt):
             return "it calls sequence functions", False, False
-        calls = body.user_calls(access, registry.names)
+        calls = body.user_calls(access, registry.names, registry.row_argument_names)
         names = {n.lower() for _, n in calls}
         seen: dict[str, list[tuple[str, bool]]] = {}  # name: (schema, volatile) of each overload
         if calls:
@@ -1119,7 +1131,7 @@ class RoutineGuard:
         where = stmt.get("whereClause")
         where_access = body.statement_access({"SelectStmt": {"whereClause": where}}) if where else None
         where_here = where_access is not None and bool(
-            body.user_calls(where_access, registry.names) or registry.operator_functions(where_access))
+            body.user_calls(where_access, registry.names, registry.row_argument_names) or registry.operator_functions(where_access))
         # (the overloads the session's path finds first are those called; each one of them
         # that is VOLATILE makes the statement's code evaluated row by row)
         volatile = False
@@ -1361,7 +1373,7 @@ class RoutineGuard:
         roots |= registry.operator_functions(access)
         reads = {}
         error = await self._walk(dispatcher, registry, roots,
-                                 body.user_calls(access, registry.names) if own_calls else set(),
+                                 body.user_calls(access, registry.names, registry.row_argument_names) if own_calls else set(),
                                  path, resolve, reads)
         if error is not None or not reads:
             return error
@@ -1475,7 +1487,7 @@ class RoutineGuard:
                     oids.add(oid)
                     if edges is not None:
                         edges.setdefault(oid, set()).add(routine.oid)
-                for call in body.user_calls(access, registry.names):
+                for call in body.user_calls(access, registry.names, registry.row_argument_names):
                     via_call.setdefault(call, routine.title)
                     calls.add(call)
                     call_parents.setdefault(call, set()).add(routine.oid)
@@ -1593,7 +1605,7 @@ async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, regis
     access = body.routine_access(routine)
     oids = {oid for tree in parsed.trees for name in body.written_names(tree)
             for oid in registry.on_write.get(name, ())} | registry.operator_functions(access)
-    error = await guard._walk(dispatcher, registry, oids, body.user_calls(access, registry.names),
+    error = await guard._walk(dispatcher, registry, oids, body.user_calls(access, registry.names, registry.row_argument_names),
                               own_path, resolve)
     return error.message if error is not None else None
 

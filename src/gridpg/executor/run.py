@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg import metrics
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, UNDEFINED_TABLE, PgError
+from gridpg.executor import large_objects
 from gridpg.executor.replica_defaults import ensure_replica_defaults
 from gridpg.planner import plan as plans
 from gridpg.planner import tempnames
@@ -61,6 +62,8 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
         except PgError:
             tree = {}  # (reported where it is planned)
         ensure_into_allowed(tree)
+    if dispatcher.runner.temps.names and large_objects.may_touch(lowered):
+        large_objects.ensure_not_beside_temps(dispatcher, request, session)
     if dispatcher.runner.temps.names or "temp" in lowered:
         from gridpg.executor import temp_query
 
@@ -84,6 +87,8 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
         if exc.sqlstate == FEATURE_NOT_SUPPORTED:
             await ensure_postgres_accepts(dispatcher, request)
         raise
+    if large_objects.may_touch(lowered) and await large_objects.run_if_large_object(dispatcher, request, plan):
+        return
     await execute(dispatcher, request, plan)
 
 

@@ -160,6 +160,8 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
         ensure_not_internal(setting.name)
     catalog_node = runner.coord.catalog_node
     catalog = await runner.txn.connection(catalog_node, wants_block=False)
+    if not setting.reset:
+        await _load_reserving_library(catalog, setting.name)
     rows = await catalog.query("; ".join(statements))
     returned = rows[0][0] if rows and rows[0] else None
     if setting.is_local and not in_block:
@@ -180,6 +182,22 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
     else:
         tag_held_connections(runner)
     return await _reported(runner, setting, catalog), returned
+
+
+# Libraries any pooled backend connection may have loaded (a function or trigger ran there),
+# each reserving its prefix: PostgreSQL refuses an unknown `plpgsql.x` once plpgsql is loaded
+# (42602). A placeholder accepted on a connection without it would fail on the next
+# connection the session set up, and every statement after it would fail: so the name is
+# checked with the library loaded, as a session that ran any PL/pgSQL has it.
+_PRELOADED_PREFIXES = {"plpgsql": "DO $gridpg$BEGIN END$gridpg$"}
+
+
+async def _load_reserving_library(catalog: BackendConnection, name: str) -> None:
+    """Load the library that reserves `name`'s prefix on the validating connection."""
+    prefix, dot, _ = name.partition(".")
+    load = _PRELOADED_PREFIXES.get(prefix.lower()) if dot else None
+    if load is not None:
+        await catalog.simple_query(load)
 
 
 def _note_transaction_setting(runner: StatementRunner, setting: sqlparse.SetStatement,

@@ -37,7 +37,14 @@ from gridpg.errors import (
     notice,
     stack_depth_exceeded,
 )
-from gridpg.executor import oid_results, relay, routed, server_settings, tableoid_oids
+from gridpg.executor import (
+    large_objects,
+    oid_results,
+    relay,
+    routed,
+    server_settings,
+    tableoid_oids,
+)
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows
 from gridpg.executor.prepared import sync_cycles
@@ -865,6 +872,7 @@ class StatementRunner:
                 or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
                 or connection_values.mentions(sql) \
+                or (large_objects.may_touch(lowered) and large_objects.touches(sql)) \
                 or (xact_time.statement_mentions_time(sql) and (not block_time or _block_text(sql) is None)):
             return False  # (other time calls: pinned per statement on the general path)
         try:

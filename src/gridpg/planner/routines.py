@@ -119,6 +119,9 @@ class Access:
     # (`set_transmission_modes`): code called there resolves its names against pg_catalog
     # alone, not the armed path (executor/routines.py refuses it).
     sublinks: tuple[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]], ...] = ()
+    # Names used as `x.name` or `(x).name`: calls of `name(x)` when a routine of that name
+    # takes one row argument (PostgreSQL's attribute notation), else columns
+    attribute_calls: frozenset[tuple[str | None, str]] = frozenset()
 
     def all_sublinks(self) -> Iterator[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]]:
         yield from self.sublinks
@@ -134,6 +137,12 @@ class Access:
         out = set(self.calls)
         for inner in self.nested:
             out |= inner.all_calls()
+        return out
+
+    def all_attribute_calls(self) -> set[tuple[str | None, str]]:
+        out = set(self.attribute_calls)
+        for inner in self.nested:
+            out |= inner.all_attribute_calls()
         return out
 
     def all_writes(self) -> set[str]:
@@ -230,7 +239,7 @@ def routine_access(routine: Routine) -> Access:
                       "of distributed tables")
     return Access(access.relations, access.calls, body.dynamic or access.dynamic, unreadable,
                   access.nested, access.operators, access.writes, body.atomic, access.utility, access.upserts,
-                  access.sublinks)
+                  access.sublinks, access.attribute_calls)
 
 
 def _size_call(definition: str) -> str | None:
@@ -251,7 +260,7 @@ def do_access(body: str, language: str | None) -> Access:
     access = _tree_access(list(parsed.trees))
     return Access(access.relations, access.calls, parsed.dynamic or access.dynamic, parsed.unreadable,
                   access.nested, access.operators, access.writes, utility=access.utility,
-                  upserts=access.upserts, sublinks=access.sublinks)
+                  upserts=access.upserts, sublinks=access.sublinks, attribute_calls=access.attribute_calls)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -363,9 +372,12 @@ def reads_current_schema(text: str, depth: int = 0) -> bool:
     return False
 
 
-def user_calls(access: Access, known: frozenset[str]) -> set[tuple[str | None, str]]:
-    """The calls that may reach user routines (their names are among `known`)."""
-    return {(s, n) for s, n in access.all_calls() if n.lower() in known and s not in SYSTEM_SCHEMAS}
+def user_calls(access: Access, known: frozenset[str],
+               row_argument: frozenset[str] = frozenset()) -> set[tuple[str | None, str]]:
+    """The calls that may reach user routines (their names are among `known`; names used in
+    attribute notation, among `row_argument`: routines of one row-typed argument)."""
+    out = {(s, n) for s, n in access.all_calls() if n.lower() in known and s not in SYSTEM_SCHEMAS}
+    return out | {(s, n) for s, n in access.all_attribute_calls() if n.lower() in row_argument}
 
 
 # -- bodies --------------------------------------------------------------------------
@@ -437,6 +449,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     utility: list[tuple[str, analyze.RelRef]] = []
     upserts: list[analyze.RelRef] = []
     sublinks: list[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]] = []
+    attribute_calls: set[tuple[str | None, str]] = set()
     for tree in trees:
         if next(iter(tree), "") not in _SCHEMA_STATEMENTS or _is_temp_table_as(tree):  # (DDL runs as distributed DDL)
             relations.extend(analyze.relations(tree))
@@ -457,6 +470,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
             call = node.get("FuncCall")
             if isinstance(call, dict):
                 calls.add(_qualified(call.get("funcname", [])))
+            attribute_calls.update(_attribute_notation_names(node))
             procedure = node.get("CallStmt")
             if isinstance(procedure, dict):  # its funccall is a bare FuncCall body
                 calls.add(_qualified(procedure.get("funccall", {}).get("funcname", [])))
@@ -470,7 +484,26 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
                     if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
     return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
-                  upserts=tuple(upserts), sublinks=tuple(sublinks))
+                  upserts=tuple(upserts), sublinks=tuple(sublinks),
+                  attribute_calls=frozenset(attribute_calls))
+
+
+def _attribute_notation_names(node: dict[str, Any]) -> Iterator[tuple[str | None, str]]:
+    """The names a node may call a function by in attribute notation: `p.f` and `(p).f`
+    are `f(p)` when p's row type has no column f (PostgreSQL's functional notation; misc.sql's
+    `name(p.hobbies)`). Unseen, such a call of code reading distributed tables ran on each
+    datanode over its own shards: a wrong answer, silently. Conservative: every such name
+    counts (a column named like a user routine only sends the statement through the check)."""
+    ref = node.get("ColumnRef")
+    if isinstance(ref, dict):
+        fields = ref.get("fields") or []
+        if len(fields) >= 2 and isinstance(fields[-1], dict) and "String" in fields[-1]:
+            yield None, str(fields[-1]["String"].get("sval", ""))
+    indirection = node.get("A_Indirection")
+    if isinstance(indirection, dict):
+        for item in indirection.get("indirection") or []:
+            if isinstance(item, dict) and "String" in item:
+                yield None, str(item["String"].get("sval", ""))
 
 
 def _is_temp_table_as(tree: dict[str, Any]) -> bool:

@@ -40,6 +40,13 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         word = {"CreatedbStmt": "CREATE", "DropdbStmt": "DROP"}.get(kind, "ALTER")
         raise PgError(FEATURE_NOT_SUPPORTED, f"{word} DATABASE is not supported by gridpg: "
                       "a cluster serves one database", hint="use a schema (CREATE SCHEMA), or another cluster")
+    if kind == "CreateEventTrigStmt" and str(tree[kind].get("eventname", "")).lower() == "login":
+        # Clients log in to a coordinator, never to the servers behind it: such a trigger
+        # fired for gridpg's own pooled connections (as the cluster superuser, on every
+        # server), wrote the catalog server's empty copy of a distributed table
+        # (event_trigger_login.sql: 0 rows logged), and its error would refuse them.
+        raise PgError(FEATURE_NOT_SUPPORTED, "login event triggers are not supported by gridpg: clients "
+                      "log in to a coordinator, not to the servers the trigger would fire on")
     if kind == "CreateTableAsStmt":
         _ensure_on_commit_of_temp(tree[kind].get("into") or {})
     own = _OWN_PLANS.get(kind)
