@@ -104,8 +104,10 @@ class _Protocol(asyncio.Protocol):
         self.awaiting_ready = 0  # ReadyForQuery messages owed by the server
         self.relay: ReplyRelay | None = None
         # The node's OIDs of user and extension types -> the catalog server's (shared by the
-        # node's pool, filled per catalog epoch): RowDescriptions carry the catalog's OIDs,
-        # the ones clients look types up by (psycopg's register_enum, pgvector's adapters).
+        # node's pool, filled per catalog epoch): a RowDescription relayed to a client is
+        # mapped through it (`client_row_description`), as clients look types up by the
+        # catalog's OIDs (psycopg's register_enum, pgvector's adapters). The frames stay as
+        # the node sent them: the coordinator's own readers interpret OIDs on the node.
         self.type_map: dict[int, int] = {}
         # The loop the connection was made on, for the readers' futures: Python 3.11's
         # asyncio.get_running_loop() asks the kernel for the pid on every call.
@@ -120,12 +122,9 @@ class _Protocol(asyncio.Protocol):
             return
         self.reader.feed(data)
         frames = self.frames
-        type_map = self.type_map
         for frame in self.reader.raw_frames():
             if frame[0] == 0x5A:
                 self.awaiting_ready -= 1
-            elif frame[0] == 0x54 and type_map:
-                frame = (0x54, codec.map_row_description_types(frame[1], type_map))
             frames.append(frame)
         if frames and self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
@@ -229,6 +228,11 @@ class BackendConnection:
     @property
     def type_map(self) -> dict[int, int]:
         return self._proto.type_map
+
+    def client_row_description(self, message: bytes) -> bytes:
+        """This node's RowDescription as a client is sent it: types by the catalog's OIDs."""
+        type_map = self._proto.type_map
+        return codec.map_row_description_types(message, type_map) if type_map else message
 
     @property
     def node(self) -> str:

@@ -409,7 +409,7 @@ async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tupl
                 out.emit_row(raw)
                 rows += 1
             elif kind == 0x54:
-                out.emit_description(raw)
+                out.emit_description(conn.client_row_description(raw))
             elif kind == 0x43:
                 tag = raw[5:-1].decode()
                 if not simple:

@@ -222,7 +222,7 @@ async def finish_simple(
                 emit(raw)
             elif kind == _ROW_DESCRIPTION:
                 if send_row_description:
-                    emit(raw)
+                    emit(conn.client_row_description(raw))
             elif kind == _COPY_IN:
                 result.copy_in = True
                 result.extra.append(raw)
