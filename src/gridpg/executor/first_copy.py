@@ -64,13 +64,7 @@ class FirstCopyRights:
         return await asyncio.shield(found)
 
     async def _load(self, group: str, role: str, table: tuple[str, str]) -> bool:
-        coord = self.coord
-        conn = await coord.internal_acquire(group)
         qualified = f"{quote_ident(table[0])}.{quote_ident(table[1])}"
-        try:
-            rows = await conn.query(RIGHTS_SQL.format(role=quote_literal(role), table=quote_literal(qualified)))
-        except BaseException:
-            coord.pools.pool(group).discard(conn)
-            raise
-        coord.pools.pool(group).release(conn)
+        rows = await self.coord.internal_query(
+            group, RIGHTS_SQL.format(role=quote_literal(role), table=quote_literal(qualified)))
         return bool(rows) and rows[0][0] == "t"

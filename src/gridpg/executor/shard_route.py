@@ -127,13 +127,8 @@ class ShardRoutes:
         if group not in coord.datanode_addresses:
             return None
         qualified = f"{quote_ident(key[0])}.{quote_ident(key[1])}"
-        conn = await coord.internal_acquire(group)
-        try:
-            rows = await conn.query(ALLOWED_SQL.format(role=quote_literal(role), table=quote_literal(qualified)))
-        except BaseException:
-            coord.pools.pool(group).discard(conn)
-            raise
-        coord.pools.pool(group).release(conn)
+        rows = await coord.internal_query(
+            group, ALLOWED_SQL.format(role=quote_literal(role), table=quote_literal(qualified)))
         for schema, name, select, write, events in rows:
             if (schema, name) == key:
                 return TableRights(select == "t", write == "t", int(events or 0))

@@ -338,6 +338,18 @@ class Coordinator:
             conn.session_state, conn.timer_set = NEUTRAL, False
         return conn
 
+    async def internal_query(self, node: str, sql: str) -> list[tuple[str | None, ...]]:
+        """Rows of the coordinator's own query on `node` (`internal_acquire`'s connection,
+        given back, or closed when the query failed)."""
+        conn = await self.internal_acquire(node)
+        try:
+            rows = await conn.query(sql)
+        except BaseException:
+            self.pools.pool(node).discard(conn)
+            raise
+        self.pools.pool(node).release(conn)
+        return rows
+
     async def forget_state(self) -> None:
         """A worker that stops takes its epoch row away (DDL does not wait for it)."""
         if self.worker == 0:
@@ -440,13 +452,7 @@ class Coordinator:
             return
 
         async def load(node: str) -> None:
-            conn = await self.internal_acquire(node)
-            try:
-                rows = await conn.query(TYPE_OIDS_SQL)
-            except BaseException:
-                self.pools.pool(node).discard(conn)
-                raise
-            self.pools.pool(node).release(conn)
+            rows = await self.internal_query(node, TYPE_OIDS_SQL)
             found = {int(oid): wanted.get((schema, name)) for oid, schema, name in rows}
             type_map = self.pools.type_maps.setdefault(node, {})
             type_map.clear()

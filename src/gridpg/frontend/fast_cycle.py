@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
 from gridpg.metrics import FAST_CYCLE_COUNTS
-from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, build_ready, map_row_description_types, split_bind
+from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, build_ready, split_bind
 from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class FastCycle:
                 if first >= 0:
                     send(buf[first:pos])
                     first = -1
-                send(map_row_description_types(buf[pos:end], type_map))
+                send(self.conn.client_row_description(buf[pos:end]))
                 pos = end
                 continue
             if kind in relayed:
