@@ -1251,7 +1251,11 @@ class RoutineGuard:
             elif routine.search_path is not None:
                 has_path.append(title)
             reached: set[tuple[str, str]] = set()
-            reason = body.loopback_blocker(routine, routine_access, run_path, resolve, views, reached)
+            # (a trigger function's own twin names the shadows of the tables it names with
+            # their schema, executor/triggers.ensure_twins; what it calls runs as it is)
+            qualified: set[tuple[str, str]] | None = set() if routine.oid in oids else None
+            reason = body.loopback_blocker(routine, routine_access, run_path, resolve, views, reached,
+                                           qualified)
             if reached and routine.oid not in oids:
                 called_reach.append(title)
             if reason is None and routine.oid not in oids:  # (the trigger's own twin runs them)

@@ -33,16 +33,17 @@ import contextlib
 import dataclasses
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.pgwire import codec
 from gridpg.executor.loopback import SHADOW_PREFIX, calls_path
-from gridpg.executor.twins import path_elements, upsert_columns
+from gridpg.executor.twins import path_elements, redirect_names, upsert_columns
+from gridpg.pgwire import codec
 from gridpg.planner import triggers as tg
+from gridpg.planner.routines import qualified_relations
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql_upsert
 from gridpg.sql.quote import quote_ident, quote_literal
@@ -825,6 +826,9 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
             # carries the rewritten body, which changes when a table becomes distributed,
             # and the path, which names the shadow schemas by oid)
             source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
+            if firing.shadows:  # (`INSERT INTO app.audit ...`: the shadow of app.audit)
+                schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
+                source = qualified_to_shadows(source, firing.shadows, schemas)
             name = tg.twin_name(int(oid or 0), source, "" if path is None else repr(path))
             names[int(oid or 0)] = name
             titles[name] = title or name
@@ -836,6 +840,26 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
         raise
     pool.release(conn)
     return {t.name: names[t.function_oid] for t in firing.fired_here}
+
+
+def qualified_to_shadows(source: str, tables: Iterable[tuple[str, str]], schemas: dict[str, str]) -> str:
+    """A trigger function's body with each `schema.table` of the distributed tables (and
+    views over them) it reaches naming that table's shadow, as a routine's twin does
+    (`twins.redirect_names`: PostgreSQL's scanner; strings, quoted names and comments are
+    tokens of their own). Its unqualified names find the shadows by the armed search path.
+    The body is read again after: a distributed table still named with its schema (a
+    spelling the rewriting missed) would be the catalog server's empty copy, so the firing
+    is refused instead (0A000)."""
+    shadows = {key: f"{SHADOW_PREFIX}{schemas[key[0]]}" for key in tables if key[0] in schemas}
+    if not shadows:
+        return source
+    rewritten = redirect_names(source, shadows)
+    left = qualified_relations(tg.twin_sql("f", rewritten)) & shadows.keys()
+    if left:
+        schema, name = min(left)
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot fire a trigger function naming {schema}.{name} "
+                      "that way on the coordinator", hint="Name the table without its schema.")
+    return rewritten
 
 
 def shadowed_path(value: str, schemas: dict[str, str]) -> tuple[str, ...]:

@@ -280,16 +280,16 @@ def _redirect_calls(definition: str, callees: dict[str, str]) -> str:
 def redirect_names(text: str, shadows: dict[tuple[str, str], str]) -> str:
     """`text` with each `schema.table` of `shadows` naming that shadow schema instead, read
     with PostgreSQL's scanner (a body, or a client's statement run whole on the catalog
-    server): a name followed or preceded by `.` (a column, a longer name) is left alone."""
+    server), also as the first two parts of a column `schema.table.column`; a name that
+    follows a `.` (a longer name) is left alone."""
     tokens = sqlparse.tokens(text)
     cuts: list[tuple[int, int, str]] = []
     for i in range(len(tokens) - 2):
         first, dot, second = tokens[i], tokens[i + 1], tokens[i + 2]
         if text[dot.start:dot.end + 1] != "." or (i > 0 and text[tokens[i - 1].start:tokens[i - 1].end + 1] == "."):
             continue
-        after = text[tokens[i + 3].start:tokens[i + 3].end + 1] if i + 3 < len(tokens) else ""
         key = (_ident(text[first.start:first.end + 1]), _ident(text[second.start:second.end + 1]))
-        if key in shadows and after != ".":  # (`INSERT INTO app.t (cols)`: a table too)
+        if key in shadows:  # (`INSERT INTO app.t (cols)`: a table too)
             cuts.append((first.start, first.end + 1, quote_ident(shadows[key])))
     for cut_start, cut_end, name in sorted(cuts, reverse=True):
         text = text[:cut_start] + name + text[cut_end:]

@@ -380,6 +380,13 @@ def user_calls(access: Access, known: frozenset[str],
     return out | {(s, n) for s, n in access.all_attribute_calls() if n.lower() in row_argument}
 
 
+def qualified_relations(create_sql: str) -> set[tuple[str, str]]:
+    """The (schema, name) of every relation a PL/pgSQL function's CREATE text names with
+    its schema."""
+    access = _tree_access(list(_plpgsql_body(create_sql).trees))
+    return {(ref.schema, ref.name) for ref in access.all_relations() if ref.schema is not None}
+
+
 # -- bodies --------------------------------------------------------------------------
 
 
