@@ -166,10 +166,13 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
     else:
         raise call.refusal
     # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
-    # missed would reach the catalog server's copies; that fails the statement)
+    # missed would reach the catalog server's copies; that fails the statement. A CALL or
+    # DO that may COMMIT is not watched, which would keep it in one catalog transaction:
+    # its rewritten code was read again instead, twins.refuse_missed_names)
+    guarded = call.dynamic or (call.watched_twins and not loopback.may_end_transactions(dispatcher.runner, sql))
     dispatcher.runner.loopback_error = None
     try:
-        await loopback.run_call(dispatcher, request, sql, tables, guarded=call.dynamic or call.watched_twins,
+        await loopback.run_call(dispatcher, request, sql, tables, guarded=guarded,
                                 role=call.role, before=_preparer(dispatcher, call))
     except PgError as exc:
         with_loopback_names(exc, getattr(dispatcher.runner, "loopback_error", None))

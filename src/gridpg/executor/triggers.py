@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.loopback import SHADOW_PREFIX, calls_path
-from gridpg.executor.twins import path_elements, redirect_names, upsert_columns
+from gridpg.executor.twins import path_elements, redirect_names, refuse_missed_names, upsert_columns
 from gridpg.pgwire import codec
 from gridpg.planner import triggers as tg
 from gridpg.planner.routines import qualified_relations
@@ -854,11 +854,7 @@ def qualified_to_shadows(source: str, tables: Iterable[tuple[str, str]], schemas
     if not shadows:
         return source
     rewritten = redirect_names(source, shadows)
-    left = qualified_relations(tg.twin_sql("f", rewritten)) & shadows.keys()
-    if left:
-        schema, name = min(left)
-        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot fire a trigger function naming {schema}.{name} "
-                      "that way on the coordinator", hint="Name the table without its schema.")
+    refuse_missed_names(qualified_relations(tg.twin_sql("f", rewritten)), shadows)
     return rewritten
 
 

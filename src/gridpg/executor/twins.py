@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.loopback import SHADOW_PREFIX, calls_path
+from gridpg.planner.routines import qualified_relations
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import plpgsql_upsert
 from gridpg.sql.plpgsql_upsert import TargetColumns
@@ -216,6 +217,9 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
     text = "\n".join(lines)
     if redirect:
         text = _redirect_body(text, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in redirect if k[0] in schemas})
+        language = "plpgsql" if "\n LANGUAGE plpgsql\n" in text else "sql" if "\n LANGUAGE sql\n" in text else None
+        if language is not None:
+            refuse_missed_names(qualified_relations(text, language), redirect)
     if callees:
         text = _redirect_calls(text, callees)
     lines = text.split("\n")
@@ -309,23 +313,31 @@ async def redirect_statement(conn: BackendConnection, sql: str, tables: Iterable
 
 def _redirect_do_body(sql: str, shadows: dict[tuple[str, str], str]) -> str:
     """A DO block with the names of its body redirected (migrations backfill
-    `auth.identities` so): a dollar-quoted or plain '...' string. A body in an E'' string
-    is left alone: what it names reaches the catalog server's copy, which the watched call
-    refuses."""
-    cuts = []
-    for token in sqlparse.tokens(sql):
-        text = sql[token.start:token.end + 1]
-        match = re.match(r"\$[A-Za-z_0-9]*\$", text)
-        if match and text.endswith(match.group(0)) and len(text) >= 2 * len(match.group(0)):
-            inner = text[len(match.group(0)):len(text) - len(match.group(0))]
-            cuts.append((token.start + len(match.group(0)), token.end + 1 - len(match.group(0)),
-                         redirect_names(inner, shadows)))
-        elif len(text) >= 2 and text[0] == "'" and text[-1] == "'":
-            inner = redirect_names(text[1:-1].replace("''", "'"), shadows)
-            cuts.append((token.start + 1, token.end, inner.replace("'", "''")))
-    for start, end, text in sorted(cuts, reverse=True):
-        sql = sql[:start] + text + sql[end:]
-    return sql
+    `auth.identities` so), made again from its parsed body, so any quoting of the body
+    (dollar, '...', E'...' with escapes) reads the same; the body's text is kept as it is,
+    so the lines of PL/pgSQL's error context hold."""
+    args = {a["DefElem"]["defname"]: a["DefElem"]["arg"]["String"]["sval"]
+            for a in sqlparse.parse_tree(sql)["DoStmt"]["args"]}
+    body = redirect_names(args.get("as", ""), shadows)
+    tag = "$gp_do$"
+    while tag in body:
+        tag = tag[:-1] + "x$"
+    language = f"LANGUAGE {quote_ident(args['language'])} " if "language" in args else ""
+    out = f"DO {language}{tag}{body}{tag}"
+    refuse_missed_names(qualified_relations(out, "do"), shadows)
+    return out
+
+
+def refuse_missed_names(named: set[tuple[str, str]], redirected: Iterable[tuple[str, str]]) -> None:
+    """Rewritten code read again (planner/routines.qualified_relations): a distributed table
+    it still names with its schema, in a spelling the rewriting did not match (`U&"..."`,
+    an E'' string), would be the catalog server's empty copy: refused (0A000) rather than
+    left to the call's watch, which a CALL or DO that commits does not have."""
+    left = named & set(redirected)
+    if left:
+        schema, name = min(left)
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run code naming {schema}.{name} that way "
+                      "through the loopback", hint="Name the table without its schema.")
 
 
 def _rewrite_upserts(definition: str, targets: TargetColumns, sql_body: bool = False) -> str:

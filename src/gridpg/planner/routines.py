@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gridpg.catalog.model import DistTable
-from gridpg.errors import PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze, sizes
 from gridpg.planner.calls import SEQUENCE_FUNCTIONS
 from gridpg.sql import parse as sqlparse
@@ -380,10 +380,21 @@ def user_calls(access: Access, known: frozenset[str],
     return out | {(s, n) for s, n in access.all_attribute_calls() if n.lower() in row_argument}
 
 
-def qualified_relations(create_sql: str) -> set[tuple[str, str]]:
-    """The (schema, name) of every relation a PL/pgSQL function's CREATE text names with
-    its schema."""
-    access = _tree_access(list(_plpgsql_body(create_sql).trees))
+def qualified_relations(create_sql: str, language: str = "plpgsql") -> set[tuple[str, str]]:
+    """The (schema, name) of every relation a PL/pgSQL (or SQL) routine's CREATE text, or a
+    DO statement (`language` "do"), names with its schema. A text that cannot be read
+    raises 0A000: the caller checks a body it rewrote, which must read as the original."""
+    if language == "do":
+        args = {a["DefElem"]["defname"]: a["DefElem"]["arg"]["String"]["sval"]
+                for a in sqlparse.parse_tree(create_sql)["DoStmt"]["args"]}
+        access = do_access(args.get("as", ""), args.get("language"))
+        unreadable = access.unreadable
+    else:
+        parsed = _plpgsql_body(create_sql) if language == "plpgsql" else _sql_function_body(create_sql)
+        access = _tree_access(list(parsed.trees))
+        unreadable = parsed.unreadable
+    if unreadable:
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot read the code it rewrote: {unreadable}")
     return {(ref.schema, ref.name) for ref in access.all_relations() if ref.schema is not None}
 
 
