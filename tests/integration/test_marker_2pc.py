@@ -109,3 +109,37 @@ def test_concurrent_transfers_keep_the_sum(gridpg_cluster: Cluster, schema: str,
     with psycopg.connect(gridpg_cluster.dsn(), autocommit=True) as conn:
         assert conn.execute(f"SELECT sum(v) FROM {schema}.bank").fetchone() == (800,)
     assert prepared_on(datanodes) == []
+
+
+def test_a_block_with_temp_tables_and_ddl_is_decided_by_its_catalog_connection(
+        gridpg_cluster: Cluster, schema: str, datanodes: dict[str, str], catalogs: dict[str, str]) -> None:
+    """PostgreSQL refuses to PREPARE a transaction that touched temporary objects: the
+    session's catalog connection, which holds its temp tables, commits in one phase with
+    its marker while the other catalog servers and the datanodes prepare. Before, such a
+    block failed at COMMIT (0A000) and its DDL and rows were lost."""
+    first_catalog = sorted(catalogs)[0]
+    with session(gridpg_cluster.dsn(), schema) as conn:
+        conn.execute("CREATE TABLE src (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO src SELECT g, g FROM generate_series(1, 30) g")
+        conn.execute("CREATE TEMP TABLE staging AS SELECT id FROM src WHERE id % 3 = 0")
+        before = _markers_written(catalogs[first_catalog]) if query(
+            catalogs[first_catalog], "SELECT to_regclass('gridpg.commit_marker') IS NOT NULL")[0][0] else 0
+        with conn.transaction():
+            conn.execute("CREATE TABLE picked AS SELECT s.* FROM src s JOIN staging USING (id)")
+            conn.execute("UPDATE src SET v = -v WHERE id IN (SELECT id FROM staging)")
+        assert conn.execute("SELECT count(*), sum(v) FROM picked").fetchone() == (10, 165)
+        assert conn.execute("SELECT count(*) FROM src WHERE v < 0").fetchone() == (10,)
+        deadline = time.monotonic() + 10  # (the statistics reach the view within a second)
+        while _markers_written(catalogs[first_catalog]) == before:  # it decided
+            assert time.monotonic() < deadline, "no marker was written on the catalog server"
+            time.sleep(0.2)
+        with conn.transaction(force_rollback=True):  # nothing of it stays, temp rows included
+            conn.execute("INSERT INTO staging VALUES (1000)")
+            conn.execute("CREATE TABLE dropped_again (id int)")
+            conn.execute("UPDATE src SET v = 0")
+        assert conn.execute("SELECT count(*) FROM staging").fetchone() == (10,)
+    with session(gridpg_cluster.dsn(1), schema) as other:
+        assert other.execute("SELECT count(*) FROM picked").fetchone() == (10,)
+        assert other.execute("SELECT to_regclass('dropped_again') IS NULL, count(*) FILTER (WHERE v = 0) "
+                             "FROM src").fetchone() == (True, 0)
+    assert prepared_on({**datanodes, **catalogs}) == []

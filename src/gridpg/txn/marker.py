@@ -240,6 +240,14 @@ class MarkerKeeper:
         """The node's table was found missing: checked again before it decides again."""
         self._ready.discard(node)
 
+    async def make_ready(self, node: str) -> bool:
+        """`is_ready`, waiting for the table to be made when it is not known yet."""
+        if node in self._ready or not self.enabled:
+            return node in self._ready
+        self._ensuring.add(node)
+        await self._ensure(node)
+        return node in self._ready
+
     async def _ensure(self, node: str) -> None:
         try:
             conn = await self._acquire(node)

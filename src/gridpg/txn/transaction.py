@@ -614,6 +614,8 @@ class DistributedTransaction:
         if part is not None:
             self.pools.pool(node).detach(part.conn)
         self.pinned[node] = part.conn if part is not None else None
+        if self.markers is not None:
+            self.markers.is_ready(node)  # (its marker table made now: it decides, _choose_decider)
         if self.on_pin is not None:
             self.on_pin()
 
@@ -767,6 +769,10 @@ class DistributedTransaction:
     async def _commit_two_phase(self, writers: list[str]) -> None:
         if self.gxid is None:
             self.gxid = await self.commit_log.next_gxid()
+        if self.markers is not None:
+            for node in writers:
+                if node in self.pinned:  # (it decides: _choose_decider)
+                    await self.markers.make_ready(node)
         for part in self.participants.values():
             if part.conn.txn_status != b"I" and part.conn.in_cycle:
                 await part.conn.settle()  # an open extended cycle closed first
@@ -791,8 +797,9 @@ class DistributedTransaction:
                 return None
             if part.wrote:
                 writers.append(node)
-        if len(writers) < 2:
-            return None
+        if len(writers) < 2 or (self.markers is not None and any(
+                n in self.pinned and not self.markers.is_ready(n) for n in writers)):
+            return None  # (a pinned writer decides once its marker table is known: commit())
         self._prepare_round = self._start_prepare(writers)
         return self.participants[writers[0]].conn
 
@@ -858,6 +865,15 @@ class DistributedTransaction:
         if keeper is None or not keeper.enabled or self.gxid is None \
                 or any(durable.SETTING in s.lower() for s in self.local_settings):
             return None
+        pinned = [n for n in writers if n in self.pinned and not self.catalog_used_loopback]
+        if len(pinned) == 1 and durable.session_setting(self.participants[pinned[0]].conn.session_state) is None \
+                and keeper.is_ready(pinned[0]):
+            # The session's temp tables live on that (catalog server's) connection, and
+            # PostgreSQL refuses to PREPARE a transaction that touched temporary objects
+            # (0A000): it decides, committing in one phase once the others prepared. Else
+            # a block that used temp tables and ran DDL failed at its COMMIT. (Not after the
+            # loopback: postgres_fdw's remote transaction would end inside that commit.)
+            return pinned[0]
         candidates = [n for n in writers if n not in self.local_nodes
                       and durable.session_setting(self.participants[n].conn.session_state) is None]
         ready = [n for n in candidates if keeper.is_ready(n)]  # (asks about each: makes them ready)
