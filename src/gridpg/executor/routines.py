@@ -940,8 +940,11 @@ class RoutineGuard:
             return error
         if not tables and not dynamic[0] and not sequences:
             return refusal
+        # (routines of a called name the walk left out are in schemas off every path the
+        # call may run with, `_callable`: no call reaches them)
+        reachable = {c: [o for o in oids if o in seen] for c, oids in registry.by_call.items()}
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
-                                          dynamic[0], registry.by_call, path,
+                                          dynamic[0], reachable, path,
                                           {o: frozenset(q) for o, q in qualified.items() if q},
                                           upserting)
         if isinstance(extra, PgError):
@@ -1463,6 +1466,11 @@ class RoutineGuard:
         via_call: dict[tuple[str | None, str], str] = {}
         # with `edges`: who may call whom (0: the statement), for paths and roles
         call_parents: dict[tuple[str | None, str], set[int]] = {c: {0} for c in calls}
+        # The search paths an unqualified call may be resolved with (None: any schema): a
+        # routine in a schema off all of them cannot be the one called (PostgreSQL never
+        # looks in pg_temp for functions), so another tenant's routine of the name is not
+        # checked (it made the statement's refusal name that routine)
+        call_paths: dict[tuple[str | None, str], set[tuple[str, ...]] | None] = {c: {path} for c in calls}
         found_routines: dict[int, body.Routine] = {}
         if edges is not None:
             for oid in oids:
@@ -1471,7 +1479,10 @@ class RoutineGuard:
             if len(seen) > MAX_ROUTINES:
                 return PgError(FEATURE_NOT_SUPPORTED,
                                "server-side code calls too many routines for gridpg to check")
-            found = await self._load(dispatcher, registry, oids - seen, calls)
+            wanted = oids - seen
+            found = await self._load(dispatcher, registry, wanted, calls)
+            found = [(r, a) for r, a in found if r.oid in wanted or _callable(r, calls, call_paths)]
+            calls_of_last_round = {r.oid: r.oid in wanted for r, _ in found}
             oids, calls = set(), set()
             for routine, access in found:
                 if routine.oid in seen:
@@ -1494,10 +1505,13 @@ class RoutineGuard:
                     oids.add(oid)
                     if edges is not None:
                         edges.setdefault(oid, set()).add(routine.oid)
+                run_paths = _run_paths(routine, calls_of_last_round.get(routine.oid, True), call_paths)
                 for call in body.user_calls(access, registry.names, registry.row_argument_names):
                     via_call.setdefault(call, routine.title)
                     calls.add(call)
                     call_parents.setdefault(call, set()).add(routine.oid)
+                    known = call_paths.get(call, set())
+                    call_paths[call] = None if known is None or run_paths is None else known | run_paths
         if edges is not None:
             for routine in found_routines.values():
                 for (schema, name), parents in call_parents.items():
@@ -1537,6 +1551,47 @@ class RoutineGuard:
             registry.by_call[(schema, name)] = [
                 r.oid for r, _ in out if r.name == name and schema in (None, r.schema)]
         return out
+
+
+def _callable(routine: body.Routine, calls: set[tuple[str | None, str]],
+              call_paths: dict[tuple[str | None, str], set[tuple[str, ...]] | None]) -> bool:
+    """Whether one of `calls` may resolve to `routine`: named with its schema, or
+    unqualified with a search path that has its schema (or with paths not known)."""
+    for schema, name in calls:
+        if name.lower() != routine.name.lower():
+            continue
+        if schema is not None:
+            if schema == routine.schema:
+                return True
+            continue
+        paths = call_paths.get((schema, name))
+        if paths is None or any(routine.schema in p for p in paths):
+            return True
+    return False
+
+
+def _run_paths(routine: body.Routine, by_oid: bool,
+               call_paths: dict[tuple[str | None, str], set[tuple[str, ...]] | None]) -> set[tuple[str, ...]] | None:
+    """The search paths `routine` may run with (None: not known): its own SET search_path,
+    else those of the calls that reach it; not known when it was reached otherwise (a
+    trigger, an operator, a type's support function) or its body may change the path."""
+    if body.mentions_search_path(body.body_text(routine.definition)):
+        return None
+    if routine.search_path is not None:
+        if any(e.startswith("$") for e in routine.search_path):
+            return None  # ("$user": the role it runs as)
+        return {tuple(routine.search_path)}
+    if by_oid:
+        return None
+    out: set[tuple[str, ...]] = set()
+    for key in ((None, routine.name), (routine.schema, routine.name)):
+        if key not in call_paths:
+            continue
+        paths = call_paths[key]
+        if paths is None:
+            return None
+        out |= paths
+    return out or None
 
 
 def _reaches(parent: tuple[str, str], fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]],
