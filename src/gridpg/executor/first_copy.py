@@ -13,10 +13,9 @@ READ block whose cluster-wide snapshot was taken when it joined the nodes.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from gridpg.errors import PgError
+from gridpg.executor.verdicts import EpochVerdicts
 from gridpg.planner.plan import FirstCopyLock
 from gridpg.sql.quote import quote_ident, quote_literal
 from gridpg.txn.snapshot import READ_COMMITTED
@@ -34,8 +33,8 @@ class FirstCopyRights:
 
     def __init__(self, coordinator: Coordinator) -> None:
         self.coord = coordinator
-        self._epoch = -1
-        self._verdicts: dict[tuple[str, str, str], asyncio.Future[bool]] = {}
+        # unknown: written as before, asked again next epoch
+        self._verdicts: EpochVerdicts[bool] = EpochVerdicts(False)
 
     async def may_lock(self, runner: StatementRunner, lock: FirstCopyLock) -> bool:
         txn = runner.txn
@@ -44,24 +43,9 @@ class FirstCopyRights:
         snapshot = self.coord.snapshot
         if snapshot is None:
             return False
-        if snapshot.epoch != self._epoch:
-            self._epoch = snapshot.epoch
-            self._verdicts.clear()
-        role = runner.state.role or runner.state.session_user
-        key = (str(role), *lock.table)
-        found = self._verdicts.get(key)
-        if found is None:
-            if len(self._verdicts) > 10000:
-                self._verdicts.clear()
-            found = asyncio.get_running_loop().create_future()
-            self._verdicts[key] = found
-            try:
-                found.set_result(await self._load(lock.group, str(role), lock.table))
-            except BaseException as exc:
-                found.set_result(False)  # unknown: written as before, asked again next epoch
-                if not isinstance(exc, (PgError, OSError)):
-                    raise
-        return await asyncio.shield(found)
+        role = str(runner.state.role or runner.state.session_user)
+        return await self._verdicts.get(snapshot.epoch, (role, *lock.table),
+                                        lambda: self._load(lock.group, role, lock.table))
 
     async def _load(self, group: str, role: str, table: tuple[str, str]) -> bool:
         qualified = f"{quote_ident(table[0])}.{quote_ident(table[1])}"

@@ -26,11 +26,10 @@ cannot be read (a node down, a role unknown there) is "no": the parent route.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from gridpg.errors import PgError
+from gridpg.executor.verdicts import EpochVerdicts
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -89,38 +88,20 @@ class ShardRoutes:
 
     def __init__(self, coordinator: Coordinator) -> None:
         self.coord = coordinator
-        self._epoch = -1
         # by (datanode group, role, schema, table): one table's check at a time, so that the
-        # cost of an epoch does not grow with the number of tables on the node
-        self._verdicts: dict[tuple[str, str, str, str], asyncio.Future[TableRights | None]] = {}
+        # cost of an epoch does not grow with the number of tables on the node; unknown:
+        # the parent route
+        self._verdicts: EpochVerdicts[TableRights | None] = EpochVerdicts(None)
 
     async def allows(self, table: DistTable, role: str, kind: str, locks: bool, epoch: int) -> bool:
         """Whether a statement of `kind` by `role` (a locking read when `locks`) may name
         `table`'s shards under the catalog of `epoch`."""
-        if epoch != self._epoch:
-            self._epoch = epoch
-            self._verdicts.clear()
         for group in table.groups:
-            rights = await self._rights(group, role, table.key)
+            rights = await self._verdicts.get(epoch, (group, role, *table.key),
+                                              lambda g=group: self._load(g, role, table.key))
             if rights is None or not rights.allow(kind, locks):
                 return False
         return True
-
-    async def _rights(self, group: str, role: str, key: tuple[str, str]) -> TableRights | None:
-        full = (group, role, *key)
-        found = self._verdicts.get(full)
-        if found is None:
-            if len(self._verdicts) > 10000:
-                self._verdicts.clear()
-            found = asyncio.get_running_loop().create_future()
-            self._verdicts[full] = found
-            try:
-                found.set_result(await self._load(group, role, key))
-            except BaseException as exc:
-                found.set_result(None)  # unknown: the parent route, asked again next epoch
-                if not isinstance(exc, (PgError, OSError)):
-                    raise
-        return await asyncio.shield(found)
 
     async def _load(self, group: str, role: str, key: tuple[str, str]) -> TableRights | None:
         coord = self.coord
