@@ -1666,6 +1666,11 @@ class StatementRunner:
             self._ensure_block("ROLLBACK TO SAVEPOINT")
             await self.sync_pending()
             await self.txn.rollback_to(control.name)
+            if self.private_snapshot is not None:
+                # the block's DDL after the savepoint is undone on the catalog server: plan
+                # with the metadata as it is there now (a redistribution rolled back left the
+                # table planned as replicated: one node's rows read, inserts refused)
+                await self.load_private_snapshot()
             self.state.rollback_to(control.name)
             self.notify.rollback_to(control.name)
             send(codec.build_command_complete("ROLLBACK"))
