@@ -1203,7 +1203,7 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     from gridpg.sql import parse as sqlparse
 
     body = tree["ExplainStmt"]
-    inner_sql = _inner_statement_text(request.sql)
+    inner_sql = _inner_statement_text(request.sql, has_option_list=bool(body.get("options")))
     # the statement's own parse: its locations are offsets into inner_sql, not the EXPLAIN
     inner_tree = sqlparse.parse_tree(inner_sql)
     kind = sqlparse.node_type(inner_tree)
@@ -1444,12 +1444,20 @@ async def _explain_recursive(dispatcher: Dispatcher, request: ExecRequest, recur
     return recursive.describe(head) + lines[1:]
 
 
-def _inner_statement_text(sql: str) -> str:
+def _inner_statement_text(sql: str, has_option_list: bool) -> str:
+    """The explained statement's text: what follows EXPLAIN and its options.
+
+    A parenthesis right after EXPLAIN opens the option list only when the statement has
+    options; otherwise it opens the query itself (Django's `EXPLAIN (SELECT ...) UNION
+    (SELECT ...)`), whose text starts there.
+    """
     from gridpg.sql.parse import closing_paren, tokens
 
     toks = tokens(sql)
     index = 1
     if index < len(toks) and toks[index].name == "ASCII_40":
+        if not has_option_list:
+            return sql[toks[index].start :]
         close = closing_paren(toks, index)
         if close is not None:
             index = close + 1

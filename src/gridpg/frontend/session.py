@@ -401,6 +401,9 @@ class Session:
                     self.skip_until_sync = True
                     if self.runner is not None:
                         self.runner.cycle_failed = True
+                        # any error aborts the block, as in PostgreSQL: a Describe that the
+                        # catalog server refused left ReadyForQuery saying 'T' (h-django9)
+                        self.runner.txn.fail()
             except ProtocolViolation:
                 raise
 

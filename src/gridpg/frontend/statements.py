@@ -310,8 +310,6 @@ class StatementRunner:
     async def load_private_snapshot(self) -> None:
         """The catalog as this transaction's DDL left it: tables and the views' definitions
         (a view created in the transaction is inlined like any other)."""
-        from gridpg.frontend.coordinator import _load_views
-
         conn = await self.txn.connection(self.coord.catalog_node, wants_block=True)
         if self.txn.catalog_used_loopback and (await conn.query(_LOOPBACK_USED_SQL))[0][0] == "t":
             # (else the COMMIT would fail: "cannot PREPARE a transaction that has operated
@@ -320,6 +318,16 @@ class StatementRunner:
                           "gridpg cannot change the schema in a transaction block that ran "
                           "server-side code over distributed tables",
                           hint="Run the schema change in its own transaction, or before the code.")
+        await self._read_private_snapshot(conn)
+
+    async def reload_private_snapshot(self) -> None:
+        """After ROLLBACK TO SAVEPOINT: the catalog as the rollback left this transaction's
+        DDL (no schema change is made, so nothing is refused)."""
+        await self._read_private_snapshot(await self.txn.connection(self.coord.catalog_node, wants_block=True))
+
+    async def _read_private_snapshot(self, conn: Any) -> None:
+        from gridpg.frontend.coordinator import _load_views
+
         epoch = self.coord.snapshot.epoch if self.coord.snapshot else 0
         self.private_snapshot = await store.load_snapshot(conn, epoch)
         self.private_views = await _load_views(conn, in_block=True)
@@ -1666,6 +1674,11 @@ class StatementRunner:
             self._ensure_block("ROLLBACK TO SAVEPOINT")
             await self.sync_pending()
             await self.txn.rollback_to(control.name)
+            if self.private_snapshot is not None:
+                # the block's DDL after the savepoint is undone on the catalog server: plan
+                # with the metadata as it is there now (a redistribution rolled back left the
+                # table planned as replicated: one node's rows read, inserts refused)
+                await self.reload_private_snapshot()
             self.state.rollback_to(control.name)
             self.notify.rollback_to(control.name)
             send(codec.build_command_complete("ROLLBACK"))
