@@ -1,0 +1,52 @@
+/*
+What SQLAlchemy 2.1's own test suite sends (h-sqla9: test/sql, test/dialect/postgresql,
+test/orm and the dialect suite replayed through gridpg and plain PostgreSQL 18), each
+reduced to its smallest form.
+*/
+
+-- test_insert_exec.py test_insert_w_bindparam_in_nested_insert: a data-modifying WITH
+-- query ahead of INSERT ... VALUES; gridpg read the WITH query's VALUES list as the
+-- statement's: 42601 "INSERT has more target columns than expressions"
+CREATE TABLE sq9_extra (id serial PRIMARY KEY, x_value varchar, y_value varchar);
+CREATE TABLE sq9_data (id serial PRIMARY KEY, x varchar, y varchar, z int);
+WITH inst AS (INSERT INTO sq9_extra (x_value, y_value) VALUES ('x', 'y') RETURNING sq9_extra.id)
+ INSERT INTO sq9_data (x, y, z) VALUES ('a', 'y1', (SELECT inst.id FROM inst)), ('b', 'y2', (SELECT inst.id FROM inst)), ('c', 'y3', (SELECT inst.id FROM inst)) RETURNING sq9_data.id, sq9_data.y || ' returned' AS anon_1;
+SELECT id, x, y, z FROM sq9_data ORDER BY id;
+SELECT id, x_value, y_value FROM sq9_extra ORDER BY id;
+WITH inst AS (INSERT INTO sq9_extra (x_value, y_value) VALUES ('x2', 'y2'), ('x3', 'y3') RETURNING id)
+ INSERT INTO sq9_data (x, y, z) VALUES ('d', 'y4', (SELECT max(id) FROM inst));
+SELECT id, x, y, z FROM sq9_data ORDER BY id;
+-- error
+WITH inst AS (INSERT INTO sq9_extra (x_value, y_value) VALUES ('x4', 'y4') RETURNING id)
+ INSERT INTO sq9_data (x, y, z) VALUES ('e', 'y5');
+SELECT count(*) FROM sq9_extra;
+
+-- test_functions.py test_aggregate_strings_execute: a table named `values` (a keyword
+-- PostgreSQL takes as a name); gridpg took the name for the VALUES keyword: 42703
+-- column "value" does not exist
+CREATE TABLE "values" (id serial PRIMARY KEY, value varchar, unicode_value varchar);
+INSERT INTO values (value, unicode_value) VALUES ('a', 'b x'), ('b', 'c y'), (NULL, NULL);
+INSERT INTO values VALUES (DEFAULT, 'c', 'a z');
+INSERT INTO oracle_99_sqla9_findings.values (value) VALUES ('d') RETURNING id, value;
+INSERT INTO values AS v (value) VALUES ('e');
+SELECT string_agg(value, ', ' ORDER BY value) FROM values;
+SELECT id, value, unicode_value FROM values ORDER BY id;
+
+-- test_insert_exec.py IMVSentinelTest (sort_by_parameter_order with a Sequence primary
+-- key): insertmanyvalues calls nextval in a VALUES list in FROM, sorted by its counter;
+-- refused 0A000 "nextval() in this kind of statement is not supported"
+CREATE SEQUENCE sq9_result_id_seq;
+CREATE SEQUENCE sq9_some_id_seq;
+CREATE SEQUENCE sq9_other_seq START 100;
+CREATE TABLE sq9_t (id int PRIMARY KEY, data varchar, some_identity int);
+INSERT INTO sq9_t (id, data) SELECT p0::INTEGER, p1::VARCHAR FROM (VALUES (nextval('sq9_result_id_seq'), 'd0'::VARCHAR, 0), (nextval('sq9_result_id_seq'), 'd1'::VARCHAR, 1), (nextval('sq9_result_id_seq'), 'd2'::VARCHAR, 2)) AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING sq9_t.id, sq9_t.id;
+INSERT INTO sq9_t (id, data, some_identity) SELECT p0::INTEGER, p1::VARCHAR, nextval('sq9_some_id_seq') FROM (VALUES (nextval('sq9_result_id_seq'), 'd3'::VARCHAR, 0), (nextval('sq9_result_id_seq'), 'd4'::VARCHAR, 1)) AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING sq9_t.id, sq9_t.data, sq9_t.some_identity;
+INSERT INTO sq9_t (id, data, some_identity) SELECT p0, p1, nextval('sq9_result_id_seq') FROM (VALUES (nextval('sq9_result_id_seq'), 'd5', 1), (nextval('sq9_result_id_seq'), 'd6', 0)) AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING id, data, some_identity;
+SELECT currval('sq9_result_id_seq'), currval('sq9_some_id_seq');
+SELECT lastval();
+INSERT INTO sq9_t (id, data) SELECT p0, p1 FROM (VALUES (nextval('sq9_other_seq'), 'd7', 0), (nextval('sq9_other_seq'), 'd8', 1)) AS v(p0, p1, c) WHERE c > 0;
+SELECT id, data, some_identity FROM sq9_t ORDER BY id;
+SELECT v.a, v.b FROM (VALUES (nextval('sq9_some_id_seq'), 'x'), (nextval('sq9_some_id_seq'), 'y')) AS v(a, b) ORDER BY b;
+SELECT lastval();
+-- error
+INSERT INTO sq9_t (id, data) SELECT p0, p1 FROM (VALUES (nextval('sq9_no_such_seq'), 'd9')) AS v(p0, p1);
