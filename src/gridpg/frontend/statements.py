@@ -359,6 +359,9 @@ class StatementRunner:
         block's connections then hold a state no tag describes, so they are closed."""
         ddl = self.ddl_in_block
         self.ddl_in_block = False
+        if ddl:  # committed, the new epoch does it for every connection; rolled back, only these saw it
+            for part in self.txn.participants.values():
+                part.conn.forget_prepared()
         self.coord.loopback_tokens.forget(self)
         self.private_snapshot = None
         self.temps.transaction_ended()

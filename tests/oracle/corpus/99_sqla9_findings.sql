@@ -50,3 +50,27 @@ SELECT v.a, v.b FROM (VALUES (nextval('sq9_some_id_seq'), 'x'), (nextval('sq9_so
 SELECT lastval();
 -- error
 INSERT INTO sq9_t (id, data) SELECT p0, p1 FROM (VALUES (nextval('sq9_no_such_seq'), 'd9')) AS v(p0, p1);
+
+-- test_types.py EnumTest, and any migration that makes an enum and reads its table in
+-- one transaction: a sorted merge (ORDER BY over several nodes) or a two-phase aggregate
+-- over a column of the type put its partial rows in a table on a side connection, which
+-- cannot see the type: 42704 type "sq9_mood" does not exist
+BEGIN;
+CREATE TYPE sq9_mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE sq9_feel (id int, m sq9_mood);
+INSERT INTO sq9_feel VALUES (1, 'happy'), (2, 'sad'), (3, 'ok'), (4, 'happy'), (5, 'sad'), (6, 'ok'), (7, 'ok'), (8, 'sad'), (9, 'happy'), (10, 'ok'), (11, 'sad'), (12, 'happy'), (13, 'ok'), (14, 'ok'), (15, 'sad'), (16, NULL);
+SELECT id, m::text FROM sq9_feel ORDER BY id;
+SELECT m::text, id FROM sq9_feel ORDER BY m, id LIMIT 7;
+SELECT DISTINCT m::text FROM sq9_feel ORDER BY m::text;
+SELECT (SELECT DISTINCT m FROM sq9_feel ORDER BY m LIMIT 1)::text AS first_m;
+SELECT m::text, count(*), min(id) FROM sq9_feel GROUP BY m ORDER BY m;
+SELECT max(m)::text, min(m)::text FROM sq9_feel;
+COMMIT;
+SELECT id, m::text FROM sq9_feel WHERE id < 5 ORDER BY m DESC, id;
+BEGIN;
+ALTER TYPE sq9_mood ADD VALUE 'meh' BEFORE 'ok';
+CREATE TABLE sq9_feel2 (id int, m sq9_mood);
+INSERT INTO sq9_feel2 VALUES (1, 'happy'), (2, 'sad'), (3, 'ok'), (4, 'happy'), (5, 'sad'), (6, 'ok');
+SELECT m::text, count(*) FROM sq9_feel2 GROUP BY m ORDER BY m;
+ROLLBACK;
+SELECT count(*) FROM pg_class WHERE relname = 'sq9_feel2';

@@ -1,0 +1,76 @@
+"""Statement shapes SQLAlchemy 2.1's own test suite sends (h-sqla9), reproduced with
+psycopg where the oracle corpus (99_sqla9_findings.sql) cannot: bound parameters through
+the extended protocol. Each test names what gridpg did before it was fixed."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _connect(cluster: Cluster, schema: str) -> psycopg.Connection:
+    conn = psycopg.connect(cluster.dsn(0), autocommit=True)
+    conn.execute(f"SET search_path TO {schema}")
+    return conn
+
+
+ROWS = [{"id": 1, "data": "four"}, {"id": 2, "data": "three"}]
+
+
+def test_statement_described_in_a_rolled_back_block_with_ddl(gridpg_cluster: Cluster, schema: str) -> None:
+    """test_types.py EnumTest.test_duplicate_values_accepted: a block makes an enum and a
+    table of it and inserts with parameters, then rolls back; the next block makes the
+    table again with a varchar column and runs the same INSERT. The first block's
+    description (its parameter typed by the rolled-back enum's OID) stayed in the
+    coordinator's cache, and the second INSERT failed on the datanodes: XX000 "cache
+    lookup failed for type ...", in this session and in any other."""
+    insert = "INSERT INTO foo_table (id, data) VALUES (%(id)s, %(data)s)"
+    with _connect(gridpg_cluster, schema) as conn, _connect(gridpg_cluster, schema) as other:
+        conn.execute("BEGIN")
+        conn.execute("CREATE TYPE foo_enum AS ENUM ('one', 'two', 'three', 'four')")
+        conn.execute("CREATE TABLE foo_table (id integer, data foo_enum)")
+        conn.cursor().executemany(insert, ROWS)
+        assert conn.execute("SELECT id, data FROM foo_table ORDER BY id").fetchall() == [(1, "four"), (2, "three")]
+        conn.execute("ROLLBACK")
+        for session in (conn, other):
+            session.execute("BEGIN")
+            session.execute("CREATE TABLE foo_table (id integer, data varchar(5) CONSTRAINT foo_enum "
+                            "CHECK (data IN ('one', 'two', 'three', 'four')))")
+            session.cursor().executemany(insert, ROWS)
+            assert session.execute("SELECT id, data FROM foo_table ORDER BY id").fetchall() == \
+                [(1, "four"), (2, "three")]
+            session.execute("ROLLBACK")
+
+
+def test_described_before_the_blocks_ddl_is_described_again(gridpg_cluster: Cluster, schema: str) -> None:
+    """A statement described before a block changed its table's column type is described
+    again in the block (the cached description named the old type)."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("CREATE TABLE t9 (id int PRIMARY KEY, v int)")
+        conn.execute("INSERT INTO t9 VALUES (1, 10)")
+        select = "SELECT v FROM t9 WHERE id = %s"
+        assert conn.execute(select, (1,)).fetchone() == (10,)
+        conn.execute("BEGIN")
+        conn.execute("ALTER TABLE t9 ALTER COLUMN v TYPE text USING 'x' || v")
+        assert conn.execute(select, (1,)).fetchone() == ("x10",)
+        conn.execute("ROLLBACK")
+        assert conn.execute(select, (1,)).fetchone() == (10,)
+
+
+def test_nextval_in_a_values_list_in_from_prepared(gridpg_cluster: Cluster, schema: str) -> None:
+    """SQLAlchemy's insertmanyvalues with a Sequence primary key and
+    sort_by_parameter_order, run often enough that psycopg prepares it: each execution
+    takes new values (refused, 0A000, before)."""
+    sql = ("INSERT INTO s9 (id, data) SELECT p0::INTEGER, p1::VARCHAR FROM (VALUES "
+           "(nextval('s9_seq'), %s::VARCHAR, 0), (nextval('s9_seq'), %s::VARCHAR, 1)) "
+           "AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING s9.id, s9.data")
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("CREATE SEQUENCE s9_seq")
+        conn.execute("CREATE TABLE s9 (id int PRIMARY KEY, data varchar)")
+        got = [conn.execute(sql, (f"a{i}", f"b{i}"), prepare=i > 2).fetchall() for i in range(6)]
+        assert got == [[(2 * i + 1, f"a{i}"), (2 * i + 2, f"b{i}")] for i in range(6)]
+        assert conn.execute("SELECT currval('s9_seq'), count(*) FROM s9").fetchone() == (12, 12)
