@@ -74,3 +74,14 @@ INSERT INTO sq9_feel2 VALUES (1, 'happy'), (2, 'sad'), (3, 'ok'), (4, 'happy'), 
 SELECT m::text, count(*) FROM sq9_feel2 GROUP BY m ORDER BY m;
 ROLLBACK;
 SELECT count(*) FROM pg_class WHERE relname = 'sq9_feel2';
+
+-- (found while reducing the above) a scalar subquery over a distributed table run first
+-- and put in as a literal: a cast of it named its column by the type ("text"), where
+-- PostgreSQL names it by the subquery's column
+CREATE TABLE sq9_nm (id int PRIMARY KEY, m text);
+INSERT INTO sq9_nm VALUES (1, 'a'), (2, 'b'), (3, 'c');
+SELECT (SELECT m FROM sq9_nm ORDER BY m LIMIT 1)::text;
+SELECT (SELECT max(m) FROM sq9_nm)::varchar, (SELECT count(*) FROM sq9_nm)::int;
+SELECT id, (SELECT max(m) FROM sq9_nm)::text FROM sq9_nm ORDER BY id;
+SELECT 1 + (SELECT count(*) FROM sq9_nm), (SELECT min(id) FROM sq9_nm) + 0;
+SELECT CAST((SELECT min(m) FROM sq9_nm) AS text) COLLATE "C";
