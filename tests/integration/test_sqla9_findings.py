@@ -74,3 +74,32 @@ def test_nextval_in_a_values_list_in_from_prepared(gridpg_cluster: Cluster, sche
         got = [conn.execute(sql, (f"a{i}", f"b{i}"), prepare=i > 2).fetchall() for i in range(6)]
         assert got == [[(2 * i + 1, f"a{i}"), (2 * i + 2, f"b{i}")] for i in range(6)]
         assert conn.execute("SELECT currval('s9_seq'), count(*) FROM s9").fetchone() == (12, 12)
+
+
+def test_parameter_of_a_type_made_in_the_block(gridpg_cluster: Cluster, schema: str) -> None:
+    """test_types.py DomainTest.test_domain_nullable and ArrayEnum: a block makes a domain
+    or an enum, then runs a statement whose parameters gridpg writes as typed literals
+    (an INSERT of NULL into the domain column; a sorted merge `WHERE $1 = ALL(col) ORDER BY
+    id`). The type was named on the coordinator's own connection, which cannot see it:
+    `CAST(NULL AS ???)`, 42601 syntax error at or near "???"; the name `???` was then
+    remembered for that type, so the statement kept failing after COMMIT, in every session
+    of that coordinator process."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("BEGIN")
+        conn.execute("CREATE DOMAIN nn_domain AS integer NOT NULL")
+        conn.execute('CREATE TABLE "table" (value nn_domain)')
+        conn.execute('INSERT INTO "table" (value) VALUES (%(value)s)', {"value": 1})
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute('INSERT INTO "table" (value) VALUES (%(value)s)', {"value": None})
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+        conn.execute("CREATE TYPE ab_enum AS ENUM ('a', 'b', 'c')")
+        conn.execute("CREATE TABLE enum_table (id int PRIMARY KEY, col ab_enum[])")
+        conn.cursor().executemany("INSERT INTO enum_table (id, col) VALUES (%s, %s::ab_enum[])",
+                                  [(i, "{b,b}" if i % 2 else "{a,b}") for i in range(1, 9)])
+        select = "SELECT id FROM enum_table WHERE CAST(%s AS ab_enum) = ALL(col) ORDER BY id"
+        assert conn.execute(select, ("b",)).fetchall() == [(1,), (3,), (5,), (7,)]
+        conn.execute("COMMIT")
+        assert conn.execute(select, ("b",)).fetchall() == [(1,), (3,), (5,), (7,)]
+        with _connect(gridpg_cluster, schema) as other:
+            assert other.execute(select, ("b",)).fetchall() == [(1,), (3,), (5,), (7,)]

@@ -529,7 +529,7 @@ async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     from gridpg.sql.parse import tokens
 
     oids, _ = await dispatcher.describe(request.sql, request.param_oids)
-    type_names = await dispatcher.coord.type_names(oids)
+    type_names = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
     texts = await params_as_text(dispatcher, request, oids)
     replacements = []
     for tok in tokens(sql):
