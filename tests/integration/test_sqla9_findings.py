@@ -103,3 +103,32 @@ def test_parameter_of_a_type_made_in_the_block(gridpg_cluster: Cluster, schema: 
         assert conn.execute(select, ("b",)).fetchall() == [(1,), (3,), (5,), (7,)]
         with _connect(gridpg_cluster, schema) as other:
             assert other.execute(select, ("b",)).fetchall() == [(1,), (3,), (5,), (7,)]
+
+
+def test_on_conflict_partial_index_predicate_with_a_parameter(gridpg_cluster: Cluster, schema: str) -> None:
+    """test_on_conflict.py test_on_conflict_do_update_constraint_can_be_index:
+    `ON CONFLICT (name, lets_index_this) WHERE lets_index_this = $4 DO UPDATE` names a
+    partial unique index by its predicate, with a bound parameter. The datanodes plan
+    generically, without the value: 42P10 "there is no unique or exclusion constraint
+    matching the ON CONFLICT specification", where PostgreSQL updates the row."""
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("CREATE TABLE users_xtra (id serial PRIMARY KEY, name varchar(50), login_email varchar(50), "
+                     "lets_index_this varchar(50), CONSTRAINT uq_login_email UNIQUE (login_email))")
+        conn.execute("CREATE UNIQUE INDEX idx_unique_partial_name ON users_xtra (name, lets_index_this) "
+                     "WHERE lets_index_this = 'unique_name'")
+        conn.execute("CREATE TABLE tagged (id int PRIMARY KEY, kind text, n int)")
+        conn.execute("CREATE UNIQUE INDEX tagged_one_live ON tagged (id) WHERE kind = 'live'")
+        conn.execute("INSERT INTO users_xtra (name, login_email, lets_index_this) VALUES ('name1', 'm1', 'unique_name')")
+        upsert = ("INSERT INTO users_xtra (name, login_email, lets_index_this) VALUES (%(name)s::VARCHAR, "
+                  "%(email)s::VARCHAR, %(kind)s::VARCHAR) ON CONFLICT (name, lets_index_this) WHERE "
+                  "lets_index_this = %(kind_1)s::VARCHAR DO UPDATE SET login_email = excluded.login_email "
+                  "RETURNING users_xtra.id, users_xtra.login_email")
+        params = {"name": "name1", "email": "m2", "kind": "unique_name", "kind_1": "unique_name"}
+        assert conn.execute(upsert, params).fetchall() == [(1, "m2")]
+        assert conn.execute(upsert, params, prepare=True).fetchall() == [(1, "m2")]
+        assert conn.execute("SELECT count(*) FROM users_xtra").fetchone() == (1,)
+        conn.execute("INSERT INTO tagged VALUES (1, 'live', 1)")
+        bump = ("INSERT INTO tagged VALUES (%s, %s, 1) ON CONFLICT (id) WHERE kind = %s "
+                "DO UPDATE SET n = tagged.n + %s RETURNING n")
+        assert conn.execute(bump, (1, "live", "live", 5)).fetchall() == [(6,)]
+        assert conn.execute(bump, (2, "live", "live", 5)).fetchall() == [(1,)]

@@ -38,6 +38,7 @@ from gridpg.errors import (
     stack_depth_exceeded,
 )
 from gridpg.executor import (
+    conflict_params,
     large_objects,
     oid_results,
     relay,
@@ -1417,6 +1418,8 @@ class StatementRunner:
             inlined = await sequences.inline_values_nextval(self.dispatcher, request.sql)
             if inlined != request.sql:  # nextval items of a VALUES list in FROM: the GTM's values
                 request = replace(request, sql=inlined)
+        if not request.simple and request.params and "conflict" in request.sql.lower():
+            request = await conflict_params.inline_arbiter_params(self.dispatcher, request)
         if sequences.per_row_nextval(request.sql) and not self._reads_distributed(request.sql) \
                 and not self.is_loopback \
                 and not await self.coord.routine_guard.may_call_user_code(self.dispatcher, request.sql):
