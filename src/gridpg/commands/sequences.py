@@ -469,9 +469,17 @@ async def track_renames(dispatcher: Dispatcher, ddl: SequenceDdl) -> None:
     """After a RENAME / SET SCHEMA of a sequence in a block: its new name (read in the
     block) maps to the name the GTM holds it under."""
     renamed = dispatcher.runner.renamed_sequences
-    for old, oid in ddl.rename:
+    local = dispatcher.runner.local_sequences
+    for old, oid in list(ddl.rename):
         new = await _name_of_oid(dispatcher, oid)
-        if new and new != old:
+        if new and new != old and old in local:
+            # made in this block: the catalog server's until COMMIT under its new name too
+            # (it went to the GTM, which copied a position the block's values had not
+            # reached: nextval repeated them, SQLAlchemy's test_renamed_sequence_reflection)
+            local.discard(old)
+            local.add(new)
+            ddl.rename.remove((old, oid))
+        elif new and new != old:
             renamed[new] = renamed.pop(old, old)
 
 

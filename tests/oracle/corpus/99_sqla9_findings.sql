@@ -85,3 +85,29 @@ SELECT (SELECT max(m) FROM sq9_nm)::varchar, (SELECT count(*) FROM sq9_nm)::int;
 SELECT id, (SELECT max(m) FROM sq9_nm)::text FROM sq9_nm ORDER BY id;
 SELECT 1 + (SELECT count(*) FROM sq9_nm), (SELECT min(id) FROM sq9_nm) + 0;
 SELECT CAST((SELECT min(m) FROM sq9_nm) AS text) COLLATE "C";
+
+-- test_reflection.py test_renamed_sequence_reflection: a serial column's sequence made
+-- and renamed in one block; nextval under the new name repeated the values the block
+-- had drawn (the GTM copied the catalog's position from outside the block): 23505
+BEGIN;
+CREATE TABLE sq9_rs (id serial PRIMARY KEY);
+SELECT nextval('sq9_rs_id_seq');
+INSERT INTO sq9_rs (id) VALUES (1);
+INSERT INTO sq9_rs DEFAULT VALUES RETURNING id;
+ALTER TABLE sq9_rs_id_seq RENAME TO sq9_foobar_id_seq;
+SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'sq9_rs'::regclass;
+SELECT nextval('sq9_foobar_id_seq');
+INSERT INTO sq9_rs (id) VALUES (3);
+INSERT INTO sq9_rs DEFAULT VALUES RETURNING id;
+SELECT currval('sq9_foobar_id_seq');
+COMMIT;
+INSERT INTO sq9_rs DEFAULT VALUES RETURNING id;
+SELECT nextval('sq9_foobar_id_seq');
+SELECT id FROM sq9_rs ORDER BY id;
+BEGIN;
+CREATE SEQUENCE sq9_s1;
+SELECT nextval('sq9_s1'), nextval('sq9_s1');
+ALTER SEQUENCE sq9_s1 RENAME TO sq9_s2;
+SELECT nextval('sq9_s2');
+ROLLBACK;
+SELECT to_regclass('sq9_s2'), to_regclass('sq9_s1');
