@@ -132,3 +132,12 @@ def test_on_conflict_partial_index_predicate_with_a_parameter(gridpg_cluster: Cl
                 "DO UPDATE SET n = tagged.n + %s RETURNING n")
         assert conn.execute(bump, (1, "live", "live", 5)).fetchall() == [(6,)]
         assert conn.execute(bump, (2, "live", "live", 5)).fetchall() == [(1,)]
+        # a hash table whose only unique index is partial: the prepared fast path and the
+        # simple protocol's literal-free form were planned generically too
+        conn.execute("CREATE TABLE h9 (id int, kind text, n int)")
+        conn.execute("CREATE UNIQUE INDEX h9_live ON h9 (id) WHERE kind = 'live'")
+        upsert_h9 = "INSERT INTO h9 VALUES (%s, %s, 1) ON CONFLICT (id) WHERE kind = %s DO UPDATE SET n = h9.n + 1 RETURNING n"
+        assert [conn.execute(upsert_h9, (1, "live", "live")).fetchone() for _ in range(7)] == [(n,) for n in range(1, 8)]
+        literal = "INSERT INTO h9 VALUES (2, 'live', 1) ON CONFLICT (id) WHERE kind = 'live' DO UPDATE SET n = h9.n + 1 RETURNING n"
+        with psycopg.ClientCursor(conn) as simple:
+            assert [simple.execute(literal).fetchone() for _ in range(3)] == [(1,), (2,), (3,)]

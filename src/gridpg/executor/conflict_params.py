@@ -82,3 +82,19 @@ def _predicate_span(sql: str) -> tuple[int, int] | None:
         return None
     return None
 
+
+
+def has_index_predicate(sql: str) -> bool:
+    """Whether `sql` is an INSERT whose ON CONFLICT target has an index predicate
+    (`ON CONFLICT (id) WHERE kind = 'live'`). The prepared fast path leaves it to the
+    general path: it sends the statement's literal-free form (or its parameters) to be
+    planned generically, where no partial index is inferred (42P10, also for the literal
+    form over a hash table)."""
+    if "conflict" not in sql.lower():
+        return False
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return False
+    infer = ((tree.get("InsertStmt") or {}).get("onConflictClause") or {}).get("infer") or {}
+    return bool(infer.get("whereClause"))

@@ -1237,7 +1237,7 @@ class StatementRunner:
         planner = self.coord.planner
         sql = statement.sql
         if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
-                or _is_session_reset(sql) or _ONLY.search(sql) \
+                or _is_session_reset(sql) or _ONLY.search(sql) or conflict_params.has_index_predicate(sql) \
                 or not await self._is_plain_statement(sql, block_time):
             return NOT_ROUTED  # ONLY: the general path drops it where needed (executor/only.py)
         from gridpg.executor.run import catalog_view, session_view

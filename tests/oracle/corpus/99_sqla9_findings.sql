@@ -111,3 +111,15 @@ ALTER SEQUENCE sq9_s1 RENAME TO sq9_s2;
 SELECT nextval('sq9_s2');
 ROLLBACK;
 SELECT to_regclass('sq9_s2'), to_regclass('sq9_s1');
+
+-- test_on_conflict.py (index_where): ON CONFLICT names a partial unique index by its
+-- predicate; gridpg's datanodes plan its statements generically (the prepared fast
+-- path sends the literal-free form), where no partial index is inferred: 42P10
+CREATE TABLE sq9_h (id int, kind text, n int);
+CREATE UNIQUE INDEX sq9_h_live ON sq9_h (id) WHERE kind = 'live';
+INSERT INTO sq9_h VALUES (1, 'live', 1) ON CONFLICT (id) WHERE kind = 'live' DO UPDATE SET n = sq9_h.n + 1 RETURNING id, n;
+INSERT INTO sq9_h VALUES (1, 'live', 1) ON CONFLICT (id) WHERE kind = 'live' DO UPDATE SET n = sq9_h.n + 1 RETURNING id, n;
+INSERT INTO sq9_h VALUES (1, 'dead', 1), (2, 'live', 5) ON CONFLICT (id) WHERE kind = 'live' DO NOTHING RETURNING id, n;
+-- error
+INSERT INTO sq9_h VALUES (3, 'live', 1) ON CONFLICT (id) WHERE kind = 'dead' DO NOTHING;
+SELECT id, kind, n FROM sq9_h ORDER BY id, kind;
