@@ -141,3 +141,19 @@ def test_on_conflict_partial_index_predicate_with_a_parameter(gridpg_cluster: Cl
         literal = "INSERT INTO h9 VALUES (2, 'live', 1) ON CONFLICT (id) WHERE kind = 'live' DO UPDATE SET n = h9.n + 1 RETURNING n"
         with psycopg.ClientCursor(conn) as simple:
             assert [simple.execute(literal).fetchone() for _ in range(3)] == [(1,), (2,), (3,)]
+
+
+def test_multi_row_insert_into_an_enum_column_split_over_nodes(gridpg_cluster: Cluster, schema: str) -> None:
+    """The dialect suite's EnumTest.test_round_trip_executemany_returning: insertmanyvalues
+    sends one multi-row INSERT with untyped parameters for an enum column. Split over the
+    nodes, a node's statement leaves out the other rows' parameters, and an unused one of
+    the user's type went unspecified: 42P18 "could not determine data type of parameter".
+    """
+    with _connect(gridpg_cluster, schema) as conn:
+        conn.execute("CREATE TYPE e9 AS ENUM ('a%', 'b%percent', 'réveillé', 'b')")
+        conn.execute("CREATE TABLE enum_table9 (id int PRIMARY KEY, enum_data e9)")
+        sql = ("INSERT INTO enum_table9 (id, enum_data) VALUES (%(i0)s::INTEGER, %(e0)s), (%(i1)s::INTEGER, %(e1)s), "
+               "(%(i2)s::INTEGER, %(e2)s), (%(i3)s::INTEGER, %(e3)s) RETURNING enum_table9.enum_data::text")
+        params = {"e0": "b%percent", "i0": 1, "e1": "réveillé", "i1": 2, "e2": "b", "i2": 3, "e3": "a%", "i3": 4}
+        assert sorted(conn.execute(sql, params).fetchall()) == [("a%",), ("b",), ("b%percent",), ("réveillé",)]
+        assert conn.execute("SELECT count(*) FROM enum_table9").fetchone() == (4,)
