@@ -460,6 +460,8 @@ class DdlRunner:
             await self.coord.metadata_changed()
         else:
             self.runner.ddl_in_block = True
+            for part in txn.participants.values():  # statements parsed before the DDL: again
+                part.conn.forget_prepared()
             await self.runner.load_private_snapshot()
         self.dispatcher.session.send(codec.build_command_complete(tag))
 

@@ -132,6 +132,89 @@ async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
     return "".join(out)
 
 
+async def inline_values_nextval(dispatcher: Dispatcher, sql: str) -> str:
+    """`sql` with the `nextval('s')` items of a VALUES list in its FROM clause replaced by
+    the GTM's values, row by row and left to right, as PostgreSQL's Values Scan calls them:
+    SQLAlchemy's insertmanyvalues for a column with a Sequence, `INSERT INTO t (id, data)
+    SELECT p0::INTEGER, p1::VARCHAR FROM (VALUES (nextval('s'), $1, 0), (nextval('s'),
+    $2, 1)) AS imp_sen(p0, p1, sen_counter) ORDER BY sen_counter RETURNING t.id`
+    (refused, 0A000, before). Served when the VALUES list is the whole FROM clause of a
+    SELECT or of an INSERT's SELECT (scanned once, every row evaluated once: also with a
+    WHERE), each call is a whole item, and nothing else calls a sequence function but
+    `nextval` items of the select list under an ORDER BY (PostgreSQL evaluates those after
+    the sort, so after the VALUES; executor/insert_nextval.py serves them); no LIMIT
+    without ORDER BY (the scan would stop early)."""
+    if "nextval" not in sql.lower() or "values" not in sql.lower():
+        return sql
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return sql
+    select = _select_over_values(tree)
+    if select is None:
+        return sql
+    values = select["fromClause"][0]["RangeSubselect"]["subquery"]["SelectStmt"]
+    items = [_whole_nextval(item) for row in values["valuesLists"] for item in row["List"]["items"]]
+    calls = [c for c in items if c is not None]
+    inside = {location for location, _ in calls}
+    outside = [c for c in sequence_calls(tree) if c[0] not in inside]
+    if not calls or len(calls) != len(sequence_calls(values)):
+        return sql  # a call nested in a VALUES item (coalesce, CASE): left to ensure_supported
+    if outside and not (select.get("sortClause") and _only_nextval_items(select, outside)):
+        return sql
+    if (select.get("limitCount") or select.get("limitOffset")) and not select.get("sortClause"):
+        return sql
+    if await dispatcher.coord.routine_guard.may_call_user_code(dispatcher, sql):
+        return sql
+    spans = call_spans(sql, [location for location, _ in calls])
+    names = [await qualified_name(dispatcher, name, "nextval") for _, name in calls]
+    values_of: dict[str, list[int]] = {}
+    for name in sorted(set(names), key=lambda n: max(i for i, m in enumerate(names) if m == n)):
+        values_of[name] = await next_values(dispatcher, name, names.count(name))  # the last call's last: lastval()
+    pieces = [(start, end, f"({values_of[name].pop(0)}::pg_catalog.int8)")
+              for (start, end), name in zip(spans, names, strict=True)]
+    from gridpg.planner.text import splice
+
+    return splice(sql, pieces)
+
+
+def _select_over_values(tree: dict[str, Any]) -> dict[str, Any] | None:
+    """The SELECT (top-level or an INSERT's) whose whole FROM clause is one VALUES list."""
+    if "InsertStmt" in tree:
+        select = (tree["InsertStmt"].get("selectStmt") or {}).get("SelectStmt")
+    else:
+        select = tree.get("SelectStmt")
+    if not select or select.get("op", "SETOP_NONE") != "SETOP_NONE" or len(select.get("fromClause") or []) != 1:
+        return None
+    sub = select["fromClause"][0].get("RangeSubselect")
+    inner = ((sub or {}).get("subquery") or {}).get("SelectStmt") or {}
+    if not sub or sub.get("lateral") or not inner.get("valuesLists"):
+        return None
+    return select  # type: ignore[no-any-return]
+
+
+def _whole_nextval(item: dict[str, Any]) -> tuple[int, str] | None:
+    """(location, sequence name) of a VALUES item that is `nextval('literal')` (cast or not)."""
+    if "TypeCast" in item:
+        item = item["TypeCast"].get("arg", {})
+    call = item.get("FuncCall")
+    if not isinstance(call, dict) or call.get("over") or call.get("agg_star"):
+        return None
+    names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
+    if names[-1:] != ["nextval"] or (len(names) == 2 and names[0] != "pg_catalog") or len(names) > 2:
+        return None
+    args = call.get("args") or []
+    name = literal_name(args) if len(args) == 1 else None
+    return None if name is None else (int(call.get("location", 0)), name)
+
+
+def _only_nextval_items(select: dict[str, Any], calls: list[tuple[int, str, list[Any]]]) -> bool:
+    """Whether every one of `calls` is a whole `nextval('literal')` item of the select list."""
+    whole = {c[0] for c in (_whole_nextval(t.get("ResTarget", {}).get("val", {}))
+                            for t in select.get("targetList") or []) if c is not None}
+    return all(location in whole for location, _, _ in calls)
+
+
 def per_row_nextval(sql: str) -> bool:
     """`SELECT nextval('s') FROM generate_series(1, 5)`: a SELECT with a FROM that calls
     nextval of named sequences, per row, and no other sequence function (their order
@@ -386,9 +469,17 @@ async def track_renames(dispatcher: Dispatcher, ddl: SequenceDdl) -> None:
     """After a RENAME / SET SCHEMA of a sequence in a block: its new name (read in the
     block) maps to the name the GTM holds it under."""
     renamed = dispatcher.runner.renamed_sequences
-    for old, oid in ddl.rename:
+    local = dispatcher.runner.local_sequences
+    for old, oid in list(ddl.rename):
         new = await _name_of_oid(dispatcher, oid)
-        if new and new != old:
+        if new and new != old and old in local:
+            # made in this block: the catalog server's until COMMIT under its new name too
+            # (it went to the GTM, which copied a position the block's values had not
+            # reached: nextval repeated them, SQLAlchemy's test_renamed_sequence_reflection)
+            local.discard(old)
+            local.add(new)
+            ddl.rename.remove((old, oid))
+        elif new and new != old:
             renamed[new] = renamed.pop(old, old)
 
 

@@ -217,9 +217,15 @@ class BackendConnection:
         columns, which PostgreSQL refuses to run ("cached plan must not change result
         type", forever on this connection): statements are Parsed again (Close + Parse)."""
         if self.catalog_epoch is not None and self.catalog_epoch != epoch:
-            self.uncertain.update(self.prepared)
-            self.prepared.clear()
+            self.forget_prepared()
         self.catalog_epoch = epoch
+
+    def forget_prepared(self) -> None:
+        """Parse every statement again before its next use (Close + Parse): DDL ran in the
+        transaction (a parameter's type inferred before, or in a block rolled back since,
+        may name a type gone: XX000 "cache lookup failed for type")."""
+        self.uncertain.update(self.prepared)
+        self.prepared.clear()
 
     def use_type_map(self, type_map: dict[int, int]) -> None:
         """Map the node's type OIDs in RowDescriptions through `type_map` (its pool's)."""

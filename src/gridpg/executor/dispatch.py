@@ -256,17 +256,27 @@ class Dispatcher:
             if described is not None:
                 return described
         key = (sql, tuple(param_oids), self.runner.settings.get("search_path", ""))
-        cached = self.coord.describe_cache.get(key)
-        if cached is not None:
-            return cached
         txn = self.runner.txn
         node = self.coord.catalog_node
+        # The cache is the process's, cleared when committed DDL changes the catalog epoch.
+        # A block that ran DDL describes on its own connection, which sees its uncommitted
+        # objects: such an answer is that block's alone (after a ROLLBACK, a type OID it
+        # named was sent to the datanodes: XX000 "cache lookup failed for type"; the same
+        # INSERT in another session took it too), and an answer cached before its DDL may
+        # be stale in it (a column's new type).
+        own = txn.participants.get(node)
+        private = own is not None and own.wrote
+        cached = None if private else self.coord.describe_cache.get(key)
+        if cached is not None:
+            return cached
         held = node in txn.participants
         conn = await txn.connection(node, wants_block=False)
         try:
             answer = await describe_on(conn, sql, param_oids, self.coord.planner is not None)
         finally:
             txn.release_lookup(node, held)
+        if private:
+            return answer
         if len(self.coord.describe_cache) > 10000:
             self.coord.describe_cache.clear()
         self.coord.describe_cache[key] = answer

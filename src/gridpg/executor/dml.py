@@ -422,7 +422,8 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
     cols = [c["ResTarget"]["name"] for c in body.get("cols", [])] or [c.name for c in columns]
     toks = tokens(sql)
     words = [sql[t.start : t.end + 1] for t in toks]
-    start_index = next(i for i, w in enumerate(words) if w.lower() == "values")
+    relation_at = int(body.get("relation", {}).get("location", -1))
+    start_index = _top_level_values(words, [t.start for t in toks], relation_at)
     rows: list[list[tuple[int, int]]] = []
     depth = 0
     brackets = 0  # inside ARRAY[...] or a subscript: commas there separate no items
@@ -468,6 +469,25 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
         # the extra named columns took their defaults, silently)
         raise PgError("42601", "INSERT has more target columns than expressions")
     return _ValuesShape(cols[: max(len(r) for r in rows)], rows, toks[start_index].start, end)
+
+
+def _top_level_values(words: list[str], starts: list[int], relation_at: int) -> int:
+    """The index of the statement's own VALUES keyword: the first after the target table,
+    outside parentheses and not naming the table or its alias. Not a WITH query's
+    (`WITH inst AS (INSERT ... VALUES (...) RETURNING id) INSERT INTO data ... VALUES (...,
+    (SELECT id FROM inst))`, SQLAlchemy's nested insert), nor a table called `values`
+    (`INSERT INTO values (value) VALUES (...)`, a keyword PostgreSQL takes as a name)."""
+    depth = 0
+    for i, w in enumerate(words):
+        if starts[i] <= relation_at:
+            continue
+        if w == "(":
+            depth += 1
+        elif w == ")":
+            depth -= 1
+        elif depth == 0 and w.lower() == "values" and words[i - 1] != "." and words[i - 1].lower() != "as":
+            return i
+    raise PgError("42601", "syntax error: no VALUES list in INSERT ... VALUES")
 
 
 _INTEGER_LITERAL = re.compile(r"[+-]?\d+")

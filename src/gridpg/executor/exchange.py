@@ -349,10 +349,14 @@ async def _finish(dispatcher: Dispatcher, request: ExecRequest, staged: StagedPl
     # partial query over the real (empty there) tables, which have the scratch copies' types;
     # on a side connection, as two-phase aggregation does (in a block that ran DDL, a temp
     # table on the block's own connection failed its PREPARE at COMMIT: 0A000)
+    from gridpg.executor.catalog_scratch import is_block_catalog
+    from gridpg.executor.multi import _partial_out_of_pg_temp
     from gridpg.executor.scratch import writable_catalog
 
     async with writable_catalog(dispatcher, scratch_only=True):
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        if (plan.partial_temp or "").startswith("pg_temp.") and is_block_catalog(dispatcher, catalog):
+            plan = await _partial_out_of_pg_temp(dispatcher, plan)  # the block ran DDL: no temp table
         temp = plan.partial_temp or ""
         partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
         shape = partial

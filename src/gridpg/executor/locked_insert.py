@@ -67,7 +67,7 @@ async def insert_locked(dispatcher: Dispatcher, request: ExecRequest) -> None:
     select_sql = await inline_params(dispatcher, request, select_sql)
     async with dispatcher.runner.statement_transaction():
         columns, rows = await capture(dispatcher, select_sql)
-        types = await dispatcher.coord.type_names([c.type_oid for c in columns])
+        types = await dispatcher.coord.type_names([c.type_oid for c in columns], dispatcher=dispatcher)
         if not all(types):
             raise PgError(INTERNAL_ERROR, "unknown type of a locking SELECT's column")
         stmt.selectStmt = parse_sql(constant_rows(rows, types))[0].stmt

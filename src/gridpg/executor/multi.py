@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -528,7 +529,7 @@ async def inline_params(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     from gridpg.sql.parse import tokens
 
     oids, _ = await dispatcher.describe(request.sql, request.param_oids)
-    type_names = await dispatcher.coord.type_names(oids)
+    type_names = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
     texts = await params_as_text(dispatcher, request, oids)
     replacements = []
     for tok in tokens(sql):
@@ -593,6 +594,8 @@ class RecordOutputError(Exception):
 async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     txn = dispatcher.runner.txn
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    if (plan.partial_temp or "").startswith("pg_temp.") and is_block_catalog(dispatcher, catalog):
+        plan = await _partial_out_of_pg_temp(dispatcher, plan)  # the block ran DDL: no temp table
     temp = plan.partial_temp or "pg_temp.gp_agg"
     partial = await inline_params(dispatcher, request, plan.fragments[0].sql)
     final = await inline_params(dispatcher, request, plan.final_sql or "")  # LIMIT $n with a row lock
@@ -625,6 +628,33 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
 
 
 LOCK_SAVEPOINT = "gridpg_merge_locks"
+
+
+async def _partial_out_of_pg_temp(dispatcher: Dispatcher, plan: DistributedPlan) -> DistributedPlan:
+    """The plan with its partial rows' table in the shard schema under a name unique on
+    the server: it runs on the block's own catalog connection (executor/scratch.py
+    `_ran_ddl`), whose PREPARE must not see a temp table (catalog_scratch.py)."""
+    import dataclasses
+
+    from gridpg.executor.catalog_scratch import ensure_scratch_schema
+    from gridpg.executor.run import scratch_name
+
+    await ensure_scratch_schema(dispatcher)
+    old = str(plan.partial_temp)
+    new = f"{SCRATCH_SCHEMA}.{scratch_name(dispatcher, 'merge', shared=True)}"
+    pattern = re.compile(rf"{re.escape(old)}(?![\w$])")
+
+    def moved(text: str | None) -> str | None:
+        return None if text is None else pattern.sub(new, text)
+
+    changes: dict[str, Any] = {"partial_temp": new, "final_sql": moved(plan.final_sql)}
+    if getattr(plan, "lock_keep_sql", None) is not None:
+        changes["lock_keep_sql"] = moved(plan.lock_keep_sql)  # type: ignore[attr-defined]
+    bound = getattr(plan, "lock_bound", None)
+    if bound is not None:
+        changes["lock_bound"] = dataclasses.replace(bound, bounded_sql=moved(bound.bounded_sql),
+                                                    keys_sql=moved(bound.keys_sql))
+    return dataclasses.replace(plan, **changes)
 
 
 async def _lock_rows_in_turn(dispatcher: Dispatcher, catalog: BackendConnection, groups: Sequence[str],
@@ -1067,7 +1097,6 @@ async def prepare_query_on_catalog(dispatcher: Dispatcher, sql: str,
     if catalog is None:
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     from gridpg.executor.exchange import gather_to_catalog
-
     from gridpg.planner.finish import expand_stars
 
     temps: list[str] = []

@@ -154,7 +154,7 @@ async def _execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
         # A parameter of the user's own type (a composite, an enum) has another OID on
         # each datanode, and left to infer it is `record` or nothing (0A000, 42P18): the
         # values go as literals of the type the statement was prepared with.
-        text = reading.inline_params(statement.sql, values, await dispatcher.coord.type_names(oids), bare)
+        text = reading.inline_params(statement.sql, values, await dispatcher.coord.type_names(oids, dispatcher=dispatcher), bare)
         inner = dataclasses.replace(inner, sql=text, params=[], param_formats=[], param_oids=[],
                                     decode_oids=[])
     if portal is not None and not request.simple:
@@ -235,7 +235,7 @@ async def _create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
         raise PgError(FEATURE_NOT_SUPPORTED, "CREATE TEMP TABLE ... AS EXECUTE of a statement that "
                       "reads distributed tables is not supported by gridpg")
     span = reading.execute_span(request.sql, "CreateTableAsStmt")
-    names = await dispatcher.coord.type_names(oids)
+    names = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
     query = reading.inline_params(statement.sql, values, names)
     text = request.sql[: span.start] + query + request.sql[span.end :]
     if not body["into"].get("colNames"):

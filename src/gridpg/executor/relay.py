@@ -75,7 +75,7 @@ def start_extended(
     name = statement_name(sql, param_oids)
     parts: list[bytes] = []
     if conn.prepared.get(name) != sql:
-        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, node_param_oids(param_oids)))
+        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, node_param_oids(param_oids, conn.type_map)))
     if portal:  # a named node portal may remain from an earlier Execute of this transaction
         parts.append(codec.build_close("P", portal))
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
@@ -85,12 +85,19 @@ def start_extended(
     conn.send(b"".join(parts))
 
 
-def node_param_oids(param_oids: list[int] | tuple[int, ...]) -> list[int]:
+def node_param_oids(param_oids: list[int] | tuple[int, ...], type_map: dict[int, int] | None = None) -> list[int]:
     """Parameter types as a datanode knows them: OIDs of the user's own types (enums,
     composites, domains, their arrays) are the catalog server's and name nothing, or another
-    object, on a datanode; they are sent unspecified and the datanode infers them from the
-    statement (its own type of the same name), as for an untyped parameter."""
-    return [oid if oid < FIRST_NORMAL_OID else 0 for oid in param_oids]
+    object, on a datanode. Where the node's type map (node OID -> catalog OID, loaded at the
+    catalog epoch) knows the type, its node OID is sent: a multi-row INSERT split over the
+    nodes leaves a node's statement without some parameters, and an unused one sent
+    unspecified failed (42P18 "could not determine data type of parameter $6",
+    SQLAlchemy's insertmanyvalues into an enum column). Otherwise it is sent unspecified
+    and the datanode infers it from the statement (its own type of the same name)."""
+    if not type_map or not any(oid >= FIRST_NORMAL_OID for oid in param_oids):
+        return [oid if oid < FIRST_NORMAL_OID else 0 for oid in param_oids]
+    to_node = {catalog: node for node, catalog in type_map.items()}
+    return [oid if oid < FIRST_NORMAL_OID else to_node.get(oid, 0) for oid in param_oids]
 
 
 def start_routed(conn: BackendConnection, route: RoutedStatement, bind_tail: bytes, sync: bool) -> None:

@@ -72,9 +72,21 @@ async def _needs_side(dispatcher: Dispatcher, scratch_only: bool) -> bool | None
     rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
     if rows and rows[0][0] == "on":
         return True
+    if runner.txn.in_block and scratch_only and _ran_ddl(dispatcher):
+        return None  # a side connection would not see the block's new types (multi.two_phase)
     if runner.txn.in_block and (scratch_only or (runner.private_snapshot is None and not runner.temps.names)):
         return False
     return None
+
+
+def _ran_ddl(dispatcher: Dispatcher) -> bool:
+    """Whether the block's own catalog connection has written (DDL): the partial rows of a
+    sorted merge or a two-phase aggregation may have a type it created, which a side
+    connection cannot see (42704 "type ... does not exist": `CREATE TYPE mood AS ENUM ...;
+    CREATE TABLE t (m mood); ... SELECT * FROM t ORDER BY k` in one block, SQLAlchemy's
+    tests and migrations). Their table then goes to the shard schema on that connection."""
+    own = dispatcher.runner.txn.participants.get(dispatcher.coord.catalog_node)
+    return own is not None and own.wrote
 
 
 def _changed_settings(items: list[tuple[str, str | None]]) -> list[str]:

@@ -283,7 +283,7 @@ async def _type_names(dispatcher: Dispatcher, sql: str, columns: Sequence[codec.
     rows' one may be a datanode's: then a node of the statement names them, describing
     `sql` (which has just run), as PostgreSQL prints them there."""
     if not any(c.type_oid >= FIRST_NORMAL_OID for c in columns) or not groups:
-        return await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
+        return await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns], dispatcher=dispatcher)
     from gridpg.executor.dml import _query_columns
 
     conn = await dispatcher.runner.txn.connection(groups[0], wants_block=True)
@@ -329,7 +329,7 @@ async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Seq
         ddl = (f"CREATE UNLOGGED TABLE {table} ({', '.join(quote_ident(n) for n in names)}) "
                f"AS {sql} WITH NO DATA")
     else:
-        types = await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns])
+        types = await dispatcher.coord.type_names([c.type_oid for c in columns], [c.type_mod for c in columns], dispatcher=dispatcher)
         ddl = f"CREATE UNLOGGED TABLE {table} ({', '.join(f'{quote_ident(n)} {t}' for n, t in zip(names, types))})"
     chunks = _copy_text(rows)
     await _ensure_blocks(dispatcher, groups)

@@ -727,25 +727,45 @@ class Coordinator:
             self.pools.pool(self.catalog_node).release(conn)
         return int(rows[0][0]) if rows and rows[0][0] else 1
 
-    async def type_names(self, oids: list[int], typmods: Sequence[int] | None = None) -> list[str]:
+    async def type_names(self, oids: list[int], typmods: Sequence[int] | None = None,
+                         dispatcher: Any = None) -> list[str]:
         """Each type as a name to write in a cast or a column definition: `format_type` with
         its modifier, -1 when none is given (the unconstrained type: `bpchar` and `"bit"`,
-        where `character` and `bit` would mean char(1) and bit(1) and cut the values)."""
+        where `character` and `bit` would mean char(1) and bit(1) and cut the values).
+        A type the coordinator's own connection cannot see (made in the open transaction
+        of `dispatcher`'s session: `format_type` says `???`) is named on that transaction's
+        catalog connection, and not remembered: it may yet be rolled back."""
         keys = list(zip(oids, typmods if typmods is not None else [-1] * len(oids), strict=True))
         missing = sorted({k for k in keys if k[0] and k not in self._type_names})
+        unseen: dict[tuple[int, int], str] = {}
         if missing:
             pairs = ", ".join(f"({int(o)}, {int(m)})" for o, m in missing)
+            sql = f"SELECT v.o, v.m, pg_catalog.format_type(v.o::pg_catalog.oid, v.m) FROM (VALUES {pairs}) AS v(o, m)"
             conn = await self.internal_acquire(self.catalog_node)
             try:
-                rows = await conn.query(
-                    "SELECT v.o, v.m, pg_catalog.format_type(v.o::pg_catalog.oid, v.m) "
-                    f"FROM (VALUES {pairs}) AS v(o, m)"
-                )
+                rows = await conn.query(sql)
             finally:
                 self.pools.pool(self.catalog_node).release(conn)
             for oid, mod, name in rows:
-                self._type_names[(int(oid or 0), int(mod or 0))] = name or ""
-        return [self._type_names.get(k, "") for k in keys]
+                key = (int(oid or 0), int(mod or 0))
+                if name and "???" not in name:
+                    self._type_names[key] = name
+                else:
+                    unseen[key] = name or ""
+            if unseen and dispatcher is not None:
+                unseen.update(await self._type_names_in_transaction(dispatcher, sorted(unseen)))
+        return [self._type_names.get(k) or unseen.get(k, "") for k in keys]
+
+    async def _type_names_in_transaction(self, dispatcher: Any, keys: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        txn = dispatcher.runner.txn
+        if self.catalog_node not in txn.participants:
+            return {}
+        conn = await txn.connection(self.catalog_node, wants_block=False)
+        await conn.settle()
+        pairs = ", ".join(f"({int(o)}, {int(m)})" for o, m in keys)
+        rows = await conn.query(
+            f"SELECT v.o, v.m, pg_catalog.format_type(v.o::pg_catalog.oid, v.m) FROM (VALUES {pairs}) AS v(o, m)")
+        return {(int(o or 0), int(m or 0)): name or "" for o, m, name in rows}
 
     # -- sessions ----------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from gridpg.errors import (
     stack_depth_exceeded,
 )
 from gridpg.executor import (
+    conflict_params,
     large_objects,
     oid_results,
     relay,
@@ -367,6 +368,9 @@ class StatementRunner:
         block's connections then hold a state no tag describes, so they are closed."""
         ddl = self.ddl_in_block
         self.ddl_in_block = False
+        if ddl:  # committed, the new epoch does it for every connection; rolled back, only these saw it
+            for part in self.txn.participants.values():
+                part.conn.forget_prepared()
         self.coord.loopback_tokens.forget(self)
         self.private_snapshot = None
         self.temps.transaction_ended()
@@ -1241,7 +1245,7 @@ class StatementRunner:
         planner = self.coord.planner
         sql = statement.sql
         if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
-                or _is_session_reset(sql) or _ONLY.search(sql) \
+                or _is_session_reset(sql) or _ONLY.search(sql) or conflict_params.has_index_predicate(sql) \
                 or not await self._is_plain_statement(sql, block_time):
             return NOT_ROUTED  # ONLY: the general path drops it where needed (executor/only.py)
         from gridpg.executor.run import catalog_view, session_view
@@ -1418,6 +1422,12 @@ class StatementRunner:
         inlined = await sequences.inline_session_values(self.dispatcher, request.sql)
         if inlined != request.sql:
             request = replace(request, sql=inlined)
+        if not self.is_loopback:
+            inlined = await sequences.inline_values_nextval(self.dispatcher, request.sql)
+            if inlined != request.sql:  # nextval items of a VALUES list in FROM: the GTM's values
+                request = replace(request, sql=inlined)
+        if not request.simple and request.params and "conflict" in request.sql.lower():
+            request = await conflict_params.inline_arbiter_params(self.dispatcher, request)
         if sequences.per_row_nextval(request.sql) and not self._reads_distributed(request.sql) \
                 and not self.is_loopback \
                 and not await self.coord.routine_guard.may_call_user_code(self.dispatcher, request.sql):

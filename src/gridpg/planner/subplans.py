@@ -247,6 +247,10 @@ def _read_scratch(stmt: ast.SelectStmt, name: str, marker: str) -> None:
 def _pull_scalars(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str],
                   out: list[Subplan], wanted: Callable[[ast.SelectStmt], bool] = lambda sub: True) -> None:
     unnamed = {id(t.val): t for t in _nodes(stmt, ast.ResTarget) if t.name is None and isinstance(t.val, ast.SubLink)}
+    # the names PostgreSQL gives the other unnamed output columns, kept where a scalar
+    # subquery inside becomes a literal (`(SELECT m FROM t LIMIT 1)::text` is "m", not "text")
+    figured = [(t, figure_name(t.val)) for t in _nodes(stmt, ast.ResTarget)
+               if t.name is None and id(t.val) not in unnamed]
     for link in _outermost_sublinks(stmt):
         sub = link.subselect
         if link.subLinkType != SubLinkType.EXPR_SUBLINK or not isinstance(sub, ast.SelectStmt) or not wanted(sub):
@@ -261,6 +265,9 @@ def _pull_scalars(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str
         if target is not None:  # the output column keeps the name PostgreSQL gives it
             target.name = (_output_names(sub, None) or ("",))[0] or "?column?"
         _become_marker(link, marker)
+    for target, name in figured:
+        if figure_name(target.val) != name:
+            target.name = name or "?column?"
 
 
 # -- IN subqueries -----------------------------------------------------------------------
