@@ -755,7 +755,21 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     # (a temp outside pg_temp: a shard-schema table, executor/catalog_scratch.py)
     kind = "TEMP" if temp.startswith("pg_temp.") else "UNLOGGED"
     if f"{SCRATCH_SCHEMA}." not in partial and not on_datanode:
-        await catalog.simple_query(f"CREATE {kind} TABLE {temp} AS {partial} WITH NO DATA")
+        create = f"CREATE {kind} TABLE {temp} AS {partial} WITH NO DATA"
+        if catalog.txn_status == b"I":
+            await catalog.simple_query(create)
+            return
+        # Inside a block (the client's own connection once it ran DDL, or a side one): a
+        # refusal here (a record column, answered by RecordOutputError's other way on the
+        # same connection) must not abort it (25P02 on the next statement)
+        await catalog.simple_query(f"SAVEPOINT {_PARTIAL_SAVEPOINT}")
+        try:
+            await catalog.simple_query(create)
+        except PgError:
+            await catalog.simple_query(f"ROLLBACK TO SAVEPOINT {_PARTIAL_SAVEPOINT}; "
+                                       f"RELEASE SAVEPOINT {_PARTIAL_SAVEPOINT}")
+            raise
+        await catalog.simple_query(f"RELEASE SAVEPOINT {_PARTIAL_SAVEPOINT}")
         return
     from gridpg.executor.dml import _query_columns
 
@@ -764,6 +778,9 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
     columns = await _query_columns(conn, partial, {})
     await catalog.simple_query(
         f"CREATE {kind} TABLE {temp} ({', '.join(f'{quote_ident(n)} {t}' for n, t in columns)})")
+
+
+_PARTIAL_SAVEPOINT = "gridpg_partial_table"
 
 
 def _catalog_locked_elsewhere(dispatcher: Dispatcher, catalog: BackendConnection) -> bool:
