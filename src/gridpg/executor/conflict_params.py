@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
 from gridpg.planner import analyze
+from gridpg.planner.prepared import FIRST_NORMAL_OID
 from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
@@ -27,20 +28,13 @@ from gridpg.sql.quote import quote_literal
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
-FIRST_NORMAL_OID = 16384  # a user's type: its OID is the catalog server's, not a datanode's
-
 
 async def inline_arbiter_params(dispatcher: Dispatcher, request: ExecRequest) -> ExecRequest:
     """`request` with the parameters of its ON CONFLICT index predicate as literals."""
     sql = request.sql
-    if request.simple or not request.params or "conflict" not in sql.lower():
+    if request.simple or not request.params:
         return request
-    try:
-        tree = sqlparse.parse_tree(sql)
-    except PgError:
-        return request
-    infer = ((tree.get("InsertStmt") or {}).get("onConflictClause") or {}).get("infer") or {}
-    numbers = {int(n["ParamRef"]["number"]) for n in analyze._walk(infer.get("whereClause"))
+    numbers = {int(n["ParamRef"]["number"]) for n in analyze._walk(_arbiter_predicate(sql))
                if isinstance(n, dict) and "ParamRef" in n}
     span = _predicate_span(sql)
     if not numbers or span is None:
@@ -90,11 +84,16 @@ def has_index_predicate(sql: str) -> bool:
     general path: it sends the statement's literal-free form (or its parameters) to be
     planned generically, where no partial index is inferred (42P10, also for the literal
     form over a hash table)."""
+    return _arbiter_predicate(sql) is not None
+
+
+def _arbiter_predicate(sql: str) -> object:
+    """The parse tree of an INSERT's `ON CONFLICT (...) WHERE <predicate>`, or None."""
     if "conflict" not in sql.lower():
-        return False
+        return None
     try:
         tree = sqlparse.parse_tree(sql)
     except PgError:
-        return False
+        return None
     infer = ((tree.get("InsertStmt") or {}).get("onConflictClause") or {}).get("infer") or {}
-    return bool(infer.get("whereClause"))
+    return infer.get("whereClause") or None

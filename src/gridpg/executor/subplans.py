@@ -32,6 +32,7 @@ from gridpg.executor.exchange import record_stage
 from gridpg.pgwire import codec
 from gridpg.planner.estimates import in_subquery_requests, small_in_subqueries
 from gridpg.planner.plan import SCRATCH_SCHEMA, ScratchNames
+from gridpg.planner.prepared import FIRST_NORMAL_OID
 from gridpg.planner.subplans import SubplanSplit, in_subqueries, split_locking, split_subplans
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 COPY_CHUNK = 1 << 20
-FIRST_NORMAL_OID = 16384  # PostgreSQL's FirstNormalObjectId: OIDs below are the same on every server
 T = TypeVar("T")
 
 

@@ -316,8 +316,7 @@ def _redirect_do_body(sql: str, shadows: dict[tuple[str, str], str]) -> str:
     `auth.identities` so), made again from its parsed body, so any quoting of the body
     (dollar, '...', E'...' with escapes) reads the same; the body's text is kept as it is,
     so the lines of PL/pgSQL's error context hold."""
-    args = {a["DefElem"]["defname"]: a["DefElem"]["arg"]["String"]["sval"]
-            for a in sqlparse.parse_tree(sql)["DoStmt"]["args"]}
+    args = sqlparse.do_arguments(sqlparse.parse_tree(sql)["DoStmt"])
     body = redirect_names(args.get("as", ""), shadows)
     tag = "$gp_do$"
     while tag in body:

@@ -1426,8 +1426,7 @@ class StatementRunner:
             inlined = await sequences.inline_values_nextval(self.dispatcher, request.sql)
             if inlined != request.sql:  # nextval items of a VALUES list in FROM: the GTM's values
                 request = replace(request, sql=inlined)
-        if not request.simple and request.params and "conflict" in request.sql.lower():
-            request = await conflict_params.inline_arbiter_params(self.dispatcher, request)
+        request = await conflict_params.inline_arbiter_params(self.dispatcher, request)
         if sequences.per_row_nextval(request.sql) and not self._reads_distributed(request.sql) \
                 and not self.is_loopback \
                 and not await self.coord.routine_guard.may_call_user_code(self.dispatcher, request.sql):

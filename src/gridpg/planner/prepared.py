@@ -162,7 +162,7 @@ def inline_params(sql: str, texts: list[str | None], type_names: list[str],
 _INEXACT = {700, 701, 1700}  # float4, float8, numeric
 _TEXTS = {25, 1043}  # text, varchar
 _CANONICAL_INT = re.compile(r"-?(0|[1-9][0-9]{0,18})")
-FIRST_NORMAL_OID = 16384  # OIDs below are built in, the same on every server
+FIRST_NORMAL_OID = 16384  # PostgreSQL's FirstNormalObjectId: OIDs below are built in, the same on every server
 
 
 def constant_values(args: list[dict[str, Any]], oids: list[int]) -> list[str | None] | None:

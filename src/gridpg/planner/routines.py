@@ -385,8 +385,7 @@ def qualified_relations(create_sql: str, language: str = "plpgsql") -> set[tuple
     DO statement (`language` "do"), names with its schema. A text that cannot be read
     raises 0A000: the caller checks a body it rewrote, which must read as the original."""
     if language == "do":
-        args = {a["DefElem"]["defname"]: a["DefElem"]["arg"]["String"]["sval"]
-                for a in sqlparse.parse_tree(create_sql)["DoStmt"]["args"]}
+        args = sqlparse.do_arguments(sqlparse.parse_tree(create_sql)["DoStmt"])
         access = do_access(args.get("as", ""), args.get("language"))
         unreadable = access.unreadable
     else:
@@ -598,15 +597,8 @@ def _ref(relation: dict[str, Any]) -> analyze.RelRef:
 
 
 def _do_stmt_access(do: dict[str, Any]) -> Access:
-    body, language = "", None
-    for arg in do.get("args", []):
-        elem = arg.get("DefElem", {})
-        value = elem.get("arg", {}).get("String", {}).get("sval")
-        if elem.get("defname") == "as":
-            body = value or ""
-        elif elem.get("defname") == "language":
-            language = value
-    return do_access(body, language)
+    args = sqlparse.do_arguments(do)
+    return do_access(args.get("as", ""), args.get("language"))
 
 
 def _qualified(names: list[Any]) -> tuple[str | None, str]:

@@ -304,6 +304,17 @@ def node_type(stmt: Tree) -> str:
     return next(iter(stmt)) if stmt else ""
 
 
+def do_arguments(do: Tree) -> dict[str, str]:
+    """A DoStmt node's arguments by name: its body ("as") and, when given, "language"."""
+    out = {}
+    for arg in do.get("args", []):
+        elem = arg.get("DefElem", {})
+        value = elem.get("arg", {}).get("String", {}).get("sval")
+        if value is not None:
+            out[elem.get("defname")] = value
+    return out
+
+
 class ParserError(PgError):
     """A statement PostgreSQL's parser (through pglast) refuses: always 42601 here, as
     pglast does not carry the SQLSTATE PostgreSQL's scanner and grammar give some of these
