@@ -46,9 +46,15 @@ SHARD_SCHEMA = "gridpg_shards"
 # Every role that may create a table creates its shards (and the scratch tables of its
 # queries) in the shard schema, as itself: the schema takes objects from everyone, like
 # public did before PostgreSQL 15. A shard's own privileges are its owner's as usual.
+# EXACT_TEXT: a value's text with every float digit whatever the session's
+# extra_float_digits (its SET clause holds for the call only): moved rows carry their floats
+# exactly while the rest of their query keeps the session's value (executor/exchange.py).
+EXACT_TEXT = f"{SHARD_SCHEMA}.gp_exact_text"
 SHARD_SCHEMA_SETUP = (
     f"CREATE SCHEMA IF NOT EXISTS {SHARD_SCHEMA}",
     f"GRANT USAGE, CREATE ON SCHEMA {SHARD_SCHEMA} TO PUBLIC",
+    (f"CREATE OR REPLACE FUNCTION {EXACT_TEXT}(anyelement) RETURNS text LANGUAGE sql STABLE "
+     "PARALLEL SAFE SET extra_float_digits = 3 AS 'SELECT $1::pg_catalog.text'"),
 )
 
 # Statements that cannot run inside a transaction block: run node by node.

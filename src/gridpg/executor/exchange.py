@@ -585,6 +585,54 @@ def low_float_digits(runner: Any) -> str | None:
         return None
 
 
+# Column types whose COPY text extra_float_digits rounds: float4, float8, their arrays, and
+# any user type (a composite or domain may hold a float).
+_FLOAT_TEXT_TYPES = frozenset((700, 701, 1021, 1022))
+
+
+async def exact_select(conn: BackendConnection, select: str, lossy: str | None) -> tuple[str, bool]:
+    """`select` as `COPY (...) TO STDOUT` should run on `conn` while the session's
+    extra_float_digits is `lossy` (below 1; None: any other value), and whether `conn` must
+    first switch to exact floats (`exact_floats`) for it. Moved floats must arrive exactly,
+    but the select's own float-to-text conversions (`f::text`, `string_agg(f::text, ',')`)
+    keep the session's value, as PostgreSQL evaluates them: the float columns it writes are
+    made text by EXACT_TEXT, whose SET clause holds for the call only. A select that cannot
+    be read from a subquery (a data-modifying WITH) switches the whole connection instead,
+    its conversions then showing every digit. One Describe, only while `lossy`."""
+    if lossy is None:
+        return select, False
+    from gridpg.commands.ddl import EXACT_TEXT
+    from gridpg.executor.dispatch import describe_on
+    from gridpg.planner.prepared import FIRST_NORMAL_OID
+
+    _, description = await describe_on(conn, select, [], planned=False)
+    columns = codec.parse_row_description(description[5:]) if description else []
+    floats = {i for i, c in enumerate(columns) if c.type_oid in _FLOAT_TEXT_TYPES or c.type_oid >= FIRST_NORMAL_OID}
+    if not floats:
+        return select, False
+    if not _readable_as_subquery(select):
+        return select, True
+    names = [f"c{i}" for i in range(1, len(columns) + 1)]
+    items = [f"{EXACT_TEXT}(gp_x.{n})" if i in floats else f"gp_x.{n}" for i, n in enumerate(names)]
+    return f"SELECT {', '.join(items)} FROM ({select}) AS gp_x({', '.join(names)})", False
+
+
+def _readable_as_subquery(select: str) -> bool:
+    """Whether `select` is a SELECT (or VALUES) whose WITH holds no data-modifying statement
+    (PostgreSQL allows those at the top level only)."""
+    from gridpg.sql import parse as sqlparse
+
+    try:
+        tree = sqlparse.parse_tree(select)
+    except PgError:
+        return False
+    stmt = tree.get("SelectStmt")
+    if not isinstance(stmt, dict):
+        return False
+    ctes = (stmt.get("withClause") or {}).get("ctes") or []
+    return all("SelectStmt" in (c.get("CommonTableExpr") or {}).get("ctequery", {}) for c in ctes)
+
+
 def exact_floats(conns: list[BackendConnection], lossy: str | None) -> None:
     """Before COPY ... TO STDOUT: floats written exactly (answer read with the next one)."""
     if lossy is not None:
@@ -613,6 +661,8 @@ async def pump(source: BackendConnection, dests: list[BackendConnection], select
         await dest.settle()
         dest.send(codec.build_query(f"COPY {scratch} FROM STDIN"))
         await dest.expect_copy_in()
+    select, switch = await exact_select(source, select, lossy_floats)
+    lossy_floats = lossy_floats if switch else None
     exact_floats([source], lossy_floats)
     source.send(codec.build_query(f"COPY ({select}) TO STDOUT"))
     error: PgError | None = None

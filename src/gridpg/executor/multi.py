@@ -450,13 +450,20 @@ async def copy_rows_to_catalog(
         for conn in conns:
             await conn.simple_query(f"SAVEPOINT {savepoint}")
 
-    from gridpg.executor.exchange import exact_floats, low_float_digits, session_floats
+    from gridpg.executor.exchange import (
+        exact_floats,
+        exact_select,
+        low_float_digits,
+        session_floats,
+    )
 
     lossy = low_float_digits(dispatcher.runner)
+    selects = [await exact_select(conn, sql, lossy) for conn, (_, sql) in zip(conns, sources, strict=True)]
+    lossy = lossy if any(switch for _, switch in selects) else None
     exact_floats(conns, lossy)
 
     def start() -> None:
-        for conn, (_, sql) in zip(conns, sources):
+        for conn, (sql, _) in zip(conns, selects, strict=True):
             conn.send(codec.build_query(f"COPY ({sql}) TO STDOUT"))
 
     # COPY answers CopyOutResponse once its query's snapshot is taken (also for the

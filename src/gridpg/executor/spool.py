@@ -117,23 +117,26 @@ async def _all(steps: Sequence[Awaitable[None]]) -> None:
 
 async def _read_source(conn: BackendConnection, flows: Sequence[tuple[int, Flow]], out: list[_Spooled],
                        lossy_floats: str | None) -> None:
-    from gridpg.executor.exchange import exact_floats, session_floats
+    from gridpg.executor.exchange import exact_floats, exact_select, session_floats
 
     await conn.settle()
+    selects = [await exact_select(conn, flow.select, lossy_floats) for _, flow in flows]
+    lossy_floats = lossy_floats if any(switch for _, switch in selects) else None
     exact_floats([conn], lossy_floats)
-    for target, flow in flows:
+    for (target, flow), (select, _) in zip(flows, selects, strict=True):
         data = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115 - closed by run_targets
         spool = _Spooled(target, flow, data)
         out.append(spool)
-        await _copy_out(conn, spool)
+        await _copy_out(conn, spool, select)
     session_floats([conn], lossy_floats)
 
 
-async def _copy_out(conn: BackendConnection, spool: _Spooled) -> None:
-    """`COPY (select) TO STDOUT` on the source, its CopyData messages into the spool."""
+async def _copy_out(conn: BackendConnection, spool: _Spooled, select: str) -> None:
+    """`COPY (select) TO STDOUT` on the source (its flow's, floats made exact text where
+    needed), its CopyData messages into the spool."""
     started = time.perf_counter()
     await conn.settle()
-    conn.send(codec.build_query(f"COPY ({spool.flow.select}) TO STDOUT"))
+    conn.send(codec.build_query(f"COPY ({select}) TO STDOUT"))
     error: PgError | None = None
     while True:
         batch = await conn.recv_batch()

@@ -259,6 +259,11 @@ class Coordinator:
         if missing:
             await conn.simple_query("\n".join(store.sql_insert_node(n) for n in missing))
         await conn.simple_query(GRIDPG_FUNCTIONS)
+        from gridpg.commands.ddl import SHARD_SCHEMA_SETUP
+
+        for sql in SHARD_SCHEMA_SETUP:  # a catalog server is a source of moved rows too
+            with contextlib.suppress(PgError):  # a concurrent coordinator doing the same
+                await conn.simple_query(sql)
         address = self.catalog_address
         for sql in loopback.setup_sql(*self.listen_address, address.user, address.password or "",
                                       address.database):
