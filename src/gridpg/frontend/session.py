@@ -506,10 +506,10 @@ class Session:
         if parsed.name and parsed.name in self.statements:
             raise PgError(DUPLICATE_PSTATEMENT, f'prepared statement "{parsed.name}" already exists')
         assert self.runner is not None
-        self.runner.check_parse(parsed.sql)
-        self.say_truncations(parsed.sql)
-        sql = sqlparse.spell_out_table_queries(parsed.sql) if sqlparse.may_hold_table(parsed.sql) \
-            else parsed.sql
+        sql = self.runner.read_text(parsed.sql)
+        self.runner.check_parse(sql)
+        self.say_truncations(sql)
+        sql = sqlparse.spell_out_table_queries(sql) if sqlparse.may_hold_table(sql) else sql
         self.statements[parsed.name] = PreparedStatement(parsed.name, sql, parsed.param_oids)
         self.send(codec.PARSE_COMPLETE)
 

@@ -59,13 +59,13 @@ from gridpg.executor.routed import (
 from gridpg.executor.shard_hold import wrote_held
 from gridpg.frontend import notify, portal_moves, readonly, session_commands, shard_gate
 from gridpg.frontend.notify import SessionNotify
-from gridpg.frontend.session_settings import SessionSettings, timeout_ms
+from gridpg.frontend.session_settings import SessionSettings, check_client_encoding, timeout_ms
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import literal_start, normalize_literals
-from gridpg.sql import connection_values, long_names, positions, schema_elements, xact_time
+from gridpg.sql import connection_values, escape_strings, long_names, positions, schema_elements, xact_time
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
@@ -430,11 +430,11 @@ class StatementRunner:
                 exc.severity = "FATAL"
                 raise
         startup.setdefault("client_encoding", "UTF8")
-        if startup["client_encoding"].upper().replace("-", "") not in ("UTF8", "UNICODE"):
-            raise PgError(
-                "22023", f"gridpg supports only client_encoding UTF8, not {startup['client_encoding']}",
-                severity="FATAL",
-            )
+        try:
+            check_client_encoding(startup["client_encoding"])
+        except PgError as exc:
+            exc.severity = "FATAL"
+            raise
         self.state = SessionSettings(login=self.session.info.user, startup=startup,
                                      on_change=self.invalidate_cycles)
         self.invalidate_cycles()
@@ -512,7 +512,15 @@ class StatementRunner:
 
     # -- simple protocol ---------------------------------------------------------------
 
+    def read_text(self, sql: str) -> str:
+        """A client's query text as gridpg reads it: under the session's
+        `standard_conforming_strings = off`, its plain constants holding a backslash get the
+        E prefix they then mean (sql/escape_strings.py), as the text is read whole."""
+        value = self.state.effective.get("standard_conforming_strings")
+        return sql if value is None or not escape_strings.is_off(value) else escape_strings.standard_strings(sql)
+
     async def simple_query(self, sql: str) -> None:
+        sql = self.read_text(sql)
         try:
             await self._simple_query(sql)
         except sqlparse.ParserError:
