@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
-from gridpg.frontend.session_settings import carries_timer, statements_for
+from gridpg.frontend.session_settings import carries_timer, check_client_encoding, statements_for
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -158,6 +158,8 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
     if not setting.reset:
         check_setting(setting.name, setting.value)
         ensure_not_internal(setting.name)
+        if setting.name == "client_encoding":
+            check_client_encoding(setting.value)
     catalog_node = runner.coord.catalog_node
     catalog = await runner.txn.connection(catalog_node, wants_block=False)
     if not setting.reset:

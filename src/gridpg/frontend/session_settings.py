@@ -27,9 +27,11 @@ model, pure (no I/O):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.sql.quote import quote_ident, set_config_sql
 
 NEUTRAL: tuple[object, ...] = ()
@@ -228,6 +230,15 @@ def statements_for(current: tuple[object, ...] | None, wanted: tuple[object, ...
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60000.0, "h": 3600000.0, "d": 86400000.0}
+
+
+def check_client_encoding(value: str | None) -> None:
+    """gridpg speaks UTF8 to its clients only (it reads their statements and rows, and its
+    servers' text is UTF8): another client_encoding, at startup or by SET, is refused
+    rather than claimed and not converted (a LATIN1 client's 'café' would be misread)."""
+    if value is None or re.sub(r"[^a-z0-9]", "", value.lower()) in ("utf8", "unicode", "default"):
+        return
+    raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg supports only client_encoding UTF8, not {value}")
 
 
 def timeout_ms(value: str | None) -> float:
