@@ -297,15 +297,15 @@ async def _own_context(coord: Coordinator) -> AsyncIterator[None]:
 
 
 def _for_replication_role(firing: TriggerFiring, settings: dict[str, str]) -> TriggerFiring:
-    """With `session_replication_role = replica` PostgreSQL fires only ENABLE ALWAYS (and
-    ENABLE REPLICA) triggers: the others are left out here (the datanodes, which carry the
-    setting, leave them out too)."""
+    """The triggers PostgreSQL fires under the session's `session_replication_role`:
+    ENABLE ALWAYS ones always; plain enabled ones in the origin and local roles; ENABLE
+    REPLICA ones in the replica role only (the datanodes, which carry the setting, choose
+    alike for the triggers the coordinator does not fire)."""
     role = next((str(v) for k, v in settings.items() if k.lower() == "session_replication_role"), "origin")
-    if role.strip().strip("'").lower() != "replica":
-        return firing
+    states = ("A", "R") if role.strip().strip("'").lower() == "replica" else ("A", "O")
 
     def kept(pairs: tuple[tuple[str, tg.Trigger], ...]) -> tuple[tuple[str, tg.Trigger], ...]:
-        return tuple(p for p in pairs if p[1].enabled == "A")
+        return tuple(p for p in pairs if p[1].enabled in states)
 
     return dataclasses.replace(firing, before_statement=kept(firing.before_statement),
                                before_row=kept(firing.before_row),

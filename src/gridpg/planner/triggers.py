@@ -78,8 +78,10 @@ class Trigger:
         return bool(self.tgtype & INSTEAD)
 
     def fires_on(self, event: str, targets: frozenset[str] | None = None) -> bool:
-        """Whether it fires for this event (`targets`: an UPDATE's SET columns)."""
-        if self.enabled not in ("O", "A") or not self.tgtype & EVENT_BITS[event]:
+        """Whether it may fire for this event (`targets`: an UPDATE's SET columns): any
+        state but disabled, as ENABLE REPLICA ones fire under session_replication_role =
+        replica (executor/triggers.py picks by the session's role at the write)."""
+        if self.enabled == "D" or not self.tgtype & EVENT_BITS[event]:
             return False
         if event == "UPDATE" and self.columns and targets is not None:
             return bool(set(self.columns) & targets)
