@@ -189,6 +189,18 @@ def notice(message: str, severity: str = "NOTICE", sqlstate: str = "00000") -> b
     return build_error_fields(b"N", {"S": severity, "V": severity, "C": sqlstate, "M": message})
 
 
+# client_min_messages' order (PostgreSQL's elog.h): a message goes to the client when its
+# level is at least the setting's; INFO always does.
+_CLIENT_LEVELS = {"debug5": 10, "debug4": 11, "debug3": 12, "debug2": 13, "debug1": 14, "debug": 14,
+                  "log": 15, "info": 17, "notice": 18, "warning": 19, "error": 21}
+
+
+def notice_shown(severity: str, client_min_messages: str | None) -> bool:
+    """Whether a notice of `severity` reaches a client whose client_min_messages is this."""
+    level = _CLIENT_LEVELS.get(severity.lower(), 18)
+    return level == 17 or level >= _CLIENT_LEVELS.get((client_min_messages or "notice").lower(), 18)
+
+
 def fatal(sqlstate: str, message: str) -> PgError:
     return PgError(sqlstate, message, severity="FATAL")
 

@@ -64,7 +64,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, refs: list[RelRef]) 
         rows[name], absent = await gather(dispatcher.coord, name)
         missing += absent
     if missing:
-        dispatcher.session.send(notice(
+        dispatcher.session.say(notice(
             f"{missing} coordinator worker(s) did not answer in {ACTIVITY_WAIT:.0f} s; "
             "their sessions are missing", "WARNING"))
     sql = rewrite(request.sql, refs, rows)

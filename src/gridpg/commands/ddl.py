@@ -491,7 +491,7 @@ class DdlRunner:
             from gridpg.errors import notice
             from gridpg.pgwire import codec
 
-            self.dispatcher.session.send(notice(
+            self.dispatcher.session.say(notice(
                 f'relation "{relation["relname"]}" already exists, skipping', sqlstate="42P07"))
             self.dispatcher.session.send(codec.build_command_complete("CREATE TABLE"))
             return
@@ -651,7 +651,7 @@ class DdlRunner:
         with pruning, colocation and cluster-wide unique keys. Said in a NOTICE."""
         from gridpg.errors import notice
 
-        self.dispatcher.session.send(notice(
+        self.dispatcher.session.say(notice(
             f'column "{column}" of type {formatted} is distributed by HASH: gridpg takes MODULO of '
             "integer columns only, and Postgres-XL places other types by their hash as well"))
         return "hash"
@@ -743,7 +743,7 @@ class DdlRunner:
 
         names = "; ".join("(" + ", ".join(key) + ")" if key else "(an exclusion constraint without =)"
                           for key in keys)
-        self.dispatcher.session.send(notice(
+        self.dispatcher.session.say(notice(
             f"the table is replicated to every datanode: its unique keys {names} share no "
             "column to distribute it by (use DISTRIBUTE BY, or create_distributed_table with a "
             "column every unique key includes, to spread its rows)"))

@@ -134,7 +134,7 @@ async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str,
                        None, None, by_default=True)
     from gridpg.errors import notice
 
-    ddl.dispatcher.session.send(notice(
+    ddl.dispatcher.session.say(notice(
         f'table "{table.name}" is now replicated to every datanode: a unique key or foreign key '
         "it was given cannot hold under its default distribution (use DISTRIBUTE BY, or "
         "create_distributed_table with a column every key includes, to spread its rows)"))

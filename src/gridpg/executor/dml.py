@@ -1251,7 +1251,7 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
         from gridpg.errors import notice
 
         rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
-        dispatcher.session.send(notice(f"{rows} skipped due to data type incompatibility"))
+        dispatcher.session.say(notice(f"{rows} skipped due to data type incompatibility"))
     dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
 
 
@@ -1958,7 +1958,7 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
         await _query_columns(catalog, query_sql, into)
         relname = into["rel"]["relname"]
-        dispatcher.session.send(notice(f'relation "{relname}" already exists, skipping', sqlstate="42P07"))
+        dispatcher.session.say(notice(f'relation "{relname}" already exists, skipping', sqlstate="42P07"))
         dispatcher.session.send(codec.build_command_complete("CREATE TABLE AS"))
         return True
     with_data = not into.get("skipData")

@@ -45,7 +45,7 @@ async def create(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, A
     into = body["into"]
     rel = into["rel"]
     if body.get("if_not_exists") and await _creation_name_taken(dispatcher, rel):
-        dispatcher.session.send(notice(f'relation "{rel["relname"]}" already exists, skipping',
+        dispatcher.session.say(notice(f'relation "{rel["relname"]}" already exists, skipping',
                                        sqlstate="42P07"))
         dispatcher.session.send(codec.build_command_complete("CREATE MATERIALIZED VIEW"))
         return

@@ -239,7 +239,7 @@ class SessionNotify:
             await self.hub.send(session.info.backend_pid, queued)
         except PgError as exc:
             # Committed already: the client is told, and the COMMIT stands.
-            session.send(notice("the transaction committed, but its notifications could not be "
+            session.say(notice("the transaction committed, but its notifications could not be "
                                 f"sent: {exc.message}", "WARNING", exc.sqlstate))
             return
         if any(channel in self.channels for channel, _ in queued):

@@ -27,6 +27,7 @@ from gridpg.errors import (
     TOO_MANY_CONNECTIONS,
     PgError,
     fatal,
+    notice_shown,
 )
 from gridpg.executor import oid_results, prepared, routed
 from gridpg.frontend import fast_cycle
@@ -135,10 +136,21 @@ class Session:
             return  # the coordinator said it for the client's text (sql/long_names.py)
         self.out.append(data)
 
+    def say(self, message: bytes) -> None:
+        """A NoticeResponse gridpg itself makes (errors.notice), sent unless the session's
+        client_min_messages is above its severity, as PostgreSQL filters its own (the
+        servers' notices come filtered: they carry the session's setting)."""
+        severity = codec.parse_error_fields(message[5:]).get("V", "NOTICE")
+        if notice_shown(severity, self._client_min_messages()):
+            self.out.append(message)
+
+    def _client_min_messages(self) -> str | None:
+        return self.runner.state.effective.get("client_min_messages") if self.runner is not None else None
+
     def say_truncations(self, sql: str) -> None:
         """PostgreSQL's scanner's NOTICEs for identifiers of 64 bytes or more in `sql`."""
         messages = long_names.notices(sql)
-        if not messages:
+        if not messages or not notice_shown("NOTICE", self._client_min_messages()):
             return
         self.out.extend(long_names.notice_messages(messages))
         if len(self.said_truncations) > 1000:

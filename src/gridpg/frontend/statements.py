@@ -65,7 +65,14 @@ from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import literal_start, normalize_literals
-from gridpg.sql import connection_values, escape_strings, long_names, positions, schema_elements, xact_time
+from gridpg.sql import (
+    connection_values,
+    escape_strings,
+    long_names,
+    positions,
+    schema_elements,
+    xact_time,
+)
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
@@ -1648,11 +1655,11 @@ class StatementRunner:
         return True
 
     async def _transaction_control(self, control: sqlparse.TxnControl, request: ExecRequest) -> None:
-        send = self.session.send
+        send, say = self.session.send, self.session.say
         kind = control.kind
         if kind == "begin":
             if self.txn.in_block and not self.implicit_block:
-                send(notice("there is already a transaction in progress", "WARNING", ACTIVE_SQL_TRANSACTION))
+                say(notice("there is already a transaction in progress", "WARNING", ACTIVE_SQL_TRANSACTION))
             else:
                 self.implicit_block = False
                 self.txn.begin(control.begin_sql)
@@ -1662,14 +1669,14 @@ class StatementRunner:
                 raise PgError(NO_ACTIVE_SQL_TRANSACTION,
                               f"{kind.upper()} AND CHAIN can only be used in transaction blocks")
             if not self.txn.in_block:
-                send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+                say(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
                 send(codec.build_command_complete("COMMIT" if kind == "commit" else "ROLLBACK"))
                 return
             await self.sync_pending()
             failed = self.txn.state is TxnState.FAILED
             chained = self.txn.chain_begin_sql()  # AND CHAIN keeps the characteristics
             if self.implicit_block:  # a multi-statement query's or a pipeline's block: PostgreSQL ends it, warning
-                send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+                say(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
             self.implicit_block = False
             if kind == "commit" and not failed:
                 await self.end_transaction(commit=True)
@@ -1721,14 +1728,14 @@ class StatementRunner:
                 await self.txn.set_local(request.sql)
                 self.txn.note_isolation(control.isolation)
             else:
-                send(notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+                say(notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
             send(codec.build_command_complete("SET"))
 
     async def _prepare_transaction(self, gid: str) -> None:
         """PREPARE TRANSACTION: outside a block PostgreSQL warns; in a failed one it rolls back."""
-        send = self.session.send
+        send, say = self.session.send, self.session.say
         if not self.txn.in_block:
-            send(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+            say(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
             send(codec.build_command_complete("ROLLBACK"))
             return
         await self.sync_pending()
