@@ -168,15 +168,20 @@ def test_statement_event() -> None:
     assert fired.statement_event(sqlparse.parse_tree("SELECT 1")) is None
 
 
-def test_replica_role_fires_only_always_triggers() -> None:
+def test_replication_role_picks_the_triggers_postgresql_fires() -> None:
+    """origin (and local): plain enabled and ENABLE ALWAYS triggers; replica: ENABLE ALWAYS
+    and ENABLE REPLICA ones (a datanode fired the latter itself before)."""
     table = DistTable("s", "t", "hash", "id", "int4", 1, 32, ("dn1", "dn2"))
     origin = tg.Trigger("o", 1, tg.ROW | tg.INSERT, "O", DEF)
     always = tg.Trigger("a", 2, tg.ROW | tg.INSERT, "A", DEF)
-    firing = fired.TriggerFiring(table, "INSERT", 1, (), (("INSERT", origin), ("INSERT", always)), (), ())
-    assert fired._for_replication_role(firing, {}) is firing
-    assert fired._for_replication_role(firing, {"session_replication_role": "origin"}) is firing
+    replica_only = tg.Trigger("r", 3, tg.ROW | tg.INSERT, "R", DEF)
+    pairs = (("INSERT", origin), ("INSERT", always), ("INSERT", replica_only))
+    firing = fired.TriggerFiring(table, "INSERT", 1, (), pairs, (), ())
+    for settings in ({}, {"session_replication_role": "origin"}, {"session_replication_role": "local"}):
+        assert fired._for_replication_role(firing, settings).after_row == pairs[:2]
     replica = fired._for_replication_role(firing, {"session_replication_role": "replica"})
-    assert replica.after_row == (("INSERT", always),)
+    assert replica.after_row == pairs[1:]
+    assert replica_only.fires_on("INSERT") and not tg.Trigger("d", 4, tg.ROW | tg.INSERT, "D", DEF).fires_on("INSERT")
 
 
 def test_idle_trigger_functions_of_an_event() -> None:
