@@ -70,7 +70,6 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         for table in tables:
             if table.method == "hash":
                 tableoid.ensure_no_check_reads_tableoid(tree[kind].get("cmds"), table.name)
-            _ensure_distribution_column_kept(tree[kind], table)
     groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
     after = _metadata_after(kind, tree, tables, snapshot)
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
@@ -80,23 +79,6 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         or _shard_renames_per_group(clean, tree, kind, tables, snapshot)
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
-
-
-def _ensure_distribution_column_kept(body: dict[str, Any], table: Any) -> None:
-    """ALTER TABLE ... DROP COLUMN of a distribution column: the datanodes refuse it where
-    the table is partitioned by it there (a HASH table with shards, 42P16), but a
-    partitioned parent with no partitions yet took it, and every partition made after it
-    failed (42703 "column named in partition key does not exist"), its rows with nowhere
-    to go (23514). Refused for every table distributed by the column, as the datanodes
-    refuse it."""
-    if not table.column or table.method not in ("hash", "modulo"):
-        return
-    for item in body.get("cmds") or []:
-        cmd = item.get("AlterTableCmd") or {}
-        if cmd.get("subtype") == "AT_DropColumn" and cmd.get("name") == table.column:
-            raise PgError("42P16", f'cannot drop column "{table.column}" because it is part of the '
-                          f'partition key of relation "{table.name}"',
-                          hint="it is the table's distribution column in gridpg")
 
 
 def _ensure_on_commit_of_temp(into: dict[str, Any]) -> None:
