@@ -1007,7 +1007,9 @@ async def _insert_via_stage(dispatcher: Dispatcher, request: ExecRequest, body: 
         read = ", ".join([quoted, *(d.expression for d in staged)])
         node_sql = f"{prefix}INSERT INTO {relation} ({listed}){overriding} SELECT {read} FROM {stage} {tail}"
     else:
-        node_sql = f"{prefix}INSERT INTO {relation} ({quoted}){overriding} SELECT * FROM {stage} {tail}"
+        # (a table of no columns, `INSERT INTO t SELECT`: no column list, which would be empty)
+        listed = f" ({quoted})" if quoted else ""
+        node_sql = f"{prefix}INSERT INTO {relation}{listed}{overriding} SELECT * FROM {stage} {tail}"
     plan = PushdownPlan(tuple(Fragment(g, node_sql) for g in target.groups), True)
     relay = {target.groups[0]} if target.method == "replication" else None
     # Reads only its staging table: the SELECT's snapshot was fenced when it was gathered.

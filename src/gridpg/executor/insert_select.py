@@ -145,7 +145,7 @@ async def _combine_on(dispatcher: Dispatcher, catalog: Any, target: DistTable, r
             await catalog.simple_query(
                 f"CREATE TEMP TABLE {rows} ({', '.join(f'{quote_ident(n)} {t}' for n, t in typed)})")
         temps.append(rows)
-        await catalog.simple_query(f"INSERT INTO {rows} ({quoted}) {route.final_sql}")
+        await catalog.simple_query(f"INSERT INTO {rows}{f' ({quoted})' if quoted else ''} {route.final_sql}")
         async with dispatcher.runner.statement_transaction():
             await _ensure_blocks(dispatcher, target.groups)
             stage = f"{SCRATCH_SCHEMA}.{quote_ident(scratch_name(dispatcher, 'stage'))}"
@@ -208,7 +208,7 @@ async def _stage(dispatcher: Dispatcher, target: DistTable, route: InsertSelectR
         conn = await txn.connection(fragment.group, wants_block=True)
         await conn.settle()
         await conn.simple_query(f"CREATE UNLOGGED TABLE {source} AS {shape} WITH NO DATA")
-        await conn.simple_query(f"INSERT INTO {source} ({quoted}) {fragment.sql}")
+        await conn.simple_query(f"INSERT INTO {source}{f' ({quoted})' if quoted else ''} {fragment.sql}")
     return stage, source
 
 

@@ -95,7 +95,70 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
         # alone (the other servers have no such schema: 3F000 before)
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         return True
+    if analysis.route == "utility" and dispatcher.runner.temps.pinned \
+            and await _on_temp_dependent_routines(dispatcher, request.sql, analysis.tree):
+        # DROP / ALTER FUNCTION f() where f depends on a temp object (`RETURNS SETOF
+        # temp_table`, a BEGIN ATOMIC body over one): commands/ddl.py made it on the
+        # session's connection alone, so it is dropped or altered there (42883 from the
+        # other servers before, and the routine stayed)
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        return True
     return False
+
+
+async def _on_temp_dependent_routines(dispatcher: Dispatcher, sql: str, tree: dict[str, Any]) -> bool:
+    """DROP FUNCTION / PROCEDURE / ROUTINE / AGGREGATE, ALTER FUNCTION, RENAME, OWNER TO or
+    SET SCHEMA of routines that all exist on the session's catalog connection and each
+    depend on one of its temp objects (so exist there alone)."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if not ((kind == "DropStmt" and body.get("removeType") in _ROUTINE_OBJECTS) or kind == "AlterFunctionStmt"
+            or (kind in ("RenameStmt", "AlterOwnerStmt", "AlterObjectSchemaStmt")
+                and body.get("renameType", body.get("objectType")) in _ROUTINE_OBJECTS)):
+        return False
+    try:
+        stmt = parse_sql(sql)[0].stmt
+    except Exception:  # noqa: BLE001 - the statement's own path reports it
+        return False
+    if isinstance(stmt, ast.DropStmt):
+        objects = list(stmt.objects or ())
+    elif isinstance(stmt, ast.AlterFunctionStmt):
+        objects = [stmt.func]
+    else:
+        objects = [stmt.object]
+    lookups = []
+    for obj in objects:
+        if not isinstance(obj, ast.ObjectWithArgs):
+            return False
+        name = ".".join(quote_ident(n.sval) for n in obj.objname or ())
+        if obj.args_unspecified:
+            lookups.append(f"pg_catalog.to_regproc({quote_literal(name)})::pg_catalog.oid")
+        else:
+            types = ", ".join(RawStream()(t) for t in obj.objargs or ())
+            lookups.append(f"pg_catalog.to_regprocedure({quote_literal(f'{name}({types})')})::pg_catalog.oid")
+    if not lookups:
+        return False
+    checks = " AND ".join(_TEMP_DEPENDENT_ROUTINE.format(oid=lookup) for lookup in lookups)
+    txn = dispatcher.runner.txn
+    node = dispatcher.coord.catalog_node
+    held = node in txn.participants
+    conn = await txn.connection(node, wants_block=False)
+    try:
+        rows = await conn.query(f"SELECT {checks}")
+    finally:
+        txn.release_lookup(node, held)
+    return bool(rows) and rows[0][0] == "t"
+
+
+# Whether the routine `oid` (NULL: not found) is in the session's temp schema or depends
+# on an object of a temp schema (the session's: no other is visible to its connection).
+_TEMP_DEPENDENT_ROUTINE = """COALESCE((SELECT p.pronamespace = pg_catalog.pg_my_temp_schema() OR EXISTS (
+  SELECT 1 FROM pg_catalog.pg_depend d CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.refclassid, d.refobjid, 0) o
+   WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND o.schema LIKE 'pg\\_temp\\_%')
+  FROM pg_catalog.pg_proc p WHERE p.oid = {oid}), false)"""
 
 
 async def _copy_query_over_temp(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
