@@ -32,7 +32,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import append_results, command_line, environment, loadavg, machine_markdown
+from common import append_results, command_line, environment, machine_markdown
 
 SETUP = [
     "DROP SCHEMA IF EXISTS gp_fuzz CASCADE", "CREATE SCHEMA gp_fuzz", "SET search_path = gp_fuzz",
@@ -237,8 +237,6 @@ def main() -> int:
     ap.add_argument("--plain", help="a running plain PostgreSQL's DSN (with --gridpg)")
     ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
     args = ap.parse_args()
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    load = loadavg()
     if args.gridpg and args.plain:
         run, bad, reports = compare(args.gridpg, args.plain, args.seed, args.count, args.writes, args.budget)
     else:
@@ -249,8 +247,8 @@ def main() -> int:
     summary = f"seed {args.seed}: {run} statements{' (with writes)' if args.writes else ''}, {bad} differ"
     print(summary)
     if not args.no_record:
-        append_results(f"{started}: differential random statements, gridpg vs plain PostgreSQL",
-                       f"- command: `{command_line()}`\n{machine_markdown()}\n- load at start: {load}\n"
+        append_results("differential random statements, gridpg vs plain PostgreSQL",
+                       f"- command: `{command_line()}`\n{machine_markdown()}\n"
                        f"- result: {summary}\n" + "".join(f"\n    {r.splitlines()[0]}" for r in reports[:20]))
     return min(bad, 100)
 
