@@ -44,3 +44,26 @@ SELECT a, b FROM pt ORDER BY a;
 SELECT a FROM oracle_r10_b.pt1 WHERE a = 7;
 DROP TABLE pt;
 DROP SCHEMA oracle_r10_b CASCADE;
+
+-- multi_insert_select.sql:1888 (Citus): a WITH on the INSERT and another on its SELECT;
+-- gridpg ran the SELECT as `WITH a AS (...) WITH b AS (...) SELECT ...`: 42601. The
+-- SELECT's names see the INSERT's and shadow them
+CREATE TABLE r10_src (u int, v int);
+CREATE TABLE r10_dst (user_id int, value_1 int);
+INSERT INTO r10_src VALUES (1, 1), (2, 2), (3, 3);
+WITH removed_rows AS (DELETE FROM r10_src WHERE u < 3 RETURNING u)
+INSERT INTO r10_dst (user_id, value_1) WITH value AS (SELECT 1) SELECT * FROM removed_rows, value;
+SELECT user_id, value_1 FROM r10_dst ORDER BY 1, 2;
+SELECT u, v FROM r10_src ORDER BY u;
+WITH rr AS (SELECT u FROM r10_src) INSERT INTO r10_dst (user_id, value_1)
+WITH value AS (SELECT 7) SELECT * FROM rr, value;
+WITH o AS (SELECT 1 AS one) INSERT INTO r10_dst WITH o AS (SELECT 2 AS one) SELECT one, one FROM o;
+WITH o AS (SELECT 10 AS one) INSERT INTO r10_dst (value_1, user_id)
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT one, i FROM n, o
+RETURNING user_id, value_1;
+WITH o AS (SELECT u FROM r10_src) INSERT INTO r10_dst
+WITH p AS (SELECT u * 100 AS w FROM o) SELECT w, w FROM p UNION ALL SELECT 0, 0 ORDER BY 1;
+SELECT user_id, value_1 FROM r10_dst ORDER BY 1, 2;
+-- error
+WITH o AS (SELECT 1 AS one) INSERT INTO r10_dst WITH d AS (DELETE FROM r10_src RETURNING u) SELECT u, one FROM d, o;
+SELECT count(*) FROM r10_src;
