@@ -67,3 +67,35 @@ SELECT user_id, value_1 FROM r10_dst ORDER BY 1, 2;
 -- error
 WITH o AS (SELECT 1 AS one) INSERT INTO r10_dst WITH d AS (DELETE FROM r10_src RETURNING u) SELECT u, one FROM d, o;
 SELECT count(*) FROM r10_src;
+
+-- multi_insert_select.sql:2137 (Citus): INSERT ... SELECT through an automatically
+-- updatable view over a distributed table was refused (0A000); the SELECT now runs first
+-- and its rows take the VALUES path (assignment casts as PostgreSQL applies them to the
+-- SELECT's columns, the view's mapping, CHECK OPTION, RETURNING on the nodes)
+CREATE TABLE r10_vt (a int, b int, c text DEFAULT 'dflt');
+CREATE VIEW r10_vt_v AS SELECT b AS bee, a AS ay FROM r10_vt;
+CREATE VIEW r10_vt_chk AS SELECT a, b FROM r10_vt WHERE b > 0 WITH CHECK OPTION;
+INSERT INTO r10_src VALUES (10, 100), (11, 110), (12, 120);
+INSERT INTO r10_vt_v SELECT v, u FROM r10_src;
+INSERT INTO r10_vt_v (ay, bee) SELECT u * 1.5, v / 4.0 FROM r10_src WHERE u > 10 RETURNING bee, ay;
+INSERT INTO r10_vt_v SELECT 5, 6;
+INSERT INTO r10_vt_v SELECT g * 10, g FROM generate_series(20, 22) g;
+INSERT INTO r10_vt_v SELECT v, u FROM r10_src WHERE false;
+INSERT INTO r10_vt_v AS x SELECT v, u FROM r10_src WHERE false RETURNING x.ay;
+WITH s AS (SELECT u FROM r10_src) INSERT INTO r10_vt_v SELECT (SELECT max(v) FROM r10_src), u + 100 FROM s;
+INSERT INTO r10_vt_chk SELECT u, v FROM r10_src WHERE u = 10;
+SELECT a, b, c FROM r10_vt ORDER BY a, b;
+-- error
+INSERT INTO r10_vt_chk SELECT u, -v FROM r10_src WHERE u = 11;
+-- error
+INSERT INTO r10_vt_v SELECT 1, 2, 3;
+-- error
+INSERT INTO r10_vt_v (ay, bee) SELECT 1;
+-- error
+INSERT INTO r10_vt_v (ay) SELECT 'x';
+SELECT count(*) FROM r10_vt;
+CREATE TABLE r10_vs (id serial, k int, v text);
+CREATE VIEW r10_vs_v AS SELECT k AS key, v, id FROM r10_vs;
+INSERT INTO r10_vs_v (key, v) SELECT u, 'x' || u FROM r10_src ORDER BY u RETURNING key, v, id;
+INSERT INTO r10_vs_v SELECT 1, 'given', 99;
+SELECT id, k, v FROM r10_vs ORDER BY id;
