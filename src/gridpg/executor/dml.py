@@ -759,10 +759,15 @@ def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: 
 def insert_select_text(stmt: ast.InsertStmt) -> str:
     """The SELECT of `[WITH ...] INSERT ... SELECT` as a statement of its own, the INSERT's
     WITH in front. pglast prints a WITH clause's RECURSIVE itself: one more made
-    `WITH RECURSIVE RECURSIVE c AS ...`, a syntax error."""
+    `WITH RECURSIVE RECURSIVE c AS ...`, a syntax error. A SELECT with a WITH of its own
+    (`WITH a AS (...) INSERT INTO t WITH b AS (...) SELECT ...`) is nested inside: its names
+    see the INSERT's and shadow them, as in PostgreSQL (two WITHs in a row were a syntax
+    error, 42601)."""
     select_sql = str(RawStream()(stmt.selectStmt))
     if stmt.withClause is None:
         return select_sql
+    if getattr(stmt.selectStmt, "withClause", None) is not None:
+        select_sql = f"SELECT * FROM ({select_sql}) AS gp_insert_rows"
     return f"WITH {RawStream()(stmt.withClause)} {select_sql}"
 
 

@@ -20,7 +20,12 @@ A distribution column left out or DEFAULT where neither the view nor the table g
 default is NULL, routed as the table's own NULL keys. Refused with 0A000 (never a silent
 difference): the distribution column's value left to a default that is not a sequence's,
 or computed by a function; a sequence column the view does not show; a view default
-calling nextval(); INSERT ... SELECT through a view.
+calling nextval().
+
+INSERT ... SELECT through such a view (`_selected_rows`): the SELECT (with the INSERT's WITH
+of plain queries) runs first through the coordinator, each value becomes a literal of its
+SELECT column's type, and the rows take the VALUES path above (a data-modifying WITH, or
+ON CONFLICT / RETURNING reading other relations, stay refused: planner/core._selected_first).
 """
 
 from __future__ import annotations
@@ -69,7 +74,17 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
     body = tree["InsertStmt"]
     shape = await _view_shape(dispatcher, view)
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
-    head, rows, tail = _rows(request.sql, body, shape)
+    select = (body.get("selectStmt") or {}).get("SelectStmt")
+    if select is not None and not select.get("valuesLists"):
+        selected = await _selected_rows(dispatcher, request, body, view, shape)
+        if isinstance(selected, str):  # no row: the INSERT's answer from one node, nothing written
+            group = target.groups[0]
+            await scatter(dispatcher, request, PushdownPlan((Fragment(group, selected),), True),
+                          relay_groups={group}, reads=False)
+            return
+        head, rows, tail = selected
+    else:
+        head, rows, tail = _rows(request.sql, body, shape)
     user_value = body.get("override") == "OVERRIDING_USER_VALUE"
     if user_value:
         _identity_values_to_default(shape, columns, head, rows)
@@ -166,6 +181,58 @@ def _rows(sql: str, body: dict[str, Any], shape: _ViewShape) -> tuple[list[str],
     values = dml._values_shape(sql, body, [_Named(v) for v, _ in shape.columns])  # type: ignore[list-item]
     rows = [[sql[s:e].strip() for s, e in spans] for spans in values.rows]
     return list(values.cols), rows, sql[values.values_end:]
+
+
+async def _selected_rows(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                         view: tuple[str, str], shape: _ViewShape) -> tuple[list[str], list[list[str]], str] | str:
+    """INSERT ... SELECT through the view: the SELECT run first through the coordinator (it
+    may read distributed tables), each value made a literal of its SELECT column's type
+    (`'1.5'::numeric`: the node applies INSERT's assignment casts to it as PostgreSQL
+    does to the SELECT's column), so the rows take the VALUES path. With no row, the
+    statement for one node that inserts none (its tag, RETURNING's columns)."""
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    from gridpg.executor import dml
+    from gridpg.executor.multi import copy_query_to_catalog_final, inline_params
+    from gridpg.pgwire import codec
+
+    for col in body.get("cols") or []:
+        if col["ResTarget"].get("indirection"):
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot INSERT into a field or element of a "
+                          "column through a view over distributed tables")
+    stmt = parse_sql(request.sql)[0].stmt
+    select_sql = dml.insert_select_text(stmt)
+    if request.params and not request.simple:
+        select_sql = await inline_params(dispatcher, request, select_sql)
+    _, described = await dispatcher.describe(select_sql, [])
+    width = len(codec.parse_row_description(described[5:])) if described else 0
+    names = [str(c["ResTarget"]["name"]) for c in body.get("cols") or []] or [v for v, _ in shape.columns][:width]
+    if not width:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot INSERT ... SELECT of no columns through a view "
+                      "over distributed tables")
+    if width > len(names):
+        raise PgError("42601", "INSERT has more expressions than target columns")
+    if width < len(names) and body.get("cols"):
+        raise PgError("42601", "INSERT has more target columns than expressions")
+    # the text after the SELECT (ON CONFLICT, RETURNING), as pglast prints it
+    stmt.selectStmt, stmt.withClause = None, None
+    printed = str(RawStream()(stmt))
+    tail = printed[printed.index("DEFAULT VALUES") + len("DEFAULT VALUES"):]
+    aliases = ", ".join(f"gp_c{i}" for i in range(width))
+    literals = ", ".join(f"pg_catalog.format('%L::%s', gp_c{i}, pg_catalog.pg_typeof(gp_c{i}))" for i in range(width))
+    chunks = await copy_query_to_catalog_final(
+        dispatcher, f"SELECT {literals} FROM ({select_sql}) AS gp_selected ({aliases})")
+    rows = [[dml._unescape_copy_text(field) for field in line.split(b"\t")]
+            for line in b"".join(chunks).split(b"\n") if line]
+    if rows:
+        return names, rows, tail
+    relation = quote_qualified(*view)
+    alias = body["relation"].get("alias")
+    if alias:
+        relation += f" AS {quote_ident(alias['aliasname'])}"
+    return (f"INSERT INTO {relation} ({', '.join(quote_ident(n) for n in names)}) "
+            f"SELECT {', '.join('NULL' for _ in names)} WHERE false{tail}")
 
 
 def _identity_values_to_default(shape: _ViewShape, columns: list[TableColumn], head: list[str],

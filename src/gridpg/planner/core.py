@@ -547,11 +547,26 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
     if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and table is not None \
             and not analyze.has_node(tree, "SubLink") and len(refs) == 1:
         return key, table  # INSERT: executor/view_insert.py (VALUES only, routed per row)
+    if kind == "InsertStmt" and table is not None and _selected_first(tree[kind]):
+        return key, table  # its SELECT run first, its rows then as VALUES (view_insert._selected_rows)
     verb = kind.removesuffix("Stmt").upper()
     raise PgError(FEATURE_NOT_SUPPORTED,
                   f'gridpg cannot {verb} through view "{ref.name}" over distributed tables',
-                  hint="write the view's table directly (gridpg runs INSERT ... VALUES, UPDATE and DELETE "
-                       "of a view over one distributed table, without FROM/USING or subqueries)")
+                  hint="write the view's table directly (gridpg runs INSERT ... VALUES or SELECT, UPDATE "
+                       "and DELETE of a view over one distributed table, without FROM/USING or subqueries)")
+
+
+def _selected_first(body: dict[str, Any]) -> bool:
+    """An INSERT ... SELECT (not VALUES) whose SELECT, with the INSERT's WITH of plain
+    queries, the coordinator can run first: nothing else of it (ON CONFLICT, RETURNING)
+    reads another relation, which would be read on each node over its own rows."""
+    select = (body.get("selectStmt") or {}).get("SelectStmt")
+    if select is None or select.get("valuesLists"):
+        return False
+    ctes = (body.get("withClause") or {}).get("ctes") or []
+    if any("SelectStmt" not in (c.get("CommonTableExpr", {}).get("ctequery") or {}) for c in ctes):
+        return False  # a data-modifying WITH runs with the INSERT, not before it
+    return not analyze.has_node({k: v for k, v in body.items() if k not in ("selectStmt", "withClause")}, "SubLink")
 
 
 def _merge_through_view(sql: str, analysis: Analysis, catalog: CatalogView) -> Plan:

@@ -255,7 +255,10 @@ def _shard_renames_per_group(clean: str, tree: dict[str, Any], kind: str, tables
     catalog.model.shard_table_name): ALTER TABLE ... RENAME TO / SET SCHEMA and ALTER SCHEMA
     ... RENAME TO rename them with it, on the group that holds each. Left with the old
     name (Django's RenameModel), a statement routed to its shard (planner/shard_route.py:
-    extended protocol, prepared statements) failed with 42P01 on the new name."""
+    extended protocol, prepared statements) failed with 42P01 on the new name. A table the
+    user partitioned has no shards of its own (its leaf partitions have them, named after
+    the leaves): each shard is renamed where it exists (every rename of a partitioned table,
+    or of a schema holding one, failed with 42P01 on a shard that is not there)."""
     body = tree[kind]
     moves: list[tuple[DistTable, str, str]] = []  # (table, its new schema, its new name)
     if kind == "RenameStmt" and body.get("renameType") == "OBJECT_TABLE" and tables:
@@ -272,8 +275,10 @@ def _shard_renames_per_group(clean: str, tree: dict[str, Any], kind: str, tables
             old = quote_ident(shard_table_name(table.schema, table.name, remainder))
             new = quote_ident(shard_table_name(schema, name, remainder))
             renames.setdefault(snapshot.shard_group(table.schema, table.name, remainder), []).append(
-                f"ALTER TABLE {SCRATCH_SCHEMA}.{old} RENAME TO {new}")
-    return {group: "; ".join([clean, *statements]) for group, statements in renames.items()} or None
+                f"IF pg_catalog.to_regclass({quote_literal(f'{SCRATCH_SCHEMA}.{old}')}) IS NOT NULL THEN "
+                f"ALTER TABLE {SCRATCH_SCHEMA}.{old} RENAME TO {new}; END IF;")
+    return {group: f"{clean}; DO $gridpg_shard_renames$ BEGIN {' '.join(statements)} END $gridpg_shard_renames$"
+            for group, statements in renames.items()} or None
 
 
 def _cluster_marks_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
