@@ -523,8 +523,11 @@ class StatementRunner:
         """A client's query text as gridpg reads it: under the session's
         `standard_conforming_strings = off`, its plain constants holding a backslash get the
         E prefix they then mean (sql/escape_strings.py), as the text is read whole."""
+        return escape_strings.standard_strings(sql) if self._nonstandard_strings() else sql
+
+    def _nonstandard_strings(self) -> bool:
         value = self.state.effective.get("standard_conforming_strings")
-        return sql if value is None or not escape_strings.is_off(value) else escape_strings.standard_strings(sql)
+        return value is not None and escape_strings.is_off(value)
 
     async def simple_query(self, sql: str) -> None:
         sql = self.read_text(sql)
@@ -814,6 +817,8 @@ class StatementRunner:
                                           or (not txn.participants and self.coord.is_epoch_check_due()))):
             return None
         statement = statements[0]
+        if "\\" in statement and self._nonstandard_strings():
+            return None  # its constants are read by `simple_query` (sql/escape_strings.py)
         form = normalize_literals(statement)
         if form is None or long_names.may_truncate(statement):  # (its NOTICEs: `simple_query`)
             return None
