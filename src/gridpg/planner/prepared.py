@@ -116,30 +116,13 @@ def first_keyword(sql: str) -> str:
             newline = sql.find("\n", pos)
             pos = n if newline < 0 else newline + 1
         elif sql.startswith("/*", pos):
-            pos = _comment_end(sql, pos)
+            pos = sqlparse.comment_end(sql, pos)
         else:
             break
     end = pos
     while end < n and (sql[end].isalnum() or sql[end] == "_"):
         end += 1
     return sql[pos:end].lower()
-
-
-def _comment_end(sql: str, pos: int) -> int:
-    """Past the (possibly nested) block comment starting at pos."""
-    depth = 0
-    while pos < len(sql):
-        if sql.startswith("/*", pos):
-            depth += 1
-            pos += 2
-        elif sql.startswith("*/", pos):
-            depth -= 1
-            pos += 2
-            if depth == 0:
-                return pos
-        else:
-            pos += 1
-    return pos
 
 
 def inline_params(sql: str, texts: list[str | None], type_names: list[str],

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from gridpg.sql.parse import comment_end
+
 _OFF = frozenset(("off", "false", "no", "0", "of", "f", "n"))
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
 _CONTINUATION = re.compile(r"[ \t\f\r]*\n(?:[ \t\f\r\n]|--[^\n]*\n)*'")
@@ -44,7 +46,7 @@ def standard_strings(sql: str) -> str:
             end = sql.find("\n", i)
             i = n if end < 0 else end + 1
         elif ch == "/" and sql.startswith("/*", i):
-            i = _comment_end(sql, i)
+            i = comment_end(sql, i)
         elif ch == '"':
             i = _quoted_end(sql, i + 1, '"', escapes=False)
         elif ch == "$" and (i == 0 or not _ident_char(sql[i - 1])):
@@ -97,23 +99,6 @@ def _quoted_end(sql: str, i: int, quote: str, escapes: bool) -> int:
                 i += 2
             else:
                 return i + 1
-        else:
-            i += 1
-    return n
-
-
-def _comment_end(sql: str, i: int) -> int:
-    """The index after a (nested) `/* ... */` comment starting at `i`."""
-    depth, n = 0, len(sql)
-    while i < n:
-        if sql.startswith("/*", i):
-            depth += 1
-            i += 2
-        elif sql.startswith("*/", i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
         else:
             i += 1
     return n

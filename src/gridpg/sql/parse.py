@@ -318,6 +318,24 @@ def _to_char_offsets(node: Any, index: list[int]) -> None:
             _to_char_offsets(value, index)
 
 
+def comment_end(sql: str, pos: int) -> int:
+    """Past the block comment starting at `pos` (nested ones inside, as PostgreSQL's
+    scanner reads them); the text's end when it is not closed."""
+    depth = 0
+    while pos < len(sql):
+        if sql.startswith("/*", pos):
+            depth += 1
+            pos += 2
+        elif sql.startswith("*/", pos):
+            depth -= 1
+            pos += 2
+            if depth == 0:
+                return pos
+        else:
+            pos += 1
+    return pos
+
+
 def node_type(stmt: Tree) -> str:
     return next(iter(stmt)) if stmt else ""
 
