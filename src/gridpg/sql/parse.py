@@ -19,6 +19,7 @@ from pglast.stream import RawStream
 from pglast.visitors import Visitor
 
 from gridpg.errors import SYNTAX_ERROR, PgError, stack_depth_exceeded
+from gridpg.sql.quote import quote_literal
 
 Tree = dict[str, Any]
 
@@ -27,13 +28,9 @@ def _write_quoted_string(stream: RawStream, value: str) -> None:
     """pglast's printer writes every string constant as '...', which a server reads
     otherwise under `standard_conforming_strings = off` when the value holds a backslash
     (the nodes run with the session's setting). Such a value is printed E'...' with its
-    backslashes doubled, read alike under either setting (sql/escape_strings.py)."""
-    escaped = value.replace("'", "''")
-    if "\\" in escaped:
-        doubled = escaped.replace("\\", "\\\\")
-        stream.write(f"E'{doubled}'")
-    else:
-        stream.write(f"'{escaped}'")
+    backslashes doubled, read alike under either setting (sql/escape_strings.py): the
+    form quote_literal writes."""
+    stream.write(quote_literal(value))
 
 
 # Every printer of gridpg is a RawStream (or a subclass): one rule for all of them.
