@@ -620,10 +620,8 @@ async def exact_select(conn: BackendConnection, select: str, lossy: str | None) 
 def _readable_as_subquery(select: str) -> bool:
     """Whether `select` is a SELECT (or VALUES) whose WITH holds no data-modifying statement
     (PostgreSQL allows those at the top level only)."""
-    from gridpg.sql import parse as sqlparse
-
     try:
-        tree = sqlparse.parse_tree(select)
+        tree = parse_tree(select)
     except PgError:
         return False
     stmt = tree.get("SelectStmt")
