@@ -22,7 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
-from gridpg.errors import PgError, notice
+from gridpg.errors import PgError
 from gridpg.planner.cluster_views import VIEWS, rewrite
 from gridpg.txn.deadlock import txn_ref
 
@@ -64,9 +64,9 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, refs: list[RelRef]) 
         rows[name], absent = await gather(dispatcher.coord, name)
         missing += absent
     if missing:
-        dispatcher.session.say(notice(
+        dispatcher.session.say(
             f"{missing} coordinator worker(s) did not answer in {ACTIVITY_WAIT:.0f} s; "
-            "their sessions are missing", "WARNING"))
+            "their sessions are missing", "WARNING")
     sql = rewrite(request.sql, refs, rows)
     await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=sql)
 

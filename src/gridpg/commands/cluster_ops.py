@@ -31,7 +31,6 @@ from gridpg.errors import (
     INSUFFICIENT_PRIVILEGE,
     INVALID_PARAMETER_VALUE,
     PgError,
-    notice,
 )
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
@@ -131,7 +130,7 @@ async def create_barrier(dispatcher: Dispatcher, name: str) -> None:
         raise PgError("08006", f"CREATE BARRIER: the GTM cannot be reached: {exc}") from None
     if not own_pause:  # after this statement's reply: nothing commits before the client knows
         asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(_end_pause(gate, session)))
-    dispatcher.session.say(notice(f'barrier "{name}" created on {len(points)} nodes'))
+    dispatcher.session.say(f'barrier "{name}" created on {len(points)} nodes')
 
 
 async def _quiesce(gate: Any, session: Any) -> None:

@@ -488,11 +488,10 @@ class DdlRunner:
         looked = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
         relation = await in_creation_schema(looked, relation)
         if body.get("if_not_exists") and await self._exists(looked, relation):
-            from gridpg.errors import notice
             from gridpg.pgwire import codec
 
-            self.dispatcher.session.say(notice(
-                f'relation "{relation["relname"]}" already exists, skipping', sqlstate="42P07"))
+            self.dispatcher.session.say(
+                f'relation "{relation["relname"]}" already exists, skipping', sqlstate="42P07")
             self.dispatcher.session.send(codec.build_command_complete("CREATE TABLE"))
             return
         own = await self.conn(self.coord.catalog_node)
@@ -649,11 +648,9 @@ class DdlRunner:
         """MODULO of a column that is not an integer: Postgres-XL takes the value's hash
         modulo the node count; gridpg's HASH (shards over the groups) is that placement,
         with pruning, colocation and cluster-wide unique keys. Said in a NOTICE."""
-        from gridpg.errors import notice
-
-        self.dispatcher.session.say(notice(
+        self.dispatcher.session.say(
             f'column "{column}" of type {formatted} is distributed by HASH: gridpg takes MODULO of '
-            "integer columns only, and Postgres-XL places other types by their hash as well"))
+            "integer columns only, and Postgres-XL places other types by their hash as well")
         return "hash"
 
     def _ensure_foreign_keys_hold(self, table: DistTable,
@@ -739,14 +736,12 @@ class DdlRunner:
     def _notice_replicated(self, keys: list[list[str]]) -> None:
         """No DISTRIBUTE BY, and the unique keys share no column a hash could use: the table
         is replicated (every node holds every row, so every key holds); say so."""
-        from gridpg.errors import notice
-
         names = "; ".join("(" + ", ".join(key) + ")" if key else "(an exclusion constraint without =)"
                           for key in keys)
-        self.dispatcher.session.say(notice(
+        self.dispatcher.session.say(
             f"the table is replicated to every datanode: its unique keys {names} share no "
             "column to distribute it by (use DISTRIBUTE BY, or create_distributed_table with a "
-            "column every unique key includes, to spread its rows)"))
+            "column every unique key includes, to spread its rows)")
 
     def _target_groups(self, spec: DistributionSpec | None) -> list[str]:
         all_groups = self.all_groups()

@@ -132,12 +132,10 @@ async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str,
     await replicate_parents(ddl, replicated(table), await foreign_keys(ddl, *table.key), seen)
     await redistribute(ddl.dispatcher, ddl, quote_qualified(*table.key), DistributionSpec("replication"),
                        None, None, by_default=True)
-    from gridpg.errors import notice
-
-    ddl.dispatcher.session.say(notice(
+    ddl.dispatcher.session.say(
         f'table "{table.name}" is now replicated to every datanode: a unique key or foreign key '
         "it was given cannot hold under its default distribution (use DISTRIBUTE BY, or "
-        "create_distributed_table with a column every key includes, to spread its rows)"))
+        "create_distributed_table with a column every key includes, to spread its rows)")
 
 
 async def unique_keys(ddl: DdlRunner, schema: str, name: str) -> list[list[str] | None]:

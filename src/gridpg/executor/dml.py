@@ -1255,10 +1255,8 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
         source = copyfill.filled(source, fill, fmt, delimiter.encode(), dispatcher)
     count = await _copy_routed(dispatcher, table, node_sql, router, source)
     if router.skipped and not silent:
-        from gridpg.errors import notice
-
         rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
-        dispatcher.session.say(notice(f"{rows} skipped due to data type incompatibility"))
+        dispatcher.session.say(f"{rows} skipped due to data type incompatibility")
     dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
 
 
@@ -1958,14 +1956,12 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
 
     ensure_no_copied_locks(dispatcher, stmt.query, "CREATE TABLE AS")
     if body.get("if_not_exists") and await _creation_name_taken(dispatcher, into["rel"]):
-        from gridpg.errors import notice
-
         # PostgreSQL analyses the query before it looks for the name: a query naming a
         # relation or column that does not exist fails (42P01, 42703) even then
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
         await _query_columns(catalog, query_sql, into)
         relname = into["rel"]["relname"]
-        dispatcher.session.say(notice(f'relation "{relname}" already exists, skipping', sqlstate="42P07"))
+        dispatcher.session.say(f'relation "{relname}" already exists, skipping', sqlstate="42P07")
         dispatcher.session.send(codec.build_command_complete("CREATE TABLE AS"))
         return True
     with_data = not into.get("skipData")

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
-from gridpg.errors import PgError, notice
+from gridpg.errors import PgError
 from gridpg.pgwire import codec
 from gridpg.sql.parse import node_type, tokens
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
@@ -45,8 +45,8 @@ async def create(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, A
     into = body["into"]
     rel = into["rel"]
     if body.get("if_not_exists") and await _creation_name_taken(dispatcher, rel):
-        dispatcher.session.say(notice(f'relation "{rel["relname"]}" already exists, skipping',
-                                       sqlstate="42P07"))
+        dispatcher.session.say(f'relation "{rel["relname"]}" already exists, skipping',
+                               sqlstate="42P07")
         dispatcher.session.send(codec.build_command_complete("CREATE MATERIALIZED VIEW"))
         return
     with_data = not into.get("skipData")

@@ -24,7 +24,6 @@ from gridpg.errors import (
     INVALID_PARAMETER_VALUE,
     READ_ONLY_SQL_TRANSACTION,
     PgError,
-    notice,
 )
 from gridpg.frontend.notify_hub import HEADER_SIZE, PAYLOAD_LIMIT
 from gridpg.pgwire import codec
@@ -239,8 +238,8 @@ class SessionNotify:
             await self.hub.send(session.info.backend_pid, queued)
         except PgError as exc:
             # Committed already: the client is told, and the COMMIT stands.
-            session.say(notice("the transaction committed, but its notifications could not be "
-                                f"sent: {exc.message}", "WARNING", exc.sqlstate))
+            session.say("the transaction committed, but its notifications could not be "
+                        f"sent: {exc.message}", "WARNING", exc.sqlstate)
             return
         if any(channel in self.channels for channel, _ in queued):
             await self.hub.sync()  # its own notification arrives before its ReadyForQuery

@@ -27,6 +27,7 @@ from gridpg.errors import (
     TOO_MANY_CONNECTIONS,
     PgError,
     fatal,
+    notice,
     notice_shown,
 )
 from gridpg.executor import oid_results, prepared, routed
@@ -136,13 +137,12 @@ class Session:
             return  # the coordinator said it for the client's text (sql/long_names.py)
         self.out.append(data)
 
-    def say(self, message: bytes) -> None:
-        """A NoticeResponse gridpg itself makes (errors.notice), sent unless the session's
+    def say(self, message: str, severity: str = "NOTICE", sqlstate: str = "00000") -> None:
+        """A notice of gridpg's own (errors.notice), sent unless the session's
         client_min_messages is above its severity, as PostgreSQL filters its own (the
         servers' notices come filtered: they carry the session's setting)."""
-        severity = codec.parse_error_fields(message[5:]).get("V", "NOTICE")
         if notice_shown(severity, self._client_min_messages()):
-            self.out.append(message)
+            self.out.append(notice(message, severity, sqlstate))
 
     def _client_min_messages(self) -> str | None:
         return self.runner.state.effective.get("client_min_messages") if self.runner is not None else None

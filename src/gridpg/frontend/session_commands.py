@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from gridpg.errors import NO_ACTIVE_SQL_TRANSACTION, PgError, notice
+from gridpg.errors import NO_ACTIVE_SQL_TRANSACTION, PgError
 from gridpg.frontend.session_settings import carries_timer, check_client_encoding, statements_for
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
@@ -168,8 +168,8 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
     returned = rows[0][0] if rows and rows[0] else None
     if setting.is_local and not in_block:  # PostgreSQL: SET LOCAL outside a block does nothing
         if setting.tag != "SELECT":  # (set_config(..., true) says nothing)
-            runner.session.say(notice("SET LOCAL can only be used in transaction blocks", "WARNING",
-                                      NO_ACTIVE_SQL_TRANSACTION))
+            runner.session.say("SET LOCAL can only be used in transaction blocks", "WARNING",
+                               NO_ACTIVE_SQL_TRANSACTION)
         return {}, returned
     if not setting.is_local:
         await _record(runner, setting, catalog, in_block)

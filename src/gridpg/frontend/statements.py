@@ -34,7 +34,6 @@ from gridpg.errors import (
     TRANSACTION_RESOLUTION_UNKNOWN,
     PgError,
     cached_plan_changed,
-    notice,
     stack_depth_exceeded,
 )
 from gridpg.executor import (
@@ -1664,7 +1663,7 @@ class StatementRunner:
         kind = control.kind
         if kind == "begin":
             if self.txn.in_block and not self.implicit_block:
-                say(notice("there is already a transaction in progress", "WARNING", ACTIVE_SQL_TRANSACTION))
+                say("there is already a transaction in progress", "WARNING", ACTIVE_SQL_TRANSACTION)
             else:
                 self.implicit_block = False
                 self.txn.begin(control.begin_sql)
@@ -1674,14 +1673,14 @@ class StatementRunner:
                 raise PgError(NO_ACTIVE_SQL_TRANSACTION,
                               f"{kind.upper()} AND CHAIN can only be used in transaction blocks")
             if not self.txn.in_block:
-                say(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+                say("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION)
                 send(codec.build_command_complete("COMMIT" if kind == "commit" else "ROLLBACK"))
                 return
             await self.sync_pending()
             failed = self.txn.state is TxnState.FAILED
             chained = self.txn.chain_begin_sql()  # AND CHAIN keeps the characteristics
             if self.implicit_block:  # a multi-statement query's or a pipeline's block: PostgreSQL ends it, warning
-                say(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+                say("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION)
             self.implicit_block = False
             if kind == "commit" and not failed:
                 await self.end_transaction(commit=True)
@@ -1733,14 +1732,14 @@ class StatementRunner:
                 await self.txn.set_local(request.sql)
                 self.txn.note_isolation(control.isolation)
             else:
-                say(notice("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+                say("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION)
             send(codec.build_command_complete("SET"))
 
     async def _prepare_transaction(self, gid: str) -> None:
         """PREPARE TRANSACTION: outside a block PostgreSQL warns; in a failed one it rolls back."""
         send, say = self.session.send, self.session.say
         if not self.txn.in_block:
-            say(notice("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION))
+            say("there is no transaction in progress", "WARNING", NO_ACTIVE_SQL_TRANSACTION)
             send(codec.build_command_complete("ROLLBACK"))
             return
         await self.sync_pending()
