@@ -598,7 +598,13 @@ async def exact_select(conn: BackendConnection, select: str, lossy: str | None) 
     keep the session's value, as PostgreSQL evaluates them: the float columns it writes are
     made text by EXACT_TEXT, whose SET clause holds for the call only. A select that cannot
     be read from a subquery (a data-modifying WITH) switches the whole connection instead,
-    its conversions then showing every digit. One Describe, only while `lossy`."""
+    its conversions then showing every digit. One Describe, only while `lossy`.
+
+    The Describe runs before the statement's snapshot fence, and that is safe: its parse
+    analysis takes a snapshot only for itself, except as a REPEATABLE READ block's first
+    statement, and such a block took its cluster-wide snapshot when `conn` joined it
+    (`Transaction._take_cluster_snapshot`); a READ COMMITTED statement takes its own
+    snapshot when it runs, after the fence; a SERIALIZABLE block reaches one node only."""
     if lossy is None:
         return select, False
     from gridpg.commands.ddl import EXACT_TEXT
