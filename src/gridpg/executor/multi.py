@@ -768,15 +768,15 @@ async def create_partial_temp(dispatcher: Dispatcher, catalog: BackendConnection
             return
         # Inside a block (the client's own connection once it ran DDL, or a side one): a
         # refusal here (a record column, answered by RecordOutputError's other way on the
-        # same connection) must not abort it (25P02 on the next statement)
-        await catalog.simple_query(f"SAVEPOINT {_PARTIAL_SAVEPOINT}")
+        # same connection) must not abort it (25P02 on the next statement). One round trip:
+        # a failing CREATE skips the RELEASE after it and leaves the savepoint to roll back to.
         try:
-            await catalog.simple_query(create)
+            await catalog.simple_query(f"SAVEPOINT {_PARTIAL_SAVEPOINT}; {create}; "
+                                       f"RELEASE SAVEPOINT {_PARTIAL_SAVEPOINT}")
         except PgError:
             await catalog.simple_query(f"ROLLBACK TO SAVEPOINT {_PARTIAL_SAVEPOINT}; "
                                        f"RELEASE SAVEPOINT {_PARTIAL_SAVEPOINT}")
             raise
-        await catalog.simple_query(f"RELEASE SAVEPOINT {_PARTIAL_SAVEPOINT}")
         return
     from gridpg.executor.dml import _query_columns
 
