@@ -79,10 +79,14 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     if analysis.route == "utility" and analysis.kind == "CopyStmt" \
             and await _copy_query_over_temp(dispatcher, request, analysis, path):
         return True
-    if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt") \
-            and utility_on_temp(analysis, path):
-        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
-        return True
+    if analysis.route == "utility" and analysis.kind not in ("CreateStmt", "CreateTableAsStmt"):
+        on_temp = utility_on_temp(analysis, path)
+        if on_temp is True:
+            await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+            return True
+        if on_temp is False:
+            await _drop_or_truncate_mixed(dispatcher, request, path)
+            return True
     if analysis.route == "utility" and dispatcher.runner.temps.pinned \
             and (_on_temp_types(analysis.tree) or _comment_on_temp(analysis.tree, path)):
         # CREATE/ALTER/DROP TYPE or DOMAIN in pg_temp, COMMENT ON a temp object: the
@@ -463,7 +467,9 @@ def references_temp(analysis: Analysis, path: list[str]) -> bool:
 def utility_on_temp(analysis: Analysis, path: list[str]) -> bool | None:
     """A utility statement (DROP, ALTER, TRUNCATE, CREATE INDEX ...) on temp relations only:
     True (it runs on the session's catalog connection only); None when it names none;
-    mixed with other relations it is refused."""
+    False for a DROP, TRUNCATE, VACUUM or ANALYZE of temp and other relations
+    (`_drop_or_truncate_mixed`);
+    any other statement mixing them is refused."""
     if not tempnames.temp_names(path):
         return None
     from gridpg.planner.utility import DROPPED_RELATIONS, dropped_relations
@@ -473,9 +479,74 @@ def utility_on_temp(analysis: Analysis, path: list[str]) -> bool | None:
     if not temp:
         return None
     if len(temp) != len(refs):
+        if analysis.kind in ("TruncateStmt", "VacuumStmt") or (
+                analysis.kind == "DropStmt" and analysis.tree["DropStmt"].get("removeType") in _SPLIT_DROPS):
+            return False
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "gridpg cannot run one utility statement over temporary and other tables")
     return True
+
+
+# DROPs whose objects are relations named alone (not `DROP TRIGGER t ON rel`)
+_SPLIT_DROPS = frozenset(("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_SEQUENCE", "OBJECT_INDEX",
+                          "OBJECT_FOREIGN_TABLE"))
+
+
+async def _drop_or_truncate_mixed(dispatcher: Dispatcher, request: ExecRequest, path: list[str]) -> None:
+    """`DROP TABLE tmp, dist` or `TRUNCATE tmp, dist`: one statement for the session's temp
+    relations, run on its catalog connection (where they are), then one for the others, run
+    as any such statement is; both in one transaction (the client's block, or one of the
+    statement's own), so the statement drops or empties all of them or none, as in
+    PostgreSQL. `VACUUM` / `ANALYZE tmp, dist` the same, without a transaction of its own
+    (VACUUM runs outside blocks, and PostgreSQL takes each table in a transaction of its
+    own). The temp part's CommandComplete is left out: the client gets one."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    from gridpg.executor import relay
+    from gridpg.executor.run import run_statement
+
+    stmt = parse_sql(request.sql)[0].stmt
+    if isinstance(stmt, ast.TruncateStmt):
+        items = list(stmt.relations or ())
+        is_temp = [tempnames.shadows(path, rv.schemaname, rv.relname) for rv in items]
+    elif isinstance(stmt, ast.VacuumStmt):
+        items = list(stmt.rels or ())
+        is_temp = [tempnames.shadows(path, v.relation.schemaname, v.relation.relname) for v in items]
+    else:
+        assert isinstance(stmt, ast.DropStmt)
+        items = list(stmt.objects or ())
+        names = [[n.sval for n in obj] for obj in items]
+        is_temp = [tempnames.shadows(path, n[-2] if len(n) > 1 else None, n[-1]) for n in names]
+
+    def statement(temp: bool) -> str:
+        part = tuple(item for item, t in zip(items, is_temp, strict=True) if t is temp)
+        if isinstance(stmt, ast.TruncateStmt):
+            return str(RawStream()(ast.TruncateStmt(relations=part, restart_seqs=stmt.restart_seqs,
+                                                    behavior=stmt.behavior)))
+        if isinstance(stmt, ast.VacuumStmt):
+            return str(RawStream()(ast.VacuumStmt(options=stmt.options, rels=part, is_vacuumcmd=stmt.is_vacuumcmd)))
+        return str(RawStream()(ast.DropStmt(objects=part, removeType=stmt.removeType, behavior=stmt.behavior,
+                                            missing_ok=stmt.missing_ok, concurrent=stmt.concurrent)))
+
+    def emit(message: bytes) -> None:
+        if message[:1] != b"C":  # its notices (what CASCADE dropped) reach the client
+            dispatcher.session.send(message)
+
+    async def both() -> None:
+        conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        await conn.settle()
+        relay.start_simple(conn, statement(True))
+        result = await relay.finish_simple(conn, emit)
+        if result.error is not None:
+            raise result.error
+        await run_statement(dispatcher, dataclasses.replace(request, sql=statement(False)))
+
+    if isinstance(stmt, ast.VacuumStmt):
+        await both()
+        return
+    async with dispatcher.runner.statement_transaction():
+        await both()
 
 
 
