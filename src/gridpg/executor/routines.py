@@ -863,10 +863,16 @@ class RoutineGuard:
         local_write = (kind in _LOCAL_WRITE_KINDS and (kind != "CopyStmt" or tree[kind].get("is_from"))) \
             or _writes_temp_table(tree, kind, path)
         # A SELECT that also reads distributed tables itself runs whole on the catalog
-        # server too, its own unqualified names reaching the shadows like the code's.
+        # server too, its own unqualified names reaching the shadows like the code's. So
+        # does an INSERT into a distributed table whose VALUES or SELECT call such code:
+        # its rows reach the target through the target's shadow (postgres_fdw), which
+        # takes ON CONFLICT DO NOTHING without a conflict target, no other ON CONFLICT.
         whole_select = body.first_distributed(own, path, resolve) is not None
+        conflict = tree[kind].get("onConflictClause") if kind == "InsertStmt" else None
+        whole_insert = whole_select and kind == "InsertStmt" and (
+            conflict is None or (conflict.get("action") == "ONCONFLICT_NOTHING" and not conflict.get("infer")))
         if (kind not in _LOOPBACK_KINDS and not local_write) \
-                or (whole_select and kind != "SelectStmt") \
+                or (whole_select and kind != "SelectStmt" and not whole_insert) \
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
                 or access.unreadable_reason() is not None:
             return refusal
