@@ -238,6 +238,13 @@ def test_triggers_defaults_views_and_aggregates(pair: Any) -> None:
         "INSERT INTO d VALUES (2, 5)",
         "INSERT INTO d (id, n) VALUES (2, 5)",  # the default is not evaluated
         "INSERT INTO d (id, n) VALUES (3, DEFAULT)",
+        # ... but not when d has a statement-level INSERT trigger: the rows reach d one
+        # INSERT each, which would fire it once per row
+        "CREATE FUNCTION per_statement() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO x VALUES (600 + (SELECT count(*) FROM x), 'st'); RETURN NULL; END $$",
+        "CREATE TRIGGER d_st AFTER INSERT ON d FOR EACH STATEMENT EXECUTE FUNCTION per_statement()",
+        ("INSERT INTO d (id) VALUES (4), (5)", REFUSED),
+        "DROP TRIGGER d_st ON d",
+        "INSERT INTO d (id) VALUES (4), (5)",
         "UPDATE d SET n = 6 WHERE id = 2",
         ("UPDATE d SET n = DEFAULT WHERE id = 2", REFUSED),
         "SELECT * FROM d",  # reading it runs no default

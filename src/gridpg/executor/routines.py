@@ -871,6 +871,8 @@ class RoutineGuard:
         conflict = tree[kind].get("onConflictClause") if kind == "InsertStmt" else None
         whole_insert = whole_select and kind == "InsertStmt" and (
             conflict is None or (conflict.get("action") == "ONCONFLICT_NOTHING" and not conflict.get("infer")))
+        if whole_insert and await self._fires_per_statement(dispatcher, registry, snapshot, tree, path):
+            return refusal
         if (kind not in _LOOPBACK_KINDS and not local_write) \
                 or (whole_select and kind != "SelectStmt" and not whole_insert) \
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
@@ -1195,6 +1197,20 @@ class RoutineGuard:
             return f"they read or write {table.schema}.{table.name} itself"
         tables |= reached | {table.key}
         return None
+
+    async def _fires_per_statement(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                                   tree: dict[str, Any], path: tuple[str, ...]) -> bool:
+        """Whether an INSERT's distributed target has a statement-level INSERT trigger or one
+        with a transition table: rows sent through the target's shadow arrive one INSERT
+        each, so those would fire per row and see one row each."""
+        target = firing_mod.target_relation(tree)
+        table = _resolver(dispatcher, snapshot)(analyze.RelRef(target[0], target[1], -1, None), path) \
+            if target else None
+        if table is None:
+            return False
+        found = await self._table_triggers(dispatcher, registry, table)
+        return found is not None and any(t.fires_on("INSERT") and (not t.is_row or t.transition)
+                                         for t in found.triggers)
 
     async def _table_triggers(self, dispatcher: Dispatcher, registry: _Registry,
                               table: DistTable) -> firing_mod.TableTriggers | None:
