@@ -244,6 +244,11 @@ def test_triggers_defaults_views_and_aggregates(pair: Any) -> None:
         "CREATE TRIGGER d_st AFTER INSERT ON d FOR EACH STATEMENT EXECUTE FUNCTION per_statement()",
         ("INSERT INTO d (id) VALUES (4), (5)", REFUSED),
         "DROP TRIGGER d_st ON d",
+        # nor with OVERRIDING: the shadow's INSERT could not carry it (428C9 otherwise)
+        "CREATE TABLE di (id int GENERATED ALWAYS AS IDENTITY, n bigint)",
+        ("INSERT INTO di OVERRIDING SYSTEM VALUE VALUES (7, cnt())", REFUSED),
+        "INSERT INTO di (n) VALUES (cnt())",
+        "SELECT * FROM di",
         "INSERT INTO d (id) VALUES (4), (5)",
         "UPDATE d SET n = 6 WHERE id = 2",
         ("UPDATE d SET n = DEFAULT WHERE id = 2", REFUSED),

@@ -866,10 +866,12 @@ class RoutineGuard:
         # server too, its own unqualified names reaching the shadows like the code's. So
         # does an INSERT into a distributed table whose VALUES or SELECT call such code:
         # its rows reach the target through the target's shadow (postgres_fdw), which
-        # takes ON CONFLICT DO NOTHING without a conflict target, no other ON CONFLICT.
+        # takes ON CONFLICT DO NOTHING without a conflict target, no other ON CONFLICT, and
+        # no OVERRIDING clause.
         whole_select = body.first_distributed(own, path, resolve) is not None
         conflict = tree[kind].get("onConflictClause") if kind == "InsertStmt" else None
-        whole_insert = whole_select and kind == "InsertStmt" and (
+        whole_insert = whole_select and kind == "InsertStmt" \
+            and tree[kind].get("override", "OVERRIDING_NOT_SET") == "OVERRIDING_NOT_SET" and (
             conflict is None or (conflict.get("action") == "ONCONFLICT_NOTHING" and not conflict.get("infer")))
         if whole_insert and await self._fires_per_statement(dispatcher, registry, snapshot, tree, path):
             return refusal
