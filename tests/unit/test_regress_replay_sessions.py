@@ -108,3 +108,43 @@ def test_session_settings_are_recognised() -> None:
     assert setting('SET SESSION AUTHORIZATION "u"')
     assert not setting("SET LOCAL work_mem = '1MB'") and not setting("SET TRANSACTION READ ONLY")
     assert not setting("set constraints all deferred") and not setting("SELECT 1") and not setting("SETOF")
+
+
+class SlowReader:
+    """A connection whose answer comes whole, but only after `delay` seconds of reading."""
+
+    closed = broken = False
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def cursor(self) -> SlowReader:
+        return self
+
+    def execute(self, sql: str, prepare: object = None) -> None:
+        import time
+
+        time.sleep(self.delay)
+
+    description = None
+    statusmessage = "SELECT 21343697"
+
+    def nextset(self) -> bool:
+        return False
+
+    def cancel_safe(self, timeout: float) -> None:
+        pass  # the server is done: the cancel changes nothing
+
+    def fileno(self) -> int:
+        raise OSError("no socket")
+
+
+def test_an_answer_read_whole_after_the_cut_is_a_timeout() -> None:
+    """with_basics.sql:470 on PostgreSQL: 21 million rows, read past the socket's cut at
+    twice the timeout; counted as an answer, its side's next statement (484) failed on the
+    dead connection while the other side's succeeded."""
+    import replay_compare
+
+    assert replay_compare.run(SlowReader(0.0), "SELECT 1", None, 0.1).ok  # type: ignore[arg-type]
+    out = replay_compare.run(SlowReader(0.35), "SELECT 1", None, 0.1)  # type: ignore[arg-type]
+    assert out.sqlstate == TIMEOUT_STATE, out
