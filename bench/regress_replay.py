@@ -32,6 +32,11 @@ bytes (the file is on this machine, not on a datanode); every other meta-command
 
 Writes a per-file table and every difference (statement, plain's outcome, gridpg's) to the
 report file, prints the summary and appends it to bench/RESULTS.md.
+
+A statement that times out (cancelled at --timeout, the socket cut at twice that) or loses
+its connection on either side gives both sides a new session, and each runs the file's
+SET/RESET statements again (those it ran outside a block): the rest of the file reads the
+same objects on both sides, as it did before.
 """
 
 from __future__ import annotations
@@ -45,11 +50,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import append_results, command_line, environment, log, machine_info, machine_markdown
 from psql_script import Meta, Statement, interpolate, meta_args, read_script
-from replay_compare import BROKEN_STATE, Outcome, agree, connect, run, statement_kind
+from replay_compare import BROKEN_STATE, TIMEOUT_STATE, Outcome, agree, connect, run, statement_kind
 
 CORE = ["test_setup", "boolean", "char", "name", "varchar", "text", "int2", "int4", "int8", "oid", "float4", "float8", "bit", "numeric", "uuid", "enum", "money", "strings", "md5", "numerology", "date", "time", "timetz", "timestamp", "timestamptz", "interval", "inet", "macaddr", "comments", "expressions", "copy", "copyselect", "copydml", "insert", "insert_conflict", "create_misc", "create_table", "create_schema", "constraints", "select", "errors", "select_into", "select_distinct", "select_distinct_on", "select_implicit", "select_having", "subselect", "union", "case", "join", "aggregates", "transactions", "portals", "arrays", "update", "delete", "namespace", "groupingsets", "window", "limit", "copy2", "prepare", "truncate", "sequence", "rowtypes", "returning", "with", "json", "jsonb"]
 
@@ -62,12 +69,16 @@ class Side:
     dsn: str
     conn: object = None
     variables: dict[str, str] = field(default_factory=dict)
+    # The session's own SET/RESET statements since the file's (or `\c`'s) new session, run
+    # again on the session a timeout or a cut connection replaces it with (Replay._recover).
+    settings: list[str] = field(default_factory=list)
 
     def reconnect(self) -> None:
         if self.conn is not None:
             with contextlib.suppress(Exception):  # a cut connection may not close cleanly
                 self.conn.close()
         self.conn = connect(self.dsn)
+        self.settings.clear()
 
 
 @dataclass
@@ -145,6 +156,7 @@ class Replay:
             if data is None and re.match(r"(?is)^copy\b.*\bfrom\s+'", _strip_leading_comments(text)):
                 text, data = self._file_copy(text)
             outcomes.append(self._run(side, text, data))
+        self._recover(outcomes)
         self._record(res, st.line, sql, outcomes[0], outcomes[1])
         if meta == "gset":
             self._gset(outcomes, st.meta)
@@ -153,9 +165,29 @@ class Replay:
 
     def _run(self, side: Side, sql: str, data: str | None) -> Outcome:
         out = run(side.conn, sql, data, self.timeout)
-        if out.sqlstate in (BROKEN_STATE, "timeout") or side.conn.broken:
-            side.reconnect()
+        if out.ok and is_session_setting(sql) and not side.conn.broken \
+                and side.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            side.settings.append(sql)  # in effect for the session (not inside a block)
         return out
+
+    def _recover(self, outcomes: list[Outcome]) -> None:
+        """After a statement that timed out or cut the connection on either side, both sides
+        get a new session (open blocks, temp tables and prepared statements are gone on
+        both), and each runs its file's SETs again, uncompared: the rest of the file must
+        read what it read before, on both sides. (Only the failing side's reconnecting, the
+        settings not restored, left it on the default search_path: with_basics.sql, after
+        a timeout at 446, read public.users_table on one side and with_basics.users_table
+        on the other, and 458/496 "differed".)"""
+        sides = (self.plain, self.grid)
+        if not any(o.sqlstate in (BROKEN_STATE, TIMEOUT_STATE) for o in outcomes) \
+                and not any(side.conn.broken for side in sides):
+            return
+        for side in sides:
+            settings = list(side.settings)
+            side.reconnect()
+            for sql in settings:
+                if run(side.conn, sql, None, self.timeout).ok:
+                    side.settings.append(sql)
 
     def _file_copy(self, sql: str) -> tuple[str, str | None]:
         """`COPY t FROM '<file>'` becomes COPY FROM STDIN with the file's bytes."""
@@ -202,6 +234,7 @@ class Replay:
         for i in range(max(len(cells[0]), len(cells[1]))):
             pair = [self._run(side, c[i], None) if i < len(c) else Outcome(False, "absent", "no such cell")
                     for side, c in zip((self.plain, self.grid), cells, strict=True)]
+            self._recover(pair)
             self._record(res, st.line, cells[0][i] if i < len(cells[0]) else cells[1][i], pair[0], pair[1])
 
     # -- meta-commands -------------------------------------------------------------------
@@ -331,6 +364,15 @@ def _without_xl_clauses(sql: str) -> str:
         return extract_distribution(sql)[0]
     except Exception:  # noqa: BLE001 - as above
         return sql
+
+
+_SESSION_SETTING = re.compile(r"(?is)^(?:set|reset)\b(?!\s+(?:local|transaction|constraints)\b)")
+
+
+def is_session_setting(sql: str) -> bool:
+    """SET/RESET of the session (not SET LOCAL, SET TRANSACTION, SET CONSTRAINTS): what a
+    new session must run again to read as the old one did."""
+    return bool(_SESSION_SETTING.match(_strip_leading_comments(sql)))
 
 
 def _strip_leading_comments(sql: str) -> str:

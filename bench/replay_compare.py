@@ -88,13 +88,24 @@ def connect(dsn: str) -> psycopg.Connection:
 
 
 def run(conn: psycopg.Connection, sql: str, copy_data: str | None, timeout: float) -> Outcome:
-    """Run one statement with a deadline: cancel at `timeout`, cut the socket at 2x."""
+    """Run one statement with a deadline: cancel at `timeout`, cut the socket at 2x. An
+    answer read whole only after the cut (millions of rows, the server long done: the
+    cancel came too late to stop it) is a timeout too: its session is gone."""
+    cut_done = threading.Event()
+
+    def cut_now() -> None:
+        cut_done.set()
+        _cut(conn)
+
     cancel = threading.Timer(timeout, _cancel, (conn,))
-    cut = threading.Timer(timeout * 2, _cut, (conn,))
+    cut = threading.Timer(timeout * 2, cut_now)
     cancel.start()
     cut.start()
     try:
-        return _execute(conn, sql, copy_data)
+        out = _execute(conn, sql, copy_data)
+        if cut_done.is_set():
+            return Outcome(False, TIMEOUT_STATE, f"answer read whole only after {timeout * 2:g} s")
+        return out
     except psycopg.Error as exc:
         state = getattr(exc, "sqlstate", None) or ""
         if state == "57014" and not cancel.is_alive():

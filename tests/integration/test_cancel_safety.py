@@ -223,3 +223,38 @@ def _terminate_copy(node_dsn: str, schema: str) -> None:
                             (f"%{schema}%",)).fetchone()[0]:
                 return
             time.sleep(0.005)
+
+
+_PER_USER = (7, 18, 17, 23, 26, 10)  # rows per user_id in Citus's users_table.data
+
+
+@pytest.mark.parametrize("timeout", ["50ms", "400ms", "1500ms"])
+def test_recursive_cte_gathered_to_the_catalog_cancelled_then_read_again(
+        gridpg_cluster: Cluster, schema: str, timeout: str) -> None:
+    """with_basics.sql's 446/470 in one session: a recursive CTE over a distributed table
+    (gathered onto the catalog server, then run there: ~14 million rows) stopped by
+    statement_timeout at the gather or the final run; the same session, on its own
+    search_path, then counts a recursive CTE and sums a join over the same table exactly.
+    (The replay's answers that differed after such timeouts were the replay's own: it gave
+    the timed-out side a new session on the default search_path, bench/regress_replay.py.)"""
+    s = schema
+    dsn = gridpg_cluster.dsn(0)
+    recursive = ("WITH RECURSIVE r(x) AS (VALUES (1) UNION ALL SELECT user_id + 1 FROM users_table "
+                 "JOIN r ON (user_id = x) WHERE user_id < {limit})")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {s}")
+        conn.execute("CREATE TABLE users_table (user_id int, value_2 int) DISTRIBUTE BY HASH (user_id)")
+        conn.execute("INSERT INTO users_table SELECT u, n FROM (VALUES (1, %s), (2, %s), (3, %s), (4, %s), "
+                     "(5, %s), (6, %s)) c(u, k), generate_series(1, k) n", _PER_USER)
+        for _ in range(2):
+            conn.execute(f"SET statement_timeout = '{timeout}'")
+            with pytest.raises(errors.QueryCanceled):
+                conn.execute(recursive.format(limit=100) + ", basic AS (SELECT count(user_id) FROM users_table) "
+                             "SELECT x FROM basic, r")
+            conn.execute("RESET statement_timeout")
+            assert conn.execute(recursive.format(limit=4) + " SELECT count(x), sum(x) FROM r").fetchone() == \
+                (1 + 7 + 7 * 18 + 7 * 18 * 17, 1 + 2 * 7 + 3 * 7 * 18 + 4 * 7 * 18 * 17)
+            assert conn.execute("SELECT a.user_id, count(*), sum(b.value_2) FROM users_table a "
+                                "JOIN users_table b USING (user_id) GROUP BY 1 ORDER BY 1").fetchall() == \
+                [(u, k * k, k * k * (k + 1) // 2) for u, k in enumerate(_PER_USER, 1)]
+        assert conn.execute("SELECT current_setting('search_path')").fetchone() == (s,)
