@@ -46,7 +46,7 @@ DEFINITIONS = frozenset({
     "DropStmt", "GrantStmt", "AlterFunctionStmt", "RenameStmt", "AlterOwnerStmt",
     "CreateCastStmt", "CreateEventTrigStmt", "AlterObjectSchemaStmt", "CreateSchemaStmt",
     "AlterEnumStmt", "CompositeTypeStmt", "CreateEnumStmt", "CreateSeqStmt", "AlterSeqStmt",
-    "IndexStmt", "CreateStatsStmt", "SecLabelStmt", "AlterTableStmt",
+    "IndexStmt", "CreateStatsStmt", "SecLabelStmt", "AlterTableStmt", "PrepareStmt",
 })
 MAX_ROUTINES = 500  # bound on the routines one statement's check visits
 _LOOPBACK_KINDS = ("SelectStmt", "CallStmt", "DoStmt")

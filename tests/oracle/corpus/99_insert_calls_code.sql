@@ -48,6 +48,16 @@ INSERT INTO dst (id, label) SELECT 7000, name_of(2) ON CONFLICT DO NOTHING;
 SELECT id, label FROM dst WHERE id = 7000;
 WITH s AS (SELECT id FROM src WHERE id < 3) INSERT INTO dst (id, label) SELECT id + 8000, name_of(id) FROM s RETURNING id, label;
 
+-- SQL's PREPARE of such statements: checked when executed (it was refused when prepared)
+PREPARE add_one(int) AS INSERT INTO dst (id, label) VALUES ($1, name_of($1 - 8000)) RETURNING label;
+EXECUTE add_one(8100);
+EXECUTE add_one(8101);
+PREPARE look(int) AS SELECT name_of($1) AS name, total() AS total;
+EXECUTE look(3);
+PREPARE looks AS SELECT id, name_of(id) FROM src WHERE id < 4 ORDER BY id;
+EXECUTE looks;
+DEALLOCATE ALL;
+
 -- a column default that calls such a function
 CREATE TABLE counted (id int PRIMARY KEY, n bigint DEFAULT total()) DISTRIBUTE BY HASH (id);
 INSERT INTO counted (id) VALUES (1);
