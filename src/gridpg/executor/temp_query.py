@@ -549,7 +549,6 @@ async def _drop_or_truncate_mixed(dispatcher: Dispatcher, request: ExecRequest, 
         await both()
 
 
-
 async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) -> bool:
     """Run the statement on the session's catalog connection; False when the INSERT path
     (target distributed) is to take it."""
