@@ -1,0 +1,38 @@
+/*
+Differences the eleventh replay of other projects' regression files (h-replay11,
+2026-12-05: OpenTenBase's 17 files never replayed before, Postgres-XL 9.2's 20) showed,
+each reduced to its smallest form.
+*/
+
+-- xl_known_bugs.sql:58 (OpenTenBase): INSERT/UPDATE/DELETE through an automatically
+-- updatable view whose WHERE (and WITH CHECK OPTION) reads a REPLICATION table in a
+-- subquery: 0A000, although each datanode holds all of that table's rows
+CREATE TABLE r11_base (a int) DISTRIBUTE BY REPLICATION;
+CREATE TABLE r11_ref (a int PRIMARY KEY) DISTRIBUTE BY REPLICATION;
+INSERT INTO r11_ref SELECT * FROM generate_series(1, 10);
+CREATE VIEW r11_rw_view AS SELECT * FROM r11_base b WHERE EXISTS (SELECT 1 FROM r11_ref r WHERE r.a = b.a) WITH CHECK OPTION;
+INSERT INTO r11_rw_view VALUES (5);
+-- error
+INSERT INTO r11_rw_view VALUES (15);
+SELECT a FROM r11_rw_view ORDER BY a;
+UPDATE r11_rw_view SET a = 6 WHERE a = 5;
+-- error
+UPDATE r11_rw_view SET a = 60 WHERE a = 6;
+SELECT a FROM r11_base ORDER BY a;
+DELETE FROM r11_rw_view WHERE a = 6 RETURNING a;
+SELECT count(*) FROM r11_base;
+-- the same over a HASH table: each row routed, the subquery read on its node
+CREATE TABLE r11_hash (k int, a int);
+INSERT INTO r11_hash VALUES (1, 1), (2, 2), (3, 30);
+CREATE VIEW r11_hash_view AS SELECT * FROM r11_hash WHERE a IN (SELECT a FROM r11_ref) WITH CHECK OPTION;
+INSERT INTO r11_hash_view VALUES (4, 4), (5, 5);
+-- error
+INSERT INTO r11_hash_view VALUES (6, 60);
+UPDATE r11_hash_view SET a = a + 1;
+SELECT k, a FROM r11_hash_view ORDER BY k;
+SELECT k, a FROM r11_hash ORDER BY k;
+DELETE FROM r11_hash_view WHERE k > 3;
+INSERT INTO r11_hash_view SELECT g, g FROM generate_series(7, 9) g;
+SELECT k, a FROM r11_hash ORDER BY k;
+-- a view whose subquery reads a HASH table stays refused (0A000 on gridpg only, so not
+-- compared here): its rows are spread over the nodes
