@@ -36,3 +36,22 @@ INSERT INTO r11_hash_view SELECT g, g FROM generate_series(7, 9) g;
 SELECT k, a FROM r11_hash ORDER BY k;
 -- a view whose subquery reads a HASH table stays refused (0A000 on gridpg only, so not
 -- compared here): its rows are spread over the nodes
+
+-- opentenbase_c_explain.sql:57 (OpenTenBase): INSERT ... VALUES whose rows read a
+-- distributed table in a subquery and also say DEFAULT: 42601 "DEFAULT is not allowed in
+-- this context" (the rows went the INSERT ... SELECT way), nothing inserted
+CREATE TABLE r11_src (x int);
+INSERT INTO r11_src SELECT generate_series(1, 300);
+CREATE TABLE r11_a3 (id int, num int, name text DEFAULT 'def');
+INSERT INTO r11_a3 VALUES (10, 20, '40'), (-1, 2, DEFAULT), ((SELECT count(*) FROM r11_src), (SELECT i FROM (VALUES (3)) AS foo (i)), 'values are fun!');
+INSERT INTO r11_a3 VALUES (11, DEFAULT, DEFAULT), ((SELECT max(x) FROM r11_src) + 1, 3, (SELECT 'n' || count(*) FROM r11_src WHERE x > 298));
+INSERT INTO r11_a3 VALUES (DEFAULT, (SELECT min(x) FROM r11_src WHERE x > 1000), DEFAULT);
+SELECT id, num, name FROM r11_a3 ORDER BY id, num, name;
+CREATE TABLE r11_s3 (id serial, k int, t text DEFAULT 'z');
+INSERT INTO r11_s3 (k, t) VALUES (1, DEFAULT), ((SELECT count(*)::int FROM r11_src), 'q') RETURNING id, k, t;
+INSERT INTO r11_s3 VALUES (DEFAULT, (SELECT max(x) FROM r11_src), DEFAULT), (DEFAULT, 7, (SELECT string_agg(x::text, ',' ORDER BY x) FROM r11_src WHERE x < 4)) RETURNING id, k, t;
+PREPARE r11_p(int) AS INSERT INTO r11_a3 VALUES ($1, DEFAULT, DEFAULT), ((SELECT count(*) FROM r11_src WHERE x < $1), $1, 'p');
+EXECUTE r11_p(5);
+DEALLOCATE r11_p;
+SELECT id, num, name FROM r11_a3 WHERE id < 6 ORDER BY id, num, name;
+SELECT k, t FROM r11_s3 ORDER BY id;
