@@ -55,3 +55,13 @@ EXECUTE r11_p(5);
 DEALLOCATE r11_p;
 SELECT id, num, name FROM r11_a3 WHERE id < 6 ORDER BY id, num, name;
 SELECT k, t FROM r11_s3 ORDER BY id;
+
+-- opentenbase_c_text.sql:25 (OpenTenBase): an ordered query over several nodes whose
+-- output is of a pseudo-type (cstring, void): 42P16 "column has pseudo-type cstring" from
+-- the sorted merge's scratch table; finished on the coordinator now, as record columns are
+CREATE TABLE r11_cstring (id int, ip inet);
+INSERT INTO r11_cstring SELECT g, ('10.0.' || g || '.0/25')::inet FROM generate_series(1, 20) g;
+SELECT cstring_in(ip::text::cstring) FROM r11_cstring ORDER BY id LIMIT 3 OFFSET 10;
+SELECT ip::text::cstring FROM r11_cstring ORDER BY id DESC LIMIT 2;
+CREATE FUNCTION r11_void(int) RETURNS void LANGUAGE sql AS $$ SELECT 1 $$;
+SELECT id, r11_void(id) FROM r11_cstring ORDER BY id LIMIT 2;
