@@ -450,7 +450,8 @@ async def _values_subqueries_evaluated(dispatcher: Dispatcher, request: ExecRequ
     chunks = await copy_query_to_catalog_final(
         dispatcher, f"SELECT {literals} FROM (SELECT {', '.join(items)} OFFSET 0) AS gp_items ({aliases})")
     values = [_unescape_copy_text(field) for field in b"".join(chunks).rstrip(b"\n").split(b"\t")]
-    out, pos = [], 0
+    out: list[str] = []
+    pos = 0
     for (start, end), value in zip(spans, values, strict=True):
         out.extend((sql[pos:start], value))
         pos = end
