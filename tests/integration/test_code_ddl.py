@@ -101,6 +101,10 @@ REFUSALS = [
     # unqualified DDL under the routine's own search_path
     ("CREATE FUNCTION own_path() RETURNS void LANGUAGE plpgsql SET search_path = public AS $$ BEGIN "
      "CREATE TABLE pathed (id int); END $$", "SELECT own_path()", "pathed"),
+    # CREATE TABLE AS whose query uses the code's variable (OpenTenBase's xl_create_table):
+    # its recorded text names `arg`, which alone is an unknown column (42703 before)
+    ("CREATE FUNCTION ctas_arg(arg text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+     "CREATE TABLE ctas_made AS SELECT * FROM base WHERE v > arg; END $$", "SELECT ctas_arg('a')", "ctas_made"),
 ]
 
 

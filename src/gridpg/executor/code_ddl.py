@@ -626,6 +626,32 @@ async def _replay(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> Non
     messages (tag, notices) are dropped: the code's own run gave the client those."""
     session = dispatcher.session
     mark = len(session.out)
-    await dispatcher.run(dataclasses.replace(request, sql=sql, simple=True, params=[], param_formats=[],
-                                             param_oids=[], portal=None, result_formats=[], max_rows=0))
+    try:
+        await dispatcher.run(dataclasses.replace(request, sql=sql, simple=True, params=[], param_formats=[],
+                                                 param_oids=[], portal=None, result_formats=[], max_rows=0))
+    except PgError as exc:
+        if exc.sqlstate in ("42703", "42P02") and _creates_from_query(sql):
+            raise _variables_refusal(sql, exc) from exc
+        raise
     del session.out[mark:]
+
+
+def _creates_from_query(sql: str) -> bool:
+    """CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW: DDL whose query PL/pgSQL
+    runs with the code's variables as parameters, which its recorded text only names."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return False
+    return "CreateTableAsStmt" in tree or bool(tree.get("SelectStmt", {}).get("intoClause"))
+
+
+def _variables_refusal(sql: str, exc: PgError) -> PgError:
+    """The captured text of a CREATE TABLE AS that ran in the code (PostgreSQL resolved its
+    names there) fails alone with an unknown column or parameter: it names the code's
+    variables, whose values the capture does not see. Loud, not PostgreSQL's 42703."""
+    return PgError(FEATURE_NOT_SUPPORTED,
+                   "gridpg cannot run CREATE TABLE AS from server-side code when its query uses the "
+                   "code's variables or parameters",
+                   detail=f"Run alone, {sql.strip()!r} failed: {exc.message}",
+                   hint="Build the statement with EXECUTE format(...), the values as %L literals.")

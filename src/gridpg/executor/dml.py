@@ -92,6 +92,13 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
 
         await insert_locked(dispatcher, request)  # its rows locked where they live, first
         return
+    if select is not None and select.get("valuesLists") and sources and not body.get("withClause") \
+            and analyze.has_node(select["valuesLists"], "SetToDefault"):
+        spelled = await _values_subqueries_evaluated(dispatcher, request, body, target)
+        await insert(dispatcher, replace(request, sql=spelled, params=[], param_oids=[], param_formats=[],
+                                         decode_oids=[]),
+                     sqlparse.parse_tree(spelled), resolved[:1])
+        return
     if select is None or not select.get("valuesLists") or sources:
         await insert_select(dispatcher, request, body, target)
         return
@@ -416,6 +423,39 @@ def _uses_sequence_defaults(sql: str, shape: _ValuesShape, columns: list[TableCo
         return True
     return any(shape.cols[i] in names and sql[start:end].strip().upper() == "DEFAULT"
                for row in shape.rows for i, (start, end) in enumerate(row) if i < len(shape.cols))
+
+
+async def _values_subqueries_evaluated(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
+                                      target: DistTable) -> str:
+    """INSERT ... VALUES whose rows read distributed tables in subqueries and also say
+    DEFAULT (which INSERT ... SELECT, the path for rows that read distributed tables, cannot
+    say: 42601): the items holding subqueries evaluated first through the coordinator, in one
+    SELECT (uncorrelated, as VALUES items are: PostgreSQL evaluates each once too), each
+    value spelled as a literal of the item's type, so the INSERT takes the VALUES path."""
+    from gridpg.executor.multi import copy_query_to_catalog_final, inline_params
+
+    sql = await inline_params(dispatcher, request, request.sql) if request.params else request.sql
+    tree = sqlparse.parse_tree(sql)["InsertStmt"]
+    columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
+    spans = [span for row, row_spans in zip(tree["selectStmt"]["SelectStmt"]["valuesLists"],
+                                            _values_shape(sql, tree, columns).rows, strict=True)
+             for item, span in zip(row.get("List", {}).get("items", []), row_spans, strict=True)
+             if analyze.has_node(item, "SubLink")]
+    items = [sql[start:end].strip() for start, end in spans]
+    if not items:
+        return sql
+    aliases = ", ".join(f"gp_c{i}" for i in range(len(items)))
+    literals = ", ".join(f"pg_catalog.format('%L::%s', gp_c{i}, pg_catalog.pg_typeof(gp_c{i}))"
+                         for i in range(len(items)))
+    chunks = await copy_query_to_catalog_final(
+        dispatcher, f"SELECT {literals} FROM (SELECT {', '.join(items)} OFFSET 0) AS gp_items ({aliases})")
+    values = [_unescape_copy_text(field) for field in b"".join(chunks).rstrip(b"\n").split(b"\t")]
+    out: list[str] = []
+    pos = 0
+    for (start, end), value in zip(spans, values, strict=True):
+        out.extend((sql[pos:start], value))
+        pos = end
+    return "".join(out) + sql[pos:]
 
 
 def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) -> _ValuesShape:

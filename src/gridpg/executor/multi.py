@@ -595,7 +595,8 @@ async def params_as_text(dispatcher: Dispatcher, request: ExecRequest, oids: lis
 
 class RecordOutputError(Exception):
     """The partial rows have a column of an anonymous record type (a function returning
-    `record`, which the pure planner cannot see): no table can hold them."""
+    `record`, which the pure planner cannot see) or of another pseudo-type (cstring_in(),
+    a function returning void): no table can hold them."""
 
 
 async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
@@ -611,9 +612,9 @@ async def two_phase(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
                                   on_datanode=dispatcher.runner.private_snapshot is not None
                                   and dispatcher.runner.side_catalog_active)
     except PgError as exc:
-        if exc.sqlstate == "42P16" and "pseudo-type record" in str(exc):
+        if exc.sqlstate == "42P16" and "pseudo-type" in str(exc):
             # (a merge's record column; a partial min()/max() of a composite column: the
-            # record aggregates answer `record`)
+            # record aggregates answer `record`; a function answering cstring or void)
             raise RecordOutputError() from exc
         raise
     keep = getattr(plan, "lock_keep_sql", None) if dispatcher.runner.txn.in_block else None

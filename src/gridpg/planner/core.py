@@ -602,20 +602,39 @@ def _view_stack(definition: str, catalog: CatalogView) -> tuple[DistTable | None
     """(the one distributed table a view reads, directly or through views that each read
     one relation, None when there is none; the stack's SELECTs, the view's own first).
     PostgreSQL writes through such a stack level by level, on the datanodes as on one
-    server."""
+    server. A level may also read REPLICATION tables in its subqueries (a WITH CHECK
+    OPTION's `EXISTS (SELECT ... FROM ref)`): each datanode holds all their rows, so
+    PostgreSQL there decides as on one server."""
     selects: list[dict[str, Any]] = []
     below: str | None = definition
     while below is not None and len(selects) <= 16:
         select = sqlparse.parse_tree(below).get("SelectStmt", {})
         selects.append(select)
-        inner = analyze.relations(select)
-        if len(inner) != 1:
+        inner = _written_relation(select, catalog)
+        if inner is None:
             break
-        table = catalog.resolve(inner[0], ["public"])
+        table = catalog.resolve(inner, ["public"])
         if table is not None:
             return table, selects
-        below = catalog.views.get((inner[0].schema or "public", inner[0].name))
+        below = catalog.views.get((inner.schema or "public", inner.name))
     return None, selects
+
+
+def _written_relation(select: dict[str, Any], catalog: CatalogView) -> analyze.RelRef | None:
+    """The one relation of a view level's FROM, when every other relation it reads (in
+    subqueries) is a REPLICATION table; else None."""
+    inner = analyze.relations(select)
+    if len(inner) == 1:
+        return inner[0]
+    from_items = select.get("fromClause") or []
+    if len(from_items) != 1 or "RangeVar" not in from_items[0]:
+        return None
+    location = from_items[0]["RangeVar"].get("location")
+    written = [r for r in inner if r.location == location]
+    others = [catalog.resolve(r, ["public"]) for r in inner if r.location != location]
+    if len(written) != 1 or not all(t is not None and t.method == "replication" for t in others):
+        return None
+    return written[0]
 
 
 def view_definition(ref: analyze.RelRef, catalog: CatalogView, search_path: tuple[str, ...]) -> str | None:
