@@ -24,3 +24,21 @@ SELECT * FROM r11_upd ORDER BY a, b, c;
 ROLLBACK;
 SELECT * FROM r11_upd ORDER BY a, b, c;
 DROP TABLE r11_upd;
+
+-- insert.sql:128: a multi-row INSERT ... VALUES assigning fields or elements
+-- (`(f3.if1, f3.if2)`) into a table whose rows go to several nodes (ROUNDROBIN here, as a
+-- table with no hashable column is made) sent the names alone to the nodes, `(f3, f3)`:
+-- 42701 "column specified more than once"
+CREATE TYPE r11_pair AS (if1 int, if2 text[]);
+CREATE DOMAIN r11_pair_d AS r11_pair CHECK ((VALUE).if2[1] IS NOT NULL);
+CREATE TABLE r11_ins (f3 r11_pair_d, f4 r11_pair_d[]);
+INSERT INTO r11_ins (f3.if1, f3.if2) VALUES (1, '{foo}'), (2, '{bar}'), (3, '{baz}'), (4, '{quux}');
+-- error
+INSERT INTO r11_ins (f3.if1, f3.if2) VALUES (7, '{seven}'), (8, '{null}');
+SELECT f3::text, f4::text FROM r11_ins ORDER BY (f3).if1, f4::text;
+CREATE TABLE r11_ins_h (k int, a int[], c r11_pair);
+INSERT INTO r11_ins_h (k, a[1], a[2], c.if1) VALUES (1, 1, 2, 3), (2, 3, 4, 5), (3, 5, 6, 7), (4, 7, 8, 9) RETURNING k, a, c::text;
+SELECT k, a, c::text FROM r11_ins_h ORDER BY k;
+DROP TABLE r11_ins, r11_ins_h;
+DROP DOMAIN r11_pair_d;
+DROP TYPE r11_pair;
