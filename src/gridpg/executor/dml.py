@@ -763,7 +763,10 @@ def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: 
     always = any(c.identity == "a" for c in fill) or any(c.identity == "a" and c.name in shape.cols
                                                           for c in columns)
     overriding = " OVERRIDING SYSTEM VALUE" if always or body.get("override") == "OVERRIDING_SYSTEM_VALUE" else ""
-    names = f" ({', '.join(quote_ident(c) for c in cols)}){overriding} VALUES "
+    listed = [_target_text(sql, body["cols"]), *(quote_ident(c.name) for c in fill)] \
+        if any(c["ResTarget"].get("indirection") for c in body.get("cols") or []) else \
+        [quote_ident(c) for c in cols]
+    names = f" ({', '.join(listed)}){overriding} VALUES "
     tail = sql[shape.values_end :]
 
     def values(indexes: list[int]) -> str:
@@ -791,6 +794,26 @@ def _insert_fragments(sql: str, body: dict[str, Any], target: DistTable, shape: 
         reads = " UNION ALL ".join(f"SELECT * FROM gp_insert_{k}" for k in range(len(inserts)))
         fragments.append(Fragment(group, f"WITH {steps} {reads}"))
     return fragments
+
+
+def _target_text(sql: str, targets: list[dict[str, Any]]) -> str:
+    """The INSERT's column list as written, when it assigns fields or elements
+    (`f3.if1, f2[1]`): the names alone would name a column twice (42701)."""
+    first = targets[0]["ResTarget"]["location"]
+    depth = 0
+    for tok in sqlparse.tokens(sql):
+        if tok.start < first:
+            continue
+        text = sql[tok.start : tok.end + 1]
+        if text in ("(", "["):
+            depth += 1
+        elif text == "]":
+            depth -= 1
+        elif text == ")":
+            if depth == 0:
+                return sql[first : tok.start]
+            depth -= 1
+    raise AssertionError(sql)
 
 
 # -- INSERT ... SELECT -----------------------------------------------------------------

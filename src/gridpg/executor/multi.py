@@ -948,6 +948,8 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
         # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
         # the rows are back in the table: a re-insert that fails (a duplicate key) must
         # not leave the client a success before the error.
+        joined = _joins_a_from(final)
+        copied = int((await catalog.query(f"SELECT pg_catalog.count(*) FROM {temp}"))[0][0]) if joined else 0
         session = dispatcher.session
         send = session.send
         held: list[bytes] = []
@@ -956,6 +958,8 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
             await _run_final(dispatcher, request, final)
         finally:
             session.send = send
+        if joined:
+            _ensure_every_row_joined_again(held, copied)
         listed = ", ".join(quote_ident(n) for n in names)
         chunks = await catalog.copy_out_canonical(f"COPY {temp} ({listed}) TO STDOUT")
         copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
@@ -967,6 +971,29 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
 
         await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
     return held
+
+
+def _joins_a_from(final_sql: str) -> bool:
+    """The copy's UPDATE has a FROM (planner/writes.move_rows: a FROM of constants)."""
+    from gridpg.sql import parse as sqlparse
+
+    return bool(sqlparse.parse_tree(final_sql).get("UpdateStmt", {}).get("fromClause"))
+
+
+def _ensure_every_row_joined_again(held: list[bytes], copied: int) -> None:
+    """The nodes deleted the rows the FROM joined; the copy's UPDATE joins it again and
+    must update every copied row: one it missed would go back unchanged, silently."""
+    data, at = b"".join(held), 0
+    while at + 5 <= len(data):  # the messages relayed (type byte, length, body)
+        kind, length = data[at : at + 1], int.from_bytes(data[at + 1 : at + 5], "big")
+        body, at = data[at + 5 : at + 1 + length], at + 1 + length
+        if kind != b"C":
+            continue
+        tag = body.rstrip(b"\x00").decode(errors="replace")
+        if tag.startswith("UPDATE ") and int(tag.split()[-1]) != copied:
+            raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column: the FROM and WHERE "
+                          "matched other rows on the coordinator than on the datanodes",
+                          hint="update the distribution column without FROM, naming the rows in WHERE")
 
 
 async def _generated_columns(catalog: BackendConnection, qualified: str) -> set[str]:

@@ -139,12 +139,12 @@ def volatile_subselect(tree: Any) -> bool:
                  else node.get("RangeSubselect", {}).get("subquery") if "RangeSubselect" in node
                  else node.get("CommonTableExpr", {}).get("ctequery") if "CommonTableExpr" in node
                  else None)
-        if inner is not None and _calls_volatile(inner):
+        if inner is not None and calls_volatile(inner):
             return True
     return False
 
 
-def _calls_volatile(tree: Any) -> bool:
+def calls_volatile(tree: Any) -> bool:
     for node in analyze._walk(tree):
         if isinstance(node, dict) and "FuncCall" in node:
             names = [n["String"]["sval"] for n in node["FuncCall"]["funcname"] if "String" in n]

@@ -11,7 +11,13 @@ from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
 from gridpg.planner.merge_staged import staged_merge
-from gridpg.planner.node_local import key_columns, not_node_local, output_keys, volatile_subselect
+from gridpg.planner.node_local import (
+    calls_volatile,
+    key_columns,
+    not_node_local,
+    output_keys,
+    volatile_subselect,
+)
 from gridpg.planner.plan import (
     SCRATCH_SCHEMA,
     BroadcastWritePlan,
@@ -317,9 +323,12 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     """UPDATE of the distribution column: delete on the nodes, update, re-insert routed."""
     target = resolved[0].table
     assert target is not None
-    if body.get("fromClause") or any(r.table is not None for r in resolved[1:]):
-        raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with FROM or "
-                      "subqueries over distributed tables is not supported by gridpg yet")
+    if any(r.table is not None for r in resolved[1:]) or not _moves_with_own_from(body):
+        raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with a FROM that reads "
+                      "tables or calls volatile functions, or with subqueries over distributed tables, "
+                      "is not supported by gridpg yet",
+                      hint="FROM (VALUES ...), sub-selects of constants and set-returning functions are "
+                           "supported; else update the distribution column in a statement of its own")
     toks = sqlparse.tokens(sql)
     ref = resolved[0].ref
     start, end = relation_span(sql, toks, ref)
@@ -327,7 +336,15 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     where_text = sql[where_at:returning_at if returning_at >= 0 else len(sql)] if where_at >= 0 else ""
     alias = ref.alias or ref.name
     relation = sql[start:end] + (f" AS {quote(ref.alias)}" if ref.alias else "")
-    delete = f"DELETE FROM {relation} {where_text} RETURNING {quote(alias)}.*"
+    using = ""
+    if body.get("fromClause"):
+        # FROM of constants (VALUES, sub-selects of no table, functions): the nodes delete
+        # the rows it joins (DELETE ... USING returns each row once), the UPDATE in the copy
+        # joins it again with the same WHERE, which every copied row meets
+        from_end = where_at if where_at >= 0 else returning_at if returning_at >= 0 else len(sql)
+        from_at = _last_top_level_from(sql, toks, end, from_end)
+        using = f"USING {sql[from_at + len('from'):from_end].strip()} "
+    delete = f"DELETE FROM {relation} {using}{where_text} RETURNING {quote(alias)}.*"
     scratch = ScratchNames(sql)
     temp = scratch.new("move", shared=True)  # a table of the shard schema inside a block
     set_end = where_at if where_at >= 0 else (returning_at if returning_at >= 0 else len(sql))
@@ -335,11 +352,44 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     if ref.alias:  # drop "AS alias" that followed the name: re-added below
         after_relation = after_relation[after_relation.lower().find("set"):]
     returning = sql[returning_at:] if returning_at >= 0 else ""
+    if using:
+        after_relation = f"{after_relation.strip()} {where_text}"
     final = f"UPDATE pg_temp.{temp} AS {quote(alias)} {after_relation.strip()} {returning}"
     fragments = tuple(Fragment(g, delete) for g in target.groups)
     return MoveRowsPlan(fragments, True, final,
                         (GatherTable(target.schema, target.name, temp, target.groups),),
                         scratch=tuple(scratch.made))
+
+
+def _moves_with_own_from(body: dict[str, Any]) -> bool:
+    """No FROM, or a FROM the nodes and the catalog server evaluate alike: it names no table
+    (each would read its own) and calls no volatile function (each would get other values),
+    and the statement has no WITH, in neither of them."""
+    if not body.get("fromClause"):
+        return True
+    if body.get("withClause"):
+        return False
+    if any(isinstance(n, dict) and "RangeVar" in n for n in analyze._walk(body["fromClause"])):
+        return False
+    return not calls_volatile([body["fromClause"], body.get("whereClause")])
+
+
+def _last_top_level_from(sql: str, toks: list[Any], start: int, end: int) -> int:
+    """The offset of the UPDATE's FROM keyword: the last top-level FROM between the target
+    and WHERE (a SET item may hold `IS DISTINCT FROM`; a FROM item holds none)."""
+    depth, found = 0, -1
+    for tok in toks:
+        text = sql[tok.start : tok.end + 1]
+        if tok.start < start or tok.start >= end:
+            continue
+        if text == "(":
+            depth += 1
+        elif text == ")":
+            depth -= 1
+        elif depth == 0 and text.lower() == "from":
+            found = tok.start
+    assert found >= 0, sql
+    return found
 
 
 def merge_statement(sql: str, body: dict[str, Any],
