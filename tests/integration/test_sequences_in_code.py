@@ -71,10 +71,6 @@ def test_before_update_trigger_numbers_come_from_the_gtm(gridpg_cluster: Cluster
 
 
 REFUSALS = [
-    # a default calling code that draws from a sequence: evaluated on the datanodes
-    (["CREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' || nextval('s') $$",
-      "CREATE TABLE coded (id int PRIMARY KEY, code text DEFAULT next_code())"],
-     "INSERT INTO coded (id) VALUES (1)", "SELECT count(*) FROM coded"),
     # a check constraint's function
     (["CREATE FUNCTION pos(v bigint) RETURNS boolean LANGUAGE sql AS $$ SELECT v + nextval('s') > 0 $$",
       "CREATE TABLE chk (id int PRIMARY KEY, v bigint CHECK (pos(v)))"],
@@ -163,3 +159,21 @@ def test_functions_without_tables_take_gtm_values(gridpg_cluster: Cluster, schem
         assert values == list(range(1, 10)) + [11]
         assert conn.execute("SELECT currval('plain_seq'), lastval()").fetchone() == (10, 10)
     assert set(_copies(catalogs, schema, "plain_seq").values()) <= {(1, False)}
+
+
+def test_default_calling_code_that_draws_takes_gtm_values(gridpg_cluster: Cluster, schema: str,
+                                                          datanodes: dict[str, str], catalogs: dict[str, str]) -> None:
+    """A column default calling code that draws from a sequence (it was refused, 0A000):
+    the INSERT runs whole on the catalog server with the loopback armed, the default drawing
+    from the GTM's sequence, the rows reaching the table through its shadow. No server's
+    own copy of the sequence moves."""
+    with two_sessions(gridpg_cluster, schema) as (conn, other):
+        conn.execute("CREATE SEQUENCE s")
+        conn.execute("CREATE FUNCTION next_code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' || nextval('s') $$")
+        conn.execute("CREATE TABLE coded (id int PRIMARY KEY, code text DEFAULT next_code())")
+        conn.execute("INSERT INTO coded (id) VALUES (1), (2)")
+        other.execute("INSERT INTO coded (id) SELECT g FROM generate_series(3, 4) g")
+        assert conn.execute("SELECT id, code FROM coded ORDER BY id").fetchall() == \
+            [(1, "c1"), (2, "c2"), (3, "c3"), (4, "c4")]
+        assert other.execute("SELECT nextval('s')").fetchone() == (5,)
+    assert set(_copies({**datanodes, **catalogs}, schema, "s").values()) <= {(1, False)}

@@ -483,6 +483,7 @@ class _Registry:
     on_write_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     row_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # user row triggers
     statement_triggers_at: set[tuple[str, str]] = field(default_factory=set)  # statement-level
+    constrained_at: set[tuple[str, str]] = field(default_factory=set)  # constraints calling user code
     row_trigger_functions_at: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     temp_makers: frozenset[str] = frozenset()  # names of routines whose source names temp objects
     # (schema, relname) -> (referencing table, its ON DELETE action, its ON UPDATE action),
@@ -784,6 +785,7 @@ class RoutineGuard:
             on_write_at: dict[tuple[str, str], set[int]] = {}
             row_triggers_at: set[tuple[str, str]] = set()
             statement_triggers_at: set[tuple[str, str]] = set()
+            constrained_at: set[tuple[str, str]] = set()
             row_functions_at: dict[tuple[str, str], set[int]] = {}
             for relname, oid, kind, col, schema in await conn.query(_DEPENDENTS_SQL):
                 key = (schema or "", relname or "")
@@ -796,6 +798,8 @@ class RoutineGuard:
                         on_write_at.setdefault(key, set()).add(int(oid))
                     if kind in ("t", "s"):
                         (row_triggers_at if kind == "t" else statement_triggers_at).add(key)
+                    if kind == "w":
+                        constrained_at.add(key)
                     if kind == "t":
                         row_functions_at.setdefault(key, set()).add(int(oid))
             operators: dict[str, set[int]] = {}
@@ -816,7 +820,7 @@ class RoutineGuard:
         registry = _Registry(snapshot.epoch, names, row_argument_names, dependents, on_write, operators,
                              delegated=delegated, event_functions=events, defaults=defaults,
                              on_write_at=on_write_at, row_triggers_at=row_triggers_at,
-                             statement_triggers_at=statement_triggers_at,
+                             statement_triggers_at=statement_triggers_at, constrained_at=constrained_at,
                              row_trigger_functions_at=row_functions_at, temp_makers=temp_makers,
                              fk_actions=fk_actions, fk_parents=frozenset(p[1].lower() for p in fk_actions))
         if not private:
@@ -873,7 +877,7 @@ class RoutineGuard:
         whole_insert = whole_select and kind == "InsertStmt" \
             and tree[kind].get("override", "OVERRIDING_NOT_SET") == "OVERRIDING_NOT_SET" and (
             conflict is None or (conflict.get("action") == "ONCONFLICT_NOTHING" and not conflict.get("infer")))
-        if whole_insert and await self._fires_per_statement(dispatcher, registry, snapshot, tree, path):
+        if whole_insert and await self._whole_insert_blocked(dispatcher, registry, snapshot, tree, path):
             return refusal
         if (kind not in _LOOPBACK_KINDS and not local_write) \
                 or (whole_select and kind != "SelectStmt" and not whole_insert) \
@@ -1200,16 +1204,20 @@ class RoutineGuard:
         tables |= reached | {table.key}
         return None
 
-    async def _fires_per_statement(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
-                                   tree: dict[str, Any], path: tuple[str, ...]) -> bool:
-        """Whether an INSERT's distributed target has a statement-level INSERT trigger or one
-        with a transition table: rows sent through the target's shadow arrive one INSERT
-        each, so those would fire per row and see one row each."""
+    async def _whole_insert_blocked(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                                    tree: dict[str, Any], path: tuple[str, ...]) -> bool:
+        """Whether an INSERT's distributed target keeps it from running whole through the
+        loopback: a statement-level INSERT trigger or one with a transition table (rows sent
+        through the target's shadow arrive one INSERT each, so those would fire per row and
+        see one row each); a constraint or rule calling user code (it runs where the row
+        lands, a call from inside the loopback's: the refusal then names what it does)."""
         target = firing_mod.target_relation(tree)
         table = _resolver(dispatcher, snapshot)(analyze.RelRef(target[0], target[1], -1, None), path) \
             if target else None
         if table is None:
             return False
+        if table.key in registry.constrained_at or registry.dependents.get(table.name.lower()):
+            return True
         found = await self._table_triggers(dispatcher, registry, table)
         return found is not None and any(t.fires_on("INSERT") and (not t.is_row or t.transition)
                                          for t in found.triggers)
