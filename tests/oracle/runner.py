@@ -298,8 +298,11 @@ class Side:
         for s in SESSION_SETTINGS:
             self.conn.execute(s, prepare=False)
         if create_schema:
-            self.conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE", prepare=False)
-            self.conn.execute(f"CREATE SCHEMA {self.schema}", prepare=False)
+            try:
+                self.conn.execute(f"CREATE SCHEMA {self.schema}", prepare=False)
+            except psycopg.errors.DuplicateSchema:  # kept by GRIDPG_ORACLE_KEEP, or an aborted run
+                self.conn.execute(f"DROP SCHEMA {self.schema} CASCADE", prepare=False)
+                self.conn.execute(f"CREATE SCHEMA {self.schema}", prepare=False)
         self.conn.execute(f"SET search_path TO {self.schema}, public", prepare=False)
         for s in self.extra:
             self.conn.execute(s, prepare=False)
