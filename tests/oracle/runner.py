@@ -48,6 +48,7 @@ import os
 import re
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -652,6 +653,17 @@ def run_file(
     )
     mismatches: list[Mismatch] = []
     executed = 0
+    # The reference runs each statement in this thread while the subject runs it: they are
+    # separate servers. In self mode both are databases of one server: one after the other.
+    pool = None if self_mode else ThreadPoolExecutor(max_workers=1, thread_name_prefix="oracle-reference")
+
+    def run_both(ref_sql: str, sub_sql: str) -> tuple[Result, Result]:
+        if pool is None:
+            return ref.run(ref_sql), sub.run(sub_sql)
+        pending = pool.submit(ref.run, ref_sql)
+        got = sub.run(sub_sql)
+        return pending.result(), got
+
     try:
         ref.connect(create_schema=True)
         sub.connect(create_schema=True)
@@ -666,7 +678,7 @@ def run_file(
             if st.load and template is not None and st.file == SETUP_FILE.name:
                 executed += 1
                 copy = f"INSERT INTO {st.load} SELECT * FROM {template}.{st.load}"
-                m = compare(st, ref.run(copy), sub.run(copy))
+                m = compare(st, *run_both(copy, copy))
                 if m:
                     mismatches.append(m)
                 continue
@@ -674,16 +686,18 @@ def run_file(
                 ref_sql, sub_sql = _load_statements(st, reverse=self_mode)
                 for a, b in zip(ref_sql, sub_sql):
                     executed += 1
-                    m = compare(st, ref.run(a), sub.run(b))
+                    m = compare(st, *run_both(a, b))
                     if m:
                         mismatches.append(m)
                         break
                 continue
             executed += 1
-            m = compare(st, ref.run(st.sql), sub.run(st.sql))
+            m = compare(st, *run_both(st.sql, st.sql))
             if m:
                 mismatches.append(m)
     finally:
+        if pool is not None:
+            pool.shutdown()
         ref.close(drop_schema=not keep_schema)
         sub.close(drop_schema=not keep_schema)
     return FileReport(corpus=corpus, executed=executed, mismatches=mismatches)
