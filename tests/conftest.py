@@ -111,8 +111,11 @@ def schema(request: pytest.FixtureRequest, gridpg_cluster: Cluster) -> Iterator[
     name = "t_" + re.sub(r"[^a-z0-9_]", "_", request.node.name.lower(), flags=re.ASCII)[:40]
     dsn = gridpg_cluster.dsn(0)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{name}"')
+        try:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        except psycopg.errors.DuplicateSchema:  # left by a test whose teardown failed
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{name}"')
     yield name
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
