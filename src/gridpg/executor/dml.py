@@ -800,20 +800,11 @@ def _target_text(sql: str, targets: list[dict[str, Any]]) -> str:
     """The INSERT's column list as written, when it assigns fields or elements
     (`f3.if1, f2[1]`): the names alone would name a column twice (42701)."""
     first = targets[0]["ResTarget"]["location"]
-    depth = 0
-    for tok in sqlparse.tokens(sql):
-        if tok.start < first:
-            continue
-        text = sql[tok.start : tok.end + 1]
-        if text in ("(", "["):
-            depth += 1
-        elif text == "]":
-            depth -= 1
-        elif text == ")":
-            if depth == 0:
-                return sql[first : tok.start]
-            depth -= 1
-    raise AssertionError(sql)
+    toks = sqlparse.tokens(sql)
+    opening = max(i for i, tok in enumerate(toks) if tok.start < first and tok.name == "ASCII_40")
+    closing = sqlparse.closing_paren(toks, opening)
+    assert closing is not None, sql
+    return sql[first : toks[closing].start]
 
 
 # -- INSERT ... SELECT -----------------------------------------------------------------

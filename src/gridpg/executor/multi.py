@@ -983,11 +983,11 @@ def _joins_a_from(final_sql: str) -> bool:
 def _ensure_every_row_joined_again(held: list[bytes], copied: int) -> None:
     """The nodes deleted the rows the FROM joined; the copy's UPDATE joins it again and
     must update every copied row: one it missed would go back unchanged, silently."""
-    data, at = b"".join(held), 0
-    while at + 5 <= len(data):  # the messages relayed (type byte, length, body)
-        kind, length = data[at : at + 1], int.from_bytes(data[at + 1 : at + 5], "big")
-        body, at = data[at + 5 : at + 1 + length], at + 1 + length
-        if kind != b"C":
+    reader = codec.FrameReader()
+    reader.feed(b"".join(held))
+    while (frame := reader.next_frame()) is not None:  # the messages relayed
+        kind, body = frame
+        if kind != 0x43:  # CommandComplete
             continue
         tag = body.rstrip(b"\x00").decode(errors="replace")
         if tag.startswith("UPDATE ") and int(tag.split()[-1]) != copied:
