@@ -6,7 +6,8 @@ On the catalog server such a statement runs over the table's shadow (postgres_fd
 computes an uncorrelated sub-select's value for the remote statement with search_path =
 pg_catalog: f()'s unqualified names failed (42P01), and `nextval('app.s')` in f() took the
 catalog server's own sequence, a silently wrong value. gridpg refuses those (0A000, with a
-hint); what it runs gives plain PostgreSQL's rows.
+hint); what it runs gives plain PostgreSQL's rows. In the client's own statement an
+uncorrelated scalar sub-select runs first instead (test_a_client_select_with_such_a_sub_select).
 """
 
 from __future__ import annotations
@@ -109,15 +110,20 @@ def test_sub_selects_calling_code_over_shadows(gridpg_cluster: Cluster, plain_pg
 
 
 @pytest.mark.parametrize(("statement", "rows"), [
-    ("SELECT * FROM t WHERE x < (SELECT f())", None),
+    # an uncorrelated scalar sub-select of the client's own text runs first, on its own
+    ("SELECT * FROM t WHERE x < (SELECT f())", [(g, 0) for g in range(1, 6)]),
+    ("SELECT * FROM t WHERE x + 15 = (SELECT f()) AND id > (SELECT fs() - 13)", [(3, 0), (4, 0), (5, 0)]),
+    ("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM src WHERE src.id = t.id AND src.v < f())", None),
     ("SELECT * FROM t WHERE x < (SELECT k())", [(g, 0) for g in range(1, 6)]),
     ("SELECT id, (SELECT f()) FROM t WHERE id < 3", [(1, 15), (2, 15)]),
 ])
 def test_a_client_select_with_such_a_sub_select(gridpg_cluster: Cluster, schema: str, statement: str,
                                                 rows: list[tuple[int, int]] | None) -> None:
     """The client's own SELECT runs whole on the catalog server over the shadows when its
-    code reaches distributed tables: refused where the sub-select's value would go with the
-    remote statement (None), else plain PostgreSQL's rows."""
+    code reaches distributed tables. An uncorrelated scalar sub-select calling such code runs
+    first, a statement of its own, its value then in place (executor/routines.py
+    `_sublinks_first`); a correlated one would have its value go with the remote statement:
+    refused (None). Else plain PostgreSQL's rows."""
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f'SET search_path = "{schema}"')
         for sql in SETUP:

@@ -6,7 +6,7 @@ import itertools
 
 from gridpg.catalog.model import DistTable
 from gridpg.planner import analyze
-from gridpg.planner.subplans import SubplanSplit, split_locking, split_subplans
+from gridpg.planner.subplans import SubplanSplit, split_code_calls, split_locking, split_subplans
 from gridpg.sql.parse import parse_tree
 
 GROUPS = ("dn1", "dn2")
@@ -224,3 +224,34 @@ def test_locked_rows_become_typed_constants_in_their_order() -> None:
         "SELECT * FROM (VALUES (CAST('2' AS integer), CAST(NULL AS text)), "
         "(CAST('1' AS integer), CAST('it''s' AS text))) AS gp_locked")
     assert constant_rows([], ["integer"]) == "SELECT CAST(NULL AS integer) WHERE false"
+
+
+def split_calls(sql: str, routines: frozenset[str] = frozenset({"total_v", "v_of"})) -> SubplanSplit | str:
+    refs = {r.location: TABLES[r.name] for r in analyze.relations(parse_tree(sql)) if r.name in TABLES}
+    counter = itertools.count(1)
+    return split_code_calls(sql, refs, COLUMNS, lambda kind: f"gp_{kind}_c{next(counter)}", routines)
+
+
+def test_uncorrelated_sub_selects_calling_user_code_run_first() -> None:
+    """Such a sub-select need not read a table; its value goes in place, its output name kept."""
+    got = split_calls("SELECT count(*) FROM lineitem WHERE l_suppkey < (SELECT total_v() / 10) "
+                      "AND l_orderkey > (SELECT v_of(3)) AND l_discount < (SELECT 0.5)")
+    assert isinstance(got, SubplanSplit)
+    assert [(s.kind, s.sql) for s in got.subplans] == [("value", "SELECT total_v() / 10"), ("value", "SELECT v_of(3)")]
+    assert got.sql == ("SELECT count(*) FROM lineitem WHERE l_suppkey < (gp_val_c1) AND l_orderkey > (gp_val_c2) "
+                       "AND l_discount < (SELECT 0.5)")
+    named = split_calls("SELECT (SELECT V_OF(3)), l_orderkey FROM lineitem")
+    assert isinstance(named, SubplanSplit) and named.sql == "SELECT (gp_val_c1) AS v_of, l_orderkey FROM lineitem"
+    upd = split_calls("UPDATE lineitem SET l_discount = 0 WHERE l_suppkey = (SELECT v_of(1))")
+    assert isinstance(upd, SubplanSplit) and upd.sql.endswith("WHERE l_suppkey = (gp_val_c1)")
+
+
+def test_sub_selects_calling_code_that_stay() -> None:
+    """Correlated, not scalar, naming another routine, or in a statement that keeps them."""
+    for sql in ("SELECT count(*) FROM lineitem WHERE l_suppkey < (SELECT v_of(l_orderkey))",
+                "SELECT count(*) FROM lineitem WHERE EXISTS (SELECT 1 FROM supplier WHERE s_suppkey = v_of(l_suppkey))",
+                "SELECT count(*) FROM lineitem WHERE l_suppkey IN (SELECT v_of(1))",
+                "SELECT count(*) FROM lineitem WHERE l_suppkey < (SELECT other_f())",
+                "SELECT l_orderkey FROM lineitem WHERE l_suppkey < (SELECT total_v()) FOR UPDATE",
+                "INSERT INTO lineitem (l_orderkey) VALUES ((SELECT v_of(1)))"):
+        assert isinstance(split_calls(sql), str), sql

@@ -592,7 +592,12 @@ class RoutineGuard:
         if "cursor" in lowered and registry.mentions(lowered) and await self._declare_over_code(
                 dispatcher, request, search_path):
             return True
-        group = await self.check(dispatcher, request.sql, search_path)
+        try:
+            group = await self.check(dispatcher, request.sql, search_path)
+        except _SublinkRefusal:
+            if await _sublinks_first(dispatcher, request, registry):
+                return True
+            raise
         if group is None:
             return False
         if isinstance(group, LoopbackCall):
@@ -602,7 +607,20 @@ class RoutineGuard:
             await firing_mod.run(dispatcher, request, group)
             return True
         if isinstance(group, NodeLocal):
-            _ensure_node_local(dispatcher, request, group, registry)
+            try:
+                _ensure_node_local(dispatcher, request, group, registry)
+            except PgError as exc:
+                # its plan would run the code on the catalog server (a final step over the
+                # nodes' partials), where replicated tables are empty: the whole statement
+                # runs there with the loopback instead, the tables read through their shadows
+                if exc is not group.refusal:
+                    raise
+                call = await self._loopback_verdict(dispatcher, registry, snapshot, request.sql,
+                                                    tuple(search_path), group.refusal)
+                if isinstance(call, PgError):
+                    raise call from None
+                await _run_loopback(dispatcher, request, call)
+                return True
             return False
         await dispatcher.run_on_node(group, request, writes=False)
         return True
@@ -1975,7 +1993,8 @@ def _fdw_parameter_blocker(access: body.Access, what: str, path: tuple[str, ...]
                                if name.lower() == seen[oid][0].name.lower()
                                and schema in (None, seen[oid][0].schema)), None)
                 if called is not None:
-                    return PgError(
+                    # (in the statement's own text, the sub-select may run first: `before`)
+                    return (_SublinkRefusal if code is access else PgError)(
                         FEATURE_NOT_SUPPORTED,
                         f"gridpg cannot run {title}: it calls {called.title} in a sub-select of a "
                         f"statement over {over[0]}.{over[1]}, which gridpg would evaluate with "
@@ -1984,6 +2003,25 @@ def _fdw_parameter_blocker(access: body.Access, what: str, path: tuple[str, ...]
                         hint="Take the value into a variable first (SELECT ... INTO v) and use the "
                              "variable in the statement.")
     return None
+
+
+class _SublinkRefusal(PgError):
+    """`_fdw_parameter_blocker`'s refusal for a sub-select of the statement's own text:
+    `RoutineGuard.before` runs such sub-selects first when they are uncorrelated scalars."""
+
+
+async def _sublinks_first(dispatcher: Dispatcher, request: ExecRequest, registry: _Registry) -> bool:
+    """Run the statement's uncorrelated scalar sub-selects that call user code first, each
+    a statement of its own (its code with the session's search_path, through the loopback
+    when it reads distributed tables), then the statement with their values in place
+    (executor/subplans.py). False: it has none; the refusal stands."""
+    from gridpg.executor import subplans
+
+    plan = await subplans.plan_recursive(dispatcher, request.sql, calling=registry.names)
+    if isinstance(plan, str):
+        return False
+    await subplans.run_recursive(dispatcher, request, plan, checked=True)
+    return True
 
 
 def _target(ref: analyze.RelRef, path: tuple[str, ...], resolve: body.Resolver,

@@ -33,7 +33,13 @@ from gridpg.pgwire import codec
 from gridpg.planner.estimates import in_subquery_requests, small_in_subqueries
 from gridpg.planner.plan import SCRATCH_SCHEMA, ScratchNames
 from gridpg.planner.prepared import FIRST_NORMAL_OID
-from gridpg.planner.subplans import SubplanSplit, in_subqueries, split_locking, split_subplans
+from gridpg.planner.subplans import (
+    SubplanSplit,
+    in_subqueries,
+    split_code_calls,
+    split_locking,
+    split_subplans,
+)
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -54,9 +60,11 @@ class Recursive:
         return [f"Distributed plan: subplans, then {then}", *self.split.describe()]
 
 
-async def plan_recursive(dispatcher: Dispatcher, sql: str, locking: bool = False) -> Recursive | str:
+async def plan_recursive(dispatcher: Dispatcher, sql: str, locking: bool = False,
+                         calling: frozenset[str] | None = None) -> Recursive | str:
     """The split of `sql` into subplans, or why there is none; `locking`: the split of an
-    UPDATE/DELETE's locking sub-selects (split_locking)."""
+    UPDATE/DELETE's locking sub-selects (split_locking); `calling`: of the uncorrelated
+    scalar sub-selects calling these user routines (split_code_calls)."""
     from gridpg.executor.exchange import _resolved_refs, is_read_only
 
     refs = _resolved_refs(dispatcher, sql)
@@ -68,6 +76,8 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str, locking: bool = False
     names = ScratchNames(sql)
     if locking:
         split = split_locking(sql, refs, columns, lambda kind: names.new(kind, shared=True))
+    elif calling is not None:
+        split = split_code_calls(sql, refs, columns, lambda kind: names.new(kind, shared=True), calling)
     else:
         small = await _small_in_subqueries(dispatcher, in_subqueries(sql, refs, columns),
                                            sorted({g for t in tables.values() for g in t.groups}))
@@ -110,8 +120,11 @@ async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
     await with_subplans(dispatcher, request, recursive, then)
 
 
-async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive) -> None:
-    """Subplans in order, then the statement over their results; scratch tables dropped."""
+async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recursive,
+                        checked: bool = False) -> None:
+    """Subplans in order, then the statement over their results; scratch tables dropped.
+    `checked`: the rest's user code is checked first (the whole statement's check refused
+    it: executor/routines.py `_sublinks_first`); else the whole's check covered it."""
     from gridpg.executor.multi import inline_params
     from gridpg.executor.run import run_statement
 
@@ -121,8 +134,8 @@ async def run_recursive(dispatcher: Dispatcher, request: ExecRequest, plan: Recu
         # catalog server, which has no scratch tables (knex's `WHERE k IN (SELECT ...)
         # ORDER BY ... LIMIT $1` failed with 42P01 "gp_cte_..." does not exist)
         text = await inline_params(dispatcher, request, sql)
-        await run_statement(dispatcher, dataclasses.replace(request, sql=text, params=[], param_oids=[],
-                                                            param_formats=[]))
+        await (run_checked if checked else run_statement)(
+            dispatcher, dataclasses.replace(request, sql=text, params=[], param_oids=[], param_formats=[]))
 
     await with_subplans(dispatcher, request, plan, then)
 
@@ -177,15 +190,25 @@ def with_scratch(snapshot: CatalogSnapshot, names: Sequence[str], groups: Sequen
 # -- running a subplan with its rows captured ------------------------------------------------
 
 
+async def run_checked(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """Run a piece of a split statement as the client's statements run: the user code it
+    calls checked first (executor/routines.py), which may run it itself (through the
+    loopback, when that code reads distributed tables), else planned and run."""
+    from gridpg.executor.run import run_statement, search_path
+
+    if not await dispatcher.coord.routine_guard.before(dispatcher, request, list(search_path(dispatcher))):
+        await run_statement(dispatcher, request)
+
+
 async def capture(dispatcher: Dispatcher, sql: str) -> tuple[list[codec.Column], list[list[bytes | None]]]:
-    """Run `sql` through the planner and executor; its columns and rows (text), not sent."""
+    """Run `sql` through the planner and executor, its user code checked as a client's
+    statement's is; its columns and rows (text), not sent."""
     from gridpg.executor.dispatch import ExecRequest
-    from gridpg.executor.run import run_statement
 
     out = dispatcher.session.out
     start = len(out)
     try:
-        await run_statement(dispatcher, ExecRequest(sql=sql, simple=True))
+        await run_checked(dispatcher, ExecRequest(sql=sql, simple=True))
         data = b"".join(out[start:])
     finally:
         del out[start:]

@@ -134,6 +134,38 @@ def split_locking(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tabl
     return SubplanSplit(tuple(subplans), text)
 
 
+def split_code_calls(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
+                     new_marker: Callable[[str], str], routines: frozenset[str]) -> SubplanSplit | str:
+    """The split of a statement over distributed tables whose uncorrelated scalar
+    sub-selects call user code (a routine named in `routines`, lower case), or why there is
+    none. Left in the statement, such a sub-select's value would be computed for a remote
+    query with the search_path postgres_fdw forces (executor/routines.py
+    `_fdw_parameter_blocker`); run first as a statement of its own, the code runs with the
+    session's path, as PostgreSQL runs an uncorrelated sub-select: once, before the rows
+    that use its value. The sub-select need not read a distributed table itself."""
+    try:
+        stmt = parse_sql(sql)[0].stmt
+    except Exception:  # noqa: BLE001 - the caller parsed it already; be safe
+        return "the statement does not parse on its own"
+    if isinstance(stmt, ast.SelectStmt) and (stmt.lockingClause or stmt.intoClause):
+        return "a SELECT with FOR UPDATE/SHARE or INTO keeps its sub-selects"
+    if not isinstance(stmt, (ast.SelectStmt, ast.UpdateStmt, ast.DeleteStmt)):
+        return "only a SELECT, UPDATE or DELETE runs its sub-selects first"
+    scope = _Scope(refs, columns)
+    subplans: list[Subplan] = []
+
+    def calls_code(sub: ast.SelectStmt) -> bool:
+        return any(_sval(f.funcname[-1]).lower() in routines for f in _nodes(sub, ast.FuncCall))
+
+    _pull_scalars(stmt, scope, new_marker, subplans, wanted=calls_code, reading=lambda sub: True)
+    if not subplans:
+        return "no uncorrelated scalar sub-select calls user code"
+    text = str(RawStream()(stmt))
+    for sub in subplans:
+        text = text.replace(f"(SELECT {sub.marker})", f"({sub.marker})")
+    return SubplanSplit(tuple(subplans), text)
+
+
 def _locks(node: object) -> bool:
     """Whether a FOR UPDATE/SHARE clause is anywhere under `node`."""
     return any(s.lockingClause for s in _nodes(node, ast.SelectStmt))
@@ -245,7 +277,8 @@ def _read_scratch(stmt: ast.SelectStmt, name: str, marker: str) -> None:
 
 
 def _pull_scalars(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str],
-                  out: list[Subplan], wanted: Callable[[ast.SelectStmt], bool] = lambda sub: True) -> None:
+                  out: list[Subplan], wanted: Callable[[ast.SelectStmt], bool] = lambda sub: True,
+                  reading: Callable[[ast.SelectStmt], bool] | None = None) -> None:
     unnamed = {id(t.val): t for t in _nodes(stmt, ast.ResTarget) if t.name is None and isinstance(t.val, ast.SubLink)}
     # the names PostgreSQL gives the other unnamed output columns, kept where a scalar
     # subquery inside becomes a literal (`(SELECT m FROM t LIMIT 1)::text` is "m", not "text")
@@ -257,7 +290,7 @@ def _pull_scalars(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str
             continue
         if sub.op == SetOperation.SETOP_NONE and len(sub.targetList or ()) != 1:
             continue
-        if not scope.reads_distributed(sub) or not scope.is_self_contained(sub):
+        if not (reading or scope.reads_distributed)(sub) or not scope.is_self_contained(sub):
             continue
         marker = new_marker("val")
         out.append(Subplan(marker, "value", str(RawStream()(sub)), "scalar subquery"))
