@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor import temp_calls
 from gridpg.planner import analyze, tempnames
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -38,6 +39,15 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     path = list(session.search_path)
     if tempnames.temp_names(path):
         await _ensure_no_cluster_sequence_default(dispatcher, analysis.tree or _tree(request.sql), path)
+    if analysis.route == "query" and analysis.kind in temp_calls.WRITES and tempnames.temp_names(path) \
+            and not (analysis.kind == "InsertStmt" and references_temp(analysis, path)):
+        # (an INSERT reading temp tables itself runs its SELECT, calls included, where they are)
+        evaluated = await temp_calls.with_temp_calls_evaluated(dispatcher, request, analysis, path)
+        if evaluated is not None:  # its calls of code reading temp tables replaced by their values
+            from gridpg.executor.run import run_statement
+
+            await run_statement(dispatcher, evaluated)
+            return True
     if analysis.route in ("query", "catalog", "utility") and tempnames.temp_names(path):
         from gridpg.executor import temp_views
 

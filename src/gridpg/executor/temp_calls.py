@@ -1,0 +1,232 @@
+"""Calls of user code reading the session's temp tables, in writes of distributed tables.
+
+A session's temp tables exist on its pinned catalog connection only (`frontend/temps.py`);
+an INSERT, UPDATE, DELETE or MERGE of a distributed table runs on the datanodes, where a
+call such as `WHERE id = p('min')`, `p` reading a temp table, fails (42P01). As Citus
+evaluates function calls of a modification on the coordinator, such a call is evaluated
+here once, on the session's catalog connection (in the session's transaction, where the
+temp tables are), and replaced by its value as a typed literal before the statement is
+planned: its routing then sees the value (the distribution key pinned by it routes).
+
+One evaluation is PostgreSQL's answer when the call's arguments use no column of the
+statement's rows (constants, bound parameters, other such calls) and its code, followed
+through all it calls, writes nothing and reads no distributed or replicated table. A
+STABLE or IMMUTABLE function is evaluated once per statement by PostgreSQL anyway; a
+VOLATILE one is evaluated per row, which gives the same value each time when it only
+reads the session's temp tables (no other session can change them; this one is busy with
+the statement) and calls no volatile built-in (random, nextval, clock_timestamp ...).
+Otherwise the statement is refused with 0A000 naming the routine and why, not left to fail
+on a datanode. Values are never cached: each execution (a PREPAREd statement, a bound
+one) evaluates again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner import analyze, tempnames
+from gridpg.planner.text import splice
+from gridpg.sql import parse as sqlparse
+from gridpg.sql.quote import quote_ident, quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+    from gridpg.executor.routines import TempCode
+    from gridpg.planner.core import Analysis
+
+WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+_WORDS = {"InsertStmt": "INSERT into", "UpdateStmt": "UPDATE of", "DeleteStmt": "DELETE from",
+          "MergeStmt": "MERGE into"}
+# Call forms one value cannot stand for
+_CALL_CLAUSES = ("over", "agg_filter", "agg_order", "agg_within_group", "agg_star", "agg_distinct")
+_VOLATILE_SQL = ("SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p WHERE p.pronamespace = "
+                 "'pg_catalog'::pg_catalog.regnamespace AND p.provolatile = 'v' AND p.proname IN ({names})")
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One call in the statement's text to evaluate here."""
+
+    start: int
+    end: int  # (exclusive)
+    node: dict[str, Any]
+    code: TempCode
+    alias: str | None = None  # an output column's name, which the call gave it (PostgreSQL's)
+
+
+async def with_temp_calls_evaluated(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
+                                    path: list[str]) -> ExecRequest | None:
+    """The request with every call of temp-reading code evaluated and replaced by its value,
+    or None when the statement has no such call (or is not such a write). Raises 0A000 when
+    a call cannot be evaluated once."""
+    if analysis.kind not in WRITES or not analysis.resolved or analysis.resolved[0].table is None:
+        return None
+    temps = tempnames.temp_names(path)
+    if not temps:
+        return None
+    sql = analysis.sql or request.sql
+    guard = dispatcher.coord.routine_guard
+    codes = await guard.temp_code_calls(dispatcher, sql, tuple(path), temps)
+    if not any(code.reads_temp for code in codes.values()):
+        return None
+    target = analysis.resolved[0].table
+    what = f"{_WORDS[analysis.kind]} distributed table {target.schema}.{target.name}"
+    calls = _calls_to_evaluate(sql, codes, what)
+    if not calls:
+        return None
+    if request.params and not request.simple and any(analyze.has_node(c.node, "ParamRef") for c in calls):
+        from gridpg.executor.multi import inline_params
+
+        sql = await inline_params(dispatcher, request, sql)  # (the values as typed literals)
+        request = dataclasses.replace(request, params=[], param_formats=[], param_oids=[], decode_oids=[])
+        calls = _calls_to_evaluate(sql, codes, what)
+    await _ensure_not_volatile(dispatcher, sql, calls, codes, what)
+    values = await _evaluate(dispatcher, sql, calls)
+    texts = [v if c.alias is None else f"{v} AS {quote_ident(c.alias)}" for c, v in zip(calls, values, strict=True)]
+    return dataclasses.replace(request, sql=splice(sql, [(c.start, c.end, t) for c, t in zip(calls, texts, strict=True)]))
+
+
+def _calls_to_evaluate(sql: str, codes: dict[tuple[str | None, str], TempCode], what: str) -> list[_Call]:
+    """The outermost calls of temp-reading code, checked; raises 0A000 for one that cannot be
+    evaluated once before routing."""
+    tree = sqlparse.parse_tree(sql)
+    toks = sqlparse.tokens(sql)
+    out: list[_Call] = []
+    named: dict[int, str] = {}  # FuncCalls that are a whole output column without a name
+
+    def visit(node: Any, in_from: bool) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item, in_from)
+            return
+        if not isinstance(node, dict):
+            return
+        target = node.get("ResTarget")
+        if isinstance(target, dict) and not target.get("name") and "FuncCall" in (target.get("val") or {}):
+            named[id(target["val"]["FuncCall"])] = _name(target["val"]["FuncCall"])[1]
+        call = node.get("FuncCall")
+        if isinstance(call, dict):
+            code = codes.get(_name(call))
+            if code is not None and code.reads_temp:
+                checked = _checked(sql, toks, call, code, codes, in_from, what)
+                out.append(dataclasses.replace(checked, alias=named.get(id(call))))
+                return
+        for key, value in node.items():
+            visit(value, in_from or key == "functions")
+
+    visit(tree, False)
+    return out
+
+
+def _checked(sql: str, toks: list[Any], call: dict[str, Any], code: TempCode,
+             codes: dict[tuple[str | None, str], TempCode], in_from: bool, what: str) -> _Call:
+    def refuse(why: str) -> PgError:
+        return PgError(
+            FEATURE_NOT_SUPPORTED,
+            f"gridpg cannot run {code.title} in this {what}: it reads this session's temporary "
+            f"tables, and {why}",
+            detail="The session's temporary tables exist only on its own connection to the "
+                   "coordinator's catalog server, not on the datanodes that run the statement: "
+                   "gridpg evaluates such a call there once, before routing, when that gives "
+                   "PostgreSQL's answer.",
+            hint="Take the value first (SELECT the function's result in the client, or into a "
+                 "variable) and use it in the statement.",
+        )
+
+    if in_from:
+        raise refuse("it is called in FROM")
+    if code.returns_set:
+        raise refuse("it returns a set, which one value cannot stand for")
+    if any(call.get(key) for key in _CALL_CLAUSES):
+        raise refuse("it is called as an aggregate or window function")
+    if code.blocker is not None:
+        raise refuse(code.blocker)
+    args = [call.get("args") or []]
+    column = next((n["ColumnRef"] for n in analyze._walk(args) if isinstance(n, dict) and "ColumnRef" in n), None)
+    if column is not None:
+        name = ".".join(f.get("String", {}).get("sval", "*") for f in column.get("fields", []))
+        raise refuse(f"its arguments use column {name} of the statement's rows, so PostgreSQL evaluates it "
+                     "for each row")
+    if analyze.has_node(args, "SubLink"):
+        raise refuse("its arguments hold a sub-select")
+    for node in analyze._walk(args):
+        inner = node.get("FuncCall") if isinstance(node, dict) else None
+        if isinstance(inner, dict):
+            inner_code = codes.get(_name(inner))
+            if inner_code is not None and inner_code.blocker is not None:
+                raise refuse(f"its argument calls {inner_code.title}, which cannot be evaluated once: "
+                             f"{inner_code.blocker}")
+    start = int(call.get("location", -1))
+    first = next((i for i, t in enumerate(toks) if t.start == start), None)
+    close = None if first is None else sqlparse.closing_paren(toks, first)
+    if close is None:
+        raise refuse("gridpg cannot find the call in the statement's text")
+    return _Call(start, toks[close].end + 1, call, code)
+
+
+def _name(call: dict[str, Any]) -> tuple[str | None, str]:
+    names = [n.get("String", {}).get("sval", "") for n in call.get("funcname", [])]
+    return (names[-2] if len(names) > 1 else None, names[-1] if names else "")
+
+
+async def _ensure_not_volatile(dispatcher: Dispatcher, sql: str, calls: list[_Call],
+                               codes: dict[tuple[str | None, str], TempCode], what: str) -> None:
+    """Refuse a call whose value PostgreSQL would compute row by row differently: VOLATILE
+    code calling a volatile built-in, or an argument calling one."""
+    names: set[str] = set()
+    for c in calls:
+        if c.code.volatile:
+            names |= c.code.builtins
+        for node in analyze._walk(c.node.get("args") or []):
+            inner = node.get("FuncCall") if isinstance(node, dict) else None
+            if isinstance(inner, dict):
+                schema, name = _name(inner)
+                inner_code = codes.get((schema, name))
+                if inner_code is None and schema in (None, "pg_catalog"):
+                    names.add(name.lower())
+                elif inner_code is not None and inner_code.volatile:
+                    names |= inner_code.builtins
+    if not names:
+        return
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    rows = await conn.query(_VOLATILE_SQL.format(names=", ".join(quote_literal(n) for n in sorted(names))))
+    volatile = sorted(str(r[0]) for r in rows if r[0])
+    if not volatile:
+        return
+    for c in calls:
+        if (c.code.volatile and volatile[0] in c.code.builtins) or any(
+                isinstance(n, dict) and "FuncCall" in n and _name(n["FuncCall"])[1].lower() in volatile
+                for n in analyze._walk(c.node.get("args") or [])):
+            raise PgError(
+                FEATURE_NOT_SUPPORTED,
+                f"gridpg cannot run {c.code.title} in this {what}: it reads this session's temporary "
+                f"tables and is VOLATILE or called with a volatile argument, calling {volatile[0]}(), so "
+                "PostgreSQL evaluates it for each row with another value",
+                hint="Take the value first (SELECT the function's result in the client, or into a "
+                     "variable) and use it in the statement, or declare the function STABLE.")
+
+
+async def _evaluate(dispatcher: Dispatcher, sql: str, calls: list[_Call]) -> list[str]:
+    """Each call's value as a typed literal, from one evaluation on the session's catalog
+    connection (in its transaction: it sees the temp tables and the block's own writes)."""
+    items = ", ".join(f"{sql[c.start:c.end]} AS v{i}" for i, c in enumerate(calls))
+    outs = ", ".join(f"s.v{i}::pg_catalog.text, pg_catalog.pg_typeof(s.v{i})::pg_catalog.oid"
+                     for i in range(len(calls)))
+    # (OFFSET 0: the sub-select is not flattened, so each call runs once, not once per use)
+    query = f"SELECT {outs} FROM (SELECT {items} OFFSET 0) AS s"
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    try:
+        rows = await conn.query(query)
+    except PgError as exc:
+        if exc.fields:  # (its position is in the query above, not the client's)
+            exc.fields = {k: v for k, v in exc.fields.items() if k not in ("P", "q", "p")}
+        raise
+    row = rows[0]
+    oids = [int(row[2 * i + 1] or 0) for i in range(len(calls))]
+    types = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
+    return [f"CAST({quote_literal(row[2 * i])} AS {types[i]})" for i in range(len(calls))]

@@ -1,0 +1,99 @@
+/*
+INSERT / UPDATE / DELETE / MERGE of a distributed table calling a user function that
+reads the session's temp table (h-tempcode): the same call in a SELECT worked, in a write
+it ran on the datanodes, which have no such table (42P01). gridpg evaluates such a call
+once on the session's catalog connection (where its temp tables are, in its transaction)
+and routes by the value (executor/temp_calls.py), when that is PostgreSQL's answer:
+arguments without columns of the rows, code that writes nothing and reads no distributed
+table, STABLE, or VOLATILE calling nothing volatile. A function returning NULL, one
+raising an error (nothing written), a transaction block rolled back, PL/pgSQL running
+such a write, and a PREPAREd write executed after the temp table changed.
+*/
+CREATE TABLE t (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH (id);
+INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 100) g;
+CREATE TEMP TABLE params (k text PRIMARY KEY, val int);
+INSERT INTO params VALUES ('min', 10), ('max', 20);
+CREATE FUNCTION p(name text) RETURNS int LANGUAGE sql STABLE AS $$ SELECT val FROM params WHERE k = name $$;
+SELECT count(*) FROM t WHERE id BETWEEN p('min') AND p('max');
+INSERT INTO t VALUES (p('max') + 1000, 'from temp');
+UPDATE t SET v = 'upd' WHERE id = p('min');
+DELETE FROM t WHERE id > p('max') AND id < 30;
+SELECT id, v FROM t WHERE id BETWEEN 8 AND 31 OR id > 1000 ORDER BY id;
+UPDATE t SET v = 'sub' WHERE id = (SELECT val FROM params WHERE k = 'min') + 1;
+UPDATE t SET v = 'both ' || p('max') WHERE id = p('min') + 2 RETURNING id, v, p('max');
+INSERT INTO t VALUES (p('min') + 2000, 'ret') RETURNING id, p('max') AS mx, p('min');
+INSERT INTO t SELECT id + 3000, v FROM t WHERE id BETWEEN p('min') AND p('min') + 1;
+DELETE FROM t WHERE id = p(lower('MAX')) + 1000 RETURNING *;
+SELECT id, v FROM t WHERE id BETWEEN 8 AND 13 OR id > 1000 ORDER BY id;
+
+-- a function returning NULL
+CREATE FUNCTION p_none() RETURNS int LANGUAGE sql STABLE AS $$ SELECT val FROM params WHERE k = 'none' $$;
+UPDATE t SET v = 'null key' WHERE id = p_none();
+UPDATE t SET v = coalesce(p_none()::text, 'was null') WHERE id = 1;
+INSERT INTO t VALUES (4000, 'x' || p_none());
+SELECT id, v FROM t WHERE id IN (1, 4000) ORDER BY id;
+-- nested calls, PL/pgSQL, and a VOLATILE function that only reads the temp table
+CREATE FUNCTION p_pl(name text) RETURNS int LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN p(name) * 2; END $$;
+CREATE FUNCTION p_vol(name text) RETURNS int LANGUAGE sql AS $$ SELECT val + 1 FROM params WHERE k = name $$;
+UPDATE t SET v = 'pl' WHERE id = p_pl('min');
+UPDATE t SET v = 'vol' WHERE id = p_vol(p('max')::text) OR id = p_vol('max');
+SELECT id, v FROM t WHERE id IN (20, 21) ORDER BY id;
+-- an error raised by the function: nothing written
+CREATE FUNCTION p_strict(name text) RETURNS int LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM params WHERE k = name) THEN
+    RAISE EXCEPTION 'no parameter %', name USING ERRCODE = '22023'; -- nothing written
+  END IF; -- known
+  RETURN (SELECT val FROM params WHERE k = name); -- its value
+END $$;
+-- error
+UPDATE t SET v = 'never' WHERE id = p_strict('nope');
+-- error
+INSERT INTO t VALUES (p_strict('nope'), 'never');
+SELECT count(*) FROM t WHERE v = 'never';
+-- inside a transaction block: the block's own writes to the temp table are seen
+BEGIN;
+UPDATE params SET val = 50 WHERE k = 'min';
+UPDATE t SET v = 'in block' WHERE id = p('min');
+SELECT id, v FROM t WHERE id = 50;
+ROLLBACK;
+SELECT id, v FROM t WHERE id IN (10, 50) ORDER BY id;
+SELECT val FROM params ORDER BY k;
+BEGIN;
+UPDATE params SET val = 60 WHERE k = 'max';
+DELETE FROM t WHERE id = p('max');
+COMMIT;
+SELECT count(*) FROM t WHERE id = 60;
+-- an error in a block fails the block
+BEGIN;
+UPDATE t SET v = 'rolled' WHERE id = p('min');
+-- error
+DELETE FROM t WHERE id = p_strict('nope');
+ROLLBACK;
+SELECT id, v FROM t WHERE id = 10;
+-- PL/pgSQL running such writes
+CREATE FUNCTION bump(tag text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE t SET v = tag WHERE id = p('min'); -- routed by the value
+  INSERT INTO t VALUES (p('min') + 5000, tag); -- a new row
+END $$;
+SELECT bump('bumped');
+SELECT id, v FROM t WHERE id IN (10, 5010) ORDER BY id;
+-- a PREPAREd write sees the temp table's contents at each execution
+PREPARE upd(text, text) AS UPDATE t SET v = $2 WHERE id = p($1);
+EXECUTE upd('min', 'first');
+UPDATE params SET val = 11 WHERE k = 'min';
+EXECUTE upd('min', 'second');
+EXECUTE upd('none', 'third');
+SELECT id, v FROM t WHERE id IN (10, 11) ORDER BY id;
+DEALLOCATE upd;
+-- MERGE
+MERGE INTO t USING (SELECT p('min') AS id) s ON t.id = s.id
+  WHEN MATCHED THEN UPDATE SET v = 'merged'
+  WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'merged new');
+UPDATE params SET val = 6000 WHERE k = 'min';
+MERGE INTO t USING (SELECT p('min') AS id) s ON t.id = s.id
+  WHEN MATCHED THEN UPDATE SET v = 'merged'
+  WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'merged new');
+SELECT id, v FROM t WHERE id IN (11, 6000) ORDER BY id;
+SELECT count(*), sum(id) FROM t;
