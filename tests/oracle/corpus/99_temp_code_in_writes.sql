@@ -38,6 +38,16 @@ CREATE FUNCTION p_vol(name text) RETURNS int LANGUAGE sql AS $$ SELECT val + 1 F
 UPDATE t SET v = 'pl' WHERE id = p_pl('min');
 UPDATE t SET v = 'vol' WHERE id = p_vol(p('max')::text) OR id = p_vol('max');
 SELECT id, v FROM t WHERE id IN (20, 21) ORDER BY id;
+-- code reading the temp table and distributed or replicated tables (the loopback runs it)
+CREATE TABLE r (id int PRIMARY KEY, n int) DISTRIBUTE BY REPLICATION;
+INSERT INTO r VALUES (1, 1), (2, 2);
+CREATE FUNCTION p_dist() RETURNS int LANGUAGE sql STABLE AS $$ SELECT val + (SELECT count(*)::int FROM t WHERE id < 3) FROM params WHERE k = 'min' $$;
+CREATE FUNCTION p_repl() RETURNS int LANGUAGE sql STABLE AS $$ SELECT val + (SELECT sum(n)::int FROM r) FROM params WHERE k = 'min' $$;
+UPDATE t SET v = 'dist' WHERE id = p_dist();
+DELETE FROM t WHERE id = p_dist() + 1;
+INSERT INTO t VALUES (p_dist() + 7000, 'dist');
+UPDATE t SET v = 'repl' WHERE id = p_repl();
+SELECT id, v FROM t WHERE id BETWEEN 12 AND 13 OR id > 7000 ORDER BY id;
 -- an error raised by the function: nothing written
 CREATE FUNCTION p_strict(name text) RETURNS int LANGUAGE plpgsql STABLE AS $$
 BEGIN

@@ -1,0 +1,102 @@
+"""Writes of distributed tables calling user code that reads the session's temp tables
+(h-tempcode, executor/temp_calls.py): through the extended protocol with bound parameters
+(text and binary, prepared server-side, executed after the temp table changed: the value
+is evaluated at each execution), compared with plain PostgreSQL; and the clear 0A000
+refusals, naming the routine and why, where one evaluation before routing is not
+PostgreSQL's answer (42P01 from a datanode before), with nothing written."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+_SETUP = (
+    "CREATE TABLE t (id int PRIMARY KEY, v text)",
+    "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 60) g",
+    "CREATE TEMP TABLE params (k text PRIMARY KEY, val int)",
+    "INSERT INTO params VALUES ('min', 10), ('max', 20)",
+    "CREATE FUNCTION p(name text) RETURNS int LANGUAGE sql STABLE AS $$ SELECT val FROM params WHERE k = name $$",
+)
+
+
+def _session(dsn: str, schema: str) -> psycopg.Connection[tuple[object, ...]]:
+    conn = psycopg.connect(dsn, autocommit=True)
+    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    conn.execute(f'CREATE SCHEMA "{schema}"')
+    conn.execute(f'SET search_path = "{schema}"')
+    for sql in _SETUP:
+        conn.execute(sql)
+    return conn
+
+
+def _extended(dsn: str, schema: str) -> list[object]:
+    out: list[object] = []
+    with _session(dsn, schema) as conn:
+        for i in range(8):  # psycopg prepares it server-side from the 6th execution
+            cur = conn.execute("UPDATE t SET v = %s WHERE id = p(%s)", (f"bound{i}", "min"), prepare=True)
+            out.append(cur.rowcount)
+            if i in (2, 5):
+                conn.execute("UPDATE params SET val = val + 1 WHERE k = 'min'")
+        for i in range(7):  # routed by the key, the value set from the temp table
+            cur = conn.execute("UPDATE t SET v = p(%s)::text || %s WHERE id = %s RETURNING id, v, p(%s)",
+                               ("max", str(i), 5, "min"), prepare=True)
+            out.append(cur.fetchall())
+        with conn.cursor(binary=True) as cur:
+            cur.execute("DELETE FROM t WHERE id > p(%b) AND id <= p(%b) + %b", ("max", "max", 3))
+            out.append(cur.rowcount)
+            cur.execute("INSERT INTO t VALUES (p(%b) + %b, %b) RETURNING *", ("max", 100, "binary"))
+            out.append(cur.fetchall())
+        with conn.transaction():
+            conn.execute("UPDATE params SET val = 40 WHERE k = 'max'")
+            out.append(conn.execute("DELETE FROM t WHERE id = p(%s) RETURNING id", ("max",)).fetchall())
+        conn.execute("PREPARE q(text) AS UPDATE t SET v = 'prep' WHERE id = p($1)")
+        out.append(conn.execute("EXECUTE q('max')").rowcount)
+        conn.execute("UPDATE params SET val = 41 WHERE k = 'max'")
+        out.append(conn.execute("EXECUTE q('max')").rowcount)
+        out.append(conn.execute("SELECT id, v FROM t ORDER BY id").fetchall())
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return out
+
+
+def test_bound_and_prepared_writes_see_the_temp_table_at_each_execution(
+        gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    expected = _extended(plain_pg, schema)
+    assert expected[:8] == [1] * 8
+    got = _extended(gridpg_cluster.dsn(0), schema)
+    assert got == expected
+
+
+_REFUSED = (
+    ((), "UPDATE t SET v = 'x' WHERE id = p(v)", "column v"),
+    ((), "INSERT INTO t SELECT id + 100, 'x' FROM t WHERE id = p(v)", "column v"),
+    (("CREATE FUNCTION p_write() RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO params VALUES "
+      "('w', 1); RETURN 1; END $$",), "UPDATE t SET v = 'x' WHERE id = p_write()", "writes params"),
+    (("CREATE FUNCTION p_rand() RETURNS int LANGUAGE sql AS $$ SELECT val + (random() * 0)::int "
+      "FROM params WHERE k = 'min' $$",), "DELETE FROM t WHERE id = p_rand()", "random()"),
+    ((), "UPDATE t SET v = 'x' WHERE id = p(random()::text)", "random()"),
+    (("CREATE FUNCTION p_set() RETURNS SETOF int LANGUAGE sql STABLE AS $$ SELECT val FROM params $$",),
+     "DELETE FROM t WHERE id IN (SELECT p_set())", "returns a set"),
+    ((), "UPDATE t SET v = 'x' FROM p('min') AS q WHERE t.id = q", "called in FROM"),
+)
+
+
+@pytest.mark.parametrize("setup,statement,why", _REFUSED, ids=[str(i) for i in range(len(_REFUSED))])
+def test_refused_with_0a000_naming_the_routine(gridpg_cluster: Cluster, schema: str, setup: tuple[str, ...],
+                                               statement: str, why: str) -> None:
+    with _session(gridpg_cluster.dsn(0), schema) as conn:
+        for sql in setup:
+            conn.execute(sql)
+        before = conn.execute("SELECT count(*), string_agg(v, ',' ORDER BY id) FROM t").fetchone()
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute(statement)
+        assert caught.value.sqlstate == "0A000", caught.value
+        assert why in str(caught.value)
+        assert "function" in str(caught.value)
+        assert conn.execute("SELECT count(*), string_agg(v, ',' ORDER BY id) FROM t").fetchone() == before
+        with pytest.raises(psycopg.Error) as in_block, conn.transaction():  # the block fails, as for any error
+            conn.execute("UPDATE t SET v = 'in block' WHERE id = 1")
+            conn.execute(statement)
+        assert in_block.value.sqlstate == "0A000"
+        assert conn.execute("SELECT v FROM t WHERE id = 1").fetchone() == ("v1",)
