@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor.routines import TempCode
 from gridpg.planner import analyze, tempnames
+from gridpg.planner.calls import SEQUENCE_FUNCTIONS
 from gridpg.planner.text import splice
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
-    from gridpg.executor.routines import TempCode
     from gridpg.planner.core import Analysis
 
 WRITES = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
@@ -70,11 +71,12 @@ async def with_temp_calls_evaluated(dispatcher: Dispatcher, request: ExecRequest
     sql = analysis.sql or request.sql
     guard = dispatcher.coord.routine_guard
     codes = await guard.temp_code_calls(dispatcher, sql, tuple(path), temps)
-    if not any(code.reads_temp for code in codes.values()):
+    sub_selects = values_read_temps(analysis.tree, path)
+    if not sub_selects and not any(code.reads_temp for code in codes.values()):
         return None
     target = analysis.resolved[0].table
     what = f"{_WORDS[analysis.kind]} distributed table {target.schema}.{target.name}"
-    calls = _calls_to_evaluate(sql, codes, what)
+    calls = _calls_to_evaluate(sql, codes, what, path if sub_selects else None)
     if not calls:
         return None
     if request.params and not request.simple and any(analyze.has_node(c.node, "ParamRef") for c in calls):
@@ -82,28 +84,43 @@ async def with_temp_calls_evaluated(dispatcher: Dispatcher, request: ExecRequest
 
         sql = await inline_params(dispatcher, request, sql)  # (the values as typed literals)
         request = dataclasses.replace(request, params=[], param_formats=[], param_oids=[], decode_oids=[])
-        calls = _calls_to_evaluate(sql, codes, what)
+        calls = _calls_to_evaluate(sql, codes, what, path if sub_selects else None)
     await _ensure_not_volatile(dispatcher, sql, calls, codes, what)
     values = await _evaluate(dispatcher, sql, calls)
     texts = [v if c.alias is None else f"{v} AS {quote_ident(c.alias)}" for c, v in zip(calls, values, strict=True)]
     return dataclasses.replace(request, sql=splice(sql, [(c.start, c.end, t) for c, t in zip(calls, texts, strict=True)]))
 
 
-def _calls_to_evaluate(sql: str, codes: dict[tuple[str | None, str], TempCode], what: str) -> list[_Call]:
-    """The outermost calls of temp-reading code, checked; raises 0A000 for one that cannot be
-    evaluated once before routing."""
+def values_read_temps(tree: dict[str, Any], path: list[str]) -> bool:
+    """An INSERT ... VALUES whose rows hold sub-selects over the session's temp tables."""
+    select = ((tree.get("InsertStmt") or {}).get("selectStmt") or {}).get("SelectStmt") or {}
+    lists = select.get("valuesLists")
+    return bool(lists) and any(tempnames.shadows(path, r.schema, r.name) for r in analyze.relations(lists))
+
+
+def _calls_to_evaluate(sql: str, codes: dict[tuple[str | None, str], TempCode], what: str,
+                       values_path: list[str] | None = None) -> list[_Call]:
+    """The outermost calls of temp-reading code, checked (with `values_path`, also the
+    sub-selects over temp tables alone in an INSERT's VALUES rows, which PostgreSQL
+    evaluates once); raises 0A000 for one that cannot be evaluated once before routing."""
     tree = sqlparse.parse_tree(sql)
     toks = sqlparse.tokens(sql)
     out: list[_Call] = []
     named: dict[int, str] = {}  # FuncCalls that are a whole output column without a name
 
-    def visit(node: Any, in_from: bool) -> None:
+    def visit(node: Any, in_from: bool, in_values: bool = False) -> None:
         if isinstance(node, list):
             for item in node:
-                visit(item, in_from)
+                visit(item, in_from, in_values)
             return
         if not isinstance(node, dict):
             return
+        sublink = node.get("SubLink")
+        if in_values and values_path is not None and isinstance(sublink, dict):
+            found = _temp_sub_select(sql, toks, sublink, codes, values_path, what)
+            if found is not None:
+                out.append(found)
+                return
         target = node.get("ResTarget")
         if isinstance(target, dict) and not target.get("name") and "FuncCall" in (target.get("val") or {}):
             named[id(target["val"]["FuncCall"])] = _name(target["val"]["FuncCall"])[1]
@@ -115,7 +132,7 @@ def _calls_to_evaluate(sql: str, codes: dict[tuple[str | None, str], TempCode], 
                 out.append(dataclasses.replace(checked, alias=named.get(id(call))))
                 return
         for key, value in node.items():
-            visit(value, in_from or key == "functions")
+            visit(value, in_from or key == "functions", in_values or key == "valuesLists")
 
     visit(tree, False)
     return out
@@ -165,6 +182,38 @@ def _checked(sql: str, toks: list[Any], call: dict[str, Any], code: TempCode,
     if close is None:
         raise refuse("gridpg cannot find the call in the statement's text")
     return _Call(start, toks[close].end + 1, call, code)
+
+
+_ONE_VALUE_SUBLINKS = ("EXPR_SUBLINK", "ARRAY_SUBLINK", "EXISTS_SUBLINK")
+
+
+def _temp_sub_select(sql: str, toks: list[Any], sublink: dict[str, Any],
+                     codes: dict[tuple[str | None, str], TempCode], path: list[str], what: str) -> _Call | None:
+    """A sub-select of a VALUES row reading the session's temp tables alone (VALUES has no
+    outer row it could be correlated with), as one value to evaluate; None when it is not."""
+    refs = analyze.relations(sublink.get("subselect") or {})
+    if sublink.get("subLinkType") not in _ONE_VALUE_SUBLINKS or not refs \
+            or not all(tempnames.shadows(path, r.schema, r.name) for r in refs):
+        return None
+    for node in analyze._walk(sublink):
+        inner = node.get("FuncCall") if isinstance(node, dict) else None
+        if not isinstance(inner, dict):
+            continue
+        schema, name = _name(inner)
+        code = codes.get((schema, name))
+        why = code.blocker if code is not None else (
+            f"it calls {name}(), whose sequences are cluster-wide"
+            if name.lower() in SEQUENCE_FUNCTIONS and schema in (None, "pg_catalog") else None)
+        if why is not None:
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f"gridpg cannot run a sub-select over temporary tables in this {what}: {why}")
+    start = int(sublink.get("location", -1))
+    first = next((i for i, t in enumerate(toks) if t.start == start), None)
+    close = None if first is None else sqlparse.closing_paren(toks, first)
+    if close is None:
+        return None
+    code = TempCode("a sub-select", True, None, False, False, frozenset())
+    return _Call(start, toks[close].end + 1, sublink, code)
 
 
 def _name(call: dict[str, Any]) -> tuple[str | None, str]:

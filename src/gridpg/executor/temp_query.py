@@ -40,8 +40,10 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     if tempnames.temp_names(path):
         await _ensure_no_cluster_sequence_default(dispatcher, analysis.tree or _tree(request.sql), path)
     if analysis.route == "query" and analysis.kind in temp_calls.WRITES and tempnames.temp_names(path) \
-            and not (analysis.kind == "InsertStmt" and references_temp(analysis, path)):
-        # (an INSERT reading temp tables itself runs its SELECT, calls included, where they are)
+            and not (analysis.kind == "InsertStmt" and references_temp(analysis, path)
+                     and not temp_calls.values_read_temps(analysis.tree, path)):
+        # (an INSERT ... SELECT reading temp tables runs its SELECT, calls included, where they
+        # are; VALUES rows are evaluated on a connection of their own, executor/values.py)
         evaluated = await temp_calls.with_temp_calls_evaluated(dispatcher, request, analysis, path)
         if evaluated is not None:  # its calls of code reading temp tables replaced by their values
             from gridpg.executor.run import run_statement

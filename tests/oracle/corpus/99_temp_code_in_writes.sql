@@ -26,6 +26,15 @@ INSERT INTO t SELECT id + 3000, v FROM t WHERE id BETWEEN p('min') AND p('min') 
 DELETE FROM t WHERE id = p(lower('MAX')) + 1000 RETURNING *;
 SELECT id, v FROM t WHERE id BETWEEN 8 AND 13 OR id > 1000 ORDER BY id;
 
+-- sub-selects over the temp table in VALUES rows (evaluated once, as PostgreSQL does)
+INSERT INTO t VALUES ((SELECT val FROM params WHERE k = 'max') + 9000, 'sub');
+INSERT INTO t VALUES ((SELECT val FROM params WHERE k = 'min') + 9000, ARRAY(SELECT k FROM params ORDER BY k)::text), (9100, (EXISTS (SELECT 1 FROM params WHERE val > 15))::text || p('max')) RETURNING *;
+-- error
+INSERT INTO t VALUES ((SELECT val FROM params) + 9200, 'two rows');
+-- error
+INSERT INTO t VALUES ((SELECT val FROM params WHERE k = 'none'), 'null key');
+INSERT INTO t VALUES ((SELECT max(t2.id) FROM t t2, params WHERE t2.id < 9000) + 1, 'mixed');
+SELECT id, v FROM t WHERE id > 9000 OR id = 1021 ORDER BY id;
 -- a function returning NULL
 CREATE FUNCTION p_none() RETURNS int LANGUAGE sql STABLE AS $$ SELECT val FROM params WHERE k = 'none' $$;
 UPDATE t SET v = 'null key' WHERE id = p_none();
