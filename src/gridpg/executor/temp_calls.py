@@ -15,8 +15,10 @@ STABLE or IMMUTABLE function is evaluated once per statement by PostgreSQL anywa
 VOLATILE one is evaluated per row, which gives the same value each time when it only
 reads the session's temp tables (no other session can change them; this one is busy with
 the statement) and calls no volatile built-in (random, nextval, clock_timestamp ...).
-Otherwise the statement is refused with 0A000 naming the routine and why, not left to fail
-on a datanode. Values are never cached: each execution (a PREPAREd statement, a bound
+A set-returning call (or any call that is a FROM item) is evaluated into an array and put
+back as `pg_catalog.unnest(array)`, which yields the same rows wherever PostgreSQL allows
+a set-returning function. Otherwise the statement is refused with 0A000 naming the
+routine and why, not left to fail on a datanode. Values are never cached: each execution (a PREPAREd statement, a bound
 one) evaluates again.
 """
 
@@ -56,6 +58,8 @@ class _Call:
     node: dict[str, Any]
     code: TempCode
     alias: str | None = None  # an output column's name, which the call gave it (PostgreSQL's)
+    # A set-returning call, or any call in FROM: its rows, put back as `unnest(array)`
+    as_set: bool = False
 
 
 async def with_temp_calls_evaluated(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
@@ -107,6 +111,9 @@ def _calls_to_evaluate(sql: str, codes: dict[tuple[str | None, str], TempCode], 
     toks = sqlparse.tokens(sql)
     out: list[_Call] = []
     named: dict[int, str] = {}  # FuncCalls that are a whole output column without a name
+    # FuncCalls that are the one function of a FROM item (`FROM f() [AS alias]`): the name
+    # to give `unnest(...)` when the item has no alias of its own
+    sole: dict[int, str | None] = {}
 
     def visit(node: Any, in_from: bool, in_values: bool = False) -> None:
         if isinstance(node, list):
@@ -124,12 +131,21 @@ def _calls_to_evaluate(sql: str, codes: dict[tuple[str | None, str], TempCode], 
         target = node.get("ResTarget")
         if isinstance(target, dict) and not target.get("name") and "FuncCall" in (target.get("val") or {}):
             named[id(target["val"]["FuncCall"])] = _name(target["val"]["FuncCall"])[1]
+        item = node.get("RangeFunction")
+        functions = item.get("functions") or [] if isinstance(item, dict) else []
+        if isinstance(item, dict) and len(functions) == 1 and not item.get("is_rowsfrom") \
+                and not item.get("coldeflist"):
+            first = ((functions[0].get("List") or {}).get("items") or [{}])[0] or {}
+            if isinstance(first.get("FuncCall"), dict):
+                sole[id(first["FuncCall"])] = None if item.get("alias") else _name(first["FuncCall"])[1]
         call = node.get("FuncCall")
         if isinstance(call, dict):
             code = codes.get(_name(call))
             if code is not None and code.reads_temp:
-                checked = _checked(sql, toks, call, code, codes, in_from, what)
-                out.append(dataclasses.replace(checked, alias=named.get(id(call))))
+                checked = _checked(sql, toks, call, code, codes, in_from and id(call) not in sole, what)
+                as_set = id(call) in sole or code.returns_set
+                alias = sole[id(call)] if id(call) in sole else named.get(id(call))
+                out.append(dataclasses.replace(checked, alias=alias, as_set=as_set))
                 return
         for key, value in node.items():
             visit(value, in_from or key == "functions", in_values or key == "valuesLists")
@@ -154,9 +170,7 @@ def _checked(sql: str, toks: list[Any], call: dict[str, Any], code: TempCode,
         )
 
     if in_from:
-        raise refuse("it is called in FROM")
-    if code.returns_set:
-        raise refuse("it returns a set, which one value cannot stand for")
+        raise refuse("it is called in FROM beside other functions (ROWS FROM) or with a column definition list")
     if any(call.get(key) for key in _CALL_CLAUSES):
         raise refuse("it is called as an aggregate or window function")
     if code.blocker is not None:
@@ -262,9 +276,11 @@ async def _ensure_not_volatile(dispatcher: Dispatcher, sql: str, calls: list[_Ca
 async def _evaluate(dispatcher: Dispatcher, sql: str, calls: list[_Call]) -> list[str]:
     """Each call's value as a typed literal, from one evaluation on the session's catalog
     connection (in its transaction: it sees the temp tables and the block's own writes)."""
-    items = ", ".join(f"{sql[c.start:c.end]} AS v{i}" for i, c in enumerate(calls))
-    outs = ", ".join(f"s.v{i}::pg_catalog.text, pg_catalog.pg_typeof(s.v{i})::pg_catalog.oid"
-                     for i in range(len(calls)))
+    items = ", ".join((f"ARRAY(SELECT {sql[c.start:c.end]})" if c.as_set else sql[c.start:c.end]) + f" AS v{i}"
+                      for i, c in enumerate(calls))
+    outs = ", ".join(f"s.v{i}::pg_catalog.text, pg_catalog.pg_typeof(s.v{i})::pg_catalog.oid, "
+                     + _TYPE_CHECK.format(value=f"s.v{i}", element="e.typelem" if c.as_set else "e.oid")
+                     for i, c in enumerate(calls))
     # (OFFSET 0: the sub-select is not flattened, so each call runs once, not once per use)
     query = f"SELECT {outs} FROM (SELECT {items} OFFSET 0) AS s"
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
@@ -276,6 +292,20 @@ async def _evaluate(dispatcher: Dispatcher, sql: str, calls: list[_Call]) -> lis
             exc.fields = {k: v for k, v in exc.fields.items() if k not in ("P", "q", "p")}
         raise
     row = rows[0]
-    oids = [int(row[2 * i + 1] or 0) for i in range(len(calls))]
+    for i, c in enumerate(calls):
+        if row[3 * i + 2] in ("t", "true"):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f"gridpg cannot run {c.code.title} in this statement: it reads this session's "
+                          "temporary tables and returns a value of type record or of a temporary type, "
+                          "which the datanodes cannot read back")
+    oids = [int(row[3 * i + 1] or 0) for i in range(len(calls))]
     types = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
-    return [f"CAST({quote_literal(row[2 * i])} AS {types[i]})" for i in range(len(calls))]
+    return [(f"pg_catalog.unnest(CAST({quote_literal(row[3 * i])} AS {types[i]}))" if c.as_set
+             else f"CAST({quote_literal(row[3 * i])} AS {types[i]})") for i, c in enumerate(calls)]
+
+
+# Whether a value's type (or its array's element type) is a pseudo-type (record) or one
+# of the session's temporary types: its text cannot be cast back on a datanode
+_TYPE_CHECK = ("(SELECT t.typtype = 'p' OR t.typnamespace = pg_catalog.pg_my_temp_schema() "
+               "FROM pg_catalog.pg_type e JOIN pg_catalog.pg_type t ON t.oid = {element} "
+               "WHERE e.oid = pg_catalog.pg_typeof({value}))::pg_catalog.text")

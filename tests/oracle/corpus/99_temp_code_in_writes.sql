@@ -35,6 +35,22 @@ INSERT INTO t VALUES ((SELECT val FROM params) + 9200, 'two rows');
 INSERT INTO t VALUES ((SELECT val FROM params WHERE k = 'none'), 'null key');
 INSERT INTO t VALUES ((SELECT max(t2.id) FROM t t2, params WHERE t2.id < 9000) + 1, 'mixed');
 SELECT id, v FROM t WHERE id > 9000 OR id = 1021 ORDER BY id;
+-- set-returning functions and calls in FROM (their rows put back as unnest(array))
+CREATE FUNCTION p_set() RETURNS SETOF int LANGUAGE sql STABLE AS $$ SELECT val FROM params ORDER BY val $$;
+UPDATE t SET v = 'in set' WHERE id IN (SELECT p_set());
+UPDATE t SET v = 'any set' WHERE id = ANY (ARRAY(SELECT p_set() + 1));
+UPDATE t SET v = 'from set' FROM p_set() WHERE t.id = p_set + 2 RETURNING t.id, p_set;
+UPDATE t SET v = 'ordinality' FROM p_set() WITH ORDINALITY AS x(val, n) WHERE t.id = x.val + 3 RETURNING t.id, x.n;
+UPDATE t SET v = 'from scalar' FROM p('min') AS q WHERE t.id = q + 4 RETURNING q;
+DELETE FROM t USING p('max') WHERE t.id = p + 5 RETURNING t.id, p;
+INSERT INTO t SELECT p_set() + 9500, 'srf' RETURNING *;
+INSERT INTO t VALUES (p_set() + 9600, 'srf in values');
+WITH s AS (SELECT p_set()) UPDATE t SET v = 'cte' FROM s WHERE t.id = s.p_set + 6 RETURNING t.id, s.p_set;
+-- error
+UPDATE t SET v = 'never' WHERE id = p_set();
+-- error
+UPDATE t SET v = 'never' WHERE id = 1 RETURNING p_set();
+SELECT id, v FROM t WHERE id BETWEEN 10 AND 26 OR id > 9500 ORDER BY id;
 -- a function returning NULL
 CREATE FUNCTION p_none() RETURNS int LANGUAGE sql STABLE AS $$ SELECT val FROM params WHERE k = 'none' $$;
 UPDATE t SET v = 'null key' WHERE id = p_none();
