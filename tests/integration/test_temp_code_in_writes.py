@@ -73,10 +73,10 @@ def test_bound_and_prepared_writes_see_the_temp_table_at_each_execution(
 _REFUSED = (
     ((), "UPDATE t SET v = 'x' WHERE id = p(v)", "column v"),
     ((), "INSERT INTO t SELECT id + 100, 'x' FROM t WHERE id = p(v)", "column v"),
-    (("CREATE FUNCTION p_write() RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO params VALUES "
-      "('w', 1); RETURN 1; END $$",), "UPDATE t SET v = 'x' WHERE id = p_write()", "writes params"),
-    (("CREATE FUNCTION p_rand() RETURNS int LANGUAGE sql AS $$ SELECT val + (random() * 0)::int "
-      "FROM params WHERE k = 'min' $$",), "DELETE FROM t WHERE id = p_rand()", "random()"),
+    (("CREATE FUNCTION p_write() RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO params VALUES ('w', 1); "
+      "RETURN 1; END $$"), "UPDATE t SET v = 'x' WHERE id = p_write()", "writes params"),
+    (("CREATE FUNCTION p_rand() RETURNS int LANGUAGE sql AS $$ SELECT val + (random() * 0)::int FROM params "
+      "WHERE k = 'min' $$"), "DELETE FROM t WHERE id = p_rand()", "random()"),
     ((), "UPDATE t SET v = 'x' WHERE id = p(random()::text)", "random()"),
     (("CREATE FUNCTION p_rows() RETURNS SETOF params LANGUAGE sql STABLE AS $$ SELECT * FROM params $$",),
      "DELETE FROM t WHERE id IN (SELECT (r).val FROM p_rows() r)", "temporary type"),
@@ -87,10 +87,10 @@ _REFUSED = (
 
 
 @pytest.mark.parametrize("setup,statement,why", _REFUSED, ids=[str(i) for i in range(len(_REFUSED))])
-def test_refused_with_0a000_naming_the_routine(gridpg_cluster: Cluster, schema: str, setup: tuple[str, ...],
-                                               statement: str, why: str) -> None:
+def test_refused_with_0a000_naming_the_routine(gridpg_cluster: Cluster, schema: str,
+                                               setup: str | tuple[str, ...], statement: str, why: str) -> None:
     with _session(gridpg_cluster.dsn(0), schema) as conn:
-        for sql in setup:
+        for sql in [setup] if isinstance(setup, str) else setup:
             conn.execute(sql)
         before = conn.execute("SELECT count(*), string_agg(v, ',' ORDER BY id) FROM t").fetchone()
         with pytest.raises(psycopg.Error) as caught:
