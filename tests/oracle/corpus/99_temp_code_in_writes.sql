@@ -131,4 +131,16 @@ MERGE INTO t USING (SELECT p('min') AS id) s ON t.id = s.id
   WHEN MATCHED THEN UPDATE SET v = 'merged'
   WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'merged new');
 SELECT id, v FROM t WHERE id IN (11, 6000) ORDER BY id;
+-- writes of a table with triggers (BEFORE ROW on the datanodes, AFTER ROW writing another table)
+CREATE TABLE tt (id int PRIMARY KEY, v text) DISTRIBUTE BY HASH (id);
+CREATE TABLE audit (id int, note text) DISTRIBUTE BY HASH (id);
+INSERT INTO tt SELECT g, 'v' FROM generate_series(1, 30) g;
+CREATE FUNCTION tt_before() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.v := NEW.v || '!'; RETURN NEW; END $$;
+CREATE TRIGGER tb BEFORE UPDATE ON tt FOR EACH ROW EXECUTE FUNCTION tt_before();
+UPDATE tt SET v = 'before' WHERE id = p('max') - 5;
+CREATE FUNCTION tt_after() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (NEW.id, NEW.v); RETURN NULL; END $$;
+CREATE TRIGGER ta AFTER UPDATE ON tt FOR EACH ROW EXECUTE FUNCTION tt_after();
+UPDATE tt SET v = 'after' WHERE id IN (p('max') - 4, p('max') - 3);
+SELECT id, v FROM tt WHERE v <> 'v' ORDER BY id;
+SELECT id, note FROM audit ORDER BY id;
 SELECT count(*), sum(id) FROM t;
