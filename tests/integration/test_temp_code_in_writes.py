@@ -104,3 +104,18 @@ def test_refused_with_0a000_naming_the_routine(gridpg_cluster: Cluster, schema: 
             conn.execute(statement)
         assert in_block.value.sqlstate == "0A000"
         assert conn.execute("SELECT v FROM t WHERE id = 1").fetchone() == ("v1",)
+
+
+def test_routed_by_the_value_and_explained_as_run(gridpg_cluster: Cluster, schema: str) -> None:
+    with _session(gridpg_cluster.dsn(0), schema) as conn:
+        plan = [r[0] for r in conn.execute("EXPLAIN (COSTS OFF) UPDATE t SET v = 'x' WHERE id = p('min')")]
+        assert plan[0] == "Distributed plan: router", plan
+        assert "CAST('10' AS integer)" in "\n".join(plan)
+        plan = [r[0] for r in conn.execute(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) DELETE FROM t WHERE id = p('max') RETURNING id")]
+        assert plan[0] == "Distributed plan: router", plan
+        assert conn.execute("SELECT count(*) FROM t WHERE id = 20").fetchone() == (0,)
+        assert conn.execute("SELECT v FROM t WHERE id = 10").fetchone() == ("v10",)
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute("EXPLAIN DELETE FROM t WHERE id = p(v)")
+        assert caught.value.sqlstate == "0A000"

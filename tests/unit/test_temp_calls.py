@@ -7,7 +7,7 @@ import pytest
 
 from gridpg.errors import PgError
 from gridpg.executor.routines import TempCode
-from gridpg.executor.temp_calls import _calls_to_evaluate, values_read_temps
+from gridpg.executor.temp_calls import _calls_to_evaluate, _explained_start, values_read_temps
 from gridpg.planner import tempnames
 from gridpg.sql import parse as sqlparse
 
@@ -63,3 +63,14 @@ def test_values_sub_selects_over_temp_tables_alone() -> None:
     assert [sql[c.start:c.end] for c in calls] == ["(SELECT val FROM params WHERE k = 'max')",
                                                    "EXISTS (SELECT 1 FROM params)"]
     assert not values_read_temps(sqlparse.parse_tree("INSERT INTO t SELECT * FROM params"), path)
+
+
+@pytest.mark.parametrize("sql,inner", [
+    ("EXPLAIN UPDATE t SET v = 'x'", "UPDATE t SET v = 'x'"),
+    ("explain analyze verbose DELETE FROM t", "DELETE FROM t"),
+    ("EXPLAIN (ANALYZE, COSTS OFF) WITH x AS (SELECT 1) DELETE FROM t", "WITH x AS (SELECT 1) DELETE FROM t"),
+    ("/* c */ EXPLAIN (FORMAT JSON)\nINSERT INTO t VALUES (1)", "INSERT INTO t VALUES (1)"),
+])
+def test_explained_statement_start(sql: str, inner: str) -> None:
+    start = _explained_start(sql)
+    assert start is not None and sql[start:] == inner

@@ -95,6 +95,47 @@ async def with_temp_calls_evaluated(dispatcher: Dispatcher, request: ExecRequest
     return dataclasses.replace(request, sql=splice(sql, [(c.start, c.end, t) for c, t in zip(calls, texts, strict=True)]))
 
 
+async def explain_with_temp_calls_evaluated(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
+                                            path: list[str]) -> ExecRequest | None:
+    """EXPLAIN [ANALYZE] of such a write: the EXPLAIN of the write with its calls evaluated
+    (the plan shows their values, as the write runs; EXPLAIN without ANALYZE evaluates them
+    too, which writes nothing), or None when the explained statement has no such call."""
+    query = (analysis.tree.get("ExplainStmt") or {}).get("query") or {}
+    if sqlparse.node_type(query) not in WRITES or not tempnames.temp_names(path):
+        return None
+    sql = analysis.sql or request.sql
+    start = _explained_start(sql)
+    planner = dispatcher.coord.planner
+    if start is None or planner is None:
+        return None
+    from gridpg.executor.run import catalog_view, session_view
+
+    inner = dataclasses.replace(request, sql=sql[start:])
+    evaluated = await with_temp_calls_evaluated(
+        dispatcher, inner, planner.analysis(inner.sql, catalog_view(dispatcher), session_view(dispatcher)), path)
+    if evaluated is None:
+        return None
+    return dataclasses.replace(evaluated, sql=sql[:start] + evaluated.sql)
+
+
+def _explained_start(sql: str) -> int | None:
+    """Where the statement EXPLAIN explains begins: after EXPLAIN, its parenthesized options
+    or its ANALYZE / VERBOSE words."""
+    toks = sqlparse.tokens(sql)
+    i = next((n for n, t in enumerate(toks) if sql[t.start:t.end + 1].lower() == "explain"), None)
+    if i is None:
+        return None
+    i += 1
+    if i < len(toks) and toks[i].name == "ASCII_40":
+        close = sqlparse.closing_paren(toks, i)
+        if close is None:
+            return None
+        i = close + 1
+    while i < len(toks) and sql[toks[i].start:toks[i].end + 1].lower() in ("analyze", "analyse", "verbose"):
+        i += 1
+    return toks[i].start if i < len(toks) else None
+
+
 def values_read_temps(tree: dict[str, Any], path: list[str]) -> bool:
     """An INSERT ... VALUES whose rows hold sub-selects over the session's temp tables."""
     select = ((tree.get("InsertStmt") or {}).get("selectStmt") or {}).get("SelectStmt") or {}

@@ -85,6 +85,13 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         _note_view_over_distributed(dispatcher, analysis, catalog, session)
         return True
+    if analysis.route == "utility" and analysis.kind == "ExplainStmt" and tempnames.temp_names(path):
+        evaluated = await temp_calls.explain_with_temp_calls_evaluated(dispatcher, request, analysis, path)
+        if evaluated is not None:  # EXPLAIN of such a write: of the write as it runs
+            from gridpg.executor.run import run_statement
+
+            await run_statement(dispatcher, evaluated)
+            return True
     if analysis.route == "utility" and analysis.kind == "ExplainStmt" \
             and await _explain_over_temp(dispatcher, request, analysis, catalog, session):
         return True
