@@ -114,6 +114,14 @@ BEGIN
 END $$;
 SELECT bump('bumped');
 SELECT id, v FROM t WHERE id IN (10, 5010) ORDER BY id;
+DO $$ BEGIN UPDATE t SET v = 'do block' WHERE id = p('min') + 1; END $$;
+CREATE FUNCTION bump_key(key text) RETURNS int LANGUAGE plpgsql AS $$ DECLARE n int; BEGIN UPDATE t SET v = 'by key' WHERE id = p(key) OR id = p(key) + 2; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
+BEGIN;
+SELECT bump_key('min');
+SELECT id, v FROM t WHERE id BETWEEN 10 AND 12 ORDER BY id;
+ROLLBACK;
+SELECT bump_key('min');
+SELECT id, v FROM t WHERE id BETWEEN 10 AND 12 OR id = 5010 ORDER BY id;
 -- a PREPAREd write sees the temp table's contents at each execution
 PREPARE upd(text, text) AS UPDATE t SET v = $2 WHERE id = p($1);
 EXECUTE upd('min', 'first');
