@@ -98,6 +98,65 @@ class LoopbackCall:
 
 
 @dataclass(frozen=True)
+class TempCode:
+    """What the code behind one called name does with the session's temp tables (the
+    routines of the name the statement may call, and all they call)."""
+
+    title: str  # the routine, for messages
+    reads_temp: bool  # some body reads one of the session's temp tables
+    blocker: str | None  # why one evaluation before routing would not be PostgreSQL's, if so
+    volatile: bool  # a routine of the name is VOLATILE
+    returns_set: bool
+    builtins: frozenset[str]  # pg_catalog functions the bodies call (checked for volatility)
+
+
+def _collector(seen: dict[int, tuple[body.Routine, body.Access]]) -> Callable[[body.Routine, body.Access, str],
+                                                                              PgError | None]:
+    def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+        seen[routine.oid] = (routine, routine_access)
+        return None
+
+    return visit
+
+
+_RETURNS_SET = re.compile(r"^ RETURNS (SETOF|TABLE)\b", re.MULTILINE)
+
+
+def _temp_code(call: tuple[str | None, str], seen: dict[int, tuple[body.Routine, body.Access]],
+               edges: dict[int, set[int]], path: tuple[str, ...], temps: set[str] | frozenset[str],
+               resolve: body.Resolver, views: body.ViewResolver, registry: _Registry,
+               walk_error: str | None) -> TempCode:
+    roots = [r for oid, (r, _) in seen.items() if 0 in edges.get(oid, ())] or [r for r, _ in seen.values()]
+    title = roots[0].title if roots else f"function {call[1]}"
+    reads = False
+    blocker = walk_error
+    builtins: set[str] = set()
+    for routine, access in seen.values():
+        run_path = routine.search_path or path
+        for ref in access.all_relations():
+            if _names_view(ref, temps):
+                reads = True
+            elif ref.schema not in body.SYSTEM_SCHEMAS and blocker is None:
+                table = resolve(ref, run_path)
+                view = None if table is not None else views(ref, run_path)
+                if table is not None:
+                    blocker = f"it also reads {_touches(table)[len('it reads or writes '):]}"
+                elif view is not None:
+                    blocker = f"it also reads view {view[0]}.{view[1]} over distributed tables"
+        builtins |= {name.lower() for schema, name in access.all_calls()
+                     if schema in (None, "pg_catalog") and name.lower() not in registry.names}
+        if blocker is None:
+            blocker = access.blocker()
+        if blocker is None and (access.all_writes() or access.utility):
+            written = sorted(access.all_writes()) or [ref.name for _, ref in access.utility]
+            blocker = f"{routine.title} writes {written[0]}" if routine not in roots else f"it writes {written[0]}"
+        if blocker is None and access.sequence_call() is not None:
+            blocker = f"it calls {access.sequence_call()}, whose sequences are cluster-wide"
+    return TempCode(title, reads, blocker, any(is_volatile(r) for r in roots),
+                    any(_RETURNS_SET.search(r.definition) for r in roots), frozenset(builtins))
+
+
+@dataclass(frozen=True)
 class NodeLocal:
     """The verdict for a SELECT over tables whose user code only reads replicated tables
     (pagila's `SELECT inventory_held_by_customer(i.inventory_id) FROM inventory i`): it runs
@@ -710,6 +769,32 @@ class RoutineGuard:
         if await self.check(dispatcher, sql, list(path)) is not None:
             return False  # its code reaches distributed tables: the loopback's, or refused
         return await self._code_may_read(dispatcher, registry, sql, path, temps)
+
+    async def temp_code_calls(self, dispatcher: Dispatcher, sql: str, path: tuple[str, ...],
+                              temps: set[str] | frozenset[str]) -> dict[tuple[str | None, str], TempCode]:
+        """For each user routine a statement names, what its code (followed through its
+        nested calls) does with the session's temp tables `temps` (executor/temp_calls.py
+        evaluates the calls of those that read them once, on the session's connection).
+        Empty when it names none."""
+        tree = _tree(sql)
+        if tree is None or not temps:
+            return {}
+        registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
+                                            _sees_own_catalog(dispatcher))
+        if not registry.names_routines(sql.lower()):
+            return {}
+        calls = body.user_calls(body.statement_access(tree), registry.names, registry.row_argument_names)
+        snapshot = dispatcher.runner.snapshot()
+        resolve, views = _resolver(dispatcher, snapshot), _view_resolver(dispatcher, snapshot)
+        out: dict[tuple[str | None, str], TempCode] = {}
+        for call in sorted(calls, key=str)[:64]:
+            seen: dict[int, tuple[body.Routine, body.Access]] = {}
+            edges: dict[int, set[int]] = {}
+            error = await self._walk(dispatcher, registry, set(), {call}, path, resolve,
+                                     visit=_collector(seen), edges=edges)
+            out[call] = _temp_code(call, seen, edges, path, temps, resolve, views, registry,
+                                   None if error is None else error.message)
+        return out
 
     def forget_registry(self) -> None:
         """Read the routines and what depends on them again at the next statement: a

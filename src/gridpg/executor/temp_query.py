@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.executor import temp_calls
 from gridpg.planner import analyze, tempnames
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -38,6 +39,17 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
     path = list(session.search_path)
     if tempnames.temp_names(path):
         await _ensure_no_cluster_sequence_default(dispatcher, analysis.tree or _tree(request.sql), path)
+    if analysis.route == "query" and analysis.kind in temp_calls.WRITES and tempnames.temp_names(path) \
+            and not (analysis.kind == "InsertStmt" and references_temp(analysis, path)
+                     and not temp_calls.values_read_temps(analysis.tree, path)):
+        # (an INSERT ... SELECT reading temp tables runs its SELECT, calls included, where they
+        # are; VALUES rows are evaluated on a connection of their own, executor/values.py)
+        evaluated = await temp_calls.with_temp_calls_evaluated(dispatcher, request, analysis, path)
+        if evaluated is not None:  # its calls of code reading temp tables replaced by their values
+            from gridpg.executor.run import run_statement
+
+            await run_statement(dispatcher, evaluated)
+            return True
     if analysis.route in ("query", "catalog", "utility") and tempnames.temp_names(path):
         from gridpg.executor import temp_views
 
@@ -73,6 +85,13 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         _note_view_over_distributed(dispatcher, analysis, catalog, session)
         return True
+    if analysis.route == "utility" and analysis.kind == "ExplainStmt" and tempnames.temp_names(path):
+        evaluated = await temp_calls.explain_with_temp_calls_evaluated(dispatcher, request, analysis, path)
+        if evaluated is not None:  # EXPLAIN of such a write: of the write as it runs
+            from gridpg.executor.run import run_statement
+
+            await run_statement(dispatcher, evaluated)
+            return True
     if analysis.route == "utility" and analysis.kind == "ExplainStmt" \
             and await _explain_over_temp(dispatcher, request, analysis, catalog, session):
         return True
