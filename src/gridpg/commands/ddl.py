@@ -22,6 +22,7 @@ from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
 from gridpg.commands import (
     default_placement,
+    like_temp,
     partitions,
     policies,
     relstats,
@@ -486,6 +487,11 @@ class DdlRunner:
         # session's catalog connection, and the session's next DDL after a temp table
         # failed to PREPARE with it: 0A000 "operated on temporary objects")
         looked = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
+        if self.runner.temps.names:  # `(LIKE temp_t)`: spelled out, the other servers have no temp_t
+            expanded = await like_temp.expand(looked, sql)
+            if expanded is not None:
+                sql, tree = expanded, parse_tree(expanded)
+                body = tree["CreateStmt"]
         relation = await in_creation_schema(looked, relation)
         if body.get("if_not_exists") and await self._exists(looked, relation):
             from gridpg.pgwire import codec
