@@ -487,11 +487,6 @@ class DdlRunner:
         # session's catalog connection, and the session's next DDL after a temp table
         # failed to PREPARE with it: 0A000 "operated on temporary objects")
         looked = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
-        if self.runner.temps.names:  # `(LIKE temp_t)`: spelled out, the other servers have no temp_t
-            expanded = await like_temp.expand(looked, sql)
-            if expanded is not None:
-                sql, tree = expanded, parse_tree(expanded)
-                body = tree["CreateStmt"]
         relation = await in_creation_schema(looked, relation)
         if body.get("if_not_exists") and await self._exists(looked, relation):
             from gridpg.pgwire import codec
@@ -500,6 +495,14 @@ class DdlRunner:
                 f'relation "{relation["relname"]}" already exists, skipping', sqlstate="42P07")
             self.dispatcher.session.send(codec.build_command_complete("CREATE TABLE"))
             return
+        if self.runner.temps.names:  # `(LIKE temp_t)`: spelled out, the other servers have no temp_t
+            expanded = await like_temp.expand(looked, sql, relation.get("schemaname"), relation["relname"])
+            if expanded is not None and expanded.after:
+                await self._create_like_temp(expanded, spec, shard_count, colocate_with)
+                return
+            if expanded is not None:
+                sql, tree = expanded.sql, parse_tree(expanded.sql)
+                body = tree["CreateStmt"]
         own = await self.conn(self.coord.catalog_node)
         for node in self.catalog_nodes():
             await (await self.conn(node)).simple_query(sql)
@@ -519,6 +522,24 @@ class DdlRunner:
         await self._create_on_datanodes(sql, table, columns, parents)
         await self._write_metadata(table)
         await self.finish("CREATE TABLE")
+
+    async def _create_like_temp(self, expanded: like_temp.Expansion, spec: DistributionSpec | None,
+                                shard_count: int | None, colocate_with: str | None) -> None:
+        """The table LIKE a temp table, then its indexes, statistics and comments that one
+        CREATE TABLE cannot carry: one transaction, one CommandComplete."""
+        from gridpg.executor.dispatch import ExecRequest
+        from gridpg.executor.run import run_statement
+        from gridpg.pgwire import codec
+
+        session = self.dispatcher.session
+        async with self.runner.statement_transaction():
+            kept = len(session.out)
+            await self.create_table(expanded.sql, parse_tree(expanded.sql), spec, shard_count, colocate_with)
+            for sql in expanded.after:
+                await run_statement(self.dispatcher, ExecRequest(sql=sql, simple=True))
+            # (their notices stay; their tags are this statement's one)
+            session.out[kept:] = [m for m in session.out[kept:] if m[:1] != b"C"]
+        session.send(codec.build_command_complete("CREATE TABLE"))
 
     async def _convert_inheritance_parents(self, parents: list[partitions.Parent]) -> None:
         """HASH parents named by INHERITS become plain tables on their datanodes (PostgreSQL

@@ -8,16 +8,22 @@ read from the session's catalog connection (which sees the temp table): the colu
 their exact types and collations and their NOT NULL constraints (always), and, as the
 clause's options ask, defaults, generated expressions, identity, storage, compression,
 CHECK constraints and the primary key / unique / exclusion constraints. The statement then
-takes the ordinary CREATE TABLE path, distribution by the usual rules.
+takes the ordinary CREATE TABLE path, distribution by the usual rules; what one CREATE
+TABLE cannot carry (indexes that are no constraint, extended statistics, comments of
+columns and constraints) follows as CREATE INDEX / CREATE STATISTICS / COMMENT ON of the
+new table in the same transaction (commands/ddl.py).
 
-What one CREATE TABLE cannot carry (comments, extended statistics, indexes that are no
-constraint) and expressions that read a temp object (a `serial` column's default reads the
-temp table's own sequence: PostgreSQL would make the permanent table depend on it) are
-refused with 0A000 naming them, never dropped. This module only reads the catalog.
+What gridpg cannot reproduce exactly (comments of the copied indexes and statistics, whose
+new names PostgreSQL chooses; statistics targets), temporary types and
+expressions that read a temp object (a `serial` column's default reads the temp table's own
+sequence: PostgreSQL would make the permanent table depend on it, its default vanishing
+with the session) are refused with 0A000 naming them, never dropped. This module only
+reads the catalog.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pglast import ast
@@ -45,20 +51,32 @@ _STORAGE_WORDS = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}
 _COMPRESSION_WORDS = {"p": "pglz", "l": "lz4"}
 
 
-async def expand(conn: BackendConnection, sql: str) -> str | None:
-    """`sql` (a CREATE TABLE of a non-temp table) with each LIKE clause naming a temp
-    relation replaced by explicit elements; None when it has no such clause."""
+@dataclass(frozen=True)
+class Expansion:
+    """The CREATE TABLE spelled out, and the statements that complete the copy after it
+    (CREATE INDEX, CREATE STATISTICS, COMMENT ON), run in the same transaction."""
+
+    sql: str
+    after: tuple[str, ...]
+
+
+async def expand(conn: BackendConnection, sql: str, schema: str | None, name: str) -> Expansion | None:
+    """`sql` (a CREATE TABLE of the non-temp table `schema`.`name`) with each LIKE clause
+    naming a temp relation replaced by explicit elements; None when it has no such clause."""
     stmt = parse_sql(sql)[0].stmt
     if not isinstance(stmt, ast.CreateStmt) or not any(
             isinstance(e, ast.TableLikeClause) for e in stmt.tableElts or ()):
         return None
     elements: list[Any] = []
+    after: list[str] = []
+    target = ast.RangeVar(schemaname=schema, relname=name, inh=True, relpersistence="p")
     expanded = False
     for element in stmt.tableElts or ():
         if isinstance(element, ast.TableLikeClause) and element.relation is not None:
             source = await _temp_source(conn, element.relation)
             if source is not None:
-                text = await _elements(conn, source, element.relation.relname or "", element.options or 0)
+                text = await _elements(conn, source, element.relation.relname or "", element.options or 0,
+                                       target, after)
                 if text:
                     created = parse_sql(f"CREATE TABLE t ({text})")[0].stmt
                     elements.extend(created.tableElts or ())
@@ -68,7 +86,7 @@ async def expand(conn: BackendConnection, sql: str) -> str | None:
     if not expanded:
         return None
     stmt.tableElts = tuple(elements) or None
-    return str(RawStream()(stmt))
+    return Expansion(str(RawStream()(stmt)), tuple(after))
 
 
 def _refuse(source: str, option: str, what: str, hint: str) -> PgError:
@@ -104,7 +122,8 @@ _COLUMNS_SQL = """SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypm
   a.attstorage, t.typstorage, a.attcompression,
   pg_catalog.col_description(a.attrelid, a.attnum) IS NOT NULL,
   d.oid IS NOT NULL AND {reads_temp},
-  s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle
+  s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+  pg_catalog.col_description(a.attrelid, a.attnum)
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
@@ -119,10 +138,11 @@ LEFT JOIN pg_catalog.pg_sequence s
 WHERE a.attrelid = {rel} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"""
 
 _CONSTRAINTS_SQL = """SELECT c.conname, c.contype, pg_catalog.pg_get_constraintdef(c.oid),
-  {reads_temp}, pg_catalog.obj_description(c.oid, 'pg_constraint') IS NOT NULL
+  {reads_temp}, pg_catalog.obj_description(c.oid, 'pg_constraint')
 FROM pg_catalog.pg_constraint c WHERE c.conrelid = {rel} AND c.contype IN ('c', 'n') ORDER BY c.oid"""
 
-_INDEXES_SQL = """SELECT ic.relname, con.contype, pg_catalog.pg_get_constraintdef(con.oid),
+_INDEXES_SQL = """SELECT ic.relname, con.contype, COALESCE(pg_catalog.pg_get_constraintdef(con.oid),
+    pg_catalog.pg_get_indexdef(i.indexrelid)),
   {reads_temp}, pg_catalog.obj_description(i.indexrelid, 'pg_class') IS NOT NULL
 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
@@ -130,29 +150,32 @@ LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.co
 WHERE i.indrelid = {rel} ORDER BY i.indexrelid"""
 
 
-async def _elements(conn: BackendConnection, rel: str, source: str, options: int) -> str:
-    """The table elements PostgreSQL's LIKE copies from temp relation `rel` (an oid)."""
+async def _elements(conn: BackendConnection, rel: str, source: str, options: int, target: Any,
+                    after: list[str]) -> str:
+    """The table elements PostgreSQL's LIKE copies from temp relation `rel` (an oid); the
+    statements completing the copy appended to `after`."""
     rel_sql = f"{int(rel)}::pg_catalog.oid"
     columns = await conn.query(_COLUMNS_SQL.format(
         rel=rel_sql, rel_text=f"{int(rel)}::pg_catalog.regclass::pg_catalog.text",
         reads_temp=_READS_TEMP.format(classid="'pg_catalog.pg_attrdef'::pg_catalog.regclass",
                                       objid="d.oid", rel=rel_sql)))
     parts = [_column(row, source, options) for row in columns]
-    parts.extend(await _checks(conn, rel_sql, source, options))
+    qualified = str(RawStream()(target))
+    if options & _COMMENTS:
+        after.extend(f"COMMENT ON COLUMN {qualified}.{quote_ident(row[0] or '')} IS {quote_literal(row[-1])}"
+                     for row in columns if row[-1] is not None)
+    parts.extend(await _checks(conn, rel_sql, source, options, qualified, after))
     if options & _INDEXES:
-        parts.extend(await _index_constraints(conn, rel_sql, source, options))
+        parts.extend(await _index_constraints(conn, rel_sql, source, options, target, after))
     if options & _STATISTICS:
-        rows = await conn.query(f"SELECT s.stxname FROM pg_catalog.pg_statistic_ext s WHERE s.stxrelid = {rel_sql}")
-        if rows:
-            raise _refuse(source, "STATISTICS", f'its extended statistics "{rows[0][0]}"',
-                          "use EXCLUDING STATISTICS and CREATE STATISTICS on the new table")
+        after.extend(await _statistics(conn, rel_sql, source, options, target))
     return ", ".join(parts)
 
 
 def _column(row: tuple[Any, ...], source: str, options: int) -> str:
     (name, type_text, temp_type, coll_schema, coll_name, notnull, nn_name, nn_noinherit, expr,
-     generated, identity, storage, type_storage, compression, commented, default_reads_temp,
-     seq_start, seq_increment, seq_min, seq_max, seq_cache, seq_cycle) = row
+     generated, identity, storage, type_storage, compression, _has_comment, default_reads_temp,
+     seq_start, seq_increment, seq_min, seq_max, seq_cache, seq_cycle, _comment) = row
     if temp_type == "t":
         raise PgError(FEATURE_NOT_SUPPORTED, f'CREATE TABLE (LIKE "{source}"): column "{name}" is of a '
                       f'temporary type ({type_text}), which a table of the cluster cannot use')
@@ -164,10 +187,7 @@ def _column(row: tuple[Any, ...], source: str, options: int) -> str:
     if coll_schema:
         text += f" COLLATE {quote_qualified(coll_schema, coll_name)}"
     if notnull == "t" and nn_name:
-        if nn_noinherit == "t":
-            raise PgError(FEATURE_NOT_SUPPORTED, f'CREATE TABLE (LIKE "{source}"): the NOT NULL NO INHERIT '
-                          f'constraint of column "{name}" cannot be copied to a table of the cluster')
-        text += f" CONSTRAINT {quote_ident(nn_name)} NOT NULL"
+        text += f" CONSTRAINT {quote_ident(nn_name)} NOT NULL{' NO INHERIT' if nn_noinherit == 't' else ''}"
     elif notnull == "t":
         text += " NOT NULL"
     if expr is not None and generated in ("s", "v") and options & _GENERATED:
@@ -185,49 +205,78 @@ def _column(row: tuple[Any, ...], source: str, options: int) -> str:
         text += (f" GENERATED {'ALWAYS' if identity == 'a' else 'BY DEFAULT'} AS IDENTITY "
                  f"(START WITH {int(seq_start)} INCREMENT BY {int(seq_increment)} MINVALUE {int(seq_min)} "
                  f"MAXVALUE {int(seq_max)} CACHE {int(seq_cache)}{' CYCLE' if seq_cycle == 't' else ' NO CYCLE'})")
-    if commented == "t" and options & _COMMENTS:
-        raise _refuse(source, "COMMENTS", f'the comment of column "{name}"',
-                      "use EXCLUDING COMMENTS and COMMENT ON the new table's columns")
     return text
 
 
-async def _checks(conn: BackendConnection, rel_sql: str, source: str, options: int) -> list[str]:
+async def _checks(conn: BackendConnection, rel_sql: str, source: str, options: int, qualified: str,
+                  after: list[str]) -> list[str]:
+    """CHECK constraints under their names; their comments and those of the NOT NULL
+    constraints (copied with the columns) as COMMENT ON CONSTRAINT after."""
     rows = await conn.query(_CONSTRAINTS_SQL.format(rel=rel_sql, reads_temp=_READS_TEMP.format(
         classid="'pg_catalog.pg_constraint'::pg_catalog.regclass", objid="c.oid", rel=rel_sql)))
     out = []
-    for name, contype, definition, reads_temp, commented in rows:
-        if contype == "n":  # copied with the columns; their comments go with CONSTRAINTS
-            if commented == "t" and options & _COMMENTS and options & _CONSTRAINTS:
-                raise _refuse(source, "COMMENTS", f'the comment of constraint "{name}"',
-                              "use EXCLUDING COMMENTS and COMMENT ON CONSTRAINT on the new table")
+    for name, contype, definition, reads_temp, comment in rows:
+        if contype == "c" and not options & _CONSTRAINTS:
             continue
-        if not options & _CONSTRAINTS:
-            continue
-        if reads_temp == "t":
+        if contype == "c" and reads_temp == "t":
             raise _refuse(source, "CONSTRAINTS", f'constraint "{name}" reads a temporary object, it',
                           "use EXCLUDING CONSTRAINTS")
-        if commented == "t" and options & _COMMENTS:
-            raise _refuse(source, "COMMENTS", f'the comment of constraint "{name}"',
-                          "use EXCLUDING COMMENTS and COMMENT ON CONSTRAINT on the new table")
-        out.append(f"CONSTRAINT {quote_ident(name or '')} {definition}")
+        if contype == "c":
+            out.append(f"CONSTRAINT {quote_ident(name or '')} {definition}")
+        if comment is not None and options & _COMMENTS:
+            after.append(f"COMMENT ON CONSTRAINT {quote_ident(name or '')} ON {qualified} IS {quote_literal(comment)}")
     return out
 
 
-async def _index_constraints(conn: BackendConnection, rel_sql: str, source: str, options: int) -> list[str]:
+async def _index_constraints(conn: BackendConnection, rel_sql: str, source: str, options: int,
+                             target: Any, after: list[str]) -> list[str]:
     """Primary key, unique and exclusion constraints, unnamed: PostgreSQL names the copies
-    after the new table (perm_pkey), as it names these."""
+    after the new table (perm_pkey), as it names these; other indexes as CREATE INDEX after,
+    unnamed too (perm_lower_idx)."""
     rows = await conn.query(_INDEXES_SQL.format(rel=rel_sql, reads_temp=_READS_TEMP.format(
         classid="'pg_catalog.pg_class'::pg_catalog.regclass", objid="i.indexrelid", rel=rel_sql)))
     out = []
     for index, contype, definition, reads_temp, commented in rows:
-        if contype is None:
-            raise _refuse(source, "INDEXES", f'its index "{index}" (no constraint)',
-                          "use EXCLUDING INDEXES and CREATE INDEX on the new table")
         if reads_temp == "t":
             raise _refuse(source, "INDEXES", f'index "{index}" reads a temporary object, it',
                           "use EXCLUDING INDEXES")
         if commented == "t" and options & _COMMENTS:
             raise _refuse(source, "COMMENTS", f'the comment of index "{index}"',
                           "use EXCLUDING COMMENTS and COMMENT ON INDEX on the new table")
-        out.append(definition or "")
+        if contype is None:
+            after.append(_on_target(definition or "", target))
+        else:
+            out.append(definition or "")
     return out
+
+
+async def _statistics(conn: BackendConnection, rel_sql: str, source: str, options: int,
+                      target: Any) -> list[str]:
+    """Extended statistics as CREATE STATISTICS, unnamed (PostgreSQL names the copies after
+    the new table)."""
+    rows = await conn.query(
+        "SELECT s.stxname, pg_catalog.pg_get_statisticsobjdef(s.oid), "
+        "pg_catalog.obj_description(s.oid, 'pg_statistic_ext') IS NOT NULL, s.stxstattarget IS NOT NULL "
+        f"FROM pg_catalog.pg_statistic_ext s WHERE s.stxrelid = {rel_sql} ORDER BY s.oid")
+    out = []
+    for name, definition, commented, target_set in rows:
+        if commented == "t" and options & _COMMENTS:
+            raise _refuse(source, "COMMENTS", f'the comment of statistics "{name}"',
+                          "use EXCLUDING COMMENTS and COMMENT ON STATISTICS on the new table's")
+        if target_set == "t":
+            raise _refuse(source, "STATISTICS", f'the statistics target of statistics "{name}"',
+                          "use EXCLUDING STATISTICS and CREATE STATISTICS on the new table")
+        out.append(_on_target(definition or "", target))
+    return out
+
+
+def _on_target(definition: str, target: Any) -> str:
+    """pg_get_indexdef's / pg_get_statisticsobjdef's text made about the new table, unnamed."""
+    stmt = parse_sql(definition)[0].stmt
+    if isinstance(stmt, ast.IndexStmt):
+        stmt.idxname = None
+        stmt.relation = target
+    else:
+        stmt.defnames = None
+        stmt.relations = (target,)
+    return str(RawStream()(stmt))

@@ -4,8 +4,9 @@ shaped like a staging temp table). The temp table exists on the session's catalo
 connection alone; gridpg spells the LIKE clause out there (commands/like_temp.py) before
 the ordinary CREATE TABLE runs (42P01 from the other servers before). INCLUDING ALL /
 DEFAULTS / CONSTRAINTS / INDEXES / GENERATED / IDENTITY / STORAGE / COMPRESSION, NOT NULL
-always copied (with its name), check and key violations afterwards, the new tables'
-catalog view, and inside a transaction block. CREATE TEMP TABLE (LIKE perm) still works.
+always copied (with its name); indexes, extended statistics and comments after the CREATE
+in its transaction; check and key violations afterwards, the new tables' catalog view,
+and inside a transaction block. CREATE TEMP TABLE (LIKE perm) still works.
 */
 
 CREATE TEMP TABLE tpl (id int PRIMARY KEY, name text DEFAULT 'x', n numeric(5,2) CHECK (n > 0));
@@ -105,6 +106,46 @@ SELECT c.relname, k.conname, k.contype, pg_catalog.pg_get_constraintdef(k.oid)
  WHERE c.relnamespace = current_schema()::regnamespace AND c.relname LIKE 'wide%'
  ORDER BY c.relname, k.conname;
 
+-- indexes that are no constraint, extended statistics, comments: after the CREATE TABLE,
+-- in its transaction
+CREATE TEMP TABLE indexed (id int, v int, c text, CONSTRAINT vpos CHECK (v > 0));
+CREATE INDEX indexed_lower ON indexed (lower(c)) WHERE id > 3;
+CREATE UNIQUE INDEX indexed_u ON indexed (id, v DESC) INCLUDE (c);
+CREATE STATISTICS indexed_stat ON id, v FROM indexed;
+COMMENT ON COLUMN indexed.v IS 'it''s v';
+CREATE TABLE copied_all (LIKE indexed INCLUDING ALL);
+CREATE TABLE copied_idx (LIKE indexed INCLUDING INDEXES, note text);
+INSERT INTO copied_all VALUES (1, 1, 'a');
+-- error
+INSERT INTO copied_all VALUES (1, 1, 'b');
+-- error
+INSERT INTO copied_all VALUES (2, 0, 'b');
+INSERT INTO copied_idx VALUES (1, 0, 'a', 'n');
+-- error
+INSERT INTO copied_idx VALUES (1, 0, 'b', 'n');
+SELECT tablename, indexname, indexdef FROM pg_catalog.pg_indexes
+ WHERE schemaname = current_schema() AND tablename LIKE 'copied%' ORDER BY tablename, indexname;
+SELECT s.stxname, pg_catalog.pg_get_statisticsobjdef_columns(s.oid) FROM pg_catalog.pg_statistic_ext s
+ JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid
+ WHERE c.relnamespace = current_schema()::regnamespace AND c.relname LIKE 'copied%' ORDER BY 1;
+SELECT c.relname, a.attname, pg_catalog.col_description(c.oid, a.attnum)
+  FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+ WHERE c.relnamespace = current_schema()::regnamespace AND c.relname LIKE 'copied%'
+   AND c.relkind IN ('r', 'p') AND a.attnum > 0 ORDER BY 1, 2;
+BEGIN;
+CREATE TABLE copied_in_block (LIKE indexed INCLUDING ALL);
+INSERT INTO copied_in_block VALUES (5, 5, 'e');
+-- error
+INSERT INTO copied_in_block VALUES (5, 5, 'e');
+ROLLBACK;
+SELECT count(*) FROM pg_catalog.pg_class WHERE relname LIKE 'copied\_in\_block%' AND relnamespace = current_schema()::regnamespace;
+
+-- NOT NULL NO INHERIT is copied as such (a replicated table: the datanodes' copy is plain)
+CREATE TEMP TABLE no_inherit (a int NOT NULL NO INHERIT, b int);
+CREATE TABLE from_no_inherit (LIKE no_inherit) DISTRIBUTE BY REPLICATION;
+SELECT conname, connoinherit, pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint
+ WHERE conrelid = 'from_no_inherit'::regclass;
+
 -- a serial column without its default
 CREATE TEMP TABLE staged (id serial PRIMARY KEY, v text);
 CREATE TABLE from_staged (LIKE staged INCLUDING INDEXES INCLUDING CONSTRAINTS);
@@ -134,5 +175,6 @@ INSERT INTO round_trip VALUES (1, 'r', 1);
 -- error
 INSERT INTO round_trip VALUES (1, 'r', 1);
 SELECT * FROM round_trip;
-DROP TABLE perm, perm3, perm4, perm5, perm6, perm7, wide_all, wide_plain, wide_some, from_staged, made_in_block, round_trip;
+DROP TABLE perm, perm3, perm4, perm5, perm6, perm7, wide_all, wide_plain, wide_some, from_staged, made_in_block, round_trip,
+  copied_all, copied_idx, from_no_inherit;
 DISCARD TEMP;
