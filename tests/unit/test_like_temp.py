@@ -14,7 +14,7 @@ _TARGET = ast.RangeVar(schemaname="my schema", relname="Perm", inh=True, relpers
 
 
 def _row(**over: object) -> tuple[object, ...]:
-    row: dict[str, object] = dict(
+    row: dict[str, object] = dict(  # noqa: C408 - read as the catalog row's columns
         name="id", type_text="integer", temp_type="f", coll_schema=None, coll_name=None, notnull="f",
         nn_name=None, nn_noinherit="f", expr=None, generated="", identity="", storage="p", type_storage="p",
         compression="", has_comment="f", reads_temp="f", seq_start=None, seq_increment=None, seq_min=None,
