@@ -31,6 +31,8 @@ from pglast.enums import TableLikeOption
 from pglast.stream import RawStream
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+
+WRONG_OBJECT_TYPE = "42809"
 from gridpg.sql.parse import parse_sql
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
@@ -47,6 +49,7 @@ _INDEXES = TableLikeOption.CREATE_TABLE_LIKE_INDEXES
 _STATISTICS = TableLikeOption.CREATE_TABLE_LIKE_STATISTICS
 _STORAGE = TableLikeOption.CREATE_TABLE_LIKE_STORAGE
 
+_KIND_WORDS = {"S": "sequences", "i": "indexes", "I": "partitioned indexes", "t": "TOAST tables"}
 _STORAGE_WORDS = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}
 _COMPRESSION_WORDS = {"p": "pglz", "l": "lz4"}
 
@@ -99,9 +102,14 @@ async def _temp_source(conn: BackendConnection, relation: Any) -> str | None:
     """The oid of the LIKE clause's relation when it is one of the session's temp relations."""
     qualified = quote_qualified(relation.schemaname, relation.relname)
     rows = await conn.query(
-        "SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relpersistence = 't' "
+        "SELECT c.oid, c.relkind FROM pg_catalog.pg_class c WHERE c.relpersistence = 't' "
         f"AND c.oid = pg_catalog.to_regclass({quote_literal(qualified)})")
-    return rows[0][0] if rows and rows[0][0] else None
+    if not rows or not rows[0][0]:
+        return None
+    if rows[0][1] not in ("r", "v", "m", "c", "f", "p"):  # a temp sequence: PostgreSQL's error
+        raise PgError(WRONG_OBJECT_TYPE, f'relation "{relation.relname}" is invalid in LIKE clause',
+                      detail=f'This operation is not supported for {_KIND_WORDS.get(rows[0][1] or "", "this relation")}.')
+    return str(rows[0][0])
 
 
 # Whether the object `objid` of catalog `classid` (a default, a constraint, an index)

@@ -146,6 +146,13 @@ CREATE TABLE from_no_inherit (LIKE no_inherit) DISTRIBUTE BY REPLICATION;
 SELECT conname, connoinherit, pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint
  WHERE conrelid = 'from_no_inherit'::regclass;
 
+-- a temp sequence is no LIKE source; a missing one is missing
+CREATE TEMP SEQUENCE tseq;
+-- error
+CREATE TABLE from_seq (LIKE tseq);
+-- error
+CREATE TABLE from_nothing (LIKE pg_temp.no_such_table);
+
 -- a serial column without its default
 CREATE TEMP TABLE staged (id serial PRIMARY KEY, v text);
 CREATE TABLE from_staged (LIKE staged INCLUDING INDEXES INCLUDING CONSTRAINTS);
