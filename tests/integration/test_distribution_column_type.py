@@ -273,3 +273,53 @@ def test_other_methods_change_any_column(conn: psycopg.Connection, other: psycop
         conn.execute("ALTER TABLE plain ALTER COLUMN id TYPE text, ALTER COLUMN code TYPE int USING 'x'::int")
     assert other.execute("SELECT sum(code), sum(id) FROM plain").fetchone() == (465, 465)
     assert _type_of(other, "plain", "code") == "integer"
+
+
+def test_privileges_kept(conn: psycopg.Connection, schema: str) -> None:
+    role = f"r_{schema}"[:60]
+    conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+    conn.execute(f'CREATE ROLE "{role}"')
+    try:
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        conn.execute("CREATE TABLE priv (id int PRIMARY KEY, v int, secret text) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO priv SELECT g, g, 's' FROM generate_series(1, 40) g")
+        conn.execute(f'GRANT SELECT (id, v) ON priv TO "{role}"')
+        conn.execute(f'GRANT INSERT ON priv TO "{role}"')
+        conn.execute("ALTER TABLE priv ALTER COLUMN id TYPE text")
+        conn.execute(f'SET ROLE "{role}"')
+        assert conn.execute("SELECT v FROM priv WHERE id = '5'").fetchone() == (5,)
+        assert conn.execute("SELECT count(v) FROM priv").fetchone() == (40,)
+        conn.execute("INSERT INTO priv VALUES ('x', 1, 's')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT secret FROM priv WHERE id = '5'")
+    finally:
+        conn.execute("RESET ROLE")
+        conn.execute(f'DROP OWNED BY "{role}"')
+        conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_inheritance_tree_is_refused(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute("CREATE TABLE ip (id int, v int) DISTRIBUTE BY HASH (id)")
+    conn.execute("CREATE TABLE ic (w int) INHERITS (ip)")
+    conn.execute("INSERT INTO ic VALUES (2, 2, 2)")
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="inheritance"):
+        conn.execute("ALTER TABLE ip ALTER COLUMN id TYPE bigint")
+    assert _type_of(conn, "ic", "id") == "integer"
+    assert conn.execute("SELECT * FROM ip").fetchall() == [(2, 2)]
+
+
+def test_partitioned_table(conn: psycopg.Connection, datanodes: dict[str, str], schema: str) -> None:
+    conn.execute("CREATE TABLE pt (id int, at date NOT NULL, v int, PRIMARY KEY (id, at)) PARTITION BY RANGE (at) "
+                 "DISTRIBUTE BY HASH (id)")
+    conn.execute("CREATE TABLE pt_2024 PARTITION OF pt FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')")
+    conn.execute("CREATE TABLE pt_2025 PARTITION OF pt FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')")
+    conn.execute("INSERT INTO pt SELECT g, '2024-06-01'::date + g, g FROM generate_series(1, 300) g")
+    before = conn.execute("SELECT tableoid::regclass::text, count(*) FROM pt GROUP BY 1 ORDER BY 1").fetchall()
+    conn.execute("ALTER TABLE pt ALTER COLUMN id TYPE text")
+    types = conn.execute("SELECT DISTINCT column_type FROM gridpg.dist_table WHERE schema_name = %s",
+                         (schema,)).fetchall()
+    assert types == [("text",)]
+    assert conn.execute("SELECT tableoid::regclass::text, count(*) FROM pt GROUP BY 1 ORDER BY 1").fetchall() == before
+    assert conn.execute("SELECT v FROM pt WHERE id = '250'").fetchone() == (250,)
+    for leaf in ("pt_2024", "pt_2025"):
+        _placed_as_hashed(conn, datanodes, schema, leaf, "id")

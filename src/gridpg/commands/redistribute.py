@@ -872,8 +872,17 @@ async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
         "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
         "pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable FROM pg_catalog.pg_class c, "
         f"pg_catalog.aclexplode(c.relacl) a WHERE c.oid = {regclass} AND a.grantee <> c.relowner")
+    # column privileges (GRANT SELECT (col) ...): the datanodes check them as well
+    column_grants = await conn.query(
+        "SELECT a.privilege_type, pg_catalog.quote_ident(t.attname), CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+        "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute t ON t.attrelid = c.oid, "
+        f"pg_catalog.aclexplode(t.attacl) a WHERE c.oid = {regclass} AND t.attacl IS NOT NULL "
+        "AND NOT t.attisdropped AND a.grantee <> c.relowner ORDER BY t.attnum")
     return out + [f"GRANT {priv} ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
-                  for priv, grantee, grantable in grants]
+                  for priv, grantee, grantable in grants] + [
+        f"GRANT {priv} ({column}) ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
+        for priv, column, grantee, grantable in column_grants]
 
 
 async def _triggers(conn: BackendConnection, qualified: str) -> list[str]:

@@ -136,6 +136,7 @@ async def _retype(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: 
     ensure_supported_commands(body, column)
     qualified = quote_qualified(table.schema, table.name)
     catalog = await ddl.conn(ddl.coord.catalog_node)
+    await _ensure_no_inheritance(catalog, qualified, column)
     old_deterministic = await _deterministic_collation(catalog, qualified, column)
     for node in ddl.catalog_nodes():  # PostgreSQL's checks and errors, before any row moves
         conn = await ddl.conn(node)
@@ -162,6 +163,21 @@ async def _retype(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: 
     conversion = Conversion(scratch, _alter_tail(request.sql), in_place)
     await redistribute(ddl.dispatcher, ddl, qualified, DistributionSpec("hash", column), table.shard_count,
                        None, by_default=table.by_default, convert=conversion)
+
+
+async def _ensure_no_inheritance(catalog: Any, qualified: str, column: str) -> None:
+    """A member of an inheritance tree (INHERITS, not a partition): PostgreSQL changes the
+    children's column with the parent's, and their datanode copies hang on the parent's;
+    not rebuilt by gridpg: 0A000 before anything runs."""
+    rows = await catalog.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid "
+        f"WHERE (i.inhparent = c.oid OR i.inhrelid = c.oid) AND NOT k.relispartition) FROM pg_catalog.pg_class c "
+        f"WHERE c.oid = pg_catalog.to_regclass({quote_literal(qualified)})")
+    if rows and rows[0][0] == "t":
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'changing the type of distribution column "{column}" of {qualified}, a member of an '
+                      "inheritance tree, is not supported by gridpg",
+                      hint="create the tables again with the new type and copy the rows (INSERT ... SELECT)")
 
 
 async def _deterministic_collation(catalog: Any, qualified: str, column: str) -> bool:
