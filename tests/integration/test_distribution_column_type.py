@@ -203,9 +203,13 @@ def test_foreign_keys(conn: psycopg.Connection, datanodes: dict[str, str], schem
     conn.execute("INSERT INTO parent SELECT g, 1 + g % 2 FROM generate_series(1, 100) g")
     conn.execute("INSERT INTO child SELECT g, g FROM generate_series(1, 100) g")
     # the colocated child's key would refer across colocation groups: refused, nothing changed
-    with pytest.raises(psycopg.errors.FeatureNotSupported, match="foreign key"):
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="no longer be colocated") as caught:
         conn.execute("ALTER TABLE parent ALTER COLUMN id TYPE bigint")
+    assert "drop the foreign key" in (caught.value.diag.message_hint or "")
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="no longer be colocated"):
+        conn.execute("ALTER TABLE child ALTER COLUMN pid TYPE bigint")
     assert _layout(conn, schema, "parent")[2] == "int4"
+    conn.execute("ALTER TABLE parent ALTER COLUMN id TYPE int4, ALTER COLUMN k TYPE bigint")  # the same type
     # Django's order: drop the key, change both columns, add the key again
     conn.execute("ALTER TABLE child DROP CONSTRAINT child_pid_fkey")
     conn.execute("ALTER TABLE parent ALTER COLUMN id TYPE bigint USING id::bigint")
@@ -224,6 +228,8 @@ def test_unique_key_and_index_kept(conn: psycopg.Connection, datanodes: dict[str
     conn.execute("CREATE TABLE keyed (id int, code text, UNIQUE (id, code)) DISTRIBUTE BY HASH (id)")
     conn.execute("CREATE INDEX keyed_code ON keyed (code)")
     conn.execute("COMMENT ON TABLE keyed IS 'kept'")
+    conn.execute("ALTER TABLE keyed SET (fillfactor = 70, toast.autovacuum_enabled = off)")
+    conn.execute("ALTER TABLE keyed ALTER COLUMN code SET STATISTICS 321, ALTER COLUMN code SET STORAGE EXTERNAL")
     conn.execute("INSERT INTO keyed SELECT g, 'c' || g FROM generate_series(1, 100) g")
     conn.execute("ALTER TABLE keyed ALTER COLUMN id TYPE numeric(12, 2)")
     with pytest.raises(psycopg.errors.UniqueViolation):
@@ -235,6 +241,14 @@ def test_unique_key_and_index_kept(conn: psycopg.Connection, datanodes: dict[str
             on_node = {r[0] for r in node.execute(
                 "SELECT indexname FROM pg_indexes WHERE tablename = 'keyed' AND schemaname = %s", (schema,))}
             assert on_node == indexes
+            leaves = node.execute(
+                "SELECT count(*), count(*) FILTER (WHERE c.reloptions = '{fillfactor=70}' AND "
+                "t.reloptions = '{autovacuum_enabled=off}') FROM pg_partition_tree(%s::regclass) p "
+                "JOIN pg_class c ON c.oid = p.relid LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE p.isleaf",
+                (f'"{schema}".keyed',)).fetchone()
+            assert leaves[0] > 0 and leaves[0] == leaves[1]
+            assert node.execute("SELECT attstattarget, attstorage FROM pg_attribute WHERE attname = 'code' AND "
+                                "attrelid = %s::regclass", (f'"{schema}".keyed',)).fetchone() == (321, "e")
     assert conn.execute("SELECT obj_description('keyed'::regclass)").fetchone() == ("kept",)
     assert _layout(conn, schema, "keyed")[2] == "numeric"
     _placed_as_hashed(conn, datanodes, schema, "keyed", "id")

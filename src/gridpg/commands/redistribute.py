@@ -879,10 +879,45 @@ async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute t ON t.attrelid = c.oid, "
         f"pg_catalog.aclexplode(t.attacl) a WHERE c.oid = {regclass} AND t.attacl IS NOT NULL "
         "AND NOT t.attisdropped AND a.grantee <> c.relowner ORDER BY t.attnum")
+    out += await _storage_settings(conn, qualified)
     return out + [f"GRANT {priv} ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
                   for priv, grantee, grantable in grants] + [
         f"GRANT {priv} ({column}) ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
         for priv, column, grantee, grantable in column_grants]
+
+
+_STORAGE = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}
+_COMPRESSION = {"p": "pglz", "l": "lz4"}
+
+
+async def _storage_settings(conn: BackendConnection, qualified: str) -> list[str]:
+    """The table's storage options (fillfactor, autovacuum_*, toast.*), set on every leaf
+    below it where the rows are (a partitioned table takes none), and its columns'
+    statistics targets, storage modes and compression, as the catalog server has them."""
+    regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
+    found = await conn.query(
+        "SELECT pg_catalog.array_to_string(c.reloptions, ', '), (SELECT pg_catalog.string_agg('toast.' || o, ', ') "
+        "FROM pg_catalog.unnest(t.reloptions) o) FROM pg_catalog.pg_class c "
+        f"LEFT JOIN pg_catalog.pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = {regclass}")
+    out: list[str] = []
+    options = ", ".join(o for o in (found[0] if found else ()) if o)
+    if options:
+        out.append(
+            "DO $gridpg_reloptions$ DECLARE r record; BEGIN FOR r IN SELECT relid FROM pg_catalog.pg_partition_tree("
+            f"{quote_literal(qualified)}::pg_catalog.regclass) WHERE isleaf LOOP EXECUTE 'ALTER TABLE ' || "
+            f"r.relid::pg_catalog.regclass::text || ' SET (' || {quote_literal(options)} || ')'; END LOOP; "
+            "END $gridpg_reloptions$")
+    columns = await conn.query(
+        "SELECT pg_catalog.quote_ident(a.attname), CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END, "
+        "CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END, a.attcompression "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        f"WHERE a.attrelid = {regclass} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")
+    for name, target, storage, compression in columns:
+        column = f"ALTER TABLE {qualified} ALTER COLUMN {name}"
+        out += [f"{column} SET STATISTICS {int(target)}"] if target is not None else []
+        out += [f"{column} SET STORAGE {_STORAGE[storage]}"] if storage in _STORAGE else []
+        out += [f"{column} SET COMPRESSION {_COMPRESSION[compression]}"] if compression in _COMPRESSION else []
+    return out
 
 
 async def _triggers(conn: BackendConnection, qualified: str) -> list[str]:

@@ -156,6 +156,8 @@ async def _retype(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: 
                       f'column "{column}" of type {formatted} cannot be a distribution column',
                       hint="distribute the table by another column first (alter_distributed_table), "
                       "or keep a type of the integer, text, numeric, date/time, uuid, bool or bytea kinds")
+    if canonical_type_name(base) != canonical_type_name(table.column_type or ""):
+        await _ensure_no_colocated_foreign_keys(ddl, catalog, table)
     in_place = (typtype == "b" and keeps_values(body, column, table.column_type or "") and old_deterministic
                 and await _deterministic_collation(catalog, qualified, column)
                 and hashes_alike(table.column_type or "", new_type or "", int(new_typmod or -1)))
@@ -163,6 +165,31 @@ async def _retype(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: 
     conversion = Conversion(scratch, _alter_tail(request.sql), in_place)
     await redistribute(ddl.dispatcher, ddl, qualified, DistributionSpec("hash", column), table.shard_count,
                        None, by_default=table.by_default, convert=conversion)
+
+
+async def _ensure_no_colocated_foreign_keys(ddl: DdlRunner, catalog: Any, table: DistTable) -> None:
+    """A foreign key between the table and another HASH table holds on each datanode because
+    the two are colocated; the new type puts the table in the colocation group of that
+    type, away from the other: refused (0A000) before any row moves, with the way round."""
+    rows = await catalog.query(
+        "SELECT c.conname, pn.nspname, p.relname, fn.nspname, f.relname FROM pg_catalog.pg_constraint c "
+        "JOIN pg_catalog.pg_class p ON p.oid = c.conrelid JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace "
+        "JOIN pg_catalog.pg_class f ON f.oid = c.confrelid JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace "
+        "WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid <> c.confrelid AND "
+        f"pg_catalog.to_regclass({quote_literal(quote_qualified(table.schema, table.name))}) IN (c.conrelid, c.confrelid) "
+        "ORDER BY c.oid")
+    for name, child_schema, child, parent_schema, parent in rows:
+        other = (parent_schema, parent) if (child_schema, child) == table.key else (child_schema, child)
+        found = ddl.snapshot.table(other[0] or "", other[1] or "")
+        if found is None or found.method != "hash":
+            continue
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'cannot change the type of distribution column "{table.column}" of "{table.name}": '
+                      f'foreign key "{name}" of "{child}" refers to "{parent}", and the two tables would no '
+                      "longer be colocated",
+                      detail="gridpg colocates hash-distributed tables by the type of their distribution column",
+                      hint="drop the foreign key, change the type of both columns, then add the key again "
+                      "(as Django's migrations do)")
 
 
 async def _ensure_no_inheritance(catalog: Any, qualified: str, column: str) -> None:
