@@ -26,6 +26,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
+from gridpg.commands.ddl import as_cluster_owner
 from gridpg.errors import FEATURE_NOT_SUPPORTED, INVALID_TABLE_DEFINITION, PgError
 from gridpg.planner.hashing import canonical_type_name, is_hashable_type
 from gridpg.sql.quote import quote_literal, quote_qualified
@@ -124,6 +125,7 @@ async def run(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: dict
     except BaseException:
         if not runner.txn.in_block:  # the statement's own transaction ends with it
             runner.private_snapshot = None
+            runner.before_commit.clear()
         raise
     await ddl.finish("ALTER TABLE")
 
@@ -163,8 +165,38 @@ async def _retype(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: 
                 and hashes_alike(table.column_type or "", new_type or "", int(new_typmod or -1)))
     scratch = f"{SCRATCH_SCHEMA}.gp_retype_{secrets.token_hex(6)}"
     conversion = Conversion(scratch, _alter_tail(request.sql), in_place)
+    old_placement = _placement(ddl, table)
     await redistribute(ddl.dispatcher, ddl, qualified, DistributionSpec("hash", column), table.shard_count,
                        None, by_default=table.by_default, convert=conversion)
+    moved = ddl.snapshot.table(table.schema, table.name)
+    if not in_place or moved is None or _placement(ddl, moved) != old_placement:
+        groups = sorted(set(table.groups) | set(moved.groups if moved is not None else ()))
+        ddl.runner.before_commit.append(lambda: _cancel_waiters(ddl, groups))
+
+
+def _placement(ddl: DdlRunner, table: DistTable) -> dict[int, str]:
+    snapshot = ddl.snapshot
+    return {r: snapshot.shard_group(table.schema, table.name, r) for r in range(table.shard_count or 0)}
+
+
+# Statements of other sessions waiting for a relation this transaction holds exclusively
+# (the table, its shards, its views) on a datanode: cancelled, as the superuser the
+# connection logged in as (any session's role may run the change).
+_CANCEL_WAITERS = as_cluster_owner(
+    "SELECT pg_catalog.count(pg_catalog.pg_cancel_backend(w.pid)) FROM pg_catalog.pg_locks w "
+    "WHERE NOT w.granted AND w.locktype = 'relation' AND w.pid <> pg_catalog.pg_backend_pid() "
+    "AND w.relation IN (SELECT h.relation FROM pg_catalog.pg_locks h WHERE h.pid = pg_catalog.pg_backend_pid() "
+    "AND h.granted AND h.locktype = 'relation' AND h.mode = 'AccessExclusiveLock')")
+
+
+async def _cancel_waiters(ddl: DdlRunner, groups: list[str]) -> None:
+    """Just before a change that moved rows commits: statements of other sessions that
+    waited for the table on its datanodes were routed by the old hash (a point read,
+    UPDATE or DELETE would look on a node or shard the row left, and find nothing): they
+    are cancelled (57014, loud) instead of running against the rebuilt table. A change
+    that kept every row in place lets them run (they find their rows)."""
+    for group in groups:
+        await (await ddl.conn(group)).simple_query(_CANCEL_WAITERS)
 
 
 async def _ensure_no_colocated_foreign_keys(ddl: DdlRunner, catalog: Any, table: DistTable) -> None:
