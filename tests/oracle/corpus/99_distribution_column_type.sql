@@ -84,3 +84,22 @@ SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'code
 -- error
 ALTER TABLE codes ALTER COLUMN code TYPE varchar(2);
 SELECT count(*) FROM codes;
+CREATE TABLE blocks (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id);
+INSERT INTO blocks SELECT g, g FROM generate_series(1, 60) g;
+BEGIN;
+ALTER TABLE blocks ALTER COLUMN id TYPE text;
+-- error
+SELECT 1 / 0;
+COMMIT;
+SELECT v FROM blocks WHERE id = 7;
+BEGIN;
+ALTER TABLE blocks ALTER COLUMN id TYPE text;
+SAVEPOINT s;
+ALTER TABLE blocks ALTER COLUMN id TYPE numeric USING id::numeric * 2;
+SELECT v FROM blocks WHERE id = 14;
+ROLLBACK TO SAVEPOINT s;
+SELECT v FROM blocks WHERE id = '7';
+INSERT INTO blocks VALUES ('x', 0);
+COMMIT;
+SELECT v FROM blocks WHERE id = 'x';
+SELECT count(*), sum(v) FROM blocks;
