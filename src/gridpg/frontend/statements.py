@@ -1115,6 +1115,7 @@ class StatementRunner:
         txn = self.txn
         if txn.state is not TxnState.IN_BLOCK or self.implicit_block or self._running or self.pending_sync \
                 or self.coord.read_only or self.shard_checks_due or self.ddl_in_block or self.sequence_ddl \
+                or self.before_commit \
                 or self.local_sequences or self.private_snapshot is not None or self.temps.pinned \
                 or self.state.changed_in_transaction or self.coord.pause_gate.is_closed_for(self.session) \
                 or self.notify.in_transaction:
