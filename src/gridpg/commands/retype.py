@@ -170,8 +170,8 @@ async def _retype(ddl: DdlRunner, request: ExecRequest, table: DistTable, tree: 
                        None, by_default=table.by_default, convert=conversion)
     moved = ddl.snapshot.table(table.schema, table.name)
     if not in_place or moved is None or _placement(ddl, moved) != old_placement:
-        groups = sorted(set(table.groups) | set(moved.groups if moved is not None else ()))
-        ddl.runner.before_commit.append(lambda: _cancel_waiters(ddl, groups))
+        nodes = [*ddl.catalog_nodes(), *sorted(set(table.groups) | set(moved.groups if moved is not None else ()))]
+        ddl.runner.before_commit.append(lambda: _cancel_waiters(ddl, nodes))
 
 
 def _placement(ddl: DdlRunner, table: DistTable) -> dict[int, str]:
@@ -180,7 +180,7 @@ def _placement(ddl: DdlRunner, table: DistTable) -> dict[int, str]:
 
 
 # Statements of other sessions waiting for a relation this transaction holds exclusively
-# (the table, its shards, its views) on a datanode: cancelled, as the superuser the
+# (the table, its shards, its views) on a server: cancelled, as the superuser the
 # connection logged in as (any session's role may run the change).
 _CANCEL_WAITERS = as_cluster_owner(
     "SELECT pg_catalog.count(pg_catalog.pg_cancel_backend(w.pid)) FROM pg_catalog.pg_locks w "
@@ -189,14 +189,16 @@ _CANCEL_WAITERS = as_cluster_owner(
     "AND h.granted AND h.locktype = 'relation' AND h.mode = 'AccessExclusiveLock')")
 
 
-async def _cancel_waiters(ddl: DdlRunner, groups: list[str]) -> None:
+async def _cancel_waiters(ddl: DdlRunner, nodes: list[str]) -> None:
     """Just before a change that moved rows commits: statements of other sessions that
-    waited for the table on its datanodes were routed by the old hash (a point read,
-    UPDATE or DELETE would look on a node or shard the row left, and find nothing): they
-    are cancelled (57014, loud) instead of running against the rebuilt table. A change
+    wait for the table on its datanodes were routed by the old hash (a point read, UPDATE
+    or DELETE would look on a node or shard the row left, and find nothing), and those
+    waiting on a catalog server (a statement form described there for the first time) are
+    planned with the metadata their coordinator holds, which may still be the old one:
+    all are cancelled (57014, loud) instead of running against the rebuilt table. A change
     that kept every row in place lets them run (they find their rows)."""
-    for group in groups:
-        await (await ddl.conn(group)).simple_query(_CANCEL_WAITERS)
+    for node in nodes:
+        await (await ddl.conn(node)).simple_query(_CANCEL_WAITERS)
 
 
 async def _ensure_no_colocated_foreign_keys(ddl: DdlRunner, catalog: Any, table: DistTable) -> None:
