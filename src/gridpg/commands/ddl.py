@@ -463,6 +463,9 @@ class DdlRunner:
             # the session's private view (loaded while this statement ran) dies with it;
             # kept, it would hide every later DDL from this session's planning
             self.runner.private_snapshot = None
+            hooks, self.runner.before_commit = self.runner.before_commit, []
+            for hook in hooks:
+                await hook()
             await txn.commit()
             await self.coord.metadata_changed()
         else:

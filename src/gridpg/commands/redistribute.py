@@ -239,10 +239,24 @@ def _count(text: str | None) -> int | None:
     return value
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """What commands/retype.py asks of a move: each datanode's rows copied into `scratch` (a
+    table in the shard schema) and converted there by `ALTER TABLE scratch <alter_tail>`
+    before the table is dropped; put back `in_place` (each datanode its own rows: none
+    changes shard) when the new placement is the old one, else gathered and routed."""
+
+    scratch: str
+    alter_tail: str
+    in_place: bool
+
+
 async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: DistributionSpec,
-                        shard_count: int | None, colocate: str | None, by_default: bool = False) -> None:
+                        shard_count: int | None, colocate: str | None, by_default: bool = False,
+                        convert: Conversion | None = None) -> None:
     """Move the table to the placement `spec` (recorded as gridpg's own choice when
-    `by_default`), with its rows, indexes and foreign keys, in the session's transaction."""
+    `by_default`), with its rows, indexes and foreign keys, in the session's transaction;
+    its rows converted on the way as `convert` says."""
     catalog = await ddl.conn(dispatcher.coord.catalog_node)
     schema, name = await _resolve(ddl, dispatcher, table_name)
     qualified = quote_qualified(schema, name)
@@ -268,7 +282,8 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     ddl._new_colocation = None
     try:
         await _move(dispatcher, ddl, catalog, staging, schema, name, qualified, old, spec,
-                    (shard_count, colocate, by_default), (create_sql, extra_sql, before_sql, foreign_sql), tree)
+                    (shard_count, colocate, by_default), (create_sql, extra_sql, before_sql, foreign_sql), tree,
+                    convert)
         moved = dispatcher.runner.snapshot().table(schema, name)
         for group in moved.groups if moved is not None and triggers else ():
             await (await ddl.conn(group)).simple_query("; ".join(triggers))
@@ -302,7 +317,7 @@ def _moved_colocation(dispatcher: Dispatcher, schema: str, name: str) -> int | N
 async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, staging: BackendConnection,
                 schema: str, name: str, qualified: str, old: Any, spec: DistributionSpec,
                 options: tuple[int | None, str | None, bool], definition: tuple[str, str, str, list[str]],
-                tree: PartitionTree) -> None:
+                tree: PartitionTree, convert: Conversion | None = None) -> None:
     shard_count, colocate, by_default = options
     create_sql, extra_sql, before_sql, foreign_sql = definition
     temp = "gp_redistribute"
@@ -338,8 +353,12 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
         for group in groups:
             await ddl.conn(group)
         listed = ", ".join(quote_ident(c.name) for c in columns)
-        await copy_rows_to_catalog(dispatcher, [(g, f"SELECT {listed} FROM {qualified}") for g in groups],
-                                   staging, f"pg_temp.{temp}")
+        old_placement = _placement_of(dispatcher, old)
+        if convert is not None:  # converted where they are; gathered (or not) once placed
+            await _convert_on_nodes(ddl, groups, convert, listed, qualified)
+        else:
+            await copy_rows_to_catalog(dispatcher, [(g, f"SELECT {listed} FROM {qualified}") for g in groups],
+                                       staging, f"pg_temp.{temp}")
         for column in filled:  # (the default as PostgreSQL prints it, under the session's search_path)
             await staging.simple_query(
                 f"BEGIN; SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true); "
@@ -392,8 +411,12 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     await _create_partitions(dispatcher, ddl, tree)
     await _ensure_foreign_keys_still_hold(ddl, catalog, table, fks)
     # 3. the rows, routed to their new nodes; then the foreign keys that refer to the table
-    await _route_rows(dispatcher, ddl, staging, temp, table, qualified,
-                      [c.name for c in columns if c.name in copied and c.name not in skipped])
+    names = [c.name for c in columns if c.name in copied and c.name not in skipped]
+    if convert is not None and old is not None:
+        await _place_converted(dispatcher, ddl, staging, temp, table, qualified, names, convert,
+                               old.groups, old_placement)
+    else:
+        await _route_rows(dispatcher, ddl, staging, temp, table, qualified, names)
     # its own foreign keys after its rows, checked at once as pg_restore does: made before,
     # a DEFERRABLE INITIALLY DEFERRED one (Django's) queued a check per row, and the next
     # ALTER TABLE of the table in the transaction failed (55006 "pending trigger events")
@@ -403,8 +426,8 @@ async def _move(dispatcher: Dispatcher, ddl: Any, catalog: BackendConnection, st
     for group, keys_of_group in incoming.items():
         if group in table.groups:
             conn = await ddl.conn(group)
-            for child, constraint, definition in keys_of_group:
-                await conn.simple_query(f"ALTER TABLE {child} ADD CONSTRAINT {quote_ident(constraint)} {definition}")
+            for child, constraint, key_sql in keys_of_group:
+                await conn.simple_query(f"ALTER TABLE {child} ADD CONSTRAINT {quote_ident(constraint)} {key_sql}")
     for group, statements in views.items():
         if group in table.groups and statements:
             await (await ddl.conn(group)).simple_query("; ".join(statements))
@@ -657,6 +680,47 @@ async def _drop_incoming_foreign_keys(conn: BackendConnection, qualified: str) -
     return keys
 
 
+def _placement_of(dispatcher: Dispatcher, table: Any) -> dict[int, str]:
+    """remainder -> group of a HASH table as the metadata has it now ({} for the others)."""
+    if table.method != "hash" or not table.shard_count:
+        return {}
+    snapshot = dispatcher.runner.snapshot()
+    return {r: snapshot.shard_group(table.schema, table.name, r) for r in range(table.shard_count)}
+
+
+async def _convert_on_nodes(ddl: Any, groups: list[str], convert: Conversion, listed: str, qualified: str) -> None:
+    """Each datanode's rows into the scratch table, converted there by PostgreSQL's own ALTER
+    TABLE (its casts, USING and errors: a failing cast ends the statement before anything is
+    dropped)."""
+    for group in groups:
+        await (await ddl.conn(group)).simple_query(
+            f"CREATE UNLOGGED TABLE {convert.scratch} AS SELECT {listed} FROM {qualified}; "
+            f"ALTER TABLE {convert.scratch} {convert.alter_tail}")
+
+
+async def _place_converted(dispatcher: Dispatcher, ddl: Any, staging: BackendConnection, temp: str, table: Any,
+                           qualified: str, names: list[str], convert: Conversion, old_groups: tuple[str, ...],
+                           old_placement: dict[int, str]) -> None:
+    """The converted rows into the rebuilt table: each datanode inserts its own when no row
+    can change shard and every shard stayed where it was (a row that would belong elsewhere
+    finds no partition there: 23514, never a misplaced row), else gathered into the staging
+    table and routed by their new hash. The scratch tables go with it."""
+    from gridpg.executor.multi import copy_rows_to_catalog
+
+    listed = ", ".join(quote_ident(n) for n in names)
+    if convert.in_place and old_placement and _placement_of(dispatcher, table) == old_placement:
+        for group in old_groups:
+            await (await ddl.conn(group)).simple_query(
+                f"INSERT INTO {qualified} ({listed}) OVERRIDING SYSTEM VALUE SELECT {listed} FROM {convert.scratch}; "
+                f"DROP TABLE {convert.scratch}")
+        return
+    await copy_rows_to_catalog(dispatcher, [(g, f"SELECT {listed} FROM {convert.scratch}") for g in old_groups],
+                               staging, f"pg_temp.{temp}")
+    for group in old_groups:
+        await (await ddl.conn(group)).simple_query(f"DROP TABLE {convert.scratch}")
+    await _route_rows(dispatcher, ddl, staging, temp, table, qualified, names)
+
+
 async def _route_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnection, temp: str, table: Any,
                       qualified: str, names: list[str]) -> None:
     from gridpg.executor.dml import CopyRouter, _copy_routed
@@ -808,8 +872,52 @@ async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
         "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
         "pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable FROM pg_catalog.pg_class c, "
         f"pg_catalog.aclexplode(c.relacl) a WHERE c.oid = {regclass} AND a.grantee <> c.relowner")
+    # column privileges (GRANT SELECT (col) ...): the datanodes check them as well
+    column_grants = await conn.query(
+        "SELECT a.privilege_type, pg_catalog.quote_ident(t.attname), CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+        "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable "
+        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute t ON t.attrelid = c.oid, "
+        f"pg_catalog.aclexplode(t.attacl) a WHERE c.oid = {regclass} AND t.attacl IS NOT NULL "
+        "AND NOT t.attisdropped AND a.grantee <> c.relowner ORDER BY t.attnum")
+    out += await _storage_settings(conn, qualified)
     return out + [f"GRANT {priv} ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
-                  for priv, grantee, grantable in grants]
+                  for priv, grantee, grantable in grants] + [
+        f"GRANT {priv} ({column}) ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
+        for priv, column, grantee, grantable in column_grants]
+
+
+_STORAGE = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}
+_COMPRESSION = {"p": "pglz", "l": "lz4"}
+
+
+async def _storage_settings(conn: BackendConnection, qualified: str) -> list[str]:
+    """The table's storage options (fillfactor, autovacuum_*, toast.*), set on every leaf
+    below it where the rows are (a partitioned table takes none), and its columns'
+    statistics targets, storage modes and compression, as the catalog server has them."""
+    regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
+    found = await conn.query(
+        "SELECT pg_catalog.array_to_string(c.reloptions, ', '), (SELECT pg_catalog.string_agg('toast.' || o, ', ') "
+        "FROM pg_catalog.unnest(t.reloptions) o) FROM pg_catalog.pg_class c "
+        f"LEFT JOIN pg_catalog.pg_class t ON t.oid = c.reltoastrelid WHERE c.oid = {regclass}")
+    out: list[str] = []
+    options = ", ".join(o for o in (found[0] if found else ()) if o)
+    if options:
+        out.append(
+            "DO $gridpg_reloptions$ DECLARE r record; BEGIN FOR r IN SELECT relid FROM pg_catalog.pg_partition_tree("
+            f"{quote_literal(qualified)}::pg_catalog.regclass) WHERE isleaf LOOP EXECUTE 'ALTER TABLE ' || "
+            f"r.relid::pg_catalog.regclass::text || ' SET (' || {quote_literal(options)} || ')'; END LOOP; "
+            "END $gridpg_reloptions$")
+    columns = await conn.query(
+        "SELECT pg_catalog.quote_ident(a.attname), CASE WHEN a.attstattarget >= 0 THEN a.attstattarget END, "
+        "CASE WHEN a.attstorage <> t.typstorage THEN a.attstorage END, a.attcompression "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+        f"WHERE a.attrelid = {regclass} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")
+    for name, target, storage, compression in columns:
+        column = f"ALTER TABLE {qualified} ALTER COLUMN {name}"
+        out += [f"{column} SET STATISTICS {int(target)}"] if target is not None else []
+        out += [f"{column} SET STORAGE {_STORAGE[storage]}"] if storage in _STORAGE else []
+        out += [f"{column} SET COMPRESSION {_COMPRESSION[compression]}"] if compression in _COMPRESSION else []
+    return out
 
 
 async def _triggers(conn: BackendConnection, qualified: str) -> list[str]:

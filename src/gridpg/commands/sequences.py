@@ -901,6 +901,13 @@ async def before_statement(dispatcher: Dispatcher, sql: str) -> SequenceDdl | No
             options = (cmd.get("def") or {}).get("List", {}).get("items", [])
             if name:
                 ddl.realter.append((name, any(o.get("DefElem", {}).get("defname") == "restart" for o in options)))
+        for cmd in (c for c in cmds if c.get("subtype") == "AT_AlterColumnType"):
+            # an identity column's sequence takes the column's new type, and that type's
+            # bounds where it had the old type's (PostgreSQL's ALTER TYPE does it): the GTM's
+            # follows (Django's int -> bigint migration of an identity key stopped at 2**31 - 1)
+            name = await _identity_sequence(dispatcher, _range_text(body["relation"]), str(cmd.get("name")))
+            if name:
+                ddl.realter.append((name, False))
         for cmd in (c for c in cmds if c.get("subtype") == "AT_DropIdentity"):
             # its sequence is dropped: the GTM's goes too (a new identity of the same name
             # would otherwise continue from the old values)
@@ -995,6 +1002,14 @@ async def _column_sequence(dispatcher: Dispatcher, table: str, column: str) -> s
         dispatcher, f"SELECT pg_catalog.pg_get_serial_sequence({quote_literal(table)}, a.attname) "
         f"FROM pg_catalog.pg_attribute a WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(table)}) "
         f"AND a.attname = {quote_literal(column)} AND NOT a.attisdropped")
+    return str(rows[0][0]) if rows and rows[0][0] else None
+
+
+async def _identity_sequence(dispatcher: Dispatcher, table: str, column: str) -> str | None:
+    rows = await _catalog_rows(
+        dispatcher, f"SELECT pg_catalog.pg_get_serial_sequence({quote_literal(table)}, a.attname) "
+        f"FROM pg_catalog.pg_attribute a WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(table)}) "
+        f"AND a.attname = {quote_literal(column)} AND NOT a.attisdropped AND a.attidentity <> ''")
     return str(rows[0][0]) if rows and rows[0][0] else None
 
 

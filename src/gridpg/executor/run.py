@@ -419,11 +419,23 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
         await run(ddl, request, plan.tree, groups)
         return
     if plan.kind == "AlterTableStmt":
+        from gridpg.commands import retype
+
+        retyped = retype.retyped_table(plan.tree, plan.tables)
+        if retyped is not None:  # a partition key on the datanodes: the table is rebuilt
+            await retype.run(ddl, request, retyped, plan.tree)
+            return
         await partitions.align_for_attach(ddl, plan.tree)
         await partitions.prepare_inherit(ddl, plan.tree)
     sequences = await _sequences_to_reset(dispatcher, plan)
     group_sql = dict(plan.group_sql) if plan.group_sql is not None else None
-    await ddl.propagate(request, plan.kind, groups, list(plan.after), group_sql)
+    try:
+        await ddl.propagate(request, plan.kind, groups, list(plan.after), group_sql)
+    except PgError as exc:
+        from gridpg.commands import retype
+
+        retype.explain_dropped_distribution_column(exc, plan.tree, plan.tables)
+        raise
     if sequences and plan.sequences == "restart" and dispatcher.runner.txn.in_block:
         _restart_at_commit(dispatcher, list(sequences))
         return

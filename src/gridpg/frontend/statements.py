@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -173,6 +173,8 @@ class StatementRunner:
         self.cycle_failed = False  # a message of this extended-protocol cycle failed
         self.last_sequence: str | None = None  # the sequence lastval() reads
         self.sequence_ddl: list[sequences.SequenceDdl] = []  # GTM changes waiting for COMMIT
+        # Work the block's DDL left for just before its COMMIT (commands/retype.py)
+        self.before_commit: list[Callable[[], Awaitable[None]]] = []
         # Sequences created in the open transaction: the catalog server's until COMMIT.
         self.local_sequences: set[str] = set()
         # Sequences ALTERed without RESTART in the open block: the GTM takes the change at
@@ -386,7 +388,10 @@ class StatementRunner:
         if self.state.changed_in_transaction:
             self.txn.taint()
         if commit:
+            hooks, self.before_commit = self.before_commit, []
             try:
+                for hook in hooks:
+                    await hook()
                 await self.notify.pre_commit()
             except BaseException:
                 await self.txn.rollback()
@@ -410,6 +415,7 @@ class StatementRunner:
             await self.txn.rollback()
             self.state.rollback()
             self.sequence_ddl.clear()
+            self.before_commit.clear()
             await self.notify.rollback()
 
     @property
@@ -1109,6 +1115,7 @@ class StatementRunner:
         txn = self.txn
         if txn.state is not TxnState.IN_BLOCK or self.implicit_block or self._running or self.pending_sync \
                 or self.coord.read_only or self.shard_checks_due or self.ddl_in_block or self.sequence_ddl \
+                or self.before_commit \
                 or self.local_sequences or self.private_snapshot is not None or self.temps.pinned \
                 or self.state.changed_in_transaction or self.coord.pause_gate.is_closed_for(self.session) \
                 or self.notify.in_transaction:
