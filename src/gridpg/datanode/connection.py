@@ -186,6 +186,7 @@ class BackendConnection:
         # Answers of statements sent without waiting (a pipelined BEGIN) still to swallow.
         self.skip_results = 0
         self.skipped_error: PgError | None = None
+        self.ahead_answer = b""  # (send_ahead_query)
         # A pipelined query not written yet: it goes in the same write as the next message
         # (one syscall and one wake-up of the node, not two), or before any wait for an answer.
         self._ahead = b""
@@ -401,12 +402,20 @@ class BackendConnection:
     def send_ahead(self, sql: str) -> None:  # only on a fresh connection: never in a cycle
         """Send a simple query whose answer nobody reads (it is swallowed by the readers),
         written with the next message sent (or when an answer is awaited first)."""
+        self.send_ahead_query(codec.build_query(sql))
+
+    def send_ahead_query(self, query: bytes, answer: bytes = b"") -> None:
+        """`send_ahead` of a Query message built already; `answer`: the node's whole answer
+        when all goes well, if the caller knows it (`ahead_answer`)."""
         if self._proto.transport is None or self._proto.closed_exc is not None:
             self.broken = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
-        self._ahead += codec.build_query(sql)
+        self._ahead += query
         self._proto.awaiting_ready += 1
         self.skip_results += 1
+        # The expected answer of the last query sent ahead: a relay may swallow exactly
+        # these bytes when that query is the only one owed (frontend/fast_cycle.py).
+        self.ahead_answer = answer
 
     def _swallow_skipped(self) -> None:
         frames = self._proto.frames

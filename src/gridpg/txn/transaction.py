@@ -96,6 +96,30 @@ def is_insert(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "INSERT" and _ON_CONFLICT.search(sql) is None
 
 
+_OpeningKey = tuple[int, str, "str | None"]  # (GXID, BEGIN text, the block's instant)
+
+
+def _build_opening(key: _OpeningKey, coordinator: str) -> tuple[_OpeningKey, bytes, bytes]:
+    """A remote block's usual opening (`DistributedTransaction._open_remote_block`): the
+    Query (BEGIN, the GXID's application_name label, the block's instant) and the answer a
+    node gives it when all goes well, whole (a relay recognises it with one comparison:
+    frontend/fast_cycle.py; any other answer is read message by message)."""
+    gxid, begin_sql, instant = key
+    label = build_label(gxid, coordinator)
+    sql = [begin_sql, f"SET LOCAL application_name = {quote_literal(label)}"]
+    answer = [_BEGIN_COMPLETE, _SET_COMPLETE]
+    if instant is not None:
+        sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(instant)}")
+        answer.append(_SET_COMPLETE)
+    answer.append(codec.build_parameter_status("application_name", label))
+    answer.append(codec.build_ready(b"T"))
+    return key, codec.build_query("; ".join(sql)), b"".join(answer)
+
+
+_BEGIN_COMPLETE = codec.build_command_complete("BEGIN")
+_SET_COMPLETE = codec.build_command_complete("SET")
+
+
 @dataclass
 class _PrepareRound:
     """A PREPARE round written (`DistributedTransaction._start_prepare`), its answers due."""
@@ -304,6 +328,9 @@ class DistributedTransaction:
         # writer's commit; None: every 2PC decision is the GTM's.
         self.markers: marker.MarkerKeeper | None = None
         self._writes = 0  # nodes written so far in this transaction (Participant.write_order)
+        # The usual remote block opening of this transaction (`_build_opening`): its key
+        # (GXID, BEGIN text, instant), Query message and the node's expected answer.
+        self._opening: tuple[_OpeningKey, bytes, bytes] | None = None
 
     @property
     def effective_isolation(self) -> str:
@@ -648,6 +675,17 @@ class DistributedTransaction:
     def _open_remote_block(self, conn: BackendConnection, labeled: bool) -> str | None:
         """Open the transaction on the node, pipelined; the block's instant it was given
         (None: none, or a RESET ALL it replays removed it again)."""
+        instant = self.xact_stamp if self.in_block and labeled and self.xact_stamp is not None else None
+        if labeled and self.gxid is not None and not self.savepoints and not self.local_settings:
+            # The usual opening (BEGIN and the two labels, nothing replayed): its Query and
+            # the node's answer built once per transaction, not once per node joining.
+            key = (self.gxid, self.begin_sql if self.in_block else "BEGIN", instant)
+            opening = self._opening
+            if opening is None or opening[0] != key:
+                opening = self._opening = _build_opening(key, self.coordinator)
+            conn.send_ahead_query(opening[1], opening[2])
+            conn.txn_status = b"T"
+            return None if self.instant_reset else instant
         sql = [self.begin_sql if self.in_block else "BEGIN"]
         # Catalog servers are not labeled: SHOW application_name is answered there.
         if self.gxid is not None and labeled:
@@ -655,7 +693,6 @@ class DistributedTransaction:
             sql.append(f"SET LOCAL application_name = {quote_literal(label)}")
         # The block's instant for statements that read it (sql/xact_time.py), before any
         # savepoint: no ROLLBACK TO undoes it. In the same message: no round trip.
-        instant = self.xact_stamp if self.in_block and labeled and self.xact_stamp is not None else None
         if instant is not None:
             sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(instant)}")
         done = 0
