@@ -44,6 +44,7 @@ _END = frozenset((0x43, 0x49))  # CommandComplete, EmptyQueryResponse
 _BIND_COMPLETE = b"2\0\0\0\4"
 _READY = 0x5A
 _READY_IDLE = build_ready(b"I")
+_READY_IN_BLOCK = build_ready(b"T")
 _READY_SIZE = 6
 _ERROR = 0x45
 
@@ -198,7 +199,9 @@ class FastCycle:
             pos = self._skip_begin_answer(buf)
             if pos < 0:
                 return
-        elif not self.simple and buf.startswith(_BIND_COMPLETE) and self._took_plain_answer(buf):
+            if not self.simple and buf.startswith(_BIND_COMPLETE, pos) and self._took_plain_answer(buf, pos):
+                return  # (a block's first statement on the node)
+        elif not self.simple and buf.startswith(_BIND_COMPLETE) and self._took_plain_answer(buf, 0):
             return
         send = self.session.out.append  # (Session.send, without its call per message)
         if self.simple:
@@ -246,12 +249,12 @@ class FastCycle:
             send(buf[first:pos])
         self.pending = buf[pos:]
 
-    def _took_plain_answer(self, buf: bytes) -> bool:
-        """The usual answer to a prepared cycle, whole in `buf`: BindComplete, DataRows,
-        CommandComplete, ReadyForQuery; its rows and end relayed as one slice and the
-        cycle ended. False: anything else (nothing taken; the loop of `on_data` reads it)."""
+    def _took_plain_answer(self, buf: bytes, start: int) -> bool:
+        """The usual answer to a prepared cycle, whole in `buf` from `start`: BindComplete,
+        DataRows, CommandComplete, ReadyForQuery; its rows and end relayed as one slice and
+        the cycle ended. False: anything else (nothing taken; the loop of `on_data` reads it)."""
         size = len(buf)
-        pos = 5
+        pos = start + 5
         while size - pos >= 5:
             kind = buf[pos]
             end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
@@ -259,11 +262,11 @@ class FastCycle:
                 pos = end
                 continue
             if kind == 0x43 and size - end == _READY_SIZE and buf[end] == _READY:
-                self.session.out.append(buf[5:end])
+                self.session.out.append(buf[start + 5 : end])
                 if self.alone:
                     self._synced_alone(buf[size - 1 : size])
                 else:
-                    self._synced(buf[size - 1 : size])
+                    self._synced_joined(buf[size - 1 : size])
                 return True
             return False
         return False
@@ -350,8 +353,37 @@ class FastCycle:
         elif self.commit:
             runner.commit_synced()
             session.cycle_synced()
+        elif not self.alone:
+            self._synced_joined(status, relay_ended=True)
+            return
         else:
             runner.cycle_synced(self)
+            session.cycle_synced()
+        after_cycle(session)
+
+    def _synced_joined(self, status: bytes, relay_ended: bool = False) -> None:
+        """`_synced` of a prepared cycle on a connection of the transaction (not alone: in a
+        block, as TPC-B's statements), in one function: `StatementRunner.cycle_synced` and,
+        inside a block the client opened, `Session.cycle_synced` (ReadyForQuery 'T')."""
+        session = self.session
+        if not relay_ended:  # (else counted and ended by `_synced`)
+            pending = FAST_CYCLE_COUNTS.pending
+            pending["callback"] = pending.get("callback", 0) + 1
+            self.conn.end_relay(status)
+            session.cycle = None
+        runner = session.runner
+        assert runner is not None
+        runner.joined_cycle_ended(self.group, self.started)
+        if runner.txn.state is TxnState.IN_BLOCK and not runner.implicit_block:
+            session.skip_until_sync = False  # (release_if_idle: nothing to do in a block)
+            portals = session.portals
+            if portals:
+                portals.pop("", None)  # (the block's named portals stay)
+            out = session.out
+            out.append(_READY_IN_BLOCK)  # (send_ready: no notification in a block)
+            session.stream.write(b"".join(out))
+            out.clear()
+        else:
             session.cycle_synced()
         after_cycle(session)
 

@@ -76,7 +76,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
-from gridpg.txn.transaction import DistributedTransaction, TxnState, is_insert, read_commit_answer
+from gridpg.txn.transaction import DistributedTransaction, TxnState, read_commit_answer
 
 if TYPE_CHECKING:
     from gridpg.executor.shard_hold import ShardHold
@@ -843,7 +843,7 @@ class StatementRunner:
         self._running += 1
         self.current_sql = statement
         if route.writes and not alone:
-            txn.mark_written(group, locks_rows=not is_insert(route.sql))
+            txn.mark_written(group, locks_rows=route.locks_rows)
         relay.start_simple_prepared(conn, sent.sql, types, literals)
         return conn, alone, group, route.writes
 
@@ -1035,12 +1035,19 @@ class StatementRunner:
         conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)
         if conn is None:
             return None
-        self.current_sql = route.statement
+        self.current_sql = route.client_sql or route.sql  # (route.statement)
         self._running += 1
         if alone:
             relay.start_routed(conn, route, bind_tail, True)
-        else:
-            self.dispatcher.start_routed_on(conn, group, route, bind_tail, sync_now=True)
+            return conn, alone
+        # (Dispatcher.start_routed_on with its Sync, in one function)
+        if route.writes:
+            txn.mark_written(group, locks_rows=route.locks_rows)
+        if route.block is not None and txn.state is not TxnState.IDLE:
+            route = route.block  # (route.for_block)
+        relay.start_routed(conn, route, bind_tail, True)
+        self.presynced.add(group)
+        self.pending_sync[group] = conn
         return conn, alone
 
     @staticmethod
@@ -1170,6 +1177,13 @@ class StatementRunner:
             self.dispatcher.routed_synced(cycle.group)
         self._running -= 1
         _count_routed(cycle.started)
+
+    def joined_cycle_ended(self, group: str, started: float) -> None:
+        """`cycle_synced` of a cycle that is not alone (FastCycle._synced_joined)."""
+        del self.pending_sync[group]  # (Dispatcher.routed_synced)
+        self.presynced.discard(group)
+        self._running -= 1
+        metrics.ROUTER.observe(time.perf_counter() - started)
 
     def alone_cycle_ended(self, started: float) -> None:
         """`cycle_synced`'s count of a cycle run alone whose connection went back to its
