@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
 from gridpg.metrics import FAST_CYCLE_COUNTS
-from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, build_ready, split_bind
+from gridpg.pgwire.codec import BIND_COMPLETE, NO_DATA, ProtocolViolation, build_ready, split_bind
 from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
@@ -52,29 +52,35 @@ _ERROR = 0x45
 def start(session: Session) -> bool:
     """Start the statement the client's buffered bytes hold, if it can run from callbacks;
     False: nothing consumed or sent (the task handles the bytes)."""
-    if session.runner is not None and session.runner.pipeline_block:
-        return False  # a pipeline's implicit block ends in the task's on_sync
-    # (each reads the type byte first: a Bind cycle, else a Query)
-    return _start_cycle(session) or _start_query(session)
-
-
-def _start_cycle(session: Session) -> bool:
-    found = session.frames.peek_bind_cycle()
-    if found is None:
-        return False
-    payload, wants_description = found
-    bound = session.cycle_statement(payload)
     runner = session.runner
-    if bound is None or runner is None:
+    if runner is None or runner.pipeline_block:
+        return False  # a pipeline's implicit block ends in the task's on_sync
+    found = session.frames.peek_bind_cycle()  # (a Bind cycle, else a Query)
+    if found is None:
+        return _start_query(session)
+    # The prepared cycle, in one function: the statement the Bind names
+    # (Session.cycle_statement), planned (Session.plan_cycle), sent, its messages consumed
+    # (Session.open_cycle).
+    payload, wants_description = found
+    if payload[:1] != b"\0":
+        return False  # (a named portal: message by message)
+    names_end = payload.find(b"\0", 1)
+    if names_end < 0:
         return False
-    statement = bound[0]
+    try:
+        statement = session.statements.get(payload[1:names_end].decode())
+    except UnicodeDecodeError:
+        return False
+    if statement is None:
+        return False
+    names_end += 1
     control = statement.controls_transaction
     if control is None:
         control = statement.controls_transaction = runner.is_transaction_control(statement.sql)
     try:
         if control:  # (never a routed plan: plan_cycle would find none)
-            return _run_begin(session, bound, payload, wants_description)
-        planned = session.plan_cycle(payload, wants_description, bound)
+            return _run_begin(session, statement, names_end, payload, wants_description)
+        planned = session.plan_cycle(payload, wants_description, statement, names_end)
         if planned is None:
             return False
     except (PgError, ProtocolViolation):
@@ -85,17 +91,23 @@ def _start_cycle(session: Session) -> bool:
     if taken is None:
         return False
     conn, alone = taken
-    session.open_cycle(description)
+    session.frames.skip_buffered()  # (Session.open_cycle)
+    portals = session.portals
+    if portals:
+        portals.pop("", None)  # this Bind replaces the unnamed portal; Sync closes it
+    out = session.out
+    out.append(BIND_COMPLETE)
+    if description:
+        out.append(description)
     cycle = session.cycle = FastCycle(session, conn, group, started, alone, route.writes, False)
     conn.start_relay(cycle)  # (as _begin)
     return True
 
 
-def _run_begin(session: Session, bound: tuple[PreparedStatement, int], payload: bytes,
+def _run_begin(session: Session, statement: PreparedStatement, names_end: int, payload: bytes,
                wants_description: bool) -> bool:
     """A prepared BEGIN's whole cycle, answered here (it sends nothing to the nodes); or a
     prepared COMMIT/END of a one-node block, whose node's answer is relayed here."""
-    statement, names_end = bound
     runner = session.runner
     if runner is None or statement.described is None or statement.described[0] \
             or session.coord.settings.idle_in_transaction_timeout > 0:
