@@ -553,20 +553,33 @@ class BackendConnection:
 
     async def read_results(self) -> list[QueryResult]:
         results: list[QueryResult] = []
-        current = QueryResult()
+        current: QueryResult | None = None  # (made at its first message: most answers are a tag)
         error: PgError | None = None
+        frames = self._proto.frames
         while True:
-            kind, payload = await self.recv()
+            if frames and not self.skip_results:  # (`recv`, without its two coroutines)
+                kind, raw = frames.popleft()
+                payload = raw[5:]
+            else:
+                kind, payload = await self.recv()
             if kind == 0x44:  # DataRow
+                if current is None:
+                    current = QueryResult()
                 current.rows.append(tuple(
                     None if v is None else v.decode() for v in codec.parse_data_row(payload)
                 ))
             elif kind == 0x54:
+                if current is None:
+                    current = QueryResult()
                 current.columns = codec.parse_row_description(payload)
             elif kind == 0x43:
-                current.tag = payload[:-1].decode()
-                results.append(current)
-                current = QueryResult()
+                tag = payload[:-1].decode()
+                if current is None:
+                    results.append(QueryResult(tag=tag))
+                else:
+                    current.tag = tag
+                    results.append(current)
+                    current = None
             elif kind == 0x45:
                 error = self.error(codec.parse_error_fields(payload))
             elif kind == 0x5A:
@@ -577,8 +590,8 @@ class BackendConnection:
             elif kind == 0x47:  # CopyInResponse: we have nothing to send
                 self.send(codec.message(b"f", codec.cstr("no COPY data from the coordinator")))
             elif kind == 0x49:  # EmptyQueryResponse
-                results.append(current)
-                current = QueryResult()
+                results.append(QueryResult() if current is None else current)
+                current = None
             elif kind == 0x4E:  # NoticeResponse: kept for whoever relays it
                 self.notices.append(codec.message(b"N", payload))
 
