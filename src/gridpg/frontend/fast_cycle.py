@@ -132,18 +132,18 @@ def _run_begin(session: Session, statement: PreparedStatement, names_end: int, p
 def _run_commit(session: Session, sql: str, description: bytes) -> bool:
     """A prepared COMMIT/END sent to the block's one node (`StatementRunner.commit_now`):
     the node's CommandComplete is the client's, its ReadyForQuery ends the cycle. Or the
-    PREPARE round of a block that wrote two or more nodes (`two_phase_commit_now`)."""
+    PREPARE round of a block that wrote two or more nodes (two-phase)."""
     runner = session.runner
     assert runner is not None
     started = time.perf_counter()
-    conn = runner.commit_now(sql)
-    if conn is not None:
+    taken = runner.commit_now(sql)
+    if taken is None:
+        return False
+    conn, two_phase = taken
+    if not two_phase:
         session.open_cycle(description)
         _begin(FastCycle(session, conn, conn.node, started, False, False, simple=False, commit=True))
         return True
-    conn = runner.two_phase_commit_now(sql)
-    if conn is None:
-        return False
     # Two or more nodes written: the PREPAREs are on their way; the task does the rest
     # (the GTM's decision, COMMIT PREPARED), as `_hand_back` hands it an answer.
     session.open_cycle(description)

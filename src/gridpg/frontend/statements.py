@@ -1082,31 +1082,28 @@ class StatementRunner:
         txn.begin(control.begin_sql)
         return codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN")
 
-    def commit_now(self, sql: str) -> BackendConnection | None:
-        """A client's prepared COMMIT/END run from callbacks (frontend/fast_cycle.py): the
-        one-phase case of `end_transaction(commit=True)` where nothing needs waiting and
-        nothing but the node's COMMIT is to do: a block with one open remote block and no
-        other node written (`DistributedTransaction.one_phase_commit_now`) that
-        `_commit_now_allowed`. The node's COMMIT sent; its answer ends with
-        `commit_synced` (or `finish_commit` in the task); None: nothing done."""
+    def commit_now(self, sql: str) -> tuple[BackendConnection, bool] | None:
+        """A client's prepared COMMIT/END run from callbacks (frontend/fast_cycle.py), where
+        nothing needs waiting and `_commit_now_allowed` (checked once for both cases):
+        (the connection whose answer ends it, whether it is two-phase), or None: nothing
+        done. One-phase: the case of `end_transaction(commit=True)` with one open remote
+        block and no other node written (`DistributedTransaction.one_phase_commit_now`),
+        the node's COMMIT sent; its answer ends with `commit_synced` (or `finish_commit` in
+        the task). Two-phase: a block that wrote two or more nodes, its PREPARE round
+        written (`DistributedTransaction.two_phase_commit_now`; a writer's connection
+        returned), the rest left to the task (`finish_commit`)."""
         if not self._commit_now_allowed(sql):
             return None
-        conn = self.txn.one_phase_commit_now()
+        txn = self.txn
+        conn = txn.one_phase_commit_now()
+        two_phase = False
         if conn is None:
-            return None
+            conn = txn.two_phase_commit_now()
+            if conn is None:
+                return None
+            two_phase = True
         self._committing_now(sql)
-        return conn
-
-    def two_phase_commit_now(self, sql: str) -> BackendConnection | None:
-        """The same for a block that wrote two or more nodes: its PREPARE round written from
-        the callback (`DistributedTransaction.two_phase_commit_now`; a writer's connection
-        returned), the rest left to the task (`finish_commit`). None: nothing done."""
-        if not self._commit_now_allowed(sql):
-            return None
-        conn = self.txn.two_phase_commit_now()
-        if conn is not None:
-            self._committing_now(sql)
-        return conn
+        return conn, two_phase
 
     def _commit_now_allowed(self, sql: str) -> bool:
         """Whether a COMMIT may start from callbacks: a block (not failed, not implicit)

@@ -364,9 +364,11 @@ class DistributedTransaction:
                 and self.consistency.is_cluster)
 
     def _wants_cluster_snapshot(self, node: str) -> bool:
+        # (the isolation level before the consistency setting: under READ COMMITTED, the
+        # usual case, that one is not read at every node joining)
         return (self.in_block and not self.cluster_snapshot and node not in self.local_nodes
-                and self.consistency is not None and self.consistency.is_cluster
-                and self.effective_isolation == snapshot.REPEATABLE_READ
+                and self.consistency is not None
+                and self.effective_isolation == snapshot.REPEATABLE_READ and self.consistency.is_cluster
                 and not any(n not in self.local_nodes for n in self.participants))
 
     # -- block control -----------------------------------------------------------------
@@ -511,7 +513,7 @@ class DistributedTransaction:
         take, a GXID at hand, a pooled connection in the session's state. Its remote block
         is opened pipelined (`send_ahead`): the connection's reader swallows that answer."""
         local = self.local_nodes
-        if (self.serializable and node not in local and any(n not in local for n in self.participants)) \
+        if (node not in local and any(n not in local for n in self.participants) and self.serializable) \
                 or self._wants_cluster_snapshot(node) or (self.cluster_snapshot and node not in local):
             return None  # _join raises, or takes the snapshot first
         if self.gxid is None:
