@@ -20,6 +20,7 @@ message on, which relays it as `Session.routed_cycle` or `on_query` would have
 
 from __future__ import annotations
 
+import struct
 import time
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,7 @@ _READY = 0x5A
 _READY_IDLE = build_ready(b"I")
 _READY_IN_BLOCK = build_ready(b"T")
 _READY_SIZE = 6
+_LENGTH = struct.Struct(">I").unpack_from  # a message's length (no slice made to read it)
 _ERROR = 0x45
 
 
@@ -227,7 +229,7 @@ class FastCycle:
         type_map = self.conn.type_map if self.simple else None
         while size - pos >= 5:
             kind = buf[pos]
-            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if end > size:
                 break
             if kind == 0x54 and type_map:  # the node's type OIDs -> the catalog server's
@@ -269,7 +271,7 @@ class FastCycle:
         pos = start + 5
         while size - pos >= 5:
             kind = buf[pos]
-            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if kind == 0x44:  # DataRow
                 pos = end
                 continue
@@ -298,7 +300,7 @@ class FastCycle:
         while conn.skip_results:
             if size - pos < 5:
                 break
-            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if end > size:
                 break
             kind = buf[pos]
@@ -323,7 +325,7 @@ class FastCycle:
         notices: list[bytes] = []
         while size - pos >= 5:
             kind = buf[pos]
-            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if end > size:
                 break
             if kind == _READY and complete and end == size:
@@ -428,8 +430,15 @@ class FastCycle:
                 out.extend(session.notifications)
                 session.notifications.clear()
             out.append(_READY_IDLE)
-            session.stream.write(b"".join(out))
+            stream = session.stream
+            stream.write(b"".join(out))
             out.clear()
+            # (after_cycle, without its call)
+            if stream.needs_drain:
+                stream.wake()
+            elif (session.frames.buffered() or stream.eof or session.handover is not None) and stream.is_parked:
+                session.pump()
+            return
         after_cycle(session)
 
     def _hand_back(self, unread: bytes) -> None:

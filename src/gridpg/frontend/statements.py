@@ -1032,7 +1032,9 @@ class StatementRunner:
         goes back to its pool (`cycle_synced`) or joins them (`adopt_cycle`)."""
         txn = self.txn
         alone = txn.state is TxnState.IDLE and not txn.participants and group not in txn.pinned
-        conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)
+        # (alone: DistributedTransaction.take_alone, without its call)
+        conn = txn.pools.pool(group).take_matching(self._setup_now) if alone \
+            else txn.connection_now(group, self._setup_now)
         if conn is None:
             return None
         self.current_sql = route.client_sql or route.sql  # (route.statement)
@@ -1225,9 +1227,12 @@ class StatementRunner:
     def _setup_now(self, conn: BackendConnection) -> bool:
         """`_setup_connection` where it has nothing to send: the connection is in the
         session's state already (its catalog epoch noted); False: it is not."""
-        if conn.session_state != self.state.tag(conn.address.user, at_transaction_start=self.txn.in_block):
-            return False
-        conn.note_catalog_epoch(self.coord.snapshot.epoch if self.coord.snapshot is not None else 0)
+        if conn.session_state != self.state.tag(conn.address.user, self.txn.state is not TxnState.IDLE):
+            return False  # (the tag at a transaction's start inside a block: txn.in_block)
+        snapshot = self.coord.snapshot
+        epoch = snapshot.epoch if snapshot is not None else 0
+        if conn.catalog_epoch != epoch:  # (note_catalog_epoch: nothing to do when it is the same)
+            conn.note_catalog_epoch(epoch)
         return True
 
     async def _routed(self, statement: PreparedStatement) -> RoutedStatement | None:
