@@ -141,6 +141,8 @@ def _ready_owed(data: bytes) -> int:
     """How many ReadyForQuery answers these frontend messages will cause (Query, Sync)."""
     if len(data) == 5 and data[0] == 0x53:
         return 1
+    if data[:1] == b"Q" and int.from_bytes(data[1:5], "big") == len(data) - 1:
+        return 1  # one Query (the 2PC rounds' requests)
     owed = 0
     pos = 0
     end = len(data)
@@ -367,9 +369,9 @@ class BackendConnection:
     def is_quiet(self) -> bool:
         """Nothing owed, unread or relayed: a cycle's answer may be taken by a relay."""
         proto = self._proto
-        return (proto.awaiting_ready <= 0 and not proto.frames and not proto.reader.buffered()
-                and proto.relay is None and not self.skip_results and not self.in_cycle
-                and not self.is_closed)
+        return (proto.awaiting_ready <= 0 and not proto.frames and proto.relay is None and not self.skip_results
+                and not self.in_cycle and not proto.reader.buffered()
+                and not self.broken and proto.closed_exc is None)  # (is_closed)
 
     def start_relay(self, relay: ReplyRelay) -> None:
         """From now on the bytes go to `relay` (the connection must be quiet before the send)."""

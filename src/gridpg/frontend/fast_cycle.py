@@ -395,10 +395,16 @@ class FastCycle:
                 portals.pop("", None)  # (the block's named portals stay)
             out = session.out
             out.append(_READY_IN_BLOCK)  # (send_ready: no notification in a block)
-            session.stream.write(b"".join(out))
+            stream = session.stream
+            stream.write(b"".join(out))
             out.clear()
-        else:
-            session.cycle_synced()
+            # (after_cycle, without its call)
+            if stream.needs_drain:
+                stream.wake()
+            elif (session.frames.buffered() or stream.eof or session.handover is not None) and stream.is_parked:
+                session.pump()
+            return
+        session.cycle_synced()
         after_cycle(session)
 
     def _synced_alone(self, status: bytes) -> None:

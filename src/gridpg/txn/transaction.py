@@ -366,7 +366,7 @@ class DistributedTransaction:
     def _wants_cluster_snapshot(self, node: str) -> bool:
         # (the isolation level before the consistency setting: under READ COMMITTED, the
         # usual case, that one is not read at every node joining)
-        return (self.in_block and not self.cluster_snapshot and node not in self.local_nodes
+        return (self.state is not TxnState.IDLE and not self.cluster_snapshot and node not in self.local_nodes
                 and self.consistency is not None
                 and self.effective_isolation == snapshot.REPEATABLE_READ and self.consistency.is_cluster
                 and not any(n not in self.local_nodes for n in self.participants))
@@ -425,7 +425,7 @@ class DistributedTransaction:
         `read_block_instant`) and the node's remote block was, or will be when it joins,
         given that very instant with its BEGIN. False: the caller takes the general path
         (the instant as a literal), or first awaits `read_block_instant`."""
-        if not self.in_block or self.instant_reset or self.xact_stamp is None:
+        if self.state is TxnState.IDLE or self.instant_reset or self.xact_stamp is None:
             return False
         if not self.xact_stamp_read:
             part = self.participants.get(catalog_node)
@@ -501,7 +501,7 @@ class DistributedTransaction:
             return part.conn if part.conn.is_quiet else None
         if node in self.pinned:
             return None
-        if self.in_block:
+        if self.state is not TxnState.IDLE:  # (self.in_block)
             return self._join_now(node, setup_now)
         conn = self.pools.pool(node).take_matching(setup_now)
         if conn is not None:
@@ -595,7 +595,7 @@ class DistributedTransaction:
 
     def _note_joined(self, node: str) -> None:
         """A REPEATABLE READ block's first datanode snapshot: the shard switches seen then."""
-        if (self.moved_since is None and self.switch_count is not None and self.in_block
+        if (self.moved_since is None and self.switch_count is not None and self.state is not TxnState.IDLE
                 and node not in self.local_nodes and self.effective_isolation == snapshot.REPEATABLE_READ):
             self.moved_since = self.switch_count()
 
@@ -677,18 +677,19 @@ class DistributedTransaction:
     def _open_remote_block(self, conn: BackendConnection, labeled: bool) -> str | None:
         """Open the transaction on the node, pipelined; the block's instant it was given
         (None: none, or a RESET ALL it replays removed it again)."""
-        instant = self.xact_stamp if self.in_block and labeled and self.xact_stamp is not None else None
+        in_block = self.state is not TxnState.IDLE  # (self.in_block, read once)
+        instant = self.xact_stamp if in_block and labeled and self.xact_stamp is not None else None
         if labeled and self.gxid is not None and not self.savepoints and not self.local_settings:
             # The usual opening (BEGIN and the two labels, nothing replayed): its Query and
             # the node's answer built once per transaction, not once per node joining.
-            key = (self.gxid, self.begin_sql if self.in_block else "BEGIN", instant)
+            key = (self.gxid, self.begin_sql if in_block else "BEGIN", instant)
             opening = self._opening
             if opening is None or opening[0] != key:
                 opening = self._opening = _build_opening(key, self.coordinator)
             conn.send_ahead_query(opening[1], opening[2])
             conn.txn_status = b"T"
             return None if self.instant_reset else instant
-        sql = [self.begin_sql if self.in_block else "BEGIN"]
+        sql = [self.begin_sql if in_block else "BEGIN"]
         # Catalog servers are not labeled: SHOW application_name is answered there.
         if self.gxid is not None and labeled:
             label = build_label(self.gxid, self.coordinator)
@@ -1242,7 +1243,7 @@ class DistributedTransaction:
 
     def release_if_idle(self) -> None:
         """Outside a block, give back connections whose node finished its work."""
-        if self.in_block:
+        if self.state is not TxnState.IDLE:  # (self.in_block)
             return
         if not self.participants:  # (one statement run alone: nothing joined)
             self.tainted = False
