@@ -363,7 +363,7 @@ class BackendConnection:
         """Nothing owed and nothing unread: safe to hand to another session."""
         proto = self._proto
         return (proto.awaiting_ready <= 0 and not proto.frames and not self.skip_results
-                and not self.in_cycle and not self.is_closed)
+                and not self.in_cycle and not self.broken and proto.closed_exc is None)  # (is_closed)
 
     @property
     def is_quiet(self) -> bool:
