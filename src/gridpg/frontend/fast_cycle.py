@@ -396,10 +396,10 @@ class FastCycle:
             out = session.out
             out.append(_READY_IN_BLOCK)  # (send_ready: no notification in a block)
             stream = session.stream
-            stream.write(b"".join(out))
+            drain = stream.write_and_check(b"".join(out))
             out.clear()
             # (after_cycle, without its call)
-            if stream.needs_drain:
+            if drain:
                 stream.wake()
             elif (session.frames.buffered() or stream.eof or session.handover is not None) and stream.is_parked:
                 session.pump()
@@ -437,10 +437,10 @@ class FastCycle:
                 session.notifications.clear()
             out.append(_READY_IDLE)
             stream = session.stream
-            stream.write(b"".join(out))
+            drain = stream.write_and_check(b"".join(out))
             out.clear()
             # (after_cycle, without its call)
-            if stream.needs_drain:
+            if drain:
                 stream.wake()
             elif (session.frames.buffered() or stream.eof or session.handover is not None) and stream.is_parked:
                 session.pump()
