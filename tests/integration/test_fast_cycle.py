@@ -10,6 +10,7 @@ or a client gone mid-statement reaches the statement's node.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -177,6 +178,43 @@ def test_a_blocks_first_statement_on_a_node(gridpg_cluster: Cluster, datanodes: 
     for dsn in datanodes.values():
         with psycopg.connect(dsn, autocommit=True) as node:
             assert node.execute("SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE 'gridpg\\_%'").fetchone() == (0,)
+
+
+def test_remote_block_opening_answer_is_what_a_datanode_sends(datanodes: dict[str, str]) -> None:
+    """The answer built with a remote block's usual opening (one per transaction: BEGIN,
+    the GXID's label, the block's instant), which a relay swallows with one comparison, is
+    byte for byte a datanode's answer to it; without an instant too."""
+    from gridpg.datanode.connection import BackendConnection, NodeAddress
+    from gridpg.txn.transaction import _build_opening
+
+    info = psycopg.conninfo.conninfo_to_dict(next(iter(datanodes.values())))
+
+    async def answer(key: tuple[int, str, str | None]) -> tuple[bytes, bytes]:
+        address = NodeAddress("dn", str(info["host"]), int(info["port"]), str(info["user"]),
+                              str(info.get("password") or ""), str(info.get("dbname") or "postgres"))
+        node = await BackendConnection.connect(address)
+        got = bytearray()
+        done = asyncio.Event()
+
+        class Relay:
+            def on_data(self, data: bytes) -> None:
+                got.extend(data)
+                if got.endswith((b"Z\0\0\0\5T", b"Z\0\0\0\5I")):
+                    done.set()
+
+            def on_lost(self) -> None:
+                done.set()
+
+        _, query, expected = _build_opening(key, "coord9")
+        node.start_relay(Relay())  # type: ignore[arg-type]
+        node.send(query, 1)
+        await asyncio.wait_for(done.wait(), 10)
+        node.close()
+        return bytes(got), expected
+
+    for key in ((12345, "BEGIN", "2026-01-02 03:04:05.678901+00"), (77, "BEGIN ISOLATION LEVEL REPEATABLE READ", None)):
+        got, expected = asyncio.run(answer(key))
+        assert got == expected
 
 
 def test_prepared_begin(gridpg_cluster: Cluster, conn: psycopg.Connection) -> None:

@@ -309,30 +309,35 @@ def test_has_frame_says_whether_a_whole_message_is_buffered() -> None:
 
 
 def test_split_bind_reads_the_usual_binds_as_the_general_reader_does() -> None:
-    """`split_bind` reads the usual Binds (no format code, zero or one value, zero or one
+    """`split_bind` reads the usual Binds (no format code, any number of values, zero or one
     result format) by their bytes: it must give what the general reader gives, error
-    included, for every Bind of a seeded random set around those shapes."""
+    included, for every Bind of a seeded random set around those shapes (negative value
+    lengths and counts among them)."""
     import random
 
     def read(data: bytes, general: bool) -> object:
-        saved = codec._ONE_VALUE, codec._NO_VALUE
+        saved = codec._ONE_VALUE, codec._NO_VALUE, codec._NO_FORMATS
         if general:
-            codec._ONE_VALUE = codec._NO_VALUE = b"never"
+            codec._ONE_VALUE = codec._NO_VALUE = codec._NO_FORMATS = b"never"
         try:
             return codec.split_bind(data, 3)
         except codec.ProtocolViolation as exc:
             return ("error", str(exc))
         finally:
-            codec._ONE_VALUE, codec._NO_VALUE = saved
+            codec._ONE_VALUE, codec._NO_VALUE, codec._NO_FORMATS = saved
 
     rng = random.Random(7)
-    for _ in range(5000):
-        formats = [rng.choice([0, 1, 2]) for _ in range(rng.choice([0, 0, 1, 2]))]
-        values = [rng.choice([None, b"", b"12", b"x" * rng.randint(0, 5)]) for _ in range(rng.choice([0, 1, 1, 2]))]
+    for _ in range(8000):
+        formats = [rng.choice([0, 1, 2]) for _ in range(rng.choice([0, 0, 0, 1, 2]))]
+        values = [rng.choice([None, b"", b"12", b"x" * rng.randint(0, 5), -2])
+                  for _ in range(rng.choice([0, 1, 1, 2, 2, 3, 5]))]
         results = [rng.choice([0, 1, 3]) for _ in range(rng.choice([0, 1, 1, 2]))]
         data = b"\0s\0" + struct.pack("!h", len(formats)) + b"".join(struct.pack("!h", f) for f in formats)
-        data += struct.pack("!h", len(values))
+        data += struct.pack("!h", len(values) if rng.random() > 0.03 else -len(values) - 1)
         for value in values:
+            if value == -2:
+                data += struct.pack("!i", -2 if rng.random() < 0.1 else 1) + b"7"
+                continue
             data += struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
         data += struct.pack("!h", len(results)) + b"".join(struct.pack("!h", f) for f in results)
         data = data[: rng.choice([len(data), len(data), len(data) - 1, len(data) - 3, 7])]

@@ -175,3 +175,14 @@ def test_a_shard_form_goes_to_the_shard_of_the_value() -> None:
             assert by_literal is not None and by_literal[1] is target[1], (column_type, raw)
     no_shards = _with_shards(base, (texts[:5], None), snapshot, [25])  # type: ignore[arg-type]
     assert no_shards.shards is None  # texts for another shard count: the table's form only
+
+
+def test_node_statement_says_once_whether_it_locks_rows() -> None:
+    """Read once per plan (not per Execute) for the 2PC decider: a plain INSERT locks no
+    row already there; an upsert, an UPDATE or a DELETE may."""
+    from gridpg.executor.routed import _node_statement
+
+    assert _node_statement("INSERT INTO t VALUES ($1)", [23])["locks_rows"] is False
+    assert _node_statement("  insert into t values ($1) ON CONFLICT (k) DO NOTHING", [23])["locks_rows"] is True
+    assert _node_statement("UPDATE t SET v = v + $1 WHERE k = $2", [23, 23])["locks_rows"] is True
+    assert _node_statement("SELECT v FROM t WHERE k = $1", [23])["locks_rows"] is True

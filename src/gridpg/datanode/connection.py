@@ -141,6 +141,8 @@ def _ready_owed(data: bytes) -> int:
     """How many ReadyForQuery answers these frontend messages will cause (Query, Sync)."""
     if len(data) == 5 and data[0] == 0x53:
         return 1
+    if data[:1] == b"Q" and int.from_bytes(data[1:5], "big") == len(data) - 1:
+        return 1  # one Query (the 2PC rounds' requests)
     owed = 0
     pos = 0
     end = len(data)
@@ -186,6 +188,7 @@ class BackendConnection:
         # Answers of statements sent without waiting (a pipelined BEGIN) still to swallow.
         self.skip_results = 0
         self.skipped_error: PgError | None = None
+        self.ahead_answer = b""  # (send_ahead_query)
         # A pipelined query not written yet: it goes in the same write as the next message
         # (one syscall and one wake-up of the node, not two), or before any wait for an answer.
         self._ahead = b""
@@ -360,15 +363,15 @@ class BackendConnection:
         """Nothing owed and nothing unread: safe to hand to another session."""
         proto = self._proto
         return (proto.awaiting_ready <= 0 and not proto.frames and not self.skip_results
-                and not self.in_cycle and not self.is_closed)
+                and not self.in_cycle and not self.broken and proto.closed_exc is None)  # (is_closed)
 
     @property
     def is_quiet(self) -> bool:
         """Nothing owed, unread or relayed: a cycle's answer may be taken by a relay."""
         proto = self._proto
-        return (proto.awaiting_ready <= 0 and not proto.frames and not proto.reader.buffered()
-                and proto.relay is None and not self.skip_results and not self.in_cycle
-                and not self.is_closed)
+        return (proto.awaiting_ready <= 0 and not proto.frames and proto.relay is None and not self.skip_results
+                and not self.in_cycle and not proto.reader.buffered()
+                and not self.broken and proto.closed_exc is None)  # (is_closed)
 
     def start_relay(self, relay: ReplyRelay) -> None:
         """From now on the bytes go to `relay` (the connection must be quiet before the send)."""
@@ -401,12 +404,20 @@ class BackendConnection:
     def send_ahead(self, sql: str) -> None:  # only on a fresh connection: never in a cycle
         """Send a simple query whose answer nobody reads (it is swallowed by the readers),
         written with the next message sent (or when an answer is awaited first)."""
+        self.send_ahead_query(codec.build_query(sql))
+
+    def send_ahead_query(self, query: bytes, answer: bytes = b"") -> None:
+        """`send_ahead` of a Query message built already; `answer`: the node's whole answer
+        when all goes well, if the caller knows it (`ahead_answer`)."""
         if self._proto.transport is None or self._proto.closed_exc is not None:
             self.broken = True
             raise PgError(CONNECTION_FAILURE, f"connection to node {self.node} was lost", node=self.node)
-        self._ahead += codec.build_query(sql)
+        self._ahead += query
         self._proto.awaiting_ready += 1
         self.skip_results += 1
+        # The expected answer of the last query sent ahead: a relay may swallow exactly
+        # these bytes when that query is the only one owed (frontend/fast_cycle.py).
+        self.ahead_answer = answer
 
     def _swallow_skipped(self) -> None:
         frames = self._proto.frames
@@ -544,20 +555,33 @@ class BackendConnection:
 
     async def read_results(self) -> list[QueryResult]:
         results: list[QueryResult] = []
-        current = QueryResult()
+        current: QueryResult | None = None  # (made at its first message: most answers are a tag)
         error: PgError | None = None
+        frames = self._proto.frames
         while True:
-            kind, payload = await self.recv()
+            if frames and not self.skip_results:  # (`recv`, without its two coroutines)
+                kind, raw = frames.popleft()
+                payload = raw[5:]
+            else:
+                kind, payload = await self.recv()
             if kind == 0x44:  # DataRow
+                if current is None:
+                    current = QueryResult()
                 current.rows.append(tuple(
                     None if v is None else v.decode() for v in codec.parse_data_row(payload)
                 ))
             elif kind == 0x54:
+                if current is None:
+                    current = QueryResult()
                 current.columns = codec.parse_row_description(payload)
             elif kind == 0x43:
-                current.tag = payload[:-1].decode()
-                results.append(current)
-                current = QueryResult()
+                tag = payload[:-1].decode()
+                if current is None:
+                    results.append(QueryResult(tag=tag))
+                else:
+                    current.tag = tag
+                    results.append(current)
+                    current = None
             elif kind == 0x45:
                 error = self.error(codec.parse_error_fields(payload))
             elif kind == 0x5A:
@@ -568,8 +592,8 @@ class BackendConnection:
             elif kind == 0x47:  # CopyInResponse: we have nothing to send
                 self.send(codec.message(b"f", codec.cstr("no COPY data from the coordinator")))
             elif kind == 0x49:  # EmptyQueryResponse
-                results.append(current)
-                current = QueryResult()
+                results.append(QueryResult() if current is None else current)
+                current = None
             elif kind == 0x4E:  # NoticeResponse: kept for whoever relays it
                 self.notices.append(codec.message(b"N", payload))
 

@@ -152,7 +152,7 @@ class Dispatcher:
         """`run_routed_on`'s send: the node's Bind + Execute (+ Sync), the cycle noted."""
         runner = self.runner
         if route.writes:
-            runner.txn.mark_written(group, locks_rows=not is_insert(route.sql))
+            runner.txn.mark_written(group, locks_rows=route.locks_rows)
         route = route.for_block(runner.txn.in_block)
         relay.start_routed(conn, route, bind_tail, sync_now)
         if sync_now:

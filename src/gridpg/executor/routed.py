@@ -27,6 +27,7 @@ from gridpg.pgwire import codec
 from gridpg.pgwire.binary import decode_binary_param
 from gridpg.planner.hashing import canonical_type_name, shard_for_nonneg_int, shard_for_text
 from gridpg.planner.text import LITERALS
+from gridpg.txn.transaction import is_insert
 
 if TYPE_CHECKING:
     from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -74,6 +75,9 @@ class RoutedStatement:
     shards: tuple[RoutedStatement, ...] | None = None
     shard_groups: tuple[str, ...] = ()
     client_sql: str = ""  # a shard's form: the client's statement (what a shard hold reads)
+    # A write that may lock rows already there (not a plain INSERT: txn is_insert), read
+    # once per plan for the transaction's 2PC decider (`mark_written`).
+    locks_rows: bool = True
 
     @property
     def statement(self) -> str:
@@ -355,7 +359,7 @@ def _node_statement(sql: str, param_oids: list[int]) -> dict[str, Any]:
     """The node-side statement's name, Parse message and Bind head for `sql`."""
     name = statement_name(sql, param_oids)
     return {"name": name, "parse": codec.build_parse(name, sql, node_param_oids(param_oids)),
-            "bind_head": b"\0" + codec.cstr(name)}
+            "bind_head": b"\0" + codec.cstr(name), "locks_rows": not is_insert(sql)}
 
 
 def _int_pin(pins: list[Pin], snapshot: CatalogSnapshot) -> tuple[int, tuple[str, ...]] | None:

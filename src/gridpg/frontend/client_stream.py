@@ -147,6 +147,14 @@ class ClientStream(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
+    def write_and_check(self, data: bytes) -> bool:
+        """`write`, then `needs_drain`, in one call (a statement's answer from callbacks)."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return True
+        transport.write(data)
+        return self._write_paused or transport.is_closing()
+
     @property
     def needs_drain(self) -> bool:
         return self._write_paused or self.transport is None or self.transport.is_closing()

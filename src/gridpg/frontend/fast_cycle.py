@@ -20,12 +20,13 @@ message on, which relays it as `Session.routed_cycle` or `on_query` would have
 
 from __future__ import annotations
 
+import struct
 import time
 from typing import TYPE_CHECKING
 
 from gridpg.errors import PgError
 from gridpg.metrics import FAST_CYCLE_COUNTS
-from gridpg.pgwire.codec import NO_DATA, ProtocolViolation, build_ready, split_bind
+from gridpg.pgwire.codec import BIND_COMPLETE, NO_DATA, ProtocolViolation, build_ready, split_bind
 from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
@@ -44,36 +45,44 @@ _END = frozenset((0x43, 0x49))  # CommandComplete, EmptyQueryResponse
 _BIND_COMPLETE = b"2\0\0\0\4"
 _READY = 0x5A
 _READY_IDLE = build_ready(b"I")
+_READY_IN_BLOCK = build_ready(b"T")
 _READY_SIZE = 6
+_LENGTH = struct.Struct(">I").unpack_from  # a message's length (no slice made to read it)
 _ERROR = 0x45
 
 
 def start(session: Session) -> bool:
     """Start the statement the client's buffered bytes hold, if it can run from callbacks;
     False: nothing consumed or sent (the task handles the bytes)."""
-    if session.runner is not None and session.runner.pipeline_block:
-        return False  # a pipeline's implicit block ends in the task's on_sync
-    # (each reads the type byte first: a Bind cycle, else a Query)
-    return _start_cycle(session) or _start_query(session)
-
-
-def _start_cycle(session: Session) -> bool:
-    found = session.frames.peek_bind_cycle()
-    if found is None:
-        return False
-    payload, wants_description = found
-    bound = session.cycle_statement(payload)
     runner = session.runner
-    if bound is None or runner is None:
+    if runner is None or runner.pipeline_block:
+        return False  # a pipeline's implicit block ends in the task's on_sync
+    found = session.frames.peek_bind_cycle()  # (a Bind cycle, else a Query)
+    if found is None:
+        return _start_query(session)
+    # The prepared cycle, in one function: the statement the Bind names
+    # (Session.cycle_statement), planned (Session.plan_cycle), sent, its messages consumed
+    # (Session.open_cycle).
+    payload, wants_description = found
+    if payload[:1] != b"\0":
+        return False  # (a named portal: message by message)
+    names_end = payload.find(b"\0", 1)
+    if names_end < 0:
         return False
-    statement = bound[0]
+    try:
+        statement = session.statements.get(payload[1:names_end].decode())
+    except UnicodeDecodeError:
+        return False
+    if statement is None:
+        return False
+    names_end += 1
     control = statement.controls_transaction
     if control is None:
         control = statement.controls_transaction = runner.is_transaction_control(statement.sql)
     try:
         if control:  # (never a routed plan: plan_cycle would find none)
-            return _run_begin(session, bound, payload, wants_description)
-        planned = session.plan_cycle(payload, wants_description, bound)
+            return _run_begin(session, statement, names_end, payload, wants_description)
+        planned = session.plan_cycle(payload, wants_description, statement, names_end)
         if planned is None:
             return False
     except (PgError, ProtocolViolation):
@@ -84,17 +93,23 @@ def _start_cycle(session: Session) -> bool:
     if taken is None:
         return False
     conn, alone = taken
-    session.open_cycle(description)
+    session.frames.skip_buffered()  # (Session.open_cycle)
+    portals = session.portals
+    if portals:
+        portals.pop("", None)  # this Bind replaces the unnamed portal; Sync closes it
+    out = session.out
+    out.append(BIND_COMPLETE)
+    if description:
+        out.append(description)
     cycle = session.cycle = FastCycle(session, conn, group, started, alone, route.writes, False)
     conn.start_relay(cycle)  # (as _begin)
     return True
 
 
-def _run_begin(session: Session, bound: tuple[PreparedStatement, int], payload: bytes,
+def _run_begin(session: Session, statement: PreparedStatement, names_end: int, payload: bytes,
                wants_description: bool) -> bool:
     """A prepared BEGIN's whole cycle, answered here (it sends nothing to the nodes); or a
     prepared COMMIT/END of a one-node block, whose node's answer is relayed here."""
-    statement, names_end = bound
     runner = session.runner
     if runner is None or statement.described is None or statement.described[0] \
             or session.coord.settings.idle_in_transaction_timeout > 0:
@@ -119,18 +134,18 @@ def _run_begin(session: Session, bound: tuple[PreparedStatement, int], payload: 
 def _run_commit(session: Session, sql: str, description: bytes) -> bool:
     """A prepared COMMIT/END sent to the block's one node (`StatementRunner.commit_now`):
     the node's CommandComplete is the client's, its ReadyForQuery ends the cycle. Or the
-    PREPARE round of a block that wrote two or more nodes (`two_phase_commit_now`)."""
+    PREPARE round of a block that wrote two or more nodes (two-phase)."""
     runner = session.runner
     assert runner is not None
     started = time.perf_counter()
-    conn = runner.commit_now(sql)
-    if conn is not None:
+    taken = runner.commit_now(sql)
+    if taken is None:
+        return False
+    conn, two_phase = taken
+    if not two_phase:
         session.open_cycle(description)
         _begin(FastCycle(session, conn, conn.node, started, False, False, simple=False, commit=True))
         return True
-    conn = runner.two_phase_commit_now(sql)
-    if conn is None:
-        return False
     # Two or more nodes written: the PREPAREs are on their way; the task does the rest
     # (the GTM's decision, COMMIT PREPARED), as `_hand_back` hands it an answer.
     session.open_cycle(description)
@@ -198,7 +213,9 @@ class FastCycle:
             pos = self._skip_begin_answer(buf)
             if pos < 0:
                 return
-        elif not self.simple and buf.startswith(_BIND_COMPLETE) and self._took_plain_answer(buf):
+            if not self.simple and buf.startswith(_BIND_COMPLETE, pos) and self._took_plain_answer(buf, pos):
+                return  # (a block's first statement on the node)
+        elif not self.simple and buf.startswith(_BIND_COMPLETE) and self._took_plain_answer(buf, 0):
             return
         send = self.session.out.append  # (Session.send, without its call per message)
         if self.simple:
@@ -212,7 +229,7 @@ class FastCycle:
         type_map = self.conn.type_map if self.simple else None
         while size - pos >= 5:
             kind = buf[pos]
-            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if end > size:
                 break
             if kind == 0x54 and type_map:  # the node's type OIDs -> the catalog server's
@@ -246,24 +263,24 @@ class FastCycle:
             send(buf[first:pos])
         self.pending = buf[pos:]
 
-    def _took_plain_answer(self, buf: bytes) -> bool:
-        """The usual answer to a prepared cycle, whole in `buf`: BindComplete, DataRows,
-        CommandComplete, ReadyForQuery; its rows and end relayed as one slice and the
-        cycle ended. False: anything else (nothing taken; the loop of `on_data` reads it)."""
+    def _took_plain_answer(self, buf: bytes, start: int) -> bool:
+        """The usual answer to a prepared cycle, whole in `buf` from `start`: BindComplete,
+        DataRows, CommandComplete, ReadyForQuery; its rows and end relayed as one slice and
+        the cycle ended. False: anything else (nothing taken; the loop of `on_data` reads it)."""
         size = len(buf)
-        pos = 5
+        pos = start + 5
         while size - pos >= 5:
             kind = buf[pos]
-            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if kind == 0x44:  # DataRow
                 pos = end
                 continue
             if kind == 0x43 and size - end == _READY_SIZE and buf[end] == _READY:
-                self.session.out.append(buf[5:end])
+                self.session.out.append(buf[start + 5 : end])
                 if self.alone:
                     self._synced_alone(buf[size - 1 : size])
                 else:
-                    self._synced(buf[size - 1 : size])
+                    self._synced_joined(buf[size - 1 : size])
                 return True
             return False
         return False
@@ -274,12 +291,16 @@ class FastCycle:
         (an error, which the task's reader raises: BackendConnection._drain_skipped) or
         kept until the rest of it arrives."""
         conn = self.conn
+        answer = conn.ahead_answer
+        if answer and conn.skip_results == 1 and buf.startswith(answer):
+            conn.swallow_ready(b"T")  # the usual answer, whole (DistributedTransaction._open_remote_block)
+            return len(answer)
         size = len(buf)
         pos = 0
         while conn.skip_results:
             if size - pos < 5:
                 break
-            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if end > size:
                 break
             kind = buf[pos]
@@ -304,7 +325,7 @@ class FastCycle:
         notices: list[bytes] = []
         while size - pos >= 5:
             kind = buf[pos]
-            end = pos + 1 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if end > size:
                 break
             if kind == _READY and complete and end == size:
@@ -346,9 +367,44 @@ class FastCycle:
         elif self.commit:
             runner.commit_synced()
             session.cycle_synced()
+        elif not self.alone:
+            self._synced_joined(status, relay_ended=True)
+            return
         else:
             runner.cycle_synced(self)
             session.cycle_synced()
+        after_cycle(session)
+
+    def _synced_joined(self, status: bytes, relay_ended: bool = False) -> None:
+        """`_synced` of a prepared cycle on a connection of the transaction (not alone: in a
+        block, as TPC-B's statements), in one function: `StatementRunner.cycle_synced` and,
+        inside a block the client opened, `Session.cycle_synced` (ReadyForQuery 'T')."""
+        session = self.session
+        if not relay_ended:  # (else counted and ended by `_synced`)
+            pending = FAST_CYCLE_COUNTS.pending
+            pending["callback"] = pending.get("callback", 0) + 1
+            self.conn.end_relay(status)
+            session.cycle = None
+        runner = session.runner
+        assert runner is not None
+        runner.joined_cycle_ended(self.group, self.started)
+        if runner.txn.state is TxnState.IN_BLOCK and not runner.implicit_block:
+            session.skip_until_sync = False  # (release_if_idle: nothing to do in a block)
+            portals = session.portals
+            if portals:
+                portals.pop("", None)  # (the block's named portals stay)
+            out = session.out
+            out.append(_READY_IN_BLOCK)  # (send_ready: no notification in a block)
+            stream = session.stream
+            drain = stream.write_and_check(b"".join(out))
+            out.clear()
+            # (after_cycle, without its call)
+            if drain:
+                stream.wake()
+            elif (session.frames.buffered() or stream.eof or session.handover is not None) and stream.is_parked:
+                session.pump()
+            return
+        session.cycle_synced()
         after_cycle(session)
 
     def _synced_alone(self, status: bytes) -> None:
@@ -380,8 +436,15 @@ class FastCycle:
                 out.extend(session.notifications)
                 session.notifications.clear()
             out.append(_READY_IDLE)
-            session.stream.write(b"".join(out))
+            stream = session.stream
+            drain = stream.write_and_check(b"".join(out))
             out.clear()
+            # (after_cycle, without its call)
+            if drain:
+                stream.wake()
+            elif (session.frames.buffered() or stream.eof or session.handover is not None) and stream.is_parked:
+                session.pump()
+            return
         after_cycle(session)
 
     def _hand_back(self, unread: bytes) -> None:

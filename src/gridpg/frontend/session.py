@@ -553,7 +553,9 @@ class Session:
         would have been answered the same one by one; False (nothing consumed or sent):
         the messages go through their handlers."""
         wants_description = self.frames.cycle_after_bind()
-        planned = self.plan_cycle(payload, wants_description) if wants_description is not None else None
+        bound = self.cycle_statement(payload) if wants_description is not None else None
+        planned = self.plan_cycle(payload, wants_description, *bound) \
+            if bound is not None and wants_description is not None else None
         if planned is None:
             return False
         route, group, description, tail = planned
@@ -569,19 +571,14 @@ class Session:
         await self.on_sync(b"")
         return True
 
-    def plan_cycle(self, payload: bytes, wants_description: bool,
-                   bound: tuple[PreparedStatement, int] | None = None) -> PlannedCycle | None:
+    def plan_cycle(self, payload: bytes, wants_description: bool, statement: PreparedStatement,
+                   names_end: int) -> PlannedCycle | None:
         """Whether a whole cycle (`routed_cycle`) may run as one: its plan, node group, the
         description the client gets and the client's Bind after its names (forwarded as it
-        is); None: message by message. `bound`: what `cycle_statement` found already."""
+        is); None: message by message. `statement`, `names_end`: what `cycle_statement` found."""
         runner = self.runner
         if runner is None:
             return None
-        if bound is None:
-            bound = self.cycle_statement(payload)
-            if bound is None:
-                return None  # (a named portal: message by message)
-        statement, names_end = bound
         if (wants_description and statement.described is None) or runner.pipeline_block:
             return None  # (a pipeline's block ends at the Sync on_sync runs)
         route = runner.cycle_route(statement)  # (LISTEN/NOTIFY in the transaction: None)

@@ -76,7 +76,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
 from gridpg.txn import prepared
 from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
-from gridpg.txn.transaction import DistributedTransaction, TxnState, is_insert, read_commit_answer
+from gridpg.txn.transaction import DistributedTransaction, TxnState, read_commit_answer
 
 if TYPE_CHECKING:
     from gridpg.executor.shard_hold import ShardHold
@@ -849,7 +849,7 @@ class StatementRunner:
         self._running += 1
         self.current_sql = statement
         if route.writes and not alone:
-            txn.mark_written(group, locks_rows=not is_insert(route.sql))
+            txn.mark_written(group, locks_rows=route.locks_rows)
         relay.start_simple_prepared(conn, sent.sql, types, literals)
         return conn, alone, group, route.writes
 
@@ -1038,15 +1038,24 @@ class StatementRunner:
         goes back to its pool (`cycle_synced`) or joins them (`adopt_cycle`)."""
         txn = self.txn
         alone = txn.state is TxnState.IDLE and not txn.participants and group not in txn.pinned
-        conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)
+        # (alone: DistributedTransaction.take_alone, without its call)
+        conn = txn.pools.pool(group).take_matching(self._setup_now) if alone \
+            else txn.connection_now(group, self._setup_now)
         if conn is None:
             return None
-        self.current_sql = route.statement
+        self.current_sql = route.client_sql or route.sql  # (route.statement)
         self._running += 1
         if alone:
             relay.start_routed(conn, route, bind_tail, True)
-        else:
-            self.dispatcher.start_routed_on(conn, group, route, bind_tail, sync_now=True)
+            return conn, alone
+        # (Dispatcher.start_routed_on with its Sync, in one function)
+        if route.writes:
+            txn.mark_written(group, locks_rows=route.locks_rows)
+        if route.block is not None and txn.state is not TxnState.IDLE:
+            route = route.block  # (route.for_block)
+        relay.start_routed(conn, route, bind_tail, True)
+        self.presynced.add(group)
+        self.pending_sync[group] = conn
         return conn, alone
 
     @staticmethod
@@ -1081,31 +1090,28 @@ class StatementRunner:
         txn.begin(control.begin_sql)
         return codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN")
 
-    def commit_now(self, sql: str) -> BackendConnection | None:
-        """A client's prepared COMMIT/END run from callbacks (frontend/fast_cycle.py): the
-        one-phase case of `end_transaction(commit=True)` where nothing needs waiting and
-        nothing but the node's COMMIT is to do: a block with one open remote block and no
-        other node written (`DistributedTransaction.one_phase_commit_now`) that
-        `_commit_now_allowed`. The node's COMMIT sent; its answer ends with
-        `commit_synced` (or `finish_commit` in the task); None: nothing done."""
+    def commit_now(self, sql: str) -> tuple[BackendConnection, bool] | None:
+        """A client's prepared COMMIT/END run from callbacks (frontend/fast_cycle.py), where
+        nothing needs waiting and `_commit_now_allowed` (checked once for both cases):
+        (the connection whose answer ends it, whether it is two-phase), or None: nothing
+        done. One-phase: the case of `end_transaction(commit=True)` with one open remote
+        block and no other node written (`DistributedTransaction.one_phase_commit_now`),
+        the node's COMMIT sent; its answer ends with `commit_synced` (or `finish_commit` in
+        the task). Two-phase: a block that wrote two or more nodes, its PREPARE round
+        written (`DistributedTransaction.two_phase_commit_now`; a writer's connection
+        returned), the rest left to the task (`finish_commit`)."""
         if not self._commit_now_allowed(sql):
             return None
-        conn = self.txn.one_phase_commit_now()
+        txn = self.txn
+        conn = txn.one_phase_commit_now()
+        two_phase = False
         if conn is None:
-            return None
+            conn = txn.two_phase_commit_now()
+            if conn is None:
+                return None
+            two_phase = True
         self._committing_now(sql)
-        return conn
-
-    def two_phase_commit_now(self, sql: str) -> BackendConnection | None:
-        """The same for a block that wrote two or more nodes: its PREPARE round written from
-        the callback (`DistributedTransaction.two_phase_commit_now`; a writer's connection
-        returned), the rest left to the task (`finish_commit`). None: nothing done."""
-        if not self._commit_now_allowed(sql):
-            return None
-        conn = self.txn.two_phase_commit_now()
-        if conn is not None:
-            self._committing_now(sql)
-        return conn
+        return conn, two_phase
 
     def _commit_now_allowed(self, sql: str) -> bool:
         """Whether a COMMIT may start from callbacks: a block (not failed, not implicit)
@@ -1178,6 +1184,13 @@ class StatementRunner:
         self._running -= 1
         _count_routed(cycle.started)
 
+    def joined_cycle_ended(self, group: str, started: float) -> None:
+        """`cycle_synced` of a cycle that is not alone (FastCycle._synced_joined)."""
+        del self.pending_sync[group]  # (Dispatcher.routed_synced)
+        self.presynced.discard(group)
+        self._running -= 1
+        metrics.ROUTER.observe(time.perf_counter() - started)
+
     def alone_cycle_ended(self, started: float) -> None:
         """`cycle_synced`'s count of a cycle run alone whose connection went back to its
         pool (FastCycle._synced_alone)."""
@@ -1221,9 +1234,12 @@ class StatementRunner:
     def _setup_now(self, conn: BackendConnection) -> bool:
         """`_setup_connection` where it has nothing to send: the connection is in the
         session's state already (its catalog epoch noted); False: it is not."""
-        if conn.session_state != self.state.tag(conn.address.user, at_transaction_start=self.txn.in_block):
-            return False
-        conn.note_catalog_epoch(self.coord.snapshot.epoch if self.coord.snapshot is not None else 0)
+        if conn.session_state != self.state.tag(conn.address.user, self.txn.state is not TxnState.IDLE):
+            return False  # (the tag at a transaction's start inside a block: txn.in_block)
+        snapshot = self.coord.snapshot
+        epoch = snapshot.epoch if snapshot is not None else 0
+        if conn.catalog_epoch != epoch:  # (note_catalog_epoch: nothing to do when it is the same)
+            conn.note_catalog_epoch(epoch)
         return True
 
     async def _routed(self, statement: PreparedStatement) -> RoutedStatement | None:

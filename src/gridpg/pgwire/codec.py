@@ -575,6 +575,7 @@ def without_message_type(data: bytes, kind: bytes) -> bytes:
 _ONE_VALUE = b"\0\0\0\1"  # no parameter format code, one value
 _NO_VALUE = b"\0\0\0\0"
 _NO_RESULT_FORMAT = b"\0\0"
+_NO_FORMATS = b"\0\0"  # no parameter format code (every value text)
 _TEXT_RESULTS = b"\0\1\0\0"  # one result format code: text
 _BINARY_RESULTS = b"\0\1\0\1"
 
@@ -603,6 +604,12 @@ def split_bind(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], li
             return [], [], []
         if tail == _TEXT_RESULTS or tail == _BINARY_RESULTS:
             return [], [], [tail[3]]
+    elif head[:2] == _NO_FORMATS:
+        # Several values, no format code (libpq's PQexecPrepared: TPC-B's UPDATEs and
+        # INSERT): one tight pass; anything unusual is left to the general reader below.
+        found = _text_values(data, pos, size)
+        if found is not None:
+            return found
     unpack16 = _I16.unpack_from
     try:
         (count,) = unpack16(data, pos)
@@ -648,6 +655,38 @@ def split_bind(data: bytes, pos: int) -> tuple[list[int], list[bytes | None], li
             f"bind message has {len(formats)} parameter formats but {len(params)} parameters"
         )
     return formats, params, results
+
+
+def _text_values(data: bytes, pos: int, size: int) -> tuple[list[int], list[bytes | None], list[int]] | None:
+    """`split_bind` of a Bind with no format code and one of the usual result format
+    tails, its values read in one pass; None: any other Bind (the general reader decides,
+    its errors included)."""
+    params: list[bytes | None] = []
+    append = params.append
+    unpack = _I32.unpack_from
+    try:
+        (count,) = _I16.unpack_from(data, pos + 2)
+        pos += 4
+        for _ in range(count):  # (a negative count: no pass, and no usual tail below)
+            (n,) = unpack(data, pos)
+            pos += 4
+            if n >= 0:
+                append(data[pos : pos + n])
+                pos += n  # (a value past the end leaves no usual tail below)
+            elif n == -1:
+                append(None)
+            else:
+                return None
+    except struct.error:
+        return None
+    if count < 0 or pos > size:
+        return None
+    tail = data[pos:]
+    if tail == _NO_RESULT_FORMAT:
+        return [], params, []
+    if tail == _TEXT_RESULTS or tail == _BINARY_RESULTS:
+        return [], params, [tail[3]]
+    return None
 
 
 def _int16s(data: bytes, pos: int, count: int) -> list[int]:

@@ -96,6 +96,30 @@ def is_insert(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "INSERT" and _ON_CONFLICT.search(sql) is None
 
 
+_OpeningKey = tuple[int, str, "str | None"]  # (GXID, BEGIN text, the block's instant)
+
+
+def _build_opening(key: _OpeningKey, coordinator: str) -> tuple[_OpeningKey, bytes, bytes]:
+    """A remote block's usual opening (`DistributedTransaction._open_remote_block`): the
+    Query (BEGIN, the GXID's application_name label, the block's instant) and the answer a
+    node gives it when all goes well, whole (a relay recognises it with one comparison:
+    frontend/fast_cycle.py; any other answer is read message by message)."""
+    gxid, begin_sql, instant = key
+    label = build_label(gxid, coordinator)
+    sql = [begin_sql, f"SET LOCAL application_name = {quote_literal(label)}"]
+    answer = [_BEGIN_COMPLETE, _SET_COMPLETE]
+    if instant is not None:
+        sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(instant)}")
+        answer.append(_SET_COMPLETE)
+    answer.append(codec.build_parameter_status("application_name", label))
+    answer.append(codec.build_ready(b"T"))
+    return key, codec.build_query("; ".join(sql)), b"".join(answer)
+
+
+_BEGIN_COMPLETE = codec.build_command_complete("BEGIN")
+_SET_COMPLETE = codec.build_command_complete("SET")
+
+
 @dataclass
 class _PrepareRound:
     """A PREPARE round written (`DistributedTransaction._start_prepare`), its answers due."""
@@ -304,6 +328,9 @@ class DistributedTransaction:
         # writer's commit; None: every 2PC decision is the GTM's.
         self.markers: marker.MarkerKeeper | None = None
         self._writes = 0  # nodes written so far in this transaction (Participant.write_order)
+        # The usual remote block opening of this transaction (`_build_opening`): its key
+        # (GXID, BEGIN text, instant), Query message and the node's expected answer.
+        self._opening: tuple[_OpeningKey, bytes, bytes] | None = None
 
     @property
     def effective_isolation(self) -> str:
@@ -337,9 +364,11 @@ class DistributedTransaction:
                 and self.consistency.is_cluster)
 
     def _wants_cluster_snapshot(self, node: str) -> bool:
-        return (self.in_block and not self.cluster_snapshot and node not in self.local_nodes
-                and self.consistency is not None and self.consistency.is_cluster
-                and self.effective_isolation == snapshot.REPEATABLE_READ
+        # (the isolation level before the consistency setting: under READ COMMITTED, the
+        # usual case, that one is not read at every node joining)
+        return (self.state is not TxnState.IDLE and not self.cluster_snapshot and node not in self.local_nodes
+                and self.consistency is not None
+                and self.effective_isolation == snapshot.REPEATABLE_READ and self.consistency.is_cluster
                 and not any(n not in self.local_nodes for n in self.participants))
 
     # -- block control -----------------------------------------------------------------
@@ -396,7 +425,7 @@ class DistributedTransaction:
         `read_block_instant`) and the node's remote block was, or will be when it joins,
         given that very instant with its BEGIN. False: the caller takes the general path
         (the instant as a literal), or first awaits `read_block_instant`."""
-        if not self.in_block or self.instant_reset or self.xact_stamp is None:
+        if self.state is TxnState.IDLE or self.instant_reset or self.xact_stamp is None:
             return False
         if not self.xact_stamp_read:
             part = self.participants.get(catalog_node)
@@ -472,7 +501,7 @@ class DistributedTransaction:
             return part.conn if part.conn.is_quiet else None
         if node in self.pinned:
             return None
-        if self.in_block:
+        if self.state is not TxnState.IDLE:  # (self.in_block)
             return self._join_now(node, setup_now)
         conn = self.pools.pool(node).take_matching(setup_now)
         if conn is not None:
@@ -484,7 +513,7 @@ class DistributedTransaction:
         take, a GXID at hand, a pooled connection in the session's state. Its remote block
         is opened pipelined (`send_ahead`): the connection's reader swallows that answer."""
         local = self.local_nodes
-        if (self.serializable and node not in local and any(n not in local for n in self.participants)) \
+        if (node not in local and any(n not in local for n in self.participants) and self.serializable) \
                 or self._wants_cluster_snapshot(node) or (self.cluster_snapshot and node not in local):
             return None  # _join raises, or takes the snapshot first
         if self.gxid is None:
@@ -566,7 +595,7 @@ class DistributedTransaction:
 
     def _note_joined(self, node: str) -> None:
         """A REPEATABLE READ block's first datanode snapshot: the shard switches seen then."""
-        if (self.moved_since is None and self.switch_count is not None and self.in_block
+        if (self.moved_since is None and self.switch_count is not None and self.state is not TxnState.IDLE
                 and node not in self.local_nodes and self.effective_isolation == snapshot.REPEATABLE_READ):
             self.moved_since = self.switch_count()
 
@@ -648,14 +677,25 @@ class DistributedTransaction:
     def _open_remote_block(self, conn: BackendConnection, labeled: bool) -> str | None:
         """Open the transaction on the node, pipelined; the block's instant it was given
         (None: none, or a RESET ALL it replays removed it again)."""
-        sql = [self.begin_sql if self.in_block else "BEGIN"]
+        in_block = self.state is not TxnState.IDLE  # (self.in_block, read once)
+        instant = self.xact_stamp if in_block and labeled and self.xact_stamp is not None else None
+        if labeled and self.gxid is not None and not self.savepoints and not self.local_settings:
+            # The usual opening (BEGIN and the two labels, nothing replayed): its Query and
+            # the node's answer built once per transaction, not once per node joining.
+            key = (self.gxid, self.begin_sql if in_block else "BEGIN", instant)
+            opening = self._opening
+            if opening is None or opening[0] != key:
+                opening = self._opening = _build_opening(key, self.coordinator)
+            conn.send_ahead_query(opening[1], opening[2])
+            conn.txn_status = b"T"
+            return None if self.instant_reset else instant
+        sql = [self.begin_sql if in_block else "BEGIN"]
         # Catalog servers are not labeled: SHOW application_name is answered there.
         if self.gxid is not None and labeled:
             label = build_label(self.gxid, self.coordinator)
             sql.append(f"SET LOCAL application_name = {quote_literal(label)}")
         # The block's instant for statements that read it (sql/xact_time.py), before any
         # savepoint: no ROLLBACK TO undoes it. In the same message: no round trip.
-        instant = self.xact_stamp if self.in_block and labeled and self.xact_stamp is not None else None
         if instant is not None:
             sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(instant)}")
         done = 0
@@ -1203,7 +1243,7 @@ class DistributedTransaction:
 
     def release_if_idle(self) -> None:
         """Outside a block, give back connections whose node finished its work."""
-        if self.in_block:
+        if self.state is not TxnState.IDLE:  # (self.in_block)
             return
         if not self.participants:  # (one statement run alone: nothing joined)
             self.tainted = False
