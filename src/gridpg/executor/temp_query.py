@@ -113,6 +113,12 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
         # other servers before)
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         return True
+    if analysis.route == "utility" and dispatcher.runner.temps.pinned \
+            and await _on_temp_statistics(dispatcher, analysis.tree):
+        # COMMENT ON / ALTER / DROP STATISTICS of a temp table's statistics object (made in
+        # the current schema, on the session's connection alone: 42704 from the others before)
+        await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
+        return True
     if analysis.route == "utility" and dispatcher.runner.temps.pinned and _on_temp_routines(analysis.tree):
         # DROP / ALTER FUNCTION pg_temp.f(): the session's own routine, on its connection
         # alone (the other servers have no such schema: 3F000 before)
@@ -171,6 +177,45 @@ async def _on_temp_dependent_routines(dispatcher: Dispatcher, sql: str, tree: di
     conn = await txn.connection(node, wants_block=False)
     try:
         rows = await conn.query(f"SELECT {checks}")
+    finally:
+        txn.release_lookup(node, held)
+    return bool(rows) and rows[0][0] == "t"
+
+
+async def _on_temp_statistics(dispatcher: Dispatcher, tree: dict[str, Any]) -> bool:
+    """COMMENT ON, ALTER (SET STATISTICS, RENAME, OWNER TO, SET SCHEMA) or DROP STATISTICS
+    naming statistics objects that all exist on the session's catalog connection and are
+    each on one of its temp tables."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind == "AlterStatsStmt":
+        lists = [body.get("defnames") or []]
+    elif body.get("objtype", body.get("removeType", body.get("renameType", body.get("objectType")))) \
+            == "OBJECT_STATISTIC_EXT" and kind in ("CommentStmt", "DropStmt", "RenameStmt", "AlterOwnerStmt",
+                                                    "AlterObjectSchemaStmt"):
+        objects = body.get("objects") if kind == "DropStmt" else [body.get("object")]
+        lists = [(o or {}).get("List", {}).get("items", []) for o in objects or ()]
+    else:
+        return False
+    checks = []
+    for items in lists:
+        names = _names_list(items)
+        if not names or len(names) > 2:
+            return False
+        where = (f"n.nspname = {quote_literal(names[0])}" if len(names) == 2
+                 else "pg_catalog.pg_statistics_obj_is_visible(s.oid)")
+        checks.append("COALESCE((SELECT c.relpersistence = 't' FROM pg_catalog.pg_statistic_ext s "
+                      "JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace "
+                      "JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid "
+                      f"WHERE s.stxname = {quote_literal(names[-1])} AND {where}), false)")
+    if not checks:
+        return False
+    txn = dispatcher.runner.txn
+    node = dispatcher.coord.catalog_node
+    held = node in txn.participants
+    conn = await txn.connection(node, wants_block=False)
+    try:
+        rows = await conn.query(f"SELECT {' AND '.join(checks)}")
     finally:
         txn.release_lookup(node, held)
     return bool(rows) and rows[0][0] == "t"
@@ -361,10 +406,14 @@ def _on_temp_types(tree: dict[str, Any]) -> bool:
 
 _COMMENTED_RELATIONS = ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_SEQUENCE", "OBJECT_INDEX",
                         "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE", "OBJECT_COLUMN")
+# objects named `name ON relation`: the relation's name ends before the object's own
+_COMMENTED_ON_RELATIONS = ("OBJECT_COLUMN", "OBJECT_TABCONSTRAINT", "OBJECT_TRIGGER", "OBJECT_POLICY",
+                           "OBJECT_RULE")
 
 
 def _comment_on_temp(tree: dict[str, Any], path: list[str]) -> bool:
-    """COMMENT ON a temp table (view, sequence, index, one of its columns) or a temp type."""
+    """COMMENT ON a temp table (view, sequence, index, one of its columns, a constraint,
+    trigger, policy or rule ON it) or a temp type."""
     body = tree.get("CommentStmt")
     if not isinstance(body, dict):
         return False
@@ -372,10 +421,10 @@ def _comment_on_temp(tree: dict[str, Any], path: list[str]) -> bool:
     if body.get("objtype") in ("OBJECT_TYPE", "OBJECT_DOMAIN"):
         names = _names_list(target.get("TypeName", {}).get("names", []))
         return len(names) > 1 and tempnames.is_temp_schema(names[0])
-    if body.get("objtype") not in _COMMENTED_RELATIONS:
+    if body.get("objtype") not in _COMMENTED_RELATIONS + _COMMENTED_ON_RELATIONS:
         return False
     names = _names_list(target.get("List", {}).get("items", []))
-    if body.get("objtype") == "OBJECT_COLUMN":
+    if body.get("objtype") in _COMMENTED_ON_RELATIONS:
         names = names[:-1]
     if len(names) == 1:
         return tempnames.shadows(path, None, names[0])
