@@ -171,15 +171,7 @@ async def _on_temp_dependent_routines(dispatcher: Dispatcher, sql: str, tree: di
     if not lookups:
         return False
     checks = " AND ".join(_TEMP_DEPENDENT_ROUTINE.format(oid=lookup) for lookup in lookups)
-    txn = dispatcher.runner.txn
-    node = dispatcher.coord.catalog_node
-    held = node in txn.participants
-    conn = await txn.connection(node, wants_block=False)
-    try:
-        rows = await conn.query(f"SELECT {checks}")
-    finally:
-        txn.release_lookup(node, held)
-    return bool(rows) and rows[0][0] == "t"
+    return await _session_catalog_says(dispatcher, checks)
 
 
 async def _on_temp_statistics(dispatcher: Dispatcher, tree: dict[str, Any]) -> bool:
@@ -210,12 +202,19 @@ async def _on_temp_statistics(dispatcher: Dispatcher, tree: dict[str, Any]) -> b
                       f"WHERE s.stxname = {quote_literal(names[-1])} AND {where}), false)")
     if not checks:
         return False
+    return await _session_catalog_says(dispatcher, " AND ".join(checks))
+
+
+async def _session_catalog_says(dispatcher: Dispatcher, condition: str) -> bool:
+    """Whether `condition` (SQL of a boolean) holds on the session's catalog connection,
+    the one that sees its temp objects (a lookup: taken and given back unless the
+    transaction holds it already)."""
     txn = dispatcher.runner.txn
     node = dispatcher.coord.catalog_node
     held = node in txn.participants
     conn = await txn.connection(node, wants_block=False)
     try:
-        rows = await conn.query(f"SELECT {' AND '.join(checks)}")
+        rows = await conn.query(f"SELECT {condition}")
     finally:
         txn.release_lookup(node, held)
     return bool(rows) and rows[0][0] == "t"
