@@ -100,11 +100,7 @@ def split_subplans(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tab
         _pull_in_lists(stmt, scope, new_marker, subplans, set(small))
     if not subplans:
         return "no uncorrelated CTE, scalar or small IN subquery reads a distributed table"
-    text = str(RawStream()(stmt))
-    for sub in subplans:
-        if sub.kind == "value":  # the value itself, not a subquery of it (two-phase finishes it)
-            text = text.replace(f"(SELECT {sub.marker})", f"({sub.marker})")
-    return SubplanSplit(tuple(subplans), text)
+    return _split(stmt, subplans)
 
 
 def split_locking(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
@@ -127,11 +123,7 @@ def split_locking(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tabl
     if _locks(stmt):
         return ("FOR UPDATE/SHARE in a sub-select that cannot run first (only uncorrelated scalar, "
                 "IN and WITH sub-selects do): it would lock copies of the rows")
-    text = str(RawStream()(stmt))
-    for sub in subplans:
-        if sub.kind in ("value", "list"):
-            text = text.replace(f"(SELECT {sub.marker})", f"({sub.marker})")
-    return SubplanSplit(tuple(subplans), text)
+    return _split(stmt, subplans)
 
 
 def split_code_calls(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
@@ -160,9 +152,17 @@ def split_code_calls(sql: str, refs: Mapping[int, DistTable], columns: Mapping[T
     _pull_scalars(stmt, scope, new_marker, subplans, wanted=calls_code, reading=lambda sub: True)
     if not subplans:
         return "no uncorrelated scalar sub-select calls user code"
+    return _split(stmt, subplans)
+
+
+def _split(stmt: ast.Node, subplans: list[Subplan]) -> SubplanSplit:
+    """The split: the statement's text with each value or list marker standing as itself,
+    not a subquery of it (`(SELECT m)` becomes `(m)`: two-phase finishes a value, an IN
+    list is a list), after the subplans that fill them."""
     text = str(RawStream()(stmt))
     for sub in subplans:
-        text = text.replace(f"(SELECT {sub.marker})", f"({sub.marker})")
+        if sub.kind in ("value", "list"):
+            text = text.replace(f"(SELECT {sub.marker})", f"({sub.marker})")
     return SubplanSplit(tuple(subplans), text)
 
 
