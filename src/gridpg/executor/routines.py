@@ -119,7 +119,12 @@ def _collector(seen: dict[int, tuple[body.Routine, body.Access]]) -> Callable[[b
     return visit
 
 
-_RETURNS_SET = re.compile(r"^ RETURNS (SETOF|TABLE)\b", re.MULTILINE)
+def _returns_set(routine: body.Routine) -> bool:
+    """Whether the function returns a set: pg_get_functiondef's second line (its RETURNS
+    clause; the body, where such a line could also appear, comes later)."""
+    lines = routine.definition.split("\n", 2)
+    return len(lines) > 1 and re.match(r" RETURNS (SETOF|TABLE)\b", lines[1]) is not None
+
 
 
 def _temp_code(call: tuple[str | None, str], seen: dict[int, tuple[body.Routine, body.Access]],
@@ -153,7 +158,7 @@ def _temp_code(call: tuple[str | None, str], seen: dict[int, tuple[body.Routine,
         if blocker is None and access.sequence_call() is not None:
             blocker = f"it calls {access.sequence_call()}, whose sequences are cluster-wide"
     return TempCode(title, reads, blocker, any(is_volatile(r) for r in roots),
-                    any(_RETURNS_SET.search(r.definition) for r in roots), frozenset(builtins))
+                    any(_returns_set(r) for r in roots), frozenset(builtins))
 
 
 @dataclass(frozen=True)

@@ -152,3 +152,13 @@ UPDATE tt SET v = 'after' WHERE id IN (p('max') - 4, p('max') - 3);
 SELECT id, v FROM tt WHERE v <> 'v' ORDER BY id;
 SELECT id, note FROM audit ORDER BY id;
 SELECT count(*), sum(id) FROM t;
+-- a scalar function whose body has a line starting " RETURNS SETOF" (in a comment): it is
+-- still one value (pg_get_functiondef's RETURNS clause is its second line), not a set
+CREATE FUNCTION p_doc(name text) RETURNS int LANGUAGE plpgsql STABLE AS $$
+/*
+ RETURNS SETOF int was its first signature
+*/
+BEGIN RETURN (SELECT val FROM params WHERE k = name); END $$;
+INSERT INTO t VALUES (p_doc('max') + 7000, 'doc');
+UPDATE t SET v = 'doc upd' WHERE id = p_doc('min') + 7000 - 10 + 10;
+SELECT id, v FROM t WHERE id > 7000 ORDER BY id;
