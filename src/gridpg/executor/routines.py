@@ -26,7 +26,7 @@ from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import delegation
 from gridpg.executor import triggers as firing_mod
-from gridpg.planner import analyze, call_shape, tempnames
+from gridpg.planner import analyze, call_shape, replicas, tempnames
 from gridpg.planner import delegation as delegation_shape
 from gridpg.planner import routines as body
 from gridpg.planner.delegation import Delegation
@@ -1224,8 +1224,6 @@ class RoutineGuard:
 
         kind = sqlparse.node_type(tree)
         stmt = tree[kind]
-        if table.method == "replication":
-            return "the table is replicated", False, False
         if stmt.get("fromClause") or stmt.get("usingClause"):
             return "it has FROM or USING", False, False
         if analyze.has_node(tree, "CurrentOfExpr"):
@@ -1282,6 +1280,12 @@ class RoutineGuard:
         from gridpg.planner.calls import sequence_calls
 
         insert = tree.get("InsertStmt")
+        copy = tree.get("CopyStmt")
+        if isinstance(copy, dict) and copy.get("is_from") and not copy.get("filename") \
+                and not copy.get("is_program"):
+            # COPY ... FROM STDIN: its rows become an INSERT of literals first
+            # (executor/triggers._copy_as_insert)
+            insert = {"selectStmt": {}}
         if not isinstance(insert, dict):
             event = firing_mod.statement_event(tree)
             return (f"it fires them itself for INSERT ... VALUES only, not for "
@@ -1351,7 +1355,13 @@ class RoutineGuard:
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
         views = _view_resolver(dispatcher, snapshot)
 
+        on_replicas = table.method == "replication" and len(table.groups) > 1
+
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            if on_replicas:
+                diverging = _replica_divergence(routine, routine_access, title)
+                if diverging is not None:
+                    return diverging
             error = _check(routine, routine_access, path, resolve, title, reads, views)
             if error is None or routine.oid not in pinned:
                 return error
@@ -1359,8 +1369,9 @@ class RoutineGuard:
 
         error = await self._walk(dispatcher, registry, oids, set(), path, resolve, visit=visit)
         if error is not None:
+            where = "on every replica" if on_replicas else "on the row's datanode"
             return _refusal(f"BEFORE ROW triggers of {table.schema}.{table.name}",
-                            f"{error.message} (a BEFORE ROW trigger fires on the row's datanode)")
+                            f"{error.message} (a BEFORE ROW trigger fires {where})")
         for read, refusal in reads.values():
             if not set(table.groups) <= set(read.groups):
                 return refusal
@@ -1500,6 +1511,18 @@ class RoutineGuard:
             fired |= cascaded
         if exclude is not None:
             fired -= exclude[1]
+        # Row triggers of a REPLICATION table fire on every replica, each computing the row
+        # for itself: code calling random() or clock_timestamp() there would leave the
+        # replicas different, read back by whichever node serves the read. Refused here;
+        # the coordinator then fires such triggers itself where it can (_firing_verdict).
+        replica_code = fired & {oid for key, t in on_nodes.items()
+                                if t.method == "replication" and len(t.groups) > 1
+                                for oid in registry.row_trigger_functions_at.get(key, ())}
+        if replica_code:
+            error = await self._walk(dispatcher, registry, replica_code, set(), path, resolve,
+                                     visit=_replica_divergence)
+            if error is not None:
+                return error
         reads: dict[tuple[str, str], tuple[DistTable, PgError]] = {}
         pinned = await self._pinned_triggers(dispatcher, registry, snapshot, {**reached, **on_nodes}, path, resolve)
         views = _view_resolver(dispatcher, snapshot)
@@ -1970,6 +1993,45 @@ def _view_resolver(dispatcher: Dispatcher, snapshot: CatalogSnapshot) -> body.Vi
         return None
 
     return view_of
+
+
+def _replica_divergence(routine: body.Routine, access: body.Access, title: str) -> PgError | None:
+    """The refusal of row-trigger code (and what it calls) each replica of a REPLICATION
+    table would compute differently, or None (a `_walk` visit)."""
+    diverging = _diverging_call(access)
+    if diverging is not None:
+        return _refusal(title, f"it calls {diverging}(), which each replica of the table would compute "
+                        "for itself")
+    clock = _reads_clock(routine)
+    if clock is not None:
+        return _refusal(title, f"it reads {clock}, the transaction's start on each replica, which "
+                        "differs between them")
+    return None
+
+
+def _diverging_call(access: body.Access) -> str | None:
+    """A built-in the code calls whose value two servers computing the same row would
+    give differently (`random()`, `clock_timestamp()`, `gen_random_uuid()`:
+    planner/replicas.py), or None. `now()` and the other transaction-time calls are pinned
+    to one instant on every node (sql/xact_time.py)."""
+    for schema, name in sorted(access.all_calls(), key=lambda c: (c[0] or "", c[1])):
+        if schema in (None, "pg_catalog") and name.lower() in replicas.VOLATILE_BUILTINS:
+            return name.lower()
+    return None
+
+
+# The transaction's time in code (CURRENT_TIMESTAMP and the like are keywords, not calls):
+# pinned in a statement's text (sql/xact_time.py), but not inside code a datanode runs,
+# where it is that node's own transaction start.
+_CLOCK_WORDS = re.compile(r"\b(now|transaction_timestamp|statement_timestamp|current_timestamp|current_time|"
+                          r"current_date|localtime|localtimestamp)\b|'(now|today|tomorrow|yesterday)'",
+                          re.IGNORECASE)
+
+
+def _reads_clock(routine: body.Routine) -> str | None:
+    """The transaction-time call in a routine's body, as written, or None."""
+    found = _CLOCK_WORDS.search(body.body_text(routine.definition))
+    return found.group(0) if found else None
 
 
 def is_volatile(routine: body.Routine) -> bool:

@@ -98,7 +98,11 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
     runner = dispatcher.runner
     caller = getattr(runner, "caller", runner)
     nodes = {group: await runner.txn.connection(group, wants_block=True) for group in table.groups}
-    candidates = await _read_candidates(nodes, statement, firing.event, qualified, columns)
+    # A REPLICATION table: the rows are read, changed and fired on its first group (the
+    # leader), and each stored row is copied to the other replicas as it is
+    replicas = list(table.groups[1:]) if table.method == "replication" else []
+    readers = {table.groups[0]: nodes[table.groups[0]]} if replicas else nodes
+    candidates = await _read_candidates(readers, statement, firing.event, qualified, columns)
     firings = [tg.Firing(t, twins[t.name], firing.relid, table.schema, table.name) for _, t in firing.before_row]
     writer = _Writer(statement, firing.event, qualified, columns, fixed, tg.skip_value(tokens))
     original = await firing_mod.arm_loopback(dispatcher, catalog)
@@ -118,6 +122,9 @@ async def run(dispatcher: Dispatcher, catalog: BackendConnection, firing: Trigge
             if stored is not None:
                 runner.txn.mark_written(group)
                 await writer.store(nodes[group], group, leaf_oid, ctid, stored)
+                for replica in replicas:
+                    runner.txn.mark_written(replica)
+                    await writer.store_copy(nodes[replica], replica, old, stored)
         if statement.returning and request.simple:
             writer.output.insert(0, writer.description or await _description(nodes, statement, qualified))
     finally:
@@ -178,6 +185,30 @@ class _Writer:
             if self.description is None:
                 self.description = codec.build_row_description(result.columns[2:])
             self.output.append(codec.build_data_row([None if v is None else v.encode() for v in values[2:]]))
+
+
+    async def store_copy(self, conn: BackendConnection, group: str, old: str, stored: str) -> None:
+        """Store a row on another replica of a REPLICATION table as `store` stored it on the
+        leader: the replica's row equal to the leader's old row (its text; any one of
+        duplicates, which are alike), found by value rather than ctid (each replica has its
+        own). A row not found there changed since the leader's was read (or the replicas
+        differ): refused, never skipped."""
+        ref = quote_ident(self.statement.alias) if self.statement.alias else self.statement.ref
+        found = (f"{ref}.ctid = (SELECT r.ctid FROM ONLY {self.qualified} AS r WHERE "
+                 f"{_row('r', self.qualified, self.columns)}::text = {quote_literal(old)} LIMIT 1)")
+        if self.event == "DELETE":
+            apply = f"DELETE FROM ONLY {self.qualified} AS {ref} WHERE {found} RETURNING 1"
+        else:
+            value = f"{quote_literal(stored)}::{self.qualified}"
+            first = quote_ident(self.columns[0])
+            sets = ", ".join(f"{quote_ident(c)} = ({value}).{quote_ident(c)}" for c in self.columns
+                             if c not in self.fixed) or f"{first} = {ref}.{first}"
+            apply = f"UPDATE ONLY {self.qualified} AS {ref} SET {sets} WHERE {found} RETURNING 1"
+        result = (await conn.simple_query(f"{_skip_sql(self.skip)}; {apply}; {_skip_sql('')}"))[-2]
+        if not result.rows:
+            raise PgError("40001", "could not serialize access due to concurrent update",
+                          detail=f"gridpg wrote the row on one replica of {self.qualified} and did not find "
+                                 f"it unchanged on {group}")
 
 
 def _skip_sql(value: str) -> str:
