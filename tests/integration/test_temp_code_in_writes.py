@@ -119,3 +119,21 @@ def test_routed_by_the_value_and_explained_as_run(gridpg_cluster: Cluster, schem
         with pytest.raises(psycopg.Error) as caught:
             conn.execute("EXPLAIN DELETE FROM t WHERE id = p(v)")
         assert caught.value.sqlstate == "0A000"
+
+
+def test_explain_of_a_select_calling_temp_code_shows_where_it_runs(gridpg_cluster: Cluster, schema: str) -> None:
+    """The SELECT runs on the session's catalog connection over gathered tables
+    (executor/temp_query.run); its EXPLAIN was sent to the datanodes, where the code found
+    no temp table (42P01). Now it shows that plan; EXPLAIN ANALYZE is refused (0A000)."""
+    with _session(gridpg_cluster.dsn(0), schema) as conn:
+        sql = "SELECT count(*) FROM t WHERE id BETWEEN p('min') AND p('max')"
+        assert conn.execute(sql).fetchone() == (11,)
+        plan = [r[0] for r in conn.execute(f"EXPLAIN (COSTS OFF) {sql}")]
+        assert plan[0].startswith("Distributed plan: coordinator finish on the session's catalog connection"), plan
+        assert any("Gather: " in line and line.endswith(".t") for line in plan), plan
+        with pytest.raises(psycopg.Error) as caught:
+            conn.execute(f"EXPLAIN ANALYZE {sql}")
+        assert caught.value.sqlstate == "0A000"
+        # a statement calling no such code is explained on the nodes as before
+        plan = [r[0] for r in conn.execute("EXPLAIN (COSTS OFF) SELECT count(*) FROM t WHERE id < 5")]
+        assert not plan[0].startswith("Distributed plan: coordinator finish on the session's"), plan

@@ -469,8 +469,10 @@ async def _explain_over_temp(dispatcher: Dispatcher, request: ExecRequest, analy
     query = body.get("query") or {}
     path = list(session.search_path)
     refs = analyze.relations(query)
-    if "SelectStmt" not in query or not any(tempnames.shadows(path, r.schema, r.name) for r in refs) \
-            or not touches_distributed(query, catalog, session):
+    if "SelectStmt" not in query or not touches_distributed(query, catalog, session):
+        return False
+    if not any(tempnames.shadows(path, r.schema, r.name) for r in refs) \
+            and not await _calls_temp_code(dispatcher, request.sql, query, path):
         return False
     options = {str(o["DefElem"].get("defname", "")).lower(): o["DefElem"].get("arg")
                for o in body.get("options", []) or []}
@@ -486,6 +488,27 @@ async def _explain_over_temp(dispatcher: Dispatcher, request: ExecRequest, analy
     catalog_plan = [row[0] or "" for row in results[-1].rows]
     _send_explain(dispatcher, request, lines, [("the catalog server", catalog_plan)], _explain_format(body))
     return True
+
+
+async def _calls_temp_code(dispatcher: Dispatcher, explain_sql: str, query: dict[str, Any],
+                           path: list[str]) -> bool:
+    """Whether the EXPLAINed SELECT names the session's own routines or types, or calls
+    code reading its temp tables: it runs on the session's catalog connection as `run`
+    runs it (as `run_if_temp` decides for the SELECT itself); EXPLAINed elsewhere, that
+    code finds no such table (42P01)."""
+    if _names_temp_routines_or_types(query):
+        return True
+    temps = tempnames.temp_names(path)
+    if not temps:
+        return False
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    try:
+        inner = RawStream()(parse_sql(explain_sql)[0].stmt.query)  # (read for its calls only)
+    except Exception:  # noqa: BLE001 - the statement's own path reports it
+        return False
+    return await dispatcher.coord.routine_guard.code_reads_temps(dispatcher, inner, tuple(path), temps)
 
 
 def _temp_view(analysis: Analysis, path: list[str]) -> bool:
