@@ -125,6 +125,19 @@ def test_set_config_elsewhere_is_probed_or_refused_not_lost() -> None:
         assert err.value.sqlstate == "0A000"
 
 
+def test_set_config_of_a_named_setting_to_an_expression_inside_a_statement_is_refused() -> None:
+    """`SELECT set_config('search_path', 's2, ' || current_setting('search_path'), false) IS
+    NOT NULL` changed the path of the one connection that ran it; the session kept the old
+    one and routed later statements by it (another schema's table read, silently). Alone,
+    such a call is evaluated and applied as before."""
+    expr = "set_config('search_path', 's2, ' || current_setting('search_path'), false)"
+    for sql in (f"SELECT {expr} IS NOT NULL", f"SELECT 1, {expr}", f"SELECT 1 FROM (SELECT {expr}) q"):
+        with pytest.raises(PgError) as err:
+            _probe(sql)
+        assert err.value.sqlstate == "0A000"
+    assert _alone(f"SELECT {expr}") is not None
+
+
 def test_set_config_in_writes_over_tables_is_refused() -> None:
     """PostgREST's upsert counts inserted rows with set_config() in its WHERE clauses: on
     the datanodes each node counted alone, the DO UPDATE's test failed and the update was

@@ -208,7 +208,7 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
         if element in schemas and not element.startswith(("pg_", "$")):
             shadowed.append(f"{SHADOW_PREFIX}{schemas[element]}")
         shadowed.append(element)
-    lines = (f"CREATE {what} {twin}(" + definition[len(head):]).split("\n")
+    lines = string_body((f"CREATE {what} {twin}(" + definition[len(head):]).split("\n"))
     body_at = next((i for i, line in enumerate(lines) if line.startswith(("AS ", "BEGIN ATOMIC"))), len(lines))
     # (the sequence functions' schema first, as on the armed session path)
     new_path = " SET search_path TO " + ", ".join(quote_literal(e) for e in calls_path(shadowed))
@@ -230,6 +230,30 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
         if grantees:
             statements.append(f"GRANT EXECUTE ON {what} {signature} TO {grantees}")
     return twin, "; ".join(statements), f"DROP {what} {signature}"
+
+
+def string_body(lines: list[str]) -> list[str]:
+    """A pg_get_functiondef text (its lines) whose SQL-standard body (`BEGIN ATOMIC ...
+    END`, `RETURN expr`) becomes a dollar-quoted string body doing the same: PostgreSQL
+    binds a standard body's names when the routine is created (in a twin, to the catalog
+    server's empty copies), and reads a string body's when it runs (the shadows on the
+    path, or named by `_redirect_body`). Other definitions come back as they are."""
+    at = next((i for i, line in enumerate(lines) if line.startswith(("AS ", "BEGIN ATOMIC", "RETURN "))), None)
+    if at is None or lines[at].startswith("AS "):
+        return lines
+    if lines[at].startswith("RETURN "):
+        body = "SELECT " + "\n".join(lines[at:]).rstrip("\n")[len("RETURN "):]
+    else:
+        end = max((i for i, line in enumerate(lines) if line == "END"), default=-1)
+        if end <= at:
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot read a BEGIN ATOMIC body")
+        body = "\n".join(lines[at + 1:end])
+    tag = "$gp_body$"
+    n = 0
+    while tag in body:
+        n += 1
+        tag = f"$gp_body{n}$"
+    return [*lines[:at], f"AS {tag}", body, tag]
 
 
 def _redirect_body(definition: str, shadows: dict[tuple[str, str], str]) -> str:

@@ -29,7 +29,8 @@ from gridpg.sql import plpgsql, plpgsql_upsert
 # Statements that read or write rows (what the loopback's shadows carry); others (ALTER,
 # LOCK, COMMENT, GRANT, ...) on a shadow would act on the shadow itself.
 _ROW_STATEMENTS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
-                             "TruncateStmt", "CallStmt", "DoStmt", "DeclareCursorStmt", "ExplainStmt"})
+                             "TruncateStmt", "CallStmt", "DoStmt", "DeclareCursorStmt", "ExplainStmt",
+                             "ReturnStmt"})  # (a SQL-standard body's RETURN expr)
 # Statements that change the schema: code running them is stopped at the statement and run
 # again with its DDL captured and replayed as distributed DDL (executor/code_ddl.py), so
 # they do not keep code from the loopback.
@@ -304,7 +305,13 @@ def loopback_blocker(routine: Routine | None, access: Access, path: tuple[str, .
             # answered their name
             return f"it reads current_schema() and reads or writes {label}"
         if access.atomic:
-            return f"its BEGIN ATOMIC body is bound to the catalog server's empty copy of {label}"
+            if qualified is None:
+                return f"its BEGIN ATOMIC body is bound to the catalog server's empty copy of {label}"
+            # (bound at creation to the catalog server's copy whatever the path: it runs as a
+            # twin whose body PostgreSQL reads when it runs, naming the shadows, executor/twins.py)
+            qualified.add(target)
+            shadows.add(target)
+            continue
         if ref.schema is not None:
             if qualified is None:
                 return (f"it names {label} with its schema (gridpg reaches distributed tables "

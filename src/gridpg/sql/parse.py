@@ -585,9 +585,19 @@ def set_config_use(sql: str) -> SetConfigUse | None:
     found = []
     for call in _nodes_of(body, "FuncCall"):
         args = tuple(_argument(a) for a in call.get("args", []))
-        if _funcname(call) == "set_config" and len(args) == 3 \
-                and all(kind in ("const", "param") for kind, _ in args) and args[0][1] is not None:
+        if _funcname(call) != "set_config" or len(args) != 3:
+            continue
+        if all(kind in ("const", "param") for kind, _ in args) and args[0][1] is not None:
             found.append(SetConfigCall("set_config", args))
+        elif args[0][0] in ("const", "param"):
+            # a setting named, its value computed: it would reach the one connection that
+            # ran the statement, not the session's model, and later statements would run
+            # with the old value, silently (a name read from a column, as pg_dump reads
+            # pg_settings, runs on the catalog server as before)
+            raise PgError("0A000", "set_config() with an expression argument inside a larger statement "
+                          "is not supported by gridpg",
+                          hint="call it alone: SELECT set_config(name, value, is_local), with any "
+                               "expression as its value")
     return SetConfigUse(found, False)
 
 
