@@ -538,6 +538,9 @@ class _Registry:
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
+    # what `code_settings` found per (statement, search path)
+    settings: dict[tuple[str, tuple[str, ...]], frozenset[tuple[str | None, bool | None]]] = \
+        field(default_factory=dict)
     table_triggers: dict[tuple[str, str], firing_mod.TableTriggers | None] = field(default_factory=dict)
     trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
     # By (schema, relname) as in pg_class: what fires for one distributed table (by name
@@ -774,6 +777,43 @@ class RoutineGuard:
         if await self.check(dispatcher, sql, list(path)) is not None:
             return False  # its code reaches distributed tables: the loopback's, or refused
         return await self._code_may_read(dispatcher, registry, sql, path, temps)
+
+    async def code_settings(self, dispatcher: Dispatcher, sql: str,
+                            path: tuple[str, ...]) -> frozenset[tuple[str | None, bool | None]]:
+        """The session settings the user code a statement runs may change: SET, RESET or
+        set_config() in a DO block, or in the routines it calls (followed through their
+        calls), as (name, is_local), each None where the code computes it. Such code runs
+        on one server connection; the session adopts what it set there afterwards
+        (frontend/session_commands.adopt_code_settings). Empty when it changes none."""
+        lowered = sql.lower()
+        registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
+                                            _sees_own_catalog(dispatcher))
+        do_block = _DO_WORD.search(lowered) is not None
+        if not do_block and not registry.names_routines(lowered):
+            return frozenset()
+        key = (sql, path)
+        cached = registry.settings.get(key)
+        if cached is not None:
+            return cached
+        tree = _tree(sql)
+        if tree is None:
+            return frozenset()
+        access = body.statement_access(tree)
+        found: set[tuple[str | None, bool | None]] = set()
+        for inner in access.nested:  # (DO blocks)
+            found |= inner.all_settings()
+        calls = body.user_calls(access, registry.names, registry.row_argument_names)
+        if calls:
+            seen: dict[int, tuple[body.Routine, body.Access]] = {}
+            snapshot = dispatcher.runner.snapshot()
+            await self._walk(dispatcher, registry, set(), calls, path, _resolver(dispatcher, snapshot),
+                             visit=_collector(seen))
+            for _, routine_access in seen.values():
+                found |= routine_access.all_settings()
+        if len(registry.settings) > 10000:
+            registry.settings.clear()
+        registry.settings[key] = frozenset(found)
+        return registry.settings[key]
 
     async def temp_code_calls(self, dispatcher: Dispatcher, sql: str, path: tuple[str, ...],
                               temps: set[str] | frozenset[str]) -> dict[tuple[str | None, str], TempCode]:

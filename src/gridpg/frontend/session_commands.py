@@ -100,6 +100,53 @@ async def adopt_set_config(runner: StatementRunner, calls: list[sqlparse.SetConf
         await _apply(runner, setting, [set_config_sql(name, value, local)])
 
 
+# What server-side code may set that the session does not take over: gridpg's own and the
+# remote block's settings, identity (a function's SET ROLE ends with it), the encoding
+_NOT_ADOPTED = frozenset(("application_name", "role", "session_authorization", "is_superuser",
+                          "check_function_bodies", "client_encoding", "transaction_isolation",
+                          "transaction_read_only", "transaction_deferrable"))
+_SESSION_VALUES_SQL = ("SELECT name, pg_catalog.current_setting(name) FROM pg_catalog.pg_settings "
+                       "WHERE source = 'session'")
+
+
+async def adopt_code_settings(runner: StatementRunner,
+                              changes: frozenset[tuple[str | None, bool | None]]) -> None:
+    """Server-side code the statement ran (a function, procedure or DO block calling
+    set_config() or running SET) changed settings on the one server connection that ran
+    it, the catalog server's: its later statements on other connections, and the routing
+    of the session's next ones (search_path), would not see them, silently (a tenant's
+    `SELECT set_tenant('a')` then `... WHERE tenant = current_setting('app.tenant')`).
+    The session takes over what that connection now holds, as if SET, on every node.
+
+    Which of them the code made LOCAL is not visible there: outside a block whatever
+    remains is the session's; inside one, code that says is_local (or SET LOCAL) for each
+    of its changes makes them LOCAL, code that says session-level keeps them, and code
+    that does not say (an expression) is taken as LOCAL (gone at COMMIT, where PostgreSQL
+    keeps a session-level one)."""
+    in_block = runner.txn.in_block
+    locals_ = {local for _, local in changes}
+    if not in_block and locals_ == {True}:
+        return  # (gone with the statement's own transaction)
+    part = runner.txn.participants.get(runner.coord.catalog_node)
+    if part is None or part.conn.is_closed or part.conn.txn_status == b"E":
+        return
+    local = in_block and locals_ != {False}
+    rows = list(await part.conn.query(_SESSION_VALUES_SQL))
+    named = sorted({name for name, _ in changes if name and "." in name})  # (placeholders: not in pg_settings)
+    if named:
+        listed = ", ".join(quote_literal(n) for n in named)
+        rows += await part.conn.query(f"SELECT n, pg_catalog.current_setting(n, true) "
+                                      f"FROM pg_catalog.unnest(ARRAY[{listed}]::text[]) AS n")
+    effective = runner.state.effective
+    for name, value in rows:
+        if name is None or value is None or name in _NOT_ADOPTED or name.startswith("gridpg."):
+            continue
+        if effective.get(name) == value or effective.get(name.lower()) == value:
+            continue
+        setting = sqlparse.SetStatement(name.lower(), False, local, value, "SELECT")
+        await _apply(runner, setting, [set_config_sql(name, value, local)])
+
+
 async def _set_config_arguments(catalog: BackendConnection | None, call: sqlparse.SetConfigCall,
                                 request: ExecRequest) -> tuple[str, str | None, bool]:
     """The name, value and is_local of a call: constants and parameters read here, other

@@ -1503,12 +1503,15 @@ class StatementRunner:
             request = replace(request, sql=internal_view.rewrite(request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await sequences.sync_state_reads(self.dispatcher, request.sql)
+        code_settings = await self._code_settings(request.sql)
         if sequences.is_one_row_of_calls(request.sql):
             await sequences.run_one_row_of_calls(self.dispatcher, request)
         else:
             await self.dispatcher.run(request)
         if set_config is not None and set_config.calls:
             await session_commands.adopt_set_config(self, set_config.calls, request)
+        if code_settings:  # (code that ran set_config() or SET on the catalog server)
+            await session_commands.adopt_code_settings(self, code_settings)
         if sequence_ddl is not None:
             if self.txn.in_block:
                 self.sequence_ddl.append(sequence_ddl)  # the GTM follows at COMMIT
@@ -1528,6 +1531,14 @@ class StatementRunner:
                 await sequence_ddl.apply(self.dispatcher)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
+
+    async def _code_settings(self, sql: str) -> frozenset[tuple[str | None, bool | None]]:
+        """The settings the user code the statement runs may change (RoutineGuard.code_settings)."""
+        if self.is_loopback or self.coord.planner is None:
+            return frozenset()
+        from gridpg.executor.run import search_path
+
+        return await self.coord.routine_guard.code_settings(self.dispatcher, sql, search_path(self.dispatcher))
 
     async def _run_schema_elements(self, request: ExecRequest, elements: schema_elements.SchemaElements) -> None:
         """CREATE SCHEMA with schema elements: the CREATE SCHEMA, then each element as a

@@ -16,7 +16,7 @@ PL/pgSQL: every embedded statement and expression through PostgreSQL's PL/pgSQL 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gridpg.catalog.model import DistTable
@@ -123,6 +123,9 @@ class Access:
     # Names used as `x.name` or `(x).name`: calls of `name(x)` when a routine of that name
     # takes one row argument (PostgreSQL's attribute notation), else columns
     attribute_calls: frozenset[tuple[str | None, str]] = frozenset()
+    # The settings the body changes for the session (SET / RESET, set_config()): (name,
+    # is_local), each None where the text does not say (an expression)
+    settings: tuple[tuple[str | None, bool | None], ...] = ()
 
     def all_sublinks(self) -> Iterator[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]]:
         yield from self.sublinks
@@ -144,6 +147,12 @@ class Access:
         out = set(self.attribute_calls)
         for inner in self.nested:
             out |= inner.all_attribute_calls()
+        return out
+
+    def all_settings(self) -> set[tuple[str | None, bool | None]]:
+        out = set(self.settings)
+        for inner in self.nested:
+            out |= inner.all_settings()
         return out
 
     def all_writes(self) -> set[str]:
@@ -238,9 +247,7 @@ def routine_access(routine: Routine) -> Access:
         # created before would measure the catalog server's empty copies when it runs
         unreadable = (f"it calls {size_call}(), which would measure the catalog server's empty copies "
                       "of distributed tables")
-    return Access(access.relations, access.calls, body.dynamic or access.dynamic, unreadable,
-                  access.nested, access.operators, access.writes, body.atomic, access.utility, access.upserts,
-                  access.sublinks, access.attribute_calls)
+    return replace(access, dynamic=body.dynamic or access.dynamic, unreadable=unreadable, atomic=body.atomic)
 
 
 def _size_call(definition: str) -> str | None:
@@ -259,9 +266,7 @@ def do_access(body: str, language: str | None) -> Access:
         return Access(unreadable=f"it is written in language {language}, which gridpg cannot read")
     parsed = _plpgsql_body(plpgsql.do_block_function(body), compiles=True)
     access = _tree_access(list(parsed.trees))
-    return Access(access.relations, access.calls, parsed.dynamic or access.dynamic, parsed.unreadable,
-                  access.nested, access.operators, access.writes, utility=access.utility,
-                  upserts=access.upserts, sublinks=access.sublinks, attribute_calls=access.attribute_calls)
+    return replace(access, dynamic=parsed.dynamic or access.dynamic, unreadable=parsed.unreadable)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -474,6 +479,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     upserts: list[analyze.RelRef] = []
     sublinks: list[tuple[tuple[analyze.RelRef, ...], frozenset[tuple[str | None, str]]]] = []
     attribute_calls: set[tuple[str | None, str]] = set()
+    settings: list[tuple[str | None, bool | None]] = []
     for tree in trees:
         if next(iter(tree), "") not in _SCHEMA_STATEMENTS or _is_temp_table_as(tree):  # (DDL runs as distributed DDL)
             relations.extend(analyze.relations(tree))
@@ -494,6 +500,11 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
             call = node.get("FuncCall")
             if isinstance(call, dict):
                 calls.add(_qualified(call.get("funcname", [])))
+                if _qualified(call.get("funcname", []))[1].lower() == "set_config":
+                    settings.append(_set_config_setting(call))
+            change = node.get("VariableSetStmt")
+            if isinstance(change, dict) and change.get("name") != "transaction_isolation":
+                settings.append((change.get("name"), bool(change.get("is_local"))))
             attribute_calls.update(_attribute_notation_names(node))
             procedure = node.get("CallStmt")
             if isinstance(procedure, dict):  # its funccall is a bare FuncCall body
@@ -509,7 +520,17 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
                   upserts=tuple(upserts), sublinks=tuple(sublinks),
-                  attribute_calls=frozenset(attribute_calls))
+                  attribute_calls=frozenset(attribute_calls), settings=tuple(settings))
+
+
+def _set_config_setting(call: dict[str, Any]) -> tuple[str | None, bool | None]:
+    """(name, is_local) of a set_config() call, each None unless written as a constant."""
+    args = [sqlparse.argument(a) for a in call.get("args", [])]
+    if len(args) != 3:
+        return None, None
+    name = args[0][1] if args[0][0] == "const" else None
+    local = args[2][1] if args[2][0] == "const" else None
+    return name, None if local is None else str(local).lower() in ("true", "t", "on", "yes", "1")
 
 
 def _attribute_notation_names(node: dict[str, Any]) -> Iterator[tuple[str | None, str]]:
