@@ -486,6 +486,34 @@ def test_advisory_locks_are_cluster_wide_and_stay_with_the_session(gridpg_cluste
         assert two.execute("SELECT pg_advisory_unlock_all()").fetchone() == ("",)
 
 
+def test_advisory_locks_taken_by_user_code_are_the_clients(gridpg_cluster: Cluster, schema: str) -> None:
+    """A function taking an advisory lock (a job queue's `SELECT take_job(7)`) ran on the
+    catalog server's pooled connection: the other coordinator's session got the same lock,
+    and the owner's own `pg_advisory_unlock` found nothing (false). Such statements now run
+    where the client's advisory locks are (executor/advisory.py, RoutineGuard.code_effects)."""
+    key = 6479889574913458541
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as one, \
+            psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as two:
+        one.execute(f"SET search_path TO {schema}")
+        two.execute(f"SET search_path TO {schema}")
+        one.execute("CREATE FUNCTION take_job(k bigint) RETURNS boolean LANGUAGE sql "
+                    "AS $$ SELECT pg_try_advisory_lock(k) $$")
+        one.execute("CREATE FUNCTION take_job_xact(k bigint) RETURNS boolean LANGUAGE plpgsql "
+                    "AS $$ BEGIN RETURN pg_try_advisory_xact_lock(k); END $$")
+        assert one.execute("SELECT take_job(%s)", (key,)).fetchone() == (True,)
+        for _ in range(3):
+            two.execute("SELECT 1")
+        assert two.execute("SELECT take_job(%s)", (key,)).fetchone() == (False,)
+        assert two.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone() == (False,)
+        assert one.execute("SELECT pg_advisory_unlock(%s)", (key,)).fetchone() == (True,)
+        assert two.execute("SELECT take_job(%s)", (key,)).fetchone() == (True,)
+        assert two.execute("SELECT pg_advisory_unlock_all()").fetchone() == ("",)
+        with one.transaction():
+            assert one.execute("SELECT take_job_xact(12)").fetchone() == (True,)
+            assert two.execute("SELECT pg_try_advisory_xact_lock(12)").fetchone() == (False,)
+        assert two.execute("SELECT take_job_xact(12)").fetchone() == (True,)
+
+
 @pytest.mark.timeout(60)
 def test_copy_into_a_view_fails_and_the_session_goes_on(gridpg_cluster: Cluster, schema: str) -> None:
     """PostgreSQL fails COPY into a view right after its CopyInResponse: the coordinator

@@ -10,7 +10,10 @@ Such statements (advisory lock functions, no relation) now run on one datanode g
 coordinator agrees on (the first by name), and a session-level lock keeps that connection
 for the rest of the session, out of the pool (as temp tables keep theirs): the lock lives
 as long as PostgreSQL's would, and its unlock reaches it. Transaction-level locks
-(`pg_advisory_xact_lock`) go to the same node inside the transaction's block. A failover of
+(`pg_advisory_xact_lock`) go to the same node inside the transaction's block. So does a
+table-less statement calling user code that calls them (`SELECT take_job_lock(7)`, the
+function on every server: RoutineGuard.code_effects), which took them on the catalog
+server's pooled connection before, out of reach of the client's own unlock. A failover of
 that group loses the session locks held there (their connection is gone), as a server
 restart would.
 """
@@ -35,8 +38,10 @@ def mentions(sql: str) -> bool:
     return _ADVISORY.search(sql) is not None
 
 
-async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest) -> bool:
-    """Run a table-less statement calling advisory lock functions on the lock node (True)."""
+async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_level: bool | None = None) -> bool:
+    """Run a table-less statement calling advisory lock functions on the lock node (True).
+    `session_level`: whether it may take a session-level lock, when its user code calls
+    them (RoutineGuard.code_effects; None: read from the statement's text)."""
     try:
         tree = sqlparse.parse_tree(request.sql)
     except PgError:
@@ -47,7 +52,7 @@ async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest) -> bool:
     if not groups:
         return False
     node = groups[0].name
-    if _SESSION_LEVEL.search(request.sql):
+    if _SESSION_LEVEL.search(request.sql) if session_level is None else session_level:
         dispatcher.runner.txn.pin(node)  # the lock lives as long as the session
     await dispatcher.run_on_node(node, request, writes=False)
     return True

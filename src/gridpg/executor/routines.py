@@ -162,6 +162,24 @@ def _temp_code(call: tuple[str | None, str], seen: dict[int, tuple[body.Routine,
 
 
 @dataclass(frozen=True)
+class CodeEffects:
+    """What a statement's user code does to the session beyond its rows (`code_effects`)."""
+
+    # the settings it changes: (name, is_local), each None where the code computes it
+    settings: frozenset[tuple[str | None, bool | None]] = frozenset()
+    # the advisory lock functions it calls (pg_advisory_lock, pg_try_advisory_xact_lock, ...)
+    advisory_locks: frozenset[str] = frozenset()
+
+    @property
+    def session_locks(self) -> bool:
+        """Whether it may take a lock held until the session ends (not the transaction)."""
+        return any("xact" not in name and "unlock" not in name for name in self.advisory_locks)
+
+
+_NO_EFFECTS = CodeEffects()
+
+
+@dataclass(frozen=True)
 class NodeLocal:
     """The verdict for a SELECT over tables whose user code only reads replicated tables
     (pagila's `SELECT inventory_held_by_customer(i.inventory_id) FROM inventory i`): it runs
@@ -538,9 +556,8 @@ class _Registry:
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
-    # what `code_settings` found per (statement, search path)
-    settings: dict[tuple[str, tuple[str, ...]], frozenset[tuple[str | None, bool | None]]] = \
-        field(default_factory=dict)
+    # what `code_effects` found per (statement, search path)
+    effects: dict[tuple[str, tuple[str, ...]], CodeEffects] = field(default_factory=dict)
     table_triggers: dict[tuple[str, str], firing_mod.TableTriggers | None] = field(default_factory=dict)
     trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
     # By (schema, relname) as in pg_class: what fires for one distributed table (by name
@@ -778,42 +795,45 @@ class RoutineGuard:
             return False  # its code reaches distributed tables: the loopback's, or refused
         return await self._code_may_read(dispatcher, registry, sql, path, temps)
 
-    async def code_settings(self, dispatcher: Dispatcher, sql: str,
-                            path: tuple[str, ...]) -> frozenset[tuple[str | None, bool | None]]:
-        """The session settings the user code a statement runs may change: SET, RESET or
-        set_config() in a DO block, or in the routines it calls (followed through their
-        calls), as (name, is_local), each None where the code computes it. Such code runs
-        on one server connection; the session adopts what it set there afterwards
-        (frontend/session_commands.adopt_code_settings). Empty when it changes none."""
+    async def code_effects(self, dispatcher: Dispatcher, sql: str, path: tuple[str, ...]) -> CodeEffects:
+        """What the user code a statement runs (a DO block, the routines it calls, followed
+        through their calls) does to the session beyond its rows: the settings it changes
+        and the advisory lock functions it calls. Such code runs on one server connection,
+        which the session must then follow (frontend/session_commands.adopt_code_settings,
+        executor/advisory.py)."""
         lowered = sql.lower()
         registry = await self._registry_for(dispatcher, dispatcher.runner.snapshot(),
                                             _sees_own_catalog(dispatcher))
         do_block = _DO_WORD.search(lowered) is not None
         if not do_block and not registry.names_routines(lowered):
-            return frozenset()
+            return _NO_EFFECTS
         key = (sql, path)
-        cached = registry.settings.get(key)
+        cached = registry.effects.get(key)
         if cached is not None:
             return cached
         tree = _tree(sql)
         if tree is None:
-            return frozenset()
+            return _NO_EFFECTS
         access = body.statement_access(tree)
-        found: set[tuple[str | None, bool | None]] = set()
-        for inner in access.nested:  # (DO blocks)
-            found |= inner.all_settings()
+        accesses = list(access.nested)  # (DO blocks)
         calls = body.user_calls(access, registry.names, registry.row_argument_names)
         if calls:
             seen: dict[int, tuple[body.Routine, body.Access]] = {}
             snapshot = dispatcher.runner.snapshot()
             await self._walk(dispatcher, registry, set(), calls, path, _resolver(dispatcher, snapshot),
                              visit=_collector(seen))
-            for _, routine_access in seen.values():
-                found |= routine_access.all_settings()
-        if len(registry.settings) > 10000:
-            registry.settings.clear()
-        registry.settings[key] = frozenset(found)
-        return registry.settings[key]
+            accesses += [routine_access for _, routine_access in seen.values()]
+        settings: set[tuple[str | None, bool | None]] = set()
+        locks: set[str] = set()
+        for found in accesses:
+            settings |= found.all_settings()
+            locks |= {name.lower() for schema, name in found.all_calls()
+                      if schema in (None, "pg_catalog") and name.lower().startswith(("pg_advisory_", "pg_try_advisory_"))}
+        effects = CodeEffects(frozenset(settings), frozenset(locks))
+        if len(registry.effects) > 10000:
+            registry.effects.clear()
+        registry.effects[key] = effects
+        return effects
 
     async def temp_code_calls(self, dispatcher: Dispatcher, sql: str, path: tuple[str, ...],
                               temps: set[str] | frozenset[str]) -> dict[tuple[str | None, str], TempCode]:

@@ -53,6 +53,13 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
         if advisory.mentions(request.sql) and await advisory.run_if_advisory(dispatcher, request):
             return
+    elif not dispatcher.runner.is_loopback:
+        effects = await dispatcher.coord.routine_guard.code_effects(dispatcher, request.sql, search_path(dispatcher))
+        if effects.advisory_locks:  # user code taking advisory locks: where the client's own are
+            from gridpg.executor import advisory
+
+            if await advisory.run_if_advisory(dispatcher, request, effects.session_locks):
+                return
     if "into" in lowered:
         from gridpg.planner.into_checks import ensure_into_allowed
         from gridpg.sql.parse import parse_tree

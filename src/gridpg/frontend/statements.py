@@ -1533,12 +1533,13 @@ class StatementRunner:
             self.txn.release_if_idle()
 
     async def _code_settings(self, sql: str) -> frozenset[tuple[str | None, bool | None]]:
-        """The settings the user code the statement runs may change (RoutineGuard.code_settings)."""
+        """The settings the user code the statement runs may change (RoutineGuard.code_effects)."""
         if self.is_loopback or self.coord.planner is None:
             return frozenset()
         from gridpg.executor.run import search_path
 
-        return await self.coord.routine_guard.code_settings(self.dispatcher, sql, search_path(self.dispatcher))
+        effects = await self.coord.routine_guard.code_effects(self.dispatcher, sql, search_path(self.dispatcher))
+        return effects.settings
 
     async def _run_schema_elements(self, request: ExecRequest, elements: schema_elements.SchemaElements) -> None:
         """CREATE SCHEMA with schema elements: the CREATE SCHEMA, then each element as a
