@@ -60,7 +60,9 @@ async def run_statement(dispatcher: Dispatcher, request: ExecRequest) -> None:
 
             if await advisory.run_if_advisory(dispatcher, request, effects.session_locks):
                 return
-    if "into" in lowered:
+    if "into" in lowered and (lowered.count("into") > 1 or text[:6].lower() != "insert"):
+        # (an INSERT can hold a SELECT ... INTO only with a second INTO: a bulk VALUES list
+        # is not parsed once more for it)
         from gridpg.planner.into_checks import ensure_into_allowed
         from gridpg.sql.parse import parse_tree
 

@@ -93,6 +93,8 @@ log = logging.getLogger("gridpg.statements")
 CHECK_STAMPS = os.environ.get("GRIDPG_CHECK_STAMPS") == "1"
 
 # Settings the coordinator keeps for itself as well as forwarding.
+# A statement longer than this (characters) takes the general path, never a routed fast path.
+_ROUTED_LIMIT = 65536
 REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "search_path",
             "client_encoding", "standard_conforming_strings", "is_superuser",
             "session_authorization", "default_transaction_read_only", "in_hot_standby",
@@ -1286,6 +1288,8 @@ class StatementRunner:
         sends the route's own texts; the simple path sends its literal-free form, so not there."""
         planner = self.coord.planner
         sql = statement.sql
+        if len(sql) > _ROUTED_LIMIT:
+            return NOT_ROUTED  # (a bulk statement: the fast path's checks would parse it once more)
         if planner is None or self.coord.snapshot is None or classify(sql) != (None, None) \
                 or _is_session_reset(sql) or _ONLY.search(sql) or conflict_params.has_index_predicate(sql) \
                 or not await self._is_plain_statement(sql, block_time):

@@ -80,6 +80,9 @@ CATALOG_ONLY = {
 }
 QUERY_KINDS = {"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"}
 CACHE_LIMIT = 20000
+# Statements longer than this (characters) skip the literal-free analysis (`_normalized`):
+# it spares OLTP statements a parse; a multi-row VALUES list it only parses twice.
+NORMALIZED_LIMIT = 16384
 NO_PARAMS = BoundParams()
 
 
@@ -266,6 +269,8 @@ class Planner:
         """The analysis of the statement with its literals as parameters, when that answers
         (catalog statements, and router pins read from the literals). Literals change every
         time a client inlines its values (the simple protocol): this spares the parse."""
+        if len(sql) > NORMALIZED_LIMIT:
+            return None  # (a bulk statement: no router pin to read, and a second parse of it)
         form = normalize_literals(sql)
         if form is None:
             return None

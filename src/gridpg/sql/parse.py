@@ -200,8 +200,16 @@ def _only_comments(text: str) -> bool:
 
 
 def tokens(sql: str) -> list[Any]:
+    """The scanner's tokens of `sql` (a fresh list; the tokens themselves are immutable)."""
+    return list(_tokens_cached(sql))
+
+
+@lru_cache(maxsize=16)
+def _tokens_cached(sql: str) -> tuple[Any, ...]:
+    # (a statement is scanned by several steps; a 10,000-row VALUES list, once each, took
+    # most of its time in the coordinator)
     try:
-        return list(pgparser.scan(sql))
+        return tuple(pgparser.scan(sql))
     except pgparser.ParseError as exc:
         raise _syntax_error(exc) from None
 
