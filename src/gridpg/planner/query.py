@@ -82,6 +82,13 @@ class QueryContext:
         return router.pinned_set(spec, self.snapshot, self.params) if isinstance(spec, router.RouterSpec) else None
 
     @cached_property
+    def target_pinned(self) -> set[str] | None:
+        """The nodes holding the rows an UPDATE/DELETE's own WHERE clause pins its target
+        to (None: not pinned), when sub-selects over other tables keep the router out."""
+        spec = router.target_spec(self.body, self.resolved)
+        return router.pinned_set(spec, self.snapshot, self.params) if spec is not None else None
+
+    @cached_property
     def pushable(self) -> list[str] | NotApplicable:
         """The nodes to run on when each can answer for its own rows (pinned ones only)."""
         if volatile_subselect(self.body):
@@ -187,7 +194,7 @@ def _every_target_node(ctx: QueryContext) -> Outcome:
         # statement is refused): never a silently locked copy.
         return LockingSubplansPlan(writes=True)
     tableoid.ensure_no_number(ctx.sql, f"{ctx.kind[:-4].upper()} over distributed tables")
-    return multi_node_write(ctx.sql, ctx.body, ctx.resolved, ctx.reasons, ctx.snapshot)
+    return multi_node_write(ctx.sql, ctx.body, ctx.resolved, ctx.reasons, ctx.snapshot, ctx.target_pinned)
 
 
 Step = Callable[[QueryContext], Outcome]

@@ -1,0 +1,32 @@
+/*
+Differences the twelfth replay of Citus's regression files (h-citus12, 2026-12-05)
+showed, each reduced to its smallest form.
+*/
+
+-- multi_shard_update_delete.sql:577 (Citus): an UPDATE/DELETE whose WHERE pins its target
+-- to one node by the distribution column, with a sub-select calling a volatile function
+-- (random()): 0A000 "each datanode would draw its own value", although only that node
+-- holds rows to write. `value_2 < random() + 5` is true for every row here, so the
+-- answers do not depend on the draws.
+CREATE TABLE r12_users (user_id int, value_1 int, value_2 int);
+INSERT INTO r12_users SELECT g % 5, g, g % 3 FROM generate_series(1, 50) g;
+UPDATE r12_users SET value_2 = 9 WHERE user_id = 1 AND value_1 IN (SELECT value_1 FROM r12_users WHERE user_id = 1 AND value_2 < random() + 5);
+SELECT user_id, count(*) FROM r12_users WHERE value_2 = 9 GROUP BY user_id ORDER BY user_id;
+DELETE FROM r12_users WHERE user_id = 2 AND value_1 IN (SELECT value_1 FROM r12_users WHERE user_id = 2 AND value_2 < random() + 5) RETURNING user_id, value_1;
+SELECT user_id, count(*) FROM r12_users GROUP BY user_id ORDER BY user_id;
+-- the sub-select reads every node's rows: still answered as one draw per row
+UPDATE r12_users SET value_2 = 8 WHERE user_id = 3 AND value_1 - 1 IN (SELECT value_1 FROM r12_users WHERE value_2 < random() + 5);
+SELECT value_1, value_2 FROM r12_users WHERE user_id = 3 ORDER BY value_1;
+-- pinned through a correlated sub-select and through IN over two values
+UPDATE r12_users u SET value_2 = 7 WHERE user_id IN (3, 4) AND value_1 IN (SELECT value_1 FROM r12_users v WHERE v.user_id = u.user_id AND v.value_2 < random() + 5);
+SELECT user_id, value_2, count(*) FROM r12_users GROUP BY user_id, value_2 ORDER BY user_id, value_2;
+-- a prepared statement pins another node on each execution (one cached plan per node set)
+PREPARE r12_pinned(int) AS UPDATE r12_users SET value_2 = value_2 + 100 WHERE user_id = $1 AND value_1 IN (SELECT value_1 FROM r12_users WHERE user_id = $1 AND value_2 < random() + 500);
+EXECUTE r12_pinned(0);
+EXECUTE r12_pinned(1);
+EXECUTE r12_pinned(3);
+EXECUTE r12_pinned(0);
+SELECT user_id, value_2, count(*) FROM r12_users GROUP BY user_id, value_2 ORDER BY user_id, value_2;
+DEALLOCATE r12_pinned;
+-- without a pin on the target, a volatile sub-select stays refused (0A000 on gridpg only,
+-- so not compared here)
