@@ -185,11 +185,20 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
                                "default is not supported by gridpg (the row would belong on another "
                                "node than the source row that inserts it)", f"insert {key_text} into {name}")
             value = (when.values or ())[names.index(name)]
-            if _deparse(value) != key_text:
+            if _deparse(value) != key_text and not _names_source_key(value, key):
                 raise _refused("MERGE ... INSERT of a distribution column value other than the one in "
                                "the ON condition is not supported by gridpg (the row would belong on "
                                "another node)", f"insert {key_text} into {name}")
     return inserts
+
+
+def _names_source_key(value: ast.Node, key: ast.Node | None) -> bool:
+    """Whether an INSERT's value is the staging key `alias.column` named without its alias:
+    a WHEN NOT MATCHED action sees the source's columns only (PostgreSQL does not let it
+    name the target's), so a bare `column` is the source's one (or ambiguous: an error)."""
+    bare, qualified = _column(value), _column(key)
+    return bare is not None and qualified is not None and len(bare) == 1 and len(qualified) == 2 \
+        and bare[0] == qualified[1]
 
 
 def _command(when: ast.MergeWhenClause) -> str:

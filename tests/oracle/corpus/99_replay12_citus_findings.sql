@@ -30,3 +30,24 @@ SELECT user_id, value_2, count(*) FROM r12_users GROUP BY user_id, value_2 ORDER
 DEALLOCATE r12_pinned;
 -- without a pin on the target, a volatile sub-select stays refused (0A000 on gridpg only,
 -- so not compared here)
+
+-- merge.sql:75 (Citus, and its follow-ons to merge.sql:200): a MERGE whose WHEN NOT
+-- MATCHED INSERT names the source's distribution column without the source's alias
+-- (`VALUES (customer_id, ...)`, the only customer_id such an action can see): 0A000
+-- "INSERT of a distribution column value other than the one in the ON condition"
+CREATE TABLE r12_target (customer_id int, last_order_id int, order_center text, order_count int);
+CREATE TABLE r12_source (customer_id int, order_id int, order_center text);
+INSERT INTO r12_target VALUES (1, 10, 'a', 1), (2, 20, 'XX', 1), (3, 30, 'c', 1);
+INSERT INTO r12_source VALUES (1, 11, 'a'), (2, 21, 'b'), (4, 41, 'd'), (5, 51, 'e');
+MERGE INTO r12_target t USING r12_source s ON (t.customer_id = s.customer_id)
+  WHEN MATCHED AND t.order_center = 'XX' THEN DELETE
+  WHEN MATCHED THEN UPDATE SET order_count = t.order_count + 1, last_order_id = s.order_id
+  WHEN NOT MATCHED THEN INSERT (customer_id, last_order_id, order_center, order_count)
+    VALUES (customer_id, s.order_id, order_center, 123);
+SELECT * FROM r12_target ORDER BY customer_id;
+UPDATE r12_source SET customer_id = customer_id + 10;
+MERGE INTO r12_target USING r12_source ON r12_target.customer_id = r12_source.customer_id
+  WHEN NOT MATCHED THEN INSERT (order_count, customer_id, order_center) VALUES (0, customer_id, order_center);
+SELECT * FROM r12_target ORDER BY customer_id;
+-- a bare name that is not the key's column stays refused (0A000 on gridpg only, so not
+-- compared here): `VALUES (order_id, ...)` with ON t.customer_id = s.customer_id
