@@ -162,6 +162,10 @@ def _two_phase(ctx: QueryContext) -> Outcome:
 
 
 def _coordinator_finish(ctx: QueryContext) -> Outcome:
+    if ctx.writes and not ctx.body.get("lockingClause"):
+        # FOR UPDATE/SHARE in sub-selects only: they run first as locking SELECTs of their
+        # own where they can, as an UPDATE's do (or the statement is refused)
+        return LockingSubplansPlan(writes=True)
     if ctx.writes:
         raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported "
                       "for this statement",

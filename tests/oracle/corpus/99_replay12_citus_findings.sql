@@ -51,3 +51,16 @@ MERGE INTO r12_target USING r12_source ON r12_target.customer_id = r12_source.cu
 SELECT * FROM r12_target ORDER BY customer_id;
 -- a bare name that is not the key's column stays refused (0A000 on gridpg only, so not
 -- compared here): `VALUES (order_id, ...)` with ON t.customer_id = s.customer_id
+
+-- cte_inline.sql:48, with_basics.sql:199 (Citus): a SELECT without a locking clause of its
+-- own whose sub-selects lock rows (an IN sub-select, a FROM sub-select over a WITH entry,
+-- where PostgreSQL locks nothing): 0A000 "SELECT ... FOR UPDATE/SHARE over several nodes"
+CREATE TABLE r12_keys (key int, value text);
+INSERT INTO r12_keys SELECT g, 'v' || g FROM generate_series(1, 101) g;
+WITH cte_1 AS (SELECT * FROM r12_keys) SELECT count(*) FROM cte_1 WHERE key IN (SELECT key FROM r12_keys FOR UPDATE);
+SELECT count(*) FROM r12_keys WHERE key IN (SELECT user_id FROM r12_users WHERE value_2 > 100 FOR SHARE);
+SELECT count(*) FROM r12_keys WHERE key = ANY (SELECT value_1 FROM r12_users WHERE user_id = 0 FOR UPDATE) AND key < 30;
+SELECT (SELECT value_1 FROM r12_users WHERE user_id = 0 ORDER BY value_1 LIMIT 1 FOR UPDATE) AS m;
+WITH top_users AS (SELECT user_id, value_1 FROM r12_users ORDER BY user_id DESC, value_1 LIMIT 10)
+SELECT user_id FROM (SELECT user_id FROM top_users FOR UPDATE) top_users JOIN r12_users USING (user_id)
+ORDER BY user_id LIMIT 5;
