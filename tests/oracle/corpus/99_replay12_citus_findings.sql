@@ -101,3 +101,17 @@ SELECT (SELECT count(*) FROM d) AS deleted, (SELECT sum(y) FROM b) AS s, (SELECT
 SELECT * FROM r12_anchor ORDER BY 1;
 -- an entry that reads a data-modifying entry's rows and the written table stays refused
 -- (0A000 on gridpg only, so not compared here), as does a main statement that reads it
+
+-- merge.sql:189, 195 (Citus): a MERGE whose WHEN MATCHED UPDATE sets the distribution column
+-- to the value the row has (the constant ON pins it to, or the target's own column): 0A000
+-- "the row would move to another node", though it stays where it is
+CREATE TABLE r12_mt (customer_id int, order_count int);
+CREATE TABLE r12_ms (customer_id int, n int);
+INSERT INTO r12_mt VALUES (30000, 1), (30001, 1), (30002, 1);
+INSERT INTO r12_ms VALUES (30000, 5), (30001, 6), (30003, 7);
+MERGE INTO r12_mt t USING r12_ms s ON (t.customer_id = s.customer_id AND t.customer_id = 30000)
+  WHEN MATCHED THEN UPDATE SET customer_id = 30000, order_count = s.n;
+MERGE INTO r12_mt t USING r12_ms s ON (t.customer_id = s.customer_id)
+  WHEN MATCHED THEN UPDATE SET customer_id = t.customer_id, order_count = t.order_count + 10;
+SELECT * FROM r12_mt ORDER BY customer_id;
+-- another value stays refused (0A000 on gridpg only, so not compared here)
