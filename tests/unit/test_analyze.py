@@ -193,7 +193,17 @@ def test_modifying_cte_steps() -> None:
                         "d AS (DELETE FROM t WHERE id IN (SELECT a FROM y) RETURNING *) SELECT * FROM d, x")
     assert [(s.name, s.frozen_after, s.columns) for s in frozen.steps] == [
         ("w", None, ()), ("x", ("w",), ("a",)), ("y", None, ()), ("d", None, ())]
+    # a data-modifying entry with a WITH of its own; it reads what only the main statement,
+    # run after it, writes
+    nested = plan_steps("WITH c AS (WITH s AS (SELECT id FROM u) DELETE FROM t USING s WHERE t.id = s.id "
+                        "RETURNING t.id) UPDATE u SET v = 1 FROM c WHERE c.id = u.id")
+    assert [(s.name, s.own_entries, s.statement) for s in nested.steps] == [
+        ("c", ("s AS (SELECT id FROM u)",), "DELETE FROM t USING s WHERE t.id = s.id RETURNING t.id")]
     for refused in ("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM s.t",
+                    "WITH c AS (WITH d AS (DELETE FROM u RETURNING *) DELETE FROM t RETURNING *) SELECT 1",
+                    "WITH d AS (DELETE FROM u RETURNING *), c AS (WITH d AS (SELECT 1) DELETE FROM t) SELECT 1",
+                    "WITH d AS (DELETE FROM u RETURNING *), c AS (DELETE FROM t WHERE id IN (SELECT id FROM u)) "
+                    "SELECT 1",
                     "WITH d AS (DELETE FROM t RETURNING *) UPDATE t SET v = 1",
                     # an entry reading both a data-modifying entry's rows and the table written
                     "WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *), x AS (SELECT * FROM t, d) SELECT 1",

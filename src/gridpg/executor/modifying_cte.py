@@ -40,7 +40,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
             if not step.modifying:
                 entries.append(frozen.get(step.name, step.definition))
                 continue
-            statement = _with(entries, step.statement)
+            statement = _with([*entries, *step.own_entries], step.statement)
             if not _returns(step.statement):  # nothing can read it: it only runs, in its turn
                 await _capture(dispatcher, _for(request, statement), statement, rows_wanted=False)
                 continue

@@ -42,6 +42,8 @@ class CteStep:
     name: str
     definition: str = ""  # a SELECT entry, kept as written
     statement: str = ""  # a data-modifying entry's INSERT/UPDATE/DELETE/MERGE
+    # the data-modifying entry's own WITH entries (SELECT ones), run after the outer ones
+    own_entries: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()  # the entry's column names, when it gives them
     # a frozen SELECT entry: the earlier SELECT entries its query runs with, by name (its
     # rows are read before any part writes)
@@ -80,9 +82,10 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
         query = cte.ctequery
         columns = tuple(n.sval for n in cte.aliascolnames or ())
         if isinstance(query, _MODIFYING):
-            if getattr(query, "withClause", None) is not None:
-                _refuse(f'the WITH inside data-modifying entry "{cte.ctename}"')
-            steps.append(CteStep(cte.ctename, statement=RawStream()(query), columns=columns))
+            own = _own_entries(cte.ctename, query, names)
+            body = copy.copy(query)
+            body.withClause = None
+            steps.append(CteStep(cte.ctename, statement=RawStream()(body), columns=columns, own_entries=own))
             parts.append((f'entry "{cte.ctename}"', query, _target(query)))
             continue
         entries_read = _tables_read(query, set(), None) & names
@@ -102,13 +105,27 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
     return ModifyingCteSteps(tuple(steps), RawStream()(main))
 
 
+def _own_entries(name: str, query: Any, outer: set[str]) -> tuple[str, ...]:
+    """A data-modifying entry's own WITH entries, to run after the outer ones in its step
+    (`WITH outer..., own... DELETE ...`): SELECT entries whose names no outer entry has."""
+    with_clause = getattr(query, "withClause", None)
+    if with_clause is None:
+        return ()
+    if with_clause.recursive or any(isinstance(c.ctequery, _MODIFYING) for c in with_clause.ctes) \
+            or any(c.ctename in outer for c in with_clause.ctes):
+        _refuse(f'the WITH inside data-modifying entry "{name}"')
+    return tuple(RawStream()(c) for c in with_clause.ctes)
+
+
 def _target(stmt: Any) -> str:
     return str(stmt.relation.relname)
 
 
 def _ensure_disjoint(parts: list[tuple[str, Any, str | None]], cte_names: set[str]) -> None:
     """No part may touch a table another part writes (by name, whatever its schema: a
-    conservative test)."""
+    conservative test); except that a data-modifying part may read a table only a later
+    part writes: it runs once, in its turn, before that write (a SELECT entry is read
+    again by every later part, so it may not)."""
     written = [(n, label, table) for n, (label, _, table) in enumerate(parts) if table is not None]
     for index, writer, table in written:
         for other, (label, node, own) in enumerate(parts):
@@ -116,9 +133,16 @@ def _ensure_disjoint(parts: list[tuple[str, Any, str | None]], cte_names: set[st
                 continue
             if table == own and not _appends_after(parts[max(index, other)][1]):
                 _refuse(f'{writer} and {label} both write "{table}"')
-            if table in _tables_read(node, cte_names, own):
+            if own is not None and other < index:
+                continue
+            if table in _tables_read(node, cte_names | _own_names(node), own):
                 _refuse(f'{label} reads "{table}", which {writer} writes (PostgreSQL gives every '
                         "part one snapshot)")
+
+
+def _own_names(node: Any) -> set[str]:
+    with_clause = getattr(node, "withClause", None)
+    return {c.ctename for c in with_clause.ctes} if with_clause is not None else set()
 
 
 def _appends_after(later: Any) -> bool:

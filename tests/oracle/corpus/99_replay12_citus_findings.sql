@@ -115,3 +115,29 @@ MERGE INTO r12_mt t USING r12_ms s ON (t.customer_id = s.customer_id)
   WHEN MATCHED THEN UPDATE SET customer_id = t.customer_id, order_count = t.order_count + 10;
 SELECT * FROM r12_mt ORDER BY customer_id;
 -- another value stays refused (0A000 on gridpg only, so not compared here)
+
+-- cte_nested_modification.sql:15 and its 9 follow-ons (Citus): a data-modifying WITH entry
+-- with a WITH of its own (0A000 "the WITH inside data-modifying entry"), whose inner
+-- entry reads the table the main UPDATE writes (the entry runs first, as on PostgreSQL's
+-- one snapshot it sees the rows from before that write)
+CREATE TABLE r12_tt1 (id int, value_1 int);
+CREATE TABLE r12_tt2 (id int, value_1 int);
+INSERT INTO r12_tt1 VALUES (1, 2), (2, 3), (3, 4);
+INSERT INTO r12_tt2 VALUES (3, 3), (4, 4), (5, 5);
+BEGIN;
+WITH cte_1 AS (
+  WITH cte_2 AS (SELECT id AS cte2_id FROM r12_tt1 WHERE value_1 >= 2)
+  DELETE FROM r12_tt2 USING cte_2 WHERE r12_tt2.id = cte_2.cte2_id RETURNING cte2_id - 1 AS id
+)
+UPDATE r12_tt1 SET value_1 = abs(2 + 3.5) FROM cte_1 WHERE cte_1.id = r12_tt1.id;
+SELECT * FROM r12_tt1 ORDER BY id;
+SELECT * FROM r12_tt2 ORDER BY id;
+ROLLBACK;
+WITH d AS (DELETE FROM r12_tt2 WHERE id IN (SELECT id FROM r12_tt1 WHERE value_1 < 4) RETURNING id)
+UPDATE r12_tt1 SET value_1 = value_1 + 100 WHERE id IN (SELECT id FROM d) RETURNING id, value_1;
+WITH u AS (UPDATE r12_tt2 SET value_1 = value_1 + (SELECT count(*) FROM r12_tt1) RETURNING id),
+  i AS (INSERT INTO r12_tt1 SELECT id, 0 FROM u RETURNING *)
+SELECT count(*) FROM i;
+SELECT * FROM r12_tt1 ORDER BY id, value_1;
+SELECT * FROM r12_tt2 ORDER BY id;
+-- a main statement reading what an entry writes stays refused (0A000 on gridpg only)
