@@ -10,6 +10,7 @@ VERBOSE prints them):
            2b. merge              ORDER BY / LIMIT / DISTINCT by a sorted merge (merge.py)
            3. two-phase           partial aggregation (aggregate.py, twophase.py)
            4. coordinator-finish  anything else (finish.py); never for SELECT ... FOR UPDATE
+                                  (locking-subplans when only its sub-selects lock, subplans.py)
   UPDATE/  1. move-rows           an UPDATE of the distribution column (writes.py)
   DELETE   2. router
            3. every node of the target: pushdown, or broadcast of the tables it reads; but

@@ -21,7 +21,8 @@ be known). Anything unsure stays where it is. This module decides and rewrites t
 executor (executor/subplans.py) runs the pieces.
 
 An UPDATE or DELETE whose sub-selects carry FOR UPDATE/SHARE (`WHERE id = (SELECT id FROM
-jobs ... LIMIT 1 FOR UPDATE SKIP LOCKED)`, the job queue) splits the same way, for its
+jobs ... LIMIT 1 FOR UPDATE SKIP LOCKED)`, the job queue), or a SELECT whose sub-selects
+(not itself) do, splits the same way, for its
 locks rather than its speed (`split_locking`): run where the statement runs, a locking
 sub-select would lock the rows of a broadcast copy, or each node's own LIMIT of rows.
 Each one runs first as a locking SELECT of its own, planned like any other (its rows
