@@ -357,3 +357,21 @@ def test_a_later_node_locks_only_rows_that_can_be_returned(
             assert nowait_locked(b, jobs, [i for i in range(1, 11) if i != later]) == [first]
         a.rollback()
         holder.rollback()
+
+
+def test_a_select_whose_in_sub_select_locks_locks_those_rows(
+        jobs: str, workers: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    """`SELECT ... WHERE id IN (SELECT id ... FOR UPDATE)` without a locking clause of its own
+    (Citus cte_inline.sql:48): the sub-select runs first as a locking SELECT, where the rows
+    live; was refused (0A000 "FOR UPDATE/SHARE over several nodes")."""
+    a, b = workers
+    counted = a.execute(f"WITH c AS (SELECT * FROM {jobs}) SELECT count(*) FROM c "
+                        f"WHERE id IN (SELECT id FROM {jobs} WHERE id < 3 FOR UPDATE)").fetchall()
+    assert counted == [(2,)]
+    for job in (1, 2):
+        with pytest.raises(errors.LockNotAvailable):
+            b.execute(f"SELECT id FROM {jobs} WHERE id = {job} FOR UPDATE NOWAIT")
+        b.rollback()
+    assert b.execute(f"SELECT id FROM {jobs} WHERE id = 3 FOR UPDATE NOWAIT").fetchall() == [(3,)]
+    b.rollback()
+    a.rollback()

@@ -58,7 +58,8 @@ def test_importing_a_snapshot_is_refused(gridpg_cluster: Cluster) -> None:
 @pytest.mark.parametrize("statement", [
     "/* app */ WITH d AS (DELETE FROM wcte WHERE id > 7 RETURNING *) SELECT count(*) FROM wcte",
     "WITH m AS (UPDATE wcte SET v = 0 RETURNING *) UPDATE wcte SET v = 1",
-    "WITH x AS (SELECT max(v) FROM wcte), d AS (DELETE FROM wcte RETURNING *) SELECT * FROM d, x",
+    # (a SELECT entry reading the table alone is read first: test_..._select_entry_read_first)
+    "WITH d AS (DELETE FROM wcte WHERE id > 5 RETURNING *), x AS (SELECT max(wcte.v) FROM wcte, d) SELECT * FROM x",
     "WITH a AS (DELETE FROM wcte WHERE id = 1 RETURNING *), b AS (DELETE FROM wcte WHERE id = 2 RETURNING *) SELECT 1",
     "WITH RECURSIVE d AS (DELETE FROM wcte RETURNING *) SELECT count(*) FROM d",
     "EXPLAIN ANALYZE WITH d AS (DELETE FROM wcte RETURNING *) SELECT count(*) FROM d",
@@ -84,6 +85,20 @@ def test_data_modifying_with_is_refused_and_changes_nothing(
         # over a temp table alone it is PostgreSQL's own business
         conn.execute("CREATE TEMP TABLE wtemp (a int)")
         assert conn.execute("WITH i AS (INSERT INTO wtemp VALUES (1) RETURNING a) SELECT * FROM i").fetchall() == [(1,)]
+
+
+def test_data_modifying_with_select_entry_read_first(gridpg_cluster: Cluster, schema: str) -> None:
+    """A SELECT entry reading a table another part deletes from was refused; it is read
+    before any part writes, as PostgreSQL's one snapshot shows it (h-citus12)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE wfrozen (id int PRIMARY KEY, v int)")
+        conn.execute("INSERT INTO wfrozen SELECT g, g FROM generate_series(1, 10) g")
+        rows = conn.execute("WITH x AS (SELECT max(v) AS m, count(*) AS n FROM wfrozen), "
+                            "d AS (DELETE FROM wfrozen WHERE id > 3 RETURNING *) "
+                            "SELECT d.id, x.m, x.n FROM d, x ORDER BY d.id").fetchall()
+        assert rows == [(i, 10, 10) for i in range(4, 11)]
+        assert conn.execute("SELECT count(*) FROM wfrozen").fetchone() == (3,)
 
 
 def test_prepared_data_modifying_with_runs_in_steps_at_each_execute(gridpg_cluster: Cluster, schema: str) -> None:

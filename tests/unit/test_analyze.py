@@ -188,9 +188,25 @@ def test_modifying_cte_steps() -> None:
     moved = plan_steps("WITH d AS (DELETE FROM t WHERE id > 5 RETURNING *) INSERT INTO t SELECT id + 100, v FROM d")
     assert [s.name for s in moved.steps] == ["d"] and moved.main.startswith("INSERT INTO t SELECT")
     plan_steps("WITH a AS (INSERT INTO t VALUES (1) RETURNING *), b AS (INSERT INTO t VALUES (2) RETURNING *) SELECT 1")
+    # a SELECT entry reading a written table is frozen: read first, with the entries it reads
+    frozen = plan_steps("WITH w AS (SELECT 1 AS k), x(a) AS (SELECT * FROM t, w), y AS (SELECT a FROM x), "
+                        "d AS (DELETE FROM t WHERE id IN (SELECT a FROM y) RETURNING *) SELECT * FROM d, x")
+    assert [(s.name, s.frozen_after, s.columns) for s in frozen.steps] == [
+        ("w", None, ()), ("x", ("w",), ("a",)), ("y", None, ()), ("d", None, ())]
+    # a data-modifying entry with a WITH of its own; it reads what only the main statement,
+    # run after it, writes
+    nested = plan_steps("WITH c AS (WITH s AS (SELECT id FROM u) DELETE FROM t USING s WHERE t.id = s.id "
+                        "RETURNING t.id) UPDATE u SET v = 1 FROM c WHERE c.id = u.id")
+    assert [(s.name, s.own_entries, s.statement) for s in nested.steps] == [
+        ("c", ("s AS (SELECT id FROM u)",), "DELETE FROM t USING s WHERE t.id = s.id RETURNING t.id")]
     for refused in ("WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM s.t",
+                    "WITH c AS (WITH d AS (DELETE FROM u RETURNING *) DELETE FROM t RETURNING *) SELECT 1",
+                    "WITH d AS (DELETE FROM u RETURNING *), c AS (WITH d AS (SELECT 1) DELETE FROM t) SELECT 1",
+                    "WITH d AS (DELETE FROM u RETURNING *), c AS (DELETE FROM t WHERE id IN (SELECT id FROM u)) "
+                    "SELECT 1",
                     "WITH d AS (DELETE FROM t RETURNING *) UPDATE t SET v = 1",
-                    "WITH x AS (SELECT * FROM t), d AS (DELETE FROM t RETURNING *) SELECT 1",
+                    # an entry reading both a data-modifying entry's rows and the table written
+                    "WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *), x AS (SELECT * FROM t, d) SELECT 1",
                     "WITH RECURSIVE d AS (DELETE FROM t RETURNING *) SELECT 1",
                     # a later part that reads or updates what an earlier one wrote
                     "WITH i AS (INSERT INTO t VALUES (1) RETURNING *) DELETE FROM t",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.executor.dml import _query_columns
 from gridpg.pgwire import codec
+from gridpg.planner.modifying_cte import CteStep
 from gridpg.planner.plan import ModifyingCtePlan
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
@@ -33,24 +34,46 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
     if any(step.modifying and not _returns(step.statement) for step in plan.steps):
         await ensure_postgres_accepts(dispatcher, request)
     async with dispatcher.runner.statement_transaction():
+        frozen = await _frozen_entries(dispatcher, request, plan)
         entries: list[str] = []
         for step in plan.steps:
             if not step.modifying:
-                entries.append(step.definition)
+                entries.append(frozen.get(step.name, step.definition))
                 continue
-            statement = _with(entries, step.statement)
+            statement = _with([*entries, *step.own_entries], step.statement)
             if not _returns(step.statement):  # nothing can read it: it only runs, in its turn
                 await _capture(dispatcher, _for(request, statement), statement, rows_wanted=False)
                 continue
-            catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-            # the columns' types as the catalog server names them (a datanode's type OIDs
-            # of the user's own types differ)
-            part = _for(request, statement)
-            columns = await _query_columns(catalog, statement, {}, part.param_oids)
-            _, rows = await _capture(dispatcher, part, statement)
-            entries.append(_constant_entry(step.name, step.columns, columns, rows))
+            entries.append(await _captured_entry(dispatcher, request, step, statement))
         main = _with(entries, plan.main)
         await dispatcher.run(_for(request, main))
+
+
+async def _frozen_entries(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePlan) -> dict[str, str]:
+    """Each frozen SELECT entry's rows, read before any part writes (with the SELECT
+    entries it reads, the frozen ones already constants), as a constant entry by name."""
+    frozen: dict[str, str] = {}
+    definitions = {step.name: step.definition for step in plan.steps if not step.modifying}
+    for step in plan.steps:
+        if step.frozen_after is None:
+            continue
+        entries = [frozen.get(name, definitions[name]) for name in step.frozen_after]
+        statement = _with([*entries, step.definition], f"SELECT * FROM {quote_ident(step.name)}")
+        frozen[step.name] = await _captured_entry(dispatcher, request, step, statement)
+    return frozen
+
+
+async def _captured_entry(dispatcher: Dispatcher, request: ExecRequest, step: CteStep, statement: str) -> str:
+    """The rows `statement` returns as the constant entry `step.name(cols) AS (VALUES ...)`."""
+    from gridpg.executor.prepared import _capture
+
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    # the columns' types as the catalog server names them (a datanode's type OIDs of the
+    # user's own types differ)
+    part = _for(request, statement)
+    columns = await _query_columns(catalog, statement, {}, part.param_oids)
+    _, rows = await _capture(dispatcher, part, statement)
+    return _constant_entry(step.name, step.columns, columns, rows)
 
 
 def _for(request: ExecRequest, sql: str) -> ExecRequest:

@@ -100,14 +100,14 @@ async def _small_in_subqueries(dispatcher: Dispatcher, texts: list[str], groups:
 
 
 async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
-    """An UPDATE/DELETE whose locking sub-selects run first (LockingSubplansPlan), or the
+    """An UPDATE/DELETE (or a SELECT) whose locking sub-selects run first (LockingSubplansPlan), or the
     refusal (0A000) when one cannot: it would lock copies of the rows."""
     from gridpg.executor.multi import inline_params
     from gridpg.executor.run import run_statement
 
     recursive = await plan_recursive(dispatcher, request.sql, locking=True)
     if isinstance(recursive, str):
-        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this UPDATE/DELETE: {recursive}",
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this statement: {recursive}",
                       hint="lock the rows with a SELECT ... FOR UPDATE of its own, then write them by key")
 
     async def then(sql: str) -> None:

@@ -190,7 +190,13 @@ class Planner:
             if isinstance(routed, DistributedPlan):
                 return _through_views(routed, sql, analysis.view_sql)
         row_ids.ensure_no_row_identity(sql, tree[kind], kind, resolved, catalog.snapshot)
-        key = ("plan", sql, session.search_path, frozenset(pinned) if pinned else None)
+        target_pinned = None
+        if kind in ("UpdateStmt", "DeleteStmt"):
+            # the nodes the target's own WHERE pins its rows to (query.QueryContext.target_pinned)
+            target = router.target_spec(tree[kind], resolved)
+            target_pinned = router.pinned_set(target, catalog.snapshot, params) if target is not None else None
+        key = ("plan", sql, session.search_path, frozenset(pinned) if pinned else None,
+               frozenset(target_pinned) if target_pinned else None)
         cached = self.cache.get(key) if catalog.cacheable else None
         if cached is not None:
             return cached  # type: ignore[no-any-return]

@@ -158,7 +158,8 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
     for when in stmt.mergeWhenClauses or ():
         names = [str(t.name) for t in when.targetList or ()]
         kind = _command(when)
-        if kind == "update" and any(c in names for c in columns):
+        if kind == "update" and any(c in names and not _keeps_value(stmt, c, when.targetList[names.index(c)].val)
+                                    for c in columns):
             raise _refused("MERGE ... UPDATE of the distribution column of a distributed table is not "
                            "supported by gridpg (the row would move to another node)",
                            "DELETE the row and INSERT it with its new key")
@@ -185,11 +186,39 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
                                "default is not supported by gridpg (the row would belong on another "
                                "node than the source row that inserts it)", f"insert {key_text} into {name}")
             value = (when.values or ())[names.index(name)]
-            if _deparse(value) != key_text:
+            if _deparse(value) != key_text and not _names_source_key(value, key):
                 raise _refused("MERGE ... INSERT of a distribution column value other than the one in "
                                "the ON condition is not supported by gridpg (the row would belong on "
                                "another node)", f"insert {key_text} into {name}")
     return inserts
+
+
+def _keeps_value(stmt: ast.MergeStmt, column: str, value: ast.Node) -> bool:
+    """Whether a WHEN MATCHED UPDATE sets the distribution column to the value it has: the
+    target's own column (`SET k = t.k`), or the constant a top-level conjunct of ON equates
+    it with (`ON ... AND t.k = 30000 ... SET k = 30000`). The row stays where it is."""
+    names = _target_names(stmt)
+    if _column(value) in {(n, column) for n in names}:
+        return True
+    if not isinstance(value, ast.A_Const):
+        return False
+    for cond in _conjuncts(stmt.joinCondition):
+        if isinstance(cond, ast.A_Expr) and cond.kind == A_Expr_Kind.AEXPR_OP \
+                and [n.sval for n in cond.name] == ["="]:
+            for left, right in ((cond.lexpr, cond.rexpr), (cond.rexpr, cond.lexpr)):
+                if _column(left) in {(n, column) for n in names} and isinstance(right, ast.A_Const) \
+                        and _deparse(right) == _deparse(value):
+                    return True
+    return False
+
+
+def _names_source_key(value: ast.Node, key: ast.Node | None) -> bool:
+    """Whether an INSERT's value is the staging key `alias.column` named without its alias:
+    a WHEN NOT MATCHED action sees the source's columns only (PostgreSQL does not let it
+    name the target's), so a bare `column` is the source's one (or ambiguous: an error)."""
+    bare, qualified = _column(value), _column(key)
+    return bare is not None and qualified is not None and len(bare) == 1 and len(qualified) == 2 \
+        and bare[0] == qualified[1]
 
 
 def _command(when: ast.MergeWhenClause) -> str:

@@ -12,7 +12,11 @@ through RETURNING. Running the parts one after another gives the same answer exa
 when no part reads or writes a table another part writes; a statement where one does
 is refused (0A000), as are WITH RECURSIVE and a data-modifying entry below the top level;
 except that a later part may INSERT (without ON CONFLICT) into a table an earlier part
-writes, when it reads nothing of it: neither sees the other's rows either way.
+writes, when it reads nothing of it: neither sees the other's rows either way; and a
+SELECT entry that reads a written table, but no data-modifying entry's rows, is *frozen*:
+its rows are read before any part writes (what the one snapshot shows it) and kept as a
+constant entry, as a data-modifying entry's RETURNING rows are (`WITH old AS (SELECT *
+FROM t) , ins AS (INSERT INTO t SELECT * FROM old) ...`).
 """
 
 from __future__ import annotations
@@ -38,7 +42,12 @@ class CteStep:
     name: str
     definition: str = ""  # a SELECT entry, kept as written
     statement: str = ""  # a data-modifying entry's INSERT/UPDATE/DELETE/MERGE
+    # the data-modifying entry's own WITH entries (SELECT ones), run after the outer ones
+    own_entries: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()  # the entry's column names, when it gives them
+    # a frozen SELECT entry: the earlier SELECT entries its query runs with, by name (its
+    # rows are read before any part writes)
+    frozen_after: tuple[str, ...] | None = None
 
     @property
     def modifying(self) -> bool:
@@ -64,21 +73,48 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
     main.withClause = None
     parts: list[tuple[str, Any, str | None]] = []  # (label, node, written table)
     steps = []
+    main_target = _target(stmt) if isinstance(stmt, _MODIFYING) else None
+    written = {_target(c.ctequery) for c in with_clause.ctes if isinstance(c.ctequery, _MODIFYING)}
+    written |= {main_target} if main_target is not None else set()
+    modifying = {c.ctename for c in with_clause.ctes if isinstance(c.ctequery, _MODIFYING)}
+    pure: list[str] = []  # SELECT entries so far that read no data-modifying entry's rows
     for cte in with_clause.ctes:
         query = cte.ctequery
+        columns = tuple(n.sval for n in cte.aliascolnames or ())
         if isinstance(query, _MODIFYING):
-            if getattr(query, "withClause", None) is not None:
-                _refuse(f'the WITH inside data-modifying entry "{cte.ctename}"')
-            columns = tuple(n.sval for n in cte.aliascolnames or ())
-            steps.append(CteStep(cte.ctename, statement=RawStream()(query), columns=columns))
+            own = _own_entries(cte.ctename, query, names)
+            body = copy.copy(query)
+            body.withClause = None
+            steps.append(CteStep(cte.ctename, statement=RawStream()(body), columns=columns, own_entries=own))
             parts.append((f'entry "{cte.ctename}"', query, _target(query)))
-        else:
+            continue
+        entries_read = _tables_read(query, set(), None) & names
+        if entries_read & modifying or not entries_read <= set(pure):
             steps.append(CteStep(cte.ctename, definition=RawStream()(cte)))
             parts.append((f'entry "{cte.ctename}"', query, None))
-    main_target = _target(stmt) if isinstance(stmt, _MODIFYING) else None
+            continue
+        pure.append(cte.ctename)
+        if _tables_read(query, names, None) & written:
+            steps.append(CteStep(cte.ctename, definition=RawStream()(cte), columns=columns,
+                                 frozen_after=tuple(pure[:-1])))
+            continue  # read before any write: a part that reads nothing
+        steps.append(CteStep(cte.ctename, definition=RawStream()(cte)))
+        parts.append((f'entry "{cte.ctename}"', query, None))
     parts.append(("the main statement", main, main_target))
     _ensure_disjoint(parts, names)
     return ModifyingCteSteps(tuple(steps), RawStream()(main))
+
+
+def _own_entries(name: str, query: Any, outer: set[str]) -> tuple[str, ...]:
+    """A data-modifying entry's own WITH entries, to run after the outer ones in its step
+    (`WITH outer..., own... DELETE ...`): SELECT entries whose names no outer entry has."""
+    with_clause = getattr(query, "withClause", None)
+    if with_clause is None:
+        return ()
+    if with_clause.recursive or any(isinstance(c.ctequery, _MODIFYING) for c in with_clause.ctes) \
+            or any(c.ctename in outer for c in with_clause.ctes):
+        _refuse(f'the WITH inside data-modifying entry "{name}"')
+    return tuple(RawStream()(c) for c in with_clause.ctes)
 
 
 def _target(stmt: Any) -> str:
@@ -87,7 +123,9 @@ def _target(stmt: Any) -> str:
 
 def _ensure_disjoint(parts: list[tuple[str, Any, str | None]], cte_names: set[str]) -> None:
     """No part may touch a table another part writes (by name, whatever its schema: a
-    conservative test)."""
+    conservative test); except that a data-modifying part may read a table only a later
+    part writes: it runs once, in its turn, before that write (a SELECT entry is read
+    again by every later part, so it may not)."""
     written = [(n, label, table) for n, (label, _, table) in enumerate(parts) if table is not None]
     for index, writer, table in written:
         for other, (label, node, own) in enumerate(parts):
@@ -95,9 +133,16 @@ def _ensure_disjoint(parts: list[tuple[str, Any, str | None]], cte_names: set[st
                 continue
             if table == own and not _appends_after(parts[max(index, other)][1]):
                 _refuse(f'{writer} and {label} both write "{table}"')
-            if table in _tables_read(node, cte_names, own):
+            if own is not None and other < index:
+                continue
+            if table in _tables_read(node, cte_names | _own_names(node), own):
                 _refuse(f'{label} reads "{table}", which {writer} writes (PostgreSQL gives every '
                         "part one snapshot)")
+
+
+def _own_names(node: Any) -> set[str]:
+    with_clause = getattr(node, "withClause", None)
+    return {c.ctename for c in with_clause.ctes} if with_clause is not None else set()
 
 
 def _appends_after(later: Any) -> bool:

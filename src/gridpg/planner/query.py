@@ -10,6 +10,7 @@ VERBOSE prints them):
            2b. merge              ORDER BY / LIMIT / DISTINCT by a sorted merge (merge.py)
            3. two-phase           partial aggregation (aggregate.py, twophase.py)
            4. coordinator-finish  anything else (finish.py); never for SELECT ... FOR UPDATE
+                                  (locking-subplans when only its sub-selects lock, subplans.py)
   UPDATE/  1. move-rows           an UPDATE of the distribution column (writes.py)
   DELETE   2. router
            3. every node of the target: pushdown, or broadcast of the tables it reads; but
@@ -80,6 +81,13 @@ class QueryContext:
         """The nodes the WHERE clause's values pin (None: not pinned)."""
         spec = self.router_spec
         return router.pinned_set(spec, self.snapshot, self.params) if isinstance(spec, router.RouterSpec) else None
+
+    @cached_property
+    def target_pinned(self) -> set[str] | None:
+        """The nodes holding the rows an UPDATE/DELETE's own WHERE clause pins its target
+        to (None: not pinned), when sub-selects over other tables keep the router out."""
+        spec = router.target_spec(self.body, self.resolved)
+        return router.pinned_set(spec, self.snapshot, self.params) if spec is not None else None
 
     @cached_property
     def pushable(self) -> list[str] | NotApplicable:
@@ -155,6 +163,10 @@ def _two_phase(ctx: QueryContext) -> Outcome:
 
 
 def _coordinator_finish(ctx: QueryContext) -> Outcome:
+    if ctx.writes and not ctx.body.get("lockingClause"):
+        # FOR UPDATE/SHARE in sub-selects only: they run first as locking SELECTs of their
+        # own where they can, as an UPDATE's do (or the statement is refused)
+        return LockingSubplansPlan(writes=True)
     if ctx.writes:
         raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported "
                       "for this statement",
@@ -187,7 +199,7 @@ def _every_target_node(ctx: QueryContext) -> Outcome:
         # statement is refused): never a silently locked copy.
         return LockingSubplansPlan(writes=True)
     tableoid.ensure_no_number(ctx.sql, f"{ctx.kind[:-4].upper()} over distributed tables")
-    return multi_node_write(ctx.sql, ctx.body, ctx.resolved, ctx.reasons, ctx.snapshot)
+    return multi_node_write(ctx.sql, ctx.body, ctx.resolved, ctx.reasons, ctx.snapshot, ctx.target_pinned)
 
 
 Step = Callable[[QueryContext], Outcome]

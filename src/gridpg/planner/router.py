@@ -71,6 +71,17 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
     return RouterSpec(tuple(pins), None, writes, references)
 
 
+def target_spec(body: dict[str, Any], resolved: list[Resolved]) -> RouterSpec | None:
+    """What pins an UPDATE/DELETE's target rows to some nodes, read from its own WHERE
+    clause alone (`static` gives up once other distributed tables are read in
+    sub-selects): the rows it writes live only there, whatever the sub-selects read."""
+    if "relation" not in body or not resolved or resolved[0].table is None:
+        return None
+    table = resolved[0].table
+    values = _pin_values(body.get("whereClause"), resolved[0], table)
+    return RouterSpec(((table, tuple(values)),), None, True, ()) if values else None
+
+
 def _pin_values(where: Any, r: Resolved, table: DistTable) -> list[analyze.Value] | None:
     if table.method not in ("hash", "modulo") or table.column is None:
         return None

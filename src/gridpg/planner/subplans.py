@@ -21,7 +21,8 @@ be known). Anything unsure stays where it is. This module decides and rewrites t
 executor (executor/subplans.py) runs the pieces.
 
 An UPDATE or DELETE whose sub-selects carry FOR UPDATE/SHARE (`WHERE id = (SELECT id FROM
-jobs ... LIMIT 1 FOR UPDATE SKIP LOCKED)`, the job queue) splits the same way, for its
+jobs ... LIMIT 1 FOR UPDATE SKIP LOCKED)`, the job queue), or a SELECT whose sub-selects
+(not itself) do, splits the same way, for its
 locks rather than its speed (`split_locking`): run where the statement runs, a locking
 sub-select would lock the rows of a broadcast copy, or each node's own LIMIT of rows.
 Each one runs first as a locking SELECT of its own, planned like any other (its rows
@@ -105,18 +106,23 @@ def split_subplans(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tab
 
 def split_locking(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
                   new_marker: Callable[[str], str]) -> SubplanSplit | str:
-    """The split of an UPDATE/DELETE whose sub-selects lock rows (see the module
-    docstring), or why there is none: then a locking clause would stay where only copies
-    of the rows are, and the caller refuses the statement."""
+    """The split of an UPDATE/DELETE, or of a SELECT without a locking clause of its own,
+    whose sub-selects lock rows (see the module docstring), or why there is none: then a
+    locking clause would stay where only copies of the rows are, and the caller refuses
+    the statement."""
     try:
         stmt = parse_sql(sql)[0].stmt
     except Exception:  # noqa: BLE001 - the caller parsed it already; be safe
         return "the statement does not parse on its own"
-    if not isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt)):
-        return "only the sub-selects of an UPDATE or DELETE run first for their locks"
+    if isinstance(stmt, ast.SelectStmt) and (stmt.lockingClause or stmt.intoClause):
+        return "a SELECT with FOR UPDATE/SHARE or INTO of its own keeps its sub-selects"
+    if not isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt, ast.SelectStmt)):
+        return "only the sub-selects of a SELECT, UPDATE or DELETE run first for their locks"
     scope = _Scope(refs, columns)
     subplans: list[Subplan] = []
-    target = stmt.relation.relname if stmt.relation.schemaname is None else None
+    _drop_locks_of_ctes_only(stmt)
+    relation = getattr(stmt, "relation", None)
+    target = relation.relname if relation is not None and relation.schemaname is None else None
     _pull_ctes(stmt, scope, new_marker, subplans, wanted=lambda cte: _locks(cte.ctequery) and cte.ctename != target)
     _pull_scalars(stmt, scope, new_marker, subplans, wanted=_locks)
     _pull_locking_lists(stmt, scope, new_marker, subplans)
@@ -169,6 +175,24 @@ def _split(stmt: ast.Node, subplans: list[Subplan]) -> SubplanSplit:
 def _locks(node: object) -> bool:
     """Whether a FOR UPDATE/SHARE clause is anywhere under `node`."""
     return any(s.lockingClause for s in _nodes(node, ast.SelectStmt))
+
+
+def _drop_locks_of_ctes_only(stmt: ast.Node) -> None:
+    """Remove FOR UPDATE/SHARE (without OF) from the sub-selects of the statement's body
+    whose FROM items are all references to its WITH entries: PostgreSQL locks nothing
+    there (a locking clause skips a CTE's rows; `FROM cte FOR UPDATE` is a plain read).
+    The WITH entries' own bodies are left alone: there a name may be a table's."""
+    with_clause = getattr(stmt, "withClause", None)
+    names = {cte.ctename for cte in (with_clause.ctes if with_clause is not None else ())}
+    if not names:
+        return
+    body = [v for k, v in ((k, getattr(stmt, k)) for k in stmt) if k != "withClause" and v is not None]
+    for sub in _nodes(body, ast.SelectStmt):
+        if not sub.lockingClause or any(c.lockedRels for c in sub.lockingClause) or not sub.fromClause:
+            continue
+        if all(isinstance(item, ast.RangeVar) and item.schemaname is None and item.relname in names
+               for item in sub.fromClause):
+            sub.lockingClause = None
 
 
 def _pull_locking_lists(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str],

@@ -42,21 +42,24 @@ from gridpg.sql import parse as sqlparse
 
 
 def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
-                     reasons: list[NotApplicable], snapshot: CatalogSnapshot) -> PushdownPlan | BroadcastWritePlan:
-    """UPDATE/DELETE on every node of the target; other distributed tables it reads are
-    joined node-locally when colocated, else broadcast to the target's nodes first."""
+                     reasons: list[NotApplicable], snapshot: CatalogSnapshot,
+                     pinned: set[str] | None = None) -> PushdownPlan | BroadcastWritePlan:
+    """UPDATE/DELETE on every node of the target (those of `pinned` only: the nodes its own
+    WHERE clause pins its rows to); other distributed tables it reads are joined
+    node-locally when colocated, else broadcast to the target's nodes first."""
     target = resolved[0].table
     assert target is not None
+    groups = tuple(g for g in target.groups if pinned is None or g in pinned)
     others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"]
     local = not others or reads_node_locally(body, resolved, snapshot)
     replicated = target.method == "replication"
-    if len(target.groups) > 1 and volatile_subselect(body):
+    if len(groups) > 1 and volatile_subselect(body):
         raise PgError(FEATURE_NOT_SUPPORTED, "a sub-select calling a volatile function (random(), nextval(), "
                       "...) in an UPDATE/DELETE on several datanodes is not supported by gridpg: each "
                       "datanode would draw its own value")
     several_copies = replicated and len(target.groups) > 1
     if local and not (replicated and others):
-        return PushdownPlan(tuple(Fragment(g, sql) for g in target.groups), True,
+        return PushdownPlan(tuple(Fragment(g, sql) for g in groups), True,
                             reasons=tuple(reasons), replicated=replicated,
                             first_copy_lock=_first_copy(sql, target) if several_copies else None)
     reasons.append(NotApplicable(Strategy.PUSHDOWN,
@@ -78,7 +81,7 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
     check = None
     if several_copies and body.get("fromClause") and "targetList" in body:
         check = several_matches_check(spliced, resolved[0].ref)
-    return BroadcastWritePlan(tuple(Fragment(g, spliced) for g in target.groups), True,
+    return BroadcastWritePlan(tuple(Fragment(g, spliced) for g in groups), True,
                               gather=tuple(temps.values()), reasons=tuple(reasons),
                               replicated=replicated, scratch=tuple(scratch.made), row_check=check,
                               first_copy_lock=_first_copy(spliced, target) if several_copies else None)
