@@ -5,6 +5,7 @@
     python bench/user_corpus.py sqlglot SQLGLOT_GIT [--dest /tmp/corpus-sqlglot]
     python bench/user_corpus.py procrastinate PROCRASTINATE_WHEEL [--dest /tmp/corpus-procrastinate]
     python bench/user_corpus.py graphile GRAPHILE_WORKER_TGZ [--dest /tmp/corpus-graphile]
+    python bench/user_corpus.py pagila DUMP_GIT QUERY_GIT [QUERY_GIT ...] [--dest /tmp/corpus-pagila]
 
 Each GIT is a clone (or bare mirror) of a public repository; its HEAD is read with
 `git show`. Nothing of these files enters our repository: this script writes them to
@@ -51,6 +52,15 @@ gridpg and plain PostgreSQL 18, statement by statement (opt-in, not CI).
   functions replaced many times over, row-level security, triggers, domains, views), then
   calls of the SQL API the migrations leave (`GRAPHILE_CALLS`, ours: add_job(s), job keys,
   reschedule, complete, fail, remove) and reads of its tables.
+
+- **pagila**: DUMP_GIT is the Pagila sample database (xzilla/pagila: `pagila-schema.sql`
+  then `pagila-data.sql`, pg_dump output: an enum, a domain, SQL and PL/pgSQL functions, a
+  procedure running dynamic SQL, a custom aggregate, views over views, a tsvector column
+  kept by a trigger with a GiST index, `payment` range-partitioned by month with
+  partitions attached by ALTER TABLE, a rule, the rows by `COPY ... FROM stdin` into each
+  partition); each QUERY_GIT is a repository of SQL written over it (students' homework
+  answers such as */pagila-hw*, with the problem statements as comments; tutorials), its
+  `.sql` files one replay file each, but any that is a copy of the dump itself.
 
 Tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
 created with an inline key, replicated where a foreign key added later needs it (see
@@ -294,6 +304,21 @@ def build_graphile(tarball: Path, dest: Path) -> list[str]:
     return _write(dest, {"graphile_migrations": "\n".join(migrations), "graphile_calls": GRAPHILE_CALLS})
 
 
+def build_pagila(dump_git: Path, query_gits: list[Path], dest: Path) -> list[str]:
+    files = {"pagila_schema": git_text(dump_git, "pagila-schema.sql"),
+             "pagila_data": git_text(dump_git, "pagila-data.sql")}
+    for git in query_gits:
+        repo = git.resolve().parent.name if git.name == "repo" else git.resolve().name
+        tag = re.sub(r"\W+", "_", repo.split("+")[-1]).strip("_").lower()
+        for path in sorted(p for p in git_files(git) if p.endswith(".sql")):
+            text = git_text(git, path)
+            if re.search(r"(?i)create table\s+(public\.)?(payment|rental)\b|copy public\.", text):
+                continue  # a copy of the dump, not a query over it
+            stem = re.sub(r"\W+", "_", path[:-4]).strip("_").lower()
+            files[f"pagila_{tag}_{stem}"] = ended(text)
+    return _write(dest, files)
+
+
 def _write(dest: Path, files: dict[str, str]) -> list[str]:
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.sql"):
@@ -306,7 +331,7 @@ def _write(dest: Path, files: dict[str, str]) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot", "procrastinate", "graphile"])
+    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot", "procrastinate", "graphile", "pagila"])
     ap.add_argument("dump_git", type=Path, help="the repository holding the sample database's SQL dump")
     ap.add_argument("query_gits", type=Path, nargs="*", help="repositories of queries over it")
     ap.add_argument("--dest", type=Path)
@@ -318,6 +343,8 @@ def main() -> int:
         names = build_graphile(args.dump_git, dest)
     elif args.corpus == "sqlglot":
         names = build_sqlglot(args.dump_git, dest)
+    elif args.corpus == "pagila":
+        names = build_pagila(args.dump_git, args.query_gits, dest)
     elif args.corpus == "chinook":
         names = build_chinook(args.dump_git, args.query_gits[0], dest)
     else:
