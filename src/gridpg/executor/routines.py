@@ -408,6 +408,12 @@ def _do_rewriter(call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
     return rewrite
 
 
+def _caller_role(dispatcher: Dispatcher) -> str | None:
+    """The role the session's statements run as (SET ROLE, else the session's user)."""
+    state = getattr(dispatcher.runner, "state", None)
+    return (state.role or state.session_user) if state is not None else None
+
+
 def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
     """What makes the call's twins on the armed catalog connection and rewrites the
     statement's calls to them: (the statement to run, the SQL that drops them after)."""
@@ -533,7 +539,7 @@ class _Registry:
     event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
-    verdicts: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
+    verdicts: dict[tuple[str, tuple[str, ...], str | None], Any] = field(default_factory=dict)
     table_triggers: dict[tuple[str, str], firing_mod.TableTriggers | None] = field(default_factory=dict)
     trigger_pins: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # proofs
     # By (schema, relname) as in pg_class: what fires for one distributed table (by name
@@ -733,7 +739,8 @@ class RoutineGuard:
         registry = await self._registry_for(dispatcher, snapshot, private)
         if not registry.mentions(sql.lower()):
             return None
-        key = (sql, tuple(search_path))
+        # (the caller's role: SECURITY DEFINER code of that owner runs as the caller)
+        key = (sql, tuple(search_path), _caller_role(dispatcher))
         # the session's temp views over distributed tables are its own: no shared verdict
         views = runner.temp_views_over_distributed & runner.temps.names
         own_views = bool(views)
@@ -1078,7 +1085,7 @@ class RoutineGuard:
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
                                           dynamic[0], reachable, path,
                                           {o: frozenset(q) for o, q in qualified.items() if q},
-                                          upserting)
+                                          upserting, _caller_role(dispatcher))
         if isinstance(extra, PgError):
             return extra
         twins, role = extra

@@ -1,7 +1,8 @@
 /*
 Statements found by replaying the Pagila sample database (its pg_dump schema and data) and
 students' homework queries over it (bench/user_corpus.py pagila), each reduced to a small
-form with our own tables. Tables get gridpg's default distribution, as the dump's did.
+form with our own tables. Tables get gridpg's default distribution, as the dump's did, but
+pf_customer, replicated as Pagila's customer ends up (the foreign keys added after it).
 
 A rule ON UPDATE of a table whose action calls user code that writes the table (Pagila's
 payment_pk_update on the partitioned payment, calling payment_id_change_handler) fires only
@@ -13,7 +14,7 @@ INSERT or DELETE of the table was refused too. Now a rule's code counts for the 
 its event only (an UPDATE of such a table is still refused, 0A000: not compared here).
 */
 
-CREATE TABLE pf_customer (customer_id int NOT NULL, first_name text, last_name text);
+CREATE TABLE pf_customer (customer_id int NOT NULL, first_name text, last_name text) DISTRIBUTE BY REPLICATION;
 ALTER TABLE ONLY pf_customer ADD CONSTRAINT pf_customer_pkey PRIMARY KEY (customer_id);
 CREATE TABLE pf_payment (payment_id int NOT NULL, customer_id int NOT NULL, amount numeric(5,2), paid timestamptz NOT NULL) PARTITION BY RANGE (paid);
 CREATE TABLE pf_payment_p1 (payment_id int NOT NULL, customer_id int NOT NULL, amount numeric(5,2), paid timestamptz NOT NULL);
@@ -47,3 +48,20 @@ SELECT * FROM pf_plain ORDER BY id;
 WITH m AS (DELETE FROM pf_plain WHERE id = 2 RETURNING *) INSERT INTO pf_plain SELECT id + 10, v FROM m;
 SELECT * FROM pf_plain ORDER BY id;
 SELECT p.id, sum(q.amount) FROM pf_plain p LEFT JOIN pf_payment q ON q.customer_id = p.id GROUP BY p.id ORDER BY 1;
+
+-- GROUP BY an output column's position (dvdrental's questions: `SELECT (customer.customer_id),
+-- first_name || ' ' || last_name ... LEFT JOIN payment ... GROUP BY 1`): the tables copied
+-- to the catalog server for the statement kept no primary key, 42803
+SELECT (c.customer_id), c.first_name || ' ' || c.last_name AS "customer_name", sum(p.amount) FROM pf_customer c LEFT JOIN pf_payment p ON c.customer_id = p.customer_id GROUP BY 1 HAVING sum(p.amount) > 1 ORDER BY 3 DESC, 1;
+SELECT (c.customer_id), c.first_name, count(p.payment_id) FROM pf_customer c LEFT JOIN pf_payment p ON c.customer_id = p.customer_id GROUP BY 1 ORDER BY 1;
+
+-- SECURITY DEFINER code called by its owner (Pagila's rewards_report, a procedure running
+-- dynamic SQL and returning refcursors): refused for running "as different roles
+-- (postgres, the caller)", which are one role
+CREATE FUNCTION pf_total(c int) RETURNS numeric LANGUAGE plpgsql SECURITY DEFINER AS $$ DECLARE t numeric; BEGIN EXECUTE 'SELECT sum(amount) FROM pf_payment WHERE customer_id = $1' INTO t USING c; RETURN t; END $$;
+SELECT pf_total(1), pf_total(4);
+CREATE PROCEDURE pf_report(IN minimum numeric, INOUT cur refcursor DEFAULT 'pf_cur'::refcursor) LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN EXECUTE 'CREATE TEMPORARY TABLE pf_tmp ON COMMIT DROP AS SELECT customer_id FROM pf_payment GROUP BY customer_id HAVING sum(amount) > ' || minimum; OPEN cur FOR SELECT c.* FROM pf_tmp t JOIN pf_customer c USING (customer_id) ORDER BY customer_id; END $$;
+BEGIN;
+CALL pf_report(5);
+FETCH ALL FROM pf_cur;
+COMMIT;
