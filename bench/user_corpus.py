@@ -5,6 +5,7 @@
     python bench/user_corpus.py sqlglot SQLGLOT_GIT [--dest /tmp/corpus-sqlglot]
     python bench/user_corpus.py procrastinate PROCRASTINATE_WHEEL [--dest /tmp/corpus-procrastinate]
     python bench/user_corpus.py graphile GRAPHILE_WORKER_TGZ [--dest /tmp/corpus-graphile]
+    python bench/user_corpus.py pagila DUMP_GIT QUERY_GIT [QUERY_GIT ...] [--dest /tmp/corpus-pagila]
 
 Each GIT is a clone (or bare mirror) of a public repository; its HEAD is read with
 `git show`. Nothing of these files enters our repository: this script writes them to
@@ -51,6 +52,19 @@ gridpg and plain PostgreSQL 18, statement by statement (opt-in, not CI).
   functions replaced many times over, row-level security, triggers, domains, views), then
   calls of the SQL API the migrations leave (`GRAPHILE_CALLS`, ours: add_job(s), job keys,
   reschedule, complete, fail, remove) and reads of its tables.
+
+- **pagila**: DUMP_GIT is the Pagila sample database (xzilla/pagila: `pagila-schema.sql`
+  then `pagila-data.sql`, pg_dump output: an enum, a domain, SQL and PL/pgSQL functions, a
+  procedure running dynamic SQL, a custom aggregate, views over views, a tsvector column
+  kept by a trigger with a GiST index, `payment` range-partitioned by month with
+  partitions attached by ALTER TABLE, a rule, the rows by `COPY ... FROM stdin` into each
+  partition); each QUERY_GIT is a repository of SQL written over it (students' homework
+  answers such as */pagila-hw*, with the problem statements as comments; tutorials), its
+  `.sql` files one replay file each, but any that is a copy of the dump itself; of a
+  repository that is another copy of the dump (devrimgunduz/pagila), the ```sql blocks of
+  its README.md, as one file; then `PAGILA_CALLS` below (ours): calls
+  of the dump's functions, procedure, views and full-text index, and writes that fire its
+  triggers, rule and updatable view, rolled back.
 
 Tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
 created with an inline key, replicated where a foreign key added later needs it (see
@@ -294,6 +308,97 @@ def build_graphile(tarball: Path, dest: Path) -> list[str]:
     return _write(dest, {"graphile_migrations": "\n".join(migrations), "graphile_calls": GRAPHILE_CALLS})
 
 
+# calls of the code, views and indexes the Pagila dump leaves, as its README and the
+# articles it names use them (ours; the objects are theirs), then writes that fire its
+# triggers, its rule and its updatable view, last
+PAGILA_CALLS = """\
+SELECT * FROM film_in_stock(1, 1) ORDER BY 1;
+SELECT * FROM film_not_in_stock(2, 2) ORDER BY 1;
+SELECT count(*) FROM film_in_stock(10, 1);
+SELECT get_customer_balance(1, '2007-05-01'), get_customer_balance(148, now()::timestamp);
+SELECT inventory_held_by_customer(inventory_id), inventory_in_stock(inventory_id) FROM inventory WHERE inventory_id IN (1, 2, 9, 367) ORDER BY inventory_id;
+SELECT last_day('2007-02-11'), last_day(now()::timestamp) >= current_date;
+SELECT group_concat(first_name) FROM (SELECT first_name FROM actor ORDER BY actor_id LIMIT 5) a;
+SELECT actor_id, first_name, last_name, film_info FROM actor_info ORDER BY actor_id LIMIT 3;
+SELECT * FROM customer_list WHERE id < 6 ORDER BY id;
+SELECT * FROM film_list WHERE fid IN (1, 2, 3) ORDER BY fid;
+SELECT count(*), count(DISTINCT rating) FROM family_films;
+SELECT * FROM sales_by_film_category ORDER BY category;
+SELECT * FROM sales_by_store ORDER BY store;
+SELECT * FROM sales_top5_by_film_category ORDER BY category, rank, title LIMIT 20;
+SELECT * FROM staff_list ORDER BY id;
+SELECT * FROM rental_report;
+SELECT * FROM films_per_customer_rental ORDER BY 1, 2 LIMIT 10;
+SELECT rental_id, rental_date, return_date FROM legacy.rental WHERE customer_id = 1 ORDER BY rental_id LIMIT 5;
+SELECT count(*) FROM nicer_but_slower_film_list;
+REFRESH MATERIALIZED VIEW nicer_but_slower_film_list;
+SELECT fid, title, actors FROM nicer_but_slower_film_list WHERE fid < 4 ORDER BY fid;
+SELECT title FROM film WHERE fulltext @@ to_tsquery('fate & (drama | documentary)') ORDER BY title;
+SELECT title, ts_rank(fulltext, q) AS rank FROM film, to_tsquery('english', 'boring & astronaut') q WHERE fulltext @@ q ORDER BY rank DESC, title LIMIT 5;
+SELECT rating, count(*) FROM film GROUP BY rating ORDER BY rating;
+SELECT 'G'::mpaa_rating < 'R'::mpaa_rating, enum_range(NULL::mpaa_rating);
+SELECT release_year, pg_typeof(release_year) FROM film WHERE film_id = 1;
+SELECT count(*) FROM rental WHERE rental_period @> '2005-05-25 12:00'::timestamp;
+SELECT tableoid::regclass, count(*) FROM payment GROUP BY 1 ORDER BY 1;
+SELECT count(*) FROM payment WHERE payment_date >= '2007-03-01' AND payment_date < '2007-04-01';
+BEGIN;
+CALL rewards_report(7, 20.00, '2007-04-30');
+FETCH ALL FROM rewardees_count;
+FETCH 5 FROM rewardees_detail;
+COMMIT;
+BEGIN;
+UPDATE actor SET first_name = 'PENNY' WHERE actor_id = 1 RETURNING first_name, last_update > '2020-01-01';
+UPDATE film SET title = 'ACADEMY DINOSAUR II' WHERE film_id = 1;
+SELECT title, fulltext FROM film WHERE film_id = 1;
+INSERT INTO film (title, description, language_id, fulltext) VALUES ('NEW FILM', 'A Fast Drama', 1, '') RETURNING film_id, fulltext, release_year;
+SELECT title, rating FROM family_films WHERE title IN ('NEW FILM', 'ACADEMY DINOSAUR II') ORDER BY 1;
+INSERT INTO film (title, language_id, release_year, fulltext) VALUES ('OLD FILM', 1, 1900, '');
+ROLLBACK;
+BEGIN;
+INSERT INTO family_films (title, description, release_year, language_id, length, rating, rental_rate, rental_duration) VALUES ('KIDS', 'A kids film', 2006, 1, 90, 'G', 0.99, 3);
+SELECT title, rating FROM family_films WHERE title = 'KIDS';
+ROLLBACK;
+BEGIN;
+INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (1, 1, 76, 5.99, '2007-03-15 10:00');
+SELECT tableoid::regclass, amount FROM payment WHERE payment_date = '2007-03-15 10:00';
+INSERT INTO payment (customer_id, staff_id, rental_id, amount, payment_date) VALUES (2, 1, 320, 1.99, '2030-01-01');
+SELECT tableoid::regclass, amount FROM payment WHERE payment_date = '2030-01-01';
+DELETE FROM payment WHERE payment_date = '2030-01-01' RETURNING customer_id, amount;
+ROLLBACK;
+BEGIN;
+UPDATE payment SET amount = amount + 1 WHERE payment_id = 17503;
+ROLLBACK;
+BEGIN;
+UPDATE payment SET payment_id = 99999 WHERE payment_id = 17504;
+ROLLBACK;
+SELECT count(*) FROM film;
+"""
+
+
+def build_pagila(dump_git: Path, query_gits: list[Path], dest: Path) -> list[str]:
+    files = {"pagila_schema": git_text(dump_git, "pagila-schema.sql"),
+             "pagila_data": git_text(dump_git, "pagila-data.sql")}
+    for git in query_gits:
+        repo = git.resolve().parent.name if git.name == "repo" else git.resolve().name
+        tag = re.sub(r"\W+", "_", repo.split("+")[-1]).strip("_").lower()
+        paths = git_files(git)
+        # another copy of the dump (devrimgunduz/pagila): its README's queries alone
+        wanted = [p for p in paths if p == "README.md"] if "pagila-schema.sql" in paths \
+            else [p for p in paths if p.endswith(".sql")]
+        for path in sorted(wanted):
+            text = git_text(git, path)
+            if path == "README.md":
+                text = "\n".join(re.findall(r"(?s)```sql\n(.*?)```", text))
+                if not text:
+                    continue
+            if re.search(r"(?i)create table\s+(public\.)?(payment|rental)\b|copy public\.", text):
+                continue  # a copy of the dump, not a query over it
+            stem = re.sub(r"\W+", "_", str(Path(path).with_suffix(""))).strip("_").lower()
+            files[f"pagila_{tag}_{stem}"] = ended(text)
+    files["pagila_calls"] = PAGILA_CALLS
+    return _write(dest, files)
+
+
 def _write(dest: Path, files: dict[str, str]) -> list[str]:
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.sql"):
@@ -306,7 +411,7 @@ def _write(dest: Path, files: dict[str, str]) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot", "procrastinate", "graphile"])
+    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot", "procrastinate", "graphile", "pagila"])
     ap.add_argument("dump_git", type=Path, help="the repository holding the sample database's SQL dump")
     ap.add_argument("query_gits", type=Path, nargs="*", help="repositories of queries over it")
     ap.add_argument("--dest", type=Path)
@@ -318,6 +423,8 @@ def main() -> int:
         names = build_graphile(args.dump_git, dest)
     elif args.corpus == "sqlglot":
         names = build_sqlglot(args.dump_git, dest)
+    elif args.corpus == "pagila":
+        names = build_pagila(args.dump_git, args.query_gits, dest)
     elif args.corpus == "chinook":
         names = build_chinook(args.dump_git, args.query_gits[0], dest)
     else:

@@ -165,6 +165,15 @@ def test_no_key_without_a_group_by_naming_all_of_it() -> None:
     assert kept(sql, {"logs": ["log_id", "user_id"]}) == {}
 
 
+def test_a_key_grouped_by_position_counts() -> None:
+    # dvdrental's questions: `SELECT (customer.customer_id), first_name || ... GROUP BY 1`
+    sql = ("SELECT (u.id), u.name || ' ' || u.city AS who, count(l.dur_ms) "
+           "FROM s.users u LEFT JOIN s.logs l ON l.user_id = u.id GROUP BY 1 ORDER BY 3")
+    assert kept(sql, {"users": ["id"]}) == {"users": ("id",)}
+    assert kept(sql.replace("GROUP BY 1", "GROUP BY 2"), {"users": ["id"]}) == {}
+    assert kept(sql.replace("GROUP BY 1", "GROUP BY 7"), {"users": ["id"]}) == {}
+
+
 def test_a_key_in_a_subquery_group_by_counts() -> None:
     sql = ("SELECT count(*) FROM (SELECT u.id, u.name, max(l.dur_ms) FROM s.users u "
            "LEFT JOIN s.logs l ON l.user_id = u.id GROUP BY u.id) x")

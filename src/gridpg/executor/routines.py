@@ -431,6 +431,12 @@ def _do_rewriter(call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
     return rewrite
 
 
+def _caller_role(dispatcher: Dispatcher) -> str | None:
+    """The role the session's statements run as (SET ROLE, else the session's user)."""
+    state = getattr(dispatcher.runner, "state", None)
+    return (state.role or state.session_user) if state is not None else None
+
+
 def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendConnection, str], Any]:
     """What makes the call's twins on the armed catalog connection and rewrites the
     statement's calls to them: (the statement to run, the SQL that drops them after)."""
@@ -504,7 +510,8 @@ JOIN LATERAL (
    WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND a.oid = d.objid
   UNION ALL SELECT tgrelid, CASE WHEN tgtype & 1 = 1 THEN 't' ELSE 's' END, NULL FROM pg_catalog.pg_trigger
    WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND oid = d.objid AND NOT tgisinternal
-  UNION ALL SELECT ev_class, 'r', NULL FROM pg_catalog.pg_rewrite
+  UNION ALL SELECT ev_class, CASE WHEN ev_type = '1' THEN 'r' ELSE 'u' END,
+                   CASE WHEN ev_type <> '1' THEN ev_type::text END FROM pg_catalog.pg_rewrite
    WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND oid = d.objid
   UNION ALL SELECT conrelid, 'w', NULL FROM pg_catalog.pg_constraint
    WHERE d.classid = 'pg_catalog.pg_constraint'::regclass AND oid = d.objid AND conrelid <> 0
@@ -555,7 +562,7 @@ class _Registry:
     event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
-    verdicts: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
+    verdicts: dict[tuple[str, tuple[str, ...], str | None], Any] = field(default_factory=dict)
     # what `code_effects` found per (statement, search path)
     effects: dict[tuple[str, tuple[str, ...]], CodeEffects] = field(default_factory=dict)
     table_triggers: dict[tuple[str, str], firing_mod.TableTriggers | None] = field(default_factory=dict)
@@ -574,13 +581,23 @@ class _Registry:
     # for referencing tables with user triggers
     fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = field(default_factory=dict)
     fk_parents: frozenset[str] = frozenset()  # their referenced tables' names
+    # relname -> pg_rewrite.ev_type -> routines the relation's ON INSERT/UPDATE/DELETE
+    # rules call: they run only when a statement writes it so (Pagila's payment_pk_update,
+    # a rule ON UPDATE of the partitioned payment, had refused every read of payment)
+    write_rules: dict[str, dict[str, set[int]]] = field(default_factory=dict)
+
+    def rule_code(self, tree: dict[str, Any]) -> set[int]:
+        """The routines the rules a statement's writes fire call."""
+        return {oid for name, event in body.rule_events(tree)
+                for oid in self.write_rules.get(name, {}).get(event, ())}
 
     def mentions(self, lowered: str) -> bool:
         if self.event_functions and _DDL_WORD.match(lowered):
             return True
         if _DO_WORD.search(lowered) or any(op in lowered for op in self.operators):
             return True
-        found = [name for names in (self.names, body.SQL_TEXT_FUNCTIONS, self.dependents, self.on_write,
+        found = [name for names in (self.names, body.SQL_TEXT_FUNCTIONS, self.dependents, self.write_rules,
+                                    self.on_write,
                                     self.defaults, self.fk_parents) for name in names if _written_in(name, lowered)]
         return bool(found) and _names_words(lowered, found)  # one scan for all of them
 
@@ -747,7 +764,8 @@ class RoutineGuard:
         registry = await self._registry_for(dispatcher, snapshot, private)
         if not registry.mentions(sql.lower()):
             return None
-        key = (sql, tuple(search_path))
+        # (the caller's role: SECURITY DEFINER code of that owner runs as the caller)
+        key = (sql, tuple(search_path), _caller_role(dispatcher))
         # the session's temp views over distributed tables are its own: no shared verdict
         views = runner.temp_views_over_distributed & runner.temps.names
         own_views = bool(views)
@@ -948,6 +966,7 @@ class RoutineGuard:
             row_argument_names = frozenset(r[0] for r in await conn.query(_ROW_ARGUMENT_SQL) if r[0])
             temp_makers = frozenset(r[0] for r in await conn.query(_TEMP_MAKERS_SQL) if r[0])
             dependents: dict[str, set[int]] = {}
+            write_rules: dict[str, dict[str, set[int]]] = {}
             on_write: dict[str, set[int]] = {}
             defaults: dict[str, dict[str, set[int]]] = {}
             on_write_at: dict[tuple[str, str], set[int]] = {}
@@ -959,6 +978,8 @@ class RoutineGuard:
                 key = (schema or "", relname or "")
                 if relname and oid and kind == "d":
                     defaults.setdefault(relname.lower(), {}).setdefault(col or "", set()).add(int(oid))
+                elif relname and oid and kind == "u":
+                    write_rules.setdefault(relname.lower(), {}).setdefault(col or "", set()).add(int(oid))
                 elif relname and oid:
                     target = dependents if kind == "r" else on_write
                     target.setdefault(relname.lower(), set()).add(int(oid))
@@ -990,6 +1011,7 @@ class RoutineGuard:
                              on_write_at=on_write_at, row_triggers_at=row_triggers_at,
                              statement_triggers_at=statement_triggers_at, constrained_at=constrained_at,
                              row_trigger_functions_at=row_functions_at, temp_makers=temp_makers,
+                             write_rules=write_rules,
                              fk_actions=fk_actions, fk_parents=frozenset(p[1].lower() for p in fk_actions))
         if not private:
             self._registry = registry
@@ -1128,7 +1150,7 @@ class RoutineGuard:
         extra = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
                                           dynamic[0], reachable, path,
                                           {o: frozenset(q) for o, q in qualified.items() if q},
-                                          upserting)
+                                          upserting, _caller_role(dispatcher))
         if isinstance(extra, PgError):
             return extra
         twins, role = extra
@@ -1388,7 +1410,8 @@ class RoutineGuard:
             if target else None
         if table is None:
             return False
-        if table.key in registry.constrained_at or registry.dependents.get(table.name.lower()):
+        if table.key in registry.constrained_at or registry.dependents.get(table.name.lower()) \
+                or registry.write_rules.get(table.name.lower(), {}).get("3"):
             return True
         found = await self._table_triggers(dispatcher, registry, table)
         return found is not None and any(t.fires_on("INSERT") and (not t.is_row or t.transition)
@@ -1601,6 +1624,7 @@ class RoutineGuard:
             if any(not set(t.groups) <= set(table.groups) for t in on_nodes.values()):
                 return refusal
         roots = {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
+        roots |= registry.rule_code(tree)
         roots |= {oid for ref in off_nodes
                   for oid in (*registry.written_code(ref, path), *used.get(ref.name.lower(), ()))}
         roots |= registry.operator_functions(access)
@@ -2307,4 +2331,5 @@ def _written_routines(tree: dict[str, Any], access: body.Access, registry: _Regi
     used = _defaults_used(tree, registry)
     oids = {oid for name in written for oid in (*registry.on_write.get(name, ()), *used.get(name, ()))}
     oids |= {oid for ref in access.relations for oid in registry.dependents.get(ref.name.lower(), ())}
+    oids |= registry.rule_code(tree)
     return oids

@@ -69,13 +69,14 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
                    statement_touches: bool, dynamic: bool,
                    by_call: dict[tuple[str | None, str], list[int]], session_path: Path = (),
                    qualified: dict[int, frozenset[tuple[str, str]]] | None = None,
-                   upserting: set[int] | None = None,
+                   upserting: set[int] | None = None, caller_role: str | None = None,
                    ) -> tuple[tuple[tuple[int, str | None, str, frozenset[tuple[str, str]]], ...], str | None] | PgError:
     """The twins the statement's calls are rewritten to (routines with their own search
     path reaching distributed tables, naming them with their schema: `qualified`, or
     running INSERT ... ON CONFLICT on them: `upserting`, sql/plpgsql_upsert.py), and the
     one role (None: the caller's) the code's statements run as; an error when the code
-    cannot be run so."""
+    cannot be run so. SECURITY DEFINER code owned by `caller_role` (the session's role)
+    runs as the caller (Pagila's rewards_report, called by its owner)."""
     qualified = qualified or {}
     upserting = upserting or set()
     twins: list[tuple[int, str | None, str, frozenset[tuple[str, str]]]] = []
@@ -129,6 +130,7 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
         roles.add(None)
         for oid in set(routines) - skipped:
             roles |= found.roles[oid]
+    roles = {None if r is not None and r == caller_role else r for r in roles}
     if len(roles) > 1:
         owners = ", ".join(sorted(r or "the caller" for r in roles))
         return PgError(FEATURE_NOT_SUPPORTED,

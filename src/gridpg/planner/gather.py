@@ -450,10 +450,15 @@ def kept_primary_keys(sql: str, primary_keys: Mapping[TableKey, Sequence[str]],
 
 
 def _grouped_names(sql: str) -> frozenset[str]:
-    """The column names (last field) every GROUP BY of `sql` lists directly."""
+    """The column names (last field) every GROUP BY of `sql` lists directly, or by the
+    position of an output column that is one (`SELECT c.id, c.name ... GROUP BY 1`)."""
     names = set()
     for select in _nodes(parse_sql(sql)[0].stmt, ast.SelectStmt):
+        targets = select.targetList or ()
         for item in select.groupClause or ():
+            if isinstance(item, ast.A_Const) and isinstance(item.val, ast.Integer) \
+                    and 0 < item.val.ival <= len(targets):
+                item = targets[item.val.ival - 1].val
             if isinstance(item, ast.ColumnRef) and isinstance(item.fields[-1], ast.String):
                 names.add(item.fields[-1].sval)
     return frozenset(names)

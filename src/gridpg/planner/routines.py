@@ -602,6 +602,27 @@ def written_names(tree: dict[str, Any]) -> set[str]:
     return {ref.name.lower() for ref in written_relations(tree)}
 
 
+# pg_rewrite.ev_type of the rules each write fires (COPY and TRUNCATE fire none; MERGE
+# fires those of its actions, taken all)
+_RULE_EVENTS = {"InsertStmt": ("3",), "UpdateStmt": ("2",), "DeleteStmt": ("4",), "MergeStmt": ("2", "3", "4")}
+
+
+def rule_events(tree: dict[str, Any]) -> set[tuple[str, str]]:
+    """(relation name, pg_rewrite.ev_type) of the rules a statement's writes may fire: an
+    ON UPDATE rule's code runs for an UPDATE of its table only, not for an INSERT into it
+    nor for a read."""
+    out: set[tuple[str, str]] = set()
+    for node in analyze._walk(tree):
+        if not isinstance(node, dict):
+            continue
+        for kind, events in _RULE_EVENTS.items():
+            stmt = node.get(kind)
+            if isinstance(stmt, dict):
+                name = _ref(stmt.get("relation") or {}).name.lower()
+                out.update((name, event) for event in events if name)
+    return out
+
+
 def written_relations(tree: dict[str, Any]) -> list[analyze.RelRef]:
     """The relations a statement writes, as written (schema or None, name): resolved with
     the session's path, they name the one table whose triggers, defaults and checks run."""
