@@ -1,0 +1,51 @@
+/*
+Differences the twelfth replay of Postgres-XL 9.2's regression files (h-xl12, 2026-12-05)
+showed, each reduced to its smallest form.
+*/
+
+-- xc_for_update.sql:134, xc_misc.sql:191 (Postgres-XL): DECLARE ... CURSOR FOR SELECT ...
+-- FOR UPDATE/SHARE over a distributed table was refused (0A000) although the same SELECT
+-- runs; the cursor now returns the locked rows
+CREATE TABLE r12x_locked (val int, val2 int, val3 int);
+INSERT INTO r12x_locked VALUES (1, 11, 1122), (2, 11, 3344), (3, 12, 5566);
+CREATE TABLE r12x_rep (a int, b int) DISTRIBUTE BY REPLICATION;
+INSERT INTO r12x_rep VALUES (10, 1), (20, 2);
+BEGIN;
+DECLARE r12x_c1 CURSOR FOR SELECT * FROM r12x_locked ORDER BY val FOR UPDATE;
+FETCH 1 FROM r12x_c1;
+DECLARE r12x_c2 CURSOR FOR SELECT val, val2 FROM r12x_locked WHERE val2 = 11 ORDER BY val FOR SHARE;
+FETCH ALL FROM r12x_c2;
+FETCH ALL FROM r12x_c1;
+UPDATE r12x_locked SET val3 = val3 + 1 WHERE val = 1;
+CLOSE r12x_c1;
+CLOSE r12x_c2;
+COMMIT;
+SELECT * FROM r12x_locked ORDER BY val;
+-- rows inserted after the DECLARE are not seen; a cursor with row marks is NO SCROLL
+BEGIN;
+DECLARE r12x_c3 NO SCROLL CURSOR FOR SELECT * FROM r12x_rep ORDER BY a FOR UPDATE;
+INSERT INTO r12x_rep VALUES (5, 0);
+FETCH ALL FROM r12x_c3;
+DECLARE r12x_c4 CURSOR FOR SELECT a FROM r12x_rep ORDER BY a FOR NO KEY UPDATE NOWAIT;
+FETCH 2 FROM r12x_c4;
+-- error
+FETCH BACKWARD 1 FROM r12x_c4;
+ROLLBACK;
+BEGIN;
+DECLARE r12x_c5 CURSOR FOR SELECT val FROM r12x_locked WHERE val = 2 FOR KEY SHARE;
+FETCH NEXT FROM r12x_c5;
+-- error
+MOVE BACKWARD 1 IN r12x_c5;
+ROLLBACK;
+-- PostgreSQL's own refusals of a cursor with row marks
+BEGIN;
+-- error
+DECLARE r12x_c6 SCROLL CURSOR FOR SELECT * FROM r12x_locked FOR UPDATE;
+ROLLBACK;
+BEGIN;
+-- error
+DECLARE r12x_c7 INSENSITIVE CURSOR FOR SELECT * FROM r12x_locked FOR SHARE;
+ROLLBACK;
+-- error
+DECLARE r12x_c8 CURSOR WITH HOLD FOR SELECT * FROM r12x_locked FOR NO KEY UPDATE;
+SELECT count(*) FROM r12x_rep;
