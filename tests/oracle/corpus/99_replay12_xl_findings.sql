@@ -49,3 +49,27 @@ ROLLBACK;
 -- error
 DECLARE r12x_c8 CURSOR WITH HOLD FOR SELECT * FROM r12x_locked FOR NO KEY UPDATE;
 SELECT count(*) FROM r12x_rep;
+
+-- xc_for_update.sql:165 (Postgres-XL): CREATE TABLE ... INHERITS of a HASH table that a
+-- view reads was refused (0A000, "views, rules or foreign keys depend on it"): the
+-- datanodes' copy becomes a plain table, and the plain views over it (and over those
+-- views) are now made again there
+CREATE TABLE r12x_parent (val int, val2 int, val3 int);
+INSERT INTO r12x_parent VALUES (1, 11, 1122), (2, 11, 3344);
+CREATE VIEW r12x_parent_v AS SELECT * FROM r12x_parent WHERE val = 2;
+CREATE VIEW r12x_parent_v2 (v, w) WITH (security_barrier) AS SELECT val, val3 FROM r12x_parent_v WHERE val3 > 1000 WITH LOCAL CHECK OPTION;
+CREATE VIEW r12x_parent_v3 AS SELECT 'v2' AS k, count(*) AS n FROM r12x_parent_v2 UNION ALL SELECT 'all', count(*) FROM r12x_parent;
+CREATE TABLE r12x_child (d int, e int) INHERITS (r12x_parent);
+INSERT INTO r12x_child VALUES (2, 12, 5566, 1, 1), (3, 13, 7788, 2, 2);
+SELECT * FROM r12x_parent ORDER BY val, val3;
+SELECT * FROM r12x_parent_v ORDER BY val3;
+SELECT * FROM r12x_parent_v2 ORDER BY w;
+SELECT * FROM r12x_parent_v3 ORDER BY k;
+-- error
+INSERT INTO r12x_parent_v2 VALUES (2, 1);
+INSERT INTO r12x_parent_v2 VALUES (2, 4000);
+UPDATE r12x_parent_v2 SET w = w + 1 WHERE w = 3344;
+SELECT * FROM ONLY r12x_parent ORDER BY val, val3;
+DROP TABLE r12x_child;
+SELECT * FROM r12x_parent_v2 ORDER BY w;
+SELECT * FROM r12x_parent_v3 ORDER BY k;
