@@ -86,3 +86,33 @@ def test_prepared_transaction_after_a_cursor_beside_a_temp_table_is_refused(
             conn.execute("PREPARE TRANSACTION 'cft_temp'")
         assert conn.execute("SELECT count(*) FROM pg_prepared_xacts WHERE gid = 'cft_temp'").fetchone() == (0,)
         assert conn.execute("UPDATE cft SET val = val + 10").rowcount == 2
+
+
+def test_select_over_a_locking_cte_locks_the_ctes_rows(gridpg_cluster: Cluster, schema: str) -> None:
+    """xc_for_update.sql:37-41: `WITH q AS (SELECT ... FOR UPDATE) SELECT ... FROM q` over
+    several nodes was refused (0A000); the CTE now runs first as a locking SELECT of its own
+    (its rows locked where they live), as an UPDATE's locking sub-selects do."""
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as setup:
+        setup.execute(f"SET search_path TO {schema}")
+        setup.execute("CREATE TABLE jq2 (id int PRIMARY KEY, status text)")
+        setup.execute("INSERT INTO jq2 SELECT g, 'queued' FROM generate_series(1, 10) g")
+    take = ("WITH j AS (SELECT * FROM jq2 WHERE status = 'queued' ORDER BY id LIMIT 3 FOR UPDATE SKIP LOCKED) "
+            "SELECT id FROM j ORDER BY id")
+    with psycopg.connect(dsn) as one, psycopg.connect(dsn) as two:
+        for conn in (one, two):
+            conn.execute(f"SET search_path TO {schema}")
+            conn.commit()
+        first = one.execute(take).fetchall()
+        second = two.execute(take).fetchall()
+        assert first == [(1,), (2,), (3,)] and len(second) == 3 and not set(first) & set(second)
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            two.execute("SELECT id FROM jq2 WHERE id = 2 FOR UPDATE NOWAIT")
+        two.rollback()
+        # the outer FOR UPDATE over CTE references alone locks nothing, as in PostgreSQL
+        one.rollback()
+        rows = one.execute("WITH q AS (SELECT * FROM jq2 WHERE id <= 2) SELECT id FROM q ORDER BY id FOR UPDATE")
+        assert rows.fetchall() == [(1,), (2,)]
+        assert two.execute("SELECT id FROM jq2 WHERE id = 1 FOR UPDATE NOWAIT").fetchall() == [(1,)]
+        two.rollback()
+        one.rollback()
