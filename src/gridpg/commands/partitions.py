@@ -15,8 +15,8 @@ Layout (docs/architecture.md, "Partitioned and inherited tables"):
   node's rows of every shard), with a placement CHECK where the type allows it. A parent
   created as an ordinary HASH table is converted on the datanodes when its first child
   appears (`conversion_sql`: rows, constraints, indexes, triggers, grants and owned
-  sequences carried over; refused when views, rules or foreign keys on the datanode
-  depend on it).
+  sequences carried over, and the plain views over it made again; refused when other
+  views, rules or foreign keys on the datanode depend on it).
 
 `align_for_attach` makes the table of an ATTACH PARTITION take its new parent's distribution
 (moving its rows) before the ALTER TABLE runs everywhere.
@@ -149,17 +149,49 @@ DECLARE
   t regclass := pg_catalog.to_regclass(%QUALIFIED%);
   tmp text := 'gp_inherit_' || pg_catalog.txid_current();
   cols text; stmts text[] := '{}'; owned text[] := '{}'; s text; r record; chk text := %CHECK%;
+  views text[] := '{}'; view_oids oid[];
 BEGIN
   IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t) <> 'p' THEN
     RETURN;
   END IF;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite w ON d.classid =
-             'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid WHERE d.refobjid = t AND w.ev_class <> t)
-     OR EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE confrelid = t AND conrelid <> t) THEN
+  -- the views over the table, and over those views, deepest last: made again after the
+  -- conversion (plain views only: definition, options, owner, grants)
+  WITH RECURSIVE dep(oid, depth) AS (
+    SELECT DISTINCT w.ev_class, 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite w
+      ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+      WHERE d.refobjid = t AND w.ev_class <> t
+    UNION
+    SELECT w.ev_class, dep.depth + 1 FROM dep JOIN pg_catalog.pg_depend d ON d.refobjid = dep.oid
+      JOIN pg_catalog.pg_rewrite w ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+      WHERE w.ev_class <> dep.oid AND dep.depth < 100)
+  SELECT pg_catalog.array_agg(oid ORDER BY depth, oid) INTO view_oids
+    FROM (SELECT oid, max(depth) AS depth FROM dep GROUP BY oid) v;
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE confrelid = t AND conrelid <> t)
+     OR EXISTS (SELECT 1 FROM pg_catalog.unnest(view_oids) v(oid) JOIN pg_catalog.pg_class c ON c.oid = v.oid
+                WHERE c.relkind <> 'v'
+                   OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename <> '_RETURN')
+                   OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid)
+                   OR EXISTS (SELECT 1 FROM pg_catalog.pg_attrdef a WHERE a.adrelid = c.oid)
+                   OR EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL)
+                   OR EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = c.oid)) THEN
     RAISE EXCEPTION USING ERRCODE = '0A000', MESSAGE = pg_catalog.format(
       'cannot make %s an inheritance parent: views, rules or foreign keys depend on it', t),
       HINT = 'drop them, create the child table, then create them again';
   END IF;
+  FOR r IN SELECT c.oid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS qn, c.reloptions,
+                  pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl
+           FROM pg_catalog.unnest(view_oids) WITH ORDINALITY v(oid, o) JOIN pg_catalog.pg_class c ON c.oid = v.oid
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY v.o LOOP
+    views := views || pg_catalog.format('CREATE VIEW %s%s AS %s', r.qn,
+      CASE WHEN r.reloptions IS NULL THEN '' ELSE ' WITH (' || pg_catalog.array_to_string(r.reloptions, ', ') || ')' END,
+      pg_catalog.rtrim(pg_catalog.pg_get_viewdef(r.oid), ';'));
+    views := views || pg_catalog.format('ALTER VIEW %s OWNER TO %I', r.qn, r.owner);
+    FOR s IN SELECT pg_catalog.format('GRANT %s ON %s TO %s', a.privilege_type, r.qn,
+               CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END)
+             FROM pg_catalog.aclexplode(r.relacl) a WHERE a.grantee <> (SELECT relowner FROM pg_catalog.pg_class WHERE oid = r.oid) LOOP
+      views := views || s;
+    END LOOP;
+  END LOOP;
   FOR r IN SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
            WHERE conrelid = t AND contype IN ('p', 'u', 'c', 'x', 'f') AND conparentid = 0 ORDER BY oid LOOP
     stmts := stmts || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', '%QN%', r.conname, r.def);
@@ -212,11 +244,17 @@ BEGIN
     (SELECT pg_catalog.pg_get_userbyid(relowner) FROM pg_catalog.pg_class WHERE oid = t));
   EXECUTE pg_catalog.format('INSERT INTO gridpg_shards.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
     tmp, cols, cols, t);
+  FOR r IN SELECT v.oid::regclass AS v FROM pg_catalog.unnest(view_oids) WITH ORDINALITY v(oid, o) ORDER BY v.o DESC LOOP
+    EXECUTE pg_catalog.format('DROP VIEW %s', r.v);
+  END LOOP;
   EXECUTE pg_catalog.format('DROP TABLE %s', t);
   EXECUTE pg_catalog.format('ALTER TABLE gridpg_shards.%I SET SCHEMA %I', tmp, %SCHEMA%);
   EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', %SCHEMA%, tmp, %NAME%);
   FOREACH s IN ARRAY stmts || owned LOOP
     EXECUTE pg_catalog.replace(s, '%QN%', pg_catalog.format('%I.%I', %SCHEMA%, %NAME%));
+  END LOOP;
+  FOREACH s IN ARRAY views LOOP
+    EXECUTE s;
   END LOOP;
   IF chk IS NOT NULL THEN
     EXECUTE chk;

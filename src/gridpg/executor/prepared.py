@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.errors import (
     DUPLICATE_PSTATEMENT,
     FEATURE_NOT_SUPPORTED,
+    INVALID_CURSOR_DEFINITION,
     INVALID_SQL_STATEMENT_NAME,
     NO_ACTIVE_SQL_TRANSACTION,
     SYNTAX_ERROR,
@@ -519,7 +520,16 @@ def _regtype_array(oids: list[int] | None) -> str:
 
 # -- DECLARE CURSOR over distributed tables ---------------------------------------------
 
+CURSOR_OPT_BINARY = 0x0001
+CURSOR_OPT_SCROLL = 0x0002
+CURSOR_OPT_NO_SCROLL = 0x0004
+CURSOR_OPT_INSENSITIVE = 0x0008
+CURSOR_OPT_ASENSITIVE = 0x0010
 CURSOR_OPT_HOLD = 0x0020
+
+# PostgreSQL's words for a locking clause's strength (LCS_asString)
+_LOCK_STRENGTH = {"LCS_FORKEYSHARE": "FOR KEY SHARE", "LCS_FORSHARE": "FOR SHARE",
+                  "LCS_FORNOKEYUPDATE": "FOR NO KEY UPDATE", "LCS_FORUPDATE": "FOR UPDATE"}
 
 
 async def declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
@@ -528,20 +538,47 @@ async def declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: dic
     WITH HOLD (what Django's `iterator()` declares outside a transaction): the session keeps
     its catalog connection (pinned, as for temp tables), so the cursor, which PostgreSQL
     materializes at commit before the temp table's ON COMMIT DROP, outlives the transaction;
-    outside a block the DECLARE runs in a transaction of its own, as in PostgreSQL."""
-    hold = bool(body.get("options", 0) & CURSOR_OPT_HOLD)
+    outside a block the DECLARE runs in a transaction of its own, as in PostgreSQL.
+
+    FOR UPDATE/SHARE: the query runs with its locking clause, in the block, so every row the
+    cursor returns is locked on its datanode until the block ends (PostgreSQL locks a row
+    when FETCH reaches it: gridpg locks them all at DECLARE, the same rows, sooner); the
+    cursor is NO SCROLL, as PostgreSQL makes a cursor with row marks."""
+    options = body.get("options", 0)
+    hold = bool(options & CURSOR_OPT_HOLD)
+    locking = _top_locking_strength(body["query"])
+    if locking is not None:
+        ensure_lockable_cursor(options, locking)
     txn = dispatcher.runner.txn
     if not txn.in_block and not hold:
         raise PgError(NO_ACTIVE_SQL_TRANSACTION, "DECLARE CURSOR can only be used in transaction blocks")
-    if analyze.has_node(body["query"], "lockingClause"):
-        raise PgError(FEATURE_NOT_SUPPORTED, "DECLARE CURSOR ... FOR UPDATE/SHARE over distributed "
-                      "tables is not supported by gridpg")
     async with dispatcher.runner.statement_transaction():
-        await _declare_over_rows(dispatcher, request)
+        await _declare_over_rows(dispatcher, request, forward_only=locking is not None)
     dispatcher.session.send(codec.build_command_complete("DECLARE CURSOR"))
 
 
-async def _declare_over_rows(dispatcher: Dispatcher, request: ExecRequest) -> None:
+def _top_locking_strength(query: dict[str, Any]) -> str | None:
+    """The strength of the query's own FOR UPDATE/SHARE (not a sub-select's), or None: what
+    PostgreSQL's parse analysis of DECLARE sees as the query's row marks."""
+    select = query.get("SelectStmt") if isinstance(query, dict) else None
+    clauses = (select or {}).get("lockingClause") or []
+    if not clauses:
+        return None
+    return _LOCK_STRENGTH.get(clauses[0]["LockingClause"].get("strength", ""), "FOR UPDATE")
+
+
+def ensure_lockable_cursor(options: int, strength: str) -> None:
+    """PostgreSQL's refusals of a cursor with row marks (transformDeclareCursorStmt)."""
+    refusals = ((CURSOR_OPT_HOLD, FEATURE_NOT_SUPPORTED, "CURSOR WITH HOLD", "supported", "Holdable"),
+                (CURSOR_OPT_SCROLL, FEATURE_NOT_SUPPORTED, "SCROLL CURSOR", "supported", "Scrollable"),
+                (CURSOR_OPT_INSENSITIVE, INVALID_CURSOR_DEFINITION, "INSENSITIVE CURSOR", "valid", "Insensitive"))
+    for flag, sqlstate, kind, word, which in refusals:
+        if options & flag:
+            raise PgError(sqlstate, f"DECLARE {kind} ... {strength} is not {word}",
+                          detail=f"{which} cursors must be READ ONLY.")
+
+
+async def _declare_over_rows(dispatcher: Dispatcher, request: ExecRequest, forward_only: bool = False) -> None:
     txn = dispatcher.runner.txn
     sql = request.sql
     query_start = cursor_query_start(sql)
@@ -551,13 +588,27 @@ async def _declare_over_rows(dispatcher: Dispatcher, request: ExecRequest) -> No
     temp = f"gp_cursor_{next(_ids)}"
     await _load(catalog, temp, columns, rows)
     select = ", ".join(f"c{i} AS {quote_ident(c.name)}" for i, c in enumerate(columns, 1))
-    declare = sql[:query_start] + f"SELECT {select} FROM pg_temp.{temp} ORDER BY gp_ord"
+    prefix = _forward_only_prefix(sql) if forward_only else sql[:query_start]
+    declare = prefix + f"SELECT {select} FROM pg_temp.{temp} ORDER BY gp_ord"
     await catalog.simple_query(declare)
     # pg_cursors shows the client's text (the whole query string, as PostgreSQL's does)
     whole = getattr(dispatcher.runner, "query_text", None) if request.simple else None
     name = sqlparse.parse_tree(sql).get("DeclareCursorStmt", {}).get("portalname")
     if name and hasattr(dispatcher.runner, "cursor_texts"):
         dispatcher.runner.cursor_texts[name] = whole or sql
+
+
+def _forward_only_prefix(sql: str) -> str:
+    """`DECLARE name [BINARY] [ASENSITIVE] NO SCROLL CURSOR FOR ` for the client's DECLARE
+    (a cursor over a temp table could scroll backward; one with row marks cannot)."""
+    body = sqlparse.parse_tree(sql)["DeclareCursorStmt"]
+    options = body.get("options", 0)
+    words = ["DECLARE", quote_ident(body["portalname"])]
+    if options & CURSOR_OPT_BINARY:
+        words.append("BINARY")
+    if options & CURSOR_OPT_ASENSITIVE:
+        words.append("ASENSITIVE")
+    return " ".join(words) + " NO SCROLL CURSOR FOR "
 
 
 def cursor_query_start(sql: str) -> int:

@@ -40,6 +40,7 @@ from gridpg.planner.subplans import (
     split_locking,
     split_subplans,
 )
+from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -100,14 +101,18 @@ async def _small_in_subqueries(dispatcher: Dispatcher, texts: list[str], groups:
 
 
 async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
-    """An UPDATE/DELETE (or a SELECT) whose locking sub-selects run first (LockingSubplansPlan), or the
-    refusal (0A000) when one cannot: it would lock copies of the rows."""
+    """An UPDATE/DELETE (or a SELECT whose WITH entries lock rows) whose locking sub-selects
+    run first (LockingSubplansPlan), or the refusal (0A000) when one cannot: it would lock
+    copies of the rows."""
     from gridpg.executor.multi import inline_params
     from gridpg.executor.run import run_statement
+    from gridpg.planner.query import SELECT_LOCKS_HINT, SELECT_LOCKS_REFUSED
 
     recursive = await plan_recursive(dispatcher, request.sql, locking=True)
     if isinstance(recursive, str):
-        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this statement: {recursive}",
+        if sqlparse.node_type(sqlparse.parse_tree(request.sql)) == "SelectStmt":
+            raise PgError(FEATURE_NOT_SUPPORTED, SELECT_LOCKS_REFUSED, hint=SELECT_LOCKS_HINT)
+        raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this UPDATE/DELETE: {recursive}",
                       hint="lock the rows with a SELECT ... FOR UPDATE of its own, then write them by key")
 
     async def then(sql: str) -> None:

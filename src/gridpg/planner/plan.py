@@ -541,7 +541,8 @@ class MoveRowsPlan(DistributedPlan):
 
 @dataclass(frozen=True)
 class LockingSubplansPlan(DistributedPlan):
-    """UPDATE/DELETE (or SELECT) whose sub-selects carry FOR UPDATE/SHARE: each runs first as a locking
+    """UPDATE/DELETE (or SELECT, then only its WITH entries, scalar and IN sub-selects)
+    whose sub-selects carry FOR UPDATE/SHARE: each runs first as a locking
     SELECT of its own, planned like any other (so it locks the rows where they live, never
     a copy), its result put in the statement's text, and the rest planned again
     (planner/subplans.py split_locking; executor/subplans.py runs it)."""

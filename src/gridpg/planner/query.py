@@ -162,19 +162,50 @@ def _two_phase(ctx: QueryContext) -> Outcome:
     return two_phase(ctx.sql, groups, ctx.scratch, foreign)
 
 
+SELECT_LOCKS_REFUSED = "SELECT ... FOR UPDATE/SHARE over several nodes is not supported for this statement"
+SELECT_LOCKS_HINT = ("Row locks are taken on the datanodes by statements each node runs alone "
+                     "(ORDER BY ... LIMIT with SKIP LOCKED or NOWAIT, no aggregates or non-colocated "
+                     "joins), or by one node when the distribution column is pinned.")
+
+
 def _coordinator_finish(ctx: QueryContext) -> Outcome:
     if ctx.writes and not ctx.body.get("lockingClause"):
         # FOR UPDATE/SHARE in sub-selects only: they run first as locking SELECTs of their
         # own where they can, as an UPDATE's do (or the statement is refused)
         return LockingSubplansPlan(writes=True)
     if ctx.writes:
-        raise PgError(FEATURE_NOT_SUPPORTED, "SELECT ... FOR UPDATE/SHARE over several nodes is not supported "
-                      "for this statement",
-                      hint="Row locks are taken on the datanodes by statements each node runs alone "
-                           "(ORDER BY ... LIMIT with SKIP LOCKED or NOWAIT, no aggregates or non-colocated "
-                           "joins), or by one node when the distribution column is pinned.")
+        if ctx.kind == "SelectStmt" and _locking_ctes_first(ctx.body):
+            # its WITH entries' locking SELECTs run first, each a statement of its own
+            # (executor/subplans.run_locking refuses, with the message below, when one cannot)
+            return LockingSubplansPlan(writes=True)
+        raise PgError(FEATURE_NOT_SUPPORTED, SELECT_LOCKS_REFUSED, hint=SELECT_LOCKS_HINT)
     plan = coordinator_finish(ctx.sql, ctx.resolved, (), ctx.scratch)
     return dataclasses.replace(plan, catalog_oids=True) if ctx.oid_use is not None else plan
+
+
+def _locking_ctes_first(body: dict[str, Any]) -> bool:
+    """Whether a plain SELECT's locks are its WITH entries' own (split_locking runs them
+    first): its own FOR UPDATE/SHARE, if any, names no relation over a FROM of references to
+    its entries alone (which locks nothing: dropped), and some entry locks or it had one."""
+    if body.get("intoClause") or body.get("op", "SETOP_NONE") != "SETOP_NONE":
+        return False
+    with_clause = body.get("withClause") or {}
+    ctes = [c["CommonTableExpr"] for c in with_clause.get("ctes") or []]
+    if with_clause.get("recursive"):
+        return False
+    clauses = body.get("lockingClause") or []
+    if not clauses:
+        return any(analyze.has_node(c.get("ctequery"), "lockingClause") for c in ctes)
+    names = {c.get("ctename") for c in ctes}
+
+    def only_ctes(item: dict[str, Any]) -> bool:
+        if "JoinExpr" in item:
+            return only_ctes(item["JoinExpr"]["larg"]) and only_ctes(item["JoinExpr"]["rarg"])
+        rel = item.get("RangeVar")
+        return rel is not None and not rel.get("schemaname") and rel.get("relname") in names
+
+    return not any(c["LockingClause"].get("lockedRels") for c in clauses) \
+        and bool(body.get("fromClause")) and all(only_ctes(i) for i in body["fromClause"])
 
 
 def _move_rows(ctx: QueryContext) -> Outcome:

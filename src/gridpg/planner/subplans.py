@@ -29,7 +29,10 @@ Each one runs first as a locking SELECT of its own, planned like any other (its 
 locked where they live, in the caller's transaction); a scalar one becomes its value, an
 `IN`/`= ANY` one the list of its rows (`x IN (v1, v2)`, which the router can pin), a WITH
 entry a scratch table. A locking clause left anywhere after that (a correlated or FROM
-sub-select, EXISTS) is the caller's to refuse.
+sub-select, EXISTS) is the caller's to refuse. A SELECT that no strategy runs with its
+locks splits the same way (`WITH q AS (SELECT * FROM t ... FOR UPDATE) SELECT ... FROM q`);
+its own FOR UPDATE/SHARE stays only where it locks something: one naming no relation over
+a FROM of CTE references alone locks nothing in PostgreSQL, and is dropped.
 """
 
 from __future__ import annotations
@@ -106,7 +109,7 @@ def split_subplans(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tab
 
 def split_locking(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]],
                   new_marker: Callable[[str], str]) -> SubplanSplit | str:
-    """The split of an UPDATE/DELETE, or of a SELECT without a locking clause of its own,
+    """The split of an UPDATE/DELETE, or of a SELECT whose own locking clause (if any) locks nothing,
     whose sub-selects lock rows (see the module docstring), or why there is none: then a
     locking clause would stay where only copies of the rows are, and the caller refuses
     the statement."""
@@ -114,16 +117,23 @@ def split_locking(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tabl
         stmt = parse_sql(sql)[0].stmt
     except Exception:  # noqa: BLE001 - the caller parsed it already; be safe
         return "the statement does not parse on its own"
-    if isinstance(stmt, ast.SelectStmt) and (stmt.lockingClause or stmt.intoClause):
-        return "a SELECT with FOR UPDATE/SHARE or INTO of its own keeps its sub-selects"
-    if not isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt, ast.SelectStmt)):
+    if isinstance(stmt, ast.SelectStmt):
+        if stmt.intoClause or stmt.op != SetOperation.SETOP_NONE:
+            return "only a plain SELECT runs its locking sub-selects first"
+        if stmt.lockingClause:
+            if not _locks_nothing(stmt):
+                return "the SELECT's own FOR UPDATE/SHARE locks rows where it runs"
+            stmt.lockingClause = None
+        target = None
+    elif isinstance(stmt, (ast.UpdateStmt, ast.DeleteStmt)):
+        target = stmt.relation.relname if stmt.relation.schemaname is None else None
+    else:
         return "only the sub-selects of a SELECT, UPDATE or DELETE run first for their locks"
     scope = _Scope(refs, columns)
     subplans: list[Subplan] = []
     _drop_locks_of_ctes_only(stmt)
-    relation = getattr(stmt, "relation", None)
-    target = relation.relname if relation is not None and relation.schemaname is None else None
-    _pull_ctes(stmt, scope, new_marker, subplans, wanted=lambda cte: _locks(cte.ctequery) and cte.ctename != target)
+    _pull_ctes(stmt, scope, new_marker, subplans, wanted=lambda cte: _locks(cte.ctequery) and cte.ctename != target,
+               star=True)
     _pull_scalars(stmt, scope, new_marker, subplans, wanted=_locks)
     _pull_locking_lists(stmt, scope, new_marker, subplans)
     if _locks(stmt):
@@ -219,7 +229,8 @@ def _pull_locking_lists(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str
 
 def _pull_ctes(stmt: ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt, scope: _Scope,
                new_marker: Callable[[str], str], out: list[Subplan],
-               wanted: Callable[[ast.CommonTableExpr], bool] = lambda cte: True) -> None:
+               wanted: Callable[[ast.CommonTableExpr], bool] = lambda cte: True, star: bool = False) -> None:
+    """`star`: a CTE selecting `*` from one distributed table exposes that table's columns."""
     with_clause = stmt.withClause
     if with_clause is None or with_clause.recursive:
         return
@@ -228,6 +239,8 @@ def _pull_ctes(stmt: ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt, scope: _S
     for cte in with_clause.ctes:
         query = cte.ctequery
         columns = _output_names(query, cte.aliascolnames)
+        if columns is None and star and wanted(cte):
+            columns = _star_columns(query, scope, cte.aliascolnames)
         if not wanted(cte) or not isinstance(query, ast.SelectStmt) or columns is None \
                 or not scope.reads_distributed(query) \
                 or _names_relation(query, names) or _defines_cte_elsewhere(stmt, cte):
@@ -246,6 +259,37 @@ def _pull_ctes(stmt: ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt, scope: _S
     with_clause.ctes = tuple(kept) or None
     if not kept:
         stmt.withClause = None
+
+
+def _locks_nothing(stmt: ast.SelectStmt) -> bool:
+    """Whether the SELECT's own FOR UPDATE/SHARE, naming no relation, applies to nothing:
+    every FROM item (through joins) is a reference to one of its CTEs, which PostgreSQL's
+    locking clause passes over (the CTE's own clause, if any, locks its rows)."""
+    if any(c.lockedRels for c in stmt.lockingClause or ()) or stmt.withClause is None:
+        return False
+    ctes = {cte.ctename for cte in stmt.withClause.ctes}
+
+    def only_ctes(item: object) -> bool:
+        if isinstance(item, ast.JoinExpr):
+            return only_ctes(item.larg) and only_ctes(item.rarg)
+        return isinstance(item, ast.RangeVar) and item.schemaname is None and item.relname in ctes
+
+    return bool(stmt.fromClause) and all(only_ctes(item) for item in stmt.fromClause)
+
+
+def _star_columns(query: object, scope: _Scope, aliases: Sequence[ast.String] | None) -> tuple[str, ...] | None:
+    """The columns of `SELECT * FROM t ...` over one distributed table t (no join), or None."""
+    if not isinstance(query, ast.SelectStmt) or query.op != SetOperation.SETOP_NONE or aliases:
+        return None
+    targets = query.targetList or ()
+    if len(targets) != 1 or not isinstance(targets[0].val, ast.ColumnRef) \
+            or len(targets[0].val.fields) != 1 or not isinstance(targets[0].val.fields[0], ast.A_Star):
+        return None
+    if len(query.fromClause or ()) != 1 or not isinstance(query.fromClause[0], ast.RangeVar):
+        return None
+    table = scope.refs.get(query.fromClause[0].location)
+    names = scope.columns.get(table.key) if table is not None else None
+    return tuple(names) if names and len(set(names)) == len(names) else None
 
 
 def _output_names(query: object, aliases: Sequence[ast.String] | None) -> tuple[str, ...] | None:
