@@ -36,41 +36,11 @@ def test_cursor_for_update_keeps_its_rows_locked_until_the_block_ends(gridpg_clu
         assert two.execute("SELECT val, val2 FROM cfu WHERE val <= 2 ORDER BY val").fetchall() == [(1, 0), (2, 21)]
 
 
-def test_prepared_transaction_keeps_a_cursors_row_locks(gridpg_cluster: Cluster, schema: str) -> None:
-    """xc_for_update.sql: `DECLARE ... FOR UPDATE; FETCH; PREPARE TRANSACTION` failed on the
-    catalog server's temp table of the cursor's rows (0A000); PostgreSQL drops the cursor and
-    the prepared transaction keeps the row locks until COMMIT PREPARED."""
-    dsn = gridpg_cluster.dsn(0)
-    with psycopg.connect(dsn, autocommit=True) as setup:
-        setup.execute(f"SET search_path TO {schema}")
-        setup.execute("CREATE TABLE cfp (val int, val2 int)")
-        setup.execute("INSERT INTO cfp VALUES (1, 11), (2, 11)")
-    with psycopg.connect(dsn, autocommit=True) as one, psycopg.connect(dsn, autocommit=True) as two:
-        for conn in (one, two):
-            conn.execute(f"SET search_path TO {schema}")
-        one.execute("BEGIN")
-        one.execute("SET search_path TO pg_catalog")  # undone by neither the PREPARE nor the cursor
-        one.execute(f"DECLARE c1 CURSOR FOR SELECT * FROM {schema}.cfp ORDER BY val FOR UPDATE")
-        assert one.execute("FETCH 1 FROM c1").fetchall() == [(1, 11)]
-        one.execute("PREPARE TRANSACTION 'cfp_locked'")
-        try:
-            assert one.execute("SHOW search_path").fetchone() == ("pg_catalog",)
-            with pytest.raises(psycopg.errors.InvalidCursorName):
-                one.execute("FETCH 1 FROM c1")
-            assert two.execute("SELECT count(*) FROM cfp").fetchone() == (2,)
-            two.execute("SET statement_timeout TO 1000")
-            with pytest.raises(psycopg.errors.QueryCanceled):
-                two.execute("UPDATE cfp SET val2 = 33 WHERE val = 1")
-            assert ("cfp_locked",) in two.execute("SELECT gid FROM pg_prepared_xacts").fetchall()
-        finally:
-            one.execute("COMMIT PREPARED 'cfp_locked'")
-        assert two.execute("UPDATE cfp SET val2 = 33 WHERE val = 1").rowcount == 1
-
-
 def test_prepared_transaction_after_a_cursor_beside_a_temp_table_is_refused(
         gridpg_cluster: Cluster, schema: str) -> None:
-    """With a temp table in the session the catalog server's block is prepared as it is:
-    PostgreSQL's own 0A000 there, and nothing stays prepared."""
+    """PREPARE TRANSACTION after a cursor over distributed tables: the catalog server's
+    block holds the cursor's temp rows, PostgreSQL's own 0A000 there, and nothing stays
+    prepared."""
     dsn = gridpg_cluster.dsn(0)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")

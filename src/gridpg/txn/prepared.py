@@ -30,7 +30,6 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
-    from gridpg.datanode.connection import BackendConnection
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.statements import StatementRunner
 
@@ -58,17 +57,7 @@ async def prepare(runner: StatementRunner, gid: str) -> None:
     if gid in {row[1] for row in await cluster_prepared(runner.coord, complete_only=False)}:
         await runner.end_transaction(commit=False)
         raise PgError("42710", f'transaction identifier "{gid}" is already in use')
-    catalog = await txn.connection(runner.coord.catalog_node, wants_block=True)
-    if (getattr(runner, "cursor_texts", None) and runner.coord.catalog_node not in txn.pinned
-            and await _holds_only_cursor_rows(catalog)):
-        # PostgreSQL drops the block's cursors at PREPARE; gridpg's cursors over distributed
-        # tables read temp tables on the catalog server, which forbid PREPARE there. The
-        # catalog server's block held nothing else (read locks on its empty copies, which the
-        # datanodes' own locks stand for): an empty block is prepared in its place. The
-        # rollback may undo the block's SETs there: the connection is not pooled as it is.
-        await catalog.simple_query("ROLLBACK")
-        await catalog.simple_query("BEGIN")
-        txn.taint()
+    await txn.connection(runner.coord.catalog_node, wants_block=True)
     if runner.state.changed_in_transaction:
         txn.taint()
     try:
@@ -78,29 +67,6 @@ async def prepare(runner: StatementRunner, gid: str) -> None:
         raise
     runner.state.commit()  # PostgreSQL keeps a prepared transaction's SETs, as at COMMIT
     await runner.coord.gtm.txn_log_commit(PREPARED_MARK + gid, nodes)
-
-
-# What the catalog server's block may hold for its cursors' rows to be dropped instead of
-# prepared: no temp relation but gridpg's cursor tables (and their TOAST), no WITH HOLD
-# cursor (PostgreSQL's own refusal then), no lock but read locks (a FOR UPDATE's RowShareLock
-# on the catalog's empty copy among them) and those on temp relations.
-_ONLY_CURSOR_ROWS = r"""SELECT NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_class c
-    WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relname NOT LIKE 'gp\_cursor\_%')
-  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors WHERE is_holdable)
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation
-    LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype NOT IN ('virtualxid', 'transactionid')
-      AND l.mode NOT IN ('AccessShareLock', 'RowShareLock')
-      AND NOT (l.locktype = 'relation' AND (c.relnamespace = pg_catalog.pg_my_temp_schema()
-                                            OR n.nspname LIKE 'pg\_toast\_temp\_%')))"""
-
-
-async def _holds_only_cursor_rows(catalog: BackendConnection) -> bool:
-    results = await catalog.simple_query(_ONLY_CURSOR_ROWS)
-    rows = next((r.rows for r in results if r.rows), [])
-    return bool(rows) and rows[0][0] == "t"
 
 
 async def finish(runner: StatementRunner, gid: str, commit: bool) -> None:
