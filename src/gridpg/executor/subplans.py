@@ -105,11 +105,12 @@ async def run_locking(dispatcher: Dispatcher, request: ExecRequest) -> None:
     run first (LockingSubplansPlan), or the refusal (0A000) when one cannot: it would lock
     copies of the rows."""
     from gridpg.executor.multi import inline_params
-    from gridpg.executor.run import run_statement
+    from gridpg.executor.run import ensure_postgres_accepts, run_statement
     from gridpg.planner.query import SELECT_LOCKS_HINT, SELECT_LOCKS_REFUSED
 
     recursive = await plan_recursive(dispatcher, request.sql, locking=True)
     if isinstance(recursive, str):
+        await ensure_postgres_accepts(dispatcher, request)  # (PostgreSQL's own error first: 42703)
         if sqlparse.node_type(sqlparse.parse_tree(request.sql)) == "SelectStmt":
             raise PgError(FEATURE_NOT_SUPPORTED, SELECT_LOCKS_REFUSED, hint=SELECT_LOCKS_HINT)
         raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg cannot run this UPDATE/DELETE: {recursive}",
