@@ -38,6 +38,11 @@ def mentions(sql: str) -> bool:
     return _ADVISORY.search(sql) is not None
 
 
+def takes_session_lock(function: str) -> bool:
+    """Whether an advisory lock function (by name) takes a lock held until the session ends."""
+    return _SESSION_LEVEL.match(f"{function}(") is not None
+
+
 async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_level: bool | None = None) -> bool:
     """Run a table-less statement calling advisory lock functions on the lock node (True).
     `session_level`: whether it may take a session-level lock, when its user code calls

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor import delegation
+from gridpg.executor import advisory, delegation
 from gridpg.executor import triggers as firing_mod
 from gridpg.planner import analyze, call_shape, replicas, tempnames
 from gridpg.planner import delegation as delegation_shape
@@ -173,7 +173,7 @@ class CodeEffects:
     @property
     def session_locks(self) -> bool:
         """Whether it may take a lock held until the session ends (not the transaction)."""
-        return any("xact" not in name and "unlock" not in name for name in self.advisory_locks)
+        return any(advisory.takes_session_lock(name) for name in self.advisory_locks)
 
 
 _NO_EFFECTS = CodeEffects()
@@ -846,7 +846,7 @@ class RoutineGuard:
         for found in accesses:
             settings |= found.all_settings()
             locks |= {name.lower() for schema, name in found.all_calls()
-                      if schema in (None, "pg_catalog") and name.lower().startswith(("pg_advisory_", "pg_try_advisory_"))}
+                      if schema in (None, "pg_catalog") and advisory.mentions(name)}
         effects = CodeEffects(frozenset(settings), frozenset(locks))
         if len(registry.effects) > 10000:
             registry.effects.clear()

@@ -199,10 +199,7 @@ class _Writer:
         if self.event == "DELETE":
             apply = f"DELETE FROM ONLY {self.qualified} AS {ref} WHERE {found} RETURNING 1"
         else:
-            value = f"{quote_literal(stored)}::{self.qualified}"
-            first = quote_ident(self.columns[0])
-            sets = ", ".join(f"{quote_ident(c)} = ({value}).{quote_ident(c)}" for c in self.columns
-                             if c not in self.fixed) or f"{first} = {ref}.{first}"
+            sets = _set_list(ref, self.qualified, self.columns, self.fixed, stored)
             apply = f"UPDATE ONLY {self.qualified} AS {ref} SET {sets} WHERE {found} RETURNING 1"
         result = (await conn.simple_query(f"{_skip_sql(self.skip)}; {apply}; {_skip_sql('')}"))[-2]
         if not result.rows:
@@ -348,12 +345,17 @@ def _apply_sql(statement: _Statement, event: str, leaf: str, qualified: str, col
     if event == "DELETE":
         return (f"DELETE FROM ONLY {target}{where} RETURNING {_row(ref, qualified, columns)}::text, "
                 f"NULL::text{extra}")
-    settable = [c for c in columns if c not in fixed]  # (the fixed ones keep their value: checked)
-    value = f"{quote_literal(stored)}::{qualified}"
-    sets = ", ".join(f"{quote_ident(c)} = ({value}).{quote_ident(c)}" for c in settable) \
-        or f"{quote_ident(columns[0])} = {ref}.{quote_ident(columns[0])}"
+    sets = _set_list(ref, qualified, columns, fixed, stored)
     return (f"UPDATE ONLY {target} SET {sets}{where} RETURNING {_row('old', qualified, columns)}::text, "
             f"{_row('new', qualified, columns)}::text{extra}")
+
+
+def _set_list(ref: str, qualified: str, columns: list[str], fixed: tuple[str, ...], stored: str) -> str:
+    """An UPDATE's SET giving the row `stored` (its text) to every column but the fixed
+    ones, which keep their value (checked); with none to set, a column set to itself."""
+    value = f"{quote_literal(stored)}::{qualified}"
+    sets = ", ".join(f"{quote_ident(c)} = ({value}).{quote_ident(c)}" for c in columns if c not in fixed)
+    return sets or f"{quote_ident(columns[0])} = {ref}.{quote_ident(columns[0])}"
 
 
 async def _description(nodes: dict[str, BackendConnection], statement: _Statement, qualified: str) -> bytes:
