@@ -32,6 +32,15 @@ _SETUP = (
 )
 
 
+def _session(cluster: Cluster, schema: str) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection in the test's schema with _SETUP's tables, trigger and rows."""
+    conn = psycopg.connect(cluster.dsn(0), autocommit=True)
+    conn.execute(f"SET search_path TO {schema}")
+    for sql in _SETUP:
+        conn.execute(sql)
+    return conn
+
+
 def _replicas(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> set[tuple[object, ...]]:
     return {conn.execute(f"EXECUTE DIRECT ON ({node}) 'SELECT count(*), md5(string_agg(id || name || token "
                          f"|| changed::text || born::text, '','' ORDER BY id)) FROM {schema}.users'").fetchone()
@@ -39,10 +48,7 @@ def _replicas(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> set[
 
 
 def test_insert_values_fires_the_trigger_once_for_every_replica(gridpg_cluster: Cluster, schema: str) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
-        for sql in _SETUP:
-            conn.execute(sql)
+    with _session(gridpg_cluster, schema) as conn:
         conn.execute("INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Ann'), (2, 'b@x', 'Bob')")
         with conn.transaction():
             conn.execute("INSERT INTO users (id, email, name) VALUES (%s, %s, %s)", (3, "c@x", "Cy"))
@@ -54,10 +60,7 @@ def test_insert_values_fires_the_trigger_once_for_every_replica(gridpg_cluster: 
 
 
 def test_update_and_delete_run_row_by_row_alike_on_every_replica(gridpg_cluster: Cluster, schema: str) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
-        for sql in _SETUP:
-            conn.execute(sql)
+    with _session(gridpg_cluster, schema) as conn:
         conn.execute("CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                      "IF OLD.name = 'keep' THEN RETURN NULL; END IF; RETURN OLD; END $$")
         conn.execute("CREATE TRIGGER users_keep BEFORE DELETE ON users FOR EACH ROW EXECUTE FUNCTION keep()")
@@ -85,10 +88,7 @@ def test_update_and_delete_run_row_by_row_alike_on_every_replica(gridpg_cluster:
     "INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Ann') ON CONFLICT (id) DO UPDATE SET name = 'up'",
 ])
 def test_writes_the_coordinator_cannot_fire_are_refused(gridpg_cluster: Cluster, schema: str, write: str) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
-        for sql in _SETUP:
-            conn.execute(sql)
+    with _session(gridpg_cluster, schema) as conn:
         conn.execute("INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Ann')")
         before = _replicas(conn, schema)
         with pytest.raises(psycopg.errors.FeatureNotSupported, match=r"calls (random|clock_timestamp)\(\)"):
@@ -98,10 +98,7 @@ def test_writes_the_coordinator_cannot_fire_are_refused(gridpg_cluster: Cluster,
 
 
 def test_copy_fires_the_trigger_once_for_every_replica(gridpg_cluster: Cluster, schema: str) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")
-        for sql in _SETUP:
-            conn.execute(sql)
+    with _session(gridpg_cluster, schema) as conn:
         with conn.cursor().copy("COPY users (id, email, name) FROM STDIN") as copy:
             for i in range(1, 6):
                 copy.write_row((i, f"c{i}@x", f"copied {i}"))
