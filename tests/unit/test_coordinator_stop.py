@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from gridpg.frontend.coordinator import accept_queue_length, close_listener
+from gridpg.frontend.coordinator import accept_queue_length, answer_connecting, close_listener
 
 
 async def _queued_then_closed(drain: bool) -> list[bytes]:
@@ -55,3 +55,58 @@ def test_a_listener_without_queued_connections_closes_at_once() -> None:
         return loop.time() - started
 
     assert asyncio.run(run()) < 0.5
+
+
+async def _late_startup_packet(wait: bool) -> bytes:
+    """A client accepted just before the listener closed sends its startup packet late;
+    then the worker exits (every connection closed). What the client reads."""
+    connecting: set[asyncio.StreamWriter] = set()
+    writers: list[asyncio.StreamWriter] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connecting.add(writer)
+        writers.append(writer)
+        try:
+            await reader.readexactly(8)  # the startup packet, then "shutting down"
+            writer.write(b"57P03")
+            await writer.drain()
+        finally:
+            connecting.discard(writer)
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    await asyncio.sleep(0.05)  # accepted by the loop, nothing sent yet
+    await close_listener(server)
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.3, client.sendall, bytes(8))  # its process gets the CPU late
+    if wait:
+        await answer_connecting(lambda: bool(connecting))
+    for writer in writers:  # the worker's exit
+        writer.transport.abort()
+    await asyncio.sleep(0.4)
+    try:
+        return client.recv(16)
+    except ConnectionResetError:
+        return b"reset"
+    finally:
+        client.close()
+
+
+def test_a_client_accepted_before_the_close_is_answered_before_the_exit() -> None:
+    assert asyncio.run(_late_startup_packet(wait=True)) == b"57P03"
+
+
+def test_exiting_at_once_closes_it_unanswered() -> None:
+    """Why the worker waits (answer_connecting): libpq gives up on a closed connection."""
+    assert asyncio.run(_late_startup_packet(wait=False)) in (b"", b"reset")
+
+
+def test_a_silent_client_delays_the_exit_by_the_bound_only() -> None:
+    async def run() -> float:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await answer_connecting(lambda: True, bound=0.2)
+        return loop.time() - started
+
+    assert 0.2 <= asyncio.run(run()) < 1.0

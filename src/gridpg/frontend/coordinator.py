@@ -17,14 +17,19 @@ import ssl
 import sys
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Node
-from gridpg.datanode.connection import CANCEL_ACK_WAIT, DATANODE_OPTIONS, BackendConnection, NodeAddress
+from gridpg.datanode.connection import (
+    CANCEL_ACK_WAIT,
+    DATANODE_OPTIONS,
+    BackendConnection,
+    NodeAddress,
+)
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
 from gridpg.executor import loopback
@@ -39,9 +44,9 @@ from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
+from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
-from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.durable import CommitWitness
 from gridpg.txn.fence import CommitFenceShare, FenceClaim, with_commit_fence
 from gridpg.txn.marker import MarkerKeeper, OwnConnections
@@ -1078,6 +1083,20 @@ async def close_listener(server: asyncio.AbstractServer, bound: float = 2.0) -> 
     server.close()
 
 
+async def answer_connecting(connecting: Callable[[], bool], bound: float = 2.0) -> None:
+    """After the listener closed (close_listener): wait, bounded, until no client accepted
+    before the close is still connecting. One accepted in the listener's last moments may
+    not have sent its startup packet yet (its process had no CPU); the worker's exit would
+    close the connection under it, which libpq reports as "server closed the connection
+    unexpectedly" and does not try the next host after. Once its packet comes, it hears
+    57P03 (Session.startup) and libpq goes on to the next coordinator."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound
+    await asyncio.sleep(0)  # sessions accepted in the listener's last turn start
+    while connecting() and loop.time() < deadline:
+        await asyncio.sleep(0.01)
+
+
 def accept_queue_length(server: asyncio.AbstractServer) -> int:
     """Connections waiting in the listening sockets' accept queues (Linux: TCP_INFO of a
     listening socket reports it as tcpi_unacked); 0 where it cannot be asked."""
@@ -1201,6 +1220,7 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
         loop.add_signal_handler(sig, on_stop)
     await stop.wait()
     await close_listener(server)
+    await answer_connecting(lambda: any(not s.established for s in coordinator.clients))
     gauges.cancel()
     if cancels is not None:
         cancels.close()
