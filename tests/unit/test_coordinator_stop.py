@@ -7,7 +7,12 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from gridpg.frontend.coordinator import accept_queue_length, answer_connecting, close_listener
+from gridpg.frontend.coordinator import (
+    accept_queue_length,
+    answer_connecting,
+    close_listener,
+    refuse_new_connections,
+)
 
 
 async def _queued_then_closed(drain: bool) -> list[bytes]:
@@ -110,3 +115,32 @@ def test_a_silent_client_delays_the_exit_by_the_bound_only() -> None:
         return loop.time() - started
 
     assert 0.2 <= asyncio.run(run()) < 1.0
+
+
+def test_a_stopping_listener_completes_no_new_connection_and_keeps_the_queued_ones() -> None:
+    """refuse_new_connections: a connection queued before is still accepted and answered;
+    a new one is not completed (its SYN dropped: the client's connect times out here,
+    libpq's would be refused once the listener is closed a moment later)."""
+    async def run() -> tuple[bytes, str]:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(b"57P03")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        queued = socket.create_connection(("127.0.0.1", port), timeout=5)
+        refuse_new_connections(server)
+        try:
+            late = socket.create_connection(("127.0.0.1", port), timeout=0.3)
+            late.close()
+            outcome = "connected"
+        except TimeoutError:
+            outcome = "not completed"
+        await asyncio.sleep(0.1)
+        heard = queued.recv(16)
+        queued.close()
+        server.close()
+        return heard, outcome
+
+    assert asyncio.run(run()) == (b"57P03", "not completed")

@@ -13,7 +13,9 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import ssl
+import struct
 import sys
 import time
 import zlib
@@ -1075,7 +1077,10 @@ async def close_listener(server: asyncio.AbstractServer, bound: float = 2.0) -> 
     """Close a stopping coordinator's listener once the kernel's accept queue is empty
     (bounded): a connection the kernel completed but nobody accepted would be reset at
     close, and libpq does not try the next host after a reset; accepted, it hears 57P03
-    (Coordinator.stop_accepting). Clients still connect meanwhile and hear the same."""
+    (Coordinator.stop_accepting). New connections are not completed meanwhile
+    (refuse_new_connections): one completed between the last look at the queue and the
+    close would be reset."""
+    refuse_new_connections(server)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + bound
     while loop.time() < deadline and accept_queue_length(server) > 0:
@@ -1097,12 +1102,32 @@ async def answer_connecting(connecting: Callable[[], bool], bound: float = 2.0) 
         await asyncio.sleep(0.01)
 
 
+_SO_ATTACH_FILTER = 26  # Linux, <asm-generic/socket.h>
+_DROP_EVERY_PACKET = struct.pack("HBBI", 0x06, 0, 0, 0)  # classic BPF: BPF_RET|BPF_K 0
+
+
+def refuse_new_connections(server: asyncio.AbstractServer) -> None:
+    """Linux: a socket filter on the listening sockets that drops every packet to them, so
+    the kernel completes no new connection (a client's SYN is dropped; it sends it again a
+    second later, finds the port closed, ECONNREFUSED, and libpq tries the next host),
+    while the connections it has queued already stay to be accepted and answered. Without
+    it, one completed between close_listener's last look at the queue and the close (the
+    worker preempted in between, on a loaded machine) is reset, and libpq gives up."""
+    import ctypes
+
+    program = ctypes.create_string_buffer(_DROP_EVERY_PACKET, len(_DROP_EVERY_PACKET))
+    fprog = struct.pack("@HP", 1, ctypes.addressof(program))  # the kernel copies it
+    for listener in getattr(server, "sockets", ()) or ():
+        try:
+            with socket.fromfd(listener.fileno(), listener.family, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, fprog)
+        except (OSError, AttributeError, ValueError):
+            continue  # not Linux, or not a socket: the close below is as before
+
+
 def accept_queue_length(server: asyncio.AbstractServer) -> int:
     """Connections waiting in the listening sockets' accept queues (Linux: TCP_INFO of a
     listening socket reports it as tcpi_unacked); 0 where it cannot be asked."""
-    import socket
-    import struct
-
     waiting = 0
     for listener in getattr(server, "sockets", ()) or ():
         try:
