@@ -1,0 +1,38 @@
+/*
+SQL as application developers write it, h-probe13: a SaaS schema's audit trigger and
+functions writing colocated tables. A row trigger (or a distributed function) writing a
+colocated table pinned to the row's key ran on the row's datanode; an INSERT there that left
+a bigserial / identity column to its default drew from the datanode's copy of the
+sequence: each node counted from 1 (duplicate ids, a later INSERT ... SELECT failed 23505).
+Such code is now fired by the coordinator (the loopback fills the column from the GTM).
+*/
+CREATE TABLE p13_orders (tenant_id int, order_id bigserial, status text, PRIMARY KEY (tenant_id, order_id)) DISTRIBUTE BY HASH (tenant_id);
+CREATE TABLE p13_audit (id bigserial, tenant_id int NOT NULL, action text, PRIMARY KEY (tenant_id, id)) DISTRIBUTE BY HASH (tenant_id);
+CREATE TABLE p13_events (tenant_id int, id int GENERATED ALWAYS AS IDENTITY, what text, PRIMARY KEY (tenant_id, id)) DISTRIBUTE BY HASH (tenant_id);
+CREATE FUNCTION p13_audit_orders() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO p13_audit (tenant_id, action) VALUES (NEW.tenant_id, lower('order.' || TG_OP)); INSERT INTO p13_events (tenant_id, what) VALUES (NEW.tenant_id, NEW.status); RETURN NEW; END $$;
+CREATE TRIGGER p13_audit_orders AFTER INSERT OR UPDATE ON p13_orders FOR EACH ROW EXECUTE FUNCTION p13_audit_orders();
+INSERT INTO p13_orders (tenant_id, status) VALUES (1, 'new');
+INSERT INTO p13_orders (tenant_id, status) VALUES (2, 'new');
+INSERT INTO p13_orders (tenant_id, status) VALUES (3, 'new'), (4, 'new');
+\connect 2
+INSERT INTO p13_orders (tenant_id, status) VALUES (5, 'new');
+UPDATE p13_orders SET status = 'paid' WHERE tenant_id IN (1, 3);
+SELECT tenant_id, id, action FROM p13_audit ORDER BY tenant_id, id;
+SELECT tenant_id, id, what FROM p13_events ORDER BY tenant_id, id;
+SELECT count(*), count(DISTINCT id) FROM p13_audit;
+INSERT INTO p13_audit (tenant_id, action) SELECT g, 'bulk' FROM generate_series(1, 5) g;
+SELECT count(*), count(DISTINCT id), max(id) FROM p13_audit;
+-- a VALUES row leaving the column out, DEFAULT for it, UPDATE ... SET id = DEFAULT
+CREATE FUNCTION p13_more() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO p13_audit VALUES (DEFAULT, NEW.tenant_id, 'more'); UPDATE p13_audit SET id = DEFAULT WHERE tenant_id = NEW.tenant_id AND action = 'bulk'; RETURN NULL; END $$;
+CREATE TRIGGER p13_more AFTER DELETE ON p13_orders FOR EACH ROW EXECUTE FUNCTION p13_more();
+CREATE FUNCTION p13_more_del() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO p13_audit VALUES (DEFAULT, OLD.tenant_id, 'more'); UPDATE p13_audit SET id = DEFAULT WHERE tenant_id = OLD.tenant_id AND action = 'bulk'; RETURN NULL; END $$;
+DROP TRIGGER p13_more ON p13_orders;
+CREATE TRIGGER p13_more AFTER DELETE ON p13_orders FOR EACH ROW EXECUTE FUNCTION p13_more_del();
+DELETE FROM p13_orders WHERE tenant_id IN (2, 4);
+SELECT count(*), count(DISTINCT id) FROM p13_audit;
+SELECT tenant_id, action, count(*) FROM p13_audit GROUP BY 1, 2 ORDER BY 1, 2;
+-- a function writing such a table is not delegated to the key's node
+CREATE FUNCTION p13_log(k int, what text) RETURNS void LANGUAGE plpgsql AS $$ BEGIN INSERT INTO p13_audit (tenant_id, action) VALUES (k, what); END $$;
+SELECT p13_log(6, 'fn');
+SELECT p13_log(7, 'fn');
+SELECT count(*), count(DISTINCT id) FROM p13_audit;
