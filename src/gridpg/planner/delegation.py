@@ -189,7 +189,7 @@ def _sequence_default_reason(kind: str, stmt: dict[str, Any], table: DistTable,
                 if col.lower() in drawn and isinstance(item, dict) and "SetToDefault" in item:
                     return why.format(col)
         if stmt.get("override") == "OVERRIDING_USER_VALUE":
-            return why.format(sorted(drawn)[0])
+            return why.format(min(drawn))
     sets = stmt.get("targetList", []) if kind == "UpdateStmt" else \
         ((stmt.get("onConflictClause") or {}).get("targetList") or [])
     for target in sets:
