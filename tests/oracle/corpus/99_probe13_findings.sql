@@ -36,3 +36,17 @@ CREATE FUNCTION p13_log(k int, what text) RETURNS void LANGUAGE plpgsql AS $$ BE
 SELECT p13_log(6, 'fn');
 SELECT p13_log(7, 'fn');
 SELECT count(*), count(DISTINCT id) FROM p13_audit;
+-- a cleanup script: DELETE ... USING a temp table of keys, of a table whose audit trigger
+-- the coordinator fires (was 0A000 "the statement names OLD or NEW in RETURNING WITH": the
+-- statement came back through the guard with the firing's own RETURNING)
+CREATE FUNCTION p13_audit_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO p13_audit (tenant_id, action) VALUES (OLD.tenant_id, 'order.delete ' || OLD.status); RETURN OLD; END $$;
+CREATE TRIGGER p13_audit_delete AFTER DELETE ON p13_orders FOR EACH ROW EXECUTE FUNCTION p13_audit_delete();
+INSERT INTO p13_orders (tenant_id, status) SELECT g % 3 + 1, 'stale' FROM generate_series(1, 9) g;
+BEGIN;
+CREATE TEMP TABLE p13_orders ON COMMIT DROP AS SELECT tenant_id, order_id FROM oracle_99_probe13_findings.p13_orders WHERE status = 'stale' AND tenant_id <> 2;
+DELETE FROM oracle_99_probe13_findings.p13_orders o USING p13_orders t WHERE o.tenant_id = t.tenant_id AND o.order_id = t.order_id;
+UPDATE oracle_99_probe13_findings.p13_orders o SET status = 'kept' FROM p13_orders t WHERE o.tenant_id = t.tenant_id + 1 AND o.status = 'stale';
+COMMIT;
+SELECT tenant_id, status, count(*) FROM p13_orders GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT tenant_id, action, count(*) FROM p13_audit GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT count(*), count(DISTINCT id) FROM p13_audit;
