@@ -17,7 +17,7 @@ import ssl
 import sys
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +39,9 @@ from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
+from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
-from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.durable import CommitWitness
 from gridpg.txn.fence import CommitFenceShare, FenceClaim, with_commit_fence
 from gridpg.txn.marker import MarkerKeeper, OwnConnections
@@ -327,12 +327,18 @@ class Coordinator:
         else:
             self.commit_log.forget_soon(gid)
 
-    async def internal_acquire(self, node: str) -> BackendConnection:
+    async def internal_acquire(self, node: str, accept: Callable[[BackendConnection], bool] | None = None
+                               ) -> BackendConnection:
         """A pooled connection for the coordinator's own queries: as the cluster superuser,
-        with default settings (a session may have left its role and SETs on it)."""
+        with default settings (a session may have left its role and SETs on it). With
+        `accept`, for a session's side work: one it does not accept is closed (its
+        `StatementRunner.state.accepts`)."""
         from gridpg.frontend.session_settings import NEUTRAL, RESET_TO_NEUTRAL
 
         conn = await self.pools.pool(node).acquire()
+        while accept is not None and not accept(conn):
+            self.pools.pool(node).discard(conn)
+            conn = await self.pools.pool(node).acquire()
         if conn.session_state != NEUTRAL:
             conn.session_state = None
             try:

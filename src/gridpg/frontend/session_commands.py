@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 from gridpg.errors import NO_ACTIVE_SQL_TRANSACTION, PgError
-from gridpg.frontend.session_settings import carries_timer, check_client_encoding, statements_for
+from gridpg.frontend.session_settings import NEUTRAL, carries_timer, check_client_encoding, statements_for
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -56,6 +56,10 @@ def tag_connection(conn: BackendConnection, tag: tuple[object, ...]) -> None:
     """The connection carries session state `tag` now."""
     conn.session_state = tag
     conn.timer_set = carries_timer(tag)
+    if tag and tag != NEUTRAL:
+        dotted = frozenset(str(k).lower() for k, _ in tag[2] if "." in str(k))  # type: ignore[attr-defined]
+        if not dotted <= conn.placeholders:
+            conn.placeholders = conn.placeholders | dotted
 
 
 async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
