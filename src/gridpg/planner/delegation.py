@@ -29,6 +29,7 @@ from typing import Any
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.planner import analyze
 from gridpg.planner.calls import sequence_calls
+from gridpg.planner.node_values import per_server_calls
 from gridpg.planner.routines import Body, Resolver
 
 CONFIG_ARGUMENT = "gridpg.distribution_argument"
@@ -121,6 +122,9 @@ def why_not_delegable(body: Body, argument: Argument, assigned: set[str], anchor
     called = sorted((c[1] for c in sequence_calls(list(body.trees))))
     if called:  # (a datanode holds only a copy of the sequence)
         return f"it calls {called[0]}(), whose sequences are cluster-wide"
+    own = sorted(name for tree in body.trees for name in per_server_calls(tree))
+    if own:  # (an audit trigger's txid_current() stored each node's transaction id)
+        return f"it calls {own[0]}(), whose value is the answering server's own"
     if argument.name and argument.name.lower() in assigned:
         return f"it assigns its distribution argument {argument.name}"
     for tree in body.trees:

@@ -67,3 +67,16 @@ BEGIN;
 SELECT p13_tag(1, 'green');
 ROLLBACK;
 SELECT count(*) FROM p13_tags WHERE name = 'green';
+-- an audit trigger storing txid_current() (to group a transaction's changes): pinned to the
+-- row's node it stored each datanode's own transaction id (2 ids for one transaction)
+CREATE TABLE p13_items (tenant_id int, id int, s text, PRIMARY KEY (tenant_id, id)) DISTRIBUTE BY HASH (tenant_id);
+CREATE TABLE p13_item_log (tenant_id int, id int, tx bigint, op text) DISTRIBUTE BY HASH (tenant_id);
+CREATE FUNCTION p13_item_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO p13_item_log VALUES (NEW.tenant_id, NEW.id, txid_current(), TG_OP); RETURN NEW; END $$;
+CREATE TRIGGER p13_item_log AFTER INSERT OR UPDATE ON p13_items FOR EACH ROW EXECUTE FUNCTION p13_item_log();
+BEGIN;
+INSERT INTO p13_items VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 3, 'c'), (4, 4, 'd'), (5, 5, 'e');
+UPDATE p13_items SET s = s || '!' WHERE tenant_id IN (1, 2, 3, 4, 5);
+COMMIT;
+INSERT INTO p13_items VALUES (6, 6, 'f');
+SELECT count(DISTINCT tx), count(*) FROM p13_item_log;
+SELECT op, count(*) FROM p13_item_log WHERE tx = (SELECT min(tx) FROM p13_item_log) GROUP BY op ORDER BY op;
