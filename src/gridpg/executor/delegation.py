@@ -146,10 +146,17 @@ async def _table_columns(dispatcher: Dispatcher, parsed: body.Body, resolve: bod
 
 async def _sequence_drawn_columns(dispatcher: Dispatcher, parsed: body.Body, resolve: body.Resolver,
                                   path: tuple[str, ...]) -> dict[tuple[str, str], frozenset[str]]:
-    """Per distributed table the body names, its columns (lowercased) whose default draws
-    from a sequence: serial and identity columns, any default calling nextval()."""
+    """Per distributed table the body names, its columns (lowercased) whose default a
+    datanode computes apart: serial and identity columns, any default calling nextval()
+    (the node's copy of the sequence) or a per-server function (`DEFAULT txid_current()`:
+    the node's own transaction)."""
+    from gridpg.planner.node_values import PER_SERVER_FUNCTIONS
+
+    def apart(default: str) -> bool:
+        return "nextval(" in default or any(f"{name}(" in default for name in PER_SERVER_FUNCTIONS)
+
     return {key: frozenset(c.name.lower() for c in columns
-                           if c.sequence is not None or "nextval(" in (c.default or "").lower())
+                           if c.sequence is not None or apart((c.default or "").lower()))
             for key, columns in (await _table_column_rows(dispatcher, parsed, resolve, path)).items()}
 
 

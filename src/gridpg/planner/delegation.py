@@ -178,7 +178,7 @@ def _sequence_default_reason(kind: str, stmt: dict[str, Any], table: DistTable,
     if not drawn or kind not in ("InsertStmt", "UpdateStmt"):
         return None
     label = f"{table.schema}.{table.name}"
-    why = f"it leaves column {{}} of {label} to its sequence, which is cluster-wide"
+    why = f"it leaves column {{}} of {label} to its default, which a datanode computes apart (a sequence, its own transaction)"
     if kind == "InsertStmt":
         named = [(c.get("ResTarget") or {}).get("name") or "" for c in stmt.get("cols", [])]
         cols = named or columns_of(table) or []

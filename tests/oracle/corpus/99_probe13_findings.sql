@@ -80,3 +80,13 @@ COMMIT;
 INSERT INTO p13_items VALUES (6, 6, 'f');
 SELECT count(DISTINCT tx), count(*) FROM p13_item_log;
 SELECT op, count(*) FROM p13_item_log WHERE tx = (SELECT min(tx) FROM p13_item_log) GROUP BY op ORDER BY op;
+-- the same through the written table's default
+CREATE TABLE p13_items2 (tenant_id int, id int, s text, PRIMARY KEY (tenant_id, id)) DISTRIBUTE BY HASH (tenant_id);
+CREATE TABLE p13_item_log2 (tenant_id int, id int, tx bigint DEFAULT txid_current()) DISTRIBUTE BY HASH (tenant_id);
+CREATE FUNCTION p13_item_log2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO p13_item_log2 (tenant_id, id) VALUES (NEW.tenant_id, NEW.id); RETURN NEW; END $$;
+CREATE TRIGGER p13_item_log2 AFTER INSERT OR UPDATE ON p13_items2 FOR EACH ROW EXECUTE FUNCTION p13_item_log2();
+BEGIN;
+INSERT INTO p13_items2 VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 3, 'c'), (4, 4, 'd'), (5, 5, 'e');
+UPDATE p13_items2 SET s = s || '?' WHERE tenant_id IN (1, 2, 3, 4, 5);
+COMMIT;
+SELECT count(DISTINCT tx), count(*) FROM p13_item_log2;
