@@ -278,4 +278,14 @@ def test_custom_settings_of_other_sessions_stay_undefined(both: tuple[str, str])
     assert _run(subject, first) == _run(reference, first)
     for _ in range(3):
         assert _run(subject, later) == _run(reference, later)
+    # PostgREST's way: set_config(..., true) inside each request's block
+    request = ["BEGIN", "SELECT set_config('request.jwt.claim.sub', 'u1', true)",
+               "SELECT count(*) FROM secret WHERE current_setting('request.jwt.claim.sub', true) = 'u1'",
+               "SELECT current_setting('request.jwt.claim.sub', true) FROM secret WHERE id = 3", "COMMIT"]
+    fresh = ["SELECT current_setting('request.jwt.claim.sub', true) IS NULL",
+             "SELECT count(*) FROM secret WHERE current_setting('request.jwt.claim.sub', true) IS NULL",
+             "SELECT current_setting('request.jwt.claim.sub', true) IS NULL FROM secret WHERE id = 2"]
+    for _ in range(3):
+        assert _run(subject, request) == _run(reference, request)
+        assert _run(subject, fresh) == _run(reference, fresh)
     _next_clients_are_themselves(subject)

@@ -93,7 +93,7 @@ class SessionSettings:
         and row-level security policies over it read another answer."""
         return not conn.placeholders or conn.placeholders <= self.placeholders
 
-    def _note_placeholder(self, name: str) -> None:
+    def note_placeholder(self, name: str) -> None:
         if "." in name:
             self.placeholders.add(name.lower())
 
@@ -112,13 +112,13 @@ class SessionSettings:
     def set_local(self, name: str, value: str) -> None:
         """SET LOCAL name (inside a transaction block): `value` as the server now reports it."""
         self._changed()
-        self._note_placeholder(name)
+        self.note_placeholder(name)
         self.local[name] = value
 
     def set_value(self, name: str, value: str, in_block: bool) -> None:
         self._changed()
         self._remember(in_block)
-        self._note_placeholder(name)
+        self.note_placeholder(name)
         self.values[name] = value
         self.local.pop(name, None)
 

@@ -1241,6 +1241,8 @@ class StatementRunner:
             return False  # (the tag at a transaction's start inside a block: txn.in_block)
         if conn.placeholders and not self.state.accepts(conn):
             return False
+        if self.state.placeholders and not self.state.placeholders <= conn.placeholders:
+            session_commands.mark_placeholders(conn, self.state.placeholders)  # (SET LOCALs replayed)
         snapshot = self.coord.snapshot
         epoch = snapshot.epoch if snapshot is not None else 0
         if conn.catalog_epoch != epoch:  # (note_catalog_epoch: nothing to do when it is the same)
