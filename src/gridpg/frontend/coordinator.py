@@ -39,9 +39,9 @@ from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
-from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
+from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.txn.durable import CommitWitness
 from gridpg.txn.fence import CommitFenceShare, FenceClaim, with_commit_fence
 from gridpg.txn.marker import MarkerKeeper, OwnConnections
