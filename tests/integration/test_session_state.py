@@ -254,3 +254,38 @@ def test_a_role_without_schema_usage_gets_postgresql_s_error(both: tuple[str, st
         _run(dsn, setup)
     assert _run(subject, script) == _run(reference, script)
     _next_clients_are_themselves(subject)
+
+
+def test_custom_settings_of_other_sessions_stay_undefined(both: tuple[str, str]) -> None:
+    """A custom setting (`app.actor`) one session SET stays a placeholder on the backend
+    for its life: RESET ALL makes it '', where a session that never set it reads NULL from
+    current_setting(name, true). Connections carrying another session's placeholders are
+    not handed to a session that never defined them (h-probe13: an audit column written
+    `coalesce(current_setting('app.actor', true), 'system')` read '' on every later
+    session's statements, on the catalog server and on the datanodes)."""
+    reference, subject = both
+    first = ["SET app.actor = 'alice'", "SELECT current_setting('app.actor', true) FROM secret WHERE id = 1",
+             "SELECT count(*), min(current_setting('app.actor', true)) FROM secret",
+             "SELECT current_setting('app.actor', true)",
+             "BEGIN", "SET LOCAL app.tenant = '7'", "SELECT count(*) FROM secret", "COMMIT",
+             "RESET app.actor", "SELECT current_setting('app.actor', true) FROM secret WHERE id = 2"]
+    later = ["SELECT current_setting('app.actor', true) IS NULL, current_setting('app.tenant', true) IS NULL "
+             "FROM secret WHERE id = 1",
+             "SELECT id, coalesce(current_setting('app.actor', true), 'system') FROM secret ORDER BY id",
+             "SELECT coalesce(current_setting('app.actor', true), 'system')",
+             "SELECT count(*) FROM secret WHERE current_setting('app.actor', true) IS NULL",
+             "SET app.other = 'x'", "SELECT current_setting('app.actor', true) IS NULL FROM secret WHERE id = 3"]
+    assert _run(subject, first) == _run(reference, first)
+    for _ in range(3):
+        assert _run(subject, later) == _run(reference, later)
+    # PostgREST's way: set_config(..., true) inside each request's block
+    request = ["BEGIN", "SELECT set_config('request.jwt.claim.sub', 'u1', true)",
+               "SELECT count(*) FROM secret WHERE current_setting('request.jwt.claim.sub', true) = 'u1'",
+               "SELECT current_setting('request.jwt.claim.sub', true) FROM secret WHERE id = 3", "COMMIT"]
+    fresh = ["SELECT current_setting('request.jwt.claim.sub', true) IS NULL",
+             "SELECT count(*) FROM secret WHERE current_setting('request.jwt.claim.sub', true) IS NULL",
+             "SELECT current_setting('request.jwt.claim.sub', true) IS NULL FROM secret WHERE id = 2"]
+    for _ in range(3):
+        assert _run(subject, request) == _run(reference, request)
+        assert _run(subject, fresh) == _run(reference, fresh)
+    _next_clients_are_themselves(subject)

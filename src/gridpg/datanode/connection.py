@@ -200,6 +200,11 @@ class BackendConnection:
         # The session state (role, authorization, settings) gridpg put here: () neutral (as
         # logged in), a session's tag, or None when unknown (then it is never pooled).
         self.session_state: tuple[object, ...] | None = ()
+        # Custom settings (`app.tenant`) a session SET here: PostgreSQL keeps each as a
+        # placeholder for the backend's life, RESET ALL leaves it '' where a backend that
+        # never saw it answers current_setting(name, true) with NULL. Only a session that
+        # defined them all may take the connection (`session_settings.accepts`).
+        self.placeholders: frozenset[str] = frozenset()
         # That state arms a timer in the backend (statement_timeout, ...): resetting the
         # connection for another state would run under it, so the pool closes it instead
         # of handing it to a session in another state.

@@ -107,8 +107,10 @@ async def why_not(guard: RoutineGuard, dispatcher: Dispatcher, registry: _Regist
     argument = await _argument(dispatcher, routine, declared.argument)
     assigned = plpgsql.assigned_variables(routine.definition) if routine.language == "plpgsql" else set()
     columns = await _table_columns(dispatcher, parsed, resolve, own_path)
+    drawn = await _sequence_drawn_columns(dispatcher, parsed, resolve, own_path)
     reason = delegation.why_not_delegable(parsed, argument, assigned, anchor, snapshot, resolve,
-                                          own_path, lambda t: columns.get((t.schema, t.name)))
+                                          own_path, lambda t: columns.get((t.schema, t.name)),
+                                          lambda t: drawn.get((t.schema, t.name), frozenset()))
     if reason is not None:
         return reason
     # What runs beside the body on that node must touch no distributed table at all.
@@ -138,13 +140,34 @@ async def _table_columns(dispatcher: Dispatcher, parsed: body.Body, resolve: bod
                          path: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
     """The columns, in order, of the distributed tables the body names (for INSERT without
     a column list, and for argument names a column would hide)."""
-    out: dict[tuple[str, str], list[str]] = {}
+    return {key: [c.name for c in columns]
+            for key, columns in (await _table_column_rows(dispatcher, parsed, resolve, path)).items()}
+
+
+async def _sequence_drawn_columns(dispatcher: Dispatcher, parsed: body.Body, resolve: body.Resolver,
+                                  path: tuple[str, ...]) -> dict[tuple[str, str], frozenset[str]]:
+    """Per distributed table the body names, its columns (lowercased) whose default a
+    datanode computes apart: serial and identity columns, any default calling nextval()
+    (the node's copy of the sequence) or a per-server function (`DEFAULT txid_current()`:
+    the node's own transaction)."""
+    from gridpg.planner.node_values import PER_SERVER_FUNCTIONS
+
+    def apart(default: str) -> bool:
+        return "nextval(" in default or any(f"{name}(" in default for name in PER_SERVER_FUNCTIONS)
+
+    return {key: frozenset(c.name.lower() for c in columns
+                           if c.sequence is not None or apart((c.default or "").lower()))
+            for key, columns in (await _table_column_rows(dispatcher, parsed, resolve, path)).items()}
+
+
+async def _table_column_rows(dispatcher: Dispatcher, parsed: body.Body, resolve: body.Resolver,
+                             path: tuple[str, ...]) -> dict[tuple[str, str], list[Any]]:
+    out: dict[tuple[str, str], list[Any]] = {}
     refs = [r for tree in parsed.trees for r in analyze.relations(tree)]
     for ref in refs:
         table = resolve(ref, path)
         if table is not None and (table.schema, table.name) not in out:
-            columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
-            out[(table.schema, table.name)] = [c.name for c in columns]
+            out[(table.schema, table.name)] = await dispatcher.coord.table_columns(dispatcher.runner, table)
     return out
 
 

@@ -1196,7 +1196,7 @@ async def copy_query_to_catalog_final(dispatcher: Dispatcher, sql: str,
             return await copy_assigned(catalog, final, assign)
         finally:
             await _drop_temp(catalog, temps)
-    staging = await coord.internal_acquire(coord.catalog_node)
+    staging = await coord.internal_acquire(coord.catalog_node, dispatcher.runner.txn.accepts)
     try:
         await dispatcher.runner._setup_connection(staging)
         prepared = await prepare_query_on_catalog(dispatcher, sql, staging)
@@ -1229,7 +1229,7 @@ async def stream_query_from_catalog(dispatcher: Dispatcher, sql: str,
         finally:
             await _drop_temp(catalog, temps)
         return
-    staging = await coord.internal_acquire(coord.catalog_node)
+    staging = await coord.internal_acquire(coord.catalog_node, runner.txn.accepts)
     runner.side_connections.add(staging)
     try:
         await runner._setup_connection(staging)

@@ -1896,7 +1896,7 @@ async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, regis
     OLD.col, as create_distributed_function's proof pins the argument), replicated tables
     are only read, and what runs beside it (nested calls, the triggers of the tables it
     writes) touches no distributed table."""
-    from gridpg.executor.delegation import _table_columns
+    from gridpg.executor.delegation import _sequence_drawn_columns, _table_columns
     from gridpg.sql import plpgsql
 
     if routine.language.lower() != "plpgsql" or table.method not in ("hash", "modulo") or not table.column:
@@ -1906,9 +1906,11 @@ async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, regis
     if f"new.{table.column.lower()}" in plpgsql.assigned_targets(routine.definition):
         return f"it assigns the distribution column NEW.{table.column}"
     columns = await _table_columns(dispatcher, parsed, resolve, own_path)
+    drawn = await _sequence_drawn_columns(dispatcher, parsed, resolve, own_path)
     argument = delegation_shape.trigger_argument(routine.name, table.column)
     reason = delegation_shape.why_not_delegable(parsed, argument, set(), table, snapshot, resolve,
-                                                own_path, lambda t: columns.get((t.schema, t.name)))
+                                                own_path, lambda t: columns.get((t.schema, t.name)),
+                                                lambda t: drawn.get((t.schema, t.name), frozenset()))
     if reason is not None:
         return f"{reason} (a trigger writing other tables runs on the row's datanode)"
     access = body.routine_access(routine)

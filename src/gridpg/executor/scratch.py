@@ -114,6 +114,9 @@ async def side_catalog(dispatcher: Dispatcher) -> AsyncIterator[None]:
     await txn.connection(node, wants_block=False)
     pool = dispatcher.coord.pools.pool(node)
     side = await pool.acquire()
+    while not txn.accepts(side):  # (another session's custom settings on it)
+        pool.discard(side)
+        side = await pool.acquire()
     clean = False
     try:
         await runner._setup_connection(side)

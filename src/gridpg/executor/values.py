@@ -305,7 +305,7 @@ async def _evaluate(dispatcher: Dispatcher, target: DistTable, columns: list[Tab
     """The rows of `values_sql` as INSERT into the target would store them, as COPY text
     (`with_sql`: the statement's WITH clause, which the rows may read)."""
     coord = dispatcher.coord
-    conn = await coord.internal_acquire(coord.catalog_node)
+    conn = await coord.internal_acquire(coord.catalog_node, dispatcher.runner.txn.accepts)
     try:
         await dispatcher.runner._setup_connection(conn)
         await conn.simple_query("BEGIN")

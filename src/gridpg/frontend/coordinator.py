@@ -334,12 +334,18 @@ class Coordinator:
         else:
             self.commit_log.forget_soon(gid)
 
-    async def internal_acquire(self, node: str) -> BackendConnection:
+    async def internal_acquire(self, node: str, accept: Callable[[BackendConnection], bool] | None = None
+                               ) -> BackendConnection:
         """A pooled connection for the coordinator's own queries: as the cluster superuser,
-        with default settings (a session may have left its role and SETs on it)."""
+        with default settings (a session may have left its role and SETs on it). With
+        `accept`, for a session's side work: one it does not accept is closed (its
+        `StatementRunner.state.accepts`)."""
         from gridpg.frontend.session_settings import NEUTRAL, RESET_TO_NEUTRAL
 
         conn = await self.pools.pool(node).acquire()
+        while accept is not None and not accept(conn):
+            self.pools.pool(node).discard(conn)
+            conn = await self.pools.pool(node).acquire()
         if conn.session_state != NEUTRAL:
             conn.session_state = None
             try:

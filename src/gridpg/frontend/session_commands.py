@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 from gridpg.errors import NO_ACTIVE_SQL_TRANSACTION, PgError
-from gridpg.frontend.session_settings import carries_timer, check_client_encoding, statements_for
+from gridpg.frontend.session_settings import NEUTRAL, carries_timer, check_client_encoding, statements_for
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
@@ -50,12 +50,23 @@ async def setup_connection(runner: StatementRunner, conn: BackendConnection) -> 
         conn.session_state = None  # unknown until every statement succeeded
         await conn.simple_query("; ".join(statements))
     tag_connection(conn, wanted)
+    # (the block's SET LOCALs are replayed on it too: every name the session has set)
+    mark_placeholders(conn, runner.state.placeholders)
 
 
 def tag_connection(conn: BackendConnection, tag: tuple[object, ...]) -> None:
     """The connection carries session state `tag` now."""
     conn.session_state = tag
     conn.timer_set = carries_timer(tag)
+    if tag and tag != NEUTRAL:
+        mark_placeholders(conn, {str(k).lower() for k, _ in tag[2] if "." in str(k)})  # type: ignore[attr-defined]
+
+
+def mark_placeholders(conn: BackendConnection, names: set[str]) -> None:
+    """Custom settings that may have been set on the connection's backend: PostgreSQL keeps
+    them as placeholders until it ends (`SessionSettings.accepts`)."""
+    if names and not names <= conn.placeholders:
+        conn.placeholders = conn.placeholders | frozenset(names)
 
 
 async def run_set(runner: StatementRunner, setting: sqlparse.SetStatement, request: ExecRequest) -> None:
@@ -213,6 +224,10 @@ async def _apply(runner: StatementRunner, setting: sqlparse.SetStatement,
         await _load_reserving_library(catalog, setting.name)
     rows = await catalog.query("; ".join(statements))
     returned = rows[0][0] if rows and rows[0] else None
+    if "." in setting.name:  # (a custom setting: a placeholder on every backend it reaches)
+        runner.state.note_placeholder(setting.name)
+        for part in runner.txn.participants.values():
+            mark_placeholders(part.conn, runner.state.placeholders)
     if setting.is_local and not in_block:  # PostgreSQL: SET LOCAL outside a block does nothing
         if setting.tag != "SELECT":  # (set_config(..., true) says nothing)
             runner.session.say("SET LOCAL can only be used in transaction blocks", "WARNING",

@@ -30,9 +30,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.sql.quote import quote_ident, set_config_sql
+
+if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
 
 NEUTRAL: tuple[object, ...] = ()
 # What RESET SESSION AUTHORIZATION, RESET ROLE and RESET ALL cannot reach is not a setting
@@ -71,10 +75,27 @@ class SessionSettings:
     _tag_cache: tuple[int, str, tuple[object, ...]] | None = None  # (generation, superuser, tag)
     # Called after every change (the session's routed cycles check their plans again).
     on_change: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    # The custom settings (names with a dot) this session ever set: PostgreSQL's
+    # placeholders, which outlive RESET and the transaction (`accepts`)
+    placeholders: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.values = {k: v for k, v in self.startup.items()}
         self.session_user = self.session_user or self.login
+        self.placeholders.update(k.lower() for k in self.startup if "." in k)
+
+    def accepts(self, conn: BackendConnection) -> bool:
+        """Whether the session may use a backend connection: every custom setting some
+        session defined there is one this session defined too. Before, a session that
+        never set `app.actor` read current_setting('app.actor', true) as '' (another
+        session's SET left the placeholder on the pooled connection, RESET ALL does not
+        remove it), where PostgreSQL answers NULL: `coalesce(current_setting(...), 'system')`
+        and row-level security policies over it read another answer."""
+        return not conn.placeholders or conn.placeholders <= self.placeholders
+
+    def note_placeholder(self, name: str) -> None:
+        if "." in name:
+            self.placeholders.add(name.lower())
 
     # -- changes ---------------------------------------------------------------------------
 
@@ -91,11 +112,13 @@ class SessionSettings:
     def set_local(self, name: str, value: str) -> None:
         """SET LOCAL name (inside a transaction block): `value` as the server now reports it."""
         self._changed()
+        self.note_placeholder(name)
         self.local[name] = value
 
     def set_value(self, name: str, value: str, in_block: bool) -> None:
         self._changed()
         self._remember(in_block)
+        self.note_placeholder(name)
         self.values[name] = value
         self.local.pop(name, None)
 

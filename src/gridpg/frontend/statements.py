@@ -150,6 +150,7 @@ class StatementRunner:
             coordinator.pools, coordinator.commit_log, coordinator.name, self._setup_connection
         )
         self.txn.on_pin = self.invalidate_cycles
+        self.txn.accepts = lambda conn: self.state.accepts(conn)
         # Simple-protocol routes by literal-free text: ((snapshot, settings generation), route).
         self._simple_routes: dict[str, tuple[tuple[object, int], object]] = {}
         self.txn.local_nodes = {coordinator.catalog_node, *(a.name for a in coordinator.other_catalogs)}
@@ -1238,6 +1239,10 @@ class StatementRunner:
         session's state already (its catalog epoch noted); False: it is not."""
         if conn.session_state != self.state.tag(conn.address.user, self.txn.state is not TxnState.IDLE):
             return False  # (the tag at a transaction's start inside a block: txn.in_block)
+        if conn.placeholders and not self.state.accepts(conn):
+            return False
+        if self.state.placeholders and not self.state.placeholders <= conn.placeholders:
+            session_commands.mark_placeholders(conn, self.state.placeholders)  # (SET LOCALs replayed)
         snapshot = self.coord.snapshot
         epoch = snapshot.epoch if snapshot is not None else 0
         if conn.catalog_epoch != epoch:  # (note_catalog_epoch: nothing to do when it is the same)

@@ -29,6 +29,7 @@ from typing import Any
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.planner import analyze
 from gridpg.planner.calls import sequence_calls
+from gridpg.planner.node_values import per_server_calls
 from gridpg.planner.routines import Body, Resolver
 
 CONFIG_ARGUMENT = "gridpg.distribution_argument"
@@ -108,8 +109,12 @@ def trigger_argument(function: str, column: str) -> Argument:
 
 def why_not_delegable(body: Body, argument: Argument, assigned: set[str], anchor: DistTable,
                       snapshot: CatalogSnapshot, resolve: Resolver, path: tuple[str, ...],
-                      columns_of: Callable[[DistTable], list[str] | None]) -> str | None:
-    """None when every statement of the body stays on the argument's node; else why not."""
+                      columns_of: Callable[[DistTable], list[str] | None],
+                      drawn_of: Callable[[DistTable], frozenset[str]] = lambda t: frozenset()) -> str | None:
+    """None when every statement of the body stays on the argument's node; else why not.
+    `drawn_of` names a table's columns whose default draws from a sequence (serial,
+    identity, a nextval() default): on a datanode that is the node's copy of the sequence,
+    so a write leaving such a column to its default must not run there."""
     if body.unreadable:
         return body.unreadable
     if body.dynamic:
@@ -117,10 +122,13 @@ def why_not_delegable(body: Body, argument: Argument, assigned: set[str], anchor
     called = sorted((c[1] for c in sequence_calls(list(body.trees))))
     if called:  # (a datanode holds only a copy of the sequence)
         return f"it calls {called[0]}(), whose sequences are cluster-wide"
+    own = sorted(name for tree in body.trees for name in per_server_calls(tree))
+    if own:  # (an audit trigger's txid_current() stored each node's transaction id)
+        return f"it calls {own[0]}(), whose value is the answering server's own"
     if argument.name and argument.name.lower() in assigned:
         return f"it assigns its distribution argument {argument.name}"
     for tree in body.trees:
-        reason = _statement_reason(tree, argument, anchor, snapshot, resolve, path, columns_of)
+        reason = _statement_reason(tree, argument, anchor, snapshot, resolve, path, columns_of, drawn_of)
         if reason is not None:
             return reason
     return None
@@ -128,7 +136,8 @@ def why_not_delegable(body: Body, argument: Argument, assigned: set[str], anchor
 
 def _statement_reason(tree: dict[str, Any], argument: Argument, anchor: DistTable,
                       snapshot: CatalogSnapshot, resolve: Resolver, path: tuple[str, ...],
-                      columns_of: Callable[[DistTable], list[str] | None]) -> str | None:
+                      columns_of: Callable[[DistTable], list[str] | None],
+                      drawn_of: Callable[[DistTable], frozenset[str]]) -> str | None:
     kind = next(iter(tree), "")
     stmt = tree.get(kind, {})
     targets = _written_locations(tree)
@@ -152,9 +161,45 @@ def _statement_reason(tree: dict[str, Any], argument: Argument, anchor: DistTabl
             return f"a {kind[:-4] or 'statement'} on {label} is not pinned to the distribution argument"
         if id(rv) not in top:
             return f"it reads {label} in a subquery"
-        reason = _pin_reason(kind, stmt, rv, table, argument, columns_of)
+        reason = _pin_reason(kind, stmt, rv, table, argument, columns_of) \
+            or _sequence_default_reason(kind, stmt, table, columns_of, drawn_of(table))
         if reason is not None:
             return reason
+    return None
+
+
+def _sequence_default_reason(kind: str, stmt: dict[str, Any], table: DistTable,
+                             columns_of: Callable[[DistTable], list[str] | None],
+                             drawn: frozenset[str]) -> str | None:
+    """Why a write would fill a column from the datanode's copy of its sequence: an INSERT
+    leaving it out of its column list or giving DEFAULT for it, an UPDATE (or an upsert's
+    DO UPDATE) setting it to DEFAULT. Before, an audit trigger's `INSERT INTO log (k, what)`
+    into a bigserial table ran on the row's node: each node counted from 1 (duplicate ids)."""
+    if not drawn or kind not in ("InsertStmt", "UpdateStmt"):
+        return None
+    label = f"{table.schema}.{table.name}"
+    why = f"it leaves column {{}} of {label} to its default, which a datanode computes apart (a sequence, its own transaction)"
+    if kind == "InsertStmt":
+        named = [(c.get("ResTarget") or {}).get("name") or "" for c in stmt.get("cols", [])]
+        cols = named or columns_of(table) or []
+        left = sorted(d for d in drawn if d not in {c.lower() for c in cols})
+        if left:
+            return why.format(left[0])
+        select = (stmt.get("selectStmt") or {}).get("SelectStmt") or {}
+        for row in select.get("valuesLists") or []:
+            items = row.get("List", {}).get("items", [])
+            for index, col in enumerate(cols):
+                item = items[index] if index < len(items) else {"SetToDefault": {}}
+                if col.lower() in drawn and isinstance(item, dict) and "SetToDefault" in item:
+                    return why.format(col)
+        if stmt.get("override") == "OVERRIDING_USER_VALUE":
+            return why.format(min(drawn))
+    sets = stmt.get("targetList", []) if kind == "UpdateStmt" else \
+        ((stmt.get("onConflictClause") or {}).get("targetList") or [])
+    for target in sets:
+        res = target.get("ResTarget") or {}
+        if (res.get("name") or "").lower() in drawn and "SetToDefault" in (res.get("val") or {}):
+            return why.format(res.get("name"))
     return None
 
 

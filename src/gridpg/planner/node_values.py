@@ -56,6 +56,13 @@ def ensure_none(tree: dict[str, Any], kind: str) -> None:
                           hint=f"Call {what} in a statement of its own.")
 
 
+def per_server_calls(tree: Any) -> list[str]:
+    """The per-server functions `tree` calls (without the row-xmin comparisons `_walk`
+    leaves out): code running on a datanode would answer with that node's own."""
+    return [name for node in _walk(tree) if isinstance(node, dict) and isinstance(node.get("FuncCall"), dict)
+            and (name := _name(node["FuncCall"])) in PER_SERVER_FUNCTIONS]
+
+
 def _walk(node: Any) -> Iterator[Any]:
     """The tree's nodes, without comparisons of a row's xmin/xmax: `xmin =
     pg_current_xact_id()::xid` asks whether the node's own transaction wrote the row, and

@@ -123,8 +123,8 @@ def rewrite_sql_body(create_sql: str, body: str, target_columns: TargetColumns) 
     upsert into a table `target_columns` knows as `SELECT 1 FROM gridpg.loopback_run(...,
     'perform')`, its parameters (by name, `fn.name` or `$n`) written in as typed literals
     when it runs. In a SQL function a column wins over a parameter of the same name
-    (`use_column`). An upsert with RETURNING is refused (its rows would be the function's
-    answer). Unchanged when it has none."""
+    (`use_column`). An upsert with RETURNING as the last statement is the function's answer
+    (`_answer_rows`). Unchanged when it has none."""
     create = _parse(create_sql).get("CreateFunctionStmt") or {}
     parameters = [p.get("FunctionParameter", {}) for p in create.get("parameters", [])]
     inputs = [p for p in parameters if p.get("mode", "FUNC_PARAM_IN") in ("FUNC_PARAM_IN", "FUNC_PARAM_INOUT",
@@ -132,7 +132,8 @@ def rewrite_sql_body(create_sql: str, body: str, target_columns: TargetColumns) 
     names = _Names(frozenset(str(p["name"]).lower() for p in inputs if p.get("name")), frozenset(),
                    frozenset({_function_name(create_sql)}), len(inputs), "use_column")
     cuts: list[tuple[int, int, str]] = []
-    for start, end in _top_level_statements(body):
+    statements = _top_level_statements(body)
+    for start, end in statements:
         query = body[start:end]
         try:
             tree = _parse(query)
@@ -140,14 +141,31 @@ def rewrite_sql_body(create_sql: str, body: str, target_columns: TargetColumns) 
             continue
         if not _is_upsert(query, target_columns):
             continue
-        if _returning(tree["InsertStmt"]):
-            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT ... RETURNING over "
-                          "distributed tables in PL/pgSQL (RETURNING ... INTO), not as a SQL function's answer")
+        if _returning(tree["InsertStmt"]) and (start, end) == statements[-1]:
+            cuts.append((start, end, _answer_rows(create_sql, query, names, target_columns)))
+            continue
+        # (the RETURNING rows of a statement before the last are no one's answer)
         perform = _replacement({}, query, names, target_columns)
         cuts.append((start, end, "SELECT 1" + perform.removeprefix("PERFORM 1")))
     for start, end, text in sorted(cuts, reverse=True):
         body = body[:start] + text + body[end:]
     return body
+
+
+def _answer_rows(create_sql: str, query: str, names: _Names, target_columns: TargetColumns) -> str:
+    """The last statement of a SQL function, an upsert whose RETURNING rows are the
+    function's answer (`get_or_create` functions: `INSERT ... ON CONFLICT (k) DO UPDATE SET
+    ... RETURNING id`), as a SELECT of those rows run by the coordinator: one RETURNING
+    item, cast from the text it comes back as to the declared result type. Other shapes
+    (several items, OUT parameters, `record`) are refused."""
+    outs, result = _result_shape(create_sql)
+    width = _returning_width(_parse(query)["InsertStmt"], target_columns)
+    if outs or result is None or width != 1:
+        raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT ... RETURNING over distributed "
+                      "tables as a SQL function's answer only with one RETURNING item and a declared "
+                      "result type (no OUT parameters)", hint="Use PL/pgSQL: RETURNING ... INTO variables.")
+    return (f"SELECT ((gp_run.r)[1])::{result} FROM {RUN_FUNCTION}("
+            f"{_statement_text(query, names, target_columns)}, 'rows') AS gp_run(r)")
 
 
 def _top_level_statements(body: str) -> list[tuple[int, int]]:

@@ -273,6 +273,9 @@ class DistributedTransaction:
         self.commit_log = commit_log
         self.coordinator = coordinator
         self.session_setup = session_setup
+        # Whether the session may take a pooled connection at all (one carrying another
+        # session's custom-setting placeholders may not: session_settings.accepts)
+        self.accepts: Callable[[BackendConnection], bool] = lambda conn: True
         self.state = TxnState.IDLE
         self.begin_sql = "BEGIN"
         self.participants: dict[str, Participant] = {}
@@ -605,14 +608,19 @@ class DistributedTransaction:
         primary stopping, or a failover switching the group's address) is retried for a
         bounded time, each time with the pool of the address the catalog names then."""
         pool = self.pools.pool(node)
-        idle = pool.take_idle(wanted)
-        if idle is not None:
-            return pool, idle
+        while (idle := pool.take_idle(wanted)) is not None:
+            if self.accepts(idle):
+                return pool, idle
+            pool.discard(idle)
         deadline = asyncio.get_running_loop().time() + CONNECT_RETRY_SECONDS
         while True:
             pool = self.pools.pool(node)
             try:
-                return pool, await pool.acquire(wanted)
+                conn = await pool.acquire(wanted)
+                if self.accepts(conn):
+                    return pool, conn
+                pool.discard(conn)  # (given back by another session meanwhile)
+                continue
             except PgError as exc:
                 if exc.sqlstate not in (CONNECTION_FAILURE, CANNOT_CONNECT_NOW) or \
                         asyncio.get_running_loop().time() >= deadline:
