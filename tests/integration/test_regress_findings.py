@@ -1143,3 +1143,28 @@ def test_retyping_a_column_using_a_sequence_call_is_refused_on_a_table_with_rows
         conn.execute("ALTER TABLE rt_rows ALTER COLUMN v TYPE bigint USING v::bigint")
         conn.execute("ALTER TABLE rt_empty ALTER COLUMN v TYPE bigint USING nextval('rt_seq')")
         assert conn.execute("SELECT count(DISTINCT v), sum(v) FROM rt_rows").fetchone() == (10, 55)
+
+
+@pytest.mark.parametrize("statement", [
+    "EXPLAIN ANALYZE SELECT 1 AS a INTO TABLE ea_none",
+    "EXPLAIN (ANALYZE, COSTS OFF) SELECT k, v INTO ea_dist FROM ea_src",
+    "EXPLAIN ANALYZE SELECT k INTO ea_union FROM ea_src UNION SELECT 7",
+    "EXPLAIN ANALYZE CREATE TABLE ea_ctas AS SELECT k FROM ea_src",
+])
+def test_explain_analyze_of_select_into_is_refused(gridpg_cluster: Cluster, schema: str, statement: str) -> None:
+    """(select_into.sql:103) `EXPLAIN ANALYZE SELECT ... INTO t` said EXPLAIN and left `t` on
+    the coordinator's catalog server alone (no metadata, no rows on the datanodes, unseen by
+    the other coordinators), or, over a distributed table, made no table at all. Refused as
+    EXPLAIN ANALYZE CREATE TABLE AS is; plain EXPLAIN still shows the plan."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE ea_src (k int, v text) DISTRIBUTE BY HASH (k)")
+        conn.execute("INSERT INTO ea_src VALUES (1, 'a'), (2, 'b')")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="EXPLAIN ANALYZE"):
+            conn.execute(statement)
+        made = conn.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname = %s AND c.relname LIKE 'ea\\_%%' AND c.relname <> 'ea_src'",
+                            (schema,)).fetchone()
+        assert made == (0,)
+        assert conn.execute("EXPLAIN SELECT k INTO ea_plan FROM ea_src").fetchall()
+        assert conn.execute("SELECT to_regclass('ea_plan')").fetchone() == (None,)

@@ -1292,10 +1292,12 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     refs = analyze.relations(inner_tree)
     resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
     options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
-    if kind == "CreateTableAsStmt" and "analyze" in options:
-        # it would create the table or view on this coordinator's catalog server alone
-        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of CREATE TABLE AS / CREATE MATERIALIZED "
-                      "VIEW is not supported by gridpg", hint="run the statement, and EXPLAIN ANALYZE its query")
+    creates = kind == "CreateTableAsStmt" or kind == "SelectStmt" and analyze.has_node(inner_tree, "intoClause")
+    if creates and "analyze" in options:
+        # it would create the table or view on this coordinator's catalog server alone (a
+        # SELECT ... INTO is a CREATE TABLE AS; its INTO may sit on a set operation's branch)
+        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of CREATE TABLE AS / SELECT INTO / CREATE "
+                      "MATERIALIZED VIEW is not supported by gridpg", hint="run the statement, and EXPLAIN ANALYZE its query")
     if kind == "CreateTableAsStmt" and any(r.table is not None for r in resolved):
         # EXPLAIN CREATE TABLE AS / MATERIALIZED VIEW: PostgreSQL shows its query's plan
         from pglast.stream import RawStream
