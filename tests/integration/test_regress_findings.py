@@ -1168,3 +1168,36 @@ def test_explain_analyze_of_select_into_is_refused(gridpg_cluster: Cluster, sche
         assert made == (0,)
         assert conn.execute("EXPLAIN SELECT k INTO ea_plan FROM ea_src").fetchall()
         assert conn.execute("SELECT to_regclass('ea_plan')").fetchone() == (None,)
+
+
+def _copy_rows(conn: psycopg.Connection, sql: str, rows: list[tuple[str]]) -> None:
+    with conn.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def test_copy_freeze_keeps_postgresqls_conditions(gridpg_cluster: Cluster, schema: str) -> None:
+    """(copy2.sql:319-352) COPY ... FREEZE into a table not created or truncated in the
+    current subtransaction loaded its rows, where PostgreSQL fails with 55000 (the nodes
+    get the rows without FREEZE): later reads showed rows PostgreSQL never took."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE vistest (a text)")
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            _copy_rows(conn, "COPY vistest FROM STDIN (FREEZE)", [("a0",), ("b",)])
+        assert conn.execute("SELECT count(*) FROM vistest").fetchone() == (0,)
+        _copy_rows(conn, "COPY vistest FROM STDIN (FREEZE false)", [("p",)])
+        conn.execute("BEGIN")
+        conn.execute("TRUNCATE vistest")
+        _copy_rows(conn, "COPY vistest FROM STDIN (FREEZE)", [("x",), ("y",)])
+        conn.execute("SAVEPOINT s1")
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            _copy_rows(conn, "COPY vistest FROM STDIN (FREEZE)", [("m",)])
+        conn.execute("ROLLBACK TO SAVEPOINT s1")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT a FROM vistest ORDER BY a").fetchall() == [("x",), ("y",)]
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE vt2 (k int, b text)")
+        _copy_rows(conn, "COPY vt2 (b) FROM STDIN (FREEZE 1)", [("one",)])
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT k, b FROM vt2").fetchall() == [(None, "one")]
