@@ -37,3 +37,27 @@ SELECT p::text, q::text FROM r13_points ORDER BY p[0];
 INSERT INTO r13_points VALUES ('(5,6)', '((1,1),(3,3))');
 SELECT count(*), sum(p[0]) FROM r13_points;
 DROP TABLE r13_drop, r13_parted, r13_points;
+
+-- constraints.sql:852, 868: a NOT VALID not-null constraint (PostgreSQL 18) over rows still
+-- NULL: the scratch copies gridpg makes with LIKE (the rows an UPDATE of the distribution
+-- column moves; the datanode's table made a plain inheritance parent) took it as a valid
+-- constraint and failed on those rows (23502)
+CREATE TABLE r13_nn (a int, b int);
+INSERT INTO r13_nn VALUES (NULL, 1), (2, 2), (NULL, 3), (NULL, 4);
+ALTER TABLE r13_nn ADD CONSTRAINT r13_nn_a NOT NULL a NOT VALID;
+-- error
+INSERT INTO r13_nn VALUES (NULL, 5);
+UPDATE r13_nn SET a = 100 WHERE b = 1;
+SELECT * FROM r13_nn ORDER BY b;
+-- error
+UPDATE r13_nn SET a = NULL WHERE b = 2;
+CREATE TABLE r13_nn_child (a int, b int) INHERITS (r13_nn);
+SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'r13_nn'::regclass AND contype = 'n';
+INSERT INTO r13_nn_child VALUES (7, 7);
+SELECT * FROM r13_nn ORDER BY b;
+-- error
+ALTER TABLE r13_nn VALIDATE CONSTRAINT r13_nn_a;
+DELETE FROM r13_nn WHERE a IS NULL;
+ALTER TABLE r13_nn VALIDATE CONSTRAINT r13_nn_a;
+SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'r13_nn'::regclass AND contype = 'n';
+DROP TABLE r13_nn CASCADE;
