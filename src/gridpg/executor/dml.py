@@ -2088,7 +2088,31 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
     if table is None:
         raise PgError("XX000", "the new table has no metadata")
+    rows = await catalog.query(f"SELECT pg_catalog.has_table_privilege({quote_literal(name)}, 'INSERT')")
+    if rows and rows[0][0] == "f":
+        # PostgreSQL fills the table it creates without checking INSERT, which the owner may
+        # lack (ALTER DEFAULT PRIVILEGES ... REVOKE INSERT): gridpg fills it by INSERT or COPY,
+        # so the owner holds INSERT for the fill, and the ACL is as it was after it
+        await _grant_own_insert(dispatcher, table, name, "GRANT INSERT ON TABLE {} TO CURRENT_USER")
+        count = await fill_table(dispatcher, table, [n for n, _ in columns], query_sql)
+        await _grant_own_insert(dispatcher, table, name, "REVOKE INSERT ON TABLE {} FROM CURRENT_USER")
+        return count
     return await fill_table(dispatcher, table, [n for n, _ in columns], query_sql)
+
+
+async def _grant_own_insert(dispatcher: Dispatcher, table: DistTable, name: str, template: str) -> None:
+    """GRANT or REVOKE `template` on the new table on every catalog server and datanode (its
+    shards too, which keep their table's ACL)."""
+    from gridpg.commands import shard_grants
+    from gridpg.commands.ddl import DdlRunner
+
+    ddl = DdlRunner(dispatcher)
+    sql = template.format(name)
+    for node in ddl.catalog_nodes():
+        await (await ddl.conn(node)).simple_query(sql)
+    on_shards = shard_grants.with_shards(sql) or sql
+    for group in table.groups:
+        await (await ddl.conn(group)).simple_query(on_shards)
 
 
 def _column_list(cols: list[str]) -> str:
