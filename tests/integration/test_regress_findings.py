@@ -1232,3 +1232,31 @@ def test_create_table_as_fills_a_table_its_owner_may_not_insert_into(gridpg_clus
             conn.execute("RESET SESSION AUTHORIZATION")
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.parametrize("code", [
+    "DO $$ BEGIN EXECUTE 'EXPLAIN ANALYZE SELECT * INTO TABLE eac_t FROM eac_src'; END $$",
+    "DO $$ BEGIN EXECUTE 'EXPLAIN (ANALYZE) SELECT 1 AS a INTO eac_t'; END $$",
+    "DO $$ BEGIN EXECUTE 'EXPLAIN ANALYZE CREATE TABLE eac_t AS SELECT 1 AS a WITH NO DATA'; END $$",
+    "SELECT eac_make()",
+])
+def test_explain_analyze_creating_a_table_in_server_side_code_is_refused(
+        gridpg_cluster: Cluster, schema: str, code: str) -> None:
+    """(select_into.sql:103-108) A DO block or function running `EXPLAIN ANALYZE SELECT ...
+    INTO t` / `EXPLAIN ANALYZE CREATE TABLE t AS ...` succeeded and left `t` on the
+    coordinator's catalog server alone: PostgreSQL fires no DDL event for it there, so
+    gridpg's capture of code DDL did not see it (a later DROP TABLE t: 42P01). Refused
+    (0A000); EXPLAIN ANALYZE of other statements in code still runs."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE eac_src (k int, v text) DISTRIBUTE BY HASH (k)")
+        conn.execute("INSERT INTO eac_src VALUES (1, 'a'), (2, 'b')")
+        conn.execute("CREATE FUNCTION eac_make() RETURNS void LANGUAGE plpgsql AS "
+                     "$$ BEGIN EXECUTE 'EXPLAIN ANALYZE CREATE TABLE eac_t AS SELECT 1 AS a'; END $$")
+        conn.execute("CREATE FUNCTION eac_plan() RETURNS text LANGUAGE plpgsql AS "
+                     "$$ DECLARE p text; BEGIN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF) SELECT 1' INTO p; "
+                     "RETURN p; END $$")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="EXPLAIN ANALYZE"):
+            conn.execute(code)
+        assert conn.execute("SELECT to_regclass('eac_t')").fetchone() == (None,)
+        assert conn.execute("SELECT eac_plan()").fetchone()[0].startswith("Result")
