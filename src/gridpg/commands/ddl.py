@@ -332,6 +332,9 @@ class DdlRunner:
             f"{quote_literal(quote_qualified(relation.get('schemaname'), relation['relname']))})")
         if not rows:
             return False
+        if await default_placement.fit_dropped_distribution_column(self, parse_tree(sql), rows[0][0] or "",
+                                                                   rows[0][1] or ""):
+            return True
         return await default_placement.fit_altered_table(self, rows[0][0] or "", rows[0][1] or "")
 
     async def _altered_table(self, relation: dict[str, Any]) -> DistTable | None:

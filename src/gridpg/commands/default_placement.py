@@ -86,6 +86,43 @@ async def fit_new_table(ddl: DdlRunner, table: DistTable, fks: list[ForeignKey])
     return table
 
 
+async def fit_dropped_distribution_column(ddl: DdlRunner, tree: dict[str, Any], schema: str, name: str) -> bool:
+    """After an `ALTER TABLE ... DROP COLUMN` ran on the catalog servers: when it dropped the
+    distribution column gridpg chose for a table (a plain table, nothing inheriting from it
+    and no parent), the table is rebuilt from the catalog's definition, which no longer has
+    the column, under the default rules applied to the columns and keys left (as CREATE
+    TABLE would have placed it without the column). On the datanodes that column is the
+    partition key of the table's shards, so the statement itself failed there (42P16)
+    where PostgreSQL drops the column. True when it was rebuilt: the caller must not run
+    the statement on the datanodes. A column the user chose stays refused (hint in
+    commands/retype.explain_dropped_distribution_column), as in Citus and Postgres-XL."""
+    from gridpg.commands.redistribute import redistribute
+
+    table = ddl.snapshot.table(schema, name)
+    body = tree.get("AlterTableStmt")
+    if table is None or not table.by_default or table.method not in ("hash", "modulo") or not isinstance(body, dict):
+        return False
+    commands = [c.get("AlterTableCmd", {}) for c in body.get("cmds") or []]
+    if not commands or any(c.get("subtype") != "AT_DropColumn" for c in commands) \
+            or all(c.get("name") != table.column for c in commands):
+        return False  # other subcommands change rows the rebuild would copy as they were
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    rows = await conn.query(
+        "SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid "
+        "OR i.inhparent = c.oid), c.relkind, (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a "
+        f"WHERE a.attrelid = c.oid AND a.attname = {quote_literal(table.column or '')} AND NOT a.attisdropped) "
+        f"FROM pg_catalog.pg_class c WHERE c.oid = {_regclass(schema, name)}")
+    if not rows or rows[0] != ("0", "r", "0"):
+        return False
+    await redistribute(ddl.dispatcher, ddl, quote_qualified(schema, name), DistributionSpec(""),
+                       table.shard_count, None, by_default=True)
+    moved = ddl.dispatcher.runner.snapshot().table(schema, name)
+    how = "" if moved is None else (f"by {moved.method} ({moved.column})" if moved.column else moved.method)
+    ddl.dispatcher.session.say(
+        f'table "{name}" is now distributed {how}: the column gridpg had distributed it by was dropped')
+    return True
+
+
 async def fit_altered_table(ddl: DdlRunner, schema: str, name: str) -> bool:
     """After an ALTER TABLE or CREATE [UNIQUE] INDEX ran on the catalog servers: when the
     table's unique keys or foreign keys no longer hold and gridpg chose its distribution,

@@ -242,6 +242,15 @@ BEGIN
     'GENERATED INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMPRESSION)', tmp, t);
   EXECUTE pg_catalog.format('ALTER TABLE gridpg_shards.%I OWNER TO %I', tmp,
     (SELECT pg_catalog.pg_get_userbyid(relowner) FROM pg_catalog.pg_class WHERE oid = t));
+  -- LIKE makes a NOT VALID not-null constraint valid, which the rows it leaves NULL fail:
+  -- the copy takes it NOT VALID again
+  FOR r IN SELECT a.attname, c.conname, pg_catalog.pg_get_constraintdef(c.oid) AS def
+           FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_attribute a
+             ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+           WHERE c.conrelid = t AND c.contype = 'n' AND NOT c.convalidated LOOP
+    EXECUTE pg_catalog.format('ALTER TABLE gridpg_shards.%I ALTER COLUMN %I DROP NOT NULL', tmp, r.attname);
+    stmts := stmts || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', '%QN%', r.conname, r.def);
+  END LOOP;
   EXECUTE pg_catalog.format('INSERT INTO gridpg_shards.%I (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s',
     tmp, cols, cols, t);
   FOR r IN SELECT v.oid::regclass AS v FROM pg_catalog.unnest(view_oids) WITH ORDINALITY v(oid, o) ORDER BY v.o DESC LOOP

@@ -10,6 +10,7 @@ a remote transaction block on each and 2PC at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import itertools
 import re
@@ -1299,6 +1300,8 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
                              replicated=table.method == "replication")
     router.cols, router.appended = cols, len(fill) if fmt != "binary" else 0
     dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
+    if "freeze" in options:
+        await _check_freeze(dispatcher, request.sql)
     # the nodes' counts of skipped rows come from their notices, which LOG_VERBOSITY
     # silent turns off: the nodes keep the default, the client gets no notice
     drop = ("freeze", "header", "log_verbosity") if silent else ("freeze", "header")
@@ -1391,6 +1394,30 @@ async def _client_chunks(dispatcher: Dispatcher, skip_header: bool, check_sql: s
         else:
             message = codec.PayloadReader(payload).cstring()
             raise PgError("57014", f"COPY from stdin failed: {message}")
+
+
+async def _check_freeze(dispatcher: Dispatcher, sql: str) -> None:
+    """FREEZE: the nodes get the rows without it (a HASH table's datanode copy is
+    partitioned, which PostgreSQL refuses FREEZE for), so PostgreSQL's conditions are
+    checked on the catalog server, whose empty copy of the table was created or truncated
+    by the same statements in the same (sub)transactions: a COPY FREEZE of no rows there
+    fails as PostgreSQL would (55000 when the table was not created or truncated in the
+    current subtransaction; 0A000 for a partitioned table). It was accepted, rows and all."""
+    stmt = parse_sql(sql)[0].stmt
+    stmt.options = _node_options(tuple(o for o in stmt.options or () if o.defname.lower() == "freeze"), [])
+    stmt.attlist = None
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    conn.send(codec.build_query(str(RawStream()(stmt))))
+    try:
+        await conn.expect_copy_in()
+        conn.send(codec.COPY_DONE)
+        await conn.read_results()
+    except PgError:
+        # as PostgreSQL, after CopyInResponse: the client's data is read and discarded
+        with contextlib.suppress(PgError):
+            async for _ in _client_chunks(dispatcher, False):
+                pass
+        raise
 
 
 async def _check_header(dispatcher: Dispatcher, sql: str, header: bytes) -> None:
@@ -2061,7 +2088,31 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     table = dispatcher.runner.snapshot().table(*(await _resolved_name(catalog, name)))
     if table is None:
         raise PgError("XX000", "the new table has no metadata")
+    rows = await catalog.query(f"SELECT pg_catalog.has_table_privilege({quote_literal(name)}, 'INSERT')")
+    if rows and rows[0][0] == "f":
+        # PostgreSQL fills the table it creates without checking INSERT, which the owner may
+        # lack (ALTER DEFAULT PRIVILEGES ... REVOKE INSERT): gridpg fills it by INSERT or COPY,
+        # so the owner holds INSERT for the fill, and the ACL is as it was after it
+        await _grant_own_insert(dispatcher, table, name, "GRANT INSERT ON TABLE {} TO CURRENT_USER")
+        count = await fill_table(dispatcher, table, [n for n, _ in columns], query_sql)
+        await _grant_own_insert(dispatcher, table, name, "REVOKE INSERT ON TABLE {} FROM CURRENT_USER")
+        return count
     return await fill_table(dispatcher, table, [n for n, _ in columns], query_sql)
+
+
+async def _grant_own_insert(dispatcher: Dispatcher, table: DistTable, name: str, template: str) -> None:
+    """GRANT or REVOKE `template` on the new table on every catalog server and datanode (its
+    shards too, which keep their table's ACL)."""
+    from gridpg.commands import shard_grants
+    from gridpg.commands.ddl import DdlRunner
+
+    ddl = DdlRunner(dispatcher)
+    sql = template.format(name)
+    for node in ddl.catalog_nodes():
+        await (await ddl.conn(node)).simple_query(sql)
+    on_shards = shard_grants.with_shards(sql) or sql
+    for group in table.groups:
+        await (await ddl.conn(group)).simple_query(on_shards)
 
 
 def _column_list(cols: list[str]) -> str:

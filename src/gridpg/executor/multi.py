@@ -914,11 +914,25 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     await catalog.simple_query(f"{create} (LIKE {qualified} INCLUDING DEFAULTS"
                                f"{' INCLUDING GENERATED' if generated else ''})")
     try:
+        await _relax_unvalidated_not_nulls(catalog, qualified, temp)
         held = await _move_through_copy(dispatcher, request, plan, catalog, table, qualified, temp, generated)
     finally:  # a refused DELETE, a duplicate key: the copy must not outlive the statement on
         await _drop_temp(catalog, [temp])  # a catalog connection the pool gives another session
     for raw in held:
         dispatcher.session.send(raw)
+
+
+async def _relax_unvalidated_not_nulls(catalog: BackendConnection, qualified: str, copy: str) -> None:
+    """LIKE makes a NOT VALID not-null constraint (PostgreSQL 18) a valid one in the copy,
+    which the moved rows still NULL there fail (23502, where PostgreSQL updates them): the
+    copy drops it; the rows going back meet the table's own constraint."""
+    rows = await catalog.query(
+        "SELECT a.attname FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_attribute a "
+        "ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] WHERE c.conrelid = "
+        f"pg_catalog.to_regclass({quote_literal(qualified)}) AND c.contype = 'n' AND NOT c.convalidated")
+    if rows:
+        await catalog.simple_query(f"ALTER TABLE {copy} "
+                                   + ", ".join(f"ALTER COLUMN {quote_ident(r[0] or '')} DROP NOT NULL" for r in rows))
 
 
 async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
@@ -1292,10 +1306,12 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     refs = analyze.relations(inner_tree)
     resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
     options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
-    if kind == "CreateTableAsStmt" and "analyze" in options:
-        # it would create the table or view on this coordinator's catalog server alone
-        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of CREATE TABLE AS / CREATE MATERIALIZED "
-                      "VIEW is not supported by gridpg", hint="run the statement, and EXPLAIN ANALYZE its query")
+    creates = kind == "CreateTableAsStmt" or kind == "SelectStmt" and analyze.has_node(inner_tree, "intoClause")
+    if creates and "analyze" in options:
+        # it would create the table or view on this coordinator's catalog server alone (a
+        # SELECT ... INTO is a CREATE TABLE AS; its INTO may sit on a set operation's branch)
+        raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of CREATE TABLE AS / SELECT INTO / CREATE "
+                      "MATERIALIZED VIEW is not supported by gridpg", hint="run the statement, and EXPLAIN ANALYZE its query")
     if kind == "CreateTableAsStmt" and any(r.table is not None for r in resolved):
         # EXPLAIN CREATE TABLE AS / MATERIALIZED VIEW: PostgreSQL shows its query's plan
         from pglast.stream import RawStream

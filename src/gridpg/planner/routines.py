@@ -200,8 +200,9 @@ class Access:
 
 
 def statement_access(tree: dict[str, Any]) -> Access:
-    """Calls, relations and DO bodies of one client statement."""
-    return _tree_access([tree])
+    """Calls, relations and DO bodies of one client statement (its own EXPLAIN is
+    executor/multi.explain's: only code's is unreadable here)."""
+    return replace(_tree_access([tree]), unreadable=None)
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,8 @@ def routine_access(routine: Routine) -> Access:
         # created before would measure the catalog server's empty copies when it runs
         unreadable = (f"it calls {size_call}(), which would measure the catalog server's empty copies "
                       "of distributed tables")
-    return replace(access, dynamic=body.dynamic or access.dynamic, unreadable=unreadable, atomic=body.atomic)
+    return replace(access, dynamic=body.dynamic or access.dynamic, unreadable=unreadable or access.unreadable,
+                   atomic=body.atomic)
 
 
 def _size_call(definition: str) -> str | None:
@@ -266,7 +268,7 @@ def do_access(body: str, language: str | None) -> Access:
         return Access(unreadable=f"it is written in language {language}, which gridpg cannot read")
     parsed = _plpgsql_body(plpgsql.do_block_function(body), compiles=True)
     access = _tree_access(list(parsed.trees))
-    return replace(access, dynamic=parsed.dynamic or access.dynamic, unreadable=parsed.unreadable)
+    return replace(access, dynamic=parsed.dynamic or access.dynamic, unreadable=parsed.unreadable or access.unreadable)
 
 
 def first_distributed(access: Access, path: tuple[str, ...],
@@ -517,10 +519,34 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
                 nested.append(_do_stmt_access(do))
     dynamic = next((f"{name}(...)" for schema, name in sorted(calls, key=str)
                     if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
+    unreadable = next((_EXPLAIN_CREATES for tree in trees if _explain_analyze_creates(tree)), None)
     return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
                   upserts=tuple(upserts), sublinks=tuple(sublinks),
-                  attribute_calls=frozenset(attribute_calls), settings=tuple(settings))
+                  attribute_calls=frozenset(attribute_calls), settings=tuple(settings), unreadable=unreadable)
+
+
+_EXPLAIN_CREATES = ("it runs EXPLAIN ANALYZE of CREATE TABLE AS / SELECT INTO, which creates the table on the "
+                    "catalog server alone (no DDL event fires for it there)")
+
+
+def _explain_analyze_creates(tree: dict[str, Any]) -> bool:
+    """`EXPLAIN ANALYZE CREATE TABLE ... AS` / `EXPLAIN ANALYZE SELECT ... INTO t` (not
+    temporary): run by code on the catalog server, PostgreSQL creates the relation without
+    the DDL events gridpg's capture of code DDL listens to (executor/code_ddl.py), so the
+    table stayed there alone, silently. The client's own statement is refused in
+    executor/multi.explain."""
+    explain = tree.get("ExplainStmt")
+    if not isinstance(explain, dict):
+        return False
+    if not any(o.get("DefElem", {}).get("defname") == "analyze" for o in explain.get("options") or []):
+        return False
+    query = explain.get("query") or {}
+    ctas = query.get("CreateTableAsStmt")
+    if isinstance(ctas, dict):
+        return ((ctas.get("into") or {}).get("rel") or {}).get("relpersistence") != "t"
+    into = next((n["intoClause"] for n in analyze._walk(query) if isinstance(n, dict) and n.get("intoClause")), None)
+    return into is not None and (into.get("rel") or {}).get("relpersistence") != "t"
 
 
 def _set_config_setting(call: dict[str, Any]) -> tuple[str | None, bool | None]:
