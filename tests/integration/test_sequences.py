@@ -217,3 +217,9 @@ def test_update_nextval_of_a_replicated_table_leaves_the_replicas_equal(
                   for node in nodes]
         assert copies[0] == copies[1]
         assert sorted(r[0] for r in copies[0]) == [1, 2, 3, 3] and conn.execute("SELECT nextval('rs')").fetchone() == (4,)
+        # what each replica would compute for itself beside the GTM's values is refused
+        for sql in ("UPDATE rep SET a = nextval('rs'), b = random()::text",
+                    "UPDATE rep SET a = nextval('rs') WHERE random() < 0.5"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(sql)
+        assert conn.execute("SELECT nextval('rs')").fetchone() == (5,)

@@ -37,7 +37,7 @@ from gridpg.catalog.model import DistTable
 from gridpg.errors import PgError
 from gridpg.executor.insert_nextval import _nextval_name
 from gridpg.pgwire import codec
-from gridpg.planner import analyze
+from gridpg.planner import analyze, replicas
 from gridpg.planner.calls import sequence_calls
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
@@ -54,9 +54,12 @@ class UpdateNextval:
     items: dict[int, str]
 
 
-def served(sql: str, resolve: Any) -> UpdateNextval | None:
+def served(sql: str, resolve: Any, user_volatile: frozenset[str] = frozenset()) -> UpdateNextval | None:
     """The UPDATE when this module serves it (module doc), else None. `resolve`: a RelRef
-    to its DistTable (None: not distributed)."""
+    to its DistTable (None: not distributed). Of a REPLICATION table, the rest of the
+    UPDATE runs on each replica: what would come out different there (a volatile call in
+    its SET or WHERE: planner/replicas.py, `user_volatile` its user functions) is refused
+    (0A000) as the planner refuses it."""
     try:
         tree = sqlparse.parse_tree(sql)
     except Exception:  # (the statement's own path reports its syntax)
@@ -84,6 +87,9 @@ def served(sql: str, resolve: Any) -> UpdateNextval | None:
             items[position] = name
     if not items or len(sequence_calls(body)) != len(items):
         return None
+    checked = {k: v for k, v in body.items() if k not in ("returningClause", "returningList")}
+    checked["targetList"] = [t for i, t in enumerate(body.get("targetList") or []) if i not in items]
+    replicas.ensure_same_on_every_replica(checked, table, "UPDATE", user_volatile)
     return UpdateNextval(table, items)
 
 
