@@ -195,3 +195,31 @@ def test_prepared_insert_overriding_user_value_takes_the_sequence(gridpg_cluster
             conn.execute("INSERT INTO ouv OVERRIDING USER VALUE VALUES (%s, %s)", (100 + i, f"r{i}"), prepare=True)
         assert conn.execute("SELECT a, b FROM ouv ORDER BY a").fetchall() == [(i + 1, f"r{i}") for i in range(4)]
         assert conn.execute("SELECT count(*) FROM ouv WHERE a = %s", (3,)).fetchone() == (1,)
+
+
+def test_update_nextval_of_a_replicated_table_leaves_the_replicas_equal(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """XL xc_remote.sql:64: `UPDATE rep SET a = nextval('s')` on a REPLICATION table was
+    refused (0A000); each row now takes one GTM value, the same on every replica, duplicates
+    included (any one of equal rows takes any one of their values)."""
+    with _connect(gridpg_cluster, 0, schema) as conn:
+        conn.execute("CREATE SEQUENCE rs")
+        conn.execute("CREATE TABLE rep (a int, b text, c boolean) DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO rep VALUES (1, 'x'), (2, 'y'), (2, 'y'), (3, NULL)")
+        cur = conn.execute("UPDATE rep SET a = nextval('rs'), c = false WHERE b IS NOT NULL RETURNING *")
+        assert cur.rowcount == 3 and [d.name for d in cur.description] == ["a", "b", "c"]
+        assert sorted(r[0] for r in cur.fetchall()) == [1, 2, 3]
+        nodes = [r[0] for r in conn.execute(
+            "SELECT node_name FROM pgxc_node WHERE node_type = 'D' ORDER BY 1").fetchall()]
+        assert len(nodes) == 2
+        copies = [conn.execute(f"EXECUTE DIRECT ON ({node}) "
+                               f"'SELECT a, b, c FROM {schema}.rep ORDER BY a, b'").fetchall()
+                  for node in nodes]
+        assert copies[0] == copies[1]
+        assert sorted(r[0] for r in copies[0]) == [1, 2, 3, 3] and conn.execute("SELECT nextval('rs')").fetchone() == (4,)
+        # what each replica would compute for itself beside the GTM's values is refused
+        for sql in ("UPDATE rep SET a = nextval('rs'), b = random()::text",
+                    "UPDATE rep SET a = nextval('rs') WHERE random() < 0.5"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(sql)
+        assert conn.execute("SELECT nextval('rs')").fetchone() == (5,)

@@ -1660,7 +1660,8 @@ class StatementRunner:
             return False  # (bound parameters: the locking SELECT runs as simple text)
         path = search_path(self.dispatcher)
         catalog = catalog_view(self.dispatcher)
-        update = update_nextval.served(request.sql, lambda ref: catalog.resolve(ref, path))
+        update = update_nextval.served(request.sql, lambda ref: catalog.resolve(ref, path),
+                                       catalog.snapshot.volatile_functions)
         if update is None or await self.coord.routine_guard.check(self.dispatcher, request.sql, list(path)) is not None:
             return False
         await update_nextval.run(self.dispatcher, request, update)

@@ -30,6 +30,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
+    from gridpg.datanode.connection import BackendConnection
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.statements import StatementRunner
 
@@ -57,7 +58,17 @@ async def prepare(runner: StatementRunner, gid: str) -> None:
     if gid in {row[1] for row in await cluster_prepared(runner.coord, complete_only=False)}:
         await runner.end_transaction(commit=False)
         raise PgError("42710", f'transaction identifier "{gid}" is already in use')
-    await txn.connection(runner.coord.catalog_node, wants_block=True)
+    catalog = await txn.connection(runner.coord.catalog_node, wants_block=True)
+    if (getattr(runner, "cursor_texts", None) and runner.coord.catalog_node not in txn.pinned
+            and await _holds_only_cursor_rows(catalog)):
+        # PostgreSQL drops the block's cursors at PREPARE; gridpg's cursors over distributed
+        # tables read temp tables on the catalog server, which forbid PREPARE there. The
+        # catalog server's block held nothing else (read locks on its empty copies, which the
+        # datanodes' own locks stand for): an empty block is prepared in its place. The
+        # rollback may undo the block's SETs there: the connection is not pooled as it is.
+        await catalog.simple_query("ROLLBACK")
+        await catalog.simple_query("BEGIN")
+        txn.taint()
     if runner.state.changed_in_transaction:
         txn.taint()
     try:
@@ -67,6 +78,41 @@ async def prepare(runner: StatementRunner, gid: str) -> None:
         raise
     runner.state.commit()  # PostgreSQL keeps a prepared transaction's SETs, as at COMMIT
     await runner.coord.gtm.txn_log_commit(PREPARED_MARK + gid, nodes)
+
+
+# What the catalog server's block may hold for its cursors' rows to be dropped instead of
+# prepared, read from the block's own locks (a pooled connection may carry what earlier
+# transactions left in its session: temp relations, WITH HOLD cursors; they are not the
+# block's and the rollback does not touch them): no lock but read locks on relations that
+# are not temp (a FOR UPDATE's RowShareLock on the catalog's empty copy among them), any
+# lock on gridpg's cursor tables and on temp TOAST relations (a temp relation's TOAST is
+# reached only through the relation, whose own lock decides), read locks on other objects,
+# the lock on the backend's temp schema its first temp table takes when an earlier backend
+# of the same number left that schema (PostgreSQL's InitTempTableNamespace empties it under
+# AccessExclusiveLock: in a long-running cluster, nearly always); and no WITH HOLD cursor
+# declared in the block (PostgreSQL's own refusal then).
+# (The session's locks are the block's but for advisory ones, which refuse as they are:
+# pg_locks does not tell a session-level one from the block's.)
+_ONLY_CURSOR_ROWS = r"""SELECT NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation
+    LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype NOT IN ('virtualxid', 'transactionid')
+      AND NOT (l.locktype = 'relation' AND c.relnamespace = pg_catalog.pg_my_temp_schema()
+               AND c.relname LIKE 'gp\_cursor\_%')
+      AND NOT (l.locktype = 'relation' AND n.nspname LIKE 'pg\_toast\_temp\_%')
+      AND NOT (l.locktype IN ('relation', 'object') AND l.mode IN ('AccessShareLock', 'RowShareLock')
+               AND c.relnamespace IS DISTINCT FROM pg_catalog.pg_my_temp_schema())
+      AND NOT (l.locktype = 'object' AND l.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_namespace t WHERE t.oid = l.objid
+                           AND (t.oid = pg_catalog.pg_my_temp_schema() OR t.nspname LIKE 'pg\_toast\_temp\_%'))))
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors
+                  WHERE is_holdable AND creation_time >= pg_catalog.transaction_timestamp())"""
+
+
+async def _holds_only_cursor_rows(catalog: BackendConnection) -> bool:
+    results = await catalog.simple_query(_ONLY_CURSOR_ROWS)
+    rows = next((r.rows for r in results if r.rows), [])
+    return bool(rows) and rows[0][0] == "t"
 
 
 async def finish(runner: StatementRunner, gid: str, commit: bool) -> None:
