@@ -922,7 +922,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         dispatcher.session.send(raw)
 
 
-async def _relax_unvalidated_not_nulls(catalog: BackendConnection, qualified: str, copy: str) -> None:
+async def _relax_unvalidated_not_nulls(catalog: BackendConnection, qualified: str, scratch: str) -> None:
     """LIKE makes a NOT VALID not-null constraint (PostgreSQL 18) a valid one in the copy,
     which the moved rows still NULL there fail (23502, where PostgreSQL updates them): the
     copy drops it; the rows going back meet the table's own constraint."""
@@ -931,7 +931,7 @@ async def _relax_unvalidated_not_nulls(catalog: BackendConnection, qualified: st
         "ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] WHERE c.conrelid = "
         f"pg_catalog.to_regclass({quote_literal(qualified)}) AND c.contype = 'n' AND NOT c.convalidated")
     if rows:
-        await catalog.simple_query(f"ALTER TABLE {copy} "
+        await catalog.simple_query(f"ALTER TABLE {scratch} "
                                    + ", ".join(f"ALTER COLUMN {quote_ident(r[0] or '')} DROP NOT NULL" for r in rows))
 
 

@@ -22,7 +22,12 @@ import re
 from typing import TYPE_CHECKING
 
 from gridpg.errors import NO_ACTIVE_SQL_TRANSACTION, PgError
-from gridpg.frontend.session_settings import NEUTRAL, carries_timer, check_client_encoding, statements_for
+from gridpg.frontend.session_settings import (
+    NEUTRAL,
+    carries_timer,
+    check_client_encoding,
+    statements_for,
+)
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql import xact_time
