@@ -74,13 +74,12 @@ async def select(runner: LoopbackRunner, query: str, request: ExecRequest) -> tu
     ctid_at = _ctid_location(stmt)
     if table.method == "replication":
         return await _select_replicated(runner, text, ctid_at, table)
-    raw = text.encode()
     # the distribution value too, when there is one: a row whose triggers the coordinator
     # fires is then written by a statement pinned to it (`modify`)
     pinned = bool(table.column) and table.method in _PINNED_METHODS
     read = (f"{_qualifier(stmt)}{quote_ident(table.column)}, " if pinned else "")
-    text = (raw[:ctid_at] + f"{read}tableoid::pg_catalog.regclass::pg_catalog.text, ".encode()
-            + raw[ctid_at:]).decode()
+    # (the tree's locations count characters: sql/parse.parse_tree)
+    text = f"{text[:ctid_at]}{read}tableoid::pg_catalog.regclass::pg_catalog.text, {text[ctid_at:]}"
     row_desc = b""
     rows: list[bytes] = []
     for node in table.groups:
@@ -113,9 +112,8 @@ async def _select_replicated(runner: LoopbackRunner, text: str, ctid_at: int,
                       "gridpg cannot run this UPDATE or DELETE of server-side code on a replicated "
                       "table without a primary key row by row (by ctid): each node holds the row "
                       "under another ctid", hint=_REFUSAL_HINT)
-    raw = text.encode()
     read_keys = "".join(f"{quote_ident(k)}::pg_catalog.text, " for k in keys)
-    result = (await conn.simple_query((raw[:ctid_at] + read_keys.encode() + raw[ctid_at:]).decode()))[-1]
+    result = (await conn.simple_query(f"{text[:ctid_at]}{read_keys}{text[ctid_at:]}"))[-1]
     key_at = len(result.columns) - 1 - len(keys)
     rows: list[bytes] = []
     for row in result.rows:
@@ -189,11 +187,11 @@ def _by_key(stmt: dict[str, Any], request: ExecRequest, key: str) -> str:
     where = stmt["whereClause"]["A_Expr"]
     start = int(where["lexpr"]["ColumnRef"]["location"])
     param_at = int(where["rexpr"]["ParamRef"]["location"])
-    raw = request.sql.encode()  # the tree's locations count bytes
-    param = re.match(rb"\$\d+", raw[param_at:])
+    sql = request.sql  # (the tree's locations count characters: sql/parse.parse_tree)
+    param = re.compile(r"\$\d+").match(sql, param_at)
     if param is None:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot find the row postgres_fdw names by ctid")
-    sql = (raw[:start] + f"({key})".encode() + raw[param_at + param.end():]).decode()
+    sql = f"{sql[:start]}({key}){sql[param.end():]}"
     return inline_params(sql, list(request.params))
 
 

@@ -1,0 +1,21 @@
+/*
+SQL as users write it, lead's fourteenth probe. An UPDATE or DELETE of PL/pgSQL code that
+postgres_fdw runs row by row (`SELECT ..., ctid ... FOR UPDATE`, then one statement per
+row: gridpg's frontend/by_ctid.py) on a table with a non-ASCII column name before the ctid
+("Größe"): the extra columns gridpg reads were spliced in at a byte offset the parse tree
+no longer gives (it counts characters), so every such call failed with 42601.
+*/
+CREATE TABLE l14_stock ("ID" int PRIMARY KEY, "Größe" numeric, "naïve" text) DISTRIBUTE BY HASH ("ID");
+CREATE TABLE l14_units ("Kürzel" text PRIMARY KEY, "Faktor" numeric) DISTRIBUTE BY REPLICATION;
+INSERT INTO l14_stock VALUES (1, NULL, 'a'), (2, 2.5, 'b'), (3, -1, NULL), (4, 10, 'd');
+INSERT INTO l14_units VALUES ('kg', 1), ('g', NULL), ('t', 1000);
+CREATE FUNCTION l14_bump(p_by numeric) RETURNS int LANGUAGE plpgsql AS $$ DECLARE n int; BEGIN UPDATE l14_stock SET "Größe" = coalesce("Größe", 0) + p_by, "naïve" = coalesce("naïve", '?') || '+'; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
+SELECT l14_bump(1.5);
+SELECT "ID", "Größe", "naïve" FROM l14_stock ORDER BY "ID";
+CREATE FUNCTION l14_units_fix() RETURNS int LANGUAGE plpgsql AS $$ DECLARE n int; BEGIN UPDATE l14_units SET "Faktor" = coalesce("Faktor", 0.001) WHERE "Kürzel" <> 'x' AND now() IS NOT NULL; GET DIAGNOSTICS n = ROW_COUNT; RETURN n; END $$;
+SELECT l14_units_fix();
+SELECT "Kürzel", "Faktor" FROM l14_units ORDER BY "Kürzel";
+CREATE FUNCTION l14_prune(p_min numeric) RETURNS int LANGUAGE plpgsql AS $$ DECLARE n int; BEGIN DELETE FROM l14_stock WHERE coalesce("Größe", 0) < p_min AND now() IS NOT NULL; GET DIAGNOSTICS n = ROW_COUNT; DELETE FROM l14_units WHERE coalesce("Faktor", 0) > p_min * 100 AND now() IS NOT NULL; RETURN n; END $$;
+SELECT l14_prune(3);
+SELECT "ID", "Größe", "naïve" FROM l14_stock ORDER BY "ID";
+SELECT "Kürzel", "Faktor" FROM l14_units ORDER BY "Kürzel";
