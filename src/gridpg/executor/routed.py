@@ -315,6 +315,9 @@ def build_routed(
     for table in spec.references:
         groups = frozenset(table.groups)
         allowed = groups if allowed is None else allowed & groups
+    for table in spec.locked_references:  # (router.RouterSpec: locked on their first node only)
+        groups = frozenset((min(table.groups),))
+        allowed = groups if allowed is None else allowed & groups
     route = RoutedStatement(
         snapshot=snapshot, settings_generation=settings_generation, sql=sql, writes=spec.writes,
         fixed_group=spec.fixed_group, pins=tuple(pins), allowed=allowed,

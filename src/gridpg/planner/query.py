@@ -96,9 +96,20 @@ class QueryContext:
             return NotApplicable(Strategy.PUSHDOWN, "a sub-select calls a volatile function: PostgreSQL "
                                  "draws its value once, each node would draw its own")
         groups = pushable_from(self.body, self.resolved, self.snapshot)
-        if isinstance(groups, NotApplicable) or not self.pinned:
+        if isinstance(groups, NotApplicable):
             return groups
-        return [g for g in groups if g in self.pinned]  # IN (...) over a few shards
+        if self.pinned:
+            groups = [g for g in groups if g in self.pinned]  # IN (...) over a few shards
+        if self.writes and "relation" not in self.body:
+            for table in router.locked_references(self.body, self.resolved):
+                if set(groups) != {min(table.groups)}:
+                    # every locker and writer of a reference table's rows locks them on its
+                    # first node: locked on another, two sessions would both hold the row
+                    raise PgError(FEATURE_NOT_SUPPORTED, f'SELECT ... FOR UPDATE/SHARE of reference table '
+                                  f'"{table.name}" together with distributed tables is not supported here',
+                                  hint="Name the tables to lock with FOR UPDATE OF, or lock the reference "
+                                  "table's rows in a statement of their own.")
+        return groups
 
 
 Outcome = DistributedPlan | NotApplicable

@@ -24,6 +24,10 @@ class RouterSpec:
     fixed_group: str | None
     writes: bool
     references: tuple[DistTable, ...]
+    # reference tables whose rows a FOR UPDATE/SHARE locks: every locker and writer of such
+    # a table locks its rows on the table's first node, so routed elsewhere the lock would
+    # be on a replica no one else looks at (two sessions "holding" the same row)
+    locked_references: tuple[DistTable, ...] = ()
 
 
 def route(sql: str, spec: RouterSpec, snapshot: CatalogSnapshot,
@@ -50,6 +54,11 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
                 return RouterSpec((), min(common), True, ())
             return NotApplicable(Strategy.ROUTER, "a write to a reference table goes to every node")
         return RouterSpec((), min(common), False, ())
+    if writes and "relation" in body and resolved[0].table is not None \
+            and resolved[0].table.method == "replication":
+        # `DELETE FROM ref USING dist WHERE dist.k = 1 AND ...`: pinned by the distributed
+        # table, but the target's rows are on every node (written on one, the replicas differ)
+        return NotApplicable(Strategy.ROUTER, "a write to a reference table goes to every node")
     if not all_top_level(body, resolved):
         return NotApplicable(Strategy.ROUTER, "distributed tables appear in subqueries or CTEs")
     if "relation" in body and analyze.has_node(body.get("targetList") or [], "SetToDefault"):
@@ -68,7 +77,25 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
             return NotApplicable(Strategy.ROUTER, f'"{table.name}" is not pinned by its distribution column')
         pins.append((table, tuple(values)))
     references = tuple(r.table for r in resolved if r.table is not None and r.table.method == "replication")
-    return RouterSpec(tuple(pins), None, writes, references)
+    locked = locked_references(body, resolved) if writes and "relation" not in body else ()
+    return RouterSpec(tuple(pins), None, writes, references, locked)
+
+
+def locked_references(body: dict[str, Any], resolved: list[Resolved]) -> tuple[DistTable, ...]:
+    """The reference tables of the FROM clause that the SELECT's FOR UPDATE/SHARE locks
+    (all of them, or those named by `OF`)."""
+    named: set[str] = set()
+    for clause in body.get("lockingClause") or []:
+        rels = clause.get("LockingClause", {}).get("lockedRels")
+        if not rels:
+            named = set()
+            break
+        named.update(rel.get("RangeVar", {}).get("relname", "") for rel in rels)
+    else:
+        if not named:
+            return ()
+    return tuple(r.table for r in resolved if r.table is not None and r.table.method == "replication"
+                 and (not named or (r.ref.alias or r.ref.name) in named))
 
 
 def target_spec(body: dict[str, Any], resolved: list[Resolved]) -> RouterSpec | None:
@@ -117,6 +144,10 @@ def decide(sql: str, spec: RouterSpec, groups: set[str] | None) -> RouterPlan | 
             return NotApplicable(Strategy.ROUTER, "a reference table is not on the pinned node")
     if len(groups) != 1:
         return NotApplicable(Strategy.ROUTER, f"the pinned rows are on {len(groups)} nodes")
+    for table in spec.locked_references:
+        if groups != {min(table.groups)}:
+            return NotApplicable(Strategy.ROUTER, f'the rows of reference table "{table.name}" '
+                                 "are locked on its first node, not the pinned one")
     return RouterPlan((Fragment(next(iter(groups)), sql),), spec.writes, sql=sql)
 
 

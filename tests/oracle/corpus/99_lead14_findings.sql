@@ -19,3 +19,24 @@ CREATE FUNCTION l14_prune(p_min numeric) RETURNS int LANGUAGE plpgsql AS $$ DECL
 SELECT l14_prune(3);
 SELECT "ID", "Größe", "naïve" FROM l14_stock ORDER BY "ID";
 SELECT "Kürzel", "Faktor" FROM l14_units ORDER BY "Kürzel";
+
+-- A write to a REPLICATION table whose other tables pin it to one node (`DELETE FROM ref
+-- USING dist WHERE dist.k = 1 AND ...`) went to that node alone: one replica written, the
+-- others not, and reads served by another node answered the old rows (DELETE 1, nothing
+-- deleted). A table gridpg distributed by default becomes such a table when a unique index
+-- without its key is added. Now every replica is written (the router declines).
+CREATE TABLE l14_a (x int PRIMARY KEY, u text);
+CREATE TABLE l14_b (id int PRIMARY KEY, r int);
+INSERT INTO l14_a VALUES (1, 'me'), (2, 'you'), (3, 'us'), (4, 'them');
+INSERT INTO l14_b VALUES (10, 1), (20, 2), (30, 3), (40, 4);
+CREATE UNIQUE INDEX l14_a_u ON l14_a (u);
+DELETE FROM l14_a USING l14_b WHERE l14_b.r = l14_a.x AND l14_b.id = 10 RETURNING l14_a.x;
+SELECT * FROM l14_a ORDER BY x;
+DELETE FROM l14_a USING l14_b WHERE l14_b.r = l14_a.x AND l14_b.id = 20;
+SELECT * FROM l14_a ORDER BY x;
+UPDATE l14_a SET u = 'upd' FROM l14_b WHERE l14_b.r = l14_a.x AND l14_b.id = 30 RETURNING l14_a.*;
+SELECT * FROM l14_a ORDER BY x;
+MERGE INTO l14_a USING l14_b ON l14_a.x = l14_b.r AND l14_b.id = 40 WHEN MATCHED THEN UPDATE SET u = 'merged';
+SELECT * FROM l14_a ORDER BY x;
+INSERT INTO l14_a SELECT id, 'from b' FROM l14_b WHERE id = 20;
+SELECT * FROM l14_a ORDER BY x;
