@@ -157,3 +157,16 @@ def test_binary_arrays_and_composites_name_the_catalog_servers_types(gridpg_clus
             "INSERT INTO on_hand VALUES (7, ROW('x', 1, 2, 'blue')::inventory_item, 1, '{green}', NULL, '{red}') "
             "RETURNING item, cs, ds").fetchone()
         assert row[0].c == color.blue and row[1] == [color.green] and row[2] == [color.red]
+        # COPY of the table in binary: each node's copy named its own OID (two in one file)
+        with conn.cursor().copy("COPY on_hand (cs, item) TO STDOUT (FORMAT binary)") as copy:
+            data = b"".join(bytes(chunk) for chunk in copy)
+        at, named = 19, set()
+        while struct.unpack("!h", data[at:at + 2])[0] != -1:
+            at += 2
+            values = []
+            for _ in range(2):
+                (size,) = struct.unpack("!i", data[at:at + 4])
+                values.append(data[at + 4:at + 4 + size])
+                at += 4 + size
+            named |= _array_oids(values[0], False) | _field_oids(values[1])
+        assert named <= catalog, named - catalog
