@@ -36,6 +36,17 @@ def tables(gridpg_cluster: Cluster, schema: str) -> str:
     "DELETE FROM {s}.t a USING {s}.t b WHERE a.ctid < b.ctid AND a.id = b.id AND a.ctid IN (SELECT ctid FROM {s}.t)",
     "UPDATE {s}.t SET v = 0 WHERE ctid = (SELECT ctid FROM {s}.t ORDER BY id LIMIT 1)",
     "UPDATE {s}.ref SET v = 0 WHERE ctid = '(0,1)'",
+    # the SELECT list combining the ctids of several shards (PostgreSQL's manual on system
+    # columns): 50 rows gave count(DISTINCT ctid) 4, min/max and ORDER BY ctid LIMIT each
+    # shard's first rows, a comparison true in every shard
+    "SELECT count(DISTINCT ctid) FROM {s}.t",
+    "SELECT count(DISTINCT a.ctid) FROM {s}.t a JOIN {s}.t b ON a.id = b.id",
+    "SELECT k, min(ctid), max(ctid) FROM {s}.t GROUP BY k",
+    "SELECT DISTINCT ctid FROM {s}.t",
+    "SELECT ctid::text AS c, count(*) FROM {s}.t GROUP BY c",
+    "SELECT ctid, id FROM {s}.t ORDER BY ctid LIMIT 3",
+    "SELECT id, row_number() OVER (ORDER BY ctid) FROM {s}.t",
+    "SELECT id, ctid = '(0,1)' FROM {s}.t",
 ])
 def test_ctid_across_shards_is_refused(gridpg_cluster: Cluster, tables: str, sql: str) -> None:
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
@@ -49,6 +60,10 @@ def test_ctid_within_one_shard_runs(gridpg_cluster: Cluster, tables: str) -> Non
     s = tables
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         assert len(conn.execute(f"SELECT ctid, * FROM {s}.t ORDER BY ctid").fetchall()) == 50
+        shown = conn.execute(f"SELECT ctid::text, (ctid::text::point)[0], id FROM {s}.t").fetchall()
+        assert len(shown) == 50
+        assert conn.execute(f"SELECT count(DISTINCT ctid) FROM {s}.t WHERE id = 7").fetchone() == (2,)
+        assert conn.execute(f"SELECT count(DISTINCT ctid), min(ctid) FROM {s}.ref").fetchone() == (5, "(0,1)")
         assert conn.execute(f"SELECT count(*) FROM {s}.ref WHERE ctid = '(0,1)'").fetchone() == (1,)
         ctid = conn.execute(f"SELECT ctid FROM {s}.t WHERE id = 20").fetchone()[0]
         assert conn.execute(f"UPDATE {s}.t SET v = 0 WHERE id = 20 AND ctid = %s", (ctid,)).rowcount == 1

@@ -22,6 +22,20 @@ def test_oid_columns_in_binary_are_found() -> None:
     assert oid_results.oid_columns(sql, _DESCRIPTION, [1, 1]) == {}  # the Bind's own error
 
 
+def test_user_types_whose_binary_form_names_types_are_found() -> None:
+    """Arrays of user types, composites and domains over them name types by OID in their
+    binary form: the coordinator's set of them (read at each catalog reload) marks them."""
+    description = codec.build_row_description([
+        codec.Column("id", type_oid=23), codec.Column("cs", type_oid=40001), codec.Column("item", type_oid=40002),
+        codec.Column("c", type_oid=40003), codec.Column("ints", type_oid=1007)])
+    sql = "SELECT id, cs, item, c, ints FROM on_hand"
+    user_types = frozenset({40001, 40002})
+    assert oid_results.oid_columns(sql, description, [1], user_types) == {1: 40001, 2: 40002}
+    assert oid_results.oid_columns(sql, description, [1, 0, 1, 1, 1], user_types) == {2: 40002}
+    assert oid_results.oid_columns(sql, description, [1]) == {}
+    assert oid_results.oid_columns(sql, description, [0], user_types) == {}
+
+
 def test_statements_answered_by_the_catalog_server_are_left_alone() -> None:
     assert oid_results.oid_columns("FETCH 5 FROM c", _DESCRIPTION, [1]) == {}
     assert oid_results.oid_columns("SHOW ALL", _DESCRIPTION, [1]) == {}

@@ -61,3 +61,25 @@ def test_diverging_defaults() -> None:
 ])
 def test_uses_ctid(sql: str, kind: str, uses: bool) -> None:
     assert row_ids.uses_ctid(parse_tree(sql)[kind], kind) is uses
+
+
+@pytest.mark.parametrize(("sql", "kind", "combines"), [
+    # shown only: as is, cast, a part of it; ORDER BY without LIMIT only orders the output
+    ("SELECT ctid, * FROM t ORDER BY ctid", "SelectStmt", False),
+    ("SELECT ctid::text, (ctid::text::point)[0] AS blk, id FROM t", "SelectStmt", False),
+    ("DELETE FROM t WHERE id > 3 RETURNING ctid", "DeleteStmt", False),
+    ("SELECT count(*) FROM t a JOIN t b ON a.id = b.id WHERE a.ctid < b.ctid", "SelectStmt", False),
+    # combined over shards: each shard's (0,1) counted once, the first rows of every shard
+    ("SELECT count(DISTINCT ctid) FROM t", "SelectStmt", True),
+    ("SELECT k, min(ctid), max(ctid) FROM t GROUP BY k", "SelectStmt", True),
+    ("SELECT DISTINCT ctid FROM t", "SelectStmt", True),
+    ("SELECT ctid::text AS c, count(*) FROM t GROUP BY c", "SelectStmt", True),
+    ("SELECT ctid FROM t ORDER BY ctid LIMIT 3", "SelectStmt", True),
+    ("SELECT id FROM t ORDER BY ctid OFFSET 5", "SelectStmt", True),
+    ("SELECT id, row_number() OVER (ORDER BY ctid) FROM t", "SelectStmt", True),
+    ("SELECT id, ctid = '(0,1)' FROM t", "SelectStmt", True),
+    ("SELECT count(*) FILTER (WHERE ctid = '(0,1)') FROM t", "SelectStmt", True),
+    ("UPDATE t SET v = 1 WHERE id > 3 RETURNING ctid = '(0,1)'", "UpdateStmt", True),
+])
+def test_combines_shown_ctids(sql: str, kind: str, combines: bool) -> None:
+    assert row_ids.combines_shown_ctids(parse_tree(sql)[kind], kind) is combines

@@ -1891,6 +1891,16 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
     col_sql = ", ".join(quote_ident(c) for c in cols)
     groups = table.groups[:1] if table.method == "replication" else table.groups
     source = await _copy_source(dispatcher, table)
+    if fmt == "binary" and await _copies_user_type_oids(dispatcher, table, cols):
+        # a node's binary array of an enum (composite, ...) names the node's OID of that
+        # type: the catalog server copies the gathered rows, its own OIDs in them
+        stmt = parse_sql(request.sql)[0].stmt
+        stmt.query = parse_sql(f"SELECT {col_sql} FROM {source}")[0].stmt
+        stmt.relation = None
+        stmt.attlist = None
+        sql = str(RawStream()(stmt))
+        if await copy_query_out(dispatcher, replace(request, sql=sql), sqlparse.parse_tree(sql)["CopyStmt"]):
+            return
     dispatcher.session.send(codec.build_copy_response(b"H", 1 if fmt == "binary" else 0, len(cols)))
     total = 0
     for index, group in enumerate(groups):
@@ -1907,6 +1917,21 @@ async def copy_table_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
                                        skip_binary_trailer=index < len(groups) - 1 and fmt == "binary")
     dispatcher.session.send(codec.COPY_DONE)
     dispatcher.session.send(codec.build_command_complete(f"COPY {total}"))
+
+
+async def _copies_user_type_oids(dispatcher: Dispatcher, table: DistTable, cols: list[str]) -> bool:
+    """Whether a copied column's binary form names a user type by OID (an array of one, a
+    composite, a domain over either: `Coordinator.oid_carrying_types`)."""
+    carrying = dispatcher.coord.oid_carrying_types
+    if not carrying:
+        return False
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    rows = await conn.query(
+        "SELECT a.attname, a.atttypid FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
+        f"{quote_literal(quote_qualified(table.schema, table.name))}::pg_catalog.regclass "
+        "AND a.attnum > 0 AND NOT a.attisdropped")
+    return any(name in cols and int(oid or 0) in carrying for name, oid in rows)
 
 
 async def _copy_source(dispatcher: Dispatcher, table: DistTable) -> str:

@@ -8,6 +8,16 @@ in text; the names are then turned into the catalog server's binary values by th
 catalog server itself (`regclasssend('t'::regclass)`), one query per type for all the
 distinct names of the result, and the rows reach the client with the values replaced.
 
+The binary form of an array names its element type by OID, and a composite's names the
+type of each field: an array of an enum or of a composite, a composite (a table's row
+type, PostgreSQL's `inventory_item` of the manual's rowtypes chapter) or a domain over
+one carries the datanode's OIDs of the user's types. psycopg's binary loaders pick the
+element's loader by that OID: `[b'red', b'blue']` for an enum array, raw bytes for an
+array of composites. Such columns (`user_types`: the catalog server's OIDs of those types,
+read at each catalog reload) take the same way: text from the nodes, the catalog server's
+`typsend` of each value. Not covered: anonymous records (`record`, `record[]`), which
+have no text input to cast to.
+
 Owns only that translation; what runs where is the planner's. Results whose last step
 ran on the catalog server (it parsed the names into its own OIDs) come out the same.
 """
@@ -18,7 +28,7 @@ import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any
 
-from gridpg.errors import PgError
+from gridpg.errors import UNDEFINED_OBJECT, PgError
 from gridpg.pgwire import codec
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
@@ -43,27 +53,30 @@ _FROM_DATANODES = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteSt
                              "ExecuteStmt"})
 
 
-def oid_columns(sql: str, row_description: bytes | None, result_formats: list[int]) -> dict[int, int]:
-    """{column position: type OID} of the OID-valued columns the client wants in binary,
+def oid_columns(sql: str, row_description: bytes | None, result_formats: list[int],
+                user_types: frozenset[int] = frozenset()) -> dict[int, int]:
+    """{column position: type OID} of the OID-valued columns the client wants in binary
+    (reg* types, and `user_types`: arrays of user types, composites, domains over them),
     of a statement whose rows may come from datanodes."""
     if row_description is None or 1 not in result_formats:
         return {}
-    return dict(_oid_columns(sql, row_description, tuple(result_formats)))
+    return dict(_oid_columns(sql, row_description, tuple(result_formats), user_types))
 
 
 @functools.lru_cache(maxsize=4096)  # (per Execute of binary clients: asyncpg asks binary always)
-def _oid_columns(sql: str, row_description: bytes,
-                 result_formats: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
-    return tuple(_find_oid_columns(sql, row_description, list(result_formats)).items())
+def _oid_columns(sql: str, row_description: bytes, result_formats: tuple[int, ...],
+                 user_types: frozenset[int]) -> tuple[tuple[int, int], ...]:
+    return tuple(_find_oid_columns(sql, row_description, list(result_formats), user_types).items())
 
 
-def _find_oid_columns(sql: str, row_description: bytes, result_formats: list[int]) -> dict[int, int]:
+def _find_oid_columns(sql: str, row_description: bytes, result_formats: list[int],
+                      user_types: frozenset[int] = frozenset()) -> dict[int, int]:
     columns = codec.parse_row_description(row_description[5:])
     formats = result_formats * len(columns) if len(result_formats) == 1 else result_formats
     if len(formats) != len(columns):
         return {}  # the Bind's own error is PostgreSQL's, reported elsewhere
     found = {i: c.type_oid for i, (c, f) in enumerate(zip(columns, formats, strict=True))
-             if f == 1 and (c.type_oid in _SCALARS or c.type_oid in _ARRAYS)}
+             if f == 1 and (c.type_oid in _SCALARS or c.type_oid in _ARRAYS or c.type_oid in user_types)}
     try:
         return found if found and sqlparse.node_type(sqlparse.parse_tree(sql)) in _FROM_DATANODES else {}
     except PgError:
@@ -136,8 +149,19 @@ async def _catalog_values(runner: StatementRunner, captured: list[bytes],
 async def _send_all(catalog: Any, type_oid: int, texts: list[bytes]) -> list[bytes]:
     """The binary form of each text value of the type, as the catalog server sends it."""
     element = _ARRAYS.get(type_oid)
-    type_name = f"pg_catalog.{_SCALARS[element]}[]" if element else f"pg_catalog.{_SCALARS[type_oid]}"
-    send = "pg_catalog.array_send" if element else f"pg_catalog.{_SCALARS[type_oid]}send"
+    if element:
+        type_name, send = f"pg_catalog.{_SCALARS[element]}[]", "pg_catalog.array_send"
+    elif type_oid in _SCALARS:
+        type_name, send = f"pg_catalog.{_SCALARS[type_oid]}", f"pg_catalog.{_SCALARS[type_oid]}send"
+    else:  # a user's type: its name and send function as the catalog server spells them
+        rows = await catalog.query(
+            "SELECT pg_catalog.format_type(t.oid, NULL), pg_catalog.quote_ident(n.nspname) || '.' || "
+            "pg_catalog.quote_ident(p.proname) FROM pg_catalog.pg_type t JOIN pg_catalog.pg_proc p "
+            "ON p.oid = t.typsend JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+            f"WHERE t.oid = {int(type_oid)}")
+        if not rows:
+            raise PgError(UNDEFINED_OBJECT, f"type with OID {int(type_oid)} does not exist")
+        type_name, send = rows[0][0], rows[0][1]
     literals = ", ".join(quote_literal(t.decode()) for t in texts)
     rows = await catalog.query(
         f"SELECT pg_catalog.encode({send}(v::{type_name}), 'hex') FROM pg_catalog.unnest("

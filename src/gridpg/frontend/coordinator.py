@@ -65,6 +65,14 @@ log = logging.getLogger("gridpg.coordinator")
 TYPE_MAP_WAIT = 1.0  # seconds a catalog reload waits for a datanode's type OIDs (one down)
 # Types clients may look up by OID: user and extension types (enums, domains, composites,
 # base types, their arrays), not the row types of tables and views (nor their arrays).
+# Types whose binary form names a user type by OID (the element of an array of one, the
+# fields of a composite, a domain over either): executor/oid_results.py sends them in the
+# catalog server's binary form.
+OID_CARRYING_TYPES_SQL = """SELECT t.oid FROM pg_catalog.pg_type t
+LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
+WHERE t.oid >= 16384 AND (t.typtype = 'c' OR t.typcategory = 'A'
+  OR (t.typtype = 'd' AND b.oid >= 16384 AND (b.typtype = 'c' OR b.typcategory = 'A')))"""
+
 TYPE_OIDS_SQL = """SELECT t.oid, n.nspname, t.typname FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid
@@ -240,6 +248,8 @@ class Coordinator:
         self.notify_hub = NotifyHub(self)  # user LISTEN/NOTIFY (frontend/notify_hub.py)
         self._columns: dict[Any, Any] = {}
         self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
+        # catalog OIDs of arrays of user types, composites, domains over them (OID_CARRYING_TYPES_SQL)
+        self.oid_carrying_types: frozenset[int] = frozenset()
         self._sequences: dict[str, list[int]] = {}
         self._sequence_caches: dict[str, int] = {}  # CACHE of each sequence, per epoch
         self._type_names: dict[tuple[int, int], str] = {}  # (oid, typmod) -> name
@@ -466,6 +476,7 @@ class Coordinator:
         TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down)."""
         try:
             wanted = {(schema, name): int(oid) for oid, schema, name in await catalog.query(TYPE_OIDS_SQL)}
+            self.oid_carrying_types = frozenset(int(row[0]) for row in await catalog.query(OID_CARRYING_TYPES_SQL))
         except PgError:
             return
 

@@ -590,7 +590,8 @@ class Session:
         if len(params) != len(described[0] if described is not None else statement.param_oids):
             return None  # on_bind reports PostgreSQL's error
         if 1 in result_formats and (described is None
-                                    or oid_results.oid_columns(statement.sql, described[1], result_formats)):
+                                    or oid_results.oid_columns(statement.sql, described[1], result_formats,
+                                                               runner.coord.oid_carrying_types)):
             return None  # regclass ... in binary: execute_portal gives the catalog's OIDs
         try:
             description = self._portal_description(statement, described[1], result_formats) \

@@ -705,8 +705,8 @@ class StatementRunner:
         if 1 in portal.result_formats and portal.cursor is None:
             described = portal.statement.described or await self.describe(portal.statement)
             oid_columns = oid_results.oid_columns(portal.statement.sql, described[1],
-                                                  portal.result_formats)
-            if oid_columns:  # regclass ... in binary: the catalog server's OIDs
+                                                  portal.result_formats, self.coord.oid_carrying_types)
+            if oid_columns:  # regclass, arrays of enums ... in binary: the catalog server's OIDs
                 await self._execute_oid_portal(portal, max_rows, oid_columns, described)
                 return
         if (not max_rows and portal.cursor is None and self.private_snapshot is None

@@ -12,9 +12,14 @@ under another ctid, so a write by ctid could change a different row on each node
 A statement over several shards that uses ctid anywhere but its top-level output (its
 SELECT list, RETURNING, ORDER BY) is refused with 0A000, unless its tables are colocated
 and joined on their distribution columns with ctid in no sub-select (the USING dedupe on
-the key pairs rows of one shard). A statement the router sends to
-one shard (`col = const`) never reaches this check, nor does server-side code, whose
-row-by-row ctid path has its own handling (frontend/by_ctid.py).
+the key pairs rows of one shard). The output may show a ctid (as is, cast, a part of it)
+but not combine the ctids of several shards, even in that join: an aggregate or window
+function over it (`count(DISTINCT ctid)`, `min(ctid)`), a comparison in the SELECT list,
+SELECT DISTINCT or GROUP BY with a ctid in the SELECT list, ORDER BY ctid with
+LIMIT/OFFSET counted each shard's `(0,1)` as one row or kept the first rows of every
+shard (40 rows gave `count(DISTINCT ctid)` 4). A statement the router sends to one shard
+(`col = const`) never reaches this check, nor does server-side code, whose row-by-row
+ctid path has its own handling (frontend/by_ctid.py).
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ def ensure_no_row_identity(sql: str, body: dict[str, Any], kind: str, resolved: 
     if "ctid" not in sql.lower():
         return
     table = next((r.table for r in resolved if r.table is not None and _has_several_row_spaces(r, kind)), None)
-    if table is None or not uses_ctid(body, kind) or _within_one_shard(body, kind, resolved, snapshot):
+    if table is None:
+        return
+    if not combines_shown_ctids(body, kind) and (
+            not uses_ctid(body, kind) or _within_one_shard(body, kind, resolved, snapshot)):
         return
     raise PgError(FEATURE_NOT_SUPPORTED,
                   f'{kind[:-4].upper()} comparing ctid over distributed table "{table.name}" is not supported '
@@ -51,8 +59,40 @@ def uses_ctid(body: dict[str, Any], kind: str) -> bool:
     """Whether `body` reads ctid outside its own top-level output (a SELECT's ctid column
     list and ORDER BY are only shown; for UPDATE/DELETE the SET list counts)."""
     skip = _OUTPUT_PARTS if kind == "SelectStmt" else ("returningList", "returningClause")
-    parts = [value for key, value in body.items() if key not in skip]
+    return _mentions_ctid([value for key, value in body.items() if key not in skip])
+
+
+def combines_shown_ctids(body: dict[str, Any], kind: str) -> bool:
+    """Whether the statement's own output does more with ctid than show it: an output
+    item computes with it (aggregate, window function, comparison; a cast or a subscript
+    of it only shows it), SELECT DISTINCT or GROUP BY compares the ctids it outputs, or
+    ORDER BY ctid with LIMIT/OFFSET picks rows by it."""
+    if kind == "SelectStmt":
+        grouped = body.get("distinctClause") is not None or body.get("groupClause") is not None
+        if grouped and _mentions_ctid(body.get("targetList")):  # GROUP BY 1, an output name
+            return True
+        limited = body.get("limitCount") is not None or body.get("limitOffset") is not None
+        if limited and _mentions_ctid(body.get("sortClause")):
+            return True
+    parts = [body.get(key) for key in ("targetList", "returningList", "returningClause")]
     for node in analyze._walk(parts):
+        if isinstance(node, dict) and isinstance(node.get("ResTarget"), dict) \
+                and not _only_shown(node["ResTarget"].get("val")):
+            return True
+    return False
+
+
+def _only_shown(value: Any) -> bool:
+    """An output item that is ctid itself, cast or subscripted, or does not read ctid."""
+    while isinstance(value, dict) and ("TypeCast" in value or "A_Indirection" in value):
+        value = (value.get("TypeCast") or value.get("A_Indirection") or {}).get("arg")
+    if isinstance(value, dict) and "ColumnRef" in value:
+        return True
+    return not _mentions_ctid(value)
+
+
+def _mentions_ctid(tree: Any) -> bool:
+    for node in analyze._walk(tree):
         if isinstance(node, dict) and isinstance(node.get("ColumnRef"), dict):
             fields = node["ColumnRef"].get("fields") or []
             last = fields[-1] if fields else {}
