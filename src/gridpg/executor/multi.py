@@ -1550,7 +1550,9 @@ def _inner_statement_text(sql: str, has_option_list: bool) -> str:
     """
     from gridpg.sql.parse import closing_paren, tokens
 
-    toks = tokens(sql)
+    # (comments are tokens of their own: `/* why */ EXPLAIN ...`, as psql sends it, took
+    # the comment for EXPLAIN and explained "EXPLAIN ..." again, 42601)
+    toks = [t for t in tokens(sql) if t.name not in ("C_COMMENT", "SQL_COMMENT")]
     index = 1
     if index < len(toks) and toks[index].name == "ASCII_40":
         if not has_option_list:
