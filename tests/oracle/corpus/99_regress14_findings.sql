@@ -51,3 +51,22 @@ INSERT INTO r14_cols VALUES (1, 2, 3), (5, 6, 7);
 SELECT tableoid::regclass::text AS part, id, d, b FROM r14_cols ORDER BY id;
 UPDATE r14_cols SET d = d + 1 WHERE id = 5;
 SELECT id, d, b FROM r14_cols WHERE id = 5;
+
+-- matview.sql:304-313: EXPLAIN ANALYZE CREATE TABLE AS / MATERIALIZED VIEW of a relation
+-- that exists: PostgreSQL's 42P07, or with IF NOT EXISTS a NOTICE and no plan, where
+-- gridpg refused the statement first (0A000)
+CREATE TABLE r14_ctas (a int);
+INSERT INTO r14_ctas VALUES (1), (2);
+-- error
+EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF, TIMING OFF, BUFFERS OFF) CREATE TABLE r14_ctas AS SELECT 1 / 0 AS a;
+EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF, TIMING OFF, BUFFERS OFF) CREATE TABLE IF NOT EXISTS r14_ctas AS SELECT 1 / 0 AS a;
+CREATE MATERIALIZED VIEW r14_mv AS SELECT a FROM r14_ctas;
+-- error
+EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF, TIMING OFF, BUFFERS OFF) CREATE MATERIALIZED VIEW r14_mv AS SELECT 1 / 0;
+EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF, TIMING OFF, BUFFERS OFF) CREATE MATERIALIZED VIEW IF NOT EXISTS r14_mv AS SELECT 1 / 0;
+SELECT a FROM r14_mv ORDER BY a;
+
+-- merge.sql:117: MERGE into a materialized view over a distributed table: PostgreSQL's
+-- 0A000 "cannot execute MERGE on relation" (42809 before)
+-- error
+MERGE INTO r14_mv m USING r14_ctas t ON m.a = t.a WHEN MATCHED THEN DELETE;
