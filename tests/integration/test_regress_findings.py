@@ -1260,3 +1260,16 @@ def test_explain_analyze_creating_a_table_in_server_side_code_is_refused(
             conn.execute(code)
         assert conn.execute("SELECT to_regclass('eac_t')").fetchone() == (None,)
         assert conn.execute("SELECT eac_plan()").fetchone()[0].startswith("Result")
+
+
+@pytest.mark.parametrize("comment", ["/* why */ ", "/* one */ -- two\n", "-- why\n"])
+@pytest.mark.parametrize("options", ["(COSTS OFF) ", ""])
+def test_explain_after_a_leading_comment(gridpg_cluster: Cluster, schema: str, comment: str, options: str) -> None:
+    """(inherit.sql:1257, 1260) `/* ... */ EXPLAIN ...`, a comment psql sends on with the
+    statement, failed with 42601: the comment was taken for the EXPLAIN keyword and
+    `EXPLAIN ...` itself explained again."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE expl_c (a int, b text) DISTRIBUTE BY HASH (a)")
+        lines = [r[0] for r in conn.execute(f"{comment}EXPLAIN {options}SELECT * FROM expl_c WHERE a IS NULL")]
+        assert lines[0].startswith("Distributed plan"), lines

@@ -29,7 +29,8 @@ def _check(sql: str, unpopulated: bool = False) -> None:
     ("INSERT INTO mv VALUES (1)", "42809"),
     ("UPDATE mv SET a = 1", "42809"),
     ("DELETE FROM mv", "42809"),
-    ("MERGE INTO mv USING t ON true WHEN MATCHED THEN DELETE", "42809"),
+    # PostgreSQL's 0A000 "cannot execute MERGE on relation" (merge.sql:117; 42809 before)
+    ("MERGE INTO mv USING t ON true WHEN MATCHED THEN DELETE", "0A000"),
     ("SELECT * FROM mv FOR UPDATE", "42809"),
     ("SELECT * FROM t JOIN mv m ON true FOR SHARE OF m", "42809"),
 ])

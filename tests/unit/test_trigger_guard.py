@@ -236,3 +236,17 @@ def test_volatility_read_from_the_definition(definition: str, volatile: bool) ->
     from gridpg.planner.routines import Routine
 
     assert is_volatile(Routine(1, "s", "f", "", "sql", "f", definition)) is volatile
+
+
+def test_fire_sql_gives_when_the_rows_tableoid_only_where_it_reads_it() -> None:
+    """(triggers.sql:214) WHEN (new.tableoid = old.tableoid) failed with 42703 when the
+    coordinator fired the trigger; a WHEN not naming it keeps whole rows as they were."""
+    reads = tg.Trigger("t", 7, tg.ROW | tg.UPDATE, "O",
+                       "CREATE TRIGGER t AFTER UPDATE ON s.t FOR EACH ROW WHEN ((new.tableoid = old.tableoid)) "
+                       "EXECUTE FUNCTION f()")
+    sql = tg.fire_sql([tg.Firing(reads, "f7_abc", 4242, "s", "t")], "UPDATE", "AFTER", "ROW", "s.t", "(2)", "(1)")
+    assert "SelectStmt" in sqlparse.parse_tree(sql)
+    assert sql.count("4242::oid AS tableoid") == 2
+    plain = tg.Trigger("t", 7, tg.ROW | tg.UPDATE, "O", DEF)
+    sql = tg.fire_sql([tg.Firing(plain, "f7_abc", 4242, "s", "t")], "UPDATE", "AFTER", "ROW", "s.t", "(2)", "(1)")
+    assert "AS tableoid" not in sql

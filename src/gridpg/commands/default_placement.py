@@ -88,8 +88,8 @@ async def fit_new_table(ddl: DdlRunner, table: DistTable, fks: list[ForeignKey])
 
 async def fit_dropped_distribution_column(ddl: DdlRunner, tree: dict[str, Any], schema: str, name: str) -> bool:
     """After an `ALTER TABLE ... DROP COLUMN` ran on the catalog servers: when it dropped the
-    distribution column gridpg chose for a table (a plain table, nothing inheriting from it
-    and no parent), the table is rebuilt from the catalog's definition, which no longer has
+    distribution column gridpg chose for a table (a plain table or a partitioned one without
+    partitions, nothing inheriting from it and no parent), the table is rebuilt from the catalog's definition, which no longer has
     the column, under the default rules applied to the columns and keys left (as CREATE
     TABLE would have placed it without the column). On the datanodes that column is the
     partition key of the table's shards, so the statement itself failed there (42P16)
@@ -112,7 +112,10 @@ async def fit_dropped_distribution_column(ddl: DdlRunner, tree: dict[str, Any], 
         "OR i.inhparent = c.oid), c.relkind, (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a "
         f"WHERE a.attrelid = c.oid AND a.attname = {quote_literal(table.column or '')} AND NOT a.attisdropped) "
         f"FROM pg_catalog.pg_class c WHERE c.oid = {_regclass(schema, name)}")
-    if not rows or rows[0] != ("0", "r", "0"):
+    # (a partitioned parent with no partitions yet takes the drop on the datanodes, where
+    # it is not partitioned by that column, but keeps naming it as its distribution: every
+    # later PARTITION OF / ATTACH PARTITION failed, 42703; it is rebuilt alike)
+    if not rows or rows[0] not in (("0", "r", "0"), ("0", "p", "0")):
         return False
     await redistribute(ddl.dispatcher, ddl, quote_qualified(schema, name), DistributionSpec(""),
                        table.shard_count, None, by_default=True)

@@ -1272,6 +1272,33 @@ async def _ensure_catalog_plans(dispatcher: Dispatcher, request: ExecRequest) ->
     await conn.query("EXPLAIN (COSTS OFF) " + await inline_params(dispatcher, request, request.sql))
 
 
+async def _explained_into_exists(dispatcher: Dispatcher, request: ExecRequest, inner_tree: dict[str, Any],
+                                 body: dict[str, Any]) -> bool:
+    """EXPLAIN ANALYZE CREATE TABLE AS / MATERIALIZED VIEW of a relation that exists ends as
+    PostgreSQL ends it, before gridpg's refusal of the statement: 42P07, or with IF NOT
+    EXISTS a NOTICE and an empty plan (matview.sql:304-313). True when answered."""
+    create = inner_tree.get("CreateTableAsStmt")
+    if not isinstance(create, dict):
+        return False
+    rel = (create.get("into") or {}).get("rel") or {}
+    name = rel.get("relname")
+    if not name or rel.get("relpersistence") == "t":
+        return False  # (a temp name is looked up in the session's own schema)
+    # (where CREATE would make it: the named schema, else the first of the search_path)
+    schema = quote_literal(rel["schemaname"]) if rel.get("schemaname") else "pg_catalog.current_schema()"
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    rows = await conn.query(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+        f"c.relnamespace WHERE c.relname = {quote_literal(name)} AND n.nspname = {schema})")
+    if not rows or rows[0][0] != "t":
+        return False
+    if not create.get("if_not_exists"):
+        raise PgError("42P07", f'relation "{name}" already exists')
+    dispatcher.session.say(f'relation "{name}" already exists, skipping', sqlstate="42P07")
+    _send_explain(dispatcher, request, [], [], _explain_format(body))
+    return True
+
+
 def _planned_as_run(dispatcher: Dispatcher, request: ExecRequest, kind: str) -> DistributedPlan | None:
     """The multi-node plan the coordinator's planner gives the explained query when run
     (views over distributed tables inlined for planning, and sent as written where they
@@ -1307,6 +1334,8 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
     options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
     creates = kind == "CreateTableAsStmt" or kind == "SelectStmt" and analyze.has_node(inner_tree, "intoClause")
+    if creates and "analyze" in options and await _explained_into_exists(dispatcher, request, inner_tree, body):
+        return True
     if creates and "analyze" in options:
         # it would create the table or view on this coordinator's catalog server alone (a
         # SELECT ... INTO is a CREATE TABLE AS; its INTO may sit on a set operation's branch)
@@ -1550,7 +1579,9 @@ def _inner_statement_text(sql: str, has_option_list: bool) -> str:
     """
     from gridpg.sql.parse import closing_paren, tokens
 
-    toks = tokens(sql)
+    # (comments are tokens of their own: `/* why */ EXPLAIN ...`, as psql sends it, took
+    # the comment for EXPLAIN and explained "EXPLAIN ..." again, 42601)
+    toks = [t for t in tokens(sql) if t.name not in ("C_COMMENT", "SQL_COMMENT")]
     index = 1
     if index < len(toks) and toks[index].name == "ASCII_40":
         if not has_option_list:

@@ -11,6 +11,7 @@ from gridpg.catalog.model import CatalogSnapshot
 from gridpg.errors import PgError
 from gridpg.planner.pushdown import Resolved
 
+FEATURE_NOT_SUPPORTED = "0A000"
 WRONG_OBJECT_TYPE = "42809"
 OBJECT_NOT_IN_PREREQUISITE_STATE = "55000"
 _WRITES = {"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"}
@@ -18,8 +19,8 @@ _WRITES = {"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"}
 
 def ensure_readable(tree: dict[str, Any], kind: str, resolved: list[Resolved],
                     snapshot: CatalogSnapshot) -> None:
-    """A statement over distributed materialized views: 42809 for a write into one or a
-    row lock on one, 55000 for a read of one not populated (WITH NO DATA)."""
+    """A statement over distributed materialized views: 42809 for a write into one (0A000
+    for a MERGE, as PostgreSQL says) or a row lock on one, 55000 for a read of one not populated (WITH NO DATA)."""
     if not snapshot.matviews:
         return
     views = [r.table for r in resolved if r.table is not None and snapshot.is_matview(r.table)]
@@ -27,6 +28,9 @@ def ensure_readable(tree: dict[str, Any], kind: str, resolved: list[Resolved],
         return
     target = resolved[0].table if kind in _WRITES and resolved else None
     if target is not None and snapshot.is_matview(target):
+        if kind == "MergeStmt":  # PostgreSQL's parser refuses MERGE on any such relation kind
+            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot execute MERGE on relation "{target.name}"',
+                          detail="This operation is not supported for materialized views.")
         raise PgError(WRONG_OBJECT_TYPE, f'cannot change materialized view "{target.name}"')
     names = [t.name for t in views] + [r.ref.alias for r in resolved if r.ref.alias and r.table is not None
                                        and snapshot.is_matview(r.table)]

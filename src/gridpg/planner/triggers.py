@@ -203,8 +203,16 @@ def fire_sql(firings: list[Firing], event: str, timing: str, level: str, qualifi
                 f"{quote_literal(f.table)}, {len(args)}, {argv}) IS NULL")
         when = f.trigger.when
         calls.append(f"CASE WHEN {when} THEN {call} END" if when else call)
-    return (f"SELECT {', '.join(calls)} FROM (SELECT ({new_row}).*) AS new, "
-            f"(SELECT ({old_row}).*) AS old")
+    # (a WHEN condition may read new.tableoid / old.tableoid: the trigger's table, as its
+    # rows are read from it; before, 42703 "column new.tableoid does not exist". Only
+    # then: a whole-row `new` keeps the table's columns alone)
+    relid = f", {firings[0].relid}::oid AS tableoid" if any(_reads_tableoid(f) for f in firings) else ""
+    return (f"SELECT {', '.join(calls)} FROM (SELECT ({new_row}).*{relid}) AS new, "
+            f"(SELECT ({old_row}).*{relid}) AS old")
+
+
+def _reads_tableoid(firing: Firing) -> bool:
+    return "tableoid" in (firing.trigger.when or "").lower()
 
 
 def before_row_sql(firings: list[Firing], qualified: str, new: str | None, event: str = "INSERT",
@@ -232,7 +240,8 @@ def before_row_sql(firings: list[Firing], qualified: str, new: str | None, event
         when = f" WHEN NOT coalesce(({f.trigger.when}), false) THEN {row}" if f.trigger.when else ""
         scope = [] if deleting else [f"(SELECT ({row}).*) AS new"]
         if old is not None:
-            scope.append(f"(SELECT ({old_row}).*) AS old")
+            relid = f", {f.relid}::oid AS tableoid" if _reads_tableoid(f) else ""
+            scope.append(f"(SELECT ({old_row}).*{relid}) AS old")
         parts.append(f"LATERAL (SELECT CASE WHEN {row}::text IS NULL THEN NULL{when} ELSE {call} END AS v "
                      f"FROM {', '.join(scope)} OFFSET 0) AS s{i}")
     last = f"s{len(firings)}.v"
