@@ -632,6 +632,18 @@ class DdlRunner:
                 keys.append(_pg_array(equal_cols) if equal_cols else [])
             elif contype == "f" and fschema and ftable:
                 fks.append((names, fschema, ftable, _pg_array(fcols)))
+        # unique indexes that back no constraint (`CREATE TABLE t (LIKE s INCLUDING INDEXES)`
+        # copies CREATE UNIQUE INDEX's): keys too; one on an expression fits no column
+        index_rows = await conn.query(
+            "SELECT (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) FROM "
+            "pg_catalog.unnest(i.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts)::text, "
+            "i.indexprs IS NOT NULL FROM pg_catalog.pg_index i "
+            f"WHERE i.indrelid = {regclass} AND i.indisunique AND NOT EXISTS (SELECT 1 FROM "
+            "pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid) "
+            "ORDER BY i.indexrelid")
+        for cols, on_expression in index_rows:
+            keys.append([] if on_expression == "t" else _pg_array(cols))
         return schema, name, columns, keys, fks
 
     def _decide(

@@ -40,3 +40,26 @@ MERGE INTO l14_a USING l14_b ON l14_a.x = l14_b.r AND l14_b.id = 40 WHEN MATCHED
 SELECT * FROM l14_a ORDER BY x;
 INSERT INTO l14_a SELECT id, 'from b' FROM l14_b WHERE id = 20;
 SELECT * FROM l14_a ORDER BY x;
+
+-- CREATE TABLE ... (LIKE t INCLUDING INDEXES / ALL) of a table with a unique index that
+-- backs no constraint (CREATE UNIQUE INDEX): the copy's default placement did not see the
+-- index (keys were read from pg_constraint alone), so it was hashed by its primary key and
+-- every datanode refused the index (0A000 "unique constraint on partitioned table must
+-- include all partitioning columns"). Such indexes count as keys now: the copy is a
+-- REPLICATION table, as the source became.
+CREATE TABLE l14_src (id int PRIMARY KEY, email text, code text);
+CREATE UNIQUE INDEX l14_src_email ON l14_src (email);
+CREATE UNIQUE INDEX l14_src_code ON l14_src (lower(code));
+INSERT INTO l14_src VALUES (1, 'a@x', 'A'), (2, 'b@x', 'B');
+CREATE TABLE l14_copy (LIKE l14_src INCLUDING ALL);
+INSERT INTO l14_copy SELECT * FROM l14_src;
+-- error
+INSERT INTO l14_copy VALUES (3, 'a@x', 'C');
+-- error
+INSERT INTO l14_copy VALUES (4, 'd@x', 'a');
+INSERT INTO l14_copy VALUES (5, 'e@x', 'E') ON CONFLICT (email) DO NOTHING RETURNING id;
+SELECT * FROM l14_copy ORDER BY id;
+CREATE TABLE l14_copy2 (LIKE l14_src INCLUDING INDEXES, extra text);
+-- error
+INSERT INTO l14_copy2 (id, email, code) VALUES (1, 'z', 'z'), (2, 'z', 'y');
+SELECT count(*) FROM l14_copy2;
