@@ -1,0 +1,54 @@
+/*
+Differences the fourteenth replay of Citus's regression files (h-citus14, 2026-12-05)
+showed in files never replayed before, each reduced to its smallest form.
+*/
+
+-- multi_prepare_sql.sql:201 (Citus): a prepared statement whose parameter is of a type of
+-- the default search_path's schema, executed under a search_path without that schema:
+-- 42704 "type ... does not exist" (the coordinator named the type without its schema,
+-- as its own connection sees it, and the datanodes read the name under the session's path)
+DROP SCHEMA IF EXISTS r14 CASCADE;
+DROP SCHEMA IF EXISTS r14_other CASCADE;
+CREATE SCHEMA r14;
+CREATE SCHEMA r14_other;
+CREATE TYPE public.r14_pair AS (i integer, i2 integer);
+CREATE TABLE r14.ret (id bigint NOT NULL, comment varchar(20), stats public.r14_pair);
+INSERT INTO r14.ret VALUES (1, 'a', '(1,1)'), (2, 'b', '(2,2)'), (3, 'c', '(1,1)');
+SET search_path TO r14_other;
+PREPARE r14_one(public.r14_pair) AS SELECT count(*) FROM r14.ret WHERE id = 1 AND stats = $1;
+EXECUTE r14_one('(1,1)');
+EXECUTE r14_one('(1,1)'::public.r14_pair);
+PREPARE r14_all(public.r14_pair) AS SELECT id, comment FROM r14.ret WHERE stats = $1 ORDER BY id;
+EXECUTE r14_all('(1,1)');
+EXECUTE r14_all('(2,2)');
+PREPARE r14_put(public.r14_pair) AS INSERT INTO r14.ret VALUES (4, 'd', $1) RETURNING id, stats::text;
+EXECUTE r14_put('(4,4)');
+DEALLOCATE r14_one;
+DEALLOCATE r14_all;
+DEALLOCATE r14_put;
+RESET search_path;
+
+-- multi_modifications.sql:367-418, 488 (Citus): an UPDATE setting the distribution column
+-- to a value a top-level WHERE conjunct equates it with (`SET a = s.a ... WHERE t.a =
+-- s.a`, `SET a = b WHERE a = b`) keeps every row on its node: 0A000 "UPDATE of the
+-- distribution column with a FROM that reads tables", as if the rows moved
+CREATE TABLE r14.d1 (a int, b int, c int) DISTRIBUTE BY HASH (a);
+CREATE TABLE r14.d2 (a int, b int, c int) DISTRIBUTE BY HASH (a);
+INSERT INTO r14.d1 SELECT g, g % 7, g % 5 FROM generate_series(1, 40) g;
+INSERT INTO r14.d2 SELECT g, g % 7 + 1, g % 3 FROM generate_series(1, 40, 2) g;
+UPDATE r14.d1 SET a = r14.d2.a, c = r14.d2.c + 100 FROM r14.d2 WHERE r14.d1.a = r14.d2.a;
+UPDATE r14.d1 SET a = b, c = 7 WHERE a = b;
+UPDATE r14.d1 t SET a = s.a, b = -s.b FROM r14.d2 s WHERE s.a = t.a AND t.b = s.c AND (s.c > 1 OR s.c < 0) RETURNING t.a, t.b, t.c;
+WITH cte AS (SELECT a, b FROM r14.d1) UPDATE r14.d1 SET a = cte.a, c = c + 1000 FROM cte WHERE r14.d1.a = cte.a;
+SELECT * FROM r14.d1 ORDER BY a;
+-- multi_modifications.sql:544-589: the same in a MERGE's WHEN MATCHED UPDATE, equated by ON
+MERGE INTO r14.d1 USING r14.d2 src ON (r14.d1.a = src.a) WHEN MATCHED THEN UPDATE SET a = src.a, b = src.b * 10;
+MERGE INTO r14.d1 USING r14.d1 src ON (r14.d1.a = src.a AND r14.d1.a = src.b) WHEN MATCHED THEN UPDATE SET a = src.b, c = -1;
+SELECT * FROM r14.d1 ORDER BY a;
+-- a value not equated still moves the row
+UPDATE r14.d1 SET a = a + 100 WHERE a = 3;
+SELECT * FROM r14.d1 WHERE a IN (3, 103) ORDER BY a;
+
+DROP SCHEMA r14 CASCADE;
+DROP SCHEMA r14_other CASCADE;
+DROP TYPE public.r14_pair;
