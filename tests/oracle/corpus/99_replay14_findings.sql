@@ -49,6 +49,34 @@ SELECT * FROM r14.d1 ORDER BY a;
 UPDATE r14.d1 SET a = a + 100 WHERE a = 3;
 SELECT * FROM r14.d1 WHERE a IN (3, 103) ORDER BY a;
 
+-- multi_select_for_update.sql:38, 57, 69 (Citus): a join of two tables on their
+-- distribution columns with one side pinned by the WHERE clause ran on every node (the
+-- other side was not pinned), where FOR UPDATE with ORDER BY was refused (0A000). The
+-- pin now follows the equality: the statement goes to the one node, whole
+CREATE TABLE r14.f1 (id int, val_1 int) DISTRIBUTE BY HASH (id);
+CREATE TABLE r14.f3 (id int, val_1 int) DISTRIBUTE BY HASH (id);
+INSERT INTO r14.f1 SELECT g, g + 1 FROM generate_series(1, 30) g;
+INSERT INTO r14.f3 SELECT g, g * 2 FROM generate_series(1, 30, 2) g;
+SELECT * FROM r14.f1 AS tt1 INNER JOIN r14.f1 AS tt2 ON tt1.id = tt2.id WHERE tt1.id = 1 ORDER BY 1 FOR UPDATE;
+SELECT * FROM r14.f1 AS tt1 INNER JOIN r14.f3 AS tt3 ON tt1.id = tt3.id WHERE tt1.id = 1 ORDER BY 1 FOR UPDATE;
+SELECT * FROM r14.f1 AS tt1 INNER JOIN r14.f3 AS tt3 ON tt1.id = tt3.id WHERE tt1.id IN (3, 4, 5) ORDER BY 1 FOR SHARE;
+-- the pin through outer joins, USING and WHERE equalities gives PostgreSQL's rows
+SELECT f1.id, f3.val_1 FROM r14.f1 LEFT JOIN r14.f3 ON f1.id = f3.id WHERE f1.id = 2;
+SELECT f1.id, f3.val_1 FROM r14.f1 LEFT JOIN r14.f3 ON f1.id = f3.id WHERE f1.id IN (2, 3, 17) AND f3.id IS NULL ORDER BY 1;
+SELECT f1.id, f3.id FROM r14.f3 RIGHT JOIN r14.f1 ON f1.id = f3.id WHERE f1.id = 4;
+SELECT f1.id, f3.id FROM r14.f1 FULL JOIN r14.f3 ON f1.id = f3.id WHERE f3.id = 5;
+SELECT count(*), sum(f3.val_1) FROM r14.f1 JOIN r14.f3 USING (id) WHERE f1.id = 7;
+SELECT count(*) FROM r14.f1, r14.f3 WHERE f3.id = f1.id AND f1.id = 9;
+SELECT count(*) FROM r14.f1 JOIN r14.f3 ON f1.id = f3.id WHERE f3.id = 9 OR f1.id = 10;
+UPDATE r14.f3 SET val_1 = f1.val_1 FROM r14.f1 WHERE f1.id = f3.id AND f1.id = 11 RETURNING f3.id, f3.val_1;
+DELETE FROM r14.f3 USING r14.f1 WHERE f1.id = f3.id AND f1.id = 13 RETURNING f3.id;
+SELECT count(*), sum(val_1) FROM r14.f3;
+PREPARE r14_pin(int) AS SELECT * FROM r14.f1 AS tt1 JOIN r14.f3 AS tt3 ON tt1.id = tt3.id WHERE tt1.id = $1 ORDER BY 1 FOR UPDATE;
+EXECUTE r14_pin(15);
+EXECUTE r14_pin(16);
+EXECUTE r14_pin(17);
+DEALLOCATE r14_pin;
+
 DROP SCHEMA r14 CASCADE;
 DROP SCHEMA r14_other CASCADE;
 DROP TYPE public.r14_pair;
