@@ -77,6 +77,18 @@ EXECUTE r14_pin(16);
 EXECUTE r14_pin(17);
 DEALLOCATE r14_pin;
 
+-- pg13.sql:93 (Citus): EXPLAIN of a statement over distributed tables with an option that
+-- needs ANALYZE printed gridpg's plan; PostgreSQL refuses the option list (22023)
+-- error
+EXPLAIN (WAL) INSERT INTO r14.f1 VALUES (100, 1);
+-- error
+EXPLAIN (COSTS OFF, TIMING) SELECT * FROM r14.f1;
+-- error
+EXPLAIN (SERIALIZE) SELECT * FROM r14.f1;
+-- error
+EXPLAIN (ANALYZE, GENERIC_PLAN) SELECT * FROM r14.f1 WHERE id = $1;
+SELECT count(*) FROM r14.f1 WHERE id = 100;
+
 DROP SCHEMA r14 CASCADE;
 DROP SCHEMA r14_other CASCADE;
 DROP TYPE public.r14_pair;
