@@ -89,6 +89,17 @@ EXPLAIN (SERIALIZE) SELECT * FROM r14.f1;
 EXPLAIN (ANALYZE, GENERIC_PLAN) SELECT * FROM r14.f1 WHERE id = $1;
 SELECT count(*) FROM r14.f1 WHERE id = 100;
 
+-- multi_sequence_default.sql:37 (Citus): ALTER TABLE ... ADD COLUMN filled from a sequence
+-- numbered a node's rows in the order of their ctids' texts ('(0,10)' before '(0,2)'):
+-- the rows inserted 1, 2, 3 got 1, 12, 23 where PostgreSQL's scan gives 1, 2, 3
+CREATE SEQUENCE r14.seq_0;
+CREATE TABLE r14.seq_test (x int, y int) DISTRIBUTE BY HASH (x);
+INSERT INTO r14.seq_test SELECT 1, s FROM generate_series(1, 50) s;
+ALTER TABLE r14.seq_test ADD COLUMN z int DEFAULT nextval('r14.seq_0');
+ALTER TABLE r14.seq_test ADD COLUMN w serial;
+SELECT * FROM r14.seq_test ORDER BY y LIMIT 15;
+SELECT count(*) FROM r14.seq_test WHERE z = y AND w = y;
+
 DROP SCHEMA r14 CASCADE;
 DROP SCHEMA r14_other CASCADE;
 DROP TYPE public.r14_pair;
