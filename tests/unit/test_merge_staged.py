@@ -67,3 +67,15 @@ def test_replicated_and_modulo_targets() -> None:
     with pytest.raises(PgError) as err:
         staged_merge("MERGE INTO m USING s ON m.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id)", modulo)
     assert "MODULO" in err.value.message
+
+
+def test_an_update_setting_the_key_to_what_on_equates_it_with_keeps_the_row() -> None:
+    # multi_modifications.sql:544 (Citus, h-citus14): 0A000 "the row would move" before
+    for sql in ("MERGE INTO prod p USING s ON p.sku = s.sku WHEN MATCHED THEN UPDATE SET sku = s.sku, qty = 1",
+                "MERGE INTO prod USING s ON (s.qty > 0 AND s.code = prod.sku) WHEN MATCHED THEN UPDATE SET sku = s.code"):
+        assert staged_merge(sql, PROD).key_sql is not None, sql
+    for sql in ("MERGE INTO prod p USING s ON p.sku = s.sku WHEN MATCHED THEN UPDATE SET sku = s.code",
+                "MERGE INTO prod p USING s ON p.sku = s.sku OR p.sku = s.code WHEN MATCHED THEN UPDATE SET sku = s.code"):
+        with pytest.raises(PgError) as err:
+            staged_merge(sql, PROD)
+        assert err.value.sqlstate == "0A000", sql

@@ -121,3 +121,35 @@ def test_an_update_setting_a_column_to_its_default_is_not_routed() -> None:
     assert isinstance(got, NotApplicable)
     got = _static("UPDATE t SET at = now() WHERE k = 3", {"t": table})
     assert isinstance(got, router.RouterSpec)
+
+
+INT_A = DistTable("public", "a", "hash", "id", "integer", 1, 32, ("dn1", "dn2"))
+INT_B = DistTable("public", "b", "hash", "id", "integer", 1, 32, ("dn1", "dn2"))
+BIG_C = DistTable("public", "c", "hash", "id", "bigint", 2, 32, ("dn1", "dn2"))
+
+
+def _pinned_tables(sql: str) -> list[str] | None:
+    got = _static(sql, {"a": INT_A, "b": INT_B, "c": BIG_C})
+    return None if isinstance(got, NotApplicable) else sorted(t.name for t, _ in got.pins)
+
+
+def test_a_join_on_the_distribution_columns_pins_the_other_table() -> None:
+    # multi_select_for_update.sql:38 (Citus, h-citus14): a self-join pinned on one side
+    # went to every node, where FOR UPDATE with ORDER BY was refused (0A000)
+    for sql in ("SELECT * FROM a x JOIN a y ON x.id = y.id WHERE x.id = 1",
+                "SELECT * FROM a, b WHERE b.id = a.id AND a.id = 1",
+                "SELECT * FROM a LEFT JOIN b ON a.id = b.id WHERE a.id IN (1, 2)",
+                "SELECT * FROM a JOIN b USING (id) WHERE a.id = $1",
+                "SELECT * FROM b RIGHT JOIN (a JOIN a z ON z.id = a.id) ON b.id = z.id WHERE a.id = 3"):
+        assert _pinned_tables(sql) is not None, sql
+
+
+def test_only_equalities_of_the_distribution_columns_of_one_type_pin() -> None:
+    for sql in ("SELECT * FROM a JOIN b ON a.id = b.v WHERE a.id = 1",
+                "SELECT * FROM a JOIN b ON a.id = b.id OR a.v = b.v WHERE a.id = 1",
+                "SELECT * FROM a JOIN b ON a.id < b.id WHERE a.id = 1",
+                "SELECT * FROM a JOIN c ON a.id = c.id WHERE a.id = 1",  # int4 = int8: not followed
+                "SELECT * FROM a JOIN b ON true WHERE a.id = 1 OR a.id = b.id",
+                "SELECT * FROM a JOIN b ON EXISTS (SELECT 1 FROM a x JOIN b y ON x.id = y.id) WHERE a.id = 1",
+                "SELECT * FROM a, b WHERE a.id = 1"):
+        assert _pinned_tables(sql) is None, sql

@@ -137,8 +137,11 @@ async def _fill(ddl: DdlRunner, table: DistTable, column: AddedColumn, groups: l
         if unique and unique[0][0] == "t":  # the node's own values and the cluster's overlap
             await conn.simple_query(f"UPDATE {qualified} SET {col} = -{col}")
         # (read after that UPDATE: it moved every row to a new ctid)
-        rows = await conn.query(f"SELECT tableoid::pg_catalog.oid::pg_catalog.text, ctid::pg_catalog.text "
-                                f"FROM {qualified} ORDER BY 1, 2")
+        # ordered by the values, not their texts (a bare `ctid` in ORDER BY is the output
+        # column of that name, the text): '(0,10)' sorts before '(0,2)' (Citus's
+        # multi_sequence_default.sql:37, h-citus14: the rows inserted 1, 2, 3 got 1, 12, 23)
+        rows = await conn.query(f"SELECT gp_r.tableoid::pg_catalog.oid::pg_catalog.text, gp_r.ctid::pg_catalog.text "
+                                f"FROM {qualified} AS gp_r ORDER BY gp_r.tableoid, gp_r.ctid")
         if rows:
             if column.new_sequence:
                 drawn = await catalog.query(f"SELECT pg_catalog.nextval({quote_literal(sequence)}) "

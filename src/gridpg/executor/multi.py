@@ -1319,7 +1319,7 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     from dataclasses import replace
 
     from gridpg.executor.run import catalog_view, search_path
-    from gridpg.planner import analyze
+    from gridpg.planner import analyze, explain_options
     from gridpg.planner.pushdown import Resolved
     from gridpg.planner.query import plan_query
     from gridpg.sql import parse as sqlparse
@@ -1333,6 +1333,7 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     refs = analyze.relations(inner_tree)
     resolved = [Resolved(r, catalog_facts.resolve(r, path)) for r in refs]
     options = [o.get("DefElem", {}).get("defname", "") for o in body.get("options", []) or []]
+    explain_options.ensure_valid(body.get("options"))
     creates = kind == "CreateTableAsStmt" or kind == "SelectStmt" and analyze.has_node(inner_tree, "intoClause")
     if creates and "analyze" in options and await _explained_into_exists(dispatcher, request, inner_tree, body):
         return True

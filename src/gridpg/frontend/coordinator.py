@@ -769,7 +769,13 @@ class Coordinator:
         unseen: dict[tuple[int, int], str] = {}
         if missing:
             pairs = ", ".join(f"({int(o)}, {int(m)})" for o, m in missing)
-            sql = f"SELECT v.o, v.m, pg_catalog.format_type(v.o::pg_catalog.oid, v.m) FROM (VALUES {pairs}) AS v(o, m)"
+            # Under search_path pg_catalog, format_type names every other schema's type with
+            # its schema: the name is remembered for every session, and read on datanodes
+            # under the session's search_path (`r14_ct` from the default path's `public`
+            # was 42704 under `SET search_path TO s`, or another schema's type of that name)
+            sql = ("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true); "
+                   "SELECT v.o, v.m, pg_catalog.format_type(v.o::pg_catalog.oid, v.m) "
+                   f"FROM (VALUES {pairs}) AS v(o, m)")
             conn = await self.internal_acquire(self.catalog_node)
             try:
                 rows = await conn.query(sql)

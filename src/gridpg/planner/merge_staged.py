@@ -195,18 +195,21 @@ def _ensure_actions_keep_rows_home(stmt: ast.MergeStmt, target: DistTable, key: 
 
 def _keeps_value(stmt: ast.MergeStmt, column: str, value: ast.Node) -> bool:
     """Whether a WHEN MATCHED UPDATE sets the distribution column to the value it has: the
-    target's own column (`SET k = t.k`), or the constant a top-level conjunct of ON equates
-    it with (`ON ... AND t.k = 30000 ... SET k = 30000`). The row stays where it is."""
+    target's own column (`SET k = t.k`), or the constant or column a top-level conjunct of
+    ON equates it with (`ON ... AND t.k = 30000 ... SET k = 30000`, `ON t.k = s.k ... SET
+    k = s.k`). The row stays where it is (and were `=` to equate values that hash apart,
+    the datanode would move it into its own partition of the new shard, or refuse it)."""
     names = _target_names(stmt)
-    if _column(value) in {(n, column) for n in names}:
+    own = {(n, column) for n in names}
+    if _column(value) in own:
         return True
-    if not isinstance(value, ast.A_Const):
+    if not isinstance(value, ast.A_Const) and _column(value) is None:
         return False
     for cond in _conjuncts(stmt.joinCondition):
         if isinstance(cond, ast.A_Expr) and cond.kind == A_Expr_Kind.AEXPR_OP \
                 and [n.sval for n in cond.name] == ["="]:
             for left, right in ((cond.lexpr, cond.rexpr), (cond.rexpr, cond.lexpr)):
-                if _column(left) in {(n, column) for n in names} and isinstance(right, ast.A_Const) \
+                if _column(left) in own and isinstance(right, ast.A_Const | ast.ColumnRef) \
                         and _deparse(right) == _deparse(value):
                     return True
     return False

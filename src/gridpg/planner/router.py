@@ -67,15 +67,16 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
         # fast paths, planned once per statement text, would skip
         return NotApplicable(Strategy.ROUTER, "an UPDATE sets a column to its default")
     where = body.get("whereClause")
+    sharded = [r for r in resolved if r.table is not None and r.table.method != "replication"]
+    found = {id(r): _pin_values(where, r, r.table) for r in sharded if r.table is not None}
+    _pin_through_equalities(body, sharded, found)
     pins = []
-    for r in resolved:
-        table = r.table
-        if table is None or table.method == "replication":
-            continue
-        values = _pin_values(where, r, table)
+    for r in sharded:
+        values = found[id(r)]
+        assert r.table is not None
         if values is None:
-            return NotApplicable(Strategy.ROUTER, f'"{table.name}" is not pinned by its distribution column')
-        pins.append((table, tuple(values)))
+            return NotApplicable(Strategy.ROUTER, f'"{r.table.name}" is not pinned by its distribution column')
+        pins.append((r.table, tuple(values)))
     references = tuple(r.table for r in resolved if r.table is not None and r.table.method == "replication")
     locked = locked_references(body, resolved) if writes and "relation" not in body else ()
     return RouterSpec(tuple(pins), None, writes, references, locked)
@@ -107,6 +108,66 @@ def target_spec(body: dict[str, Any], resolved: list[Resolved]) -> RouterSpec | 
     table = resolved[0].table
     values = _pin_values(body.get("whereClause"), resolved[0], table)
     return RouterSpec(((table, tuple(values)),), None, True, ()) if values else None
+
+
+def _pin_through_equalities(body: dict[str, Any], sharded: list[Resolved],
+                            found: dict[int, list[analyze.Value] | None]) -> None:
+    """Pin a table its WHERE clause does not pin by the values of one it does, when a
+    top-level WHERE conjunct or an ON condition of the FROM clause's joins equates their
+    distribution columns (`FROM t1 JOIN t2 ON t1.id = t2.id WHERE t1.id = 1`), both of one
+    type: every row of it that reaches the answer has the pinned value (the WHERE clause
+    keeps only rows where the pinned column has it, and an unmatched row of a nullable side
+    reads no row of the other table). A row of another type could compare equal with
+    another text (`'a '::bpchar = 'a'::text`): not followed."""
+    by_name = {(r.ref.alias or r.ref.name): r for r in sharded}
+    if len(by_name) != len(sharded):
+        return
+    pairs = _equalities(body)
+    changed = True
+    while changed:
+        changed = False
+        for left, right in pairs:
+            for a, b in ((left, right), (right, left)):
+                ra, rb = by_name.get(a[-2]) if len(a) == 2 else None, by_name.get(b[-2]) if len(b) == 2 else None
+                if ra is None or rb is None or ra.table is None or rb.table is None:
+                    continue
+                if found[id(ra)] is None or found[id(rb)] is not None:
+                    continue
+                if a[-1] != ra.table.column or b[-1] != rb.table.column or \
+                        rb.table.method not in ("hash", "modulo") or \
+                        not ra.table.column_type or ra.table.column_type != rb.table.column_type:
+                    continue
+                found[id(rb)] = found[id(ra)]
+                changed = True
+
+
+def _equalities(body: dict[str, Any]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """`a.x = b.y` pairs of the top-level WHERE conjuncts and of the ON conditions (and
+    USING lists between two tables) of the FROM clause's joins, not inside sub-selects."""
+    conds = analyze.conjuncts(body.get("whereClause"))
+    pairs = []
+    stack = list(body.get("fromClause") or [])
+    while stack:
+        node = stack.pop()
+        join = node.get("JoinExpr") if isinstance(node, dict) else None
+        if join is None:
+            continue
+        conds += analyze.conjuncts(join.get("quals"))
+        left, right = (join.get("larg") or {}).get("RangeVar"), (join.get("rarg") or {}).get("RangeVar")
+        if left and right:
+            names = [(v.get("alias") or {}).get("aliasname") or v["relname"] for v in (left, right)]
+            pairs += [((names[0], c["String"]["sval"]), (names[1], c["String"]["sval"]))
+                      for c in join.get("usingClause") or [] if "String" in c]
+        stack += [join.get("larg"), join.get("rarg")]
+    for cond in conds:
+        expr = cond.get("A_Expr")
+        if expr is None or expr.get("kind") != "AEXPR_OP" or \
+                [n.get("String", {}).get("sval") for n in expr.get("name", [])] != ["="]:
+            continue
+        left_ref, right_ref = analyze.column_ref(expr.get("lexpr") or {}), analyze.column_ref(expr.get("rexpr") or {})
+        if left_ref and right_ref:
+            pairs.append((left_ref, right_ref))
+    return pairs
 
 
 def _pin_values(where: Any, r: Resolved, table: DistTable) -> list[analyze.Value] | None:

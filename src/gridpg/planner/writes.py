@@ -310,15 +310,37 @@ def _strings(items: list[Any] | None) -> list[str] | None:
 
 def updates_column(body: dict[str, Any], column: str) -> bool:
     """Whether an UPDATE's SET list assigns `column` (`SET col = col`, which ORMs write when
-    they set every column, keeps its value: not an assignment here)."""
+    they set every column, keeps its value: not an assignment here; nor is `SET col = x.c`
+    when a top-level conjunct of the WHERE clause says `col = x.c`, as Citus's tests write
+    `UPDATE t SET k = s.k FROM s WHERE t.k = s.k`)."""
     relation = body.get("relation") or {}
     itself = {((relation.get("alias") or {}).get("aliasname") or relation.get("relname"), column), (column,)}
     for target in body.get("targetList", []):
         res = target.get("ResTarget", {})
         if res.get("name") != column:
             continue
-        if res.get("indirection") or analyze.column_ref(res.get("val", {})) not in itself:
+        value = analyze.column_ref(res.get("val", {}))
+        if res.get("indirection") or (value not in itself and not _equated_by_where(body, itself, value)):
             return True  # (a MultiAssignRef `(a, b) = (...)` names each column too)
+    return False
+
+
+def _equated_by_where(body: dict[str, Any], itself: set[tuple[str | None, ...]],
+                      value: tuple[str, ...] | None) -> bool:
+    """Whether a top-level WHERE conjunct `col = value` (either way round) holds for every
+    row the UPDATE writes: the new value then equals the old one and the row stays on its
+    node. (Were `=` to equate values that hash apart, the datanode would move the row into
+    its own partition of the new shard, or refuse it, 23514: never a row on the wrong node.)"""
+    if value is None:
+        return False
+    for cond in analyze.conjuncts(body.get("whereClause")):
+        expr = cond.get("A_Expr")
+        if expr is None or expr.get("kind") != "AEXPR_OP" or \
+                [n.get("String", {}).get("sval") for n in expr.get("name", [])] != ["="]:
+            continue
+        left, right = analyze.column_ref(expr.get("lexpr") or {}), analyze.column_ref(expr.get("rexpr") or {})
+        if (left in itself and right == value) or (right in itself and left == value):
+            return True
     return False
 
 
