@@ -111,3 +111,40 @@ def test_deterministic_writes_still_run(gridpg_cluster: Cluster, tables: str, da
         assert conn.execute(f"SELECT v FROM {s}.ref WHERE id = 5").fetchone() == (40.0,)
     first, *others = _replicas(datanodes, s)
     assert len(first) == 80 + 40 and all(other == first for other in others)
+
+
+def test_transaction_time_defaults_are_one_instant_on_every_replica(
+        gridpg_cluster: Cluster, tables: str, datanodes: dict[str, str]) -> None:
+    """A default reading the transaction's time (now()) is evaluated by each node from its
+    own transaction's start where the coordinator does not pin it: a MERGE ... INSERT and a
+    COPY leaving such a column out stored another instant on every replica (silently); they
+    are refused, and the writes the coordinator pins still run."""
+    s = tables
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {s}.ref3 (id int PRIMARY KEY, note text, made timestamptz DEFAULT now(), "
+                     "day date DEFAULT current_date) DISTRIBUTE BY REPLICATION")
+        for sql in (f"MERGE INTO {s}.ref3 r USING (SELECT 1 AS id) q ON r.id = q.id "
+                    "WHEN NOT MATCHED THEN INSERT (id, day) VALUES (q.id, '2020-01-01')",
+                    f"MERGE INTO {s}.ref3 r USING (SELECT 1 AS id) q ON r.id = q.id "
+                    "WHEN NOT MATCHED THEN INSERT VALUES (q.id, 'x', DEFAULT, '2020-01-01')"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="REPLICATION table"):
+                conn.execute(sql)
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="REPLICATION table"):
+            with conn.cursor().copy(f"COPY {s}.ref3 (id, note) FROM STDIN") as copy:
+                copy.write_row((2, "copied"))
+        with conn.cursor().copy(f"COPY {s}.ref3 (id, note, made, day) FROM STDIN") as copy:
+            copy.write_row((3, "all columns", "2020-01-01 00:00:00+00", "2020-01-01"))
+        conn.execute(f"INSERT INTO {s}.ref3 (id, note) VALUES (4, 'values'), (5, 'values')")
+        conn.execute(f"INSERT INTO {s}.ref3 (id, note) SELECT id + 10, 'select' FROM {s}.src WHERE id < 5")
+        conn.execute(f"UPDATE {s}.ref3 SET made = DEFAULT WHERE id = 3")
+        conn.execute(f"MERGE INTO {s}.ref3 r USING (SELECT 4 AS id) q ON r.id = q.id "
+                     "WHEN MATCHED THEN UPDATE SET made = DEFAULT")
+        conn.execute(f"MERGE INTO {s}.ref3 r USING (SELECT 6 AS id) q ON r.id = q.id "
+                     "WHEN NOT MATCHED THEN INSERT VALUES (q.id, 'merged', now(), current_date)")
+    replicas = []
+    for dsn in datanodes.values():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            replicas.append(conn.execute(f"SELECT * FROM {s}.ref3 ORDER BY id").fetchall())
+    first, *others = replicas
+    assert [r[0] for r in first] == [3, 4, 5, 6, 11, 12, 13, 14]
+    assert all(other == first for other in others)

@@ -1283,7 +1283,8 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     fill = copyfill.missing_sequence_columns(columns, listed)
     cols = listed + [c.name for c in fill] if listed else [c.name for c in columns]
     _ensure_no_copy_sequence_defaults(columns, cols)
-    replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY", dispatcher.runner.snapshot().volatile_functions)
+    replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY", dispatcher.runner.snapshot().volatile_functions,
+                                          times=True)
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
     if table.method in ("hash", "modulo") and table.column not in cols:

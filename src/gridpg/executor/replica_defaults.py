@@ -4,7 +4,9 @@ The planner sees the statement, not the table's column defaults, so this check r
 execution, where the columns are read (planner/replicas.py has the rest of the rule):
 `SET col = DEFAULT` (UPDATE, MERGE, INSERT ... ON CONFLICT DO UPDATE) of a column whose
 default is `gen_random_uuid()` or `clock_timestamp()`, and a MERGE ... INSERT that leaves
-such a column to its default, would store another value on every node. They are refused
+such a column to its default, would store another value on every node; in a MERGE so would
+a default reading the transaction's time (`now()`), which each node takes from its own
+transaction's start. They are refused
 with 0A000; INSERT ... VALUES evaluates such defaults once instead (executor/values.py).
 """
 
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze, replicas
+from gridpg.sql import xact_time
 from gridpg.sql.parse import node_type, parse_tree
 
 if TYPE_CHECKING:
@@ -37,8 +40,12 @@ async def ensure_replica_defaults(dispatcher: Dispatcher, sql: str) -> None:
         return
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     user_volatile = dispatcher.runner.snapshot().volatile_functions
+    # a MERGE's statement runs on every node as it is (merge-staged): a default reading the
+    # transaction's time is each node's own start there too (INSERT and UPDATE pin it)
+    timed = kind == "MergeStmt"
     diverging = {c.name: c.default for c in columns
-                 if not c.sequence and replicas.diverging_default(c.default, user_volatile)}
+                 if not c.sequence and (replicas.diverging_default(c.default, user_volatile)
+                                        or (timed and xact_time.mentions_time(c.default or "")))}
     if not diverging:
         return
     name = _left_to_default(body, kind, diverging, [c.name for c in columns])

@@ -79,13 +79,19 @@ def diverging_default(default: str | None, user_volatile: frozenset[str] = froze
 
 
 def ensure_no_diverging_defaults(target: DistTable, columns: Any, given: Any, what: str,
-                                 user_volatile: frozenset[str] = frozenset()) -> None:
+                                 user_volatile: frozenset[str] = frozenset(), times: bool = False) -> None:
     """Refuse (0A000) a write that leaves a column of a REPLICATION table on several groups
-    to a default such as gen_random_uuid() that each node would evaluate for itself."""
+    to a default such as gen_random_uuid() that each node would evaluate for itself;
+    `times`: also one reading the transaction's time (now(): a write whose text the
+    coordinator does not pin, a COPY, takes each node's own transaction start)."""
     if target.method != "replication" or len(target.groups) < 2:
         return
+    from gridpg.sql.xact_time import mentions_time
+
     for column in columns:
-        if column.name not in given and not column.sequence and diverging_default(column.default, user_volatile):
+        if column.name not in given and not column.sequence and (
+                diverging_default(column.default, user_volatile)
+                or (times and column.default and mentions_time(column.default))):
             raise PgError(FEATURE_NOT_SUPPORTED,
                           f'{what} into REPLICATION table "{target.name}" leaving column "{column.name}" '
                           f"to its default ({column.default}) is not supported by gridpg: each node would "
