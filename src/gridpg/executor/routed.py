@@ -25,6 +25,7 @@ from gridpg.catalog.model import CatalogError
 from gridpg.executor.relay import node_param_oids, statement_name
 from gridpg.pgwire import codec
 from gridpg.pgwire.binary import decode_binary_param
+from gridpg.planner import router
 from gridpg.planner.hashing import canonical_type_name, shard_for_nonneg_int, shard_for_text
 from gridpg.planner.text import LITERALS
 from gridpg.txn.transaction import is_insert
@@ -316,7 +317,7 @@ def build_routed(
         groups = frozenset(table.groups)
         allowed = groups if allowed is None else allowed & groups
     for table in spec.locked_references:  # (router.RouterSpec: locked on their first node only)
-        groups = frozenset((min(table.groups),))
+        groups = frozenset((router.lock_node(table),))
         allowed = groups if allowed is None else allowed & groups
     route = RoutedStatement(
         snapshot=snapshot, settings_generation=settings_generation, sql=sql, writes=spec.writes,

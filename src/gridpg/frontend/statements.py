@@ -742,10 +742,8 @@ class StatementRunner:
             # Blocks the statement opened itself (a DDL's, on every server) wait for no
             # Sync: rolled back now, as after a simple Query (they stayed open, failed, and
             # every later statement of the session got 25P02).
-            if self.txn.in_block:
-                self.txn.fail()
-            elif not self.pending_sync:
-                await self.end_transaction(commit=False)
+            if self.txn.in_block or not self.pending_sync:
+                await self._statement_failed()
             raise
 
     async def _execute_oid_portal(self, portal: Portal, max_rows: int, oid_columns: dict[int, int],

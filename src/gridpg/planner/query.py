@@ -102,7 +102,7 @@ class QueryContext:
             groups = [g for g in groups if g in self.pinned]  # IN (...) over a few shards
         if self.writes and "relation" not in self.body:
             for table in router.locked_references(self.body, self.resolved):
-                if set(groups) != {min(table.groups)}:
+                if set(groups) != {router.lock_node(table)}:
                     # every locker and writer of a reference table's rows locks them on its
                     # first node: locked on another, two sessions would both hold the row
                     raise PgError(FEATURE_NOT_SUPPORTED, f'SELECT ... FOR UPDATE/SHARE of reference table '

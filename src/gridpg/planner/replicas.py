@@ -28,6 +28,7 @@ from typing import Any
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
+from gridpg.sql.xact_time import mentions_time
 
 # PostgreSQL's built-in volatile functions whose value differs between two servers
 # evaluating the same row (pg_proc.provolatile = 'v', minus those pinned or from the GTM).
@@ -86,8 +87,6 @@ def ensure_no_diverging_defaults(target: DistTable, columns: Any, given: Any, wh
     coordinator does not pin, a COPY, takes each node's own transaction start)."""
     if target.method != "replication" or len(target.groups) < 2:
         return
-    from gridpg.sql.xact_time import mentions_time
-
     for column in columns:
         if column.name not in given and not column.sequence and (
                 diverging_default(column.default, user_volatile)

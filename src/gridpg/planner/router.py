@@ -82,21 +82,22 @@ def static(body: dict[str, Any], resolved: list[Resolved], writes: bool) -> Rout
     return RouterSpec(tuple(pins), None, writes, references, locked)
 
 
+def lock_node(table: DistTable) -> str:
+    """The node on which a reference table's rows are locked by FOR UPDATE/SHARE: every
+    locker of them uses the same one, as one server would."""
+    return min(table.groups)
+
+
 def locked_references(body: dict[str, Any], resolved: list[Resolved]) -> tuple[DistTable, ...]:
     """The reference tables of the FROM clause that the SELECT's FOR UPDATE/SHARE locks
     (all of them, or those named by `OF`)."""
-    named: set[str] = set()
-    for clause in body.get("lockingClause") or []:
-        rels = clause.get("LockingClause", {}).get("lockedRels")
-        if not rels:
-            named = set()
-            break
-        named.update(rel.get("RangeVar", {}).get("relname", "") for rel in rels)
-    else:
-        if not named:
-            return ()
+    clauses = [c.get("LockingClause", {}) for c in body.get("lockingClause") or []]
+    if not clauses:
+        return ()
+    every = any(not c.get("lockedRels") for c in clauses)
+    named = {rel.get("RangeVar", {}).get("relname", "") for c in clauses for rel in c.get("lockedRels") or []}
     return tuple(r.table for r in resolved if r.table is not None and r.table.method == "replication"
-                 and (not named or (r.ref.alias or r.ref.name) in named))
+                 and (every or (r.ref.alias or r.ref.name) in named))
 
 
 def target_spec(body: dict[str, Any], resolved: list[Resolved]) -> RouterSpec | None:
@@ -206,7 +207,7 @@ def decide(sql: str, spec: RouterSpec, groups: set[str] | None) -> RouterPlan | 
     if len(groups) != 1:
         return NotApplicable(Strategy.ROUTER, f"the pinned rows are on {len(groups)} nodes")
     for table in spec.locked_references:
-        if groups != {min(table.groups)}:
+        if groups != {lock_node(table)}:
             return NotApplicable(Strategy.ROUTER, f'the rows of reference table "{table.name}" '
                                  "are locked on its first node, not the pinned one")
     return RouterPlan((Fragment(next(iter(groups)), sql),), spec.writes, sql=sql)
