@@ -112,3 +112,19 @@ def test_a_record_loop_variable_needs_the_targets_columns() -> None:
     with pytest.raises(PgError) as err:
         up.rewrite_body(setof_record, setof_record.split("$x$")[1], _columns)
     assert err.value.sqlstate == "0A000"
+
+
+def test_sub_selects_of_values_rows_are_evaluated_in_the_body_once() -> None:
+    """A statement trigger's upsert of its transition table's totals: the coordinator that
+    runs the statement has no `newtab` (42P01), so each sub-select of a VALUES row is
+    evaluated where the code runs, once, and written in as a typed literal; variables inside
+    it stay PL/pgSQL's, and those outside are written in as before."""
+    body = ("\nDECLARE c int := 1;\nBEGIN\n  INSERT INTO counts AS x (k, n) VALUES (c, (SELECT count(*) FROM newtab "
+            "WHERE k > c) + EXISTS (SELECT 1 FROM newtab)::int)\n    ON CONFLICT (k) DO UPDATE SET n = x.n + "
+            "(SELECT 1);\n  RETURN 1;\nEND")
+    out = _rewrite(body)
+    assert out.count("FROM (SELECT (SELECT count(*) FROM newtab WHERE k > c)) AS gp_v(v))") == 1
+    assert "FROM (SELECT EXISTS (SELECT 1 FROM newtab)) AS gp_v(v))" in out
+    assert "VALUES (' || '(' || pg_catalog.quote_nullable(c)" in out
+    assert "newtab WHERE k > c)" not in out.split("FROM (SELECT (SELECT", 1)[0]
+    assert "DO UPDATE SET n = x.n + (SELECT 1)', 'perform')" in out  # (SET runs on a conflict only)

@@ -350,9 +350,16 @@ def _statement_text(query: str, names: _Names, target_columns: TargetColumns) ->
     columns = frozenset(c.lower() for c in target_columns(relation.get("schemaname"), relation.get("relname", "")) or ())
     pieces: list[str] = []
     position = 0
-    for start, end, text in _variable_refs(query, insert, names, columns):
+    sub_selects = _values_sub_selects(query, insert)
+    refs = [(start, end, text, False) for start, end, text in _variable_refs(query, insert, names, columns)
+            if not any(s <= start < e for s, e, _ in sub_selects)]
+    for start, end, text, evaluated in sorted(refs + [(s, e, t, True) for s, e, t in sub_selects]):
         pieces.append(quote_literal(query[position:start]))
-        pieces.append(f"'(' || pg_catalog.quote_nullable({text}) || '::' || pg_catalog.pg_typeof({text}) || ')'")
+        if evaluated:  # once, here: a volatile call in it must not run twice
+            pieces.append(f"(SELECT '(' || pg_catalog.quote_nullable(gp_v.v) || '::' || pg_catalog.pg_typeof(gp_v.v) "
+                          f"|| ')' FROM (SELECT {text}) AS gp_v(v))")
+        else:
+            pieces.append(f"'(' || pg_catalog.quote_nullable({text}) || '::' || pg_catalog.pg_typeof({text}) || ')'")
         position = end
     pieces.append(quote_literal(query[position:]))
     return " || ".join(p for p in pieces if p != "''") or "''"
@@ -522,6 +529,42 @@ def _variable_refs(query: str, insert: dict[str, Any], names: _Names,
         start = tokens[first].start
         out.append((start, last.end + 1, query[start:last.end + 1]))
     return sorted(out)
+
+
+def _values_sub_selects(query: str, insert: dict[str, Any]) -> list[tuple[int, int, str]]:
+    """(start, end, text) of each sub-select standing in a VALUES row of the upsert (`(SELECT
+    count(*) FROM newtab)`, `EXISTS (...)`, `ARRAY(...)`), outermost ones only: evaluated in
+    the body, where its code runs, and written in as a typed literal like a variable. Run by
+    the coordinator they would miss what only the caller's backend has: the trigger's
+    transition tables, the session's temp tables (42P01). A VALUES row reads no column of
+    the target, so each one's value is the statement's own."""
+    select = (insert.get("selectStmt") or {}).get("SelectStmt") or {}
+    rows = select.get("valuesLists") or []
+    if not rows:
+        return []
+    tokens = sqlparse.tokens(query)
+    by_start = {t.start: i for i, t in enumerate(tokens)}
+    out: list[tuple[int, int, str]] = []
+    for link in _outer_sub_links(rows):
+        if link.get("subLinkType") not in ("EXPR_SUBLINK", "EXISTS_SUBLINK", "ARRAY_SUBLINK"):
+            continue  # (`x IN (SELECT ...)` starts at its operand, which the tree does not place)
+        first = by_start.get(int(link.get("location", -1)))
+        last = sqlparse.closing_paren(tokens, first) if first is not None else None
+        if last is None:
+            continue
+        start, end = tokens[first].start, tokens[last].end + 1
+        out.append((start, end, query[start:end]))
+    return out
+
+
+def _outer_sub_links(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [link for item in node for link in _outer_sub_links(item)]
+    if isinstance(node, dict):
+        if "SubLink" in node:
+            return [node["SubLink"]]
+        return [link for value in node.values() for link in _outer_sub_links(value)]
+    return []
 
 
 def _is_variable(fields: list[str | None], names: _Names, columns: frozenset[str]) -> bool:
