@@ -292,6 +292,9 @@ def _unescape_bytea(value: bytes) -> bytes:
     return bytes(out)
 
 
+RECORD_OID = 2249  # pg_type `record`: an anonymous row
+
+
 async def _value(dispatcher: Dispatcher, sql: str, groups: Sequence[str]) -> str:
     """A scalar subquery's value as a typed literal: NULL without rows, error 21000 with more."""
     columns, rows = await capture_values(dispatcher, sql)
@@ -299,10 +302,31 @@ async def _value(dispatcher: Dispatcher, sql: str, groups: Sequence[str]) -> str
         raise PgError(CARDINALITY_VIOLATION, "more than one row returned by a subquery used as an expression")
     if len(columns) != 1:
         raise PgError(INTERNAL_ERROR, "a scalar subquery returned other than one column")
+    if columns[0].type_oid == RECORD_OID and rows and rows[0][0] is not None:
+        return await _row_value(dispatcher, sql, groups)
     (type_name,) = await _type_names(dispatcher, sql, columns, groups)
     if not type_name:
         raise PgError(INTERNAL_ERROR, f"unknown type {columns[0].type_oid} of a scalar subquery")
     return typed_literal(rows[0][0] if rows else None, type_name)
+
+
+async def _row_value(dispatcher: Dispatcher, sql: str, groups: Sequence[str]) -> str:
+    """A scalar subquery's anonymous record (`(SELECT ROW(max(a), min(a)) FROM t)`) as a
+    ROW constructor of typed literals: PostgreSQL reads no literal of type `record` (0A000).
+    Its fields' types come from the subquery read again with the record expanded; one
+    whose shape PostgreSQL knows only when it runs (a function returning `record`) cannot
+    be expanded, and keeps the error."""
+    expanded = f"SELECT (gp_sub.gp_row).* FROM ({sql}) AS gp_sub(gp_row)"
+    try:
+        columns, rows = await capture_values(dispatcher, expanded)
+    except PgError as exc:
+        raise PgError(FEATURE_NOT_SUPPORTED, "a scalar subquery returning a record of unknown shape over "
+                      "distributed tables is not supported by gridpg",
+                      hint="Return the fields as a composite type, or as columns.") from exc
+    if len(rows) != 1:
+        raise PgError(INTERNAL_ERROR, "a scalar subquery's record was read again with another row count")
+    type_names = await _type_names(dispatcher, expanded, columns, groups)
+    return "ROW(" + ", ".join(typed_literal(value, name) for value, name in zip(rows[0], type_names)) + ")"
 
 
 async def _type_names(dispatcher: Dispatcher, sql: str, columns: Sequence[codec.Column],

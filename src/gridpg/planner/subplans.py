@@ -352,9 +352,15 @@ def _pull_scalars(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str
     # subquery inside becomes a literal (`(SELECT m FROM t LIMIT 1)::text` is "m", not "text")
     figured = [(t, figure_name(t.val)) for t in _nodes(stmt, ast.ResTarget)
                if t.name is None and id(t.val) not in unnamed]
+    # `ROW(a, b) = (SELECT ...)` compares the row with the sub-select's columns (PostgreSQL
+    # makes it a row comparison): not a scalar, whatever its one column is
+    compared = {id(e.rexpr) for e in _nodes(stmt, ast.A_Expr)
+                if isinstance(e.lexpr, ast.RowExpr) and isinstance(e.rexpr, ast.SubLink)}
     for link in _outermost_sublinks(stmt):
         sub = link.subselect
         if link.subLinkType != SubLinkType.EXPR_SUBLINK or not isinstance(sub, ast.SelectStmt) or not wanted(sub):
+            continue
+        if id(link) in compared:
             continue
         if sub.op == SetOperation.SETOP_NONE and len(sub.targetList or ()) != 1:
             continue

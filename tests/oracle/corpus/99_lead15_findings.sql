@@ -25,3 +25,22 @@ CREATE FUNCTION l15_from_batch(p_op text) RETURNS int LANGUAGE plpgsql AS $$ DEC
 SELECT l15_from_batch('batch');
 SELECT l15_from_batch('batch');
 SELECT op, n, amount, first_id FROM l15_totals ORDER BY op;
+
+-- A scalar subquery over a distributed table answering an anonymous record (`(SELECT
+-- ROW(max(id), min(id)) FROM t)`) runs first, as a subplan whose value is written into the
+-- statement as a literal: PostgreSQL reads no literal of type record (0A000). It is now
+-- written as a ROW constructor of typed literals.
+CREATE TABLE l15_people (id int PRIMARY KEY, name text, born date);
+INSERT INTO l15_people VALUES (1, 'ann', '1990-01-02'), (2, 'bob', NULL), (3, NULL, '2001-12-31');
+SELECT (SELECT ROW(max(id), min(name), max(born)) FROM l15_people);
+SELECT (SELECT ROW(max(id), min(id)) FROM l15_people) = ROW(3, 1);
+SELECT (SELECT ROW(max(id), min(name)) FROM l15_people WHERE id > 100);
+SELECT (SELECT ROW(id, name) FROM l15_people WHERE id > 100);
+SELECT (SELECT ROW(count(*)) FROM l15_people WHERE born IS NOT NULL);
+-- error
+SELECT (SELECT ROW(id, name) FROM l15_people);
+-- (`ROW(a, b) = (SELECT ...)` is a row comparison with the sub-select's columns: 42601 here)
+-- error
+SELECT id FROM l15_people WHERE ROW(id, name) = (SELECT ROW(min(id), min(name)) FROM l15_people);
+SELECT id FROM l15_people WHERE ROW(id, name) = (SELECT min(id), min(name) FROM l15_people);
+SELECT id FROM l15_people WHERE (SELECT ROW(min(id), min(name)) FROM l15_people) = ROW(id, name);
