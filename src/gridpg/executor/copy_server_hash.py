@@ -29,6 +29,7 @@ from gridpg.sql.quote import quote_literal, quote_qualified
 
 if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
+    from gridpg.executor.copy_format import CopyFormat
     from gridpg.executor.dispatch import Dispatcher
 
 _M64 = 0xFFFFFFFFFFFFFFFF
@@ -60,8 +61,9 @@ def wanted(table: DistTable, fmt: str, position: int) -> bool:
 class ServerHashes:
     """Groups of the distribution values gridpg cannot read, asked of the catalog server."""
 
-    def __init__(self, table: DistTable, fmt: str, delimiter: bytes, position: int) -> None:
-        self.table, self.fmt, self.delimiter, self.position = table, fmt, delimiter, position
+    def __init__(self, table: DistTable, form: CopyFormat, position: int) -> None:
+        self.table, self.form, self.position = table, form, position
+        self.fmt, self.delimiter = form.fmt, form.delimiter
         self.groups: dict[str, str] = {}  # value text -> group
         self.tried: set[str] = set()  # placed or asked already
         self.function: tuple[str, str] | None = None  # (formatted type, hash function)
@@ -134,11 +136,9 @@ class ServerHashes:
         value asked about for nothing)."""
         if self.fmt == "csv":
             try:
-                fields = next(csv.reader([line.decode()], delimiter=self.delimiter.decode()))
+                return self.form.csv_value(line, self.position)
             except (csv.Error, UnicodeDecodeError, StopIteration):
                 return None
-            value = fields[self.position] if self.position < len(fields) else None
-            return value or None
         fields_b = line.split(self.delimiter)
-        raw = fields_b[self.position] if self.position < len(fields_b) else b"\\N"
-        return None if raw == b"\\N" else unescape(raw)
+        raw = fields_b[self.position] if self.position < len(fields_b) else self.form.null
+        return None if raw == self.form.null else unescape(raw)

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gridpg.executor.copy_format import CopyFormat
     from gridpg.executor.dispatch import Dispatcher
     from gridpg.executor.dml import TableColumn
 
@@ -58,7 +59,7 @@ _MISSING = re.compile(r'missing data for column "(.*)"', re.S)
 _WHOLE_RECORD = re.compile(r'^(COPY [^\n]*?, line \d+: ")(.*)(")', re.S)
 
 
-async def filled(source: AsyncIterator[bytes], fill: list[TableColumn], fmt: str, delimiter: bytes,
+async def filled(source: AsyncIterator[bytes], fill: list[TableColumn], form: CopyFormat,
                  dispatcher: Dispatcher) -> AsyncIterator[bytes]:
     """The client's COPY data with the missing columns' values appended to every record."""
     from gridpg.commands.sequences import next_values
@@ -66,7 +67,8 @@ async def filled(source: AsyncIterator[bytes], fill: list[TableColumn], fmt: str
     async def values(count: int) -> list[list[int]]:
         return [await next_values(dispatcher, c.sequence or "", count) for c in fill] if count else []
 
-    split: _TextRecords | _BinaryRecords = _BinaryRecords(fill) if fmt == "binary" else _TextRecords(fmt == "csv")
+    delimiter = form.delimiter
+    split: _TextRecords | _BinaryRecords = _BinaryRecords(fill) if form.fmt == "binary" else _TextRecords(form)
     async for chunk in source:
         records = split.feed(chunk)
         yield split.render(records, await values(split.count(records)), delimiter)
@@ -81,8 +83,9 @@ async def filled(source: AsyncIterator[bytes], fill: list[TableColumn], fmt: str
 class _TextRecords:
     """Whole records of text or csv COPY data (the end marker `\\.` ends the data)."""
 
-    def __init__(self, csv: bool) -> None:
-        self.csv = csv
+    def __init__(self, form: CopyFormat) -> None:
+        self.form = form
+        self.csv = form.fmt == "csv"
         self.pending = b""
         self.ended = False
 
@@ -100,17 +103,17 @@ class _TextRecords:
     def _records(self, lines: list[bytes]) -> list[bytes]:
         out: list[bytes] = []
         record: list[bytes] = []
-        quotes = 0
+        inside = False
         for line in lines:
             if line == b"\\." and not record and not self.csv:  # (CSV: data since PostgreSQL 18)
                 self.ended = True
                 break
             record.append(line)
-            quotes += line.count(b'"') if self.csv else 0
-            if quotes % 2:
+            inside = self.csv and self.form.open_after(line, inside)
+            if inside:
                 continue
             out.append(b"\n".join(record))
-            record, quotes = [], 0
+            record = []
         if record:  # a quoted field goes on in the next chunk
             self.pending = b"\n".join(record) + b"\n" + self.pending
         return out

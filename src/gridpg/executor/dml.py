@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import itertools
 import re
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
@@ -25,6 +24,7 @@ from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor import copy_server_hash, copyfill, copysplit
+from gridpg.executor.copy_format import CopyFormat
 from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
 from gridpg.executor.replica_defaults import ensure_replica_defaults
@@ -1286,7 +1286,8 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY", dispatcher.runner.snapshot().volatile_functions,
                                           times=True)
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
-    router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns)
+    form = CopyFormat.of(fmt, options)
+    router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns, form)
     if table.method in ("hash", "modulo") and table.column not in cols:
         router.fixed_group = await _group_of_default(dispatcher, table, columns)
     # ON_ERROR ignore: a row whose distribution value does not convert is skipped, as the
@@ -1310,7 +1311,7 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     check = _node_copy_sql(request.sql, listed or cols, drop=("freeze",)) if match else None
     source = _client_chunks(dispatcher, header and fmt != "binary", check)
     if fill:
-        source = copyfill.filled(source, fill, fmt, delimiter.encode(), dispatcher)
+        source = copyfill.filled(source, fill, form, dispatcher)
     count = await _copy_routed(dispatcher, table, node_sql, router, source)
     if router.skipped and not silent:
         rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
@@ -1631,7 +1632,7 @@ class CopyRouter:
     """Splits COPY data into records and groups them by node."""
 
     def __init__(self, dispatcher: Dispatcher, table: DistTable, cols: list[str], fmt: str,
-                 delimiter: str, columns: list[TableColumn] | None) -> None:
+                 delimiter: str, columns: list[TableColumn] | None, form: CopyFormat | None = None) -> None:
         planner = dispatcher.coord.planner
         assert planner is not None
         self.planner = planner
@@ -1639,6 +1640,7 @@ class CopyRouter:
         self.table = table
         self.fmt = fmt
         self.delimiter = delimiter.encode()
+        self.form = form or CopyFormat.plain(fmt, delimiter)
         self.position = cols.index(table.column) if table.column in cols else -1
         self.fixed_group: str | None = None  # every row's group (a COPY leaving the column to a constant default)
         self.pending = b""
@@ -1660,7 +1662,7 @@ class CopyRouter:
         self.shard_groups = self._vectorised_groups()
         self.server: copy_server_hash.ServerHashes | None = None  # values only PostgreSQL reads
         if self.shard_groups is None and copy_server_hash.wanted(table, fmt, self.position):
-            self.server = copy_server_hash.ServerHashes(table, fmt, self.delimiter, self.position)
+            self.server = copy_server_hash.ServerHashes(table, self.form, self.position)
 
     async def resolve(self, dispatcher: Dispatcher, chunk: bytes, final: bool = False) -> None:
         """Before `route(chunk)` (or `finish()`, `final`): the groups of the values in its
@@ -1703,7 +1705,7 @@ class CopyRouter:
         """The group of each shard, when blocks can be routed by copysplit (text format,
         HASH on an integer column); None otherwise."""
         table = self.table
-        if self.fmt != "text" or table.method != "hash" or self.position < 0 \
+        if self.fmt != "text" or self.form.null != b"\\N" or table.method != "hash" or self.position < 0 \
                 or not copysplit.is_vectorisable(table.column_type or ""):
             return None
         try:
@@ -1726,19 +1728,19 @@ class CopyRouter:
     def _route_lines(self, lines: list[bytes]) -> dict[str, list[bytes]]:  # type: ignore[override]
         out: dict[str, list[bytes]] = {}
         record: list[bytes] = []
-        quotes = 0
+        inside = False
         for line in lines:
             if line == b"\\." and self.fmt != "csv":  # (CSV: data since PostgreSQL 18)
                 break
             span = 1
             if self.fmt == "csv":
                 record.append(line)
-                quotes += line.count(b'"')
-                if quotes % 2:
+                inside = self.form.open_after(line, inside)
+                if inside:
                     continue
                 full = b"\n".join(record)
                 span = len(record)
-                record, quotes = [], 0
+                record = []
             else:
                 full = line
             try:
@@ -1768,17 +1770,13 @@ class CopyRouter:
             self.rr += 1
             return self.groups[self.rr % len(self.groups)]
         if self.fmt == "csv":
-            fields = next(csv.reader([record.decode()], delimiter=self.delimiter.decode()))
-            value: str | None = fields[self.position] if self.position < len(fields) else None
-            if value == "":
-                value = None
-            return self._group_for_text(value)
+            return self._group_for_text(self.form.csv_value(record, self.position))
         fields_b = record.split(self.delimiter)
-        raw = fields_b[self.position] if self.position < len(fields_b) else b"\\N"
+        raw = fields_b[self.position] if self.position < len(fields_b) else self.form.null
         cached = self.cache.get(raw)
         if cached is not None:
             return cached
-        text = None if raw == b"\\N" else _unescape_copy_text(raw)
+        text = None if raw == self.form.null else _unescape_copy_text(raw)
         group = self._group_for_text(text)
         if len(self.cache) < 100000:
             self.cache[raw] = group
