@@ -1946,7 +1946,7 @@ async def _copy_source(dispatcher: Dispatcher, table: DistTable) -> str:
         f"FROM pg_catalog.pg_class c WHERE c.oid = {quote_literal(name)}::pg_catalog.regclass")
     kind, has_children = rows[0] if rows else ("r", "f")
     if kind == "p":
-        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot copy from partitioned table "{table.name}"',
+        raise PgError("42809", f'cannot copy from partitioned table "{table.name}"',  # (PostgreSQL's code)
                       hint="Try the COPY (SELECT ...) TO variant.")
     return f"ONLY {name}" if has_children == "t" else name
 

@@ -44,3 +44,9 @@ SELECT (SELECT ROW(id, name) FROM l15_people);
 SELECT id FROM l15_people WHERE ROW(id, name) = (SELECT ROW(min(id), min(name)) FROM l15_people);
 SELECT id FROM l15_people WHERE ROW(id, name) = (SELECT min(id), min(name) FROM l15_people);
 SELECT id FROM l15_people WHERE (SELECT ROW(min(id), min(name)) FROM l15_people) = ROW(id, name);
+
+-- COPY ... TO of a partitioned table: PostgreSQL's 42809 (0A000 before).
+CREATE TABLE l15_parts (id int, region text) PARTITION BY LIST (region);
+CREATE TABLE l15_parts_eu PARTITION OF l15_parts FOR VALUES IN ('eu');
+-- error
+COPY l15_parts TO STDOUT;
