@@ -10,6 +10,7 @@ with 2PC.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import re
 import time
@@ -123,6 +124,7 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
         # the datanodes' copies would not know each row's table, nor the catalog's OIDs
         await coordinator_finish(dispatcher, request, plan)
         return
+    request = _inlined(request, plan)
     recursive = await subplans.plan_recursive(dispatcher, request.sql)
     if isinstance(recursive, subplans.Recursive):
         await subplans.run_recursive(dispatcher, request, recursive)
@@ -132,6 +134,16 @@ async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan
         await exchange.run_staged(dispatcher, request, staged)
         return
     await coordinator_finish(dispatcher, request, plan)
+
+
+def _inlined(request: ExecRequest, plan: DistributedPlan) -> ExecRequest:
+    """The request whose text is split or staged: when the client's reads views over
+    distributed tables, the text that inlined them, which reads their tables (with the
+    owners' rights, `execute_plan`); the client's text named no distributed table, so no
+    subplan or exchange applied and every such view was gathered whole."""
+    if plan.view_sql is not None and plan.sql:
+        return dataclasses.replace(request, sql=plan.sql)
+    return request
 
 
 # -- pushdown: the same statement on every node, results concatenated -----------------
@@ -1506,6 +1518,7 @@ async def _explain_finish(dispatcher: Dispatcher, request: ExecRequest, plan: Di
     with which filter; and, for VERBOSE, why no exchange applies."""
     from gridpg.executor import exchange, subplans
 
+    request = _inlined(request, plan)
     recursive = await subplans.plan_recursive(dispatcher, request.sql)
     if isinstance(recursive, subplans.Recursive):
         return await _explain_recursive(dispatcher, request, recursive), None, []
