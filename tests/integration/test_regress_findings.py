@@ -1273,3 +1273,34 @@ def test_explain_after_a_leading_comment(gridpg_cluster: Cluster, schema: str, c
         conn.execute("CREATE TABLE expl_c (a int, b text) DISTRIBUTE BY HASH (a)")
         lines = [r[0] for r in conn.execute(f"{comment}EXPLAIN {options}SELECT * FROM expl_c WHERE a IS NULL")]
         assert lines[0].startswith("Distributed plan"), lines
+
+
+@pytest.mark.parametrize("create", [
+    "CREATE TABLE casc (a {dom}, b text)",  # distributed by a, gridpg's default rules
+    "CREATE TABLE casc (a {dom}, b text) DISTRIBUTE BY HASH (a)",
+    "CREATE TABLE casc (a {dom}, b text) DISTRIBUTE BY MODULO (a)",
+])
+@pytest.mark.parametrize("drop", ["DROP DOMAIN {dom} CASCADE", "DROP SCHEMA {schema}_d CASCADE"])
+def test_drop_cascade_taking_the_distribution_column_is_refused(
+        gridpg_cluster: Cluster, schema: str, create: str, drop: str) -> None:
+    """domain.sql:528: `DROP DOMAIN d CASCADE` drops the columns of type d. The
+    distribution column is the shards' partition key on the datanodes, and PostgreSQL drops
+    a partitioned table whose key column goes: every datanode dropped the table with all its
+    rows while the catalog servers kept it, and the DROP was acknowledged (then 42P01)."""
+    dom = f"{schema}_d.dd"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema}_d CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}_d")
+        conn.execute(f"CREATE DOMAIN {dom} AS integer")
+        conn.execute(create.format(dom=dom))
+        conn.execute("INSERT INTO casc VALUES (1, 'x'), (2, 'y'), (3, 'z')")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(drop.format(dom=dom, schema=schema))
+        assert conn.execute("SELECT a, b FROM casc ORDER BY a").fetchall() == [(1, "x"), (2, "y"), (3, "z")]
+        # another column of the type goes, as in PostgreSQL
+        conn.execute(f"CREATE TABLE casc2 (k int, c {dom}) DISTRIBUTE BY HASH (k)")
+        conn.execute("INSERT INTO casc2 VALUES (1, 1), (2, 2)")
+        conn.execute("DROP TABLE casc")
+        conn.execute(drop.format(dom=dom, schema=schema))
+        assert conn.execute("SELECT * FROM casc2 ORDER BY k").fetchall() == [(1,), (2,)]
