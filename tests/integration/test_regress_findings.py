@@ -1304,3 +1304,24 @@ def test_drop_cascade_taking_the_distribution_column_is_refused(
         conn.execute("DROP TABLE casc")
         conn.execute(drop.format(dom=dom, schema=schema))
         assert conn.execute("SELECT * FROM casc2 ORDER BY k").fetchall() == [(1,), (2,)]
+
+
+def test_copy_fills_a_domain_default_from_the_clusters_sequence(gridpg_cluster: Cluster, schema: str) -> None:
+    """domain.sql:414: a column without a default of its own takes its domain's; a domain
+    DEFAULT nextval('s') was evaluated by each datanode from its own copy of s (the same
+    values on two nodes), and a domain default on the distribution column failed (23514)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE cseq")
+        conn.execute("CREATE DOMAIN cdom AS int DEFAULT nextval('cseq')")
+        conn.execute("CREATE DOMAIN ckey AS int DEFAULT 5")
+        conn.execute("CREATE TABLE cids (k int, v cdom) DISTRIBUTE BY HASH (k)")
+        conn.execute("CREATE TABLE ckeyed (k ckey, v int) DISTRIBUTE BY HASH (k)")
+        with conn.cursor() as cur:
+            with cur.copy("COPY cids (k) FROM STDIN") as copy:
+                copy.write(b"".join(b"%d\n" % i for i in range(1, 21)))
+            with cur.copy("COPY ckeyed (v) FROM STDIN") as copy:
+                copy.write(b"1\n2\n")
+        assert conn.execute("SELECT count(DISTINCT v), min(v), max(v) FROM cids").fetchone() == (20, 1, 20)
+        assert conn.execute("SELECT nextval('cseq')").fetchone() == (21,)
+        assert conn.execute("SELECT k, v FROM ckeyed WHERE k = 5 ORDER BY v").fetchall() == [(5, 1), (5, 2)]
