@@ -1325,3 +1325,19 @@ def test_copy_fills_a_domain_default_from_the_clusters_sequence(gridpg_cluster: 
         assert conn.execute("SELECT count(DISTINCT v), min(v), max(v) FROM cids").fetchone() == (20, 1, 20)
         assert conn.execute("SELECT nextval('cseq')").fetchone() == (21,)
         assert conn.execute("SELECT k, v FROM ckeyed WHERE k = 5 ORDER BY v").fetchall() == [(5, 1), (5, 2)]
+
+
+def test_adding_a_column_of_a_sequence_domain_to_a_replicated_table_with_rows_is_refused(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """Each replica would fill its rows from its own copy of the sequence (no common order to
+    number them by), as for `ADD COLUMN v int DEFAULT nextval('s')` (commands/sequences.py)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE rseq")
+        conn.execute("CREATE DOMAIN rdom AS int DEFAULT nextval('rseq')")
+        conn.execute("CREATE TABLE rrep (k int) DISTRIBUTE BY REPLICATION")
+        conn.execute("ALTER TABLE rrep ADD COLUMN empty_then rdom")  # no rows: nothing to fill
+        conn.execute("INSERT INTO rrep (k) VALUES (1)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("ALTER TABLE rrep ADD COLUMN v rdom")
+        assert conn.execute("SELECT k, empty_then FROM rrep").fetchall() == [(1, 1)]

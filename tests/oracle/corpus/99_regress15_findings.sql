@@ -44,4 +44,14 @@ SELECT * FROM r15_keyed2 WHERE k = 5 ORDER BY v;
 ALTER DOMAIN r15_five SET DEFAULT 6;
 INSERT INTO r15_keyed (v) VALUES (10);
 SELECT * FROM r15_keyed ORDER BY v NULLS FIRST;
-DROP TABLE r15_ids, r15_own, r15_keyed, r15_keyed2;
+-- ALTER TABLE ... ADD COLUMN of such a domain over rows: each datanode filled its rows
+-- from its own copy of the sequence (4 distinct values for 6 rows); now the cluster's
+CREATE TABLE r15_later (k int PRIMARY KEY, x int);
+INSERT INTO r15_later SELECT g, g FROM generate_series(1, 6) g;
+ALTER TABLE r15_later ADD COLUMN v r15_seqdom;
+SELECT count(DISTINCT v), max(v) - min(v) FROM r15_later;
+SELECT nextval('r15_seq');
+ALTER TABLE r15_later ADD COLUMN w r15_checked, ADD COLUMN y int;
+SELECT count(DISTINCT w), max(w) - min(w) FROM r15_later;
+SELECT nextval('r15_seq2');
+DROP TABLE r15_ids, r15_own, r15_keyed, r15_keyed2, r15_later;
