@@ -1341,3 +1341,22 @@ def test_adding_a_column_of_a_sequence_domain_to_a_replicated_table_with_rows_is
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("ALTER TABLE rrep ADD COLUMN v rdom")
         assert conn.execute("SELECT k, empty_then FROM rrep").fetchall() == [(1, 1)]
+
+
+def test_server_side_code_fills_a_domain_default_from_the_clusters_sequence(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """Server-side code writes distributed tables through the catalog server's shadows of
+    them, which computed a domain DEFAULT nextval('s') from that server's copy of s: the
+    GTM's sequence never moved, and the values repeated the ones client INSERTs had got."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE lseq")
+        conn.execute("CREATE DOMAIN ldom AS int DEFAULT nextval('lseq')")
+        conn.execute("CREATE TABLE lids (k int PRIMARY KEY, v ldom)")
+        conn.execute("INSERT INTO lids (k) VALUES (1), (2)")
+        conn.execute("CREATE FUNCTION lfill(n int) RETURNS void LANGUAGE plpgsql AS "
+                     "$$ BEGIN INSERT INTO lids (k) SELECT g FROM generate_series(3, n) g; END $$")
+        conn.execute("SELECT lfill(6)")
+        conn.execute("DO $$ BEGIN INSERT INTO lids (k) VALUES (7); END $$")
+        assert conn.execute("SELECT count(DISTINCT v), min(v), max(v) FROM lids").fetchone() == (7, 1, 7)
+        assert conn.execute("SELECT nextval('lseq')").fetchone() == (8,)
