@@ -1273,3 +1273,90 @@ def test_explain_after_a_leading_comment(gridpg_cluster: Cluster, schema: str, c
         conn.execute("CREATE TABLE expl_c (a int, b text) DISTRIBUTE BY HASH (a)")
         lines = [r[0] for r in conn.execute(f"{comment}EXPLAIN {options}SELECT * FROM expl_c WHERE a IS NULL")]
         assert lines[0].startswith("Distributed plan"), lines
+
+
+@pytest.mark.parametrize("create", [
+    "CREATE TABLE casc (a {dom}, b text)",  # distributed by a, gridpg's default rules
+    "CREATE TABLE casc (a {dom}, b text) DISTRIBUTE BY HASH (a)",
+    "CREATE TABLE casc (a {dom}, b text) DISTRIBUTE BY MODULO (a)",
+])
+@pytest.mark.parametrize("drop", ["DROP DOMAIN {dom} CASCADE", "DROP SCHEMA {schema}_d CASCADE"])
+def test_drop_cascade_taking_the_distribution_column_is_refused(
+        gridpg_cluster: Cluster, schema: str, create: str, drop: str) -> None:
+    """domain.sql:528: `DROP DOMAIN d CASCADE` drops the columns of type d. The
+    distribution column is the shards' partition key on the datanodes, and PostgreSQL drops
+    a partitioned table whose key column goes: every datanode dropped the table with all its
+    rows while the catalog servers kept it, and the DROP was acknowledged (then 42P01)."""
+    dom = f"{schema}_d.dd"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema}_d CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}_d")
+        conn.execute(f"CREATE DOMAIN {dom} AS integer")
+        conn.execute(create.format(dom=dom))
+        conn.execute("INSERT INTO casc VALUES (1, 'x'), (2, 'y'), (3, 'z')")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(drop.format(dom=dom, schema=schema))
+        assert conn.execute("SELECT a, b FROM casc ORDER BY a").fetchall() == [(1, "x"), (2, "y"), (3, "z")]
+        # another column of the type goes, as in PostgreSQL
+        conn.execute(f"CREATE TABLE casc2 (k int, c {dom}) DISTRIBUTE BY HASH (k)")
+        conn.execute("INSERT INTO casc2 VALUES (1, 1), (2, 2)")
+        conn.execute("DROP TABLE casc")
+        conn.execute(drop.format(dom=dom, schema=schema))
+        assert conn.execute("SELECT * FROM casc2 ORDER BY k").fetchall() == [(1,), (2,)]
+
+
+def test_copy_fills_a_domain_default_from_the_clusters_sequence(gridpg_cluster: Cluster, schema: str) -> None:
+    """domain.sql:414: a column without a default of its own takes its domain's; a domain
+    DEFAULT nextval('s') was evaluated by each datanode from its own copy of s (the same
+    values on two nodes), and a domain default on the distribution column failed (23514)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE cseq")
+        conn.execute("CREATE DOMAIN cdom AS int DEFAULT nextval('cseq')")
+        conn.execute("CREATE DOMAIN ckey AS int DEFAULT 5")
+        conn.execute("CREATE TABLE cids (k int, v cdom) DISTRIBUTE BY HASH (k)")
+        conn.execute("CREATE TABLE ckeyed (k ckey, v int) DISTRIBUTE BY HASH (k)")
+        with conn.cursor() as cur:
+            with cur.copy("COPY cids (k) FROM STDIN") as copy:
+                copy.write(b"".join(b"%d\n" % i for i in range(1, 21)))
+            with cur.copy("COPY ckeyed (v) FROM STDIN") as copy:
+                copy.write(b"1\n2\n")
+        assert conn.execute("SELECT count(DISTINCT v), min(v), max(v) FROM cids").fetchone() == (20, 1, 20)
+        assert conn.execute("SELECT nextval('cseq')").fetchone() == (21,)
+        assert conn.execute("SELECT k, v FROM ckeyed WHERE k = 5 ORDER BY v").fetchall() == [(5, 1), (5, 2)]
+
+
+def test_adding_a_column_of_a_sequence_domain_to_a_replicated_table_with_rows_is_refused(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """Each replica would fill its rows from its own copy of the sequence (no common order to
+    number them by), as for `ADD COLUMN v int DEFAULT nextval('s')` (commands/sequences.py)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE rseq")
+        conn.execute("CREATE DOMAIN rdom AS int DEFAULT nextval('rseq')")
+        conn.execute("CREATE TABLE rrep (k int) DISTRIBUTE BY REPLICATION")
+        conn.execute("ALTER TABLE rrep ADD COLUMN empty_then rdom")  # no rows: nothing to fill
+        conn.execute("INSERT INTO rrep (k) VALUES (1)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("ALTER TABLE rrep ADD COLUMN v rdom")
+        assert conn.execute("SELECT k, empty_then FROM rrep").fetchall() == [(1, 1)]
+
+
+def test_server_side_code_fills_a_domain_default_from_the_clusters_sequence(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """Server-side code writes distributed tables through the catalog server's shadows of
+    them, which computed a domain DEFAULT nextval('s') from that server's copy of s: the
+    GTM's sequence never moved, and the values repeated the ones client INSERTs had got."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE SEQUENCE lseq")
+        conn.execute("CREATE DOMAIN ldom AS int DEFAULT nextval('lseq')")
+        conn.execute("CREATE TABLE lids (k int PRIMARY KEY, v ldom)")
+        conn.execute("INSERT INTO lids (k) VALUES (1), (2)")
+        conn.execute("CREATE FUNCTION lfill(n int) RETURNS void LANGUAGE plpgsql AS "
+                     "$$ BEGIN INSERT INTO lids (k) SELECT g FROM generate_series(3, n) g; END $$")
+        conn.execute("SELECT lfill(6)")
+        conn.execute("DO $$ BEGIN INSERT INTO lids (k) VALUES (7); END $$")
+        assert conn.execute("SELECT count(DISTINCT v), min(v), max(v) FROM lids").fetchone() == (7, 1, 7)
+        assert conn.execute("SELECT nextval('lseq')").fetchone() == (8,)

@@ -418,3 +418,25 @@ def nextval_default_sequence_sql(attrdef: str) -> str:
             "JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace "
             f"WHERE dp.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND dp.objid = {attrdef}.oid "
             "AND dp.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sc.relkind = 'S' LIMIT 1) END")
+
+
+def domain_default_sql(type_oid: str) -> str:
+    """SQL for a LATERAL subquery `(typ, expr, sequence)`: the default a column of type
+    `type_oid` takes from its domain when it has none of its own (PostgreSQL's
+    get_typdefault: the first default down the chain of domains), with the sequence it is
+    exactly nextval() of, as `nextval_default_sequence_sql`; no row for other types."""
+    expr = "pg_catalog.pg_get_expr(t.typdefaultbin, 0)"
+    return (
+        "WITH RECURSIVE chain(typ, depth) AS ("
+        f"SELECT {type_oid}, 0 UNION ALL SELECT t.typbasetype, c.depth + 1 FROM chain c "
+        "JOIN pg_catalog.pg_type t ON t.oid = c.typ "
+        "WHERE t.typtype = 'd' AND t.typdefaultbin IS NULL AND c.depth < 64) "
+        f"SELECT t.oid AS typ, {expr} AS expr, CASE WHEN {expr} LIKE 'nextval(%::regclass)' "
+        f"AND {expr} NOT LIKE '_%nextval(%' "
+        "THEN (SELECT pg_catalog.quote_ident(sn.nspname) || '.' || pg_catalog.quote_ident(sc.relname) "
+        "FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class sc ON sc.oid = dp.refobjid "
+        "JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace "
+        "WHERE dp.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND dp.objid = t.oid "
+        "AND dp.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND sc.relkind = 'S' LIMIT 1) END "
+        "AS sequence FROM chain c JOIN pg_catalog.pg_type t ON t.oid = c.typ "
+        "WHERE t.typtype = 'd' AND t.typdefaultbin IS NOT NULL ORDER BY c.depth LIMIT 1")

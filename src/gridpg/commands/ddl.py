@@ -21,6 +21,7 @@ from pglast.stream import RawStream
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
 from gridpg.commands import (
+    cascades,
     default_placement,
     like_temp,
     partitions,
@@ -124,6 +125,8 @@ class DdlRunner:
             if node == self.coord.catalog_node:
                 tag = results[-1].tag if results else ""
                 self._relay_notices(conn)
+        if cascades.is_cascading_drop(kind, parse_tree(request.sql)):
+            await cascades.ensure_distribution_columns_kept(self)
         if kind == "DropStmt" and self.snapshot.matviews:
             await self._drop_vanished_matviews()
         if kind in ("AlterTableStmt", "IndexStmt") and await self._fit_default_placement(request.sql):

@@ -1,6 +1,7 @@
 """ALTER TABLE ... ADD COLUMN filled from a sequence, on a distributed table with rows.
 
-`ADD COLUMN n serial`, `... GENERATED ALWAYS AS IDENTITY` or `... DEFAULT nextval('s')`:
+`ADD COLUMN n serial`, `... GENERATED ALWAYS AS IDENTITY` or `... DEFAULT nextval('s')` (or
+of a domain whose default that is, the column having none of its own):
 PostgreSQL gives every existing row the sequence's next value. Each datanode running the
 ALTER fills its rows from its own copy of the sequence, so two nodes hand out the same
 values and none is the cluster's (it was refused, 0A000). Here, in the DDL's distributed
@@ -82,13 +83,14 @@ async def fill_added_columns(ddl: DdlRunner, sql: str, groups: list[str]) -> Non
     """After an ALTER TABLE ran on the catalog servers and `groups`: its added columns that
     fill from a sequence get the cluster's values on every row (module doc)."""
     lowered = sql.lower()
-    if "add" not in lowered or not any(w in lowered for w in ("serial", "identity", "nextval")):
+    if "add" not in lowered:
         return
     tree = sqlparse.parse_tree(sql)
     body = tree.get("AlterTableStmt") or {}
     cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds", [])]
     columns, served = added_columns(cmds)
-    if not columns or not served:
+    plain = _without_own_default(cmds)
+    if not (columns and served) and not plain:
         return
     from gridpg.executor.run import catalog_view, search_path
     from gridpg.planner.analyze import RelRef
@@ -96,10 +98,69 @@ async def fill_added_columns(ddl: DdlRunner, sql: str, groups: list[str]) -> Non
     relation = body["relation"]
     ref = RelRef(relation.get("schemaname"), relation["relname"], 0, None)
     table = catalog_view(ddl.dispatcher).resolve(ref, search_path(ddl.dispatcher))
-    if table is None or table.method not in ("hash", "modulo"):
+    if table is None:
         return
-    for column in columns:
+    from_domains = await _domain_sequence_columns(ddl, table, plain, groups) if plain else []
+    if not served or table.method not in ("hash", "modulo"):
+        return
+    for column in [*columns, *from_domains]:
         await _fill(ddl, table, column, [g for g in groups if g in table.groups])
+
+
+def _without_own_default(cmds: list[dict[str, Any]]) -> list[str]:
+    """The columns ADD COLUMN adds without a default, identity or generation of their own:
+    a domain's default fills them (PostgreSQL's get_typdefault)."""
+    out = []
+    for cmd in cmds:
+        column = (cmd.get("def") or {}).get("ColumnDef") if cmd.get("subtype") == "AT_AddColumn" else None
+        if not column:
+            continue
+        names = (column.get("typeName") or {}).get("names") or [{}]
+        kinds = {c.get("Constraint", {}).get("contype") for c in column.get("constraints") or []}
+        if names[-1].get("String", {}).get("sval") not in SERIAL_TYPES \
+                and not kinds & {"CONSTR_DEFAULT", "CONSTR_IDENTITY", "CONSTR_GENERATED"}:
+            out.append(str(column["colname"]))
+    return out
+
+
+async def _domain_sequence_columns(ddl: DdlRunner, table: DistTable, names: list[str],
+                                   groups: list[str]) -> list[AddedColumn]:
+    """Of the columns added without a default of their own, those whose domain's default
+    is exactly nextval() of a sequence (filled here like `DEFAULT nextval('s')`); a domain
+    default calling a sequence function otherwise, or on a table whose rows cannot be
+    numbered here (REPLICATION, ROUNDROBIN) while it has rows: 0A000, each node would
+    draw from its own copy of the sequence."""
+    from gridpg.catalog import store
+
+    catalog = await ddl.conn(ddl.coord.catalog_node)
+    relation = f"pg_catalog.to_regclass({quote_literal(quote_qualified(table.schema, table.name))})"
+    wanted = ", ".join(quote_literal(n) for n in names)
+    rows = await catalog.query(
+        f"SELECT a.attname, dd.expr, dd.sequence FROM pg_catalog.pg_attribute a "
+        f"JOIN LATERAL ({store.domain_default_sql('a.atttypid')}) dd ON true "
+        f"WHERE a.attrelid = {relation} AND a.attname IN ({wanted}) AND NOT a.attisdropped ORDER BY a.attnum")
+    out = []
+    for name, expr, sequence in rows:
+        if not any(f in str(expr).lower() for f in ("nextval(", "currval(", "lastval(", "setval(")):
+            continue
+        if sequence is None or table.method not in ("hash", "modulo"):
+            if sequence is not None and not await _has_rows(ddl, table, groups):
+                continue
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'column "{name}" takes its domain\'s default {expr}, which gridpg cannot compute '
+                          f'for the rows of "{table.name}": each node would draw from its own copy of the sequence',
+                          hint="add the column while the table is empty, or give it a DEFAULT of its own")
+        out.append(AddedColumn(str(name), False, str(sequence), False))
+    return out
+
+
+async def _has_rows(ddl: DdlRunner, table: DistTable, groups: list[str]) -> bool:
+    qualified = quote_qualified(table.schema, table.name)
+    for group in [g for g in groups if g in table.groups]:
+        rows = await (await ddl.conn(group)).query(f"SELECT EXISTS (SELECT FROM {qualified})")
+        if rows and rows[0][0] == "t":
+            return True
+    return False
 
 
 async def _fill(ddl: DdlRunner, table: DistTable, column: AddedColumn, groups: list[str]) -> None:

@@ -397,19 +397,22 @@ async def end_within_call(caller: StatementRunner, commit: bool) -> None:
 
 _COLUMNS_SQL = """
 SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated,
+       CASE WHEN d.oid IS NULL THEN dd.expr ELSE pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
+       a.attidentity, a.attgenerated,
        (SELECT coalesce(pg_catalog.obj_description(f.oid, 'pg_class'), '') FROM pg_catalog.pg_class f
          JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
         WHERE fn.nspname = '{prefix}' || n.oid::text AND f.relname = c.relname),
        -- the sequence that fills the column: an identity column's own, or the one its
-       -- default is exactly nextval() of (a serial's own while its default is that)
+       -- default is exactly nextval() of (a serial's own while its default is that; a
+       -- column without a default of its own takes its domain's: dd)
        COALESCE(CASE WHEN a.attidentity <> '' THEN pg_catalog.pg_get_serial_sequence(
                   pg_catalog.format('%I.%I', n.nspname, c.relname), a.attname) END,
-                {nextval_default})
+                {nextval_default}, dd.sequence)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+LEFT JOIN LATERAL ({domain_default}) dd ON d.oid IS NULL
 WHERE (n.nspname, c.relname) IN ({pairs})
 ORDER BY c.oid, a.attnum"""
 
@@ -427,7 +430,8 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     try:
         for attempt in range(3):
             rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs,
-                                                             nextval_default=store.nextval_default_sequence_sql('d')))
+                                                             nextval_default=store.nextval_default_sequence_sql('d'),
+                                                             domain_default=store.domain_default_sql('a.atttypid')))
             try:
                 for ddl in shadow_ddl(rows):
                     await conn.simple_query(ddl)

@@ -628,7 +628,8 @@ class Coordinator:
         root_attnum = ("(SELECT r.attnum FROM pg_catalog.pg_attribute r WHERE r.attrelid = "
                        "pg_catalog.pg_partition_root(a.attrelid) AND r.attname = a.attname)")
         rows = await conn.query(
-            "SELECT a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
+            # (a column without a default of its own takes its domain's: dd)
+            "SELECT a.attname, CASE WHEN d.oid IS NULL THEN dd.expr ELSE pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, "
             # an identity column's own sequence (a partition's: its partitioned root's, one
             # sequence); any other column's only while its default is exactly nextval() of
             # it: a serial whose default was changed (`1000 + nextval(...)`) or dropped is
@@ -639,12 +640,13 @@ class Coordinator:
             f"{store.owned_sequence_sql('pg_catalog.pg_partition_root(a.attrelid)', root_attnum)}) END, "
             # a default of nextval() of a sequence (a serial's own; pg_dump's tables share
             # them; XL/Citus users write them): the GTM's, never a datanode's copy
-            f"{store.nextval_default_sequence_sql('d')}), "
+            f"{store.nextval_default_sequence_sql('d')}, dd.sequence), "
             "a.attidentity, "
             "a.atttypid, a.atttypmod, EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = "
             "a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey::pg_catalog.int2[])), a.attgenerated "
             "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d "
             "ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            f"LEFT JOIN LATERAL ({store.domain_default_sql('a.atttypid')}) dd ON d.oid IS NULL "
             "WHERE a.attrelid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
             f"ON n.oid = c.relnamespace WHERE n.nspname = {quote_literal(table.schema)} "
             f"AND c.relname = {quote_literal(table.name)}) "

@@ -1,0 +1,57 @@
+"""A DROP ... CASCADE that would take a distribution column with it is refused.
+
+PostgreSQL's `DROP DOMAIN d CASCADE` (likewise DROP TYPE, COLLATION, EXTENSION, SCHEMA,
+FUNCTION, DROP OWNED ... CASCADE) drops the columns that depend on the object and keeps
+their tables. On the datanodes a HASH table's distribution column is the partition key of
+its shards, and PostgreSQL drops a partitioned table whose key column goes: the catalog
+servers kept the table (without the column) while every datanode dropped it with all its
+rows, and the statement was acknowledged. A MODULO table lost the column its metadata
+still routes by. The check runs after the catalog servers ran the statement, in its
+transaction, before any datanode does; the error rolls everything back.
+
+Only the check; `ALTER TABLE ... DROP COLUMN` of a distribution column has its own rules
+(commands/default_placement.fit_dropped_distribution_column, commands/retype).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
+
+if TYPE_CHECKING:
+    from gridpg.commands.ddl import DdlRunner
+
+_CASCADE = "DROP_CASCADE"
+
+
+def is_cascading_drop(kind: str, tree: dict[str, Any]) -> bool:
+    """DROP ... CASCADE or DROP OWNED ... CASCADE: the statements that may drop columns of
+    tables they do not name."""
+    body = tree.get(kind)
+    return kind in ("DropStmt", "DropOwnedStmt") and isinstance(body, dict) and body.get("behavior") == _CASCADE
+
+
+async def ensure_distribution_columns_kept(ddl: DdlRunner) -> None:
+    """Raise 0A000 when a HASH or MODULO table still on the catalog server lost its
+    distribution column (run after the statement ran there)."""
+    tables = [t for t in ddl.snapshot.tables if t.method in ("hash", "modulo") and t.column]
+    if not tables:
+        return
+    rows = ", ".join(f"({quote_literal(quote_qualified(t.schema, t.name))}, {quote_literal(t.column or '')})"
+                     for t in tables)
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    lost = await conn.query(
+        "SELECT v.rel, v.col FROM (VALUES " + rows + ") v(rel, col) "
+        "WHERE pg_catalog.to_regclass(v.rel) IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a "
+        "WHERE a.attrelid = pg_catalog.to_regclass(v.rel) AND a.attname = v.col AND NOT a.attisdropped) "
+        "ORDER BY 1 LIMIT 1")
+    if not lost:
+        return
+    relation, column = lost[0][0] or "", lost[0][1] or ""
+    raise PgError(
+        FEATURE_NOT_SUPPORTED,
+        f'this DROP ... CASCADE would drop column "{column}" of table {relation}, its distribution column',
+        hint=f"drop the column first (ALTER TABLE {relation} DROP COLUMN {quote_ident(column)}) or distribute the "
+             "table by another column (alter_distributed_table), then drop again")
