@@ -10,10 +10,11 @@ with 2PC.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -163,6 +164,8 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     if request.simple:
         for conn in conns:
             await conn.settle()
+    else:
+        request = await _with_unused_param_types(dispatcher, request, sql_by_group.values())
 
     def start(first: int = 0, stop: int = len(conns)) -> None:
         for group, conn in zip(groups[first:stop], conns[first:stop]):
@@ -227,6 +230,28 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     out.finish(f"{tag_word} {total}".strip())
     if commit and block and not txn.in_block:
         await txn.commit()
+
+
+async def _with_unused_param_types(dispatcher: Dispatcher, request: ExecRequest,
+                                   sqls: Iterable[str]) -> ExecRequest:
+    """`request` with every parameter's type resolved when a node's statement leaves out a
+    parameter the client sent untyped: the finish of an exchange whose filter on `$1` ran in
+    the move (`WHERE f.grp = $1` broadcast f) no longer names `$1`, and PostgreSQL refuses an
+    unused parameter of unspecified type (42P18 "could not determine data type of parameter
+    $1", every psycopg str parameter). The types are the catalog server's answer for the
+    client's statement: what the whole statement makes of them."""
+    count = len(request.params)
+    oids = list(request.param_oids) + [0] * (count - len(request.param_oids))
+    if not count or all(oids):
+        return request
+    from gridpg.sql.parse import tokens
+
+    for sql in sqls:
+        used = {int(sql[t.start + 1 : t.end + 1]) for t in tokens(sql) if t.name == "PARAM"}
+        if any(not oids[i] and i + 1 not in used for i in range(count)):
+            described, _ = await dispatcher.describe(request.sql, request.param_oids)
+            return dataclasses.replace(request, param_oids=list(described))
+    return request
 
 
 async def _lock_on_first_copy(dispatcher: Dispatcher, request: ExecRequest, conn: BackendConnection,
