@@ -885,7 +885,13 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
             txn.mark_written(group)
             for table, name in zip(plan.gather, scratch):
                 qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-                await dest.simple_query(f"CREATE UNLOGGED TABLE {name} (LIKE {qualified})")
+                if group in table.groups or await _holds_table(dest, qualified):
+                    await dest.simple_query(f"CREATE UNLOGGED TABLE {name} (LIKE {qualified})")
+                else:  # a table placed TO NODE others only: typed as the catalog server has it
+                    from gridpg.executor.exchange import _described_columns
+
+                    columns = await _described_columns(dispatcher, f"SELECT * FROM {qualified}")
+                    await dest.simple_query(f"CREATE UNLOGGED TABLE {name} ({columns})")
                 remote = [g for g in table.groups if g != group]
                 if group in table.groups:
                     await dest.simple_query(f"INSERT INTO {name} SELECT * FROM {qualified}")
@@ -900,6 +906,11 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
         for group in groups:
             await txn.participants[group].conn.simple_query(
                 "; ".join(f"DROP TABLE {name}" for name in scratch))
+
+
+async def _holds_table(conn: BackendConnection, qualified: str) -> bool:
+    rows = await conn.query(f"SELECT pg_catalog.to_regclass({quote_literal(qualified)}) IS NOT NULL")
+    return rows[0][0] == "t"
 
 
 async def _ensure_one_match_per_row(dispatcher: Dispatcher, request: ExecRequest, group: str, check: str) -> None:
