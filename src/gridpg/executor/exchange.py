@@ -436,8 +436,7 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
         for stat in await run_targets(conns, [k.target for k in keys], lossy):
             scratch = stat[0].removeprefix("rows into ")
             record_stage(f"{labels.get(scratch, '')} ({stat[0]})", *stat[1:5], time.perf_counter() - stat[5])
-    creates = "; ".join(f"CREATE UNLOGGED TABLE {p.target.scratch} AS {p.shape} WITH NO DATA" for p in prepared)
-    await _each([conns[g] for g in groups], creates)
+    await _each_own([conns[g] for g in groups], await _scratch_creates(dispatcher, groups, prepared))
     for stat in await run_targets(conns, [p.target for p in prepared], lossy):
         record_stage(*stat[:5], time.perf_counter() - stat[5])
     lookups = await _correlation_keys(dispatcher, request.sql)
@@ -447,6 +446,39 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
         _index_and_analyze(p.target.scratch, [*lookups.get(p.move.table.key, []), *((c,) for c in p.move.lookups)],
                            primary.get(p.move.table.key, ()))
         for p in prepared))
+
+
+async def _scratch_creates(dispatcher: Dispatcher, groups: Sequence[str],
+                           prepared: Sequence[_Prepared]) -> dict[str, str]:
+    """Each node's CREATEs of the moves' scratch tables: shaped by the moved table itself
+    where the node holds it, else (a table placed `TO NODE` some nodes only: the shape's
+    table does not exist there, 42P01) by the column types the catalog server describes
+    for the same shape."""
+    typed: dict[str, str] = {}
+    for p in prepared:
+        if any(g not in p.move.table.groups for g in groups):
+            typed[p.target.scratch] = await _described_columns(dispatcher, p.shape)
+    return {g: "; ".join(f"CREATE UNLOGGED TABLE {p.target.scratch} AS {p.shape} WITH NO DATA"
+                         if g in p.move.table.groups else
+                         f"CREATE UNLOGGED TABLE {p.target.scratch} ({typed[p.target.scratch]})"
+                         for p in prepared) for g in groups}
+
+
+async def _described_columns(dispatcher: Dispatcher, query_sql: str) -> str:
+    """`name type, ...` of the output columns of `query_sql` as the catalog server describes
+    it (it holds every table, empty)."""
+    from gridpg.executor.dml import _query_columns
+
+    txn = dispatcher.runner.txn
+    node = dispatcher.coord.catalog_node
+    held = node in txn.participants
+    conn = await txn.connection(node, wants_block=False)
+    try:
+        await conn.settle()
+        columns = await _query_columns(conn, query_sql, {})
+    finally:
+        txn.release_lookup(node, held)
+    return ", ".join(f"{quote_ident(name)} {type_name}" for name, type_name in columns)
 
 
 async def _each_own(conns: Sequence[BackendConnection], sql: Mapping[str, str]) -> None:

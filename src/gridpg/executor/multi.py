@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
@@ -175,6 +175,8 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     if request.simple:
         for conn in conns:
             await conn.settle()
+    else:
+        request = await _with_unused_param_types(dispatcher, request, sql_by_group.values())
 
     def start(first: int = 0, stop: int = len(conns)) -> None:
         for group, conn in zip(groups[first:stop], conns[first:stop]):
@@ -239,6 +241,28 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
     out.finish(f"{tag_word} {total}".strip())
     if commit and block and not txn.in_block:
         await txn.commit()
+
+
+async def _with_unused_param_types(dispatcher: Dispatcher, request: ExecRequest,
+                                   sqls: Iterable[str]) -> ExecRequest:
+    """`request` with every parameter's type resolved when a node's statement leaves out a
+    parameter the client sent untyped: the finish of an exchange whose filter on `$1` ran in
+    the move (`WHERE f.grp = $1` broadcast f) no longer names `$1`, and PostgreSQL refuses an
+    unused parameter of unspecified type (42P18 "could not determine data type of parameter
+    $1", every psycopg str parameter). The types are the catalog server's answer for the
+    client's statement: what the whole statement makes of them."""
+    count = len(request.params)
+    oids = list(request.param_oids) + [0] * (count - len(request.param_oids))
+    if not count or all(oids):
+        return request
+    from gridpg.sql.parse import tokens
+
+    for sql in sqls:
+        used = {int(sql[t.start + 1 : t.end + 1]) for t in tokens(sql) if t.name == "PARAM"}
+        if any(not oids[i] and i + 1 not in used for i in range(count)):
+            described, _ = await dispatcher.describe(request.sql, request.param_oids)
+            return dataclasses.replace(request, param_oids=list(described))
+    return request
 
 
 async def _lock_on_first_copy(dispatcher: Dispatcher, request: ExecRequest, conn: BackendConnection,
@@ -872,7 +896,13 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
             txn.mark_written(group)
             for table, name in zip(plan.gather, scratch):
                 qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
-                await dest.simple_query(f"CREATE UNLOGGED TABLE {name} (LIKE {qualified})")
+                if group in table.groups or await _holds_table(dest, qualified):
+                    await dest.simple_query(f"CREATE UNLOGGED TABLE {name} (LIKE {qualified})")
+                else:  # a table placed TO NODE others only: typed as the catalog server has it
+                    from gridpg.executor.exchange import _described_columns
+
+                    columns = await _described_columns(dispatcher, f"SELECT * FROM {qualified}")
+                    await dest.simple_query(f"CREATE UNLOGGED TABLE {name} ({columns})")
                 remote = [g for g in table.groups if g != group]
                 if group in table.groups:
                     await dest.simple_query(f"INSERT INTO {name} SELECT * FROM {qualified}")
@@ -887,6 +917,11 @@ async def broadcast_write(dispatcher: Dispatcher, request: ExecRequest, plan: Di
         for group in groups:
             await txn.participants[group].conn.simple_query(
                 "; ".join(f"DROP TABLE {name}" for name in scratch))
+
+
+async def _holds_table(conn: BackendConnection, qualified: str) -> bool:
+    rows = await conn.query(f"SELECT pg_catalog.to_regclass({quote_literal(qualified)}) IS NOT NULL")
+    return rows[0][0] == "t"
 
 
 async def _ensure_one_match_per_row(dispatcher: Dispatcher, request: ExecRequest, group: str, check: str) -> None:

@@ -50,8 +50,13 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
     target = resolved[0].table
     assert target is not None
     groups = tuple(g for g in target.groups if pinned is None or g in pinned)
-    others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"]
-    local = not others or reads_node_locally(body, resolved, snapshot)
+    # a REPLICATION table placed on some of the target's nodes only is read there as any
+    # other distributed table: copied to them first (each node joining its own copy failed
+    # with 42P01 where it has none)
+    partial = [r for r in resolved[1:] if r.table is not None and r.table.method == "replication"
+               and not set(groups) <= set(r.table.groups)]
+    others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"] + partial
+    local = not others or (not partial and reads_node_locally(body, resolved, snapshot))
     replicated = target.method == "replication"
     if len(groups) > 1 and volatile_subselect(body):
         raise PgError(FEATURE_NOT_SUPPORTED, "a sub-select calling a volatile function (random(), nextval(), "
@@ -72,8 +77,10 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
         assert r.table is not None
         key = (r.table.schema, r.table.name)
         if key not in temps:
+            # (one copy of a REPLICATION table: every copy would add its rows again)
+            sources = r.table.groups[:1] if r.table.method == "replication" else r.table.groups
             temps[key] = GatherTable(r.table.schema, r.table.name, scratch.new("bcast", shared=True),
-                                     r.table.groups)
+                                     sources)
         start, end = relation_span(sql, tokens, r.ref)
         alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
         replacements.append((start, end, f"{SCRATCH_SCHEMA}.{temps[key].temp}{alias}"))
