@@ -223,3 +223,25 @@ def test_update_nextval_of_a_replicated_table_leaves_the_replicas_equal(
             with pytest.raises(psycopg.errors.FeatureNotSupported):
                 conn.execute(sql)
         assert conn.execute("SELECT nextval('rs')").fetchone() == (5,)
+
+
+def test_last_value_over_distributed_tables_is_the_clusters(gridpg_cluster: Cluster, schema: str) -> None:
+    """pg_sequence_last_value() in a statement the datanodes run answers the cluster's
+    position (Citus sequences.sql:19: the datanodes' unused copies answered NULL, silently),
+    with the simple and the extended protocol; an argument varying per row is refused."""
+    with _connect(gridpg_cluster, 0, schema) as conn:
+        conn.execute("CREATE SEQUENCE lv")
+        conn.execute("CREATE TABLE lt (x bigint, z bigint DEFAULT nextval('lv')) DISTRIBUTE BY HASH (x)")
+        conn.execute("CREATE TABLE lr (x bigint) DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO lt (x) VALUES (1), (2), (3)")
+        conn.execute("INSERT INTO lr VALUES (1)")
+        sql = "SELECT x, pg_sequence_last_value('lv'::regclass) FROM lt WHERE z = pg_sequence_last_value('lv') ORDER BY x"
+        assert conn.execute(sql).fetchall() == [(3, 3)]
+        assert conn.execute(sql, prepare=True).fetchall() == [(3, 3)]
+        assert conn.execute("SELECT pg_sequence_last_value('lv') FROM lr").fetchall() == [(3,)]
+        cur = conn.execute("SELECT pg_sequence_last_value('lv') FROM lt WHERE x = 1")
+        assert cur.fetchall() == [(3,)] and cur.description[0].name == "pg_sequence_last_value"
+        conn.execute("CREATE SEQUENCE unused")
+        assert conn.execute("SELECT count(*) FROM lt WHERE pg_sequence_last_value('unused') IS NULL").fetchone() == (3,)
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("SELECT pg_sequence_last_value(('l' || x::text)::regclass) FROM lt")

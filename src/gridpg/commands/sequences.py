@@ -321,6 +321,28 @@ async def sync_state_reads(dispatcher: Dispatcher, sql: str) -> None:
             await _sync_positions(dispatcher, wanted)
 
 
+async def inline_last_values(dispatcher: Dispatcher, sql: str) -> str:
+    """`sql`, a statement over distributed tables, with each pg_sequence_last_value() call
+    replaced by its value on the catalog server (after `sync_state_reads`: the GTM's
+    position). A datanode's copy of the sequence is never used (its NULL was answered for
+    a sequence the cluster had drawn from). A call whose argument varies per row is refused."""
+    from gridpg.planner import sizes as plan_sizes
+
+    calls = plan_sizes.find_calls(sql, ("pg_sequence_last_value",))
+    if not calls:
+        return sql
+    if not all(call.constant for call in calls):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "pg_sequence_last_value() of an argument that varies per row is not supported "
+                      "in a statement over distributed tables",
+                      detail="Sequences are cluster-wide; the datanodes' copies do not hold their positions.",
+                      hint="Call pg_sequence_last_value() in a statement of its own.")
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    rows = await conn.query("SELECT " + ", ".join(sql[call.start:call.end] for call in calls))
+    return plan_sizes.with_values(sql, calls, list(rows[0]))
+
+
 _SEQUENCES_NAMED_SQL = (
     "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND c.oid IN ({})")

@@ -1517,6 +1517,8 @@ class StatementRunner:
             request = replace(request, sql=internal_view.rewrite(request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await sequences.sync_state_reads(self.dispatcher, request.sql)
+        if "pg_sequence_last_value" in request.sql.lower() and self._reads_distributed(request.sql):
+            request = replace(request, sql=await sequences.inline_last_values(self.dispatcher, request.sql))
         code_settings = await self._code_settings(request.sql)
         if sequences.is_one_row_of_calls(request.sql):
             await sequences.run_one_row_of_calls(self.dispatcher, request)
