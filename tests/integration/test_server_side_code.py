@@ -818,4 +818,7 @@ def test_truncate_in_server_side_code(pair: Any) -> None:
         "SELECT count(*) FROM ta",
         "CREATE FUNCTION trunc_restart() RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE ta RESTART IDENTITY; END $$",
         ("SELECT trunc_restart()", REFUSED),
+        "CREATE MATERIALIZED VIEW tmv AS SELECT a FROM ta",
+        "CREATE FUNCTION trunc_mv() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE tmv'; END $$",
+        ("SELECT trunc_mv()", REFUSED),  # (PostgreSQL: 42809; its datanode table is a plain one)
     ])

@@ -70,7 +70,7 @@ def _distributed_targets(ddl: DdlRunner, sql: str) -> list[tuple[str, str]] | No
     for item in body.get("relations", []):
         rel = item.get("RangeVar") or {}
         table = resolve(ddl.snapshot, RelRef(rel.get("schemaname"), str(rel.get("relname", "")), -1, None), path)
-        if table is None or not rel.get("inh", True):  # (ONLY: the usual path)
+        if table is None or not rel.get("inh", True) or ddl.snapshot.is_matview(table):  # (the usual path)
             return None
         out.append((table.schema, table.name))
     return out or None
