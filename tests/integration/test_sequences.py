@@ -245,3 +245,15 @@ def test_last_value_over_distributed_tables_is_the_clusters(gridpg_cluster: Clus
         assert conn.execute("SELECT count(*) FROM lt WHERE pg_sequence_last_value('unused') IS NULL").fetchone() == (3,)
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("SELECT pg_sequence_last_value(('l' || x::text)::regclass) FROM lt")
+        # a routed statement with a parameter, executed again and again: each Execute's value
+        seen = []
+        for _ in range(7):  # (past psycopg's prepare threshold and the fast path's)
+            seen += conn.execute("SELECT pg_sequence_last_value('lv') FROM lt WHERE x = %s", (1,),
+                                 prepare=True).fetchall()
+            conn.execute("INSERT INTO lt (x) VALUES (9)")
+        assert seen == [(n,) for n in range(3, 10)]
+        # defined now, read later: refused rather than answered with the value of today
+        for sql in ("CREATE VIEW lvv AS SELECT x, pg_sequence_last_value('lv') FROM lt",
+                    "PREPARE lvp AS SELECT count(*), pg_sequence_last_value('lv') FROM lt"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(sql)

@@ -331,6 +331,15 @@ async def inline_last_values(dispatcher: Dispatcher, sql: str) -> str:
     calls = plan_sizes.find_calls(sql, ("pg_sequence_last_value",))
     if not calls:
         return sql
+    tree = sqlparse.parse_tree(sql)
+    kind = sqlparse.node_type(tree)
+    if kind not in _RUN_NOW or (tree[kind].get("objtype") == "OBJECT_MATVIEW"):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "pg_sequence_last_value() in a view, rule or prepared statement over distributed "
+                      "tables is not supported by gridpg",
+                      detail="Its value would be the one of the moment it was defined, or the datanodes' "
+                             "copies of the sequence, which do not hold its position.",
+                      hint="Call pg_sequence_last_value() in the statement that needs it.")
     if not all(call.constant for call in calls):
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "pg_sequence_last_value() of an argument that varies per row is not supported "
@@ -341,6 +350,11 @@ async def inline_last_values(dispatcher: Dispatcher, sql: str) -> str:
     await conn.settle()
     rows = await conn.query("SELECT " + ", ".join(sql[call.start:call.end] for call in calls))
     return plan_sizes.with_values(sql, calls, list(rows[0]))
+
+
+# Statements that run their query now (their pg_sequence_last_value() calls answered once)
+_RUN_NOW = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "DeclareCursorStmt",
+                      "ExplainStmt", "CreateTableAsStmt", "CopyStmt"})
 
 
 _SEQUENCES_NAMED_SQL = (

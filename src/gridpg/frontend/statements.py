@@ -916,6 +916,7 @@ class StatementRunner:
                 or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
                 or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
+                or "pg_sequence_last_value" in lowered \
                 or connection_values.mentions(sql) \
                 or (large_objects.may_touch(lowered) and large_objects.touches(sql)) \
                 or (xact_time.statement_mentions_time(sql) and (not block_time or _block_text(sql) is None)):
