@@ -257,3 +257,28 @@ def test_last_value_over_distributed_tables_is_the_clusters(gridpg_cluster: Clus
                     "PREPARE lvp AS SELECT count(*), pg_sequence_last_value('lv') FROM lt"):
             with pytest.raises(psycopg.errors.FeatureNotSupported):
                 conn.execute(sql)
+
+
+def test_sql_prepared_statements_serve_sequence_calls_as_their_text_would(gridpg_cluster: Cluster, schema: str) -> None:
+    """EXECUTE of a PREPAREd statement over distributed tables serves currval()/lastval()
+    with the session's values and refuses the per-row nextval() forms, as the statement
+    sent directly does (the datanodes' copies of the sequence answered them: values the GTM
+    hands out again, another session's lastval(), silently)."""
+    with _connect(gridpg_cluster, 0, schema) as conn:
+        conn.execute("CREATE SEQUENCE ps")
+        conn.execute("CREATE TABLE pt (x bigint, z bigint DEFAULT nextval('ps')) DISTRIBUTE BY HASH (x)")
+        conn.execute("INSERT INTO pt (x) VALUES (1), (2), (3)")
+        conn.execute("PREPARE cur(bigint) AS SELECT x, currval('ps'), lastval() FROM pt WHERE x = $1")
+        conn.execute("PREPARE cnt AS SELECT count(*), lastval() FROM pt")
+        assert conn.execute("EXECUTE cur(1)").fetchall() == [(1, 3, 3)]
+        conn.execute("INSERT INTO pt (x) VALUES (4)")
+        assert conn.execute("EXECUTE cur(2)").fetchall() == [(2, 4, 4)]
+        assert conn.execute("EXECUTE cnt").fetchall() == [(4, 4)]
+        assert conn.execute("EXPLAIN (COSTS OFF) EXECUTE cnt").fetchall()
+        for sql in ("SELECT x, nextval('ps') FROM pt WHERE x = 1", "UPDATE pt SET z = nextval('ps') + 0 WHERE x = $1"):
+            name = f"n{abs(hash(sql)) % 1000}"
+            conn.execute(f"PREPARE {name} AS {sql}")
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(f"EXECUTE {name}" + ("(2)" if "$1" in sql else ""))
+        assert conn.execute("SELECT nextval('ps')").fetchone() == (5,)  # nothing drawn elsewhere
+        assert conn.execute("SELECT z FROM pt ORDER BY x").fetchall() == [(1,), (2,), (3,), (4,)]
