@@ -821,4 +821,16 @@ def test_truncate_in_server_side_code(pair: Any) -> None:
         "CREATE MATERIALIZED VIEW tmv AS SELECT a FROM ta",
         "CREATE FUNCTION trunc_mv() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'TRUNCATE tmv'; END $$",
         ("SELECT trunc_mv()", REFUSED),  # (PostgreSQL: 42809; its datanode table is a plain one)
+        # a single-shard table (on one group) with a HASH one: each node truncates its own (42P01 before)
+        "CREATE TABLE tn (a int, b int)",
+        ("SELECT create_distributed_table('tn', null, colocate_with => 'none')", GRIDPG_ONLY),
+        "INSERT INTO tn VALUES (1, 1)",
+        "INSERT INTO ta VALUES (1, 1)",
+        "TRUNCATE tn, ta",
+        "INSERT INTO tn VALUES (2, 2)",
+        ("CREATE FUNCTION trunc_n() RETURNS void LANGUAGE plpgsql AS $$ BEGIN TRUNCATE ta, tn; "
+         "INSERT INTO tn VALUES (3, 3); END $$"),
+        "SELECT trunc_n()",
+        "SELECT * FROM tn",
+        "SELECT count(*) FROM ta",
     ])
