@@ -1505,7 +1505,8 @@ class StatementRunner:
                 self.dispatcher, request.sql, self._distributed_tables(request.sql)))
         if any(plan_sizes.mentions(d) for d in self.views().values()):  # answered when read
             request = replace(request, sql=self._inline_size_views(request.sql))
-        if plan_sizes.mentions(request.sql):  # the cluster's sizes, not the empty copies'
+        if plan_sizes.mentions(request.sql) and not plan_sizes.is_prepare(request.sql):
+            # the cluster's sizes, not the empty copies' (a PREPAREd statement's: at each EXECUTE)
             if plan_sizes.stores_code(request.sql):
                 sizes.ensure_not_in_stored_code(request.sql)
             else:

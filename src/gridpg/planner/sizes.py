@@ -97,6 +97,15 @@ def stores_code(sql: str) -> bool:
     return next(iter(tree), "") in _STORED_CODE
 
 
+def is_prepare(sql: str) -> bool:
+    """Whether `sql` is a PREPARE: its calls are answered when it is executed."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except Exception:  # noqa: BLE001 - not ours to report: PostgreSQL's error follows
+        return False
+    return next(iter(tree), "") == "PrepareStmt"
+
+
 def called_in_body(body: str) -> str | None:
     """The first size function a routine's body calls (its text: SQL or PL/pgSQL), or None.
     Read by PostgreSQL's scanner, so names in comments and string constants do not count."""
