@@ -219,3 +219,19 @@ def test_size_functions_in_server_side_code_are_refused(gridpg_cluster: Cluster,
                      "$$ SELECT 'pg_relation_size(x)' -- pg_relation_size(\n $$")
         assert conn.execute(f"SELECT {sized}.g()").fetchone() == ("pg_relation_size(x)",)
         conn.execute(f"DROP FUNCTION {sized}.g()")
+
+
+def test_a_prepared_statement_answers_the_sizes_of_each_execute(gridpg_cluster: Cluster, schema: str,
+                                                                datanodes: dict[str, str]) -> None:
+    """PREPARE ... pg_relation_size(...) answers at each EXECUTE (h-citus15: the sizes of
+    the moment of the PREPARE were inlined into it and answered ever after, silently)."""
+    s = schema
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {s}.grows (id int, v text)")
+        conn.execute(f"PREPARE grows_size AS SELECT pg_relation_size('{s}.grows') AS size, count(*) FROM {s}.grows")
+        conn.execute("PREPARE any_size(regclass) AS SELECT pg_relation_size($1)")
+        assert conn.execute("EXECUTE grows_size").fetchone() == (0, 0)
+        conn.execute(f"INSERT INTO {s}.grows SELECT g, repeat('v', 100) FROM generate_series(1, 3000) g")
+        size, count = conn.execute("EXECUTE grows_size").fetchone()
+        assert count == 3000 and size == _on_datanodes(datanodes, f"{s}.grows")[0] > 0
+        assert conn.execute(f"EXECUTE any_size('{s}.grows')").fetchone() == (size,)

@@ -223,3 +223,62 @@ def test_update_nextval_of_a_replicated_table_leaves_the_replicas_equal(
             with pytest.raises(psycopg.errors.FeatureNotSupported):
                 conn.execute(sql)
         assert conn.execute("SELECT nextval('rs')").fetchone() == (5,)
+
+
+def test_last_value_over_distributed_tables_is_the_clusters(gridpg_cluster: Cluster, schema: str) -> None:
+    """pg_sequence_last_value() in a statement the datanodes run answers the cluster's
+    position (Citus sequences.sql:19: the datanodes' unused copies answered NULL, silently),
+    with the simple and the extended protocol; an argument varying per row is refused."""
+    with _connect(gridpg_cluster, 0, schema) as conn:
+        conn.execute("CREATE SEQUENCE lv")
+        conn.execute("CREATE TABLE lt (x bigint, z bigint DEFAULT nextval('lv')) DISTRIBUTE BY HASH (x)")
+        conn.execute("CREATE TABLE lr (x bigint) DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO lt (x) VALUES (1), (2), (3)")
+        conn.execute("INSERT INTO lr VALUES (1)")
+        sql = "SELECT x, pg_sequence_last_value('lv'::regclass) FROM lt WHERE z = pg_sequence_last_value('lv') ORDER BY x"
+        assert conn.execute(sql).fetchall() == [(3, 3)]
+        assert conn.execute(sql, prepare=True).fetchall() == [(3, 3)]
+        assert conn.execute("SELECT pg_sequence_last_value('lv') FROM lr").fetchall() == [(3,)]
+        cur = conn.execute("SELECT pg_sequence_last_value('lv') FROM lt WHERE x = 1")
+        assert cur.fetchall() == [(3,)] and cur.description[0].name == "pg_sequence_last_value"
+        conn.execute("CREATE SEQUENCE unused")
+        assert conn.execute("SELECT count(*) FROM lt WHERE pg_sequence_last_value('unused') IS NULL").fetchone() == (3,)
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("SELECT pg_sequence_last_value(('l' || x::text)::regclass) FROM lt")
+        # a routed statement with a parameter, executed again and again: each Execute's value
+        seen = []
+        for _ in range(7):  # (past psycopg's prepare threshold and the fast path's)
+            seen += conn.execute("SELECT pg_sequence_last_value('lv') FROM lt WHERE x = %s", (1,),
+                                 prepare=True).fetchall()
+            conn.execute("INSERT INTO lt (x) VALUES (9)")
+        assert seen == [(n,) for n in range(3, 10)]
+        # defined now, read later: refused rather than answered with the value of today
+        for sql in ("CREATE VIEW lvv AS SELECT x, pg_sequence_last_value('lv') FROM lt",
+                    "PREPARE lvp AS SELECT count(*), pg_sequence_last_value('lv') FROM lt"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(sql)
+
+
+def test_sql_prepared_statements_serve_sequence_calls_as_their_text_would(gridpg_cluster: Cluster, schema: str) -> None:
+    """EXECUTE of a PREPAREd statement over distributed tables serves currval()/lastval()
+    with the session's values and refuses the per-row nextval() forms, as the statement
+    sent directly does (the datanodes' copies of the sequence answered them: values the GTM
+    hands out again, another session's lastval(), silently)."""
+    with _connect(gridpg_cluster, 0, schema) as conn:
+        conn.execute("CREATE SEQUENCE ps")
+        conn.execute("CREATE TABLE pt (x bigint, z bigint DEFAULT nextval('ps')) DISTRIBUTE BY HASH (x)")
+        conn.execute("INSERT INTO pt (x) VALUES (1), (2), (3)")
+        conn.execute("PREPARE cur(bigint) AS SELECT x, currval('ps'), lastval() FROM pt WHERE x = $1")
+        conn.execute("PREPARE cnt AS SELECT count(*), lastval() FROM pt")
+        assert conn.execute("EXECUTE cur(1)").fetchall() == [(1, 3, 3)]
+        conn.execute("INSERT INTO pt (x) VALUES (4)")
+        assert conn.execute("EXECUTE cur(2)").fetchall() == [(2, 4, 4)]
+        assert conn.execute("EXECUTE cnt").fetchall() == [(4, 4)]
+        assert conn.execute("EXPLAIN (COSTS OFF) EXECUTE cnt").fetchall()
+        for sql in ("SELECT x, nextval('ps') FROM pt WHERE x = 1", "UPDATE pt SET z = nextval('ps') + 0 WHERE x = $1"):
+            name = f"n{abs(hash(sql)) % 1000}"
+            conn.execute(f"PREPARE {name} AS {sql}")
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(f"EXECUTE {name}" + ("(2)" if "$1" in sql else ""))
+        assert conn.execute("SELECT nextval('ps')").fetchone() == (5,)  # nothing drawn elsewhere
+        assert conn.execute("SELECT z FROM pt ORDER BY x").fetchall() == [(1,), (2,), (3,), (4,)]

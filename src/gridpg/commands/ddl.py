@@ -22,6 +22,7 @@ from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
 from gridpg.commands import (
     cascades,
+    code_truncate,
     default_placement,
     like_temp,
     partitions,
@@ -118,7 +119,11 @@ class DdlRunner:
         if kind in policies.KINDS:  # before anything runs: a policy reading part of a table
             await policies.ensure_reads_whole_tables(self.dispatcher, request.sql)
         tag = ""
+        skipped = await code_truncate.skipped_catalog(self, request.sql) if kind == "TruncateStmt" else None
         for node in self.catalog_nodes():
+            if node == skipped:  # server-side code's TRUNCATE: its catalog server is running the code
+                tag = "TRUNCATE TABLE" if node == self.coord.catalog_node else tag
+                continue
             conn = await self.conn(node)
             conn.notices.clear()
             results = await conn.simple_query(request.sql)
@@ -157,6 +162,11 @@ class DdlRunner:
             await conn.simple_query(group_sql.get(group, request.sql) if group_sql else request.sql)
             if kind in shard_indexes.RENAMING:
                 await conn.simple_query(shard_indexes.rename_sql())
+        if skipped is not None:  # no schema changed; the caller's transaction ends the statement's
+            from gridpg.pgwire import codec
+
+            self.dispatcher.session.send(codec.build_command_complete(tag))
+            return
         if kind == "AlterTableStmt" and groups:  # added columns filled from a sequence: the cluster's values
             await sequence_fill.fill_added_columns(self, request.sql, groups)
         if after:

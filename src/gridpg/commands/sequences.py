@@ -321,6 +321,42 @@ async def sync_state_reads(dispatcher: Dispatcher, sql: str) -> None:
             await _sync_positions(dispatcher, wanted)
 
 
+async def inline_last_values(dispatcher: Dispatcher, sql: str) -> str:
+    """`sql`, a statement over distributed tables, with each pg_sequence_last_value() call
+    replaced by its value on the catalog server (after `sync_state_reads`: the GTM's
+    position). A datanode's copy of the sequence is never used (its NULL was answered for
+    a sequence the cluster had drawn from). A call whose argument varies per row is refused."""
+    from gridpg.planner import sizes as plan_sizes
+
+    calls = plan_sizes.find_calls(sql, ("pg_sequence_last_value",))
+    if not calls:
+        return sql
+    tree = sqlparse.parse_tree(sql)
+    kind = sqlparse.node_type(tree)
+    if kind not in _RUN_NOW or (tree[kind].get("objtype") == "OBJECT_MATVIEW"):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "pg_sequence_last_value() in a view, rule or prepared statement over distributed "
+                      "tables is not supported by gridpg",
+                      detail="Its value would be the one of the moment it was defined, or the datanodes' "
+                             "copies of the sequence, which do not hold its position.",
+                      hint="Call pg_sequence_last_value() in the statement that needs it.")
+    if not all(call.constant for call in calls):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      "pg_sequence_last_value() of an argument that varies per row is not supported "
+                      "in a statement over distributed tables",
+                      detail="Sequences are cluster-wide; the datanodes' copies do not hold their positions.",
+                      hint="Call pg_sequence_last_value() in a statement of its own.")
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    rows = await conn.query("SELECT " + ", ".join(sql[call.start:call.end] for call in calls))
+    return plan_sizes.with_values(sql, calls, list(rows[0]))
+
+
+# Statements that run their query now (their pg_sequence_last_value() calls answered once)
+_RUN_NOW = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "DeclareCursorStmt",
+                      "ExplainStmt", "CreateTableAsStmt", "CopyStmt"})
+
+
 _SEQUENCES_NAMED_SQL = (
     "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND c.oid IN ({})")

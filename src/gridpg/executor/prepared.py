@@ -149,13 +149,13 @@ async def _execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
             return
     statement, values, oids = await _bind(dispatcher, request.sql, "ExecuteStmt", body)
     await _ensure_same_result_type(dispatcher, statement)
-    inner = _inner_request(request, statement.sql, values, oids)
-    bare = _bare_output_params(statement.sql)
+    inner = _inner_request(request, await _served(dispatcher, statement.sql), values, oids)
+    bare = _bare_output_params(inner.sql)
     if any(o >= FIRST_NORMAL_OID for o in oids) and bare is not None:
         # A parameter of the user's own type (a composite, an enum) has another OID on
         # each datanode, and left to infer it is `record` or nothing (0A000, 42P18): the
         # values go as literals of the type the statement was prepared with.
-        text = reading.inline_params(statement.sql, values, await dispatcher.coord.type_names(oids, dispatcher=dispatcher), bare)
+        text = reading.inline_params(inner.sql, values, await dispatcher.coord.type_names(oids, dispatcher=dispatcher), bare)
         inner = dataclasses.replace(inner, sql=text, params=[], param_formats=[], param_oids=[],
                                     decode_oids=[])
     if portal is not None and not request.simple:
@@ -218,8 +218,27 @@ async def _explain_execute(dispatcher: Dispatcher, request: ExecRequest, body: d
     """EXPLAIN [options] EXECUTE name(args): the EXPLAIN of the statement, bound."""
     statement, values, oids = await _bind(dispatcher, request.sql, "ExplainStmt", body["query"]["ExecuteStmt"])
     span = reading.execute_span(request.sql, "ExplainStmt")
-    text = request.sql[: span.start] + statement.sql
+    text = request.sql[: span.start] + await _served(dispatcher, statement.sql)
     await _run_inner(dispatcher, request, _inner_request(request, text, values, oids))
+
+
+async def _served(dispatcher: Dispatcher, sql: str) -> str:
+    """The prepared statement's text with the calls the client's own statement would have
+    served served the same way: currval()/lastval() as the session's values, a sequence
+    call PostgreSQL evaluates per row over distributed tables refused (0A000), size
+    functions answering the cluster's sizes now. The statement runs on the executor
+    directly, where the datanodes' copies of the sequences answered such calls (values the
+    GTM hands out again, another session's lastval), and the sizes were the PREPARE's."""
+    from gridpg.commands import sequences, sizes
+    from gridpg.planner import sizes as plan_sizes
+    from gridpg.planner.calls import mentions_sequence_call
+
+    if mentions_sequence_call(sql):
+        sql = await sequences.inline_session_values(dispatcher, sql)
+        sequences.ensure_supported(sql, dispatcher.runner._is_distributed)
+    if plan_sizes.mentions(sql):
+        sql = await sizes.rewrite(dispatcher, sql, _reads_distributed(dispatcher, sqlparse.parse_tree(sql)))
+    return sql
 
 
 async def _create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
@@ -237,7 +256,7 @@ async def _create_table_as_execute(dispatcher: Dispatcher, request: ExecRequest,
                       "reads distributed tables is not supported by gridpg")
     span = reading.execute_span(request.sql, "CreateTableAsStmt")
     names = await dispatcher.coord.type_names(oids, dispatcher=dispatcher)
-    query = reading.inline_params(statement.sql, values, names)
+    query = reading.inline_params(await _served(dispatcher, statement.sql), values, names)
     text = request.sql[: span.start] + query + request.sql[span.end :]
     if not body["into"].get("colNames"):
         text = await _with_column_names(dispatcher, text, body, statement)

@@ -153,6 +153,10 @@ class _LoopbackTxn:
         object.__setattr__(self, "_in_call", in_call)
         object.__setattr__(self, "side", None)
 
+    def busy_node(self) -> str:
+        """The caller's catalog server, whose connection is running the code."""
+        return str(object.__getattribute__(self, "_busy"))
+
     def _ensure_in_call(self) -> None:
         """A datanode connection only while the caller's call runs: after it, the caller's
         transaction may be over (rolled back when its client left or its statement was

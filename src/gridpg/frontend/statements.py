@@ -914,6 +914,7 @@ class StatementRunner:
                 or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
                 or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
                 or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
+                or "pg_sequence_last_value" in lowered \
                 or connection_values.mentions(sql) \
                 or (large_objects.may_touch(lowered) and large_objects.touches(sql)) \
                 or (xact_time.statement_mentions_time(sql) and (not block_time or _block_text(sql) is None)):
@@ -1502,7 +1503,8 @@ class StatementRunner:
                 self.dispatcher, request.sql, self._distributed_tables(request.sql)))
         if any(plan_sizes.mentions(d) for d in self.views().values()):  # answered when read
             request = replace(request, sql=self._inline_size_views(request.sql))
-        if plan_sizes.mentions(request.sql):  # the cluster's sizes, not the empty copies'
+        if plan_sizes.mentions(request.sql) and not plan_sizes.is_prepare(request.sql):
+            # the cluster's sizes, not the empty copies' (a PREPAREd statement's: at each EXECUTE)
             if plan_sizes.stores_code(request.sql):
                 sizes.ensure_not_in_stored_code(request.sql)
             else:
@@ -1515,6 +1517,8 @@ class StatementRunner:
             request = replace(request, sql=internal_view.rewrite(request.sql))
         sequence_ddl = await sequences.before_statement(self.dispatcher, request.sql)
         await sequences.sync_state_reads(self.dispatcher, request.sql)
+        if "pg_sequence_last_value" in request.sql.lower() and self._reads_distributed(request.sql):
+            request = replace(request, sql=await sequences.inline_last_values(self.dispatcher, request.sql))
         code_settings = await self._code_settings(request.sql)
         if sequences.is_one_row_of_calls(request.sql):
             await sequences.run_one_row_of_calls(self.dispatcher, request)

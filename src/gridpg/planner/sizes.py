@@ -32,7 +32,7 @@ database keeps the catalog server's answer:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,15 @@ def stores_code(sql: str) -> bool:
     return next(iter(tree), "") in _STORED_CODE
 
 
+def is_prepare(sql: str) -> bool:
+    """Whether `sql` is a PREPARE: its calls are answered when it is executed."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except Exception:  # noqa: BLE001 - not ours to report: PostgreSQL's error follows
+        return False
+    return next(iter(tree), "") == "PrepareStmt"
+
+
 def called_in_body(body: str) -> str | None:
     """The first size function a routine's body calls (its text: SQL or PL/pgSQL), or None.
     Read by PostgreSQL's scanner, so names in comments and string constants do not count."""
@@ -132,8 +141,9 @@ def stored_call(sql: str) -> str | None:
     return next((name for name in map(called_in_body, texts) if name), None)
 
 
-def find_calls(sql: str) -> list[SizeCall]:
-    """The outermost size-function calls of one statement (none when it does not parse)."""
+def find_calls(sql: str, functions: Collection[str] = FUNCTIONS.keys()) -> list[SizeCall]:
+    """The outermost calls of one statement (none when it does not parse) of the size
+    functions, or of `functions` (names in pg_catalog)."""
     try:
         tree = sqlparse.parse_tree(sql)
     except Exception:  # noqa: BLE001 - the statement's own run reports its syntax error
@@ -143,7 +153,7 @@ def find_calls(sql: str) -> list[SizeCall]:
     found: list[SizeCall] = []
     toks = sqlparse.tokens(sql)
     for call in _nodes(tree, "FuncCall"):
-        name = _function_name(call)
+        name = _function_name(call, functions)
         if name is None or call.get("agg_star") or call.get("over") or call.get("func_variadic"):
             continue
         found.append(_size_call(sql, toks, call, name, id(call) in bare))
@@ -185,13 +195,13 @@ def _nodes(node: Any, kind: str) -> Iterator[dict[str, Any]]:
             if isinstance(item, dict) and isinstance(item.get(kind), dict))
 
 
-def _function_name(call: dict[str, Any]) -> str | None:
+def _function_name(call: dict[str, Any], functions: Collection[str]) -> str | None:
     names = [n.get("String", {}).get("sval", "") for n in call.get("funcname", [])]
     if len(names) == 2 and names[0] in ("pg_catalog", "citus"):
         names = names[1:]
-    if len(names) != 1 or names[0] not in FUNCTIONS:
+    if len(names) != 1 or names[0] not in functions:
         return None
-    return names[0]
+    return str(names[0])
 
 
 def _size_call(sql: str, toks: list[Any], call: dict[str, Any], name: str, is_bare: bool) -> SizeCall:

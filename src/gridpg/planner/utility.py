@@ -73,6 +73,7 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
     after = _metadata_after(kind, tree, tables, snapshot)
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
+        or _truncate_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
@@ -212,6 +213,30 @@ def _drop_tables_per_group(tree: dict[str, Any], kind: str, tables: list[DistTab
     for group in groups:
         names = [quote_qualified(t.schema, t.name) for t in tables if group in t.groups]
         out[group] = f"DROP TABLE{exists} {', '.join(names)}{suffix}"
+    return out
+
+
+def _truncate_tables_per_group(tree: dict[str, Any], kind: str, tables: list[DistTable],
+                               groups: list[str]) -> dict[str, str] | None:
+    """TRUNCATE of tables on different node sets (a single-shard table with a HASH one):
+    each node truncates the ones it holds (the others are not there: 42P01 before)."""
+    body = tree[kind]
+    if kind != "TruncateStmt" or len(tables) < 2 or all(set(t.groups) == set(groups) for t in tables):
+        return None
+    named = []
+    for item in body.get("relations", []):
+        rel = item.get("RangeVar") or {}
+        found = [t for t in tables if t.name == rel.get("relname")
+                 and rel.get("schemaname") in (None, t.schema)]
+        if len(found) != 1:
+            return None  # (a relation that is not distributed, or a name read two ways)
+        named.append((found[0], "" if rel.get("inh", True) else "ONLY "))
+    suffix = (" RESTART IDENTITY" if body.get("restart_seqs") else "") + \
+        (" CASCADE" if body.get("behavior") == "DROP_CASCADE" else "")
+    out = {}
+    for group in groups:
+        names = [only + quote_qualified(t.schema, t.name) for t, only in named if group in t.groups]
+        out[group] = f"TRUNCATE {', '.join(names)}{suffix}"
     return out
 
 

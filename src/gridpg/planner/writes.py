@@ -327,9 +327,38 @@ def updates_column(body: dict[str, Any], column: str) -> bool:
         if res.get("name") != column:
             continue
         value = analyze.column_ref(res.get("val", {}))
-        if res.get("indirection") or (value not in itself and not _equated_by_where(body, itself, value)):
+        if res.get("indirection") or (value not in itself and not _equated_by_where(body, itself, value)
+                                      and not _constant_of_where(body, itself, res.get("val", {}))):
             return True  # (a MultiAssignRef `(a, b) = (...)` names each column too)
     return False
+
+
+def _constant_of_where(body: dict[str, Any], itself: set[tuple[str | None, ...]], value: dict[str, Any]) -> bool:
+    """Whether `value` is a constant that a top-level WHERE conjunct `col = constant` (the
+    same literal, either way round) gives the column in every row the UPDATE writes
+    (Citus's `SET c = 5 ... WHERE t.c = 5`): the row keeps its value, as with
+    `_equated_by_where`."""
+    constant = _literal(value)
+    if constant is None:
+        return False
+    for cond in analyze.conjuncts(body.get("whereClause")):
+        expr = cond.get("A_Expr")
+        if expr is None or expr.get("kind") != "AEXPR_OP" or \
+                [n.get("String", {}).get("sval") for n in expr.get("name", [])] != ["="]:
+            continue
+        left, right = expr.get("lexpr") or {}, expr.get("rexpr") or {}
+        if (analyze.column_ref(left) in itself and _literal(right) == constant) or \
+                (analyze.column_ref(right) in itself and _literal(left) == constant):
+            return True
+    return False
+
+
+def _literal(node: dict[str, Any]) -> str | None:
+    """A non-NULL constant as the parser read it (its location left out), else None."""
+    const = node.get("A_Const") if isinstance(node, dict) else None
+    if not isinstance(const, dict) or const.get("isnull"):
+        return None
+    return repr(sorted((k, v) for k, v in const.items() if k != "location"))
 
 
 def _equated_by_where(body: dict[str, Any], itself: set[tuple[str | None, ...]],
