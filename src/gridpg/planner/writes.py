@@ -5,6 +5,7 @@ source rows staged on the target's nodes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -341,16 +342,9 @@ def _constant_of_where(body: dict[str, Any], itself: set[tuple[str | None, ...]]
     constant = _literal(value)
     if constant is None:
         return False
-    for cond in analyze.conjuncts(body.get("whereClause")):
-        expr = cond.get("A_Expr")
-        if expr is None or expr.get("kind") != "AEXPR_OP" or \
-                [n.get("String", {}).get("sval") for n in expr.get("name", [])] != ["="]:
-            continue
-        left, right = expr.get("lexpr") or {}, expr.get("rexpr") or {}
-        if (analyze.column_ref(left) in itself and _literal(right) == constant) or \
-                (analyze.column_ref(right) in itself and _literal(left) == constant):
-            return True
-    return False
+    return any((analyze.column_ref(left) in itself and _literal(right) == constant)
+               or (analyze.column_ref(right) in itself and _literal(left) == constant)
+               for left, right in _where_equalities(body))
 
 
 def _literal(node: dict[str, Any]) -> str | None:
@@ -369,15 +363,20 @@ def _equated_by_where(body: dict[str, Any], itself: set[tuple[str | None, ...]],
     its own partition of the new shard, or refuse it, 23514: never a row on the wrong node.)"""
     if value is None:
         return False
-    for cond in analyze.conjuncts(body.get("whereClause")):
-        expr = cond.get("A_Expr")
-        if expr is None or expr.get("kind") != "AEXPR_OP" or \
-                [n.get("String", {}).get("sval") for n in expr.get("name", [])] != ["="]:
-            continue
-        left, right = analyze.column_ref(expr.get("lexpr") or {}), analyze.column_ref(expr.get("rexpr") or {})
+    for left_node, right_node in _where_equalities(body):
+        left, right = analyze.column_ref(left_node), analyze.column_ref(right_node)
         if (left in itself and right == value) or (right in itself and left == value):
             return True
     return False
+
+
+def _where_equalities(body: dict[str, Any]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """(left, right) of each top-level WHERE conjunct `left = right`."""
+    for cond in analyze.conjuncts(body.get("whereClause")):
+        expr = cond.get("A_Expr")
+        if expr is not None and expr.get("kind") == "AEXPR_OP" and \
+                [n.get("String", {}).get("sval") for n in expr.get("name", [])] == ["="]:
+            yield expr.get("lexpr") or {}, expr.get("rexpr") or {}
 
 
 def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveRowsPlan:
