@@ -110,12 +110,21 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def alive(pid: int) -> bool:
-    """Alive and not a zombie (a zombie has exited; only its reaping is pending)."""
+    """Some thread of the process has not exited (a zombie has; only its reaping is
+    pending). Every thread counts: after a kill -9 the main thread is a zombie at once
+    while the others still exit, and the process's sockets close with the last of them;
+    a client connecting meanwhile is queued on the dying listener and then reset."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except (OSError, IndexError):
+        threads = [p / "stat" for p in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
         return False
-    return state != "Z"
+    for stat in threads:
+        try:
+            if stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+                return True
+        except (OSError, IndexError):
+            continue  # the thread is gone
+    return False
 
 
 def processes_naming(directory: Path) -> list[str]:
