@@ -7,7 +7,7 @@ import pytest
 
 from gridpg.errors import PgError
 from gridpg.executor.routines import TempCode
-from gridpg.executor.temp_calls import _calls_to_evaluate, _explained_start, values_read_temps
+from gridpg.executor.temp_calls import _calls_to_evaluate, explained_start, values_read_temps
 from gridpg.planner import tempnames
 from gridpg.sql import parse as sqlparse
 
@@ -72,5 +72,5 @@ def test_values_sub_selects_over_temp_tables_alone() -> None:
     ("/* c */ EXPLAIN (FORMAT JSON)\nINSERT INTO t VALUES (1)", "INSERT INTO t VALUES (1)"),
 ])
 def test_explained_statement_start(sql: str, inner: str) -> None:
-    start = _explained_start(sql)
+    start = explained_start(sql)
     assert start is not None and sql[start:] == inner

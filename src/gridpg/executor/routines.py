@@ -219,7 +219,10 @@ def _calls_user_code(sql: str, registry: _Registry) -> bool:
     return bool(called & set(registry.names)) or any(op in sql for op in registry.operators)
 
 
-async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall) -> None:
+async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: LoopbackCall,
+                        explain: str = "") -> None:
+    """Run the statement on the catalog server with the loopback armed; `explain`: the
+    `EXPLAIN [options]` text that asked for its plan instead (RoutineGuard._explain_over_code)."""
     from gridpg.executor import loopback
     from gridpg.executor.run import catalog_view, session_view
     from gridpg.planner.plan import CatalogPlan, CopyPlan, InsertPlan, SequenceCallPlan
@@ -254,7 +257,7 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
     guarded = call.dynamic or (call.watched_twins and not loopback.may_end_transactions(dispatcher.runner, sql))
     dispatcher.runner.loopback_error = None
     try:
-        await loopback.run_call(dispatcher, request, sql, tables, guarded=guarded,
+        await loopback.run_call(dispatcher, request, explain + sql, tables, guarded=guarded,
                                 role=call.role, before=_preparer(dispatcher, call))
     except PgError as exc:
         with_loopback_names(exc, getattr(dispatcher.runner, "loopback_error", None))
@@ -693,6 +696,9 @@ class RoutineGuard:
         if "cursor" in lowered and registry.mentions(lowered) and await self._declare_over_code(
                 dispatcher, request, search_path):
             return True
+        if "explain" in lowered and registry.mentions(lowered) and await self._explain_over_code(
+                dispatcher, request, search_path):
+            return True
         try:
             group = await self.check(dispatcher, request.sql, search_path)
         except _SublinkRefusal:
@@ -742,6 +748,32 @@ class RoutineGuard:
         if await self.check(dispatcher, query, search_path) is None:
             return False
         await prepared.declare_cursor(dispatcher, request, tree["DeclareCursorStmt"])
+        return True
+
+    async def _explain_over_code(self, dispatcher: Dispatcher, request: ExecRequest,
+                                 search_path: list[str]) -> bool:
+        """EXPLAIN [ANALYZE] of a statement that runs on the catalog server with the
+        loopback (`EXPLAIN SELECT order_total(7)`, `EXPLAIN SELECT * FROM t WHERE v <
+        total()`): the catalog server's plan of the statement as it runs there, its
+        distributed tables read through their shadows (foreign scans), twins in place;
+        ANALYZE runs it armed, as the statement itself runs. It was refused (0A000) though
+        the statement ran. False: not such an EXPLAIN (what cannot run stays refused)."""
+        from gridpg.executor.temp_calls import explained_start
+
+        tree = _tree(request.sql)
+        if tree is None or sqlparse.node_type(tree) != "ExplainStmt":
+            return False
+        start = explained_start(request.sql)
+        if start is None:
+            return False
+        inner = replace(request, sql=request.sql[start:])
+        try:
+            group = await self.check(dispatcher, inner.sql, search_path)
+        except _SublinkRefusal:
+            return False
+        if not isinstance(group, LoopbackCall):
+            return False
+        await _run_loopback(dispatcher, inner, group, explain=request.sql[:start])
         return True
 
     async def may_call_user_code(self, dispatcher: Dispatcher, sql: str) -> bool:

@@ -104,7 +104,7 @@ async def explain_with_temp_calls_evaluated(dispatcher: Dispatcher, request: Exe
     if sqlparse.node_type(query) not in WRITES or not tempnames.temp_names(path):
         return None
     sql = analysis.sql or request.sql
-    start = _explained_start(sql)
+    start = explained_start(sql)
     planner = dispatcher.coord.planner
     if start is None or planner is None:
         return None
@@ -118,7 +118,7 @@ async def explain_with_temp_calls_evaluated(dispatcher: Dispatcher, request: Exe
     return dataclasses.replace(evaluated, sql=sql[:start] + evaluated.sql)
 
 
-def _explained_start(sql: str) -> int | None:
+def explained_start(sql: str) -> int | None:
     """Where the statement EXPLAIN explains begins: after EXPLAIN, its parenthesized options
     or its ANALYZE / VERBOSE words."""
     toks = sqlparse.tokens(sql)
