@@ -38,7 +38,8 @@ def test_values_unique_across_coordinators_and_forms(gridpg_cluster: Cluster, sc
 @pytest.mark.parametrize(
     "sql",
     [
-        "SELECT nextval('q'), v FROM t2",  # (over no distributed table it is served, below)
+        # (a SELECT's per-row nextval is served: over no distributed table below, over
+        # distributed ones named without their schema in tests/oracle/corpus/99_lead16_findings.sql)
         # a whole SET item is served (tests/oracle/corpus/89_nextval_per_row.sql); inside an
         # expression, or setting the distribution column, it is not
         "UPDATE t2 SET v = nextval('q') + 1",

@@ -17,6 +17,9 @@ Where the calls may be:
   coalesce(max("id"), 1), max("id") IS NOT null) FROM "t"`): one row, so one call each; the
   arguments are computed by the cluster first (`run_one_row_of_calls`);
 * INSERT ... VALUES into a distributed table (`executor.values`);
+* a SELECT with a FROM calling nextval per row, over no distributed table or over
+  distributed tables named without their schema (`run_per_row_nextval`: on the catalog
+  server, the tables read through the loopback's shadows, each call the GTM's);
 * anywhere else in a query (a FROM clause, UPDATE SET, INSERT ... SELECT), PostgreSQL would
   call the function once per row on whichever server runs it: refused with 0A000 rather
   than served from a server's own copy of the sequence.
@@ -234,12 +237,16 @@ def per_row_nextval(sql: str) -> bool:
                                for _, function, args in calls)
 
 
-async def run_per_row_nextval(dispatcher: Dispatcher, request: ExecRequest) -> None:
-    """Run a `per_row_nextval` statement over no distributed table on the catalog server,
-    each call made `gridpg_lb_calls.nextval('schema.name')` (loopback.nextval_call): its executor
-    calls it where and as often as PostgreSQL calls nextval, and each call takes the GTM's
-    next value through the loopback (recorded for currval()/lastval()). The caller has
-    made sure no user routine is called (it would run there unguarded)."""
+async def run_per_row_nextval(dispatcher: Dispatcher, request: ExecRequest,
+                              tables: list[tuple[str, str]] | None = None) -> None:
+    """Run a `per_row_nextval` statement on the catalog server, each call made
+    `gridpg_lb_calls.nextval('schema.name')` (loopback.nextval_call): its executor calls it
+    where and as often as PostgreSQL calls nextval (`SELECT id, nextval('s') FROM t ORDER
+    BY id LIMIT 3`: after the sort, for the three rows returned), and each call takes the
+    GTM's next value through the loopback (recorded for currval()/lastval()). `tables`:
+    the distributed tables it reads, each named without its schema, read through their
+    shadows. The caller has made sure no user routine is called (it would run there
+    unguarded)."""
     from gridpg.executor import loopback
     from gridpg.planner.text import splice
 
@@ -258,7 +265,7 @@ async def run_per_row_nextval(dispatcher: Dispatcher, request: ExecRequest) -> N
             continue  # the catalog server's own sequence: its nextval is the answer
         alias = " AS nextval" if location in named else ""  # the column keeps its name
         pieces.append((*span, f"{loopback.nextval_call(name)}{alias}"))
-    await loopback.run_call(dispatcher, request, splice(sql, pieces), [])
+    await loopback.run_call(dispatcher, request, splice(sql, pieces), list(tables or ()))
 
 
 def _bare_targets(node: Any) -> set[int]:

@@ -1482,10 +1482,10 @@ class StatementRunner:
             if inlined != request.sql:  # nextval items of a VALUES list in FROM: the GTM's values
                 request = replace(request, sql=inlined)
         request = await conflict_params.inline_arbiter_params(self.dispatcher, request)
-        if sequences.per_row_nextval(request.sql) and not self._reads_distributed(request.sql) \
-                and not self.is_loopback \
-                and not await self.coord.routine_guard.may_call_user_code(self.dispatcher, request.sql):
-            await sequences.run_per_row_nextval(self.dispatcher, request)
+        if sequences.per_row_nextval(request.sql) and not self.is_loopback \
+                and not await self.coord.routine_guard.may_call_user_code(self.dispatcher, request.sql) \
+                and (not self._reads_distributed(request.sql) or self._shadowable(request.sql)):
+            await sequences.run_per_row_nextval(self.dispatcher, request, self._distributed_tables(request.sql))
             if not self.txn.in_block and not self.pending_sync:
                 self.txn.release_if_idle()
             return
@@ -1607,6 +1607,29 @@ class StatementRunner:
             if table is not None and table.key not in found:
                 found.append(table.key)
         return found
+
+    def _shadowable(self, sql: str) -> bool:
+        """Whether the loopback's shadows carry every relation of a SELECT that reads
+        distributed tables: each distributed one named without its schema (a shadow
+        schema put first on the path catches it), no view the coordinator inlines, no
+        temp relation of the session (its pg_temp comes first)."""
+        from gridpg.executor.run import catalog_view, search_path
+        from gridpg.planner.analyze import relations
+
+        try:
+            tree = sqlparse.parse_tree(sql)
+        except PgError:
+            return False
+        view, path = catalog_view(self.dispatcher), search_path(self.dispatcher)
+        views = self.views()
+        for ref in relations(tree):
+            if ref.schema is not None and view.resolve(ref, path) is not None:
+                return False
+            if (ref.schema, ref.name) in views or any((s, ref.name) in views for s in path):
+                return False
+            if ref.name in self.temps.names:
+                return False
+        return True
 
     def _reads_distributed(self, sql: str) -> bool:
         """Whether a statement names a distributed table or a view the coordinator inlines."""
