@@ -51,6 +51,13 @@ STATEMENTS = [
     ("DO $$ BEGIN UPDATE t SET x = (SELECT k()) WHERE id = 3; END $$", False),
     ("DO $$ BEGIN UPDATE t SET x = (SELECT nextval('sq')) WHERE id = 5; END $$", False),
     ("DO $$ BEGIN UPDATE t SET x = nextval_q() WHERE id = 4; END $$", False),
+    # a correlated sub-select, and IN (SELECT ...), are computed per row where the rows
+    # are; an uncorrelated sub-select inside the correlated one is an InitPlan
+    ("DO $$ BEGIN UPDATE t SET x = x + 1 WHERE EXISTS (SELECT 1 FROM src WHERE src.id = t.id "
+     "AND src.v * 4 < f()); END $$", False),
+    ("DO $$ BEGIN UPDATE t SET x = x + 1 WHERE id IN (SELECT v FROM src WHERE v * 4 > f()); END $$", False),
+    ("DO $$ BEGIN UPDATE t SET x = 0 WHERE EXISTS (SELECT 1 FROM src WHERE src.id = t.id "
+     "AND src.v < (SELECT f())); END $$", True),
 ]
 
 
@@ -113,7 +120,14 @@ def test_sub_selects_calling_code_over_shadows(gridpg_cluster: Cluster, plain_pg
     # an uncorrelated scalar sub-select of the client's own text runs first, on its own
     ("SELECT * FROM t WHERE x < (SELECT f())", [(g, 0) for g in range(1, 6)]),
     ("SELECT * FROM t WHERE x + 15 = (SELECT f()) AND id > (SELECT fs() - 13)", [(3, 0), (4, 0), (5, 0)]),
-    ("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM src WHERE src.id = t.id AND src.v < f())", None),
+    # a correlated sub-select is computed per row where the rows are, never sent as a
+    # parameter; an uncorrelated one inside it is (an InitPlan): refused (None)
+    ("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM src WHERE src.id = t.id AND src.v < f())",
+     [(g, 0) for g in range(1, 6)]),
+    ("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM src WHERE src.id = t.id AND src.v < (SELECT f()))",
+     [(g, 0) for g in range(1, 6)]),  # (the inner scalar first, as above)
+    ("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM src WHERE src.v < f())", None),
+    ("SELECT * FROM t WHERE id IN (SELECT v FROM src WHERE v * 5 > f())", [(4, 0), (5, 0)]),
     ("SELECT * FROM t WHERE x < (SELECT k())", [(g, 0) for g in range(1, 6)]),
     ("SELECT id, (SELECT f()) FROM t WHERE id < 3", [(1, 15), (2, 15)]),
 ])
@@ -122,8 +136,8 @@ def test_a_client_select_with_such_a_sub_select(gridpg_cluster: Cluster, schema:
     """The client's own SELECT runs whole on the catalog server over the shadows when its
     code reaches distributed tables. An uncorrelated scalar sub-select calling such code runs
     first, a statement of its own, its value then in place (executor/routines.py
-    `_sublinks_first`); a correlated one would have its value go with the remote statement:
-    refused (None). Else plain PostgreSQL's rows."""
+    `_sublinks_first`); an uncorrelated EXISTS would have its value go with the remote
+    statement: refused (None). Else plain PostgreSQL's rows."""
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f'SET search_path = "{schema}"')
         for sql in SETUP:

@@ -592,35 +592,97 @@ def _sublink_calls(tree: dict[str, Any]) -> tuple[tuple[analyze.RelRef, ...], fr
     """(the relations a statement names, the functions called inside its sub-selects where
     postgres_fdw may send their value with the remote statement: WHERE, JOIN ... ON,
     HAVING, ORDER BY, LIMIT, an UPDATE's SET; not a SELECT's output columns or an INSERT's
-    VALUES, which PostgreSQL computes itself before anything is sent)."""
+    VALUES, which PostgreSQL computes itself before anything is sent, nor a sub-select
+    correlated with the statement by a name qualified with an outer relation (`EXISTS
+    (SELECT 1 FROM f() o WHERE o.id = a.id)`): its value depends on each row, so it is
+    computed where the rows are, never sent as a parameter; nor `IN (SELECT ...)`)."""
     calls: set[tuple[str | None, str]] = set()
-    _shipped_calls(tree, True, calls)
+    _shipped_calls(tree, True, calls, frozenset())
     return tuple(analyze.relations(tree)), frozenset(calls)
 
 
-def _shipped_calls(node: Any, shipped: bool, calls: set[tuple[str | None, str]]) -> None:
+def _shipped_calls(node: Any, shipped: bool, calls: set[tuple[str | None, str]], outer: frozenset[str]) -> None:
+    """`outer`: the (lower-case) relation names and aliases of the enclosing queries."""
     if isinstance(node, list):
         for item in node:
-            _shipped_calls(item, shipped, calls)
+            _shipped_calls(item, shipped, calls, outer)
         return
     if not isinstance(node, dict):
         return
     sublink = node.get("SubLink")
     if isinstance(sublink, dict):
-        if shipped:
+        # (PostgreSQL makes an InitPlan, whose value postgres_fdw may send, only of an
+        # uncorrelated EXISTS, scalar, ARRAY or row-comparison sub-select; `IN (SELECT ...)`
+        # and `op ANY/ALL (SELECT ...)` become a semi-join or a SubPlan computed here)
+        if shipped and sublink.get("subLinkType") not in ("ANY_SUBLINK", "ALL_SUBLINK") \
+                and not _correlated(sublink.get("subselect"), outer):
             for inner in analyze._walk(sublink):
                 if isinstance(inner, dict) and isinstance(inner.get("FuncCall"), dict):
                     calls.add(_qualified(inner["FuncCall"].get("funcname", [])))
             return
-        _shipped_calls(sublink.get("subselect"), True, calls)  # (its own WHERE...)
+        _shipped_calls(sublink.get("subselect"), True, calls, outer)  # (its own WHERE...)
         return
     select = node.get("SelectStmt")
     if isinstance(select, dict):
+        names = outer | _range_names(select.get("fromClause"))
         for key, value in select.items():
-            _shipped_calls(value, key not in ("targetList", "valuesLists"), calls)
+            _shipped_calls(value, key not in ("targetList", "valuesLists"), calls, names)
+        return
+    write = node.get("UpdateStmt") or node.get("DeleteStmt")
+    if isinstance(write, dict):  # (its target and FROM / USING relations are the outer ones)
+        names = outer | _range_names([{"RangeVar": write.get("relation") or {}},
+                                      *(write.get("fromClause") or write.get("usingClause") or [])])
+        for value in write.values():
+            _shipped_calls(value, shipped, calls, names)
         return
     for value in node.values():
-        _shipped_calls(value, shipped, calls)
+        _shipped_calls(value, shipped, calls, outer)
+
+
+def _range_names(from_clause: Any) -> frozenset[str]:
+    """The names a FROM clause gives its relations (aliases, else table names), lower-case,
+    joins included; not those of sub-selects nested further down."""
+    names: set[str] = set()
+    stack = list(from_clause or [])
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        kind, body = next(iter(item.items()), ("", None))
+        if not isinstance(body, dict):
+            continue
+        alias = (body.get("alias") or {}).get("aliasname")
+        if alias:
+            names.add(str(alias).lower())
+        elif kind == "RangeVar" and body.get("relname"):
+            names.add(str(body["relname"]).lower())
+        if kind == "JoinExpr":
+            stack += [body.get("larg"), body.get("rarg")]
+    return frozenset(names)
+
+
+def _correlated(subselect: Any, outer: frozenset[str]) -> bool:
+    """Whether a sub-select names a column qualified by a relation of an enclosing query
+    (`a.id`, `a` not a name of the sub-select's own FROM clauses): correlated, so computed
+    per row. An unqualified outer column is not seen (the sub-select then counts as
+    uncorrelated, the cautious answer)."""
+    if not outer:
+        return False
+    own: set[str] = set()
+    for node in analyze._walk(subselect):
+        select = node.get("SelectStmt") if isinstance(node, dict) else None
+        if isinstance(select, dict):
+            own |= _range_names(select.get("fromClause"))
+    if isinstance(subselect, dict) and isinstance(subselect.get("SelectStmt"), dict):
+        own |= _range_names(subselect["SelectStmt"].get("fromClause"))
+    for node in analyze._walk(subselect):
+        ref = node.get("ColumnRef") if isinstance(node, dict) else None
+        fields = ref.get("fields", []) if isinstance(ref, dict) else []
+        if len(fields) >= 2 and "String" in fields[0]:
+            qualifier = str(fields[0]["String"].get("sval", "")).lower()
+            if qualifier in outer and qualifier not in own:
+                return True
+    return False
 
 
 def written_names(tree: dict[str, Any]) -> set[str]:

@@ -19,3 +19,28 @@ SELECT id, nextval('l16_seq') FROM l16_src WHERE id > 8 ORDER BY id;
 ROLLBACK;
 SELECT nextval('l16_seq');
 SELECT v, nextval('l16_seq') FROM l16_src WHERE id IN (2, 3) ORDER BY v DESC;
+
+/*
+A set-returning function over a distributed table inside a sub-select of a statement over
+it: `WHERE EXISTS (SELECT 1 FROM owners('x%') o WHERE o.id = a.id)` and `WHERE id IN
+(SELECT id FROM owners('x%'))` were refused (0A000: over the shadow, postgres_fdw computes
+a sub-select's value with search_path = pg_catalog when it sends it as a parameter). Only
+an uncorrelated EXISTS, scalar, ARRAY or row-comparison sub-select becomes such a value
+(an InitPlan); a correlated one, and IN / ANY / ALL, are computed per row where the rows
+are, and now run. The uncorrelated scalar and EXISTS forms stay refused.
+*/
+CREATE TABLE l16_acct (id int PRIMARY KEY, owner text, balance numeric);
+INSERT INTO l16_acct SELECT g, 'owner' || g, g * 10 FROM generate_series(1, 30) g;
+CREATE FUNCTION l16_owners(p text) RETURNS SETOF l16_acct LANGUAGE sql AS $$ SELECT * FROM l16_acct WHERE owner LIKE p $$;
+CREATE FUNCTION l16_rich(min numeric) RETURNS TABLE (rid int, bal numeric) LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY SELECT id, balance FROM l16_acct WHERE balance >= min; END $$;
+SELECT count(*) FROM l16_acct a WHERE EXISTS (SELECT 1 FROM l16_owners('owner2%') o WHERE o.id = a.id);
+SELECT a.id FROM l16_acct a WHERE NOT EXISTS (SELECT 1 FROM l16_rich(50) r WHERE r.rid = a.id) ORDER BY a.id;
+SELECT a.id, (SELECT count(*) FROM l16_rich(100) r WHERE r.rid < a.id) FROM l16_acct a WHERE a.id < 15 ORDER BY 1;
+SELECT count(*) FROM l16_acct a WHERE a.balance > (SELECT avg(o.balance) FROM l16_owners('owner1%') o WHERE o.id <> a.id);
+SELECT count(*) FROM l16_acct WHERE EXISTS (SELECT 1 FROM l16_owners('owner3%') o WHERE o.id = l16_acct.id);
+SELECT count(*) FROM l16_acct a WHERE a.id IN (SELECT id FROM l16_owners('owner2%'));
+SELECT count(*) FROM l16_acct a WHERE a.id NOT IN (SELECT id FROM l16_owners('owner2%')) OR a.id = 3;
+SELECT count(*) FROM l16_acct a WHERE a.balance > ALL (SELECT balance FROM l16_owners('owner1_'));
+UPDATE l16_acct a SET balance = balance + 1 WHERE EXISTS (SELECT 1 FROM l16_owners('owner1%') o WHERE o.id = a.id);
+DELETE FROM l16_acct WHERE id IN (SELECT id FROM l16_owners('owner3%')) RETURNING id;
+SELECT count(*), sum(balance) FROM l16_acct;
