@@ -23,7 +23,7 @@ from pglast.stream import RawStream
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor import copy_server_hash, copyfill, copysplit
+from gridpg.executor import copy_server_hash, copyfill, copysplit, server_files
 from gridpg.executor.copy_format import CopyFormat
 from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
@@ -1174,8 +1174,9 @@ def _ensure_copy_matview(dispatcher: Dispatcher, table: DistTable, is_from: bool
 
 async def copy(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
     body = tree["CopyStmt"]
-    if body.get("filename") is not None or body.get("is_program"):
-        raise PgError("42501", "COPY to or from a file on the server is not supported by gridpg; use COPY ... FROM STDIN / TO STDOUT (psql \\copy)")
+    on_server = body.get("filename") is not None or bool(body.get("is_program"))
+    if on_server and not (body.get("is_from") and body.get("relation") is not None):
+        raise server_files.refuse_to_file()
     if body.get("relation") is None:
         return await copy_query_out(dispatcher, request, body)
     planner = dispatcher.coord.planner
@@ -1189,7 +1190,9 @@ async def copy(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any
     _ensure_copy_matview(dispatcher, table, bool(body.get("is_from")))
     options = _copy_options(body)
     if body.get("is_from"):
-        await copy_from_stdin(dispatcher, request, body, table, options)
+        if on_server:  # (a file or program the coordinator reads: executor/server_files.py)
+            await server_files.check_rights(dispatcher, bool(body.get("is_program")))
+        await copy_from_stdin(dispatcher, request, body, table, options, from_server=on_server)
     else:
         await copy_table_out(dispatcher, request, body, table, options)
     return True
@@ -1225,6 +1228,7 @@ def _node_copy_sql(sql: str, columns: list[str], drop: tuple[str, ...] = ("freez
     naming `extra_columns` (filled by the coordinator) after the client's columns
     (`columns`: the columns the COPY reads, for FORCE_... *)."""
     stmt = parse_sql(sql)[0].stmt
+    stmt.filename, stmt.is_program = None, False  # (the coordinator reads a server file: STDIN there)
     if extra_columns:
         stmt.attlist = (*(stmt.attlist or ()), *(ast.String(sval=name) for name in extra_columns))
     if stmt.options:
@@ -1276,7 +1280,9 @@ def _ensure_no_copy_sequence_defaults(columns: list[TableColumn], cols: list[str
 
 
 async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
-                          table: DistTable, options: dict[str, Any]) -> None:
+                          table: DistTable, options: dict[str, Any], from_server: bool = False) -> None:
+    """COPY FROM STDIN into a distributed table; `from_server`: the data is the output of
+    the statement's file or program (server_files.chunks), the client sends none."""
     fmt = str(options.get("format", "text")).lower()
     columns = await dispatcher.coord.table_columns(dispatcher.runner, table)
     listed = [c["String"]["sval"] for c in body.get("attlist", []) or []]
@@ -1301,18 +1307,20 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     router.lines = CopyLines(list(table.groups), 1 if header and fmt != "binary" else 0,
                              replicated=table.method == "replication")
     router.cols, router.appended = cols, len(fill) if fmt != "binary" else 0
-    dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
+    if not from_server:
+        dispatcher.session.send(codec.build_copy_response(b"G", 1 if fmt == "binary" else 0, len(listed or cols)))
     if "freeze" in options:
-        await _check_freeze(dispatcher, request.sql)
+        await _check_freeze(dispatcher, request.sql, drain=not from_server)
     # the nodes' counts of skipped rows come from their notices, which LOG_VERBOSITY
     # silent turns off: the nodes keep the default, the client gets no notice
     drop = ("freeze", "header", "log_verbosity") if silent else ("freeze", "header")
     node_sql = _node_copy_sql(request.sql, cols, drop, extra_columns=[c.name for c in fill])
     check = _node_copy_sql(request.sql, listed or cols, drop=("freeze",)) if match else None
-    source = _client_chunks(dispatcher, header and fmt != "binary", check)
+    raw = server_files.chunks(body) if from_server else _client_data(dispatcher)
+    source = _after_header(dispatcher, raw, header and fmt != "binary", check)
     if fill:
         source = copyfill.filled(source, fill, form, dispatcher)
-    count = await _copy_routed(dispatcher, table, node_sql, router, source)
+    count = await _copy_routed(dispatcher, table, node_sql, router, source, drain=not from_server)
     if router.skipped and not silent:
         rows = "1 row was" if router.skipped == 1 else f"{router.skipped} rows were"
         dispatcher.session.say(f"{rows} skipped due to data type incompatibility")
@@ -1373,23 +1381,11 @@ def _header_option(value: Any, fmt: str) -> tuple[bool, bool]:
     return result
 
 
-async def _client_chunks(dispatcher: Dispatcher, skip_header: bool, check_sql: str | None = None):  # type: ignore[no-untyped-def]
-    """The client's COPY data; the header line skipped, or first checked (HEADER MATCH)."""
-    skipping = skip_header
-    header = b""
+async def _client_data(dispatcher: Dispatcher):  # type: ignore[no-untyped-def]
+    """The client's COPY data, to its CopyDone (CopyFail: 57014)."""
     while True:
         kind, payload = await dispatcher.session.read_copy_data()
         if kind == 0x64:
-            if skipping:
-                cut = payload.find(b"\n")
-                if cut < 0:
-                    header += payload
-                    continue
-                header += payload[: cut + 1]
-                payload = payload[cut + 1 :]
-                skipping = False
-                if check_sql is not None:
-                    await _check_header(dispatcher, check_sql, header)
             yield payload
         elif kind == 0x63:
             return
@@ -1398,7 +1394,26 @@ async def _client_chunks(dispatcher: Dispatcher, skip_header: bool, check_sql: s
             raise PgError("57014", f"COPY from stdin failed: {message}")
 
 
-async def _check_freeze(dispatcher: Dispatcher, sql: str) -> None:
+async def _after_header(dispatcher: Dispatcher, source: Any, skip_header: bool,  # type: ignore[no-untyped-def]
+                        check_sql: str | None = None):
+    """COPY data with its header line skipped, or first checked (HEADER MATCH)."""
+    skipping = skip_header
+    header = b""
+    async for payload in source:
+        if skipping:
+            cut = payload.find(b"\n")
+            if cut < 0:
+                header += payload
+                continue
+            header += payload[: cut + 1]
+            payload = payload[cut + 1 :]
+            skipping = False
+            if check_sql is not None:
+                await _check_header(dispatcher, check_sql, header)
+        yield payload
+
+
+async def _check_freeze(dispatcher: Dispatcher, sql: str, drain: bool = True) -> None:
     """FREEZE: the nodes get the rows without it (a HASH table's datanode copy is
     partitioned, which PostgreSQL refuses FREEZE for), so PostgreSQL's conditions are
     checked on the catalog server, whose empty copy of the table was created or truncated
@@ -1408,6 +1423,7 @@ async def _check_freeze(dispatcher: Dispatcher, sql: str) -> None:
     stmt = parse_sql(sql)[0].stmt
     stmt.options = _node_options(tuple(o for o in stmt.options or () if o.defname.lower() == "freeze"), [])
     stmt.attlist = None
+    stmt.filename, stmt.is_program = None, False  # (FROM STDIN: no rows, whatever the source)
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     conn.send(codec.build_query(str(RawStream()(stmt))))
     try:
@@ -1416,9 +1432,10 @@ async def _check_freeze(dispatcher: Dispatcher, sql: str) -> None:
         await conn.read_results()
     except PgError:
         # as PostgreSQL, after CopyInResponse: the client's data is read and discarded
-        with contextlib.suppress(PgError):
-            async for _ in _client_chunks(dispatcher, False):
-                pass
+        if drain:
+            with contextlib.suppress(PgError):
+                async for _ in _client_data(dispatcher):
+                    pass
         raise
 
 
