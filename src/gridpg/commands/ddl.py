@@ -132,7 +132,7 @@ class DdlRunner:
                 self._relay_notices(conn)
         if cascades.is_cascading_drop(kind, parse_tree(request.sql)):
             await cascades.ensure_distribution_columns_kept(self)
-        if kind == "DropStmt" and self.snapshot.matviews:
+        if kind in ("DropStmt", "DropOwnedStmt") and self.snapshot.matviews:
             await self._drop_vanished_matviews()
         if kind in ("AlterTableStmt", "IndexStmt") and await self._fit_default_placement(request.sql):
             groups = []  # rebuilt from the catalog's definition, which has the change
