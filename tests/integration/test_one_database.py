@@ -19,7 +19,7 @@ def test_another_database_name_is_refused(gridpg_cluster: Cluster) -> None:
         assert conn.execute("SELECT current_database()").fetchone() == ("postgres",)
 
 
-@pytest.mark.parametrize("sql", ["CREATE DATABASE gp_second", "DROP DATABASE IF EXISTS gp_second",
+@pytest.mark.parametrize("sql", ["CREATE DATABASE gp_second", "DROP DATABASE IF EXISTS template1",
                                  "ALTER DATABASE gp_second RENAME TO gp_third"])
 def test_database_ddl_is_refused(gridpg_cluster: Cluster, sql: str) -> None:
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
@@ -28,3 +28,21 @@ def test_database_ddl_is_refused(gridpg_cluster: Cluster, sql: str) -> None:
         conn.execute("ALTER DATABASE postgres SET work_mem = '8MB'")  # settings still work
         conn.execute("ALTER DATABASE postgres RESET work_mem")
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'gp\\_%'").fetchone() == (0,)
+
+
+def test_drop_of_a_missing_database_answers_as_postgresql(gridpg_cluster: Cluster) -> None:
+    """drop_if_exists.sql:303 (h-regress16a): a database no server has is no second
+    database: PostgreSQL's NOTICE under IF EXISTS, 3D000 without, 25001 in a block (they
+    were 0A000 "a cluster serves one database")."""
+    notices: list[str] = []
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: notices.append(str(d.message_primary)))
+        cur = conn.execute("DROP DATABASE IF EXISTS gp_nowhere WITH (FORCE)")
+        assert cur.statusmessage == "DROP DATABASE"
+        assert notices == ['database "gp_nowhere" does not exist, skipping']
+        with pytest.raises(psycopg.errors.InvalidCatalogName):
+            conn.execute("DROP DATABASE gp_nowhere")
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.ActiveSqlTransaction):
+            conn.execute("DROP DATABASE IF EXISTS gp_nowhere")
+        conn.execute("ROLLBACK")

@@ -132,7 +132,7 @@ class DdlRunner:
                 self._relay_notices(conn)
         if cascades.is_cascading_drop(kind, parse_tree(request.sql)):
             await cascades.ensure_distribution_columns_kept(self)
-        if kind == "DropStmt" and self.snapshot.matviews:
+        if kind in ("DropStmt", "DropOwnedStmt") and self.snapshot.matviews:
             await self._drop_vanished_matviews()
         if kind in ("AlterTableStmt", "IndexStmt") and await self._fit_default_placement(request.sql):
             groups = []  # rebuilt from the catalog's definition, which has the change
@@ -963,6 +963,7 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
     if stmt.tablespacename == DEFAULT_TABLESPACE:
         stmt.tablespacename = None  # PostgreSQL refuses it on a partitioned table; the shards get it
     without_default_index_tablespace(stmt)
+    _without_no_inherit(stmt)
     parent = RawStream()(stmt)
     with_options = ""
     if options:
@@ -978,6 +979,18 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
             f"(MODULUS {table.shard_count}, REMAINDER {remainder}){with_options}"
         )
     return {group: ";\n".join(parts) for group, parts in out.items()}
+
+
+def _without_no_inherit(stmt: Any) -> None:
+    """CHECK and NOT NULL constraints of a HASH table inherited on the datanodes: PostgreSQL
+    refuses NO INHERIT on the partitioned table the shards hang below (42P16, 0A000), and
+    the shards, which hold the table's rows, must keep them. The catalog servers keep NO
+    INHERIT, which decides what the user's inheritance children take (create_table_like.sql)."""
+    for element in stmt.tableElts or ():
+        constraints = element.constraints if isinstance(element, ast.ColumnDef) else (element,)
+        for constraint in constraints or ():
+            if isinstance(constraint, ast.Constraint) and constraint.is_no_inherit:
+                constraint.is_no_inherit = False
 
 
 def _pg_array(text: str | None) -> list[str]:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.sql.quote import quote_literal, quote_qualified
+from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import DistributionSpec
 
 if TYPE_CHECKING:
@@ -131,15 +131,16 @@ def placement_check_sql(table: DistTable, remainders: list[int]) -> str | None:
             f"CHECK ({expr} IN ({values}))")
 
 
-def conversion_sql(table: DistTable, check: str | None) -> str:
+def conversion_sql(table: DistTable, check: str | None, after: list[str] | None = None) -> str:
     """A DO block that turns the datanode's hash-partitioned copy of `table` into a plain
-    table holding the same rows (the parent of an inheritance tree); a no-op when it is
-    plain already."""
+    table holding the same rows (the parent of an inheritance tree), then runs `after`; a
+    no-op when it is plain already."""
     qualified = quote_literal(quote_qualified(table.schema, table.name))
     schema, name = quote_literal(table.schema), quote_literal(table.name)
     check_text = quote_literal(check) if check else "NULL"
+    after_text = "ARRAY[" + ", ".join(quote_literal(s) for s in after or ()) + "]::text[]"
     return _CONVERSION.replace("%QUALIFIED%", qualified).replace("%SCHEMA%", schema) \
-        .replace("%NAME%", name).replace("%CHECK%", check_text)
+        .replace("%NAME%", name).replace("%CHECK%", check_text).replace("%AFTER%", after_text)
 
 
 # The conversion, run on a datanode inside the DDL's transaction. Every identifier goes
@@ -268,6 +269,9 @@ BEGIN
   IF chk IS NOT NULL THEN
     EXECUTE chk;
   END IF;
+  FOREACH s IN ARRAY %AFTER% LOOP
+    EXECUTE s;
+  END LOOP;
 END
 $gridpg_convert$"""
 
@@ -324,9 +328,32 @@ async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
 async def convert_to_plain(ddl: DdlRunner, table: DistTable) -> None:
     """The table's datanode copies become plain tables (see `conversion_sql`)."""
     placement = ddl._placement(table)
+    after = await _no_inherit_again(ddl, table)
     for group in table.groups:
         check = placement_check_sql(table, [r for r, g in placement.items() if g == group])
-        await (await ddl.conn(group)).simple_query(conversion_sql(table, check))
+        await (await ddl.conn(group)).simple_query(conversion_sql(table, check, after))
+
+
+async def _no_inherit_again(ddl: DdlRunner, table: DistTable) -> list[str]:
+    """The table's NO INHERIT CHECK and NOT NULL constraints made NO INHERIT again on the
+    datanodes' plain copy: the partitioned copy could not hold NO INHERIT
+    (`commands/ddl._without_no_inherit`), and a child inheriting them there refused rows
+    PostgreSQL takes (23502, 23514). The definitions are the catalog server's."""
+    qualified = quote_qualified(table.schema, table.name)
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    rows = await conn.query(
+        "SELECT c.contype, c.conname, pg_catalog.pg_get_constraintdef(c.oid), a.attname "
+        "FROM pg_catalog.pg_constraint c LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid "
+        "AND a.attnum = c.conkey[1] WHERE c.conrelid = pg_catalog.to_regclass("
+        f"{quote_literal(qualified)}) AND c.connoinherit AND c.contype IN ('c', 'n') ORDER BY c.oid")
+    out = []
+    for contype, name, definition, column in rows:
+        if contype == "n":
+            out.append(f"ALTER TABLE {qualified} ALTER COLUMN {quote_ident(str(column))} DROP NOT NULL")
+        else:
+            out.append(f"ALTER TABLE {qualified} DROP CONSTRAINT IF EXISTS {quote_ident(str(name))}")
+        out.append(f"ALTER TABLE {qualified} ADD CONSTRAINT {quote_ident(str(name))} {definition}")
+    return out
 
 
 async def _redistribute_like(ddl: DdlRunner, qualified: str, target: DistTable) -> None:

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot
-from gridpg.commands import citus_views, dump_view, internal_view, sequences, sizes, table_stats
+from gridpg.commands import (
+    citus_views,
+    databases,
+    dump_view,
+    internal_view,
+    sequences,
+    sizes,
+    table_stats,
+)
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
@@ -1452,6 +1460,8 @@ class StatementRunner:
             return
         if await self._session_reset(request):
             return
+        if await self._drop_of_missing_database(request):
+            return
         elements = schema_elements.split(request.sql) if "schema" in request.sql.lower() else None
         if elements is not None:
             await self._run_schema_elements(request, elements)
@@ -1809,6 +1819,21 @@ class StatementRunner:
             else:
                 say("SET TRANSACTION can only be used in transaction blocks", "WARNING", NO_ACTIVE_SQL_TRANSACTION)
             send(codec.build_command_complete("SET"))
+
+    async def _drop_of_missing_database(self, request: ExecRequest) -> bool:
+        """DROP DATABASE [IF EXISTS] of a name no catalog server has: PostgreSQL's NOTICE or
+        3D000 (commands/databases.py); in a block, its 25001."""
+        dropped = databases.dropped_database(request.sql)
+        if dropped is None:
+            return False
+        if self.txn.in_block or self.implicit_block:  # PostgreSQL's first check
+            raise PgError(ACTIVE_SQL_TRANSACTION, "DROP DATABASE cannot run inside a transaction block")
+        name, missing_ok = dropped
+        if await databases.is_known(self.coord, name):
+            return False
+        self.session.say(databases.missing_answer(name, missing_ok))
+        self.session.send(codec.build_command_complete("DROP DATABASE"))
+        return True
 
     async def _prepare_transaction(self, gid: str) -> None:
         """PREPARE TRANSACTION: outside a block PostgreSQL warns; in a failed one it rolls back."""
