@@ -4,11 +4,10 @@ coordinator reads the file, or runs the command, as the servers' system user, an
 the rows as COPY FROM STDIN's (executor/server_files.py). Compared statement by statement
 with plain PostgreSQL reading the same files: rows, errors and their SQLSTATEs (a missing
 file, a directory, a failing program, a bad row, a role without pg_read_server_files),
-inside a block that rolls back. COPY TO a file stays refused (0A000)."""
+inside a block that rolls back; and COPY ... TO a file or PROGRAM, the files compared too."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -95,12 +94,52 @@ def test_copy_from_a_server_file_or_program(gridpg_cluster: Cluster, plain_pg: s
     assert got == want
 
 
-def test_copy_to_a_server_file_is_refused(gridpg_cluster: Cluster, schema: str, files: Path) -> None:
-    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
-        conn.execute(f'SET search_path = "{schema}"')
-        conn.execute("CREATE TABLE ct (id int PRIMARY KEY)")
-        for sql in (f"COPY ct TO '{files}/out.csv'", "COPY ct TO PROGRAM 'cat > /dev/null'",
-                    f"COPY (SELECT 1) TO '{files}/q.csv'"):
-            with pytest.raises(psycopg.errors.FeatureNotSupported):
-                conn.execute(sql)
-        assert not os.path.exists(files / "out.csv")
+def _to_script(out: Path, role: str, schema: str) -> list[str]:
+    return [
+        "CREATE TABLE ct (id int PRIMARY KEY, v text, d date)",
+        "INSERT INTO ct SELECT g, CASE WHEN g % 3 = 0 THEN NULL ELSE 'v,' || g END, "
+        "date '2024-01-01' + g FROM generate_series(1, 50) g",
+        f"COPY ct TO '{out}/a.csv' WITH (FORMAT csv, HEADER)",
+        f"COPY (SELECT id, v FROM ct WHERE id < 6 ORDER BY id) TO '{out}/b.txt'",
+        f"COPY ct (id) TO PROGRAM 'sort -n | tail -1 > {out}/c.txt'",
+        f"COPY ct TO '{out}/nodir/x.csv'",  # 58P01
+        f"COPY ct TO '{out}'",  # 42809
+        "COPY ct TO 'relative.csv'",  # 42602
+        "COPY ct TO PROGRAM 'exit 4'",  # 38000
+        f"COPY ct TO '{out}/bin.dat' WITH (FORMAT binary)",
+        "TRUNCATE ct",
+        f"COPY ct FROM '{out}/bin.dat' WITH (FORMAT binary)",
+        "SELECT count(*), sum(id), count(v), max(d) FROM ct",
+        f"CREATE ROLE {role} LOGIN",
+        f"GRANT ALL ON ct TO {role}",
+        f'GRANT USAGE ON SCHEMA "{schema}" TO {role}',
+        f"SET ROLE {role}",
+        f"COPY ct TO '{out}/d.csv'",  # 42501
+        "RESET ROLE",
+        f"GRANT pg_write_server_files TO {role}",
+        f"SET ROLE {role}",
+        f"COPY (SELECT count(*) FROM ct) TO '{out}/e.csv'",
+        "RESET ROLE",
+        "DROP TABLE ct",
+        f'REVOKE USAGE ON SCHEMA "{schema}" FROM {role}',
+        f"DROP ROLE {role}",
+    ]
+
+
+def test_copy_to_a_server_file_or_program(gridpg_cluster: Cluster, plain_pg: str, schema: str,
+                                          files: Path) -> None:
+    role = f"{schema[:40]}_ct"
+    outs = {side: files / side for side in ("plain", "gridpg")}
+    for out in outs.values():
+        out.mkdir()
+        out.chmod(0o777)
+    want = _run(plain_pg, schema, _to_script(outs["plain"], role, schema))
+    got = _run(gridpg_cluster.dsn(1), schema, _to_script(outs["gridpg"], role, schema))
+    assert want[-1] == ("DROP ROLE", None), want[-1]
+    assert got == [tuple(str(x).replace("/plain", "/gridpg") if isinstance(x, str) else x for x in w)
+                   for w in want]
+    for name in ("a.csv", "b.txt", "c.txt", "e.csv"):
+        a, b = (outs[side] / name for side in ("plain", "gridpg"))
+        assert sorted(a.read_text().splitlines()) == sorted(b.read_text().splitlines()), name
+        assert a.stat().st_mode == b.stat().st_mode, name  # (0644, a program's own 0600)
+    assert (outs["gridpg"] / "a.csv").read_text().startswith("id,v,d\n")

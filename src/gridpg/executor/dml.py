@@ -1175,8 +1175,9 @@ def _ensure_copy_matview(dispatcher: Dispatcher, table: DistTable, is_from: bool
 async def copy(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
     body = tree["CopyStmt"]
     on_server = body.get("filename") is not None or bool(body.get("is_program"))
-    if on_server and not (body.get("is_from") and body.get("relation") is not None):
-        raise server_files.refuse_to_file()
+    if on_server and not body.get("is_from"):  # (TO a file the coordinator writes)
+        return await server_files.copy_to(dispatcher, request, body,
+                                          lambda inner: copy(dispatcher, inner, sqlparse.parse_tree(inner.sql)))
     if body.get("relation") is None:
         return await copy_query_out(dispatcher, request, body)
     planner = dispatcher.coord.planner
