@@ -238,6 +238,8 @@ def _pull_ctes(stmt: ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt, scope: _S
     kept = []
     for cte in with_clause.ctes:
         query = cte.ctequery
+        if _has_anonymous_row(query) and _inline_once(stmt, cte):
+            continue  # (its rows have no table to be held in: read where it is named)
         columns = _output_names(query, cte.aliascolnames)
         if columns is None and star and wanted(cte):
             columns = _star_columns(query, scope, cte.aliascolnames)
@@ -259,6 +261,55 @@ def _pull_ctes(stmt: ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt, scope: _S
     with_clause.ctes = tuple(kept) or None
     if not kept:
         stmt.withClause = None
+
+
+def _has_anonymous_row(query: object) -> bool:
+    """A CTE output column of type record (`ROW(a, b)`, `(a, b)`): a scratch table cannot
+    hold it (42P16 "column has pseudo-type record")."""
+    return isinstance(query, ast.SelectStmt) and query.op == SetOperation.SETOP_NONE \
+        and any(isinstance(t.val, ast.RowExpr) for t in query.targetList or ())
+
+
+def _inline_once(stmt: ast.SelectStmt | ast.UpdateStmt | ast.DeleteStmt, cte: ast.CommonTableExpr) -> bool:
+    """Replace the one reference to a CTE by its query as a sub-select in FROM, as
+    PostgreSQL inlines a CTE named once that is not MATERIALIZED, recursive or volatile
+    (True); else nothing changes (False)."""
+    from pglast.enums import CTEMaterialize
+    from pglast.visitors import Visitor
+
+    query = cte.ctequery
+    if cte.ctematerialized == CTEMaterialize.CTEMaterializeAlways or not isinstance(query, ast.SelectStmt) \
+            or query.lockingClause or _defines_cte_elsewhere(stmt, cte) or _mentions_volatile(query):
+        return False
+    refs = [r for r in _nodes(stmt, ast.RangeVar) if r.schemaname is None and r.relname == cte.ctename]
+    if len(refs) != 1:
+        return False
+    target = refs[0]
+
+    class Inline(Visitor):  # type: ignore[misc]
+        def visit_RangeVar(self, _ancestors: object, node: ast.RangeVar) -> object:
+            if node is not target:
+                return None
+            alias = ast.Alias(aliasname=node.alias.aliasname if node.alias else cte.ctename,
+                              colnames=(node.alias.colnames if node.alias else None) or cte.aliascolnames)
+            return ast.RangeSubselect(lateral=False, subquery=query, alias=alias)
+
+    Inline()(stmt)
+    return True
+
+
+def _mentions_volatile(query: ast.SelectStmt) -> bool:
+    """Calls PostgreSQL's inlining would not move (a volatile function: random(), nextval,
+    clock_timestamp(), ...; a user function may be volatile too, so any call not known
+    stable counts)."""
+    known = {"row", "coalesce", "count", "sum", "min", "max", "avg", "lower", "upper", "abs", "round",
+             "length", "concat", "now", "date_trunc", "extract", "array_agg", "string_agg", "jsonb_build_object",
+             "json_build_object", "to_char", "nullif", "greatest", "least"}
+    for call in _nodes(query, ast.FuncCall):
+        name = call.funcname[-1].sval if call.funcname else ""
+        if name.lower() not in known:
+            return True
+    return False
 
 
 def _locks_nothing(stmt: ast.SelectStmt) -> bool:

@@ -44,3 +44,18 @@ SELECT count(*) FROM l16_acct a WHERE a.balance > ALL (SELECT balance FROM l16_o
 UPDATE l16_acct a SET balance = balance + 1 WHERE EXISTS (SELECT 1 FROM l16_owners('owner1%') o WHERE o.id = a.id);
 DELETE FROM l16_acct WHERE id IN (SELECT id FROM l16_owners('owner3%')) RETURNING id;
 SELECT count(*), sum(balance) FROM l16_acct;
+
+/*
+A CTE with an anonymous row column (`WITH x AS (SELECT id, ROW(a, b) AS r FROM t)`) read
+once: gridpg ran the CTE first into a scratch table, which cannot hold a column of type
+record (42P16). It is now inlined where it is named, as PostgreSQL inlines such a CTE.
+Named twice (a self-join of the CTE), it still fails with 42P16.
+*/
+CREATE TABLE l16_rows (id int PRIMARY KEY, a int, b text);
+INSERT INTO l16_rows SELECT g, g * 2, 'b' || g FROM generate_series(1, 10) g;
+CREATE TABLE l16_other (id int PRIMARY KEY, c int);
+INSERT INTO l16_other SELECT g, g FROM generate_series(1, 10) g;
+WITH x AS (SELECT ROW(a, b) AS r FROM l16_rows WHERE id < 3) SELECT r FROM x ORDER BY r;
+WITH x AS (SELECT id, ROW(a, b) AS r FROM l16_rows) SELECT count(*) FROM x WHERE (r).f1 > 5;
+WITH x AS (SELECT id, (a, b) AS r FROM l16_rows) SELECT x.id, x.r FROM x JOIN l16_other o ON o.c = x.id + 1 WHERE x.id < 4 ORDER BY 1;
+WITH x (k, pair) AS (SELECT id, ROW(id, b) FROM l16_rows WHERE id > 8) SELECT k, pair FROM x ORDER BY k;
