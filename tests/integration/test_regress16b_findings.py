@@ -34,6 +34,10 @@ def test_update_moving_rows_under_row_security_is_refused_before_anything_moves(
                 with pytest.raises(psycopg.errors.FeatureNotSupported, match="distribution column.*row-level"):
                     conn.execute(sql)
             assert conn.execute("SELECT count(*), sum(k) FROM r16b_docs").fetchone() == (20, 210)
+            conn.execute("SET row_security = off")  # PostgreSQL's own refusal
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+                conn.execute("UPDATE r16b_docs SET k = k + 100 WHERE k = 3")
+            conn.execute("RESET row_security")
             conn.execute("RESET ROLE")
             conn.execute("UPDATE r16b_docs SET k = k + 100 WHERE k = 3")  # the owner: no row security
             assert conn.execute("SELECT count(*), sum(k) FROM r16b_docs").fetchone() == (20, 310)
