@@ -232,8 +232,8 @@ def _ensure_node_local(dispatcher: Dispatcher, request: ExecRequest, verdict: No
 # which row-level security policies, views and functions read with current_setting().
 _READ_SETTINGS = frozenset({"role", "session_authorization", "row_security"})
 # dotted names that are not the user's variables: gridpg's own markers in a distributed
-# function's proconfig (create_distributed_function), PL/pgSQL's options
-_OWN_PREFIXES = ("gridpg.", "plpgsql.", "postgres_fdw.")
+# function's proconfig (create_distributed_function), PL/pgSQL's options, Citus's (which gridpg reads nowhere)
+_OWN_PREFIXES = ("gridpg.", "plpgsql.", "postgres_fdw.", "citus.")
 
 
 def _may_change_reads(name: str | None) -> bool:
