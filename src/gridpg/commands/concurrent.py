@@ -67,15 +67,21 @@ async def run(ddl: DdlRunner, request: ExecRequest, kind: str, words: str,
     sql = request.sql
     if kind == "IndexStmt" and tables:
         sql = await _named_index(ddl, own, request.sql, tables[0])
-    for group in groups:
-        if kind == "IndexStmt" and tables and tables[0].method == "hash":
-            await _index_on_partitioned(ddl, group, sql, done, words)
-        elif kind == "DropStmt":
-            await _drop_index(ddl, group, sql, done, words)
-        else:
-            await _on_node(ddl, group, sql, done, words)
-    for node in [n for n in ddl.catalog_nodes() if n != own]:
-        await _on_node(ddl, node, sql, done, words)
+    try:
+        for group in groups:
+            if kind == "IndexStmt" and tables and tables[0].method == "hash":
+                await _index_on_partitioned(ddl, group, sql, done, words)
+            elif kind == "DropStmt":
+                await _drop_index(ddl, group, sql, done, words)
+            else:
+                await _on_node(ddl, group, sql, done, words)
+        for node in [n for n in ddl.catalog_nodes() if n != own]:
+            await _on_node(ddl, node, sql, done, words)
+    except PgError:
+        if kind == "IndexStmt" and tables:
+            await _mark_invalid(ddl, own, sql, tables[0])
+            await ddl.coord.metadata_changed()
+        raise
     await ddl.coord.metadata_changed()
     ddl.dispatcher.session.send(codec.build_command_complete(tag))
 
@@ -144,6 +150,25 @@ def _partial_failure(exc: PgError, node: str, done: list[str], words: str) -> Pg
         hint = f"Fix the cause and run the statement again ({words} with IF EXISTS where it applies)."
     detail = f"{exc.detail}\n{state}" if exc.detail else state
     return PgError(exc.sqlstate, f"{words} failed on {node}: {exc.message}", detail, hint, node=node)
+
+
+async def _mark_invalid(ddl: DdlRunner, node: str, sql: str, table: Any) -> None:
+    """The catalog server's index, built over the empty copy, marked INVALID when a datanode's
+    build failed (PostgreSQL's state after a failed CREATE INDEX CONCURRENTLY): it said valid,
+    so `pg_index.indisvalid` and psql's \\d told a client whose index was missing or invalid
+    on a datanode that nothing needed rebuilding."""
+    stmt = parse_sql(sql)[0].stmt
+    if not stmt.idxname:
+        return
+    index = quote_literal(quote_qualified(table.schema, stmt.idxname))
+    conn = await ddl.coord.internal_acquire(node)
+    try:
+        await conn.simple_query("UPDATE pg_catalog.pg_index SET indisvalid = false "
+                                f"WHERE indexrelid = pg_catalog.to_regclass({index})")
+    except PgError:
+        pass  # the datanode's error is the one the client needs
+    finally:
+        ddl.coord.pools.pool(node).release(conn)
 
 
 async def _named_index(ddl: DdlRunner, node: str, sql: str, table: Any) -> str:

@@ -119,6 +119,18 @@ def _collector(seen: dict[int, tuple[body.Routine, body.Access]]) -> Callable[[b
     return visit
 
 
+def _declared_settings(routine: body.Routine) -> list[str]:
+    """The names of a routine's own SET clauses: pg_get_functiondef's header lines
+    ` SET name TO value` before the body (search_path's too)."""
+    names = []
+    for line in routine.definition.split("\n"):
+        if line.startswith(("AS ", "BEGIN ATOMIC")):
+            break
+        if line.startswith(" SET ") and len(line.split()) > 2:
+            names.append(line.split()[1].strip('"'))
+    return names
+
+
 def _returns_set(routine: body.Routine) -> bool:
     """Whether the function returns a set: pg_get_functiondef's second line (its RETURNS
     clause; the body, where such a line could also appear, comes later)."""
@@ -169,6 +181,9 @@ class CodeEffects:
     settings: frozenset[tuple[str | None, bool | None]] = frozenset()
     # the advisory lock functions it calls (pg_advisory_lock, pg_try_advisory_xact_lock, ...)
     advisory_locks: frozenset[str] = frozenset()
+    # the settings its routines declare (`CREATE FUNCTION ... SET name = value`): in force
+    # while each runs, put back after it (so not the session's)
+    declared: frozenset[str] = frozenset()
 
     @property
     def session_locks(self) -> bool:
@@ -210,6 +225,45 @@ def _ensure_node_local(dispatcher: Dispatcher, request: ExecRequest, verdict: No
     if plan.strategy in (Strategy.MERGE, Strategy.TWO_PHASE) and not _calls_user_code(plan.final_sql or "", registry):
         return
     raise verdict.refusal
+
+
+# Settings whose value the loopback's statements would need from the code that changed
+# them: who runs (role), whether row security applies; and custom names (`app.tenant`),
+# which row-level security policies, views and functions read with current_setting().
+_READ_SETTINGS = frozenset({"role", "session_authorization", "row_security"})
+# dotted names that are not the user's variables: gridpg's own markers in a distributed
+# function's proconfig (create_distributed_function), PL/pgSQL's options, Citus's (which gridpg reads nowhere)
+_OWN_PREFIXES = ("gridpg.", "plpgsql.", "postgres_fdw.", "citus.")
+
+
+def _may_change_reads(name: str | None) -> bool:
+    if name is None:
+        return True
+    lowered = name.lower()
+    return lowered in _READ_SETTINGS or ("." in lowered and not lowered.startswith(_OWN_PREFIXES))
+
+
+async def _ensure_code_settings_reach_the_loopback(dispatcher: Dispatcher, sql: str) -> None:
+    """Code that changes such a setting (set_config(), SET) and reaches distributed tables
+    through the loopback is refused (0A000): the change is made on the catalog server's
+    connection running the code, while its reads and writes run in the coordinator's
+    session, which sees the old value until the statement ends
+    (frontend/session_commands.adopt_code_settings). A function switching the tenant and
+    then counting rows under a policy over `current_setting('app.tenant')` answered the
+    previous tenant's rows, silently (found beside rowsecurity.sql:2388)."""
+    from gridpg.executor.run import search_path
+
+    guard = dispatcher.coord.routine_guard
+    effects = await guard.code_effects(dispatcher, sql, search_path(dispatcher))
+    changed = sorted({"(a computed name)" if name is None else name for name, _local in effects.settings
+                      if _may_change_reads(name)} | {name for name in effects.declared if _may_change_reads(name)})
+    if changed:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'server-side code that changes setting {", ".join(changed)} and reaches distributed '
+                      "tables in the same statement is not supported by gridpg: its reads and writes of "
+                      "those tables would see the value the setting had before the statement",
+                      hint="Change the setting in a statement of its own (SELECT set_config(...), or a "
+                      "function that only sets it), then run the code that reads the tables.")
 
 
 def _calls_user_code(sql: str, registry: _Registry) -> bool:
@@ -255,6 +309,7 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
     # DO that may COMMIT is not watched, which would keep it in one catalog transaction:
     # its rewritten code was read again instead, twins.refuse_missed_names)
     guarded = call.dynamic or (call.watched_twins and not loopback.may_end_transactions(dispatcher.runner, sql))
+    await _ensure_code_settings_reach_the_loopback(dispatcher, request.sql)
     dispatcher.runner.loopback_error = None
     try:
         await loopback.run_call(dispatcher, request, explain + sql, tables, guarded=guarded,
@@ -867,19 +922,20 @@ class RoutineGuard:
         access = body.statement_access(tree)
         accesses = list(access.nested)  # (DO blocks)
         calls = body.user_calls(access, registry.names, registry.row_argument_names)
+        seen: dict[int, tuple[body.Routine, body.Access]] = {}
         if calls:
-            seen: dict[int, tuple[body.Routine, body.Access]] = {}
             snapshot = dispatcher.runner.snapshot()
             await self._walk(dispatcher, registry, set(), calls, path, _resolver(dispatcher, snapshot),
                              visit=_collector(seen))
             accesses += [routine_access for _, routine_access in seen.values()]
         settings: set[tuple[str | None, bool | None]] = set()
         locks: set[str] = set()
+        declared = {name for routine, _ in seen.values() for name in _declared_settings(routine)}
         for found in accesses:
             settings |= found.all_settings()
             locks |= {name.lower() for schema, name in found.all_calls()
                       if schema in (None, "pg_catalog") and advisory.mentions(name)}
-        effects = CodeEffects(frozenset(settings), frozenset(locks))
+        effects = CodeEffects(frozenset(settings), frozenset(locks), frozenset(declared))
         if len(registry.effects) > 10000:
             registry.effects.clear()
         registry.effects[key] = effects
