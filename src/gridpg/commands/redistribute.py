@@ -845,8 +845,29 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
     create = f"CREATE TABLE {qualified} ({', '.join(parts)})"
     before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
     after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
-    extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _kept_on_nodes(conn, qualified)])
+    extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _statistics(conn, regclass),
+                       *await _kept_on_nodes(conn, qualified)])
     return create, extra, before, foreign
+
+
+async def _statistics(conn: BackendConnection, regclass: str) -> list[str]:
+    """The table's extended statistics (CREATE STATISTICS made before it was distributed),
+    with their targets and owners: the datanodes' copy is where ALTER and DROP STATISTICS
+    reach them later (they failed there with 42704) and where the planner uses them.
+    Those in a temporary schema stay the session's own."""
+    rows = await conn.query(
+        "SELECT pg_catalog.pg_get_statisticsobjdef(s.oid), pg_catalog.quote_ident(n.nspname) || '.' || "
+        "pg_catalog.quote_ident(s.stxname), CASE WHEN s.stxstattarget >= 0 THEN s.stxstattarget END, "
+        "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(s.stxowner)) FROM pg_catalog.pg_statistic_ext s "
+        f"JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE s.stxrelid = {regclass} "
+        "AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
+        "ORDER BY s.oid")
+    out: list[str] = []
+    for definition, name, target, owner in rows:
+        out.append(str(definition))
+        out += [f"ALTER STATISTICS {name} SET STATISTICS {int(target)}"] if target is not None else []
+        out.append(f"ALTER STATISTICS {name} OWNER TO {owner}")
+    return out
 
 
 async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:

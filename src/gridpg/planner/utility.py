@@ -155,6 +155,9 @@ def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
             if "String" in obj:
                 names.add(obj["String"]["sval"])
         return [store.sql_delete_dist_table(t.schema, t.name) for t in snapshot.tables if t.schema in names]
+    if kind == "DropOwnedStmt":
+        # DROP OWNED BY drops the role's tables (and their partitions) without naming them
+        return [store.sql_forget_dropped_tables()]
     if kind == "DropStmt" and body.get("behavior") == "DROP_CASCADE":
         return [store.sql_forget_dropped_tables()]  # a type or function dropped with its tables
     if kind == "RenameStmt" and body.get("renameType") in ("OBJECT_TABLE", "OBJECT_MATVIEW") and tables:

@@ -1,0 +1,95 @@
+"""Differences the sixteenth replay of Citus's regression files (h-citus16, 2026-12-06)
+showed: DROP OWNED BY left the dropped distributed tables in gridpg's metadata
+(drop_partitioned_table.sql:134), create_distributed_table lost the table's extended
+statistics on the datanodes (pg13_propagate_statistics.sql:22, propagate_statistics.sql:86),
+and CREATE AGGREGATE / STATISTICS in pg_temp ran everywhere (distributed_functions.sql:72,
+propagate_statistics.sql:17)."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+@pytest.fixture()
+def conn(gridpg_cluster: Cluster, schema: str):  # type: ignore[no-untyped-def]
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as c:
+        c.execute(f"SET search_path TO {schema}, public")
+        yield c
+
+
+def test_drop_owned_forgets_the_roles_distributed_tables(conn: psycopg.Connection, schema: str) -> None:
+    role = f"c16_owner_{uuid.uuid4().hex[:8]}"
+    conn.execute(f"CREATE ROLE {role}")
+    try:
+        conn.execute(f"GRANT ALL ON SCHEMA {schema} TO {role}")
+        conn.execute(f"SET ROLE {role}")
+        conn.execute("CREATE TABLE parent (x text, t timestamptz) PARTITION BY RANGE (t)")
+        conn.execute("CREATE TABLE owned (id serial, v text)")
+        conn.execute("RESET ROLE")
+        conn.execute("CREATE TABLE child1 (x text, t timestamptz)")
+        conn.execute("ALTER TABLE parent ATTACH PARTITION child1 FOR VALUES FROM ('2021-05-31') TO ('2021-06-01')")
+        conn.execute("SELECT create_distributed_table('parent', 'x')")
+        conn.execute("SELECT create_distributed_table('owned', 'v')")
+        conn.execute("INSERT INTO parent VALUES ('a', '2021-05-31 10:00')")
+        conn.execute("INSERT INTO owned (v) VALUES ('a'), ('b')")
+        conn.execute(f"DROP OWNED BY {role}")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM parent")
+        # the same names again: 23505 on gridpg.dist_table before
+        conn.execute("CREATE TABLE parent (x text, t timestamptz) PARTITION BY RANGE (t)")
+        conn.execute("CREATE TABLE child1 (x text, t timestamptz)")
+        conn.execute("ALTER TABLE parent ATTACH PARTITION child1 FOR VALUES FROM ('2021-05-31') TO ('2021-06-01')")
+        conn.execute("CREATE TABLE owned (id serial, v text)")
+        conn.execute("INSERT INTO parent VALUES ('b', '2021-05-31 11:00')")
+        conn.execute("INSERT INTO owned (v) VALUES ('c')")
+        assert conn.execute("SELECT x FROM parent").fetchall() == [("b",)]
+        assert conn.execute("SELECT id, v FROM owned").fetchall() == [(1, "c")]
+    finally:
+        conn.execute("RESET ROLE")
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+
+
+def test_create_distributed_table_keeps_extended_statistics(conn: psycopg.Connection, schema: str) -> None:
+    conn.execute("CREATE TABLE t1 (a int, b int)")
+    conn.execute("CREATE STATISTICS s1 ON a, b FROM t1")
+    conn.execute("CREATE STATISTICS s2 (dependencies) ON a, b FROM t1")
+    conn.execute("ALTER STATISTICS s2 SET STATISTICS 3")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS c16_other")
+    try:
+        conn.execute("CREATE STATISTICS c16_other.\"neW'Stat\" ON a, b FROM t1")
+        conn.execute("SELECT create_distributed_table('t1', 'b')")
+        # each of these reached the datanodes, which had no such object (42704)
+        conn.execute("ALTER STATISTICS s1 SET STATISTICS 46")
+        conn.execute("ALTER STATISTICS s2 RENAME TO s3")
+        conn.execute("ALTER STATISTICS c16_other.\"neW'Stat\" OWNER TO pg_monitor")
+        conn.execute("ANALYZE t1")
+        rows = conn.execute(
+            "SELECT stxname, stxstattarget FROM pg_statistic_ext WHERE stxrelid = 't1'::regclass "
+            "ORDER BY 1").fetchall()
+        assert rows == [("neW'Stat", None), ("s1", 46), ("s3", 3)]
+        conn.execute("SELECT alter_distributed_table('t1', distribution_column => 'a')")
+        conn.execute("DROP STATISTICS s1, s3, c16_other.\"neW'Stat\"")
+        assert conn.execute("SELECT count(*) FROM pg_statistic_ext WHERE stxrelid = 't1'::regclass").fetchone() \
+            == (0,)
+    finally:
+        conn.execute("DROP SCHEMA c16_other CASCADE")
+
+
+def test_aggregates_and_statistics_made_in_pg_temp(conn: psycopg.Connection) -> None:
+    conn.execute("CREATE FUNCTION c16_add(int, int) RETURNS int LANGUAGE sql AS 'SELECT $1 + $2'")
+    # 0A000 "cannot PREPARE a transaction that has operated on temporary objects" before
+    conn.execute("CREATE AGGREGATE pg_temp.c16_sum(int) (sfunc = c16_add, stype = int, initcond = '0')")
+    assert conn.execute("SELECT pg_temp.c16_sum(x) FROM generate_series(1, 4) x").fetchone() == (10,)
+    conn.execute("CREATE TABLE t2 (a int, b int)")
+    conn.execute("CREATE STATISTICS pg_temp.c16_s (dependencies) ON a, b FROM t2")
+    conn.execute("ALTER STATISTICS pg_temp.c16_s SET STATISTICS 50")
+    conn.execute("DROP STATISTICS pg_temp.c16_s")
+    conn.execute("DROP AGGREGATE pg_temp.c16_sum(int)")
+    with pytest.raises(psycopg.errors.UndefinedFunction):
+        conn.execute("SELECT pg_temp.c16_sum(1)")
