@@ -93,3 +93,37 @@ def test_aggregates_and_statistics_made_in_pg_temp(conn: psycopg.Connection) -> 
     conn.execute("DROP AGGREGATE pg_temp.c16_sum(int)")
     with pytest.raises(psycopg.errors.UndefinedFunction):
         conn.execute("SELECT pg_temp.c16_sum(1)")
+
+
+def test_create_distributed_table_rebuilds_views_in_a_cycle_and_of_an_extension(
+        conn: psycopg.Connection, schema: str) -> None:
+    """view_propagation.sql:344/475: the datanode's "cannot drop view" reached the client as
+    25P02 (the search_path put back in the aborted block), and the move failed."""
+    conn.execute("CREATE TABLE employees (employee_id int, manager_id int, full_name text)")
+    conn.execute("INSERT INTO employees VALUES (1, 1, 'a'), (2, 1, 'b')")
+    conn.execute("CREATE VIEW v_test_1 AS SELECT * FROM employees")
+    conn.execute("CREATE VIEW v_test_2 AS SELECT * FROM employees")
+    conn.execute("CREATE OR REPLACE VIEW v_test_1 AS SELECT employees.* FROM employees "
+                 "JOIN v_test_2 USING (employee_id)")
+    conn.execute("CREATE OR REPLACE VIEW v_test_2 AS SELECT employees.* FROM employees "
+                 "JOIN v_test_1 USING (employee_id)")
+    conn.execute("CREATE VIEW v_named AS SELECT full_name COLLATE \"C\" AS name FROM employees")
+    conn.execute("SELECT create_distributed_table('employees', 'employee_id')")
+    assert conn.execute("SELECT name FROM v_named ORDER BY 1").fetchall() == [("a",), ("b",)]
+    cycle = conn.execute("SELECT count(*) FROM pg_views WHERE schemaname = %s AND viewname LIKE 'v_test_%%'",
+                         (schema,)).fetchone()
+    assert cycle == (2,)
+    conn.execute("CREATE EXTENSION IF NOT EXISTS seg")
+    conn.execute("CREATE TABLE owned_by_ext (id int)")
+    conn.execute("CREATE VIEW ext_view AS SELECT * FROM owned_by_ext")
+    try:
+        conn.execute("ALTER EXTENSION seg ADD VIEW ext_view")
+        conn.execute("SELECT create_distributed_table('owned_by_ext', 'id')")
+        conn.execute("INSERT INTO owned_by_ext VALUES (1), (2)")
+        assert conn.execute("SELECT count(*) FROM ext_view").fetchone() == (2,)
+        member = conn.execute("SELECT count(*) FROM pg_depend WHERE objid = 'ext_view'::regclass "
+                              "AND deptype = 'e'").fetchone()
+        assert member == (1,)
+        conn.execute("ALTER EXTENSION seg DROP VIEW ext_view")
+    finally:
+        conn.execute("DROP EXTENSION seg")
