@@ -127,3 +127,23 @@ def test_create_distributed_table_rebuilds_views_in_a_cycle_and_of_an_extension(
         conn.execute("ALTER EXTENSION seg DROP VIEW ext_view")
     finally:
         conn.execute("DROP EXTENSION seg")
+
+
+def test_create_distributed_table_keeps_publication_membership(conn: psycopg.Connection, schema: str) -> None:
+    """publication.sql:102: ALTER PUBLICATION ... DROP TABLE after the move failed with 42704
+    on the datanodes, whose new copy of the table had left the publication."""
+    name = f"c16_pub_{uuid.uuid4().hex[:8]}"
+    conn.execute('CREATE TABLE test (x int PRIMARY KEY, y int)')
+    conn.execute('CREATE TABLE "test-pubs" (x int PRIMARY KEY, y int)')
+    conn.execute(f'CREATE PUBLICATION {name} FOR TABLE test, "test-pubs" WITH (publish = \'insert, truncate\')')
+    try:
+        conn.execute("SELECT create_distributed_table('test', 'x', colocate_with := 'none')")
+        conn.execute("SELECT create_distributed_table('\"test-pubs\"', 'x')")
+        conn.execute(f"ALTER PUBLICATION {name} DROP TABLE test")
+        conn.execute(f"ALTER PUBLICATION {name} ADD TABLE test")
+        conn.execute(f'ALTER PUBLICATION {name} DROP TABLE "test-pubs"')
+        tables = conn.execute("SELECT tablename FROM pg_publication_tables WHERE pubname = %s",
+                              (name,)).fetchall()
+        assert tables == [("test",)]
+    finally:
+        conn.execute(f"DROP PUBLICATION {name}")

@@ -876,7 +876,7 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
     before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
     after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
     extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _statistics(conn, regclass),
-                       *await _kept_on_nodes(conn, qualified)])
+                       *await _publications(conn, regclass, qualified), *await _kept_on_nodes(conn, qualified)])
     return create, extra, before, foreign
 
 
@@ -898,6 +898,19 @@ async def _statistics(conn: BackendConnection, regclass: str) -> list[str]:
         out += [f"ALTER STATISTICS {name} SET STATISTICS {int(target)}"] if target is not None else []
         out.append(f"ALTER STATISTICS {name} OWNER TO {owner}")
     return out
+
+
+async def _publications(conn: BackendConnection, regclass: str, qualified: str) -> list[str]:
+    """The publications that name the table: a later ALTER PUBLICATION ... DROP / ADD TABLE
+    reaches the datanodes' copy, which had left them (42704 "not part of the publication",
+    publication.sql:102). Without column lists or row filters: the datanodes' copy of a
+    HASH table is partitioned by shard, and PostgreSQL takes neither for a partitioned
+    table unless published via its root (22023)."""
+    rows = await conn.query(
+        "SELECT pg_catalog.quote_ident(p.pubname) FROM pg_catalog.pg_publication_rel r "
+        "JOIN pg_catalog.pg_publication p ON p.oid = r.prpubid "
+        f"WHERE r.prrelid = {regclass} ORDER BY p.oid")
+    return [f"ALTER PUBLICATION {row[0]} ADD TABLE {qualified}" for row in rows]
 
 
 async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
