@@ -147,3 +147,21 @@ def test_create_distributed_table_keeps_publication_membership(conn: psycopg.Con
         assert tables == [("test",)]
     finally:
         conn.execute(f"DROP PUBLICATION {name}")
+
+
+def test_code_creating_a_role_is_refused(conn: psycopg.Connection, schema: str) -> None:
+    """multi_rls_join_distribution_key.sql:12: a DO block's CREATE USER made the role on the
+    coordinator's catalog server alone; GRANT ... TO it then failed with 42704 elsewhere."""
+    role = f"c16_app_{uuid.uuid4().hex[:8]}"
+    conn.execute("CREATE TABLE held (id int)")
+    with pytest.raises(psycopg.errors.FeatureNotSupported, match="CREATE ROLE"):
+        conn.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+                     f"CREATE USER {role}; END IF; END $$")
+    assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (role,)).fetchone() == (0,)
+    conn.execute(f"CREATE USER {role}")  # as a statement: on every server
+    try:
+        conn.execute(f"GRANT ALL ON SCHEMA {schema} TO {role}")
+        conn.execute(f"GRANT SELECT ON held TO {role}")
+    finally:
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
