@@ -165,3 +165,20 @@ def test_code_creating_a_role_is_refused(conn: psycopg.Connection, schema: str) 
     finally:
         conn.execute(f"DROP OWNED BY {role}")
         conn.execute(f"DROP ROLE {role}")
+
+
+def test_drop_schema_forgets_partitions_in_other_schemas(conn: psycopg.Connection, schema: str) -> None:
+    """drop_partitioned_table.sql:212: DROP SCHEMA ... CASCADE of a parent whose partitions
+    live in another schema left their metadata: CREATE TABLE of the name failed with 23505."""
+    conn.execute("CREATE SCHEMA c16_schema1")
+    try:
+        conn.execute("CREATE TABLE c16_schema1.parent (x text, t timestamptz) PARTITION BY RANGE (t)")
+        conn.execute("CREATE TABLE child1 (x text, t timestamptz)")
+        conn.execute("ALTER TABLE c16_schema1.parent ATTACH PARTITION child1 FOR VALUES FROM ('2021-05-31') "
+                     "TO ('2021-06-01')")
+        conn.execute("SELECT create_distributed_table('c16_schema1.parent', 'x')")
+    finally:
+        conn.execute("DROP SCHEMA c16_schema1 CASCADE")
+    conn.execute("CREATE TABLE child1 (x text, t timestamptz)")
+    conn.execute("INSERT INTO child1 VALUES ('a', '2021-05-31 10:00')")
+    assert conn.execute("SELECT x FROM child1").fetchall() == [("a",)]
