@@ -226,3 +226,19 @@ def test_attribute_notation_counts_as_a_call_of_a_routine_taking_a_row() -> None
     assert routines.user_calls(access, frozenset({"hobbies", "nhobs", "note"}), rows) == {
         (None, "hobbies"), (None, "nhobs")}
     assert routines.user_calls(access, frozenset({"hobbies", "nhobs"})) == set()
+
+
+def test_code_running_commands_on_roles_cannot_be_run() -> None:
+    """Roles are per server and fire no DDL event: code's CREATE USER made the role on one
+    catalog server only (multi_rls_join_distribution_key.sql:12, h-citus16)."""
+    do = routines.do_access("BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'u') THEN "
+                            "CREATE USER u; END IF; END", "plpgsql")
+    assert "CREATE ROLE" in (do.blocker() or "")
+    for statement, word in (("ALTER ROLE u PASSWORD 'x'", "ALTER ROLE"), ("ALTER ROLE u SET work_mem = '1MB'", "ALTER ROLE"),
+                            ("DROP ROLE u", "DROP ROLE"), ("GRANT r TO u", "GRANT or REVOKE"),
+                            ("ALTER ROLE u RENAME TO v", "ALTER ROLE")):
+        access = routines.routine_access(_plpgsql(f"BEGIN {statement}; END"))
+        assert word in (access.unreadable_reason() or ""), statement
+    assert routines.routine_access(_plpgsql("BEGIN GRANT SELECT ON t TO u; END")).unreadable_reason() is None
+    # the client's own statement is not code
+    assert routines.statement_access(sqlparse.parse_tree("CREATE ROLE u")).blocker() is None

@@ -616,13 +616,14 @@ async def _drop_dependents(conn: BackendConnection, qualified: str) -> list[str]
 
 @contextlib.asynccontextmanager
 async def _qualified_names(conn: BackendConnection) -> AsyncIterator[None]:
-    """Inside, the connection's search_path is empty (in its block), then put back."""
+    """Inside, the connection's search_path is empty (in its block), then put back. Not
+    after an error: the block is aborted, and putting it back failed with 25P02, which
+    reached the client in place of the datanode's own error (view_propagation.sql:344, a
+    view the extension seg owns: "cannot drop view ... because extension seg requires it")."""
     path = (await conn.query("SELECT pg_catalog.current_setting('search_path')"))[0][0] or ""
     await conn.query("SELECT pg_catalog.set_config('search_path', '', true)")
-    try:
-        yield
-    finally:
-        await conn.query(f"SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true)")
+    yield
+    await conn.query(f"SELECT pg_catalog.set_config('search_path', {quote_literal(path)}, true)")
 
 
 async def _drop_row_type_functions(conn: BackendConnection, qualified: str) -> list[str]:
@@ -649,7 +650,14 @@ async def _drop_dependent_views(conn: BackendConnection, qualified: str) -> list
     returned as the statements that create them again (options, owner, grants). A view with
     triggers or rules of its own, or a materialized view, is not rebuilt: 0A000."""
     rows = await conn.query(_DEPENDENT_VIEWS.format(table=quote_literal(qualified)))
+    # views that depend on each other (CREATE OR REPLACE VIEW made a cycle; the walk stops
+    # at depth 50): each made first as a stand-in with its columns, then replaced, as
+    # pg_dump does, and all dropped in one statement (one by one failed with 2BP01)
+    cyclic = any(int(r[7] or 0) >= 50 for r in rows)
     statements: list[str] = []
+    for oid, name, _, _, _, _, _, _ in rows if cyclic else ():
+        columns = await conn.query(_VIEW_COLUMNS.format(oid=int(oid or 0)))
+        statements.append(f"CREATE VIEW {name} AS SELECT {', '.join(str(c[0]) for c in columns)}")
     for oid, name, kind, options, owner, grants, extras, _ in rows:
         if kind != "v" or int(extras or 0):
             raise PgError("0A000", f"cannot move the table: {name} depends on it and has triggers or rules "
@@ -657,11 +665,33 @@ async def _drop_dependent_views(conn: BackendConnection, qualified: str) -> list
                           hint="drop it, change the table, and create it again")
         definition = (await conn.query(f"SELECT pg_catalog.pg_get_viewdef({int(oid or 0)}::pg_catalog.oid)"))[0][0]
         with_options = f" WITH ({options})" if options else ""
-        statements += [f"CREATE VIEW {name}{with_options} AS {(definition or '').rstrip().rstrip(';')}",
+        create = "CREATE OR REPLACE VIEW" if cyclic else "CREATE VIEW"
+        statements += [f"{create} {name}{with_options} AS {(definition or '').rstrip().rstrip(';')}",
                        f"ALTER VIEW {name} OWNER TO {owner}"] + ([grants] if grants else [])
-    for row in reversed(rows):
+        # a member of an extension (ALTER EXTENSION ... ADD VIEW): DROP VIEW refused it (2BP01)
+        for extension in await conn.query(_VIEW_EXTENSIONS.format(oid=int(oid or 0))):
+            await conn.simple_query(f"ALTER EXTENSION {extension[0]} DROP VIEW {name}")
+            statements.append(f"ALTER EXTENSION {extension[0]} ADD VIEW {name}")
+    if cyclic and rows:
+        await conn.simple_query(f"DROP VIEW {', '.join(str(r[1]) for r in rows)}")
+    for row in reversed(rows) if not cyclic else ():
         await conn.simple_query(f"DROP VIEW {row[1]}")
     return statements
+
+
+_VIEW_COLUMNS = """SELECT 'NULL::' || pg_catalog.format_type(a.atttypid, a.atttypmod)
+  || CASE WHEN a.attcollation <> t.typcollation THEN ' COLLATE ' || pg_catalog.quote_ident(cn.nspname) || '.'
+          || pg_catalog.quote_ident(co.collname) ELSE '' END || ' AS ' || pg_catalog.quote_ident(a.attname)
+FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+WHERE a.attrelid = {oid}::pg_catalog.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"""
+
+
+_VIEW_EXTENSIONS = """SELECT pg_catalog.quote_ident(e.extname) FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid
+WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = {oid}::pg_catalog.oid
+  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'"""
 
 
 async def _drop_incoming_foreign_keys(conn: BackendConnection, qualified: str) -> list[tuple[str, str, str]]:
@@ -845,8 +875,42 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
     create = f"CREATE TABLE {qualified} ({', '.join(parts)})"
     before = "; ".join(f"CREATE SEQUENCE IF NOT EXISTS {r[0]}" for r in owned)
     after = [f"ALTER SEQUENCE {r[0]} OWNED BY {qualified}.{r[1]}" for r in owned]
-    extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _kept_on_nodes(conn, qualified)])
+    extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _statistics(conn, regclass),
+                       *await _publications(conn, regclass, qualified), *await _kept_on_nodes(conn, qualified)])
     return create, extra, before, foreign
+
+
+async def _statistics(conn: BackendConnection, regclass: str) -> list[str]:
+    """The table's extended statistics (CREATE STATISTICS made before it was distributed),
+    with their targets and owners: the datanodes' copy is where ALTER and DROP STATISTICS
+    reach them later (they failed there with 42704) and where the planner uses them.
+    Those in a temporary schema stay the session's own."""
+    rows = await conn.query(
+        "SELECT pg_catalog.pg_get_statisticsobjdef(s.oid), pg_catalog.quote_ident(n.nspname) || '.' || "
+        "pg_catalog.quote_ident(s.stxname), CASE WHEN s.stxstattarget >= 0 THEN s.stxstattarget END, "
+        "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(s.stxowner)) FROM pg_catalog.pg_statistic_ext s "
+        f"JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace WHERE s.stxrelid = {regclass} "
+        "AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
+        "ORDER BY s.oid")
+    out: list[str] = []
+    for definition, name, target, owner in rows:
+        out.append(str(definition))
+        out += [f"ALTER STATISTICS {name} SET STATISTICS {int(target)}"] if target is not None else []
+        out.append(f"ALTER STATISTICS {name} OWNER TO {owner}")
+    return out
+
+
+async def _publications(conn: BackendConnection, regclass: str, qualified: str) -> list[str]:
+    """The publications that name the table: a later ALTER PUBLICATION ... DROP / ADD TABLE
+    reaches the datanodes' copy, which had left them (42704 "not part of the publication",
+    publication.sql:102). Without column lists or row filters: the datanodes' copy of a
+    HASH table is partitioned by shard, and PostgreSQL takes neither for a partitioned
+    table unless published via its root (22023)."""
+    rows = await conn.query(
+        "SELECT pg_catalog.quote_ident(p.pubname) FROM pg_catalog.pg_publication_rel r "
+        "JOIN pg_catalog.pg_publication p ON p.oid = r.prpubid "
+        f"WHERE r.prrelid = {regclass} ORDER BY p.oid")
+    return [f"ALTER PUBLICATION {row[0]} ADD TABLE {qualified}" for row in rows]
 
 
 async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:

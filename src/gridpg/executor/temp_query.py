@@ -107,10 +107,11 @@ async def run_if_temp(dispatcher: Dispatcher, request: ExecRequest, planner: Pla
             await _drop_or_truncate_mixed(dispatcher, request, path)
             return True
     if analysis.route == "utility" and dispatcher.runner.temps.pinned \
-            and (_on_temp_types(analysis.tree) or _comment_on_temp(analysis.tree, path)):
-        # CREATE/ALTER/DROP TYPE or DOMAIN in pg_temp, COMMENT ON a temp object: the
-        # session's own, on its connection alone (0A000 at PREPARE or 42P01 from the
-        # other servers before)
+            and (_on_temp_types(analysis.tree) or _defines_in_temp_schema(analysis.tree)
+                 or _comment_on_temp(analysis.tree, path)):
+        # CREATE/ALTER/DROP TYPE or DOMAIN in pg_temp, CREATE AGGREGATE / STATISTICS
+        # pg_temp.x, COMMENT ON a temp object: the session's own, on its connection alone
+        # (0A000 at PREPARE or 42P01 from the other servers before)
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False)
         return True
     if analysis.route == "utility" and dispatcher.runner.temps.pinned \
@@ -177,7 +178,7 @@ async def _on_temp_dependent_routines(dispatcher: Dispatcher, sql: str, tree: di
 async def _on_temp_statistics(dispatcher: Dispatcher, tree: dict[str, Any]) -> bool:
     """COMMENT ON, ALTER (SET STATISTICS, RENAME, OWNER TO, SET SCHEMA) or DROP STATISTICS
     naming statistics objects that all exist on the session's catalog connection and are
-    each on one of its temp tables."""
+    each on one of its temp tables or in its temp schema."""
     kind = next(iter(tree), "")
     body = tree.get(kind) or {}
     if kind == "AlterStatsStmt":
@@ -194,9 +195,12 @@ async def _on_temp_statistics(dispatcher: Dispatcher, tree: dict[str, Any]) -> b
         names = _names_list(items)
         if not names or len(names) > 2:
             return False
-        where = (f"n.nspname = {quote_literal(names[0])}" if len(names) == 2
-                 else "pg_catalog.pg_statistics_obj_is_visible(s.oid)")
-        checks.append("COALESCE((SELECT c.relpersistence = 't' FROM pg_catalog.pg_statistic_ext s "
+        where = ("pg_catalog.pg_statistics_obj_is_visible(s.oid)" if len(names) == 1
+                 else "n.oid = pg_catalog.pg_my_temp_schema()" if tempnames.is_temp_schema(names[0])
+                 else f"n.nspname = {quote_literal(names[0])}")
+        # (a statistics object in pg_temp may be on a permanent table: the session's alone)
+        checks.append("COALESCE((SELECT c.relpersistence = 't' OR n.oid = pg_catalog.pg_my_temp_schema() "
+                      "FROM pg_catalog.pg_statistic_ext s "
                       "JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace "
                       "JOIN pg_catalog.pg_class c ON c.oid = s.stxrelid "
                       f"WHERE s.stxname = {quote_literal(names[-1])} AND {where}), false)")
@@ -401,6 +405,16 @@ def _on_temp_types(tree: dict[str, Any]) -> bool:
     else:
         return False
     return bool(names) and all(len(n) > 1 and tempnames.is_temp_schema(n[0]) for n in names)
+
+
+def _defines_in_temp_schema(tree: dict[str, Any]) -> bool:
+    """CREATE AGGREGATE, OPERATOR, COLLATION, TEXT SEARCH ... or STATISTICS named in the
+    session's temp schema (`CREATE AGGREGATE pg_temp.agg(int) ...`)."""
+    kind = next(iter(tree), "")
+    if kind not in ("DefineStmt", "CreateStatsStmt"):
+        return False
+    names = _names_list((tree.get(kind) or {}).get("defnames") or [])
+    return len(names) > 1 and tempnames.is_temp_schema(names[0])
 
 
 _COMMENTED_RELATIONS = ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_SEQUENCE", "OBJECT_INDEX",

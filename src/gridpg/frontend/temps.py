@@ -169,6 +169,10 @@ def creates_temp(sql: str) -> bool:
         key = {"CreateFunctionStmt": "funcname", "CreateDomainStmt": "domainname"}.get(kind, "typeName")
         names = [n.get("String", {}).get("sval") for n in body.get(key) or [] if isinstance(n, dict)]
         return len(names) > 1 and sqlparse_is_temp_schema(names[0])
+    elif kind in ("DefineStmt", "CreateStatsStmt"):
+        # `CREATE AGGREGATE pg_temp.agg(...)`, `CREATE STATISTICS pg_temp.s ON ...`
+        names = [n.get("String", {}).get("sval") for n in body.get("defnames") or [] if isinstance(n, dict)]
+        return len(names) > 1 and sqlparse_is_temp_schema(names[0])
     elif kind == "CompositeTypeStmt":
         rel = body.get("typevar", {})
     return rel.get("relpersistence") == "t" or sqlparse_is_temp_schema(rel.get("schemaname"))

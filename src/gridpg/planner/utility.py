@@ -154,7 +154,13 @@ def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
         for obj in body.get("objects", []):
             if "String" in obj:
                 names.add(obj["String"]["sval"])
-        return [store.sql_delete_dist_table(t.schema, t.name) for t in snapshot.tables if t.schema in names]
+        # (and the partitions in other schemas dropped with their parent: their metadata
+        # stayed, and a table of the name failed with 23505, drop_partitioned_table.sql:212)
+        return [store.sql_delete_dist_table(t.schema, t.name) for t in snapshot.tables if t.schema in names] \
+            + [store.sql_forget_dropped_tables()]
+    if kind == "DropOwnedStmt":
+        # DROP OWNED BY drops the role's tables (and their partitions) without naming them
+        return [store.sql_forget_dropped_tables()]
     if kind == "DropStmt" and body.get("behavior") == "DROP_CASCADE":
         return [store.sql_forget_dropped_tables()]  # a type or function dropped with its tables
     if kind == "DropOwnedStmt":
