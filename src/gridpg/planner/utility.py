@@ -160,13 +160,11 @@ def _metadata_after(kind: str, tree: dict[str, Any], tables: list[DistTable],
             + [store.sql_forget_dropped_tables()]
     if kind == "DropOwnedStmt":
         # DROP OWNED BY drops the role's tables (and their partitions) without naming them
+        # (dependency.sql, drop_partitioned_table.sql: the stale entry made a later CREATE
+        # TABLE of the name fail 23505 on gridpg.dist_table's key)
         return [store.sql_forget_dropped_tables()]
     if kind == "DropStmt" and body.get("behavior") == "DROP_CASCADE":
         return [store.sql_forget_dropped_tables()]  # a type or function dropped with its tables
-    if kind == "DropOwnedStmt":
-        # the role's tables went with it (dependency.sql: the stale entry made a later
-        # CREATE TABLE of the name fail 23505 on gridpg.dist_table's key)
-        return [store.sql_forget_dropped_tables()]
     if kind == "RenameStmt" and body.get("renameType") in ("OBJECT_TABLE", "OBJECT_MATVIEW") and tables:
         t = tables[0]
         return [store.sql_rename_table(t.schema, t.name, t.schema, body["newname"])]
