@@ -70,6 +70,7 @@ from gridpg.frontend.session_settings import SessionSettings, check_client_encod
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
+from gridpg.planner import calls as plan_calls
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import literal_start, normalize_literals
 from gridpg.sql import (
@@ -920,7 +921,7 @@ class StatementRunner:
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
                 or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
-                or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered \
+                or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered or "_backend" in lowered \
                 or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
                 or "pg_sequence_last_value" in lowered \
                 or connection_values.mentions(sql) \
@@ -1502,6 +1503,16 @@ class StatementRunner:
         if "nextval" in request.sql.lower() and not self.is_loopback and await self._update_nextval(request):
             return
         sequences.ensure_supported(request.sql, self._is_distributed)
+        signal = plan_calls.signal_call(request.sql) if not self.is_loopback else None
+        if signal is not None:
+            # the pids pg_stat_activity shows are the catalog server's backends, which
+            # serve every session of the cluster and its monitor: signalled, they failed
+            # other sessions' statements (08006); a session's pg_backend_pid() is none of them
+            raise PgError(FEATURE_NOT_SUPPORTED, f"{signal}() is not supported by gridpg",
+                          detail="The backends pg_stat_activity lists serve the whole cluster, not one "
+                                 "client session.",
+                          hint="A client cancels its own statement with its driver's cancel request; "
+                               "gridpg_stat_activity lists the cluster's sessions.")
         if prepared.reads_prepared_view(request.sql):
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
         if citus_views.reads_views(request.sql):

@@ -103,6 +103,36 @@ def mentions_sequence_call(text: str | None) -> bool:
     return any(f"{name}(" in lowered for name in SEQUENCE_FUNCTIONS)
 
 
+SIGNAL_FUNCTIONS = frozenset({"pg_terminate_backend", "pg_cancel_backend", "pg_signal_backend"})
+
+
+def signal_call(sql: str) -> str | None:
+    """The first of pg_terminate_backend / pg_cancel_backend / pg_signal_backend a
+    statement calls, if any (a cheap text test first)."""
+    lowered = sql.lower()
+    if "_backend" not in lowered:
+        return None
+    from gridpg.sql import parse as sqlparse
+
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except Exception:  # noqa: BLE001 - the statement's own parse reports it
+        return None
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            call = node.get("FuncCall")
+            if isinstance(call, dict):
+                names = [n.get("String", {}).get("sval", "") for n in call.get("funcname", [])]
+                if names and names[-1] in SIGNAL_FUNCTIONS and (len(names) == 1 or names[0] == "pg_catalog"):
+                    return names[-1]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
 def sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
     """(location, function, arguments) of every sequence function call in `tree`."""
     out = []
