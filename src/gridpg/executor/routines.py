@@ -1717,11 +1717,22 @@ class RoutineGuard:
                   for oid in (*registry.written_code(ref, path), *used.get(ref.name.lower(), ()))}
         roots |= registry.operator_functions(access)
         reads = {}
+        cursors: list[str] = []
+
+        def note_cursors(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
+            if _hands_out_cursors(routine):
+                cursors.append(routine.title)
+            return _check(routine, routine_access, path, resolve, title, reads, views, wide_path(snapshot, path))
+
         error = await self._walk(dispatcher, registry, roots,
                                  body.user_calls(access, registry.names, registry.row_argument_names) if own_calls else set(),
-                                 path, resolve, reads)
+                                 path, resolve, reads, visit=note_cursors)
         if error is not None or not reads:
             return error
+        if cursors:
+            # (a cursor it opens on a datanode would be out of the client's reach: its FETCH
+            # goes to the catalog connection, 34000; the loopback keeps it there)
+            return next(iter(reads.values()))[1]
         return _reroute(tree, access, reads)
 
     async def _cascade_triggers(self, dispatcher: Dispatcher, registry: _Registry,
@@ -2007,6 +2018,13 @@ async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, regis
     error = await guard._walk(dispatcher, registry, oids, body.user_calls(access, registry.names, registry.row_argument_names),
                               own_path, resolve)
     return error.message if error is not None else None
+
+
+def _hands_out_cursors(routine: body.Routine) -> bool:
+    """A routine whose result or OUT arguments are cursors (`RETURNS refcursor`, `INOUT c
+    refcursor`): the portals it opens stay open after it returns, for the caller's FETCH."""
+    header = re.split(r"\n(?:AS |BEGIN ATOMIC)", routine.definition or "", maxsplit=1)[0]
+    return "refcursor" in header.lower()
 
 
 def _reroute(tree: dict[str, Any], access: body.Access,

@@ -59,3 +59,28 @@ WITH x AS (SELECT ROW(a, b) AS r FROM l16_rows WHERE id < 3) SELECT r FROM x ORD
 WITH x AS (SELECT id, ROW(a, b) AS r FROM l16_rows) SELECT count(*) FROM x WHERE (r).f1 > 5;
 WITH x AS (SELECT id, (a, b) AS r FROM l16_rows) SELECT x.id, x.r FROM x JOIN l16_other o ON o.c = x.id + 1 WHERE x.id < 4 ORDER BY 1;
 WITH x (k, pair) AS (SELECT id, ROW(id, b) FROM l16_rows WHERE id > 8) SELECT k, pair FROM x ORDER BY k;
+
+/*
+A function returning a refcursor opened over a replicated table (`OPEN c FOR SELECT ...
+RETURN c`, then FETCH in the caller's block, as JDBC callable statements use): code
+that only reads replicated tables runs on a datanode, where the cursor was opened; the
+client's FETCH went to the catalog connection and failed with 34000. Such code now runs
+on the catalog server through the loopback, where FETCH finds the cursor.
+*/
+CREATE TABLE l16_ref (id int PRIMARY KEY, name text) DISTRIBUTE BY REPLICATION;
+CREATE TABLE l16_hash (id int PRIMARY KEY, name text) DISTRIBUTE BY HASH (id);
+INSERT INTO l16_ref VALUES (1, 'a'), (2, 'b'), (3, 'c');
+INSERT INTO l16_hash VALUES (1, 'x'), (2, 'y'), (3, 'z');
+CREATE FUNCTION l16_ref_cur() RETURNS refcursor LANGUAGE plpgsql AS $$ DECLARE c refcursor := 'l16_c'; BEGIN OPEN c FOR SELECT id, name FROM l16_ref ORDER BY id; RETURN c; END $$;
+CREATE FUNCTION l16_hash_cur() RETURNS refcursor LANGUAGE plpgsql AS $$ DECLARE c refcursor := 'l16_h'; BEGIN OPEN c FOR SELECT id, name FROM l16_hash ORDER BY id; RETURN c; END $$;
+BEGIN;
+SELECT l16_ref_cur();
+FETCH 2 FROM l16_c;
+FETCH ALL FROM l16_c;
+CLOSE l16_c;
+SELECT l16_hash_cur();
+FETCH 1 FROM l16_h;
+MOVE FORWARD 1 IN l16_h;
+FETCH NEXT FROM l16_h;
+COMMIT;
+SELECT l16_ref_cur();
