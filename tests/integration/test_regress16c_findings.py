@@ -5,6 +5,10 @@ session's catalog server: the event trigger's check of gridpg's own objects answ
 for a command with no schema or identity, so the statement was never captured and run as
 distributed DDL. A REVOKE in a DO block left the datanodes granting: the role still read
 the rows, silently; a GRANT left it refused (42501).
+
+Statements on roles and databases (CREATE/ALTER/DROP ROLE, GRANT of a role, ALTER DATABASE)
+fire no DDL event: run by code they changed one catalog server (`DO $$ BEGIN ALTER ROLE r
+NOLOGIN; END $$` and r still logged in through the other coordinator). Refused (0A000).
 """
 
 from __future__ import annotations
@@ -47,4 +51,24 @@ def test_grant_and_revoke_in_code_reach_every_node(gridpg_cluster: Cluster, sche
         conn.execute("RESET ROLE")
         conn.execute(f"DROP TABLE {table}")
         conn.execute(f'REVOKE USAGE ON SCHEMA "{schema}" FROM "{role}"')
+        conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_role_and_database_changes_in_code_are_refused(gridpg_cluster: Cluster, schema: str,
+                                                       catalogs: dict[str, str]) -> None:
+    role = f"r16c_l_{schema}"[:60]
+    check = f"SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = '{role}'"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="ALTER ROLE"):
+            conn.execute(f"""DO $$BEGIN ALTER ROLE "{role}" NOLOGIN; END$$""")
+        conn.execute(f'CREATE FUNCTION "{schema}".mk() RETURNS int LANGUAGE plpgsql AS '
+                     f"""$$BEGIN CREATE ROLE "{role}_2"; RETURN 1; END$$""")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="CREATE ROLE"):
+            conn.execute(f'SELECT "{schema}".mk()')
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="ALTER DATABASE"):
+            conn.execute("""DO $$BEGIN ALTER DATABASE postgres SET work_mem = '5MB'; END$$""")
+        assert _privileges(catalogs, check) == {True}
+        assert _privileges(catalogs, f"SELECT count(*) = 0 FROM pg_catalog.pg_roles WHERE rolname = '{role}_2'") == {True}
         conn.execute(f'DROP ROLE "{role}"')

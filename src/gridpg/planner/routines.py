@@ -519,7 +519,8 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
                 nested.append(_do_stmt_access(do))
     dynamic = next((f"{name}(...)" for schema, name in sorted(calls, key=str)
                     if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
-    unreadable = next((_EXPLAIN_CREATES for tree in trees if _explain_analyze_creates(tree)), None)
+    unreadable = next((_EXPLAIN_CREATES for tree in trees if _explain_analyze_creates(tree)), None) \
+        or next((_global_change(kind) for kind in map(_global_kind, trees) if kind), None)
     return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
                   upserts=tuple(upserts), sublinks=tuple(sublinks),
@@ -528,6 +529,36 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
 
 _EXPLAIN_CREATES = ("it runs EXPLAIN ANALYZE of CREATE TABLE AS / SELECT INTO, which creates the table on the "
                     "catalog server alone (no DDL event fires for it there)")
+
+
+# Statements on the cluster's roles and databases: no DDL event fires for them, so run by
+# code on a catalog server they change that server alone (`DO $$ BEGIN ALTER ROLE r
+# NOLOGIN; END $$` left r logging in through the other coordinators, silently)
+_GLOBAL_STATEMENTS = {
+    "CreateRoleStmt": "CREATE ROLE", "AlterRoleStmt": "ALTER ROLE", "AlterRoleSetStmt": "ALTER ROLE",
+    "DropRoleStmt": "DROP ROLE", "GrantRoleStmt": "GRANT or REVOKE of a role",
+    "AlterDatabaseStmt": "ALTER DATABASE", "AlterDatabaseSetStmt": "ALTER DATABASE",
+    "AlterDatabaseRefreshCollStmt": "ALTER DATABASE", "ReassignOwnedStmt": "REASSIGN OWNED",
+}
+_GLOBAL_OBJECTS = {"OBJECT_ROLE": "ROLE", "OBJECT_DATABASE": "DATABASE", "OBJECT_TABLESPACE": "TABLESPACE"}
+
+
+def _global_kind(tree: dict[str, Any]) -> str | None:
+    """What a statement changes of the cluster's roles or databases, if it does."""
+    kind = next(iter(tree), "")
+    if kind in _GLOBAL_STATEMENTS:
+        return _GLOBAL_STATEMENTS[kind]
+    body = tree.get(kind)
+    if kind == "RenameStmt" and isinstance(body, dict) and body.get("renameType") in _GLOBAL_OBJECTS:
+        return f"ALTER {_GLOBAL_OBJECTS[body['renameType']]} ... RENAME"
+    if kind == "AlterOwnerStmt" and isinstance(body, dict) and body.get("objectType") in _GLOBAL_OBJECTS:
+        return f"ALTER {_GLOBAL_OBJECTS[body['objectType']]} ... OWNER"
+    return None
+
+
+def _global_change(what: str) -> str:
+    return (f"it runs {what}, which would change the catalog server alone (no DDL event fires for it "
+            "there); run it as a statement of its own")
 
 
 def _explain_analyze_creates(tree: dict[str, Any]) -> bool:
