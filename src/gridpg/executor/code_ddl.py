@@ -171,7 +171,13 @@ BEGIN
   ELSIF TG_EVENT = 'ddl_command_end' THEN
     FOR r IN SELECT * FROM pg_catalog.pg_event_trigger_ddl_commands() LOOP
       IF NOT r.in_extension AND coalesce(r.schema_name, '') <> 'pg_temp' AND coalesce(r.schema_name, '') NOT LIKE 'pg\_temp\_%'
-         AND NOT gridpg.code_ddl_internal(r.object_type, r.schema_name, r.object_identity) THEN
+         AND gridpg.code_ddl_internal(r.object_type, r.schema_name, r.object_identity) IS NOT TRUE
+         AND NOT (r.object_identity IS NULL
+                  AND rest OPERATOR(pg_catalog.~*) '^SQL statement "[^\n]*\m(pg_)?gridpg') THEN
+        -- GRANT, REVOKE (and ALTER DEFAULT PRIVILEGES) report no schema or identity: the
+        -- internal call said NULL, and NOT NULL let the code's GRANT/REVOKE stay on this
+        -- catalog server alone, silently (the datanodes kept the old privileges); gridpg's
+        -- own (its shadows' and twins' setup) name its schemas in the statement's text
         RAISE EXCEPTION 'gridpg runs % inside server-side code as distributed DDL', TG_TAG
           USING ERRCODE = 'P0004', DETAIL = 'gridpg: DDL inside server-side code';
       END IF;

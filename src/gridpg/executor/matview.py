@@ -70,7 +70,6 @@ async def create(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, A
 
 async def refresh(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any]) -> None:
     from gridpg.commands.ddl import DdlRunner
-    from gridpg.executor.dml import fill_table
 
     concurrent = bool(body.get("concurrent"))
     async with dispatcher.runner.statement_transaction():
@@ -84,20 +83,31 @@ async def refresh(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, 
         await _on_catalogs(ddl, _without_concurrently(request.sql) if concurrent else request.sql)
         schema, name = await _resolved(own, body["relation"])
         table = ddl.snapshot.table(schema, name)
-        if table is None:
+        if table is None and not concurrent:
             raise PgError("XX000", f'materialized view "{name}" has no metadata')
-        columns, definition = await _describe(own, schema, name)
-        empty = (f"DELETE FROM {quote_qualified(schema, name)}" if concurrent
-                 else f"TRUNCATE {quote_qualified(schema, name)}")
-        for group in table.groups:
-            await (await ddl.conn(group)).simple_query(empty)
-        if (table.key in ddl.snapshot.unpopulated) != bool(body.get("skipData")):
-            await _catalog_moved(dispatcher)  # populated or emptied: planning must know
-        if concurrent:
-            await _fill_concurrently(dispatcher, table, columns, definition)
-        elif not body.get("skipData"):
-            await fill_table(dispatcher, table, [c for c, _ in columns], definition)
+        if table is not None:
+            await _refresh_rows(dispatcher, ddl, own, body, table, concurrent)
+        # (else a view over no distributed table, whose CONCURRENTLY planner/core.py sends
+        # here: its rows are the catalog servers' own, refreshed by the plain form above)
     dispatcher.session.send(codec.build_command_complete("REFRESH MATERIALIZED VIEW"))
+
+
+async def _refresh_rows(dispatcher: Dispatcher, ddl: DdlRunner, own: BackendConnection, body: dict[str, Any],
+                        table: DistTable, concurrent: bool) -> None:
+    """The datanodes' rows of a view over distributed tables, emptied and filled again."""
+    from gridpg.executor.dml import fill_table
+
+    columns, definition = await _describe(own, table.schema, table.name)
+    empty = (f"DELETE FROM {quote_qualified(table.schema, table.name)}" if concurrent
+             else f"TRUNCATE {quote_qualified(table.schema, table.name)}")
+    for group in table.groups:
+        await (await ddl.conn(group)).simple_query(empty)
+    if (table.key in ddl.snapshot.unpopulated) != bool(body.get("skipData")):
+        await _catalog_moved(dispatcher)  # populated or emptied: planning must know
+    if concurrent:
+        await _fill_concurrently(dispatcher, table, columns, definition)
+    elif not body.get("skipData"):
+        await fill_table(dispatcher, table, [c for c, _ in columns], definition)
 
 
 _SAVEPOINT = "gridpg_matview_refresh"

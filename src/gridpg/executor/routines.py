@@ -867,7 +867,10 @@ class RoutineGuard:
             verdict = registry.verdicts[key]
         else:
             verdict = None
-            if snapshot.tables or await self._calls_sequences(dispatcher, registry, sql, tuple(search_path)):
+            # (with no distributed table yet, code is still read: it may change the cluster's
+            # roles or databases on one catalog server, planner/routines._global_kind)
+            if snapshot.tables or registry.names_routines(sql.lower()) or _is_code_block(sql) \
+                    or await self._calls_sequences(dispatcher, registry, sql, tuple(search_path)):
                 verdict = await self._verdict(dispatcher, registry, snapshot, sql, tuple(search_path))
             if len(registry.verdicts) > 10000:
                 registry.verdicts.clear()

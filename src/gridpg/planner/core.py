@@ -341,6 +341,10 @@ class Planner:
             table = catalog.resolve(ref, session.search_path)
             if table is not None and catalog.snapshot.is_matview(table):
                 return Analysis("matview", clean, spec, tree, kind)
+            if tree[kind].get("concurrent"):
+                # a catalog server's own view: CONCURRENTLY's temp table would keep the
+                # statement's 2PC from preparing (0A000); matview.refresh runs the plain form
+                return Analysis("matview", clean, spec, tree, kind)
         if prepared.is_session_statement(tree, kind) or (
                 kind == "DeclareCursorStmt" and touches_distributed(tree, catalog, session)):
             return Analysis("session", clean, spec, tree, kind)

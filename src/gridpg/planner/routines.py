@@ -520,7 +520,7 @@ def _tree_access(trees: list[dict[str, Any]]) -> Access:
     dynamic = next((f"{name}(...)" for schema, name in sorted(calls, key=str)
                     if name in SQL_TEXT_FUNCTIONS and schema in (None, "pg_catalog")), None)
     unreadable = next((_EXPLAIN_CREATES for tree in trees if _explain_analyze_creates(tree)), None) \
-        or next((_role_command(tree) for tree in trees if _role_command(tree)), None)
+        or next((_global_change(kind) for kind in map(_global_kind, trees) if kind), None)
     return Access(tuple(relations), frozenset(calls), dynamic, nested=tuple(nested),
                   operators=frozenset(operators), writes=frozenset(writes), utility=tuple(utility),
                   upserts=tuple(upserts), sublinks=tuple(sublinks),
@@ -531,25 +531,34 @@ _EXPLAIN_CREATES = ("it runs EXPLAIN ANALYZE of CREATE TABLE AS / SELECT INTO, w
                     "catalog server alone (no DDL event fires for it there)")
 
 
-# Commands on roles, which PostgreSQL keeps per server and fires no event trigger for:
-# run by code on the catalog server, one made or changed the role there alone (a DO
-# block's `CREATE USER app_user` left the other servers without it: GRANT ... TO app_user
-# failed with 42704 there; an ALTER ROLE ... PASSWORD left the other coordinators' logins
-# on the old one), and capture (executor/code_ddl.py) cannot see them.
-_ROLE_COMMANDS = {"CreateRoleStmt": "CREATE ROLE", "AlterRoleStmt": "ALTER ROLE", "AlterRoleSetStmt": "ALTER ROLE",
-                  "DropRoleStmt": "DROP ROLE", "GrantRoleStmt": "GRANT or REVOKE of a role"}
+# Statements on the cluster's roles and databases: no DDL event fires for them, so run by
+# code on a catalog server they change that server alone (`DO $$ BEGIN ALTER ROLE r
+# NOLOGIN; END $$` left r logging in through the other coordinators, silently)
+_GLOBAL_STATEMENTS = {
+    "CreateRoleStmt": "CREATE ROLE", "AlterRoleStmt": "ALTER ROLE", "AlterRoleSetStmt": "ALTER ROLE",
+    "DropRoleStmt": "DROP ROLE", "GrantRoleStmt": "GRANT or REVOKE of a role",
+    "AlterDatabaseStmt": "ALTER DATABASE", "AlterDatabaseSetStmt": "ALTER DATABASE",
+    "AlterDatabaseRefreshCollStmt": "ALTER DATABASE", "ReassignOwnedStmt": "REASSIGN OWNED",
+}
+_GLOBAL_OBJECTS = {"OBJECT_ROLE": "ROLE", "OBJECT_DATABASE": "DATABASE", "OBJECT_TABLESPACE": "TABLESPACE"}
 
 
-def _role_command(tree: dict[str, Any]) -> str | None:
-    """Why code running a command on roles is refused, if it is one."""
+def _global_kind(tree: dict[str, Any]) -> str | None:
+    """What a statement changes of the cluster's roles or databases, if it does."""
     kind = next(iter(tree), "")
-    body = tree.get(kind) or {}
-    word = _ROLE_COMMANDS.get(kind) or ("ALTER ROLE" if kind == "RenameStmt"
-                                        and body.get("renameType") == "OBJECT_ROLE" else None)
-    if word is None:
-        return None
-    return (f"it runs {word}, which would reach the catalog server that runs the code and no other "
-            "server (roles are per server, and no DDL event fires for them); run it as a statement of its own")
+    if kind in _GLOBAL_STATEMENTS:
+        return _GLOBAL_STATEMENTS[kind]
+    body = tree.get(kind)
+    if kind == "RenameStmt" and isinstance(body, dict) and body.get("renameType") in _GLOBAL_OBJECTS:
+        return f"ALTER {_GLOBAL_OBJECTS[body['renameType']]} ... RENAME"
+    if kind == "AlterOwnerStmt" and isinstance(body, dict) and body.get("objectType") in _GLOBAL_OBJECTS:
+        return f"ALTER {_GLOBAL_OBJECTS[body['objectType']]} ... OWNER"
+    return None
+
+
+def _global_change(what: str) -> str:
+    return (f"it runs {what}, which would change the catalog server alone (no DDL event fires for it "
+            "there); run it as a statement of its own")
 
 
 def _explain_analyze_creates(tree: dict[str, Any]) -> bool:
