@@ -93,12 +93,7 @@ async def copy_to(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, 
 
 async def _feed(argv: list[str], data: list[bytes]) -> tuple[str, int]:
     """Run `argv` as the servers' system user with `data` on its standard input."""
-    from gridpg.cluster.pgserver import run_as_user
-
-    user = run_as_user()
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE, start_new_session=True, preexec_fn=_become(user))
+    process = await _spawn(argv, writing=True)
     assert process.stdin is not None and process.stderr is not None
     try:
         for chunk in data:
@@ -116,20 +111,13 @@ async def _feed(argv: list[str], data: list[bytes]) -> tuple[str, int]:
 async def chunks(body: dict[str, Any]) -> AsyncIterator[bytes]:
     """The output of the CopyStmt's file (`cat`) or program (`/bin/sh -c`), run as the
     servers' system user, in chunks; PostgreSQL's error when it cannot be read."""
-    from gridpg.cluster.pgserver import run_as_user
-
     name = str(body.get("filename") or "")
     program = bool(body.get("is_program"))
     if not program and not os.path.isabs(name):
         raise PgError(FEATURE_NOT_SUPPORTED, f'COPY FROM the relative path "{name}" is not supported by gridpg',
                       detail="PostgreSQL reads it relative to its data directory; a cluster has many.",
                       hint="Give the file's absolute path, or use psql's \\copy.")
-    argv = ["/bin/sh", "-c", name] if program else ["cat", "--", name]
-    user = run_as_user()
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, start_new_session=True,
-        preexec_fn=_become(user))  # (uvloop takes no `user`)
+    process = await _spawn(["/bin/sh", "-c", name] if program else ["cat", "--", name], writing=False)
     assert process.stdout is not None and process.stderr is not None
     done = False
     try:
@@ -147,6 +135,17 @@ async def chunks(body: dict[str, Any]) -> AsyncIterator[bytes]:
             await process.wait()
     if code != 0:
         raise _failure(name, program, code, errors.decode(errors="replace"))
+
+
+async def _spawn(argv: list[str], writing: bool) -> asyncio.subprocess.Process:
+    """`argv` run as the servers' system user, in a session of its own: its standard input
+    a pipe when `writing` (COPY TO), else its standard output (COPY FROM); stderr kept."""
+    from gridpg.cluster.pgserver import run_as_user
+
+    pipe, none = asyncio.subprocess.PIPE, asyncio.subprocess.DEVNULL
+    return await asyncio.create_subprocess_exec(
+        *argv, stdin=pipe if writing else none, stdout=none if writing else pipe, stderr=pipe,
+        start_new_session=True, preexec_fn=_become(run_as_user()))  # (uvloop takes no `user`)
 
 
 def _become(user: str | None) -> Any:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from gridpg.planner.analyze import _walk, value_of
@@ -109,38 +110,33 @@ SIGNAL_FUNCTIONS = frozenset({"pg_terminate_backend", "pg_cancel_backend", "pg_s
 def signal_call(sql: str) -> str | None:
     """The first of pg_terminate_backend / pg_cancel_backend / pg_signal_backend a
     statement calls, if any (a cheap text test first)."""
-    lowered = sql.lower()
-    if "_backend" not in lowered:
+    if "_backend" not in sql.lower():
         return None
-    from gridpg.sql import parse as sqlparse
+    from gridpg.errors import PgError
+    from gridpg.sql.parse import parse_tree
 
     try:
-        tree = sqlparse.parse_tree(sql)
-    except Exception:  # noqa: BLE001 - the statement's own parse reports it
+        tree = parse_tree(sql)
+    except PgError:  # (the statement's own parse reports it)
         return None
-    stack: list[Any] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            call = node.get("FuncCall")
-            if isinstance(call, dict):
-                names = [n.get("String", {}).get("sval", "") for n in call.get("funcname", [])]
-                if names and names[-1] in SIGNAL_FUNCTIONS and (len(names) == 1 or names[0] == "pg_catalog"):
-                    return names[-1]
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return None
+    calls = _named_calls(tree, SIGNAL_FUNCTIONS)
+    return min(calls)[1] if calls else None
 
 
 def sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
     """(location, function, arguments) of every sequence function call in `tree`."""
+    return _named_calls(tree, SEQUENCE_FUNCTIONS)
+
+
+def _named_calls(tree: Any, functions: Collection[str]) -> list[tuple[int, str, list[Any]]]:
+    """(location, function, arguments) of every call in `tree` of one of `functions`,
+    written without a schema or with pg_catalog."""
     out = []
     for node in _walk(tree):
         call = node.get("FuncCall") if isinstance(node, dict) else None
         if call is None:
             continue
         names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
-        if names and names[-1] in SEQUENCE_FUNCTIONS and (len(names) == 1 or names[0] == "pg_catalog"):
+        if names and names[-1] in functions and (len(names) == 1 or names[0] == "pg_catalog"):
             out.append((int(call.get("location", 0)), names[-1], call.get("args", [])))
     return out
