@@ -36,12 +36,8 @@ def dropped_database(sql: str) -> tuple[str, bool] | None:
 
 async def is_known(coord: Coordinator, name: str) -> bool:
     """Whether the coordinator's catalog server has a database of that name."""
-    conn = await coord.internal_acquire(coord.catalog_node)
-    try:
-        rows = await conn.query("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = "
-                                f"{quote_literal(name)})")
-    finally:
-        coord.pools.pool(coord.catalog_node).release(conn)
+    rows = await coord.internal_query(coord.catalog_node, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database "
+                                      f"WHERE datname = {quote_literal(name)})")
     return bool(rows) and rows[0][0] == "t"
 
 

@@ -686,12 +686,8 @@ class Coordinator:
         if size is None:
             from gridpg.sql.quote import quote_literal
 
-            conn = await self.internal_acquire(self.catalog_node)
-            try:
-                rows = await conn.query("SELECT s.seqcache FROM pg_catalog.pg_sequence s WHERE s.seqrelid = "
-                                        f"pg_catalog.to_regclass({quote_literal(sequence)})")
-            finally:
-                self.pools.pool(self.catalog_node).release(conn)
+            rows = await self.internal_query(self.catalog_node, "SELECT s.seqcache FROM pg_catalog.pg_sequence s "
+                                             f"WHERE s.seqrelid = pg_catalog.to_regclass({quote_literal(sequence)})")
             size = self._sequence_caches[sequence] = max(1, int(rows[0][0] or 1)) if rows else 1
         return size
 
