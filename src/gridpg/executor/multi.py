@@ -73,6 +73,8 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
     elif strategy is Strategy.MOVE_ROWS:
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
+        if plan.through_view is not None:
+            await _ensure_plain_view(dispatcher, *plan.through_view)
         await broadcast_write(dispatcher, request, plan)
     elif strategy is Strategy.LOCKING_SUBPLANS:
         from gridpg.executor import subplans
@@ -1380,6 +1382,28 @@ def _planned_as_run(dispatcher: Dispatcher, request: ExecRequest, kind: str) -> 
     return plan if isinstance(plan, DistributedPlan) else None
 
 
+def _ensure_explained_target(dispatcher: Dispatcher, tree: dict[str, Any], kind: str,
+                             refs: list[Any], resolved: list[Any]) -> None:
+    """An explained UPDATE/DELETE/MERGE whose target is not a distributed table but which
+    reads one (`EXPLAIN UPDATE view SET ... FROM t`): the planner below plans writes of
+    distributed tables only (its target assertion closed the client's connection). The
+    statement's own refusal when it has one (a write through a view that gridpg refuses),
+    else 0A000."""
+    from gridpg.executor.run import catalog_view, session_view
+    from gridpg.planner import analyze
+    from gridpg.planner.core import write_through_view
+
+    if kind not in ("UpdateStmt", "DeleteStmt", "MergeStmt"):
+        return
+    location = analyze._dml_target(tree)
+    target = next((r for r in resolved if r.ref.location == location), None)
+    if target is not None and target.table is not None:
+        return
+    write_through_view(tree, kind, refs, catalog_view(dispatcher), session_view(dispatcher))
+    raise PgError(FEATURE_NOT_SUPPORTED, f"EXPLAIN of this {kind.removesuffix('Stmt').upper()} is not "
+                  "supported by gridpg: its target is not a distributed table but it reads one")
+
+
 async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, Any]) -> bool:
     from dataclasses import replace
 
@@ -1444,6 +1468,8 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             if not isinstance(planned, DistributedPlan):
                 _send_explain(dispatcher, request, planned.describe(), [], _explain_format(body))
                 return True
+        if planned is None:
+            _ensure_explained_target(dispatcher, inner_tree, kind, refs, resolved)
         plan = planned or plan_query(inner_request.sql, inner_tree, kind, resolved, catalog_facts.snapshot,
                                      inner_request.bound())
         lines = plan.describe()

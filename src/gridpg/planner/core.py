@@ -148,6 +148,9 @@ class Planner:
         if analysis.route == "view_write" and analysis.kind == "InsertStmt":
             view, table = analysis.xl
             return InsertPlan(run_sql, analysis.tree, (), through_view=view, view_table=table)
+        if analysis.route == "view_write" and (len(refs := analyze.relations(analysis.tree)) > 1
+                                                or analyze.has_node(analysis.tree, "SubLink")):
+            return _write_through_view_reading(run_sql, analysis, refs, catalog, session)
         if analysis.route == "view_write":
             view, table = analysis.xl
             return PushdownPlan(tuple(Fragment(g, run_sql) for g in table.groups), True,
@@ -562,6 +565,9 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
     if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and table is not None \
             and not analyze.has_node(tree, "SubLink") and len(refs) == 1:
         return key, table  # INSERT: executor/view_insert.py (VALUES only, routed per row)
+    if kind in ("UpdateStmt", "DeleteStmt") and table is not None and table.method != "replication" \
+            and _reads_tables_only(tree[kind], refs, ref, catalog, session):
+        return key, table  # FROM/USING, sub-selects: the tables broadcast (Planner.plan)
     if kind == "InsertStmt" and table is not None and _selected_first(tree[kind]):
         return key, table  # its SELECT run first, its rows then as VALUES (view_insert._selected_rows)
     verb = kind.removesuffix("Stmt").upper()
@@ -569,6 +575,17 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
                   f'gridpg cannot {verb} through view "{ref.name}" over distributed tables',
                   hint="write the view's table directly (gridpg runs INSERT ... VALUES or SELECT, UPDATE "
                        "and DELETE of a view over one distributed table, without FROM/USING or subqueries)")
+
+
+def _reads_tables_only(body: dict[str, Any], refs: list[analyze.RelRef], target: analyze.RelRef,
+                       catalog: CatalogView, session: SessionView) -> bool:
+    """An UPDATE/DELETE through a view whose FROM/USING and sub-selects read distributed
+    tables only (no WITH, no other view, the view itself nowhere else, no table of the
+    catalog server alone): copied whole to the view's nodes, each node's PostgreSQL then
+    writes through the view as one server would."""
+    if body.get("withClause"):
+        return False
+    return all(catalog.resolve(r, session.search_path) is not None for r in refs if r is not target)
 
 
 def _selected_first(body: dict[str, Any]) -> bool:
@@ -582,6 +599,22 @@ def _selected_first(body: dict[str, Any]) -> bool:
     if any("SelectStmt" not in (c.get("CommonTableExpr", {}).get("ctequery") or {}) for c in ctes):
         return False  # a data-modifying WITH runs with the INSERT, not before it
     return not analyze.has_node({k: v for k, v in body.items() if k not in ("selectStmt", "withClause")}, "SubLink")
+
+
+def _write_through_view_reading(sql: str, analysis: Analysis, refs: list[analyze.RelRef],
+                                catalog: CatalogView, session: SessionView) -> Plan:
+    """An UPDATE/DELETE through an automatically updatable view over one distributed table
+    that reads other distributed tables (FROM, USING, sub-selects): they are broadcast to
+    the view's nodes and the statement runs there as written (planner/writes.py)."""
+    from gridpg.planner.writes import multi_node_write
+
+    view, table = analysis.xl
+    location = analyze._dml_target(analysis.tree)
+    target = next(r for r in refs if r.location == location)
+    resolved = [Resolved(target, table)] + [Resolved(r, catalog.resolve(r, session.search_path))
+                                            for r in refs if r is not target]
+    plan = multi_node_write(sql, analysis.tree[analysis.kind], resolved, [], catalog.snapshot, through_view=True)
+    return dataclasses.replace(plan, through_view=view)
 
 
 def _merge_through_view(sql: str, analysis: Analysis, catalog: CatalogView) -> Plan:

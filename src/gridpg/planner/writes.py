@@ -44,10 +44,13 @@ from gridpg.sql import parse as sqlparse
 
 def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
                      reasons: list[NotApplicable], snapshot: CatalogSnapshot,
-                     pinned: set[str] | None = None) -> PushdownPlan | BroadcastWritePlan:
+                     pinned: set[str] | None = None, through_view: bool = False) -> PushdownPlan | BroadcastWritePlan:
     """UPDATE/DELETE on every node of the target (those of `pinned` only: the nodes its own
     WHERE clause pins its rows to); other distributed tables it reads are joined
-    node-locally when colocated, else broadcast to the target's nodes first."""
+    node-locally when colocated, else broadcast to the target's nodes first. Through a
+    view (`resolved[0]` then names the view, with the table below it), every other
+    distributed table is broadcast: the view's columns may show the table's under other
+    names, so a join on them says nothing of colocation."""
     target = resolved[0].table
     assert target is not None
     groups = tuple(g for g in target.groups if pinned is None or g in pinned)
@@ -57,7 +60,7 @@ def multi_node_write(sql: str, body: dict[str, Any], resolved: list[Resolved],
     partial = [r for r in resolved[1:] if r.table is not None and r.table.method == "replication"
                and not set(groups) <= set(r.table.groups)]
     others = [r for r in resolved[1:] if r.table is not None and r.table.method != "replication"] + partial
-    local = not others or (not partial and reads_node_locally(body, resolved, snapshot))
+    local = not others or (not partial and not through_view and reads_node_locally(body, resolved, snapshot))
     replicated = target.method == "replication"
     if len(groups) > 1 and volatile_subselect(body):
         raise PgError(FEATURE_NOT_SUPPORTED, "a sub-select calling a volatile function (random(), nextval(), "
