@@ -72,3 +72,27 @@ def test_importing_the_planner_pulls_in_no_io() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             timeout=60).stdout.split()
     assert [m for m in loaded if forbidden(m)] == []
+
+
+def test_a_planner_defect_fails_the_statement_not_the_session(monkeypatch: object) -> None:
+    """Planning does no I/O (above), so an exception of the planner's own (a defect: an
+    assertion, a KeyError) is turned into the statement's XX000 error, as PostgreSQL's
+    elog(ERROR), and the session goes on; before, it reached the session's loop, which
+    closed the client's connection. PgError and RecursionError pass as they are."""
+    import pytest
+
+    from gridpg.errors import PgError
+    from gridpg.planner.core import Planner
+
+    planner = Planner()
+    for raised, expected in ((AssertionError(), "XX000"), (KeyError("x"), "XX000"),
+                             (PgError("0A000", "no"), "0A000")):
+        def fail(*_args: object, exc: BaseException = raised) -> None:
+            raise exc
+        monkeypatch.setattr(planner, "_plan", fail)  # type: ignore[attr-defined]
+        with pytest.raises(PgError) as caught:
+            planner.plan("SELECT 1", None, None)  # type: ignore[arg-type]
+        assert caught.value.sqlstate == expected
+    monkeypatch.setattr(planner, "_plan", lambda *_a: (_ for _ in ()).throw(RecursionError()))  # type: ignore[attr-defined]
+    with pytest.raises(RecursionError):
+        planner.plan("SELECT 1", None, None)  # type: ignore[arg-type]

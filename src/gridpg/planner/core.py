@@ -17,24 +17,25 @@ since the catalog server holds the tables empty.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
-from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, INTERNAL_ERROR, PgError
 from gridpg.planner import (
     alias_columns,
-    catalog_oids,
     analyze,
+    catalog_oids,
     matview,
     modifying_cte,
     node_values,
     prepared,
     qualnames,
     replicas,
-    row_ids,
     router,
+    row_ids,
     scope,
     shard_route,
     tableoid,
@@ -71,6 +72,8 @@ from gridpg.planner.utility import plan_utility
 from gridpg.planner.writes import merge_statement, updates_column
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import extract_distribution, parse_xl_command
+
+log = logging.getLogger(__name__)
 
 CATALOG_ONLY = {
     "VariableShowStmt", "PrepareStmt", "ExecuteStmt", "DeallocateStmt", "ListenStmt",
@@ -119,7 +122,23 @@ class Planner:
 
     def plan(self, sql: str, catalog: CatalogView, session: SessionView,
              params: BoundParams = NO_PARAMS, simple: bool = False) -> Plan:
-        """The plan of one execution of `sql` with these parameter values."""
+        """The plan of one execution of `sql` with these parameter values.
+
+        A defect of the planner itself (any exception but PgError and RecursionError) fails
+        the statement with XX000, as PostgreSQL's elog(ERROR) does: planning sends nothing,
+        so the session and its transaction go on as after any failed statement. Before, it
+        reached the session's loop, which closed the client's connection."""
+        try:
+            return self._plan(sql, catalog, session, params, simple)
+        except (PgError, RecursionError):
+            raise
+        except Exception as exc:
+            log.exception("planning failed: %.2000s", sql)
+            raise PgError(INTERNAL_ERROR, f"internal error in gridpg's planner ({type(exc).__name__})",
+                          detail="The statement was not run; the coordinator's log has the details.") from None
+
+    def _plan(self, sql: str, catalog: CatalogView, session: SessionView,
+              params: BoundParams, simple: bool) -> Plan:
         analysis = self.analysis(sql, catalog, session, simple)
         if analysis.literals is not None:
             routed = self._routed_by_literals(sql, analysis, catalog)
