@@ -1408,6 +1408,7 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
     from dataclasses import replace
 
     from gridpg.executor.run import catalog_view, search_path
+    from gridpg.executor.run import session_view as search_path_view
     from gridpg.planner import analyze, explain_options
     from gridpg.planner.pushdown import Resolved
     from gridpg.planner.query import plan_query
@@ -1452,6 +1453,14 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
             raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a write through a view over "
                           "distributed tables is not supported by gridpg")
     inner_request = replace(request, sql=inner_sql)
+    if kind in ("InsertStmt", "UpdateStmt", "DeleteStmt") and dispatcher.coord.planner is not None:
+        ruled = dispatcher.coord.planner.rules_plan(inner_sql, catalog_facts, search_path_view(dispatcher))
+        if ruled is not None:  # the statements the table's rules make (planner/rules.py)
+            if "analyze" in options:
+                raise PgError(FEATURE_NOT_SUPPORTED, "EXPLAIN ANALYZE of a write of a table whose rules "
+                              "write is not supported by gridpg")
+            _send_explain(dispatcher, request, ruled.describe(), [], _explain_format(body))
+            return True
     planned = _planned_as_run(dispatcher, inner_request, kind)
     if not any(r.table is not None for r in resolved) and planned is None:
         return False

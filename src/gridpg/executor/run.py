@@ -138,7 +138,8 @@ async def _explain_on_catalog(dispatcher: Dispatcher, request: ExecRequest) -> N
 
 def catalog_view(dispatcher: Dispatcher) -> CatalogView:
     runner = dispatcher.runner
-    return CatalogView(runner.snapshot(), runner.views(), runner.private_snapshot is None)
+    return CatalogView(runner.snapshot(), runner.views(), runner.private_snapshot is None, runner.rules(),
+                       dispatcher.coord.rules_marker)
 
 
 def session_view(dispatcher: Dispatcher) -> SessionView:
@@ -366,6 +367,12 @@ async def _modifying_cte(dispatcher: Dispatcher, request: ExecRequest, plan: Any
     await modifying_cte.run(dispatcher, request, plan)
 
 
+async def _rules(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
+    from gridpg.executor import rules
+
+    await rules.run(dispatcher, request, plan)
+
+
 async def _session_statement(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     from gridpg.executor import prepared
 
@@ -527,6 +534,7 @@ _RUNNERS: dict[type, _Runner] = {
     plans.CatalogPlan: _catalog,
     plans.CatalogCheckPlan: _catalog_check,
     plans.ModifyingCtePlan: _modifying_cte,
+    plans.RulesPlan: _rules,
     plans.UtilityPlan: _utility,
     plans.CreateTablePlan: _create_table,
     plans.ExplainPlan: _explain,

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import ssl
@@ -46,6 +47,7 @@ from gridpg.frontend.session import Session
 from gridpg.frontend.standby_watch import STALE_SLACK, StandbyVerdict, Verdict
 from gridpg.gtm.client import GtmClient
 from gridpg.pgwire import codec
+from gridpg.planner.rules import TableRules, table_rules
 from gridpg.planner.text import VERSION_EXPRESSION
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_literal
@@ -248,6 +250,9 @@ class Coordinator:
         self.notify_hub = NotifyHub(self)  # user LISTEN/NOTIFY (frontend/notify_hub.py)
         self._columns: dict[Any, Any] = {}
         self.views: dict[tuple[str, str], str] = {}  # user views: (schema, name) -> definition
+        self.table_rules: dict[tuple[str, str], TableRules] = {}  # rules of distributed tables
+        # opens the original statement of a write once its table's rules are applied
+        self.rules_marker = f"/*gridpg:rules:{secrets.token_hex(8)}*/ "
         # catalog OIDs of arrays of user types, composites, domains over them (OID_CARRYING_TYPES_SQL)
         self.oid_carrying_types: frozenset[int] = frozenset()
         self._sequences: dict[str, list[int]] = {}
@@ -316,7 +321,7 @@ class Coordinator:
         try:
             self.install_snapshot(await store.load_snapshot(conn, epoch))
             self._follow_datanodes(self.snapshot)
-            self.views = await _load_views(conn)
+            self.views, self.table_rules = await _load_views(conn)
             await self._load_type_maps(conn)
             await conn.simple_query(
                 "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
@@ -949,19 +954,38 @@ _VIEWS_SQL = (
     "AND n.nspname NOT LIKE 'pg\\_%'")
 
 
-async def _load_views(conn: BackendConnection, in_block: bool = False) -> dict[tuple[str, str], str]:
+# The rules of distributed tables (not a view's _RETURN), with the tables' columns
+# (planner/rules.py): read in the same transaction as the views, names schema-qualified.
+_RULES_SQL = (
+    "SELECT d.schema_name, d.table_name, r.rulename, pg_catalog.pg_get_ruledef(r.oid), r.ev_enabled, "
+    "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, "
+    "pg_catalog.format_type(a.atttypid, a.atttypmod), pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), "
+    "a.attgenerated <> '' OR a.attidentity <> '') ORDER BY a.attnum) "
+    "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef ad "
+    "ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
+    "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::text "
+    "FROM gridpg.dist_table d JOIN pg_catalog.pg_namespace n ON n.nspname = d.schema_name "
+    "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.table_name "
+    "JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid AND r.rulename <> '_RETURN' "
+    "ORDER BY 1, 2, 3")
+
+
+async def _load_views(conn: BackendConnection, in_block: bool = False
+                      ) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], TableRules]]:
     """Definitions of user views, every name schema-qualified (so the planner can inline
-    a view over distributed tables whatever the session's search_path). `in_block`: inside
-    the session's own transaction (its uncommitted views included), in a savepoint whose
-    rollback also undoes the search_path used here."""
+    a view over distributed tables whatever the session's search_path), and the rules of
+    distributed tables. `in_block`: inside the session's own transaction (its uncommitted
+    views included), in a savepoint whose rollback also undoes the search_path used here."""
     if in_block:
         results = await conn.simple_query(
-            f"SAVEPOINT gp_views; {_VIEWS_SQL}; ROLLBACK TO SAVEPOINT gp_views; RELEASE SAVEPOINT gp_views")
+            f"SAVEPOINT gp_views; {_VIEWS_SQL}; {_RULES_SQL}; ROLLBACK TO SAVEPOINT gp_views; "
+            "RELEASE SAVEPOINT gp_views")
     else:
-        results = await conn.simple_query(f"BEGIN; {_VIEWS_SQL}; COMMIT")
+        results = await conn.simple_query(f"BEGIN; {_VIEWS_SQL}; {_RULES_SQL}; COMMIT")
     rows = results[2].rows if len(results) > 2 else []
-    return {(r[0] or "", r[1] or ""): sqlparse.repair_view_definition((r[2] or "").strip().rstrip(";"))
-            for r in rows}
+    views = {(r[0] or "", r[1] or ""): sqlparse.repair_view_definition((r[2] or "").strip().rstrip(";"))
+             for r in rows}
+    return views, table_rules(results[3].rows if len(results) > 3 else [])
 
 
 EPOCH_CHANNEL = "gridpg_catalog"

@@ -179,6 +179,8 @@ class StatementRunner:
         self.ddl_in_block = False
         self._private_snapshot: CatalogSnapshot | None = None
         self.private_views: dict[tuple[str, str], str] = {}  # with the private snapshot
+        self.private_rules: dict[tuple[str, str], Any] = {}
+        self.rule_depth = 0  # writes expanded by rules, nested (executor/rules.py)
         self.sequence_values: dict[str, int] = {}  # currval() per sequence, this session
         self.temps = SessionTemps(self)
         self.notify = SessionNotify(self)
@@ -351,11 +353,15 @@ class StatementRunner:
 
         epoch = self.coord.snapshot.epoch if self.coord.snapshot else 0
         self.private_snapshot = await store.load_snapshot(conn, epoch)
-        self.private_views = await _load_views(conn, in_block=True)
+        self.private_views, self.private_rules = await _load_views(conn, in_block=True)
 
     def views(self) -> dict[tuple[str, str], str]:
         """User views' definitions as this session sees them (its own uncommitted DDL included)."""
         return self.private_views if self.private_snapshot is not None else self.coord.views
+
+    def rules(self) -> dict[tuple[str, str], Any]:
+        """The rules of distributed tables as this session sees them (planner/rules.py)."""
+        return self.private_rules if self.private_snapshot is not None else self.coord.table_rules
 
     @contextlib.asynccontextmanager
     async def statement_transaction(self) -> AsyncIterator[None]:
@@ -1296,6 +1302,8 @@ class StatementRunner:
         if analysis.route != "query" or analysis.kind != "InsertStmt" or analysis.sql is not None \
                 or analysis.literals is not None or not analysis.resolved or analysis.oid_use is not None:
             return None  # OID-typed values: checked with the parameters' values (planner/catalog_oids.py)
+        if planner.fires_rules(sql, catalog, session):
+            return None
         from gridpg.executor.dml import prepared_insert_spec
 
         return await prepared_insert_spec(self.dispatcher, sql, analysis.tree, list(analysis.resolved))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.pgwire.binary import decode_binary_param
@@ -28,6 +29,11 @@ class CatalogView:
     snapshot: CatalogSnapshot
     views: Mapping[tuple[str, str], str] = field(default_factory=dict)
     cacheable: bool = True
+    # the rules of distributed tables (planner/rules.py TableRules), by (schema, table)
+    rules: Mapping[tuple[str, str], Any] = field(default_factory=dict)
+    # the comment that opens the original statement of such a table's write once its
+    # rules are applied (the coordinator's own, unguessable)
+    rules_marker: str = ""
 
     def resolve(self, ref: analyze.RelRef, search_path: tuple[str, ...] | list[str]) -> DistTable | None:
         """The distributed table a reference names, or None (local table, view, CTE...)."""

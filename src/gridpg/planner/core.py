@@ -36,6 +36,7 @@ from gridpg.planner import (
     replicas,
     router,
     row_ids,
+    rules,
     scope,
     shard_route,
     tableoid,
@@ -59,6 +60,7 @@ from gridpg.planner.plan import (
     NotApplicable,
     Plan,
     PushdownPlan,
+    RulesPlan,
     ScratchNames,
     SequenceCallPlan,
     SessionStatementPlan,
@@ -139,6 +141,10 @@ class Planner:
 
     def _plan(self, sql: str, catalog: CatalogView, session: SessionView,
               params: BoundParams, simple: bool) -> Plan:
+        if catalog.rules:
+            ruled = self.rules_plan(sql, catalog, session)
+            if ruled is not None:
+                return ruled
         analysis = self.analysis(sql, catalog, session, simple)
         if analysis.literals is not None:
             routed = self._routed_by_literals(sql, analysis, catalog)
@@ -272,6 +278,27 @@ class Planner:
             self.cache[key] = analysis
         return analysis
 
+    def fires_rules(self, sql: str, catalog: CatalogView, session: SessionView) -> bool:
+        """Whether `sql` writes a table whose rules write or notify: never sent to one node
+        as it stands (the prepared and literal-free fast paths ask)."""
+        return bool(catalog.rules) and self._rules_target(sql, catalog, session) is not None
+
+    def _rules_target(self, sql: str, catalog: CatalogView, session: SessionView) -> Any:
+        return rules.target_rules(sql, catalog.rules_marker, catalog.rules,
+                                  lambda schema, name: catalog.resolve(
+                                      analyze.RelRef(schema, name, 0, None), session.search_path))
+
+    def rules_plan(self, sql: str, catalog: CatalogView, session: SessionView) -> RulesPlan | None:
+        """The plan of a write whose table has rules that write or notify (planner/rules.py),
+        None for any other statement."""
+        found = self._rules_target(sql, catalog, session)
+        if found is None:
+            return None
+        stmt, table_rules, firing = found
+        expansion = rules.expand(stmt, table_rules, firing, sql)
+        return RulesPlan(expansion.steps, expansion.original, expansion.tag_step, expansion.tag,
+                         (table_rules.schema, table_rules.table))
+
     def prepared_router(self, sql: str, catalog: CatalogView,
                         session: SessionView) -> router.RouterSpec | None:
         """The router spec of a statement that `plan` would send whole to the node its
@@ -281,6 +308,8 @@ class Planner:
         if analysis.route != "query" or analysis.sql is not None or analysis.literals is not None:
             return None
         if analysis.kind not in ("SelectStmt", "UpdateStmt", "DeleteStmt"):
+            return None
+        if analysis.kind != "SelectStmt" and self.fires_rules(sql, catalog, session):
             return None
         return analysis.router if isinstance(analysis.router, router.RouterSpec) else None
 

@@ -41,6 +41,7 @@ class Strategy(Enum):
     SESSION_STATEMENT = "session-statement"  # PREPARE/EXECUTE/DEALLOCATE, cursors over distributed tables
     MODIFYING_CTE = "modifying-cte"  # a data-modifying WITH run as steps (planner/modifying_cte.py)
     MATERIALIZED_VIEW = "materialized-view"  # CREATE / REFRESH of one over distributed tables
+    RULES = "rules"  # a write whose table has rules that write: its statements in order (planner/rules.py)
     # query strategies (their order: planner/query.py SELECT_STRATEGIES, WRITE_STRATEGIES)
     ROUTER = "router"
     PUSHDOWN = "pushdown"
@@ -306,6 +307,24 @@ class InsertPlan(Plan):
         if target is not None:
             by = f" by {target.method}({target.column})" if target.column else f" ({target.method})"
             lines.append(f"  Target: {target.schema}.{target.name}{by} on {', '.join(target.groups)}")
+        return lines
+
+
+@dataclass(frozen=True)
+class RulesPlan(Plan):
+    """A write of a table whose rules write or notify: the statements PostgreSQL's rewriter
+    would make of it, each run as a statement of its own (planner/rules.py)."""
+
+    strategy: ClassVar[Strategy] = Strategy.RULES
+    steps: tuple[str, ...] = ()
+    original: int | None = None  # the client's own statement among the steps
+    tag_step: int | None = None  # else: the step whose command tag the client gets
+    tag: str = ""  # else this tag
+    table: tuple[str, str] = ("", "")
+
+    def describe(self) -> list[str]:
+        lines = ["Distributed plan: rules (the statements the table's rules make, in order)"]
+        lines += [f"  {'Statement' if i == self.original else 'Rule action'}: {s}" for i, s in enumerate(self.steps)]
         return lines
 
 

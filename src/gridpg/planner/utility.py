@@ -63,7 +63,7 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         if matview_plan is not None:
             return matview_plan
     if kind == "RuleStmt":
-        _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
+        _ensure_rule_keeps_placement(clean, tree["RuleStmt"], catalog, session)
     if kind in ("CreatePolicyStmt", "AlterPolicyStmt"):
         _ensure_policy_reads_whole_tables(tree[kind], catalog, session)
     if kind == "AlterTableStmt":
@@ -77,7 +77,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
-        or _shard_renames_per_group(clean, tree, kind, tables, snapshot)
+        or _shard_renames_per_group(clean, tree, kind, tables, snapshot) \
+        or _rules_per_group(clean, tree, kind, tables, catalog, session)
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
 
@@ -91,13 +92,21 @@ def _ensure_on_commit_of_temp(into: dict[str, Any]) -> None:
         raise PgError("42P16", "ON COMMIT can only be used on temporary tables")
 
 
-def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
+def _ensure_rule_keeps_placement(clean: str, body: dict[str, Any], catalog: CatalogView,
+                                 session: SessionView) -> None:
     """A rule on a distributed table runs on the datanode that holds the row: actions that
     write a distributed or replicated table there would ignore that table's placement
-    (writing one replica, or a shard this node does not hold). Refused, never silent."""
+    (writing one replica, or a shard this node does not hold). Refused, never silent;
+    except a rule whose actions write or notify, which the coordinator applies
+    (planner/rules.py) and the datanodes never hold (`_rules_per_group`)."""
     target = catalog.resolve(analyze.RelRef(body["relation"].get("schemaname"), body["relation"]["relname"],
                                             0, None), session.search_path)
     if target is None:
+        return
+    if _coordinator_rule(clean):
+        if any(next(iter(a), "") == "SelectStmt" for a in body.get("actions") or []):
+            raise PgError(FEATURE_NOT_SUPPORTED, f'a rule of distributed table "{target.name}" that both '
+                          "writes and returns rows (a SELECT action) is not supported by gridpg")
         return
     for action in body.get("actions") or []:
         written = [r for r in analyze.relations(action) if catalog.resolve(r, session.search_path)]
@@ -107,6 +116,72 @@ def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, ses
                           f'rules on distributed table "{target.name}" cannot run {kind[:-4].upper() or "that"} '
                           "actions: they would run on one datanode and ignore where rows belong",
                           hint="use DO INSTEAD NOTHING, or do the writes from the client")
+
+
+def _coordinator_rule(clean: str) -> bool:
+    from pglast import parse_sql
+
+    from gridpg.planner.rules import is_coordinator_rule
+
+    try:
+        return is_coordinator_rule(parse_sql(clean)[0].stmt)
+    except Exception:  # noqa: BLE001 - PostgreSQL reports it
+        return False
+
+
+def _rules_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                     catalog: CatalogView, session: SessionView) -> dict[str, str] | None:
+    """Rule DDL on the datanodes. A rule the coordinator applies (planner/rules.py) lives on
+    the catalog servers only: its CREATE [OR REPLACE] drops a rule of that name the
+    datanodes may hold (one that did not write), and any DROP RULE is made IF EXISTS there;
+    ALTER RULE ... RENAME of such a rule does nothing there."""
+    groups = [g.name for g in catalog.snapshot.datanode_group_list]
+    body = tree.get(kind) or {}
+
+    def table_of(relation: dict[str, Any]) -> DistTable | None:
+        return catalog.resolve(analyze.RelRef(relation.get("schemaname"), relation.get("relname", ""), 0, None),
+                               session.search_path)
+
+    def applied_here(table: DistTable | None, rule: str) -> bool:
+        ruled = catalog.rules.get((table.schema, table.name)) if table is not None else None
+        return ruled is not None and any(r.name == rule and r.on_coordinator for r in ruled.rules)
+
+    if kind == "RuleStmt" and _coordinator_rule(clean):
+        table = table_of(body.get("relation") or {})
+        if table is None:
+            return None  # (a view's rules: on every node, as its other DDL)
+        drop = f"DROP RULE IF EXISTS {quote_ident(body['rulename'])} ON {quote_qualified(table.schema, table.name)}"
+        return {g: drop for g in table.groups}
+    if kind == "DropStmt" and body.get("removeType") == "OBJECT_RULE":
+        objects = body.get("objects") or []
+        if len(objects) != 1:
+            return None
+        names = [i["String"]["sval"] for i in objects[0].get("List", {}).get("items", []) if "String" in i]
+        if len(names) < 2:
+            return None
+        relation = ".".join(quote_ident(n) for n in names[:-1])
+        behavior = " CASCADE" if body.get("behavior") == "DROP_CASCADE" else ""
+        drop = f"DROP RULE IF EXISTS {quote_ident(names[-1])} ON {relation}{behavior}"
+        return {g: drop for g in groups}
+    if kind == "RenameStmt" and body.get("renameType") == "OBJECT_RULE" \
+            and applied_here(table_of(body.get("relation") or {}), body.get("subname", "")):
+        return {g: "SELECT" for g in groups}
+    if kind == "CommentStmt" and body.get("objtype") == "OBJECT_RULE":
+        names = [i["String"]["sval"] for i in (body.get("object") or {}).get("List", {}).get("items", [])
+                 if "String" in i]
+        if len(names) >= 2 and applied_here(table_of({"schemaname": names[-3] if len(names) > 2 else None,
+                                                      "relname": names[-2]}), names[-1]):
+            return {g: "SELECT" for g in groups}
+    if kind == "AlterTableStmt":
+        cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds") or []]
+        table = table_of(body.get("relation") or {})
+        if table is not None and cmds and all(c.get("subtype") in _RULE_SWITCHES
+                                              and applied_here(table, c.get("name", "")) for c in cmds):
+            return {g: "SELECT" for g in table.groups}
+    return None
+
+
+_RULE_SWITCHES = frozenset({"AT_EnableRule", "AT_EnableAlwaysRule", "AT_EnableReplicaRule", "AT_DisableRule"})
 
 
 def _ensure_policy_reads_whole_tables(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:

@@ -1,0 +1,464 @@
+"""Rules (CREATE RULE) of distributed tables whose actions write or notify, applied by the
+coordinator as PostgreSQL's rewriter applies them.
+
+A datanode holds some rows of the table; an action run there (`ON INSERT TO orders DO ALSO
+INSERT INTO orders_log VALUES (new.id, ...)`) would write the other table's local shards
+whatever their placement, and its NOTIFY would reach nobody. Such rules (an action that is
+an INSERT, UPDATE, DELETE or NOTIFY) are kept on the catalog servers only; rules whose
+actions do neither (`DO INSTEAD NOTHING`) stay with the table on the datanodes, where they
+act on the statement as before.
+
+A write of the table that fires coordinator rules becomes a list of statements, each
+planned and run like a client's, in one transaction (PostgreSQL's "Rules on INSERT, UPDATE,
+and DELETE"):
+- each rule of the event, enabled, in name order, adds its actions with the rule's
+  condition; `NEW.c` / `OLD.c` become the values the original statement gives or finds:
+  the actions read a derived table `gp_rule_src` of them (an INSERT's VALUES or SELECT,
+  with the column defaults PostgreSQL substitutes for columns not given; an UPDATE's or
+  DELETE's target joined with its FROM/USING under its WHERE, the SET expressions as the
+  new values);
+- an unconditional INSTEAD rule drops the original statement; a conditional one adds
+  `(condition) IS NOT TRUE` to it;
+- the original runs before the actions of an INSERT and after those of an UPDATE/DELETE;
+- the client gets the original's command tag, else the last same-kind action of an
+  INSTEAD rule's, else the command with a count of 0.
+The original, run again through the planner, carries a marker (the coordinator's own,
+added by executor/rules.py, never shown) that stops a second expansion; actions are expanded in turn by the rules of the tables they write (a loop is
+PostgreSQL's 42P17). Shapes not taken (0A000, never silently past the rule): WITH,
+RETURNING, ON CONFLICT (PostgreSQL's own 0A000), OVERRIDING, WHERE CURRENT OF, multiple-
+column or subscripted SET targets, `NEW`/`OLD` as whole rows, NEW of an identity or
+generated column not given, and a rule that cannot be read. An action's INSERT of several
+VALUES rows runs as one INSERT a row.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import ast, parse_sql
+from pglast.stream import RawStream
+from pglast.visitors import Visitor
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.sql.quote import quote_ident
+
+_EVENTS = {2: "update", 3: "insert", 4: "delete"}
+_WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)
+_SOURCE = "gp_rule_src"
+_DEPTH_LIMIT = 16
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    default: str | None
+    generated: bool  # identity or generated: no default expression to substitute
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    event: str  # insert, update, delete (select rules are views')
+    instead: bool
+    condition: Any  # the WHERE of the rule (pglast node) or None
+    actions: tuple[Any, ...]  # pglast statements; () for NOTHING
+    enabled: str  # pg_rewrite.ev_enabled
+    error: str = ""  # why the definition could not be read
+
+    @property
+    def on_coordinator(self) -> bool:
+        """Whether the coordinator applies it (an action that writes or notifies)."""
+        return bool(self.error) or any(isinstance(a, (*_WRITES, ast.NotifyStmt)) for a in self.actions)
+
+
+@dataclass(frozen=True)
+class TableRules:
+    schema: str
+    table: str
+    columns: tuple[Column, ...]
+    rules: tuple[Rule, ...]
+
+    def firing(self, event: str) -> list[Rule]:
+        """The coordinator's rules the event fires, in name order (session_replication_role
+        is origin: rules enabled as origin or always fire)."""
+        return [r for r in self.rules if r.event == event and r.enabled in ("O", "A") and r.on_coordinator]
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def table_rules(rows: Sequence[Sequence[Any]]) -> dict[tuple[str, str], TableRules]:
+    """The catalog server's rows (schema, table, rule name, pg_get_ruledef, ev_enabled,
+    columns as JSON) by table; tables with coordinator rules only."""
+    found: dict[tuple[str, str], tuple[tuple[Column, ...], list[Rule]]] = {}
+    for schema, table, name, definition, enabled, columns in rows:
+        key = (schema or "", table or "")
+        if key not in found:
+            cols = tuple(Column(n, t, d, bool(g)) for n, t, d, g in json.loads(columns or "[]"))
+            found[key] = (cols, [])
+        found[key][1].append(_rule(name or "", definition or "", enabled or "O"))
+    return {key: TableRules(key[0], key[1], cols, tuple(rules)) for key, (cols, rules) in found.items()
+            if any(r.on_coordinator for r in rules)}
+
+
+def _rule(name: str, definition: str, enabled: str) -> Rule:
+    try:
+        stmt = parse_sql(definition)[0].stmt
+    except Exception as exc:  # noqa: BLE001 - kept as a rule that refuses the writes it fires on
+        return Rule(name, "", False, None, (), enabled, f"its definition could not be read ({exc})")
+    event = _EVENTS.get(int(stmt.event), "select")
+    return Rule(name, event, bool(stmt.instead), stmt.whereClause, tuple(stmt.actions or ()), enabled)
+
+
+def is_coordinator_rule(stmt: Any) -> bool:
+    """A CREATE RULE (pglast RuleStmt) the coordinator applies (planner/utility.py keeps it
+    off the datanodes)."""
+    return any(isinstance(a, (*_WRITES, ast.NotifyStmt)) for a in stmt.actions or ())
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """The statements a write becomes, in order; `original`: the index of the client's own
+    statement (its answer is the client's) or None; `tag_step`: when it does not run, the
+    step whose command tag the client gets, else `tag`."""
+
+    steps: tuple[str, ...]
+    original: int | None
+    tag_step: int | None
+    tag: str
+
+
+def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], TableRules],
+                 resolve: Any) -> tuple[Any, TableRules, list[Rule]] | None:
+    """(the statement, its table's rules, the rules it fires) when `sql` is an INSERT,
+    UPDATE or DELETE of a distributed table with coordinator rules for that event; None
+    otherwise, and for the original statement of an expansion (`marker` first)."""
+    if not catalog_rules or (marker and sql.startswith(marker)):
+        return None
+    head = sql.lstrip()[:7].lower()
+    if not head.startswith(("insert", "update", "delete", "with", "/*", "--", "(")):
+        return None
+    try:
+        statements = parse_sql(sql)
+    except Exception:  # noqa: BLE001 - reported where it is planned
+        return None
+    if len(statements) != 1:
+        return None
+    stmt = statements[0].stmt
+    if not isinstance(stmt, _WRITES):
+        return None
+    table = resolve(stmt.relation.schemaname, stmt.relation.relname)
+    if table is None:
+        return None
+    rules = catalog_rules.get((table.schema, table.name))
+    if rules is None:
+        return None
+    event = {ast.InsertStmt: "insert", ast.UpdateStmt: "update", ast.DeleteStmt: "delete"}[type(stmt)]
+    firing = rules.firing(event)
+    return (stmt, rules, firing) if firing else None
+
+
+def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expansion:
+    """The statements `stmt` (pglast, of `sql`) becomes under `firing`, the rules of its
+    table's event (TableRules.firing)."""
+    for rule in firing:
+        if rule.error:
+            raise _refused(f'rule "{rule.name}" of table "{rules.table}": {rule.error}')
+    if getattr(stmt, "withClause", None) is not None:
+        raise _refused("a write with WITH of a table with rules that write is not supported by gridpg")
+    if getattr(stmt, "returningList", None):
+        raise _refused("RETURNING of a table with rules that write is not supported by gridpg")
+    if isinstance(stmt, ast.InsertStmt):
+        return _insert(stmt, rules, firing, sql)
+    return _update_or_delete(stmt, rules, firing, sql)
+
+
+# -- INSERT ------------------------------------------------------------------------------
+
+
+def _insert(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expansion:
+    if stmt.onConflictClause is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED, "INSERT with ON CONFLICT clause cannot be used with table that "
+                      "has INSERT or UPDATE rules")
+    if stmt.override:
+        raise _refused("INSERT ... OVERRIDING of a table with rules that write is not supported by gridpg")
+    given = [t.name for t in stmt.cols] if stmt.cols else [c.name for c in rules.columns if not c.generated]
+    select = stmt.selectStmt
+    has_default = False
+    if select is None:  # DEFAULT VALUES
+        source, width = "(SELECT)", 0
+    elif select.valuesLists:
+        width = len(select.valuesLists[0])
+        rows = []
+        for row in select.valuesLists:
+            values = []
+            for position, value in enumerate(row):
+                if isinstance(value, ast.SetToDefault):
+                    has_default = True
+                    column = rules.column(given[position]) if position < len(given) else None
+                    values.append(_default(column, rules) if column else "NULL")
+                else:
+                    values.append(_text(value))
+            rows.append("(" + ", ".join(values) + ")")
+        source = "(VALUES " + ", ".join(rows) + ")"
+    else:
+        width = min(len(given), len(select.targetList or ())) if not _star(select) else len(given)
+        source = "(" + _text(select) + ")"
+    given = given[:width]
+    aliases = ", ".join(f"gp_s{i}" for i in range(1, width + 1))
+    source_item = f"{source} AS {_SOURCE}({aliases})" if width else f"{source} AS {_SOURCE}"
+
+    def new_value(name: str) -> str:
+        column = rules.column(name)
+        if column is None:
+            raise PgError("42703", f'column new.{name} does not exist')
+        if name in given:
+            return f"{_SOURCE}.gp_s{given.index(name) + 1}::{column.type}"
+        return _default(column, rules)
+
+    substitute = _Substitution(lambda qual, name: new_value(name) if qual == "new" else None)
+    actions, instead_conditions, unconditional = _actions(firing, substitute, source_item, "INSERT")
+    steps: list[str] = []
+    original: int | None = None
+    if not unconditional:
+        if instead_conditions:
+            if has_default:
+                raise _refused("INSERT ... DEFAULT of a table with a conditional INSTEAD rule is not "
+                               "supported by gridpg")
+            target = _text(stmt.relation)
+            columns = ", ".join(quote_ident(c) for c in given)
+            kept = " AND ".join(f"({c}) IS NOT TRUE" for c in instead_conditions)
+            picked = ", ".join(f"{_SOURCE}.gp_s{i}" for i in range(1, width + 1)) or "NULL"
+            steps.append(f"INSERT INTO {target} ({columns}) SELECT {picked} FROM {source_item} "
+                         f"WHERE {kept}")
+        else:
+            steps.append(sql.strip().rstrip(";"))
+        original = 0
+    steps.extend(sql for sql, _ in actions)
+    return _finish(steps, original, actions, "INSERT", len(steps) - len(actions))
+
+
+# -- UPDATE / DELETE -------------------------------------------------------------------------
+
+
+def _update_or_delete(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expansion:
+    where = stmt.whereClause
+    if isinstance(where, ast.CurrentOfExpr):
+        raise _refused("WHERE CURRENT OF a table with rules that write is not supported by gridpg")
+    command = "UPDATE" if isinstance(stmt, ast.UpdateStmt) else "DELETE"
+    relation = stmt.relation
+    alias = relation.alias.aliasname if relation.alias else relation.relname
+    qualified = quote_ident(alias)
+    sets: dict[str, Any] = {}
+    if isinstance(stmt, ast.UpdateStmt):
+        for target in stmt.targetList or ():
+            if isinstance(target.val, ast.MultiAssignRef) or target.indirection:
+                raise _refused("UPDATE of a table with rules that write: only SET column = value is "
+                               "supported by gridpg")
+            sets[target.name] = target.val
+    others = stmt.fromClause if isinstance(stmt, ast.UpdateStmt) else stmt.usingClause
+
+    def new_value(name: str) -> str:
+        column = rules.column(name)
+        if column is None:
+            raise PgError("42703", f"column new.{name} does not exist")
+        if name in sets:
+            value = sets[name]
+            if isinstance(value, ast.SetToDefault):
+                return _default(column, rules)
+            return f"({_text(value)})::{column.type}"
+        return f"{qualified}.{quote_ident(name)}"
+
+    def value(qual: str, name: str) -> str | None:
+        if qual == "old":
+            if rules.column(name) is None:
+                raise PgError("42703", f"column old.{name} does not exist")
+            return f"{qualified}.{quote_ident(name)}"
+        if qual == "new" and command == "UPDATE":
+            return new_value(name)
+        return None
+
+    substitute = _Substitution(value)
+    used: dict[str, str] = {}
+
+    def collected(qual: str, name: str) -> str | None:
+        text = value(qual, name)
+        if text is None:
+            return None
+        label = used.setdefault(f"{qual}.{name}", f"gp_{qual[0]}{len(used) + 1}")
+        return f"{_SOURCE}.{label}"
+
+    # the actions read the rows the original finds: a derived table of the values they
+    # use (a first pass names them, the second reads the table it made)
+    reading = _Substitution(collected)
+    _actions(firing, reading, f"(SELECT) AS {_SOURCE}", command)
+    items = [_text(relation) + (f" AS {qualified}" if not relation.alias else "")]
+    items += [_text(item) for item in others or ()]
+    selected = ", ".join(f"{value(*key.split('.', 1))} AS {label}" for key, label in used.items())
+    source = (f"(SELECT {selected} FROM {', '.join(items)}"
+              + (f" WHERE {_text(where)}" if where is not None else "") + f") AS {_SOURCE}")
+    actions, instead_conditions, unconditional = _actions(firing, reading, source, command)
+    steps = [sql_text for sql_text, _ in actions]
+    original: int | None = None
+    if not unconditional:
+        if instead_conditions:
+            kept = [_parse_expression(substitute.text_of(c)) for c in _conditions(firing)]
+            copied = copy.deepcopy(stmt)
+            test = [ast.BooleanTest(arg=k, booltesttype=1) for k in kept]  # IS NOT TRUE
+            parts = ([copied.whereClause] if copied.whereClause is not None else []) + test
+            copied.whereClause = parts[0] if len(parts) == 1 else ast.BoolExpr(boolop=0, args=tuple(parts))
+            steps.append(_text(copied))
+        else:
+            steps.append(sql.strip().rstrip(";"))
+        original = len(steps) - 1
+    return _finish(steps, original, actions, command, 0)
+
+
+def _conditions(firing: list[Rule]) -> list[Any]:
+    return [r.condition for r in firing if r.instead and r.condition is not None]
+
+
+def _actions(firing: list[Rule], substitute: _Substitution, source_item: str, command: str
+             ) -> tuple[list[tuple[str, str]], list[str], bool]:
+    """([(action statement, its kind ('instead' or 'also') and command)], the conditions of
+    conditional INSTEAD rules as text, whether an unconditional INSTEAD rule fired)."""
+    actions: list[tuple[str, str]] = []
+    instead_conditions: list[str] = []
+    unconditional = False
+    for rule in firing:
+        condition = substitute.text_of(rule.condition) if rule.condition is not None else None
+        if rule.instead:
+            if condition is None:
+                unconditional = True
+            else:
+                instead_conditions.append(condition)
+        for action in rule.actions:
+            if isinstance(action, ast.NotifyStmt):
+                actions.append((_text(action), "notify"))
+                continue
+            kind = ("instead " if rule.instead else "also ") + type(action).__name__[:6].upper()
+            actions.extend((text, kind) for text in _action(action, substitute, source_item, condition))
+    return actions, instead_conditions, unconditional
+
+
+def _action(action: Any, substitute: _Substitution, source_item: str, condition: str | None) -> list[str]:
+    """One action as statements reading the rule's derived table (an INSERT of several
+    VALUES rows: one statement a row, in their order)."""
+    action = substitute.apply(copy.deepcopy(action))
+    if getattr(action, "withClause", None) is not None or getattr(action, "returningList", None):
+        raise _refused("a rule action with WITH or RETURNING is not supported by gridpg")
+    source = _parse_from_item(source_item)
+    if isinstance(action, ast.InsertStmt):
+        select = action.selectStmt
+        if select is not None and select.valuesLists:
+            statements = []
+            for row in select.valuesLists:
+                cols = action.cols
+                if any(isinstance(v, ast.SetToDefault) for v in row):
+                    if not cols:
+                        raise _refused("a rule action INSERT ... VALUES with DEFAULT and no column list is "
+                                       "not supported by gridpg")
+                    keep = [i for i, v in enumerate(row) if not isinstance(v, ast.SetToDefault)]
+                    cols = tuple(cols[i] for i in keep)
+                    row = tuple(row[i] for i in keep)
+                columns = "(" + ", ".join(_text(c) for c in cols) + ") " if cols else ""
+                selected = ", ".join(_text(v) for v in row)
+                statements.append(f"INSERT INTO {_text(action.relation)} {columns}SELECT {selected} "
+                                  f"FROM {source_item}" + (f" WHERE {condition}" if condition else ""))
+            return statements
+        if select is None:
+            raise _refused("a rule action INSERT ... DEFAULT VALUES is not supported by gridpg")
+        if select.op != 0 or select.valuesLists:
+            raise _refused("a rule action INSERT ... SELECT with a set operation is not supported by gridpg")
+        _join(select, "fromClause", source, condition)
+        return [_text(action)]
+    if isinstance(action, ast.UpdateStmt):
+        _join(action, "fromClause", source, condition)
+        return [_text(action)]
+    if isinstance(action, ast.DeleteStmt):
+        _join(action, "usingClause", source, condition)
+        return [_text(action)]
+    raise _refused(f"a rule action {type(action).__name__} is not supported by gridpg")
+
+
+def _join(node: Any, clause: str, source: Any, condition: str | None) -> None:
+    """Adds the derived table to the action's FROM/USING and the rule's condition to its WHERE."""
+    setattr(node, clause, tuple(getattr(node, clause) or ()) + (source,))
+    if condition is not None:
+        added = _parse_expression(condition)
+        node.whereClause = added if node.whereClause is None else ast.BoolExpr(
+            boolop=0, args=(node.whereClause, added))
+
+
+def _finish(steps: list[str], original: int | None, actions: list[tuple[str, str]], command: str,
+            first_action: int) -> Expansion:
+    tag_step = None
+    if original is None:
+        for index, (_, kind) in enumerate(actions):
+            if kind == f"instead {command}":
+                tag_step = first_action + index
+    zero = "INSERT 0 0" if command == "INSERT" else f"{command} 0"
+    return Expansion(tuple(steps), original, tag_step, zero)
+
+
+class _Substitution:
+    """Replaces `new.c` / `old.c` in a rule's condition and actions."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def apply(self, node: Any) -> Any:
+        return _Replace(self.value)(node) or node
+
+    def text_of(self, node: Any) -> str:
+        return _text(self.apply(copy.deepcopy(node)))
+
+
+class _Replace(Visitor):
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+    def visit_ColumnRef(self, _ancestors: Any, node: Any) -> Any:
+        fields = node.fields
+        if not fields or not isinstance(fields[0], ast.String) or fields[0].sval not in ("new", "old"):
+            return None
+        if len(fields) != 2 or not isinstance(fields[1], ast.String):
+            raise _refused(f"{fields[0].sval.upper()} as a whole row in a rule is not supported by gridpg")
+        text = self.value(fields[0].sval, fields[1].sval)
+        if text is None:
+            return None
+        return _parse_expression(text)
+
+
+def _default(column: Column, rules: TableRules) -> str:
+    if column.generated:
+        raise _refused(f'rules of "{rules.table}" read NEW.{column.name}, an identity or generated column '
+                       "not given: not supported by gridpg")
+    return f"({column.default})::{column.type}" if column.default else f"NULL::{column.type}"
+
+
+def _star(select: Any) -> bool:
+    return any(isinstance(t.val, ast.ColumnRef) and isinstance(t.val.fields[-1], ast.A_Star)
+               for t in select.targetList or ())
+
+
+def _text(node: Any) -> str:
+    return str(RawStream()(node))
+
+
+def _parse_expression(text: str) -> Any:
+    return parse_sql(f"SELECT {text}")[0].stmt.targetList[0].val
+
+
+def _parse_from_item(text: str) -> Any:
+    return parse_sql(f"SELECT FROM {text}")[0].stmt.fromClause[0]
+
+
+def _refused(message: str) -> PgError:
+    return PgError(FEATURE_NOT_SUPPORTED, message)

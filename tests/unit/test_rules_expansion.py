@@ -1,0 +1,77 @@
+"""planner/rules.py: the statements a write of a table with rules that write becomes
+(their rows against PostgreSQL's: tests/oracle/corpus/99_rules_that_write.sql)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gridpg.errors import PgError
+from gridpg.planner.rules import expand, table_rules
+
+COLUMNS = json.dumps([["id", "integer", None, False], ["v", "text", "'none'::text", False],
+                      ["n", "integer", "nextval('s'::regclass)", False], ["g", "integer", None, True]])
+
+
+def _rules(*definitions: str) -> object:
+    rows = [("public", "t", f"r{i}", d, "O", COLUMNS) for i, d in enumerate(definitions)]
+    return table_rules(rows)[("public", "t")]
+
+
+def _expand(sql: str, *definitions: str) -> object:
+    from pglast import parse_sql
+
+    rules = _rules(*definitions)
+    stmt = parse_sql(sql)[0].stmt
+    event = type(stmt).__name__[:6].lower()
+    return expand(stmt, rules, rules.firing(event), sql)
+
+
+def test_rules_that_write_nothing_stay_off_the_coordinator() -> None:
+    rows = [("public", "t", "quiet", "CREATE RULE quiet AS ON DELETE TO public.t DO INSTEAD NOTHING;", "O",
+             COLUMNS)]
+    assert table_rules(rows) == {}
+
+
+def test_an_also_rule_on_insert_runs_after_the_insert_reading_its_values() -> None:
+    out = _expand("INSERT INTO t (id) VALUES (1), (2)",
+                  "CREATE RULE r0 AS ON INSERT TO public.t DO INSERT INTO public.log VALUES (new.id, new.v);")
+    assert out.original == 0 and out.steps[0] == "INSERT INTO t (id) VALUES (1), (2)"
+    action = out.steps[1]
+    assert "FROM (VALUES (1), (2)) AS gp_rule_src(gp_s1)" in action
+    assert "gp_rule_src.gp_s1 AS integer" in action.replace("CAST(", "")
+    assert "'none'" in action  # NEW.v not given: its default, as PostgreSQL substitutes it
+    assert "nextval" not in action  # NEW.n not read: its default not evaluated
+
+
+def test_a_conditional_instead_rule_keeps_the_rows_it_does_not_take() -> None:
+    out = _expand("INSERT INTO t VALUES (1, 'a'), (500, 'b')",
+                  "CREATE RULE r0 AS ON INSERT TO public.t WHERE new.id >= 100 DO INSTEAD "
+                  "INSERT INTO public.big VALUES (new.id);")
+    assert out.original == 0
+    assert out.steps[0].startswith("INSERT INTO t (id, v) SELECT gp_rule_src.gp_s1, gp_rule_src.gp_s2 FROM")
+    assert "IS NOT TRUE" in out.steps[0]
+    assert out.steps[1].endswith("WHERE CAST(gp_rule_src.gp_s1 AS integer) >= 100")
+
+
+def test_update_rules_run_first_and_tag_from_the_last_instead_action() -> None:
+    out = _expand("UPDATE t SET v = 'x' WHERE id = 1",
+                  "CREATE RULE r0 AS ON UPDATE TO public.t DO INSTEAD "
+                  "UPDATE public.u SET v = new.v WHERE u.id = old.id;")
+    assert out.original is None and out.tag_step == 0 and len(out.steps) == 1
+    assert "FROM t AS t WHERE id = 1" in out.steps[0]
+    out = _expand("DELETE FROM t WHERE id = 1", "CREATE RULE r0 AS ON DELETE TO public.t DO INSTEAD NOTIFY gone;")
+    assert out.original is None and out.tag_step is None and out.tag == "DELETE 0"
+
+
+def test_unsupported_shapes_are_refused() -> None:
+    also = "CREATE RULE r0 AS ON INSERT TO public.t DO INSERT INTO public.log VALUES (new.g);"
+    for sql in ("INSERT INTO t VALUES (1) RETURNING id", "WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x",
+                "INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING", "INSERT INTO t (id) VALUES (1)"):
+        with pytest.raises(PgError) as caught:
+            _expand(sql, also)
+        assert caught.value.sqlstate == "0A000", sql
+    with pytest.raises(PgError):
+        _expand("INSERT INTO t (id) VALUES (1)",
+                "CREATE RULE r0 AS ON INSERT TO public.t DO INSERT INTO public.log SELECT new.*;")
