@@ -75,3 +75,16 @@ def test_unsupported_shapes_are_refused() -> None:
     with pytest.raises(PgError):
         _expand("INSERT INTO t (id) VALUES (1)",
                 "CREATE RULE r0 AS ON INSERT TO public.t DO INSERT INTO public.log SELECT new.*;")
+
+
+def test_an_action_setting_the_key_to_itself_leaves_it_out() -> None:
+    from pglast import parse_sql
+
+    rules = _rules("CREATE RULE r0 AS ON UPDATE TO public.t DO INSTEAD UPDATE public.d "
+                   "SET id = new.id, v = new.v WHERE id = old.id;")
+    sql = "UPDATE t SET v = 'x' WHERE id = 1"
+    out = expand(parse_sql(sql)[0].stmt, rules, rules.firing("update"), sql, lambda _s, _n: "id")
+    assert out.steps[0].startswith("UPDATE public.d SET v = "), out.steps[0]
+    sql = "UPDATE t SET id = 2, v = 'x' WHERE id = 1"  # the key changes: kept
+    out = expand(parse_sql(sql)[0].stmt, rules, rules.firing("update"), sql, lambda _s, _n: "id")
+    assert out.steps[0].startswith("UPDATE public.d SET id = "), out.steps[0]

@@ -954,19 +954,22 @@ _VIEWS_SQL = (
     "AND n.nspname NOT LIKE 'pg\\_%'")
 
 
-# The rules of distributed tables (not a view's _RETURN), with the tables' columns
-# (planner/rules.py): read in the same transaction as the views, names schema-qualified.
+# The rules of distributed tables and of views (not a view's _RETURN), with their
+# columns (planner/rules.py): read in the same transaction as the views, names
+# schema-qualified.
 _RULES_SQL = (
-    "SELECT d.schema_name, d.table_name, r.rulename, pg_catalog.pg_get_ruledef(r.oid), r.ev_enabled, "
+    "SELECT n.nspname, c.relname, r.rulename, pg_catalog.pg_get_ruledef(r.oid), r.ev_enabled, "
     "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, "
     "pg_catalog.format_type(a.atttypid, a.atttypmod), pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), "
     "a.attgenerated <> '' OR a.attidentity <> '') ORDER BY a.attnum) "
     "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef ad "
     "ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
     "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::text "
-    "FROM gridpg.dist_table d JOIN pg_catalog.pg_namespace n ON n.nspname = d.schema_name "
-    "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = d.table_name "
-    "JOIN pg_catalog.pg_rewrite r ON r.ev_class = c.oid AND r.rulename <> '_RETURN' "
+    "FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE r.rulename <> '_RETURN' AND c.relpersistence <> 't' AND (EXISTS (SELECT FROM gridpg.dist_table d "
+    "WHERE d.schema_name = n.nspname AND d.table_name = c.relname) OR c.relkind = 'v' "
+    "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg') AND n.nspname NOT LIKE 'pg\\_%') "
     "ORDER BY 1, 2, 3")
 
 

@@ -284,9 +284,15 @@ class Planner:
         return bool(catalog.rules) and self._rules_target(sql, catalog, session) is not None
 
     def _rules_target(self, sql: str, catalog: CatalogView, session: SessionView) -> Any:
-        return rules.target_rules(sql, catalog.rules_marker, catalog.rules,
-                                  lambda schema, name: catalog.resolve(
-                                      analyze.RelRef(schema, name, 0, None), session.search_path))
+        def relation(schema: str | None, name: str) -> tuple[str, str] | None:
+            ref = analyze.RelRef(schema, name, 0, None)
+            table = catalog.resolve(ref, session.search_path)
+            if table is not None:
+                return table.schema, table.name
+            view = _view_entry(ref, catalog, session.search_path)
+            return view[0] if view is not None else None
+
+        return rules.target_rules(sql, catalog.rules_marker, catalog.rules, relation)
 
     def rules_plan(self, sql: str, catalog: CatalogView, session: SessionView) -> RulesPlan | None:
         """The plan of a write whose table has rules that write or notify (planner/rules.py),
@@ -295,7 +301,13 @@ class Planner:
         if found is None:
             return None
         stmt, table_rules, firing = found
-        expansion = rules.expand(stmt, table_rules, firing, sql)
+        def key_of(schema: str | None, name: str) -> str | None:
+            table = catalog.resolve(analyze.RelRef(schema, name, 0, None), session.search_path)
+            if table is None or table.method != "hash" or table.column_type not in rules.IDENTITY_EQUALITY:
+                return None
+            return table.column
+
+        expansion = rules.expand(stmt, table_rules, firing, sql, key_of)
         return RulesPlan(expansion.steps, expansion.original, expansion.tag_step, expansion.tag,
                          (table_rules.schema, table_rules.table))
 

@@ -34,6 +34,7 @@ VALUES rows runs as one INSERT a row.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,10 @@ from gridpg.sql.quote import quote_ident
 _EVENTS = {2: "update", 3: "insert", 4: "delete"}
 _WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt)
 _SOURCE = "gp_rule_src"
+# distribution column types whose equality is identity (two equal values are the same
+# value): an action's SET of such a key to the value its WHERE pins it to changes nothing
+IDENTITY_EQUALITY = frozenset({"int2", "int4", "int8", "smallint", "integer", "bigint", "text", "varchar",
+                               "character varying", "bpchar", "character", "uuid", "date", "bool", "boolean"})
 _DEPTH_LIMIT = 16
 
 
@@ -152,10 +157,10 @@ def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], 
     stmt = statements[0].stmt
     if not isinstance(stmt, _WRITES):
         return None
-    table = resolve(stmt.relation.schemaname, stmt.relation.relname)
-    if table is None:
+    relation = resolve(stmt.relation.schemaname, stmt.relation.relname)
+    if relation is None:
         return None
-    rules = catalog_rules.get((table.schema, table.name))
+    rules = catalog_rules.get(relation)
     if rules is None:
         return None
     event = {ast.InsertStmt: "insert", ast.UpdateStmt: "update", ast.DeleteStmt: "delete"}[type(stmt)]
@@ -163,9 +168,12 @@ def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], 
     return (stmt, rules, firing) if firing else None
 
 
-def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expansion:
+def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str,
+           key_of: Any = lambda _schema, _name: None) -> Expansion:
     """The statements `stmt` (pglast, of `sql`) becomes under `firing`, the rules of its
-    table's event (TableRules.firing)."""
+    table's event (TableRules.firing). `key_of(schema, name)`: the distribution column of
+    a table an action updates, when its equality is identity (an action's `SET key =
+    NEW.key` the original leaves unchanged is dropped: see `_unchanged_key`)."""
     for rule in firing:
         if rule.error:
             raise _refused(f'rule "{rule.name}" of table "{rules.table}": {rule.error}')
@@ -175,7 +183,7 @@ def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expans
         raise _refused("RETURNING of a table with rules that write is not supported by gridpg")
     if isinstance(stmt, ast.InsertStmt):
         return _insert(stmt, rules, firing, sql)
-    return _update_or_delete(stmt, rules, firing, sql)
+    return _update_or_delete(stmt, rules, firing, sql, key_of)
 
 
 # -- INSERT ------------------------------------------------------------------------------
@@ -246,7 +254,7 @@ def _insert(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expan
 # -- UPDATE / DELETE -------------------------------------------------------------------------
 
 
-def _update_or_delete(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expansion:
+def _update_or_delete(stmt: Any, rules: TableRules, firing: list[Rule], sql: str, key_of: Any) -> Expansion:
     where = stmt.whereClause
     if isinstance(where, ast.CurrentOfExpr):
         raise _refused("WHERE CURRENT OF a table with rules that write is not supported by gridpg")
@@ -296,6 +304,9 @@ def _update_or_delete(stmt: Any, rules: TableRules, firing: list[Rule], sql: str
     # the actions read the rows the original finds: a derived table of the values they
     # use (a first pass names them, the second reads the table it made)
     reading = _Substitution(collected)
+    if command == "UPDATE":
+        unchanged = {c.name for c in rules.columns} - set(sets)
+        firing = [_without_unchanged_keys(rule, unchanged, key_of) for rule in firing]
     _actions(firing, reading, f"(SELECT) AS {_SOURCE}", command)
     items = [_text(relation) + (f" AS {qualified}" if not relation.alias else "")]
     items += [_text(item) for item in others or ()]
@@ -317,6 +328,49 @@ def _update_or_delete(stmt: Any, rules: TableRules, firing: list[Rule], sql: str
             steps.append(sql.strip().rstrip(";"))
         original = len(steps) - 1
     return _finish(steps, original, actions, command, 0)
+
+
+def _without_unchanged_keys(rule: Rule, unchanged: set[str], key_of: Any) -> Rule:
+    """The rule with each UPDATE action's `SET key = NEW.x` dropped where the action's
+    WHERE holds `key = OLD.x` and the original statement leaves x as it was: the key keeps
+    its value in every row the action updates (a view's rule that copies every column
+    back to its table, `shoelace_upd` of PostgreSQL's manual), and an UPDATE setting the
+    distribution column from another table would be refused."""
+    actions = []
+    for action in rule.actions:
+        if isinstance(action, ast.UpdateStmt) and action.targetList and len(action.targetList) > 1:
+            key = key_of(action.relation.schemaname, action.relation.relname)
+            kept = tuple(t for t in action.targetList if not _unchanged_key(t, key, action, unchanged))
+            if kept and len(kept) < len(action.targetList):
+                action = copy.deepcopy(action)
+                action.targetList = kept
+        actions.append(action)
+    return dataclasses.replace(rule, actions=tuple(actions))
+
+
+def _unchanged_key(target: Any, key: str | None, action: Any, unchanged: set[str]) -> bool:
+    value = target.val
+    if key is None or target.name != key or target.indirection or not isinstance(value, ast.ColumnRef):
+        return False
+    names = [f.sval for f in value.fields if isinstance(f, ast.String)]
+    if len(names) != 2 or names[0] != "new" or names[1] not in unchanged:
+        return False
+    alias = action.relation.alias.aliasname if action.relation.alias else action.relation.relname
+    for conjunct in _conjuncts(action.whereClause):
+        if not (isinstance(conjunct, ast.A_Expr) and conjunct.kind == 0 and len(conjunct.name) == 1
+                and conjunct.name[0].sval == "="):
+            continue
+        sides = [[f.sval for f in s.fields if isinstance(f, ast.String)] if isinstance(s, ast.ColumnRef) else None
+                 for s in (conjunct.lexpr, conjunct.rexpr)]
+        if ["old", names[1]] in sides and ([key] in sides or [alias, key] in sides):
+            return True
+    return False
+
+
+def _conjuncts(node: Any) -> list[Any]:
+    if isinstance(node, ast.BoolExpr) and node.boolop == 0:
+        return [c for arg in node.args for c in _conjuncts(arg)]
+    return [node] if node is not None else []
 
 
 def _conditions(firing: list[Rule]) -> list[Any]:
