@@ -2025,9 +2025,8 @@ async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
         # would be changed there and not in the table.
         catalog, path = catalog_view(dispatcher), search_path(dispatcher)
         if any(catalog.resolve(r, path) is not None for r in analyze.relations(body["query"])):
-            raise PgError(FEATURE_NOT_SUPPORTED, "COPY (INSERT/UPDATE/DELETE ... RETURNING) TO over "
-                          "distributed tables is not supported by gridpg",
-                          hint="run the statement with RETURNING as a query instead")
+            await _copy_returning_out(dispatcher, request, stmt)
+            return True
     from gridpg.executor.locked_insert import ensure_no_copied_locks
 
     ensure_no_copied_locks(dispatcher, stmt.query, "COPY (query) TO")
@@ -2058,6 +2057,30 @@ async def copy_query_out(dispatcher: Dispatcher, request: ExecRequest, body: dic
         finally:
             await _drop_temp(catalog, temps)
     return True
+
+
+async def _copy_returning_out(dispatcher: Dispatcher, request: ExecRequest, stmt: Any) -> None:
+    """COPY (INSERT/UPDATE/DELETE ... RETURNING) TO STDOUT over distributed tables: the write
+    runs through the cluster like any (routed, pushed down, its rules applied), its
+    RETURNING rows are captured, and the catalog server runs the COPY, with the client's
+    options, over those rows as typed constants (it was refused: run there whole, the write
+    would have changed the catalog server's empty copies)."""
+    from gridpg.executor.modifying_cte import _constant_entry
+    from gridpg.executor.prepared import _capture
+
+    returning = getattr(stmt.query, "returningClause", None)
+    if returning is None or not returning.exprs:
+        raise PgError(FEATURE_NOT_SUPPORTED, "COPY query must have a RETURNING clause")
+    query = str(RawStream()(stmt.query))
+    async with dispatcher.runner.statement_transaction():
+        catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        columns = await _query_columns(catalog, query, {}, request.param_oids)
+        _, rows = await _capture(dispatcher, replace(request, sql=query), query)
+        entry = _constant_entry("gp_copy_rows", (), columns, rows)
+        stmt.query = parse_sql(f"WITH {entry} SELECT * FROM gp_copy_rows")[0].stmt
+        count = await _relay_copy_out(dispatcher, catalog, str(RawStream()(stmt)), relay_response=True)
+    dispatcher.session.send(codec.COPY_DONE)
+    dispatcher.session.send(codec.build_command_complete(f"COPY {count}"))
 
 
 # -- CREATE TABLE AS -------------------------------------------------------------------

@@ -179,7 +179,7 @@ def expand(stmt: Any, rules: TableRules, firing: list[Rule], sql: str,
             raise _refused(f'rule "{rule.name}" of table "{rules.table}": {rule.error}')
     if getattr(stmt, "withClause", None) is not None:
         raise _refused("a write with WITH of a table with rules that write is not supported by gridpg")
-    if getattr(stmt, "returningList", None):
+    if _returns(stmt):
         raise _refused("RETURNING of a table with rules that write is not supported by gridpg")
     if isinstance(stmt, ast.InsertStmt):
         return _insert(stmt, rules, firing, sql)
@@ -404,7 +404,7 @@ def _action(action: Any, substitute: _Substitution, source_item: str, condition:
     """One action as statements reading the rule's derived table (an INSERT of several
     VALUES rows: one statement a row, in their order)."""
     action = substitute.apply(copy.deepcopy(action))
-    if getattr(action, "withClause", None) is not None or getattr(action, "returningList", None):
+    if getattr(action, "withClause", None) is not None or _returns(action):
         raise _refused("a rule action with WITH or RETURNING is not supported by gridpg")
     source = _parse_from_item(source_item)
     if isinstance(action, ast.InsertStmt):
@@ -495,6 +495,12 @@ def _default(column: Column, rules: TableRules) -> str:
         raise _refused(f'rules of "{rules.table}" read NEW.{column.name}, an identity or generated column '
                        "not given: not supported by gridpg")
     return f"({column.default})::{column.type}" if column.default else f"NULL::{column.type}"
+
+
+def _returns(node: Any) -> bool:
+    """Whether a write has a RETURNING list (pglast 8: `returningClause`)."""
+    clause = getattr(node, "returningClause", None)
+    return bool(getattr(node, "returningList", None) or (clause is not None and clause.exprs))
 
 
 def _star(select: Any) -> bool:
