@@ -1,0 +1,59 @@
+"""What the replay of PostgreSQL 18's event_trigger.sql and its neighbours found (h-regress17a).
+
+Event triggers fire on every server a DDL statement reaches, so gridpg refuses DDL while
+the function of one that may fire reads or writes a distributed table (it would read the
+catalog server's empty copy, or a datanode's shards). Every enabled event trigger counted,
+whatever its event: a `sql_drop` trigger reading a distributed table (event_trigger.sql's
+`undroppable`) refused every CREATE FUNCTION, COMMENT or CREATE TABLE, for which PostgreSQL
+never fires it (it fires only when the command dropped objects). Statements that drop and
+rewrite nothing now leave `sql_drop` and `table_rewrite` triggers out of the check; DROP
+and ALTER TABLE stay refused.
+
+Event triggers are the database's, not a schema's: the test drops its own before the
+schema goes.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+def test_a_sql_drop_trigger_reading_a_distributed_table_refuses_only_what_drops(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    s = f'"{schema}"'
+    trigger = f"r17a_undroppable_{schema}"[:60]
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {s}.undroppable (object_type text, object_identity text)")
+        conn.execute(f"INSERT INTO {s}.undroppable VALUES ('table', '{schema}.keep')")
+        conn.execute(f"""CREATE FUNCTION {s}.undroppable() RETURNS event_trigger LANGUAGE plpgsql AS $$
+            DECLARE obj record;
+            BEGIN
+              FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+                         JOIN {s}.undroppable USING (object_type, object_identity) LOOP
+                RAISE EXCEPTION 'object % cannot be dropped', obj.object_identity;
+              END LOOP;
+            END $$""")
+        conn.execute(f'CREATE EVENT TRIGGER "{trigger}" ON sql_drop EXECUTE FUNCTION {s}.undroppable()')
+        try:
+            # drop nothing: the trigger never fires (each was refused, 0A000)
+            conn.execute(f"CREATE FUNCTION {s}.f() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+            conn.execute(f"CREATE OR REPLACE FUNCTION {s}.f() RETURNS int LANGUAGE sql AS 'SELECT 2'")
+            conn.execute(f"COMMENT ON FUNCTION {s}.f() IS 'two'")
+            conn.execute(f"CREATE TYPE {s}.mood AS ENUM ('a', 'b')")
+            conn.execute(f"CREATE SEQUENCE {s}.seq")
+            conn.execute(f"CREATE TABLE {s}.keep (a int PRIMARY KEY, b text UNIQUE)")
+            conn.execute(f"GRANT SELECT ON {s}.keep TO PUBLIC")
+            assert conn.execute(f"SELECT {s}.f()").fetchone()[0] == 2
+            # may drop (or rebuild a table, dropping it on the datanodes): refused as before
+            for statement in (f"DROP TABLE {s}.keep", f"DROP FUNCTION {s}.f()",
+                              f"ALTER TABLE {s}.keep DROP COLUMN b",
+                              f"CREATE TABLE {s}.child (a int REFERENCES {s}.keep)"):
+                with pytest.raises(psycopg.errors.FeatureNotSupported, match="undroppable"):
+                    conn.execute(statement)
+            assert conn.execute(f"SELECT count(*) FROM {s}.keep").fetchone()[0] == 0
+        finally:
+            conn.execute(f'DROP EVENT TRIGGER IF EXISTS "{trigger}"')
+        conn.execute(f"DROP TABLE {s}.keep")  # PostgreSQL's answer now: no trigger
