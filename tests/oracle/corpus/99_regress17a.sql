@@ -56,3 +56,34 @@ SELECT evtname FROM pg_event_trigger ORDER BY evtname;
 SELECT count(*) FROM pg_catalog.pg_event_trigger e WHERE e.evtname LIKE 'gridpg%';
 SELECT e.evtname, pg_describe_object('pg_event_trigger'::regclass, e.oid, 0) FROM pg_event_trigger AS e ORDER BY 1;
 DROP TABLE r17a_in_code;
+
+-- brin.sql:443, brin_bloom.sql:357, brin_multi.sql:404, gin.sql:14: index maintenance
+-- functions of a distributed table's index ran on the catalog server's empty copy
+-- (answered 0, summarized nothing on the datanodes); they run on the shards' indexes now
+-- and answer the cluster's count (a block number names a page of each shard, so
+-- brin_summarize_range of one block counts ranges of several shards: compared as > 0)
+CREATE TABLE r17a_brin (a int, b text) WITH (fillfactor = 10);
+INSERT INTO r17a_brin SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g;
+CREATE INDEX r17a_brin_idx ON r17a_brin USING brin (a) WITH (pages_per_range = 1, autosummarize = off);
+INSERT INTO r17a_brin SELECT g, repeat('y', 100) FROM generate_series(3000, 3500) g;
+SELECT brin_summarize_new_values('r17a_brin_idx') > 0 AS summarized;
+SELECT brin_summarize_new_values('r17a_brin_idx');
+SELECT brin_desummarize_range('r17a_brin_idx', 0);
+SELECT brin_summarize_range('r17a_brin_idx', 0) > 0 AS summarized;
+SELECT brin_summarize_range('r17a_brin_idx', 0);
+SELECT pg_catalog.brin_summarize_new_values('r17a_brin_idx'::regclass) AS n;
+SELECT count(*) FROM r17a_brin WHERE a BETWEEN 3100 AND 3199;
+-- error
+SELECT brin_summarize_range('r17a_brin_idx', -1);
+CREATE INDEX r17a_btree ON r17a_brin (a);
+-- error
+SELECT brin_summarize_new_values('r17a_btree');
+-- error
+SELECT gin_clean_pending_list('r17a_btree');
+CREATE TABLE r17a_gin (a int[]);
+CREATE INDEX r17a_gin_idx ON r17a_gin USING gin (a) WITH (fastupdate = on, gin_pending_list_limit = 4096);
+INSERT INTO r17a_gin SELECT ARRAY[g, g + 1, g + 2] FROM generate_series(1, 3000) g;
+SELECT gin_clean_pending_list('r17a_gin_idx') > 10 AS many;
+SELECT gin_clean_pending_list('r17a_gin_idx');
+SELECT count(*) FROM r17a_gin WHERE a @> ARRAY[5];
+DROP TABLE r17a_brin, r17a_gin;
