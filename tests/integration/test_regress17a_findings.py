@@ -57,3 +57,44 @@ def test_a_sql_drop_trigger_reading_a_distributed_table_refuses_only_what_drops(
         finally:
             conn.execute(f'DROP EVENT TRIGGER IF EXISTS "{trigger}"')
         conn.execute(f"DROP TABLE {s}.keep")  # PostgreSQL's answer now: no trigger
+
+
+def _valid_everywhere(dsns: dict[str, str], index: str) -> dict[str, object]:
+    out = {}
+    for name, dsn in dsns.items():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT indisvalid FROM pg_catalog.pg_index "
+                               "WHERE indexrelid = pg_catalog.to_regclass(%s)", (index,)).fetchone()
+            out[name] = None if row is None else row[0]
+    return out
+
+
+def test_reindex_concurrently_of_an_invalid_index_after_a_failed_build(
+        gridpg_cluster: Cluster, schema: str, catalogs: dict[str, str], datanodes: dict[str, str]) -> None:
+    """create_index.sql:1313-1330. A CREATE UNIQUE INDEX CONCURRENTLY that failed on a
+    datanode (duplicate keys) leaves the index INVALID on the catalog server, dropped on the
+    datanode's shard where it failed and missing where the build never came. REINDEX INDEX
+    CONCURRENTLY rebuilt it on the catalog server first (over the empty copy: valid) and then
+    failed on the datanodes: pg_index said valid, \\d showed a unique index, while the keys
+    were duplicated (silent); once the duplicates were gone it failed for good (42P01 on the
+    datanode the build never reached). Now a failed REINDEX leaves it INVALID, as PostgreSQL
+    does, and the one after the fix builds the missing parts on every server first."""
+    table, index = f'"{schema}".tab4', f'"{schema}".ind5'
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (c1 int)")
+        conn.execute(f"INSERT INTO {table} SELECT g % 50 FROM generate_series(1, 100) g")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(f"CREATE UNIQUE INDEX CONCURRENTLY ind5 ON {table} (c1)")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(f"REINDEX INDEX CONCURRENTLY {index}")
+        assert _valid_everywhere(catalogs, index)[gridpg_cluster.topology.coordinators[0].catalog.name] is False
+        conn.execute(f"REINDEX TABLE CONCURRENTLY {table}")  # skips it, as PostgreSQL does
+        assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass",
+                            (index,)).fetchone()[0] is False
+        conn.execute(f"DELETE FROM {table} WHERE c1 IN (SELECT c1 FROM {table} GROUP BY c1 HAVING count(*) > 1)")
+        conn.execute(f"INSERT INTO {table} SELECT g FROM generate_series(1, 49) g")
+        conn.execute(f"REINDEX INDEX CONCURRENTLY {index}")
+        assert set(_valid_everywhere({**catalogs, **datanodes}, index).values()) == {True}
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(f"INSERT INTO {table} SELECT g FROM generate_series(1, 49) g")
+        assert conn.execute(f"SELECT count(*), count(DISTINCT c1) FROM {table}").fetchone() == (49, 49)
