@@ -98,3 +98,19 @@ def test_reindex_concurrently_of_an_invalid_index_after_a_failed_build(
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(f"INSERT INTO {table} SELECT g FROM generate_series(1, 49) g")
         assert conn.execute(f"SELECT count(*), count(DISTINCT c1) FROM {table}").fetchone() == (49, 49)
+
+
+def test_reindex_schema_of_the_sessions_temp_schema(gridpg_cluster: Cluster) -> None:
+    """create_index.sql:1414: `REINDEX SCHEMA CONCURRENTLY pg_temp_N` (the session's temp
+    schema, by the name pg_my_temp_schema() gives) went to the datanodes, which have no such
+    schema (3F000); it runs on the session's catalog connection, where its temp tables are."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE r17a_temp (c1 int, c2 text)")
+        conn.execute("INSERT INTO r17a_temp VALUES (1, 'foo'), (2, 'bar')")
+        conn.execute("CREATE INDEX r17a_temp_ind ON r17a_temp (c2)")
+        before = conn.execute("SELECT pg_relation_filenode('r17a_temp_ind')").fetchone()[0]
+        temp_schema = conn.execute("SELECT pg_my_temp_schema()::regnamespace::text").fetchone()[0]
+        conn.execute(f'REINDEX SCHEMA CONCURRENTLY "{temp_schema}"')
+        assert conn.execute("SELECT pg_relation_filenode('r17a_temp_ind')").fetchone()[0] != before
+        conn.execute(f'REINDEX SCHEMA "{temp_schema}"')
+        assert conn.execute("SELECT count(*) FROM r17a_temp WHERE c2 = 'bar'").fetchone()[0] == 1
