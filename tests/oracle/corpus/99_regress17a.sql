@@ -87,3 +87,23 @@ SELECT gin_clean_pending_list('r17a_gin_idx') > 10 AS many;
 SELECT gin_clean_pending_list('r17a_gin_idx');
 SELECT count(*) FROM r17a_gin WHERE a @> ARRAY[5];
 DROP TABLE r17a_brin, r17a_gin;
+
+-- create_index.sql:607 (beside the files of this pass): a key swapped for another in one
+-- ALTER TABLE, DROP CONSTRAINT beside ADD CONSTRAINT ... USING INDEX, on a HASH table
+-- (0A000 from the datanodes, whose table is partitioned); then 614's 2BP01
+CREATE TABLE r17a_cwi (a int, b varchar(10), c char);
+INSERT INTO r17a_cwi VALUES (1, 2), (3, 4), (5, 6);
+CREATE UNIQUE INDEX r17a_cwi_uniq_idx ON r17a_cwi (a, b);
+ALTER TABLE r17a_cwi ADD PRIMARY KEY USING INDEX r17a_cwi_uniq_idx;
+CREATE UNIQUE INDEX r17a_cwi_uniq2_idx ON r17a_cwi (b, a);
+ALTER TABLE r17a_cwi DROP CONSTRAINT r17a_cwi_uniq_idx,
+  ADD CONSTRAINT r17a_cwi_replaced_pkey PRIMARY KEY USING INDEX r17a_cwi_uniq2_idx;
+SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = 'r17a_cwi'::regclass ORDER BY conname;
+-- error
+DROP INDEX r17a_cwi_replaced_pkey;
+-- error
+INSERT INTO r17a_cwi VALUES (1, 2);
+-- error
+ALTER TABLE r17a_cwi DROP CONSTRAINT r17a_nope, ADD UNIQUE USING INDEX r17a_cwi_replaced_pkey;
+DROP TABLE r17a_cwi;
