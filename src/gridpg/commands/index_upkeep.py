@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import splice
+from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ async def rewrite(dispatcher: Dispatcher, sql: str) -> str:
     too, and answered with the catalog server's count plus theirs."""
     calls = plan_sizes.find_calls(sql, FUNCTIONS)
     snapshot = dispatcher.runner.snapshot()
-    if not calls or not any(t.groups for t in snapshot.tables):
+    if not calls or not any(t.groups for t in snapshot.tables) or _explains_only(sql):
         return sql
     replacements = []
     for call in calls:
@@ -93,6 +94,21 @@ async def rewrite(dispatcher: Dispatcher, sql: str) -> str:
         text = f"{total}::pg_catalog.{answer_type}"
         replacements.append((call.start, call.end, f"{text} AS {quote_ident(call.alias)}" if call.alias else text))
     return splice(sql, replacements) if replacements else sql
+
+
+def _explains_only(sql: str) -> bool:
+    """EXPLAIN without ANALYZE: the calls are planned, not run."""
+    tree = sqlparse.parse_tree(sql)
+    body = tree.get("ExplainStmt")
+    if not isinstance(body, dict):
+        return False
+    for option in body.get("options") or []:
+        element = option.get("DefElem") or {}
+        if element.get("defname") == "analyze":
+            arg = element.get("arg") or {}
+            value = str((arg.get("String") or {}).get("sval") or (arg.get("Boolean") or {}).get("boolval", True))
+            return value.lower() in ("false", "off", "0")
+    return True
 
 
 async def _node_query(dispatcher: Dispatcher, group: str, sql: str) -> list[tuple[str | None, ...]]:
