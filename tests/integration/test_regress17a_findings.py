@@ -114,3 +114,22 @@ def test_reindex_schema_of_the_sessions_temp_schema(gridpg_cluster: Cluster) -> 
         assert conn.execute("SELECT pg_relation_filenode('r17a_temp_ind')").fetchone()[0] != before
         conn.execute(f'REINDEX SCHEMA "{temp_schema}"')
         assert conn.execute("SELECT count(*) FROM r17a_temp WHERE c2 = 'bar'").fetchone()[0] == 1
+
+
+def test_code_calling_index_maintenance_functions_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """brin_summarize_new_values() and its kin in a DO block, function or view run on the
+    catalog server, whose index of a distributed table is the empty copy's: 0, nothing
+    summarized, silently. Refused at CREATE (0A000), as the size functions are; the call in
+    a statement of its own runs on the shards' indexes."""
+    s = f'"{schema}"'
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {s}.b (a int)")
+        conn.execute(f"CREATE INDEX b_idx ON {s}.b USING brin (a)")
+        for statement in (
+                f"DO $$ BEGIN PERFORM brin_summarize_new_values('{schema}.b_idx'); END $$",
+                (f"CREATE FUNCTION {s}.m() RETURNS int LANGUAGE sql AS "
+                 f"$$ SELECT brin_summarize_new_values('{schema}.b_idx') $$"),
+                f"CREATE VIEW {s}.v AS SELECT pg_catalog.gin_clean_pending_list('{schema}.b_idx') AS n"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="inside a function"):
+                conn.execute(statement)
+        assert conn.execute(f"SELECT brin_summarize_new_values('{schema}.b_idx')").fetchone()[0] == 0

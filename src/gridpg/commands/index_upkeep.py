@@ -13,7 +13,9 @@ server's answer plus the leaves' (one copy of a REPLICATION table counts): the n
 ranges summarized or pending-list pages cleaned over the cluster's physical indexes, not
 one PostgreSQL's (a block number names a page of each shard, as the sizes are the
 shards'). A call whose argument varies per row is refused (0A000) while distributed
-tables exist. No I/O in the parsing; the rest runs on the statement's connections.
+tables exist, and so is code that calls one (a function, DO block, view, ... runs on the
+catalog server: refused at CREATE, as the size functions are). No I/O in the parsing; the
+rest runs on the statement's connections.
 """
 
 from __future__ import annotations
@@ -56,6 +58,22 @@ def mentions(sql: str) -> bool:
     """A cheap test before parsing."""
     lowered = sql.lower()
     return "brin_summarize" in lowered or "brin_desummarize" in lowered or "gin_clean_pending_list" in lowered
+
+
+def ensure_not_in_stored_code(sql: str) -> None:
+    """Refuse a function, procedure, DO block, view, rule, trigger or policy calling one of
+    them: its statements run on the catalog server, whose index is the empty copy's (nothing
+    summarized on the datanodes, 0 answered, without an error)."""
+    tree = sqlparse.parse_tree(sql)
+    name = (plan_sizes.called_in_body(sql, FUNCTIONS) if "ViewStmt" in tree
+            else plan_sizes.stored_call(sql, FUNCTIONS))
+    if name is not None:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f"{name}() inside a function, procedure, DO block, view, rule or policy is not supported "
+                      "by gridpg",
+                      detail="Such code runs on the catalog server, which holds distributed tables and their "
+                             "indexes empty.",
+                      hint=f"Call {name}() in a statement of its own: it then runs on every shard's index.")
 
 
 async def rewrite(dispatcher: Dispatcher, sql: str) -> str:

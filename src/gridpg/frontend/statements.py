@@ -1533,9 +1533,11 @@ class StatementRunner:
             else:
                 request = replace(request, sql=await sizes.rewrite(
                     self.dispatcher, request.sql, self._reads_distributed(request.sql)))
-        if index_upkeep.mentions(request.sql) and not plan_sizes.stores_code(request.sql) \
-                and not plan_sizes.is_prepare(request.sql):  # run where the index's rows are
-            request = replace(request, sql=await index_upkeep.rewrite(self.dispatcher, request.sql))
+        if index_upkeep.mentions(request.sql) and not plan_sizes.is_prepare(request.sql):
+            if plan_sizes.stores_code(request.sql):  # it would run on the catalog server's empty index
+                index_upkeep.ensure_not_in_stored_code(request.sql)
+            else:  # run where the index's rows are
+                request = replace(request, sql=await index_upkeep.rewrite(self.dispatcher, request.sql))
         if dump_view.is_dump_client(self.settings):
             if dump_view.reads_hidden(request.sql):
                 request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))

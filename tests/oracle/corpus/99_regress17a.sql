@@ -73,6 +73,12 @@ SELECT brin_summarize_range('r17a_brin_idx', 0) > 0 AS summarized;
 SELECT brin_summarize_range('r17a_brin_idx', 0);
 SELECT pg_catalog.brin_summarize_new_values('r17a_brin_idx'::regclass) AS n;
 SELECT count(*) FROM r17a_brin WHERE a BETWEEN 3100 AND 3199;
+-- a prepared statement's call runs at each EXECUTE
+INSERT INTO r17a_brin SELECT g, repeat('z', 100) FROM generate_series(4000, 4300) g;
+PREPARE r17a_summarize AS SELECT brin_summarize_new_values('r17a_brin_idx') > 0 AS summarized;
+EXECUTE r17a_summarize;
+EXECUTE r17a_summarize;
+DEALLOCATE r17a_summarize;
 -- error
 SELECT brin_summarize_range('r17a_brin_idx', -1);
 CREATE INDEX r17a_btree ON r17a_brin (a);
