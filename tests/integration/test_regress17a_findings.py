@@ -133,3 +133,17 @@ def test_code_calling_index_maintenance_functions_is_refused(gridpg_cluster: Clu
             with pytest.raises(psycopg.errors.FeatureNotSupported, match="inside a function"):
                 conn.execute(statement)
         assert conn.execute(f"SELECT brin_summarize_new_values('{schema}.b_idx')").fetchone()[0] == 0
+
+
+def test_create_table_relays_postgresqls_notices_once(gridpg_cluster: Cluster, schema: str) -> None:
+    """CREATE TABLE ran on the catalog servers without relaying their notices: an event
+    trigger's RAISE NOTICE (event_trigger.sql's `regress_event_trigger_report_end`) and
+    PostgreSQL's own ("merging column ... with inherited definition") were lost; the other
+    DDL relayed them. The coordinator's own catalog server speaks, once."""
+    s = f'"{schema}"'
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        notices: list[str] = []
+        conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
+        conn.execute(f"CREATE TABLE {s}.par (a int, b text)")
+        conn.execute(f"CREATE TABLE {s}.chi (a int, c int) INHERITS ({s}.par)")
+        assert notices == ['merging column "a" with inherited definition']
