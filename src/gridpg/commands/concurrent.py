@@ -19,6 +19,7 @@ one is attached.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pglast.stream import RawStream
@@ -63,12 +64,15 @@ async def run(ddl: DdlRunner, request: ExecRequest, kind: str, words: str,
         _ensure_unique_key_fits(parse_sql(request.sql)[0].stmt, tables[0])
     done: list[str] = []
     own = ddl.coord.catalog_node
+    invalid = await _invalid_indexes(ddl, own, request.sql) if kind == "ReindexStmt" else Invalid([], None)
     tag = await _on_node(ddl, own, request.sql, done, words)
     sql = request.sql
     if kind == "IndexStmt" and tables:
         sql = await _named_index(ddl, own, request.sql, tables[0])
     try:
         for group in groups:
+            if invalid.definition is not None:
+                await _complete_index(ddl, group, invalid.definition, list(done), words)
             if kind == "IndexStmt" and tables and tables[0].method == "hash":
                 await _index_on_partitioned(ddl, group, sql, done, words)
             elif kind == "DropStmt":
@@ -76,10 +80,15 @@ async def run(ddl: DdlRunner, request: ExecRequest, kind: str, words: str,
             else:
                 await _on_node(ddl, group, sql, done, words)
         for node in [n for n in ddl.catalog_nodes() if n != own]:
+            if invalid.definition is not None:
+                await _complete_index(ddl, node, invalid.definition, list(done), words, catalog=True)
             await _on_node(ddl, node, sql, done, words)
     except PgError:
         if kind == "IndexStmt" and tables:
             await _mark_invalid(ddl, own, sql, tables[0])
+            await ddl.coord.metadata_changed()
+        if invalid.names:
+            await _mark_names_invalid(ddl, own, invalid.names)
             await ddl.coord.metadata_changed()
         raise
     await ddl.coord.metadata_changed()
@@ -165,6 +174,71 @@ async def _mark_invalid(ddl: DdlRunner, node: str, sql: str, table: Any) -> None
     try:
         await conn.simple_query("UPDATE pg_catalog.pg_index SET indisvalid = false "
                                 f"WHERE indexrelid = pg_catalog.to_regclass({index})")
+    except PgError:
+        pass  # the datanode's error is the one the client needs
+    finally:
+        ddl.coord.pools.pool(node).release(conn)
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """The indexes INVALID on the coordinator's catalog server before a REINDEX CONCURRENTLY
+    (qualified names: REINDEX CONCURRENTLY gives the rebuilt index the old one's name, not
+    its OID), and the definition of the one REINDEX INDEX names when it is among them."""
+
+    names: list[str]
+    definition: str | None
+
+
+async def _invalid_indexes(ddl: DdlRunner, node: str, sql: str) -> Invalid:
+    """REINDEX CONCURRENTLY runs on the catalog server first, where it rebuilds an INVALID
+    index over the empty copy and makes it valid; the datanodes' copy of such an index may
+    be invalid, lack shards' indexes (a failed CREATE INDEX CONCURRENTLY drops the leaf it
+    failed on) or be missing on groups the build never reached. Read before it runs."""
+    stmt = parse_sql(sql)[0].stmt
+    named = ""
+    if stmt.kind.name == "REINDEX_OBJECT_INDEX" and stmt.relation is not None:
+        named = quote_qualified(stmt.relation.schemaname, stmt.relation.relname)
+    pool = ddl.coord.pools.pool(node)
+    conn = await pool.acquire()
+    try:
+        await ddl.runner._setup_connection(conn)  # the session's search_path names the index
+        rows = await conn.query(
+            "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+            f"i.indexrelid = pg_catalog.to_regclass({quote_literal(named)}), pg_catalog.pg_get_indexdef(i.indexrelid) "
+            "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid")
+    finally:
+        pool.release(conn)
+    definition = next((r[2] for r in rows if r[1] == "t"), None)
+    return Invalid([r[0] or "" for r in rows], definition)
+
+
+async def _complete_index(ddl: DdlRunner, node: str, definition: str, done: list[str], words: str,
+                          catalog: bool = False) -> None:
+    """The index REINDEX INDEX CONCURRENTLY rebuilds, built on `node` where it is missing
+    (CREATE INDEX CONCURRENTLY IF NOT EXISTS from the catalog's definition; on a HASH table's
+    partitioned index on a datanode, the shards' indexes that are missing, each attached),
+    so that the REINDEX after it finds it whole."""
+    stmt = parse_sql(definition)[0].stmt
+    stmt.concurrent, stmt.if_not_exists = True, True
+    sql = RawStream()(stmt)
+    table = ddl.snapshot.table(stmt.relation.schemaname or "", stmt.relation.relname)
+    if table is not None and table.method == "hash" and not catalog:
+        await _index_on_partitioned(ddl, node, sql, done, words)
+    else:
+        await _on_node(ddl, node, sql, done, words)
+
+
+async def _mark_names_invalid(ddl: DdlRunner, node: str, names: list[str]) -> None:
+    """After a failed REINDEX CONCURRENTLY: the indexes that were INVALID before it made
+    INVALID again on the catalog server (PostgreSQL keeps the old index when the rebuild
+    fails); the catalog's rebuild over the empty copy had made them valid while a datanode's
+    copy held duplicate keys or was missing: pg_index said valid, \\d showed a unique index."""
+    listed = ", ".join(f"pg_catalog.to_regclass({quote_literal(n)})" for n in names)
+    conn = await ddl.coord.internal_acquire(node)
+    try:
+        await conn.simple_query(f"UPDATE pg_catalog.pg_index SET indisvalid = false WHERE indexrelid IN ({listed})")
     except PgError:
         pass  # the datanode's error is the one the client needs
     finally:

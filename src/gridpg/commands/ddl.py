@@ -183,18 +183,26 @@ class DdlRunner:
         the datanodes run it: a HASH table is partitioned there, where PostgreSQL has no
         USING INDEX (0A000), so the index is dropped and the constraint added as the catalog
         server now defines it (the index built again, under the statement's lock). A table
-        that is not partitioned on the node takes the statement as written. None when the
-        statement is not only such commands."""
+        that is not partitioned on the node takes the statement as written. DROP CONSTRAINT
+        subcommands beside them (swapping a key for another: create_index.sql:607) run first,
+        as PostgreSQL's ALTER TABLE drops before it adds. None when the statement is not only
+        such commands."""
         body = parse_tree(sql).get("AlterTableStmt") or {}
         cmds = [c.get("AlterTableCmd", {}) for c in body.get("cmds") or []]
         adds = [((c.get("def") or {}).get("Constraint") or {}) for c in cmds if c.get("subtype") == "AT_AddConstraint"]
-        if not adds or len(adds) != len(cmds) or not all(a.get("indexname") for a in adds) or "$gridpg_" in sql:
+        drops = [c for c in cmds if c.get("subtype") == "AT_DropConstraint"]
+        if not adds or len(adds) + len(drops) != len(cmds) or not all(a.get("indexname") for a in adds) \
+                or "$gridpg_" in sql:
             return None
         relation = body["relation"]
         table = quote_qualified(relation.get("schemaname"), relation["relname"])
         own = await self.conn(self.coord.catalog_node)
         steps = [(f"IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass("
                   f"{quote_literal(table)})) <> 'p' THEN EXECUTE {quote_literal(sql)}; RETURN; END IF;")]
+        if drops:
+            stmt = parse_sql(sql)[0].stmt
+            stmt.cmds = tuple(c for c in stmt.cmds if c.subtype == enums.AlterTableType.AT_DropConstraint)
+            steps.append(f"EXECUTE {quote_literal(RawStream()(stmt))};")
         for add in adds:
             name = add.get("conname") or add["indexname"]
             rows = await own.query(
@@ -524,7 +532,11 @@ class DdlRunner:
                 body = tree["CreateStmt"]
         own = await self.conn(self.coord.catalog_node)
         for node in self.catalog_nodes():
-            await (await self.conn(node)).simple_query(sql)
+            conn = await self.conn(node)
+            conn.notices.clear()
+            await conn.simple_query(sql)
+            if conn is own:  # PostgreSQL's notices ("merging column", an event trigger's), once
+                self._relay_notices(conn)
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
         parents = await partitions.parents_of(own, schema, name)
         if parents:

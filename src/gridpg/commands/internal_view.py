@@ -10,10 +10,12 @@ PostgreSQL finds one (PostgreSQL's subselect.sql:1117), and `information_schema.
 `columns` listed every shadow as a FOREIGN table. A client's SELECT reads, in place of
 
   pg_namespace, pg_class, pg_type, pg_attribute, pg_foreign_table, pg_tables,
-  information_schema.schemata, information_schema.tables, information_schema.columns
+  pg_event_trigger, information_schema.schemata, information_schema.tables,
+  information_schema.columns
 
 (unqualified or schema-qualified), a subquery of the same catalog without the rows of those
-schemas, so the user's query runs unchanged otherwise; their OIDs still resolve
+schemas (pg_event_trigger: without the loopback's own event triggers `gridpg_loopback_*`,
+which PostgreSQL's event_trigger.sql:603 listed beside the user's), so the user's query runs unchanged otherwise; their OIDs still resolve
 (`'x'::regclass`, `pg_table_is_visible`). psql's `\\d` family, ORMs' introspection and
 `information_schema` reads then see what PostgreSQL would. The schema `gridpg` (gridpg's
 metadata: `gridpg.dist_table`, the `pgxc_*` views) stays visible, as Citus's `pg_dist_*`
@@ -60,6 +62,9 @@ SUBSTITUTES: dict[tuple[str, str], str] = {
         f"(SELECT * FROM pg_catalog.pg_attribute gp_x WHERE gp_x.attrelid NOT IN {_HIDDEN_RELATIONS})",
     ("pg_catalog", "pg_foreign_table"):
         f"(SELECT * FROM pg_catalog.pg_foreign_table gp_x WHERE gp_x.ftrelid NOT IN {_HIDDEN_RELATIONS})",
+    ("pg_catalog", "pg_event_trigger"):  # the loopback's DDL capture (executor/code_ddl.py)
+        "(SELECT * FROM pg_catalog.pg_event_trigger gp_x WHERE NOT "
+        "pg_catalog.starts_with(gp_x.evtname::text, 'gridpg_loopback_'))",
     ("pg_catalog", "pg_tables"):
         "(SELECT * FROM pg_catalog.pg_tables gp_x WHERE NOT " + _HIDDEN_NAMES.format(col="schemaname") + ")",
     ("information_schema", "schemata"):

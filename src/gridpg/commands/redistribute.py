@@ -741,7 +741,8 @@ async def _place_converted(dispatcher: Dispatcher, ddl: Any, staging: BackendCon
     if convert.in_place and old_placement and _placement_of(dispatcher, table) == old_placement:
         for group in old_groups:
             await (await ddl.conn(group)).simple_query(
-                f"INSERT INTO {qualified} ({listed}) OVERRIDING SYSTEM VALUE SELECT {listed} FROM {convert.scratch}; "
+                f"INSERT INTO {qualified}{_column_list(names)} OVERRIDING SYSTEM VALUE SELECT {listed} "
+                f"FROM {convert.scratch}; "
                 f"DROP TABLE {convert.scratch}")
         return
     await copy_rows_to_catalog(dispatcher, [(g, f"SELECT {listed} FROM {convert.scratch}") for g in old_groups],
@@ -764,7 +765,7 @@ async def _route_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnecti
         for chunk in chunks:
             yield chunk
 
-    copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
+    copy_sql = f"COPY {qualified}{_column_list(names)} FROM STDIN"
     await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
 
 
@@ -791,10 +792,16 @@ async def _pump_rows(dispatcher: Dispatcher, ddl: Any, staging: BackendConnectio
         parts = {g: f"{parts[g]} WHERE {split} IN ({', '.join(map(str, r))})" for g, r in mine.items() if r}
     elif table.method != "replication":
         return False
-    into = f"{qualified} ({', '.join(quote_ident(n) for n in names)})"
+    into = f"{qualified}{_column_list(names)}"
     for group, part in parts.items():
         await pump(staging, [await ddl.conn(group)], part, into)
     return True
+
+
+def _column_list(names: list[str]) -> str:
+    """` (a, b)` after a table's name in COPY or INSERT; nothing for a table without
+    columns (its last one dropped), where `()` is a syntax error and the rows are empty."""
+    return f" ({', '.join(quote_ident(n) for n in names)})" if names else ""
 
 
 async def _staging_types(catalog: BackendConnection, staging: BackendConnection, qualified: str) -> dict[str, str]:
@@ -810,6 +817,8 @@ async def _staging_types(catalog: BackendConnection, staging: BackendConnection,
         f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(qualified)}) AND a.attnum > 0 "
         "AND NOT a.attisdropped")
     oids = {int(r[1] or 0) for r in rows} | {int(r[2] or 0) for r in rows}
+    if not oids:  # a table whose last column was dropped
+        return {}
     seen = await staging.query(f"SELECT oid FROM pg_catalog.pg_type WHERE oid IN ({', '.join(map(str, oids))})")
     visible = {int(r[0] or 0) for r in seen}
     staged: dict[str, str] = {}

@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
 SCRATCH_SCHEMA = "gridpg_shards"
 # Subcommands that may come with the type change: they change the catalog's definition
-# only, which the rebuilt table takes (Django writes the type change alone).
-_DEFINITION_ONLY = {"AT_ColumnDefault", "AT_SetNotNull", "AT_DropNotNull"}
+# only, which the rebuilt table takes (Django writes the type change alone). DROP IDENTITY
+# too: the rows keep their values, the GTM's sequence goes (commands/sequences.py).
+_DEFINITION_ONLY = {"AT_ColumnDefault", "AT_SetNotNull", "AT_DropNotNull", "AT_DropIdentity"}
 # PostgreSQL's hash opfamilies whose members hash equal values alike (integer_ops,
 # text_ops). `name` is left out as a target: the cast to it truncates at 63 bytes.
 _HASH_FAMILY = {"int2": "integer", "int4": "integer", "int8": "integer",

@@ -229,7 +229,7 @@ async def _served(dispatcher: Dispatcher, sql: str) -> str:
     functions answering the cluster's sizes now. The statement runs on the executor
     directly, where the datanodes' copies of the sequences answered such calls (values the
     GTM hands out again, another session's lastval), and the sizes were the PREPARE's."""
-    from gridpg.commands import sequences, sizes
+    from gridpg.commands import index_upkeep, sequences, sizes
     from gridpg.planner import sizes as plan_sizes
     from gridpg.planner.calls import mentions_sequence_call
 
@@ -238,6 +238,8 @@ async def _served(dispatcher: Dispatcher, sql: str) -> str:
         sequences.ensure_supported(sql, dispatcher.runner._is_distributed)
     if plan_sizes.mentions(sql):
         sql = await sizes.rewrite(dispatcher, sql, _reads_distributed(dispatcher, sqlparse.parse_tree(sql)))
+    if index_upkeep.mentions(sql):  # on the shards' indexes, at each EXECUTE
+        sql = await index_upkeep.rewrite(dispatcher, sql)
     return sql
 
 

@@ -512,7 +512,7 @@ def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[Backend
     return make
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
-_EVENT_SQL = ("SELECT evtfoid FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
+_EVENT_SQL = ("SELECT evtfoid, evtevent FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
               "AND evtname NOT LIKE 'gridpg\\_loopback\\_%'")
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
                  "AND n.nspname NOT LIKE 'pg\\_toast%' "
@@ -617,7 +617,8 @@ class _Registry:
     delegated: dict[str, dict[int, Delegation]] = field(default_factory=dict)  # distributed functions
     delegable: dict[int, str | None] = field(default_factory=dict)  # why not, by oid
     by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
-    event_functions: frozenset[int] = frozenset()  # functions of enabled event triggers
+    # functions of enabled event triggers -> the events they fire on
+    event_functions: dict[int, frozenset[str]] = field(default_factory=dict)
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...], str | None], Any] = field(default_factory=dict)
@@ -1087,7 +1088,10 @@ class RoutineGuard:
                 if name and oid and oid != "0":
                     operators.setdefault(name, set()).add(int(oid))
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
-            events = frozenset(int(r[0]) for r in await conn.query(_EVENT_SQL) if r[0])
+            events: dict[int, frozenset[str]] = {}
+            for oid, event in await conn.query(_EVENT_SQL):
+                if oid:
+                    events[int(oid)] = events.get(int(oid), frozenset()) | {event or ""}
             with_triggers = row_triggers_at | statement_triggers_at
             fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = {}
             for p_schema, p_name, c_schema, c_name, on_delete, on_update in await conn.query(_FK_ACTIONS_SQL):
@@ -1641,10 +1645,10 @@ class RoutineGuard:
         if "search_path" in sql.lower():  # set_config() beside a call: any schema's tables
             path = wide_path(snapshot, path)
         kind = sqlparse.node_type(tree)
-        if _DDL_WORD.match(sql.lower()) and registry.event_functions and not _on_event_triggers(tree):
+        fired_events = _event_functions_fired(tree, registry) if _DDL_WORD.match(sql.lower()) else set()
+        if fired_events:
             # Event triggers fire on every server the DDL reaches.
-            error = await self._walk(dispatcher, registry, set(registry.event_functions), set(),
-                                     path, resolve)
+            error = await self._walk(dispatcher, registry, fired_events, set(), path, resolve)
             if error is not None:
                 return error
         if kind in DEFINITIONS:
@@ -2104,6 +2108,44 @@ def _uses_default(kind: str, stmt: dict[str, Any]) -> Callable[[str], bool]:
         return (lambda column: True) if kind == "InsertStmt" else (lambda column: False)
     listed = {str(c.get("ResTarget", {}).get("name") or c.get("String", {}).get("sval", "")) for c in cols}
     return lambda column: column not in listed
+
+
+# Statements that drop nothing and rewrite no table, in PostgreSQL and in what gridpg runs
+# for them on any server: sql_drop and table_rewrite event triggers do not fire for them
+# (PostgreSQL fires sql_drop only when the command dropped objects). CREATE TABLE, CREATE
+# INDEX, ALTER TABLE, CREATE VIEW are not among them: gridpg may rebuild a table for them
+# (a foreign key's parent made a REPLICATION table, a unique key without the distribution
+# column), dropping the old one on the datanodes.
+_NEITHER_DROPS_NOR_REWRITES = frozenset({
+    "CreateFunctionStmt", "AlterFunctionStmt", "CommentStmt", "GrantStmt", "SecLabelStmt", "DefineStmt",
+    "CreateEnumStmt", "CompositeTypeStmt", "CreateDomainStmt", "CreateSeqStmt", "CreateCastStmt",
+    "CreateTrigStmt", "CreatePolicyStmt", "CreateStatsStmt",
+})
+_DROP_OR_REWRITE_EVENTS = frozenset({"sql_drop", "table_rewrite"})
+
+
+def _event_functions_fired(tree: dict[str, Any], registry: _Registry) -> set[int]:
+    """The functions of the enabled event triggers a DDL statement may fire: none for
+    statements on event triggers; without sql_drop and table_rewrite ones for statements
+    that drop and rewrite nothing (a sql_drop trigger reading a distributed table refused
+    every CREATE FUNCTION, event_trigger.sql:241)."""
+    if not registry.event_functions or _on_event_triggers(tree):
+        return set()
+    kind = sqlparse.node_type(tree)
+    quiet = kind in _NEITHER_DROPS_NOR_REWRITES or (
+        kind == "CreateSchemaStmt" and not tree[kind].get("schemaElts")) or _creates_lone_table(tree)
+    return {oid for oid, events in registry.event_functions.items()
+            if not quiet or events - _DROP_OR_REWRITE_EVENTS}
+
+
+def _creates_lone_table(tree: dict[str, Any]) -> bool:
+    """CREATE TABLE of a table without foreign keys, parent or partition bound: gridpg
+    places it as it creates it, rebuilding no other table."""
+    body = tree.get("CreateStmt")
+    if not isinstance(body, dict) or body.get("partbound") or body.get("inhRelations"):
+        return False
+    return not any(isinstance(node, dict) and (node.get("Constraint") or {}).get("contype") == "CONSTR_FOREIGN"
+                   for node in analyze._walk(body))
 
 
 def _on_event_triggers(tree: dict[str, Any]) -> bool:

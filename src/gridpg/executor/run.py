@@ -502,6 +502,15 @@ async def _session_temp_only(dispatcher: Dispatcher, sql: str, plan: Any) -> boo
     if plan.kind in ("CreateSeqStmt", "ViewStmt"):
         return creates_temp(sql)
     body = plan.tree[plan.kind]
+    if plan.kind == "ReindexStmt" and body.get("kind") == "REINDEX_OBJECT_SCHEMA":
+        # REINDEX SCHEMA pg_temp_N: the session's temp relations, on its catalog connection
+        # (the datanodes have no such schema: 3F000, create_index.sql:1414)
+        if not dispatcher.runner.temps.pinned or not str(body.get("name") or "").startswith("pg_temp"):
+            return False
+        conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+        rows = await conn.query("SELECT n.oid = pg_catalog.pg_my_temp_schema() FROM pg_catalog.pg_namespace n "
+                                f"WHERE n.nspname = {quote_literal(str(body.get('name')))}")
+        return bool(rows) and rows[0][0] == "t"
     if plan.kind != "DropStmt" or body.get("removeType") not in ("OBJECT_SEQUENCE", "OBJECT_VIEW"):
         return False
     if not dispatcher.runner.temps.pinned:

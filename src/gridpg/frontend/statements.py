@@ -24,6 +24,7 @@ from gridpg.commands import (
     citus_views,
     databases,
     dump_view,
+    index_upkeep,
     internal_view,
     sequences,
     sizes,
@@ -927,6 +928,7 @@ class StatementRunner:
         lowered = sql.lower()
         if sqlparse.may_change_session_state(sql) or prepared.reads_prepared_view(sql) \
                 or citus_views.reads_views(sql) or plan_sizes.mentions(sql) or table_stats.reads_views(sql) or internal_view.mentions(sql) \
+                or index_upkeep.mentions(sql) \
                 or bool(tableoid_oids.bare_targets(sql)) or "prepared_statements" in lowered or "advisory" in lowered or "_backend" in lowered \
                 or sequences.is_one_row_of_calls(sql) or xact_time.has_special_input(sql) \
                 or "pg_sequence_last_value" in lowered \
@@ -1539,6 +1541,11 @@ class StatementRunner:
             else:
                 request = replace(request, sql=await sizes.rewrite(
                     self.dispatcher, request.sql, self._reads_distributed(request.sql)))
+        if index_upkeep.mentions(request.sql) and not plan_sizes.is_prepare(request.sql):
+            if plan_sizes.stores_code(request.sql):  # it would run on the catalog server's empty index
+                index_upkeep.ensure_not_in_stored_code(request.sql)
+            else:  # run where the index's rows are
+                request = replace(request, sql=await index_upkeep.rewrite(self.dispatcher, request.sql))
         if dump_view.is_dump_client(self.settings):
             if dump_view.reads_hidden(request.sql):
                 request = replace(request, sql=await dump_view.prepare(self.coord, request.sql))

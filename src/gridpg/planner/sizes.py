@@ -106,10 +106,12 @@ def is_prepare(sql: str) -> bool:
     return next(iter(tree), "") == "PrepareStmt"
 
 
-def called_in_body(body: str) -> str | None:
-    """The first size function a routine's body calls (its text: SQL or PL/pgSQL), or None.
-    Read by PostgreSQL's scanner, so names in comments and string constants do not count."""
-    if not mentions(body):
+def called_in_body(body: str, functions: Collection[str] = FUNCTIONS.keys()) -> str | None:
+    """The first size function (or of `functions`) a routine's body calls (its text: SQL or
+    PL/pgSQL), or None. Read by PostgreSQL's scanner, so names in comments and string
+    constants do not count."""
+    lowered = body.lower()
+    if not any(name in lowered for name in functions):
         return None
     try:
         toks = sqlparse.tokens(body)
@@ -117,12 +119,12 @@ def called_in_body(body: str) -> str | None:
         toks = []
     words = [body[t.start:t.end + 1].strip('"').lower() for t in toks]
     for index, word in enumerate(words[:-1]):
-        if word in FUNCTIONS and words[index + 1] == "(":
+        if word in functions and words[index + 1] == "(":
             return word
     return None
 
 
-def stored_call(sql: str) -> str | None:
+def stored_call(sql: str, functions: Collection[str] = FUNCTIONS.keys()) -> str | None:
     """The size function that code `sql` stores (or a DO block runs) calls, where the
     catalog server would answer it for its empty copies; None for a view (answered when
     read: the coordinator inlines it) or code without one."""
@@ -138,7 +140,7 @@ def stored_call(sql: str) -> str | None:
             arg = element.get("arg") or {}
             items = arg.get("List", {}).get("items") or [arg]
             texts += [i.get("String", {}).get("sval") or "" for i in items if isinstance(i, dict)]
-    return next((name for name in map(called_in_body, texts) if name), None)
+    return next((name for name in (called_in_body(t, functions) for t in texts) if name), None)
 
 
 def find_calls(sql: str, functions: Collection[str] = FUNCTIONS.keys()) -> list[SizeCall]:
