@@ -319,9 +319,13 @@ class Coordinator:
         epoch = await self.gtm.epoch_get()
         conn = await self.internal_acquire(self.catalog_node)
         try:
-            self.install_snapshot(await store.load_snapshot(conn, epoch))
+            snapshot = await store.load_snapshot(conn, epoch)
+            views, table_rules = await _load_views(conn)
+            # (views and rules with the snapshot, no wait between: a plan made for the new
+            # snapshot never sees the old rules, and is cached for the snapshot)
+            self.views, self.table_rules = views, table_rules
+            self.install_snapshot(snapshot)
             self._follow_datanodes(self.snapshot)
-            self.views, self.table_rules = await _load_views(conn)
             await self._load_type_maps(conn)
             await conn.simple_query(
                 "INSERT INTO gridpg.coordinator_state (name, epoch) VALUES "
