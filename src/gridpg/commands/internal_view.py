@@ -13,7 +13,16 @@ PostgreSQL finds one (PostgreSQL's subselect.sql:1117), and `information_schema.
   information_schema.schemata, information_schema.tables, information_schema.columns
 
 (unqualified or schema-qualified), a subquery of the same catalog without the rows of those
-schemas, so the user's query runs unchanged otherwise; their OIDs still resolve
+schemas, so the user's query runs unchanged otherwise. The loopback's foreign server, its
+user mapping (whose options hold the cluster's internal secret) and the foreign tables
+over it are left out the same way of
+
+  pg_foreign_server, pg_user_mapping, pg_user_mappings, pg_foreign_table,
+  information_schema.foreign_servers, foreign_server_options, user_mappings,
+  user_mapping_options, foreign_tables, foreign_table_options
+
+(PostgreSQL's foreign_data.sql lists them; the postgres_fdw wrapper, a member of the
+extension gridpg installs in its schema, stays listed as the extension does); their OIDs still resolve
 (`'x'::regclass`, `pg_table_is_visible`). psql's `\\d` family, ORMs' introspection and
 `information_schema` reads then see what PostgreSQL would. The schema `gridpg` (gridpg's
 metadata: `gridpg.dist_table`, the `pgxc_*` views) stays visible, as Citus's `pg_dist_*`
@@ -45,6 +54,12 @@ _HIDDEN_NAMESPACES = ("(SELECT gp_hn.oid FROM pg_catalog.pg_namespace gp_hn WHER
                       + _HIDDEN_SCHEMA.format(a="gp_hn") + ")")
 _HIDDEN_RELATIONS = ("(SELECT gp_hc.oid FROM pg_catalog.pg_class gp_hc WHERE gp_hc.relnamespace IN "
                      + _HIDDEN_NAMESPACES + ")")
+# The loopback's foreign server (executor/loopback.SERVER), its user mapping (the cluster's
+# internal secret) and the foreign tables over it: the shadows and gridpg's own
+# `gridpg.loopback_*` tables
+_LOOPBACK_SERVERS = "(SELECT gp_hs.oid FROM pg_catalog.pg_foreign_server gp_hs WHERE gp_hs.srvname = 'gridpg_loopback')"
+_LOOPBACK_TABLES = ("(SELECT gp_hf.ftrelid FROM pg_catalog.pg_foreign_table gp_hf WHERE gp_hf.ftserver IN "
+                    + _LOOPBACK_SERVERS + ")")
 _HIDDEN_NAMES = ("(gp_x.{col}::text IN ('gridpg_shards', 'gridpg_tg')"
                  " OR pg_catalog.starts_with(gp_x.{col}::text, 'gridpg_lb_'))")
 
@@ -59,7 +74,14 @@ SUBSTITUTES: dict[tuple[str, str], str] = {
     ("pg_catalog", "pg_attribute"):
         f"(SELECT * FROM pg_catalog.pg_attribute gp_x WHERE gp_x.attrelid NOT IN {_HIDDEN_RELATIONS})",
     ("pg_catalog", "pg_foreign_table"):
-        f"(SELECT * FROM pg_catalog.pg_foreign_table gp_x WHERE gp_x.ftrelid NOT IN {_HIDDEN_RELATIONS})",
+        f"(SELECT * FROM pg_catalog.pg_foreign_table gp_x WHERE gp_x.ftrelid NOT IN {_HIDDEN_RELATIONS}"
+        f" AND gp_x.ftserver NOT IN {_LOOPBACK_SERVERS})",
+    ("pg_catalog", "pg_foreign_server"):
+        "(SELECT * FROM pg_catalog.pg_foreign_server gp_x WHERE gp_x.srvname <> 'gridpg_loopback')",
+    ("pg_catalog", "pg_user_mapping"):
+        f"(SELECT * FROM pg_catalog.pg_user_mapping gp_x WHERE gp_x.umserver NOT IN {_LOOPBACK_SERVERS})",
+    ("pg_catalog", "pg_user_mappings"):
+        f"(SELECT * FROM pg_catalog.pg_user_mappings gp_x WHERE gp_x.srvid NOT IN {_LOOPBACK_SERVERS})",
     ("pg_catalog", "pg_tables"):
         "(SELECT * FROM pg_catalog.pg_tables gp_x WHERE NOT " + _HIDDEN_NAMES.format(col="schemaname") + ")",
     ("information_schema", "schemata"):
@@ -70,6 +92,15 @@ SUBSTITUTES: dict[tuple[str, str], str] = {
     ("information_schema", "columns"):
         "(SELECT * FROM information_schema.columns gp_x WHERE NOT "
         + _HIDDEN_NAMES.format(col="table_schema") + ")",
+    **{("information_schema", view): f"(SELECT * FROM information_schema.{view} gp_x "
+       "WHERE gp_x.foreign_server_name::text <> 'gridpg_loopback')"
+       for view in ("foreign_servers", "foreign_server_options", "user_mappings", "user_mapping_options",
+                    "foreign_tables")},
+    ("information_schema", "foreign_table_options"):
+        "(SELECT * FROM information_schema.foreign_table_options gp_x WHERE NOT EXISTS (SELECT FROM "
+        "pg_catalog.pg_class gp_hc JOIN pg_catalog.pg_namespace gp_hn ON gp_hn.oid = gp_hc.relnamespace "
+        f"WHERE gp_hc.oid IN {_LOOPBACK_TABLES} AND gp_hn.nspname::text = gp_x.foreign_table_schema::text "
+        "AND gp_hc.relname::text = gp_x.foreign_table_name::text))",
 }
 _NAMES = frozenset(name for _, name in SUBSTITUTES)
 _PG_NAMES = tuple(name for schema, name in SUBSTITUTES if schema == "pg_catalog")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.planner.utility import foreign_member_error
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import DistributionSpec
 
@@ -292,6 +293,8 @@ async def align_for_attach(ddl: DdlRunner, tree: dict[str, Any]) -> None:
         await ddl.runner.load_private_snapshot()
         snapshot = ddl.snapshot
         target, current = snapshot.table(*parent[:2]), snapshot.table(*child[:2])
+        if target is not None and current is None:
+            _ensure_no_foreign_member(child, parent[1], True)
         if target is None or current is None or same_distribution(target, current):
             return
         if child[2] == "p":
@@ -314,6 +317,8 @@ async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
             return
         snapshot = ddl.snapshot
         tables = [snapshot.table(*child[:2]), snapshot.table(*parent[:2])]
+        if tables[0] is None and tables[1] is not None:
+            _ensure_no_foreign_member(child, parent[1], False)
         if tables[0] is None or tables[1] is None:
             return
         if not same_distribution(tables[0], tables[1]):
@@ -323,6 +328,15 @@ async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
         for table, row in zip(tables, (child, parent), strict=True):
             if table.method == "hash" and row[2] == "r":
                 await convert_to_plain(ddl, table)
+
+
+def _ensure_no_foreign_member(child: tuple[str, str, str], parent: str, is_partition: bool) -> None:
+    """A foreign table made a member of a distributed table's tree: every datanode would
+    read the foreign rows as its own (planner/utility._ensure_no_distributed_parent, for
+    CREATE FOREIGN TABLE). (A partitioned table is distributed itself, so it never holds a
+    foreign partition.)"""
+    if child[2] == "f":
+        raise foreign_member_error(child[1], parent, is_partition)
 
 
 async def convert_to_plain(ddl: DdlRunner, table: DistTable) -> None:

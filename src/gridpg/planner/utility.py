@@ -64,6 +64,8 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
             return matview_plan
     if kind == "RuleStmt":
         _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
+    if kind == "CreateForeignTableStmt":
+        _ensure_no_distributed_parent(tree[kind].get("base") or {}, catalog, session)
     if kind in ("CreatePolicyStmt", "AlterPolicyStmt"):
         _ensure_policy_reads_whole_tables(tree[kind], catalog, session)
     if kind == "AlterTableStmt":
@@ -77,6 +79,7 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
+        or _no_inherit_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _shard_renames_per_group(clean, tree, kind, tables, snapshot)
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
                        _sequences(kind, tree))
@@ -89,6 +92,30 @@ def _ensure_on_commit_of_temp(into: dict[str, Any]) -> None:
     if into.get("onCommit", "ONCOMMIT_NOOP") != "ONCOMMIT_NOOP" \
             and (into.get("rel") or {}).get("relpersistence") != "t":
         raise PgError("42P16", "ON COMMIT can only be used on temporary tables")
+
+
+def _ensure_no_distributed_parent(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
+    """CREATE FOREIGN TABLE ... PARTITION OF / INHERITS a distributed table: the foreign
+    table would exist on every datanode of the parent, each of which reads it as its part of
+    the parent, so every read of the parent returned its rows once per node (and a write
+    routed into it ran on the node of the key's shard). Refused, never silent."""
+    for item in body.get("inhRelations") or []:
+        rel = item.get("RangeVar", item)
+        parent = catalog.resolve(analyze.RelRef(rel.get("schemaname"), rel["relname"], 0, None),
+                                 session.search_path)
+        if parent is not None:
+            raise foreign_member_error(body["relation"]["relname"], parent.name, bool(body.get("partbound")))
+
+
+def foreign_member_error(child: str, parent: str, is_partition: bool) -> PgError:
+    """The refusal of a foreign table as a partition or inheritance child of a distributed
+    table (here and in commands/partitions.py, for ATTACH PARTITION and INHERIT)."""
+    word = "a partition" if is_partition else "an inheritance child"
+    return PgError(FEATURE_NOT_SUPPORTED,
+                   f'foreign table "{child}" cannot be {word} of distributed table "{parent}" in gridpg: '
+                   "every datanode of the table would read the foreign rows as its own",
+                   hint="read the foreign table beside the distributed one (UNION ALL), or copy its rows "
+                        "into a partition")
 
 
 def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
@@ -353,6 +380,49 @@ def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, t
     without_default_index_tablespace(stmt)
     text = str(RawStream()(stmt))
     return {group: text for group in groups}
+
+
+def _no_inherit_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                          groups: list[str]) -> dict[str, str] | None:
+    """ALTER TABLE ... ADD CONSTRAINT ... NO INHERIT (CHECK, NOT NULL) of a HASH table: while
+    its datanode copy is the partitioned table the shards hang below, PostgreSQL refuses NO
+    INHERIT there (42P16) and the shards, which hold the rows, must take the constraint; so
+    the datanodes add it inheritable, as CREATE TABLE does (commands/ddl._without_no_inherit).
+    A copy already plain (the table has inheritance children) takes it as written. The
+    catalog servers keep NO INHERIT."""
+    if kind != "AlterTableStmt" or len(tables) != 1 or tables[0].method != "hash" \
+            or not _has_no_inherit(tree[kind].get("cmds")):
+        return None
+    from pglast.stream import RawStream
+
+    from gridpg.sql.parse import parse_sql
+
+    stmt = parse_sql(clean)[0].stmt
+    _without_no_inherit(stmt)
+    regclass = quote_literal(quote_qualified(tables[0].schema, tables[0].name))
+    text = (f"DO $gridpg_no_inherit$ BEGIN IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = "
+            f"pg_catalog.to_regclass({regclass})) = 'p' THEN EXECUTE {quote_literal(str(RawStream()(stmt)))}; "
+            f"ELSE EXECUTE {quote_literal(clean)}; END IF; END $gridpg_no_inherit$")
+    return {group: text for group in groups}
+
+
+def _has_no_inherit(node: Any) -> bool:
+    if isinstance(node, dict):
+        return bool(node.get("is_no_inherit")) or any(_has_no_inherit(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_no_inherit(v) for v in node)
+    return False
+
+
+def _without_no_inherit(stmt: Any) -> None:
+    from pglast import ast
+    from pglast.visitors import Visitor
+
+    class _Drop(Visitor):  # type: ignore[misc]
+        def visit_Constraint(self, _ancestors: Any, node: ast.Constraint) -> None:
+            node.is_no_inherit = False
+
+    _Drop()(stmt)
 
 
 def _names_default_index_space(node: Any) -> bool:

@@ -1,0 +1,57 @@
+"""What the seventeenth regression-replay pass (h-regress17b: foreign_data and the files of
+types, text search, encodings, system views and roles of PostgreSQL 18) found: each test
+fails on the code before it."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+def test_a_foreign_table_is_never_made_a_member_of_a_distributed_table(gridpg_cluster: Cluster,
+                                                                       schema: str) -> None:
+    """foreign_data.sql:338-378, 653-668, 788-844: a foreign table made a partition (PARTITION
+    OF, ATTACH PARTITION) or an inheritance child (INHERITS, INHERIT) of a distributed table
+    exists on every datanode of the table, each of which reads it as its own part: with
+    file_fdw, `SELECT count(*)` of a parent with one row of its own and a three-line file
+    answered 7, PostgreSQL 4, silently. Refused (0A000) before anything is made; a foreign
+    table alone, and beside the distributed one, stays as it was."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE FOREIGN DATA WRAPPER r17b_wrapper")
+        try:
+            conn.execute("CREATE SERVER r17b_server FOREIGN DATA WRAPPER r17b_wrapper")
+            conn.execute("CREATE TABLE r17b_parted (a int) PARTITION BY RANGE (a)")
+            conn.execute("CREATE TABLE r17b_parted_2 PARTITION OF r17b_parted FOR VALUES FROM (100) TO (200)")
+            conn.execute("CREATE TABLE r17b_plain (a int)")
+            conn.execute("CREATE TABLE r17b_copies (a int) DISTRIBUTE BY REPLICATION")
+            conn.execute("INSERT INTO r17b_parted VALUES (150)")
+            conn.execute("INSERT INTO r17b_plain VALUES (1)")
+            for sql in (
+                "CREATE FOREIGN TABLE r17b_f1 PARTITION OF r17b_parted FOR VALUES FROM (0) TO (100) "
+                "SERVER r17b_server",
+                "CREATE FOREIGN TABLE r17b_f2 () INHERITS (r17b_plain) SERVER r17b_server",
+                "CREATE FOREIGN TABLE r17b_f3 () INHERITS (r17b_copies) SERVER r17b_server",
+            ):
+                with pytest.raises(psycopg.errors.FeatureNotSupported,
+                                   match="cannot be an? (partition|inheritance child) of distributed table"):
+                    conn.execute(sql)
+            conn.execute("CREATE FOREIGN TABLE r17b_alone (a int) SERVER r17b_server OPTIONS (quote '~')")
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot be a partition"):
+                conn.execute("ALTER TABLE r17b_parted ATTACH PARTITION r17b_alone FOR VALUES FROM (0) TO (100)")
+            for sql in ("ALTER FOREIGN TABLE r17b_alone INHERIT r17b_plain",
+                        "ALTER TABLE r17b_alone INHERIT r17b_copies"):
+                with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot be an inheritance child"):
+                    conn.execute(sql)
+            assert conn.execute(
+                "SELECT count(*) FROM pg_inherits WHERE inhparent IN "
+                "('r17b_parted'::regclass, 'r17b_plain'::regclass, 'r17b_copies'::regclass)").fetchone() == (1,)
+            assert conn.execute("SELECT count(*) FROM r17b_parted").fetchone() == (1,)
+            assert conn.execute("SELECT count(*) FROM r17b_plain").fetchone() == (1,)
+            assert conn.execute("SELECT ftoptions FROM pg_foreign_table WHERE ftrelid = 'r17b_alone'::regclass"
+                                ).fetchone() == (["quote=~"],)
+        finally:
+            conn.execute("DROP FOREIGN DATA WRAPPER r17b_wrapper CASCADE")
+            conn.execute(f"DROP TABLE IF EXISTS {schema}.r17b_parted, {schema}.r17b_plain, {schema}.r17b_copies")
