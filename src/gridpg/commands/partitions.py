@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.planner.utility import foreign_member_error
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 from gridpg.sql.xl import DistributionSpec
 
@@ -277,6 +276,46 @@ END
 $gridpg_convert$"""
 
 
+async def ensure_no_foreign_members(ddl: DdlRunner, tree: dict[str, Any]) -> None:
+    """A foreign table made a partition (CREATE FOREIGN TABLE ... PARTITION OF, ATTACH
+    PARTITION) or an inheritance child (INHERITS, INHERIT) of a distributed table: it would
+    exist on every datanode of the table, each of which reads it as its own part, so every
+    read of the parent returned its rows once per node (foreign_data.sql). Refused once the
+    catalog servers ran the statement, so PostgreSQL's own errors (a missing column or
+    constraint, a unique index) come first; the transaction takes it back."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind == "CreateForeignTableStmt":
+        base = body.get("base") or {}
+        members = [(base.get("relation") or {}, bool(base.get("partbound")))] if base.get("inhRelations") else []
+    elif kind == "AlterTableStmt":
+        members = []
+        for item in body.get("cmds") or []:
+            cmd = item.get("AlterTableCmd", {})
+            if cmd.get("subtype") == "AT_AttachPartition":
+                members.append((cmd["def"]["PartitionCmd"]["name"], True))
+            elif cmd.get("subtype") == "AT_AddInherit":
+                members.append((body["relation"], False))
+    else:
+        return
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    for rangevar, is_partition in members:
+        qualified = quote_qualified(rangevar.get("schemaname"), rangevar["relname"])
+        rows = await conn.query(
+            "SELECT c.relname, pn.nspname, p.relname FROM pg_catalog.pg_inherits i "
+            "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent "
+            "JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace "
+            f"WHERE i.inhrelid = pg_catalog.to_regclass({quote_literal(qualified)}) AND c.relkind = 'f'")
+        for child, p_schema, p_name in rows:
+            if ddl.snapshot.table(p_schema or "", p_name or "") is not None:
+                word = "a partition" if is_partition else "an inheritance child"
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f'foreign table "{child}" cannot be {word} of distributed table "{p_name}" in '
+                              "gridpg: every datanode of the table would read the foreign rows as its own",
+                              hint="read the foreign table beside the distributed one (UNION ALL), or copy "
+                                   "its rows into a partition")
+
+
 async def align_for_attach(ddl: DdlRunner, tree: dict[str, Any]) -> None:
     """ATTACH PARTITION of a table distributed otherwise than the parent: redistribute it
     like the parent first (its rows move), so the attached partition is colocated."""
@@ -293,8 +332,6 @@ async def align_for_attach(ddl: DdlRunner, tree: dict[str, Any]) -> None:
         await ddl.runner.load_private_snapshot()
         snapshot = ddl.snapshot
         target, current = snapshot.table(*parent[:2]), snapshot.table(*child[:2])
-        if target is not None and current is None:
-            _ensure_no_foreign_member(child, parent[1], True)
         if target is None or current is None or same_distribution(target, current):
             return
         if child[2] == "p":
@@ -317,8 +354,6 @@ async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
             return
         snapshot = ddl.snapshot
         tables = [snapshot.table(*child[:2]), snapshot.table(*parent[:2])]
-        if tables[0] is None and tables[1] is not None:
-            _ensure_no_foreign_member(child, parent[1], False)
         if tables[0] is None or tables[1] is None:
             return
         if not same_distribution(tables[0], tables[1]):
@@ -328,15 +363,6 @@ async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
         for table, row in zip(tables, (child, parent), strict=True):
             if table.method == "hash" and row[2] == "r":
                 await convert_to_plain(ddl, table)
-
-
-def _ensure_no_foreign_member(child: tuple[str, str, str], parent: str, is_partition: bool) -> None:
-    """A foreign table made a member of a distributed table's tree: every datanode would
-    read the foreign rows as its own (planner/utility._ensure_no_distributed_parent, for
-    CREATE FOREIGN TABLE). (A partitioned table is distributed itself, so it never holds a
-    foreign partition.)"""
-    if child[2] == "f":
-        raise foreign_member_error(child[1], parent, is_partition)
 
 
 async def convert_to_plain(ddl: DdlRunner, table: DistTable) -> None:

@@ -64,8 +64,6 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
             return matview_plan
     if kind == "RuleStmt":
         _ensure_rule_keeps_placement(tree["RuleStmt"], catalog, session)
-    if kind == "CreateForeignTableStmt":
-        _ensure_no_distributed_parent(tree[kind].get("base") or {}, catalog, session)
     if kind in ("CreatePolicyStmt", "AlterPolicyStmt"):
         _ensure_policy_reads_whole_tables(tree[kind], catalog, session)
     if kind == "AlterTableStmt":
@@ -92,30 +90,6 @@ def _ensure_on_commit_of_temp(into: dict[str, Any]) -> None:
     if into.get("onCommit", "ONCOMMIT_NOOP") != "ONCOMMIT_NOOP" \
             and (into.get("rel") or {}).get("relpersistence") != "t":
         raise PgError("42P16", "ON COMMIT can only be used on temporary tables")
-
-
-def _ensure_no_distributed_parent(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
-    """CREATE FOREIGN TABLE ... PARTITION OF / INHERITS a distributed table: the foreign
-    table would exist on every datanode of the parent, each of which reads it as its part of
-    the parent, so every read of the parent returned its rows once per node (and a write
-    routed into it ran on the node of the key's shard). Refused, never silent."""
-    for item in body.get("inhRelations") or []:
-        rel = item.get("RangeVar", item)
-        parent = catalog.resolve(analyze.RelRef(rel.get("schemaname"), rel["relname"], 0, None),
-                                 session.search_path)
-        if parent is not None:
-            raise foreign_member_error(body["relation"]["relname"], parent.name, bool(body.get("partbound")))
-
-
-def foreign_member_error(child: str, parent: str, is_partition: bool) -> PgError:
-    """The refusal of a foreign table as a partition or inheritance child of a distributed
-    table (here and in commands/partitions.py, for ATTACH PARTITION and INHERIT)."""
-    word = "a partition" if is_partition else "an inheritance child"
-    return PgError(FEATURE_NOT_SUPPORTED,
-                   f'foreign table "{child}" cannot be {word} of distributed table "{parent}" in gridpg: '
-                   "every datanode of the table would read the foreign rows as its own",
-                   hint="read the foreign table beside the distributed one (UNION ALL), or copy its rows "
-                        "into a partition")
 
 
 def _ensure_rule_keeps_placement(body: dict[str, Any], catalog: CatalogView, session: SessionView) -> None:
