@@ -59,6 +59,30 @@ SELECT * FROM information_schema.user_mapping_options ORDER BY 1, 2, 3, 4;
 SELECT foreign_table_name, foreign_server_name FROM information_schema.foreign_tables ORDER BY 1;
 SELECT foreign_table_name, option_name, option_value FROM information_schema.foreign_table_options ORDER BY 1, 2;
 SELECT count(*) FROM pg_foreign_server s JOIN pg_foreign_table t ON t.ftserver = s.oid;
+-- foreign_data.sql:852, 855: statements PostgreSQL refuses whenever they mix a session's
+-- temp table with a permanent one gave gridpg's 0A000 ("one utility statement over
+-- temporary and other tables"); PostgreSQL's own 42809 now
+CREATE TEMP TABLE r17b_temp_parted (a int) PARTITION BY LIST (a);
+CREATE TEMP TABLE r17b_temp_plain (a int);
+CREATE TABLE r17b_perm (a int);
+CREATE TABLE r17b_perm_parted (a int) PARTITION BY LIST (a);
+CREATE TEMP TABLE r17b_temp_leaf (a int);
+-- error
+CREATE FOREIGN TABLE r17b_fpart PARTITION OF r17b_temp_parted DEFAULT SERVER r17b_srv;
+-- error
+CREATE FOREIGN TABLE r17b_fchild () INHERITS (r17b_temp_plain) SERVER r17b_srv;
+-- error
+ALTER TABLE r17b_temp_parted ATTACH PARTITION r17b_ft DEFAULT;
+-- error
+ALTER TABLE r17b_temp_parted ATTACH PARTITION r17b_perm DEFAULT;
+-- error
+ALTER TABLE r17b_perm INHERIT r17b_temp_plain;
+-- error
+ALTER TABLE r17b_perm_parted ATTACH PARTITION r17b_temp_leaf DEFAULT;
+SELECT count(*) FROM pg_inherits WHERE inhparent IN ('r17b_temp_parted'::regclass, 'r17b_temp_plain'::regclass,
+  'r17b_perm_parted'::regclass);
+DROP TABLE r17b_temp_parted, r17b_temp_plain, r17b_temp_leaf;
+DROP TABLE r17b_perm, r17b_perm_parted;
 DROP FOREIGN TABLE r17b_ft;
 DROP USER MAPPING FOR PUBLIC SERVER r17b_srv;
 DROP SERVER r17b_srv;
