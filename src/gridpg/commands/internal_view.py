@@ -31,8 +31,9 @@ tables do.
 A schema-qualified column of a substituted catalog (`pg_catalog.pg_namespace.nspname`, as
 SQLAlchemy's reflection writes; its `get_schema_names()` listed gridpg's schemas) loses its
 schema with it. Not substituted (the catalog server's rows are shown, internal ones
-included): a statement that names a system column (`xmin`, `ctid`, `tableoid`, ...; a
-subquery has none), one with a CTE of a substituted name, ONLY or TABLESAMPLE on a catalog, anything but a SELECT (EXPLAIN, DML on catalogs), other
+included): a statement that names a system column (`xmin`, `ctid`, ...; a subquery has
+none) of a substituted catalog, but for `c.tableoid` of a pg_catalog one, which becomes the
+catalog's OID (psql's `\\des+`), one with a CTE of a substituted name, ONLY or TABLESAMPLE on a catalog, anything but a SELECT (EXPLAIN, DML on catalogs), other
 catalogs and views (`pg_depend`, `pg_description`, `pg_stat_*`, `pg_views`...), and code
 running on the catalog server (functions, which read its catalogs directly). pg_dump's
 sessions see the dump view instead (commands/dump_view.py), loopback sessions the catalogs
@@ -124,14 +125,16 @@ def rewrite(sql: str) -> str:
     nodes = list(analyze._walk(tree))
     refs = [rv for rv in (n.get("RangeVar") for n in nodes if isinstance(n, dict))
             if isinstance(rv, dict) and _key(rv) in SUBSTITUTES]
-    if not refs or _names_system_column(nodes) or _has_cte_named(nodes) \
+    if not refs or _has_cte_named(nodes) \
             or any(not r.get("inh", False) for r in refs) \
             or any(isinstance(n, dict) and "RangeTableSample" in n for n in nodes):
         return sql  # (ONLY and TABLESAMPLE take a table, not a subquery)
     toks = sqlparse.tokens(sql)
     replacements = _unqualified_columns(sql, toks, nodes, refs)
-    if replacements is None:
+    tableoids = _catalog_tableoids(sql, toks, nodes, refs)
+    if replacements is None or tableoids is None:
         return sql
+    replacements += tableoids
     for ref in refs:
         start = int(ref.get("location", 0))
         name = ref["relname"]
@@ -148,13 +151,44 @@ def _key(ref: dict[str, Any]) -> tuple[str, str] | None:
     return (schema, name) if ref.get("catalogname") is None else None
 
 
-def _names_system_column(nodes: list[Any]) -> bool:
+def _catalog_tableoids(sql: str, toks: list[Any], nodes: list[Any],
+                       refs: list[dict[str, Any]]) -> list[tuple[int, int, str]] | None:
+    """Spans that make `c.tableoid` of a substituted pg_catalog table its constant OID (the
+    subquery has no system columns; psql's `\\des+` and `\\dew+` join pg_description on
+    `s.tableoid`). None when the statement names another system column of a substituted
+    catalog, or one without its relation's name, where the rewrite must not apply; system
+    columns of the statement's other relations stay as they are."""
+    names = {(r.get("alias") or {}).get("aliasname") or r["relname"]: _key(r) for r in refs}
+    outputs = set()  # output columns named after their column: the constant would rename them
     for node in nodes:
-        if isinstance(node, dict) and isinstance(node.get("ColumnRef"), dict):
-            fields = node["ColumnRef"].get("fields", [])
-            if fields and fields[-1].get("String", {}).get("sval") in SYSTEM_COLUMNS:
-                return True
-    return False
+        target = node.get("ResTarget") if isinstance(node, dict) else None
+        if isinstance(target, dict) and not target.get("name") and _is_system_column(target.get("val")):
+            outputs.add(int(target["val"]["ColumnRef"].get("location", -1)))
+    out: list[tuple[int, int, str]] = []
+    for node in nodes:
+        column = node.get("ColumnRef") if isinstance(node, dict) else None
+        fields = column.get("fields", []) if isinstance(column, dict) else []
+        if not fields or fields[-1].get("String", {}).get("sval") not in SYSTEM_COLUMNS:
+            continue
+        qualifier = fields[-2].get("String", {}).get("sval") if len(fields) == 2 else None
+        if len(fields) == 2 and qualifier not in names:
+            continue  # a relation of the statement that is not substituted
+        key = names.get(qualifier or "")
+        if key is None or key[0] != "pg_catalog" or fields[-1]["String"]["sval"] != "tableoid":
+            return None
+        start = int(column.get("location", -1))  # type: ignore[union-attr]
+        if start in outputs:
+            return None
+        last = next((t for t in toks if t.start > start and sql[t.start:t.end + 1].strip('"').lower() == "tableoid"), None)
+        if start < 0 or last is None:
+            return None
+        out.append((start, last.end + 1, f"'pg_catalog.{key[1]}'::pg_catalog.regclass::pg_catalog.oid"))
+    return out
+
+
+def _is_system_column(node: Any) -> bool:
+    fields = (node.get("ColumnRef") or {}).get("fields", []) if isinstance(node, dict) else []
+    return bool(fields) and fields[-1].get("String", {}).get("sval") in SYSTEM_COLUMNS
 
 
 def _unqualified_columns(sql: str, toks: list[Any], nodes: list[Any],

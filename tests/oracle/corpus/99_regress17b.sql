@@ -59,6 +59,17 @@ SELECT * FROM information_schema.user_mapping_options ORDER BY 1, 2, 3, 4;
 SELECT foreign_table_name, foreign_server_name FROM information_schema.foreign_tables ORDER BY 1;
 SELECT foreign_table_name, option_name, option_value FROM information_schema.foreign_table_options ORDER BY 1, 2;
 SELECT count(*) FROM pg_foreign_server s JOIN pg_foreign_table t ON t.ftserver = s.oid;
+-- psql's \des+ joins pg_description on `s.tableoid` (a system column, which kept the
+-- statement from being filtered): the loopback was listed there still
+COMMENT ON SERVER r17b_srv IS 'the server';
+SELECT s.srvname AS "Name", pg_catalog.pg_get_userbyid(s.srvowner) AS "Owner", f.fdwname AS "Foreign-data wrapper",
+  CASE WHEN srvoptions IS NULL THEN '' ELSE '(' || pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.quote_ident(option_name)
+  || ' ' || pg_catalog.quote_literal(option_value) FROM pg_catalog.pg_options_to_table(srvoptions)), ', ') || ')' END AS "FDW options",
+  d.description AS "Description"
+FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper f ON f.oid=s.srvfdw
+LEFT JOIN pg_catalog.pg_description d ON d.classoid = s.tableoid AND d.objoid = s.oid AND d.objsubid = 0
+ORDER BY 1;
+SELECT c.relname, c.tableoid = 'pg_class'::regclass AS is_class FROM pg_class c WHERE c.relname = 'r17b_items';
 -- foreign_data.sql:852, 855: statements PostgreSQL refuses whenever they mix a session's
 -- temp table with a permanent one gave gridpg's 0A000 ("one utility statement over
 -- temporary and other tables"); PostgreSQL's own 42809 now
