@@ -35,6 +35,24 @@ ALTER TABLE r17b_ni ADD CONSTRAINT r17b_ni_chk3 CHECK (c1 <> 7);
 -- error
 INSERT INTO r17b_ni_child VALUES (7, 'z', NULL, 3);
 DROP TABLE r17b_ni CASCADE;
+-- PostgreSQL 18's ALTER CONSTRAINT ... [NO] INHERIT of a not-null constraint, likewise
+CREATE TABLE r17b_nn (a int, b int NOT NULL);
+INSERT INTO r17b_nn VALUES (1, 1);
+ALTER TABLE r17b_nn ALTER CONSTRAINT r17b_nn_b_not_null NO INHERIT;
+-- error
+INSERT INTO r17b_nn VALUES (2, NULL);
+CREATE TABLE r17b_nn_child () INHERITS (r17b_nn);
+INSERT INTO r17b_nn_child VALUES (3, NULL);
+-- error
+ALTER TABLE r17b_nn ALTER CONSTRAINT r17b_nn_b_not_null INHERIT;
+DELETE FROM r17b_nn_child;
+ALTER TABLE r17b_nn ALTER CONSTRAINT r17b_nn_b_not_null INHERIT;
+-- error
+INSERT INTO r17b_nn_child VALUES (4, NULL);
+SELECT r.relname, c.conname, c.connoinherit FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+  WHERE r.relname LIKE 'r17b_nn%' AND c.contype = 'n' ORDER BY 1, 2;
+SELECT a, b FROM r17b_nn ORDER BY a;
+DROP TABLE r17b_nn CASCADE;
 
 -- foreign_data.sql:40, 41, 472-479, 879, 880: the foreign-data catalogs listed gridpg's
 -- loopback (its foreign server, its PUBLIC user mapping with the cluster's internal
