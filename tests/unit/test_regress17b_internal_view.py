@@ -10,7 +10,8 @@ from gridpg.commands import internal_view
 def test_the_foreign_data_catalogs_are_filtered() -> None:
     for catalog in ("pg_foreign_server", "pg_user_mapping", "pg_user_mappings", "pg_foreign_table",
                     "information_schema.foreign_servers", "information_schema.user_mapping_options",
-                    "information_schema.foreign_tables", "information_schema.foreign_table_options"):
+                    "information_schema.foreign_tables", "information_schema.foreign_table_options",
+                    "information_schema._pg_foreign_servers", "information_schema._pg_user_mappings"):
         out = internal_view.rewrite(f"SELECT * FROM {catalog} ORDER BY 1")
         assert "gridpg_loopback" in out, catalog
     # the wrapper is the extension's, listed as the extension is

@@ -96,7 +96,7 @@ SUBSTITUTES: dict[tuple[str, str], str] = {
     **{("information_schema", view): f"(SELECT * FROM information_schema.{view} gp_x "
        "WHERE gp_x.foreign_server_name::text <> 'gridpg_loopback')"
        for view in ("foreign_servers", "foreign_server_options", "user_mappings", "user_mapping_options",
-                    "foreign_tables")},
+                    "foreign_tables", "_pg_foreign_servers", "_pg_foreign_tables", "_pg_user_mappings")},
     ("information_schema", "foreign_table_options"):
         "(SELECT * FROM information_schema.foreign_table_options gp_x WHERE NOT EXISTS (SELECT FROM "
         "pg_catalog.pg_class gp_hc JOIN pg_catalog.pg_namespace gp_hn ON gp_hn.oid = gp_hc.relnamespace "
