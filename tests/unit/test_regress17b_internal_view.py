@@ -14,8 +14,10 @@ def test_the_foreign_data_catalogs_are_filtered() -> None:
                     "information_schema._pg_foreign_servers", "information_schema._pg_user_mappings"):
         out = internal_view.rewrite(f"SELECT * FROM {catalog} ORDER BY 1")
         assert "gridpg_loopback" in out, catalog
-    # the wrapper is the extension's, listed as the extension is
-    assert internal_view.rewrite("SELECT * FROM pg_foreign_data_wrapper") == "SELECT * FROM pg_foreign_data_wrapper"
+    for catalog in ("pg_foreign_data_wrapper", "information_schema.foreign_data_wrappers",
+                    "information_schema.foreign_data_wrapper_options"):
+        out = internal_view.rewrite(f"SELECT * FROM {catalog}")
+        assert "gp_hs.srvfdw FROM pg_catalog.pg_foreign_server gp_hs WHERE gp_hs.srvname = 'gridpg_loopback'" in out
 
 
 def test_tableoid_of_a_substituted_catalog_is_its_oid() -> None:

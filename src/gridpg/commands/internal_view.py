@@ -17,12 +17,14 @@ schemas, so the user's query runs unchanged otherwise. The loopback's foreign se
 user mapping (whose options hold the cluster's internal secret) and the foreign tables
 over it are left out the same way of
 
-  pg_foreign_server, pg_user_mapping, pg_user_mappings, pg_foreign_table,
-  information_schema.foreign_servers, foreign_server_options, user_mappings,
-  user_mapping_options, foreign_tables, foreign_table_options
+  pg_foreign_data_wrapper, pg_foreign_server, pg_user_mapping, pg_user_mappings,
+  pg_foreign_table, information_schema.foreign_data_wrappers, foreign_data_wrapper_options,
+  foreign_servers, foreign_server_options, user_mappings, user_mapping_options,
+  foreign_tables, foreign_table_options
 
-(PostgreSQL's foreign_data.sql lists them; the postgres_fdw wrapper, a member of the
-extension gridpg installs in its schema, stays listed as the extension does); their OIDs still resolve
+(PostgreSQL's foreign_data.sql lists them), the loopback's postgres_fdw wrapper with them
+(the extension gridpg installs in its schema, which a client cannot use: the datanodes have
+no postgres_fdw; `\\dx` still lists the extension, as the schema `gridpg` stays visible); their OIDs still resolve
 (`'x'::regclass`, `pg_table_is_visible`). psql's `\\d` family, ORMs' introspection and
 `information_schema` reads then see what PostgreSQL would. The schema `gridpg` (gridpg's
 metadata: `gridpg.dist_table`, the `pgxc_*` views) stays visible, as Citus's `pg_dist_*`
@@ -56,9 +58,14 @@ _HIDDEN_NAMESPACES = ("(SELECT gp_hn.oid FROM pg_catalog.pg_namespace gp_hn WHER
 _HIDDEN_RELATIONS = ("(SELECT gp_hc.oid FROM pg_catalog.pg_class gp_hc WHERE gp_hc.relnamespace IN "
                      + _HIDDEN_NAMESPACES + ")")
 # The loopback's foreign server (executor/loopback.SERVER), its user mapping (the cluster's
-# internal secret) and the foreign tables over it: the shadows and gridpg's own
-# `gridpg.loopback_*` tables
+# internal secret), the foreign tables over it (the shadows and gridpg's own
+# `gridpg.loopback_*` tables) and its wrapper (postgres_fdw, installed by gridpg in its
+# schema, where a client cannot use it: the datanodes have no postgres_fdw)
 _LOOPBACK_SERVERS = "(SELECT gp_hs.oid FROM pg_catalog.pg_foreign_server gp_hs WHERE gp_hs.srvname = 'gridpg_loopback')"
+_LOOPBACK_WRAPPERS = ("(SELECT gp_hs.srvfdw FROM pg_catalog.pg_foreign_server gp_hs "
+                      "WHERE gp_hs.srvname = 'gridpg_loopback')")
+_LOOPBACK_WRAPPER_NAMES = ("(SELECT gp_hw.fdwname::text FROM pg_catalog.pg_foreign_data_wrapper gp_hw WHERE gp_hw.oid IN "
+                           + _LOOPBACK_WRAPPERS + ")")
 _LOOPBACK_TABLES = ("(SELECT gp_hf.ftrelid FROM pg_catalog.pg_foreign_table gp_hf WHERE gp_hf.ftserver IN "
                     + _LOOPBACK_SERVERS + ")")
 _HIDDEN_NAMES = ("(gp_x.{col}::text IN ('gridpg_shards', 'gridpg_tg')"
@@ -77,6 +84,8 @@ SUBSTITUTES: dict[tuple[str, str], str] = {
     ("pg_catalog", "pg_foreign_table"):
         f"(SELECT * FROM pg_catalog.pg_foreign_table gp_x WHERE gp_x.ftrelid NOT IN {_HIDDEN_RELATIONS}"
         f" AND gp_x.ftserver NOT IN {_LOOPBACK_SERVERS})",
+    ("pg_catalog", "pg_foreign_data_wrapper"):
+        f"(SELECT * FROM pg_catalog.pg_foreign_data_wrapper gp_x WHERE gp_x.oid NOT IN {_LOOPBACK_WRAPPERS})",
     ("pg_catalog", "pg_foreign_server"):
         "(SELECT * FROM pg_catalog.pg_foreign_server gp_x WHERE gp_x.srvname <> 'gridpg_loopback')",
     ("pg_catalog", "pg_user_mapping"):
@@ -97,6 +106,9 @@ SUBSTITUTES: dict[tuple[str, str], str] = {
        "WHERE gp_x.foreign_server_name::text <> 'gridpg_loopback')"
        for view in ("foreign_servers", "foreign_server_options", "user_mappings", "user_mapping_options",
                     "foreign_tables", "_pg_foreign_servers", "_pg_foreign_tables", "_pg_user_mappings")},
+    **{("information_schema", view): f"(SELECT * FROM information_schema.{view} gp_x "
+       f"WHERE gp_x.foreign_data_wrapper_name::text NOT IN {_LOOPBACK_WRAPPER_NAMES})"
+       for view in ("foreign_data_wrappers", "foreign_data_wrapper_options", "_pg_foreign_data_wrappers")},
     ("information_schema", "foreign_table_options"):
         "(SELECT * FROM information_schema.foreign_table_options gp_x WHERE NOT EXISTS (SELECT FROM "
         "pg_catalog.pg_class gp_hc JOIN pg_catalog.pg_namespace gp_hn ON gp_hn.oid = gp_hc.relnamespace "
