@@ -55,3 +55,21 @@ def test_a_foreign_table_is_never_made_a_member_of_a_distributed_table(gridpg_cl
         finally:
             conn.execute("DROP FOREIGN DATA WRAPPER r17b_wrapper CASCADE")
             conn.execute(f"DROP TABLE IF EXISTS {schema}.r17b_parted, {schema}.r17b_plain, {schema}.r17b_copies")
+
+
+def test_a_syntax_error_is_placed_as_postgresql_places_it(gridpg_cluster: Cluster, plain_pg: str) -> None:
+    """foreign_data.sql:80, 189, 302 (psql sends the `;`): `ALTER SERVER s0;` gave "syntax
+    error at end of input" where PostgreSQL, which parses the whole query string, says
+    `at or near ";"` with the caret on it; a later statement's error in a query string had
+    its caret on the first statement, and one at the end of the input had none. Same
+    SQLSTATE before; the message and position now PostgreSQL's, from its own parser."""
+    texts = ["ALTER SERVER s0;", "SELECT 1 +;", "SELECT 1 + ; SELECT 2", "SELECT 1 +", "SELECT 1 +   ",
+             "SELECT 1; SELEC 2;", "SELECT 'é' 'b';", "SELECT 'é' ||", "CREATE FOREIGN TABLE ft1 ();"]
+
+    def outcome(dsn: str, text: str) -> tuple[bytes | None, bytes | None, bytes | None]:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            result = conn.pgconn.exec_(text.encode())
+            return (result.error_field(ord("C")), result.error_field(ord("M")), result.error_field(ord("P")))
+
+    for text in texts:
+        assert outcome(gridpg_cluster.dsn(0), text) == outcome(plain_pg, text), text
