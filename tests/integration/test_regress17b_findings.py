@@ -73,3 +73,27 @@ def test_a_syntax_error_is_placed_as_postgresql_places_it(gridpg_cluster: Cluste
 
     for text in texts:
         assert outcome(gridpg_cluster.dsn(0), text) == outcome(plain_pg, text), text
+
+
+def test_a_call_refused_after_it_ran_sends_no_answer_before_its_error(gridpg_cluster: Cluster,
+                                                                       schema: str) -> None:
+    """xmlmap.sql:33, read through psql: `SELECT query_to_xml('SELECT * FROM s.t', ...)` ran
+    on the catalog server over its empty copy of t and its answer (the XML of no rows) went
+    to the client as a complete result, followed by the refusal of the dynamic SQL (0A000):
+    psql printed the empty table, then the error. Now the error alone, as for any statement
+    that fails; the same for PL/pgSQL's EXECUTE naming the table with its schema."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE r17b_rows (k int, v text)")
+        conn.execute("INSERT INTO r17b_rows SELECT g, 'v' || g FROM generate_series(1, 5) g")
+        conn.execute(f"CREATE FUNCTION r17b_count_of(s text) RETURNS bigint LANGUAGE plpgsql AS $$ "
+                     "DECLARE n bigint; BEGIN RAISE NOTICE 'counting'; "
+                     "EXECUTE format('SELECT count(*) FROM %I.r17b_rows', s) INTO n; RETURN n; END $$")
+        for sql in (f"SELECT query_to_xml('SELECT k FROM {schema}.r17b_rows', false, false, '')",
+                    f"SELECT r17b_count_of('{schema}')"):
+            conn.pgconn.send_query(sql.encode())
+            results = []
+            while (result := conn.pgconn.get_result()) is not None:
+                results.append((result.status, result.ntuples, result.error_field(ord("C"))))
+            assert results == [(psycopg.pq.ExecStatus.FATAL_ERROR, 0, b"0A000")], sql
+        assert conn.execute("SELECT count(*) FROM r17b_rows").fetchone() == (5,)
