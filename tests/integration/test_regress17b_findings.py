@@ -97,3 +97,35 @@ def test_a_call_refused_after_it_ran_sends_no_answer_before_its_error(gridpg_clu
                 results.append((result.status, result.ntuples, result.error_field(ord("C"))))
             assert results == [(psycopg.pq.ExecStatus.FATAL_ERROR, 0, b"0A000")], sql
         assert conn.execute("SELECT count(*) FROM r17b_rows").fetchone() == (5,)
+
+
+def test_create_table_relays_postgresqls_notices(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """test_setup.sql:199, create_misc.sql:27 (read through psql): CREATE TABLE ... INHERITS
+    said nothing where PostgreSQL says "merging column ... with inherited definition" and
+    "merging multiple inherited definitions of column ...": the catalog servers ran it
+    without their notices relayed. Now the coordinator's own catalog server's, once."""
+    statements = ["CREATE TABLE r17b_np (a int, b text)", "CREATE TABLE r17b_np2 (a int, c text)",
+                  "CREATE TABLE r17b_nc (a int, d int) INHERITS (r17b_np)",
+                  "CREATE TABLE r17b_nc2 () INHERITS (r17b_np, r17b_np2)"]
+
+    def notices(dsn: str, where: str) -> list[str]:
+        said: list[str] = []
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {where}")
+            conn.execute(f"SET search_path TO {where}")
+            try:
+                def note(d: psycopg.errors.Diagnostic) -> None:
+                    said.append(f"{d.severity}: {d.message_primary}")
+
+                conn.add_notice_handler(note)
+                for sql in statements:
+                    conn.execute(sql)
+                conn.remove_notice_handler(note)
+            finally:
+                if where != schema:
+                    conn.execute(f"DROP SCHEMA {where} CASCADE")
+        return said
+
+    expected = notices(plain_pg, "r17b_notices")
+    assert len(expected) == 2
+    assert notices(gridpg_cluster.dsn(0), schema) == expected

@@ -526,7 +526,11 @@ class DdlRunner:
                 body = tree["CreateStmt"]
         own = await self.conn(self.coord.catalog_node)
         for node in self.catalog_nodes():
-            await (await self.conn(node)).simple_query(sql)
+            conn = await self.conn(node)
+            conn.notices.clear()
+            await conn.simple_query(sql)
+            if conn is own:  # (PostgreSQL's "merging column ... with inherited definition")
+                self._relay_notices(conn)
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
         parents = await partitions.parents_of(own, schema, name)
         if parents:
