@@ -35,7 +35,8 @@ SQLAlchemy's reflection writes; its `get_schema_names()` listed gridpg's schemas
 schema with it. Not substituted (the catalog server's rows are shown, internal ones
 included): a statement that names a system column (`xmin`, `ctid`, ...; a subquery has
 none) of a substituted catalog, but for `c.tableoid` of a pg_catalog one, which becomes the
-catalog's OID (psql's `\\des+`), one with a CTE of a substituted name, ONLY or TABLESAMPLE on a catalog, anything but a SELECT (EXPLAIN, DML on catalogs), other
+catalog's OID (psql's `\\des+`), one with a CTE of a substituted name, ONLY or
+TABLESAMPLE on a catalog, anything but a SELECT (EXPLAIN, DML on catalogs), other
 catalogs and views (`pg_depend`, `pg_description`, `pg_stat_*`, `pg_views`...), and code
 running on the catalog server (functions, which read its catalogs directly). pg_dump's
 sessions see the dump view instead (commands/dump_view.py), loopback sessions the catalogs
@@ -64,8 +65,8 @@ _HIDDEN_RELATIONS = ("(SELECT gp_hc.oid FROM pg_catalog.pg_class gp_hc WHERE gp_
 _LOOPBACK_SERVERS = "(SELECT gp_hs.oid FROM pg_catalog.pg_foreign_server gp_hs WHERE gp_hs.srvname = 'gridpg_loopback')"
 _LOOPBACK_WRAPPERS = ("(SELECT gp_hs.srvfdw FROM pg_catalog.pg_foreign_server gp_hs "
                       "WHERE gp_hs.srvname = 'gridpg_loopback')")
-_LOOPBACK_WRAPPER_NAMES = ("(SELECT gp_hw.fdwname::text FROM pg_catalog.pg_foreign_data_wrapper gp_hw WHERE gp_hw.oid IN "
-                           + _LOOPBACK_WRAPPERS + ")")
+_LOOPBACK_WRAPPER_NAMES = ("(SELECT gp_hw.fdwname::text FROM pg_catalog.pg_foreign_data_wrapper gp_hw "
+                           "WHERE gp_hw.oid IN " + _LOOPBACK_WRAPPERS + ")")
 _LOOPBACK_TABLES = ("(SELECT gp_hf.ftrelid FROM pg_catalog.pg_foreign_table gp_hf WHERE gp_hf.ftserver IN "
                     + _LOOPBACK_SERVERS + ")")
 _HIDDEN_NAMES = ("(gp_x.{col}::text IN ('gridpg_shards', 'gridpg_tg')"
@@ -191,7 +192,8 @@ def _catalog_tableoids(sql: str, toks: list[Any], nodes: list[Any],
         start = int(column.get("location", -1))  # type: ignore[union-attr]
         if start in outputs:
             return None
-        last = next((t for t in toks if t.start > start and sql[t.start:t.end + 1].strip('"').lower() == "tableoid"), None)
+        last = next((t for t in toks
+                     if t.start > start and sql[t.start:t.end + 1].strip('"').lower() == "tableoid"), None)
         if start < 0 or last is None:
             return None
         out.append((start, last.end + 1, f"'pg_catalog.{key[1]}'::pg_catalog.regclass::pg_catalog.oid"))
