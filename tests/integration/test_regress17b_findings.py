@@ -129,3 +129,19 @@ def test_create_table_relays_postgresqls_notices(gridpg_cluster: Cluster, plain_
     expected = notices(plain_pg, "r17b_notices")
     assert len(expected) == 2
     assert notices(gridpg_cluster.dsn(0), schema) == expected
+
+
+def test_a_temp_child_of_a_distributed_table_is_refused_with_the_reason(gridpg_cluster: Cluster,
+                                                                        schema: str) -> None:
+    """Beside foreign_data.sql:852: `ALTER TABLE temp_t INHERIT t` (PostgreSQL takes it) was
+    refused with "gridpg cannot run one utility statement over temporary and other tables";
+    now with the reason CREATE TEMP TABLE ... INHERITS gives (0A000 both)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE r17b_parent (a int)")
+        conn.execute("CREATE TEMP TABLE r17b_temp_child (a int)")
+        for sql in ("ALTER TABLE r17b_temp_child INHERIT r17b_parent",
+                    "CREATE TEMP TABLE r17b_temp_child2 () INHERITS (r17b_parent)"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported,
+                               match='a temporary table cannot inherit from distributed table "r17b_parent"'):
+                conn.execute(sql)

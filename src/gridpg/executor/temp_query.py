@@ -588,6 +588,11 @@ def utility_on_temp(analysis: Analysis, path: list[str]) -> bool | None:
             return False
         if _postgres_refuses_mixing(analysis, path):
             return True
+        parent = _distributed_parent_of_temp(analysis, path)
+        if parent is not None:  # (as for CREATE TEMP TABLE ... INHERITS, commands/ddl.py)
+            raise PgError(FEATURE_NOT_SUPPORTED, f'a temporary table cannot inherit from distributed '
+                          f'table "{parent}": its rows would not be seen through the parent',
+                          hint="create the child as a permanent table")
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "gridpg cannot run one utility statement over temporary and other tables")
     return True
@@ -614,6 +619,19 @@ def _postgres_refuses_mixing(analysis: Analysis, path: list[str]) -> bool:
     if cmds[0].get("subtype") == "AT_AddInherit":
         return is_temp(cmds[0]["def"]) and not is_temp(body["relation"])
     return False
+
+
+def _distributed_parent_of_temp(analysis: Analysis, path: list[str]) -> str | None:
+    """`ALTER TABLE temp_t INHERIT t`: the name of the permanent (distributed) parent."""
+    body = analysis.tree.get(analysis.kind) or {}
+    cmds = [item.get("AlterTableCmd", {}) for item in body.get("cmds") or []]
+    if analysis.kind != "AlterTableStmt" or len(cmds) != 1 or cmds[0].get("subtype") != "AT_AddInherit":
+        return None
+    child, parent = body["relation"], cmds[0]["def"].get("RangeVar", cmds[0]["def"])
+    if not tempnames.shadows(path, child.get("schemaname"), str(child.get("relname", ""))) \
+            or tempnames.shadows(path, parent.get("schemaname"), str(parent.get("relname", ""))):
+        return None
+    return str(parent.get("relname", ""))
 
 
 # DROPs whose objects are relations named alone (not `DROP TRIGGER t ON rel`)
