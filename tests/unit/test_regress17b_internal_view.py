@@ -20,6 +20,12 @@ def test_the_foreign_data_catalogs_are_filtered() -> None:
         assert "gp_hs.srvfdw FROM pg_catalog.pg_foreign_server gp_hs WHERE gp_hs.srvname = 'gridpg_loopback'" in out
 
 
+def test_the_loopbacks_event_triggers_are_filtered() -> None:
+    out = internal_view.rewrite("SELECT evtname FROM pg_catalog.pg_event_trigger e ORDER BY 1")
+    assert out.startswith("SELECT evtname FROM (SELECT * FROM pg_catalog.pg_event_trigger gp_x WHERE gp_x.evtfoid")
+    assert "gp_hn.nspname = 'gridpg'" in out and out.endswith(") e ORDER BY 1")
+
+
 def test_tableoid_of_a_substituted_catalog_is_its_oid() -> None:
     sql = ("SELECT s.srvname FROM pg_catalog.pg_foreign_server s LEFT JOIN pg_catalog.pg_description d "
            "ON d.classoid = s.tableoid AND d.objoid = s.oid")

@@ -22,9 +22,11 @@ over it are left out the same way of
   foreign_servers, foreign_server_options, user_mappings, user_mapping_options,
   foreign_tables, foreign_table_options
 
-(PostgreSQL's foreign_data.sql lists them), the loopback's postgres_fdw wrapper with them
-(the extension gridpg installs in its schema, which a client cannot use: the datanodes have
-no postgres_fdw; `\\dx` still lists the extension, as the schema `gridpg` stays visible); their OIDs still resolve
+(PostgreSQL's foreign_data.sql lists them), and the loopback's postgres_fdw wrapper with
+them (the extension gridpg installs in its schema, which a client cannot use: the datanodes
+have no postgres_fdw; `\\dx` still lists the extension, as the schema `gridpg` stays
+visible); its DDL guards (event triggers running gridpg's functions) are left out of
+pg_event_trigger (psql's `\\dy`). Their OIDs still resolve
 (`'x'::regclass`, `pg_table_is_visible`). psql's `\\d` family, ORMs' introspection and
 `information_schema` reads then see what PostgreSQL would. The schema `gridpg` (gridpg's
 metadata: `gridpg.dist_table`, the `pgxc_*` views) stays visible, as Citus's `pg_dist_*`
@@ -85,6 +87,10 @@ SUBSTITUTES: dict[tuple[str, str], str] = {
     ("pg_catalog", "pg_foreign_table"):
         f"(SELECT * FROM pg_catalog.pg_foreign_table gp_x WHERE gp_x.ftrelid NOT IN {_HIDDEN_RELATIONS}"
         f" AND gp_x.ftserver NOT IN {_LOOPBACK_SERVERS})",
+    ("pg_catalog", "pg_event_trigger"):  # the loopback's DDL guards (executor/code_ddl.py)
+        "(SELECT * FROM pg_catalog.pg_event_trigger gp_x WHERE gp_x.evtfoid NOT IN (SELECT gp_hp.oid "
+        "FROM pg_catalog.pg_proc gp_hp JOIN pg_catalog.pg_namespace gp_hn ON gp_hn.oid = gp_hp.pronamespace "
+        "WHERE gp_hn.nspname = 'gridpg'))",
     ("pg_catalog", "pg_foreign_data_wrapper"):
         f"(SELECT * FROM pg_catalog.pg_foreign_data_wrapper gp_x WHERE gp_x.oid NOT IN {_LOOPBACK_WRAPPERS})",
     ("pg_catalog", "pg_foreign_server"):

@@ -115,6 +115,10 @@ SELECT count(*) FROM pg_inherits WHERE inhparent IN ('r17b_temp_parted'::regclas
   'r17b_perm_parted'::regclass);
 DROP TABLE r17b_temp_parted, r17b_temp_plain, r17b_temp_leaf;
 DROP TABLE r17b_perm, r17b_perm_parted;
+-- psql's \dy listed the loopback's DDL guards (event triggers running gridpg's functions)
+SELECT evtname as "Name", evtevent as "Event", pg_catalog.pg_get_userbyid(e.evtowner) as "Owner",
+ e.evtfoid::pg_catalog.regproc as "Function"
+FROM pg_catalog.pg_event_trigger e ORDER BY 1;
 DROP FOREIGN TABLE r17b_ft;
 DROP USER MAPPING FOR PUBLIC SERVER r17b_srv;
 DROP SERVER r17b_srv;
