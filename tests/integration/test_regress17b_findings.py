@@ -145,3 +145,32 @@ def test_a_temp_child_of_a_distributed_table_is_refused_with_the_reason(gridpg_c
             with pytest.raises(psycopg.errors.FeatureNotSupported,
                                match='a temporary table cannot inherit from distributed table "r17b_parent"'):
                 conn.execute(sql)
+
+
+def test_drop_cascade_by_a_role_that_cannot_use_every_schema(gridpg_cluster: Cluster, schema: str) -> None:
+    """foreign_data.sql:571 read through psql after xmlmap.sql (whose schema the role may not
+    use): `DROP ... CASCADE` by a role without USAGE on some schema that holds a HASH table
+    failed with "permission denied for schema": gridpg's check that no distribution column
+    went with the CASCADE looked every such table up with to_regclass as the client's role."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS r17b_dropper")
+        conn.execute("CREATE ROLE r17b_dropper")
+        conn.execute("CREATE SCHEMA r17b_private")
+        try:
+            conn.execute("CREATE TABLE r17b_private.t (a int) DISTRIBUTE BY HASH (a)")
+            conn.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO r17b_dropper")
+            conn.execute("SET ROLE r17b_dropper")
+            conn.execute(f"CREATE TABLE {schema}.r17b_mine (a int, b int)")
+            conn.execute(f"CREATE VIEW {schema}.r17b_mine_v AS SELECT * FROM {schema}.r17b_mine")
+            conn.execute(f"CREATE TYPE {schema}.r17b_ty AS (x int)")
+            conn.execute(f"DROP TYPE {schema}.r17b_ty CASCADE")
+            conn.execute(f"DROP TABLE {schema}.r17b_mine CASCADE")
+            conn.execute("RESET ROLE")
+            assert conn.execute(f"SELECT count(*) FROM pg_class WHERE relname LIKE 'r17b_mine%' "
+                                f"AND relnamespace = '{schema}'::regnamespace").fetchone() == (0,)
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute("DROP SCHEMA r17b_private CASCADE")
+            conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM r17b_dropper")
+            conn.execute("DROP OWNED BY r17b_dropper")
+            conn.execute("DROP ROLE r17b_dropper")
