@@ -298,6 +298,8 @@ async def ensure_no_foreign_members(ddl: DdlRunner, tree: dict[str, Any]) -> Non
                 members.append((body["relation"], False))
     else:
         return
+    if not members:
+        return
     conn = await ddl.conn(ddl.coord.catalog_node)
     for rangevar, is_partition in members:
         qualified = quote_qualified(rangevar.get("schemaname"), rangevar["relname"])
