@@ -39,17 +39,20 @@ async def ensure_distribution_columns_kept(ddl: DdlRunner) -> None:
     tables = [t for t in ddl.snapshot.tables if t.method in ("hash", "modulo") and t.column]
     if not tables:
         return
-    rows = ", ".join(f"({quote_literal(quote_qualified(t.schema, t.name))}, {quote_literal(t.column or '')})"
+    # (found by name in the catalogs, not by to_regclass: the DROP runs as the client's role,
+    # and to_regclass of a table in a schema it may not use failed every DROP ... CASCADE
+    # with "permission denied for schema")
+    rows = ", ".join(f"({quote_literal(t.schema)}, {quote_literal(t.name)}, {quote_literal(t.column or '')})"
                      for t in tables)
     conn = await ddl.conn(ddl.coord.catalog_node)
     lost = await conn.query(
-        "SELECT v.rel, v.col FROM (VALUES " + rows + ") v(rel, col) "
-        "WHERE pg_catalog.to_regclass(v.rel) IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a "
-        "WHERE a.attrelid = pg_catalog.to_regclass(v.rel) AND a.attname = v.col AND NOT a.attisdropped) "
-        "ORDER BY 1 LIMIT 1")
+        "SELECT v.s, v.t, v.col FROM (VALUES " + rows + ") v(s, t, col) "
+        "JOIN pg_catalog.pg_namespace n ON n.nspname = v.s JOIN pg_catalog.pg_class c "
+        "ON c.relnamespace = n.oid AND c.relname = v.t WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a "
+        "WHERE a.attrelid = c.oid AND a.attname = v.col AND NOT a.attisdropped) ORDER BY 1, 2 LIMIT 1")
     if not lost:
         return
-    relation, column = lost[0][0] or "", lost[0][1] or ""
+    relation, column = quote_qualified(lost[0][0] or "", lost[0][1] or ""), lost[0][2] or ""
     raise PgError(
         FEATURE_NOT_SUPPORTED,
         f'this DROP ... CASCADE would drop column "{column}" of table {relation}, its distribution column',

@@ -130,6 +130,8 @@ class DdlRunner:
             if node == self.coord.catalog_node:
                 tag = results[-1].tag if results else ""
                 self._relay_notices(conn)
+        if kind in ("CreateForeignTableStmt", "AlterTableStmt"):
+            await partitions.ensure_no_foreign_members(self, parse_tree(request.sql))
         if cascades.is_cascading_drop(kind, parse_tree(request.sql)):
             await cascades.ensure_distribution_columns_kept(self)
         if kind in ("DropStmt", "DropOwnedStmt") and self.snapshot.matviews:

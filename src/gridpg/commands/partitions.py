@@ -276,6 +276,48 @@ END
 $gridpg_convert$"""
 
 
+async def ensure_no_foreign_members(ddl: DdlRunner, tree: dict[str, Any]) -> None:
+    """A foreign table made a partition (CREATE FOREIGN TABLE ... PARTITION OF, ATTACH
+    PARTITION) or an inheritance child (INHERITS, INHERIT) of a distributed table: it would
+    exist on every datanode of the table, each of which reads it as its own part, so every
+    read of the parent returned its rows once per node (foreign_data.sql). Refused once the
+    catalog servers ran the statement, so PostgreSQL's own errors (a missing column or
+    constraint, a unique index) come first; the transaction takes it back."""
+    kind = next(iter(tree), "")
+    body = tree.get(kind) or {}
+    if kind == "CreateForeignTableStmt":
+        base = body.get("base") or {}
+        members = [(base.get("relation") or {}, bool(base.get("partbound")))] if base.get("inhRelations") else []
+    elif kind == "AlterTableStmt":
+        members = []
+        for item in body.get("cmds") or []:
+            cmd = item.get("AlterTableCmd", {})
+            if cmd.get("subtype") == "AT_AttachPartition":
+                members.append((cmd["def"]["PartitionCmd"]["name"], True))
+            elif cmd.get("subtype") == "AT_AddInherit":
+                members.append((body["relation"], False))
+    else:
+        return
+    if not members:
+        return
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    for rangevar, is_partition in members:
+        qualified = quote_qualified(rangevar.get("schemaname"), rangevar["relname"])
+        rows = await conn.query(
+            "SELECT c.relname, pn.nspname, p.relname FROM pg_catalog.pg_inherits i "
+            "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid JOIN pg_catalog.pg_class p ON p.oid = i.inhparent "
+            "JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace "
+            f"WHERE i.inhrelid = pg_catalog.to_regclass({quote_literal(qualified)}) AND c.relkind = 'f'")
+        for child, p_schema, p_name in rows:
+            if ddl.snapshot.table(p_schema or "", p_name or "") is not None:
+                word = "a partition" if is_partition else "an inheritance child"
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              f'foreign table "{child}" cannot be {word} of distributed table "{p_name}" in '
+                              "gridpg: every datanode of the table would read the foreign rows as its own",
+                              hint="read the foreign table beside the distributed one (UNION ALL), or copy "
+                                   "its rows into a partition")
+
+
 async def align_for_attach(ddl: DdlRunner, tree: dict[str, Any]) -> None:
     """ATTACH PARTITION of a table distributed otherwise than the parent: redistribute it
     like the parent first (its rows move), so the attached partition is colocated."""

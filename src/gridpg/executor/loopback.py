@@ -228,6 +228,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
         original = rows[0][0] or ""
         touched = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
+        mark = len(dispatcher.session.out)  # where the call's answer starts
         runner.loopback_calls += 1
         runner.txn.catalog_used_loopback = True
         try:
@@ -247,7 +248,11 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         if after_call:
             await conn.simple_query(after_call)
         if guarded:
-            _check_untouched(touched, dict(await conn.query(_TOUCHED_SQL)))
+            try:
+                _check_untouched(touched, dict(await conn.query(_TOUCHED_SQL)))
+            except PgError:
+                _withdraw_answer(dispatcher.session.out, mark)
+                raise
         await conn.simple_query(
             f"SELECT pg_catalog.set_config('search_path', {quote_literal(original)}, true), "
             "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
@@ -280,6 +285,19 @@ async def restore_role(runner: StatementRunner) -> None:
             await part.conn.settle()
             await part.conn.simple_query(back)
     runner.loopback_switched = set()
+
+
+def _withdraw_answer(out: list[bytes], mark: int) -> None:
+    """The answer of a call refused after it ran (its rows, computed over the catalog
+    server's empty copies, and its CommandComplete) taken back from the client's output,
+    which holds it until the statement ends: the client sent `SELECT query_to_xml('SELECT *
+    FROM s.t', ...)` got the empty table's XML as a complete result and then the error
+    (psql printed both; xmlmap.sql:33). Its notices and protocol acknowledgements stay."""
+    if len(out) >= mark:
+        out[mark:] = [message for message in out[mark:] if message[:1] not in _ANSWER_MESSAGES]
+
+
+_ANSWER_MESSAGES = (b"T", b"D", b"C")  # RowDescription, DataRow, CommandComplete
 
 
 def _check_untouched(before: dict, after: dict) -> None:

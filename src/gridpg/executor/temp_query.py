@@ -586,9 +586,52 @@ def utility_on_temp(analysis: Analysis, path: list[str]) -> bool | None:
         if analysis.kind in ("TruncateStmt", "VacuumStmt") or (
                 analysis.kind == "DropStmt" and analysis.tree["DropStmt"].get("removeType") in _SPLIT_DROPS):
             return False
+        if _postgres_refuses_mixing(analysis, path):
+            return True
+        parent = _distributed_parent_of_temp(analysis, path)
+        if parent is not None:  # (as for CREATE TEMP TABLE ... INHERITS, commands/ddl.py)
+            raise PgError(FEATURE_NOT_SUPPORTED, f'a temporary table cannot inherit from distributed '
+                          f'table "{parent}": its rows would not be seen through the parent',
+                          hint="create the child as a permanent table")
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "gridpg cannot run one utility statement over temporary and other tables")
     return True
+
+
+def _postgres_refuses_mixing(analysis: Analysis, path: list[str]) -> bool:
+    """Statements PostgreSQL itself refuses whenever they mix a session's temp relation with
+    a permanent one: a permanent partition or inheritance child of a temp table (CREATE
+    FOREIGN TABLE ... PARTITION OF / INHERITS, ATTACH PARTITION, INHERIT), a temp partition
+    of a permanent table. Run on the session's connection alone, they fail there with
+    PostgreSQL's own error (42809), not gridpg's 0A000 (foreign_data.sql:852, 855)."""
+    def is_temp(node: dict[str, Any]) -> bool:
+        rel = node.get("RangeVar", node)
+        return tempnames.shadows(path, rel.get("schemaname"), str(rel.get("relname", "")))
+
+    body = analysis.tree.get(analysis.kind) or {}
+    if analysis.kind == "CreateForeignTableStmt":  # (a foreign table is never temporary)
+        return any(is_temp(item) for item in (body.get("base") or {}).get("inhRelations") or [])
+    cmds = [item.get("AlterTableCmd", {}) for item in body.get("cmds") or []]
+    if analysis.kind != "AlterTableStmt" or len(cmds) != 1:
+        return False
+    if cmds[0].get("subtype") == "AT_AttachPartition":
+        return is_temp(body["relation"]) != is_temp(cmds[0]["def"]["PartitionCmd"]["name"])
+    if cmds[0].get("subtype") == "AT_AddInherit":
+        return is_temp(cmds[0]["def"]) and not is_temp(body["relation"])
+    return False
+
+
+def _distributed_parent_of_temp(analysis: Analysis, path: list[str]) -> str | None:
+    """`ALTER TABLE temp_t INHERIT t`: the name of the permanent (distributed) parent."""
+    body = analysis.tree.get(analysis.kind) or {}
+    cmds = [item.get("AlterTableCmd", {}) for item in body.get("cmds") or []]
+    if analysis.kind != "AlterTableStmt" or len(cmds) != 1 or cmds[0].get("subtype") != "AT_AddInherit":
+        return None
+    child, parent = body["relation"], cmds[0]["def"].get("RangeVar", cmds[0]["def"])
+    if not tempnames.shadows(path, child.get("schemaname"), str(child.get("relname", ""))) \
+            or tempnames.shadows(path, parent.get("schemaname"), str(parent.get("relname", ""))):
+        return None
+    return str(parent.get("relname", ""))
 
 
 # DROPs whose objects are relations named alone (not `DROP TRIGGER t ON rel`)

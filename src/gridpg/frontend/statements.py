@@ -559,6 +559,9 @@ class StatementRunner:
             await self._simple_query(sql)
         except sqlparse.ParserError:
             await self._ensure_postgres_parses(sql)
+            whole = sqlparse.whole_string_syntax_error(sql)  # (PostgreSQL's message and caret)
+            if whole is not None:
+                raise whole from None
             raise
 
     async def _simple_query(self, sql: str) -> None:

@@ -77,6 +77,7 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
+        or _no_inherit_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _shard_renames_per_group(clean, tree, kind, tables, snapshot) \
         or _rules_per_group(clean, tree, kind, tables, catalog, session)
     return UtilityPlan(kind, tree, tuple(tables), groups, tuple(after), group_sql,
@@ -428,6 +429,55 @@ def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, t
     without_default_index_tablespace(stmt)
     text = str(RawStream()(stmt))
     return {group: text for group in groups}
+
+
+def _no_inherit_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                          groups: list[str]) -> dict[str, str] | None:
+    """ALTER TABLE ... ADD CONSTRAINT ... NO INHERIT (CHECK, NOT NULL) and ALTER CONSTRAINT
+    ... NO INHERIT of a HASH table: while its datanode copy is the partitioned table the
+    shards hang below, PostgreSQL refuses NO INHERIT there (42P16) and the shards, which
+    hold the rows, must keep the constraint; so the datanodes add it inheritable, as CREATE
+    TABLE does (commands/ddl._without_no_inherit), and leave ALTER CONSTRAINT ... NO INHERIT
+    out. A copy already plain (the table has inheritance children) takes the statement as
+    written. The catalog servers keep NO INHERIT (commands/partitions._no_inherit_again
+    puts it back when the copy becomes plain)."""
+    if kind != "AlterTableStmt" or len(tables) != 1 or tables[0].method != "hash" \
+            or not _has_no_inherit(tree[kind].get("cmds")):
+        return None
+    from pglast.stream import RawStream
+
+    from gridpg.sql.parse import parse_sql
+
+    stmt = parse_sql(clean)[0].stmt
+    _without_no_inherit(stmt)
+    on_partitioned = f"EXECUTE {quote_literal(str(RawStream()(stmt)))};" if stmt.cmds else "NULL;"
+    regclass = quote_literal(quote_qualified(tables[0].schema, tables[0].name))
+    text = (f"DO $gridpg_no_inherit$ BEGIN IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = "
+            f"pg_catalog.to_regclass({regclass})) = 'p' THEN {on_partitioned} "
+            f"ELSE EXECUTE {quote_literal(clean)}; END IF; END $gridpg_no_inherit$")
+    return {group: text for group in groups}
+
+
+def _has_no_inherit(node: Any) -> bool:
+    if isinstance(node, dict):
+        return bool(node.get("is_no_inherit") or node.get("noinherit")) or any(
+            _has_no_inherit(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_no_inherit(v) for v in node)
+    return False
+
+
+def _without_no_inherit(stmt: Any) -> None:
+    from pglast import ast
+    from pglast.visitors import Visitor
+
+    class _Drop(Visitor):  # type: ignore[misc]
+        def visit_Constraint(self, _ancestors: Any, node: ast.Constraint) -> None:
+            node.is_no_inherit = False
+
+    _Drop()(stmt)
+    stmt.cmds = tuple(cmd for cmd in stmt.cmds if not (
+        isinstance(cmd.def_, ast.ATAlterConstraint) and cmd.def_.alterInheritability and cmd.def_.noinherit))
 
 
 def _names_default_index_space(node: Any) -> bool:

@@ -192,6 +192,33 @@ def ensure_parses(text: str) -> None:
         raise _syntax_error(exc) from None
 
 
+def whole_string_syntax_error(sql: str) -> PgError | None:
+    """PostgreSQL's own syntax error for a query string gridpg's parser refused. PostgreSQL
+    parses the whole string at once, so a statement cut short is reported at the `;` after
+    it (`syntax error at or near ";"`, the caret on it), where gridpg, which parses each
+    statement without its semicolon, said "at end of input". None when the string parses
+    as a whole, or holds an XL statement or clause, which PostgreSQL's parser does not know
+    (gridpg's own error stands)."""
+    from gridpg.sql.xl import extract_distribution, parse_xl_command
+
+    try:
+        pieces = [sql[piece].strip() for piece in _scanner_slices(sql)]
+        if any(parse_xl_command(p) is not None or extract_distribution(p)[1] is not None for p in pieces if p):
+            return None
+    except PgError:
+        return None
+    try:
+        pgparser.parse_sql_json(sql)
+    except pgparser.ParseError as exc:
+        error = _syntax_error(exc)
+        if isinstance(error, ParserError) and not error.fields and str(error.args[0]).endswith("at end of input"):
+            # (pglast gives no location at the end; PostgreSQL's is just past the last character)
+            error.fields = {"S": "ERROR", "V": "ERROR", "C": SYNTAX_ERROR, "M": str(error.args[0]),
+                            "P": str(len(sql) + 1)}
+        return error
+    return None
+
+
 def _only_comments(text: str) -> bool:
     try:
         return all(t.name in ("SQL_COMMENT", "C_COMMENT") for t in pgparser.scan(text))
