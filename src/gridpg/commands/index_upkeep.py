@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from gridpg.commands.sizes import _catalog_query, _node_query  # (the session's own connections)
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import splice
@@ -129,14 +130,3 @@ def _explains_only(sql: str) -> bool:
     return True
 
 
-async def _node_query(dispatcher: Dispatcher, group: str, sql: str) -> list[tuple[str | None, ...]]:
-    conn = await dispatcher.runner.txn.connection(group, wants_block=False)
-    await conn.settle()
-    return await conn.query(sql)
-
-
-async def _catalog_query(dispatcher: Dispatcher, sql: str) -> list[tuple[str | None, ...]]:
-    """On the session's own catalog connection: it sees indexes created in its transaction."""
-    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    await conn.settle()
-    return await conn.query(sql)
