@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from gridpg.errors import PgError
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.modifying_cte import _for
 from gridpg.pgwire import codec
 from gridpg.planner.plan import RulesPlan
@@ -56,19 +56,28 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: RulesPlan) -> 
 
 
 async def _run_held(dispatcher: Dispatcher, request: ExecRequest) -> list[bytes]:
-    """One statement's messages to the client, run as the simple protocol runs it (its
-    nodes' extended cycles closed before the next) and held back."""
+    """One statement's messages to the client, run as a client's statement of the simple
+    protocol runs (the session's whole path: sequence calls served by the GTM, the
+    transaction's time pinned, ...) and held back. With the client's bound parameters it
+    runs bound, its nodes' extended cycles closed before the next; a sequence call there
+    is refused, not drawn from a node's copy of the sequence."""
     from gridpg.executor.prepared import _run_inner
 
-    session = dispatcher.session
+    session, runner = dispatcher.session, dispatcher.runner
     saved, session.out = session.out, []
+    current = runner.current_sql
     try:
         if request.simple or not request.params:
-            await dispatcher.run(dataclasses.replace(request, simple=True, params=[], param_formats=[],
-                                                     param_oids=[], portal=None))
+            await runner.run(dataclasses.replace(request, simple=True, params=[], param_formats=[],
+                                                 param_oids=[], portal=None))
         else:
+            if "nextval" in request.sql.lower():
+                raise PgError(FEATURE_NOT_SUPPORTED, "a rule action calling nextval() (a serial column's "
+                              "default read through NEW) in a statement with bound parameters is not "
+                              "supported by gridpg", hint="send the values as literals")
             inner = dataclasses.replace(request, result_formats=[], max_rows=0, portal=None)
             await _run_inner(dispatcher, dataclasses.replace(request, simple=True), inner)
         return session.out
     finally:
         session.out = saved
+        runner.current_sql = current

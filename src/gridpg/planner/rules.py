@@ -195,9 +195,11 @@ def _insert(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expan
                       "has INSERT or UPDATE rules")
     if stmt.override:
         raise _refused("INSERT ... OVERRIDING of a table with rules that write is not supported by gridpg")
-    given = [t.name for t in stmt.cols] if stmt.cols else [c.name for c in rules.columns if not c.generated]
+    given = [t.name for t in stmt.cols] if stmt.cols else [c.name for c in rules.columns]
+    generated_defaults: set[str] = set()  # DEFAULT of an identity or generated column: not substituted
     select = stmt.selectStmt
     has_default = False
+    rows: list[list[str]] | None = None
     if select is None:  # DEFAULT VALUES
         source, width = "(SELECT)", 0
     elif select.valuesLists:
@@ -209,28 +211,47 @@ def _insert(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expan
                 if isinstance(value, ast.SetToDefault):
                     has_default = True
                     column = rules.column(given[position]) if position < len(given) else None
-                    values.append(_default(column, rules) if column else "NULL")
+                    if column is not None and column.generated:
+                        generated_defaults.add(column.name)
+                        values.append(f"NULL::{column.type}")
+                    else:
+                        values.append(_default(column, rules) if column else "NULL")
                 else:
                     values.append(_text(value))
-            rows.append("(" + ", ".join(values) + ")")
-        source = "(VALUES " + ", ".join(rows) + ")"
+            rows.append(values)
+        source = "(VALUES " + ", ".join("(" + ", ".join(r) + ")" for r in rows) + ")"
     else:
         width = min(len(given), len(select.targetList or ())) if not _star(select) else len(given)
         source = "(" + _text(select) + ")"
     given = given[:width]
     aliases = ", ".join(f"gp_s{i}" for i in range(1, width + 1))
     source_item = f"{source} AS {_SOURCE}({aliases})" if width else f"{source} AS {_SOURCE}"
+    # the defaults of columns not given that the actions read: items of the VALUES rows,
+    # where a sequence call is the GTM's (sequences.inline_values_nextval), as the
+    # statement's own DEFAULTs are
+    extra: dict[str, int] = {}
 
-    def new_value(name: str) -> str:
+    def new_value(name: str, in_values: bool) -> str:
         column = rules.column(name)
         if column is None:
             raise PgError("42703", f'column new.{name} does not exist')
-        if name in given:
+        if name in given and name not in generated_defaults:
             return f"{_SOURCE}.gp_s{given.index(name) + 1}::{column.type}"
+        if in_values and rows is not None and column.default and not column.generated:
+            return f"{_SOURCE}.gp_s{extra.setdefault(name, width + len(extra) + 1)}::{column.type}"
         return _default(column, rules)
 
-    substitute = _Substitution(lambda qual, name: new_value(name) if qual == "new" else None)
-    actions, instead_conditions, unconditional = _actions(firing, substitute, source_item, "INSERT")
+    reading = _Substitution(lambda qual, name: new_value(name, True) if qual == "new" else None)
+    _actions(firing, reading, source_item, "INSERT")  # (names the defaults read)
+    action_source = source_item
+    if extra and rows is not None:
+        defaults = [_default(rules.column(name), rules) for name in extra]  # type: ignore[arg-type]
+        values = ", ".join("(" + ", ".join(r + defaults) + ")" for r in rows)
+        names = ", ".join(f"gp_s{i}" for i in range(1, width + len(extra) + 1))
+        action_source = f"(VALUES {values}) AS {_SOURCE}({names})"
+    actions, _, unconditional = _actions(firing, reading, action_source, "INSERT")
+    substitute = _Substitution(lambda qual, name: new_value(name, False) if qual == "new" else None)
+    _, instead_conditions, _ = _actions(firing, substitute, source_item, "INSERT")
     steps: list[str] = []
     original: int | None = None
     if not unconditional:

@@ -77,3 +77,13 @@ select count(*) from acct_log where id = 70;
 -- error
 insert into acct values (1, 'dup', 1);
 select count(*) from acct_log where id = 1 and what = 'ins3';
+
+-- NEW of a serial column not given: its default drawn from the cluster's sequence (the GTM), after the original's, as PostgreSQL evaluates it again for the action
+create table g (id int primary key, total int generated always as (id * 2) stored, v text, n serial);
+create table glog (id int, v text, n int);
+create rule g_ins as on insert to g do also insert into glog values (new.id, new.v, new.n);
+insert into g values (1, default, 'a', 100);
+insert into g (id, v) values (2, 'b');
+insert into g values (3, default, 'c');
+select * from glog order by id;
+select * from g order by id;
