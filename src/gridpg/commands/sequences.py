@@ -96,6 +96,32 @@ def ensure_supported(sql: str, distributed: Callable[[dict[str, Any]], bool] | N
                       "coordinator", hint=NOT_SUPPORTED_HINT)
 
 
+async def ensure_served(dispatcher: Dispatcher, sql: str,
+                        distributed: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    """`ensure_supported`, except for a statement that runs whole on the catalog server with
+    the loopback armed (the routine guard's LoopbackCall: it calls code, or writes a table
+    whose triggers, that reach distributed tables): there every `nextval(...)` it makes,
+    whatever its argument, is `gridpg_lb_calls.nextval` (first on the armed path) and takes
+    the GTM's value, as the code's own calls do. pgqueuer's enqueue, `WITH input AS
+    MATERIALIZED (SELECT nextval((SELECT pg_get_serial_sequence('pgqueuer', 'id'))) ... FROM
+    UNNEST($1, ...)), inserted AS (INSERT INTO pgqueuer ... RETURNING ...) ...` into a table
+    with a statement-level trigger, was refused (0A000)."""
+    try:
+        ensure_supported(sql, distributed)
+    except PgError as refusal:
+        if refusal.sqlstate != FEATURE_NOT_SUPPORTED or getattr(dispatcher.runner, "is_loopback", False):
+            raise
+        from gridpg.executor.routines import LoopbackCall
+        from gridpg.executor.run import search_path
+
+        try:
+            verdict = await dispatcher.coord.routine_guard.check(dispatcher, sql, list(search_path(dispatcher)))
+        except PgError:
+            raise refusal from None
+        if not isinstance(verdict, LoopbackCall):
+            raise
+
+
 async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
     """`sql` with its currval('s') and lastval() calls replaced by the session's values,
     when it calls no other sequence function: within one statement they are constants

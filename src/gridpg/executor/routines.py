@@ -266,6 +266,21 @@ async def _ensure_code_settings_reach_the_loopback(dispatcher: Dispatcher, sql: 
                       "function that only sets it), then run the code that reads the tables.")
 
 
+def _cte_conflict_target(tree: dict[str, Any]) -> bool:
+    """An INSERT inside the statement's WITH with ON CONFLICT naming a conflict target or
+    doing an UPDATE (pgqueuer's `inserted AS (INSERT ... ON CONFLICT (dedupe_key) WHERE ...
+    DO NOTHING RETURNING ...)`): run whole on the catalog server, it writes through the
+    target's shadow, which postgres_fdw gives no such ON CONFLICT (42P10 "there is no unique
+    or exclusion constraint matching the ON CONFLICT specification" for a valid statement)."""
+    for node in analyze._walk(tree):
+        if isinstance(node, dict) and "CommonTableExpr" in node:
+            insert = (node["CommonTableExpr"].get("ctequery") or {}).get("InsertStmt")
+            conflict = (insert or {}).get("onConflictClause")
+            if conflict and (conflict.get("infer") or conflict.get("action") != "ONCONFLICT_NOTHING"):
+                return True
+    return False
+
+
 def _calls_user_code(sql: str, registry: _Registry) -> bool:
     """A function call of `sql` names a user routine, or it uses a user operator."""
     called = {n.get("FuncCall", {}).get("funcname", [{}])[-1].get("String", {}).get("sval", "").lower()
@@ -1160,6 +1175,8 @@ class RoutineGuard:
             conflict is None or (conflict.get("action") == "ONCONFLICT_NOTHING" and not conflict.get("infer")))
         if whole_insert and await self._whole_insert_blocked(dispatcher, registry, snapshot, tree, path):
             return refusal
+        if whole_select and _cte_conflict_target(tree):
+            return refusal  # (a shadow has no unique index: PostgreSQL's 42P10, not the answer)
         if (kind not in _LOOPBACK_KINDS and not local_write) \
                 or (whole_select and kind != "SelectStmt" and not whole_insert) \
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \

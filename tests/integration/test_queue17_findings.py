@@ -1,0 +1,46 @@
+"""What pgqueuer's enqueue sends, in the form gridpg cannot run, is refused with 0A000 saying
+why (h-queue17). Its queue table has a statement-level trigger, so a data-modifying WITH
+over it runs whole on the catalog server with the loopback armed, writing through the
+table's shadow; an INSERT there with `ON CONFLICT (col) WHERE ... DO NOTHING` (its
+`on_conflict="skip"` enqueue) reached postgres_fdw, which has no unique index to infer:
+42P10 "there is no unique or exclusion constraint matching the ON CONFLICT specification"
+for a statement PostgreSQL runs. The forms gridpg answers as PostgreSQL are in
+tests/oracle/corpus/99_queue17.sql."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from gridpg.cluster.control import Cluster
+
+SCHEMA_SQL = """
+CREATE TYPE {s}.st AS ENUM ('queued', 'picked');
+CREATE TABLE {s}.jobs (id bigserial PRIMARY KEY, status {s}.st NOT NULL, dedupe_key text);
+CREATE UNIQUE INDEX jobs_dedupe ON {s}.jobs (dedupe_key) WHERE status = 'queued' AND dedupe_key IS NOT NULL;
+CREATE FUNCTION {s}.changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_notify('ch', TG_OP); RETURN NULL; END $$;
+CREATE TRIGGER changed AFTER INSERT OR UPDATE ON {s}.jobs EXECUTE FUNCTION {s}.changed();
+"""
+
+ENQUEUE_SKIP = """
+WITH input AS MATERIALIZED (SELECT k FROM unnest('{{a,b}}'::text[]) AS k),
+inserted AS (INSERT INTO jobs (status, dedupe_key) SELECT 'queued', k FROM input
+             ON CONFLICT (dedupe_key) WHERE status = 'queued' AND dedupe_key IS NOT NULL DO NOTHING
+             RETURNING id)
+SELECT count(*) FROM inserted"""
+
+
+def test_enqueue_with_a_conflict_target_in_with_is_refused_with_0a000(gridpg_cluster: Cluster,
+                                                                     schema: str) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(SCHEMA_SQL.format(s=schema))
+        conn.execute(f"SET search_path = {schema}")
+        with pytest.raises(errors.FeatureNotSupported):
+            conn.execute(ENQUEUE_SKIP)
+        # without a conflict target it runs, as in PostgreSQL
+        count = conn.execute(ENQUEUE_SKIP.replace(
+            "(dedupe_key) WHERE status = 'queued' AND dedupe_key IS NOT NULL ", "")).fetchone()
+        assert count == (2,)
+        assert conn.execute("SELECT dedupe_key FROM jobs ORDER BY 1").fetchall() == [("a",), ("b",)]
