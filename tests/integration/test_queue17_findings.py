@@ -4,11 +4,18 @@ over it runs whole on the catalog server with the loopback armed, writing throug
 table's shadow; an INSERT there with `ON CONFLICT (col) WHERE ... DO NOTHING` (its
 `on_conflict="skip"` enqueue) reached postgres_fdw, which has no unique index to infer:
 42P10 "there is no unique or exclusion constraint matching the ON CONFLICT specification"
-for a statement PostgreSQL runs. The forms gridpg answers as PostgreSQL are in
+for a statement PostgreSQL runs. And a data-modifying WITH whose client binds a value in
+binary (asyncpg's uuid: pgqueuer's dequeue `claimed AS (UPDATE ... SET queue_manager_id =
+$4 ...)`) failed: a part that does not use that parameter declared it text with the
+binary bytes (22021). The forms gridpg answers as PostgreSQL are in
 tests/oracle/corpus/99_queue17.sql."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
+import asyncpg
 import psycopg
 import pytest
 from psycopg import errors
@@ -44,3 +51,29 @@ def test_enqueue_with_a_conflict_target_in_with_is_refused_with_0a000(gridpg_clu
             "(dedupe_key) WHERE status = 'queued' AND dedupe_key IS NOT NULL ", "")).fetchone()
         assert count == (2,)
         assert conn.execute("SELECT dedupe_key FROM jobs ORDER BY 1").fetchall() == [("a",), ("b",)]
+
+
+def test_binary_parameters_of_a_data_modifying_with(gridpg_cluster: Cluster, schema: str) -> None:
+    async def run() -> list[object]:
+        conn = await asyncpg.connect(gridpg_cluster.dsn(0))
+        try:
+            await conn.execute(f"SET search_path = {schema}")
+            await conn.execute("CREATE TABLE w (id int PRIMARY KEY, m uuid, k text UNIQUE)")
+            await conn.execute("INSERT INTO w VALUES (1, NULL, 'a'), (2, NULL, 'b')")
+            manager = uuid.UUID(int=7)
+            answers = [
+                await conn.fetchval("WITH c AS (UPDATE w SET m = $1 WHERE id = 1 RETURNING *) "
+                                    "SELECT count(*) FROM c", manager),
+                await conn.fetchval("WITH c AS (UPDATE w SET m = $1 WHERE k = $2 RETURNING id) "
+                                    "SELECT sum(id) FROM c", manager, "b"),
+                await conn.fetchval("WITH c AS (DELETE FROM w WHERE m = $1 AND id > $2 RETURNING id) "
+                                    "SELECT count(*) FROM c", manager, 1),
+            ]
+            answers.append(await conn.fetch("SELECT id, m FROM w ORDER BY id"))
+            return answers
+        finally:
+            await conn.close()
+
+    first, second, deleted, rows = asyncio.run(run())
+    assert (first, second, deleted) == (1, 2, 1)
+    assert [(r["id"], r["m"]) for r in rows] == [(1, uuid.UUID(int=7))]

@@ -79,13 +79,17 @@ async def _captured_entry(dispatcher: Dispatcher, request: ExecRequest, step: Ct
 def _for(request: ExecRequest, sql: str) -> ExecRequest:
     """The client's request for one part: its parameters stay where they are ($n), and
     those of undeclared type that this part does not use are declared text (PostgreSQL
-    cannot infer a type for a parameter nothing refers to)."""
+    cannot infer a type for a parameter nothing refers to) and sent as NULL: a value the
+    client bound in binary (asyncpg's uuid, int, timestamp) is no text, and PostgreSQL
+    refused the part (22021 "invalid byte sequence for encoding UTF8: 0x00")."""
     if not request.params:
         return dataclasses.replace(request, sql=sql)
     used = {int(sql[t.start + 1:t.end + 1]) for t in sqlparse.tokens(sql) if t.name == "PARAM"}
     oids = list(request.param_oids) + [0] * (len(request.params) - len(request.param_oids))
-    oids = [25 if oid == 0 and n not in used else oid for n, oid in enumerate(oids, 1)]
-    return dataclasses.replace(request, sql=sql, param_oids=oids)
+    unused = {n for n, oid in enumerate(oids, 1) if oid == 0 and n not in used}
+    oids = [25 if n in unused else oid for n, oid in enumerate(oids, 1)]
+    params = [None if n in unused else value for n, value in enumerate(request.params, 1)]
+    return dataclasses.replace(request, sql=sql, param_oids=oids, params=params)
 
 
 def _returns(statement: str) -> bool:

@@ -77,3 +77,18 @@ SELECT note, status::text FROM q17_ev ORDER BY note;
 DROP TABLE q17_ev;
 DROP FUNCTION q17_ev_changed;
 DROP TYPE q17_status;
+
+-- a WITH entry calling a volatile function, read by a data-modifying entry and by the
+-- main statement: PostgreSQL evaluates it once; gridpg's steps evaluated it again for the
+-- main statement, which then matched none of the rows written (0 rows, silently)
+CREATE TABLE q17_vt (id int PRIMARY KEY, x float8, u uuid);
+WITH r AS MATERIALIZED (SELECT g AS id, random() AS x, gen_random_uuid() AS u FROM generate_series(1, 3) g),
+     i AS (INSERT INTO q17_vt SELECT id, x, u FROM r RETURNING id, x, u)
+SELECT count(*) AS same FROM r JOIN i ON r.id = i.id AND r.x = i.x AND r.u = i.u;
+WITH r AS (SELECT g + 10 AS id, clock_timestamp() AS ts FROM generate_series(1, 3) g),
+     i AS (INSERT INTO q17_vt (id, x) SELECT id, extract(epoch FROM ts) FROM r RETURNING id, x)
+SELECT count(*) AS same FROM r JOIN i ON r.id = i.id AND extract(epoch FROM r.ts) = i.x;
+WITH r AS (SELECT g + 20 AS id, random() AS x FROM generate_series(1, 2) g),
+     d AS (DELETE FROM q17_vt WHERE id > 10 RETURNING id)
+SELECT (SELECT count(*) FROM d) AS deleted, count(*) FROM r;
+SELECT count(*) FROM q17_vt;
