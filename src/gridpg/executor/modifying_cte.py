@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.executor.dml import _query_columns
 from gridpg.pgwire import codec
+from gridpg.planner.calls import mentions_sequence_call
 from gridpg.planner.modifying_cte import CteStep
 from gridpg.planner.plan import ModifyingCtePlan
 from gridpg.sql import parse as sqlparse
@@ -72,8 +73,35 @@ async def _captured_entry(dispatcher: Dispatcher, request: ExecRequest, step: Ct
     # user's own types differ)
     part = _for(request, statement)
     columns = await _query_columns(catalog, statement, {}, part.param_oids)
-    _, rows = await _capture(dispatcher, part, statement)
+    if step.frozen_after is not None and mentions_sequence_call(statement):
+        rows = await _capture_armed(dispatcher, part)
+    else:
+        _, rows = await _capture(dispatcher, part, statement)
     return _constant_entry(step.name, step.columns, columns, rows)
+
+
+async def _capture_armed(dispatcher: Dispatcher, part: ExecRequest) -> list[bytes]:
+    """The rows of a frozen entry calling nextval() (sequences.frozen_nextval), read on the
+    catalog server with the loopback armed, as `SELECT nextval('s') FROM ...` is: each call
+    the GTM's next value, the distributed tables it reads through their shadows."""
+    from gridpg.commands import sequences
+
+    session = dispatcher.session
+    saved, session.out = session.out, []
+    try:
+        await sequences.run_per_row_nextval(
+            dispatcher, dataclasses.replace(part, result_formats=[], max_rows=0, portal=None),
+            dispatcher.runner._distributed_tables(part.sql))
+        captured = session.out
+    finally:
+        session.out = saved
+    rows = []
+    for message in captured:
+        if message[0] == 0x44:
+            rows.append(message)
+        elif message[0] not in (0x54, 0x43, 0x31, 0x32, 0x74, 0x6E, 0x73):
+            session.send(message)  # notices
+    return rows
 
 
 def _for(request: ExecRequest, sql: str) -> ExecRequest:

@@ -1142,7 +1142,44 @@ class RoutineGuard:
             return None
         if firing is not None:
             return firing
+        if await self._runs_as_steps(dispatcher, registry, snapshot, sql, path):
+            return None
         return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
+
+    async def _runs_as_steps(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                             sql: str, path: tuple[str, ...]) -> bool:
+        """A data-modifying WITH refused only for the triggers of the one distributed table
+        its parts write that has any (pgqueuer's dequeue: `WITH ... claimed AS (UPDATE
+        pgqueuer ... RETURNING *), log_pick AS (INSERT INTO pgqueuer_log ...) SELECT ...`,
+        pgqueuer with a statement-level trigger) runs as planned: as steps
+        (executor/modifying_cte.py), each part a statement of its own, checked again here,
+        whose triggers the coordinator fires (`_firing_verdict`): PostgreSQL fires statement
+        triggers once per part. Run whole on the catalog server instead, through the table's
+        shadow, postgres_fdw sent one INSERT per row and each fired the statement triggers
+        (three NOTIFYs for one statement), and FOR UPDATE was refused."""
+        from gridpg.planner.modifying_cte import plan_steps
+        from gridpg.sql.xl import extract_distribution
+
+        tree = sqlparse.parse_tree(extract_distribution(sql)[0])
+        kind = sqlparse.node_type(tree)
+        if kind not in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt") \
+                or not analyze.has_modifying_cte({kind: {"withClause": tree[kind].get("withClause")}}):
+            return False
+        resolve = _resolver(dispatcher, snapshot)
+        triggered: dict[tuple[str, str], frozenset[int]] = {}
+        for ref in body.written_relations(tree):
+            table = resolve(ref, path)
+            found = await self._table_triggers(dispatcher, registry, table) if table is not None else None
+            if found is not None and found.triggers:
+                triggered[table.key] = frozenset(t.function_oid for t in found.triggers)
+        if len(triggered) != 1:
+            return False
+        try:
+            plan_steps(sql)  # (what the steps cannot run goes on to the loopback, below)
+        except PgError:
+            return False
+        return await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
+                                         next(iter(triggered.items()))) is None
 
     async def _loopback_verdict(self, dispatcher: Dispatcher, registry: _Registry,
                                 snapshot: CatalogSnapshot, sql: str, path: tuple[str, ...],

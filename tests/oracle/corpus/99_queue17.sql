@@ -92,3 +92,31 @@ WITH r AS (SELECT g + 20 AS id, random() AS x FROM generate_series(1, 2) g),
      d AS (DELETE FROM q17_vt WHERE id > 10 RETURNING id)
 SELECT (SELECT count(*) FROM d) AS deleted, count(*) FROM r;
 SELECT count(*) FROM q17_vt;
+
+-- a data-modifying WITH over a table with statement-level triggers ran whole on the
+-- catalog server, its rows written through the table's shadow one INSERT per row: the
+-- statement triggers fired once per row (3 rows in q17_fired for one statement); now its
+-- parts run as steps, each fired by the coordinator once
+CREATE TABLE q17_fired (id bigserial PRIMARY KEY, op text, level text);
+CREATE TABLE q17_q (id bigserial PRIMARY KEY, status text NOT NULL, owner uuid, prio int NOT NULL DEFAULT 0);
+CREATE TABLE q17_qlog (id bigserial PRIMARY KEY, job_id bigint, status text);
+CREATE FUNCTION q17_q_fired() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  INSERT INTO q17_fired (op, level) VALUES (TG_OP, TG_LEVEL); PERFORM pg_notify('ch_q17', TG_OP); RETURN NULL; END $$;
+CREATE TRIGGER q17_q_fired AFTER INSERT OR UPDATE ON q17_q EXECUTE FUNCTION q17_q_fired();
+WITH i AS (INSERT INTO q17_q (status, prio) SELECT 'queued', g % 3 FROM generate_series(1, 5) g RETURNING id)
+SELECT count(*) FROM i;
+SELECT op, level, count(*) FROM q17_fired GROUP BY 1, 2 ORDER BY 1, 2;
+-- pgqueuer's dequeue: refused (0A000, FOR UPDATE in a statement the loopback would run)
+WITH next_queued AS (
+  SELECT id, prio FROM q17_q WHERE status = 'queued' ORDER BY prio DESC, id LIMIT 3 FOR UPDATE SKIP LOCKED
+), claimed AS (
+  UPDATE q17_q SET status = 'picked', owner = '00000000-0000-0000-0000-000000000007'
+  WHERE id IN (SELECT id FROM next_queued) RETURNING *
+), log_pick AS (
+  INSERT INTO q17_qlog (job_id, status) SELECT id, status FROM claimed
+)
+SELECT id, status, owner, prio FROM claimed ORDER BY prio DESC, id;
+SELECT job_id, status FROM q17_qlog ORDER BY job_id;
+SELECT op, level, count(*) FROM q17_fired GROUP BY 1, 2 ORDER BY 1, 2;
+UPDATE q17_q SET status = 'done' WHERE status = 'picked';
+SELECT op, level, count(*) FROM q17_fired GROUP BY 1, 2 ORDER BY 1, 2;
