@@ -92,6 +92,12 @@ WITH r AS (SELECT g + 20 AS id, random() AS x FROM generate_series(1, 2) g),
      d AS (DELETE FROM q17_vt WHERE id > 10 RETURNING id)
 SELECT (SELECT count(*) FROM d) AS deleted, count(*) FROM r;
 SELECT count(*) FROM q17_vt;
+-- nextval() in such an entry, on a table without triggers: the GTM's values, once per row
+CREATE SEQUENCE q17_s START 40;
+WITH input AS MATERIALIZED (SELECT nextval('q17_s') AS id, x FROM unnest('{a,b}'::text[]) AS x),
+     ins AS (INSERT INTO q17_vt (id) SELECT id FROM input RETURNING id)
+SELECT i.x, ins.id FROM ins JOIN input i USING (id) ORDER BY 1;
+SELECT currval('q17_s'), nextval('q17_s');
 
 -- a data-modifying WITH over a table with statement-level triggers ran whole on the
 -- catalog server, its rows written through the table's shadow one INSERT per row: the
