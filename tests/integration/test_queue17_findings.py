@@ -80,3 +80,27 @@ def test_binary_parameters_of_a_data_modifying_with(gridpg_cluster: Cluster, sch
     first, second, deleted, rows = asyncio.run(run())
     assert (first, second, deleted) == (1, 2, 1)
     assert [(r["id"], r["m"]) for r in rows] == [(1, uuid.UUID(int=7))]
+
+
+def test_statement_triggers_through_the_shadows_are_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """A data-modifying WITH writing two tables with triggers is not run as steps; run whole
+    through the shadows, each row it wrote fired the statement triggers once (five
+    notifications for two INSERTs; PostgreSQL: once per part). Refused (0A000) instead."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path = {schema}")
+        conn.execute("CREATE TABLE a (id int PRIMARY KEY, k text UNIQUE)")
+        conn.execute("CREATE TABLE b (id int PRIMARY KEY, k text UNIQUE)")
+        conn.execute("CREATE FUNCTION note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "PERFORM pg_notify('q17', TG_TABLE_NAME); RETURN NULL; END $$")
+        for table in ("a", "b"):
+            conn.execute(f"CREATE TRIGGER note AFTER INSERT ON {table} EXECUTE FUNCTION note()")
+        conn.execute("LISTEN q17")
+        with pytest.raises(errors.FeatureNotSupported):
+            conn.execute("WITH i AS (INSERT INTO a SELECT g, g::text FROM generate_series(1, 3) g RETURNING id), "
+                         "j AS (INSERT INTO b SELECT g, g::text FROM generate_series(1, 2) g RETURNING id) "
+                         "SELECT (SELECT count(*) FROM i), (SELECT count(*) FROM j)")
+        assert [n.payload for n in conn.notifies(timeout=1)] == []
+        # one table with triggers: as steps, its statement trigger once
+        conn.execute("WITH i AS (INSERT INTO a SELECT g, g::text FROM generate_series(1, 3) g RETURNING id) "
+                     "SELECT count(*) FROM i")
+        assert [n.payload for n in conn.notifies(timeout=1)] == ["a"]

@@ -1146,6 +1146,18 @@ class RoutineGuard:
             return None
         return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
 
+    async def _writes_statement_triggers(self, dispatcher: Dispatcher, registry: _Registry, tree: dict[str, Any],
+                                         path: tuple[str, ...], resolve: body.Resolver) -> bool:
+        """Whether a table the statement writes has statement-level INSERT, UPDATE or DELETE
+        triggers."""
+        for ref in body.written_relations(tree):
+            table = resolve(ref, path)
+            found = await self._table_triggers(dispatcher, registry, table) if table is not None else None
+            if found is not None and any(not t.is_row and any(t.fires_on(e) for e in ("INSERT", "UPDATE", "DELETE"))
+                                         for t in found.triggers):
+                return True
+        return False
+
     async def _runs_as_steps(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                              sql: str, path: tuple[str, ...]) -> bool:
         """A data-modifying WITH refused only for the triggers of the one distributed table
@@ -1214,6 +1226,10 @@ class RoutineGuard:
             return refusal
         if whole_select and _cte_conflict_target(tree):
             return refusal  # (a shadow has no unique index: PostgreSQL's 42P10, not the answer)
+        if whole_select and await self._writes_statement_triggers(dispatcher, registry, tree, path, resolve):
+            # (its rows would reach the table through the shadow one statement per row, each
+            # firing the statement triggers: five firings for one INSERT of five rows)
+            return refusal
         if (kind not in _LOOPBACK_KINDS and not local_write) \
                 or (whole_select and kind != "SelectStmt" and not whole_insert) \
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
