@@ -96,6 +96,66 @@ def ensure_supported(sql: str, distributed: Callable[[dict[str, Any]], bool] | N
                       "coordinator", hint=NOT_SUPPORTED_HINT)
 
 
+async def ensure_served(dispatcher: Dispatcher, sql: str,
+                        distributed: Callable[[dict[str, Any]], bool] | None = None) -> None:
+    """`ensure_supported`, except for a statement that runs whole on the catalog server with
+    the loopback armed (the routine guard's LoopbackCall: it calls code, or writes a table
+    whose triggers, that reach distributed tables): there every `nextval(...)` it makes,
+    whatever its argument, is `gridpg_lb_calls.nextval` (first on the armed path) and takes
+    the GTM's value, as the code's own calls do. pgqueuer's enqueue, `WITH input AS
+    MATERIALIZED (SELECT nextval((SELECT pg_get_serial_sequence('pgqueuer', 'id'))) ... FROM
+    UNNEST($1, ...)), inserted AS (INSERT INTO pgqueuer ... RETURNING ...) ...` into a table
+    with a statement-level trigger, was refused (0A000)."""
+    try:
+        ensure_supported(sql, distributed)
+    except PgError as refusal:
+        if refusal.sqlstate != FEATURE_NOT_SUPPORTED or getattr(dispatcher.runner, "is_loopback", False):
+            raise
+        from gridpg.executor.routines import LoopbackCall
+        from gridpg.executor.run import search_path
+
+        try:
+            verdict = await dispatcher.coord.routine_guard.check(dispatcher, sql, list(search_path(dispatcher)))
+        except PgError:
+            raise refusal from None
+        if not isinstance(verdict, LoopbackCall) and not (verdict is None and frozen_nextval(sql, distributed)):
+            raise
+
+
+def frozen_nextval(sql: str, distributed: Callable[[dict[str, Any]], bool] | None) -> bool:
+    """A data-modifying WITH over distributed tables whose only sequence calls are nextval()
+    in SELECT entries the steps evaluate once, before any part writes (planner/
+    modifying_cte.py freezes an entry calling a volatile function): pgqueuer's enqueue,
+    `WITH input AS MATERIALIZED (SELECT nextval(...) AS id, ... FROM UNNEST(...)),
+    inserted AS (INSERT ...) ...`. Such an entry is read on the catalog server with the
+    loopback armed (executor/modifying_cte.py), each call the GTM's."""
+    from gridpg.planner.modifying_cte import plan_steps
+
+    if distributed is None:
+        return False
+    tree = sqlparse.parse_tree(sql)
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    ctes = [c.get("CommonTableExpr") or {} for c in (body.get("withClause") or {}).get("ctes", [])]
+    writes = [(c.get("ctequery") or {}).get(k) for c in ctes for k in ("InsertStmt", "UpdateStmt", "DeleteStmt")]
+    if kind != "SelectStmt" and kind in ("InsertStmt", "UpdateStmt", "DeleteStmt"):
+        writes.append(body)
+    if not any(w and w.get("relation") and distributed(w["relation"]) for w in writes):
+        return False
+    try:
+        frozen = {step.name for step in plan_steps(sql).steps if step.frozen_after is not None}
+    except PgError:
+        return False
+    rest = {k: v for k, v in body.items() if k != "withClause"}
+    if sequence_calls(rest):
+        return False
+    for cte in ctes:
+        calls = sequence_calls(cte.get("ctequery"))
+        if calls and (cte.get("ctename") not in frozen or any(function != "nextval" for _, function, _ in calls)):
+            return False
+    return True
+
+
 async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
     """`sql` with its currval('s') and lastval() calls replaced by the session's values,
     when it calls no other sequence function: within one statement they are constants
@@ -260,6 +320,8 @@ async def run_per_row_nextval(dispatcher: Dispatcher, request: ExecRequest,
     named = _bare_targets(body)
     pieces = []
     for (location, _, args), span in zip(calls, spans, strict=True):
+        if literal_name(args) is None:
+            continue  # a computed name (frozen_nextval): armed, nextval is gridpg_lb_calls.nextval
         name = await qualified_name(dispatcher, str(literal_name(args)), "nextval")
         if served_by_catalog(dispatcher, name):
             continue  # the catalog server's own sequence: its nextval is the answer

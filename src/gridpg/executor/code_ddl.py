@@ -116,8 +116,12 @@ DECLARE
   capture text := pg_catalog.current_setting('gridpg.ddl_capture', true);
 BEGIN
   GET DIAGNOSTICS ctx = PG_CONTEXT;
-  IF pg_catalog.strpos(ctx, E'\n') = 0 THEN
-    RETURN;  -- a statement of its own (the coordinator's DDL)
+  IF pg_catalog.strpos(ctx, E'\n') = 0 THEN  -- a statement of its own (the coordinator's DDL)
+    IF TG_EVENT = 'ddl_command_start' AND TG_TAG IN ('DROP TYPE', 'DROP DOMAIN', 'DROP SCHEMA',
+        'DROP EXTENSION', 'DROP COLLATION', 'DROP OWNED', 'ALTER TYPE', 'ALTER DOMAIN') THEN
+      PERFORM gridpg.loopback_drop_orphan_shadows();
+    END IF;
+    RETURN;
   END IF;
   rest := pg_catalog.substr(ctx, pg_catalog.strpos(ctx, E'\n') + 1);
   IF coalesce(capture, '') <> '' THEN  -- capture mode: record, let it run
@@ -183,6 +187,30 @@ BEGIN
       END IF;
     END LOOP;
   END IF;
+END $$"""
+
+# The loopback's shadows (executor/loopback.py) outlive their tables: made on first use,
+# nothing drops them with the table. Their columns keep depending on the table's types, so
+# after `DROP TABLE jobs` PostgreSQL refused `DROP TYPE job_status` (2BP01, "column status of
+# foreign table gridpg_lb_2200.jobs depends on type job_status": pgqueuer's uninstall); with
+# CASCADE it dropped the shadow's column, and an identical table made again kept that shadow
+# (its comment's hash unchanged), one column short. The guard drops the shadows whose table
+# is gone (dropped, renamed, its schema dropped) before each statement that drops or changes
+# types, domains, collations, schemas or extensions, in that statement's transaction.
+_ORPHAN_SHADOWS = r"""
+CREATE OR REPLACE FUNCTION gridpg.loopback_drop_orphan_shadows() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE shadow text;
+BEGIN
+  FOR shadow IN SELECT f.oid::pg_catalog.regclass::text FROM pg_catalog.pg_class f
+      JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
+     WHERE f.relkind = 'f' AND fn.nspname LIKE 'gridpg\_lb\_%' AND fn.nspname <> 'gridpg_lb_calls'
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relname = f.relname
+                         AND fn.nspname = 'gridpg_lb_' || c.relnamespace::text)
+  LOOP
+    EXECUTE pg_catalog.format('ALTER EXTENSION postgres_fdw DROP FOREIGN TABLE %s', shadow);
+    EXECUTE pg_catalog.format('DROP FOREIGN TABLE %s', shadow);
+  END LOOP;
 END $$"""
 
 # gridpg's own DDL in DO blocks on a catalog server (the loopback's setup, its shadow
@@ -323,7 +351,7 @@ LANGUAGE sql STABLE AS $$
 $$"""
 
 # In the order a catalog server runs them (executor/loopback.setup_sql).
-CODE_DDL_SQL = (_FINGERPRINT, _DELTA, _INTERNAL, _GUARD, _TRIGGERS, _ECHO_TICK, _SEQUENCE_ASK, _CAPTURE_PATH)
+CODE_DDL_SQL = (_FINGERPRINT, _DELTA, _INTERNAL, _ORPHAN_SHADOWS, _GUARD, _TRIGGERS, _ECHO_TICK, _SEQUENCE_ASK, _CAPTURE_PATH)
 
 
 def is_marker(exc: BaseException) -> bool:

@@ -417,7 +417,16 @@ _COLUMNS_SQL = """
 SELECT n.nspname, c.relname, n.oid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
        CASE WHEN d.oid IS NULL THEN dd.expr ELSE pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
        a.attidentity, a.attgenerated,
-       (SELECT coalesce(pg_catalog.obj_description(f.oid, 'pg_class'), '') FROM pg_catalog.pg_class f
+       -- the shadow's comment (the hash of its definition) while its columns are the table's
+       -- names: a DROP ... CASCADE of a type drops the shadow's column too, and the hash
+       -- alone then kept a shadow one column short once the table had it again
+       (SELECT CASE WHEN (SELECT pg_catalog.array_agg(fa.attname ORDER BY fa.attnum) FROM pg_catalog.pg_attribute fa
+                           WHERE fa.attrelid = f.oid AND fa.attnum > 0 AND NOT fa.attisdropped)
+                         IS NOT DISTINCT FROM
+                         (SELECT pg_catalog.array_agg(ca.attname ORDER BY ca.attnum) FROM pg_catalog.pg_attribute ca
+                           WHERE ca.attrelid = c.oid AND ca.attnum > 0 AND NOT ca.attisdropped)
+                    THEN coalesce(pg_catalog.obj_description(f.oid, 'pg_class'), '') ELSE '' END
+          FROM pg_catalog.pg_class f
          JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
         WHERE fn.nspname = '{prefix}' || n.oid::text AND f.relname = c.relname),
        -- the sequence that fills the column: an identity column's own, or the one its
@@ -692,10 +701,23 @@ BEGIN
   PERFORM gridpg.loopback_sequence_name(seq, ARRAY['USAGE', 'SELECT']);
   RETURN v;
 END $$;
+-- A table named by text resolves to its shadow on the armed path, whose columns own no
+-- sequence: `nextval(pg_get_serial_sequence('jobs', 'id'))` (pgqueuer's enqueue) got NULL.
+-- The shadow's own table answers instead (shadow schema gridpg_lb_<oid of the real schema>).
+CREATE OR REPLACE FUNCTION {CALLS_SCHEMA}.pg_get_serial_sequence(tbl text, col text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE own text;
+BEGIN
+  SELECT pg_catalog.format('%I.%I', rn.nspname, c.relname) INTO own
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_namespace rn ON n.nspname = '{SHADOW_PREFIX}' || rn.oid::text
+   WHERE c.oid = pg_catalog.to_regclass(tbl) AND c.relkind = 'f';
+  RETURN pg_catalog.pg_get_serial_sequence(coalesce(own, tbl), col);
+END $$;
 DO $gridpg$ DECLARE f regprocedure; BEGIN
   FOREACH f IN ARRAY ARRAY['{CALLS_SCHEMA}.nextval(regclass)', '{CALLS_SCHEMA}.currval(regclass)',
                            '{CALLS_SCHEMA}.setval(regclass, bigint)', '{CALLS_SCHEMA}.setval(regclass, bigint, boolean)',
-                           '{CALLS_SCHEMA}.lastval()']::regprocedure[] LOOP
+                           '{CALLS_SCHEMA}.lastval()', '{CALLS_SCHEMA}.pg_get_serial_sequence(text, text)']::regprocedure[] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass
                     AND d.objid = f AND d.deptype = 'e') THEN
       EXECUTE pg_catalog.format('ALTER EXTENSION postgres_fdw ADD FUNCTION %s', f);

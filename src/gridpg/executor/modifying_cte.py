@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.executor.dml import _query_columns
 from gridpg.pgwire import codec
+from gridpg.planner.calls import mentions_sequence_call
 from gridpg.planner.modifying_cte import CteStep
 from gridpg.planner.plan import ModifyingCtePlan
 from gridpg.sql import parse as sqlparse
@@ -72,20 +73,51 @@ async def _captured_entry(dispatcher: Dispatcher, request: ExecRequest, step: Ct
     # user's own types differ)
     part = _for(request, statement)
     columns = await _query_columns(catalog, statement, {}, part.param_oids)
-    _, rows = await _capture(dispatcher, part, statement)
+    if step.frozen_after is not None and mentions_sequence_call(statement):
+        rows = await _capture_armed(dispatcher, part)
+    else:
+        _, rows = await _capture(dispatcher, part, statement)
     return _constant_entry(step.name, step.columns, columns, rows)
+
+
+async def _capture_armed(dispatcher: Dispatcher, part: ExecRequest) -> list[bytes]:
+    """The rows of a frozen entry calling nextval() (sequences.frozen_nextval), read on the
+    catalog server with the loopback armed, as `SELECT nextval('s') FROM ...` is: each call
+    the GTM's next value, the distributed tables it reads through their shadows."""
+    from gridpg.commands import sequences
+
+    session = dispatcher.session
+    saved, session.out = session.out, []
+    try:
+        await sequences.run_per_row_nextval(
+            dispatcher, dataclasses.replace(part, result_formats=[], max_rows=0, portal=None),
+            dispatcher.runner._distributed_tables(part.sql))
+        captured = session.out
+    finally:
+        session.out = saved
+    rows = []
+    for message in captured:
+        if message[0] == 0x44:
+            rows.append(message)
+        elif message[0] not in (0x54, 0x43, 0x31, 0x32, 0x74, 0x6E, 0x73):
+            session.send(message)  # notices
+    return rows
 
 
 def _for(request: ExecRequest, sql: str) -> ExecRequest:
     """The client's request for one part: its parameters stay where they are ($n), and
     those of undeclared type that this part does not use are declared text (PostgreSQL
-    cannot infer a type for a parameter nothing refers to)."""
+    cannot infer a type for a parameter nothing refers to) and sent as NULL: a value the
+    client bound in binary (asyncpg's uuid, int, timestamp) is no text, and PostgreSQL
+    refused the part (22021 "invalid byte sequence for encoding UTF8: 0x00")."""
     if not request.params:
         return dataclasses.replace(request, sql=sql)
     used = {int(sql[t.start + 1:t.end + 1]) for t in sqlparse.tokens(sql) if t.name == "PARAM"}
     oids = list(request.param_oids) + [0] * (len(request.params) - len(request.param_oids))
-    oids = [25 if oid == 0 and n not in used else oid for n, oid in enumerate(oids, 1)]
-    return dataclasses.replace(request, sql=sql, param_oids=oids)
+    unused = {n for n, oid in enumerate(oids, 1) if oid == 0 and n not in used}
+    oids = [25 if n in unused else oid for n, oid in enumerate(oids, 1)]
+    params = [None if n in unused else value for n, value in enumerate(request.params, 1)]
+    return dataclasses.replace(request, sql=sql, param_oids=oids, params=params)
 
 
 def _returns(statement: str) -> bool:

@@ -235,7 +235,7 @@ async def _served(dispatcher: Dispatcher, sql: str) -> str:
 
     if mentions_sequence_call(sql):
         sql = await sequences.inline_session_values(dispatcher, sql)
-        sequences.ensure_supported(sql, dispatcher.runner._is_distributed)
+        await sequences.ensure_served(dispatcher, sql, dispatcher.runner._is_distributed)
     if plan_sizes.mentions(sql):
         sql = await sizes.rewrite(dispatcher, sql, _reads_distributed(dispatcher, sqlparse.parse_tree(sql)))
     if index_upkeep.mentions(sql):  # on the shards' indexes, at each EXECUTE

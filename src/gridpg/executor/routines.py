@@ -266,6 +266,21 @@ async def _ensure_code_settings_reach_the_loopback(dispatcher: Dispatcher, sql: 
                       "function that only sets it), then run the code that reads the tables.")
 
 
+def _cte_conflict_target(tree: dict[str, Any]) -> bool:
+    """An INSERT inside the statement's WITH with ON CONFLICT naming a conflict target or
+    doing an UPDATE (pgqueuer's `inserted AS (INSERT ... ON CONFLICT (dedupe_key) WHERE ...
+    DO NOTHING RETURNING ...)`): run whole on the catalog server, it writes through the
+    target's shadow, which postgres_fdw gives no such ON CONFLICT (42P10 "there is no unique
+    or exclusion constraint matching the ON CONFLICT specification" for a valid statement)."""
+    for node in analyze._walk(tree):
+        if isinstance(node, dict) and "CommonTableExpr" in node:
+            insert = (node["CommonTableExpr"].get("ctequery") or {}).get("InsertStmt")
+            conflict = (insert or {}).get("onConflictClause")
+            if conflict and (conflict.get("infer") or conflict.get("action") != "ONCONFLICT_NOTHING"):
+                return True
+    return False
+
+
 def _calls_user_code(sql: str, registry: _Registry) -> bool:
     """A function call of `sql` names a user routine, or it uses a user operator."""
     called = {n.get("FuncCall", {}).get("funcname", [{}])[-1].get("String", {}).get("sval", "").lower()
@@ -1131,7 +1146,56 @@ class RoutineGuard:
             return None
         if firing is not None:
             return firing
+        if await self._runs_as_steps(dispatcher, registry, snapshot, sql, path):
+            return None
         return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
+
+    async def _writes_statement_triggers(self, dispatcher: Dispatcher, registry: _Registry, tree: dict[str, Any],
+                                         path: tuple[str, ...], resolve: body.Resolver) -> bool:
+        """Whether a table the statement writes has statement-level INSERT, UPDATE or DELETE
+        triggers."""
+        for ref in body.written_relations(tree):
+            table = resolve(ref, path)
+            found = await self._table_triggers(dispatcher, registry, table) if table is not None else None
+            if found is not None and any(not t.is_row and any(t.fires_on(e) for e in ("INSERT", "UPDATE", "DELETE"))
+                                         for t in found.triggers):
+                return True
+        return False
+
+    async def _runs_as_steps(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                             sql: str, path: tuple[str, ...]) -> bool:
+        """A data-modifying WITH refused only for the triggers of the one distributed table
+        its parts write that has any (pgqueuer's dequeue: `WITH ... claimed AS (UPDATE
+        pgqueuer ... RETURNING *), log_pick AS (INSERT INTO pgqueuer_log ...) SELECT ...`,
+        pgqueuer with a statement-level trigger) runs as planned: as steps
+        (executor/modifying_cte.py), each part a statement of its own, checked again here,
+        whose triggers the coordinator fires (`_firing_verdict`): PostgreSQL fires statement
+        triggers once per part. Run whole on the catalog server instead, through the table's
+        shadow, postgres_fdw sent one INSERT per row and each fired the statement triggers
+        (three NOTIFYs for one statement), and FOR UPDATE was refused."""
+        from gridpg.planner.modifying_cte import plan_steps
+        from gridpg.sql.xl import extract_distribution
+
+        tree = sqlparse.parse_tree(extract_distribution(sql)[0])
+        kind = sqlparse.node_type(tree)
+        if kind not in ("SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt") \
+                or not analyze.has_modifying_cte({kind: {"withClause": tree[kind].get("withClause")}}):
+            return False
+        resolve = _resolver(dispatcher, snapshot)
+        triggered: dict[tuple[str, str], frozenset[int]] = {}
+        for ref in body.written_relations(tree):
+            table = resolve(ref, path)
+            found = await self._table_triggers(dispatcher, registry, table) if table is not None else None
+            if found is not None and found.triggers:
+                triggered[table.key] = frozenset(t.function_oid for t in found.triggers)
+        if len(triggered) != 1:
+            return False
+        try:
+            plan_steps(sql)  # (what the steps cannot run goes on to the loopback, below)
+        except PgError:
+            return False
+        return await self._plain_verdict(dispatcher, registry, snapshot, sql, path,
+                                         next(iter(triggered.items()))) is None
 
     async def _loopback_verdict(self, dispatcher: Dispatcher, registry: _Registry,
                                 snapshot: CatalogSnapshot, sql: str, path: tuple[str, ...],
@@ -1163,6 +1227,12 @@ class RoutineGuard:
             and tree[kind].get("override", "OVERRIDING_NOT_SET") == "OVERRIDING_NOT_SET" and (
             conflict is None or (conflict.get("action") == "ONCONFLICT_NOTHING" and not conflict.get("infer")))
         if whole_insert and await self._whole_insert_blocked(dispatcher, registry, snapshot, tree, path):
+            return refusal
+        if whole_select and _cte_conflict_target(tree):
+            return refusal  # (a shadow has no unique index: PostgreSQL's 42P10, not the answer)
+        if whole_select and await self._writes_statement_triggers(dispatcher, registry, tree, path, resolve):
+            # (its rows would reach the table through the shadow one statement per row, each
+            # firing the statement triggers: five firings for one INSERT of five rows)
             return refusal
         if (kind not in _LOOPBACK_KINDS and not local_write) \
                 or (whole_select and kind != "SelectStmt" and not whole_insert) \

@@ -42,6 +42,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.loopback import SHADOW_PREFIX, calls_path
 from gridpg.executor.twins import path_elements, redirect_names, refuse_missed_names, upsert_columns
 from gridpg.pgwire import codec
+from gridpg.planner import analyze
 from gridpg.planner import triggers as tg
 from gridpg.planner.routines import qualified_relations
 from gridpg.sql import parse as sqlparse
@@ -206,8 +207,8 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
     """Why the coordinator cannot fire this statement's triggers itself (None: it can)."""
     kind = sqlparse.node_type(tree)
     body = tree.get(kind) or {}
-    if body.get("withClause"):
-        return "the statement has a WITH clause"
+    if body.get("withClause") and analyze.has_modifying_cte(tree):
+        return "the statement has a data-modifying WITH clause"
     returning = body.get("returningClause") or {}
     if returning.get("options"):
         return "the statement names OLD or NEW in RETURNING WITH"

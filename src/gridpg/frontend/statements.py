@@ -1515,7 +1515,7 @@ class StatementRunner:
             return
         if "nextval" in request.sql.lower() and not self.is_loopback and await self._update_nextval(request):
             return
-        sequences.ensure_supported(request.sql, self._is_distributed)
+        await sequences.ensure_served(self.dispatcher, request.sql, self._is_distributed)
         signal = plan_calls.signal_call(request.sql) if not self.is_loopback else None
         if signal is not None:
             # the pids pg_stat_activity shows are the catalog server's backends, which

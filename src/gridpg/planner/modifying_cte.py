@@ -90,11 +90,17 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
             continue
         entries_read = _tables_read(query, set(), None) & names
         if entries_read & modifying or not entries_read <= set(pure):
+            if _calls_volatile(query) and _readers(cte.ctename, with_clause.ctes, main) > 1:
+                _refuse(f'entry "{cte.ctename}" calls a volatile function and reads a data-modifying '
+                        "entry's rows, and more than one part reads it (each would evaluate it again)")
             steps.append(CteStep(cte.ctename, definition=RawStream()(cte)))
             parts.append((f'entry "{cte.ctename}"', query, None))
             continue
         pure.append(cte.ctename)
-        if _tables_read(query, names, None) & written:
+        # (an entry calling a volatile function is evaluated once, as PostgreSQL evaluates
+        # a WITH entry once: read again by each part, `WITH r AS (SELECT random() AS x), i
+        # AS (INSERT ... SELECT x FROM r RETURNING x) SELECT ... FROM r JOIN i` matched no row)
+        if _tables_read(query, names, None) & written or _calls_volatile(query):
             steps.append(CteStep(cte.ctename, definition=RawStream()(cte), columns=columns,
                                  frozen_after=tuple(pure[:-1])))
             continue  # read before any write: a part that reads nothing
@@ -103,6 +109,25 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
     parts.append(("the main statement", main, main_target))
     _ensure_disjoint(parts, names)
     return ModifyingCteSteps(tuple(steps), RawStream()(main))
+
+
+def _calls_volatile(node: Any) -> bool:
+    """A call of a volatile built-in (random(), clock_timestamp(), gen_random_uuid(), ...)."""
+    from gridpg.planner.node_local import VOLATILE_BUILTINS
+
+    for item in _walk(node):
+        if isinstance(item, ast.FuncCall):
+            names = [n.sval for n in item.funcname if isinstance(n, ast.String)]
+            if names and names[-1].lower() in VOLATILE_BUILTINS and names[0] in ("pg_catalog", names[-1]):
+                return True
+    return False
+
+
+def _readers(name: str, ctes: Any, main: Any) -> int:
+    """How many parts (the WITH entries after entry `name`, and the main statement) read it."""
+    later = list(ctes)
+    later = later[[c.ctename for c in later].index(name) + 1:]
+    return sum(name in _tables_read(node, set(), None) for node in [*(c.ctequery for c in later), main])
 
 
 def _own_entries(name: str, query: Any, outer: set[str]) -> tuple[str, ...]:
