@@ -2065,18 +2065,15 @@ async def _copy_returning_out(dispatcher: Dispatcher, request: ExecRequest, stmt
     RETURNING rows are captured, and the catalog server runs the COPY, with the client's
     options, over those rows as typed constants (it was refused: run there whole, the write
     would have changed the catalog server's empty copies)."""
-    from gridpg.executor.modifying_cte import _constant_entry
-    from gridpg.executor.prepared import _capture
+    from gridpg.executor.modifying_cte import captured_entry
 
     returning = getattr(stmt.query, "returningClause", None)
     if returning is None or not returning.exprs:
         raise PgError(FEATURE_NOT_SUPPORTED, "COPY query must have a RETURNING clause")
     query = str(RawStream()(stmt.query))
     async with dispatcher.runner.statement_transaction():
+        entry = await captured_entry(dispatcher, request, "gp_copy_rows", (), query)
         catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-        columns = await _query_columns(catalog, query, {}, request.param_oids)
-        _, rows = await _capture(dispatcher, replace(request, sql=query), query)
-        entry = _constant_entry("gp_copy_rows", (), columns, rows)
         stmt.query = parse_sql(f"WITH {entry} SELECT * FROM gp_copy_rows")[0].stmt
         count = await _relay_copy_out(dispatcher, catalog, str(RawStream()(stmt)), relay_response=True)
     dispatcher.session.send(codec.COPY_DONE)

@@ -66,6 +66,14 @@ async def _frozen_entries(dispatcher: Dispatcher, request: ExecRequest, plan: Mo
 
 async def _captured_entry(dispatcher: Dispatcher, request: ExecRequest, step: CteStep, statement: str) -> str:
     """The rows `statement` returns as the constant entry `step.name(cols) AS (VALUES ...)`."""
+    armed = step.frozen_after is not None and mentions_sequence_call(statement)
+    return await captured_entry(dispatcher, request, step.name, step.columns, statement, armed)
+
+
+async def captured_entry(dispatcher: Dispatcher, request: ExecRequest, name: str, names: tuple[str, ...],
+                         statement: str, armed: bool = False) -> str:
+    """The rows `statement` returns, run through the coordinator, as the constant entry
+    `name(cols) AS (VALUES ...)` (also COPY of a write's RETURNING rows, executor/dml.py)."""
     from gridpg.executor.prepared import _capture
 
     catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
@@ -73,11 +81,11 @@ async def _captured_entry(dispatcher: Dispatcher, request: ExecRequest, step: Ct
     # user's own types differ)
     part = _for(request, statement)
     columns = await _query_columns(catalog, statement, {}, part.param_oids)
-    if step.frozen_after is not None and mentions_sequence_call(statement):
+    if armed:
         rows = await _capture_armed(dispatcher, part)
     else:
         _, rows = await _capture(dispatcher, part, statement)
-    return _constant_entry(step.name, step.columns, columns, rows)
+    return _constant_entry(name, names, columns, rows)
 
 
 async def _capture_armed(dispatcher: Dispatcher, part: ExecRequest) -> list[bytes]:
