@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.errors import PgError
 from gridpg.planner.cluster_views import VIEWS, rewrite
+from gridpg.sql import parse as sqlparse
 from gridpg.txn.deadlock import txn_ref
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ async def gather(coord: Coordinator, view: str) -> tuple[list[list[Any]], int]:
     if view == "gridpg_lock_waits":
         return [row for rows in await _each_node(nodes, _LOCK_WAITS, _lock_wait_rows) for row in rows], 0
     sessions, missing = await client_sessions(coord)
+    sessions = [row[: len(VIEWS[view])] for row in sessions]  # (pg_stat_activity's fields after)
     backends = [row for rows in await _each_node(nodes, _BACKENDS, _backend_rows) for row in rows]
     return sessions + backends, missing
 
@@ -97,7 +99,9 @@ async def client_sessions(coord: Coordinator) -> tuple[list[list[Any]], int]:
 
 
 def session_rows(coord: Coordinator) -> list[list[Any]]:
-    """This worker's client sessions as gridpg_stat_activity rows."""
+    """This worker's client sessions as gridpg_stat_activity rows, each followed by its
+    pg_stat_activity fields (commands/stat_activity.py; None for a loopback connection,
+    server-side code's own way back, which is no client's backend)."""
     rows = []
     for session in list(coord.sessions.values()):
         runner = session.runner
@@ -105,14 +109,49 @@ def session_rows(coord: Coordinator) -> list[list[Any]]:
             continue
         gxid = runner.txn.gxid
         waiting = runner.waiting_for_pause
+        application = runner.settings.get("application_name", session.info.application_name)
+        state, query_start = runner.state_name, _ts(runner.query_start)
+        wait_type, wait_event = ("gridpg", "PauseCluster") if waiting else (None, None)
         rows.append([
             coord.name, gxid, coord.name, session.info.backend_pid, "client", session.info.user,
-            runner.settings.get("application_name", session.info.application_name),
-            session.client_addr, runner.state_name, "gridpg" if waiting else None,
-            "PauseCluster" if waiting else None, _ts(runner.xact_start), _ts(runner.query_start),
-            runner.last_query[:QUERY_LIMIT],
+            application, session.client_addr, state, wait_type, wait_event, _ts(runner.xact_start),
+            query_start, runner.last_query[:QUERY_LIMIT],
+            None if runner.is_loopback else _pg_stat_activity_fields(session, runner, application),
         ])
     return rows
+
+
+def _pg_stat_activity_fields(session: Any, runner: Any, application: str) -> dict[str, Any]:
+    """The session's pg_stat_activity values (planner/stat_activity.SESSION_FIELDS)."""
+    state, query, query_start = runner.state_name, runner.last_query[:QUERY_LIMIT], _ts(runner.query_start)
+    xact_start = _ts(runner.xact_start) if runner.txn.in_block or state == "active" else None
+    waiting = runner.waiting_for_pause
+    wait_type, wait_event = ("gridpg", "PauseCluster") if waiting else \
+        (None, None) if state == "active" else ("Client", "ClientRead")
+    query_id = None
+    settings = runner.settings
+    if str(settings.get("track_activities", "on")).lower() in ("off", "false", "no", "0"):
+        # (PostgreSQL's STATE_DISABLED: nothing of the statement is kept)
+        state, query, query_start, xact_start, wait_type, wait_event = "disabled", "", None, None, None, None
+    elif query and str(settings.get("compute_query_id", "auto")).lower() in ("on", "true", "yes", "1", "regress"):
+        query_id = _query_id(query)
+    peer = session.stream.get_extra_info("peername")
+    return {"datname": session.info.database, "pid": session.info.backend_pid, "usename": session.info.user,
+            "application_name": application, "client_addr": session.client_addr,
+            "client_port": peer[1] if isinstance(peer, tuple) and len(peer) > 1 else -1,
+            "backend_start": _ts(session.backend_start), "xact_start": xact_start, "query_start": query_start,
+            "state_change": query_start or _ts(session.backend_start), "wait_event_type": wait_type,
+            "wait_event": wait_event, "state": state, "query_id": query_id, "query": query}
+
+
+def _query_id(query: str) -> int | None:
+    """A query identifier: the statement's fingerprint (constants aside, as PostgreSQL's
+    jumble leaves them aside), as a signed 64-bit number."""
+    try:
+        value = int(sqlparse.fingerprint(query), 16)
+    except Exception:  # noqa: BLE001 - a text that does not parse has none
+        return None
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 async def _each_node(nodes: list[NodeAddress], sql: str, reader: Any) -> list[list[list[Any]]]:

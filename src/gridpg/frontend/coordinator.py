@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg import metrics
 from gridpg.catalog import store
 from gridpg.catalog.model import CatalogSnapshot, Node
+from gridpg.commands.stat_activity import SIGNAL_FUNCTION
 from gridpg.datanode.connection import (
     CANCEL_ACK_WAIT,
     DATANODE_OPTIONS,
@@ -238,6 +239,7 @@ class Coordinator:
         self.clients: set[Session] = set()  # their sessions, connecting or established
         self.stopping = False  # the listener is closed: clients still connecting are refused
         self.worker = 0  # index of this worker process of the coordinator
+        self.index = 0  # this coordinator's place in the topology (its sessions' pids)
         self.cancel_socket_dir: Any = None  # where sibling workers take forwarded cancels
         self._epoch_check: asyncio.Future[None] | None = None
         # Due when a second has passed since the last check: a flag a timer sets (the
@@ -815,9 +817,17 @@ class Coordinator:
         return self.open_connections <= self.settings.max_connections
 
     def register_session(self, session: Session) -> tuple[int, bytes]:
-        # The worker index rides in the high bits: a cancel landing on a sibling is forwarded.
-        pid = (self.worker << 24) | (self._next_pid & 0xFFFFFF)
-        self._next_pid += 1
+        # The coordinator's and the worker's indexes ride in the high bits: pids are unique
+        # in the cluster (pg_stat_activity lists every coordinator's sessions; up to 16
+        # coordinators of up to 64 workers), and a cancel landing on a sibling is forwarded.
+        # Bit 30 keeps them above any process id (Linux's pid_max is at most 2^22), so none
+        # is also a catalog server's process pg_stat_activity lists.
+        while True:
+            pid = PID_BASE | ((self.index & 0xF) << PID_COORDINATOR_SHIFT) \
+                | ((self.worker & 0x3F) << PID_WORKER_SHIFT) | (self._next_pid & PID_COUNTER)
+            self._next_pid += 1
+            if pid not in self.sessions and pid & PID_COUNTER:
+                break
         key = os.urandom(4)
         self.sessions[pid] = session
         return pid, key
@@ -827,7 +837,7 @@ class Coordinator:
 
     async def cancel(self, pid: int, key: bytes) -> None:
         """A CancelRequest: cancel what the session runs on every node it holds."""
-        worker = pid >> 24
+        worker = (pid >> PID_WORKER_SHIFT) & 0x3F
         if worker != self.worker and self.cancel_socket_dir is not None:
             await self._forward_cancel(worker, pid, key)
             return
@@ -996,6 +1006,7 @@ async def _load_views(conn: BackendConnection, in_block: bool = False
 
 
 EPOCH_CHANNEL = "gridpg_catalog"
+PID_BASE, PID_COORDINATOR_SHIFT, PID_WORKER_SHIFT, PID_COUNTER = 1 << 30, 26, 20, 0xFFFFF
 RECURSION_LIMIT = 5000  # (see serve)
 
 GRIDPG_FUNCTIONS = """
@@ -1003,7 +1014,7 @@ CREATE TABLE IF NOT EXISTS gridpg.coordinator_state (
   name text PRIMARY KEY, epoch bigint NOT NULL, updated timestamptz NOT NULL DEFAULT now());
 CREATE OR REPLACE FUNCTION gridpg.version() RETURNS text LANGUAGE sql STABLE
   AS $$ SELECT """ + VERSION_EXPRESSION + """ $$;
-"""
+""" + SIGNAL_FUNCTION
 
 
 def _reported(params: dict[str, str]) -> dict[str, str]:
@@ -1051,6 +1062,7 @@ def build_coordinator(cluster: Cluster, name: str) -> tuple[Coordinator, str, in
     if pool.isdigit() and int(pool) > 0:
         settings.pool_size = int(pool)
     coordinator = Coordinator(name, address(spec.catalog), datanodes, others, gtm, settings)
+    coordinator.index = next(i for i, c in enumerate(topo.coordinators) if c.name == name)
     coordinator.read_only = spec.read_only
     coordinator.max_standby_lag = spec.max_standby_lag
     coordinator.listen_address = (spec.host, spec.port)
@@ -1271,9 +1283,11 @@ async def _serve(cluster: Cluster, name: str, worker: int = 0, workers: int = 1,
     await coordinator.start(nodes, bootstrap=False)
     await coordinator.start_listener()
     from gridpg.commands.activity import session_rows
+    from gridpg.commands.stat_activity import apply_signals
 
     coordinator.pause_gate.start(lambda: list(coordinator.sessions.values()),
-                                 lambda: session_rows(coordinator))
+                                 lambda: session_rows(coordinator),
+                                 lambda signals: apply_signals(coordinator, signals))
     cancels = None
     if workers > 1:
         coordinator.cancel_socket_dir = cluster.run_dir

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -40,6 +41,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.txn.transaction import TxnState
 
 if TYPE_CHECKING:
+    from gridpg.commands import stat_activity
     from gridpg.frontend.client_stream import ClientStream
     from gridpg.frontend.coordinator import Coordinator
     from gridpg.frontend.statements import StatementRunner
@@ -129,12 +131,19 @@ class Session:
         # identifier truncation notices said for the client's statements: the servers'
         # repetitions of them are not relayed (`send`)
         self.said_truncations: set[str] = set()
+        # pg_terminate_backend / pg_cancel_backend calls of the running statement: their
+        # notices are for the coordinator (commands/stat_activity.py), not the client
+        self.signal_requests: stat_activity.SignalRequests | None = None
+        self.backend_start = time.time()
 
     # -- output ------------------------------------------------------------------------
 
     def send(self, data: bytes) -> None:
-        if self.said_truncations and data[:1] == b"N" and long_names.is_duplicate(data, self.said_truncations):
-            return  # the coordinator said it for the client's text (sql/long_names.py)
+        if (self.said_truncations or self.signal_requests is not None) and data[:1] == b"N":
+            if self.said_truncations and long_names.is_duplicate(data, self.said_truncations):
+                return  # the coordinator said it for the client's text (sql/long_names.py)
+            if self.signal_requests is not None and self.signal_requests.take(data):
+                return
         self.out.append(data)
 
     def say(self, message: str, severity: str = "NOTICE", sqlstate: str = "00000") -> None:

@@ -28,6 +28,7 @@ from gridpg.commands import (
     internal_view,
     sequences,
     sizes,
+    stat_activity,
     table_stats,
 )
 from gridpg.datanode.connection import BackendConnection
@@ -71,7 +72,7 @@ from gridpg.frontend.session_settings import SessionSettings, check_client_encod
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
-from gridpg.planner import calls as plan_calls
+from gridpg.planner import stat_activity as plan_activity
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner.text import literal_start, normalize_literals
 from gridpg.sql import (
@@ -1516,16 +1517,13 @@ class StatementRunner:
         if "nextval" in request.sql.lower() and not self.is_loopback and await self._update_nextval(request):
             return
         await sequences.ensure_served(self.dispatcher, request.sql, self._is_distributed)
-        signal = plan_calls.signal_call(request.sql) if not self.is_loopback else None
-        if signal is not None:
-            # the pids pg_stat_activity shows are the catalog server's backends, which
-            # serve every session of the cluster and its monitor: signalled, they failed
-            # other sessions' statements (08006); a session's pg_backend_pid() is none of them
-            raise PgError(FEATURE_NOT_SUPPORTED, f"{signal}() is not supported by gridpg",
-                          detail="The backends pg_stat_activity lists serve the whole cluster, not one "
-                                 "client session.",
-                          hint="A client cancels its own statement with its driver's cancel request; "
-                               "gridpg_stat_activity lists the cluster's sessions.")
+        signals = None
+        if not self.is_loopback and plan_activity.mentions(request.sql):
+            # pg_stat_activity: the cluster's client sessions; pg_terminate_backend and
+            # pg_cancel_backend: of those sessions, never of the catalog server's backends
+            sql, signals = await stat_activity.rewrite(self, request.sql)
+            if sql != request.sql:
+                request = replace(request, sql=sql)
         if prepared.reads_prepared_view(request.sql):
             request = replace(request, sql=await prepared.rewrite_view(self.coord, request.sql))
         if citus_views.reads_views(request.sql):
@@ -1561,6 +1559,13 @@ class StatementRunner:
         code_settings = await self._code_settings(request.sql)
         if sequences.is_one_row_of_calls(request.sql):
             await sequences.run_one_row_of_calls(self.dispatcher, request)
+        elif signals is not None:
+            self.session.signal_requests = signals
+            try:
+                await self.dispatcher.run(request)
+            finally:
+                self.session.signal_requests = None
+            await stat_activity.carry_out(self, signals)
         else:
             await self.dispatcher.run(request)
         if set_config is not None and set_config.calls:

@@ -246,8 +246,11 @@ class GtmClient:
     async def pause_ack(self, version: int) -> None:
         await self.call("pause_ack", version=version)
 
-    async def activity_collect(self, wait: float) -> Message:
-        """Every coordinator worker's client sessions: {rows, missing}."""
+    async def activity_collect(self, wait: float, signals: list[Any] | None = None) -> Message:
+        """Every coordinator worker's client sessions: {rows, missing}; `signals`
+        ([kind, pid] pairs) are carried out by the workers holding those pids first."""
+        if signals:
+            return await self.call("activity_collect", wait_ms=int(wait * 1000), signals=signals)
         return await self.call("activity_collect", wait_ms=int(wait * 1000))
 
     async def activity_report(self, request: int, rows: list[Any]) -> None:

@@ -288,7 +288,12 @@ class CoordinationOps:
         while known == self.pause_state.version and not self._requests_for(conn_id):
             if not await self._wait_change(deadline):
                 break
-        return {**self._pause_answer(), "activity_requests": self._requests_for(conn_id)}
+        requests = self._requests_for(conn_id)
+        signals = {str(rid): self._activity[rid].signals for rid in requests if self._activity[rid].signals}
+        answer = {**self._pause_answer(), "activity_requests": requests}
+        if signals:
+            answer["activity_signals"] = signals
+        return answer
 
     # -- activity ---------------------------------------------------------------------------
 
@@ -296,7 +301,9 @@ class CoordinationOps:
         """Every watcher's report, gathered within wait_ms (the missing ones are named)."""
         self._activity_ids += 1
         rid = self._activity_ids
-        request = ActivityRequest(set(self.pause_state.watchers))
+        signals = fields.get("signals")
+        request = ActivityRequest(set(self.pause_state.watchers),
+                                  signals=signals if isinstance(signals, list) else [])
         self._activity[rid] = request
         self._signal_pause()
         deadline = time.monotonic() + wait_seconds(fields)
@@ -370,6 +377,7 @@ class CoordinationOps:
 class ActivityRequest:
     waiting: set[int]
     rows: list[Any] = field(default_factory=list)
+    signals: list[Any] = field(default_factory=list)  # [kind, pid]: pg_terminate/cancel_backend
 
 
 def _lease_answer(granted: bool, lease: Lease | None) -> Message:

@@ -104,25 +104,6 @@ def mentions_sequence_call(text: str | None) -> bool:
     return any(f"{name}(" in lowered for name in SEQUENCE_FUNCTIONS)
 
 
-SIGNAL_FUNCTIONS = frozenset({"pg_terminate_backend", "pg_cancel_backend", "pg_signal_backend"})
-
-
-def signal_call(sql: str) -> str | None:
-    """The first of pg_terminate_backend / pg_cancel_backend / pg_signal_backend a
-    statement calls, if any (a cheap text test first)."""
-    if "_backend" not in sql.lower():
-        return None
-    from gridpg.errors import PgError
-    from gridpg.sql.parse import parse_tree
-
-    try:
-        tree = parse_tree(sql)
-    except PgError:  # (the statement's own parse reports it)
-        return None
-    calls = _named_calls(tree, SIGNAL_FUNCTIONS)
-    return min(calls)[1] if calls else None
-
-
 def sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
     """(location, function, arguments) of every sequence function call in `tree`."""
     return _named_calls(tree, SEQUENCE_FUNCTIONS)

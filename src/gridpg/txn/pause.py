@@ -58,6 +58,7 @@ class PauseGate:
         self._task: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
         self._activity: Callable[[], list[Any]] | None = None
+        self._signal: Callable[[list[Any]], None] | None = None
         self.hold: ShardHold | None = None  # the shards an online move's switch holds
         self._hold_over = asyncio.Event()
         self._hold_over.set()
@@ -67,9 +68,12 @@ class PauseGate:
         self.on_change: Callable[[], None] | None = None  # paused, hold or switches changed
 
     def start(self, sessions: Callable[[], Iterable[Any]],
-              activity: Callable[[], list[Any]] | None = None) -> None:
-        """Watch the GTM; `activity` answers the GTM's requests for this worker's sessions."""
+              activity: Callable[[], list[Any]] | None = None,
+              signal: Callable[[list[Any]], None] | None = None) -> None:
+        """Watch the GTM; `activity` answers the GTM's requests for this worker's sessions,
+        after `signal` carried out the signals a request holds ([kind, pid] pairs)."""
         self._activity = activity
+        self._signal = signal
         self._task = asyncio.ensure_future(self._watch(sessions))
 
     def stop(self) -> None:
@@ -209,7 +213,10 @@ class PauseGate:
                 continue
             if answer["version"] != self.version:
                 self._apply(int(answer["version"]), bool(answer["paused"]), sessions, answer.get("scope"))
+            signals = answer.get("activity_signals") or {}
             for request in answer.get("activity_requests") or []:
+                if self._signal is not None and signals.get(str(request)):
+                    self._signal(signals[str(request)])
                 await self._report_activity(int(request))
 
     async def _report_activity(self, request: int) -> None:

@@ -1,0 +1,166 @@
+"""pg_stat_activity as the cluster's client sessions, and pg_terminate_backend /
+pg_cancel_backend of them (planner/stat_activity.py puts them in the statement).
+
+A statement that reads pg_stat_activity or calls a signal function gathers every
+coordinator worker's sessions (through the GTM, as gridpg_stat_activity does) and runs on
+the catalog server with them in place. `gridpg.signal_backend` checks each call there as
+PostgreSQL's pg_signal_backend does (a pid that is no session: WARNING and false; the
+caller's rights: 42501) and names the session in a notice carrying a token made for this
+statement, which `Session.send` keeps from the client. Once the statement has run, each
+named session is signalled where it lives: this worker's at once, another worker's or
+coordinator's through the GTM (`activity_collect` with signals: the worker that holds the
+pid carries it out). Terminating a session is what a coordinator's fast shutdown does to
+it (57P01 to its client, its transaction rolled back); cancelling is its client's
+CancelRequest. The session's own pid: its statement fails as PostgreSQL's does (57014 for
+a cancel; 57P01 and the connection closed for a terminate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import PgError, fatal
+from gridpg.pgwire import codec
+from gridpg.planner import stat_activity as plan
+
+if TYPE_CHECKING:
+    from gridpg.frontend.coordinator import Coordinator
+    from gridpg.frontend.statements import StatementRunner
+
+ACTIVITY_WAIT = 2.0
+
+# The catalog servers' half: PostgreSQL's checks of pg_signal_backend (signalfuncs.c), in
+# the caller's transaction and role, then the notice naming the session.
+SIGNAL_FUNCTION = """
+CREATE OR REPLACE FUNCTION gridpg.signal_backend(kind text, target int4, timeout int8, token text,
+                                                 pids int4[], users text[])
+RETURNS boolean LANGUAGE plpgsql VOLATILE AS $gp$
+DECLARE
+  i int;
+  owner text;
+  what text := CASE kind WHEN 'cancel' THEN 'cancel query' ELSE 'terminate process' END;
+  shown text;
+BEGIN
+  IF target IS NULL OR timeout IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF timeout < 0 THEN
+    RAISE EXCEPTION '"timeout" must not be negative' USING ERRCODE = '22003';
+  END IF;
+  i := pg_catalog.array_position(pids, target);
+  IF i IS NULL THEN
+    RAISE WARNING 'PID % is not a PostgreSQL backend process', target;
+    RETURN false;
+  END IF;
+  owner := users[i];
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = owner AND rolsuper)
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = current_user AND rolsuper) THEN
+    RAISE EXCEPTION 'permission denied to %', what USING ERRCODE = '42501',
+      DETAIL = CASE kind WHEN 'cancel'
+        THEN 'Only roles with the SUPERUSER attribute may cancel queries of roles with the SUPERUSER attribute.'
+        ELSE 'Only roles with the SUPERUSER attribute may terminate processes of roles with the SUPERUSER attribute.' END;
+  END IF;
+  IF NOT (EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = owner)
+          AND pg_catalog.pg_has_role(current_user, owner, 'USAGE'))
+     AND NOT pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') THEN
+    RAISE EXCEPTION 'permission denied to %', what USING ERRCODE = '42501',
+      DETAIL = CASE kind WHEN 'cancel'
+        THEN 'Only roles with privileges of the role whose query is being canceled or with privileges of the "pg_signal_backend" role may cancel this query.'
+        ELSE 'Only roles with privileges of the role whose process is being terminated or with privileges of the "pg_signal_backend" role may terminate this process.' END;
+  END IF;
+  shown := pg_catalog.current_setting('client_min_messages');
+  PERFORM pg_catalog.set_config('client_min_messages', 'notice', true);
+  RAISE NOTICE '%', token || kind || ':' || target;
+  PERFORM pg_catalog.set_config('client_min_messages', shown, true);
+  RETURN true;
+END
+$gp$;
+"""
+
+
+@dataclass
+class SignalRequests:
+    """The signals one statement asked for (the notices `Session.send` held back)."""
+
+    token: str
+    asked: list[tuple[str, int]] = field(default_factory=list)
+
+    def take(self, message: bytes) -> bool:
+        """Whether `message` (a NoticeResponse) is one of ours; kept if so."""
+        marker = self.token.encode()
+        if marker not in message:
+            return False
+        fields = codec.parse_error_fields(message[5:])
+        text = fields.get("M", "")
+        if not text.startswith(self.token):
+            return False
+        kind, _, pid = text[len(self.token):].partition(":")
+        if kind in ("terminate", "cancel") and pid.lstrip("-").isdigit():
+            self.asked.append((kind, int(pid)))
+        return True
+
+
+async def rewrite(runner: StatementRunner, sql: str) -> tuple[str, SignalRequests | None]:
+    """The statement with the cluster's sessions in place, and the requests to collect
+    while it runs (None: it calls no signal function)."""
+    refs, calls = plan.find(sql)
+    if not refs and not calls:
+        return sql, None
+    if any(call.pid is None for call in calls):
+        raise PgError("0A000", "this call of pg_terminate_backend() or pg_cancel_backend() is not supported "
+                      "by gridpg", hint="Pass the pid, and for pg_terminate_backend a timeout, as arguments.")
+    sessions = await cluster_sessions(runner.coord)
+    requests = SignalRequests("gridpg-signal-" + os.urandom(12).hex() + ":") if calls else None
+    return plan.rewrite(sql, refs, calls, sessions, requests.token if requests else ""), requests
+
+
+async def cluster_sessions(coord: Coordinator) -> list[dict[str, Any]]:
+    """Every coordinator worker's client sessions (pg_stat_activity's fields), through the GTM."""
+    from gridpg.commands.activity import client_sessions
+
+    rows, _missing = await client_sessions(coord)
+    return [row[-1] for row in rows if row and isinstance(row[-1], dict)]
+
+
+async def carry_out(runner: StatementRunner, requests: SignalRequests) -> None:
+    """Signal the sessions the statement named; the session's own last, as its error."""
+    coord = runner.coord
+    own = runner.session.info.backend_pid if runner.session is not None else None
+    elsewhere: list[list[Any]] = []
+    own_kind = None
+    for kind, pid in dict.fromkeys(requests.asked):
+        if pid == own:
+            own_kind = "terminate" if own_kind == "terminate" or kind == "terminate" else "cancel"
+        elif not await signal_local(coord, kind, pid):
+            elsewhere.append([kind, pid])
+    if elsewhere:
+        try:
+            await coord.gtm.activity_collect(ACTIVITY_WAIT, signals=elsewhere)
+        except Exception as exc:  # noqa: BLE001 - the GTM's errors, as gridpg_stat_activity's
+            raise PgError("08006", f"the sessions to signal cannot be reached: the GTM: {exc}") from None
+    if own_kind == "terminate":
+        raise fatal("57P01", "terminating connection due to administrator command")
+    if own_kind == "cancel":
+        raise PgError("57014", "canceling statement due to user request")
+
+
+async def signal_local(coord: Coordinator, kind: str, pid: int) -> bool:
+    """Signal this worker's session `pid`; False: it is not one of this worker's."""
+    session = coord.sessions.get(pid)
+    if session is None:
+        return False
+    if kind == "cancel":
+        await coord.cancel_session(session)
+    elif session.task is not None and not session.task.done():
+        session.task.cancel()  # (Session.run: 57P01 to its client, then close)
+    return True
+
+
+def apply_signals(coord: Coordinator, signals: list[Any]) -> None:
+    """The GTM's signals for this worker's sessions (others' pids are not ours: skipped)."""
+    for item in signals:
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[1], int) and item[1] in coord.sessions:
+            asyncio.ensure_future(signal_local(coord, str(item[0]), item[1]))

@@ -1,0 +1,233 @@
+"""pg_stat_activity as the cluster's client sessions, and pg_terminate_backend /
+pg_cancel_backend of them, planner side: which statements name them, and the statement
+with the sessions put in place (commands/stat_activity.py gathers them, runs the statement
+and carries the signals out). Pure: no I/O.
+
+Through a coordinator, a client's backend is its session: `pg_backend_pid()` is the pid
+BackendKeyData gave it (cluster-unique, `Coordinator.register_session`), and the catalog
+server's own backends serve every session of the cluster. So a reference to
+`pg_stat_activity` (unqualified or `pg_catalog.`) becomes a `VALUES` subquery of every
+coordinator's client sessions in the view's own columns and types, and each call of
+`pg_terminate_backend(pid [, timeout])` / `pg_cancel_backend(pid)` becomes a call of
+`gridpg.signal_backend`, which checks the pid and the caller's rights as PostgreSQL does
+on the catalog server (in the statement, row by row) and names the session to signal in a
+notice carrying the coordinator's token (`Session.send` keeps it from the client).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gridpg.errors import PgError
+from gridpg.planner.analyze import RelRef, _walk, relations
+from gridpg.sql.parse import parse_tree, tokens
+from gridpg.sql.quote import quote_literal
+
+VIEW = "pg_stat_activity"
+
+# PostgreSQL 18's columns of pg_stat_activity, in order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("datid", "oid"), ("datname", "name"), ("pid", "int4"), ("leader_pid", "int4"),
+    ("usesysid", "oid"), ("usename", "name"), ("application_name", "text"), ("client_addr", "inet"),
+    ("client_hostname", "text"), ("client_port", "int4"), ("backend_start", "timestamptz"),
+    ("xact_start", "timestamptz"), ("query_start", "timestamptz"), ("state_change", "timestamptz"),
+    ("wait_event_type", "text"), ("wait_event", "text"), ("state", "text"), ("backend_xid", "xid"),
+    ("backend_xmin", "xid"), ("query_id", "int8"), ("query", "text"), ("backend_type", "text"),
+)
+
+# What a coordinator worker reports for each session (commands/activity.session_rows: the
+# gridpg_stat_activity row, then these): the values put in place, by column.
+SESSION_FIELDS = ("datname", "pid", "usename", "application_name", "client_addr", "client_port",
+                  "backend_start", "xact_start", "query_start", "state_change", "wait_event_type",
+                  "wait_event", "state", "query_id", "query")
+
+SIGNALS = {"pg_terminate_backend": "terminate", "pg_cancel_backend": "cancel"}
+
+
+@dataclass(frozen=True)
+class SignalCall:
+    start: int  # the call's first character (its schema or name)
+    end: int  # just past its closing parenthesis
+    kind: str  # "terminate" or "cancel"
+    pid: str | None  # the pid argument's text (None: arguments not understood)
+    timeout: str  # the timeout argument's text ("0" when not given)
+
+
+def mentions(sql: str) -> bool:
+    """A cheap test before parsing."""
+    lowered = sql.lower()
+    return VIEW in lowered or "_backend" in lowered
+
+
+def find(sql: str) -> tuple[list[RelRef], list[SignalCall]]:
+    """The statement's references to pg_stat_activity and its signal calls."""
+    try:
+        tree = parse_tree(sql)
+    except PgError:  # (the statement's own run reports it)
+        return [], []
+    refs = [r for r in relations(tree) if r.name == VIEW and r.schema in (None, "pg_catalog")]
+    return refs, _signal_calls(sql, tree)
+
+
+def _signal_calls(sql: str, tree: Any) -> list[SignalCall]:
+    starts = []
+    for node in _walk(tree):
+        call = node.get("FuncCall") if isinstance(node, dict) else None
+        if call is None:
+            continue
+        names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
+        if names and names[-1] in SIGNALS and (len(names) == 1 or names[0] == "pg_catalog"):
+            starts.append((call.get("location", 0), SIGNALS[names[-1]]))
+    if not starts:
+        return []
+    toks = _char_tokens(sql)
+    out = []
+    for start, kind in sorted(starts):
+        first = next((i for i, (s, _e, _n) in enumerate(toks) if s >= start), len(toks))
+        close = _closing(toks, first)
+        if close is None:
+            continue
+        open_at = next(i for i in range(first, close) if toks[i][2] == "ASCII_40")
+        inner = sql[toks[open_at][1] : toks[close][0]]
+        pid, timeout = _arguments(inner, kind)
+        out.append(SignalCall(start, toks[close][1], kind, pid, timeout))
+    return out
+
+
+def _char_tokens(sql: str) -> list[tuple[int, int, str]]:
+    """(start, end past, name) of each scanner token (character offsets, as the tree's)."""
+    return [(t.start, t.end + 1, t.name) for t in tokens(sql)]
+
+
+def _closing(toks: list[tuple[int, int, str]], first: int) -> int | None:
+    depth = 0
+    for i in range(first, len(toks)):
+        name = toks[i][2]
+        if name == "ASCII_40":
+            depth += 1
+        elif name == "ASCII_41" and depth:
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+_NAMED = re.compile(r'^\s*"?(pid|timeout)"?\s*(=>|:=)\s*(.*)$', re.DOTALL | re.IGNORECASE)
+
+
+def _arguments(inner: str, kind: str) -> tuple[str | None, str]:
+    """The pid and timeout arguments' texts (positional or named, as PostgreSQL takes them);
+    pid None: arguments PostgreSQL would not take either (the caller refuses the call)."""
+    parts = _split_top(inner)
+    pid, timeout = None, None
+    for i, part in enumerate(parts):
+        named = _NAMED.match(part)
+        if named is not None:
+            if named.group(1).lower() == "pid":
+                pid = named.group(3)
+            else:
+                timeout = named.group(3)
+        elif i == 0:
+            pid = part
+        elif i == 1:
+            timeout = part
+    if (kind == "cancel" and timeout is not None) or len(parts) > 2:
+        pid = None
+    return pid, timeout if timeout is not None else "0"
+
+
+def _split_top(inner: str) -> list[str]:
+    """`inner` split at its top-level commas (the scanner's tokens: quotes and comments)."""
+    if not inner.strip():
+        return []
+    parts, depth, start = [], 0, 0
+    for s, e, name in _char_tokens(inner):
+        if name in ("ASCII_40", "ASCII_91"):
+            depth += 1
+        elif name in ("ASCII_41", "ASCII_93"):
+            depth -= 1
+        elif name == "ASCII_44" and depth == 0:
+            parts.append(inner[start:s])
+            start = e
+    parts.append(inner[start:])
+    return [p.strip() for p in parts]
+
+
+# -- putting them in place ----------------------------------------------------------------
+
+
+def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: list[dict[str, Any]],
+            token: str) -> str:
+    """`sql` with each pg_stat_activity reference replaced by a subquery of `sessions` and
+    each signal call by gridpg.signal_backend over them (pure)."""
+    edits: list[tuple[int, int, str]] = []
+    if refs:
+        toks = _char_tokens(sql)
+        subquery = f"({values_subquery(sessions)})"
+        for ref in refs:
+            first = next(i for i, (s, _e, _n) in enumerate(toks) if s >= ref.location)
+            last = first + (2 if ref.schema is not None else 0)  # schema . name
+            edits.append((ref.location, toks[last][1], subquery if ref.alias else f"{subquery} AS {VIEW}"))
+    if calls:
+        pids = "ARRAY[" + ", ".join(str(int(s["pid"])) for s in sessions) + "]::pg_catalog.int4[]"
+        users = "ARRAY[" + ", ".join(quote_literal(str(s["usename"])) for s in sessions) + "]::pg_catalog.text[]"
+        for call in calls:
+            text = (f"gridpg.signal_backend({quote_literal(call.kind)}, ({call.pid}), ({call.timeout}), "
+                    f"{quote_literal(token)}, {pids}, {users})")
+            edits.append((call.start, call.end, text))
+    pieces, pos = [], 0
+    for start, end, text in sorted(edits):
+        if start < pos:
+            continue  # (a call inside a replaced reference's span: none can be)
+        pieces += [sql[pos:start], text]
+        pos = end
+    pieces.append(sql[pos:])
+    return "".join(pieces)
+
+
+def values_subquery(sessions: list[dict[str, Any]]) -> str:
+    """SELECT ... with pg_stat_activity's columns over the sessions' values, and the catalog
+    server's own processes that are no client's backend (checkpointer, walwriter,
+    autovacuum, ...: the server's, as PostgreSQL lists them). As PostgreSQL shows them: a
+    session of a role the reader has no privileges of (nor of pg_read_all_stats) shows its
+    database, pid, role, application and type only, and `<insufficient privilege>` for its
+    query."""
+    servers = ("SELECT * FROM pg_catalog.pg_stat_activity "
+               "WHERE backend_type IS DISTINCT FROM 'client backend'")
+    if not sessions:
+        return servers
+    given = {name: i for i, name in enumerate(SESSION_FIELDS)}
+    public = ("datname", "pid", "usename", "application_name")
+    select = []
+    for col, typ in COLUMNS:
+        if col == "query":
+            expr = f"CASE WHEN s.seen THEN v.c{given[col]} ELSE '<insufficient privilege>' END::pg_catalog.text"
+        elif col in given:
+            value = f"v.c{given[col]}::pg_catalog.{typ}"
+            expr = value if col in public else f"CASE WHEN s.seen THEN {value} END"
+        elif col == "datid":
+            expr = "d.oid"
+        elif col == "usesysid":
+            expr = "r.oid"
+        elif col == "backend_type":
+            expr = "'client backend'::pg_catalog.text"
+        else:
+            expr = f"NULL::pg_catalog.{typ}"
+        select.append(f"{expr} AS {col}")
+    names = ", ".join(f"c{i}" for i in range(len(SESSION_FIELDS)))
+    values = ", ".join(
+        "(" + ", ".join(_literal(s.get(f)) for f in SESSION_FIELDS) + ")" for s in sessions)
+    return (f"SELECT {', '.join(select)} FROM (VALUES {values}) AS v({names}) "
+            f"LEFT JOIN pg_catalog.pg_database d ON d.datname = v.c{given['datname']} "
+            f"LEFT JOIN pg_catalog.pg_roles r ON r.rolname = v.c{given['usename']} "
+            "CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN r.oid IS NOT NULL THEN "
+            "pg_catalog.pg_has_role(r.oid, 'USAGE') END, false) "
+            f"OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE') AS seen) AS s UNION ALL {servers}")
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL::pg_catalog.text"
+    return quote_literal(str(value)) + "::pg_catalog.text"

@@ -1,0 +1,161 @@
+"""pg_stat_activity through a coordinator lists the cluster's client sessions, and
+pg_terminate_backend / pg_cancel_backend signal them, as PostgreSQL does for its backends.
+
+Before, pg_stat_activity was the catalog server's view: its backends serve every session
+of the cluster, so `WHERE pid = pg_backend_pid()` found no row and the idiom test suites
+and admin scripts run to end other sessions (`SELECT pg_terminate_backend(pid) FROM
+pg_stat_activity WHERE pid <> pg_backend_pid()`) was refused (0A000: signalled, those
+backends failed other sessions' statements). Each test fails on that code."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.parse
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+
+
+def _connect(cluster: Cluster, coordinator: int, app: str, user: str | None = None) -> psycopg.Connection[Any]:
+    if user is None:
+        return psycopg.connect(cluster.dsn(coordinator), autocommit=True, application_name=app)
+    url = urllib.parse.urlsplit(cluster.dsn(coordinator))
+    return psycopg.connect(host=url.hostname, port=url.port, user=user, password="pw", dbname="postgres",
+                           autocommit=True, application_name=app)
+
+
+def _app() -> str:
+    return "sa_" + uuid.uuid4().hex[:10]
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
+def test_own_session_and_every_coordinators_sessions(gridpg_cluster: Cluster, prepare: bool) -> None:
+    app = _app()
+    with _connect(gridpg_cluster, 0, app) as a, _connect(gridpg_cluster, 1, app) as b:
+        b.execute("BEGIN")
+        b.execute("SELECT 1")
+        own = a.execute("SELECT pid = pg_backend_pid(), application_name, state, backend_type, datname, "
+                        "usename, client_addr IS NOT NULL, client_port > 0, datid IS NOT NULL, "
+                        "usesysid IS NOT NULL, backend_start <= now() "
+                        "FROM pg_stat_activity WHERE pid = pg_backend_pid()", prepare=prepare).fetchall()
+        assert own == [(True, app, "active", "client backend", "postgres", "postgres", True, True, True, True,
+                        True)]
+        rows = a.execute("SELECT state, xact_start IS NOT NULL, wait_event, query FROM pg_catalog.pg_stat_activity "
+                         "WHERE application_name = %s AND pid <> pg_backend_pid()", [app],
+                         prepare=prepare).fetchall()
+        assert rows == [("idle in transaction", True, "ClientRead", "SELECT 1")]
+        pids = a.execute("SELECT count(*), count(DISTINCT pid) FROM pg_stat_activity").fetchone()
+        assert pids is not None and pids[0] == pids[1] >= 2  # unique over both coordinators
+        b.execute("ROLLBACK")
+
+
+def test_terminate_other_sessions_on_both_coordinators(gridpg_cluster: Cluster, schema: str) -> None:
+    app, bystander = _app(), _app()
+    with _connect(gridpg_cluster, 0, "admin") as admin, _connect(gridpg_cluster, 0, bystander) as other:
+        admin.execute(f'CREATE TABLE "{schema}".t (id int PRIMARY KEY)')
+        victims = [_connect(gridpg_cluster, i, app) for i in (0, 1)]
+        try:
+            victims[1].execute("BEGIN")
+            victims[1].execute(f'INSERT INTO "{schema}".t VALUES (1)')
+            other.execute("BEGIN")
+            other.execute(f'INSERT INTO "{schema}".t VALUES (2)')
+            ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE application_name = %s AND pid <> pg_backend_pid()", [app]).fetchall()
+            assert ended == [(True,), (True,)]
+            for victim in victims:
+                with pytest.raises(psycopg.errors.AdminShutdown):
+                    _until_gone(victim)
+        finally:
+            for victim in victims:
+                victim.close()
+        other.execute("COMMIT")  # the bystander's block goes on
+        assert admin.execute(f'SELECT id FROM "{schema}".t ORDER BY id').fetchall() == [(2,)]  # 1 rolled back
+        left = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [app]).fetchone()
+        assert left == (0,)
+
+
+def _until_gone(conn: psycopg.Connection[Any]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        conn.execute("SELECT 1")
+        time.sleep(0.05)
+
+
+def test_cancel_a_running_statement_on_the_other_coordinator(gridpg_cluster: Cluster) -> None:
+    app = _app()
+    with _connect(gridpg_cluster, 0, "admin") as admin, _connect(gridpg_cluster, 1, app) as sleeper:
+        outcome: list[BaseException] = []
+
+        def sleep() -> None:
+            try:
+                sleeper.execute("SELECT pg_sleep(20)")
+            except BaseException as exc:  # noqa: BLE001 - the outcome is the test's
+                outcome.append(exc)
+
+        thread = threading.Thread(target=sleep)
+        started = time.monotonic()
+        thread.start()
+        sent = []
+        while time.monotonic() - started < 10 and not sent:
+            sent = admin.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                                 "WHERE application_name = %s AND state = 'active'", [app]).fetchall()
+            time.sleep(0.05)
+        thread.join(15)
+        assert sent == [(True,)]
+        assert len(outcome) == 1 and isinstance(outcome[0], psycopg.errors.QueryCanceled)
+        assert time.monotonic() - started < 15
+        assert sleeper.execute("SELECT 1").fetchone() == (1,)  # the session goes on
+
+
+def test_rights_and_answers_as_postgresql(gridpg_cluster: Cluster) -> None:
+    role, peer = "sa_role_" + uuid.uuid4().hex[:6], "sa_peer_" + uuid.uuid4().hex[:6]
+    with _connect(gridpg_cluster, 0, "admin") as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+        admin.execute(f"CREATE ROLE {peer} LOGIN PASSWORD 'pw'")
+        try:
+            with _connect(gridpg_cluster, 1, "mine", user=role) as mine, \
+                    _connect(gridpg_cluster, 0, "same", user=role) as same, \
+                    _connect(gridpg_cluster, 0, "theirs", user=peer) as theirs:
+                admin_pid = admin.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+                peer_pid = theirs.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+                with pytest.raises(psycopg.errors.InsufficientPrivilege) as superuser:
+                    mine.execute("SELECT pg_terminate_backend(%s)" % admin_pid)
+                assert superuser.value.diag.message_primary == "permission denied to terminate process"
+                assert superuser.value.diag.message_detail == (
+                    "Only roles with the SUPERUSER attribute may terminate processes of roles with the "
+                    "SUPERUSER attribute.")
+                with pytest.raises(psycopg.errors.InsufficientPrivilege) as other_role:
+                    mine.execute("SELECT pg_cancel_backend(%s)" % peer_pid)
+                assert other_role.value.diag.message_detail == (
+                    "Only roles with privileges of the role whose query is being canceled or with privileges "
+                    'of the "pg_signal_backend" role may cancel this query.')
+                # another role's session: its query hidden, as PostgreSQL hides it
+                seen = mine.execute("SELECT query, state, client_addr FROM pg_stat_activity WHERE pid = %s"
+                                    % peer_pid).fetchall()
+                assert seen == [("<insufficient privilege>", None, None)]
+                warnings: list[str] = []
+                mine.add_notice_handler(lambda d: warnings.append(f"{d.severity}: {d.message_primary}"))
+                assert mine.execute("SELECT pg_terminate_backend(7)").fetchall() == [(False,)]
+                assert warnings == ["WARNING: PID 7 is not a PostgreSQL backend process"]
+                with pytest.raises(psycopg.errors.NumericValueOutOfRange):
+                    mine.execute("SELECT pg_terminate_backend(pg_backend_pid(), -1)")
+                assert mine.execute("SELECT pg_cancel_backend(NULL)").fetchall() == [(None,)]
+                # its own role's session on the other coordinator: allowed
+                same_pid = same.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+                assert mine.execute("SELECT pg_terminate_backend(pid => %s)" % same_pid).fetchall() == [(True,)]
+                with pytest.raises(psycopg.errors.AdminShutdown):
+                    _until_gone(same)
+                with pytest.raises(psycopg.errors.QueryCanceled):
+                    mine.execute("SELECT pg_cancel_backend(pg_backend_pid())")
+                assert mine.execute("SELECT 1").fetchone() == (1,)
+                with pytest.raises(psycopg.errors.AdminShutdown):
+                    mine.execute("SELECT pg_catalog.pg_terminate_backend(pg_backend_pid())")
+                assert mine.closed or mine.broken
+        finally:
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+            admin.execute(f"DROP ROLE IF EXISTS {peer}")

@@ -1,0 +1,52 @@
+"""planner/stat_activity.py: pg_stat_activity and the signal calls found and put in place
+(pure), whatever the statement's text around them."""
+
+from __future__ import annotations
+
+from gridpg.planner import stat_activity
+from gridpg.sql.parse import parse_tree
+
+SESSIONS = [{"datname": "postgres", "pid": 5, "usename": "alice", "application_name": "a'pp", "state": "idle",
+             "query": "SELECT 1"}]
+
+
+def _rewrite(sql: str) -> str:
+    refs, calls = stat_activity.find(sql)
+    out = stat_activity.rewrite(sql, refs, calls, SESSIONS, "tok:")
+    parse_tree(out)  # it still parses
+    return out
+
+
+def test_names_qualified_unqualified_and_aliased() -> None:
+    out = _rewrite("SELECT count(*) FROM pg_catalog.pg_stat_activity a JOIN pg_stat_activity USING (pid)")
+    assert "pg_stat_activity a" not in out and ") a JOIN (SELECT" in out
+    assert out.count("AS pg_stat_activity") == 1
+    assert "'a''pp'" in out  # values quoted, never pasted
+
+
+def test_other_schemas_and_ctes_are_left_alone() -> None:
+    sql = "WITH pg_stat_activity AS (SELECT 1 AS pid) SELECT * FROM pg_stat_activity, s.pg_stat_activity"
+    assert stat_activity.find(sql) == ([], [])
+
+
+def test_signal_calls_positional_named_and_around_text() -> None:
+    sql = ("/* é */ SELECT pg_terminate_backend(pid, 50), pg_catalog.pg_cancel_backend((SELECT 1)) -- x\n"
+           "FROM pg_stat_activity WHERE application_name = 'pg_terminate_backend(1)'")
+    refs, calls = stat_activity.find(sql)
+    assert [(c.kind, c.pid, c.timeout) for c in calls] == [("terminate", "pid", "50"), ("cancel", "(SELECT 1)", "0")]
+    out = stat_activity.rewrite(sql, refs, calls, SESSIONS, "tok:")
+    assert out.startswith("/* é */ SELECT gridpg.signal_backend('terminate', (pid), (50), 'tok:', ARRAY[5]")
+    assert "'pg_terminate_backend(1)'" in out and "-- x\n" in out
+    named = stat_activity.find('SELECT pg_terminate_backend(timeout => 9, "pid" => 3)')[1]
+    assert [(c.pid, c.timeout) for c in named] == [("3", "9")]
+
+
+def test_calls_postgresql_would_not_take_are_marked() -> None:
+    calls = stat_activity.find("SELECT pg_cancel_backend(1, 2), pg_terminate_backend()")[1]
+    assert [c.pid for c in calls] == [None, None]
+
+
+def test_the_servers_own_processes_follow_the_sessions() -> None:
+    servers = "SELECT * FROM pg_catalog.pg_stat_activity WHERE backend_type IS DISTINCT FROM 'client backend'"
+    assert stat_activity.values_subquery([]) == servers
+    assert stat_activity.values_subquery(SESSIONS).endswith(" UNION ALL " + servers)
