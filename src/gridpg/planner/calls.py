@@ -106,10 +106,10 @@ def mentions_sequence_call(text: str | None) -> bool:
 
 def sequence_calls(tree: Any) -> list[tuple[int, str, list[Any]]]:
     """(location, function, arguments) of every sequence function call in `tree`."""
-    return _named_calls(tree, SEQUENCE_FUNCTIONS)
+    return named_calls(tree, SEQUENCE_FUNCTIONS)
 
 
-def _named_calls(tree: Any, functions: Collection[str]) -> list[tuple[int, str, list[Any]]]:
+def named_calls(tree: Any, functions: Collection[str]) -> list[tuple[int, str, list[Any]]]:
     """(location, function, arguments) of every call in `tree` of one of `functions`,
     written without a schema or with pg_catalog."""
     out = []

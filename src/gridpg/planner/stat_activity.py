@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridpg.errors import PgError
-from gridpg.planner.analyze import RelRef, _walk, relations
-from gridpg.sql.parse import parse_tree, tokens
+from gridpg.planner.analyze import RelRef, relations
+from gridpg.planner.calls import named_calls
+from gridpg.sql.parse import closing_paren, parse_tree, tokens
 from gridpg.sql.quote import quote_literal
 
 VIEW = "pg_stat_activity"
@@ -72,46 +73,20 @@ def find(sql: str) -> tuple[list[RelRef], list[SignalCall]]:
 
 
 def _signal_calls(sql: str, tree: Any) -> list[SignalCall]:
-    starts = []
-    for node in _walk(tree):
-        call = node.get("FuncCall") if isinstance(node, dict) else None
-        if call is None:
-            continue
-        names = [n["String"]["sval"] for n in call.get("funcname", []) if "String" in n]
-        if names and names[-1] in SIGNALS and (len(names) == 1 or names[0] == "pg_catalog"):
-            starts.append((call.get("location", 0), SIGNALS[names[-1]]))
-    if not starts:
+    found = named_calls(tree, SIGNALS)
+    if not found:
         return []
-    toks = _char_tokens(sql)
+    toks = tokens(sql)  # (character offsets, as the tree's)
     out = []
-    for start, kind in sorted(starts):
-        first = next((i for i, (s, _e, _n) in enumerate(toks) if s >= start), len(toks))
-        close = _closing(toks, first)
+    for start, name, _args in sorted(found):
+        first = next((i for i, tok in enumerate(toks) if tok.start >= start), len(toks))
+        close = closing_paren(toks, first)
         if close is None:
             continue
-        open_at = next(i for i in range(first, close) if toks[i][2] == "ASCII_40")
-        inner = sql[toks[open_at][1] : toks[close][0]]
-        pid, timeout = _arguments(inner, kind)
-        out.append(SignalCall(start, toks[close][1], kind, pid, timeout))
+        open_at = next(i for i in range(first, close) if toks[i].name == "ASCII_40")
+        pid, timeout = _arguments(sql[toks[open_at].end + 1 : toks[close].start], SIGNALS[name])
+        out.append(SignalCall(start, toks[close].end + 1, SIGNALS[name], pid, timeout))
     return out
-
-
-def _char_tokens(sql: str) -> list[tuple[int, int, str]]:
-    """(start, end past, name) of each scanner token (character offsets, as the tree's)."""
-    return [(t.start, t.end + 1, t.name) for t in tokens(sql)]
-
-
-def _closing(toks: list[tuple[int, int, str]], first: int) -> int | None:
-    depth = 0
-    for i in range(first, len(toks)):
-        name = toks[i][2]
-        if name == "ASCII_40":
-            depth += 1
-        elif name == "ASCII_41" and depth:
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
 
 
 _NAMED = re.compile(r'^\s*"?(pid|timeout)"?\s*(=>|:=)\s*(.*)$', re.DOTALL | re.IGNORECASE)
@@ -143,14 +118,14 @@ def _split_top(inner: str) -> list[str]:
     if not inner.strip():
         return []
     parts, depth, start = [], 0, 0
-    for s, e, name in _char_tokens(inner):
-        if name in ("ASCII_40", "ASCII_91"):
+    for tok in tokens(inner):
+        if tok.name in ("ASCII_40", "ASCII_91"):
             depth += 1
-        elif name in ("ASCII_41", "ASCII_93"):
+        elif tok.name in ("ASCII_41", "ASCII_93"):
             depth -= 1
-        elif name == "ASCII_44" and depth == 0:
-            parts.append(inner[start:s])
-            start = e
+        elif tok.name == "ASCII_44" and depth == 0:
+            parts.append(inner[start : tok.start])
+            start = tok.end + 1
     parts.append(inner[start:])
     return [p.strip() for p in parts]
 
@@ -164,12 +139,12 @@ def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: lis
     each signal call by gridpg.signal_backend over them (pure)."""
     edits: list[tuple[int, int, str]] = []
     if refs:
-        toks = _char_tokens(sql)
+        toks = tokens(sql)
         subquery = f"({values_subquery(sessions)})"
         for ref in refs:
-            first = next(i for i, (s, _e, _n) in enumerate(toks) if s >= ref.location)
+            first = next(i for i, tok in enumerate(toks) if tok.start >= ref.location)
             last = first + (2 if ref.schema is not None else 0)  # schema . name
-            edits.append((ref.location, toks[last][1], subquery if ref.alias else f"{subquery} AS {VIEW}"))
+            edits.append((ref.location, toks[last].end + 1, subquery if ref.alias else f"{subquery} AS {VIEW}"))
     if calls:
         pids = "ARRAY[" + ", ".join(str(int(s["pid"])) for s in sessions) + "]::pg_catalog.int4[]"
         users = "ARRAY[" + ", ".join(quote_literal(str(s["usename"])) for s in sessions) + "]::pg_catalog.text[]"
