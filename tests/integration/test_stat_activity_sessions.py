@@ -159,3 +159,34 @@ def test_rights_and_answers_as_postgresql(gridpg_cluster: Cluster) -> None:
         finally:
             admin.execute(f"DROP ROLE IF EXISTS {role}")
             admin.execute(f"DROP ROLE IF EXISTS {peer}")
+
+
+def test_advisory_locks_in_pg_locks_with_the_sessions_pids(gridpg_cluster: Cluster) -> None:
+    """Job queues (que, good_job) find running jobs by the advisory locks pg_locks lists:
+    the locks live on the lock node (executor/advisory.py), and pg_locks through a
+    coordinator listed the catalog server's, so none (a silent wrong answer)."""
+    key = int(uuid.uuid4().int % 1_000_000_000)
+    with _connect(gridpg_cluster, 0, "holder") as holder, _connect(gridpg_cluster, 1, "waiter") as waiter, \
+            _connect(gridpg_cluster, 1, "watcher") as watcher:
+        holder.execute("SELECT pg_advisory_lock(%s)", [key])
+        thread = threading.Thread(target=lambda: waiter.execute("SELECT pg_advisory_lock(%s)", [key]))
+        thread.start()
+        query = ("SELECT a.application_name, l.mode, l.granted, l.database = d.oid FROM pg_catalog.pg_locks l "
+                 "JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_database d ON d.datname = current_database() "
+                 "WHERE l.locktype = 'advisory' AND l.objid = %s ORDER BY l.granted DESC")
+        deadline = time.monotonic() + 10
+        rows: list[Any] = []
+        while time.monotonic() < deadline and len(rows) < 2:
+            rows = watcher.execute(query, [key]).fetchall()
+            time.sleep(0.05)
+        assert rows == [("holder", "ExclusiveLock", True, True), ("waiter", "ExclusiveLock", False, True)]
+        holder.execute("SELECT pg_advisory_unlock(%s)", [key])
+        thread.join(10)
+        assert watcher.execute(query, [key], prepare=True).fetchall() == [("waiter", "ExclusiveLock", True, True)]
+        waiter.execute("SELECT pg_advisory_unlock_all()")
+        with watcher.transaction():
+            watcher.execute("SELECT pg_advisory_xact_lock(%s, 2)", [key])
+            own = watcher.execute("SELECT classid, objid, objsubid FROM pg_locks WHERE locktype = 'advisory' "
+                                  "AND pid = pg_backend_pid()").fetchall()
+            assert own == [(key, 2, 2)]
+        assert watcher.execute(query, [key]).fetchall() == []

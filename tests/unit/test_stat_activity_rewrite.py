@@ -50,3 +50,14 @@ def test_the_servers_own_processes_follow_the_sessions() -> None:
     servers = "SELECT * FROM pg_catalog.pg_stat_activity WHERE backend_type IS DISTINCT FROM 'client backend'"
     assert stat_activity.values_subquery([]) == servers
     assert stat_activity.values_subquery(SESSIONS).endswith(" UNION ALL " + servers)
+
+
+def test_pg_locks_keeps_the_servers_locks_but_advisory_ones() -> None:
+    out = _rewrite("SELECT * FROM pg_locks l WHERE l.pid = 5")
+    assert "(SELECT * FROM pg_catalog.pg_locks WHERE locktype IS DISTINCT FROM 'advisory') l" in out
+    refs, calls = stat_activity.find("SELECT count(*) FROM pg_catalog.pg_locks")
+    row = ("0", "42", "1", "3/7", 1073741825, "ExclusiveLock", True, False, None)
+    out = stat_activity.rewrite("SELECT count(*) FROM pg_catalog.pg_locks", refs, calls, SESSIONS, "t", [row])
+    parse_tree(out)
+    assert "UNION ALL SELECT 'advisory'::pg_catalog.text AS locktype" in out and "'1073741825'" in out
+    assert out.endswith(") AS pg_locks")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 from gridpg.errors import PgError
+from gridpg.executor.advisory import lock_node
 from gridpg.planner.cluster_views import VIEWS, rewrite
 from gridpg.sql import parse as sqlparse
 from gridpg.txn.deadlock import txn_ref
@@ -79,10 +80,10 @@ async def gather(coord: Coordinator, view: str) -> tuple[list[list[Any]], int]:
     """The view's rows, and how many coordinator workers did not answer in time."""
     nodes = [*coord.datanode_addresses.values(), coord.catalog_address, *coord.other_catalogs]
     if view == "gridpg_lock_waits":
-        return [row for rows in await _each_node(nodes, _LOCK_WAITS, _lock_wait_rows) for row in rows], 0
+        return [row for rows in await each_node(nodes, _LOCK_WAITS, _lock_wait_rows) for row in rows], 0
     sessions, missing = await client_sessions(coord)
     sessions = [row[: len(VIEWS[view])] for row in sessions]  # (pg_stat_activity's fields after)
-    backends = [row for rows in await _each_node(nodes, _BACKENDS, _backend_rows) for row in rows]
+    backends = [row for rows in await each_node(nodes, _BACKENDS, _backend_rows) for row in rows]
     return sessions + backends, missing
 
 
@@ -136,12 +137,20 @@ def _pg_stat_activity_fields(session: Any, runner: Any, application: str) -> dic
     elif query and str(settings.get("compute_query_id", "auto")).lower() in ("on", "true", "yes", "1", "regress"):
         query_id = _query_id(query)
     peer = session.stream.get_extra_info("peername")
+    lock_pids = []  # its connections to the node advisory locks live on (pg_locks)
+    node = lock_node(runner.snapshot())
+    if node is not None:
+        part = runner.txn.participants.get(node)
+        for conn in (runner.txn.pinned.get(node), part.conn if part is not None else None):
+            if conn is not None and conn.backend_pid and conn.backend_pid not in lock_pids:
+                lock_pids.append(conn.backend_pid)
     return {"datname": session.info.database, "pid": session.info.backend_pid, "usename": session.info.user,
             "application_name": application, "client_addr": session.client_addr,
             "client_port": peer[1] if isinstance(peer, tuple) and len(peer) > 1 else -1,
             "backend_start": _ts(session.backend_start), "xact_start": xact_start, "query_start": query_start,
             "state_change": query_start or _ts(session.backend_start), "wait_event_type": wait_type,
-            "wait_event": wait_event, "state": state, "query_id": query_id, "query": query}
+            "wait_event": wait_event, "state": state, "query_id": query_id, "query": query,
+            "lock_node_pids": lock_pids}
 
 
 def _query_id(query: str) -> int | None:
@@ -154,7 +163,7 @@ def _query_id(query: str) -> int | None:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
-async def _each_node(nodes: list[NodeAddress], sql: str, reader: Any) -> list[list[list[Any]]]:
+async def each_node(nodes: list[NodeAddress], sql: str, reader: Any) -> list[list[list[Any]]]:
     """`reader(node, rows of sql)` for every node at once; a node that fails is an error."""
     async def one(address: NodeAddress) -> list[list[Any]]:
         conn = await BackendConnection.connect(address, params={"application_name": "gridpg activity"},

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import PgError, fatal
+from gridpg.executor.advisory import lock_node
 from gridpg.pgwire import codec
 from gridpg.planner import stat_activity as plan
 
@@ -104,8 +105,8 @@ class SignalRequests:
 
 
 async def rewrite(runner: StatementRunner, sql: str) -> tuple[str, SignalRequests | None]:
-    """The statement with the cluster's sessions in place, and the requests to collect
-    while it runs (None: it calls no signal function)."""
+    """The statement with the cluster's sessions (and their advisory locks) in place, and
+    the requests to collect while it runs (None: it calls no signal function)."""
     refs, calls = plan.find(sql)
     if not refs and not calls:
         return sql, None
@@ -113,8 +114,39 @@ async def rewrite(runner: StatementRunner, sql: str) -> tuple[str, SignalRequest
         raise PgError("0A000", "this call of pg_terminate_backend() or pg_cancel_backend() is not supported "
                       "by gridpg", hint="Pass the pid, and for pg_terminate_backend a timeout, as arguments.")
     sessions = await cluster_sessions(runner.coord)
+    advisory = await advisory_locks(runner, sessions) if any(r.name == plan.LOCKS for r in refs) else []
     requests = SignalRequests("gridpg-signal-" + os.urandom(12).hex() + ":") if calls else None
-    return plan.rewrite(sql, refs, calls, sessions, requests.token if requests else ""), requests
+    return plan.rewrite(sql, refs, calls, sessions, requests.token if requests else "", advisory), requests
+
+
+# The lock node's advisory locks in this database (planner/stat_activity.ADVISORY_FIELDS).
+ADVISORY_SQL = """
+SELECT classid, objid, objsubid, virtualtransaction, pid, mode, granted, fastpath, waitstart
+FROM pg_catalog.pg_locks
+WHERE locktype = 'advisory'
+  AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())
+"""
+
+
+async def advisory_locks(runner: StatementRunner, sessions: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """The advisory locks the sessions hold (or wait for) on the lock node, each with its
+    session's pid; the node's other backends' (none of a client's) left out."""
+    from gridpg.commands.activity import each_node
+
+    node = lock_node(runner.snapshot())
+    if node is None:
+        return []
+    owners = {backend: s["pid"] for s in sessions for backend in (s.get("lock_node_pids") or [])}
+    if not owners:
+        return []
+    address = runner.coord.datanode_addresses[node]
+    rows = (await each_node([address], ADVISORY_SQL, lambda _node, rows: rows))[0]
+    out = []
+    for row in rows:
+        pid = int(row[4]) if row[4] is not None else None
+        if pid in owners:
+            out.append((*row[:4], owners[pid], *row[5:]))
+    return out
 
 
 async def cluster_sessions(coord: Coordinator) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from gridpg.planner import analyze
 from gridpg.sql import parse as sqlparse
 
 if TYPE_CHECKING:
+    from gridpg.catalog.model import CatalogSnapshot
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 _ADVISORY = re.compile(r"\bpg_(try_)?advisory_", re.IGNORECASE)
@@ -43,6 +44,12 @@ def takes_session_lock(function: str) -> bool:
     return _SESSION_LEVEL.match(f"{function}(") is not None
 
 
+def lock_node(snapshot: CatalogSnapshot) -> str | None:
+    """The datanode group every coordinator takes advisory locks on: the first by name."""
+    groups = snapshot.datanode_groups()
+    return groups[0].name if groups else None
+
+
 async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_level: bool | None = None) -> bool:
     """Run a table-less statement calling advisory lock functions on the lock node (True).
     `session_level`: whether it may take a session-level lock, when its user code calls
@@ -53,10 +60,9 @@ async def run_if_advisory(dispatcher: Dispatcher, request: ExecRequest, session_
         return False
     if sqlparse.node_type(tree) != "SelectStmt" or analyze.relations(tree):
         return False  # over tables: each row's node takes its own locks, as planned
-    groups = dispatcher.runner.snapshot().datanode_groups()
-    if not groups:
+    node = lock_node(dispatcher.runner.snapshot())
+    if node is None:
         return False
-    node = groups[0].name
     if _SESSION_LEVEL.search(request.sql) if session_level is None else session_level:
         dispatcher.runner.txn.pin(node)  # the lock lives as long as the session
     await dispatcher.run_on_node(node, request, writes=False)

@@ -27,6 +27,7 @@ from gridpg.sql.parse import closing_paren, parse_tree, tokens
 from gridpg.sql.quote import quote_literal
 
 VIEW = "pg_stat_activity"
+LOCKS = "pg_locks"
 
 # PostgreSQL 18's columns of pg_stat_activity, in order.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -59,16 +60,16 @@ class SignalCall:
 def mentions(sql: str) -> bool:
     """A cheap test before parsing."""
     lowered = sql.lower()
-    return VIEW in lowered or "_backend" in lowered
+    return VIEW in lowered or "_backend" in lowered or LOCKS in lowered
 
 
 def find(sql: str) -> tuple[list[RelRef], list[SignalCall]]:
-    """The statement's references to pg_stat_activity and its signal calls."""
+    """The statement's references to pg_stat_activity and pg_locks, and its signal calls."""
     try:
         tree = parse_tree(sql)
     except PgError:  # (the statement's own run reports it)
         return [], []
-    refs = [r for r in relations(tree) if r.name == VIEW and r.schema in (None, "pg_catalog")]
+    refs = [r for r in relations(tree) if r.name in (VIEW, LOCKS) and r.schema in (None, "pg_catalog")]
     return refs, _signal_calls(sql, tree)
 
 
@@ -134,17 +135,20 @@ def _split_top(inner: str) -> list[str]:
 
 
 def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: list[dict[str, Any]],
-            token: str) -> str:
-    """`sql` with each pg_stat_activity reference replaced by a subquery of `sessions` and
-    each signal call by gridpg.signal_backend over them (pure)."""
+            token: str, advisory: list[tuple[Any, ...]] = ()) -> str:
+    """`sql` with each pg_stat_activity reference replaced by a subquery of `sessions`,
+    each pg_locks reference by the catalog server's locks with the sessions' `advisory`
+    locks (the lock node's rows, pids the sessions'), and each signal call by
+    gridpg.signal_backend over the sessions (pure)."""
     edits: list[tuple[int, int, str]] = []
     if refs:
         toks = tokens(sql)
-        subquery = f"({values_subquery(sessions)})"
         for ref in refs:
             first = next(i for i, tok in enumerate(toks) if tok.start >= ref.location)
             last = first + (2 if ref.schema is not None else 0)  # schema . name
-            edits.append((ref.location, toks[last].end + 1, subquery if ref.alias else f"{subquery} AS {VIEW}"))
+            body = values_subquery(sessions) if ref.name == VIEW else locks_subquery(advisory)
+            subquery = f"({body})"
+            edits.append((ref.location, toks[last].end + 1, subquery if ref.alias else f"{subquery} AS {ref.name}"))
     if calls:
         pids = "ARRAY[" + ", ".join(str(int(s["pid"])) for s in sessions) + "]::pg_catalog.int4[]"
         users = "ARRAY[" + ", ".join(quote_literal(str(s["usename"])) for s in sessions) + "]::pg_catalog.text[]"
@@ -200,6 +204,42 @@ def values_subquery(sessions: list[dict[str, Any]]) -> str:
             "CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN r.oid IS NOT NULL THEN "
             "pg_catalog.pg_has_role(r.oid, 'USAGE') END, false) "
             f"OR pg_catalog.pg_has_role('pg_read_all_stats', 'USAGE') AS seen) AS s UNION ALL {servers}")
+
+
+# PostgreSQL 18's columns of pg_locks, in order.
+LOCK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("locktype", "text"), ("database", "oid"), ("relation", "oid"), ("page", "int4"), ("tuple", "int2"),
+    ("virtualxid", "text"), ("transactionid", "xid"), ("classid", "oid"), ("objid", "oid"), ("objsubid", "int2"),
+    ("virtualtransaction", "text"), ("pid", "int4"), ("mode", "text"), ("granted", "bool"), ("fastpath", "bool"),
+    ("waitstart", "timestamptz"),
+)
+# What the lock node's advisory rows carry (commands/stat_activity.ADVISORY_SQL), by column.
+ADVISORY_FIELDS = ("classid", "objid", "objsubid", "virtualtransaction", "pid", "mode", "granted", "fastpath",
+                   "waitstart")
+
+
+def locks_subquery(advisory: list[tuple[Any, ...]]) -> str:
+    """pg_locks: the catalog server's own locks but advisory ones, and the sessions'
+    advisory locks, which live on the lock node (executor/advisory.py), in the session's
+    database and with the session's pid."""
+    own = "SELECT * FROM pg_catalog.pg_locks WHERE locktype IS DISTINCT FROM 'advisory'"
+    if not advisory:
+        return own
+    given = {name: i for i, name in enumerate(ADVISORY_FIELDS)}
+    select = []
+    for col, typ in LOCK_COLUMNS:
+        if col in given:
+            expr = f"v.c{given[col]}::pg_catalog.{typ}"
+        elif col == "locktype":
+            expr = "'advisory'::pg_catalog.text"
+        elif col == "database":
+            expr = "(SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
+        else:
+            expr = f"NULL::pg_catalog.{typ}"
+        select.append(f"{expr} AS {col}")
+    names = ", ".join(f"c{i}" for i in range(len(ADVISORY_FIELDS)))
+    values = ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in advisory)
+    return f"{own} UNION ALL SELECT {', '.join(select)} FROM (VALUES {values}) AS v({names})"
 
 
 def _literal(value: Any) -> str:
