@@ -190,3 +190,31 @@ def test_advisory_locks_in_pg_locks_with_the_sessions_pids(gridpg_cluster: Clust
                                   "AND pid = pg_backend_pid()").fetchall()
             assert own == [(key, 2, 2)]
         assert watcher.execute(query, [key]).fetchall() == []
+
+
+def test_who_blocks_whom_across_coordinators(gridpg_cluster: Cluster, schema: str) -> None:
+    """The lock-monitoring recipe (`pg_blocking_pids` over pg_stat_activity): a session
+    waiting on a datanode for another's row lock shows the wait and its blocker's pid."""
+    with _connect(gridpg_cluster, 0, "admin") as admin, _connect(gridpg_cluster, 0, "holder") as holder, \
+            _connect(gridpg_cluster, 1, "waiter") as waiter:
+        admin.execute(f'CREATE TABLE "{schema}".acct (id int PRIMARY KEY, v int)')
+        admin.execute(f'INSERT INTO "{schema}".acct VALUES (1, 0), (2, 0)')
+        holder.execute("BEGIN")
+        holder.execute(f'UPDATE "{schema}".acct SET v = 1 WHERE id = 1')
+        holder_pid = holder.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        thread = threading.Thread(target=lambda: waiter.execute(f'UPDATE "{schema}".acct SET v = 2 WHERE id = 1'))
+        thread.start()
+        query = ("SELECT application_name, wait_event_type, pg_blocking_pids(pid) FROM pg_stat_activity "
+                 "WHERE cardinality(pg_blocking_pids(pid)) > 0 AND application_name IN ('holder', 'waiter')")
+        deadline = time.monotonic() + 10
+        rows: list[Any] = []
+        while time.monotonic() < deadline and not rows:
+            rows = admin.execute(query).fetchall()
+            time.sleep(0.05)
+        assert rows == [("waiter", "Lock", [holder_pid])]
+        assert admin.execute("SELECT pg_blocking_pids(NULL), pg_blocking_pids(%s)" % holder_pid).fetchall() == \
+            [(None, [])]
+        holder.execute("COMMIT")
+        thread.join(10)
+        assert admin.execute(query).fetchall() == []
+        assert admin.execute(f'SELECT v FROM "{schema}".acct WHERE id = 1').fetchone() == (2,)

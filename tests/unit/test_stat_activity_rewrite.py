@@ -61,3 +61,14 @@ def test_pg_locks_keeps_the_servers_locks_but_advisory_ones() -> None:
     parse_tree(out)
     assert "UNION ALL SELECT 'advisory'::pg_catalog.text AS locktype" in out and "'1073741825'" in out
     assert out.endswith(") AS pg_locks")
+
+
+def test_blocking_pids_looked_up_in_the_sessions_waits() -> None:
+    sql = "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity"
+    refs, calls = stat_activity.find(sql)
+    assert [c.kind for c in calls] == ["blocking"]
+    waiting = [{**SESSIONS[0], "blocked_by": [9, 11]}]
+    out = stat_activity.rewrite(sql, refs, calls, waiting, "t")
+    parse_tree(out)
+    assert "(VALUES (5, ARRAY[9, 11]::pg_catalog.int4[])) AS m(p, b)" in out
+    assert "'{}' END::pg_catalog.int4[]" in stat_activity.rewrite(sql, refs, calls, SESSIONS, "t")

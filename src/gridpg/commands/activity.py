@@ -137,20 +137,22 @@ def _pg_stat_activity_fields(session: Any, runner: Any, application: str) -> dic
     elif query and str(settings.get("compute_query_id", "auto")).lower() in ("on", "true", "yes", "1", "regress"):
         query_id = _query_id(query)
     peer = session.stream.get_extra_info("peername")
-    lock_pids = []  # its connections to the node advisory locks live on (pg_locks)
+    # its connections' backends on the nodes: pg_locks' advisory rows, the nodes' lock waits
+    held = [part.conn for part in runner.txn.participants.values()]
+    held += [conn for conn in runner.txn.pinned.values() if conn is not None]
+    held += list(runner.side_connections)
+    if session.cycle is not None:
+        held.append(session.cycle.conn)
+    node_pids = sorted({(conn.node, conn.backend_pid) for conn in held if conn.backend_pid})
     node = lock_node(runner.snapshot())
-    if node is not None:
-        part = runner.txn.participants.get(node)
-        for conn in (runner.txn.pinned.get(node), part.conn if part is not None else None):
-            if conn is not None and conn.backend_pid and conn.backend_pid not in lock_pids:
-                lock_pids.append(conn.backend_pid)
+    lock_pids = [pid for name, pid in node_pids if name == node]
     return {"datname": session.info.database, "pid": session.info.backend_pid, "usename": session.info.user,
             "application_name": application, "client_addr": session.client_addr,
             "client_port": peer[1] if isinstance(peer, tuple) and len(peer) > 1 else -1,
             "backend_start": _ts(session.backend_start), "xact_start": xact_start, "query_start": query_start,
             "state_change": query_start or _ts(session.backend_start), "wait_event_type": wait_type,
             "wait_event": wait_event, "state": state, "query_id": query_id, "query": query,
-            "lock_node_pids": lock_pids}
+            "lock_node_pids": lock_pids, "node_pids": [list(pair) for pair in node_pids]}
 
 
 def _query_id(query: str) -> int | None:

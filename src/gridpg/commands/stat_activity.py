@@ -111,12 +111,52 @@ async def rewrite(runner: StatementRunner, sql: str) -> tuple[str, SignalRequest
     if not refs and not calls:
         return sql, None
     if any(call.pid is None for call in calls):
-        raise PgError("0A000", "this call of pg_terminate_backend() or pg_cancel_backend() is not supported "
-                      "by gridpg", hint="Pass the pid, and for pg_terminate_backend a timeout, as arguments.")
+        raise PgError("0A000", "this call of pg_terminate_backend(), pg_cancel_backend() or pg_blocking_pids() "
+                      "is not supported by gridpg",
+                      hint="Pass the pid, and for pg_terminate_backend a timeout, as arguments.")
     sessions = await cluster_sessions(runner.coord)
+    if any(r.name == plan.VIEW for r in refs) or any(c.kind == "blocking" for c in calls):
+        await node_waits(runner.coord, sessions)
     advisory = await advisory_locks(runner, sessions) if any(r.name == plan.LOCKS for r in refs) else []
-    requests = SignalRequests("gridpg-signal-" + os.urandom(12).hex() + ":") if calls else None
+    signals = [c for c in calls if c.kind != "blocking"]
+    requests = SignalRequests("gridpg-signal-" + os.urandom(12).hex() + ":") if signals else None
     return plan.rewrite(sql, refs, calls, sessions, requests.token if requests else "", advisory), requests
+
+
+# The nodes' client backends waiting, and for what (a session's backends are among them).
+WAITS_SQL = """
+SELECT pid, wait_event_type, wait_event, pg_catalog.pg_blocking_pids(pid)::text
+FROM pg_catalog.pg_stat_activity
+WHERE backend_type = 'client backend' AND state = 'active' AND wait_event_type IS NOT NULL
+  AND pid <> pg_catalog.pg_backend_pid()
+"""
+
+
+async def node_waits(coord: Coordinator, sessions: list[dict[str, Any]]) -> None:
+    """What the sessions wait for on the nodes: an active session's wait event becomes its
+    node backend's (a lock, I/O), and `blocked_by` the sessions whose backends hold what it
+    waits for (pg_blocking_pids on each node, mapped back to sessions)."""
+    from gridpg.commands.activity import each_node
+
+    owners = {(node, int(pid)): s for s in sessions for node, pid in (s.get("node_pids") or [])}
+    if not owners:
+        return
+    nodes = [*coord.datanode_addresses.values(), coord.catalog_address, *coord.other_catalogs]
+    wanted = {node for node, _pid in owners}
+    nodes = [a for a in nodes if a.name in wanted]
+    found = await each_node(nodes, WAITS_SQL, lambda node, rows: [(node, *row) for row in rows])
+    for rows in found:
+        for node, pid, wait_type, wait_event, blocking in rows:
+            session = owners.get((node, int(pid)))
+            if session is None:
+                continue
+            if session.get("state") == "active" and session.get("wait_event_type") is None:
+                session["wait_event_type"], session["wait_event"] = wait_type, wait_event
+            by = session.setdefault("blocked_by", [])
+            for holder in (blocking or "{}").strip("{}").split(","):
+                other = owners.get((node, int(holder))) if holder.strip().isdigit() else None
+                if other is not None and other is not session and other["pid"] not in by:
+                    by.append(other["pid"])
 
 
 # The lock node's advisory locks in this database (planner/stat_activity.ADVISORY_FIELDS).

@@ -46,13 +46,14 @@ SESSION_FIELDS = ("datname", "pid", "usename", "application_name", "client_addr"
                   "wait_event", "state", "query_id", "query")
 
 SIGNALS = {"pg_terminate_backend": "terminate", "pg_cancel_backend": "cancel"}
+BLOCKING = "pg_blocking_pids"
 
 
 @dataclass(frozen=True)
 class SignalCall:
     start: int  # the call's first character (its schema or name)
     end: int  # just past its closing parenthesis
-    kind: str  # "terminate" or "cancel"
+    kind: str  # "terminate", "cancel" (a signal) or "blocking" (pg_blocking_pids)
     pid: str | None  # the pid argument's text (None: arguments not understood)
     timeout: str  # the timeout argument's text ("0" when not given)
 
@@ -60,11 +61,12 @@ class SignalCall:
 def mentions(sql: str) -> bool:
     """A cheap test before parsing."""
     lowered = sql.lower()
-    return VIEW in lowered or "_backend" in lowered or LOCKS in lowered
+    return VIEW in lowered or "_backend" in lowered or LOCKS in lowered or BLOCKING in lowered
 
 
 def find(sql: str) -> tuple[list[RelRef], list[SignalCall]]:
-    """The statement's references to pg_stat_activity and pg_locks, and its signal calls."""
+    """The statement's references to pg_stat_activity and pg_locks, and its signal and
+    pg_blocking_pids calls."""
     try:
         tree = parse_tree(sql)
     except PgError:  # (the statement's own run reports it)
@@ -74,7 +76,7 @@ def find(sql: str) -> tuple[list[RelRef], list[SignalCall]]:
 
 
 def _signal_calls(sql: str, tree: Any) -> list[SignalCall]:
-    found = named_calls(tree, SIGNALS)
+    found = named_calls(tree, (*SIGNALS, BLOCKING))
     if not found:
         return []
     toks = tokens(sql)  # (character offsets, as the tree's)
@@ -85,7 +87,13 @@ def _signal_calls(sql: str, tree: Any) -> list[SignalCall]:
         if close is None:
             continue
         open_at = next(i for i in range(first, close) if toks[i].name == "ASCII_40")
-        pid, timeout = _arguments(sql[toks[open_at].end + 1 : toks[close].start], SIGNALS[name])
+        inner = sql[toks[open_at].end + 1 : toks[close].start]
+        if name == BLOCKING:
+            parts = _split_top(inner)
+            pid = parts[0] if len(parts) == 1 and _NAMED.match(parts[0]) is None else None
+            out.append(SignalCall(start, toks[close].end + 1, "blocking", pid, "0"))
+            continue
+        pid, timeout = _arguments(inner, SIGNALS[name])
         out.append(SignalCall(start, toks[close].end + 1, SIGNALS[name], pid, timeout))
     return out
 
@@ -138,8 +146,9 @@ def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: lis
             token: str, advisory: list[tuple[Any, ...]] = ()) -> str:
     """`sql` with each pg_stat_activity reference replaced by a subquery of `sessions`,
     each pg_locks reference by the catalog server's locks with the sessions' `advisory`
-    locks (the lock node's rows, pids the sessions'), and each signal call by
-    gridpg.signal_backend over the sessions (pure)."""
+    locks (the lock node's rows, pids the sessions'), each signal call by
+    gridpg.signal_backend over the sessions, and each pg_blocking_pids call by the
+    sessions' `blocked_by` (pure)."""
     edits: list[tuple[int, int, str]] = []
     if refs:
         toks = tokens(sql)
@@ -153,6 +162,9 @@ def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: lis
         pids = "ARRAY[" + ", ".join(str(int(s["pid"])) for s in sessions) + "]::pg_catalog.int4[]"
         users = "ARRAY[" + ", ".join(quote_literal(str(s["usename"])) for s in sessions) + "]::pg_catalog.text[]"
         for call in calls:
+            if call.kind == "blocking":
+                edits.append((call.start, call.end, blocking_lookup(str(call.pid), sessions)))
+                continue
             text = (f"gridpg.signal_backend({quote_literal(call.kind)}, ({call.pid}), ({call.timeout}), "
                     f"{quote_literal(token)}, {pids}, {users})")
             edits.append((call.start, call.end, text))
@@ -164,6 +176,17 @@ def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: lis
         pos = end
     pieces.append(sql[pos:])
     return "".join(pieces)
+
+
+def blocking_lookup(pid: str, sessions: list[dict[str, Any]]) -> str:
+    """pg_blocking_pids(pid) over the sessions: the sessions whose transactions hold what
+    the session waits for on any node (NULL for NULL, an empty array for any other pid)."""
+    blocked = [(int(s["pid"]), s.get("blocked_by") or []) for s in sessions if s.get("blocked_by")]
+    if not blocked:
+        return f"(CASE WHEN ({pid}) IS NULL THEN NULL ELSE '{{}}' END::pg_catalog.int4[])"
+    values = ", ".join(f"({p}, ARRAY[{', '.join(str(int(b)) for b in by)}]::pg_catalog.int4[])" for p, by in blocked)
+    return (f"(SELECT CASE WHEN x.p IS NULL THEN NULL ELSE coalesce((SELECT m.b FROM (VALUES {values}) AS m(p, b) "
+            f"WHERE m.p = x.p), '{{}}') END::pg_catalog.int4[] FROM (SELECT ({pid})::pg_catalog.int4 AS p) AS x)")
 
 
 def values_subquery(sessions: list[dict[str, Any]]) -> str:
