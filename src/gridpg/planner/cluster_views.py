@@ -72,12 +72,18 @@ def values_subquery(view: str, rows: list[list[Any]]) -> str:
     if not rows:
         nulls = ", ".join(f"NULL::{typ} AS {col}" for col, typ in columns)
         return f"SELECT {nulls} WHERE false"
-    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    return f"SELECT {select} FROM {values_table(rows, len(columns))}"
+
+
+def values_table(rows: list[list[Any]] | list[tuple[Any, ...]], width: int) -> str:
+    """`(VALUES ...) AS v(c0, c1, ...)`: the rows' values as text literals (NULL as a
+    text NULL), for the caller's casts to the columns' types."""
+    names = ", ".join(f"c{i}" for i in range(width))
     values = ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
-    return f"SELECT {select} FROM (VALUES {values}) AS v({names})"
+    return f"(VALUES {values}) AS v({names})"
 
 
 def _literal(value: Any) -> str:
     if value is None:
-        return "NULL::text"
-    return quote_literal(str(value)) + "::text"
+        return "NULL::pg_catalog.text"
+    return quote_literal(str(value)) + "::pg_catalog.text"

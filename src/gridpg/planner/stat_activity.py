@@ -23,6 +23,7 @@ from typing import Any
 from gridpg.errors import PgError
 from gridpg.planner.analyze import RelRef, relations
 from gridpg.planner.calls import named_calls
+from gridpg.planner.cluster_views import values_table
 from gridpg.sql.parse import closing_paren, parse_tree, tokens
 from gridpg.sql.quote import quote_literal
 
@@ -200,28 +201,14 @@ def values_subquery(sessions: list[dict[str, Any]]) -> str:
                "WHERE backend_type IS DISTINCT FROM 'client backend'")
     if not sessions:
         return servers
+    sessions_rows = [[s.get(f) for f in SESSION_FIELDS] for s in sessions]
     given = {name: i for i, name in enumerate(SESSION_FIELDS)}
     public = ("datname", "pid", "usename", "application_name")
-    select = []
-    for col, typ in COLUMNS:
-        if col == "query":
-            expr = f"CASE WHEN s.seen THEN v.c{given[col]} ELSE '<insufficient privilege>' END::pg_catalog.text"
-        elif col in given:
-            value = f"v.c{given[col]}::pg_catalog.{typ}"
-            expr = value if col in public else f"CASE WHEN s.seen THEN {value} END"
-        elif col == "datid":
-            expr = "d.oid"
-        elif col == "usesysid":
-            expr = "r.oid"
-        elif col == "backend_type":
-            expr = "'client backend'::pg_catalog.text"
-        else:
-            expr = f"NULL::pg_catalog.{typ}"
-        select.append(f"{expr} AS {col}")
-    names = ", ".join(f"c{i}" for i in range(len(SESSION_FIELDS)))
-    values = ", ".join(
-        "(" + ", ".join(_literal(s.get(f)) for f in SESSION_FIELDS) + ")" for s in sessions)
-    return (f"SELECT {', '.join(select)} FROM (VALUES {values}) AS v({names}) "
+    computed = {"datid": "d.oid", "usesysid": "r.oid", "backend_type": "'client backend'::pg_catalog.text",
+                "query": f"CASE WHEN s.seen THEN v.c{given['query']} ELSE '<insufficient privilege>' END::pg_catalog.text"}
+    computed |= {col: f"CASE WHEN s.seen THEN v.c{given[col]}::pg_catalog.{typ} END"
+                 for col, typ in COLUMNS if col in given and col not in public and col not in computed}
+    return (f"SELECT {_select_list(COLUMNS, given, computed)} FROM {values_table(sessions_rows, len(SESSION_FIELDS))} "
             f"LEFT JOIN pg_catalog.pg_database d ON d.datname = v.c{given['datname']} "
             f"LEFT JOIN pg_catalog.pg_roles r ON r.rolname = v.c{given['usename']} "
             "CROSS JOIN LATERAL (SELECT coalesce(CASE WHEN r.oid IS NOT NULL THEN "
@@ -249,23 +236,17 @@ def locks_subquery(advisory: list[tuple[Any, ...]]) -> str:
     if not advisory:
         return own
     given = {name: i for i, name in enumerate(ADVISORY_FIELDS)}
-    select = []
-    for col, typ in LOCK_COLUMNS:
-        if col in given:
-            expr = f"v.c{given[col]}::pg_catalog.{typ}"
-        elif col == "locktype":
-            expr = "'advisory'::pg_catalog.text"
-        elif col == "database":
-            expr = "(SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"
-        else:
-            expr = f"NULL::pg_catalog.{typ}"
-        select.append(f"{expr} AS {col}")
-    names = ", ".join(f"c{i}" for i in range(len(ADVISORY_FIELDS)))
-    values = ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in advisory)
-    return f"{own} UNION ALL SELECT {', '.join(select)} FROM (VALUES {values}) AS v({names})"
+    computed = {"locktype": "'advisory'::pg_catalog.text",
+                "database": "(SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())"}
+    return (f"{own} UNION ALL SELECT {_select_list(LOCK_COLUMNS, given, computed)} "
+            f"FROM {values_table(advisory, len(ADVISORY_FIELDS))}")
 
 
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL::pg_catalog.text"
-    return quote_literal(str(value)) + "::pg_catalog.text"
+def _select_list(columns: tuple[tuple[str, str], ...], given: dict[str, int], computed: dict[str, str]) -> str:
+    """A view's columns over `v` (values_table): computed, or the given value cast to the
+    column's type, or a typed NULL."""
+    out = []
+    for col, typ in columns:
+        expr = computed.get(col) or (f"v.c{given[col]}::pg_catalog.{typ}" if col in given else f"NULL::pg_catalog.{typ}")
+        out.append(f"{expr} AS {col}")
+    return ", ".join(out)
