@@ -75,6 +75,7 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _truncate_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
+        or _tablespace_moves_per_group(clean, tree, kind, tables, list(groups or [g.name for g in snapshot.datanode_group_list])) \
         or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _no_inherit_per_group(clean, tree, kind, tables, list(groups or ())) \
@@ -365,6 +366,38 @@ def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tabl
         "EXECUTE 'ALTER TABLE ' || r.relid::text || " + quote_literal(tail) + "; END LOOP; END $gridpg_reloptions$"
     )
     return {group: first + block for group in groups}
+
+
+def _tablespace_moves_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                                groups: list[str]) -> dict[str, str] | None:
+    """ALTER TABLE / INDEX ... SET TABLESPACE of a HASH table or of an index: on the datanodes
+    the table and its indexes are partitioned, where PostgreSQL only changes the default
+    for partitions made later; the shards (and their indexes), which hold the rows, stayed
+    where they were while the catalog said the table had moved. So the datanodes run the
+    statement, then move each shard of the relation (its children in the shard schema: a
+    user's partitioned parent keeps PostgreSQL's meaning, its partitions stay)."""
+    body = tree.get(kind) or {}
+    if kind != "AlterTableStmt":
+        return None
+    spaces = [c["AlterTableCmd"].get("name") for c in body.get("cmds") or []
+              if c.get("AlterTableCmd", {}).get("subtype") == "AT_SetTableSpace"]
+    is_index = body.get("objtype") == "OBJECT_INDEX"
+    if not spaces or not (is_index or any(t.method == "hash" for t in tables)):
+        return None
+    relation = body["relation"]
+    name = quote_qualified(relation["schemaname"], relation["relname"]) if relation.get("schemaname") \
+        else quote_ident(relation["relname"])
+    block = (
+        "DO $gridpg_tablespace$ DECLARE r record; BEGIN "
+        "FOR r IN SELECT i.inhrelid::pg_catalog.regclass AS rel, c.relkind FROM pg_catalog.pg_inherits i "
+        "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(name)}) "
+        f"AND c.relnamespace = {quote_literal(SCRATCH_SCHEMA)}::pg_catalog.regnamespace LOOP "  # the shards' schema
+        "EXECUTE 'ALTER ' || CASE WHEN r.relkind = 'i' THEN 'INDEX ' ELSE 'TABLE ' END || r.rel::text || "
+        f"{quote_literal(' SET TABLESPACE ' + quote_ident(str(spaces[-1])))}; "
+        "END LOOP; END $gridpg_tablespace$"
+    )
+    return {group: f"{clean};\n{block}" for group in groups}
 
 
 def _shard_renames_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
