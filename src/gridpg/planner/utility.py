@@ -446,7 +446,10 @@ def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, t
                                   groups: list[str]) -> dict[str, str] | None:
     """CREATE INDEX ... TABLESPACE pg_default on a HASH table (pgAdmin writes it): on the
     datanodes the table is partitioned, where PostgreSQL refuses the default tablespace by
-    name (0A000); without the clause the index and its shards' indexes land there too."""
+    name (0A000); without the clause the index and its shards' indexes land there too,
+    unless the session's default_tablespace names another: the datanodes build it with
+    default_tablespace '' (the shards' indexes went to that other while the catalog said
+    pg_default)."""
     if kind not in ("IndexStmt", "AlterTableStmt") or len(tables) != 1 or tables[0].method != "hash":
         return None
     if tree[kind].get("tableSpace") != DEFAULT_TABLESPACE and not (
@@ -461,7 +464,15 @@ def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, t
         stmt.tableSpace = None
     without_default_index_tablespace(stmt)
     text = str(RawStream()(stmt))
+    if kind == "IndexStmt":  # without the clause the session's default_tablespace applied
+        text = f"{_KEEP_DEFAULT_SPACE};\nSET LOCAL default_tablespace = '';\n{text};\n{_RESTORE_DEFAULT_SPACE}"
     return {group: text for group in groups}
+
+
+_KEEP_DEFAULT_SPACE = ("SELECT pg_catalog.set_config('gridpg.default_tablespace', "
+                       "pg_catalog.current_setting('default_tablespace'), true)")
+_RESTORE_DEFAULT_SPACE = ("SELECT pg_catalog.set_config('default_tablespace', "
+                          "pg_catalog.current_setting('gridpg.default_tablespace'), true)")
 
 
 def _no_inherit_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
