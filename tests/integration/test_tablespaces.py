@@ -126,3 +126,33 @@ def test_hash_table_shards_follow_the_table(conn: psycopg.Connection, schema: st
         conn.execute("DROP TABLE h")
     finally:
         conn.execute("DROP TABLESPACE tblspc18_t")
+
+
+def _on_datanodes(datanodes: dict[str, str], space: str) -> dict[str, int]:
+    """Relations per kind in `space` on the first datanode."""
+    with psycopg.connect(datanodes[min(datanodes)], autocommit=True) as node:
+        return dict(node.execute("SELECT c.relkind, count(*) FROM pg_class c JOIN pg_tablespace t "
+                                 "ON t.oid = c.reltablespace WHERE t.spcname = %s GROUP BY 1", (space,)).fetchall())
+
+
+def test_rebuilt_table_keeps_its_tablespaces(conn: psycopg.Connection, schema: str, datanodes: dict[str, str]) -> None:
+    """ALTER COLUMN TYPE of the distribution column rebuilds the table on the datanodes
+    (commands/retype.py): the rebuilt shards and shard indexes had gone to pg_default."""
+    conn.execute("CREATE TABLESPACE tblspc18_re LOCATION ''")
+    try:
+        conn.execute(f"SET search_path = {schema}")
+        conn.execute("CREATE TABLE re (id int PRIMARY KEY USING INDEX TABLESPACE tblspc18_re, v text) "
+                     "TABLESPACE tblspc18_re DISTRIBUTE BY HASH (id)")
+        conn.execute("CREATE INDEX re_v ON re (v) TABLESPACE tblspc18_re")
+        conn.execute("CREATE INDEX re_v2 ON re (v)")
+        conn.execute("INSERT INTO re SELECT g, 'x' FROM generate_series(1, 100) g")
+        before = _on_datanodes(datanodes, "tblspc18_re")
+        assert before.get("r", 0) > 0 and before.get("i", 0) > 0
+        conn.execute("ALTER TABLE re ALTER id TYPE bigint")
+        assert _on_datanodes(datanodes, "tblspc18_re") == before
+        conn.execute("ALTER TABLE re ALTER id TYPE text")
+        assert _on_datanodes(datanodes, "tblspc18_re") == before
+        assert conn.execute("SELECT count(*) FROM re").fetchone() == (100,)
+        conn.execute("DROP TABLE re")
+    finally:
+        conn.execute("DROP TABLESPACE tblspc18_re")

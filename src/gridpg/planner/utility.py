@@ -387,17 +387,23 @@ def _tablespace_moves_per_group(clean: str, tree: dict[str, Any], kind: str, tab
     relation = body["relation"]
     name = quote_qualified(relation["schemaname"], relation["relname"]) if relation.get("schemaname") \
         else quote_ident(relation["relname"])
-    block = (
+    block = shards_to_tablespace(name, str(spaces[-1]))
+    return {group: f"{clean};\n{block}" for group in groups}
+
+
+def shards_to_tablespace(relation: str, space: str) -> str:
+    """A DO block moving the shards of `relation` (a table or index, as the datanode's
+    search_path names it; its children in the shard schema) to tablespace `space`."""
+    return (
         "DO $gridpg_tablespace$ DECLARE r record; BEGIN "
         "FOR r IN SELECT i.inhrelid::pg_catalog.regclass AS rel, c.relkind FROM pg_catalog.pg_inherits i "
         "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
-        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(name)}) "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(relation)}) "
         f"AND c.relnamespace = {quote_literal(SCRATCH_SCHEMA)}::pg_catalog.regnamespace LOOP "  # the shards' schema
         "EXECUTE 'ALTER ' || CASE WHEN r.relkind = 'i' THEN 'INDEX ' ELSE 'TABLE ' END || r.rel::text || "
-        f"{quote_literal(' SET TABLESPACE ' + quote_ident(str(spaces[-1])))}; "
+        f"{quote_literal(' SET TABLESPACE ' + quote_ident(space))}; "
         "END LOOP; END $gridpg_tablespace$"
     )
-    return {group: f"{clean};\n{block}" for group in groups}
 
 
 def _shard_renames_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
