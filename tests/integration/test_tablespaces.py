@@ -152,6 +152,11 @@ def test_rebuilt_table_keeps_its_tablespaces(conn: psycopg.Connection, schema: s
         assert _on_datanodes(datanodes, "tblspc18_re") == before
         conn.execute("ALTER TABLE re ALTER id TYPE text")
         assert _on_datanodes(datanodes, "tblspc18_re") == before
+        # a unique constraint beside the primary key on the same column: one index on the
+        # datanodes' partitioned copy after the rebuild (the move of the other failed, 42P01)
+        conn.execute("ALTER TABLE re ADD CONSTRAINT re_u UNIQUE (id) USING INDEX TABLESPACE tblspc18_re")
+        conn.execute("ALTER TABLE re ALTER id TYPE varchar")
+        assert _on_datanodes(datanodes, "tblspc18_re")["r"] == before["r"]
         assert conn.execute("SELECT count(*) FROM re").fetchone() == (100,)
         conn.execute("DROP TABLE re")
     finally:

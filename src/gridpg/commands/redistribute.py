@@ -906,10 +906,9 @@ async def _tablespaces(conn: BackendConnection, qualified: str) -> tuple[str | N
         "JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace "
         f"WHERE c.oid = {regclass} OR c.oid IN (SELECT indexrelid FROM pg_catalog.pg_index WHERE indrelid = {regclass})")
     space = next((str(r[1]) for r in rows if r[0] == ""), None)
-    statements: list[str] = []
-    for index, index_space in ((str(r[0]), str(r[1])) for r in rows if r[0]):
-        statements += [f"ALTER INDEX {index} SET TABLESPACE {quote_ident(index_space)}",
-                       shards_to_tablespace(index, index_space)]
+    # (where the index exists: the datanodes' partitioned copy makes one index of a primary
+    # key and a unique constraint on the same columns)
+    statements = [shards_to_tablespace(str(r[0]), str(r[1]), itself=True) for r in rows if r[0]]
     return space, statements
 
 

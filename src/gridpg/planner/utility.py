@@ -391,18 +391,22 @@ def _tablespace_moves_per_group(clean: str, tree: dict[str, Any], kind: str, tab
     return {group: f"{clean};\n{block}" for group in groups}
 
 
-def shards_to_tablespace(relation: str, space: str) -> str:
+def shards_to_tablespace(relation: str, space: str, itself: bool = False) -> str:
     """A DO block moving the shards of `relation` (a table or index, as the datanode's
-    search_path names it; its children in the shard schema) to tablespace `space`."""
+    search_path names it; its children in the shard schema) to tablespace `space`; with
+    `itself`, the relation too, where it exists."""
+    target = quote_literal(' SET TABLESPACE ' + quote_ident(space))
+    first = (f"IF pg_catalog.to_regclass({quote_literal(relation)}) IS NOT NULL THEN "
+             f"EXECUTE 'ALTER INDEX ' || pg_catalog.to_regclass({quote_literal(relation)})::text || {target}; "
+             "END IF; ") if itself else ""
     return (
-        "DO $gridpg_tablespace$ DECLARE r record; BEGIN "
+        "DO $gridpg_tablespace$ DECLARE r record; BEGIN " + first +
         "FOR r IN SELECT i.inhrelid::pg_catalog.regclass AS rel, c.relkind FROM pg_catalog.pg_inherits i "
         "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
         f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(relation)}) "
         f"AND c.relnamespace = {quote_literal(SCRATCH_SCHEMA)}::pg_catalog.regnamespace LOOP "  # the shards' schema
         "EXECUTE 'ALTER ' || CASE WHEN r.relkind = 'i' THEN 'INDEX ' ELSE 'TABLE ' END || r.rel::text || "
-        f"{quote_literal(' SET TABLESPACE ' + quote_ident(space))}; "
-        "END LOOP; END $gridpg_tablespace$"
+        f"{target}; END LOOP; END $gridpg_tablespace$"
     )
 
 
