@@ -117,17 +117,24 @@ async def _on_server(ddl: DdlRunner, node: str, sql: str) -> str:
 
 async def _definition(ddl: DdlRunner, node: str, name: str) -> Definition | None:
     """The tablespace as the coordinator's catalog server has it, before DROP TABLESPACE."""
-    rows = await _internal_query(ddl, node, (
-        "SELECT pg_catalog.pg_get_userbyid(t.spcowner), pg_catalog.pg_tablespace_location(t.oid), "
+    rows = await _internal_query(ddl, node, definitions_sql(f"t.spcname = {quote_literal(name)}"))
+    return definition_of(rows[0]) if rows else None
+
+
+def definitions_sql(where: str = "t.spcname NOT IN ('pg_default', 'pg_global')") -> str:
+    """The query of each tablespace's name and Definition (definition_of reads a row)."""
+    return (
+        "SELECT t.spcname, pg_catalog.pg_get_userbyid(t.spcowner), pg_catalog.pg_tablespace_location(t.oid), "
         "t.spcoptions::pg_catalog.text[], "
         "ARRAY(SELECT pg_catalog.format('GRANT %s ON TABLESPACE %I TO %s%s', a.privilege_type, t.spcname, "
         "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, "
         "CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) "
         "FROM pg_catalog.aclexplode(t.spcacl) a WHERE a.grantee <> t.spcowner) "
-        f"FROM pg_catalog.pg_tablespace t WHERE t.spcname = {quote_literal(name)}"))
-    if not rows:
-        return None
-    owner, location, options, grants = rows[0]
+        f"FROM pg_catalog.pg_tablespace t WHERE {where} ORDER BY t.oid")
+
+
+def definition_of(row: tuple[str | None, ...]) -> Definition:
+    _name, owner, location, options, grants = row
     location = str(location or "")
     return Definition(str(owner), location if location.startswith("/") else "",
                       tuple(_pg_array(options)), tuple(_pg_array(grants)))
