@@ -5,6 +5,8 @@ distribution in a tablespace, ALTER TABLE / INDEX ... SET TABLESPACE moving the 
 default_tablespace, pg_tablespace_size answering the datanodes' rows. Before, CREATE
 TABLESPACE failed with 25001 (gridpg ran it in its DDL transaction: test_setup.sql:28).
 Tablespace names are global: every name here starts with o18_ and is dropped at the end.
+(Server-wide objects the self mode, two databases on one server, cannot hold twice: this
+file fails there, as those creating roles do; the integration tests check the servers.)
 */
 
 SET allow_in_place_tablespaces = on;
