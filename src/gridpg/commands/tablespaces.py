@@ -94,6 +94,34 @@ async def run(ddl: DdlRunner, request: ExecRequest, kind: str, tree: dict[str, A
     ddl.dispatcher.session.send(codec.build_command_complete(tag))
 
 
+def is_database_move(kind: str, tree: dict[str, Any]) -> bool:
+    """ALTER DATABASE ... SET TABLESPACE (PostgreSQL runs it outside transaction blocks)."""
+    return kind == "AlterDatabaseStmt" and any(
+        (o.get("DefElem") or {}).get("defname") == "tablespace" for o in tree[kind].get("options") or [])
+
+
+async def move_database(ddl: DdlRunner, request: ExecRequest, tree: dict[str, Any]) -> None:
+    """ALTER DATABASE ... SET TABLESPACE. Of the database the cluster serves: every server
+    has connections open in it (this session's among them), where PostgreSQL refuses it
+    (55006, after its ownership check), so the coordinator's catalog server gives
+    PostgreSQL's own verdict and no server changes. Of another database: 0A000 (a cluster
+    serves one database; made on one catalog server, it would differ from the others).
+    Before, it ran in gridpg's DDL transaction: 25001 outside any block."""
+    from gridpg.pgwire import codec
+
+    if ddl.runner.txn.in_block:
+        raise PgError(ACTIVE_SQL_TRANSACTION, "ALTER DATABASE SET TABLESPACE cannot run inside a transaction block")
+    name = str(tree["AlterDatabaseStmt"].get("dbname", ""))
+    if name != ddl.coord.catalog_address.database:
+        if not await _internal_query(ddl, ddl.coord.catalog_node, "SELECT 1 FROM pg_catalog.pg_database "
+                                     f"WHERE datname = {quote_literal(name)}"):
+            raise PgError("3D000", f'database "{name}" does not exist')
+        raise PgError(FEATURE_NOT_SUPPORTED, "ALTER DATABASE ... SET TABLESPACE of another database is not "
+                      "supported by gridpg: a cluster serves one database")
+    tag = await _on_server(ddl, ddl.coord.catalog_node, request.sql)
+    ddl.dispatcher.session.send(codec.build_command_complete(tag))
+
+
 def servers(ddl: DdlRunner) -> list[str]:
     """The coordinator's own catalog server, the other catalog servers, the datanode groups."""
     own = ddl.coord.catalog_node

@@ -428,6 +428,9 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     if plan.kind in tablespaces.KINDS:  # outside transactions, server by server
         await tablespaces.run(ddl, request, plan.kind, plan.tree)
         return
+    if tablespaces.is_database_move(plan.kind, plan.tree):
+        await tablespaces.move_database(ddl, request, plan.tree)
+        return
     groups = list(plan.groups) if plan.groups is not None else ddl.all_groups()
     words = concurrent.concurrent_words(plan.kind, plan.tree)
     if words:

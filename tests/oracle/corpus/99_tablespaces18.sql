@@ -33,6 +33,15 @@ SELECT count(*) FROM pg_tablespace WHERE spcname LIKE 'o18%';
 -- error
 DROP TABLESPACE o18_nosuch;
 DROP TABLESPACE IF EXISTS o18_nosuch;
+-- the database's own tablespace: never while connected to it (55006); was 25001
+-- error
+ALTER DATABASE postgres SET TABLESPACE o18_ts;
+-- error
+ALTER DATABASE o18_nosuch SET TABLESPACE o18_ts;
+BEGIN;
+-- error
+ALTER DATABASE postgres SET TABLESPACE o18_ts;
+ROLLBACK;
 ALTER TABLESPACE o18_ts SET (seq_page_cost = 1.1);
 ALTER TABLESPACE o18_ts RESET (random_page_cost);
 SELECT spcoptions FROM pg_tablespace WHERE spcname = 'o18_ts';
