@@ -1,11 +1,12 @@
 """`gridpg node add` without an address: a new local datanode group in the cluster directory.
 
 The new primary is initialised and started like the others (same settings, same system
-user, a port after the highest in use), given the roles and the non-table schema objects
-(schemas, types, functions, extensions) of an existing group's primary, recorded in the
-topology file and on every catalog server (`CREATE NODE` through a coordinator), given as
-many streaming standbys as the other groups have, and sent the reference tables (an
-online copy, cluster/shard_move.py). No shard moves here: that is `gridpg rebalance`.
+user, a port after the highest in use), given the roles, the tablespaces and the non-table
+schema objects (schemas, types, functions, extensions) of an existing group's primary,
+recorded in the topology file and on every catalog server (`CREATE NODE` through a
+coordinator), given as many streaming standbys as the other groups have, and sent the
+reference tables (an online copy, cluster/shard_move.py). No shard moves here: that is
+`gridpg rebalance`.
 """
 
 from __future__ import annotations
@@ -89,6 +90,25 @@ def _copy_schema_objects(cluster: Any, source: ServerSpec, target: ServerSpec) -
             except PgError as exc:
                 if exc.sqlstate != "42710":  # duplicate_object: the role exists already
                     raise
+        await _copy_tablespaces(src, dst)
         await shard_move.run_sql(dst, objects)
 
     asyncio.run(apply())
+
+
+async def _copy_tablespaces(src: NodeAddress, dst: NodeAddress) -> None:
+    """The source's tablespaces, made again on the new primary (an in-place one in its own
+    pg_tblspc; commands/tablespaces.py): its shards of a table in one were refused (42704),
+    and every later CREATE TABLE ... TABLESPACE with them."""
+    from gridpg.commands import tablespaces
+
+    rows = await shard_move.run_sql(src, tablespaces.definitions_sql())
+    if not rows:
+        return
+    conn = await shard_move.connect(dst)
+    try:
+        for row in rows:
+            for statement in tablespaces.definition_of(row).create_statements(str(row[0])):
+                await conn.simple_query(statement)  # (one at a time: no transaction block)
+    finally:
+        conn.close()

@@ -182,10 +182,16 @@ async def _create_shard_copies(spec: CopySpec, target: NodeAddress) -> None:
             shard = quote_qualified(SHARD_SCHEMA, shard_table_name(schema, table, spec.remainder))
             parent = quote_qualified(schema, table)
             column = quote_ident(spec.columns[f"{schema}.{table}"])
+            # in the parent's tablespace, where a shard made as its partition would be (LIKE
+            # copies none: a moved shard of a table in a tablespace landed in pg_default)
+            space = await conn.query("SELECT pg_catalog.quote_ident(t.spcname) FROM pg_catalog.pg_class c "
+                                     "JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace "
+                                     f"WHERE c.oid = {quote_literal(parent)}::regclass")
             await conn.simple_query(
                 f"CREATE TABLE IF NOT EXISTS {shard} (LIKE {parent} INCLUDING ALL EXCLUDING IDENTITY, "
                 f"CONSTRAINT gridpg_move_check CHECK (pg_catalog.satisfies_hash_partition("
                 f"{quote_literal(parent)}::regclass::oid, {spec.modulus}, {spec.remainder}, {column})))"
+                + (f" TABLESPACE {space[0][0]}" if space else "")
             )
     finally:
         conn.close()

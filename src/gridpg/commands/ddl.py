@@ -974,8 +974,13 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
     )
     from gridpg.planner.utility import DEFAULT_TABLESPACE, without_default_index_tablespace
 
+    shard_space = ""
     if stmt.tablespacename == DEFAULT_TABLESPACE:
-        stmt.tablespacename = None  # PostgreSQL refuses it on a partitioned table; the shards get it
+        # PostgreSQL refuses it on a partitioned table; the shards are named it, else they
+        # took the parent's: default_tablespace, or the tablespace of the user's
+        # partitioned table this one is a partition of (the catalog said pg_default)
+        stmt.tablespacename = None
+        shard_space = f" TABLESPACE {DEFAULT_TABLESPACE}"
     without_default_index_tablespace(stmt)
     _without_no_inherit(stmt)
     parent = RawStream()(stmt)
@@ -985,12 +990,14 @@ def datanode_create_statements(sql: str, table: DistTable, placement: dict[int, 
         # second `x`, 22023 "specified more than once" or the heap's setting for the TOAST's)
         with_options = " WITH (" + ", ".join(
             (f"{quote_ident(o.defnamespace)}." if o.defnamespace else "") + RawStream()(o) for o in options) + ")"
+    if shard_space:  # (a partition took its partitioned table's tablespace: named, it blocked DROP TABLESPACE)
+        parent += f";\nALTER TABLE {qualified} SET{shard_space}"
     out: dict[str, list[str]] = {group: [parent] for group in table.groups}
     for remainder, group in sorted(placement.items()):
         shard = quote_qualified(SHARD_SCHEMA, shard_table_name(table.schema, table.name, remainder))
         out[group].append(
             f"CREATE{unlogged} TABLE {shard} PARTITION OF {qualified} FOR VALUES WITH "
-            f"(MODULUS {table.shard_count}, REMAINDER {remainder}){with_options}"
+            f"(MODULUS {table.shard_count}, REMAINDER {remainder}){with_options}{shard_space}"
         )
     return {group: ";\n".join(parts) for group, parts in out.items()}
 

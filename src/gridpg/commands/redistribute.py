@@ -268,6 +268,9 @@ async def redistribute(dispatcher: Dispatcher, ddl: Any, table_name: str, spec: 
     tree = await _partition_tree(catalog, qualified)
     if tree.partition_by:
         create_sql += f" PARTITION BY {tree.partition_by}"
+    space, index_spaces = await _tablespaces(catalog, qualified)
+    create_sql += f" TABLESPACE {quote_ident(space)}" if space else ""
+    extra_sql = "; ".join(s for s in (extra_sql, *index_spaces) if s)
     # triggers last, once the rows are in place (COPY would fire them for every moved row)
     triggers = await _triggers(catalog, qualified)
     # 1. the rows, into a temp table on a catalog connection outside the 2PC transaction
@@ -887,6 +890,26 @@ async def _definition(conn: BackendConnection, qualified: str) -> tuple[str, str
     extra = "; ".join([*(r[0] or "" for r in indexes), *after, *await _statistics(conn, regclass),
                        *await _publications(conn, regclass, qualified), *await _kept_on_nodes(conn, qualified)])
     return create, extra, before, foreign
+
+
+async def _tablespaces(conn: BackendConnection, qualified: str) -> tuple[str | None, list[str]]:
+    """The table's tablespace (None: the database's default), and the statements that put
+    its indexes (those of its constraints too) and their shards in theirs: the rebuilt
+    copy on the datanodes left them all in pg_default while the catalog named another."""
+    from gridpg.planner.utility import shards_to_tablespace
+
+    regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
+    rows = await conn.query(
+        "SELECT CASE WHEN c.oid = " + regclass + " THEN '' ELSE pg_catalog.quote_ident(n.nspname) || '.' || "
+        "pg_catalog.quote_ident(c.relname) END, t.spcname FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace "
+        f"WHERE c.oid = {regclass} OR c.oid IN (SELECT indexrelid FROM pg_catalog.pg_index WHERE indrelid = {regclass})")
+    space = next((str(r[1]) for r in rows if r[0] == ""), None)
+    # (where the index exists: the datanodes' partitioned copy makes one index of a primary
+    # key and a unique constraint on the same columns)
+    statements = [shards_to_tablespace(str(r[0]), str(r[1]), itself=True) for r in rows if r[0]]
+    return space, statements
 
 
 async def _statistics(conn: BackendConnection, regclass: str) -> list[str]:

@@ -84,6 +84,9 @@ async def rewrite(dispatcher: Dispatcher, sql: str, over_distributed: bool) -> s
     sizes = await gather(dispatcher)
     if any(plan_sizes.FUNCTIONS[c.name][0] == "database" for c in calls):
         sizes[plan_sizes.DATABASE_KEY] = {"database": await _datanode_databases(dispatcher)}
+    if any(plan_sizes.FUNCTIONS[c.name][0] == "tablespace" for c in calls):
+        for oid, measures in (await _datanode_tablespaces(dispatcher)).items():
+            sizes.setdefault(oid, {}).update(measures)
     if not over_distributed:
         return plan_sizes.rewrite(sql, calls, sizes)
     rows = await _catalog_query(dispatcher, plan_sizes.lookup_select(calls, sizes))
@@ -153,6 +156,25 @@ async def _datanode_databases(dispatcher: Dispatcher) -> int:
     sql = "SELECT pg_catalog.pg_database_size(pg_catalog.current_database())"
     answers = await asyncio.gather(*(_node_query(dispatcher, g, sql) for g in groups))
     return sum(int(rows[0][0] or 0) for rows in answers if rows)
+
+
+async def _datanode_tablespaces(dispatcher: Dispatcher) -> dict[int, dict[str, int]]:
+    """The datanode groups' tablespaces (each primary's, by name), summed, keyed by the
+    catalog server's OID of the tablespace of that name."""
+    groups = [g.name for g in dispatcher.runner.snapshot().datanode_groups()]
+    sql = "SELECT spcname, pg_catalog.pg_tablespace_size(oid) FROM pg_catalog.pg_tablespace"
+    answers = await asyncio.gather(*(_node_query(dispatcher, g, sql) for g in groups))
+    by_name: dict[str, int] = defaultdict(int)
+    for rows in answers:
+        for name, size in rows:
+            by_name[str(name)] += int(size or 0)
+    if not by_name:
+        return {}
+    names = ", ".join(quote_literal(n) for n in sorted(by_name))
+    rows = await _catalog_query(dispatcher, "SELECT oid, spcname FROM pg_catalog.pg_tablespace "
+                                f"WHERE spcname IN ({names})")
+    return {int(oid): {"tablespace": by_name[str(name)], f"tablespace:{name}": by_name[str(name)]}
+            for oid, name in rows if oid is not None}
 
 
 def _relation_measures(sums: list[int]) -> dict[str, int]:

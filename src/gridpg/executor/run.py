@@ -417,13 +417,19 @@ async def _materialized_view(dispatcher: Dispatcher, request: ExecRequest, plan:
 async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     """DDL everywhere it applies, then the GTM sequences of the tables it dropped or
     restarted."""
-    from gridpg.commands import concurrent, maintenance, partitions
+    from gridpg.commands import concurrent, maintenance, partitions, tablespaces
     from gridpg.commands.ddl import DdlRunner
     from gridpg.gtm.protocol import GtmError
 
     ddl = DdlRunner(dispatcher)
     if await _session_temp_only(dispatcher, request.sql, plan):
         await ddl.catalog_only(request.sql)  # the session's temp objects live on its catalog server
+        return
+    if plan.kind in tablespaces.KINDS:  # outside transactions, server by server
+        await tablespaces.run(ddl, request, plan.kind, plan.tree)
+        return
+    if tablespaces.is_database_move(plan.kind, plan.tree):
+        await tablespaces.move_database(ddl, request, plan.tree)
         return
     groups = list(plan.groups) if plan.groups is not None else ddl.all_groups()
     words = concurrent.concurrent_words(plan.kind, plan.tree)

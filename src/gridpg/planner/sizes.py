@@ -28,6 +28,13 @@ database keeps the catalog server's answer:
 
     (pg_catalog.pg_database_size(ARG) + CASE WHEN (ARG)::text IN (current_database(), its oid)
      THEN <the datanodes' sum> ELSE 0 END)
+
+`pg_tablespace_size(name or oid)` likewise answers the catalog server's tablespace plus the
+datanode groups' tablespace of that name (CREATE TABLESPACE makes it on every server,
+commands/tablespaces.py; the rows of a table in it are on the datanodes): a VALUES row per
+tablespace under the catalog server's OID (the servers' OIDs differ) and one under its
+name, so the argument is compared as text, outside any catalog scan (an argument `oid`
+of `FROM pg_tablespace` stays the caller's column: psql's `\\db+`).
 """
 
 from __future__ import annotations
@@ -51,13 +58,14 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "citus_table_size": ("table", "pg_table_size"),
     "citus_total_relation_size": ("total", "pg_total_relation_size"),
     "pg_database_size": ("database", "pg_database_size"),
+    "pg_tablespace_size": ("tablespace", "pg_tablespace_size"),
 }
 # The key of the datanodes' summed database size among the sizes (no relation has OID 0)
 DATABASE_KEY = 0
 
 FORKS = ("main", "fsm", "vm", "init")
 # what a size row measures: a fork of the relation, or a function's whole answer
-MEASURES = (*FORKS, "table", "indexes", "total", "database")
+MEASURES = (*FORKS, "table", "indexes", "total", "database", "tablespace")
 
 # Oid -> measure -> bytes: the cluster's sizes of the catalog server's relations
 Sizes = Mapping[int, Mapping[str, int]]
@@ -243,6 +251,10 @@ def _lookup_expression(call: SizeCall, values: str) -> str:
                 "WHERE gp_db.datname = pg_catalog.current_database())) "
                 f"THEN COALESCE((SELECT gp_sz.b FROM (VALUES {values}) AS gp_sz(o, w, b) "
                 f"WHERE gp_sz.o = {DATABASE_KEY} AND gp_sz.w = 'database'), 0) ELSE 0 END)")
+    if kind == "tablespace":  # by OID, or by name (measure "tablespace:<name>"): servers' OIDs differ
+        return (f"({_fallback(call)} + COALESCE((SELECT gp_sz.b FROM (VALUES {values}) AS gp_sz(o, w, b) "
+                f"WHERE gp_sz.w = 'tablespace:' || ({rel})::pg_catalog.text "
+                f"OR (gp_sz.w = 'tablespace' AND gp_sz.o::pg_catalog.text = ({rel})::pg_catalog.text) LIMIT 1), 0))")
     if kind == "relation":
         what = f"({call.args[1]})::text" if len(call.args) > 1 else "'main'"
     else:

@@ -75,6 +75,7 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
     group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _truncate_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
+        or _tablespace_moves_per_group(clean, tree, kind, tables, list(groups or [g.name for g in snapshot.datanode_group_list])) \
         or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _no_inherit_per_group(clean, tree, kind, tables, list(groups or ())) \
@@ -367,6 +368,48 @@ def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tabl
     return {group: first + block for group in groups}
 
 
+def _tablespace_moves_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
+                                groups: list[str]) -> dict[str, str] | None:
+    """ALTER TABLE / INDEX ... SET TABLESPACE of a HASH table or of an index: on the datanodes
+    the table and its indexes are partitioned, where PostgreSQL only changes the default
+    for partitions made later; the shards (and their indexes), which hold the rows, stayed
+    where they were while the catalog said the table had moved. So the datanodes run the
+    statement, then move each shard of the relation (its children in the shard schema: a
+    user's partitioned parent keeps PostgreSQL's meaning, its partitions stay)."""
+    body = tree.get(kind) or {}
+    if kind != "AlterTableStmt":
+        return None
+    spaces = [c["AlterTableCmd"].get("name") for c in body.get("cmds") or []
+              if c.get("AlterTableCmd", {}).get("subtype") == "AT_SetTableSpace"]
+    is_index = body.get("objtype") == "OBJECT_INDEX"
+    if not spaces or not (is_index or any(t.method == "hash" for t in tables)):
+        return None
+    relation = body["relation"]
+    name = quote_qualified(relation["schemaname"], relation["relname"]) if relation.get("schemaname") \
+        else quote_ident(relation["relname"])
+    block = shards_to_tablespace(name, str(spaces[-1]))
+    return {group: f"{clean};\n{block}" for group in groups}
+
+
+def shards_to_tablespace(relation: str, space: str, itself: bool = False) -> str:
+    """A DO block moving the shards of `relation` (a table or index, as the datanode's
+    search_path names it; its children in the shard schema) to tablespace `space`; with
+    `itself`, the relation too, where it exists."""
+    target = quote_literal(' SET TABLESPACE ' + quote_ident(space))
+    first = (f"IF pg_catalog.to_regclass({quote_literal(relation)}) IS NOT NULL THEN "
+             f"EXECUTE 'ALTER INDEX ' || pg_catalog.to_regclass({quote_literal(relation)})::text || {target}; "
+             "END IF; ") if itself else ""
+    return (
+        "DO $gridpg_tablespace$ DECLARE r record; BEGIN " + first +
+        "FOR r IN SELECT i.inhrelid::pg_catalog.regclass AS rel, c.relkind FROM pg_catalog.pg_inherits i "
+        "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(relation)}) "
+        f"AND c.relnamespace = {quote_literal(SCRATCH_SCHEMA)}::pg_catalog.regnamespace LOOP "  # the shards' schema
+        "EXECUTE 'ALTER ' || CASE WHEN r.relkind = 'i' THEN 'INDEX ' ELSE 'TABLE ' END || r.rel::text || "
+        f"{target}; END LOOP; END $gridpg_tablespace$"
+    )
+
+
 def _shard_renames_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
                              snapshot: CatalogSnapshot) -> dict[str, str] | None:
     """A HASH table's shards on the datanodes are named after it (`gridpg_shards."s.t_0"`,
@@ -413,7 +456,10 @@ def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, t
                                   groups: list[str]) -> dict[str, str] | None:
     """CREATE INDEX ... TABLESPACE pg_default on a HASH table (pgAdmin writes it): on the
     datanodes the table is partitioned, where PostgreSQL refuses the default tablespace by
-    name (0A000); without the clause the index and its shards' indexes land there too."""
+    name (0A000); without the clause the index and its shards' indexes land there too,
+    unless the session's default_tablespace names another: the datanodes build it with
+    default_tablespace '' (the shards' indexes went to that other while the catalog said
+    pg_default)."""
     if kind not in ("IndexStmt", "AlterTableStmt") or len(tables) != 1 or tables[0].method != "hash":
         return None
     if tree[kind].get("tableSpace") != DEFAULT_TABLESPACE and not (
@@ -428,7 +474,15 @@ def _default_tablespace_per_group(clean: str, tree: dict[str, Any], kind: str, t
         stmt.tableSpace = None
     without_default_index_tablespace(stmt)
     text = str(RawStream()(stmt))
+    if kind == "IndexStmt":  # without the clause the session's default_tablespace applied
+        text = f"{_KEEP_DEFAULT_SPACE};\nSET LOCAL default_tablespace = '';\n{text};\n{_RESTORE_DEFAULT_SPACE}"
     return {group: text for group in groups}
+
+
+_KEEP_DEFAULT_SPACE = ("SELECT pg_catalog.set_config('gridpg.default_tablespace', "
+                       "pg_catalog.current_setting('default_tablespace'), true)")
+_RESTORE_DEFAULT_SPACE = ("SELECT pg_catalog.set_config('default_tablespace', "
+                          "pg_catalog.current_setting('gridpg.default_tablespace'), true)")
 
 
 def _no_inherit_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
