@@ -88,11 +88,16 @@ class Dispatcher:
         emit = self.session.send
         if request.simple:
             await conn.settle()
+            # A cancel that came while the statement was planned found no node to tell: the
+            # statement stops here, as PostgreSQL's at its next interrupt check (from here
+            # on the node is told: the connection is one of the transaction's).
+            self.runner.check_interrupts()
             relay.start_simple(conn, text)
             result = await relay.finish_simple(conn, emit)
             if result.copy_in:
                 result = await self.relay_copy_in(conn, result)
         else:
+            self.runner.check_interrupts()  # (as above)
             if request.portal is not None and request.portal.cursor is not None:
                 conn = request.portal.cursor
                 conn.send(codec.build_execute(request.portal.name and "gp_" + request.portal.name or "", request.max_rows) + codec.FLUSH)
