@@ -64,9 +64,10 @@ def test_terminate_other_sessions_on_both_coordinators(gridpg_cluster: Cluster, 
             victims[1].execute(f'INSERT INTO "{schema}".t VALUES (1)')
             other.execute("BEGIN")
             other.execute(f'INSERT INTO "{schema}".t VALUES (2)')
-            ended = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE application_name = %s AND pid <> pg_backend_pid()", [app]).fetchall()
-            assert ended == [(True,), (True,)]
+            cursor = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE application_name = %s AND pid <> pg_backend_pid()", [app])
+            assert cursor.fetchall() == [(True,), (True,)]
+            assert [c.name for c in cursor.description or []] == ["pg_terminate_backend"]  # PostgreSQL's name
             for victim in victims:
                 with pytest.raises(psycopg.errors.AdminShutdown):
                     _until_gone(victim)
@@ -212,6 +213,8 @@ def test_who_blocks_whom_across_coordinators(gridpg_cluster: Cluster, schema: st
             rows = admin.execute(query).fetchall()
             time.sleep(0.05)
         assert rows == [("waiter", "Lock", [holder_pid])]
+        named = admin.execute("SELECT pg_blocking_pids(1), pg_catalog.pg_cancel_backend(1)")
+        assert [c.name for c in named.description or []] == ["pg_blocking_pids", "pg_cancel_backend"]
         assert admin.execute("SELECT pg_blocking_pids(NULL), pg_blocking_pids(%s)" % holder_pid).fetchall() == \
             [(None, [])]
         holder.execute("COMMIT")

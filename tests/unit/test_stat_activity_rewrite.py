@@ -35,7 +35,8 @@ def test_signal_calls_positional_named_and_around_text() -> None:
     refs, calls = stat_activity.find(sql)
     assert [(c.kind, c.pid, c.timeout) for c in calls] == [("terminate", "pid", "50"), ("cancel", "(SELECT 1)", "0")]
     out = stat_activity.rewrite(sql, refs, calls, SESSIONS, "tok:")
-    assert out.startswith("/* é */ SELECT gridpg.signal_backend('terminate', (pid), (50), 'tok:', ARRAY[5]")
+    assert out.startswith("/* é */ SELECT gridpg.pg_terminate_backend((pid), (50), 'tok:', ARRAY[5]")
+    assert "gridpg.pg_cancel_backend(((SELECT 1)), 'tok:', ARRAY[5]" in out
     assert "'pg_terminate_backend(1)'" in out and "-- x\n" in out
     named = stat_activity.find('SELECT pg_terminate_backend(timeout => 9, "pid" => 3)')[1]
     assert [(c.pid, c.timeout) for c in named] == [("3", "9")]
@@ -70,5 +71,6 @@ def test_blocking_pids_looked_up_in_the_sessions_waits() -> None:
     waiting = [{**SESSIONS[0], "blocked_by": [9, 11]}]
     out = stat_activity.rewrite(sql, refs, calls, waiting, "t")
     parse_tree(out)
-    assert "(VALUES (5, ARRAY[9, 11]::pg_catalog.int4[])) AS m(p, b)" in out
-    assert "'{}' END::pg_catalog.int4[]" in stat_activity.rewrite(sql, refs, calls, SESSIONS, "t")
+    assert "gridpg.pg_blocking_pids((pid), ARRAY[5]::pg_catalog.int4[], ARRAY['{9,11}']::pg_catalog.text[])" in out
+    assert "pg_blocking_pids((pid), ARRAY[]::pg_catalog.int4[], ARRAY[]::pg_catalog.text[])" in \
+        stat_activity.rewrite(sql, refs, calls, SESSIONS, "t")

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 ACTIVITY_WAIT = 2.0
 
 # The catalog servers' half: PostgreSQL's checks of pg_signal_backend (signalfuncs.c), in
-# the caller's transaction and role, then the notice naming the session.
+# the caller's transaction and role, then the notice naming the session; the functions a
+# statement calls are named as PostgreSQL's (a call's column is named after its function),
+# and pg_blocking_pids looks a session up in the sessions' waits.
 SIGNAL_FUNCTION = """
 CREATE OR REPLACE FUNCTION gridpg.signal_backend(kind text, target int4, timeout int8, token text,
                                                  pids int4[], users text[])
@@ -79,6 +81,18 @@ BEGIN
   RETURN true;
 END
 $gp$;
+CREATE OR REPLACE FUNCTION gridpg.pg_terminate_backend(target int4, timeout int8, token text, pids int4[],
+                                                       users text[])
+RETURNS boolean LANGUAGE sql VOLATILE
+AS $gp$ SELECT gridpg.signal_backend('terminate', target, timeout, token, pids, users) $gp$;
+CREATE OR REPLACE FUNCTION gridpg.pg_cancel_backend(target int4, token text, pids int4[], users text[])
+RETURNS boolean LANGUAGE sql VOLATILE
+AS $gp$ SELECT gridpg.signal_backend('cancel', target, 0, token, pids, users) $gp$;
+CREATE OR REPLACE FUNCTION gridpg.pg_blocking_pids(target int4, pids int4[], blockers text[])
+RETURNS int4[] LANGUAGE sql STABLE
+AS $gp$ SELECT CASE WHEN target IS NULL THEN NULL ELSE coalesce(
+  (SELECT blockers[i]::int4[] FROM pg_catalog.generate_subscripts(pids, 1) AS i WHERE pids[i] = target),
+  '{}') END $gp$;
 """
 
 

@@ -9,7 +9,8 @@ server's own backends serve every session of the cluster. So a reference to
 `pg_stat_activity` (unqualified or `pg_catalog.`) becomes a `VALUES` subquery of every
 coordinator's client sessions in the view's own columns and types, and each call of
 `pg_terminate_backend(pid [, timeout])` / `pg_cancel_backend(pid)` becomes a call of
-`gridpg.signal_backend`, which checks the pid and the caller's rights as PostgreSQL does
+`gridpg.pg_terminate_backend` / `gridpg.pg_cancel_backend` (named as PostgreSQL's: a call's
+column is named after its function), which check the pid and the caller's rights as PostgreSQL does
 on the catalog server (in the statement, row by row) and names the session to signal in a
 notice carrying the coordinator's token (`Session.send` keeps it from the client).
 """
@@ -147,9 +148,9 @@ def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: lis
             token: str, advisory: list[tuple[Any, ...]] = ()) -> str:
     """`sql` with each pg_stat_activity reference replaced by a subquery of `sessions`,
     each pg_locks reference by the catalog server's locks with the sessions' `advisory`
-    locks (the lock node's rows, pids the sessions'), each signal call by
-    gridpg.signal_backend over the sessions, and each pg_blocking_pids call by the
-    sessions' `blocked_by` (pure)."""
+    locks (the lock node's rows, pids the sessions'), each signal call by gridpg's
+    function of its name over the sessions, and each pg_blocking_pids call by gridpg's over
+    the sessions' `blocked_by` (pure)."""
     edits: list[tuple[int, int, str]] = []
     if refs:
         toks = tokens(sql)
@@ -166,8 +167,8 @@ def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: lis
             if call.kind == "blocking":
                 edits.append((call.start, call.end, blocking_lookup(str(call.pid), sessions)))
                 continue
-            text = (f"gridpg.signal_backend({quote_literal(call.kind)}, ({call.pid}), ({call.timeout}), "
-                    f"{quote_literal(token)}, {pids}, {users})")
+            timeout = f"({call.timeout}), " if call.kind == "terminate" else ""
+            text = f"gridpg.pg_{call.kind}_backend(({call.pid}), {timeout}{quote_literal(token)}, {pids}, {users})"
             edits.append((call.start, call.end, text))
     pieces, pos = [], 0
     for start, end, text in sorted(edits):
@@ -183,11 +184,10 @@ def blocking_lookup(pid: str, sessions: list[dict[str, Any]]) -> str:
     """pg_blocking_pids(pid) over the sessions: the sessions whose transactions hold what
     the session waits for on any node (NULL for NULL, an empty array for any other pid)."""
     blocked = [(int(s["pid"]), s.get("blocked_by") or []) for s in sessions if s.get("blocked_by")]
-    if not blocked:
-        return f"(CASE WHEN ({pid}) IS NULL THEN NULL ELSE '{{}}' END::pg_catalog.int4[])"
-    values = ", ".join(f"({p}, ARRAY[{', '.join(str(int(b)) for b in by)}]::pg_catalog.int4[])" for p, by in blocked)
-    return (f"(SELECT CASE WHEN x.p IS NULL THEN NULL ELSE coalesce((SELECT m.b FROM (VALUES {values}) AS m(p, b) "
-            f"WHERE m.p = x.p), '{{}}') END::pg_catalog.int4[] FROM (SELECT ({pid})::pg_catalog.int4 AS p) AS x)")
+    pids = ", ".join(str(p) for p, _ in blocked)
+    blockers = ", ".join(quote_literal("{" + ",".join(str(int(b)) for b in by) + "}") for _, by in blocked)
+    return (f"gridpg.pg_blocking_pids(({pid}), ARRAY[{pids}]::pg_catalog.int4[], "
+            f"ARRAY[{blockers}]::pg_catalog.text[])")
 
 
 def values_subquery(sessions: list[dict[str, Any]]) -> str:
