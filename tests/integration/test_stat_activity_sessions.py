@@ -221,3 +221,22 @@ def test_who_blocks_whom_across_coordinators(gridpg_cluster: Cluster, schema: st
         thread.join(10)
         assert admin.execute(query).fetchall() == []
         assert admin.execute(f'SELECT v FROM "{schema}".acct WHERE id = 1').fetchone() == (2,)
+
+
+def test_views_and_prepared_statements_over_them(gridpg_cluster: Cluster, schema: str) -> None:
+    """A view keeps its text (the sessions were frozen into it: a silent wrong answer the
+    first version of this change had); a PREPAREd statement reads the sessions at each
+    EXECUTE; EXECUTE's arguments see the session's pg_backend_pid()."""
+    app = _app()
+    with _connect(gridpg_cluster, 0, app) as conn:
+        conn.execute(f'CREATE VIEW "{schema}".sessions AS SELECT pid, state FROM pg_stat_activity')
+        definition = conn.execute(f"SELECT pg_get_viewdef('\"{schema}\".sessions')").fetchone()[0]  # type: ignore[index]
+        assert "VALUES" not in definition and "pg_stat_activity" in definition
+        conn.execute("PREPARE mine AS SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+        assert conn.execute(f"EXECUTE mine('{app}')").fetchone() == (1,)
+        conn.execute("PREPARE same(int) AS SELECT $1 = pg_backend_pid()")
+        assert conn.execute("EXECUTE same(pg_backend_pid())").fetchone() == (True,)
+        conn.execute("PREPARE cancel_it(int) AS SELECT pg_cancel_backend($1)")
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("EXECUTE cancel_it(pg_backend_pid())")
+        assert conn.execute("SELECT 1").fetchone() == (1,)

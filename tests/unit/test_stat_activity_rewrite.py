@@ -74,3 +74,12 @@ def test_blocking_pids_looked_up_in_the_sessions_waits() -> None:
     assert "gridpg.pg_blocking_pids((pid), ARRAY[5]::pg_catalog.int4[], ARRAY['{9,11}']::pg_catalog.text[])" in out
     assert "pg_blocking_pids((pid), ARRAY[]::pg_catalog.int4[], ARRAY[]::pg_catalog.text[])" in \
         stat_activity.rewrite(sql, refs, calls, SESSIONS, "t")
+
+
+def test_statements_that_keep_their_text_are_left_alone() -> None:
+    for sql in ("CREATE VIEW v AS SELECT pid FROM pg_stat_activity",
+                "CREATE MATERIALIZED VIEW m AS SELECT count(*) FROM pg_locks",
+                "PREPARE q AS SELECT pg_cancel_backend(pid) FROM pg_stat_activity",
+                "CREATE FUNCTION f() RETURNS bigint BEGIN ATOMIC SELECT count(*) FROM pg_stat_activity; END"):
+        assert stat_activity.find(sql) == ([], []), sql
+    assert stat_activity.find("CREATE TABLE snap AS SELECT pid FROM pg_stat_activity")[0]  # (a copy now, as in PostgreSQL)

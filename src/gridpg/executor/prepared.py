@@ -46,6 +46,7 @@ from gridpg.errors import (
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner import prepared as reading
+from gridpg.planner import stat_activity as plan_activity
 from gridpg.planner.plan import SessionStatementPlan
 from gridpg.planner.text import relation_span, splice
 from gridpg.sql import parse as sqlparse
@@ -149,7 +150,14 @@ async def _execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
             return
     statement, values, oids = await _bind(dispatcher, request.sql, "ExecuteStmt", body)
     await _ensure_same_result_type(dispatcher, statement)
-    inner = _inner_request(request, await _served(dispatcher, statement.sql), values, oids)
+    served = await _served(dispatcher, statement.sql)
+    signals = None
+    if not dispatcher.runner.is_loopback and plan_activity.mentions(served):
+        # pg_stat_activity, pg_locks and the signal functions: the cluster's sessions now
+        from gridpg.commands import stat_activity
+
+        served, signals = await stat_activity.rewrite(dispatcher.runner, served)
+    inner = _inner_request(request, served, values, oids)
     bare = _bare_output_params(inner.sql)
     if any(o >= FIRST_NORMAL_OID for o in oids) and bare is not None:
         # A parameter of the user's own type (a composite, an enum) has another OID on
@@ -160,7 +168,17 @@ async def _execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
                                     decode_oids=[])
     if portal is not None and not request.simple:
         portal.gridpg_inner = inner
-    await _run_inner(dispatcher, request, inner)
+    if signals is None:
+        await _run_inner(dispatcher, request, inner)
+        return
+    from gridpg.commands import stat_activity
+
+    dispatcher.session.signal_requests = signals
+    try:
+        await _run_inner(dispatcher, request, inner)
+    finally:
+        dispatcher.session.signal_requests = None
+    await stat_activity.carry_out(dispatcher.runner, signals)
 
 
 def _bare_output_params(sql: str) -> set[int] | None:
@@ -326,7 +344,8 @@ async def _evaluate(dispatcher: Dispatcher, span: reading.ExecuteSpan, oids: lis
     that returns its parameters as text, on the session's catalog connection."""
     scratch = f"gp_sqlargs_{next(_ids)}"
     select = "SELECT " + ", ".join(f"${n}::pg_catalog.text" for n in range(1, len(oids) + 1))
-    execute = f"EXECUTE {scratch}({span.args})"
+    # (pg_backend_pid() and the like: the client connection's, as in the statement itself)
+    execute = dispatcher.runner.pin_connection_values(f"EXECUTE {scratch}({span.args})")
     conn = await _catalog(dispatcher)
     await conn.settle()
     conn.send(codec.build_parse(scratch, select, oids) + codec.build_parse("", execute, [])

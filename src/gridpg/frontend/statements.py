@@ -784,17 +784,22 @@ class StatementRunner:
                 self.txn.fail()
             raise
 
+    def pin_connection_values(self, sql: str) -> str:
+        """`sql` with its inet_client_addr(), pg_backend_pid() and the like as the client
+        connection's (sql/connection_values.py)."""
+        if not connection_values.mentions(sql) or self.is_loopback:
+            return sql
+        stream = self.session.stream
+        values = connection_values.of_socket(stream.get_extra_info("peername"), stream.get_extra_info("sockname"),
+                                             self.session.info.backend_pid, own_temps=self.temps.pinned)
+        return connection_values.pin_connection_values(sql, values)
+
     async def _pinned_times(self, sql: str) -> str:
         """The statement with its transaction-time calls pinned (sql/xact_time.py); in a
         block, to the catalog server's transaction start, read once. And its
         inet_client_addr(), pg_backend_pid() and the like, the client connection's
         (sql/connection_values.py)."""
-        if connection_values.mentions(sql) and not self.is_loopback:
-            stream = self.session.stream
-            values = connection_values.of_socket(stream.get_extra_info("peername"),
-                                                 stream.get_extra_info("sockname"),
-                                                 self.session.info.backend_pid, own_temps=self.temps.pinned)
-            sql = connection_values.pin_connection_values(sql, values)
+        sql = self.pin_connection_values(sql)
         if self.txn.in_block and xact_time.statement_mentions_time(sql):
             self.txn.ensure_not_failed()
             await self.txn.read_block_instant(self.coord.catalog_node)

@@ -73,8 +73,18 @@ def find(sql: str) -> tuple[list[RelRef], list[SignalCall]]:
         tree = parse_tree(sql)
     except PgError:  # (the statement's own run reports it)
         return [], []
+    kind = next(iter(tree), "")
+    if kind in _KEEPS_TEXT or (kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW"):
+        return [], []  # (today's sessions would be frozen into it)
     refs = [r for r in relations(tree) if r.name in (VIEW, LOCKS) and r.schema in (None, "pg_catalog")]
     return refs, _signal_calls(sql, tree)
+
+
+# Statements that keep their text to run later (a view, a rule, a routine's body, a
+# materialized view's query, a PREPAREd statement: planned at each EXECUTE): left as they
+# are, they read the catalog server's views when they run.
+_KEEPS_TEXT = frozenset({"ViewStmt", "CreateFunctionStmt", "RuleStmt", "CreateTrigStmt", "CreatePolicyStmt",
+                         "DoStmt", "PrepareStmt"})
 
 
 def _signal_calls(sql: str, tree: Any) -> list[SignalCall]:

@@ -38,7 +38,7 @@ _FUNCTIONS = frozenset({"inet_client_addr", "inet_client_port", "inet_server_add
 # Statements whose expressions are evaluated in this session (not stored for others; a
 # PREPAREd statement runs in this session only, and the values never change in it).
 _PINNED_KINDS = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
-                           "DeclareCursorStmt", "CopyStmt", "CreateTableAsStmt", "PrepareStmt"})
+                           "DeclareCursorStmt", "CopyStmt", "CreateTableAsStmt", "PrepareStmt", "ExecuteStmt"})
 
 
 @dataclass(frozen=True)
