@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -211,10 +212,21 @@ async def cluster_sessions(coord: Coordinator) -> list[dict[str, Any]]:
     return [row[-1] for row in rows if row and isinstance(row[-1], dict)]
 
 
-async def carry_out(runner: StatementRunner, requests: SignalRequests) -> None:
-    """Signal the sessions the statement named; the session's own last, as its error."""
+async def run_signalling(runner: StatementRunner, requests: SignalRequests,
+                         run: Callable[[], Awaitable[None]]) -> None:
+    """Run the statement (`run`) with its signal notices held back, then signal the
+    sessions it named; the session's own pid last, as its error: the statement's answer
+    not yet written to the client is dropped then, as PostgreSQL's backend sends none."""
+    session = runner.session
+    assert session is not None
+    start = len(session.out)
+    session.signal_requests = requests
+    try:
+        await run()
+    finally:
+        session.signal_requests = None
     coord = runner.coord
-    own = runner.session.info.backend_pid if runner.session is not None else None
+    own = session.info.backend_pid
     elsewhere: list[list[Any]] = []
     own_kind = None
     for kind, pid in dict.fromkeys(requests.asked):
@@ -227,6 +239,8 @@ async def carry_out(runner: StatementRunner, requests: SignalRequests) -> None:
             await coord.gtm.activity_collect(ACTIVITY_WAIT, signals=elsewhere)
         except Exception as exc:  # noqa: BLE001 - the GTM's errors, as gridpg_stat_activity's
             raise PgError("08006", f"the sessions to signal cannot be reached: the GTM: {exc}") from None
+    if own_kind is not None:
+        del session.out[start:]
     if own_kind == "terminate":
         raise fatal("57P01", "terminating connection due to administrator command")
     if own_kind == "cancel":

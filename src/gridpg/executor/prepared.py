@@ -173,12 +173,7 @@ async def _execute(dispatcher: Dispatcher, request: ExecRequest, body: dict[str,
         return
     from gridpg.commands import stat_activity
 
-    dispatcher.session.signal_requests = signals
-    try:
-        await _run_inner(dispatcher, request, inner)
-    finally:
-        dispatcher.session.signal_requests = None
-    await stat_activity.carry_out(dispatcher.runner, signals)
+    await stat_activity.run_signalling(dispatcher.runner, signals, lambda: _run_inner(dispatcher, request, inner))
 
 
 def _bare_output_params(sql: str) -> set[int] | None:

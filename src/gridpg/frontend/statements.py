@@ -1565,12 +1565,7 @@ class StatementRunner:
         if sequences.is_one_row_of_calls(request.sql):
             await sequences.run_one_row_of_calls(self.dispatcher, request)
         elif signals is not None:
-            self.session.signal_requests = signals
-            try:
-                await self.dispatcher.run(request)
-            finally:
-                self.session.signal_requests = None
-            await stat_activity.carry_out(self, signals)
+            await stat_activity.run_signalling(self, signals, lambda: self.dispatcher.run(request))
         else:
             await self.dispatcher.run(request)
         if set_config is not None and set_config.calls:
