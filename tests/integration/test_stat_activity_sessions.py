@@ -240,3 +240,17 @@ def test_views_and_prepared_statements_over_them(gridpg_cluster: Cluster, schema
         with pytest.raises(psycopg.errors.QueryCanceled):
             conn.execute("EXECUTE cancel_it(pg_backend_pid())")
         assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "extended"])
+def test_the_last_query_of_a_routed_statement(gridpg_cluster: Cluster, schema: str, prepare: bool) -> None:
+    """Routed statements answered from callbacks (the fast paths) are what a session
+    shows as its query, not the statement before them."""
+    app = _app()
+    with _connect(gridpg_cluster, 0, app) as conn, _connect(gridpg_cluster, 1, "watcher") as watcher:
+        conn.execute(f'CREATE TABLE "{schema}".kv (id int PRIMARY KEY, v int)')
+        conn.execute(f'INSERT INTO "{schema}".kv SELECT g, g FROM generate_series(1, 50) g')
+        for i in range(1, 6):
+            conn.execute(f'SELECT v FROM "{schema}".kv WHERE id = %s', [i], prepare=prepare)
+        row = watcher.execute("SELECT state, query FROM pg_stat_activity WHERE application_name = %s", [app]).fetchone()
+        assert row == ("idle", f'SELECT v FROM "{schema}".kv WHERE id = $1')

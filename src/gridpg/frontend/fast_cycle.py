@@ -93,6 +93,7 @@ def start(session: Session) -> bool:
     if taken is None:
         return False
     conn, alone = taken
+    runner.note_routed_statement(statement.sql, alone)
     session.frames.skip_buffered()  # (Session.open_cycle)
     portals = session.portals
     if portals:
@@ -123,6 +124,7 @@ def _run_begin(session: Session, statement: PreparedStatement, names_end: int, p
     complete = runner.begin_now(statement.sql)
     if complete is None:
         return _run_commit(session, statement.sql, description)
+    runner.note_routed_statement(statement.sql, True)
     FAST_CYCLE_COUNTS.inc("callback")
     session.open_cycle(description)
     session.send(complete)
@@ -142,6 +144,7 @@ def _run_commit(session: Session, sql: str, description: bytes) -> bool:
     if taken is None:
         return False
     conn, two_phase = taken
+    runner.note_routed_statement(sql, False)
     if not two_phase:
         session.open_cycle(description)
         _begin(FastCycle(session, conn, conn.node, started, False, False, simple=False, commit=True))
@@ -173,9 +176,11 @@ def _start_query(session: Session) -> bool:
     if taken is None:
         return False
     conn, alone, group, writes = taken
+    runner.note_routed_statement(sql, alone)
     session.frames.skip_buffered()
     _begin(FastCycle(session, conn, group, started, alone, writes, simple=True))
     return True
+
 
 
 def _begin(cycle: FastCycle) -> None:

@@ -245,6 +245,15 @@ class StatementRunner:
             return "idle in transaction (aborted)"
         return "idle in transaction" if self.txn.in_block else "idle"
 
+    def note_routed_statement(self, sql: str, alone: bool) -> None:
+        """What pg_stat_activity shows of a routed statement on a fast path (the display
+        part of `_note_statement`): its text and start, and the transaction's start when it
+        runs alone or is a BEGIN."""
+        now = time.time()
+        self.last_query, self.query_start = sql, now
+        if alone:
+            self.xact_start = now
+
     def _note_statement(self, sql: str) -> None:
         now = time.time()
         self.cancel_pending = False
@@ -735,6 +744,7 @@ class StatementRunner:
             # the fast path too waits at PAUSE CLUSTER's gate and counts as running
             await self._pass_pause_gate(portal.statement.sql)
             self.current_sql = portal.statement.sql
+            self.note_routed_statement(portal.statement.sql, not self.txn.in_block)
             self._running += 1
             try:
                 if await self._execute_routed(portal):
@@ -1051,6 +1061,7 @@ class StatementRunner:
         """`execute_portal` of a routed cycle whose Sync came with it: the node's Sync goes
         with the Execute; the connection is given back by the Sync that follows (`sync`)."""
         self.current_sql = route.statement
+        self.note_routed_statement(route.statement, not self.txn.in_block)
         self._running += 1
         started = time.perf_counter()
         try:
