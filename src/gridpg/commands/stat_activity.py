@@ -129,7 +129,7 @@ async def rewrite(runner: StatementRunner, sql: str) -> tuple[str, SignalRequest
         raise PgError("0A000", "this call of pg_terminate_backend(), pg_cancel_backend() or pg_blocking_pids() "
                       "is not supported by gridpg",
                       hint="Pass the pid, and for pg_terminate_backend a timeout, as arguments.")
-    sessions = await cluster_sessions(runner.coord)
+    sessions = await cluster_sessions(runner)
     if any(r.name == plan.VIEW for r in refs) or any(c.kind == "blocking" for c in calls):
         await node_waits(runner.coord, sessions)
     advisory = await advisory_locks(runner, sessions) if any(r.name == plan.LOCKS for r in refs) else []
@@ -204,11 +204,16 @@ async def advisory_locks(runner: StatementRunner, sessions: list[dict[str, Any]]
     return out
 
 
-async def cluster_sessions(coord: Coordinator) -> list[dict[str, Any]]:
-    """Every coordinator worker's client sessions (pg_stat_activity's fields), through the GTM."""
+async def cluster_sessions(runner: StatementRunner) -> list[dict[str, Any]]:
+    """Every coordinator worker's client sessions (pg_stat_activity's fields), through the
+    GTM; a worker that does not answer in time is said (WARNING), as gridpg_stat_activity
+    says it: its sessions are missing."""
     from gridpg.commands.activity import client_sessions
 
-    rows, _missing = await client_sessions(coord)
+    rows, missing = await client_sessions(runner.coord)
+    if missing and runner.session is not None:
+        runner.session.say(f"{missing} coordinator worker(s) did not answer in {ACTIVITY_WAIT:.0f} s; "
+                           "their sessions are missing", "WARNING")
     return [row[-1] for row in rows if row and isinstance(row[-1], dict)]
 
 
