@@ -207,10 +207,15 @@ async def advisory_locks(runner: StatementRunner, sessions: list[dict[str, Any]]
 async def cluster_sessions(runner: StatementRunner) -> list[dict[str, Any]]:
     """Every coordinator worker's client sessions (pg_stat_activity's fields), through the
     GTM; a worker that does not answer in time is said (WARNING), as gridpg_stat_activity
-    says it: its sessions are missing."""
-    from gridpg.commands.activity import client_sessions
+    says it: its sessions are missing. Without the GTM, this worker's own, with a WARNING."""
+    from gridpg.commands.activity import client_sessions, session_rows
 
-    rows, missing = await client_sessions(runner.coord)
+    try:
+        rows, missing = await client_sessions(runner.coord)
+    except PgError as exc:  # (monitoring goes on while the GTM is away)
+        rows, missing = session_rows(runner.coord), 0
+        if runner.session is not None:
+            runner.session.say(f"only this coordinator worker's sessions are listed: {exc.message}", "WARNING")
     if missing and runner.session is not None:
         runner.session.say(f"{missing} coordinator worker(s) did not answer in {ACTIVITY_WAIT:.0f} s; "
                            "their sessions are missing", "WARNING")

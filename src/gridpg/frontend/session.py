@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from gridpg.errors import (
     ADMIN_SHUTDOWN,
     CANNOT_CONNECT_NOW,
+    CONNECTION_FAILURE,
     DUPLICATE_CURSOR,
     DUPLICATE_PSTATEMENT,
     INTERNAL_ERROR,
@@ -34,6 +35,7 @@ from gridpg.errors import (
 from gridpg.executor import oid_results, prepared, routed
 from gridpg.frontend import fast_cycle
 from gridpg.frontend.auth import authenticate
+from gridpg.gtm.protocol import GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
 from gridpg.sql import long_names
@@ -413,7 +415,10 @@ class Session:
             if kind == 0x42 and await self.routed_cycle(payload):
                 continue
             try:
-                await handler(payload)
+                try:
+                    await handler(payload)
+                except GtmUnavailable as exc:
+                    raise gtm_unreachable(exc) from None
             except PgError as exc:
                 if exc.is_fatal:
                     raise
@@ -486,7 +491,10 @@ class Session:
         sql = reader.cstring()
         assert self.runner is not None
         try:
-            await self.runner.simple_query(sql)
+            try:
+                await self.runner.simple_query(sql)
+            except GtmUnavailable as exc:
+                raise gtm_unreachable(exc) from None
         except PgError as exc:
             if exc.is_fatal:
                 raise
@@ -781,6 +789,13 @@ def apply_result_formats(row_description: bytes, formats: list[int]) -> bytes:
         for c, f in zip(columns, formats)
     ]
     return codec.build_row_description(out)
+
+
+def gtm_unreachable(exc: GtmUnavailable) -> PgError:
+    """The statement's error when the GTM cannot be reached (a GTM away, with no standby to
+    take over): the statement fails and the session goes on, as for a lost node (it closed
+    the session as an internal error)."""
+    return PgError(CONNECTION_FAILURE, f"the GTM cannot be reached: {exc}")
 
 
 def new_backend_key() -> bytes:
