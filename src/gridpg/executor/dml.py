@@ -491,7 +491,9 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
         if w == ")":
             depth -= 1
             if depth == 0:
-                current.append((item_start, toks[i].start))
+                # (an item ends at its last token: a `--` comment after it would swallow
+                # what the item is joined to once it is stripped)
+                current.append((item_start, toks[i - 1].end + 1))
                 rows.append(current)
                 if i + 1 >= len(toks) or words[i + 1] != ",":
                     end = toks[i].end + 1
@@ -499,7 +501,7 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
             i += 1
             continue
         if w == "," and depth == 1:
-            current.append((item_start, toks[i].start))
+            current.append((item_start, toks[i - 1].end + 1))
             item_start = toks[i + 1].start
         i += 1
     if len(cols) < max((len(r) for r in rows), default=0):
