@@ -49,6 +49,7 @@ def split(sql: str) -> list[str]:
         body = body.rstrip("; \t\r\n")
         if not body or (body.startswith(("--", "/*")) and _only_comments(body)):
             return []
+        body = line_comment_ended(body)
         return [spell_out_table_queries(body) if may_hold_table(body) else body]
     try:
         slices = pgparser.split(sql, with_parser=True, only_slices=True)
@@ -58,13 +59,26 @@ def split(sql: str) -> list[str]:
             ensure_parses(sql[piece].strip())
     out = []
     for piece in slices:
-        text = sql[piece].strip()
+        text = line_comment_ended(sql[piece].strip())
         if text and not _only_comments(text):
             out.append(spell_out_table_queries(text) if may_hold_table(text) else text)
     return out
 
 
 may_hold_table = re.compile("table", re.IGNORECASE).search
+
+
+def line_comment_ended(text: str) -> str:
+    """`text` with a line break after a `--` comment ending it (`... WHERE id = 7 -- one
+    row`, stripped of its `;` and blanks): text gridpg appends to a statement (a RETURNING,
+    a closing parenthesis) would otherwise be part of the comment."""
+    if "--" not in text[text.rfind("\n") + 1:]:
+        return text
+    try:
+        last = pgparser.scan(text)[-1]
+    except (pgparser.ParseError, IndexError):
+        return text
+    return text + "\n" if last.name == "SQL_COMMENT" else text
 
 
 def spell_out_table_queries(sql: str) -> str:
@@ -460,7 +474,9 @@ def transaction_control(sql: str) -> TxnControl | None:
     if match is None:
         return None
     if match.group(1).lower() == "set":
-        if not re.match(r"^set\s+transaction\b", head, re.IGNORECASE):
+        # (the second token, not a regular expression: `SET /* c */ TRANSACTION ...`)
+        second = tokens(head)[1:2]
+        if not second or head[second[0].start:second[0].end + 1].lower() != "transaction":
             return None
         stmt = parse_tree(sql)
         if "VariableSetStmt" not in stmt:
