@@ -412,8 +412,10 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     temp = scratch.new("move", shared=True)  # a table of the shard schema inside a block
     set_end = where_at if where_at >= 0 else (returning_at if returning_at >= 0 else len(sql))
     after_relation = sql[end:set_end]
-    if ref.alias:  # drop "AS alias" that followed the name: re-added below
-        after_relation = after_relation[after_relation.lower().find("set"):]
+    if ref.alias:  # drop "AS alias" that followed the name: re-added below (the SET token:
+        # not "set" inside a comment or a quoted alias, `AS d /* reset */ SET`)
+        (set_at,) = top_level_keywords(sql, [t for t in toks if t.start >= end], ("set",))
+        after_relation = sql[set_at:set_end]
     returning = sql[returning_at:] if returning_at >= 0 else ""
     if using:
         after_relation = f"{_piece(after_relation)} {where_text}"

@@ -252,6 +252,12 @@ def tokens(sql: str) -> list[Any]:
 _COMMENT_TOKENS = frozenset(("SQL_COMMENT", "C_COMMENT"))
 
 
+def scan_code(text: str) -> list[Any]:
+    """PostgreSQL's scanner tokens of `text` without its comments, uncached; raises the
+    scanner's own ParseError (for modules that read a routine's source token by token)."""
+    return [t for t in pgparser.scan(text) if t.name not in _COMMENT_TOKENS]
+
+
 @lru_cache(maxsize=16)
 def _tokens_cached(sql: str) -> tuple[Any, ...]:
     # (a statement is scanned by several steps; a 10,000-row VALUES list, once each, took

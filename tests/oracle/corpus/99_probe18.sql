@@ -13,6 +13,17 @@ functions, temp tables.
   comment (42601); such a statement now keeps a line break after its comment.
 - `SET TRANSACTION` with a comment between its two words was not seen as one: the
   isolation level it set did not survive `ROLLBACK AND CHAIN`.
+- `INSERT INTO t DEFAULT\n VALUES RETURNING id` (two blanks, a line break or a comment
+  between the words) and `UPDATE t AS d` with a comment holding the word "set" before its SET (the word in a
+  comment): the statement was cut at the text's last "default values" / first "set"
+  (42601); now at the scanner's tokens.
+- Django's sequence reset written with a block comment between `setval` and `(` or with `setval` and its
+  parenthesis on two lines: not served by the GTM (the text test looked for `val(`), the
+  datanode's own copy of the sequence was set and the next id repeated an old one.
+- A trigger function whose body follows `AS` after a comment (`AS -- audit` then the
+  dollar-quoted body): TG_TABLE_NAME was not rewritten for the datanodes and read the
+  shard's name; `timestamptz -- c` then `'now'`, and `INSERT ... SELECT now() -- c` then
+  `FROM`: the pinned instant's rewrite put text after a `--` comment (42601).
 */
 CREATE TABLE p18_acc (id int PRIMARY KEY, owner text, balance numeric DEFAULT 0) DISTRIBUTE BY HASH (id);
 INSERT INTO p18_acc (id, owner) VALUES (1, 'ann'), (2, 'bob') /* more below */
@@ -57,4 +68,37 @@ SET -- level
 TRANSACTION ISOLATION LEVEL SERIALIZABLE;
 COMMIT AND CHAIN;
 SHOW transaction_isolation;
+COMMIT;
+CREATE TABLE p18_dv (id serial PRIMARY KEY, at text DEFAULT 'x');
+INSERT INTO p18_dv DEFAULT  VALUES RETURNING id;
+INSERT INTO p18_dv DEFAULT
+VALUES RETURNING id, at;
+INSERT INTO p18_dv DEFAULT VALUES /* not default values here */ RETURNING id;
+INSERT INTO p18_dv DEFAULT VALUES RETURNING id AS "default values";
+UPDATE p18_dv AS d /* reset the key */ SET id = d.id + 100 WHERE d.id = 1 RETURNING id;
+SELECT id, at FROM p18_dv ORDER BY id;
+CREATE TABLE p18_seq (id serial PRIMARY KEY, c text) DISTRIBUTE BY REPLICATION;
+INSERT INTO p18_seq (id, c) VALUES (1, 'a'), (7, 'b');
+SELECT setval /* reset */ (pg_get_serial_sequence('p18_seq', 'id'), coalesce(max(id), 1), max(id) IS NOT null) FROM p18_seq;
+INSERT INTO p18_seq (c) VALUES ('c') RETURNING id;
+DELETE FROM p18_seq WHERE id = 8;
+SELECT setval
+  (pg_get_serial_sequence('p18_seq', 'id'), coalesce(max(id), 1) -- the largest
+  , max(id) IS NOT null) FROM p18_seq;
+INSERT INTO p18_seq (c) VALUES ('d') RETURNING id;
+CREATE TABLE p18_notes (id int PRIMARY KEY, note text) DISTRIBUTE BY HASH (id);
+CREATE FUNCTION p18_stamp() RETURNS trigger LANGUAGE plpgsql AS -- the body
+$$ BEGIN NEW.note := NEW.note || ' by ' || TG_TABLE_NAME; RETURN NEW; END $$;
+CREATE TRIGGER p18_notes_stamp BEFORE INSERT ON p18_notes FOR EACH ROW EXECUTE FUNCTION p18_stamp();
+INSERT INTO p18_notes VALUES (1, 'one'), (2, 'two'), (3, 'three');
+SELECT id, note FROM p18_notes ORDER BY id;
+CREATE TABLE p18_ts (id int PRIMARY KEY, created timestamptz, made timestamptz DEFAULT now()) DISTRIBUTE BY HASH (id);
+BEGIN;
+INSERT INTO p18_ts (id, created) VALUES (1, timestamptz -- typed
+'now');
+INSERT INTO p18_ts (id, created) SELECT g, now() -- stamp
+FROM generate_series(2, 9) g;
+INSERT INTO p18_ts (id) SELECT 10 -- last
+;
+SELECT count(*), count(DISTINCT made), count(DISTINCT created), bool_and(made = now()) FROM p18_ts;
 COMMIT;
