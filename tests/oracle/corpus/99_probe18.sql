@@ -24,6 +24,8 @@ functions, temp tables.
   dollar-quoted body): TG_TABLE_NAME was not rewritten for the datanodes and read the
   shard's name; `timestamptz -- c` then `'now'`, and `INSERT ... SELECT now() -- c` then
   `FROM`: the pinned instant's rewrite put text after a `--` comment (42601).
+- `WITH s AS (...) -- note` then `MERGE INTO t USING (SELECT * FROM s) o ...`: the query
+  finding the node of the source's rows put its SELECT after the comment (42601).
 */
 CREATE TABLE p18_acc (id int PRIMARY KEY, owner text, balance numeric DEFAULT 0) DISTRIBUTE BY HASH (id);
 INSERT INTO p18_acc (id, owner) VALUES (1, 'ann'), (2, 'bob') /* more below */
@@ -102,3 +104,13 @@ INSERT INTO p18_ts (id) SELECT 10 -- last
 ;
 SELECT count(*), count(DISTINCT made), count(DISTINCT created), bool_and(made = now()) FROM p18_ts;
 COMMIT;
+CREATE TABLE p18_m (k int PRIMARY KEY, v text) DISTRIBUTE BY HASH (k);
+INSERT INTO p18_m SELECT g, 'v' || g FROM generate_series(1, 10) g;
+WITH s AS (SELECT 4 AS a, 'd' AS b) -- the source rows
+MERGE INTO p18_m USING (SELECT * FROM s) o ON p18_m.k = o.a
+WHEN MATCHED THEN UPDATE SET v = o.b WHEN NOT MATCHED THEN INSERT VALUES (o.a, o.b);
+WITH s AS (SELECT * FROM (VALUES (201, 'a'), (5, 'e')) v(a, b)) -- several nodes
+MERGE INTO p18_m USING (SELECT * FROM s) o -- joined on the key
+ON p18_m.k = o.a
+WHEN MATCHED THEN UPDATE SET v = o.b WHEN NOT MATCHED THEN INSERT VALUES (o.a, o.b);
+SELECT k, v FROM p18_m ORDER BY k;
