@@ -45,7 +45,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner.calls import SEQUENCE_FUNCTIONS as FUNCTIONS
-from gridpg.planner.calls import mentions_sequence_call, sequence_call, sequence_calls, without_from
+from gridpg.planner.calls import may_call_sequence, mentions_sequence_call, sequence_call, sequence_calls, without_from
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -67,7 +67,7 @@ def ensure_supported(sql: str, distributed: Callable[[dict[str, Any]], bool] | N
     `nextval` items of an INSERT ... SELECT's select list are served
     (executor/insert_nextval.py)."""
     lowered = sql.lower()
-    if "val(" not in lowered and "val (" not in lowered:  # nextval currval setval lastval
+    if not may_call_sequence(lowered):  # nextval currval setval lastval
         return
     try:
         tree = sqlparse.parse_tree(sql)
@@ -481,7 +481,7 @@ def is_one_row_of_calls(sql: str) -> bool:
     sequence reset after loaddata and in tests): every output column a sequence call over
     aggregates, no GROUP BY, so PostgreSQL calls each function once."""
     lowered = sql.lower()
-    if ("val(" not in lowered and "val (" not in lowered) or "from" not in lowered:
+    if not may_call_sequence(lowered) or "from" not in lowered:
         return False
     try:
         tree = sqlparse.parse_tree(sql)
@@ -525,7 +525,8 @@ async def run_one_row_of_calls(dispatcher: Dispatcher, request: ExecRequest) -> 
     spans = call_spans(sql, [c[0] for c in calls])
     columns, replacements, widths = [], [], []
     for target, (_, function, args), (start, end) in zip(body["targetList"], calls, spans, strict=True):
-        inner = sql[sql.index("(", start) + 1 : end - 1]
+        opening = next(t for t in sqlparse.tokens(sql) if t.start >= start and t.name == "ASCII_40")
+        inner = sql[opening.end + 1 : end - 1]  # (the token: not a "(" in a comment before it)
         parts = split_arguments(inner)
         if len(parts) != len(args):
             raise PgError(FEATURE_NOT_SUPPORTED, "sequence function arguments gridpg cannot read",
@@ -854,7 +855,8 @@ async def _argument_texts(dispatcher: Dispatcher, request: ExecRequest, call_sql
         texts.append(value_text(value, request.bound()) if value is not None else UNKNOWN)
     if all(t is not UNKNOWN for t in texts):
         return texts
-    inner = call_sql[call_sql.index("(") + 1 : call_sql.rindex(")")]
+    opening = next(t for t in sqlparse.tokens(call_sql) if t.name == "ASCII_40")
+    inner = call_sql[opening.end + 1 : call_sql.rindex(")")]
     query = await inline_params(dispatcher, request, _argument_query(inner, len(args)))
     if _reads_tables(query):
         # `setval('s', (SELECT max(id) FROM t))`: the catalog server's copy of t is empty
@@ -886,18 +888,27 @@ def _argument_query(inner: str, count: int) -> str:
 
 
 def split_arguments(inner: str) -> list[str]:
-    parts, depth, start = [], 0, 0
+    """A call's arguments as written, each from its first token to its last (a `--`
+    comment after an argument is left out: it would swallow what the text is joined to)."""
+    parts: list[str] = []
+    depth, start, end = 0, -1, -1
     for tok in sqlparse.tokens(inner):
         text = inner[tok.start : tok.end + 1]
+        if text == "," and depth == 0:
+            if start >= 0:
+                parts.append(inner[start:end])
+            start = -1
+            continue
         if text in ("(", "["):
             depth += 1
         elif text in (")", "]"):
             depth -= 1
-        elif text == "," and depth == 0:
-            parts.append(inner[start : tok.start])
-            start = tok.end + 1
-    parts.append(inner[start:])
-    return [p.strip() for p in parts if p.strip()]
+        if start < 0:
+            start = tok.start
+        end = tok.end + 1
+    if start >= 0:
+        parts.append(inner[start:end])
+    return parts
 
 
 def call_spans(sql: str, starts: list[int]) -> list[tuple[int, int]]:

@@ -288,6 +288,17 @@ async def _default_values_as_values(dispatcher: Dispatcher, request: ExecRequest
     return None
 
 
+def _default_values_end(sql: str, body: dict[str, Any]) -> int:
+    """Offset just past the statement's own `DEFAULT VALUES` (the two tokens after the
+    target, however spaced or commented; not the words in a later comment or name)."""
+    relation_at = int(body.get("relation", {}).get("location", -1))
+    toks = [t for t in tokens(sql) if t.start > relation_at]
+    for first, second in itertools.pairwise(toks):
+        if sql[first.start:first.end + 1].lower() == "default" and sql[second.start:second.end + 1].lower() == "values":
+            return int(second.end) + 1
+    raise PgError("42601", "syntax error: no DEFAULT VALUES in INSERT ... DEFAULT VALUES")
+
+
 async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, body: dict[str, Any],
                                 target: DistTable) -> None:
     from gridpg.executor.values import SequenceRewriter, sequence_default_columns
@@ -321,7 +332,7 @@ async def insert_default_values(dispatcher: Dispatcher, request: ExecRequest, bo
                f"VALUES ({', '.join(values[c.name] for c in fill)})")
     else:
         sql = f"INSERT INTO {relation} DEFAULT VALUES"
-    tail = request.sql[request.sql.lower().rfind("default values") + len("default values"):]
+    tail = request.sql[_default_values_end(request.sql, body):]
     plan = PushdownPlan(tuple(Fragment(g, sql + tail) for g in groups), True)
     from gridpg.executor.multi import scatter
 
@@ -491,7 +502,9 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
         if w == ")":
             depth -= 1
             if depth == 0:
-                current.append((item_start, toks[i].start))
+                # (an item ends at its last token: a `--` comment after it would swallow
+                # what the item is joined to once it is stripped)
+                current.append((item_start, toks[i - 1].end + 1))
                 rows.append(current)
                 if i + 1 >= len(toks) or words[i + 1] != ",":
                     end = toks[i].end + 1
@@ -499,7 +512,7 @@ def _values_shape(sql: str, body: dict[str, Any], columns: list[TableColumn]) ->
             i += 1
             continue
         if w == "," and depth == 1:
-            current.append((item_start, toks[i].start))
+            current.append((item_start, toks[i - 1].end + 1))
             item_start = toks[i + 1].start
         i += 1
     if len(cols) < max((len(r) for r in rows), default=0):
@@ -2244,11 +2257,10 @@ async def _fill_with_sequence_calls(dispatcher: Dispatcher, table: DistTable, co
     inserted, or None when it calls none."""
     from gridpg.executor import insert_nextval
     from gridpg.executor.dispatch import ExecRequest
-    from gridpg.planner.calls import sequence_calls
+    from gridpg.planner.calls import may_call_sequence, sequence_calls
     from gridpg.sql.parse import parse_tree
 
-    lowered = query_sql.lower()
-    if "val(" not in lowered and "val (" not in lowered:
+    if not may_call_sequence(query_sql.lower()):
         return None
     text = (f"INSERT INTO {quote_qualified(table.schema, table.name)} "
             f"{_column_list(cols)} {query_sql}")

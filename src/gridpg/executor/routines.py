@@ -533,6 +533,14 @@ _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg'
                  "AND n.nspname NOT LIKE 'pg\\_toast%' "
                  "AND n.nspname NOT LIKE 'gridpg\\_lb%'")  # the loopback's shadows and twins
 
+
+def _is_ddl(lowered: str) -> bool:
+    """Whether a statement (lower case) is DDL that may fire event triggers, read past its
+    leading comments (a migration tool's `-- 0002_add_index` before CREATE INDEX: its event
+    trigger's function ran unchecked on every server)."""
+    return _DDL_WORD.match(lowered[sqlparse.statement_start(lowered):]) is not None
+
+
 # C and internal functions (extensions' code) run no SQL gridpg could not see: left out,
 # so that their names and operators do not send every statement through the check; but not
 # those whose C function runs a query given as text or acts on the one server's own state
@@ -666,7 +674,7 @@ class _Registry:
                 for oid in self.write_rules.get(name, {}).get(event, ())}
 
     def mentions(self, lowered: str) -> bool:
-        if self.event_functions and _DDL_WORD.match(lowered):
+        if self.event_functions and _is_ddl(lowered):
             return True
         if _DO_WORD.search(lowered) or any(op in lowered for op in self.operators):
             return True
@@ -1715,7 +1723,7 @@ class RoutineGuard:
         if "search_path" in sql.lower():  # set_config() beside a call: any schema's tables
             path = wide_path(snapshot, path)
         kind = sqlparse.node_type(tree)
-        fired_events = _event_functions_fired(tree, registry) if _DDL_WORD.match(sql.lower()) else set()
+        fired_events = _event_functions_fired(tree, registry) if _is_ddl(sql.lower()) else set()
         if fired_events:
             # Event triggers fire on every server the DDL reaches.
             error = await self._walk(dispatcher, registry, fired_events, set(), path, resolve)

@@ -338,12 +338,12 @@ async def _merge_group(dispatcher: Dispatcher, request: ExecRequest,
     # the statement's WITH (of constants: the planner sends a source reading tables to the
     # staged path) goes with the source, which may name its entries (42P01 without it)
     with_text = _pieces(plan.sql)[0].strip()
-    if with_text:
-        with_text = (await inline_params(dispatcher, request, with_text)) + " "
+    if with_text:  # (a line break after it: it may end in a -- comment, as the source may)
+        with_text = (await inline_params(dispatcher, request, with_text)) + "\n"
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     alias_q = quote_ident(plan.alias or "s")
     rows = await conn.query(
-        f"{with_text}SELECT DISTINCT ({alias_q}.{quote_ident(plan.source_column)})::text FROM {source_text.strip()}"
+        f"{with_text}SELECT DISTINCT ({alias_q}.{quote_ident(plan.source_column)})::text FROM {source_text.strip()}\n"
         if plan.alias else "SELECT 1 WHERE false")
     snapshot = dispatcher.runner.snapshot()
     groups = {group_for_value(target, r[0], snapshot) for r in rows}

@@ -539,6 +539,7 @@ class Session:
         self.runner.check_parse(sql)
         self.say_truncations(sql)
         sql = sqlparse.spell_out_table_queries(sql) if sqlparse.may_hold_table(sql) else sql
+        sql = sqlparse.line_comment_ended(sql)
         self.statements[parsed.name] = PreparedStatement(parsed.name, sql, parsed.param_oids)
         self.send(codec.PARSE_COMPLETE)
 

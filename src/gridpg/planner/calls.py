@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -95,6 +96,17 @@ _FROM_KEYS = ("fromClause", "whereClause", "groupClause", "havingClause", "sortC
 def without_from(body: dict[str, Any]) -> bool:
     """A plain target list: one row, each call evaluated once."""
     return not any(body.get(k) for k in _FROM_KEYS) and body.get("op", "SETOP_NONE") == "SETOP_NONE"
+
+
+_VAL_CALL = re.compile(r"val\s*(\(|/\*|--)")
+
+
+def may_call_sequence(lowered: str) -> bool:
+    """A cheap test of a statement's text (lower case) before it is parsed: whether it may
+    call nextval / currval / setval / lastval, however the name and its parenthesis are
+    spaced (`setval\n(`, `setval /* reset */ (`: a blank or a comment there made the
+    statement's calls go unserved, to a datanode's own copy of the sequence)."""
+    return _VAL_CALL.search(lowered) is not None
 
 
 def mentions_sequence_call(text: str | None) -> bool:

@@ -406,18 +406,20 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
         # joins it again with the same WHERE, which every copied row meets
         from_end = where_at if where_at >= 0 else returning_at if returning_at >= 0 else len(sql)
         from_at = _last_top_level_from(sql, toks, end, from_end)
-        using = f"USING {sql[from_at + len('from'):from_end].strip()} "
+        using = f"USING {_piece(sql[from_at + len('from'):from_end])} "
     delete = f"DELETE FROM {relation} {using}{where_text} RETURNING {quote(alias)}.*"
     scratch = ScratchNames(sql)
     temp = scratch.new("move", shared=True)  # a table of the shard schema inside a block
     set_end = where_at if where_at >= 0 else (returning_at if returning_at >= 0 else len(sql))
     after_relation = sql[end:set_end]
-    if ref.alias:  # drop "AS alias" that followed the name: re-added below
-        after_relation = after_relation[after_relation.lower().find("set"):]
+    if ref.alias:  # drop "AS alias" that followed the name: re-added below (the SET token:
+        # not "set" inside a comment or a quoted alias, `AS d /* reset */ SET`)
+        (set_at,) = top_level_keywords(sql, [t for t in toks if t.start >= end], ("set",))
+        after_relation = sql[set_at:set_end]
     returning = sql[returning_at:] if returning_at >= 0 else ""
     if using:
-        after_relation = f"{after_relation.strip()} {where_text}"
-    final = f"UPDATE pg_temp.{temp} AS {quote(alias)} {after_relation.strip()} {returning}"
+        after_relation = f"{_piece(after_relation)} {where_text}"
+    final = f"UPDATE pg_temp.{temp} AS {quote(alias)} {_piece(after_relation)} {returning}"
     fragments = tuple(Fragment(g, delete) for g in target.groups)
     return MoveRowsPlan(fragments, True, final,
                         (GatherTable(target.schema, target.name, temp, target.groups),),

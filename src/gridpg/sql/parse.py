@@ -49,6 +49,7 @@ def split(sql: str) -> list[str]:
         body = body.rstrip("; \t\r\n")
         if not body or (body.startswith(("--", "/*")) and _only_comments(body)):
             return []
+        body = line_comment_ended(body)
         return [spell_out_table_queries(body) if may_hold_table(body) else body]
     try:
         slices = pgparser.split(sql, with_parser=True, only_slices=True)
@@ -58,13 +59,26 @@ def split(sql: str) -> list[str]:
             ensure_parses(sql[piece].strip())
     out = []
     for piece in slices:
-        text = sql[piece].strip()
+        text = line_comment_ended(sql[piece].strip())
         if text and not _only_comments(text):
             out.append(spell_out_table_queries(text) if may_hold_table(text) else text)
     return out
 
 
 may_hold_table = re.compile("table", re.IGNORECASE).search
+
+
+def line_comment_ended(text: str) -> str:
+    """`text` with a line break after a `--` comment ending it (`... WHERE id = 7 -- one
+    row`, stripped of its `;` and blanks): text gridpg appends to a statement (a RETURNING,
+    a closing parenthesis) would otherwise be part of the comment."""
+    if "--" not in text[text.rfind("\n") + 1:]:
+        return text
+    try:
+        last = pgparser.scan(text)[-1]
+    except (pgparser.ParseError, IndexError):
+        return text
+    return text + "\n" if last.name == "SQL_COMMENT" else text
 
 
 def spell_out_table_queries(sql: str) -> str:
@@ -227,8 +241,21 @@ def _only_comments(text: str) -> bool:
 
 
 def tokens(sql: str) -> list[Any]:
-    """The scanner's tokens of `sql` (a fresh list; the tokens themselves are immutable)."""
+    """The scanner's tokens of `sql` without its comments (a fresh list; the tokens
+    themselves are immutable). Every caller reads neighbouring tokens (`) ,` ends a
+    VALUES row, `version (` is a call): a comment between them is white space to
+    PostgreSQL, and was a token here (`VALUES (1, 'a') /* x */, (2, 'b')` sent the third
+    row to every row's node; `tests/oracle/corpus/99_probe18.sql`)."""
     return list(_tokens_cached(sql))
+
+
+_COMMENT_TOKENS = frozenset(("SQL_COMMENT", "C_COMMENT"))
+
+
+def scan_code(text: str) -> list[Any]:
+    """PostgreSQL's scanner tokens of `text` without its comments, uncached; raises the
+    scanner's own ParseError (for modules that read a routine's source token by token)."""
+    return [t for t in pgparser.scan(text) if t.name not in _COMMENT_TOKENS]
 
 
 @lru_cache(maxsize=16)
@@ -236,7 +263,7 @@ def _tokens_cached(sql: str) -> tuple[Any, ...]:
     # (a statement is scanned by several steps; a 10,000-row VALUES list, once each, took
     # most of its time in the coordinator)
     try:
-        return tuple(pgparser.scan(sql))
+        return tuple(t for t in pgparser.scan(sql) if t.name not in _COMMENT_TOKENS)
     except pgparser.ParseError as exc:
         raise _syntax_error(exc) from None
 
@@ -453,7 +480,9 @@ def transaction_control(sql: str) -> TxnControl | None:
     if match is None:
         return None
     if match.group(1).lower() == "set":
-        if not re.match(r"^set\s+transaction\b", head, re.IGNORECASE):
+        # (the second token, not a regular expression: `SET /* c */ TRANSACTION ...`)
+        second = tokens(head)[1:2]
+        if not second or head[second[0].start:second[0].end + 1].lower() != "transaction":
             return None
         stmt = parse_tree(sql)
         if "VariableSetStmt" not in stmt:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from pglast import parser as pgparser
 
 from gridpg.errors import SYNTAX_ERROR, PgError
+from gridpg.sql.parse import scan_code
 
 # Keys whose PL/pgSQL expression is a dynamic statement text, not SQL to run as it is.
 _DYNAMIC_KEYS = ("dynquery",)
@@ -129,7 +130,7 @@ def _text_array_parameters(create_sql: str) -> str | None:
     """`create_sql` with each array type of the parameter list whose element type is an
     identifier, maybe schema-qualified (`jobs job_spec[]`, not `integer[]`), read as
     `text[]`; None when it has none."""
-    toks = list(pgparser.scan(create_sql))
+    toks = scan_code(create_sql)
     opened = next((i for i, t in enumerate(toks) if t.name == "ASCII_40"), None)
     if opened is None:
         return None
@@ -161,7 +162,7 @@ def _text_array_parameters(create_sql: str) -> str | None:
 def _text_array_result(create_sql: str) -> str | None:
     """`create_sql` with the array type it RETURNS, when its element type is an identifier
     (`RETURNS uint2[]`, `RETURNS SETOF app.pair[]`), read as `text[]`; None otherwise."""
-    toks = list(pgparser.scan(create_sql))
+    toks = scan_code(create_sql)
     at = next((i for i, t in enumerate(toks) if t.name == "RETURNS"), None)
     if at is None:
         return None
@@ -268,7 +269,7 @@ def _declarations(text: str, catalog_types: bool = False) -> list[tuple[str, int
     PostgreSQL's scanner; %TYPE / %ROWTYPE types (the catalog decides) left out unless
     `catalog_types`."""
     try:
-        toks = list(pgparser.scan(text))
+        toks = scan_code(text)
     except pgparser.ParseError:
         return []
     out: list[tuple[str, int, int]] = []
@@ -299,7 +300,7 @@ _DECLARATION_ENDS = frozenset({"ASCII_59", "COLON_EQUALS", "ASCII_61", "DEFAULT"
 def _body_token(create_sql: str) -> Any:
     """Where the body is in `create_sql`: the content of the dollar-quoted string after AS
     (inclusive bounds, as pglast's tokens); None when there is none."""
-    toks = list(pgparser.scan(create_sql))
+    toks = scan_code(create_sql)
     for i, tok in enumerate(toks[:-1]):
         if tok.name == "AS" and toks[i + 1].name == "SCONST":
             const = toks[i + 1]
@@ -325,7 +326,7 @@ def _plain_signature(create_sql: str) -> str:
     """`create_sql` with VARIADIC dropped and each `schema.` before a type name of the
     signature removed (the routine's own name keeps its schema). The body, a string
     constant, is one token and left as it is."""
-    toks = list(pgparser.scan(create_sql))
+    toks = scan_code(create_sql)
     cuts: list[tuple[int, int]] = []
     name_at = next((i + 1 for i, t in enumerate(toks) if t.name in ("FUNCTION", "PROCEDURE")), None)
     for i, tok in enumerate(toks):

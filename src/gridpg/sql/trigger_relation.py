@@ -26,6 +26,8 @@ from typing import Any
 
 from pglast import parser as pgparser
 
+from gridpg.sql.parse import scan_code
+
 SHARD_SCHEMA = "gridpg_shards"
 
 # The user's relation: the shard's parent when the trigger fired on a shard.
@@ -67,7 +69,7 @@ def rewrite_body(source: str) -> str | None:
     """A PL/pgSQL body with each read of a TG_ relation variable replaced; None when it
     reads none (or declares a variable of that name itself, which then hides it)."""
     try:
-        toks = list(pgparser.scan(source))
+        toks = scan_code(source)
     except pgparser.ParseError:
         return None
     names = [_identifier(source, t) if t.name == "IDENT" else None for t in toks]
@@ -112,7 +114,7 @@ def _language(body: dict[str, Any]) -> str | None:
 def _body_span(create_sql: str) -> tuple[int, int, str] | None:
     """(start, end, quote) of the body's content after AS: `quote` is its dollar tag or
     `'` (a standard string); None for any other form (E'', U&'', a SQL-standard body)."""
-    toks = list(pgparser.scan(create_sql))
+    toks = scan_code(create_sql)
     for i, tok in enumerate(toks[:-1]):
         if tok.name != "AS" or toks[i + 1].name != "SCONST":
             continue

@@ -353,7 +353,7 @@ def _special_input_edit(sql: str, cast: dict[str, Any], toks: list[Any], starts:
     expression = _SPECIAL_INPUTS[text].format(L=_instant_sql(pins))
     type_at = type_name.get("location", -1)
     if 0 <= type_at < toks[at].start:  # `timestamptz 'now'`: the type name comes first
-        spelled = sql[type_at:toks[at].start].strip()
+        spelled = sql[type_at:toks[at - 1].end + 1]  # (to its last token: not a comment after it)
         return _Edit(type_at, toks[at].end + 1, f"CAST({expression} AS {spelled})")
     return _Edit(toks[at].start, toks[at].end + 1, f"({expression})")
 
@@ -436,7 +436,9 @@ def _select_source(sql: str, toks: list[Any], after: list[int], body: dict[str, 
                   and (not listed_given or toks[i].name != "ASCII_40" or i > _columns_close(toks, after))), None)
     if start is None:
         return None
-    query = sql[toks[start].start:].rstrip().rstrip(";")
+    # (to the last token: a `--` comment ending the statement would swallow the `)` after it)
+    last = len(toks) - 1 - (toks[-1].name == "ASCII_59")
+    query = sql[toks[start].start:toks[last].end + 1]
     names = ", ".join(quote_ident(n) for n in [*cols, *missing])
     values = ", ".join(pinned[n] for n in missing)
     if listed_given:
@@ -449,7 +451,8 @@ def _select_source(sql: str, toks: list[Any], after: list[int], body: dict[str, 
         # The instants join the SELECT's own target list: wrapped in a subquery, an untyped
         # literal ('paid' for an enum column) would be resolved as text and refused.
         cut = toks[end].start if end < len(toks) else len(sql.rstrip().rstrip(";"))
-        return f"{head}{sql[toks[start].start:cut].rstrip()}, {values} {sql[cut:].rstrip().rstrip(';')}".rstrip()
+        targets_end = toks[end - 1].end + 1  # (its last token: not a comment after it)
+        return f"{head}{sql[toks[start].start:targets_end]}, {values} {sql[cut:].rstrip().rstrip(';')}".rstrip()
     return f"{head}SELECT gp_src.*, {values} FROM ({query}) AS gp_src"
 
 
