@@ -125,19 +125,19 @@ def test_rights_and_answers_as_postgresql(gridpg_cluster: Cluster) -> None:
                 admin_pid = admin.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
                 peer_pid = theirs.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
                 with pytest.raises(psycopg.errors.InsufficientPrivilege) as superuser:
-                    mine.execute("SELECT pg_terminate_backend(%s)" % admin_pid)
+                    mine.execute(f"SELECT pg_terminate_backend({admin_pid})")
                 assert superuser.value.diag.message_primary == "permission denied to terminate process"
                 assert superuser.value.diag.message_detail == (
                     "Only roles with the SUPERUSER attribute may terminate processes of roles with the "
                     "SUPERUSER attribute.")
                 with pytest.raises(psycopg.errors.InsufficientPrivilege) as other_role:
-                    mine.execute("SELECT pg_cancel_backend(%s)" % peer_pid)
+                    mine.execute(f"SELECT pg_cancel_backend({peer_pid})")
                 assert other_role.value.diag.message_detail == (
                     "Only roles with privileges of the role whose query is being canceled or with privileges "
                     'of the "pg_signal_backend" role may cancel this query.')
                 # another role's session: its query hidden, as PostgreSQL hides it
-                seen = mine.execute("SELECT query, state, client_addr FROM pg_stat_activity WHERE pid = %s"
-                                    % peer_pid).fetchall()
+                seen = mine.execute(f"SELECT query, state, client_addr FROM pg_stat_activity WHERE pid = {peer_pid}"
+                                    ).fetchall()
                 assert seen == [("<insufficient privilege>", None, None)]
                 warnings: list[str] = []
                 mine.add_notice_handler(lambda d: warnings.append(f"{d.severity}: {d.message_primary}"))
@@ -148,7 +148,7 @@ def test_rights_and_answers_as_postgresql(gridpg_cluster: Cluster) -> None:
                 assert mine.execute("SELECT pg_cancel_backend(NULL)").fetchall() == [(None,)]
                 # its own role's session on the other coordinator: allowed
                 same_pid = same.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
-                assert mine.execute("SELECT pg_terminate_backend(pid => %s)" % same_pid).fetchall() == [(True,)]
+                assert mine.execute(f"SELECT pg_terminate_backend(pid => {same_pid})").fetchall() == [(True,)]
                 with pytest.raises(psycopg.errors.AdminShutdown):
                     _until_gone(same)
                 with pytest.raises(psycopg.errors.QueryCanceled):
@@ -215,7 +215,7 @@ def test_who_blocks_whom_across_coordinators(gridpg_cluster: Cluster, schema: st
         assert rows == [("waiter", "Lock", [holder_pid])]
         named = admin.execute("SELECT pg_blocking_pids(1), pg_catalog.pg_cancel_backend(1)")
         assert [c.name for c in named.description or []] == ["pg_blocking_pids", "pg_cancel_backend"]
-        assert admin.execute("SELECT pg_blocking_pids(NULL), pg_blocking_pids(%s)" % holder_pid).fetchall() == \
+        assert admin.execute(f"SELECT pg_blocking_pids(NULL), pg_blocking_pids({holder_pid})").fetchall() == \
             [(None, [])]
         holder.execute("COMMIT")
         thread.join(10)
@@ -254,3 +254,32 @@ def test_the_last_query_of_a_routed_statement(gridpg_cluster: Cluster, schema: s
             conn.execute(f'SELECT v FROM "{schema}".kv WHERE id = %s', [i], prepare=prepare)
         row = watcher.execute("SELECT state, query FROM pg_stat_activity WHERE application_name = %s", [app]).fetchone()
         assert row == ("idle", f'SELECT v FROM "{schema}".kv WHERE id = $1')
+
+
+def test_a_forged_notice_signals_nobody(gridpg_cluster: Cluster, schema: str) -> None:
+    """The statement's text carries the token its signal notices are known by, so code the
+    statement calls can read it (current_query()) and raise a notice naming any session:
+    the coordinator checks the caller's rights again before it signals."""
+    role = "sa_forger_" + uuid.uuid4().hex[:6]
+    with _connect(gridpg_cluster, 0, "admin") as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw'")
+        admin.execute(f'GRANT USAGE, CREATE ON SCHEMA "{schema}" TO {role}')
+        try:
+            with _connect(gridpg_cluster, 1, "forger", user=role) as forger, \
+                    _connect(gridpg_cluster, 0, "victim") as victim:
+                victim_pid = victim.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+                own_pid = forger.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+                forger.execute(f'''CREATE FUNCTION "{schema}".forge(victim int) RETURNS int LANGUAGE plpgsql AS $$
+                    BEGIN
+                      RAISE NOTICE '%', substring(current_query() FROM 'gridpg-signal-[0-9a-f]+:')
+                                        || 'terminate:' || victim;
+                      RETURN 1;
+                    END $$''')
+                # a call of its own (a pid that is no session's: WARNING, false) carries the token
+                assert own_pid != 7
+                forger.execute(f'SELECT pg_cancel_backend(7 + 0 * "{schema}".forge({victim_pid}))')
+                assert victim.execute("SELECT 1").fetchone() == (1,)  # the victim was not terminated
+        finally:
+            admin.execute(f'DROP FUNCTION IF EXISTS "{schema}".forge(int)')
+            admin.execute(f'REVOKE ALL ON SCHEMA "{schema}" FROM {role}')
+            admin.execute(f"DROP ROLE IF EXISTS {role}")

@@ -27,6 +27,7 @@ from gridpg.errors import PgError, fatal
 from gridpg.executor.advisory import lock_node
 from gridpg.pgwire import codec
 from gridpg.planner import stat_activity as plan
+from gridpg.sql.quote import quote_literal
 
 if TYPE_CHECKING:
     from gridpg.frontend.coordinator import Coordinator
@@ -102,6 +103,7 @@ class SignalRequests:
     """The signals one statement asked for (the notices `Session.send` held back)."""
 
     token: str
+    sessions: list[dict[str, Any]] = field(default_factory=list)  # the cluster's, as the statement saw them
     asked: list[tuple[str, int]] = field(default_factory=list)
 
     def take(self, message: bytes) -> bool:
@@ -134,7 +136,7 @@ async def rewrite(runner: StatementRunner, sql: str) -> tuple[str, SignalRequest
         await node_waits(runner.coord, sessions)
     advisory = await advisory_locks(runner, sessions) if any(r.name == plan.LOCKS for r in refs) else []
     signals = [c for c in calls if c.kind != "blocking"]
-    requests = SignalRequests("gridpg-signal-" + os.urandom(12).hex() + ":") if signals else None
+    requests = SignalRequests("gridpg-signal-" + os.urandom(12).hex() + ":", sessions=sessions) if signals else None
     return plan.rewrite(sql, refs, calls, sessions, requests.token if requests else "", advisory), requests
 
 
@@ -239,7 +241,10 @@ async def run_signalling(runner: StatementRunner, requests: SignalRequests,
     own = session.info.backend_pid
     elsewhere: list[list[Any]] = []
     own_kind = None
+    allowed = await _allowed(runner, {pid for _kind, pid in requests.asked if pid != own}, requests.sessions)
     for kind, pid in dict.fromkeys(requests.asked):
+        if pid != own and pid not in allowed:
+            continue  # (a notice the statement's own code forged: it names the token, not the right)
         if pid == own:
             own_kind = "terminate" if own_kind == "terminate" or kind == "terminate" else "cancel"
         elif not await signal_local(coord, kind, pid):
@@ -255,6 +260,33 @@ async def run_signalling(runner: StatementRunner, requests: SignalRequests,
         raise fatal("57P01", "terminating connection due to administrator command")
     if own_kind == "cancel":
         raise PgError("57014", "canceling statement due to user request")
+
+
+async def _allowed(runner: StatementRunner, pids: set[int], sessions: list[dict[str, Any]]) -> set[int]:
+    """The pids the session's role may signal, checked again by the coordinator: the token
+    travels in the statement's text, so code the statement calls could read it
+    (current_query()) and name any session in a notice of its own; the catalog server's
+    check in gridpg.signal_backend is PostgreSQL's answer, this one is the guard."""
+    owners = {int(s["pid"]): str(s["usename"]) for s in sessions if int(s["pid"]) in pids}
+    if not owners:
+        return set()
+    state = runner.state
+    caller = quote_literal(state.role or state.session_user)
+    listed = ", ".join(str(p) for p in owners)
+    names = ", ".join(quote_literal(o) for o in owners.values())
+    sql = (f"SELECT t.p FROM unnest(ARRAY[{listed}]::pg_catalog.int4[], ARRAY[{names}]::pg_catalog.text[]) AS t(p, o) "
+           f"WHERE (NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = t.o AND r.rolsuper) "
+           f"OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = {caller} AND r.rolsuper)) "
+           f"AND ((EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = t.o) "
+           f"AND pg_catalog.pg_has_role({caller}, t.o, 'USAGE')) "
+           f"OR pg_catalog.pg_has_role({caller}, 'pg_signal_backend', 'USAGE'))")
+    coord = runner.coord
+    conn = await coord.internal_acquire(coord.catalog_node)
+    try:
+        rows = await conn.query(sql)
+    finally:
+        coord.pools.pool(coord.catalog_node).release(conn)
+    return {int(row[0]) for row in rows}
 
 
 async def signal_local(coord: Coordinator, kind: str, pid: int) -> bool:
