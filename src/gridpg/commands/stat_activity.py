@@ -6,8 +6,10 @@ coordinator worker's sessions (through the GTM, as gridpg_stat_activity does) an
 the catalog server with them in place. `gridpg.signal_backend` checks each call there as
 PostgreSQL's pg_signal_backend does (a pid that is no session: WARNING and false; the
 caller's rights: 42501) and names the session in a notice carrying a token made for this
-statement, which `Session.send` keeps from the client. Once the statement has run, each
-named session is signalled where it lives: this worker's at once, another worker's or
+statement, which `Session.send` keeps from the client. Once the statement has run, the
+coordinator checks the caller's rights again (code the statement calls could read the
+token and name any session: `_allowed`), and each named session is signalled where it
+lives: this worker's at once, another worker's or
 coordinator's through the GTM (`activity_collect` with signals: the worker that holds the
 pid carries it out). Terminating a session is what a coordinator's fast shutdown does to
 it (57P01 to its client, its transaction rolled back); cancelling is its client's
