@@ -117,16 +117,18 @@ def session_rows(coord: Coordinator) -> list[list[Any]]:
             coord.name, gxid, coord.name, session.info.backend_pid, "client", session.info.user,
             application, session.client_addr, state, wait_type, wait_event, _ts(runner.xact_start),
             query_start, runner.last_query[:QUERY_LIMIT],
-            None if runner.is_loopback else _pg_stat_activity_fields(session, runner, application),
+            None if runner.is_loopback else _pg_stat_activity_fields(session, runner, application, state,
+                                                                      query_start, waiting),
         ])
     return rows
 
 
-def _pg_stat_activity_fields(session: Any, runner: Any, application: str) -> dict[str, Any]:
-    """The session's pg_stat_activity values (planner/stat_activity.SESSION_FIELDS)."""
-    state, query, query_start = runner.state_name, runner.last_query[:QUERY_LIMIT], _ts(runner.query_start)
+def _pg_stat_activity_fields(session: Any, runner: Any, application: str, state: str, query_start: str | None,
+                             waiting: bool) -> dict[str, Any]:
+    """The session's pg_stat_activity values (planner/stat_activity.SESSION_FIELDS), from
+    what its gridpg_stat_activity row read (`session_rows`)."""
+    query = runner.last_query[:QUERY_LIMIT]
     xact_start = _ts(runner.xact_start) if runner.txn.in_block or state == "active" else None
-    waiting = runner.waiting_for_pause
     wait_type, wait_event = ("gridpg", "PauseCluster") if waiting else \
         (None, None) if state == "active" else ("Client", "ClientRead")
     query_id = None

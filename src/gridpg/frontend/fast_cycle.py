@@ -182,7 +182,6 @@ def _start_query(session: Session) -> bool:
     return True
 
 
-
 def _begin(cycle: FastCycle) -> None:
     cycle.session.cycle = cycle
     cycle.conn.start_relay(cycle)

@@ -246,21 +246,18 @@ class StatementRunner:
         return "idle in transaction" if self.txn.in_block else "idle"
 
     def note_routed_statement(self, sql: str, alone: bool) -> None:
-        """What pg_stat_activity shows of a routed statement on a fast path (the display
-        part of `_note_statement`): its text and start, and the transaction's start when it
-        runs alone or is a BEGIN."""
+        """What pg_stat_activity shows of a statement: its text and start, and the
+        transaction's start when it runs alone or is a BEGIN (all of `_note_statement`
+        that the fast paths need)."""
         now = time.time()
         self.last_query, self.query_start = sql, now
         if alone:
             self.xact_start = now
 
     def _note_statement(self, sql: str) -> None:
-        now = time.time()
         self.cancel_pending = False
-        self.last_query, self.query_start = sql[:1000], now
+        self.note_routed_statement(sql[:1000], not self.txn.in_block)
         self.query_text = sql  # the whole query string (pg_prepared_statements shows it)
-        if not self.txn.in_block:
-            self.xact_start = now
 
     def check_interrupts(self) -> None:
         """Raise PostgreSQL's 57014 when the running statement was cancelled (a cancel
