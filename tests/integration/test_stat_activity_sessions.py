@@ -193,6 +193,19 @@ def test_advisory_locks_in_pg_locks_with_the_sessions_pids(gridpg_cluster: Clust
         assert watcher.execute(query, [key]).fetchall() == []
 
 
+def test_own_ddl_locks_in_pg_locks_under_the_sessions_pid(gridpg_cluster: Cluster, schema: str) -> None:
+    """`WHERE pid = pg_backend_pid()` finds the locks the session's DDL holds in its block
+    (PostgreSQL's alter_table.sql does): they are its catalog backend's, listed under that
+    backend's pid, so none were found (a silent wrong answer)."""
+    with _connect(gridpg_cluster, 0, "ddl") as conn:
+        conn.execute(f'CREATE TABLE "{schema}".ren (a int)')
+        with conn.transaction():
+            conn.execute(f'ALTER TABLE "{schema}".ren RENAME TO ren_2')
+            rows = conn.execute("SELECT relation::regclass::text, mode FROM pg_locks WHERE pid = pg_backend_pid() "
+                                "AND locktype = 'relation' AND relation::regclass::text LIKE '%ren_2'").fetchall()
+            assert rows == [(f"{schema}.ren_2", "AccessExclusiveLock")]
+
+
 def test_who_blocks_whom_across_coordinators(gridpg_cluster: Cluster, schema: str) -> None:
     """The lock-monitoring recipe (`pg_blocking_pids` over pg_stat_activity): a session
     waiting on a datanode for another's row lock shows the wait and its blocker's pid."""

@@ -64,6 +64,15 @@ def test_pg_locks_keeps_the_servers_locks_but_advisory_ones() -> None:
     assert out.endswith(") AS pg_locks")
 
 
+def test_pg_locks_of_a_sessions_catalog_backend_carry_the_sessions_pid() -> None:
+    refs, calls = stat_activity.find("SELECT relation FROM pg_locks WHERE pid = 5")
+    out = stat_activity.rewrite("SELECT relation FROM pg_locks WHERE pid = 5", refs, calls, SESSIONS, "t", [],
+                                {4711: 5})
+    parse_tree(out)
+    assert "COALESCE(v.c1::pg_catalog.int4, l.pid) AS pid" in out and "('4711'::pg_catalog.text, '5'" in out
+    assert "WHERE l.locktype IS DISTINCT FROM 'advisory') AS pg_locks" in out
+
+
 def test_blocking_pids_looked_up_in_the_sessions_waits() -> None:
     sql = "SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity"
     refs, calls = stat_activity.find(sql)

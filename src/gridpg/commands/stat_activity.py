@@ -136,10 +136,16 @@ async def rewrite(runner: StatementRunner, sql: str) -> tuple[str, SignalRequest
     sessions = await cluster_sessions(runner)
     if any(r.name == plan.VIEW for r in refs) or any(c.kind == "blocking" for c in calls):
         await node_waits(runner.coord, sessions)
-    advisory = await advisory_locks(runner, sessions) if any(r.name == plan.LOCKS for r in refs) else []
+    advisory: list[tuple[Any, ...]] = []
+    owners: dict[int, int] = {}
+    if any(r.name == plan.LOCKS for r in refs):
+        advisory = await advisory_locks(runner, sessions)
+        catalog = runner.coord.catalog_address.name
+        owners = {int(pid): int(s["pid"]) for s in sessions for node, pid in (s.get("node_pids") or [])
+                  if node == catalog}
     signals = [c for c in calls if c.kind != "blocking"]
     requests = SignalRequests("gridpg-signal-" + os.urandom(12).hex() + ":", sessions=sessions) if signals else None
-    return plan.rewrite(sql, refs, calls, sessions, requests.token if requests else "", advisory), requests
+    return plan.rewrite(sql, refs, calls, sessions, requests.token if requests else "", advisory, owners), requests
 
 
 # The nodes' client backends waiting, and for what (a session's backends are among them).

@@ -155,10 +155,11 @@ def _split_top(inner: str) -> list[str]:
 
 
 def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: list[dict[str, Any]],
-            token: str, advisory: list[tuple[Any, ...]] = ()) -> str:
+            token: str, advisory: list[tuple[Any, ...]] = (), catalog_owners: dict[int, int] | None = None) -> str:
     """`sql` with each pg_stat_activity reference replaced by a subquery of `sessions`,
-    each pg_locks reference by the catalog server's locks with the sessions' `advisory`
-    locks (the lock node's rows, pids the sessions'), each signal call by gridpg's
+    each pg_locks reference by the catalog server's locks (those of a session's backend
+    there with the session's pid: `catalog_owners`, backend pid -> session pid) with the
+    sessions' `advisory` locks (the lock node's rows, pids the sessions'), each signal call by gridpg's
     function of its name over the sessions, and each pg_blocking_pids call by gridpg's over
     the sessions' `blocked_by` (pure)."""
     edits: list[tuple[int, int, str]] = []
@@ -167,7 +168,7 @@ def rewrite(sql: str, refs: list[RelRef], calls: list[SignalCall], sessions: lis
         for ref in refs:
             first = next(i for i, tok in enumerate(toks) if tok.start >= ref.location)
             last = first + (2 if ref.schema is not None else 0)  # schema . name
-            body = values_subquery(sessions) if ref.name == VIEW else locks_subquery(advisory)
+            body = values_subquery(sessions) if ref.name == VIEW else locks_subquery(advisory, catalog_owners)
             subquery = f"({body})"
             edits.append((ref.location, toks[last].end + 1, subquery if ref.alias else f"{subquery} AS {ref.name}"))
     if calls:
@@ -238,11 +239,19 @@ ADVISORY_FIELDS = ("classid", "objid", "objsubid", "virtualtransaction", "pid", 
                    "waitstart")
 
 
-def locks_subquery(advisory: list[tuple[Any, ...]]) -> str:
-    """pg_locks: the catalog server's own locks but advisory ones, and the sessions'
-    advisory locks, which live on the lock node (executor/advisory.py), in the session's
-    database and with the session's pid."""
+def locks_subquery(advisory: list[tuple[Any, ...]], catalog_owners: dict[int, int] | None = None) -> str:
+    """pg_locks: the catalog server's own locks but advisory ones, a session's backend's
+    with the session's pid (`catalog_owners`: what a session's DDL or a lock it takes holds
+    there, as `WHERE pid = pg_backend_pid()` looks for it), and the sessions' advisory
+    locks, which live on the lock node (executor/advisory.py), in the session's database
+    and with the session's pid."""
     own = "SELECT * FROM pg_catalog.pg_locks WHERE locktype IS DISTINCT FROM 'advisory'"
+    if catalog_owners:
+        pairs = [(backend, pid) for backend, pid in sorted(catalog_owners.items())]
+        columns = ", ".join("COALESCE(v.c1::pg_catalog.int4, l.pid) AS pid" if col == "pid" else f"l.{col}"
+                            for col, _typ in LOCK_COLUMNS)
+        own = (f"SELECT {columns} FROM pg_catalog.pg_locks l LEFT JOIN {values_table(pairs, 2)} "
+               "ON v.c0::pg_catalog.int4 = l.pid WHERE l.locktype IS DISTINCT FROM 'advisory'")
     if not advisory:
         return own
     given = {name: i for i, name in enumerate(ADVISORY_FIELDS)}
