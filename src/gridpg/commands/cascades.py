@@ -33,12 +33,12 @@ def is_cascading_drop(kind: str, tree: dict[str, Any]) -> bool:
     return kind in ("DropStmt", "DropOwnedStmt") and isinstance(body, dict) and body.get("behavior") == _CASCADE
 
 
-async def ensure_distribution_columns_kept(ddl: DdlRunner) -> None:
-    """Raise 0A000 when a HASH or MODULO table still on the catalog server lost its
-    distribution column (run after the statement ran there)."""
+async def missing_distribution_columns(ddl: DdlRunner) -> list[tuple[str, str, str]]:
+    """The HASH and MODULO tables on the catalog server that have no column of their
+    distribution column's name, as (schema, table, column), in order."""
     tables = [t for t in ddl.snapshot.tables if t.method in ("hash", "modulo") and t.column]
     if not tables:
-        return
+        return []
     # (found by name in the catalogs, not by to_regclass: the DROP runs as the client's role,
     # and to_regclass of a table in a schema it may not use failed every DROP ... CASCADE
     # with "permission denied for schema")
@@ -49,10 +49,20 @@ async def ensure_distribution_columns_kept(ddl: DdlRunner) -> None:
         "SELECT v.s, v.t, v.col FROM (VALUES " + rows + ") v(s, t, col) "
         "JOIN pg_catalog.pg_namespace n ON n.nspname = v.s JOIN pg_catalog.pg_class c "
         "ON c.relnamespace = n.oid AND c.relname = v.t WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a "
-        "WHERE a.attrelid = c.oid AND a.attname = v.col AND NOT a.attisdropped) ORDER BY 1, 2 LIMIT 1")
+        "WHERE a.attrelid = c.oid AND a.attname = v.col AND NOT a.attisdropped) ORDER BY 1, 2")
+    return [(row[0] or "", row[1] or "", row[2] or "") for row in lost]
+
+
+async def ensure_distribution_columns_kept(ddl: DdlRunner, missing_before: list[tuple[str, str, str]]) -> None:
+    """Raise 0A000 when a HASH or MODULO table still on the catalog server lost its
+    distribution column (run after the statement ran there). A table that had no such
+    column before the statement (`missing_before`: its metadata out of step with its
+    definition already) is not this statement's doing, and stops no DROP."""
+    before = set(missing_before)
+    lost = [found for found in await missing_distribution_columns(ddl) if found not in before]
     if not lost:
         return
-    relation, column = quote_qualified(lost[0][0] or "", lost[0][1] or ""), lost[0][2] or ""
+    relation, column = quote_qualified(lost[0][0], lost[0][1]), lost[0][2]
     raise PgError(
         FEATURE_NOT_SUPPORTED,
         f'this DROP ... CASCADE would drop column "{column}" of table {relation}, its distribution column',

@@ -119,6 +119,8 @@ class DdlRunner:
         if kind in policies.KINDS:  # before anything runs: a policy reading part of a table
             await policies.ensure_reads_whole_tables(self.dispatcher, request.sql)
         tag = ""
+        cascading = cascades.is_cascading_drop(kind, parse_tree(request.sql))
+        missing_before = await cascades.missing_distribution_columns(self) if cascading else []
         skipped = await code_truncate.skipped_catalog(self, request.sql) if kind == "TruncateStmt" else None
         for node in self.catalog_nodes():
             if node == skipped:  # server-side code's TRUNCATE: its catalog server is running the code
@@ -132,8 +134,8 @@ class DdlRunner:
                 self._relay_notices(conn)
         if kind in ("CreateForeignTableStmt", "AlterTableStmt"):
             await partitions.ensure_no_foreign_members(self, parse_tree(request.sql))
-        if cascades.is_cascading_drop(kind, parse_tree(request.sql)):
-            await cascades.ensure_distribution_columns_kept(self)
+        if cascading:
+            await cascades.ensure_distribution_columns_kept(self, missing_before)
         if kind in ("DropStmt", "DropOwnedStmt") and self.snapshot.matviews:
             await self._drop_vanished_matviews()
         if kind in ("AlterTableStmt", "IndexStmt") and await self._fit_default_placement(request.sql):
