@@ -91,6 +91,9 @@ def test_listening_channels_become_the_sessions_own() -> None:
     assert with_listening_channels("SELECT c FROM pg_listening_channels() c", ["x"]) == \
         "SELECT c FROM unnest(ARRAY['x']::text[]) c"
     assert with_listening_channels("SELECT 'pg_listening_channels()'", ["x"]) == "SELECT 'pg_listening_channels()'"
+    # a comment inside the call is white space (it was refused, 0A000)
+    assert with_listening_channels("SELECT pg_listening_channels /* c */ ( -- d\n)", ["x"]) == \
+        "SELECT unnest(ARRAY['x']::text[]) AS pg_listening_channels"
 
 
 class RecordingHub:

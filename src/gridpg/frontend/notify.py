@@ -352,9 +352,6 @@ def _with_expression_text(sql: str, calls: list[NotifyCall]) -> list[NotifyCall]
     return out
 
 
-_LISTENING_CALL = re.compile(r"(?:pg_catalog\s*\.\s*)?pg_listening_channels\s*\(\s*\)", re.IGNORECASE)
-
-
 def with_listening_channels(sql: str, channels: list[str]) -> str:
     """`pg_listening_channels()` replaced by the session's channels as a set-returning
     `unnest(ARRAY[...]::text[])`, named as PostgreSQL names the call's column: the catalog
@@ -368,14 +365,15 @@ def with_listening_channels(sql: str, channels: list[str]) -> str:
         return sql
     named = _unnamed_call_locations(tree)
     array = "ARRAY[" + ", ".join(quote_literal(c) for c in channels) + "]::text[]"
+    toks = sqlparse.tokens(sql)  # (replaced from the last call back: the earlier ones' positions hold)
     for call in sorted(calls, key=lambda c: c["location"], reverse=True):
         start = call["location"]
-        found = _LISTENING_CALL.match(sql, start)
-        if found is None:
-            raise PgError(FEATURE_NOT_SUPPORTED, "this use of pg_listening_channels() is not supported by gridpg",
-                          hint="call it as pg_listening_channels() without comments inside")
+        first = next(i for i, tok in enumerate(toks) if tok.start >= start)
+        close = sqlparse.closing_paren(toks, first)
+        if close is None:  # (the parser found the call: its parenthesis closes)
+            raise PgError(FEATURE_NOT_SUPPORTED, "this use of pg_listening_channels() is not supported by gridpg")
         alias = " AS pg_listening_channels" if start in named else ""
-        sql = sql[:start] + f"unnest({array}){alias}" + sql[found.end():]
+        sql = sql[:start] + f"unnest({array}){alias}" + sql[toks[close].end + 1:]
     return sql
 
 
