@@ -9,8 +9,10 @@ rows, and the statement was acknowledged. A MODULO table lost the column its met
 still routes by. The check runs after the catalog servers ran the statement, in its
 transaction, before any datanode does; the error rolls everything back.
 
-Only the check; `ALTER TABLE ... DROP COLUMN` of a distribution column has its own rules
-(commands/default_placement.fit_dropped_distribution_column, commands/retype).
+`ALTER TABLE ... DROP COLUMN` of a distribution column has its own rules
+(commands/default_placement.fit_dropped_distribution_column, commands/retype); where the
+datanodes took it (members of an inheritance tree, plain tables there),
+`spread_tables_that_lost_their_column` records what is left.
 """
 
 from __future__ import annotations
@@ -68,3 +70,33 @@ async def ensure_distribution_columns_kept(ddl: DdlRunner, missing_before: list[
         f'this DROP ... CASCADE would drop column "{column}" of table {relation}, its distribution column',
         hint=f"drop the column first (ALTER TABLE {relation} DROP COLUMN {quote_ident(column)}) or distribute the "
              "table by another column (alter_distributed_table), then drop again")
+
+
+def drops_columns(kind: str, tree: dict[str, Any]) -> bool:
+    """ALTER TABLE ... DROP COLUMN (among other subcommands or not)."""
+    body = tree.get(kind)
+    return kind == "AlterTableStmt" and isinstance(body, dict) and any(
+        isinstance(c, dict) and (c.get("AlterTableCmd") or {}).get("subtype") == "AT_DropColumn"
+        for c in body.get("cmds") or [])
+
+
+async def spread_tables_that_lost_their_column(ddl: DdlRunner, missing_before: list[tuple[str, str, str]]) -> None:
+    """After an ALTER TABLE ... DROP COLUMN ran on the catalog servers and the datanodes:
+    each HASH or MODULO table it left without its distribution column (an inheritance
+    parent's column, dropped with it from the children that inherited it; the datanodes
+    run it on plain tables, whose placement CHECK went with the column) becomes a
+    ROUNDROBIN table, its rows where they are. Its metadata named the column still: every
+    later DROP ... CASCADE in the database was refused for it (alter_table.sql:1184)."""
+    from gridpg.catalog import store
+    from gridpg.commands.ddl import as_cluster_owner
+
+    before = set(missing_before)
+    lost = [found for found in await missing_distribution_columns(ddl) if found not in before]
+    if not lost:
+        return
+    sql = as_cluster_owner("\n".join(store.sql_spread_round_robin(schema, name) for schema, name, _ in lost))
+    for node in ddl.catalog_nodes():
+        await (await ddl.conn(node)).simple_query(sql)
+    for _schema, name, column in lost:
+        ddl.dispatcher.session.say(f'table "{name}" is now distributed by roundrobin: its distribution column '
+                                   f'"{column}" was dropped')

@@ -120,7 +120,8 @@ class DdlRunner:
             await policies.ensure_reads_whole_tables(self.dispatcher, request.sql)
         tag = ""
         cascading = cascades.is_cascading_drop(kind, parse_tree(request.sql))
-        missing_before = await cascades.missing_distribution_columns(self) if cascading else []
+        drops_columns = cascades.drops_columns(kind, parse_tree(request.sql))
+        missing_before = await cascades.missing_distribution_columns(self) if cascading or drops_columns else []
         skipped = await code_truncate.skipped_catalog(self, request.sql) if kind == "TruncateStmt" else None
         for node in self.catalog_nodes():
             if node == skipped:  # server-side code's TRUNCATE: its catalog server is running the code
@@ -171,6 +172,8 @@ class DdlRunner:
 
             self.dispatcher.session.send(codec.build_command_complete(tag))
             return
+        if drops_columns and groups:
+            await cascades.spread_tables_that_lost_their_column(self, missing_before)
         if kind == "AlterTableStmt" and groups:  # added columns filled from a sequence: the cluster's values
             await sequence_fill.fill_added_columns(self, request.sql, groups)
         if after:
