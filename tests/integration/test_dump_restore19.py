@@ -1,0 +1,94 @@
+"""A dump written by plain PostgreSQL's pg_dump, restored into gridpg through a coordinator
+with psql (h-dump19): every statement of it runs, and the restored tables and views answer
+as the same dump restored into plain PostgreSQL.
+
+The schema is built on the plain server, dumped there (plain format), and the text is run
+on both sides, so the comparison is between two restores of one dump.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from gridpg.cluster.control import Cluster
+from gridpg.cluster.pgserver import find_pg_bin
+from tests.conftest import database_on
+
+# An inheritance parent read with and without ONLY next to a bigger table on another
+# distribution: the view's join has no equality, so gridpg broadcasts the parent's rows
+# to the bigger table's nodes (create_view.sql's `street` over `road`, `ihighway`, `real_city`).
+SCHEMA = [
+    "CREATE TABLE {s}.road (name text, path text)",
+    "CREATE TABLE {s}.highway (lanes int) INHERITS ({s}.road)",
+    "CREATE TABLE {s}.city (pop int, cname text, lo text, hi text, pad text)",
+    "INSERT INTO {s}.road SELECT 'r' || g, chr(97 + g % 26) FROM generate_series(1, 200) g",
+    "INSERT INTO {s}.highway SELECT 'h' || g, chr(97 + g % 26), 4 FROM generate_series(1, 300) g",
+    ("INSERT INTO {s}.city SELECT g, 'c' || g, chr(97 + g % 20), chr(100 + g % 20), repeat('p', 200) "
+     "FROM generate_series(1, 3000) g"),
+    ("CREATE VIEW {s}.street AS SELECT r.name, r.path, c.cname FROM ONLY {s}.road r, {s}.city c "
+     "WHERE r.path BETWEEN c.lo AND c.hi"),
+    ("CREATE VIEW {s}.every_street AS SELECT r.name, r.path, c.cname FROM {s}.road r, {s}.city c "
+     "WHERE r.path BETWEEN c.lo AND c.hi"),
+]
+ANSWERS = [
+    "SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {s}.street t",
+    "SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {s}.every_street t",
+    ("SELECT count(*) FROM ONLY {s}.road r, {s}.city c, {s}.road r2 "
+     "WHERE r.path BETWEEN c.lo AND c.hi AND r2.name = r.name"),
+]
+
+
+def pg_dump(dsn: str, *args: str) -> str:
+    done = subprocess.run([str(Path(find_pg_bin()) / "pg_dump"), "-d", dsn, *args], capture_output=True,
+                          text=True, timeout=120, check=True)
+    return done.stdout
+
+
+def psql_script(dsn: str, text: str, tmp_path: Path) -> list[str]:
+    """Run a script as `psql -f` does, going on after errors; the errors psql printed."""
+    script = tmp_path / "dump.sql"
+    script.write_text(text)
+    done = subprocess.run([str(Path(find_pg_bin()) / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=0", "-d", dsn,
+                           "-f", str(script)], capture_output=True, text=True, timeout=300, check=False)
+    return [line for line in done.stderr.splitlines() if "ERROR" in line]
+
+
+@pytest.fixture()
+def dumped(plain_pg: str, schema: str) -> tuple[str, str]:
+    """(the plain database holding the schema, its pg_dump)."""
+    source = database_on(plain_pg, "dump19_source")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        for statement in SCHEMA:
+            conn.execute(statement.format(s=f'"{schema}"'))
+    return source, pg_dump(source, f"--schema={schema}")
+
+
+def answers(dsn: str, schema: str) -> list[object]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'ANALYZE "{schema}".road')
+        conn.execute(f'ANALYZE "{schema}".city')
+        return [conn.execute(q.format(s=f'"{schema}"')).fetchone() for q in ANSWERS]
+
+
+def test_a_view_over_only_a_parent_answers_as_plain_postgresql(
+        gridpg_cluster: Cluster, plain_pg: str, schema: str, dumped: tuple[str, str], tmp_path: Path) -> None:
+    source, text = dumped
+    restored = database_on(plain_pg, "dump19_restored")
+    assert psql_script(restored, text, tmp_path) == []
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')  # the dump creates it
+    assert psql_script(dsn, text, tmp_path) == []
+    expected = answers(restored, schema)
+    assert expected == answers(source, schema)
+    assert expected[0][0] < expected[1][0]  # the children's rows count only without ONLY
+    for coordinator in (0, 1):
+        assert answers(gridpg_cluster.dsn(coordinator), schema) == expected
+    with psycopg.connect(dsn, autocommit=True) as conn:  # the path the answers took
+        plan = "\n".join(r[0] for r in conn.execute(f'EXPLAIN SELECT * FROM "{schema}".street'))
+    assert "Broadcast ONLY" in plan
