@@ -16,7 +16,7 @@ import pytest
 
 from gridpg.cluster.control import Cluster
 from gridpg.cluster.pgserver import find_pg_bin
-from tests.conftest import database_on
+from tests.conftest import database_on, datanode_dsns
 
 # An inheritance parent read with and without ONLY next to a bigger table on another
 # distribution: the view's join has no equality, so gridpg broadcasts the parent's rows
@@ -92,3 +92,32 @@ def test_a_view_over_only_a_parent_answers_as_plain_postgresql(
     with psycopg.connect(dsn, autocommit=True) as conn:  # the path the answers took
         plan = "\n".join(r[0] for r in conn.execute(f'EXPLAIN SELECT * FROM "{schema}".street'))
     assert "Broadcast ONLY" in plan
+
+
+def test_restoring_pg_dumpall_globals_keeps_the_cluster_reachable(
+        gridpg_cluster: Cluster, plain_pg: str, schema: str, tmp_path: Path) -> None:
+    """pg_dumpall's globals set the bootstrap superuser's password (`ALTER ROLE postgres
+    WITH SUPERUSER ... PASSWORD 'SCRAM-SHA-256$...'`): gridpg's own role for reaching its
+    servers. That line is refused; the rest of the file runs and the cluster stays reachable."""
+    globals_sql = subprocess.run([str(Path(find_pg_bin()) / "pg_dumpall"), "-d", plain_pg, "--roles-only"],
+                                 capture_output=True, text=True, timeout=120, check=True).stdout
+    globals_sql += "CREATE ROLE dump19_reader;\nALTER ROLE dump19_reader WITH LOGIN PASSWORD 'r19';\n"
+    assert "ALTER ROLE postgres WITH SUPERUSER" in globals_sql
+    errors = psql_script(gridpg_cluster.dsn(0), globals_sql, tmp_path)
+    assert len(errors) == 2, errors
+    assert 'role "postgres" already exists' in errors[0]  # as on plain PostgreSQL
+    assert 'cannot change the password of role "postgres"' in errors[1]
+    for dsn in datanode_dsns(gridpg_cluster).values():  # gridpg's own login still works
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:  # DDL and writes reach every node
+        conn.execute(f'CREATE TABLE "{schema}".after_globals (k int, v text)')
+        conn.execute(f"INSERT INTO \"{schema}\".after_globals SELECT g, 'v' FROM generate_series(1, 50) g")
+        assert conn.execute(f'SELECT count(*) FROM "{schema}".after_globals').fetchone() == (50,)
+        for statement in ("ALTER USER postgres PASSWORD 'x'", "ALTER ROLE CURRENT_USER NOLOGIN",
+                          "ALTER ROLE postgres RENAME TO gridpg_admin"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(statement)
+        conn.execute("ALTER ROLE postgres SET work_mem = '8MB'")  # what does not lock gridpg out runs
+        conn.execute("ALTER ROLE postgres RESET work_mem")
+        conn.execute("DROP ROLE dump19_reader")
