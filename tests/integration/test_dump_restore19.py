@@ -121,3 +121,49 @@ def test_restoring_pg_dumpall_globals_keeps_the_cluster_reachable(
         conn.execute("ALTER ROLE postgres SET work_mem = '8MB'")  # what does not lock gridpg out runs
         conn.execute("ALTER ROLE postgres RESET work_mem")
         conn.execute("DROP ROLE dump19_reader")
+
+
+# Tables whose CHECK or generated column needs the datanode's table itself, not a HASH
+# table's shards (generated_stored.sql's gtest20c and gtest_tableoid, as pg_dump writes them)
+WHOLE_ROW = [
+    ("CREATE TABLE {s}.checked (a int, b int GENERATED ALWAYS AS (a * 2) STORED, "
+     "CONSTRAINT whole_row_check CHECK (checked.* IS NOT NULL))"),
+    "CREATE TABLE {s}.bare_name (a int, b text, CHECK (bare_name IS NOT NULL))",
+    ("CREATE TABLE {s}.own_oid (a int PRIMARY KEY, b bool GENERATED ALWAYS AS "
+     "(tableoid = '{s}.own_oid'::regclass::oid) STORED, c regclass GENERATED ALWAYS AS (tableoid) STORED)"),
+    "INSERT INTO {s}.checked SELECT g FROM generate_series(1, 20) g",
+    "INSERT INTO {s}.bare_name SELECT g, 'b' || g FROM generate_series(1, 20) g",
+    "INSERT INTO {s}.own_oid SELECT g FROM generate_series(1, 20) g",
+]
+WHOLE_ROW_ANSWERS = [
+    "SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {s}.checked t",
+    "SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {s}.bare_name t",
+    "SELECT count(*), md5(string_agg(t::text, ',' ORDER BY t::text)) FROM {s}.own_oid t",
+]
+WHOLE_ROW_REFUSED = [  # the checks still hold after the restore
+    "INSERT INTO {s}.checked VALUES (NULL)",
+    "INSERT INTO {s}.bare_name VALUES (1, NULL)",
+]
+
+
+def test_whole_row_and_tableoid_checks_restore(
+        gridpg_cluster: Cluster, plain_pg: str, schema: str, tmp_path: Path) -> None:
+    source = database_on(plain_pg, "dump19_whole_row")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        for statement in WHOLE_ROW:
+            conn.execute(statement.format(s=f'"{schema}"'))
+        expected = [conn.execute(q.format(s=f'"{schema}"')).fetchone() for q in WHOLE_ROW_ANSWERS]
+    text = pg_dump(source, f"--schema={schema}")
+    assert "whole_row_check CHECK" in text and "GENERATED ALWAYS AS (tableoid)" in text
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    assert psql_script(dsn, text, tmp_path) == []
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as conn:
+        assert [conn.execute(q.format(s=f'"{schema}"')).fetchone() for q in WHOLE_ROW_ANSWERS] == expected
+        for statement in WHOLE_ROW_REFUSED:
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(statement.format(s=f'"{schema}"'))
+        assert conn.execute(f"""INSERT INTO "{schema}".own_oid VALUES (21) RETURNING b, c::text""").fetchone() \
+            == (True, f'"{schema}".own_oid' if schema != schema.lower() else f"{schema}.own_oid")
