@@ -556,7 +556,7 @@ def test_check_constraint_reading_tableoid_is_refused_on_a_hash_table(gridpg_clu
         conn.execute(f"SET search_path TO {schema}")
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("/* c */ CREATE TABLE \"Sys col\" (city text, is_capital bool, "
-                         "CHECK (NOT (is_capital AND tableoid::regclass::text = 'Sys col')))")
+                         "CHECK (NOT (is_capital AND tableoid::regclass::text = 'Sys col'))) DISTRIBUTE BY HASH (city)")
         conn.execute("CREATE TABLE sys_col2 (city text, is_capital bool)")
         with conn.transaction():
             with pytest.raises(psycopg.errors.FeatureNotSupported):
@@ -798,7 +798,7 @@ def test_generated_column_reading_tableoid_is_refused_on_a_hash_table(gridpg_clu
         conn.execute(f"SET search_path TO {schema}")
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="generated column"):
             conn.execute("CREATE TABLE gen_oid (a int PRIMARY KEY, "
-                         "mine bool GENERATED ALWAYS AS (tableoid = 'gen_oid'::regclass) STORED)")
+                         "mine bool GENERATED ALWAYS AS (tableoid = 'gen_oid'::regclass) STORED) DISTRIBUTE BY HASH (a)")
         conn.execute("CREATE TABLE gen_oid2 (a int PRIMARY KEY, b int GENERATED ALWAYS AS (a * 2) STORED)")
         conn.execute("INSERT INTO gen_oid2 VALUES (1), (2)")
         for sql in ("ALTER TABLE gen_oid2 ADD COLUMN c regclass GENERATED ALWAYS AS (tableoid) STORED",

@@ -554,6 +554,9 @@ class DdlRunner:
         if body.get("partspec"):
             partitions.ensure_keys_hold(table, keys)
         table = await default_placement.fit_new_table(self, table, fk_parents)
+        if table.method == "hash" and table.by_default and not parents and not body.get("partspec") \
+                and tableoid.needs_unsharded_table(body.get("tableElts"), name, [c.name for c in columns]):
+            table = _unsharded(table, keys)
         if table.method == "hash":
             tableoid.ensure_no_check_reads_tableoid(body.get("tableElts"), name)
         self._ensure_foreign_keys_hold(table, fk_parents)
@@ -1118,3 +1121,12 @@ async def in_creation_schema(conn: BackendConnection, relation: dict[str, Any]) 
     rows = await conn.query("SELECT pg_catalog.current_schema()")
     schema = rows[0][0] if rows else None
     return {**relation, "schemaname": schema} if schema else relation
+
+
+def _unsharded(table: DistTable, keys: list[list[str]]) -> DistTable:
+    """The placement by default of a table whose CHECK or generated column needs the
+    datanode's table itself, not shards (`tableoid.needs_unsharded_table`): ROUNDROBIN, or
+    REPLICATION when it has a unique key (a round-robin table could not hold one)."""
+    if keys:
+        return default_placement.replicated(table)
+    return DistTable(table.schema, table.name, "roundrobin", None, None, None, None, table.groups, by_default=True)

@@ -72,6 +72,7 @@ class Move:
     # Columns of the copy to index (after a key filter, the node's planner underestimates
     # the rows joined to the copy and may probe it once per row: `_copy_lookups`)
     lookups: tuple[str, ...] = ()
+    only: bool = False  # every reference it serves reads the table with ONLY: no inheritance children
 
     def select_sql(self, columns: Sequence[str], filter_sql: str | None = None) -> str:
         """What each source node sends: the needed columns, filtered (and `filter_sql`
@@ -79,7 +80,7 @@ class Move:
         need = self.needs
         if filter_sql:
             need = Needs(need.columns, f"({need.filter}) AND {filter_sql}" if need.filter else filter_sql)
-        text = need.select_sql(self.table.schema, self.table.name, columns)
+        text = need.select_sql(self.table.schema, self.table.name, columns, only=self.only)
         return "SELECT DISTINCT " + text[len("SELECT "):] if self.distinct else text
 
 
@@ -105,7 +106,7 @@ class BroadcastPlan:
         for move in self.moves:
             where = f" WHERE {move.needs.filter}" if move.needs.filter else ""
             cols = ", ".join(move.needs.columns) if move.needs.columns is not None else "*"
-            what = f"{move.table.schema}.{move.table.name} ({cols}){where}"
+            what = f"{'ONLY ' if move.only else ''}{move.table.schema}.{move.table.name} ({cols}){where}"
             if move.distinct:
                 what = "DISTINCT " + what
             if move.reduce_by:
@@ -255,6 +256,9 @@ def _plan_with_anchor(
     missing = [t.name for t in moved.values() if not set(groups) <= set(t.groups) and t.method != "replication"]
     if missing:
         return f"{', '.join(missing)} not defined on every node of the anchor"
+    only = _only_moves(stmt, replace)
+    if isinstance(only, str):
+        return only
     n = len(groups)
     share = {k: (n if k[1] is None else (n - 1) / n) for k in moved}
     moved_rows = sum(rows.get(k[0], NO_ESTIMATE).rows * share[k] for k in moved)
@@ -285,11 +289,26 @@ def _plan_with_anchor(
             reduce_by = None
         once = k[1] is not None and reduce_by is None and is_scan_once(need, estimate, n)
         moves.append(Move(t, scratch[k], need, estimate.rows, k[1], _duplicates_free(k, replace, semi, needs, tables.types),
-                          reduce_by, once, estimate.width, lookups.get(k, ())))
+                          reduce_by, once, estimate.width, lookups.get(k, ()), k in only))
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
     names = list(dict.fromkeys([refs[anchor].name, *natives]))
     return BroadcastPlan(tuple(groups), tuple(names), tuple(moves), text, moved_rows, gathered, refs[anchor],
                          grouped, moved_size, gathered_size, described, groups_final)
+
+
+def _only_moves(stmt: ast.SelectStmt, replace: Mapping[int, tuple[TableKey, str | None]]
+                ) -> set[tuple[TableKey, str | None]] | str:
+    """The copies whose references all read their table with ONLY (the copy leaves the
+    inheritance children out), or the reason there is no plan: one copy cannot serve a
+    reference with ONLY and one without (the coordinator finish gathers one of each)."""
+    flags: dict[tuple[TableKey, str | None], set[bool]] = {}
+    for node in _nodes(stmt, ast.RangeVar):
+        if node.location in replace:
+            flags.setdefault(replace[node.location], set()).add(not node.inh)
+    mixed = [k[0][1] for k, f in flags.items() if len(f) > 1]
+    if mixed:
+        return f"{', '.join(mixed)} read both with ONLY and without"
+    return {k for k, f in flags.items() if f == {True}}
 
 
 NO_ESTIMATE = TableEstimate(0.0)

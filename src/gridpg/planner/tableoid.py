@@ -20,6 +20,7 @@ needs that is refused (0A000), as is moving rows (`ensure_not_gathered`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
@@ -410,6 +411,35 @@ def ensure_no_check_reads_tableoid(node: Any, table: str) -> None:
                           f'gridpg cannot compute generated column "{column}" of distributed table '
                           f'"{table}": it reads tableoid, which on a datanode names a shard',
                           hint="Distribute the table by REPLICATION or ROUNDROBIN, or compute it without tableoid.")
+
+
+def needs_unsharded_table(elements: Any, table: str, columns: Collection[str]) -> bool:
+    """Whether a CREATE TABLE's elements hold what a HASH table's shards cannot carry: a
+    CHECK constraint or generated column reading `tableoid` (the shard's, refused by
+    `ensure_no_check_reads_tableoid`), or a CHECK over the whole row (`t.*`, or the bare
+    table name that is no column: the shards, partitions of the datanode's table, refuse
+    it with "cannot convert whole-row table reference"). A table placed by default is then
+    placed without shards (commands/ddl.py)."""
+    checks = [c.get("raw_expr") for c in _constraints(elements, "CONSTR_CHECK")]
+    return (any(_reads_tableoid(c) for c in checks)
+            or any(_reads_tableoid(e) for _, e in _generation_expressions(elements))
+            or any(_reads_whole_row(c, table, columns) for c in checks))
+
+
+def _reads_whole_row(node: Any, table: str, columns: Collection[str]) -> bool:
+    if isinstance(node, list):
+        return any(_reads_whole_row(item, table, columns) for item in node)
+    if not isinstance(node, dict):
+        return False
+    ref = node.get("ColumnRef")
+    if isinstance(ref, dict):
+        fields = ref.get("fields") or []
+        if fields and "A_Star" in fields[-1]:
+            return True
+        return len(fields) == 1 and fields[0].get("String", {}).get("sval") == table and table not in columns
+    if "SubLink" in node:
+        return False  # a sub-select's own tables (PostgreSQL refuses sub-selects in CHECK anyway)
+    return any(_reads_whole_row(value, table, columns) for value in node.values())
 
 
 def _constraints(node: Any, contype: str) -> list[dict[str, Any]]:
