@@ -19,7 +19,14 @@ from pglast import ast, enums
 from pglast.stream import RawStream
 
 from gridpg.catalog import store
-from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
+from gridpg.catalog.model import (
+    CatalogSnapshot,
+    Colocation,
+    DistTable,
+    Shard,
+    place_shards,
+    shard_table_name,
+)
 from gridpg.commands import (
     cascades,
     code_truncate,
@@ -542,6 +549,8 @@ class DdlRunner:
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
         parents = await partitions.parents_of(own, schema, name)
         if parents:
+            if spec is None:
+                await partitions.align_parents(self, schema, name, parents)
             table = partitions.inherited_table(self.snapshot, schema, name, parents, spec)
         else:
             table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)

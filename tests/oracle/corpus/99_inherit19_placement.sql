@@ -1,0 +1,64 @@
+/*
+Inheritance between tables gridpg distributed by itself (h-inherit19, inherit.sql:328,
+368, 781, 913, 1080, 1106). `INHERITS (p1, p2)` of parents distributed unlike and
+`ALTER TABLE child INHERIT parent` of a child distributed otherwise were refused (0A000,
+"not distributed alike") where PostgreSQL takes them. Parents that gridpg placed and that
+are in no other tree are now made alike first (like the first parent whose distribution
+column they all have, else REPLICATION), and such a child takes its new parent's
+placement; rows move. Reads through each parent then see the child's rows, also when
+routed by the parent's distribution column.
+*/
+CREATE SCHEMA oracle_inh19p;
+SET search_path = oracle_inh19p;
+create table ac (a int constraint check_a check (a <> 0));
+create table bc (b int constraint check_b check (b <> 0));
+insert into ac values (1), (2), (3);
+insert into bc values (4), (5);
+create table cc (c int constraint check_c check (c <> 0)) inherits (ac, bc);
+insert into cc values (7, 8, 9), (10, 11, 12);
+select * from ac order by 1;
+select * from bc order by 1;
+select * from ac where a = 7;
+select * from bc where b = 11;
+alter table cc no inherit bc;
+select * from bc order by 1;
+update ac set a = a + 100 returning *;
+select * from ac order by 1;
+drop table cc;
+drop table bc;
+drop table ac;
+CREATE TABLE inht1 (a int, b int);
+CREATE TABLE inhs1 (b int, c int);
+insert into inht1 values (1, 2), (3, 4);
+insert into inhs1 values (2, 5), (6, 7);
+CREATE TABLE inhts (d int) INHERITS (inht1, inhs1);
+insert into inhts values (10, 20, 30, 40);
+select * from inht1 order by 1;
+select * from inhs1 order by 1;
+select * from inhs1 where b = 20;
+select * from inht1 where a = 10;
+drop table inhts, inht1, inhs1;
+create table inh_p1(f1 int not null);
+create table inh_p2(f1 int not null);
+create table inh_p3(f2 int);
+create table inh_p4(f1 int not null, f3 text not null);
+create table inh_multiparent() inherits(inh_p1, inh_p2, inh_p3, inh_p4);
+insert into inh_multiparent values (1, 2, 'x');
+insert into inh_p3 values (5);
+select * from inh_p3 order by 1;
+select * from inh_p1 where f1 = 1;
+select * from inh_p4 where f3 = 'x';
+drop table inh_p1, inh_p2, inh_p3, inh_p4 cascade;
+create table inhpar(f1 int, f2 name);
+create table inhcld(f2 name, f1 int);
+insert into inhcld select x::text, x from generate_series(11,15) x;
+alter table inhcld inherit inhpar;
+insert into inhpar select x, x::text from generate_series(1,5) x;
+insert into inhcld select x::text, x from generate_series(6,10) x;
+select * from inhpar order by 1;
+select * from inhpar where f1 = 12;
+select tableoid::regclass, * from inhpar where f1 in (3, 8, 13) order by 2;
+update inhpar set f1 = f1 * 2 where f1 > 12;
+select tableoid::regclass, * from inhpar where f1 > 12 order by 2;
+drop table inhpar cascade;
+RESET search_path;
