@@ -231,7 +231,7 @@ BEGIN
       WHERE w.ev_class <> dep.oid AND dep.depth < 100)
   SELECT pg_catalog.array_agg(oid ORDER BY depth, oid) INTO view_oids
     FROM (SELECT oid, max(depth) AS depth FROM dep GROUP BY oid) v;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE confrelid = t AND conrelid <> t)
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE confrelid = t AND conrelid <> t AND conparentid = 0)
      OR EXISTS (SELECT 1 FROM pg_catalog.unnest(view_oids) v(oid) JOIN pg_catalog.pg_class c ON c.oid = v.oid
                 WHERE c.relkind <> 'v'
                    OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename <> '_RETURN')

@@ -6,7 +6,9 @@ Inheritance between tables gridpg distributed by itself (h-inherit19, inherit.sq
 are in no other tree are now made alike first (like the first parent whose distribution
 column they all have, else REPLICATION), and such a child takes its new parent's
 placement; rows move. Reads through each parent then see the child's rows, also when
-routed by the parent's distribution column.
+routed by the parent's distribution column. A HASH table with a self-referencing foreign
+key becomes a parent too (inherit.sql:1173): its datanode copy's shards held clones of the
+key, which the conversion to a plain table counted as keys of other tables (0A000).
 */
 CREATE SCHEMA oracle_inh19p;
 SET search_path = oracle_inh19p;
@@ -61,4 +63,14 @@ select tableoid::regclass, * from inhpar where f1 in (3, 8, 13) order by 2;
 update inhpar set f1 = f1 * 2 where f1 > 12;
 select tableoid::regclass, * from inhpar where f1 > 12 order by 2;
 drop table inhpar cascade;
+create table inh_nn1 (f1 int check(f1 > 5) primary key references inh_nn1, f2 int not null);
+insert into inh_nn1 values (6, 1), (7, 2);
+create table inh_nn2 () inherits (inh_nn1);
+insert into inh_nn2 values (6, 1), (10, 2);
+insert into inh_nn1 values (8, 1), (9, 2), (11, 3);
+-- error
+insert into inh_nn1 values (3, 1);
+update inh_nn1 set f2 = f2 + 1 where f1 = 6;
+select tableoid::regclass, * from inh_nn1 order by 2, 1;
+drop table inh_nn1, inh_nn2;
 RESET search_path;
