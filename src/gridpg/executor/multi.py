@@ -971,12 +971,12 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         member_qualified = f"{quote_ident(schema)}.{quote_ident(name)}"
         if index:
             await _ensure_no_row_security(catalog, name, member_qualified)
-        await _ensure_no_referential_actions(catalog, member.name, member_qualified)
         columns = await dispatcher.coord.table_columns(dispatcher.runner, member)
         _check_identity_set(request.sql, columns)
         suffix = f"_{index}" if index else ""
         members.append(_MovedMember(member, member_qualified, f"{table_ref.temp}{suffix}", parents, columns,
-                                    await _generated_columns(catalog, member_qualified)))
+                                    await _generated_columns(catalog, member_qualified),
+                                    await _acting_keys(catalog, member_qualified)))
     retarget = len(tree) > 1 or await _has_inheritance_children(catalog, qualified)
     temps: list[str] = []
     try:
@@ -1008,6 +1008,7 @@ class _MovedMember:
     parents: tuple[int, ...]  # its parents' places among the members (the copies inherit alike)
     columns: list[Any]
     generated: set[str]
+    acting_keys: list[_ActingKey]  # foreign keys referencing it with actions
 
 
 async def _inheritance_tree(catalog: BackendConnection, qualified: str) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -1079,6 +1080,7 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
                 if retarget:
                     delete = retarget_delete(delete, member.table.schema, member.table.name)
                 sources.append((f.group, delete))
+            await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
             if member.generated:
                 await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified,
                                               names)
@@ -1208,23 +1210,67 @@ async def _ensure_no_row_security(catalog: BackendConnection, name: str, qualifi
                       "SECURITY) or a role that bypasses row security, or leave it unchanged.")
 
 
-async def _ensure_no_referential_actions(catalog: BackendConnection, name: str, qualified: str) -> None:
+@dataclasses.dataclass(frozen=True)
+class _ActingKey:
+    """A foreign key referencing a table whose rows move, with an ON DELETE or ON UPDATE
+    action (CASCADE, SET NULL, SET DEFAULT)."""
+
+    name: str
+    referencing: str  # the referencing table as regclass text (for the message)
+    qualified: str  # the referencing table, quoted
+    columns: tuple[tuple[str, str], ...]  # (referencing column, referenced column)
+
+
+async def _acting_keys(catalog: BackendConnection, qualified: str) -> list[_ActingKey]:
+    rows = await catalog.query(
+        "SELECT c.conname, c.conrelid::pg_catalog.regclass::text, pg_catalog.format('%I.%I', n.nspname, r.relname), "
+        "pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.quote_ident(a.attname) || ' ' || "
+        "pg_catalog.quote_ident(f.attname) FROM pg_catalog.generate_subscripts(c.conkey, 1) k "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[k] "
+        "JOIN pg_catalog.pg_attribute f ON f.attrelid = c.confrelid AND f.attnum = c.confkey[k] ORDER BY k), ',') "
+        "FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class r ON r.oid = c.conrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
+        f"WHERE c.contype = 'f' AND c.conparentid = 0 AND c.confrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
+        "AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd')) "
+        "ORDER BY c.conrelid::pg_catalog.regclass::text, c.conname")
+    return [_ActingKey(r[0] or "", r[1] or "", r[2] or "",
+                       tuple(tuple(pair.split(" ", 1)) for pair in (r[3] or "").split(",") if pair))  # type: ignore[misc]
+            for r in rows]
+
+
+async def _ensure_moved_rows_unreferenced(dispatcher: Dispatcher, name: str, keys: list[_ActingKey],
+                                          sources: list[tuple[str, str]]) -> None:
     """Rows move as DELETE and INSERT: a foreign key referencing the table whose ON DELETE
     action is CASCADE / SET NULL / SET DEFAULT would delete or clear the referencing rows
     (PostgreSQL's UPDATE runs the ON UPDATE action, or fails), and an ON UPDATE action
-    cannot be run on rows that move: both refused. NO ACTION and RESTRICT keys fail the
-    DELETE when rows reference the moved ones, as PostgreSQL's UPDATE does (23503)."""
-    rows = await catalog.query(
-        "SELECT c.conname, c.conrelid::pg_catalog.regclass::text FROM pg_catalog.pg_constraint c "
-        f"WHERE c.contype = 'f' AND c.confrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
-        "AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd')) "
-        "ORDER BY c.conrelid::pg_catalog.regclass::text, c.conname LIMIT 1")
-    if rows:
-        constraint, referencing = rows[0]
-        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": foreign key '
-                      f'"{constraint}" of {referencing} references it with a referential action, and rows that '
-                      "move between datanodes are deleted and inserted again",
-                      hint="update the referencing rows and the referenced ones in separate statements")
+    cannot be run on rows that move: refused when a row about to move is referenced by
+    such a key. Rows nothing references move as in PostgreSQL (neither action has anything
+    to do; foreign_key.sql refused `UPDATE pktable SET ptest1 = 1 WHERE ptest2 = 3` of rows
+    no row referenced). The rows are locked first (FOR UPDATE, as the DELETE would), so no
+    referencing row can come between the check and the move. A key that holds under the
+    table's distribution has its referencing rows on the referenced row's datanode, so each
+    node checks its own. NO ACTION and RESTRICT keys fail the DELETE when rows reference
+    the moved ones, as PostgreSQL's UPDATE does (23503)."""
+    from gridpg.sql.retarget import referenced_rows_check
+
+    if not keys:
+        return
+    txn = dispatcher.runner.txn
+    for group, delete in sources:
+        conditions = []
+        for key in keys:
+            alias_cols = " AND ".join(f"gp_referencing.{mine} = {{alias}}.{theirs}" for mine, theirs in key.columns)
+            conditions.append((key, f"EXISTS (SELECT FROM {key.qualified} gp_referencing WHERE {alias_cols})"))
+        check = referenced_rows_check(delete, [c for _, c in conditions])
+        conn = await txn.connection(group, wants_block=True)
+        rows = await conn.query(check)
+        hit = next((key for (key, _), flag in zip(conditions, (rows[0] if rows else ()), strict=False)
+                    if flag == "t"), None)
+        if hit is not None:
+            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": foreign key '
+                          f'"{hit.name}" of {hit.referencing} references rows it moves with a referential action, '
+                          "and rows that move between datanodes are deleted and inserted again",
+                          hint="update the referencing rows and the referenced ones in separate statements")
 
 
 # -- coordinator finish ----------------------------------------------------------------

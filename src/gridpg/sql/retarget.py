@@ -22,3 +22,22 @@ def retarget_delete(sql: str, schema: str, name: str) -> str:
     stmt.relation = ast.RangeVar(schemaname=schema, relname=name, inh=False, relpersistence="p",
                                  alias=ast.Alias(aliasname=alias))
     return str(RawStream()(stmt))
+
+
+def referenced_rows_check(delete_sql: str, conditions: list[str]) -> str:
+    """A SELECT that locks the rows `DELETE FROM t [AS a] [USING ...] WHERE ...` would
+    delete (FOR UPDATE, as the DELETE does) and answers, per condition, whether one of
+    them meets it; `{alias}` in a condition stands for the deleted table's alias."""
+    stmt = parse_sql(delete_sql)[0].stmt
+    assert isinstance(stmt, ast.DeleteStmt), delete_sql
+    relation = stmt.relation
+    alias = relation.alias.aliasname if relation.alias is not None else relation.relname
+    if relation.alias is None:
+        relation.alias = ast.Alias(aliasname=alias)
+    stream = RawStream()
+    items = [stream(relation), *(RawStream()(u) for u in stmt.usingClause or ())]
+    where = f" WHERE {RawStream()(stmt.whereClause)}" if stmt.whereClause is not None else ""
+    quoted = RawStream()(ast.ColumnRef(fields=(ast.String(sval=alias),)))
+    answers = ", ".join(f"pg_catalog.bool_or({c.replace('{alias}', quoted)})" for c in conditions)
+    return (f"SELECT {answers} FROM (SELECT {quoted}.* FROM {', '.join(items)}{where} "
+            f"FOR UPDATE OF {quoted}) AS {quoted}")
