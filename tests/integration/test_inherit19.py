@@ -35,3 +35,29 @@ def test_explain_of_a_write_whose_statement_triggers_the_coordinator_fires(gridp
         assert conn.execute("SELECT f3 FROM some_tab WHERE f1 = 12").fetchall() == [(11,)]
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute("EXPLAIN ANALYZE UPDATE some_tab SET f3 = 12 WHERE f1 = 12")
+
+
+def test_moving_rows_of_a_child_with_triggers_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
+    """An UPDATE of the distribution column through a parent moves each member's rows as
+    DELETE and INSERT on the datanodes: a child's own triggers would fire for them there
+    (PostgreSQL fires its UPDATE row triggers): refused, nothing changed. `UPDATE ONLY`
+    of the parent moves the parent's own rows."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path = {schema}")
+        conn.execute("CREATE TABLE tp (k int, v text)")
+        conn.execute("CREATE TABLE tc (w int) INHERITS (tp)")
+        conn.execute("CREATE TABLE tlog (op text)")
+        conn.execute("CREATE FUNCTION tlogf() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$BEGIN INSERT INTO tlog VALUES (TG_OP); RETURN NULL; END$$")
+        conn.execute("CREATE TRIGGER tc_t AFTER UPDATE OR INSERT OR DELETE ON tc FOR EACH ROW EXECUTE FUNCTION tlogf()")
+        conn.execute("INSERT INTO tc VALUES (1, 'a', 1), (2, 'b', 2)")
+        conn.execute("INSERT INTO tp VALUES (3, 'c')")
+        conn.execute("DELETE FROM tlog")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="has triggers"):
+            conn.execute("UPDATE tp SET k = k + 10")
+        assert conn.execute("SELECT k FROM tp ORDER BY 1").fetchall() == [(1,), (2,), (3,)]
+        assert conn.execute("SELECT count(*) FROM tlog").fetchone() == (0,)
+        assert conn.execute("UPDATE ONLY tp SET k = k + 20").rowcount == 1
+        assert conn.execute("SELECT tableoid::regclass::text, k FROM tp ORDER BY 2").fetchall() == [
+            ("tc", 1), ("tc", 2), ("tp", 23)]
+        assert conn.execute("SELECT count(*) FROM tlog").fetchone() == (0,)

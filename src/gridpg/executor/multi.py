@@ -971,6 +971,7 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
         member_qualified = f"{quote_ident(schema)}.{quote_ident(name)}"
         if index:
             await _ensure_no_row_security(catalog, name, member_qualified)
+            await _ensure_no_child_triggers(catalog, table.name, name, member_qualified)
         columns = await dispatcher.coord.table_columns(dispatcher.runner, member)
         _check_identity_set(request.sql, columns)
         suffix = f"_{index}" if index else ""
@@ -1027,6 +1028,19 @@ async def _inheritance_tree(catalog: BackendConnection, qualified: str) -> list[
     # ordered by the longest path from the table: every parent comes before its children
     order = [r[0] for r in rows]
     return [(r[1] or "", r[2] or "", tuple(order.index(p) for p in (r[3] or "").split(",") if p)) for r in rows]
+
+
+async def _ensure_no_child_triggers(catalog: BackendConnection, name: str, child: str, qualified: str) -> None:
+    """An inheritance child's rows move as DELETE and INSERT on the datanodes, where its
+    own triggers would fire for them (PostgreSQL's UPDATE through the parent fires the
+    child's UPDATE row triggers, and no statement trigger of the child): refused."""
+    rows = await catalog.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass("
+        f"{quote_literal(qualified)}) AND NOT tgisinternal)")
+    if rows and rows[0][0] == "t":
+        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": its inheritance '
+                      f'child "{child}" has triggers, and its rows move between datanodes as DELETE and INSERT',
+                      hint="update the distribution column of the child's rows in a statement of its own")
 
 
 def _updates_descendants(sql: str) -> bool:
