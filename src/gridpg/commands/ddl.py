@@ -146,6 +146,8 @@ class DdlRunner:
         if kind in ("AlterTableStmt", "IndexStmt") and await self._fit_default_placement(request.sql):
             groups = []  # rebuilt from the catalog's definition, which has the change
         elif kind == "AlterTableStmt":
+            if cascades.drops_columns(parse_tree(request.sql)):
+                await cascades.fit_inheritance_members_without_column(self)
             await self._check_added_foreign_keys(request.sql)
             await self._ensure_replicas_filled_alike(request.sql)
         if kind in ("AlterTableStmt", "IndexStmt") and groups:

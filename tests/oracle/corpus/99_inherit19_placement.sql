@@ -9,6 +9,9 @@ placement; rows move. Reads through each parent then see the child's rows, also 
 routed by the parent's distribution column. A HASH table with a self-referencing foreign
 key becomes a parent too (inherit.sql:1173): its datanode copy's shards held clones of the
 key, which the conversion to a plain table counted as keys of other tables (0A000).
+`ALTER TABLE parent DROP COLUMN` of the distribution column (alter_table.sql:1224) left
+the members' metadata naming the dropped column, and every later DROP ... CASCADE failed
+(0A000); such members gridpg placed become ROUNDROBIN.
 */
 CREATE SCHEMA oracle_inh19p;
 SET search_path = oracle_inh19p;
@@ -73,4 +76,24 @@ insert into inh_nn1 values (3, 1);
 update inh_nn1 set f2 = f2 + 1 where f1 = 6;
 select tableoid::regclass, * from inh_nn1 order by 2, 1;
 drop table inh_nn1, inh_nn2;
+create table p1 (f1 int, f2 int);
+create table c1 (f1 int not null) inherits (p1);
+insert into c1 values (1, 2), (3, 4);
+insert into p1 values (5, 6);
+alter table p1 drop column f1;
+select f1, f2 from c1 order by 1;
+alter table c1 drop column f1;
+select * from p1 order by 1;
+create table zz (x int);
+drop table zz cascade;
+insert into p1 values (7);
+insert into c1 values (8);
+select tableoid::regclass, * from p1 order by 2;
+drop table p1 cascade;
+create table pk1 (f1 int primary key, f2 int);
+create table ck1 () inherits (pk1);
+insert into ck1 values (1, 10);
+alter table pk1 drop column f1;
+select * from pk1;
+drop table pk1 cascade;
 RESET search_path;
