@@ -139,6 +139,8 @@ class DdlRunner:
                 self._relay_notices(conn)
         if kind in ("CreateForeignTableStmt", "AlterTableStmt"):
             await partitions.ensure_no_foreign_members(self, parse_tree(request.sql))
+        if kind == "RenameStmt":
+            await self._follow_renamed_distribution_column(parse_tree(request.sql))
         if cascades.is_cascading_drop(kind, parse_tree(request.sql)):
             await cascades.ensure_distribution_columns_kept(self)
         if kind in ("DropStmt", "DropOwnedStmt") and self.snapshot.matviews:
@@ -347,6 +349,35 @@ class DdlRunner:
             sql = as_cluster_owner(store.sql_forget_dropped_tables())
             for node in self.catalog_nodes():
                 await (await self.conn(node)).simple_query(sql)
+
+    async def _follow_renamed_distribution_column(self, tree: dict[str, Any]) -> None:
+        """`ALTER TABLE t RENAME COLUMN k TO k2` of the distribution column (PostgreSQL
+        renames it in t's inheritance children and partitions too): the metadata of each
+        such table names the new column. It kept the old name: an INSERT was routed by a
+        column the table no longer has (23514 on the datanode), the next DROP ... CASCADE of
+        any table failed (0A000), and a child column renamed to the old name afterwards
+        (alter_table.sql:1197) would have been taken for the distribution column."""
+        body = tree.get("RenameStmt")
+        if not isinstance(body, dict) or body.get("renameType") != "OBJECT_COLUMN" \
+                or not isinstance(body.get("relation"), dict):
+            return
+        old, new, relation = body.get("subname"), body.get("newname"), body["relation"]
+        own = await self.conn(self.coord.catalog_node)
+        qualified = quote_literal(quote_qualified(relation.get("schemaname"), relation["relname"]))
+        rows = await own.query(
+            f"WITH RECURSIVE tree(oid, depth) AS (SELECT pg_catalog.to_regclass({qualified})::pg_catalog.oid, 0 "
+            "UNION SELECT i.inhrelid, t.depth + 1 FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.oid "
+            "WHERE t.depth < 100) SELECT DISTINCT n.nspname, c.relname FROM tree JOIN pg_catalog.pg_class c "
+            "ON c.oid = tree.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace")
+        renamed = [t for s, n in rows if (t := self.snapshot.table(s or "", n or "")) is not None and t.column == old]
+        if not renamed or not new:
+            return
+        sql = as_cluster_owner("\n".join(
+            f"UPDATE gridpg.dist_table SET dist_column = {quote_literal(new)} WHERE schema_name = "
+            f"{quote_literal(t.schema)} AND table_name = {quote_literal(t.name)};" for t in renamed))
+        for node in self.catalog_nodes():
+            await (await self.conn(node)).simple_query(sql)
+        await self.runner.load_private_snapshot()
 
     async def _fit_default_placement(self, sql: str) -> bool:
         """A key the statement added that a default-distributed table cannot hold makes it

@@ -11,7 +11,10 @@ key becomes a parent too (inherit.sql:1173): its datanode copy's shards held clo
 key, which the conversion to a plain table counted as keys of other tables (0A000).
 `ALTER TABLE parent DROP COLUMN` of the distribution column (alter_table.sql:1224) left
 the members' metadata naming the dropped column, and every later DROP ... CASCADE failed
-(0A000); such members gridpg placed become ROUNDROBIN.
+(0A000); such members gridpg placed become ROUNDROBIN. `RENAME COLUMN` of the
+distribution column (alter_table.sql:1196) left every table's metadata naming the old
+column (an INSERT failed with 23514; a child column renamed to the old name would have
+been taken for the distribution column).
 */
 CREATE SCHEMA oracle_inh19p;
 SET search_path = oracle_inh19p;
@@ -96,4 +99,26 @@ insert into ck1 values (1, 10);
 alter table pk1 drop column f1;
 select * from pk1;
 drop table pk1 cascade;
+create table rc (a int, b int);
+insert into rc select g, g from generate_series(1, 20) g;
+alter table rc rename column a to d;
+insert into rc values (100, 100);
+select * from rc where d = 100;
+select count(*) from rc where d between 1 and 10;
+drop table rc;
+create table renameColumn (a int);
+create table renameColumnChild (b int) inherits (renameColumn);
+create table renameColumnAnother (c int) inherits (renameColumnChild);
+insert into renameColumnAnother values (1, 2, 3), (4, 5, 6);
+alter table renameColumn rename column a to d;
+alter table renameColumnChild rename column b to a;
+insert into renameColumnChild values (7, 8), (9, 10);
+insert into renameColumnAnother values (11, 12, 13);
+select * from renameColumn where d = 7;
+select * from renameColumnChild where a = 12;
+select * from renameColumnChild where d = 11;
+select * from renameColumnChild order by 1;
+create table zz (x int);
+drop table zz cascade;
+drop table renameColumn cascade;
 RESET search_path;
