@@ -355,17 +355,6 @@ def sql_forget_dropped_tables() -> str:
             "|| '.' || pg_catalog.quote_ident(table_name)) IS NULL;")
 
 
-def sql_spread_round_robin(schema: str, name: str) -> str:
-    """A HASH or MODULO table whose distribution column was dropped (an inheritance tree's
-    member, a plain table on the datanodes: its rows stay where they are) recorded as a
-    ROUNDROBIN table, which makes no claim on where a row is; its shards forgotten."""
-    return (
-        f"DELETE FROM gridpg.shard WHERE {_table_match(schema, name)};\n"
-        "UPDATE gridpg.dist_table SET method = 'roundrobin', dist_column = NULL, column_type = NULL, "
-        f"colocation_id = NULL, shard_count = NULL WHERE {_table_match(schema, name)};"
-    )
-
-
 def sql_rename_table(schema: str, name: str, new_schema: str, new_name: str) -> str:
     """ALTER TABLE ... RENAME / SET SCHEMA; shards follow (ON UPDATE CASCADE)."""
     return (

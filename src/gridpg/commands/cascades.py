@@ -9,10 +9,8 @@ rows, and the statement was acknowledged. A MODULO table lost the column its met
 still routes by. The check runs after the catalog servers ran the statement, in its
 transaction, before any datanode does; the error rolls everything back.
 
-`ALTER TABLE ... DROP COLUMN` of a distribution column has its own rules
-(commands/default_placement.fit_dropped_distribution_column, commands/retype); where the
-datanodes took it (members of an inheritance tree, plain tables there),
-`spread_tables_that_lost_their_column` records what is left.
+Only the check; `ALTER TABLE ... DROP COLUMN` of a distribution column has its own rules
+(commands/default_placement.fit_dropped_distribution_column, commands/retype).
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 if TYPE_CHECKING:
+    from gridpg.catalog.model import DistTable
     from gridpg.commands.ddl import DdlRunner
 
 _CASCADE = "DROP_CASCADE"
@@ -35,9 +34,88 @@ def is_cascading_drop(kind: str, tree: dict[str, Any]) -> bool:
     return kind in ("DropStmt", "DropOwnedStmt") and isinstance(body, dict) and body.get("behavior") == _CASCADE
 
 
-async def missing_distribution_columns(ddl: DdlRunner) -> list[tuple[str, str, str]]:
-    """The HASH and MODULO tables on the catalog server that have no column of their
-    distribution column's name, as (schema, table, column), in order."""
+async def ensure_distribution_columns_kept(ddl: DdlRunner, missing_before: list[DistTable]) -> None:
+    """Raise 0A000 when a HASH or MODULO table still on the catalog server lost its
+    distribution column (run after the statement ran there). A table that had no such
+    column before the statement (`missing_before`: its metadata out of step with its
+    definition already) is not this statement's doing, and stops no DROP (one such table
+    failed every later DROP ... CASCADE in the database)."""
+    before = {t.key for t in missing_before}
+    lost = [t for t in await lost_distribution_columns(ddl) if t.key not in before]
+    if not lost:
+        return
+    relation, column = quote_qualified(lost[0].schema, lost[0].name), lost[0].column or ""
+    raise PgError(
+        FEATURE_NOT_SUPPORTED,
+        f'this DROP ... CASCADE would drop column "{column}" of table {relation}, its distribution column',
+        hint=f"drop the column first (ALTER TABLE {relation} DROP COLUMN {quote_ident(column)}) or distribute the "
+             "table by another column (alter_distributed_table), then drop again")
+
+
+def drops_columns(tree: dict[str, Any]) -> bool:
+    """ALTER TABLE ... DROP COLUMN (among its subcommands)."""
+    body = tree.get("AlterTableStmt")
+    return isinstance(body, dict) and any((c.get("AlterTableCmd") or {}).get("subtype") == "AT_DropColumn"
+                                          for c in body.get("cmds") or [])
+
+
+async def fit_inheritance_members_without_column(ddl: DdlRunner) -> None:
+    """After an ALTER TABLE ran on the catalog servers: members of an inheritance tree that
+    lost their distribution column (`ALTER TABLE parent DROP COLUMN k` drops it from the
+    children that do not define it themselves). Their datanode copies are plain tables,
+    where the column goes as in PostgreSQL, but the metadata kept naming it: every later
+    DROP ... CASCADE of any table failed (0A000, `ensure_distribution_columns_kept`,
+    alter_table.sql:1224 then inherit.sql and foreign_key.sql, h-inherit19), and rows were
+    routed by a column that no longer exists. A member gridpg placed itself without unique
+    keys becomes ROUNDROBIN (its rows may stay where they are; reads go to every node);
+    one the user distributed, or one with unique keys (which ROUNDROBIN cannot hold), is
+    refused (0A000), the statement rolled back."""
+    from gridpg.catalog import store
+    from gridpg.catalog.model import DistTable
+    from gridpg.commands import default_placement
+    from gridpg.commands.ddl import as_cluster_owner
+
+    lost = await lost_distribution_columns(ddl, members_only=True)
+    for table in lost:
+        relation = quote_qualified(table.schema, table.name)
+        placed = table.by_default or await _placed_by_ancestors(ddl, table)
+        if not placed or any(await default_placement.unique_keys(ddl, table.schema, table.name)):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f'cannot drop column "{table.column}" of {relation}, its distribution column',
+                          detail="It is a member of an inheritance tree"
+                          + ("" if placed else " distributed by that column by the user")
+                          + ("; its unique keys would not hold without it" if placed else "") + ".",
+                          hint="distribute the tree by another column first, or keep the column")
+        roundrobin = DistTable(table.schema, table.name, "roundrobin", None, None, None, None, table.groups,
+                               by_default=True)
+        for node in ddl.catalog_nodes():
+            await (await ddl.conn(node)).simple_query(
+                as_cluster_owner(store.sql_delete_dist_table(table.schema, table.name)))
+        await ddl._write_metadata(roundrobin)
+    if lost:
+        await ddl.runner.load_private_snapshot()
+
+
+async def _placed_by_ancestors(ddl: DdlRunner, table: DistTable) -> bool:
+    """Whether an inheritance ancestor of the table has the placement gridpg chose (a child
+    takes its parents' placement: then gridpg chose the child's too)."""
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    rows = await conn.query(
+        "WITH RECURSIVE up(oid, depth) AS (SELECT pg_catalog.to_regclass("
+        f"{quote_literal(quote_qualified(table.schema, table.name))})::pg_catalog.oid, 0 UNION "
+        "SELECT i.inhparent, u.depth + 1 FROM pg_catalog.pg_inherits i JOIN up u ON i.inhrelid = u.oid "
+        "WHERE u.depth < 100) SELECT DISTINCT n.nspname, c.relname FROM up JOIN pg_catalog.pg_class c "
+        "ON c.oid = up.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace")
+    for schema, name in rows:
+        found = ddl.snapshot.table(schema or "", name or "")
+        if found is not None and found.by_default:
+            return True
+    return False
+
+
+async def lost_distribution_columns(ddl: DdlRunner, members_only: bool = False) -> list[DistTable]:
+    """HASH and MODULO tables on the catalog server without their distribution column
+    (`members_only`: those in an inheritance tree), in name order."""
     tables = [t for t in ddl.snapshot.tables if t.method in ("hash", "modulo") and t.column]
     if not tables:
         return []
@@ -46,57 +124,13 @@ async def missing_distribution_columns(ddl: DdlRunner) -> list[tuple[str, str, s
     # with "permission denied for schema")
     rows = ", ".join(f"({quote_literal(t.schema)}, {quote_literal(t.name)}, {quote_literal(t.column or '')})"
                      for t in tables)
+    member = (" AND EXISTS (SELECT FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid "
+              "WHERE (i.inhrelid = c.oid OR i.inhparent = c.oid) AND NOT k.relispartition)") if members_only else ""
     conn = await ddl.conn(ddl.coord.catalog_node)
     lost = await conn.query(
-        "SELECT v.s, v.t, v.col FROM (VALUES " + rows + ") v(s, t, col) "
+        "SELECT v.s, v.t FROM (VALUES " + rows + ") v(s, t, col) "
         "JOIN pg_catalog.pg_namespace n ON n.nspname = v.s JOIN pg_catalog.pg_class c "
         "ON c.relnamespace = n.oid AND c.relname = v.t WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a "
-        "WHERE a.attrelid = c.oid AND a.attname = v.col AND NOT a.attisdropped) ORDER BY 1, 2")
-    return [(row[0] or "", row[1] or "", row[2] or "") for row in lost]
-
-
-async def ensure_distribution_columns_kept(ddl: DdlRunner, missing_before: list[tuple[str, str, str]]) -> None:
-    """Raise 0A000 when a HASH or MODULO table still on the catalog server lost its
-    distribution column (run after the statement ran there). A table that had no such
-    column before the statement (`missing_before`: its metadata out of step with its
-    definition already) is not this statement's doing, and stops no DROP."""
-    before = set(missing_before)
-    lost = [found for found in await missing_distribution_columns(ddl) if found not in before]
-    if not lost:
-        return
-    relation, column = quote_qualified(lost[0][0], lost[0][1]), lost[0][2]
-    raise PgError(
-        FEATURE_NOT_SUPPORTED,
-        f'this DROP ... CASCADE would drop column "{column}" of table {relation}, its distribution column',
-        hint=f"drop the column first (ALTER TABLE {relation} DROP COLUMN {quote_ident(column)}) or distribute the "
-             "table by another column (alter_distributed_table), then drop again")
-
-
-def drops_columns(kind: str, tree: dict[str, Any]) -> bool:
-    """ALTER TABLE ... DROP COLUMN (among other subcommands or not)."""
-    body = tree.get(kind)
-    return kind == "AlterTableStmt" and isinstance(body, dict) and any(
-        isinstance(c, dict) and (c.get("AlterTableCmd") or {}).get("subtype") == "AT_DropColumn"
-        for c in body.get("cmds") or [])
-
-
-async def spread_tables_that_lost_their_column(ddl: DdlRunner, missing_before: list[tuple[str, str, str]]) -> None:
-    """After an ALTER TABLE ... DROP COLUMN ran on the catalog servers and the datanodes:
-    each HASH or MODULO table it left without its distribution column (an inheritance
-    parent's column, dropped with it from the children that inherited it; the datanodes
-    run it on plain tables, whose placement CHECK went with the column) becomes a
-    ROUNDROBIN table, its rows where they are. Its metadata named the column still: every
-    later DROP ... CASCADE in the database was refused for it (alter_table.sql:1184)."""
-    from gridpg.catalog import store
-    from gridpg.commands.ddl import as_cluster_owner
-
-    before = set(missing_before)
-    lost = [found for found in await missing_distribution_columns(ddl) if found not in before]
-    if not lost:
-        return
-    sql = as_cluster_owner("\n".join(store.sql_spread_round_robin(schema, name) for schema, name, _ in lost))
-    for node in ddl.catalog_nodes():
-        await (await ddl.conn(node)).simple_query(sql)
-    for _schema, name, column in lost:
-        ddl.dispatcher.session.say(f'table "{name}" is now distributed by roundrobin: its distribution column '
-                                   f'"{column}" was dropped')
+        "WHERE a.attrelid = c.oid AND a.attname = v.col AND NOT a.attisdropped)" + member + " ORDER BY 1, 2")
+    by_key = {t.key: t for t in tables}
+    return [by_key[(r[0] or "", r[1] or "")] for r in lost]

@@ -19,7 +19,14 @@ from pglast import ast, enums
 from pglast.stream import RawStream
 
 from gridpg.catalog import store
-from gridpg.catalog.model import CatalogSnapshot, Colocation, DistTable, Shard, place_shards, shard_table_name
+from gridpg.catalog.model import (
+    CatalogSnapshot,
+    Colocation,
+    DistTable,
+    Shard,
+    place_shards,
+    shard_table_name,
+)
 from gridpg.commands import (
     cascades,
     code_truncate,
@@ -120,8 +127,7 @@ class DdlRunner:
             await policies.ensure_reads_whole_tables(self.dispatcher, request.sql)
         tag = ""
         cascading = cascades.is_cascading_drop(kind, parse_tree(request.sql))
-        drops_columns = cascades.drops_columns(kind, parse_tree(request.sql))
-        missing_before = await cascades.missing_distribution_columns(self) if cascading or drops_columns else []
+        missing_before = await cascades.lost_distribution_columns(self) if cascading else []
         skipped = await code_truncate.skipped_catalog(self, request.sql) if kind == "TruncateStmt" else None
         for node in self.catalog_nodes():
             if node == skipped:  # server-side code's TRUNCATE: its catalog server is running the code
@@ -135,6 +141,8 @@ class DdlRunner:
                 self._relay_notices(conn)
         if kind in ("CreateForeignTableStmt", "AlterTableStmt"):
             await partitions.ensure_no_foreign_members(self, parse_tree(request.sql))
+        if kind == "RenameStmt":
+            await self._follow_renamed_distribution_column(parse_tree(request.sql))
         if cascading:
             await cascades.ensure_distribution_columns_kept(self, missing_before)
         if kind in ("DropStmt", "DropOwnedStmt") and self.snapshot.matviews:
@@ -142,6 +150,8 @@ class DdlRunner:
         if kind in ("AlterTableStmt", "IndexStmt") and await self._fit_default_placement(request.sql):
             groups = []  # rebuilt from the catalog's definition, which has the change
         elif kind == "AlterTableStmt":
+            if cascades.drops_columns(parse_tree(request.sql)):
+                await cascades.fit_inheritance_members_without_column(self)
             await self._check_added_foreign_keys(request.sql)
             await self._ensure_replicas_filled_alike(request.sql)
         if kind in ("AlterTableStmt", "IndexStmt") and groups:
@@ -172,8 +182,6 @@ class DdlRunner:
 
             self.dispatcher.session.send(codec.build_command_complete(tag))
             return
-        if drops_columns and groups:
-            await cascades.spread_tables_that_lost_their_column(self, missing_before)
         if kind == "AlterTableStmt" and groups:  # added columns filled from a sequence: the cluster's values
             await sequence_fill.fill_added_columns(self, request.sql, groups)
         if after:
@@ -344,6 +352,35 @@ class DdlRunner:
             sql = as_cluster_owner(store.sql_forget_dropped_tables())
             for node in self.catalog_nodes():
                 await (await self.conn(node)).simple_query(sql)
+
+    async def _follow_renamed_distribution_column(self, tree: dict[str, Any]) -> None:
+        """`ALTER TABLE t RENAME COLUMN k TO k2` of the distribution column (PostgreSQL
+        renames it in t's inheritance children and partitions too): the metadata of each
+        such table names the new column. It kept the old name: an INSERT was routed by a
+        column the table no longer has (23514 on the datanode), the next DROP ... CASCADE of
+        any table failed (0A000), and a child column renamed to the old name afterwards
+        (alter_table.sql:1197) would have been taken for the distribution column."""
+        body = tree.get("RenameStmt")
+        if not isinstance(body, dict) or body.get("renameType") != "OBJECT_COLUMN" \
+                or not isinstance(body.get("relation"), dict):
+            return
+        old, new, relation = body.get("subname"), body.get("newname"), body["relation"]
+        own = await self.conn(self.coord.catalog_node)
+        qualified = quote_literal(quote_qualified(relation.get("schemaname"), relation["relname"]))
+        rows = await own.query(
+            f"WITH RECURSIVE tree(oid, depth) AS (SELECT pg_catalog.to_regclass({qualified})::pg_catalog.oid, 0 "
+            "UNION SELECT i.inhrelid, t.depth + 1 FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.oid "
+            "WHERE t.depth < 100) SELECT DISTINCT n.nspname, c.relname FROM tree JOIN pg_catalog.pg_class c "
+            "ON c.oid = tree.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace")
+        renamed = [t for s, n in rows if (t := self.snapshot.table(s or "", n or "")) is not None and t.column == old]
+        if not renamed or not new:
+            return
+        sql = as_cluster_owner("\n".join(
+            f"UPDATE gridpg.dist_table SET dist_column = {quote_literal(new)} WHERE schema_name = "
+            f"{quote_literal(t.schema)} AND table_name = {quote_literal(t.name)};" for t in renamed))
+        for node in self.catalog_nodes():
+            await (await self.conn(node)).simple_query(sql)
+        await self.runner.load_private_snapshot()
 
     async def _fit_default_placement(self, sql: str) -> bool:
         """A key the statement added that a default-distributed table cannot hold makes it
@@ -548,6 +585,8 @@ class DdlRunner:
         schema, name, columns, keys, fk_parents = await self._inspect(own, relation)
         parents = await partitions.parents_of(own, schema, name)
         if parents:
+            if spec is None:
+                await partitions.align_parents(self, schema, name, parents)
             table = partitions.inherited_table(self.snapshot, schema, name, parents, spec)
         else:
             table = self._decide(schema, name, columns, keys, fk_parents, spec, shard_count, colocate_with)

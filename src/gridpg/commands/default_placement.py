@@ -80,6 +80,8 @@ async def fit_new_table(ddl: DdlRunner, table: DistTable, fks: list[ForeignKey])
     distributed parent its keys need replicated is converted. Returns the table's
     placement (the caller still checks every key and refuses what remains)."""
     needs_replication = any(fk[1:3] == table.key and not foreign_key_holds(ddl.snapshot, table, fk) for fk in fks)
+    if table.by_default and table.method in ("hash", "modulo") and not needs_replication:
+        needs_replication = await actions_write_distribution_column(ddl, table)
     if table.by_default and table.method != "replication" and needs_replication:
         table = replicated(table)
     await replicate_parents(ddl, table, fks, set())
@@ -140,7 +142,8 @@ async def fit_altered_table(ddl: DdlRunner, schema: str, name: str) -> bool:
     if table.by_default and table.method != "replication":
         keys = await unique_keys(ddl, schema, name)
         self_fk = [fk for fk in fks if fk[1:3] == table.key]
-        if not keys_hold(table, keys) or any(not foreign_key_holds(ddl.snapshot, table, fk) for fk in self_fk):
+        if not keys_hold(table, keys) or any(not foreign_key_holds(ddl.snapshot, table, fk) for fk in self_fk) \
+                or await actions_write_distribution_column(ddl, table):
             await make_replicated(ddl, table, set())
             return True
     await replicate_parents(ddl, table, fks, set())
@@ -176,6 +179,28 @@ async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str,
         f'table "{table.name}" is now replicated to every datanode: a unique key or foreign key '
         "it was given cannot hold under its default distribution (use DISTRIBUTE BY, or "
         "create_distributed_table with a column every key includes, to spread its rows)")
+
+
+async def actions_write_distribution_column(ddl: DdlRunner, table: DistTable) -> bool:
+    """Whether a foreign key of the table has an action that writes its referencing
+    columns (ON UPDATE CASCADE, ON UPDATE / ON DELETE SET NULL or SET DEFAULT) and they
+    hold the table's distribution column. PostgreSQL's action updates the referencing row
+    where it is, on its datanode, where its new value belongs to another node's shard: it
+    failed with 23514 ("no partition of relation ... found for row", foreign_key.sql:170,
+    1755, 2216), and the referenced table's key could not be updated either (its rows would
+    move, refused with 0A000). A HASH or MODULO table gridpg placed itself becomes a
+    REPLICATION table instead (then so do its parents, `replicate_parents`): the action
+    runs on every node, and the referenced key is updated in place."""
+    if table.method not in ("hash", "modulo") or table.column is None:
+        return False
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    rows = await conn.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_attribute a "
+        "ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) "
+        f"WHERE c.conrelid = {_regclass(*table.key)} AND c.contype = 'f' AND c.conparentid = 0 "
+        f"AND a.attname = {quote_literal(table.column)} "
+        "AND (c.confupdtype IN ('c', 'n', 'd') OR c.confdeltype IN ('n', 'd')))")
+    return bool(rows) and rows[0][0] == "t"
 
 
 async def unique_keys(ddl: DdlRunner, schema: str, name: str) -> list[list[str] | None]:

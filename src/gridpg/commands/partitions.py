@@ -85,6 +85,70 @@ def inherited_table(snapshot: CatalogSnapshot, schema: str, name: str, parents: 
                      first.colocation_id, first.shard_count, first.groups)
 
 
+async def align_parents(ddl: DdlRunner, schema: str, name: str, parents: list[Parent]) -> None:
+    """Parents of a new inheritance child that are not distributed alike, where gridpg chose
+    their distribution (no DISTRIBUTE BY, no create_distributed_table) and they belong to
+    no other inheritance tree, are made alike before the child takes their distribution
+    (PostgreSQL takes `INHERITS (p1, p2)` of any tables; the child must be placed as each
+    parent is, or a read of that parent on its nodes would miss the child's rows): all
+    distributed like the first parent whose distribution column each of them has (same
+    type), else all REPLICATION. Rows move in the statement's transaction. Parents the user
+    distributed are left as they are (then `inherited_table` refuses, 0A000)."""
+    from gridpg.commands.default_placement import replicated
+
+    snapshot = ddl.snapshot
+    tables = [snapshot.table(p.schema, p.name) for p in parents]
+    if len(parents) < 2 or any(p.is_partition for p in parents):
+        return
+    known = [t for t in tables if t is not None]
+    if len(known) < len(tables) or all(same_distribution(known[0], t) for t in known[1:]):
+        return
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    child = quote_literal(quote_qualified(schema, name))
+    movable = {t.key: t.by_default and await _standalone(conn, t, child) for t in known}
+    targets = [*known, replicated(known[0])]
+    for target in targets:
+        unlike = [t for t in known if not same_distribution(target, t)]
+        if not all(movable[t.key] for t in unlike):
+            continue
+        if target.column is not None and not all([
+                await _has_column(conn, t, target.column, target.column_type or "") for t in unlike]):
+            continue
+        for table in unlike:
+            await _redistribute_like(ddl, quote_qualified(table.schema, table.name), target)
+        await ddl.runner.load_private_snapshot()
+        return
+
+
+async def _may_follow(conn: BackendConnection, table: DistTable, parent: DistTable) -> bool:
+    """Whether `table` may be distributed like its new parent by gridpg: gridpg chose its
+    placement, it is in no inheritance tree yet, and it has the parent's distribution
+    column (INHERIT checks the type; ATTACH moves rows alike)."""
+    return table.by_default and await _standalone(conn, table, None) and (
+        parent.column is None or await _has_column(conn, table, parent.column, parent.column_type or ""))
+
+
+async def _standalone(conn: BackendConnection, table: DistTable, child: str | None) -> bool:
+    """Whether `table` has no inheritance parent and no child (but `child`, a quoted
+    literal naming the new one)."""
+    other = f"AND i.inhrelid <> pg_catalog.to_regclass({child})" if child else ""
+    rows = await conn.query(
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = t.oid OR (i.inhparent = t.oid "
+        f"{other})) FROM (SELECT pg_catalog.to_regclass("
+        f"{quote_literal(quote_qualified(table.schema, table.name))})::pg_catalog.oid AS oid) t")
+    return bool(rows) and rows[0][0] == "t"
+
+
+async def _has_column(conn: BackendConnection, table: DistTable, column: str, type_name: str) -> bool:
+    rows = await conn.query(
+        "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
+        f"pg_catalog.to_regclass({quote_literal(quote_qualified(table.schema, table.name))}) "
+        f"AND a.attname = {quote_literal(column)} AND NOT a.attisdropped")
+    from gridpg.planner.hashing import canonical_type_name
+
+    return bool(rows) and canonical_type_name(rows[0][0] or "") == canonical_type_name(type_name)
+
+
 def same_distribution(a: DistTable, b: DistTable) -> bool:
     """Whether rows of `a` and `b` with equal keys always live on the same group."""
     if a.method != b.method or a.column != b.column or set(a.groups) != set(b.groups):
@@ -167,7 +231,7 @@ BEGIN
       WHERE w.ev_class <> dep.oid AND dep.depth < 100)
   SELECT pg_catalog.array_agg(oid ORDER BY depth, oid) INTO view_oids
     FROM (SELECT oid, max(depth) AS depth FROM dep GROUP BY oid) v;
-  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE confrelid = t AND conrelid <> t)
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE confrelid = t AND conrelid <> t AND conparentid = 0)
      OR EXISTS (SELECT 1 FROM pg_catalog.unnest(view_oids) v(oid) JOIN pg_catalog.pg_class c ON c.oid = v.oid
                 WHERE c.relkind <> 'v'
                    OR EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.rulename <> '_RETURN')
@@ -358,6 +422,15 @@ async def prepare_inherit(ddl: DdlRunner, tree: dict[str, Any]) -> None:
         tables = [snapshot.table(*child[:2]), snapshot.table(*parent[:2])]
         if tables[0] is None or tables[1] is None:
             return
+        if not same_distribution(tables[0], tables[1]) and await _may_follow(conn, tables[0], tables[1]):
+            # gridpg chose the child's placement: it takes its new parent's (rows move), as
+            # a table attached as a partition does
+            await _redistribute_like(ddl, quote_qualified(*child[:2]), tables[1])
+            await ddl.runner.load_private_snapshot()
+            snapshot = ddl.snapshot
+            tables = [snapshot.table(*child[:2]), snapshot.table(*parent[:2])]
+            if tables[0] is None or tables[1] is None:
+                return
         if not same_distribution(tables[0], tables[1]):
             raise PgError(FEATURE_NOT_SUPPORTED, f'cannot make "{child[1]}" inherit from "{parent[1]}": they are '
                           f"not distributed alike ({_describe(tables[0])}, {_describe(tables[1])})",

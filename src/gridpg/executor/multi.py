@@ -944,7 +944,13 @@ async def _ensure_one_match_per_row(dispatcher: Dispatcher, request: ExecRequest
 
 async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:
     """UPDATE of the distribution column: DELETE ... RETURNING on the nodes, UPDATE in a
-    catalog temp table (so SET and RETURNING keep PostgreSQL's semantics), re-insert routed."""
+    catalog temp table (so SET and RETURNING keep PostgreSQL's semantics), re-insert routed.
+
+    A parent with inheritance children moves the rows of each member of its tree (each
+    table under `ONLY`, into a copy of its own): the copies inherit from one another as
+    the members do, so the one UPDATE of the parent's copy reaches the children's rows
+    with PostgreSQL's semantics (the parent's columns in RETURNING, one row count), and
+    each member's rows go back into that member."""
     txn = dispatcher.runner.txn
     table_ref = plan.gather[0]
     snapshot = dispatcher.runner.snapshot()
@@ -953,23 +959,103 @@ async def move_rows(dispatcher: Dispatcher, request: ExecRequest, plan: Distribu
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     catalog = await txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     await _ensure_no_row_security(catalog, table.name, qualified)
-    await _ensure_no_inheritance_children(catalog, table.name, qualified)
-    await _ensure_no_referential_actions(catalog, table.name, qualified)
-    _check_identity_set(request.sql, await dispatcher.coord.table_columns(dispatcher.runner, table))
-    generated = await _generated_columns(catalog, qualified)
-    # the copy: in a block an unlogged table, so that DDL in the block can still PREPARE
-    create, temp = await scratch_table(dispatcher, table_ref.temp)
-    # generated columns computed again by the UPDATE in the copy (its RETURNING shows
-    # them), and by the datanodes when the rows go back
-    await catalog.simple_query(f"{create} (LIKE {qualified} INCLUDING DEFAULTS"
-                               f"{' INCLUDING GENERATED' if generated else ''})")
+    tree = await _inheritance_tree(catalog, qualified)
+    if len(tree) > 1 and not _updates_descendants(request.sql):
+        tree = tree[:1]
+    members = []
+    for index, (schema, name, parents) in enumerate(tree):
+        member = snapshot.table(schema, name) if index else table
+        if member is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{table.name}": its '
+                          f'inheritance child "{name}" is not a distributed table')
+        member_qualified = f"{quote_ident(schema)}.{quote_ident(name)}"
+        if index:
+            await _ensure_no_row_security(catalog, name, member_qualified)
+            await _ensure_no_child_triggers(catalog, table.name, name, member_qualified)
+        columns = await dispatcher.coord.table_columns(dispatcher.runner, member)
+        _check_identity_set(request.sql, columns)
+        suffix = f"_{index}" if index else ""
+        members.append(_MovedMember(member, member_qualified, f"{table_ref.temp}{suffix}", parents, columns,
+                                    await _generated_columns(catalog, member_qualified),
+                                    await _acting_keys(catalog, member_qualified)))
+    retarget = len(tree) > 1 or await _has_inheritance_children(catalog, qualified)
+    temps: list[str] = []
     try:
-        await _relax_unvalidated_not_nulls(catalog, qualified, temp)
-        held = await _move_through_copy(dispatcher, request, plan, catalog, table, qualified, temp, generated)
-    finally:  # a refused DELETE, a duplicate key: the copy must not outlive the statement on
-        await _drop_temp(catalog, [temp])  # a catalog connection the pool gives another session
+        for member in members:
+            # the copy: in a block an unlogged table, so that DDL in the block can still PREPARE;
+            # generated columns computed again by the UPDATE in the copy (its RETURNING shows
+            # them), and by the datanodes when the rows go back
+            create, temp = await scratch_table(dispatcher, member.temp)
+            await catalog.simple_query(f"{create} (LIKE {member.qualified} INCLUDING DEFAULTS"
+                                       f"{' INCLUDING GENERATED' if member.generated else ''})")
+            temps.append(temp)
+            await _relax_unvalidated_not_nulls(catalog, member.qualified, temp)
+            for parent in member.parents:
+                await catalog.simple_query(f"ALTER TABLE {temp} INHERIT {temps[parent]}")
+        held = await _move_through_copy(dispatcher, request, plan, catalog, members, temps, retarget)
+    finally:  # a refused DELETE, a duplicate key: the copies must not outlive the statement on
+        await _drop_temp(catalog, temps[::-1])  # a catalog connection the pool gives another session
     for raw in held:
         dispatcher.session.send(raw)
+
+
+@dataclasses.dataclass(frozen=True)
+class _MovedMember:
+    """A table whose rows an UPDATE of the distribution column moves, and its copy."""
+
+    table: Any
+    qualified: str
+    temp: str  # the copy's scratch name
+    parents: tuple[int, ...]  # its parents' places among the members (the copies inherit alike)
+    columns: list[Any]
+    generated: set[str]
+    acting_keys: list[_ActingKey]  # foreign keys referencing it with actions
+
+
+async def _inheritance_tree(catalog: BackendConnection, qualified: str) -> list[tuple[str, str, tuple[int, ...]]]:
+    """The table and its inheritance descendants (not partitions: PostgreSQL routes rows
+    into those), parents before children: (schema, name, places of its parents in the list)."""
+    rows = await catalog.query(
+        "WITH RECURSIVE tree(relid, depth) AS (SELECT pg_catalog.to_regclass(" + quote_literal(qualified) + ")"
+        "::pg_catalog.oid, 0 UNION ALL SELECT i.inhrelid, t.depth + 1 FROM pg_catalog.pg_inherits i "
+        "JOIN tree t ON i.inhparent = t.relid JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid "
+        "WHERE NOT k.relispartition AND t.depth < 100) "
+        "SELECT t.relid, n.nspname, c.relname, pg_catalog.array_to_string(ARRAY(SELECT i.inhparent "
+        "FROM pg_catalog.pg_inherits i WHERE i.inhrelid = t.relid AND i.inhparent IN (SELECT relid FROM tree) "
+        "ORDER BY i.inhseqno), ',') FROM (SELECT relid, pg_catalog.max(depth) AS depth FROM tree GROUP BY relid) t "
+        "JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "ORDER BY t.depth, t.relid")
+    # ordered by the longest path from the table: every parent comes before its children
+    order = [r[0] for r in rows]
+    return [(r[1] or "", r[2] or "", tuple(order.index(p) for p in (r[3] or "").split(",") if p)) for r in rows]
+
+
+async def _ensure_no_child_triggers(catalog: BackendConnection, name: str, child: str, qualified: str) -> None:
+    """An inheritance child's rows move as DELETE and INSERT on the datanodes, where its
+    own triggers would fire for them (PostgreSQL's UPDATE through the parent fires the
+    child's UPDATE row triggers, and no statement trigger of the child): refused."""
+    rows = await catalog.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass("
+        f"{quote_literal(qualified)}) AND NOT tgisinternal)")
+    if rows and rows[0][0] == "t":
+        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": its inheritance '
+                      f'child "{child}" has triggers, and its rows move between datanodes as DELETE and INSERT',
+                      hint="update the distribution column of the child's rows in a statement of its own")
+
+
+def _updates_descendants(sql: str) -> bool:
+    """The UPDATE names its table without ONLY."""
+    from gridpg.sql import parse as sqlparse
+
+    relation = sqlparse.parse_tree(sql).get("UpdateStmt", {}).get("relation", {})
+    return bool(relation.get("inh", False))
+
+
+async def _has_inheritance_children(catalog: BackendConnection, qualified: str) -> bool:
+    rows = await catalog.query(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(qualified)}) AND NOT c.relispartition)")
+    return bool(rows and rows[0][0] == "t")
 
 
 async def _relax_unvalidated_not_nulls(catalog: BackendConnection, qualified: str, scratch: str) -> None:
@@ -986,34 +1072,43 @@ async def _relax_unvalidated_not_nulls(catalog: BackendConnection, qualified: st
 
 
 async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan,
-                             catalog: BackendConnection, table: Any, qualified: str, temp: str,
-                             generated: set[str]) -> list[bytes]:
-    """`move_rows` once its copy `temp` exists: the moved rows deleted into it, updated
-    there, copied back routed; the UPDATE's answer, held until they are back."""
-    from gridpg.executor.dml import CopyRouter, _copy_routed
+                             catalog: BackendConnection, members: list[_MovedMember], temps: list[str],
+                             retarget: bool) -> list[bytes]:
+    """`move_rows` once the copies exist: each member's moved rows deleted into its copy
+    (`retarget`: the nodes' DELETE names the member under ONLY), the first copy updated
+    (its inheritance reaching the others), each copy's rows copied back routed into its
+    member; the UPDATE's answer, held until they are back."""
+    from gridpg.sql.retarget import retarget_delete
 
     txn = dispatcher.runner.txn
     table_ref = plan.gather[0]
-    columns = [c for c in await dispatcher.coord.table_columns(dispatcher.runner, table) if c.name not in generated]
-    names = [c.name for c in columns]
     async with dispatcher.runner.statement_transaction():
         for f in plan.fragments:
             await txn.connection(f.group, wants_block=True)
             txn.mark_written(f.group)
-        sources = [(f.group, await inline_params(dispatcher, request, f.sql)) for f in plan.fragments]
-        if generated:
-            await _copy_without_generated(dispatcher, sources, catalog, table_ref.temp, temp, qualified, names)
-        else:
-            await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
+        for member, temp in zip(members, temps, strict=True):
+            names = [c.name for c in member.columns if c.name not in member.generated]
+            sources = []
+            for f in plan.fragments:
+                delete = await inline_params(dispatcher, request, f.sql)
+                if retarget:
+                    delete = retarget_delete(delete, member.table.schema, member.table.name)
+                sources.append((f.group, delete))
+            await _ensure_moved_rows_unreferenced(dispatcher, member.table.name, member.acting_keys, sources)
+            if member.generated:
+                await _copy_without_generated(dispatcher, sources, catalog, member.temp, temp, member.qualified,
+                                              names)
+            else:
+                await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
         final_sql = plan.final_sql or ""
         written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
         assert final_sql.startswith(written), final_sql
-        final = await inline_params(dispatcher, request, f"UPDATE {temp} {final_sql[len(written):]}")
+        final = await inline_params(dispatcher, request, f"UPDATE {temps[0]} {final_sql[len(written):]}")
         # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
         # the rows are back in the table: a re-insert that fails (a duplicate key) must
         # not leave the client a success before the error.
         joined = _joins_a_from(final)
-        copied = int((await catalog.query(f"SELECT pg_catalog.count(*) FROM {temp}"))[0][0]) if joined else 0
+        copied = int((await catalog.query(f"SELECT pg_catalog.count(*) FROM {temps[0]}"))[0][0]) if joined else 0
         session = dispatcher.session
         send = session.send
         held: list[bytes] = []
@@ -1024,17 +1119,27 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
             session.send = send
         if joined:
             _ensure_every_row_joined_again(held, copied)
-        listed = ", ".join(quote_ident(n) for n in names)
-        chunks = await catalog.copy_out_canonical(f"COPY {temp} ({listed}) TO STDOUT")
-        copy_sql = f"COPY {qualified} ({', '.join(quote_ident(n) for n in names)}) FROM STDIN"
-        router = CopyRouter(dispatcher, table, names, "text", "\t", columns)
-
-        async def source():  # type: ignore[no-untyped-def]
-            for chunk in chunks:
-                yield chunk
-
-        await _copy_routed(dispatcher, table, copy_sql, router, source(), commit=False)
+        for member, temp in zip(members, temps, strict=True):
+            await _copy_back(dispatcher, catalog, member, temp)
     return held
+
+
+async def _copy_back(dispatcher: Dispatcher, catalog: BackendConnection, member: _MovedMember, temp: str) -> None:
+    """A copy's rows (this table's only: COPY TO reads no children) routed into its member."""
+    from gridpg.executor.dml import CopyRouter, _copy_routed
+
+    columns = [c for c in member.columns if c.name not in member.generated]
+    names = [c.name for c in columns]
+    listed = ", ".join(quote_ident(n) for n in names)
+    chunks = await catalog.copy_out_canonical(f"COPY {temp} ({listed}) TO STDOUT")
+    copy_sql = f"COPY {member.qualified} ({listed}) FROM STDIN"
+    router = CopyRouter(dispatcher, member.table, names, "text", "\t", columns)
+
+    async def source():  # type: ignore[no-untyped-def]
+        for chunk in chunks:
+            yield chunk
+
+    await _copy_routed(dispatcher, member.table, copy_sql, router, source(), commit=False)
 
 
 def _joins_a_from(final_sql: str) -> bool:
@@ -1119,35 +1224,67 @@ async def _ensure_no_row_security(catalog: BackendConnection, name: str, qualifi
                       "SECURITY) or a role that bypasses row security, or leave it unchanged.")
 
 
-async def _ensure_no_inheritance_children(catalog: BackendConnection, name: str, qualified: str) -> None:
-    """Rows deleted through an inheritance parent would be re-inserted into the parent
-    itself, leaving their child table: refused (partitions are fine: PostgreSQL routes)."""
+@dataclasses.dataclass(frozen=True)
+class _ActingKey:
+    """A foreign key referencing a table whose rows move, with an ON DELETE or ON UPDATE
+    action (CASCADE, SET NULL, SET DEFAULT)."""
+
+    name: str
+    referencing: str  # the referencing table as regclass text (for the message)
+    qualified: str  # the referencing table, quoted
+    columns: tuple[tuple[str, str], ...]  # (referencing column, referenced column)
+
+
+async def _acting_keys(catalog: BackendConnection, qualified: str) -> list[_ActingKey]:
     rows = await catalog.query(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
-        f"WHERE i.inhparent = pg_catalog.to_regclass({quote_literal(qualified)}) AND NOT c.relispartition)")
-    if rows and rows[0][0] == "t":
-        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": it has '
-                      "inheritance children, and moved rows would leave their child table",
-                      hint="update each child table (and the parent with ONLY) separately")
+        "SELECT c.conname, c.conrelid::pg_catalog.regclass::text, pg_catalog.format('%I.%I', n.nspname, r.relname), "
+        "pg_catalog.array_to_string(ARRAY(SELECT pg_catalog.quote_ident(a.attname) || ' ' || "
+        "pg_catalog.quote_ident(f.attname) FROM pg_catalog.generate_subscripts(c.conkey, 1) k "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[k] "
+        "JOIN pg_catalog.pg_attribute f ON f.attrelid = c.confrelid AND f.attnum = c.confkey[k] ORDER BY k), ',') "
+        "FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class r ON r.oid = c.conrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
+        f"WHERE c.contype = 'f' AND c.conparentid = 0 AND c.confrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
+        "AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd')) "
+        "ORDER BY c.conrelid::pg_catalog.regclass::text, c.conname")
+    return [_ActingKey(r[0] or "", r[1] or "", r[2] or "",
+                       tuple(tuple(pair.split(" ", 1)) for pair in (r[3] or "").split(",") if pair))  # type: ignore[misc]
+            for r in rows]
 
 
-async def _ensure_no_referential_actions(catalog: BackendConnection, name: str, qualified: str) -> None:
+async def _ensure_moved_rows_unreferenced(dispatcher: Dispatcher, name: str, keys: list[_ActingKey],
+                                          sources: list[tuple[str, str]]) -> None:
     """Rows move as DELETE and INSERT: a foreign key referencing the table whose ON DELETE
     action is CASCADE / SET NULL / SET DEFAULT would delete or clear the referencing rows
     (PostgreSQL's UPDATE runs the ON UPDATE action, or fails), and an ON UPDATE action
-    cannot be run on rows that move: both refused. NO ACTION and RESTRICT keys fail the
-    DELETE when rows reference the moved ones, as PostgreSQL's UPDATE does (23503)."""
-    rows = await catalog.query(
-        "SELECT c.conname, c.conrelid::pg_catalog.regclass::text FROM pg_catalog.pg_constraint c "
-        f"WHERE c.contype = 'f' AND c.confrelid = pg_catalog.to_regclass({quote_literal(qualified)}) "
-        "AND (c.confdeltype IN ('c', 'n', 'd') OR c.confupdtype IN ('c', 'n', 'd')) "
-        "ORDER BY c.conrelid::pg_catalog.regclass::text, c.conname LIMIT 1")
-    if rows:
-        constraint, referencing = rows[0]
-        raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": foreign key '
-                      f'"{constraint}" of {referencing} references it with a referential action, and rows that '
-                      "move between datanodes are deleted and inserted again",
-                      hint="update the referencing rows and the referenced ones in separate statements")
+    cannot be run on rows that move: refused when a row about to move is referenced by
+    such a key. Rows nothing references move as in PostgreSQL (neither action has anything
+    to do; foreign_key.sql refused `UPDATE pktable SET ptest1 = 1 WHERE ptest2 = 3` of rows
+    no row referenced). The rows are locked first (FOR UPDATE, as the DELETE would), so no
+    referencing row can come between the check and the move. A key that holds under the
+    table's distribution has its referencing rows on the referenced row's datanode, so each
+    node checks its own. NO ACTION and RESTRICT keys fail the DELETE when rows reference
+    the moved ones, as PostgreSQL's UPDATE does (23503)."""
+    from gridpg.sql.retarget import referenced_rows_check
+
+    if not keys:
+        return
+    txn = dispatcher.runner.txn
+    for group, delete in sources:
+        conditions = []
+        for key in keys:
+            alias_cols = " AND ".join(f"gp_referencing.{mine} = {{alias}}.{theirs}" for mine, theirs in key.columns)
+            conditions.append((key, f"EXISTS (SELECT FROM {key.qualified} gp_referencing WHERE {alias_cols})"))
+        check = referenced_rows_check(delete, [c for _, c in conditions])
+        conn = await txn.connection(group, wants_block=True)
+        rows = await conn.query(check)
+        hit = next((key for (key, _), flag in zip(conditions, (rows[0] if rows else ()), strict=False)
+                    if flag == "t"), None)
+        if hit is not None:
+            raise PgError(FEATURE_NOT_SUPPORTED, f'cannot update the distribution column of "{name}": foreign key '
+                          f'"{hit.name}" of {hit.referencing} references rows it moves with a referential action, '
+                          "and rows that move between datanodes are deleted and inserted again",
+                          hint="update the referencing rows and the referenced ones in separate statements")
 
 
 # -- coordinator finish ----------------------------------------------------------------
