@@ -620,6 +620,8 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
         return None
     key, definition = entry
     table, _ = _view_stack(definition, catalog)
+    if table is not None:
+        _ensure_no_table_rules(kind, ref.name, table, catalog)
     if kind == "MergeStmt" and table is not None:
         return key, table  # its source may read anything: staged (_merge_through_view)
     if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and table is not None \
@@ -635,6 +637,25 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
                   f'gridpg cannot {verb} through view "{ref.name}" over distributed tables',
                   hint="write the view's table directly (gridpg runs INSERT ... VALUES or SELECT, UPDATE "
                        "and DELETE of a view over one distributed table, without FROM/USING or subqueries)")
+
+
+def _ensure_no_table_rules(kind: str, view: str, table: DistTable, catalog: CatalogView) -> None:
+    """0A000 for a write through a view whose table has rules the coordinator applies (an
+    action that writes or notifies, planner/rules.py) for the event: they are kept off the
+    datanodes, where PostgreSQL resolves the view, so the write would pass them by (a DELETE
+    under `ON DELETE DO INSTEAD UPDATE ... SET deleted = true` deleted the row). PostgreSQL
+    refuses MERGE into a table with any rule (0A000) itself."""
+    rules = catalog.rules.get(table.key)
+    if rules is None:
+        return
+    verb = kind.removesuffix("Stmt").upper()
+    events = ("insert", "update", "delete") if kind == "MergeStmt" else (verb.lower(),)
+    firing = [r.name for event in events for r in rules.firing(event)]
+    if firing:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'gridpg cannot {verb} through view "{view}": table {table.schema}.{table.name} '
+                      f"has rules the coordinator applies ({', '.join(sorted(firing))}), which a write "
+                      "through the view would pass by", hint="write the view's table directly")
 
 
 def _reads_tables_only(body: dict[str, Any], refs: list[analyze.RelRef], target: analyze.RelRef,
