@@ -68,3 +68,23 @@ MERGE INTO r19_mt USING (SELECT sid AS tid, delta FROM r19_ms) s ON tid = tid
 SELECT * FROM r19_mt ORDER BY tid;
 DROP VIEW r19_mv;
 DROP TABLE r19_mt, r19_ms;
+
+-- updatable_views.sql:1679, 1692: INSERT through a view whose WHERE reads other distributed
+-- tables in subqueries was refused (0A000); an INSERT evaluates no view condition without
+-- a CHECK OPTION (with one it stays refused: each node would read its own rows only)
+CREATE TABLE r19_tx1 (a integer);
+CREATE TABLE r19_tx2 (b integer);
+CREATE TABLE r19_tx3 (c integer);
+CREATE VIEW r19_vx1 AS SELECT a FROM r19_tx1 WHERE EXISTS (SELECT 1 FROM r19_tx2 JOIN r19_tx3 ON b = c);
+CREATE VIEW r19_vx2 AS SELECT a AS aa FROM r19_vx1;
+INSERT INTO r19_vx1 VALUES (1);
+INSERT INTO r19_vx1 VALUES (2) RETURNING *;
+INSERT INTO r19_vx1 SELECT 3;
+INSERT INTO r19_vx2 VALUES (4), (5);
+SELECT * FROM r19_tx1 ORDER BY a;
+SELECT * FROM r19_vx1;
+INSERT INTO r19_tx2 VALUES (1);
+INSERT INTO r19_tx3 VALUES (1);
+SELECT * FROM r19_vx2 ORDER BY aa;
+DROP VIEW r19_vx2, r19_vx1;
+DROP TABLE r19_tx1, r19_tx2, r19_tx3;
