@@ -71,3 +71,26 @@ def test_a_write_through_a_view_checks_the_triggers_of_its_table(gridpg_cluster:
         assert conn.execute("SELECT count(*) FROM r19_bt WHERE data = 'x'").fetchone() == (20,)
         conn.execute("INSERT INTO r19_bv VALUES (21, 'c')")
         assert conn.execute("DELETE FROM r19_bv WHERE id = 21 RETURNING d").fetchone() == ("C",)
+
+
+def test_an_instead_of_insert_trigger_still_carries_the_write(gridpg_cluster: Cluster, schema: str) -> None:
+    """The check of a view's table's triggers leaves alone a view whose own INSTEAD OF
+    trigger makes the write (triggers.sql:646): the trigger inserts into the table, whose
+    statement trigger the coordinator fires, once."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE r19_mtab (a int UNIQUE, b int)")
+        conn.execute("CREATE TABLE r19_mlog (n int)")
+        conn.execute("CREATE FUNCTION r19_mtab_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "INSERT INTO r19_mlog VALUES (1); RETURN NULL; END $$")
+        conn.execute("CREATE TRIGGER r19_mtab_log AFTER INSERT ON r19_mtab FOR EACH STATEMENT "
+                     "EXECUTE FUNCTION r19_mtab_log()")
+        conn.execute("CREATE VIEW r19_mview AS SELECT a, b FROM r19_mtab")
+        conn.execute("CREATE FUNCTION r19_mview_ins() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "INSERT INTO r19_mtab VALUES (NEW.a, NEW.b); RETURN NEW; END $$")
+        conn.execute("CREATE TRIGGER r19_mview_ins INSTEAD OF INSERT ON r19_mview FOR EACH ROW "
+                     "EXECUTE FUNCTION r19_mview_ins()")
+        conn.execute("INSERT INTO r19_mview VALUES (20, 30)")
+        assert conn.execute("INSERT INTO r19_mview VALUES (21, 31) RETURNING a, b").fetchall() == [(21, 31)]
+        assert conn.execute("SELECT * FROM r19_mtab ORDER BY a").fetchall() == [(20, 30), (21, 31)]
+        assert conn.execute("SELECT count(*) FROM r19_mlog").fetchone() == (2,)

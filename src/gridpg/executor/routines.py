@@ -462,10 +462,10 @@ def _may_write(lowered: str) -> bool:
 
 
 def _view_write_as_table_write(dispatcher: Dispatcher, sql: str, search_path: list[str]
-                               ) -> tuple[str, DistTable, str] | None:
-    """(view name, table, the statement writing the table instead, under the view's name
-    as its alias) for a write through an automatically updatable view over one distributed
-    table; else None (the planner reports what it refuses)."""
+                               ) -> tuple[tuple[str, str], DistTable, str] | None:
+    """((schema, view), table, the statement writing the table instead, under the view's
+    name as its alias) for a write through an automatically updatable view over one
+    distributed table; else None (the planner reports what it refuses)."""
     from pglast import ast
     from pglast.stream import RawStream
 
@@ -485,7 +485,7 @@ def _view_write_as_table_write(dispatcher: Dispatcher, sql: str, search_path: li
         stmt = sqlparse.parse_sql(sql)[0].stmt
     except PgError:
         return None
-    (_, view), table = found
+    view, table = found
     relation = stmt.relation
     alias = relation.alias or ast.Alias(aliasname=relation.relname)
     stmt.relation = ast.RangeVar(schemaname=table.schema, relname=table.name, inh=True,
@@ -960,9 +960,9 @@ class RoutineGuard:
         if not registry.on_write_at or not _may_write(sql.lower()):
             return
         written = _view_write_as_table_write(dispatcher, sql, search_path)
-        if written is None or written[1].key not in registry.on_write_at:
-            return
-        view, table, direct = written
+        if written is None or written[1].key not in registry.on_write_at or written[0] in registry.on_write_at:
+            return  # (a view's own INSTEAD OF triggers carry the write, or refuse it: multi._ensure_plain_view)
+        (_, view), table, direct = written
         verdict = await self.check(dispatcher, direct, search_path)
         if verdict is None or isinstance(verdict, NodeLocal):
             return
