@@ -2124,7 +2124,9 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
     # Create the table from the query's shape, then distribute and fill it: one transaction.
     async with dispatcher.runner.statement_transaction():
         count = await _create_and_fill(dispatcher, into, query_sql, with_data, spec)
-    dispatcher.session.send(codec.build_command_complete(f"SELECT {count}"))
+    # (PostgreSQL's tag of WITH NO DATA names the command: no rows were selected)
+    tag = f"SELECT {count}" if with_data else "CREATE TABLE AS"
+    dispatcher.session.send(codec.build_command_complete(tag))
     return True
 
 
@@ -2147,7 +2149,7 @@ async def _create_and_fill(dispatcher: Dispatcher, into: dict[str, Any], query_s
     from gridpg.sql.parse import parse_tree
 
     catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
-    columns = await _query_columns(catalog, query_sql, into)
+    columns = await _query_columns(catalog, query_sql, into, declared=True)
     from gridpg.commands.ddl import in_creation_schema
 
     rel = await in_creation_schema(catalog, into["rel"])
@@ -2319,9 +2321,10 @@ def _strip(sql: str) -> str:
 
 
 async def _query_columns(conn: BackendConnection, query_sql: str, into: dict[str, Any],
-                         param_oids: list[int] | None = None) -> list[tuple[str, str]]:
+                         param_oids: list[int] | None = None, declared: bool = False) -> list[tuple[str, str]]:
     """(name, type) of each output column of `query_sql` as `conn` describes it, with its
-    parameters of these types (0: inferred)."""
+    parameters of these types (0: inferred). `declared`: a column of a domain type keeps
+    the domain, as CREATE TABLE AS gives it (a RowDescription names its base type)."""
     conn.send(codec.build_parse("", query_sql, param_oids or ()) + codec.build_describe("S", "") + codec.SYNC)
     row_desc: list[codec.Column] = []
     error = None
@@ -2344,10 +2347,35 @@ async def _query_columns(conn: BackendConnection, query_sql: str, into: dict[str
         rows = await conn.query("SELECT pg_catalog.format_type(o::pg_catalog.oid, m) FROM "
                                 f"(VALUES {pairs}) AS v(o, m, i) ORDER BY i")
         types = [r[0] or "text" for r in rows]
+        if declared and not param_oids:
+            domains = await _domain_result_types(conn, query_sql)
+            types = [domains.get(i, t) for i, t in enumerate(types)]
     out = []
     for index, column in enumerate(row_desc):
         out.append((names[index] if index < len(names) else column.name, types[index]))
     return out
+
+
+_SHAPE_STATEMENT = "gridpg_result_shape"
+
+
+async def _domain_result_types(conn: BackendConnection, query_sql: str) -> dict[int, str]:
+    """The output columns of `query_sql` (one that Parse took) whose type is a domain, by
+    position: their declared types, from `pg_prepared_statements.result_types` (printtup
+    sends a domain's base type; CREATE TABLE AS / SELECT INTO give the column the domain,
+    whose constraints later writes must pass). Nothing for a query with parameters."""
+    if re.search(r"\$\d", query_sql):
+        return {}
+    await conn.query(f"PREPARE {_SHAPE_STATEMENT} AS {query_sql}")
+    try:
+        rows = await conn.query(
+            "SELECT u.i, pg_catalog.format_type(u.t, NULL) FROM pg_catalog.pg_prepared_statements p, "
+            "LATERAL pg_catalog.unnest(p.result_types) WITH ORDINALITY AS u(t, i) "
+            "JOIN pg_catalog.pg_type y ON y.oid = u.t "
+            f"WHERE p.name = {quote_literal(_SHAPE_STATEMENT)} AND y.typtype = 'd'")
+    finally:
+        await conn.query(f"DEALLOCATE {_SHAPE_STATEMENT}")
+    return {int(i) - 1: str(t) for i, t in rows if i is not None and t is not None}
 
 
 async def _resolved_name(conn: BackendConnection, qualified: str) -> tuple[str, str]:

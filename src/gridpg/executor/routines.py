@@ -457,6 +457,42 @@ def _inline_code_views(dispatcher: Dispatcher, registry: _Registry, sql: str,
     return out
 
 
+def _may_write(lowered: str) -> bool:
+    return any(word in lowered for word in ("insert", "update", "delete", "merge"))
+
+
+def _view_write_as_table_write(dispatcher: Dispatcher, sql: str, search_path: list[str]
+                               ) -> tuple[tuple[str, str], DistTable, str] | None:
+    """((schema, view), table, the statement writing the table instead, under the view's
+    name as its alias) for a write through an automatically updatable view over one
+    distributed table; else None (the planner reports what it refuses)."""
+    from pglast import ast
+    from pglast.stream import RawStream
+
+    from gridpg.executor.run import catalog_view
+    from gridpg.planner.context import SessionView
+    from gridpg.planner.core import write_through_view
+
+    try:
+        tree = sqlparse.parse_tree(sql)
+        kind = sqlparse.node_type(tree)
+        if kind not in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+            return None
+        found = write_through_view(tree, kind, analyze.relations(tree), catalog_view(dispatcher),
+                                   SessionView(tuple(search_path)))
+        if found is None:
+            return None
+        stmt = sqlparse.parse_sql(sql)[0].stmt
+    except PgError:
+        return None
+    view, table = found
+    relation = stmt.relation
+    alias = relation.alias or ast.Alias(aliasname=relation.relname)
+    stmt.relation = ast.RangeVar(schemaname=table.schema, relname=table.name, inh=True,
+                                 relpersistence="p", alias=alias)
+    return view, table, RawStream()(stmt)
+
+
 def _idle_functions(triggers: tuple[Any, ...], events: list[tuple[str, frozenset[str] | None]]) -> frozenset[int]:
     """The functions of a table's triggers none of which may fire for the statement's events
     (an AFTER INSERT trigger for a DELETE): a DELETE was refused for an INSERT trigger's
@@ -911,6 +947,7 @@ class RoutineGuard:
         snapshot = runner.snapshot()
         private = _sees_own_catalog(dispatcher)
         registry = await self._registry_for(dispatcher, snapshot, private)
+        await self._ensure_view_table_code_on_nodes(dispatcher, registry, sql, search_path)
         if not registry.mentions(sql.lower()):
             return None
         # (the caller's role: SECURITY DEFINER code of that owner runs as the caller)
@@ -948,6 +985,29 @@ class RoutineGuard:
                            f"({', '.join(sorted(views))}) and calls code that gridpg runs on another "
                            "server, where those views read empty; drop them or read their tables")
         return verdict
+
+    async def _ensure_view_table_code_on_nodes(self, dispatcher: Dispatcher, registry: _Registry, sql: str,
+                                               search_path: list[str]) -> None:
+        """A write through an automatically updatable view over a distributed table runs on
+        the table's datanodes (planner/core.write_through_view), where PostgreSQL fires the
+        table's triggers: checked as the same write of the table itself is. Code that may
+        run there passes; code the coordinator would have to run itself (triggers it fires on
+        the catalog server, the loopback) cannot take that path through a view: 0A000 (an
+        AFTER trigger keeping a counter in another distributed table updated the datanode's
+        own rows, none or the wrong ones)."""
+        if not registry.on_write_at or not _may_write(sql.lower()):
+            return
+        written = _view_write_as_table_write(dispatcher, sql, search_path)
+        if written is None or written[1].key not in registry.on_write_at or written[0] in registry.on_write_at:
+            return  # (a view's own INSTEAD OF triggers carry the write, or refuse it: multi._ensure_plain_view)
+        (_, view), table, direct = written
+        verdict = await self.check(dispatcher, direct, search_path)
+        if verdict is None or isinstance(verdict, NodeLocal):
+            return
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'gridpg cannot write through view "{view}": the triggers of table '
+                      f"{table.schema}.{table.name} would have to run on the coordinator, which a write "
+                      "through a view does not take", hint="write the view's table directly")
 
     async def code_reads_temps(self, dispatcher: Dispatcher, sql: str, path: tuple[str, ...],
                                temps: set[str] | frozenset[str]) -> bool:

@@ -71,6 +71,7 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
     from gridpg.executor.multi import _ensure_plain_view, in_sent_order, scatter
 
     await _ensure_plain_view(dispatcher, *view)
+    await _ensure_no_check_option_over_reads(dispatcher, view)
     body = tree["InsertStmt"]
     shape = await _view_shape(dispatcher, view)
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
@@ -115,6 +116,35 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
     order = in_sent_order([g for g, _ in routed]) if body.get("returningList") and not replicated else None
     await scatter(dispatcher, replace(request, param_oids=list(oids)), plan,
                   relay_groups={fragments[0].group} if replicated else None, order=order, reads=False)
+
+
+async def _ensure_no_check_option_over_reads(dispatcher: Dispatcher, view: tuple[str, str]) -> None:
+    """An INSERT through a view stack whose subqueries read distributed tables other than
+    REPLICATION ones (planner/core.write_through_view) runs on the nodes only without a
+    CHECK OPTION anywhere in the stack: a node would check it over its own rows of those
+    tables. 0A000 otherwise, before anything is written."""
+    from gridpg.executor.run import catalog_view
+    from gridpg.planner.core import _view_stack
+
+    catalog = catalog_view(dispatcher)
+    definition = catalog.views.get(view)
+    if definition is None or _view_stack(definition, catalog)[0] is not None:
+        return
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    rows = await conn.query(
+        "WITH RECURSIVE stack(oid) AS (SELECT pg_catalog.to_regclass("
+        f"{quote_literal(quote_qualified(*view))})::pg_catalog.oid "
+        "UNION SELECT d.refobjid FROM stack JOIN pg_catalog.pg_rewrite r ON r.ev_class = stack.oid "
+        "AND r.rulename = '_RETURN' JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass "
+        "AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> stack.oid "
+        "JOIN pg_catalog.pg_class v ON v.oid = d.refobjid AND v.relkind = 'v') "
+        "SELECT count(*) FROM pg_catalog.pg_class c JOIN stack ON stack.oid = c.oid "
+        "WHERE EXISTS (SELECT 1 FROM pg_catalog.unnest(c.reloptions) o WHERE o LIKE 'check\\_option=%')")
+    if rows and rows[0][0] not in (None, "0"):
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'gridpg cannot INSERT through view "{view[1]}" over distributed tables: its CHECK '
+                      "OPTION reads distributed tables that each node would read over its own rows only",
+                      hint="write the view's table directly")
 
 
 async def _view_shape(dispatcher: Dispatcher, view: tuple[str, str], depth: int = 0) -> _ViewShape:

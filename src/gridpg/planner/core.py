@@ -620,6 +620,12 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
         return None
     key, definition = entry
     table, _ = _view_stack(definition, catalog)
+    if table is None and kind == "InsertStmt":
+        # an INSERT evaluates no view condition but a CHECK OPTION's: subqueries reading
+        # other distributed tables do not matter without one (view_insert checks there is none)
+        table, _ = _view_stack(definition, catalog, reads_anything=True)
+    if table is not None:
+        _ensure_no_table_rules(kind, ref.name, table, catalog)
     if kind == "MergeStmt" and table is not None:
         return key, table  # its source may read anything: staged (_merge_through_view)
     if kind in ("UpdateStmt", "DeleteStmt", "InsertStmt") and table is not None \
@@ -635,6 +641,25 @@ def write_through_view(tree: dict[str, Any], kind: str, refs: list[analyze.RelRe
                   f'gridpg cannot {verb} through view "{ref.name}" over distributed tables',
                   hint="write the view's table directly (gridpg runs INSERT ... VALUES or SELECT, UPDATE "
                        "and DELETE of a view over one distributed table, without FROM/USING or subqueries)")
+
+
+def _ensure_no_table_rules(kind: str, view: str, table: DistTable, catalog: CatalogView) -> None:
+    """0A000 for a write through a view whose table has rules the coordinator applies (an
+    action that writes or notifies, planner/rules.py) for the event: they are kept off the
+    datanodes, where PostgreSQL resolves the view, so the write would pass them by (a DELETE
+    under `ON DELETE DO INSTEAD UPDATE ... SET deleted = true` deleted the row). PostgreSQL
+    refuses MERGE into a table with any rule (0A000) itself."""
+    rules = catalog.rules.get(table.key)
+    if rules is None:
+        return
+    verb = kind.removesuffix("Stmt").upper()
+    events = ("insert", "update", "delete") if kind == "MergeStmt" else (verb.lower(),)
+    firing = [r.name for event in events for r in rules.firing(event)]
+    if firing:
+        raise PgError(FEATURE_NOT_SUPPORTED,
+                      f'gridpg cannot {verb} through view "{view}": table {table.schema}.{table.name} '
+                      f"has rules the coordinator applies ({', '.join(sorted(firing))}), which a write "
+                      "through the view would pass by", hint="write the view's table directly")
 
 
 def _reads_tables_only(body: dict[str, Any], refs: list[analyze.RelRef], target: analyze.RelRef,
@@ -706,19 +731,22 @@ def _view_columns_showing(definition: str, column: str, catalog: CatalogView) ->
     return wanted
 
 
-def _view_stack(definition: str, catalog: CatalogView) -> tuple[DistTable | None, list[dict[str, Any]]]:
+def _view_stack(definition: str, catalog: CatalogView,
+                reads_anything: bool = False) -> tuple[DistTable | None, list[dict[str, Any]]]:
     """(the one distributed table a view reads, directly or through views that each read
     one relation, None when there is none; the stack's SELECTs, the view's own first).
     PostgreSQL writes through such a stack level by level, on the datanodes as on one
     server. A level may also read REPLICATION tables in its subqueries (a WITH CHECK
     OPTION's `EXISTS (SELECT ... FROM ref)`): each datanode holds all their rows, so
-    PostgreSQL there decides as on one server."""
+    PostgreSQL there decides as on one server. `reads_anything`: its subqueries may read
+    any distributed tables (an INSERT through a stack without CHECK OPTION evaluates them
+    nowhere)."""
     selects: list[dict[str, Any]] = []
     below: str | None = definition
     while below is not None and len(selects) <= 16:
         select = sqlparse.parse_tree(below).get("SelectStmt", {})
         selects.append(select)
-        inner = _written_relation(select, catalog)
+        inner = _written_relation(select, catalog, reads_anything)
         if inner is None:
             break
         table = catalog.resolve(inner, ["public"])
@@ -728,9 +756,10 @@ def _view_stack(definition: str, catalog: CatalogView) -> tuple[DistTable | None
     return None, selects
 
 
-def _written_relation(select: dict[str, Any], catalog: CatalogView) -> analyze.RelRef | None:
+def _written_relation(select: dict[str, Any], catalog: CatalogView,
+                      reads_anything: bool = False) -> analyze.RelRef | None:
     """The one relation of a view level's FROM, when every other relation it reads (in
-    subqueries) is a REPLICATION table; else None."""
+    subqueries) is a REPLICATION table (`reads_anything`: any distributed table); else None."""
     inner = analyze.relations(select)
     if len(inner) == 1:
         return inner[0]
@@ -740,7 +769,8 @@ def _written_relation(select: dict[str, Any], catalog: CatalogView) -> analyze.R
     location = from_items[0]["RangeVar"].get("location")
     written = [r for r in inner if r.location == location]
     others = [catalog.resolve(r, ["public"]) for r in inner if r.location != location]
-    if len(written) != 1 or not all(t is not None and t.method == "replication" for t in others):
+    if len(written) != 1 or not all(t is not None and (reads_anything or t.method == "replication")
+                                    for t in others):
         return None
     return written[0]
 

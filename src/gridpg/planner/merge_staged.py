@@ -109,15 +109,20 @@ def _target_names(stmt: ast.MergeStmt) -> set[str]:
 def _key_expression(condition: ast.Node | None, target_names: set[str], column: str | None,
                     alias: str | None) -> ast.Node | None:
     """The source expression a top-level conjunct of ON equates with the target's
-    distribution column: made of the source's columns only, no volatile call."""
+    distribution column: made of the source's columns only, no volatile call. The column
+    may be named bare (`ON tid = sid`): the target has a column of that name, so PostgreSQL
+    reads it as the target's, or refuses it as ambiguous (42702 on the nodes). A bare
+    column of the expression is the source's: staged, it is read from the source alone (a
+    column of the target alone fails there, 42703; one of both is ambiguous on the nodes)."""
     if alias is None or column is None:
         return None
+    own = {(n, column) for n in target_names} | {(column,)}
     for cond in _conjuncts(condition):
         if not (isinstance(cond, ast.A_Expr) and cond.kind == A_Expr_Kind.AEXPR_OP
                 and [n.sval for n in cond.name] == ["="]):
             continue
         for left, right in ((cond.lexpr, cond.rexpr), (cond.rexpr, cond.lexpr)):
-            if _column(left) in ({(n, column) for n in target_names}) and _is_source_expression(right, alias):
+            if _column(left) in own and _is_source_expression(right, alias):
                 return right
     return None
 
@@ -135,9 +140,8 @@ def _column(node: ast.Node | None) -> tuple[str, ...] | None:
 
 
 def _is_source_expression(node: ast.Node, alias: str) -> bool:
-    refs = list(_nodes(node, ast.ColumnRef))
-    if not refs or any(_column(r) is None or len(_column(r) or ()) != 2 or (_column(r) or ("",))[0] != alias
-                       for r in refs):
+    refs = [_column(r) for r in _nodes(node, ast.ColumnRef)]
+    if not refs or any(r is None or not (len(r) == 1 or len(r) == 2 and r[0] == alias) for r in refs):
         return False
     if any(True for _ in _nodes(node, ast.SubLink)) or any(True for _ in _nodes(node, ast.ParamRef)):
         return False
