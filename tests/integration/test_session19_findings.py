@@ -79,3 +79,20 @@ def test_a_materialized_view_in_a_schema_the_role_may_not_use_stops_no_drop(grid
             admin.execute(f"DROP SCHEMA {schema}_hidden CASCADE")
             admin.execute(f"REVOKE ALL ON SCHEMA {schema} FROM {role}")
             admin.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.parametrize("coordinator", [0, 1])
+def test_insert_select_of_a_large_object_call_without_from(gridpg_cluster: Cluster, schema: str,
+                                                          coordinator: int) -> None:
+    """largeobject.sql:36: `INSERT INTO t (loid) SELECT lo_creat(42)` was refused (0A000, a
+    large-object call in a statement over a distributed table); a SELECT of one row without
+    FROM is a VALUES row, whose large-object calls are computed at their home."""
+    with psycopg.connect(gridpg_cluster.dsn(coordinator), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE stash (loid oid, fd int)")
+        conn.execute("INSERT INTO stash (loid) SELECT lo_from_bytea(0, 'daffodils') -- a comment")
+        (loid,) = conn.execute("SELECT loid FROM stash").fetchone()  # type: ignore[misc]
+        assert conn.execute("SELECT lo_get(%s)", [loid]).fetchone() == (b"daffodils",)
+        with pytest.raises(psycopg.errors.FeatureNotSupported):  # (RETURNING: still refused)
+            conn.execute("INSERT INTO stash (loid) SELECT lo_creat(-1) RETURNING loid")
+        conn.execute("SELECT lo_unlink(%s)", [loid])

@@ -23,7 +23,7 @@ from pglast.stream import RawStream
 from gridpg.catalog.model import DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import CONNECTION_FAILURE, FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor import copy_server_hash, copyfill, copysplit, server_files
+from gridpg.executor import copy_server_hash, copyfill, copysplit, large_objects, server_files
 from gridpg.executor.copy_format import CopyFormat
 from gridpg.executor.copylines import CopyLines
 from gridpg.pgwire import codec
@@ -100,12 +100,17 @@ async def insert(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, A
                                          decode_oids=[]),
                      sqlparse.parse_tree(spelled), resolved[:1])
         return
+    if select is not None and not sources and large_objects.may_touch(request.sql.lower()):
+        spelled = large_objects.bare_select_as_values(request.sql)  # (computed at the home as VALUES)
+        if spelled is not None:
+            await insert(dispatcher, replace(request, sql=spelled), sqlparse.parse_tree(spelled), resolved)
+            return
     if select is None or not select.get("valuesLists") or sources:
         await insert_select(dispatcher, request, body, target)
         return
     columns = await dispatcher.coord.table_columns(dispatcher.runner, target)
     shape = _values_shape(request.sql, body, columns)
-    from gridpg.executor import large_objects, values
+    from gridpg.executor import values
 
     if large_objects.may_touch(request.sql.lower()):
         from gridpg.executor.multi import inline_params

@@ -15,7 +15,8 @@ that also wrote elsewhere commits by 2PC). `INSERT INTO t VALUES (..., lo_import
 (the manual's example) has each VALUES item that calls them computed at the home first,
 in the session's transaction, and the value written in its place (the VALUES path
 computes rows in a side transaction it rolls back: the object was made and undone, the
-row kept its OID). Another statement over distributed tables that calls large-object
+row kept its OID); `INSERT ... SELECT <items>` without FROM (or any other clause) is that
+VALUES row (`bare_select_as_values`, largeobject.sql:36). Another statement over distributed tables that calls large-object
 functions is refused (0A000): its rows are on the datanodes, which hold no large objects. The fastpath function-call protocol (libpq's lo_* client
 functions, psql's `\\lo_import`) is refused by the session itself.
 """
@@ -72,7 +73,7 @@ async def run_if_large_object(dispatcher: Dispatcher, request: ExecRequest, plan
         return False
     coord = dispatcher.coord
     node = home(coord)
-    if _is_insert_values(request.sql):
+    if _is_insert_values(request.sql) or bare_select_as_values(request.sql) is not None:
         return False  # its VALUES items are computed at the home first (`values_at_home`)
     if isinstance(plan, plans.CatalogPlan):
         if node == coord.catalog_node:
@@ -105,6 +106,42 @@ def _is_insert_values(sql: str) -> bool:
     body = tree.get("InsertStmt")
     select = ((body or {}).get("selectStmt") or {}).get("SelectStmt") or {}
     return bool(select.get("valuesLists"))
+
+
+# What a SELECT of one row without FROM has nothing of (its items are then VALUES items)
+_ROW_CLAUSES = ("fromClause", "whereClause", "groupClause", "havingClause", "windowClause", "distinctClause",
+                "sortClause", "limitCount", "limitOffset", "lockingClause", "withClause", "intoClause",
+                "valuesLists", "larg", "rarg")
+
+
+def bare_select_as_values(sql: str) -> str | None:
+    """`INSERT INTO t [(cols)] SELECT e1, e2` (a SELECT without FROM or any other clause,
+    its items unnamed, nothing after them) as `INSERT INTO t [(cols)] VALUES (e1, e2)`,
+    which computes the same one row (`INSERT INTO lotest_stash_values (loid) SELECT
+    lo_creat(42)`: the VALUES path computes large-object calls at their home); None for
+    any other statement."""
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return None
+    body = tree.get("InsertStmt")
+    if not isinstance(body, dict) or body.get("returningClause") or body.get("returningList") \
+            or body.get("onConflictClause") or body.get("withClause"):
+        return None
+    select = (body.get("selectStmt") or {}).get("SelectStmt")
+    if not isinstance(select, dict) or any(select.get(k) for k in _ROW_CLAUSES) \
+            or select.get("op", "SETOP_NONE") != "SETOP_NONE":
+        return None
+    targets = [t.get("ResTarget") or {} for t in select.get("targetList") or []]
+    if not targets or any(t.get("name") or t.get("indirection") for t in targets):
+        return None
+    first = int(targets[0].get("location", -1))
+    toks = sqlparse.tokens(sql)
+    at = next((i for i, t in enumerate(toks) if t.start >= first), None)
+    if at is None or at == 0 or sql[toks[at - 1].start:toks[at - 1].end + 1].lower() != "select":
+        return None
+    last = toks[-1] if toks[-1].name != "ASCII_59" else toks[-2]  # (a comment after it is no token)
+    return f"{sql[:toks[at - 1].start]}VALUES ({sql[first:last.end + 1]})"
 
 
 async def values_at_home(dispatcher: Dispatcher, sql: str, spans: list[list[tuple[int, int]]]) -> str | None:
