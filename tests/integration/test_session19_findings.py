@@ -96,3 +96,22 @@ def test_insert_select_of_a_large_object_call_without_from(gridpg_cluster: Clust
         with pytest.raises(psycopg.errors.FeatureNotSupported):  # (RETURNING: still refused)
             conn.execute("INSERT INTO stash (loid) SELECT lo_creat(-1) RETURNING loid")
         conn.execute("SELECT lo_unlink(%s)", [loid])
+
+
+def test_create_table_as_keeps_the_columns_collations(gridpg_cluster: Cluster, schema: str) -> None:
+    """CREATE TABLE AS / SELECT INTO give a column the collation of its expression (found by
+    h-rest19 beside type_sanity.sql): the column took its type's default, and sorts and
+    comparisons over it answered differently, silently."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute('CREATE TABLE src (k int, a text COLLATE "C", b varchar(3))')
+        conn.execute("INSERT INTO src VALUES (1, 'a', 'x'), (2, 'B', 'y')")
+        conn.execute("CREATE TABLE copy AS SELECT k, a, b, a || 'x' AS c, 'q'::text COLLATE \"C\" AS d FROM src")
+        conn.execute("SELECT 'z'::text COLLATE \"C\" AS x, 1 AS y INTO into_copy")
+        found = conn.execute(
+            "SELECT c.relname, a.attname, a.attcollation::regcollation::text FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace = %s::regnamespace "
+            "AND c.relname IN ('copy', 'into_copy') AND a.attnum > 0 ORDER BY 1, a.attnum", [schema]).fetchall()
+        assert found == [("copy", "k", "-"), ("copy", "a", '"C"'), ("copy", "b", '"default"'), ("copy", "c", '"C"'),
+                         ("copy", "d", '"C"'), ("into_copy", "x", '"C"'), ("into_copy", "y", "-")]
+        assert conn.execute("SELECT a FROM copy ORDER BY a").fetchall() == [("B",), ("a",)]

@@ -2355,6 +2355,8 @@ async def _query_columns(conn: BackendConnection, query_sql: str, into: dict[str
         if declared and not param_oids:
             domains = await _domain_result_types(conn, query_sql)
             types = [domains.get(i, t) for i, t in enumerate(types)]
+            collations = await _result_collations(conn, query_sql, row_desc)
+            types = [f"{t} COLLATE {collations[i]}" if i in collations else t for i, t in enumerate(types)]
     out = []
     for index, column in enumerate(row_desc):
         out.append((names[index] if index < len(names) else column.name, types[index]))
@@ -2362,6 +2364,37 @@ async def _query_columns(conn: BackendConnection, query_sql: str, into: dict[str
 
 
 _SHAPE_STATEMENT = "gridpg_result_shape"
+
+
+async def _result_collations(conn: BackendConnection, query_sql: str, row_desc: list[codec.Column]) -> dict[int, str]:
+    """The output columns of `query_sql` whose collation is not their type's default, by
+    position: the collation's name as PostgreSQL quotes it (`pg_collation_for`, read over
+    no row of the query). CREATE TABLE AS / SELECT INTO give the column that collation
+    (`'a'::text COLLATE "C"`, a column declared COLLATE "C"), which neither a
+    RowDescription nor pg_prepared_statements carries: the column took the default one,
+    and its sorts and comparisons answered differently, silently."""
+    oids = sorted({c.type_oid for c in row_desc})
+    if not oids:
+        return {}
+    rows = await conn.query("SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typcollation <> 0 AND t.oid IN ("
+                            + ", ".join(str(int(o)) for o in oids) + ")")
+    collatable = {int(r[0]) for r in rows if r[0] is not None}
+    wanted = [i for i, c in enumerate(row_desc) if c.type_oid in collatable]
+    if not wanted:
+        return {}
+    aliases = ", ".join(f"c{i}" for i in range(len(row_desc)))
+    reads = ", ".join(f"pg_catalog.pg_collation_for(q.c{i})" for i in wanted)
+    # (a savepoint: a query that cannot be a subquery, a data-modifying WITH, keeps the default)
+    await conn.query("SAVEPOINT gridpg_collations")
+    try:
+        found = await conn.query(f"SELECT {reads} FROM (SELECT 1) AS d LEFT JOIN ({query_sql}) AS q({aliases}) ON false")
+    except PgError:
+        await conn.query("ROLLBACK TO SAVEPOINT gridpg_collations")
+        found = []
+    await conn.query("RELEASE SAVEPOINT gridpg_collations")
+    if not found:
+        return {}
+    return {i: str(name) for i, name in zip(wanted, found[0], strict=True) if name not in (None, '"default"')}
 
 
 async def _domain_result_types(conn: BackendConnection, query_sql: str) -> dict[int, str]:
