@@ -355,6 +355,11 @@ def sql_forget_dropped_tables() -> str:
             "|| '.' || pg_catalog.quote_ident(table_name)) IS NULL;")
 
 
+def sql_rename_distribution_column(schema: str, name: str, column: str) -> str:
+    """ALTER TABLE ... RENAME COLUMN of the distribution column: the metadata names the new one."""
+    return f"UPDATE gridpg.dist_table SET dist_column = {quote_literal(column)} WHERE {_table_match(schema, name)};"
+
+
 def sql_rename_table(schema: str, name: str, new_schema: str, new_name: str) -> str:
     """ALTER TABLE ... RENAME / SET SCHEMA; shards follow (ON UPDATE CASCADE)."""
     return (

@@ -99,15 +99,11 @@ async def fit_inheritance_members_without_column(ddl: DdlRunner) -> None:
 async def _placed_by_ancestors(ddl: DdlRunner, table: DistTable) -> bool:
     """Whether an inheritance ancestor of the table has the placement gridpg chose (a child
     takes its parents' placement: then gridpg chose the child's too)."""
+    from gridpg.commands.partitions import inheritance_relatives
+
     conn = await ddl.conn(ddl.coord.catalog_node)
-    rows = await conn.query(
-        "WITH RECURSIVE up(oid, depth) AS (SELECT pg_catalog.to_regclass("
-        f"{quote_literal(quote_qualified(table.schema, table.name))})::pg_catalog.oid, 0 UNION "
-        "SELECT i.inhparent, u.depth + 1 FROM pg_catalog.pg_inherits i JOIN up u ON i.inhrelid = u.oid "
-        "WHERE u.depth < 100) SELECT DISTINCT n.nspname, c.relname FROM up JOIN pg_catalog.pg_class c "
-        "ON c.oid = up.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace")
-    for schema, name in rows:
-        found = ddl.snapshot.table(schema or "", name or "")
+    for schema, name in await inheritance_relatives(conn, quote_qualified(table.schema, table.name), upward=True):
+        found = ddl.snapshot.table(schema, name)
         if found is not None and found.by_default:
             return True
     return False

@@ -366,18 +366,12 @@ class DdlRunner:
             return
         old, new, relation = body.get("subname"), body.get("newname"), body["relation"]
         own = await self.conn(self.coord.catalog_node)
-        qualified = quote_literal(quote_qualified(relation.get("schemaname"), relation["relname"]))
-        rows = await own.query(
-            f"WITH RECURSIVE tree(oid, depth) AS (SELECT pg_catalog.to_regclass({qualified})::pg_catalog.oid, 0 "
-            "UNION SELECT i.inhrelid, t.depth + 1 FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.oid "
-            "WHERE t.depth < 100) SELECT DISTINCT n.nspname, c.relname FROM tree JOIN pg_catalog.pg_class c "
-            "ON c.oid = tree.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace")
-        renamed = [t for s, n in rows if (t := self.snapshot.table(s or "", n or "")) is not None and t.column == old]
+        members = await partitions.inheritance_relatives(
+            own, quote_qualified(relation.get("schemaname"), relation["relname"]), upward=False)
+        renamed = [t for s, n in members if (t := self.snapshot.table(s, n)) is not None and t.column == old]
         if not renamed or not new:
             return
-        sql = as_cluster_owner("\n".join(
-            f"UPDATE gridpg.dist_table SET dist_column = {quote_literal(new)} WHERE schema_name = "
-            f"{quote_literal(t.schema)} AND table_name = {quote_literal(t.name)};" for t in renamed))
+        sql = as_cluster_owner("\n".join(store.sql_rename_distribution_column(t.schema, t.name, new) for t in renamed))
         for node in self.catalog_nodes():
             await (await self.conn(node)).simple_query(sql)
         await self.runner.load_private_snapshot()

@@ -149,6 +149,20 @@ async def _has_column(conn: BackendConnection, table: DistTable, column: str, ty
     return bool(rows) and canonical_type_name(rows[0][0] or "") == canonical_type_name(type_name)
 
 
+async def inheritance_relatives(conn: BackendConnection, qualified: str, upward: bool) -> list[tuple[str, str]]:
+    """The table `qualified` names (as the statement wrote it) with its inheritance
+    ancestors (`upward`) or descendants, partitions included, as (schema, name), at most
+    100 levels deep."""
+    step = ("SELECT i.inhparent, t.depth + 1 FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhrelid = t.oid"
+            if upward else
+            "SELECT i.inhrelid, t.depth + 1 FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.oid")
+    rows = await conn.query(
+        f"WITH RECURSIVE tree(oid, depth) AS (SELECT pg_catalog.to_regclass({quote_literal(qualified)})::pg_catalog.oid, "
+        f"0 UNION {step} WHERE t.depth < 100) SELECT DISTINCT n.nspname, c.relname FROM tree "
+        "JOIN pg_catalog.pg_class c ON c.oid = tree.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace")
+    return [(schema or "", name or "") for schema, name in rows]
+
+
 def same_distribution(a: DistTable, b: DistTable) -> bool:
     """Whether rows of `a` and `b` with equal keys always live on the same group."""
     if a.method != b.method or a.column != b.column or set(a.groups) != set(b.groups):

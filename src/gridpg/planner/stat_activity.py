@@ -247,7 +247,7 @@ def locks_subquery(advisory: list[tuple[Any, ...]], catalog_owners: dict[int, in
     and with the session's pid."""
     own = "SELECT * FROM pg_catalog.pg_locks WHERE locktype IS DISTINCT FROM 'advisory'"
     if catalog_owners:
-        pairs = [(backend, pid) for backend, pid in sorted(catalog_owners.items())]
+        pairs = sorted(catalog_owners.items())
         columns = ", ".join("COALESCE(v.c1::pg_catalog.int4, l.pid) AS pid" if col == "pid" else f"l.{col}"
                             for col, _typ in LOCK_COLUMNS)
         own = (f"SELECT {columns} FROM pg_catalog.pg_locks l LEFT JOIN {values_table(pairs, 2)} "
