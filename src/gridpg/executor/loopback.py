@@ -227,7 +227,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
             "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
         original = rows[0][0] or ""
-        touched = dict(await conn.query(_TOUCHED_SQL)) if guarded else {}
+        touched = dict(await conn.query(TOUCHED_SQL)) if guarded else {}
         mark = len(dispatcher.session.out)  # where the call's answer starts
         runner.loopback_calls += 1
         runner.txn.catalog_used_loopback = True
@@ -249,7 +249,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             await conn.simple_query(after_call)
         if guarded:
             try:
-                _check_untouched(touched, dict(await conn.query(_TOUCHED_SQL)))
+                check_untouched(touched, dict(await conn.query(TOUCHED_SQL)))
             except PgError:
                 _withdraw_answer(dispatcher.session.out, mark)
                 raise
@@ -258,7 +258,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             "pg_catalog.set_config('postgres_fdw.application_name', '', true)")
 
 
-_TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
+TOUCHED_SQL = "SELECT rel, touched FROM gridpg.loopback_touched()"
 _TWIN_CONTEXT = re.compile(r"\b(function) pg_temp_\d+\.")
 
 
@@ -300,7 +300,7 @@ def _withdraw_answer(out: list[bytes], mark: int) -> None:
 _ANSWER_MESSAGES = (b"T", b"D", b"C")  # RowDescription, DataRow, CommandComplete
 
 
-def _check_untouched(before: dict, after: dict) -> None:
+def check_untouched(before: dict, after: dict) -> None:
     """Fail when dynamic SQL reached a catalog-server copy of a distributed table (its
     statistics, file or locks changed during the call): its rows are on the datanodes."""
     for rel, state in after.items():

@@ -1537,15 +1537,27 @@ class RoutineGuard:
                                 f"{error.message.split(': ', 1)[-1]}, and the coordinator cannot fire "
                                 f"them before storing the rows: {why}")
         roles: list[str] = []
+        # (dynamic SQL in the AFTER and statement-level ones; not in BEFORE ROW triggers
+        # fired row by row, which may read their own table between the rows)
+        dynamic = None if rows_here else [False]
         error = await self._reach_by_loopback(dispatcher, registry, snapshot,
                                               others + (before_row if rows_here else []), path, resolve,
-                                              tables, roles)
+                                              tables, roles, dynamic=dynamic)
         if error is not None:
             return error
         if roles and rows_here:
             return _refusal(label, "they are SECURITY DEFINER, which gridpg does not fire row by row")
         names = {n for _, n in tables}
         tables |= {(t.schema, t.name) for t in snapshot.tables if t.name in names}
+        runs_dynamic = dynamic is not None and dynamic[0]
+        if runs_dynamic:
+            # SQL text made at run time may name any table of the session's schemas (as a
+            # call's, `_loopback_verdict`); PostgreSQL's COPY FROM reads rows a dynamic
+            # statement could see between them: it runs as an INSERT here
+            views = _view_resolver(dispatcher, snapshot)
+            tables |= {(t.schema, t.name) for t in snapshot.tables if t.schema in path}
+            tables |= {key for key in dispatcher.runner.views() if key[0] in path
+                       and views(analyze.RelRef(key[0], key[1], -1, None), path) is not None}
         after_statement = [(e, t) for e, t in fired if not t.is_row and not t.is_before]
         after_statement.sort(key=lambda p: [e for e, _ in events].index(p[0]), reverse=True)
         # A move fires none of the DELETE / INSERT triggers, row or statement level, that
@@ -1560,7 +1572,7 @@ class RoutineGuard:
             kept_off,
             roles[0] if roles else None,
             tuple((e, t) for e, t in pairs if t.is_row and t.is_before) if before_here else (),
-            is_copy, rows_here, where_here, volatile)
+            is_copy, rows_here, where_here, volatile, runs_dynamic)
 
     async def _rows_here_blocker(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  tree: dict[str, Any], table: DistTable, path: tuple[str, ...],
@@ -1734,10 +1746,14 @@ class RoutineGuard:
     async def _reach_by_loopback(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                                  triggers: list[Any], path: tuple[str, ...], resolve: body.Resolver,
                                  tables: set[tuple[str, str]], roles: list[str],
-                                 calls: set[tuple[str | None, str]] | None = None) -> PgError | None:
+                                 calls: set[tuple[str | None, str]] | None = None,
+                                 dynamic: list[bool] | None = None) -> PgError | None:
         """None when the trigger functions fired on the coordinator (and what they call)
         reach distributed tables through the loopback's shadows; those tables go to
-        `tables`, the one owner they run as (all SECURITY DEFINER of one owner) to `roles`."""
+        `tables`, the one owner they run as (all SECURITY DEFINER of one owner) to `roles`.
+        With `dynamic`, code running dynamic SQL is accepted and noted there (its SQL text
+        finds the shadows of the session's schemas by the armed search path, and the firing
+        fails if it reached a catalog server's copy: `TriggerFiring.dynamic`)."""
         views = _view_resolver(dispatcher, snapshot)
         has_path: list[str] = []  # (routines they call with their own path)
         own_paths: list[str] = []  # (trigger functions with their own path)
@@ -1746,7 +1762,11 @@ class RoutineGuard:
         definers: dict[int, str] = {}
 
         def visit(routine: body.Routine, routine_access: body.Access, title: str) -> PgError | None:
-            blocker = routine_access.blocker() or _sequence_blocker(routine_access)
+            if dynamic is not None and routine_access.has_dynamic():
+                dynamic[0] = True
+                blocker = routine_access.unreadable_reason() or _sequence_blocker(routine_access)
+            else:
+                blocker = routine_access.blocker() or _sequence_blocker(routine_access)
             if blocker is not None:
                 return _refusal(title, blocker)
             called = routine_access.sequence_call()

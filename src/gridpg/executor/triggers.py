@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor.loopback import SHADOW_PREFIX, calls_path
+from gridpg.executor.loopback import SHADOW_PREFIX, TOUCHED_SQL, calls_path, check_untouched
 from gridpg.executor.twins import path_elements, redirect_names, refuse_missed_names, upsert_columns
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
@@ -130,6 +130,10 @@ class TriggerFiring:
     # ... and its SET or WHERE calls VOLATILE routines: evaluated row by row, after the
     # triggers of the earlier rows (else for every row first, in the statement's snapshot)
     volatile_code: bool = False
+    # the functions fired here run dynamic SQL: its text finds the shadows of the session's
+    # schemas (all in `shadows`) by the armed search path; a firing whose SQL reached a
+    # catalog server's copy of a distributed table (a name with its schema) fails
+    dynamic: bool = False
 
     @property
     def fired_here(self) -> tuple[tg.Trigger, ...]:
@@ -740,6 +744,7 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
     table = firing.table
     qualified = f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
     original = await arm_loopback(dispatcher, conn)
+    touched = dict(await conn.query(TOUCHED_SQL)) if firing.dynamic else {}
     runner.loopback_calls += 1
     try:
         batch: list[str] = []
@@ -758,6 +763,9 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
             await _run_batch(dispatcher, conn, batch)
     finally:
         runner.loopback_calls -= 1
+    if firing.dynamic:
+        await conn.settle()
+        check_untouched(touched, dict(await conn.query(TOUCHED_SQL)))
     await disarm_loopback(conn, original)
 
 
