@@ -36,7 +36,6 @@ from gridpg.errors import (
     ACTIVE_SQL_TRANSACTION,
     DEADLOCK_DETECTED,
     FEATURE_NOT_SUPPORTED,
-    INVALID_PARAMETER_VALUE,
     NO_ACTIVE_SQL_TRANSACTION,
     OBJECT_NOT_IN_PREREQUISITE_STATE,
     PROTOCOL_VIOLATION,
@@ -72,8 +71,8 @@ from gridpg.frontend.session_settings import SessionSettings, check_client_encod
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
-from gridpg.planner import stat_activity as plan_activity
 from gridpg.planner import sizes as plan_sizes
+from gridpg.planner import stat_activity as plan_activity
 from gridpg.planner.text import literal_start, normalize_literals
 from gridpg.sql import (
     connection_values,
@@ -85,8 +84,8 @@ from gridpg.sql import (
 )
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.xl import parse_xl_command
-from gridpg.txn import prepared
-from gridpg.txn.snapshot import REPEATABLE_READ, SERIALIZABLE, SessionConsistency, check_setting
+from gridpg.txn import exported, prepared
+from gridpg.txn.snapshot import SessionConsistency, check_setting
 from gridpg.txn.transaction import DistributedTransaction, TxnState, read_commit_answer
 
 if TYPE_CHECKING:
@@ -1490,6 +1489,9 @@ class StatementRunner:
             return
         if await self._drop_of_missing_database(request):
             return
+        if exported.is_export(request.sql):  # pg_export_snapshot(): every server's part
+            await exported.export(self, request)
+            return
         elements = schema_elements.split(request.sql) if "schema" in request.sql.lower() else None
         if elements is not None:
             await self._run_schema_elements(request, elements)
@@ -1852,9 +1854,16 @@ class StatementRunner:
         elif kind == "set_transaction":
             if control.snapshot is not None:
                 txn = self.txn
-                _refuse_snapshot_import(control.snapshot, queried=txn.in_block and bool(txn.participants),
-                                        isolation=txn.effective_isolation if txn.in_block
-                                        else txn.consistency.default_isolation if txn.consistency else None)
+                parts = exported.import_parts(
+                    self, control.snapshot, queried=txn.in_block and bool(txn.participants),
+                    isolation=txn.effective_isolation if txn.in_block
+                    else txn.consistency.default_isolation if txn.consistency else None,
+                    in_subtransaction=bool(txn.savepoints))
+                if txn.in_block:  # (each remote block imports its node's part as it opens)
+                    txn.imported_snapshot, txn.imported_at = parts, len(txn.local_settings)
+                    await exported.open_imported(self, parts)
+                    send(codec.build_command_complete("SET"))
+                    return
             if self.txn.in_block:
                 await self.txn.set_local(request.sql)
                 self.txn.note_isolation(control.isolation)
@@ -1954,24 +1963,6 @@ def classify(sql: str) -> tuple[sqlparse.TxnControl | None, sqlparse.SetStatemen
 def _count_routed(started: float) -> None:
     """The fast paths bypass executor/run.execute, which counts planned statements."""
     metrics.ROUTER.observe(time.perf_counter() - started)
-
-
-def _refuse_snapshot_import(identifier: str, queried: bool, isolation: str | None) -> None:
-    """SET TRANSACTION SNAPSHOT: what PostgreSQL rejects is rejected as it does, in its
-    order (after a query of the block 25001, under READ COMMITTED 0A000, a malformed
-    identifier 22023); a well-formed one names one server's snapshot, which does not
-    describe the cluster's other servers, so importing it is refused rather than half
-    honoured."""
-    if queried:
-        raise PgError(ACTIVE_SQL_TRANSACTION, "SET TRANSACTION SNAPSHOT must be called before any query")
-    if isolation not in (REPEATABLE_READ, SERIALIZABLE):
-        raise PgError(FEATURE_NOT_SUPPORTED, "a snapshot-importing transaction must have isolation "
-                      "level SERIALIZABLE or REPEATABLE READ")
-    if not identifier or identifier.strip("0123456789ABCDEF-"):
-        raise PgError(INVALID_PARAMETER_VALUE, f'invalid snapshot identifier: "{identifier}"')
-    raise PgError(FEATURE_NOT_SUPPORTED, "SET TRANSACTION SNAPSHOT is not supported by gridpg",
-                  detail="an exported snapshot belongs to one server; the cluster's other "
-                         "servers cannot take the same snapshot")
 
 
 def _block_text(sql: str) -> str | None:

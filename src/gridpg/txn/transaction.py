@@ -334,6 +334,11 @@ class DistributedTransaction:
         # The usual remote block opening of this transaction (`_build_opening`): its key
         # (GXID, BEGIN text, instant), Query message and the node's expected answer.
         self._opening: tuple[_OpeningKey, bytes, bytes] | None = None
+        # SET TRANSACTION SNAPSHOT of a cluster-wide exported snapshot (txn/exported.py):
+        # each node's snapshot identifier, imported as its remote block opens, after the
+        # first `imported_at` local settings (the block's SET TRANSACTION isolation)
+        self.imported_snapshot: dict[str, str] | None = None
+        self.imported_at = 0
 
     @property
     def effective_isolation(self) -> str:
@@ -370,7 +375,7 @@ class DistributedTransaction:
         # (the isolation level before the consistency setting: under READ COMMITTED, the
         # usual case, that one is not read at every node joining)
         return (self.state is not TxnState.IDLE and not self.cluster_snapshot and node not in self.local_nodes
-                and self.consistency is not None
+                and self.consistency is not None and self.imported_snapshot is None
                 and self.effective_isolation == snapshot.REPEATABLE_READ and self.consistency.is_cluster
                 and not any(n not in self.local_nodes for n in self.participants))
 
@@ -687,7 +692,8 @@ class DistributedTransaction:
         (None: none, or a RESET ALL it replays removed it again)."""
         in_block = self.state is not TxnState.IDLE  # (self.in_block, read once)
         instant = self.xact_stamp if in_block and labeled and self.xact_stamp is not None else None
-        if labeled and self.gxid is not None and not self.savepoints and not self.local_settings:
+        if labeled and self.gxid is not None and not self.savepoints and not self.local_settings \
+                and self.imported_snapshot is None:
             # The usual opening (BEGIN and the two labels, nothing replayed): its Query and
             # the node's answer built once per transaction, not once per node joining.
             key = (self.gxid, self.begin_sql if in_block else "BEGIN", instant)
@@ -707,6 +713,11 @@ class DistributedTransaction:
         if instant is not None:
             sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(instant)}")
         done = 0
+        imported = self.imported_snapshot.get(conn.node) if self.imported_snapshot is not None and in_block else None
+        if imported is not None:  # (before any query, after the isolation it needs)
+            sql.extend(self.local_settings[: self.imported_at])
+            done = self.imported_at
+            sql.append(f"SET TRANSACTION SNAPSHOT {quote_literal(imported)}")
         for savepoint in self.savepoints:
             sql.extend(self.local_settings[done : savepoint.settings_at])
             done = savepoint.settings_at
@@ -1371,6 +1382,8 @@ class DistributedTransaction:
             self.consistency.local.clear()
         self.savepoints.clear()
         self.local_settings.clear()
+        self.imported_snapshot = None
+        self.imported_at = 0
 
     # -- savepoints --------------------------------------------------------------------
 
