@@ -417,13 +417,21 @@ async def _materialized_view(dispatcher: Dispatcher, request: ExecRequest, plan:
 async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> None:
     """DDL everywhere it applies, then the GTM sequences of the tables it dropped or
     restarted."""
-    from gridpg.commands import cluster_role, concurrent, maintenance, partitions, tablespaces
+    from gridpg.commands import (
+        cluster_role,
+        concurrent,
+        internal_objects,
+        maintenance,
+        partitions,
+        tablespaces,
+    )
     from gridpg.commands.ddl import DdlRunner
     from gridpg.gtm.protocol import GtmError
 
     state = dispatcher.runner.state
     cluster_role.ensure_keeps_cluster_access(plan.kind, plan.tree, state.role or state.session_user,
                                              state.session_user)
+    internal_objects.ensure_untouched(plan.kind, plan.tree)
     ddl = DdlRunner(dispatcher)
     if await _session_temp_only(dispatcher, request.sql, plan):
         await ddl.catalog_only(request.sql)  # the session's temp objects live on its catalog server
