@@ -827,7 +827,8 @@ class DdlRunner:
             for col in keys[0]:
                 if col in common:
                     return "hash", col
-            self._notice_replicated(keys)
+            self._notice_replicated(keys, [c for c in columns if c.name in set(keys[0]).intersection(
+                *[set(k) for k in keys[1:]]) and c.name not in hashable])
             return "replication", None
         for col in columns:
             if col.name in hashable:
@@ -847,15 +848,22 @@ class DdlRunner:
                     hint="add the distribution column to the key, distribute by a column every "
                          "unique key includes, or make the table a reference (REPLICATION) table")
 
-    def _notice_replicated(self, keys: list[list[str]]) -> None:
+    def _notice_replicated(self, keys: list[list[str]], unhashable: list[Column]) -> None:
         """No DISTRIBUTE BY, and the unique keys share no column a hash could use: the table
-        is replicated (every node holds every row, so every key holds); say so."""
+        is replicated (every node holds every row, so every key holds); say so, and why
+        when the column they share is of a type gridpg cannot distribute by (citext, a
+        generated column)."""
         names = "; ".join("(" + ", ".join(key) + ")" if key else "(an exclusion constraint without =)"
                           for key in keys)
+        reason = ""
+        if unhashable:
+            column = unhashable[0]
+            reason = (f": {column.name} is a generated column" if column.generated
+                      else f": {column.name} is of type {column.formatted}, which gridpg cannot distribute by")
         self.dispatcher.session.say(
             f"the table is replicated to every datanode: its unique keys {names} share no "
-            "column to distribute it by (use DISTRIBUTE BY, or create_distributed_table with a "
-            "column every unique key includes, to spread its rows)")
+            f"column to distribute it by{reason} (use DISTRIBUTE BY, or create_distributed_table "
+            "with a column every unique key includes, to spread its rows)")
 
     def _target_groups(self, spec: DistributionSpec | None) -> list[str]:
         all_groups = self.all_groups()
