@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import psycopg
+import pytest
 
 from gridpg.cluster.control import Cluster
+from tests.conftest import catalog_dsns, datanode_dsns
 
 
 def test_the_replication_notice_names_a_key_column_gridpg_cannot_distribute_by(gridpg_cluster: Cluster,
@@ -20,3 +24,29 @@ def test_the_replication_notice_names_a_key_column_gridpg_cannot_distribute_by(g
         assert any("email is of type" in n and "citext, which gridpg cannot distribute by" in n for n in notices), notices
         assert conn.execute("SELECT method FROM gridpg.dist_table WHERE schema_name = %s "
                             "AND table_name = 'accounts'", [schema]).fetchone() == ("replication",)
+
+
+def test_alter_system_and_reload_reach_every_server(gridpg_cluster: Cluster) -> None:
+    """ALTER SYSTEM reached the datanodes but not the other coordinators' catalog servers,
+    and pg_reload_conf() reloaded the session's catalog server alone: the datanodes kept
+    their old values until a restart. Settings gridpg runs its servers with are refused."""
+    servers = {**catalog_dsns(gridpg_cluster), **datanode_dsns(gridpg_cluster)}
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        try:
+            conn.execute("ALTER SYSTEM SET work_mem = '7MB'")
+            assert conn.execute("SELECT pg_reload_conf()").fetchone() == (True,)
+            for name, dsn in servers.items():
+                for _ in range(50):  # (a reload is a signal: each server takes it at once, or nearly)
+                    with psycopg.connect(dsn, autocommit=True) as server:
+                        if server.execute("SHOW work_mem").fetchone() == ("7MB",):
+                            break
+                    time.sleep(0.1)
+                else:
+                    raise AssertionError(f"{name} did not take work_mem")
+        finally:
+            conn.execute("ALTER SYSTEM RESET work_mem")
+            conn.execute("SELECT pg_catalog.pg_reload_conf()")
+        for sql in ("ALTER SYSTEM SET port = 5999", "ALTER SYSTEM SET max_prepared_transactions = 0",
+                    "ALTER SYSTEM SET listen_addresses = '*'", "ALTER SYSTEM RESET ALL"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported):
+                conn.execute(sql)

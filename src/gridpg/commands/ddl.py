@@ -481,7 +481,11 @@ class DdlRunner:
                 return
             raise PgError("25001", f"{_block_refusal_words(kind, tree)} cannot run inside a transaction block")
         tag = ""
-        for node in [self.coord.catalog_node, *groups]:
+        # ALTER SYSTEM configures servers: every catalog server's too (the other
+        # coordinators' sessions read their settings there); VACUUM and the like have
+        # nothing to do on the other catalog servers' empty copies
+        others = [a.name for a in self.coord.other_catalogs] if kind == "AlterSystemStmt" else []
+        for node in [self.coord.catalog_node, *others, *groups]:
             pool = self.coord.pools.pool(node)
             conn = await pool.acquire()
             try:

@@ -423,6 +423,7 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
         internal_objects,
         maintenance,
         partitions,
+        server_config,
         tablespaces,
     )
     from gridpg.commands.ddl import DdlRunner
@@ -432,6 +433,7 @@ async def _utility(dispatcher: Dispatcher, request: ExecRequest, plan: Any) -> N
     cluster_role.ensure_keeps_cluster_access(plan.kind, plan.tree, state.role or state.session_user,
                                              state.session_user)
     internal_objects.ensure_untouched(plan.kind, plan.tree)
+    server_config.ensure_settable(plan.kind, plan.tree)
     ddl = DdlRunner(dispatcher)
     if await _session_temp_only(dispatcher, request.sql, plan):
         await ddl.catalog_only(request.sql)  # the session's temp objects live on its catalog server

@@ -27,6 +27,7 @@ from gridpg.commands import (
     index_upkeep,
     internal_view,
     sequences,
+    server_config,
     sizes,
     stat_activity,
     table_stats,
@@ -1491,6 +1492,9 @@ class StatementRunner:
             return
         if exported.is_export(request.sql):  # pg_export_snapshot(): every server's part
             await exported.export(self, request)
+            return
+        if server_config.is_reload(request.sql):  # pg_reload_conf(): every server reloads
+            await server_config.reload_everywhere(self.dispatcher, request)
             return
         elements = schema_elements.split(request.sql) if "schema" in request.sql.lower() else None
         if elements is not None:

@@ -1,0 +1,95 @@
+"""The servers' configuration through a coordinator: ALTER SYSTEM and pg_reload_conf().
+
+`ALTER SYSTEM SET work_mem = '64MB'` through a coordinator is written on every catalog
+server and datanode (commands/ddl.py, node by node), as a DBA tuning the cluster expects.
+Two things kept it from working as on one server:
+
+* `SELECT pg_reload_conf()` reloaded the catalog server alone (a per-server function
+  called without tables runs there): the datanodes kept the old values until their next
+  restart, though every server had the new file. It now reloads every server the
+  coordinator reaches (its catalog server first, as the client, so that PostgreSQL's own
+  permission check answers; then the other catalog servers and every datanode group's
+  primary as the cluster superuser), and answers true as PostgreSQL does.
+* Some settings are gridpg's: the address, port and socket directory it reaches each
+  server at, what two-phase commit, standbys, failover, shard moves and archiving need
+  (`PgServer.base_settings`, `archive_settings`, the synchronous standby names failover
+  writes). ALTER SYSTEM of them, and ALTER SYSTEM RESET ALL (which takes failover's own
+  setting with it), took effect at the next restart and left gridpg unable to reach its
+  servers or to commit. They are refused (0A000) before any server is asked.
+
+Standbys keep their own postgresql.auto.conf (the file is not replicated): ALTER SYSTEM
+reaches the primaries only, as gridpg runs DDL.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
+from gridpg.sql import parse as sqlparse
+
+if TYPE_CHECKING:
+    from gridpg.executor.dispatch import Dispatcher, ExecRequest
+
+log = logging.getLogger("gridpg.config")
+
+MANAGED = frozenset({
+    "listen_addresses", "port", "unix_socket_directories", "max_prepared_transactions", "wal_level",
+    "max_wal_senders", "max_replication_slots", "hot_standby", "wal_log_hints", "password_encryption",
+    "archive_mode", "archive_command", "archive_library", "restore_command", "synchronous_standby_names",
+    "primary_conninfo", "primary_slot_name", "hba_file", "ident_file", "data_directory", "config_file",
+})
+_RELOAD = "SELECT pg_catalog.pg_reload_conf()"
+
+
+def ensure_settable(kind: str, tree: dict[str, Any]) -> None:
+    """Refuse ALTER SYSTEM of a setting gridpg manages on its servers, or RESET ALL."""
+    if kind != "AlterSystemStmt":
+        return
+    setstmt = (tree[kind].get("setstmt") or {})
+    if setstmt.get("kind") == "VAR_RESET_ALL":
+        raise PgError(FEATURE_NOT_SUPPORTED, "ALTER SYSTEM RESET ALL is not supported by gridpg",
+                      detail="It would also reset the settings gridpg keeps on its servers "
+                             "(the synchronous standbys failover names).",
+                      hint="Reset the parameters one by one.")
+    name = str(setstmt.get("name") or "").lower()
+    if name in MANAGED:
+        raise PgError(FEATURE_NOT_SUPPORTED, f'parameter "{name}" is managed by gridpg on its servers',
+                      detail="gridpg reaches, commits on and fails over its servers with it; "
+                             "a value set by ALTER SYSTEM would take over at their next restart.",
+                      hint="Addresses and ports are set in the cluster's topology file (gridpg.toml).")
+
+
+def is_reload(sql: str) -> bool:
+    """`SELECT pg_reload_conf()` (or `pg_catalog.`), alone."""
+    if "pg_reload_conf" not in sql.lower():
+        return False
+    try:
+        tree = sqlparse.parse_tree(sql)
+    except PgError:
+        return False
+    select = tree.get("SelectStmt")
+    if not isinstance(select, dict) or set(select) - {"targetList", "limitOption", "op"}:
+        return False
+    targets = select.get("targetList") or []
+    if len(targets) != 1:
+        return False
+    call = ((targets[0].get("ResTarget") or {}).get("val") or {}).get("FuncCall")
+    if not isinstance(call, dict) or call.get("args") or set(call) - {"funcname", "location", "funcformat"}:
+        return False
+    names = [n.get("String", {}).get("sval") for n in call.get("funcname") or []]
+    return names in (["pg_reload_conf"], ["pg_catalog", "pg_reload_conf"])
+
+
+async def reload_everywhere(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """The client's call on its catalog server (its answer relayed), then every other server."""
+    coord = dispatcher.coord
+    await dispatcher.run_on_node(coord.catalog_node, request, writes=False)
+    others = [a.name for a in coord.other_catalogs] + sorted(coord.datanode_addresses)
+    for node in others:
+        try:
+            await coord.internal_query(node, _RELOAD)
+        except PgError as exc:  # (a server down: it reads its file when it starts)
+            log.warning("pg_reload_conf() on %s failed: %s", node, exc.message)
+            dispatcher.session.say(f"server {node} was not reloaded: {exc.message}", "WARNING", "01000")
