@@ -50,3 +50,17 @@ def test_alter_system_and_reload_reach_every_server(gridpg_cluster: Cluster) -> 
                     "ALTER SYSTEM SET listen_addresses = '*'", "ALTER SYSTEM RESET ALL"):
             with pytest.raises(psycopg.errors.FeatureNotSupported):
                 conn.execute(sql)
+
+
+def test_pg_stat_reset_resets_every_server(gridpg_cluster: Cluster) -> None:
+    """pg_stat_reset() through a coordinator zeroed the catalog server's counters alone;
+    pg_stat_user_tables sums the datanodes' (commands/table_stats.py), which stayed."""
+    servers = {**catalog_dsns(gridpg_cluster), **datanode_dsns(gridpg_cluster)}
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        started = conn.execute("SELECT clock_timestamp()").fetchone()[0]
+        conn.execute("SELECT pg_stat_reset()")
+    for name, dsn in servers.items():
+        with psycopg.connect(dsn, autocommit=True) as server:
+            reset = server.execute("SELECT stats_reset FROM pg_stat_database "
+                                   "WHERE datname = current_database()").fetchone()[0]
+            assert reset is not None and reset >= started, name

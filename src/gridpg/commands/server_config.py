@@ -9,7 +9,8 @@ Two things kept it from working as on one server:
   restart, though every server had the new file. It now reloads every server the
   coordinator reaches (its catalog server first, as the client, so that PostgreSQL's own
   permission check answers; then the other catalog servers and every datanode group's
-  primary as the cluster superuser), and answers true as PostgreSQL does.
+  primary as the cluster superuser), and answers true as PostgreSQL does. Likewise
+  `SELECT pg_stat_reset()`: the counters pg_stat_user_tables sums are the datanodes'.
 * Some settings are gridpg's: the address, port and socket directory it reaches each
   server at, what two-phase commit, standbys, failover, shard moves and archiving need
   (`PgServer.base_settings`, `archive_settings`, the synchronous standby names failover
@@ -40,7 +41,10 @@ MANAGED = frozenset({
     "archive_mode", "archive_command", "archive_library", "restore_command", "synchronous_standby_names",
     "primary_conninfo", "primary_slot_name", "hba_file", "ident_file", "data_directory", "config_file",
 })
-_RELOAD = "SELECT pg_catalog.pg_reload_conf()"
+# Calls that act on the server they run on, made alone by a client for the cluster's sake:
+# reload the configuration files, zero the statistics counters (the datanodes' feed
+# pg_stat_user_tables, commands/table_stats.py)
+EVERYWHERE = frozenset({"pg_reload_conf", "pg_stat_reset"})
 
 
 def ensure_settable(kind: str, tree: dict[str, Any]) -> None:
@@ -61,35 +65,40 @@ def ensure_settable(kind: str, tree: dict[str, Any]) -> None:
                       hint="Addresses and ports are set in the cluster's topology file (gridpg.toml).")
 
 
-def is_reload(sql: str) -> bool:
-    """`SELECT pg_reload_conf()` (or `pg_catalog.`), alone."""
-    if "pg_reload_conf" not in sql.lower():
-        return False
+def everywhere_call(sql: str) -> str | None:
+    """The function of `SELECT pg_reload_conf()` / `pg_stat_reset()` (or `pg_catalog.`),
+    alone; None: any other statement."""
+    lowered = sql.lower()
+    if not any(name in lowered for name in EVERYWHERE):
+        return None
     try:
         tree = sqlparse.parse_tree(sql)
     except PgError:
-        return False
+        return None
     select = tree.get("SelectStmt")
     if not isinstance(select, dict) or set(select) - {"targetList", "limitOption", "op"}:
-        return False
+        return None
     targets = select.get("targetList") or []
     if len(targets) != 1:
-        return False
+        return None
     call = ((targets[0].get("ResTarget") or {}).get("val") or {}).get("FuncCall")
     if not isinstance(call, dict) or call.get("args") or set(call) - {"funcname", "location", "funcformat"}:
-        return False
+        return None
     names = [n.get("String", {}).get("sval") for n in call.get("funcname") or []]
-    return names in (["pg_reload_conf"], ["pg_catalog", "pg_reload_conf"])
+    if len(names) == 2 and names[0] == "pg_catalog":
+        names = names[1:]
+    return names[0] if len(names) == 1 and names[0] in EVERYWHERE else None
 
 
-async def reload_everywhere(dispatcher: Dispatcher, request: ExecRequest) -> None:
-    """The client's call on its catalog server (its answer relayed), then every other server."""
+async def call_everywhere(dispatcher: Dispatcher, request: ExecRequest, function: str) -> None:
+    """The client's call on its catalog server (its answer relayed: PostgreSQL's own
+    permission check), then on every other server as the cluster superuser."""
     coord = dispatcher.coord
     await dispatcher.run_on_node(coord.catalog_node, request, writes=False)
     others = [a.name for a in coord.other_catalogs] + sorted(coord.datanode_addresses)
     for node in others:
         try:
-            await coord.internal_query(node, _RELOAD)
-        except PgError as exc:  # (a server down: it reads its file when it starts)
-            log.warning("pg_reload_conf() on %s failed: %s", node, exc.message)
-            dispatcher.session.say(f"server {node} was not reloaded: {exc.message}", "WARNING", "01000")
+            await coord.internal_query(node, f"SELECT pg_catalog.{function}()")
+        except PgError as exc:  # (a server down: it reads its files when it starts)
+            log.warning("%s() on %s failed: %s", function, node, exc.message)
+            dispatcher.session.say(f"{function}() did not run on server {node}: {exc.message}", "WARNING", "01000")

@@ -1493,8 +1493,9 @@ class StatementRunner:
         if exported.is_export(request.sql):  # pg_export_snapshot(): every server's part
             await exported.export(self, request)
             return
-        if server_config.is_reload(request.sql):  # pg_reload_conf(): every server reloads
-            await server_config.reload_everywhere(self.dispatcher, request)
+        everywhere = server_config.everywhere_call(request.sql)
+        if everywhere is not None:  # pg_reload_conf(), pg_stat_reset(): every server's
+            await server_config.call_everywhere(self.dispatcher, request, everywhere)
             return
         elements = schema_elements.split(request.sql) if "schema" in request.sql.lower() else None
         if elements is not None:
