@@ -64,3 +64,22 @@ def test_pg_stat_reset_resets_every_server(gridpg_cluster: Cluster) -> None:
             reset = server.execute("SELECT stats_reset FROM pg_stat_database "
                                    "WHERE datname = current_database()").fetchone()[0]
             assert reset is not None and reset >= started, name
+
+
+def test_checkpoint_checkpoints_every_server(gridpg_cluster: Cluster) -> None:
+    """CHECKPOINT through a coordinator (before a backup, a benchmark) checkpointed the
+    session's catalog server alone."""
+    servers = {**catalog_dsns(gridpg_cluster), **datanode_dsns(gridpg_cluster)}
+
+    def requested() -> dict[str, int]:
+        counts = {}
+        for name, dsn in servers.items():
+            with psycopg.connect(dsn, autocommit=True) as server:
+                counts[name] = server.execute("SELECT num_requested FROM pg_stat_checkpointer").fetchone()[0]
+        return counts
+
+    before = requested()
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    after = requested()
+    assert all(after[name] > before[name] for name in servers), (before, after)

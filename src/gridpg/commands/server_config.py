@@ -10,7 +10,8 @@ Two things kept it from working as on one server:
   coordinator reaches (its catalog server first, as the client, so that PostgreSQL's own
   permission check answers; then the other catalog servers and every datanode group's
   primary as the cluster superuser), and answers true as PostgreSQL does. Likewise
-  `SELECT pg_stat_reset()`: the counters pg_stat_user_tables sums are the datanodes'.
+  `SELECT pg_stat_reset()` (the counters pg_stat_user_tables sums are the datanodes') and
+  CHECKPOINT (run before a backup or a benchmark, it checkpointed the catalog server alone).
 * Some settings are gridpg's: the address, port and socket directory it reaches each
   server at, what two-phase commit, standbys, failover, shard moves and archiving need
   (`PgServer.base_settings`, `archive_settings`, the synchronous standby names failover
@@ -66,9 +67,14 @@ def ensure_settable(kind: str, tree: dict[str, Any]) -> None:
 
 
 def everywhere_call(sql: str) -> str | None:
-    """The function of `SELECT pg_reload_conf()` / `pg_stat_reset()` (or `pg_catalog.`),
-    alone; None: any other statement."""
+    """What to run on every other server for `SELECT pg_reload_conf()` / `pg_stat_reset()`
+    (or `pg_catalog.`) alone, or CHECKPOINT; None: any other statement."""
     lowered = sql.lower()
+    if "checkpoint" in lowered:
+        try:
+            return "CHECKPOINT" if sqlparse.node_type(sqlparse.parse_tree(sql)) == "CheckPointStmt" else None
+        except PgError:
+            return None
     if not any(name in lowered for name in EVERYWHERE):
         return None
     try:
@@ -87,18 +93,18 @@ def everywhere_call(sql: str) -> str | None:
     names = [n.get("String", {}).get("sval") for n in call.get("funcname") or []]
     if len(names) == 2 and names[0] == "pg_catalog":
         names = names[1:]
-    return names[0] if len(names) == 1 and names[0] in EVERYWHERE else None
+    return f"SELECT pg_catalog.{names[0]}()" if len(names) == 1 and names[0] in EVERYWHERE else None
 
 
-async def call_everywhere(dispatcher: Dispatcher, request: ExecRequest, function: str) -> None:
-    """The client's call on its catalog server (its answer relayed: PostgreSQL's own
-    permission check), then on every other server as the cluster superuser."""
+async def call_everywhere(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> None:
+    """The client's statement on its catalog server (its answer relayed: PostgreSQL's own
+    permission check), then `sql` on every other server as the cluster superuser."""
     coord = dispatcher.coord
     await dispatcher.run_on_node(coord.catalog_node, request, writes=False)
     others = [a.name for a in coord.other_catalogs] + sorted(coord.datanode_addresses)
     for node in others:
         try:
-            await coord.internal_query(node, f"SELECT pg_catalog.{function}()")
+            await coord.internal_query(node, sql)
         except PgError as exc:  # (a server down: it reads its files when it starts)
-            log.warning("%s() on %s failed: %s", function, node, exc.message)
-            dispatcher.session.say(f"{function}() did not run on server {node}: {exc.message}", "WARNING", "01000")
+            log.warning("%s on %s failed: %s", sql, node, exc.message)
+            dispatcher.session.say(f"{sql} did not run on server {node}: {exc.message}", "WARNING", "01000")
