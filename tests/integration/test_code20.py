@@ -84,3 +84,28 @@ def test_instead_of_triggers_reading_the_table_schema_are_refused(gridpg_cluster
         conn.execute("CREATE TRIGGER c20_v_s INSTEAD OF UPDATE ON c20_v FOR EACH ROW EXECUTE FUNCTION c20_v_schema()")
         assert answer(conn, "UPDATE c20_v SET qty = 0 WHERE id = 1") == "0A000"
         assert conn.execute("SELECT name, qty FROM c20_items WHERE id = 1").fetchall() == [("item1", 1)]
+
+
+def test_event_triggers_fire_only_for_their_tags(gridpg_cluster: Cluster, schema: str) -> None:
+    """An event trigger `WHEN TAG IN ('DROP TABLE')` whose function reads a distributed table
+    fires for no CREATE FUNCTION, COMMENT, CREATE VIEW or GRANT (PostgreSQL's tag filter;
+    gridpg runs those statements alone on every server): they ran refused (0A000) before.
+    A DROP TABLE it does fire for stays refused: the function would run on every server,
+    each reading its own part of the table (executor/routines.py `_command_tag`)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE c20_conf (k text PRIMARY KEY, v text)")
+        conn.execute("CREATE TABLE c20_victim (id int)")
+        conn.execute("CREATE FUNCTION c20_guard() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "IF (SELECT v FROM c20_conf WHERE k = 'lock') = 'yes' THEN RAISE EXCEPTION 'locked'; END IF; "
+                     "END $$")
+        conn.execute("CREATE EVENT TRIGGER c20_guard_t ON ddl_command_start WHEN TAG IN ('DROP TABLE') "
+                     "EXECUTE FUNCTION c20_guard()")
+        try:
+            assert answer(conn, "CREATE FUNCTION c20_f() RETURNS int LANGUAGE sql AS 'SELECT 1'") == "CREATE FUNCTION"
+            assert answer(conn, "COMMENT ON TABLE c20_conf IS 'settings'") == "COMMENT"
+            assert answer(conn, "CREATE VIEW c20_cv AS SELECT k FROM c20_conf") == "CREATE VIEW"
+            assert answer(conn, "GRANT SELECT ON c20_conf TO PUBLIC") == "GRANT"
+            assert answer(conn, "DROP TABLE c20_victim") == "0A000"
+        finally:
+            conn.execute("DROP EVENT TRIGGER c20_guard_t")

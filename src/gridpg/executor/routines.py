@@ -602,7 +602,8 @@ def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[Backend
     return make
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
-_EVENT_SQL = ("SELECT evtfoid, evtevent FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
+_EVENT_SQL = ("SELECT evtfoid, evtevent, evttags IS NULL, pg_catalog.array_to_string(evttags, ',') "
+              "FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
               "AND evtname NOT LIKE 'gridpg\\_loopback\\_%'")
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
                  "AND n.nspname NOT LIKE 'pg\\_toast%' "
@@ -717,6 +718,8 @@ class _Registry:
     by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
     # functions of enabled event triggers -> the events they fire on
     event_functions: dict[int, frozenset[str]] = field(default_factory=dict)
+    # the command tags (WHEN TAG IN) its event triggers fire for; None: every tag
+    event_tags: dict[int, frozenset[str] | None] = field(default_factory=dict)
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...], str | None], Any] = field(default_factory=dict)
@@ -1249,9 +1252,14 @@ class RoutineGuard:
                     operators.setdefault(name, set()).add(int(oid))
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
             events: dict[int, frozenset[str]] = {}
-            for oid, event in await conn.query(_EVENT_SQL):
+            event_tags: dict[int, frozenset[str] | None] = {}
+            for oid, event, untagged, tags in await conn.query(_EVENT_SQL):
                 if oid:
                     events[int(oid)] = events.get(int(oid), frozenset()) | {event or ""}
+                    # (a function some trigger fires for every tag: None)
+                    known = event_tags.get(int(oid), frozenset())
+                    event_tags[int(oid)] = None if untagged == "t" or known is None \
+                        else known | frozenset((tags or "").split(","))
             with_triggers = row_triggers_at | statement_triggers_at
             fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = {}
             for p_schema, p_name, c_schema, c_name, on_delete, on_update in await conn.query(_FK_ACTIONS_SQL):
@@ -1262,7 +1270,8 @@ class RoutineGuard:
             fk_actions = {parent: children for parent, children in fk_actions.items()
                           if _reaches(parent, fk_actions, with_triggers)}
         registry = _Registry(snapshot.epoch, names, row_argument_names, dependents, on_write, operators,
-                             delegated=delegated, event_functions=events, defaults=defaults,
+                             delegated=delegated, event_functions=events, event_tags=event_tags,
+                             defaults=defaults,
                              on_write_at=on_write_at, row_triggers_at=row_triggers_at,
                              statement_triggers_at=statement_triggers_at, constrained_at=constrained_at,
                              row_trigger_functions_at=row_functions_at, temp_makers=temp_makers,
@@ -2353,8 +2362,30 @@ def _event_functions_fired(tree: dict[str, Any], registry: _Registry) -> set[int
     kind = sqlparse.node_type(tree)
     quiet = kind in _NEITHER_DROPS_NOR_REWRITES or (
         kind == "CreateSchemaStmt" and not tree[kind].get("schemaElts")) or _creates_lone_table(tree)
+    tag = _command_tag(tree)
     return {oid for oid, events in registry.event_functions.items()
-            if not quiet or events - _DROP_OR_REWRITE_EVENTS}
+            if (not quiet or events - _DROP_OR_REWRITE_EVENTS)
+            and (tag is None or registry.event_tags.get(oid) is None or tag in (registry.event_tags.get(oid) or ()))}
+
+
+def _command_tag(tree: dict[str, Any]) -> str | None:
+    """The command tag a DDL statement fires event triggers with, for the kinds gridpg runs
+    as written on every server and nothing else with them (so no other tag fires there):
+    an event trigger `WHEN TAG IN (...)` without it does not fire (a DROP TABLE guard
+    reading a distributed table refused every CREATE FUNCTION). None: not known here (every
+    trigger counts)."""
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    if kind == "CreateFunctionStmt":
+        return "CREATE PROCEDURE" if body.get("is_procedure") else "CREATE FUNCTION"
+    if kind == "GrantStmt":
+        return "GRANT" if body.get("is_grant") else "REVOKE"
+    return _FIXED_TAGS.get(kind)
+
+
+# (not CREATE INDEX or CREATE TABLE: the datanodes rename the shards' indexes after them,
+# ALTER INDEX, commands/shard_indexes.py)
+_FIXED_TAGS = {"CommentStmt": "COMMENT", "ViewStmt": "CREATE VIEW", "CreateTrigStmt": "CREATE TRIGGER"}
 
 
 def _creates_lone_table(tree: dict[str, Any]) -> bool:
