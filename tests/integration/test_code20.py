@@ -109,3 +109,29 @@ def test_event_triggers_fire_only_for_their_tags(gridpg_cluster: Cluster, schema
             assert answer(conn, "DROP TABLE c20_victim") == "0A000"
         finally:
             conn.execute("DROP EVENT TRIGGER c20_guard_t")
+
+
+def test_explain_analyze_inside_code(gridpg_cluster: Cluster, schema: str) -> None:
+    """EXPLAIN ANALYZE inside PL/pgSQL (join_hash.sql's `FOR p IN EXECUTE 'explain (analyze,
+    format json) ' || query`) runs on the catalog server with the loopback: the plan is the
+    catalog server's over the shadows (Foreign Scan), its top node's actual rows the query's,
+    and an explained write is made. In a transaction that changed the schema the dynamic
+    form is refused as such (0A000), no longer as "code that runs DDL"."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE c20_e (id int PRIMARY KEY, v int)")
+        conn.execute("INSERT INTO c20_e SELECT g, g FROM generate_series(1, 100) g")
+        conn.execute("CREATE FUNCTION c20_rows(q text) RETURNS int LANGUAGE plpgsql AS $$ DECLARE p json; BEGIN "
+                     "FOR p IN EXECUTE 'explain (analyze, format json) ' || q LOOP "
+                     "RETURN (p->0->'Plan'->>'Actual Rows')::numeric::int; END LOOP; END $$")
+        assert conn.execute("SELECT c20_rows('SELECT * FROM c20_e WHERE v > 60')").fetchall() == [(40,)]
+        assert conn.execute("SELECT c20_rows('UPDATE c20_e SET v = 0 WHERE id <= 5')").fetchall() == [(0,)]
+        assert conn.execute("SELECT count(*) FROM c20_e WHERE v = 0").fetchall() == [(5,)]
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE c20_new (a int)")
+        try:
+            conn.execute("SELECT c20_rows('SELECT * FROM c20_e')")
+            raise AssertionError("ran")
+        except psycopg.errors.FeatureNotSupported as exc:
+            assert "transaction that changed the schema" in str(exc)
+        conn.execute("ROLLBACK")
