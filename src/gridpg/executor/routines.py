@@ -1293,6 +1293,8 @@ class RoutineGuard:
         """None: run as planned; a group name: run there; a LoopbackCall: run on the
         catalog server with the loopback; an error: refuse."""
         verdict = await self._plain_verdict(dispatcher, registry, snapshot, sql, path)
+        if verdict is None:
+            return await self._written_instead(dispatcher, registry, snapshot, sql, path)
         if not isinstance(verdict, PgError) or verdict.sqlstate != FEATURE_NOT_SUPPORTED:
             return verdict
         firing = await self._firing_verdict(dispatcher, registry, snapshot, sql, path)
@@ -1303,6 +1305,33 @@ class RoutineGuard:
         if await self._runs_as_steps(dispatcher, registry, snapshot, sql, path):
             return None
         return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
+
+    async def _written_instead(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                               sql: str, path: tuple[str, ...]) -> LoopbackCall | None:
+        """A write into a view over distributed tables that its INSTEAD OF triggers carry out,
+        whose code touches no distributed table (it raises a notice, writes a table of the
+        catalog server's, changes NEW): run on the catalog server as such a write whose code
+        does (`_loopback_verdict`; executor/view_instead.py). Planned, it went to the datanodes,
+        where the triggers would run on each node (refused, multi._ensure_plain_view). None:
+        not such a write, or the loopback cannot run it either (run as planned)."""
+        from gridpg.sql.xl import extract_distribution
+
+        if not registry.on_write_at:
+            return None
+        tree = _tree(sql)
+        kind = sqlparse.node_type(tree) if tree else ""
+        if tree is None or kind not in ("InsertStmt", "UpdateStmt", "DeleteStmt") \
+                or (tree[kind].get("relation") or {}).get("relname") not in {n for _, n in registry.on_write_at}:
+            return None
+        view = view_instead.written_view(tree, kind, path, _view_resolver(dispatcher, snapshot))
+        if view is None or view not in registry.on_write_at or not await view_instead.has_instead_trigger(
+                dispatcher, view, kind):
+            return None
+        refusal = PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot write through view "{view[1]}": its INSTEAD OF '
+                          "triggers would run on each datanode", hint="write the view's table directly")
+        call = await self._loopback_verdict(dispatcher, registry, snapshot, extract_distribution(sql)[0], path,
+                                            refusal)
+        return call if isinstance(call, LoopbackCall) else None
 
     async def _writes_statement_triggers(self, dispatcher: Dispatcher, registry: _Registry, tree: dict[str, Any],
                                          path: tuple[str, ...], resolve: body.Resolver) -> bool:

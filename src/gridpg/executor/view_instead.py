@@ -58,6 +58,18 @@ def written_view(tree: dict[str, Any], kind: str, path: tuple[str, ...],
     return found if found is not None and found[0] != "pg_temp" else None
 
 
+async def has_instead_trigger(dispatcher: Dispatcher, view: tuple[str, str], kind: str) -> bool:
+    """Whether the view has an enabled INSTEAD OF row trigger for the statement's event."""
+    event = _KINDS.get(kind, 4)  # (INSERT: 4)
+    wanted = _ROW | _INSTEAD | event
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    await conn.settle()
+    regclass = f"pg_catalog.to_regclass({quote_literal(quote_qualified(*view))})"
+    rows = await conn.query(f"SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = {regclass} "
+                            f"AND tgenabled <> 'D' AND tgtype::int & {wanted} = {wanted}")
+    return bool(rows) and rows[0][0] not in (None, "0")
+
+
 async def run(dispatcher: Dispatcher, request: ExecRequest, view: tuple[str, str],
               kind: str) -> tuple[str, Preparer] | None:
     """(the statement to run armed, what makes the stand-in first) when the view's INSTEAD

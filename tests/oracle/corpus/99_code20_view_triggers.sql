@@ -76,3 +76,24 @@ UPDATE c20_rich SET balance = 0;
 DELETE FROM c20_rich WHERE id > 100;
 SELECT acct, op FROM c20_audit WHERE op LIKE 'rich%' ORDER BY acct, op;
 SELECT count(*) FROM c20_acct WHERE balance = 0;
+
+-- INSTEAD OF triggers whose functions touch no distributed table (they change NEW and
+-- write nothing): run on the catalog server all the same (planned, they went to the
+-- datanodes, where the triggers would run on each node: refused)
+CREATE TABLE c20_plain (a int PRIMARY KEY, b text);
+INSERT INTO c20_plain SELECT g, 'row ' || g FROM generate_series(-2, 3) g;
+CREATE VIEW c20_plain_v AS SELECT * FROM c20_plain WHERE a < 2;
+CREATE FUNCTION c20_plain_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; NEW.b := upper(NEW.b); RETURN NEW; END $$;
+CREATE TRIGGER c20_plain_t INSTEAD OF INSERT OR UPDATE OR DELETE ON c20_plain_v FOR EACH ROW EXECUTE FUNCTION c20_plain_fn();
+INSERT INTO c20_plain_v VALUES (10, 'ten') RETURNING *;
+UPDATE c20_plain_v SET b = 'x' WHERE a = 1 RETURNING *;
+UPDATE c20_plain_v SET b = 'y' RETURNING a, b;
+DELETE FROM c20_plain_v WHERE a = 0 RETURNING *;
+SELECT * FROM c20_plain ORDER BY a;
+-- a view whose only INSTEAD OF trigger is for INSERT: an UPDATE writes through it (was 0A000)
+CREATE VIEW c20_plain_v2 AS SELECT * FROM c20_plain;
+CREATE FUNCTION c20_plain_fn2() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER c20_plain_t2 INSTEAD OF INSERT ON c20_plain_v2 FOR EACH ROW EXECUTE FUNCTION c20_plain_fn2();
+UPDATE c20_plain_v2 SET b = 'through' WHERE a = 3 RETURNING *;
+DELETE FROM c20_plain_v2 WHERE a = -2;
+SELECT * FROM c20_plain ORDER BY a;
