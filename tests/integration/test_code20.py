@@ -135,3 +135,36 @@ def test_explain_analyze_inside_code(gridpg_cluster: Cluster, schema: str) -> No
         except psycopg.errors.FeatureNotSupported as exc:
             assert "transaction that changed the schema" in str(exc)
         conn.execute("ROLLBACK")
+
+
+def test_instead_of_triggers_need_the_privilege_on_the_view(gridpg_cluster: Cluster, schema: str) -> None:
+    """The stand-in is the caller's own temporary view: the privilege PostgreSQL checks on
+    the view itself (UPDATE of the columns set, DELETE) is checked first (42501), else a role
+    allowed only to read the view ran its triggers. (A view over one table: a role other
+    than the superuser reading a join view through the loopback is refused, 0A000.)"""
+    role = f"c20_reader_{schema[-8:]}"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        for sql in VIEW_SETUP[:4]:
+            conn.execute(sql)
+        conn.execute("CREATE VIEW c20_iv AS SELECT id, name, qty FROM c20_items")
+        conn.execute("CREATE FUNCTION c20_iv_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "IF TG_OP = 'DELETE' THEN DELETE FROM c20_items WHERE id = OLD.id; RETURN OLD; END IF; "
+                     "UPDATE c20_items SET name = NEW.name, qty = NEW.qty WHERE id = OLD.id; RETURN NEW; END $$")
+        conn.execute("CREATE TRIGGER c20_iv_t INSTEAD OF UPDATE OR DELETE ON c20_iv FOR EACH ROW "
+                     "EXECUTE FUNCTION c20_iv_fn()")
+        conn.execute(f"CREATE ROLE {role}")
+        try:
+            conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+            conn.execute(f"GRANT SELECT, UPDATE, DELETE ON c20_items TO {role}")
+            conn.execute(f"GRANT SELECT, UPDATE (name) ON c20_iv TO {role}")
+            conn.execute(f"SET ROLE {role}")
+            assert answer(conn, "UPDATE c20_iv SET qty = 0 WHERE id = 1") == "42501"
+            assert answer(conn, "DELETE FROM c20_iv WHERE id = 1") == "42501"
+            assert answer(conn, "UPDATE c20_iv SET name = 'allowed' WHERE id = 1") == "UPDATE 1"
+            conn.execute("RESET ROLE")
+            assert conn.execute("SELECT name, qty FROM c20_items WHERE id = 1").fetchall() == [("allowed", 1)]
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

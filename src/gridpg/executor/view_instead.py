@@ -86,6 +86,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, view: tuple[str, str
     wanted = _ROW | _INSTEAD | event
     if not any(int(tgtype or 0) & wanted == wanted and enabled != "D" for _, tgtype, enabled, _, _ in triggers):
         return None
+    await _ensure_privilege(conn, regclass, view, tree[kind], kind)
     rules = await conn.query(f"SELECT count(*) FROM pg_catalog.pg_rewrite WHERE ev_class = {regclass} "
                              "AND rulename <> '_RETURN'")
     if rules and rules[0][0] not in (None, "0"):
@@ -118,6 +119,22 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, view: tuple[str, str
         return text, f"DROP VIEW {stand_in}"
 
     return sql, make
+
+
+async def _ensure_privilege(conn: BackendConnection, regclass: str, view: tuple[str, str],
+                            body: dict[str, Any], kind: str) -> None:
+    """PostgreSQL's 42501 when the caller may not UPDATE (the columns it sets) or DELETE
+    the view itself: the stand-in is the caller's own temporary view, on which PostgreSQL
+    would check nothing."""
+    if kind == "UpdateStmt":
+        columns = {str((t.get("ResTarget") or {}).get("name") or "") for t in body.get("targetList") or []}
+        checks = [f"pg_catalog.has_column_privilege({regclass}, {quote_literal(c)}, 'UPDATE')"
+                  for c in sorted(columns) if c]
+    else:
+        checks = [f"pg_catalog.has_table_privilege({regclass}, 'DELETE')"]
+    rows = await conn.query(f"SELECT {' AND '.join(checks) or 'true'}")
+    if not rows or rows[0][0] != "t":
+        raise PgError("42501", f"permission denied for view {view[1]}")
 
 
 def _refused(view: tuple[str, str], why: str) -> PgError:
