@@ -512,7 +512,7 @@ async def _capture(dispatcher: Dispatcher, request: ExecRequest,
                             f"({_ECHO_AT}) - pg_catalog.current_setting('gridpg.ddl_echo_base')::bigint")
     captured = json.loads(rows[0][0] or "[]")
     ddl_delta = json.loads(rows[0][1] or "{}")
-    ensure_untouched(before, json.loads(rows[0][2] or "{}"), ddl_delta)
+    ensure_untouched(before, json.loads(rows[0][2] or "{}"), ddl_delta, ran_ddl=bool(captured))
     if int(rows[0][3] or 0) != len(echoed):  # (more were refused as they came)
         raise _diverged(echoed[int(rows[0][3] or 0)][1])
     await conn.simple_query(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}")
@@ -571,21 +571,30 @@ class SequenceEcho:
 
 
 def ensure_untouched(before: dict[str, list[Any]], after: dict[str, list[Any]],
-                     ddl: dict[str, list[Any]]) -> None:
+                     ddl: dict[str, list[Any]], ran_ddl: bool = True) -> None:
     """Refuse when the code read or wrote rows itself (beside what its DDL statements did):
-    the rollback of the capture undid that, and it reached the catalog server's copies."""
+    the rollback of the capture undid that, and it reached the catalog server's copies.
+    `ran_ddl`: the code ran DDL (else it is dynamic code run captured only because the
+    transaction changed the schema, and the refusal says so)."""
     for oid, now in after.items():
         was = before.get(oid)
         done = ddl.get(oid)
         for i in range(5):
             moved = int(now[i]) - (int(was[i]) if was else 0) - (int(done[i]) if done else 0)
             if moved:
-                raise _touched(now[6])
+                raise _touched(now[6], ran_ddl)
         if was is not None and now[5] != was[5] and not (done and done[5]):
-            raise _touched(now[6])
+            raise _touched(now[6], ran_ddl)
 
 
-def _touched(relation: str) -> PgError:
+def _touched(relation: str, ran_ddl: bool = True) -> PgError:
+    if not ran_ddl:  # (join_hash.sql: EXECUTE 'explain (analyze) ...' after CREATE TABLE in its block)
+        return PgError(FEATURE_NOT_SUPPORTED,
+                       "gridpg cannot run server-side code that runs dynamic SQL over distributed "
+                       f"table {relation} in a transaction that changed the schema",
+                       detail="Dynamic SQL there runs on the catalog server without the loopback "
+                              "(shadows exist for committed tables only), over its empty copies.",
+                       hint="Commit the schema change first.")
     return PgError(FEATURE_NOT_SUPPORTED,
                    "gridpg cannot run server-side code that runs DDL and also reads or writes "
                    f"rows of {relation}",

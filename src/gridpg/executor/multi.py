@@ -61,7 +61,7 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         await dispatcher.run_on_node(fragment.group, request, writes=plan.writes, sql=fragment.sql)
     elif strategy is Strategy.PUSHDOWN:
         if plan.through_view is not None:
-            await _ensure_plain_view(dispatcher, *plan.through_view)
+            await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
@@ -74,7 +74,7 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         await move_rows(dispatcher, request, plan)
     elif strategy is Strategy.BROADCAST:
         if plan.through_view is not None:
-            await _ensure_plain_view(dispatcher, *plan.through_view)
+            await _ensure_plain_view(dispatcher, *plan.through_view, events=_trigger_events(request.sql))
         await broadcast_write(dispatcher, request, plan)
     elif strategy is Strategy.LOCKING_SUBPLANS:
         from gridpg.executor import subplans
@@ -90,11 +90,14 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         raise PgError(INTERNAL_ERROR, f"gridpg cannot execute a {strategy} plan over several nodes")
 
 
-async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str) -> None:
+async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str, events: int = 28) -> None:
     """A write through a view runs on the datanodes only when PostgreSQL would write the
     view's table itself there: no INSTEAD OF triggers or rules of the view, nor of the
     views below it that it reads (they would run on each datanode, away from the tables
-    they may write)."""
+    they may write). `events`: pg_trigger.tgtype's bits of the write's events; triggers for
+    other events do not fire (an UPDATE of a view with an INSTEAD OF INSERT trigger alone
+    was refused). Views with INSTEAD OF triggers for the event are written on the catalog
+    server instead (executor/view_instead.py)."""
     conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
     await conn.settle()
     rows = await conn.query(
@@ -105,13 +108,26 @@ async def _ensure_plain_view(dispatcher: Dispatcher, schema: str, name: str) -> 
         "AND r.rulename = '_RETURN' JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass "
         "AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> stack.oid "
         "JOIN pg_catalog.pg_class v ON v.oid = d.refobjid AND v.relkind = 'v') "
-        "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM stack)) + "
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM stack) "
+        f"AND t.tgtype::int & {int(events)} <> 0) + "
         "(SELECT count(*) FROM pg_catalog.pg_rewrite r WHERE r.ev_class IN (SELECT oid FROM stack) "
         "AND r.rulename <> '_RETURN')")
     if rows and rows[0][0] not in (None, "0"):
         raise PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot write through view "{name}": it has '
                       "INSTEAD OF triggers or rules, which would run on each datanode",
                       hint="write the view's table directly")
+
+
+def _trigger_events(sql: str) -> int:
+    """pg_trigger.tgtype's event bits of a write (INSERT 4, DELETE 8, UPDATE 16; all three
+    when it cannot be read)."""
+    from gridpg.sql import parse as sqlparse
+
+    try:
+        kind = sqlparse.node_type(sqlparse.parse_tree(sql))
+    except PgError:
+        return 28
+    return {"InsertStmt": 4, "DeleteStmt": 8, "UpdateStmt": 16}.get(kind, 28)
 
 
 async def _exchange_or_finish(dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> None:

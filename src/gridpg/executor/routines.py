@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from gridpg.catalog.model import CatalogSnapshot, DistTable
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor import advisory, delegation
+from gridpg.executor import advisory, delegation, view_instead
 from gridpg.executor import triggers as firing_mod
 from gridpg.planner import analyze, call_shape, replicas, tempnames
 from gridpg.planner import delegation as delegation_shape
@@ -95,6 +95,10 @@ class LoopbackCall:
     # (schema, name) of distributed tables and views the statement itself names with
     # their schema: it names their shadow schemas instead (twins.redirect_statement)
     redirect: frozenset[tuple[str, str]] = frozenset()
+    # An UPDATE/DELETE of a view over distributed tables, whose INSTEAD OF row triggers
+    # (if the view has them for the event) carry it out on the catalog server over a
+    # temporary stand-in of the view (executor/view_instead.py)
+    instead_view: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -296,39 +300,49 @@ async def _run_loopback(dispatcher: Dispatcher, request: ExecRequest, call: Loop
     from gridpg.executor.run import catalog_view, session_view
     from gridpg.planner.plan import CatalogPlan, CopyPlan, InsertPlan, SequenceCallPlan
 
-    planner = dispatcher.coord.planner
-    assert planner is not None
-    plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
-                        request.bound(), request.simple)
     tables = list(call.tables)
-    if isinstance(plan, CopyPlan) and call.copy:
-        sql = request.sql  # the verdict found no distributed table among its relations
-    elif isinstance(plan, CatalogPlan):
-        sql = call.sql or plan.sql or request.sql
-    elif isinstance(plan, SequenceCallPlan):
-        # (`SELECT f(), currval('s')`: armed, the statement's own sequence calls reach the
-        # GTM's sequences as the code's do, in PostgreSQL's order)
-        sql = call.sql or request.sql
-    elif call.whole_select:
-        sql = call.sql or request.sql
-    elif isinstance(plan, InsertPlan) and plan.through_view is not None and not call.twins \
-            and await _inserts_instead(dispatcher, plan.through_view):
-        sql = _naming_view(request.sql, plan.through_view)
-        tables = [t for t in tables if t != plan.through_view]
-        if plan.through_view in call.redirect:  # (the view itself, not its shadow)
-            call = replace(call, redirect=call.redirect - {plan.through_view})
+    view = call.instead_view
+    kind = sqlparse.node_type(sqlparse.parse_tree(request.sql)) if view is not None else None
+    stand_in = await view_instead.run(dispatcher, request, view, kind) \
+        if view is not None and kind in ("UpdateStmt", "DeleteStmt") else None
+    if stand_in is not None:  # (its INSTEAD OF triggers carry out an UPDATE or DELETE of the view)
+        sql = stand_in[0]
+    elif view is not None and kind == "InsertStmt" and not call.twins and await _inserts_instead(dispatcher, view):
+        # (planned, an INSERT into a view over several tables would be refused)
+        sql, tables, call = _inserting_instead(request.sql, view, call)
     else:
-        raise call.refusal
+        planner = dispatcher.coord.planner
+        assert planner is not None
+        plan = planner.plan(request.sql, catalog_view(dispatcher), session_view(dispatcher),
+                            request.bound(), request.simple)
+        if isinstance(plan, CopyPlan) and call.copy:
+            sql = request.sql  # the verdict found no distributed table among its relations
+        elif isinstance(plan, CatalogPlan):
+            sql = call.sql or plan.sql or request.sql
+        elif isinstance(plan, SequenceCallPlan):
+            # (`SELECT f(), currval('s')`: armed, the statement's own sequence calls reach the
+            # GTM's sequences as the code's do, in PostgreSQL's order)
+            sql = call.sql or request.sql
+        elif call.whole_select:
+            sql = call.sql or request.sql
+        elif isinstance(plan, InsertPlan) and plan.through_view is not None and not call.twins \
+                and await _inserts_instead(dispatcher, plan.through_view):
+            sql, tables, call = _inserting_instead(request.sql, plan.through_view, call)
+        else:
+            raise call.refusal
     # (a twin naming shadows is watched like dynamic SQL: what its rewriting may have
     # missed would reach the catalog server's copies; that fails the statement. A CALL or
     # DO that may COMMIT is not watched, which would keep it in one catalog transaction:
     # its rewritten code was read again instead, twins.refuse_missed_names)
+    before = _preparer(dispatcher, call)
+    if stand_in is not None:
+        before = _chained(stand_in[1], before)
     guarded = call.dynamic or (call.watched_twins and not loopback.may_end_transactions(dispatcher.runner, sql))
     await _ensure_code_settings_reach_the_loopback(dispatcher, request.sql)
     dispatcher.runner.loopback_error = None
     try:
         await loopback.run_call(dispatcher, request, explain + sql, tables, guarded=guarded,
-                                role=call.role, before=_preparer(dispatcher, call))
+                                role=call.role, before=before)
     except PgError as exc:
         with_loopback_names(exc, getattr(dispatcher.runner, "loopback_error", None))
         raise
@@ -349,6 +363,17 @@ def with_loopback_names(error: PgError, inner: PgError | None) -> None:
     names = {k: v for k, v in (inner.fields or {}).items() if k in _NAME_FIELDS}
     if names and error.fields is not None:
         error.fields = {**error.fields, **{k: v for k, v in names.items() if k not in error.fields}}
+
+
+def _inserting_instead(sql: str, view: tuple[str, str],
+                       call: LoopbackCall) -> tuple[str, list[tuple[str, str]], LoopbackCall]:
+    """(the statement, the tables to shadow, the verdict) of an INSERT into a view over
+    distributed tables carried out by its INSTEAD OF trigger: the view itself named, not
+    its shadow."""
+    tables = [t for t in call.tables if t != view]
+    if view in call.redirect:  # (the view itself, not its shadow)
+        call = replace(call, redirect=call.redirect - {view})
+    return _naming_view(sql, view), tables, call
 
 
 async def _inserts_instead(dispatcher: Dispatcher, view: tuple[str, str]) -> bool:
@@ -398,6 +423,20 @@ def _preparer(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[BackendCo
             sql, drop = await step(conn, sql)
             drops.extend([drop] if drop else [])
         return sql, "; ".join(drops)
+
+    return prepare
+
+
+def _chained(first: Callable[[BackendConnection, str], Any],
+             then: Callable[[BackendConnection, str], Any] | None) -> Callable[[BackendConnection, str], Any]:
+    """Two preparers one after the other (each gives the statement and SQL to run after it)."""
+    if then is None:
+        return first
+
+    async def prepare(conn: BackendConnection, sql: str) -> tuple[str, str]:
+        sql, drop = await first(conn, sql)
+        sql, more = await then(conn, sql)
+        return sql, "; ".join(d for d in (more, drop) if d)
 
     return prepare
 
@@ -563,7 +602,8 @@ def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[Backend
     return make
 _DO_WORD = re.compile(r"\bdo\b")
 _DDL_WORD = re.compile(r"^\s*(create|alter|drop|comment|grant|revoke|security|import|refresh|reindex)\b")
-_EVENT_SQL = ("SELECT evtfoid, evtevent FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
+_EVENT_SQL = ("SELECT evtfoid, evtevent, evttags IS NULL, pg_catalog.array_to_string(evttags, ',') "
+              "FROM pg_catalog.pg_event_trigger WHERE evtenabled <> 'D' "
               "AND evtname NOT LIKE 'gridpg\\_loopback\\_%'")
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema', 'gridpg', 'gridpg_shards') "
                  "AND n.nspname NOT LIKE 'pg\\_toast%' "
@@ -678,6 +718,8 @@ class _Registry:
     by_call: dict[tuple[str | None, str], list[int]] = field(default_factory=dict)  # name -> oids
     # functions of enabled event triggers -> the events they fire on
     event_functions: dict[int, frozenset[str]] = field(default_factory=dict)
+    # the command tags (WHEN TAG IN) its event triggers fire for; None: every tag
+    event_tags: dict[int, frozenset[str] | None] = field(default_factory=dict)
     defaults: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # rel -> col -> oids
     access: dict[int, tuple[body.Routine, body.Access]] = field(default_factory=dict)
     verdicts: dict[tuple[str, tuple[str, ...], str | None], Any] = field(default_factory=dict)
@@ -1210,9 +1252,14 @@ class RoutineGuard:
                     operators.setdefault(name, set()).add(int(oid))
             delegated = delegation.parse_delegated(await conn.query(delegation.DELEGATED_SQL))
             events: dict[int, frozenset[str]] = {}
-            for oid, event in await conn.query(_EVENT_SQL):
+            event_tags: dict[int, frozenset[str] | None] = {}
+            for oid, event, untagged, tags in await conn.query(_EVENT_SQL):
                 if oid:
                     events[int(oid)] = events.get(int(oid), frozenset()) | {event or ""}
+                    # (a function some trigger fires for every tag: None)
+                    known = event_tags.get(int(oid), frozenset())
+                    event_tags[int(oid)] = None if untagged == "t" or known is None \
+                        else known | frozenset((tags or "").split(","))
             with_triggers = row_triggers_at | statement_triggers_at
             fk_actions: dict[tuple[str, str], list[tuple[tuple[str, str], str, str]]] = {}
             for p_schema, p_name, c_schema, c_name, on_delete, on_update in await conn.query(_FK_ACTIONS_SQL):
@@ -1223,7 +1270,8 @@ class RoutineGuard:
             fk_actions = {parent: children for parent, children in fk_actions.items()
                           if _reaches(parent, fk_actions, with_triggers)}
         registry = _Registry(snapshot.epoch, names, row_argument_names, dependents, on_write, operators,
-                             delegated=delegated, event_functions=events, defaults=defaults,
+                             delegated=delegated, event_functions=events, event_tags=event_tags,
+                             defaults=defaults,
                              on_write_at=on_write_at, row_triggers_at=row_triggers_at,
                              statement_triggers_at=statement_triggers_at, constrained_at=constrained_at,
                              row_trigger_functions_at=row_functions_at, temp_makers=temp_makers,
@@ -1245,6 +1293,8 @@ class RoutineGuard:
         """None: run as planned; a group name: run there; a LoopbackCall: run on the
         catalog server with the loopback; an error: refuse."""
         verdict = await self._plain_verdict(dispatcher, registry, snapshot, sql, path)
+        if verdict is None:
+            return await self._written_instead(dispatcher, registry, snapshot, sql, path)
         if not isinstance(verdict, PgError) or verdict.sqlstate != FEATURE_NOT_SUPPORTED:
             return verdict
         firing = await self._firing_verdict(dispatcher, registry, snapshot, sql, path)
@@ -1255,6 +1305,33 @@ class RoutineGuard:
         if await self._runs_as_steps(dispatcher, registry, snapshot, sql, path):
             return None
         return await self._loopback_verdict(dispatcher, registry, snapshot, sql, path, verdict)
+
+    async def _written_instead(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
+                               sql: str, path: tuple[str, ...]) -> LoopbackCall | None:
+        """A write into a view over distributed tables that its INSTEAD OF triggers carry out,
+        whose code touches no distributed table (it raises a notice, writes a table of the
+        catalog server's, changes NEW): run on the catalog server as such a write whose code
+        does (`_loopback_verdict`; executor/view_instead.py). Planned, it went to the datanodes,
+        where the triggers would run on each node (refused, multi._ensure_plain_view). None:
+        not such a write, or the loopback cannot run it either (run as planned)."""
+        from gridpg.sql.xl import extract_distribution
+
+        if not registry.on_write_at:
+            return None
+        tree = _tree(sql)
+        kind = sqlparse.node_type(tree) if tree else ""
+        if tree is None or kind not in ("InsertStmt", "UpdateStmt", "DeleteStmt") \
+                or (tree[kind].get("relation") or {}).get("relname") not in {n for _, n in registry.on_write_at}:
+            return None
+        view = view_instead.written_view(tree, kind, path, _view_resolver(dispatcher, snapshot))
+        if view is None or view not in registry.on_write_at or not await view_instead.has_instead_trigger(
+                dispatcher, view, kind):
+            return None
+        refusal = PgError(FEATURE_NOT_SUPPORTED, f'gridpg cannot write through view "{view[1]}": its INSTEAD OF '
+                          "triggers would run on each datanode", hint="write the view's table directly")
+        call = await self._loopback_verdict(dispatcher, registry, snapshot, extract_distribution(sql)[0], path,
+                                            refusal)
+        return call if isinstance(call, LoopbackCall) else None
 
     async def _writes_statement_triggers(self, dispatcher: Dispatcher, registry: _Registry, tree: dict[str, Any],
                                          path: tuple[str, ...], resolve: body.Resolver) -> bool:
@@ -1319,8 +1396,12 @@ class RoutineGuard:
         access = body.statement_access(tree)
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
+        views = _view_resolver(dispatcher, snapshot)
+        # (an UPDATE/DELETE of a view over distributed tables whose INSTEAD OF triggers
+        # carry it out: executor/view_instead.py)
+        instead_view = view_instead.written_view(tree, kind, path, views)
         local_write = (kind in _LOCAL_WRITE_KINDS and (kind != "CopyStmt" or tree[kind].get("is_from"))) \
-            or _writes_temp_table(tree, kind, path)
+            or _writes_temp_table(tree, kind, path) or instead_view is not None
         # A SELECT that also reads distributed tables itself runs whole on the catalog
         # server too, its own unqualified names reaching the shadows like the code's. So
         # does an INSERT into a distributed table whose VALUES or SELECT call such code:
@@ -1341,11 +1422,10 @@ class RoutineGuard:
             # firing the statement triggers: five firings for one INSERT of five rows)
             return refusal
         if (kind not in _LOOPBACK_KINDS and not local_write) \
-                or (whole_select and kind != "SelectStmt" and not whole_insert) \
+                or (whole_select and kind != "SelectStmt" and not whole_insert and instead_view is None) \
                 or tree[kind].get("intoClause") or analyze.has_node(tree, "lockingClause") \
                 or access.unreadable_reason() is not None:
             return refusal
-        views = _view_resolver(dispatcher, snapshot)
         tables: set[tuple[str, str]] = set()
         if body.mentions_search_path(sql):  # (by the scanner: not a schema named t_search_path_x)
             return refusal
@@ -1353,7 +1433,8 @@ class RoutineGuard:
         # `_run_loopback` names itself when the view's INSTEAD OF trigger carries it out)
         own_qualified: set[tuple[str, str]] = set()
         why = body.loopback_blocker(None, access, path, resolve, views, tables,
-                                    own_qualified if kind in ("SelectStmt", "DoStmt", "InsertStmt") else None)
+                                    own_qualified if kind in ("SelectStmt", "DoStmt", "InsertStmt")
+                                    or instead_view is not None else None)
         if why is not None:
             return _refusal("a DO block" if kind == "DoStmt" else "the statement", why)
         statement_touches = bool(tables)
@@ -1440,7 +1521,7 @@ class RoutineGuard:
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
                             twins=twins, role=role, whole_select=whole_select, upsert_do=upsert_do,
                             watched_twins=watched or bool(own_qualified), sql=expanded,
-                            redirect=frozenset(own_qualified))
+                            redirect=frozenset(own_qualified), instead_view=instead_view)
 
     async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                               sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:
@@ -2330,8 +2411,30 @@ def _event_functions_fired(tree: dict[str, Any], registry: _Registry) -> set[int
     kind = sqlparse.node_type(tree)
     quiet = kind in _NEITHER_DROPS_NOR_REWRITES or (
         kind == "CreateSchemaStmt" and not tree[kind].get("schemaElts")) or _creates_lone_table(tree)
+    tag = _command_tag(tree)
     return {oid for oid, events in registry.event_functions.items()
-            if not quiet or events - _DROP_OR_REWRITE_EVENTS}
+            if (not quiet or events - _DROP_OR_REWRITE_EVENTS)
+            and (tag is None or registry.event_tags.get(oid) is None or tag in (registry.event_tags.get(oid) or ()))}
+
+
+def _command_tag(tree: dict[str, Any]) -> str | None:
+    """The command tag a DDL statement fires event triggers with, for the kinds gridpg runs
+    as written on every server and nothing else with them (so no other tag fires there):
+    an event trigger `WHEN TAG IN (...)` without it does not fire (a DROP TABLE guard
+    reading a distributed table refused every CREATE FUNCTION). None: not known here (every
+    trigger counts)."""
+    kind = sqlparse.node_type(tree)
+    body = tree.get(kind) or {}
+    if kind == "CreateFunctionStmt":
+        return "CREATE PROCEDURE" if body.get("is_procedure") else "CREATE FUNCTION"
+    if kind == "GrantStmt":
+        return "GRANT" if body.get("is_grant") else "REVOKE"
+    return _FIXED_TAGS.get(kind)
+
+
+# (not CREATE INDEX or CREATE TABLE: the datanodes rename the shards' indexes after them,
+# ALTER INDEX, commands/shard_indexes.py)
+_FIXED_TAGS = {"CommentStmt": "COMMENT", "ViewStmt": "CREATE VIEW", "CreateTrigStmt": "CREATE TRIGGER"}
 
 
 def _creates_lone_table(tree: dict[str, Any]) -> bool:

@@ -816,7 +816,7 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
     made: dict = coord.__dict__.setdefault("trigger_twins", {})
     try:
         rows = await conn.query(_FUNCTIONS_SQL.format(oids=", ".join(str(o) for o in oids)))
-        upserting = any("conflict" in (row[1] or "").lower() for row in rows)
+        upserting = any(plpgsql_upsert.may_take_over(row[1] or "") for row in rows)
         # (an internal connection, and twins kept for every session: no search path of theirs)
         targets = await upsert_columns(conn, firing.shadows if upserting else (), path=())
         names: dict[int, str] = {}

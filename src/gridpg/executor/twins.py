@@ -122,7 +122,7 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
     rewritten to run on the coordinator (sql/plpgsql_upsert.py)."""
     rows = await conn.query(_TWIN_SQL.format(oids=", ".join(str(int(o)) for o in oids)))
     schemas = {name: oid for name, oid in await conn.query(_SCHEMAS_SQL)}
-    upserting = any("conflict" in (row[2] or "").lower() for row in rows)
+    upserting = any(plpgsql_upsert.may_take_over(row[2] or "") for row in rows)
     by_key = await _table_columns(conn, tables if upserting else ())
     session_path = await _search_path(conn) if by_key else []
     out: dict[int, str] = {}

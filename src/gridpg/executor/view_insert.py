@@ -70,7 +70,7 @@ async def insert_through_view(dispatcher: Dispatcher, request: ExecRequest, tree
                               view: tuple[str, str], target: DistTable) -> None:
     from gridpg.executor.multi import _ensure_plain_view, in_sent_order, scatter
 
-    await _ensure_plain_view(dispatcher, *view)
+    await _ensure_plain_view(dispatcher, *view, events=4)  # (INSERT)
     await _ensure_no_check_option_over_reads(dispatcher, view)
     body = tree["InsertStmt"]
     shape = await _view_shape(dispatcher, view)

@@ -476,16 +476,17 @@ class LoopbackRunner(StatementRunner):
     async def _statement(self, query: dict[str, Any], request: ExecRequest) -> tuple[bytes, list[bytes]]:
         """`SELECT r FROM gridpg.statement WHERE sql = '...' AND mode = '...'` (what the
         catalog server's `gridpg.loopback_run` reads, sql/plpgsql_upsert.py): the INSERT
-        ... ON CONFLICT run here, inside the caller's transaction; one row per row written
+        ... ON CONFLICT or MERGE run here, inside the caller's transaction; one row per row written
         (mode 'perform'), or the RETURNING rows as text[] (mode 'into': more than one is
         PL/pgSQL's P0003; mode 'rows': any number, for RETURN QUERY and FOR loops)."""
         body = query["SelectStmt"]
         where = body.get("whereClause") or {}
         sql, mode = _equality_constant(where, "sql"), _equality_constant(where, "mode")
         tree = _tree(sql or "")
-        if mode not in ("perform", "into", "rows") or sqlparse.node_type(tree) != "InsertStmt" \
+        if mode not in ("perform", "into", "rows") or sqlparse.node_type(tree) not in ("InsertStmt", "MergeStmt") \
                 or len(sqlparse.split(sql or "")) != 1:
-            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.statement runs one INSERT of server-side code at a time")
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          "gridpg.statement runs one INSERT or MERGE of server-side code at a time")
         tag, fields = await _capture_rows(self.dispatcher, request, sql or "")
         if mode == "into" and len(fields) > 1:
             raise PgError("P0003", "query returned more than one row",

@@ -68,7 +68,12 @@ class _Names:
 
 def upsert_target(tree: dict[str, Any]) -> dict[str, Any] | None:
     """The RangeVar an `INSERT ... ON CONFLICT` statement writes when the loopback cannot
-    send it (a conflict target, or DO UPDATE); None for anything else."""
+    send it (a conflict target, or DO UPDATE), or a MERGE writes (PostgreSQL merges into no
+    foreign table: "cannot execute MERGE on relation"); None for anything else."""
+    merge = tree.get("MergeStmt") if isinstance(tree, dict) else None
+    if isinstance(merge, dict):
+        relation = merge.get("relation")
+        return relation if isinstance(relation, dict) else None
     insert = tree.get("InsertStmt") if isinstance(tree, dict) else None
     if not isinstance(insert, dict):
         return None
@@ -79,6 +84,12 @@ def upsert_target(tree: dict[str, Any]) -> dict[str, Any] | None:
         return None  # plain ON CONFLICT DO NOTHING: postgres_fdw sends it as it is
     relation = insert.get("relation")
     return relation if isinstance(relation, dict) else None
+
+
+def may_take_over(source: str) -> bool:
+    """Whether a body may hold a statement gridpg takes over (a cheap test of its text)."""
+    lowered = source.lower()
+    return "conflict" in lowered or "merge" in lowered
 
 
 def rewrite_body(create_sql: str, body: str, target_columns: TargetColumns) -> str:
@@ -141,7 +152,7 @@ def rewrite_sql_body(create_sql: str, body: str, target_columns: TargetColumns) 
             continue
         if not _is_upsert(query, target_columns):
             continue
-        if _returning(tree["InsertStmt"]) and (start, end) == statements[-1]:
+        if _returning(_written(tree)) and (start, end) == statements[-1]:
             cuts.append((start, end, _answer_rows(create_sql, query, names, target_columns)))
             continue
         # (the RETURNING rows of a statement before the last are no one's answer)
@@ -159,7 +170,7 @@ def _answer_rows(create_sql: str, query: str, names: _Names, target_columns: Tar
     item, cast from the text it comes back as to the declared result type. Other shapes
     (several items, OUT parameters, `record`) are refused."""
     outs, result = _result_shape(create_sql)
-    width = _returning_width(_parse(query)["InsertStmt"], target_columns)
+    width = _returning_width(_written(_parse(query)), target_columns)
     if outs or result is None or width != 1:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT ... RETURNING over distributed "
                       "tables as a SQL function's answer only with one RETURNING item and a declared "
@@ -345,9 +356,10 @@ def _statement_end(body: str, position: int) -> int:
 def _statement_text(query: str, names: _Names, target_columns: TargetColumns) -> str:
     """A SQL expression of the statement's text with the current values of the PL/pgSQL
     variables it uses written in as typed literals."""
-    insert = _parse(query)["InsertStmt"]
+    insert = _written(_parse(query))
     relation = insert["relation"]
     columns = frozenset(c.lower() for c in target_columns(relation.get("schemaname"), relation.get("relname", "")) or ())
+    columns |= _merge_source_columns(insert, target_columns)
     pieces: list[str] = []
     position = 0
     sub_selects = _values_sub_selects(query, insert)
@@ -367,7 +379,7 @@ def _statement_text(query: str, names: _Names, target_columns: TargetColumns) ->
 
 def _replacement(statement: dict[str, Any], query: str, names: _Names,
                  target_columns: TargetColumns) -> str:
-    insert = _parse(query)["InsertStmt"]
+    insert = _written(_parse(query))
     sql = _statement_text(query, names, target_columns)
     if not statement.get("into"):
         return f"PERFORM 1 FROM {RUN_FUNCTION}({sql}, 'perform')"
@@ -393,7 +405,7 @@ def _replacement(statement: dict[str, Any], query: str, names: _Names,
 def _rows_query(query: str, names: _Names, target_columns: TargetColumns) -> str:
     """A SELECT of the RETURNING rows of the upsert `query`, run by the coordinator, each
     value as text (PL/pgSQL converts them as it assigns them)."""
-    width = _returning_width(_parse(query)["InsertStmt"], target_columns)
+    width = _returning_width(_written(_parse(query)), target_columns)
     if not width:
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg runs INSERT ... ON CONFLICT in a FOR loop or RETURN "
                       "QUERY over distributed tables only with a RETURNING list")
@@ -423,7 +435,7 @@ def _whole_rows_query(query: str, names: _Names, target_columns: TargetColumns) 
     (what a `record` loop variable gets from PostgreSQL: names and types), for a RETURNING
     list of the target's columns (`*`, `t.*`, `k`, `t.k AS key`); None for any other (an
     expression's type is not known here)."""
-    insert = _parse(query)["InsertStmt"]
+    insert = _written(_parse(query))
     relation = insert["relation"]
     columns = target_columns(relation.get("schemaname"), relation.get("relname", ""))
     if not columns:
@@ -589,7 +601,11 @@ def _is_variable(fields: list[str | None], names: _Names, columns: frozenset[str
 
 def _column_scoped(insert: dict[str, Any]) -> set[int]:
     """ids of the parts of an INSERT where the target's columns are in scope: ON CONFLICT's
-    SET and WHERE, RETURNING."""
+    SET and WHERE, RETURNING; of a MERGE: its join condition, WHEN clauses and RETURNING
+    (its source's columns too, `_merge_source_columns`)."""
+    if "mergeWhenClauses" in insert or "joinCondition" in insert:
+        return {id(part) for part in (insert.get("joinCondition"), insert.get("mergeWhenClauses"),
+                                      _returning(insert)) if part is not None}
     conflict = insert.get("onConflictClause") or {}
     return {id(part) for part in (conflict.get("targetList"), conflict.get("whereClause"),
                                   _returning(insert)) if part is not None}
@@ -610,6 +626,32 @@ def _returning_width(insert: dict[str, Any], target_columns: TargetColumns) -> i
         else:
             width += 1
     return width
+
+
+def _written(tree: dict[str, Any]) -> dict[str, Any]:
+    """The body of the statement gridpg takes over: an INSERT's or a MERGE's."""
+    return tree.get("InsertStmt") or tree["MergeStmt"]
+
+
+def _merge_source_columns(merge: dict[str, Any], target_columns: TargetColumns) -> frozenset[str]:
+    """The names of the columns a MERGE's source shows where the target's are in scope,
+    as far as they are known here: a distributed table's, or a sub-select's named outputs
+    (a variable of such a name is ambiguous there, as in PostgreSQL). Not an INSERT's."""
+    source = merge.get("sourceRelation") or {}
+    table = source.get("RangeVar")
+    if isinstance(table, dict):
+        return frozenset(c.lower() for c in target_columns(table.get("schemaname"), table.get("relname", "")) or ())
+    select = ((source.get("RangeSubselect") or {}).get("subquery") or {}).get("SelectStmt") or {}
+    names: set[str] = set()
+    for item in select.get("targetList") or []:
+        target = item.get("ResTarget", {})
+        fields = target.get("val", {}).get("ColumnRef", {}).get("fields", [])
+        name = target.get("name") or (fields[-1].get("String", {}).get("sval") if fields else None)
+        if name:
+            names.add(str(name).lower())
+    aliases = ((source.get("RangeSubselect") or {}).get("alias") or {}).get("colnames") or []
+    names |= {str(a.get("String", {}).get("sval", "")).lower() for a in aliases}
+    return frozenset(names)
 
 
 def _returning(insert: dict[str, Any]) -> Any:
