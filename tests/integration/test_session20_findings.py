@@ -83,3 +83,20 @@ def test_checkpoint_checkpoints_every_server(gridpg_cluster: Cluster) -> None:
         conn.execute("CHECKPOINT")
     after = requested()
     assert all(after[name] > before[name] for name in servers), (before, after)
+
+
+def test_an_in_subplan_with_order_by_is_merged_not_gathered(gridpg_cluster: Cluster, schema: str) -> None:
+    """`SELECT * FROM t WHERE v IN (SELECT ... FROM other) ORDER BY id`: after the subplan the
+    `*` was taken for several tables' (the WHERE's scratch table counted as one of the FROM),
+    so the merge was refused and the whole of t gathered into the catalog server."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE facts (id int PRIMARY KEY, g int, v int)")
+        conn.execute("CREATE TABLE picks (id int PRIMARY KEY, g int)")
+        conn.execute("INSERT INTO facts SELECT x, x % 50, x FROM generate_series(1, 2000) x")
+        conn.execute("INSERT INTO picks SELECT x, x * 7 FROM generate_series(1, 20) x")
+        sql = "SELECT * FROM facts WHERE v IN (SELECT g FROM picks) ORDER BY id"
+        plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN {sql}").fetchall())
+        assert "then merge" in plan and "Gather from" not in plan, plan
+        rows = conn.execute(sql).fetchall()
+        assert rows == [(7 * k, (7 * k) % 50, 7 * k) for k in range(1, 21)]

@@ -265,7 +265,10 @@ def _finish_strategy(dispatcher: Dispatcher, exchange: BroadcastPlan) -> Distrib
     # the sorted merge, when subqueries (complete on every node) stand only in WHERE
     outside_where = {k: v for k, v in body.items() if k != "whereClause"}
     if not analyze.has_node(outside_where, "SubLink"):
-        resolved = [Resolved(r, None) for r in analyze.relations(tree)]
+        # (the tables of its FROM: `SELECT * ... WHERE v IN (SELECT ... FROM <scratch>)` reads
+        # one table's columns, though the WHERE names another; counted whole, the `*` was
+        # taken for several tables' and the statement gathered whole to the coordinator)
+        resolved = [Resolved(r, None) for r in analyze.relations({"SelectStmt": outside_where})]
         merge = sorted_merge(exchange.sql, outside_where, resolved, list(exchange.groups),
                              ScratchNames(exchange.sql), aggregates)
         if isinstance(merge, MergePlan):
