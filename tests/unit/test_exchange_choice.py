@@ -149,9 +149,11 @@ def test_explain_prints_the_estimates_behind_the_choice() -> None:
 def test_in_subqueries_run_first_when_estimated_small() -> None:
     texts = ["SELECT p_partkey FROM part WHERE p_brand = 'x'", "SELECT o_custkey FROM orders",
              "SELECT o_custkey FROM orders WHERE o_orderkey = $1"]
-    requests = in_subquery_requests(texts, GROUPS)
-    assert [(r.subject, r.group, r.nodes) for r in requests] == [(texts[0], "dn1", 2), (texts[1], "dn1", 2)]
+    pairs = [(t, t.replace("SELECT", "SELECT DISTINCT", 1)) for t in texts]
+    requests = in_subquery_requests(pairs, GROUPS)
+    assert [(r.subject, r.sql, r.group, r.nodes) for r in requests] == [
+        (texts[0], pairs[0][1], "dn1", 2), (texts[1], pairs[1][1], "dn1", 2)]
     answers = {("in", texts[0]): Estimate(SMALL_IN_ROWS, 4), ("in", texts[1]): Estimate(SMALL_IN_ROWS + 1.0, 4)}
-    assert small_in_subqueries(texts, answers) == [texts[0]]
-    assert small_in_subqueries(texts, {}) == []
-    assert in_subquery_requests(texts, ()) == ()
+    assert small_in_subqueries(pairs, answers) == [texts[0]]
+    assert small_in_subqueries(pairs, {}) == []
+    assert in_subquery_requests(pairs, ()) == ()

@@ -120,7 +120,7 @@ def split_small(sql: str, small: list[str] | None = None) -> tuple[list[str], Su
     refs = {r.location: TABLES[r.name] for r in analyze.relations(parse_tree(sql)) if r.name in TABLES}
     candidates = in_subqueries(sql, refs, COLUMNS)
     counter = itertools.count(1)
-    chosen = candidates if small is None else small
+    chosen = [text for text, _ in candidates] if small is None else small
     return candidates, split_subplans(sql, refs, COLUMNS, lambda kind: f"gp_{kind}_s{next(counter)}", chosen)
 
 
@@ -131,12 +131,14 @@ Q20ISH = ("SELECT s_name FROM supplier, nation WHERE s_suppkey IN (SELECT ps_sup
 
 def test_small_in_subquery_becomes_a_table_read_by_the_in() -> None:
     candidates, got = split_small(Q20ISH)
-    assert candidates == [("SELECT ps_suppkey FROM partsupp WHERE ps_availqty > (SELECT 0.5 * sum(l_extendedprice) "
-                           "FROM lineitem WHERE l_suppkey = ps_suppkey)")]
+    text = ("SELECT ps_suppkey FROM partsupp WHERE ps_availqty > (SELECT 0.5 * sum(l_extendedprice) "
+            "FROM lineitem WHERE l_suppkey = ps_suppkey)")
+    # (estimated, and run first, as a set: its DISTINCT form)
+    assert candidates == [(text, text.replace("SELECT ps_suppkey", "SELECT DISTINCT ps_suppkey", 1))]
     assert isinstance(got, SubplanSplit), got
     (sub,) = got.subplans
     assert sub.kind == "table" and sub.columns == ("gridpg_in1",) and sub.origin == "IN subquery"
-    assert sub.sql.startswith("SELECT ps_suppkey AS gridpg_in1 FROM partsupp")  # renamed, not wrapped in SELECT *
+    assert sub.sql.startswith("SELECT DISTINCT ps_suppkey AS gridpg_in1 FROM partsupp")  # renamed, not wrapped in SELECT *
     assert "s_suppkey IN (SELECT gridpg_in1 FROM gridpg_shards.gp_in_s1)" in got.sql
 
 
@@ -153,6 +155,27 @@ def test_in_subqueries_that_stay() -> None:
     sql = "SELECT s_name FROM supplier WHERE s_suppkey IN (SELECT ps_suppkey AS k FROM partsupp ORDER BY k LIMIT 5)"
     candidates, got = split_small(sql)
     assert len(candidates) == 1 and isinstance(got, str)
+    # a LIMIT picks rows: estimated and run as written, not as a set
+    sql = "SELECT s_name FROM supplier WHERE s_suppkey IN (SELECT ps_suppkey FROM partsupp ORDER BY ps_availqty LIMIT 5)"
+    (candidate,) = split_small(sql)[0]
+    assert candidate[0] == candidate[1]
+
+
+def test_an_in_subquery_runs_first_as_a_set() -> None:
+    """Its rows count as a set only: DISTINCT (an ORDER BY without LIMIT dropped), estimated
+    so too. Not for another comparison than `=`, whose types may have no equality for
+    DISTINCT."""
+    sql = "SELECT s_name FROM supplier WHERE s_suppkey IN (SELECT ps_suppkey FROM partsupp ORDER BY ps_availqty)"
+    assert split_small(sql)[0][0][1] == "SELECT DISTINCT ps_suppkey FROM partsupp"
+    sql = "SELECT s_name FROM supplier WHERE s_suppkey IN (SELECT ps_suppkey FROM partsupp WHERE ps_availqty > 5)"
+    candidates, got = split_small(sql)
+    assert candidates[0][1] == "SELECT DISTINCT ps_suppkey FROM partsupp WHERE ps_availqty > 5"
+    assert isinstance(got, SubplanSplit), got
+    assert got.subplans[0].sql == "SELECT DISTINCT ps_suppkey AS gridpg_in1 FROM partsupp WHERE ps_availqty > 5"
+    sql = "SELECT s_name FROM supplier WHERE s_suppkey < ANY (SELECT ps_suppkey FROM partsupp)"
+    candidates, got = split_small(sql)
+    assert candidates[0][0] == candidates[0][1]
+    assert not isinstance(got, SubplanSplit) or "DISTINCT" not in got.subplans[0].sql
 
 
 # -- locking sub-selects of an UPDATE/DELETE (split_locking) -------------------------------

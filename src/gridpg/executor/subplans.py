@@ -92,7 +92,7 @@ async def plan_recursive(dispatcher: Dispatcher, sql: str, locking: bool = False
     return Recursive(split, tuple(g for g in order if g in used))
 
 
-async def _small_in_subqueries(dispatcher: Dispatcher, texts: list[str], groups: list[str]) -> list[str]:
+async def _small_in_subqueries(dispatcher: Dispatcher, texts: list[tuple[str, str]], groups: list[str]) -> list[str]:
     """The IN subqueries the planner runs first, from the estimates it asks for."""
     from gridpg.executor import estimates
 

@@ -141,15 +141,18 @@ def table_estimates(tables: Mapping[TableKey, DistTable], answers: Estimates,
 SMALL_IN_ROWS = 20000  # an IN subquery estimated to return at most this many rows runs first
 
 
-def in_subquery_requests(texts: Sequence[str], groups: Sequence[str]) -> tuple[EstimateRequest, ...]:
-    """The rows of the outermost few IN subqueries (a per-node estimate times the nodes:
-    an upper bound for rows spread over them). One with a parameter cannot be estimated."""
+def in_subquery_requests(texts: Sequence[tuple[str, str]], groups: Sequence[str]) -> tuple[EstimateRequest, ...]:
+    """The rows of the outermost few IN subqueries (text, the text estimated: its DISTINCT
+    form where the IN reads a set, planner/subplans.in_subqueries), a per-node estimate
+    times the nodes: an upper bound for rows spread over them. One with a parameter cannot
+    be estimated."""
     if not groups:
         return ()
-    return tuple(EstimateRequest("in", text, groups[0], text, len(groups)) for text in texts[:4] if "$" not in text)
+    return tuple(EstimateRequest("in", text, groups[0], estimated, len(groups))
+                 for text, estimated in texts[:4] if "$" not in text)
 
 
-def small_in_subqueries(texts: Sequence[str], answers: Estimates) -> list[str]:
+def small_in_subqueries(texts: Sequence[tuple[str, str]], answers: Estimates) -> list[str]:
     """The IN subqueries to run first: those estimated at most SMALL_IN_ROWS rows. One
     without an estimate (a table made in this transaction) stays in place."""
-    return [t for t in texts if ("in", t) in answers and answers[("in", t)].rows <= SMALL_IN_ROWS]
+    return [t for t, _ in texts if ("in", t) in answers and answers[("in", t)].rows <= SMALL_IN_ROWS]

@@ -37,6 +37,7 @@ a FROM of CTE references alone locks nothing in PostgreSQL, and is dropped.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -433,9 +434,11 @@ def _pull_scalars(stmt: ast.Node, scope: _Scope, new_marker: Callable[[str], str
 IN_COLUMN = "gridpg_in"  # the names of an IN subquery's columns in its scratch table: gridpg_in1, ...
 
 
-def in_subqueries(sql: str, refs: Mapping[int, DistTable], columns: Mapping[TableKey, Sequence[str]]) -> list[str]:
+def in_subqueries(sql: str, refs: Mapping[int, DistTable],
+                  columns: Mapping[TableKey, Sequence[str]]) -> list[tuple[str, str]]:
     """The texts of the uncorrelated `x IN (SELECT ...)` / `x op ANY (SELECT ...)`
-    subqueries of `sql` that read a distributed table, outermost first: candidates to run
+    subqueries of `sql` that read a distributed table, outermost first, each with the text
+    its rows are estimated by (the one run first: `_distinct_form`): candidates to run
     first (the caller estimates their rows and passes the small ones to split_subplans)."""
     try:
         stmt = parse_sql(sql)[0].stmt
@@ -444,7 +447,34 @@ def in_subqueries(sql: str, refs: Mapping[int, DistTable], columns: Mapping[Tabl
     if not isinstance(stmt, ast.SelectStmt):
         return []
     scope = _Scope(refs, columns)
-    return [str(RawStream()(link.subselect)) for link in _outermost_sublinks(stmt) if _is_candidate(link, scope)]
+    out = []
+    for link in _outermost_sublinks(stmt):
+        if _is_candidate(link, scope):
+            run = _distinct_form(link.subselect) if _is_set(link) else None
+            out.append((str(RawStream()(link.subselect)), str(RawStream()(run or link.subselect))))
+    return out
+
+
+def _distinct_form(sub: ast.SelectStmt) -> ast.SelectStmt | None:
+    """An IN subquery's `SELECT DISTINCT` form, whose rows are what the IN reads as a set
+    (`x IN (SELECT g FROM big)`: 200,000 rows, 1,000 distinct values, small enough to run
+    first, where the rows counted whole were not and the statement gathered every table
+    whole into the catalog server); None when DISTINCT would change the rows (a LIMIT or
+    OFFSET picks them, FOR UPDATE locks them) or says nothing (DISTINCT, GROUP BY)."""
+    if not isinstance(sub, ast.SelectStmt) or sub.op != SetOperation.SETOP_NONE or sub.distinctClause \
+            or sub.groupClause or sub.limitCount or sub.limitOffset or sub.lockingClause or sub.intoClause:
+        return None
+    sub = copy.deepcopy(sub)
+    sub.sortClause = None  # (meaningless in an IN without LIMIT; DISTINCT wants its keys listed)
+    sub.distinctClause = (None,)
+    return sub
+
+
+def _is_set(link: ast.SubLink) -> bool:
+    """`x IN (SELECT ...)` / `x = ANY (SELECT ...)`: its rows count as a set, and their
+    types have the equality DISTINCT needs (the comparison is one)."""
+    names = [getattr(n, "sval", None) for n in (link.operName or ())]
+    return names in (["="], ["pg_catalog", "="]) or link.operName is None
 
 
 def _is_candidate(link: ast.SubLink, scope: _Scope) -> bool:
@@ -473,7 +503,8 @@ def _pull_in_lists(stmt: ast.SelectStmt, scope: _Scope, new_marker: Callable[[st
         for target, name in zip(sub.targetList, names):
             target.name = name  # not a wrapping SELECT *: it would hide which columns are used
         marker = new_marker("in")
-        out.append(Subplan(marker, "table", str(RawStream()(sub)), "IN subquery", names))
+        run = _distinct_form(sub) if _is_set(link) else None  # (estimated so: in_subqueries)
+        out.append(Subplan(marker, "table", str(RawStream()(run or sub)), "IN subquery", names))
         scope.scratch[marker] = frozenset(names)
         link.subselect = ast.SelectStmt(
             targetList=tuple(ast.ResTarget(val=ast.ColumnRef(fields=(ast.String(sval=n),))) for n in names),
