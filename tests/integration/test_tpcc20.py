@@ -1,0 +1,79 @@
+"""Findings of running TPC-C kits' server-side code and drivers through gridpg (h-tpcc20).
+
+The kits (HammerDB's TPROC-C for PostgreSQL, DBT-2's PL/pgSQL functions) were only the
+input; these tests are small tables of their own that show the same patterns."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import pq
+
+from gridpg.cluster.control import Cluster
+
+
+def _exec_prepared(conn: psycopg.Connection, name: str, values: list[str]) -> list[tuple[str | None, ...]]:
+    """libpq's PQexecPrepared: Bind + Execute of a statement by name, as Pgtcl's
+    pg_exec_prepared does after an SQL PREPARE."""
+    res = conn.pgconn.exec_prepared(name.encode(), [v.encode() for v in values])
+    if res.status == pq.ExecStatus.FATAL_ERROR:
+        raise AssertionError(res.error_message.decode())
+    return [tuple(None if res.get_value(r, c) is None else res.get_value(r, c).decode()  # type: ignore[union-attr]
+                  for c in range(res.nfields)) for r in range(res.ntuples)]
+
+
+def test_a_statement_prepared_with_sql_prepare_is_bound_by_name(gridpg_cluster: Cluster, schema: str) -> None:
+    """HammerDB's PostgreSQL driver (function mode) runs `PREPARE neword (INTEGER, ...) AS
+    SELECT neword($1, ...)` once and then each transaction with PQexecPrepared, a protocol
+    Bind to that name. The session's fast cycle read fields a Parse'd statement has and an
+    SQL-prepared one had not: AttributeError, and the client's connection was closed."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE depot (depot_id int PRIMARY KEY, stock_total numeric) DISTRIBUTE BY HASH (depot_id)")
+        conn.execute("INSERT INTO depot VALUES (1, 10), (2, 20), (3, 30)")
+        conn.execute("PREPARE take (integer, numeric) AS "
+                     "UPDATE depot SET stock_total = stock_total - $2 WHERE depot_id = $1 RETURNING stock_total")
+        conn.execute("PREPARE look (integer) AS SELECT depot_id, stock_total FROM depot WHERE depot_id = $1")
+        assert _exec_prepared(conn, "take", ["2", "5"]) == [("15",)]
+        assert _exec_prepared(conn, "take", ["2", "5"]) == [("10",)]  # (the fast path, once it is known)
+        assert _exec_prepared(conn, "look", ["2"]) == [("2", "10")]
+        assert _exec_prepared(conn, "look", ["3"]) == [("3", "30")]
+        with conn.transaction():
+            assert _exec_prepared(conn, "take", ["1", "1"]) == [("9",)]
+        assert conn.execute("EXECUTE look(1)").fetchall() == [(1, 9)]
+        assert conn.execute("SELECT sum(stock_total) FROM depot").fetchone() == (49,)
+
+
+@pytest.mark.parametrize("qualified", [True, False])
+def test_a_routine_written_with_its_schema_may_qualify_its_parameters_with_its_name(
+        gridpg_cluster: Cluster, schema: str, qualified: bool) -> None:
+    """DBT-2's new_order and payment write `SELECT ... INTO new_order.i_price` (a column of
+    RETURNS TABLE, qualified with the function's name, as PL/pgSQL allows). The body is
+    read from pg_get_functiondef, which names every routine with its schema, and pglast's
+    parser labelled the block `public.new_order`: "not a known variable", so every call
+    was refused (0A000) where PostgreSQL runs it."""
+    name = f"{schema}.restock" if qualified else "restock"
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE bin (bin_id int PRIMARY KEY, qty int) DISTRIBUTE BY HASH (bin_id)")
+        conn.execute("CREATE TABLE catalogue (part_id int PRIMARY KEY, label text) DISTRIBUTE BY REPLICATION")
+        conn.execute("INSERT INTO bin VALUES (1, 5), (2, 7)")
+        conn.execute("INSERT INTO catalogue VALUES (1, 'bolt'), (2, 'nut')")
+        conn.execute(f"""CREATE FUNCTION {name}(bin_id integer, amount integer)
+            RETURNS TABLE (label text, qty integer) LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE bin SET qty = bin.qty + amount WHERE bin.bin_id = restock.bin_id
+                RETURNING bin.qty INTO restock.qty;
+                SELECT catalogue.label INTO restock.label FROM catalogue WHERE part_id = restock.bin_id;
+                RETURN NEXT;
+            END $$""")
+        conn.execute(f"""CREATE PROCEDURE {schema}.count_bin(b integer, INOUT total integer)
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                SELECT qty INTO count_bin.total FROM bin WHERE bin_id = count_bin.b;
+            END $$""")
+        assert conn.execute("SELECT * FROM restock(2, 3)").fetchall() == [("nut", 10)]
+        with conn.transaction():
+            assert conn.execute("SELECT * FROM restock(1, 1)").fetchall() == [("bolt", 6)]
+        assert conn.execute("CALL count_bin(2, NULL)").fetchall() == [(10,)]
+        assert conn.execute("SELECT bin_id, qty FROM bin ORDER BY 1").fetchall() == [(1, 6), (2, 10)]
