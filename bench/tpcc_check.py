@@ -92,6 +92,24 @@ CONDITIONS = {
     "9 D_YTD = initial + sum(H_AMOUNT)":
         f"SELECT count(*) FROM district WHERE d_ytd <> {D_YTD - CUSTOMERS * H_AMOUNT} + "
         "(SELECT coalesce(sum(h_amount), 0) FROM history WHERE h_w_id = d_w_id AND h_d_id = d_id)",
+    # the run's own writes, row by row (a lost or half-committed update across nodes shows here)
+    "10 S_YTD, S_ORDER_CNT, S_REMOTE_CNT = the order lines it supplied":
+        "SELECT count(*) FROM stock LEFT JOIN (SELECT ol_supply_w_id, ol_i_id, sum(ol_quantity) AS q, count(*) AS n, "
+        f"count(*) FILTER (WHERE ol_supply_w_id <> ol_w_id) AS r FROM order_line WHERE ol_o_id > {ORDERS} "
+        "GROUP BY 1, 2) l ON ol_supply_w_id = s_w_id AND ol_i_id = s_i_id "
+        "WHERE (s_ytd, s_order_cnt, s_remote_cnt) <> (coalesce(q, 0), coalesce(n, 0), coalesce(r, 0))",
+    "11 C_YTD_PAYMENT, C_PAYMENT_CNT = the customer's history":
+        "SELECT count(*) FROM customer JOIN (SELECT h_c_w_id, h_c_d_id, h_c_id, sum(h_amount) AS paid, count(*) AS n "
+        "FROM history GROUP BY 1, 2, 3) h ON h_c_w_id = c_w_id AND h_c_d_id = c_d_id AND h_c_id = c_id "
+        "WHERE (c_ytd_payment, c_payment_cnt) <> (paid, n)",
+    "12 C_BALANCE, C_DELIVERY_CNT = initial - payments + deliveries":
+        "SELECT count(*) FROM customer JOIN (SELECT h_c_w_id, h_c_d_id, h_c_id, sum(h_amount) AS paid "
+        "FROM history GROUP BY 1, 2, 3) h ON h_c_w_id = c_w_id AND h_c_d_id = c_d_id AND h_c_id = c_id "
+        "LEFT JOIN (SELECT o_w_id, o_d_id, o_c_id, count(DISTINCT o_id) AS n, sum(ol_amount) AS amount FROM orders "
+        "JOIN order_line ON ol_w_id = o_w_id AND ol_d_id = o_d_id AND ol_o_id = o_id "
+        f"WHERE ol_delivery_d = '{ENTERED.isoformat()}' GROUP BY 1, 2, 3) d ON o_w_id = c_w_id AND o_d_id = c_d_id "
+        f"AND o_c_id = c_id WHERE c_balance <> -10 - (paid - {H_AMOUNT}) + coalesce(amount, 0) "
+        "OR c_delivery_cnt <> coalesce(n, 0)",
 }
 
 
