@@ -77,3 +77,22 @@ def test_a_routine_written_with_its_schema_may_qualify_its_parameters_with_its_n
             assert conn.execute("SELECT * FROM restock(1, 1)").fetchall() == [("bolt", 6)]
         assert conn.execute("CALL count_bin(2, NULL)").fetchall() == [(10,)]
         assert conn.execute("SELECT bin_id, qty FROM bin ORDER BY 1").fetchall() == [(1, 6), (2, 10)]
+
+
+def test_create_distributed_function_without_a_distribution_argument_only_propagates(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """HammerDB's Citus mode runs `SELECT create_distributed_function('dbms_random(int,int)')`:
+    in Citus, without a distribution argument the function is only propagated to the
+    workers and its calls are not delegated. gridpg's CREATE FUNCTION is on every node
+    already; the call was refused (22023 "needs a function and its distribution argument")."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE roll (roll_id int PRIMARY KEY, face int) DISTRIBUTE BY HASH (roll_id)")
+        conn.execute("CREATE FUNCTION pick(lo integer, hi integer) RETURNS integer LANGUAGE plpgsql STRICT AS "
+                     "$$ BEGIN RETURN lo + (hi - lo) / 2; END $$")
+        assert conn.execute("SELECT create_distributed_function('pick(int,int)')").fetchall() == [("",)]
+        conn.execute("INSERT INTO roll VALUES (1, pick(1, 7)), (2, pick(2, 10))")
+        assert conn.execute("SELECT roll_id, face FROM roll ORDER BY 1").fetchall() == [(1, 4), (2, 6)]
+        with pytest.raises(psycopg.errors.UndefinedFunction):
+            conn.execute("SELECT create_distributed_function('no_such_pick(int)')")
+        assert conn.execute("SELECT proconfig FROM pg_proc WHERE proname = 'pick'").fetchone() == (None,)
