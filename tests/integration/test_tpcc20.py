@@ -96,3 +96,41 @@ def test_create_distributed_function_without_a_distribution_argument_only_propag
         with pytest.raises(psycopg.errors.UndefinedFunction):
             conn.execute("SELECT create_distributed_function('no_such_pick(int)')")
         assert conn.execute("SELECT proconfig FROM pg_proc WHERE proname = 'pick'").fetchone() == (None,)
+
+
+def test_many_sessions_making_the_same_shadows_at_once_all_run(gridpg_cluster: Cluster, schema: str) -> None:
+    """HammerDB's clients start together: the first call of each reaches the loopback, and
+    every session of a coordinator makes the shadows of the nine tables NEWORD reaches at
+    the same moment. Each collision with another session's shadow (42P07) was retried twice
+    only, so with many tables and sessions one of them got 42P07 `relation "order_line"
+    already exists` from its CALL (16 clients over both coordinators)."""
+    import threading
+
+    tables = [f"part_{n}" for n in range(12)]
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        for table in tables:
+            conn.execute(f"CREATE TABLE {table} (wh int, n int) DISTRIBUTE BY HASH (wh)")
+        body = "; ".join(f"INSERT INTO {t} VALUES (wh, 1)" for t in tables)
+        conn.execute(f"CREATE PROCEDURE take_all(wh integer) LANGUAGE plpgsql AS $$ BEGIN {body}; END $$")
+    errors: list[str] = []
+    start = threading.Barrier(16)
+
+    def client(i: int) -> None:
+        with psycopg.connect(gridpg_cluster.dsn(i % 2), autocommit=True) as conn:
+            conn.execute(f"SET search_path TO {schema}")
+            start.wait()
+            try:
+                conn.execute("CALL take_all(%s)", [i])
+            except psycopg.Error as exc:
+                errors.append(f"{exc.sqlstate} {exc}")
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        assert conn.execute(f"SELECT count(*), sum(wh) FROM {tables[-1]}").fetchone() == (16, sum(range(16)))
