@@ -134,3 +134,47 @@ def test_many_sessions_making_the_same_shadows_at_once_all_run(gridpg_cluster: C
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
         assert conn.execute(f"SELECT count(*), sum(wh) FROM {tables[-1]}").fetchone() == (16, sum(range(16)))
+
+
+def test_a_distributed_function_may_name_its_argument_through_alias_for(gridpg_cluster: Cluster, schema: str) -> None:
+    """HammerDB's function set names its arguments `st_w_id ALIAS FOR $1`. The proof behind
+    create_distributed_function knew only the argument's own name, `$1` and `fn.name`, so
+    SLEV, every statement pinned by `s_w_id = st_w_id`, was refused (0A000) where the
+    procedure set's SLEV (named parameters) was accepted. An alias assigned, or one a column
+    hides, still does not pin."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE shelf (site int, slot int, qty int, PRIMARY KEY (site, slot)) "
+                     "DISTRIBUTE BY HASH (site)")
+        conn.execute("INSERT INTO shelf SELECT s, n, n * s FROM generate_series(1, 4) s, generate_series(1, 5) n")
+        conn.execute("""CREATE FUNCTION low_slots(integer, integer) RETURNS integer LANGUAGE plpgsql AS $$
+            DECLARE at_site ALIAS FOR $1; below ALIAS FOR $2; found_n integer;
+            BEGIN
+                SELECT count(*) INTO found_n FROM shelf WHERE site = at_site AND qty < below;
+                UPDATE shelf SET qty = qty + 1 WHERE site = at_site AND qty < below;
+                RETURN found_n;
+            END $$""")
+        conn.execute(f"SELECT create_distributed_function('{schema}.low_slots(int,int)', '$1', "
+                     "colocate_with => 'shelf')")
+        assert conn.execute("SELECT low_slots(3, 7)").fetchone() == (2,)
+        with conn.transaction():
+            assert conn.execute("SELECT low_slots(4, 9)").fetchone() == (2,)
+        assert conn.execute("SELECT site, sum(qty) FROM shelf GROUP BY site ORDER BY site").fetchall() == [
+            (1, 15), (2, 30), (3, 47), (4, 62)]
+        conn.execute("""CREATE FUNCTION moved(integer) RETURNS integer LANGUAGE plpgsql AS $$
+            DECLARE at_site ALIAS FOR $1; n integer;
+            BEGIN
+                at_site := at_site + 1;
+                SELECT count(*) INTO n FROM shelf WHERE site = at_site;
+                RETURN n;
+            END $$""")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="assigns its distribution argument"):
+            conn.execute(f"SELECT create_distributed_function('{schema}.moved(int)', '$1', colocate_with => 'shelf')")
+        conn.execute("""CREATE FUNCTION hidden(integer) RETURNS integer LANGUAGE plpgsql AS $$
+            DECLARE qty ALIAS FOR $1; n integer;
+            BEGIN
+                SELECT count(*) INTO n FROM shelf WHERE site = qty;
+                RETURN n;
+            END $$""")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(f"SELECT create_distributed_function('{schema}.hidden(int)', '$1', colocate_with => 'shelf')")

@@ -133,7 +133,19 @@ async def _argument(dispatcher: Dispatcher, routine: body.Routine, position: int
     if position < 1 or position > int(count or 0):
         raise PgError(INVALID_PARAMETER_VALUE, f"{routine.title} has no argument ${position}")
     name = inputs[position - 1] if position <= len(inputs) and inputs[position - 1] else None
-    return delegation.Argument(position, name, routine.name)
+    targets = {f"${position}", *([name.lower()] if name else [])}
+    aliases = tuple(var for var, declared in (plpgsql.declared_types(routine.definition).items()
+                                              if routine.language == "plpgsql" else ())
+                    if _alias_target(declared) in targets)
+    return delegation.Argument(position, name, routine.name, names=aliases)
+
+
+def _alias_target(declared: str) -> str | None:
+    """What a PL/pgSQL `ALIAS FOR x` declaration names (`$1`, a parameter's name), else None."""
+    words = declared.split()
+    if len(words) == 3 and words[0].lower() == "alias" and words[1].lower() == "for":
+        return words[2].strip('"').lower() if not words[2].startswith('"') else words[2].strip('"')
+    return None
 
 
 async def _table_columns(dispatcher: Dispatcher, parsed: body.Body, resolve: body.Resolver,
