@@ -133,7 +133,19 @@ async def _argument(dispatcher: Dispatcher, routine: body.Routine, position: int
     if position < 1 or position > int(count or 0):
         raise PgError(INVALID_PARAMETER_VALUE, f"{routine.title} has no argument ${position}")
     name = inputs[position - 1] if position <= len(inputs) and inputs[position - 1] else None
-    return delegation.Argument(position, name, routine.name)
+    targets = {f"${position}", *([name.lower()] if name else [])}
+    aliases = tuple(var for var, declared in (plpgsql.declared_types(routine.definition).items()
+                                              if routine.language == "plpgsql" else ())
+                    if _alias_target(declared) in targets)
+    return delegation.Argument(position, name, routine.name, names=aliases)
+
+
+def _alias_target(declared: str) -> str | None:
+    """What a PL/pgSQL `ALIAS FOR x` declaration names (`$1`, a parameter's name), else None."""
+    words = declared.split()
+    if len(words) == 3 and words[0].lower() == "alias" and words[1].lower() == "for":
+        return words[2].strip('"').lower() if not words[2].startswith('"') else words[2].strip('"')
+    return None
 
 
 async def _table_columns(dispatcher: Dispatcher, parsed: body.Body, resolve: body.Resolver,
@@ -178,7 +190,6 @@ async def create(guard: RoutineGuard, dispatcher: Dispatcher, request: ExecReque
                  call: delegation.Call, path: tuple[str, ...]) -> None:
     """`SELECT create_distributed_function(fn, arg, colocate_with)`: check, then record."""
     from gridpg.commands.ddl import DdlRunner
-    from gridpg.pgwire import codec
 
     fn, argument, colocate = _create_arguments(request, call)
     ddl = DdlRunner(dispatcher)
@@ -186,6 +197,13 @@ async def create(guard: RoutineGuard, dispatcher: Dispatcher, request: ExecReque
     rows = await catalog.query(f"SELECT {quote_literal(fn)}::pg_catalog.regprocedure::oid, "
                                f"{quote_literal(fn)}::pg_catalog.regprocedure::text")
     oid, signature = int(rows[0][0] or 0), rows[0][1] or ""
+    if argument is None:
+        # Citus: without a distribution argument the function is only propagated to the
+        # workers, and its calls are not delegated; gridpg's CREATE FUNCTION already reached
+        # every node (HammerDB's `create_distributed_function('dbms_random(int,int)')`).
+        _send_void(dispatcher, request)
+        await ddl.finish("SELECT 1")
+        return
     table_rows = await catalog.query(
         "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
         f"ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass({quote_literal(colocate)})")
@@ -204,13 +222,20 @@ async def create(guard: RoutineGuard, dispatcher: Dispatcher, request: ExecReque
              f"SET {delegation.CONFIG_COLOCATE} = {quote_literal(qualified)}")
     for node in [*ddl.catalog_nodes(), *ddl.all_groups()]:
         await (await ddl.conn(node)).simple_query(alter)
-    if request.simple:
-        dispatcher.session.send(codec.build_row_description([codec.Column(NAME, type_oid=2278)]))
-    dispatcher.session.send(codec.build_data_row([b""]))
+    _send_void(dispatcher, request)
     await ddl.finish("SELECT 1")
 
 
-def _create_arguments(request: ExecRequest, call: delegation.Call) -> tuple[str, str, str]:
+def _send_void(dispatcher: Dispatcher, request: ExecRequest) -> None:
+    """The call's one row, `void` (its description too when the protocol is simple)."""
+    from gridpg.pgwire import codec
+
+    if request.simple:
+        dispatcher.session.send(codec.build_row_description([codec.Column(NAME, type_oid=2278)]))
+    dispatcher.session.send(codec.build_data_row([b""]))
+
+
+def _create_arguments(request: ExecRequest, call: delegation.Call) -> tuple[str, str | None, str]:
     from gridpg.planner.context import UNKNOWN, value_text
 
     positional: list[str | None] = []
@@ -228,8 +253,10 @@ def _create_arguments(request: ExecRequest, call: delegation.Call) -> tuple[str,
     fn = positional[0] if positional else named.get("function_name")
     argument = positional[1] if len(positional) > 1 else named.get("distribution_arg_name")
     colocate = positional[2] if len(positional) > 2 else named.get("colocate_with")
-    if not fn or not argument:
-        raise PgError(INVALID_PARAMETER_VALUE, f"{NAME}() needs a function and its distribution argument")
+    if not fn:
+        raise PgError(INVALID_PARAMETER_VALUE, f"{NAME}() needs a function")
+    if not argument:
+        return fn, None, colocate or ""
     if not colocate or colocate == "default":
         raise PgError(FEATURE_NOT_SUPPORTED, f"{NAME}() needs colocate_with naming a distributed table in gridpg")
     return fn, argument, colocate

@@ -454,8 +454,11 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in wanted)
     conn = await coord.internal_acquire(coord.catalog_node)
     pool = coord.pools.pool(coord.catalog_node)
+    # Each collision is a shadow another session made meanwhile, at most one per table (a
+    # fixed 3 attempts let one of 16 sessions starting together on 12 tables fail 42P07).
+    attempts = len(wanted) + 3
     try:
-        for attempt in range(3):
+        for attempt in range(attempts):
             rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs,
                                                              nextval_default=store.nextval_default_sequence_sql('d'),
                                                              domain_default=store.domain_default_sql('a.atttypid')))
@@ -465,7 +468,7 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
                 break
             except PgError as exc:  # another worker made it meanwhile: read again
                 await conn.simple_query("ROLLBACK")
-                if attempt == 2 or exc.sqlstate not in ("42P07", "42P06", "23505"):
+                if attempt == attempts - 1 or exc.sqlstate not in ("42P07", "42P06", "23505"):
                     raise
     except BaseException:
         pool.discard(conn)

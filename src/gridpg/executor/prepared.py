@@ -72,6 +72,15 @@ class SqlPreparedStatement:
     prepare_time: float = dataclasses.field(default_factory=time.time)
     result_oids: list[int] | None = None
     from_sql: bool = True
+    # A client may also Bind it by name (libpq's PQexecPrepared after SQL PREPARE, as
+    # HammerDB's Pgtcl driver does): what the extended protocol keeps on the Parse'd
+    # statement (frontend/session.PreparedStatement) it keeps too, with the same defaults.
+    described_for: tuple[object, str] | None = None
+    routed: object | None = None
+    routed_key: tuple[object, ...] | None = None
+    cycle_stamp: int = 0
+    controls_transaction: bool | None = None
+    portal_descriptions: dict[tuple[int, ...], bytes] = dataclasses.field(default_factory=dict)
 
 
 async def run(dispatcher: Dispatcher, request: ExecRequest, plan: SessionStatementPlan) -> None:

@@ -23,7 +23,7 @@ constant or a bound parameter; it runs on that node inside the caller's transact
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -61,6 +61,8 @@ class Argument:
     function: str
     shadowed: str | None = None  # its name when a column hides it (only fn.name reaches it)
     aliases: tuple[tuple[str, str], ...] = ()  # qualified names that also carry it (NEW.col)
+    # bare names that also carry it: PL/pgSQL's `w ALIAS FOR $1` (HammerDB's function set)
+    names: tuple[str, ...] = ()
 
 
 def parse_config(entries: list[str]) -> Delegation | None:
@@ -125,8 +127,9 @@ def why_not_delegable(body: Body, argument: Argument, assigned: set[str], anchor
     own = sorted(name for tree in body.trees for name in per_server_calls(tree))
     if own:  # (an audit trigger's txid_current() stored each node's transaction id)
         return f"it calls {own[0]}(), whose value is the answering server's own"
-    if argument.name and argument.name.lower() in assigned:
-        return f"it assigns its distribution argument {argument.name}"
+    for name in (argument.name, *argument.names):
+        if name and name.lower() in assigned:
+            return f"it assigns its distribution argument {name}"
     for tree in body.trees:
         reason = _statement_reason(tree, argument, anchor, snapshot, resolve, path, columns_of, drawn_of)
         if reason is not None:
@@ -247,9 +250,11 @@ def _unambiguous(argument: Argument, column_lists: list[list[str]]) -> Argument:
     """The argument as the body may name it: a bare name that is also a column of the table
     is the column in SQL (and in PL/pgSQL under #variable_conflict use_column), so then
     only `$n` or `fn.name` name the argument."""
-    if argument.name and any(argument.name.lower() in {c.lower() for c in cols} for cols in column_lists):
-        return Argument(argument.position, None, argument.function, argument.name, argument.aliases)
-    return argument
+    hidden = {c.lower() for cols in column_lists for c in cols}
+    names = tuple(n for n in argument.names if n.lower() not in hidden)
+    if argument.name and argument.name.lower() in hidden:
+        return Argument(argument.position, None, argument.function, argument.name, argument.aliases, names)
+    return argument if names == argument.names else replace(argument, names=names)
 
 
 def _is_argument(node: Any, argument: Argument) -> bool:
@@ -265,6 +270,8 @@ def _is_argument(node: Any, argument: Argument) -> bool:
         return False
     lowered = [c.lower() for c in col]
     if argument.name is not None and lowered == [argument.name.lower()]:
+        return True
+    if len(lowered) == 1 and lowered[0] in {n.lower() for n in argument.names}:
         return True
     if any(lowered == [a.lower(), b.lower()] for a, b in argument.aliases):
         return True

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from pglast import parser as pgparser
 
@@ -112,6 +113,8 @@ def _readable(create_sql: str, error: str) -> str | None:
     if "request for type OID 0" in error:
         return _retype_declarations(create_sql, _text_array_of_row_type, catalog_types=True)
     match = _NOT_KNOWN.search(error)
+    if match and (own := _unqualified_own_name(create_sql, match.group(1))) is not None:
+        return own
     if match:  # `s.f` of a variable whose row type pglast cannot look up: a record to it
         name = match.group(1).split(".")[0].strip('"').lower()
         return _retype_declarations(create_sql, lambda var, type_text: "record" if var == name and (
@@ -124,6 +127,23 @@ def _readable(create_sql: str, error: str) -> str | None:
     if "record variable cannot be part of multiple-item INTO list" in error:
         return _scalar_unknown_types(create_sql)
     return None
+
+
+def _unqualified_own_name(create_sql: str, target: str) -> str | None:
+    """`create_sql` with the schema dropped from the routine's own name when `target`
+    (`name.param`, an assignment or INTO target) is qualified with that name; None otherwise.
+    PL/pgSQL labels the outer block with the routine's name, never its schema, but pglast's
+    parser takes the label from the name as written, so `public.new_order`, as
+    pg_get_functiondef writes every routine, made DBT-2's `INTO new_order.i_price` (a
+    RETURNS TABLE column) "not a known variable"."""
+    toks = scan_code(create_sql)
+    at = next((i + 1 for i, t in enumerate(toks) if t.name in ("FUNCTION", "PROCEDURE")), None)
+    if at is None or at + 2 >= len(toks) or toks[at + 1].name != "ASCII_46" or toks[at + 2].name != "IDENT":
+        return None
+    own = create_sql[toks[at + 2].start:toks[at + 2].end + 1].strip('"')
+    if own.lower() != target.split(".")[0].strip('"').lower():
+        return None
+    return create_sql[:toks[at].start] + create_sql[toks[at + 2].start:]
 
 
 def _text_array_parameters(create_sql: str) -> str | None:
