@@ -220,8 +220,25 @@ def _same_order_up_to_ties(sql: str, plain: Outcome, grid: Outcome, tolerance: l
     if not all(_row_equal(a, b, tolerance) for a, b in zip(sorted_p, sorted_g, strict=True)):
         return False
     key_tolerance = [tolerance[i] for i in keys]
-    return all(_row_equal(tuple(a[i] for i in keys), tuple(b[i] for i in keys), key_tolerance)
-               for a, b in zip(plain.rows, grid.rows, strict=True))
+    numeric = [plain.types[i] == NUMERIC_OID for i in keys]
+
+    def key(row: tuple[str | None, ...]) -> tuple[str | None, ...]:
+        # numeric 70 and 70.0 are one sort key (equal values, different scales)
+        return tuple(_numeric_value(row[i]) if is_numeric else row[i] for i, is_numeric in zip(keys, numeric))
+
+    return all(_row_equal(key(a), key(b), key_tolerance) for a, b in zip(plain.rows, grid.rows, strict=True))
+
+
+NUMERIC_OID = 1700
+
+
+def _numeric_value(text: str | None) -> str | None:
+    import decimal
+
+    try:
+        return None if text is None else str(decimal.Decimal(text).normalize())
+    except decimal.InvalidOperation:
+        return text
 
 
 def _sort_columns(sql: str, columns: tuple[str, ...]) -> list[int] | None:
