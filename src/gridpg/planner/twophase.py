@@ -560,9 +560,14 @@ class _Splitter:
         return self._add_column("g", expr, grouped=True, key=self._normalize(expr, qualify=True))
 
     def _group_column(self, node: ast.Node) -> str | None:
-        key = self._normalize(node)
+        """The group key column `node` is. A GROUP BY expression's key has its bare names
+        qualified (`_normalize`); an expression elsewhere at the statement's level reads
+        its bare names in the same scope, so it is that key also when qualified alike
+        (`date_trunc('month', starttime)` in the select list and in GROUP BY, beside
+        `b.starttime` in a join condition: one expression in PostgreSQL)."""
+        keys = (self._normalize(node), self._normalize(node, qualify=True))
         for column in self.columns:
-            if column.name.startswith("g") and column.key == key:
+            if column.name.startswith("g") and column.key in keys:
                 return column.name
         return None
 
