@@ -529,8 +529,9 @@ def build_pgexercises(dump_git: Path, query_gits: list[Path], dest: Path) -> lis
         official += [f"-- {path}\n{pgex_statements(q)}" for q in queries]
     sets["official"] = "\n".join(official)
     for git in query_gits:
-        repo = git.resolve().parent.name if git.name == "repo" else git.resolve().name
-        tag = re.sub(r"\W+", "_", repo.split("+")[0]).strip("_").lower()
+        # a clone's directory, or a mirror's owner+name/repo[/.git]
+        names = [part for part in git.resolve().parts if part not in ("repo", ".git")]
+        tag = re.sub(r"\W+", "_", names[-1].split("+")[0]).strip("_").lower()
         parts = [f"-- {path}\n{pgex_statements(text)}" for path, text in _pgex_solution_files(git)]
         if parts:
             sets[tag] = "\n".join(parts)
