@@ -49,4 +49,29 @@ SELECT sum(hours) AS total, date_trunc('month', at) AS month, count(*)
   FROM px_shift s JOIN months m ON m.month = date_trunc('month', s.at)
   GROUP BY date_trunc('month', at) ORDER BY month;
 
-DROP TABLE px_player, px_shift;
+-- an UPDATE of the distribution column whose FROM (or WHERE sub-select) reads REPLICATION
+-- tables: refused before (0A000, only constants were allowed); the nodes join the
+-- replicated rows they hold, the copy's UPDATE joins a copy of them gathered to the
+-- catalog server
+CREATE TABLE px_member (mid int PRIMARY KEY, home int, name text) DISTRIBUTE BY REPLICATION;
+INSERT INTO px_member VALUES (1, 3, 'ann'), (2, 5, 'bea'), (3, 3, 'cal'), (4, NULL, 'dot');
+CREATE TABLE px_visit (vid int, court int, mid int, slots int) DISTRIBUTE BY HASH (court);
+INSERT INTO px_visit SELECT g, g % 6, g % 5, g % 3 + 1 FROM generate_series(1, 40) g;
+UPDATE px_visit v SET court = m.home FROM px_member m WHERE m.mid = v.mid AND m.home IS NOT NULL AND v.vid < 12
+  RETURNING v.vid, v.court, m.name;
+SELECT court, count(*), sum(vid) FROM px_visit GROUP BY court ORDER BY court;
+BEGIN;
+UPDATE px_visit SET court = court + 10 FROM px_member
+  WHERE px_member.mid = px_visit.mid AND px_member.name IN ('bea', 'dot');
+UPDATE px_visit v SET court = 7 WHERE v.mid IN (SELECT mid FROM px_member WHERE home = 3) AND v.slots = 2;
+SELECT court, count(*), sum(vid) FROM px_visit GROUP BY court ORDER BY court;
+ROLLBACK;
+BEGIN;
+CREATE TABLE px_note (n int);
+UPDATE px_visit v SET court = m.mid + r.mid FROM px_member m, px_member r
+  WHERE m.mid = v.mid AND r.home = m.home AND r.mid <> m.mid RETURNING v.vid, v.court;
+SELECT court, count(*), sum(vid) FROM px_visit GROUP BY court ORDER BY court;
+COMMIT;
+SELECT court, count(*), sum(vid) FROM px_visit GROUP BY court ORDER BY court;
+
+DROP TABLE px_player, px_shift, px_member, px_visit, px_note;
