@@ -561,13 +561,14 @@ class _Splitter:
 
     def _group_column(self, node: ast.Node) -> str | None:
         """The group key column `node` is. A GROUP BY expression's key has its bare names
-        qualified (`_normalize`); an expression elsewhere at the statement's level reads
-        its bare names in the same scope, so it is that key also when qualified alike
-        (`date_trunc('month', starttime)` in the select list and in GROUP BY, beside
-        `b.starttime` in a join condition: one expression in PostgreSQL)."""
-        keys = (self._normalize(node), self._normalize(node, qualify=True))
+        qualified (`_normalize`); an expression written as the GROUP BY expression is
+        written is that key too (`date_trunc('month', starttime)` in both, beside
+        `b.starttime` in a join condition: one expression in PostgreSQL, and the nodes
+        check its bare names in GROUP BY). A bare name beside a qualified GROUP BY (`amount`
+        beside `GROUP BY o.amount`) stays apart: it may be ambiguous, which the nodes tell."""
+        key = self._normalize(node)
         for column in self.columns:
-            if column.name.startswith("g") and column.key in keys:
+            if column.name.startswith("g") and (column.key == key or self._normalize(column.expr) == key):
                 return column.name
         return None
 
