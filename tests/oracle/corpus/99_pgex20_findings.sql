@@ -74,4 +74,23 @@ SELECT court, count(*), sum(vid) FROM px_visit GROUP BY court ORDER BY court;
 COMMIT;
 SELECT court, count(*), sum(vid) FROM px_visit GROUP BY court ORDER BY court;
 
-DROP TABLE px_player, px_shift, px_member, px_visit, px_note;
+-- a join whose anchor table lives on one datanode (TO NODE) and whose other table is
+-- moved to it with a semi-join reduction (only rows whose key a filtered anchor row has):
+-- the key table on the moved table's nodes was shaped by reading the anchor table, which
+-- the node without it does not have (42P01 "relation does not exist")
+CREATE TABLE px_court (cid int, label text, fee numeric) DISTRIBUTE BY HASH (cid) TO NODE (dn2);
+INSERT INTO px_court VALUES (0, 'grass 1', 5), (1, 'grass 2', 5), (2, 'clay', 0), (3, 'hall', 10),
+  (4, 'pool', 20), (5, 'grass 3', 5), (6, 'hall 2', 10), (7, 'gym', 0), (8, 'sauna', 30);
+CREATE TABLE px_slot (sid int, cid int, mid int, at timestamp) DISTRIBUTE BY MODULO (mid);
+INSERT INTO px_slot SELECT g, g % 9, g % 31, timestamp '2024-05-01' + g * interval '1 hour'
+  FROM generate_series(1, 4000) g;
+ANALYZE px_court;
+ANALYZE px_slot;
+SELECT count(*) FROM px_court c JOIN px_slot s ON s.cid = c.cid WHERE c.label LIKE 'grass%';
+SELECT s.at, c.label FROM px_court c JOIN px_slot s ON c.cid = s.cid
+  WHERE c.label IN ('grass 1', 'grass 2') AND s.at >= '2024-05-10' AND s.at < '2024-05-11'
+  ORDER BY s.at, c.label;
+SELECT c.label, sum(c.fee), count(DISTINCT s.mid) FROM px_slot s JOIN px_court c USING (cid)
+  WHERE c.fee > 5 GROUP BY c.label ORDER BY 1;
+
+DROP TABLE px_player, px_shift, px_member, px_visit, px_note, px_court, px_slot;
