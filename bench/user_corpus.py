@@ -77,7 +77,8 @@ gridpg and plain PostgreSQL 18, statement by statement (opt-in, not CI).
   once per layout of `PGEX_LAYOUTS` (the schema dropped and loaded again with that
   layout's DISTRIBUTE BY, so run it with `--xl`): gridpg's default, bookings and members
   HASH by memid, bookings and facilities HASH by facid, bookings ROUNDROBIN, every table
-  HASH by its own key. Each write (INSERT/UPDATE/DELETE/TRUNCATE, also inside WITH) runs in a block
+  HASH by its own key, and tables on different node sets (bookings MODULO by memid,
+  members REPLICATION on dn1 alone, facilities HASH by facid on dn2 alone). Each write (INSERT/UPDATE/DELETE/TRUNCATE, also inside WITH) runs in a block
   followed by the content of the table it writes, then rolled back, so the next query sees
   the loaded data and the write is compared by what it left.
 
@@ -431,6 +432,10 @@ PGEX_LAYOUTS: tuple[tuple[str, dict[str, str], tuple[str, ...]], ...] = (
      ("bookings_pk",)),
     ("spread", {"bookings": "HASH (bookid)", "members": "HASH (memid)", "facilities": "HASH (facid)"},
      ("fk_members_recommendedby", "fk_bookings_memid", "fk_bookings_facid")),
+    # tables on different node sets (the replay's cluster has datanodes dn1 and dn2)
+    ("nodes", {"bookings": "MODULO (memid)", "members": "REPLICATION TO NODE (dn1)",
+               "facilities": "HASH (facid) TO NODE (dn2)"},
+     ("bookings_pk", "fk_members_recommendedby", "fk_bookings_memid", "fk_bookings_facid")),
 )
 PGEX_KEYS = {"bookings": "bookid", "members": "memid", "facilities": "facid"}
 # lines of clubdata.sql that address the server (database, role, grants to the site's

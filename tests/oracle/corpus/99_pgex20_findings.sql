@@ -93,4 +93,22 @@ SELECT s.at, c.label FROM px_court c JOIN px_slot s ON c.cid = s.cid
 SELECT c.label, sum(c.fee), count(DISTINCT s.mid) FROM px_slot s JOIN px_court c USING (cid)
   WHERE c.fee > 5 GROUP BY c.label ORDER BY 1;
 
+-- views over tables on different node sets (px_court on dn2 alone, px_slot on both,
+-- px_member on both): CREATE VIEW ran on every node holding one of its tables, where
+-- another was missing (42P01), and DROP VIEW of a view over px_court alone failed on the
+-- node without it (42P01), so it could never be dropped
+CREATE VIEW px_court_names AS SELECT cid, label FROM px_court;
+SELECT * FROM px_court_names ORDER BY cid;
+DROP VIEW px_court_names;
+CREATE VIEW px_court_use AS SELECT c.label, s.mid, s.at FROM px_slot s JOIN px_court c USING (cid);
+CREATE VIEW px_court_busy AS SELECT label, count(*) AS n FROM px_court_use GROUP BY label;
+SELECT * FROM px_court_busy ORDER BY label;
+CREATE OR REPLACE VIEW px_court_use AS SELECT c.label, s.mid, s.at, s.sid FROM px_slot s JOIN px_court c USING (cid);
+SELECT label, count(DISTINCT mid) FROM px_court_use WHERE at < '2024-05-03' GROUP BY label ORDER BY 1;
+-- error
+DROP VIEW px_court_use;
+DROP VIEW px_court_use CASCADE;
+-- error
+DROP VIEW px_court_busy;
+
 DROP TABLE px_player, px_shift, px_member, px_visit, px_note, px_court, px_slot;
