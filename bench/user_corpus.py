@@ -78,11 +78,12 @@ gridpg and plain PostgreSQL 18, statement by statement (opt-in, not CI).
   layout's DISTRIBUTE BY, so run it with `--xl`): gridpg's default, bookings and members
   HASH by memid, bookings and facilities HASH by facid, bookings ROUNDROBIN, every table
   HASH by its own key, and tables on different node sets (bookings MODULO by memid,
-  members REPLICATION on dn1 alone, facilities HASH by facid on dn2 alone). Each write (INSERT/UPDATE/DELETE/TRUNCATE, also inside WITH) runs in a block
-  followed by the content of the table it writes, then rolled back, so the next query sees
-  the loaded data and the write is compared by what it left.
+  members REPLICATION on dn1 alone, facilities HASH by facid on dn2 alone). Each write
+  (INSERT/UPDATE/DELETE/TRUNCATE, also inside WITH) runs in a block followed by the
+  content of the table it writes, then rolled back, so the next query sees the loaded
+  data and the write is compared by what it left.
 
-Tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
+The other corpora's tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
 created with an inline key, replicated where a foreign key added later needs it (see
 "The default distribution gives way to keys added later" in docs/architecture.md), so
 the fact tables (invoice_line, playlist_track; orders, order_details) are spread by their
