@@ -56,7 +56,14 @@ def log(msg: str) -> None:
 
 
 def free_base(start: int) -> int:
-    """A free port at or above `start` (spread by pid so parallel runs do not collide)."""
+    """A free port at or above `start` (spread by pid so parallel runs do not collide).
+
+    GRIDPG_BENCH_PORTS=P keeps a run inside the range P..P+149 of a shared machine: the
+    cluster at P (its internal servers at P+100..), plain PostgreSQL at P+140.
+    """
+    pinned = os.environ.get("GRIDPG_BENCH_PORTS")
+    if pinned:
+        return PortAllocator(HOST, int(pinned) + (140 if start >= 26000 else 0)).take()
     return PortAllocator(HOST, start + (os.getpid() % 40) * 25).take()
 
 

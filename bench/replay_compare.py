@@ -220,8 +220,25 @@ def _same_order_up_to_ties(sql: str, plain: Outcome, grid: Outcome, tolerance: l
     if not all(_row_equal(a, b, tolerance) for a, b in zip(sorted_p, sorted_g, strict=True)):
         return False
     key_tolerance = [tolerance[i] for i in keys]
-    return all(_row_equal(tuple(a[i] for i in keys), tuple(b[i] for i in keys), key_tolerance)
-               for a, b in zip(plain.rows, grid.rows, strict=True))
+    numeric = [plain.types[i] == NUMERIC_OID for i in keys]
+
+    def key(row: tuple[str | None, ...]) -> tuple[str | None, ...]:
+        # numeric 70 and 70.0 are one sort key (equal values, different scales)
+        return tuple(_numeric_value(row[i]) if is_numeric else row[i] for i, is_numeric in zip(keys, numeric))
+
+    return all(_row_equal(key(a), key(b), key_tolerance) for a, b in zip(plain.rows, grid.rows, strict=True))
+
+
+NUMERIC_OID = 1700
+
+
+def _numeric_value(text: str | None) -> str | None:
+    import decimal
+
+    try:
+        return None if text is None else str(decimal.Decimal(text).normalize())
+    except decimal.InvalidOperation:
+        return text
 
 
 def _sort_columns(sql: str, columns: tuple[str, ...]) -> list[int] | None:
@@ -230,6 +247,7 @@ def _sort_columns(sql: str, columns: tuple[str, ...]) -> list[int] | None:
     except Exception:  # noqa: BLE001
         return None
     out = []
+    outputs = _output_expressions(node, len(columns))
     for item in getattr(node, "sortClause", None) or ():
         expr = item.node
         name = type(expr).__name__
@@ -238,9 +256,31 @@ def _sort_columns(sql: str, columns: tuple[str, ...]) -> list[int] | None:
         elif name == "ColumnRef" and type(expr.fields[-1]).__name__ == "String" \
                 and expr.fields[-1].sval in columns and columns.count(expr.fields[-1].sval) == 1:
             out.append(columns.index(expr.fields[-1].sval))
+        elif _text(expr) in outputs:  # ORDER BY b.starttime beside `b.starttime AS start`
+            out.append(outputs.index(_text(expr)))
         else:
             return None
     return out if out and all(0 <= i < len(columns) for i in out) else None
+
+
+def _output_expressions(node: object, width: int) -> list[str]:
+    """The output columns' expressions as text, when they are the statement's columns one
+    for one (no `*`)."""
+    targets = getattr(node, "targetList", None) or ()
+    if any(type(getattr(t, "val", None)).__name__ == "ColumnRef"
+           and type(t.val.fields[-1]).__name__ == "A_Star" for t in targets):
+        return []
+    texts = [_text(getattr(t, "val", None)) for t in targets]
+    return texts if len(texts) == width and all(texts) else []
+
+
+def _text(expr: object) -> str:
+    from pglast.stream import RawStream
+
+    try:
+        return str(RawStream()(expr)) if expr is not None else ""
+    except Exception:  # noqa: BLE001 - a node the printer does not know: no match
+        return ""
 
 
 def _builtin(types: tuple[int, ...]) -> tuple[int, ...]:

@@ -6,6 +6,7 @@
     python bench/user_corpus.py procrastinate PROCRASTINATE_WHEEL [--dest /tmp/corpus-procrastinate]
     python bench/user_corpus.py graphile GRAPHILE_WORKER_TGZ [--dest /tmp/corpus-graphile]
     python bench/user_corpus.py pagila DUMP_GIT QUERY_GIT [QUERY_GIT ...] [--dest /tmp/corpus-pagila]
+    python bench/user_corpus.py pgexercises DUMP_GIT QUERY_GIT [QUERY_GIT ...] [--dest /tmp/corpus-pgexercises]
 
 Each GIT is a clone (or bare mirror) of a public repository; its HEAD is read with
 `git show`. Nothing of these files enters our repository: this script writes them to
@@ -66,7 +67,23 @@ gridpg and plain PostgreSQL 18, statement by statement (opt-in, not CI).
   of the dump's functions, procedure, views and full-text index, and writes that fire its
   triggers, rule and updatable view, rolled back.
 
-Tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
+- **pgexercises**: DUMP_GIT is AlisdairO/pgexercises, the site's own repository: its
+  `database/clubdata.sql` (the "clubdata" schema `cd`: members with a self-referencing
+  `recommendedby`, facilities, bookings; COPY data, keys and foreign keys by ALTER TABLE,
+  indexes; its database, role, grant and read-only lines left out) and its exercises
+  (`questions/*/*.ex`: the answer query and the alternatives in the explanation's `<sql>`
+  blocks); each QUERY_GIT is a repository of someone's solutions (`.sql` files, or
+  ```sql blocks of `.md` files), one replay file per repository. The whole set is replayed
+  once per layout of `PGEX_LAYOUTS` (the schema dropped and loaded again with that
+  layout's DISTRIBUTE BY, so run it with `--xl`): gridpg's default, bookings and members
+  HASH by memid, bookings and facilities HASH by facid, bookings ROUNDROBIN, every table
+  HASH by its own key, and tables on different node sets (bookings MODULO by memid,
+  members REPLICATION on dn1 alone, facilities HASH by facid on dn2 alone). Each write
+  (INSERT/UPDATE/DELETE/TRUNCATE, also inside WITH) runs in a block followed by the
+  content of the table it writes, then rolled back, so the next query sees the loaded
+  data and the write is compared by what it left.
+
+The other corpora's tables get gridpg's default distribution (no DISTRIBUTE BY): HASH on the key of tables
 created with an inline key, replicated where a foreign key added later needs it (see
 "The default distribution gives way to keys added later" in docs/architecture.md), so
 the fact tables (invoice_line, playlist_track; orders, order_details) are spread by their
@@ -99,6 +116,8 @@ def git_files(git_dir: Path, prefix: str = "") -> list[str]:
 def git_text(git_dir: Path, path: str) -> str:
     data = subprocess.run(["git", "-C", str(git_dir), "show", f"HEAD:{path}"], check=True,
                           capture_output=True).stdout
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # saved as UTF-16 (Windows editors)
+        return data.decode("utf-16").replace("\r\n", "\n").lstrip("\ufeff")
     return data.decode("utf-8", "surrogateescape").replace("\r\n", "\n").lstrip("\ufeff")
 
 
@@ -399,6 +418,137 @@ def build_pagila(dump_git: Path, query_gits: list[Path], dest: Path) -> list[str
     return _write(dest, files)
 
 
+# pgexercises: (name, DISTRIBUTE BY per table, foreign keys left out because the layout
+# cannot hold them: gridpg refuses a key between tables that are not colocated, and the
+# plain side must have the same keys for DELETE and INSERT to answer alike)
+# (bookings' primary key on bookid neither, when bookings is not HASH by bookid: a unique
+# key must hold the distribution column, 0A000/42P16 as PostgreSQL's partitioned tables)
+PGEX_LAYOUTS: tuple[tuple[str, dict[str, str], tuple[str, ...]], ...] = (
+    ("default", {}, ()),
+    ("memid", {"bookings": "HASH (memid)", "members": "HASH (memid)", "facilities": "REPLICATION"},
+     ("bookings_pk", "fk_members_recommendedby")),
+    ("facid", {"bookings": "HASH (facid)", "facilities": "HASH (facid)", "members": "REPLICATION"},
+     ("bookings_pk",)),
+    ("roundrobin", {"bookings": "ROUNDROBIN", "members": "REPLICATION", "facilities": "REPLICATION"},
+     ("bookings_pk",)),
+    ("spread", {"bookings": "HASH (bookid)", "members": "HASH (memid)", "facilities": "HASH (facid)"},
+     ("fk_members_recommendedby", "fk_bookings_memid", "fk_bookings_facid")),
+    # tables on different node sets (the replay's cluster has datanodes dn1 and dn2)
+    ("nodes", {"bookings": "MODULO (memid)", "members": "REPLICATION TO NODE (dn1)",
+               "facilities": "HASH (facid) TO NODE (dn2)"},
+     ("bookings_pk", "fk_members_recommendedby", "fk_bookings_memid", "fk_bookings_facid")),
+)
+PGEX_KEYS = {"bookings": "bookid", "members": "memid", "facilities": "facid"}
+# lines of clubdata.sql that address the server (database, role, grants to the site's
+# role, the database made read-only), not the schema
+_PGEX_SERVER_LEVEL = re.compile(r"(?im)^(?:create database|\\c |.*\bpgexercises\b|alter database ).*$")
+
+
+def pgex_load(dump: str, layout: dict[str, str], dropped_keys: tuple[str, ...]) -> str:
+    text = _PGEX_SERVER_LEVEL.sub("", dump)
+    for table, clause in layout.items():
+        text, n = re.subn(rf"(?s)(CREATE TABLE {table} \(.*?\n\))(;)", rf"\1 DISTRIBUTE BY {clause}\2", text)
+        assert n == 1, table
+    for key in dropped_keys:
+        text, n = re.subn(rf"(?s)ALTER TABLE ONLY \w+\s+ADD CONSTRAINT {key} .*?;", "", text)
+        assert n == 1, key
+    return "DROP SCHEMA IF EXISTS cd CASCADE;\n" + text
+
+
+def pgex_exercise_queries(text: str) -> tuple[list[str], bool]:
+    """An exercise file's queries (the answer, then the explanation's <sql> blocks) and
+    whether it is a modifying-data exercise."""
+    import html
+
+    sections = dict(re.findall(r"(?s)\|([A-Z]+)\|\n(.*?)(?=\n\|[A-Z]+\||\Z)", text))
+    queries = [sections.get("QUERY", "")]
+    queries += [html.unescape(q) for q in re.findall(r"(?s)<sql>(.*?)</sql>", sections.get("ANSWER", ""))]
+    return [q.strip() for q in queries if q.strip()], sections.get("WRITEABLE", "0").strip() == "1"
+
+
+def pgex_statements(text: str) -> str:
+    """A solution file's statements, each write wrapped: BEGIN, the write, the content of
+    the table it writes in key order, ROLLBACK. A statement ends on a line of its own, as
+    one may end in a line comment."""
+    from pglast import parser, split
+
+    if text.count("/*") > text.count("*/"):  # a comment left open: the file's own end closes it
+        text += "\n*/"
+    try:
+        pieces = list(split(text, with_parser=False))
+    except Exception:  # noqa: BLE001 - text the scanner refuses: both sides will say so
+        return ended(text)
+    out = []
+    for piece in pieces:
+        target = _pgex_write_target(parser, piece)
+        if target is None:
+            out.append(f"{piece}\n;\n")
+        else:
+            key = PGEX_KEYS.get(target, "1")
+            out.append(f"BEGIN;\n{piece}\n;\nSELECT * FROM cd.{target} ORDER BY {key};\nROLLBACK;\n")
+    return "".join(out)
+
+
+def _pgex_write_target(parser: object, sql: str) -> str | None:
+    try:
+        stmts = parser.parse_sql(sql)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a syntax error: not a write
+        return None
+    if len(stmts) != 1:
+        return None
+    node = stmts[0].stmt
+    candidates = [node]
+    with_clause = getattr(node, "withClause", None)
+    if with_clause is not None:
+        candidates += [cte.ctequery for cte in with_clause.ctes]
+    for stmt in candidates:
+        if type(stmt).__name__ in ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"):
+            return stmt.relation.relname
+        if type(stmt).__name__ == "TruncateStmt":
+            return stmt.relations[0].relname
+    return None
+
+
+def _pgex_solution_files(git: Path) -> list[tuple[str, str]]:
+    """A repository's solutions: its .sql files, or where it has none, the SQL blocks of
+    its Markdown files; but any copy of the dump."""
+    paths = [p for p in sorted(git_files(git)) if "clubdata" not in p.lower()]
+    dump = re.compile(r"(?i)create table\s+(cd\.)?bookings|copy (cd\.)?bookings")
+    sql_files = [(p, git_text(git, p)) for p in paths if p.endswith(".sql")]
+    if sql_files:
+        return [(p, text) for p, text in sql_files if not dump.search(text)]
+    out = []
+    for path in (p for p in paths if p.endswith(".md")):
+        blocks = re.findall(r"(?s)```(?:sql|postgresql|pgsql)?\n(.*?)```", git_text(git, path))
+        blocks = [b for b in blocks if re.search(r"(?i)\bcd\.", b) and not dump.search(b)]
+        if blocks:
+            out.append((path, "\n;\n".join(blocks)))
+    return out
+
+
+def build_pgexercises(dump_git: Path, query_gits: list[Path], dest: Path) -> list[str]:
+    dump = git_text(dump_git, "database/clubdata.sql")
+    sets: dict[str, str] = {}
+    official = []
+    for path in sorted(p for p in git_files(dump_git, "questions") if p.endswith(".ex")):
+        queries, _ = pgex_exercise_queries(git_text(dump_git, path))
+        official += [f"-- {path}\n{pgex_statements(q)}" for q in queries]
+    sets["official"] = "\n".join(official)
+    for git in query_gits:
+        # a clone's directory, or a mirror's owner+name/repo[/.git]
+        names = [part for part in git.resolve().parts if part not in ("repo", ".git")]
+        tag = re.sub(r"\W+", "_", names[-1].split("+")[0]).strip("_").lower()
+        parts = [f"-- {path}\n{pgex_statements(text)}" for path, text in _pgex_solution_files(git)]
+        if parts:
+            sets[tag] = "\n".join(parts)
+    files = {}
+    for name, layout, dropped_keys in PGEX_LAYOUTS:
+        files[f"pgex_{name}_0load"] = pgex_load(dump, layout, dropped_keys)
+        for tag, text in sets.items():
+            files[f"pgex_{name}_{tag}"] = text
+    return _write(dest, files)
+
+
 def _write(dest: Path, files: dict[str, str]) -> list[str]:
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.sql"):
@@ -411,7 +561,8 @@ def _write(dest: Path, files: dict[str, str]) -> list[str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot", "procrastinate", "graphile", "pagila"])
+    ap.add_argument("corpus", choices=["chinook", "northwind", "sqlglot", "procrastinate", "graphile", "pagila",
+                                       "pgexercises"])
     ap.add_argument("dump_git", type=Path, help="the repository holding the sample database's SQL dump")
     ap.add_argument("query_gits", type=Path, nargs="*", help="repositories of queries over it")
     ap.add_argument("--dest", type=Path)
@@ -425,6 +576,8 @@ def main() -> int:
         names = build_sqlglot(args.dump_git, dest)
     elif args.corpus == "pagila":
         names = build_pagila(args.dump_git, args.query_gits, dest)
+    elif args.corpus == "pgexercises":
+        names = build_pgexercises(args.dump_git, args.query_gits, dest)
     elif args.corpus == "chinook":
         names = build_chinook(args.dump_git, args.query_gits[0], dest)
     else:

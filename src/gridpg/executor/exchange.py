@@ -394,6 +394,7 @@ class _Keys:
     target: Target
     nodes: tuple[str, ...]
     label: str  # for EXPLAIN ANALYZE: "keys of <anchor> for <moved table>"
+    anchor_groups: tuple[str, ...] = ()  # the nodes holding the anchor table, which `shape` reads
 
 
 async def _broadcast(dispatcher: Dispatcher, request: ExecRequest, groups: Sequence[str],
@@ -432,9 +433,7 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
     conns = {g: await txn.connection(g, wants_block=True) for g in nodes}
     lossy = low_float_digits(dispatcher.runner)
     if keys:
-        await _each_own([conns[n] for n in key_nodes], {
-            n: "; ".join(f"CREATE UNLOGGED TABLE {k.target.scratch} AS {k.shape} WITH NO DATA"
-                         for k in keys if n in k.nodes) for n in key_nodes})
+        await _each_own([conns[n] for n in key_nodes], await _key_creates(dispatcher, key_nodes, keys))
         labels = {k.target.scratch: k.label for k in keys}
         for stat in await run_targets(conns, [k.target for k in keys], lossy):
             scratch = stat[0].removeprefix("rows into ")
@@ -449,6 +448,18 @@ async def _move_all(dispatcher: Dispatcher, request: ExecRequest, groups: Sequen
         _index_and_analyze(p.target.scratch, [*lookups.get(p.move.table.key, []), *((c,) for c in p.move.lookups)],
                            primary.get(p.move.table.key, ()))
         for p in prepared))
+
+
+async def _key_creates(dispatcher: Dispatcher, nodes: Sequence[str], keys: Sequence[_Keys]) -> dict[str, str]:
+    """Each node's CREATEs of the semi-join key tables it receives: shaped by the anchor
+    table where the node holds it, else (an anchor placed `TO NODE` other nodes: the
+    moved table's source nodes lack it, 42P01) by the key's type as the catalog server
+    describes it."""
+    typed = {k.target.scratch: await _described_columns(dispatcher, k.shape)
+             for k in keys if any(n not in k.anchor_groups for n in k.nodes)}
+    return {n: "; ".join(f"CREATE UNLOGGED TABLE {k.target.scratch} AS {k.shape} WITH NO DATA"
+                         if n in k.anchor_groups else f"CREATE UNLOGGED TABLE {k.target.scratch} ({typed[k.target.scratch]})"
+                         for k in keys if n in k.nodes) for n in nodes}
 
 
 async def _scratch_creates(dispatcher: Dispatcher, groups: Sequence[str],
@@ -570,7 +581,7 @@ async def _reduction_keys(dispatcher: Dispatcher, request: ExecRequest, anchor: 
     # INSERT ... SELECT as well would scan the filtered anchor twice)
     flows = tuple(Flow(g, select, nodes) for g in anchor.groups)
     return _Keys(f"SELECT {column} AS k FROM {source}", Target(scratch, flows), nodes,
-                 f"keys of {anchor.name} for {move.table.name}")
+                 f"keys of {anchor.name} for {move.table.name}", tuple(anchor.groups))
 
 
 @dataclass

@@ -1116,28 +1116,52 @@ async def _move_through_copy(dispatcher: Dispatcher, request: ExecRequest, plan:
                                               names)
             else:
                 await copy_rows_to_catalog(dispatcher, sources, catalog, temp)
-        final_sql = plan.final_sql or ""
-        written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
-        assert final_sql.startswith(written), final_sql
-        final = await inline_params(dispatcher, request, f"UPDATE {temps[0]} {final_sql[len(written):]}")
-        # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
-        # the rows are back in the table: a re-insert that fails (a duplicate key) must
-        # not leave the client a success before the error.
-        joined = _joins_a_from(final)
-        copied = int((await catalog.query(f"SELECT pg_catalog.count(*) FROM {temps[0]}"))[0][0]) if joined else 0
-        session = dispatcher.session
-        send = session.send
-        held: list[bytes] = []
-        session.send = held.append
+        copies: list[str] = []  # of the replicated tables the UPDATE reads
         try:
-            await _run_final(dispatcher, request, final)
+            final_sql = await _gather_replicated_from(dispatcher, request, catalog, plan, copies)
+            written = f"UPDATE pg_temp.{table_ref.temp} "  # planner/writes.move_rows
+            assert final_sql.startswith(written), final_sql
+            final = await inline_params(dispatcher, request, f"UPDATE {temps[0]} {final_sql[len(written):]}")
+            # The UPDATE's answer (RETURNING rows, "UPDATE n") goes to the client only once
+            # the rows are back in the table: a re-insert that fails (a duplicate key) must
+            # not leave the client a success before the error.
+            joined = _joins_a_from(final)
+            copied = int((await catalog.query(f"SELECT pg_catalog.count(*) FROM {temps[0]}"))[0][0]) if joined else 0
+            session = dispatcher.session
+            send = session.send
+            held: list[bytes] = []
+            session.send = held.append
+            try:
+                await _run_final(dispatcher, request, final)
+            finally:
+                session.send = send
         finally:
-            session.send = send
+            if copies:
+                await _drop_temp(catalog, copies)
         if joined:
             _ensure_every_row_joined_again(held, copied)
         for member, temp in zip(members, temps, strict=True):
             await _copy_back(dispatcher, catalog, member, temp)
     return held
+
+
+async def _gather_replicated_from(dispatcher: Dispatcher, request: ExecRequest, catalog: BackendConnection,
+                                  plan: DistributedPlan, temps: list[str]) -> str:
+    """The copy's UPDATE, once the REPLICATION tables its FROM or WHERE reads are copied to
+    the catalog server (planner/writes.move_rows: `plan.gather` after the target's), whole;
+    the copies appended to `temps`, which the caller drops. In a block that ran DDL they
+    are shard-schema tables, as the coordinator finish's copies are."""
+    from gridpg.executor.exchange import gather_to_catalog
+
+    gathered, final_sql, schema = plan.gather[1:], plan.final_sql or "", "pg_temp"
+    if not gathered:
+        return final_sql
+    if is_block_catalog(dispatcher, catalog):
+        (gathered, final_sql), schema = await gather_out_of_pg_temp(dispatcher, gathered, final_sql), SCRATCH_SCHEMA
+    for table in gathered:
+        whole = f"SELECT * FROM {quote_ident(table.schema)}.{quote_ident(table.name)}"
+        await gather_to_catalog(dispatcher, request, whole, (table,), catalog, temps, None, schema)
+    return final_sql
 
 
 async def _copy_back(dispatcher: Dispatcher, catalog: BackendConnection, member: _MovedMember, temp: str) -> None:

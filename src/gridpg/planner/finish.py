@@ -84,6 +84,11 @@ def _typed_rows(copy: str, schema: str, name: str) -> str:
     such function): a function in FROM whose result is the table's type. The copy holds
     every column, in the table's order, when the statement uses whole rows
     (gather.table_needs)."""
+    if schema == SCRATCH_SCHEMA:
+        # a CTE or subquery run first: its scratch table is no type on the catalog server
+        # (42704), and PostgreSQL's whole row of a CTE is an anonymous record, as a
+        # subquery's is
+        return f"(SELECT * FROM {copy})"
     typ = quote_qualified(schema, name)
     return f"pg_catalog.unnest(ARRAY(SELECT ROW(g.*)::{typ} FROM {copy} AS g))"
 

@@ -57,8 +57,7 @@ def sorted_merge(sql: str, body: dict[str, Any], resolved: list[Resolved], group
         stmt.targetList[index].name = name
     hidden = [] if star else _hidden_sort_keys(body, names) or []
     for index in hidden:  # sorted on the nodes, returned, left out at the end
-        stmt.targetList = (*stmt.targetList, ast.ResTarget(name=f"gp_sort_{index}",
-                                                           val=stmt.sortClause[index].node))
+        stmt.targetList = (*stmt.targetList, *_carried_sort_key(index, stmt.sortClause[index].node)[0])
     partial = str(RawStream()(stmt))
     temp = f"pg_temp.{scratch.new('merge')}"
     alias = _final_alias(body, resolved)
@@ -294,6 +293,24 @@ def _hidden_sort_keys(body: dict[str, Any], names: list[str]) -> list[int] | Non
     return hidden
 
 
+def _carried_sort_key(index: int, node: Any, name: str = "") -> tuple[list[ast.ResTarget], Any]:
+    """The extra output columns that carry hidden ORDER BY key `index` to the final step,
+    and the key the final step sorts by over them. A row constructor (`ORDER BY (surname,
+    firstname)`) is an anonymous record, which no table column can hold (42P16): each of
+    its fields travels in a column of its own and the final step sorts by the row of those
+    columns, which compares as the original row did (field by field, NULLs alike)."""
+    name = name or f"gp_sort_{index}"
+    if isinstance(node, ast.RowExpr) and node.args:
+        targets: list[ast.ResTarget] = []
+        fields = []
+        for position, arg in enumerate(node.args):
+            carried, field = _carried_sort_key(index, arg, f"{name}_{position}")
+            targets += carried
+            fields.append(field)
+        return targets, ast.RowExpr(args=tuple(fields), row_format=node.row_format)
+    return [ast.ResTarget(name=name, val=node)], ast.ColumnRef(fields=(ast.String(sval=name),))
+
+
 def _locking_blocker(body: dict[str, Any]) -> str | None:
     """FOR UPDATE/SHARE: each node locks the rows it returns, up to its LIMIT. Without a
     LIMIT those are the rows PostgreSQL locks. With one and SKIP LOCKED or NOWAIT, a node's
@@ -475,6 +492,6 @@ def _sort_text(sql: str, hidden: list[int] | None = None) -> str:
     stmt = parse_sql(sql)[0].stmt
     for index, item in enumerate(stmt.sortClause):
         if index in (hidden or ()):
-            item.node = ast.ColumnRef(fields=(ast.String(sval=f"gp_sort_{index}"),))
+            item.node = _carried_sort_key(index, item.node)[1]
         bare(item)
     return ", ".join(str(RawStream()(item)) for item in stmt.sortClause)

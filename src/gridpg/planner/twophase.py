@@ -560,9 +560,15 @@ class _Splitter:
         return self._add_column("g", expr, grouped=True, key=self._normalize(expr, qualify=True))
 
     def _group_column(self, node: ast.Node) -> str | None:
+        """The group key column `node` is. A GROUP BY expression's key has its bare names
+        qualified (`_normalize`); an expression written as the GROUP BY expression is
+        written is that key too (`date_trunc('month', starttime)` in both, beside
+        `b.starttime` in a join condition: one expression in PostgreSQL, and the nodes
+        check its bare names in GROUP BY). A bare name beside a qualified GROUP BY (`amount`
+        beside `GROUP BY o.amount`) stays apart: it may be ambiguous, which the nodes tell."""
         key = self._normalize(node)
         for column in self.columns:
-            if column.name.startswith("g") and column.key == key:
+            if column.name.startswith("g") and (column.key == key or self._normalize(column.expr) == key):
                 return column.name
         return None
 

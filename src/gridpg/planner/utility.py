@@ -21,6 +21,7 @@ from gridpg.planner.plan import (
     Plan,
     UtilityPlan,
 )
+from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident, quote_literal, quote_qualified
 
 # The databases' default tablespace: named explicitly on a partitioned table (a HASH
@@ -71,8 +72,16 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
             if table.method == "hash":
                 tableoid.ensure_no_check_reads_tableoid(tree[kind].get("cmds"), table.name)
     groups = tuple(sorted({g for t in tables for g in t.groups})) if tables else None
+    if kind == "ViewStmt":
+        # a view exists where every table it reads, through other views too, does (tables
+        # placed TO NODE different node sets: the others lack one, 42P01); only plans that
+        # run on nodes holding all of them read it there (planner/core._through_views)
+        read = _tables_read(tree, catalog, session)
+        if read:
+            groups = tuple(sorted(set.intersection(*(set(t.groups) for t in read))))
     after = _metadata_after(kind, tree, tables, snapshot)
-    group_sql = _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
+    group_sql = _drop_views_where_they_are(tree, kind, snapshot) \
+        or _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _truncate_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _tablespace_moves_per_group(clean, tree, kind, tables, list(groups or [g.name for g in snapshot.datanode_group_list])) \
@@ -282,6 +291,42 @@ def dropped_relations(tree: dict[str, Any], kind: str, kinds: frozenset[str]) ->
         if names:
             out.append(analyze.RelRef(names[-2] if len(names) > 1 else None, names[-1], -1, None))
     return out
+
+
+def _tables_read(tree: dict[str, Any], catalog: CatalogView, session: SessionView,
+                 depth: int = 0) -> list[DistTable]:
+    """The distributed tables a statement reads, through the views it names (their
+    definitions, nested up to a depth)."""
+    from gridpg.planner.core import view_definition
+
+    found: list[DistTable] = []
+    for ref in analyze.relations(tree):
+        table = catalog.resolve(ref, session.search_path)
+        if table is not None:
+            found.append(table)
+            continue
+        definition = view_definition(ref, catalog, session.search_path) if depth < 8 else None
+        if definition is not None:
+            found += _tables_read(sqlparse.parse_tree(definition), catalog, session, depth + 1)
+    return found
+
+
+def _drop_views_where_they_are(tree: dict[str, Any], kind: str, snapshot: Any) -> dict[str, str] | None:
+    """DROP VIEW on the datanodes with IF EXISTS: a view over tables placed TO NODE some
+    nodes exists on those only (CREATE VIEW above), and the others' 42P01 made it
+    impossible to drop. The catalog servers run the statement as written first, so a view
+    that does not exist fails there as in PostgreSQL."""
+    body = tree[kind]
+    if kind != "DropStmt" or body.get("removeType") != "OBJECT_VIEW":
+        return None
+    names = []
+    for obj in body.get("objects", []):
+        parts = [i["String"]["sval"] for i in obj.get("List", {}).get("items", []) if "String" in i]
+        if not parts:
+            return None
+        names.append(".".join(quote_ident(part) for part in parts))
+    suffix = " CASCADE" if body.get("behavior") == "DROP_CASCADE" else ""
+    return {g.name: f"DROP VIEW IF EXISTS {', '.join(names)}{suffix}" for g in snapshot.datanode_group_list}
 
 
 def _drop_tables_per_group(tree: dict[str, Any], kind: str, tables: list[DistTable],

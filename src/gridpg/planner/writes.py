@@ -383,15 +383,22 @@ def _where_equalities(body: dict[str, Any]) -> Iterator[tuple[dict[str, Any], di
 
 
 def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveRowsPlan:
-    """UPDATE of the distribution column: delete on the nodes, update, re-insert routed."""
+    """UPDATE of the distribution column: delete on the nodes, update, re-insert routed.
+
+    A FROM (or WHERE sub-select) may read REPLICATION tables: every node holds their rows,
+    so its DELETE ... USING joins them as PostgreSQL would, and the UPDATE of the copy on
+    the catalog server joins copies of them gathered there (`MoveRowsPlan.gather` after the
+    target's)."""
     target = resolved[0].table
     assert target is not None
-    if any(r.table is not None for r in resolved[1:]) or not _moves_with_own_from(body):
+    replicated = [r for r in resolved[1:] if r.table is not None]
+    if any(r.table.method != "replication" for r in replicated) or not _moves_with_own_from(body, resolved):
         raise PgError(FEATURE_NOT_SUPPORTED, "UPDATE of the distribution column with a FROM that reads "
-                      "tables or calls volatile functions, or with subqueries over distributed tables, "
-                      "is not supported by gridpg yet",
-                      hint="FROM (VALUES ...), sub-selects of constants and set-returning functions are "
-                           "supported; else update the distribution column in a statement of its own")
+                      "distributed tables not replicated or calls volatile functions, or with subqueries over "
+                      "such tables, is not supported by gridpg yet",
+                      hint="FROM (VALUES ...), REPLICATION tables, sub-selects of constants and set-returning "
+                           "functions are supported; else update the distribution column in a statement of "
+                           "its own")
     toks = sqlparse.tokens(sql)
     ref = resolved[0].ref
     start, end = relation_span(sql, toks, ref)
@@ -401,15 +408,57 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
     relation = sql[start:end] + (f" AS {quote(ref.alias)}" if ref.alias else "")
     using = ""
     if body.get("fromClause"):
-        # FROM of constants (VALUES, sub-selects of no table, functions): the nodes delete
-        # the rows it joins (DELETE ... USING returns each row once), the UPDATE in the copy
-        # joins it again with the same WHERE, which every copied row meets
+        # FROM of constants (VALUES, sub-selects of no table, functions) or of replicated
+        # tables: the nodes delete the rows it joins (DELETE ... USING returns each row
+        # once), the UPDATE in the copy joins it again with the same WHERE, which every
+        # copied row meets
         from_end = where_at if where_at >= 0 else returning_at if returning_at >= 0 else len(sql)
         from_at = _last_top_level_from(sql, toks, end, from_end)
         using = f"USING {_piece(sql[from_at + len('from'):from_end])} "
     delete = f"DELETE FROM {relation} {using}{where_text} RETURNING {quote(alias)}.*"
     scratch = ScratchNames(sql)
     temp = scratch.new("move", shared=True)  # a table of the shard schema inside a block
+    gathered, copied_sql = _replicated_copies(sql, toks, replicated, scratch)
+    final = _update_of_copy(copied_sql, ref, temp, bool(using))
+    fragments = tuple(Fragment(g, delete) for g in target.groups)
+    return MoveRowsPlan(fragments, True, final,
+                        (GatherTable(target.schema, target.name, temp, target.groups), *gathered),
+                        scratch=tuple(scratch.made))
+
+
+def _replicated_copies(sql: str, toks: list[Any], replicated: list[Resolved],
+                       scratch: ScratchNames) -> tuple[list[GatherTable], str]:
+    """The statement with each REPLICATION table it reads pointed at a catalog copy of it
+    (`pg_temp.<copy> AS <its name or alias>`, `schema.table.column` losing the schema), and
+    the copies to gather (one node's rows: each holds them all). Only text after the
+    target's name changes, so the target's offsets hold."""
+    from gridpg.planner.finish import _schema_qualified_columns
+
+    copies: dict[tuple[str, str], GatherTable] = {}
+    replacements = []
+    for r in replicated:
+        assert r.table is not None
+        key = (r.table.schema, r.table.name)
+        if key not in copies:
+            copies[key] = GatherTable(r.table.schema, r.table.name, scratch.new("gather"), tuple(r.table.groups[:1]))
+        start, end = relation_span(sql, toks, r.ref)
+        alias = "" if r.ref.alias else f" AS {quote(r.ref.name)}"
+        replacements.append((start, end, f"pg_temp.{copies[key].temp}{alias}"))
+    if not replacements:
+        return [], sql
+    replacements += _schema_qualified_columns(sql, toks, set(copies))
+    return list(copies.values()), splice(sql, replacements)
+
+
+def _update_of_copy(sql: str, ref: analyze.RelRef, temp: str, joins: bool) -> str:
+    """The UPDATE run on the catalog server over the target's copy `pg_temp.<temp>`: the
+    statement's SET, FROM, WHERE and RETURNING as written (`sql`: with the replicated
+    tables it reads pointed at their copies)."""
+    toks = sqlparse.tokens(sql)
+    start, end = relation_span(sql, toks, ref)
+    where_at, returning_at = top_level_keywords(sql, toks, ("where", "returning"))
+    where_text = sql[where_at:returning_at if returning_at >= 0 else len(sql)] if where_at >= 0 else ""
+    alias = ref.alias or ref.name
     set_end = where_at if where_at >= 0 else (returning_at if returning_at >= 0 else len(sql))
     after_relation = sql[end:set_end]
     if ref.alias:  # drop "AS alias" that followed the name: re-added below (the SET token:
@@ -417,24 +466,23 @@ def move_rows(sql: str, body: dict[str, Any], resolved: list[Resolved]) -> MoveR
         (set_at,) = top_level_keywords(sql, [t for t in toks if t.start >= end], ("set",))
         after_relation = sql[set_at:set_end]
     returning = sql[returning_at:] if returning_at >= 0 else ""
-    if using:
+    if joins:
         after_relation = f"{_piece(after_relation)} {where_text}"
-    final = f"UPDATE pg_temp.{temp} AS {quote(alias)} {_piece(after_relation)} {returning}"
-    fragments = tuple(Fragment(g, delete) for g in target.groups)
-    return MoveRowsPlan(fragments, True, final,
-                        (GatherTable(target.schema, target.name, temp, target.groups),),
-                        scratch=tuple(scratch.made))
+    return f"UPDATE pg_temp.{temp} AS {quote(alias)} {_piece(after_relation)} {returning}"
 
 
-def _moves_with_own_from(body: dict[str, Any]) -> bool:
+def _moves_with_own_from(body: dict[str, Any], resolved: list[Resolved]) -> bool:
     """No FROM, or a FROM the nodes and the catalog server evaluate alike: it names no table
-    (each would read its own) and calls no volatile function (each would get other values),
-    and the statement has no WITH, in neither of them."""
+    but REPLICATION tables (each would read its own; those are gathered for the catalog
+    server) and calls no volatile function (each would get other values), and the
+    statement has no WITH, in neither of them."""
     if not body.get("fromClause"):
         return True
     if body.get("withClause"):
         return False
-    if any(isinstance(n, dict) and "RangeVar" in n for n in analyze._walk(body["fromClause"])):
+    replicated = {r.ref.location for r in resolved[1:] if r.table is not None}
+    if any(isinstance(n, dict) and "RangeVar" in n and n["RangeVar"].get("location") not in replicated
+           for n in analyze._walk(body["fromClause"])):
         return False
     return not calls_volatile([body["fromClause"], body.get("whereClause")])
 
