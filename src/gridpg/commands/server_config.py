@@ -72,28 +72,14 @@ def everywhere_call(sql: str) -> str | None:
     lowered = sql.lower()
     if "checkpoint" in lowered:
         try:
-            return "CHECKPOINT" if sqlparse.node_type(sqlparse.parse_tree(sql)) == "CheckPointStmt" else None
+            if sqlparse.node_type(sqlparse.parse_tree(sql)) == "CheckPointStmt":
+                return "CHECKPOINT"
         except PgError:
             return None
     if not any(name in lowered for name in EVERYWHERE):
         return None
-    try:
-        tree = sqlparse.parse_tree(sql)
-    except PgError:
-        return None
-    select = tree.get("SelectStmt")
-    if not isinstance(select, dict) or set(select) - {"targetList", "limitOption", "op"}:
-        return None
-    targets = select.get("targetList") or []
-    if len(targets) != 1:
-        return None
-    call = ((targets[0].get("ResTarget") or {}).get("val") or {}).get("FuncCall")
-    if not isinstance(call, dict) or call.get("args") or set(call) - {"funcname", "location", "funcformat"}:
-        return None
-    names = [n.get("String", {}).get("sval") for n in call.get("funcname") or []]
-    if len(names) == 2 and names[0] == "pg_catalog":
-        names = names[1:]
-    return f"SELECT pg_catalog.{names[0]}()" if len(names) == 1 and names[0] in EVERYWHERE else None
+    found = sqlparse.lone_call(sql)
+    return f"SELECT pg_catalog.{found[0]}()" if found is not None and found[0] in EVERYWHERE else None
 
 
 async def call_everywhere(dispatcher: Dispatcher, request: ExecRequest, sql: str) -> None:

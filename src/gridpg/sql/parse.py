@@ -675,6 +675,28 @@ def funcname(call: Tree) -> str:
     return _funcname(call)
 
 
+def lone_call(sql: str) -> tuple[str, str] | None:
+    """(function name, output column name) of `SELECT [pg_catalog.]f() [AS name]` alone:
+    no argument, no other item, no clause (the admin calls gridpg runs on every server,
+    txn/exported.py and commands/server_config.py); None for any other statement."""
+    try:
+        tree = parse_tree(sql)
+    except PgError:
+        return None
+    select = tree.get("SelectStmt")
+    if not isinstance(select, dict) or set(select) - {"targetList", "limitOption", "op"}:
+        return None
+    targets = select.get("targetList") or []
+    if len(targets) != 1:
+        return None
+    target = targets[0].get("ResTarget") or {}
+    call = (target.get("val") or {}).get("FuncCall")
+    if not isinstance(call, dict) or call.get("args") or set(call) - {"funcname", "location", "funcformat"}:
+        return None
+    name = _funcname(call)
+    return (name, target.get("name") or name) if name else None
+
+
 def argument(node: Tree) -> tuple[str, Any]:
     """A function argument: ("const", text or None), ("param", number) or ("expr", node)."""
     return _argument(node)

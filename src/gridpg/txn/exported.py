@@ -48,32 +48,11 @@ _EXPORT_SQL = "SELECT pg_catalog.pg_export_snapshot()"
 
 
 def is_export(sql: str) -> bool:
-    """`SELECT pg_export_snapshot()` (or `pg_catalog.`, with a column alias), alone: no FROM,
-    no other item, no clause."""
+    """`SELECT pg_export_snapshot()` (or `pg_catalog.`, with a column alias), alone."""
     if "pg_export_snapshot" not in sql.lower():
         return False
-    try:
-        tree = sqlparse.parse_tree(sql)
-    except PgError:
-        return False
-    select = tree.get("SelectStmt")
-    if not isinstance(select, dict) or set(select) - {"targetList", "limitOption", "op"}:
-        return False
-    targets = select.get("targetList") or []
-    if len(targets) != 1:
-        return False
-    value = (targets[0].get("ResTarget") or {}).get("val") or {}
-    call = value.get("FuncCall")
-    if not isinstance(call, dict) or call.get("args") or set(call) - {"funcname", "location", "funcformat"}:
-        return False
-    names = [n.get("String", {}).get("sval") for n in call.get("funcname") or []]
-    return names in (["pg_export_snapshot"], ["pg_catalog", "pg_export_snapshot"])
-
-
-def column_name(sql: str) -> str:
-    tree = sqlparse.parse_tree(sql)
-    target = tree["SelectStmt"]["targetList"][0]["ResTarget"]
-    return target.get("name") or "pg_export_snapshot"
+    found = sqlparse.lone_call(sql)
+    return found is not None and found[0] == "pg_export_snapshot"
 
 
 def encode(parts: dict[str, str]) -> str:
@@ -118,7 +97,8 @@ async def export(runner: StatementRunner, request: ExecRequest) -> None:
         parts[node] = str(rows[0][0])
     send = runner.session.send
     if request.simple:
-        send(codec.build_row_description([codec.Column(column_name(request.sql))]))
+        found = sqlparse.lone_call(request.sql)
+        send(codec.build_row_description([codec.Column(found[1] if found else "pg_export_snapshot")]))
     send(codec.build_data_row([encode(parts).encode()]))
     send(codec.build_command_complete("SELECT 1"))
 
