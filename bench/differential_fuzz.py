@@ -412,8 +412,12 @@ class MixedStatements(Statements):
         if kind == "delete_plain":
             return f"DELETE FROM {ta} WHERE {pa} AND {ta}.v % 3 = {rnd.randint(0, 2)}"
         if kind == "update_key":
-            # a shift no other row's key can meet (the distribution column of h, tx, dt and nm)
-            shift = {"tx": "id || 'x'", "dt": "id + 36500", "nm": "id + 1000000.5"}.get(ta, "id + 100000")
+            # a shift drawn anew each time, which no other row's key meets: PostgreSQL checks a
+            # unique key row by row, so a shift onto a row the same statement shifts away fails
+            # there in one physical order and not in the other, and gridpg checks at the end
+            # (the distribution column of h, tx, dt and nm)
+            n = rnd.randint(10**5, 10**7)
+            shift = {"tx": f"id || 'x{n}'", "dt": f"id + {n // 100}", "nm": f"id + {n}.5"}.get(ta, f"id + {n}")
             return f"UPDATE {ta} SET id = {shift} WHERE {pa}"
         if kind == "update_scalar":
             return (f"UPDATE {ta} SET v = (SELECT count(*) FROM {tb} b WHERE b.g = {ta}.g)::int "
