@@ -269,6 +269,38 @@ class MixedStatements(Statements):
             options.append(f"{b}.id = {MIXED_TABLES[tb][1].format(n=f'{a}.id')}")
         return rnd.choice(options)
 
+    def point(self, table: str, alias: str) -> str:
+        """The placement column compared with constants of its own and of other types (the
+        router must find the node by the value the comparison means)."""
+        rnd = self.rnd
+        n = rnd.randint(0, MIXED_SIZES[table] + 3)
+        if table in ("ca", "cb", "pt") and rnd.random() < 0.6:
+            col, k = f"{alias}.g", rnd.randint(0, 8)
+            return rnd.choice([f"{col} = {k}", f"{col} = {k}::smallint", f"{col} = {k}::bigint", f"{col} = {k}.0",
+                               f"{col} IN ({k}, {k + 1}::bigint)", f"{col} = '{k}'", f"{col} = ANY ('{{{k},{k + 2}}}')",
+                               f"{col} IS NULL", f"{col} = {k} OR {col} IS NULL", f"{col} = {k}.5"])
+        col = f"{alias}.id"
+        if table == "tx":
+            return rnd.choice([f"{col} = 'k{n}'", f"{col} = 'k{n}'::varchar", f"{col} = 'k{n}'::char(6)",
+                               f"{col} = 'k{n}'::name", f"{col} IN ('k{n}', 'k{n + 1}')", f"{col} = ANY (ARRAY['k{n}'])",
+                               f"{col} = 'k' || {n}", f"{col} = 'K{n}'", f"lower({col}) = 'k{n}'",
+                               f"{col} = 'k{n}' COLLATE \"C\"", f"{col} LIKE 'k{n}'"])
+        if table == "dt":
+            d = f"2024-01-01'::date + {n}"
+            return rnd.choice([f"{col} = date '2024-01-01' + {n}", f"{col} = ('{d})::timestamp",
+                               f"{col} = ('{d})::timestamptz", f"{col} = ('{d})::timestamp + interval '1 hour'",
+                               f"{col} IN (date '2024-01-01' + {n}, date '2024-01-02' + {n})",
+                               f"{col} = ('{d})::text::date", f"{col}::text = ('{d})::text"])
+        if table == "nm":
+            v = n * 1.25
+            return rnd.choice([f"{col} = {v}", f"{col} = {v:.4f}", f"{col} = {v}::float8", f"{col} = {n}",
+                               f"{col} = {v}::numeric(10,4)", f"{col} IN ({v}, {v + 1.25:.3f})", f"{col} = '{v:.2f}'",
+                               f"{col} = {n}::bigint", f"{col} = {v}::real"])
+        return rnd.choice([f"{col} = {n}", f"{col} = {n}::bigint", f"{col} = {n}.0", f"{col} = {n}::smallint",
+                           f"{col} IN ({n}, {n + 1}::bigint)", f"{col} = '{n}'", f"{col} = {n}.5",
+                           f"{col} = ANY ('{{{n},{n + 3}}}'::int8[])", f"{col} = {n}::numeric",
+                           f"{col} = {n}::float8", f"({col}, {alias}.g) = ({n}, {alias}.g)"])
+
     def pair(self) -> tuple[str, str, str]:
         ta = self.table()
         tb = self.rnd.choice([t for t in MIXED_TABLES if t != ta] + [ta])
@@ -278,8 +310,13 @@ class MixedStatements(Statements):
         rnd = self.rnd
         kind = rnd.choice(["join", "join", "join3", "joinagg", "joinagg", "distagg", "window", "window_join",
                            "exists", "in", "scalar", "setop", "setop", "limit", "limit_join", "derived", "cte",
-                           "lateral", "distinct_on", "agg_rollup"])
+                           "lateral", "distinct_on", "agg_rollup", "point", "point", "point_join"])
         ta, tb, on = self.pair()
+        if kind == "point":
+            return f"SELECT a.id, a.g, a.v, a.s FROM {ta} a WHERE {self.point(ta, 'a')}", False
+        if kind == "point_join":
+            jt = rnd.choice(["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"])
+            return f"SELECT a.id, b.id, b.v FROM {ta} a {jt} {tb} b ON {on} WHERE {self.point(ta, 'a')}", False
         jt = rnd.choice(["JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "LEFT JOIN", "FULL JOIN"])
         w = self.mwhere("a", "b")
         wa = self.mwhere("a")
@@ -390,8 +427,13 @@ class MixedStatements(Statements):
         ta = self.table()
         tb = self.table()
         kind = rnd.choice(["update_from", "update_from", "update_in", "update_dist", "delete_using", "delete_exists",
-                           "insert_select", "insert_select", "update_scalar", "delete_plain", "update_key"])
+                           "insert_select", "insert_select", "update_scalar", "delete_plain", "update_key",
+                           "update_point", "delete_point"])
         pa = self.mpred(ta)
+        if kind == "update_point":
+            return f"UPDATE {ta} a SET v = coalesce(v, 0) + 7, s = 'p' WHERE {self.point(ta, 'a')} RETURNING a.id, a.v"
+        if kind == "delete_point":
+            return f"DELETE FROM {ta} a WHERE {self.point(ta, 'a')} RETURNING a.id"
         if kind == "update_from":
             # the source is grouped by the join column, so each target row meets one source row
             col = rnd.choice(["g", "v", "s"])
@@ -469,7 +511,8 @@ def compare(grid: str, plain: str, seed: int, count: int, writes: bool, budget: 
             if writes and source.rnd.random() < 0.4:
                 sql = source.write()
                 a, b = answer(g, sql), answer(p, sql)
-                if a != b:
+                if a != b and not (a[0] == b[0] == "ok" and isinstance(a[1], list) and isinstance(b[1], list)
+                                   and Counter(a[1]) == Counter(b[1])):  # RETURNING rows come in no order
                     reports.append(f"{sql}\n  gridpg: {str(a)[:400]}\n  plain:  {str(b)[:400]}")
                 for table in tables:
                     whole_g, whole_p = answer(g, f"SELECT * FROM {table}"), answer(p, f"SELECT * FROM {table}")
