@@ -22,6 +22,8 @@ finding silent wrong answers in shapes no one wrote down.
 from __future__ import annotations
 
 import argparse
+import datetime
+import decimal
 import random
 import sys
 import time
@@ -57,6 +59,7 @@ class Statements:
 
     def __init__(self, seed: int) -> None:
         self.rnd = random.Random(seed)
+        self.params: list[object] | None = None  # the last statement's parameters, if any
 
     def pred(self, cols: list[str], nums: list[str], depth: int = 0) -> str:
         rnd = self.rnd
@@ -271,9 +274,25 @@ class MixedStatements(Statements):
 
     def point(self, table: str, alias: str) -> str:
         """The placement column compared with constants of its own and of other types (the
-        router must find the node by the value the comparison means)."""
+        router must find the node by the value the comparison means), or with a parameter
+        of the client's type for the value."""
         rnd = self.rnd
         n = rnd.randint(0, MIXED_SIZES[table] + 3)
+        if rnd.random() < 0.3:
+            col = f"{alias}.g" if table in ("ca", "cb", "pt") else f"{alias}.id"
+            k = rnd.randint(0, 8) if col.endswith(".g") else n
+            value: object = {"tx": f"k{n}", "dt": datetime.date(2024, 1, 1) + datetime.timedelta(days=n),
+                             "nm": decimal.Decimal(n) * decimal.Decimal("1.25")}.get(table, k) \
+                if col.endswith(".id") else k
+            choices = [value]
+            if isinstance(value, int):
+                choices += [decimal.Decimal(value), float(value), str(value), 2**40 + value, decimal.Decimal(value) + decimal.Decimal("0.5")]
+            elif isinstance(value, datetime.date):
+                choices += [datetime.datetime.combine(value, datetime.time()), str(value)]
+            elif isinstance(value, decimal.Decimal):
+                choices += [float(value), str(value), value.quantize(decimal.Decimal("0.0001"))]
+            self.params = [rnd.choice(choices)]
+            return rnd.choice([f"{col} = %s", f"{col} IN (%s, NULL)", f"%s = {col}"])
         if table in ("ca", "cb", "pt") and rnd.random() < 0.6:
             col, k = f"{alias}.g", rnd.randint(0, 8)
             return rnd.choice([f"{col} = {k}", f"{col} = {k}::smallint", f"{col} = {k}::bigint", f"{col} = {k}.0",
@@ -428,8 +447,21 @@ class MixedStatements(Statements):
         tb = self.table()
         kind = rnd.choice(["update_from", "update_from", "update_in", "update_dist", "delete_using", "delete_exists",
                            "insert_select", "insert_select", "update_scalar", "delete_plain", "update_key",
-                           "update_point", "delete_point"])
+                           "update_point", "delete_point", "merge"])
         pa = self.mpred(ta)
+        if kind == "merge":
+            # NOT MATCHED INSERT only where ON equates the target's distribution column with the
+            # source, and not into dt/nm: gridpg refuses the others (0A000; a date or numeric
+            # distribution column cannot be staged by its hash, executor/merge_staged.py)
+            k = rnd.randint(0, 12)
+            key = MIXED_TABLES[ta][1].format(n=f"coalesce(g, -1) + {k}")
+            on = "t.g = q.g" if ta in ("ca", "cb", "pt", "rep", "rr") else "t.id = q.k"
+            insert = "" if ta in ("rep", "rr", "dt", "nm") or rnd.random() < 0.3 else (
+                "WHEN NOT MATCHED THEN INSERT (id, g, v, s) VALUES (q.k, q.g, q.m, q.ms)")
+            return (f"MERGE INTO {ta} t USING (SELECT {key} AS k, g, max(v) AS m, min(s) AS ms FROM {tb} b"
+                    f"{self.mwhere('b')} GROUP BY g) q ON {on} "
+                    f"WHEN MATCHED AND q.m > {rnd.randint(3, 9)} THEN UPDATE SET v = q.m, s = q.ms "
+                    f"WHEN MATCHED AND q.m < {rnd.randint(0, 3)} THEN DELETE {insert}")
         if kind == "update_point":
             return f"UPDATE {ta} a SET v = coalesce(v, 0) + 7, s = 'p' WHERE {self.point(ta, 'a')} RETURNING a.id, a.v"
         if kind == "delete_point":
@@ -478,9 +510,9 @@ class MixedStatements(Statements):
         return f"INSERT INTO {ta} (id, g, v, s) {src}{conflict}"
 
 
-def answer(conn: psycopg.Connection, sql: str) -> tuple[str, object]:
+def answer(conn: psycopg.Connection, sql: str, params: list[object] | None = None) -> tuple[str, object]:
     try:
-        cur = conn.execute(sql)
+        cur = conn.execute(sql, params)
         return "ok", [tuple(str(v) for v in row) for row in cur.fetchall()] if cur.description else cur.rowcount
     except psycopg.Error as exc:
         return "error", exc.sqlstate
@@ -508,12 +540,14 @@ def compare(grid: str, plain: str, seed: int, count: int, writes: bool, budget: 
         for run in range(1, count + 1):
             if time.monotonic() > deadline:
                 break
+            source.params = None
             if writes and source.rnd.random() < 0.4:
                 sql = source.write()
-                a, b = answer(g, sql), answer(p, sql)
+                a, b = answer(g, sql, source.params), answer(p, sql, source.params)
                 if a != b and not (a[0] == b[0] == "ok" and isinstance(a[1], list) and isinstance(b[1], list)
                                    and Counter(a[1]) == Counter(b[1])):  # RETURNING rows come in no order
-                    reports.append(f"{sql}\n  gridpg: {str(a)[:400]}\n  plain:  {str(b)[:400]}")
+                    reports.append(f"{sql}{f' -- {source.params!r}' if source.params else ''}\n"
+                                   f"  gridpg: {str(a)[:400]}\n  plain:  {str(b)[:400]}")
                 for table in tables:
                     whole_g, whole_p = answer(g, f"SELECT * FROM {table}"), answer(p, f"SELECT * FROM {table}")
                     if Counter(whole_g[1]) != Counter(whole_p[1]):  # type: ignore[arg-type]
@@ -521,10 +555,10 @@ def compare(grid: str, plain: str, seed: int, count: int, writes: bool, budget: 
                         return run, len(reports), reports
                 continue
             sql, ordered = source.read()
-            a, b = answer(g, sql), answer(p, sql)
+            a, b = answer(g, sql, source.params), answer(p, sql, source.params)
             same = a == b if ordered or a[0] != "ok" or b[0] != "ok" else Counter(a[1]) == Counter(b[1])  # type: ignore[arg-type]
             if not same:
-                reports.append(f"{sql}\n  gridpg: {str(a)[:400]}\n  plain:  {str(b)[:400]}")
+                reports.append(f"{sql}{f' -- {source.params!r}' if source.params else ''}\n  gridpg: {str(a)[:400]}\n  plain:  {str(b)[:400]}")
     finally:
         for conn in (g, p):
             conn.execute("DROP SCHEMA gp_fuzz CASCADE")
