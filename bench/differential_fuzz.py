@@ -436,6 +436,26 @@ class MixedStatements(Statements):
         return (f"SELECT {cols}, count(*), sum(a.v), count(DISTINCT b.id), grouping({cols}) "
                 f"FROM {ta} a {jt} {tb} b ON {on}{w} GROUP BY {g}"), False
 
+    def block(self) -> list[tuple[str, list[object] | None]]:
+        """A transaction: writes across placements, reads of what they wrote, then COMMIT
+        or ROLLBACK (sometimes to a savepoint first); each statement with its parameters."""
+        rnd = self.rnd
+        out: list[tuple[str, list[object] | None]] = [("BEGIN", None)]
+
+        def add(sql: str) -> None:
+            out.append((sql, self.params))
+            self.params = None
+
+        for _ in range(rnd.randint(1, 3)):
+            add(self.write())
+            if rnd.random() < 0.3:
+                add("SAVEPOINT s1")
+                add(self.write())
+                add(rnd.choice(["ROLLBACK TO SAVEPOINT s1", "RELEASE SAVEPOINT s1"]))
+            add(self.read()[0])
+        add(rnd.choice(["COMMIT", "ROLLBACK", "COMMIT"]))
+        return out
+
     def _lateral(self, ta: str, tb: str, lim: str, wa: str) -> str:
         if self.rnd.random() < 0.5:
             return f"SELECT a.id, l.id, l.v FROM {ta} a CROSS JOIN LATERAL (SELECT b.id, b.v FROM {tb} b WHERE b.g = a.g{lim}) l{wa}"
@@ -510,7 +530,13 @@ class MixedStatements(Statements):
         return f"INSERT INTO {ta} (id, g, v, s) {src}{conflict}"
 
 
+LOG: list[str] | None = None  # with --log, every statement sent to gridpg, in order
+LOG_CONN: list[psycopg.Connection] = []
+
+
 def answer(conn: psycopg.Connection, sql: str, params: list[object] | None = None) -> tuple[str, object]:
+    if LOG is not None and LOG_CONN and conn is LOG_CONN[0]:
+        LOG.append(f"{sql}{f' -- {params!r}' if params else ''}")
     try:
         cur = conn.execute(sql, params)
         return "ok", [tuple(str(v) for v in row) for row in cur.fetchall()] if cur.description else cur.rowcount
@@ -518,10 +544,17 @@ def answer(conn: psycopg.Connection, sql: str, params: list[object] | None = Non
         return "error", exc.sqlstate
 
 
+def rows_apart(grid: tuple[str, object], plain: tuple[str, object]) -> str:
+    """A few rows only one side has."""
+    a, b = Counter(grid[1]), Counter(plain[1])  # type: ignore[arg-type]
+    return f"\n  gridpg only: {list((a - b).elements())[:8]}\n  plain only:  {list((b - a).elements())[:8]}"
+
+
 def compare(grid: str, plain: str, seed: int, count: int, writes: bool, budget: float,
             layout: str = "classic") -> tuple[int, int, list[str]]:
     """(statements run, differences, reports)."""
     g, p = psycopg.connect(grid, autocommit=True), psycopg.connect(plain, autocommit=True)
+    LOG_CONN[:] = [g]
     if layout == "mixed":
         for sql, placement in mixed_setup():
             g.execute(sql + placement)
@@ -541,6 +574,22 @@ def compare(grid: str, plain: str, seed: int, count: int, writes: bool, budget: 
             if time.monotonic() > deadline:
                 break
             source.params = None
+            if writes and isinstance(source, MixedStatements) and source.rnd.random() < 0.08:
+                block = source.block()
+                text = "; ".join(f"{sql}{f' -- {params!r}' if params else ''}" for sql, params in block)
+                for sql, params in block:
+                    a, b = answer(g, sql, params), answer(p, sql, params)
+                    if a != b and not (a[0] == b[0] == "ok" and isinstance(a[1], list) and isinstance(b[1], list)
+                                       and Counter(a[1]) == Counter(b[1])):
+                        reports.append(f"{sql} (in: {text})\n  gridpg: {str(a)[:400]}\n  plain:  {str(b)[:400]}")
+                for conn in (g, p):
+                    answer(conn, "ROLLBACK")  # a block an error left open
+                for table in tables:
+                    whole_g, whole_p = answer(g, f"SELECT * FROM {table}"), answer(p, f"SELECT * FROM {table}")
+                    if Counter(whole_g[1]) != Counter(whole_p[1]):  # type: ignore[arg-type]
+                        reports.append(f"{text}\n  table {table} differs after it: stopped{rows_apart(whole_g, whole_p)}")
+                        return run, len(reports), reports
+                continue
             if writes and source.rnd.random() < 0.4:
                 sql = source.write()
                 a, b = answer(g, sql, source.params), answer(p, sql, source.params)
@@ -551,7 +600,7 @@ def compare(grid: str, plain: str, seed: int, count: int, writes: bool, budget: 
                 for table in tables:
                     whole_g, whole_p = answer(g, f"SELECT * FROM {table}"), answer(p, f"SELECT * FROM {table}")
                     if Counter(whole_g[1]) != Counter(whole_p[1]):  # type: ignore[arg-type]
-                        reports.append(f"{sql}\n  table {table} differs after it: stopped")
+                        reports.append(f"{sql}\n  table {table} differs after it: stopped{rows_apart(whole_g, whole_p)}")
                         return run, len(reports), reports
                 continue
             sql, ordered = source.read()
@@ -575,10 +624,13 @@ def main() -> int:
     ap.add_argument("--gridpg", help="a running gridpg's DSN (else a cluster is started)")
     ap.add_argument("--plain", help="a running plain PostgreSQL's DSN (with --gridpg)")
     ap.add_argument("--no-record", action="store_true", help="do not append to bench/RESULTS.md")
+    ap.add_argument("--log", help="write every statement sent to gridpg to this file (for reducing a difference)")
     ap.add_argument("--layout", choices=["classic", "mixed"], default="classic",
                     help="classic: t1/t2 HASH by integer keys and t3; mixed: HASH by int/text/date/numeric keys, "
                     "ROUNDROBIN, REPLICATION, a pair HASH by a non-key column, a partitioned table")
     args = ap.parse_args()
+    global LOG
+    LOG = [] if args.log else None
     if args.gridpg and args.plain:
         run, bad, reports = compare(args.gridpg, args.plain, args.seed, args.count, args.writes, args.budget,
                                        args.layout)
@@ -586,6 +638,8 @@ def main() -> int:
         with environment() as env:
             run, bad, reports = compare(env.gridpg_dsn(0), env.plain_dsn, args.seed, args.count, args.writes,
                                        args.budget, args.layout)
+    if args.log and LOG is not None:
+        Path(args.log).write_text("".join(f"{line};\n" for line in LOG))
     for report in reports:
         print(f"### {report}")
     summary = f"seed {args.seed} ({args.layout} layout): {run} statements{' (with writes)' if args.writes else ''}, {bad} differ"

@@ -1,0 +1,34 @@
+"""h-fuzz20's differential fuzz: a client's ROLLBACK kept a write made inside its block
+when the session had run a prepared statement before the BEGIN (psycopg prepares a
+statement on its fifth execution). The prepared statement's pinned datanode connection
+stayed a participant after the autocommit statement, outside any remote block; the
+single-node write in the client's block then used it as it was and committed at once
+(txn/transaction.Transaction.connection now opens the block on it)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+
+@pytest.mark.parametrize("write", [
+    "DELETE FROM fz_a WHERE id = 1",
+    "UPDATE fz_a SET v = -1 WHERE id = 2",
+    "INSERT INTO fz_a VALUES (100, 100)",
+])
+def test_rollback_after_a_prepared_statement_undoes_a_single_node_write(
+        coordinator_dsn: str, schema: str, write: str) -> None:
+    with psycopg.connect(coordinator_dsn, autocommit=True) as conn:
+        conn.execute(f'SET search_path = "{schema}"')
+        conn.execute("CREATE TABLE fz_a (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
+        conn.execute("CREATE TABLE fz_b (id int PRIMARY KEY, v int) DISTRIBUTE BY HASH (id)")
+        conn.execute("INSERT INTO fz_a SELECT n, n FROM generate_series(1, 20) n")
+        conn.execute("INSERT INTO fz_b SELECT n, n FROM generate_series(1, 20) n")
+        before = conn.execute("SELECT count(*), sum(v) FROM fz_a").fetchone()
+        assert conn.execute("SELECT * FROM fz_b", prepare=True).fetchall()
+        conn.execute("BEGIN")
+        assert conn.execute(write).rowcount == 1
+        conn.execute("ROLLBACK")
+        with psycopg.connect(coordinator_dsn, autocommit=True) as other:
+            assert other.execute(f'SELECT count(*), sum(v) FROM "{schema}".fz_a').fetchone() == before
+        assert conn.execute("SELECT count(*), sum(v) FROM fz_a").fetchone() == before
