@@ -32,3 +32,21 @@ def test_rollback_after_a_prepared_statement_undoes_a_single_node_write(
         with psycopg.connect(coordinator_dsn, autocommit=True) as other:
             assert other.execute(f'SELECT count(*), sum(v) FROM "{schema}".fz_a').fetchone() == before
         assert conn.execute("SELECT count(*), sum(v) FROM fz_a").fetchone() == before
+
+
+def test_savepoint_after_a_prepared_statement_and_a_single_node_write(coordinator_dsn: str, schema: str) -> None:
+    """The same leftover participant: a SAVEPOINT sent to it, outside any block, was 25P01."""
+    with psycopg.connect(coordinator_dsn, autocommit=True) as conn:
+        conn.execute(f'SET search_path = "{schema}"')
+        conn.execute("CREATE TABLE fz_c (id int, g int) DISTRIBUTE BY HASH (g)")
+        conn.execute("CREATE TABLE fz_d (id int, g int) DISTRIBUTE BY HASH (g)")
+        conn.execute("INSERT INTO fz_c SELECT n, n % 5 FROM generate_series(1, 20) n")
+        conn.execute("INSERT INTO fz_d SELECT n, n % 5 FROM generate_series(1, 20) n")
+        assert conn.execute("SELECT * FROM fz_d", prepare=True).fetchall()
+        conn.execute("BEGIN")
+        assert len(conn.execute("DELETE FROM fz_c WHERE g = 3 RETURNING id").fetchall()) == 4
+        conn.execute("SAVEPOINT s1")
+        conn.execute("DELETE FROM fz_c WHERE g = 1")
+        conn.execute("ROLLBACK TO SAVEPOINT s1")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT count(*) FROM fz_c").fetchone() == (16,)

@@ -1396,6 +1396,10 @@ class DistributedTransaction:
         """SAVEPOINT on every node held (but `skip`: a connection busy elsewhere, the
         catalog server running the code a loopback serves)."""
         nodes = [n for n in self.participants if n not in skip]
+        for node in nodes:  # one still outside the block since before BEGIN (`connection`)
+            conn = self.participants[node].conn
+            if conn.txn_status == b"I" and self.state is not TxnState.IDLE:
+                await self._open_block_late(conn, node)
         sp = Savepoint(name, set(nodes), len(self.local_settings))
         await self._run_everywhere(nodes, f"SAVEPOINT {quote_ident(name)}")
         self.savepoints.append(sp)
