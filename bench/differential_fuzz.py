@@ -1,7 +1,7 @@
 """Random queries and writes, the same on gridpg and on plain PostgreSQL, answers compared.
 
     python bench/differential_fuzz.py [--seed 1] [--count 400] [--writes] [--budget 600]
-        [--gridpg DSN --plain DSN] [--no-record]
+        [--gridpg DSN --plain DSN] [--no-record] [--layout classic|mixed] [--log FILE]
 
 Three tables (two hash-distributed by their keys, with NULLs and repeated values in every
 other column, and a small one) are made in a schema of their own on both systems; then
@@ -13,6 +13,20 @@ With `--writes`, four in ten are UPDATE (also FROM and with a sub-select), DELET
 USING), INSERT ... SELECT and upserts, each followed by a comparison of both tables whole.
 Answers are compared as multisets unless the statement orders every row. A difference is
 printed with the statement; the exit status is the number of differences (capped at 100).
+
+`--layout mixed` (h-fuzz20) places nine tables every way gridpg can: HASH by an integer,
+a text, a date and a numeric key, ROUNDROBIN, REPLICATION, a pair HASH by a column that is
+not their key (colocated), and a table PARTITION BY RANGE (id) distributed by HASH of
+another column (plain PostgreSQL gets the same DDL without DISTRIBUTE BY). Its templates
+mix placements: joins (also three-way and outer) on keys and non-keys, aggregates over
+joins (DISTINCT aggregates, HAVING, grouping sets), windows partitioned by non-keys,
+correlated EXISTS/IN/scalar sub-selects, set operations, LIMIT/OFFSET ordered by every
+output column, LATERAL, lookups by the placement column against constants and client
+parameters of other types; writes: UPDATE ... FROM (grouped sources), DELETE ... USING /
+EXISTS, INSERT ... SELECT, upserts, MERGE, updates of the distribution column and of the
+key, and transaction blocks with savepoints ending in COMMIT or ROLLBACK; every table is
+compared whole after each write. `--log FILE` keeps every statement sent to gridpg, to
+replay and reduce a difference.
 
 Without `--gridpg`/`--plain` a fresh cluster and a plain PostgreSQL are started
 (bench/common.environment) and stopped at the end. Not a CI test: an opt-in tool for
