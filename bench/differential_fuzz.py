@@ -243,11 +243,12 @@ def mixed_setup() -> list[tuple[str, str]]:
                                   ("SET search_path = gp_fuzz", ""), *MIXED_SETUP]
     for i, (name, (_, key)) in enumerate(MIXED_TABLES.items()):
         m, k = 3 + i, 5 + i % 4
-        out.append((f"INSERT INTO {name} SELECT {key.format(n='n')}, "
-                    f"CASE WHEN n % {k + 6} = 0 THEN NULL ELSE n % {k} END, "
-                    f"CASE WHEN n % {k + 3} = 1 THEN NULL ELSE (n * {m}) % 11 END, "
-                    f"CASE WHEN n % 7 = {i % 7} THEN NULL ELSE chr(97 + (n * {m}) % 5) END "
-                    f"FROM generate_series(1, {MIXED_SIZES[name]}) n", ""))
+        rows = (f"INSERT INTO {name} SELECT {key.format(n='n')}, "
+                f"CASE WHEN n % {k + 6} = 0 THEN NULL ELSE n % {k} END, "
+                f"CASE WHEN n % {k + 3} = 1 THEN NULL ELSE (n * {m}) % 11 END, "
+                f"CASE WHEN n % 7 = {i % 7} THEN NULL ELSE chr(97 + (n * {m}) % 5) END "
+                f"FROM generate_series(1, {MIXED_SIZES[name]}) n")
+        out.append((rows, ""))
     out.append(("ANALYZE", ""))
     return out
 
