@@ -110,7 +110,8 @@ def several_matches_check(sql: str, target: analyze.RelRef) -> str:
     first_item = min(n["location"] for n in analyze._walk(body["fromClause"])
                      if isinstance(n, dict) and isinstance(n.get("location"), int))
     (update_at,) = top_level_keywords(sql, tokens, ("update",))
-    from_at = max(t.start for t in tokens if t.start < first_item and sql[t.start:t.end + 1].lower() == "from")
+    from_at = max(t.start for t in _top_level(sql, tokens)
+                  if t.start < first_item and sql[t.start:t.end + 1].lower() == "from")
     after = [t for t in tokens if t.start > from_at]
     where_at, returning_at = top_level_keywords(sql, after, ("where", "returning"))
     end = returning_at if returning_at >= 0 else len(sql)
@@ -151,24 +152,40 @@ def first_copy_lock(sql: str) -> str | None:
         target_from, target_to = from_at + len("from"), -1
         items_word, strength = "using", "UPDATE"
     after = [t for t in tokens if t.start > max(target_from, target_to)]
-    items_at, where_at, returning_at = top_level_keywords(sql, after, (items_word, "where", "returning"))
+    where_at, returning_at = top_level_keywords(sql, after, ("where", "returning"))
+    # the FROM/USING keyword is the last one before the list's first item: a top-level
+    # `IS DISTINCT FROM` in SET or WHERE is no FROM list
+    items = [n["location"] for n in analyze._walk(body.get(items_word + "Clause") or [])
+             if isinstance(n, dict) and isinstance(n.get("location"), int)]
+    items_at = max((t.start for t in _top_level(sql, after) if items and t.start < min(items)
+                    and sql[t.start:t.end + 1].lower() == items_word), default=-1)
     stops = [at for at in (items_at, where_at, returning_at) if at >= 0]
     if target_to < 0:
         target_to = min(stops, default=end)
     tail_end = returning_at if returning_at >= 0 else end
-    items = ""
+    listed = ""
     if items_at >= 0:
-        items = ", " + _piece(sql[items_at + len(items_word):where_at if where_at >= 0 else tail_end])
+        listed = ", " + _piece(sql[items_at + len(items_word):where_at if where_at >= 0 else tail_end])
     where = " " + _piece(sql[where_at:tail_end]) if where_at >= 0 else ""
     relation = body["relation"]
     name = quote((relation.get("alias") or {}).get("aliasname") or relation["relname"])
-    return (f"{sql[:verb_at]}SELECT count(*) FROM (SELECT 1 FROM {_piece(sql[target_from:target_to])}{items}"
+    return (f"{sql[:verb_at]}SELECT count(*) FROM (SELECT 1 FROM {_piece(sql[target_from:target_to])}{listed}"
             f"{where} FOR {strength} OF {name}) AS gridpg_first_copy")
 
 
 def _first_copy(sql: str, target: DistTable) -> FirstCopyLock | None:
     lock = first_copy_lock(sql)
     return None if lock is None else FirstCopyLock(lock, target.groups[0], target.key)
+
+
+def _top_level(sql: str, tokens: list[Any]) -> Iterator[Any]:
+    """The tokens outside parentheses."""
+    depth = 0
+    for tok in tokens:
+        text = sql[tok.start:tok.end + 1]
+        depth += (text == "(") - (text == ")")
+        if depth == 0 and text != ")":
+            yield tok
 
 
 def _piece(text: str) -> str:

@@ -482,8 +482,11 @@ class DistributedTransaction:
         if part is not None:
             # (also when the statement's own block began after this node joined it for a
             # lookup: the loopback's SET LOCALs outside a block were lost, and a function's
-            # writes went to the catalog server's own copies, silently)
-            if wants_block and part.conn.txn_status == b"I":
+            # writes went to the catalog server's own copies, silently; and a connection
+            # that stayed a participant after a statement before the client's BEGIN, such
+            # as a pinned one that ran a prepared statement: a write on it committed at
+            # once and the client's ROLLBACK kept it, h-fuzz20)
+            if (wants_block or self.state is not TxnState.IDLE) and part.conn.txn_status == b"I":
                 await self._open_block_late(part.conn, node)
             return part.conn
         if self._wants_cluster_snapshot(node):
@@ -506,7 +509,9 @@ class DistributedTransaction:
         session's state already (no RESET/SET to send), which joins as `_join` would join it."""
         part = self.participants.get(node)
         if part is not None:
-            return part.conn if part.conn.is_quiet else None
+            # (a block not open there yet: `connection` opens it)
+            return part.conn if part.conn.is_quiet and not (
+                self.state is not TxnState.IDLE and part.conn.txn_status == b"I") else None
         if node in self.pinned:
             return None
         if self.state is not TxnState.IDLE:  # (self.in_block)
@@ -1391,6 +1396,10 @@ class DistributedTransaction:
         """SAVEPOINT on every node held (but `skip`: a connection busy elsewhere, the
         catalog server running the code a loopback serves)."""
         nodes = [n for n in self.participants if n not in skip]
+        for node in nodes:  # one still outside the block since before BEGIN (`connection`)
+            conn = self.participants[node].conn
+            if conn.txn_status == b"I" and self.state is not TxnState.IDLE:
+                await self._open_block_late(conn, node)
         sp = Savepoint(name, set(nodes), len(self.local_settings))
         await self._run_everywhere(nodes, f"SAVEPOINT {quote_ident(name)}")
         self.savepoints.append(sp)
