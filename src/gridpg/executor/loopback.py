@@ -357,17 +357,20 @@ async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql
     runner.implicit_block = True
     runner.loopback_calls += 1
     runner.call_ends_transactions = True
+    runner.txn.outside_block.add(coord.catalog_node)  # (the call runs there outside any block)
     try:
         if request.simple:
             await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
         else:
             await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
     except BaseException:
+        runner.txn.outside_block.discard(coord.catalog_node)
         await _restore_settings(runner, conn, original, after_call)
         runner.implicit_block = False
         await runner.end_transaction(commit=False)
         raise
     finally:
+        runner.txn.outside_block.discard(coord.catalog_node)
         runner.loopback_calls -= 1
         runner.call_ends_transactions = False
     await _restore_settings(runner, conn, original, after_call)

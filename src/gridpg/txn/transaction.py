@@ -339,6 +339,9 @@ class DistributedTransaction:
         # first `imported_at` local settings (the block's SET TRANSACTION isolation)
         self.imported_snapshot: dict[str, str] | None = None
         self.imported_at = 0
+        # Nodes whose participant stays outside the block on purpose: the catalog server
+        # running a CALL / DO that may COMMIT (executor/loopback._run_committing_call)
+        self.outside_block: set[str] = set()
 
     @property
     def effective_isolation(self) -> str:
@@ -486,7 +489,8 @@ class DistributedTransaction:
             # that stayed a participant after a statement before the client's BEGIN, such
             # as a pinned one that ran a prepared statement: a write on it committed at
             # once and the client's ROLLBACK kept it, h-fuzz20)
-            if (wants_block or self.state is not TxnState.IDLE) and part.conn.txn_status == b"I":
+            if (wants_block or (self.state is not TxnState.IDLE and node not in self.outside_block)) \
+                    and part.conn.txn_status == b"I":
                 await self._open_block_late(part.conn, node)
             return part.conn
         if self._wants_cluster_snapshot(node):
@@ -511,7 +515,8 @@ class DistributedTransaction:
         if part is not None:
             # (a block not open there yet: `connection` opens it)
             return part.conn if part.conn.is_quiet and not (
-                self.state is not TxnState.IDLE and part.conn.txn_status == b"I") else None
+                self.state is not TxnState.IDLE and part.conn.txn_status == b"I"
+                and node not in self.outside_block) else None
         if node in self.pinned:
             return None
         if self.state is not TxnState.IDLE:  # (self.in_block)
@@ -1398,7 +1403,7 @@ class DistributedTransaction:
         nodes = [n for n in self.participants if n not in skip]
         for node in nodes:  # one still outside the block since before BEGIN (`connection`)
             conn = self.participants[node].conn
-            if conn.txn_status == b"I" and self.state is not TxnState.IDLE:
+            if conn.txn_status == b"I" and self.state is not TxnState.IDLE and node not in self.outside_block:
                 await self._open_block_late(conn, node)
         sp = Savepoint(name, set(nodes), len(self.local_settings))
         await self._run_everywhere(nodes, f"SAVEPOINT {quote_ident(name)}")
