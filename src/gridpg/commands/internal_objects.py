@@ -27,11 +27,10 @@ from __future__ import annotations
 from typing import Any
 
 from gridpg.errors import DEPENDENT_OBJECTS_STILL_EXIST, INSUFFICIENT_PRIVILEGE, PgError
+from gridpg.executor.loopback import SERVER, SHADOW_PREFIX
 
 SCHEMAS = frozenset({"gridpg", "gridpg_shards", "gridpg_tg"})
-SHADOW_PREFIX = "gridpg_lb_"  # (executor/loopback.SHADOW_PREFIX)
 EXTENSION = "postgres_fdw"
-SERVER = "gridpg_loopback"  # (executor/loopback.SERVER)
 EVENT_TRIGGERS = frozenset({"gridpg_loopback_ddl", "gridpg_loopback_drop", "gridpg_loopback_ddl_start"})
 
 _REMOVE_TYPES = {
