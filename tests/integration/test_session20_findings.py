@@ -19,9 +19,7 @@ def test_the_replication_notice_names_a_key_column_gridpg_cannot_distribute_by(g
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
         conn.execute(f"SET search_path TO {schema}")
-        # (in the test's schema and dropped after: an extension's operators left in the
-        # shared database make later statements look as if they called user code, see the
-        # 2026-12-06 evening note, and refuse their currval)
+        # (in the test's schema and dropped after, as a test's objects should be)
         conn.execute(f"CREATE EXTENSION citext SCHEMA {schema}")
         try:
             conn.execute("CREATE TABLE accounts (email citext PRIMARY KEY, n int)")

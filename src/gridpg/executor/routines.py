@@ -620,11 +620,19 @@ def _is_ddl(lowered: str) -> bool:
 # C and internal functions (extensions' code) run no SQL gridpg could not see: left out,
 # so that their names and operators do not send every statement through the check; but not
 # those whose C function runs a query given as text or acts on the one server's own state
-# (planner/routines.py), under whatever name they were created
-_READABLE = ("(p.prokind = 'a' OR p.prolang NOT IN (SELECT oid FROM pg_catalog.pg_language "
-             "WHERE lanname IN ('c', 'internal')) OR lower(p.prosrc) IN ("
-             + ", ".join(quote_literal(s) for s in sorted(body.SQL_TEXT_FUNCTIONS | set(body.SERVER_STATE_C_FUNCTIONS)))
-             + "))")
+# (planner/routines.py), under whatever name they were created. An aggregate counts when
+# one of its support functions does: citext's max(citext) and min(citext), over C
+# functions, had made every statement naming max() or min() look as if it called user
+# code (currval() in such a statement was refused)
+_CODE_SOURCE = ("({f}.prolang NOT IN (SELECT oid FROM pg_catalog.pg_language "
+                "WHERE lanname IN ('c', 'internal')) OR lower({f}.prosrc) IN ("
+                + ", ".join(quote_literal(s) for s in sorted(body.SQL_TEXT_FUNCTIONS | set(body.SERVER_STATE_C_FUNCTIONS)))
+                + "))")
+_READABLE = ("(CASE WHEN p.prokind = 'a' THEN EXISTS (SELECT FROM pg_catalog.pg_aggregate a "
+             "JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn, "
+             "a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn) "
+             "WHERE a.aggfnoid = p.oid AND " + _CODE_SOURCE.format(f="f") + ") "
+             "ELSE " + _CODE_SOURCE.format(f="p") + " END)")
 
 _NAMES_SQL = f"""
 SELECT DISTINCT lower(p.proname) FROM pg_catalog.pg_proc p
