@@ -177,7 +177,7 @@ async def inline_session_values(dispatcher: Dispatcher, sql: str) -> str:
     calls = sorted(sequence_calls(tree[kind]), key=lambda c: c[0])
     if not calls or any(function not in ("currval", "lastval") for _, function, _ in calls):
         return sql
-    if await dispatcher.coord.routine_guard.may_call_user_code(dispatcher, sql):
+    if await dispatcher.coord.routine_guard.may_draw_from_sequences(dispatcher, sql):
         return sql  # a function of the user's may draw from the sequence first: left as refused
     spans = call_spans(sql, [location for location, _, _ in calls])
     if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
@@ -227,7 +227,7 @@ async def inline_values_nextval(dispatcher: Dispatcher, sql: str) -> str:
         return sql
     if (select.get("limitCount") or select.get("limitOffset")) and not select.get("sortClause"):
         return sql
-    if await dispatcher.coord.routine_guard.may_call_user_code(dispatcher, sql):
+    if await dispatcher.coord.routine_guard.may_draw_from_sequences(dispatcher, sql):
         return sql
     spans = call_spans(sql, [location for location, _ in calls])
     names = [await qualified_name(dispatcher, name, "nextval") for _, name in calls]

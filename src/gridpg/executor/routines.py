@@ -987,6 +987,19 @@ class RoutineGuard:
         registry = await self._registry_for(dispatcher, snapshot, _sees_own_catalog(dispatcher))
         return registry.names_routines(sql.lower())
 
+    async def may_draw_from_sequences(self, dispatcher: Dispatcher, sql: str) -> bool:
+        """Whether code the statement calls may call a sequence function (or runs dynamic SQL,
+        which may): `may_call_user_code`, narrowed by reading the code. With citext
+        installed, its SQL wrappers `replace()`, `split_part()`, `strpos()` made
+        `SELECT replace(name, ...), currval('s') FROM t` refuse its currval (0A000)."""
+        if not await self.may_call_user_code(dispatcher, sql):
+            return False
+        from gridpg.executor.run import search_path
+
+        snapshot = dispatcher.runner.snapshot()
+        registry = await self._registry_for(dispatcher, snapshot, _sees_own_catalog(dispatcher))
+        return await self._calls_sequences(dispatcher, registry, sql, tuple(search_path(dispatcher)))
+
     async def check(self, dispatcher: Dispatcher, sql: str,
                     search_path: list[str]) -> str | LoopbackCall | NodeLocal | firing_mod.TriggerFiring | None:
         """Raise 0A000 if the statement's user code reaches a distributed table it cannot
