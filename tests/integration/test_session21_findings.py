@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import psycopg
+import pytest
 
 from gridpg.cluster.control import Cluster
 
@@ -39,3 +42,48 @@ def test_an_extension_aggregate_does_not_make_max_look_like_user_code(gridpg_clu
         finally:
             conn.execute("DROP TABLE IF EXISTS orders")
             conn.execute("DROP EXTENSION citext")
+
+
+def test_a_read_only_transaction_joins_temp_and_distributed_tables(gridpg_cluster: Cluster, schema: str) -> None:
+    """In a read-only transaction, a SELECT over a temp table and a distributed one failed
+    (25006 "cannot execute CREATE TABLE AS in a read-only transaction": the distributed
+    rows are gathered into a scratch table beside the temp table), and so did a write of the
+    temp table reading distributed rows (transactions.sql:110). A SELECT runs aside, over
+    copies of the temp tables; a write runs where the temp table is, reading the distributed
+    tables through the loopback; one naming them with their schema is refused (0A000)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
+        conn.execute("CREATE TABLE people (id int PRIMARY KEY, age int, m mood)")
+        conn.execute("INSERT INTO people SELECT g, 20 + g, (ARRAY['sad', 'ok', 'happy'])[g % 3 + 1]::mood "
+                     "FROM generate_series(1, 50) g")
+        conn.execute("CREATE TEMP TABLE picked (id int, w numeric(6, 2), twice int GENERATED ALWAYS AS (id * 2) "
+                     "STORED, m mood)")
+        conn.execute("INSERT INTO picked (id, w, m) VALUES (3, 1.25, 'ok'), (7, NULL, 'happy'), (99, 2, 'sad')")
+        conn.execute("BEGIN READ ONLY")
+        joined = "SELECT p.id, p.age, k.w, k.twice, k.m = p.m FROM picked k JOIN people p USING (id) ORDER BY 1"
+        expected = [(3, 23, Decimal("1.25"), 6, False), (7, 27, None, 14, False)]
+        assert conn.execute(joined).fetchall() == expected
+        assert conn.execute(joined.replace("ORDER BY", "WHERE p.age > %s ORDER BY"), [25],
+                            prepare=True).fetchall() == expected[1:]
+        assert conn.execute("SELECT count(*) FROM people WHERE id IN (SELECT id FROM picked)").fetchone() == (2,)
+        conn.execute("UPDATE picked SET w = 5 WHERE id = 99")  # the temp table alone: PostgreSQL's way
+        # writes of the temp table from distributed rows (transactions.sql's UPDATE ... FROM)
+        assert conn.execute("UPDATE picked SET w = p.age FROM people p WHERE p.id = picked.id "
+                            "RETURNING picked.id, w").fetchall() == [(3, Decimal(23)), (7, Decimal(27))]
+        assert conn.execute("INSERT INTO picked (id, m) SELECT id, m FROM people WHERE age = %s",
+                            [40]).rowcount == 1
+        conn.execute("SAVEPOINT s")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):  # would read the catalog server's copy
+            conn.execute(f"DELETE FROM picked USING {schema}.people p WHERE p.id = picked.id")
+        conn.execute("ROLLBACK TO s")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO people VALUES (100, 1, 'ok')")
+        conn.execute("ROLLBACK")
+        conn.execute("SET default_transaction_read_only = on")
+        conn.execute("DELETE FROM picked USING people p WHERE p.id = picked.id AND p.age > 25")
+        assert conn.execute("SELECT id, w FROM picked ORDER BY 1").fetchall() == [(3, Decimal("1.25")),
+                                                                                   (99, Decimal(2))]
+        conn.execute("RESET default_transaction_read_only")
+        assert conn.execute("SELECT count(*) FROM people").fetchone() == (50,)
+        conn.execute("DROP TABLE picked")

@@ -9,7 +9,9 @@ catalog server to see, so the statement's catalog part runs instead on a side co
 the pool, brought to the session's settings, in a READ WRITE block that is rolled back at
 the end (the temp tables go with it). The datanodes' reads stay in the client's transaction
 and snapshot. The session's own temp tables are not on the side connection: a read-only
-transaction's statement that joins them with distributed tables fails (42P01), never silently.
+transaction's SELECT that joins them with distributed tables copies them there first, and a
+write of a temp table reading distributed tables reads them through the loopback instead
+(executor/temp_query.py).
 """
 
 from __future__ import annotations

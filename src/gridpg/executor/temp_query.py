@@ -726,6 +726,12 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     node = dispatcher.coord.catalog_node
     catalog = await dispatcher.runner.txn.connection(node, wants_block=False)
     sql = analysis.sql or request.sql
+    if await _read_only(catalog):
+        if kind == "SelectStmt":
+            await _select_aside(dispatcher, request, analysis, catalog)
+        else:
+            await _write_temp_through_loopback(dispatcher, request, analysis, sql)
+        return True
     if request.params and not request.simple:
         # The gathers of the distributed tables it reads carry its filters: its parameters
         # (a bound statement, EXECUTE of a PREPAREd one) become typed literals first.
@@ -738,6 +744,85 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     finally:
         await _drop_temp(catalog, temps)
     return True
+
+
+async def _read_only(catalog: BackendConnection) -> bool:
+    rows = await catalog.query("SELECT pg_catalog.current_setting('transaction_read_only')")
+    return bool(rows) and rows[0][0] == "on"
+
+
+async def _select_aside(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
+                        own: BackendConnection) -> None:
+    """A SELECT over temp and distributed tables in a read-only transaction, where the
+    session's catalog connection can create no table for the distributed tables' gathered
+    rows (25006 "cannot execute CREATE TABLE AS"): it runs on a side connection
+    (executor/scratch.py), over copies of the temp tables it names made there under their
+    own names (binary COPY between two sessions of one server: the same types, the values
+    exact; `SELECT *` gives generated columns too), read in the transaction's snapshot; the
+    side block is rolled back after, and the copies with it. A read-only transaction has nothing uncommitted to miss there."""
+    from gridpg.executor.multi import _drop_temp, inline_params, prepare_query_on_catalog
+    from gridpg.executor.run import search_path as run_search_path
+    from gridpg.executor.scratch import writable_catalog
+    from gridpg.pgwire import codec
+
+    path = list(run_search_path(dispatcher))
+    names = sorted({r.ref.name for r in analysis.resolved
+                    if r.table is None and tempnames.shadows(path, r.ref.schema, r.ref.name)})
+    tables = {name: (await _temp_columns(own, name),
+                     await own.copy_out(f"COPY (SELECT * FROM pg_temp.{quote_ident(name)}) TO STDOUT (FORMAT binary)"))
+              for name in names}
+    sql = analysis.sql or request.sql
+    if request.params and not request.simple:
+        sql = await inline_params(dispatcher, request, sql)
+        request = dataclasses.replace(request, params=[], param_formats=[], param_oids=[])
+    node = dispatcher.coord.catalog_node
+    async with writable_catalog(dispatcher):
+        side = await dispatcher.runner.txn.connection(node, wants_block=False)
+        for name, (columns, chunks) in tables.items():
+            await side.simple_query(f"CREATE TEMP TABLE {quote_ident(name)} ({columns})")
+            side.send(codec.build_query(f"COPY pg_temp.{quote_ident(name)} FROM STDIN (FORMAT binary)"))
+            await side.expect_copy_in()
+            for chunk in chunks:
+                side.send(codec.build_copy_data(chunk))
+            side.send(codec.COPY_DONE)
+            await side.read_results()
+        prepared = await prepare_query_on_catalog(dispatcher, sql, side)
+        final, temps = prepared if prepared is not None else (sql, [])
+        try:
+            await dispatcher.run_on_node(node, request, writes=False, sql=final)
+        finally:
+            await _drop_temp(side, temps)
+
+
+async def _write_temp_through_loopback(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
+                                       sql: str) -> None:
+    """A write of a temp table reading distributed tables in a read-only transaction
+    (transactions.sql: `UPDATE temptest SET a = 0 FROM writetest WHERE ...` under `SET
+    SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`): no scratch table can be made beside
+    the temp table, so the statement runs where it is with the loopback armed, its
+    distributed tables read through their shadows (foreign tables the coordinator answers,
+    in the transaction's snapshot), as server-side code reads them. Only names that reach
+    the shadows that way qualify: a distributed table named with its schema, or any other
+    relation but the temp tables and the system catalogs, would be read from the catalog
+    server's own copy; refused (0A000)."""
+    from gridpg.executor.loopback import run_call
+    from gridpg.executor.run import search_path as run_search_path
+
+    path = list(run_search_path(dispatcher))
+    tables = set()
+    for r in analysis.resolved:
+        if r.table is None and (tempnames.shadows(path, r.ref.schema, r.ref.name)
+                                or r.ref.schema in ("pg_catalog", "information_schema")):
+            continue
+        if r.table is None or r.ref.schema is not None:
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f"{analysis.kind[:-4].upper()} of a temporary table that reads "
+                          f"{'.'.join(filter(None, (r.ref.schema, r.ref.name)))} is not supported by "
+                          "gridpg in a read-only transaction",
+                          hint="name the distributed tables without their schema, or run it in a "
+                               "read-write transaction")
+        tables.add((r.table.schema, r.table.name))
+    await run_call(dispatcher, request, sql, sorted(tables))
 
 
 def _locks_temp_only(tree: dict[str, Any], path: list[str]) -> bool:
