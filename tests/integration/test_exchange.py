@@ -148,18 +148,30 @@ def test_remainder_sql_is_postgresql_partition_hash(datanodes) -> None:  # type:
     from gridpg.planner.broadcast import remainder_sql
 
     cases = [("int4", 23, "generate_series(-3000, 3000)"), ("int8", 20, "generate_series(-3000, 3000) * 7919"),
-             ("int2", 21, "generate_series(-3000, 3000)"), ("text", 25, "'k' || generate_series(1, 3000)")]
+             ("int2", 21, "generate_series(-3000, 3000)"), ("text", 25, "'k' || generate_series(1, 3000)"),
+             # (the types added on 2026-12-06 night: MERGE's staging and the exchanges take them)
+             ("varchar(12)", 1043, "'v' || generate_series(1, 3000)"),
+             ("char(6)", 1042, "'c' || generate_series(1, 3000)"),
+             ("name", 19, "'n' || generate_series(1, 3000)"), ("bool", 16, "generate_series(0, 1) = 1"),
+             ("oid", 26, "generate_series(0, 3000)::int8 * 1299709"),
+             ("numeric(12, 3)", 1700, "generate_series(-3000, 3000) / 7.0"),
+             ("date", 1082, "date '1990-01-01' + generate_series(-3000, 3000) * 11"),
+             ("time", 1083, "time '00:00' + generate_series(0, 3000) * interval '28.7 s'"),
+             ("timestamp", 1114, "timestamp '2000-01-01' + generate_series(-3000, 3000) * interval '1 h 1.5 s'"),
+             ("timestamptz", 1184, "timestamptz '2000-01-01 00:00+00' + generate_series(-3000, 3000) * interval '17 h'"),
+             ("interval", 1186, "generate_series(-3000, 3000) * interval '1 mon 1 day 1 s'"),
+             ("uuid", 2950, "md5(generate_series(1, 3000)::text)::uuid")]
     with psycopg.connect(next(iter(datanodes.values())), autocommit=True) as conn:
-        for type_name, oid, values in cases:
-            conn.execute(f"DROP TABLE IF EXISTS hash_probe_{type_name}")
-            conn.execute(f"CREATE TABLE hash_probe_{type_name} (v {type_name}) PARTITION BY HASH (v)")
+        for number, (type_name, oid, values) in enumerate(cases):
+            conn.execute(f"DROP TABLE IF EXISTS hash_probe_{number}")
+            conn.execute(f"CREATE TABLE hash_probe_{number} (v {type_name}) PARTITION BY HASH (v)")
             for modulus in (1, 2, 7, 32, 64, 1000):
                 wrong = conn.execute(
                     f"SELECT count(*) FROM (SELECT ({values})::{type_name} AS v UNION ALL SELECT NULL) s "
-                    f"WHERE NOT satisfies_hash_partition('hash_probe_{type_name}'::regclass, {modulus}, "
+                    f"WHERE NOT satisfies_hash_partition('hash_probe_{number}'::regclass, {modulus}, "
                     f"({remainder_sql('v', oid, modulus)})::int, v)").fetchone()[0]
                 assert wrong == 0, (type_name, modulus)
-            conn.execute(f"DROP TABLE hash_probe_{type_name}")
+            conn.execute(f"DROP TABLE hash_probe_{number}")
 
 
 def test_repartition_join(gridpg_cluster, exchange_schema, datanodes) -> None:  # type: ignore[no-untyped-def]

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from gridpg.datanode.connection import BackendConnection
 
 # Types whose partition hash gridpg can compute in SQL (planner/broadcast.REPARTITION_HASH)
-_CHECKABLE_TYPES = {"int2": 21, "int4": 23, "int8": 20, "text": 25}
+_CHECKABLE_TYPES = {"int2": 21, "int4": 23, "int8": 20, "text": 25, "varchar": 1043, "bpchar": 1042,
+                    "name": 19, "bool": 16, "oid": 26, "numeric": 1700, "date": 1082, "time": 1083,
+                    "timestamp": 1114, "timestamptz": 1184, "interval": 1186, "uuid": 2950}
 
 
 @dataclass(frozen=True)

@@ -157,10 +157,12 @@ def _source_select(plan: MergeStagedPlan, key_type: str | None) -> str:
 async def _key_type(catalog: BackendConnection, relation: tuple[str, str],
                     column: str | None) -> tuple[int, str] | None:
     """The (base type OID, type name) the target's partition hash reads its distribution
-    column as (`column` of `relation`: the table, or the view the MERGE names); None when
+    column as (`column` of `relation`: the table, or the view the MERGE names), with the
+    column's type modifier (a numeric(10,2) key is hashed as stored, rounded); None when
     gridpg cannot compute that hash on a server."""
     rows = await catalog.query(
-        "SELECT b.oid, pg_catalog.format_type(b.oid, NULL) FROM pg_catalog.pg_attribute a "
+        "SELECT b.oid, pg_catalog.format_type(b.oid, CASE WHEN t.typbasetype <> 0 THEN t.typtypmod "
+        "ELSE a.atttypmod END) FROM pg_catalog.pg_attribute a "
         "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
         "JOIN pg_catalog.pg_type b ON b.oid = CASE WHEN t.typbasetype <> 0 THEN t.typbasetype ELSE t.oid END "
         f"WHERE a.attrelid = pg_catalog.to_regclass({quote_literal(quote_qualified(*relation))}) "
