@@ -114,8 +114,8 @@ class BroadcastPlan:
             stays = f"; stays in place: {', '.join(self.anchor)}" if self.anchor else ""
             kept = "no anchor can stay in place" if self.kept_size is None else \
                 f"~{self.kept_size:.0f} keeping the biggest table in place"
-            lines = [(f"  Partitioned by hash({self.rekeyed}) like {layout} on {', '.join(self.groups)}{stays} "
-                     f"(~{written_size(self):.0f} bytes written into copies; {kept})")]
+            lines = [(f"  Partitioned by hash({self.rekeyed}) like {layout} on {', '.join(self.groups)} "
+                      f"(~{written_size(self):.0f} bytes written into copies; {kept}){stays}")]
         for move in self.moves:
             where = f" WHERE {move.needs.filter}" if move.needs.filter else ""
             cols = ", ".join(move.needs.columns) if move.needs.columns is not None else "*"
