@@ -52,6 +52,10 @@ NOT_IN = [
     "SELECT count(*), count(shop) FROM ledger WHERE shop NOT IN (SELECT shop FROM refunds WHERE shop IS NOT NULL)",
     # an empty subquery: every row, NULL shops included
     "SELECT count(*), count(shop) FROM ledger WHERE shop NOT IN (SELECT shop FROM refunds WHERE cost > 1000)",
+    # IN compared with false: false keeps a row, NULL (no match, a NULL in the subquery) rejects it
+    "SELECT count(*) FROM ledger WHERE (shop IN (SELECT shop FROM refunds)) = false",
+    "SELECT count(*) FROM outlets WHERE (shop IN (SELECT shop FROM refunds)) = false",
+    "SELECT count(*) FROM outlets WHERE (shop IN (SELECT shop FROM refunds WHERE shop IS NOT NULL)) = false",
     # NOT IN beside a repartitioned EXISTS
     ("SELECT count(*) FROM ledger l WHERE EXISTS (SELECT 1 FROM refunds r WHERE r.shop = l.shop) "
     "AND l.amount NOT IN (SELECT cost FROM refunds WHERE shop > 49000)"),
@@ -116,6 +120,7 @@ def test_not_in_keeps_postgresqls_null_semantics(both) -> None:  # type: ignore[
     gridpg, plain = both
     answers = [rows(plain, sql) for sql in NOT_IN]
     assert answers[0] == [(0,)] and answers[2] == [(LEDGER, LEDGER - LEDGER // 97)]  # the cases hold
+    assert answers[4] == [(0,)] and answers[5] != [(0,)]
     for sql, expected in zip(NOT_IN, answers):
         assert rows(gridpg, sql) == expected, sql
     # the NOT IN's own table is never repartitioned by its column

@@ -168,3 +168,15 @@ def test_the_distinct_rows_are_asked_for_tables_read_only_for_existence() -> Non
     join = "SELECT count(*) FROM sales s JOIN returns r ON r.shop = s.shop"
     assert semi_join_tables(join, {r.location: TABLES[r.name] for r in analyze.relations(
         parse_tree(join)) if r.name in TABLES}) == frozenset()
+
+
+def test_an_in_compared_with_false_is_not_made_local() -> None:
+    # `(k IN (...)) = false` keeps a row that IN answers false and rejects one it answers
+    # NULL (no match, a NULL in the subquery): each node would see only its own NULLs.
+    # Before, `returns` was repartitioned by shop here and rows with no match were kept.
+    positive = plan("SELECT count(*) FROM shops WHERE shop IN (SELECT shop FROM returns)")
+    assert isinstance(positive, BroadcastPlan) and moves(positive) == {"returns": "shop"}
+    for sql in ("SELECT count(*) FROM shops WHERE (shop IN (SELECT shop FROM returns)) = false",
+                "SELECT count(*) FROM shops WHERE false = (shop IN (SELECT shop FROM returns))"):
+        got = plan(sql)
+        assert isinstance(got, BroadcastPlan) and moves(got) == {"returns": None} and got.rekeyed is None, sql

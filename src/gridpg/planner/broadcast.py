@@ -616,7 +616,7 @@ class _Locality:
 
     def _subqueries(self, where: object, enclosing: list[list[_Leaf]]) -> None:
         keys = {location: table.key for location, table in self.tables.refs.items()}
-        for link, negated in _where_subqueries(where):
+        for link, alone in _where_subqueries(where):
             sub = link.subselect
             inner: list[_Leaf] = []
             for item in sub.fromClause or ():
@@ -627,7 +627,9 @@ class _Locality:
                     outer = _outer_owner(y, inner, enclosing)
                     if mine is not None and outer is not None and outer[0] in self.keys:
                         self.link(outer, mine)
-            if not negated:  # NOT IN sees every NULL of the whole subquery: not local
+            # an IN whose NULL answer tells apart from false (NOT IN, `(k IN (...)) = false`)
+            # sees every NULL of the whole subquery: not local
+            if alone:
                 self._in_subquery(link, inner, enclosing)
             self._subqueries(sub.whereClause, [inner, *enclosing])
 
@@ -794,22 +796,24 @@ def _outer_owner(ref: ast.ColumnRef, inner: list[_Leaf],
 
 
 def _where_subqueries(where: object) -> list[tuple[ast.SubLink, bool]]:
-    """SubLinks among the top-level WHERE conjuncts (EXISTS, IN, comparisons), each with
-    whether it stands under NOT."""
+    """SubLinks among the top-level WHERE conjuncts (EXISTS, IN, comparisons, under NOT),
+    each with whether it is the conjunct itself: then a row passes only when it is true,
+    so its false and its NULL reject alike (under NOT or in `(k IN (...)) = false`, a NULL
+    from the subquery's NULLs rejects a row that false would keep)."""
     out = []
     for cond in _conjuncts(where):
         node = cond
-        negated = False
+        alone = True
         if isinstance(node, ast.BoolExpr) and node.boolop == 2 and len(node.args) == 1:  # NOT
             node = node.args[0]
-            negated = True
+            alone = False
         candidates = [node] if isinstance(node, ast.SubLink) else [
             getattr(node, side) for side in ("lexpr", "rexpr") if isinstance(node, ast.A_Expr)
         ]
         for link in candidates:
             if isinstance(link, ast.SubLink) and isinstance(link.subselect, ast.SelectStmt) \
                     and link.subselect.op == SetOperation.SETOP_NONE:
-                out.append((link, negated))
+                out.append((link, alone and link is cond))
     return out
 
 
