@@ -16,6 +16,13 @@ node gets only the rows whose hash(c), computed on the source nodes with Postgre
 partition hash (`remainder_sql`), falls in the anchor's partitions there. Each row moves
 once (none when its node is right already), and the reference becomes local.
 
+When the statement relates the anchor to the other tables only by columns none is
+distributed by (a semi-join, anti-join or join on `a.y = b.x`), the anchor itself may be
+repartitioned by such a column (`rekey`: into the partitions of the table equated to it
+when that one is distributed by its side, else of the anchor's own table), and what is
+equated to it follows: chosen when it writes fewer bytes than keeping the biggest table in
+place (`written_size`), or when that would move more than the coordinator finish gathers.
+
 The anchor must partition the result: it is a top-level FROM reference, never on the
 nullable side of an outer join whose preserved side has no anchor rows (that side would
 be produced once per node), never under a FULL join. Broadcasting is chosen only when it
