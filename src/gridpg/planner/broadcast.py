@@ -204,6 +204,8 @@ def plan_broadcast(
     # nothing can stay in place without moving more than the coordinator finish gathers.
     kept = best
     for location in candidates:
+        if best is not None and rows.get(refs[location].key, NO_ESTIMATE).size >= written_size(best):
+            continue  # its own rows alone would write as much
         for rekey in _rekeyings(stmt, top, location, tables):
             plan = _plan_with_anchor(sql, stmt, top, location, tables, needs, rows, scratch_name, grouped,
                                      stmt is whole, rekey)
