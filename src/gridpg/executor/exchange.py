@@ -38,6 +38,7 @@ from gridpg.planner.broadcast import (
     merge_over_final_groups,
     plan_broadcast,
     remainder_sql,
+    semi_join_tables,
     with_replicated_semi_joins,
 )
 from gridpg.planner.estimates import probe_requests, table_estimates, table_requests
@@ -180,7 +181,8 @@ async def plan_exchange(dispatcher: Dispatcher, request: ExecRequest, sql: str) 
     needs = with_replicated_semi_joins(sql, refs, columns, needs, complete, snapshot.aggregates)
     # the planner names the estimates it decides with; they are read here and handed back
     probes = probe_requests(tables, key_filter_probes(sql, refs, columns, types, snapshot.aggregates))
-    answers = await estimates.gather(dispatcher, request, table_requests(tables, needs, columns) + probes)
+    semi = semi_join_tables(sql, refs)
+    answers = await estimates.gather(dispatcher, request, table_requests(tables, needs, columns, semi) + probes)
 
     def scratch_name(_: DistTable) -> str:
         return fresh_name(dispatcher, "bc")

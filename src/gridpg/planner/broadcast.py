@@ -16,6 +16,13 @@ node gets only the rows whose hash(c), computed on the source nodes with Postgre
 partition hash (`remainder_sql`), falls in the anchor's partitions there. Each row moves
 once (none when its node is right already), and the reference becomes local.
 
+When the statement relates the anchor to the other tables only by columns none is
+distributed by (a semi-join, anti-join or join on `a.y = b.x`), the anchor itself may be
+repartitioned by such a column (`rekey`: into the partitions of the table equated to it
+when that one is distributed by its side, else of the anchor's own table), and what is
+equated to it follows: chosen when it writes fewer bytes than keeping the biggest table in
+place (`written_size`), or when that would move more than the coordinator finish gathers.
+
 The anchor must partition the result: it is a top-level FROM reference, never on the
 nullable side of an outer join whose preserved side has no anchor rows (that side would
 be produced once per node), never under a FULL join. Broadcasting is chosen only when it
@@ -25,6 +32,7 @@ datanodes' statistics). This module decides and rewrites text; it does no I/O.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -100,9 +108,21 @@ class BroadcastPlan:
     # The statement's own GROUP BY holds a local reference's partitioning column: each
     # node's groups (HAVING included) are final, only ORDER BY / LIMIT remain (a merge).
     groups_final: bool = False
+    # The anchor reference itself repartitioned (`table.column`) into anchor_table's
+    # partitions, with what is equated to it: a join or semi-join on no distribution column.
+    rekeyed: str | None = None
+    kept_size: float | None = None  # rekeyed: the bytes written keeping the biggest table in place (None: refused)
 
     def describe(self) -> list[str]:
-        lines = [f"  Anchor (stays on {', '.join(self.groups)}): {', '.join(self.anchor)}"]
+        if self.rekeyed is None:
+            lines = [f"  Anchor (stays on {', '.join(self.groups)}): {', '.join(self.anchor)}"]
+        else:
+            layout = self.anchor_table.name if self.anchor_table is not None else "?"
+            stays = f"; stays in place: {', '.join(self.anchor)}" if self.anchor else ""
+            kept = "no anchor can stay in place" if self.kept_size is None else \
+                f"~{self.kept_size:.0f} keeping the biggest table in place"
+            lines = [(f"  Partitioned by hash({self.rekeyed}) like {layout} on {', '.join(self.groups)} "
+                      f"(~{written_size(self):.0f} bytes written into copies; {kept}){stays}")]
         for move in self.moves:
             where = f" WHERE {move.needs.filter}" if move.needs.filter else ""
             cols = ", ".join(move.needs.columns) if move.needs.columns is not None else "*"
@@ -119,7 +139,8 @@ class BroadcastPlan:
                              f"{SCRATCH_SCHEMA}.{move.scratch}, ~{move.rows:.0f} rows{size} each")
             else:
                 how = ", one scan per source, kept by partition on load" if move.scan_once else ""
-                lines.append(f"  Repartition {what} by hash({move.key}) like {self.anchor[0]} to "
+                like = self.anchor_table.name if self.rekeyed and self.anchor_table is not None else self.anchor[0]
+                lines.append(f"  Repartition {what} by hash({move.key}) like {like} to "
                              f"{', '.join(self.groups)} as {SCRATCH_SCHEMA}.{move.scratch}, "
                              f"~{move.rows:.0f} rows{size}{how}")
         lines += [f"  Key filter: {k}" for k in self.key_filters]
@@ -166,14 +187,71 @@ def plan_broadcast(
     if not candidates:
         return "no distributed table in the top-level FROM can stay in place"
     candidates.sort(key=lambda loc: -rows.get(refs[loc].key, NO_ESTIMATE).size)
+    tables = _Tables(refs, columns, types or {}, colocated)
     reasons = []
+    best: BroadcastPlan | None = None
     for location in candidates:
-        plan = _plan_with_anchor(sql, stmt, top, location, _Tables(refs, columns, types or {}, colocated),
-                                 needs, rows, scratch_name, grouped, stmt is whole)
+        plan = _plan_with_anchor(sql, stmt, top, location, tables, needs, rows, scratch_name, grouped, stmt is whole)
         if isinstance(plan, BroadcastPlan):
-            return plan
+            best = plan
+            break
         reasons.append(f"{refs[location].name}: {plan}")
-    return "; ".join(reasons)
+    if best is not None and (not best.moves or any(m.reduce_by for m in best.moves)):
+        return best  # nothing moves, or the anchor's keys cut the moves first: keep it in place
+    # The anchor itself repartitioned by a join or correlation key, with what is equated to
+    # it (XL's "Distribute results by", Citus's dual repartition), when that writes fewer
+    # bytes into the nodes' copies than keeping the biggest table in place, or when
+    # nothing can stay in place without moving more than the coordinator finish gathers.
+    kept = best
+    for location in candidates:
+        if best is not None and rows.get(refs[location].key, NO_ESTIMATE).size >= written_size(best):
+            continue  # its own rows alone would write as much
+        for rekey in _rekeyings(stmt, top, location, tables):
+            plan = _plan_with_anchor(sql, stmt, top, location, tables, needs, rows, scratch_name, grouped,
+                                     stmt is whole, rekey)
+            if isinstance(plan, BroadcastPlan):
+                if best is None or written_size(plan) < written_size(best):
+                    best = plan
+            elif best is None:
+                reasons.append(f"{refs[location].name} by hash({rekey[0]}) like {rekey[1].name}: {plan}")
+    if best is None:
+        return "; ".join(reasons)
+    if best is not kept:
+        best = dataclasses.replace(best, kept_size=written_size(kept) if kept is not None else None)
+    return best
+
+
+def written_size(plan: BroadcastPlan) -> float:
+    """Bytes the moves write into the nodes' copies: a broadcast's rows once per node, a
+    repartition's once (the rows that stay on their node are copied too). A repartition
+    of every side against a broadcast is weighed by this, not by the bytes that cross the
+    network: a table repartitioned rather than left in place is read and written whole."""
+    nodes = len(plan.groups)
+    return sum(m.rows * max(m.width, 1) * (nodes if m.key is None else 1) for m in plan.moves)
+
+
+def _rekeyings(stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, tables: _Tables) -> list[tuple[str, DistTable]]:
+    """The (column, layout) pairs by which the anchor's rows could be repartitioned: each
+    column of the anchor equated to another reference (a join, a correlated WHERE
+    subquery, a positive IN), hashed into the partitions of a hash table: the equated
+    table, when it is distributed by that column (it then stays in place and only the
+    anchor moves), else the anchor's own table (both sides move)."""
+    finder = _KeyFinder(anchor, tables)
+    finder.collect(stmt, top)
+    table = tables.refs[anchor]
+    out: list[tuple[str, DistTable]] = []
+    for column, other in finder.found:
+        kind = tables.types.get(table.key, {}).get(column)
+        if kind not in REPARTITION_TYPES:
+            continue
+        partner = tables.refs[other[0]]
+        if partner.method == "hash" and partner.column == other[1] and partner.shard_count \
+                and tables.types.get(partner.key, {}).get(other[1]) == kind:
+            out.append((column, partner))
+        if table.method == "hash" and table.shard_count:
+            out.append((column, table))
+    # (the anchor's own distribution column in its own partitions: the plan without rekeying)
+    return [r for r in dict.fromkeys(out) if not (r[0] == table.column and tables.colocated(r[1], table))]
 
 
 def _core(stmt: ast.SelectStmt, aggregates: frozenset[str]) -> tuple[ast.SelectStmt, bool]:
@@ -231,9 +309,12 @@ def _plan_with_anchor(
     sql: str, stmt: ast.SelectStmt, top: list[_Leaf], anchor: int, tables: _Tables,
     needs: Mapping[TableKey, Needs], rows: Mapping[TableKey, TableEstimate],
     scratch_name: Callable[[DistTable], str], grouped: bool = False, top_level: bool = False,
+    rekey: tuple[str, DistTable] | None = None,
 ) -> BroadcastPlan | str:
+    """With `rekey` (column, layout): the anchor is itself repartitioned by that column into
+    the layout table's partitions, and the references equated to it follow."""
     refs = tables.refs
-    local = _Locality(anchor, tables)
+    local = _Locality(anchor, tables, rekey)
     local.collect(stmt, top)
     groups_final = top_level and not grouped and bool(stmt.groupClause) and _is_plain_grouping(stmt) \
         and stmt.distinctClause is None and not stmt.windowClause and _groups_by_partitioning(stmt, top, local)
@@ -242,7 +323,8 @@ def _plan_with_anchor(
         return blocker
     if grouped and not _groups_by_partitioning(stmt, top, local):
         return "the FROM subquery's GROUP BY does not hold the anchor's partitioning column"
-    groups = refs[anchor].groups
+    layout = local.first
+    groups = layout.groups
     moved: dict[tuple[TableKey, str | None], DistTable] = {}
     replace: dict[int, tuple[TableKey, str | None]] = {}
     for location, table in refs.items():
@@ -261,8 +343,10 @@ def _plan_with_anchor(
         return only
     n = len(groups)
     share = {k: (n if k[1] is None else (n - 1) / n) for k in moved}
-    moved_rows = sum(rows.get(k[0], NO_ESTIMATE).rows * share[k] for k in moved)
-    moved_size = sum(rows.get(k[0], NO_ESTIMATE).size * share[k] for k in moved)
+    semi = _semi_join_references(sql)
+    distinct = {k: _duplicates_free(k, replace, semi, needs, tables.types) for k in moved}
+    moved_rows = sum(_move_rows(rows.get(k[0], NO_ESTIMATE), distinct[k]) * share[k] for k in moved)
+    moved_size = sum(rows.get(k[0], NO_ESTIMATE).moved_size(distinct[k]) * share[k] for k in moved)
     every = {t.key for t in refs.values()}
     gathered = sum(rows.get(k, NO_ESTIMATE).rows for k in every)
     gathered_size = sum(rows.get(k, NO_ESTIMATE).size for k in every)
@@ -278,22 +362,23 @@ def _plan_with_anchor(
     if dropped is not None:
         text, narrower = dropped
         needs = {k: Needs(narrower[k].columns, n.filter) if k in narrower else n for k, n in needs.items()}
-    semi = _semi_join_references(sql)
     anchor_filter = needs.get(refs[anchor].key, Needs(None, None)).filter
     anchor_rows = rows.get(refs[anchor].key, NO_ESTIMATE).rows
     moves = []
     for k, t in moved.items():
         need, estimate = needs.get(k[0], Needs(None, None)), rows.get(k[0], NO_ESTIMATE)
-        reduce_by = _reduction(k, replace, local, refs[anchor], anchor_filter)
+        reduce_by = _reduction(k, replace, local, refs[anchor], anchor_filter) if rekey is None else None
         if reduce_by is not None and not is_worth_reducing(anchor_rows, estimate.rows):
             reduce_by = None
         once = k[1] is not None and reduce_by is None and is_scan_once(need, estimate, n)
-        moves.append(Move(t, scratch[k], need, estimate.rows, k[1], _duplicates_free(k, replace, semi, needs, tables.types),
+        unique = _duplicates_free(k, replace, semi, needs, tables.types)
+        moves.append(Move(t, scratch[k], need, _move_rows(estimate, unique), k[1], unique,
                           reduce_by, once, estimate.width, lookups.get(k, ()), k in only))
     natives = [refs[loc].name for loc in sorted(local.keys) if local.keys[loc] is None]
-    names = list(dict.fromkeys([refs[anchor].name, *natives]))
-    return BroadcastPlan(tuple(groups), tuple(names), tuple(moves), text, moved_rows, gathered, refs[anchor],
-                         grouped, moved_size, gathered_size, described, groups_final)
+    names = list(dict.fromkeys(natives if rekey else [refs[anchor].name, *natives]))
+    rekeyed = f"{refs[anchor].name}.{rekey[0]}" if rekey else None
+    return BroadcastPlan(tuple(groups), tuple(names), tuple(moves), text, moved_rows, gathered, layout,
+                         grouped, moved_size, gathered_size, described, groups_final, rekeyed)
 
 
 def _only_moves(stmt: ast.SelectStmt, replace: Mapping[int, tuple[TableKey, str | None]]
@@ -312,6 +397,11 @@ def _only_moves(stmt: ast.SelectStmt, replace: Mapping[int, tuple[TableKey, str 
 
 
 NO_ESTIMATE = TableEstimate(0.0)
+
+
+def _move_rows(estimate: TableEstimate, distinct: bool) -> float:
+    """The rows a move sends: its distinct rows when it sends them DISTINCT and they are known."""
+    return min(estimate.rows, estimate.distinct) if distinct and estimate.distinct is not None else estimate.rows
 REDUCTION_LIMIT = 50000  # more filtered anchor rows than this (estimated): no semi-join reduction
 
 
@@ -414,6 +504,18 @@ def _duplicates_free(key: tuple[TableKey, str | None], replace: Mapping[int, tup
     return all(known.get(c) in DISTINCT_TYPES for c in columns)
 
 
+def semi_join_tables(sql: str, refs: Mapping[int, DistTable]) -> frozenset[TableKey]:
+    """The sharded tables every reference of which is read only for existence (EXISTS,
+    IN: `_semi_join_references`): a move of them may send their distinct rows, whose
+    number the planner asks for (planner/estimates.table_requests)."""
+    semi = _semi_join_references(sql)
+    by_table: dict[TableKey, list[int]] = {}
+    for location, table in refs.items():
+        by_table.setdefault(table.key, []).append(location)
+    return frozenset(k for k, locs in by_table.items()
+                     if refs[locs[0]].method in SHARDED and all(loc in semi for loc in locs))
+
+
 def _semi_join_references(sql: str) -> set[int]:
     """Locations of table references in the top-level FROM of an EXISTS or IN subquery
     that neither aggregates, groups, limits, numbers rows nor uses DISTINCT ON."""
@@ -481,15 +583,21 @@ class _Locality:
     anchor on its own distribution column: `keys[loc] is None`) or *repartitioned* by the
     column it is equated on (`keys[loc] = column`, hash anchors only, same column type)."""
 
-    def __init__(self, anchor: int, tables: _Tables) -> None:
+    def __init__(self, anchor: int, tables: _Tables, rekey: tuple[str, DistTable] | None = None) -> None:
         self.tables = tables
-        self.first = tables.refs[anchor]
-        self.keys: dict[int, str | None] = {anchor: None}
+        # whose partitions the local rows follow: the anchor's table, or with `rekey`
+        # (column, layout) the layout table, the anchor itself repartitioned by that column
+        self.first = tables.refs[anchor] if rekey is None else rekey[1]
+        self.keys: dict[int, str | None] = {anchor: None if rekey is None else rekey[0]}
         self.via: dict[int, int] = {}  # repartitioned reference -> the local one it is equated to
-        self.key_type = tables.types.get(self.first.key, {}).get(self.first.column or "")
+        self.rekeyed = rekey is not None
+        if rekey is None:
+            self.key_type = tables.types.get(self.first.key, {}).get(self.first.column or "")
+        else:
+            self.key_type = tables.types.get(tables.refs[anchor].key, {}).get(rekey[0])
 
     def collect(self, stmt: ast.SelectStmt, top: list[_Leaf]) -> None:
-        if self.first.method == "roundrobin":
+        if self.first.method == "roundrobin" and not isinstance(self, _KeyFinder):
             return
         pairs = [(_owner(a, top), _owner(b, top)) for a, b in _equalities(_top_conditions(stmt))]
         changed = True
@@ -513,8 +621,9 @@ class _Locality:
             return False
         table = self.tables.refs[other[0]]
         if table.method in ("hash", "modulo") and table.column == other[1] \
-                and self.tables.colocated(self.first, table):
-            self.keys[other[0]] = None
+                and self.tables.colocated(self.first, table) \
+                and (not self.rekeyed or self.tables.types.get(table.key, {}).get(other[1]) == self.key_type):
+            self.keys[other[0]] = None  # (rekeyed: hashed as the repartitioned key is, same type)
             return True
         column_type = self.tables.types.get(table.key, {}).get(other[1])
         if self.first.method == "hash" and table.method in SHARDED and column_type is not None \
@@ -526,7 +635,7 @@ class _Locality:
 
     def _subqueries(self, where: object, enclosing: list[list[_Leaf]]) -> None:
         keys = {location: table.key for location, table in self.tables.refs.items()}
-        for link, negated in _where_subqueries(where):
+        for link, alone in _where_subqueries(where):
             sub = link.subselect
             inner: list[_Leaf] = []
             for item in sub.fromClause or ():
@@ -537,7 +646,9 @@ class _Locality:
                     outer = _outer_owner(y, inner, enclosing)
                     if mine is not None and outer is not None and outer[0] in self.keys:
                         self.link(outer, mine)
-            if not negated:  # NOT IN sees every NULL of the whole subquery: not local
+            # an IN whose NULL answer tells apart from false (NOT IN, `(k IN (...)) = false`)
+            # sees every NULL of the whole subquery: not local
+            if alone:
                 self._in_subquery(link, inner, enclosing)
             self._subqueries(sub.whereClause, [inner, *enclosing])
 
@@ -563,6 +674,21 @@ class _Locality:
         if not sub.groupClause and (sub.havingClause or _has_aggregate_or_window(targets)):
             return
         self.link(outer, mine)
+
+
+class _KeyFinder(_Locality):
+    """Collects what the anchor's columns are equated to (`found`: (anchor column,
+    (location, column))), where `_Locality` would make the other side local; links nothing."""
+
+    def __init__(self, anchor: int, tables: _Tables) -> None:
+        super().__init__(anchor, tables)
+        self.anchor = anchor
+        self.found: list[tuple[str, tuple[int, str]]] = []
+
+    def link(self, local: tuple[int, str], other: tuple[int, str]) -> bool:
+        if local[0] == self.anchor and other[0] != self.anchor:
+            self.found.append((local[1], other))
+        return False
 
 
 def _groups_by_partitioning(stmt: ast.SelectStmt, top: list[_Leaf], local: _Locality) -> bool:
@@ -689,22 +815,24 @@ def _outer_owner(ref: ast.ColumnRef, inner: list[_Leaf],
 
 
 def _where_subqueries(where: object) -> list[tuple[ast.SubLink, bool]]:
-    """SubLinks among the top-level WHERE conjuncts (EXISTS, IN, comparisons), each with
-    whether it stands under NOT."""
+    """SubLinks among the top-level WHERE conjuncts (EXISTS, IN, comparisons, under NOT),
+    each with whether it is the conjunct itself: then a row passes only when it is true,
+    so its false and its NULL reject alike (under NOT or in `(k IN (...)) = false`, a NULL
+    from the subquery's NULLs rejects a row that false would keep)."""
     out = []
     for cond in _conjuncts(where):
         node = cond
-        negated = False
+        alone = True
         if isinstance(node, ast.BoolExpr) and node.boolop == 2 and len(node.args) == 1:  # NOT
             node = node.args[0]
-            negated = True
+            alone = False
         candidates = [node] if isinstance(node, ast.SubLink) else [
             getattr(node, side) for side in ("lexpr", "rexpr") if isinstance(node, ast.A_Expr)
         ]
         for link in candidates:
             if isinstance(link, ast.SubLink) and isinstance(link.subselect, ast.SelectStmt) \
                     and link.subselect.op == SetOperation.SETOP_NONE:
-                out.append((link, negated))
+                out.append((link, alone and link is cond))
     return out
 
 

@@ -46,7 +46,7 @@ class EstimateRequest:
     times `nodes`. `in_block`: only the statement's own transaction block sees what it
     reads (a subplan's scratch table), so it is asked there."""
 
-    kind: str  # "filtered" | "whole" | "in" | "probe"
+    kind: str  # "filtered" | "whole" | "distinct" | "in" | "probe"
     subject: str  # a table's "schema.name", or an IN subquery's text
     group: str
     sql: str
@@ -67,10 +67,19 @@ class TableEstimate:
     width: int = 0
     whole: float | None = None
     indexed: frozenset[str] = frozenset()  # columns a lookup by a key list reads through an index
+    # the rows of its SELECT DISTINCT (each node's distinct rows, summed), asked for a table
+    # read only by EXISTS / IN subqueries: what a move of its distinct rows sends
+    distinct: float | None = None
 
     @property
     def size(self) -> float:
         return Estimate(self.rows, self.width).size
+
+    def moved_size(self, distinct: bool) -> float:
+        """Bytes a move sends: its distinct rows' when it moves them DISTINCT and they are known."""
+        if distinct and self.distinct is not None:
+            return Estimate(min(self.rows, self.distinct), self.width).size
+        return self.size
 
 
 Estimates = Mapping[tuple[str, str], Estimate]
@@ -81,10 +90,13 @@ def subject(key: TableKey) -> str:
 
 
 def table_requests(tables: Mapping[TableKey, DistTable], needs: Mapping[TableKey, Needs],
-                   columns: Mapping[TableKey, Sequence[str]]) -> tuple[EstimateRequest, ...]:
+                   columns: Mapping[TableKey, Sequence[str]],
+                   semi: frozenset[TableKey] = frozenset()) -> tuple[EstimateRequest, ...]:
     """Per table: the rows of what the statement reads of it (its filtered, projected
     SELECT); for a sharded table with a filter, also the whole table's rows (the choice of
-    one scan per source over one per destination of a repartition weighs the two)."""
+    one scan per source over one per destination of a repartition weighs the two); for a
+    table in `semi` (read only by EXISTS / IN subqueries: planner/broadcast.semi_join_tables),
+    also its distinct rows, which is what a broadcast of it moves."""
     out = []
     every = Needs(None, None)
     for key, table in tables.items():
@@ -94,6 +106,9 @@ def table_requests(tables: Mapping[TableKey, DistTable], needs: Mapping[TableKey
         select = need.select_sql(table.schema, table.name, columns.get(key, []))
         in_block = in_block or f"{SCRATCH_SCHEMA}." in select
         out.append(EstimateRequest("filtered", subject(key), table.groups[0], select, nodes, in_block))
+        if key in semi and need.columns:
+            out.append(EstimateRequest("distinct", subject(key), table.groups[0],
+                                       "SELECT DISTINCT " + select.removeprefix("SELECT "), nodes, in_block))
         if need.filter and table.method != "replication":
             out.append(EstimateRequest("whole", subject(key), table.groups[0],
                                        f"SELECT 1 FROM {quote_qualified(table.schema, table.name)}", nodes,
@@ -132,9 +147,11 @@ def table_estimates(tables: Mapping[TableKey, DistTable], answers: Estimates,
     for key in tables:
         filtered = answers.get(("filtered", subject(key)), Estimate(0.0))
         whole = answers.get(("whole", subject(key)))
+        distinct = answers.get(("distinct", subject(key)))
         probed = (answers.get(("probe", probe_subject(key, c))) for c in (columns or {}).get(key, ()))
         indexed = frozenset(c for c, a in zip((columns or {}).get(key, ()), probed) if a is not None and a.indexed)
-        out[key] = TableEstimate(filtered.rows, filtered.width, whole.rows if whole is not None else None, indexed)
+        out[key] = TableEstimate(filtered.rows, filtered.width, whole.rows if whole is not None else None, indexed,
+                                 distinct.rows if distinct is not None else None)
     return out
 
 
