@@ -2111,6 +2111,11 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
         from gridpg.executor.temp_query import create_temp_table_as
 
         return await create_temp_table_as(dispatcher, request)
+    catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    if (await catalog.query("SELECT pg_catalog.current_setting('transaction_read_only')"))[0][0] == "on":
+        # PostgreSQL's check, first (the table is made by a CREATE TABLE: its own refusal
+        # named that command, transactions.sql:114)
+        raise PgError("25006", "cannot execute CREATE TABLE AS in a read-only transaction")
     stmt = parse_sql(request.sql if spec is None else _strip(request.sql))[0].stmt
     query_sql = str(RawStream()(stmt.query))
     from gridpg.executor.locked_insert import ensure_no_copied_locks
