@@ -614,6 +614,17 @@ class BackendConnection:
                     pass
                 raise error
 
+    async def copy_in(self, sql: str, chunks: list[bytes]) -> None:
+        """Run a COPY ... FROM STDIN of data held whole (`chunks`: CopyData payloads), to
+        its end; an error of the COPY is raised."""
+        await self.settle()
+        self.send(codec.build_query(sql))
+        await self.expect_copy_in()
+        for chunk in chunks:
+            self.send(codec.build_copy_data(chunk))
+        self.send(codec.COPY_DONE)
+        await self.read_results()
+
     async def copy_out(self, sql: str) -> list[bytes]:
         """Run a COPY ... TO STDOUT and return the data chunks as received."""
         await self.settle()

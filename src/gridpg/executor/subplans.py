@@ -392,12 +392,7 @@ async def _fill_scratch(dispatcher: Dispatcher, sql: str, name: str, groups: Seq
         conn = await txn.connection(group, wants_block=True)
         await conn.settle()
         await conn.simple_query(ddl)
-        conn.send(codec.build_query(f"COPY {table} FROM STDIN"))
-        await conn.expect_copy_in()
-        for chunk in chunks:
-            conn.send(codec.build_copy_data(chunk))
-        conn.send(codec.COPY_DONE)
-        await conn.read_results()
+        await conn.copy_in(f"COPY {table} FROM STDIN", chunks)
         await conn.simple_query(f"ANALYZE {table}")
     return len(rows)
 

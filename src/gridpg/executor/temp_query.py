@@ -763,7 +763,6 @@ async def _select_aside(dispatcher: Dispatcher, request: ExecRequest, analysis: 
     from gridpg.executor.multi import _drop_temp, inline_params, prepare_query_on_catalog
     from gridpg.executor.run import search_path as run_search_path
     from gridpg.executor.scratch import writable_catalog
-    from gridpg.pgwire import codec
 
     path = list(run_search_path(dispatcher))
     names = sorted({r.ref.name for r in analysis.resolved
@@ -780,12 +779,7 @@ async def _select_aside(dispatcher: Dispatcher, request: ExecRequest, analysis: 
         side = await dispatcher.runner.txn.connection(node, wants_block=False)
         for name, (columns, chunks) in tables.items():
             await side.simple_query(f"CREATE TEMP TABLE {quote_ident(name)} ({columns})")
-            side.send(codec.build_query(f"COPY pg_temp.{quote_ident(name)} FROM STDIN (FORMAT binary)"))
-            await side.expect_copy_in()
-            for chunk in chunks:
-                side.send(codec.build_copy_data(chunk))
-            side.send(codec.COPY_DONE)
-            await side.read_results()
+            await side.copy_in(f"COPY pg_temp.{quote_ident(name)} FROM STDIN (FORMAT binary)", chunks)
         prepared = await prepare_query_on_catalog(dispatcher, sql, side)
         final, temps = prepared if prepared is not None else (sql, [])
         try:
