@@ -79,7 +79,7 @@ def setup_sql(host: str, port: int, user: str, password: str, database: str) -> 
     so pg_dump (plain or `gridpg dump`) leaves them out, the mapping's password included."""
     host = "127.0.0.1" if host in ("", "0.0.0.0", "*", "::") else host
     options = {"host": host, "port": str(port), "dbname": database,
-               "keep_connections": "off", "fetch_size": "10000"}
+               "keep_connections": "on", "fetch_size": "10000"}
     create = ", ".join(f"{k} {quote_literal(v)}" for k, v in options.items())
     alter = ", ".join(f"SET {k} {quote_literal(v)}" for k, v in options.items())
     mapping = {"user": user, "password": password, "password_required": "false"}
@@ -132,10 +132,21 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 $$"""
 
 class LoopbackTokens:
-    """Per coordinator worker: which session a loopback token belongs to."""
+    """Per coordinator worker: which session a loopback token belongs to, and which session
+    has armed the loopback on each catalog backend (by its pid).
+
+    A catalog backend keeps its postgres_fdw connection from one transaction to the next
+    (the server's `keep_connections`): connecting anew for every call (a login, the
+    password, a session set up, postgres_fdw's settings) cost more than the call's own
+    statements. The first connection presents a token, which proves it comes from a backend
+    a session has armed; its application_name also names that backend's pid (postgres_fdw's
+    `%p`). At each later transaction the connection serves the session that has armed that
+    same backend then (`armed_on`), or none: only that backend can send on it, and a backend
+    serves one session at a time."""
 
     def __init__(self) -> None:
         self._by_token: dict[str, StatementRunner] = {}
+        self._by_pid: dict[int, StatementRunner] = {}
 
     def token_for(self, runner: StatementRunner) -> str:
         token = getattr(runner, "loopback_token", None)
@@ -145,24 +156,44 @@ class LoopbackTokens:
             self._by_token[token] = runner
         return token
 
+    def tag(self, runner: StatementRunner, conn: BackendConnection, worker: int) -> str:
+        """The postgres_fdw application_name arming `conn` for `runner`'s call."""
+        token = self.token_for(runner)
+        if conn.backend_pid:
+            self._by_pid[conn.backend_pid] = runner
+        return f"{APP_PREFIX}{worker}:{token}:%p"
+
+    def armed_on(self, pid: int) -> StatementRunner | None:
+        """The session whose call runs on catalog backend `pid` now, if any."""
+        runner = self._by_pid.get(pid)
+        if runner is None or runner.loopback_calls <= 0:
+            return None
+        token = getattr(runner, "loopback_token", None)
+        return runner if token is not None and self._by_token.get(token) is runner else None
+
     def forget(self, runner: StatementRunner) -> None:
         token = getattr(runner, "loopback_token", None)
         if token is not None:
             self._by_token.pop(token, None)
             runner.loopback_token = None
+            for pid in [pid for pid, armed in self._by_pid.items() if armed is runner]:
+                del self._by_pid[pid]
 
     def claim(self, token: str) -> StatementRunner | None:
         return self._by_token.get(token)
 
 
-def parse_application_name(name: str) -> tuple[int, str] | None:
-    """(worker, token) of a loopback connection's application_name, else None."""
+def parse_application_name(name: str) -> tuple[int, str, int | None] | None:
+    """(worker, token, the catalog backend's pid) of a loopback connection's
+    application_name, else None."""
     if not name.startswith(APP_PREFIX):
         return None
     parts = name[len(APP_PREFIX):].split(":")
-    if len(parts) != 2 or not parts[0].isdigit() or len(parts[1]) != 32:
+    if len(parts) not in (2, 3) or not parts[0].isdigit() or len(parts[1]) != 32:
         return None
-    return int(parts[0]), parts[1]
+    if len(parts) == 3 and not parts[2].isdigit():
+        return None
+    return int(parts[0]), parts[1], int(parts[2]) if len(parts) == 3 else None
 
 
 # -- the armed call ---------------------------------------------------------------------
@@ -216,8 +247,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         return
     async with runner.statement_transaction():
         conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
-        token = coord.loopback_tokens.token_for(runner)
-        tag = f"{APP_PREFIX}{coord.worker}:{token}"
+        tag = coord.loopback_tokens.tag(runner, conn, coord.worker)
         await conn.settle()
         after_call = ""
         if before is not None:  # (before arming: the twins' DDL is gridpg's own, not the code's)
@@ -339,11 +369,11 @@ async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql
     runner = dispatcher.runner
     coord = dispatcher.coord
     conn = await runner.txn.connection(coord.catalog_node, wants_block=False)  # no block: joined first
-    token = coord.loopback_tokens.token_for(runner)
+    tag = coord.loopback_tokens.tag(runner, conn, coord.worker)
     await conn.settle()
     rows = await conn.query(
         "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), false), "
-        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(f'{APP_PREFIX}{coord.worker}:{token}')}, "
+        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, "
         "false) FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
     original = rows[0][0] or ""
     after_call = ""

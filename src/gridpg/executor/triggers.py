@@ -782,14 +782,12 @@ async def _run_batch(dispatcher: Dispatcher, conn: BackendConnection, batch: lis
 async def arm_loopback(dispatcher: Dispatcher, conn: BackendConnection) -> str:
     """The loopback's two local settings on the catalog connection (executor/loopback.py):
     the shadowed search_path and the application name carrying this session's token."""
-    from gridpg.executor.loopback import APP_PREFIX
-
     coord = dispatcher.coord
-    token = coord.loopback_tokens.token_for(getattr(dispatcher.runner, "caller", dispatcher.runner))
+    tag = coord.loopback_tokens.tag(getattr(dispatcher.runner, "caller", dispatcher.runner), conn, coord.worker)
     await conn.settle()
     rows = await conn.query(
         "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
-        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(f'{APP_PREFIX}{coord.worker}:{token}')}, true) "
+        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
         "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
     return rows[0][0] or ""
 

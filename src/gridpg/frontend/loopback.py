@@ -74,7 +74,7 @@ async def begin(session: Session, params: dict[str, str]) -> None:
     parsed = parse_application_name(params.get("application_name", ""))
     if parsed is None:
         raise fatal(INVALID_AUTHORIZATION, "invalid gridpg loopback connection")
-    worker, token = parsed
+    worker, token, pid = parsed
     if worker != coord.worker:
         await _hand_over(session, params, worker)
         raise HandedOver()
@@ -85,13 +85,7 @@ async def begin(session: Session, params: dict[str, str]) -> None:
     caller = coord.loopback_tokens.claim(token)
     if caller is None or caller.loopback_calls <= 0:
         raise fatal(INVALID_AUTHORIZATION, "gridpg loopback token is not valid now")
-    session.info.user = caller.session.info.user
-    session.info.is_superuser = caller.session.info.is_superuser
-    running = caller.txn.participants.get(coord.catalog_node)
-    if running is not None:
-        running.called_back = True
-    runner = LoopbackRunner(coord, session, caller, token)
-    session.runner = runner
+    runner = bind(session, caller, token, pid)
     session.info.backend_pid, session.info.backend_key = coord.register_session(session)
     session.send(codec.build_auth(codec.AUTH_OK))
     for name, value in caller.reported_parameters().items():
@@ -99,6 +93,18 @@ async def begin(session: Session, params: dict[str, str]) -> None:
     session.send(codec.build_backend_key(session.info.backend_pid, session.info.backend_key))
     session.send_ready()
     await session.flush()
+
+
+def bind(session: Session, caller: StatementRunner, token: str, pid: int | None) -> LoopbackRunner:
+    """The loopback session serves `caller`'s call (as its user), from catalog backend `pid`."""
+    session.info.user = caller.session.info.user
+    session.info.is_superuser = caller.session.info.is_superuser
+    running = caller.txn.participants.get(session.coord.catalog_node)
+    if running is not None:
+        running.called_back = True
+    runner = LoopbackRunner(session.coord, session, caller, token, pid)
+    session.runner = runner
+    return runner
 
 
 def _from_catalog_server(session: Session) -> bool:
@@ -274,10 +280,12 @@ class LoopbackRunner(StatementRunner):
         self.caller.loopback_error = error
         return error
 
-    def __init__(self, coordinator: Any, session: Session, caller: StatementRunner, token: str) -> None:
+    def __init__(self, coordinator: Any, session: Session, caller: StatementRunner, token: str,
+                 catalog_pid: int | None = None) -> None:
         super().__init__(coordinator, session)
         self.caller = caller
         self.token = token
+        self.catalog_pid = catalog_pid  # the catalog backend whose postgres_fdw connection this is
         self.is_loopback = True
         self.state = caller.state
         self.txn = _LoopbackTxn(caller.txn, coordinator.catalog_node, caller,  # type: ignore[assignment]
@@ -360,7 +368,15 @@ class LoopbackRunner(StatementRunner):
         send = self.session.send
         kind = control.kind
         if kind == "begin":
-            self.remote_block = True
+            runner = self
+            if not self.in_call and self.catalog_pid is not None:
+                # postgres_fdw kept the connection: this transaction serves the session
+                # that armed its backend now (LoopbackTokens), none when no call runs there
+                caller = self.coord.loopback_tokens.armed_on(self.catalog_pid)
+                if caller is not None:
+                    await self.close()
+                    runner = bind(self.session, caller, caller.loopback_token, self.catalog_pid)
+            runner.remote_block = True
             send(codec.build_command_complete("START TRANSACTION" if control.is_start else "BEGIN"))
         elif kind in ("commit", "rollback"):
             # (while the coordinator fires triggers, the code's statement waits for them:
