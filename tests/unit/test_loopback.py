@@ -60,17 +60,48 @@ def test_what_shadows_cannot_reach_is_named() -> None:
     assert _blocker(_routine("BEGIN PERFORM 1; END", search_path=("x",), security_definer=True)) == (None, set())
 
 
-def test_application_name_carries_worker_and_token() -> None:
+def test_application_name_carries_worker_token_and_backend_pid() -> None:
     token = "ab" * 16
-    assert loopback.parse_application_name(f"gridpg-lb:1:{token}") == (1, token)
-    for bad in ("psql", f"gridpg-lb:x:{token}", "gridpg-lb:1:short", f"gridpg-lb:1:{token}:extra"):
+    assert loopback.parse_application_name(f"gridpg-lb:1:{token}") == (1, token, None)
+    assert loopback.parse_application_name(f"gridpg-lb:1:{token}:4242") == (1, token, 4242)
+    for bad in ("psql", f"gridpg-lb:x:{token}", "gridpg-lb:1:short", f"gridpg-lb:1:{token}:extra",
+                f"gridpg-lb:1:{token}:%p", f"gridpg-lb:1:{token}:1:2"):
         assert loopback.parse_application_name(bad) is None
 
 
-def test_setup_quotes_the_secret_and_closes_connections_per_transaction() -> None:
+def test_setup_quotes_the_secret_and_keeps_connections() -> None:
     sql = "\n".join(loopback.setup_sql("0.0.0.0", 5432, "postgres", "it's", "postgres"))
-    assert "keep_connections" in sql and "'off'" in sql and "127.0.0.1" in sql
+    assert "keep_connections ''on''" in sql and "'off'" not in sql and "127.0.0.1" in sql
     assert "it''''s" in sql and "ADD SERVER gridpg_loopback" in sql
+
+
+class _Runner:
+    def __init__(self) -> None:
+        self.loopback_token: str | None = None
+        self.loopback_calls = 0
+
+
+class _Conn:
+    def __init__(self, pid: int) -> None:
+        self.backend_pid = pid
+
+
+def test_a_kept_connection_serves_the_session_that_armed_its_backend() -> None:
+    """The pid postgres_fdw writes for %p finds the session whose call runs on that
+    catalog backend now; none once the call or its transaction is over."""
+    tokens = loopback.LoopbackTokens()
+    first, second = _Runner(), _Runner()
+    tag = tokens.tag(first, _Conn(700), 0)  # type: ignore[arg-type]
+    assert tag.startswith("gridpg-lb:0:") and tag.endswith(":%p")
+    assert tokens.armed_on(700) is None  # armed, but no call running yet
+    first.loopback_calls = 1
+    assert tokens.armed_on(700) is first and tokens.armed_on(701) is None
+    first.loopback_calls = 0
+    tokens.forget(first)  # its transaction ended
+    assert tokens.armed_on(700) is None
+    tokens.tag(second, _Conn(700), 0)  # type: ignore[arg-type]
+    second.loopback_calls = 1
+    assert tokens.armed_on(700) is second and tokens.claim(second.loopback_token or "") is second
 
 
 def _columns(default: str | None, identity: str = "", comment: str | None = None) -> list[tuple[str | None, ...]]:
