@@ -97,7 +97,7 @@ DO $gridpg$ BEGIN
   END IF;
 END $gridpg$"""
     return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
-            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, RUN_FUNCTION, SEQUENCE_CALLS,
+            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, RUN_FUNCTION, REDIRECT_FUNCTION, SEQUENCE_CALLS,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
             _TOUCHED_FUNCTION, "GRANT EXECUTE ON FUNCTION gridpg.loopback_touched() TO PUBLIC",  # its own backend only
             *CODE_DDL_SQL, RETIRE_LOOPBACK_NEXTVAL]  # (after the guard that lets its DDL be)
@@ -577,6 +577,36 @@ BEGIN
     'SELECT r FROM gridpg.loopback_statement WHERE sql = %L AND mode = %L', sql, mode);
 END $$;
 GRANT EXECUTE ON FUNCTION gridpg.loopback_run(text, text) TO PUBLIC"""
+
+# What to run for the text of a dynamic statement of armed code (sql/plpgsql_dynamic.py
+# wraps each one's expression in a twin's body): the coordinator answers `gridpg.redirect`
+# itself (frontend/loopback.py `_redirect`, executor/dynamic_text.py), given the schemas of
+# the path the code runs with. A text without a dot, MERGE or ON CONFLICT names nothing
+# with its schema and writes nothing the shadows cannot take: no round trip. NULL stays
+# NULL (EXECUTE's own 22004). The path is read where the text runs (no SET clause here).
+REDIRECT_FUNCTION = """
+DO $gridpg$ BEGIN
+  IF to_regclass('gridpg.loopback_redirect_text') IS NULL THEN
+    CREATE FOREIGN TABLE gridpg.loopback_redirect_text (sql text, path text, r text)
+      SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'redirect');
+    GRANT SELECT ON gridpg.loopback_redirect_text TO PUBLIC;  -- before ADD: its initial privilege
+    ALTER EXTENSION postgres_fdw ADD FOREIGN TABLE gridpg.loopback_redirect_text;
+  END IF;
+END $gridpg$;
+CREATE OR REPLACE FUNCTION gridpg.loopback_redirect(sql text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  out text;
+BEGIN
+  IF sql IS NULL OR (pg_catalog.strpos(sql, '.') = 0 AND pg_catalog.strpos(pg_catalog.lower(sql), 'merge') = 0
+                     AND pg_catalog.strpos(pg_catalog.lower(sql), 'conflict') = 0) THEN
+    RETURN sql;
+  END IF;
+  EXECUTE pg_catalog.format('SELECT r FROM gridpg.loopback_redirect_text WHERE sql = %L AND path = %L', sql,
+                            pg_catalog.array_to_string(pg_catalog.current_schemas(false), E'\\n')) INTO out;
+  RETURN out;
+END $$;
+GRANT EXECUTE ON FUNCTION gridpg.loopback_redirect(text) TO PUBLIC"""
 
 def nextval_call(sequence: str) -> str:
     """A call of the GTM's sequence (its `schema.name`, quoted as pg_get_serial_sequence

@@ -1394,6 +1394,10 @@ class RoutineGuard:
         if expanded is not None:  # (its views' code is then the statement's own calls)
             sql, tree = expanded, sqlparse.parse_tree(expanded)
         access = body.statement_access(tree)
+        if kind == "DoStmt":  # (its dynamic texts ask the coordinator for the shadows of qualified names)
+            from gridpg.executor import twins as twins_mod
+
+            expanded = twins_mod.dynamic_do(sql) or expanded
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
         views = _view_resolver(dispatcher, snapshot)

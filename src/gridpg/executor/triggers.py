@@ -46,7 +46,7 @@ from gridpg.planner import analyze
 from gridpg.planner import triggers as tg
 from gridpg.planner.routines import qualified_relations
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import plpgsql_upsert
+from gridpg.sql import plpgsql_dynamic, plpgsql_upsert
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -835,6 +835,8 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
             # carries the rewritten body, which changes when a table becomes distributed,
             # and the path, which names the shadow schemas by oid)
             source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
+            # (dynamic text naming tables with their schema: asks the coordinator for the shadows)
+            source = plpgsql_dynamic.wrap_body(tg.twin_sql("f", source), source)
             if firing.shadows:  # (`INSERT INTO app.audit ...`: the shadow of app.audit)
                 schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
                 source = qualified_to_shadows(source, firing.shadows, schemas)

@@ -21,6 +21,7 @@ from typing import Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner.routines import Access, Routine
+from gridpg.sql import plpgsql_dynamic
 
 STATEMENT = 0  # the client's statement as a caller in the graph
 
@@ -87,16 +88,26 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
     # A routine that another routine calls runs as its twin when its callers do too: their
     # twins call it in pg_temp (executor/twins.py); so every caller up to the statement.
     callers = _ancestors(needs, edges)
+    # PL/pgSQL the statement calls whose dynamic text may name tables with their schema runs
+    # as its twin too when it can (its texts then ask for the shadows, sql/plpgsql_dynamic.py);
+    # else as it is, watched (a name that reaches a catalog server's copy fails the call)
+    schema_naming = {oid for oid, (routine, access, _) in routines.items()
+                     if oid not in needs and oid not in callers and access.has_dynamic()
+                     and plpgsql_dynamic.may_name_schemas(routine.language, routine.definition)}
     skipped: set[int] = set()  # routines no call of the code reaches
     for oid, (routine, _, title) in sorted(routines.items()):
+        if oid in schema_naming:
+            named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]
+            if (edges.get(oid) or {STATEMENT}) == {STATEMENT} and named \
+                    and all(_candidates(c, by_call, routines, session_path) == [oid] for c in named):
+                twins.extend((oid, schema, name, qualified.get(oid, frozenset())) for schema, name in named)
+            continue
         if oid not in needs and oid not in callers:
             continue
         own_path = routine.search_path is not None and oid in needs and oid not in qualified and oid not in upserting
         why = ("sets its own search_path" if own_path else "names distributed tables with their schema"
                if oid in qualified else "runs INSERT ... ON CONFLICT on distributed tables"
                if oid in upserting else "calls such code")
-        if dynamic:
-            return _refusal(title, f"it {why} and runs dynamic SQL over distributed tables")
         named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]
         parents = edges.get(oid) or {STATEMENT}
         candidates = [_candidates(c, by_call, routines, session_path) for c in named]
