@@ -622,9 +622,9 @@ def test_dynamic_sql_in_server_side_code(pair: Any, schema: str) -> None:
         "SELECT dyn_qualified('t')",  # its text asks for the shadows (h-code21, plpgsql_dynamic.py)
         ("CREATE FUNCTION dyn_inner(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
          f"BEGIN INSERT INTO t VALUES (601, 0); EXECUTE format('SELECT count(*) FROM %I.%I', '{schema}', tb) INTO n; RETURN n; END $$"),
-        ("CREATE FUNCTION dyn_outer(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ "
-         "BEGIN RETURN dyn_inner(tb) + 1; END $$"),
-        ("SELECT dyn_outer('t')", REFUSED),  # called by a routine: run as it is, watched
+        ("CREATE FUNCTION dyn_outer(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
+         "BEGIN EXECUTE 'SELECT dyn_inner($1)' INTO n USING tb; RETURN n + 1; END $$"),
+        ("SELECT dyn_outer('t')", REFUSED),  # called from dynamic text: run as it is, watched
         ("CREATE FUNCTION dyn_ddl(n text) RETURNS void LANGUAGE plpgsql AS $$ "
         "BEGIN EXECUTE format('CREATE TABLE %I (k int)', n); END $$"),
         "SELECT dyn_ddl('made_by_code')",  # DDL from dynamic text: distributed DDL (code_ddl.py)

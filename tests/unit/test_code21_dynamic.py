@@ -16,12 +16,14 @@ BODY = (" DECLARE c refcursor; r record; BEGIN EXECUTE format('x %I.%I', a, b) I
 
 def test_every_dynamic_statement_is_wrapped_and_nothing_else() -> None:
     out = wrap_body(_create(BODY), BODY)
-    assert "EXECUTE gridpg.loopback_redirect(format('x %I.%I', a, b)) INTO r USING 1" in out
-    assert "IN EXECUTE gridpg.loopback_redirect('q' || t) LOOP" in out
-    assert "QUERY EXECUTE gridpg.loopback_redirect('a' || (b)) USING 1" in out
-    assert "FOR EXECUTE gridpg.loopback_redirect('s');" in out
-    assert "EXECUTE gridpg.loopback_redirect($q$ select ';' $q$);" in out
+    assert "EXECUTE gridpg.loopback_redirect(format('x %I.%I', a, b), true) INTO r USING 1" in out
+    assert "IN EXECUTE gridpg.loopback_redirect('q' || t, true) LOOP" in out
+    assert "QUERY EXECUTE gridpg.loopback_redirect('a' || (b), true) USING 1" in out
+    assert "FOR EXECUTE gridpg.loopback_redirect('s', true);" in out
+    assert "EXECUTE gridpg.loopback_redirect($q$ select ';' $q$, false);" in out  # (no rows read)
     assert "GRANT EXECUTE ON FUNCTION g() TO x" in out
+    late_into = " DECLARE r int; BEGIN EXECUTE f(a) USING 1 INTO r; END "
+    assert "EXECUTE gridpg.loopback_redirect(f(a), true) USING 1 INTO r" in wrap_body(_create(late_into, "void"), late_into)
 
 
 def test_wrapping_twice_changes_nothing() -> None:

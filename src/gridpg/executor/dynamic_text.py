@@ -35,11 +35,12 @@ _SCHEMAS_SQL = "SELECT nspname, oid FROM pg_catalog.pg_namespace"
 
 
 async def redirect(coord: Coordinator, sql: str, session_path: tuple[str, ...],
-                   code_path: list[str] | None) -> str:
+                   code_path: list[str] | None, rows: bool) -> str:
     """What the catalog server runs for the dynamic text `sql`. `session_path`: the
     caller's search_path (the coordinator resolves a taken-over statement's names with it);
-    `code_path`: the schemas the code's path held when it ran the text (current_schemas)."""
-    taken = await _take_over(coord, sql, session_path, code_path)
+    `code_path`: the schemas the code's path held when it ran the text (current_schemas);
+    `rows`: the code reads the statement's rows (INTO, FOR ... IN, RETURN QUERY, OPEN)."""
+    taken = await _take_over(coord, sql, session_path, code_path, rows)
     if taken is not None:
         return taken
     return await _to_shadows(coord, sql)
@@ -80,7 +81,7 @@ async def _schema_oids(coord: Coordinator) -> dict[str, str]:
 
 
 async def _take_over(coord: Coordinator, sql: str, session_path: tuple[str, ...],
-                     code_path: list[str] | None) -> str | None:
+                     code_path: list[str] | None, rows: bool) -> str | None:
     """The text for a MERGE or an upsert into a distributed table, run by the coordinator;
     None for any other text."""
     try:
@@ -98,9 +99,11 @@ async def _take_over(coord: Coordinator, sql: str, session_path: tuple[str, ...]
     if coord.planner.resolve(snapshot, ref, list(session_path)) is None:
         return None
     kind = sqlparse.node_type(tree)
-    if tree[kind].get("returningList"):
+    if rows or tree[kind].get("returningClause") or tree[kind].get("returningList"):  # (PostgreSQL 18's, 17's)
+        # (its rows would be the takeover's, one per row written: refused, never another answer)
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run a dynamic MERGE or INSERT ... ON CONFLICT "
-                      "with RETURNING into a distributed table in server-side code",
+                      "into a distributed table in server-side code whose rows the code reads "
+                      "(RETURNING, INTO, FOR ... IN EXECUTE, RETURN QUERY EXECUTE)",
                       hint="Run it without RETURNING, and read the rows after.")
     if not _same_schemas(code_path, session_path):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run a dynamic MERGE or INSERT ... ON CONFLICT "

@@ -587,13 +587,13 @@ GRANT EXECUTE ON FUNCTION gridpg.loopback_run(text, text) TO PUBLIC"""
 REDIRECT_FUNCTION = """
 DO $gridpg$ BEGIN
   IF to_regclass('gridpg.loopback_redirect_text') IS NULL THEN
-    CREATE FOREIGN TABLE gridpg.loopback_redirect_text (sql text, path text, r text)
+    CREATE FOREIGN TABLE gridpg.loopback_redirect_text (sql text, path text, rows text, r text)
       SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'redirect');
     GRANT SELECT ON gridpg.loopback_redirect_text TO PUBLIC;  -- before ADD: its initial privilege
     ALTER EXTENSION postgres_fdw ADD FOREIGN TABLE gridpg.loopback_redirect_text;
   END IF;
 END $gridpg$;
-CREATE OR REPLACE FUNCTION gridpg.loopback_redirect(sql text) RETURNS text
+CREATE OR REPLACE FUNCTION gridpg.loopback_redirect(sql text, rows boolean) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   out text;
@@ -602,11 +602,11 @@ BEGIN
                      AND pg_catalog.strpos(pg_catalog.lower(sql), 'conflict') = 0) THEN
     RETURN sql;
   END IF;
-  EXECUTE pg_catalog.format('SELECT r FROM gridpg.loopback_redirect_text WHERE sql = %L AND path = %L', sql,
-                            pg_catalog.array_to_string(pg_catalog.current_schemas(false), E'\\n')) INTO out;
+  EXECUTE pg_catalog.format('SELECT r FROM gridpg.loopback_redirect_text WHERE sql = %L AND path = %L AND rows = %L',
+                            sql, pg_catalog.array_to_string(pg_catalog.current_schemas(false), E'\\n'), rows::text) INTO out;
   RETURN out;
 END $$;
-GRANT EXECUTE ON FUNCTION gridpg.loopback_redirect(text) TO PUBLIC"""
+GRANT EXECUTE ON FUNCTION gridpg.loopback_redirect(text, boolean) TO PUBLIC"""
 
 def nextval_call(sequence: str) -> str:
     """A call of the GTM's sequence (its `schema.name`, quoted as pg_get_serial_sequence

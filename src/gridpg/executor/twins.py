@@ -153,6 +153,14 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
     return out, _as_superuser(conn, session_user, role, drops)
 
 
+async def in_read_only_block(conn: BackendConnection) -> bool:
+    """Whether the connection is in a read-only transaction block (no twin can be made)."""
+    if conn.txn_status == b"I":
+        return False
+    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
+    return bool(rows) and rows[0][0] == "on"
+
+
 async def _ensure_block_can_create(conn: BackendConnection, names: list[str]) -> None:
     """A twin is made inside the session's block; PostgreSQL refuses CREATE FUNCTION in a
     read-only one (PostgREST runs every GET in one): refused as gridpg's limit, not as a

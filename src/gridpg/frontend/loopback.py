@@ -488,7 +488,8 @@ class LoopbackRunner(StatementRunner):
         if sql is None:
             raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.redirect is read one text at a time")
         text = await dynamic_text.redirect(self.dispatcher.coord, sql, search_path(self.dispatcher),
-                                           None if path is None else path.split("\n"))
+                                           None if path is None else path.split("\n"),
+                                           _equality_constant(where, "rows") != "false")
         columns, fields = [], []
         for target in body.get("targetList", []):
             ref = target.get("ResTarget", {}).get("val", {}).get("ColumnRef", {})

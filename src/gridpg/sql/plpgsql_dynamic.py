@@ -5,7 +5,8 @@ their shadows, found by the armed search path; a name written with its schema in
 made at run time (`EXECUTE format('INSERT INTO %I.%I ...', TG_TABLE_SCHEMA, ...)`,
 `EXECUTE 'UPDATE public.t ...'`) would name the catalog server's empty copy instead. The
 body of a twin (a routine's, a trigger function's, a DO block's) therefore gets each dynamic
-statement's text expression wrapped in `gridpg.loopback_redirect(...)`, which asks the
+statement's text expression wrapped in `gridpg.loopback_redirect(..., rows)` (rows: whether
+the code reads the statement's rows), which asks the
 coordinator (executor/loopback.py `REDIRECT_FUNCTION`, frontend/loopback.py) for the same
 text with each `schema.table` of a distributed table naming its shadow schema.
 
@@ -57,7 +58,7 @@ def wrap_dynamic(body: str, expected: list[str]) -> str | None:
     except PgError:  # (the scanner's own error: left to PostgreSQL to report)
         return None
     words = [body[t.start:t.end + 1].lower() for t in tokens]
-    cuts: list[tuple[int, int]] = []
+    cuts: list[tuple[int, int, bool]] = []
     for i, word in enumerate(words):
         if word != "execute" or i == 0 or words[i - 1] not in _BEFORE or i + 1 >= len(words):
             continue
@@ -68,14 +69,30 @@ def wrap_dynamic(body: str, expected: list[str]) -> str | None:
             depth += words[j] in ("(", "[")
             depth -= words[j] in (")", "]")
             j += 1
-        cuts.append((tokens[i + 1].start, tokens[j - 1].end + 1))
-    found = Counter(body[a:b].strip() for a, b in cuts)
+        # (the code reads the statement's rows: FOR ... IN, RETURN QUERY, OPEN ... FOR, INTO)
+        rows = words[i - 1] in ("in", "query", "for") or "into" in _rest_of_statement(words, j)
+        cuts.append((tokens[i + 1].start, tokens[j - 1].end + 1, rows))
+    found = Counter(body[a:b].strip() for a, b, _ in cuts)
     if found != Counter(e.strip() for e in expected):
         return None
-    cuts = [(a, b) for a, b in cuts if not _wrapped(body[a:b].strip())]
-    for start, end in sorted(cuts, reverse=True):
-        body = f"{body[:start]}{REDIRECT_FUNCTION}({body[start:end]}){body[end:]}"
+    cuts = [(a, b, rows) for a, b, rows in cuts if not _wrapped(body[a:b].strip())]
+    for start, end, rows in sorted(cuts, reverse=True):
+        flag = "true" if rows else "false"
+        body = f"{body[:start]}{REDIRECT_FUNCTION}({body[start:end]}, {flag}){body[end:]}"
     return body
+
+
+def _rest_of_statement(words: list[str], at: int) -> list[str]:
+    """The words from `at` up to the end of the statement (`;` outside parentheses)."""
+    depth, out = 0, []
+    for word in words[at:]:
+        if depth == 0 and word == ";":
+            break
+        depth += word in ("(", "[")
+        depth -= word in (")", "]")
+        if depth == 0:
+            out.append(word)
+    return out
 
 
 def wrap_body(create_sql: str, body: str) -> str:
