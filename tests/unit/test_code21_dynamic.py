@@ -49,3 +49,20 @@ def test_texts_that_may_name_schemas() -> None:
 def test_texts_that_may_be_ddl_are_left_alone() -> None:
     assert not may_name_schemas("plpgsql", _create(
         " BEGIN EXECUTE format('CREATE TABLE %I.%I (k int)', s, t); END ", "void"))
+
+
+def test_bound_run_puts_parameters_in_as_typed_literals() -> None:
+    from gridpg.executor.dynamic_text import _bound_run, _same_schemas
+
+    out = _bound_run("MERGE INTO t USING (VALUES ($1, $2, '50%')) v(k, n, s) ON t.k = v.k WHEN MATCHED THEN UPDATE SET n = $2")
+    assert out.startswith("SELECT 1 FROM gridpg.loopback_run(pg_catalog.format('MERGE INTO t USING (VALUES (%1$s, %2$s, ''50%%'')) ")
+    assert "SET n = %2$s', pg_catalog.format('%L::%s', $1, pg_catalog.pg_typeof($1)), " in out
+    assert out.endswith("pg_catalog.format('%L::%s', $2, pg_catalog.pg_typeof($2))), 'perform')")
+    assert _bound_run("INSERT INTO t VALUES (1) ON CONFLICT (k) DO NOTHING") == (
+        "SELECT 1 FROM gridpg.loopback_run('INSERT INTO t VALUES (1) ON CONFLICT (k) DO NOTHING', 'perform')")
+    existing = {"public", "app", "app2", "pg_catalog"}
+    assert _same_schemas(["gridpg_lb_calls", "pg_catalog", "gridpg_lb_2200", "public", "pg_temp_3"],
+                         ("nobody", "public"), existing)
+    assert not _same_schemas(["gridpg_lb_calls", "pg_catalog", "public"], ("app", "public"), existing)
+    assert not _same_schemas(["gridpg_lb_calls", "app2", "public"], ("app", "public"), existing)
+    assert not _same_schemas(None, ("public",), existing)

@@ -105,21 +105,21 @@ async def _take_over(coord: Coordinator, sql: str, session_path: tuple[str, ...]
                       "into a distributed table in server-side code whose rows the code reads "
                       "(RETURNING, INTO, FOR ... IN EXECUTE, RETURN QUERY EXECUTE)",
                       hint="Run it without RETURNING, and read the rows after.")
-    if not _same_schemas(code_path, session_path):
+    if not _same_schemas(code_path, session_path, set(await _schema_oids(coord))):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot run a dynamic MERGE or INSERT ... ON CONFLICT "
                       "into a distributed table in server-side code that runs with a search_path "
                       "other than the session's", hint="Name its tables with their schema.")
     return _bound_run(sql)
 
 
-def _same_schemas(code_path: list[str] | None, session_path: tuple[str, ...]) -> bool:
-    """Whether the code ran the text under the session's own path: its schemas less the
-    shadow schemas, compared with the session's that the code's path can hold."""
+def _same_schemas(code_path: list[str] | None, session_path: tuple[str, ...], existing: set[str]) -> bool:
+    """Whether the code ran the text under the session's own path: its schemas (less the
+    shadow schemas) are the session's that exist, in the same order."""
     if code_path is None:
         return False
-    code = [s for s in code_path if not s.startswith(SHADOW_PREFIX) and s != "pg_catalog"]
-    session = [s for s in session_path if s != "pg_catalog" and not s.startswith("pg_temp")]
-    return code == [s for s in session if s in code] and set(code) <= set(session)
+    code = [s for s in code_path if not s.startswith((SHADOW_PREFIX, "pg_temp")) and s != "pg_catalog"]
+    session = [s for s in session_path if s in existing and s != "pg_catalog" and not s.startswith("pg_temp")]
+    return code == session
 
 
 def _bound_run(sql: str) -> str:
