@@ -101,3 +101,31 @@ def test_what_stays_refused(gridpg_cluster: Cluster, schema: str, catalogs: dict
     for dsn in catalogs.values():
         with psycopg.connect(dsn) as conn:
             assert conn.execute(f"SELECT count(*) FROM {schema}.c21_orders").fetchone() == (0,)
+
+
+def test_error_context_names_the_schema_as_written(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """An error inside a dynamic statement quotes it in its CONTEXT as the code made it,
+    the table's own schema and not the loopback's shadow schema, as PostgreSQL does."""
+    contexts: dict[str, list[str]] = {}
+    for side, dsn in (("plain", plain_pg), ("gridpg", gridpg_cluster.dsn(0))):
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            conn.execute(f"SET search_path TO {schema}")
+            conn.execute("CREATE TABLE c21_u (id int PRIMARY KEY)")
+            conn.execute("CREATE TABLE c21_w (id int PRIMARY KEY)")
+            conn.execute("INSERT INTO c21_u VALUES (1)")
+            conn.execute("CREATE FUNCTION c21_put() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                         "EXECUTE format('INSERT INTO %I.c21_u VALUES ($1)', TG_TABLE_SCHEMA) USING NEW.id; "
+                         "RETURN NULL; END $$")
+            conn.execute("CREATE TRIGGER c21_t AFTER INSERT ON c21_w FOR EACH ROW EXECUTE FUNCTION c21_put()")
+            seen = contexts.setdefault(side, [])
+            for sql in ("INSERT INTO c21_w VALUES (1)",
+                        f"DO $$ BEGIN EXECUTE 'INSERT INTO {schema}.c21_u VALUES (1)'; END $$"):
+                try:
+                    conn.execute(sql)
+                except psycopg.errors.UniqueViolation as exc:
+                    seen.append((exc.diag.context or "").split("\n")[0])
+            if side == "plain":
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    assert contexts["gridpg"] == contexts["plain"]
+    assert contexts["plain"][0] == f'SQL statement "INSERT INTO {schema}.c21_u VALUES ($1)"'

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor.loopback import SHADOW_PREFIX, ensure_shadows
+from gridpg.executor.loopback import SHADOW_PREFIX, ensure_shadows, note_shadow_schemas
 from gridpg.sql import parse as sqlparse
 from gridpg.sql.plpgsql_upsert import RUN_FUNCTION, upsert_target
 from gridpg.sql.quote import quote_literal
@@ -65,6 +65,7 @@ async def _to_shadows(coord: Coordinator, sql: str) -> str:
         return sql
     await ensure_shadows(coord, sorted(named & tables))
     schemas = await _schema_oids(coord)
+    note_shadow_schemas(coord, {oid: name for name, oid in schemas.items() if name in {k[0] for k in named}})
     return redirect_names(sql, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in named if k[0] in schemas})
 
 

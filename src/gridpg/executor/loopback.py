@@ -237,6 +237,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             else:  # (an Execute with a row limit gets the rows from the portal, in pieces)
                 await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
         except PgError as exc:
+            with_schema_names(coord, exc)
             if before is not None:
                 raise without_twin_names(exc) from None
             raise
@@ -363,7 +364,9 @@ async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql
             await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
         else:
             await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, PgError):
+            with_schema_names(coord, exc)
         runner.txn.outside_block.discard(coord.catalog_node)
         await _restore_settings(runner, conn, original, after_call)
         runner.implicit_block = False
@@ -479,6 +482,30 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     pool.release(conn)
     for table in wanted:
         coord.loopback_shadows[table] = epoch
+    note_shadow_schemas(coord, {str(row[2]): str(row[0]) for row in rows})
+
+
+def note_shadow_schemas(coord: Coordinator, names: dict[str, str]) -> None:
+    """Remember which schema each shadow schema stands for (by the schema's oid), for
+    `with_schema_names`."""
+    coord.__dict__.setdefault("shadow_schema_names", {}).update(names)
+
+
+_SHADOW_IN_CONTEXT = re.compile(SHADOW_PREFIX + r"(\d+)\.")
+
+
+def with_schema_names(coord: Coordinator, error: PgError) -> PgError:
+    """An error of code run with the loopback whose CONTEXT quotes a statement naming a
+    shadow schema (a dynamic text or a twin's body, rewritten to reach the shadows) names
+    the table's own schema there, as the code wrote it: `SQL statement "INSERT INTO
+    app.audit ..."`, not `gridpg_lb_16779.audit`."""
+    context = (error.fields or {}).get("W")
+    names: dict[str, str] = coord.__dict__.get("shadow_schema_names", {})
+    if not context or not names or error.fields is None:
+        return error
+    error.fields = {**error.fields, "W": _SHADOW_IN_CONTEXT.sub(
+        lambda m: quote_ident(names[m.group(1)]) + "." if m.group(1) in names else m.group(0), context)}
+    return error
 
 
 def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:

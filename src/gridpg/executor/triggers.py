@@ -39,7 +39,13 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor.loopback import SHADOW_PREFIX, TOUCHED_SQL, calls_path, check_untouched
+from gridpg.executor.loopback import (
+    SHADOW_PREFIX,
+    TOUCHED_SQL,
+    calls_path,
+    check_untouched,
+    with_schema_names,
+)
 from gridpg.executor.twins import path_elements, redirect_names, refuse_missed_names, upsert_columns
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
@@ -293,6 +299,7 @@ async def _own_context(coord: Coordinator) -> AsyncIterator[None]:
     try:
         yield
     except PgError as error:
+        with_schema_names(coord, error)
         titles: dict[str, str] = coord.__dict__.get("trigger_twin_titles", {})
         context = (error.fields or {}).get("W")
         if context and error.fields is not None:
