@@ -86,9 +86,14 @@ def test_a_call_refused_after_it_ran_sends_no_answer_before_its_error(gridpg_clu
         conn.execute(f"SET search_path TO {schema}")
         conn.execute("CREATE TABLE r17b_rows (k int, v text)")
         conn.execute("INSERT INTO r17b_rows SELECT g, 'v' || g FROM generate_series(1, 5) g")
-        conn.execute(f"CREATE FUNCTION r17b_count_of(s text) RETURNS bigint LANGUAGE plpgsql AS $$ "
-                     "DECLARE n bigint; BEGIN RAISE NOTICE 'counting'; "
+        conn.execute("CREATE FUNCTION r17b_inner(s text) RETURNS bigint LANGUAGE plpgsql AS $$ "
+                     "DECLARE n bigint; BEGIN "
                      "EXECUTE format('SELECT count(*) FROM %I.r17b_rows', s) INTO n; RETURN n; END $$")
+        # (called from dynamic text, the inner routine runs as it is, not as its twin: its
+        # schema-qualified text reaches the catalog server's copy; h-code21)
+        conn.execute("CREATE FUNCTION r17b_count_of(s text) RETURNS bigint LANGUAGE plpgsql AS $$ "
+                     "DECLARE n bigint; BEGIN RAISE NOTICE 'counting'; "
+                     "EXECUTE 'SELECT r17b_inner($1)' INTO n USING s; RETURN n; END $$")
         for sql in (f"SELECT query_to_xml('SELECT k FROM {schema}.r17b_rows', false, false, '')",
                     f"SELECT r17b_count_of('{schema}')"):
             conn.pgconn.send_query(sql.encode())

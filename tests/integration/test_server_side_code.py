@@ -619,7 +619,12 @@ def test_dynamic_sql_in_server_side_code(pair: Any, schema: str) -> None:
         # What the shadows cannot catch fails; nothing it did stays.
         ("CREATE FUNCTION dyn_qualified(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
         f"BEGIN INSERT INTO t VALUES (600, 0); EXECUTE format('SELECT count(*) FROM %I.%I', '{schema}', tb) INTO n; RETURN n; END $$"),
-        ("SELECT dyn_qualified('t')", REFUSED),
+        "SELECT dyn_qualified('t')",  # its text asks for the shadows (h-code21, plpgsql_dynamic.py)
+        ("CREATE FUNCTION dyn_inner(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
+         f"BEGIN INSERT INTO t VALUES (601, 0); EXECUTE format('SELECT count(*) FROM %I.%I', '{schema}', tb) INTO n; RETURN n; END $$"),
+        ("CREATE FUNCTION dyn_outer(tb text) RETURNS bigint LANGUAGE plpgsql AS $$ DECLARE n bigint; "
+         "BEGIN EXECUTE 'SELECT dyn_inner($1)' INTO n USING tb; RETURN n + 1; END $$"),
+        ("SELECT dyn_outer('t')", REFUSED),  # called from dynamic text: run as it is, watched
         ("CREATE FUNCTION dyn_ddl(n text) RETURNS void LANGUAGE plpgsql AS $$ "
         "BEGIN EXECUTE format('CREATE TABLE %I (k int)', n); END $$"),
         "SELECT dyn_ddl('made_by_code')",  # DDL from dynamic text: distributed DDL (code_ddl.py)
@@ -628,7 +633,7 @@ def test_dynamic_sql_in_server_side_code(pair: Any, schema: str) -> None:
         ("CREATE FUNCTION dyn_truncate(tb text) RETURNS void LANGUAGE plpgsql AS $$ "
         "BEGIN EXECUTE 'TRUNCATE ' || quote_ident(tb); END $$"),
         "SELECT dyn_truncate('x')",  # the datanodes truncate (commands/code_truncate.py)
-        "SELECT count(*) FROM t WHERE id = 600",
+        "SELECT count(*) FROM t WHERE id IN (600, 601)",
         "SELECT * FROM x ORDER BY id",
         "SELECT count(*) FROM pg_class WHERE relname = 'made_by_code'",
     ])

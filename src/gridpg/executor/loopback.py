@@ -97,7 +97,7 @@ DO $gridpg$ BEGIN
   END IF;
 END $gridpg$"""
     return ["CREATE EXTENSION IF NOT EXISTS postgres_fdw SCHEMA gridpg", server,
-            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, RUN_FUNCTION, SEQUENCE_CALLS,
+            _PATH_FUNCTION, NO_DEFAULT_FUNCTION, RUN_FUNCTION, REDIRECT_FUNCTION, SEQUENCE_CALLS,
             "GRANT EXECUTE ON FUNCTION gridpg.loopback_path() TO PUBLIC",
             _TOUCHED_FUNCTION, "GRANT EXECUTE ON FUNCTION gridpg.loopback_touched() TO PUBLIC",  # its own backend only
             *CODE_DDL_SQL, RETIRE_LOOPBACK_NEXTVAL]  # (after the guard that lets its DDL be)
@@ -267,6 +267,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
             else:  # (an Execute with a row limit gets the rows from the portal, in pieces)
                 await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
         except PgError as exc:
+            with_schema_names(coord, exc)
             if before is not None:
                 raise without_twin_names(exc) from None
             raise
@@ -393,7 +394,9 @@ async def _run_committing_call(dispatcher: Dispatcher, request: ExecRequest, sql
             await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
         else:
             await multi.run_synced_in_pieces(dispatcher, coord.catalog_node, request, sql)
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, PgError):
+            with_schema_names(coord, exc)
         runner.txn.outside_block.discard(coord.catalog_node)
         await _restore_settings(runner, conn, original, after_call)
         runner.implicit_block = False
@@ -509,6 +512,30 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     pool.release(conn)
     for table in wanted:
         coord.loopback_shadows[table] = epoch
+    note_shadow_schemas(coord, {str(row[2]): str(row[0]) for row in rows})
+
+
+def note_shadow_schemas(coord: Coordinator, names: dict[str, str]) -> None:
+    """Remember which schema each shadow schema stands for (by the schema's oid), for
+    `with_schema_names`."""
+    coord.__dict__.setdefault("shadow_schema_names", {}).update(names)
+
+
+_SHADOW_IN_CONTEXT = re.compile(SHADOW_PREFIX + r"(\d+)\.")
+
+
+def with_schema_names(coord: Coordinator, error: PgError) -> PgError:
+    """An error of code run with the loopback whose CONTEXT quotes a statement naming a
+    shadow schema (a dynamic text or a twin's body, rewritten to reach the shadows) names
+    the table's own schema there, as the code wrote it: `SQL statement "INSERT INTO
+    app.audit ..."`, not `gridpg_lb_16779.audit`."""
+    context = (error.fields or {}).get("W")
+    names: dict[str, str] = coord.__dict__.get("shadow_schema_names", {})
+    if not context or not names or error.fields is None:
+        return error
+    error.fields = {**error.fields, "W": _SHADOW_IN_CONTEXT.sub(
+        lambda m: quote_ident(names[m.group(1)]) + "." if m.group(1) in names else m.group(0), context)}
+    return error
 
 
 def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
@@ -607,6 +634,36 @@ BEGIN
     'SELECT r FROM gridpg.loopback_statement WHERE sql = %L AND mode = %L', sql, mode);
 END $$;
 GRANT EXECUTE ON FUNCTION gridpg.loopback_run(text, text) TO PUBLIC"""
+
+# What to run for the text of a dynamic statement of armed code (sql/plpgsql_dynamic.py
+# wraps each one's expression in a twin's body): the coordinator answers `gridpg.redirect`
+# itself (frontend/loopback.py `_redirect`, executor/dynamic_text.py), given the schemas of
+# the path the code runs with. A text without a dot, MERGE or ON CONFLICT names nothing
+# with its schema and writes nothing the shadows cannot take: no round trip. NULL stays
+# NULL (EXECUTE's own 22004). The path is read where the text runs (no SET clause here).
+REDIRECT_FUNCTION = """
+DO $gridpg$ BEGIN
+  IF to_regclass('gridpg.loopback_redirect_text') IS NULL THEN
+    CREATE FOREIGN TABLE gridpg.loopback_redirect_text (sql text, path text, rows text, r text)
+      SERVER gridpg_loopback OPTIONS (schema_name 'gridpg', table_name 'redirect');
+    GRANT SELECT ON gridpg.loopback_redirect_text TO PUBLIC;  -- before ADD: its initial privilege
+    ALTER EXTENSION postgres_fdw ADD FOREIGN TABLE gridpg.loopback_redirect_text;
+  END IF;
+END $gridpg$;
+CREATE OR REPLACE FUNCTION gridpg.loopback_redirect(sql text, rows boolean) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  out text;
+BEGIN
+  IF sql IS NULL OR (pg_catalog.strpos(sql, '.') = 0 AND pg_catalog.strpos(pg_catalog.lower(sql), 'merge') = 0
+                     AND pg_catalog.strpos(pg_catalog.lower(sql), 'conflict') = 0) THEN
+    RETURN sql;
+  END IF;
+  EXECUTE pg_catalog.format('SELECT r FROM gridpg.loopback_redirect_text WHERE sql = %L AND path = %L AND rows = %L',
+                            sql, pg_catalog.array_to_string(pg_catalog.current_schemas(false), E'\\n'), rows::text) INTO out;
+  RETURN out;
+END $$;
+GRANT EXECUTE ON FUNCTION gridpg.loopback_redirect(text, boolean) TO PUBLIC"""
 
 def nextval_call(sequence: str) -> str:
     """A call of the GTM's sequence (its `schema.name`, quoted as pg_get_serial_sequence

@@ -99,6 +99,10 @@ class LoopbackCall:
     # (if the view has them for the event) carry it out on the catalog server over a
     # temporary stand-in of the view (executor/view_instead.py)
     instead_view: tuple[str, str] | None = None
+    # The twins to make instead in a read-only transaction block (no temporary function can
+    # be made there): without those made only for their dynamic text (plpgsql_dynamic.py),
+    # which then run as they are, watched; None: the same twins
+    read_only_twins: tuple[tuple[int, str | None, str, frozenset[tuple[str, str]]], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -592,12 +596,17 @@ def _twin_maker(dispatcher: Dispatcher, call: LoopbackCall) -> Callable[[Backend
 
     async def make(conn: BackendConnection, sql: str) -> tuple[str, str]:
         state = dispatcher.runner.state
-        oids = sorted({oid for oid, _, _, _ in call.twins})
-        unqualified = {oid for oid, schema, _, _ in call.twins if schema is None}
-        redirect = {oid: pairs for oid, _, _, pairs in call.twins}
+        chosen = call.twins
+        if call.read_only_twins is not None and await twins.in_read_only_block(conn):
+            chosen = call.read_only_twins
+            if not chosen:
+                return sql, ""
+        oids = sorted({oid for oid, _, _, _ in chosen})
+        unqualified = {oid for oid, schema, _, _ in chosen if schema is None}
+        redirect = {oid: pairs for oid, _, _, pairs in chosen}
         names, drop = await twins.create_twins(conn, state.session_user, state.role, oids, unqualified,
                                                redirect, call.tables)
-        return twins.rewrite_calls(sql, {(s, n): names[oid] for oid, s, n, _ in call.twins}), drop
+        return twins.rewrite_calls(sql, {(s, n): names[oid] for oid, s, n, _ in chosen}), drop
 
     return make
 _DO_WORD = re.compile(r"\bdo\b")
@@ -1415,6 +1424,10 @@ class RoutineGuard:
         if expanded is not None:  # (its views' code is then the statement's own calls)
             sql, tree = expanded, sqlparse.parse_tree(expanded)
         access = body.statement_access(tree)
+        if kind == "DoStmt":  # (its dynamic texts ask the coordinator for the shadows of qualified names)
+            from gridpg.executor import twins as twins_mod
+
+            expanded = twins_mod.dynamic_do(sql) or expanded
         resolve = _resolver(dispatcher, snapshot)
         own = body.Access(relations=access.relations)
         views = _view_resolver(dispatcher, snapshot)
@@ -1527,6 +1540,13 @@ class RoutineGuard:
         if isinstance(extra, PgError):
             return extra
         twins, role = extra
+        read_only_twins = None
+        if twins and dynamic[0]:  # (twins made for dynamic text alone cannot be made in a read-only block)
+            narrow = call_shape.twins_and_role(tree, seen, edges, shape, touching, statement_touches,
+                                               dynamic[0], reachable, path,
+                                               {o: frozenset(q) for o, q in qualified.items() if q},
+                                               upserting, _caller_role(dispatcher), with_dynamic=False)
+            read_only_twins = narrow[0] if not isinstance(narrow, PgError) and narrow[0] != twins else None
         # Every distributed table of a name the code uses gets its shadow: whatever schema
         # the name meets first at run time, it is never the catalog server's empty copy.
         names = {name for _, name in tables}
@@ -1542,7 +1562,8 @@ class RoutineGuard:
         return LoopbackCall(tuple(sorted(tables)), refusal, dynamic[0], copy=kind == "CopyStmt",
                             twins=twins, role=role, whole_select=whole_select, upsert_do=upsert_do,
                             watched_twins=watched or bool(own_qualified), sql=expanded,
-                            redirect=frozenset(own_qualified), instead_view=instead_view)
+                            redirect=frozenset(own_qualified), instead_view=instead_view,
+                            read_only_twins=read_only_twins)
 
     async def _firing_verdict(self, dispatcher: Dispatcher, registry: _Registry, snapshot: CatalogSnapshot,
                               sql: str, path: tuple[str, ...]) -> PgError | firing_mod.TriggerFiring | None:

@@ -39,14 +39,20 @@ from typing import TYPE_CHECKING
 
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
-from gridpg.executor.loopback import SHADOW_PREFIX, TOUCHED_SQL, calls_path, check_untouched
+from gridpg.executor.loopback import (
+    SHADOW_PREFIX,
+    TOUCHED_SQL,
+    calls_path,
+    check_untouched,
+    with_schema_names,
+)
 from gridpg.executor.twins import path_elements, redirect_names, refuse_missed_names, upsert_columns
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner import triggers as tg
 from gridpg.planner.routines import qualified_relations
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import plpgsql_upsert
+from gridpg.sql import plpgsql_dynamic, plpgsql_upsert
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -293,6 +299,7 @@ async def _own_context(coord: Coordinator) -> AsyncIterator[None]:
     try:
         yield
     except PgError as error:
+        with_schema_names(coord, error)
         titles: dict[str, str] = coord.__dict__.get("trigger_twin_titles", {})
         context = (error.fields or {}).get("W")
         if context and error.fields is not None:
@@ -833,6 +840,8 @@ async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, s
             # carries the rewritten body, which changes when a table becomes distributed,
             # and the path, which names the shadow schemas by oid)
             source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
+            # (dynamic text naming tables with their schema: asks the coordinator for the shadows)
+            source = plpgsql_dynamic.wrap_body(tg.twin_sql("f", source), source)
             if firing.shadows:  # (`INSERT INTO app.audit ...`: the shadow of app.audit)
                 schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
                 source = qualified_to_shadows(source, firing.shadows, schemas)

@@ -27,7 +27,8 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.loopback import SHADOW_PREFIX, calls_path
 from gridpg.planner.routines import qualified_relations
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import plpgsql_upsert
+from gridpg.sql import plpgsql_dynamic, plpgsql_upsert
+from gridpg.sql.plpgsql import do_block_function
 from gridpg.sql.plpgsql_upsert import TargetColumns
 from gridpg.sql.quote import quote_ident, quote_literal
 
@@ -152,6 +153,14 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
     return out, _as_superuser(conn, session_user, role, drops)
 
 
+async def in_read_only_block(conn: BackendConnection) -> bool:
+    """Whether the connection is in a read-only transaction block (no twin can be made)."""
+    if conn.txn_status == b"I":
+        return False
+    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
+    return bool(rows) and rows[0][0] == "on"
+
+
 async def _ensure_block_can_create(conn: BackendConnection, names: list[str]) -> None:
     """A twin is made inside the session's block; PostgreSQL refuses CREATE FUNCTION in a
     read-only one (PostgREST runs every GET in one): refused as gridpg's limit, not as a
@@ -215,6 +224,8 @@ def twin_ddl(row: tuple[Any, ...], schemas: dict[str, str],
     lines = [new_path if i < body_at and line.startswith(" SET search_path TO ") else line
              for i, line in enumerate(lines)]
     text = "\n".join(lines)
+    if "\n LANGUAGE plpgsql\n" in text:  # (before the names are read again: constant texts too)
+        text = _redirect_dynamic(text)
     if redirect:
         text = _redirect_body(text, {k: f"{SHADOW_PREFIX}{schemas[k[0]]}" for k in redirect if k[0] in schemas})
         language = "plpgsql" if "\n LANGUAGE plpgsql\n" in text else "sql" if "\n LANGUAGE sql\n" in text else None
@@ -272,6 +283,18 @@ def _redirect_body(definition: str, shadows: dict[tuple[str, str], str]) -> str:
     start = match.end()
     end = definition.rindex(match.group(1))
     return definition[:start] + redirect_names(definition[start:end], shadows) + definition[end:]
+
+
+def _redirect_dynamic(definition: str) -> str:
+    """The definition with its dynamic statements' texts asking the coordinator for the
+    shadows of the tables they name with their schema (sql/plpgsql_dynamic.py)."""
+    match = re.search(r"^AS (\$[A-Za-z_0-9]*\$)", definition, re.MULTILINE)
+    if match is None:
+        return definition
+    start = match.end()
+    end = definition.rindex(match.group(1))
+    body = plpgsql_dynamic.wrap_body(definition, definition[start:end])
+    return definition[:start] + body + definition[end:]
 
 
 def _redirect_calls(definition: str, callees: dict[str, str]) -> str:
@@ -342,6 +365,8 @@ def _redirect_do_body(sql: str, shadows: dict[tuple[str, str], str]) -> str:
     so the lines of PL/pgSQL's error context hold."""
     args = sqlparse.do_arguments(sqlparse.parse_tree(sql)["DoStmt"])
     body = redirect_names(args.get("as", ""), shadows)
+    if args.get("language", "plpgsql").lower() == "plpgsql":
+        body = plpgsql_dynamic.wrap_body(do_block_function(body), body)
     tag = "$gp_do$"
     while tag in body:
         tag = tag[:-1] + "x$"
@@ -349,6 +374,26 @@ def _redirect_do_body(sql: str, shadows: dict[tuple[str, str], str]) -> str:
     out = f"DO {language}{tag}{body}{tag}"
     refuse_missed_names(qualified_relations(out, "do"), shadows)
     return out
+
+
+def dynamic_do(sql: str) -> str | None:
+    """A DO block whose PL/pgSQL body runs dynamic statements, made again (as
+    `_redirect_do_body` makes it) with their texts asking the coordinator for shadows
+    (sql/plpgsql_dynamic.py); None for any other statement or body."""
+    tree = sqlparse.parse_tree(sql)
+    if sqlparse.node_type(tree) != "DoStmt":
+        return None
+    args = sqlparse.do_arguments(tree["DoStmt"])
+    if args.get("language", "plpgsql").lower() != "plpgsql":
+        return None
+    body = args.get("as", "")
+    wrapped = plpgsql_dynamic.wrap_body(do_block_function(body), body)
+    if wrapped == body:
+        return None
+    tag = "$gp_do$"
+    while tag in wrapped:
+        tag = tag[:-1] + "x$"
+    return f"DO LANGUAGE plpgsql {tag}{wrapped}{tag}"
 
 
 def refuse_missed_names(named: set[tuple[str, str]], redirected: Iterable[tuple[str, str]]) -> None:

@@ -436,6 +436,8 @@ class LoopbackRunner(StatementRunner):
                               hint="FETCH from the cursor before the writes, or inside the function.")
             if _reads_gridpg_table(body.get("query"), "sequence_call"):  # the code's nextval() ...
                 row_desc, rows = await self._sequence_call(body["query"])
+            elif _reads_gridpg_table(body.get("query"), "redirect"):  # dynamic text (loopback_redirect)
+                row_desc, rows = await self._redirect(body["query"])
             elif _reads_gridpg_table(body.get("query"), "statement"):  # an upsert (loopback_run)
                 self.caller.loopback_writes += 1
                 row_desc, rows = await self._statement(body["query"], request)
@@ -487,6 +489,29 @@ class LoopbackRunner(StatementRunner):
             columns.append(codec.Column(column or "?column?", type_oid=20 if column == "value" else 25))
             text = known.get(column)
             fields.append(None if text is None else text.encode())
+        return codec.build_row_description(columns), [codec.build_data_row(fields)]
+
+    async def _redirect(self, query: dict[str, Any]) -> tuple[bytes, list[bytes]]:
+        """`SELECT r FROM gridpg.redirect WHERE sql = '...'` (what the catalog server's
+        `gridpg.loopback_redirect` reads, sql/plpgsql_dynamic.py): one row, the dynamic
+        statement's text naming shadows in place of distributed tables' schemas."""
+        from gridpg.executor import dynamic_text
+        from gridpg.executor.run import search_path
+
+        body = query["SelectStmt"]
+        where = body.get("whereClause") or {}
+        sql, path = _equality_constant(where, "sql"), _equality_constant(where, "path")
+        if sql is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, "gridpg.redirect is read one text at a time")
+        text = await dynamic_text.redirect(self.dispatcher.coord, sql, search_path(self.dispatcher),
+                                           None if path is None else path.split("\n"),
+                                           _equality_constant(where, "rows") != "false")
+        columns, fields = [], []
+        for target in body.get("targetList", []):
+            ref = target.get("ResTarget", {}).get("val", {}).get("ColumnRef", {})
+            column = (ref.get("fields") or [{}])[-1].get("String", {}).get("sval", "")
+            columns.append(codec.Column(column or "?column?", type_oid=25))
+            fields.append((text if column == "r" else sql).encode())
         return codec.build_row_description(columns), [codec.build_data_row(fields)]
 
     async def _statement(self, query: dict[str, Any], request: ExecRequest) -> tuple[bytes, list[bytes]]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner.routines import Access, Routine
+from gridpg.sql import plpgsql_dynamic
 
 STATEMENT = 0  # the client's statement as a caller in the graph
 
@@ -70,20 +71,43 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
                    by_call: dict[tuple[str | None, str], list[int]], session_path: Path = (),
                    qualified: dict[int, frozenset[tuple[str, str]]] | None = None,
                    upserting: set[int] | None = None, caller_role: str | None = None,
+                   with_dynamic: bool = True,
                    ) -> tuple[tuple[tuple[int, str | None, str, frozenset[tuple[str, str]]], ...], str | None] | PgError:
     """The twins the statement's calls are rewritten to (routines with their own search
     path reaching distributed tables, naming them with their schema: `qualified`, or
     running INSERT ... ON CONFLICT on them: `upserting`, sql/plpgsql_upsert.py), and the
     one role (None: the caller's) the code's statements run as; an error when the code
     cannot be run so. SECURITY DEFINER code owned by `caller_role` (the session's role)
-    runs as the caller (Pagila's rewards_report, called by its owner)."""
+    runs as the caller (Pagila's rewards_report, called by its owner). PL/pgSQL whose
+    dynamic text may name tables with their schema (or MERGE, or upsert) runs as its twin
+    too when it can be one (its texts then ask the coordinator, sql/plpgsql_dynamic.py);
+    else as it is, watched (a name that reaches a catalog server's copy fails the call);
+    not `with_dynamic`: those only when they must be twins for other reasons."""
     qualified = qualified or {}
     upserting = upserting or set()
-    twins: list[tuple[int, str | None, str, frozenset[tuple[str, str]]]] = []
-    calls = statement_calls(tree)
     needs = {oid for oid, (routine, _, _) in routines.items()
              if oid in qualified or oid in upserting
              or (routine.search_path is not None and bool((_descendants(oid, found.children) | {oid}) & touching))}
+    schema_naming = {oid for oid, (routine, access, _) in routines.items()
+                     if access.has_dynamic() and plpgsql_dynamic.may_name_schemas(routine.language, routine.definition)}
+    if with_dynamic and schema_naming - needs:
+        wider = _twins_and_role(tree, routines, edges, found, touching, statement_touches, dynamic, by_call,
+                                session_path, qualified, upserting, caller_role, needs | schema_naming)
+        if not isinstance(wider, PgError):
+            return wider
+    return _twins_and_role(tree, routines, edges, found, touching, statement_touches, dynamic, by_call,
+                           session_path, qualified, upserting, caller_role, needs)
+
+
+def _twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Access, str]],
+                    edges: dict[int, set[int]], found: Shape, touching: set[int],
+                    statement_touches: bool, dynamic: bool,
+                    by_call: dict[tuple[str | None, str], list[int]], session_path: Path,
+                    qualified: dict[int, frozenset[tuple[str, str]]], upserting: set[int],
+                    caller_role: str | None, needs: set[int],
+                    ) -> tuple[tuple[tuple[int, str | None, str, frozenset[tuple[str, str]]], ...], str | None] | PgError:
+    twins: list[tuple[int, str | None, str, frozenset[tuple[str, str]]]] = []
+    calls = statement_calls(tree)
     # A routine that another routine calls runs as its twin when its callers do too: their
     # twins call it in pg_temp (executor/twins.py); so every caller up to the statement.
     callers = _ancestors(needs, edges)
@@ -94,9 +118,7 @@ def twins_and_role(tree: dict[str, Any], routines: dict[int, tuple[Routine, Acce
         own_path = routine.search_path is not None and oid in needs and oid not in qualified and oid not in upserting
         why = ("sets its own search_path" if own_path else "names distributed tables with their schema"
                if oid in qualified else "runs INSERT ... ON CONFLICT on distributed tables"
-               if oid in upserting else "calls such code")
-        if dynamic:
-            return _refusal(title, f"it {why} and runs dynamic SQL over distributed tables")
+               if oid in upserting else "calls such code" if oid not in needs else "runs such dynamic SQL")
         named = [c for c in calls if c[1] == routine.name and c[0] in (None, routine.schema)]
         parents = edges.get(oid) or {STATEMENT}
         candidates = [_candidates(c, by_call, routines, session_path) for c in named]

@@ -495,3 +495,30 @@ def _fold(node: Any) -> str | None:
     if type_cast is not None:
         return _fold(type_cast.get("arg"))
     return None
+
+
+def dynamic_texts(create_sql: str) -> list[str]:
+    """The expressions giving the text of each dynamic statement of a PL/pgSQL body
+    (`EXECUTE`, `FOR ... IN EXECUTE`, `RETURN QUERY EXECUTE`, `OPEN ... FOR EXECUTE`), as
+    PL/pgSQL's parser cut them from the source, in no particular order."""
+    out: list[str] = []
+    stack: list[Any] = [parse(create_sql)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, dict) and (key in _DYNAMIC_KEYS or (
+                        key == "query" and any(k in _DYNAMIC_STATEMENTS for k in node))):
+                    continue  # (collected below, from the statement)
+                stack.append(value)
+            for kind in _DYNAMIC_STATEMENTS:
+                statement = node.get(kind)
+                if isinstance(statement, dict):
+                    out.append(str(statement.get("query", {}).get("PLpgSQL_expr", {}).get("query", "")))
+            for kind in ("PLpgSQL_stmt_return_query", "PLpgSQL_stmt_open"):
+                statement = node.get(kind)
+                if isinstance(statement, dict) and isinstance(statement.get("dynquery"), dict):
+                    out.append(str(statement["dynquery"].get("PLpgSQL_expr", {}).get("query", "")))
+    return out
