@@ -182,3 +182,52 @@ def test_jdbc_probe_equals_postgresql(gridpg_cluster: Cluster, plain_pg: str, tm
     for dsn in (plain_pg, gridpg_cluster.dsn(0)):
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+RELATION_SETUP = [
+    "CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric)",  # HASH (id) by default
+    "CREATE TABLE tag (id int PRIMARY KEY, gone int, label text)",
+    "ALTER TABLE tag DROP COLUMN gone",
+    "ALTER TABLE tag ADD CONSTRAINT tag_label_key UNIQUE (label)",  # replicated, rebuilt: no dropped column
+    "INSERT INTO acct VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'cid', 30)",
+    "INSERT INTO tag VALUES (1, 'x'), (2, 'y')",
+]
+RELATION_QUERIES = [
+    "SELECT * FROM acct WHERE id = 2",  # routed
+    "SELECT owner, id FROM acct",  # pushed down to both nodes
+    "SELECT label, id FROM tag",  # a replicated table read on one node
+    "SELECT t.label, a.owner, a.balance * 2 AS twice FROM acct a JOIN tag t ON t.id = a.id WHERE a.id = 1",
+]
+
+
+def _relations_described(dsn: str, schema: str) -> list[Any]:
+    """Each simple-protocol result column's table (by name, looked up on the same server)
+    and column number, as pgjdbc's ResultSetMetaData reads them (preferQueryMode=simple)."""
+    out: list[Any] = []
+    with psycopg.connect(dsn, autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'SET search_path = "{schema}"')
+        for sql in RELATION_SETUP:
+            conn.execute(sql)
+        for sql in RELATION_QUERIES:
+            cur = conn.execute(sql)
+            result = cur.pgresult
+            assert result is not None
+            columns = [(result.ftable(i), result.ftablecol(i)) for i in range(result.nfields)]
+            cur.fetchall()
+            names = [conn.execute("SELECT (SELECT relname FROM pg_catalog.pg_class WHERE oid = %s)",
+                                  (oid,)).fetchone() if oid else None for oid, _ in columns]
+            out.append([(name[0] if name else None, number) for name, (_, number) in zip(names, columns)])
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return out
+
+
+def test_relations_in_simple_protocol_row_descriptions(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    """Before: a RowDescription relayed from a datanode named the datanode's relation OID
+    (a shard's, or its copy's) and column number: looked up on the coordinator, nothing
+    (pgjdbc's getTableName "", isNullable unknown, updatable result sets failing with 42601
+    on an empty table name), or a catalog relation that happened to have that OID."""
+    expected = _relations_described(plain_pg, schema)
+    assert expected[2] == [("tag", 3), ("tag", 1)]  # the dropped column keeps its number
+    assert _relations_described(gridpg_cluster.dsn(0), schema) == expected

@@ -50,6 +50,9 @@ public class JdbcProbe {
         p.setProperty("password", password);
         p.setProperty("currentSchema", schema);
         p.setProperty("ApplicationName", "jdbcprobe");
+        for (String kv : System.getProperty("probe.props", "").split(",")) {  // e.g. preferQueryMode=simple
+            if (kv.contains("=")) p.setProperty(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+        }
         for (int i = 0; i < extra.length; i += 2) p.setProperty(extra[i], extra[i + 1]);
         return DriverManager.getConnection(url, p);
     }
@@ -286,6 +289,12 @@ public class JdbcProbe {
             "SELECT o.id AS order_id, c.name AS who, o.amount * 2 AS twice FROM orders o JOIN customers c ON c.id = o.customer_id",
             "SELECT customer_id, count(*) AS n, sum(amount) FROM orders GROUP BY customer_id",
             "SELECT e.tenant, e.payload->>'k' AS k FROM events e WHERE e.tenant = 1",
+            "SELECT e.id, o.note, e.u FROM events e JOIN orders o ON o.id = e.tenant + 1 ORDER BY e.id",
+            "WITH t AS (SELECT customer_id, amount FROM orders) SELECT t.customer_id, t.amount, rank() OVER (ORDER BY t.amount) FROM t",
+            "SELECT id, (SELECT max(id) FROM events WHERE tenant = o.id) AS m FROM orders o ORDER BY id",
+            "SELECT * FROM events UNION ALL SELECT * FROM events",
+            "SELECT c.*, o.* FROM customers c LEFT JOIN orders o ON o.customer_id = c.id ORDER BY o.id",
+            "SELECT countries.*, nokey.b FROM countries JOIN nokey ON nokey.a = length(countries.code)",
         };
         for (int i = 0; i < sqls.length; i++) {
             String sql = sqls[i];
@@ -443,6 +452,17 @@ public class JdbcProbe {
                     for (int i = 0; i < 4; i++) { ps.setString(1, "batch" + rewrite + i); ps.addBatch(); }
                     int[] counts = ps.executeBatch();
                     return Arrays.toString(counts) + " " + rows(ps.getGeneratedKeys(), "name");
+                }
+            });
+            check("batch.keys.hash.rewrite=" + rewrite, () -> {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO orders (customer_id, amount, note) VALUES (?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+                    for (int i = 0; i < 9; i++) { ps.setInt(1, 1 + i % 3); ps.setBigDecimal(2, BigDecimal.valueOf(i * 3 + 1)); ps.setString(3, "k" + rewrite + i); ps.addBatch(); }
+                    int[] counts = ps.executeBatch();
+                    StringBuilder b = new StringBuilder(Arrays.toString(counts));
+                    try (ResultSet rs = ps.getGeneratedKeys()) {
+                        while (rs.next()) b.append(" ").append(rs.getString("note")).append("=").append(rs.getInt("customer_id")).append("/").append(rs.getBigDecimal("amount"));
+                    }
+                    return b.toString();
                 }
             });
             check("batch.fail.autocommit.rewrite=" + rewrite, () -> {
