@@ -197,6 +197,8 @@ RELATION_QUERIES = [
     "SELECT owner, id FROM acct",  # pushed down to both nodes
     "SELECT label, id FROM tag",  # a replicated table read on one node
     "SELECT t.label, a.owner, a.balance * 2 AS twice FROM acct a JOIN tag t ON t.id = a.id WHERE a.id = 1",
+    "SELECT * FROM acct ORDER BY id LIMIT 2",  # a sorted merge, finished on the catalog server
+    "SELECT a.owner, t.label FROM acct a JOIN tag t ON t.label > a.owner ORDER BY 1, 2",  # coordinator finish
 ]
 
 
