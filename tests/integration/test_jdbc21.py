@@ -191,6 +191,7 @@ RELATION_SETUP = [
     "ALTER TABLE tag ADD CONSTRAINT tag_label_key UNIQUE (label)",  # replicated, rebuilt: no dropped column
     "INSERT INTO acct VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'cid', 30)",
     "INSERT INTO tag VALUES (1, 'x'), (2, 'y')",
+    "CREATE VIEW rich AS SELECT a.id, a.owner, t.label FROM acct a JOIN tag t ON t.label > a.owner",
 ]
 RELATION_QUERIES = [
     "SELECT * FROM acct WHERE id = 2",  # routed
@@ -199,6 +200,7 @@ RELATION_QUERIES = [
     "SELECT t.label, a.owner, a.balance * 2 AS twice FROM acct a JOIN tag t ON t.id = a.id WHERE a.id = 1",
     "SELECT * FROM acct ORDER BY id LIMIT 2",  # a sorted merge, finished on the catalog server
     "SELECT a.owner, t.label FROM acct a JOIN tag t ON t.label > a.owner ORDER BY 1, 2",  # coordinator finish
+    "SELECT * FROM rich ORDER BY 1, 3",  # a view: PostgreSQL names the view
 ]
 
 

@@ -861,7 +861,7 @@ async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: st
     if request.simple:
         mark = len(dispatcher.session.out)
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=final_sql)
-        await _name_client_relations(dispatcher, request.sql, mark)
+        await _name_client_relations(dispatcher, request.client_sql or request.sql, mark)
         return
     final_request = replace(request, params=[], param_formats=[], param_oids=[])
     await run_synced_in_pieces(dispatcher, dispatcher.coord.catalog_node, final_request, final_sql)
