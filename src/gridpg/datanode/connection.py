@@ -19,6 +19,7 @@ from typing import Protocol
 
 from scramp import ScramClient
 
+from gridpg.catalog.relation_oids import ColumnMap
 from gridpg.errors import CONNECTION_FAILURE, PgError
 from gridpg.pgwire import codec
 from gridpg.sql.quote import quote_literal
@@ -109,6 +110,8 @@ class _Protocol(asyncio.Protocol):
         # catalog's OIDs (psycopg's register_enum, pgvector's adapters). The frames stay as
         # the node sent them: the coordinator's own readers interpret OIDs on the node.
         self.type_map: dict[int, int] = {}
+        # Likewise its relations' OIDs and column numbers (catalog/relation_oids.py).
+        self.column_map: ColumnMap = {}
         # The loop the connection was made on, for the readers' futures: Python 3.11's
         # asyncio.get_running_loop() asks the kernel for the pid on every call.
         self.loop = asyncio.get_running_loop()
@@ -235,9 +238,12 @@ class BackendConnection:
         self.uncertain.update(self.prepared)
         self.prepared.clear()
 
-    def use_type_map(self, type_map: dict[int, int]) -> None:
-        """Map the node's type OIDs in RowDescriptions through `type_map` (its pool's)."""
+    def use_type_map(self, type_map: dict[int, int], column_map: ColumnMap | None = None) -> None:
+        """Map the node's type OIDs in RowDescriptions through `type_map`, its relations'
+        through `column_map` (its pool's)."""
         self._proto.type_map = type_map
+        if column_map is not None:
+            self._proto.column_map = column_map
 
     @property
     def type_map(self) -> dict[int, int]:
@@ -245,8 +251,15 @@ class BackendConnection:
 
     def client_row_description(self, message: bytes) -> bytes:
         """This node's RowDescription as a client is sent it: types by the catalog's OIDs."""
-        type_map = self._proto.type_map
-        return codec.map_row_description_types(message, type_map) if type_map else message
+        proto = self._proto
+        if proto.column_map:
+            return codec.map_row_description(message, proto.type_map, proto.column_map)
+        return codec.map_row_description_types(message, proto.type_map) if proto.type_map else message
+
+    @property
+    def maps_row_descriptions(self) -> bool:
+        """Whether `client_row_description` may change a RowDescription."""
+        return bool(self._proto.type_map or self._proto.column_map)
 
     @property
     def node(self) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import collections
 from collections.abc import Callable
 
+from gridpg.catalog.relation_oids import ColumnMap
 from gridpg.datanode.connection import BackendConnection, NodeAddress
 
 _SCAN = 16  # idle connections looked at for one already set up for the session
@@ -20,11 +21,13 @@ _SCAN = 16  # idle connections looked at for one already set up for the session
 class NodePool:
     """Idle connections to one node, at most `max_size` open at once."""
 
-    def __init__(self, address: NodeAddress, max_size: int = 32, type_map: dict[int, int] | None = None) -> None:
+    def __init__(self, address: NodeAddress, max_size: int = 32, type_map: dict[int, int] | None = None,
+                 column_map: ColumnMap | None = None) -> None:
         self.address = address
         self.max_size = max_size
-        # the node's type OIDs -> the catalog server's, given to each connection it opens
+        # the node's type and relation OIDs -> the catalog server's, given to each connection it opens
         self.type_map: dict[int, int] = {} if type_map is None else type_map
+        self.column_map: ColumnMap = {} if column_map is None else column_map
         self._idle: collections.deque[BackendConnection] = collections.deque()
         self._open = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
@@ -89,7 +92,7 @@ class NodePool:
                     self._open -= 1
                     self._wake_one()
                     raise
-                conn.use_type_map(self.type_map)
+                conn.use_type_map(self.type_map, self.column_map)
                 return conn
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -148,6 +151,7 @@ class PoolSet:
         self._pools: dict[str, NodePool] = {}
         # per node, kept when its pool is replaced (a promoted standby has its primary's OIDs)
         self.type_maps: dict[str, dict[int, int]] = {}
+        self.column_maps: dict[str, ColumnMap] = {}
 
     def set_node(self, address: NodeAddress) -> None:
         pool = self._pools.get(address.name)
@@ -155,7 +159,8 @@ class PoolSet:
             return
         if pool is not None:
             pool.close()
-        self._pools[address.name] = NodePool(address, self.max_size, self.type_maps.setdefault(address.name, {}))
+        self._pools[address.name] = NodePool(address, self.max_size, self.type_maps.setdefault(address.name, {}),
+                                             self.column_maps.setdefault(address.name, {}))
 
     def pool(self, node: str) -> NodePool:
         return self._pools[node]

@@ -41,6 +41,8 @@ class ExecRequest:
     max_rows: int = 0
     portal: Any = None
     decode_oids: list[int] = field(default_factory=list)  # parameter types for decoding values
+    # The statement as the client sent it (`sql` may be the planner's text: views inlined)
+    client_sql: str | None = None
 
     def bound(self) -> BoundParams:
         """The parameter values as the planner reads them."""

@@ -18,7 +18,8 @@ computes rows in a side transaction it rolls back: the object was made and undon
 row kept its OID); `INSERT ... SELECT <items>` without FROM (or any other clause) is that
 VALUES row (`bare_select_as_values`, largeobject.sql:36). Another statement over distributed tables that calls large-object
 functions is refused (0A000): its rows are on the datanodes, which hold no large objects. The fastpath function-call protocol (libpq's lo_* client
-functions, psql's `\\lo_import`) is refused by the session itself.
+functions, psql's `\\lo_import`, pgjdbc's LargeObjectManager) is run as the SQL call of
+the function (frontend/fastpath.py), so its calls come here like any other.
 """
 
 from __future__ import annotations

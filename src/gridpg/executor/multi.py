@@ -859,10 +859,42 @@ async def _run_final(dispatcher: Dispatcher, request: ExecRequest, final_sql: st
     from dataclasses import replace
 
     if request.simple:
+        mark = len(dispatcher.session.out)
         await dispatcher.run_on_node(dispatcher.coord.catalog_node, request, writes=False, sql=final_sql)
+        await _name_client_relations(dispatcher, request.client_sql or request.sql, mark)
         return
     final_request = replace(request, params=[], param_formats=[], param_oids=[])
     await run_synced_in_pieces(dispatcher, dispatcher.coord.catalog_node, final_request, final_sql)
+
+
+async def _name_client_relations(dispatcher: Dispatcher, sql: str, mark: int) -> None:
+    """The final query's RowDescription (at `mark` in the session's output) named the
+    gathered copies on the catalog server, dropped right after: each column gets the table
+    OID and column number PostgreSQL names for the client's query, from its description on
+    the catalog server (cached per text), as the extended protocol's Describe answers
+    (pgjdbc's ResultSetMetaData and updatable result sets read them in
+    preferQueryMode=simple). Only for a SELECT naming none of the session's temp relations,
+    so that the description cannot fail in the transaction."""
+    from gridpg.sql import parse as sqlparse
+
+    out = dispatcher.session.out
+    if len(out) <= mark or out[mark][:1] != b"T":
+        return
+    try:
+        if sqlparse.node_type(sqlparse.parse_tree(sql)) != "SelectStmt" or _reads_session_temps(dispatcher, sql):
+            return
+        described = (await dispatcher.describe(sql, []))[1]
+    except PgError:
+        return
+    if described is None or len(out) <= mark or out[mark][:1] != b"T":
+        return
+    sent = codec.parse_row_description(out[mark][5:])
+    wanted = codec.parse_row_description(described[5:])
+    if len(sent) != len(wanted):
+        return
+    out[mark] = codec.build_row_description([
+        dataclasses.replace(column, table_oid=want.table_oid, attnum=want.attnum)
+        for column, want in zip(sent, wanted)])
 
 
 async def run_synced_in_pieces(dispatcher: Dispatcher, node: str, request: ExecRequest, sql: str) -> None:

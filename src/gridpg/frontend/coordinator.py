@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg import metrics
-from gridpg.catalog import store
+from gridpg.catalog import relation_oids, store
 from gridpg.catalog.model import CatalogSnapshot, Node
 from gridpg.commands.stat_activity import SIGNAL_FUNCTION
 from gridpg.datanode.connection import (
@@ -481,13 +481,15 @@ class Coordinator:
 
     async def _load_type_maps(self, catalog: BackendConnection) -> None:
         """Each datanode's OIDs of user and extension types -> the catalog server's, matched
-        by schema and name (`_Protocol.type_map`): a node's RowDescription then names types
+        by schema and name (`_Protocol.type_map`), and of its relations and their columns
+        (`_Protocol.column_map`, catalog/relation_oids.py): a node's RowDescription then names types
         by the OIDs clients find in the catalog (`'vector'::regtype`, psycopg's EnumInfo),
         as the answers the coordinator builds do. A node that does not answer within
         TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down)."""
         try:
             wanted = {(schema, name): int(oid) for oid, schema, name in await catalog.query(TYPE_OIDS_SQL)}
             self.oid_carrying_types = frozenset(int(row[0]) for row in await catalog.query(OID_CARRYING_TYPES_SQL))
+            relations = await catalog.query(relation_oids.RELATION_COLUMNS_SQL)
         except PgError:
             return
 
@@ -497,6 +499,10 @@ class Coordinator:
             type_map = self.pools.type_maps.setdefault(node, {})
             type_map.clear()
             type_map.update({oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid})
+            node_relations = await self.internal_query(node, relation_oids.RELATION_COLUMNS_SQL)
+            column_map = self.pools.column_maps.setdefault(node, {})
+            column_map.clear()
+            column_map.update(relation_oids.build_column_map(relations, node_relations))
 
         pooled = {name for name, _ in self.pools.items()}
         nodes = [n for n in self.datanode_addresses if n in pooled]

@@ -230,13 +230,13 @@ class FastCycle:
                 pos += 5
         size = len(buf)
         first = -1  # where the run of messages to relay as one slice begins
-        type_map = self.conn.type_map if self.simple else None
+        type_map = self.simple and self.conn.maps_row_descriptions
         while size - pos >= 5:
             kind = buf[pos]
             end = pos + 1 + _LENGTH(buf, pos + 1)[0]
             if end > size:
                 break
-            if kind == 0x54 and type_map:  # the node's type OIDs -> the catalog server's
+            if kind == 0x54 and type_map:  # the node's type and relation OIDs -> the catalog server's
                 if first >= 0:
                     send(buf[first:pos])
                     first = -1

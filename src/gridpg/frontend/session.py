@@ -33,7 +33,7 @@ from gridpg.errors import (
     notice_shown,
 )
 from gridpg.executor import oid_results, prepared, routed
-from gridpg.frontend import fast_cycle
+from gridpg.frontend import fast_cycle, fastpath
 from gridpg.frontend.auth import authenticate
 from gridpg.gtm.protocol import GtmUnavailable
 from gridpg.pgwire import codec
@@ -770,7 +770,26 @@ class Session:
         self.send(codec.CLOSE_COMPLETE)
 
     async def on_function_call(self, payload: bytes) -> None:
-        raise PgError("0A000", "the fastpath function call protocol is not supported by gridpg")
+        """A fastpath call (frontend/fastpath.py): answered, like a simple Query, with its
+        result or error and ReadyForQuery. (It was refused as an extended-protocol message:
+        no ReadyForQuery until a Sync the client never sends, and pgjdbc's
+        LargeObjectManager waited for ever.)"""
+        runner = self.runner
+        assert runner is not None
+        if not runner.txn.in_block:
+            runner.begin_pipeline_block()  # the lookup and the call: one implicit transaction
+        try:
+            try:
+                await fastpath.call(runner, payload)
+            except GtmUnavailable as exc:
+                raise gtm_unreachable(exc) from None
+        except PgError as exc:
+            if exc.is_fatal:
+                raise
+            self.send((await self.explain(exc)).to_message())
+            runner.cycle_failed = True
+            runner.txn.fail()
+        await self.on_sync(b"")
 
 
 def apply_result_formats(row_description: bytes, formats: list[int]) -> bytes:

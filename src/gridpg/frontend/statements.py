@@ -1444,6 +1444,8 @@ class StatementRunner:
         if not self._running:
             self._note_statement(request.sql)
         self.current_sql = request.sql
+        if request.client_sql is None:
+            request.client_sql = request.sql
         self._running += 1
         try:
             await self._run(request)

@@ -447,6 +447,35 @@ def map_row_description_types(message: bytes, oids: Mapping[int, int]) -> bytes:
     return message if out is None else bytes(out)
 
 
+def map_row_description(message: bytes, oids: Mapping[int, int],
+                        relations: Mapping[int, tuple[int, Mapping[int, int] | None]]) -> bytes:
+    """`map_row_description_types`, and each column's table OID and column number of a
+    user relation (16384 and up) by `relations` (catalog/relation_oids.py); a relation
+    not found there is named 0, column 0."""
+    count = int.from_bytes(message[5:7], "big")
+    pos = 7
+    out = bytearray(message)
+    for _ in range(count):
+        pos = message.index(0, pos) + 1
+        table = int.from_bytes(message[pos:pos + 4], "big")
+        if table >= 16384:
+            found = relations.get(table)
+            column = int.from_bytes(message[pos + 4:pos + 6], "big", signed=True)
+            if found is None:
+                table, column = 0, 0
+            else:
+                table = found[0]
+                if found[1] is not None:
+                    column = found[1].get(column, 0)
+            out[pos:pos + 4] = table.to_bytes(4, "big")
+            out[pos + 4:pos + 6] = column.to_bytes(2, "big", signed=True)
+        mapped = oids.get(int.from_bytes(message[pos + 6:pos + 10], "big"))
+        if mapped is not None:
+            out[pos + 6:pos + 10] = mapped.to_bytes(4, "big")
+        pos += 18
+    return bytes(out)
+
+
 def build_data_row(values: list[bytes | None]) -> bytes:
     parts = [_I16.pack(len(values))]
     for v in values:
