@@ -250,10 +250,13 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         raise error
     if buffers is not None and order is not None:
         _emit_in_order(out, buffers, order)
-    if plan.writes and not request.simple and not block:
-        # A write's extended-protocol cycle on its node (Execute + Flush) ends with the
-        # client's Sync, which commits it outside a block: without this, an autocommit write
-        # stayed uncommitted until the connection's next use, and was lost if the client left.
+    if not request.simple and not block:
+        # A fragment's extended-protocol cycle on its node (Execute + Flush) ends with the
+        # client's Sync, which ends its implicit transaction outside a block: without this,
+        # an autocommit write stayed uncommitted until the connection's next use, and was
+        # lost if the client left; a read kept its locks (AccessShareLock on every shard) on
+        # the idle session's connections, so another session's ALTER TABLE of the table
+        # waited until that session ran its next statement.
         for group, conn in zip(groups, conns):
             dispatcher.runner.pending_sync.setdefault(group, conn)
     out.finish(f"{tag_word} {total}".strip())
