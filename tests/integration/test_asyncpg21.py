@@ -134,3 +134,33 @@ async def _on_plain(dsn: str, schema: str, run: Callable[[str, str], Awaitable[l
     finally:
         await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await conn.close()
+
+
+
+# `PreparedStatement.explain()` (EXPLAIN (FORMAT JSON [, ANALYZE])) of an INSERT: gridpg's
+# document had only "Distributed Plan" (no node plans a routed INSERT), and reading
+# `[0]["Plan"]["Operation"]` raised KeyError.
+async def _insert_plans(dsn: str, schema: str) -> list[object]:
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    out: list[object] = []
+    try:
+        await conn.execute("CREATE TABLE reading (sensor int, value float8)")
+        async with conn.transaction():
+            for sql, args, analyze in [
+                ("INSERT INTO reading VALUES ($1, $2)", (1, 2.5), False),
+                ("INSERT INTO reading VALUES (3, 4), (5, 6)", (), True),
+                ("INSERT INTO reading SELECT sensor + 10, value FROM reading", (), False),
+            ]:
+                plan = await (await conn.prepare(sql)).explain(*args, analyze=analyze)
+                top = plan[0]["Plan"]
+                out.append((top["Node Type"], top["Operation"], top["Relation Name"]))
+            out.append(await conn.fetchval("SELECT count(*) FROM reading"))  # (asyncpg rolls ANALYZE back)
+    finally:
+        await conn.close()
+    return out
+
+
+def test_explain_of_an_insert_in_json_has_the_plan(gridpg_cluster: Cluster, plain_pg: str, schema: str) -> None:
+    got = asyncio.run(_insert_plans(gridpg_cluster.dsn(0), schema))
+    assert got == asyncio.run(_on_plain(plain_pg, schema, _insert_plans))
+    assert got[:2] == [("ModifyTable", "Insert", "reading")] * 2

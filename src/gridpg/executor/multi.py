@@ -1698,8 +1698,22 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
                 dispatcher.runner.txn.mark_written(fragment.group)
             results = await conn.simple_query(await inline_params(dispatcher, request, prefix + fragment.sql))
             node_plans.append((fragment.group, [row[0] or "" for row in results[-1].rows]))
+    if kind == "InsertStmt" and not node_plans and _explain_format(body) == "json":
+        node_plans.append(await _catalog_insert_plan(dispatcher, inner_request, "verbose" in options))
     _send_explain(dispatcher, request, lines, node_plans, _explain_format(body))
     return True
+
+
+async def _catalog_insert_plan(dispatcher: Dispatcher, request: ExecRequest, verbose: bool) -> tuple[str, list[str]]:
+    """The JSON document of an INSERT no node plans here (its rows routed, or moved by an
+    exchange): the catalog server's plan of the same statement over the same definitions
+    (planned there already by `_ensure_catalog_plans`, so it cannot fail), so that the
+    answer has PostgreSQL's "Plan" (clients read `[0]["Plan"]["Operation"]`: asyncpg's
+    `PreparedStatement.explain()` users got a KeyError)."""
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    options = "FORMAT JSON, VERBOSE" if verbose else "FORMAT JSON"
+    rows = await conn.query(f"EXPLAIN ({options}) " + await inline_params(dispatcher, request, request.sql))
+    return dispatcher.coord.catalog_node, [row[0] or "" for row in rows]
 
 
 _WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
