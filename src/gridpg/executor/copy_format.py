@@ -7,7 +7,8 @@ a row routed wrongly is refused by the node's own shards, never stored.
 PostgreSQL's CSV rules: QUOTE (default `"`) opens and closes a quoted field; inside one,
 ESCAPE (default: the quote character, i.e. a doubled quote) before a quote or itself
 makes it a data character; an unquoted field equal to the NULL string (default: empty in
-CSV, `\\N` in text) is NULL. Pure.
+CSV, `\\N` in text) is NULL, unless FORCE_NOT_NULL names its column (it is then the
+NULL string's text); a quoted one is text, unless FORCE_NULL names its column. Pure.
 """
 
 from __future__ import annotations
@@ -24,15 +25,20 @@ class CopyFormat:
     null: bytes
     quote: bytes = b'"'
     escape: bytes = b'"'
+    force_not_null: frozenset[int] = frozenset()  # positions in the COPY's column list
+    force_null: frozenset[int] = frozenset()
 
     @classmethod
-    def of(cls, fmt: str, options: dict[str, Any]) -> CopyFormat:
+    def of(cls, fmt: str, options: dict[str, Any], columns: list[str] | None = None) -> CopyFormat:
+        """The format of a COPY's `options` (`_copy_options`); `columns`: the COPY's column
+        list, which FORCE_NOT_NULL / FORCE_NULL name columns of."""
         csv_format = fmt == "csv"
         delimiter = str(options.get("delimiter") or ("," if csv_format else "\t"))
         null = options.get("null")
         quote = str(options.get("quote") or '"')
         return cls(fmt, delimiter.encode(), (str(null) if null is not None else ("" if csv_format else "\\N")).encode(),
-                   quote.encode(), str(options.get("escape") or quote).encode())
+                   quote.encode(), str(options.get("escape") or quote).encode(),
+                   _forced(options, "force_not_null", columns), _forced(options, "force_null", columns))
 
     @classmethod
     def plain(cls, fmt: str, delimiter: str) -> CopyFormat:
@@ -66,9 +72,11 @@ class CopyFormat:
         if position >= len(fields):
             return None
         value = fields[position]
-        if value in ("", self.null.decode()) and not self._quoted(record, position):
-            return None  # (a quoted one, `""`, is the text)
-        return value
+        if value != self.null.decode():
+            return value  # (an unquoted empty field under another NULL string: the empty text)
+        if self._quoted(record, position):  # (`""`: the text, unless FORCE_NULL)
+            return None if position in self.force_null else value
+        return value if position in self.force_not_null else None
 
     def _quoted(self, record: bytes, position: int) -> bool:
         """Whether field `position` of a CSV record holds a quote: PostgreSQL reads such a
@@ -93,3 +101,15 @@ class CopyFormat:
                 field, saw = field + 1, False
             i += 1
         return saw if field == position else False
+
+
+def _forced(options: dict[str, Any], name: str, columns: list[str] | None) -> frozenset[int]:
+    """Positions of the columns a FORCE_NOT_NULL / FORCE_NULL option names; `*` (which
+    `_copy_options` reads as None) names every column."""
+    if name not in options or columns is None:
+        return frozenset()
+    named = options[name]
+    if named is None or named is True:
+        return frozenset(range(len(columns)))
+    named = [named] if isinstance(named, str) else named
+    return frozenset(i for i, column in enumerate(columns) if column in named)

@@ -1311,7 +1311,7 @@ async def copy_from_stdin(dispatcher: Dispatcher, request: ExecRequest, body: di
     replicas.ensure_no_diverging_defaults(table, columns, cols, "COPY", dispatcher.runner.snapshot().volatile_functions,
                                           times=True)
     delimiter = options.get("delimiter") or ("," if fmt == "csv" else "\t")
-    form = CopyFormat.of(fmt, options)
+    form = CopyFormat.of(fmt, options, cols)
     router = CopyRouter(dispatcher, table, cols, fmt, delimiter, columns, form)
     if table.method in ("hash", "modulo") and table.column not in cols:
         router.fixed_group = await _group_of_default(dispatcher, table, columns)

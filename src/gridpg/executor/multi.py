@@ -250,10 +250,13 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
         raise error
     if buffers is not None and order is not None:
         _emit_in_order(out, buffers, order)
-    if plan.writes and not request.simple and not block:
-        # A write's extended-protocol cycle on its node (Execute + Flush) ends with the
-        # client's Sync, which commits it outside a block: without this, an autocommit write
-        # stayed uncommitted until the connection's next use, and was lost if the client left.
+    if not request.simple and not block:
+        # A fragment's extended-protocol cycle on its node (Execute + Flush) ends with the
+        # client's Sync, which ends its implicit transaction outside a block: without this,
+        # an autocommit write stayed uncommitted until the connection's next use, and was
+        # lost if the client left; a read kept its locks (AccessShareLock on every shard) on
+        # the idle session's connections, so another session's ALTER TABLE of the table
+        # waited until that session ran its next statement.
         for group, conn in zip(groups, conns):
             dispatcher.runner.pending_sync.setdefault(group, conn)
     out.finish(f"{tag_word} {total}".strip())
@@ -1727,8 +1730,22 @@ async def explain(dispatcher: Dispatcher, request: ExecRequest, tree: dict[str, 
                 dispatcher.runner.txn.mark_written(fragment.group)
             results = await conn.simple_query(await inline_params(dispatcher, request, prefix + fragment.sql))
             node_plans.append((fragment.group, [row[0] or "" for row in results[-1].rows]))
+    if kind == "InsertStmt" and not node_plans and _explain_format(body) == "json":
+        node_plans.append(await _catalog_insert_plan(dispatcher, inner_request, "verbose" in options))
     _send_explain(dispatcher, request, lines, node_plans, _explain_format(body))
     return True
+
+
+async def _catalog_insert_plan(dispatcher: Dispatcher, request: ExecRequest, verbose: bool) -> tuple[str, list[str]]:
+    """The JSON document of an INSERT no node plans here (its rows routed, or moved by an
+    exchange): the catalog server's plan of the same statement over the same definitions
+    (planned there already by `_ensure_catalog_plans`, so it cannot fail), so that the
+    answer has PostgreSQL's "Plan" (clients read `[0]["Plan"]["Operation"]`: asyncpg's
+    `PreparedStatement.explain()` users got a KeyError)."""
+    conn = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
+    options = "FORMAT JSON, VERBOSE" if verbose else "FORMAT JSON"
+    rows = await conn.query(f"EXPLAIN ({options}) " + await inline_params(dispatcher, request, request.sql))
+    return dispatcher.coord.catalog_node, [row[0] or "" for row in rows]
 
 
 _WRITE_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")

@@ -103,6 +103,10 @@ async def run_translated(runner: StatementRunner, request: ExecRequest, columns:
         session.out = saved
     rows: list[bytes] = []
     tag = ""
+    # A statement the catalog server answered (no distributed table: `SELECT $1::a_composite`)
+    # left its cycle there open, its ReadyForQuery unread: the lookups on that connection
+    # below had taken it for their own answer (no rows: 42704 for a type that exists).
+    await runner.sync_pending()
     values = await _catalog_values(runner, captured, columns)
     for message in captured:
         kind = message[:1]
