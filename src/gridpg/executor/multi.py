@@ -883,6 +883,11 @@ async def _name_client_relations(dispatcher: Dispatcher, sql: str, mark: int) ->
     out = dispatcher.session.out
     if len(out) <= mark or out[mark][:1] != b"T":
         return
+    if f"{SCRATCH_SCHEMA}." in sql:
+        # a step's text over scratch tables (a subplan's, the datanodes' only): described on
+        # the catalog server, it failed there and aborted the transaction (25P02 on the
+        # client's next statement: 30 nested IN subqueries)
+        return
     try:
         if sqlparse.node_type(sqlparse.parse_tree(sql)) != "SelectStmt" or _reads_session_temps(dispatcher, sql):
             return
