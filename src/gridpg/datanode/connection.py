@@ -91,6 +91,19 @@ class ReplyRelay(Protocol):
     def on_lost(self) -> None: ...
 
 
+# RowDescriptions already mapped for clients (`client_row_description`), by the generation
+# of the nodes' type and relation maps, which are refilled in place at each catalog reload
+# (`maps_reloaded` starts a new generation once they are)
+_MAPS_GENERATION = [0]
+_MAPPED_DESCRIPTIONS: dict[tuple[int, int, bytes], bytes] = {}
+
+
+def maps_reloaded() -> None:
+    """The nodes' type and relation maps were refilled: earlier mappings are stale."""
+    _MAPS_GENERATION[0] += 1
+    _MAPPED_DESCRIPTIONS.clear()
+
+
 class _Protocol(asyncio.Protocol):
     """Feeds frames into a queue and wakes the one waiting reader; or, while a `relay` is
     set, hands it the bytes as they come."""
@@ -250,10 +263,19 @@ class BackendConnection:
         return self._proto.type_map
 
     def client_row_description(self, message: bytes) -> bytes:
-        """This node's RowDescription as a client is sent it: types by the catalog's OIDs."""
+        """This node's RowDescription as a client is sent it: types by the catalog's OIDs,
+        relations by the catalog's (remembered per text: a routed statement's description
+        is the same every time, and mapping it was a tenth of a simple query's Python)."""
         proto = self._proto
         if proto.column_map:
-            return codec.map_row_description(message, proto.type_map, proto.column_map)
+            key = (_MAPS_GENERATION[0], id(proto.column_map), message)
+            mapped = _MAPPED_DESCRIPTIONS.get(key)
+            if mapped is None:
+                if len(_MAPPED_DESCRIPTIONS) >= 4096:
+                    _MAPPED_DESCRIPTIONS.clear()
+                mapped = _MAPPED_DESCRIPTIONS[key] = codec.map_row_description(
+                    message, proto.type_map, proto.column_map)
+            return mapped
         return codec.map_row_description_types(message, proto.type_map) if proto.type_map else message
 
     @property

@@ -33,6 +33,7 @@ from gridpg.datanode.connection import (
     DATANODE_OPTIONS,
     BackendConnection,
     NodeAddress,
+    maps_reloaded,
 )
 from gridpg.datanode.pool import PoolSet
 from gridpg.errors import PgError
@@ -507,7 +508,9 @@ class Coordinator:
         pooled = {name for name, _ in self.pools.items()}
         nodes = [n for n in self.datanode_addresses if n in pooled]
         loads = (asyncio.wait_for(load(n), TYPE_MAP_WAIT) for n in nodes)
-        for node, outcome in zip(nodes, await asyncio.gather(*loads, return_exceptions=True)):
+        outcomes = await asyncio.gather(*loads, return_exceptions=True)
+        maps_reloaded()
+        for node, outcome in zip(nodes, outcomes):
             if isinstance(outcome, BaseException) and not isinstance(outcome, (PgError, OSError, TimeoutError)):
                 raise outcome
             if isinstance(outcome, BaseException):
