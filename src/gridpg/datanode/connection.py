@@ -649,6 +649,12 @@ class BackendConnection:
                     pass
                 raise error
 
+    async def read_only(self) -> bool:
+        """Whether the server's transaction is read-only (`transaction_read_only`: a READ
+        ONLY block, or outside one `default_transaction_read_only`)."""
+        rows = await self.query("SELECT pg_catalog.current_setting('transaction_read_only')")
+        return bool(rows) and rows[0][0] == "on"
+
     async def copy_in(self, sql: str, chunks: list[bytes]) -> None:
         """Run a COPY ... FROM STDIN of data held whole (`chunks`: CopyData payloads), to
         its end; an error of the COPY is raised."""

@@ -2112,7 +2112,7 @@ async def create_table_as(dispatcher: Dispatcher, request: ExecRequest, tree: di
 
         return await create_temp_table_as(dispatcher, request)
     catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    if (await catalog.query("SELECT pg_catalog.current_setting('transaction_read_only')"))[0][0] == "on":
+    if await catalog.read_only():
         # PostgreSQL's check, first (the table is made by a CREATE TABLE: its own refusal
         # named that command, transactions.sql:114)
         raise PgError("25006", "cannot execute CREATE TABLE AS in a read-only transaction")

@@ -71,8 +71,7 @@ async def _needs_side(dispatcher: Dispatcher, scratch_only: bool) -> bool | None
     aside for the 2PC; None: not aside."""
     runner = dispatcher.runner
     conn = await runner.txn.connection(dispatcher.coord.catalog_node, wants_block=False)
-    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
-    if rows and rows[0][0] == "on":
+    if await conn.read_only():
         return True
     if runner.txn.in_block and scratch_only and _ran_ddl(dispatcher):
         return None  # a side connection would not see the block's new types (multi.two_phase)

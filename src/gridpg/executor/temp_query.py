@@ -726,7 +726,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     node = dispatcher.coord.catalog_node
     catalog = await dispatcher.runner.txn.connection(node, wants_block=False)
     sql = analysis.sql or request.sql
-    if await _read_only(catalog):
+    if await catalog.read_only():
         if kind == "SelectStmt":
             await _select_aside(dispatcher, request, analysis, catalog)
         else:
@@ -746,11 +746,6 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis) 
     return True
 
 
-async def _read_only(catalog: BackendConnection) -> bool:
-    rows = await catalog.query("SELECT pg_catalog.current_setting('transaction_read_only')")
-    return bool(rows) and rows[0][0] == "on"
-
-
 async def _select_aside(dispatcher: Dispatcher, request: ExecRequest, analysis: Analysis,
                         own: BackendConnection) -> None:
     """A SELECT over temp and distributed tables in a read-only transaction, where the
@@ -759,7 +754,8 @@ async def _select_aside(dispatcher: Dispatcher, request: ExecRequest, analysis: 
     (executor/scratch.py), over copies of the temp tables it names made there under their
     own names (binary COPY between two sessions of one server: the same types, the values
     exact; `SELECT *` gives generated columns too), read in the transaction's snapshot; the
-    side block is rolled back after, and the copies with it. A read-only transaction has nothing uncommitted to miss there."""
+    side block is rolled back after, and the copies with it. A read-only transaction has
+    nothing uncommitted to miss there."""
     from gridpg.executor.multi import _drop_temp, inline_params, prepare_query_on_catalog
     from gridpg.executor.run import search_path as run_search_path
     from gridpg.executor.scratch import writable_catalog

@@ -155,10 +155,7 @@ async def create_twins(conn: BackendConnection, session_user: str, role: str | N
 
 async def in_read_only_block(conn: BackendConnection) -> bool:
     """Whether the connection is in a read-only transaction block (no twin can be made)."""
-    if conn.txn_status == b"I":
-        return False
-    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
-    return bool(rows) and rows[0][0] == "on"
+    return conn.txn_status != b"I" and await conn.read_only()
 
 
 async def _ensure_block_can_create(conn: BackendConnection, names: list[str]) -> None:
@@ -167,8 +164,7 @@ async def _ensure_block_can_create(conn: BackendConnection, names: list[str]) ->
     write of the client's (was 25006 'cannot execute CREATE FUNCTION')."""
     if conn.txn_status == b"I":
         return  # made in a block of its own, READ WRITE (_as_superuser)
-    rows = await conn.query("SELECT pg_catalog.current_setting('transaction_read_only')")
-    if rows and rows[0][0] == "on":
+    if await conn.read_only():
         raise PgError(FEATURE_NOT_SUPPORTED,
                       f"gridpg cannot run {', '.join(names)} in a read-only transaction: it runs a "
                       "routine that names distributed tables with their schema, sets its own "
