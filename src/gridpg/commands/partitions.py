@@ -36,11 +36,6 @@ if TYPE_CHECKING:
     from gridpg.commands.ddl import DdlRunner
     from gridpg.datanode.connection import BackendConnection
 
-# Types whose partition hash gridpg can compute in SQL (planner/broadcast.REPARTITION_HASH)
-_CHECKABLE_TYPES = {"int2": 21, "int4": 23, "int8": 20, "text": 25, "varchar": 1043, "bpchar": 1042,
-                    "name": 19, "bool": 16, "oid": 26, "numeric": 1700, "date": 1082, "time": 1083,
-                    "timestamp": 1114, "timestamptz": 1184, "interval": 1186, "uuid": 2950}
-
 
 @dataclass(frozen=True)
 class Parent:
@@ -198,11 +193,11 @@ def placement_check_sql(table: DistTable, remainders: list[int]) -> str | None:
     """`ALTER TABLE ... ADD CONSTRAINT gridpg_placement CHECK (...)` keeping a plain-layout
     HASH table to the remainders of its node; None when the type's hash is not computed in
     SQL by gridpg (the coordinator's routing then stands alone)."""
-    from gridpg.planner.broadcast import remainder_sql
+    from gridpg.planner.broadcast import REPARTITION_TYPE_OIDS, remainder_sql
     from gridpg.planner.hashing import canonical_type_name
     from gridpg.sql.quote import quote_ident
 
-    oid = _CHECKABLE_TYPES.get(canonical_type_name(table.column_type or ""))
+    oid = REPARTITION_TYPE_OIDS.get(canonical_type_name(table.column_type or ""))
     if oid is None or table.column is None or table.shard_count is None or not remainders:
         return None
     expr = remainder_sql(quote_ident(table.column), oid, table.shard_count)

@@ -540,19 +540,25 @@ def _semi_join_references(sql: str) -> set[int]:
 
 # -- which references stay in place ------------------------------------------------------
 
-# The extended hash function of each type a copy can be repartitioned on (by type OID):
-# the support function 2 of the type's default hash operator class, which a datanode's
-# PARTITION BY HASH uses, for every type gridpg distributes by (planner/hashing.py) but
-# bytea, whose function takes `internal`. Each one checked against PostgreSQL's own
-# partition routing (tests/integration/test_session21_findings.py). MERGE's staging, INSERT
-# ... SELECT's split on the datanodes and the exchange's repartition of a uuid, date,
-# numeric or timestamp key (0A000, or every row through the coordinator, before) take them.
-REPARTITION_HASH = {20: "hashint8extended", 21: "hashint2extended", 23: "hashint4extended",
-                    25: "hashtextextended", 1043: "hashtextextended", 1042: "hashbpcharextended",
-                    19: "hashnameextended", 16: "hashboolextended", 26: "hashoidextended",
-                    1700: "hash_numeric_extended", 1082: "hashdateextended", 1083: "time_hash_extended",
-                    1114: "timestamp_hash_extended", 1184: "timestamptz_hash_extended",
-                    1186: "interval_hash_extended", 2950: "uuid_hash_extended"}
+# The extended hash function of each type a copy can be repartitioned on, by the type's
+# name (as planner/hashing.canonical_type_name gives it) and OID: the support function 2 of
+# the type's default hash operator class, which a datanode's PARTITION BY HASH uses, for
+# every type gridpg distributes by (planner/hashing.py) but bytea, whose function takes
+# `internal`. Each one checked against PostgreSQL's own partition routing
+# (tests/integration/test_exchange.py::test_remainder_sql_is_postgresql_partition_hash).
+# MERGE's staging, INSERT ... SELECT's split on the datanodes, the exchange's repartition
+# and the placement checks of plain-layout tables (commands/partitions.py) take them.
+_EXTENDED_HASH = {("int8", 20): "hashint8extended", ("int2", 21): "hashint2extended",
+                  ("int4", 23): "hashint4extended", ("text", 25): "hashtextextended",
+                  ("varchar", 1043): "hashtextextended", ("bpchar", 1042): "hashbpcharextended",
+                  ("name", 19): "hashnameextended", ("bool", 16): "hashboolextended",
+                  ("oid", 26): "hashoidextended", ("numeric", 1700): "hash_numeric_extended",
+                  ("date", 1082): "hashdateextended", ("time", 1083): "time_hash_extended",
+                  ("timestamp", 1114): "timestamp_hash_extended",
+                  ("timestamptz", 1184): "timestamptz_hash_extended",
+                  ("interval", 1186): "interval_hash_extended", ("uuid", 2950): "uuid_hash_extended"}
+REPARTITION_HASH = {oid: function for (_, oid), function in _EXTENDED_HASH.items()}
+REPARTITION_TYPE_OIDS = {name: oid for name, oid in _EXTENDED_HASH}  # by canonical type name
 REPARTITION_TYPES = frozenset(REPARTITION_HASH)
 HASH_PARTITION_SEED = 0x7A5B22367996DCFD  # partition.h
 HASH_COMBINE64_CONSTANT = 0x49A0F4DD15E5A8E3  # hashfn.h
