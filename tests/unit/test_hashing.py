@@ -9,6 +9,7 @@ tests/integration/test_hashing_vs_postgres.py.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from gridpg.planner.hashing import (
     is_hashable_type,
     partition_hash,
     shard_for_int_batch,
+    shard_for_nonneg_int,
     shard_for_text,
     shard_for_value,
 )
@@ -224,3 +226,16 @@ def test_shard_for_text_parses_then_routes() -> None:
         "date", dt.date(2000, 1, 1), 7
     )
     assert shard_for_text("text", None, 7) == 0
+
+
+@pytest.mark.parametrize("shard_count", [1, 2, 3, 32, 255, 256, 257, 1000])
+def test_shard_for_nonneg_int_table_agrees_with_the_hash(shard_count: int) -> None:
+    """The routing table of small integer keys (filled block by block with numpy) gives
+    the shard the hash gives, at block edges, at the table's end and beyond it."""
+    rng = random.Random(shard_count)
+    edges = [0, 1, 0xFFFF, 0x10000, 0x10001, (1 << 22) - 1, 1 << 22, (1 << 22) + 1, (1 << 31) - 1]
+    for value in edges + [rng.randrange(0, 1 << 23) for _ in range(3000)]:
+        expected = shard_for_value("int4", value, shard_count)
+        assert shard_for_nonneg_int(value, shard_count) == expected, value
+        assert shard_for_nonneg_int(value, shard_count) == expected, value  # from the table now
+        assert shard_for_value("int8", value, shard_count) == expected

@@ -107,8 +107,37 @@ def shard_for_text(type_name: str, text: str | None, shard_count: int) -> int:
 
 
 def shard_for_nonneg_int(value: int, shard_count: int) -> int:
-    """``shard_for_value`` of an int2/int4/int8 value in [0, 2**31) (they hash alike)."""
+    """``shard_for_value`` of an int2/int4/int8 value in [0, 2**31) (they hash alike).
+
+    The routing of every Execute that pins a statement by an integer key (pgbench's aid):
+    values below 2**22 are read from a table of each 65,536 values' shards, filled with
+    numpy the first time a value of that block comes (`_fill_shard_block`), so the usual
+    statement costs an index instead of the twenty-odd 64-bit operations of the hash."""
+    if value < _MEMO_LIMIT:
+        try:
+            return _SHARD_MEMO[shard_count][value >> 16][value & 0xFFFF]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return _fill_shard_block(value, shard_count)
     return ((_hash_uint32_seeded(value) + HASH_COMBINE64_CONSTANT) & _M64) % shard_count
+
+
+# shard_for_nonneg_int's table: shard count -> a block of 65,536 values' shards (one byte
+# each: shard counts up to 256), None until a value of the block is routed.
+_MEMO_LIMIT = 1 << 22
+_SHARD_MEMO: dict[int, list[bytes | None]] = {}
+
+
+def _fill_shard_block(value: int, shard_count: int) -> int:
+    """shard_for_nonneg_int of a value whose block is not in the table yet: computed, and
+    the block filled where numpy is at hand and the shards fit in a byte."""
+    shard = ((_hash_uint32_seeded(value) + HASH_COMBINE64_CONSTANT) & _M64) % shard_count
+    if _np is None or not 0 <= value < _MEMO_LIMIT or not 0 < shard_count <= 256:
+        return shard
+    blocks = _SHARD_MEMO.setdefault(shard_count, [None] * (_MEMO_LIMIT >> 16))
+    start = value & ~0xFFFF
+    block = _shard_int_array(_np.arange(start, start + 0x10000, dtype=_np.int64), shard_count)
+    blocks[value >> 16] = block.astype(_np.uint8).tobytes()
+    return shard
 
 
 def is_hashable_type(type_name: str) -> bool:
@@ -1002,8 +1031,13 @@ _np: Any = _import_numpy()
 
 def _shard_for_int_batch_numpy(values: Iterable[int], shard_count: int) -> list[int]:
     assert _np is not None
+    vals = _np.asarray(list(values) if not isinstance(values, Sequence) else values, _np.int64)
+    return list(_shard_int_array(vals, shard_count).astype(_np.int64).tolist())
+
+
+def _shard_int_array(vals: Any, shard_count: int) -> Any:
+    """The shards of an int64 array of int2/int4/int8 values, as a uint64 array."""
     np = _np
-    vals = np.asarray(list(values) if not isinstance(values, Sequence) else values, np.int64)
     u = vals.view(np.uint64)
     lo = (u & np.uint64(_M32)).astype(np.uint32)
     hi = (u >> np.uint64(32)).astype(np.uint32)
@@ -1021,7 +1055,7 @@ def _shard_for_int_batch_numpy(values: Iterable[int], shard_count: int) -> list[
         c = (c ^ b) - rot(b, 24)
         row_hash = (b.astype(np.uint64) << np.uint64(32)) | c.astype(np.uint64)
         row_hash = row_hash + np.uint64(HASH_COMBINE64_CONSTANT)
-    return list((row_hash % np.uint64(shard_count)).astype(np.int64).tolist())
+    return row_hash % np.uint64(shard_count)
 
 
 # ---------------------------------------------------------------------------
