@@ -43,6 +43,8 @@ _SKIP = frozenset((0x31, 0x32, 0x33, 0x54))
 _SKIP_SIMPLE = frozenset((0x31, 0x32, 0x33, 0x6E))
 _END = frozenset((0x43, 0x49))  # CommandComplete, EmptyQueryResponse
 _BIND_COMPLETE = b"2\0\0\0\4"
+_PARSE_COMPLETE = b"1\0\0\0\4"
+_NO_DATA = b"n\0\0\0\4"
 _READY = 0x5A
 _READY_IDLE = build_ready(b"I")
 _READY_IN_BLOCK = build_ready(b"T")
@@ -217,9 +219,15 @@ class FastCycle:
             pos = self._skip_begin_answer(buf)
             if pos < 0:
                 return
-            if not self.simple and buf.startswith(_BIND_COMPLETE, pos) and self._took_plain_answer(buf, pos):
-                return  # (a block's first statement on the node)
-        elif not self.simple and buf.startswith(_BIND_COMPLETE) and self._took_plain_answer(buf, 0):
+            if not self.simple:
+                if buf.startswith(_BIND_COMPLETE, pos) and self._took_plain_answer(buf, pos):
+                    return  # (a block's first statement on the node)
+            elif self._took_plain_rows(buf, pos):
+                return
+        elif not self.simple:
+            if buf.startswith(_BIND_COMPLETE) and self._took_plain_answer(buf, 0):
+                return
+        elif self._took_plain_rows(buf, 0):
             return
         send = self.session.out.append  # (Session.send, without its call per message)
         if self.simple:
@@ -285,6 +293,42 @@ class FastCycle:
                     self._synced_alone(buf[size - 1 : size])
                 else:
                     self._synced_joined(buf[size - 1 : size])
+                return True
+            return False
+        return False
+
+    def _took_plain_rows(self, buf: bytes, start: int) -> bool:
+        """`_took_plain_answer` of a simple Query sent as its literal-free form
+        (`relay.start_simple_prepared`), whole in `buf` from `start`: [ParseComplete],
+        BindComplete, RowDescription (the client's, its OIDs mapped) or NoData (not the
+        client's), DataRows, CommandComplete, ReadyForQuery. False: anything else (nothing
+        taken)."""
+        size = len(buf)
+        pos = start + 5 if buf.startswith(_PARSE_COMPLETE, start) else start
+        if not buf.startswith(_BIND_COMPLETE, pos) or size - pos < 10:
+            return False
+        pos += 5
+        if buf[pos] == 0x54:
+            rows = pos + 1 + _LENGTH(buf, pos + 1)[0]
+        elif buf.startswith(_NO_DATA, pos):
+            pos = rows = pos + 5
+        else:
+            return False
+        end = rows
+        while size - end >= 5:
+            kind = buf[end]
+            after = end + 1 + _LENGTH(buf, end + 1)[0]
+            if kind == 0x44:  # DataRow
+                end = after
+                continue
+            if kind == 0x43 and size - after == _READY_SIZE and buf[after] == _READY:
+                conn = self.conn
+                out = self.session.out
+                if rows != pos:
+                    out.append(conn.client_row_description(buf[pos:rows]) if conn.maps_row_descriptions
+                               else buf[pos:rows])
+                out.append(buf[rows:after])
+                self._synced(buf[size - 1 : size])
                 return True
             return False
         return False

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +74,7 @@ from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.planner import sizes as plan_sizes
 from gridpg.planner import stat_activity as plan_activity
-from gridpg.planner.text import literal_start, normalize_literals
+from gridpg.planner.text import learn_template, literal_start, match_template, normalize_literals
 from gridpg.sql import (
     connection_values,
     escape_strings,
@@ -852,20 +852,29 @@ class StatementRunner:
         known to prepare on the nodes, its node's connection at hand; the statement sent.
         (connection, alone, group, writes); None: nothing taken or sent. It ends with
         `query_synced` or `finish_query` (see `start_cycle_now` for "alone")."""
-        statements = sqlparse.split(sql)
         txn = self.txn
-        if len(statements) != 1 or self.shard_checks_due or self.private_snapshot is not None \
+        if self.shard_checks_due or self.private_snapshot is not None \
                 or self.coord.read_only or self.temps.pinned or txn.state is TxnState.FAILED \
                 or (not txn.in_block and (self.coord.pause_gate.is_closed_for(self.session)
                                           or (not txn.participants and self.coord.is_epoch_check_due()))):
             return None
-        statement = statements[0]
-        if "\\" in statement and self._nonstandard_strings():
-            return None  # its constants are read by `simple_query` (sql/escape_strings.py)
-        form = normalize_literals(statement)
-        if form is None or long_names.may_truncate(statement):  # (its NOTICEs: `simple_query`)
-            return None
-        text, literals = form
+        shaped = match_template(sql)  # (a shape seen before: what the lines below find, at once)
+        literals: Sequence[str | None]
+        if shaped is not None:
+            template, literals = shaped
+            statement = sql[template.start : len(sql) - template.end_trim]
+            text = template.text
+        else:
+            statements = sqlparse.split(sql)
+            if len(statements) != 1:
+                return None
+            statement = statements[0]
+            if "\\" in statement and self._nonstandard_strings():
+                return None  # its constants are read by `simple_query` (sql/escape_strings.py)
+            form = normalize_literals(statement)
+            if form is None or long_names.may_truncate(statement):  # (its NOTICEs: `simple_query`)
+                return None
+            text, literals = form
         cached = self._simple_routes.get(text)
         planner = self.coord.planner
         if cached is None or planner is None \
@@ -874,10 +883,19 @@ class StatementRunner:
             return None
         route = cached[1]
         target = route.target_for_literals(planner, literals, txn.shard_writes if route.writes and txn.in_block else None)
-        types = literal_types(statement, text) if target is not None else None
-        if target is None or types is None or len(types) != len(literals) \
-                or routed.PREPARABLE.get((text, types)) is not True:  # (its shard's text alike)
+        if target is None:
             return None
+        if shaped is not None:
+            types = shaped[0].types
+        else:
+            found_types = literal_types(statement, text)
+            if found_types is None or len(found_types) != len(literals):
+                return None
+            types = found_types
+        if routed.PREPARABLE.get((text, types)) is not True:  # (its shard's text alike)
+            return None
+        if shaped is None:
+            learn_template(sql, statement, text, literals, types)
         group, sent = target
         alone = not txn.in_block and not txn.participants and group not in txn.pinned
         conn = txn.take_alone(group, self._setup_now) if alone else txn.connection_now(group, self._setup_now)

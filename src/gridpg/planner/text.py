@@ -4,6 +4,7 @@ normalization, the `version()` rewrite and the text Describe sees. Pure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from gridpg.errors import UNDEFINED_OBJECT, PgError
@@ -109,6 +110,70 @@ def normalize_literals(sql: str) -> tuple[str, list[str | None]] | None:
         return None
     out.append(sql[pos:])
     return "".join(out), values
+
+
+class IntTemplate:
+    """A query string's shape whose literals are all integers of 1-9 digits: the text
+    around them fixed, as one pattern. A string of the same shape reads the same way: the
+    same single statement, the same literal-free form (its literals the same tokens, with
+    the same type: int4), so `match_template` gives what `sqlparse.split`,
+    `normalize_literals` and `executor.routed.literal_types` give, with one regex call."""
+
+    __slots__ = ("end_trim", "pattern", "start", "text", "types")
+
+    def __init__(self, pattern: re.Pattern[str], start: int, end_trim: int, text: str,
+                 types: tuple[int, ...]) -> None:
+        self.pattern = pattern
+        self.start = start  # the statement is the query string less `start` leading
+        self.end_trim = end_trim  # and `end_trim` trailing characters (space, `;`)
+        self.text = text  # its literal-free form
+        self.types = types
+
+
+# The key of a query string among the templates: the string without its integer literals
+# (digits between the boundaries LITERALS reads); the template's pattern then checks.
+_INT_LITERAL = re.compile(r"(?<![\w$.])[0-9]{1,9}(?![\w.])")
+_TEMPLATES: dict[str, IntTemplate] = {}
+_TEMPLATE_LIMIT = 2000
+
+
+def match_template(sql: str) -> tuple[IntTemplate, tuple[str, ...]] | None:
+    """The template `sql` has the shape of and its literals, or None (read it in full)."""
+    template = _TEMPLATES.get(_INT_LITERAL.sub("", sql))
+    if template is None:
+        return None
+    found = template.pattern.fullmatch(sql)
+    return None if found is None else (template, found.groups())
+
+
+def learn_template(sql: str, statement: str, text: str, literals: Sequence[str | None],
+                   types: tuple[int, ...]) -> None:
+    """Remember the shape of `sql`, whose one statement `statement` has the literal-free
+    form `text` with these literals and types, when every literal is an integer of 1-9
+    digits and the statement is `sql` less leading and trailing characters (the splitter
+    did not rewrite it)."""
+    if not literals or len(types) != len(literals):
+        return
+    start = sql.find(statement)
+    if start < 0:
+        return
+    parts = []
+    pos = 0
+    found = [m for m in LITERALS.finditer(statement) if not m.group().startswith('"')]
+    if len(found) != len(literals):
+        return
+    for match, literal in zip(found, literals):
+        digits = match.group()
+        if digits != literal or not digits.isascii() or not digits.isdigit() or len(digits) > 9:
+            return
+        parts.append(re.escape(statement[pos : match.start()]))
+        pos = match.end()
+    parts.append(re.escape(statement[pos:]))
+    pattern = re.compile(re.escape(sql[:start]) + "([0-9]{1,9})".join(parts) + re.escape(sql[start + len(statement) :]))
+    if len(_TEMPLATES) >= _TEMPLATE_LIMIT:
+        _TEMPLATES.clear()
+    _TEMPLATES[_INT_LITERAL.sub("", sql)] = IntTemplate(pattern, start, len(sql) - start - len(statement), text,
+                                                        types)
 
 
 def literal_start(sql: str, number: int) -> int | None:
