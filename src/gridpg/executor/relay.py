@@ -183,17 +183,40 @@ def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, 
                           values: list[str | None]) -> None:
     """A simple-protocol statement as its literal-free form, prepared once per connection:
     (Parse) + Bind + Describe portal + Execute + Sync; `finish_simple` relays the answer."""
-    name = statement_name(text, types)
-    parts: list[bytes] = []
+    key = (text, types)
+    head = _SIMPLE_BIND_HEADS.get(key)
+    if head is None:
+        name = statement_name(text, types)
+        if len(_SIMPLE_BIND_HEADS) > 4096:
+            _SIMPLE_BIND_HEADS.clear()
+        # (codec.build_bind's bytes up to its values: no portal, the name, no format code)
+        head = _SIMPLE_BIND_HEADS[key] = (name, b"\0" + name.encode() + b"\0\0\0" + len(types).to_bytes(2, "big"))
+    name, bind = head
+    parts = [bind]
+    for value in values:
+        if value is None:
+            parts.append(b"\xff\xff\xff\xff")
+        else:
+            data = value.encode()
+            parts.append(len(data).to_bytes(4, "big"))
+            parts.append(data)
+    parts.append(_DESCRIBE_EXECUTE_SYNC)  # (no result format code, then the rest)
+    body = b"".join(parts)
+    message = b"B" + (len(body) - _DESCRIBE_EXECUTE_SYNC_SIZE + 6).to_bytes(4, "big") + body
     if conn.prepared.get(name) != text:
-        _prepare(conn, parts, name, text, codec.build_parse(name, text, types))
-    params = [None if v is None else v.encode() for v in values]
-    parts.append(codec.build_bind("", name, [], params, []))
-    parts.append(_DESCRIBE_EXECUTE_SYNC)
-    conn.send(b"".join(parts), 1)
+        prepare: list[bytes] = []
+        _prepare(conn, prepare, name, text, codec.build_parse(name, text, types))
+        prepare.append(message)
+        message = b"".join(prepare)
+    conn.send(message, 1)
 
 
-_DESCRIBE_EXECUTE_SYNC = codec.build_describe("P", "") + codec.build_execute("", 0) + codec.SYNC
+# start_simple_prepared's (statement name, Bind head) by literal-free text and types
+_SIMPLE_BIND_HEADS: dict[tuple[str, tuple[int, ...]], tuple[str, bytes]] = {}
+
+
+_DESCRIBE_EXECUTE_SYNC = b"\0\0" + codec.build_describe("P", "") + codec.build_execute("", 0) + codec.SYNC
+_DESCRIBE_EXECUTE_SYNC_SIZE = len(_DESCRIBE_EXECUTE_SYNC)
 # ParseComplete, BindComplete, CloseComplete (a stale name closed first), NoData: not for a
 # simple client
 _EXTENDED_ACKS = (0x31, 0x32, 0x33, 0x6E)
