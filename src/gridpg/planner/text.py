@@ -152,8 +152,9 @@ def learn_template(sql: str, statement: str, text: str, literals: Sequence[str |
     form `text` with these literals and types, when every literal is an integer of 1-9
     digits and the statement is `sql` less leading and trailing characters (the splitter
     did not rewrite it)."""
-    if not literals or len(types) != len(literals):
-        return
+    if not literals or len(types) != len(literals) \
+            or not all(v is not None and 0 < len(v) < 10 and v.isascii() and v.isdigit() for v in literals):
+        return  # (a string or decimal literal, or a long one: read in full every time)
     start = sql.find(statement)
     if start < 0:
         return
