@@ -1,0 +1,47 @@
+/*
+Differences the h-regress22 replay of PostgreSQL 18's merge, generated_stored,
+generated_virtual and constraints files showed (2026-12-06), each in its smallest form.
+*/
+
+-- generated_stored.sql:775-784: a rule that writes, reading NEW of a generated column.
+-- INSERT not giving the column was refused (0A000); an UPDATE that changes the columns
+-- the generated one reads logged the old generated value as NEW, silently. PostgreSQL 18
+-- gives the rule the value the row will have.
+create table rg22_item (id int, qty int, total int generated always as (qty * 3) stored,
+  half int generated always as (qty / 2) virtual, note text);
+create table rg22_trail (op text, id int, old_total int, new_total int, new_half int);
+create rule rg22_item_ins as on insert to rg22_item
+  do also insert into rg22_trail values ('ins', new.id, null, new.total, new.half);
+create rule rg22_item_upd as on update to rg22_item
+  do also insert into rg22_trail values ('upd', new.id, old.total, new.total, new.half);
+insert into rg22_item (id, qty) values (1, 4), (2, 10);
+insert into rg22_item values (3, 7, default, default, 'x');
+insert into rg22_item (id, qty) select g, g * 2 from generate_series(4, 5) g;
+update rg22_item set qty = qty + 1 where id = 1;
+update rg22_item set note = 'seen' where id = 2;
+update rg22_item set qty = (select max(total) from rg22_item) where id = 3;
+select * from rg22_trail order by op, id, new_total;
+select * from rg22_item order by id;
+-- a rule condition on NEW of a generated column
+create table rg22_cap (id int, n int, big int generated always as (n * 10) stored);
+create table rg22_cap_log (id int, big int);
+insert into rg22_cap (id, n) values (1, 5), (2, 50);
+create rule rg22_cap_upd as on update to rg22_cap where new.big > 100
+  do also insert into rg22_cap_log values (new.id, new.big);
+update rg22_cap set n = n + 1;
+select * from rg22_cap_log order by id;
+drop table rg22_item, rg22_trail, rg22_cap, rg22_cap_log;
+
+-- merge.sql:1786: MERGE whose ON equates the target's distribution column with the
+-- source's by IS NOT DISTINCT FROM and sets the column to that value: the row stays
+-- where it is (refused before, 0A000, "the row would move to another node")
+create table rg22_m_src (k int, v text);
+create table rg22_m_tgt (k int, v text);
+insert into rg22_m_src values (1, 'one'), (null, 'nothing'), (7, 'seven');
+insert into rg22_m_tgt values (null, 'old null'), (1, 'old one'), (3, 'three');
+merge into rg22_m_tgt t using rg22_m_src s on t.k is not distinct from s.k
+  when matched then update set k = s.k, v = s.v
+  when not matched by source then delete
+  returning merge_action(), s.*, t.*;
+select * from rg22_m_tgt order by k nulls first;
+drop table rg22_m_src, rg22_m_tgt;
