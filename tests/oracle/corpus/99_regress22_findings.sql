@@ -45,3 +45,29 @@ merge into rg22_m_tgt t using rg22_m_src s on t.k is not distinct from s.k
   returning merge_action(), s.*, t.*;
 select * from rg22_m_tgt order by k nulls first;
 drop table rg22_m_src, rg22_m_tgt;
+
+-- generated_stored.sql:342: a CHECK over the whole row added by ALTER TABLE to a table
+-- gridpg placed by default failed (42703 from the datanodes, whose shards cannot carry
+-- it), and the rows it should refuse were then stored, silently; the table now gives up
+-- its shards, as CREATE TABLE with such a CHECK does
+create table rg22_whole (a int, b int generated always as (a * 2) stored);
+insert into rg22_whole values (3);
+alter table rg22_whole add constraint rg22_whole_check check (rg22_whole is not null);
+insert into rg22_whole values (4);
+-- error
+insert into rg22_whole values (null);
+select * from rg22_whole order by a;
+create table rg22_whole_bad (a int, b text);
+insert into rg22_whole_bad values (1, null), (2, 'x');
+-- error
+alter table rg22_whole_bad add constraint rg22_bad_check check (rg22_whole_bad is not null);
+insert into rg22_whole_bad values (3, null);
+create table rg22_whole_key (id int primary key, v text);
+insert into rg22_whole_key values (1, 'a');
+alter table rg22_whole_key add check (rg22_whole_key is not null);
+-- error
+insert into rg22_whole_key values (2, null);
+-- error
+insert into rg22_whole_key values (1, 'dup');
+select * from rg22_whole_key order by id;
+drop table rg22_whole, rg22_whole_bad, rg22_whole_key;
