@@ -71,3 +71,47 @@ insert into rg22_whole_key values (2, null);
 insert into rg22_whole_key values (1, 'dup');
 select * from rg22_whole_key order by id;
 drop table rg22_whole, rg22_whole_bad, rg22_whole_key;
+
+-- merge.sql:651-835: MERGE into a distributed table with statement-level triggers was
+-- refused (0A000: they would fire once per datanode); the coordinator fires them, with the
+-- AFTER ROW ones, as for INSERT, UPDATE and DELETE: BEFORE STATEMENT triggers of each
+-- action kind the WHEN clauses name (INSERT, UPDATE, DELETE), rows or not, AFTER ROW
+-- triggers by the action each row took, AFTER STATEMENT ones in the reverse order
+create table rg22_acct (id int, bal int);
+create table rg22_feed (id int, delta int);
+create table rg22_note (seq serial, what text);
+insert into rg22_acct values (1, 10), (2, 20), (3, 30);
+insert into rg22_feed values (2, 5), (3, 50), (4, 40);
+create function rg22_noted() returns trigger language plpgsql as $$ begin insert into rg22_note (what) values (format('%s %s %s %s', tg_when, tg_op, tg_level, case when tg_level = 'ROW' then coalesce(new::text, '') || '/' || coalesce(old::text, '') end)); return null; end $$;
+create trigger rg22_bs_i before insert on rg22_acct for each statement execute function rg22_noted();
+create trigger rg22_bs_u before update on rg22_acct for each statement execute function rg22_noted();
+create trigger rg22_bs_d before delete on rg22_acct for each statement execute function rg22_noted();
+create trigger rg22_as_i after insert on rg22_acct for each statement execute function rg22_noted();
+create trigger rg22_as_u after update on rg22_acct for each statement execute function rg22_noted();
+create trigger rg22_as_d after delete on rg22_acct for each statement execute function rg22_noted();
+create trigger rg22_ar_i after insert on rg22_acct for each row execute function rg22_noted();
+create trigger rg22_ar_u after update on rg22_acct for each row execute function rg22_noted();
+create trigger rg22_ar_d after delete on rg22_acct for each row execute function rg22_noted();
+merge into rg22_acct a using rg22_feed f on a.id = f.id
+  when matched and a.bal > f.delta then update set bal = a.bal - f.delta
+  when matched then delete
+  when not matched then insert values (f.id, f.delta);
+select * from rg22_acct order by id;
+select what from rg22_note where what like '%STATEMENT%' order by seq;
+select what from rg22_note where what like '%ROW%' order by what;
+begin;
+merge into rg22_acct a using (select 9 as id, 90 as delta) f on a.id = f.id
+  when not matched then insert values (f.id, f.delta)
+  when matched then update set bal = 0
+  returning merge_action(), old.bal, new.bal, a.*;
+merge into rg22_acct a using rg22_feed f on a.id = f.id
+  when matched then update set bal = a.bal + 1
+  returning merge_action(), a.id, a.bal;
+rollback;
+merge into rg22_acct a using rg22_feed f on a.id = f.id
+  when matched then do nothing;
+select what from rg22_note where what like '%STATEMENT%' order by seq;
+select what from rg22_note where what like '%ROW%' order by what;
+select * from rg22_acct order by id;
+drop table rg22_acct, rg22_feed, rg22_note;
+drop function rg22_noted();
