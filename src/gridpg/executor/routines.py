@@ -2334,6 +2334,8 @@ async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, regis
     if f"new.{table.column.lower()}" in plpgsql.assigned_targets(routine.definition):
         return f"it assigns the distribution column NEW.{table.column}"
     columns = await _table_columns(dispatcher, parsed, resolve, own_path)
+    if table.key not in columns:  # (for NEW.* written out: `INSERT INTO child VALUES (NEW.*)`)
+        columns[table.key] = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)]
     drawn = await _sequence_drawn_columns(dispatcher, parsed, resolve, own_path)
     argument = delegation_shape.trigger_argument(routine.name, table.column)
     reason = delegation_shape.why_not_delegable(parsed, argument, set(), table, snapshot, resolve,

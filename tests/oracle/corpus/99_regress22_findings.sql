@@ -115,3 +115,26 @@ select what from rg22_note where what like '%ROW%' order by what;
 select * from rg22_acct order by id;
 drop table rg22_acct, rg22_feed, rg22_note;
 drop function rg22_noted();
+
+-- merge.sql:1682, 1696: a MERGE into an inheritance parent whose BEFORE INSERT row
+-- trigger sends each new row to a child with `INSERT INTO child VALUES (NEW.*)` was
+-- refused (0A000: the INSERT "does not give the distribution argument"): NEW.* is the
+-- trigger table's columns in order, so it gives NEW.<distribution column>, and the
+-- trigger runs on the row's datanode like one naming the columns
+create table rg22_meas (city int not null, day date not null, temp int);
+create table rg22_meas_old (check (day < date '2020-01-01')) inherits (rg22_meas);
+create table rg22_meas_new (check (day >= date '2020-01-01')) inherits (rg22_meas);
+create function rg22_route() returns trigger language plpgsql as $$ begin if new.day < date '2020-01-01' then insert into rg22_meas_old values (new.*); else insert into rg22_meas_new (city, day, temp) values (new.*); end if; return null; end $$;
+create trigger rg22_route_ins before insert on rg22_meas for each row execute function rg22_route();
+insert into rg22_meas values (1, '2019-05-01', 10), (2, '2021-01-01', 20);
+create table rg22_meas_in (city int, day date, temp int);
+insert into rg22_meas_in values (1, '2019-05-01', 15), (3, '2019-06-01', 30), (4, '2022-02-02', 40), (2, '2021-01-01', null);
+merge into rg22_meas m using rg22_meas_in n on m.city = n.city and m.day = n.day
+  when matched and n.temp is null then delete
+  when matched then update set temp = n.temp
+  when not matched then insert (city, day, temp) values (n.city, n.day, n.temp);
+select * from only rg22_meas order by city;
+select * from rg22_meas_old order by city;
+select * from rg22_meas_new order by city;
+drop table rg22_meas, rg22_meas_in cascade;
+drop function rg22_route();
