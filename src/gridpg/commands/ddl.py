@@ -395,6 +395,9 @@ class DdlRunner:
         if await default_placement.fit_dropped_distribution_column(self, parse_tree(sql), rows[0][0] or "",
                                                                    rows[0][1] or ""):
             return True
+        if await default_placement.fit_check_needing_unsharded_table(self, parse_tree(sql), rows[0][0] or "",
+                                                                     rows[0][1] or ""):
+            return True
         return await default_placement.fit_altered_table(self, rows[0][0] or "", rows[0][1] or "")
 
     async def _altered_table(self, relation: dict[str, Any]) -> DistTable | None:

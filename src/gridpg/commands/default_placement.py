@@ -25,6 +25,7 @@ Only the decisions here; moving rows is commands/redistribute.py's.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import CatalogSnapshot, DistTable
@@ -125,6 +126,51 @@ async def fit_dropped_distribution_column(ddl: DdlRunner, tree: dict[str, Any], 
     how = "" if moved is None else (f"by {moved.method} ({moved.column})" if moved.column else moved.method)
     ddl.dispatcher.session.say(
         f'table "{name}" is now distributed {how}: the column gridpg had distributed it by was dropped')
+    return True
+
+
+async def fit_check_needing_unsharded_table(ddl: DdlRunner, tree: dict[str, Any], schema: str, name: str) -> bool:
+    """After an `ALTER TABLE ... ADD CHECK` ran on the catalog servers: a CHECK over the
+    whole row (`CHECK (t IS NOT NULL)`), which the shards of a HASH or MODULO table cannot
+    carry (on the datanodes they are partitions: "cannot convert whole-row table
+    reference"), added to a table gridpg placed by default makes it a table without shards,
+    as CREATE TABLE places one with such a CHECK (`tableoid.needs_unsharded_table`):
+    ROUNDROBIN, REPLICATION when it has a unique key. Rebuilt from the catalog's definition,
+    which has the CHECK: each row is checked as it lands (PostgreSQL's 23514 for a row that
+    breaks it). Only a plain table (no inheritance, not partitioned, no foreign keys) and
+    only when every subcommand adds a validated CHECK (a NOT VALID one must not check the
+    rows already there). True when it was rebuilt: the caller must not run the statement
+    on the datanodes."""
+    from gridpg.commands.redistribute import redistribute
+    from gridpg.planner.tableoid import needs_unsharded_table
+
+    table = ddl.snapshot.table(schema, name)
+    body = tree.get("AlterTableStmt")
+    if table is None or not table.by_default or table.method not in ("hash", "modulo") or not isinstance(body, dict):
+        return False
+    commands = [c.get("AlterTableCmd", {}) for c in body.get("cmds") or []]
+    checks = [(c.get("def") or {}).get("Constraint") for c in commands]
+    if not commands or any(c.get("subtype") != "AT_AddConstraint" for c in commands) or any(
+            not isinstance(k, dict) or k.get("contype") != "CONSTR_CHECK" or k.get("skip_validation") for k in checks):
+        return False
+    conn = await ddl.conn(ddl.coord.catalog_node)
+    rows = await conn.query(
+        "SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid "
+        "OR i.inhparent = c.oid), c.relkind, (SELECT pg_catalog.json_agg(a.attname) "
+        "FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::text "
+        f"FROM pg_catalog.pg_class c WHERE c.oid = {_regclass(schema, name)}")
+    if not rows or rows[0][:2] != ("0", "r"):
+        return False
+    columns = json.loads(rows[0][2] or "[]") or []
+    if not needs_unsharded_table([{"Constraint": k} for k in checks], name, columns) \
+            or await foreign_keys(ddl, schema, name):
+        return False
+    keys = await unique_keys(ddl, schema, name)
+    spec = DistributionSpec("replication") if keys else DistributionSpec("roundrobin")
+    await redistribute(ddl.dispatcher, ddl, quote_qualified(schema, name), spec, None, None, by_default=True)
+    ddl.dispatcher.session.say(
+        f'table "{name}" is now distributed by {spec.method}: the CHECK it was given reads the whole row, '
+        "which the shards of its default distribution cannot check")
     return True
 
 

@@ -1575,6 +1575,9 @@ class RoutineGuard:
 
         tree = sqlparse.parse_tree(extract_distribution(sql)[0])
         event = firing_mod.statement_event(tree)
+        merge = firing_mod.merge_events(tree)  # (a MERGE fires the events of its actions)
+        if merge is not None:
+            event = ("MERGE", None)
         copy = tree.get("CopyStmt")
         is_copy = isinstance(copy, dict) and bool(copy.get("is_from"))
         if is_copy:  # COPY FROM: INSERT's triggers, which the coordinator cannot fire for it
@@ -1592,7 +1595,7 @@ class RoutineGuard:
         if found is None and not row_kind:
             return None
         triggers = found.triggers if found is not None else ()
-        events = [event]
+        events = [event] if merge is None else merge
         upsert = firing_mod.upsert_targets(tree)
         if upsert is not None:
             events.append(("UPDATE", upsert))
@@ -2331,6 +2334,8 @@ async def _trigger_pin_reason(guard: RoutineGuard, dispatcher: Dispatcher, regis
     if f"new.{table.column.lower()}" in plpgsql.assigned_targets(routine.definition):
         return f"it assigns the distribution column NEW.{table.column}"
     columns = await _table_columns(dispatcher, parsed, resolve, own_path)
+    if table.key not in columns:  # (for NEW.* written out: `INSERT INTO child VALUES (NEW.*)`)
+        columns[table.key] = [c.name for c in await dispatcher.coord.table_columns(dispatcher.runner, table)]
     drawn = await _sequence_drawn_columns(dispatcher, parsed, resolve, own_path)
     argument = delegation_shape.trigger_argument(routine.name, table.column)
     reason = delegation_shape.why_not_delegable(parsed, argument, set(), table, snapshot, resolve,

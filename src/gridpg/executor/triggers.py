@@ -107,7 +107,7 @@ class TriggerFiring:
     """The verdict for a write the coordinator runs with its table's triggers (module doc)."""
 
     table: DistTable
-    event: str  # INSERT, UPDATE, DELETE, TRUNCATE (INSERT for an upsert)
+    event: str  # INSERT, UPDATE, DELETE, TRUNCATE (INSERT for an upsert), MERGE
     relid: int
     # (event, trigger) in PostgreSQL's firing order; an INSERT ... ON CONFLICT DO UPDATE
     # fires INSERT and UPDATE ones (statement level: BEFORE INSERT, BEFORE UPDATE, ...,
@@ -146,10 +146,13 @@ class TriggerFiring:
         return tuple(t for _, t in (*self.before_statement, *self.before_row, *self.after_row,
                                     *self.after_statement))
 
-    def row_event(self, old: str | None) -> str:
-        """The event of one returned row (an upsert's row without OLD was inserted)."""
+    def row_event(self, old: str | None, new: str | None = "") -> str:
+        """The event of one returned row (an upsert's row without OLD was inserted; a
+        MERGE's row without OLD was inserted, one without NEW deleted)."""
         if self.event == "INSERT" and old is not None:
             return "UPDATE"
+        if self.event == "MERGE":
+            return "INSERT" if old is None else "DELETE" if new is None else "UPDATE"
         return self.event
 
 
@@ -188,6 +191,24 @@ def upsert_targets(tree: dict) -> frozenset[str] | None:
     return frozenset(str((t.get("ResTarget") or {}).get("name") or "") for t in clause.get("targetList", []))
 
 
+def merge_events(tree: dict) -> list[tuple[str, frozenset[str] | None]] | None:
+    """The trigger events of a top-level MERGE (None: not one): one per kind of action its
+    WHEN clauses name, whether rows take it or not, in the order PostgreSQL fires BEFORE
+    STATEMENT triggers (INSERT, UPDATE, DELETE; AFTER STATEMENT ones the other way round),
+    UPDATE with the SET columns of all its UPDATE actions."""
+    body = tree.get("MergeStmt")
+    if not isinstance(body, dict):
+        return None
+    kinds: dict[str, set[str]] = {}
+    for clause in body.get("mergeWhenClauses") or []:
+        when = clause.get("MergeWhenClause") or {}
+        kind = {"CMD_INSERT": "INSERT", "CMD_UPDATE": "UPDATE", "CMD_DELETE": "DELETE"}.get(when.get("commandType"))
+        if kind is not None:
+            kinds.setdefault(kind, set()).update(
+                str((t.get("ResTarget") or {}).get("name") or "") for t in when.get("targetList") or [])
+    return [(e, frozenset(kinds[e]) if e == "UPDATE" else None) for e in ("INSERT", "UPDATE", "DELETE") if e in kinds]
+
+
 def statement_event(tree: dict) -> tuple[str, frozenset[str] | None] | None:
     """The trigger event of a top-level INSERT/UPDATE/DELETE/TRUNCATE (and an UPDATE's SET
     columns), else None."""
@@ -224,6 +245,8 @@ def why_not_fired_here(tree: dict, table: DistTable, relevant: list[tg.Trigger])
         return "the statement names OLD or NEW in RETURNING WITH"
     if upsert_targets(tree) is not None and any(t.transition for t in relevant):
         return "INSERT ... ON CONFLICT DO UPDATE with transition tables"
+    if kind == "MergeStmt" and any(t.transition for t in relevant):
+        return "MERGE with transition tables"
     if moves_rows(tree, table) and any(t.is_row and t.is_before for t in relevant):
         return ("it has BEFORE ROW UPDATE triggers and the UPDATE sets the distribution column "
                 "(rows move between datanodes as DELETE and INSERT)")
@@ -759,7 +782,7 @@ async def _fire_armed(dispatcher: Dispatcher, conn: BackendConnection, firing: T
             if level == "STATEMENT":
                 batch.extend(tg.fire_sql([f], e, timing, level, qualified, None, None) for e, f in firings)
             else:
-                event = firing.row_event(old)
+                event = firing.row_event(old, new)
                 chosen = [f for e, f in firings if e == event]
                 if chosen:
                     batch.append(tg.fire_sql(chosen, event, timing, level, qualified, new, old))

@@ -978,13 +978,14 @@ _VIEWS_SQL = (
 
 
 # The rules of distributed tables and of views (not a view's _RETURN), with their
-# columns (planner/rules.py): read in the same transaction as the views, names
+# columns (planner/rules.py: name, type, default or generation expression, identity or
+# generated, generated): read in the same transaction as the views, names
 # schema-qualified.
 _RULES_SQL = (
     "SELECT n.nspname, c.relname, r.rulename, pg_catalog.pg_get_ruledef(r.oid), r.ev_enabled, "
     "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, "
     "pg_catalog.format_type(a.atttypid, a.atttypmod), pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), "
-    "a.attgenerated <> '' OR a.attidentity <> '') ORDER BY a.attnum) "
+    "a.attgenerated <> '' OR a.attidentity <> '', a.attgenerated <> '') ORDER BY a.attnum) "
     "FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef ad "
     "ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum "
     "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::text "

@@ -164,7 +164,7 @@ def _statement_reason(tree: dict[str, Any], argument: Argument, anchor: DistTabl
             return f"a {kind[:-4] or 'statement'} on {label} is not pinned to the distribution argument"
         if id(rv) not in top:
             return f"it reads {label} in a subquery"
-        reason = _pin_reason(kind, stmt, rv, table, argument, columns_of) \
+        reason = _pin_reason(kind, stmt, rv, table, argument, columns_of, anchor) \
             or _sequence_default_reason(kind, stmt, table, columns_of, drawn_of(table))
         if reason is not None:
             return reason
@@ -207,11 +207,12 @@ def _sequence_default_reason(kind: str, stmt: dict[str, Any], table: DistTable,
 
 
 def _pin_reason(kind: str, stmt: dict[str, Any], rv: dict[str, Any], table: DistTable,
-                argument: Argument, columns_of: Callable[[DistTable], list[str] | None]) -> str | None:
+                argument: Argument, columns_of: Callable[[DistTable], list[str] | None],
+                anchor: DistTable) -> str | None:
     label = f"{table.schema}.{table.name}"
     column = table.column or ""
     if kind == "InsertStmt":
-        return _insert_reason(stmt, table, argument, columns_of)
+        return _insert_reason(stmt, table, argument, columns_of, anchor)
     if kind == "UpdateStmt" and any(
             (t.get("ResTarget") or {}).get("name") == column for t in stmt.get("targetList", [])):
         return f"it updates the distribution column of {label}"
@@ -231,7 +232,7 @@ def _pin_reason(kind: str, stmt: dict[str, Any], rv: dict[str, Any], table: Dist
 
 
 def _insert_reason(stmt: dict[str, Any], table: DistTable, argument: Argument,
-                   columns_of: Callable[[DistTable], list[str] | None]) -> str | None:
+                   columns_of: Callable[[DistTable], list[str] | None], anchor: DistTable) -> str | None:
     label = f"{table.schema}.{table.name}"
     argument = _unambiguous(argument, [columns_of(table) or [table.column or ""]])
     cols = [(c.get("ResTarget") or {}).get("name") for c in stmt.get("cols", [])] or columns_of(table)
@@ -240,10 +241,28 @@ def _insert_reason(stmt: dict[str, Any], table: DistTable, argument: Argument,
         return f"an INSERT into {label} does not give the distribution argument as {table.column}"
     index = cols.index(table.column)
     for row in rows:
-        items = row.get("List", {}).get("items", [])
+        items = _expanded_record(row.get("List", {}).get("items", []), argument, columns_of(anchor))
         if index >= len(items) or not _is_argument(items[index], argument):
             return f"an INSERT into {label} does not give the distribution argument as {table.column}"
     return None
+
+
+def _expanded_record(items: list[Any], argument: Argument, anchor_columns: list[str] | None) -> list[Any]:
+    """A row trigger's VALUES items with `NEW.*` / `OLD.*` written out as the trigger
+    table's columns in order, as PostgreSQL expands them (`INSERT INTO child VALUES
+    (NEW.*)`, the inheritance-partitioning trigger of the manual)."""
+    if argument.position != 0 or not anchor_columns:  # (a function's argument: no record)
+        return items
+    records = {a.lower() for a, _ in argument.aliases}
+    out: list[Any] = []
+    for item in items:
+        fields = ((item or {}).get("ColumnRef") or {}).get("fields") or [] if isinstance(item, dict) else []
+        if len(fields) == 2 and "A_Star" in fields[1] \
+                and str((fields[0].get("String") or {}).get("sval", "")).lower() in records:
+            out.extend({"ColumnRef": {"fields": [fields[0], {"String": {"sval": c}}]}} for c in anchor_columns)
+        else:
+            out.append(item)
+    return out
 
 
 def _unambiguous(argument: Argument, column_lists: list[list[str]]) -> Argument:

@@ -201,7 +201,8 @@ def _keeps_value(stmt: ast.MergeStmt, column: str, value: ast.Node) -> bool:
     """Whether a WHEN MATCHED UPDATE sets the distribution column to the value it has: the
     target's own column (`SET k = t.k`), or the constant or column a top-level conjunct of
     ON equates it with (`ON ... AND t.k = 30000 ... SET k = 30000`, `ON t.k = s.k ... SET
-    k = s.k`). The row stays where it is (and were `=` to equate values that hash apart,
+    k = s.k`, `ON t.k IS NOT DISTINCT FROM s.k`: equal, or both NULL). The row stays where
+    it is (and were `=` to equate values that hash apart,
     the datanode would move it into its own partition of the new shard, or refuse it)."""
     names = _target_names(stmt)
     own = {(n, column) for n in names}
@@ -210,7 +211,7 @@ def _keeps_value(stmt: ast.MergeStmt, column: str, value: ast.Node) -> bool:
     if not isinstance(value, ast.A_Const) and _column(value) is None:
         return False
     for cond in _conjuncts(stmt.joinCondition):
-        if isinstance(cond, ast.A_Expr) and cond.kind == A_Expr_Kind.AEXPR_OP \
+        if isinstance(cond, ast.A_Expr) and cond.kind in (A_Expr_Kind.AEXPR_OP, A_Expr_Kind.AEXPR_NOT_DISTINCT) \
                 and [n.sval for n in cond.name] == ["="]:
             for left, right in ((cond.lexpr, cond.rexpr), (cond.rexpr, cond.lexpr)):
                 if _column(left) in own and isinstance(right, ast.A_Const | ast.ColumnRef) \

@@ -26,9 +26,11 @@ The original, run again through the planner, carries a marker (the coordinator's
 added by executor/rules.py, never shown) that stops a second expansion; actions are expanded in turn by the rules of the tables they write (a loop is
 PostgreSQL's 42P17). Shapes not taken (0A000, never silently past the rule): WITH,
 RETURNING, ON CONFLICT (PostgreSQL's own 0A000), OVERRIDING, WHERE CURRENT OF, multiple-
-column or subscripted SET targets, `NEW`/`OLD` as whole rows, NEW of an identity or
-generated column not given, and a rule that cannot be read. An action's INSERT of several
-VALUES rows runs as one INSERT a row.
+column or subscripted SET targets, `NEW`/`OLD` as whole rows, NEW of an identity column
+not given, and a rule that cannot be read. An action's INSERT of several VALUES rows runs
+as one INSERT a row. NEW of a generated column is its generation expression over the NEW
+values of the columns it reads (PostgreSQL 18 gives a rule the value the row will have,
+also for an UPDATE that does not set the column).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +63,9 @@ _DEPTH_LIMIT = 16
 class Column:
     name: str
     type: str
-    default: str | None
+    default: str | None  # a generated column's: its generation expression
     generated: bool  # identity or generated: no default expression to substitute
+    computed: bool = False  # a generated column (stored or virtual)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def table_rules(rows: Sequence[Sequence[Any]]) -> dict[tuple[str, str], TableRul
     for schema, table, name, definition, enabled, columns in rows:
         key = (schema or "", table or "")
         if key not in found:
-            cols = tuple(Column(n, t, d, bool(g)) for n, t, d, g in json.loads(columns or "[]"))
+            cols = tuple(Column(n, t, d, bool(g), bool(rest and rest[0]))
+                         for n, t, d, g, *rest in json.loads(columns or "[]"))
             found[key] = (cols, [])
         found[key][1].append(_rule(name or "", definition or "", enabled or "O"))
     return {key: TableRules(key[0], key[1], cols, tuple(rules)) for key, (cols, rules) in found.items()
@@ -235,6 +239,8 @@ def _insert(stmt: Any, rules: TableRules, firing: list[Rule], sql: str) -> Expan
         column = rules.column(name)
         if column is None:
             raise PgError("42703", f'column new.{name} does not exist')
+        if column.computed:
+            return _generation(column, lambda read: new_value(read, in_values))
         if name in given and name not in generated_defaults:
             return f"{_SOURCE}.gp_s{given.index(name) + 1}::{column.type}"
         if in_values and rows is not None and column.default and not column.generated:
@@ -296,6 +302,8 @@ def _update_or_delete(stmt: Any, rules: TableRules, firing: list[Rule], sql: str
         column = rules.column(name)
         if column is None:
             raise PgError("42703", f"column new.{name} does not exist")
+        if column.computed:  # computed again from the new values, set or not
+            return _generation(column, new_value)
         if name in sets:
             value = sets[name]
             if isinstance(value, ast.SetToDefault):
@@ -326,7 +334,7 @@ def _update_or_delete(stmt: Any, rules: TableRules, firing: list[Rule], sql: str
     # use (a first pass names them, the second reads the table it made)
     reading = _Substitution(collected)
     if command == "UPDATE":
-        unchanged = {c.name for c in rules.columns} - set(sets)
+        unchanged = {c.name for c in rules.columns if not c.computed} - set(sets)
         firing = [_without_unchanged_keys(rule, unchanged, key_of) for rule in firing]
     _actions(firing, reading, f"(SELECT) AS {_SOURCE}", command)
     items = [_text(relation) + (f" AS {qualified}" if not relation.alias else "")]
@@ -511,10 +519,32 @@ class _Replace(Visitor):
         return _parse_expression(text)
 
 
+def _generation(column: Column, value_of: Callable[[str], str]) -> str:
+    """NEW of a generated column: its generation expression (which reads only columns of
+    the row that are not generated, and immutable functions) over those columns' NEW values."""
+    expression = _parse_expression(column.default or "NULL")
+    expression = _BareColumns(value_of)(expression) or expression
+    return f"({_text(expression)})::{column.type}"
+
+
+class _BareColumns(Visitor):
+    """Replaces the columns a generation expression names (bare, as pg_get_expr prints them)."""
+
+    def __init__(self, value_of: Callable[[str], str]) -> None:
+        super().__init__()
+        self.value_of = value_of
+
+    def visit_ColumnRef(self, _ancestors: Any, node: Any) -> Any:
+        fields = node.fields
+        if len(fields) != 1 or not isinstance(fields[0], ast.String):
+            return None
+        return _parse_expression(self.value_of(fields[0].sval))
+
+
 def _default(column: Column, rules: TableRules) -> str:
     if column.generated:
-        raise _refused(f'rules of "{rules.table}" read NEW.{column.name}, an identity or generated column '
-                       "not given: not supported by gridpg")
+        raise _refused(f'rules of "{rules.table}" read NEW.{column.name}, an identity column not given: '
+                       "not supported by gridpg")
     return f"({column.default})::{column.type}" if column.default else f"NULL::{column.type}"
 
 
