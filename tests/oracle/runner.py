@@ -726,8 +726,10 @@ def setup_statements_for(text: str) -> list[Statement]:
     return [st for st, names in zip(setup, named) if names <= wanted]
 
 
+# The catalog views that list a schema's tables (pg_class and the like, which the corpus
+# filters by its own names, do not count).
 _LISTS_SCHEMA_RE = re.compile(
-    r"current_schema|pg_tables|information_schema\s*\.\s*tables|pg_stat_(user|all)_tables|pg_statio_",
+    r"\bpg_tables\b|information_schema\s*\.\s*tables|pg_stat_(user|all|xact_user|xact_all)_tables|pg_statio_",
     re.IGNORECASE)
 _CREATED_TABLE_RE = re.compile(r"\s*CREATE\s+TABLE\s+(\w+)", re.IGNORECASE)
 

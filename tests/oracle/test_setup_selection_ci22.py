@@ -30,10 +30,13 @@ def test_a_table_without_rows_is_made_when_named():
 
 def test_a_file_that_may_list_its_schema_gets_every_setup_table():
     every = parse_corpus(SETUP_FILE).statements
-    for text in ("SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace",
-                 "SELECT count(*) FROM pg_tables WHERE schemaname = 'x'",
-                 "SELECT table_name FROM information_schema.tables"):
+    for text in ("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+                 "SELECT table_name FROM information_schema.tables",
+                 "SELECT relname, n_live_tup FROM pg_stat_user_tables"):
         assert setup_statements_for(text) == every
+    # (a catalog read filtered by the file's own names is not a list of the schema)
+    assert setup_statements_for("SELECT relname FROM pg_class WHERE relnamespace = "
+                                "current_schema()::regnamespace AND relname LIKE 'ms%'") == []
 
 
 def test_the_setup_file_names_all_its_tables():
