@@ -165,18 +165,25 @@ def _lines(proc: subprocess.Popen[str]) -> list[str]:
     return [line for line in stdout.splitlines() if not line.startswith(KNOWN)]
 
 
+@pytest.fixture(scope="module")
+def probe_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """JdbcProbe compiled once for both placements."""
+    classes = tmp_path_factory.mktemp("jdbc_probe")
+    subprocess.run(["javac", "-cp", str(JAR), "-d", str(classes), str(PROBE)], check=True, timeout=120)
+    return classes
+
+
 @pytest.mark.skipif(shutil.which("javac") is None or not JAR.exists(), reason="needs javac and pgjdbc")
 @pytest.mark.parametrize("xl", [False, True], ids=["default_placement", "distribute_by"])
-def test_jdbc_probe_equals_postgresql(gridpg_cluster: Cluster, plain_pg: str, tmp_path: Path, xl: bool) -> None:
+def test_jdbc_probe_equals_postgresql(gridpg_cluster: Cluster, plain_pg: str, probe_classes: Path, xl: bool) -> None:
     """The probe's checks (DatabaseMetaData, ResultSetMetaData, prepared and binary
     statements, batches, generated keys, cursors, transactions, CallableStatement, escapes,
     types, large objects, COPY, updatable result sets, timeouts and cancel) print the same
     lines through gridpg as through PostgreSQL. Before: the probe hung at LargeObjectManager."""
-    subprocess.run(["javac", "-cp", str(JAR), "-d", str(tmp_path), str(PROBE)], check=True, timeout=120)
     schema = "jdbc_probe_xl" if xl else "jdbc_probe"
-    plain = _probe(tmp_path, plain_pg, schema, False)
+    plain = _probe(probe_classes, plain_pg, schema, False)
     want = _lines(plain)
-    got = _lines(_probe(tmp_path, gridpg_cluster.dsn(0), schema, xl))
+    got = _lines(_probe(probe_classes, gridpg_cluster.dsn(0), schema, xl))
     assert len(want) > 150
     assert got == want
     for dsn in (plain_pg, gridpg_cluster.dsn(0)):

@@ -644,7 +644,7 @@ def run_file(
     schema = schema or "oracle_" + re.sub(r"\W", "_", path.stem).lower()
     stmts: list[Statement] = []
     if with_setup and path.resolve() != SETUP_FILE.resolve():
-        stmts.extend(parse_corpus(SETUP_FILE).statements)
+        stmts.extend(setup_statements_for(path.read_text()))
     stmts.extend(corpus.statements)
 
     ref = Side("reference", reference_dsn, schema, strip=True, extra=[])
@@ -701,6 +701,41 @@ def run_file(
         ref.close(drop_schema=not keep_schema)
         sub.close(drop_schema=not keep_schema)
     return FileReport(corpus=corpus, executed=executed, mismatches=mismatches)
+
+
+def setup_statements_for(text: str) -> list[Statement]:
+    """00_setup.sql's statements for a file whose text is `text`: those of the setup tables
+    it names anywhere (statements, code bodies, strings, comments; a whole word, any case),
+    with the tables their statements name in turn; all of them for a file that may list
+    its schema's relations (`_LISTS_SCHEMA_RE`: such a list would be shorter). A setup
+    statement that names no setup table is always kept. Each table the setup makes costs
+    gridpg a distributed CREATE TABLE, a copy and its share of the schema's DROP, and most
+    files use none of them (00_setup.sql's own run, the template, checks them all)."""
+    setup = parse_corpus(SETUP_FILE).statements
+    if _LISTS_SCHEMA_RE.search(text):
+        return setup
+    tables = {st.load for st in setup if st.load} | {
+        m.group(1).lower() for st in setup if (m := _CREATED_TABLE_RE.match(st.sql))}
+    named = [{t for t in tables if st.load == t or _names(st.sql, t)} for st in setup]
+    wanted = {t for t in tables if _names(text, t)}
+    grown = True
+    while grown:  # a setup statement that names a wanted table brings the others it names
+        more = set().union(*(names for names in named if names & wanted)) - wanted
+        wanted |= more
+        grown = bool(more)
+    return [st for st, names in zip(setup, named) if names <= wanted]
+
+
+# The catalog views that list a schema's tables (pg_class and the like, which the corpus
+# filters by its own names, do not count).
+_LISTS_SCHEMA_RE = re.compile(
+    r"\bpg_tables\b|information_schema\s*\.\s*tables|pg_stat_(user|all|xact_user|xact_all)_tables|pg_statio_",
+    re.IGNORECASE)
+_CREATED_TABLE_RE = re.compile(r"\s*CREATE\s+TABLE\s+(\w+)", re.IGNORECASE)
+
+
+def _names(text: str, table: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(table)}(?!\w)", text, re.IGNORECASE) is not None
 
 
 def build_template(reference_dsn: str, subject_dsn: str, schema: str) -> FileReport:

@@ -7,8 +7,9 @@ PostgreSQL (see runner.py for the corpus format and the comparison rules).
 
 One test per corpus file; all mismatches of a file are reported in one assertion.
 Outside self mode, 00_setup.sql's tables and rows are built once per run in a template
-schema on both sides (compared as any file); each file's setup then creates its tables
-from the same statements and copies the rows from there.
+schema on both sides (compared as any file); each file's setup then creates the setup
+tables it uses (runner.setup_statements_for) from the same statements and copies their
+rows from there.
 """
 
 from __future__ import annotations

@@ -347,7 +347,11 @@ class CoordinationOps:
         if remaining <= 0:
             return False
         try:
-            await asyncio.wait_for(self._pause_changed.wait(), remaining)
+            # (not wait_for: Python 3.11's returned a wake-up that came with a cancellation
+            # and dropped the cancellation, and the long poll waited again: a stopping GTM
+            # waited out its watchers' wait_ms)
+            async with asyncio.timeout(remaining):
+                await self._pause_changed.wait()
         except TimeoutError:
             return False
         return True

@@ -213,7 +213,8 @@ class Replicator:
 
     async def _wait(self, timeout: float | None = None) -> None:
         try:
-            await asyncio.wait_for(self._changed.wait(), timeout)
+            async with asyncio.timeout(timeout):  # (wait_for of 3.11 may drop a cancellation)
+                await self._changed.wait()
         except TimeoutError:
             pass
 

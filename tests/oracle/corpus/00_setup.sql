@@ -1,5 +1,6 @@
 /*
-Schema and data of the oracle suite; run first in every corpus file's schema.
+Schema and data of the oracle suite; run first in every corpus file's schema (the tables
+the file names; all of them for a file that may list its schema's relations).
 Exercises: CREATE TABLE ... DISTRIBUTE BY HASH (int, text, bigint) / MODULO / ROUNDROBIN /
 REPLICATION, colocation of same-typed HASH tables (users, orders, empty_t, skewed),
 routed multi-row INSERT (\load: batches of 200 rows routed to shards), and full scans
