@@ -105,7 +105,10 @@ class PauseGate:
         remaining = min(seconds, HOLD_LIFETIME - (time.monotonic() - hold.seen))
         try:
             if remaining > 0:
-                await asyncio.wait_for(self._hold_over.wait(), remaining)
+                # (not wait_for: Python 3.11's drops a cancellation that comes with the
+                # release, and the cancelled statement would run: gtm/coordination.py)
+                async with asyncio.timeout(remaining):
+                    await self._hold_over.wait()
                 return
         except TimeoutError:
             pass
