@@ -35,6 +35,7 @@ from gridpg.errors import (
 from gridpg.executor import oid_results, prepared, routed
 from gridpg.frontend import fast_cycle, fastpath
 from gridpg.frontend.auth import authenticate
+from gridpg.frontend.session_settings import timeout_ms
 from gridpg.gtm.protocol import GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
@@ -75,6 +76,8 @@ class PreparedStatement:
     controls_transaction: bool | None = None
     # RowDescriptions with a portal's result formats applied, by those formats.
     portal_descriptions: dict[tuple[int, ...], bytes] = field(default_factory=dict)
+    # When the client's Parse came (pg_prepared_statements.prepare_time).
+    prepare_time: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -435,8 +438,11 @@ class Session:
 
     async def _read_idle(self) -> tuple[int, bytes]:
         """`read_frame` for the message loop: while it waits, routed cycles may run from the
-        client's and the node's callbacks (`pump`); one they hand back is finished here."""
-        self.fast_cycles = self.runner is not None and not self.runner.is_loopback
+        client's and the node's callbacks (`pump`); one they hand back is finished here.
+        Not for a session with its own idle_in_transaction_session_timeout: a BEGIN run from
+        the callbacks would open a block whose idle time no timer here counts."""
+        self.fast_cycles = self.runner is not None and not self.runner.is_loopback \
+            and not self._own_idle_timeout()
         try:
             while True:
                 frame = self.frames.next_frame()
@@ -476,13 +482,29 @@ class Session:
         return await self.runner.explain_cancel(error)
 
     async def _read_with_idle_timeout(self, timeout: float) -> tuple[int, bytes]:
+        """The client's next message; in a transaction block, waited for no longer than the
+        coordinator's idle_in_transaction_timeout or the session's own
+        idle_in_transaction_session_timeout, whichever is shorter. The session's setting
+        also reaches its backend connections, but their timers count from their own last
+        statement and end only the backend (08006 "connection lost" on the next statement,
+        where PostgreSQL's client hears 25P03 at once)."""
         in_txn = self.runner is not None and self.runner.txn_status() != b"I"
+        if in_txn and not self.runner.is_loopback:  # type: ignore[union-attr]
+            own = self._own_idle_timeout()
+            if own > 0 and (timeout <= 0 or own < timeout):
+                timeout = own
         if not in_txn or timeout <= 0:
             return await self._read_idle()
         try:
             return await asyncio.wait_for(self.read_frame(), timeout)
         except TimeoutError:
             raise fatal("25P03", "terminating connection due to idle-in-transaction timeout") from None
+
+    def _own_idle_timeout(self) -> float:
+        """The session's idle_in_transaction_session_timeout in seconds (0: off)."""
+        if self.runner is None:
+            return 0.0
+        return timeout_ms(self.runner.state.effective.get("idle_in_transaction_session_timeout")) / 1000
 
     # -- simple protocol ---------------------------------------------------------------
 
