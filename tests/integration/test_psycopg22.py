@@ -4,6 +4,7 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import psycopg
@@ -48,3 +49,30 @@ def test_own_idle_in_transaction_timeout_spares_idle_sessions(gridpg_cluster: Cl
             assert conn.execute("SELECT 7").fetchone() == (7,)
         time.sleep(0.6)
         assert conn.execute("SHOW idle_in_transaction_session_timeout").fetchone() == ("300ms",)
+
+
+# PostgreSQL reports a reported setting (ParameterStatus) whenever a statement leaves it
+# changed; gridpg reported only a session-level SET. A SET undone by ROLLBACK left psycopg
+# reading dates by the undone DateStyle: '01/02/2000' (SQL, MDY) read as 1 February. A
+# SET LOCAL, or set_config(..., true), was never reported: timestamptz values came labelled
+# with the session's zone instead of the block's.
+def test_settings_a_block_changed_are_reported_when_they_change_back(gridpg_cluster: Cluster) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute("SET datestyle = 'SQL, MDY'")
+        with conn.transaction(force_rollback=True):
+            conn.execute("SET datestyle = 'SQL, DMY'")
+            assert conn.execute("SELECT date '2000-01-02'").fetchone() == (dt.date(2000, 1, 2),)
+        assert conn.info.parameter_status("DateStyle") == "SQL, MDY"
+        assert conn.execute("SELECT date '2000-01-02'").fetchone() == (dt.date(2000, 1, 2),)
+        conn.execute("SET datestyle = 'ISO, MDY'; SET TimeZone = 'UTC'")
+        with conn.transaction():
+            conn.execute("SELECT set_config('TimeZone', 'Asia/Tokyo', true)")
+            (stamp,) = conn.execute("SELECT timestamptz '2000-01-02 03:00+00'").fetchone()
+            assert stamp.utcoffset() == dt.timedelta(hours=9)
+        assert conn.info.parameter_status("TimeZone") == "UTC"
+        with conn.transaction():
+            conn.execute("SAVEPOINT s")
+            conn.execute("SET TimeZone = 'Asia/Tokyo'")
+            conn.execute("ROLLBACK TO SAVEPOINT s")
+            (stamp,) = conn.execute("SELECT timestamptz '2000-01-02 03:00+00'").fetchone()
+            assert stamp.utcoffset() == dt.timedelta(0)

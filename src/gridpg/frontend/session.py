@@ -53,6 +53,11 @@ log = logging.getLogger("gridpg.session")
 
 # Session.plan_cycle's answer: the form to send, its node group, the client's description
 # and the client's Bind after its two names.
+# Reported settings (ParameterStatus) whose value the session model holds (`SessionSettings`,
+# lower-case names): session_authorization and is_superuser are reported by their SET.
+_MODEL_REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "search_path",
+                   "standard_conforming_strings")
+
 PlannedCycle = tuple[routed.RoutedStatement, str, bytes, bytes]
 
 
@@ -136,6 +141,11 @@ class Session:
         # identifier truncation notices said for the client's statements: the servers'
         # repetitions of them are not relayed (`send`)
         self.said_truncations: set[str] = set()
+        # The ParameterStatus values the client holds, and the settings generation they
+        # were last compared at (`report_changed_settings`).
+        self.reported: dict[str, str] = {}
+        self.reported_at_login: dict[str, str] = {}  # (a setting the session has no value of)
+        self.reported_generation = -1
         # pg_terminate_backend / pg_cancel_backend calls of the running statement: their
         # notices are for the coordinator (commands/stat_activity.py), not the client
         self.signal_requests: stat_activity.SignalRequests | None = None
@@ -180,11 +190,28 @@ class Session:
             await self.stream.drain()
 
     def send_ready(self) -> None:
+        if self.runner is not None and self.runner.state.generation != self.reported_generation:
+            self.report_changed_settings()
         status = self.runner.txn_status() if self.runner is not None else b"I"
         if self.notifications and status == b"I":  # PostgreSQL sends them before ReadyForQuery
             self.out.extend(self.notifications)
             self.notifications.clear()
         self.send(codec.build_ready(status))
+
+    def report_changed_settings(self) -> None:
+        """ParameterStatus for each reported setting the session model holds whose value is
+        not the one the client was last told, as PostgreSQL (14 on) reports them at the end
+        of every statement: a SET LOCAL or set_config(..., true) and its end at COMMIT, a SET
+        undone by ROLLBACK or ROLLBACK TO SAVEPOINT. Clients read values by them (psycopg
+        parses dates by DateStyle and labels timestamptz values with TimeZone)."""
+        assert self.runner is not None
+        self.reported_generation = self.runner.state.generation
+        effective = self.runner.state.effective
+        for name in _MODEL_REPORTED:
+            value = effective.get(name.lower(), self.reported_at_login.get(name))
+            if value is not None and self.reported.get(name) != value:
+                self.reported[name] = value
+                self.send(codec.build_parameter_status(name, value))
 
     def deliver_notification(self, message: bytes) -> None:
         """A notification, or the hub's WARNING of a gap (frontend/notify_hub.py), for this
@@ -367,7 +394,10 @@ class Session:
         await self.runner.start(params, role.settings)
         self.info.backend_pid, self.info.backend_key = self.coord.register_session(self)
         self.send(codec.build_auth(codec.AUTH_OK))
-        for name, value in self.runner.reported_parameters().items():
+        self.reported_at_login = self.runner.reported_parameters()
+        self.reported = dict(self.reported_at_login)
+        self.reported_generation = self.runner.state.generation
+        for name, value in self.reported.items():
             self.send(codec.build_parameter_status(name, value))
         self.send(codec.build_backend_key(self.info.backend_pid, self.info.backend_key))
         self.send_ready()
