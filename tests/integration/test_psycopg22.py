@@ -76,3 +76,31 @@ def test_settings_a_block_changed_are_reported_when_they_change_back(gridpg_clus
             conn.execute("ROLLBACK TO SAVEPOINT s")
             (stamp,) = conn.execute("SELECT timestamptz '2000-01-02 03:00+00'").fetchone()
             assert stamp.utcoffset() == dt.timedelta(0)
+
+
+# psycopg sends a registered composite's OID as the parameter's type. A statement the
+# catalog server answers (no distributed table) had its user-type OIDs sent unspecified
+# (they are meant for datanodes, where those OIDs name nothing): `row(...)::t = $1` then
+# typed $1 as an anonymous record, 0A000 "input of anonymous composite types is not
+# implemented".
+def test_composite_parameter_keeps_its_type_on_the_catalog_server(gridpg_cluster: Cluster, schema: str) -> None:
+    from psycopg.types.composite import CompositeInfo, register_composite
+
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True, options=f"-c search_path={schema}") as conn:
+        conn.execute("CREATE TYPE parcel AS (label text, weight int8, price float8)")
+        conn.execute("CREATE TYPE crate AS (slot int8, content parcel)")
+        types = []
+        for name in ("parcel", "crate"):
+            info = CompositeInfo.fetch(conn, name)
+            assert info is not None
+            register_composite(info, conn)
+            types.append(info.python_type)
+        parcel, crate = types
+        box = parcel("bolts", 3, None)
+        for placeholder in ("%s", "%t", "%b"):
+            got = conn.execute(f"SELECT row('bolts', 3, NULL)::parcel = {placeholder}, {placeholder}::text",
+                               [box, box]).fetchone()
+            assert got == (True, "(bolts,3,)")
+            got = conn.execute(f"SELECT row(9, row('bolts', 3, NULL)::parcel)::crate = {placeholder}",
+                               [crate(9, box)]).fetchone()
+            assert got == (True,)

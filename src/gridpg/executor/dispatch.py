@@ -113,6 +113,7 @@ class Dispatcher:
                 relay.start_extended(
                     conn, text, request.param_oids, request.params, request.param_formats,
                     request.result_formats, request.max_rows, portal_name, sync=sync_now,
+                    catalog=node == self.coord.catalog_node,
                 )
                 if sync_now:
                     self.runner.presynced.add(node)

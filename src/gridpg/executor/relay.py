@@ -69,13 +69,16 @@ _NAMES: dict[tuple[str, tuple[int, ...]], str] = {}
 def start_extended(
     conn: BackendConnection, sql: str, param_oids: list[int], params: list[bytes | None],
     param_formats: list[int], result_formats: list[int], max_rows: int, portal: str = "",
-    sync: bool = False,
+    sync: bool = False, catalog: bool = False,
 ) -> None:
-    """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync)."""
+    """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync).
+    `catalog`: the connection is the coordinator's catalog server, whose type OIDs are the
+    ones the client knows: its parameter types go as they are."""
     name = statement_name(sql, param_oids)
     parts: list[bytes] = []
     if conn.prepared.get(name) != sql:
-        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, node_param_oids(param_oids, conn.type_map)))
+        oids = list(param_oids) if catalog else node_param_oids(param_oids, conn.type_map)
+        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, oids))
     if portal:  # a named node portal may remain from an earlier Execute of this transaction
         parts.append(codec.build_close("P", portal))
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
