@@ -104,3 +104,24 @@ def test_composite_parameter_keeps_its_type_on_the_catalog_server(gridpg_cluster
             got = conn.execute(f"SELECT row(9, row('bolts', 3, NULL)::parcel)::crate = {placeholder}",
                                [crate(9, box)]).fetchone()
             assert got == (True,)
+
+
+# A type created in the open block is in no datanode's OID map until the block commits:
+# a distributed table's column of that type came described with the datanode's OID, so
+# psycopg returned the registered composite as a plain string.
+def test_types_created_in_the_block_are_described_by_the_catalog_oids(gridpg_cluster: Cluster, schema: str) -> None:
+    from psycopg.types.composite import CompositeInfo, register_composite
+
+    with psycopg.connect(gridpg_cluster.dsn(0), options=f"-c search_path={schema}") as conn:
+        conn.execute("CREATE TYPE tariff AS (zone text, cents int)")
+        conn.execute("CREATE TABLE fares (id int PRIMARY KEY, fare tariff, fares tariff[])")
+        conn.execute("INSERT INTO fares VALUES (1, ('inner', 250), ARRAY[('outer', 400)::tariff])")
+        info = CompositeInfo.fetch(conn, "tariff")
+        assert info is not None
+        register_composite(info, conn)
+        wanted = conn.execute("SELECT 'tariff'::regtype::oid, 'tariff[]'::regtype::oid").fetchone()
+        for text in ("SELECT fare, fares FROM fares", "SELECT fare, fares FROM fares WHERE id = 1"):
+            cur = conn.execute(text)
+            assert tuple(c.type_code for c in cur.description) == wanted, text
+            assert cur.fetchone() == (info.python_type("inner", 250), [info.python_type("outer", 400)])
+        conn.rollback()
