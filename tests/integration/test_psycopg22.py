@@ -125,3 +125,30 @@ def test_types_created_in_the_block_are_described_by_the_catalog_oids(gridpg_clu
             assert tuple(c.type_code for c in cur.description) == wanted, text
             assert cur.fetchone() == (info.python_type("inner", 250), [info.python_type("outer", 400)])
         conn.rollback()
+
+
+# pg_terminate_backend() of a session running a statement ended it only once the statement
+# had run to its end: the session's task was cancelled, but its cleanup's ROLLBACK waited
+# for the node's statement. PostgreSQL's backend stops at once.
+def test_terminated_session_stops_its_running_statement(gridpg_cluster: Cluster) -> None:
+    import threading
+
+    dsn = gridpg_cluster.dsn(0)
+    with psycopg.connect(dsn) as victim, psycopg.connect(dsn, autocommit=True) as admin:
+        pid = victim.info.backend_pid
+
+        def terminate() -> None:
+            time.sleep(0.3)
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+        killer = threading.Thread(target=terminate)
+        killer.start()
+        started = time.monotonic()
+        try:
+            with pytest.raises(psycopg.errors.AdminShutdown):
+                victim.execute("SELECT pg_sleep(4)")
+            assert time.monotonic() - started < 2.5
+        finally:
+            killer.join()
+        assert not admin.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg\\_sleep(4)%' "
+                                 "AND pid <> pg_backend_pid()").fetchone()[0]
