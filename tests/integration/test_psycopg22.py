@@ -152,3 +152,12 @@ def test_terminated_session_stops_its_running_statement(gridpg_cluster: Cluster)
             killer.join()
         assert not admin.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg\\_sleep(4)%' "
                                  "AND pid <> pg_backend_pid()").fetchone()[0]
+
+
+# A DateStyle given at startup was reported as the client wrote it: `-c datestyle=SQL,DMY`
+# reported "SQL,DMY", psycopg read the order at the offset of "SQL, DMY" and took
+# 02/01/2000 (2 January, day first) for 1 February.
+def test_startup_datestyle_is_reported_in_postgresql_form(gridpg_cluster: Cluster) -> None:
+    with psycopg.connect(gridpg_cluster.dsn(0), options="-c datestyle=SQL,DMY") as conn:
+        assert conn.info.parameter_status("DateStyle") == "SQL, DMY"
+        assert conn.execute("SELECT date '2000-01-02'").fetchone() == (dt.date(2000, 1, 2),)
