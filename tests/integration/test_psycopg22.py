@@ -161,3 +161,30 @@ def test_startup_datestyle_is_reported_in_postgresql_form(gridpg_cluster: Cluste
     with psycopg.connect(gridpg_cluster.dsn(0), options="-c datestyle=SQL,DMY") as conn:
         assert conn.info.parameter_status("DateStyle") == "SQL, DMY"
         assert conn.execute("SELECT date '2000-01-02'").fetchone() == (dt.date(2000, 1, 2),)
+
+
+# COPY ... TO STDOUT by the extended protocol (tokio-postgres's copy_out sends it so; psycopg's
+# execute() of a COPY) on a statement the catalog server answers was refused 0A000, where
+# PostgreSQL (and gridpg for a distributed table) starts the COPY: psycopg raises its own
+# ProgrammingError then, and libpq reads the rows.
+def test_copy_to_stdout_by_the_extended_protocol_on_the_catalog_server(gridpg_cluster: Cluster) -> None:
+    from psycopg import pq
+
+    conn = psycopg.connect(gridpg_cluster.dsn(0), autocommit=True)
+    try:
+        with pytest.raises(psycopg.ProgrammingError) as caught:
+            conn.execute("COPY (SELECT 1) TO STDOUT")  # (psycopg leaves the COPY unread)
+        assert not isinstance(caught.value, psycopg.errors.FeatureNotSupported)
+    finally:
+        conn.close()
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.pgconn.send_query_params(b"COPY (SELECT g, 'n' || g FROM generate_series(1, 3) g) TO STDOUT", None)
+        statuses, rows = [], []
+        while (result := conn.pgconn.get_result()) is not None:
+            statuses.append(result.status)
+            if result.status == pq.ExecStatus.COPY_OUT:
+                while (item := conn.pgconn.get_copy_data(0))[0] > 0:
+                    rows.append(bytes(item[1]))
+        assert statuses == [pq.ExecStatus.COPY_OUT, pq.ExecStatus.COMMAND_OK]
+        assert rows == [b"1\tn1\n", b"2\tn2\n", b"3\tn3\n"]
+        assert conn.execute("SELECT 3").fetchone() == (3,)

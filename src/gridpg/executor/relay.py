@@ -182,6 +182,29 @@ async def finish_extended(
             return result
 
 
+async def finish_copy_out(conn: BackendConnection, emit: Callable[[bytes], None]) -> RelayResult:
+    """A COPY TO STDOUT run by the extended protocol, after its CopyOutResponse (which
+    `finish_extended` hands back in `extra`): CopyData and CopyDone relayed up to the
+    CommandComplete or ErrorResponse; what follows (the cycle's ReadyForQuery) is put back."""
+    result = RelayResult()
+    while True:
+        batch = await conn.recv_batch()
+        for index, (kind, raw) in enumerate(batch):
+            if kind == _ERROR:
+                result.error = conn.error(codec.parse_error_fields(raw[5:]))
+                conn.note_cycle_error()
+            elif kind == _COMMAND_COMPLETE:
+                emit(raw)
+                result.tag = raw[5:-1].decode()
+            else:
+                emit(raw)  # CopyData, CopyDone, notices
+                continue
+            rest = batch[index + 1 :]
+            if rest:
+                conn.unread(rest)
+            return result
+
+
 def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, ...],
                           values: list[str | None]) -> None:
     """A simple-protocol statement as its literal-free form, prepared once per connection:
