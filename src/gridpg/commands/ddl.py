@@ -28,6 +28,7 @@ from gridpg.catalog.model import (
     shard_table_name,
 )
 from gridpg.commands import (
+    block_types,
     cascades,
     code_truncate,
     default_placement,
@@ -543,6 +544,8 @@ class DdlRunner:
             for part in txn.participants.values():  # statements parsed before the DDL: again
                 part.conn.forget_prepared()
             await self.runner.load_private_snapshot()
+            if tag.startswith("CREATE"):  # (a type, a table's row type: described by the nodes)
+                await block_types.map_block_types(self.coord, txn)
         self.dispatcher.session.send(codec.build_command_complete(tag))
 
     # -- CREATE TABLE ------------------------------------------------------------------

@@ -306,6 +306,10 @@ async def signal_local(coord: Coordinator, kind: str, pid: int) -> bool:
         await coord.cancel_session(session)
     elif session.task is not None and not session.task.done():
         session.task.cancel()  # (Session.run: 57P01 to its client, then close)
+        # What it runs on the nodes is cancelled too: the task's cleanup rolls its
+        # transaction back, which waited for the running statement to end (a terminated
+        # `SELECT pg_sleep(10)` got its 57P01 10 s later; PostgreSQL's backend ends at once).
+        await coord.cancel_session(session)
     return True
 
 

@@ -113,6 +113,7 @@ class Dispatcher:
                 relay.start_extended(
                     conn, text, request.param_oids, request.params, request.param_formats,
                     request.result_formats, request.max_rows, portal_name, sync=sync_now,
+                    catalog=node == self.coord.catalog_node,
                 )
                 if sync_now:
                     self.runner.presynced.add(node)
@@ -120,7 +121,10 @@ class Dispatcher:
             result = await relay.finish_extended(conn, emit)
             if request.portal is not None:
                 request.portal.cursor = conn if result.suspended else None
-            if result.copy_in or result.extra:
+            if result.extra and not result.copy_in:  # COPY TO STDOUT: relayed as PostgreSQL sends it
+                emit(result.extra[0])
+                result = await relay.finish_copy_out(conn, emit)
+            elif result.copy_in:
                 raise PgError("0A000", "COPY is not supported in the extended query protocol by gridpg")
         if result.error is not None:
             raise result.error

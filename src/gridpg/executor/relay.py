@@ -69,13 +69,16 @@ _NAMES: dict[tuple[str, tuple[int, ...]], str] = {}
 def start_extended(
     conn: BackendConnection, sql: str, param_oids: list[int], params: list[bytes | None],
     param_formats: list[int], result_formats: list[int], max_rows: int, portal: str = "",
-    sync: bool = False,
+    sync: bool = False, catalog: bool = False,
 ) -> None:
-    """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync)."""
+    """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync).
+    `catalog`: the connection is the coordinator's catalog server, whose type OIDs are the
+    ones the client knows: its parameter types go as they are."""
     name = statement_name(sql, param_oids)
     parts: list[bytes] = []
     if conn.prepared.get(name) != sql:
-        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, node_param_oids(param_oids, conn.type_map)))
+        oids = list(param_oids) if catalog else node_param_oids(param_oids, conn.type_map)
+        _prepare(conn, parts, name, sql, codec.build_parse(name, sql, oids))
     if portal:  # a named node portal may remain from an earlier Execute of this transaction
         parts.append(codec.build_close("P", portal))
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
@@ -175,6 +178,29 @@ async def finish_extended(
                 conn.in_cycle = False
                 result.synced = True
             elif rest:
+                conn.unread(rest)
+            return result
+
+
+async def finish_copy_out(conn: BackendConnection, emit: Callable[[bytes], None]) -> RelayResult:
+    """A COPY TO STDOUT run by the extended protocol, after its CopyOutResponse (which
+    `finish_extended` hands back in `extra`): CopyData and CopyDone relayed up to the
+    CommandComplete or ErrorResponse; what follows (the cycle's ReadyForQuery) is put back."""
+    result = RelayResult()
+    while True:
+        batch = await conn.recv_batch()
+        for index, (kind, raw) in enumerate(batch):
+            if kind == _ERROR:
+                result.error = conn.error(codec.parse_error_fields(raw[5:]))
+                conn.note_cycle_error()
+            elif kind == _COMMAND_COMPLETE:
+                emit(raw)
+                result.tag = raw[5:-1].decode()
+            else:
+                emit(raw)  # CopyData, CopyDone, notices
+                continue
+            rest = batch[index + 1 :]
+            if rest:
                 conn.unread(rest)
             return result
 

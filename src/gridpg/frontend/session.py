@@ -35,6 +35,7 @@ from gridpg.errors import (
 from gridpg.executor import oid_results, prepared, routed
 from gridpg.frontend import fast_cycle, fastpath
 from gridpg.frontend.auth import authenticate
+from gridpg.frontend.session_settings import timeout_ms
 from gridpg.gtm.protocol import GtmUnavailable
 from gridpg.pgwire import codec
 from gridpg.pgwire.codec import ProtocolViolation
@@ -52,6 +53,11 @@ log = logging.getLogger("gridpg.session")
 
 # Session.plan_cycle's answer: the form to send, its node group, the client's description
 # and the client's Bind after its two names.
+# Reported settings (ParameterStatus) whose value the session model holds (`SessionSettings`,
+# lower-case names): session_authorization and is_superuser are reported by their SET.
+_MODEL_REPORTED = ("application_name", "DateStyle", "TimeZone", "IntervalStyle", "search_path",
+                   "standard_conforming_strings")
+
 PlannedCycle = tuple[routed.RoutedStatement, str, bytes, bytes]
 
 
@@ -75,6 +81,8 @@ class PreparedStatement:
     controls_transaction: bool | None = None
     # RowDescriptions with a portal's result formats applied, by those formats.
     portal_descriptions: dict[tuple[int, ...], bytes] = field(default_factory=dict)
+    # When the client's Parse came (pg_prepared_statements.prepare_time).
+    prepare_time: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -133,6 +141,11 @@ class Session:
         # identifier truncation notices said for the client's statements: the servers'
         # repetitions of them are not relayed (`send`)
         self.said_truncations: set[str] = set()
+        # The ParameterStatus values the client holds, and the settings generation they
+        # were last compared at (`report_changed_settings`).
+        self.reported: dict[str, str] = {}
+        self.reported_at_login: dict[str, str] = {}  # (a setting the session has no value of)
+        self.reported_generation = -1
         # pg_terminate_backend / pg_cancel_backend calls of the running statement: their
         # notices are for the coordinator (commands/stat_activity.py), not the client
         self.signal_requests: stat_activity.SignalRequests | None = None
@@ -177,11 +190,28 @@ class Session:
             await self.stream.drain()
 
     def send_ready(self) -> None:
+        if self.runner is not None and self.runner.state.generation != self.reported_generation:
+            self.report_changed_settings()
         status = self.runner.txn_status() if self.runner is not None else b"I"
         if self.notifications and status == b"I":  # PostgreSQL sends them before ReadyForQuery
             self.out.extend(self.notifications)
             self.notifications.clear()
         self.send(codec.build_ready(status))
+
+    def report_changed_settings(self) -> None:
+        """ParameterStatus for each reported setting the session model holds whose value is
+        not the one the client was last told, as PostgreSQL (14 on) reports them at the end
+        of every statement: a SET LOCAL or set_config(..., true) and its end at COMMIT, a SET
+        undone by ROLLBACK or ROLLBACK TO SAVEPOINT. Clients read values by them (psycopg
+        parses dates by DateStyle and labels timestamptz values with TimeZone)."""
+        assert self.runner is not None
+        self.reported_generation = self.runner.state.generation
+        effective = self.runner.state.effective
+        for name in _MODEL_REPORTED:
+            value = effective.get(name.lower(), self.reported_at_login.get(name))
+            if value is not None and self.reported.get(name) != value:
+                self.reported[name] = value
+                self.send(codec.build_parameter_status(name, value))
 
     def deliver_notification(self, message: bytes) -> None:
         """A notification, or the hub's WARNING of a gap (frontend/notify_hub.py), for this
@@ -364,7 +394,10 @@ class Session:
         await self.runner.start(params, role.settings)
         self.info.backend_pid, self.info.backend_key = self.coord.register_session(self)
         self.send(codec.build_auth(codec.AUTH_OK))
-        for name, value in self.runner.reported_parameters().items():
+        self.reported_at_login = self.runner.reported_parameters()
+        self.reported = dict(self.reported_at_login)
+        self.reported_generation = self.runner.state.generation
+        for name, value in self.reported.items():
             self.send(codec.build_parameter_status(name, value))
         self.send(codec.build_backend_key(self.info.backend_pid, self.info.backend_key))
         self.send_ready()
@@ -435,8 +468,11 @@ class Session:
 
     async def _read_idle(self) -> tuple[int, bytes]:
         """`read_frame` for the message loop: while it waits, routed cycles may run from the
-        client's and the node's callbacks (`pump`); one they hand back is finished here."""
-        self.fast_cycles = self.runner is not None and not self.runner.is_loopback
+        client's and the node's callbacks (`pump`); one they hand back is finished here.
+        Not for a session with its own idle_in_transaction_session_timeout: a BEGIN run from
+        the callbacks would open a block whose idle time no timer here counts."""
+        self.fast_cycles = self.runner is not None and not self.runner.is_loopback \
+            and not self._own_idle_timeout()
         try:
             while True:
                 frame = self.frames.next_frame()
@@ -476,13 +512,29 @@ class Session:
         return await self.runner.explain_cancel(error)
 
     async def _read_with_idle_timeout(self, timeout: float) -> tuple[int, bytes]:
+        """The client's next message; in a transaction block, waited for no longer than the
+        coordinator's idle_in_transaction_timeout or the session's own
+        idle_in_transaction_session_timeout, whichever is shorter. The session's setting
+        also reaches its backend connections, but their timers count from their own last
+        statement and end only the backend (08006 "connection lost" on the next statement,
+        where PostgreSQL's client hears 25P03 at once)."""
         in_txn = self.runner is not None and self.runner.txn_status() != b"I"
+        if in_txn and not self.runner.is_loopback:  # type: ignore[union-attr]
+            own = self._own_idle_timeout()
+            if own > 0 and (timeout <= 0 or own < timeout):
+                timeout = own
         if not in_txn or timeout <= 0:
             return await self._read_idle()
         try:
             return await asyncio.wait_for(self.read_frame(), timeout)
         except TimeoutError:
             raise fatal("25P03", "terminating connection due to idle-in-transaction timeout") from None
+
+    def _own_idle_timeout(self) -> float:
+        """The session's idle_in_transaction_session_timeout in seconds (0: off)."""
+        if self.runner is None:
+            return 0.0
+        return timeout_ms(self.runner.state.effective.get("idle_in_transaction_session_timeout")) / 1000
 
     # -- simple protocol ---------------------------------------------------------------
 

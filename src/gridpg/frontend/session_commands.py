@@ -368,6 +368,7 @@ def _done(runner: StatementRunner, setting: sqlparse.SetStatement, reported: dic
     send(codec.build_command_complete(setting.tag))
     for name, value in reported.items():
         send(codec.build_parameter_status(name, value))
+        runner.session.reported[name] = value  # (Session.report_changed_settings: said)
     if not runner.txn.in_block:
         runner.txn.release_if_idle()
 

@@ -264,6 +264,37 @@ def check_client_encoding(value: str | None) -> None:
     raise PgError(FEATURE_NOT_SUPPORTED, f"gridpg supports only client_encoding UTF8, not {value}")
 
 
+_DATE_STYLES = {"iso": "ISO", "sql": "SQL", "postgres": "Postgres", "german": "German"}
+_DATE_ORDERS = {"ymd": "YMD", "dmy": "DMY", "euro": "DMY", "european": "DMY",
+                "mdy": "MDY", "us": "MDY", "noneuro": "MDY", "noneuropean": "MDY"}
+
+
+def canonical_datestyle(value: str, current: str = "ISO, MDY") -> str:
+    """DateStyle as PostgreSQL shows and reports it (`SQL, DMY`) for a value a client gave
+    at startup (`SQL,dmy`, `german`, `euro`), over the `current` one, as check_datestyle
+    reads it: clients parse dates by the reported form (psycopg reads the order at a fixed
+    offset, so `SQL,DMY` read 02/01/2000 as 1 February). A value it cannot read is kept."""
+    style, _, order = current.partition(", ")
+    styles: set[str] = set()
+    orders: set[str] = set()
+    for token in (t.strip().lower() for t in value.split(",")):
+        if token in _DATE_STYLES:
+            style = _DATE_STYLES[token]
+            styles.add(style)
+            if token == "german" and not orders:
+                order = "DMY"
+        elif token in _DATE_ORDERS:
+            order = _DATE_ORDERS[token]
+            orders.add(order)
+        elif token == "default":
+            style, order = "ISO", "MDY"
+        else:
+            return value
+    if len(styles) > 1 or len(orders) > 1:
+        return value  # (conflicting: PostgreSQL refuses it)
+    return f"{style}, {order}"
+
+
 def timeout_ms(value: str | None) -> float:
     """A timeout setting's value (as current_setting() shows it: `150ms`, `2s`, `1min`,
     a bare number of milliseconds) in milliseconds; 0 when unset, off or unreadable."""

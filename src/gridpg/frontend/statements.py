@@ -68,7 +68,12 @@ from gridpg.executor.routed import (
 from gridpg.executor.shard_hold import wrote_held
 from gridpg.frontend import notify, portal_moves, readonly, session_commands, shard_gate
 from gridpg.frontend.notify import SessionNotify
-from gridpg.frontend.session_settings import SessionSettings, check_client_encoding, timeout_ms
+from gridpg.frontend.session_settings import (
+    SessionSettings,
+    canonical_datestyle,
+    check_client_encoding,
+    timeout_ms,
+)
 from gridpg.frontend.temps import SessionTemps
 from gridpg.gtm.protocol import GtmError, GtmUnavailable
 from gridpg.pgwire import codec
@@ -468,6 +473,8 @@ class StatementRunner:
                 exc.severity = "FATAL"
                 raise
         startup.setdefault("client_encoding", "UTF8")
+        if "datestyle" in startup:  # (reported at once: in the form PostgreSQL reports)
+            startup["datestyle"] = canonical_datestyle(startup["datestyle"])
         try:
             check_client_encoding(startup["client_encoding"])
         except PgError as exc:

@@ -1,0 +1,65 @@
+"""Type OIDs of types a transaction block created, mapped before the block commits.
+
+A datanode's RowDescription names types by the node's OIDs; the coordinator rewrites them
+to the catalog server's (the node's `type_map`, loaded at every catalog epoch by
+`Coordinator._load_type_maps`). A type created in the open block (CREATE TYPE, a table's
+row type) is in no map until the block commits and the epoch moves: `SELECT col FROM t`
+in that block described the column with the datanode's OID, which names nothing (or
+another type) for the client (psycopg returned a registered composite as a string).
+
+After DDL in a block, the types the block created on each datanode it holds are read on
+the block's own connection there (uncommitted, visible to it alone), matched by schema
+and name with the block's catalog connection, and added to the node's map. The OIDs are
+the block's own: no other transaction's rows carry them, and if the block rolls back
+they name nothing anywhere; the next epoch's reload rebuilds the map.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gridpg.errors import PgError
+from gridpg.sql.quote import quote_literal
+
+if TYPE_CHECKING:
+    from gridpg.frontend.coordinator import Coordinator
+    from gridpg.txn.transaction import DistributedTransaction
+
+# Types whose row was written by this transaction or a later one (a subtransaction's xid
+# is above its top transaction's): the filter of the coordinator's TYPE_OIDS_SQL plus that.
+_BLOCK_TYPES_SQL = """SELECT t.oid, n.nspname, t.typname FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid
+WHERE t.oid >= 16384 AND n.nspname NOT LIKE 'pg\\_t%' AND n.nspname <> 'gridpg_shards'
+  AND coalesce((SELECT c.relkind FROM pg_catalog.pg_class c
+                WHERE c.oid = coalesce(nullif(t.typrelid, 0), e.typrelid)), 'c') = 'c'
+  AND t.xmin::text::int8 >= pg_catalog.txid_current() % 4294967296"""
+
+
+async def map_block_types(coord: Coordinator, txn: DistributedTransaction) -> None:
+    """Add the types this block created on its datanodes to those nodes' type maps."""
+    catalog = txn.participants.get(coord.catalog_node)
+    if catalog is None:
+        return
+    for node, part in list(txn.participants.items()):
+        if node not in coord.datanode_addresses:
+            continue
+        type_map = part.conn.type_map
+        try:
+            rows = await part.conn.query(_BLOCK_TYPES_SQL)
+            created = [(int(str(oid)), str(schema), str(name)) for oid, schema, name in rows
+                       if int(str(oid)) not in type_map]
+            if not created:
+                continue
+            names = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for _, s, n in created)
+            found = await catalog.conn.query(
+                "SELECT n.nspname, t.typname, t.oid FROM pg_catalog.pg_type t "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+                f"WHERE (n.nspname, t.typname) IN (VALUES {names})")
+        except PgError:
+            return  # (the maps stay as they were: the block's next statement reports its state)
+        by_name = {(str(s), str(n)): int(str(o)) for s, n, o in found}
+        for oid, schema, name in created:
+            mapped = by_name.get((schema, name))
+            if mapped is not None and mapped != oid:
+                type_map[oid] = mapped
