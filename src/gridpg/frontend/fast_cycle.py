@@ -115,8 +115,8 @@ def _run_begin(session: Session, statement: PreparedStatement, names_end: int, p
     prepared COMMIT/END of a one-node block, whose node's answer is relayed here."""
     runner = session.runner
     if runner is None or statement.described is None or statement.described[0] \
-            or session.coord.settings.idle_in_transaction_timeout > 0:
-        return False  # (that timer runs in the task, from the block's first wait on)
+            or session.coord.settings.idle_in_transaction_timeout > 0 or session.own_idle_timeout() > 0:
+        return False  # (those timers run in the task, from the block's first wait on)
     # (the unnamed portal: cycle_statement) a malformed Bind is the same violation either way
     if split_bind(payload, names_end)[1]:
         return False  # on_bind reports PostgreSQL's error

@@ -135,6 +135,7 @@ class Session:
         self.fast_cycles = False
         self.cycle: fast_cycle.FastCycle | None = None
         self.handover: fast_cycle.FastCycle | None = None
+        self._idle_timeout_seen: tuple[object, int, float] | None = None  # (own_idle_timeout)
         # NotificationResponses for the client, held until it is idle outside a block
         # (`deliver_notification`) and written just before ReadyForQuery (`send_ready`).
         self.notifications: list[bytes] = []
@@ -469,10 +470,10 @@ class Session:
     async def _read_idle(self) -> tuple[int, bytes]:
         """`read_frame` for the message loop: while it waits, routed cycles may run from the
         client's and the node's callbacks (`pump`); one they hand back is finished here.
-        Not for a session with its own idle_in_transaction_session_timeout: a BEGIN run from
-        the callbacks would open a block whose idle time no timer here counts."""
-        self.fast_cycles = self.runner is not None and not self.runner.is_loopback \
-            and not self._own_idle_timeout()
+        (With an idle-in-transaction timeout, the coordinator's or the session's own, a BEGIN
+        is not run from the callbacks, `fast_cycle._run_begin`: the block it opened would
+        wait here, where no timer counts its idle time.)"""
+        self.fast_cycles = self.runner is not None and not self.runner.is_loopback
         try:
             while True:
                 frame = self.frames.next_frame()
@@ -520,7 +521,7 @@ class Session:
         where PostgreSQL's client hears 25P03 at once)."""
         in_txn = self.runner is not None and self.runner.txn_status() != b"I"
         if in_txn and not self.runner.is_loopback:  # type: ignore[union-attr]
-            own = self._own_idle_timeout()
+            own = self.own_idle_timeout()
             if own > 0 and (timeout <= 0 or own < timeout):
                 timeout = own
         if not in_txn or timeout <= 0:
@@ -530,11 +531,19 @@ class Session:
         except TimeoutError:
             raise fatal("25P03", "terminating connection due to idle-in-transaction timeout") from None
 
-    def _own_idle_timeout(self) -> float:
-        """The session's idle_in_transaction_session_timeout in seconds (0: off)."""
-        if self.runner is None:
+    def own_idle_timeout(self) -> float:
+        """The session's idle_in_transaction_session_timeout in seconds (0: off), read again
+        only when its settings changed (a prepared BEGIN asks: fast_cycle._run_begin)."""
+        runner = self.runner
+        if runner is None:
             return 0.0
-        return timeout_ms(self.runner.state.effective.get("idle_in_transaction_session_timeout")) / 1000
+        state = runner.state
+        cached = self._idle_timeout_seen
+        if cached is not None and cached[0] is state and cached[1] == state.generation:
+            return cached[2]
+        seconds = timeout_ms(state.effective.get("idle_in_transaction_session_timeout")) / 1000
+        self._idle_timeout_seen = (state, state.generation, seconds)
+        return seconds
 
     # -- simple protocol ---------------------------------------------------------------
 
