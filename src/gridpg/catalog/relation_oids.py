@@ -10,7 +10,8 @@ node's relations are matched to the catalog server's by schema and name (a shard
 parent table), the column numbers by column name; a node OID of a user relation that
 matches none (a scratch table) becomes 0, as PostgreSQL says of a computed column.
 
-Owns: the SQL that lists relations and their columns, and building the map from its rows.
+Owns: the SQL that lists relations and their columns (and the types the nodes' type maps
+match the same way, TYPE_OIDS_SQL), and building the map from its rows.
 Must not: do I/O (the coordinator runs the SQL at each catalog reload).
 """
 
@@ -18,6 +19,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+
+# Types clients may look up by OID: user and extension types (enums, domains, composites,
+# base types, their arrays), not the row types of tables and views (nor their arrays).
+TYPE_OIDS_SQL = """SELECT t.oid, n.nspname, t.typname FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid
+WHERE t.oid >= 16384 AND n.nspname NOT LIKE 'pg\\_t%' AND n.nspname <> 'gridpg_shards'
+  AND coalesce((SELECT c.relkind FROM pg_catalog.pg_class c
+                WHERE c.oid = coalesce(nullif(t.typrelid, 0), e.typrelid)), 'c') = 'c'"""
 
 # (oid, schema, name, parent schema, parent name, column names by number, dropped null)
 RELATION_COLUMNS_SQL = """SELECT c.oid, n.nspname, c.relname, pn.nspname, p.relname,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gridpg.catalog import relation_oids
 from gridpg.errors import PgError
 from gridpg.sql.quote import quote_literal
 
@@ -26,13 +27,8 @@ if TYPE_CHECKING:
     from gridpg.txn.transaction import DistributedTransaction
 
 # Types whose row was written by this transaction or a later one (a subtransaction's xid
-# is above its top transaction's): the filter of the coordinator's TYPE_OIDS_SQL plus that.
-_BLOCK_TYPES_SQL = """SELECT t.oid, n.nspname, t.typname FROM pg_catalog.pg_type t
-JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid
-WHERE t.oid >= 16384 AND n.nspname NOT LIKE 'pg\\_t%' AND n.nspname <> 'gridpg_shards'
-  AND coalesce((SELECT c.relkind FROM pg_catalog.pg_class c
-                WHERE c.oid = coalesce(nullif(t.typrelid, 0), e.typrelid)), 'c') = 'c'
+# is above its top transaction's): the types the nodes' maps hold, of this block.
+_BLOCK_TYPES_SQL = relation_oids.TYPE_OIDS_SQL + """
   AND t.xmin::text::int8 >= pg_catalog.txid_current() % 4294967296"""
 
 

@@ -67,8 +67,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("gridpg.coordinator")
 
 TYPE_MAP_WAIT = 1.0  # seconds a catalog reload waits for a datanode's type OIDs (one down)
-# Types clients may look up by OID: user and extension types (enums, domains, composites,
-# base types, their arrays), not the row types of tables and views (nor their arrays).
 # Types whose binary form names a user type by OID (the element of an array of one, the
 # fields of a composite, a domain over either): executor/oid_results.py sends them in the
 # catalog server's binary form.
@@ -76,13 +74,6 @@ OID_CARRYING_TYPES_SQL = """SELECT t.oid FROM pg_catalog.pg_type t
 LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
 WHERE t.oid >= 16384 AND (t.typtype = 'c' OR t.typcategory = 'A'
   OR (t.typtype = 'd' AND b.oid >= 16384 AND (b.typtype = 'c' OR b.typcategory = 'A')))"""
-
-TYPE_OIDS_SQL = """SELECT t.oid, n.nspname, t.typname FROM pg_catalog.pg_type t
-JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND e.typarray = t.oid
-WHERE t.oid >= 16384 AND n.nspname NOT LIKE 'pg\\_t%' AND n.nspname <> 'gridpg_shards'
-  AND coalesce((SELECT c.relkind FROM pg_catalog.pg_class c
-                WHERE c.oid = coalesce(nullif(t.typrelid, 0), e.typrelid)), 'c') = 'c'"""
 
 
 @dataclass
@@ -488,14 +479,14 @@ class Coordinator:
         as the answers the coordinator builds do. A node that does not answer within
         TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down)."""
         try:
-            wanted = {(schema, name): int(oid) for oid, schema, name in await catalog.query(TYPE_OIDS_SQL)}
+            wanted = {(schema, name): int(oid) for oid, schema, name in await catalog.query(relation_oids.TYPE_OIDS_SQL)}
             self.oid_carrying_types = frozenset(int(row[0]) for row in await catalog.query(OID_CARRYING_TYPES_SQL))
             relations = await catalog.query(relation_oids.RELATION_COLUMNS_SQL)
         except PgError:
             return
 
         async def load(node: str) -> None:
-            rows = await self.internal_query(node, TYPE_OIDS_SQL)
+            rows = await self.internal_query(node, relation_oids.TYPE_OIDS_SQL)
             found = {int(oid): wanted.get((schema, name)) for oid, schema, name in rows}
             type_map = self.pools.type_maps.setdefault(node, {})
             type_map.clear()
