@@ -217,8 +217,8 @@ def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, 
             _SIMPLE_BIND_HEADS.clear()
         # (codec.build_bind's bytes up to its values: no portal, the name, no format code)
         head = _SIMPLE_BIND_HEADS[key] = (name, b"\0" + name.encode() + b"\0\0\0" + len(types).to_bytes(2, "big"))
-    name, bind = head
-    parts = [bind]
+    name, head_bytes = head
+    parts = [head_bytes]
     for value in values:
         if value is None:
             parts.append(b"\xff\xff\xff\xff")
@@ -226,9 +226,9 @@ def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, 
             data = value.encode()
             parts.append(len(data).to_bytes(4, "big"))
             parts.append(data)
-    parts.append(_DESCRIBE_EXECUTE_SYNC)  # (no result format code, then the rest)
-    body = b"".join(parts)
-    message = b"B" + (len(body) - _DESCRIBE_EXECUTE_SYNC_SIZE + 6).to_bytes(4, "big") + body
+    parts.append(b"\0\0")  # no result format code
+    bind = b"".join(parts)
+    message = b"".join((b"B", (len(bind) + 4).to_bytes(4, "big"), bind, _DESCRIBE_EXECUTE_SYNC))
     if conn.prepared.get(name) != text:
         prepare: list[bytes] = []
         _prepare(conn, prepare, name, text, codec.build_parse(name, text, types))
@@ -241,8 +241,7 @@ def start_simple_prepared(conn: BackendConnection, text: str, types: tuple[int, 
 _SIMPLE_BIND_HEADS: dict[tuple[str, tuple[int, ...]], tuple[str, bytes]] = {}
 
 
-_DESCRIBE_EXECUTE_SYNC = b"\0\0" + codec.build_describe("P", "") + codec.build_execute("", 0) + codec.SYNC
-_DESCRIBE_EXECUTE_SYNC_SIZE = len(_DESCRIBE_EXECUTE_SYNC)
+_DESCRIBE_EXECUTE_SYNC = codec.build_describe("P", "") + codec.build_execute("", 0) + codec.SYNC
 # ParseComplete, BindComplete, CloseComplete (a stale name closed first), NoData: not for a
 # simple client
 _EXTENDED_ACKS = (0x31, 0x32, 0x33, 0x6E)
