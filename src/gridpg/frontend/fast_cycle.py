@@ -279,23 +279,15 @@ class FastCycle:
         """The usual answer to a prepared cycle, whole in `buf` from `start`: BindComplete,
         DataRows, CommandComplete, ReadyForQuery; its rows and end relayed as one slice and
         the cycle ended. False: anything else (nothing taken; the loop of `on_data` reads it)."""
-        size = len(buf)
-        pos = start + 5
-        while size - pos >= 5:
-            kind = buf[pos]
-            end = pos + 1 + _LENGTH(buf, pos + 1)[0]
-            if kind == 0x44:  # DataRow
-                pos = end
-                continue
-            if kind == 0x43 and size - end == _READY_SIZE and buf[end] == _READY:
-                self.session.out.append(buf[start + 5 : end])
-                if self.alone:
-                    self._synced_alone(buf[size - 1 : size])
-                else:
-                    self._synced_joined(buf[size - 1 : size])
-                return True
+        end = _rows_end(buf, start + 5)
+        if end < 0:
             return False
-        return False
+        self.session.out.append(buf[start + 5 : end])
+        if self.alone:
+            self._synced_alone(buf[-1:])
+        else:
+            self._synced_joined(buf[-1:])
+        return True
 
     def _took_plain_rows(self, buf: bytes, start: int) -> bool:
         """`_took_plain_answer` of a simple Query sent as its literal-free form
@@ -314,24 +306,16 @@ class FastCycle:
             pos = rows = pos + 5
         else:
             return False
-        end = rows
-        while size - end >= 5:
-            kind = buf[end]
-            after = end + 1 + _LENGTH(buf, end + 1)[0]
-            if kind == 0x44:  # DataRow
-                end = after
-                continue
-            if kind == 0x43 and size - after == _READY_SIZE and buf[after] == _READY:
-                conn = self.conn
-                out = self.session.out
-                if rows != pos:
-                    out.append(conn.client_row_description(buf[pos:rows]) if conn.maps_row_descriptions
-                               else buf[pos:rows])
-                out.append(buf[rows:after])
-                self._synced(buf[size - 1 : size])
-                return True
+        end = _rows_end(buf, rows)
+        if end < 0:
             return False
-        return False
+        conn = self.conn
+        out = self.session.out
+        if rows != pos:
+            out.append(conn.client_row_description(buf[pos:rows]) if conn.maps_row_descriptions else buf[pos:rows])
+        out.append(buf[rows:end])
+        self._synced(buf[-1:])
+        return True
 
     def _skip_begin_answer(self, buf: bytes) -> int:
         """The answer to the remote block's pipelined BEGIN, first in `buf`, taken (the
@@ -506,6 +490,23 @@ class FastCycle:
             session.runner.adopt_cycle(self)
         session.handover = self
         session.stream.wake()
+
+
+def _rows_end(buf: bytes, pos: int) -> int:
+    """Where the CommandComplete after the DataRows from `pos` ends, when a ReadyForQuery
+    follows it as the last bytes of `buf` (the usual end of an answer, received whole);
+    -1: anything else (a notice, an error, more to come)."""
+    size = len(buf)
+    while size - pos >= 5:
+        kind = buf[pos]
+        end = pos + 1 + _LENGTH(buf, pos + 1)[0]
+        if kind == 0x44:  # DataRow
+            pos = end
+            continue
+        if kind == 0x43 and size - end == _READY_SIZE and buf[end] == _READY:
+            return end
+        return -1
+    return -1
 
 
 def after_cycle(session: Session) -> None:
