@@ -233,13 +233,19 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
 
         await code_ddl.run_capturing(dispatcher, request)
         return
-    if runner.private_snapshot is not None:
+    coord = dispatcher.coord
+    if runner.private_snapshot is None:
+        await ensure_shadows(coord, tables)
+    elif runner.txn.may_decide(coord.catalog_node):
+        # The catalog server decides the block's 2PC once the code called back (its
+        # postgres_fdw transaction cannot PREPARE; txn/transaction.py `_choose_decider`).
+        await _ensure_shadows_in_block(runner, tables)
+    else:
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "gridpg cannot run server-side code over distributed tables in a "
-                      "transaction that changed the schema",
+                      "transaction that changed the schema, with synchronous_commit off or "
+                      "commit markers off",
                       hint="Commit the schema change first.")
-    coord = dispatcher.coord
-    await ensure_shadows(coord, tables)
     await runner.sync_pending()
     if may_end_transactions(runner, sql) and not guarded:
         # (code running dynamic SQL is watched per catalog transaction: not split by COMMIT)
@@ -260,7 +266,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         touched = dict(await conn.query(TOUCHED_SQL)) if guarded else {}
         mark = len(dispatcher.session.out)  # where the call's answer starts
         runner.loopback_calls += 1
-        runner.txn.catalog_used_loopback = True
+        runner.txn.loopback_node = coord.catalog_node
         try:
             if request.simple:
                 await dispatcher.run_on_node(coord.catalog_node, request, writes=False, sql=sql)
@@ -515,6 +521,32 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     note_shadow_schemas(coord, {str(row[2]): str(row[0]) for row in rows})
 
 
+async def _ensure_shadows_in_block(runner: StatementRunner, tables: list[tuple[str, str]]) -> None:
+    """`ensure_shadows` for a block that changed the schema: the shadows its tables need
+    (a table it created, a column it added) are made in the block itself, on the session's
+    catalog connection, the only one that sees the block's DDL; rolled back with it, and
+    committed with it as any other shadow (checked again later by their comment's hash).
+    Made as the login (the superuser, as `ensure_shadows`' own connection is), the session's
+    authorization and role put back after."""
+    if not tables:
+        return
+    coord = runner.coord
+    pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in tables)
+    conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
+    await conn.settle()
+    rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs,
+                                                nextval_default=store.nextval_default_sequence_sql('d'),
+                                                domain_default=store.domain_default_sql('a.atttypid')))
+    statements = shadow_ddl(rows, in_block=True)
+    if statements:
+        role = runner.state.role
+        await conn.simple_query("; ".join([
+            "SET LOCAL SESSION AUTHORIZATION DEFAULT", *statements,
+            f"SET LOCAL SESSION AUTHORIZATION {quote_ident(runner.state.session_user)}",
+            f"SET LOCAL ROLE {'NONE' if role is None else quote_ident(str(role))}"]))
+    note_shadow_schemas(coord, {str(row[2]): str(row[0]) for row in rows})
+
+
 def note_shadow_schemas(coord: Coordinator, names: dict[str, str]) -> None:
     """Remember which schema each shadow schema stands for (by the schema's oid), for
     `with_schema_names`."""
@@ -538,9 +570,10 @@ def with_schema_names(coord: Coordinator, error: PgError) -> PgError:
     return error
 
 
-def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
+def shadow_ddl(rows: list[tuple[str | None, ...]], in_block: bool = False) -> list[str]:
     """One transaction per shadow that is missing or differs (a hash of its definition is
-    kept as the foreign table's comment). `rows`: _COLUMNS_SQL's, in column order."""
+    kept as the foreign table's comment). `rows`: _COLUMNS_SQL's, in column order.
+    `in_block`: the statements alone, for a block already open (`_ensure_shadows_in_block`)."""
     import hashlib
 
     by_table: dict[tuple[str, str], list[tuple[str | None, ...]]] = {}
@@ -561,17 +594,20 @@ def shadow_ddl(rows: list[tuple[str | None, ...]]) -> list[str]:
         unlink_once = (f"DO $gridpg$ BEGIN BEGIN EXECUTE {unlink}; EXCEPTION WHEN OTHERS THEN NULL; "
                        "END; END $gridpg$")
         drop = [unlink_once, f"DROP FOREIGN TABLE {shadow}"] if cols[0][8] is not None else []
-        out.append("; ".join([
-            # One shadow maker at a time (the coordinator's workers share the server).
-            "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340211)",
+        body = [
             _schema_sql(f"{SHADOW_PREFIX}{cols[0][2]}"),
             # granted before it joins the extension: the privileges an object has when added
             # are its initial ones (pg_init_privs), which pg_dump does not dump
             *drop, create, f"GRANT SELECT, INSERT, UPDATE, DELETE ON {shadow} TO PUBLIC",
             f"{ext} ADD FOREIGN TABLE {shadow}",
             f"COMMENT ON FOREIGN TABLE {shadow} IS {quote_literal('gridpg shadow ' + digest)}",
-            "COMMIT",
-        ]))
+        ]
+        if in_block:
+            out.extend(body)
+            continue
+        # One shadow maker at a time (the coordinator's workers share the server).
+        out.append("; ".join(["BEGIN", "SET LOCAL lock_timeout = '5s'",
+                              "SELECT pg_catalog.pg_advisory_xact_lock(7340211)", *body, "COMMIT"]))
     return out
 
 

@@ -1243,7 +1243,7 @@ class RoutineGuard:
             return self._registry
         # Inside a transaction that ran DDL: one registry per private catalog view (a new
         # view comes with each DDL statement).
-        own = self._private.get(id(dispatcher.runner))
+        own = self._private.get(id(_registry_owner(dispatcher.runner)))
         if private and own is not None and own[0] is snapshot:
             return own[1]
         async with _CatalogConnection(dispatcher, private) as conn:
@@ -1309,11 +1309,11 @@ class RoutineGuard:
                              fk_actions=fk_actions, fk_parents=frozenset(p[1].lower() for p in fk_actions))
         if not private:
             self._registry = registry
-            self._private.pop(id(dispatcher.runner), None)
+            self._private.pop(id(_registry_owner(dispatcher.runner)), None)
         else:
             if len(self._private) > 1000:
                 self._private.clear()
-            self._private[id(dispatcher.runner)] = (snapshot, registry)
+            self._private[id(_registry_owner(dispatcher.runner))] = (snapshot, registry)
         return registry
 
     # -- one statement -----------------------------------------------------------------
@@ -2775,6 +2775,15 @@ def _refusal(what: str, why: str) -> PgError:
         hint="Run those statements from the client, or keep server-side code on tables that "
              "are not distributed.",
     )
+
+
+def _registry_owner(runner: Any) -> Any:
+    """Whose private registry a runner reads: a loopback planning with its caller's block's
+    catalog (frontend/loopback.py) reads the caller's, made when the caller's statement was
+    checked (the caller's catalog connection is busy running the code)."""
+    if getattr(runner, "is_loopback", False) and runner.__dict__.get("_private_snapshot") is None:
+        return runner.caller
+    return runner
 
 
 def _sees_own_catalog(dispatcher: Dispatcher) -> bool:

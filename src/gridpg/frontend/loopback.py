@@ -51,6 +51,7 @@ from gridpg.sql import parse as sqlparse
 from gridpg.sql.quote import quote_ident
 
 if TYPE_CHECKING:
+    from gridpg.catalog.model import CatalogSnapshot
     from gridpg.datanode.connection import BackendConnection
     from gridpg.frontend.session import Portal, PreparedStatement, Session
 
@@ -255,18 +256,77 @@ class LoopbackDispatcher(Dispatcher):
         cached = coord.describe_cache.get(key)
         if cached is not None:
             return cached
+        caller = self.runner.caller  # type: ignore[attr-defined]
+        changed = caller.private_snapshot is not None
+        if changed and self._names_only_tables(sql):
+            return await self._describe_in_block(sql, param_oids)
         conn = await coord.internal_acquire(coord.catalog_node)
         pool = coord.pools.pool(coord.catalog_node)
         try:
-            answer = await describe_on(conn, sql, param_oids, coord.planner is not None)
+            if changed:
+                # What the caller's block changed is locked by it until its end, which waits
+                # for this very code: a wait here would never end.
+                await conn.simple_query(f"SET lock_timeout = {_CHANGED_LOCK_WAIT_MS}")
+            try:
+                answer = await describe_on(conn, sql, param_oids, coord.planner is not None)
+            finally:
+                if changed:
+                    await conn.simple_query("RESET lock_timeout")
+        except PgError as exc:
+            pool.release(conn)
+            if changed and exc.sqlstate == _LOCK_NOT_AVAILABLE:
+                raise PgError(FEATURE_NOT_SUPPORTED,
+                              "gridpg cannot run this statement of server-side code: it reads "
+                              "what the caller's transaction changed the schema of, besides its "
+                              "distributed tables", hint="Commit the schema change first.") from None
+            raise
         except BaseException:
             pool.discard(conn)
             raise
         pool.release(conn)
+        if changed:
+            return answer  # (the caller's block may have changed what it names: not cached)
         if len(coord.describe_cache) > 10000:
             coord.describe_cache.clear()
         coord.describe_cache[key] = answer
         return answer
+
+
+    def _names_only_tables(self, sql: str) -> bool:
+        """Whether every relation `sql` names (postgres_fdw names them with their schema) is
+        a distributed table of the caller's block's catalog: then every datanode holds it as
+        the block left it."""
+        tree = _tree(sql)
+        if not tree:
+            return False
+        snapshot = self.runner.snapshot()
+        names = analyze.relations(tree)
+        return bool(names) and all(
+            r.schema is not None and snapshot.table(r.schema, r.name) is not None for r in names)
+
+    async def _describe_in_block(self, sql: str, param_oids: list[int]) -> tuple[list[int], bytes | None]:
+        """Describe a statement of the code naming what the caller's block created (a table,
+        a column): on a datanode inside the caller's transaction, which holds the block's
+        DDL (the caller's catalog connection is busy running the code), its OIDs mapped to
+        the catalog server's. An error there fails the node's block, as the statement's own
+        error would (a savepoint of the code's EXCEPTION block rolls both back)."""
+        from gridpg.executor.dispatch import describe_on
+
+        snapshot = self.runner.snapshot()
+        node = next((g.primary for g in snapshot.datanode_group_list if g.primary), None)
+        if node is None:
+            raise PgError(FEATURE_NOT_SUPPORTED, "no datanode primary to describe the statement on")
+        conn = await self.runner.txn.connection(node, wants_block=True)
+        oids, row_desc = await describe_on(conn, sql, param_oids, self.coord.planner is not None)
+        type_map = conn.type_map
+        oids = [type_map.get(oid, oid) for oid in oids]
+        if row_desc is not None and conn.maps_row_descriptions:
+            row_desc = conn.client_row_description(row_desc)
+        return oids, row_desc
+
+
+_CHANGED_LOCK_WAIT_MS = 2000
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 class LoopbackRunner(StatementRunner):
@@ -296,6 +356,26 @@ class LoopbackRunner(StatementRunner):
         self.remote_block = False  # postgres_fdw's START TRANSACTION seen, no end yet
         self.cursors: dict[str, _Cursor] = {}
         self.row_ids: list[by_ctid.RowAddress] = []  # by_ctid: where each row number's row is
+
+    # -- the caller's catalog ----------------------------------------------------------
+
+    @property
+    def private_snapshot(self) -> CatalogSnapshot | None:
+        """The loopback's own (a plan's scratch tables), else the caller's: the code plans
+        with the schema changes of the caller's block (StatementRunner.private_snapshot)."""
+        own = self._private_snapshot
+        caller = self.__dict__.get("caller")
+        return own if own is not None or caller is None else caller.private_snapshot
+
+    @private_snapshot.setter
+    def private_snapshot(self, snapshot: CatalogSnapshot | None) -> None:
+        StatementRunner.private_snapshot.fset(self, snapshot)  # type: ignore[attr-defined]
+
+    def views(self) -> dict[tuple[str, str], str]:
+        return self.caller.views() if self._private_snapshot is None else super().views()
+
+    def rules(self) -> dict[tuple[str, str], Any]:
+        return self.caller.rules() if self._private_snapshot is None else super().rules()
 
     # -- what the caller allows --------------------------------------------------------
 

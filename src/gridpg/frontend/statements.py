@@ -347,9 +347,13 @@ class StatementRunner:
         """The catalog as this transaction's DDL left it: tables and the views' definitions
         (a view created in the transaction is inlined like any other)."""
         conn = await self.txn.connection(self.coord.catalog_node, wants_block=True)
-        if self.txn.catalog_used_loopback and (await conn.query(_LOOPBACK_USED_SQL))[0][0] == "t":
-            # (else the COMMIT would fail: "cannot PREPARE a transaction that has operated
-            # on postgres_fdw foreign tables", after the schema change seemed to succeed)
+        called_back = self.txn.loopback_node
+        if called_back is not None and not self.txn.may_decide(called_back) \
+                and (await conn.query(_LOOPBACK_USED_SQL))[0][0] == "t":
+            # The catalog server whose code called back decides the 2PC (txn/transaction.py
+            # `_choose_decider`); where it may not, the COMMIT would fail: "cannot PREPARE a
+            # transaction that has operated on postgres_fdw foreign tables", after the
+            # schema change seemed to succeed.
             raise PgError(FEATURE_NOT_SUPPORTED,
                           "gridpg cannot change the schema in a transaction block that ran "
                           "server-side code over distributed tables",

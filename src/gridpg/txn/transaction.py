@@ -309,10 +309,11 @@ class DistributedTransaction:
         self.deferrable: Callable[[], bool] = lambda: True
         # One snapshot on every datanode, taken under the fence (REPEATABLE READ, cluster).
         self.cluster_snapshot = False
-        # Server-side code ran with the loopback armed in the catalog server's block: if
-        # it reached the cluster (postgres_fdw), that block can no longer PREPARE, so it can
-        # take no DDL, which commits in two phases on every catalog server.
-        self.catalog_used_loopback = False
+        # Server-side code ran with the loopback armed in this catalog server's block (None:
+        # none did): if it reached the cluster (postgres_fdw), that block can no longer
+        # PREPARE. Having written (DDL, which commits on every catalog server), it decides
+        # the 2PC instead, committing in one phase last (`_choose_decider`).
+        self.loopback_node: str | None = None
         # The block's now() (sql/xact_time.py): the coordinator's clock at BEGIN, or the
         # catalog server's transaction start when the block had reached it before the first
         # statement that needs it (`read_block_instant`); None outside a block.
@@ -840,7 +841,7 @@ class DistributedTransaction:
             self.gxid = await self.commit_log.next_gxid()
         if self.markers is not None:
             for node in writers:
-                if node in self.pinned:  # (it decides: _choose_decider)
+                if node in self.pinned or node == self.loopback_node:  # (it decides: _choose_decider)
                     await self.markers.make_ready(node)
         for part in self.participants.values():
             if part.conn.txn_status != b"I" and part.conn.in_cycle:
@@ -855,7 +856,7 @@ class DistributedTransaction:
         requests written (the first writer's connection returned);
         `finish_two_phase_commit` does the rest. None: nothing sent."""
         if self.state is not TxnState.IN_BLOCK or self.tainted or self.pinned or self.closing \
-                or self.gxid is None:
+                or self.gxid is None or self.loopback_node is not None:
             return None
         writers: list[str] = []
         for node, part in self.participants.items():
@@ -931,10 +932,17 @@ class DistributedTransaction:
         takes its hottest lock last as a rule (TPC-B: accounts, tellers, then the branch
         row every transaction of the branch updates; its history INSERT locks nothing)."""
         keeper = self.markers
-        if keeper is None or not keeper.enabled or self.gxid is None \
-                or any(durable.SETTING in s.lower() for s in self.local_settings):
+        if self.gxid is None or not self.may_decide_by_marker():
             return None
-        pinned = [n for n in writers if n in self.pinned and not self.catalog_used_loopback]
+        assert keeper is not None
+        called_back = self.loopback_node
+        if called_back is not None and called_back in writers:
+            # Code called back through the loopback there and it wrote too (DDL): postgres_fdw's
+            # remote transaction forbids its PREPARE, so it decides, in one phase, last. (Not a
+            # session's `synchronous_commit = off` there: its PREPARE then fails, and the
+            # transaction is rolled back with postgres_fdw's 0A000.)
+            return called_back if self.may_decide(called_back) and keeper.is_ready(called_back) else None
+        pinned = [n for n in writers if n in self.pinned and n != called_back]
         if len(pinned) == 1 and durable.session_setting(self.participants[pinned[0]].conn.session_state) is None \
                 and keeper.is_ready(pinned[0]):
             # The session's temp tables live on that (catalog server's) connection, and
@@ -949,6 +957,20 @@ class DistributedTransaction:
         if not ready:
             return None
         return max(ready, key=lambda n: (self.participants[n].lock_order, self.participants[n].write_order))
+
+    def may_decide_by_marker(self) -> bool:
+        """Whether a writer's commit with a marker may decide this transaction's 2PC: the
+        markers are on, and no SET LOCAL synchronous_commit could lose the decision."""
+        keeper = self.markers
+        return keeper is not None and keeper.enabled \
+            and not any(durable.SETTING in s.lower() for s in self.local_settings)
+
+    def may_decide(self, node: str) -> bool:
+        """`may_decide_by_marker`, and the session's own synchronous_commit on `node`'s
+        connection waits for its commit to be durable."""
+        part = self.participants.get(node)
+        return self.may_decide_by_marker() and part is not None \
+            and durable.session_setting(part.conn.session_state) is None
 
     async def _finish_two_phase(self, started: _PrepareRound) -> None:
         try:
@@ -1387,7 +1409,7 @@ class DistributedTransaction:
         self.moved_since = None
         self.shard_writes.clear()
         self.cluster_snapshot = False
-        self.catalog_used_loopback = False
+        self.loopback_node = None
         if self.consistency is not None:
             self.consistency.local.clear()
         self.savepoints.clear()
