@@ -2,7 +2,7 @@
 migration's `BEGIN; CREATE TABLE t ...; DO $$ ... INSERT INTO t ... $$; COMMIT` (Flyway and
 Liquibase run each migration file so), and code first, DDL after. Both were refused with
 0A000. The code's statements over a table the block made reach it through a shadow made in
-the block itself (executor/loopback.py `_ensure_shadows_in_block`) and are planned with the
+the block itself (executor/loopback.py `ensure_shadows_in_block`) and are planned with the
 block's own catalog (frontend/loopback.py); the catalog server whose code called back
 decides the block's 2PC, committing in one phase last (txn/transaction.py
 `_choose_decider`): postgres_fdw's transaction there cannot PREPARE."""
@@ -134,4 +134,39 @@ def test_error_in_code_after_ddl_leaves_nothing(gridpg_cluster: Cluster, schema:
                      "INSERT INTO m23_caught VALUES (2); END; END $$")
         conn.execute("COMMIT")
         assert conn.execute("SELECT id FROM m23_caught ORDER BY id").fetchall() == [(1,), (2,)]
+    assert _prepared_left(gridpg_cluster) == []
+
+
+def test_trigger_fired_by_the_coordinator_then_ddl(gridpg_cluster: Cluster, schema: str) -> None:
+    """A row trigger the coordinator fires (it writes another distributed table) armed the
+    loopback on the block's catalog connection; DDL after it in the block then failed at
+    COMMIT (0A000 "cannot PREPARE a transaction that has operated on postgres_fdw foreign
+    tables"), after the DDL seemed to work. That catalog server now decides the 2PC. (DDL
+    *before* such a firing stays refused: the firing's twins and checks read the committed
+    catalog.)"""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE m23_orders (id int PRIMARY KEY, amount int)")
+        conn.execute("CREATE TABLE m23_audit (n bigserial PRIMARY KEY, order_id int, note text)")
+        conn.execute("CREATE FUNCTION m23_log() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "INSERT INTO m23_audit (order_id, note) VALUES (NEW.id, 'new'); RETURN NEW; END $$")
+        conn.execute("CREATE TRIGGER m23_orders_log AFTER INSERT ON m23_orders FOR EACH ROW EXECUTE FUNCTION m23_log()")
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO m23_orders VALUES (1, 10), (2, 20)")
+        conn.execute("CREATE TABLE m23_later (a int)")
+        conn.execute("INSERT INTO m23_later VALUES (1)")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT order_id FROM m23_audit ORDER BY order_id").fetchall() == [(1,), (2,)]
+        assert conn.execute("SELECT count(*) FROM m23_later").fetchone() == (1,)
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO m23_orders VALUES (3, 30)")
+        conn.execute("DROP TABLE m23_later")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT count(*) FROM m23_audit").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM m23_later").fetchone() == (1,)
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE m23_first (a int)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot fire triggers"):
+            conn.execute("INSERT INTO m23_orders VALUES (4, 40)")
+        conn.execute("ROLLBACK")
     assert _prepared_left(gridpg_cluster) == []

@@ -239,7 +239,7 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
     elif runner.txn.may_decide(coord.catalog_node):
         # The catalog server decides the block's 2PC once the code called back (its
         # postgres_fdw transaction cannot PREPARE; txn/transaction.py `_choose_decider`).
-        await _ensure_shadows_in_block(runner, tables)
+        await ensure_shadows_in_block(runner, tables)
     else:
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "gridpg cannot run server-side code over distributed tables in a "
@@ -521,7 +521,7 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     note_shadow_schemas(coord, {str(row[2]): str(row[0]) for row in rows})
 
 
-async def _ensure_shadows_in_block(runner: StatementRunner, tables: list[tuple[str, str]]) -> None:
+async def ensure_shadows_in_block(runner: StatementRunner, tables: list[tuple[str, str]]) -> None:
     """`ensure_shadows` for a block that changed the schema: the shadows its tables need
     (a table it created, a column it added) are made in the block itself, on the session's
     catalog connection, the only one that sees the block's DDL; rolled back with it, and
@@ -539,12 +539,19 @@ async def _ensure_shadows_in_block(runner: StatementRunner, tables: list[tuple[s
                                                 domain_default=store.domain_default_sql('a.atttypid')))
     statements = shadow_ddl(rows, in_block=True)
     if statements:
-        role = runner.state.role
-        await conn.simple_query("; ".join([
-            "SET LOCAL SESSION AUTHORIZATION DEFAULT", *statements,
-            f"SET LOCAL SESSION AUTHORIZATION {quote_ident(runner.state.session_user)}",
-            f"SET LOCAL ROLE {'NONE' if role is None else quote_ident(str(role))}"]))
+        await conn.simple_query(as_login(runner, "; ".join(statements)))
     note_shadow_schemas(coord, {str(row[2]): str(row[0]) for row in rows})
+
+
+def as_login(runner: StatementRunner, sql: str) -> str:
+    """`sql`, run in the session's block on its catalog connection as the login (the
+    superuser gridpg's own objects are made by), the session's authorization and role put
+    back after it (SET LOCAL: the block's own)."""
+    role = runner.state.role
+    return "; ".join([
+        "SET LOCAL SESSION AUTHORIZATION DEFAULT", sql,
+        f"SET LOCAL SESSION AUTHORIZATION {quote_ident(runner.state.session_user)}",
+        f"SET LOCAL ROLE {'NONE' if role is None else quote_ident(str(role))}"])
 
 
 def note_shadow_schemas(coord: Coordinator, names: dict[str, str]) -> None:
@@ -573,7 +580,7 @@ def with_schema_names(coord: Coordinator, error: PgError) -> PgError:
 def shadow_ddl(rows: list[tuple[str | None, ...]], in_block: bool = False) -> list[str]:
     """One transaction per shadow that is missing or differs (a hash of its definition is
     kept as the foreign table's comment). `rows`: _COLUMNS_SQL's, in column order.
-    `in_block`: the statements alone, for a block already open (`_ensure_shadows_in_block`)."""
+    `in_block`: the statements alone, for a block already open (`ensure_shadows_in_block`)."""
     import hashlib
 
     by_table: dict[tuple[str, str], list[tuple[str | None, ...]]] = {}

@@ -813,7 +813,13 @@ async def arm_loopback(dispatcher: Dispatcher, conn: BackendConnection) -> str:
     """The loopback's two local settings on the catalog connection (executor/loopback.py):
     the shadowed search_path and the application name carrying this session's token."""
     coord = dispatcher.coord
-    tag = coord.loopback_tokens.tag(getattr(dispatcher.runner, "caller", dispatcher.runner), conn, coord.worker)
+    runner = dispatcher.runner
+    tag = coord.loopback_tokens.tag(getattr(runner, "caller", runner), conn, coord.worker)
+    if not getattr(runner, "is_loopback", False):
+        # The session's own catalog block: once the twins reach the cluster there it cannot
+        # PREPARE, so it decides the 2PC if it also writes (DDL later in the block;
+        # txn/transaction.py `_choose_decider`). Else that DDL's COMMIT failed (0A000).
+        runner.txn.loopback_node = coord.catalog_node
     await conn.settle()
     rows = await conn.query(
         "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
