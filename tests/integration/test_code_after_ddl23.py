@@ -164,9 +164,41 @@ def test_trigger_fired_by_the_coordinator_then_ddl(gridpg_cluster: Cluster, sche
         conn.execute("ROLLBACK")
         assert conn.execute("SELECT count(*) FROM m23_audit").fetchone() == (2,)
         assert conn.execute("SELECT count(*) FROM m23_later").fetchone() == (1,)
+    assert _prepared_left(gridpg_cluster) == []
+
+
+def test_ddl_then_a_trigger_fired_by_the_coordinator(gridpg_cluster: Cluster, schema: str) -> None:
+    """A migration that makes an audit table, its trigger function and trigger, then writes
+    rows that fire it, in one block: the trigger's twin and the audit table's shadow are made
+    in the block; a function replaced in the block fires as replaced, and as it was once
+    the block rolls back. (Was 0A000 "cannot fire triggers that reach other distributed
+    tables in a transaction that changed the schema".)"""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE m23_sales (id int PRIMARY KEY, amount int)")
+        conn.execute("INSERT INTO m23_sales VALUES (1, 10)")
         conn.execute("BEGIN")
-        conn.execute("CREATE TABLE m23_first (a int)")
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="cannot fire triggers"):
-            conn.execute("INSERT INTO m23_orders VALUES (4, 40)")
+        conn.execute("CREATE TABLE m23_sales_log (sale_id int, note text)")
+        conn.execute("CREATE FUNCTION m23_sales_note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "INSERT INTO m23_sales_log VALUES (NEW.id, 'first'); RETURN NEW; END $$")
+        conn.execute("CREATE TRIGGER m23_sales_t AFTER INSERT ON m23_sales FOR EACH ROW "
+                     "EXECUTE FUNCTION m23_sales_note()")
+        conn.execute("INSERT INTO m23_sales VALUES (2, 20), (3, 30)")
+        assert conn.execute("SELECT * FROM m23_sales_log ORDER BY 1").fetchall() == [(2, "first"), (3, "first")]
+        conn.execute("COMMIT")
+        conn.execute("INSERT INTO m23_sales VALUES (4, 40)")
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE m23_other (a int)")
+        conn.execute("CREATE OR REPLACE FUNCTION m23_sales_note() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "INSERT INTO m23_sales_log VALUES (NEW.id, 'second'); RETURN NEW; END $$")
+        conn.execute("INSERT INTO m23_sales VALUES (5, 50)")
+        assert conn.execute("SELECT note FROM m23_sales_log WHERE sale_id = 5").fetchall() == [("second",)]
         conn.execute("ROLLBACK")
+        conn.execute("INSERT INTO m23_sales VALUES (6, 60)")
+        assert conn.execute("SELECT * FROM m23_sales_log ORDER BY 1").fetchall() == \
+            [(2, "first"), (3, "first"), (4, "first"), (6, "first")]
+    with psycopg.connect(gridpg_cluster.dsn(1), autocommit=True) as other:
+        other.execute(f"SET search_path TO {schema}")
+        other.execute("INSERT INTO m23_sales VALUES (7, 70)")
+        assert other.execute("SELECT count(*) FROM m23_sales_log").fetchone() == (5,)
     assert _prepared_left(gridpg_cluster) == []

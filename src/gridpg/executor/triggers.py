@@ -35,13 +35,14 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
 from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.executor.loopback import (
     SHADOW_PREFIX,
     TOUCHED_SQL,
+    as_login,
     calls_path,
     check_untouched,
     with_schema_names,
@@ -274,8 +275,13 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     _ensure_runnable(dispatcher, request)
     firing = _for_replication_role(firing, getattr(runner, "settings", {}))
     coord = dispatcher.coord
-    await loopback.ensure_shadows(coord, list(firing.shadows))  # (before twins whose path names them)
-    twins = await ensure_twins(coord, firing)
+    # (before twins whose path names them)
+    if runner.private_snapshot is None:
+        await loopback.ensure_shadows(coord, list(firing.shadows))
+        twins = await ensure_twins(coord, firing)
+    else:  # the block changed the schema: what it made is seen in the block alone
+        await loopback.ensure_shadows_in_block(runner, list(firing.shadows))
+        twins = await ensure_twins(coord, firing, runner)
     await runner.sync_pending()
     caller = getattr(runner, "caller", runner)
     if caller.firing_depth >= MAX_FIRING_DEPTH:
@@ -379,7 +385,11 @@ async def _catalog_for_firing(dispatcher: Dispatcher) -> AsyncIterator[BackendCo
 
 def _ensure_runnable(dispatcher: Dispatcher, request: ExecRequest) -> None:
     runner = dispatcher.runner
-    if runner.private_snapshot is not None:
+    # After DDL in the block the twins run on the session's catalog connection, which sees
+    # it, and that server then decides the 2PC (`arm_loopback`); a write of server-side
+    # code fires them on a connection of its own, which does not see it.
+    if runner.private_snapshot is not None and (
+            getattr(runner, "is_loopback", False) or not runner.txn.may_decide(dispatcher.coord.catalog_node)):
         raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot fire triggers that reach other distributed "
                       "tables in a transaction that changed the schema", hint="Commit the schema change first.")
     if request.max_rows:
@@ -392,7 +402,9 @@ async def _node_tokens(dispatcher: Dispatcher, firing: TriggerFiring) -> list[st
     (read per catalog epoch); a trigger without its guard on a node is refused."""
     coord = dispatcher.coord
     epoch = coord.snapshot.epoch if coord.snapshot is not None else 0
-    cache: dict = coord.__dict__.setdefault("trigger_tokens", {})
+    # (a block that changed the schema reads its own triggers, uncached)
+    cache: dict = coord.__dict__.setdefault("trigger_tokens", {}) \
+        if dispatcher.runner.private_snapshot is None else {}
     qualified = f"{quote_ident(firing.table.schema)}.{quote_ident(firing.table.name)}"
     tokens: list[str] = []
     for group in firing.table.groups:
@@ -839,51 +851,68 @@ async def disarm_loopback(conn: BackendConnection, original: str) -> None:
 # -- twins -------------------------------------------------------------------------------
 
 
-async def ensure_twins(coord: Coordinator, firing: TriggerFiring) -> dict[str, str]:
+async def ensure_twins(coord: Coordinator, firing: TriggerFiring, in_block: Any = None) -> dict[str, str]:
     """The twin function of each trigger fired here, by trigger name; made on this
-    coordinator's catalog server when missing (its name carries a digest of the body)."""
+    coordinator's catalog server when missing (its name carries a digest of the body).
+    `in_block`: the runner of a block that changed the schema, whose catalog connection
+    alone sees a trigger function it made: read there, and a missing twin made there (as the
+    login), committed or rolled back with the block."""
     oids = sorted({t.function_oid for t in firing.fired_here})
     if not oids:
         return {}
+    if in_block is not None:
+        conn = await in_block.txn.connection(coord.catalog_node, wants_block=True)
+        await conn.settle()
+        return await _twins_on(coord, firing, conn, oids, in_block)
     conn = await coord.internal_acquire(coord.catalog_node)
     pool = coord.pools.pool(coord.catalog_node)
-    made: dict = coord.__dict__.setdefault("trigger_twins", {})
     try:
-        rows = await conn.query(_FUNCTIONS_SQL.format(oids=", ".join(str(o) for o in oids)))
-        upserting = any(plpgsql_upsert.may_take_over(row[1] or "") for row in rows)
-        # (an internal connection, and twins kept for every session: no search path of theirs)
-        targets = await upsert_columns(conn, firing.shadows if upserting else (), path=())
-        names: dict[int, str] = {}
-        schemas: dict[str, str] | None = None
-        titles: dict[str, str] = coord.__dict__.setdefault("trigger_twin_titles", {})
-        for oid, source, language, config, secdef, own_path, title in rows:
-            if language != "plpgsql" or config or (secdef == "t" and firing.role is None):
-                raise PgError(FEATURE_NOT_SUPPORTED,
-                              f"gridpg cannot fire trigger function {oid} on the coordinator: only "
-                              "PL/pgSQL functions without SET clauses other than search_path")
-            path = None
-            if own_path is not None:  # its own SET search_path: the shadows before its schemas
-                schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
-                path = shadowed_path(own_path, schemas)
-            # (its upserts into distributed tables run by the coordinator: the twin's name
-            # carries the rewritten body, which changes when a table becomes distributed,
-            # and the path, which names the shadow schemas by oid)
-            source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
-            # (dynamic text naming tables with their schema: asks the coordinator for the shadows)
-            source = plpgsql_dynamic.wrap_body(tg.twin_sql("f", source), source)
-            if firing.shadows:  # (`INSERT INTO app.audit ...`: the shadow of app.audit)
-                schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
-                source = qualified_to_shadows(source, firing.shadows, schemas)
-            name = tg.twin_name(int(oid or 0), source, "" if path is None else repr(path))
-            names[int(oid or 0)] = name
-            titles[name] = title or name
-            if name not in made:
-                await conn.simple_query(_create_twin_sql(name, source or "", path))
-                made[name] = True
+        twins = await _twins_on(coord, firing, conn, oids, None)
     except BaseException:
         pool.discard(conn)
         raise
     pool.release(conn)
+    return twins
+
+
+async def _twins_on(coord: Coordinator, firing: TriggerFiring, conn: BackendConnection, oids: list[int],
+                    in_block: Any) -> dict[str, str]:
+    made: dict = coord.__dict__.setdefault("trigger_twins", {})
+    rows = await conn.query(_FUNCTIONS_SQL.format(oids=", ".join(str(o) for o in oids)))
+    upserting = any(plpgsql_upsert.may_take_over(row[1] or "") for row in rows)
+    # (an internal connection, and twins kept for every session: no search path of theirs)
+    targets = await upsert_columns(conn, firing.shadows if upserting else (), path=())
+    names: dict[int, str] = {}
+    schemas: dict[str, str] | None = None
+    titles: dict[str, str] = coord.__dict__.setdefault("trigger_twin_titles", {})
+    for oid, source, language, config, secdef, own_path, title in rows:
+        if language != "plpgsql" or config or (secdef == "t" and firing.role is None):
+            raise PgError(FEATURE_NOT_SUPPORTED,
+                          f"gridpg cannot fire trigger function {oid} on the coordinator: only "
+                          "PL/pgSQL functions without SET clauses other than search_path")
+        path = None
+        if own_path is not None:  # its own SET search_path: the shadows before its schemas
+            schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
+            path = shadowed_path(own_path, schemas)
+        # (its upserts into distributed tables run by the coordinator: the twin's name
+        # carries the rewritten body, which changes when a table becomes distributed,
+        # and the path, which names the shadow schemas by oid)
+        source = plpgsql_upsert.rewrite_body(tg.twin_sql("f", source or ""), source or "", targets)
+        # (dynamic text naming tables with their schema: asks the coordinator for the shadows)
+        source = plpgsql_dynamic.wrap_body(tg.twin_sql("f", source), source)
+        if firing.shadows:  # (`INSERT INTO app.audit ...`: the shadow of app.audit)
+            schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
+            source = qualified_to_shadows(source, firing.shadows, schemas)
+        name = tg.twin_name(int(oid or 0), source, "" if path is None else repr(path))
+        names[int(oid or 0)] = name
+        titles[name] = title or name
+        if name in made:
+            continue
+        if in_block is None:
+            await conn.simple_query(_create_twin_sql(name, source or "", path))
+            made[name] = True
+        else:  # (not noted as made: the block may roll back)
+            await conn.simple_query(as_login(in_block, _create_twin_sql(name, source or "", path, in_block=True)))
     return {t.name: names[t.function_oid] for t in firing.fired_here}
 
 
@@ -915,7 +944,8 @@ def shadowed_path(value: str, schemas: dict[str, str]) -> tuple[str, ...]:
     return tuple(calls_path(out))
 
 
-def _create_twin_sql(name: str, source: str, search_path: tuple[str, ...] | None = None) -> str:
+def _create_twin_sql(name: str, source: str, search_path: tuple[str, ...] | None = None,
+                     in_block: bool = False) -> str:
     signature = f"{tg.TWIN_SCHEMA}.{quote_ident(name)}(record, record, text, name, text, text, oid, name, name, name, integer, text[])"
     create = tg.twin_sql(name, source, search_path)
     schema = quote_ident(tg.TWIN_SCHEMA)
@@ -926,11 +956,13 @@ def _create_twin_sql(name: str, source: str, search_path: tuple[str, ...] | None
     tag = "$gp_twin$"
     while tag in create:
         tag = tag[:-1] + "x$"
-    return "; ".join([
-        "BEGIN", "SET LOCAL lock_timeout = '5s'", "SELECT pg_catalog.pg_advisory_xact_lock(7340212)",
+    body = [
         (f"DO {tag} BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = "
          f"{quote_literal(tg.TWIN_SCHEMA)}) THEN EXECUTE {make_schema}; END IF; END {tag}"),
         (f"DO {tag} BEGIN IF pg_catalog.to_regprocedure({quote_literal(signature)}) IS NULL THEN "
          f"EXECUTE {quote_literal(create)}; EXECUTE {add}; END IF; END {tag}"),
-        "COMMIT",
-    ])
+    ]
+    if in_block:
+        return "; ".join(body)
+    return "; ".join(["BEGIN", "SET LOCAL lock_timeout = '5s'",
+                      "SELECT pg_catalog.pg_advisory_xact_lock(7340212)", *body, "COMMIT"])
