@@ -207,9 +207,13 @@ async def replicate_parents(ddl: DdlRunner, table: DistTable, fks: list[ForeignK
             await make_replicated(ddl, parent, seen)
 
 
-async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str, str]]) -> None:
+async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str, str]],
+                          why: str = "a unique key or foreign key it was given cannot hold under its default "
+                                     "distribution (use DISTRIBUTE BY, or create_distributed_table with a column "
+                                     "every key includes, to spread its rows)") -> None:
     """Rebuild a default-distributed table as a REPLICATION table, its parents first (a
-    reference table refers to reference tables only), inside the statement's transaction."""
+    reference table refers to reference tables only), inside the statement's transaction;
+    `why` ends the notice the client gets."""
     from gridpg.commands.redistribute import redistribute
     from gridpg.errors import PROGRAM_LIMIT_EXCEEDED, PgError
 
@@ -222,9 +226,7 @@ async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str,
     await redistribute(ddl.dispatcher, ddl, quote_qualified(*table.key), DistributionSpec("replication"),
                        None, None, by_default=True)
     ddl.dispatcher.session.say(
-        f'table "{table.name}" is now replicated to every datanode: a unique key or foreign key '
-        "it was given cannot hold under its default distribution (use DISTRIBUTE BY, or "
-        "create_distributed_table with a column every key includes, to spread its rows)")
+        f'table "{table.name}" is now replicated to every datanode: {why}')
 
 
 async def actions_write_distribution_column(ddl: DdlRunner, table: DistTable) -> bool:

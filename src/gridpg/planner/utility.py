@@ -201,7 +201,9 @@ def _ensure_policy_reads_whole_tables(body: dict[str, Any], catalog: CatalogView
     (not a replicated one) reads that node's shards only, so a row passes or fails on
     whether the rows it looks up live on the same node (the usual
     `USING (level <= (SELECT level FROM accounts WHERE name = current_user))` showed a
-    user some of their rows, silently). Refused, never silent."""
+    user some of their rows, silently). Refused, never silent, for a table the user
+    distributed; one placed by gridpg's default rules is made a REPLICATION table when the
+    statement runs (`commands/policies.replicate_tables_read`)."""
     table = body.get("table") or {}
     target = catalog.resolve(analyze.RelRef(table.get("schemaname"), table.get("relname", ""), 0, None),
                              session.search_path)
@@ -210,7 +212,7 @@ def _ensure_policy_reads_whole_tables(body: dict[str, Any], catalog: CatalogView
     for clause in (body.get("qual"), body.get("with_check")):
         for ref in analyze.relations(clause) if clause else ():
             read = catalog.resolve(ref, session.search_path)
-            if read is not None and read.method != "replication":
+            if read is not None and read.method != "replication" and not read.by_default:
                 raise PgError(FEATURE_NOT_SUPPORTED,
                               f'gridpg cannot apply policy "{body.get("policy_name")}" of distributed table '
                               f'"{target.name}": it reads distributed table "{read.name}", and each datanode '

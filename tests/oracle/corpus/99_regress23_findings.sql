@@ -1,0 +1,74 @@
+/*
+Differences PostgreSQL 18's regression files showed in the h-regress23 replay
+(2026-12-07: alter_table, foreign_data, rules, rowsecurity), each in its smallest form.
+*/
+
+-- rowsecurity.sql:91: a policy whose USING reads another table placed by default (a
+-- lookup of the current user's clearance) was refused (0A000); the table kept row security
+-- with no permissive policy, and every read after it answered no rows. The table it
+-- reads is now made a REPLICATION table: each datanode's policy reads all of its rows.
+DROP ROLE IF EXISTS rg23_reader;
+CREATE ROLE rg23_reader;
+GRANT USAGE ON SCHEMA oracle_99_regress23_findings TO rg23_reader;
+CREATE TABLE rg23_clearance (login name PRIMARY KEY, lvl int);
+CREATE TABLE rg23_paper (id int PRIMARY KEY, lvl int, title text);
+INSERT INTO rg23_clearance SELECT 'user' || g, g % 3 FROM generate_series(1, 40) g;
+INSERT INTO rg23_clearance VALUES ('rg23_reader', 1);
+INSERT INTO rg23_paper SELECT g, g % 4, 'paper ' || g FROM generate_series(1, 60) g;
+GRANT SELECT ON rg23_clearance, rg23_paper TO rg23_reader;
+ALTER TABLE rg23_paper ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rg23_by_lvl ON rg23_paper
+  USING (lvl <= (SELECT c.lvl FROM rg23_clearance c WHERE c.login = current_user));
+SET ROLE rg23_reader;
+SELECT count(*), min(id), max(id) FROM rg23_paper;
+SELECT id, title FROM rg23_paper WHERE id < 12 ORDER BY id;
+RESET ROLE;
+UPDATE rg23_clearance SET lvl = 2 WHERE login = 'rg23_reader';
+SET ROLE rg23_reader;
+SELECT count(*) FROM rg23_paper;
+RESET ROLE;
+SELECT count(*), sum(lvl) FROM rg23_clearance;
+
+-- policies reading each other's tables (the second conversion rebuilds a table that
+-- already has a policy) and a policy reading its own table: PostgreSQL's own answers,
+-- its infinite recursion error included
+CREATE TABLE rg23_left (k int, v text);
+CREATE TABLE rg23_right (k int, v text);
+INSERT INTO rg23_left SELECT g, 'l' || g FROM generate_series(1, 20) g;
+INSERT INTO rg23_right SELECT g, 'r' || g FROM generate_series(1, 20) g;
+ALTER TABLE rg23_left ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rg23_right ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON rg23_left, rg23_right TO rg23_reader;
+BEGIN;
+CREATE POLICY rg23_lp ON rg23_left USING (k IN (SELECT k FROM rg23_right WHERE k % 2 = 0));
+ROLLBACK;
+CREATE POLICY rg23_lp ON rg23_left USING (k IN (SELECT k FROM rg23_right WHERE k % 2 = 0));
+SET ROLE rg23_reader;
+SELECT count(*), sum(k) FROM rg23_left;
+RESET ROLE;
+CREATE POLICY rg23_rp ON rg23_right USING (k IN (SELECT k FROM rg23_left));
+SET ROLE rg23_reader;
+-- error
+SELECT count(*) FROM rg23_left;
+RESET ROLE;
+DROP POLICY rg23_rp ON rg23_right;
+CREATE POLICY rg23_rp ON rg23_right AS RESTRICTIVE FOR SELECT TO rg23_reader USING (k < 15);
+CREATE POLICY rg23_rp_all ON rg23_right USING (true);
+SET ROLE rg23_reader;
+SELECT k, v FROM rg23_left ORDER BY k;
+SELECT count(*) FROM rg23_right;
+RESET ROLE;
+SELECT policyname, permissive, roles, cmd, qual FROM pg_policies
+  WHERE tablename IN ('rg23_left', 'rg23_right') ORDER BY policyname;
+CREATE TABLE rg23_own (k int, owner name);
+INSERT INTO rg23_own SELECT g, CASE WHEN g < 5 THEN 'rg23_reader' ELSE 'other' END FROM generate_series(1, 10) g;
+ALTER TABLE rg23_own ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rg23_op ON rg23_own USING (k <= (SELECT max(k) + 2 FROM rg23_own WHERE owner = current_user));
+GRANT SELECT ON rg23_own TO rg23_reader;
+SET ROLE rg23_reader;
+-- error
+SELECT count(*) FROM rg23_own;
+RESET ROLE;
+DROP TABLE rg23_paper, rg23_clearance, rg23_left, rg23_right, rg23_own;
+DROP OWNED BY rg23_reader;
+DROP ROLE rg23_reader;
