@@ -28,7 +28,8 @@ PostgreSQL's 42P17). Shapes not taken (0A000, never silently past the rule): WIT
 RETURNING, ON CONFLICT (PostgreSQL's own 0A000), OVERRIDING, WHERE CURRENT OF, multiple-
 column or subscripted SET targets, `NEW`/`OLD` as whole rows, NEW of an identity column
 not given, and a rule that cannot be read. An action's INSERT of several VALUES rows runs
-as one INSERT a row. NEW of a generated column is its generation expression over the NEW
+as one INSERT ... SELECT over the source rows, each joined with the VALUES rows (their
+order, PostgreSQL's), or one INSERT a row when the rows give DEFAULT in different columns. NEW of a generated column is its generation expression over the NEW
 values of the columns it reads (PostgreSQL 18 gives a rule the value the row will have,
 also for an UPDATE that does not set the column).
 """
@@ -439,6 +440,9 @@ def _action(action: Any, substitute: _Substitution, source_item: str, condition:
     if isinstance(action, ast.InsertStmt):
         select = action.selectStmt
         if select is not None and select.valuesLists:
+            together = _values_rows_together(action, source_item, condition)
+            if together is not None:
+                return [together]
             statements = []
             for row in select.valuesLists:
                 cols = action.cols
@@ -469,6 +473,27 @@ def _action(action: Any, substitute: _Substitution, source_item: str, condition:
     raise _refused(f"a rule action {type(action).__name__} is not supported by gridpg")
 
 
+def _values_rows_together(action: Any, source_item: str, condition: str | None) -> str | None:
+    """An action's INSERT of several VALUES rows as one statement, the rows of each source
+    row together (`SELECT gp_rule_vals.* FROM <source> CROSS JOIN LATERAL (VALUES ...)`),
+    in PostgreSQL's order: a serial column's values follow it (rules.sql:1008 logged the
+    OLD rows of every source row first). None when the rows give DEFAULT in different
+    columns, or give it without a column list (then one INSERT a row)."""
+    rows = action.selectStmt.valuesLists
+    if len(rows) < 2:
+        return None
+    defaults = {i for i, v in enumerate(rows[0]) if isinstance(v, ast.SetToDefault)}
+    if any({i for i, v in enumerate(row) if isinstance(v, ast.SetToDefault)} != defaults for row in rows) \
+            or (defaults and not action.cols):
+        return None
+    keep = [i for i in range(len(rows[0])) if i not in defaults]
+    cols = tuple(action.cols[i] for i in keep) if action.cols else ()
+    columns = "(" + ", ".join(_text(c) for c in cols) + ") " if cols else ""
+    values = ", ".join("(" + ", ".join(_text(row[i]) for i in keep) + ")" for row in rows)
+    return (f"INSERT INTO {_text(action.relation)} {columns}SELECT gp_rule_vals.* FROM {source_item} "
+            f"CROSS JOIN LATERAL (VALUES {values}) AS gp_rule_vals" + (f" WHERE {condition}" if condition else ""))
+
+
 def _join(node: Any, clause: str, source: Any, condition: str | None) -> None:
     """Adds the derived table to the action's FROM/USING and the rule's condition to its WHERE."""
     setattr(node, clause, tuple(getattr(node, clause) or ()) + (source,))
@@ -496,10 +521,38 @@ class _Substitution:
         self.value = value
 
     def apply(self, node: Any) -> Any:
-        return _Replace(self.value)(node) or node
+        """The node with NEW/OLD replaced. The rows of a multi-row VALUES are replaced one
+        value at a time first: pglast's Visitor loses a replacement made directly in a row
+        other than the last one (each update rebuilds the rows' tuple from the one it saw),
+        so `VALUES (old.*, 'old'), (new.*, 'new')` kept `old.f1` and its action failed
+        (42P01, rules.sql:1005). Innermost VALUES first; they are out of the tree while the
+        rest is visited, so nothing is replaced twice."""
+        lists = []
+        for select in reversed(_values_selects(node)):
+            rows = tuple(tuple(_Replace(self.value)(v) or v if isinstance(v, ast.Node) else v for v in row)
+                         for row in select.valuesLists)
+            lists.append((select, rows))
+            select.valuesLists = None
+        node = _Replace(self.value)(node) or node
+        for select, rows in lists:
+            select.valuesLists = rows
+        return node
 
     def text_of(self, node: Any) -> str:
         return _text(self.apply(copy.deepcopy(node)))
+
+
+def _values_selects(node: Any) -> list[Any]:
+    """The SelectStmt nodes with a VALUES list in `node`, outermost first."""
+    found: list[Any] = []
+
+    class Collect(Visitor):  # type: ignore[misc]
+        def visit_SelectStmt(self, _ancestors: Any, select: Any) -> None:
+            if select.valuesLists:
+                found.append(select)
+
+    Collect()(node)
+    return found
 
 
 class _Replace(Visitor):

@@ -72,3 +72,26 @@ RESET ROLE;
 DROP TABLE rg23_paper, rg23_clearance, rg23_left, rg23_right, rg23_own;
 DROP OWNED BY rg23_reader;
 DROP ROLE rg23_reader;
+
+-- rules.sql:1005: a rule action inserting several VALUES rows that read OLD and NEW
+-- (`VALUES (old.*, 'old', default), (new.*, 'new', default)`): OLD in the first row was
+-- left in place (pglast's visitor lost the replacement), 42P01 "missing FROM-clause entry
+-- for table old"; and the rows went in all OLD first, so a serial column numbered them
+-- unlike PostgreSQL (each source row's VALUES rows together)
+CREATE TABLE rg23_item (k int, qty int DEFAULT 0);
+CREATE TABLE rg23_item_log (k int, qty int, tag text, n serial);
+INSERT INTO rg23_item VALUES (1, 2), (11, 12);
+CREATE RULE rg23_item_upd AS ON UPDATE TO rg23_item DO ALSO
+  INSERT INTO rg23_item_log VALUES (old.*, 'old', DEFAULT), (new.*, 'new', DEFAULT);
+UPDATE rg23_item SET qty = qty + 1 WHERE k = 1;
+UPDATE rg23_item SET qty = qty * 10 WHERE k = 11;
+CREATE RULE rg23_item_ins AS ON INSERT TO rg23_item DO ALSO
+  INSERT INTO rg23_item_log (k, tag) VALUES (new.k, 'ins-' || new.qty), (new.k + 100, 'plus');
+INSERT INTO rg23_item VALUES (22, 23);
+INSERT INTO rg23_item (k) VALUES (33);
+CREATE RULE rg23_item_del AS ON DELETE TO rg23_item DO ALSO
+  INSERT INTO rg23_item_log (k, qty, tag) VALUES (old.k, old.qty, 'gone'), (-old.k, DEFAULT, 'mark');
+DELETE FROM rg23_item WHERE k = 33;
+SELECT * FROM rg23_item ORDER BY k;
+SELECT * FROM rg23_item_log ORDER BY n;
+DROP TABLE rg23_item, rg23_item_log;
