@@ -92,10 +92,13 @@ class TableRules:
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...]
 
-    def firing(self, event: str) -> list[Rule]:
-        """The coordinator's rules the event fires, in name order (session_replication_role
-        is origin: rules enabled as origin or always fire)."""
-        return [r for r in self.rules if r.event == event and r.enabled in ("O", "A") and r.on_coordinator]
+    def firing(self, event: str, replica: bool = False) -> list[Rule]:
+        """The coordinator's rules the event fires, in name order: ENABLE ALWAYS ones, and
+        plain enabled ones under session_replication_role origin or local, ENABLE REPLICA
+        ones under replica (`replica`), as PostgreSQL's rewriter chooses (rules.sql:1381:
+        both kinds fired as origin whatever the setting)."""
+        states = ("R", "A") if replica else ("O", "A")
+        return [r for r in self.rules if r.event == event and r.enabled in states and r.on_coordinator]
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -144,7 +147,7 @@ class Expansion:
 
 
 def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], TableRules],
-                 resolve: Any) -> tuple[Any, TableRules, list[Rule]] | None:
+                 resolve: Any, replica: bool = False) -> tuple[Any, TableRules, list[Rule]] | None:
     """(the statement, its table's rules, the rules it fires) when `sql` is an INSERT,
     UPDATE or DELETE of a distributed table with coordinator rules for that event; None
     otherwise, and for the original statement of an expansion (`marker` first)."""
@@ -169,7 +172,7 @@ def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], 
     if rules is None:
         return None
     event = {ast.InsertStmt: "insert", ast.UpdateStmt: "update", ast.DeleteStmt: "delete"}[type(stmt)]
-    firing = rules.firing(event)
+    firing = rules.firing(event, replica)
     return (stmt, rules, firing) if firing else None
 
 

@@ -95,3 +95,29 @@ DELETE FROM rg23_item WHERE k = 33;
 SELECT * FROM rg23_item ORDER BY k;
 SELECT * FROM rg23_item_log ORDER BY n;
 DROP TABLE rg23_item, rg23_item_log;
+
+-- rules.sql:1381: rules the coordinator applies fired as under session_replication_role
+-- origin whatever the setting: a plain enabled rule fired in the replica role, an ENABLE
+-- REPLICA one never fired (silent: the rows landed in the other table)
+CREATE TABLE rg23_inbox (a int);
+CREATE TABLE rg23_outbox (b int);
+CREATE RULE rg23_divert AS ON INSERT TO rg23_inbox DO INSTEAD INSERT INTO rg23_outbox VALUES (new.a);
+INSERT INTO rg23_inbox VALUES (1);
+SET session_replication_role = replica;
+INSERT INTO rg23_inbox VALUES (2);
+ALTER TABLE rg23_inbox ENABLE REPLICA RULE rg23_divert;
+INSERT INTO rg23_inbox VALUES (3);
+PREPARE rg23_put(int) AS INSERT INTO rg23_inbox VALUES ($1);
+EXECUTE rg23_put(4);
+RESET session_replication_role;
+INSERT INTO rg23_inbox VALUES (5);
+EXECUTE rg23_put(6);
+ALTER TABLE rg23_inbox ENABLE ALWAYS RULE rg23_divert;
+SET session_replication_role = replica;
+INSERT INTO rg23_inbox VALUES (7);
+RESET session_replication_role;
+INSERT INTO rg23_inbox VALUES (8);
+DEALLOCATE rg23_put;
+SELECT * FROM rg23_inbox ORDER BY a;
+SELECT * FROM rg23_outbox ORDER BY b;
+DROP TABLE rg23_inbox, rg23_outbox;
