@@ -256,12 +256,17 @@ async def unique_keys(ddl: DdlRunner, schema: str, name: str) -> list[list[str] 
     index on an expression, as the catalog server has them in this transaction. An
     EXCLUDE constraint counts as a key of the columns it compares with `=` (None when
     none): rows it must keep apart share those values, so a node holding all rows of a
-    distribution value checks it whole when the distribution column is among them."""
+    distribution value checks it whole when the distribution column is among them. A column the index compares under another collation
+    or a non-default operator class (`hat_name COLLATE "C" bpchar_pattern_ops`) is left
+    out: the datanodes' partitioned copy refuses such a key over its partition column
+    (0A000 "must include all partitioning columns", rules.sql:1125)."""
     conn = await ddl.conn(ddl.coord.catalog_node)
     rows = await conn.query(
         "SELECT CASE WHEN i.indexprs IS NULL THEN (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) "
         "FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
-        "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts)::text END "
+        "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts "
+        "AND i.indcollation[k.ord - 1] IN (0, a.attcollation) AND (SELECT o.opcdefault FROM "
+        "pg_catalog.pg_opclass o WHERE o.oid = i.indclass[k.ord - 1]))::text END "
         f"FROM pg_catalog.pg_index i WHERE i.indrelid = {_regclass(schema, name)} AND i.indisunique "
         "UNION ALL SELECT (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) "
         "FROM ROWS FROM (pg_catalog.unnest(c.conkey), pg_catalog.unnest(c.conexclop)) WITH ORDINALITY k(attnum, op, ord) "

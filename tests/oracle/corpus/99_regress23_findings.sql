@@ -121,3 +121,28 @@ DEALLOCATE rg23_put;
 SELECT * FROM rg23_inbox ORDER BY a;
 SELECT * FROM rg23_outbox ORDER BY b;
 DROP TABLE rg23_inbox, rg23_outbox;
+
+-- rules.sql:1125: a unique index comparing the column a table placed by default is
+-- distributed by under another collation or operator class was refused on the datanodes
+-- (0A000 "must include all partitioning columns"), and the ON CONFLICT on it after found
+-- no arbiter (42P10): such a key does not count as holding the distribution column
+CREATE TABLE rg23_badge (code char(6), color char(6));
+CREATE UNIQUE INDEX rg23_badge_code ON rg23_badge (code COLLATE "C" bpchar_pattern_ops);
+INSERT INTO rg23_badge VALUES ('b1', 'red'), ('b2', 'blue');
+INSERT INTO rg23_badge VALUES ('b1', 'green')
+  ON CONFLICT (code COLLATE "C" bpchar_pattern_ops) DO UPDATE SET color = excluded.color;
+-- error
+INSERT INTO rg23_badge VALUES ('b2', 'x');
+SELECT * FROM rg23_badge ORDER BY code;
+CREATE TABLE rg23_word (w text, n int);
+CREATE UNIQUE INDEX ON rg23_word (w COLLATE "C");
+INSERT INTO rg23_word VALUES ('a', 1), ('b', 1);
+-- error
+INSERT INTO rg23_word VALUES ('a', 2);
+CREATE TABLE rg23_pair (id int, label text);
+CREATE UNIQUE INDEX ON rg23_pair (id, label text_pattern_ops);
+INSERT INTO rg23_pair VALUES (1, 'a'), (1, 'b');
+-- error
+INSERT INTO rg23_pair VALUES (1, 'a');
+SELECT * FROM rg23_pair ORDER BY id, label;
+DROP TABLE rg23_badge, rg23_word, rg23_pair;
