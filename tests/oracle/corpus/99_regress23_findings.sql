@@ -146,3 +146,25 @@ INSERT INTO rg23_pair VALUES (1, 'a'), (1, 'b');
 INSERT INTO rg23_pair VALUES (1, 'a');
 SELECT * FROM rg23_pair ORDER BY id, label;
 DROP TABLE rg23_badge, rg23_word, rg23_pair;
+
+-- alter_table.sql:2282: SET UNLOGGED of a table an unlogged HASH table's foreign key
+-- refers to: the datanodes refused it (42P16, the key hangs on the HASH table's
+-- partitioned copy there, which is never unlogged) after the catalog server had allowed it
+CREATE TABLE rg23_head (id serial PRIMARY KEY, note text);
+CREATE TABLE rg23_line (id serial PRIMARY KEY, head int REFERENCES rg23_head);
+-- error
+ALTER TABLE rg23_head SET UNLOGGED;
+ALTER TABLE rg23_line SET UNLOGGED;
+ALTER TABLE rg23_head SET UNLOGGED;
+INSERT INTO rg23_head (note) VALUES ('a'), ('b');
+INSERT INTO rg23_line (head) VALUES (1), (2), (2);
+SELECT c.relname, c.relpersistence FROM pg_class c
+  WHERE c.relname IN ('rg23_head', 'rg23_line') AND c.relnamespace = current_schema()::regnamespace ORDER BY 1;
+-- error
+ALTER TABLE rg23_line SET LOGGED;
+ALTER TABLE rg23_head SET LOGGED;
+ALTER TABLE rg23_line SET LOGGED;
+-- error
+INSERT INTO rg23_line (head) VALUES (3);
+SELECT h.note, count(*) FROM rg23_line l JOIN rg23_head h ON h.id = l.head GROUP BY h.note ORDER BY 1;
+DROP TABLE rg23_line, rg23_head;
