@@ -463,9 +463,13 @@ def _action(action: Any, substitute: _Substitution, source_item: str, condition:
             return statements
         if select is None:
             raise _refused("a rule action INSERT ... DEFAULT VALUES is not supported by gridpg")
-        if select.op != 0 or select.valuesLists:
-            raise _refused("a rule action INSERT ... SELECT with a set operation is not supported by gridpg")
-        _join(select, "fromClause", source, condition)
+        # the action's SELECT runs once per source row, LATERAL to it: its `*` sees only its
+        # own columns (the derived table's, joined into its FROM, became more values for
+        # the target's next columns) and a sub-select in its FROM reads NEW/OLD as PostgreSQL's
+        # implicit LATERAL allows (42P01 "missing FROM-clause entry", rules.sql:1055)
+        action.selectStmt = parse_sql(
+            f"SELECT gp_rule_action.* FROM {source_item} CROSS JOIN LATERAL ({_text(select)}) AS gp_rule_action"
+            + (f" WHERE {condition}" if condition else ""))[0].stmt
         return [_text(action)]
     if isinstance(action, ast.UpdateStmt):
         _join(action, "fromClause", source, condition)
@@ -498,8 +502,14 @@ def _values_rows_together(action: Any, source_item: str, condition: str | None) 
 
 
 def _join(node: Any, clause: str, source: Any, condition: str | None) -> None:
-    """Adds the derived table to the action's FROM/USING and the rule's condition to its WHERE."""
-    setattr(node, clause, tuple(getattr(node, clause) or ()) + (source,))
+    """Adds the derived table to the action's FROM/USING, first, the sub-selects there made
+    LATERAL to it (they may read NEW/OLD, PostgreSQL's implicit LATERAL), and the rule's
+    condition to its WHERE."""
+    items = tuple(getattr(node, clause) or ())
+    for item in items:
+        if isinstance(item, ast.RangeSubselect):
+            item.lateral = True
+    setattr(node, clause, (source, *items))
     if condition is not None:
         added = _parse_expression(condition)
         node.whereClause = added if node.whereClause is None else ast.BoolExpr(

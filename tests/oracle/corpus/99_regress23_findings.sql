@@ -168,3 +168,28 @@ ALTER TABLE rg23_line SET LOGGED;
 INSERT INTO rg23_line (head) VALUES (3);
 SELECT h.note, count(*) FROM rg23_line l JOIN rg23_head h ON h.id = l.head GROUP BY h.note ORDER BY 1;
 DROP TABLE rg23_line, rg23_head;
+
+-- rules.sql:1055-1063: a rule action whose sub-select in FROM reads NEW/OLD (PostgreSQL's
+-- implicit LATERAL): 42P01 "missing FROM-clause entry for table gp_rule_src"; and an
+-- action INSERT ... SELECT * reading NEW in its WHERE took the derived table's columns
+-- into its `*` (more values for the target's next columns)
+CREATE TABLE rg23_src (a int, b text DEFAULT 'dflt', c int);
+CREATE TABLE rg23_copy (a int, b text DEFAULT 'dflt', c int);
+CREATE RULE rg23_src_ins AS ON INSERT TO rg23_src
+  DO ALSO INSERT INTO rg23_copy SELECT * FROM (SELECT a + 10 FROM rg23_src WHERE a = new.a) tt;
+CREATE RULE rg23_src_ins2 AS ON INSERT TO rg23_src
+  DO ALSO INSERT INTO rg23_copy SELECT * FROM (SELECT 5 AS x) tt WHERE new.a > 1;
+CREATE RULE rg23_src_ins3 AS ON INSERT TO rg23_src
+  DO ALSO INSERT INTO rg23_copy (a, c) SELECT new.a + g, g FROM generate_series(100, 200, 100) g;
+INSERT INTO rg23_src VALUES (1, 'a'), (2, 'b');
+SELECT * FROM rg23_copy ORDER BY a, c;
+CREATE RULE rg23_src_upd AS ON UPDATE TO rg23_src
+  DO ALSO UPDATE rg23_copy t SET c = tt.a * 10 FROM (SELECT a FROM rg23_copy WHERE a = old.a + 10) tt
+  WHERE t.a = tt.a;
+CREATE RULE rg23_src_del AS ON DELETE TO rg23_src
+  DO ALSO DELETE FROM rg23_copy t USING (SELECT old.a + 200 AS a) gone WHERE t.a = gone.a;
+UPDATE rg23_src SET b = upper(b);
+DELETE FROM rg23_src WHERE a = 2;
+SELECT * FROM rg23_copy ORDER BY a, c;
+SELECT * FROM rg23_src ORDER BY a;
+DROP TABLE rg23_src, rg23_copy;
