@@ -2,8 +2,10 @@
 shards (commands/policies.py). A policy reading another distributed table (`owner IN
 (SELECT id FROM users WHERE ...)`), its own table, or calling code that reads one saw only
 the node's part of that table: rows it grants were hidden and writes skipped, silently (42
-of 100 rows). Such CREATE/ALTER POLICY is refused (0A000); policies reading REPLICATION
-tables, settings or the row itself answer as in PostgreSQL."""
+of 100 rows). Such CREATE/ALTER POLICY is refused (0A000) when the user distributed the
+table read (here `DISTRIBUTE BY HASH`; one placed by default becomes REPLICATION instead,
+tests/oracle/corpus/99_regress23_findings.sql); policies reading REPLICATION tables,
+settings or the row itself answer as in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ import pytest
 from gridpg.cluster.control import Cluster
 
 SETUP = [
-    "CREATE TABLE docs (id int PRIMARY KEY, owner int, team text)",
-    "CREATE TABLE users (id int PRIMARY KEY, team text)",
+    "CREATE TABLE docs (id int PRIMARY KEY, owner int, team text) @HASH",
+    "CREATE TABLE users (id int PRIMARY KEY, team text) @HASH",
     "CREATE TABLE teams (name text PRIMARY KEY, open bool) @REPLICATED",
     "INSERT INTO docs SELECT g, 1 + g % 40, (ARRAY['red', 'blue', 'green'])[1 + g % 3] FROM generate_series(1, 200) g",
     "INSERT INTO users SELECT g, CASE WHEN g % 2 = 0 THEN 'red' ELSE 'blue' END FROM generate_series(1, 40) g",
@@ -60,6 +62,7 @@ def _run(dsn: str, schema: str, gridpg: bool) -> list[Any]:
         conn.execute(f'SET search_path = "{schema}"')
         for sql in SETUP:
             conn.execute(sql.replace("@REPLICATED", "DISTRIBUTE BY REPLICATION" if gridpg else "")
+                         .replace("@HASH", "DISTRIBUTE BY HASH (id)" if gridpg else "")
                          .replace("@S", f'"{schema}"').replace("@R", f'"{role}"'))
         conn.execute(f'SET ROLE "{role}"')
         for sql in READS:
@@ -83,7 +86,8 @@ def test_policies_reading_part_of_a_table_are_refused(gridpg_cluster: Cluster, s
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f'SET search_path = "{schema}"')
         for setup in SETUP[:3] + SETUP[7:10]:
-            conn.execute(setup.replace("@REPLICATED", "DISTRIBUTE BY REPLICATION").replace("@S", f'"{schema}"'))
+            conn.execute(setup.replace("@REPLICATED", "DISTRIBUTE BY REPLICATION").replace("@HASH", "DISTRIBUTE BY HASH (id)")
+                         .replace("@S", f'"{schema}"'))
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             conn.execute(sql)
         assert conn.execute("SELECT count(*) FROM pg_policies WHERE schemaname = current_schema()").fetchone() == (2,)

@@ -851,10 +851,12 @@ def test_row_security_holds_on_an_inheritance_parent(gridpg_cluster: Cluster, sc
 def test_policy_reading_a_distributed_table_is_refused(gridpg_cluster: Cluster, schema: str) -> None:
     """rowsecurity.sql: `USING (lvl <= (SELECT lvl FROM accounts WHERE name = current_user))`
     ran on each datanode, whose subquery read that node's accounts only: a user saw the rows
-    of the nodes that hold their account row. Refused; a replicated lookup table answers."""
+    of the nodes that hold their account row. Refused when the user distributed the table
+    (one placed by default becomes REPLICATION: 99_regress23_findings.sql); a replicated
+    lookup table answers."""
     with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
         conn.execute(f"SET search_path TO {schema}")
-        conn.execute("CREATE TABLE pol_accounts (name text PRIMARY KEY, lvl int)")
+        conn.execute("CREATE TABLE pol_accounts (name text PRIMARY KEY, lvl int) DISTRIBUTE BY HASH (name)")
         conn.execute("CREATE TABLE pol_levels (name text PRIMARY KEY, lvl int) DISTRIBUTE BY REPLICATION")
         conn.execute("CREATE TABLE pol_docs (id int PRIMARY KEY, lvl int)")
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="pol_accounts"):

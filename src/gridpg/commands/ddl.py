@@ -126,6 +126,7 @@ class DdlRunner:
             return
         if kind in policies.KINDS:  # before anything runs: a policy reading part of a table
             await policies.ensure_reads_whole_tables(self.dispatcher, request.sql)
+            await policies.replicate_tables_read(self, request.sql)
         tag = ""
         cascading = cascades.is_cascading_drop(kind, parse_tree(request.sql))
         missing_before = await cascades.lost_distribution_columns(self) if cascading else []

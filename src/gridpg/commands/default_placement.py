@@ -207,9 +207,13 @@ async def replicate_parents(ddl: DdlRunner, table: DistTable, fks: list[ForeignK
             await make_replicated(ddl, parent, seen)
 
 
-async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str, str]]) -> None:
+async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str, str]],
+                          why: str = "a unique key or foreign key it was given cannot hold under its default "
+                                     "distribution (use DISTRIBUTE BY, or create_distributed_table with a column "
+                                     "every key includes, to spread its rows)") -> None:
     """Rebuild a default-distributed table as a REPLICATION table, its parents first (a
-    reference table refers to reference tables only), inside the statement's transaction."""
+    reference table refers to reference tables only), inside the statement's transaction;
+    `why` ends the notice the client gets."""
     from gridpg.commands.redistribute import redistribute
     from gridpg.errors import PROGRAM_LIMIT_EXCEEDED, PgError
 
@@ -222,9 +226,7 @@ async def make_replicated(ddl: DdlRunner, table: DistTable, seen: set[tuple[str,
     await redistribute(ddl.dispatcher, ddl, quote_qualified(*table.key), DistributionSpec("replication"),
                        None, None, by_default=True)
     ddl.dispatcher.session.say(
-        f'table "{table.name}" is now replicated to every datanode: a unique key or foreign key '
-        "it was given cannot hold under its default distribution (use DISTRIBUTE BY, or "
-        "create_distributed_table with a column every key includes, to spread its rows)")
+        f'table "{table.name}" is now replicated to every datanode: {why}')
 
 
 async def actions_write_distribution_column(ddl: DdlRunner, table: DistTable) -> bool:
@@ -254,12 +256,17 @@ async def unique_keys(ddl: DdlRunner, schema: str, name: str) -> list[list[str] 
     index on an expression, as the catalog server has them in this transaction. An
     EXCLUDE constraint counts as a key of the columns it compares with `=` (None when
     none): rows it must keep apart share those values, so a node holding all rows of a
-    distribution value checks it whole when the distribution column is among them."""
+    distribution value checks it whole when the distribution column is among them. A column the index compares under another collation
+    or a non-default operator class (`hat_name COLLATE "C" bpchar_pattern_ops`) is left
+    out: the datanodes' partitioned copy refuses such a key over its partition column
+    (0A000 "must include all partitioning columns", rules.sql:1125)."""
     conn = await ddl.conn(ddl.coord.catalog_node)
     rows = await conn.query(
         "SELECT CASE WHEN i.indexprs IS NULL THEN (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) "
         "FROM pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) JOIN pg_catalog.pg_attribute a "
-        "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts)::text END "
+        "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts "
+        "AND i.indcollation[k.ord - 1] IN (0, a.attcollation) AND (SELECT o.opcdefault FROM "
+        "pg_catalog.pg_opclass o WHERE o.oid = i.indclass[k.ord - 1]))::text END "
         f"FROM pg_catalog.pg_index i WHERE i.indrelid = {_regclass(schema, name)} AND i.indisunique "
         "UNION ALL SELECT (SELECT pg_catalog.array_agg(a.attname ORDER BY k.ord) "
         "FROM ROWS FROM (pg_catalog.unnest(c.conkey), pg_catalog.unnest(c.conexclop)) WITH ORDINALITY k(attnum, op, ord) "

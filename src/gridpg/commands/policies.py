@@ -7,8 +7,12 @@ table, or a function it calls that reads one, reads only the part of that table 
 holds: rows the policy grants were hidden and writes the policy allows were skipped, with
 no error (found by the lead's probe: 42 of 100 rows). CREATE POLICY and ALTER POLICY on a
 distributed table whose expressions read a table that is not REPLICATION (every node holds
-all its rows) are refused by the planner (`planner/utility._ensure_policy_reads_whole_tables`);
-those calling code that reaches one (a SQL or PL/pgSQL function reading a HASH table: the
+all its rows) are refused by the planner (`planner/utility._ensure_policy_reads_whole_tables`)
+when the user distributed that table; a table gridpg placed by its default rules becomes a
+REPLICATION table instead, inside the statement's transaction (`replicate_tables_read`, the
+way `commands/default_placement` gives way to a foreign key: rowsecurity.sql's `uaccount`
+lookup made `document`'s policy refused, and every read after it showed no rows). Those
+calling code that reaches one (a SQL or PL/pgSQL function reading a HASH table: the
 routine guard's verdict) are refused here (0A000), before anything runs.
 """
 
@@ -20,6 +24,7 @@ from gridpg.errors import FEATURE_NOT_SUPPORTED, PgError
 from gridpg.planner import analyze
 
 if TYPE_CHECKING:
+    from gridpg.commands.ddl import DdlRunner
     from gridpg.executor.dispatch import Dispatcher
 
 KINDS = frozenset({"CreatePolicyStmt", "AlterPolicyStmt"})
@@ -54,6 +59,34 @@ async def ensure_reads_whole_tables(dispatcher: Dispatcher, sql: str) -> None:
             raise _refusal(name, f"it calls code that reads distributed tables ({exc.message})") from None
         if isinstance(verdict, LoopbackCall):
             raise _refusal(name, "it calls code that reads distributed tables")
+
+
+async def replicate_tables_read(ddl: DdlRunner, sql: str) -> None:
+    """Every table a policy's sub-selects read that gridpg distributed by its default rules
+    and not by REPLICATION is rebuilt as a REPLICATION table, so each node's policy reads
+    all of its rows; a table the user distributed was refused by the planner already."""
+    from gridpg.commands import default_placement
+    from gridpg.executor.run import catalog_view, search_path
+    from gridpg.sql.parse import parse_tree
+
+    tree = parse_tree(sql)
+    body = next(iter(tree.values()), None)
+    if not isinstance(body, dict):
+        return
+    view, path = catalog_view(ddl.dispatcher), search_path(ddl.dispatcher)
+    relation = body.get("table") or {}
+    target = view.resolve(analyze.RelRef(relation.get("schemaname"), relation.get("relname", ""), 0, None), path)
+    if target is None:
+        return
+    seen: set[tuple[str, str]] = set()
+    for clause in (body.get("qual"), body.get("with_check")):
+        for ref in analyze.relations(clause) if clause else ():
+            read = catalog_view(ddl.dispatcher).resolve(ref, path)
+            if read is None or read.key in seen or not read.by_default or read.method == "replication":
+                continue
+            await default_placement.make_replicated(
+                ddl, read, seen, why=f'policy "{body.get("policy_name")}" of table "{target.name}" reads it, and '
+                "under its default distribution each datanode would read only its own rows of it")
 
 
 def _refusal(policy: str, why: str) -> PgError:

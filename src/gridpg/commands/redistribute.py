@@ -948,22 +948,22 @@ async def _publications(conn: BackendConnection, regclass: str, qualified: str) 
 async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
     """What the datanodes' copy of the table carries beside its definition and that a
     rebuild must keep: its owner, privileges (checked there under the session's role) and
-    row security (triggers: `_triggers`). Policies and rules are refused: they are not
-    rebuilt (0A000, the move undone)."""
+    row security with its policies (triggers: `_triggers`). Rules are refused: they are
+    not rebuilt (0A000, the move undone)."""
     regclass = f"pg_catalog.to_regclass({quote_literal(qualified)})"
     found = await conn.query(
-        "SELECT (SELECT count(*) FROM pg_catalog.pg_policy WHERE polrelid = c.oid) + (SELECT count(*) FROM "
-        "pg_catalog.pg_rewrite WHERE ev_class = c.oid), pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)), "
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_rewrite WHERE ev_class = c.oid), "
+        "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(c.relowner)), "
         f"c.relrowsecurity, c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = {regclass}")
     if not found:
         return []
     special, owner, rls, force = found[0]
     if int(special or 0):
-        raise PgError("0A000", f"cannot move {qualified}: it has row security policies or rules, "
-                      "which gridpg does not rebuild on the datanodes")
+        raise PgError("0A000", f"cannot move {qualified}: it has rules, which gridpg does not rebuild on the datanodes")
     out = [f"ALTER TABLE {qualified} OWNER TO {owner}"]
     out += [f"ALTER TABLE {qualified} {word} ROW LEVEL SECURITY"
             for flag, word in ((rls, "ENABLE"), (force, "FORCE")) if flag == "t"]
+    out += await _policies(conn, regclass, qualified)
     grants = await conn.query(
         "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident("
         "pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable FROM pg_catalog.pg_class c, "
@@ -980,6 +980,35 @@ async def _kept_on_nodes(conn: BackendConnection, qualified: str) -> list[str]:
                   for priv, grantee, grantable in grants] + [
         f"GRANT {priv} ({column}) ON {qualified} TO {grantee}" + (" WITH GRANT OPTION" if grantable == "t" else "")
         for priv, column, grantee, grantable in column_grants]
+
+
+_POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+
+
+async def _policies(conn: BackendConnection, regclass: str, qualified: str) -> list[str]:
+    """The table's row security policies as CREATE POLICY statements (a table that a new
+    policy reads becomes REPLICATION, commands/policies.py, and may have policies of its
+    own). Their expressions are printed with every name schema-qualified (search_path
+    pg_catalog for the call, the session's put back after), so they read the same objects
+    on the datanodes whatever the search path there."""
+    path = await conn.query("SELECT pg_catalog.current_setting('search_path')")
+    await conn.query("SELECT pg_catalog.set_config('search_path', 'pg_catalog', true)")
+    try:
+        rows = await conn.query(
+            "SELECT pg_catalog.quote_ident(p.polname), p.polpermissive, p.polcmd, "
+            "(SELECT pg_catalog.string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE "
+            "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END, ', ') FROM pg_catalog.unnest(p.polroles) r), "
+            "pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) "
+            f"FROM pg_catalog.pg_policy p WHERE p.polrelid = {regclass} ORDER BY p.oid")
+    finally:
+        await conn.query(f"SELECT pg_catalog.set_config('search_path', {quote_literal(path[0][0] or '')}, true)")
+    out = []
+    for name, permissive, command, roles, qual, check in rows:
+        out.append(f"CREATE POLICY {name} ON {qualified} AS {'PERMISSIVE' if permissive == 't' else 'RESTRICTIVE'} "
+                   f"FOR {_POLICY_COMMANDS.get(command or '*', 'ALL')} TO {roles or 'PUBLIC'}"
+                   + (f" USING ({qual})" if qual is not None else "")
+                   + (f" WITH CHECK ({check})" if check is not None else ""))
+    return out
 
 
 _STORAGE = {"p": "PLAIN", "e": "EXTERNAL", "m": "MAIN", "x": "EXTENDED"}

@@ -143,7 +143,9 @@ def catalog_view(dispatcher: Dispatcher) -> CatalogView:
 
 
 def session_view(dispatcher: Dispatcher) -> SessionView:
-    return SessionView(search_path(dispatcher))
+    role = next((str(v) for k, v in dispatcher.runner.settings.items()
+                 if k.lower() == "session_replication_role"), "origin")
+    return SessionView(search_path(dispatcher), role.strip().strip("'").lower() == "replica")
 
 
 def search_path(dispatcher: Dispatcher) -> tuple[str, ...]:

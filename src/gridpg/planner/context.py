@@ -58,6 +58,7 @@ class SessionView:
     """The session settings planning depends on."""
 
     search_path: tuple[str, ...] = ("public",)
+    replica: bool = False  # session_replication_role = replica: which rules fire (planner/rules.py)
 
 
 def parse_search_path(raw: str | None, user: str) -> tuple[str, ...]:

@@ -292,7 +292,7 @@ class Planner:
             view = _view_entry(ref, catalog, session.search_path)
             return view[0] if view is not None else None
 
-        return rules.target_rules(sql, catalog.rules_marker, catalog.rules, relation)
+        return rules.target_rules(sql, catalog.rules_marker, catalog.rules, relation, session.replica)
 
     def rules_plan(self, sql: str, catalog: CatalogView, session: SessionView) -> RulesPlan | None:
         """The plan of a write whose table has rules that write or notify (planner/rules.py),

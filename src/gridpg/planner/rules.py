@@ -28,7 +28,8 @@ PostgreSQL's 42P17). Shapes not taken (0A000, never silently past the rule): WIT
 RETURNING, ON CONFLICT (PostgreSQL's own 0A000), OVERRIDING, WHERE CURRENT OF, multiple-
 column or subscripted SET targets, `NEW`/`OLD` as whole rows, NEW of an identity column
 not given, and a rule that cannot be read. An action's INSERT of several VALUES rows runs
-as one INSERT a row. NEW of a generated column is its generation expression over the NEW
+as one INSERT ... SELECT over the source rows, each joined with the VALUES rows (their
+order, PostgreSQL's), or one INSERT a row when the rows give DEFAULT in different columns. NEW of a generated column is its generation expression over the NEW
 values of the columns it reads (PostgreSQL 18 gives a rule the value the row will have,
 also for an UPDATE that does not set the column).
 """
@@ -91,10 +92,13 @@ class TableRules:
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...]
 
-    def firing(self, event: str) -> list[Rule]:
-        """The coordinator's rules the event fires, in name order (session_replication_role
-        is origin: rules enabled as origin or always fire)."""
-        return [r for r in self.rules if r.event == event and r.enabled in ("O", "A") and r.on_coordinator]
+    def firing(self, event: str, replica: bool = False) -> list[Rule]:
+        """The coordinator's rules the event fires, in name order: ENABLE ALWAYS ones, and
+        plain enabled ones under session_replication_role origin or local, ENABLE REPLICA
+        ones under replica (`replica`), as PostgreSQL's rewriter chooses (rules.sql:1381:
+        both kinds fired as origin whatever the setting)."""
+        states = ("R", "A") if replica else ("O", "A")
+        return [r for r in self.rules if r.event == event and r.enabled in states and r.on_coordinator]
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -143,7 +147,7 @@ class Expansion:
 
 
 def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], TableRules],
-                 resolve: Any) -> tuple[Any, TableRules, list[Rule]] | None:
+                 resolve: Any, replica: bool = False) -> tuple[Any, TableRules, list[Rule]] | None:
     """(the statement, its table's rules, the rules it fires) when `sql` is an INSERT,
     UPDATE or DELETE of a distributed table with coordinator rules for that event; None
     otherwise, and for the original statement of an expansion (`marker` first)."""
@@ -168,7 +172,7 @@ def target_rules(sql: str, marker: str, catalog_rules: Mapping[tuple[str, str], 
     if rules is None:
         return None
     event = {ast.InsertStmt: "insert", ast.UpdateStmt: "update", ast.DeleteStmt: "delete"}[type(stmt)]
-    firing = rules.firing(event)
+    firing = rules.firing(event, replica)
     return (stmt, rules, firing) if firing else None
 
 
@@ -439,6 +443,9 @@ def _action(action: Any, substitute: _Substitution, source_item: str, condition:
     if isinstance(action, ast.InsertStmt):
         select = action.selectStmt
         if select is not None and select.valuesLists:
+            together = _values_rows_together(action, source_item, condition)
+            if together is not None:
+                return [together]
             statements = []
             for row in select.valuesLists:
                 cols = action.cols
@@ -456,9 +463,13 @@ def _action(action: Any, substitute: _Substitution, source_item: str, condition:
             return statements
         if select is None:
             raise _refused("a rule action INSERT ... DEFAULT VALUES is not supported by gridpg")
-        if select.op != 0 or select.valuesLists:
-            raise _refused("a rule action INSERT ... SELECT with a set operation is not supported by gridpg")
-        _join(select, "fromClause", source, condition)
+        # the action's SELECT runs once per source row, LATERAL to it: its `*` sees only its
+        # own columns (the derived table's, joined into its FROM, became more values for
+        # the target's next columns) and a sub-select in its FROM reads NEW/OLD as PostgreSQL's
+        # implicit LATERAL allows (42P01 "missing FROM-clause entry", rules.sql:1055)
+        action.selectStmt = parse_sql(
+            f"SELECT gp_rule_action.* FROM {source_item} CROSS JOIN LATERAL ({_text(select)}) AS gp_rule_action"
+            + (f" WHERE {condition}" if condition else ""))[0].stmt
         return [_text(action)]
     if isinstance(action, ast.UpdateStmt):
         _join(action, "fromClause", source, condition)
@@ -469,9 +480,36 @@ def _action(action: Any, substitute: _Substitution, source_item: str, condition:
     raise _refused(f"a rule action {type(action).__name__} is not supported by gridpg")
 
 
+def _values_rows_together(action: Any, source_item: str, condition: str | None) -> str | None:
+    """An action's INSERT of several VALUES rows as one statement, the rows of each source
+    row together (`SELECT gp_rule_vals.* FROM <source> CROSS JOIN LATERAL (VALUES ...)`),
+    in PostgreSQL's order: a serial column's values follow it (rules.sql:1008 logged the
+    OLD rows of every source row first). None when the rows give DEFAULT in different
+    columns, or give it without a column list (then one INSERT a row)."""
+    rows = action.selectStmt.valuesLists
+    if len(rows) < 2:
+        return None
+    defaults = {i for i, v in enumerate(rows[0]) if isinstance(v, ast.SetToDefault)}
+    if any({i for i, v in enumerate(row) if isinstance(v, ast.SetToDefault)} != defaults for row in rows) \
+            or (defaults and not action.cols):
+        return None
+    keep = [i for i in range(len(rows[0])) if i not in defaults]
+    cols = tuple(action.cols[i] for i in keep) if action.cols else ()
+    columns = "(" + ", ".join(_text(c) for c in cols) + ") " if cols else ""
+    values = ", ".join("(" + ", ".join(_text(row[i]) for i in keep) + ")" for row in rows)
+    return (f"INSERT INTO {_text(action.relation)} {columns}SELECT gp_rule_vals.* FROM {source_item} "
+            f"CROSS JOIN LATERAL (VALUES {values}) AS gp_rule_vals" + (f" WHERE {condition}" if condition else ""))
+
+
 def _join(node: Any, clause: str, source: Any, condition: str | None) -> None:
-    """Adds the derived table to the action's FROM/USING and the rule's condition to its WHERE."""
-    setattr(node, clause, tuple(getattr(node, clause) or ()) + (source,))
+    """Adds the derived table to the action's FROM/USING, first, the sub-selects there made
+    LATERAL to it (they may read NEW/OLD, PostgreSQL's implicit LATERAL), and the rule's
+    condition to its WHERE."""
+    items = tuple(getattr(node, clause) or ())
+    for item in items:
+        if isinstance(item, ast.RangeSubselect):
+            item.lateral = True
+    setattr(node, clause, (source, *items))
     if condition is not None:
         added = _parse_expression(condition)
         node.whereClause = added if node.whereClause is None else ast.BoolExpr(
@@ -496,10 +534,38 @@ class _Substitution:
         self.value = value
 
     def apply(self, node: Any) -> Any:
-        return _Replace(self.value)(node) or node
+        """The node with NEW/OLD replaced. The rows of a multi-row VALUES are replaced one
+        value at a time first: pglast's Visitor loses a replacement made directly in a row
+        other than the last one (each update rebuilds the rows' tuple from the one it saw),
+        so `VALUES (old.*, 'old'), (new.*, 'new')` kept `old.f1` and its action failed
+        (42P01, rules.sql:1005). Innermost VALUES first; they are out of the tree while the
+        rest is visited, so nothing is replaced twice."""
+        lists = []
+        for select in reversed(_values_selects(node)):
+            rows = tuple(tuple(_Replace(self.value)(v) or v if isinstance(v, ast.Node) else v for v in row)
+                         for row in select.valuesLists)
+            lists.append((select, rows))
+            select.valuesLists = None
+        node = _Replace(self.value)(node) or node
+        for select, rows in lists:
+            select.valuesLists = rows
+        return node
 
     def text_of(self, node: Any) -> str:
         return _text(self.apply(copy.deepcopy(node)))
+
+
+def _values_selects(node: Any) -> list[Any]:
+    """The SelectStmt nodes with a VALUES list in `node`, outermost first."""
+    found: list[Any] = []
+
+    class Collect(Visitor):  # type: ignore[misc]
+        def visit_SelectStmt(self, _ancestors: Any, select: Any) -> None:
+            if select.valuesLists:
+                found.append(select)
+
+    Collect()(node)
+    return found
 
 
 class _Replace(Visitor):

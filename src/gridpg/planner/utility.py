@@ -84,6 +84,7 @@ def plan_utility(clean: str, tree: dict[str, Any], kind: str, spec: Any,
         or _drop_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _truncate_tables_per_group(tree, kind, tables, list(groups or ())) \
         or _storage_options_per_group(clean, tree, kind, tables, list(groups or ())) \
+        or _unlogged_beside_sharded_keys(tree, kind, tables, list(groups or ())) \
         or _tablespace_moves_per_group(clean, tree, kind, tables, list(groups or [g.name for g in snapshot.datanode_group_list])) \
         or _default_tablespace_per_group(clean, tree, kind, tables, list(groups or ())) \
         or _cluster_marks_per_group(clean, tree, kind, tables, list(groups or ())) \
@@ -201,7 +202,9 @@ def _ensure_policy_reads_whole_tables(body: dict[str, Any], catalog: CatalogView
     (not a replicated one) reads that node's shards only, so a row passes or fails on
     whether the rows it looks up live on the same node (the usual
     `USING (level <= (SELECT level FROM accounts WHERE name = current_user))` showed a
-    user some of their rows, silently). Refused, never silent."""
+    user some of their rows, silently). Refused, never silent, for a table the user
+    distributed; one placed by gridpg's default rules is made a REPLICATION table when the
+    statement runs (`commands/policies.replicate_tables_read`)."""
     table = body.get("table") or {}
     target = catalog.resolve(analyze.RelRef(table.get("schemaname"), table.get("relname", ""), 0, None),
                              session.search_path)
@@ -210,7 +213,7 @@ def _ensure_policy_reads_whole_tables(body: dict[str, Any], catalog: CatalogView
     for clause in (body.get("qual"), body.get("with_check")):
         for ref in analyze.relations(clause) if clause else ():
             read = catalog.resolve(ref, session.search_path)
-            if read is not None and read.method != "replication":
+            if read is not None and read.method != "replication" and not read.by_default:
                 raise PgError(FEATURE_NOT_SUPPORTED,
                               f'gridpg cannot apply policy "{body.get("policy_name")}" of distributed table '
                               f'"{target.name}": it reads distributed table "{read.name}", and each datanode '
@@ -411,6 +414,31 @@ def _storage_options_per_group(clean: str, tree: dict[str, Any], kind: str, tabl
         "EXECUTE 'ALTER TABLE ' || r.relid::text || " + quote_literal(tail) + "; END LOOP; END $gridpg_reloptions$"
     )
     return {group: first + block for group in groups}
+
+
+def _unlogged_beside_sharded_keys(tree: dict[str, Any], kind: str, tables: list[DistTable],
+                                  groups: list[str]) -> dict[str, str] | None:
+    """`ALTER TABLE t SET UNLOGGED` of a table that is not HASH: PostgreSQL refuses it while a
+    permanent table's foreign key refers to it (42P16), and on the datanodes the key of a
+    HASH table that refers to it hangs on the table's partitioned copy, which PostgreSQL
+    never makes unlogged (its shards are): an unlogged HASH table's key made the datanodes
+    refuse what the catalog server, which checks PostgreSQL's rule, had done
+    (alter_table.sql:2282). There the copy stays logged while such a key refers to it
+    (durability only: the catalog and every read answer unlogged); otherwise it changes."""
+    body = tree.get(kind) or {}
+    if kind != "AlterTableStmt" or len(tables) != 1 or tables[0].method == "hash":
+        return None
+    cmds = [c.get("AlterTableCmd", {}).get("subtype") for c in body.get("cmds") or []]
+    if cmds != ["AT_SetUnLogged"]:
+        return None
+    table = quote_literal(quote_qualified(tables[0].schema, tables[0].name))
+    block = (
+        "DO $gridpg_unlogged$ DECLARE t regclass := " + table + "; BEGIN "
+        "IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class r ON r.oid = c.conrelid "
+        "WHERE c.confrelid = t AND c.contype = 'f' AND r.relkind = 'p' AND c.conrelid <> t) THEN "
+        "EXECUTE 'ALTER TABLE ' || t::text || ' SET UNLOGGED'; END IF; END $gridpg_unlogged$"
+    )
+    return {group: block for group in groups}
 
 
 def _tablespace_moves_per_group(clean: str, tree: dict[str, Any], kind: str, tables: list[DistTable],
