@@ -205,6 +205,12 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
                 relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
                                      request.result_formats, 0)
 
+    if (not request.simple and request.max_rows and request.portal is not None and reads
+            and not plan.writes and relay_groups is None and order is None and len(conns) > 1):
+        # Execute with a row limit (pgJDBC's fetchSize, asyncpg's cursors): the nodes'
+        # portals are read as the client asks, never gathered whole
+        await NodePortals.start(dispatcher, request, groups, conns, sql_by_group)
+        return
     if plan.first_copy_lock is not None and len(conns) > 1 and \
             await dispatcher.coord.first_copy_rights.may_lock(dispatcher.runner, plan.first_copy_lock):
         await _lock_on_first_copy(dispatcher, request, conns[0], plan.first_copy_lock.sql)
@@ -453,6 +459,79 @@ class BufferedRows:
             send(codec.build_command_complete(f"SELECT {served}"))
         else:  # (a statement's RETURNING rows: its own tag, as PostgreSQL keeps it)
             send(codec.build_command_complete(self.tag))
+
+
+class NodePortals:
+    """A multi-node portal executed in pieces: one portal per node, bound together under the
+    snapshot fence (a SELECT's snapshot is taken at Bind), executed one node after the
+    other for the rows each client Execute asks, so no node's rows are held here."""
+
+    def __init__(self, groups: list[str], conns: list[BackendConnection], portal: str) -> None:
+        self.groups = groups
+        self.conns = conns
+        self.portal = portal
+        self.at = 0  # the node being read
+        self.pending = False  # an Execute sent to it whose answer is unread
+        self.served = 0
+
+    @classmethod
+    async def start(cls, dispatcher: Dispatcher, request: ExecRequest, groups: list[str],
+                    conns: list[BackendConnection], sql_by_group: dict[str, str]) -> None:
+        """Bind the portal on every node (the first one executed at once), serve the first piece."""
+        assert request.portal is not None
+        request = await _with_unused_param_types(dispatcher, request, sql_by_group.values())
+        name = "gp_" + (request.portal.name or "unnamed")
+
+        def start() -> None:
+            for index, (group, conn) in enumerate(zip(groups, conns)):
+                relay.start_extended(conn, sql_by_group[group], request.param_oids, request.params,
+                                     request.param_formats, request.result_formats, request.max_rows,
+                                     name, execute=index == 0)
+
+        await start_fenced(dispatcher, conns, start, writes=False)
+        for group, conn in zip(groups, conns):
+            dispatcher.runner.pending_sync.setdefault(group, conn)
+        cursor = cls(groups, conns, name)
+        cursor.pending = True
+        request.portal.cursor = cursor
+        await cursor.serve(dispatcher, request.portal, request.max_rows)
+
+    async def serve(self, dispatcher: Dispatcher, portal: Any, max_rows: int) -> None:
+        """Up to `max_rows` rows (0: all the rest) to the client, node after node; then
+        PortalSuspended at the limit, else the query's CommandComplete for this piece."""
+        send = dispatcher.session.send
+        served = 0
+
+        def rows_only(raw: bytes) -> None:
+            if raw[0] not in (0x43, 0x73, 0x49):
+                send(raw)
+
+        try:
+            while self.at < len(self.conns) and (max_rows <= 0 or served < max_rows):
+                conn = self.conns[self.at]
+                if not self.pending:
+                    dispatcher.runner.check_interrupts()
+                    conn.send(codec.build_execute(self.portal, 0 if max_rows <= 0 else max_rows - served)
+                              + codec.FLUSH)
+                    conn.in_cycle = True
+                    dispatcher.runner.pending_sync.setdefault(self.groups[self.at], conn)
+                self.pending = False
+                result = await relay.finish_extended(conn, rows_only)
+                if result.error is not None:
+                    raise result.error
+                served += result.rows
+                if not result.suspended:
+                    self.at += 1  # this node's rows are all read
+        except PgError:
+            portal.cursor = None
+            raise
+        if max_rows > 0 and served == max_rows:
+            # (PostgreSQL stops at the limit without looking for a next row: suspended
+            # also when none is left, the next Execute then completes with none)
+            send(codec.PORTAL_SUSPENDED)
+            return
+        portal.cursor = None
+        send(codec.build_command_complete(f"SELECT {served}"))
 
 
 async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tuple[str, int]:
