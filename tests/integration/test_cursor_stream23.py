@@ -4,7 +4,8 @@
 Each FETCH / MOVE sequence runs on gridpg and on plain PostgreSQL: over one node (routed,
 every FETCH direction, SCROLL too) the rows and tags must be equal; over several nodes
 without ORDER BY (rows in no defined order) the tags must be equal and the rows, taken
-together, the table's, each once; ORDER BY over several nodes keeps its order. Rolled
+together, the table's, each once; ORDER BY over several nodes is merged from the nodes'
+ordered cursors (executor/cursor_merge.py) in PostgreSQL's order. Rolled
 back, closed, failed mid-fetch, behind a savepoint: no node keeps a cursor and no
 statement gets another cursor's rows. The snapshot is the DECLARE's, as PostgreSQL's.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -39,6 +41,13 @@ def _setup(dsn: str, schema: str, distributed: bool) -> None:
         conn.execute(f"CREATE TABLE cs_one (k int, id int, v text){by_k}")
         conn.execute(f"INSERT INTO cs_many SELECT i, 'm' || i FROM generate_series(1, {ROWS}) i")
         conn.execute("INSERT INTO cs_one SELECT i % 2 + 3, i, 'o' || i FROM generate_series(1, 40) i")
+        conn.execute(f"CREATE TABLE cs_keys (id int, t text, n numeric, f float8, b bool, s smallint){by_id}")
+        conn.execute(
+            "INSERT INTO cs_keys SELECT i, CASE WHEN i % 9 = 0 THEN NULL ELSE chr(90 - i % 26) || 'é' || i % 40 END, "
+            "CASE WHEN i % 7 = 0 THEN NULL WHEN i % 11 = 0 THEN 'NaN' WHEN i % 23 = 0 THEN '-Infinity' "
+            "ELSE (i % 13)::numeric / 3 END, "
+            "CASE WHEN i % 5 = 0 THEN 'NaN' WHEN i % 6 = 0 THEN '-0' ELSE (i % 17) * 1.5 - 9 END, "
+            "i % 3 = 0, (i % 4 - 2) * 1000 FROM generate_series(1, 2500) i")
 
 
 @pytest.fixture()
@@ -58,7 +67,7 @@ def _run(dsn: str, schema: str, statements: list[str]) -> list[tuple[str, Any]]:
         for sql in statements:
             try:
                 cur = conn.execute(sql)
-                rows = cur.fetchall() if cur.description is not None else None
+                rows = [_same(r) for r in cur.fetchall()] if cur.description is not None else None
                 out.append((cur.statusmessage or "", rows))
             except psycopg.Error as exc:
                 out.append((exc.sqlstate or "", None))
@@ -119,12 +128,51 @@ def test_several_nodes_give_every_row_once(both: tuple[str, str], schema: str) -
     assert set(fetched) <= {(i, f"m{i}") for i in range(1, ROWS + 1)}
 
 
-def test_ordered_cursor_over_several_nodes_keeps_its_order(both: tuple[str, str], schema: str) -> None:
-    statements = ["BEGIN", "DECLARE c CURSOR FOR SELECT id, v FROM cs_many ORDER BY v DESC, id",
+def test_scroll_cursor_over_several_nodes_moves_backward(both: tuple[str, str], schema: str) -> None:
+    """SCROLL over several nodes: the materialized path, backward too."""
+    statements = ["BEGIN", "DECLARE c SCROLL CURSOR FOR SELECT id, v FROM cs_many ORDER BY v DESC, id",
                   "FETCH 5 FROM c", "MOVE 7 IN c", "FETCH 9 FROM c", "FETCH BACKWARD 3 FROM c",
                   "FETCH ALL FROM c", "ROLLBACK"]
     gridpg, plain = both
     assert _run(gridpg, schema, statements) == _run(plain, schema, statements)
+
+
+ORDERED = [
+    "SELECT id, t, n FROM cs_keys ORDER BY n DESC, t, id",
+    "SELECT id, t, f, b FROM cs_keys ORDER BY b, f DESC NULLS LAST, 1 DESC",
+    "SELECT s, t, id FROM cs_keys ORDER BY t NULLS FIRST, s, id",
+    "SELECT id, f FROM cs_keys WHERE id > 100 ORDER BY f, id",
+    "SELECT id, t FROM cs_keys ORDER BY t COLLATE \"C\", id",  # (materialized: COLLATE)
+    "SELECT id, upper(t) AS t FROM cs_keys ORDER BY t, id",
+]
+
+
+@pytest.mark.parametrize("query", ORDERED)
+def test_ordered_merge_answers_as_postgres(both: tuple[str, str], schema: str, query: str) -> None:
+    """ORDER BY over several nodes, merged from the nodes' cursors: PostgreSQL's order with
+    NULLs, NaN, -Infinity, -0, DESC, positions and non-ASCII text (every key list ends
+    with a unique one, so the order is one)."""
+    statements = ["BEGIN", f"DECLARE c CURSOR FOR {query}", "FETCH 5 FROM c", "MOVE 1300 IN c",
+                  "FETCH 40 FROM c", "FETCH RELATIVE 3 FROM c", "FETCH ABSOLUTE 2000 FROM c",
+                  "FETCH ALL FROM c", "FETCH 1 FROM c", "ROLLBACK"]
+    gridpg, plain = both
+    assert _run(gridpg, schema, statements) == _run(plain, schema, statements)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_ordered_merge_psycopg_named_cursor(both: tuple[str, str], schema: str, binary: bool,
+                                            gridpg_cluster: Cluster) -> None:
+    query = "SELECT id, n, f, t FROM cs_keys WHERE id > %s ORDER BY n NULLS FIRST, f DESC, t DESC, id"
+    gridpg, plain = both
+    got = _named(gridpg, schema, query, (10,), binary)
+    assert got == _named(plain, schema, query, (10,), binary) and len(got) == 2490
+    with psycopg.connect(gridpg) as conn:  # (read from the nodes' cursors)
+        conn.execute(f'SET search_path = "{schema}"')
+        conn.execute("DECLARE c CURSOR FOR SELECT id, t FROM cs_keys ORDER BY t, id")
+        conn.execute("FETCH 2 FROM c")
+        open_cursors = _node_cursors(gridpg_cluster)
+        conn.rollback()
+    assert len(open_cursors) >= 2 and all(q.startswith("FETCH FORWARD") for q in open_cursors)
 
 
 @pytest.mark.parametrize("query", [SINGLE, MULTI])
@@ -190,7 +238,12 @@ def _named(dsn: str, schema: str, query: str, params: tuple[Any, ...], binary: b
             first = cur.fetchmany(3)
             rest = list(cur)
         conn.rollback()
-    return first + rest
+    return [_same(r) for r in first + rest]
+
+
+def _same(row: Any) -> tuple[Any, ...]:
+    """The row with float NaNs as text (NaN equals nothing, itself included)."""
+    return tuple("NaN" if isinstance(v, (float, Decimal)) and str(v) in ("nan", "NaN") else v for v in row)
 
 
 @pytest.mark.parametrize("binary", [False, True])

@@ -10,8 +10,10 @@ rows come as soon as the nodes start their scans and memory stays bounded.
 - One node: the node's cursor is declared with the client's options (SCROLL, NO SCROLL)
   and every FETCH / MOVE is sent to it as the client wrote it: PostgreSQL's own semantics,
   backward and absolute moves included.
-- Several nodes (no ORDER BY, no LIMIT: the rows are each node's rows in turn): forward
-  only. FETCH/MOVE FORWARD n, ALL, NEXT, RELATIVE n > 0 and ABSOLUTE n beyond the current
+- Several nodes without ORDER BY (and no LIMIT): each node's rows in turn. With ORDER BY
+  (a sorted merge whose catalog step only orders, keys that are output columns of types
+  whose order the coordinator can read: executor/cursor_merge.py), the nodes' ordered
+  rows merged here, a batch per node buffered. Both forward only. FETCH/MOVE FORWARD n, ALL, NEXT, RELATIVE n > 0 and ABSOLUTE n beyond the current
   row are served; a move backward is 55000 "cursor can only scan forward", as PostgreSQL
   answers for a cursor its plan cannot scan backward (SCROLL cursors, which promise it,
   keep the materialized path: executor/prepared.py).
@@ -22,7 +24,8 @@ rows come as soon as the nodes start their scans and memory stays bounded.
   closes them with the nodes' blocks.
 
 Not streamed (the materialized path): WITH HOLD, BINARY, FOR UPDATE/SHARE, SCROLL over
-several nodes, ORDER BY / LIMIT / aggregates over several nodes (a coordinator step),
+several nodes, LIMIT / DISTINCT / aggregates over several nodes (a coordinator step), an
+ORDER BY cursor_merge cannot read,
 columns of OID-carrying or user types, queries that call the user's code or read temp
 tables, and the loopback's sessions.
 """
@@ -36,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import OBJECT_NOT_IN_PREREQUISITE_STATE, PgError
 from gridpg.executor import relay
+from gridpg.executor.cursor_merge import SortedMerge, sorted_merge
 from gridpg.pgwire import codec
 from gridpg.planner import plan as plans
 from gridpg.planner import prepared as reading
@@ -69,6 +73,7 @@ class StreamCursor:
     position: int = 0  # PostgreSQL's portalPos: rows moved past (several nodes)
     at_end: bool = False
     closed_nodes: set[int] = field(default_factory=set)
+    merge: SortedMerge | None = None  # ORDER BY over several nodes: their rows merged here
 
     @property
     def one_node(self) -> bool:
@@ -95,9 +100,14 @@ async def declare_if_streamable(dispatcher: Dispatcher, request: ExecRequest, bo
     _, row_desc = await dispatcher.describe(query, request.param_oids)
     if row_desc is None or not _plain_columns(dispatcher, row_desc):
         return False
+    merge = None
+    if isinstance(plan, plans.MergePlan):
+        merge = await sorted_merge(dispatcher, request, query, body["query"], row_desc, len(plan.groups))
+        if merge is None:
+            return False
     name = body["portalname"]
     await _declare_stand_in(dispatcher, name, row_desc)
-    cursor = StreamCursor(name, f"gp_sc_{next(_ids)}", [], row_desc)
+    cursor = StreamCursor(name, f"gp_sc_{next(_ids)}", [], row_desc, merge=merge)
     await _declare_on_nodes(dispatcher, request, plan, cursor, options)
     runner.stream_cursors[name] = cursor
     whole = getattr(runner, "query_text", None) if request.simple else None
@@ -124,6 +134,8 @@ async def _streamable_plan(dispatcher: Dispatcher, request: ExecRequest,
                             request.bound(), request.simple)
     except PgError:
         return None  # (the materialized path reports it as before)
+    if isinstance(plan, plans.MergePlan) and plan.fragments and _merges_only(plan):
+        return plan
     if not isinstance(plan, (plans.RouterPlan, plans.PushdownPlan)) or not plan.fragments:
         return None
     if (plan.writes or plan.final_sql or plan.gather or plan.scratch or plan.replicated
@@ -132,6 +144,18 @@ async def _streamable_plan(dispatcher: Dispatcher, request: ExecRequest,
     if isinstance(plan, plans.PushdownPlan) and len(plan.fragments) != len(plan.groups):
         return None
     return plan
+
+
+_ORDER_ONLY = re.compile(r"SELECT \* FROM pg_temp\.\S+ AS \S+ ORDER BY [^;]*")
+
+
+def _merges_only(plan: plans.MergePlan) -> bool:
+    """A sorted merge whose catalog step only orders the nodes' rows: all their columns,
+    no LIMIT/OFFSET (the query's own were checked by `sorted_merge`), no DISTINCT, no row
+    locks, the same statement on every node."""
+    return (not plan.writes and not plan.gather and plan.view_sql is None and plan.final_sql is not None
+            and _ORDER_ONLY.fullmatch(plan.final_sql) is not None and plan.lock_keep_sql is None
+            and len({f.sql for f in plan.fragments}) == 1 and len(plan.fragments) == len(plan.groups))
 
 
 def _plain_columns(dispatcher: Dispatcher, row_desc: bytes) -> bool:
@@ -310,7 +334,12 @@ def _backward() -> PgError:
 
 
 async def _advance(cursor: StreamCursor, wanted: int | None, moving: bool, formats: list[int], emit: Any) -> int:
-    """Up to `wanted` rows forward (None: all), node after node; rows fetched or moved."""
+    """Up to `wanted` rows forward (None: all), node after node (or merged); rows fetched or moved."""
+    if cursor.merge is not None:
+        done = await cursor.merge.advance(cursor, wanted, moving, formats, emit)
+        cursor.position += done
+        cursor.at_end = (wanted is None or done < wanted) or cursor.at_end
+        return done
     word = "MOVE" if moving else "FETCH"
     done = 0
     while (wanted is None or done < wanted) and cursor.at < len(cursor.conns):
