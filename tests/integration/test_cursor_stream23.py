@@ -277,7 +277,7 @@ def _pieces(dsn: str, password: str, schema: str, query: str) -> list[Any]:
     return out
 
 
-@pytest.mark.parametrize("query", [MULTI, SINGLE])
+@pytest.mark.parametrize("query", [MULTI, SINGLE, ORDERED[0], ORDERED[1]])
 def test_row_limited_execute(both: tuple[str, str], schema: str, query: str, gridpg_cluster: Cluster) -> None:
     """pgJDBC's setFetchSize: Execute with max_rows, PortalSuspended between the pieces."""
     gridpg, plain = both
@@ -285,6 +285,29 @@ def test_row_limited_execute(both: tuple[str, str], schema: str, query: str, gri
     expected = _pieces(plain, plain_password, schema, query)
     assert ["row"] * 7 + ["suspended"] in expected
     assert _pieces(gridpg, gridpg_cluster.password(), schema, query) == expected
+
+
+@pytest.mark.parametrize("query", ORDERED)
+def test_asyncpg_ordered_cursor(both: tuple[str, str], schema: str, query: str) -> None:
+    """asyncpg's cursor over ORDER BY (Execute with max_rows): the nodes' ordered portals
+    merged, PostgreSQL's rows in PostgreSQL's order, text and binary columns alike."""
+    import asyncpg
+
+    async def read(dsn: str) -> list[Any]:
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+        try:
+            async with conn.transaction():
+                cursor = await conn.cursor(query)
+                got = [tuple(r) for r in await cursor.fetch(3)]
+                await cursor.forward(700)
+                got += [tuple(r) for r in await cursor.fetch(1100)]
+                got += [tuple(r) async for r in conn.cursor(query, prefetch=333)]
+        finally:
+            await conn.close()
+        return [_same(r) for r in got]
+
+    gridpg, plain = both
+    assert asyncio.run(read(gridpg)) == asyncio.run(read(plain))
 
 
 def test_asyncpg_cursor(both: tuple[str, str], schema: str) -> None:

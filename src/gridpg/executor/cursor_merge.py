@@ -19,6 +19,7 @@ import collections
 import decimal
 import math
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -52,17 +53,19 @@ class SortedMerge:
     exhausted: list[bool] = field(default_factory=list)
     formats: tuple[int, ...] | None = None
 
-    async def advance(self, cursor: Any, wanted: int | None, moving: bool, formats: list[int], emit: Any) -> int:
-        """Up to `wanted` rows (None: all) in the merged order, to `emit` unless moving."""
-        self._ensure_formats(formats)
+    async def advance(self, nodes: int, fetch: Callable[[int], Awaitable[tuple[list[bytes], bool]]],
+                      binary: list[bool], wanted: int | None, moving: bool, emit: Callable[[bytes], None]) -> int:
+        """Up to `wanted` rows (None: all) in the merged order, to `emit` unless moving.
+        `fetch(node)`: that node's next batch of DataRows and whether it has no more."""
         if not self.buffers:
-            self.buffers = [collections.deque() for _ in cursor.conns]
-            self.exhausted = [False] * len(cursor.conns)
+            self.buffers = [collections.deque() for _ in range(nodes)]
+            self.exhausted = [False] * nodes
         done = 0
         while wanted is None or done < wanted:
             for index, buffer in enumerate(self.buffers):
                 if not buffer and not self.exhausted[index]:
-                    await self._refill(cursor, index, formats)
+                    rows, self.exhausted[index] = await fetch(index)
+                    buffer.extend((self._key(raw, binary), raw) for raw in rows)
             heads = [i for i, b in enumerate(self.buffers) if b]
             if not heads:
                 break
@@ -73,26 +76,14 @@ class SortedMerge:
             done += 1
         return done
 
-    def _ensure_formats(self, formats: list[int]) -> None:
+    def ensure_formats(self, formats: list[int]) -> None:
+        """A cursor's FETCHes may each ask other result formats: the rows buffered are in
+        the formats of the FETCH that read them."""
         wanted = tuple(formats)
         if self.formats is not None and wanted != self.formats and any(self.buffers):
             raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot change the result format of an ordered "
                           "cursor over several nodes between its FETCHes")
         self.formats = wanted
-
-    async def _refill(self, cursor: Any, index: int, formats: list[int]) -> None:
-        from gridpg.executor.stream_cursor import _node_fetch
-
-        rows: list[bytes] = []
-        got = await _node_fetch(cursor.conns[index], f"FETCH FORWARD {BATCH} FROM {cursor.node_name}",
-                                formats, rows.append)
-        binary = _binary_columns(formats, len(codec.parse_row_description(cursor.row_description[5:])))
-        buffer = self.buffers[index]
-        for raw in rows:
-            if raw[0] == 0x44:
-                buffer.append((self._key(raw, binary), raw))
-        if got < BATCH:
-            self.exhausted[index] = True
 
     def _key(self, raw: bytes, binary: list[bool]) -> tuple[Any, ...]:
         values = codec.parse_data_row(raw[5:])
@@ -123,7 +114,8 @@ class _Descending:
         return hash(self.value)
 
 
-def _binary_columns(formats: list[int], count: int) -> list[bool]:
+def binary_columns(formats: list[int], count: int) -> list[bool]:
+    """Which of `count` result columns come in binary under a Bind's result formats."""
     if not formats:
         return [False] * count
     if len(formats) == 1:

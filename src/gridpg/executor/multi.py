@@ -38,6 +38,7 @@ from gridpg.txn.fence import Started
 from gridpg.txn.snapshot import abandon
 
 if TYPE_CHECKING:
+    from gridpg.executor.cursor_merge import SortedMerge
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 
@@ -65,6 +66,9 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
+        if (strategy is Strategy.MERGE and not request.simple and request.max_rows
+                and request.portal is not None and await NodePortals.start_merged(dispatcher, request, plan)):
+            return  # Execute with a row limit: the nodes' ordered portals merged as read
         try:
             async with writable_catalog(dispatcher, scratch_only=True):
                 await two_phase(dispatcher, request, plan)
@@ -466,13 +470,54 @@ class NodePortals:
     snapshot fence (a SELECT's snapshot is taken at Bind), executed one node after the
     other for the rows each client Execute asks, so no node's rows are held here."""
 
-    def __init__(self, groups: list[str], conns: list[BackendConnection], portal: str) -> None:
+    def __init__(self, groups: list[str], conns: list[BackendConnection], portal: str,
+                 merge: SortedMerge | None = None, binary: list[bool] | None = None) -> None:
         self.groups = groups
         self.conns = conns
         self.portal = portal
         self.at = 0  # the node being read
         self.pending = False  # an Execute sent to it whose answer is unread
-        self.served = 0
+        self.merge = merge  # ORDER BY: every node's ordered rows merged (executor/cursor_merge.py)
+        self.binary = binary or []
+
+    @classmethod
+    async def start_merged(cls, dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> bool:
+        """A sorted merge's portal read from the nodes' ordered portals (True), when its
+        catalog step only orders and the coordinator can compare its keys; else False,
+        nothing sent."""
+        from gridpg.executor import cursor_merge, stream_cursor
+        from gridpg.planner.plan import MergePlan
+        from gridpg.sql import parse as sqlparse
+
+        assert request.portal is not None
+        if not isinstance(plan, MergePlan) or not stream_cursor.merges_only(plan):
+            return False
+        _, row_desc = await dispatcher.describe(request.sql, request.param_oids)
+        if row_desc is None or not stream_cursor.plain_columns(dispatcher, row_desc):
+            return False
+        groups = list(plan.groups)
+        merge = await cursor_merge.sorted_merge(dispatcher, request, request.sql, sqlparse.parse_tree(request.sql),
+                                                row_desc, len(groups))
+        if merge is None:
+            return False
+        txn = dispatcher.runner.txn
+        conns = [await txn.connection(g, wants_block=False) for g in groups]
+        request = await _with_unused_param_types(dispatcher, request, [plan.fragments[0].sql])
+        name = "gp_" + (request.portal.name or "unnamed")
+
+        def start() -> None:
+            for conn in conns:
+                relay.start_extended(conn, plan.fragments[0].sql, request.param_oids, request.params,
+                                     request.param_formats, request.result_formats, 0, name, execute=False)
+
+        await start_fenced(dispatcher, conns, start, writes=False)
+        for group, conn in zip(groups, conns):
+            dispatcher.runner.pending_sync.setdefault(group, conn)
+        width = len(codec.parse_row_description(row_desc[5:]))
+        cursor = cls(groups, conns, name, merge, cursor_merge.binary_columns(list(request.result_formats), width))
+        request.portal.cursor = cursor
+        await cursor.serve(dispatcher, request.portal, request.max_rows)
+        return True
 
     @classmethod
     async def start(cls, dispatcher: Dispatcher, request: ExecRequest, groups: list[str],
@@ -507,7 +552,9 @@ class NodePortals:
                 send(raw)
 
         try:
-            while self.at < len(self.conns) and (max_rows <= 0 or served < max_rows):
+            if self.merge is not None:
+                served = await self._serve_merged(dispatcher, max_rows, send)
+            while self.merge is None and self.at < len(self.conns) and (max_rows <= 0 or served < max_rows):
                 conn = self.conns[self.at]
                 if not self.pending:
                     dispatcher.runner.check_interrupts()
@@ -532,6 +579,26 @@ class NodePortals:
             return
         portal.cursor = None
         send(codec.build_command_complete(f"SELECT {served}"))
+
+    async def _serve_merged(self, dispatcher: Dispatcher, max_rows: int, send: Callable[[bytes], None]) -> int:
+        from gridpg.executor.cursor_merge import BATCH
+
+        assert self.merge is not None
+
+        async def fetch(index: int) -> tuple[list[bytes], bool]:
+            conn = self.conns[index]
+            dispatcher.runner.check_interrupts()
+            conn.send(codec.build_execute(self.portal, BATCH) + codec.FLUSH)
+            conn.in_cycle = True
+            dispatcher.runner.pending_sync.setdefault(self.groups[index], conn)
+            rows: list[bytes] = []
+            result = await relay.finish_extended(conn, lambda raw: rows.append(raw) if raw[0] == 0x44 else None)
+            if result.error is not None:
+                raise result.error
+            return rows, not result.suspended
+
+        return await self.merge.advance(len(self.conns), fetch, self.binary, max_rows if max_rows > 0 else None,
+                                        False, send)
 
 
 async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tuple[str, int]:

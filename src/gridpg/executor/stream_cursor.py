@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import OBJECT_NOT_IN_PREREQUISITE_STATE, PgError
 from gridpg.executor import relay
-from gridpg.executor.cursor_merge import SortedMerge, sorted_merge
+from gridpg.executor.cursor_merge import BATCH, SortedMerge, binary_columns, sorted_merge
 from gridpg.pgwire import codec
 from gridpg.planner import plan as plans
 from gridpg.planner import prepared as reading
@@ -98,7 +98,7 @@ async def declare_if_streamable(dispatcher: Dispatcher, request: ExecRequest, bo
     if plan is None or (len(plan.groups) > 1 and options & CURSOR_OPT_SCROLL):
         return False
     _, row_desc = await dispatcher.describe(query, request.param_oids)
-    if row_desc is None or not _plain_columns(dispatcher, row_desc):
+    if row_desc is None or not plain_columns(dispatcher, row_desc):
         return False
     merge = None
     if isinstance(plan, plans.MergePlan):
@@ -134,7 +134,7 @@ async def _streamable_plan(dispatcher: Dispatcher, request: ExecRequest,
                             request.bound(), request.simple)
     except PgError:
         return None  # (the materialized path reports it as before)
-    if isinstance(plan, plans.MergePlan) and plan.fragments and _merges_only(plan):
+    if isinstance(plan, plans.MergePlan) and plan.fragments and merges_only(plan):
         return plan
     if not isinstance(plan, (plans.RouterPlan, plans.PushdownPlan)) or not plan.fragments:
         return None
@@ -149,7 +149,7 @@ async def _streamable_plan(dispatcher: Dispatcher, request: ExecRequest,
 _ORDER_ONLY = re.compile(r"SELECT \* FROM pg_temp\.\S+ AS \S+ ORDER BY [^;]*")
 
 
-def _merges_only(plan: plans.MergePlan) -> bool:
+def merges_only(plan: plans.MergePlan) -> bool:
     """A sorted merge whose catalog step only orders the nodes' rows: all their columns,
     no LIMIT/OFFSET (the query's own were checked by `sorted_merge`), no DISTINCT, no row
     locks, the same statement on every node."""
@@ -158,7 +158,7 @@ def _merges_only(plan: plans.MergePlan) -> bool:
             and len({f.sql for f in plan.fragments}) == 1 and len(plan.fragments) == len(plan.groups))
 
 
-def _plain_columns(dispatcher: Dispatcher, row_desc: bytes) -> bool:
+def plain_columns(dispatcher: Dispatcher, row_desc: bytes) -> bool:
     """Columns whose values read the same from a datanode as from the catalog server: no
     user types (their OIDs differ) and none of the types whose values carry OIDs."""
     carrying = getattr(dispatcher.coord, "oid_carrying_types", None) or ()
@@ -336,7 +336,16 @@ def _backward() -> PgError:
 async def _advance(cursor: StreamCursor, wanted: int | None, moving: bool, formats: list[int], emit: Any) -> int:
     """Up to `wanted` rows forward (None: all), node after node (or merged); rows fetched or moved."""
     if cursor.merge is not None:
-        done = await cursor.merge.advance(cursor, wanted, moving, formats, emit)
+        cursor.merge.ensure_formats(formats)
+        binary = binary_columns(formats, len(codec.parse_row_description(cursor.row_description[5:])))
+
+        async def fetch(index: int) -> tuple[list[bytes], bool]:
+            rows: list[bytes] = []
+            got = await _node_fetch(cursor.conns[index], f"FETCH FORWARD {BATCH} FROM {cursor.node_name}",
+                                    formats, rows.append)
+            return [raw for raw in rows if raw[0] == 0x44], got < BATCH
+
+        done = await cursor.merge.advance(len(cursor.conns), fetch, binary, wanted, moving, emit)
         cursor.position += done
         cursor.at_end = (wanted is None or done < wanted) or cursor.at_end
         return done
