@@ -210,6 +210,33 @@ def test_error_mid_fetch_comes_at_the_fetch(both: tuple[str, str], schema: str, 
     assert _node_cursors(gridpg_cluster) == []
 
 
+def test_cursor_across_savepoints_is_not_transactional(both: tuple[str, str], schema: str) -> None:
+    """PostgreSQL's cursors keep their position through ROLLBACK TO; one that failed inside
+    the rolled-back savepoint cannot be run again (55000, naming the client's cursor)."""
+    statements = ["BEGIN", "DECLARE c CURSOR FOR SELECT id, 100 / (id - 37) FROM cs_many WHERE id > 30",
+                  "SAVEPOINT one", "FETCH 1 FROM c", "ROLLBACK TO SAVEPOINT one", "FETCH 1 FROM c",
+                  "RELEASE SAVEPOINT one", "SAVEPOINT two", "FETCH ALL FROM c", "ROLLBACK TO SAVEPOINT two",
+                  "FETCH 10 FROM c", "ROLLBACK TO SAVEPOINT two", "CLOSE c",
+                  f"DECLARE d CURSOR FOR {SINGLE}", "SAVEPOINT three", "FETCH 2 FROM d", "SELECT 1 / 0",
+                  "ROLLBACK TO SAVEPOINT three", "FETCH 1 FROM d", "MOVE BACKWARD 1 IN d", "FETCH 1 FROM d",
+                  "COMMIT"]
+    gridpg, plain = both
+    got, expected = _run(gridpg, schema, statements), _run(plain, schema, statements)
+    assert [(status, len(rows or [])) for status, rows in got] == \
+        [(status, len(rows or [])) for status, rows in expected]
+    assert got[13:] == expected[13:]
+    with psycopg.connect(gridpg) as conn:
+        conn.execute(f'SET search_path = "{schema}"')
+        conn.execute("DECLARE c CURSOR FOR SELECT 100 / (id - 37) FROM cs_many")
+        conn.execute("SAVEPOINT s")
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute("FETCH ALL FROM c")
+        conn.execute("ROLLBACK TO SAVEPOINT s")
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match='portal "c" cannot be run'):
+            conn.execute("FETCH 1 FROM c")
+        conn.rollback()
+
+
 def test_cursor_reads_the_declares_snapshot(both: tuple[str, str], schema: str) -> None:
     """Rows another session commits after DECLARE are not seen; the block's own are."""
     for dsn in both:

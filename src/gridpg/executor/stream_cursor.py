@@ -286,7 +286,7 @@ async def _fetch(runner: Any, request: ExecRequest, cursor: StreamCursor, fetch:
     word = "MOVE" if moving else "FETCH"
     if cursor.one_node:
         text = f"{word} {_direction_text(direction, count)} FROM {cursor.node_name}"
-        rows = await _node_fetch(cursor.conns[0], text, formats, emit)
+        rows = await _node_fetch(cursor.conns[0], text, formats, emit, (cursor.node_name, cursor.name))
     else:
         rows = await _forward_fetch(cursor, direction, count, moving, formats, emit)
     session.send(codec.build_command_complete(f"{word} {rows}"))
@@ -342,7 +342,7 @@ async def _advance(cursor: StreamCursor, wanted: int | None, moving: bool, forma
         async def fetch(index: int) -> tuple[list[bytes], bool]:
             rows: list[bytes] = []
             got = await _node_fetch(cursor.conns[index], f"FETCH FORWARD {BATCH} FROM {cursor.node_name}",
-                                    formats, rows.append)
+                                    formats, rows.append, (cursor.node_name, cursor.name))
             return [raw for raw in rows if raw[0] == 0x44], got < BATCH
 
         done = await cursor.merge.advance(len(cursor.conns), fetch, binary, wanted, moving, emit)
@@ -355,7 +355,7 @@ async def _advance(cursor: StreamCursor, wanted: int | None, moving: bool, forma
         asked = None if wanted is None else wanted - done
         how = "ALL" if asked is None else str(asked)
         got = await _node_fetch(cursor.conns[cursor.at], f"{word} FORWARD {how} FROM {cursor.node_name}",
-                                formats, emit)
+                                formats, emit, (cursor.node_name, cursor.name))
         done += got
         if asked is None or got < asked:
             cursor.at += 1  # this node's rows are all read
@@ -365,7 +365,8 @@ async def _advance(cursor: StreamCursor, wanted: int | None, moving: bool, forma
     return done
 
 
-async def _node_fetch(conn: BackendConnection, text: str, formats: list[int], emit: Any) -> int:
+async def _node_fetch(conn: BackendConnection, text: str, formats: list[int], emit: Any,
+                      names: tuple[str, str] | None = None) -> int:
     """Run a node's FETCH/MOVE, its rows to `emit`; the count of its tag. Binary result
     formats go by the extended protocol (a FETCH's rows come in its Bind's formats)."""
     await conn.settle()
@@ -383,7 +384,7 @@ async def _node_fetch(conn: BackendConnection, text: str, formats: list[int], em
         relay.start_simple(conn, text)
         result = await relay.finish_simple(conn, relayed, send_row_description=False)
     if result.error is not None:
-        raise result.error
+        raise _named_as_client(result.error, names)
     tail = result.tag.rpartition(" ")[2]
     return int(tail) if tail.isdigit() else 0
 
@@ -395,6 +396,19 @@ def _start_unnamed(conn: BackendConnection, text: str, param_oids: list[int], pa
     conn.send(codec.build_parse("", text, param_oids)
               + codec.build_bind("", "", param_formats, params, result_formats)
               + codec.build_execute("", 0) + codec.SYNC)
+
+
+def _named_as_client(error: PgError, names: tuple[str, str] | None) -> PgError:
+    """A node's error about its cursor (`portal "gp_sc_3" cannot be run` after a failed
+    FETCH inside a rolled-back savepoint) names the client's cursor instead."""
+    if names is None:
+        return error
+    node_name, client = names
+    quoted = f'"{node_name}"'
+    error.message = error.message.replace(quoted, f'"{client}"')
+    if error.fields is not None and "M" in error.fields:
+        error.fields["M"] = error.fields["M"].replace(quoted, f'"{client}"')
+    return error
 
 
 async def _read_ready(conn: BackendConnection) -> None:
