@@ -122,7 +122,7 @@ async def _streamable_plan(dispatcher: Dispatcher, request: ExecRequest,
     from gridpg.executor.run import catalog_view, session_view
 
     lowered = query.lower()
-    if any(word in lowered for word in ("only", "advisory", "nextval", "temp")):
+    if any(word in lowered for word in ("only", "advisory", "nextval", "pg_temp")):
         return None  # (rewritten before planning on the statement path)
     if await dispatcher.coord.routine_guard.may_call_user_code(dispatcher, query):
         return None
