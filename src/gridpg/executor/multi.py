@@ -9,6 +9,7 @@ with 2PC.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -465,6 +466,9 @@ class BufferedRows:
             send(codec.build_command_complete(self.tag))
 
 
+PIECE = 1000  # rows asked of a node at least, per Execute of a multi-node portal
+
+
 class NodePortals:
     """A multi-node portal executed in pieces: one portal per node, bound together under the
     snapshot fence (a SELECT's snapshot is taken at Bind), executed one node after the
@@ -479,6 +483,8 @@ class NodePortals:
         self.pending = False  # an Execute sent to it whose answer is unread
         self.merge = merge  # ORDER BY: every node's ordered rows merged (executor/cursor_merge.py)
         self.binary = binary or []
+        self.spare: collections.deque[bytes] = collections.deque()
+        self.node_done = False
 
     @classmethod
     async def start_merged(cls, dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> bool:
@@ -555,20 +561,34 @@ class NodePortals:
             if self.merge is not None:
                 served = await self._serve_merged(dispatcher, max_rows, send)
             while self.merge is None and self.at < len(self.conns) and (max_rows <= 0 or served < max_rows):
+                if self.spare:  # rows a node gave beyond an earlier Execute's limit
+                    take = len(self.spare) if max_rows <= 0 else min(len(self.spare), max_rows - served)
+                    for _ in range(take):
+                        send(self.spare.popleft())
+                    served += take
+                    continue
+                if self.node_done:
+                    self.at += 1
+                    self.node_done = False
+                    continue
                 conn = self.conns[self.at]
+                emit = rows_only
                 if not self.pending:
+                    # a piece of at least PIECE rows: fewer round trips for small limits,
+                    # the rest kept for the next Execute
                     dispatcher.runner.check_interrupts()
-                    conn.send(codec.build_execute(self.portal, 0 if max_rows <= 0 else max_rows - served)
-                              + codec.FLUSH)
+                    asked = 0 if max_rows <= 0 else max(PIECE, max_rows - served)
+                    conn.send(codec.build_execute(self.portal, asked) + codec.FLUSH)
                     conn.in_cycle = True
                     dispatcher.runner.pending_sync.setdefault(self.groups[self.at], conn)
+                    emit = self._keep_rows(send)
                 self.pending = False
-                result = await relay.finish_extended(conn, rows_only)
+                result = await relay.finish_extended(conn, emit)
                 if result.error is not None:
                     raise result.error
-                served += result.rows
-                if not result.suspended:
-                    self.at += 1  # this node's rows are all read
+                if emit is rows_only:
+                    served += result.rows
+                self.node_done = not result.suspended  # this node's rows are all read
         except PgError:
             portal.cursor = None
             raise
@@ -579,6 +599,15 @@ class NodePortals:
             return
         portal.cursor = None
         send(codec.build_command_complete(f"SELECT {served}"))
+
+    def _keep_rows(self, send: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        """The node's DataRows into `spare` (served from there), its notices to the client."""
+        def keep(raw: bytes) -> None:
+            if raw[0] == 0x44:
+                self.spare.append(raw)
+            elif raw[0] not in (0x43, 0x73, 0x49):
+                send(raw)
+        return keep
 
     async def _serve_merged(self, dispatcher: Dispatcher, max_rows: int, send: Callable[[bytes], None]) -> int:
         from gridpg.executor.cursor_merge import BATCH
