@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import decimal
+import heapq
 import math
 import struct
 from collections.abc import Awaitable, Callable
@@ -49,44 +50,57 @@ class SortKey:
 @dataclass
 class SortedMerge:
     keys: tuple[SortKey, ...]
-    buffers: list[collections.deque[tuple[Any, bytes]]] = field(default_factory=list)
+    buffers: list[collections.deque[bytes]] = field(default_factory=list)
     exhausted: list[bool] = field(default_factory=list)
+    heap: list[tuple[tuple[Any, ...], int, bytes]] = field(default_factory=list)  # each node's head
+    owed: list[int] = field(default_factory=list)  # nodes whose head is to be put in the heap
     formats: tuple[int, ...] | None = None
 
     async def advance(self, nodes: int, fetch: Callable[[int], Awaitable[tuple[list[bytes], bool]]],
                       binary: list[bool], wanted: int | None, moving: bool, emit: Callable[[bytes], None]) -> int:
         """Up to `wanted` rows (None: all) in the merged order, to `emit` unless moving.
-        `fetch(node)`: that node's next batch of DataRows and whether it has no more."""
+        `fetch(node)`: that node's next batch of DataRows and whether it has no more. A
+        node's next row is read only when the merge needs it (no FETCH of a node for
+        nothing at the end of the client's)."""
         if not self.buffers:
             self.buffers = [collections.deque() for _ in range(nodes)]
             self.exhausted = [False] * nodes
+            self.owed = list(range(nodes))
         done = 0
         while wanted is None or done < wanted:
-            for index, buffer in enumerate(self.buffers):
-                if not buffer and not self.exhausted[index]:
-                    rows, self.exhausted[index] = await fetch(index)
-                    buffer.extend((self._key(raw, binary), raw) for raw in rows)
-            heads = [i for i, b in enumerate(self.buffers) if b]
-            if not heads:
+            for index in self.owed:
+                await self._push_head(index, fetch, binary)
+            self.owed.clear()
+            if not self.heap:
                 break
-            least = min(heads, key=lambda i: self.buffers[i][0][0])
-            _, raw = self.buffers[least].popleft()
+            _, index, raw = heapq.heappop(self.heap)
+            self.owed.append(index)
             if not moving:
                 emit(raw)
             done += 1
         return done
 
+    async def _push_head(self, index: int, fetch: Callable[[int], Awaitable[tuple[list[bytes], bool]]],
+                         binary: list[bool]) -> None:
+        buffer = self.buffers[index]
+        if not buffer and not self.exhausted[index]:
+            rows, self.exhausted[index] = await fetch(index)
+            buffer.extend(rows)
+        if buffer:
+            raw = buffer.popleft()
+            heapq.heappush(self.heap, (self._key(raw, binary), index, raw))
+
     def ensure_formats(self, formats: list[int]) -> None:
         """A cursor's FETCHes may each ask other result formats: the rows buffered are in
         the formats of the FETCH that read them."""
         wanted = tuple(formats)
-        if self.formats is not None and wanted != self.formats and any(self.buffers):
+        if self.formats is not None and wanted != self.formats and (any(self.buffers) or self.heap):
             raise PgError(FEATURE_NOT_SUPPORTED, "gridpg cannot change the result format of an ordered "
                           "cursor over several nodes between its FETCHes")
         self.formats = wanted
 
     def _key(self, raw: bytes, binary: list[bool]) -> tuple[Any, ...]:
-        values = codec.parse_data_row(raw[5:])
+        values = _leading_fields(raw, max(k.column for k in self.keys))
         out: list[Any] = []
         for key in self.keys:
             value = values[key.column]
@@ -96,6 +110,21 @@ class SortedMerge:
             comparable = _comparable(value, key.type_oid, binary[key.column])
             out.append((1, _Descending(comparable) if key.descending else comparable))
         return tuple(out)
+
+
+def _leading_fields(raw: bytes, last: int) -> list[bytes | None]:
+    """A DataRow's fields up to column `last` (the sort keys'): the rest are not read."""
+    values: list[bytes | None] = []
+    at = 7  # (type byte, length, field count)
+    for _ in range(last + 1):
+        size = int.from_bytes(raw[at:at + 4], "big", signed=True)
+        at += 4
+        if size < 0:
+            values.append(None)
+        else:
+            values.append(raw[at:at + size])
+            at += size
+    return values
 
 
 class _Descending:
@@ -151,7 +180,7 @@ def _numeric_binary(value: bytes) -> decimal.Decimal:
         total = total * 10000 + digit
     exponent = 4 * (weight - ndigits + 1)
     number = decimal.Decimal(f"{total}E{exponent}")  # (exact: no context rounding)
-    return -number if sign == 0x4000 else number
+    return number.copy_negate() if sign == 0x4000 else number  # (unary minus would round)
 
 
 # -- planning the merge ------------------------------------------------------------------
