@@ -116,6 +116,15 @@ def test_several_nodes_cursor_answers_as_postgres(both: tuple[str, str], schema:
     assert len(seen) == len(set(seen))  # no row twice
 
 
+def test_pg_cursors_lists_streaming_cursors(both: tuple[str, str], schema: str) -> None:
+    statements = ["BEGIN", f"DECLARE a SCROLL CURSOR FOR {SINGLE}", f"DECLARE b NO SCROLL CURSOR FOR {SINGLE}",
+                  f"DECLARE c CURSOR FOR {SINGLE}", f"DECLARE d NO SCROLL CURSOR FOR {MULTI}",
+                  "SELECT name, statement, is_holdable, is_binary, is_scrollable FROM pg_cursors ORDER BY 1",
+                  "CLOSE b", "SELECT name FROM pg_cursors ORDER BY 1", "ROLLBACK"]
+    gridpg, plain = both
+    assert _run(gridpg, schema, statements) == _run(plain, schema, statements)
+
+
 def test_several_nodes_give_every_row_once(both: tuple[str, str], schema: str) -> None:
     gridpg, _ = both
     steps = ["BEGIN", f"DECLARE c CURSOR FOR {MULTI}", "FETCH 5 FROM c", "MOVE 10 IN c",

@@ -106,9 +106,13 @@ async def declare_if_streamable(dispatcher: Dispatcher, request: ExecRequest, bo
         if merge is None:
             return False
     name = body["portalname"]
-    await _declare_stand_in(dispatcher, name, row_desc)
     cursor = StreamCursor(name, f"gp_sc_{next(_ids)}", [], row_desc, merge=merge)
     await _declare_on_nodes(dispatcher, request, plan, cursor, options)
+    # the stand-in scrolls as the cursor does (pg_cursors.is_scrollable): over several
+    # nodes forward only; over one, as the node's plan allows when the client said neither
+    scrolls = len(plan.groups) == 1 and (
+        bool(options & CURSOR_OPT_SCROLL) or not options & CURSOR_OPT_NO_SCROLL and await _scrolls(cursor))
+    await _declare_stand_in(dispatcher, name, row_desc, "SCROLL " if scrolls else "NO SCROLL ")
     runner.stream_cursors[name] = cursor
     whole = getattr(runner, "query_text", None) if request.simple else None
     runner.cursor_texts[name] = whole or request.sql
@@ -170,7 +174,7 @@ def plain_columns(dispatcher: Dispatcher, row_desc: bytes) -> bool:
     return True
 
 
-async def _declare_stand_in(dispatcher: Dispatcher, name: str, row_desc: bytes) -> None:
+async def _declare_stand_in(dispatcher: Dispatcher, name: str, row_desc: bytes, scroll: str) -> None:
     """The cursor's name and columns on the session's catalog connection, with no rows."""
     catalog = await dispatcher.runner.txn.connection(dispatcher.coord.catalog_node, wants_block=True)
     columns = codec.parse_row_description(row_desc[5:])
@@ -183,7 +187,7 @@ async def _declare_stand_in(dispatcher: Dispatcher, name: str, row_desc: bytes) 
         select = ""
     await catalog.settle()
     await catalog.simple_query(
-        f"DECLARE {quote_ident(name)} NO SCROLL CURSOR FOR SELECT {select} /* {MARKER} */ WHERE false")
+        f"DECLARE {quote_ident(name)} {scroll}CURSOR FOR SELECT {select} /* {MARKER} */ WHERE false")
 
 
 async def _declare_on_nodes(dispatcher: Dispatcher, request: ExecRequest, plan: plans.DistributedPlan,
@@ -224,6 +228,15 @@ async def _declare_on_nodes(dispatcher: Dispatcher, request: ExecRequest, plan: 
     if error is not None:
         raise error
     cursor.conns = conns
+
+
+async def _scrolls(cursor: StreamCursor) -> bool:
+    """Whether the one node's cursor can move backward (its plan decided, as PostgreSQL's)."""
+    conn = cursor.conns[0]
+    await conn.settle()
+    rows = await conn.query("SELECT is_scrollable FROM pg_catalog.pg_cursors "
+                            f"WHERE name = '{cursor.node_name}'")
+    return bool(rows) and rows[0][0] == "t"
 
 
 # -- FETCH / MOVE / CLOSE ----------------------------------------------------------------
