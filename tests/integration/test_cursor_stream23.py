@@ -246,6 +246,35 @@ def test_cursor_across_savepoints_is_not_transactional(both: tuple[str, str], sc
         conn.rollback()
 
 
+@pytest.mark.parametrize("query", [
+    "SELECT id, pg_sleep(0.2) FROM cs_many",
+    "SELECT id, pg_sleep(0.2) FROM cs_many ORDER BY id",
+    "SELECT id, pg_sleep(0.2) FROM cs_one WHERE k = 4",
+])
+def test_cancel_mid_fetch_leaves_no_cursor(both: tuple[str, str], schema: str, gridpg_cluster: Cluster,
+                                           query: str) -> None:
+    """A cancel while a FETCH reads the nodes stops it (57014); the block is failed, rolled
+    back, and the session's next statements get their own rows."""
+    import threading
+
+    gridpg, _ = both
+    with psycopg.connect(gridpg) as conn:
+        conn.execute(f'SET search_path = "{schema}"')
+        conn.commit()
+        conn.execute(f"DECLARE c CURSOR FOR {query}")
+        timer = threading.Timer(0.6, conn.cancel)
+        timer.start()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("FETCH ALL FROM c")
+        timer.join()
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM cs_many").fetchone() == (ROWS,)
+        conn.execute("DECLARE d CURSOR FOR SELECT id FROM cs_one WHERE k = 3 ORDER BY id")
+        assert conn.execute("FETCH 2 FROM d").fetchall() == [(2,), (4,)]
+        conn.rollback()
+    assert _node_cursors(gridpg_cluster) == []
+
+
 def test_cursor_reads_the_declares_snapshot(both: tuple[str, str], schema: str) -> None:
     """Rows another session commits after DECLARE are not seen; the block's own are."""
     for dsn in both:
