@@ -28,7 +28,8 @@ def _merged(keys: tuple[SortKey, ...], nodes: list[list[bytes]], batch: int = 2)
     merge = SortedMerge(keys)
     out: list[bytes] = []
 
-    async def fetch(index: int) -> tuple[list[bytes], bool]:
+    async def fetch(index: int, size: int) -> tuple[list[bytes], bool]:
+        assert size in (cursor_merge.FIRST_BATCH, cursor_merge.BATCH)
         rows, nodes[index] = nodes[index][:batch], nodes[index][batch:]
         return rows, not nodes[index]
 

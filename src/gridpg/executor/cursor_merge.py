@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 BATCH = 1000  # rows fetched from a node at a time
+FIRST_BATCH = 100  # the first time: the first rows sooner, fewer rows read ahead for nothing
 _INTEGERS = {20: 8, 21: 2, 23: 4}
 _NUMERIC, _FLOAT4, _FLOAT8, _BOOL = 1700, 700, 701, 16
 _TEXTS = {25, 1043}
@@ -54,12 +55,13 @@ class SortedMerge:
     exhausted: list[bool] = field(default_factory=list)
     heap: list[tuple[tuple[Any, ...], int, bytes]] = field(default_factory=list)  # each node's head
     owed: list[int] = field(default_factory=list)  # nodes whose head is to be put in the heap
+    fetched: set[int] = field(default_factory=set)  # nodes read once already
     formats: tuple[int, ...] | None = None
 
-    async def advance(self, nodes: int, fetch: Callable[[int], Awaitable[tuple[list[bytes], bool]]],
+    async def advance(self, nodes: int, fetch: Callable[[int, int], Awaitable[tuple[list[bytes], bool]]],
                       binary: list[bool], wanted: int | None, moving: bool, emit: Callable[[bytes], None]) -> int:
         """Up to `wanted` rows (None: all) in the merged order, to `emit` unless moving.
-        `fetch(node)`: that node's next batch of DataRows and whether it has no more. A
+        `fetch(node, rows)`: that node's next batch of DataRows and whether it has no more. A
         node's next row is read only when the merge needs it (no FETCH of a node for
         nothing at the end of the client's)."""
         if not self.buffers:
@@ -80,11 +82,13 @@ class SortedMerge:
             done += 1
         return done
 
-    async def _push_head(self, index: int, fetch: Callable[[int], Awaitable[tuple[list[bytes], bool]]],
+    async def _push_head(self, index: int, fetch: Callable[[int, int], Awaitable[tuple[list[bytes], bool]]],
                          binary: list[bool]) -> None:
         buffer = self.buffers[index]
         if not buffer and not self.exhausted[index]:
-            rows, self.exhausted[index] = await fetch(index)
+            size = BATCH if index in self.fetched else FIRST_BATCH
+            self.fetched.add(index)
+            rows, self.exhausted[index] = await fetch(index, size)
             buffer.extend(rows)
         if buffer:
             raw = buffer.popleft()

@@ -610,14 +610,12 @@ class NodePortals:
         return keep
 
     async def _serve_merged(self, dispatcher: Dispatcher, max_rows: int, send: Callable[[bytes], None]) -> int:
-        from gridpg.executor.cursor_merge import BATCH
-
         assert self.merge is not None
 
-        async def fetch(index: int) -> tuple[list[bytes], bool]:
+        async def fetch(index: int, size: int) -> tuple[list[bytes], bool]:
             conn = self.conns[index]
             dispatcher.runner.check_interrupts()
-            conn.send(codec.build_execute(self.portal, BATCH) + codec.FLUSH)
+            conn.send(codec.build_execute(self.portal, size) + codec.FLUSH)
             conn.in_cycle = True
             dispatcher.runner.pending_sync.setdefault(self.groups[index], conn)
             rows: list[bytes] = []

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.errors import OBJECT_NOT_IN_PREREQUISITE_STATE, PgError
 from gridpg.executor import relay
-from gridpg.executor.cursor_merge import BATCH, SortedMerge, binary_columns, sorted_merge
+from gridpg.executor.cursor_merge import SortedMerge, binary_columns, sorted_merge
 from gridpg.pgwire import codec
 from gridpg.planner import plan as plans
 from gridpg.planner import prepared as reading
@@ -352,11 +352,11 @@ async def _advance(cursor: StreamCursor, wanted: int | None, moving: bool, forma
         cursor.merge.ensure_formats(formats)
         binary = binary_columns(formats, len(codec.parse_row_description(cursor.row_description[5:])))
 
-        async def fetch(index: int) -> tuple[list[bytes], bool]:
+        async def fetch(index: int, size: int) -> tuple[list[bytes], bool]:
             rows: list[bytes] = []
-            got = await _node_fetch(cursor.conns[index], f"FETCH FORWARD {BATCH} FROM {cursor.node_name}",
+            got = await _node_fetch(cursor.conns[index], f"FETCH FORWARD {size} FROM {cursor.node_name}",
                                     formats, rows.append, (cursor.node_name, cursor.name))
-            return [raw for raw in rows if raw[0] == 0x44], got < BATCH
+            return [raw for raw in rows if raw[0] == 0x44], got < size
 
         done = await cursor.merge.advance(len(cursor.conns), fetch, binary, wanted, moving, emit)
         cursor.position += done
