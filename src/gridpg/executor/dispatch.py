@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridpg.datanode.connection import BackendConnection
 from gridpg.errors import PgError
-from gridpg.executor import code_ddl, prepared, relay, routed, server_settings
+from gridpg.executor import code_ddl, prepared, relay, routed, server_settings, stream_cursor
 from gridpg.executor.run import run_statement, search_path
 from gridpg.pgwire import codec
 from gridpg.planner import text as planner_text
@@ -266,6 +266,16 @@ class Dispatcher:
             described = await prepared.describe_execute(self, sql)
             if described is not None:
                 return described
+        if first_keyword(sql) == "fetch":  # of a cursor of this session: never cached here
+            streamed = stream_cursor.description_of(self.runner, sql)
+            if streamed is not None:
+                return [], streamed
+            held = self.coord.catalog_node in self.runner.txn.participants
+            conn = await self.runner.txn.connection(self.coord.catalog_node, wants_block=False)
+            try:
+                return await describe_on(conn, sql, param_oids, self.coord.planner is not None)
+            finally:
+                self.runner.txn.release_lookup(self.coord.catalog_node, held)
         key = (sql, tuple(param_oids), self.runner.settings.get("search_path", ""))
         txn = self.runner.txn
         node = self.coord.catalog_node

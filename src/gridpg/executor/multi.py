@@ -9,6 +9,7 @@ with 2PC.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -38,6 +39,7 @@ from gridpg.txn.fence import Started
 from gridpg.txn.snapshot import abandon
 
 if TYPE_CHECKING:
+    from gridpg.executor.cursor_merge import SortedMerge
     from gridpg.executor.dispatch import Dispatcher, ExecRequest
 
 
@@ -65,6 +67,9 @@ async def _execute_plan(dispatcher: Dispatcher, request: ExecRequest, plan: Dist
         relay_groups = {plan.fragments[0].group} if plan.replicated else None
         await scatter(dispatcher, request, plan, relay_groups)
     elif strategy in (Strategy.TWO_PHASE, Strategy.MERGE):
+        if (strategy is Strategy.MERGE and not request.simple and request.max_rows
+                and request.portal is not None and await NodePortals.start_merged(dispatcher, request, plan)):
+            return  # Execute with a row limit: the nodes' ordered portals merged as read
         try:
             async with writable_catalog(dispatcher, scratch_only=True):
                 await two_phase(dispatcher, request, plan)
@@ -205,6 +210,12 @@ async def scatter(dispatcher: Dispatcher, request: ExecRequest, plan: Distribute
                 relay.start_extended(conn, sql, request.param_oids, params, request.param_formats,
                                      request.result_formats, 0)
 
+    if (not request.simple and request.max_rows and request.portal is not None and reads
+            and not plan.writes and relay_groups is None and order is None and len(conns) > 1):
+        # Execute with a row limit (pgJDBC's fetchSize, asyncpg's cursors): the nodes'
+        # portals are read as the client asks, never gathered whole
+        await NodePortals.start(dispatcher, request, groups, conns, sql_by_group)
+        return
     if plan.first_copy_lock is not None and len(conns) > 1 and \
             await dispatcher.coord.first_copy_rights.may_lock(dispatcher.runner, plan.first_copy_lock):
         await _lock_on_first_copy(dispatcher, request, conns[0], plan.first_copy_lock.sql)
@@ -453,6 +464,168 @@ class BufferedRows:
             send(codec.build_command_complete(f"SELECT {served}"))
         else:  # (a statement's RETURNING rows: its own tag, as PostgreSQL keeps it)
             send(codec.build_command_complete(self.tag))
+
+
+PIECE = 1000  # rows asked of a node at least, per Execute of a multi-node portal
+
+
+class NodePortals:
+    """A multi-node portal executed in pieces: one portal per node, bound together under the
+    snapshot fence (a SELECT's snapshot is taken at Bind), executed one node after the
+    other for the rows each client Execute asks, so no node's rows are held here."""
+
+    def __init__(self, groups: list[str], conns: list[BackendConnection], portal: str,
+                 merge: SortedMerge | None = None, binary: list[bool] | None = None) -> None:
+        self.groups = groups
+        self.conns = conns
+        self.portal = portal
+        self.at = 0  # the node being read
+        self.pending = False  # an Execute sent to it whose answer is unread
+        self.merge = merge  # ORDER BY: every node's ordered rows merged (executor/cursor_merge.py)
+        self.binary = binary or []
+        self.spare: collections.deque[bytes] = collections.deque()
+        self.node_done = False
+
+    @classmethod
+    async def start_merged(cls, dispatcher: Dispatcher, request: ExecRequest, plan: DistributedPlan) -> bool:
+        """A sorted merge's portal read from the nodes' ordered portals (True), when its
+        catalog step only orders and the coordinator can compare its keys; else False,
+        nothing sent."""
+        from gridpg.executor import cursor_merge, stream_cursor
+        from gridpg.planner.plan import MergePlan
+        from gridpg.sql import parse as sqlparse
+
+        assert request.portal is not None
+        if not isinstance(plan, MergePlan) or not stream_cursor.merges_only(plan):
+            return False
+        _, row_desc = await dispatcher.describe(request.sql, request.param_oids)
+        if row_desc is None or not stream_cursor.plain_columns(dispatcher, row_desc):
+            return False
+        groups = list(plan.groups)
+        merge = await cursor_merge.sorted_merge(dispatcher, request, request.sql, sqlparse.parse_tree(request.sql),
+                                                row_desc, len(groups))
+        if merge is None:
+            return False
+        txn = dispatcher.runner.txn
+        conns = [await txn.connection(g, wants_block=False) for g in groups]
+        request = await _with_unused_param_types(dispatcher, request, [plan.fragments[0].sql])
+        name = "gp_" + (request.portal.name or "unnamed")
+
+        def start() -> None:
+            for conn in conns:
+                relay.start_extended(conn, plan.fragments[0].sql, request.param_oids, request.params,
+                                     request.param_formats, request.result_formats, 0, name, execute=False)
+
+        await start_fenced(dispatcher, conns, start, writes=False)
+        for group, conn in zip(groups, conns):
+            dispatcher.runner.pending_sync.setdefault(group, conn)
+        width = len(codec.parse_row_description(row_desc[5:]))
+        cursor = cls(groups, conns, name, merge, cursor_merge.binary_columns(list(request.result_formats), width))
+        request.portal.cursor = cursor
+        await cursor.serve(dispatcher, request.portal, request.max_rows)
+        return True
+
+    @classmethod
+    async def start(cls, dispatcher: Dispatcher, request: ExecRequest, groups: list[str],
+                    conns: list[BackendConnection], sql_by_group: dict[str, str]) -> None:
+        """Bind the portal on every node (the first one executed at once), serve the first piece."""
+        assert request.portal is not None
+        request = await _with_unused_param_types(dispatcher, request, sql_by_group.values())
+        name = "gp_" + (request.portal.name or "unnamed")
+
+        def start() -> None:
+            for index, (group, conn) in enumerate(zip(groups, conns)):
+                relay.start_extended(conn, sql_by_group[group], request.param_oids, request.params,
+                                     request.param_formats, request.result_formats, request.max_rows,
+                                     name, execute=index == 0)
+
+        await start_fenced(dispatcher, conns, start, writes=False)
+        for group, conn in zip(groups, conns):
+            dispatcher.runner.pending_sync.setdefault(group, conn)
+        cursor = cls(groups, conns, name)
+        cursor.pending = True
+        request.portal.cursor = cursor
+        await cursor.serve(dispatcher, request.portal, request.max_rows)
+
+    async def serve(self, dispatcher: Dispatcher, portal: Any, max_rows: int) -> None:
+        """Up to `max_rows` rows (0: all the rest) to the client, node after node; then
+        PortalSuspended at the limit, else the query's CommandComplete for this piece."""
+        send = dispatcher.session.send
+        served = 0
+
+        def rows_only(raw: bytes) -> None:
+            if raw[0] not in (0x43, 0x73, 0x49):
+                send(raw)
+
+        try:
+            if self.merge is not None:
+                served = await self._serve_merged(dispatcher, max_rows, send)
+            while self.merge is None and self.at < len(self.conns) and (max_rows <= 0 or served < max_rows):
+                if self.spare:  # rows a node gave beyond an earlier Execute's limit
+                    take = len(self.spare) if max_rows <= 0 else min(len(self.spare), max_rows - served)
+                    for _ in range(take):
+                        send(self.spare.popleft())
+                    served += take
+                    continue
+                if self.node_done:
+                    self.at += 1
+                    self.node_done = False
+                    continue
+                conn = self.conns[self.at]
+                emit = rows_only
+                if not self.pending:
+                    # a piece of at least PIECE rows: fewer round trips for small limits,
+                    # the rest kept for the next Execute
+                    dispatcher.runner.check_interrupts()
+                    asked = 0 if max_rows <= 0 else max(PIECE, max_rows - served)
+                    conn.send(codec.build_execute(self.portal, asked) + codec.FLUSH)
+                    conn.in_cycle = True
+                    dispatcher.runner.pending_sync.setdefault(self.groups[self.at], conn)
+                    emit = self._keep_rows(send)
+                self.pending = False
+                result = await relay.finish_extended(conn, emit)
+                if result.error is not None:
+                    raise result.error
+                if emit is rows_only:
+                    served += result.rows
+                self.node_done = not result.suspended  # this node's rows are all read
+        except PgError:
+            portal.cursor = None
+            raise
+        if max_rows > 0 and served == max_rows:
+            # (PostgreSQL stops at the limit without looking for a next row: suspended
+            # also when none is left, the next Execute then completes with none)
+            send(codec.PORTAL_SUSPENDED)
+            return
+        portal.cursor = None
+        send(codec.build_command_complete(f"SELECT {served}"))
+
+    def _keep_rows(self, send: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        """The node's DataRows into `spare` (served from there), its notices to the client."""
+        def keep(raw: bytes) -> None:
+            if raw[0] == 0x44:
+                self.spare.append(raw)
+            elif raw[0] not in (0x43, 0x73, 0x49):
+                send(raw)
+        return keep
+
+    async def _serve_merged(self, dispatcher: Dispatcher, max_rows: int, send: Callable[[bytes], None]) -> int:
+        assert self.merge is not None
+
+        async def fetch(index: int, size: int) -> tuple[list[bytes], bool]:
+            conn = self.conns[index]
+            dispatcher.runner.check_interrupts()
+            conn.send(codec.build_execute(self.portal, size) + codec.FLUSH)
+            conn.in_cycle = True
+            dispatcher.runner.pending_sync.setdefault(self.groups[index], conn)
+            rows: list[bytes] = []
+            result = await relay.finish_extended(conn, lambda raw: rows.append(raw) if raw[0] == 0x44 else None)
+            if result.error is not None:
+                raise result.error
+            return rows, not result.suspended
+
+        return await self.merge.advance(len(self.conns), fetch, self.binary, max_rows if max_rows > 0 else None,
+                                        False, send)
 
 
 async def _collect(conn: BackendConnection, simple: bool, out: _RowSink) -> tuple[str, int]:

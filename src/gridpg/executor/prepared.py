@@ -43,6 +43,7 @@ from gridpg.errors import (
     PgError,
     cached_plan_changed,
 )
+from gridpg.executor import stream_cursor
 from gridpg.pgwire import codec
 from gridpg.planner import analyze
 from gridpg.planner import prepared as reading
@@ -544,6 +545,7 @@ async def with_session_cursors(dispatcher: Dispatcher, request: ExecRequest) -> 
         join = f" LEFT JOIN (VALUES {values}) AS m(name, statement) ON m.name = c.name"
         # only where the catalog's cursor is one gridpg declared (a name may be reused)
         statement = ("CASE WHEN c.statement LIKE '%pg\\_temp.gp\\_cursor\\_%' "
+                     f"OR c.statement LIKE '%/* {stream_cursor.MARKER} */%' "
                      "THEN COALESCE(m.statement, c.statement) ELSE c.statement END")
     view = (f"SELECT c.name, {statement} AS statement, c.is_holdable, c.is_binary, c.is_scrollable, "
             f"c.creation_time FROM pg_catalog.pg_cursors c{join}"
@@ -597,7 +599,8 @@ async def declare_cursor(dispatcher: Dispatcher, request: ExecRequest, body: dic
     if not txn.in_block and not hold:
         raise PgError(NO_ACTIVE_SQL_TRANSACTION, "DECLARE CURSOR can only be used in transaction blocks")
     async with dispatcher.runner.statement_transaction():
-        await _declare_over_rows(dispatcher, request, forward_only=locking is not None)
+        if locking is not None or not await stream_cursor.declare_if_streamable(dispatcher, request, body):
+            await _declare_over_rows(dispatcher, request, forward_only=locking is not None)
     dispatcher.session.send(codec.build_command_complete("DECLARE CURSOR"))
 
 

@@ -69,11 +69,12 @@ _NAMES: dict[tuple[str, tuple[int, ...]], str] = {}
 def start_extended(
     conn: BackendConnection, sql: str, param_oids: list[int], params: list[bytes | None],
     param_formats: list[int], result_formats: list[int], max_rows: int, portal: str = "",
-    sync: bool = False, catalog: bool = False,
+    sync: bool = False, catalog: bool = False, execute: bool = True,
 ) -> None:
     """Send Parse (first use on this connection) + Bind + Execute + Flush (or Sync).
     `catalog`: the connection is the coordinator's catalog server, whose type OIDs are the
-    ones the client knows: its parameter types go as they are."""
+    ones the client knows: its parameter types go as they are. Without `execute`, the
+    portal is only bound (its snapshot taken), to be executed later."""
     name = statement_name(sql, param_oids)
     parts: list[bytes] = []
     if conn.prepared.get(name) != sql:
@@ -82,7 +83,8 @@ def start_extended(
     if portal:  # a named node portal may remain from an earlier Execute of this transaction
         parts.append(codec.build_close("P", portal))
     parts.append(codec.build_bind(portal, name, param_formats, params, result_formats))
-    parts.append(codec.build_execute(portal, max_rows))
+    if execute:
+        parts.append(codec.build_execute(portal, max_rows))
     parts.append(codec.SYNC if sync else codec.FLUSH)
     conn.in_cycle = not sync
     conn.send(b"".join(parts))

@@ -53,10 +53,11 @@ from gridpg.executor import (
     relay,
     routed,
     server_settings,
+    stream_cursor,
     tableoid_oids,
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
-from gridpg.executor.multi import BufferedRows
+from gridpg.executor.multi import BufferedRows, NodePortals
 from gridpg.executor.prepared import sync_cycles
 from gridpg.executor.routed import (
     NOT_ROUTED,
@@ -209,6 +210,8 @@ class StatementRunner:
         self.last_query = ""  # for gridpg_stat_activity
         self.query_text = ""  # the whole query string of the last simple Query message
         self.cursor_texts: dict[str, str] = {}  # cursor gridpg declared -> the client's text
+        # cursors declared on the datanodes, fetched as the client asks (executor/stream_cursor.py)
+        self.stream_cursors: dict[str, stream_cursor.StreamCursor] = {}
         self.query_start: float | None = None
         self.xact_start: float | None = None
         self.loopback_token: str | None = None  # while server-side code may call back
@@ -417,6 +420,7 @@ class StatementRunner:
         self.coord.loopback_tokens.forget(self)
         self.private_snapshot = None
         self.temps.transaction_ended()
+        self.stream_cursors.clear()  # (closed with the nodes' blocks)
         self.local_sequences.clear()  # committed: the GTM's from now on; rolled back: gone
         self.altered_sequences.clear()
         self.renamed_sequences.clear()  # committed: renamed in the GTM too; rolled back: undone
@@ -736,6 +740,9 @@ class StatementRunner:
     async def _execute_portal(self, portal: Portal, max_rows: int) -> None:
         if isinstance(portal.cursor, BufferedRows):  # the rest of a multi-node portal
             portal.cursor.serve(self.session.send, max_rows)
+            return
+        if isinstance(portal.cursor, NodePortals):  # the nodes' portals, read on
+            await portal.cursor.serve(self.dispatcher, portal, max_rows)
             return
         if portal.cursor is None:
             await self.revalidate(portal.statement)
@@ -1210,6 +1217,7 @@ class StatementRunner:
         self.implicit_block = False
         self.coord.loopback_tokens.forget(self)
         self.temps.transaction_ended()
+        self.stream_cursors.clear()
 
     def commit_synced(self) -> None:
         """A COMMIT from `commit_now` answered COMMIT (its ReadyForQuery taken)."""
@@ -1533,6 +1541,8 @@ class StatementRunner:
             await self._run_schema_elements(request, elements)
             return
         if await portal_moves.run_if_protocol_portal(self, request):  # MOVE n "<Bound portal>" (asyncpg)
+            return
+        if self.stream_cursors and await stream_cursor.run_if_streamed(self, request):  # on the datanodes
             return
         if notify.may_concern(request.sql):
             if await self.notify.run(request):
@@ -1867,6 +1877,7 @@ class StatementRunner:
             self._ensure_block("ROLLBACK TO SAVEPOINT")
             await self.sync_pending()
             await self.txn.rollback_to(control.name)
+            await stream_cursor.forget_rolled_back(self)
             if self.private_snapshot is not None:
                 # the block's DDL after the savepoint is undone on the catalog server: plan
                 # with the metadata as it is there now (a redistribution rolled back left the
