@@ -169,10 +169,8 @@ def main() -> int:
     else:
         with environment() as env:
             result = measure(env.gridpg_dsn(0), env.plain_dsn, args.tables, args.rounds)
-    if args.json:
-        print(json.dumps(result, indent=1))
     table = summarize(result)
-    print(table)
+    print(json.dumps(result, indent=1) if args.json else table)
     if not args.no_record:
         append_results("DDL latency, gridpg vs plain PostgreSQL",
                        f"- command: `{command_line()}`\n{machine_markdown(info)}\n{table}\n")
