@@ -145,9 +145,11 @@ async def _rollback_quietly(runner: QueryRunner) -> None:
 
 # --- loading -----------------------------------------------------------------------------
 
-# One statement, hence one MVCC snapshot; JSON keeps arrays and odd names exact.
+# One statement, hence one MVCC snapshot; JSON keeps arrays and odd names exact. The first
+# row holds everything but the shards; then one row per table with its shards' JSON text
+# (`ShardPieces`: a table's text as it was is not decoded again).
 _LOAD_SQL = """
-SELECT json_build_object(
+SELECT 0, NULL, NULL, json_build_object(
   'nodes', (SELECT coalesce(json_agg(json_build_array(
               name, kind, host, port, datanode_group, role, active) ORDER BY name), '[]')
             FROM gridpg.node),
@@ -163,10 +165,6 @@ SELECT json_build_object(
               schema_name, table_name, method, dist_column, column_type, colocation_id,
               shard_count, groups, by_default) ORDER BY schema_name, table_name), '[]')
             FROM gridpg.dist_table),
-  'shards', (SELECT coalesce(json_agg(json_build_array(
-              schema_name, table_name, remainder, datanode_group, size_bytes)
-              ORDER BY schema_name, table_name, remainder), '[]')
-            FROM gridpg.shard),
   'aggregates', (SELECT coalesce(json_agg(DISTINCT lower(proname)), '[]')
             FROM pg_catalog.pg_proc WHERE prokind = 'a'),
   'volatile_functions', (SELECT coalesce(json_agg(DISTINCT lower(p.proname)), '[]')
@@ -201,19 +199,41 @@ SELECT json_build_object(
             JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typtype = 'd' THEN t0.typbasetype ELSE t0.oid END
             WHERE t.typnamespace <> 'pg_catalog'::pg_catalog.regnamespace)
 )::text
+UNION ALL
+SELECT 1, schema_name, table_name,
+  json_agg(json_build_array(remainder, datanode_group, size_bytes) ORDER BY remainder)::text
+FROM gridpg.shard GROUP BY schema_name, table_name
+ORDER BY 1, 2, 3
 """
 
 
-async def load_snapshot(runner: QueryRunner, epoch: int) -> CatalogSnapshot:
+class ShardPieces:
+    """The shards of each table as one load decoded them, kept by the caller for the next
+    load: a table whose shards' text is as it was gets the same `Shard` values again (a
+    reload after DDL decodes the shards of the tables it changed, not of every table)."""
+
+    def __init__(self) -> None:
+        self.by_table: dict[tuple[str, str], tuple[Any, tuple[Shard, ...]]] = {}
+
+
+async def load_snapshot(runner: QueryRunner, epoch: int, pieces: ShardPieces | None = None) -> CatalogSnapshot:
     """All metadata of the catalog server, as the snapshot of `epoch`."""
-    rows = await runner.query(_LOAD_SQL)
-    if not rows or rows[0][0] is None:
+    return snapshot_from_rows(epoch, await runner.query(_LOAD_SQL), pieces)
+
+
+def snapshot_from_rows(epoch: int, rows: Sequence[Sequence[Any]], pieces: ShardPieces | None = None
+                       ) -> CatalogSnapshot:
+    """The snapshot of `_LOAD_SQL`'s rows."""
+    if not rows or rows[0][3] is None:
         raise CatalogError("the catalog load query returned nothing", "XX000")
-    return build_snapshot(epoch, json.loads(rows[0][0]))
+    doc = json.loads(rows[0][3])
+    doc["shards"] = [[schema, table, text] for _, schema, table, text in rows[1:]]
+    return build_snapshot(epoch, doc, pieces)
 
 
-def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
-    """A snapshot from the document `_LOAD_SQL` returns."""
+def build_snapshot(epoch: int, doc: dict[str, Any], pieces: ShardPieces | None = None) -> CatalogSnapshot:
+    """A snapshot from a document of `_LOAD_SQL`'s parts (shards: per table, [schema,
+    table, [[remainder, group, size], ...] or that list's JSON text])."""
     nodes = tuple(Node(n, k, h, int(p), g, r, bool(a)) for n, k, h, p, g, r, a in doc["nodes"])
     return CatalogSnapshot(
         epoch=epoch,
@@ -222,7 +242,7 @@ def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
         node_groups=tuple(NodeGroup(n, tuple(g)) for n, g in doc["node_groups"]),
         colocations=tuple(Colocation(i, c, t) for i, c, t in doc["colocations"]),
         tables=tuple(_table_from_row(row) for row in doc["tables"]),
-        shards=tuple(Shard(s, t, r, g, b) for s, t, r, g, b in doc["shards"]),
+        shards=_shards(doc["shards"], pieces or ShardPieces()),
         aggregates=frozenset(doc.get("aggregates") or ()) | BUILTIN_AGGREGATES,
         volatile_functions=frozenset(doc.get("volatile_functions") or ()),
         deferrable=bool(doc.get("deferrable", True)),
@@ -231,6 +251,19 @@ def build_snapshot(epoch: int, doc: dict[str, Any]) -> CatalogSnapshot:
         reg_columns=frozenset((s, t, c, int(p)) for s, t, c, p in doc.get("reg_columns") or ()),
         foreign_type_columns=frozenset((s, t, c) for s, t, c in doc.get("foreign_type_columns") or ()),
     )
+
+
+def _shards(tables: list[list[Any]], pieces: ShardPieces) -> tuple[Shard, ...]:
+    before, pieces.by_table = pieces.by_table, {}
+    out: list[Shard] = []
+    for schema, table, rows in tables:
+        known = before.get((schema, table))
+        if known is None or known[0] != rows:
+            decoded = json.loads(rows) if isinstance(rows, str) else rows
+            known = (rows, tuple(Shard(schema, table, r, g, b) for r, g, b in decoded))
+        pieces.by_table[(schema, table)] = known
+        out.extend(known[1])
+    return tuple(out)
 
 
 def _table_from_row(row: list[Any]) -> DistTable:

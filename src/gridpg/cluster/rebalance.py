@@ -96,7 +96,7 @@ async def load_view(cluster: Any) -> View:
         except (PgError, OSError) as exc:
             errors.append(f"{spec.name}: {exc}")
             continue
-        snapshot = store.build_snapshot(0, json.loads(rows[0][0] or "{}"))
+        snapshot = store.snapshot_from_rows(0, rows)
         coordinators = [NodeAddress(c.name, c.host, c.port, SUPERUSER, password)
                         for c in topo.coordinators if not c.read_only]
         catalogs = [NodeAddress(c.catalog.name, c.catalog.host, c.catalog.port, SUPERUSER, password)

@@ -33,6 +33,7 @@ from gridpg.datanode.connection import (
     DATANODE_OPTIONS,
     BackendConnection,
     NodeAddress,
+    QueryResult,
     maps_reloaded,
 )
 from gridpg.datanode.pool import PoolSet
@@ -252,6 +253,9 @@ class Coordinator:
         self._sequences: dict[str, list[int]] = {}
         self._sequence_caches: dict[str, int] = {}  # CACHE of each sequence, per epoch
         self._type_names: dict[tuple[int, int], str] = {}  # (oid, typmod) -> name
+        # each datanode's relations as the reloads read them (read again where changed)
+        self._node_relations: dict[str, relation_oids.NodeRelations] = {}
+        self.shard_pieces = store.ShardPieces()  # the shards the last load decoded, per table
 
     # -- startup -----------------------------------------------------------------------
 
@@ -305,15 +309,19 @@ class Coordinator:
             finally:
                 dn.close()
 
-    async def reload_catalog(self) -> None:
+    async def reload_catalog(self, unless_at: int | None = None) -> None:
+        """Read the catalog again (`unless_at`: not when a reload that ran meanwhile, while
+        this one waited its turn, installed that epoch already)."""
         async with self._reload_lock:
+            if unless_at is not None and self.snapshot is not None and self.snapshot.epoch == unless_at:
+                return
             await self._reload_catalog()
 
     async def _reload_catalog(self) -> None:
         epoch = await self.gtm.epoch_get()
         conn = await self.internal_acquire(self.catalog_node)
         try:
-            snapshot = await store.load_snapshot(conn, epoch)
+            snapshot = await store.load_snapshot(conn, epoch, self.shard_pieces)
             views, table_rules = await _load_views(conn)
             # (views and rules with the snapshot, no wait between: a plan made for the new
             # snapshot never sees the old rules, and is cached for the snapshot)
@@ -372,14 +380,19 @@ class Coordinator:
     async def internal_query(self, node: str, sql: str) -> list[tuple[str | None, ...]]:
         """Rows of the coordinator's own query on `node` (`internal_acquire`'s connection,
         given back, or closed when the query failed)."""
+        results = await self.internal_results(node, sql)
+        return results[-1].rows if results else []
+
+    async def internal_results(self, node: str, sql: str) -> list[QueryResult]:
+        """The results of each statement of `sql`, as `internal_query`."""
         conn = await self.internal_acquire(node)
         try:
-            rows = await conn.query(sql)
+            results = await conn.simple_query(sql)
         except BaseException:
             self.pools.pool(node).discard(conn)
             raise
         self.pools.pool(node).release(conn)
-        return rows
+        return results
 
     async def forget_state(self) -> None:
         """A worker that stops takes its epoch row away (DDL does not wait for it)."""
@@ -436,10 +449,10 @@ class Coordinator:
         return None
 
     async def metadata_changed(self) -> None:
-        """After committed DDL: bump the epoch, reload, tell every coordinator and wait until
-        each has reloaded (so the client's next statement anywhere sees the change)."""
+        """After committed DDL: bump the epoch, tell every coordinator, reload and wait until
+        each has reloaded (so the client's next statement anywhere sees the change). The
+        others are told first: their reloads and this one's run at the same time."""
         epoch = await self.gtm.epoch_bump()
-        await self.reload_catalog()
         for address in [self.catalog_address, *self.other_catalogs]:
             pool = self.pools.pool(address.name)
             conn = await self.internal_acquire(address.name)
@@ -449,6 +462,7 @@ class Coordinator:
                 log.warning("could not notify catalog server %s of epoch %d", address.name, epoch)
             finally:
                 pool.release(conn)
+        await self.reload_catalog(unless_at=epoch)
         await self._wait_for_coordinators(epoch)
 
     async def _wait_for_coordinators(self, epoch: int, timeout: float = 3.0) -> None:
@@ -479,22 +493,29 @@ class Coordinator:
         as the answers the coordinator builds do. A node that does not answer within
         TYPE_MAP_WAIT keeps its map (a reload must not wait for a node that is down)."""
         try:
-            wanted = {(schema, name): int(oid) for oid, schema, name in await catalog.query(relation_oids.TYPE_OIDS_SQL)}
-            self.oid_carrying_types = frozenset(int(row[0]) for row in await catalog.query(OID_CARRYING_TYPES_SQL))
-            relations = await catalog.query(relation_oids.RELATION_COLUMNS_SQL)
+            types, carrying, relations = await catalog.simple_query(
+                f"{relation_oids.TYPE_OIDS_SQL}; {OID_CARRYING_TYPES_SQL}; {relation_oids.RELATION_COLUMNS_SQL}")
         except PgError:
             return
+        wanted = {(schema, name): int(oid) for oid, schema, name in types.rows}
+        self.oid_carrying_types = frozenset(int(row[0]) for row in carrying.rows)
+        catalog_relations = relation_oids.catalog_columns(relations.rows)
 
         async def load(node: str) -> None:
-            rows = await self.internal_query(node, relation_oids.TYPE_OIDS_SQL)
-            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in rows}
+            known = self._node_relations.setdefault(node, relation_oids.NodeRelations())
+            address = self.datanode_addresses[node]
+            full = known.is_full_read_due()
+            _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(full))
+            if not known.apply(full, (address.host, str(address.port)), mark.rows[0], groups.rows):
+                _, mark, rows, groups, _ = await self.internal_results(node, known.read_sql(True))
+                known.apply(True, (address.host, str(address.port)), mark.rows[0], groups.rows)
+            found = {int(oid): wanted.get((schema, name)) for oid, schema, name in rows.rows}
             type_map = self.pools.type_maps.setdefault(node, {})
             type_map.clear()
             type_map.update({oid: mapped for oid, mapped in found.items() if mapped is not None and mapped != oid})
-            node_relations = await self.internal_query(node, relation_oids.RELATION_COLUMNS_SQL)
             column_map = self.pools.column_maps.setdefault(node, {})
             column_map.clear()
-            column_map.update(relation_oids.build_column_map(relations, node_relations))
+            column_map.update(known.column_map(catalog_relations))
 
         pooled = {name for name, _ in self.pools.items()}
         nodes = [n for n in self.datanode_addresses if n in pooled]
@@ -572,7 +593,7 @@ class Coordinator:
             self.invalidate_cycles()
             asyncio.get_running_loop().call_later(1.0, self._mark_epoch_due)
         if self.snapshot is None or epoch != self.snapshot.epoch:
-            await self.reload_catalog()
+            await self.reload_catalog(unless_at=epoch)
 
     async def start_listener(self) -> None:
         self._listen_task = asyncio.ensure_future(self._listen_loop())

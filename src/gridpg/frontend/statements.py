@@ -372,7 +372,7 @@ class StatementRunner:
         from gridpg.frontend.coordinator import _load_views
 
         epoch = self.coord.snapshot.epoch if self.coord.snapshot else 0
-        self.private_snapshot = await store.load_snapshot(conn, epoch)
+        self.private_snapshot = await store.load_snapshot(conn, epoch, self.coord.shard_pieces)
         self.private_views, self.private_rules = await _load_views(conn, in_block=True)
 
     def views(self) -> dict[tuple[str, str], str]:
