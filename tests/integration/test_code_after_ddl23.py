@@ -202,3 +202,28 @@ def test_ddl_then_a_trigger_fired_by_the_coordinator(gridpg_cluster: Cluster, sc
         other.execute("INSERT INTO m23_sales VALUES (7, 70)")
         assert other.execute("SELECT count(*) FROM m23_sales_log").fetchone() == (5,)
     assert _prepared_left(gridpg_cluster) == []
+
+
+def test_code_needing_what_the_busy_catalog_connection_holds_is_refused_not_hung(
+        gridpg_cluster: Cluster, schema: str) -> None:
+    """A DO block's MERGE into a table that got a row trigger earlier in the block: checking
+    the write needs the trigger's function, which only the block's catalog connection sees,
+    and that connection is running the code. Refused at once (0A000), the block rolled back
+    whole; never a wait on the block's own locks (merge.sql:1377)."""
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {schema}")
+        conn.execute("CREATE TABLE m23_pt (tid int, balance float, val text)")
+        conn.execute("CREATE TABLE m23_ps (sid int, delta float)")
+        conn.execute("INSERT INTO m23_ps SELECT g, g * 10 FROM generate_series(1, 14) g")
+        conn.execute("INSERT INTO m23_pt SELECT g, g * 100, 'initial' FROM generate_series(1, 15, 2) g")
+        conn.execute("BEGIN")
+        conn.execute("CREATE FUNCTION m23_trig() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+        conn.execute("CREATE TRIGGER m23_del BEFORE DELETE ON m23_pt FOR EACH ROW EXECUTE FUNCTION m23_trig()")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("DO $$ BEGIN MERGE INTO m23_pt t USING m23_ps s ON t.tid = s.sid "
+                         "WHEN MATCHED THEN UPDATE SET balance = balance + delta "
+                         "WHEN NOT MATCHED THEN INSERT VALUES (sid, delta, 'new') "
+                         "WHEN NOT MATCHED BY SOURCE THEN UPDATE SET val = val || ' unmatched'; END $$")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT count(*), sum(balance) FROM m23_pt").fetchone() == (8, 6400.0)
+    assert _prepared_left(gridpg_cluster) == []
