@@ -234,18 +234,15 @@ async def _run_call(dispatcher: Dispatcher, request: ExecRequest, sql: str,
         await code_ddl.run_capturing(dispatcher, request)
         return
     coord = dispatcher.coord
-    if runner.private_snapshot is None:
-        await ensure_shadows(coord, tables)
-    elif runner.txn.may_decide(coord.catalog_node):
-        # The catalog server decides the block's 2PC once the code called back (its
-        # postgres_fdw transaction cannot PREPARE; txn/transaction.py `_choose_decider`).
-        await ensure_shadows_in_block(runner, tables)
-    else:
+    # After DDL in the block, the catalog server decides the block's 2PC once the code called
+    # back (its postgres_fdw transaction cannot PREPARE; txn/transaction.py `_choose_decider`).
+    if runner.private_snapshot is not None and not runner.txn.may_decide(coord.catalog_node):
         raise PgError(FEATURE_NOT_SUPPORTED,
                       "gridpg cannot run server-side code over distributed tables in a "
                       "transaction that changed the schema, with synchronous_commit off or "
                       "commit markers off",
                       hint="Commit the schema change first.")
+    await ensure_shadows_for(runner, tables)
     await runner.sync_pending()
     if may_end_transactions(runner, sql) and not guarded:
         # (code running dynamic SQL is watched per catalog transaction: not split by COMMIT)
@@ -493,7 +490,6 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     wanted = [t for t in tables if coord.loopback_shadows.get(t) != epoch]
     if not wanted:
         return
-    pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in wanted)
     conn = await coord.internal_acquire(coord.catalog_node)
     pool = coord.pools.pool(coord.catalog_node)
     # Each collision is a shadow another session made meanwhile, at most one per table (a
@@ -501,9 +497,7 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     attempts = len(wanted) + 3
     try:
         for attempt in range(attempts):
-            rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs,
-                                                             nextval_default=store.nextval_default_sequence_sql('d'),
-                                                             domain_default=store.domain_default_sql('a.atttypid')))
+            rows = await conn.query(_columns_sql(wanted))
             try:
                 for ddl in shadow_ddl(rows):
                     await conn.simple_query(ddl)
@@ -521,6 +515,23 @@ async def ensure_shadows(coord: Coordinator, tables: list[tuple[str, str]]) -> N
     note_shadow_schemas(coord, {str(row[2]): str(row[0]) for row in rows})
 
 
+def _columns_sql(tables: list[tuple[str, str]]) -> str:
+    """_COLUMNS_SQL for `tables` (schema, name)."""
+    pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in tables)
+    return _COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs,
+                               nextval_default=store.nextval_default_sequence_sql('d'),
+                               domain_default=store.domain_default_sql('a.atttypid'))
+
+
+async def ensure_shadows_for(runner: StatementRunner, tables: list[tuple[str, str]]) -> None:
+    """The shadows of `tables` for this runner's statement: the coordinator's, shared by
+    every session (`ensure_shadows`), or, after DDL in its block, made in the block."""
+    if runner.private_snapshot is None:
+        await ensure_shadows(runner.coord, tables)
+    else:
+        await ensure_shadows_in_block(runner, tables)
+
+
 async def ensure_shadows_in_block(runner: StatementRunner, tables: list[tuple[str, str]]) -> None:
     """`ensure_shadows` for a block that changed the schema: the shadows its tables need
     (a table it created, a column it added) are made in the block itself, on the session's
@@ -531,12 +542,9 @@ async def ensure_shadows_in_block(runner: StatementRunner, tables: list[tuple[st
     if not tables:
         return
     coord = runner.coord
-    pairs = ", ".join(f"({quote_literal(s)}, {quote_literal(n)})" for s, n in tables)
     conn = await runner.txn.connection(coord.catalog_node, wants_block=True)
     await conn.settle()
-    rows = await conn.query(_COLUMNS_SQL.format(prefix=SHADOW_PREFIX, pairs=pairs,
-                                                nextval_default=store.nextval_default_sequence_sql('d'),
-                                                domain_default=store.domain_default_sql('a.atttypid')))
+    rows = await conn.query(_columns_sql(tables))
     statements = shadow_ddl(rows, in_block=True)
     if statements:
         await conn.simple_query(as_login(runner, "; ".join(statements)))

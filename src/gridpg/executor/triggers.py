@@ -275,13 +275,9 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, firing: TriggerFirin
     _ensure_runnable(dispatcher, request)
     firing = _for_replication_role(firing, getattr(runner, "settings", {}))
     coord = dispatcher.coord
-    # (before twins whose path names them)
-    if runner.private_snapshot is None:
-        await loopback.ensure_shadows(coord, list(firing.shadows))
-        twins = await ensure_twins(coord, firing)
-    else:  # the block changed the schema: what it made is seen in the block alone
-        await loopback.ensure_shadows_in_block(runner, list(firing.shadows))
-        twins = await ensure_twins(coord, firing, runner)
+    await loopback.ensure_shadows_for(runner, list(firing.shadows))  # (before twins whose path names them)
+    # (after DDL in the block, what it made is seen in the block alone)
+    twins = await ensure_twins(coord, firing, None if runner.private_snapshot is None else runner)
     await runner.sync_pending()
     caller = getattr(runner, "caller", runner)
     if caller.firing_depth >= MAX_FIRING_DEPTH:

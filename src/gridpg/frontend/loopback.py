@@ -291,7 +291,6 @@ class LoopbackDispatcher(Dispatcher):
         coord.describe_cache[key] = answer
         return answer
 
-
     def _names_only_tables(self, sql: str) -> bool:
         """Whether every relation `sql` names (postgres_fdw names them with their schema) is
         a distributed table of the caller's block's catalog: then every datanode holds it as

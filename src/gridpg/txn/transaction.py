@@ -942,9 +942,8 @@ class DistributedTransaction:
             # session's `synchronous_commit = off` there: its PREPARE then fails, and the
             # transaction is rolled back with postgres_fdw's 0A000.)
             return called_back if self.may_decide(called_back) and keeper.is_ready(called_back) else None
-        pinned = [n for n in writers if n in self.pinned and n != called_back]
-        if len(pinned) == 1 and durable.session_setting(self.participants[pinned[0]].conn.session_state) is None \
-                and keeper.is_ready(pinned[0]):
+        pinned = [n for n in writers if n in self.pinned]
+        if len(pinned) == 1 and self.may_decide(pinned[0]) and keeper.is_ready(pinned[0]):
             # The session's temp tables live on that (catalog server's) connection, and
             # PostgreSQL refuses to PREPARE a transaction that touched temporary objects
             # (0A000): it decides, committing in one phase once the others prepared. Else
