@@ -118,9 +118,13 @@ def archive_settings(directory: Path) -> dict[str, str]:
 
 
 def is_accepting(host: str, port: int, timeout: float = 0.2) -> bool:
+    """Whether a server listens on host:port. A connection to itself does not count: a port
+    in the kernel's ephemeral range (test clusters use some) with nobody listening can be
+    "connected" when the kernel picks that very port as the source (TCP simultaneous open),
+    which made a cluster's start return before its coordinator listened."""
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            return sock.getsockname() != sock.getpeername()
     except OSError:
         return False
 
