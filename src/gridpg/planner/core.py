@@ -464,7 +464,8 @@ class Planner:
                 return analysis
         if kind in ("UpdateStmt", "DeleteStmt") and analyze.has_node(tree, "CurrentOfExpr"):
             raise PgError(FEATURE_NOT_SUPPORTED, "WHERE CURRENT OF on a distributed table is not "
-                          "supported by gridpg (its cursors are not on the datanodes)")
+                          "supported by gridpg (a cursor's current row is not tracked to its "
+                          "datanode and shard)", hint="name the row by its key: WHERE id = ...")
         if analyze.has_modifying_cte(tree):
             return Analysis("modifying_cte", clean, spec, tree, kind)
         body = tree[kind]
