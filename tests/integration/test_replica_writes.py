@@ -56,9 +56,18 @@ def test_volatile_values_and_defaults_are_evaluated_once(gridpg_cluster: Cluster
     assert len(first) == 44 and all(other == first for other in others)
 
 
+def test_volatile_set_items_computed_once(gridpg_cluster: Cluster, tables: str, datanodes: dict[str, str]) -> None:
+    """A SET item calling a volatile built-in is computed once per row, on the first
+    replica, and every replica takes its values (executor/update_volatile.py)."""
+    s = tables
+    with psycopg.connect(gridpg_cluster.dsn(0), autocommit=True) as conn:
+        assert conn.execute(f"UPDATE {s}.ref SET v = random() WHERE id <= 3").rowcount == 3
+        assert conn.execute(f"UPDATE {s}.ref SET ts = clock_timestamp() WHERE id = 1").rowcount == 1
+    first, *others = _replicas(datanodes, s)
+    assert len(first) == 40 and all(other == first for other in others)
+
+
 @pytest.mark.parametrize("sql", [
-    "UPDATE {s}.ref SET v = random() WHERE id <= 3",
-    "UPDATE {s}.ref SET ts = clock_timestamp() WHERE id = 1",
     "UPDATE {s}.ref SET note = (SELECT string_agg(id::text, ',') FROM {s}.src) WHERE id = 4",
     "UPDATE {s}.ref SET v = (SELECT v FROM {s}.src LIMIT 1) WHERE id = 5",
     "DELETE FROM {s}.ref WHERE id IN (SELECT id FROM {s}.src LIMIT 3)",

@@ -55,6 +55,7 @@ from gridpg.executor import (
     server_settings,
     stream_cursor,
     tableoid_oids,
+    update_volatile,
 )
 from gridpg.executor.dispatch import Dispatcher, ExecRequest
 from gridpg.executor.multi import BufferedRows, NodePortals
@@ -1577,6 +1578,8 @@ class StatementRunner:
             return
         if "nextval" in request.sql.lower() and not self.is_loopback and await self._update_nextval(request):
             return
+        if not self.is_loopback and update_volatile.mentions(request.sql) and await self._update_volatile(request):
+            return
         await sequences.ensure_served(self.dispatcher, request.sql, self._is_distributed)
         signals = None
         if not self.is_loopback and plan_activity.mentions(request.sql):
@@ -1778,6 +1781,29 @@ class StatementRunner:
                 return sql
             sql = inlined
         return sql
+
+    async def _update_volatile(self, request: ExecRequest) -> bool:
+        """`UPDATE t SET col = random()` on a REPLICATION table, each row's value computed
+        once and given to every replica (executor/update_volatile.py), when the routine
+        guard has nothing to run for it."""
+        from gridpg.executor.multi import inline_params
+        from gridpg.executor.run import catalog_view, search_path
+
+        if request.max_rows:
+            return False  # (a portal run in parts: the planner's path answers)
+        path = search_path(self.dispatcher)
+        catalog = catalog_view(self.dispatcher)
+        update = update_volatile.served(request.sql, lambda ref: catalog.resolve(ref, path),
+                                        catalog.snapshot.volatile_functions)
+        if update is None or await self.coord.routine_guard.check(self.dispatcher, request.sql, list(path)) is not None:
+            return False
+        if request.params:  # (the locking SELECT and the replicas' UPDATEs run as text)
+            request = replace(request, sql=await inline_params(self.dispatcher, request, request.sql),
+                              params=[], param_formats=[], param_oids=[], decode_oids=[])
+        await update_volatile.run(self.dispatcher, request, update)
+        if not self.txn.in_block and not self.pending_sync:
+            self.txn.release_if_idle()
+        return True
 
     async def _update_nextval(self, request: ExecRequest) -> bool:
         """`UPDATE t SET col = nextval('s')` on a distributed table, each row its own value
