@@ -46,7 +46,7 @@ async def run(dispatcher: Dispatcher, request: ExecRequest, plan: ModifyingCtePl
                 await _capture(dispatcher, _for(request, statement), statement, rows_wanted=False)
                 continue
             entries.append(await _captured_entry(dispatcher, request, step, statement))
-        main = _with(entries, plan.main)
+        main = plan.head + _with(entries, plan.main) + plan.tail
         await dispatcher.run(_for(request, main))
 
 

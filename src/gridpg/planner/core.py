@@ -184,7 +184,7 @@ class Planner:
             return MaterializedViewPlan(analysis.clean, analysis.tree, analysis.spec)
         if analysis.route == "modifying_cte":
             steps = modifying_cte.plan_steps(analysis.clean)
-            return ModifyingCtePlan(steps=steps.steps, main=steps.main)
+            return ModifyingCtePlan(steps=steps.steps, main=steps.main, head=steps.head, tail=steps.tail)
         return plan_utility(analysis.clean, analysis.tree, analysis.kind, analysis.spec, catalog, session)
 
     def _plan_query(self, sql: str, analysis: Analysis, catalog: CatalogView, session: SessionView,
@@ -390,6 +390,8 @@ class Planner:
         # (a PREPAREd one is planned at each EXECUTE, as the statement itself: in steps)
         if kind in _WRAPPING_KINDS and kind != "PrepareStmt" and analyze.has_modifying_cte(tree) \
                 and touches_distributed(tree, catalog, session):
+            if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_TABLE" and spec is None:
+                return Analysis("modifying_cte", clean, spec, tree, kind)  # (planner/modifying_cte.py)
             _refuse_modifying_cte()
         if kind == "CreateTableAsStmt" and tree[kind].get("objtype") == "OBJECT_MATVIEW":
             if touches_distributed(tree, catalog, session):

@@ -58,11 +58,24 @@ class CteStep:
 class ModifyingCteSteps:
     steps: tuple[CteStep, ...]
     main: str  # the statement after its WITH
+    # CREATE TABLE ... AS <the WITH and main> [WITH NO DATA]: what goes around them
+    head: str = ""
+    tail: str = ""
 
 
 def plan_steps(sql: str) -> ModifyingCteSteps:
     """The steps of a top-level data-modifying WITH, or PgError 0A000 saying why not."""
     stmt = parse_sql(sql)[0].stmt
+    head = tail = ""
+    if isinstance(stmt, ast.CreateTableAsStmt) and isinstance(stmt.query, ast.SelectStmt):
+        # CREATE TABLE ... AS WITH d AS (UPDATE ... RETURNING ...) SELECT ...: the steps as
+        # for the query, then the table made from it with their rows as constant entries.
+        # Not where PostgreSQL runs no part of the query (WITH NO DATA; IF NOT EXISTS of a
+        # table that exists): the steps would write all the same.
+        if stmt.into.skipData or stmt.if_not_exists:
+            _refuse("CREATE TABLE ... AS with WITH NO DATA or IF NOT EXISTS")
+        head, tail = _around_query(stmt)
+        stmt = stmt.query
     with_clause = getattr(stmt, "withClause", None)
     if with_clause is None or not any(isinstance(c.ctequery, _MODIFYING) for c in with_clause.ctes):
         _refuse("its data-modifying WITH is not at the top level of the statement")
@@ -108,7 +121,21 @@ def plan_steps(sql: str) -> ModifyingCteSteps:
         parts.append((f'entry "{cte.ctename}"', query, None))
     parts.append(("the main statement", main, main_target))
     _ensure_disjoint(parts, names)
-    return ModifyingCteSteps(tuple(steps), RawStream()(main))
+    return ModifyingCteSteps(tuple(steps), RawStream()(main), head, tail)
+
+
+_PLACEHOLDER = "SELECT gp_the_query"
+
+
+def _around_query(stmt: Any) -> tuple[str, str]:
+    """The text of a CREATE TABLE ... AS before and after its query."""
+    outer = copy.copy(stmt)
+    outer.query = parse_sql(_PLACEHOLDER)[0].stmt
+    text = RawStream()(outer)
+    head, found, tail = text.partition(_PLACEHOLDER)
+    if not found:
+        _refuse("its CREATE TABLE ... AS could not be taken apart")
+    return head, tail
 
 
 def _calls_volatile(node: Any) -> bool:

@@ -336,6 +336,8 @@ class ModifyingCtePlan(Plan):
     strategy: ClassVar[Strategy] = Strategy.MODIFYING_CTE
     steps: tuple[Any, ...] = ()  # planner.modifying_cte.CteStep
     main: str = ""
+    head: str = ""  # CREATE TABLE ... AS before the main statement (and its WITH)
+    tail: str = ""  # and after it (WITH NO DATA)
 
     def describe(self) -> list[str]:
         lines = ["Distributed plan: modifying-cte (each data-modifying WITH entry first, on its own)"]
