@@ -31,6 +31,7 @@ between the reads) is refused (40001), never skipped. The client gets the leader
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
@@ -182,21 +183,29 @@ def _locking_select(sql: str, with_text: bool = False) -> tuple[str, str]:
 def _update_by_ctid(sql: str, alias: str, rows: list[tuple[str, str]], values: dict[int, list[int]]) -> str:
     """The client's UPDATE on one node: its nextval items read from `gp_v`, its WHERE
     replaced by the locked rows' (tableoid, ctid)."""
+    columns = [f"pg_catalog.unnest({quote_literal('{' + ','.join(str(v) for v in taken) + '}')}::int8[]) "
+               f"AS gp_v{position}" for position, taken in sorted(values.items())]
+    return update_locked_rows(sql, alias, rows, columns, values)
+
+
+def update_locked_rows(sql: str, alias: str, rows: list[tuple[str, str]], columns: list[str],
+                       items: Iterable[int]) -> str:
+    """The client's UPDATE `sql` limited to the locked rows `rows` ((tableoid, ctid) of the
+    table, named `alias`): `FROM (SELECT <their tableoids and ctids>, <columns>) AS gp_v`,
+    the SET items at positions `items` reading `gp_v.gp_v<position>` (a column of
+    `columns`), its WHERE replaced; its RETURNING * still the table's columns only."""
     import pglast
     from pglast import ast
     from pglast.stream import RawStream
 
     stmt = pglast.parse_sql(sql)[0].stmt
-    columns = [f"pg_catalog.unnest({quote_literal('{' + ','.join(o for o, _ in rows) + '}')}::oid[]) AS gp_o",
+    located = [f"pg_catalog.unnest({quote_literal('{' + ','.join(o for o, _ in rows) + '}')}::oid[]) AS gp_o",
                f"pg_catalog.unnest({quote_literal('{' + ','.join(chr(34) + c + chr(34) for _, c in rows) + '}')}::tid[]) AS gp_c"]
-    for position, taken in sorted(values.items()):
-        columns.append(f"pg_catalog.unnest({quote_literal('{' + ','.join(str(v) for v in taken) + '}')}::int8[]) "
-                       f"AS gp_v{position}")
     template = pglast.parse_sql(
-        f"UPDATE gp_x SET gp_y = 0 FROM (SELECT {', '.join(columns)}) AS gp_v "
+        f"UPDATE gp_x SET gp_y = 0 FROM (SELECT {', '.join([*located, *columns])}) AS gp_v "
         f"WHERE {alias}.tableoid = gp_v.gp_o AND {alias}.ctid = gp_v.gp_c")[0].stmt
     targets = list(stmt.targetList)
-    for position in values:
+    for position in items:
         targets[position].val = ast.ColumnRef(fields=(ast.String(sval="gp_v"), ast.String(sval=f"gp_v{position}")))
     stmt.targetList = tuple(targets)
     # RETURNING * means the table's columns, not gp_v's too (the FROM item is gridpg's)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gridpg.catalog.model import DistTable
-from gridpg.executor.update_nextval import _merged, _paired
+from gridpg.executor.update_nextval import _merged, _paired, update_locked_rows
 from gridpg.planner import analyze, replicas
 from gridpg.planner.calls import sequence_calls
 from gridpg.sql import parse as sqlparse
@@ -172,29 +172,7 @@ def _update_by_ctid(sql: str, alias: str, rows: list[tuple[str, str]],
                     values: dict[int, tuple[str, list[str | None]]]) -> str:
     """The client's UPDATE on one replica: its computed items read from `gp_v`, its WHERE
     replaced by the locked rows' (tableoid, ctid)."""
-    import pglast
-    from pglast import ast
-    from pglast.stream import RawStream
-
-    stmt = pglast.parse_sql(sql)[0].stmt
-    columns = [f"pg_catalog.unnest({quote_literal(_array_literal([o for o, _ in rows]))}::oid[]) AS gp_o",
-               f"pg_catalog.unnest({quote_literal(_array_literal([c for _, c in rows]))}::tid[]) AS gp_c"]
-    for position, (kind, taken) in sorted(values.items()):
-        # (each value's text cast to its item's type: an array, a composite or a domain too)
-        columns.append(f"pg_catalog.unnest({quote_literal(_array_literal(taken))}::text[])::{kind} AS gp_v{position}")
-    template = pglast.parse_sql(
-        f"UPDATE gp_x SET gp_y = 0 FROM (SELECT {', '.join(columns)}) AS gp_v "
-        f"WHERE {alias}.tableoid = gp_v.gp_o AND {alias}.ctid = gp_v.gp_c")[0].stmt
-    targets = list(stmt.targetList)
-    for position in values:
-        targets[position].val = ast.ColumnRef(fields=(ast.String(sval="gp_v"), ast.String(sval=f"gp_v{position}")))
-    stmt.targetList = tuple(targets)
-    # RETURNING * means the table's columns, not gp_v's too (the FROM item is gridpg's)
-    for target in stmt.returningClause.exprs if stmt.returningClause is not None else ():
-        ref = target.val
-        if isinstance(ref, ast.ColumnRef) and len(ref.fields) == 1 and isinstance(ref.fields[0], ast.A_Star):
-            own = stmt.relation.alias.aliasname if stmt.relation.alias else stmt.relation.relname
-            target.val = ast.ColumnRef(fields=(ast.String(sval=own), ast.A_Star()))
-    stmt.fromClause = template.fromClause
-    stmt.whereClause = template.whereClause
-    return str(RawStream()(stmt))
+    # (each value's text cast to its item's type: an array, a composite or a domain too)
+    columns = [f"pg_catalog.unnest({quote_literal(_array_literal(taken))}::text[])::{kind} AS gp_v{position}"
+               for position, (kind, taken) in sorted(values.items())]
+    return update_locked_rows(sql, alias, rows, columns, values)

@@ -1784,8 +1784,20 @@ class StatementRunner:
 
     async def _update_volatile(self, request: ExecRequest) -> bool:
         """`UPDATE t SET col = random()` on a REPLICATION table, each row's value computed
-        once and given to every replica (executor/update_volatile.py), when the routine
-        guard has nothing to run for it."""
+        once and given to every replica (executor/update_volatile.py)."""
+        return await self._update_per_row(request, update_volatile)
+
+    async def _update_nextval(self, request: ExecRequest) -> bool:
+        """`UPDATE t SET col = nextval('s')` on a distributed table, each row its own value
+        (executor/update_nextval.py)."""
+        from gridpg.executor import update_nextval
+
+        return await self._update_per_row(request, update_nextval)
+
+    async def _update_per_row(self, request: ExecRequest, module: Any) -> bool:
+        """An UPDATE whose values `module` (update_nextval, update_volatile) computes row by
+        row, when it serves the statement and the routine guard has nothing to run for it
+        (no trigger the coordinator fires, no user code reaching distributed tables)."""
         from gridpg.executor.multi import inline_params
         from gridpg.executor.run import catalog_view, search_path
 
@@ -1793,34 +1805,14 @@ class StatementRunner:
             return False  # (a portal run in parts: the planner's path answers)
         path = search_path(self.dispatcher)
         catalog = catalog_view(self.dispatcher)
-        update = update_volatile.served(request.sql, lambda ref: catalog.resolve(ref, path),
-                                        catalog.snapshot.volatile_functions)
+        update = module.served(request.sql, lambda ref: catalog.resolve(ref, path),
+                               catalog.snapshot.volatile_functions)
         if update is None or await self.coord.routine_guard.check(self.dispatcher, request.sql, list(path)) is not None:
             return False
-        if request.params:  # (the locking SELECT and the replicas' UPDATEs run as text)
+        if request.params:  # (the locking SELECT and the nodes' UPDATEs run as text)
             request = replace(request, sql=await inline_params(self.dispatcher, request, request.sql),
                               params=[], param_formats=[], param_oids=[], decode_oids=[])
-        await update_volatile.run(self.dispatcher, request, update)
-        if not self.txn.in_block and not self.pending_sync:
-            self.txn.release_if_idle()
-        return True
-
-    async def _update_nextval(self, request: ExecRequest) -> bool:
-        """`UPDATE t SET col = nextval('s')` on a distributed table, each row its own value
-        (executor/update_nextval.py), when the routine guard has nothing to run for it
-        (no trigger the coordinator fires, no user code reaching distributed tables)."""
-        from gridpg.executor import update_nextval
-        from gridpg.executor.run import catalog_view, search_path
-
-        if request.params:
-            return False  # (bound parameters: the locking SELECT runs as simple text)
-        path = search_path(self.dispatcher)
-        catalog = catalog_view(self.dispatcher)
-        update = update_nextval.served(request.sql, lambda ref: catalog.resolve(ref, path),
-                                       catalog.snapshot.volatile_functions)
-        if update is None or await self.coord.routine_guard.check(self.dispatcher, request.sql, list(path)) is not None:
-            return False
-        await update_nextval.run(self.dispatcher, request, update)
+        await module.run(self.dispatcher, request, update)
         if not self.txn.in_block and not self.pending_sync:
             self.txn.release_if_idle()
         return True
