@@ -1715,15 +1715,29 @@ class RoutineGuard:
 
         kind = sqlparse.node_type(tree)
         stmt = tree[kind]
-        if stmt.get("fromClause") or stmt.get("usingClause"):
-            return "it has FROM or USING", False, False
         if analyze.has_node(tree, "CurrentOfExpr"):
             return "it has WHERE CURRENT OF", False, False
         if firing_mod.moves_rows(tree, table):
             return "it sets the distribution column", False, False
         access = body.statement_access(tree)
-        if any(resolve(ref, path) != table for ref in access.all_relations()):
-            return "it reads other tables", False, False
+        # A statement reading other distributed tables (`WHERE id IN (SELECT ... FROM
+        # other)`, FROM / USING), or its own table beyond the target on a table spread over
+        # several nodes (a datanode would read only its shards), has its WHERE evaluated
+        # here: every row is read, and the statement runs on the temp copy with the loopback
+        # armed, so those tables are read whole through their shadows (h-trig24)
+        reads_elsewhere = bool(stmt.get("fromClause") or stmt.get("usingClause"))
+        own = 0
+        for ref in access.all_relations():
+            found = resolve(ref, path)
+            if found is None:
+                return "it reads tables that are not distributed", False, False
+            if found == table:
+                own += 1
+                continue
+            reads_elsewhere = True
+            tables.add(found.key)
+        if own > 1 and table.method != "replication":
+            reads_elsewhere = True
         if sequence_calls(stmt):
             return "it calls sequence functions", False, False
         calls = body.user_calls(access, registry.names, registry.row_argument_names)
@@ -1747,7 +1761,7 @@ class RoutineGuard:
         tables.add(table.key)
         where = stmt.get("whereClause")
         where_access = body.statement_access({"SelectStmt": {"whereClause": where}}) if where else None
-        where_here = where_access is not None and bool(
+        where_here = reads_elsewhere or where_access is not None and bool(
             body.user_calls(where_access, registry.names, registry.row_argument_names) or registry.operator_functions(where_access))
         # (the overloads the session's path finds first are those called; each one of them
         # that is VOLATILE makes the statement's code evaluated row by row)

@@ -53,7 +53,7 @@ from gridpg.planner import analyze
 from gridpg.planner import triggers as tg
 from gridpg.planner.routines import qualified_relations
 from gridpg.sql import parse as sqlparse
-from gridpg.sql import plpgsql_dynamic, plpgsql_upsert
+from gridpg.sql import plpgsql_dynamic, plpgsql_upsert, trigger_relation, xact_time
 from gridpg.sql.quote import quote_ident, quote_literal
 
 if TYPE_CHECKING:
@@ -829,9 +829,13 @@ async def arm_loopback(dispatcher: Dispatcher, conn: BackendConnection) -> str:
         # txn/transaction.py `_choose_decider`). Else that DDL's COMMIT failed (0A000).
         runner.txn.loopback_node = coord.catalog_node
     await conn.settle()
+    # (and the transaction's instant, which the twins read for now(): the catalog server's
+    # own transaction start is not the one the datanodes and the client's now() have)
+    instant = runner.txn.time_pins().transaction
     rows = await conn.query(
         "SELECT o, pg_catalog.set_config('search_path', gridpg.loopback_path(), true), "
-        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true) "
+        f"pg_catalog.set_config('postgres_fdw.application_name', {quote_literal(tag)}, true), "
+        f"pg_catalog.set_config({quote_literal(xact_time.SETTING)}, {quote_literal(instant)}, true) "
         "FROM (SELECT pg_catalog.current_setting('search_path') AS o) s")
     return rows[0][0] or ""
 
@@ -899,6 +903,9 @@ async def _twins_on(coord: Coordinator, firing: TriggerFiring, conn: BackendConn
         if firing.shadows:  # (`INSERT INTO app.audit ...`: the shadow of app.audit)
             schemas = schemas if schemas is not None else dict(await conn.query(_SCHEMAS_SQL))
             source = qualified_to_shadows(source, firing.shadows, schemas)
+        # (now() and the like: the instant the coordinator gives the whole transaction, as
+        # the datanodes' copies of trigger functions read it: h-trig24)
+        source = trigger_relation.pin_time_reads(source)
         name = tg.twin_name(int(oid or 0), source, "" if path is None else repr(path))
         names[int(oid or 0)] = name
         titles[name] = title or name

@@ -150,6 +150,9 @@ def _split_options(options: str) -> list[str]:
 _LOOPBACK_USED_SQL = "SELECT EXISTS (SELECT FROM gridpg.postgres_fdw_get_connections() WHERE used_in_xact)"
 
 
+# A statement that may write rows (and so fire triggers): its first keyword.
+_WRITES = re.compile(r"\s*(\(\s*)*(WITH|INSERT|UPDATE|DELETE|MERGE|COPY)\b", re.IGNORECASE)
+
 class StatementRunner:
     """Runs the statements of one session."""
 
@@ -825,7 +828,12 @@ class StatementRunner:
         inet_client_addr(), pg_backend_pid() and the like, the client connection's
         (sql/connection_values.py)."""
         sql = self.pin_connection_values(sql)
-        if self.txn.in_block and xact_time.statement_mentions_time(sql):
+        # (a write settles the instant too: the trigger functions it fires on the datanodes
+        # read it from their setting, sql/trigger_relation.py, and the block's later now()
+        # must be that same instant; a round trip only in a block whose catalog server
+        # joined before it was read: h-trig24)
+        if self.txn.in_block and (xact_time.statement_mentions_time(sql)
+                                  or not self.txn.xact_stamp_read and _WRITES.match(sql)):
             self.txn.ensure_not_failed()
             await self.txn.read_block_instant(self.coord.catalog_node)
         return xact_time.pin_times(sql, self.txn.start_statement())
@@ -1085,10 +1093,13 @@ class StatementRunner:
 
     def has_block_instant(self, route: RoutedStatement, group: str) -> bool:
         """Whether `route` may run on `group` as it is, with no waiting: it reads no
-        transaction time, or runs outside a block, or the node has (or gets as it joins) the
-        block's settled instant (`DistributedTransaction.has_block_instant`)."""
+        transaction time and writes nothing (a write may fire trigger functions reading
+        the instant from the node's setting), or runs outside a block, or the node has (or
+        gets as it joins) the block's settled instant
+        (`DistributedTransaction.has_block_instant`)."""
         txn = self.txn
-        return route.block is None or not txn.in_block or txn.has_block_instant(group, self.coord.catalog_node)
+        return (route.block is None and not route.writes) or not txn.in_block \
+            or txn.has_block_instant(group, self.coord.catalog_node)
 
     async def execute_cycle(self, route: RoutedStatement, group: str, bind_tail: bytes) -> None:
         """`execute_portal` of a routed cycle whose Sync came with it: the node's Sync goes

@@ -703,11 +703,17 @@ class DistributedTransaction:
         (None: none, or a RESET ALL it replays removed it again)."""
         in_block = self.state is not TxnState.IDLE  # (self.in_block, read once)
         instant = self.xact_stamp if in_block and labeled and self.xact_stamp is not None else None
+        given = instant
+        if not in_block and labeled:
+            # A transaction of one statement: the statement's instant, which the
+            # coordinator pins its now() to, given too, for the trigger functions the
+            # datanodes fire (sql/trigger_relation.py reads it there; h-trig24)
+            given = self.time_pins().transaction or None
         if labeled and self.gxid is not None and not self.savepoints and not self.local_settings \
                 and self.imported_snapshot is None:
             # The usual opening (BEGIN and the two labels, nothing replayed): its Query and
             # the node's answer built once per transaction, not once per node joining.
-            key = (self.gxid, self.begin_sql if in_block else "BEGIN", instant)
+            key = (self.gxid, self.begin_sql if in_block else "BEGIN", given)
             opening = self._opening
             if opening is None or opening[0] != key:
                 opening = self._opening = _build_opening(key, self.coordinator)
@@ -721,8 +727,8 @@ class DistributedTransaction:
             sql.append(f"SET LOCAL application_name = {quote_literal(label)}")
         # The block's instant for statements that read it (sql/xact_time.py), before any
         # savepoint: no ROLLBACK TO undoes it. In the same message: no round trip.
-        if instant is not None:
-            sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(instant)}")
+        if given is not None:
+            sql.append(f"SET LOCAL {xact_time.SETTING} = {quote_literal(given)}")
         done = 0
         imported = self.imported_snapshot.get(conn.node) if self.imported_snapshot is not None and in_block else None
         if imported is not None:  # (before any query, after the isolation it needs)
@@ -1403,6 +1409,7 @@ class DistributedTransaction:
         self.state = TxnState.IDLE
         self.begin_sql = "BEGIN"
         self.xact_stamp = None
+        self.statement_pins = None  # (the next transaction's statement takes its own)
         self.instant_reset = False
         self.isolation = None
         self.moved_since = None
