@@ -102,6 +102,33 @@ def pin_time_reads(source: str) -> str:
     return _cut(source, _time_cuts(source, toks, names)) or source
 
 
+def without_time_reads(source: str) -> str:
+    """A PL/pgSQL body with the reads of the transaction's time that the datanodes' copies
+    and the twins read from the coordinator's instant taken out (what is left may still
+    read other clocks: statement_timestamp(), a 'now' literal)."""
+    try:
+        toks = scan_code(source)
+    except pgparser.ParseError:
+        return source
+    names = [_identifier(source, t) if t.name == "IDENT" else None for t in toks]
+    cuts = [(begin, finish, "") for begin, finish, _ in _time_cuts(source, toks, names)]
+    return _cut(source, cuts) or source
+
+
+def body_source(create_sql: str) -> str | None:
+    """The body of a CREATE FUNCTION text (pg_get_functiondef's) as its source, unquoted;
+    None for a form without one (`_body_span`)."""
+    span = _body_span(create_sql)
+    if span is None:
+        return None
+    start, end, quote = span
+    source = create_sql[start:end]
+    return source.replace("''", "'") if quote == "'" else source
+
+
+PINNED_MARK = f"current_setting('{XACT_SETTING}', true)"
+
+
 def _cut(source: str, cuts: list[tuple[int, int, str]]) -> str | None:
     if not cuts:
         return None
