@@ -141,9 +141,11 @@ class Dispatcher:
         if target is None:
             return False
         group, route = target
-        if (route.block is not None or route.writes) and txn.in_block:
+        if route.writes and txn.is_instant_unread_in(self.coord.catalog_node):
+            await txn.read_block_instant(self.coord.catalog_node)  # (before the node joins)
+        if route.block is not None and txn.in_block:
             await txn.read_block_instant(self.coord.catalog_node)
-            if route.block is not None and not self.runner.has_block_instant(route, group):
+            if not self.runner.has_block_instant(route, group):
                 return False  # the general path gives the instant as a literal
         # The client's Sync already waits in our buffer: send the node's with this.
         sync_now = group not in self.runner.pending_sync and self.session.frames.peek_type() == 0x53

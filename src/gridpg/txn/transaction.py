@@ -422,6 +422,12 @@ class DistributedTransaction:
         if part is None or part.conn.is_closed or part.conn.txn_status == b"I":
             self.xact_stamp_read = True  # the coordinator's clock, used from now on
             return
+        if any(p.instant is not None and p.instant == self.xact_stamp for p in self.participants.values()):
+            # datanodes joined with the coordinator's clock already: the trigger functions
+            # they fired stored it (sql/trigger_relation.py), so it stays the block's now()
+            # (what the catalog server evaluates itself may then differ; h-trig24)
+            self.xact_stamp_read = True
+            return
         conn = await self.connection(catalog_node, wants_block=True)
         rows = await conn.query(xact_time.READ_TRANSACTION_START)
         if rows and rows[0][0]:
@@ -429,6 +435,15 @@ class DistributedTransaction:
             if self.statement_pins is not None:  # the running statement's, read again
                 self.statement_pins = xact_time.TimePins(self.xact_stamp, self.statement_pins.statement)
         self.xact_stamp_read = True
+
+    def is_instant_unread_in(self, catalog_node: str) -> bool:
+        """Whether the block's catalog server joined it before its instant was settled: a
+        write then reads the instant there (`read_block_instant`) before datanodes join
+        and get it for their trigger functions (h-trig24)."""
+        if not self.in_block or self.xact_stamp_read:
+            return False
+        part = self.participants.get(catalog_node)
+        return part is not None and not part.conn.is_closed and part.conn.txn_status != b"I"
 
     def has_block_instant(self, node: str, catalog_node: str) -> bool:
         """Whether a statement reading the block's instant from the node's setting
