@@ -444,6 +444,8 @@ async def _leaf_partitions(conn: BackendConnection, firing: TriggerFiring) -> di
     recorded the parent's name)."""
     if not firing.relid or firing.event not in ("INSERT", "UPDATE", "DELETE"):
         return None
+    if firing.kept_off and firing.event == "UPDATE":
+        return None  # (rows moving between nodes: no tableoid to read; the parent's names)
     await conn.settle()
     rows = await conn.query(_LEAVES_SQL.format(relid=int(firing.relid)))
     if not rows:
