@@ -61,6 +61,14 @@ SELECT id, plan_id, credit FROM accounts ORDER BY id;
 SELECT code, price, updated_at IS NOT NULL FROM plans ORDER BY id;
 UPDATE accounts SET credit = credit * 2 FROM plans WHERE plans.id = accounts.plan_id AND plans.code = 'pro' RETURNING accounts.id, accounts.credit;
 SELECT id, credit FROM accounts ORDER BY id;
+-- upserts and INSERT ... SELECT into a REPLICATION table whose triggers read the transaction's time
+BEGIN;
+INSERT INTO accounts (id, email, plan_id) VALUES (2, 'a2@x', 3), (50, 'a50@x', 1) ON CONFLICT (id) DO UPDATE SET plan_id = excluded.plan_id RETURNING id, plan_id, updated_at = now() AS touched_now;
+INSERT INTO accounts (id, email, plan_id) SELECT id + 60, code || '@y', id FROM plans RETURNING id, updated_at IS NULL AS untouched;
+UPDATE accounts SET credit = credit + 1 WHERE id > 59 RETURNING id, credit, updated_at = now() AS touched_now;
+COMMIT;
+SELECT id, email, plan_id, credit FROM accounts WHERE id = 2 OR id >= 50 ORDER BY id;
+SELECT count(DISTINCT updated_at) FROM accounts WHERE id > 59;
 
 -- audit log: AFTER ROW writing TG_OP and to_jsonb(OLD/NEW) into a table distributed by its own key
 CREATE TABLE audit_log (audit_id bigserial PRIMARY KEY, tbl text, op text, old_row jsonb, new_row jsonb) DISTRIBUTE BY HASH (audit_id);
